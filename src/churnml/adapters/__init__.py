@@ -1,0 +1,1 @@
+"""Adapters that turn foreign layouts (transaction logs, ...) into the churnml data contract."""

@@ -1,0 +1,279 @@
+"""Typed configuration, read once from ``configs/default.yaml`` and passed around in slices.
+
+``load_config(path, overrides)`` merges a partial YAML over the defaults, applies ``--set`` style
+overrides (``label.horizon_days=30``) and validates everything with pydantic: an unknown key or a
+wrong type is a :class:`ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "FeaturesConfig",
+    "LabelConfig",
+    "PathsConfig",
+    "PlaybooksConfig",
+    "RulesConfig",
+    "ScoreConfig",
+    "SnapshotsConfig",
+    "TrackingConfig",
+    "TrainConfig",
+    "TuneConfig",
+    "ValueConfig",
+    "WinbackConfig",
+    "ZonesConfig",
+    "config_hash",
+    "default_config_path",
+    "load_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is wrong; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(_Section):
+    data: Path = Path("data/raw")
+    truth: Path = Path("data/truth")
+    features: Path = Path("data/features")
+    scores: Path = Path("data/scores")
+    models: Path = Path("models")
+    tune: Path = Path("data/tune")
+
+
+class DataConfig(_Section):
+    as_of: date | None = None
+    future_tolerance_days: int = Field(0, ge=0)
+    max_examples: int = Field(5, ge=1)
+
+
+class LabelConfig(_Section):
+    source: Literal["churns", "subscriptions", "inactivity"] = "subscriptions"
+    horizon_days: int = Field(90, ge=1)
+    inactivity_days: int = Field(90, ge=1)
+    grace_days: int = Field(30, ge=0)
+
+
+class SnapshotsConfig(_Section):
+    weekday: int = Field(0, ge=0, le=6)
+    start: date | None = None
+    end: date | None = None
+    min_history_days: int = Field(91, ge=0)
+
+
+class FeaturesConfig(_Section):
+    windows: tuple[int, ...] = (7, 28, 91, 182)
+    recent_days: int = Field(28, ge=7)
+    baseline_days: int = Field(91, ge=7)
+    slope_weeks: int = Field(13, ge=2)
+    zscore_recent_weeks: int = Field(4, ge=1)
+    zscore_baseline_weeks: int = Field(26, ge=2)
+    young_days: int = Field(90, ge=0)
+    login_events: tuple[str, ...] = ("login",)
+    key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
+    export_events: tuple[str, ...] = ("data_export",)
+    low_csat: float = Field(2, ge=1, le=5)
+    engine: Literal["polars", "spark"] = "polars"
+
+    @field_validator("windows")
+    @classmethod
+    def _positive_sorted(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(w <= 0 for w in v):
+            raise ValueError("windows must be a non-empty list of positive day counts")
+        return tuple(sorted(set(v)))
+
+
+class TrainConfig(_Section):
+    model_name: str = "churnml"
+    test_days: int = Field(91, ge=7)
+    valid_days: int = Field(91, ge=7)
+    calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
+    min_isotonic_positives: int = Field(200, ge=1)
+    seed: int = 42
+    params_file: Path | None = None
+    lightgbm: dict[str, Any] = Field(default_factory=dict)
+    early_stopping_rounds: int = Field(100, ge=1)
+    logistic_c: float = Field(0.1, gt=0)
+
+
+class TuneConfig(_Section):
+    trials: int = Field(30, ge=1)
+    timeout: int | None = Field(None, ge=1)
+    folds: int = Field(3, ge=1)
+    study_name: str = "churnml"
+
+
+class ZonesConfig(_Section):
+    method: Literal["probability", "capacity"] = "probability"
+    yellow: float = Field(0.15, ge=0, le=1)
+    red: float = Field(0.35, ge=0, le=1)
+    red_capacity: int = Field(50, ge=0)
+    yellow_capacity: int = Field(150, ge=0)
+
+
+class ScoreConfig(_Section):
+    zones: ZonesConfig = ZonesConfig()
+    top_drivers: int = Field(3, ge=1)
+    history_weeks: int = Field(26, ge=1)
+    drift_psi: float = Field(0.25, gt=0)
+    max_data_lag_days: int = Field(21, ge=0)
+
+
+class ValueConfig(_Section):
+    default_margin: float = Field(0.7, ge=0, le=1)
+    tier_a_share: float = Field(0.2, ge=0, le=1)
+    tier_a_strategic: int = Field(2, ge=0, le=3)
+    tier_b_share: float = Field(0.5, ge=0, le=1)
+    max_lifetime_years: float = Field(10, gt=0)
+
+
+class RulesConfig(_Section):
+    no_activity_days: int = Field(90, ge=1)
+    unanswered_outreach: int = Field(2, ge=1)
+    low_ratings: int = Field(2, ge=1)
+    health_drop_points: float = Field(20, gt=0)
+    health_drop_weeks: int = Field(13, ge=1)
+    data_export_days: int = Field(28, ge=1)
+    champion_change_days: int = Field(91, ge=1)
+    enabled: tuple[
+        Literal[
+            "no_activity",
+            "unanswered_outreach",
+            "low_ratings",
+            "health_drop",
+            "data_export",
+            "champion_change",
+        ],
+        ...,
+    ] = ("no_activity", "unanswered_outreach", "low_ratings", "health_drop", "data_export", "champion_change")
+
+
+class PlaybooksConfig(_Section):
+    escalation_role: str = "head_of_customer_success"
+    actions: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
+        default_factory=dict
+    )
+
+
+class WinbackConfig(_Section):
+    recency_buckets: tuple[int, ...] = (30, 90, 180, 365)
+    cost_per_attempt: float = Field(500.0, ge=0)
+    toxic_tickets: int = Field(5, ge=1)
+
+
+class TrackingConfig(_Section):
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str | None = None
+
+
+class Config(_Section):
+    """The whole configuration; functions receive one slice (``cfg.label``), never all of it."""
+
+    paths: PathsConfig = PathsConfig()
+    data: DataConfig = DataConfig()
+    label: LabelConfig = LabelConfig()
+    snapshots: SnapshotsConfig = SnapshotsConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    train: TrainConfig = TrainConfig()
+    tune: TuneConfig = TuneConfig()
+    score: ScoreConfig = ScoreConfig()
+    value: ValueConfig = ValueConfig()
+    rules: RulesConfig = RulesConfig()
+    playbooks: PlaybooksConfig = PlaybooksConfig()
+    winback: WinbackConfig = WinbackConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def default_config_path() -> Path:
+    """``configs/default.yaml`` of the checkout, or the copy shipped inside the package."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "configs" / "default.yaml"
+        if candidate.is_file():
+            return candidate
+    return Path(str(resources.files("churnml") / "default.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(loaded).__name__}")
+    return loaded
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _with_override(tree: dict[str, Any], assignment: str) -> dict[str, Any]:
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. label.horizon_days=30")
+    dotted, raw = assignment.split("=", 1)
+    keys = [k for k in dotted.strip().split(".") if k]
+    if not keys:
+        raise ConfigError(f"--set {assignment!r}: empty key")
+    value = yaml.safe_load(raw) if raw.strip() else None
+    patch: dict[str, Any] = {keys[-1]: value}
+    for key in reversed(keys[:-1]):
+        patch = {key: patch}
+    return _merged(tree, patch)
+
+
+def _error_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{key}'")
+        else:
+            parts.append(f"'{key}': {err['msg']} (got {err.get('input')!r})")
+    return "bad config: " + "; ".join(parts)
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the partial YAML at ``path``, then each ``key=value`` override."""
+    tree = _read_yaml(default_config_path())
+    if path is not None:
+        tree = _merged(tree, _read_yaml(Path(path)))
+    for assignment in overrides:
+        tree = _with_override(tree, assignment)
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_error_message(exc)) from None
+
+
+def config_hash(cfg: Config) -> str:
+    """A stable short hash of the effective configuration (recorded in manifests and MLflow)."""
+    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Out-of-time split, LightGBM training with calibration, tuning, evaluation and baselines."""

@@ -1,0 +1,334 @@
+"""The data contract of DESIGN.md, as code.
+
+Every table name, column name, type and allowed value is defined here once; the rest of the package
+imports these constants instead of retyping strings. ``io.py`` uses :data:`CONTRACT` to coerce and
+validate the tables of a dataset folder; ``validation.py`` holds the checks themselves.
+
+Grain of each table:
+
+- ``clients``: one row per client (``client_id`` unique).
+- ``events``: one row per product-usage event (login, report_view, data_export, ...).
+- ``subscriptions``: one row per subscription term (a renewal is a new row).
+- ``payments``: one row per invoice or order (refunds are negative amounts).
+- ``communications``: one row per touch (email, call, meeting, chat).
+- ``tickets``: one row per support ticket.
+- ``signals``: one row per account signal (champion_left, layoffs, ...).
+- ``churns``: one row per churn event (a client who came back and left again has two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "CONTRACT",
+    "ColumnSpec",
+    "Kind",
+    "TableSchema",
+    "REQUIRED_TABLES",
+    "ACTIVITY_TABLES",
+    "CLIENT_ID",
+    "Table",
+    "Clients",
+    "Events",
+    "Subscriptions",
+    "Payments",
+    "Communications",
+    "Tickets",
+    "Signals",
+    "Churns",
+]
+
+
+class Table(StrEnum):
+    """Names of the contract's tables (also their file stems: ``clients.parquet``)."""
+
+    CLIENTS = "clients"
+    EVENTS = "events"
+    SUBSCRIPTIONS = "subscriptions"
+    PAYMENTS = "payments"
+    COMMUNICATIONS = "communications"
+    TICKETS = "tickets"
+    SIGNALS = "signals"
+    CHURNS = "churns"
+
+
+class Kind(StrEnum):
+    """Logical column types; ``io.py`` coerces every column to the Polars type of its kind."""
+
+    STR = "str"
+    DATETIME = "datetime"
+    FLOAT = "float"
+    INT = "int"
+    BOOL = "bool"
+
+
+CLIENT_ID = "client_id"
+
+
+class Clients:
+    CLIENT_ID = CLIENT_ID
+    CREATED_AT = "created_at"
+    NAME = "name"
+    SEGMENT = "segment"
+    INDUSTRY = "industry"
+    REGION = "region"
+    OWNER = "owner"
+    STRATEGIC = "strategic"
+    MARGIN = "margin"
+
+
+class Events:
+    CLIENT_ID = CLIENT_ID
+    TS = "ts"
+    EVENT = "event"
+    USER_ID = "user_id"
+    VALUE = "value"
+
+
+class Subscriptions:
+    CLIENT_ID = CLIENT_ID
+    START_DATE = "start_date"
+    END_DATE = "end_date"
+    MRR = "mrr"
+    QUANTITY = "quantity"
+    PRODUCT = "product"
+    IS_ADDON = "is_addon"
+    DISCOUNT = "discount"
+
+
+class Payments:
+    CLIENT_ID = CLIENT_ID
+    AMOUNT = "amount"
+    PAID_AT = "paid_at"
+    INVOICE_ID = "invoice_id"
+    ISSUED_AT = "issued_at"
+    DUE_AT = "due_at"
+    STATUS = "status"
+
+    STATUSES = ("paid", "failed", "refunded", "open")
+
+
+class Communications:
+    CLIENT_ID = CLIENT_ID
+    TS = "ts"
+    CHANNEL = "channel"
+    DIRECTION = "direction"
+    OUTCOME = "outcome"
+    RESPONSE_HOURS = "response_hours"
+    WORDS = "words"
+    SENTIMENT = "sentiment"
+
+    CHANNELS = ("email", "call", "meeting", "chat", "other")
+    DIRECTIONS = ("in", "out")
+    OUTCOMES = ("replied", "no_reply", "held", "rescheduled", "cancelled", "no_show")
+
+
+class Tickets:
+    CLIENT_ID = CLIENT_ID
+    OPENED_AT = "opened_at"
+    CLOSED_AT = "closed_at"
+    KIND = "kind"
+    PRIORITY = "priority"
+    CSAT = "csat"
+
+    KINDS = ("question", "bug", "complaint", "discount_request", "cancellation_request")
+
+
+class Signals:
+    CLIENT_ID = CLIENT_ID
+    TS = "ts"
+    SIGNAL = "signal"
+    NOTE = "note"
+
+    # Known kinds get their own features; other values are accepted and counted as "other".
+    KNOWN = (
+        "champion_left",
+        "layoffs",
+        "budget_cut",
+        "strategy_change",
+        "vendor_review",
+        "competitor_trial",
+    )
+
+
+class Churns:
+    CLIENT_ID = CLIENT_ID
+    CHURNED_AT = "churned_at"
+    REASON = "reason"
+
+    REASONS = ("price", "service", "forgot", "lost_interest", "moved", "competitor", "other")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the contract.
+
+    ``allowed`` restricts a string column to a set of values; ``low``/``high`` bound a numeric
+    column (inclusive). ``nullable`` says whether empty cells are allowed.
+    """
+
+    name: str
+    kind: Kind
+    required: bool = True
+    nullable: bool = False
+    allowed: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One table of the contract.
+
+    ``unique`` lists the columns that must be unique together (empty: duplicates allowed);
+    ``ordered`` lists (earlier, later) column pairs where the later one may not come before the
+    earlier one; ``time_columns`` are checked against the as-of date (no future timestamps).
+    """
+
+    name: Table
+    columns: tuple[ColumnSpec, ...]
+    unique: tuple[str, ...] = ()
+    ordered: tuple[tuple[str, str], ...] = ()
+    time_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if not c.required)
+
+    def column(self, name: str) -> ColumnSpec:
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _c(name: str, kind: Kind, **kw) -> ColumnSpec:
+    return ColumnSpec(name, kind, required=True, **kw)
+
+
+def _o(name: str, kind: Kind, **kw) -> ColumnSpec:
+    return ColumnSpec(name, kind, required=False, nullable=True, **kw)
+
+
+CONTRACT: dict[Table, TableSchema] = {
+    Table.CLIENTS: TableSchema(
+        Table.CLIENTS,
+        (
+            _c(Clients.CLIENT_ID, Kind.STR),
+            _c(Clients.CREATED_AT, Kind.DATETIME),
+            _o(Clients.NAME, Kind.STR),
+            _o(Clients.SEGMENT, Kind.STR),
+            _o(Clients.INDUSTRY, Kind.STR),
+            _o(Clients.REGION, Kind.STR),
+            _o(Clients.OWNER, Kind.STR),
+            _o(Clients.STRATEGIC, Kind.INT, low=0, high=3),
+            _o(Clients.MARGIN, Kind.FLOAT, low=0, high=1),
+        ),
+        unique=(Clients.CLIENT_ID,),
+        time_columns=(Clients.CREATED_AT,),
+    ),
+    Table.EVENTS: TableSchema(
+        Table.EVENTS,
+        (
+            _c(Events.CLIENT_ID, Kind.STR),
+            _c(Events.TS, Kind.DATETIME),
+            _c(Events.EVENT, Kind.STR),
+            _o(Events.USER_ID, Kind.STR),
+            _o(Events.VALUE, Kind.FLOAT, low=0),
+        ),
+        time_columns=(Events.TS,),
+    ),
+    Table.SUBSCRIPTIONS: TableSchema(
+        Table.SUBSCRIPTIONS,
+        (
+            _c(Subscriptions.CLIENT_ID, Kind.STR),
+            _c(Subscriptions.START_DATE, Kind.DATETIME),
+            _c(Subscriptions.END_DATE, Kind.DATETIME),
+            _c(Subscriptions.MRR, Kind.FLOAT, low=0),
+            _o(Subscriptions.QUANTITY, Kind.FLOAT, low=0),
+            _o(Subscriptions.PRODUCT, Kind.STR),
+            _o(Subscriptions.IS_ADDON, Kind.BOOL),
+            _o(Subscriptions.DISCOUNT, Kind.FLOAT, low=0, high=1),
+        ),
+        ordered=((Subscriptions.START_DATE, Subscriptions.END_DATE),),
+        # end_date is the scheduled end of the term, known at its start: it may lie in the future.
+        time_columns=(Subscriptions.START_DATE,),
+    ),
+    Table.PAYMENTS: TableSchema(
+        Table.PAYMENTS,
+        (
+            _c(Payments.CLIENT_ID, Kind.STR),
+            _c(Payments.AMOUNT, Kind.FLOAT),
+            ColumnSpec(Payments.PAID_AT, Kind.DATETIME, required=True, nullable=True),
+            _o(Payments.INVOICE_ID, Kind.STR),
+            _o(Payments.ISSUED_AT, Kind.DATETIME),
+            _o(Payments.DUE_AT, Kind.DATETIME),
+            _o(Payments.STATUS, Kind.STR, allowed=Payments.STATUSES),
+        ),
+        ordered=((Payments.ISSUED_AT, Payments.DUE_AT),),
+        time_columns=(Payments.PAID_AT, Payments.ISSUED_AT),
+    ),
+    Table.COMMUNICATIONS: TableSchema(
+        Table.COMMUNICATIONS,
+        (
+            _c(Communications.CLIENT_ID, Kind.STR),
+            _c(Communications.TS, Kind.DATETIME),
+            _c(Communications.CHANNEL, Kind.STR, allowed=Communications.CHANNELS),
+            _c(Communications.DIRECTION, Kind.STR, allowed=Communications.DIRECTIONS),
+            _o(Communications.OUTCOME, Kind.STR, allowed=Communications.OUTCOMES),
+            _o(Communications.RESPONSE_HOURS, Kind.FLOAT, low=0),
+            _o(Communications.WORDS, Kind.FLOAT, low=0),
+            _o(Communications.SENTIMENT, Kind.FLOAT, low=-1, high=1),
+        ),
+        time_columns=(Communications.TS,),
+    ),
+    Table.TICKETS: TableSchema(
+        Table.TICKETS,
+        (
+            _c(Tickets.CLIENT_ID, Kind.STR),
+            _c(Tickets.OPENED_AT, Kind.DATETIME),
+            _o(Tickets.CLOSED_AT, Kind.DATETIME),
+            _o(Tickets.KIND, Kind.STR, allowed=Tickets.KINDS),
+            _o(Tickets.PRIORITY, Kind.STR),
+            _o(Tickets.CSAT, Kind.FLOAT, low=1, high=5),
+        ),
+        ordered=((Tickets.OPENED_AT, Tickets.CLOSED_AT),),
+        time_columns=(Tickets.OPENED_AT,),
+    ),
+    Table.SIGNALS: TableSchema(
+        Table.SIGNALS,
+        (
+            _c(Signals.CLIENT_ID, Kind.STR),
+            _c(Signals.TS, Kind.DATETIME),
+            _c(Signals.SIGNAL, Kind.STR),
+            _o(Signals.NOTE, Kind.STR),
+        ),
+        time_columns=(Signals.TS,),
+    ),
+    Table.CHURNS: TableSchema(
+        Table.CHURNS,
+        (
+            _c(Churns.CLIENT_ID, Kind.STR),
+            _c(Churns.CHURNED_AT, Kind.DATETIME),
+            _o(Churns.REASON, Kind.STR, allowed=Churns.REASONS),
+        ),
+        unique=(Churns.CLIENT_ID, Churns.CHURNED_AT),
+        time_columns=(Churns.CHURNED_AT,),
+    ),
+}
+
+REQUIRED_TABLES: tuple[Table, ...] = (Table.CLIENTS,)
+# At least one of these must be present: without activity there is nothing to learn from.
+ACTIVITY_TABLES: tuple[Table, ...] = (
+    Table.EVENTS,
+    Table.SUBSCRIPTIONS,
+    Table.PAYMENTS,
+    Table.COMMUNICATIONS,
+    Table.TICKETS,
+)
