@@ -33,8 +33,9 @@ bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=T
 app.add_typer(adapt_app, name="adapt")
 app.add_typer(bench_app, name="bench")
 
-console = Console(stderr=True)
-out_console = Console()
+# Wide consoles when output is piped or captured, so tables are not cut at 80 columns.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+out_console = Console(width=None if sys.stdout.isatty() else 160)
 
 # Shared option types: every command spells them the same way.
 DataOpt = Annotated[

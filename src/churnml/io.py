@@ -1,0 +1,163 @@
+"""Reading dataset folders and writing outputs: the only module (with ``outputs.py``) that touches paths.
+
+A dataset folder holds one file per table of the contract, ``<table>.parquet`` or ``<table>.csv``
+(auto-detected; ``.csv.gz`` too). :func:`read_dataset` reads, coerces and validates every table and
+returns a :class:`~churnml.dataset.Dataset`; any breach of the contract raises
+:class:`~churnml.validation.ContractError`. Writers are atomic: they write a temporary file beside
+the target and rename it, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from churnml.config import DataConfig
+from churnml.dataset import Dataset, RepairLog
+from churnml.schemas import ACTIVITY_TABLES, CONTRACT, REQUIRED_TABLES, Table
+from churnml.validation import (
+    ContractError,
+    checked_references,
+    checked_table,
+    coerced_table,
+    default_as_of,
+    first_timestamp,
+)
+
+__all__ = [
+    "dataset_files",
+    "file_checksum",
+    "read_dataset",
+    "read_table_file",
+    "write_json_atomic",
+    "write_parquet_atomic",
+    "write_tables",
+    "write_text_atomic",
+]
+
+_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+def dataset_files(folder: Path) -> dict[Table, Path]:
+    """The file of each contract table present in ``folder``; an error if one table has two files."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"dataset folder {folder} does not exist (give one with --data)")
+    found: dict[Table, Path] = {}
+    for table in Table:
+        candidates = [folder / f"{table}{suffix}" for suffix in _SUFFIXES]
+        present = [p for p in candidates if p.is_file()]
+        if len(present) > 1:
+            raise ContractError(str(table), f"two files for one table: {[p.name for p in present]}; keep one")
+        if present:
+            found[table] = present[0]
+    return found
+
+
+def read_table_file(path: Path, table: Table) -> pl.DataFrame:
+    """Raw contents of one table file (CSV is read as text; coercion happens in validation)."""
+    try:
+        if path.name.endswith(".parquet"):
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema=False, null_values=[""], try_parse_dates=False)
+    except Exception as exc:  # any parser failure means the file is not a table we can read
+        kind = "Parquet" if path.name.endswith(".parquet") else "CSV"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ContractError(str(table), f"file {path.name} is not a readable {kind} table ({first_line})") from None
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _as_of_limit(cfg: DataConfig) -> datetime:
+    """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
+    if cfg.as_of is not None:
+        end_of_day = datetime(cfg.as_of.year, cfg.as_of.month, cfg.as_of.day) + timedelta(days=1)
+        return end_of_day + timedelta(days=cfg.future_tolerance_days)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now + timedelta(days=cfg.future_tolerance_days)
+
+
+def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
+    """Read, coerce and validate every table in ``folder``.
+
+    Raises :class:`ContractError` naming table, column, problem and example rows when the data breaks
+    the contract; repairs (trimmed ids, ignored columns) are counted in ``Dataset.repairs``.
+    """
+    folder = Path(folder)
+    files = dataset_files(folder)
+    for table in REQUIRED_TABLES:
+        if table not in files:
+            raise ContractError(str(table), f"required table missing: no {table}.parquet or {table}.csv in {folder}")
+    if not any(t in files for t in ACTIVITY_TABLES):
+        names = ", ".join(str(t) for t in ACTIVITY_TABLES)
+        raise ContractError("events", f"no activity table in {folder}: need at least one of {names}")
+
+    limit = _as_of_limit(cfg)
+    tables: dict[Table, pl.DataFrame] = {}
+    repairs: dict[str, dict[str, int]] = {}
+    for table, path in files.items():
+        raw = read_table_file(path, table)
+        coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+        tables[table] = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples)
+        if fixed.counts:
+            repairs[str(table)] = dict(fixed.counts)
+    checked_references(tables, cfg.max_examples)
+
+    if cfg.as_of is not None:
+        as_of = datetime(cfg.as_of.year, cfg.as_of.month, cfg.as_of.day) + timedelta(days=1)
+    else:
+        as_of = default_as_of(tables)
+    return Dataset(
+        tables=tables,
+        name=folder.resolve().name,
+        start=first_timestamp(tables),
+        as_of=as_of,
+        repairs=RepairLog(repairs),
+        checksums={str(t): file_checksum(p) for t, p in files.items()},
+    )
+
+
+def _atomic(path: Path, write: Any) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` as Parquet via a temporary file and a rename."""
+    return _atomic(path, lambda tmp: frame.write_parquet(tmp, statistics=False))
+
+
+def write_text_atomic(text: str, path: Path) -> Path:
+    return _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json_atomic(payload: Mapping[str, Any], path: Path) -> Path:
+    return write_text_atomic(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def write_tables(tables: Mapping[Table | str, pl.DataFrame], folder: Path) -> list[Path]:
+    """Write a contract dataset (one Parquet file per table) into ``folder``."""
+    return [write_parquet_atomic(frame, Path(folder) / f"{name}.parquet") for name, frame in tables.items()]

@@ -1,0 +1,347 @@
+"""Validation of input tables against the data contract (``schemas.CONTRACT``).
+
+Two steps per table, both pure functions over Polars frames:
+
+1. :func:`coerced_table` turns whatever the file held into the contract's types: strings are
+   trimmed (counted as a repair), empty strings become nulls, timestamps in the usual ISO layouts
+   (with or without time zone; converted to naive UTC) are parsed, numbers and booleans are cast.
+   Columns outside the contract are set aside and counted. A value that cannot be parsed is an error.
+2. :func:`checked_table` enforces the rules: required columns without nulls, allowed values, numeric
+   ranges, unique keys, ordered pairs (end not before start), and no timestamp after the as-of date.
+
+:func:`checked_references` then verifies that every ``client_id`` of every table exists in
+``clients``. Every failure is a :class:`ContractError` naming the table, the column, the problem and
+up to ``max_examples`` offending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+from rich.table import Table as RichTable
+
+from churnml.dataset import Dataset
+from churnml.schemas import CLIENT_ID, CONTRACT, Kind, Table, TableSchema
+
+__all__ = [
+    "ContractError",
+    "TableRepairs",
+    "checked_references",
+    "checked_table",
+    "coerced_table",
+    "dataset_summary",
+]
+
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+_DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+_TRUE = ("true", "t", "yes", "y", "1", "1.0")
+_FALSE = ("false", "f", "no", "n", "0", "0.0")
+
+POLARS_TYPE: Mapping[Kind, pl.DataType] = {
+    Kind.STR: pl.String(),
+    Kind.DATETIME: pl.Datetime("us"),
+    Kind.FLOAT: pl.Float64(),
+    Kind.INT: pl.Int64(),
+    Kind.BOOL: pl.Boolean(),
+}
+
+
+class ContractError(ValueError):
+    """Input data breaks the contract. The message names table, column, problem and example rows."""
+
+    def __init__(
+        self,
+        table: str,
+        problem: str,
+        column: str | None = None,
+        examples: pl.DataFrame | None = None,
+        count: int | None = None,
+    ) -> None:
+        self.table = table
+        self.column = column
+        self.problem = problem
+        self.count = count
+        self.examples = examples
+        where = f"table '{table}'" + (f", column '{column}'" if column else "")
+        how_many = f" ({count} rows)" if count is not None else ""
+        message = f"{where}: {problem}{how_many}"
+        if examples is not None and examples.height:
+            rows = "; ".join(
+                ", ".join(f"{k}={v!r}" for k, v in row.items()) for row in examples.iter_rows(named=True)
+            )
+            message += f". e.g. {rows}"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class TableRepairs:
+    """Counts of what coercion repaired or set aside in one table: ``{problem: rows}``."""
+
+    counts: Mapping[str, int]
+
+
+def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], limit: int) -> pl.DataFrame:
+    shown = [c for c in dict.fromkeys([CLIENT_ID, *columns]) if c in frame.columns]
+    return (
+        frame.with_row_index("row")
+        .filter(mask)
+        .select(["row", *shown])
+        .head(limit)
+        .with_columns(pl.col("row") + 1)  # 1-based, as a person counts rows in a file
+    )
+
+
+def _parsed_datetime(expr: pl.Expr) -> pl.Expr:
+    naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
+    aware = [
+        expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        for f in _DATETIME_TZ_FORMATS
+    ]
+    return pl.coalesce([*naive, *aware])
+
+
+def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
+    """Expression converting a column of dtype ``dtype`` to the contract type of ``kind``."""
+    if kind is Kind.STR:
+        text = expr.cast(pl.String)
+        if dtype.is_float():
+            # 12345.0 -> "12345": ids exported from spreadsheets arrive as floats
+            text = (
+                pl.when(expr == expr.round(0))
+                .then(expr.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(text)
+            )
+        return text.str.strip_chars().replace("", None)
+    if kind is Kind.DATETIME:
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is not None:
+                return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+            return expr.dt.cast_time_unit("us")
+        if dtype == pl.Date:
+            return expr.cast(pl.Datetime("us"))
+        if dtype == pl.String:
+            return _parsed_datetime(expr.str.strip_chars())
+        return expr.cast(pl.Datetime("us"), strict=False)
+    if kind is Kind.BOOL:
+        if dtype == pl.Boolean:
+            return expr
+        low = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+    if dtype == pl.String:
+        expr = expr.str.strip_chars().replace("", None)
+    if kind is Kind.INT and (dtype.is_float() or dtype == pl.String):
+        as_float = expr.cast(pl.Float64, strict=False)
+        return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64)).otherwise(None)
+    return expr.cast(POLARS_TYPE[kind], strict=False)
+
+
+def coerced_table(
+    frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5
+) -> tuple[pl.DataFrame, TableRepairs]:
+    """The table in contract types, only contract columns, plus what was repaired.
+
+    Grain unchanged: one output row per input row, in input order. Raises :class:`ContractError`
+    for a missing required column or a value that cannot be read as its type.
+    """
+    table = str(schema.name)
+    if frame.width == 0:
+        raise ContractError(table, "has no columns: it is not a table")
+    missing = [c for c in schema.required if c not in frame.columns]
+    if missing:
+        raise ContractError(
+            table,
+            f"missing required column(s) {missing}; found {frame.columns}",
+            column=missing[0],
+        )
+    if frame.height == 0:
+        raise ContractError(table, "is empty (a header but no rows); remove the file if the table does not apply")
+
+    counts: dict[str, int] = {}
+    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
+    if extra:
+        counts[f"ignored columns {extra}"] = frame.height
+
+    present = [spec for spec in schema.columns if spec.name in frame.columns]
+    converted = frame.select(
+        [_as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name) for s in present]
+    )
+    for spec in present:
+        original = frame.get_column(spec.name)
+        new = converted.get_column(spec.name)
+        if spec.kind is Kind.STR and original.dtype == pl.String:
+            trimmed = int(((original != original.str.strip_chars()) & original.is_not_null()).sum())
+            if trimmed:
+                counts[f"{spec.name}: whitespace trimmed"] = trimmed
+            blank = int((original.str.strip_chars() == "").sum())
+            if blank:
+                counts[f"{spec.name}: blank cells read as empty"] = blank
+        text_blank = (
+            original.cast(pl.String).str.strip_chars().eq("").fill_null(False)
+            if original.dtype == pl.String
+            else pl.Series([False] * frame.height)
+        )
+        bad = original.is_not_null() & new.is_null() & ~text_blank
+        if bad.any():
+            shown = frame.with_columns(
+                converted.get_column(CLIENT_ID).alias(CLIENT_ID)
+            ) if CLIENT_ID in converted.columns else frame
+            examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
+            raise ContractError(
+                table,
+                f"cannot read values as {spec.kind.value}",
+                column=spec.name,
+                examples=examples,
+                count=int(bad.sum()),
+            )
+    absent = [
+        pl.lit(None, dtype=POLARS_TYPE[s.kind]).alias(s.name)
+        for s in schema.columns
+        if s.name not in frame.columns
+    ]
+    converted = converted.with_columns(absent) if absent else converted
+    converted = converted.select([s.name for s in schema.columns])
+    return converted, TableRepairs(counts)
+
+
+def checked_table(
+    frame: pl.DataFrame,
+    schema: TableSchema,
+    as_of: datetime | None = None,
+    max_examples: int = 5,
+) -> pl.DataFrame:
+    """The same table, after checking the contract's rules on a coerced frame; raises on the first breach.
+
+    ``as_of``: no timestamp in ``schema.time_columns`` may lie after it.
+    """
+    table = str(schema.name)
+
+    def fail(problem: str, column: str | None, mask: pl.Expr, cols: list[str]) -> None:
+        count = frame.select(mask.sum()).item()
+        if count:
+            raise ContractError(
+                table, problem, column, _examples(frame, mask, cols, max_examples), count=count
+            )
+
+    for spec in schema.columns:
+        col = pl.col(spec.name)
+        if spec.required and not spec.nullable:
+            fail("empty value in a required column", spec.name, col.is_null(), [spec.name])
+        if spec.allowed is not None:
+            fail(
+                f"value not among the allowed {list(spec.allowed)}",
+                spec.name,
+                col.is_not_null() & ~col.is_in(list(spec.allowed)),
+                [spec.name],
+            )
+        if spec.low is not None:
+            fail(f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name])
+        if spec.high is not None:
+            fail(f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name])
+        if spec.kind is Kind.FLOAT:
+            fail("value is NaN or infinite", spec.name, ~col.is_finite(), [spec.name])
+
+    if schema.unique:
+        keys = list(schema.unique)
+        fail(f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys)
+
+    for earlier, later in schema.ordered:
+        fail(
+            f"'{later}' is before '{earlier}'",
+            later,
+            pl.col(later) < pl.col(earlier),
+            [earlier, later],
+        )
+
+    if as_of is not None:
+        for column in schema.time_columns:
+            fail(
+                f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}",
+                column,
+                pl.col(column) > as_of,
+                [column],
+            )
+    return frame
+
+
+def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int = 5) -> None:
+    """Raise when any table holds a ``client_id`` that is not in ``clients``."""
+    known = tables[Table.CLIENTS].select(CLIENT_ID)
+    for name, frame in tables.items():
+        if name is Table.CLIENTS:
+            continue
+        unknown = frame.with_row_index("row").join(known, on=CLIENT_ID, how="anti")
+        if unknown.height:
+            raise ContractError(
+                str(name),
+                "client_id not found in table 'clients'",
+                CLIENT_ID,
+                unknown.select("row", CLIENT_ID).with_columns(pl.col("row") + 1).head(max_examples),
+                count=unknown.height,
+            )
+
+
+def last_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
+    """The latest timestamp of any contract time column (scheduled subscription ends excluded)."""
+    latest = [
+        frame.get_column(col).max()
+        for name, frame in tables.items()
+        for col in CONTRACT[name].time_columns
+    ]
+    latest = [t for t in latest if t is not None]
+    if not latest:
+        raise ContractError("clients", "no timestamps found in any table")
+    return max(latest)
+
+
+def first_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
+    earliest = [
+        frame.get_column(col).min()
+        for name, frame in tables.items()
+        for col in CONTRACT[name].time_columns
+    ]
+    return min(t for t in earliest if t is not None)
+
+
+def default_as_of(tables: Mapping[Table, pl.DataFrame]) -> datetime:
+    """Midnight of the day after the last timestamp: a snapshot then sees all the data."""
+    last = last_timestamp(tables)
+    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+
+
+def dataset_summary(dataset: Dataset) -> RichTable:
+    """A per-table summary for people: rows, clients, time span, empty cells, repairs."""
+    out = RichTable(title=f"dataset '{dataset.name}' (as of {dataset.as_of:%Y-%m-%d})")
+    for header in ("table", "rows", "clients", "from", "to", "empty cells", "repaired"):
+        out.add_column(header, justify="right" if header in ("rows", "clients", "empty cells") else "left")
+    for name in Table:
+        frame = dataset.get(name)
+        if frame is None:
+            out.add_row(str(name), "-", "-", "-", "-", "-", "absent (its features are skipped)")
+            continue
+        schema = CONTRACT[name]
+        time_col = schema.time_columns[0] if schema.time_columns else None
+        start = frame.get_column(time_col).min() if time_col else None
+        end = frame.get_column(time_col).max() if time_col else None
+        nulls = {c: n for c, n in frame.null_count().row(0, named=True).items() if n}
+        repaired = dataset.repairs.counts.get(str(name), {})
+        out.add_row(
+            str(name),
+            f"{frame.height:,}",
+            f"{frame.get_column(CLIENT_ID).n_unique():,}",
+            f"{start:%Y-%m-%d}" if start else "-",
+            f"{end:%Y-%m-%d}" if end else "-",
+            ", ".join(f"{c} {n:,}" for c, n in nulls.items()) or "0",
+            "; ".join(f"{k}: {v:,}" for k, v in repaired.items()) or "none",
+        )
+    return out

@@ -1,0 +1,236 @@
+"""The data contract: every bad-input case fails with a message naming table, column and rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from churnml.cli import app
+from churnml.config import DataConfig
+from churnml.io import read_dataset
+from churnml.schemas import Table
+from churnml.validation import ContractError
+
+CFG = DataConfig(as_of=date(2024, 12, 31))
+
+
+def good_tables() -> dict[str, pl.DataFrame]:
+    return {
+        "clients": pl.DataFrame(
+            {"client_id": ["c1", "c2", "c3"], "created_at": ["2024-01-01", "2024-02-01", "2024-03-01"]}
+        ),
+        "events": pl.DataFrame(
+            {
+                "client_id": ["c1", "c1", "c2"],
+                "ts": ["2024-05-01 10:00:00", "2024-05-02T11:30:00Z", "2024-05-03"],
+                "event": ["login", "report_view", "login"],
+            }
+        ),
+        "subscriptions": pl.DataFrame(
+            {
+                "client_id": ["c1", "c2"],
+                "start_date": ["2024-01-01", "2024-02-01"],
+                "end_date": ["2025-01-01", "2025-02-01"],
+                "mrr": ["100", "250.5"],
+            }
+        ),
+        "tickets": pl.DataFrame(
+            {"client_id": ["c1"], "opened_at": ["2024-06-01"], "csat": ["4"]}
+        ),
+        "communications": pl.DataFrame(
+            {
+                "client_id": ["c1"],
+                "ts": ["2024-06-01"],
+                "channel": ["email"],
+                "direction": ["out"],
+                "sentiment": ["0.5"],
+            }
+        ),
+    }
+
+
+def write(folder: Path, tables: dict[str, pl.DataFrame], fmt: str = "csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if fmt == "csv":
+            frame.write_csv(folder / f"{name}.csv")
+        else:
+            frame.write_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def replaced(name: str, frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    tables = good_tables()
+    tables[name] = frame
+    return tables
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_good_dataset_reads_into_contract_types(tmp_path: Path, fmt: str) -> None:
+    ds = read_dataset(write(tmp_path / "d", good_tables(), fmt), CFG)
+    events = ds.get(Table.EVENTS)
+    assert events.schema["ts"] == pl.Datetime("us")
+    # The ISO timestamp with a Z suffix is read as naive UTC.
+    assert events.get_column("ts").to_list()[1] == datetime(2024, 5, 2, 11, 30)
+    assert ds.get(Table.SUBSCRIPTIONS).get_column("mrr").to_list() == [100.0, 250.5]
+    assert ds.as_of == datetime(2025, 1, 1)
+    assert set(ds.checksums) == {"clients", "events", "subscriptions", "tickets", "communications"}
+    assert Table.PAYMENTS not in ds
+
+
+BAD_CASES = [
+    # (description, table to replace, frame, expected fragments of the message)
+    (
+        "missing required column",
+        "events",
+        pl.DataFrame({"client_id": ["c1"], "event": ["login"]}),
+        ["'events'", "missing required column", "ts"],
+    ),
+    (
+        "unparsable timestamp",
+        "events",
+        pl.DataFrame({"client_id": ["c1", "c2"], "ts": ["2024-05-01", "yesterday"], "event": ["a", "b"]}),
+        ["'events'", "'ts'", "cannot read values as datetime", "yesterday", "row=2"],
+    ),
+    (
+        "unknown client id",
+        "events",
+        pl.DataFrame({"client_id": ["c1", "zz9"], "ts": ["2024-05-01", "2024-05-02"], "event": ["a", "b"]}),
+        ["'events'", "'client_id'", "not found in table 'clients'", "zz9"],
+    ),
+    (
+        "duplicate client id",
+        "clients",
+        pl.DataFrame({"client_id": ["c1", "c2", "c2", "c3"], "created_at": ["2024-01-01"] * 4}),
+        ["'clients'", "duplicate key", "c2"],
+    ),
+    (
+        "negative mrr",
+        "subscriptions",
+        pl.DataFrame(
+            {"client_id": ["c1"], "start_date": ["2024-01-01"], "end_date": ["2024-02-01"], "mrr": ["-5"]}
+        ),
+        ["'subscriptions'", "'mrr'", "below 0", "-5"],
+    ),
+    (
+        "end before start",
+        "subscriptions",
+        pl.DataFrame(
+            {"client_id": ["c2"], "start_date": ["2024-03-01"], "end_date": ["2024-02-01"], "mrr": ["5"]}
+        ),
+        ["'subscriptions'", "'end_date' is before 'start_date'", "c2"],
+    ),
+    (
+        "csat outside 1-5",
+        "tickets",
+        pl.DataFrame({"client_id": ["c1", "c2"], "opened_at": ["2024-06-01"] * 2, "csat": ["3", "7"]}),
+        ["'tickets'", "'csat'", "above 5", "7"],
+    ),
+    (
+        "sentiment outside -1..1",
+        "communications",
+        pl.DataFrame(
+            {
+                "client_id": ["c1"],
+                "ts": ["2024-06-01"],
+                "channel": ["email"],
+                "direction": ["in"],
+                "sentiment": ["-3"],
+            }
+        ),
+        ["'communications'", "'sentiment'", "below -1"],
+    ),
+    (
+        "value outside the allowed set",
+        "communications",
+        pl.DataFrame({"client_id": ["c1"], "ts": ["2024-06-01"], "channel": ["fax"], "direction": ["in"]}),
+        ["'communications'", "'channel'", "allowed", "fax"],
+    ),
+    (
+        "empty table",
+        "tickets",
+        pl.DataFrame({"client_id": [], "opened_at": []}, schema={"client_id": pl.String, "opened_at": pl.String}),
+        ["'tickets'", "empty"],
+    ),
+    (
+        "timestamp after the as-of date",
+        "events",
+        pl.DataFrame({"client_id": ["c1"], "ts": ["2030-01-01"], "event": ["login"]}),
+        ["'events'", "'ts'", "after the as-of date"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "table", "frame", "fragments"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_bad_input_fails_with_a_clear_message(
+    tmp_path: Path, label: str, table: str, frame: pl.DataFrame, fragments: list[str]
+) -> None:
+    folder = write(tmp_path / "d", replaced(table, frame))
+    with pytest.raises(ContractError) as info:
+        read_dataset(folder, CFG)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_missing_required_table(tmp_path: Path) -> None:
+    tables = good_tables()
+    del tables["clients"]
+    with pytest.raises(ContractError, match="'clients': required table missing"):
+        read_dataset(write(tmp_path / "d", tables), CFG)
+
+
+def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", good_tables())
+    (folder / "tickets.csv").unlink()
+    (folder / "tickets.parquet").write_bytes(b"\x00\x01 this is not parquet \xff" * 10)
+    with pytest.raises(ContractError, match="'tickets': file tickets.parquet is not a readable Parquet table"):
+        read_dataset(folder, CFG)
+
+
+def test_two_files_for_one_table(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", good_tables())
+    good_tables()["events"].write_parquet(folder / "events.parquet")
+    with pytest.raises(ContractError, match="two files for one table"):
+        read_dataset(folder, CFG)
+
+
+def test_repairs_are_counted_not_silent(tmp_path: Path) -> None:
+    tables = good_tables()
+    tables["events"] = tables["events"].with_columns(
+        pl.Series("client_id", [" c1", "c1 ", "c2"]), pl.lit("x").alias("browser")
+    )
+    ds = read_dataset(write(tmp_path / "d", tables), CFG)
+    assert ds.get(Table.EVENTS).get_column("client_id").to_list() == ["c1", "c1", "c2"]
+    counts = ds.repairs.counts["events"]
+    assert counts["client_id: whitespace trimmed"] == 2
+    assert counts["ignored columns ['browser']"] == 3
+    assert "browser" not in ds.get(Table.EVENTS).columns
+
+
+def test_float_ids_from_spreadsheets_become_plain_strings(tmp_path: Path) -> None:
+    tables = good_tables()
+    tables["clients"] = pl.DataFrame({"client_id": [1.0, 2.0], "created_at": [date(2024, 1, 1)] * 2})
+    tables = {"clients": tables["clients"], "events": pl.DataFrame(
+        {"client_id": ["1", "2"], "ts": [datetime(2024, 2, 1)] * 2, "event": ["login"] * 2}
+    )}
+    ds = read_dataset(write(tmp_path / "d", tables, fmt="parquet"), CFG)
+    assert ds.get(Table.CLIENTS).get_column("client_id").to_list() == ["1", "2"]
+
+
+def test_validate_cli_exit_codes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = write(tmp_path / "good", good_tables())
+    ok = runner.invoke(app, ["validate", "--data", str(good), "--set", "data.as_of=2024-12-31"])
+    assert ok.exit_code == 0, ok.output
+    assert "events" in ok.output and "subscriptions" in ok.output
+
+    bad = write(tmp_path / "bad", replaced("tickets", pl.DataFrame({"client_id": ["c1"], "opened_at": ["x"]})))
+    failed = runner.invoke(app, ["validate", "--data", str(bad), "--set", "data.as_of=2024-12-31"])
+    assert failed.exit_code == 1
+    assert "opened_at" in failed.output
+    assert "Traceback" not in failed.output
