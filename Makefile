@@ -1,0 +1,85 @@
+# churnml — every target has a `## comment`; `make help` lists them.
+# Targets that run Python depend on `setup`, so a fresh clone needs no manual step.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data/raw
+TRUTH  ?= data/truth
+CLIENTS ?= 2000
+MONTHS  ?= 24
+SEED    ?= 42
+CONFIG  ?=
+CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG),)
+RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data validate features train tune score demo test lint format bench bench-generate \
+        bench-features bench-score mlflow-ui retail clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install churnml with its dev extras
+
+$(DATA)/clients.parquet: | $(STAMP)
+	$(BIN)/churnml generate --out $(DATA) --truth-out $(TRUTH) --clients $(CLIENTS) --months $(MONTHS) --seed $(SEED)
+
+data: $(DATA)/clients.parquet ## Generate the synthetic demo dataset into data/raw (once; delete it to regenerate)
+
+validate: data ## Check data/raw against the data contract and print a summary
+	$(BIN)/churnml validate --data $(DATA) $(CONFIG_FLAG)
+
+features: data ## Build the feature table of every weekly snapshot into data/features/
+	$(BIN)/churnml features --data $(DATA) $(CONFIG_FLAG) --out data/features/features.parquet
+
+train: data ## Train, evaluate out of time against baselines, log to MLflow, promote the champion
+	$(BIN)/churnml train --data $(DATA) $(CONFIG_FLAG) --truth $(TRUTH)
+
+tune: data ## Tune LightGBM with Optuna on out-of-time folds (TRIALS=20)
+	$(BIN)/churnml tune --data $(DATA) $(CONFIG_FLAG) --trials $(or $(TRIALS),20)
+
+score: data ## Score the latest week: data/scores/<as-of>/ (list, report, manifest)
+	$(BIN)/churnml score --data $(DATA) $(CONFIG_FLAG)
+
+demo: setup data validate train score ## Run the whole job end to end on the demo data
+
+test: setup ## Run the test suite
+	$(BIN)/pytest
+
+lint: setup ## Ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup ## Format the code with ruff
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: setup ## Benchmark churnml against the usual methods (demo data + Online Retail II)
+	$(BIN)/churnml bench models --data $(DATA) --truth $(TRUTH)
+
+bench-generate: setup ## Time the generator at 10k clients (CLIENTS=100000 for the big run)
+	$(BIN)/python benchmarks/bench_generate.py --clients $(or $(BENCH_CLIENTS),10000) --months 24
+
+bench-features: setup ## Features throughput and memory at 10k clients x 24 months
+	$(BIN)/python benchmarks/bench_features.py --clients $(or $(BENCH_CLIENTS),10000)
+
+bench-score: setup ## Weekly scoring of 100k clients: wall time and peak memory
+	$(BIN)/python benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000)
+
+retail: setup ## Adapt the shared Online Retail II log into data/retail
+	$(BIN)/churnml adapt transactions --preset online-retail --input $(RETAIL) --out data/retail
+
+mlflow-ui: setup ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+clean: ## Remove generated data, scores, models, tracking store (keeps .venv)
+	rm -rf data/raw data/truth data/features data/scores data/tune data/retail mlflow.db mlruns mlartifacts
+	find models -mindepth 1 ! -name .gitkeep ! -name README.md -exec rm -rf {} +
