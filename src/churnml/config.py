@@ -111,13 +111,19 @@ class TrainConfig(_Section):
     lightgbm: dict[str, Any] = Field(default_factory=dict)
     early_stopping_rounds: int = Field(100, ge=1)
     logistic_c: float = Field(0.1, gt=0)
+    calibration_share: float = Field(0.5, gt=0, lt=1)
+    min_train_days: int = Field(28, ge=1)
+    imbalance_power: float = Field(0.5, ge=0, le=1)
+    n_jobs: int = Field(2, ge=1)
 
 
 class TuneConfig(_Section):
     trials: int = Field(30, ge=1)
     timeout: int | None = Field(None, ge=1)
     folds: int = Field(3, ge=1)
+    fold_step_days: int = Field(28, ge=7)
     study_name: str = "churnml"
+    trees_per_trial: int = Field(600, ge=10)
 
 
 class ZonesConfig(_Section):

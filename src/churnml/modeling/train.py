@@ -1,0 +1,253 @@
+"""LightGBM churn model with early stopping and an out-of-time probability calibration.
+
+Grain: one row per client x snapshot. ``X`` is a pandas frame of float feature columns (NaN allowed:
+LightGBM routes missing values itself); ``y`` is 0/1 "churns within the horizon".
+
+:class:`ChurnModel` follows the sklearn estimator rules: ``__init__`` only stores parameters,
+``fit`` returns ``self``, fitted attributes end in ``_``. The booster ranks; the calibrator maps the
+booster's raw score (log-odds) to a probability of churn within the horizon. Class imbalance is
+handled with ``scale_pos_weight = (negatives / positives) ** imbalance_power``; the reweighting
+distorts the raw probabilities, which the calibration slice fixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from churnml.config import TrainConfig
+
+__all__ = ["ChurnModel", "ScoreCalibrator", "lightgbm_params", "model_from_config"]
+
+# Probabilities never reach exactly 0 or 1: an isotonic step of 0 would make log-loss infinite.
+_EPS = 1e-4
+# A tiny share of the raw sigmoid keeps the calibrated probability strictly increasing in the raw
+# score, so isotonic plateaus do not create ties that would change the booster's ranking.
+_TIE_BREAK = 1e-6
+
+
+class ScoreCalibrator(BaseEstimator):
+    """Maps a raw LightGBM score (log-odds) to a calibrated probability.
+
+    ``method``: ``isotonic`` or ``sigmoid`` (Platt scaling: a logistic regression on the raw score).
+    Fitted attributes: ``method_`` and ``isotonic_`` or ``logistic_``.
+    """
+
+    def __init__(self, method: str = "isotonic") -> None:
+        self.method = method
+
+    def fit(self, raw: np.ndarray, y: np.ndarray) -> ScoreCalibrator:
+        raw = np.asarray(raw, dtype=float).ravel()
+        y = np.asarray(y, dtype=float).ravel()
+        if self.method == "isotonic":
+            self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+        elif self.method == "sigmoid":
+            self.logistic_ = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y.astype(int))
+        else:
+            raise ValueError(f"calibration method must be isotonic or sigmoid, not {self.method!r}")
+        self.method_ = self.method
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw, dtype=float).ravel()
+        if self.method_ == "isotonic":
+            p = self.isotonic_.predict(raw)
+        else:
+            p = self.logistic_.predict_proba(raw.reshape(-1, 1))[:, 1]
+        p = np.clip(p, _EPS, 1 - _EPS)
+        return p * (1 - _TIE_BREAK) + _TIE_BREAK * expit(raw)
+
+
+def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """sklearn-style LightGBM parameters -> (native ``lgb.train`` params, number of boosting rounds)."""
+    native = dict(params)
+    rounds = int(native.pop("n_estimators", native.pop("num_boost_round", native.pop("num_iterations", 1000))))
+    return native, rounds
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """LightGBM binary classifier + out-of-time calibration; outputs P(churn within the horizon).
+
+    Parameters (stored only): ``params`` (LightGBM params, sklearn names allowed, ``n_estimators`` =
+    maximum rounds), ``early_stopping_rounds``, ``calibration`` (``auto``/``isotonic``/``sigmoid``;
+    auto = isotonic when the calibration slice has at least ``min_isotonic_positives`` positives),
+    ``imbalance_power``, ``seed``, ``n_jobs``.
+
+    Fitted attributes: ``booster_`` (``lightgbm.Booster``), ``calibrator_`` (:class:`ScoreCalibrator`),
+    ``feature_names_``, ``best_iteration_``, ``scale_pos_weight_``, ``valid_scores_`` (best valid
+    metrics).
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any] | None = None,
+        early_stopping_rounds: int = 100,
+        calibration: str = "auto",
+        min_isotonic_positives: int = 200,
+        imbalance_power: float = 0.5,
+        seed: int = 42,
+        n_jobs: int = 2,
+    ) -> None:
+        self.params = params
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.min_isotonic_positives = min_isotonic_positives
+        self.imbalance_power = imbalance_power
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        X_valid: pd.DataFrame,
+        y_valid: Any,
+        X_calib: pd.DataFrame | None = None,
+        y_calib: Any = None,
+    ) -> ChurnModel:
+        """Train on ``X``, early-stop on ``X_valid``, calibrate on ``X_calib`` (default: the valid rows).
+
+        All three must be out-of-time slices (see :mod:`churnml.modeling.split`).
+        """
+        y = _binary(y, "y")
+        y_valid = _binary(y_valid, "y_valid")
+        if y.sum() == 0 or y.sum() == len(y):
+            raise ValueError("the training rows hold only one class; cannot train a churn model")
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.scale_pos_weight_ = float(((len(y) - y.sum()) / y.sum()) ** self.imbalance_power)
+        native, rounds = lightgbm_params(self.params or {})
+        native = {
+            "objective": "binary",
+            "metric": ["average_precision", "binary_logloss"],
+            "first_metric_only": True,
+            "verbosity": -1,
+            "seed": self.seed,
+            "deterministic": True,
+            "num_threads": self.n_jobs,
+            "scale_pos_weight": self.scale_pos_weight_,
+            **native,
+        }
+        train_set = lgb.Dataset(_matrix(X, self.feature_names_), label=y, free_raw_data=True)
+        valid_set = lgb.Dataset(_matrix(X_valid, self.feature_names_), label=y_valid, reference=train_set)
+        self.booster_ = lgb.train(
+            native,
+            train_set,
+            num_boost_round=rounds,
+            valid_sets=[valid_set],
+            valid_names=["valid"],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)],
+        )
+        self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
+        if X_calib is None:
+            X_calib, y_calib = X_valid, y_valid
+        y_calib = _binary(y_calib, "y_calib")
+        method = self.calibration
+        if method == "auto":
+            method = "isotonic" if y_calib.sum() >= self.min_isotonic_positives else "sigmoid"
+        if y_calib.sum() == 0 or y_calib.sum() == len(y_calib):
+            raise ValueError("the calibration rows hold only one class; cannot calibrate")
+        self.calibrator_ = ScoreCalibrator(method).fit(self.raw_score(X_calib), y_calib)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    @classmethod
+    def from_parts(
+        cls,
+        booster: lgb.Booster,
+        calibrator: ScoreCalibrator,
+        feature_names: list[str],
+        params: Mapping[str, Any] | None = None,
+    ) -> ChurnModel:
+        """A fitted model rebuilt from its saved parts (see :mod:`churnml.modeling.export`)."""
+        model = cls(params=dict(params or {}))
+        model.booster_ = booster
+        model.calibrator_ = calibrator
+        model.feature_names_ = list(feature_names)
+        model.best_iteration_ = int(booster.current_iteration())
+        model.classes_ = np.array([0, 1])
+        return model
+
+    # -- prediction ------------------------------------------------------------------------------
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The booster's raw score (log-odds, before calibration), shape ``(n,)``."""
+        return np.asarray(
+            self.booster_.predict(
+                _matrix(X, self.feature_names_), num_iteration=self.best_iteration_, raw_score=True
+            )
+        )
+
+    def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of churn within the horizon, shape ``(n,)``."""
+        return self.calibrator_.predict(self.raw_score(X))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated ``[P(stay), P(churn)]``, shape ``(n, 2)``."""
+        p = self.churn_probability(X)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
+        return (self.churn_probability(X) >= threshold).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP contributions in raw log-odds, shape ``(n, n_features + 1)``.
+
+        The last column is the base value; each row sums to :meth:`raw_score` (before calibration).
+        """
+        return np.asarray(
+            self.booster_.predict(
+                _matrix(X, self.feature_names_), num_iteration=self.best_iteration_, pred_contrib=True
+            )
+        )
+
+    def feature_importance(self, kind: str = "gain") -> pd.Series:
+        """Total ``gain`` (or ``split`` count) per feature, largest first."""
+        values = self.booster_.feature_importance(importance_type=kind, iteration=self.best_iteration_)
+        return pd.Series(values, index=self.feature_names_, name=kind).sort_values(ascending=False)
+
+
+def model_from_config(cfg: TrainConfig, tuned: Mapping[str, Any] | None = None) -> ChurnModel:
+    """An unfitted :class:`ChurnModel` from ``cfg.train`` with tuned parameters merged over it.
+
+    Tuned parameters may include ``imbalance_power``; the rest are LightGBM parameters.
+    """
+    params = {**cfg.lightgbm, **dict(tuned or {})}
+    power = float(params.pop("imbalance_power", cfg.imbalance_power))
+    return ChurnModel(
+        params=params,
+        early_stopping_rounds=cfg.early_stopping_rounds,
+        calibration=cfg.calibration,
+        min_isotonic_positives=cfg.min_isotonic_positives,
+        imbalance_power=power,
+        seed=cfg.seed,
+        n_jobs=cfg.n_jobs,
+    )
+
+
+def _binary(y: Any, name: str) -> np.ndarray:
+    arr = np.asarray(pd.Series(y).to_numpy(dtype=float, na_value=np.nan))
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} holds {int(np.isnan(arr).sum())} missing labels; drop unlabeled rows first")
+    bad = ~np.isin(arr, (0.0, 1.0))
+    if bad.any():
+        raise ValueError(f"{name} must be 0/1; found {sorted(set(arr[bad].tolist()))[:5]}")
+    return arr.astype(int)
+
+
+def _matrix(X: pd.DataFrame, names: list[str]) -> np.ndarray:
+    missing = [c for c in names if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"feature table lacks {len(missing)} of the model's features, e.g. {missing[:5]}; "
+            "it must come from the same feature code and config as the training table"
+        )
+    return X[names].to_numpy(dtype=np.float64, na_value=np.nan)
