@@ -1,0 +1,248 @@
+"""Why a client is at risk: exact TreeSHAP contributions turned into plain-language drivers.
+
+Input grain: one row per client at one snapshot, with the model's contributions from LightGBM
+``pred_contrib`` (raw log-odds; shape ``(n, n_features + 1)``, the last column is the base value, each
+row sums to the raw score) and the client's feature values in the same column order.
+
+- **Health** (:func:`health_score`): ``health = 100 x (1 - p)`` with ``p`` the calibrated churn
+  probability over the horizon. It is monotone (higher probability, lower health), reads as "points
+  of health", and a drop of 20 points means the probability rose by 0.20.
+- **Health per family** (:func:`family_health`): the points of health a client has lost
+  (``100 - health``) are split over the families (usage, payments, communication, support, account)
+  by each family's share of the client's *positive* (risk-raising) contributions; a family's health
+  is ``100 - its lost points``. The lost points of all families add up to the client's lost points; a
+  family that raises no risk stays at 100.
+- **Drivers** (:func:`top_drivers`): contributions are first summed per signal *group* from the
+  feature registry (all login features form one group), so correlated features of one signal do not
+  crowd out the others. Groups that raise the risk come first, largest first; when fewer than ``k``
+  groups raise it, the strongest risk-lowering groups fill the remaining places. Each driver names the
+  group's leading feature (its largest contribution in the group's direction), its family, its
+  direction (``raises risk`` / ``lowers risk``), the registry sentence filled with the client's own
+  value, and the group's summed contribution in log-odds.
+- **Why it changed** (:func:`change_reasons`): the same grouping applied to the difference of the
+  contributions between two snapshots of a client; the groups that moved the raw score in the
+  direction of the total change, largest first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from churnml.config import FeaturesConfig
+from churnml.outputs import Scores
+
+__all__ = [
+    "FAMILIES",
+    "Describe",
+    "GroupedContributions",
+    "change_reasons",
+    "family_health",
+    "grouped_contributions",
+    "health_score",
+    "registry_catalog",
+    "top_drivers",
+]
+
+FAMILIES: tuple[str, ...] = ("usage", "payments", "communication", "support", "account")
+RAISES = "raises risk"
+LOWERS = "lowers risk"
+DRIVER_PARTS = ("feature", "family", "direction", "sentence", "contribution")
+
+Describe = Callable[[str, float], str]
+
+
+def registry_catalog(cfg: FeaturesConfig) -> tuple[Mapping[str, Any], Describe]:
+    """The feature registry's specs and sentence function (``churnml.features.registry``) for ``cfg``."""
+    from churnml.features import registry
+
+    specs = registry.feature_specs(cfg)
+    # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
+    fill_cfg = None if cfg == FeaturesConfig() else cfg
+
+    def describe(name: str, value: float) -> str:
+        return registry.sentence(name, value, fill_cfg)
+
+    return specs, describe
+
+
+def health_score(probability: np.ndarray) -> np.ndarray:
+    """``100 x (1 - p)``, rounded to 0.1 point (module docstring)."""
+    p = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
+    return np.round(100.0 * (1.0 - p), 1)
+
+
+def _spec_attr(specs: Mapping[str, Any], name: str, attr: str, default: Any) -> Any:
+    spec = specs.get(name)
+    return getattr(spec, attr, default) if spec is not None else default
+
+
+@dataclass(frozen=True)
+class GroupedContributions:
+    """Contributions summed per signal group: ``sums[:, j]`` is group ``groups[j]``'s total for each row;
+    ``members[j]`` are the column indices of its features."""
+
+    groups: tuple[str, ...]
+    sums: np.ndarray
+    members: tuple[np.ndarray, ...]
+
+
+def grouped_contributions(
+    contributions: np.ndarray, feature_names: Sequence[str], specs: Mapping[str, Any]
+) -> GroupedContributions:
+    """Sum the per-feature contributions (base column excluded when present) per registry group.
+
+    A feature missing from the registry forms a group of its own.
+    """
+    n_features = len(feature_names)
+    values = np.asarray(contributions, dtype=float)[:, :n_features]
+    by_group: dict[str, list[int]] = {}
+    for i, name in enumerate(feature_names):
+        by_group.setdefault(str(_spec_attr(specs, name, "group", None) or name), []).append(i)
+    groups = tuple(by_group)
+    members = tuple(np.asarray(by_group[g], dtype=np.int64) for g in groups)
+    sums = (
+        np.column_stack([values[:, idx].sum(axis=1) for idx in members])
+        if groups
+        else np.zeros((len(values), 0))
+    )
+    return GroupedContributions(groups, sums, members)
+
+
+def family_health(
+    contributions: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    health: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``{family: 0-100 health}`` per row: lost points split by each family's share of positive contributions.
+
+    See the module docstring."""
+    n_features = len(feature_names)
+    positive = np.clip(np.asarray(contributions, dtype=float)[:, :n_features], 0.0, None)
+    total = positive.sum(axis=1)
+    lost = 100.0 - np.asarray(health, dtype=float)
+    out: dict[str, np.ndarray] = {}
+    for family in FAMILIES:
+        idx = [i for i, name in enumerate(feature_names) if _spec_attr(specs, name, "family", None) == family]
+        mass = positive[:, idx].sum(axis=1) if idx else np.zeros(len(total))
+        share = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+        out[family] = np.round(100.0 - lost * share, 1)
+    return out
+
+
+def _sentence(describe: Describe, specs: Mapping[str, Any], name: str, value: float) -> str:
+    if name in specs:
+        return describe(name, value)
+    shown = "missing" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+    return f"{name} is {shown}"
+
+
+def _lead_features(grouped: GroupedContributions, contributions: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """Per row and group, the column index of the feature contributing most in direction ``sign``."""
+    values = np.asarray(contributions, dtype=float)
+    lead = np.empty(grouped.sums.shape, dtype=np.int64)
+    for j, idx in enumerate(grouped.members):
+        oriented = values[:, idx] * sign[:, None]
+        lead[:, j] = idx[np.argmax(oriented, axis=1)]
+    return lead
+
+
+def top_drivers(
+    contributions: np.ndarray,
+    feature_values: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    describe: Describe,
+    k: int,
+) -> pl.DataFrame:
+    """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
+
+    ``feature_values`` is the ``(n, n_features)`` matrix the contributions were computed from. Rows with
+    fewer than ``k`` non-zero groups get empty (null) trailing drivers.
+    """
+    grouped = grouped_contributions(contributions, feature_names, specs)
+    sums = grouped.sums
+    n, g = sums.shape
+    # Risk-raising groups first (largest first), then risk-lowering ones by strength.
+    key = np.where(sums > 0, 1e12 + sums, np.abs(sums))
+    order = np.argsort(-key, axis=1, kind="stable")[:, :k]
+    signs = np.take_along_axis(sums, order, axis=1)
+    lead_up = _lead_features(grouped, contributions, np.ones(n))
+    lead_down = _lead_features(grouped, contributions, -np.ones(n))
+    values = np.asarray(feature_values, dtype=float)
+    columns: dict[str, list[Any]] = {
+        Scores.driver(i + 1, part): [] for i in range(k) for part in DRIVER_PARTS
+    }
+    for row in range(n):
+        for i in range(k):
+            if i >= g or signs[row, i] == 0:
+                for part in DRIVER_PARTS:
+                    columns[Scores.driver(i + 1, part)].append(None)
+                continue
+            j = order[row, i]
+            total = float(sums[row, j])
+            col = int(lead_up[row, j] if total > 0 else lead_down[row, j])
+            name = feature_names[col]
+            columns[Scores.driver(i + 1, "feature")].append(name)
+            columns[Scores.driver(i + 1, "family")].append(_spec_attr(specs, name, "family", None))
+            columns[Scores.driver(i + 1, "direction")].append(RAISES if total > 0 else LOWERS)
+            columns[Scores.driver(i + 1, "sentence")].append(
+                _sentence(describe, specs, name, float(values[row, col]))
+            )
+            columns[Scores.driver(i + 1, "contribution")].append(round(total, 6))
+    schema = {
+        Scores.driver(i + 1, part): (pl.Float64 if part == "contribution" else pl.String)
+        for i in range(k)
+        for part in DRIVER_PARTS
+    }
+    return pl.DataFrame(columns, schema=schema)
+
+
+def change_reasons(
+    contributions_now: np.ndarray,
+    contributions_before: np.ndarray,
+    feature_values_now: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    describe: Describe,
+    k: int,
+    min_change: float = 1e-9,
+) -> list[str | None]:
+    """Per row, why the raw score moved between two snapshots, as one line of plain language.
+
+    E.g. ``"risk up: Logins fell 62% ... (+0.41); 3 meetings rescheduled ... (+0.12)"``. The drivers
+    are the groups whose contribution changed in the direction of the total change, largest first,
+    each described with the client's current value. ``None`` where the raw score did not move.
+    """
+    now = np.asarray(contributions_now, dtype=float)
+    before = np.asarray(contributions_before, dtype=float)
+    diff = now - before
+    total = diff.sum(axis=1)  # includes the base column, which is the same at both snapshots
+    grouped = grouped_contributions(diff, feature_names, specs)
+    sign = np.where(total >= 0, 1.0, -1.0)
+    oriented = grouped.sums * sign[:, None]
+    order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
+    lead = _lead_features(grouped, diff, sign)
+    values = np.asarray(feature_values_now, dtype=float)
+    out: list[str | None] = []
+    for row in range(len(diff)):
+        if abs(total[row]) < min_change:
+            out.append(None)
+            continue
+        parts = []
+        for j in order[row]:
+            delta = float(grouped.sums[row, j])
+            if delta * sign[row] <= 0:
+                break
+            name = feature_names[int(lead[row, j])]
+            sentence = _sentence(describe, specs, name, float(values[row, int(lead[row, j])]))
+            parts.append(f"{sentence} ({delta:+.2f})")
+        head = "risk up: " if sign[row] > 0 else "risk down: "
+        out.append(head + "; ".join(parts) if parts else None)
+    return out

@@ -1,0 +1,517 @@
+"""The weekly batch predictor: as-of features -> champion model -> the scored list.
+
+:func:`scored_list` turns a validated dataset, an as-of date and a fitted model into the list the
+account managers act on. Output grain: one row per client active at the as-of date (the same
+definition as the training labels), sorted by ``priority`` (1 = act first). Columns (names in
+:class:`churnml.outputs.Scores`):
+
+- identity: ``client_id``, ``as_of``, ``name``, ``owner``, ``segment`` (when the clients table has them);
+- risk: ``churn_probability`` (calibrated, within ``label.horizon_days``), ``health_score`` (``100 x
+  (1 - p)``, see :mod:`churnml.explain`), ``zone`` (green / yellow / red, :func:`zones`),
+  ``health_<family>`` (where the health is lost, per family);
+- change since the previous list: ``previous_probability``, ``probability_change``, ``previous_zone``,
+  ``zone_change`` (``"green->yellow"``; ``"new"`` for a client not active a week earlier; empty when
+  unchanged), ``new_in_red``, ``why_changed`` (the drivers of the change). The previous list is the
+  previous week's snapshot scored by the *same* model, so a model promotion never shows up as a
+  change in the clients;
+- value (:mod:`churnml.value`): ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``,
+  ``revenue_at_risk``, ``priority``;
+- reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
+  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`);
+- rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
+- action: ``action`` (``playbooks.actions[zone][tier]``), ``acts`` (the owner), ``escalation``
+  (``playbooks.escalation_role`` in red, else empty).
+
+The health history (``history.parquet``: one row per client x weekly snapshot over the last
+``score.history_weeks`` weeks, the as-of date included) is scored by the same model, so the
+"health dropped" rule and the report's sparklines work from the first run. Snapshots already present
+in ``known_history`` (last week's file, same model and config) are not scored again.
+
+Only data strictly before the as-of date is used: features come from the shared feature code
+(``snapshot == as_of``), ARR and rules cut their tables at the as-of date.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from churnml.config import (
+    FeaturesConfig,
+    LabelConfig,
+    PlaybooksConfig,
+    RulesConfig,
+    ScoreConfig,
+    ValueConfig,
+    ZonesConfig,
+)
+from churnml.dataset import Dataset
+from churnml.explain import (
+    FAMILIES,
+    change_reasons,
+    family_health,
+    health_score,
+    registry_catalog,
+    top_drivers,
+)
+from churnml.outputs import History, Scores
+from churnml.rules import fired_rules
+from churnml.schemas import CLIENT_ID, CONTRACT, Clients, Table
+from churnml.value import annual_recurring_revenue, value_table
+
+__all__ = [
+    "SNAPSHOT",
+    "ScoredList",
+    "ScoringError",
+    "check_data_lag",
+    "check_feature_match",
+    "feature_drift",
+    "history_snapshots",
+    "last_data_before",
+    "model_version",
+    "recommended_actions",
+    "scored_list",
+    "zone_changes",
+    "zones",
+]
+
+SNAPSHOT = "snapshot"
+ZONES = ("green", "yellow", "red")
+# Snapshots whose features are built in one call: bounds memory on large portfolios.
+_SNAPSHOTS_PER_BATCH = 4
+
+
+class ScoringError(ValueError):
+    """The list cannot be scored as asked (stale data, a model that does not fit the data, ...)."""
+
+
+@dataclass(frozen=True)
+class ScoredList:
+    """The result of one scoring run (everything the output files are made of)."""
+
+    as_of: date
+    scores: pl.DataFrame
+    history: pl.DataFrame
+    psi: dict[str, float]
+    drifted: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+    scored_snapshots: tuple[date, ...] = ()
+
+
+# -- checks -------------------------------------------------------------------------------------
+def last_data_before(tables: Mapping[Table, pl.DataFrame], as_of: date) -> datetime | None:
+    """The latest activity timestamp strictly before ``as_of`` (client creation dates excluded)."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    latest = []
+    for table, frame in tables.items():
+        if table == Table.CLIENTS:
+            continue
+        for col in CONTRACT[table].time_columns:
+            if col in frame.columns:
+                value = frame.filter(pl.col(col) < cut).get_column(col).max()
+                if value is not None:
+                    latest.append(value)
+    return max(latest) if latest else None
+
+
+def check_data_lag(tables: Mapping[Table, pl.DataFrame], as_of: date, max_lag_days: int) -> datetime:
+    """The last timestamp before ``as_of``; a :class:`ScoringError` when it is older than ``max_lag_days``."""
+    last = last_data_before(tables, as_of)
+    if last is None:
+        raise ScoringError(f"no data before the as-of date {as_of}: nothing to score")
+    lag = (datetime(as_of.year, as_of.month, as_of.day) - last).days
+    if lag > max_lag_days:
+        raise ScoringError(
+            f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {as_of} "
+            f"(score.max_data_lag_days = {max_lag_days}); refresh the data or pass an earlier --as-of"
+        )
+    return last
+
+
+def check_feature_match(model_features: Sequence[str], data_features: Sequence[str]) -> None:
+    """Raise :class:`ScoringError`, naming the differences, when model and data features differ."""
+    model_set, data_set = set(model_features), set(data_features)
+    missing = [f for f in model_features if f not in data_set]
+    extra = [f for f in data_features if f not in model_set]
+    if not missing and not extra:
+        return
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} model features are not in the data (e.g. {', '.join(missing[:5])})")
+    if extra:
+        parts.append(f"{len(extra)} data features are unknown to the model (e.g. {', '.join(extra[:5])})")
+    raise ScoringError(
+        "the model does not match the data: "
+        + "; ".join(parts)
+        + ". It was trained on other tables or feature settings; retrain it on this data or pass the "
+        "matching model with --model"
+    )
+
+
+def model_version(metadata: Mapping[str, Any]) -> str:
+    """The model's version as recorded by training (registry version, else run id, else 'unknown')."""
+    for key in ("model_version", "version", "registered_version", "run_id"):
+        if metadata.get(key) not in (None, ""):
+            return str(metadata[key])
+    return "unknown"
+
+
+def feature_drift(X: pd.DataFrame, metadata: Mapping[str, Any]) -> dict[str, float]:
+    """PSI of each feature against the training reference stored with the model (empty when absent)."""
+    from churnml.modeling.export import population_stability
+
+    reference = metadata.get("feature_reference") or metadata.get("reference") or {}
+    out: dict[str, float] = {}
+    for name in X.columns:
+        ref = reference.get(name)
+        if ref is not None:
+            out[str(name)] = round(float(population_stability(ref, X[name].to_numpy())), 6)
+    return out
+
+
+# -- mapping tables -----------------------------------------------------------------------------
+def zones(
+    probability: np.ndarray, revenue_at_risk: np.ndarray, client_ids: Sequence[str], cfg: ZonesConfig
+) -> list[str]:
+    """green / yellow / red per client.
+
+    ``probability`` method: red at or above ``cfg.red``, yellow at or above ``cfg.yellow``, else green.
+    ``capacity`` method: the ``red_capacity`` clients with the largest revenue at risk are red, the
+    next ``yellow_capacity`` yellow (ties: higher probability, then client_id), the rest green.
+    """
+    p = np.asarray(probability, dtype=float)
+    n = len(p)
+    if cfg.method == "probability":
+        out = np.where(p >= cfg.red, "red", np.where(p >= cfg.yellow, "yellow", "green"))
+        return [str(z) for z in out]
+    rar = np.asarray(revenue_at_risk, dtype=float)
+    order = sorted(range(n), key=lambda i: (-rar[i], -p[i], client_ids[i]))
+    result = ["green"] * n
+    for rank, i in enumerate(order):
+        if rank < cfg.red_capacity:
+            result[i] = "red"
+        elif rank < cfg.red_capacity + cfg.yellow_capacity:
+            result[i] = "yellow"
+    return result
+
+
+def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tuple[list[str], list[bool]]:
+    """(``zone_change``, ``new_in_red``): ``"green->yellow"``, ``"new"`` without a previous zone, ``""``
+    when unchanged; new in red = red now and not red (or absent) before."""
+    change = [
+        "new" if before is None else ("" if before == now else f"{before}->{now}")
+        for before, now in zip(previous, current, strict=True)
+    ]
+    new_red = [now == "red" and before != "red" for before, now in zip(previous, current, strict=True)]
+    return change, new_red
+
+
+def recommended_actions(
+    zone: Sequence[str], tier: Sequence[str], owner: Sequence[str | None], cfg: PlaybooksConfig
+) -> tuple[list[str], list[str], list[str]]:
+    """(``action``, ``acts``, ``escalation``) per client from ``playbooks.actions[zone][tier]``.
+
+    ``acts`` is the owner ("unassigned" when the client has none); ``escalation`` is the escalation
+    role for red clients and empty otherwise. A missing playbook entry is an error naming it.
+    """
+    actions = []
+    for z, t in zip(zone, tier, strict=True):
+        try:
+            actions.append(cfg.actions[z][t])
+        except KeyError:
+            raise ScoringError(
+                f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}"
+            ) from None
+    acts = [o if o else "unassigned" for o in owner]
+    escalation = [cfg.escalation_role if z == "red" else "" for z in zone]
+    return actions, acts, escalation
+
+
+def history_snapshots(as_of: date, weeks: int) -> list[date]:
+    """The weekly snapshots of the health history, oldest first, ending at ``as_of``.
+
+    Always at least two (this week and the previous one, for the change since the previous list).
+    """
+    return [as_of - timedelta(weeks=i) for i in reversed(range(max(weeks, 2)))]
+
+
+# -- scoring ------------------------------------------------------------------------------------
+def _features_at(
+    dataset: Dataset, snapshots: list[date], label: LabelConfig, features: FeaturesConfig
+) -> pl.DataFrame:
+    from churnml.features import build_features
+    from churnml.labels import active_spine
+
+    spine = active_spine(dataset, snapshots, label)
+    if spine.height == 0:
+        return spine
+    return build_features(dataset, spine, features)
+
+
+def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    return frame.select(names).cast(pl.Float64).to_pandas()
+
+
+def _previous_zones(
+    prev: pl.DataFrame,
+    p_prev: np.ndarray,
+    dataset: Dataset,
+    prev_date: date,
+    cfg: ZonesConfig,
+) -> dict[str, str]:
+    ids = prev.get_column(CLIENT_ID).to_list()
+    arr = (
+        annual_recurring_revenue(
+            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
+        )
+        .get_column(Scores.ARR)
+        .to_numpy()
+    )
+    return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
+
+
+def scored_list(
+    dataset: Dataset,
+    as_of: date,
+    model: Any,
+    metadata: Mapping[str, Any],
+    *,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    score: ScoreConfig,
+    value: ValueConfig,
+    rules: RulesConfig,
+    playbooks: PlaybooksConfig,
+    known_history: pl.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScoredList:
+    """Score every client active at ``as_of`` (columns and grain: module docstring).
+
+    ``model`` is a fitted :class:`~churnml.modeling.train.ChurnModel` (``churn_probability``,
+    ``contributions``, ``feature_names_``); ``metadata`` its training record (model version, feature
+    reference for drift). Raises :class:`ScoringError` for stale data or a model that does not match
+    the data's features.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        if progress is not None:
+            progress(name)
+        clock = time.perf_counter()
+
+    def done(name: str) -> None:
+        timings[name] = round(time.perf_counter() - clock, 3)
+
+    step("checking the data")
+    check_data_lag(dataset.tables, as_of, score.max_data_lag_days)
+    names = list(model.feature_names_)
+    prev_date = as_of - timedelta(weeks=1)
+    done("check")
+
+    step("features at the as-of date and a week before")
+    both = _features_at(dataset, [prev_date, as_of], label, features)
+    if both.height == 0 or both.filter(pl.col(SNAPSHOT) == as_of).height == 0:
+        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
+    data_features = [c for c in both.columns if c not in (CLIENT_ID, SNAPSHOT)]
+    check_feature_match(names, data_features)
+    now_frame = both.filter(pl.col(SNAPSHOT) == as_of).sort(CLIENT_ID)
+    prev_frame = both.filter(pl.col(SNAPSHOT) == prev_date).sort(CLIENT_ID)
+    del both
+    done("features")
+
+    step("scoring and explaining")
+    X_now = _matrix(now_frame, names)
+    X_prev = _matrix(prev_frame, names)
+    p_now = np.asarray(model.churn_probability(X_now), dtype=float)
+    p_prev = np.asarray(model.churn_probability(X_prev), dtype=float) if len(X_prev) else np.zeros(0)
+    contrib_now = np.asarray(model.contributions(X_now), dtype=float)
+    ids = now_frame.get_column(CLIENT_ID).to_list()
+    health = health_score(p_now)
+    specs, describe = registry_catalog(features)
+    values_now = X_now.to_numpy(dtype=float, na_value=np.nan)
+    drivers = top_drivers(contrib_now, values_now, names, specs, describe, score.top_drivers)
+    fam = family_health(contrib_now, names, specs, health)
+
+    # Why it changed: contributions a week earlier for the clients present at both snapshots.
+    prev_ids = prev_frame.get_column(CLIENT_ID).to_list()
+    prev_pos = {c: i for i, c in enumerate(prev_ids)}
+    both_rows = [i for i, c in enumerate(ids) if c in prev_pos]
+    why: list[str | None] = [None] * len(ids)
+    if both_rows:
+        prev_rows = [prev_pos[ids[i]] for i in both_rows]
+        contrib_prev = np.asarray(model.contributions(X_prev.iloc[prev_rows]), dtype=float)
+        reasons = change_reasons(
+            contrib_now[both_rows],
+            contrib_prev,
+            values_now[both_rows],
+            names,
+            specs,
+            describe,
+            score.top_drivers,
+        )
+        for i, reason in zip(both_rows, reasons, strict=True):
+            why[i] = reason
+    done("explain")
+
+    step("drift against the training data")
+    psi = feature_drift(X_now, metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
+    done("drift")
+
+    step("health history")
+    hist_dates = history_snapshots(as_of, score.history_weeks)
+    known = (
+        known_history.filter(pl.col(History.SNAPSHOT).is_in(hist_dates))
+        if known_history is not None
+        else pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
+    )
+    have = set(known.get_column(History.SNAPSHOT).unique().to_list())
+    parts = [
+        pl.DataFrame(
+            {
+                History.CLIENT_ID: ids,
+                History.SNAPSHOT: [as_of] * len(ids),
+                History.PROBABILITY: p_now,
+            },
+            schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date, History.PROBABILITY: pl.Float64},
+        ),
+        pl.DataFrame(
+            {
+                History.CLIENT_ID: prev_ids,
+                History.SNAPSHOT: [prev_date] * len(prev_ids),
+                History.PROBABILITY: p_prev,
+            },
+            schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date, History.PROBABILITY: pl.Float64},
+        ),
+    ]
+    todo = [d for d in hist_dates if d not in (as_of, prev_date) and d not in have]
+    for start in range(0, len(todo), _SNAPSHOTS_PER_BATCH):
+        batch = todo[start : start + _SNAPSHOTS_PER_BATCH]
+        frame = _features_at(dataset, batch, label, features)
+        if frame.height == 0:
+            continue
+        frame = frame.filter(pl.col(CLIENT_ID).is_in(ids))
+        p = np.asarray(model.churn_probability(_matrix(frame, names)), dtype=float)
+        parts.append(
+            pl.DataFrame(
+                {
+                    History.CLIENT_ID: frame.get_column(CLIENT_ID),
+                    History.SNAPSHOT: frame.get_column(SNAPSHOT).cast(pl.Date),
+                    History.PROBABILITY: p,
+                }
+            )
+        )
+    scored = pl.concat(parts, how="vertical_relaxed").with_columns(
+        pl.col(History.PROBABILITY)
+        .map_batches(lambda s: pl.Series(health_score(s.to_numpy())))
+        .alias(History.HEALTH)
+    )
+    if known.height:
+        reuse = known.filter(
+            ~pl.col(History.SNAPSHOT).is_in([as_of, prev_date]) & pl.col(History.CLIENT_ID).is_in(ids)
+        ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
+        scored = pl.concat([scored, reuse], how="vertical_relaxed")
+    history = (
+        scored.filter(pl.col(History.CLIENT_ID).is_in(ids))
+        .unique([History.CLIENT_ID, History.SNAPSHOT], keep="first")
+        .sort(History.CLIENT_ID, History.SNAPSHOT)
+    )
+    done("history")
+
+    step("value, zones, rules and actions")
+    clients = dataset.tables[Table.CLIENTS]
+    arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
+    base = pl.DataFrame(
+        {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
+        schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
+    )
+    valued = value_table(base, clients, arr, label.horizon_days, value)
+    zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
+    prev_zone_of = _previous_zones(prev_frame, p_prev, dataset, prev_date, score.zones) if prev_ids else {}
+    prev_p_of = dict(zip(prev_ids, p_prev.tolist(), strict=True))
+    prev_zone = [prev_zone_of.get(c) for c in ids]
+    zone_change, new_red = zone_changes(prev_zone, zone)
+    prev_p = [prev_p_of.get(c) for c in ids]
+    fired = fired_rules(
+        dataset.tables,
+        ids,
+        as_of,
+        history,
+        rules,
+        low_csat=features.low_csat,
+        export_events=features.export_events,
+    )
+    info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
+    info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
+        clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    owners = info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * len(ids)
+    tiers = valued.get_column(Scores.VALUE_TIER).to_list()
+    action, acts, escalation = recommended_actions(zone, tiers, owners, playbooks)
+    done("value_rules")
+
+    step("assembling the list")
+    prev_series = pl.Series(Scores.PREVIOUS_PROBABILITY, prev_p, dtype=pl.Float64)
+    table = pl.concat(
+        [
+            info.with_columns(pl.lit(as_of).alias(Scores.AS_OF)),
+            valued.select(Scores.PROBABILITY),
+            pl.DataFrame(
+                {
+                    Scores.HEALTH: health,
+                    Scores.ZONE: zone,
+                    Scores.PREVIOUS_PROBABILITY: prev_series,
+                    Scores.PREVIOUS_ZONE: pl.Series(prev_zone, dtype=pl.String),
+                    Scores.ZONE_CHANGE: zone_change,
+                    Scores.NEW_IN_RED: new_red,
+                    Scores.WHY_CHANGED: pl.Series(why, dtype=pl.String),
+                    **{Scores.family_health(f): fam[f] for f in FAMILIES},
+                }
+            ),
+            valued.drop(CLIENT_ID, Scores.PROBABILITY),
+            drivers,
+            fired.drop(CLIENT_ID),
+            pl.DataFrame({Scores.ACTION: action, Scores.ACTS: acts, Scores.ESCALATION: escalation}),
+        ],
+        how="horizontal",
+    ).with_columns(
+        (pl.col(Scores.PROBABILITY) - pl.col(Scores.PREVIOUS_PROBABILITY)).alias(Scores.PROBABILITY_CHANGE)
+    )
+    first = [
+        CLIENT_ID,
+        Scores.AS_OF,
+        *info_cols,
+        Scores.PRIORITY,
+        Scores.ZONE,
+        Scores.PROBABILITY,
+        Scores.HEALTH,
+        Scores.PREVIOUS_PROBABILITY,
+        Scores.PROBABILITY_CHANGE,
+        Scores.PREVIOUS_ZONE,
+        Scores.ZONE_CHANGE,
+        Scores.NEW_IN_RED,
+        Scores.WHY_CHANGED,
+        Scores.ARR,
+        Scores.LIFETIME_VALUE,
+        Scores.STRATEGIC,
+        Scores.VALUE_TIER,
+        Scores.REVENUE_AT_RISK,
+        Scores.ACTION,
+        Scores.ACTS,
+        Scores.ESCALATION,
+        Scores.RULES,
+    ]
+    rest = [c for c in table.columns if c not in first]
+    table = table.select(*first, *rest).sort(Scores.PRIORITY)
+    done("assemble")
+    scored_dates = tuple(sorted({as_of, prev_date, *todo}))
+    return ScoredList(as_of, table, history, psi, drifted, timings, scored_dates)
