@@ -108,7 +108,10 @@ class Split:
 
 @dataclass(frozen=True)
 class Fold:
-    """One rolling-origin tuning fold: train on ``snapshot < train_end``, validate on ``[valid_start, valid_end)``."""
+    """One rolling-origin tuning fold.
+
+    Trains on ``snapshot < train_end``, validates on ``valid_start <= snapshot < valid_end``.
+    """
 
     train_end: date
     valid_start: date

@@ -69,7 +69,10 @@ class ScoreCalibrator(BaseEstimator):
 def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     """sklearn-style LightGBM parameters -> (native ``lgb.train`` params, number of boosting rounds)."""
     native = dict(params)
-    rounds = int(native.pop("n_estimators", native.pop("num_boost_round", native.pop("num_iterations", 1000))))
+    rounds = 1000
+    for alias in ("num_iterations", "num_boost_round", "n_estimators"):
+        if alias in native:
+            rounds = int(native.pop(alias))
     return native, rounds
 
 

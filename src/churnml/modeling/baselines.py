@@ -1,0 +1,247 @@
+"""The baselines the model must beat, evaluated on the same test rows.
+
+Grain: one row per client x snapshot of the feature table (columns named as in
+``churnml.features.registry.FEATURES``).
+
+- :func:`rule_risk_score`: the seeds' rule-based health score. Each rule (no activity or order for 90
+  days, two unanswered outreaches in a row, the last two ratings low, a payment late, ...) fires 0/1 on
+  feature columns it finds by name; the risk score is the number of rules that fire. Rules whose
+  columns are absent (a family missing from the data) are skipped and reported, not guessed.
+- :class:`LogisticBaseline`: L2-regularised logistic regression on the same features (median impute +
+  missing indicators + standardise).
+- :func:`oracle_scores`: on generated data, the true probability of churn within the horizon from the
+  truth folder's hazard (the ceiling).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+__all__ = [
+    "RULES",
+    "LogisticBaseline",
+    "Rule",
+    "oracle_scores",
+    "rule_flags",
+    "rule_risk_score",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One seed rule: fires when ``test(value)`` holds for a column whose name matches ``pattern``.
+
+    ``combine="any"``: fires when any matching column passes; ``"all"``: when every matching column
+    does (missing counts as passing: "no order ever" is "no order for 90 days").
+    """
+
+    name: str
+    family: str
+    pattern: str
+    test: Callable[[np.ndarray], np.ndarray]
+    combine: str = "any"
+    description: str = ""
+
+
+def _ge(x: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda v: v >= x
+
+
+def _gt(x: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda v: v > x
+
+
+def _le(x: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda v: v <= x
+
+
+def _lt(x: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda v: v < x
+
+
+# Column names follow churnml.features.registry (``<family>_<signal>[_<window>d]``).
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "no_activity_90d",
+        "usage",
+        r"^usage_days_since_event$",
+        _ge(90),
+        "all",
+        "no product activity for 90 days (or never)",
+    ),
+    Rule(
+        "no_order_90d",
+        "payments",
+        r"^payments_days_since_payment$",
+        _ge(90),
+        "all",
+        "no order or payment for 90 days (or never)",
+    ),
+    Rule(
+        "unanswered_outreach",
+        "communication",
+        r"^comm_no_reply_streak$",
+        _ge(2),
+        description="two outbound touches in a row without a reply",
+    ),
+    Rule(
+        "low_ratings",
+        "support",
+        r"^support_csat_low_last2$",
+        _ge(2),
+        description="the last two CSAT ratings are low",
+    ),
+    Rule(
+        "payment_late",
+        "payments",
+        r"^payments_late_28d$|^payments_overdue_open$",
+        _gt(0),
+        description="an invoice paid late in the last 28 days, or one overdue now",
+    ),
+    Rule(
+        "failed_payment",
+        "payments",
+        r"^payments_failed_28d$",
+        _gt(0),
+        description="a failed payment in the last 28 days",
+    ),
+    Rule(
+        "downgrade",
+        "payments",
+        r"^payments_(mrr|seats|addons)_change_91d$",
+        _lt(0),
+        description="MRR, seats or add-ons fell over 91 days",
+    ),
+    Rule(
+        "data_export",
+        "usage",
+        r"^usage_exports_28d$",
+        _gt(0),
+        description="a data export in the last 28 days",
+    ),
+    Rule(
+        "meetings_disrupted",
+        "communication",
+        r"^comm_meetings_disrupted_91d$",
+        _ge(2),
+        description="two or more meetings rescheduled, cancelled or missed in 91 days",
+    ),
+    Rule(
+        "complaint",
+        "support",
+        r"^support_(complaints|cancellation_requests)_91d$",
+        _gt(0),
+        description="a complaint or cancellation request in the last 91 days",
+    ),
+    Rule(
+        "account_signal",
+        "account",
+        r"^account_(champion_left|vendor_review|competitor_trial|budget_cut|layoffs)_91d$",
+        _gt(0),
+        description="champion left, vendor review, competitor trial, budget cut or layoffs in 91 days",
+    ),
+)
+
+
+def _matching(columns: list[str], rule: Rule) -> list[str]:
+    rx = re.compile(rule.pattern)
+    return [c for c in columns if rx.search(c)]
+
+
+def rule_flags(features: pd.DataFrame, rules: tuple[Rule, ...] = RULES) -> pd.DataFrame:
+    """One 0/1 column per rule whose columns exist in ``features`` (same rows, same index)."""
+    columns = [str(c) for c in features.columns]
+    out = {}
+    for rule in rules:
+        cols = _matching(columns, rule)
+        if not cols:
+            continue
+        values = features[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            passed = rule.test(values)
+        if rule.combine == "all":
+            fired = np.where(np.isnan(values), True, passed).all(axis=1)
+        else:
+            fired = np.where(np.isnan(values), False, passed).any(axis=1)
+        out[rule.name] = fired.astype(int)
+    return pd.DataFrame(out, index=features.index)
+
+
+def rule_risk_score(features: pd.DataFrame, rules: tuple[Rule, ...] = RULES) -> tuple[np.ndarray, list[str]]:
+    """(number of rules firing per row, names of the rules that could be evaluated)."""
+    flags = rule_flags(features, rules)
+    if flags.shape[1] == 0:
+        return np.zeros(len(features)), []
+    return flags.sum(axis=1).to_numpy(dtype=float), list(flags.columns)
+
+
+class LogisticBaseline(ClassifierMixin, BaseEstimator):
+    """L2 logistic regression on the feature table: median impute (+ missing flags), standardise.
+
+    Fitted attributes: ``pipeline_``, ``feature_names_``.
+    """
+
+    def __init__(self, C: float = 0.1, max_iter: int = 2000) -> None:
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, X: pd.DataFrame, y: Any) -> LogisticBaseline:
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.pipeline_ = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(C=self.C, max_iter=self.max_iter),
+        )
+        self.pipeline_.fit(_finite(X[self.feature_names_]), np.asarray(y, dtype=int))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.predict_proba(_finite(X[self.feature_names_]))[:, 1]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.churn_probability(X)
+        return np.column_stack([1 - p, p])
+
+
+def _finite(X: pd.DataFrame) -> np.ndarray:
+    # Infinite ratios (rate over a zero baseline) become missing for the linear model.
+    arr = X.to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isfinite(arr), arr, np.nan)
+
+
+def oracle_scores(hazard: Any, rows: Any, horizon_days: int) -> np.ndarray:
+    """True P(churn within the horizon) per row of ``rows`` (client_id, snapshot), from the truth hazard.
+
+    Uses ``churnml.synth.oracle_probability``; the result is aligned to the order of ``rows``.
+    """
+    import polars as pl
+
+    from churnml.synth import oracle_probability
+
+    spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
+    spine = spine.select("client_id", pl.col("snapshot").cast(pl.Date)).with_row_index("_row")
+    result = oracle_probability(hazard, spine.drop("_row"), horizon_days)
+    if isinstance(result, pl.DataFrame):
+        value_cols = [c for c in result.columns if c not in ("client_id", "snapshot")]
+        joined = spine.join(
+            result.with_columns(pl.col("snapshot").cast(pl.Date)), on=["client_id", "snapshot"], how="left"
+        ).sort("_row")
+        values = joined[value_cols[-1]].to_numpy()
+    else:
+        values = np.asarray(result, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if values.shape[0] != spine.height:
+        raise ValueError(f"oracle gave {values.shape[0]} probabilities for {spine.height} rows")
+    return values

@@ -1,0 +1,296 @@
+"""MLflow tracking and model registry: the only module of churnml that imports mlflow.
+
+- Store: ``MLFLOW_TRACKING_URI`` when set, else ``cfg.tracking.uri`` (default ``sqlite:///mlflow.db``,
+  a relative SQLite path resolved against the current folder); artifacts of a SQLite store live beside
+  the database in ``mlruns/``. The registry uses the same URI.
+- Runs: :func:`tracked_run` (nestable), :func:`log_params` (nested dicts flattened to dotted keys),
+  :func:`log_metrics` (NaN skipped), :func:`log_artifact`, :func:`log_figure`, :func:`log_text`.
+- Models: :func:`log_churn_model` logs an exported model folder as a pyfunc whose ``predict`` returns
+  the calibrated churn probability; :func:`register_model` registers it with tags (test period,
+  features); :func:`promote_if_better` moves the alias ``champion`` when the new version beats the
+  current champion on the same test rows; :func:`load_champion` loads ``models:/<name>@champion``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from churnml.config import TrackingConfig
+from churnml.modeling.export import load_exported
+from churnml.modeling.train import ChurnModel
+
+__all__ = [
+    "CHAMPION",
+    "ChurnPyfunc",
+    "PromotionDecision",
+    "champion_metrics",
+    "experiment_name",
+    "feature_hash",
+    "load_champion",
+    "log_artifact",
+    "log_churn_model",
+    "log_figure",
+    "log_metrics",
+    "log_params",
+    "log_text",
+    "promote_if_better",
+    "register_model",
+    "tracked_run",
+    "tracking_uri",
+]
+
+CHAMPION = "champion"
+GATE_METRIC = "test_pr_auc"
+_MAX_PARAM = 6000
+
+
+def tracking_uri(cfg: TrackingConfig, base: Path | None = None) -> str:
+    """The store URI: ``MLFLOW_TRACKING_URI`` wins; a relative ``sqlite:///x.db`` is made absolute
+    against ``base`` (default: the current folder)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.uri
+    prefix = "sqlite:///"
+    if uri.startswith(prefix):
+        path = Path(uri[len(prefix) :])
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path.resolve())
+    return uri
+
+
+def experiment_name(cfg: TrackingConfig, dataset_name: str) -> str:
+    """``cfg.experiment`` or ``churnml-<dataset name>``."""
+    return cfg.experiment or f"churnml-{dataset_name}"
+
+
+def _use(uri: str) -> None:
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
+def _artifact_root(uri: str) -> str | None:
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///") :]).parent / "mlruns").as_uri()
+    return None
+
+
+def _experiment_id(uri: str, name: str) -> str:
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    root = _artifact_root(uri)
+    location = f"{root}/{hashlib.sha1(name.encode()).hexdigest()[:12]}" if root else None
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+@contextmanager
+def tracked_run(
+    uri: str,
+    experiment: str,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """An MLflow run in ``experiment`` (created when new); yields the run id. ``nested`` inside another."""
+    _use(uri)
+    exp_id = _experiment_id(uri, experiment)
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, nested=nested, tags=dict(tags or {})) as run:
+        yield run.info.run_id
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            out[name] = text[:_MAX_PARAM]
+    return out
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log params of the active run; nested mappings become dotted keys (``train.lightgbm.num_leaves``)."""
+    flat = _flatten(params)
+    items = list(flat.items())
+    for i in range(0, len(items), 100):
+        mlflow.log_params(dict(items[i : i + 100]))
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log finite metrics of the active run (NaN and inf are skipped: MLflow cannot chart them)."""
+    clean = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+    if clean:
+        mlflow.log_metrics(clean, step=step)
+
+
+def log_artifact(path: Path, folder: str | None = None) -> None:
+    mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def log_figure(figure: Any, name: str) -> None:
+    """A matplotlib figure as an artifact (``name`` like ``plots/calibration.png``)."""
+    mlflow.log_figure(figure, name)
+
+
+def log_text(text: str, name: str) -> None:
+    mlflow.log_text(text, name)
+
+
+def feature_hash(feature_names: list[str]) -> str:
+    """A short hash of the ordered feature list (two models with equal hashes score the same rows)."""
+    return hashlib.sha256("\n".join(feature_names).encode()).hexdigest()[:16]
+
+
+class ChurnPyfunc(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc around an exported churnml model: ``predict`` returns P(churn within the horizon)."""
+
+    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow's signature
+        self.model, self.metadata = load_exported(Path(context.artifacts["model_dir"]))
+
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201 - MLflow's signature
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return self.model.churn_probability(frame)
+
+
+def log_churn_model(model: ChurnModel, export_folder: Path, input_example: pd.DataFrame) -> str:
+    """Log an exported model folder as a pyfunc model of the active run; returns its model URI."""
+    example = input_example[model.feature_names_].head(5).astype("float64")
+    signature = infer_signature(example, model.churn_probability(example))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=ChurnPyfunc(),
+        artifacts={"model_dir": str(export_folder)},
+        signature=signature,
+        input_example=example,
+    )
+    return info.model_uri
+
+
+def register_model(model_uri: str, name: str, tags: Mapping[str, Any]) -> str:
+    """Register ``model_uri`` under ``name`` with version tags; returns the new version number."""
+    version = mlflow.register_model(model_uri, name)
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version.version, key, str(value))
+    return str(version.version)
+
+
+def _champion(client: MlflowClient, name: str) -> Any | None:
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def champion_metrics(uri: str, name: str) -> dict[str, Any] | None:
+    """Version, run id, tags and recorded test metrics of ``name@champion``; None when there is none."""
+    _use(uri)
+    client = MlflowClient()
+    champ = _champion(client, name)
+    if champ is None:
+        return None
+    metrics = client.get_run(champ.run_id).data.metrics if champ.run_id else {}
+    return {"version": str(champ.version), "run_id": champ.run_id, "tags": dict(champ.tags), "metrics": metrics}
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether a new version took the ``champion`` alias, and why (printed by ``churnml train``)."""
+
+    promoted: bool
+    version: str
+    champion_version: str | None
+    new_score: float
+    champion_score: float | None
+    basis: str
+    reason: str
+
+
+def _model_of_version(name: str, version: str) -> tuple[ChurnModel, dict[str, Any]]:
+    wrapper = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    return wrapper.model, wrapper.metadata
+
+
+def promote_if_better(
+    uri: str,
+    name: str,
+    version: str,
+    new_score: float,
+    X_test: pd.DataFrame,
+    y_test: Any,
+    score_fn: Any,
+) -> PromotionDecision:
+    """Give ``version`` the alias ``champion`` when its test PR-AUC beats the current champion's.
+
+    When the champion was trained on the same feature list, it is re-scored on the new test rows
+    (``score_fn(y, p) -> float``, e.g. average precision), so both are judged on the same period. When
+    the feature lists differ, the champion's recorded ``test_pr_auc`` is used and the reason says so.
+    The decision is also written to the version's tags (``promoted``, ``promotion_reason``).
+    """
+    _use(uri)
+    client = MlflowClient()
+    champ = _champion(client, name)
+    if champ is None:
+        decision = PromotionDecision(True, version, None, new_score, None, "none", "no champion yet")
+    elif str(champ.version) == str(version):
+        decision = PromotionDecision(True, version, version, new_score, new_score, "same", "already champion")
+    else:
+        new_tags = client.get_model_version(name, version).tags
+        same_features = champ.tags.get("feature_hash") == new_tags.get("feature_hash")
+        if same_features:
+            old_model, _ = _model_of_version(name, str(champ.version))
+            champ_score = float(score_fn(np.asarray(y_test), old_model.churn_probability(X_test)))
+            basis = "champion re-scored on this test period"
+        else:
+            recorded = client.get_run(champ.run_id).data.metrics if champ.run_id else {}
+            champ_score = float(recorded.get(GATE_METRIC, float("nan")))
+            basis = (
+                f"feature lists differ: champion's recorded {GATE_METRIC} on its own test period "
+                f"({champ.tags.get('test_period', '?')}), not the same rows"
+            )
+        better = math.isnan(champ_score) or new_score > champ_score
+        verdict = "beats" if better else "does not beat"
+        reason = (
+            f"PR-AUC {new_score:.4f} {verdict} champion v{champ.version} ({champ_score:.4f}; {basis})"
+        )
+        decision = PromotionDecision(better, version, str(champ.version), new_score, champ_score, basis, reason)
+    if decision.promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "promoted", str(decision.promoted).lower())
+    client.set_model_version_tag(name, version, "promotion_reason", decision.reason)
+    return decision
+
+
+def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str, Any]]:
+    """The ``models:/<name>@champion`` model and its export metadata (plus ``model_version``)."""
+    uri = tracking_uri(cfg)
+    _use(uri)
+    champ = _champion(MlflowClient(), name)
+    if champ is None:
+        raise FileNotFoundError(f"no model '{name}' with alias '{CHAMPION}' in {uri}; run `churnml train` first")
+    wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    metadata = {**wrapper.metadata, "model_version": str(champ.version), "run_id": champ.run_id}
+    return wrapper.model, metadata
+
+
+def scratch_folder() -> Path:
+    """A temporary folder for artifacts written before logging (caller removes it)."""
+    return Path(tempfile.mkdtemp(prefix="churnml-mlflow-"))
