@@ -1,0 +1,165 @@
+"""Explanations: health mapping, grouped drivers with real sentences, family health, why it changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import FeaturesConfig
+from churnml.explain import (
+    LOWERS,
+    RAISES,
+    change_reasons,
+    family_health,
+    grouped_contributions,
+    health_score,
+    registry_catalog,
+    top_drivers,
+)
+from churnml.features.registry import sentence
+from churnml.modeling.train import ChurnModel
+from churnml.outputs import Scores
+
+SPECS, DESCRIBE = registry_catalog(FeaturesConfig())
+
+# Three features of one signal (logins), one each of meetings, complaints and late payment.
+NAMES = [
+    "usage_logins_28d",
+    "usage_logins_ratio",
+    "usage_days_since_login",
+    "comm_rescheduled_91d",
+    "support_complaints_91d",
+    "payments_late_91d",
+]
+
+
+@pytest.mark.parametrize(
+    ("p", "health"),
+    [(0.0, 100.0), (0.15, 85.0), (0.35, 65.0), (0.5, 50.0), (0.999, 0.1), (1.0, 0.0)],
+)
+def test_health_is_100_times_one_minus_p(p: float, health: float) -> None:
+    assert health_score(np.array([p]))[0] == pytest.approx(health)
+
+
+def test_health_is_monotone_decreasing() -> None:
+    p = np.linspace(0, 1, 101)
+    assert np.all(np.diff(health_score(p)) <= 0)
+
+
+def test_grouping_keeps_correlated_login_features_from_crowding_out_others() -> None:
+    # Per feature, the three login features are the three largest; grouped, logins is one driver.
+    contrib = np.array([[0.30, 0.29, 0.28, 0.25, 0.26, 0.01, -2.0]])
+    values = np.array([[3.0, 0.38, 12.0, 4.0, 2.0, 0.0]])
+    drivers = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3)
+    row = drivers.row(0, named=True)
+    assert [row[Scores.driver(i, "feature")] for i in (1, 2, 3)] == [
+        "usage_logins_28d",  # the logins group (0.87), led by its largest feature
+        "support_complaints_91d",  # 0.26
+        "comm_rescheduled_91d",  # 0.25
+    ]
+    assert row[Scores.driver(1, "contribution")] == pytest.approx(0.87)
+    assert [row[Scores.driver(i, "family")] for i in (1, 2, 3)] == ["usage", "support", "communication"]
+    assert row[Scores.driver(1, "sentence")] == "3 logins in the last 28 days"
+    assert row[Scores.driver(3, "sentence")] == sentence("comm_rescheduled_91d", 4.0)
+
+
+def test_risk_raising_drivers_come_first_then_strongest_protective() -> None:
+    contrib = np.array([[0.0, 0.0, 0.0, 0.4, -0.9, -0.1, -1.0]])
+    values = np.array([[10.0, 1.0, 2.0, 2.0, 0.0, 0.0]])
+    row = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3).row(0, named=True)
+    assert row[Scores.driver(1, "feature")] == "comm_rescheduled_91d"
+    assert row[Scores.driver(1, "direction")] == RAISES
+    assert row[Scores.driver(2, "feature")] == "support_complaints_91d"
+    assert row[Scores.driver(2, "direction")] == LOWERS
+    assert row[Scores.driver(3, "feature")] == "payments_late_91d"
+    assert row[Scores.driver(3, "contribution")] == pytest.approx(-0.1)
+
+
+def test_zero_groups_leave_empty_drivers() -> None:
+    contrib = np.array([[0.0, 0.0, 0.0, 0.0, 0.5, 0.0, -1.0]])
+    row = top_drivers(contrib, np.zeros((1, 6)), NAMES, SPECS, DESCRIBE, k=3).row(0, named=True)
+    assert row[Scores.driver(1, "feature")] == "support_complaints_91d"
+    assert row[Scores.driver(2, "feature")] is None
+    assert row[Scores.driver(3, "sentence")] is None
+
+
+def test_family_health_splits_the_lost_points_by_positive_share() -> None:
+    # p = 0.4 -> health 60, 40 points lost; positive mass: usage 0.6, support 0.2, payments 0.2.
+    contrib = np.array([[0.3, 0.3, -0.5, 0.0, 0.2, 0.2, -1.0]])
+    fam = family_health(contrib, NAMES, SPECS, health_score(np.array([0.4])))
+    assert fam["usage"][0] == pytest.approx(100 - 40 * 0.6)
+    assert fam["support"][0] == pytest.approx(100 - 40 * 0.2)
+    assert fam["payments"][0] == pytest.approx(100 - 40 * 0.2)
+    assert fam["communication"][0] == pytest.approx(100.0)
+    assert fam["account"][0] == pytest.approx(100.0)
+    lost = sum(100 - fam[f][0] for f in fam)
+    assert lost == pytest.approx(40.0)
+
+
+def test_change_reasons_name_the_groups_that_moved_the_score() -> None:
+    before = np.array([[0.0, 0.0, 0.0, 0.1, 0.0, 0.0, -2.0], [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
+    now = np.array([[0.2, 0.3, 0.0, 0.1, 0.0, 0.4, -2.0], [0.1, 0.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
+    values = np.array([[2.0, 0.38, 20.0, 1.0, 0.0, 3.0], [9.0, 1.1, 1.0, 0.0, 0.0, 0.0]])
+    reasons = change_reasons(now, before, values, NAMES, SPECS, DESCRIBE, k=3)
+    assert reasons[0] == (
+        "risk up: "
+        + sentence("usage_logins_ratio", 0.38)
+        + " (+0.50); "
+        + sentence("payments_late_91d", 3.0)
+        + " (+0.40)"
+    )
+    assert reasons[1] == "risk down: " + sentence("usage_logins_28d", 9.0) + " (-0.40)"
+    unchanged = change_reasons(now[:1], now[:1], values[:1], NAMES, SPECS, DESCRIBE, k=3)
+    assert unchanged == [None]
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> tuple[ChurnModel, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame(
+        {
+            "usage_logins_28d": rng.poisson(8, n).astype(float),
+            "usage_logins_ratio": rng.uniform(0.2, 1.5, n),
+            "usage_days_since_login": rng.integers(0, 60, n).astype(float),
+            "comm_rescheduled_91d": rng.poisson(1, n).astype(float),
+            "support_complaints_91d": rng.poisson(0.5, n).astype(float),
+            "payments_late_91d": rng.poisson(0.5, n).astype(float),
+        }
+    )
+    logit = -2 - 1.5 * (X["usage_logins_ratio"] - 1) + 0.6 * X["support_complaints_91d"]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    params = {"n_estimators": 25, "num_leaves": 4, "min_child_samples": 10, "learning_rate": 0.2}
+    model = ChurnModel(params=params, early_stopping_rounds=10, n_jobs=1)
+    model.fit(X.iloc[:400], y[:400], X.iloc[400:], y[400:])
+    return model, X
+
+
+def test_contributions_plus_base_equal_the_raw_score(tiny_model: tuple[ChurnModel, pd.DataFrame]) -> None:
+    model, X = tiny_model
+    contrib = model.contributions(X)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.raw_score(X), atol=1e-9)
+    # The drivers' group sums together with the other groups and the base value rebuild the score.
+    grouped = grouped_contributions(contrib, list(X.columns), SPECS)
+    np.testing.assert_allclose(grouped.sums.sum(axis=1) + contrib[:, -1], model.raw_score(X), atol=1e-9)
+    drivers = top_drivers(contrib, X.to_numpy(), list(X.columns), SPECS, DESCRIBE, k=len(grouped.groups))
+    shown = drivers.select([Scores.driver(i + 1, "contribution") for i in range(len(grouped.groups))])
+    total = shown.fill_null(0.0).sum_horizontal().to_numpy()
+    np.testing.assert_allclose(total + contrib[:, -1], model.raw_score(X), atol=1e-5)
+
+
+def test_driver_sentences_are_filled_with_the_clients_own_values(
+    tiny_model: tuple[ChurnModel, pd.DataFrame],
+) -> None:
+    model, X = tiny_model
+    contrib = model.contributions(X)
+    drivers = top_drivers(contrib, X.to_numpy(), list(X.columns), SPECS, DESCRIBE, k=3)
+    checked = 0
+    for row, d in enumerate(drivers.iter_rows(named=True)):
+        feature = d[Scores.driver(1, "feature")]
+        if feature is None:
+            continue
+        assert d[Scores.driver(1, "sentence")] == sentence(feature, float(X.iloc[row][feature]))
+        checked += 1
+    assert checked > 100

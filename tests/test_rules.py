@@ -1,0 +1,157 @@
+"""Early-warning rules on hand-built clients: each client is built to fire exactly the rules named."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from churnml.config import RulesConfig
+from churnml.outputs import History, Scores
+from churnml.rules import RULE_TEXT, fired_rules
+from churnml.schemas import Table
+
+AS_OF = date(2024, 6, 3)
+T0 = datetime(2024, 6, 3)
+
+
+def days_ago(n: float) -> datetime:
+    return T0 - timedelta(days=n)
+
+
+IDS = ["quiet", "ghosted", "answered", "unhappy", "mixed", "dropping", "exporter", "orphan", "fine"]
+
+CLIENTS = pl.DataFrame({"client_id": IDS, "created_at": [days_ago(800)] * len(IDS)})
+
+EVENTS = pl.DataFrame(
+    {
+        "client_id": ["quiet", "exporter", "exporter", "fine", "fine", "unhappy"],
+        "ts": [days_ago(120), days_ago(10), days_ago(3), days_ago(2), days_ago(-1), days_ago(1)],
+        # "fine" exports only after the as-of date (ignored) and logs in two days before it.
+        "event": ["login", "login", "data_export", "login", "data_export", "login"],
+    }
+)
+PAYMENTS = pl.DataFrame(
+    {
+        "client_id": ["quiet", "ghosted", "answered", "mixed", "dropping", "orphan", "exporter"],
+        "amount": [100.0] * 7,
+        "paid_at": [days_ago(95), days_ago(5), days_ago(5), days_ago(5), days_ago(5), days_ago(5), None],
+        "issued_at": [
+            days_ago(100),
+            days_ago(10),
+            days_ago(10),
+            days_ago(10),
+            days_ago(10),
+            days_ago(10),
+            days_ago(4),
+        ],
+    }
+)
+COMMS = pl.DataFrame(
+    {
+        "client_id": ["ghosted"] * 3 + ["answered"] * 3 + ["mixed"] * 3,
+        "ts": [days_ago(30), days_ago(20), days_ago(10)] * 3,
+        "channel": ["email"] * 9,
+        "direction": ["out", "out", "out", "out", "out", "in", "out", "out", "out"],
+        # ghosted: two no_reply in a row. answered: no outcome, but the client wrote back afterwards.
+        # mixed: the last one was replied.
+        "outcome": ["replied", "no_reply", "no_reply", None, None, None, "no_reply", "no_reply", "replied"],
+    }
+)
+TICKETS = pl.DataFrame(
+    {
+        "client_id": ["unhappy"] * 3 + ["mixed"] * 3,
+        "opened_at": [days_ago(60), days_ago(40), days_ago(20), days_ago(60), days_ago(40), days_ago(20)],
+        "closed_at": [days_ago(55), days_ago(35), days_ago(15), days_ago(55), days_ago(35), days_ago(-3)],
+        # mixed: its last low rating arrives after the as-of date, so the last two known are 5 and 1.
+        "csat": [5.0, 2.0, 1.0, 1.0, 5.0, 1.0],
+    }
+)
+SIGNALS = pl.DataFrame(
+    {
+        "client_id": ["orphan", "fine"],
+        "ts": [days_ago(30), days_ago(200)],
+        "signal": ["champion_left", "champion_left"],
+    }
+)
+HISTORY = pl.DataFrame(
+    {
+        History.CLIENT_ID: ["dropping"] * 3 + ["fine"] * 3,
+        History.SNAPSHOT: [AS_OF - timedelta(weeks=w) for w in (20, 8, 0)] * 2,
+        # dropping: 90 -> 60 within 13 weeks; fine: its 99 lies 20 weeks back (outside the window).
+        History.HEALTH: [95.0, 90.0, 60.0, 99.0, 80.0, 70.0],
+    }
+)
+TABLES = {
+    Table.CLIENTS: CLIENTS,
+    Table.EVENTS: EVENTS,
+    Table.PAYMENTS: PAYMENTS,
+    Table.COMMUNICATIONS: COMMS,
+    Table.TICKETS: TICKETS,
+    Table.SIGNALS: SIGNALS,
+}
+
+EXPECTED = {
+    "quiet": "no_activity",
+    "ghosted": "unanswered_outreach",
+    "answered": "",
+    "unhappy": "low_ratings",
+    "mixed": "",
+    "dropping": "health_drop",
+    "exporter": "data_export",
+    "orphan": "champion_change",
+    "fine": "",
+}
+
+
+@pytest.fixture(scope="module")
+def fired() -> dict[str, str]:
+    out = fired_rules(TABLES, IDS, AS_OF, HISTORY, RulesConfig(), low_csat=2, export_events=("data_export",))
+    assert out.height == len(IDS)
+    return dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+
+
+@pytest.mark.parametrize("client", IDS)
+def test_each_hand_built_client_fires_its_rule(fired: dict[str, str], client: str) -> None:
+    assert fired[client] == EXPECTED[client]
+
+
+def test_boolean_columns_match_the_list() -> None:
+    out = fired_rules(TABLES, IDS, AS_OF, HISTORY, RulesConfig(), low_csat=2, export_events=("data_export",))
+    for name in RulesConfig().enabled:
+        hits = out.filter(pl.col(Scores.rule(name))).get_column("client_id").to_list()
+        assert hits == [c for c in IDS if EXPECTED[c] == name]
+
+
+def test_disabled_rules_and_missing_tables_do_not_fire() -> None:
+    cfg = RulesConfig(enabled=("no_activity", "low_ratings", "champion_change"))
+    only_clients_and_events = {Table.CLIENTS: CLIENTS, Table.EVENTS: EVENTS}
+    out = fired_rules(
+        only_clients_and_events, IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",)
+    )
+    assert [c for c in out.columns if c.startswith("rule_")] == [
+        "rule_no_activity",
+        "rule_low_ratings",
+        "rule_champion_change",
+    ]
+    # Without payments, clients with no events at all count from their creation (800 days ago).
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["quiet"] == "no_activity"
+    assert fired["ghosted"] == "no_activity"
+    assert fired["fine"] == ""
+    assert fired["orphan"] == "no_activity"
+
+
+def test_thresholds_come_from_config() -> None:
+    cfg = RulesConfig(
+        unanswered_outreach=3, no_activity_days=200, enabled=("unanswered_outreach", "no_activity")
+    )
+    out = fired_rules(TABLES, IDS, AS_OF, HISTORY, cfg, low_csat=2, export_events=("data_export",))
+    assert out.get_column(Scores.RULES).to_list() == [""] * len(IDS)
+
+
+def test_every_rule_has_a_plain_language_text() -> None:
+    cfg = RulesConfig()
+    for name in cfg.enabled:
+        assert RULE_TEXT[name].format(**cfg.model_dump())

@@ -1,0 +1,146 @@
+"""Value: ARR from subscriptions or payments, lifetime from the hazard, tiers and the priority rank."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churnml.config import ValueConfig
+from churnml.outputs import Scores
+from churnml.value import (
+    annual_hazard,
+    annual_recurring_revenue,
+    expected_lifetime_years,
+    priority_rank,
+    value_table,
+    value_tiers,
+)
+
+AS_OF = date(2024, 6, 3)
+
+
+def test_arr_from_running_terms_else_trailing_payments() -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "b", "c"],
+            "start_date": [
+                datetime(2024, 1, 1),
+                datetime(2024, 5, 1),
+                datetime(2023, 1, 1),
+                datetime(2024, 6, 3),
+            ],
+            "end_date": [
+                datetime(2024, 12, 31),
+                datetime(2024, 6, 3),
+                datetime(2023, 12, 31),
+                datetime(2025, 1, 1),
+            ],
+            "mrr": [100.0, 20.0, 500.0, 999.0],
+        }
+    )
+    pays = pl.DataFrame(
+        {
+            "client_id": ["b", "b", "b", "b", "d"],
+            "amount": [300.0, 200.0, -50.0, 1000.0, 70.0],
+            "paid_at": [
+                datetime(2023, 7, 1),  # inside the last 365 days
+                datetime(2024, 6, 2, 23),  # the day before the as-of date
+                datetime(2024, 2, 1),  # a refund
+                datetime(2023, 5, 1),  # older than a year
+                None,  # unpaid
+            ],
+        }
+    )
+    arr = annual_recurring_revenue(["a", "b", "c", "d"], AS_OF, subs, pays)
+    # a: two running terms (the add-on ends on the as-of date, still running); b: no running term ->
+    # payments 300 + 200 - 50; c: its term starts on the as-of date (not before) -> nothing; d: unpaid.
+    assert dict(arr.iter_rows()) == {"a": 1440.0, "b": 450.0, "c": 0.0, "d": 0.0}
+
+
+def test_arr_without_any_revenue_table_is_zero() -> None:
+    arr = annual_recurring_revenue(["a"], AS_OF, None, None)
+    assert arr.get_column(Scores.ARR).to_list() == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("p", "horizon", "years"),
+    [
+        (1 - math.exp(-90 / 365.25), 90, 1.0),  # hazard exactly 1 per year -> 1 year
+        (1 - math.exp(-2 * 90 / 365.25), 90, 0.5),
+        (1 - math.exp(-30 / 365.25 / 4), 30, 4.0),
+        (1e-12, 90, 10.0),  # capped at max_lifetime_years
+        (0.0, 90, 10.0),
+    ],
+)
+def test_expected_lifetime_from_the_hazard(p: float, horizon: int, years: float) -> None:
+    assert expected_lifetime_years(np.array([p]), horizon, 10.0)[0] == pytest.approx(years, rel=1e-6)
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=20))
+@settings(max_examples=50, deadline=None)
+def test_lifetime_falls_as_probability_rises(ps: list[float]) -> None:
+    p = np.sort(np.asarray(ps))
+    life = expected_lifetime_years(p, 90, 10.0)
+    assert np.all(np.diff(life) <= 1e-12)
+    assert np.all(annual_hazard(p, 90) > 0)
+
+
+CFG = ValueConfig(tier_a_share=0.2, tier_a_strategic=2, tier_b_share=0.5)
+
+
+@pytest.mark.parametrize(
+    ("ltv", "strategic", "expected"),
+    [
+        # 10 clients, ltv 10..1: top 20% (2) -> A, next up to 50% (3) -> B, rest C.
+        (list(range(10, 0, -1)), [0] * 10, ["A", "A", "B", "B", "B", "C", "C", "C", "C", "C"]),
+        # strategic >= 2 makes a small client A.
+        (list(range(10, 0, -1)), [0] * 9 + [2], ["A", "A", "B", "B", "B", "C", "C", "C", "C", "A"]),
+        # strategic 1 does not.
+        (list(range(10, 0, -1)), [0] * 9 + [1], ["A", "A", "B", "B", "B", "C", "C", "C", "C", "C"]),
+        # ties in lifetime value are broken by client_id.
+        ([5, 5, 5, 5, 5], [0] * 5, ["A", "B", "B", "C", "C"]),
+    ],
+)
+def test_value_tiers(ltv: list[float], strategic: list[int], expected: list[str]) -> None:
+    ids = [f"c{i}" for i in range(len(ltv))]
+    assert value_tiers(np.asarray(ltv, dtype=float), np.asarray(strategic), ids, CFG) == expected
+
+
+@pytest.mark.parametrize(
+    ("rar", "p", "strategic", "ids", "expected"),
+    [
+        ([100, 300, 200], [0.1, 0.1, 0.1], [0, 0, 0], ["a", "b", "c"], [3, 1, 2]),
+        # equal revenue at risk: higher probability first, then strategic, then client_id
+        ([100, 100, 100, 100], [0.2, 0.5, 0.2, 0.2], [0, 0, 3, 0], ["d", "c", "b", "a"], [4, 1, 2, 3]),
+    ],
+)
+def test_priority_ranks_by_expected_loss(
+    rar: list[float], p: list[float], strategic: list[int], ids: list[str], expected: list[int]
+) -> None:
+    assert (
+        priority_rank(np.asarray(rar, float), np.asarray(p), np.asarray(strategic), ids).tolist() == expected
+    )
+
+
+def test_value_table_combines_margin_arr_and_lifetime() -> None:
+    scored = pl.DataFrame({"client_id": ["x", "y"], Scores.PROBABILITY: [0.5, 0.1]})
+    clients = pl.DataFrame({"client_id": ["y", "x"], "margin": [None, 0.5], "strategic": [3, None]})
+    arr = pl.DataFrame({"client_id": ["x", "y"], Scores.ARR: [1000.0, 200.0]})
+    out = value_table(scored, clients, arr, 90, ValueConfig(default_margin=0.8))
+    x, y = out.iter_rows(named=True)
+    life_x = 1 / (-math.log(0.5) * 365.25 / 90)
+    assert x[Scores.LIFETIME_VALUE] == pytest.approx(0.5 * 1000 * life_x)
+    assert y[Scores.LIFETIME_VALUE] == pytest.approx(0.8 * 200 * min(10, 1 / (-math.log(0.9) * 365.25 / 90)))
+    assert (x[Scores.REVENUE_AT_RISK], y[Scores.REVENUE_AT_RISK]) == (
+        pytest.approx(500.0),
+        pytest.approx(20.0),
+    )
+    assert (x[Scores.STRATEGIC], y[Scores.STRATEGIC]) == (0, 3)
+    assert (x[Scores.PRIORITY], y[Scores.PRIORITY]) == (1, 2)
+    assert y[Scores.VALUE_TIER] == "A"  # strategic 3
