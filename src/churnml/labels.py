@@ -1,0 +1,395 @@
+"""Snapshot grid, who is active at each snapshot, and churn labels (point-in-time correct).
+
+Time conventions
+----------------
+- A **snapshot** is a date (``pl.Date``); it stands for 00:00 of that day and sees only data strictly
+  before it. Snapshots lie on a weekly grid on ``snapshots.weekday`` (0 = Monday).
+- The **data end** is ``Dataset.as_of``: midnight after the last day of data (exclusive). Anything at or
+  after it is unknown.
+- Churn and return are **status changes**. A churn happens at ``churned_at`` but becomes *known* only
+  ``lag`` days later (``grace_days`` for the subscriptions source: a term end is churn only once the
+  grace has passed without a renewal; 0 for the other sources). Membership of a snapshot is
+  point-in-time: a change known at instant ``t`` applies to every snapshot strictly after ``t``, so
+  who is in a snapshot never depends on data at or after it (and a snapshot at 00:00 on the churn day
+  still shows the client).
+
+Churn by ``label.source``
+-------------------------
+- ``churns``: each row of the churns table is a churn at ``churned_at``. A churned client is back (active
+  again) at the first subscription term that starts after the churn; without a subscriptions table, at
+  the first event or order (payment with a positive amount) after it.
+- ``subscriptions``: terms are merged into **spells**: a term that starts no later than ``grace_days``
+  after the latest end so far continues the spell (a re-signup within grace is not churn). The client
+  churns at the end of each spell (``churned_at`` = that spell's last ``end_date``), decided only when
+  ``end + grace_days <= data end`` (else the spell may still be renewed: unknown, not churn). A later
+  spell's first start is a return. A client whose term ended but whose grace is still running at a
+  snapshot is still in it; if it does not renew, its label is 1 (it is the client most at risk).
+- ``inactivity``: activity is every event and every order (payment with ``paid_at`` and amount > 0;
+  refunds and unpaid invoices are not activity). Activity is grouped into runs with gaps of at most
+  ``inactivity_days``. The client churns ``inactivity_days`` after the last activity of a run
+  (``churned_at = last activity + inactivity_days``): the first instant at which it fails the active
+  test below, so churn and "active" are one definition. Decided only when ``churned_at <= data end``.
+  Each run's first activity is a (re)activation; before its first activity a client is not active.
+
+Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
+churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
+
+Label at ``s``: take the client's next decided churn known at or after ``s``; 1 when its ``churned_at``
+is before ``s + horizon_days``, else 0; null when that cannot be known yet:
+``s + horizon_days + lag > data end``. Null-label rows are the scoring rows; a snapshot is either
+wholly labeled or wholly not.
+
+Outputs
+-------
+- :func:`snapshot_grid`: ``list[date]``.
+- :func:`churn_dates`: one row per decided churn event; columns ``client_id``, ``churned_at`` (Datetime).
+- :func:`active_spine`: one row per client x snapshot where the client is active; ``client_id``,
+  ``snapshot`` (Date).
+- :func:`labeled_spine`: the same rows plus ``label`` (Int8, nullable) and ``churned_at`` (of the next
+  decided churn known at or after the snapshot, any distance ahead, or null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from churnml.config import LabelConfig, SnapshotsConfig
+from churnml.dataset import Dataset
+from churnml.schemas import CLIENT_ID, Churns, Clients, Events, Payments, Subscriptions, Table
+from churnml.validation import ContractError
+
+__all__ = [
+    "CHURNED_AT",
+    "LABEL",
+    "SNAPSHOT",
+    "active_spine",
+    "activity_times",
+    "churn_dates",
+    "label_lag_days",
+    "labeled_spine",
+    "snapshot_grid",
+    "status_changes",
+]
+
+SNAPSHOT = "snapshot"
+LABEL = "label"
+CHURNED_AT = Churns.CHURNED_AT
+
+_AT = "_at"
+_ACTIVE = "_active"
+_SDT = "_snapshot_dt"
+_DECIDED = "_decided"
+_DT = pl.Datetime("us")
+
+
+# ----------------------------------------------------------------------------------------------
+# snapshot grid
+# ----------------------------------------------------------------------------------------------
+def _on_or_after(day: date, weekday: int) -> date:
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _on_or_before(day: date, weekday: int) -> date:
+    return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+
+def snapshot_grid(cfg: SnapshotsConfig, data_start: datetime, data_end: datetime) -> list[date]:
+    """Weekly snapshot dates on ``cfg.weekday``, oldest first.
+
+    - first: ``cfg.start`` moved forward to the weekday, or the first weekday on or after
+      ``data_start + min_history_days`` (features need some history);
+    - last: ``cfg.end`` moved back to the weekday, or the first weekday strictly after the last day of
+      data (the day holding the instant just before ``data_end``). A snapshot at date ``d`` sees data
+      strictly before ``d``, so that is the first snapshot that sees all the data — the one weekly
+      scoring uses; later snapshots would see nothing new.
+
+    ``data_end`` is exclusive (``Dataset.as_of``, midnight after the last day of data); a timestamp
+    inside the last day works too. Raises ``ValueError`` when the grid is empty.
+    """
+    if cfg.start is not None:
+        first = _on_or_after(cfg.start, cfg.weekday)
+    else:
+        first = _on_or_after((data_start + timedelta(days=cfg.min_history_days)).date(), cfg.weekday)
+    if cfg.end is not None:
+        last = _on_or_before(cfg.end, cfg.weekday)
+    else:
+        last_data_day = (data_end - timedelta(microseconds=1)).date()
+        last = _on_or_after(last_data_day + timedelta(days=1), cfg.weekday)
+    if first > last:
+        raise ValueError(
+            f"snapshots: no snapshot between {first} and {last} (data from {data_start:%Y-%m-%d} to "
+            f"{data_end:%Y-%m-%d}, snapshots.start={cfg.start}, snapshots.end={cfg.end}, "
+            f"min_history_days={cfg.min_history_days}); lower snapshots.min_history_days or set start/end"
+        )
+    weeks = (last - first).days // 7
+    return [first + timedelta(weeks=w) for w in range(weeks + 1)]
+
+
+# ----------------------------------------------------------------------------------------------
+# churn events and returns
+# ----------------------------------------------------------------------------------------------
+def _required(dataset: Dataset, table: Table, source: str) -> pl.DataFrame:
+    frame = dataset.get(table)
+    if frame is None:
+        raise ContractError(
+            str(table),
+            f"label.source is '{source}' but the dataset has no {table} table; add {table}.parquet/.csv "
+            f"or choose another label.source (churns | subscriptions | inactivity)",
+        )
+    return frame
+
+
+def activity_times(dataset: Dataset) -> pl.DataFrame:
+    """Every event and every order (payment with ``paid_at`` and amount > 0): ``client_id``, ``_at``.
+
+    One row per activity, sorted by client and time. Refunds and unpaid invoices are not activity.
+    """
+    parts = []
+    events = dataset.get(Table.EVENTS)
+    if events is not None:
+        parts.append(events.select(pl.col(Events.CLIENT_ID), pl.col(Events.TS).cast(_DT).alias(_AT)))
+    payments = dataset.get(Table.PAYMENTS)
+    if payments is not None:
+        parts.append(
+            payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0)).select(
+                pl.col(Payments.CLIENT_ID), pl.col(Payments.PAID_AT).cast(_DT).alias(_AT)
+            )
+        )
+    if not parts:
+        raise ContractError(
+            str(Table.EVENTS),
+            "label.source is 'inactivity' but the dataset has neither events nor payments; "
+            "inactivity needs orders or events",
+        )
+    return pl.concat(parts).sort(CLIENT_ID, _AT)
+
+
+def _empty_changes() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={CLIENT_ID: pl.String, _AT: _DT, _ACTIVE: pl.Boolean, CHURNED_AT: _DT, _DECIDED: pl.Boolean}
+    )
+
+
+def _churn_rows(frame: pl.DataFrame, churned_at: pl.Expr, lag_days: int, data_end: datetime) -> pl.DataFrame:
+    known = churned_at + pl.duration(days=lag_days)
+    return frame.select(
+        CLIENT_ID,
+        known.alias(_AT),
+        pl.lit(False).alias(_ACTIVE),
+        churned_at.alias(CHURNED_AT),
+        (known <= pl.lit(data_end, _DT)).alias(_DECIDED),
+    )
+
+
+def _return_rows(frame: pl.DataFrame, at: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        CLIENT_ID,
+        at.alias(_AT),
+        pl.lit(True).alias(_ACTIVE),
+        pl.lit(None, _DT).alias(CHURNED_AT),
+        pl.lit(True).alias(_DECIDED),
+    )
+
+
+def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    subs = _required(dataset, Table.SUBSCRIPTIONS, "subscriptions")
+    grace = pl.duration(days=cfg.grace_days)
+    terms = (
+        subs.select(
+            pl.col(Subscriptions.CLIENT_ID),
+            pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start"),
+            pl.col(Subscriptions.END_DATE).cast(_DT).alias("_end"),
+        )
+        .sort(CLIENT_ID, "_start", "_end")
+        .with_columns(pl.col("_end").cum_max().shift(1).over(CLIENT_ID).alias("_prev_end"))
+        .with_columns(
+            (pl.col("_prev_end").is_null() | (pl.col("_start") > pl.col("_prev_end") + grace))
+            .cast(pl.Int32)
+            .cum_sum()
+            .over(CLIENT_ID)
+            .alias("_spell")
+        )
+    )
+    spells = terms.group_by(CLIENT_ID, "_spell").agg(
+        pl.col("_start").min().alias("_start"), pl.col("_end").max().alias("_end")
+    )
+    churned = _churn_rows(spells, pl.col("_end"), cfg.grace_days, dataset.as_of)
+    returned = _return_rows(spells.filter(pl.col("_spell") > 1), pl.col("_start"))
+    return pl.concat([churned, returned])
+
+
+def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    gap = pl.duration(days=cfg.inactivity_days)
+    runs = (
+        activity_times(dataset)
+        .with_columns(pl.col(_AT).shift(1).over(CLIENT_ID).alias("_prev"))
+        .with_columns(
+            (pl.col("_prev").is_null() | (pl.col(_AT) - pl.col("_prev") > gap))
+            .cast(pl.Int32)
+            .cum_sum()
+            .over(CLIENT_ID)
+            .alias("_run")
+        )
+        .group_by(CLIENT_ID, "_run")
+        .agg(pl.col(_AT).min().alias("_first"), pl.col(_AT).max().alias("_last"))
+    )
+    churned = _churn_rows(runs, pl.col("_last") + gap, 0, dataset.as_of)
+    started = _return_rows(runs, pl.col("_first"))
+    return pl.concat([churned, started])
+
+
+def _churns_table_changes(dataset: Dataset) -> pl.DataFrame:
+    table = _required(dataset, Table.CHURNS, "churns")
+    churned = (
+        table.select(pl.col(Churns.CLIENT_ID), pl.col(Churns.CHURNED_AT).cast(_DT).alias(_AT))
+        .unique()
+        .sort(_AT)
+    )
+    subs = dataset.get(Table.SUBSCRIPTIONS)
+    if subs is not None:
+        starts = subs.select(
+            pl.col(Subscriptions.CLIENT_ID), pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")
+        )
+    elif Table.EVENTS in dataset or Table.PAYMENTS in dataset:
+        starts = activity_times(dataset).rename({_AT: "_start"})
+    else:
+        starts = pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT})
+    starts = starts.unique().sort("_start")
+    # For each churn, the first start strictly after it is the return (if any).
+    back = churned.join_asof(
+        starts,
+        left_on=_AT,
+        right_on="_start",
+        by=CLIENT_ID,
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    ).filter(pl.col("_start").is_not_null())
+    return pl.concat(
+        [_churn_rows(churned, pl.col(_AT), 0, dataset.as_of), _return_rows(back, pl.col("_start")).unique()]
+    )
+
+
+def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """Every churn and return per client, by ``cfg.source``, as membership changes.
+
+    Columns: ``client_id``; ``_at`` (Datetime) the instant the change is known, applying to snapshots
+    strictly after it (for a churn: ``churned_at + lag``, see :func:`label_lag_days`); ``_active``
+    (False = churn, True = return); ``churned_at`` (the churn instant; null for returns); ``_decided``
+    (False for a churn not yet known by the data end; such churns only matter for snapshots past the
+    data end). Sorted by ``_at``.
+    """
+    if cfg.source == "subscriptions":
+        changes = _subscription_changes(dataset, cfg)
+    elif cfg.source == "inactivity":
+        changes = _inactivity_changes(dataset, cfg)
+    else:
+        changes = _churns_table_changes(dataset)
+    if changes.height == 0:
+        return _empty_changes()
+    return changes.unique().sort(_AT, _ACTIVE, CLIENT_ID)
+
+
+def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """One row per decided churn event: ``client_id``, ``churned_at`` (Datetime), by ``cfg.source``.
+
+    See the module docstring for each source's definition. Sorted by client and time.
+    """
+    changes = status_changes(dataset, cfg)
+    return (
+        changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED))
+        .select(CLIENT_ID, CHURNED_AT)
+        .sort(CLIENT_ID, CHURNED_AT)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# spines
+# ----------------------------------------------------------------------------------------------
+def _snapshot_frame(snapshots: Sequence[date] | pl.Series) -> pl.DataFrame:
+    series = pl.Series(SNAPSHOT, list(snapshots), dtype=pl.Date).unique().sort()
+    return pl.DataFrame(series).with_columns(pl.col(SNAPSHOT).cast(_DT).alias(_SDT))
+
+
+def _spine_with_status(
+    dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    clients = dataset.get(Table.CLIENTS)
+    if clients is None:
+        raise ContractError(str(Table.CLIENTS), "required table missing")
+    changes = status_changes(dataset, cfg)
+    grid = (
+        clients.select(pl.col(Clients.CLIENT_ID), pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"))
+        .join(_snapshot_frame(snapshots), how="cross")
+        .filter(pl.col("_created") < pl.col(_SDT))
+        .sort(_SDT)
+    )
+    spine = grid.join_asof(
+        changes.select(CLIENT_ID, _AT, _ACTIVE),
+        left_on=_SDT,
+        right_on=_AT,
+        by=CLIENT_ID,
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    # Without any change before the snapshot: active for churns/subscriptions (created, never left);
+    # not active for inactivity (no activity yet).
+    default = cfg.source != "inactivity"
+    spine = spine.filter(pl.col(_ACTIVE).fill_null(default)).select(CLIENT_ID, SNAPSHOT, _SDT)
+    return spine, changes
+
+
+def active_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig) -> pl.DataFrame:
+    """Clients active at each snapshot: one row per client x snapshot; ``client_id``, ``snapshot`` (Date).
+
+    Active = created before the snapshot and not churned before it (a client who came back is active
+    again); for inactivity: with an order or event within ``inactivity_days`` before it. Sorted by
+    client and snapshot.
+    """
+    spine, _ = _spine_with_status(dataset, snapshots, cfg)
+    return spine.select(CLIENT_ID, SNAPSHOT).sort(CLIENT_ID, SNAPSHOT)
+
+
+def label_lag_days(cfg: LabelConfig) -> int:
+    """Days after a churn instant until it is known: the grace for subscriptions, else 0."""
+    return cfg.grace_days if cfg.source == "subscriptions" else 0
+
+
+def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig) -> pl.DataFrame:
+    """Active spine with the churn label: one row per client x snapshot.
+
+    Columns ``client_id``, ``snapshot`` (Date), ``label`` (Int8: 1 = churns within ``horizon_days``
+    after the snapshot, i.e. the next churn not yet known at the snapshot has ``churned_at <
+    snapshot + horizon_days``; 0 = not; null when ``snapshot + horizon_days + lag`` is past the data
+    end, see :func:`label_lag_days`), ``churned_at`` (of that next churn, or null). Sorted by client
+    and snapshot.
+    """
+    spine, changes = _spine_with_status(dataset, snapshots, cfg)
+    # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
+    # churned_at may lie a little before the snapshot (term ended, grace still running).
+    churns = changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED)).select(CLIENT_ID, _AT, CHURNED_AT).sort(_AT)
+    horizon = pl.duration(days=cfg.horizon_days)
+    known_until = pl.lit(dataset.as_of - timedelta(days=label_lag_days(cfg)), _DT)
+    labeled = (
+        spine.sort(_SDT)
+        .join_asof(
+            churns,
+            left_on=_SDT,
+            right_on=_AT,
+            by=CLIENT_ID,
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .with_columns(
+            pl.when(pl.col(_SDT) + horizon > known_until)
+            .then(None)
+            .otherwise((pl.col(CHURNED_AT) < pl.col(_SDT) + horizon).fill_null(False))
+            .cast(pl.Int8)
+            .alias(LABEL)
+        )
+    )
+    return labeled.select(CLIENT_ID, SNAPSHOT, LABEL, pl.col(CHURNED_AT).cast(_DT)).sort(CLIENT_ID, SNAPSHOT)
