@@ -1,0 +1,300 @@
+"""The shared client x week engine every feature family runs on (Narwhals, lazy, backend-agnostic).
+
+Snapshots lie on a weekly grid aligned to one weekday. Time is counted in integer **day numbers**
+(days since 1970-01-01) and **week indices** ``week = (day - anchor) // 7`` where ``anchor`` is the day
+number of a snapshot, so week ``k`` starts on a snapshot day and a snapshot in week ``k`` sees exactly
+the weeks ``<= k - 1`` (the data strictly before it).
+
+Grain of the grid: one row per client x week, columns ``client_id``, ``_week`` (grid week ``w``: the
+row describes everything known at the snapshot that starts week ``w + 1``), ``_sday`` (day number of
+that snapshot), ``_cday`` / ``_cweek`` (day and week the client was created).
+
+Families aggregate their raw rows to client-week first (:func:`on_grid`), then derive windows from
+cumulative sums (:func:`add_cumulative`, :func:`window_sum`): the cost grows with clients x weeks, not
+with events x snapshots. Only the Narwhals subset that runs on Polars lazy frames *and* on PySpark is
+used: no ``to_numpy``, no ``map_elements``, no date truncation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+
+from churnml.schemas import CLIENT_ID
+
+__all__ = [
+    "CDAY",
+    "CWEEK",
+    "DAY",
+    "SDAY",
+    "WEEK",
+    "WeekAxis",
+    "add_cumulative",
+    "client_week_grid",
+    "cum",
+    "cum_before",
+    "day_number",
+    "days_since",
+    "existing_weeks",
+    "lagged_window_sum",
+    "on_grid",
+    "python_day_number",
+    "ratio_trend",
+    "relative_slope",
+    "running_max",
+    "safe_div",
+    "small_lazy_frame",
+    "validated_weeks",
+    "week_axis",
+    "week_of",
+    "window_sum",
+    "zscore",
+]
+
+WEEK = "_week"
+DAY = "_day"
+SDAY = "_sday"
+CDAY = "_cday"
+CWEEK = "_cweek"
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class WeekAxis:
+    """The weekly time axis of one feature build.
+
+    ``anchor`` is the day number of a snapshot (weeks start on it); grid weeks run from
+    ``first_week`` (the week of the earliest data) to ``last_week`` (the week before the last snapshot).
+    """
+
+    anchor: int
+    first_week: int
+    last_week: int
+
+    def snapshot_day(self, week: int) -> int:
+        """Day number of the snapshot that starts grid week ``week + 1``."""
+        return self.anchor + 7 * (week + 1)
+
+
+def python_day_number(value: date | datetime) -> int:
+    """Days since 1970-01-01 of a Python date or datetime (the time of day is dropped)."""
+    d = value.date() if isinstance(value, datetime) else value
+    return (d - _EPOCH).days
+
+
+def day_number(expr: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of a date/datetime expression, from its calendar fields.
+
+    Howard Hinnant's ``days_from_civil``: pure integer arithmetic on year/month/day, so it runs on
+    every backend (Spark has no portable timestamp-to-epoch in Narwhals). Floor of the time of day:
+    anything at 23:59 on day D belongs to day D, i.e. strictly before a snapshot at D + 1.
+    """
+    y = expr.dt.year().cast(nw.Int64)
+    m = expr.dt.month().cast(nw.Int64)
+    d = expr.dt.day().cast(nw.Int64)
+    y = y - nw.when(m <= 2).then(nw.lit(1)).otherwise(nw.lit(0))
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def week_of(day: nw.Expr, axis: WeekAxis) -> nw.Expr:
+    """Grid week of a day number: the week that starts on the snapshot weekday at or before it."""
+    return (day - axis.anchor) // 7
+
+
+def validated_weeks(days: int, what: str = "window") -> int:
+    """Whole weeks in a window of ``days``; a clear error when it is not a multiple of 7."""
+    if days <= 0 or days % 7:
+        raise ValueError(
+            f"features: {what} of {days} days is not a positive multiple of 7; snapshots are weekly, so "
+            f"windows must be whole weeks (e.g. 7, 28, 91, 182)"
+        )
+    return days // 7
+
+
+def week_axis(snapshots: pl.Series, data_start: date | datetime) -> WeekAxis:
+    """The axis for these snapshot dates: anchored on the first snapshot, starting at the first data.
+
+    Raises ``ValueError`` when the snapshots are not all on one weekly grid (listing a few offenders).
+    """
+    if snapshots.len() == 0:
+        raise ValueError("features: the spine has no rows, nothing to build")
+    days = (snapshots.cast(pl.Date).cast(pl.Int64)).unique().sort()
+    anchor = int(days[0])
+    off = days.filter((days - anchor) % 7 != 0)
+    if off.len():
+        bad = [str(_EPOCH.fromordinal(_EPOCH.toordinal() + int(x))) for x in off.head(5)]
+        raise ValueError(
+            f"features: spine column snapshot is not on one weekly grid: {bad} are not a whole number of "
+            f"weeks after the first snapshot {_EPOCH.fromordinal(_EPOCH.toordinal() + anchor)}"
+        )
+    start_day = min(python_day_number(data_start), anchor - 7)
+    first_week = (start_day - anchor) // 7
+    last_week = (int(days[-1]) - anchor) // 7 - 1
+    return WeekAxis(anchor=anchor, first_week=first_week, last_week=last_week)
+
+
+def small_lazy_frame(data: Mapping[str, Sequence[Any]], like: nw.LazyFrame) -> nw.LazyFrame:
+    """A small lazy frame (e.g. the list of weeks) on the same backend as ``like``."""
+    impl = like.implementation
+    if impl.is_polars():
+        return nw.from_native(pl.LazyFrame(dict(data)))
+    if impl.is_pyspark() or impl.is_pyspark_connect():  # pragma: no cover - needs a JVM
+        native = like.to_native()
+        session = native.sparkSession
+        cols = list(data)
+        rows = list(zip(*(data[c] for c in cols), strict=True))
+        return nw.from_native(session.createDataFrame(rows, schema=cols))
+    raise ValueError(f"features: unsupported backend {impl}")  # pragma: no cover
+
+
+def client_week_grid(clients: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Dense grid: one row per client x week from ``axis.first_week`` to ``axis.last_week``.
+
+    ``clients`` has ``client_id`` and ``_cday`` (day number of created_at; may be null for a client
+    the clients table does not know).
+    """
+    weeks = list(range(axis.first_week, axis.last_week + 1))
+    week_frame = small_lazy_frame({WEEK: weeks}, clients)
+    return (
+        clients.select(CLIENT_ID, CDAY)
+        .join(week_frame, how="cross")
+        .with_columns(
+            (nw.col(WEEK) * 7 + (axis.anchor + 7)).alias(SDAY),
+            ((nw.col(CDAY) - axis.anchor) // 7).alias(CWEEK),
+        )
+    )
+
+
+def on_grid(grid: nw.LazyFrame, weekly: nw.LazyFrame, fill_zero: Iterable[str] = ()) -> nw.LazyFrame:
+    """Left-join client-week aggregates onto the grid; weeks without rows get 0 in ``fill_zero``."""
+    fill = list(fill_zero)
+    out = grid.join(weekly, on=[CLIENT_ID, WEEK], how="left")
+    if fill:
+        out = out.with_columns(nw.col(c).fill_null(0) for c in fill)
+    return out
+
+
+def cum(col: str) -> str:
+    """Name of the cumulative-sum column of ``col``."""
+    return f"_cum_{col}"
+
+
+def add_cumulative(lf: nw.LazyFrame, cols: Iterable[str], moments: Iterable[str] = ()) -> nw.LazyFrame:
+    """Add running sums over each client's weeks: ``_cum_<col>``; for ``moments`` also of
+    ``week * col`` and ``col ** 2`` (what slopes and z-scores need)."""
+    cols = list(cols)
+    moments = list(moments)
+    extra = [(nw.col(c) * nw.col(WEEK)).alias(f"{c}__wy") for c in moments]
+    extra += [(nw.col(c) * nw.col(c)).alias(f"{c}__yy") for c in moments]
+    if extra:
+        lf = lf.with_columns(extra)
+    names = cols + [f"{c}__wy" for c in moments] + [f"{c}__yy" for c in moments]
+    names = list(dict.fromkeys(names + moments))
+    return lf.with_columns(
+        nw.col(c).cast(nw.Float64).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(cum(c)) for c in names
+    )
+
+
+def _shifted(name: str, n: int) -> nw.Expr:
+    if n == 0:
+        return nw.col(name)
+    return nw.col(name).shift(n).over(CLIENT_ID, order_by=WEEK).fill_null(0)
+
+
+def window_sum(col: str, weeks: int) -> nw.Expr:
+    """Sum of ``col`` over the last ``weeks`` grid weeks (this row's week included)."""
+    return nw.col(cum(col)) - _shifted(cum(col), weeks)
+
+
+def cum_before(col: str, lag: int) -> nw.Expr:
+    """Sum of ``col`` over all weeks up to ``lag`` weeks before this row's week (all earlier history)."""
+    return _shifted(cum(col), lag)
+
+
+def lagged_window_sum(col: str, weeks: int, lag: int) -> nw.Expr:
+    """Sum of ``col`` over ``weeks`` grid weeks ending ``lag`` weeks before this row's week."""
+    return _shifted(cum(col), lag) - _shifted(cum(col), lag + weeks)
+
+
+def existing_weeks(weeks: int, lag: int = 0) -> nw.Expr:
+    """How many of the ``weeks`` weeks ending ``lag`` weeks before the row the client existed
+    (from its created week on): the denominator of tenure-aware rates."""
+    n = nw.col(WEEK) - lag - nw.col(CWEEK) + 1
+    return nw.when(n < 0).then(nw.lit(0)).when(n > weeks).then(nw.lit(weeks)).otherwise(n)
+
+
+def safe_div(num: nw.Expr, den: nw.Expr) -> nw.Expr:
+    """``num / den`` as float, null where ``den`` is 0 or null."""
+    return nw.when(den != 0).then(num.cast(nw.Float64) / den.cast(nw.Float64))
+
+
+def ratio_trend(col: str, recent_weeks: int, baseline_weeks: int) -> nw.Expr:
+    """Smoothed ratio of the recent rate to the client's own baseline rate.
+
+    ``(a + 1) / (b * n_a / n_b + 1)``: ``a`` is the sum over the last ``recent_weeks``, ``b`` the sum
+    over the ``baseline_weeks`` before them, ``n_a``/``n_b`` the weeks of each window in which the
+    client existed (young clients are compared over the weeks they had). The +1 keeps 0 -> 0 at 1 and
+    stops 1 -> 0 looking like a collapse. Null while the client has no baseline week yet.
+    """
+    a = window_sum(col, recent_weeks)
+    b = lagged_window_sum(col, baseline_weeks, recent_weeks)
+    n_a = existing_weeks(recent_weeks)
+    n_b = existing_weeks(baseline_weeks, recent_weeks)
+    expected = b.cast(nw.Float64) * n_a / n_b
+    return nw.when(n_b > 0).then((a + 1) / (expected + 1))
+
+
+def relative_slope(col: str, weeks: int) -> nw.Expr:
+    """Least-squares slope of the weekly values over the last ``weeks`` weeks, divided by their mean
+    + 1 (so -0.05 = falling by 5% of the usual weekly level each week). Null for clients younger than
+    the window. Computed from running sums of y and week*y (no per-snapshot loops)."""
+    n = weeks
+    sy = window_sum(col, n)
+    # sum over j = 0..n-1 of j * y_j with j = week - (w - n + 1)
+    sxy = window_sum(f"{col}__wy", n) - (nw.col(WEEK) - (n - 1)) * sy
+    sx = n * (n - 1) / 2
+    sxx = (n - 1) * n * (2 * n - 1) / 6
+    slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+    mean = sy / n
+    return nw.when(existing_weeks(n) >= n).then(slope / (mean + 1))
+
+
+def zscore(col: str, recent_weeks: int, baseline_weeks: int) -> nw.Expr:
+    """Mean of the last ``recent_weeks`` against the client's own mean and spread over the
+    ``baseline_weeks`` before them: ``(m_recent - m_base) / (sd_base + 1)``. The +1 keeps the score
+    finite for a client whose weekly values never varied. Null with fewer than 2 baseline weeks."""
+    n_r = existing_weeks(recent_weeks)
+    n_b = existing_weeks(baseline_weeks, recent_weeks)
+    s1 = lagged_window_sum(col, baseline_weeks, recent_weeks)
+    s2 = lagged_window_sum(f"{col}__yy", baseline_weeks, recent_weeks)
+    n_bf = n_b.cast(nw.Float64)
+    m_b = s1 / n_bf
+    var = (s2 - s1 * s1 / n_bf) / (n_bf - 1)
+    var = nw.when(var > 0).then(var).otherwise(nw.lit(0.0))
+    m_r = window_sum(col, recent_weeks) / n_r.cast(nw.Float64)
+    return nw.when((n_b >= 2) & (n_r > 0)).then((m_r - m_b) / (var.sqrt() + 1))
+
+
+def days_since(last_day_col: str) -> nw.Expr:
+    """Days from the last occurrence (a running-max day number) to the snapshot; null if never."""
+    return (nw.col(SDAY) - nw.col(last_day_col)).cast(nw.Float64)
+
+
+_NONE = -(10**12)
+
+
+def running_max(col: str) -> nw.Expr:
+    """Running maximum of ``col`` over each client's weeks, carried across weeks without a value
+    (null until the first value). Nulls become a sentinel first: backends differ on whether a running
+    max at a null row is null (Polars) or the maximum so far (SQL)."""
+    m = nw.col(col).fill_null(_NONE).cum_max().over(CLIENT_ID, order_by=WEEK)
+    return nw.when(m > _NONE).then(m)

@@ -1,0 +1,69 @@
+"""Account features: tenure and the account warning signals (champion left, layoffs, budget cut, ...).
+
+Inputs: the ``signals`` table (``client_id, ts, signal, note``) as a Narwhals lazy frame, or ``None``
+when the dataset has none (then only tenure is emitted), plus the client x week grid (which carries each
+client's created day). Output grain: one row per client x grid week (``client_id``, ``_week``), columns
+``account_*`` of the registry, each describing the snapshot that starts the next week from data
+strictly before it. Signal kinds outside ``Signals.KNOWN`` are counted as ``other``.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from churnml.config import FeaturesConfig
+from churnml.features._grid import (
+    CDAY,
+    DAY,
+    SDAY,
+    WEEK,
+    WeekAxis,
+    add_cumulative,
+    day_number,
+    days_since,
+    on_grid,
+    running_max,
+    validated_weeks,
+    week_of,
+    window_sum,
+)
+from churnml.schemas import CLIENT_ID, Signals
+
+__all__ = ["SIGNAL_KINDS", "account_features"]
+
+SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
+
+
+def account_features(
+    signals: nw.LazyFrame | None, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """Tenure plus, when ``signals`` is given, counts per kind per window and days since each kind."""
+    tenure = (nw.col(SDAY) - nw.col(CDAY)).cast(nw.Float64).alias("account_tenure_days")
+    if signals is None:
+        return grid.select(CLIENT_ID, WEEK, tenure)
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    s = signals.with_columns(day_number(nw.col(Signals.TS)).alias(DAY))
+    s = s.with_columns(
+        week_of(nw.col(DAY), axis).alias(WEEK),
+        nw.when(nw.col(Signals.SIGNAL).is_in(list(Signals.KNOWN)))
+        .then(nw.col(Signals.SIGNAL))
+        .otherwise(nw.lit("other"))
+        .alias("_kind"),
+    ).filter(nw.col(WEEK) <= axis.last_week)
+    is_kind = {k: nw.col("_kind") == k for k in SIGNAL_KINDS}
+    weekly = s.group_by(CLIENT_ID, WEEK).agg(
+        nw.len().alias("_all"),
+        *[nw.when(c).then(nw.lit(1)).otherwise(nw.lit(0)).sum().alias(f"_n_{k}") for k, c in is_kind.items()],
+        *[nw.when(c).then(nw.col(DAY)).max().alias(f"_last_{k}") for k, c in is_kind.items()],
+    )
+    counts = ["_all", *[f"_n_{k}" for k in SIGNAL_KINDS]]
+    g = on_grid(grid, weekly, counts)
+    g = g.with_columns(running_max(f"_last_{k}").alias(f"_last_{k}") for k in SIGNAL_KINDS)
+    g = add_cumulative(g, counts)
+    feats: list[nw.Expr] = [tenure]
+    for d, w in windows:
+        feats.append(window_sum("_all", w).alias(f"account_signals_{d}d"))
+    for k in SIGNAL_KINDS:
+        feats += [window_sum(f"_n_{k}", w).alias(f"account_{k}_{d}d") for d, w in windows]
+        feats.append(days_since(f"_last_{k}").alias(f"account_days_since_{k}"))
+    return g.select(CLIENT_ID, WEEK, *feats)

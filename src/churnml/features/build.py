@@ -1,0 +1,144 @@
+"""Build the feature table: one row per spine row (client x snapshot), every family's features.
+
+``build_features(dataset, spine, cfg)`` returns columns ``client_id``, ``snapshot`` (``pl.Date``) and one
+Float64 column per feature of :mod:`churnml.features.registry` whose table is present, sorted by
+(snapshot, client_id). Every feature at a snapshot uses only data strictly before the snapshot date.
+
+The families run on one dense client x week grid (:mod:`churnml.features._grid`); each family is
+collected on its own and joined back to the spine, which keeps peak memory to one family at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import narwhals as nw
+import polars as pl
+
+from churnml.config import FeaturesConfig
+from churnml.dataset import Dataset
+from churnml.features._grid import CDAY, WEEK, WeekAxis, client_week_grid, day_number, week_axis, week_of
+from churnml.features.account import account_features
+from churnml.features.communication import communication_features
+from churnml.features.payments import payment_features, subscription_features
+from churnml.features.support import support_features
+from churnml.features.usage import usage_features
+from churnml.schemas import CLIENT_ID, CONTRACT, Clients, Kind, Table
+
+__all__ = ["SNAPSHOT", "build_features", "feature_columns"]
+
+SNAPSHOT = "snapshot"
+
+_POLARS = {
+    Kind.STR: pl.String,
+    Kind.DATETIME: pl.Datetime("us"),
+    Kind.FLOAT: pl.Float64,
+    Kind.INT: pl.Int64,
+    Kind.BOOL: pl.Boolean,
+}
+
+Family = Callable[..., nw.LazyFrame]
+# (step name shown in progress, table it needs, function)
+_STEPS: tuple[tuple[str, Table | None, Family], ...] = (
+    ("usage", Table.EVENTS, usage_features),
+    ("payments", Table.PAYMENTS, payment_features),
+    ("subscriptions", Table.SUBSCRIPTIONS, subscription_features),
+    ("communication", Table.COMMUNICATIONS, communication_features),
+    ("support", Table.TICKETS, support_features),
+    ("account", None, account_features),
+)
+
+
+def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """The table with every contract column (absent optional ones as typed nulls)."""
+    missing = [s for s in CONTRACT[table].columns if s.name not in frame.columns]
+    if not missing:
+        return frame
+    return frame.with_columns(pl.lit(None, dtype=_POLARS[s.kind]).alias(s.name) for s in missing)
+
+
+def _checked_spine(spine: pl.DataFrame) -> pl.DataFrame:
+    for col in (CLIENT_ID, SNAPSHOT):
+        if col not in spine.columns:
+            raise ValueError(f"features: spine lacks column {col!r}; found {spine.columns}")
+    out = spine.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(SNAPSHOT).cast(pl.Date))
+    nulls = out.filter(pl.col(CLIENT_ID).is_null() | pl.col(SNAPSHOT).is_null())
+    if nulls.height:
+        raise ValueError(f"features: spine has {nulls.height} rows with an empty client_id or snapshot")
+    dupes = out.filter(out.is_duplicated())
+    if dupes.height:
+        raise ValueError(
+            f"features: spine has {dupes.height} duplicate (client_id, snapshot) rows, e.g. "
+            f"{dupes.head(5).rows()}"
+        )
+    return out.sort(SNAPSHOT, CLIENT_ID)
+
+
+def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
+    """The frame as a Narwhals lazy frame on the configured engine (the only engine switch)."""
+    if engine == "polars":
+        return nw.from_native(frame.lazy())
+    if engine == "spark":  # pragma: no cover - needs pyspark and a JVM
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.getOrCreate()
+        return nw.from_native(session.createDataFrame(frame.to_pandas()))
+    raise ValueError(f"features: unknown engine {engine!r} (expected polars or spark)")
+
+
+def feature_columns(frame: pl.DataFrame) -> list[str]:
+    """The feature columns of a feature table (everything but the keys)."""
+    return [c for c in frame.columns if c not in (CLIENT_ID, SNAPSHOT)]
+
+
+def _collect(lf: nw.LazyFrame) -> pl.DataFrame:
+    return lf.collect(backend="polars").to_native()
+
+
+def build_features(
+    dataset: Dataset,
+    spine: pl.DataFrame,
+    cfg: FeaturesConfig,
+    progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """The feature table for the spine's (client, snapshot) rows; see the module docstring.
+
+    ``progress`` is called with the name of each family once it is done (for a progress bar).
+    """
+    keys = _checked_spine(spine)
+    axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), dataset.start)
+    clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
+    grid_clients = (
+        keys.select(CLIENT_ID)
+        .unique()
+        .join(clients.select(CLIENT_ID, Clients.CREATED_AT), on=CLIENT_ID, how="left")
+    )
+    grid_lf = _lazy(grid_clients, cfg.engine)
+    grid_lf = grid_lf.with_columns(day_number(nw.col(Clients.CREATED_AT)).alias(CDAY)).select(CLIENT_ID, CDAY)
+    grid = client_week_grid(grid_lf, axis)
+    spine_lf = _lazy(keys, cfg.engine)
+    spine_lf = spine_lf.with_columns((week_of(day_number(nw.col(SNAPSHOT)), axis) - 1).alias(WEEK))
+
+    parts: list[pl.DataFrame] = [keys]
+    for name, table, fn in _STEPS:
+        if table is None:
+            source = dataset.tables.get(Table.SIGNALS)
+            lf = None if source is None else _lazy(_contract_columns(source, Table.SIGNALS), cfg.engine)
+            fam = fn(lf, grid, axis, cfg)
+        else:
+            source = dataset.tables.get(table)
+            if source is None:
+                if progress:
+                    progress(name)
+                continue
+            fam = fn(_lazy(_contract_columns(source, table), cfg.engine), grid, axis, cfg)
+        joined = (
+            spine_lf.join(fam, on=[CLIENT_ID, WEEK], how="left")
+            .sort(SNAPSHOT, CLIENT_ID)
+            .drop(CLIENT_ID, SNAPSHOT, WEEK)
+        )
+        frame = _collect(joined)
+        parts.append(frame.select(pl.all().cast(pl.Float64)))
+        if progress:
+            progress(name)
+    return pl.concat(parts, how="horizontal")

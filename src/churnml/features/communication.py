@@ -1,0 +1,178 @@
+"""Communication features: touches, replies, response times, reply length, meetings, silence, tone.
+
+Input: the ``communications`` table (``client_id, ts, channel, direction, outcome, response_hours,
+words, sentiment``) as a Narwhals lazy frame, plus the client x week grid. Output grain: one row per
+client x grid week (``client_id``, ``_week``), columns ``comm_*`` of the registry, each describing the
+snapshot that starts the next week from touches strictly before it.
+
+Definitions:
+- reply rate = outbound touches with outcome ``replied`` / those with ``replied`` or ``no_reply``;
+  its trend is the Laplace-smoothed rate ((r + 1) / (n + 2)) of the last ``recent_days`` minus that of
+  the ``baseline_days`` before.
+- response hours and words per reply are **means** (running sums make means exact and cheap; a median
+  would need the raw rows per snapshot). Words count on inbound touches and on outbound touches that
+  were replied to. Their trends are smoothed ratios of means: (recent + 1) / (baseline + 1).
+- the no-reply streak is the number of outbound ``no_reply`` touches since the client last responded
+  (an inbound touch, or an outbound touch with outcome replied, held or rescheduled). Touches at the
+  same timestamp count the no-replies first, so a reply at that moment ends the streak. Outcomes
+  cancelled / no_show and empty outcomes neither extend nor end it.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from churnml.config import FeaturesConfig
+from churnml.features._grid import (
+    DAY,
+    WEEK,
+    WeekAxis,
+    add_cumulative,
+    cum,
+    day_number,
+    days_since,
+    lagged_window_sum,
+    on_grid,
+    ratio_trend,
+    running_max,
+    safe_div,
+    validated_weeks,
+    week_of,
+    window_sum,
+)
+from churnml.schemas import CLIENT_ID, Communications
+
+__all__ = ["communication_features", "no_reply_marks"]
+
+_RESPONSES = ("replied", "held", "rescheduled")
+_MEETING_OUTCOMES = ("rescheduled", "cancelled", "no_show")
+
+
+def _flag(cond: nw.Expr) -> nw.Expr:
+    return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
+
+
+def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week: ``_noreply`` (outbound no-reply touches) and ``_resp_mark`` (the running count of
+    no-replies at the client's latest response that week, null without a response)."""
+    out = nw.col(Communications.DIRECTION) == "out"
+    outcome = nw.col(Communications.OUTCOME)
+    per_ts = (
+        comm.with_columns(
+            _flag(out & (outcome == "no_reply").fill_null(False)).alias("_nr"),
+            _flag(~out | (out & outcome.is_in(list(_RESPONSES)).fill_null(False))).alias("_resp"),
+        )
+        .group_by(CLIENT_ID, Communications.TS)
+        .agg(nw.col("_nr").sum(), nw.col("_resp").max())
+    )
+    per_ts = per_ts.with_columns(
+        nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=Communications.TS).alias("_nr_cum"),
+        week_of(day_number(nw.col(Communications.TS)), axis).alias(WEEK),
+    ).filter(nw.col(WEEK) <= axis.last_week)
+    return per_ts.group_by(CLIENT_ID, WEEK).agg(
+        nw.col("_nr").sum().alias("_noreply"),
+        nw.when(nw.col("_resp") > 0).then(nw.col("_nr_cum")).max().alias("_resp_mark"),
+    )
+
+
+def communication_features(
+    communications: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All ``comm_*`` features on the client x week grid (see the module docstring)."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
+
+    direction = nw.col(Communications.DIRECTION)
+    channel = nw.col(Communications.CHANNEL)
+    outcome = nw.col(Communications.OUTCOME)
+    c = communications.with_columns(day_number(nw.col(Communications.TS)).alias(DAY))
+    c = c.with_columns(week_of(nw.col(DAY), axis).alias(WEEK)).filter(nw.col(WEEK) <= axis.last_week)
+    is_out = direction == "out"
+    rh = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
+    words_ok = ~nw.col(Communications.WORDS).is_null() & (~is_out | (outcome == "replied").fill_null(False))
+    sent = nw.col(Communications.SENTIMENT).cast(nw.Float64)
+    aggs = [
+        _flag(direction == "in").sum().alias("_in"),
+        _flag(is_out).sum().alias("_out"),
+        *[_flag(channel == ch).sum().alias(f"_ch_{ch}") for ch in Communications.CHANNELS],
+        _flag(is_out & (outcome == "replied").fill_null(False)).sum().alias("_replied"),
+        _flag(is_out & outcome.is_in(["replied", "no_reply"]).fill_null(False)).sum().alias("_asked"),
+        rh.fill_null(0.0).sum().alias("_rh_sum"),
+        _flag(~rh.is_null()).sum().alias("_rh_n"),
+        nw.when(words_ok)
+        .then(nw.col(Communications.WORDS).cast(nw.Float64))
+        .otherwise(nw.lit(0.0))
+        .sum()
+        .alias("_words_sum"),
+        _flag(words_ok).sum().alias("_words_n"),
+        *[_flag((outcome == o).fill_null(False)).sum().alias(f"_o_{o}") for o in _MEETING_OUTCOMES],
+        sent.fill_null(0.0).sum().alias("_sent_sum"),
+        _flag(~sent.is_null()).sum().alias("_sent_n"),
+        nw.when(direction == "in").then(nw.col(DAY)).max().alias("_last_in"),
+    ]
+    weekly = c.group_by(CLIENT_ID, WEEK).agg(*aggs)
+    counts = [
+        "_in",
+        "_out",
+        *[f"_ch_{ch}" for ch in Communications.CHANNELS],
+        "_replied",
+        "_asked",
+        "_rh_sum",
+        "_rh_n",
+        "_words_sum",
+        "_words_n",
+        *[f"_o_{o}" for o in _MEETING_OUTCOMES],
+        "_sent_sum",
+        "_sent_n",
+    ]
+    marks = no_reply_marks(communications, axis)
+    g = on_grid(on_grid(grid, weekly, counts), marks, ["_noreply"])
+    g = g.with_columns(
+        running_max("_last_in").alias("_last_in"),
+        running_max("_resp_mark").fill_null(0).alias("_resp_mark"),
+    )
+    g = add_cumulative(g, [*counts, "_noreply"])
+
+    def mean_over(col: str, weeks: int, lag: int = 0) -> nw.Expr:
+        if lag:
+            return safe_div(
+                lagged_window_sum(f"{col}_sum", weeks, lag), lagged_window_sum(f"{col}_n", weeks, lag)
+            )
+        return safe_div(window_sum(f"{col}_sum", weeks), window_sum(f"{col}_n", weeks))
+
+    def smoothed_ratio(col: str) -> nw.Expr:
+        return (mean_over(col, recent) + 1) / (mean_over(col, base, recent) + 1)
+
+    def laplace(num: nw.Expr, den: nw.Expr) -> nw.Expr:
+        return (num + 1) / (den + 2)
+
+    feats: list[nw.Expr] = []
+    for d, w in windows:
+        feats += [
+            window_sum("_in", w).alias(f"comm_touches_in_{d}d"),
+            window_sum("_out", w).alias(f"comm_touches_out_{d}d"),
+            *[window_sum(f"_ch_{ch}", w).alias(f"comm_{ch}_{d}d") for ch in Communications.CHANNELS],
+            safe_div(window_sum("_replied", w), window_sum("_asked", w)).alias(f"comm_reply_rate_{d}d"),
+            mean_over("_rh", w).alias(f"comm_response_hours_{d}d"),
+            mean_over("_words", w).alias(f"comm_words_{d}d"),
+            *[window_sum(f"_o_{o}", w).alias(f"comm_{o}_{d}d") for o in _MEETING_OUTCOMES],
+            sum(
+                (window_sum(f"_o_{o}", w) for o in _MEETING_OUTCOMES[1:]), window_sum("_o_rescheduled", w)
+            ).alias(f"comm_meetings_disrupted_{d}d"),
+            mean_over("_sent", w).alias(f"comm_sentiment_{d}d"),
+        ]
+    reply_recent = laplace(window_sum("_replied", recent), window_sum("_asked", recent))
+    reply_base = laplace(
+        lagged_window_sum("_replied", base, recent), lagged_window_sum("_asked", base, recent)
+    )
+    feats += [
+        ratio_trend("_in", recent, base).alias("comm_inbound_ratio"),
+        (reply_recent - reply_base).alias("comm_reply_rate_trend"),
+        smoothed_ratio("_rh").alias("comm_response_hours_trend"),
+        smoothed_ratio("_words").alias("comm_words_trend"),
+        (nw.col(cum("_noreply")) - nw.col("_resp_mark")).alias("comm_no_reply_streak"),
+        days_since("_last_in").alias("comm_days_since_inbound"),
+        (mean_over("_sent", recent) - mean_over("_sent", base, recent)).alias("comm_sentiment_trend"),
+    ]
+    return g.select(CLIENT_ID, WEEK, *feats)

@@ -1,0 +1,288 @@
+"""Payment and subscription features: revenue, late and failed payments, gaps, plan changes.
+
+Inputs (Narwhals lazy frames): ``payments`` (``client_id, amount, paid_at, invoice_id, issued_at,
+due_at, status``) and ``subscriptions`` (``client_id, start_date, end_date, mrr, quantity, product,
+is_addon, discount``), plus the client x week grid. Output grain: one row per client x grid week
+(``client_id``, ``_week``), columns ``payments_*`` of the registry, each describing the snapshot that
+starts the next week from data strictly before it.
+
+Point in time:
+- a payment counts from the day it was paid; a refund or failure from its paid/issued/due day;
+- an invoice is *overdue and open* at a snapshot when its due day is before it and it was not paid
+  before it (failed and refunded rows are counted as such, not as overdue);
+- a subscription term counts at a snapshot when ``start_date`` is before it and ``end_date`` on or
+  after it; ``end_date`` is the scheduled end, known at the start (DESIGN.md), so "days to term end" is
+  no leak. It is the latest scheduled end among terms started before the snapshot (negative: lapsed).
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from churnml.config import FeaturesConfig
+from churnml.features._grid import (
+    SDAY,
+    WEEK,
+    WeekAxis,
+    add_cumulative,
+    cum,
+    cum_before,
+    day_number,
+    days_since,
+    on_grid,
+    ratio_trend,
+    relative_slope,
+    running_max,
+    safe_div,
+    validated_weeks,
+    week_of,
+    window_sum,
+    zscore,
+)
+from churnml.schemas import CLIENT_ID, Payments, Subscriptions
+
+__all__ = ["payment_features", "subscription_features"]
+
+_EPS = 1e-9
+
+
+def _when_flag(cond: nw.Expr) -> nw.Expr:
+    return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
+
+
+def payment_features(
+    payments: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All invoice/order features (``payments_paid_*``, late, failed, refunds, gaps) on the grid."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
+
+    status = nw.col(Payments.STATUS)
+    p = payments.with_columns(
+        day_number(nw.col(Payments.PAID_AT)).alias("_paid_day"),
+        day_number(nw.col(Payments.DUE_AT)).alias("_due_day"),
+        day_number(
+            nw.coalesce(nw.col(Payments.ISSUED_AT), nw.col(Payments.DUE_AT), nw.col(Payments.PAID_AT))
+        ).alias("_issue_day"),
+        nw.col(Payments.AMOUNT).cast(nw.Float64).alias("_amount"),
+        (status.is_null() | ~status.is_in(["failed", "refunded"])).alias("_regular"),
+    )
+    failed = status.is_in(["failed"]).fill_null(False)
+    refund = ((nw.col("_amount") < 0) | status.is_in(["refunded"]).fill_null(False)) & ~failed
+    paid = ~nw.col("_paid_day").is_null() & nw.col("_regular") & (nw.col("_amount") > 0)
+    p = p.with_columns(
+        paid.alias("_is_paid"),
+        failed.alias("_is_failed"),
+        refund.alias("_is_refund"),
+        nw.coalesce(nw.col("_paid_day"), nw.col("_issue_day")).alias("_event_day"),
+    )
+    p = p.with_columns(
+        (nw.col("_is_paid") & ~nw.col("_due_day").is_null()).alias("_paid_due"),
+        # days between the due date and the payment (0 when on time)
+        nw.when(nw.col("_paid_day") > nw.col("_due_day"))
+        .then(nw.col("_paid_day") - nw.col("_due_day"))
+        .otherwise(nw.lit(0))
+        .alias("_late_days"),
+    )
+
+    def wk(day: str) -> nw.Expr:
+        return week_of(nw.col(day), axis)
+
+    # 1) things that happen at the payment/event week
+    at_event = p.with_columns(wk("_event_day").alias(WEEK)).filter(
+        ~nw.col(WEEK).is_null() & (nw.col(WEEK) <= axis.last_week)
+    )
+    weekly = at_event.group_by(CLIENT_ID, WEEK).agg(
+        nw.when(nw.col("_is_paid")).then(nw.col("_amount")).otherwise(nw.lit(0.0)).sum().alias("_paid"),
+        _when_flag(nw.col("_is_paid")).sum().alias("_orders"),
+        _when_flag(nw.col("_paid_due")).sum().alias("_paid_due_n"),
+        _when_flag(nw.col("_paid_due") & (nw.col("_late_days") > 0)).sum().alias("_late"),
+        nw.when(nw.col("_paid_due"))
+        .then(nw.col("_late_days"))
+        .otherwise(nw.lit(0))
+        .sum()
+        .alias("_late_days"),
+        _when_flag(nw.col("_is_failed")).sum().alias("_failed"),
+        _when_flag(nw.col("_is_refund")).sum().alias("_refunds"),
+        nw.when(nw.col("_is_refund"))
+        .then(nw.col("_amount").abs())
+        .otherwise(nw.lit(0.0))
+        .sum()
+        .alias("_refunded"),
+        nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).max().alias("_last_paid"),
+        nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).min().alias("_first_paid"),
+    )
+    # 2) open / overdue invoices: +1 when issued (or due), -1 when paid (regular rows only)
+    reg = p.filter(nw.col("_regular") & (nw.col("_amount") > 0))
+    closed = nw.max_horizontal(nw.col("_paid_day"), nw.col("_issue_day"))
+    closed_due = nw.max_horizontal(nw.col("_paid_day"), nw.col("_due_day"))
+    parts = [
+        reg.filter(~nw.col("_issue_day").is_null()).select(
+            CLIENT_ID,
+            wk("_issue_day").alias(WEEK),
+            nw.lit(1).alias("_open_d"),
+            nw.lit(0).alias("_overdue_d"),
+            nw.lit(0.0).alias("_overdue_amt_d"),
+        ),
+        reg.filter(~nw.col("_issue_day").is_null() & ~nw.col("_paid_day").is_null()).select(
+            CLIENT_ID,
+            week_of(closed, axis).alias(WEEK),
+            nw.lit(-1).alias("_open_d"),
+            nw.lit(0).alias("_overdue_d"),
+            nw.lit(0.0).alias("_overdue_amt_d"),
+        ),
+        reg.filter(~nw.col("_due_day").is_null()).select(
+            CLIENT_ID,
+            wk("_due_day").alias(WEEK),
+            nw.lit(0).alias("_open_d"),
+            nw.lit(1).alias("_overdue_d"),
+            nw.col("_amount").alias("_overdue_amt_d"),
+        ),
+        reg.filter(~nw.col("_due_day").is_null() & ~nw.col("_paid_day").is_null()).select(
+            CLIENT_ID,
+            week_of(closed_due, axis).alias(WEEK),
+            nw.lit(0).alias("_open_d"),
+            nw.lit(-1).alias("_overdue_d"),
+            (-nw.col("_amount")).alias("_overdue_amt_d"),
+        ),
+    ]
+    deltas_cols = ["_open_d", "_overdue_d", "_overdue_amt_d"]
+    deltas = (
+        nw.concat(parts, how="vertical")
+        .filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.col(c).sum() for c in deltas_cols)
+    )
+    counts = ["_paid", "_orders", "_paid_due_n", "_late", "_late_days", "_failed", "_refunds", "_refunded"]
+    g = on_grid(on_grid(grid, weekly, counts), deltas, deltas_cols)
+    g = g.with_columns(
+        running_max("_last_paid").alias("_last_paid"),
+        (-nw.col("_first_paid")).alias("_neg_first"),
+    )
+    g = g.with_columns((-running_max("_neg_first")).alias("_first_paid"))
+    g = add_cumulative(g, [*counts, *deltas_cols], moments=["_paid"])
+
+    feats: list[nw.Expr] = []
+    for d, w in windows:
+        feats += [
+            window_sum("_paid", w).alias(f"payments_paid_{d}d"),
+            window_sum("_orders", w).alias(f"payments_orders_{d}d"),
+            window_sum("_late", w).alias(f"payments_late_{d}d"),
+            safe_div(window_sum("_late", w), window_sum("_paid_due_n", w)).alias(f"payments_late_share_{d}d"),
+            safe_div(window_sum("_late_days", w), window_sum("_paid_due_n", w)).alias(
+                f"payments_days_late_{d}d"
+            ),
+            window_sum("_failed", w).alias(f"payments_failed_{d}d"),
+            window_sum("_refunds", w).alias(f"payments_refunds_{d}d"),
+            window_sum("_refunded", w).alias(f"payments_refunded_{d}d"),
+        ]
+    # late share over the last `baseline` weeks against all earlier history
+    late_recent = safe_div(window_sum("_late", base), window_sum("_paid_due_n", base))
+    late_before = safe_div(cum_before("_late", base), cum_before("_paid_due_n", base))
+    n_orders = nw.col(cum("_orders"))
+    mean_gap = safe_div(nw.col("_last_paid") - nw.col("_first_paid"), n_orders - 1)
+    gap_now = nw.col(SDAY) - nw.col("_last_paid")
+    feats += [
+        (late_recent - late_before).alias("payments_late_share_trend"),
+        nw.col(cum("_overdue_d")).alias("payments_overdue_open"),
+        nw.col(cum("_overdue_amt_d")).round(6).alias("payments_overdue_amount"),
+        nw.col(cum("_open_d")).alias("payments_open"),
+        days_since("_last_paid").alias("payments_days_since_payment"),
+        nw.when(n_orders >= 2).then(mean_gap).alias("payments_mean_gap_days"),
+        nw.when(n_orders >= 2).then(safe_div(gap_now, mean_gap)).alias("payments_gap_ratio"),
+        ratio_trend("_paid", recent, base).alias("payments_paid_ratio"),
+        relative_slope("_paid", cfg.slope_weeks).alias("payments_paid_slope"),
+        zscore("_paid", cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias("payments_paid_z"),
+    ]
+    return g.select(CLIENT_ID, WEEK, *feats)
+
+
+def subscription_features(
+    subscriptions: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """MRR, seats, add-ons, discount, their changes and days to term end on the grid.
+
+    A term is active at grid weeks ``[start week, end week)``: it adds its MRR at its start week and
+    removes it at its end week, so a running sum over weeks is the active MRR at each snapshot.
+    """
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    lag = validated_weeks(91, "the 91-day change window")
+    s = subscriptions.with_columns(
+        day_number(nw.col(Subscriptions.START_DATE)).alias("_start"),
+        day_number(nw.col(Subscriptions.END_DATE)).alias("_end"),
+        nw.col(Subscriptions.IS_ADDON).fill_null(False).alias("_addon"),
+    )
+    s = s.with_columns(
+        week_of(nw.col("_start"), axis).alias("_sw"),
+        week_of(nw.col("_end"), axis).alias("_ew"),
+        nw.col(Subscriptions.MRR).cast(nw.Float64).fill_null(0.0).alias("_mrr"),
+        nw.when(~nw.col("_addon"))
+        .then(nw.col(Subscriptions.QUANTITY).cast(nw.Float64))
+        .otherwise(nw.lit(0.0))
+        .fill_null(0.0)
+        .alias("_seats"),
+        _when_flag(nw.col("_addon")).alias("_addons"),
+        nw.col(Subscriptions.DISCOUNT).cast(nw.Float64).fill_null(0.0).alias("_disc"),
+        _when_flag(~nw.col(Subscriptions.DISCOUNT).is_null()).alias("_disc_n"),
+    ).filter((nw.col("_sw") <= axis.last_week) & (nw.col("_ew") > nw.col("_sw")))
+    vals = ["_mrr", "_seats", "_addons", "_disc", "_disc_n"]
+    plus = s.select(
+        CLIENT_ID,
+        nw.col("_sw").alias(WEEK),
+        *[nw.col(v).cast(nw.Float64) for v in vals],
+        nw.col("_end").alias("_end_max"),
+    )
+    minus = s.filter(nw.col("_ew") <= axis.last_week).select(
+        CLIENT_ID,
+        nw.col("_ew").alias(WEEK),
+        *[(-nw.col(v)).cast(nw.Float64).alias(v) for v in vals],
+        nw.lit(None, dtype=nw.Int64).alias("_end_max"),
+    )
+    deltas = (
+        nw.concat([plus, minus], how="vertical")
+        .group_by(CLIENT_ID, WEEK)
+        .agg(*[nw.col(v).sum() for v in vals], nw.col("_end_max").max())
+    )
+    g = on_grid(grid, deltas, vals)
+    g = add_cumulative(g, vals)
+    # running sums of +x/-x can leave float dust: round the levels to cents
+    g = g.with_columns(
+        nw.col(cum("_mrr")).round(6).alias("_lvl_mrr"),
+        nw.col(cum("_seats")).round(6).alias("_lvl_seats"),
+        nw.col(cum("_addons")).round(6).alias("_lvl_addons"),
+        safe_div(nw.col(cum("_disc")), nw.col(cum("_disc_n")).round(6)).alias("_lvl_disc"),
+        running_max("_end_max").alias("_end_max"),
+    )
+
+    def prev(col: str, n: int) -> nw.Expr:
+        return nw.col(col).shift(n).over(CLIENT_ID, order_by=WEEK).fill_null(0.0)
+
+    down = ((nw.col("_lvl_mrr") < prev("_lvl_mrr", 1) - _EPS) & (nw.col("_lvl_mrr") > _EPS)) | (
+        (nw.col("_lvl_seats") < prev("_lvl_seats", 1) - _EPS) & (nw.col("_lvl_seats") > _EPS)
+    )
+    g = g.with_columns(
+        _when_flag(down).alias("_down"),
+        prev("_lvl_mrr", lag).alias("_mrr_prev"),
+        prev("_lvl_seats", lag).alias("_seats_prev"),
+        prev("_lvl_addons", lag).alias("_addons_prev"),
+    )
+    g = add_cumulative(g, ["_down"])
+
+    def rel_change(now: str, before: str) -> nw.Expr:
+        return nw.when(nw.col(before) > _EPS).then((nw.col(now) - nw.col(before)) / nw.col(before))
+
+    feats: list[nw.Expr] = [
+        nw.col("_lvl_mrr").alias("payments_mrr"),
+        rel_change("_lvl_mrr", "_mrr_prev").alias("payments_mrr_change_91d"),
+        nw.col("_lvl_seats").alias("payments_seats"),
+        rel_change("_lvl_seats", "_seats_prev").alias("payments_seats_change_91d"),
+        nw.col("_lvl_addons").alias("payments_addons"),
+        (nw.col("_lvl_addons") - nw.col("_addons_prev")).alias("payments_addons_change_91d"),
+    ]
+    feats += [window_sum("_down", w).alias(f"payments_downgrades_{d}d") for d, w in windows]
+    feats += [
+        nw.col("_lvl_disc").alias("payments_discount"),
+        (nw.col("_end_max") - nw.col(SDAY)).cast(nw.Float64).alias("payments_days_to_term_end"),
+    ]
+    return g.select(CLIENT_ID, WEEK, *feats)

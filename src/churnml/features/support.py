@@ -1,0 +1,142 @@
+"""Support features: ticket volume by kind, open tickets, recency and satisfaction (CSAT).
+
+Input: the ``tickets`` table (``client_id, opened_at, closed_at, kind, priority, csat``) as a Narwhals
+lazy frame, plus the client x week grid. Output grain: one row per client x grid week (``client_id``,
+``_week``), columns ``support_*`` of the registry, each describing the snapshot that starts the next
+week from data strictly before it.
+
+Point in time: a ticket counts from the day it was opened; its CSAT rating is known from the day it
+was closed (the opening day when there is no close date); a ticket is open at a snapshot when it was
+opened before it and not closed before it. The last two ratings are the latest by that day (ties
+broken by the rating itself, so the result never depends on row order). The CSAT trend is the mean
+rating over the last ``baseline_days`` minus the mean of all earlier ratings.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from churnml.config import FeaturesConfig
+from churnml.features._grid import (
+    DAY,
+    WEEK,
+    WeekAxis,
+    add_cumulative,
+    cum,
+    cum_before,
+    day_number,
+    days_since,
+    on_grid,
+    ratio_trend,
+    running_max,
+    safe_div,
+    validated_weeks,
+    week_of,
+    window_sum,
+)
+from churnml.schemas import CLIENT_ID, Tickets
+
+__all__ = ["csat_ratings", "support_features"]
+
+_KINDS = {
+    "complaint": "complaints",
+    "discount_request": "discount_requests",
+    "cancellation_request": "cancellation_requests",
+}
+
+
+def _flag(cond: nw.Expr) -> nw.Expr:
+    return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
+
+
+def csat_ratings(tickets: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """One row per CSAT rating: ``client_id``, ``_idx`` (1 = the client's first rating), ``_csat``,
+    ``_week`` (the week it became known)."""
+    rated = tickets.filter(~nw.col(Tickets.CSAT).is_null()).with_columns(
+        nw.coalesce(nw.col(Tickets.CLOSED_AT), nw.col(Tickets.OPENED_AT)).alias("_known_at"),
+        nw.col(Tickets.CSAT).cast(nw.Float64).alias("_csat"),
+        nw.lit(1).alias("_one"),
+    )
+    rated = rated.with_columns(
+        nw.col("_one").cum_sum().over(CLIENT_ID, order_by=["_known_at", "_csat"]).alias("_idx"),
+        week_of(day_number(nw.col("_known_at")), axis).alias(WEEK),
+    )
+    return rated.select(CLIENT_ID, "_idx", "_csat", WEEK)
+
+
+def support_features(
+    tickets: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All ``support_*`` features on the client x week grid (see the module docstring)."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
+
+    t = tickets.with_columns(
+        day_number(nw.col(Tickets.OPENED_AT)).alias(DAY),
+        day_number(nw.col(Tickets.CLOSED_AT)).alias("_closed_day"),
+    )
+    t = t.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+    kind = nw.col(Tickets.KIND)
+    opened = (
+        t.filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(
+            nw.len().alias("_tickets"),
+            *[_flag((kind == k).fill_null(False)).sum().alias(f"_k_{k}") for k in _KINDS],
+            nw.col(DAY).max().alias("_last_ticket"),
+        )
+    )
+    closed = (
+        t.filter(~nw.col("_closed_day").is_null())
+        .select(CLIENT_ID, week_of(nw.max_horizontal(nw.col("_closed_day"), nw.col(DAY)), axis).alias(WEEK))
+        .filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.len().alias("_closed"))
+    )
+    ratings = csat_ratings(tickets, axis)
+    rated_weekly = (
+        ratings.filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.len().alias("_rated"), nw.col("_csat").sum().alias("_csat_sum"))
+    )
+    counts = ["_tickets", *[f"_k_{k}" for k in _KINDS]]
+    g = on_grid(grid, opened, counts)
+    g = on_grid(g, closed, ["_closed"])
+    g = on_grid(g, rated_weekly, ["_rated", "_csat_sum"])
+    g = g.with_columns(running_max("_last_ticket").alias("_last_ticket"))
+    g = add_cumulative(g, [*counts, "_closed", "_rated", "_csat_sum"])
+    g = g.with_columns(
+        nw.col(cum("_rated")).cast(nw.Int64).alias("_idx"),
+        (nw.col(cum("_rated")).cast(nw.Int64) - 1).alias("_idx_prev"),
+    )
+    last = ratings.select(CLIENT_ID, "_idx", nw.col("_csat").alias("_csat_last"))
+    prev = ratings.select(CLIENT_ID, nw.col("_idx").alias("_idx_prev"), nw.col("_csat").alias("_csat_prev"))
+    g = g.join(last, on=[CLIENT_ID, "_idx"], how="left").join(prev, on=[CLIENT_ID, "_idx_prev"], how="left")
+
+    low = cfg.low_csat
+    csat_recent = safe_div(window_sum("_csat_sum", base), window_sum("_rated", base))
+    csat_before = safe_div(cum_before("_csat_sum", base), cum_before("_rated", base))
+    feats: list[nw.Expr] = []
+    for d, w in windows:
+        feats.append(window_sum("_tickets", w).alias(f"support_tickets_{d}d"))
+        feats += [window_sum(f"_k_{k}", w).alias(f"support_{name}_{d}d") for k, name in _KINDS.items()]
+    feats += [
+        ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
+        (nw.col(cum("_tickets")) - nw.col(cum("_closed"))).alias("support_open_tickets"),
+        days_since("_last_ticket").alias("support_days_since_ticket"),
+        nw.col("_csat_last").alias("support_csat_last"),
+        nw.col("_csat_prev").alias("support_csat_prev"),
+        nw.when(nw.col("_csat_prev").is_null())
+        .then(nw.col("_csat_last"))
+        .otherwise((nw.col("_csat_last") + nw.col("_csat_prev")) / 2)
+        .alias("support_csat_last2_mean"),
+        nw.when(~nw.col("_csat_last").is_null())
+        .then(
+            _flag((nw.col("_csat_last") <= low).fill_null(False))
+            + _flag((nw.col("_csat_prev") <= low).fill_null(False))
+        )
+        .alias("support_csat_low_last2"),
+        (csat_recent - csat_before).alias("support_csat_trend"),
+    ]
+    return g.select(CLIENT_ID, WEEK, *feats)

@@ -1,0 +1,177 @@
+"""Usage features: how much, how broadly and how recently a client uses the product.
+
+Input: the ``events`` table (``client_id, ts, event, user_id, value``) as a Narwhals lazy frame, and the
+client x week grid of :mod:`churnml.features._grid`. Output grain: one row per client x grid week
+(``client_id``, ``_week``), one column per usage feature of the registry (``usage_*``), each describing
+the snapshot that starts the following week, from events strictly before it.
+
+Distinct users / event kinds over a window are counted without per-snapshot loops: each
+(client, user, week) row adds 1 from its week on and removes it when the user's next active week or the
+end of the window comes first, so a running sum over weeks is the number of distinct active users.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from churnml.config import FeaturesConfig
+from churnml.features._grid import (
+    CWEEK,
+    DAY,
+    WEEK,
+    WeekAxis,
+    add_cumulative,
+    cum,
+    day_number,
+    days_since,
+    existing_weeks,
+    lagged_window_sum,
+    on_grid,
+    ratio_trend,
+    relative_slope,
+    running_max,
+    safe_div,
+    validated_weeks,
+    week_of,
+    window_sum,
+    zscore,
+)
+from churnml.schemas import CLIENT_ID, Events
+
+__all__ = ["distinct_active_counts", "distinct_active_deltas", "usage_features", "weekly_events"]
+
+_N = "_n_events"
+_LOGIN = "_n_logins"
+_KEY = "_n_key"
+_EXPORT = "_n_exports"
+_TIME = "_time"
+_LAST_LOGIN = "_last_login_day"
+_LAST_EVENT = "_last_event_day"
+_LAST_EXPORT = "_last_export_day"
+
+
+def weekly_events(events: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig) -> nw.LazyFrame:
+    """Events aggregated to one row per client x week with activity (weeks up to ``axis.last_week``)."""
+    ev = events.with_columns(day_number(nw.col(Events.TS)).alias(DAY))
+    ev = ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK)).filter(nw.col(WEEK) <= axis.last_week)
+    is_login = nw.col(Events.EVENT).is_in(list(cfg.login_events))
+    is_export = nw.col(Events.EVENT).is_in(list(cfg.export_events))
+    ev = ev.with_columns(
+        is_login.cast(nw.Int64).alias(_LOGIN),
+        nw.col(Events.EVENT).is_in(list(cfg.key_events)).cast(nw.Int64).alias(_KEY),
+        is_export.cast(nw.Int64).alias(_EXPORT),
+        nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME),
+        nw.when(is_login).then(nw.col(DAY)).alias(_LAST_LOGIN),
+        nw.when(is_export).then(nw.col(DAY)).alias(_LAST_EXPORT),
+    )
+    return ev.group_by(CLIENT_ID, WEEK).agg(
+        nw.len().alias(_N),
+        nw.col(_LOGIN).sum(),
+        nw.col(_KEY).sum(),
+        nw.col(_EXPORT).sum(),
+        nw.col(_TIME).sum(),
+        nw.col(_LAST_LOGIN).max(),
+        nw.col(DAY).max().alias(_LAST_EVENT),
+        nw.col(_LAST_EXPORT).max(),
+    )
+
+
+def distinct_active_deltas(
+    rows: nw.LazyFrame, key: str, weeks: list[int], prefix: str, axis: WeekAxis
+) -> nw.LazyFrame:
+    """Per client x week: ``<prefix>__plus`` (keys active that week) and ``<prefix>__minus<W>`` (keys
+    leaving a ``W``-week window that week). Running sums of plus minus minus give distinct counts."""
+    keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK).unique()
+    keyed = keyed.with_columns(nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK).alias("_next"))
+    names = [f"{prefix}__plus"] + [f"{prefix}__minus{w}" for w in weeks]
+    parts = [
+        keyed.select(
+            CLIENT_ID,
+            WEEK,
+            *[nw.lit(1 if n == names[0] else 0).alias(n) for n in names],
+        )
+    ]
+    for w in weeks:
+        stop = nw.min_horizontal(nw.col(WEEK) + w, nw.col("_next").fill_null(nw.col(WEEK) + w))
+        parts.append(
+            keyed.select(
+                CLIENT_ID,
+                stop.alias(WEEK),
+                *[nw.lit(1 if n == f"{prefix}__minus{w}" else 0).alias(n) for n in names],
+            ).filter(nw.col(WEEK) <= axis.last_week)
+        )
+    return nw.concat(parts, how="vertical").group_by(CLIENT_ID, WEEK).agg(nw.col(n).sum() for n in names)
+
+
+def distinct_active_counts(prefix: str, weeks: list[int]) -> dict[int, nw.Expr]:
+    """Distinct active keys in the last ``W`` weeks, from the running sums of the deltas."""
+    return {w: nw.col(cum(f"{prefix}__plus")) - nw.col(cum(f"{prefix}__minus{w}")) for w in weeks}
+
+
+def usage_features(
+    events: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All ``usage_*`` features on the client x week grid (see the module docstring for the grain)."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
+    young = max(1, round(cfg.young_days / 7))
+    wlist = sorted({w for _, w in windows})
+
+    ev = events.with_columns(day_number(nw.col(Events.TS)).alias(DAY))
+    ev = ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+    users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
+    kinds = distinct_active_deltas(ev, Events.EVENT, wlist, "_kinds", axis)
+
+    weekly = weekly_events(events, axis, cfg)
+    counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
+    delta_cols = ["_users__plus", *[f"_users__minus{w}" for w in wlist]]
+    delta_cols += ["_kinds__plus", *[f"_kinds__minus{w}" for w in wlist]]
+    g = on_grid(grid, weekly, counts)
+    g = on_grid(g, users, [c for c in delta_cols if c.startswith("_users")])
+    g = on_grid(g, kinds, [c for c in delta_cols if c.startswith("_kinds")])
+    onboarding = (
+        (nw.col(_N) > 0) & (nw.col(WEEK) >= nw.col(CWEEK)) & (nw.col(WEEK) < nw.col(CWEEK) + young)
+    ).cast(nw.Int64)
+    g = g.with_columns(
+        onboarding.alias("_onb"),
+        running_max(_LAST_LOGIN).alias(_LAST_LOGIN),
+        running_max(_LAST_EVENT).alias(_LAST_EVENT),
+        running_max(_LAST_EXPORT).alias(_LAST_EXPORT),
+    )
+    g = add_cumulative(g, [*counts, *delta_cols, "_onb"], moments=[_N, _LOGIN, _TIME])
+
+    users_n = distinct_active_counts("_users", wlist)
+    kinds_n = distinct_active_counts("_kinds", wlist)
+    feats: list[nw.Expr] = []
+    for d, w in windows:
+        n_w = window_sum(_N, w)
+        logins_w = window_sum(_LOGIN, w)
+        feats += [
+            n_w.alias(f"usage_events_{d}d"),
+            safe_div(n_w, existing_weeks(w)).alias(f"usage_events_per_week_{d}d"),
+            logins_w.alias(f"usage_logins_{d}d"),
+            safe_div(logins_w, existing_weeks(w)).alias(f"usage_logins_per_week_{d}d"),
+            users_n[w].alias(f"usage_active_users_{d}d"),
+            window_sum(_TIME, w).alias(f"usage_time_{d}d"),
+            kinds_n[w].alias(f"usage_event_kinds_{d}d"),
+            safe_div(window_sum(_KEY, w), n_w).alias(f"usage_key_share_{d}d"),
+            window_sum(_EXPORT, w).alias(f"usage_exports_{d}d"),
+        ]
+    share_recent = safe_div(window_sum(_KEY, recent), window_sum(_N, recent))
+    share_base = safe_div(lagged_window_sum(_KEY, base, recent), lagged_window_sum(_N, base, recent))
+    feats += [
+        (share_recent - share_base).alias("usage_key_share_trend"),
+        days_since(_LAST_EXPORT).alias("usage_days_since_export"),
+        days_since(_LAST_LOGIN).alias("usage_days_since_login"),
+        days_since(_LAST_EVENT).alias("usage_days_since_event"),
+        # active weeks of the first `young` weeks / those of them that have passed so far
+        safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)).alias("usage_onboarding_progress"),
+    ]
+    for col, stem in ((_N, "usage_events"), (_LOGIN, "usage_logins"), (_TIME, "usage_time")):
+        feats += [
+            ratio_trend(col, recent, base).alias(f"{stem}_ratio"),
+            relative_slope(col, cfg.slope_weeks).alias(f"{stem}_slope"),
+            zscore(col, cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias(f"{stem}_z"),
+        ]
+    return g.select(CLIENT_ID, WEEK, *feats)
