@@ -140,6 +140,8 @@ class ScoreConfig(_Section):
     history_weeks: int = Field(26, ge=1)
     drift_psi: float = Field(0.25, gt=0)
     max_data_lag_days: int = Field(21, ge=0)
+    report_clients: int = Field(100, ge=0)
+    report_movers: int = Field(20, ge=0)
 
 
 class ValueConfig(_Section):

@@ -30,7 +30,7 @@ from churnml.config import RulesConfig
 from churnml.outputs import History, Scores
 from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Payments, Signals, Table, Tickets
 
-__all__ = ["RULE_TEXT", "fired_rules"]
+__all__ = ["RULE_TEXT", "fired_rules", "rule_descriptions"]
 
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
@@ -40,6 +40,12 @@ RULE_TEXT: dict[str, str] = {
     "data_export": "exported data in the last {data_export_days} days",
     "champion_change": "the champion left in the last {champion_change_days} days",
 }
+
+
+def rule_descriptions(cfg: RulesConfig) -> dict[str, str]:
+    """Plain-language text of each enabled rule with its configured thresholds."""
+    values = cfg.model_dump()
+    return {name: RULE_TEXT[name].format(**values) for name in cfg.enabled}
 
 
 def _midnight(day: date) -> datetime:
