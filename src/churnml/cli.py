@@ -143,11 +143,199 @@ def validate(
 # ----------------------------------------------------------------------------------------------
 # features   (labels.py + features/)
 # ----------------------------------------------------------------------------------------------
+@app.command()
+@friendly
+def features(
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Output Parquet FILE: one row per client x snapshot, all features."),
+    ] = Path("data/features/features.parquet"),
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Build only the snapshot at this date YYYY-MM-DD (default: all weekly snapshots)."
+        ),
+    ] = None,
+) -> None:
+    """Build the point-in-time feature table (every weekly snapshot, or only --as-of) as Parquet.
+
+    Example: churnml features --data data/raw --out data/features/features.parquet
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from churnml.features import build_features, feature_columns
+    from churnml.io import read_dataset, write_parquet_atomic
+    from churnml.labels import active_spine, snapshot_grid
+
+    cfg = config_from(config, set_)
+    snapshot = parse_date(as_of)
+    timer = Timer()
+    # read, spine, six families (usage, payments, subscriptions, communication, support, account), write
+    n_steps = 9
+    columns = (
+        TextColumn("[bold]features[/] {task.description:<14}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading", total=n_steps)
+
+        def done(name: str) -> None:
+            bar.update(task, advance=1, description=f"{name} done")
+
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        done("read")
+        try:
+            if snapshot is not None:
+                snapshots = [snapshot]
+            else:
+                snapshots = snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of)
+            spine = active_spine(dataset, snapshots, cfg.label)
+            if spine.height == 0:
+                raise UserError(f"no client is active at the snapshot(s) {snapshots[0]} .. {snapshots[-1]}")
+            done("spine")
+            table = build_features(dataset, spine, cfg.features, progress=done)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        write_parquet_atomic(table, out)
+        done("write")
+    n_snap = table.get_column("snapshot").n_unique()
+    out_console.print(
+        f"wrote {out}: {table.height:,} rows ({n_snap} snapshots), {len(feature_columns(table))} features "
+        f"in {timer.total():.1f}s"
+    )
+
 
 
 # ----------------------------------------------------------------------------------------------
 # train, tune   (modeling/ + tracking.py)
 # ----------------------------------------------------------------------------------------------
+@app.command()
+@friendly
+def train(
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option("--truth", help="Truth FOLDER of generated data (hazard.parquet): adds the oracle row."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="FOLDER for the exported champion (default: paths.models, i.e. models/)."),
+    ] = None,
+) -> None:
+    """Train out of time, compare with the baselines on the same rows, track in MLflow, gate the champion.
+
+    Example: churnml train --data data/raw --truth data/truth --out models/
+    """
+    from churnml.io import read_dataset
+    from churnml.modeling.split import SplitError
+    from churnml.modeling.workflow import comparison_table, run_training
+
+    cfg = config_from(config, set_)
+    timer = Timer()
+    with console.status("[bold]train[/] reading the dataset") as status:
+
+        def say(msg: str) -> None:
+            status.update(f"[bold]train[/] {msg}")
+
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        try:
+            summary = run_training(dataset, cfg, truth, out or cfg.paths.models, say)
+        except (SplitError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    res = summary.result
+    out_console.print(comparison_table(res))
+    for note in res.notes:
+        out_console.print(f"note: {note}")
+    split = res.split.describe()
+    out_console.print(
+        f"split: train {split['train']} ({res.rows['train']:,} rows) | valid {split['valid']} | "
+        f"calib {split['calib']} | test {split['test']}; {len(res.features)} features; "
+        f"best iteration {res.model.best_iteration_}; calibration {res.model.calibrator_.method_}; "
+        f"rules used: {', '.join(res.rules_used) or 'none'}"
+    )
+    if summary.tuned_from:
+        out_console.print(f"tuned parameters from {summary.tuned_from}")
+    verdict = "promoted to champion" if summary.promoted else "NOT promoted"
+    out_console.print(
+        f"MLflow {summary.tracking_uri} experiment '{summary.experiment}' run {summary.run_id}: "
+        f"{cfg.train.model_name} v{summary.version} {verdict} ({summary.reason})"
+    )
+    if summary.exported_to:
+        out_console.print(f"exported the champion to {summary.exported_to}")
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
+    out_console.print(f"total time {timer.total():.1f}s ({steps})")
+
+
+@app.command()
+@friendly
+def tune(
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", help="Trials to add (default: tune.trials).")
+    ] = None,
+    timeout: Annotated[
+        int | None, typer.Option("--timeout", help="Stop starting trials after this many seconds.")
+    ] = None,
+) -> None:
+    """Tune LightGBM with Optuna on rolling-origin out-of-time folds; resumable; writes best_params.json.
+
+    The study and the best parameters go to the FOLDER paths.tune (set it with --set paths.tune=DIR).
+
+    Example: churnml tune --data data/raw --trials 20 --timeout 900
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from churnml.io import read_dataset
+    from churnml.modeling.split import SplitError
+    from churnml.modeling.workflow import run_tuning
+
+    cfg = config_from(config, set_)
+    n_trials = trials or cfg.tune.trials
+    with Progress(
+        TextColumn("[bold]tune[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("reading the dataset", total=n_trials)
+        best: list[float] = []
+
+        def trial_done(record: object) -> None:
+            value = getattr(record, "value", None)
+            if value is not None:
+                best.append(value)
+            shown = f"best PR-AUC {max(best):.4f}" if best else "no complete trial yet"
+            bar.update(task, advance=1, description=f"trial {getattr(record, 'number', '?')} ({shown})")
+
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        try:
+            summary = run_tuning(
+                dataset,
+                cfg,
+                n_trials,
+                timeout or cfg.tune.timeout,
+                progress=lambda m: bar.update(task, description=m),
+                on_trial=trial_done,
+            )
+        except (SplitError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    out_console.print(
+        f"study {cfg.tune.study_name} ({summary.storage}): {summary.trials} trials in total, "
+        f"{summary.complete} complete, {summary.pruned} pruned; best mean out-of-time PR-AUC "
+        f"{summary.best_value:.4f}"
+    )
+    out_console.print(f"best parameters -> {summary.best_params_file}: {summary.best_params}")
+    out_console.print(f"total time {summary.seconds:.1f}s")
 
 
 # ----------------------------------------------------------------------------------------------
