@@ -102,7 +102,7 @@ def test_champion_gate_better_takes_alias_worse_does_not(store, tmp_path, train_
     table = labeled_table(n_clients=120, n_weeks=36)
     split = out_of_time_split(table["snapshot"], train_cfg, HORIZON)
 
-    v1, s1, d1 = _train_register(store, tmp_path, train_cfg, table, split, True, "weak")
+    _v1, s1, d1 = _train_register(store, tmp_path, train_cfg, table, split, True, "weak")
     assert d1.promoted and d1.reason == "no champion yet"
 
     v2, s2, d2 = _train_register(store, tmp_path, train_cfg, table, split, False, "strong")
@@ -111,7 +111,7 @@ def test_champion_gate_better_takes_alias_worse_does_not(store, tmp_path, train_
     assert d2.champion_score == pytest.approx(s1)  # champion re-scored on the same rows
     assert "re-scored" in d2.basis
 
-    v3, s3, d3 = _train_register(store, tmp_path, train_cfg, table, split, True, "weak-again")
+    _v3, _s3, d3 = _train_register(store, tmp_path, train_cfg, table, split, True, "weak-again")
     assert not d3.promoted
     assert "does not beat" in d3.reason
     assert champion_metrics(store, "churn")["version"] == v2

@@ -341,11 +341,268 @@ def tune(
 # ----------------------------------------------------------------------------------------------
 # score   (scoring.py, explain.py, value.py, rules.py, report.py)
 # ----------------------------------------------------------------------------------------------
+def _scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
+    """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
+    the tracking store's champion when the store exists and has one, else the folder ``paths.models``."""
+    import os
+
+    from churnml.modeling.export import load_exported
+
+    def champion(name: str) -> tuple[Any, dict[str, Any], str]:
+        from churnml.tracking import load_champion
+
+        model, meta = load_champion(cfg.tracking, name)
+        return model, meta, f"models:/{name}@champion"
+
+    if spec is not None and spec.startswith("models:/"):
+        name, _, alias = spec.removeprefix("models:/").partition("@")
+        if alias != "champion" or not name:
+            raise UserError(f"--model {spec!r}: only models:/<name>@champion or an exported model folder")
+        return champion(name)
+    if spec is not None:
+        model, meta = load_exported(Path(spec))
+        return model, meta, str(spec)
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking.uri
+    store_exists = not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
+    if store_exists:
+        try:
+            return champion(cfg.train.model_name)
+        except FileNotFoundError:
+            pass
+    model, meta = load_exported(cfg.paths.models)
+    return model, meta, str(cfg.paths.models)
+
+
+@app.command()
+@friendly
+def score(
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    as_of: AsOfOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output FOLDER for the list (default: <paths.scores>/<as-of date>/)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="models:/<name>@champion or an exported model folder "
+            "(default: the tracking champion, else paths.models).",
+        ),
+    ] = None,
+) -> None:
+    """Score every client active at the as-of date: the weekly list, report and manifest.
+
+    Writes scores.parquet, scores.csv, history.parquet, report.html and manifest.json atomically.
+    Example: churnml score --data data/raw --as-of 2024-06-03 --model models/
+    """
+    import json
+    from datetime import timedelta
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from churnml.config import config_hash
+    from churnml.io import read_dataset
+    from churnml.outputs import (
+        formula_safe_csv,
+        parquet_bytes,
+        read_previous_history,
+        write_scores_atomically,
+    )
+    from churnml.report import report_html
+    from churnml.rules import rule_descriptions
+    from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
+
+    cfg = config_from(config, set_)
+    timer = Timer()
+    columns = (
+        TextColumn("[bold]score[/] {task.description:<48}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading the data", total=11)
+
+        def step(name: str) -> None:
+            bar.update(task, advance=1, description=name)
+
+        done = timer.step("read")
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        done()
+        day = parse_date(as_of) or dataset.as_of.date()
+        step("loading the model")
+        done = timer.step("load_model")
+        fitted, metadata, source = _scoring_model(model, cfg)
+        done()
+        version = model_version(metadata)
+        chash = config_hash(cfg)
+        folder = out if out is not None else cfg.paths.scores / day.isoformat()
+        known = None
+        if version != "unknown":
+            last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
+            known = read_previous_history(last_week, version, chash)
+        try:
+            result = scored_list(
+                dataset,
+                day,
+                fitted,
+                metadata,
+                label=cfg.label,
+                features=cfg.features,
+                score=cfg.score,
+                value=cfg.value,
+                rules=cfg.rules,
+                playbooks=cfg.playbooks,
+                known_history=known,
+                progress=step,
+            )
+        except ScoringError as exc:
+            raise UserError(str(exc)) from None
+        step("writing the report")
+        done = timer.step("report")
+        html = report_html(
+            result.scores,
+            result.history,
+            as_of=day,
+            model_version=version,
+            drifted=result.drifted,
+            top_drivers=cfg.score.top_drivers,
+            max_clients=cfg.score.report_clients,
+            movers=cfg.score.report_movers,
+            rule_text=rule_descriptions(cfg.rules),
+        )
+        files = {
+            "scores.parquet": parquet_bytes(result.scores),
+            "scores.csv": formula_safe_csv(result.scores),
+            "history.parquet": parquet_bytes(result.history),
+            "report.html": html.encode("utf-8"),
+        }
+        done()
+        step("writing the list")
+        reused = 0 if known is None else known.get_column("snapshot").n_unique()
+        manifest = list_manifest(
+            result,
+            dataset=dataset,
+            model_version=version,
+            model_source=source,
+            config_hash=chash,
+            drift_psi=cfg.score.drift_psi,
+            files=files,
+            history_reused=reused,
+            timings={**timer.seconds, **result.timings, "total": timer.total()},
+        )
+        files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
+        changed = write_scores_atomically(folder, files)
+        step("done")
+    if result.drifted:
+        names = ", ".join(f"{k} ({v:.2f})" for k, v in list(result.drifted.items())[:10])
+        console.print(
+            f"[bold yellow]warning:[/] {len(result.drifted)} features drifted past PSI "
+            f"{cfg.score.drift_psi}: {names}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    zones = manifest["zones"]
+    out_console.print(
+        f"{'wrote' if changed else 'unchanged (same list already there)'} {folder}: {result.scores.height:,} "
+        f"clients (red {zones['red']}, yellow {zones['yellow']}, green {zones['green']}), ARR at risk "
+        f"{manifest['arr_at_risk']:,.0f}, model {version}, in {timer.total():.1f}s"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # adapt transactions, winback, metrics   (adapters/, winback.py, metrics.py)
 # ----------------------------------------------------------------------------------------------
+@adapt_app.command("transactions")
+@friendly
+def adapt_transactions(
+    input_: Annotated[Path, typer.Option("--input", help="Transaction log, CSV or Parquet (one row per line item).")],
+    out: Annotated[Path, typer.Option("--out", help="Output FOLDER: the contract dataset, churnml.yaml, report.")],
+    customer: Annotated[str | None, typer.Option("--customer", help="Customer id column.")] = None,
+    time_: Annotated[str | None, typer.Option("--time", help="Order time column.")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="Line amount column (or --quantity + --price).")] = None,
+    quantity: Annotated[str | None, typer.Option("--quantity", help="Quantity column.")] = None,
+    price: Annotated[str | None, typer.Option("--price", help="Unit price column.")] = None,
+    invoice: Annotated[str | None, typer.Option("--invoice", help="Invoice / order number column.")] = None,
+    product: Annotated[str | None, typer.Option("--product", help="Product column (one event per line).")] = None,
+    segment: Annotated[str | None, typer.Option("--segment", help="Segment column (e.g. country).")] = None,
+    refund_prefix: Annotated[
+        str | None, typer.Option("--refund-prefix", help="Invoices starting with this are refunds.")
+    ] = None,
+    time_format: Annotated[
+        str | None, typer.Option("--time-format", help="strftime pattern of text times (default: inferred).")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Column names of a known layout: online-retail.")
+    ] = None,
+    inactivity_days: Annotated[
+        int, typer.Option("--inactivity-days", help="Days without an order that mean churn (config snippet).")
+    ] = 90,
+) -> None:
+    """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
+
+    Skipped rows (no customer, unparsable time or amount, zero quantity) are counted, printed and written
+    to adapt_report.json.
+
+    Example: churnml adapt transactions --input online_retail_II.parquet --preset online-retail --out data/retail
+    """
+    import polars as pl
+
+    from churnml.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
+    from churnml.io import write_json_atomic, write_tables, write_text_atomic
+
+    timer = Timer()
+    try:
+        spec = preset_spec(
+            preset,
+            customer=customer,
+            time=time_,
+            amount=amount,
+            quantity=quantity,
+            price=price,
+            invoice=invoice,
+            product=product,
+            segment=segment,
+            refund_prefix=refund_prefix,
+            time_format=time_format,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not input_.is_file():
+        raise FileNotFoundError(f"--input {input_} does not exist")
+    done = timer.step("read")
+    with console.status(f"reading {input_.name}"):
+        if input_.name.endswith(".parquet"):
+            frame = pl.read_parquet(input_)
+        else:
+            frame = pl.read_csv(input_, infer_schema=False, null_values=[""])
+    done()
+    done = timer.step("adapt")
+    try:
+        tables, report = transactions_to_contract(frame, spec)
+    except ValueError as exc:
+        if type(exc) is not ValueError:
+            raise
+        raise UserError(str(exc)) from None
+    done()
+    done = timer.step("write")
+    write_tables(tables, out)
+    write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
+    done()
+    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
+    for reason, n in report.skipped.items():
+        if n:
+            console.print(f"[yellow]skipped[/] {n:,} rows: {reason.replace('_', ' ')}")
+    out_console.print(
+        f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped), "
+        f"{report.clients:,} clients, {report.payments:,} payments ({report.refund_payments:,} refunds), "
+        f"{report.events:,} events; {report.first_time:%Y-%m-%d} .. {report.last_time:%Y-%m-%d}; "
+        f"{timer.total():.1f}s -> {out}/ (see adapt_report.json, use --config {out}/churnml.yaml)"
+    )
+
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -54,6 +55,11 @@ __all__ = [
     "tracked_run",
     "tracking_uri",
 ]
+
+# Quiet MLflow: no download progress bars or INFO lines in the middle of the CLI's own output.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+logging.getLogger("mlflow").setLevel(logging.WARNING)
+logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # the CloudPickle notice on every log_model
 
 CHAMPION = "champion"
 GATE_METRIC = "test_pr_auc"
@@ -110,7 +116,9 @@ def tracked_run(
     """An MLflow run in ``experiment`` (created when new); yields the run id. ``nested`` inside another."""
     _use(uri)
     exp_id = _experiment_id(uri, experiment)
-    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, nested=nested, tags=dict(tags or {})) as run:
+    with mlflow.start_run(
+        experiment_id=exp_id, run_name=run_name, nested=nested, tags=dict(tags or {})
+    ) as run:
         yield run.info.run_id
 
 
@@ -162,10 +170,10 @@ def feature_hash(feature_names: list[str]) -> str:
 class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc around an exported churnml model: ``predict`` returns P(churn within the horizon)."""
 
-    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow's signature
+    def load_context(self, context):
         self.model, self.metadata = load_exported(Path(context.artifacts["model_dir"]))
 
-    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201 - MLflow's signature
+    def predict(self, context, model_input, params=None):
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.model.churn_probability(frame)
 
@@ -208,7 +216,12 @@ def champion_metrics(uri: str, name: str) -> dict[str, Any] | None:
     if champ is None:
         return None
     metrics = client.get_run(champ.run_id).data.metrics if champ.run_id else {}
-    return {"version": str(champ.version), "run_id": champ.run_id, "tags": dict(champ.tags), "metrics": metrics}
+    return {
+        "version": str(champ.version),
+        "run_id": champ.run_id,
+        "tags": dict(champ.tags),
+        "metrics": metrics,
+    }
 
 
 @dataclass(frozen=True)
@@ -268,10 +281,10 @@ def promote_if_better(
             )
         better = math.isnan(champ_score) or new_score > champ_score
         verdict = "beats" if better else "does not beat"
-        reason = (
-            f"PR-AUC {new_score:.4f} {verdict} champion v{champ.version} ({champ_score:.4f}; {basis})"
+        reason = f"PR-AUC {new_score:.4f} {verdict} champion v{champ.version} ({champ_score:.4f}; {basis})"
+        decision = PromotionDecision(
+            better, version, str(champ.version), new_score, champ_score, basis, reason
         )
-        decision = PromotionDecision(better, version, str(champ.version), new_score, champ_score, basis, reason)
     if decision.promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "promoted", str(decision.promoted).lower())
@@ -285,7 +298,9 @@ def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str,
     _use(uri)
     champ = _champion(MlflowClient(), name)
     if champ is None:
-        raise FileNotFoundError(f"no model '{name}' with alias '{CHAMPION}' in {uri}; run `churnml train` first")
+        raise FileNotFoundError(
+            f"no model '{name}' with alias '{CHAMPION}' in {uri}; run `churnml train` first"
+        )
     wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
     metadata = {**wrapper.metadata, "model_version": str(champ.version), "run_id": champ.run_id}
     return wrapper.model, metadata

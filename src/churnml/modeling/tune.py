@@ -1,0 +1,150 @@
+"""Optuna tuning of the LightGBM churn model on rolling-origin out-of-time folds.
+
+Input grain: the labeled feature table (one row per client x snapshot, ``label`` known). Only rows
+before the test period of :func:`~churnml.modeling.split.out_of_time_split` are used: the test period
+stays untouched for ``churnml train``.
+
+Each trial samples LightGBM parameters (TPE), trains one model per fold (oldest fold first, early
+stopping on the fold's validation window, at most ``tune.trees_per_trial`` rounds) and reports the
+running mean validation PR-AUC after every fold, so the median pruner can stop a poor trial early.
+The objective is the mean PR-AUC over the folds. The study lives in the given Optuna storage (SQLite),
+so a second call resumes it (``load_if_exists``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from churnml.config import TrainConfig, TuneConfig
+from churnml.modeling.experiment import LABEL, SNAPSHOT, feature_columns
+from churnml.modeling.split import Fold, rolling_origin_folds
+from churnml.modeling.train import ChurnModel
+
+__all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What one finished (or pruned) trial did, for the caller to log (e.g. as a nested MLflow run)."""
+
+    number: int
+    params: dict[str, Any]
+    fold_scores: list[float]
+    value: float | None
+    state: str
+    best_iterations: list[int]
+
+
+def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
+    """The search space: LightGBM parameters plus ``imbalance_power`` (class reweighting strength)."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 7, 127, log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 10, 400, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "subsample_freq": 1,
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.2, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 30.0, log=True),
+        "reg_alpha": trial.suggest_float("reg_alpha", 1e-3, 10.0, log=True),
+        "min_split_gain": trial.suggest_float("min_split_gain", 0.0, 1.0),
+        "imbalance_power": trial.suggest_float("imbalance_power", 0.0, 1.0),
+    }
+
+
+def _fold_score(
+    params: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    masks: tuple[np.ndarray, np.ndarray],
+    cfg: TrainConfig,
+    trees: int,
+) -> tuple[float, int]:
+    train, valid = masks
+    lgb_params = {k: v for k, v in params.items() if k != "imbalance_power"}
+    model = ChurnModel(
+        params={**lgb_params, "n_estimators": trees},
+        early_stopping_rounds=min(cfg.early_stopping_rounds, max(10, trees // 5)),
+        calibration="sigmoid",
+        imbalance_power=float(params.get("imbalance_power", cfg.imbalance_power)),
+        seed=cfg.seed,
+        n_jobs=cfg.n_jobs,
+    ).fit(X[train], y[train], X[valid], y[valid])
+    return float(average_precision_score(y[valid], model.raw_score(X[valid]))), model.best_iteration_
+
+
+def tune_study(
+    table: pd.DataFrame,
+    train_cfg: TrainConfig,
+    tune_cfg: TuneConfig,
+    horizon_days: int,
+    storage: str,
+    n_trials: int,
+    timeout: float | None = None,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> tuple[optuna.Study, list[Fold]]:
+    """Run (or resume) the study; returns it with the folds used. ``on_trial`` sees every trial."""
+    labeled = table[table[LABEL].notna()].reset_index(drop=True)
+    folds = rolling_origin_folds(
+        labeled[SNAPSHOT], train_cfg, horizon_days, tune_cfg.folds, tune_cfg.fold_step_days
+    )
+    features = feature_columns(labeled)
+    X = labeled[features]
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    fold_masks = [f.masks(labeled[SNAPSHOT]) for f in folds]
+    for fold, (tr, va) in zip(folds, fold_masks, strict=True):
+        if y[tr].sum() == 0 or y[va].sum() == 0:
+            raise ValueError(f"tuning fold {fold} has no churner in its training or validation rows")
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest_params(trial)
+        scores: list[float] = []
+        iterations: list[int] = []
+        try:
+            for step, masks in enumerate(fold_masks):
+                score, best_it = _fold_score(params, X, y, masks, train_cfg, tune_cfg.trees_per_trial)
+                scores.append(score)
+                iterations.append(best_it)
+                trial.report(float(np.mean(scores)), step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+        except optuna.TrialPruned:
+            if on_trial:
+                on_trial(TrialRecord(trial.number, params, scores, None, "pruned", iterations))
+            raise
+        value = float(np.mean(scores))
+        trial.set_user_attr("fold_scores", scores)
+        trial.set_user_attr("best_iterations", iterations)
+        if on_trial:
+            on_trial(TrialRecord(trial.number, params, scores, value, "complete", iterations))
+        return value
+
+    study = optuna.create_study(
+        study_name=tune_cfg.study_name,
+        storage=storage,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=train_cfg.seed + len(_existing_trials(storage, tune_cfg))),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+        load_if_exists=True,
+    )
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, gc_after_trial=True)
+    return study, folds
+
+
+def _existing_trials(storage: str, tune_cfg: TuneConfig) -> list[Any]:
+    # A resumed study gets a different sampler seed, so it does not replay the first trials' picks.
+    try:
+        return optuna.load_study(study_name=tune_cfg.study_name, storage=storage).trials
+    except KeyError:
+        return []
+
+
+def best_params(study: optuna.Study) -> dict[str, Any]:
+    """The best trial's parameters, in the form ``churnml train`` reads (``subsample_freq`` included)."""
+    return {**study.best_trial.params, "subsample_freq": 1}
