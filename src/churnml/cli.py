@@ -519,15 +519,21 @@ def score(
 @adapt_app.command("transactions")
 @friendly
 def adapt_transactions(
-    input_: Annotated[Path, typer.Option("--input", help="Transaction log, CSV or Parquet (one row per line item).")],
-    out: Annotated[Path, typer.Option("--out", help="Output FOLDER: the contract dataset, churnml.yaml, report.")],
+    input_: Annotated[
+        Path, typer.Option("--input", help="Transaction log, CSV or Parquet (one row per line item).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output FOLDER: contract tables, churnml.yaml, report.")],
     customer: Annotated[str | None, typer.Option("--customer", help="Customer id column.")] = None,
     time_: Annotated[str | None, typer.Option("--time", help="Order time column.")] = None,
-    amount: Annotated[str | None, typer.Option("--amount", help="Line amount column (or --quantity + --price).")] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Line amount column (or --quantity and --price).")
+    ] = None,
     quantity: Annotated[str | None, typer.Option("--quantity", help="Quantity column.")] = None,
     price: Annotated[str | None, typer.Option("--price", help="Unit price column.")] = None,
     invoice: Annotated[str | None, typer.Option("--invoice", help="Invoice / order number column.")] = None,
-    product: Annotated[str | None, typer.Option("--product", help="Product column (one event per line).")] = None,
+    product: Annotated[
+        str | None, typer.Option("--product", help="Product column (one event per line item).")
+    ] = None,
     segment: Annotated[str | None, typer.Option("--segment", help="Segment column (e.g. country).")] = None,
     refund_prefix: Annotated[
         str | None, typer.Option("--refund-prefix", help="Invoices starting with this are refunds.")
@@ -547,7 +553,7 @@ def adapt_transactions(
     Skipped rows (no customer, unparsable time or amount, zero quantity) are counted, printed and written
     to adapt_report.json.
 
-    Example: churnml adapt transactions --input online_retail_II.parquet --preset online-retail --out data/retail
+    Example: churnml adapt transactions --input retail.parquet --preset online-retail --out data/retail
     """
     import polars as pl
 

@@ -1,0 +1,366 @@
+"""Turn a plain transaction log (one row per line item) into a churnml contract dataset.
+
+Input grain: one row per line item of an order / invoice, with at least a customer, a time and either
+an amount or a quantity and a unit price; optionally an invoice number, a product and a segment.
+
+Output (:func:`transactions_to_contract`):
+
+- ``clients``: one row per customer; ``client_id``, ``created_at`` (first kept line of the customer:
+  its first purchase), ``segment`` (the customer's most frequent segment value, when given).
+- ``payments``: one row per order (per customer x invoice; without an invoice column per customer x
+  timestamp); ``amount`` = sum of its line amounts (refunds negative), ``paid_at`` = the invoice time,
+  ``invoice_id``, ``status`` = ``refunded`` for an order whose amount is negative, else ``paid``.
+- ``events``: one ``order`` event per purchase order (value = order amount), plus one event per purchase
+  line item named after its product (value = line amount) when a product column is given. Refund lines
+  are only in payments (an event's value may not be negative and a return is not usage).
+
+A line is a **refund** when its amount is negative (e.g. a negative quantity) or, with
+``refund_prefix``, when its invoice starts with that prefix (its amount is then made negative).
+
+Rows that cannot be used are counted per reason in the :class:`AdaptReport` (and, by the CLI,
+printed and written to ``adapt_report.json``), never dropped silently: no customer, unparsable time,
+unparsable or missing amount / quantity / price, zero quantity. Each skipped row is counted once,
+under the first reason in that order.
+
+Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quantity x Price, Invoice
+(cancellations start with "C"), StockCode as product, Country as segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from churnml.schemas import CLIENT_ID, Clients, Events, Payments, Table
+from churnml.validation import ContractError
+
+__all__ = [
+    "ORDER_EVENT",
+    "PRESETS",
+    "SKIP_REASONS",
+    "AdaptReport",
+    "TransactionSpec",
+    "config_snippet",
+    "preset_spec",
+    "transactions_to_contract",
+]
+
+ORDER_EVENT = "order"
+UNKNOWN_PRODUCT = "unknown"
+SOURCE = "transactions"
+
+SKIP_REASONS = ("missing_customer", "unparsable_time", "unparsable_amount", "zero_quantity")
+
+_CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
+    "_customer",
+    "_time",
+    "_amount",
+    "_qty",
+    "_invoice",
+    "_product",
+    "_segment",
+    "_refund",
+    "_reason",
+)
+_DT = pl.Datetime("us")
+
+
+@dataclass(frozen=True)
+class TransactionSpec:
+    """Which input column means what. Give ``amount`` or both ``quantity`` and ``price``.
+
+    ``time_format`` is a strftime pattern for text times (None: inferred). ``refund_prefix`` marks
+    refund invoices by the start of their number (Online Retail II: "C").
+    """
+
+    customer: str
+    time: str
+    amount: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    invoice: str | None = None
+    product: str | None = None
+    segment: str | None = None
+    refund_prefix: str | None = None
+    time_format: str | None = None
+
+    def columns(self) -> dict[str, str]:
+        """Role -> input column for every role that is set."""
+        roles = ("customer", "time", "amount", "quantity", "price", "invoice", "product", "segment")
+        return {r: getattr(self, r) for r in roles if getattr(self, r) is not None}
+
+
+PRESETS: dict[str, TransactionSpec] = {
+    "online-retail": TransactionSpec(
+        customer="Customer ID",
+        time="InvoiceDate",
+        quantity="Quantity",
+        price="Price",
+        invoice="Invoice",
+        product="StockCode",
+        segment="Country",
+        refund_prefix="C",
+    )
+}
+
+
+def preset_spec(name: str | None, **flags: str | None) -> TransactionSpec:
+    """The spec of a preset (or none) with every given flag (not None) overriding it.
+
+    Raises ``ValueError`` for an unknown preset or when customer / time / amount are not all given.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    if name is not None:
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+        spec = PRESETS[name]
+        if "amount" in given:  # an explicit amount replaces the preset's quantity x price
+            spec = replace(spec, quantity=None, price=None)
+        return replace(spec, **given)
+    missing = [f"--{k}" for k in ("customer", "time") if k not in given]
+    if missing:
+        raise ValueError(f"missing {' and '.join(missing)} (or use --preset online-retail)")
+    return TransactionSpec(**given)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class AdaptReport:
+    """What the adapter did: input rows, rows skipped per reason, what it produced."""
+
+    input_rows: int
+    skipped: dict[str, int]
+    kept_lines: int
+    refund_lines: int
+    zero_amount_lines: int
+    clients: int
+    payments: int
+    refund_payments: int
+    events: int
+    first_time: datetime | None
+    last_time: datetime | None
+    customers_with_several_segments: int
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["skipped_total"] = self.skipped_total
+        for key in ("first_time", "last_time"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# coercion
+# ----------------------------------------------------------------------------------------------
+def _customer_id(col: str) -> pl.Expr:
+    """Customer ids as text; ``12345.0`` (a float column) becomes ``12345``; blank becomes null."""
+    text = pl.col(col).cast(pl.String).str.strip_chars()
+    text = text.str.replace(r"^(-?\d+)\.0*$", "${1}")
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _number(col: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.String:
+        return pl.col(col).str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+    if dtype.is_numeric() or dtype == pl.Boolean:
+        return pl.col(col).cast(pl.Float64)
+    return pl.col(col).cast(pl.String).cast(pl.Float64, strict=False)
+
+
+def _time(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
+    if isinstance(dtype, pl.Datetime):
+        expr = pl.col(col)
+        if dtype.time_zone is not None:
+            expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return expr.cast(_DT)
+    if dtype == pl.Date:
+        return pl.col(col).cast(_DT)
+    return pl.col(col).cast(pl.String).str.strip_chars().str.to_datetime(fmt, strict=False, time_unit="us")
+
+
+def _text(col: str) -> pl.Expr:
+    text = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _checked_columns(frame: pl.DataFrame, spec: TransactionSpec) -> None:
+    if spec.amount is None and (spec.quantity is None or spec.price is None):
+        raise ValueError("give --amount, or both --quantity and --price")
+    missing = [(role, col) for role, col in spec.columns().items() if col not in frame.columns]
+    if missing:
+        role, col = missing[0]
+        raise ContractError(
+            SOURCE,
+            f"column {col!r} (given for --{role}) is not in the input; its columns are {frame.columns}",
+            column=col,
+        )
+
+
+def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
+    """One row per input line with typed internal columns and ``_reason`` (null = kept)."""
+    schema = frame.schema
+    exprs = [
+        _customer_id(spec.customer).alias(_CUST),
+        _time(spec.time, schema[spec.time], spec.time_format).alias(_TIME),
+    ]
+    if spec.amount is not None:
+        exprs.append(_number(spec.amount, schema[spec.amount]).alias(_AMOUNT))
+        exprs.append(pl.lit(None, pl.Float64).alias(_QTY))
+    else:
+        assert spec.quantity is not None and spec.price is not None
+        qty = _number(spec.quantity, schema[spec.quantity])
+        exprs.append((qty * _number(spec.price, schema[spec.price])).alias(_AMOUNT))
+        exprs.append(qty.alias(_QTY))
+    exprs.append(
+        _text(spec.invoice).alias(_INVOICE) if spec.invoice else pl.lit(None, pl.String).alias(_INVOICE)
+    )
+    exprs.append(
+        _text(spec.product).fill_null(UNKNOWN_PRODUCT).alias(_PRODUCT)
+        if spec.product
+        else pl.lit(None, pl.String).alias(_PRODUCT)
+    )
+    exprs.append(
+        _text(spec.segment).alias(_SEGMENT) if spec.segment else pl.lit(None, pl.String).alias(_SEGMENT)
+    )
+    lines = frame.select(exprs)
+    reason = (
+        pl.when(pl.col(_CUST).is_null())
+        .then(pl.lit(SKIP_REASONS[0]))
+        .when(pl.col(_TIME).is_null())
+        .then(pl.lit(SKIP_REASONS[1]))
+        .when(pl.col(_AMOUNT).is_null() | pl.col(_AMOUNT).is_nan())
+        .then(pl.lit(SKIP_REASONS[2]))
+        .when(pl.col(_QTY) == 0)
+        .then(pl.lit(SKIP_REASONS[3]))
+        .otherwise(None)
+    )
+    refund = pl.col(_AMOUNT) < 0
+    if spec.refund_prefix and spec.invoice:
+        refund = refund | pl.col(_INVOICE).str.starts_with(spec.refund_prefix).fill_null(False)
+    return lines.with_columns(reason.alias(_REASON), refund.alias(_REFUND)).with_columns(
+        pl.when(pl.col(_REFUND)).then(-pl.col(_AMOUNT).abs()).otherwise(pl.col(_AMOUNT)).alias(_AMOUNT)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# the adapter
+# ----------------------------------------------------------------------------------------------
+def transactions_to_contract(
+    frame: pl.DataFrame, spec: TransactionSpec
+) -> tuple[dict[Table, pl.DataFrame], AdaptReport]:
+    """Contract tables (clients, payments, events) from a transaction log, and what was skipped.
+
+    See the module docstring for the grain and columns of each table. Raises
+    :class:`~churnml.validation.ContractError` when a named column is missing and ``ValueError`` when
+    the spec gives neither an amount nor quantity and price.
+    """
+    _checked_columns(frame, spec)
+    lines = _lines(frame, spec)
+    skipped = {r: 0 for r in SKIP_REASONS}
+    for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
+        skipped[reason] = n
+    kept = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
+
+    # Orders: per customer x invoice (or x timestamp when there is no invoice column).
+    order_key = [_CUST, _INVOICE] if spec.invoice else [_CUST, _TIME]
+    orders = (
+        kept.group_by(order_key)
+        .agg(
+            pl.col(_TIME).min().alias(Payments.PAID_AT),
+            pl.col(_AMOUNT).sum().alias(Payments.AMOUNT),
+        )
+        .with_columns(
+            pl.when(pl.col(Payments.AMOUNT) < 0)
+            .then(pl.lit("refunded"))
+            .otherwise(pl.lit("paid"))
+            .alias(Payments.STATUS)
+        )
+    )
+    invoice_id = (
+        pl.col(_INVOICE)
+        if spec.invoice
+        else pl.concat_str(pl.col(_CUST), pl.lit("-"), pl.col(Payments.PAID_AT).dt.strftime("%Y%m%d%H%M%S"))
+    )
+    payments = orders.select(
+        pl.col(_CUST).alias(Payments.CLIENT_ID),
+        pl.col(Payments.AMOUNT).round(2),
+        pl.col(Payments.PAID_AT),
+        invoice_id.alias(Payments.INVOICE_ID),
+        pl.col(Payments.STATUS),
+    ).sort(Payments.CLIENT_ID, Payments.PAID_AT, Payments.INVOICE_ID)
+
+    purchase_orders = payments.filter(pl.col(Payments.AMOUNT) >= 0).select(
+        pl.col(Payments.CLIENT_ID).alias(Events.CLIENT_ID),
+        pl.col(Payments.PAID_AT).alias(Events.TS),
+        pl.lit(ORDER_EVENT).alias(Events.EVENT),
+        pl.col(Payments.AMOUNT).alias(Events.VALUE),
+    )
+    parts = [purchase_orders]
+    if spec.product:
+        parts.append(
+            kept.filter(~pl.col(_REFUND)).select(
+                pl.col(_CUST).alias(Events.CLIENT_ID),
+                pl.col(_TIME).alias(Events.TS),
+                pl.col(_PRODUCT).alias(Events.EVENT),
+                pl.col(_AMOUNT).round(4).alias(Events.VALUE),
+            )
+        )
+    events = pl.concat(parts).sort(Events.CLIENT_ID, Events.TS, Events.EVENT)
+
+    per_client = kept.group_by(_CUST).agg(pl.col(_TIME).min().alias(Clients.CREATED_AT))
+    several = 0
+    if spec.segment:
+        seg_counts = kept.filter(pl.col(_SEGMENT).is_not_null()).group_by(_CUST, _SEGMENT).len()
+        several = seg_counts.group_by(_CUST).len().filter(pl.col("len") > 1).height
+        top = (
+            seg_counts.sort([_CUST, "len", _SEGMENT], descending=[False, True, False])
+            .group_by(_CUST, maintain_order=True)
+            .first()
+            .select(_CUST, pl.col(_SEGMENT).alias(Clients.SEGMENT))
+        )
+        per_client = per_client.join(top, on=_CUST, how="left")
+    clients = per_client.rename({_CUST: Clients.CLIENT_ID}).sort(CLIENT_ID)
+
+    report = AdaptReport(
+        input_rows=frame.height,
+        skipped=skipped,
+        kept_lines=kept.height,
+        refund_lines=int(kept.get_column(_REFUND).sum()),
+        zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
+        clients=clients.height,
+        payments=payments.height,
+        refund_payments=int((payments.get_column(Payments.STATUS) == "refunded").sum()),
+        events=events.height,
+        first_time=kept.get_column(_TIME).min(),  # type: ignore[arg-type]
+        last_time=kept.get_column(_TIME).max(),  # type: ignore[arg-type]
+        customers_with_several_segments=several,
+        spec={k: v for k, v in asdict(spec).items() if v is not None},
+    )
+    tables = {Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.EVENTS: events}
+    return tables, report
+
+
+def config_snippet(inactivity_days: int = 90, horizon_days: int = 90) -> str:
+    """A partial churnml.yaml for non-contractual (retail) data: inactivity churn, orders as logins."""
+    return f"""\
+# churnml config for a dataset made by `churnml adapt transactions` (a retail transaction log).
+# Use it with: churnml <command> --data <this folder> --config <this folder>/churnml.yaml
+label:
+  source: inactivity           # no contract: a customer has churned after inactivity_days without an order
+  inactivity_days: {inactivity_days}
+  horizon_days: {horizon_days}            # label = churns within this many days after the snapshot
+features:
+  login_events: [{ORDER_EVENT}]         # an order is this data's "visit"; other events are products bought
+  key_events: []               # no product features to watch in a shop's log
+  export_events: []
+rules:
+  no_activity_days: {inactivity_days}        # the classic "no order for 90 days" early warning
+  enabled: [no_activity]       # the other rules need communications, tickets or signals
+"""

@@ -1,0 +1,171 @@
+"""Transaction-log adapter on a hand-built log: refunds, no customer, same-day invoices, zero quantity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+import yaml
+
+from churnml.adapters.transactions import (
+    TransactionSpec,
+    config_snippet,
+    preset_spec,
+    transactions_to_contract,
+)
+from churnml.config import Config
+from churnml.schemas import Clients, Events, Payments, Table
+from churnml.validation import ContractError
+
+D = datetime
+
+# Online Retail II layout: Customer ID is a float column, cancellations start with "C".
+LOG = pl.DataFrame(
+    {
+        "Invoice": ["100", "100", "101", "102", "C103", "104", "105", "106", "107", "108"],
+        "StockCode": ["A", "B", "A", "C", "A", "A", "B", "B", "A", None],
+        "Quantity": [2, 1, 3, 1, -1, 5, 0, 4, 1, 2],
+        "InvoiceDate": [
+            D(2024, 1, 2, 9),
+            D(2024, 1, 2, 9),
+            D(2024, 1, 2, 15),  # second invoice the same day: its own payment
+            D(2024, 1, 5, 10),
+            D(2024, 1, 9, 11),  # cancellation of one A from invoice 100
+            D(2024, 1, 6, 12),  # no customer
+            D(2024, 1, 7, 12),  # zero quantity
+            D(2024, 2, 1, 8),
+            D(2024, 2, 3, 8),
+            D(2024, 2, 4, 8),  # no product: "unknown"
+        ],
+        "Price": [10.0, 5.0, 10.0, 7.5, 10.0, 1.0, 5.0, 0.0, 2.0, 1.5],
+        "Customer ID": [12345.0, 12345.0, 12345.0, 777.0, 12345.0, None, 777.0, 777.0, 888.0, 888.0],
+        "Country": ["UK", "UK", "UK", "France", "UK", "UK", "France", "Spain", "Spain", "Spain"],
+    }
+)
+SPEC = preset_spec("online-retail")
+
+
+def test_online_retail_tables_and_report():
+    tables, report = transactions_to_contract(LOG, SPEC)
+
+    assert report.input_rows == 10
+    assert report.skipped == {
+        "missing_customer": 1,
+        "unparsable_time": 0,
+        "unparsable_amount": 0,
+        "zero_quantity": 1,
+    }
+    assert report.kept_lines == 8
+    assert (report.refund_lines, report.refund_payments) == (1, 1)
+    assert report.zero_amount_lines == 1  # invoice 106: price 0, kept (a free item is still an order)
+
+    clients = tables[Table.CLIENTS]
+    assert clients.rows() == [
+        ("12345", D(2024, 1, 2, 9), "UK"),
+        ("777", D(2024, 1, 5, 10), "France"),  # France once, Spain once: tie -> alphabetical
+        ("888", D(2024, 2, 3, 8), "Spain"),
+    ]
+    assert clients.columns == [Clients.CLIENT_ID, Clients.CREATED_AT, Clients.SEGMENT]
+    assert report.customers_with_several_segments == 1
+
+    payments = tables[Table.PAYMENTS]
+    assert payments.select(
+        Payments.CLIENT_ID, Payments.INVOICE_ID, Payments.PAID_AT, Payments.AMOUNT, Payments.STATUS
+    ).rows() == [
+        ("12345", "100", D(2024, 1, 2, 9), 25.0, "paid"),
+        ("12345", "101", D(2024, 1, 2, 15), 30.0, "paid"),
+        ("12345", "C103", D(2024, 1, 9, 11), -10.0, "refunded"),
+        ("777", "102", D(2024, 1, 5, 10), 7.5, "paid"),
+        ("777", "106", D(2024, 2, 1, 8), 0.0, "paid"),
+        ("888", "107", D(2024, 2, 3, 8), 2.0, "paid"),
+        ("888", "108", D(2024, 2, 4, 8), 3.0, "paid"),
+    ]
+
+    events = tables[Table.EVENTS]
+    assert events.filter(pl.col(Events.CLIENT_ID) == "12345").rows() == [
+        ("12345", D(2024, 1, 2, 9), "A", 20.0),
+        ("12345", D(2024, 1, 2, 9), "B", 5.0),
+        ("12345", D(2024, 1, 2, 9), "order", 25.0),
+        ("12345", D(2024, 1, 2, 15), "A", 30.0),
+        ("12345", D(2024, 1, 2, 15), "order", 30.0),
+        # the cancellation is a refund payment, not an event
+    ]
+    assert events.filter(pl.col(Events.EVENT) == "unknown").height == 1
+    assert events.filter(pl.col(Events.EVENT) == "order").height == 6
+    assert events.height == report.events == 6 + 7
+    assert events.get_column(Events.VALUE).min() >= 0
+
+
+def test_amount_mode_without_invoice_groups_orders_by_customer_and_time():
+    log = pl.DataFrame(
+        {
+            "cust": ["a", "a", "a", "", "b", "b"],
+            "when": [
+                "2024-03-01 10:00",
+                "2024-03-01 10:00",
+                "2024-03-01 18:00",
+                "2024-03-02 10:00",
+                "not a date",
+                "2024-03-04 09:00",
+            ],
+            "total": ["12.5", "7.5", "-4", "3", "1", "abc"],
+        }
+    )
+    spec = TransactionSpec(customer="cust", time="when", amount="total", time_format="%Y-%m-%d %H:%M")
+    tables, report = transactions_to_contract(log, spec)
+    assert report.skipped == {
+        "missing_customer": 1,
+        "unparsable_time": 1,
+        "unparsable_amount": 1,
+        "zero_quantity": 0,
+    }
+    assert report.kept_lines + report.skipped_total == report.input_rows
+    assert tables[Table.PAYMENTS].select(Payments.AMOUNT, Payments.STATUS, Payments.INVOICE_ID).rows() == [
+        (20.0, "paid", "a-20240301100000"),
+        (-4.0, "refunded", "a-20240301180000"),
+    ]
+    assert tables[Table.EVENTS].rows() == [("a", D(2024, 3, 1, 10), "order", 20.0)]
+    assert tables[Table.CLIENTS].columns == [Clients.CLIENT_ID, Clients.CREATED_AT]
+
+
+def test_missing_column_is_a_clear_error():
+    with pytest.raises(
+        ContractError, match=r"column 'Customer' \(given for --customer\) is not in the input"
+    ):
+        transactions_to_contract(
+            LOG, TransactionSpec(customer="Customer", time="InvoiceDate", amount="Price")
+        )
+
+
+@pytest.mark.parametrize(
+    ("preset", "flags", "message"),
+    [
+        ("nope", {}, "unknown preset"),
+        (None, {"time": "t"}, "missing --customer"),
+    ],
+)
+def test_bad_spec_is_a_clear_error(preset, flags, message):
+    with pytest.raises(ValueError, match=message):
+        preset_spec(preset, **flags)
+
+
+def test_flags_override_the_preset():
+    spec = preset_spec("online-retail", segment=None, amount="Total", product="Description")
+    assert (spec.amount, spec.quantity, spec.price, spec.product, spec.segment) == (
+        "Total",
+        None,
+        None,
+        "Description",
+        "Country",
+    )
+
+
+def test_config_snippet_is_a_valid_partial_config():
+    tree = yaml.safe_load(config_snippet(inactivity_days=60))
+    cfg = Config.model_validate(tree)
+    assert (cfg.label.source, cfg.label.inactivity_days, cfg.features.login_events) == (
+        "inactivity",
+        60,
+        ("order",),
+    )
