@@ -1,0 +1,74 @@
+"""Communication features: three unanswered emails then a reply; disrupted meetings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from feature_helpers import features_at, make_dataset
+
+from churnml.schemas import Table
+
+
+def touch(ts, direction="out", outcome=None, channel="email", **kw) -> dict:
+    return {"client_id": "c", "ts": ts, "channel": channel, "direction": direction, "outcome": outcome, **kw}
+
+
+TOUCHES = [
+    touch(datetime(2024, 2, 1), outcome="no_reply"),
+    touch(datetime(2024, 2, 8), outcome="no_reply"),
+    touch(datetime(2024, 2, 15), outcome="no_reply"),
+    touch(datetime(2024, 2, 20), channel="meeting", outcome="rescheduled"),
+    touch(datetime(2024, 2, 21), channel="meeting", outcome="cancelled"),
+    touch(datetime(2024, 2, 22, 10), outcome="replied", response_hours=30.0, words=40.0, sentiment=-0.5),
+    touch(datetime(2024, 2, 27), outcome="no_reply"),
+    touch(datetime(2024, 2, 28), direction="in", channel="chat", words=10.0, sentiment=0.5),
+    touch(datetime(2024, 2, 29), outcome="no_reply"),
+    touch(datetime(2024, 3, 1), outcome="no_reply"),
+]
+CLIENTS = [{"client_id": "c", "created_at": datetime(2023, 1, 1)}]
+SNAPS = [date(2024, 2, 19), date(2024, 2, 26), date(2024, 3, 4)]
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return features_at(make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: TOUCHES}), ["c"], SNAPS)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "feature", "expected"),
+    [
+        (date(2024, 2, 19), "comm_no_reply_streak", 3),
+        (date(2024, 2, 26), "comm_no_reply_streak", 0),  # the reply ends the streak
+        (date(2024, 3, 4), "comm_no_reply_streak", 2),  # the inbound chat ended the next one
+        (date(2024, 2, 19), "comm_reply_rate_28d", 0.0),
+        (date(2024, 2, 26), "comm_reply_rate_28d", 0.25),
+        (date(2024, 2, 26), "comm_meetings_disrupted_28d", 2),
+        (date(2024, 2, 26), "comm_rescheduled_28d", 1),
+        (date(2024, 2, 26), "comm_cancelled_7d", 1),
+        (date(2024, 2, 26), "comm_response_hours_28d", 30),
+        (date(2024, 2, 26), "comm_words_28d", 40),
+        (date(2024, 3, 4), "comm_words_28d", 25),  # replied email 40 words, inbound chat 10
+        (date(2024, 3, 4), "comm_sentiment_28d", 0.0),
+        (date(2024, 3, 4), "comm_touches_in_7d", 1),
+        (date(2024, 3, 4), "comm_touches_out_7d", 3),
+        (date(2024, 3, 4), "comm_email_28d", 6),
+        (date(2024, 3, 4), "comm_meeting_28d", 2),
+        (date(2024, 3, 4), "comm_days_since_inbound", 5),
+        (date(2024, 2, 19), "comm_days_since_inbound", None),
+        (date(2024, 2, 19), "comm_response_hours_28d", None),
+    ],
+)
+def test_communication_values(frame, at, snapshot, feature, expected):
+    got = at(frame, "c", snapshot, feature)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected)
+
+
+def test_same_timestamp_reply_ends_the_streak(build, at):
+    ts = datetime(2024, 2, 20, 9)
+    rows = [touch(datetime(2024, 2, 19), outcome="no_reply"), touch(ts, outcome="no_reply"), touch(ts, "in")]
+    frame = build({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: rows}, ["c"], [date(2024, 2, 26)])
+    assert at(frame, "c", date(2024, 2, 26), "comm_no_reply_streak") == 0

@@ -1,0 +1,141 @@
+"""Payment and subscription features on hand-built invoices and terms."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from feature_helpers import features_at, make_dataset
+
+from churnml.schemas import Table
+
+S0 = date(2024, 2, 12)  # Monday: invoice 1 is overdue, not yet paid (paid later that day)
+S1 = date(2024, 3, 4)
+S_OLD = date(2023, 12, 4)
+
+CLIENTS = [{"client_id": "c", "created_at": datetime(2023, 6, 1)}]
+PAYMENTS = [
+    # paid 12 days late
+    {
+        "client_id": "c",
+        "amount": 100.0,
+        "issued_at": datetime(2024, 1, 1),
+        "due_at": datetime(2024, 1, 31),
+        "paid_at": datetime(2024, 2, 12, 10),
+        "status": "paid",
+    },
+    # paid on time
+    {
+        "client_id": "c",
+        "amount": 50.0,
+        "issued_at": datetime(2024, 1, 1),
+        "due_at": datetime(2024, 1, 15),
+        "paid_at": datetime(2024, 1, 10),
+        "status": "paid",
+    },
+    # still unpaid, due 2024-03-02: overdue at S1
+    {
+        "client_id": "c",
+        "amount": 70.0,
+        "issued_at": datetime(2024, 2, 1),
+        "due_at": datetime(2024, 3, 2),
+        "paid_at": None,
+        "status": "open",
+    },
+    {
+        "client_id": "c",
+        "amount": 30.0,
+        "issued_at": datetime(2024, 2, 20),
+        "paid_at": None,
+        "status": "failed",
+    },
+    {"client_id": "c", "amount": -20.0, "paid_at": datetime(2024, 2, 25), "status": "refunded"},
+]
+SUBSCRIPTIONS = [
+    {
+        "client_id": "c",
+        "start_date": datetime(2023, 9, 1),
+        "end_date": datetime(2024, 3, 1),
+        "mrr": 100.0,
+        "quantity": 10.0,
+        "is_addon": False,
+    },
+    {
+        "client_id": "c",
+        "start_date": datetime(2023, 9, 1),
+        "end_date": datetime(2024, 3, 1),
+        "mrr": 20.0,
+        "is_addon": True,
+    },
+    # renewal on a smaller plan with a discount, add-on dropped
+    {
+        "client_id": "c",
+        "start_date": datetime(2024, 3, 1),
+        "end_date": datetime(2024, 9, 1),
+        "mrr": 80.0,
+        "quantity": 8.0,
+        "is_addon": False,
+        "discount": 0.1,
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def frame():
+    tables = {Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS, Table.SUBSCRIPTIONS: SUBSCRIPTIONS}
+    return features_at(make_dataset(tables), ["c"], [S_OLD, S0, date(2024, 2, 26), S1])
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "feature", "expected"),
+    [
+        (S1, "payments_paid_91d", 150),
+        (S1, "payments_orders_91d", 2),
+        (S1, "payments_late_91d", 1),
+        (S1, "payments_late_share_91d", 0.5),
+        (S1, "payments_days_late_91d", 6),  # (12 + 0) / 2
+        (S1, "payments_overdue_open", 1),
+        (S1, "payments_overdue_amount", 70),
+        (S1, "payments_open", 1),
+        (S1, "payments_failed_28d", 1),
+        (S1, "payments_refunds_28d", 1),
+        (S1, "payments_refunded_28d", 20),
+        (S1, "payments_days_since_payment", 21),  # 2024-02-12 -> 2024-03-04
+        (S1, "payments_mean_gap_days", 33),  # 2024-01-10 -> 2024-02-12
+        (S1, "payments_gap_ratio", 21 / 33),
+        # before the late payment arrives: overdue, and both invoices still open
+        (S0, "payments_overdue_open", 1),
+        (S0, "payments_overdue_amount", 100),
+        (S0, "payments_open", 2),
+        (S0, "payments_late_91d", 0),
+        (S0, "payments_days_since_payment", 33),
+        (S0, "payments_mean_gap_days", None),
+        # subscriptions
+        (S1, "payments_mrr", 80),
+        (S1, "payments_seats", 8),
+        (S1, "payments_addons", 0),
+        (S1, "payments_mrr_change_91d", (80 - 120) / 120),
+        (S1, "payments_seats_change_91d", -0.2),
+        (S1, "payments_addons_change_91d", -1),
+        (S1, "payments_downgrades_7d", 1),
+        (S1, "payments_discount", 0.1),
+        (S1, "payments_days_to_term_end", 181),  # 2024-09-01
+        (date(2024, 2, 26), "payments_mrr", 120),
+        (date(2024, 2, 26), "payments_days_to_term_end", 4),
+        (date(2024, 2, 26), "payments_discount", None),
+        (S_OLD, "payments_mrr", 120),
+    ],
+)
+def test_payment_values(frame, at, snapshot, feature, expected):
+    got = at(frame, "c", snapshot, feature)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected)
+
+
+def test_without_subscriptions_no_plan_columns(build):
+    frame = build({Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS}, ["c"], [S1])
+    assert "payments_paid_91d" in frame.columns
+    assert "payments_mrr" not in frame.columns
+    assert not any(c.startswith(("usage_", "comm_", "support_")) for c in frame.columns)

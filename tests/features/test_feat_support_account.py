@@ -1,0 +1,79 @@
+"""Support features (two low CSAT ratings) and account features (signals, tenure)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from feature_helpers import features_at, make_dataset
+
+from churnml.schemas import Table
+
+CLIENTS = [{"client_id": "c", "created_at": datetime(2023, 1, 1)}]
+
+
+def ticket(opened, closed=None, kind="question", csat=None) -> dict:
+    return {"client_id": "c", "opened_at": opened, "closed_at": closed, "kind": kind, "csat": csat}
+
+
+TICKETS = [
+    ticket(datetime(2023, 10, 2), datetime(2023, 10, 3), csat=5.0),
+    ticket(datetime(2024, 1, 10), datetime(2024, 1, 12), csat=4.0),
+    ticket(datetime(2024, 2, 1), datetime(2024, 2, 5), kind="complaint", csat=2.0),
+    ticket(datetime(2024, 2, 20), datetime(2024, 2, 22), kind="discount_request", csat=1.0),
+    ticket(datetime(2024, 3, 1), kind="cancellation_request"),  # still open
+]
+SIGNALS = [
+    {"client_id": "c", "ts": datetime(2023, 10, 1), "signal": "vendor_review"},
+    {"client_id": "c", "ts": datetime(2024, 2, 20), "signal": "champion_left"},
+    {"client_id": "c", "ts": datetime(2024, 3, 1), "signal": "new_ceo"},
+]
+S1 = date(2024, 3, 4)
+S0 = date(2024, 2, 19)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    tables = {Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS, Table.SIGNALS: SIGNALS}
+    return features_at(make_dataset(tables), ["c"], [S0, S1])
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "feature", "expected"),
+    [
+        (S1, "support_csat_last", 1),
+        (S1, "support_csat_prev", 2),
+        (S1, "support_csat_last2_mean", 1.5),
+        (S1, "support_csat_low_last2", 2),
+        (S1, "support_csat_trend", 7 / 3 - 5),  # last 91 days (4, 2, 1) vs earlier (5)
+        (S1, "support_complaints_91d", 1),
+        (S1, "support_discount_requests_28d", 1),
+        (S1, "support_cancellation_requests_7d", 1),
+        (S1, "support_tickets_28d", 2),
+        (S1, "support_open_tickets", 1),
+        (S1, "support_days_since_ticket", 3),
+        # the 1-star rating arrives on 2024-02-22: not known at S0
+        (S0, "support_csat_last", 2),
+        (S0, "support_csat_prev", 4),
+        (S0, "support_csat_low_last2", 1),
+        (S1, "account_tenure_days", 428),
+        (S1, "account_champion_left_28d", 1),
+        (S1, "account_days_since_champion_left", 13),
+        (S1, "account_vendor_review_91d", 0),
+        (S1, "account_vendor_review_182d", 1),
+        (S1, "account_other_7d", 1),
+        (S1, "account_signals_182d", 3),
+        (S0, "account_days_since_champion_left", None),
+    ],
+)
+def test_support_and_account_values(frame, at, snapshot, feature, expected):
+    got = at(frame, "c", snapshot, feature)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected)
+
+
+def test_without_signals_only_tenure(build):
+    frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS}, ["c"], [S1])
+    assert [c for c in frame.columns if c.startswith("account_")] == ["account_tenure_days"]

@@ -1,0 +1,102 @@
+"""Usage features on a hand-built client whose logins fall on known days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from feature_helpers import features_at, make_dataset
+
+from churnml.schemas import Table
+
+S1 = date(2024, 3, 4)  # a Monday
+S2 = date(2024, 3, 11)
+
+
+def ev(client: str, ts: datetime, event: str, user: str = "u1", value: float | None = None) -> dict:
+    return {"client_id": client, "ts": ts, "event": event, "user_id": user, "value": value}
+
+
+TABLES = {
+    Table.CLIENTS: [
+        {"client_id": "old", "created_at": datetime(2023, 6, 1)},
+        {"client_id": "young", "created_at": datetime(2024, 2, 20)},
+    ],
+    Table.EVENTS: [
+        ev("old", datetime(2024, 1, 1, 9), "login", value=60),  # 63 days before S1: in 91d, not 28d
+        ev("old", datetime(2024, 2, 5), "login", value=60),  # exactly 28 days before S1: in 28d
+        ev("old", datetime(2024, 2, 10), "data_export"),
+        ev("old", datetime(2024, 2, 26), "login", value=30),  # 7 days before S1: in 7d
+        ev("old", datetime(2024, 3, 1), "report_view", user="u2", value=10),
+        ev("old", datetime(2024, 3, 3, 23, 59), "login", value=30),  # last minute before S1
+        ev("old", datetime(2024, 3, 4, 0, 0), "login"),  # AT the snapshot: not seen at S1
+        ev("young", datetime(2024, 2, 21), "login"),
+        ev("young", datetime(2024, 2, 28), "login"),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return features_at(make_dataset(TABLES), ["old", "young"], [S1, S2])
+
+
+@pytest.mark.parametrize(
+    ("client", "snapshot", "feature", "expected"),
+    [
+        ("old", S1, "usage_logins_7d", 2),
+        ("old", S1, "usage_logins_28d", 3),
+        ("old", S1, "usage_logins_91d", 4),
+        ("old", S1, "usage_logins_182d", 4),
+        ("old", S1, "usage_events_7d", 3),
+        ("old", S1, "usage_events_28d", 5),
+        ("old", S1, "usage_active_users_7d", 2),
+        ("old", S1, "usage_active_users_91d", 2),
+        ("old", S1, "usage_event_kinds_7d", 2),
+        ("old", S1, "usage_event_kinds_28d", 3),
+        ("old", S1, "usage_key_share_7d", 1 / 3),
+        ("old", S1, "usage_time_7d", 70),
+        ("old", S1, "usage_time_91d", 190),
+        ("old", S1, "usage_exports_28d", 1),
+        ("old", S1, "usage_exports_7d", 0),
+        ("old", S1, "usage_days_since_export", 23),
+        ("old", S1, "usage_days_since_login", 1),
+        ("old", S1, "usage_days_since_event", 1),
+        # 3 logins in the last 4 weeks against 1 in the 13 weeks before: (3 + 1) / (1 * 4 / 13 + 1)
+        ("old", S1, "usage_logins_ratio", 4 / (4 / 13 + 1)),
+        ("old", S2, "usage_logins_7d", 1),  # the login at 00:00 on S1 belongs to the next week
+        ("old", S2, "usage_days_since_login", 7),
+        ("old", S2, "usage_active_users_7d", 1),
+        ("old", S2, "usage_active_users_28d", 2),
+        # young client: 13 days old at S1, seen over the two weeks it existed
+        ("young", S1, "account_tenure_days", 13),
+        ("young", S1, "usage_logins_91d", 2),
+        ("young", S1, "usage_logins_per_week_91d", 1.0),
+        ("young", S1, "usage_onboarding_progress", 1.0),
+        ("young", S2, "usage_onboarding_progress", 2 / 3),
+        ("young", S1, "usage_logins_ratio", None),  # no baseline week yet
+        ("young", S1, "usage_days_since_export", None),
+    ],
+)
+def test_usage_values(frame, at, client, snapshot, feature, expected):
+    got = at(frame, client, snapshot, feature)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected)
+
+
+def test_slope_and_zscore_follow_the_weekly_counts(build, at):
+    """Logins per week 1, 2, ..., 13 before S1: least-squares slope 1/week; mean 7 -> relative 1/8."""
+    rows = [{"client_id": "c", "created_at": datetime(2023, 1, 2)}]
+    events = []
+    for k in range(13):  # week k before S1 (k = 0: the last week) gets 13 - k logins
+        day = date.fromordinal(S1.toordinal() - 7 * (k + 1) + 2)
+        events += [ev("c", datetime(day.year, day.month, day.day, 12), "login") for _ in range(13 - k)]
+    frame = build({Table.CLIENTS: rows, Table.EVENTS: events}, ["c"], [S1])
+    assert at(frame, "c", S1, "usage_logins_slope") == pytest.approx(1 / (7 + 1))
+    # last 4 weeks mean 11.5 vs the 26 weeks before: 9 weeks with 1..9 and 17 empty weeks
+    base = [float(x) for x in range(1, 10)] + [0.0] * 17
+    mean = sum(base) / 26
+    sd = (sum((x - mean) ** 2 for x in base) / 25) ** 0.5
+    assert at(frame, "c", S1, "usage_logins_z") == pytest.approx((11.5 - mean) / (sd + 1))
