@@ -27,6 +27,8 @@ __all__ = [
     "Scores",
     "formula_safe",
     "formula_safe_csv",
+    "parquet_bytes",
+    "read_previous_history",
     "write_scores_atomically",
 ]
 
@@ -118,6 +120,32 @@ def formula_safe_csv(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     formula_safe(flat).write_csv(buffer, float_precision=6, date_format="%Y-%m-%d")
     return buffer.getvalue()
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """Parquet bytes of ``frame`` (the same frame always gives the same bytes)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, statistics=False)
+    return buffer.getvalue()
+
+
+def read_previous_history(folder: Path, model_version: str, config_hash: str) -> pl.DataFrame | None:
+    """``history.parquet`` of an earlier list in ``folder``, if it was made by the same model and config.
+
+    Returns None when the folder, its files or a matching manifest are missing: the caller then scores
+    the whole history itself.
+    """
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if (
+            manifest.get("model", {}).get("version") != model_version
+            or manifest.get("config_hash") != config_hash
+        ):
+            return None
+        return pl.read_parquet(folder / "history.parquet")
+    except (OSError, ValueError, pl.exceptions.PolarsError):
+        return None
 
 
 FileContent = bytes | Callable[[Path], None]

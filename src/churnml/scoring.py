@@ -75,6 +75,7 @@ __all__ = [
     "feature_drift",
     "history_snapshots",
     "last_data_before",
+    "list_manifest",
     "model_version",
     "recommended_actions",
     "scored_list",
@@ -515,3 +516,61 @@ def scored_list(
     done("assemble")
     scored_dates = tuple(sorted({as_of, prev_date, *todo}))
     return ScoredList(as_of, table, history, psi, drifted, timings, scored_dates)
+
+
+# -- the run's record ---------------------------------------------------------------------------
+def list_manifest(
+    result: ScoredList,
+    *,
+    dataset: Dataset,
+    model_version: str,
+    model_source: str,
+    config_hash: str,
+    drift_psi: float,
+    files: Mapping[str, bytes],
+    history_reused: int = 0,
+    timings: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The content of ``manifest.json``: what was scored, with which model, config and data.
+
+    Everything except ``timings`` is a function of the inputs, so a rerun gives the same manifest;
+    ``files`` holds the SHA-256 of every other file of the list.
+    """
+    import hashlib
+
+    scores = result.scores
+    zone_counts = {z: int((scores.get_column(Scores.ZONE) == z).sum()) for z in ZONES}
+    last = last_data_before(dataset.tables, result.as_of)
+    return {
+        "as_of": result.as_of.isoformat(),
+        "model": {"version": model_version, "source": model_source},
+        "config_hash": config_hash,
+        "data": {
+            "name": dataset.name,
+            "row_counts": dict(sorted(dataset.row_counts().items())),
+            "checksums": dict(sorted(dataset.checksums.items())),
+            "repairs": {k: dict(v) for k, v in sorted(dataset.repairs.counts.items())},
+            "last_timestamp_before_as_of": None if last is None else last.isoformat(),
+        },
+        "clients_scored": scores.height,
+        "zones": zone_counts,
+        "new_in_red": int(scores.get_column(Scores.NEW_IN_RED).sum()),
+        "arr": round(float(scores.get_column(Scores.ARR).sum()), 2),
+        "arr_at_risk": round(float(scores.get_column(Scores.REVENUE_AT_RISK).sum()), 2),
+        "rules_fired": {
+            c.removeprefix("rule_"): int(scores.get_column(c).sum())
+            for c in scores.columns
+            if c.startswith("rule_")
+        },
+        "history": {
+            "snapshots_scored": [d.isoformat() for d in result.scored_snapshots],
+            "snapshots_reused": history_reused,
+        },
+        "drift": {
+            "psi_threshold": drift_psi,
+            "drifted": result.drifted,
+            "psi": dict(sorted(result.psi.items())),
+        },
+        "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
+        "timings": dict(timings or result.timings),
+    }

@@ -1,0 +1,397 @@
+"""The weekly list: mapping tables, the end-to-end `churnml score` run, change since last week, CSV
+formula safety, atomic and idempotent writing, and the refusals (mismatched model, stale data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from churnml.cli import app
+from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
+from churnml.dataset import Dataset
+from churnml.features import build_features
+from churnml.io import write_tables
+from churnml.labels import active_spine
+from churnml.modeling.export import export_model, feature_reference
+from churnml.modeling.train import ChurnModel
+from churnml.outputs import FORMULA_PREFIXES, Scores, formula_safe_csv, write_scores_atomically
+from churnml.schemas import Table
+from churnml.scoring import (
+    ScoringError,
+    check_data_lag,
+    check_feature_match,
+    history_snapshots,
+    recommended_actions,
+    zone_changes,
+    zones,
+)
+
+AS_OF = date(2024, 6, 3)  # a Monday
+START = datetime(2023, 9, 4)
+
+
+# -- mapping tables ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("p", "zone"),
+    [(0.0, "green"), (0.1499, "green"), (0.15, "yellow"), (0.3499, "yellow"), (0.35, "red"), (0.99, "red")],
+)
+def test_probability_zones(p: float, zone: str) -> None:
+    assert zones(np.array([p]), np.array([0.0]), ["a"], ZonesConfig(yellow=0.15, red=0.35)) == [zone]
+
+
+def test_capacity_zones_take_the_largest_revenue_at_risk() -> None:
+    cfg = ZonesConfig(method="capacity", red_capacity=1, yellow_capacity=2)
+    p = np.array([0.9, 0.1, 0.2, 0.3, 0.2])
+    rar = np.array([10.0, 500.0, 40.0, 40.0, 30.0])
+    # b (500) red; c and d tie at 40 -> the higher probability (d) first, both yellow; a, e green.
+    assert zones(p, rar, ["a", "b", "c", "d", "e"], cfg) == ["green", "red", "yellow", "yellow", "green"]
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "change", "new_red"),
+    [
+        ("green", "yellow", "green->yellow", False),
+        ("yellow", "red", "yellow->red", True),
+        ("red", "red", "", False),
+        ("red", "green", "red->green", False),
+        (None, "red", "new", True),
+        (None, "green", "new", False),
+    ],
+)
+def test_zone_changes(before: str | None, now: str, change: str, new_red: bool) -> None:
+    assert zone_changes([before], [now]) == ([change], [new_red])
+
+
+@pytest.mark.parametrize(
+    ("zone", "tier", "owner", "action", "acts", "escalation"),
+    [
+        ("green", "A", "ann", "Quarterly business review; look for expansion", "ann", ""),
+        ("yellow", "B", "bob", "Owner calls; offer training", "bob", ""),
+        (
+            "red",
+            "A",
+            "cy",
+            "Escalate: joint improvement plan and pricing review",
+            "cy",
+            "head_of_customer_success",
+        ),
+        (
+            "red",
+            "C",
+            None,
+            "Owner calls; if the history is toxic, let go gracefully",
+            "unassigned",
+            "head_of_customer_success",
+        ),
+    ],
+)
+def test_playbook_actions(
+    zone: str, tier: str, owner: str | None, action: str, acts: str, escalation: str
+) -> None:
+    cfg = load_config().playbooks
+    assert recommended_actions([zone], [tier], [owner], cfg) == ([action], [acts], [escalation])
+
+
+def test_missing_playbook_entry_is_named() -> None:
+    with pytest.raises(ScoringError, match="zone 'red' and tier 'B'"):
+        recommended_actions(["red"], ["B"], ["x"], PlaybooksConfig(actions={"red": {"A": "call"}}))
+
+
+def test_history_snapshots_are_weekly_and_end_at_the_as_of_date() -> None:
+    assert history_snapshots(AS_OF, 3) == [AS_OF - timedelta(weeks=2), AS_OF - timedelta(weeks=1), AS_OF]
+    assert history_snapshots(AS_OF, 1) == [AS_OF - timedelta(weeks=1), AS_OF]
+
+
+def test_feature_mismatch_names_the_differences() -> None:
+    check_feature_match(["a", "b"], ["b", "a"])
+    with pytest.raises(
+        ScoringError, match=r"1 model features are not in the data \(e.g. c\).*1 data features"
+    ):
+        check_feature_match(["a", "c"], ["a", "d"])
+
+
+def test_stale_data_is_refused() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a"], "created_at": [datetime(2020, 1, 1)]}),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [datetime(2024, 5, 1)], "event": ["login"]}),
+    }
+    assert check_data_lag(tables, date(2024, 5, 10), 21) == datetime(2024, 5, 1)
+    with pytest.raises(ScoringError, match="ends on 2024-05-01, 33 days before"):
+        check_data_lag(tables, date(2024, 6, 3), 21)
+
+
+# -- a tiny CRM, a tiny real model ----------------------------------------------------------------
+def tiny_tables(n: int = 24, seed: int = 0) -> dict[Table, pl.DataFrame]:
+    """n clients with daily logins and monthly terms; every 4th client's logins collapse in May 2024,
+    client c001 stops logging in during the last week before the as-of date."""
+    rng = np.random.default_rng(seed)
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
+    ids = [f"c{i:03d}" for i in range(n)]
+    names = ['=HYPERLINK("x")' if i == 0 else f"Client {i}" for i in range(n)]
+    clients = pl.DataFrame(
+        {
+            "client_id": ids,
+            "created_at": [START] * n,
+            "name": names,
+            "owner": [f"owner{i % 3}" for i in range(n)],
+            "strategic": [i % 4 for i in range(n)],
+        }
+    )
+    events, subs, pays = [], [], []
+    for i, c in enumerate(ids):
+        rate = 1.0 + (i % 5) * 0.4
+        day = START
+        while day < end:
+            r = rate
+            if i % 4 == 0 and day >= datetime(2024, 5, 1):
+                r *= 0.1
+            if c == "c001" and day >= end - timedelta(days=7):
+                r = 0.0
+            for _ in range(rng.poisson(r)):
+                events.append((c, day + timedelta(hours=int(rng.integers(0, 24))), "login"))
+            day += timedelta(days=1)
+        term = START
+        while term < end:
+            subs.append((c, term, term + timedelta(days=30), 100.0 + 10 * i))
+            pays.append((c, 100.0 + 10 * i, term + timedelta(days=2)))
+            term += timedelta(days=30)
+    dt = pl.Datetime("us")
+    return {
+        Table.CLIENTS: clients,
+        Table.EVENTS: pl.DataFrame(
+            events, schema={"client_id": pl.String, "ts": dt, "event": pl.String}, orient="row"
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            subs,
+            schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+            orient="row",
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            pays, schema={"client_id": pl.String, "amount": pl.Float64, "paid_at": dt}, orient="row"
+        ).filter(pl.col("paid_at") < end),
+    }
+
+
+def tiny_dataset() -> Dataset:
+    tables = tiny_tables()
+    return Dataset(tables, "tiny", START, datetime(AS_OF.year, AS_OF.month, AS_OF.day))
+
+
+def train_tiny_model(dataset: Dataset, extra_feature: bool = False) -> tuple[ChurnModel, dict]:
+    snaps = [date(2024, 1, 1) + timedelta(weeks=k) for k in range(22)]
+    spine = active_spine(dataset, snaps, LabelConfig())
+    table = build_features(dataset, spine, FeaturesConfig())
+    names = [c for c in table.columns if c not in ("client_id", "snapshot")]
+    X = table.select(names).cast(pl.Float64).to_pandas()
+    if extra_feature:
+        X["made_up_feature"] = 1.0
+    # Label: a low recent login rate against the client's own past (with a little noise).
+    rng = np.random.default_rng(3)
+    ratio = X["usage_logins_ratio"].fillna(1.0).to_numpy()
+    y = ((ratio < 0.7) ^ (rng.uniform(size=len(X)) < 0.05)).astype(int)
+    params = {"n_estimators": 15, "num_leaves": 4, "min_child_samples": 5, "learning_rate": 0.3}
+    model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, X, y)
+    return model, {"model_version": "3", "feature_reference": feature_reference(X)}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("score")
+    dataset = tiny_dataset()
+    write_tables({str(t): f for t, f in dataset.tables.items()}, root / "raw")
+    model, meta = train_tiny_model(dataset)
+    export_model(model, root / "model", meta)
+    bad, bad_meta = train_tiny_model(dataset, extra_feature=True)
+    export_model(bad, root / "bad_model", bad_meta)
+    return {"root": root, "raw": root / "raw", "model": root / "model", "bad_model": root / "bad_model"}
+
+
+def run_score(ws: dict[str, Path], out: Path, *extra: str, model: str = "model") -> object:
+    args = ["score", "--data", str(ws["raw"]), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    args += ["--model", str(ws[model]), "--set", "score.history_weeks=4", *extra]
+    return CliRunner().invoke(app, args)
+
+
+@pytest.fixture(scope="module")
+def scored(workspace: dict[str, Path]) -> Path:
+    out = workspace["root"] / "scores" / AS_OF.isoformat()
+    result = run_score(workspace, out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_score_writes_the_whole_list(scored: Path, workspace: dict[str, Path]) -> None:
+    assert sorted(p.name for p in scored.iterdir()) == [
+        "history.parquet",
+        "manifest.json",
+        "report.html",
+        "scores.csv",
+        "scores.parquet",
+    ]
+    scores = pl.read_parquet(scored / "scores.parquet")
+    active = active_spine(tiny_dataset(), [AS_OF], LabelConfig())
+    assert sorted(scores.get_column("client_id").to_list()) == sorted(
+        active.get_column("client_id").to_list()
+    )
+    assert scores.get_column(Scores.PRIORITY).to_list() == list(range(1, scores.height + 1))
+    p = scores.get_column(Scores.PROBABILITY).to_numpy()
+    assert ((p > 0) & (p < 1)).all()
+    np.testing.assert_allclose(scores.get_column(Scores.HEALTH).to_numpy(), np.round(100 * (1 - p), 1))
+    assert set(scores.get_column(Scores.ZONE)) <= {"green", "yellow", "red"}
+    assert (scores.get_column(Scores.ZONE) == "red").to_list() == (p >= 0.35).tolist()
+    # ARR: one running term of 100 + 10 i per client, 12 months.
+    arr = dict(zip(scores.get_column("client_id"), scores.get_column(Scores.ARR), strict=True))
+    assert arr["c003"] == pytest.approx(12 * 130.0)
+    assert scores.get_column(Scores.driver(1, "sentence")).null_count() < scores.height
+    manifest = json.loads((scored / "manifest.json").read_text())
+    assert manifest["as_of"] == AS_OF.isoformat()
+    assert manifest["model"]["version"] == "3"
+    assert manifest["clients_scored"] == scores.height
+    assert manifest["data"]["row_counts"]["clients"] == 24
+    assert set(manifest["data"]["checksums"]) == {"clients", "events", "subscriptions", "payments"}
+    assert sum(manifest["zones"].values()) == scores.height
+    assert "timings" in manifest
+    history = pl.read_parquet(scored / "history.parquet")
+    assert history.group_by("client_id").len().get_column("len").max() == 4
+
+
+def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
+    scored: Path, workspace: dict[str, Path]
+) -> None:
+    from churnml.modeling.export import load_exported
+
+    model, _ = load_exported(workspace["model"])
+    dataset = tiny_dataset()
+    prev = AS_OF - timedelta(weeks=1)
+    table = build_features(dataset, active_spine(dataset, [prev], LabelConfig()), FeaturesConfig())
+    expected = dict(
+        zip(
+            table.get_column("client_id").to_list(),
+            model.churn_probability(table.select(model.feature_names_).cast(pl.Float64).to_pandas()),
+            strict=True,
+        )
+    )
+    scores = pl.read_parquet(scored / "scores.parquet")
+    for row in scores.iter_rows(named=True):
+        assert row[Scores.PREVIOUS_PROBABILITY] == pytest.approx(expected[row["client_id"]])
+        assert row[Scores.PROBABILITY_CHANGE] == pytest.approx(
+            row[Scores.PROBABILITY] - expected[row["client_id"]]
+        )
+        if abs(row[Scores.PROBABILITY_CHANGE]) > 1e-6:
+            assert row[Scores.WHY_CHANGED] is not None
+        if row[Scores.PREVIOUS_ZONE] != row[Scores.ZONE]:
+            assert row[Scores.ZONE_CHANGE] == f"{row[Scores.PREVIOUS_ZONE]}->{row[Scores.ZONE]}"
+    # c001 stopped logging in during the last week: its risk rose, and the logins explain why.
+    c001 = scores.filter(pl.col("client_id") == "c001").row(0, named=True)
+    assert c001[Scores.PROBABILITY_CHANGE] > 0
+    assert c001[Scores.WHY_CHANGED].startswith("risk up: ")
+    assert "login" in c001[Scores.WHY_CHANGED].lower()
+
+
+def test_csv_is_formula_safe_and_matches_the_parquet(scored: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO((scored / "scores.csv").read_text())))
+    scores = pl.read_parquet(scored / "scores.parquet")
+    assert len(rows) == scores.height
+    name_of = {r["client_id"]: r["name"] for r in rows}
+    assert name_of["c000"] == '\'=HYPERLINK("x")'
+    for row in rows:
+        for value in row.values():
+            if value and value.startswith(FORMULA_PREFIXES):
+                float(value)  # only numbers may start like a formula
+
+
+def test_rerun_gives_identical_files(scored: Path, workspace: dict[str, Path]) -> None:
+    before = {p.name: p.read_bytes() for p in scored.iterdir()}
+    result = run_score(workspace, scored)
+    assert result.exit_code == 0, result.output
+    assert "unchanged" in result.output
+    after = {p.name: p.read_bytes() for p in scored.iterdir()}
+    assert after == before
+
+
+def test_mismatched_model_is_refused(workspace: dict[str, Path]) -> None:
+    out = workspace["root"] / "mismatch"
+    result = run_score(workspace, out, model="bad_model")
+    assert result.exit_code == 1
+    assert "does not match the data" in result.output and "made_up_feature" in result.output
+    assert not out.exists()
+
+
+def test_stale_data_is_refused_by_the_command(workspace: dict[str, Path]) -> None:
+    out = workspace["root"] / "late"
+    args = ["score", "--data", str(workspace["raw"]), "--as-of", "2024-09-02", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--model", str(workspace["model"])])
+    assert result.exit_code == 1
+    assert "days before the as-of date 2024-09-02" in result.output
+
+
+# -- atomic writing ------------------------------------------------------------------------------
+def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
+    folder = tmp_path / "2024-06-03"
+    assert write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": b"{}"})
+
+    def explode(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_scores_atomically(
+            folder, {"scores.csv": b"new", "report.html": explode, "manifest.json": b"{}"}
+        )
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]
+    assert (folder / "scores.csv").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]  # no temp folders left
+
+
+def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
+    folder = tmp_path / "2024-06-03"
+    write_scores_atomically(folder, {"scores.csv": b"old"})
+    # A crash between the two renames leaves only the renamed-away previous list.
+    folder.rename(tmp_path / ".2024-06-03.old-999")
+    assert write_scores_atomically(folder, {"scores.csv": b"new"})
+    assert (folder / "scores.csv").read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
+
+
+def test_same_files_leave_the_folder_untouched(tmp_path: Path) -> None:
+    folder = tmp_path / "x"
+    first = json.dumps({"as_of": "2024-06-03", "timings": {"total": 1.0}}).encode()
+    second = json.dumps({"as_of": "2024-06-03", "timings": {"total": 2.5}}).encode()
+    assert write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": first})
+    assert not write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": second})
+    assert (folder / "manifest.json").read_bytes() == first
+    assert write_scores_atomically(folder, {"a.csv": b"2", "manifest.json": second})
+    assert (folder / "a.csv").read_bytes() == b"2"
+
+
+# -- CSV formula safety (property) -------------------------------------------------------------
+cells = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["=1+1", "+cmd", "-2", "-2.5e3", "@SUM(A1)", "\tx", "\r=1", " =x", "-", "+", "'=x"]),
+)
+
+
+@given(st.lists(cells, min_size=1, max_size=8), st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_no_csv_cell_starts_a_formula(texts: list[str], numbers: list[float]) -> None:
+    n = min(len(texts), len(numbers))
+    frame = pl.DataFrame({"text": texts[:n], "number": numbers[:n]})
+    rows = list(csv.reader(io.StringIO(formula_safe_csv(frame).decode(), newline="")))
+    assert rows[0] == ["text", "number"]
+    assert len(rows) == n + 1
+    for (text_cell, number_cell), original in zip(rows[1:], texts[:n], strict=True):
+        for cell in (text_cell, number_cell):
+            if cell.startswith(FORMULA_PREFIXES):
+                float(cell)
+        # Nothing is lost: the text is the original, or the original behind one quote.
+        assert text_cell in (original, "'" + original)
