@@ -453,3 +453,18 @@ def test_membership_and_labels_are_point_in_time(terms, acts, lost, source, cut)
             "client_id", "snapshot", "label"
         )
     )
+
+
+def test_hindsight_spine_counts_churn_from_churned_at():
+    # b's term ended 02-01 (grace until 03-02): point-in-time it is still in at 02-05, in hindsight not.
+    snaps = [date(2024, 2, 5), date(2024, 6, 3)]
+    pit = active_spine(SUBS_DATA, snaps, SUBS_CFG)
+    past = active_spine(SUBS_DATA, snaps, SUBS_CFG, hindsight=True)
+    assert ("b", date(2024, 2, 5)) in rows(pit)
+    assert rows(past) == [
+        ("a", date(2024, 2, 5)),
+        ("c", date(2024, 2, 5)),
+        ("c", date(2024, 6, 3)),  # c's term ends 06-15: not churned
+        ("d", date(2024, 2, 5)),
+        ("e", date(2024, 6, 3)),
+    ]

@@ -315,12 +315,17 @@ def _snapshot_frame(snapshots: Sequence[date] | pl.Series) -> pl.DataFrame:
 
 
 def _spine_with_status(
-    dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig
+    dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig, hindsight: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     clients = dataset.get(Table.CLIENTS)
     if clients is None:
         raise ContractError(str(Table.CLIENTS), "required table missing")
     changes = status_changes(dataset, cfg)
+    membership = changes
+    if hindsight:
+        membership = changes.filter(pl.col(_DECIDED)).with_columns(
+            pl.when(pl.col(_ACTIVE)).then(pl.col(_AT)).otherwise(pl.col(CHURNED_AT)).alias(_AT)
+        )
     grid = (
         clients.select(pl.col(Clients.CLIENT_ID), pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"))
         .join(_snapshot_frame(snapshots), how="cross")
@@ -328,7 +333,7 @@ def _spine_with_status(
         .sort(_SDT)
     )
     spine = grid.join_asof(
-        changes.select(CLIENT_ID, _AT, _ACTIVE),
+        membership.select(CLIENT_ID, _AT, _ACTIVE).sort(_AT, _ACTIVE),
         left_on=_SDT,
         right_on=_AT,
         by=CLIENT_ID,
@@ -343,14 +348,20 @@ def _spine_with_status(
     return spine, changes
 
 
-def active_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig) -> pl.DataFrame:
+def active_spine(
+    dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig, *, hindsight: bool = False
+) -> pl.DataFrame:
     """Clients active at each snapshot: one row per client x snapshot; ``client_id``, ``snapshot`` (Date).
 
     Active = created before the snapshot and not churned before it (a client who came back is active
     again); for inactivity: with an order or event within ``inactivity_days`` before it. Sorted by
     client and snapshot.
+
+    ``hindsight=True`` is for reporting on the past (churn-rate metrics), never for training: a decided
+    churn counts from its ``churned_at`` rather than from when it became known, and undecided churns
+    do not count (the client is treated as still active).
     """
-    spine, _ = _spine_with_status(dataset, snapshots, cfg)
+    spine, _ = _spine_with_status(dataset, snapshots, cfg, hindsight)
     return spine.select(CLIENT_ID, SNAPSHOT).sort(CLIENT_ID, SNAPSHOT)
 
 
