@@ -1,0 +1,137 @@
+"""The HTML report: self-contained, escaped, deterministic, with the sections analysts look for."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from churnml.outputs import History, Scores
+from churnml.report import report_html, sparkline_svg
+
+AS_OF = date(2024, 6, 3)
+
+
+def scores_frame() -> pl.DataFrame:
+    rows = [
+        # client, name, zone, p, prev p, zone change, new in red, arr, tier, rules
+        ("a", "<script>alert(1)</script>", "red", 0.6, 0.2, "green->red", True, 12000.0, "A", "no_activity"),
+        ("b", "Beta & Co", "yellow", 0.2, 0.25, "", False, 5000.0, "B", ""),
+        ("c", "Gamma", "green", 0.05, None, "new", False, 800.0, "C", ""),
+    ]
+    data: dict[str, list] = {
+        k: []
+        for k in (
+            Scores.CLIENT_ID,
+            Scores.NAME,
+            Scores.ZONE,
+            Scores.PROBABILITY,
+            Scores.PREVIOUS_PROBABILITY,
+            Scores.ZONE_CHANGE,
+            Scores.NEW_IN_RED,
+            Scores.ARR,
+            Scores.VALUE_TIER,
+            Scores.RULES,
+        )
+    }
+    for row in rows:
+        for key, value in zip(data, row, strict=True):
+            data[key].append(value)
+    frame = pl.DataFrame(data, schema_overrides={Scores.PREVIOUS_PROBABILITY: pl.Float64})
+    p = pl.col(Scores.PROBABILITY)
+    return frame.with_columns(
+        (100 * (1 - p)).round(1).alias(Scores.HEALTH),
+        (p - pl.col(Scores.PREVIOUS_PROBABILITY)).alias(Scores.PROBABILITY_CHANGE),
+        pl.Series(Scores.WHY_CHANGED, ["risk up: Logins fell 62% (+0.80)", "risk down: x (-0.10)", None]),
+        (p * pl.col(Scores.ARR)).alias(Scores.REVENUE_AT_RISK),
+        (p * pl.col(Scores.ARR) * 3).alias(Scores.LIFETIME_VALUE),
+        pl.Series(Scores.STRATEGIC, [2, 0, 1]),
+        pl.Series(Scores.PRIORITY, [1, 2, 3]),
+        pl.Series(Scores.driver(1, "sentence"), ["3 logins in the last 28 days", None, None]),
+        pl.Series(Scores.driver(1, "family"), ["usage", None, None]),
+        pl.Series(Scores.driver(1, "direction"), ["raises risk", None, None]),
+        pl.Series(Scores.driver(1, "contribution"), [0.8, None, None]),
+        pl.Series(Scores.family_health("usage"), [45.0, 90.0, 99.0]),
+        pl.Series(Scores.ACTION, ["Escalate", "Owner calls", "Automated nurture"]),
+        pl.Series(Scores.ACTS, ["ann", "bob", "unassigned"]),
+        pl.Series(Scores.ESCALATION, ["head_of_customer_success", "", ""]),
+    )
+
+
+def history_frame() -> pl.DataFrame:
+    snaps = [AS_OF - timedelta(weeks=w) for w in (2, 1, 0)]
+    return pl.DataFrame(
+        {
+            History.CLIENT_ID: ["a"] * 3 + ["b"] * 3,
+            History.SNAPSHOT: snaps * 2,
+            History.PROBABILITY: [0.1, 0.2, 0.6, 0.3, 0.25, 0.2],
+            History.HEALTH: [90.0, 80.0, 40.0, 70.0, 75.0, 80.0],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return report_html(
+        scores_frame(),
+        history_frame(),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={"usage_logins_28d": 0.41},
+        top_drivers=3,
+        max_clients=2,
+        rule_text={"no_activity": "no order and no product activity for 90 days"},
+    )
+
+
+def test_report_is_self_contained(page: str) -> None:
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page  # the client name is escaped, and the report has no scripts
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "<link" not in page
+    assert page.count("<svg") >= 4  # two chart figures (two panels each are one svg) + sparklines
+
+
+def test_report_escapes_client_text(page: str) -> None:
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Beta &amp; Co" in page
+
+
+def test_report_sections(page: str) -> None:
+    assert "Weekly churn list — 2024-06-03" in page
+    assert "model 7" in page
+    assert "Total ARR 17,800" in page  # 12000 + 5000 + 800
+    assert "usage_logins_28d: PSI 0.41" in page
+    assert "New in red (1)" in page
+    assert "risk up: Logins fell 62% (+0.80)" in page
+    assert "no order and no product activity for 90 days" in page
+    assert "head_of_customer_success" in page
+    # per-client sections: only the first max_clients by priority
+    assert 'id="c-a"' in page and 'id="c-b"' in page and 'id="c-c"' not in page
+
+
+def test_report_is_deterministic(page: str) -> None:
+    again = report_html(
+        scores_frame(),
+        history_frame(),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={"usage_logins_28d": 0.41},
+        top_drivers=3,
+        max_clients=2,
+        rule_text={"no_activity": "no order and no product activity for 90 days"},
+    )
+    assert again == page
+
+
+@pytest.mark.parametrize(
+    ("values", "last_y"),
+    [([100.0, 50.0, 0.0], 30.0), ([0.0, 100.0], 2.0), ([50.0], 16.0)],
+)
+def test_sparkline_maps_health_to_height(values: list[float], last_y: float) -> None:
+    svg = sparkline_svg(values, width=160, height=32)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert f'cy="{last_y:.1f}"' in svg
+    assert sparkline_svg([]) == ""
