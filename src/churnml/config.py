@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
     "Config",
@@ -184,6 +184,32 @@ class WinbackConfig(_Section):
     recency_buckets: tuple[int, ...] = (30, 90, 180, 365)
     cost_per_attempt: float = Field(500.0, ge=0)
     toxic_tickets: int = Field(5, ge=1)
+    win_rates: tuple[float, ...] = (0.3, 0.2, 0.12, 0.06, 0.02)
+    reason_factors: dict[str, float] = Field(default_factory=dict)
+    value_years: float = Field(1.0, gt=0)
+
+    @field_validator("recency_buckets")
+    @classmethod
+    def _increasing(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(b <= 0 for b in v) or list(v) != sorted(set(v)):
+            raise ValueError("recency_buckets must be increasing positive day counts, e.g. [30, 90, 180, 365]")
+        return v
+
+    @field_validator("win_rates")
+    @classmethod
+    def _probabilities(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 <= p <= 1 for p in v):
+            raise ValueError("win_rates must be probabilities between 0 and 1")
+        return v
+
+    @model_validator(mode="after")
+    def _one_rate_per_bucket(self) -> WinbackConfig:
+        if len(self.win_rates) != len(self.recency_buckets) + 1:
+            raise ValueError(
+                f"win_rates needs one rate per recency bucket: {len(self.recency_buckets) + 1} "
+                f"(recency_buckets has {len(self.recency_buckets)} edges), got {len(self.win_rates)}"
+            )
+        return self
 
 
 class TrackingConfig(_Section):
