@@ -138,6 +138,65 @@ def validate(
 # ----------------------------------------------------------------------------------------------
 # generate   (synthetic CRM data: synth.py)
 # ----------------------------------------------------------------------------------------------
+@app.command()
+@friendly
+def generate(
+    out: Annotated[
+        Path, typer.Option("--out", help="Output FOLDER: one Parquet file per contract table.")
+    ] = Path("data/raw"),
+    truth_out: Annotated[
+        Path,
+        typer.Option("--truth-out", help="Truth FOLDER (hazard.parquet, clients.parquet); never read as input."),
+    ] = Path("data/truth"),
+    clients: Annotated[int, typer.Option("--clients", min=1, help="Number of clients.")] = 2000,
+    months: Annotated[int, typer.Option("--months", min=3, help="Months of data after --start.")] = 24,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same arguments: identical files).")] = 42,
+    start: Annotated[str, typer.Option("--start", help="First day of the data, YYYY-MM-DD.")] = "2024-01-01",
+    churn_rate: Annotated[
+        float,
+        typer.Option(
+            "--churn-rate",
+            min=0.001,
+            max=0.2,
+            help="Target share of active clients that churn per month (0.025 = 2.5%/month).",
+        ),
+    ] = 0.025,
+) -> None:
+    """Generate a synthetic CRM dataset with a known churn mechanism (all 8 tables) plus its truth.
+
+    Clients of three segments drift in engagement; decline episodes show random subsets of the sign
+    families (usage, payments, communication, support, account) for 1-6 months before a churn, with
+    seasonal dips, vacations and one-off noise. The truth folder holds the weekly true hazard
+    (oracle = 1 - prod(1 - hazard) over the horizon). Data runs from --start for --months months.
+
+    Example: churnml generate --out data/raw --truth-out data/truth --clients 2000 --months 24 --seed 42
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from churnml.synth import SynthParams, write_synthetic_dataset
+
+    first_day = parse_date(start, "--start")
+    assert first_day is not None
+    try:
+        params = SynthParams(clients=clients, months=months, seed=seed, start=first_day, churn_rate=churn_rate)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("chunks", total=params.chunks)
+        rows = write_synthetic_dataset(
+            params, out, truth_out, on_chunk=lambda done, total: progress.update(task, completed=done)
+        )
+    summary = ", ".join(f"{name} {n:,}" for name, n in rows.items() if not name.startswith("truth/"))
+    out_console.print(
+        f"wrote {out}/ ({summary}) and truth to {truth_out}/ in {time.perf_counter() - started:.1f}s; "
+        f"data {params.start} .. {params.end} (exclusive)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
 
 
 # ----------------------------------------------------------------------------------------------

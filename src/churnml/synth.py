@@ -1,0 +1,1514 @@
+"""Synthetic CRM generator: all eight contract tables from a known churn mechanism, plus the truth.
+
+This is the demo dataset and the test bed of churnml. Every client is simulated week by week
+(vectorised over a chunk of clients with NumPy; the only Python loop runs over the weeks), then each
+table is drawn from the weekly state in one vectorised pass.
+
+Mechanism
+---------
+- **Clients** belong to a segment (``smb``, ``mid``, ``enterprise``) that sets seats, price per seat,
+  billing (monthly terms for most, annual for some; annual is common in enterprise), add-ons, margin,
+  owner and strategic importance (0-3). About half the clients exist at the start of the data
+  (created in its first four weeks); the rest arrive evenly over the period. New clients ramp up
+  their usage over their first weeks (onboarding).
+- **Engagement** drifts weekly as an AR(1) process around a per-client level; it drives the volume of
+  usage and, weakly, the churn hazard and the chance of a decline.
+- **Decline episodes** are the risk state. One starts at random (more often for small clients, after a
+  shock signal such as a champion leaving, when engagement is low, and as a stalled onboarding for
+  some new clients). Its intensity ``d`` ramps from 0 to a peak over 4-21 weeks, holds, then fades
+  (the client recovers if it has not left). An episode has a true reason (price, service, competitor,
+  lost_interest, forgot, moved, other) and shows a random subset of the sign families that fit the
+  reason (usage, payments, communication, support, account), each sign with intensity ``d``; about
+  one episode in ten shows no sign at all.
+- **Churn** is decided at term ends only: a client whose term ends in week ``w`` does not renew with
+  probability ``hazard = min(0.9, 1 - exp(-lambda * term_months))``, where the monthly rate is
+  ``lambda = base(segment, tenure, engagement) + lambda_decline * d**2``. The client's last term then
+  ends at its churn date, which is ``churns.churned_at``. Churns from the base rate come without
+  warning. Some churned clients return (a new term more than 30 days later: win-back).
+- **Noise** that fools rules: seasonal dips (August, Christmas) and vacations of healthy clients, one-off
+  late payments, routine data exports, occasional low ratings and unanswered emails, shock signals that
+  do not lead to churn, at-risk clients who recover, churners without warning.
+
+The target churn rate (``SynthParams.churn_rate``, default 0.025 = 2.5% of active clients per month)
+scales the base rate and the rate at which episodes start; the realised monthly rate (churns per
+active client-month) lands close to it (within about +-35% on small samples).
+
+Tables (``schemas.CONTRACT`` columns and types exactly; every file sorted by client, then time):
+``clients``, ``events`` (login with session seconds in ``value``; report_view, dashboard_view,
+api_call, integration_sync = the key features; page_view, search = basic; data_export),
+``subscriptions`` (one row per term; add-ons as ``is_addon`` rows), ``payments`` (one invoice per term;
+invoices not yet due at the data end are not exported), ``communications``, ``tickets``, ``signals``,
+``churns``. Nothing is dated at or after the data end except ``subscriptions.end_date`` of running terms.
+
+Truth (``--truth-out``; the pipeline never reads it)
+----------------------------------------------------
+- ``hazard.parquet``: one row per client x week (``week`` = the Monday, ``pl.Date``) in which the client
+  is active; ``hazard`` = P(the client's churn date falls in that week | active at the week's start);
+  non-zero only in weeks where a term ends, on the day ``due`` (``pl.Date``); ``spell`` (0 for the
+  first subscription spell, 1 after a first return, ...); ``reason`` (true reason when that spell ends
+  in churn, else null); ``decline`` (the latent intensity ``d``).
+- ``clients.parquet``: one row per client: ``client_id``, ``segment``, ``created_at``, ``churn_dates``
+  (list of dates), ``reasons`` (list), ``warned`` (first churn came with visible signs), ``episodes``,
+  ``recovered`` (episodes survived), ``returned``, ``vacation_weeks``, ``late_noise`` (one-off late
+  payments while healthy).
+
+Oracle: for a client active at snapshot ``s`` and a horizon of ``H`` days,
+``P(churn in [s, s + H)) = 1 - prod(1 - hazard)`` over the truth rows of the spell active at ``s``
+whose ``due`` lies in ``[s, s + H)`` (see :func:`oracle_probability`). It uses the realised path of the
+latent decline, so it is an upper bound on what any model can reach.
+
+Determinism: clients are generated in fixed chunks of :data:`CHUNK_CLIENTS`, each from its own
+``numpy.random.Generator`` seeded with ``(seed, chunk index)``; the same parameters give byte-identical
+files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from churnml.schemas import (
+    CLIENT_ID,
+    CONTRACT,
+    Churns,
+    Clients,
+    Communications,
+    Events,
+    Kind,
+    Payments,
+    Signals,
+    Subscriptions,
+    Table,
+    Tickets,
+)
+
+__all__ = [
+    "CHUNK_CLIENTS",
+    "KEY_EVENTS",
+    "TRUTH_CLIENTS",
+    "TRUTH_HAZARD",
+    "SynthParams",
+    "SyntheticChunk",
+    "Truth",
+    "data_end",
+    "oracle_probability",
+    "synthetic_chunk",
+    "write_synthetic_dataset",
+]
+
+CHUNK_CLIENTS = 2000  # fixed: the chunking is part of the random stream (determinism)
+
+DAY = 86_400
+WEEK = 7 * DAY
+BIG_DAY = 10**7  # "no date" for day-number arrays
+
+
+class Truth:
+    """Names of the truth tables and their columns (the pipeline never reads them)."""
+
+    HAZARD = "hazard"
+    CLIENTS = "clients"
+    WEEK = "week"
+    DUE = "due"
+    SPELL = "spell"
+    REASON = "reason"
+    DECLINE = "decline"
+    SEGMENT = "segment"
+    CREATED_AT = "created_at"
+    CHURN_DATES = "churn_dates"
+    REASONS = "reasons"
+    WARNED = "warned"
+    EPISODES = "episodes"
+    RECOVERED = "recovered"
+    RETURNED = "returned"
+    VACATION_WEEKS = "vacation_weeks"
+    LATE_NOISE = "late_noise"
+
+
+TRUTH_HAZARD = Truth.HAZARD
+TRUTH_CLIENTS = Truth.CLIENTS
+
+SEGMENTS = ("smb", "mid", "enterprise")
+PLANS = ("starter", "growth", "enterprise")
+ADDON_PRODUCT = "analytics_addon"
+INDUSTRIES = (
+    "software",
+    "retail",
+    "finance",
+    "healthcare",
+    "manufacturing",
+    "education",
+    "logistics",
+    "media",
+)
+REGIONS = ("north_america", "europe", "apac", "latam")
+OWNERS = (
+    ("ava.smith", "ben.jones", "chloe.brown", "dan.miller", "eva.wilson"),
+    ("finn.moore", "grace.taylor", "hugo.anderson"),
+    ("iris.thomas", "jack.martin"),
+)
+NAME_A = ("North", "Blue", "Silver", "Bright", "Green", "Red", "Swift", "Clear", "Iron", "Sun", "Oak", "Nova")
+NAME_B = (
+    "wind",
+    "river",
+    "stone",
+    "field",
+    "peak",
+    "wave",
+    "light",
+    "bridge",
+    "forge",
+    "gate",
+    "leaf",
+    "star",
+)
+NAME_C = ("Labs", "Ltd", "GmbH", "Inc", "Group", "Partners", "Systems", "Co")
+
+KEY_EVENTS = ("report_view", "dashboard_view", "api_call", "integration_sync")
+BASIC_EVENTS = ("page_view", "search")
+LOGIN_EVENT = "login"
+EXPORT_EVENT = "data_export"
+EVENT_NAMES = (LOGIN_EVENT, *KEY_EVENTS, *BASIC_EVENTS, EXPORT_EVENT)
+
+REASONS = Churns.REASONS  # price, service, forgot, lost_interest, moved, competitor, other
+R_PRICE, R_SERVICE, R_FORGOT, R_LOST, R_MOVED, R_COMPETITOR, R_OTHER = range(7)
+# Which episode reasons occur, and which reasons churn from the base rate (no warning) carries.
+EPISODE_REASON_P = np.array([0.25, 0.18, 0.05, 0.20, 0.05, 0.17, 0.10])
+BASE_REASON_P = np.array([0.20, 0.05, 0.25, 0.05, 0.25, 0.0, 0.20])
+RETURN_P = np.array([0.20, 0.08, 0.35, 0.10, 0.05, 0.15, 0.15])  # win-back probability by reason
+
+FAMILIES = ("usage", "payments", "communication", "support", "account")
+F_USAGE, F_PAY, F_COMM, F_SUPPORT, F_ACCOUNT = range(5)
+# P(family shows | episode reason), rows = REASONS.
+FAMILY_P = np.array(
+    [
+        [0.35, 0.90, 0.40, 0.30, 0.60],  # price
+        [0.50, 0.20, 0.60, 0.90, 0.25],  # service
+        [0.80, 0.15, 0.60, 0.05, 0.10],  # forgot
+        [0.90, 0.20, 0.70, 0.10, 0.35],  # lost_interest
+        [0.30, 0.15, 0.40, 0.05, 0.85],  # moved
+        [0.70, 0.25, 0.50, 0.20, 0.90],  # competitor
+        [0.45, 0.35, 0.45, 0.35, 0.35],  # other
+    ]
+)
+SILENT_EPISODE_P = 0.10
+
+# Individual signs; each belongs to one family (account signs are discrete signals, see SIGNAL_P).
+SIGNS = (
+    "fewer_logins",
+    "shorter_sessions",
+    "key_features_dropped",
+    "fewer_users",
+    "data_exports",
+    "late_payments",
+    "seat_reduction",
+    "addon_dropped",
+    "discount_requests",
+    "meetings_cancelled",
+    "slow_short_replies",
+    "no_reply",
+    "negative_tone",
+    "complaints",
+    "low_csat",
+)
+SIGN_FAMILY = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
+(
+    S_LOGINS,
+    S_SESSION,
+    S_KEY,
+    S_USERS,
+    S_EXPORT,
+    S_LATE,
+    S_SEATS,
+    S_ADDON,
+    S_DISCOUNT,
+    S_MEET,
+    S_SLOW,
+    S_NOREPLY,
+    S_TONE,
+    S_COMPLAINT,
+    S_CSAT,
+) = range(len(SIGNS))
+SUB_SIGN_P = 0.75
+
+SIGNAL_KINDS = (
+    Signals.KNOWN
+)  # champion_left, layoffs, budget_cut, strategy_change, vendor_review, competitor_trial
+SIGNAL_NOTES = (
+    "our champion has left the company",
+    "the client announced layoffs",
+    "the client's budget was cut",
+    "new strategy at the client",
+    "the client reviews all its vendors",
+    "the client is trialling a competitor",
+)
+# P(signal kind | account family shows, reason), rows = REASONS, columns = SIGNAL_KINDS.
+SIGNAL_P = np.array(
+    [
+        [0.20, 0.50, 0.70, 0.10, 0.30, 0.10],  # price
+        [0.20, 0.05, 0.05, 0.10, 0.60, 0.30],  # service
+        [0.60, 0.10, 0.05, 0.20, 0.05, 0.05],  # forgot
+        [0.50, 0.10, 0.10, 0.50, 0.10, 0.10],  # lost_interest
+        [0.40, 0.40, 0.10, 0.60, 0.05, 0.05],  # moved
+        [0.10, 0.05, 0.05, 0.10, 0.60, 0.80],  # competitor
+        [0.30, 0.30, 0.30, 0.30, 0.30, 0.30],  # other
+    ]
+)
+
+# Segment parameters (smb, mid, enterprise).
+SEGMENT_P = np.array([0.62, 0.28, 0.10])
+PRICE_PER_SEAT = np.array([39.0, 32.0, 27.0])
+ANNUAL_P = np.array([0.10, 0.35, 0.70])
+ADDON_P = np.array([0.15, 0.35, 0.50])
+NET_DAYS = np.array([14, 30, 30])
+MARGIN_MEAN = np.array([0.75, 0.70, 0.60])
+STRATEGIC_P = np.array([[0.60, 0.30, 0.08, 0.02], [0.30, 0.40, 0.20, 0.10], [0.05, 0.25, 0.40, 0.30]])
+API_P = np.array([0.20, 0.50, 0.80])
+SYNC_P = np.array([0.30, 0.60, 0.85])
+BASE_HAZARD_MULT = np.array([1.3, 0.8, 0.5])
+ONSET_MULT = np.array([1.2, 0.85, 0.6])
+COMM_RATE = np.array([0.35, 0.7, 1.1])  # outbound emails per week
+MEETING_RATE = np.array([0.04, 0.12, 0.25])
+TICKET_RATE = np.array([0.04, 0.10, 0.22])
+
+# Hazard calibration (monthly rates at the default churn_rate 0.025; scaled linearly with it).
+BASE_RATE_SHARE = 0.34  # share of the target churn rate that comes from the base (no-warning) hazard
+ONSET_PER_WEEK = 0.0056  # weekly probability that a healthy average client starts a decline episode
+DECLINE_RATE = 0.55  # monthly churn rate added at full decline intensity (d = 1)
+MAX_HAZARD = 0.9
+STALL_P = 0.12  # share of new clients whose onboarding stalls (an episode from day one)
+SHOCK_P = 0.0015  # weekly probability of a shock signal (raises the onset rate for 12 weeks)
+SHOCK_MULT = 4.0
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """What to generate. ``churn_rate`` is the target share of active clients churning per month."""
+
+    clients: int = 2000
+    months: int = 24
+    seed: int = 42
+    start: date = date(2024, 1, 1)
+    churn_rate: float = 0.025
+
+    def __post_init__(self) -> None:
+        if self.clients < 1:
+            raise ValueError(f"clients must be >= 1, got {self.clients}")
+        if self.months < 3:
+            raise ValueError(f"months must be >= 3, got {self.months}")
+        if not 0 < self.churn_rate < 0.3:
+            raise ValueError(f"churn_rate must be in (0, 0.3), got {self.churn_rate}")
+
+    @property
+    def end(self) -> date:
+        """The data end: midnight after the last day of data (exclusive)."""
+        return data_end(self.start, self.months)
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.clients // CHUNK_CLIENTS)
+
+
+def data_end(start: date, months: int) -> date:
+    """``start`` plus ``months`` calendar months (exclusive end of the data)."""
+    m = start.month - 1 + months
+    year, month = start.year + m // 12, m % 12 + 1
+    first_next = date(year + month // 12, month % 12 + 1, 1)
+    last_day = (first_next - timedelta(days=1)).day
+    return date(year, month, min(start.day, last_day))
+
+
+@dataclass(frozen=True)
+class SyntheticChunk:
+    """The tables of one chunk of clients: contract tables and truth tables (polars frames)."""
+
+    tables: dict[Table, pl.DataFrame]
+    truth: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+# ----------------------------------------------------------------------------------------------
+_EPOCH = date(1970, 1, 1)
+
+
+def _day_number(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+def _add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Day numbers plus calendar months (the day of month is clipped to the target month)."""
+    d = days.astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    dom = (d - m.astype("datetime64[D]")).astype(np.int64)
+    target = m + np.asarray(months, dtype=np.int64).astype("timedelta64[M]")
+    first = target.astype("datetime64[D]")
+    dim = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - first).astype(np.int64)
+    return (first.astype(np.int64) + np.minimum(dom, dim - 1)).astype(np.int64)
+
+
+def _datetimes(seconds: np.ndarray) -> np.ndarray:
+    return (np.asarray(seconds, dtype=np.int64) * 1_000_000).astype("datetime64[us]")
+
+
+def _dt_series(name: str, seconds: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
+    s = pl.Series(name, _datetimes(seconds), dtype=pl.Datetime("us"))
+    if valid is not None:
+        s = pl.select(pl.when(pl.Series(valid)).then(s).otherwise(None).alias(name)).to_series()
+    return s
+
+
+def _float_series(name: str, values: np.ndarray) -> pl.Series:
+    return pl.Series(name, np.asarray(values, dtype=np.float64), dtype=pl.Float64, nan_to_null=True)
+
+
+def _pick(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of ``probs`` (rows sum to 1)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0])[:, None] * cum[:, -1:]
+    return np.minimum((u > cum).sum(axis=1), probs.shape[1] - 1)
+
+
+def _lookup(values: tuple[str, ...], index: np.ndarray, name: str) -> pl.Series:
+    return pl.Series(name, values, dtype=pl.String).gather(pl.Series(np.asarray(index, dtype=np.int64)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Clients and the weekly simulation
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Grid:
+    monday0: int  # day number of the Monday on or before the start
+    start: int
+    end: int  # exclusive
+    weeks: int
+
+    @property
+    def week_days(self) -> np.ndarray:
+        return self.monday0 + 7 * np.arange(self.weeks, dtype=np.int64)
+
+
+def _grid(params: SynthParams) -> _Grid:
+    start = _day_number(params.start)
+    end = _day_number(params.end)
+    monday0 = start - params.start.weekday()
+    return _Grid(monday0, start, end, -(-(end - monday0) // 7))
+
+
+def _client_ids(first: int, n: int, total: int) -> list[str]:
+    width = max(6, len(str(total)))
+    return [f"C{i:0{width}d}" for i in range(first + 1, first + n + 1)]
+
+
+def _static_clients(rng: np.random.Generator, n: int, grid: _Grid) -> dict[str, np.ndarray]:
+    seg = _pick(rng, np.broadcast_to(SEGMENT_P, (n, 3)))
+    seats = np.where(
+        seg == 0,
+        1 + rng.poisson(4, n),
+        np.where(
+            seg == 1, np.round(rng.lognormal(np.log(20), 0.4, n)), np.round(rng.lognormal(np.log(80), 0.5, n))
+        ),
+    )
+    seats = np.clip(seats, 1, 300).astype(np.float64)
+    initial = rng.random(n) < 0.5
+    span = grid.end - 14 - (grid.start + 28)
+    created_day = np.where(
+        initial,
+        grid.start + rng.integers(0, 28, n),
+        grid.start + 28 + (rng.random(n) * max(span, 1)).astype(np.int64),
+    )
+    created_sec = created_day * DAY + rng.integers(8 * 3600, 18 * 3600, n)
+    base_mrr = seats * PRICE_PER_SEAT[seg] * rng.uniform(0.9, 1.1, n)
+    key_adopt = np.column_stack(
+        [rng.random(n) < 0.85, rng.random(n) < 0.92, rng.random(n) < API_P[seg], rng.random(n) < SYNC_P[seg]]
+    )
+    return {
+        "seg": seg,
+        "seats": seats,
+        "price": np.round(PRICE_PER_SEAT[seg] * rng.uniform(0.9, 1.1, n), 2),
+        "term_m": np.where(rng.random(n) < ANNUAL_P[seg], 12, 1),
+        "addon": rng.random(n) < ADDON_P[seg],
+        "addon_price": np.round(0.15 * base_mrr, 2),
+        "created_day": created_day,
+        "created_sec": created_sec,
+        "margin": np.clip(rng.normal(MARGIN_MEAN[seg], 0.08), 0.2, 0.95).round(3),
+        "strategic": _pick(rng, STRATEGIC_P[seg]),
+        "owner": np.array(
+            [OWNERS[s][k % len(OWNERS[s])] for s, k in zip(seg, rng.integers(0, 60, n), strict=True)]
+        ),
+        "industry": rng.integers(0, len(INDUSTRIES), n),
+        "region": rng.integers(0, len(REGIONS), n),
+        "name_parts": rng.integers(0, 12, (n, 3)),
+        "adopt": rng.beta(4, 3, n),
+        "level": rng.lognormal(0, 0.3, n),  # between-client usage level
+        "key_adopt": key_adopt,
+        "routine_export": rng.random(n) < 0.06,
+    }
+
+
+@dataclass
+class _Sim:
+    """Everything the weekly loop records (arrays are clients x weeks unless noted)."""
+
+    lo: np.ndarray  # seconds after the Monday at which the client becomes active in that week
+    hi: np.ndarray  # seconds after the Monday at which it stops (lo == hi: not active)
+    d: np.ndarray  # latent decline intensity
+    sig: np.ndarray  # clients x weeks x signs: sign intensities
+    ar: np.ndarray  # engagement (AR(1) part)
+    seats: np.ndarray
+    hazard: np.ndarray
+    due: np.ndarray  # day number of the term end in the week, -1 when none
+    spell: np.ndarray  # spell index, -1 when not active
+    terms: dict[str, np.ndarray]  # one row per main term
+    churns: dict[str, np.ndarray]  # one row per churn
+    signals: dict[str, np.ndarray]  # one row per signal candidate
+    episodes: np.ndarray  # per client
+    recovered: np.ndarray  # per client
+    spell_reason: dict[tuple[int, int], int]
+
+
+def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, params: SynthParams) -> _Sim:
+    n, weeks = st["seg"].shape[0], grid.weeks
+    scale = params.churn_rate / 0.025
+    lam0 = BASE_RATE_SHARE * params.churn_rate
+    onset = ONSET_PER_WEEK * scale
+    seg = st["seg"]
+    term_m = st["term_m"]
+
+    lo = np.zeros((n, weeks), np.int32)
+    hi = np.zeros((n, weeks), np.int32)
+    d_rec = np.zeros((n, weeks), np.float32)
+    sig_rec = np.zeros((n, weeks, len(SIGNS)), np.float32)
+    ar_rec = np.zeros((n, weeks), np.float32)
+    seats_rec = np.zeros((n, weeks), np.float32)
+    hazard = np.zeros((n, weeks), np.float32)
+    due_rec = np.full((n, weeks), -1, np.int64)
+    spell_rec = np.full((n, weeks), -1, np.int16)
+
+    alive = np.zeros(n, bool)
+    next_end = np.full(n, BIG_DAY, np.int64)
+    seats = st["seats"].copy()
+    discount = np.zeros(n)
+    addon = st["addon"].copy()
+    ar = rng.normal(0, 0.5, n)
+    ep_k = np.full(n, -1, np.int64)
+    ep_D = np.ones(n, np.int64)
+    ep_H = np.ones(n, np.int64)
+    ep_R = np.ones(n, np.int64)
+    ep_s = np.zeros(n)
+    ep_reason = np.zeros(n, np.int64)
+    ep_visible = np.zeros(n, bool)
+    ep_sig = np.zeros((n, len(SIGNS)), np.float32)
+    shock_until = np.full(n, -1, np.int64)
+    return_day = np.full(n, -1, np.int64)
+    spell_no = np.full(n, -1, np.int64)
+    episodes = np.zeros(n, np.int64)
+    recovered = np.zeros(n, np.int64)
+
+    terms: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("client", "start", "end", "seats", "discount", "addon")
+    }
+    churns: dict[str, list[np.ndarray]] = {k: [] for k in ("client", "day", "reason", "warned")}
+    signals: dict[str, list[np.ndarray]] = {k: [] for k in ("client", "sec", "kind")}
+    spell_reason: dict[tuple[int, int], int] = {}
+
+    def add_terms(idx: np.ndarray, start: np.ndarray) -> None:
+        end = _add_months(start, term_m[idx])
+        next_end[idx] = end
+        for key, value in (
+            ("client", idx),
+            ("start", start),
+            ("end", end),
+            ("seats", seats[idx].copy()),
+            ("discount", discount[idx].copy()),
+            ("addon", addon[idx].copy()),
+        ):
+            terms[key].append(np.asarray(value))
+
+    def start_episodes(idx: np.ndarray, k: int, forced_reason: int | None) -> None:
+        m = idx.size
+        if m == 0:
+            return
+        reason = (
+            np.full(m, forced_reason)
+            if forced_reason is not None
+            else _pick(rng, np.broadcast_to(EPISODE_REASON_P, (m, 7)))
+        )
+        visible = rng.random(m) >= SILENT_EPISODE_P
+        fam_on = (rng.random((m, 5)) < FAMILY_P[reason]) & visible[:, None]
+        if forced_reason is not None:
+            fam_on[:, F_USAGE] = visible
+        strength = rng.uniform(0.5, 1.0, (m, 5))
+        sub_on = rng.random((m, len(SIGNS))) < SUB_SIGN_P
+        # at least one sign of each shown family: the strongest-drawn sub-sign is forced on
+        sig = fam_on[:, SIGN_FAMILY] & sub_on
+        ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
+        ep_k[idx] = 0
+        ep_D[idx] = rng.integers(4, 22, m)
+        ep_H[idx] = rng.integers(2, 11, m)
+        ep_R[idx] = rng.integers(4, 13, m)
+        ep_s[idx] = rng.uniform(0.35, 1.0, m)
+        ep_reason[idx] = reason
+        ep_visible[idx] = fam_on.any(axis=1)
+        episodes[idx] += 1
+        # account signals: discrete events at random weeks within the ramp and hold
+        acc = np.flatnonzero(fam_on[:, F_ACCOUNT])
+        if acc.size:
+            chosen = rng.random((acc.size, len(SIGNAL_KINDS))) < SIGNAL_P[reason[acc]]
+            best = np.argmax(SIGNAL_P[reason[acc]] * rng.random((acc.size, len(SIGNAL_KINDS))), axis=1)
+            chosen[np.arange(acc.size), best] = True
+            rows, kinds = np.nonzero(chosen)
+            who = idx[acc[rows]]
+            delay = (rng.random(rows.size) * (ep_D[who] + ep_H[who]) * WEEK).astype(np.int64)
+            signals["client"].append(who)
+            signals["sec"].append((grid.monday0 + 7 * k) * DAY + delay)
+            signals["kind"].append(kinds)
+
+    for k in range(weeks):
+        wk = grid.monday0 + 7 * k
+        wk_sec = wk * DAY
+        was_alive = alive.copy()
+        lo[was_alive, k] = 0
+        hi[was_alive, k] = WEEK
+
+        # arrivals and returns
+        new = (st["created_day"] >= wk) & (st["created_day"] < wk + 7)
+        back = ~alive & (return_day >= wk) & (return_day < wk + 7)
+        if new.any():
+            idx = np.flatnonzero(new)
+            alive[idx] = True
+            spell_no[idx] = 0
+            lo[idx, k] = st["created_sec"][idx] - wk_sec
+            hi[idx, k] = WEEK
+            add_terms(idx, st["created_day"][idx])
+            stall = idx[rng.random(idx.size) < STALL_P]
+            start_episodes(stall, k, R_LOST)
+        if back.any():
+            idx = np.flatnonzero(back)
+            alive[idx] = True
+            spell_no[idx] += 1
+            lo[idx, k] = (return_day[idx] - wk) * DAY
+            hi[idx, k] = WEEK
+            seats[idx] = np.maximum(1, np.round(seats[idx] * rng.uniform(0.6, 1.0, idx.size)))
+            discount[idx] = np.where(rng.random(idx.size) < 0.5, 0.15, 0.0)
+            addon[idx] = False
+            ar[idx] = rng.normal(0, 0.3, idx.size)
+            add_terms(idx, return_day[idx])
+            return_day[idx] = -1
+
+        # engagement, shocks, decline episodes
+        ar = np.where(alive, 0.9 * ar + 0.25 * rng.normal(0, 1, n), ar)
+        shock = alive & (rng.random(n) < SHOCK_P)
+        if shock.any():
+            idx = np.flatnonzero(shock)
+            shock_until[idx] = k + 12
+            signals["client"].append(idx)
+            signals["sec"].append(wk_sec + rng.integers(0, WEEK, idx.size))
+            signals["kind"].append(rng.integers(0, len(SIGNAL_KINDS), idx.size))
+        p_on = onset * ONSET_MULT[seg] * np.where(shock_until > k, SHOCK_MULT, 1.0) * np.exp(-0.5 * ar)
+        start_episodes(np.flatnonzero(alive & (ep_k < 0) & (rng.random(n) < p_on)), k, None)
+        in_ep = alive & (ep_k >= 0)
+        ep_k[in_ep] += 1
+        ramp = np.minimum(1.0, ep_k / ep_D)
+        fade = np.clip(1.0 - (ep_k - ep_D - ep_H) / ep_R, 0.0, 1.0)
+        d = np.where(in_ep, ep_s * np.where(ep_k <= ep_D + ep_H, ramp, fade), 0.0)
+        ended = in_ep & (ep_k >= ep_D + ep_H + ep_R)
+        recovered[ended] += 1
+        ep_k[ended] = -1
+        ep_sig[ended] = 0.0
+
+        d_rec[:, k] = d
+        sig_rec[:, k, :] = d[:, None] * ep_sig
+        ar_rec[:, k] = ar
+        seats_rec[:, k] = seats
+        spell_rec[alive, k] = spell_no[alive]
+
+        # term ends: churn or renew
+        due = alive & (next_end < wk + 7) & (next_end < grid.end)
+        if due.any():
+            idx = np.flatnonzero(due)
+            tenure_days = next_end[idx] - st["created_day"][idx]
+            base = (
+                lam0
+                * BASE_HAZARD_MULT[seg[idx]]
+                * np.where(tenure_days < 180, 1.5, 1.0)
+                * np.exp(-0.35 * ar[idx])
+            )
+            base = base / st["level"][idx] ** 0.5
+            decline = DECLINE_RATE * d[idx] ** 2
+            lam = base + decline
+            h = np.minimum(MAX_HAZARD, 1.0 - np.exp(-lam * term_m[idx]))
+            hazard[idx, k] = h
+            due_rec[idx, k] = next_end[idx]
+            leaves = rng.random(idx.size) < h
+            from_episode = (rng.random(idx.size) * lam < decline) & (ep_k[idx] >= 0)
+            base_reason = _pick(rng, np.broadcast_to(BASE_REASON_P, (idx.size, 7)))
+            reason = np.where(from_episode, ep_reason[idx], base_reason)
+            warned = from_episode & ep_visible[idx]
+            renew_u = rng.random((idx.size, 6))
+
+            gone = idx[leaves]
+            if gone.size:
+                g_reason = reason[leaves]
+                churns["client"].append(gone)
+                churns["day"].append(next_end[gone].copy())
+                churns["reason"].append(g_reason)
+                churns["warned"].append(warned[leaves])
+                for c, r in zip(gone.tolist(), g_reason.tolist(), strict=True):
+                    spell_reason[(c, int(spell_no[c]))] = r
+                hi[gone, k] = (next_end[gone] - wk) * DAY
+                comes_back = renew_u[leaves, 0] < RETURN_P[g_reason]
+                gap = 31 + np.floor(rng.exponential(110, gone.size)).astype(np.int64)
+                back_day = next_end[gone] + gap
+                return_day[gone] = np.where(comes_back & (back_day < grid.end - 7), back_day, -1)
+                alive[gone] = False
+                ep_k[gone] = -1
+                ep_sig[gone] = 0.0
+                next_end[gone] = BIG_DAY
+
+            stay = ~leaves
+            keep = idx[stay]
+            if keep.size:
+                u = renew_u[stay]
+                s_seats, s_addon, s_disc = (
+                    ep_sig[keep, S_SEATS],
+                    ep_sig[keep, S_ADDON],
+                    ep_sig[keep, S_DISCOUNT],
+                )
+                dk = d[keep]
+                cut = u[:, 1] < 0.02 + 0.6 * s_seats * dk
+                grow = ~cut & (u[:, 1] > 0.96 - 0.02 * (ar[keep] > 0.3)) & (dk < 0.1)
+                factor = np.where(
+                    cut,
+                    rng.uniform(0.6, 0.92, keep.size),
+                    np.where(grow, rng.uniform(1.1, 1.35, keep.size), 1.0),
+                )
+                seats[keep] = np.maximum(1, np.round(seats[keep] * factor))
+                drop = addon[keep] & (u[:, 2] < 0.01 + 0.6 * s_addon * dk)
+                gain = ~addon[keep] & (u[:, 2] > 0.995) & (dk < 0.1)
+                addon[keep] = (addon[keep] & ~drop) | gain
+                granted = u[:, 3] < 0.5 * s_disc * dk
+                discount[keep] = np.where(
+                    granted,
+                    np.maximum(discount[keep], rng.uniform(0.1, 0.25, keep.size).round(2)),
+                    discount[keep],
+                )
+                add_terms(keep, next_end[keep].copy())
+
+        last = grid.end - wk
+        if last < 7:
+            hi[:, k] = np.minimum(hi[:, k], last * DAY)
+            lo[:, k] = np.minimum(lo[:, k], hi[:, k])
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    return _Sim(
+        lo=lo,
+        hi=hi,
+        d=d_rec,
+        sig=sig_rec,
+        ar=ar_rec,
+        seats=seats_rec,
+        hazard=hazard,
+        due=due_rec,
+        spell=spell_rec,
+        terms={
+            "client": cat(terms["client"], np.int64),
+            "start": cat(terms["start"], np.int64),
+            "end": cat(terms["end"], np.int64),
+            "seats": cat(terms["seats"], np.float64),
+            "discount": cat(terms["discount"], np.float64),
+            "addon": cat(terms["addon"], bool),
+        },
+        churns={
+            "client": cat(churns["client"], np.int64),
+            "day": cat(churns["day"], np.int64),
+            "reason": cat(churns["reason"], np.int64),
+            "warned": cat(churns["warned"], bool),
+        },
+        signals={
+            "client": cat(signals["client"], np.int64),
+            "sec": cat(signals["sec"], np.int64),
+            "kind": cat(signals["kind"], np.int64),
+        },
+        episodes=episodes,
+        recovered=recovered,
+        spell_reason=spell_reason,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables from the weekly state
+# ----------------------------------------------------------------------------------------------
+def _season(grid: _Grid) -> np.ndarray:
+    """Usage factor per week: August and the Christmas weeks are quiet for everyone."""
+    days = grid.week_days.astype("datetime64[D]") + 3  # mid-week
+    month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dom = (days - days.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    xmas = ((month == 12) & (dom >= 20)) | ((month == 1) & (dom <= 2))
+    return np.where(xmas, 0.5, np.where(month == 8, 0.75, 1.0))
+
+
+def _vacations(rng: np.random.Generator, grid: _Grid, n: int) -> np.ndarray:
+    """Per client x week factor < 1 during a vacation (more likely in August and at Christmas)."""
+    season = _season(grid)
+    p = np.where(season < 0.6, 0.25, np.where(season < 1, 0.10, 0.012))
+    starts = rng.random((n, grid.weeks)) < p[None, :]
+    second = np.zeros_like(starts)
+    second[:, 1:] = starts[:, :-1] & (rng.random((n, grid.weeks - 1)) < 0.4)
+    factor = rng.uniform(0.1, 0.4, (n, grid.weeks))
+    return np.where(starts | second, factor, 1.0)
+
+
+def _spread(
+    rng: np.random.Generator, counts: np.ndarray, sim: _Sim, grid: _Grid
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expand client x week counts into rows: (flat client-week index, timestamp in seconds)."""
+    flat = counts.ravel()
+    cw = np.repeat(np.arange(flat.size, dtype=np.int64), flat)
+    weeks = grid.weeks
+    lo = sim.lo.ravel()[cw].astype(np.int64)
+    width = sim.hi.ravel()[cw].astype(np.int64) - lo
+    offset = lo + np.floor(rng.random(cw.size) * width).astype(np.int64)
+    ts = (grid.monday0 + 7 * (cw % weeks)) * DAY + offset
+    return cw, ts
+
+
+def _poisson(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
+    return rng.poisson(np.maximum(mean, 0.0)).astype(np.int64)
+
+
+def _exposure(sim: _Sim) -> np.ndarray:
+    return (sim.hi - sim.lo).astype(np.float64) / WEEK
+
+
+def _tenure_weeks(st: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
+    return np.maximum(0.0, (grid.week_days[None, :] * DAY - st["created_sec"][:, None]) / WEEK)
+
+
+def _events(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
+    """Product usage: one row per event (client_id, ts, event, user_id, value = session seconds)."""
+    expo = _exposure(sim)
+    sig = sim.sig
+    ramp = 1.0 - np.exp(-(_tenure_weeks(st, grid) + 0.5) / 5.0)
+    act = ramp * _season(grid)[None, :] * vac * np.exp(0.35 * sim.ar) * st["level"][:, None]
+    users = np.maximum(
+        1.0,
+        np.round(
+            sim.seats
+            * st["adopt"][:, None]
+            * np.sqrt(ramp)
+            * (1 - 0.7 * sig[..., S_USERS])
+            * np.where(vac < 1, 0.5, 1)
+        ),
+    )
+    base = users * act * expo
+    means = [base * 1.6 * (1 - 0.75 * sig[..., S_LOGINS])]
+    key_rates = (0.8, 1.0, 1.5, 0.5)
+    for j, rate in enumerate(key_rates):
+        means.append(
+            base
+            * rate
+            * st["key_adopt"][:, j][:, None]
+            * (1 - 0.9 * sig[..., S_KEY])
+            * (1 - 0.4 * sig[..., S_LOGINS])
+        )
+    means.append(base * 0.9 * (1 - 0.3 * sig[..., S_LOGINS]))  # page_view
+    means.append(base * 0.3)  # search
+    export_rate = 0.012 + 0.25 * st["routine_export"][:, None] + 0.6 * sig[..., S_EXPORT]
+    means.append(export_rate * expo * np.minimum(1.0, vac * 2))
+
+    parts_cw, parts_ts, parts_kind = [], [], []
+    for kind, mean in enumerate(means):
+        cw, ts = _spread(rng, _poisson(rng, mean), sim, grid)
+        parts_cw.append(cw)
+        parts_ts.append(ts)
+        parts_kind.append(np.full(cw.size, kind, np.int8))
+    cw = np.concatenate(parts_cw)
+    ts = np.concatenate(parts_ts)
+    kind = np.concatenate(parts_kind)
+    order = np.argsort((cw // grid.weeks) * (1 << 40) + (ts - grid.monday0 * DAY), kind="stable")
+    cw, ts, kind = cw[order], ts[order], kind[order]
+    client = cw // grid.weeks
+    n_users = users.ravel()[cw]
+    user = np.floor(n_users * rng.random(cw.size) ** 1.6).astype(np.int64) + 1
+    session_mean = 600.0 * (1 - 0.6 * sim.sig[..., S_SESSION]).ravel()[cw]
+    value = np.where(kind == 0, np.round(session_mean * rng.lognormal(-0.3, 0.8, cw.size)) + 5, np.nan)
+    frame = pl.DataFrame(
+        {
+            Events.CLIENT_ID: ids.gather(pl.Series(client)),
+            Events.TS: _datetimes(ts),
+            Events.EVENT: _lookup(EVENT_NAMES, kind, Events.EVENT),
+            "_u": user,
+            Events.VALUE: _float_series(Events.VALUE, value),
+        }
+    )
+    return frame.with_columns(
+        pl.concat_str(
+            [pl.col(Events.CLIENT_ID), pl.lit("-u"), pl.col("_u").cast(pl.String).str.zfill(3)]
+        ).alias(Events.USER_ID)
+    ).select(Events.CLIENT_ID, Events.TS, Events.EVENT, Events.USER_ID, Events.VALUE)
+
+
+def _subscriptions(ids: pl.Series, st, sim: _Sim) -> pl.DataFrame:
+    """One row per term (main plan) plus one per add-on term, sorted by client and start."""
+    t = sim.terms
+    c = t["client"]
+    seg = st["seg"][c]
+    mrr = np.round(t["seats"] * st["price"][c] * (1 - t["discount"]), 2)
+    main = pl.DataFrame(
+        {
+            Subscriptions.CLIENT_ID: ids.gather(pl.Series(c)),
+            Subscriptions.START_DATE: _datetimes(t["start"] * DAY),
+            Subscriptions.END_DATE: _datetimes(t["end"] * DAY),
+            Subscriptions.MRR: mrr,
+            Subscriptions.QUANTITY: t["seats"],
+            Subscriptions.PRODUCT: _lookup(PLANS, seg, Subscriptions.PRODUCT),
+            Subscriptions.IS_ADDON: np.zeros(c.size, bool),
+            Subscriptions.DISCOUNT: t["discount"],
+            "_c": c,
+        }
+    )
+    a = np.flatnonzero(t["addon"])
+    extra = pl.DataFrame(
+        {
+            Subscriptions.CLIENT_ID: ids.gather(pl.Series(c[a])),
+            Subscriptions.START_DATE: _datetimes(t["start"][a] * DAY),
+            Subscriptions.END_DATE: _datetimes(t["end"][a] * DAY),
+            Subscriptions.MRR: st["addon_price"][c[a]],
+            Subscriptions.QUANTITY: t["seats"][a],
+            Subscriptions.PRODUCT: pl.Series(
+                Subscriptions.PRODUCT, [ADDON_PRODUCT] * a.size, dtype=pl.String
+            ),
+            Subscriptions.IS_ADDON: np.ones(a.size, bool),
+            Subscriptions.DISCOUNT: np.zeros(a.size),
+            "_c": c[a],
+        }
+    )
+    return pl.concat([main, extra]).sort("_c", Subscriptions.START_DATE, Subscriptions.IS_ADDON).drop("_c")
+
+
+def _payments(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid) -> tuple[pl.DataFrame, np.ndarray]:
+    """One invoice per term (issued at its start), retries after failures, a few refunds.
+
+    Also returns, per client, how many one-off late payments happened while healthy (truth).
+    """
+    t = sim.terms
+    c = t["client"]
+    n_terms = c.size
+    seg = st["seg"][c]
+    amount = np.round(
+        (t["seats"] * st["price"][c] * (1 - t["discount"]) + t["addon"] * st["addon_price"][c])
+        * st["term_m"][c],
+        2,
+    )
+    issued = t["start"] * DAY + 6 * 3600
+    net = NET_DAYS[seg] * DAY
+    due = issued + net
+    week = np.clip((t["start"] - grid.monday0) // 7, 0, grid.weeks - 1)
+    late_sig = sim.sig[c, week, S_LATE]
+    healthy = sim.d[c, week] < 0.05
+    u = rng.random(n_terms)
+    p_fail = 0.008 + 0.3 * late_sig
+    p_late = 0.06 + 0.6 * late_sig
+    failed = u < p_fail
+    late = ~failed & (u < p_fail + p_late)
+    on_time_paid = issued + (rng.random(n_terms) * (net - DAY)).astype(np.int64)
+    late_paid = due + ((1 + rng.exponential(4 + 30 * late_sig)) * DAY).astype(np.int64)
+    paid = np.where(late, late_paid, on_time_paid)
+    status = np.where(failed, 1, 0)  # index into Payments.STATUSES: paid, failed, refunded, open
+    has_paid = ~failed & (paid < grid.end * DAY)
+    status = np.where(~failed & ~has_paid, 3, status)
+    seq = np.zeros(n_terms, np.int64)  # invoice number within the client: 1, 2, ... by term start
+    order = np.lexsort((t["start"], c))
+    seq[order] = np.arange(n_terms) - np.searchsorted(c[order], c[order], side="left") + 1
+
+    rows = {
+        "c": [c],
+        "amount": [amount],
+        "issued": [issued],
+        "due": [due],
+        "paid": [np.where(has_paid, paid, 0)],
+        "has_paid": [has_paid],
+        "status": [status],
+        "seq": [seq],
+        "suffix": [np.zeros(n_terms, np.int8)],
+    }
+    # a failed invoice is retried three days after its due date and paid late (or left open)
+    f = np.flatnonzero(failed)
+    r_issued = due[f] + 3 * DAY
+    r_due = r_issued + 7 * DAY
+    r_paid = r_due + ((rng.exponential(3 + 20 * late_sig[f])) * DAY).astype(np.int64)
+    r_has = r_paid < grid.end * DAY
+    for key, value in (
+        ("c", c[f]),
+        ("amount", amount[f]),
+        ("issued", r_issued),
+        ("due", r_due),
+        ("paid", np.where(r_has, r_paid, 0)),
+        ("has_paid", r_has),
+        ("status", np.where(r_has, 0, 3)),
+        ("seq", seq[f]),
+        ("suffix", np.ones(f.size, np.int8)),
+    ):
+        rows[key].append(value)
+    # a few refunds of paid invoices
+    rf = np.flatnonzero(has_paid & (rng.random(n_terms) < 0.004))
+    rf_at = paid[rf] + rng.integers(5, 20, rf.size) * DAY
+    ok = rf_at < grid.end * DAY
+    rf, rf_at = rf[ok], rf_at[ok]
+    for key, value in (
+        ("c", c[rf]),
+        ("amount", -np.round(amount[rf] * rng.uniform(0.1, 0.5, rf.size), 2)),
+        ("issued", rf_at),
+        ("due", rf_at),
+        ("paid", rf_at),
+        ("has_paid", np.ones(rf.size, bool)),
+        ("status", np.full(rf.size, 2)),
+        ("seq", seq[rf]),
+        ("suffix", np.full(rf.size, 2, np.int8)),
+    ):
+        rows[key].append(value)
+    cols = {k: np.concatenate(v) for k, v in rows.items()}
+    # invoices not yet due at the data end are not in the export (nothing may be dated after it)
+    keep = cols["due"] < grid.end * DAY
+    cols = {k: v[keep] for k, v in cols.items()}
+    frame = pl.DataFrame(
+        {
+            Payments.CLIENT_ID: ids.gather(pl.Series(cols["c"])),
+            Payments.AMOUNT: cols["amount"],
+            Payments.PAID_AT: _dt_series(Payments.PAID_AT, cols["paid"], cols["has_paid"]),
+            "_seq": cols["seq"],
+            "_suffix": cols["suffix"],
+            Payments.ISSUED_AT: _datetimes(cols["issued"]),
+            Payments.DUE_AT: _datetimes(cols["due"]),
+            Payments.STATUS: _lookup(Payments.STATUSES, cols["status"], Payments.STATUS),
+            "_c": cols["c"],
+        }
+    )
+    frame = frame.with_columns(
+        pl.concat_str(
+            [
+                pl.lit("INV-"),
+                pl.col(Payments.CLIENT_ID),
+                pl.lit("-"),
+                pl.col("_seq").cast(pl.String).str.zfill(3),
+                pl.col("_suffix").replace_strict({0: "", 1: "-R", 2: "-RF"}, return_dtype=pl.String),
+            ]
+        ).alias(Payments.INVOICE_ID)
+    )
+    late_noise = np.bincount(c[late & healthy], minlength=st["seg"].size)
+    out = frame.sort("_c", Payments.ISSUED_AT, "_suffix").select(
+        Payments.CLIENT_ID,
+        Payments.AMOUNT,
+        Payments.PAID_AT,
+        Payments.INVOICE_ID,
+        Payments.ISSUED_AT,
+        Payments.DUE_AT,
+        Payments.STATUS,
+    )
+    return out, late_noise
+
+
+def _communications(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
+    """Emails, calls, meetings and chats: one row per touch."""
+    expo = _exposure(sim)
+    sig = sim.sig
+    seg = st["seg"][:, None]
+    season = _season(grid)[None, :]
+    away = vac < 1
+    parts: list[dict[str, np.ndarray]] = []
+
+    def add(
+        mean: np.ndarray, channel: int, direction: int, outcome_p: np.ndarray | None, replied_kind: bool
+    ) -> None:
+        counts = _poisson(rng, mean)
+        cw, ts = _spread(rng, counts, sim, grid)
+        m = cw.size
+        s = sig.reshape(-1, len(SIGNS))[cw]
+        outcome = (
+            _pick(rng, outcome_p.reshape(-1, outcome_p.shape[-1])[cw])
+            if outcome_p is not None
+            else np.full(m, -1)
+        )
+        slow, tone = s[:, S_SLOW], s[:, S_TONE]
+        answered = outcome == 0 if replied_kind else np.ones(m, bool)
+        hours = np.where(
+            replied_kind & answered, np.round(rng.lognormal(np.log(6 * (1 + 5 * slow)), 0.9), 1), np.nan
+        )
+        words = np.where(answered, np.round(rng.lognormal(np.log(90 * (1 - 0.7 * slow) + 5), 0.6)), np.nan)
+        held = (outcome == 2) if not replied_kind else answered
+        sentiment = np.where(
+            held | (outcome < 0),
+            np.clip(np.round(rng.normal(0.35 - 0.9 * tone, 0.25), 2), -1, 1),
+            np.nan,
+        )
+        words = np.where(
+            channel in (1, 2) and not replied_kind, np.nan, words
+        )  # calls/meetings carry no words
+        parts.append(
+            {
+                "cw": cw,
+                "ts": ts,
+                "channel": np.full(m, channel),
+                "direction": np.full(m, direction),
+                "outcome": outcome,
+                "hours": hours,
+                "words": words,
+                "sentiment": sentiment,
+            }
+        )
+
+    n_out = len(Communications.OUTCOMES)
+    # outbound emails by the owner: more chasing and fewer replies when the client drifts away
+    no_reply = np.clip(0.12 + 0.75 * sig[..., S_NOREPLY] + 0.5 * away, 0, 0.97)
+    email_p = np.zeros((*sig.shape[:2], n_out))
+    email_p[..., 0] = 1 - no_reply
+    email_p[..., 1] = no_reply
+    add(COMM_RATE[seg] * (1 + 1.5 * sig[..., S_NOREPLY]) * season * expo, 0, 1, email_p, True)
+    # inbound emails and chats from the client
+    inbound = 0.5 * COMM_RATE[seg] * season * np.where(away, 0.2, 1) * (1 - 0.6 * sig[..., S_SLOW]) * expo
+    add(inbound * 0.8, 0, 0, None, False)
+    add(inbound * 0.3 + 0.3 * sig[..., S_COMPLAINT] * expo, 3, 0, None, False)
+    # meetings: held, rescheduled, cancelled, no_show
+    meet = sig[..., S_MEET]
+    meet_p = np.zeros((*sig.shape[:2], n_out))
+    meet_p[..., 2] = np.maximum(0.05, 0.86 - 0.66 * meet - 0.3 * away)
+    meet_p[..., 3] = 0.09 + 0.35 * meet + 0.2 * away
+    meet_p[..., 4] = 0.03 + 0.2 * meet + 0.1 * away
+    meet_p[..., 5] = 0.02 + 0.11 * meet
+    add(MEETING_RATE[seg] * season * expo, 2, 1, meet_p, False)
+    # calls: held or no reply
+    call_p = np.zeros((*sig.shape[:2], n_out))
+    call_p[..., 1] = np.clip(0.2 + 0.5 * sig[..., S_NOREPLY] + 0.4 * away, 0, 0.95)
+    call_p[..., 2] = 1 - call_p[..., 1]
+    add(0.08 * COMM_RATE[seg] * season * expo, 1, 1, call_p, False)
+
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.lexsort((cols["ts"], cols["cw"] // grid.weeks))
+    cols = {k: v[order] for k, v in cols.items()}
+    outcome = cols["outcome"]
+    out_series = _lookup(Communications.OUTCOMES, np.maximum(outcome, 0), Communications.OUTCOME)
+    out_series = pl.select(
+        pl.when(pl.Series(outcome >= 0)).then(out_series).otherwise(None).alias(Communications.OUTCOME)
+    ).to_series()
+    return pl.DataFrame(
+        {
+            Communications.CLIENT_ID: ids.gather(pl.Series(cols["cw"] // grid.weeks)),
+            Communications.TS: _datetimes(cols["ts"]),
+            Communications.CHANNEL: _lookup(Communications.CHANNELS, cols["channel"], Communications.CHANNEL),
+            Communications.DIRECTION: _lookup(
+                Communications.DIRECTIONS, cols["direction"], Communications.DIRECTION
+            ),
+            Communications.OUTCOME: out_series,
+            Communications.RESPONSE_HOURS: _float_series(Communications.RESPONSE_HOURS, cols["hours"]),
+            Communications.WORDS: _float_series(Communications.WORDS, cols["words"]),
+            Communications.SENTIMENT: _float_series(Communications.SENTIMENT, cols["sentiment"]),
+        }
+    )
+
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def _tickets(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid) -> pl.DataFrame:
+    """Support tickets: questions and bugs, complaints, discount and cancellation requests."""
+    expo = _exposure(sim)
+    sig = sim.sig
+    seg = st["seg"][:, None]
+    base = TICKET_RATE[seg] * np.sqrt(np.maximum(sim.seats, 1) / 5) * expo
+    kinds_means = [
+        base * 0.6 + 0.1 * sig[..., S_COMPLAINT] * expo,  # question
+        base * 0.4 + 0.25 * sig[..., S_COMPLAINT] * expo,  # bug
+        (0.004 + 0.35 * sig[..., S_COMPLAINT]) * expo,  # complaint
+        (0.002 + 0.25 * sig[..., S_DISCOUNT]) * expo,  # discount_request
+        (0.05 * sim.d**2) * expo,  # cancellation_request (threats; the outcome stays open)
+    ]
+    cws, tss, kinds = [], [], []
+    for kind, mean in enumerate(kinds_means):
+        cw, ts = _spread(rng, _poisson(rng, mean), sim, grid)
+        cws.append(cw)
+        tss.append(ts)
+        kinds.append(np.full(cw.size, kind))
+    cw, ts, kind = np.concatenate(cws), np.concatenate(tss), np.concatenate(kinds)
+    order = np.lexsort((ts, cw // grid.weeks))
+    cw, ts, kind = cw[order], ts[order], kind[order]
+    m = cw.size
+    csat_sig = sig.reshape(-1, len(SIGNS))[cw, S_CSAT]
+    median_h = np.where(kind == 2, 60.0, np.where(kind == 1, 30.0, 12.0))
+    closed = ts + (rng.lognormal(np.log(median_h), 0.9) * 3600).astype(np.int64)
+    is_closed = closed < grid.end * DAY
+    rated = is_closed & (rng.random(m) < 0.55)
+    p_low = np.clip(0.07 + 0.7 * csat_sig + 0.25 * (kind == 2), 0, 0.95)
+    low = rng.random(m) < p_low
+    csat = np.where(low, rng.integers(1, 3, m), _pick(rng, np.broadcast_to([0.15, 0.4, 0.45], (m, 3))) + 3)
+    csat = np.where(rated, csat.astype(np.float64), np.nan)
+    prio_p = np.where(
+        (kind == 2)[:, None] | (kind == 4)[:, None],
+        np.array([0.0, 0.3, 0.5, 0.2]),
+        np.array([0.3, 0.5, 0.15, 0.05]),
+    )
+    prio = _pick(rng, prio_p)
+    return pl.DataFrame(
+        {
+            Tickets.CLIENT_ID: ids.gather(pl.Series(cw // grid.weeks)),
+            Tickets.OPENED_AT: _datetimes(ts),
+            Tickets.CLOSED_AT: _dt_series(Tickets.CLOSED_AT, closed, is_closed),
+            Tickets.KIND: _lookup(Tickets.KINDS, kind, Tickets.KIND),
+            Tickets.PRIORITY: _lookup(PRIORITIES, prio, Tickets.PRIORITY),
+            Tickets.CSAT: _float_series(Tickets.CSAT, csat),
+        }
+    )
+
+
+def _signals(ids: pl.Series, sim: _Sim, grid: _Grid) -> pl.DataFrame:
+    """Account signals that fall while the client is active (later candidates are dropped)."""
+    s = sim.signals
+    week = (s["sec"] // DAY - grid.monday0) // 7
+    inside = (week >= 0) & (week < grid.weeks)
+    c, sec, kind, week = s["client"][inside], s["sec"][inside], s["kind"][inside], week[inside]
+    offset = sec - (grid.monday0 + 7 * week) * DAY
+    active = (offset >= sim.lo[c, week]) & (offset < sim.hi[c, week])
+    c, sec, kind = c[active], sec[active], kind[active]
+    order = np.lexsort((kind, sec, c))
+    c, sec, kind = c[order], sec[order], kind[order]
+    return pl.DataFrame(
+        {
+            Signals.CLIENT_ID: ids.gather(pl.Series(c)),
+            Signals.TS: _datetimes(sec),
+            Signals.SIGNAL: _lookup(SIGNAL_KINDS, kind, Signals.SIGNAL),
+            Signals.NOTE: _lookup(SIGNAL_NOTES, kind, Signals.NOTE),
+        }
+    )
+
+
+def _churns(ids: pl.Series, sim: _Sim) -> pl.DataFrame:
+    ch = sim.churns
+    order = np.lexsort((ch["day"], ch["client"]))
+    return pl.DataFrame(
+        {
+            Churns.CLIENT_ID: ids.gather(pl.Series(ch["client"][order])),
+            Churns.CHURNED_AT: _datetimes(ch["day"][order] * DAY),
+            Churns.REASON: _lookup(REASONS, ch["reason"][order], Churns.REASON),
+        }
+    )
+
+
+def _clients(ids: pl.Series, st) -> pl.DataFrame:
+    parts = st["name_parts"]
+    names = [f"{NAME_A[a]}{NAME_B[b]} {NAME_C[c % len(NAME_C)]}" for a, b, c in parts.tolist()]
+    return pl.DataFrame(
+        {
+            Clients.CLIENT_ID: ids,
+            Clients.CREATED_AT: _datetimes(st["created_sec"]),
+            Clients.NAME: pl.Series(Clients.NAME, names, dtype=pl.String),
+            Clients.SEGMENT: _lookup(SEGMENTS, st["seg"], Clients.SEGMENT),
+            Clients.INDUSTRY: _lookup(INDUSTRIES, st["industry"], Clients.INDUSTRY),
+            Clients.REGION: _lookup(REGIONS, st["region"], Clients.REGION),
+            Clients.OWNER: pl.Series(Clients.OWNER, st["owner"].tolist(), dtype=pl.String),
+            Clients.STRATEGIC: st["strategic"].astype(np.int64),
+            Clients.MARGIN: st["margin"].astype(np.float64),
+        }
+    )
+
+
+def _spell_reasons(
+    spell_reason: dict[tuple[int, int], int], client: np.ndarray, spell: np.ndarray
+) -> np.ndarray:
+    """Reason code of the churn that ends each (client, spell), -1 when the spell does not end in churn."""
+    if not spell_reason:
+        return np.full(client.size, -1, np.int64)
+    keys = np.array([c * 65_536 + s for c, s in spell_reason], dtype=np.int64)
+    codes = np.array(list(spell_reason.values()), dtype=np.int64)
+    order = np.argsort(keys)
+    keys, codes = keys[order], codes[order]
+    wanted = client * 65_536 + spell
+    pos = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    return np.where(keys[pos] == wanted, codes[pos], -1)
+
+
+def _truth(
+    ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray, late_noise: np.ndarray
+) -> dict[str, pl.DataFrame]:
+    n = sim.lo.shape[0]
+    active = sim.hi > sim.lo
+    c, w = np.nonzero(active)
+    spell = sim.spell[c, w].astype(np.int64)
+    reason_code = _spell_reasons(sim.spell_reason, c, spell)
+    due = sim.due[c, w]
+    hazard = (
+        pl.DataFrame(
+            {
+                CLIENT_ID: ids.gather(pl.Series(c)),
+                Truth.WEEK: (grid.week_days[w]).astype("datetime64[D]"),
+                Truth.HAZARD: sim.hazard[c, w].astype(np.float64),
+                Truth.DUE: due.astype("datetime64[D]"),
+                Truth.SPELL: spell.astype(np.int32),
+                Truth.REASON: _lookup(REASONS, np.maximum(reason_code, 0), Truth.REASON),
+                Truth.DECLINE: sim.d[c, w].astype(np.float64),
+                "_has_due": due >= 0,
+                "_has_reason": reason_code >= 0,
+            }
+        )
+        .with_columns(
+            pl.when(pl.col("_has_due")).then(pl.col(Truth.DUE)).otherwise(None).alias(Truth.DUE),
+            pl.when(pl.col("_has_reason")).then(pl.col(Truth.REASON)).otherwise(None).alias(Truth.REASON),
+        )
+        .drop("_has_due", "_has_reason")
+    )
+
+    ch = sim.churns
+    order = np.lexsort((ch["day"], ch["client"]))
+    churn_frame = pl.DataFrame(
+        {
+            "_c": ch["client"][order],
+            "_day": ch["day"][order].astype("datetime64[D]"),
+            "_reason": _lookup(REASONS, ch["reason"][order], "_reason"),
+            "_warned": ch["warned"][order],
+        }
+    )
+    per_client = churn_frame.group_by("_c", maintain_order=True).agg(
+        pl.col("_day").alias(Truth.CHURN_DATES),
+        pl.col("_reason").alias(Truth.REASONS),
+        pl.col("_warned").first().alias(Truth.WARNED),
+    )
+    vac_weeks = ((vac < 1) & active).sum(axis=1)
+    clients = (
+        pl.DataFrame(
+            {
+                "_c": np.arange(n, dtype=np.int64),
+                CLIENT_ID: ids,
+                Truth.SEGMENT: _lookup(SEGMENTS, st["seg"], Truth.SEGMENT),
+                Truth.CREATED_AT: _datetimes(st["created_sec"]),
+                Truth.EPISODES: sim.episodes,
+                Truth.RECOVERED: sim.recovered,
+                Truth.VACATION_WEEKS: vac_weeks.astype(np.int64),
+                Truth.LATE_NOISE: late_noise.astype(np.int64),
+            }
+        )
+        .join(per_client, on="_c", how="left")
+        .with_columns(
+            pl.col(Truth.CHURN_DATES).fill_null(pl.lit([], dtype=pl.List(pl.Date))),
+            pl.col(Truth.REASONS).fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col(Truth.WARNED).fill_null(False),
+            pl.lit(False).alias(Truth.RETURNED),
+        )
+    )
+    returned = np.zeros(n, bool)
+    returned[np.unique(c[spell > 0])] = True
+    clients = clients.with_columns(pl.Series(Truth.RETURNED, returned)).sort("_c").drop("_c")
+    clients = clients.select(
+        CLIENT_ID,
+        Truth.SEGMENT,
+        Truth.CREATED_AT,
+        Truth.CHURN_DATES,
+        Truth.REASONS,
+        Truth.WARNED,
+        Truth.EPISODES,
+        Truth.RECOVERED,
+        Truth.RETURNED,
+        Truth.VACATION_WEEKS,
+        Truth.LATE_NOISE,
+    )
+    return {Truth.HAZARD: hazard, Truth.CLIENTS: clients}
+
+
+def synthetic_chunk(params: SynthParams, chunk: int) -> SyntheticChunk:
+    """All tables (and the truth) for clients ``chunk * CHUNK_CLIENTS`` .. of the dataset.
+
+    Pure: the result depends only on ``params`` and ``chunk``.
+    """
+    if not 0 <= chunk < params.chunks:
+        raise ValueError(f"chunk {chunk} outside 0..{params.chunks - 1}")
+    first = chunk * CHUNK_CLIENTS
+    n = min(CHUNK_CLIENTS, params.clients - first)
+    rng = np.random.default_rng([params.seed, chunk])
+    grid = _grid(params)
+    ids = pl.Series(CLIENT_ID, _client_ids(first, n, params.clients), dtype=pl.String)
+    st = _static_clients(rng, n, grid)
+    sim = _simulate(rng, st, grid, params)
+    vac = _vacations(rng, grid, n)
+    payments, late_noise = _payments(rng, ids, st, sim, grid)
+    tables = {
+        Table.CLIENTS: _clients(ids, st),
+        Table.EVENTS: _events(rng, ids, st, sim, grid, vac),
+        Table.SUBSCRIPTIONS: _subscriptions(ids, st, sim),
+        Table.PAYMENTS: payments,
+        Table.COMMUNICATIONS: _communications(rng, ids, st, sim, grid, vac),
+        Table.TICKETS: _tickets(rng, ids, st, sim, grid),
+        Table.SIGNALS: _signals(ids, sim, grid),
+        Table.CHURNS: _churns(ids, sim),
+    }
+    return SyntheticChunk(tables=tables, truth=_truth(ids, st, sim, grid, vac, late_noise))
+
+
+# ----------------------------------------------------------------------------------------------
+# Oracle
+# ----------------------------------------------------------------------------------------------
+def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
+    """The true probability that each (client, snapshot) churns within ``horizon_days``.
+
+    ``hazard`` is the truth table (``client_id``, ``week``, ``hazard``, ``due``, ``spell``, ``reason``);
+    ``spine`` has ``client_id`` and ``snapshot`` (``pl.Date``). Returns the spine with a Float64 column
+    ``oracle``:
+
+    - the spell of the snapshot is the spell of the client's last truth row with ``week <= snapshot``;
+    - if that spell already ended in churn before the snapshot (the client is in its grace period),
+      the probability is 1;
+    - else ``1 - prod(1 - hazard)`` over that spell's rows whose ``due`` lies in
+      ``[snapshot, snapshot + horizon_days)`` (rows without ``due`` fall back to ``week``);
+    - a client without a truth row at or before the snapshot gets 0.
+    """
+    snap = "snapshot"
+    key = "_key"
+    h = (
+        hazard.select(
+            pl.col(CLIENT_ID),
+            pl.col(Truth.WEEK),
+            pl.col(Truth.SPELL),
+            pl.coalesce(Truth.DUE, Truth.WEEK).alias(key),
+            pl.col(Truth.HAZARD).clip(0.0, 1.0 - 1e-12),
+            pl.col(Truth.REASON).is_not_null().alias("_ends_in_churn"),
+        )
+        .sort(CLIENT_ID, Truth.SPELL, key)
+        .with_columns(
+            pl.col(Truth.HAZARD).neg().log1p().cum_sum().over(CLIENT_ID, Truth.SPELL).alias("_cum"),
+        )
+        .with_columns((pl.col("_cum") - (-pl.col(Truth.HAZARD)).log1p()).alias("_cum_before"))
+    )
+    spells = (
+        h.group_by(CLIENT_ID, Truth.SPELL)
+        .agg(
+            pl.col(Truth.WEEK).min().alias("_first_week"),
+            pl.col("_cum").last().alias("_total"),
+            pl.col(key).filter(pl.col(Truth.HAZARD) > 0).last().alias("_last_due"),
+            pl.col("_ends_in_churn").first(),
+        )
+        .sort(CLIENT_ID, "_first_week")
+    )
+    base = spine.with_row_index("_row").sort(snap)
+    with_spell = base.join_asof(
+        spells.sort("_first_week"), left_on=snap, right_on="_first_week", by=CLIENT_ID, strategy="backward"
+    )
+    starts = (
+        with_spell.sort(snap)
+        .join_asof(
+            h.select(CLIENT_ID, Truth.SPELL, key, pl.col("_cum_before").alias("_c0")).sort(key),
+            left_on=snap,
+            right_on=key,
+            by=[CLIENT_ID, Truth.SPELL],
+            strategy="forward",
+        )
+        .drop(key)
+        .with_columns((pl.col(snap) + pl.duration(days=horizon_days)).alias("_end"))
+        .sort("_end")
+        .join_asof(
+            h.select(CLIENT_ID, Truth.SPELL, key, pl.col("_cum_before").alias("_c1")).sort(key),
+            left_on="_end",
+            right_on=key,
+            by=[CLIENT_ID, Truth.SPELL],
+            strategy="forward",
+        )
+    )
+    already = pl.col("_ends_in_churn").fill_null(False) & (pl.col("_last_due") < pl.col(snap))
+    prob = 1.0 - (pl.coalesce("_c1", "_total") - pl.coalesce("_c0", "_total")).exp()
+    return (
+        starts.with_columns(
+            pl.when(pl.col(Truth.SPELL).is_null())
+            .then(0.0)
+            .when(already)
+            .then(1.0)
+            .otherwise(prob.clip(0.0, 1.0))
+            .alias("oracle")
+        )
+        .sort("_row")
+        .select(*spine.columns, "oracle")
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing (the I/O edge)
+# ----------------------------------------------------------------------------------------------
+_ARROW = {
+    Kind.STR: pa.large_string(),
+    Kind.DATETIME: pa.timestamp("us"),
+    Kind.FLOAT: pa.float64(),
+    Kind.INT: pa.int64(),
+    Kind.BOOL: pa.bool_(),
+}
+
+
+def _contract_schema(table: Table) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in CONTRACT[table].columns])
+
+
+def write_synthetic_dataset(
+    params: SynthParams,
+    out: Path,
+    truth_out: Path,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Generate chunk by chunk and stream every table to ``out/<table>.parquet`` (one row group per
+    chunk) and the truth to ``truth_out``; files appear only when complete (temp file + rename).
+
+    ``on_chunk(done, total)`` is called after each chunk (progress). Returns rows per file.
+    """
+    out, truth_out = Path(out), Path(truth_out)
+    out.mkdir(parents=True, exist_ok=True)
+    truth_out.mkdir(parents=True, exist_ok=True)
+    targets = {str(t): (out / f"{t}.parquet", _contract_schema(t)) for t in Table}
+    targets |= {
+        f"truth/{name}": (truth_out / f"{name}.parquet", None) for name in (Truth.HAZARD, Truth.CLIENTS)
+    }
+    writers: dict[str, pq.ParquetWriter] = {}
+    rows = dict.fromkeys(targets, 0)
+    tmp = {name: path.with_name(f".{path.name}.tmp") for name, (path, _) in targets.items()}
+    try:
+        for chunk in range(params.chunks):
+            result = synthetic_chunk(params, chunk)
+            frames = {str(t): f for t, f in result.tables.items()} | {
+                f"truth/{k}": f for k, f in result.truth.items()
+            }
+            for name, frame in frames.items():
+                schema = targets[name][1]
+                arrow = frame.to_arrow()
+                arrow = arrow.cast(schema) if schema is not None else arrow.cast(_plain_schema(arrow.schema))
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(tmp[name], arrow.schema, compression="zstd")
+                if arrow.num_rows:
+                    writers[name].write_table(arrow, row_group_size=max(arrow.num_rows, 1))
+                rows[name] += arrow.num_rows
+            if on_chunk is not None:
+                on_chunk(chunk + 1, params.chunks)
+        for writer in writers.values():
+            writer.close()
+        for name, (path, _) in targets.items():
+            os.replace(tmp[name], path)
+    finally:
+        for writer in writers.values():
+            writer.close()
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
+    return rows
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """Polars' string views as plain large strings (stable across versions)."""
+
+    def plain(t: pa.DataType) -> pa.DataType:
+        if t == pa.string_view() or t == pa.string():
+            return pa.large_string()
+        if pa.types.is_large_list(t) or pa.types.is_list(t):
+            return pa.large_list(plain(t.value_type))
+        return t
+
+    return pa.schema([pa.field(f.name, plain(f.type)) for f in schema])
