@@ -1,0 +1,57 @@
+"""Baselines: seed rules on feature columns, logistic regression, graceful absence of families."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.modeling.baselines import LogisticBaseline, rule_flags, rule_risk_score
+
+
+def test_rules_fire_on_the_written_out_rows():
+    features = pd.DataFrame(
+        {
+            "usage_days_since_event": [120.0, 5.0, np.nan, 30.0],
+            "comm_no_reply_streak": [0.0, 2.0, 1.0, 3.0],
+            "support_csat_low_last2": [2.0, 0.0, 1.0, np.nan],
+            "payments_late_28d": [0.0, 1.0, 0.0, 0.0],
+            "payments_overdue_open": [0.0, 0.0, 0.0, 1.0],
+            "payments_seats_change_91d": [-0.2, 0.0, 0.1, np.nan],
+            "payments_mrr_change_91d": [0.0, 0.0, 0.0, 0.0],
+        }
+    )
+    flags = rule_flags(features)
+    assert list(flags.columns) == [
+        "no_activity_90d",
+        "unanswered_outreach",
+        "low_ratings",
+        "payment_late",
+        "downgrade",
+    ]
+    assert flags["no_activity_90d"].tolist() == [1, 0, 1, 0]  # never any event counts as no activity
+    assert flags["unanswered_outreach"].tolist() == [0, 1, 0, 1]
+    assert flags["low_ratings"].tolist() == [1, 0, 0, 0]
+    assert flags["payment_late"].tolist() == [0, 1, 0, 1]  # late in 28 days, or overdue now
+    assert flags["downgrade"].tolist() == [1, 0, 0, 0]
+    score, used = rule_risk_score(features)
+    assert score.tolist() == [3.0, 2.0, 1.0, 2.0]
+    assert "no_order_90d" not in used  # no payments_days_since_payment column: skipped, not guessed
+
+
+def test_no_rule_column_gives_zero_score_and_no_rules():
+    score, used = rule_risk_score(pd.DataFrame({"x": [1.0, 2.0]}))
+    assert used == [] and score.tolist() == [0.0, 0.0]
+
+
+def test_logistic_baseline_learns_a_linear_signal_and_survives_missing_and_inf():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    y = (rng.random(2000) < 1 / (1 + np.exp(-(2 * X["a"] - 1)))).astype(int)
+    X.loc[::7, "b"] = np.nan
+    X.loc[::11, "b"] = np.inf
+    model = LogisticBaseline(C=1.0).fit(X, y)
+    p = model.churn_probability(X)
+    assert ((p > 0) & (p < 1)).all()
+    assert np.corrcoef(p, X["a"])[0, 1] > 0.9
+    assert p.mean() == pytest.approx(y.mean(), abs=0.01)
