@@ -669,6 +669,121 @@ def adapt_transactions(
     )
 
 
+def _write_frame(frame: Any, out: Path) -> None:
+    """Write a result table to ``out``: .csv (formula-safe) or .parquet, atomically."""
+    from churnml.io import write_parquet_atomic, write_text_atomic
+    from churnml.outputs import formula_safe_csv
+
+    if out.suffix == ".csv":
+        write_text_atomic(formula_safe_csv(frame).decode("utf-8"), out)
+    elif out.suffix == ".parquet":
+        write_parquet_atomic(frame, out)
+    else:
+        raise UserError(f"--out {out}: give a .csv or .parquet file name")
+
+
+WinbackOutOpt = Annotated[Path, typer.Option("--out", help="Output FILE, .csv or .parquet.")]
+
+
+@app.command()
+@friendly
+def winback(
+    out: WinbackOutOpt = Path("data/winback.csv"),
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """List churned clients worth winning back: recency, reason, value vs attempt cost, toxic history.
+
+    Churn follows label.source; clients active again are left out; settings under winback:.
+
+    Example: churnml winback --data data/raw --out data/winback.csv
+    """
+    from rich.table import Table as RichTable
+
+    from churnml.io import read_dataset
+    from churnml.labels import active_spine, churn_dates
+    from churnml.winback import ACTIONS, winback_list
+
+    cfg = config_from(config, set_)
+    if out.suffix not in (".csv", ".parquet"):
+        raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    with console.status("reading and planning win-backs"):
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        churns = churn_dates(dataset, cfg.label)
+        active = active_spine(dataset, [dataset.as_of.date()], cfg.label)
+        plan = winback_list(dataset, churns, active, cfg.winback, cfg.value.default_margin)
+    _write_frame(plan, out)
+    counts = {a: plan.filter(plan["action"] == a).height for a in ACTIONS}
+    summary = RichTable(title=f"win-back plan as of {dataset.as_of:%Y-%m-%d} (top 10 of {plan.height:,})")
+    text_cols = ("client_id", "recency_bucket", "reason")
+    for col in ("priority", *text_cols, "value", "win_probability", "expected_value"):
+        summary.add_column(col, justify="left" if col in text_cols else "right")
+    for row in plan.head(10).iter_rows(named=True):
+        summary.add_row(
+            str(row["priority"] or "-"),
+            str(row["client_id"]),
+            row["recency_bucket"],
+            str(row["reason"] or "-"),
+            f"{row['value']:,.0f}",
+            f"{row['win_probability']:.2f}",
+            f"{row['expected_value']:,.0f}",
+        )
+    out_console.print(summary)
+    out_console.print(", ".join(f"{n:,} {a}" for a, n in counts.items()) + f" -> {out}")
+
+
+@app.command()
+@friendly
+def metrics(
+    out: WinbackOutOpt = Path("data/churn_metrics.csv"),
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Monthly logo and revenue churn, overall and per segment; also draws <out>.png.
+
+    Churn follows label.source; months whose churn is not yet known are flagged complete=false.
+
+    Example: churnml metrics --data data/raw --out data/churn_metrics.csv
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rich.table import Table as RichTable
+
+    from churnml.io import read_dataset
+    from churnml.metrics import ALL_SEGMENTS, churn_rate_figure, monthly_churn
+
+    cfg = config_from(config, set_)
+    if out.suffix not in (".csv", ".parquet"):
+        raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    with console.status("reading and counting churn per month"):
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        table = monthly_churn(dataset, cfg.label)
+    _write_frame(table, out)
+    figure = churn_rate_figure(table)
+    plot = out.with_suffix(".png")
+    figure.savefig(plot, dpi=110, bbox_inches="tight")
+    overall = table.filter(table["segment"] == ALL_SEGMENTS)
+    summary = RichTable(title=f"monthly churn ({overall.height} months, basis {overall['mrr_basis'][0]})")
+    headers = ("month", "active", "churned", "logo churn", "MRR start", "MRR lost", "revenue churn", "done")
+    for col in headers:
+        summary.add_column(col, justify="left" if col == "month" else "right")
+    for row in overall.iter_rows(named=True):
+        summary.add_row(
+            f"{row['month']:%Y-%m}",
+            f"{row['active_start']:,}",
+            f"{row['churned']:,}",
+            "-" if row["logo_churn_rate"] is None else f"{row['logo_churn_rate']:.1%}",
+            f"{row['mrr_start']:,.0f}",
+            f"{row['mrr_lost']:,.0f}",
+            "-" if row["revenue_churn_rate"] is None else f"{row['revenue_churn_rate']:.1%}",
+            "yes" if row["complete"] else "no",
+        )
+    out_console.print(summary)
+    out_console.print(f"{table.height:,} rows -> {out}, plot -> {plot}")
+
 
 # ----------------------------------------------------------------------------------------------
 # bench   (benchmarks that print figures)
