@@ -1,0 +1,63 @@
+"""The two tables every later step starts from, built by the same feature code.
+
+- :func:`labeled_feature_table` — training: one row per (client, weekly snapshot) for every client
+  active at the snapshot, with ``label`` (null when the horizon runs past the end of the data) and
+  every feature.
+- :func:`snapshot_feature_table` — weekly scoring: the same, for the clients active at one as-of date.
+
+Training and scoring therefore share one code path (DESIGN principle 6): scoring just passes this
+week's snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+
+from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
+from churnml.dataset import Dataset
+from churnml.features import build_features
+from churnml.labels import active_spine, labeled_spine, snapshot_grid
+from churnml.schemas import CLIENT_ID
+
+__all__ = ["SNAPSHOT", "labeled_feature_table", "snapshot_feature_table", "training_snapshots"]
+
+SNAPSHOT = "snapshot"
+LABEL = "label"
+
+
+def training_snapshots(dataset: Dataset, snapshots: SnapshotsConfig) -> list[date]:
+    """The weekly snapshot dates of the dataset, as configured."""
+    return snapshot_grid(snapshots, dataset.start, dataset.as_of)
+
+
+def labeled_feature_table(
+    dataset: Dataset,
+    snapshots: SnapshotsConfig,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """One row per (client, snapshot) active at the snapshot: client_id, snapshot, label, churned_at, features.
+
+    Sorted by (snapshot, client_id). ``label`` is 1 when the client churns within
+    ``label.horizon_days`` after the snapshot, 0 when it does not, null when that is not yet known.
+    """
+    grid = training_snapshots(dataset, snapshots)
+    spine = labeled_spine(dataset, grid, label)
+    table = build_features(dataset, spine.select(CLIENT_ID, SNAPSHOT), features, progress)
+    return spine.join(table, on=[CLIENT_ID, SNAPSHOT], how="left").sort(SNAPSHOT, CLIENT_ID)
+
+
+def snapshot_feature_table(
+    dataset: Dataset,
+    as_of: date,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    progress: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """One row per client active at ``as_of``: client_id, snapshot, features (data strictly before as_of)."""
+    spine = active_spine(dataset, [as_of], label)
+    return build_features(dataset, spine, features, progress)
