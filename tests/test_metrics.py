@@ -128,3 +128,34 @@ def test_monthly_churn_payments_run_rate_without_segments():
     ]
     assert got.get_column("logo_churn_rate").to_list() == [1.0, 1.0]
     assert set(got.get_column("mrr_basis")) == {"payments_run_rate"}
+
+
+def test_cli_writes_the_table_and_a_plot(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.io import write_tables
+
+    write_tables(SUBS.tables, tmp_path / "data")
+    out = tmp_path / "churn.parquet"
+    result = CliRunner().invoke(
+        app,
+        [
+            "metrics",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
+            "--set",
+            "label.source=subscriptions",
+            "--set",
+            "label.grace_days=10",
+            "--set",
+            "data.as_of=2024-04-30",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    expected = monthly_churn(SUBS, LabelConfig(source="subscriptions", grace_days=10))
+    assert pl.read_parquet(out).select(COLS).rows() == expected.select(COLS).rows()
+    assert (tmp_path / "churn.png").stat().st_size > 1000
+    assert "2024-03" in result.output

@@ -143,3 +143,32 @@ def test_winback_without_optional_tables_uses_defaults():
 )
 def test_recency_bucket_labels(edges, labels):
     assert recency_bucket_labels(edges) == labels
+
+
+def test_cli_writes_the_plan(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.io import write_tables
+
+    write_tables(DATA.tables, tmp_path / "data")
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "winback",
+            "--data",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
+            "--set",
+            "label.source=churns",
+            "--set",
+            "data.as_of=2024-12-31",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    plan = pl.read_csv(out)
+    # churns source: w1 (12-10), w2, w4 (latest 10-02) churned; w3 has no churn row here
+    assert plan.get_column("client_id").to_list() == ["w1", "w4", "w2"]
+    assert plan.get_column("priority").to_list() == [1, 2, None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import polars as pl
@@ -169,3 +170,66 @@ def test_config_snippet_is_a_valid_partial_config():
         60,
         ("order",),
     )
+
+
+def test_cli_adapts_a_csv_log_into_a_valid_dataset(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.config import load_config
+    from churnml.io import read_dataset
+    from churnml.labels import labeled_spine, snapshot_grid
+
+    log = LOG.with_columns(pl.col("InvoiceDate").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    log.write_csv(tmp_path / "log.csv")
+    out = tmp_path / "retail"
+    result = CliRunner().invoke(
+        app,
+        [
+            "adapt",
+            "transactions",
+            "--input",
+            str(tmp_path / "log.csv"),
+            "--preset",
+            "online-retail",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "10 rows -> 8 lines kept (2 skipped)" in result.output
+    report = json.loads((out / "adapt_report.json").read_text())
+    assert report["skipped"]["missing_customer"] == 1 and report["skipped_total"] == 2
+
+    cfg = load_config(out / "churnml.yaml", ["snapshots.min_history_days=0", "label.inactivity_days=7"])
+    dataset = read_dataset(out, cfg.data)  # passes the contract checks
+    assert dataset.row_counts() == {"clients": 3, "events": 13, "payments": 7}
+    spine = labeled_spine(dataset, snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of), cfg.label)
+    assert spine.height > 0
+
+
+def test_cli_reports_a_missing_column_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    LOG.write_parquet(tmp_path / "log.parquet")
+    result = CliRunner().invoke(
+        app,
+        [
+            "adapt",
+            "transactions",
+            "--input",
+            str(tmp_path / "log.parquet"),
+            "--customer",
+            "Client",
+            "--time",
+            "InvoiceDate",
+            "--amount",
+            "Price",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "column 'Client' (given for --customer) is not in the input" in result.output
