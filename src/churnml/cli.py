@@ -146,7 +146,7 @@ def generate(
     ] = Path("data/raw"),
     truth_out: Annotated[
         Path,
-        typer.Option("--truth-out", help="Truth FOLDER (hazard.parquet, clients.parquet); never read as input."),
+        typer.Option("--truth-out", help="Truth FOLDER (hazard, clients); never read as input."),
     ] = Path("data/truth"),
     clients: Annotated[int, typer.Option("--clients", min=1, help="Number of clients.")] = 2000,
     months: Annotated[int, typer.Option("--months", min=3, help="Months of data after --start.")] = 24,
@@ -178,7 +178,9 @@ def generate(
     first_day = parse_date(start, "--start")
     assert first_day is not None
     try:
-        params = SynthParams(clients=clients, months=months, seed=seed, start=first_day, churn_rate=churn_rate)
+        params = SynthParams(
+            clients=clients, months=months, seed=seed, start=first_day, churn_rate=churn_rate
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     started = time.perf_counter()
@@ -783,6 +785,7 @@ def metrics(
         )
     out_console.print(summary)
     out_console.print(f"{table.height:,} rows -> {out}, plot -> {plot}")
+
 
 
 # ----------------------------------------------------------------------------------------------

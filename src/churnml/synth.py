@@ -280,9 +280,9 @@ MEETING_RATE = np.array([0.04, 0.12, 0.25])
 TICKET_RATE = np.array([0.04, 0.10, 0.22])
 
 # Hazard calibration (monthly rates at the default churn_rate 0.025; scaled linearly with it).
-BASE_RATE_SHARE = 0.34  # share of the target churn rate that comes from the base (no-warning) hazard
-ONSET_PER_WEEK = 0.0056  # weekly probability that a healthy average client starts a decline episode
-DECLINE_RATE = 0.55  # monthly churn rate added at full decline intensity (d = 1)
+BASE_RATE_SHARE = 0.25  # share of the target churn rate that comes from the base (no-warning) hazard
+ONSET_PER_WEEK = 0.0085  # weekly probability that a healthy average client starts a decline episode
+DECLINE_RATE = 0.85  # monthly churn rate added at full decline intensity (d = 1)
 MAX_HAZARD = 0.9
 STALL_P = 0.12  # share of new clients whose onboarding stalls (an episode from day one)
 SHOCK_P = 0.0015  # weekly probability of a shock signal (raises the onset rate for 12 weeks)
@@ -1397,7 +1397,12 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
     )
     base = spine.with_row_index("_row").sort(snap)
     with_spell = base.join_asof(
-        spells.sort("_first_week"), left_on=snap, right_on="_first_week", by=CLIENT_ID, strategy="backward"
+        spells.sort("_first_week"),
+        left_on=snap,
+        right_on="_first_week",
+        by=CLIENT_ID,
+        strategy="backward",
+        check_sortedness=False,
     )
     starts = (
         with_spell.sort(snap)
@@ -1407,6 +1412,7 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
             right_on=key,
             by=[CLIENT_ID, Truth.SPELL],
             strategy="forward",
+            check_sortedness=False,
         )
         .drop(key)
         .with_columns((pl.col(snap) + pl.duration(days=horizon_days)).alias("_end"))
@@ -1417,6 +1423,7 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
             right_on=key,
             by=[CLIENT_ID, Truth.SPELL],
             strategy="forward",
+            check_sortedness=False,
         )
     )
     already = pl.col("_ends_in_churn").fill_null(False) & (pl.col("_last_due") < pl.col(snap))
