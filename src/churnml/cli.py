@@ -600,7 +600,7 @@ def adapt_transactions(
         str | None, typer.Option("--refund-prefix", help="Invoices starting with this are refunds.")
     ] = None,
     time_format: Annotated[
-        str | None, typer.Option("--time-format", help="strftime pattern of text times (default: inferred).")
+        str | None, typer.Option("--time-format", help="strftime pattern of text times (default: ISO 8601).")
     ] = None,
     preset: Annotated[
         str | None, typer.Option("--preset", help="Column names of a known layout: online-retail.")
@@ -662,7 +662,8 @@ def adapt_transactions(
     write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
     for reason, n in report.skipped.items():
         if n:
-            console.print(f"[yellow]skipped[/] {n:,} rows: {reason.replace('_', ' ')}")
+            hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
+            console.print(f"[yellow]skipped[/] {n:,} rows: {reason.replace('_', ' ')}{hint}")
     out_console.print(
         f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped), "
         f"{report.clients:,} clients, {report.payments:,} payments ({report.refund_payments:,} refunds), "

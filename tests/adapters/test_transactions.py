@@ -233,3 +233,24 @@ def test_cli_reports_a_missing_column_in_one_line(tmp_path):
     )
     assert result.exit_code == 1
     assert "column 'Client' (given for --customer) is not in the input" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "expected"),
+    [
+        ("2024-01-01T10:00:00+02:00", None, D(2024, 1, 1, 8)),  # offsets become naive UTC
+        ("2024-01-02 10:00", None, D(2024, 1, 2, 10)),
+        ("2024-01-03", None, D(2024, 1, 3)),
+        ("12/1/2009 7:45", "%m/%d/%Y %H:%M", D(2009, 12, 1, 7, 45)),
+        ("12/1/2009 7:45", None, None),  # ambiguous day/month order: needs --time-format
+    ],
+)
+def test_text_times(text, fmt, expected):
+    log = pl.DataFrame({"c": ["a"], "t": [text], "x": ["1.5"]})
+    tables, report = transactions_to_contract(
+        log, TransactionSpec(customer="c", time="t", amount="x", time_format=fmt)
+    )
+    if expected is None:
+        assert report.skipped["unparsable_time"] == 1 and tables[Table.PAYMENTS].height == 0
+    else:
+        assert tables[Table.PAYMENTS].get_column(Payments.PAID_AT).to_list() == [expected]

@@ -72,8 +72,8 @@ _DT = pl.Datetime("us")
 class TransactionSpec:
     """Which input column means what. Give ``amount`` or both ``quantity`` and ``price``.
 
-    ``time_format`` is a strftime pattern for text times (None: inferred). ``refund_prefix`` marks
-    refund invoices by the start of their number (Online Retail II: "C").
+    ``time_format`` is a strftime pattern for text times (None: ISO 8601 layouts only).
+    ``refund_prefix`` marks refund invoices by the start of their number (Online Retail II: "C").
     """
 
     customer: str
@@ -182,7 +182,34 @@ def _time(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
         return expr.cast(_DT)
     if dtype == pl.Date:
         return pl.col(col).cast(_DT)
-    return pl.col(col).cast(pl.String).str.strip_chars().str.to_datetime(fmt, strict=False, time_unit="us")
+    text = pl.col(col).cast(pl.String).str.strip_chars()
+    if fmt is not None:
+        return _naive_utc(text.str.to_datetime(fmt, strict=False, time_unit="us"), "%z" in fmt)
+    # Only ISO layouts (with or without seconds, fraction, "T", UTC offset): guessing would depend on
+    # row order, and day-first vs month-first dates (01/02/2024) are ambiguous: they need --time-format.
+    tries = [_naive_utc(text.str.to_datetime(f, strict=False, time_unit="us"), "%z" in f) for f in _ISO_TIMES]
+    return pl.coalesce(*tries)
+
+
+_ISO_TIMES = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d",
+)
+
+
+def _naive_utc(expr: pl.Expr, aware: bool) -> pl.Expr:
+    """Times with a UTC offset become naive UTC (the contract's convention)."""
+    if not aware:
+        return expr
+    return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
 def _text(col: str) -> pl.Expr:
