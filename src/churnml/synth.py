@@ -1490,7 +1490,9 @@ def write_synthetic_dataset(
                 arrow = frame.to_arrow()
                 arrow = arrow.cast(schema) if schema is not None else arrow.cast(_plain_schema(arrow.schema))
                 if name not in writers:
-                    writers[name] = pq.ParquetWriter(tmp[name], arrow.schema, compression="zstd")
+                    writers[name] = pq.ParquetWriter(
+                        tmp[name], arrow.schema, compression="zstd", write_statistics=False
+                    )
                 if arrow.num_rows:
                     writers[name].write_table(arrow, row_group_size=max(arrow.num_rows, 1))
                 rows[name] += arrow.num_rows
