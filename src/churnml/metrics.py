@@ -18,8 +18,10 @@ Columns:
   churns that day, and back-to-back terms count once) or, without a
   subscriptions table, ``payments_run_rate`` (the client's payments in the 365 days before the month
   start / 12, refunds netted, floored at 0);
-- ``complete``: whether every churn of the month is already known (month end + the label lag
-  ``<=`` the data end); the last months are usually incomplete and understate churn.
+- ``complete``: whether the month's churn is fully observed: every churn of it is already known
+  (month end + the label lag ``<=`` the data end; the last months usually are not) and, for the
+  inactivity source, the month starts at least ``inactivity_days`` after the first data (before
+  that nobody can have been inactive long enough: churn is understated).
 
 Months run from the first month that starts at or after the first data to the month of the last data.
 A segment's row for a month is there when the segment has clients active at its start or new in it.
@@ -184,8 +186,12 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
 
     lag = timedelta(days=label_lag_days(cfg))
+    # Inactivity churn in a month needs activity inactivity_days before it: earlier months are blind.
+    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if cfg.source == "inactivity" else 0)
     complete = {
-        m: datetime.combine(_next_month(m), datetime.min.time()) + lag <= dataset.as_of for m in months
+        m: datetime.combine(_next_month(m), datetime.min.time()) + lag <= dataset.as_of
+        and datetime.combine(m, datetime.min.time()) >= warm_from
+        for m in months
     }
     table = table.with_columns(
         pl.col("active_start", "new_clients", "churned").fill_null(0).cast(pl.UInt32),
