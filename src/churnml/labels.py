@@ -320,38 +320,93 @@ def _snapshot_frame(snapshots: Sequence[date] | pl.Series) -> pl.DataFrame:
     return pl.DataFrame(series).with_columns(pl.col(SNAPSHOT).cast(_DT).alias(_SDT))
 
 
+_NEXT = "_next_churned_at"
+
+
+def _active_segments(clients: pl.DataFrame, membership: pl.DataFrame, default: bool) -> pl.DataFrame:
+    """Stretches of time in which a client is active: ``client_id``, ``_lo``, ``_hi``, ``_next_churned_at``.
+
+    A snapshot ``s`` belongs to a stretch when ``_lo < s <= _hi`` (``_hi`` null: open-ended). Stretches
+    lie between consecutive membership changes (the status after a change holds for snapshots strictly
+    after it, up to and including the next change) and start no earlier than ``created_at``.
+    ``_next_churned_at`` is the ``churned_at`` of the first decided churn known at or after ``_hi``.
+    """
+    created = clients.select(
+        pl.col(Clients.CLIENT_ID), pl.col(Clients.CREATED_AT).cast(_DT).alias("_created")
+    )
+    changes = (
+        membership.select(CLIENT_ID, _AT, _ACTIVE, CHURNED_AT, _DECIDED)
+        .sort(CLIENT_ID, _AT, _ACTIVE)
+        .with_columns(
+            pl.when(~pl.col(_ACTIVE) & pl.col(_DECIDED))
+            .then(pl.col(CHURNED_AT))
+            .backward_fill()
+            .over(CLIENT_ID)
+            .alias("_next_here")
+        )
+    )
+    after = changes.select(
+        CLIENT_ID,
+        pl.col(_AT).alias("_lo"),
+        pl.col(_AT).shift(-1).over(CLIENT_ID).alias("_hi"),
+        _ACTIVE,
+        pl.col("_next_here").shift(-1).over(CLIENT_ID).alias(_NEXT),
+    )
+    first = changes.group_by(CLIENT_ID).agg(
+        pl.col(_AT).first().alias("_hi"), pl.col("_next_here").first().alias(_NEXT)
+    )
+    initial = created.join(first, on=CLIENT_ID, how="left").select(
+        CLIENT_ID, pl.lit(None, _DT).alias("_lo"), "_hi", pl.lit(default).alias(_ACTIVE), _NEXT
+    )
+    return (
+        pl.concat([initial, after])
+        .filter(pl.col(_ACTIVE))
+        .join(created, on=CLIENT_ID, how="inner")
+        .select(
+            CLIENT_ID,
+            pl.max_horizontal("_lo", "_created").alias("_lo"),
+            "_hi",
+            pl.col(_NEXT).cast(_DT),
+        )
+    )
+
+
 def _spine_with_status(
     dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig, hindsight: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> pl.DataFrame:
+    """Active client x snapshot rows: ``client_id``, ``snapshot``, ``_snapshot_dt``, ``_next_churned_at``.
+
+    Expands stretches of activity (:func:`_active_segments`) onto the sorted snapshots by binary
+    search: the cost grows with the output rows, not with clients x snapshots x changes.
+    """
     clients = dataset.get(Table.CLIENTS)
     if clients is None:
         raise ContractError(str(Table.CLIENTS), "required table missing")
-    changes = status_changes(dataset, cfg)
-    membership = changes
+    membership = status_changes(dataset, cfg)
     if hindsight:
-        membership = changes.filter(pl.col(_DECIDED)).with_columns(
+        membership = membership.filter(pl.col(_DECIDED)).with_columns(
             pl.when(pl.col(_ACTIVE)).then(pl.col(_AT)).otherwise(pl.col(CHURNED_AT)).alias(_AT)
         )
-    grid = (
-        clients.select(pl.col(Clients.CLIENT_ID), pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"))
-        .join(_snapshot_frame(snapshots), how="cross")
-        .filter(pl.col("_created") < pl.col(_SDT))
-        .sort(_SDT)
-    )
-    spine = grid.join_asof(
-        membership.select(CLIENT_ID, _AT, _ACTIVE).sort(_AT, _ACTIVE),
-        left_on=_SDT,
-        right_on=_AT,
-        by=CLIENT_ID,
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    )
     # Without any change before the snapshot: active for churns/subscriptions (created, never left);
     # not active for inactivity (no activity yet).
-    default = cfg.source != "inactivity"
-    spine = spine.filter(pl.col(_ACTIVE).fill_null(default)).select(CLIENT_ID, SNAPSHOT, _SDT)
-    return spine, changes
+    segments = _active_segments(clients, membership, default=cfg.source != "inactivity")
+    snaps = _snapshot_frame(snapshots).with_row_index("_i")
+    times = snaps.get_column(_SDT)
+    last = snaps.height - 1
+    first_i = times.search_sorted(segments.get_column("_lo"), side="right").cast(pl.Int64)
+    last_i = (
+        times.search_sorted(segments.get_column("_hi").fill_null(datetime.max), side="right").cast(pl.Int64)
+        - 1
+    ).clip(upper_bound=last)
+    return (
+        segments.with_columns(first_i.alias("_i0"), last_i.alias("_i1"))
+        .filter(pl.col("_i0") <= pl.col("_i1"))
+        .select(CLIENT_ID, _NEXT, pl.int_ranges("_i0", pl.col("_i1") + 1, dtype=pl.UInt32).alias("_i"))
+        .explode("_i")
+        .join(snaps, on="_i", how="inner")
+        .select(CLIENT_ID, SNAPSHOT, _SDT, _NEXT)
+        .sort(CLIENT_ID, SNAPSHOT)
+    )
 
 
 def active_spine(
@@ -367,8 +422,7 @@ def active_spine(
     churn counts from its ``churned_at`` rather than from when it became known, and undecided churns
     do not count (the client is treated as still active).
     """
-    spine, _ = _spine_with_status(dataset, snapshots, cfg, hindsight)
-    return spine.select(CLIENT_ID, SNAPSHOT).sort(CLIENT_ID, SNAPSHOT)
+    return _spine_with_status(dataset, snapshots, cfg, hindsight).select(CLIENT_ID, SNAPSHOT)
 
 
 def label_lag_days(cfg: LabelConfig) -> int:
@@ -385,28 +439,15 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
     end, see :func:`label_lag_days`), ``churned_at`` (of that next churn, or null). Sorted by client
     and snapshot.
     """
-    spine, changes = _spine_with_status(dataset, snapshots, cfg)
+    spine = _spine_with_status(dataset, snapshots, cfg)
     # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
     # churned_at may lie a little before the snapshot (term ended, grace still running).
-    churns = changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED)).select(CLIENT_ID, _AT, CHURNED_AT).sort(_AT)
     horizon = pl.duration(days=cfg.horizon_days)
     known_until = pl.lit(dataset.as_of - timedelta(days=label_lag_days(cfg)), _DT)
-    labeled = (
-        spine.sort(_SDT)
-        .join_asof(
-            churns,
-            left_on=_SDT,
-            right_on=_AT,
-            by=CLIENT_ID,
-            strategy="forward",
-            check_sortedness=False,
-        )
-        .with_columns(
-            pl.when(pl.col(_SDT) + horizon > known_until)
-            .then(None)
-            .otherwise((pl.col(CHURNED_AT) < pl.col(_SDT) + horizon).fill_null(False))
-            .cast(pl.Int8)
-            .alias(LABEL)
-        )
+    label = (
+        pl.when(pl.col(_SDT) + horizon > known_until)
+        .then(None)
+        .otherwise((pl.col(_NEXT) < pl.col(_SDT) + horizon).fill_null(False))
+        .cast(pl.Int8)
     )
-    return labeled.select(CLIENT_ID, SNAPSHOT, LABEL, pl.col(CHURNED_AT).cast(_DT)).sort(CLIENT_ID, SNAPSHOT)
+    return spine.select(CLIENT_ID, SNAPSHOT, label.alias(LABEL), pl.col(_NEXT).alias(CHURNED_AT))
