@@ -142,6 +142,7 @@ class ScoreConfig(_Section):
     max_data_lag_days: int = Field(21, ge=0)
     report_clients: int = Field(100, ge=0)
     report_movers: int = Field(20, ge=0)
+    change_min: float = Field(0.01, ge=0, le=1)
 
 
 class ValueConfig(_Section):

@@ -85,8 +85,6 @@ __all__ = [
 
 SNAPSHOT = "snapshot"
 ZONES = ("green", "yellow", "red")
-# Snapshots whose features are built in one call: bounds memory on large portfolios.
-_SNAPSHOTS_PER_BATCH = 4
 
 
 class ScoringError(ValueError):
@@ -244,30 +242,76 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 
 # -- scoring ------------------------------------------------------------------------------------
-def _features_at(
-    dataset: Dataset, snapshots: list[date], label: LabelConfig, features: FeaturesConfig
-) -> pl.DataFrame:
-    from churnml.features import build_features
-    from churnml.labels import active_spine
-
-    spine = active_spine(dataset, snapshots, label)
-    if spine.height == 0:
-        return spine
-    return build_features(dataset, spine, features)
+def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
+    """The dataset restricted to ``ids`` (every table); features are per client, so they do not change."""
+    keep = pl.Series(ids, dtype=pl.String)
+    return dataset.with_tables(
+        **{
+            str(t): frame.filter(pl.col(CLIENT_ID).is_in(keep.implode()))
+            for t, frame in dataset.tables.items()
+        }
+    )
 
 
 def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     return frame.select(names).cast(pl.Float64).to_pandas()
 
 
-def _previous_zones(
-    prev: pl.DataFrame,
-    p_prev: np.ndarray,
+@dataclass
+class _Scored:
+    """What the batched feature/scoring pass keeps: every row's probability, the features of this week
+    and last week (the only rows that are explained)."""
+
+    probs: list[pl.DataFrame] = field(default_factory=list)
+    now: list[pl.DataFrame] = field(default_factory=list)
+    prev: list[pl.DataFrame] = field(default_factory=list)
+
+
+def _score_spine(
     dataset: Dataset,
+    spine: pl.DataFrame,
+    model: Any,
+    names: list[str],
+    as_of: date,
     prev_date: date,
-    cfg: ZonesConfig,
+    features: FeaturesConfig,
+    rows_per_batch: int,
+    progress: Callable[[str], None] | None,
+) -> _Scored:
+    """Features and probabilities for every (client, snapshot) of ``spine``, in client batches.
+
+    One feature pass covers all snapshots of a batch (the feature engine works on the whole weekly
+    grid anyway); batches of about ``rows_per_batch`` rows bound the memory on large portfolios.
+    """
+    from churnml.features import build_features
+
+    ids = spine.get_column(CLIENT_ID).unique().sort().to_list()
+    n_snaps = max(spine.get_column(SNAPSHOT).n_unique(), 1)
+    per_batch = max(1, rows_per_batch // n_snaps)
+    batches = [ids[i : i + per_batch] for i in range(0, len(ids), per_batch)]
+    out = _Scored()
+    for k, batch in enumerate(batches):
+        if progress is not None and len(batches) > 1:
+            progress(f"features and scores, clients batch {k + 1}/{len(batches)}")
+        part = dataset if len(batches) == 1 else _client_subset(dataset, batch)
+        rows = (
+            spine if len(batches) == 1 else spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(batch).implode()))
+        )
+        table = build_features(part, rows, features)
+        if k == 0:
+            check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
+        table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
+        p = np.asarray(model.churn_probability(_matrix(table, names)), dtype=float)
+        out.probs.append(table.select(CLIENT_ID, SNAPSHOT).with_columns(pl.Series(History.PROBABILITY, p)))
+        out.now.append(table.filter(pl.col(SNAPSHOT) == as_of))
+        out.prev.append(table.filter(pl.col(SNAPSHOT) == prev_date))
+        del table
+    return out
+
+
+def _previous_zones(
+    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig
 ) -> dict[str, str]:
-    ids = prev.get_column(CLIENT_ID).to_list()
     arr = (
         annual_recurring_revenue(
             ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
@@ -276,6 +320,15 @@ def _previous_zones(
         .to_numpy()
     )
     return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
+
+
+def _contributions(model: Any, X: pd.DataFrame, chunk: int = 20_000) -> np.ndarray:
+    """TreeSHAP contributions in row chunks (bounded memory on large lists)."""
+    if len(X) == 0:
+        return np.zeros((0, X.shape[1] + 1))
+    return np.vstack(
+        [np.asarray(model.contributions(X.iloc[i : i + chunk]), dtype=float) for i in range(0, len(X), chunk)]
+    )
 
 
 def scored_list(
@@ -292,13 +345,14 @@ def scored_list(
     playbooks: PlaybooksConfig,
     known_history: pl.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    rows_per_batch: int = 400_000,
 ) -> ScoredList:
     """Score every client active at ``as_of`` (columns and grain: module docstring).
 
     ``model`` is a fitted :class:`~churnml.modeling.train.ChurnModel` (``churn_probability``,
     ``contributions``, ``feature_names_``); ``metadata`` its training record (model version, feature
     reference for drift). Raises :class:`ScoringError` for stale data or a model that does not match
-    the data's features.
+    the data's features. ``rows_per_batch`` bounds the (client x snapshot) rows featurised at once.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -316,119 +370,57 @@ def scored_list(
     check_data_lag(dataset.tables, as_of, score.max_data_lag_days)
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
-    done("check")
-
-    step("features at the as-of date and a week before")
-    both = _features_at(dataset, [prev_date, as_of], label, features)
-    if both.height == 0 or both.filter(pl.col(SNAPSHOT) == as_of).height == 0:
-        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
-    data_features = [c for c in both.columns if c not in (CLIENT_ID, SNAPSHOT)]
-    check_feature_match(names, data_features)
-    now_frame = both.filter(pl.col(SNAPSHOT) == as_of).sort(CLIENT_ID)
-    prev_frame = both.filter(pl.col(SNAPSHOT) == prev_date).sort(CLIENT_ID)
-    del both
-    done("features")
-
-    step("scoring and explaining")
-    X_now = _matrix(now_frame, names)
-    X_prev = _matrix(prev_frame, names)
-    p_now = np.asarray(model.churn_probability(X_now), dtype=float)
-    p_prev = np.asarray(model.churn_probability(X_prev), dtype=float) if len(X_prev) else np.zeros(0)
-    contrib_now = np.asarray(model.contributions(X_now), dtype=float)
-    ids = now_frame.get_column(CLIENT_ID).to_list()
-    health = health_score(p_now)
-    specs, describe = registry_catalog(features)
-    values_now = X_now.to_numpy(dtype=float, na_value=np.nan)
-    drivers = top_drivers(contrib_now, values_now, names, specs, describe, score.top_drivers)
-    fam = family_health(contrib_now, names, specs, health)
-
-    # Why it changed: contributions a week earlier for the clients present at both snapshots.
-    prev_ids = prev_frame.get_column(CLIENT_ID).to_list()
-    prev_pos = {c: i for i, c in enumerate(prev_ids)}
-    both_rows = [i for i, c in enumerate(ids) if c in prev_pos]
-    why: list[str | None] = [None] * len(ids)
-    if both_rows:
-        prev_rows = [prev_pos[ids[i]] for i in both_rows]
-        contrib_prev = np.asarray(model.contributions(X_prev.iloc[prev_rows]), dtype=float)
-        reasons = change_reasons(
-            contrib_now[both_rows],
-            contrib_prev,
-            values_now[both_rows],
-            names,
-            specs,
-            describe,
-            score.top_drivers,
-        )
-        for i, reason in zip(both_rows, reasons, strict=True):
-            why[i] = reason
-    done("explain")
-
-    step("drift against the training data")
-    psi = feature_drift(X_now, metadata)
-    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
-    done("drift")
-
-    step("health history")
     hist_dates = history_snapshots(as_of, score.history_weeks)
     known = (
         known_history.filter(pl.col(History.SNAPSHOT).is_in(hist_dates))
         if known_history is not None
         else pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
     )
-    have = set(known.get_column(History.SNAPSHOT).unique().to_list())
-    parts = [
-        pl.DataFrame(
-            {
-                History.CLIENT_ID: ids,
-                History.SNAPSHOT: [as_of] * len(ids),
-                History.PROBABILITY: p_now,
-            },
-            schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date, History.PROBABILITY: pl.Float64},
-        ),
-        pl.DataFrame(
-            {
-                History.CLIENT_ID: prev_ids,
-                History.SNAPSHOT: [prev_date] * len(prev_ids),
-                History.PROBABILITY: p_prev,
-            },
-            schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date, History.PROBABILITY: pl.Float64},
-        ),
-    ]
-    todo = [d for d in hist_dates if d not in (as_of, prev_date) and d not in have]
-    for start in range(0, len(todo), _SNAPSHOTS_PER_BATCH):
-        batch = todo[start : start + _SNAPSHOTS_PER_BATCH]
-        frame = _features_at(dataset, batch, label, features)
-        if frame.height == 0:
-            continue
-        frame = frame.filter(pl.col(CLIENT_ID).is_in(ids))
-        p = np.asarray(model.churn_probability(_matrix(frame, names)), dtype=float)
-        parts.append(
-            pl.DataFrame(
-                {
-                    History.CLIENT_ID: frame.get_column(CLIENT_ID),
-                    History.SNAPSHOT: frame.get_column(SNAPSHOT).cast(pl.Date),
-                    History.PROBABILITY: p,
-                }
-            )
-        )
-    scored = pl.concat(parts, how="vertical_relaxed").with_columns(
+    have = set(known.get_column(History.SNAPSHOT).unique().to_list()) - {as_of, prev_date}
+    todo = [d for d in hist_dates if d not in have]
+    from churnml.labels import active_spine
+
+    spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+    ids = spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+    if not ids:
+        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
+    # Only this week's clients matter: their history and their previous week.
+    spine = spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode()))
+    done("check")
+
+    step(f"features and scores at {len(todo)} weekly snapshots")
+    passed = _score_spine(dataset, spine, model, names, as_of, prev_date, features, rows_per_batch, progress)
+    now_frame = pl.concat(passed.now).sort(CLIENT_ID)
+    prev_frame = pl.concat(passed.prev).sort(CLIENT_ID)
+    probs = pl.concat(passed.probs)
+    del passed
+    p_of = probs.filter(pl.col(SNAPSHOT) == as_of).sort(CLIENT_ID)
+    p_now = p_of.get_column(History.PROBABILITY).to_numpy()
+    prev_ids = prev_frame.get_column(CLIENT_ID).to_list()
+    p_prev = (
+        probs.filter(pl.col(SNAPSHOT) == prev_date).sort(CLIENT_ID).get_column(History.PROBABILITY).to_numpy()
+    )
+    done("features_and_scores")
+
+    step("health history")
+    scored = probs.with_columns(
         pl.col(History.PROBABILITY)
-        .map_batches(lambda s: pl.Series(health_score(s.to_numpy())))
+        .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
         .alias(History.HEALTH)
     )
     if known.height:
         reuse = known.filter(
-            ~pl.col(History.SNAPSHOT).is_in([as_of, prev_date]) & pl.col(History.CLIENT_ID).is_in(ids)
+            pl.col(History.SNAPSHOT).is_in(list(have))
+            & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
         ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
         scored = pl.concat([scored, reuse], how="vertical_relaxed")
-    history = (
-        scored.filter(pl.col(History.CLIENT_ID).is_in(ids))
-        .unique([History.CLIENT_ID, History.SNAPSHOT], keep="first")
-        .sort(History.CLIENT_ID, History.SNAPSHOT)
+    history = scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
+        History.CLIENT_ID, History.SNAPSHOT
     )
     done("history")
 
     step("value, zones, rules and actions")
+    health = health_score(p_now)
     clients = dataset.tables[Table.CLIENTS]
     arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
     base = pl.DataFrame(
@@ -437,7 +429,7 @@ def scored_list(
     )
     valued = value_table(base, clients, arr, label.horizon_days, value)
     zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
-    prev_zone_of = _previous_zones(prev_frame, p_prev, dataset, prev_date, score.zones) if prev_ids else {}
+    prev_zone_of = _previous_zones(prev_ids, p_prev, dataset, prev_date, score.zones) if prev_ids else {}
     prev_p_of = dict(zip(prev_ids, p_prev.tolist(), strict=True))
     prev_zone = [prev_zone_of.get(c) for c in ids]
     zone_change, new_red = zone_changes(prev_zone, zone)
@@ -459,6 +451,43 @@ def scored_list(
     tiers = valued.get_column(Scores.VALUE_TIER).to_list()
     action, acts, escalation = recommended_actions(zone, tiers, owners, playbooks)
     done("value_rules")
+
+    step("explaining (exact TreeSHAP)")
+    X_now = _matrix(now_frame, names)
+    contrib_now = _contributions(model, X_now)
+    specs, describe = registry_catalog(features)
+    values_now = X_now.to_numpy(dtype=float, na_value=np.nan)
+    drivers = top_drivers(contrib_now, values_now, names, specs, describe, score.top_drivers)
+    fam = family_health(contrib_now, names, specs, health)
+    # Why it changed: only for clients whose probability moved at least change_min or who changed
+    # zone (small wiggles need no story); contributions of last week's features for those rows.
+    prev_pos = {c: i for i, c in enumerate(prev_ids)}
+    explain_rows = [
+        i
+        for i, c in enumerate(ids)
+        if c in prev_pos
+        and (abs(p_now[i] - p_prev[prev_pos[c]]) >= score.change_min or prev_zone[i] != zone[i])
+    ]
+    why: list[str | None] = [None] * len(ids)
+    if explain_rows:
+        X_prev = _matrix(prev_frame, names).iloc[[prev_pos[ids[i]] for i in explain_rows]]
+        reasons = change_reasons(
+            contrib_now[explain_rows],
+            _contributions(model, X_prev),
+            values_now[explain_rows],
+            names,
+            specs,
+            describe,
+            score.top_drivers,
+        )
+        for i, reason in zip(explain_rows, reasons, strict=True):
+            why[i] = reason
+    done("explain")
+
+    step("drift against the training data")
+    psi = feature_drift(X_now, metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
+    done("drift")
 
     step("assembling the list")
     prev_series = pl.Series(Scores.PREVIOUS_PROBABILITY, prev_p, dtype=pl.Float64)
@@ -514,8 +543,7 @@ def scored_list(
     rest = [c for c in table.columns if c not in first]
     table = table.select(*first, *rest).sort(Scores.PRIORITY)
     done("assemble")
-    scored_dates = tuple(sorted({as_of, prev_date, *todo}))
-    return ScoredList(as_of, table, history, psi, drifted, timings, scored_dates)
+    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
 
 
 # -- the run's record ---------------------------------------------------------------------------
