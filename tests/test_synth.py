@@ -280,24 +280,31 @@ def test_churners_show_more_signs_before_leaving_than_stayers_at_the_same_tenure
     assert means[True] > 1.5 * means[False], means
 
 
-def test_churners_log_in_less_in_their_last_three_months_than_before(
-    tables: dict[Table, pl.DataFrame],
+def test_clients_log_in_less_than_their_own_usual_while_in_decline(
+    tables: dict[Table, pl.DataFrame], truth: dict[str, pl.DataFrame]
 ) -> None:
-    windows = _windows(tables)
-    logins = tables[Table.EVENTS].filter(pl.col("event") == "login").select(CLIENT_ID, "ts")
-    ratio = (
-        windows.join(logins, on=CLIENT_ID)
-        .with_columns((pl.col("at") - pl.col("ts")).dt.total_days().alias("ago"))
-        .group_by("window", "churner")
-        .agg(
-            ((pl.col("ago") >= 0) & (pl.col("ago") < 91)).sum().alias("recent"),
-            ((pl.col("ago") >= 91) & (pl.col("ago") < 182)).sum().alias("before"),
-        )
-        .filter(pl.col("before") > 0)
-        .with_columns((pl.col("recent") / pl.col("before")).alias("ratio"))
+    """Weekly logins relative to the client's own mean in healthy weeks fall as the true decline rises."""
+    logins = (
+        tables[Table.EVENTS]
+        .filter(pl.col("event") == "login")
+        .group_by(CLIENT_ID, pl.col("ts").dt.truncate("1w").dt.date().alias(Truth.WEEK))
+        .len()
     )
-    medians = dict(ratio.group_by("churner").agg(pl.col("ratio").median()).iter_rows())
-    assert medians[True] < 0.8 * medians[False], medians
+    weeks = (
+        truth[Truth.HAZARD]
+        .join(logins, on=[CLIENT_ID, Truth.WEEK], how="left")
+        .with_columns(pl.col("len").fill_null(0))
+    )
+    usual = (
+        weeks.filter(pl.col(Truth.DECLINE) == 0).group_by(CLIENT_ID).agg(pl.col("len").mean().alias("usual"))
+    )
+    rel = weeks.join(usual.filter(pl.col("usual") > 0), on=CLIENT_ID).with_columns(
+        (pl.col("len") / pl.col("usual")).alias("rel")
+    )
+    healthy = rel.filter(pl.col(Truth.DECLINE) == 0).get_column("rel").median()
+    declining = rel.filter(pl.col(Truth.DECLINE) >= 0.6).get_column("rel").median()
+    assert rel.filter(pl.col(Truth.DECLINE) >= 0.6).height > 100
+    assert declining < 0.8 * healthy, (declining, healthy)
 
 
 def test_noise_exists_healthy_clients_have_late_payments_and_vacations(
@@ -359,7 +366,7 @@ def test_oracle_ranks_real_churners_high(
     ranks = p.argsort().argsort() + 1
     pos = y.sum()
     auc = (ranks[y].sum() - pos * (pos + 1) / 2) / (pos * (len(y) - pos))
-    assert auc > 0.8
+    assert auc > 0.75
 
 
 def _hazard_frame(rows: list[tuple]) -> pl.DataFrame:

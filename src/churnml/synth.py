@@ -19,7 +19,8 @@ Mechanism
   (the client recovers if it has not left). An episode has a true reason (price, service, competitor,
   lost_interest, forgot, moved, other) and shows a random subset of the sign families that fit the
   reason (usage, payments, communication, support, account), each sign with intensity ``d``; about
-  one episode in ten shows no sign at all.
+  one episode in fourteen shows no sign at all. The signs run ahead of the hazard:
+  they reach full strength after 60% of the ramp, the hazard (``d**2``) only at its end.
 - **Churn** is decided at term ends only: a client whose term ends in week ``w`` does not renew with
   probability ``hazard = min(0.9, 1 - exp(-lambda * term_months))``, where the monthly rate is
   ``lambda = base(segment, tenure, engagement) + lambda_decline * d**2``. The client's last term then
@@ -199,7 +200,7 @@ FAMILY_P = np.array(
         [0.45, 0.35, 0.45, 0.35, 0.35],  # other
     ]
 )
-SILENT_EPISODE_P = 0.10
+SILENT_EPISODE_P = 0.07
 
 # Individual signs; each belongs to one family (account signs are discrete signals, see SIGNAL_P).
 SIGNS = (
@@ -284,6 +285,7 @@ BASE_RATE_SHARE = 0.25  # share of the target churn rate that comes from the bas
 ONSET_PER_WEEK = 0.0085  # weekly probability that a healthy average client starts a decline episode
 DECLINE_RATE = 0.85  # monthly churn rate added at full decline intensity (d = 1)
 MAX_HAZARD = 0.9
+SIGN_LEAD = 1.7  # signs reach their peak after 1/SIGN_LEAD of the ramp (the hazard only at its end)
 STALL_P = 0.12  # share of new clients whose onboarding stalls (an episode from day one)
 SHOCK_P = 0.0015  # weekly probability of a shock signal (raises the onset rate for 12 weeks)
 SHOCK_MULT = 4.0
@@ -546,13 +548,13 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
         fam_on = (rng.random((m, 5)) < FAMILY_P[reason]) & visible[:, None]
         if forced_reason is not None:
             fam_on[:, F_USAGE] = visible
-        strength = rng.uniform(0.5, 1.0, (m, 5))
+        strength = rng.uniform(0.7, 1.0, (m, 5))
         sub_on = rng.random((m, len(SIGNS))) < SUB_SIGN_P
         # at least one sign of each shown family: the strongest-drawn sub-sign is forced on
         sig = fam_on[:, SIGN_FAMILY] & sub_on
         ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
         ep_k[idx] = 0
-        ep_D[idx] = rng.integers(4, 22, m)
+        ep_D[idx] = rng.integers(5, 22, m)
         ep_H[idx] = rng.integers(2, 11, m)
         ep_R[idx] = rng.integers(4, 13, m)
         ep_s[idx] = rng.uniform(0.35, 1.0, m)
@@ -620,13 +622,16 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
         ramp = np.minimum(1.0, ep_k / ep_D)
         fade = np.clip(1.0 - (ep_k - ep_D - ep_H) / ep_R, 0.0, 1.0)
         d = np.where(in_ep, ep_s * np.where(ep_k <= ep_D + ep_H, ramp, fade), 0.0)
+        # the signs run ahead of the hazard: they reach the peak early in the ramp
+        lead = np.minimum(1.0, SIGN_LEAD * ep_k / ep_D)
+        shown = np.where(in_ep, ep_s * np.where(ep_k <= ep_D + ep_H, lead, fade), 0.0)
         ended = in_ep & (ep_k >= ep_D + ep_H + ep_R)
         recovered[ended] += 1
         ep_k[ended] = -1
         ep_sig[ended] = 0.0
 
         d_rec[:, k] = d
-        sig_rec[:, k, :] = d[:, None] * ep_sig
+        sig_rec[:, k, :] = shown[:, None] * ep_sig
         ar_rec[:, k] = ar
         seats_rec[:, k] = seats
         spell_rec[alive, k] = spell_no[alive]
@@ -683,7 +688,7 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
                     ep_sig[keep, S_ADDON],
                     ep_sig[keep, S_DISCOUNT],
                 )
-                dk = d[keep]
+                dk = shown[keep]
                 cut = u[:, 1] < 0.02 + 0.6 * s_seats * dk
                 grow = ~cut & (u[:, 1] > 0.96 - 0.02 * (ar[keep] > 0.3)) & (dk < 0.1)
                 factor = np.where(
@@ -772,13 +777,18 @@ def _vacations(rng: np.random.Generator, grid: _Grid, n: int) -> np.ndarray:
 def _spread(
     rng: np.random.Generator, counts: np.ndarray, sim: _Sim, grid: _Grid
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Expand client x week counts into rows: (flat client-week index, timestamp in seconds)."""
+    """Expand client x week counts into rows: (flat client-week index, timestamp in seconds).
+
+    Times fall within the client's active part of the week, mostly in office hours (07:00-19:00).
+    """
     flat = counts.ravel()
     cw = np.repeat(np.arange(flat.size, dtype=np.int64), flat)
     weeks = grid.weeks
     lo = sim.lo.ravel()[cw].astype(np.int64)
-    width = sim.hi.ravel()[cw].astype(np.int64) - lo
-    offset = lo + np.floor(rng.random(cw.size) * width).astype(np.int64)
+    hi = sim.hi.ravel()[cw].astype(np.int64)
+    offset = lo + np.floor(rng.random(cw.size) * (hi - lo)).astype(np.int64)
+    office = (offset // DAY) * DAY + 7 * 3600 + (offset % DAY) // 2
+    offset = np.clip(np.where(rng.random(cw.size) < 0.9, office, offset), lo, hi - 1)
     ts = (grid.monday0 + 7 * (cw % weeks)) * DAY + offset
     return cw, ts
 
