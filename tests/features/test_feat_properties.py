@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 from churnml.config import FeaturesConfig
 from churnml.features import build_features
+from churnml.features._grid import per_client_shifts
 from churnml.schemas import CLIENT_ID, Table
 
 START = datetime(2023, 1, 2)
@@ -76,6 +77,17 @@ def test_row_order_changes_nothing(seed):
     a = build_features(dataset_of(frames, START, END), keys, CFG)
     b = build_features(dataset_of(shuffled, START, END), keys.sample(fraction=1.0, shuffle=True, seed=3), CFG)
     _close(a, b)
+
+
+def test_dense_and_per_client_shifts_agree():
+    """The Polars shortcut (one ordered shift over the dense grid) equals per-client windows."""
+    frames = random_tables(7, START, END)
+    ds = dataset_of(frames, START, END)
+    keys = _all_spine(frames)
+    dense = build_features(ds, keys, CFG)
+    with per_client_shifts():
+        per_client = build_features(ds, keys, CFG)
+    _close(dense, per_client)
 
 
 def test_one_row_per_spine_row_sorted():

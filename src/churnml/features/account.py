@@ -42,7 +42,8 @@ def account_features(
     if signals is None:
         return grid.select(CLIENT_ID, WEEK, tenure)
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
-    s = signals.with_columns(day_number(nw.col(Signals.TS)).alias(DAY))
+    fast = signals.implementation.is_polars()
+    s = signals.with_columns(day_number(nw.col(Signals.TS), fast).alias(DAY))
     s = s.with_columns(
         week_of(nw.col(DAY), axis).alias(WEEK),
         nw.when(nw.col(Signals.SIGNAL).is_in(list(Signals.KNOWN)))

@@ -17,7 +17,17 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.dataset import Dataset
-from churnml.features._grid import CDAY, WEEK, WeekAxis, client_week_grid, day_number, week_axis, week_of
+from churnml.features._grid import (
+    CDAY,
+    CIDX,
+    WEEK,
+    WeekAxis,
+    client_week_grid,
+    day_number,
+    dense_shifts,
+    week_axis,
+    week_of,
+)
 from churnml.features.account import account_features
 from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
@@ -111,15 +121,38 @@ def build_features(
     grid_clients = (
         keys.select(CLIENT_ID)
         .unique()
+        .sort(CLIENT_ID)
+        .with_row_index(CIDX)
         .join(clients.select(CLIENT_ID, Clients.CREATED_AT), on=CLIENT_ID, how="left")
     )
     grid_lf = _lazy(grid_clients, cfg.engine)
-    grid_lf = grid_lf.with_columns(day_number(nw.col(Clients.CREATED_AT)).alias(CDAY)).select(CLIENT_ID, CDAY)
+    grid_lf = grid_lf.with_columns(
+        day_number(nw.col(Clients.CREATED_AT), cfg.engine == "polars").alias(CDAY),
+        nw.col(CIDX).cast(nw.Int64),
+    ).select(CLIENT_ID, CIDX, CDAY)
     grid = client_week_grid(grid_lf, axis)
     spine_lf = _lazy(keys, cfg.engine)
-    spine_lf = spine_lf.with_columns((week_of(day_number(nw.col(SNAPSHOT)), axis) - 1).alias(WEEK))
+    spine_lf = spine_lf.with_columns(
+        (week_of(day_number(nw.col(SNAPSHOT), cfg.engine == "polars"), axis) - 1).alias(WEEK)
+    )
 
     parts: list[pl.DataFrame] = [keys]
+    # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
+    with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
+        parts += _family_frames(dataset, spine_lf, grid, axis, cfg, progress)
+    return pl.concat(parts, how="horizontal")
+
+
+def _family_frames(
+    dataset: Dataset,
+    spine_lf: nw.LazyFrame,
+    grid: nw.LazyFrame,
+    axis: WeekAxis,
+    cfg: FeaturesConfig,
+    progress: Callable[[str], None] | None,
+) -> list[pl.DataFrame]:
+    """One collected frame of features per family whose table is present, rows in spine order."""
+    parts: list[pl.DataFrame] = []
     for name, table, fn in _STEPS:
         if table is None:
             source = dataset.tables.get(Table.SIGNALS)
@@ -141,4 +174,4 @@ def build_features(
         parts.append(frame.select(pl.all().cast(pl.Float64)))
         if progress:
             progress(name)
-    return pl.concat(parts, how="horizontal")
+    return parts

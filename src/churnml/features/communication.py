@@ -67,7 +67,7 @@ def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     )
     per_ts = per_ts.with_columns(
         nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=Communications.TS).alias("_nr_cum"),
-        week_of(day_number(nw.col(Communications.TS)), axis).alias(WEEK),
+        week_of(day_number(nw.col(Communications.TS), comm.implementation.is_polars()), axis).alias(WEEK),
     ).filter(nw.col(WEEK) <= axis.last_week)
     return per_ts.group_by(CLIENT_ID, WEEK).agg(
         nw.col("_nr").sum().alias("_noreply"),
@@ -86,7 +86,9 @@ def communication_features(
     direction = nw.col(Communications.DIRECTION)
     channel = nw.col(Communications.CHANNEL)
     outcome = nw.col(Communications.OUTCOME)
-    c = communications.with_columns(day_number(nw.col(Communications.TS)).alias(DAY))
+    c = communications.with_columns(
+        day_number(nw.col(Communications.TS), communications.implementation.is_polars()).alias(DAY)
+    )
     c = c.with_columns(week_of(nw.col(DAY), axis).alias(WEEK)).filter(nw.col(WEEK) <= axis.last_week)
     is_out = direction == "out"
     rh = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)

@@ -34,6 +34,7 @@ from churnml.features._grid import (
     relative_slope,
     running_max,
     safe_div,
+    shifted,
     validated_weeks,
     week_of,
     window_sum,
@@ -59,11 +60,12 @@ def payment_features(
     base = validated_weeks(cfg.baseline_days, "baseline_days")
 
     status = nw.col(Payments.STATUS)
+    fast = payments.implementation.is_polars()
     p = payments.with_columns(
-        day_number(nw.col(Payments.PAID_AT)).alias("_paid_day"),
-        day_number(nw.col(Payments.DUE_AT)).alias("_due_day"),
+        day_number(nw.col(Payments.PAID_AT), fast).alias("_paid_day"),
+        day_number(nw.col(Payments.DUE_AT), fast).alias("_due_day"),
         day_number(
-            nw.coalesce(nw.col(Payments.ISSUED_AT), nw.col(Payments.DUE_AT), nw.col(Payments.PAID_AT))
+            nw.coalesce(nw.col(Payments.ISSUED_AT), nw.col(Payments.DUE_AT), nw.col(Payments.PAID_AT)), fast
         ).alias("_issue_day"),
         nw.col(Payments.AMOUNT).cast(nw.Float64).alias("_amount"),
         (status.is_null() | ~status.is_in(["failed", "refunded"])).alias("_regular"),
@@ -208,9 +210,10 @@ def subscription_features(
     """
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
     lag = validated_weeks(91, "the 91-day change window")
+    fast = subscriptions.implementation.is_polars()
     s = subscriptions.with_columns(
-        day_number(nw.col(Subscriptions.START_DATE)).alias("_start"),
-        day_number(nw.col(Subscriptions.END_DATE)).alias("_end"),
+        day_number(nw.col(Subscriptions.START_DATE), fast).alias("_start"),
+        day_number(nw.col(Subscriptions.END_DATE), fast).alias("_end"),
         nw.col(Subscriptions.IS_ADDON).fill_null(False).alias("_addon"),
     )
     s = s.with_columns(
@@ -256,7 +259,7 @@ def subscription_features(
     )
 
     def prev(col: str, n: int) -> nw.Expr:
-        return nw.col(col).shift(n).over(CLIENT_ID, order_by=WEEK).fill_null(0.0)
+        return shifted(col, n).fill_null(0.0)
 
     down = ((nw.col("_lvl_mrr") < prev("_lvl_mrr", 1) - _EPS) & (nw.col("_lvl_mrr") > _EPS)) | (
         (nw.col("_lvl_seats") < prev("_lvl_seats", 1) - _EPS) & (nw.col("_lvl_seats") > _EPS)

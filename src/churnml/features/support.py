@@ -59,7 +59,7 @@ def csat_ratings(tickets: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     )
     rated = rated.with_columns(
         nw.col("_one").cum_sum().over(CLIENT_ID, order_by=["_known_at", "_csat"]).alias("_idx"),
-        week_of(day_number(nw.col("_known_at")), axis).alias(WEEK),
+        week_of(day_number(nw.col("_known_at"), tickets.implementation.is_polars()), axis).alias(WEEK),
     )
     return rated.select(CLIENT_ID, "_idx", "_csat", WEEK)
 
@@ -73,8 +73,8 @@ def support_features(
     base = validated_weeks(cfg.baseline_days, "baseline_days")
 
     t = tickets.with_columns(
-        day_number(nw.col(Tickets.OPENED_AT)).alias(DAY),
-        day_number(nw.col(Tickets.CLOSED_AT)).alias("_closed_day"),
+        day_number(nw.col(Tickets.OPENED_AT), tickets.implementation.is_polars()).alias(DAY),
+        day_number(nw.col(Tickets.CLOSED_AT), tickets.implementation.is_polars()).alias("_closed_day"),
     )
     t = t.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
     kind = nw.col(Tickets.KIND)

@@ -50,10 +50,16 @@ _LAST_EVENT = "_last_event_day"
 _LAST_EXPORT = "_last_export_day"
 
 
-def weekly_events(events: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig) -> nw.LazyFrame:
-    """Events aggregated to one row per client x week with activity (weeks up to ``axis.last_week``)."""
-    ev = events.with_columns(day_number(nw.col(Events.TS)).alias(DAY))
-    ev = ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK)).filter(nw.col(WEEK) <= axis.last_week)
+def dated_events(events: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Events with their day number (``_day``) and grid week (``_week``)."""
+    ev = events.with_columns(day_number(nw.col(Events.TS), events.implementation.is_polars()).alias(DAY))
+    return ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+
+
+def weekly_events(dated: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig) -> nw.LazyFrame:
+    """Dated events (:func:`dated_events`) aggregated to one row per client x week with activity
+    (weeks up to ``axis.last_week``)."""
+    ev = dated.filter(nw.col(WEEK) <= axis.last_week)
     is_login = nw.col(Events.EVENT).is_in(list(cfg.login_events))
     is_export = nw.col(Events.EVENT).is_in(list(cfg.export_events))
     ev = ev.with_columns(
@@ -118,12 +124,11 @@ def usage_features(
     young = max(1, round(cfg.young_days / 7))
     wlist = sorted({w for _, w in windows})
 
-    ev = events.with_columns(day_number(nw.col(Events.TS)).alias(DAY))
-    ev = ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+    ev = dated_events(events, axis)
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
     kinds = distinct_active_deltas(ev, Events.EVENT, wlist, "_kinds", axis)
 
-    weekly = weekly_events(events, axis, cfg)
+    weekly = weekly_events(ev, axis, cfg)
     counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
     delta_cols = ["_users__plus", *[f"_users__minus{w}" for w in wlist]]
     delta_cols += ["_kinds__plus", *[f"_kinds__minus{w}" for w in wlist]]
