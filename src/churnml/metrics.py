@@ -46,7 +46,7 @@ MONTH = "month"
 SEGMENT = "segment"
 _DT = pl.Datetime("us")
 _MRR = "_mrr"
-_MS = "_month_dt"
+_YEAR = pl.duration(days=365)
 
 
 def _next_month(day: date) -> date:
@@ -68,46 +68,54 @@ def month_starts(data_start: datetime, data_end: datetime) -> list[date]:
     return out
 
 
+def _on_snapshots(frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr, snapshots: pl.Series) -> pl.DataFrame:
+    """Each row of ``frame`` once per snapshot ``s`` (column ``snapshot``) with ``lo < s <= hi``.
+
+    Binary search on the sorted snapshots: the cost grows with the rows produced, not with
+    rows x snapshots.
+    """
+    snaps = pl.DataFrame({SNAPSHOT: snapshots.cast(pl.Date).unique().sort()}).with_row_index("_i")
+    times = snaps.get_column(SNAPSHOT).cast(_DT)
+    bounds = frame.select(lo.cast(_DT).alias("_lo"), hi.cast(_DT).alias("_hi"))
+    first = times.search_sorted(bounds.get_column("_lo"), side="right").cast(pl.Int64)
+    last = times.search_sorted(bounds.get_column("_hi"), side="right").cast(pl.Int64) - 1
+    return (
+        frame.with_columns(first.alias("_i0"), last.alias("_i1"))
+        .filter(pl.col("_i0") <= pl.col("_i1"))
+        .with_columns(pl.int_ranges("_i0", pl.col("_i1") + 1, dtype=pl.UInt32).alias("_i"))
+        .explode("_i")
+        .join(snaps, on="_i")
+        .drop("_i0", "_i1", "_i")
+    )
+
+
 def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
     Returns ``spine`` with a ``_mrr`` column (0 when nothing runs) and ``"subscriptions"`` or
     ``"payments_run_rate"`` (see the module docstring); with neither table, MRR is 0 and the basis ``"none"``.
     """
-    keyed = spine.with_columns(pl.col(SNAPSHOT).cast(_DT).alias(_MS))
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
+    snapshots = spine.get_column(SNAPSHOT)
     if subs is not None:
+        # a term counts at s when start_date < s <= end_date
+        terms = subs.select(
+            Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR
+        )
         running = (
-            keyed.join(
-                subs.select(
-                    Subscriptions.CLIENT_ID,
-                    Subscriptions.START_DATE,
-                    Subscriptions.END_DATE,
-                    Subscriptions.MRR,
-                ),
-                on=CLIENT_ID,
-            )
-            .filter(
-                (pl.col(Subscriptions.START_DATE) < pl.col(_MS))
-                & (pl.col(_MS) <= pl.col(Subscriptions.END_DATE))
-            )
+            _on_snapshots(terms, pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE), snapshots)
             .group_by(CLIENT_ID, SNAPSHOT)
             .agg(pl.col(Subscriptions.MRR).sum().alias(_MRR))
         )
         basis = "subscriptions"
     elif payments is not None:
+        # a payment counts at s when paid_at < s <= paid_at + 365 days
+        paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
+            Payments.CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
+        )
         running = (
-            keyed.join(
-                payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
-                    Payments.CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
-                ),
-                on=CLIENT_ID,
-            )
-            .filter(
-                (pl.col(Payments.PAID_AT) < pl.col(_MS))
-                & (pl.col(Payments.PAID_AT) >= pl.col(_MS) - pl.duration(days=365))
-            )
+            _on_snapshots(paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR, snapshots)
             .group_by(CLIENT_ID, SNAPSHOT)
             .agg((pl.col(Payments.AMOUNT).sum() / 12).clip(lower_bound=0).alias(_MRR))
         )
