@@ -203,10 +203,45 @@ def test_a_higher_churn_rate_setting_gives_more_churn(
 
 
 def test_churn_reasons_fit_the_signs(tables: dict[Table, pl.DataFrame]) -> None:
-    """Competitor churners had far more competitor_trial / vendor_review signals than price churners."""
+    """Price churners showed money signs (budget cuts, layoffs, failed payments, discount requests)
+    in their last six months far more often than churners who left for other reasons."""
     churns = tables[Table.CHURNS]
     assert set(churns.get_column(Churns.REASON).unique()) <= set(Churns.REASONS)
     assert churns.get_column(Churns.REASON).n_unique() >= 5
+    money = pl.concat(
+        [
+            tables[Table.SIGNALS]
+            .filter(pl.col(Signals.SIGNAL).is_in(["budget_cut", "layoffs"]))
+            .select(CLIENT_ID, pl.col(Signals.TS).alias("ts")),
+            tables[Table.TICKETS]
+            .filter(pl.col(Tickets.KIND) == "discount_request")
+            .select(CLIENT_ID, pl.col(Tickets.OPENED_AT).alias("ts")),
+            tables[Table.PAYMENTS]
+            .filter(
+                (pl.col(Payments.STATUS) == "failed") | (pl.col(Payments.PAID_AT) > pl.col(Payments.DUE_AT))
+            )
+            .select(CLIENT_ID, pl.col(Payments.ISSUED_AT).alias("ts")),
+        ]
+    )
+    shown = (
+        churns.join(money, on=CLIENT_ID, how="left")
+        .with_columns(
+            (
+                (pl.col("ts") < pl.col(Churns.CHURNED_AT))
+                & (pl.col("ts") >= pl.col(Churns.CHURNED_AT) - pl.duration(days=182))
+            )
+            .fill_null(False)
+            .alias("inside")
+        )
+        .group_by(CLIENT_ID, Churns.CHURNED_AT, Churns.REASON)
+        .agg(pl.col("inside").any().alias("money_sign"))
+    )
+    price = shown.filter(pl.col(Churns.REASON) == "price").get_column("money_sign").mean()
+    others = shown.filter(pl.col(Churns.REASON).is_in(["lost_interest", "service", "forgot"]))
+    assert price > 1.5 * others.get_column("money_sign").mean(), (
+        price,
+        others.get_column("money_sign").mean(),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
