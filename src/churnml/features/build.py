@@ -31,6 +31,7 @@ from churnml.features._grid import (
 from churnml.features.account import account_features
 from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
+from churnml.features.registry import feature_specs
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features
 from churnml.schemas import CLIENT_ID, CONTRACT, Clients, Kind, Table
@@ -140,7 +141,13 @@ def build_features(
     # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
     with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
         parts += _family_frames(dataset, spine_lf, grid, axis, cfg, progress)
-    return pl.concat(parts, how="horizontal")
+    table = pl.concat(parts, how="horizontal")
+    # columns in registry order; a column the registry does not know is a bug, not data
+    registered = feature_specs(cfg)
+    unknown = [c for c in feature_columns(table) if c not in registered]
+    if unknown:
+        raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
+    return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
 
 
 def _family_frames(

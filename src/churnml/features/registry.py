@@ -10,8 +10,8 @@ Names follow ``<family>_<signal>[_<window>d]``. :data:`FEATURES` lists the names
 windows (7, 28, 91, 182 days); :func:`feature_spec` also understands any other window.
 
 Template placeholders: ``{value}`` (the raw value, any format spec), ``{pct}`` (percent derived from
-the kind: a ratio 0.38 -> 62, a share 0.25 -> 25, a change -0.2 -> 20) and ``{verb}`` ("fell",
-"rose" or "did not change").
+the kind: a ratio 0.38 -> 62, a share 0.25 -> 25, a change -0.2 -> 20), ``{abs}`` (the absolute
+value) and ``{verb}`` ("fell", "rose" or "did not change").
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ class _Base:
 
 
 def _b(name, family, unit, direction, group, template, kind="count", label=""):
-    return _Base(name, family, unit, direction, group, template, kind, label or name)
+    # default label: the template without its leading value ("{value:.0f} logins in ..." -> "logins in ...")
+    if not label:
+        stripped = re.sub(r"^\{value[^}]*\}\s*", "", template)
+        label = stripped if stripped != template else name
+    return _Base(name, family, unit, direction, group, template, kind, label)
 
 
 def _trends(prefix: str, family: str, what: str, unit: str, group: str, direction: int) -> list[_Base]:
@@ -448,7 +452,7 @@ def _bases() -> list[_Base]:
             "add-ons",
             -1,
             "addons",
-            "{value:+.0f} add-ons over the last 91 days",
+            "Add-ons changed by {value:+.0f} over the last 91 days",
             "count",
             "add-on change over 91 days",
         ),
@@ -641,7 +645,7 @@ def _bases() -> list[_Base]:
             "sentiment difference",
             -1,
             "sentiment",
-            "Sentiment {verb} by {value:+.2f} (last {recent} days vs the {baseline} days before)",
+            "Sentiment {verb} by {abs:.2f} (last {recent} days vs the {baseline} days before)",
             "diff",
             "trend of sentiment",
         ),
@@ -748,7 +752,7 @@ def _bases() -> list[_Base]:
             "CSAT difference",
             -1,
             "csat",
-            "Satisfaction {verb} by {value:+.1f} points (last {baseline} days vs all earlier ratings)",
+            "Satisfaction {verb} by {abs:.1f} points (last {baseline} days vs all earlier ratings)",
             "diff",
             "trend of satisfaction",
         ),
@@ -880,12 +884,14 @@ def sentence(name: str, value: float | None, cfg: FeaturesConfig | None = None) 
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
     pct, verb = _pct_and_verb(spec.kind, value)
-    text = spec.template.format(value=value, pct=pct, verb=verb)
-    return (
-        text.replace("did not change by 0 points", "did not change")
-        .replace("did not change 0%", "did not change")
-        .replace("did not change by about 0%", "did not change")
-    )
+    text = spec.template.format(value=value, pct=pct, verb=verb, abs=abs(value))
+    # "did not change by 0.00 points" -> "did not change"
+    return _NO_CHANGE.sub("did not change", text)
+
+
+_NO_CHANGE = re.compile(
+    r"did not change(?: by)?(?: about)? [0-9.]+%?(?: points)?(?: of their usual weekly level per week)?"
+)
 
 
 def _check_unique(names: Iterable[str]) -> None:  # pragma: no cover - import-time guard

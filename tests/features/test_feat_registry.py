@@ -1,0 +1,96 @@
+"""The registry: every emitted column is described, and sentences read right."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from feature_helpers import dataset_of, random_tables, spine
+
+from churnml.config import FeaturesConfig
+from churnml.features import FEATURES, FeatureSpec, build_features, feature_spec, sentence
+from churnml.features.registry import FAMILIES, feature_names
+from churnml.schemas import CLIENT_ID, Table
+
+START, END = datetime(2023, 1, 2), datetime(2024, 1, 1)
+
+
+def test_every_emitted_column_is_registered_and_every_registered_one_is_emitted():
+    frames = random_tables(11, START, END)
+    ids = frames[Table.CLIENTS].get_column(CLIENT_ID).to_list()
+    out = build_features(dataset_of(frames, START, END), spine(ids, [date(2023, 9, 4)]), FeaturesConfig())
+    assert out.columns[2:] == list(FEATURES)
+
+
+def test_other_windows_are_understood():
+    cfg = FeaturesConfig(windows=(14, 35))
+    frames = random_tables(12, START, END)
+    ids = frames[Table.CLIENTS].get_column(CLIENT_ID).to_list()
+    out = build_features(dataset_of(frames, START, END), spine(ids, [date(2023, 9, 4)]), cfg)
+    assert "usage_logins_35d" in out.columns and "usage_logins_28d" not in out.columns
+    for name in out.columns[2:]:
+        assert feature_spec(name).name == name
+    assert feature_spec("usage_logins_35d").template == "{value:.0f} logins in the last 35 days"
+
+
+@pytest.mark.parametrize("spec", list(FEATURES.values()), ids=list(FEATURES))
+def test_specs_are_complete(spec: FeatureSpec):
+    assert spec.family in FAMILIES
+    assert spec.direction in (-1, 0, 1)
+    assert spec.group and spec.unit and spec.label
+    assert spec.name.startswith({"communication": "comm"}.get(spec.family, spec.family))
+    text = sentence(spec.name, 0.5)
+    assert "{" not in text and (text[0].isupper() or text[0].isdigit())
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "usage_logins_ratio",
+            0.38,
+            "Logins fell 62% against this client's usual rate (last 28 days vs the 91 days before)",
+        ),
+        (
+            "usage_logins_ratio",
+            1.3,
+            "Logins rose 30% against this client's usual rate (last 28 days vs the 91 days before)",
+        ),
+        (
+            "comm_meetings_disrupted_91d",
+            3.0,
+            "3 meetings rescheduled or cancelled or missed in the last 91 days",
+        ),
+        ("comm_no_reply_streak", 2.0, "The last 2 outreach attempts got no reply"),
+        ("payments_mrr_change_91d", -0.25, "MRR fell 25% over the last 91 days"),
+        ("payments_late_share_182d", 0.25, "25% of the invoices paid in the last 182 days were paid late"),
+        ("support_csat_low_last2", 2.0, "2 of the last two satisfaction ratings were low (at or below 2)"),
+        ("comm_sentiment_trend", -0.3, "Sentiment fell by 0.30 (last 28 days vs the 91 days before)"),
+        (
+            "usage_key_share_trend",
+            0.0,
+            "The share of key-feature use did not change (last 28 days vs the 91 days before)",
+        ),
+        ("usage_logins_28d", None, "Logins in the last 28 days: no data"),
+        ("support_csat_last", float("nan"), "Last satisfaction rating: no data"),
+    ],
+)
+def test_sentences(name, value, expected):
+    assert sentence(name, value) == expected
+
+
+def test_unknown_feature_is_a_key_error():
+    with pytest.raises(KeyError, match="unknown feature"):
+        feature_spec("usage_nothing")
+
+
+def test_groups_keep_one_signal_together():
+    logins = {FEATURES[n].group for n in FEATURES if n.startswith("usage_logins")}
+    assert logins == {"logins"}
+    assert set(feature_names("account")) >= {"account_tenure_days", "account_champion_left_91d"}
+
+
+def test_dates_are_days(tmp_path):
+    # a guard for the unit of recency features: always whole days
+    assert all(FEATURES[n].unit == "days" for n in FEATURES if "days_since" in n)
+    assert timedelta(days=1)  # keeps the import honest for readers of the table above
