@@ -11,6 +11,7 @@ input rows, input rows per second end to end, wall time per step and peak RSS.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -23,6 +24,11 @@ from pathlib import Path
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
+    return usage.ru_utime + usage.ru_stime
 
 
 def _generate(clients: int, months: int, seed: int, raw: Path) -> None:
@@ -65,32 +71,33 @@ def main() -> None:
         print(f"  generated in {time.perf_counter() - t:,.1f} s", flush=True)
 
     cfg = load_config(None, [])
-    steps: dict[str, float] = {}
+    steps: dict[str, tuple[float, float]] = {}  # step -> (wall s, CPU s)
+    cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     dataset = read_dataset(raw, cfg.data)
-    steps["read"] = time.perf_counter() - t0
+    steps["read"] = (time.perf_counter() - t0, _cpu_seconds() - cpu0)
     rows = dataset.row_counts()
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu_seconds()
     snapshots = snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of)
     spine = active_spine(dataset, snapshots, cfg.label)
-    steps["spine"] = time.perf_counter() - t
+    steps["spine"] = (time.perf_counter() - t, _cpu_seconds() - c)
 
-    t = time.perf_counter()
-    last = [t]
+    t, c = time.perf_counter(), _cpu_seconds()
+    last = [t, c]
 
     def progress(name: str) -> None:
-        now = time.perf_counter()
-        steps[f"  {name}"] = now - last[0]
-        last[0] = now
+        now, cpu = time.perf_counter(), _cpu_seconds()
+        steps[f"  {name}"] = (now - last[0], cpu - last[1])
+        last[:] = [now, cpu]
 
     table = build_features(dataset, spine, cfg.features, progress=progress)
-    steps["features"] = time.perf_counter() - t
+    steps["features"] = (time.perf_counter() - t, _cpu_seconds() - c)
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu_seconds()
     out = base / "features.parquet"
     write_parquet_atomic(table, out)
-    steps["write"] = time.perf_counter() - t
+    steps["write"] = (time.perf_counter() - t, _cpu_seconds() - c)
     wall = time.perf_counter() - t0
 
     total = sum(n for name, n in rows.items() if name != "churns")
@@ -104,10 +111,13 @@ def main() -> None:
         f"output         {table.height:,} rows x {len(feature_columns(table))} features "
         f"({out.stat().st_size / 1e6:,.0f} MB Parquet)"
     )
-    for name, sec in steps.items():
-        print(f"  {name:<16} {sec:>8.2f} s")
+    print(f"  {'step':<16} {'wall s':>8} {'CPU s':>8}")
+    for name, (sec, cpu) in steps.items():
+        print(f"  {name:<16} {sec:>8.2f} {cpu:>8.2f}")
     print(f"wall time      {wall:,.2f} s (read + spine + features + write)")
     print(f"throughput     {total / wall:,.0f} input rows/s end to end")
+    print(f"CPU time       {_cpu_seconds() - cpu0:,.2f} s (all threads; the machine may be shared)")
+    print(f"load average   {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     print(f"peak RSS       {_peak_rss_mb():,.0f} MB")
     if not args.keep and args.data is None:
         shutil.rmtree(base, ignore_errors=True)
