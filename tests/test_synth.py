@@ -26,7 +26,14 @@ from churnml.schemas import (
     Table,
     Tickets,
 )
-from churnml.synth import SynthParams, Truth, data_end, oracle_probability, write_synthetic_dataset
+from churnml.synth import (
+    SynthParams,
+    Truth,
+    data_end,
+    oracle_probability,
+    synthetic_chunk,
+    write_synthetic_dataset,
+)
 
 PARAMS = SynthParams(clients=300, months=12, seed=7)
 END = datetime.combine(PARAMS.end, datetime.min.time())
@@ -202,9 +209,16 @@ def test_a_higher_churn_rate_setting_gives_more_churn(
     assert pl.read_parquet(tmp_path / "raw" / "churns.parquet").height > 1.6 * tables[Table.CHURNS].height
 
 
-def test_churn_reasons_fit_the_signs(tables: dict[Table, pl.DataFrame]) -> None:
+@pytest.fixture(scope="module")
+def larger() -> dict[Table, pl.DataFrame]:
+    """One in-memory chunk of 1,500 clients x 18 months: enough churners per reason."""
+    return synthetic_chunk(SynthParams(clients=1500, months=18, seed=11), 0).tables
+
+
+def test_churn_reasons_fit_the_signs(larger: dict[Table, pl.DataFrame]) -> None:
     """Price churners showed money signs (budget cuts, layoffs, failed payments, discount requests)
     in their last six months far more often than churners who left for other reasons."""
+    tables = larger
     churns = tables[Table.CHURNS]
     assert set(churns.get_column(Churns.REASON).unique()) <= set(Churns.REASONS)
     assert churns.get_column(Churns.REASON).n_unique() >= 5

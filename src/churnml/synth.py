@@ -8,9 +8,10 @@ Mechanism
 ---------
 - **Clients** belong to a segment (``smb``, ``mid``, ``enterprise``) that sets seats, price per seat,
   billing (monthly terms for most, annual for some; annual is common in enterprise), add-ons, margin,
-  owner and strategic importance (0-3). About half the clients exist at the start of the data
-  (created in its first four weeks); the rest arrive evenly over the period. New clients ramp up
-  their usage over their first weeks (onboarding).
+  owner and strategic importance (0-3). About half the clients exist when the data starts: they are
+  created in its first four weeks (the CRM went live) but are already past onboarding, and an annual
+  contract has a random part left; the rest arrive evenly over the period. New clients ramp up
+  their usage over their first weeks (onboarding); some stall.
 - **Engagement** drifts weekly as an AR(1) process around a per-client level; it drives the volume of
   usage and, weakly, the churn hazard and the chance of a decline.
 - **Decline episodes** are the risk state. One starts at random (more often for small clients, after a
@@ -428,6 +429,11 @@ def _static_clients(rng: np.random.Generator, n: int, grid: _Grid) -> dict[str, 
         grid.start + 28 + (rng.random(n) * max(span, 1)).astype(np.int64),
     )
     created_sec = created_day * DAY + rng.integers(8 * 3600, 18 * 3600, n)
+    # Clients of the initial cohort were clients before the CRM went live: they are past onboarding
+    # (a hidden prior tenure of 6 months to 4 years) and an annual contract has a random part left.
+    prior_weeks = np.where(initial, rng.uniform(26, 208, n), 0.0)
+    term_m = np.where(rng.random(n) < ANNUAL_P[seg], 12, 1)
+    first_term_m = np.where(initial & (term_m == 12), rng.integers(1, 13, n), term_m)
     base_mrr = seats * PRICE_PER_SEAT[seg] * rng.uniform(0.9, 1.1, n)
     key_adopt = np.column_stack(
         [rng.random(n) < 0.85, rng.random(n) < 0.92, rng.random(n) < API_P[seg], rng.random(n) < SYNC_P[seg]]
@@ -436,7 +442,10 @@ def _static_clients(rng: np.random.Generator, n: int, grid: _Grid) -> dict[str, 
         "seg": seg,
         "seats": seats,
         "price": np.round(PRICE_PER_SEAT[seg] * rng.uniform(0.9, 1.1, n), 2),
-        "term_m": np.where(rng.random(n) < ANNUAL_P[seg], 12, 1),
+        "term_m": term_m,
+        "first_term_m": first_term_m,
+        "initial": initial,
+        "prior_weeks": prior_weeks,
         "addon": rng.random(n) < ADDON_P[seg],
         "addon_price": np.round(0.15 * base_mrr, 2),
         "created_day": created_day,
@@ -522,8 +531,8 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
     signals: dict[str, list[np.ndarray]] = {k: [] for k in ("client", "sec", "kind")}
     spell_reason: dict[tuple[int, int], int] = {}
 
-    def add_terms(idx: np.ndarray, start: np.ndarray) -> None:
-        end = _add_months(start, term_m[idx])
+    def add_terms(idx: np.ndarray, start: np.ndarray, months: np.ndarray | None = None) -> None:
+        end = _add_months(start, term_m[idx] if months is None else months)
         next_end[idx] = end
         for key, value in (
             ("client", idx),
@@ -590,8 +599,8 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
             spell_no[idx] = 0
             lo[idx, k] = st["created_sec"][idx] - wk_sec
             hi[idx, k] = WEEK
-            add_terms(idx, st["created_day"][idx])
-            stall = idx[rng.random(idx.size) < STALL_P]
+            add_terms(idx, st["created_day"][idx], st["first_term_m"][idx])
+            stall = idx[(rng.random(idx.size) < STALL_P) & ~st["initial"][idx]]
             start_episodes(stall, k, R_LOST)
         if back.any():
             idx = np.flatnonzero(back)
@@ -640,7 +649,7 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
         due = alive & (next_end < wk + 7) & (next_end < grid.end)
         if due.any():
             idx = np.flatnonzero(due)
-            tenure_days = next_end[idx] - st["created_day"][idx]
+            tenure_days = next_end[idx] - st["created_day"][idx] + 7 * st["prior_weeks"][idx]
             base = (
                 lam0
                 * BASE_HAZARD_MULT[seg[idx]]
@@ -802,7 +811,8 @@ def _exposure(sim: _Sim) -> np.ndarray:
 
 
 def _tenure_weeks(st: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
-    return np.maximum(0.0, (grid.week_days[None, :] * DAY - st["created_sec"][:, None]) / WEEK)
+    own = np.maximum(0.0, (grid.week_days[None, :] * DAY - st["created_sec"][:, None]) / WEEK)
+    return own + st["prior_weeks"][:, None]
 
 
 def _events(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
