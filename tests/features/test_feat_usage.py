@@ -21,6 +21,7 @@ TABLES = {
     Table.CLIENTS: [
         {"client_id": "old", "created_at": datetime(2023, 6, 1)},
         {"client_id": "young", "created_at": datetime(2024, 2, 20)},
+        {"client_id": "ancient", "created_at": datetime(2005, 1, 1)},
     ],
     Table.EVENTS: [
         ev("old", datetime(2024, 1, 1, 9), "login", value=60),  # 63 days before S1: in 91d, not 28d
@@ -32,13 +33,14 @@ TABLES = {
         ev("old", datetime(2024, 3, 4, 0, 0), "login"),  # AT the snapshot: not seen at S1
         ev("young", datetime(2024, 2, 21), "login"),
         ev("young", datetime(2024, 2, 28), "login"),
+        ev("ancient", datetime(2024, 2, 28), "login"),
     ],
 }
 
 
 @pytest.fixture(scope="module")
 def frame():
-    return features_at(make_dataset(TABLES), ["old", "young"], [S1, S2])
+    return features_at(make_dataset(TABLES), ["old", "young", "ancient"], [S1, S2])
 
 
 @pytest.mark.parametrize(
@@ -62,8 +64,9 @@ def frame():
         ("old", S1, "usage_days_since_export", 23),
         ("old", S1, "usage_days_since_login", 1),
         ("old", S1, "usage_days_since_event", 1),
-        # 3 logins in the last 4 weeks against 1 in the 13 weeks before: (3 + 1) / (1 * 4 / 13 + 1)
-        ("old", S1, "usage_logins_ratio", 4 / (4 / 13 + 1)),
+        # 3 logins in the last 4 weeks against 1 in the 13 weeks before, of which only 5 hold data
+        # (the data starts on 2024-01-01, 9 weeks before S1): (3 + 1) / (1 * 4 / 5 + 1)
+        ("old", S1, "usage_logins_ratio", 4 / (4 / 5 + 1)),
         ("old", S2, "usage_logins_7d", 1),  # the login at 00:00 on S1 belongs to the next week
         ("old", S2, "usage_days_since_login", 7),
         ("old", S2, "usage_active_users_7d", 1),
@@ -76,6 +79,10 @@ def frame():
         ("young", S2, "usage_onboarding_progress", 2 / 3),
         ("young", S1, "usage_logins_ratio", None),  # no baseline week yet
         ("young", S1, "usage_days_since_export", None),
+        # created long before the data: onboarding not observed; rates over the weeks with data
+        ("ancient", S1, "usage_onboarding_progress", None),
+        ("ancient", S1, "account_tenure_days", 7002),
+        ("ancient", S1, "usage_logins_per_week_182d", 1 / 9),  # 9 weeks of data before S1
     ],
 )
 def test_usage_values(frame, at, client, snapshot, feature, expected):

@@ -7,7 +7,8 @@ the weeks ``<= k - 1`` (the data strictly before it).
 
 Grain of the grid: one row per client x week, columns ``client_id``, ``_week`` (grid week ``w``: the
 row describes everything known at the snapshot that starts week ``w + 1``), ``_sday`` (day number of
-that snapshot), ``_cday`` / ``_cweek`` (day and week the client was created).
+that snapshot), ``_cday`` / ``_created_week`` (day and week the client was created), ``_cweek`` (the
+week the client is observed from: its created week, or the first week of data if it is older).
 
 Families aggregate their raw rows to client-week first (:func:`on_grid`), then derive windows from
 cumulative sums (:func:`add_cumulative`, :func:`window_sum`): the cost grows with clients x weeks, not
@@ -32,6 +33,7 @@ from churnml.schemas import CLIENT_ID
 __all__ = [
     "CDAY",
     "CIDX",
+    "CREATED_WEEK",
     "CWEEK",
     "DAY",
     "ROW",
@@ -72,6 +74,7 @@ DAY = "_day"
 SDAY = "_sday"
 CDAY = "_cday"
 CWEEK = "_cweek"
+CREATED_WEEK = "_created_week"
 _EPOCH = date(1970, 1, 1)
 
 
@@ -195,7 +198,13 @@ def client_week_grid(clients: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         .with_columns(
             (nw.col(CIDX) * len(weeks) + (nw.col(WEEK) - axis.first_week)).alias(ROW),
             (nw.col(WEEK) * 7 + (axis.anchor + 7)).alias(SDAY),
-            ((nw.col(CDAY) - axis.anchor) // 7).alias(CWEEK),
+            ((nw.col(CDAY) - axis.anchor) // 7).alias(CREATED_WEEK),
+        )
+        .with_columns(
+            # observed from: the created week, or the first week of data for older (or unknown) clients
+            nw.max_horizontal(nw.col(CREATED_WEEK).fill_null(axis.first_week), nw.lit(axis.first_week)).alias(
+                CWEEK
+            ),
         )
         .drop(CIDX)
     )

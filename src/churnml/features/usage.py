@@ -16,7 +16,7 @@ import narwhals as nw
 
 from churnml.config import FeaturesConfig
 from churnml.features._grid import (
-    CWEEK,
+    CREATED_WEEK,
     DAY,
     WEEK,
     WeekAxis,
@@ -136,7 +136,9 @@ def usage_features(
     g = on_grid(g, users, [c for c in delta_cols if c.startswith("_users")])
     g = on_grid(g, kinds, [c for c in delta_cols if c.startswith("_kinds")])
     onboarding = (
-        (nw.col(_N) > 0) & (nw.col(WEEK) >= nw.col(CWEEK)) & (nw.col(WEEK) < nw.col(CWEEK) + young)
+        (nw.col(_N) > 0)
+        & (nw.col(WEEK) >= nw.col(CREATED_WEEK))
+        & (nw.col(WEEK) < nw.col(CREATED_WEEK) + young)
     ).cast(nw.Int64)
     g = g.with_columns(
         onboarding.alias("_onb"),
@@ -171,7 +173,10 @@ def usage_features(
         days_since(_LAST_LOGIN).alias("usage_days_since_login"),
         days_since(_LAST_EVENT).alias("usage_days_since_event"),
         # active weeks of the first `young` weeks / those of them that have passed so far
-        safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)).alias("usage_onboarding_progress"),
+        # (null for clients created before the data: their onboarding was not observed)
+        nw.when(nw.col(CREATED_WEEK) >= axis.first_week)
+        .then(safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)))
+        .alias("usage_onboarding_progress"),
     ]
     for col, stem in ((_N, "usage_events"), (_LOGIN, "usage_logins"), (_TIME, "usage_time")):
         feats += [
