@@ -863,20 +863,26 @@ def _events(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) ->
     user = np.floor(n_users * rng.random(cw.size) ** 1.6).astype(np.int64) + 1
     session_mean = 600.0 * (1 - 0.6 * sim.sig[..., S_SESSION]).ravel()[cw]
     value = np.where(kind == 0, np.round(session_mean * rng.lognormal(-0.3, 0.8, cw.size)) + 5, np.nan)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             Events.CLIENT_ID: ids.gather(pl.Series(client)),
             Events.TS: _datetimes(ts),
             Events.EVENT: _lookup(EVENT_NAMES, kind, Events.EVENT),
-            "_u": user,
+            Events.USER_ID: _user_ids(ids, users.max(axis=1).astype(np.int64), client, user),
             Events.VALUE: _float_series(Events.VALUE, value),
         }
     )
-    return frame.with_columns(
-        pl.concat_str(
-            [pl.col(Events.CLIENT_ID), pl.lit("-u"), pl.col("_u").cast(pl.String).str.zfill(3)]
-        ).alias(Events.USER_ID)
-    ).select(Events.CLIENT_ID, Events.TS, Events.EVENT, Events.USER_ID, Events.VALUE)
+
+
+def _user_ids(ids: pl.Series, max_users: np.ndarray, client: np.ndarray, user: np.ndarray) -> pl.Series:
+    """``<client_id>-u<NNN>`` per row, gathered from one string per (client, user) (no per-row formatting)."""
+    first = np.concatenate([[0], np.cumsum(max_users)[:-1]])
+    owner = np.repeat(np.arange(max_users.size), max_users)
+    number = np.arange(owner.size) - first[owner] + 1
+    names = pl.DataFrame({"c": ids.gather(pl.Series(owner)), "k": number}).select(
+        pl.concat_str([pl.col("c"), pl.lit("-u"), pl.col("k").cast(pl.String).str.zfill(3)])
+    )
+    return names.to_series().gather(pl.Series(first[client] + user - 1)).alias(Events.USER_ID)
 
 
 def _subscriptions(ids: pl.Series, st, sim: _Sim) -> pl.DataFrame:
@@ -1510,9 +1516,7 @@ def write_synthetic_dataset(
                 arrow = frame.to_arrow()
                 arrow = arrow.cast(schema) if schema is not None else arrow.cast(_plain_schema(arrow.schema))
                 if name not in writers:
-                    writers[name] = pq.ParquetWriter(
-                        tmp[name], arrow.schema, compression="zstd", write_statistics=False
-                    )
+                    writers[name] = pq.ParquetWriter(tmp[name], arrow.schema, **_writer_options(arrow.schema))
                 if arrow.num_rows:
                     writers[name].write_table(arrow, row_group_size=max(arrow.num_rows, 1))
                 rows[name] += arrow.num_rows
@@ -1528,6 +1532,19 @@ def write_synthetic_dataset(
         for path in tmp.values():
             path.unlink(missing_ok=True)
     return rows
+
+
+def _writer_options(schema: pa.Schema) -> dict[str, object]:
+    """Fast, compact Parquet: dictionaries for strings, delta encoding for timestamps, light zstd."""
+    strings = [f.name for f in schema if pa.types.is_large_string(f.type)]
+    times = {f.name: "DELTA_BINARY_PACKED" for f in schema if pa.types.is_timestamp(f.type)}
+    return {
+        "compression": "zstd",
+        "compression_level": 1,
+        "write_statistics": False,
+        "use_dictionary": strings,
+        "column_encoding": times,
+    }
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
