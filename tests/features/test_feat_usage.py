@@ -96,13 +96,14 @@ def test_usage_values(frame, at, client, snapshot, feature, expected):
 def test_slope_and_zscore_follow_the_weekly_counts(build, at):
     """Logins per week 1, 2, ..., 13 before S1: least-squares slope 1/week; mean 7 -> relative 1/8."""
     rows = [{"client_id": "c", "created_at": datetime(2023, 1, 2)}]
-    events = []
+    early = date.fromordinal(S1.toordinal() - 7 * 40)  # data starts 40 weeks before S1 (not a login)
+    events = [ev("c", datetime(early.year, early.month, early.day), "page_view")]
     for k in range(13):  # week k before S1 (k = 0: the last week) gets 13 - k logins
         day = date.fromordinal(S1.toordinal() - 7 * (k + 1) + 2)
         events += [ev("c", datetime(day.year, day.month, day.day, 12), "login") for _ in range(13 - k)]
     frame = build({Table.CLIENTS: rows, Table.EVENTS: events}, ["c"], [S1])
     assert at(frame, "c", S1, "usage_logins_slope") == pytest.approx(1 / (7 + 1))
-    # last 4 weeks mean 11.5 vs the 26 weeks before: 9 weeks with 1..9 and 17 empty weeks
+    # last 4 weeks mean 11.5 vs the 26 weeks before: 9 weeks with 1..9 and 17 observed empty weeks
     base = [float(x) for x in range(1, 10)] + [0.0] * 17
     mean = sum(base) / 26
     sd = (sum((x - mean) ** 2 for x in base) / 25) ** 0.5

@@ -139,6 +139,7 @@ def build_features(
         .unique()
         .sort(CLIENT_ID)
         .with_row_index(CIDX)
+        .with_columns(pl.col(CIDX).cast(pl.Int64))
         .join(clients.select(CLIENT_ID, Clients.CREATED_AT), on=CLIENT_ID, how="left")
     )
     grid_lf = _lazy(grid_clients, cfg.engine)
