@@ -164,10 +164,10 @@ def generate(
 ) -> None:
     """Generate a synthetic CRM dataset with a known churn mechanism (all 8 tables) plus its truth.
 
-    Clients of three segments drift in engagement; decline episodes show random subsets of the sign
-    families (usage, payments, communication, support, account) for 1-6 months before a churn, with
-    seasonal dips, vacations and one-off noise. The truth folder holds the weekly true hazard
-    (oracle = 1 - prod(1 - hazard) over the horizon). Data runs from --start for --months months.
+    Decline episodes show random subsets of the warning signs 1-6 months before a churn;
+    seasonal dips, vacations and one-off noise fool naive rules.
+    The truth folder holds the weekly true hazard: oracle = 1 - prod(1 - hazard).
+    Data runs from --start for --months months; same arguments, identical files.
 
     Example: churnml generate --out data/raw --truth-out data/truth --clients 2000 --months 24 --seed 42
     """
