@@ -16,6 +16,7 @@ value) and ``{verb}`` ("fell", "rose" or "did not change").
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -823,13 +824,17 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
 
 def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:
     """Every feature name for this config's windows, in emission order."""
-    cfg = cfg or FeaturesConfig()
+    return dict(_cached_specs(cfg or FeaturesConfig()))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_specs(cfg: FeaturesConfig) -> Mapping[str, FeatureSpec]:
     out: dict[str, FeatureSpec] = {}
     for base in _BASES:
         for w in cfg.windows if base.windowed else (None,):
             spec = _with_context(base.at(w), cfg)
             out[spec.name] = spec
-    return out
+    return MappingProxyType(out)
 
 
 def feature_names(family: str, cfg: FeaturesConfig | None = None) -> list[str]:
@@ -847,7 +852,7 @@ def feature_spec(name: str, cfg: FeaturesConfig | None = None) -> FeatureSpec:
     if cfg is None and name in FEATURES:
         return FEATURES[name]
     if cfg is not None:
-        specs = feature_specs(cfg)
+        specs = _cached_specs(cfg)
         if name in specs:
             return specs[name]
     m = _WINDOW.match(name)
