@@ -38,7 +38,14 @@ from churnml.features._grid import (
 )
 from churnml.schemas import CLIENT_ID, Events
 
-__all__ = ["distinct_active_counts", "distinct_active_deltas", "usage_features", "weekly_events"]
+__all__ = [
+    "dated_events",
+    "distinct_active_counts",
+    "distinct_active_deltas",
+    "usage_features",
+    "weekly_event_kinds",
+    "weekly_events",
+]
 
 _N = "_n_events"
 _LOGIN = "_n_logins"
@@ -56,28 +63,42 @@ def dated_events(events: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     return ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
 
 
-def weekly_events(dated: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig) -> nw.LazyFrame:
-    """Dated events (:func:`dated_events`) aggregated to one row per client x week with activity
-    (weeks up to ``axis.last_week``)."""
-    ev = dated.filter(nw.col(WEEK) <= axis.last_week)
-    is_login = nw.col(Events.EVENT).is_in(list(cfg.login_events))
-    is_export = nw.col(Events.EVENT).is_in(list(cfg.export_events))
-    ev = ev.with_columns(
-        is_login.cast(nw.Int64).alias(_LOGIN),
-        nw.col(Events.EVENT).is_in(list(cfg.key_events)).cast(nw.Int64).alias(_KEY),
-        is_export.cast(nw.Int64).alias(_EXPORT),
-        nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME),
-        nw.when(is_login).then(nw.col(DAY)).alias(_LAST_LOGIN),
-        nw.when(is_export).then(nw.col(DAY)).alias(_LAST_EXPORT),
+def weekly_event_kinds(dated: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Dated events (:func:`dated_events`) aggregated to one row per client x week x event kind
+    (weeks up to ``axis.last_week``): ``_n_events``, ``_time`` (sum of value), ``_last_event_day``."""
+    return (
+        dated.filter(nw.col(WEEK) <= axis.last_week)
+        .with_columns(nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME))
+        .group_by(CLIENT_ID, WEEK, Events.EVENT)
+        .agg(nw.len().alias(_N), nw.col(_TIME).sum(), nw.col(DAY).max().alias(_LAST_EVENT))
     )
-    return ev.group_by(CLIENT_ID, WEEK).agg(
-        nw.len().alias(_N),
+
+
+def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
+    """One row per client x week with activity, from :func:`weekly_event_kinds`: counts of events,
+    logins, key-feature and export events, time in product, last login / event / export day."""
+    event = nw.col(Events.EVENT)
+    is_login = event.is_in(list(cfg.login_events))
+    is_export = event.is_in(list(cfg.export_events))
+
+    def count_if(cond: nw.Expr) -> nw.Expr:
+        return nw.when(cond).then(nw.col(_N)).otherwise(nw.lit(0))
+
+    flagged = kinds.with_columns(
+        count_if(is_login).alias(_LOGIN),
+        count_if(event.is_in(list(cfg.key_events))).alias(_KEY),
+        count_if(is_export).alias(_EXPORT),
+        nw.when(is_login).then(nw.col(_LAST_EVENT)).alias(_LAST_LOGIN),
+        nw.when(is_export).then(nw.col(_LAST_EVENT)).alias(_LAST_EXPORT),
+    )
+    return flagged.group_by(CLIENT_ID, WEEK).agg(
+        nw.col(_N).sum(),
         nw.col(_LOGIN).sum(),
         nw.col(_KEY).sum(),
         nw.col(_EXPORT).sum(),
         nw.col(_TIME).sum(),
         nw.col(_LAST_LOGIN).max(),
-        nw.col(DAY).max().alias(_LAST_EVENT),
+        nw.col(_LAST_EVENT).max(),
         nw.col(_LAST_EXPORT).max(),
     )
 
@@ -125,10 +146,11 @@ def usage_features(
     wlist = sorted({w for _, w in windows})
 
     ev = dated_events(events, axis)
+    by_kind = weekly_event_kinds(ev, axis)  # one pass over the raw events serves weekly counts and kinds
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
-    kinds = distinct_active_deltas(ev, Events.EVENT, wlist, "_kinds", axis)
+    kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis)
 
-    weekly = weekly_events(ev, axis, cfg)
+    weekly = weekly_events(by_kind, cfg)
     counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
     delta_cols = ["_users__plus", *[f"_users__minus{w}" for w in wlist]]
     delta_cols += ["_kinds__plus", *[f"_kinds__minus{w}" for w in wlist]]
