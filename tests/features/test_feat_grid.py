@@ -1,0 +1,50 @@
+"""The client x week engine: day numbers, week axis, window validation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import narwhals as nw
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churnml.features._grid import civil_day_number, day_number, validated_weeks, week_axis
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31)), min_size=1))
+def test_portable_day_number_equals_the_polars_cast(stamps):
+    lf = nw.from_native(pl.LazyFrame({"ts": stamps}, schema={"ts": pl.Datetime("us")}))
+    out = lf.select(civil_day_number(nw.col("ts")).alias("a"), day_number(nw.col("ts"), fast=True).alias("b"))
+    frame = out.collect().to_native()
+    expected = [(s.date() - date(1970, 1, 1)).days for s in stamps]
+    assert frame.get_column("a").to_list() == expected
+    assert frame.get_column("b").to_list() == expected
+
+
+@pytest.mark.parametrize(("days", "weeks"), [(7, 1), (28, 4), (91, 13), (182, 26)])
+def test_windows_are_whole_weeks(days, weeks):
+    assert validated_weeks(days) == weeks
+
+
+@pytest.mark.parametrize("days", [0, 10, 30, 90])
+def test_other_windows_are_refused(days):
+    with pytest.raises(ValueError, match="multiple of 7"):
+        validated_weeks(days)
+
+
+def test_week_axis_anchors_on_the_first_snapshot_and_starts_at_the_data():
+    snaps = pl.Series([date(2024, 3, 4), date(2024, 3, 18)])
+    axis = week_axis(snaps, datetime(2024, 1, 1, 10))
+    assert axis.anchor == (date(2024, 3, 4) - date(1970, 1, 1)).days
+    assert axis.first_week == -9  # 2024-01-01 lies in the week starting 2024-01-01 = 9 weeks before
+    assert axis.last_week == 1  # the week before the last snapshot
+    assert axis.snapshot_day(axis.last_week) == (date(2024, 3, 18) - date(1970, 1, 1)).days
+
+
+def test_week_axis_rejects_snapshots_off_the_weekly_grid():
+    snaps = pl.Series([date(2024, 3, 4), date(2024, 3, 4) + timedelta(days=10)])
+    with pytest.raises(ValueError, match="2024-03-14"):
+        week_axis(snaps, datetime(2024, 1, 1))
