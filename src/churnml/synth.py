@@ -16,11 +16,11 @@ Mechanism
   usage and, weakly, the churn hazard and the chance of a decline.
 - **Decline episodes** are the risk state. One starts at random (more often for small clients, after a
   shock signal such as a champion leaving, when engagement is low, and as a stalled onboarding for
-  some new clients). Its intensity ``d`` ramps from 0 to a peak over 4-21 weeks, holds, then fades
+  some new clients). Its intensity ``d`` ramps from 0 to a peak over 8-26 weeks, holds, then fades
   (the client recovers if it has not left). An episode has a true reason (price, service, competitor,
   lost_interest, forgot, moved, other) and shows a random subset of the sign families that fit the
   reason (usage, payments, communication, support, account), each sign with intensity ``d``; about
-  one episode in fourteen shows no sign at all. The signs run ahead of the hazard:
+  one episode in twenty shows no sign at all. The signs run ahead of the hazard:
   they reach full strength after 60% of the ramp, the hazard (``d**2``) only at its end.
 - **Churn** is decided at term ends only: a client whose term ends in week ``w`` does not renew with
   probability ``hazard = min(0.9, 1 - exp(-lambda * term_months))``, where the monthly rate is
@@ -192,16 +192,16 @@ F_USAGE, F_PAY, F_COMM, F_SUPPORT, F_ACCOUNT = range(5)
 # P(family shows | episode reason), rows = REASONS.
 FAMILY_P = np.array(
     [
-        [0.35, 0.90, 0.40, 0.30, 0.60],  # price
-        [0.50, 0.20, 0.60, 0.90, 0.25],  # service
-        [0.80, 0.15, 0.60, 0.05, 0.10],  # forgot
-        [0.90, 0.20, 0.70, 0.10, 0.35],  # lost_interest
-        [0.30, 0.15, 0.40, 0.05, 0.85],  # moved
-        [0.70, 0.25, 0.50, 0.20, 0.90],  # competitor
-        [0.45, 0.35, 0.45, 0.35, 0.35],  # other
+        [0.45, 0.95, 0.50, 0.35, 0.65],  # price
+        [0.60, 0.25, 0.70, 0.95, 0.30],  # service
+        [0.90, 0.15, 0.70, 0.05, 0.10],  # forgot
+        [0.95, 0.25, 0.80, 0.10, 0.40],  # lost_interest
+        [0.40, 0.15, 0.50, 0.05, 0.90],  # moved
+        [0.80, 0.25, 0.60, 0.20, 0.95],  # competitor
+        [0.55, 0.45, 0.55, 0.45, 0.45],  # other
     ]
 )
-SILENT_EPISODE_P = 0.07
+SILENT_EPISODE_P = 0.05
 
 # Individual signs; each belongs to one family (account signs are discrete signals, see SIGNAL_P).
 SIGNS = (
@@ -239,7 +239,7 @@ SIGN_FAMILY = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
     S_COMPLAINT,
     S_CSAT,
 ) = range(len(SIGNS))
-SUB_SIGN_P = 0.75
+SUB_SIGN_P = 0.85
 
 SIGNAL_KINDS = (
     Signals.KNOWN
@@ -563,7 +563,7 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
         sig = fam_on[:, SIGN_FAMILY] & sub_on
         ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
         ep_k[idx] = 0
-        ep_D[idx] = rng.integers(5, 22, m)
+        ep_D[idx] = rng.integers(8, 27, m)
         ep_H[idx] = rng.integers(2, 11, m)
         ep_R[idx] = rng.integers(4, 13, m)
         ep_s[idx] = rng.uniform(0.35, 1.0, m)
