@@ -5,9 +5,9 @@ client x week grid of :mod:`churnml.features._grid`. Output grain: one row per c
 (``client_id``, ``_week``), one column per usage feature of the registry (``usage_*``), each describing
 the snapshot that starts the following week, from events strictly before it.
 
-Distinct users / event kinds over a window are counted without per-snapshot loops: each
-(client, user, week) row adds 1 from its week on and removes it when the user's next active week or the
-end of the window comes first, so a running sum over weeks is the number of distinct active users.
+Distinct users / event kinds over a window are counted without per-snapshot loops: a user enters a
+``W``-week window in a week it is active after ``W`` quiet weeks, and leaves it ``W`` weeks after an
+active week followed by ``W`` quiet weeks; running sums of entries minus exits give distinct counts.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from churnml.features._grid import (
     WeekAxis,
     add_cumulative,
     cum,
+    cum_before,
     day_number,
     days_since,
     existing_weeks,
@@ -40,6 +41,7 @@ from churnml.schemas import CLIENT_ID, Events
 
 __all__ = [
     "dated_events",
+    "distinct_active_columns",
     "distinct_active_counts",
     "distinct_active_deltas",
     "usage_features",
@@ -106,33 +108,35 @@ def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
 def distinct_active_deltas(
     rows: nw.LazyFrame, key: str, weeks: list[int], prefix: str, axis: WeekAxis
 ) -> nw.LazyFrame:
-    """Per client x week: ``<prefix>__plus`` (keys active that week) and ``<prefix>__minus<W>`` (keys
-    leaving a ``W``-week window that week). Running sums of plus minus minus give distinct counts."""
+    """Per client x week: ``<prefix>__in<W>`` (keys that enter a ``W``-week window that week: active,
+    and not active in the ``W`` weeks before) and ``<prefix>__out<W>`` (keys whose last activity for the
+    next ``W`` weeks is that week: they leave the window ``W`` weeks later). See
+    :func:`distinct_active_counts`."""
     keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK).unique()
-    keyed = keyed.with_columns(nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK).alias("_next"))
-    names = [f"{prefix}__plus"] + [f"{prefix}__minus{w}" for w in weeks]
-    parts = [
-        keyed.select(
-            CLIENT_ID,
-            WEEK,
-            *[nw.lit(1 if n == names[0] else 0).alias(n) for n in names],
-        )
-    ]
-    for w in weeks:
-        stop = nw.min_horizontal(nw.col(WEEK) + w, nw.col("_next").fill_null(nw.col(WEEK) + w))
-        parts.append(
-            keyed.select(
-                CLIENT_ID,
-                stop.alias(WEEK),
-                *[nw.lit(1 if n == f"{prefix}__minus{w}" else 0).alias(n) for n in names],
-            ).filter(nw.col(WEEK) <= axis.last_week)
-        )
-    return nw.concat(parts, how="vertical").group_by(CLIENT_ID, WEEK).agg(nw.col(n).sum() for n in names)
+    keyed = keyed.with_columns(
+        (nw.col(WEEK) - nw.col(WEEK).shift(1).over(CLIENT_ID, key, order_by=WEEK)).alias("_gap_prev"),
+        (nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK) - nw.col(WEEK)).alias("_gap_next"),
+    ).filter(nw.col(WEEK) <= axis.last_week)
+
+    def count_if(gap: str, w: int) -> nw.Expr:
+        return nw.when(nw.col(gap).is_null() | (nw.col(gap) > w)).then(nw.lit(1)).otherwise(nw.lit(0)).sum()
+
+    return keyed.group_by(CLIENT_ID, WEEK).agg(
+        *[count_if("_gap_prev", w).alias(f"{prefix}__in{w}") for w in weeks],
+        *[count_if("_gap_next", w).alias(f"{prefix}__out{w}") for w in weeks],
+    )
+
+
+def distinct_active_columns(prefix: str, weeks: list[int]) -> list[str]:
+    """The delta columns :func:`distinct_active_deltas` returns."""
+    return [f"{prefix}__in{w}" for w in weeks] + [f"{prefix}__out{w}" for w in weeks]
 
 
 def distinct_active_counts(prefix: str, weeks: list[int]) -> dict[int, nw.Expr]:
-    """Distinct active keys in the last ``W`` weeks, from the running sums of the deltas."""
-    return {w: nw.col(cum(f"{prefix}__plus")) - nw.col(cum(f"{prefix}__minus{w}")) for w in weeks}
+    """Distinct keys active in the last ``W`` weeks: keys that entered the window so far minus keys
+    that left it, i.e. running sum of ``in<W>`` minus the running sum of ``out<W>`` ``W`` weeks ago.
+    (A key's activity covers its week and the ``W - 1`` after; runs closer than ``W`` weeks merge.)"""
+    return {w: nw.col(cum(f"{prefix}__in{w}")) - cum_before(f"{prefix}__out{w}", w) for w in weeks}
 
 
 def usage_features(
@@ -152,8 +156,7 @@ def usage_features(
 
     weekly = weekly_events(by_kind, cfg)
     counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
-    delta_cols = ["_users__plus", *[f"_users__minus{w}" for w in wlist]]
-    delta_cols += ["_kinds__plus", *[f"_kinds__minus{w}" for w in wlist]]
+    delta_cols = distinct_active_columns("_users", wlist) + distinct_active_columns("_kinds", wlist)
     g = on_grid(grid, weekly, counts)
     g = on_grid(g, users, [c for c in delta_cols if c.startswith("_users")])
     g = on_grid(g, kinds, [c for c in delta_cols if c.startswith("_kinds")])
