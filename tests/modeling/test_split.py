@@ -52,7 +52,7 @@ def test_too_short_says_how_many_days(weeks, message):
 
 
 def test_empty_is_a_clear_error():
-    with pytest.raises(SplitError, match="empty"):
+    with pytest.raises(SplitError, match=r"no labeled snapshots.*needs 390 days"):
         out_of_time_split([], TrainConfig(), 90)
 
 

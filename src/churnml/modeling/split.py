@@ -41,6 +41,7 @@ __all__ = [
     "Split",
     "SplitError",
     "as_dates",
+    "days_needed",
     "out_of_time_split",
     "rolling_origin_folds",
 ]
@@ -124,11 +125,14 @@ class Fold:
         return train, valid
 
 
-def _bounds(snapshots: Any) -> tuple[date, date]:
+def _bounds(snapshots: Any, need: int) -> tuple[date, date]:
     s = as_dates(snapshots)
     s = s[~np.isnat(s)]
     if s.size == 0:
-        raise SplitError("no labeled snapshots: the labeled table is empty")
+        raise SplitError(
+            "no labeled snapshots (a snapshot gets a label only once its horizon has passed): the "
+            f"out-of-time split needs {need} days of labeled snapshots; use longer data"
+        )
     return s.min().astype(date), s.max().astype(date)
 
 
@@ -144,9 +148,9 @@ def out_of_time_split(snapshots: Sequence[date] | Any, cfg: TrainConfig, horizon
     :class:`SplitError` when the labeled span is shorter than the scheme needs, saying how many days
     are needed and how many there are.
     """
-    first, last = _bounds(snapshots)
-    span = (last - first).days + 1
     need = days_needed(cfg, horizon_days)
+    first, last = _bounds(snapshots, need)
+    span = (last - first).days + 1
     if span < need:
         raise SplitError(
             f"labeled snapshots span {span} days ({first} .. {last}) but the out-of-time split needs "
