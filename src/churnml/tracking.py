@@ -170,6 +170,10 @@ def feature_hash(feature_names: list[str]) -> str:
 class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc around an exported churnml model: ``predict`` returns P(churn within the horizon)."""
 
+    # The input is a feature frame whose columns depend on the data; the signature is given explicitly
+    # in log_churn_model, so MLflow's type-hint validation (and its warning) is skipped.
+    _skip_type_hint_validation = True
+
     def load_context(self, context):
         self.model, self.metadata = load_exported(Path(context.artifacts["model_dir"]))
 
