@@ -16,7 +16,7 @@ Mechanism
   usage and, weakly, the churn hazard and the chance of a decline.
 - **Decline episodes** are the risk state. One starts at random (more often for small clients, after a
   shock signal such as a champion leaving, when engagement is low, and as a stalled onboarding for
-  some new clients). Its intensity ``d`` ramps from 0 to a peak over 8-26 weeks, holds, then fades
+  some new clients). Its intensity ``d`` ramps from 0 to a peak over 8-26 weeks, holds 4-16 weeks, then fades
   (the client recovers if it has not left). An episode has a true reason (price, service, competitor,
   lost_interest, forgot, moved, other) and shows a random subset of the sign families that fit the
   reason (usage, payments, communication, support, account), each sign with intensity ``d``; about
@@ -283,7 +283,7 @@ TICKET_RATE = np.array([0.04, 0.10, 0.22])
 
 # Hazard calibration (monthly rates at the default churn_rate 0.025; scaled linearly with it).
 BASE_RATE_SHARE = 0.25  # share of the target churn rate that comes from the base (no-warning) hazard
-ONSET_PER_WEEK = 0.0085  # weekly probability that a healthy average client starts a decline episode
+ONSET_PER_WEEK = 0.0072  # weekly probability that a healthy average client starts a decline episode
 DECLINE_RATE = 0.85  # monthly churn rate added at full decline intensity (d = 1)
 MAX_HAZARD = 0.9
 SIGN_LEAD = 1.7  # signs reach their peak after 1/SIGN_LEAD of the ramp (the hazard only at its end)
@@ -564,8 +564,8 @@ def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, 
         ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
         ep_k[idx] = 0
         ep_D[idx] = rng.integers(8, 27, m)
-        ep_H[idx] = rng.integers(2, 11, m)
-        ep_R[idx] = rng.integers(4, 13, m)
+        ep_H[idx] = rng.integers(4, 17, m)
+        ep_R[idx] = rng.integers(6, 17, m)
         ep_s[idx] = rng.uniform(0.35, 1.0, m)
         ep_reason[idx] = reason
         ep_visible[idx] = fam_on.any(axis=1)
