@@ -52,6 +52,7 @@ __all__ = [
     "log_text",
     "promote_if_better",
     "register_model",
+    "scratch_folder",
     "tracked_run",
     "tracking_uri",
 ]
