@@ -493,3 +493,14 @@ def test_bad_parameters_are_refused() -> None:
         SynthParams(clients=0)
     with pytest.raises(ValueError, match="churn_rate"):
         SynthParams(churn_rate=0.5)
+
+
+def test_a_tiny_dataset_leaves_out_empty_tables_and_still_validates(tmp_path: Path) -> None:
+    tiny = SynthParams(clients=1, months=3, seed=1)
+    rows = write_synthetic_dataset(tiny, tmp_path / "raw", tmp_path / "truth")
+    empty = {name for name, n in rows.items() if n == 0}
+    assert empty  # one client over three months: no churn, no signal
+    present = {p.stem for p in (tmp_path / "raw").iterdir()}
+    assert present == {name for name, n in rows.items() if n > 0 and not name.startswith("truth/")}
+    dataset = read_dataset(tmp_path / "raw", DataConfig(as_of=tiny.end - timedelta(days=1)))
+    assert dataset.tables[Table.CLIENTS].height == 1

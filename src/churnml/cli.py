@@ -191,14 +191,17 @@ def generate(
         rows = write_synthetic_dataset(
             params, out, truth_out, on_chunk=lambda done, total: progress.update(task, completed=done)
         )
-    summary = ", ".join(f"{name} {n:,}" for name, n in rows.items() if not name.startswith("truth/"))
+    summary = ", ".join(
+        f"{name} {n:,}" if n else f"{name} none (no file)"
+        for name, n in rows.items()
+        if not name.startswith("truth/")
+    )
     out_console.print(
         f"wrote {out}/ ({summary}) and truth to {truth_out}/ in {time.perf_counter() - started:.1f}s; "
         f"data {params.start} .. {params.end} (exclusive)",
         highlight=False,
         soft_wrap=True,
     )
-
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1493,7 +1493,9 @@ def write_synthetic_dataset(
     """Generate chunk by chunk and stream every table to ``out/<table>.parquet`` (one row group per
     chunk) and the truth to ``truth_out``; files appear only when complete (temp file + rename).
 
-    ``on_chunk(done, total)`` is called after each chunk (progress). Returns rows per file.
+    ``on_chunk(done, total)`` is called after each chunk (progress). Returns rows per file. A table
+    without any row (possible only for tiny datasets, e.g. no churn at all) gets no file: the
+    contract treats it as absent.
     """
     out, truth_out = Path(out), Path(truth_out)
     out.mkdir(parents=True, exist_ok=True)
@@ -1525,6 +1527,10 @@ def write_synthetic_dataset(
         for writer in writers.values():
             writer.close()
         for name, (path, _) in targets.items():
+            if rows[name] == 0 and not name.startswith("truth/"):
+                # an empty table is left out (the contract treats it as absent); drop a stale copy too
+                path.unlink(missing_ok=True)
+                continue
             os.replace(tmp[name], path)
     finally:
         for writer in writers.values():
