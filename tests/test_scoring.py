@@ -423,3 +423,54 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     assert reused.scored_snapshots == (AS_OF - timedelta(weeks=1), AS_OF)
     assert reused.history.equals(whole.history)
     assert reused.scores.equals(whole.scores)
+
+
+@pytest.mark.parametrize(
+    ("zone", "priority", "limit", "expected"),
+    [
+        (["green", "red", "yellow", "red"], [1, 3, 2, 4], None, [0, 1, 2, 3]),
+        (["green", "red", "yellow", "red"], [1, 3, 2, 4], 2, [1, 3]),  # both reds, by priority
+        (["green", "red", "yellow", "red"], [1, 3, 2, 4], 3, [1, 2, 3]),
+        (["green", "green"], [2, 1], 1, [1]),
+    ],
+)
+def test_explained_rows(zone: list[str], priority: list[int], limit: int | None, expected: list[int]) -> None:
+    from churnml.scoring import explained_rows
+
+    assert explained_rows(zone, np.asarray(priority), limit).tolist() == expected
+
+
+def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -> None:
+    from churnml.modeling.export import load_exported
+    from churnml.scoring import scored_list
+
+    model, meta = load_exported(workspace["model"])
+    dataset = tiny_dataset()
+    full, capped = (
+        scored_list(
+            dataset,
+            AS_OF,
+            model,
+            meta,
+            label=cfg.label,
+            features=cfg.features,
+            score=cfg.score,
+            value=cfg.value,
+            rules=cfg.rules,
+            playbooks=cfg.playbooks,
+        ).scores
+        for cfg in (
+            load_config(overrides=["score.history_weeks=2"]),
+            load_config(overrides=["score.history_weeks=2", "score.explain_limit=5"]),
+        )
+    )
+    assert full.get_column(Scores.EXPLAINED).all()
+    assert capped.get_column(Scores.EXPLAINED).sum() == 5
+    explained = capped.filter(pl.col(Scores.EXPLAINED))
+    same = full.filter(pl.col("client_id").is_in(explained.get_column("client_id").implode()))
+    assert explained.drop(Scores.EXPLAINED).equals(same.drop(Scores.EXPLAINED))
+    rest = capped.filter(~pl.col(Scores.EXPLAINED))
+    assert rest.get_column(Scores.driver(1, "sentence")).null_count() == rest.height
+    assert rest.get_column(Scores.family_health("usage")).null_count() == rest.height
+    untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained"))]
+    assert capped.select(untouched).equals(full.select(untouched))

@@ -143,6 +143,7 @@ class ScoreConfig(_Section):
     report_clients: int = Field(100, ge=0)
     report_movers: int = Field(20, ge=0)
     change_min: float = Field(0.01, ge=0, le=1)
+    explain_limit: int | None = Field(None, ge=0)
 
 
 class ValueConfig(_Section):

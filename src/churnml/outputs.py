@@ -57,6 +57,7 @@ class Scores:
     ZONE_CHANGE = "zone_change"
     NEW_IN_RED = "new_in_red"
     WHY_CHANGED = "why_changed"
+    EXPLAINED = "explained"
     ARR = "arr"
     LIFETIME_VALUE = "lifetime_value"
     STRATEGIC = "strategic"

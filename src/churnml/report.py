@@ -66,6 +66,12 @@ def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
+def _no_drivers(row: Mapping[str, object]) -> str:
+    if row.get(Scores.EXPLAINED) is False:
+        return "<li>not explained this week (beyond score.explain_limit)</li>"
+    return "<li>no driver stands out</li>"
+
+
 def _points(x: float | None) -> str:
     return "" if x is None else f"{100 * x:+.1f}"
 
@@ -186,7 +192,7 @@ def _client_section(
 <td class="num">{_money(row[Scores.ARR])}</td><td class="num">{_money(row[Scores.LIFETIME_VALUE])}</td>
 <td>{_e(row[Scores.VALUE_TIER])}</td><td>{_e(row[Scores.STRATEGIC])}</td>
 <td class="num">{_money(row[Scores.REVENUE_AT_RISK])}</td></tr></table>
-<p><b>Why:</b></p><ul>{"".join(drivers) or "<li>no driver stands out</li>"}</ul>
+<p><b>Why:</b></p><ul>{"".join(drivers) or _no_drivers(row)}</ul>
 {f"<p><b>Why it changed:</b> {_e(why)}</p>" if why else ""}
 <p><b>Early-warning rules:</b> {rules}</p>
 <details><summary>health per family</summary><table>{families}</table></details>

@@ -17,7 +17,10 @@ definition as the training labels), sorted by ``priority`` (1 = act first). Colu
 - value (:mod:`churnml.value`): ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``,
   ``revenue_at_risk``, ``priority``;
 - reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
-  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`);
+  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`), and ``explained``. Exact
+  TreeSHAP costs far more than scoring; ``score.explain_limit`` (default: no limit) caps the clients
+  explained to the first N by zone (red, yellow, green) then priority. Unexplained rows have empty
+  drivers, family health and ``why_changed``;
 - rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
 - action: ``action`` (``playbooks.actions[zone][tier]``), ``acts`` (the owner), ``escalation``
   (``playbooks.escalation_role`` in red, else empty).
@@ -72,6 +75,7 @@ __all__ = [
     "ScoringError",
     "check_data_lag",
     "check_feature_match",
+    "explained_rows",
     "feature_drift",
     "history_snapshots",
     "last_data_before",
@@ -322,6 +326,35 @@ def _previous_zones(
     return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
 
 
+def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
+    """Row indices that get drivers: all rows, or the first ``limit`` by zone (red, yellow, green) and
+    priority. Exact TreeSHAP costs far more than scoring, so large portfolios may cap it."""
+    n = len(zone)
+    if limit is None or limit >= n:
+        return np.arange(n)
+    rank = {"red": 0, "yellow": 1, "green": 2}
+    order = sorted(range(n), key=lambda i: (rank.get(zone[i], 3), int(priority[i])))
+    return np.sort(np.asarray(order[:limit], dtype=np.int64))
+
+
+def _scatter(frame: pl.DataFrame, rows: np.ndarray, n: int) -> pl.DataFrame:
+    """``frame`` (one row per index in ``rows``) spread over ``n`` rows; the others are null."""
+    if len(rows) == n:
+        return frame
+    keyed = frame.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+    return (
+        pl.DataFrame({"_row": np.arange(n, dtype=np.int64)})
+        .join(keyed, on="_row", how="left", maintain_order="left")
+        .drop("_row")
+    )
+
+
+def _scatter_array(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
+    out = np.full(n, np.nan)
+    out[rows] = values
+    return pl.Series(out).fill_nan(None)
+
+
 def _contributions(model: Any, X: pd.DataFrame, chunk: int = 20_000) -> np.ndarray:
     """TreeSHAP contributions in row chunks (bounded memory on large lists)."""
     if len(X) == 0:
@@ -454,34 +487,46 @@ def scored_list(
 
     step("explaining (exact TreeSHAP)")
     X_now = _matrix(now_frame, names)
-    contrib_now = _contributions(model, X_now)
-    specs, describe = registry_catalog(features)
     values_now = X_now.to_numpy(dtype=float, na_value=np.nan)
-    drivers = top_drivers(contrib_now, values_now, names, specs, describe, score.top_drivers)
-    fam = family_health(contrib_now, names, specs, health)
-    # Why it changed: only for clients whose probability moved at least change_min or who changed
-    # zone (small wiggles need no story); contributions of last week's features for those rows.
+    priority = valued.get_column(Scores.PRIORITY).to_numpy()
+    chosen = explained_rows(zone, priority, score.explain_limit)
+    pos_of = {int(i): k for k, i in enumerate(chosen)}
+    contrib_now = _contributions(model, X_now.iloc[chosen])
+    specs, describe = registry_catalog(features)
+    drivers = _scatter(
+        top_drivers(contrib_now, values_now[chosen], names, specs, describe, score.top_drivers),
+        chosen,
+        len(ids),
+    )
+    fam = {
+        f: _scatter_array(v, chosen, len(ids))
+        for f, v in family_health(contrib_now, names, specs, health[chosen]).items()
+    }
+    # Why it changed: only for explained clients whose probability moved at least change_min or who
+    # changed zone (small wiggles need no story), from last week's contributions of those rows.
     prev_pos = {c: i for i, c in enumerate(prev_ids)}
-    explain_rows = [
+    change_rows = [
         i
-        for i, c in enumerate(ids)
-        if c in prev_pos
-        and (abs(p_now[i] - p_prev[prev_pos[c]]) >= score.change_min or prev_zone[i] != zone[i])
+        for i in chosen.tolist()
+        if ids[i] in prev_pos
+        and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
     ]
     why: list[str | None] = [None] * len(ids)
-    if explain_rows:
-        X_prev = _matrix(prev_frame, names).iloc[[prev_pos[ids[i]] for i in explain_rows]]
+    if change_rows:
+        X_prev = _matrix(prev_frame, names).iloc[[prev_pos[ids[i]] for i in change_rows]]
         reasons = change_reasons(
-            contrib_now[explain_rows],
+            contrib_now[[pos_of[i] for i in change_rows]],
             _contributions(model, X_prev),
-            values_now[explain_rows],
+            values_now[change_rows],
             names,
             specs,
             describe,
             score.top_drivers,
         )
-        for i, reason in zip(explain_rows, reasons, strict=True):
+        for i, reason in zip(change_rows, reasons, strict=True):
             why[i] = reason
+    explained = np.zeros(len(ids), dtype=bool)
+    explained[chosen] = True
     done("explain")
 
     step("drift against the training data")
@@ -504,6 +549,7 @@ def scored_list(
                     Scores.ZONE_CHANGE: zone_change,
                     Scores.NEW_IN_RED: new_red,
                     Scores.WHY_CHANGED: pl.Series(why, dtype=pl.String),
+                    Scores.EXPLAINED: explained,
                     **{Scores.family_health(f): fam[f] for f in FAMILIES},
                 }
             ),
@@ -530,6 +576,7 @@ def scored_list(
         Scores.ZONE_CHANGE,
         Scores.NEW_IN_RED,
         Scores.WHY_CHANGED,
+        Scores.EXPLAINED,
         Scores.ARR,
         Scores.LIFETIME_VALUE,
         Scores.STRATEGIC,

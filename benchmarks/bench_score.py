@@ -1,0 +1,138 @@
+"""Benchmark the weekly scoring job: wall time and peak memory of `churnml score` on a large portfolio.
+
+    python benchmarks/bench_score.py --clients 100000 --months 6
+
+Steps (only step 3 is the benchmark; steps 1-2 are set-up, cached in --work and timed separately):
+
+1. generate a synthetic CRM (``churnml.synth``) with ``--clients`` clients over ``--months`` months;
+2. train a champion-like model (the configured LightGBM settings, at most ``--trees`` trees) on a
+   separate generated dataset of ``--train-clients`` clients over 24 months (enough labeled
+   snapshots), and export it;
+3. run ``churnml score`` twice, each in a fresh process whose own peak RSS is measured:
+   a. the first list (a week before the last data): features at the as-of date, the week before and
+      the whole health history, scoring, exact TreeSHAP drivers, rules, report and files;
+   b. the following week, as the weekly job runs it: last week's history is reused, so only this
+      week and the previous one are featurised and scored.
+
+Targets (issue 5): under 60 s wall and under 4 GB peak memory on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _generate(raw: Path, truth: Path, clients: int, months: int, seed: int) -> None:
+    from churnml.synth import SynthParams, write_synthetic_dataset
+
+    start = time.perf_counter()
+    rows = write_synthetic_dataset(SynthParams(clients=clients, months=months, seed=seed), raw, truth)
+    print(
+        f"setup: generated {clients:,} clients x {months} months in {time.perf_counter() - start:.1f}s: "
+        + ", ".join(f"{k} {v:,}" for k, v in rows.items() if not k.startswith("truth"))
+    )
+
+
+def _train(raw: Path, out: Path, trees: int) -> None:
+    import polars as pl
+
+    from churnml.config import load_config
+    from churnml.io import read_dataset
+    from churnml.modeling.export import export_model, feature_reference
+    from churnml.modeling.train import model_from_config
+    from churnml.pipeline import labeled_feature_table
+    from churnml.schemas import CLIENT_ID
+
+    start = time.perf_counter()
+    cfg = load_config()
+    dataset = read_dataset(raw, cfg.data)
+    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features).filter(
+        pl.col("label").is_not_null()
+    )
+    names = [c for c in table.columns if c not in (CLIENT_ID, "snapshot", "label", "churned_at")]
+    snaps = sorted(table.get_column("snapshot").unique().to_list())
+    cut = snaps[int(len(snaps) * 0.75)]
+    train, valid = table.filter(pl.col("snapshot") < cut), table.filter(pl.col("snapshot") >= cut)
+    X, Xv = (f.select(names).cast(pl.Float64).to_pandas() for f in (train, valid))
+    model = model_from_config(cfg.train, {"n_estimators": trees})
+    model.fit(X, train.get_column("label").to_numpy(), Xv, valid.get_column("label").to_numpy())
+    reference = feature_reference(X.sample(min(len(X), 50_000), random_state=0))
+    export_model(model, out, {"model_version": "bench", "feature_reference": reference})
+    print(
+        f"setup: trained on {len(X):,} rows, {model.best_iteration_} trees, "
+        f"{len(names)} features in {time.perf_counter() - start:.1f}s"
+    )
+
+
+def _score_child(args: list[str]) -> None:
+    """Run `churnml score` in this process and print its wall time and this process's peak RSS."""
+    from churnml.cli import app
+
+    start = time.perf_counter()
+    app(["score", *args], standalone_mode=False)
+    print(json.dumps({"wall_s": round(time.perf_counter() - start, 1), "peak_mb": round(_peak_mb())}))
+
+
+def _run_score(raw: Path, model: Path, out: Path, as_of: date) -> dict:
+    cmd = [sys.executable, __file__, "--score-child", "--"]
+    cmd += ["--data", str(raw), "--model", str(model), "--as-of", as_of.isoformat(), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"churnml score failed for {as_of}")
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {**figures, "clients": manifest["clients_scored"], "timings": manifest["timings"]}
+
+
+def main() -> None:
+    if "--score-child" in sys.argv:
+        _score_child(sys.argv[sys.argv.index("--") + 1 :])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--train-clients", type=int, default=3_000)
+    parser.add_argument("--trees", type=int, default=300)
+    parser.add_argument(
+        "--work", type=Path, default=None, help="cache folder (default data/bench/score-<clients>)"
+    )
+    opts = parser.parse_args()
+    work = opts.work or Path("data/bench") / f"score-{opts.clients}x{opts.months}"
+    raw, truth, model, scores = work / "raw", work / "truth", work / "model", work / "scores"
+    if not (raw / "clients.parquet").is_file():
+        _generate(raw, truth, opts.clients, opts.months, opts.seed)
+    if not (model / "model.txt").is_file():
+        train_raw = work / f"train-{opts.train_clients}"
+        if not (train_raw / "clients.parquet").is_file():
+            _generate(train_raw, work / "train-truth", opts.train_clients, 24, opts.seed + 1)
+        _train(train_raw, model, opts.trees)
+
+    from churnml.synth import SynthParams
+
+    as_of = SynthParams(clients=opts.clients, months=opts.months, seed=opts.seed).end
+    as_of = as_of if isinstance(as_of, date) else as_of.date()
+    first_day = as_of - timedelta(weeks=1)
+    for label, day in (("first list (full history)", first_day), ("next week (history reused)", as_of)):
+        figures = _run_score(raw, model, scores / day.isoformat(), day)
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in figures["timings"].items() if k != "total")
+        print(
+            f"score {label}: {figures['clients']:,} clients at {day}: wall {figures['wall_s']:.1f}s, "
+            f"peak RSS {figures['peak_mb'] / 1024:.2f} GB  [{steps}]"
+        )
+
+
+if __name__ == "__main__":
+    main()
