@@ -74,8 +74,10 @@ def shap_summary_figure(model: ChurnModel, X: pd.DataFrame, max_rows: int = 2000
     sample = X.sample(n=min(len(X), max_rows), random_state=seed) if len(X) > max_rows else X
     values = model.contributions(sample)[:, :-1]
     data = sample[model.feature_names_].to_numpy(dtype=float, na_value=np.nan)
-    shap.summary_plot(values, data, feature_names=model.feature_names_, show=False, max_display=20)
-    fig = plt.gcf()
+    fig = plt.figure(figsize=(9, 8))  # shap draws on the current figure: give it a fresh one
+    shap.summary_plot(
+        values, data, feature_names=model.feature_names_, show=False, max_display=20, plot_size=None
+    )
     fig.suptitle("SHAP summary (TreeSHAP, log-odds)")
     fig.tight_layout()
     return fig

@@ -135,15 +135,17 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
     tracking.log_text(result.model.feature_importance("gain").to_csv(), "feature_importance.csv")
     import matplotlib.pyplot as plt
 
-    for fig, name in (
-        (plots.importance_figure(result.model), "plots/feature_importance.png"),
-        (plots.calibration_figure(result.calibration), "plots/calibration.png"),
-        (plots.gain_figure(result.gains), "plots/lift_gain.png"),
+    figures: tuple[tuple[Callable[[], Any], str], ...] = (
+        (lambda: plots.importance_figure(result.model), "plots/feature_importance.png"),
+        (lambda: plots.calibration_figure(result.calibration), "plots/calibration.png"),
+        (lambda: plots.gain_figure(result.gains), "plots/lift_gain.png"),
         (
-            plots.shap_summary_figure(result.model, result.X_test, seed=cfg.train.seed),
+            lambda: plots.shap_summary_figure(result.model, result.X_test, seed=cfg.train.seed),
             "plots/shap_summary.png",
         ),
-    ):
+    )
+    for draw, name in figures:  # one at a time: each is drawn, logged and closed before the next
+        fig = draw()
         tracking.log_figure(fig, name)
         plt.close(fig)
 

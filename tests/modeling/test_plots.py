@@ -1,0 +1,34 @@
+"""Training-run figures: each is its own figure (SHAP must not draw into the previous one)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from churnml.config import TrainConfig
+from churnml.modeling import plots
+from churnml.modeling.experiment import train_and_compare
+
+from .conftest import HORIZON, labeled_table
+
+
+def test_every_figure_is_separate_and_labelled():
+    cfg = TrainConfig(
+        test_days=56,
+        valid_days=56,
+        min_train_days=28,
+        min_isotonic_positives=50,
+        early_stopping_rounds=10,
+        lightgbm={"n_estimators": 30, "learning_rate": 0.2, "num_leaves": 7},
+        n_jobs=1,
+    )
+    result = train_and_compare(labeled_table(n_clients=120), cfg, HORIZON)
+    gain = plots.gain_figure(result.gains)
+    shap_fig = plots.shap_summary_figure(result.model, result.X_test, max_rows=200)
+    calib = plots.calibration_figure(result.calibration)
+    importance = plots.importance_figure(result.model)
+    assert len({id(gain), id(shap_fig), id(calib), id(importance)}) == 4
+    assert [ax.get_title() for ax in gain.axes] == ["Cumulative gain", "Lift"]  # untouched by SHAP
+    assert shap_fig.axes[0].get_xlabel().startswith("SHAP value")
+    assert {t.get_text() for t in calib.axes[0].get_legend().get_texts()} == {"model", "logistic", "perfect"}
+    for fig in (gain, shap_fig, calib, importance):
+        plt.close(fig)
