@@ -144,12 +144,18 @@ def train_and_compare(
     test_rows = labeled.iloc[idx["test"]][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)
     if oracle is not None:
         oracle_p = np.asarray(oracle(test_rows), dtype=float)
-        if np.isnan(oracle_p).any():
+        unknown = float(np.isnan(oracle_p).mean())
+        if unknown > 0.01:
             notes.append(
-                f"oracle: {int(np.isnan(oracle_p).sum())} test rows without a true hazard were set to 0"
+                f"oracle: the truth knows only {1 - unknown:.0%} of the test rows' clients "
+                "(truth of another dataset?); row skipped"
             )
-            oracle_p = np.nan_to_num(oracle_p)
-        preds["oracle"] = oracle_p
+        else:
+            if unknown > 0:
+                notes.append(
+                    f"oracle: {int(np.isnan(oracle_p).sum())} test rows without a true hazard set to 0"
+                )
+            preds["oracle"] = np.nan_to_num(oracle_p)
 
     say("evaluating on the test period")
     snaps = test_rows[SNAPSHOT]

@@ -80,18 +80,26 @@ def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | N
 
 
 def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray] | None:
-    """``rows -> true probability`` from ``<truth>/hazard.parquet``; None without a truth folder."""
+    """``rows -> true probability`` from ``<truth>/hazard.parquet`` (NaN for clients the truth does not
+    know); None without a truth folder or when it holds no hazard file (real data)."""
     if truth is None:
         return None
     path = Path(truth) / HAZARD_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"--truth {truth}: no {HAZARD_FILE} there (written by `churnml generate`)")
+        return None
     import polars as pl
 
     from churnml.modeling.baselines import oracle_scores
+    from churnml.schemas import CLIENT_ID
 
     hazard = pl.read_parquet(path)
-    return lambda rows: oracle_scores(hazard, rows, horizon_days)
+    known = set(hazard.get_column(CLIENT_ID).unique().to_list())
+
+    def oracle(rows: pd.DataFrame) -> np.ndarray:
+        p = oracle_scores(hazard, rows, horizon_days)
+        return np.where(rows[CLIENT_ID].isin(known).to_numpy(), p, np.nan)
+
+    return oracle
 
 
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
@@ -174,6 +182,8 @@ def run_training(
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     t1 = time.perf_counter()
     result = train_and_compare(table, cfg.train, cfg.label.horizon_days, tuned, oracle, say)
+    if truth is not None and oracle is None:
+        result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
     seconds["train_evaluate"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()

@@ -1,0 +1,37 @@
+"""The train job's edges: tuned-parameter files and the oracle from a truth folder."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import load_config
+from churnml.modeling.workflow import read_tuned_params, truth_oracle
+from churnml.synth import SynthParams, write_synthetic_dataset
+
+
+def test_tuned_params_file(tmp_path):
+    cfg = load_config(None, [f"paths.tune={tmp_path}"])
+    assert read_tuned_params(cfg) == ({}, None)  # no tuning ran: config params only
+    (tmp_path / "best_params.json").write_text(json.dumps({"params": {"num_leaves": 9}, "value": 0.5}))
+    assert read_tuned_params(cfg) == ({"num_leaves": 9}, tmp_path / "best_params.json")
+    explicit = load_config(None, [f"train.params_file={tmp_path / 'missing.json'}"])
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
+        read_tuned_params(explicit)
+
+
+def test_oracle_knows_only_the_truths_clients(tmp_path):
+    write_synthetic_dataset(SynthParams(clients=30, months=4, seed=1), tmp_path / "raw", tmp_path / "truth")
+    assert truth_oracle(None, 90) is None
+    assert truth_oracle(tmp_path / "raw", 90) is None  # a folder without hazard.parquet (real data)
+    oracle = truth_oracle(tmp_path / "truth", 28)
+    clients = pd.read_parquet(tmp_path / "raw" / "clients.parquet")["client_id"].head(3).tolist()
+    rows = pd.DataFrame({"client_id": [*clients, "stranger"], "snapshot": [date(2024, 3, 4)] * 4})
+    p = oracle(rows)
+    assert p.shape == (4,)
+    assert np.isfinite(p[:3]).all() and ((p[:3] >= 0) & (p[:3] <= 1)).all()
+    assert np.isnan(p[3])
