@@ -28,6 +28,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -45,8 +47,6 @@ def _generate(raw: Path, truth: Path, clients: int, months: int, seed: int) -> N
 
 
 def _train(raw: Path, out: Path, trees: int) -> None:
-    import polars as pl
-
     from churnml.config import load_config
     from churnml.io import read_dataset
     from churnml.modeling.export import export_model, feature_reference
@@ -84,16 +84,24 @@ def _score_child(args: list[str]) -> None:
     print(json.dumps({"wall_s": round(time.perf_counter() - start, 1), "peak_mb": round(_peak_mb())}))
 
 
-def _run_score(raw: Path, model: Path, out: Path, as_of: date) -> dict:
+def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None) -> dict:
     cmd = [sys.executable, __file__, "--score-child", "--"]
     cmd += ["--data", str(raw), "--model", str(model), "--as-of", as_of.isoformat(), "--out", str(out)]
+    if explain_limit is not None:
+        cmd += ["--set", f"score.explain_limit={explain_limit}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"churnml score failed for {as_of}")
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     manifest = json.loads((out / "manifest.json").read_text())
-    return {**figures, "clients": manifest["clients_scored"], "timings": manifest["timings"]}
+    explained = pl.read_parquet(out / "scores.parquet", columns=["explained"]).get_column("explained").sum()
+    return {
+        **figures,
+        "clients": manifest["clients_scored"],
+        "explained": int(explained),
+        "timings": manifest["timings"],
+    }
 
 
 def main() -> None:
@@ -106,6 +114,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--train-clients", type=int, default=3_000)
     parser.add_argument("--trees", type=int, default=300)
+    parser.add_argument("--explain-limit", type=int, default=None, help="score.explain_limit (default: all)")
     parser.add_argument(
         "--work", type=Path, default=None, help="cache folder (default data/bench/score-<clients>)"
     )
@@ -126,10 +135,11 @@ def main() -> None:
     as_of = as_of if isinstance(as_of, date) else as_of.date()
     first_day = as_of - timedelta(weeks=1)
     for label, day in (("first list (full history)", first_day), ("next week (history reused)", as_of)):
-        figures = _run_score(raw, model, scores / day.isoformat(), day)
+        figures = _run_score(raw, model, scores / day.isoformat(), day, opts.explain_limit)
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in figures["timings"].items() if k != "total")
         print(
-            f"score {label}: {figures['clients']:,} clients at {day}: wall {figures['wall_s']:.1f}s, "
+            f"score {label}: {figures['clients']:,} clients at {day} (explained: {figures['explained']:,}): "
+            f"wall {figures['wall_s']:.1f}s, "
             f"peak RSS {figures['peak_mb'] / 1024:.2f} GB  [{steps}]"
         )
 

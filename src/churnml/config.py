@@ -144,6 +144,7 @@ class ScoreConfig(_Section):
     report_movers: int = Field(20, ge=0)
     change_min: float = Field(0.01, ge=0, le=1)
     explain_limit: int | None = Field(None, ge=0)
+    batch_rows: int = Field(400_000, ge=1)
 
 
 class ValueConfig(_Section):

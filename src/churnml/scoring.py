@@ -378,14 +378,15 @@ def scored_list(
     playbooks: PlaybooksConfig,
     known_history: pl.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
-    rows_per_batch: int = 400_000,
+    rows_per_batch: int | None = None,
 ) -> ScoredList:
     """Score every client active at ``as_of`` (columns and grain: module docstring).
 
     ``model`` is a fitted :class:`~churnml.modeling.train.ChurnModel` (``churn_probability``,
     ``contributions``, ``feature_names_``); ``metadata`` its training record (model version, feature
     reference for drift). Raises :class:`ScoringError` for stale data or a model that does not match
-    the data's features. ``rows_per_batch`` bounds the (client x snapshot) rows featurised at once.
+    the data's features. ``rows_per_batch`` (default ``score.batch_rows``) bounds the (client x snapshot)
+    rows featurised at once.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -422,7 +423,8 @@ def scored_list(
     done("check")
 
     step(f"features and scores at {len(todo)} weekly snapshots")
-    passed = _score_spine(dataset, spine, model, names, as_of, prev_date, features, rows_per_batch, progress)
+    batch = rows_per_batch if rows_per_batch is not None else score.batch_rows
+    passed = _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress)
     now_frame = pl.concat(passed.now).sort(CLIENT_ID)
     prev_frame = pl.concat(passed.prev).sort(CLIENT_ID)
     probs = pl.concat(passed.probs)
