@@ -76,7 +76,13 @@ def shap_summary_figure(model: ChurnModel, X: pd.DataFrame, max_rows: int = 2000
     data = sample[model.feature_names_].to_numpy(dtype=float, na_value=np.nan)
     fig = plt.figure(figsize=(9, 8))  # shap draws on the current figure: give it a fresh one
     shap.summary_plot(
-        values, data, feature_names=model.feature_names_, show=False, max_display=20, plot_size=None
+        values,
+        data,
+        feature_names=model.feature_names_,
+        show=False,
+        max_display=20,
+        plot_size=None,
+        rng=np.random.default_rng(seed),  # the beeswarm jitter; also keeps shap off the global RNG
     )
     fig.suptitle("SHAP summary (TreeSHAP, log-odds)")
     fig.tight_layout()
