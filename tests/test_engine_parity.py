@@ -1,0 +1,80 @@
+"""The same Narwhals feature code gives the same numbers on Polars and on local Apache Spark.
+
+Skipped only when pyspark or a Java runtime is missing; CI installs pyspark with the dev extras.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from churnml.config import FeaturesConfig
+from churnml.dataset import Dataset
+from churnml.features import build_features
+from churnml.schemas import CLIENT_ID
+from churnml.synth import SynthParams, synthetic_chunk
+
+pyspark = pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("churnml-parity")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "1g")
+        # Bind to loopback: no hostname look-ups on a machine without a network.
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def small_dataset() -> Dataset:
+    chunk = synthetic_chunk(SynthParams(clients=40, months=8, seed=7), 0)
+    tables = dict(chunk.tables)
+    return Dataset(tables=tables, name="parity", start=datetime(2024, 1, 1), as_of=datetime(2024, 9, 1))
+
+
+def test_polars_and_spark_give_the_same_features(spark) -> None:
+    dataset = small_dataset()
+    snapshots = [date(2024, 5, 6) + timedelta(weeks=k) for k in range(0, 12, 4)]
+    clients = dataset.tables["clients"].filter(pl.col("created_at") < datetime(2024, 5, 1)).get_column(CLIENT_ID)
+    spine = pl.DataFrame({CLIENT_ID: clients}).join(pl.DataFrame({"snapshot": snapshots}), how="cross")
+
+    on_polars = build_features(dataset, spine, FeaturesConfig(engine="polars"))
+    on_spark = build_features(dataset, spine, FeaturesConfig(engine="spark"))
+
+    assert on_spark.columns == on_polars.columns
+    assert on_spark.height == on_polars.height == spine.height
+    assert on_spark.select(CLIENT_ID, "snapshot").equals(on_polars.select(CLIENT_ID, "snapshot"))
+    mismatched = []
+    for column in on_polars.columns[2:]:
+        a, b = on_polars.get_column(column), on_spark.get_column(column)
+        same_nulls = (a.is_null() == b.is_null()).all()
+        close = ((a - b).abs() <= 1e-6 * (1 + a.abs())).fill_null(True).all()
+        if not (same_nulls and close):
+            mismatched.append(column)
+    assert not mismatched, f"features differ between engines: {mismatched[:10]}"
+    # The comparison means something only if the features are not all empty.
+    assert on_polars.select(pl.all().exclude(CLIENT_ID, "snapshot").is_not_null().sum()).row(0) != tuple(
+        [0] * (on_polars.width - 2)
+    )
