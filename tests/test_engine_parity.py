@@ -57,7 +57,9 @@ def small_dataset() -> Dataset:
 def test_polars_and_spark_give_the_same_features(spark) -> None:
     dataset = small_dataset()
     snapshots = [date(2024, 5, 6) + timedelta(weeks=k) for k in range(0, 12, 4)]
-    clients = dataset.tables["clients"].filter(pl.col("created_at") < datetime(2024, 5, 1)).get_column(CLIENT_ID)
+    clients = (
+        dataset.tables["clients"].filter(pl.col("created_at") < datetime(2024, 5, 1)).get_column(CLIENT_ID)
+    )
     spine = pl.DataFrame({CLIENT_ID: clients}).join(pl.DataFrame({"snapshot": snapshots}), how="cross")
 
     on_polars = build_features(dataset, spine, FeaturesConfig(engine="polars"))

@@ -38,9 +38,7 @@ def good_tables() -> dict[str, pl.DataFrame]:
                 "mrr": ["100", "250.5"],
             }
         ),
-        "tickets": pl.DataFrame(
-            {"client_id": ["c1"], "opened_at": ["2024-06-01"], "csat": ["4"]}
-        ),
+        "tickets": pl.DataFrame({"client_id": ["c1"], "opened_at": ["2024-06-01"], "csat": ["4"]}),
         "communications": pl.DataFrame(
             {
                 "client_id": ["c1"],
@@ -153,7 +151,9 @@ BAD_CASES = [
     (
         "empty table",
         "tickets",
-        pl.DataFrame({"client_id": [], "opened_at": []}, schema={"client_id": pl.String, "opened_at": pl.String}),
+        pl.DataFrame(
+            {"client_id": [], "opened_at": []}, schema={"client_id": pl.String, "opened_at": pl.String}
+        ),
         ["'tickets'", "empty"],
     ),
     (
@@ -188,7 +188,9 @@ def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
     folder = write(tmp_path / "d", good_tables())
     (folder / "tickets.csv").unlink()
     (folder / "tickets.parquet").write_bytes(b"\x00\x01 this is not parquet \xff" * 10)
-    with pytest.raises(ContractError, match="'tickets': file tickets.parquet is not a readable Parquet table"):
+    with pytest.raises(
+        ContractError, match=r"'tickets': file tickets\.parquet is not a readable Parquet table"
+    ):
         read_dataset(folder, CFG)
 
 
@@ -215,9 +217,12 @@ def test_repairs_are_counted_not_silent(tmp_path: Path) -> None:
 def test_float_ids_from_spreadsheets_become_plain_strings(tmp_path: Path) -> None:
     tables = good_tables()
     tables["clients"] = pl.DataFrame({"client_id": [1.0, 2.0], "created_at": [date(2024, 1, 1)] * 2})
-    tables = {"clients": tables["clients"], "events": pl.DataFrame(
-        {"client_id": ["1", "2"], "ts": [datetime(2024, 2, 1)] * 2, "event": ["login"] * 2}
-    )}
+    tables = {
+        "clients": tables["clients"],
+        "events": pl.DataFrame(
+            {"client_id": ["1", "2"], "ts": [datetime(2024, 2, 1)] * 2, "event": ["login"] * 2}
+        ),
+    }
     ds = read_dataset(write(tmp_path / "d", tables, fmt="parquet"), CFG)
     assert ds.get(Table.CLIENTS).get_column("client_id").to_list() == ["1", "2"]
 
@@ -229,7 +234,9 @@ def test_validate_cli_exit_codes(tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     assert "events" in ok.output and "subscriptions" in ok.output
 
-    bad = write(tmp_path / "bad", replaced("tickets", pl.DataFrame({"client_id": ["c1"], "opened_at": ["x"]})))
+    bad = write(
+        tmp_path / "bad", replaced("tickets", pl.DataFrame({"client_id": ["c1"], "opened_at": ["x"]}))
+    )
     failed = runner.invoke(app, ["validate", "--data", str(bad), "--set", "data.as_of=2024-12-31"])
     assert failed.exit_code == 1
     assert "opened_at" in failed.output

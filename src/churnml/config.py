@@ -195,7 +195,9 @@ class WinbackConfig(_Section):
     @classmethod
     def _increasing(cls, v: tuple[int, ...]) -> tuple[int, ...]:
         if not v or any(b <= 0 for b in v) or list(v) != sorted(set(v)):
-            raise ValueError("recency_buckets must be increasing positive day counts, e.g. [30, 90, 180, 365]")
+            raise ValueError(
+                "recency_buckets must be increasing positive day counts, e.g. [30, 90, 180, 365]"
+            )
         return v
 
     @field_validator("win_rates")

@@ -22,22 +22,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
-    "CONTRACT",
-    "ColumnSpec",
-    "Kind",
-    "TableSchema",
-    "REQUIRED_TABLES",
     "ACTIVITY_TABLES",
     "CLIENT_ID",
-    "Table",
-    "Clients",
-    "Events",
-    "Subscriptions",
-    "Payments",
-    "Communications",
-    "Tickets",
-    "Signals",
+    "CONTRACT",
+    "REQUIRED_TABLES",
     "Churns",
+    "Clients",
+    "ColumnSpec",
+    "Communications",
+    "Events",
+    "Kind",
+    "Payments",
+    "Signals",
+    "Subscriptions",
+    "Table",
+    "TableSchema",
+    "Tickets",
 ]
 
 
