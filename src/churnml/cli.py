@@ -794,6 +794,94 @@ def metrics(
 # ----------------------------------------------------------------------------------------------
 # bench   (benchmarks that print figures)
 # ----------------------------------------------------------------------------------------------
+BENCH_HEADING = "## Models against the usual methods"
+
+
+@bench_app.command("models")
+@friendly
+def bench_models(
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    truth: Annotated[
+        Path | None, typer.Option("--truth", help="Truth FOLDER of generated data: adds the oracle.")
+    ] = None,
+    cutoffs: Annotated[int, typer.Option("--cutoffs", help="Number of out-of-time test periods.")] = 4,
+    out: Annotated[
+        Path, typer.Option("--out", help="Markdown FILE; this dataset's section is replaced or appended.")
+    ] = Path("docs/benchmarks.md"),
+) -> None:
+    """churnml against the no-order rule, the health score, RFM + logistic and BG/NBD, per cutoff.
+
+    Example: churnml bench models --data data/raw --truth data/truth --out docs/benchmarks.md
+    """
+    import shlex
+
+    from rich.table import Table as RichTable
+
+    from churnml.io import read_dataset
+    from churnml.labels import label_lag_days
+    from churnml.modeling.benchmark import (
+        BENCH_METRICS,
+        benchmark_markdown,
+        benchmark_models,
+        mean_scores,
+        purchases,
+    )
+    from churnml.modeling.workflow import labeled_table, truth_oracle
+
+    cfg = config_from(config, set_)
+    folder = data_dir(data, cfg)
+    command = "churnml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    timer = Timer()
+    with console.status("[bold]bench models[/] reading the dataset") as status:
+
+        def say(msg: str) -> None:
+            status.update(f"[bold]bench models[/] {msg}")
+
+        dataset = read_dataset(folder, cfg.data)
+        table = labeled_table(dataset, cfg, say)
+        oracle = truth_oracle(truth, cfg.label.horizon_days)
+        try:
+            result = benchmark_models(
+                table,
+                purchases(dataset),
+                cfg.train,
+                cfg.label.horizon_days,
+                label_lag_days(cfg.label),
+                cutoffs,
+                oracle,
+                say,
+            )
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    shown = RichTable(title=f"bench models: {folder}")
+    for col in ("cutoff", "method", *BENCH_METRICS):
+        shown.add_column(col, justify="left" if col in ("cutoff", "method") else "right")
+
+    def cells(row: Any) -> list[str]:
+        return [f"{row[c]:.2f}" if c.endswith("_s") else f"{row[c]:.3f}" for c in BENCH_METRICS]
+
+    for _, row in result.scores.iterrows():
+        shown.add_row(str(row["cutoff"]), row["method"], *cells(row))
+    for method, row in mean_scores(result.scores).iterrows():
+        shown.add_row("mean", str(method), *cells(row), style="bold")
+    out_console.print(shown)
+    for note in result.notes:
+        out_console.print(f"note: {note}")
+    section = benchmark_markdown(result, f"{dataset.name or folder.name}", command)
+    begin, end = f"<!-- bench models: {folder.name} -->", f"<!-- /bench models: {folder.name} -->"
+    block = f"{begin}\n{section}{end}\n"
+    text = out.read_text() if out.is_file() else "# Benchmarks\n\n"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) + 1 :]
+    else:
+        if BENCH_HEADING not in text:
+            text = text.rstrip("\n") + f"\n\n{BENCH_HEADING}\n\n"
+        text = text.rstrip("\n") + "\n\n" + block
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out_console.print(f"wrote {out} in {timer.total():.0f}s")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m churnml`

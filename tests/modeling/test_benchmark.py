@@ -71,8 +71,8 @@ def test_every_method_scores_exactly_the_same_test_rows(data, train_cfg) -> None
     for start, end in windows:
         in_window = table[(table["snapshot"] >= start) & (table["snapshot"] <= end)]
         preds = res.predictions[res.predictions["cutoff"] == start]
-        assert sorted(zip(preds["client_id"], preds["snapshot"])) == sorted(
-            zip(in_window["client_id"], in_window["snapshot"])
+        assert sorted(zip(preds["client_id"], preds["snapshot"], strict=True)) == sorted(
+            zip(in_window["client_id"], in_window["snapshot"], strict=True)
         )
         assert preds[list(METHODS)].notna().all().all()
         per = res.scores[res.scores["cutoff"] == start]
