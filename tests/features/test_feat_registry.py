@@ -94,3 +94,30 @@ def test_dates_are_days(tmp_path):
     # a guard for the unit of recency features: always whole days
     assert all(FEATURES[n].unit == "days" for n in FEATURES if "days_since" in n)
     assert timedelta(days=1)  # keeps the import honest for readers of the table above
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (5.0, "The current term ends in 5 days"),
+        (0.0, "The current term ends in 0 days"),
+        (-12.0, "No running term: the last term ended 12 days ago and has not been renewed"),
+    ],
+)
+def test_days_to_term_end_reads_well_on_both_sides_of_the_end(value: float, expected: str) -> None:
+    assert sentence("payments_days_to_term_end", value) == expected
+
+
+def test_the_current_term_state_is_one_signal_group() -> None:
+    # A lapsed term zeroes MRR, seats, add-ons and discount at once: one driver, not four.
+    groups = {
+        FEATURES[n].group
+        for n in (
+            "payments_mrr",
+            "payments_seats",
+            "payments_addons",
+            "payments_discount",
+            "payments_days_to_term_end",
+        )
+    }
+    assert groups == {"contract"}

@@ -402,7 +402,7 @@ def _bases() -> list[_Base]:
             p,
             "currency per month",
             0,
-            "plan",
+            "contract",
             "Current MRR is {value:,.0f}",
             "amount",
             "current MRR",
@@ -422,7 +422,7 @@ def _bases() -> list[_Base]:
             p,
             "seats",
             0,
-            "seats",
+            "contract",
             "{value:.0f} seats on active terms",
             "count",
             "current seats",
@@ -442,7 +442,7 @@ def _bases() -> list[_Base]:
             p,
             "add-ons",
             -1,
-            "addons",
+            "contract",
             "{value:.0f} active add-ons",
             "count",
             "active add-ons",
@@ -470,7 +470,7 @@ def _bases() -> list[_Base]:
             p,
             "share of price",
             1,
-            "discount",
+            "contract",
             "Current discount is {pct}%",
             "share",
             "current discount",
@@ -480,7 +480,7 @@ def _bases() -> list[_Base]:
             p,
             "days",
             -1,
-            "renewal",
+            "contract",
             "The current term ends in {value:.0f} days",
             "days",
             "days to the end of the current term",
@@ -888,11 +888,15 @@ def sentence(name: str, value: float | None, cfg: FeaturesConfig | None = None) 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
+    if spec.name == _DAYS_TO_TERM_END and value < 0:
+        return f"No running term: the last term ended {-value:.0f} days ago and has not been renewed"
     pct, verb = _pct_and_verb(spec.kind, value)
     text = spec.template.format(value=value, pct=pct, verb=verb, abs=abs(value))
     # "did not change by 0.00 points" -> "did not change"
     return _NO_CHANGE.sub("did not change", text)
 
+
+_DAYS_TO_TERM_END = "payments_days_to_term_end"
 
 _NO_CHANGE = re.compile(
     r"did not change(?: by)?(?: about)? [0-9.]+%?(?: points)?(?: of their usual weekly level per week)?"
