@@ -24,7 +24,7 @@ import polars as pl
 from rich.table import Table as RichTable
 
 from churnml.dataset import Dataset
-from churnml.schemas import CLIENT_ID, CONTRACT, Kind, Table, TableSchema
+from churnml.schemas import CLIENT_ID, CONTRACT, ColumnSpec, Kind, Table, TableSchema
 
 __all__ = [
     "ContractError",
@@ -146,6 +146,22 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
     return expr.cast(POLARS_TYPE[kind], strict=False)
 
 
+def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[str]:
+    """Columns that coercion would leave exactly as they are: already of the contract type and, for
+    text, without a value to trim or blank (checked on the distinct values: cheap on repeated ids).
+    These are passed through untouched (no copy, no per-row checks)."""
+    same = {s.name for s in present if s.kind is not Kind.STR and frame.schema[s.name] == POLARS_TYPE[s.kind]}
+    text = [s.name for s in present if s.kind is Kind.STR and frame.schema[s.name] == pl.String]
+    if text:
+        distinct = frame.select([pl.col(n).unique().implode() for n in text])
+        for name in text:
+            values = distinct.get_column(name).explode()
+            stripped = values.str.strip_chars()
+            if not ((values != stripped) | (stripped == "")).any():
+                same.add(name)
+    return same
+
+
 def coerced_table(
     frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5
 ) -> tuple[pl.DataFrame, TableRepairs]:
@@ -173,10 +189,16 @@ def coerced_table(
         counts[f"ignored columns {extra}"] = frame.height
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
+    kept = _unchanged_columns(frame, present)
     converted = frame.select(
-        [_as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name) for s in present]
+        [
+            pl.col(s.name) if s.name in kept else _as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name)
+            for s in present
+        ]
     )
     for spec in present:
+        if spec.name in kept:  # already the contract type, nothing to trim, blank or misread
+            continue
         original = frame.get_column(spec.name)
         new = converted.get_column(spec.name)
         if spec.kind is Kind.STR and original.dtype == pl.String:
@@ -225,51 +247,53 @@ def checked_table(
     ``as_of``: no timestamp in ``schema.time_columns`` may lie after it.
     """
     table = str(schema.name)
-
-    def fail(problem: str, column: str | None, mask: pl.Expr, cols: list[str]) -> None:
-        count = frame.select(mask.sum()).item()
-        if count:
-            raise ContractError(
-                table, problem, column, _examples(frame, mask, cols, max_examples), count=count
-            )
-
+    rules: list[tuple[str, str | None, pl.Expr, list[str]]] = []  # (problem, column, breach, shown)
     for spec in schema.columns:
         col = pl.col(spec.name)
         if spec.required and not spec.nullable:
-            fail("empty value in a required column", spec.name, col.is_null(), [spec.name])
+            rules.append(("empty value in a required column", spec.name, col.is_null(), [spec.name]))
         if spec.allowed is not None:
-            fail(
+            rules.append((
                 f"value not among the allowed {list(spec.allowed)}",
                 spec.name,
                 col.is_not_null() & ~col.is_in(list(spec.allowed)),
                 [spec.name],
-            )
+            ))
         if spec.low is not None:
-            fail(f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name])
+            rules.append((f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
-            fail(f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name])
+            rules.append((f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name]))
         if spec.kind is Kind.FLOAT:
-            fail("value is NaN or infinite", spec.name, ~col.is_finite(), [spec.name])
+            rules.append(("value is NaN or infinite", spec.name, ~col.is_finite(), [spec.name]))
 
     if schema.unique:
         keys = list(schema.unique)
-        fail(f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys)
+        rules.append((f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys))
 
     for earlier, later in schema.ordered:
-        fail(
+        rules.append((
             f"'{later}' is before '{earlier}'",
             later,
             pl.col(later) < pl.col(earlier),
             [earlier, later],
-        )
+        ))
 
     if as_of is not None:
         for column in schema.time_columns:
-            fail(
+            rules.append((
                 f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}",
                 column,
                 pl.col(column) > as_of,
                 [column],
+            ))
+    if not rules:
+        return frame
+    # every rule's breach count in one parallel pass; examples only for the first rule that fails
+    counts = frame.select([mask.sum().alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)]).row(0)
+    for (problem, column, mask, cols), count in zip(rules, counts, strict=True):
+        if count:
+            raise ContractError(
+                table, problem, column, _examples(frame, mask, cols, max_examples), count=count
             )
     return frame
 
@@ -279,6 +303,10 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
     known = tables[Table.CLIENTS].select(CLIENT_ID)
     for name, frame in tables.items():
         if name is Table.CLIENTS:
+            continue
+        # distinct ids first (cheap); the row-level join only runs when some id is unknown
+        distinct = frame.lazy().select(pl.col(CLIENT_ID).unique())
+        if distinct.join(known.lazy(), on=CLIENT_ID, how="anti").select(pl.len()).collect().item() == 0:
             continue
         unknown = frame.with_row_index("row").join(known, on=CLIENT_ID, how="anti")
         if unknown.height:
