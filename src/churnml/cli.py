@@ -807,6 +807,13 @@ def bench_models(
         Path | None, typer.Option("--truth", help="Truth FOLDER of generated data: adds the oracle.")
     ] = None,
     cutoffs: Annotated[int, typer.Option("--cutoffs", help="Number of out-of-time test periods.")] = 4,
+    btyd: Annotated[
+        str,
+        typer.Option("--btyd", help="BG/NBD fitter: own (max. likelihood) or pymc-marketing (bench extra)."),
+    ] = "own",
+    title: Annotated[
+        str | None, typer.Option("--title", help="Section title (default: the folder name).")
+    ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="Markdown FILE; this dataset's section is replaced or appended.")
     ] = Path("docs/benchmarks.md"),
@@ -852,7 +859,12 @@ def bench_models(
                 cutoffs,
                 oracle,
                 say,
+                btyd,
             )
+        except ImportError as exc:
+            raise UserError(
+                f"--btyd pymc-marketing needs the bench extra (pip install churnml[bench]): {exc}"
+            ) from None
         except ValueError as exc:
             raise UserError(str(exc)) from None
     shown = RichTable(title=f"bench models: {folder}")
@@ -869,7 +881,7 @@ def bench_models(
     out_console.print(shown)
     for note in result.notes:
         out_console.print(f"note: {note}")
-    section = benchmark_markdown(result, f"{dataset.name or folder.name}", command)
+    section = benchmark_markdown(result, title or folder.name, command)
     begin, end = f"<!-- bench models: {folder.name} -->", f"<!-- /bench models: {folder.name} -->"
     block = f"{begin}\n{section}{end}\n"
     text = out.read_text() if out.is_file() else "# Benchmarks\n\n"

@@ -194,3 +194,16 @@ def test_gamma_gamma_shrinks_mean_spend_towards_the_population() -> None:
     spend = gg.expected_spend([1, 20], [100.0, 100.0])
     assert pop < spend[0] < spend[1] < 100.0
     assert 5 < pop < 20
+
+
+def test_bgnbd_no_purchase_probability_is_between_dead_and_one() -> None:
+    model = BetaGeoModel()
+    model.params_ = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}
+    x, t_x, T = np.array([0.0, 2, 5]), np.array([0.0, 10, 30]), np.array([20.0, 39, 39])
+    dead = 1 - model.probability_alive(x, t_x, T)
+    assert model.probability_no_purchase(x, t_x, T, 0.0) == pytest.approx([1.0, 1.0, 1.0])
+    short, long = (
+        model.probability_no_purchase(x, t_x, T, 4.0),
+        model.probability_no_purchase(x, t_x, T, 52.0),
+    )
+    assert (dead < long).all() and (long < short).all() and (short < 1).all()

@@ -15,6 +15,7 @@ rows whose label is known before ``c`` (``snapshot + horizon + label lag <= c``)
 - ``rfm_logistic``: logistic regression on recency, frequency and monetary value from purchases;
 - ``bg_nbd``: 1 - P(alive) of a BG/NBD model fitted on the customers' purchase histories before ``c``
   (Gamma-Gamma spend is fitted alongside; its parameters go into the notes, it does not rank);
+- ``bg_nbd_no_purchase``: the same model's P(no purchase within the horizon) (dead, or alive but silent);
 - ``oracle``: with generated data, the true probability from the truth hazard (not calibrated).
 
 Every method but the oracle is calibrated on the same calibration slice as the model (isotonic or
@@ -41,7 +42,7 @@ import polars as pl
 from churnml.config import TrainConfig
 from churnml.dataset import Dataset
 from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
-from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, purchase_summary
+from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
 from churnml.modeling.evaluate import binary_metrics
 from churnml.modeling.experiment import LABEL, SNAPSHOT, _calibrated, _logit, feature_columns
 from churnml.modeling.split import Split, as_dates
@@ -60,7 +61,15 @@ __all__ = [
     "purchases",
 ]
 
-METHODS = ("churnml", "no_order_90d", "health_rules", "rfm_logistic", "bg_nbd", "oracle")
+METHODS = (
+    "churnml",
+    "no_order_90d",
+    "health_rules",
+    "rfm_logistic",
+    "bg_nbd",
+    "bg_nbd_no_purchase",
+    "oracle",
+)
 BENCH_METRICS = ("pr_auc", "roc_auc", "lift_10", "recall_10", "brier", "fit_s", "score_s")
 RFM_COLUMNS = ("recency_days", "log_orders", "log_monetary")
 _RECENCY_RULES = tuple(r for r in RULES if r.name in ("no_activity_90d", "no_order_90d"))
@@ -141,6 +150,7 @@ def _fold(
     cfg: TrainConfig,
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
     notes: list[str],
+    btyd: str,
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     parts = split.part_of(labeled[SNAPSHOT])
     idx = {p: np.flatnonzero(parts == p) for p in ("train", "valid", "calib", "test")}
@@ -196,7 +206,8 @@ def _fold(
             .sort(CLIENT_ID)
             .with_columns(pl.lit(split.test_start).alias(SNAPSHOT)),
         ).filter(pl.col("orders") > 0)
-        bg = BetaGeoModel().fit(at_cutoff["x"], at_cutoff["t_x"], at_cutoff["T"])
+        fit = fit_bgnbd_pymc if btyd == "pymc-marketing" else BetaGeoModel().fit
+        bg = fit(at_cutoff["x"], at_cutoff["t_x"], at_cutoff["T"])
         try:
             gg: GammaGammaModel | None = GammaGammaModel().fit(at_cutoff["x"], at_cutoff["repeat_monetary"])
         except ValueError:
@@ -210,10 +221,15 @@ def _fold(
         def not_alive(i: np.ndarray) -> np.ndarray:
             return 1.0 - bg.probability_alive(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i])
 
+        def silent(i: np.ndarray) -> np.ndarray:
+            weeks = split.horizon_days / 7
+            return bg.probability_no_purchase(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i], weeks)
+
         preds["bg_nbd"], times["bg_nbd"] = calibrated(not_alive, fit_s)
+        preds["bg_nbd_no_purchase"], times["bg_nbd_no_purchase"] = calibrated(silent, fit_s)
         gg_txt = ", ".join(f"{k}={v:.3g}" for k, v in gg.params_.items()) if gg else "not fitted"
         notes.append(
-            f"cutoff {split.test_start}: BG/NBD "
+            f"cutoff {split.test_start}: BG/NBD ({btyd}) "
             + ", ".join(f"{k}={v:.3g}" for k, v in bg.params_.items())
             + f"; Gamma-Gamma {gg_txt}"
         )
@@ -256,8 +272,15 @@ def benchmark_models(
     n_cutoffs: int = 4,
     oracle: Callable[[pd.DataFrame], np.ndarray] | None = None,
     progress: Callable[[str], None] | None = None,
+    btyd: str = "own",
 ) -> BenchmarkResult:
-    """Every method at every cutoff on the same test rows (module docstring)."""
+    """Every method at every cutoff on the same test rows (module docstring).
+
+    ``btyd``: ``own`` (the maximum-likelihood BG/NBD of :mod:`churnml.modeling.btyd`) or
+    ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra).
+    """
+    if btyd not in ("own", "pymc-marketing"):
+        raise ValueError(f"btyd must be own or pymc-marketing, not {btyd!r}")
     say = progress or (lambda _msg: None)
     labeled = table[table[LABEL].notna()].reset_index(drop=True)
     features = feature_columns(labeled)
@@ -278,7 +301,7 @@ def benchmark_models(
         splits[start] = split
         say(f"cutoff {k}/{n_cutoffs}: test {start} .. {end}")
         buyers = purchase_log.filter(pl.col("ts") < pl.lit(start).cast(pl.Datetime("us")))
-        rows, preds = _fold(labeled, features, summary, buyers, split, cfg, oracle, notes)
+        rows, preds = _fold(labeled, features, summary, buyers, split, cfg, oracle, notes, btyd)
         scores.extend(rows)
         predictions.append(preds)
     return BenchmarkResult(pd.DataFrame(scores), pd.concat(predictions, ignore_index=True), splits, notes)
