@@ -174,6 +174,8 @@ def test_bgnbd_recovers_its_parameters_and_p_alive_behaves() -> None:
     truth = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}  # the CDNOW estimates of the paper
     x, t_x, T = _simulate_bgnbd(3000, *truth.values(), T=39.0)
     model = BetaGeoModel().fit(x, t_x, T)
+    at_truth = BetaGeoModel.log_likelihood(np.array(list(truth.values())), x, t_x, T).sum()
+    assert model.loglik_ >= at_truth  # the maximum likelihood is at least the likelihood of the truth
     assert model.params_["r"] == pytest.approx(truth["r"], rel=0.25)
     assert model.params_["alpha"] == pytest.approx(truth["alpha"], rel=0.4)
     assert model.params_["a"] / (model.params_["a"] + model.params_["b"]) == pytest.approx(0.25, abs=0.08)

@@ -91,7 +91,7 @@ class BetaGeoModel(BaseEstimator):
         )
         r, alpha, a, b = np.exp(res.x)
         self.params_ = {"r": float(r), "alpha": float(alpha * scale), "a": float(a), "b": float(b)}
-        self.loglik_ = float(-res.fun * x.size)
+        self.loglik_ = float(self.log_likelihood(np.array([r, alpha * scale, a, b]), x, t_x, T).sum())
         self.converged_ = bool(res.success)
         return self
 
