@@ -297,7 +297,15 @@ def benchmark_models(
     for k, (start, end) in enumerate(cutoff_windows(snaps, cfg.test_days, n_cutoffs), 1):
         split = cutoff_split(first, start, end, cfg, horizon_days, lag_days)
         if split.train_end <= first:
-            raise ValueError(f"cutoff {start} leaves no training period; use fewer --cutoffs or longer data")
+            fits = sum(
+                cutoff_split(first, c, e, cfg, horizon_days, lag_days).train_end > first
+                for c, e in cutoff_windows(snaps, cfg.test_days, n_cutoffs)
+            )
+            raise ValueError(
+                f"cutoff {start} (test {start} .. {end}) leaves no training period: the labeled snapshots "
+                f"start {first}; {fits} of {n_cutoffs} cutoffs of {cfg.test_days} days fit. Use --cutoffs "
+                f"{fits}, a smaller train.test_days, or longer data"
+            )
         splits[start] = split
         say(f"cutoff {k}/{n_cutoffs}: test {start} .. {end}")
         buyers = purchase_log.filter(pl.col("ts") < pl.lit(start).cast(pl.Datetime("us")))
