@@ -62,8 +62,11 @@ format: setup ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: setup ## Benchmark churnml against the usual methods (demo data + Online Retail II)
-	$(BIN)/churnml bench models --data $(DATA) --truth $(TRUTH)
+bench: data retail ## Benchmark churnml against the usual methods, out of time (demo + Online Retail II) -> docs/benchmarks.md
+	$(BIN)/churnml bench models --data $(DATA) --truth $(TRUTH) --cutoffs 2 \
+	    --title "Demo data (generated, $(CLIENTS) clients x $(MONTHS) months)" --out docs/benchmarks.md
+	$(BIN)/churnml bench models --data data/retail --config data/retail/churnml.yaml --cutoffs 2 \
+	    --title "Online Retail II (UCI), adapted" --out docs/benchmarks.md
 
 bench-generate: setup ## Time the generator at 10k clients (CLIENTS=100000 for the big run)
 	$(BIN)/python benchmarks/bench_generate.py --clients $(or $(BENCH_CLIENTS),10000) --months 24
@@ -74,8 +77,10 @@ bench-features: setup ## Features throughput and memory at 10k clients x 24 mont
 bench-score: setup ## Weekly scoring of 100k clients: wall time and peak memory
 	$(BIN)/python benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000)
 
-retail: setup ## Adapt the shared Online Retail II log into data/retail
+data/retail/clients.parquet: | $(STAMP)
 	$(BIN)/churnml adapt transactions --preset online-retail --input $(RETAIL) --out data/retail
+
+retail: data/retail/clients.parquet ## Adapt the shared Online Retail II log into data/retail (once)
 
 mlflow-ui: setup ## Open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
