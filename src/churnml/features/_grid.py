@@ -51,6 +51,7 @@ __all__ = [
     "dense_shifts",
     "existing_weeks",
     "lagged_window_sum",
+    "materialized",
     "on_grid",
     "per_client_shifts",
     "python_day_number",
@@ -217,6 +218,16 @@ def on_grid(grid: nw.LazyFrame, weekly: nw.LazyFrame, fill_zero: Iterable[str] =
     if fill:
         out = out.with_columns(nw.col(c).fill_null(0) for c in fill)
     return out
+
+
+def materialized(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """``lf`` computed now, as a lazy frame again, on Polars (with the streaming engine: an aggregation
+    of millions of raw rows runs in bounded memory, and the window functions that follow run on the
+    small result with the faster in-memory engine); on other backends ``lf`` unchanged (still lazy).
+    An execution choice only: the values are those of ``lf``."""
+    if lf.implementation.is_polars():
+        return nw.from_native(lf.to_native().collect(engine="streaming").lazy())
+    return lf
 
 
 def cum(col: str) -> str:

@@ -117,16 +117,11 @@ def feature_columns(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in (CLIENT_ID, SNAPSHOT)]
 
 
-# Polars engine per family: a family over a table of at least this many rows is collected with the
-# streaming engine (its group-bys over the raw rows stay within bounded memory); the others run on the
-# in-memory engine, where the window functions over the client x week grid are 2-3x faster.
-_STREAMING_ROWS = 2_000_000
-
-
-def _collect(lf: nw.LazyFrame, source_rows: int = 0) -> pl.DataFrame:
+def _collect(lf: nw.LazyFrame) -> pl.DataFrame:
     if lf.implementation.is_polars():
-        engine = "streaming" if source_rows >= _STREAMING_ROWS else "in-memory"
-        return lf.to_native().collect(engine=engine)
+        # in-memory engine: the window functions over the client x week grid run 2-3x faster there than
+        # streaming; the big aggregations over raw rows were materialized before (_grid.materialized)
+        return lf.to_native().collect(engine="in-memory")
     return lf.collect(backend="polars").to_native()
 
 
@@ -202,7 +197,7 @@ def _family_frames(
             .sort(SNAPSHOT, CLIENT_ID)
             .drop(CLIENT_ID, SNAPSHOT, WEEK)
         )
-        frame = _collect(joined, 0 if source is None else source.height)
+        frame = _collect(joined)
         parts.append(frame.select(pl.all().cast(pl.Float64)))
         if progress:
             progress(name)

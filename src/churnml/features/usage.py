@@ -27,6 +27,7 @@ from churnml.features._grid import (
     days_since,
     existing_weeks,
     lagged_window_sum,
+    materialized,
     on_grid,
     ratio_trend,
     relative_slope,
@@ -112,7 +113,7 @@ def distinct_active_deltas(
     and not active in the ``W`` weeks before) and ``<prefix>__out<W>`` (keys whose last activity for the
     next ``W`` weeks is that week: they leave the window ``W`` weeks later). See
     :func:`distinct_active_counts`."""
-    keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK).unique()
+    keyed = materialized(rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK).unique())
     keyed = keyed.with_columns(
         (nw.col(WEEK) - nw.col(WEEK).shift(1).over(CLIENT_ID, key, order_by=WEEK)).alias("_gap_prev"),
         (nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK) - nw.col(WEEK)).alias("_gap_next"),
@@ -150,7 +151,8 @@ def usage_features(
     wlist = sorted({w for _, w in windows})
 
     ev = dated_events(events, axis)
-    by_kind = weekly_event_kinds(ev, axis)  # one pass over the raw events serves weekly counts and kinds
+    # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
+    by_kind = materialized(weekly_event_kinds(ev, axis))
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
     kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis)
 
