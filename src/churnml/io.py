@@ -71,7 +71,9 @@ def read_table_file(path: Path, table: Table) -> pl.DataFrame:
     except Exception as exc:  # any parser failure means the file is not a table we can read
         kind = "Parquet" if path.name.endswith(".parquet") else "CSV"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ContractError(str(table), f"file {path.name} is not a readable {kind} table ({first_line})") from None
+        raise ContractError(
+            str(table), f"file {path.name} is not a readable {kind} table ({first_line})"
+        ) from None
 
 
 def file_checksum(path: Path) -> str:
@@ -101,7 +103,9 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     files = dataset_files(folder)
     for table in REQUIRED_TABLES:
         if table not in files:
-            raise ContractError(str(table), f"required table missing: no {table}.parquet or {table}.csv in {folder}")
+            raise ContractError(
+                str(table), f"required table missing: no {table}.parquet or {table}.csv in {folder}"
+            )
     if not any(t in files for t in ACTIVITY_TABLES):
         names = ", ".join(str(t) for t in ACTIVITY_TABLES)
         raise ContractError("events", f"no activity table in {folder}: need at least one of {names}")

@@ -181,7 +181,9 @@ def coerced_table(
             column=missing[0],
         )
     if frame.height == 0:
-        raise ContractError(table, "is empty (a header but no rows); remove the file if the table does not apply")
+        raise ContractError(
+            table, "is empty (a header but no rows); remove the file if the table does not apply"
+        )
 
     counts: dict[str, int] = {}
     extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
@@ -192,7 +194,9 @@ def coerced_table(
     kept = _unchanged_columns(frame, present)
     converted = frame.select(
         [
-            pl.col(s.name) if s.name in kept else _as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name)
+            pl.col(s.name)
+            if s.name in kept
+            else _as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name)
             for s in present
         ]
     )
@@ -215,9 +219,11 @@ def coerced_table(
         )
         bad = original.is_not_null() & new.is_null() & ~text_blank
         if bad.any():
-            shown = frame.with_columns(
-                converted.get_column(CLIENT_ID).alias(CLIENT_ID)
-            ) if CLIENT_ID in converted.columns else frame
+            shown = (
+                frame.with_columns(converted.get_column(CLIENT_ID).alias(CLIENT_ID))
+                if CLIENT_ID in converted.columns
+                else frame
+            )
             examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
             raise ContractError(
                 table,
@@ -253,12 +259,14 @@ def checked_table(
         if spec.required and not spec.nullable:
             rules.append(("empty value in a required column", spec.name, col.is_null(), [spec.name]))
         if spec.allowed is not None:
-            rules.append((
-                f"value not among the allowed {list(spec.allowed)}",
-                spec.name,
-                col.is_not_null() & ~col.is_in(list(spec.allowed)),
-                [spec.name],
-            ))
+            rules.append(
+                (
+                    f"value not among the allowed {list(spec.allowed)}",
+                    spec.name,
+                    col.is_not_null() & ~col.is_in(list(spec.allowed)),
+                    [spec.name],
+                )
+            )
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
@@ -271,21 +279,25 @@ def checked_table(
         rules.append((f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys))
 
     for earlier, later in schema.ordered:
-        rules.append((
-            f"'{later}' is before '{earlier}'",
-            later,
-            pl.col(later) < pl.col(earlier),
-            [earlier, later],
-        ))
+        rules.append(
+            (
+                f"'{later}' is before '{earlier}'",
+                later,
+                pl.col(later) < pl.col(earlier),
+                [earlier, later],
+            )
+        )
 
     if as_of is not None:
         for column in schema.time_columns:
-            rules.append((
-                f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}",
-                column,
-                pl.col(column) > as_of,
-                [column],
-            ))
+            rules.append(
+                (
+                    f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}",
+                    column,
+                    pl.col(column) > as_of,
+                    [column],
+                )
+            )
     if not rules:
         return frame
     # every rule's breach count in one parallel pass; examples only for the first rule that fails
@@ -322,9 +334,7 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
 def last_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
     """The latest timestamp of any contract time column (scheduled subscription ends excluded)."""
     latest = [
-        frame.get_column(col).max()
-        for name, frame in tables.items()
-        for col in CONTRACT[name].time_columns
+        frame.get_column(col).max() for name, frame in tables.items() for col in CONTRACT[name].time_columns
     ]
     latest = [t for t in latest if t is not None]
     if not latest:
@@ -334,9 +344,7 @@ def last_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
 
 def first_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
     earliest = [
-        frame.get_column(col).min()
-        for name, frame in tables.items()
-        for col in CONTRACT[name].time_columns
+        frame.get_column(col).min() for name, frame in tables.items() for col in CONTRACT[name].time_columns
     ]
     return min(t for t in earliest if t is not None)
 

@@ -94,6 +94,8 @@ def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
         from pyspark.sql import SparkSession
 
         session = SparkSession.builder.getOrCreate()
+        # Contract timestamps are naive UTC: Spark must not shift them into the JVM's local zone.
+        session.conf.set("spark.sql.session.timeZone", "UTC")
         return nw.from_native(session.createDataFrame(frame.to_pandas()))
     raise ValueError(f"features: unknown engine {engine!r} (expected polars or spark)")
 
