@@ -16,7 +16,7 @@ RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data validate features train tune score demo test lint format bench bench-generate \
-        bench-features bench-score mlflow-ui retail clean
+        bench-features bench-train bench-score mlflow-ui retail clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,12 +55,12 @@ test: setup ## Run the test suite
 	$(BIN)/pytest
 
 lint: setup ## Ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 format: setup ## Format the code with ruff
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
 
 bench: data retail ## Benchmark churnml against the usual methods, out of time (demo + Online Retail II) -> docs/benchmarks.md
 	$(BIN)/churnml bench models --data $(DATA) --truth $(TRUTH) --cutoffs 2 \
@@ -68,14 +68,17 @@ bench: data retail ## Benchmark churnml against the usual methods, out of time (
 	$(BIN)/churnml bench models --data data/retail --config data/retail/churnml.yaml --cutoffs 2 \
 	    --title "Online Retail II (UCI), adapted" --out docs/benchmarks.md
 
-bench-generate: setup ## Time the generator at 10k clients (CLIENTS=100000 for the big run)
-	$(BIN)/python benchmarks/bench_generate.py --clients $(or $(BENCH_CLIENTS),10000) --months 24
+bench-generate: setup ## Time the generator at 10k clients (BENCH_CLIENTS=100000 for the big run)
+	$(BIN)/python tests/benchmarks/bench_generate.py --clients $(or $(BENCH_CLIENTS),10000) --months 24
 
 bench-features: setup ## Features throughput and memory at 10k clients x 24 months
-	$(BIN)/python benchmarks/bench_features.py --clients $(or $(BENCH_CLIENTS),10000)
+	$(BIN)/python tests/benchmarks/bench_features.py --clients $(or $(BENCH_CLIENTS),10000)
+
+bench-train: setup ## Time `churnml train` on freshly generated demo-size data
+	$(BIN)/python tests/benchmarks/bench_train.py
 
 bench-score: setup ## Weekly scoring of 100k clients: wall time and peak memory
-	$(BIN)/python benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000)
+	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 3 --explain-limit 10000
 
 data/retail/clients.parquet: | $(STAMP)
 	$(BIN)/churnml adapt transactions --preset online-retail --input $(RETAIL) --out data/retail

@@ -1,6 +1,6 @@
 """Benchmark of `churnml train` on generated data: the comparison table, the quality bar, the times.
 
-Usage: python benchmarks/bench_train.py [--clients 2000 --months 24 --seed 42] [--data DIR --truth DIR]
+Usage: python tests/benchmarks/bench_train.py [--clients 2000 --months 24 --seed 42] [--data DIR --truth DIR]
        [--work /tmp/churnml_bench_train] [--set key=value ...]
 
 Generates the demo dataset under --work (unless --data is given), trains with a fresh MLflow store and

@@ -1,6 +1,6 @@
 """Benchmark the weekly scoring job: wall time and peak memory of `churnml score` on a large portfolio.
 
-    python benchmarks/bench_score.py --clients 100000 --months 6
+    python tests/benchmarks/bench_score.py --clients 100000 --months 6
 
 Steps (only step 3 is the benchmark; steps 1-2 are set-up, cached in --work and timed separately):
 

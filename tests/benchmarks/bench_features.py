@@ -1,6 +1,6 @@
 """Benchmark of the feature build end to end: read + spine + features + write, with peak memory.
 
-Usage: python benchmarks/bench_features.py --clients 10000 [--months 24] [--data DIR] [--keep]
+Usage: python tests/benchmarks/bench_features.py --clients 10000 [--months 24] [--data DIR] [--keep]
 
 Generates a synthetic dataset with ``churnml.synth`` in a child process (not timed, cached under
 --data), then, in this process, reads it with ``churnml.io.read_dataset``, builds the active spine of

@@ -1,6 +1,6 @@
 """Benchmark of the synthetic CRM generator: wall time, rows per table, peak memory.
 
-Usage: python benchmarks/bench_generate.py --clients 10000 --months 24 [--out /tmp/churnml_bench] [--keep]
+Usage: python tests/benchmarks/bench_generate.py --clients 10000 --months 24 [--out /tmp/churnml_bench] [--keep]
 
 Writes the dataset under --out (deleted afterwards unless --keep) and prints the figures.
 """
