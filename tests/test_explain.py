@@ -163,3 +163,27 @@ def test_driver_sentences_are_filled_with_the_clients_own_values(
         assert d[Scores.driver(1, "sentence")] == sentence(feature, float(X.iloc[row][feature]))
         checked += 1
     assert checked > 100
+
+
+CONTRACT_NAMES = ["payments_discount", "payments_mrr", "payments_days_to_term_end"]
+
+
+@pytest.mark.parametrize(
+    ("contrib", "values", "lead"),
+    [
+        # A lapsed term: the missing discount pushes most, but the known "ended 12 days ago" leads.
+        ([3.0, 0.2, 0.5], [np.nan, 0.0, -12.0], "payments_days_to_term_end"),
+        # Every member known: the largest contribution leads.
+        ([3.0, 0.2, 0.5], [0.1, 0.0, -12.0], "payments_discount"),
+        # Only the missing member pushes risk up: it leads, there is nothing better to say.
+        ([3.0, -0.3, -0.2], [np.nan, 0.0, 40.0], "payments_discount"),
+    ],
+)
+def test_a_known_value_leads_its_group_over_a_missing_one(
+    contrib: list[float], values: list[float], lead: str
+) -> None:
+    contributions = np.array([[*contrib, -2.0]])
+    drivers = top_drivers(contributions, np.array([values]), CONTRACT_NAMES, SPECS, DESCRIBE, k=1)
+    row = drivers.row(0, named=True)
+    assert row[Scores.driver(1, "feature")] == lead
+    assert row[Scores.driver(1, "contribution")] == pytest.approx(sum(contrib))

@@ -143,13 +143,28 @@ def _sentence(describe: Describe, specs: Mapping[str, Any], name: str, value: fl
     return f"{name} is {shown}"
 
 
-def _lead_features(grouped: GroupedContributions, contributions: np.ndarray, sign: np.ndarray) -> np.ndarray:
-    """Per row and group, the column index of the feature contributing most in direction ``sign``."""
-    values = np.asarray(contributions, dtype=float)
+def _lead_features(
+    grouped: GroupedContributions,
+    contributions: np.ndarray,
+    sign: np.ndarray,
+    values: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per row and group, the column index of the feature contributing most in direction ``sign``.
+
+    With ``values``, a member that has a value is preferred over one that is missing whenever it also
+    pushes in that direction: "the last term ended 12 days ago" says more than "discount: no data".
+    """
+    contrib = np.asarray(contributions, dtype=float)
     lead = np.empty(grouped.sums.shape, dtype=np.int64)
     for j, idx in enumerate(grouped.members):
-        oriented = values[:, idx] * sign[:, None]
-        lead[:, j] = idx[np.argmax(oriented, axis=1)]
+        oriented = contrib[:, idx] * sign[:, None]
+        best = idx[np.argmax(oriented, axis=1)]
+        if values is not None and len(idx) > 1:
+            known = np.where(np.isnan(values[:, idx]), -np.inf, oriented)
+            best_known = np.argmax(known, axis=1)
+            usable = np.take_along_axis(known, best_known[:, None], axis=1)[:, 0] > 0
+            best = np.where(usable, idx[best_known], best)
+        lead[:, j] = best
     return lead
 
 
@@ -173,9 +188,9 @@ def top_drivers(
     key = np.where(sums > 0, 1e12 + sums, np.abs(sums))
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
     signs = np.take_along_axis(sums, order, axis=1)
-    lead_up = _lead_features(grouped, contributions, np.ones(n))
-    lead_down = _lead_features(grouped, contributions, -np.ones(n))
     values = np.asarray(feature_values, dtype=float)
+    lead_up = _lead_features(grouped, contributions, np.ones(n), values)
+    lead_down = _lead_features(grouped, contributions, -np.ones(n), values)
     columns: dict[str, list[Any]] = {
         Scores.driver(i + 1, part): [] for i in range(k) for part in DRIVER_PARTS
     }
@@ -228,8 +243,8 @@ def change_reasons(
     sign = np.where(total >= 0, 1.0, -1.0)
     oriented = grouped.sums * sign[:, None]
     order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
-    lead = _lead_features(grouped, diff, sign)
     values = np.asarray(feature_values_now, dtype=float)
+    lead = _lead_features(grouped, diff, sign, values)
     out: list[str | None] = []
     for row in range(len(diff)):
         if abs(total[row]) < min_change:
