@@ -135,3 +135,13 @@ def test_sparkline_maps_health_to_height(values: list[float], last_y: float) -> 
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert f'cy="{last_y:.1f}"' in svg
     assert sparkline_svg([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("x", "label"),
+    [(0, "0"), (950, "950"), (1_500, "1.5k"), (250_000, "250k"), (2_300_000, "2.3M"), (4e9, "4B")],
+)
+def test_money_axis_labels_are_compact(x: float, label: str) -> None:
+    from churnml.report import _compact
+
+    assert _compact(x) == label

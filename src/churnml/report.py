@@ -27,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import polars as pl
+from matplotlib.ticker import FuncFormatter
 
 from churnml.explain import FAMILIES
 from churnml.outputs import History, Scores
@@ -101,6 +102,17 @@ def sparkline_svg(values: Sequence[float], width: int = 160, height: int = 32) -
     )
 
 
+def _compact(x: float, _pos: object = None) -> str:
+    """Axis money labels people read at a glance: 1,500 -> 1.5k, 2,300,000 -> 2.3M."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:.3g}{suffix}"
+    return f"{x:.0f}"
+
+
+_MONEY_AXIS = FuncFormatter(_compact)
+
+
 def _portfolio(scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     by_zone = (
         scores.group_by(Scores.ZONE)
@@ -121,6 +133,7 @@ def _portfolio(scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         axes[0].set_title("clients by zone")
         axes[1].barh(zones, by_zone.get_column("at_risk").to_list(), color=colours)
         axes[1].set_title("ARR at risk by zone")
+        axes[1].xaxis.set_major_formatter(_MONEY_AXIS)
         for ax in axes:
             ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
@@ -142,6 +155,7 @@ def _tier_chart(scores: pl.DataFrame) -> str:
             axes[0].barh(tiers, vals, left=left, color=ZONE_COLOURS[zone], label=zone)
             left = [a + b for a, b in zip(left, vals, strict=True)]
         axes[0].set_title("ARR at risk by value tier")
+        axes[0].xaxis.set_major_formatter(_MONEY_AXIS)
         axes[0].invert_yaxis()
         axes[0].legend(frameon=False, fontsize=8)
         health = scores.get_column(Scores.HEALTH).to_numpy()
