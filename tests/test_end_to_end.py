@@ -17,25 +17,15 @@ from churnml.config import DataConfig, LabelConfig
 from churnml.io import read_dataset
 from churnml.labels import active_spine
 from churnml.outputs import Scores
+from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow
 
-FAST = [
-    "label.horizon_days=28",
-    "snapshots.min_history_days=28",
-    "train.test_days=28",
-    "train.valid_days=42",
-    "train.min_train_days=14",
-    "train.early_stopping_rounds=10",
-    "train.lightgbm.n_estimators=40",
-    "train.lightgbm.learning_rate=0.2",
-    "train.n_jobs=1",
-    "score.history_weeks=4",
-]
+FAST = [*FAST_TRAIN, "score.history_weeks=4"]
 
 
 def sets(extra: list[str] = ()) -> list[str]:
-    return [a for s in [*FAST, *extra] for a in ("--set", s)]
+    return set_flags([*FAST, *extra])
 
 
 def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

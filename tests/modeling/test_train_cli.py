@@ -8,21 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from churnml.cli import app
+from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow
 
-FAST = [
-    "label.horizon_days=28",
-    "snapshots.min_history_days=28",
-    "train.test_days=28",
-    "train.valid_days=42",
-    "train.min_train_days=14",
-    "train.min_isotonic_positives=100000",
-    "train.early_stopping_rounds=10",
-    "train.lightgbm.n_estimators=40",
-    "train.lightgbm.learning_rate=0.2",
-    "train.n_jobs=1",
-]
+FAST = [*FAST_TRAIN, "train.min_isotonic_positives=100000"]
 
 
 def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
@@ -49,7 +39,7 @@ def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     )
     assert gen.exit_code == 0, gen.output
     args = ["train", "--data", "raw", "--truth", "truth", "--out", "models"]
-    args += [a for s in FAST for a in ("--set", s)]
+    args += set_flags(FAST)
     args += ["--set", f"paths.tune={tmp_path / 'tune'}"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
