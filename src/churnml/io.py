@@ -28,8 +28,8 @@ from churnml.validation import (
     checked_references,
     checked_table,
     coerced_table,
-    default_as_of,
-    first_timestamp,
+    midnight_after,
+    timestamp_span,
 )
 
 __all__ = [
@@ -87,8 +87,7 @@ def file_checksum(path: Path) -> str:
 def _as_of_limit(cfg: DataConfig) -> datetime:
     """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
     if cfg.as_of is not None:
-        end_of_day = datetime(cfg.as_of.year, cfg.as_of.month, cfg.as_of.day) + timedelta(days=1)
-        return end_of_day + timedelta(days=cfg.future_tolerance_days)
+        return midnight_after(cfg.as_of) + timedelta(days=cfg.future_tolerance_days)
     now = datetime.now(UTC).replace(tzinfo=None)
     return now + timedelta(days=cfg.future_tolerance_days)
 
@@ -121,15 +120,12 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
             repairs[str(table)] = dict(fixed.counts)
     checked_references(tables, cfg.max_examples)
 
-    if cfg.as_of is not None:
-        as_of = datetime(cfg.as_of.year, cfg.as_of.month, cfg.as_of.day) + timedelta(days=1)
-    else:
-        as_of = default_as_of(tables)
+    start, last = timestamp_span(tables)
     return Dataset(
         tables=tables,
         name=folder.resolve().name,
-        start=first_timestamp(tables),
-        as_of=as_of,
+        start=start,
+        as_of=midnight_after(cfg.as_of if cfg.as_of is not None else last),
         repairs=RepairLog(repairs),
         checksums={str(t): file_checksum(p) for t, p in files.items()},
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 from rich.table import Table as RichTable
@@ -331,28 +331,22 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
             )
 
 
-def last_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
-    """The latest timestamp of any contract time column (scheduled subscription ends excluded)."""
-    latest = [
-        frame.get_column(col).max() for name, frame in tables.items() for col in CONTRACT[name].time_columns
+def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, datetime]:
+    """Earliest and latest timestamp of any contract time column (scheduled subscription ends excluded)."""
+    bounds = [
+        (frame.get_column(col).min(), frame.get_column(col).max())
+        for name, frame in tables.items()
+        for col in CONTRACT[name].time_columns
     ]
-    latest = [t for t in latest if t is not None]
-    if not latest:
+    known = [(lo, hi) for lo, hi in bounds if lo is not None]
+    if not known:
         raise ContractError("clients", "no timestamps found in any table")
-    return max(latest)
+    return min(lo for lo, _ in known), max(hi for _, hi in known)
 
 
-def first_timestamp(tables: Mapping[Table, pl.DataFrame]) -> datetime:
-    earliest = [
-        frame.get_column(col).min() for name, frame in tables.items() for col in CONTRACT[name].time_columns
-    ]
-    return min(t for t in earliest if t is not None)
-
-
-def default_as_of(tables: Mapping[Table, pl.DataFrame]) -> datetime:
-    """Midnight of the day after the last timestamp: a snapshot then sees all the data."""
-    last = last_timestamp(tables)
-    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+def midnight_after(moment: date | datetime) -> datetime:
+    """Midnight at the end of ``moment``'s day: a snapshot then sees everything dated that day."""
+    return datetime(moment.year, moment.month, moment.day) + timedelta(days=1)
 
 
 def dataset_summary(dataset: Dataset) -> RichTable:
