@@ -241,3 +241,19 @@ def test_validate_cli_exit_codes(tmp_path: Path) -> None:
     assert failed.exit_code == 1
     assert "opened_at" in failed.output
     assert "Traceback" not in failed.output
+
+
+def test_atomic_writes_get_the_usual_permissions_not_tempfile_private_ones(tmp_path: Path) -> None:
+    import os
+
+    from churnml.io import write_parquet_atomic, write_text_atomic
+
+    umask = os.umask(0o022)
+    try:
+        text = write_text_atomic("hello", tmp_path / "a" / "note.md")
+        table = write_parquet_atomic(pl.DataFrame({"x": [1]}), tmp_path / "a" / "t.parquet")
+    finally:
+        os.umask(umask)
+    assert text.read_text() == "hello"
+    assert (text.stat().st_mode & 0o777, table.stat().st_mode & 0o777) == (0o644, 0o644)
+    assert [p.name for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")] == []

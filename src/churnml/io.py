@@ -37,6 +37,7 @@ __all__ = [
     "file_checksum",
     "read_dataset",
     "read_table_file",
+    "with_default_permissions",
     "write_json_atomic",
     "write_parquet_atomic",
     "write_tables",
@@ -131,6 +132,18 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     )
 
 
+def with_default_permissions(path: Path) -> Path:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would (0666/0777 less the umask).
+
+    ``tempfile`` creates private (0600/0700) files and folders; renamed into place they would keep
+    that mode and lock out the batch job or analyst who reads the outputs under another user.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
+    return Path(path)
+
+
 def _atomic(path: Path, write: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +151,7 @@ def _atomic(path: Path, write: Any) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        with_default_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

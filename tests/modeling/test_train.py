@@ -137,6 +137,16 @@ def test_export_round_trip_keeps_predictions_and_foreign_files(fitted, tmp_path)
     export_model(model, folder, {"run_id": "r2"})
     assert json.loads((folder / "metadata.json").read_text())["run_id"] == "r2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]  # no temp folders left behind
+    # readable by a batch job running as another user, like any folder made with mkdir
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_load_exported_names_missing_files(tmp_path):

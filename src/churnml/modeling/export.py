@@ -28,6 +28,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from churnml.io import with_default_permissions
 from churnml.modeling.train import ChurnModel
 
 __all__ = [
@@ -95,7 +96,7 @@ def export_model(model: ChurnModel, folder: Path, metadata: Mapping[str, Any]) -
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    tmp = with_default_permissions(Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent)))
     try:
         model.booster_.save_model(str(tmp / MODEL_FILE), num_iteration=model.best_iteration_)
         (tmp / FEATURES_FILE).write_text(json.dumps(model.feature_names_, indent=1))
