@@ -825,7 +825,7 @@ def bench_models(
 
     from rich.table import Table as RichTable
 
-    from churnml.io import read_dataset
+    from churnml.io import read_dataset, write_text_atomic
     from churnml.labels import label_lag_days
     from churnml.modeling.benchmark import (
         BENCH_METRICS,
@@ -890,8 +890,7 @@ def bench_models(
         if BENCH_HEADING not in text:
             text = text.rstrip("\n") + f"\n\n{BENCH_HEADING}\n\n"
         text = text.rstrip("\n") + "\n\n" + block
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    write_text_atomic(text, out)
     out_console.print(f"wrote {out} in {timer.total():.0f}s")
 
 
