@@ -16,10 +16,10 @@ from churnml.io import read_dataset
 from churnml.schemas import (
     CLIENT_ID,
     CONTRACT,
+    POLARS_TYPE,
     Churns,
     Clients,
     Communications,
-    Kind,
     Payments,
     Signals,
     Subscriptions,
@@ -37,13 +37,6 @@ from churnml.synth import (
 
 PARAMS = SynthParams(clients=300, months=12, seed=7)
 END = datetime.combine(PARAMS.end, datetime.min.time())
-POLARS_TYPE = {
-    Kind.STR: pl.String,
-    Kind.DATETIME: pl.Datetime("us"),
-    Kind.FLOAT: pl.Float64,
-    Kind.INT: pl.Int64,
-    Kind.BOOL: pl.Boolean,
-}
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import polars as pl
+
 __all__ = [
     "ACTIVITY_TABLES",
     "CLIENT_ID",
     "CONTRACT",
+    "POLARS_TYPE",
     "REQUIRED_TABLES",
     "Churns",
     "Clients",
@@ -63,6 +66,15 @@ class Kind(StrEnum):
     INT = "int"
     BOOL = "bool"
 
+
+# The Polars type every column of a kind is coerced to (see validation.coerced_table).
+POLARS_TYPE: dict[Kind, pl.DataType] = {
+    Kind.STR: pl.String(),
+    Kind.DATETIME: pl.Datetime("us"),
+    Kind.FLOAT: pl.Float64(),
+    Kind.INT: pl.Int64(),
+    Kind.BOOL: pl.Boolean(),
+}
 
 CLIENT_ID = "client_id"
 

@@ -24,7 +24,7 @@ import polars as pl
 from rich.table import Table as RichTable
 
 from churnml.dataset import Dataset
-from churnml.schemas import CLIENT_ID, CONTRACT, ColumnSpec, Kind, Table, TableSchema
+from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, ColumnSpec, Kind, Table, TableSchema
 
 __all__ = [
     "ContractError",
@@ -47,14 +47,6 @@ _DATETIME_FORMATS = (
 _DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
-
-POLARS_TYPE: Mapping[Kind, pl.DataType] = {
-    Kind.STR: pl.String(),
-    Kind.DATETIME: pl.Datetime("us"),
-    Kind.FLOAT: pl.Float64(),
-    Kind.INT: pl.Int64(),
-    Kind.BOOL: pl.Boolean(),
-}
 
 
 class ContractError(ValueError):

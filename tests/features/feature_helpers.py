@@ -11,20 +11,12 @@ import polars as pl
 from churnml.config import FeaturesConfig
 from churnml.dataset import Dataset
 from churnml.features import build_features
-from churnml.schemas import CLIENT_ID, CONTRACT, Kind, Table
-
-_POLARS = {
-    Kind.STR: pl.String,
-    Kind.DATETIME: pl.Datetime("us"),
-    Kind.FLOAT: pl.Float64,
-    Kind.INT: pl.Int64,
-    Kind.BOOL: pl.Boolean,
-}
+from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Table
 
 
 def contract_frame(table: Table, rows: Sequence[dict[str, Any]]) -> pl.DataFrame:
     """A frame with every contract column of ``table`` in contract types (absent values null)."""
-    schema = {c.name: _POLARS[c.kind] for c in CONTRACT[table].columns}
+    schema = {c.name: POLARS_TYPE[c.kind] for c in CONTRACT[table].columns}
     return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema, orient="row")
 
 

@@ -35,19 +35,11 @@ from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import feature_specs
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features
-from churnml.schemas import CLIENT_ID, CONTRACT, Clients, Kind, Table
+from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Clients, Table
 
 __all__ = ["SNAPSHOT", "build_features", "feature_columns"]
 
 SNAPSHOT = "snapshot"
-
-_POLARS = {
-    Kind.STR: pl.String,
-    Kind.DATETIME: pl.Datetime("us"),
-    Kind.FLOAT: pl.Float64,
-    Kind.INT: pl.Int64,
-    Kind.BOOL: pl.Boolean,
-}
 
 Family = Callable[..., nw.LazyFrame]
 # (step name shown in progress, table it needs, function)
@@ -66,7 +58,7 @@ def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     missing = [s for s in CONTRACT[table].columns if s.name not in frame.columns]
     if not missing:
         return frame
-    return frame.with_columns(pl.lit(None, dtype=_POLARS[s.kind]).alias(s.name) for s in missing)
+    return frame.with_columns(pl.lit(None, dtype=POLARS_TYPE[s.kind]).alias(s.name) for s in missing)
 
 
 def _checked_spine(spine: pl.DataFrame) -> pl.DataFrame:
