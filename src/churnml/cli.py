@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from churnml.config import Config, ConfigError, load_config
+from churnml.schemas import SNAPSHOT
 
 __all__ = ["app"]
 
@@ -267,7 +268,7 @@ def features(
             raise UserError(str(exc)) from None
         write_parquet_atomic(table, out)
         done("write")
-    n_snap = table.get_column("snapshot").n_unique()
+    n_snap = table.get_column(SNAPSHOT).n_unique()
     out_console.print(
         f"wrote {out}: {table.height:,} rows ({n_snap} snapshots), {len(feature_columns(table))} features "
         f"in {timer.total():.1f}s"
@@ -545,7 +546,7 @@ def score(
         }
         done()
         step("writing the list")
-        reused = 0 if known is None else known.get_column("snapshot").n_unique()
+        reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
         manifest = list_manifest(
             result,
             dataset=dataset,

@@ -58,7 +58,17 @@ import polars as pl
 
 from churnml.config import LabelConfig, SnapshotsConfig
 from churnml.dataset import Dataset
-from churnml.schemas import CLIENT_ID, Churns, Clients, Events, Payments, Subscriptions, Table
+from churnml.schemas import (
+    CLIENT_ID,
+    LABEL,
+    SNAPSHOT,
+    Churns,
+    Clients,
+    Events,
+    Payments,
+    Subscriptions,
+    Table,
+)
 from churnml.validation import ContractError
 
 __all__ = [
@@ -74,8 +84,6 @@ __all__ = [
     "status_changes",
 ]
 
-SNAPSHOT = "snapshot"
-LABEL = "label"
 CHURNED_AT = Churns.CHURNED_AT
 
 _AT = "_at"

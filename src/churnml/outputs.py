@@ -19,6 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
+from churnml.schemas import CLIENT_ID, SNAPSHOT
+
 __all__ = [
     "FORMULA_PREFIXES",
     "MANIFEST",
@@ -43,7 +45,7 @@ VOLATILE_MANIFEST_KEYS = ("timings",)
 class Scores:
     """Column names of ``scores.parquet`` / ``scores.csv`` (one row per client active at the as-of date)."""
 
-    CLIENT_ID = "client_id"
+    CLIENT_ID = CLIENT_ID
     AS_OF = "as_of"
     NAME = "name"
     OWNER = "owner"
@@ -87,8 +89,8 @@ class Scores:
 class History:
     """Column names of ``history.parquet`` (one row per client x weekly snapshot)."""
 
-    CLIENT_ID = "client_id"
-    SNAPSHOT = "snapshot"
+    CLIENT_ID = CLIENT_ID
+    SNAPSHOT = SNAPSHOT
     PROBABILITY = "churn_probability"
     HEALTH = "health_score"
 

@@ -20,12 +20,9 @@ from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
 from churnml.dataset import Dataset
 from churnml.features import build_features
 from churnml.labels import active_spine, labeled_spine, snapshot_grid
-from churnml.schemas import CLIENT_ID
+from churnml.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = ["SNAPSHOT", "labeled_feature_table", "snapshot_feature_table", "training_snapshots"]
-
-SNAPSHOT = "snapshot"
-LABEL = "label"
 
 
 def training_snapshots(dataset: Dataset, snapshots: SnapshotsConfig) -> list[date]:

@@ -27,8 +27,10 @@ __all__ = [
     "ACTIVITY_TABLES",
     "CLIENT_ID",
     "CONTRACT",
+    "LABEL",
     "POLARS_TYPE",
     "REQUIRED_TABLES",
+    "SNAPSHOT",
     "Churns",
     "Clients",
     "ColumnSpec",
@@ -77,6 +79,9 @@ POLARS_TYPE: dict[Kind, pl.DataType] = {
 }
 
 CLIENT_ID = "client_id"
+# Columns of the derived tables (spine, labels, features, scores): one row per client x snapshot.
+SNAPSHOT = "snapshot"
+LABEL = "label"
 
 
 class Clients:

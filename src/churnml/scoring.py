@@ -66,7 +66,7 @@ from churnml.explain import (
 )
 from churnml.outputs import History, Scores
 from churnml.rules import fired_rules
-from churnml.schemas import CLIENT_ID, CONTRACT, Clients, Table
+from churnml.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
 from churnml.value import annual_recurring_revenue, value_table
 
 __all__ = [
@@ -87,7 +87,6 @@ __all__ = [
     "zones",
 ]
 
-SNAPSHOT = "snapshot"
 ZONES = ("green", "yellow", "red")
 
 

@@ -80,6 +80,7 @@ import pyarrow.parquet as pq
 from churnml.schemas import (
     CLIENT_ID,
     CONTRACT,
+    SNAPSHOT,
     Churns,
     Clients,
     Communications,
@@ -1394,7 +1395,7 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
       ``[snapshot, snapshot + horizon_days)`` (rows without ``due`` fall back to ``week``);
     - a client without a truth row at or before the snapshot gets 0.
     """
-    snap = "snapshot"
+    snap = SNAPSHOT
     key = "_key"
     h = (
         hazard.select(

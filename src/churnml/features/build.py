@@ -35,11 +35,10 @@ from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import feature_specs
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features
-from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Clients, Table
+from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 
 __all__ = ["SNAPSHOT", "build_features", "feature_columns"]
 
-SNAPSHOT = "snapshot"
 
 Family = Callable[..., nw.LazyFrame]
 # (step name shown in progress, table it needs, function)

@@ -28,6 +28,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from churnml.schemas import CLIENT_ID, SNAPSHOT
+
 __all__ = [
     "RULES",
     "LogisticBaseline",
@@ -231,12 +233,12 @@ def oracle_scores(hazard: Any, rows: Any, horizon_days: int) -> np.ndarray:
     from churnml.synth import oracle_probability
 
     spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
-    spine = spine.select("client_id", pl.col("snapshot").cast(pl.Date)).with_row_index("_row")
+    spine = spine.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).with_row_index("_row")
     result = oracle_probability(hazard, spine.drop("_row"), horizon_days)
     if isinstance(result, pl.DataFrame):
-        value_cols = [c for c in result.columns if c not in ("client_id", "snapshot")]
+        value_cols = [c for c in result.columns if c not in (CLIENT_ID, SNAPSHOT)]
         joined = spine.join(
-            result.with_columns(pl.col("snapshot").cast(pl.Date)), on=["client_id", "snapshot"], how="left"
+            result.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), on=[CLIENT_ID, SNAPSHOT], how="left"
         ).sort("_row")
         values = joined[value_cols[-1]].to_numpy()
     else:

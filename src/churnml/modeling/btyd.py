@@ -36,11 +36,10 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 from sklearn.base import BaseEstimator
 
-from churnml.schemas import CLIENT_ID
+from churnml.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = ["BetaGeoModel", "GammaGammaModel", "fit_bgnbd_pymc", "purchase_summary"]
 
-SNAPSHOT = "snapshot"
 _TS = "ts"
 _AMOUNT = "amount"
 

@@ -25,7 +25,7 @@ from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.split import PARTS, Split, out_of_time_split
 from churnml.modeling.train import ChurnModel, ScoreCalibrator, model_from_config
-from churnml.schemas import CLIENT_ID
+from churnml.schemas import CLIENT_ID, LABEL, SNAPSHOT
 
 __all__ = [
     "CONTENDERS",
@@ -37,8 +37,6 @@ __all__ = [
     "train_and_compare",
 ]
 
-SNAPSHOT = "snapshot"  # the spine's snapshot column (churnml.labels / churnml.pipeline)
-LABEL = "label"  # the spine's label column
 CONTENDERS = ("model", "logistic", "rules", "oracle")
 _KEYS = {CLIENT_ID, SNAPSHOT, LABEL}
 
