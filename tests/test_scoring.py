@@ -474,3 +474,33 @@ def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -
     assert rest.get_column(Scores.family_health("usage")).null_count() == rest.height
     untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained"))]
     assert capped.select(untouched).equals(full.select(untouched))
+
+
+def test_a_client_batch_keeps_the_whole_datasets_weekly_grid() -> None:
+    """A batch whose clients start later than the rest must see the same grid as the whole dataset."""
+    from churnml.scoring import _client_subset
+
+    tables = tiny_tables()
+    late = [c for c in tables[Table.CLIENTS].get_column("client_id").to_list() if c != "c000"]
+    # Everyone but c000 has no activity in the first five weeks: a batch of them starts later.
+    cut = START + timedelta(weeks=5, days=3)
+    tables = {
+        t: (
+            f.filter((pl.col("client_id") == "c000") | (pl.col(f.columns[1]) >= cut))
+            if t != Table.CLIENTS
+            else f
+        )
+        for t, f in tables.items()
+    }
+    whole = Dataset(tables, "tiny", START, datetime(AS_OF.year, AS_OF.month, AS_OF.day))
+    spine = active_spine(whole, [AS_OF - timedelta(weeks=8), AS_OF], LabelConfig())
+    spine = spine.filter(pl.col("client_id").is_in(late))
+    expected = build_features(whole, spine, FeaturesConfig())
+    batch = _client_subset(whole, late)
+    assert batch.first_activity() == whole.first_activity()
+    assert build_features(batch, spine, FeaturesConfig()).equals(expected)
+    # Without the pinned start the batch's grid would begin five weeks later (what this test guards).
+    unpinned = batch.with_tables()
+    unpinned = Dataset(dict(unpinned.tables), "tiny", START, whole.as_of)
+    assert unpinned.first_activity() > whole.first_activity()
+    assert not build_features(unpinned, spine, FeaturesConfig()).equals(expected)

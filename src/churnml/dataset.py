@@ -8,7 +8,7 @@ from datetime import datetime
 
 import polars as pl
 
-from churnml.schemas import Table
+from churnml.schemas import CONTRACT, Table
 
 __all__ = ["Dataset", "RepairLog"]
 
@@ -33,6 +33,8 @@ class Dataset:
     ``tables`` holds only the tables present in the input folder; optional tables that are absent
     simply have no features. ``as_of`` is the extraction date: no timestamp lies after it, and it is
     the default scoring date. ``start`` is the earliest timestamp in any table.
+    ``activity_start`` pins :meth:`first_activity` (set on a subset of the clients, so that features
+    computed per batch of clients equal those of the whole dataset).
     """
 
     tables: Mapping[Table, pl.DataFrame]
@@ -41,6 +43,22 @@ class Dataset:
     as_of: datetime
     repairs: RepairLog = field(default_factory=RepairLog)
     checksums: Mapping[str, str] = field(default_factory=dict)
+    activity_start: datetime | None = None
+
+    def first_activity(self) -> datetime:
+        """The earliest activity timestamp (``clients.created_at`` excluded: a client created in 2005 must
+        not stretch the weekly feature grid back to 2005; weeks before any activity hold nothing)."""
+        if self.activity_start is not None:
+            return self.activity_start
+        firsts = [
+            frame.get_column(col).min()
+            for table, frame in self.tables.items()
+            if table != Table.CLIENTS
+            for col in CONTRACT[table].time_columns
+            if col in frame.columns
+        ]
+        firsts = [t for t in firsts if t is not None]
+        return min(firsts) if firsts else self.start
 
     def get(self, table: Table) -> pl.DataFrame | None:
         return self.tables.get(table)
@@ -56,4 +74,6 @@ class Dataset:
         tables = dict(self.tables)
         for name, frame in replace.items():
             tables[Table(name)] = frame
-        return Dataset(tables, self.name, self.start, self.as_of, self.repairs, self.checksums)
+        return Dataset(
+            tables, self.name, self.start, self.as_of, self.repairs, self.checksums, self.activity_start
+        )

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -246,14 +246,16 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 # -- scoring ------------------------------------------------------------------------------------
 def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
-    """The dataset restricted to ``ids`` (every table); features are per client, so they do not change."""
+    """The dataset restricted to ``ids`` (every table). Features are per client and the weekly grid keeps
+    the whole dataset's first activity, so a client's features do not depend on its batch."""
     keep = pl.Series(ids, dtype=pl.String)
-    return dataset.with_tables(
+    subset = dataset.with_tables(
         **{
             str(t): frame.filter(pl.col(CLIENT_ID).is_in(keep.implode()))
             for t, frame in dataset.tables.items()
         }
     )
+    return replace(subset, activity_start=dataset.first_activity())
 
 
 def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> pd.DataFrame:

@@ -11,7 +11,6 @@ collected on its own and joined back to the spine, which keeps peak memory to on
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import narwhals as nw
 import polars as pl
@@ -91,20 +90,6 @@ def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
     raise ValueError(f"features: unknown engine {engine!r} (expected polars or spark)")
 
 
-def _activity_start(dataset: Dataset) -> datetime:
-    """The earliest activity timestamp (not clients.created_at: a client created in 2005 must not
-    stretch the weekly grid back to 2005; weeks before any activity hold nothing)."""
-    firsts = [
-        frame.get_column(col).min()
-        for table, frame in dataset.tables.items()
-        if table != Table.CLIENTS
-        for col in CONTRACT[table].time_columns
-        if col in frame.columns
-    ]
-    firsts = [t for t in firsts if t is not None]
-    return min(firsts) if firsts else dataset.start
-
-
 def feature_columns(frame: pl.DataFrame) -> list[str]:
     """The feature columns of a feature table (everything but the keys)."""
     return [c for c in frame.columns if c not in (CLIENT_ID, SNAPSHOT)]
@@ -129,7 +114,7 @@ def build_features(
     ``progress`` is called with the name of each family once it is done (for a progress bar).
     """
     keys = _checked_spine(spine)
-    axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), _activity_start(dataset))
+    axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), dataset.first_activity())
     clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
