@@ -356,8 +356,9 @@ def _scatter_array(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
     return pl.Series(out).fill_nan(None)
 
 
-def _contributions(model: Any, X: pd.DataFrame, chunk: int = 20_000) -> np.ndarray:
-    """TreeSHAP contributions in row chunks (bounded memory on large lists)."""
+def _contributions(model: Any, X: pd.DataFrame, chunk: int = 50_000) -> np.ndarray:
+    """TreeSHAP contributions in row chunks (bounded memory on large lists; chunks large enough that
+    rows share decision patterns, see :mod:`churnml.modeling.treeshap`)."""
     if len(X) == 0:
         return np.zeros((0, X.shape[1] + 1))
     return np.vstack(

@@ -205,12 +205,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Exact TreeSHAP contributions in raw log-odds, shape ``(n, n_features + 1)``.
 
         The last column is the base value; each row sums to :meth:`raw_score` (before calibration).
+        LightGBM's ``pred_contrib``, evaluated once per distinct decision pattern of each tree
+        (:mod:`churnml.modeling.treeshap`): the same values, an order of magnitude faster on many rows.
         """
-        return np.asarray(
-            self.booster_.predict(
-                _matrix(X, self.feature_names_), num_iteration=self.best_iteration_, pred_contrib=True
-            )
-        )
+        from churnml.modeling.treeshap import tree_contributions
+
+        return tree_contributions(self.booster_, _matrix(X, self.feature_names_), self.best_iteration_).values
 
     def feature_importance(self, kind: str = "gain") -> pd.Series:
         """Total ``gain`` (or ``split`` count) per feature, largest first."""
