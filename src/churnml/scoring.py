@@ -43,7 +43,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
 from churnml.config import (
@@ -165,16 +164,17 @@ def model_version(metadata: Mapping[str, Any]) -> str:
     return "unknown"
 
 
-def feature_drift(X: pd.DataFrame, metadata: Mapping[str, Any]) -> dict[str, float]:
-    """PSI of each feature against the training reference stored with the model (empty when absent)."""
+def feature_drift(X: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any]) -> dict[str, float]:
+    """PSI of each feature (column ``j`` of ``X`` is ``names[j]``) against the training reference stored
+    with the model (empty when absent)."""
     from churnml.modeling.export import population_stability
 
     reference = metadata.get("feature_reference") or metadata.get("reference") or {}
     out: dict[str, float] = {}
-    for name in X.columns:
+    for j, name in enumerate(names):
         ref = reference.get(name)
         if ref is not None:
-            out[str(name)] = round(float(population_stability(ref, X[name].to_numpy())), 6)
+            out[str(name)] = round(float(population_stability(ref, X[:, j])), 6)
     return out
 
 
@@ -258,8 +258,10 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
     return replace(subset, activity_start=dataset.first_activity())
 
 
-def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    return frame.select(names).cast(pl.Float64).to_pandas()
+def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The feature matrix in the model's column order (float64, nulls as NaN, row-major as LightGBM
+    reads it: no further copy on the way in)."""
+    return frame.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
 
 
 @dataclass
@@ -356,13 +358,15 @@ def _scatter_array(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
     return pl.Series(out).fill_nan(None)
 
 
-def _contributions(model: Any, X: pd.DataFrame, chunk: int = 50_000) -> np.ndarray:
+def _contributions(model: Any, X: np.ndarray, chunk: int = 50_000) -> np.ndarray:
     """TreeSHAP contributions in row chunks (bounded memory on large lists; chunks large enough that
     rows share decision patterns, see :mod:`churnml.modeling.treeshap`)."""
     if len(X) == 0:
         return np.zeros((0, X.shape[1] + 1))
+    if len(X) <= chunk:
+        return np.asarray(model.contributions(X), dtype=float)
     return np.vstack(
-        [np.asarray(model.contributions(X.iloc[i : i + chunk]), dtype=float) for i in range(0, len(X), chunk)]
+        [np.asarray(model.contributions(X[i : i + chunk]), dtype=float) for i in range(0, len(X), chunk)]
     )
 
 
@@ -490,12 +494,28 @@ def scored_list(
     done("value_rules")
 
     step("explaining (exact TreeSHAP)")
-    X_now = _matrix(now_frame, names)
-    values_now = X_now.to_numpy(dtype=float, na_value=np.nan)
+    values_now = _matrix(now_frame, names)
     priority = valued.get_column(Scores.PRIORITY).to_numpy()
     chosen = explained_rows(zone, priority, score.explain_limit)
     pos_of = {int(i): k for k, i in enumerate(chosen)}
-    contrib_now = _contributions(model, X_now.iloc[chosen])
+    # Why it changed: only for explained clients whose probability moved at least change_min or who
+    # changed zone (small wiggles need no story), from last week's contributions of those rows.
+    prev_pos = {c: i for i, c in enumerate(prev_ids)}
+    change_rows = [
+        i
+        for i in chosen.tolist()
+        if ids[i] in prev_pos
+        and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
+    ]
+    X_explain = values_now if len(chosen) == len(ids) else values_now[chosen]
+    if change_rows:
+        # One TreeSHAP pass over this week's and last week's rows: more rows share decision patterns.
+        X_prev = _matrix(prev_frame, names)[[prev_pos[ids[i]] for i in change_rows]]
+        X_explain = np.vstack([X_explain, X_prev])
+        del X_prev
+    contrib = _contributions(model, X_explain)
+    del X_explain
+    contrib_now, contrib_prev = contrib[: len(chosen)], contrib[len(chosen) :]
     specs, describe = registry_catalog(features)
     drivers = _scatter(
         top_drivers(contrib_now, values_now[chosen], names, specs, describe, score.top_drivers),
@@ -506,21 +526,11 @@ def scored_list(
         f: _scatter_array(v, chosen, len(ids))
         for f, v in family_health(contrib_now, names, specs, health[chosen]).items()
     }
-    # Why it changed: only for explained clients whose probability moved at least change_min or who
-    # changed zone (small wiggles need no story), from last week's contributions of those rows.
-    prev_pos = {c: i for i, c in enumerate(prev_ids)}
-    change_rows = [
-        i
-        for i in chosen.tolist()
-        if ids[i] in prev_pos
-        and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
-    ]
     why: list[str | None] = [None] * len(ids)
     if change_rows:
-        X_prev = _matrix(prev_frame, names).iloc[[prev_pos[ids[i]] for i in change_rows]]
         reasons = change_reasons(
             contrib_now[[pos_of[i] for i in change_rows]],
-            _contributions(model, X_prev),
+            contrib_prev,
             values_now[change_rows],
             names,
             specs,
@@ -529,12 +539,13 @@ def scored_list(
         )
         for i, reason in zip(change_rows, reasons, strict=True):
             why[i] = reason
+    del contrib, contrib_now, contrib_prev
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
     done("explain")
 
     step("drift against the training data")
-    psi = feature_drift(X_now, metadata)
+    psi = feature_drift(values_now, names, metadata)
     drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
     done("drift")
 

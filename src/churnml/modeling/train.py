@@ -181,7 +181,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return model
 
     # -- prediction ------------------------------------------------------------------------------
-    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+    def raw_score(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The booster's raw score (log-odds, before calibration), shape ``(n,)``."""
         return np.asarray(
             self.booster_.predict(
@@ -189,7 +189,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         )
 
-    def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
+    def churn_probability(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated probability of churn within the horizon, shape ``(n,)``."""
         return self.calibrator_.predict(self.raw_score(X))
 
@@ -201,7 +201,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
         return (self.churn_probability(X) >= threshold).astype(int)
 
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions in raw log-odds, shape ``(n, n_features + 1)``.
 
         The last column is the base value; each row sums to :meth:`raw_score` (before calibration).
@@ -246,7 +246,16 @@ def _binary(y: Any, name: str) -> np.ndarray:
     return arr.astype(int)
 
 
-def _matrix(X: pd.DataFrame, names: list[str]) -> np.ndarray:
+def _matrix(X: pd.DataFrame | np.ndarray, names: list[str]) -> np.ndarray:
+    """The float64 matrix of the model's features: a DataFrame's columns picked by name, or an array
+    whose columns already are the model's features in order (no copy when it is float64)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.shape[1] != len(names):
+            raise ValueError(
+                f"feature matrix has shape {X.shape}; the model expects {len(names)} columns "
+                "(its feature_names_, in order)"
+            )
+        return np.asarray(X, dtype=np.float64)
     missing = [c for c in names if c not in X.columns]
     if missing:
         raise ValueError(
