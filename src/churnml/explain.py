@@ -26,6 +26,7 @@ row sums to the raw score) and the client's feature values in the same column or
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,8 +66,14 @@ def registry_catalog(cfg: FeaturesConfig) -> tuple[Mapping[str, Any], Describe]:
     # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
     fill_cfg = None if cfg == FeaturesConfig() else cfg
 
-    def describe(name: str, value: float) -> str:
+    @functools.lru_cache(maxsize=1 << 17)
+    def cached(name: str, value: float) -> str:
         return registry.sentence(name, value, fill_cfg)
+
+    def describe(name: str, value: float) -> str:
+        # Counts and days repeat across a portfolio: the same (feature, value) is written once. NaN is
+        # mapped to one object so that every missing value finds the same cache entry.
+        return cached(name, math.nan if value != value else value)
 
     return specs, describe
 
@@ -187,36 +194,47 @@ def top_drivers(
     # Risk-raising groups first (largest first), then risk-lowering ones by strength.
     key = np.where(sums > 0, 1e12 + sums, np.abs(sums))
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
-    signs = np.take_along_axis(sums, order, axis=1)
+    total = np.take_along_axis(sums, order, axis=1)
     values = np.asarray(feature_values, dtype=float)
     lead_up = _lead_features(grouped, contributions, np.ones(n), values)
     lead_down = _lead_features(grouped, contributions, -np.ones(n), values)
-    columns: dict[str, list[Any]] = {
-        Scores.driver(i + 1, part): [] for i in range(k) for part in DRIVER_PARTS
-    }
-    for row in range(n):
-        for i in range(k):
-            if i >= g or signs[row, i] == 0:
-                for part in DRIVER_PARTS:
-                    columns[Scores.driver(i + 1, part)].append(None)
-                continue
-            j = order[row, i]
-            total = float(sums[row, j])
-            col = int(lead_up[row, j] if total > 0 else lead_down[row, j])
-            name = feature_names[col]
-            columns[Scores.driver(i + 1, "feature")].append(name)
-            columns[Scores.driver(i + 1, "family")].append(_spec_attr(specs, name, "family", None))
-            columns[Scores.driver(i + 1, "direction")].append(RAISES if total > 0 else LOWERS)
-            columns[Scores.driver(i + 1, "sentence")].append(
-                _sentence(describe, specs, name, float(values[row, col]))
-            )
-            columns[Scores.driver(i + 1, "contribution")].append(round(total, 6))
-    schema = {
-        Scores.driver(i + 1, part): (pl.Float64 if part == "contribution" else pl.String)
-        for i in range(k)
-        for part in DRIVER_PARTS
-    }
-    return pl.DataFrame(columns, schema=schema)
+    lead = np.where(
+        total > 0, np.take_along_axis(lead_up, order, axis=1), np.take_along_axis(lead_down, order, axis=1)
+    )
+    names = np.asarray(list(feature_names), dtype=object)
+    families = np.asarray([_spec_attr(specs, name, "family", None) for name in feature_names], dtype=object)
+    columns: dict[str, pl.Series] = {}
+    for i in range(k):
+        if i >= g:  # fewer groups than drivers: the trailing drivers are empty
+            shown = np.zeros(n, dtype=bool)
+            col, t = np.zeros(n, dtype=np.int64), np.zeros(n)
+        else:
+            shown, col, t = total[:, i] != 0, lead[:, i], total[:, i]
+        rows = np.flatnonzero(shown)
+        sentence = np.full(n, None, dtype=object)
+        sentence[rows] = [
+            _sentence(describe, specs, str(names[c]), float(values[r, c]))
+            for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)
+        ]
+        parts = {
+            "feature": np.where(shown, names[col], None),
+            "family": np.where(shown, families[col], None),
+            "direction": np.where(shown, np.where(t > 0, RAISES, LOWERS).astype(object), None),
+            "sentence": sentence,
+        }
+        for part, data in parts.items():
+            columns[Scores.driver(i + 1, part)] = pl.Series(data.tolist(), dtype=pl.String)
+        columns[Scores.driver(i + 1, "contribution")] = pl.Series(
+            [round(float(v), 6) if ok else None for v, ok in zip(t.tolist(), shown.tolist(), strict=True)],
+            dtype=pl.Float64,
+        )
+    return pl.DataFrame(
+        [
+            columns[Scores.driver(i + 1, part)].alias(Scores.driver(i + 1, part))
+            for i in range(k)
+            for part in DRIVER_PARTS
+        ]
+    )
 
 
 def change_reasons(

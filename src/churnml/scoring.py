@@ -370,6 +370,63 @@ def _contributions(model: Any, X: np.ndarray, chunk: int = 50_000) -> np.ndarray
     )
 
 
+@dataclass(frozen=True)
+class _Explanation:
+    """Drivers, family health and why-changed sentences of the explained rows, in their order."""
+
+    drivers: pl.DataFrame
+    family_health: dict[str, np.ndarray]
+    why_changed: list[str | None]
+
+
+def _explanations(
+    model: Any,
+    values_now: np.ndarray,
+    values_prev: np.ndarray,
+    rows: np.ndarray,
+    prev_row: np.ndarray,
+    health: np.ndarray,
+    names: list[str],
+    features: FeaturesConfig,
+    k: int,
+    chunk: int = 50_000,
+) -> _Explanation:
+    """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
+    ``values_prev[prev_row]``.
+
+    Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
+    pass (more rows share decision patterns), and contributions never exist for more than one chunk,
+    which bounds the memory on large portfolios.
+    """
+    specs, describe = registry_catalog(features)
+    drivers: list[pl.DataFrame] = []
+    fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+    why: list[str | None] = []
+    for start in range(0, max(len(rows), 1), chunk):
+        part = rows[start : start + chunk]
+        before = prev_row[start : start + chunk]
+        changed = np.flatnonzero(before >= 0)
+        X_now = values_now[part]
+        X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
+        contrib = _contributions(model, X, chunk=len(X) + 1)
+        now, prev = contrib[: len(part)], contrib[len(part) :]
+        drivers.append(top_drivers(now, X_now, names, specs, describe, k))
+        for family, values in family_health(now, names, specs, health[part]).items():
+            fam[family].append(values)
+        reasons: list[str | None] = [None] * len(part)
+        if len(changed):
+            text = change_reasons(now[changed], prev, X_now[changed], names, specs, describe, k)
+            for i, reason in zip(changed.tolist(), text, strict=True):
+                reasons[i] = reason
+        why += reasons
+        del X, X_now, contrib, now, prev
+    return _Explanation(
+        pl.concat(drivers),  # the loop runs at least once, so an empty list still has its columns
+        {f: np.concatenate(v) for f, v in fam.items()},
+        why,
+    )
+
+
 def scored_list(
     dataset: Dataset,
     as_of: date,
@@ -497,49 +554,29 @@ def scored_list(
     values_now = _matrix(now_frame, names)
     priority = valued.get_column(Scores.PRIORITY).to_numpy()
     chosen = explained_rows(zone, priority, score.explain_limit)
-    pos_of = {int(i): k for k, i in enumerate(chosen)}
     # Why it changed: only for explained clients whose probability moved at least change_min or who
     # changed zone (small wiggles need no story), from last week's contributions of those rows.
     prev_pos = {c: i for i, c in enumerate(prev_ids)}
-    change_rows = [
-        i
-        for i in chosen.tolist()
-        if ids[i] in prev_pos
-        and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
-    ]
-    X_explain = values_now if len(chosen) == len(ids) else values_now[chosen]
-    if change_rows:
-        # One TreeSHAP pass over this week's and last week's rows: more rows share decision patterns.
-        X_prev = _matrix(prev_frame, names)[[prev_pos[ids[i]] for i in change_rows]]
-        X_explain = np.vstack([X_explain, X_prev])
-        del X_prev
-    contrib = _contributions(model, X_explain)
-    del X_explain
-    contrib_now, contrib_prev = contrib[: len(chosen)], contrib[len(chosen) :]
-    specs, describe = registry_catalog(features)
-    drivers = _scatter(
-        top_drivers(contrib_now, values_now[chosen], names, specs, describe, score.top_drivers),
-        chosen,
-        len(ids),
+    prev_row = np.array(
+        [
+            prev_pos[ids[i]]
+            if ids[i] in prev_pos
+            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
+            else -1
+            for i in chosen.tolist()
+        ],
+        dtype=np.int64,
     )
-    fam = {
-        f: _scatter_array(v, chosen, len(ids))
-        for f, v in family_health(contrib_now, names, specs, health[chosen]).items()
-    }
+    values_prev = _matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    explanation = _explanations(
+        model, values_now, values_prev, chosen, prev_row, health, names, features, score.top_drivers
+    )
+    del values_prev
+    drivers = _scatter(explanation.drivers, chosen, len(ids))
+    fam = {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()}
     why: list[str | None] = [None] * len(ids)
-    if change_rows:
-        reasons = change_reasons(
-            contrib_now[[pos_of[i] for i in change_rows]],
-            contrib_prev,
-            values_now[change_rows],
-            names,
-            specs,
-            describe,
-            score.top_drivers,
-        )
-        for i, reason in zip(change_rows, reasons, strict=True):
-            why[i] = reason
-    del contrib, contrib_now, contrib_prev
+    for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
+        why[i] = reason
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
     done("explain")
