@@ -274,6 +274,19 @@ class _Scored:
     prev: list[pl.DataFrame] = field(default_factory=list)
 
 
+def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000) -> np.ndarray:
+    """Calibrated probabilities of every row of ``table``, converted to LightGBM's row-major matrix a
+    chunk of rows at a time (the feature table is never copied whole)."""
+    if table.height == 0:
+        return np.zeros(0)
+    return np.concatenate(
+        [
+            np.asarray(model.churn_probability(_matrix(table.slice(i, chunk), names)), dtype=float)
+            for i in range(0, table.height, chunk)
+        ]
+    )
+
+
 def _score_spine(
     dataset: Dataset,
     spine: pl.DataFrame,
@@ -308,7 +321,7 @@ def _score_spine(
         if k == 0:
             check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
-        p = np.asarray(model.churn_probability(_matrix(table, names)), dtype=float)
+        p = _probabilities(model, table, names)
         out.probs.append(table.select(CLIENT_ID, SNAPSHOT).with_columns(pl.Series(History.PROBABILITY, p)))
         out.now.append(table.filter(pl.col(SNAPSHOT) == as_of))
         out.prev.append(table.filter(pl.col(SNAPSHOT) == prev_date))
