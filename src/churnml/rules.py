@@ -66,17 +66,22 @@ def _no_activity(
     stamps = []
     events = tables.get(Table.EVENTS)
     if events is not None:
-        stamps.append(events.select(CLIENT_ID, pl.col(Events.TS).alias("t")))
+        stamps.append(events.lazy().select(CLIENT_ID, pl.col(Events.TS).alias("t")))
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:
         when = pl.coalesce(
             [pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns]
         )
-        stamps.append(payments.select(CLIENT_ID, when.alias("t")))
+        stamps.append(payments.lazy().select(CLIENT_ID, when.alias("t")))
     if not stamps:
         return None
+    # lazy: the filter and the aggregation run on each table in place, no concatenated copy of the events
     last = (
-        pl.concat(stamps).filter(pl.col("t") < cut).group_by(CLIENT_ID).agg(pl.col("t").max().alias("last"))
+        pl.concat(stamps)
+        .filter(pl.col("t") < cut)
+        .group_by(CLIENT_ID)
+        .agg(pl.col("t").max().alias("last"))
+        .collect()
     )
     clients = tables[Table.CLIENTS].select(CLIENT_ID, pl.col(Clients.CREATED_AT).alias("created"))
     frame = (

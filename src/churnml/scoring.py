@@ -116,7 +116,8 @@ def last_data_before(tables: Mapping[Table, pl.DataFrame], as_of: date) -> datet
             continue
         for col in CONTRACT[table].time_columns:
             if col in frame.columns:
-                value = frame.filter(pl.col(col) < cut).get_column(col).max()
+                # one column, filtered inside the expression: no copy of a 40M-row table
+                value = frame.select(pl.col(col).filter(pl.col(col) < cut).max()).item()
                 if value is not None:
                     latest.append(value)
     return max(latest) if latest else None
