@@ -98,3 +98,11 @@ def test_rows_whose_leaf_disagrees_with_lightgbm_are_recomputed() -> None:
     got = tree_contributions(booster, X, min_rows=0, trees=trees)
     assert got.recomputed_rows > 0
     np.testing.assert_allclose(got.values, booster.predict(X, pred_contrib=True), atol=1e-12)
+
+
+def test_the_result_does_not_depend_on_the_number_of_threads() -> None:
+    X, y = _data()
+    booster = _booster(X, y, num_leaves=15)
+    one = tree_contributions(booster, X, min_rows=0, n_jobs=1).values
+    two = tree_contributions(booster, X, min_rows=0, n_jobs=2).values
+    assert np.array_equal(one, two)  # bit for bit: trees are added up in the same order

@@ -210,7 +210,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """
         from churnml.modeling.treeshap import tree_contributions
 
-        return tree_contributions(self.booster_, _matrix(X, self.feature_names_), self.best_iteration_).values
+        return tree_contributions(
+            self.booster_, _matrix(X, self.feature_names_), self.best_iteration_, n_jobs=self.n_jobs
+        ).values
 
     def feature_importance(self, kind: str = "gain") -> pd.Series:
         """Total ``gain`` (or ``split`` count) per feature, largest first."""

@@ -30,7 +30,9 @@ Output grain: one row per input row, columns = the model's features in order, th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,27 +115,34 @@ def tree_splits(booster: lgb.Booster, num_iteration: int | None = None) -> list[
     return out
 
 
-def _goes_left(values: np.ndarray, threshold: float, default_left: bool, missing: int) -> np.ndarray:
-    """LightGBM's ``NumericalDecision`` for one node over a column of values."""
-    nan = np.isnan(values)
+def _goes_left(
+    values: np.ndarray, nan: np.ndarray, threshold: float, default_left: bool, missing: int
+) -> np.ndarray:
+    """LightGBM's ``NumericalDecision`` for one node over a column of values (``nan``: its NaN mask).
+
+    ``values <= threshold`` is False for NaN, which is then routed as LightGBM routes it: to the
+    default side ("NaN" missing type), to the default side like a zero ("Zero"), or as 0.0 ("None").
+    """
+    left = values <= threshold
     if missing == _MISSING["NaN"]:
-        return np.where(nan, default_left, values <= threshold)
-    x = np.where(nan, 0.0, values)  # NaN counts as 0.0 unless missing values have their own branch
+        return left | nan if default_left else left
     if missing == _MISSING["Zero"]:
-        return np.where(np.abs(x) <= _ZERO, default_left, x <= threshold)
-    return x <= threshold
+        return np.where(nan | (np.abs(values) <= _ZERO), default_left, left)
+    return left | nan if threshold >= 0.0 else left
 
 
-def _pattern_codes(columns: np.ndarray, tree: TreeSplits) -> np.ndarray:
+def _pattern_codes(columns: np.ndarray, nan: np.ndarray, tree: TreeSplits) -> np.ndarray:
     """One integer per row naming its decision pattern in ``tree``; ``columns`` is the feature matrix
-    transposed (one contiguous row per feature), so each split reads one contiguous array."""
+    transposed (one contiguous row per feature, so each split reads one contiguous array) and ``nan``
+    its NaN mask."""
     n = columns.shape[1]
     words: list[np.ndarray] = []
     for start in range(0, max(tree.n_splits, 1), _CODE_BITS):
         code = np.zeros(n, dtype=np.int64)
         for k in range(start, min(start + _CODE_BITS, tree.n_splits)):
+            f = tree.feature[k]
             left = _goes_left(
-                columns[tree.feature[k]], tree.threshold[k], bool(tree.default_left[k]), int(tree.missing[k])
+                columns[f], nan[f], tree.threshold[k], bool(tree.default_left[k]), int(tree.missing[k])
             )
             code |= left.astype(np.int64) << (k - start)
         words.append(code)
@@ -200,11 +209,13 @@ def tree_contributions(
     *,
     min_rows: int = _MIN_ROWS,
     trees: Sequence[TreeSplits] | None = None,
+    n_jobs: int = 2,
 ) -> Contributions:
     """Exact TreeSHAP contributions of ``X`` (float64, model feature order); see the module docstring.
 
     ``min_rows``: below it, one plain ``pred_contrib`` call. ``trees``: the parsed splits when the
-    caller already has them (:func:`tree_splits`).
+    caller already has them (:func:`tree_splits`). ``n_jobs``: trees handled at once (threads; NumPy
+    and LightGBM release the GIL). The result does not depend on it: trees are added up in order.
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     n, n_features = X.shape
@@ -216,29 +227,50 @@ def tree_contributions(
     if splits is None:
         values = np.asarray(plain(X, num_iteration=num_iteration, pred_contrib=True), dtype=np.float64)
         return Contributions(values, n * booster.num_trees(), 0, "pred_contrib")
-    # Transposed layouts: per-feature and per-tree rows are contiguous, which the loop below reads.
+    # Transposed layouts: per-feature and per-tree rows are contiguous, which the trees read.
     leaves = np.ascontiguousarray(
         np.asarray(plain(X, num_iteration=len(splits), pred_leaf=True)).reshape(n, len(splits)).T
     )
     columns = np.ascontiguousarray(X.T)
-    out_t = np.zeros((n_features + 1, n), dtype=np.float64)
-    wrong = np.zeros(n, dtype=bool)
-    evaluations = 0
-    for t, tree in enumerate(splits):
-        reps, group = _groups(_pattern_codes(columns, tree))
+    nan = np.isnan(columns)
+    # LightGBM keeps the iteration range of a prediction on the booster itself, so two threads must
+    # never predict different trees with one booster: each thread gets its own copy of the model.
+    model_text = booster.model_to_string(num_iteration=len(splits))
+    local = threading.local()
+
+    def own_booster() -> lgb.Booster:
+        if not hasattr(local, "booster"):
+            local.booster = lgb.Booster(model_str=model_text)
+        return local.booster
+
+    def one_tree(t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(each row's pattern, the tree's contributions per pattern on the columns it touches,
+        the patterns to recompute or None)."""
+        tree = splits[t]
+        reps, group = _groups(_pattern_codes(columns, nan, tree))
         X_rep = X[reps]
         # A pattern with any row whose LightGBM leaf differs from the pattern's leaf is recomputed whole:
         # its representative may be the row that disagrees.
         bad = _leaves(tree, X_rep)[group] != leaves[t]
-        if bad.any():
-            wrong |= (np.bincount(group[bad], minlength=len(reps)) > 0)[group]
-        phi = np.asarray(
-            plain(X_rep, start_iteration=t, num_iteration=1, pred_contrib=True), dtype=np.float64
+        bad_patterns = np.bincount(group[bad], minlength=len(reps)) > 0 if bad.any() else None
+        # One tree, a few hundred rows: one LightGBM thread (the threads here run trees side by side).
+        phi = own_booster().predict(
+            X_rep, start_iteration=t, num_iteration=1, pred_contrib=True, num_threads=1
         )
-        evaluations += len(reps)
-        for col in (*tree.features.tolist(), n_features):
-            out_t[col] += phi[:, col].take(group)
-    del columns, leaves
+        cols = np.append(tree.features, n_features)
+        return group, np.ascontiguousarray(np.asarray(phi, dtype=np.float64)[:, cols].T), bad_patterns
+
+    out_t = np.zeros((n_features + 1, n), dtype=np.float64)
+    wrong = np.zeros(n, dtype=bool)
+    evaluations = 0
+    with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
+        # map yields in tree order, so the sums are the same whatever the number of threads
+        for t, (group, phi, bad_patterns) in enumerate(pool.map(one_tree, range(len(splits)))):
+            evaluations += phi.shape[1]
+            for col, per_pattern in zip((*splits[t].features.tolist(), n_features), phi, strict=True):
+                out_t[col] += per_pattern.take(group)
+            if bad_patterns is not None:
+                wrong |= bad_patterns[group]
     out = out_t.T  # (n, n_features + 1), column-major: no copy of the largest array
     recomputed = int(wrong.sum())
     if recomputed:
