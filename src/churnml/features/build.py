@@ -148,6 +148,12 @@ def build_features(
     return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
 
 
+def _spine_weeks(spine_lf: nw.LazyFrame) -> list[int]:
+    """The distinct grid weeks of the spine's rows (a handful: one per snapshot)."""
+    weeks = spine_lf.select(WEEK).unique().collect(backend="polars").to_native()
+    return sorted(int(w) for w in weeks.get_column(WEEK).to_list())
+
+
 def _family_frames(
     dataset: Dataset,
     spine_lf: nw.LazyFrame,
@@ -158,6 +164,7 @@ def _family_frames(
 ) -> list[pl.DataFrame]:
     """One collected frame of features per family whose table is present, rows in spine order."""
     parts: list[pl.DataFrame] = []
+    weeks = _spine_weeks(spine_lf)
     for name, table, fn in _STEPS:
         if table is None:
             source = dataset.tables.get(Table.SIGNALS)
@@ -170,8 +177,10 @@ def _family_frames(
                     progress(name)
                 continue
             fam = fn(_lazy(_contract_columns(source, table), cfg.engine), grid, axis, cfg)
+        # only the spine's weeks leave the family (the grid's other weeks served the windows)
+        at_spine = fam.filter(nw.col(WEEK).is_in(weeks))
         joined = (
-            spine_lf.join(fam, on=[CLIENT_ID, WEEK], how="left")
+            spine_lf.join(at_spine, on=[CLIENT_ID, WEEK], how="left")
             .sort(SNAPSHOT, CLIENT_ID)
             .drop(CLIENT_ID, SNAPSHOT, WEEK)
         )
