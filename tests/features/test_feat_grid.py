@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnml.features._grid import civil_day_number, day_number, validated_weeks, week_axis
+from churnml.features._grid import (
+    WeekAxis,
+    civil_day_number,
+    day_number,
+    materialized,
+    materialized_by_week,
+    validated_weeks,
+    week_axis,
+)
 
 
 @settings(max_examples=50, deadline=None)
@@ -48,3 +56,17 @@ def test_week_axis_rejects_snapshots_off_the_weekly_grid():
     snaps = pl.Series([date(2024, 3, 4), date(2024, 3, 4) + timedelta(days=10)])
     with pytest.raises(ValueError, match="2024-03-14"):
         week_axis(snaps, datetime(2024, 1, 1))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 20])
+def test_materialized_by_week_keeps_every_row(parts: int) -> None:
+    """Computed in week ranges or at once: the same rows (weeks before, inside and after the axis, null)."""
+    rows = pl.DataFrame(
+        {"client_id": ["a", "a", "b", "b", "b", "c", "c"], "_week": [-20, -3, -1, -1, 0, 5, None]}
+    )
+    lf = nw.from_native(rows.lazy()).unique()
+    axis = WeekAxis(anchor=0, first_week=-13, last_week=-1)
+    whole = materialized(lf).to_native().collect().sort("client_id", "_week")
+    split = materialized_by_week(lf, axis, parts=parts).to_native().collect().sort("client_id", "_week")
+    assert split.equals(whole)
+    assert split.height == 6

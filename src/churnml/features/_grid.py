@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 import narwhals as nw
@@ -52,6 +53,7 @@ __all__ = [
     "existing_weeks",
     "lagged_window_sum",
     "materialized",
+    "materialized_by_week",
     "on_grid",
     "per_client_shifts",
     "python_day_number",
@@ -228,6 +230,28 @@ def materialized(lf: nw.LazyFrame) -> nw.LazyFrame:
     if lf.implementation.is_polars():
         return nw.from_native(lf.to_native().collect(engine="streaming").lazy())
     return lf
+
+
+def materialized_by_week(lf: nw.LazyFrame, axis: WeekAxis, parts: int = 2) -> nw.LazyFrame:
+    """:func:`materialized` for a computation that is separable by ``_week`` (a de-duplication or an
+    aggregation whose keys include the week): on Polars computed in ``parts`` ranges of weeks one
+    after the other and concatenated, so the hash table of one range is in memory at a time (a
+    de-duplication of millions of raw rows otherwise peaks at ~8x its result; two ranges cut that peak by a third at no extra CPU, more ranges rescan the input). Other backends: ``lf``
+    unchanged. Row order is not meaningful either way; the rows are those of ``lf``."""
+    if not lf.implementation.is_polars() or parts <= 1:
+        return materialized(lf)
+    span = axis.last_week - axis.first_week + 1
+    step = -(-span // parts)
+    cuts = list(range(axis.first_week + step, axis.last_week + 1, step))
+    if not cuts:
+        return materialized(lf)
+    week = pl.col(WEEK)
+    ranges = [week < cuts[0]]
+    ranges += [(week >= lo) & (week < hi) for lo, hi in pairwise(cuts)]
+    ranges.append((week >= cuts[-1]) | week.is_null())
+    native = lf.to_native()
+    frames = [native.filter(r).collect(engine="streaming") for r in ranges]
+    return nw.from_native(pl.concat(frames).lazy())
 
 
 def cum(col: str) -> str:

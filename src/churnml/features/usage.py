@@ -28,6 +28,7 @@ from churnml.features._grid import (
     existing_weeks,
     lagged_window_sum,
     materialized,
+    materialized_by_week,
     on_grid,
     ratio_trend,
     relative_slope,
@@ -107,13 +108,23 @@ def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
 
 
 def distinct_active_deltas(
-    rows: nw.LazyFrame, key: str, weeks: list[int], prefix: str, axis: WeekAxis
+    rows: nw.LazyFrame,
+    key: str,
+    weeks: list[int],
+    prefix: str,
+    axis: WeekAxis,
+    one_row_per_key_week: bool = False,
 ) -> nw.LazyFrame:
     """Per client x week: ``<prefix>__in<W>`` (keys that enter a ``W``-week window that week: active,
     and not active in the ``W`` weeks before) and ``<prefix>__out<W>`` (keys whose last activity for the
     next ``W`` weeks is that week: they leave the window ``W`` weeks later). See
-    :func:`distinct_active_counts`."""
-    keyed = materialized(rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK).unique())
+    :func:`distinct_active_counts`.
+
+    ``one_row_per_key_week=True`` says ``rows`` already hold at most one row per client x key x week
+    (e.g. an aggregate by those keys): the de-duplication pass is skipped."""
+    keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK)
+    if not one_row_per_key_week:
+        keyed = materialized_by_week(keyed.unique(), axis)
     keyed = keyed.with_columns(
         (nw.col(WEEK) - nw.col(WEEK).shift(1).over(CLIENT_ID, key, order_by=WEEK)).alias("_gap_prev"),
         (nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK) - nw.col(WEEK)).alias("_gap_next"),
@@ -154,7 +165,7 @@ def usage_features(
     # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
     by_kind = materialized(weekly_event_kinds(ev, axis))
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
-    kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis)
+    kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
 
     weekly = weekly_events(by_kind, cfg)
     counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
