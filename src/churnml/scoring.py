@@ -17,10 +17,11 @@ definition as the training labels), sorted by ``priority`` (1 = act first). Colu
 - value (:mod:`churnml.value`): ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``,
   ``revenue_at_risk``, ``priority``;
 - reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
-  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`), and ``explained``. Exact
-  TreeSHAP costs far more than scoring; ``score.explain_limit`` (default: no limit) caps the clients
-  explained to the first N by zone (red, yellow, green) then priority. Unexplained rows have empty
-  drivers, family health and ``why_changed``;
+  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`), and ``explained``. Every
+  client is explained by default: exact TreeSHAP is computed once per decision pattern of each tree
+  (:mod:`churnml.modeling.treeshap`), a few seconds for 100,000 clients. ``score.explain_limit``
+  (default: no limit) can still cap the clients explained to the first N by zone (red, yellow, green)
+  then priority; unexplained rows have empty drivers, family health and ``why_changed``;
 - rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
 - action: ``action`` (``playbooks.actions[zone][tier]``), ``acts`` (the owner), ``escalation``
   (``playbooks.escalation_role`` in red, else empty).
@@ -345,7 +346,7 @@ def _previous_zones(
 
 def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
     """Row indices that get drivers: all rows, or the first ``limit`` by zone (red, yellow, green) and
-    priority. Exact TreeSHAP costs far more than scoring, so large portfolios may cap it."""
+    priority (``score.explain_limit``, for portfolios where even pattern-wise TreeSHAP is too slow)."""
     n = len(zone)
     if limit is None or limit >= n:
         return np.arange(n)
