@@ -257,3 +257,18 @@ def test_atomic_writes_get_the_usual_permissions_not_tempfile_private_ones(tmp_p
     assert text.read_text() == "hello"
     assert (text.stat().st_mode & 0o777, table.stat().st_mode & 0o777) == (0o644, 0o644)
     assert [p.name for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_repeated_strings_of_the_events_table_are_held_as_categoricals(tmp_path: Path) -> None:
+    tables = good_tables()
+    tables["events"] = tables["events"].with_columns(pl.Series("user_id", ["u1", None, "u2"]))
+    ds = read_dataset(write(tmp_path / "d", tables, "parquet"), CFG)
+    events = ds.get(Table.EVENTS)
+    assert events.schema["event"] == pl.Categorical()
+    assert events.schema["user_id"] == pl.Categorical()
+    assert events.schema["client_id"] == pl.String  # the join key stays a plain string
+    # The same values, nulls included, and string comparisons read them as before.
+    assert events.get_column("event").cast(pl.String).to_list() == ["login", "report_view", "login"]
+    assert events.get_column("user_id").cast(pl.String).to_list() == ["u1", None, "u2"]
+    assert events.filter(pl.col("event").is_in(["login"])).height == 2
+    assert events.filter(pl.col("event") == "report_view").get_column("client_id").to_list() == ["c1"]

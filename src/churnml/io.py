@@ -28,6 +28,7 @@ from churnml.validation import (
     checked_references,
     checked_table,
     coerced_table,
+    compact_table,
     midnight_after,
     timestamp_span,
 )
@@ -116,7 +117,10 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     for table, path in files.items():
         raw = read_table_file(path, table)
         coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
-        tables[table] = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples)
+        checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples)
+        del raw, coerced
+        tables[table] = compact_table(checked, CONTRACT[table])
+        del checked
         if fixed.counts:
             repairs[str(table)] = dict(fixed.counts)
     checked_references(tables, cfg.max_examples)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import polars as pl
 import pytest
 from feature_helpers import features_at, make_dataset
 
@@ -108,3 +109,14 @@ def test_slope_and_zscore_follow_the_weekly_counts(build, at):
     mean = sum(base) / 26
     sd = (sum((x - mean) ** 2 for x in base) / 25) ** 0.5
     assert at(frame, "c", S1, "usage_logins_z") == pytest.approx((11.5 - mean) / (sd + 1))
+
+
+def test_categorical_event_names_and_users_give_the_same_features(frame) -> None:
+    """read_dataset holds events.event and events.user_id as Categorical: the features must not change."""
+    from churnml.schemas import CONTRACT
+    from churnml.validation import compact_table
+
+    plain = make_dataset(TABLES)
+    compact = plain.with_tables(events=compact_table(plain.tables[Table.EVENTS], CONTRACT[Table.EVENTS]))
+    assert compact.tables[Table.EVENTS].schema["event"] == pl.Categorical()
+    assert features_at(compact, ["old", "young", "ancient"], [S1, S2]).equals(frame)

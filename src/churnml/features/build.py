@@ -86,7 +86,9 @@ def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
         session = SparkSession.builder.getOrCreate()
         # Contract timestamps are naive UTC: Spark must not shift them into the JVM's local zone.
         session.conf.set("spark.sql.session.timeZone", "UTC")
-        return nw.from_native(session.createDataFrame(frame.to_pandas()))
+        # Categorical columns (the compact in-memory form of repeated strings) go to Spark as strings.
+        plain = frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
+        return nw.from_native(session.createDataFrame(plain.to_pandas()))
     raise ValueError(f"features: unknown engine {engine!r} (expected polars or spark)")
 
 
