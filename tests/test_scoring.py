@@ -504,3 +504,14 @@ def test_a_client_batch_keeps_the_whole_datasets_weekly_grid() -> None:
     unpinned = Dataset(dict(unpinned.tables), "tiny", START, whole.as_of)
     assert unpinned.first_activity() > whole.first_activity()
     assert not build_features(unpinned, spine, FeaturesConfig()).equals(expected)
+
+
+@pytest.mark.parametrize("keep", [[2, 3], [0, 2, 4], [], [0, 1, 2, 3, 4]])
+def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
+    from churnml.scoring import _copied_rows
+
+    frame = pl.DataFrame({"k": [0, 1, 2, 3, 4], "v": [0.5, None, 2.5, 3.5, 4.5], "s": list("abcde")})
+    predicate = pl.col("k").is_in(keep)
+    got = _copied_rows(frame, predicate)
+    assert got.equals(frame.filter(predicate))
+    assert got.get_column("k").to_list() == keep

@@ -276,6 +276,16 @@ class _Scored:
     prev: list[pl.DataFrame] = field(default_factory=list)
 
 
+def _copied_rows(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
+    """The rows of ``frame`` where ``predicate`` holds, in buffers of their own.
+
+    Polars' ``filter`` returns slices of the parent's buffers when the kept rows are contiguous (one
+    snapshot of a table sorted by snapshot), which would keep every batch's whole feature table alive.
+    """
+    rows = frame.select(pl.arg_where(predicate)).to_series()
+    return frame.select(pl.all().gather(rows))
+
+
 def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000) -> np.ndarray:
     """Calibrated probabilities of every row of ``table``, converted to LightGBM's row-major matrix a
     chunk of rows at a time (the feature table is never copied whole)."""
@@ -325,9 +335,9 @@ def _score_spine(
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
         p = _probabilities(model, table, names)
         out.probs.append(table.select(CLIENT_ID, SNAPSHOT).with_columns(pl.Series(History.PROBABILITY, p)))
-        out.now.append(table.filter(pl.col(SNAPSHOT) == as_of))
-        out.prev.append(table.filter(pl.col(SNAPSHOT) == prev_date))
-        del table
+        out.now.append(_copied_rows(table, pl.col(SNAPSHOT) == as_of))
+        out.prev.append(_copied_rows(table, pl.col(SNAPSHOT) == prev_date))
+        del table, part, rows  # before the next batch is cut: never two batches in memory
     return out
 
 
