@@ -16,7 +16,7 @@ RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data validate features train tune score demo test lint format bench bench-generate \
-        bench-features bench-train bench-score mlflow-ui retail clean
+        bench-features bench-train bench-score bench-treeshap mlflow-ui retail clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,9 @@ bench-train: setup ## Time `churnml train` on freshly generated demo-size data
 
 bench-score: setup ## Weekly scoring of 100k clients, every client explained: wall time and peak memory
 	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 3
+
+bench-treeshap: setup ## Exact TreeSHAP of 100k clients: pattern-wise against plain pred_contrib
+	$(BIN)/python tests/benchmarks/bench_treeshap.py --clients $(or $(BENCH_CLIENTS),100000) --months 3
 
 data/retail/clients.parquet: | $(STAMP)
 	$(BIN)/churnml adapt transactions --preset online-retail --input $(RETAIL) --out data/retail
