@@ -120,3 +120,26 @@ def test_categorical_event_names_and_users_give_the_same_features(frame) -> None
     compact = plain.with_tables(events=compact_table(plain.tables[Table.EVENTS], CONTRACT[Table.EVENTS]))
     assert compact.tables[Table.EVENTS].schema["event"] == pl.Categorical()
     assert features_at(compact, ["old", "young", "ancient"], [S1, S2]).equals(frame)
+
+
+@pytest.mark.parametrize(
+    ("empty", "absent"),
+    [
+        ("key_events", ["usage_key_share_7d", "usage_key_share_trend"]),
+        ("export_events", ["usage_exports_28d", "usage_days_since_export"]),
+        ("login_events", ["usage_logins_7d", "usage_logins_ratio", "usage_days_since_login"]),
+    ],
+)
+def test_a_config_without_such_events_has_no_such_features(empty: str, absent: list[str], frame) -> None:
+    """A shop's log has no product features to watch: no column that is only ever 0 or 'no data'."""
+    from churnml.config import FeaturesConfig
+    from churnml.features.registry import feature_specs
+
+    cfg = FeaturesConfig(**{empty: []})
+    table = features_at(make_dataset(TABLES), ["old", "young", "ancient"], [S1, S2], cfg)
+    assert not set(absent) & set(table.columns)
+    assert not set(absent) & set(feature_specs(cfg))
+    # Every other feature is there, with the same values as under the default config.
+    kept = [c for c in frame.columns if c in table.columns]
+    assert len(kept) == len(table.columns) and len(kept) < len(frame.columns)
+    assert table.equals(frame.select(kept))

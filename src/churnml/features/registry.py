@@ -827,10 +827,22 @@ def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:
     return dict(_cached_specs(cfg or FeaturesConfig()))
 
 
+# Usage groups that count the event names a config lists: absent when it lists none (a shop's log has no
+# product features to watch), rather than columns that are only ever 0 or empty and read "no data".
+_EVENT_GROUPS = {"logins": "login_events", "key_features": "key_events", "exports": "export_events"}
+
+
+def _configured(base: _Base, cfg: FeaturesConfig) -> bool:
+    needs = _EVENT_GROUPS.get(base.group) if base.family == "usage" else None
+    return needs is None or bool(getattr(cfg, needs))
+
+
 @functools.lru_cache(maxsize=32)
 def _cached_specs(cfg: FeaturesConfig) -> Mapping[str, FeatureSpec]:
     out: dict[str, FeatureSpec] = {}
     for base in _BASES:
+        if not _configured(base, cfg):
+            continue
         for w in cfg.windows if base.windowed else (None,):
             spec = _with_context(base.at(w), cfg)
             out[spec.name] = spec

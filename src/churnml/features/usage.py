@@ -39,6 +39,7 @@ from churnml.features._grid import (
     window_sum,
     zscore,
 )
+from churnml.features.registry import feature_specs
 from churnml.schemas import CLIENT_ID, Events
 
 __all__ = [
@@ -222,4 +223,8 @@ def usage_features(
             relative_slope(col, cfg.slope_weeks).alias(f"{stem}_slope"),
             zscore(col, cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias(f"{stem}_z"),
         ]
-    return g.select(CLIENT_ID, WEEK, *feats)
+    out = g.select(CLIENT_ID, WEEK, *feats)
+    # Only the features the registry lists for this config (no login, key-feature or export columns
+    # when the config names no such events); the lazy engines never compute the dropped ones.
+    listed = feature_specs(cfg)
+    return out.select(CLIENT_ID, WEEK, *[c for c in out.collect_schema().names() if c in listed])
