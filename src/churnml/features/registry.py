@@ -904,8 +904,28 @@ def sentence(name: str, value: float | None, cfg: FeaturesConfig | None = None) 
         return f"No running term: the last term ended {-value:.0f} days ago and has not been renewed"
     pct, verb = _pct_and_verb(spec.kind, value)
     text = spec.template.format(value=value, pct=pct, verb=verb, abs=abs(value))
+    if spec.template.startswith(_COUNT) and round(value) == 1:
+        text = _singular(text)
     # "did not change by 0.00 points" -> "did not change"
     return _NO_CHANGE.sub("did not change", text)
+
+
+_COUNT = "{value:.0f} "
+# "1 logins in ..." -> "1 login in ...": the first plural among the first words after the count, and
+# the noun joined to it by "or" ("1 payment or order"); "1 of the last two ..." has none and stays.
+_FIRST_PLURAL = re.compile(r"^1 ((?:[A-Za-z'-]+ ){0,2}?)([A-Za-z-]+[^s])s\b(?: or ([A-Za-z-]+[^s])s\b)?")
+_ES_PLURAL = re.compile(r"(ch|sh|x|ss)e$")  # "touches" -> "touch", not "touche"
+
+
+def _singular(text: str) -> str:
+    def noun(stem: str) -> str:
+        return _ES_PLURAL.sub(r"\1", stem)
+
+    def one(match: re.Match[str]) -> str:
+        tail = f" or {noun(match.group(3))}" if match.group(3) else ""
+        return f"1 {match.group(1)}{noun(match.group(2))}{tail}"
+
+    return _FIRST_PLURAL.sub(one, text, count=1)
 
 
 _DAYS_TO_TERM_END = "payments_days_to_term_end"
