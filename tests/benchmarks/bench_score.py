@@ -104,6 +104,20 @@ def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: in
     }
 
 
+def prepared(work: Path, opts: argparse.Namespace) -> tuple[Path, Path]:
+    """(scoring data folder, exported model folder) under ``work``, generated and trained when missing
+    (``opts``: clients, months, seed, train_clients, trees)."""
+    raw, model = work / "raw", work / "model"
+    if not (raw / "clients.parquet").is_file():
+        _generate(raw, work / "truth", opts.clients, opts.months, opts.seed)
+    if not (model / "model.txt").is_file():
+        train_raw = work / f"train-{opts.train_clients}"
+        if not (train_raw / "clients.parquet").is_file():
+            _generate(train_raw, work / "train-truth", opts.train_clients, 24, opts.seed + 1)
+        _train(train_raw, model, opts.trees)
+    return raw, model
+
+
 def main() -> None:
     if "--score-child" in sys.argv:
         _score_child(sys.argv[sys.argv.index("--") + 1 :])
@@ -120,14 +134,8 @@ def main() -> None:
     )
     opts = parser.parse_args()
     work = opts.work or Path("data/bench") / f"score-{opts.clients}x{opts.months}"
-    raw, truth, model, scores = work / "raw", work / "truth", work / "model", work / "scores"
-    if not (raw / "clients.parquet").is_file():
-        _generate(raw, truth, opts.clients, opts.months, opts.seed)
-    if not (model / "model.txt").is_file():
-        train_raw = work / f"train-{opts.train_clients}"
-        if not (train_raw / "clients.parquet").is_file():
-            _generate(train_raw, work / "train-truth", opts.train_clients, 24, opts.seed + 1)
-        _train(train_raw, model, opts.trees)
+    raw, model = prepared(work, opts)
+    scores = work / "scores"
 
     from churnml.synth import SynthParams
 

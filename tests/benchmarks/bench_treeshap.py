@@ -21,7 +21,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_score import _generate, _train
+from bench_score import prepared  # a sibling script, not a package
 
 
 def main() -> None:
@@ -34,14 +34,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     opts = parser.parse_args()
     work = opts.work or Path("data/bench") / f"score-{opts.clients}x{opts.months}"
-    raw, model_dir = work / "raw", work / "model"
-    if not (raw / "clients.parquet").is_file():
-        _generate(raw, work / "truth", opts.clients, opts.months, opts.seed)
-    if not (model_dir / "model.txt").is_file():
-        train_raw = work / f"train-{opts.train_clients}"
-        if not (train_raw / "clients.parquet").is_file():
-            _generate(train_raw, work / "train-truth", opts.train_clients, 24, opts.seed + 1)
-        _train(train_raw, model_dir, opts.trees)
+    raw, model_dir = prepared(work, opts)
 
     from churnml.config import load_config
     from churnml.io import read_dataset
