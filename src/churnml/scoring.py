@@ -383,16 +383,11 @@ def _scatter_array(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
     return pl.Series(out).fill_nan(None)
 
 
-def _contributions(model: Any, X: np.ndarray, chunk: int = 50_000) -> np.ndarray:
-    """TreeSHAP contributions in row chunks (bounded memory on large lists; chunks large enough that
-    rows share decision patterns, see :mod:`churnml.modeling.treeshap`)."""
+def _contributions(model: Any, X: np.ndarray) -> np.ndarray:
+    """TreeSHAP contributions of ``X`` (``(0, n_features + 1)`` for no rows, which LightGBM refuses)."""
     if len(X) == 0:
         return np.zeros((0, X.shape[1] + 1))
-    if len(X) <= chunk:
-        return np.asarray(model.contributions(X), dtype=float)
-    return np.vstack(
-        [np.asarray(model.contributions(X[i : i + chunk]), dtype=float) for i in range(0, len(X), chunk)]
-    )
+    return np.asarray(model.contributions(X), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -433,7 +428,7 @@ def _explanations(
         changed = np.flatnonzero(before >= 0)
         X_now = values_now[part]
         X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
-        contrib = _contributions(model, X, chunk=len(X) + 1)
+        contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
         drivers.append(top_drivers(now, X_now, names, specs, describe, k))
         for family, values in family_health(now, names, specs, health[part]).items():

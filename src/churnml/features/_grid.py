@@ -236,8 +236,8 @@ def materialized_by_week(lf: nw.LazyFrame, axis: WeekAxis, parts: int = 2) -> nw
     """:func:`materialized` for a computation that is separable by ``_week`` (a de-duplication or an
     aggregation whose keys include the week): on Polars computed in ``parts`` ranges of weeks one
     after the other and concatenated, so the hash table of one range is in memory at a time (a
-    de-duplication of millions of raw rows otherwise peaks at ~8x its result; two ranges cut that peak by a third at no extra CPU, more ranges rescan the input). Other backends: ``lf``
-    unchanged. Row order is not meaningful either way; the rows are those of ``lf``."""
+    de-duplication of millions of raw rows otherwise peaks at ~8x its result; two ranges cut that
+    peak by a third at no extra CPU, more ranges rescan the input). Other backends: ``lf`` unchanged. Row order is not meaningful either way; the rows are those of ``lf``."""
     if not lf.implementation.is_polars() or parts <= 1:
         return materialized(lf)
     span = axis.last_week - axis.first_week + 1

@@ -146,7 +146,7 @@ def _pattern_codes(columns: np.ndarray, nan: np.ndarray, tree: TreeSplits) -> np
             )
             code |= left.astype(np.int64) << (k - start)
         words.append(code)
-    if len(words) == 1 and tree.n_splits <= _TABLE_BITS:
+    if len(words) == 1:
         return words[0]
     # Several words: combine them into one dense rank, a word at a time.
     rank = np.unique(words[0], return_inverse=True)[1].astype(np.int64)
@@ -220,13 +220,12 @@ def tree_contributions(
     X = np.ascontiguousarray(X, dtype=np.float64)
     n, n_features = X.shape
     plain = booster.predict  # the exact reference: LightGBM's own TreeSHAP
-    if n < min_rows:
-        values = np.asarray(plain(X, num_iteration=num_iteration, pred_contrib=True), dtype=np.float64)
-        return Contributions(values, n * booster.num_trees(), 0, "pred_contrib")
-    splits = list(trees) if trees is not None else tree_splits(booster, num_iteration)
+    splits = (
+        None if n < min_rows else list(trees) if trees is not None else tree_splits(booster, num_iteration)
+    )
     if splits is None:
         values = np.asarray(plain(X, num_iteration=num_iteration, pred_contrib=True), dtype=np.float64)
-        return Contributions(values, n * booster.num_trees(), 0, "pred_contrib")
+        return Contributions(values, n * (num_iteration or booster.num_trees()), 0, "pred_contrib")
     # Transposed layouts: per-feature and per-tree rows are contiguous, which the trees read.
     leaves = np.ascontiguousarray(
         np.asarray(plain(X, num_iteration=len(splits), pred_leaf=True)).reshape(n, len(splits)).T
