@@ -249,11 +249,12 @@ def test_inactivity_labeled_spine():
     ]
     got = labeled_spine(INACT_DATA, snaps, INACT_CFG)
     assert rows(got) == [
-        ("x", date(2024, 1, 15), 0, D(2024, 2, 19)),  # churns 02-19, just after 01-15 + 30 = 02-14
-        ("x", date(2024, 2, 12), 1, D(2024, 2, 19)),
+        # label: no order or event in [s, s + 30 days); churned_at: when the client leaves the active set
+        ("x", date(2024, 1, 15), 0, D(2024, 2, 19)),  # an event on 01-20
+        ("x", date(2024, 2, 12), 1, D(2024, 2, 19)),  # next activity 03-15, after 02-12 + 30 = 03-13
         # 02-26: 37 days without activity -> absent; back on 03-15
-        ("x", date(2024, 3, 18), 0, D(2024, 4, 19)),
-        ("x", date(2024, 4, 15), 1, D(2024, 4, 19)),
+        ("x", date(2024, 3, 18), 0, D(2024, 4, 19)),  # an order on 03-20
+        ("x", date(2024, 4, 15), 1, D(2024, 4, 19)),  # nothing after (the 06-01 refund is no order)
         ("y", date(2024, 6, 17), None, None),  # 06-17 + 30 is past the data end
         # z never had any activity: never active
     ]
@@ -307,6 +308,30 @@ def test_churns_table_return_by_new_term_when_subscriptions_exist():
     assert rows(active_spine(data, snaps, CHURNS_CFG)) == [("p", date(2024, 1, 8)), ("p", date(2024, 4, 8))]
 
 
+@pytest.mark.parametrize("source", ["inactivity", "subscriptions"])
+def test_a_churn_record_removes_the_client_until_it_comes_back(source):
+    # g keeps ordering (monthly terms, an order each month) but its churns record says it left on
+    # 03-10; it comes back with a new term and an order on 05-01.
+    data = dataset(
+        D(2024, 8, 1),
+        clients=clients(("g", D(2024, 1, 1))),
+        subscriptions=subscriptions(
+            ("g", D(2024, 1, 1), D(2024, 4, 1)), ("g", D(2024, 5, 1), D(2024, 9, 1))
+        ),
+        events=events(*[("g", D(2024, m, 2)) for m in range(1, 8)]),
+        churns=churns(("g", D(2024, 3, 10))),
+    )
+    cfg = LabelConfig(source=source, horizon_days=35, inactivity_days=45, grace_days=10)
+    snaps = [date(2024, 3, 4), date(2024, 3, 11), date(2024, 4, 8), date(2024, 5, 6), date(2024, 6, 3)]
+    got = [(c, s, label) for c, s, label, _ in labeled_spine(data, snaps, cfg).iter_rows()]
+    assert got == [
+        ("g", date(2024, 3, 4), 1),  # the record on 03-10 falls in [03-04, 04-08)
+        # 03-11 and 04-08: gone (the record), whatever the orders or the term say
+        ("g", date(2024, 5, 6), 0),  # back: a new term and an order on 05-01
+        ("g", date(2024, 6, 3), 0),
+    ]
+
+
 @pytest.mark.parametrize(
     ("source", "table"), [("churns", "churns"), ("subscriptions", "subscriptions"), ("inactivity", "events")]
 )
@@ -351,14 +376,12 @@ def test_inactivity_matches_brute_force(log, inactivity, horizon):
     expected = []
     for i, c in enumerate(created):
         days = {d for cid, d in acts if cid == f"c{i}"}
-        # churn instants: last activity + inactivity with no activity in between (decided by data end)
-        churn_days = [a + inactivity for a in days if not any(a < b <= a + inactivity for b in days)]
-        churn_days = [x for x in churn_days if x <= N_DAYS]
         for snap in snaps:
             s = (snap - BASE.date()).days
             if not (c < s and any(s - inactivity <= a < s for a in days)):
                 continue
-            label = None if s + horizon > N_DAYS else int(any(s <= x < s + horizon for x in churn_days))
+            # the standard shop label: no activity at all in [s, s + horizon)
+            label = None if s + horizon > N_DAYS else int(not any(s <= a < s + horizon for a in days))
             expected.append((f"c{i}", snap, label))
     assert [(r[0], r[1], r[2]) for r in got.iter_rows()] == sorted(expected)
 

@@ -24,18 +24,25 @@ Churn by ``label.source``
   ``end + grace_days <= data end`` (else the spell may still be renewed: unknown, not churn). A later
   spell's first start is a return. A client whose term ended but whose grace is still running at a
   snapshot is still in it; if it does not renew, its label is 1 (it is the client most at risk).
-- ``inactivity``: activity is every event and every order (payment with ``paid_at`` and amount > 0;
-  refunds and unpaid invoices are not activity). Activity is grouped into runs with gaps of at most
-  ``inactivity_days``. The client churns ``inactivity_days`` after the last activity of a run
-  (``churned_at = last activity + inactivity_days``): the first instant at which it fails the active
-  test below, so churn and "active" are one definition. Decided only when ``churned_at <= data end``.
-  Each run's first activity is a (re)activation; before its first activity a client is not active.
+- ``inactivity`` (shops, no contract): activity is every event and every order (payment with ``paid_at``
+  and amount > 0; refunds and unpaid invoices are not activity). A client is active at ``s`` when it
+  has an order or event within ``inactivity_days`` before ``s``. Its **label** is the standard one of
+  shops (BG/NBD's "no purchase in the horizon", RelBench's user-churn tasks): 1 when it places no order
+  and has no activity in ``[s, s + horizon_days)``, 0 when it has some; null until
+  ``s + horizon_days`` is past the data end. For membership, activity is grouped into runs with gaps of
+  at most ``inactivity_days``; the client leaves the active population ``inactivity_days`` after the
+  last activity of a run (``churned_at = last activity + inactivity_days``, the ``churned_at`` column)
+  and each run's first activity is a (re)activation; before its first activity a client is not active.
+
+**Gone is gone**, whatever the source: a record in ``churns`` at ``t`` makes the client inactive for
+every snapshot after ``t`` until a later term starts (with a subscriptions table) or a later event or
+order shows it came back, and such a record within the horizon makes the label 1.
 
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
 
-Label at ``s``: take the client's next decided churn known at or after ``s``; 1 when its ``churned_at``
-is before ``s + horizon_days``, else 0; null when that cannot be known yet:
+Label at ``s`` (churns, subscriptions): take the client's next decided churn known at or after ``s``; 1
+when its ``churned_at`` is before ``s + horizon_days``, else 0; null when that cannot be known yet:
 ``s + horizon_days + lag > data end``. Null-label rows are the scoring rows; a snapshot is either
 wholly labeled or wholly not.
 
@@ -80,6 +87,7 @@ __all__ = [
     "churn_dates",
     "label_lag_days",
     "labeled_spine",
+    "membership_changes",
     "snapshot_grid",
     "status_changes",
 ]
@@ -310,6 +318,21 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return changes.unique().sort(_AT, _ACTIVE, CLIENT_ID)
 
 
+def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """:func:`status_changes` of ``cfg.source`` plus, for the other sources, the ``churns`` table's
+    records and their returns ("gone is gone"): the changes that decide who is active at a snapshot.
+
+    Same columns and order as :func:`status_changes`.
+    """
+    changes = status_changes(dataset, cfg)
+    if cfg.source == "churns" or dataset.get(Table.CHURNS) is None:
+        return changes
+    recorded = _churns_table_changes(dataset)
+    if recorded.height == 0:
+        return changes
+    return pl.concat([changes, recorded]).unique().sort(_AT, _ACTIVE, CLIENT_ID)
+
+
 def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """One row per decided churn event: ``client_id``, ``churned_at`` (Datetime), by ``cfg.source``.
 
@@ -393,7 +416,7 @@ def _spine_with_status(
     clients = dataset.get(Table.CLIENTS)
     if clients is None:
         raise ContractError(str(Table.CLIENTS), "required table missing")
-    membership = status_changes(dataset, cfg)
+    membership = membership_changes(dataset, cfg)
     if hindsight:
         membership = membership.filter(pl.col(_DECIDED)).with_columns(
             pl.when(pl.col(_ACTIVE)).then(pl.col(_AT)).otherwise(pl.col(CHURNED_AT)).alias(_AT)
@@ -451,14 +474,51 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
     and snapshot.
     """
     spine = _spine_with_status(dataset, snapshots, cfg)
-    # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
-    # churned_at may lie a little before the snapshot (term ended, grace still running).
     horizon = pl.duration(days=cfg.horizon_days)
     known_until = pl.lit(dataset.as_of - timedelta(days=label_lag_days(cfg)), _DT)
-    label = (
-        pl.when(pl.col(_SDT) + horizon > known_until)
-        .then(None)
-        .otherwise((pl.col(_NEXT) < pl.col(_SDT) + horizon).fill_null(False))
-        .cast(pl.Int8)
-    )
+    if cfg.source == "inactivity":
+        # Standard shop churn: no order and no activity in [s, s + horizon), or a churns record there.
+        spine = _with_next(spine, activity_times(dataset), "_next_activity")
+        spine = _with_next(spine, _recorded_churns(dataset), "_next_record")
+        end = pl.col(_SDT) + horizon
+        churns_ahead = (pl.col("_next_activity").is_null() | (pl.col("_next_activity") >= end)) | (
+            pl.col("_next_record") < end
+        ).fill_null(False)
+    else:
+        # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
+        # churned_at may lie a little before the snapshot (term ended, grace still running).
+        churns_ahead = (pl.col(_NEXT) < pl.col(_SDT) + horizon).fill_null(False)
+    label = pl.when(pl.col(_SDT) + horizon > known_until).then(None).otherwise(churns_ahead).cast(pl.Int8)
     return spine.select(CLIENT_ID, SNAPSHOT, label.alias(LABEL), pl.col(_NEXT).alias(CHURNED_AT))
+
+
+def _recorded_churns(dataset: Dataset) -> pl.DataFrame:
+    """The ``churns`` table's instants as ``client_id``, ``_at`` (empty without the table)."""
+    table = dataset.get(Table.CHURNS)
+    if table is None:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, _AT: _DT})
+    return table.select(
+        pl.col(Churns.CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT).alias(_AT)
+    )
+
+
+def _with_next(spine: pl.DataFrame, times: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``spine`` plus ``name``: the client's first instant in ``times`` at or after the snapshot (or null)."""
+    ahead = times.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(_AT).alias(name)).unique().sort(name)
+    return (
+        spine.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .sort(_SDT)
+        .join_asof(
+            ahead,
+            left_on=_SDT,
+            right_on=name,
+            by=CLIENT_ID,
+            strategy="forward",
+            allow_exact_matches=True,
+            check_sortedness=False,
+        )
+        .sort(CLIENT_ID, SNAPSHOT)
+    )
+
+
+
