@@ -298,7 +298,6 @@ def train(
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
     from churnml.io import read_dataset
-    from churnml.modeling.split import SplitError
     from churnml.modeling.workflow import comparison_table, run_training
 
     cfg = config_from(config, set_)
@@ -311,28 +310,31 @@ def train(
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         try:
             summary = run_training(dataset, cfg, truth, out or cfg.paths.models, say)
-        except (SplitError, ValueError) as exc:
+        except ValueError as exc:
             raise UserError(str(exc)) from None
     res = summary.result
-    out_console.print(comparison_table(res))
+    if res.backtest.has_estimate:
+        out_console.print(comparison_table(res))
     for note in res.notes:
         out_console.print(f"note: {note}")
-    split = res.split.describe()
+    start, end = res.training_window
     out_console.print(
-        f"split: train {split['train']} ({res.rows['train']:,} rows) | valid {split['valid']} | "
-        f"calib {split['calib']} | test {split['test']}; {len(res.features)} features; "
-        f"best iteration {res.model.best_iteration_}; calibration {res.model.calibrator_.method_}; "
-        f"rules used: {', '.join(res.rules_used) or 'none'}"
+        f"deployed model: trained on every labeled snapshot {start} .. {end} ({res.rows['labeled']:,} rows, "
+        f"{res.rows['positives']:,} churners); {len(res.features)} features "
+        f"({len(res.monotone)} monotone); rounds {res.rounds_source}; calibration "
+        f"{res.model.calibrator_.method_} on {res.calibration_source}",
+        soft_wrap=True,
     )
     if summary.tuned_from:
         out_console.print(f"tuned parameters from {summary.tuned_from}")
     verdict = "promoted to champion" if summary.promoted else "NOT promoted"
     out_console.print(
         f"MLflow {summary.tracking_uri} experiment '{summary.experiment}' run {summary.run_id}: "
-        f"{cfg.train.model_name} v{summary.version} {verdict} ({summary.reason})"
+        f"{cfg.train.model_name} v{summary.version} {verdict} ({summary.reason})",
+        soft_wrap=True,
     )
     if summary.exported_to:
-        out_console.print(f"exported the champion to {summary.exported_to}")
+        out_console.print(f"exported the model for batch scoring to {summary.exported_to}")
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
     out_console.print(f"total time {timer.total():.1f}s ({steps})")
 
@@ -350,7 +352,7 @@ def tune(
         int | None, typer.Option("--timeout", help="Stop starting trials after this many seconds.")
     ] = None,
 ) -> None:
-    """Tune LightGBM with Optuna on rolling-origin out-of-time folds; resumable; writes best_params.json.
+    """Tune LightGBM with Optuna on the backtest folds of `train`; resumable; writes best_params.json.
 
     The study and the best parameters go to the FOLDER paths.tune (set it with --set paths.tune=DIR).
 
@@ -359,7 +361,6 @@ def tune(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from churnml.io import read_dataset
-    from churnml.modeling.split import SplitError
     from churnml.modeling.workflow import run_tuning
 
     cfg = config_from(config, set_)
@@ -391,7 +392,7 @@ def tune(
                 progress=lambda m: bar.update(task, description=m),
                 on_trial=trial_done,
             )
-        except (SplitError, ValueError) as exc:
+        except ValueError as exc:
             raise UserError(str(exc)) from None
     out_console.print(
         f"study {cfg.tune.study_name} ({summary.storage}): {summary.trials} trials in total, "
@@ -806,7 +807,17 @@ def bench_models(
     truth: Annotated[
         Path | None, typer.Option("--truth", help="Truth FOLDER of generated data: adds the oracle.")
     ] = None,
-    cutoffs: Annotated[int, typer.Option("--cutoffs", help="Number of out-of-time test periods.")] = 4,
+    folds: Annotated[
+        int | None, typer.Option("--folds", min=1, help="Backtest folds (default: train.folds).")
+    ] = None,
+    test_days: Annotated[
+        int | None,
+        typer.Option("--test-days", min=7, help="Days per fold's test window (default: train.test_days)."),
+    ] = None,
+    monotone: Annotated[
+        bool | None,
+        typer.Option("--monotone/--no-monotone", help="Monotone constraints (default: train.monotone)."),
+    ] = None,
     btyd: Annotated[
         str,
         typer.Option("--btyd", help="BG/NBD fitter: own (max. likelihood) or pymc-marketing (bench extra)."),
@@ -818,9 +829,12 @@ def bench_models(
         Path, typer.Option("--out", help="Markdown FILE; this dataset's section is replaced or appended.")
     ] = Path("docs/benchmarks.md"),
 ) -> None:
-    """churnml against the no-order rule, the health score, RFM + logistic and BG/NBD, per cutoff.
+    """churnml against the no-order rule, the health score, RFM + logistic, logistic and BG/NBD, per fold.
 
-    Example: churnml bench models --data data/raw --truth data/truth --out docs/benchmarks.md
+    The folds are the backtest of `churnml train` (every method on the same rows); a fold's cutoff is
+    the first day of its test window.
+
+    Example: churnml bench models --data data/raw --truth data/truth --folds 4 --out docs/benchmarks.md
     """
     import shlex
 
@@ -835,9 +849,15 @@ def bench_models(
         mean_scores,
         purchases,
     )
+    from churnml.modeling.experiment import feature_columns
+    from churnml.modeling.train import monotone_directions
     from churnml.modeling.workflow import labeled_table, truth_oracle
 
     cfg = config_from(config, set_)
+    update = {
+        k: v for k, v in (("folds", folds), ("test_days", test_days), ("monotone", monotone)) if v is not None
+    }
+    train_cfg = cfg.train.model_copy(update=update)
     folder = data_dir(data, cfg)
     command = "churnml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     timer = Timer()
@@ -853,13 +873,13 @@ def bench_models(
             result = benchmark_models(
                 table,
                 purchases(dataset),
-                cfg.train,
+                train_cfg,
                 cfg.label.horizon_days,
                 label_lag_days(cfg.label),
-                cutoffs,
                 oracle,
                 say,
                 btyd,
+                monotone_directions(feature_columns(table), cfg.features),
             )
         except ImportError as exc:
             raise UserError(

@@ -75,7 +75,7 @@ class SnapshotsConfig(_Section):
     weekday: int = Field(0, ge=0, le=6)
     start: date | None = None
     end: date | None = None
-    min_history_days: int = Field(91, ge=0)
+    min_history_days: int = Field(28, ge=0)
 
 
 class FeaturesConfig(_Section):
@@ -102,17 +102,18 @@ class FeaturesConfig(_Section):
 
 class TrainConfig(_Section):
     model_name: str = "churnml"
-    test_days: int = Field(91, ge=7)
-    valid_days: int = Field(91, ge=7)
+    folds: int = Field(4, ge=1)
+    test_days: int | None = Field(None, ge=7)
+    min_train_days: int = Field(28, ge=7)
+    holdout_share: float = Field(0.2, gt=0, lt=1)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
+    monotone: bool = True
     seed: int = 42
     params_file: Path | None = None
     lightgbm: dict[str, Any] = Field(default_factory=dict)
     early_stopping_rounds: int = Field(100, ge=1)
     logistic_c: float = Field(0.1, gt=0)
-    calibration_share: float = Field(0.5, gt=0, lt=1)
-    min_train_days: int = Field(28, ge=1)
     imbalance_power: float = Field(0.5, ge=0, le=1)
     n_jobs: int = Field(2, ge=1)
 
@@ -120,8 +121,6 @@ class TrainConfig(_Section):
 class TuneConfig(_Section):
     trials: int = Field(30, ge=1)
     timeout: int | None = Field(None, ge=1)
-    folds: int = Field(3, ge=1)
-    fold_step_days: int = Field(28, ge=7)
     study_name: str = "churnml"
     trees_per_trial: int = Field(600, ge=10)
 

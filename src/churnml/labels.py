@@ -519,6 +519,3 @@ def _with_next(spine: pl.DataFrame, times: pl.DataFrame, name: str) -> pl.DataFr
         )
         .sort(CLIENT_ID, SNAPSHOT)
     )
-
-
-

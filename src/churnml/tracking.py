@@ -7,8 +7,8 @@
   :func:`log_metrics` (NaN skipped), :func:`log_artifact`, :func:`log_figure`, :func:`log_text`.
 - Models: :func:`log_churn_model` logs an exported model folder as a pyfunc whose ``predict`` returns
   the calibrated churn probability; :func:`register_model` registers it with tags (test period,
-  features); :func:`promote_if_better` moves the alias ``champion`` when the new version beats the
-  current champion on the same test rows; :func:`load_champion` loads ``models:/<name>@champion``.
+  features); :func:`record_promotion` moves the alias ``champion`` when the backtest evidence says so
+  (:mod:`churnml.modeling.champion`); :func:`load_champion` loads ``models:/<name>@champion``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -39,7 +37,7 @@ from churnml.modeling.train import ChurnModel
 __all__ = [
     "CHAMPION",
     "ChurnPyfunc",
-    "PromotionDecision",
+    "champion_card",
     "champion_metrics",
     "experiment_name",
     "feature_hash",
@@ -50,7 +48,7 @@ __all__ = [
     "log_metrics",
     "log_params",
     "log_text",
-    "promote_if_better",
+    "record_promotion",
     "register_model",
     "scratch_folder",
     "tracked_run",
@@ -63,7 +61,7 @@ logging.getLogger("mlflow").setLevel(logging.WARNING)
 logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # the CloudPickle notice on every log_model
 
 CHAMPION = "champion"
-GATE_METRIC = "test_pr_auc"
+GATE_METRIC = "backtest_pr_auc"
 _MAX_PARAM = 6000
 
 
@@ -229,72 +227,32 @@ def champion_metrics(uri: str, name: str) -> dict[str, Any] | None:
     }
 
 
-@dataclass(frozen=True)
-class PromotionDecision:
-    """Whether a new version took the ``champion`` alias, and why (printed by ``churnml train``)."""
-
-    promoted: bool
-    version: str
-    champion_version: str | None
-    new_score: float
-    champion_score: float | None
-    basis: str
-    reason: str
-
-
 def _model_of_version(name: str, version: str) -> tuple[ChurnModel, dict[str, Any]]:
     wrapper = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
     return wrapper.model, wrapper.metadata
 
 
-def promote_if_better(
-    uri: str,
-    name: str,
-    version: str,
-    new_score: float,
-    X_test: pd.DataFrame,
-    y_test: Any,
-    score_fn: Any,
-) -> PromotionDecision:
-    """Give ``version`` the alias ``champion`` when its test PR-AUC beats the current champion's.
+def champion_card(uri: str, name: str) -> tuple[str, dict[str, Any]] | None:
+    """``(version, export metadata)`` of ``name@champion``; None when there is no champion yet."""
+    _use(uri)
+    champ = _champion(MlflowClient(), name)
+    if champ is None:
+        return None
+    _, metadata = _model_of_version(name, str(champ.version))
+    return str(champ.version), dict(metadata)
 
-    When the champion was trained on the same feature list, it is re-scored on the new test rows
-    (``score_fn(y, p) -> float``, e.g. average precision), so both are judged on the same period. When
-    the feature lists differ, the champion's recorded ``test_pr_auc`` is used and the reason says so.
-    The decision is also written to the version's tags (``promoted``, ``promotion_reason``).
+
+def record_promotion(uri: str, name: str, version: str, promoted: bool, reason: str) -> None:
+    """Move the ``champion`` alias to ``version`` when ``promoted``; tag the version with the decision.
+
+    The decision itself is made on backtest evidence by :func:`churnml.modeling.champion.verdict`.
     """
     _use(uri)
     client = MlflowClient()
-    champ = _champion(client, name)
-    if champ is None:
-        decision = PromotionDecision(True, version, None, new_score, None, "none", "no champion yet")
-    elif str(champ.version) == str(version):
-        decision = PromotionDecision(True, version, version, new_score, new_score, "same", "already champion")
-    else:
-        new_tags = client.get_model_version(name, version).tags
-        same_features = champ.tags.get("feature_hash") == new_tags.get("feature_hash")
-        if same_features:
-            old_model, _ = _model_of_version(name, str(champ.version))
-            champ_score = float(score_fn(np.asarray(y_test), old_model.churn_probability(X_test)))
-            basis = "champion re-scored on this test period"
-        else:
-            recorded = client.get_run(champ.run_id).data.metrics if champ.run_id else {}
-            champ_score = float(recorded.get(GATE_METRIC, float("nan")))
-            basis = (
-                f"feature lists differ: champion's recorded {GATE_METRIC} on its own test period "
-                f"({champ.tags.get('test_period', '?')}), not the same rows"
-            )
-        better = math.isnan(champ_score) or new_score > champ_score
-        verdict = "beats" if better else "does not beat"
-        reason = f"PR-AUC {new_score:.4f} {verdict} champion v{champ.version} ({champ_score:.4f}; {basis})"
-        decision = PromotionDecision(
-            better, version, str(champ.version), new_score, champ_score, basis, reason
-        )
-    if decision.promoted:
+    if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "promoted", str(decision.promoted).lower())
-    client.set_model_version_tag(name, version, "promotion_reason", decision.reason)
-    return decision
+    client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
+    client.set_model_version_tag(name, version, "promotion_reason", reason)
 
 
 def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str, Any]]:

@@ -1,39 +1,40 @@
-"""Models against the usual methods: several out-of-time cutoffs, every method on the same test rows.
+"""churnml against the usual methods, on the same backtest as ``churnml train``: every method on the same rows.
 
 Input grain: the labeled feature table (one row per client x snapshot: ``client_id``, ``snapshot``,
 ``label``, float features; see :func:`churnml.pipeline.labeled_feature_table`) and a purchase log
 (one row per purchase: ``client_id``, ``ts``, ``amount`` > 0; :func:`purchases`).
 
-Cutoffs (:func:`cutoff_windows`): the last ``n`` periods of ``train.test_days`` of labeled snapshots
-are test periods. For a cutoff ``c`` (the first day of its test period) every method learns only from
-rows whose label is known before ``c`` (``snapshot + horizon + label lag <= c``) and from data before
-``c``; the rows are split train / gap / valid / calib like :mod:`churnml.modeling.split`. Methods:
+The folds are the backtest of :mod:`churnml.modeling.backtest` (``train.folds`` / ``train.test_days``,
+or ``--folds`` / ``--test-days``): a fold's cutoff is the first day of its test window, and every
+method learns only from rows whose label is known before it (and, for BG/NBD, from purchases before
+it). Each fold's training rows are split by client into the fitting clients and the held-out clients
+(early stopping and calibration), the same for every method. Methods
+(:func:`benchmark_contenders`):
 
-- ``churnml``: :class:`ChurnModel` from ``cfg`` (fixed parameters, no tuning), calibrated;
+- ``churnml``: the :class:`ChurnModel` of ``churnml train`` (fixed parameters, no tuning), calibrated;
 - ``no_order_90d``: the seed rule "no order / activity for 90 days" (every available recency column);
 - ``health_rules``: the seeds' rule-based health score (number of rules firing);
 - ``rfm_logistic``: logistic regression on recency, frequency and monetary value from purchases;
-- ``bg_nbd``: 1 - P(alive) of a BG/NBD model fitted on the customers' purchase histories before ``c``
-  (Gamma-Gamma spend is fitted alongside; its parameters go into the notes, it does not rank);
+- ``logistic``: logistic regression on churnml's own features;
+- ``bg_nbd``: 1 - P(alive) of a BG/NBD model fitted on the customers' purchase histories before the
+  cutoff (Gamma-Gamma spend is fitted alongside; its parameters go into the notes, it does not rank);
 - ``bg_nbd_no_purchase``: the same model's P(no purchase within the horizon) (dead, or alive but silent);
 - ``oracle``: with generated data, the true probability from the truth hazard (not calibrated).
 
-Every method but the oracle is calibrated on the same calibration slice as the model (isotonic or
-Platt, as ``train.calibration`` says), so Brier scores compare like with like.
+Every method but the oracle is calibrated on the same held-out clients' rows (isotonic or Platt, as
+``train.calibration`` says), so Brier scores compare like with like.
 
 Output (:class:`BenchmarkResult`): ``scores``, one row per cutoff x method with ``cutoff``, ``method``,
 ``pr_auc``, ``roc_auc``, ``lift_10``, ``recall_10``, ``brier``, ``fit_s``, ``score_s``, ``n``,
-``positives``; and ``predictions``, one row per cutoff x test row with the label and every method's
-probability (the same rows for every method, by construction).
+``positives``; and ``predictions``, one row per test row of every fold with the label and every
+method's probability (the same rows for every method, by construction).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -41,22 +42,33 @@ import polars as pl
 
 from churnml.config import TrainConfig
 from churnml.dataset import Dataset
+from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
-from churnml.modeling.evaluate import binary_metrics
-from churnml.modeling.experiment import LABEL, SNAPSHOT, _calibrated, _logit, feature_columns
-from churnml.modeling.split import Split, as_dates
-from churnml.modeling.train import model_from_config
+from churnml.modeling.experiment import (
+    FOLD,
+    SNAPSHOT,
+    Backtest,
+    Contender,
+    FoldRows,
+    _logit,
+    calibrated_on_holdout,
+    feature_columns,
+    labeled_rows,
+    logistic_contender,
+    model_contender,
+    oracle_contender,
+    run_backtest,
+)
 from churnml.schemas import CLIENT_ID, Payments, Table
 
 __all__ = [
     "BENCH_METRICS",
     "METHODS",
     "BenchmarkResult",
+    "benchmark_contenders",
     "benchmark_markdown",
     "benchmark_models",
-    "cutoff_split",
-    "cutoff_windows",
     "mean_scores",
     "purchases",
 ]
@@ -66,6 +78,7 @@ METHODS = (
     "no_order_90d",
     "health_rules",
     "rfm_logistic",
+    "logistic",
     "bg_nbd",
     "bg_nbd_no_purchase",
     "oracle",
@@ -81,7 +94,7 @@ class BenchmarkResult:
 
     scores: pd.DataFrame
     predictions: pd.DataFrame
-    splits: dict[date, Split]
+    plan: BacktestPlan
     notes: list[str] = field(default_factory=list)
 
 
@@ -100,34 +113,6 @@ def purchases(dataset: Dataset) -> pl.DataFrame:
     )
 
 
-def cutoff_windows(snapshots: Any, test_days: int, n: int) -> list[tuple[date, date]]:
-    """``n`` test periods ``(first, last)`` of ``test_days`` ending at the last snapshot, oldest first."""
-    s = as_dates(snapshots)
-    last = s.max().astype(date)
-    out = []
-    for k in reversed(range(n)):
-        end = last - timedelta(days=k * test_days)
-        out.append((end - timedelta(days=test_days - 1), end))
-    return out
-
-
-def cutoff_split(
-    first: date, cutoff: date, test_end: date, cfg: TrainConfig, horizon_days: int, lag_days: int
-) -> Split:
-    """The out-of-time split for one cutoff: every train / valid / calib label is known before ``cutoff``."""
-    h = timedelta(days=horizon_days)
-    calib_end = cutoff - h - timedelta(days=lag_days - 1)  # exclusive: snapshot + h + lag <= cutoff
-    valid_start = calib_end - timedelta(days=cfg.valid_days)
-    calib_start = valid_start + timedelta(days=max(1, round(cfg.valid_days * (1 - cfg.calibration_share))))
-    return Split(horizon_days, first, valid_start - h, valid_start, calib_start, calib_end, cutoff, test_end)
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t0
-
-
 def _rfm(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -141,126 +126,123 @@ def _rfm(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _fold(
-    labeled: pd.DataFrame,
+def _scored(
+    name: str, cfg: TrainConfig, score: Callable[[FoldRows], Callable[[np.ndarray], np.ndarray]]
+) -> Contender:
+    """A contender from ``score(rows) -> (row positions -> raw score)``, calibrated on the held-out clients."""
+
+    def predict(_t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        return calibrated_on_holdout(score(rows), y, rows, cfg), {}
+
+    return Contender(name, predict)
+
+
+def _btyd_contenders(
+    summary: pd.DataFrame,
+    purchase_log: pl.DataFrame,
+    cfg: TrainConfig,
+    horizon_days: int,
+    btyd: str,
+    notes: list[str],
+) -> list[Contender]:
+    fitted: dict[date, BetaGeoModel] = {}
+
+    def model_at(cutoff: date) -> BetaGeoModel:
+        if cutoff not in fitted:
+            buyers = purchase_log.filter(pl.col("ts") < pl.lit(cutoff).cast(pl.Datetime("us")))
+            at_cutoff = purchase_summary(
+                buyers,
+                buyers.select(CLIENT_ID)
+                .unique()
+                .sort(CLIENT_ID)
+                .with_columns(pl.lit(cutoff).alias(SNAPSHOT)),
+            ).filter(pl.col("orders") > 0)
+            fit = fit_bgnbd_pymc if btyd == "pymc-marketing" else BetaGeoModel().fit
+            fitted[cutoff] = bg = fit(at_cutoff["x"], at_cutoff["t_x"], at_cutoff["T"])
+            try:
+                gg: GammaGammaModel | None = GammaGammaModel().fit(
+                    at_cutoff["x"], at_cutoff["repeat_monetary"]
+                )
+            except ValueError:
+                gg = None
+            gg_txt = ", ".join(f"{k}={v:.3g}" for k, v in gg.params_.items()) if gg else "not fitted"
+            notes.append(
+                f"cutoff {cutoff}: BG/NBD ({btyd}) "
+                + ", ".join(f"{k}={v:.3g}" for k, v in bg.params_.items())
+                + f"; Gamma-Gamma {gg_txt}"
+            )
+        return fitted[cutoff]
+
+    s = summary
+
+    def not_alive(rows: FoldRows) -> Callable[[np.ndarray], np.ndarray]:
+        bg = model_at(rows.fold.test_start)
+        return lambda i: 1.0 - bg.probability_alive(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i])
+
+    def silent(rows: FoldRows) -> Callable[[np.ndarray], np.ndarray]:
+        bg = model_at(rows.fold.test_start)
+        weeks = horizon_days / 7
+        return lambda i: bg.probability_no_purchase(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i], weeks)
+
+    return [_scored("bg_nbd", cfg, not_alive), _scored("bg_nbd_no_purchase", cfg, silent)]
+
+
+def benchmark_contenders(
     features: list[str],
     summary: pd.DataFrame,
-    buyers: pl.DataFrame,
-    split: Split,
+    purchase_log: pl.DataFrame,
     cfg: TrainConfig,
+    horizon_days: int,
+    monotone: dict[str, int] | None,
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
-    notes: list[str],
     btyd: str,
-) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    parts = split.part_of(labeled[SNAPSHOT])
-    idx = {p: np.flatnonzero(parts == p) for p in ("train", "valid", "calib", "test")}
-    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    for p, i in idx.items():
-        if y[i].sum() == 0:
-            raise ValueError(f"cutoff {split.test_start}: no churner in the {p} period ({split.describe()})")
-    X = labeled[features]
-    tr, va, ca, te = idx["train"], idx["valid"], idx["calib"], idx["test"]
-    y_ca, y_te = y[ca], y[te]
-    preds: dict[str, np.ndarray] = {}
-    times: dict[str, tuple[float, float]] = {}
-
-    model, fit_s = _timed(
-        lambda: model_from_config(cfg).fit(X.iloc[tr], y[tr], X.iloc[va], y[va], X.iloc[ca], y_ca)
-    )
-    preds["churnml"], score_s = _timed(lambda: model.churn_probability(X.iloc[te]))
-    times["churnml"] = (fit_s, score_s)
-
-    def calibrated(
-        score: Callable[[np.ndarray], np.ndarray], fit_s: float
-    ) -> tuple[np.ndarray, tuple[float, float]]:
-        t0 = time.perf_counter()
-        s_ca = score(ca)
-        cal_s = time.perf_counter() - t0
-        s_te, score_s = _timed(lambda: score(te))
-        p, c_s = _timed(lambda: _calibrated(s_ca, y_ca, s_te, cfg))
-        return p, (fit_s + cal_s + c_s, score_s)
-
-    recency = rule_flags(X.iloc[:0], _RECENCY_RULES)
-    if recency.shape[1]:
-        preds["no_order_90d"], times["no_order_90d"] = calibrated(
-            lambda i: rule_flags(X.iloc[i], _RECENCY_RULES).min(axis=1).to_numpy(dtype=float), 0.0
-        )
+    notes: list[str],
+) -> list[Contender]:
+    """The methods of the module docstring that the data allows (skipped ones are said in ``notes``)."""
+    out = [model_contender(cfg, None, monotone, name="churnml")]
+    empty = pd.DataFrame(columns=features, dtype=float)
+    if rule_flags(empty, _RECENCY_RULES).shape[1]:
+        out.append(Contender("no_order_90d", _recency_predict(cfg)))
     else:
         notes.append("no_order_90d: no recency feature column; method skipped")
-    if rule_risk_score(X.iloc[:1])[1]:
-        preds["health_rules"], times["health_rules"] = calibrated(
-            lambda i: rule_risk_score(X.iloc[i])[0], 0.0
-        )
-
+    if rule_risk_score(empty)[1]:
+        out.append(Contender("health_rules", _rules_predict(cfg)))
     rfm = _rfm(summary)
-    logistic, fit_s = _timed(lambda: LogisticBaseline(C=cfg.logistic_c).fit(rfm.iloc[tr], y[tr]))
-    preds["rfm_logistic"], times["rfm_logistic"] = calibrated(
-        lambda i: _logit(logistic.churn_probability(rfm.iloc[i])), fit_s
-    )
 
-    def fit_btyd() -> tuple[BetaGeoModel, GammaGammaModel | None]:
-        at_cutoff = purchase_summary(
-            buyers,
-            buyers.select(CLIENT_ID)
-            .unique()
-            .sort(CLIENT_ID)
-            .with_columns(pl.lit(split.test_start).alias(SNAPSHOT)),
-        ).filter(pl.col("orders") > 0)
-        fit = fit_bgnbd_pymc if btyd == "pymc-marketing" else BetaGeoModel().fit
-        bg = fit(at_cutoff["x"], at_cutoff["t_x"], at_cutoff["T"])
-        try:
-            gg: GammaGammaModel | None = GammaGammaModel().fit(at_cutoff["x"], at_cutoff["repeat_monetary"])
-        except ValueError:
-            gg = None
-        return bg, gg
+    def rfm_predict(
+        _t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows
+    ) -> tuple[np.ndarray, dict]:
+        fitted = LogisticBaseline(C=cfg.logistic_c).fit(rfm.iloc[rows.fit], y[rows.fit])
+        return calibrated_on_holdout(
+            lambda i: _logit(fitted.churn_probability(rfm.iloc[i])), y, rows, cfg
+        ), {}
 
-    if buyers.height:
-        (bg, gg), fit_s = _timed(fit_btyd)
-        s = summary
-
-        def not_alive(i: np.ndarray) -> np.ndarray:
-            return 1.0 - bg.probability_alive(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i])
-
-        def silent(i: np.ndarray) -> np.ndarray:
-            weeks = split.horizon_days / 7
-            return bg.probability_no_purchase(s["x"].iloc[i], s["t_x"].iloc[i], s["T"].iloc[i], weeks)
-
-        preds["bg_nbd"], times["bg_nbd"] = calibrated(not_alive, fit_s)
-        preds["bg_nbd_no_purchase"], times["bg_nbd_no_purchase"] = calibrated(silent, fit_s)
-        gg_txt = ", ".join(f"{k}={v:.3g}" for k, v in gg.params_.items()) if gg else "not fitted"
-        notes.append(
-            f"cutoff {split.test_start}: BG/NBD ({btyd}) "
-            + ", ".join(f"{k}={v:.3g}" for k, v in bg.params_.items())
-            + f"; Gamma-Gamma {gg_txt}"
-        )
+    out.append(Contender("rfm_logistic", rfm_predict))
+    out.append(logistic_contender(cfg))
+    if purchase_log.height:
+        out += _btyd_contenders(summary, purchase_log, cfg, horizon_days, btyd, notes)
     else:
         notes.append("bg_nbd: no purchases in the data; method skipped")
-
-    rows = labeled.iloc[te][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)
     if oracle is not None:
-        p, score_s = _timed(lambda: np.asarray(oracle(rows), dtype=float))
-        if np.isnan(p).mean() > 0.01:
-            notes.append(f"cutoff {split.test_start}: oracle unknown for most test rows; skipped")
-        else:
-            preds["oracle"], times["oracle"] = np.nan_to_num(p), (0.0, score_s)
+        out.append(oracle_contender(oracle))
+    return out
 
-    out = []
-    for name in METHODS:
-        if name not in preds:
-            continue
-        m = binary_metrics(y_te, preds[name])
-        out.append(
-            {
-                "cutoff": split.test_start,
-                "method": name,
-                **{k: m[k] for k in BENCH_METRICS[:5]},
-                "fit_s": times[name][0],
-                "score_s": times[name][1],
-                "n": len(te),
-                "positives": int(y_te.sum()),
-            }
-        )
-    return out, rows.assign(cutoff=split.test_start, **{LABEL: y_te}, **preds)
+
+def _recency_predict(cfg: TrainConfig) -> Callable[..., tuple[np.ndarray, dict]]:
+    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        def score(i: np.ndarray) -> np.ndarray:
+            return rule_flags(X.iloc[i], _RECENCY_RULES).min(axis=1).to_numpy(dtype=float)
+
+        return calibrated_on_holdout(score, y, rows, cfg), {}
+
+    return predict
+
+
+def _rules_predict(cfg: TrainConfig) -> Callable[..., tuple[np.ndarray, dict]]:
+    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i])[0], y, rows, cfg), {}
+
+    return predict
 
 
 def benchmark_models(
@@ -269,50 +251,67 @@ def benchmark_models(
     cfg: TrainConfig,
     horizon_days: int,
     lag_days: int = 0,
-    n_cutoffs: int = 4,
     oracle: Callable[[pd.DataFrame], np.ndarray] | None = None,
     progress: Callable[[str], None] | None = None,
     btyd: str = "own",
+    monotone: dict[str, int] | None = None,
 ) -> BenchmarkResult:
-    """Every method at every cutoff on the same test rows (module docstring).
+    """Every method in every backtest fold on the same test rows (module docstring).
 
     ``btyd``: ``own`` (the maximum-likelihood BG/NBD of :mod:`churnml.modeling.btyd`) or
     ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra).
     """
     if btyd not in ("own", "pymc-marketing"):
         raise ValueError(f"btyd must be own or pymc-marketing, not {btyd!r}")
-    say = progress or (lambda _msg: None)
-    labeled = table[table[LABEL].notna()].reset_index(drop=True)
+    labeled = labeled_rows(table)
     features = feature_columns(labeled)
     if not len(labeled) or not features:
         raise ValueError("the labeled table has no labeled rows or no numeric feature columns")
-    snaps = as_dates(labeled[SNAPSHOT])
+    plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
+    if not plan.has_folds:
+        raise ValueError(f"cannot benchmark: {plan.summary()}")
     spine = pl.from_pandas(labeled[[CLIENT_ID, SNAPSHOT]]).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     summary = purchase_summary(purchase_log, spine).to_pandas()
-    first = snaps.min().astype(date)
     notes: list[str] = []
-    scores: list[dict[str, Any]] = []
-    predictions = []
-    splits = {}
-    for k, (start, end) in enumerate(cutoff_windows(snaps, cfg.test_days, n_cutoffs), 1):
-        split = cutoff_split(first, start, end, cfg, horizon_days, lag_days)
-        if split.train_end <= first:
-            fits = sum(
-                cutoff_split(first, c, e, cfg, horizon_days, lag_days).train_end > first
-                for c, e in cutoff_windows(snaps, cfg.test_days, n_cutoffs)
-            )
-            raise ValueError(
-                f"cutoff {start} (test {start} .. {end}) leaves no training period: the labeled snapshots "
-                f"start {first}; {fits} of {n_cutoffs} cutoffs of {cfg.test_days} days fit. Use --cutoffs "
-                f"{fits}, a smaller train.test_days, or longer data"
-            )
-        splits[start] = split
-        say(f"cutoff {k}/{n_cutoffs}: test {start} .. {end}")
-        buyers = purchase_log.filter(pl.col("ts") < pl.lit(start).cast(pl.Datetime("us")))
-        rows, preds = _fold(labeled, features, summary, buyers, split, cfg, oracle, notes, btyd)
-        scores.extend(rows)
-        predictions.append(preds)
-    return BenchmarkResult(pd.DataFrame(scores), pd.concat(predictions, ignore_index=True), splits, notes)
+    contenders = benchmark_contenders(
+        features,
+        summary,
+        purchase_log,
+        cfg,
+        horizon_days,
+        monotone if cfg.monotone else None,
+        oracle,
+        btyd,
+        notes,
+    )
+    bt = run_backtest(labeled, features, plan, contenders, cfg, progress)
+    scores = _scores_by_cutoff(bt, [c.name for c in contenders])
+    preds = bt.predictions.assign(
+        cutoff=bt.predictions[FOLD].map({f.number: f.test_start for f in plan.folds})
+    )
+    return BenchmarkResult(scores, preds, plan, notes + bt.notes)
+
+
+def _scores_by_cutoff(bt: Backtest, names: list[str]) -> pd.DataFrame:
+    """One row per fold x method: the metrics of :data:`BENCH_METRICS` (time split evenly over folds)."""
+    folds = {f.number: f for f in bt.plan.folds}
+    n_folds = max(1, bt.predictions[FOLD].nunique()) if not bt.predictions.empty else 1
+    rows = []
+    for _, r in bt.fold_metrics.iterrows():
+        if r["contender"] not in names:
+            continue
+        rows.append(
+            {
+                "cutoff": folds[int(r[FOLD])].test_start,
+                "method": r["contender"],
+                **{k: r[k] for k in BENCH_METRICS[:5]},
+                "fit_s": bt.seconds.get(r["contender"], 0.0) / n_folds,
+                "score_s": 0.0,
+                "n": int(r["n"]),
+                "positives": int(r["positives"]),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def mean_scores(scores: pd.DataFrame) -> pd.DataFrame:

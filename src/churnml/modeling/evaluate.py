@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from churnml.modeling.split import as_dates
+from churnml.modeling.backtest import as_dates
 
 __all__ = [
     "METRICS",

@@ -1,43 +1,68 @@
-"""One honest training run: out-of-time split, the LightGBM model and the baselines on the same test rows.
+"""One honest training run: a backtest sized to the data, then the deployed model refit on every label.
 
 Input grain: the labeled feature table, one row per client x snapshot with ``client_id``,
 ``snapshot``, ``label`` (null = not yet known; such rows are left out and counted) and float feature
 columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
 
-:func:`train_and_compare` returns a :class:`TrainingResult`: the fitted :class:`ChurnModel`, the split,
-row counts per part, one metrics row per contender (``model``, ``rules``, ``logistic``, ``oracle``),
-per-month metrics, calibration tables, gain curves and the test predictions. Every contender that
-outputs a score is calibrated on the same calibration slice as the model, so Brier scores compare
-like with like.
+1. **Backtest** (:mod:`churnml.modeling.backtest`): in every fold the model and the baselines learn
+   from the same rows (the fold's training snapshots minus a held-out share of clients), stop early
+   and calibrate on the same held-out clients, and are judged on the same test rows. Figures are
+   reported per fold and pooled over the folds' test rows (:func:`run_backtest`, also used by
+   ``churnml bench models`` with more contenders and by ``churnml tune`` for the model alone).
+2. **The deployed model** learns from every labeled snapshot: LightGBM refit on all labeled rows
+   with the median of the folds' early-stopped number of rounds, calibrated on the pooled out-of-fold
+   raw scores of the fold models (the scheme of scikit-learn's ``CalibratedClassifierCV(ensemble=False)``:
+   unbiased held-out predictions calibrate the model refit on all data). Without a fold, the rounds and
+   the calibration come from clients held out of all labeled rows, and the run says there is no
+   out-of-time estimate yet.
+
+:func:`train_and_compare` returns a :class:`TrainingResult`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from churnml.config import TrainConfig
+from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout_clients
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
-from churnml.modeling.split import PARTS, Split, out_of_time_split
-from churnml.modeling.train import ChurnModel, ScoreCalibrator, model_from_config
+from churnml.modeling.train import ChurnModel, calibrator_for, model_from_config
 from churnml.schemas import CLIENT_ID, LABEL, SNAPSHOT
 
 __all__ = [
     "CONTENDERS",
+    "FOLD",
     "LABEL",
     "SNAPSHOT",
+    "Backtest",
+    "Contender",
+    "FoldRows",
     "TrainingResult",
+    "calibrated_on_holdout",
     "comparison_markdown",
     "feature_columns",
+    "fold_summary",
+    "labeled_rows",
+    "logistic_contender",
+    "model_contender",
+    "oracle_contender",
+    "pooled_metrics",
+    "rules_contender",
+    "run_backtest",
+    "standard_contenders",
     "train_and_compare",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
+FOLD = "fold"  # column of the backtest predictions: the fold number
 _KEYS = {CLIENT_ID, SNAPSHOT, LABEL}
 
 
@@ -46,40 +71,320 @@ def feature_columns(table: pd.DataFrame) -> list[str]:
     return [str(c) for c in table.columns if c not in _KEYS and pd.api.types.is_numeric_dtype(table[c])]
 
 
-@dataclass
-class TrainingResult:
-    """Everything one training run produced (see the module docstring)."""
-
-    model: ChurnModel
-    split: Split
-    features: list[str]
-    rows: dict[str, int]
-    positives: dict[str, int]
-    unlabeled_rows: int
-    metrics: pd.DataFrame
-    monthly: dict[str, pd.DataFrame]
-    calibration: dict[str, pd.DataFrame]
-    gains: dict[str, pd.DataFrame]
-    test_predictions: pd.DataFrame
-    rules_used: list[str]
-    X_train_sample: pd.DataFrame
-    X_test: pd.DataFrame
-    y_test: np.ndarray
-    notes: list[str] = field(default_factory=list)
-
-
-def _calibrated(
-    score_calib: np.ndarray, y_calib: np.ndarray, score_test: np.ndarray, cfg: TrainConfig
-) -> Any:
-    method = cfg.calibration
-    if method == "auto":
-        method = "isotonic" if y_calib.sum() >= cfg.min_isotonic_positives else "sigmoid"
-    return ScoreCalibrator(method).fit(score_calib, y_calib).predict(score_test)
+def labeled_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` whose label is known (index reset); a clear error on missing key columns."""
+    for col in (CLIENT_ID, SNAPSHOT, LABEL):
+        if col not in table.columns:
+            raise ValueError(
+                f"the labeled table lacks column '{col}' (columns: {list(table.columns)[:8]} ...)"
+            )
+    return table[table[LABEL].notna()].reset_index(drop=True)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
+
+
+# ----------------------------------------------------------------------------------------------
+# one fold
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoldRows:
+    """Row positions of one fold in the labeled table (shared by every contender).
+
+    ``fit``: the fold's training rows of clients not held out; ``holdout``: its training rows of the
+    held-out clients (early stopping and calibration); ``test``: the fold's test rows.
+    """
+
+    fold: Fold
+    fit: np.ndarray
+    holdout: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A method judged in the backtest: ``predict(table, X, y, rows) -> (probabilities on rows.test,
+    extra)`` where ``extra`` is a dict of by-products (e.g. the model's raw scores and rounds)."""
+
+    name: str
+    predict: Callable[[pd.DataFrame, pd.DataFrame, np.ndarray, FoldRows], tuple[np.ndarray, dict[str, Any]]]
+
+
+def calibrated_on_holdout(
+    score: Callable[[np.ndarray], np.ndarray], y: np.ndarray, rows: FoldRows, cfg: TrainConfig
+) -> np.ndarray:
+    """Probabilities on the test rows of a score calibrated on the held-out clients' rows."""
+    cal = calibrator_for(score(rows.holdout), y[rows.holdout], cfg.calibration, cfg.min_isotonic_positives)
+    return cal.predict(score(rows.test))
+
+
+def model_contender(
+    cfg: TrainConfig, tuned: Mapping[str, Any] | None, monotone: Mapping[str, int] | None, name: str = "model"
+) -> Contender:
+    """LightGBM from config: early stopping and calibration on the held-out clients."""
+
+    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        model = model_from_config(cfg, tuned, monotone).fit(
+            X.iloc[rows.fit],
+            y[rows.fit],
+            eval_set=(X.iloc[rows.holdout], y[rows.holdout]),
+        )
+        X_test = X.iloc[rows.test]
+        raw = model.raw_score(X_test)
+        return model.calibrator_.predict(raw), {"raw": raw, "best_iteration": model.best_iteration_}
+
+    return Contender(name, predict)
+
+
+def logistic_contender(cfg: TrainConfig) -> Contender:
+    """L2 logistic regression on the same features, calibrated on the held-out clients."""
+
+    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[rows.fit], y[rows.fit])
+        return calibrated_on_holdout(lambda i: _logit(fitted.churn_probability(X.iloc[i])), y, rows, cfg), {}
+
+    return Contender("logistic", predict)
+
+
+def rules_contender(cfg: TrainConfig) -> Contender:
+    """The seeds' rule-based health score (number of rules firing), calibrated on the held-out clients."""
+
+    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i])[0], y, rows, cfg), {}
+
+    return Contender("rules", predict)
+
+
+def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
+    """The true probability of generated data (not fitted, not calibrated); NaN rows become 0."""
+
+    def predict(t: pd.DataFrame, _X: pd.DataFrame, _y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        p = np.asarray(oracle(t.iloc[rows.test][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)), dtype=float)
+        unknown = float(np.isnan(p).mean()) if p.size else 0.0
+        if unknown > 0.01:
+            raise _Skip(
+                f"the truth knows only {1 - unknown:.0%} of the test rows' clients (another dataset?)"
+            )
+        return np.nan_to_num(p), {}
+
+    return Contender("oracle", predict)
+
+
+def standard_contenders(
+    cfg: TrainConfig,
+    tuned: Mapping[str, Any] | None,
+    monotone: Mapping[str, int] | None,
+    features: list[str],
+    oracle: Callable[[pd.DataFrame], np.ndarray] | None,
+) -> list[Contender]:
+    """The model and the baselines of ``churnml train``: model, logistic, rules (if any rule applies),
+    oracle (with generated data's truth)."""
+    out = [model_contender(cfg, tuned, monotone), logistic_contender(cfg)]
+    if rule_risk_score(pd.DataFrame(columns=features, dtype=float))[1]:
+        out.append(rules_contender(cfg))
+    if oracle is not None:
+        out.append(oracle_contender(oracle))
+    return out
+
+
+class _Skip(Exception):
+    """A contender cannot be judged in this fold (said in the notes, not an error)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# the backtest
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Backtest:
+    """Out-of-fold predictions of every contender, per fold and pooled.
+
+    ``predictions``: one row per test row of every fold: ``client_id``, ``snapshot``, ``label``,
+    ``fold`` and one probability column per contender (NaN where a contender was skipped in a fold);
+    ``model_raw`` holds the model's raw score. ``fold_metrics``: one row per fold x contender.
+    ``metrics``: pooled over every fold's test rows, one row per contender (only rows where every
+    contender has a prediction, so all are judged on the same rows). ``seconds``: fit+score time per
+    contender, summed over folds. ``best_iterations``: the model's early-stopped rounds per fold.
+    """
+
+    plan: BacktestPlan
+    predictions: pd.DataFrame
+    fold_metrics: pd.DataFrame
+    metrics: pd.DataFrame
+    seconds: dict[str, float]
+    best_iterations: list[int]
+    fold_rows: dict[int, dict[str, int]]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_estimate(self) -> bool:
+        return not self.metrics.empty
+
+
+def _fold_rows(fold: Fold, snapshots: pd.Series, held_out: np.ndarray) -> FoldRows:
+    train, test = fold.masks(snapshots)
+    return FoldRows(
+        fold, np.flatnonzero(train & ~held_out), np.flatnonzero(train & held_out), np.flatnonzero(test)
+    )
+
+
+def _fold_problem(y: np.ndarray, rows: FoldRows) -> str | None:
+    for part in ("fit", "holdout", "test"):
+        idx = getattr(rows, part)
+        if idx.size == 0 or y[idx].sum() == 0 or y[idx].sum() == idx.size:
+            what = {"fit": "training", "holdout": "held-out", "test": "test"}[part]
+            return f"its {what} rows hold one class only ({int(y[idx].sum())} churners of {idx.size})"
+    return None
+
+
+def run_backtest(
+    labeled: pd.DataFrame,
+    features: list[str],
+    plan: BacktestPlan,
+    contenders: list[Contender],
+    cfg: TrainConfig,
+    progress: Callable[[str], None] | None = None,
+) -> Backtest:
+    """Every contender in every fold of ``plan`` on the same rows (module docstring).
+
+    ``labeled``: only labeled rows, index 0..n-1. A fold whose training, held-out or test rows hold a
+    single class is skipped with a note.
+    """
+    say = progress or (lambda _m: None)
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    X = labeled[features]
+    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
+    notes: list[str] = []
+    frames, fold_metric_rows, iterations = [], [], []
+    seconds = {c.name: 0.0 for c in contenders}
+    fold_rows: dict[int, dict[str, int]] = {}
+    for fold in plan.folds:
+        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
+        problem = _fold_problem(y, rows)
+        if problem:
+            notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
+            continue
+        fold_rows[fold.number] = {"fit": rows.fit.size, "holdout": rows.holdout.size, "test": rows.test.size}
+        say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
+        out = labeled.iloc[rows.test][[CLIENT_ID, SNAPSHOT, LABEL]].reset_index(drop=True)
+        out[FOLD] = fold.number
+        for contender in contenders:
+            t0 = time.perf_counter()
+            try:
+                p, extra = contender.predict(labeled, X, y, rows)
+            except _Skip as why:
+                notes.append(f"{contender.name}, fold {fold.number}: skipped ({why})")
+                out[contender.name] = np.nan
+                continue
+            seconds[contender.name] += time.perf_counter() - t0
+            out[contender.name] = p
+            if "raw" in extra:
+                out[f"{contender.name}_raw"] = extra["raw"]
+            if "best_iteration" in extra and contender.name == "model":
+                iterations.append(int(extra["best_iteration"]))
+            fold_metric_rows.append(
+                {FOLD: fold.number, "contender": contender.name, **binary_metrics(y[rows.test], p)}
+            )
+        frames.append(out)
+    predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    names = [c.name for c in contenders if c.name in predictions.columns]
+    return Backtest(
+        plan=plan,
+        predictions=predictions,
+        fold_metrics=pd.DataFrame(fold_metric_rows),
+        metrics=pooled_metrics(predictions, names),
+        seconds={k: round(v, 2) for k, v in seconds.items()},
+        best_iterations=iterations,
+        fold_rows=fold_rows,
+        notes=notes,
+    )
+
+
+def pooled_metrics(predictions: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """One row per contender: metrics over every fold's test rows that all contenders predicted."""
+    if predictions.empty:
+        return pd.DataFrame()
+    cols = [n for n in names if predictions[n].notna().any()]
+    common = predictions[cols].notna().all(axis=1).to_numpy()
+    y = predictions[LABEL].to_numpy(dtype=float)[common]
+    table = pd.DataFrame({n: binary_metrics(y, predictions[n].to_numpy(dtype=float)[common]) for n in cols}).T
+    table.index.name = "contender"
+    return table
+
+
+# ----------------------------------------------------------------------------------------------
+# the deployed model
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class TrainingResult:
+    """Everything one training run produced (see the module docstring).
+
+    ``model``: the deployed model (refit on every labeled row). ``training_window``: its first and last
+    labeled snapshot. ``rounds``: its boosting rounds and where they came from; ``calibration_source``:
+    what its calibrator was fitted on. ``backtest``: the out-of-time evidence (may hold no fold).
+    """
+
+    model: ChurnModel
+    backtest: Backtest
+    features: list[str]
+    training_window: tuple[date, date]
+    rows: dict[str, int]
+    rounds_source: str
+    calibration_source: str
+    rules_used: list[str]
+    X_sample: pd.DataFrame
+    monotone: dict[str, int]
+    monthly: dict[str, pd.DataFrame] = field(default_factory=dict)
+    calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
+    gains: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def plan(self) -> BacktestPlan:
+        return self.backtest.plan
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Pooled out-of-fold metrics, one row per contender (empty without a fold)."""
+        return self.backtest.metrics
+
+
+def _deployed_model(
+    labeled: pd.DataFrame,
+    features: list[str],
+    bt: Backtest,
+    cfg: TrainConfig,
+    tuned: Mapping[str, Any] | None,
+    monotone: Mapping[str, int] | None,
+) -> tuple[ChurnModel, str, str]:
+    """The model refit on every labeled row, with its rounds and calibration (module docstring)."""
+    X = labeled[features]
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    if bt.best_iterations and "model_raw" in bt.predictions:
+        rounds = max(1, int(np.median(bt.best_iterations)))
+        raw, y_oof = bt.predictions["model_raw"].to_numpy(dtype=float), bt.predictions[LABEL].to_numpy()
+        rounds_source = (
+            f"median early-stopped rounds of {len(bt.best_iterations)} backtest folds {bt.best_iterations}"
+        )
+        calib_source = f"out-of-fold backtest predictions ({raw.size:,} rows, {int(y_oof.sum()):,} churners)"
+    else:
+        held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
+        fit, ho = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+        for part, idx in (("training", fit), ("held-out", ho)):
+            if idx.size == 0 or y[idx].sum() in (0, idx.size):
+                raise ValueError(
+                    f"the {part} clients' labeled rows hold one class only ({int(y[idx].sum())} churners of "
+                    f"{idx.size} rows): too few labeled snapshots or churners to train a model yet"
+                )
+        probe = model_from_config(cfg, tuned, monotone).fit(X.iloc[fit], y[fit], eval_set=(X.iloc[ho], y[ho]))
+        rounds = probe.best_iteration_
+        raw, y_oof = probe.raw_score(X.iloc[ho]), y[ho]
+        rounds_source = f"early stopping on {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
+        calib_source = f"held-out clients' rows ({raw.size:,} rows, {int(y_oof.sum()):,} churners; in time, not out of time)"
+    final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
+    final.fit(X, y, calibration_scores=(raw, y_oof))
+    return final, f"{rounds} ({rounds_source})", calib_source
 
 
 def train_and_compare(
@@ -89,99 +394,76 @@ def train_and_compare(
     tuned: Mapping[str, Any] | None = None,
     oracle: Callable[[pd.DataFrame], np.ndarray] | None = None,
     progress: Callable[[str], None] | None = None,
+    lag_days: int = 0,
+    monotone: Mapping[str, int] | None = None,
 ) -> TrainingResult:
-    """Split out of time, train the model and the baselines, evaluate all of them on the test rows.
+    """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
     ``oracle(rows)`` (optional) returns the true churn probability of each (client_id, snapshot) row.
+    ``lag_days``: days after the horizon until a label is known (``labels.label_lag_days``).
+    ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
     """
     say = progress or (lambda _msg: None)
-    for col in (CLIENT_ID, SNAPSHOT, LABEL):
-        if col not in table.columns:
-            raise ValueError(
-                f"the labeled table lacks column '{col}' (columns: {list(table.columns)[:8]} ...)"
-            )
-    labeled = table[table[LABEL].notna()].reset_index(drop=True)
-    unlabeled = len(table) - len(labeled)
+    labeled = labeled_rows(table)
     features = feature_columns(labeled)
     if not features:
         raise ValueError("the labeled table has no numeric feature columns")
-    split = out_of_time_split(labeled[SNAPSHOT], cfg, horizon_days)
-    parts = split.part_of(labeled[SNAPSHOT])
-    y_all = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    X_all = labeled[features]
-    idx = {p: np.flatnonzero(parts == p) for p in PARTS}
-    rows = {p: int(i.size) for p, i in idx.items()} | {"gap": int((parts == "gap").sum())}
-    positives = {p: int(y_all[i].sum()) for p, i in idx.items()}
-    for p in ("train", "valid", "calib", "test"):
-        if positives[p] == 0:
-            raise ValueError(
-                f"no churner in the {p} period ({split.describe()[p]}); "
-                "the data is too short or churn too rare"
-            )
-
-    def part(p: str) -> tuple[pd.DataFrame, np.ndarray]:
-        return X_all.iloc[idx[p]], y_all[idx[p]]
-
-    (X_tr, y_tr), (X_va, y_va), (X_ca, y_ca), (X_te, y_te) = (part(p) for p in PARTS)
-    say(f"training LightGBM on {len(y_tr):,} rows ({len(features)} features)")
-    model = model_from_config(cfg, tuned).fit(X_tr, y_tr, X_va, y_va, X_ca, y_ca)
-
-    preds: dict[str, np.ndarray] = {"model": model.churn_probability(X_te)}
-    say("training the logistic-regression baseline")
-    logistic = LogisticBaseline(C=cfg.logistic_c).fit(X_tr, y_tr)
-    preds["logistic"] = _calibrated(
-        _logit(logistic.churn_probability(X_ca)), y_ca, _logit(logistic.churn_probability(X_te)), cfg
-    )
-    rules_calib, rules_used = rule_risk_score(X_ca)
-    rules_test, _ = rule_risk_score(X_te)
-    notes = []
-    if rules_used:
-        preds["rules"] = _calibrated(rules_calib, y_ca, rules_test, cfg)
-    else:
-        notes.append("rules: no rule could be evaluated (none of their feature columns exist)")
-    test_rows = labeled.iloc[idx["test"]][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)
-    if oracle is not None:
-        oracle_p = np.asarray(oracle(test_rows), dtype=float)
-        unknown = float(np.isnan(oracle_p).mean())
-        if unknown > 0.01:
-            notes.append(
-                f"oracle: the truth knows only {1 - unknown:.0%} of the test rows' clients "
-                "(truth of another dataset?); row skipped"
-            )
-        else:
-            if unknown > 0:
-                notes.append(
-                    f"oracle: {int(np.isnan(oracle_p).sum())} test rows without a true hazard set to 0"
-                )
-            preds["oracle"] = np.nan_to_num(oracle_p)
-
-    say("evaluating on the test period")
-    snaps = test_rows[SNAPSHOT]
-    metrics = pd.DataFrame({name: binary_metrics(y_te, p) for name, p in preds.items()}).T
-    metrics.index.name = "contender"
-    monthly = {name: metrics_by_month(y_te, p, snaps) for name, p in preds.items()}
-    calibration = {name: calibration_table(y_te, p) for name, p in preds.items()}
-    gains = {name: gain_curve(y_te, p) for name, p in preds.items()}
-    predictions = test_rows.assign(**{LABEL: y_te}, **{name: p for name, p in preds.items()})
-    sample = X_tr.sample(n=min(len(X_tr), 20_000), random_state=cfg.seed) if len(X_tr) else X_tr
-    return TrainingResult(
+    if labeled.empty:
+        raise ValueError(
+            "no labeled snapshot yet: a snapshot gets its label once its horizon "
+            f"({horizon_days} days) plus the label lag ({lag_days} days) has passed; use longer data "
+            "or a shorter label.horizon_days"
+        )
+    monotone = dict(monotone or {}) if cfg.monotone else {}
+    plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
+    contenders = standard_contenders(cfg, tuned, monotone, features, oracle)
+    bt = run_backtest(labeled, features, plan, contenders, cfg, say)
+    notes = list(bt.notes)
+    if not bt.has_estimate:
+        notes.insert(
+            0,
+            plan.summary()
+            if not plan.has_folds
+            else "no backtest fold could be judged: " + "; ".join(bt.notes),
+        )
+    say(f"training the deployed model on all {len(labeled):,} labeled rows")
+    model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
+    snaps = pd.to_datetime(labeled[SNAPSHOT])
+    y = labeled[LABEL].to_numpy(dtype=float)
+    result = TrainingResult(
         model=model,
-        split=split,
+        backtest=bt,
         features=features,
-        rows=rows,
-        positives=positives,
-        unlabeled_rows=unlabeled,
-        metrics=metrics,
-        monthly=monthly,
-        calibration=calibration,
-        gains=gains,
-        test_predictions=predictions,
-        rules_used=rules_used,
-        X_train_sample=sample,
-        X_test=X_te.reset_index(drop=True),
-        y_test=y_te,
+        training_window=(snaps.min().date(), snaps.max().date()),
+        rows={
+            "labeled": len(labeled),
+            "positives": int(y.sum()),
+            "unlabeled": len(table) - len(labeled),
+            "backtest_test": len(bt.predictions),
+        },
+        rounds_source=rounds_source,
+        calibration_source=calib_source,
+        rules_used=rule_risk_score(labeled[features].iloc[:1])[1],
+        X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
+        monotone=dict(monotone),
         notes=notes,
     )
+    if bt.has_estimate:
+        preds = bt.predictions
+        names = list(bt.metrics.index)
+        result.monthly = {n: metrics_by_month(preds[LABEL], preds[n], preds[SNAPSHOT]) for n in names}
+        result.calibration = {n: calibration_table(preds[LABEL], preds[n]) for n in names}
+        result.gains = {n: gain_curve(preds[LABEL], preds[n]) for n in names}
+    return result
+
+
+def fold_summary(bt: Backtest, metric: str = "pr_auc") -> pd.DataFrame:
+    """Mean and spread (standard deviation) of one metric over the folds, one row per contender."""
+    if bt.fold_metrics.empty:
+        return pd.DataFrame(columns=["mean", "std", "folds"])
+    g = bt.fold_metrics.groupby("contender")[metric]
+    out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "folds": g.size()})
+    return out.loc[[c for c in bt.metrics.index if c in out.index]]
 
 
 def comparison_markdown(metrics: pd.DataFrame, columns: tuple[str, ...] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""LightGBM churn model with early stopping and an out-of-time probability calibration.
+"""LightGBM churn model with early stopping, monotone constraints and a held-out probability calibration.
 
 Grain: one row per client x snapshot. ``X`` is a pandas frame of float feature columns (NaN allowed:
 LightGBM routes missing values itself); ``y`` is 0/1 "churns within the horizon".
@@ -7,7 +7,7 @@ LightGBM routes missing values itself); ``y`` is 0/1 "churns within the horizon"
 ``fit`` returns ``self``, fitted attributes end in ``_``. The booster ranks; the calibrator maps the
 booster's raw score (log-odds) to a probability of churn within the horizon. Class imbalance is
 handled with ``scale_pos_weight = (negatives / positives) ** imbalance_power``; the reweighting
-distorts the raw probabilities, which the calibration slice fixes.
+distorts the raw probabilities, which the calibration (on held-out or out-of-fold rows) fixes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from sklearn.linear_model import LogisticRegression
 
 from churnml.config import TrainConfig
 
-__all__ = ["ChurnModel", "ScoreCalibrator", "lightgbm_params", "model_from_config"]
+__all__ = [
+    "ChurnModel",
+    "ScoreCalibrator",
+    "calibrator_for",
+    "lightgbm_params",
+    "model_from_config",
+    "monotone_directions",
+]
 
 # Probabilities never reach exactly 0 or 1: an isotonic step of 0 would make log-loss infinite.
 _EPS = 1e-4
@@ -66,6 +73,22 @@ class ScoreCalibrator(BaseEstimator):
         return p * (1 - _TIE_BREAK) + _TIE_BREAK * expit(raw)
 
 
+def calibrator_for(
+    raw: np.ndarray, y: np.ndarray, method: str, min_isotonic_positives: int
+) -> ScoreCalibrator:
+    """A :class:`ScoreCalibrator` fitted on raw scores ``raw`` with labels ``y``.
+
+    ``method`` ``auto`` picks isotonic with at least ``min_isotonic_positives`` positives (enough
+    points for a stepwise map), else sigmoid (Platt scaling, two parameters).
+    """
+    y = np.asarray(y).astype(int)
+    if y.sum() == 0 or y.sum() == len(y):
+        raise ValueError("the calibration rows hold only one class; cannot calibrate")
+    if method == "auto":
+        method = "isotonic" if y.sum() >= min_isotonic_positives else "sigmoid"
+    return ScoreCalibrator(method).fit(raw, y)
+
+
 def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     """sklearn-style LightGBM parameters -> (native ``lgb.train`` params, number of boosting rounds)."""
     native = dict(params)
@@ -77,16 +100,18 @@ def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
-    """LightGBM binary classifier + out-of-time calibration; outputs P(churn within the horizon).
+    """LightGBM binary classifier + calibration; outputs P(churn within the horizon).
 
     Parameters (stored only): ``params`` (LightGBM params, sklearn names allowed, ``n_estimators`` =
-    maximum rounds), ``early_stopping_rounds``, ``calibration`` (``auto``/``isotonic``/``sigmoid``;
-    auto = isotonic when the calibration slice has at least ``min_isotonic_positives`` positives),
-    ``imbalance_power``, ``seed``, ``n_jobs``.
+    maximum rounds with early stopping, exact rounds without), ``early_stopping_rounds``,
+    ``calibration`` (``auto``/``isotonic``/``sigmoid``; auto = isotonic when the calibration data has
+    at least ``min_isotonic_positives`` positives), ``imbalance_power``, ``monotone`` (feature name ->
+    -1/0/+1: LightGBM monotone constraints of the risk; features not named are unconstrained),
+    ``seed``, ``n_jobs``.
 
     Fitted attributes: ``booster_`` (``lightgbm.Booster``), ``calibrator_`` (:class:`ScoreCalibrator`),
-    ``feature_names_``, ``best_iteration_``, ``scale_pos_weight_``, ``valid_scores_`` (best valid
-    metrics).
+    ``feature_names_``, ``best_iteration_``, ``scale_pos_weight_``, ``valid_scores_`` (best metrics on
+    ``eval_set``; empty without it), ``monotone_constraints_`` (one per feature, in order).
     """
 
     def __init__(
@@ -96,6 +121,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         calibration: str = "auto",
         min_isotonic_positives: int = 200,
         imbalance_power: float = 0.5,
+        monotone: Mapping[str, int] | None = None,
         seed: int = 42,
         n_jobs: int = 2,
     ) -> None:
@@ -104,6 +130,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.min_isotonic_positives = min_isotonic_positives
         self.imbalance_power = imbalance_power
+        self.monotone = monotone
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -112,21 +139,26 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self,
         X: pd.DataFrame,
         y: Any,
-        X_valid: pd.DataFrame,
-        y_valid: Any,
-        X_calib: pd.DataFrame | None = None,
-        y_calib: Any = None,
+        *,
+        eval_set: tuple[pd.DataFrame, Any] | None = None,
+        calib_set: tuple[pd.DataFrame, Any] | None = None,
+        calibration_scores: tuple[np.ndarray, Any] | None = None,
     ) -> ChurnModel:
-        """Train on ``X``, early-stop on ``X_valid``, calibrate on ``X_calib`` (default: the valid rows).
+        """Train on ``X``; calibrate on held-out data.
 
-        All three must be out-of-time slices (see :mod:`churnml.modeling.split`).
+        - ``eval_set=(X_valid, y_valid)``: early stopping picks the number of rounds (at most
+          ``n_estimators``); without it the booster runs exactly ``n_estimators`` rounds (a refit
+          whose number of rounds comes from a backtest).
+        - Calibration data, first given wins: ``calibration_scores=(raw, y)`` (raw scores of other
+          models on out-of-fold rows, e.g. a backtest's), ``calib_set=(X_calib, y_calib)``, or
+          ``eval_set``. Calibrating on the training rows is refused: it would be in-sample.
         """
         y = _binary(y, "y")
-        y_valid = _binary(y_valid, "y_valid")
         if y.sum() == 0 or y.sum() == len(y):
             raise ValueError("the training rows hold only one class; cannot train a churn model")
         self.feature_names_ = [str(c) for c in X.columns]
         self.scale_pos_weight_ = float(((len(y) - y.sum()) / y.sum()) ** self.imbalance_power)
+        self.monotone_constraints_ = [int((self.monotone or {}).get(n, 0)) for n in self.feature_names_]
         native, rounds = lightgbm_params(self.params or {})
         native = {
             "objective": "binary",
@@ -139,29 +171,49 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "scale_pos_weight": self.scale_pos_weight_,
             **native,
         }
+        if any(self.monotone_constraints_):
+            native["monotone_constraints"] = self.monotone_constraints_
         train_set = lgb.Dataset(_matrix(X, self.feature_names_), label=y, free_raw_data=True)
-        valid_set = lgb.Dataset(_matrix(X_valid, self.feature_names_), label=y_valid, reference=train_set)
+        valid_sets, callbacks = [], []
+        if eval_set is not None:
+            y_valid = _binary(eval_set[1], "eval_set y")
+            valid_sets = [
+                lgb.Dataset(_matrix(eval_set[0], self.feature_names_), label=y_valid, reference=train_set)
+            ]
+            callbacks = [
+                lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
+            ]
         self.booster_ = lgb.train(
             native,
             train_set,
             num_boost_round=rounds,
-            valid_sets=[valid_set],
-            valid_names=["valid"],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)],
+            valid_sets=valid_sets,
+            valid_names=["valid"][: len(valid_sets)],
+            callbacks=callbacks,
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
-        if X_calib is None:
-            X_calib, y_calib = X_valid, y_valid
-        y_calib = _binary(y_calib, "y_calib")
-        method = self.calibration
-        if method == "auto":
-            method = "isotonic" if y_calib.sum() >= self.min_isotonic_positives else "sigmoid"
-        if y_calib.sum() == 0 or y_calib.sum() == len(y_calib):
-            raise ValueError("the calibration rows hold only one class; cannot calibrate")
-        self.calibrator_ = ScoreCalibrator(method).fit(self.raw_score(X_calib), y_calib)
+        raw_calib, y_calib = self._calibration_data(eval_set, calib_set, calibration_scores)
+        self.calibrator_ = calibrator_for(raw_calib, y_calib, self.calibration, self.min_isotonic_positives)
         self.classes_ = np.array([0, 1])
         return self
+
+    def _calibration_data(
+        self,
+        eval_set: tuple[pd.DataFrame, Any] | None,
+        calib_set: tuple[pd.DataFrame, Any] | None,
+        calibration_scores: tuple[np.ndarray, Any] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if calibration_scores is not None:
+            return np.asarray(calibration_scores[0], dtype=float), _binary(
+                calibration_scores[1], "calibration y"
+            )
+        chosen = calib_set if calib_set is not None else eval_set
+        if chosen is None:
+            raise ValueError(
+                "no calibration data: pass calibration_scores (out-of-fold raw scores), calib_set or eval_set"
+            )
+        return self.raw_score(chosen[0]), _binary(chosen[1], "calibration y")
 
     @classmethod
     def from_parts(
@@ -220,10 +272,29 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return pd.Series(values, index=self.feature_names_, name=kind).sort_values(ascending=False)
 
 
-def model_from_config(cfg: TrainConfig, tuned: Mapping[str, Any] | None = None) -> ChurnModel:
+def monotone_directions(feature_names: list[str], features_cfg: Any = None) -> dict[str, int]:
+    """Feature name -> direction of risk (+1 / -1) for every feature whose direction the registry
+    states as certain; ambiguous (0) and unknown features are left out (unconstrained)."""
+    from churnml.features.registry import feature_spec
+
+    out: dict[str, int] = {}
+    for name in feature_names:
+        try:
+            direction = feature_spec(name, features_cfg).direction
+        except KeyError:
+            continue
+        if direction:
+            out[name] = int(direction)
+    return out
+
+
+def model_from_config(
+    cfg: TrainConfig, tuned: Mapping[str, Any] | None = None, monotone: Mapping[str, int] | None = None
+) -> ChurnModel:
     """An unfitted :class:`ChurnModel` from ``cfg.train`` with tuned parameters merged over it.
 
-    Tuned parameters may include ``imbalance_power``; the rest are LightGBM parameters.
+    Tuned parameters may include ``imbalance_power``; the rest are LightGBM parameters. ``monotone``
+    (feature -> direction, see :func:`monotone_directions`) is used only when ``cfg.monotone`` is on.
     """
     params = {**cfg.lightgbm, **dict(tuned or {})}
     power = float(params.pop("imbalance_power", cfg.imbalance_power))
@@ -233,6 +304,7 @@ def model_from_config(cfg: TrainConfig, tuned: Mapping[str, Any] | None = None) 
         calibration=cfg.calibration,
         min_isotonic_positives=cfg.min_isotonic_positives,
         imbalance_power=power,
+        monotone=dict(monotone or {}) if cfg.monotone else None,
         seed=cfg.seed,
         n_jobs=cfg.n_jobs,
     )

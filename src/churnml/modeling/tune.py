@@ -1,19 +1,20 @@
 """Optuna tuning of the LightGBM churn model on rolling-origin out-of-time folds.
 
-Input grain: the labeled feature table (one row per client x snapshot, ``label`` known). Only rows
-before the test period of :func:`~churnml.modeling.split.out_of_time_split` are used: the test period
-stays untouched for ``churnml train``.
+Input grain: the labeled feature table (one row per client x snapshot, ``label`` known). The folds
+are the same backtest folds as ``churnml train`` (:func:`churnml.modeling.backtest.backtest_plan`).
 
 Each trial samples LightGBM parameters (TPE), trains one model per fold (oldest fold first, early
-stopping on the fold's validation window, at most ``tune.trees_per_trial`` rounds) and reports the
-running mean validation PR-AUC after every fold, so the median pruner can stop a poor trial early.
-The objective is the mean PR-AUC over the folds. The study lives in the given Optuna storage (SQLite),
+stopping on the fold's held-out clients, at most ``tune.trees_per_trial`` rounds) and reports the
+running mean out-of-time PR-AUC after every fold, so the median pruner can stop a poor trial early.
+The objective is the mean PR-AUC over the folds' test windows. Choosing parameters on the backtest
+folds makes ``train``'s backtest figures of the tuned model slightly optimistic; the champion gate
+compares procedures on the same rows, so both sides share that. The study lives in the given Optuna storage (SQLite),
 so a second call resumes it (``load_if_exists``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,18 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from churnml.config import TrainConfig, TuneConfig
-from churnml.modeling.experiment import LABEL, SNAPSHOT, feature_columns
-from churnml.modeling.split import Fold, rolling_origin_folds
+from churnml.modeling.backtest import BacktestPlan, backtest_plan, holdout_clients
+from churnml.modeling.experiment import (
+    LABEL,
+    SNAPSHOT,
+    FoldRows,
+    _fold_problem,
+    _fold_rows,
+    feature_columns,
+    labeled_rows,
+)
 from churnml.modeling.train import ChurnModel
+from churnml.schemas import CLIENT_ID
 
 __all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
 
@@ -62,21 +72,23 @@ def _fold_score(
     params: dict[str, Any],
     X: pd.DataFrame,
     y: np.ndarray,
-    masks: tuple[np.ndarray, np.ndarray],
+    rows: FoldRows,
     cfg: TrainConfig,
     trees: int,
+    monotone: Mapping[str, int] | None,
 ) -> tuple[float, int]:
-    train, valid = masks
     lgb_params = {k: v for k, v in params.items() if k != "imbalance_power"}
     model = ChurnModel(
         params={**lgb_params, "n_estimators": trees},
         early_stopping_rounds=min(cfg.early_stopping_rounds, max(10, trees // 5)),
         calibration="sigmoid",
         imbalance_power=float(params.get("imbalance_power", cfg.imbalance_power)),
+        monotone=dict(monotone or {}) if cfg.monotone else None,
         seed=cfg.seed,
         n_jobs=cfg.n_jobs,
-    ).fit(X[train], y[train], X[valid], y[valid])
-    return float(average_precision_score(y[valid], model.raw_score(X[valid]))), model.best_iteration_
+    ).fit(X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout]))
+    score = average_precision_score(y[rows.test], model.raw_score(X.iloc[rows.test]))
+    return float(score), model.best_iteration_
 
 
 def tune_study(
@@ -88,27 +100,35 @@ def tune_study(
     n_trials: int,
     timeout: float | None = None,
     on_trial: Callable[[TrialRecord], None] | None = None,
-) -> tuple[optuna.Study, list[Fold]]:
-    """Run (or resume) the study; returns it with the folds used. ``on_trial`` sees every trial."""
-    labeled = table[table[LABEL].notna()].reset_index(drop=True)
-    folds = rolling_origin_folds(
-        labeled[SNAPSHOT], train_cfg, horizon_days, tune_cfg.folds, tune_cfg.fold_step_days
-    )
+    lag_days: int = 0,
+    monotone: Mapping[str, int] | None = None,
+) -> tuple[optuna.Study, BacktestPlan]:
+    """Run (or resume) the study; returns it with the backtest plan used. ``on_trial`` sees every trial."""
+    labeled = labeled_rows(table)
+    plan = backtest_plan(labeled[SNAPSHOT], train_cfg, horizon_days, lag_days)
+    if not plan.has_folds:
+        raise ValueError(f"cannot tune: {plan.summary()}")
     features = feature_columns(labeled)
     X = labeled[features]
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    fold_masks = [f.masks(labeled[SNAPSHOT]) for f in folds]
-    for fold, (tr, va) in zip(folds, fold_masks, strict=True):
-        if y[tr].sum() == 0 or y[va].sum() == 0:
-            raise ValueError(f"tuning fold {fold} has no churner in its training or validation rows")
+    held_out = holdout_clients(labeled[CLIENT_ID], train_cfg.holdout_share, train_cfg.seed)
+    fold_rows = []
+    for fold in plan.folds:
+        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
+        if _fold_problem(y, rows) is None:
+            fold_rows.append(rows)
+    if not fold_rows:
+        raise ValueError("cannot tune: every backtest fold holds a single class in its training or test rows")
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial)
         scores: list[float] = []
         iterations: list[int] = []
         try:
-            for step, masks in enumerate(fold_masks):
-                score, best_it = _fold_score(params, X, y, masks, train_cfg, tune_cfg.trees_per_trial)
+            for step, rows in enumerate(fold_rows):
+                score, best_it = _fold_score(
+                    params, X, y, rows, train_cfg, tune_cfg.trees_per_trial, monotone
+                )
                 scores.append(score)
                 iterations.append(best_it)
                 trial.report(float(np.mean(scores)), step)
@@ -134,7 +154,7 @@ def tune_study(
         load_if_exists=True,
     )
     study.optimize(objective, n_trials=n_trials, timeout=timeout, gc_after_trial=True)
-    return study, folds
+    return study, plan
 
 
 def _existing_trials(storage: str, tune_cfg: TuneConfig) -> list[Any]:

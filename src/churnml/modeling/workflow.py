@@ -5,10 +5,13 @@ This is the only modeling module that touches paths; the work itself is
 
 1. read the dataset, build the labeled feature table (``churnml.pipeline.labeled_feature_table``);
 2. read tuned LightGBM params (``train.params_file`` or ``<paths.tune>/best_params.json``) when present;
-3. train the model and the baselines, evaluate all on the same test rows (oracle with ``--truth``);
-4. log params, data window, row counts, metrics, plots and the comparison table to MLflow; log the
-   model as a pyfunc, register it, move the ``champion`` alias only if it beats the current champion;
-5. export the champion to ``--out`` (default ``models/``) for batch jobs without the tracking store.
+3. backtest the model and the baselines on the same rows, refit the deployed model on every labeled
+   snapshot (:func:`churnml.modeling.experiment.train_and_compare`; oracle with ``--truth``);
+4. judge the current champion's procedure on the same backtest rows and decide the gate
+   (:mod:`churnml.modeling.champion`);
+5. log params, windows, row counts, fold and pooled metrics, plots and the comparison to MLflow; log the
+   model as a pyfunc, register it, move the ``champion`` alias when the gate says so;
+6. export the champion to ``--out`` (default ``models/``) for batch jobs without the tracking store.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnml.config import Config, config_hash
+from churnml.config import Config, TrainConfig, config_hash
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, train_and_compare
+from churnml.modeling.export import export_model, feature_reference
+from churnml.modeling.train import ChurnModel
+from churnml.schemas import CLIENT_ID, LABEL, SNAPSHOT
 
 __all__ = [
     "TrainSummary",
@@ -102,6 +108,59 @@ def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFram
     return oracle
 
 
+def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
+    """What makes two models the same recipe: LightGBM params (tuned included), class weighting and
+    whether monotone constraints were on (the rounds come from each run's own backtest)."""
+    params = {
+        k: v for k, v in dict(model.params or {}).items() if k not in ("n_estimators", "num_iterations")
+    }
+    return {
+        "params": json.loads(json.dumps(params, sort_keys=True, default=str)),
+        "imbalance_power": float(model.imbalance_power),
+        "monotone": bool(cfg.monotone),
+    }
+
+
+def _champion_score(
+    card: tuple[str, dict[str, Any]] | None,
+    procedure: dict[str, Any],
+    result: TrainingResult,
+    table: pd.DataFrame,
+    cfg: Config,
+    say: Callable[[str], None],
+) -> tuple[str, float] | None:
+    """The current champion's procedure judged on this run's backtest rows (None without a champion)."""
+    from churnml.modeling.experiment import labeled_rows, model_contender, run_backtest
+    from churnml.modeling.train import monotone_directions
+
+    if card is None or not result.backtest.has_estimate:
+        return None
+    version, meta = card
+    champ = meta.get("procedure") or {"params": meta.get("params", {}), "monotone": False}
+    if champ == procedure:
+        return version, float(result.metrics.loc["model", "pr_auc"])
+    say(f"judging champion v{version}'s procedure on the same backtest rows")
+    params = {
+        k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
+    }
+    params["n_estimators"] = cfg.train.lightgbm.get("n_estimators", 2000)
+    params["imbalance_power"] = champ.get("imbalance_power", cfg.train.imbalance_power)
+    train_cfg = cfg.train.model_copy(update={"monotone": bool(champ.get("monotone", False)), "lightgbm": {}})
+    labeled = labeled_rows(table)
+    monotone = monotone_directions(result.features, cfg.features)
+    bt = run_backtest(
+        labeled, result.features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
+    )
+    common = result.backtest.predictions[[CLIENT_ID, SNAPSHOT]].merge(
+        bt.predictions[[CLIENT_ID, SNAPSHOT, LABEL, "model"]], on=[CLIENT_ID, SNAPSHOT], how="left"
+    )
+    if common["model"].isna().any():
+        return version, float("nan")
+    from sklearn.metrics import average_precision_score
+
+    return version, float(average_precision_score(common[LABEL], common["model"]))
+
+
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
     from churnml import tracking
     from churnml.modeling import plots
@@ -113,49 +172,81 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
             "tuned": dict(tuned) or "none",
             "dataset": dataset.name,
             "data_window": f"{dataset.start:%Y-%m-%d} .. {dataset.as_of:%Y-%m-%d}",
-            "split": result.split.describe(),
+            "training_window": f"{result.training_window[0]} .. {result.training_window[1]}",
+            "backtest": result.plan.describe(),
+            "backtest_summary": result.plan.summary(),
             "n_features": len(result.features),
+            "n_monotone": sum(1 for v in result.monotone.values() if v),
             "rules_used": ",".join(result.rules_used) or "none",
-            "best_iteration": result.model.best_iteration_,
-            "calibration": result.model.calibrator_.method_,
+            "rounds": result.rounds_source,
+            "calibration": f"{result.model.calibrator_.method_} on {result.calibration_source}",
             "scale_pos_weight": round(result.model.scale_pos_weight_, 4),
         }
     )
-    counts = {f"rows_{k}": v for k, v in result.rows.items()}
-    counts |= {f"positives_{k}": v for k, v in result.positives.items()}
-    counts["rows_unlabeled"] = result.unlabeled_rows
-    tracking.log_metrics(counts)
+    tracking.log_metrics({f"rows_{k}": v for k, v in result.rows.items()})
     for name, row in result.metrics.iterrows():
-        prefix = "test" if name == "model" else f"{name}_test"
+        prefix = "backtest" if name == "model" else f"{name}_backtest"
         tracking.log_metrics({f"{prefix}_{m}": row[m] for m in METRICS})
-    tracking.log_metrics({f"valid_{k}": v for k, v in result.model.valid_scores_.items()})
-    for name, monthly in result.monthly.items():
-        for step, (_, row) in enumerate(monthly.iterrows()):
+    for name, frame in (
+        result.backtest.fold_metrics.groupby("contender") if not result.backtest.fold_metrics.empty else []
+    ):
+        for _, row in frame.iterrows():
             tracking.log_metrics(
-                {f"{name}_month_pr_auc": row["pr_auc"], f"{name}_month_brier": row["brier"]}, step
+                {f"{name}_fold_pr_auc": row["pr_auc"], f"{name}_fold_brier": row["brier"]}, int(row["fold"])
             )
-    tracking.log_text(comparison_markdown(result.metrics), "comparison.md")
-    tracking.log_text(result.metrics.to_csv(), "comparison.csv")
-    monthly_all = pd.concat([m.assign(contender=n) for n, m in result.monthly.items()])
-    tracking.log_text(monthly_all.to_csv(index=False), "metrics_by_month.csv")
-    calib_all = pd.concat([c.assign(contender=n) for n, c in result.calibration.items()])
-    tracking.log_text(calib_all.to_csv(index=False), "calibration_table.csv")
+    if result.backtest.has_estimate:
+        tracking.log_text(comparison_markdown(result.metrics), "comparison.md")
+        tracking.log_text(result.metrics.to_csv(), "comparison.csv")
+        tracking.log_text(result.backtest.fold_metrics.to_csv(index=False), "metrics_by_fold.csv")
+        monthly_all = pd.concat([m.assign(contender=n) for n, m in result.monthly.items()])
+        tracking.log_text(monthly_all.to_csv(index=False), "metrics_by_month.csv")
+        calib_all = pd.concat([c.assign(contender=n) for n, c in result.calibration.items()])
+        tracking.log_text(calib_all.to_csv(index=False), "calibration_table.csv")
     tracking.log_text(result.model.feature_importance("gain").to_csv(), "feature_importance.csv")
     import matplotlib.pyplot as plt
 
-    figures: tuple[tuple[Callable[[], Any], str], ...] = (
+    figures: list[tuple[Callable[[], Any], str]] = [
         (lambda: plots.importance_figure(result.model), "plots/feature_importance.png"),
-        (lambda: plots.calibration_figure(result.calibration), "plots/calibration.png"),
-        (lambda: plots.gain_figure(result.gains), "plots/lift_gain.png"),
         (
-            lambda: plots.shap_summary_figure(result.model, result.X_test, seed=cfg.train.seed),
+            lambda: plots.shap_summary_figure(result.model, result.X_sample, seed=cfg.train.seed),
             "plots/shap_summary.png",
         ),
-    )
+    ]
+    if result.backtest.has_estimate:
+        figures += [
+            (lambda: plots.calibration_figure(result.calibration), "plots/calibration.png"),
+            (lambda: plots.gain_figure(result.gains), "plots/lift_gain.png"),
+        ]
     for draw, name in figures:  # one at a time: each is drawn, logged and closed before the next
         fig = draw()
         tracking.log_figure(fig, name)
         plt.close(fig)
+
+
+def _model_card(
+    result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any]
+) -> dict[str, Any]:
+    """The metadata written beside the exported model and logged with it (the model card)."""
+    metrics = result.metrics
+    return {
+        "model_name": cfg.train.model_name,
+        "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        "config_hash": config_hash(cfg),
+        "label": cfg.label.model_dump(mode="json"),
+        "features_config": cfg.features.model_dump(mode="json"),
+        "horizon_days": cfg.label.horizon_days,
+        "dataset": dataset.name,
+        "data_window": [f"{dataset.start:%Y-%m-%d}", f"{dataset.as_of:%Y-%m-%d}"],
+        "training_window": [str(result.training_window[0]), str(result.training_window[1])],
+        "rows": result.rows,
+        "rounds": result.rounds_source,
+        "calibration_source": result.calibration_source,
+        "procedure": procedure,
+        "monotone_features": sorted(k for k, v in result.monotone.items() if v),
+        "backtest": {**result.plan.describe(), "summary": result.plan.summary()},
+        "backtest_metrics": {n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
+        "feature_reference": feature_reference(result.X_sample),
+    }
 
 
 def run_training(
@@ -168,8 +259,9 @@ def run_training(
 ) -> TrainSummary:
     """Everything ``churnml train`` does after reading the dataset (module docstring)."""
     from churnml import tracking
-    from churnml.modeling.export import export_model, feature_reference
-    from churnml.modeling.train import ChurnModel
+    from churnml.labels import label_lag_days
+    from churnml.modeling.champion import verdict
+    from churnml.modeling.train import monotone_directions
 
     say = progress or (lambda _m: None)
     seconds: dict[str, float] = {}
@@ -181,33 +273,25 @@ def run_training(
     tuned, tuned_from = read_tuned_params(cfg)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     t1 = time.perf_counter()
-    result = train_and_compare(table, cfg.train, cfg.label.horizon_days, tuned, oracle, say)
+    from churnml.modeling.experiment import feature_columns
+
+    monotone = monotone_directions(feature_columns(table), cfg.features)
+    result = train_and_compare(
+        table, cfg.train, cfg.label.horizon_days, tuned, oracle, say, label_lag_days(cfg.label), monotone
+    )
     if truth is not None and oracle is None:
         result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
-    seconds["train_evaluate"] = round(time.perf_counter() - t1, 2)
+    seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()
     uri = tracking.tracking_uri(cfg.tracking)
     experiment = tracking.experiment_name(cfg.tracking, dataset.name)
     name = cfg.train.model_name
-    test_metrics = {k: float(v) for k, v in result.metrics.loc["model"].items()}
-    metadata: dict[str, Any] = {
-        "model_name": name,
-        "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-        "config_hash": config_hash(cfg),
-        "label": cfg.label.model_dump(mode="json"),
-        "features_config": cfg.features.model_dump(mode="json"),
-        "horizon_days": cfg.label.horizon_days,
-        "dataset": dataset.name,
-        "data_window": [f"{dataset.start:%Y-%m-%d}", f"{dataset.as_of:%Y-%m-%d}"],
-        "split": result.split.describe(),
-        "rows": result.rows,
-        "test_metrics": test_metrics,
-        "baseline_metrics": {
-            n: {k: float(v) for k, v in row.items()} for n, row in result.metrics.iterrows() if n != "model"
-        },
-        "feature_reference": feature_reference(result.X_train_sample),
-    }
+    procedure = _procedure(result.model, cfg.train)
+    metadata = _model_card(result, cfg, dataset, procedure)
+    champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
+    decision = verdict(result.metrics, champion)
+    metadata |= {"promoted": decision.promoted, "promotion_reason": decision.reason}
     scratch = tracking.scratch_folder()
     try:
         with tracking.tracked_run(uri, experiment, run_name=f"train-{dataset.name}") as run_id:
@@ -215,37 +299,28 @@ def run_training(
             metadata["run_id"] = run_id
             _log_run(result, cfg, dataset, tuned)
             folder = export_model(result.model, scratch / "model", metadata)
-            model_uri = tracking.log_churn_model(result.model, folder, result.X_test)
+            model_uri = tracking.log_churn_model(result.model, folder, result.X_sample)
             version = tracking.register_model(
                 model_uri,
                 name,
                 {
                     "feature_hash": tracking.feature_hash(result.model.feature_names_),
-                    "test_period": result.split.describe()["test"],
-                    "test_pr_auc": round(test_metrics["pr_auc"], 6),
+                    "training_window": metadata["training_window"],
+                    "backtest": result.plan.summary(),
+                    "backtest_pr_auc": (
+                        round(float(result.metrics.loc["model", "pr_auc"]), 6)
+                        if result.backtest.has_estimate
+                        else "none"
+                    ),
                     "dataset": dataset.name,
                     "config_hash": metadata["config_hash"],
                 },
             )
-            from sklearn.metrics import average_precision_score
-
-            decision = tracking.promote_if_better(
-                uri,
-                name,
-                version,
-                test_metrics["pr_auc"],
-                result.X_test,
-                result.y_test,
-                average_precision_score,
-            )
+            tracking.record_promotion(uri, name, version, decision.promoted, decision.reason)
             tracking.log_params({"promoted": decision.promoted, "promotion_reason": decision.reason[:500]})
-        exported: Path | None = None
-        if decision.promoted:
-            exported = export_model(result.model, out, {**metadata, "model_version": version})
-        elif not (Path(out) / "model.txt").is_file():
-            champ, champ_meta = tracking.load_champion(cfg.tracking, name)
-            if isinstance(champ, ChurnModel):
-                exported = export_model(champ, out, champ_meta)
+        exported = _export_for_batch(
+            result, out, {**metadata, "model_version": version}, decision.promoted, cfg
+        )
     finally:
         import shutil
 
@@ -266,32 +341,60 @@ def run_training(
     )
 
 
+def _export_for_batch(
+    result: TrainingResult, out: Path, metadata: dict[str, Any], promoted: bool, cfg: Config
+) -> Path | None:
+    """The champion goes to ``out`` for batch jobs: this model when promoted; else the store's champion
+    when ``out`` holds no model yet; else, with no champion at all (first run, no evidence), this model,
+    its card saying it was not promoted."""
+    from churnml import tracking
+    from churnml.modeling.train import ChurnModel
+
+    if promoted:
+        return export_model(result.model, out, metadata)
+    if (Path(out) / "model.txt").is_file():
+        return None
+    try:
+        champ, champ_meta = tracking.load_champion(cfg.tracking, cfg.train.model_name)
+    except FileNotFoundError:
+        return export_model(result.model, out, metadata)
+    return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None
+
+
 def comparison_table(result: TrainingResult) -> Any:
-    """The Rich table printed by ``churnml train``: one row per contender, test-period metrics."""
+    """The Rich table printed by ``churnml train``: one row per contender, pooled backtest metrics,
+    with the per-fold PR-AUC mean and spread."""
     from rich.table import Table as RichTable
 
-    split = result.split.describe()
+    from churnml.modeling.experiment import fold_summary
+
+    bt = result.backtest
     table = RichTable(
-        title=f"Test period {split['test']} "
-        f"({result.rows['test']:,} rows, {result.positives['test']:,} churners)"
+        title=f"Backtest: {result.plan.summary()} ({result.rows['backtest_test']:,} test rows, "
+        f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churners)"
     )
     cols = {
         "pr_auc": "PR-AUC",
         "roc_auc": "ROC-AUC",
-        "lift_5": "lift@5%",
-        "recall_5": "rec@5%",
         "lift_10": "lift@10%",
         "recall_10": "rec@10%",
         "brier": "Brier",
         "log_loss": "logloss",
         "ece": "ECE",
     }
+    spread = fold_summary(bt)
     table.box = None
     table.add_column("contender", no_wrap=True, min_width=8)
     for header in cols.values():
         table.add_column(header, justify="right")
+    table.add_column("PR-AUC by fold (mean ± sd)", justify="right")
     for name, row in result.metrics.iterrows():
-        table.add_row(str(name), *("-" if pd.isna(row[c]) else f"{row[c]:.3f}" for c in cols))
+        by_fold = (
+            f"{spread.loc[name, 'mean']:.3f} ± {spread.loc[name, 'std']:.3f} ({int(spread.loc[name, 'folds'])})"
+            if name in spread.index
+            else "-"
+        )
+        table.add_row(str(name), *("-" if pd.isna(row[c]) else f"{row[c]:.3f}" for c in cols), by_fold)
     return table
 
 
@@ -348,15 +451,29 @@ def run_tuning(
         if on_trial:
             on_trial(record)
 
+    from churnml.labels import label_lag_days
+    from churnml.modeling.experiment import feature_columns
+    from churnml.modeling.train import monotone_directions
+
+    monotone = monotone_directions(feature_columns(table), cfg.features)
     with tracking.tracked_run(uri, experiment, run_name=f"tune-{cfg.tune.study_name}"):
-        study, folds = tune_study(
-            table, cfg.train, cfg.tune, cfg.label.horizon_days, storage, trials, timeout, log_trial
+        study, plan = tune_study(
+            table,
+            cfg.train,
+            cfg.tune,
+            cfg.label.horizon_days,
+            storage,
+            trials,
+            timeout,
+            log_trial,
+            label_lag_days(cfg.label),
+            monotone,
         )
         tracking.log_params(
             {
                 "study": cfg.tune.study_name,
                 "storage": storage,
-                "folds": [f"train<{f.train_end} valid {f.valid_start}..<{f.valid_end}" for f in folds],
+                "backtest": plan.describe(),
                 "trials_requested": trials,
             }
         )
@@ -373,7 +490,7 @@ def run_tuning(
             "value": study.best_value,
             "trial": study.best_trial.number,
             "study": cfg.tune.study_name,
-            "metric": "mean out-of-time PR-AUC over rolling-origin folds",
+            "metric": "mean out-of-time PR-AUC over the backtest folds",
             "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
         },
         folder / BEST_PARAMS_FILE,

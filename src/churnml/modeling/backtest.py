@@ -1,0 +1,176 @@
+"""The rolling-origin out-of-time backtest, sized to the data.
+
+Grain of the input: one row per client x snapshot with a known label. Rows are assigned to folds by
+snapshot date only (never by random rows): a client's weekly rows are strongly correlated.
+
+The picture (``gap`` = ``horizon_days`` + the label lag, e.g. ``grace_days`` for subscriptions: the
+label of a snapshot ``s`` is known at ``s + gap``)::
+
+    first labeled snapshot                                              last labeled snapshot
+    |--- fold 1 train ---|-- gap --|-- test 1 --|-- test 2 --| ... |-- test K --|
+    |------------- fold 2 train --------|-- gap --|-- test 2 --|
+    ...
+
+- The test windows are the last ``K * test_days`` days of labeled snapshots, ``test_days`` each, in
+  time order; fold ``k`` tests on window ``k``.
+- Fold ``k`` trains on every snapshot ``s`` with ``s + gap <= test_start``: each training label is
+  known before the fold's test window opens (a purged gap), so nothing of the test window leaks.
+- ``K`` = ``train.folds`` at most, fewer when the labeled span is short: a fold needs
+  ``min_train_days`` of training snapshots before its gap. ``test_days`` (``null`` = sized from the
+  data) is the span left after ``min_train_days`` and the gap, split over the folds, in whole weeks
+  between 14 and 91 days. With less than a week left there is no fold: :attr:`BacktestPlan.days_short`
+  says how many more days of data would give one.
+- Inside a fold's training rows, :func:`holdout_clients` holds out a share of *clients* (not rows) for
+  early stopping and the fold's calibration.
+
+:func:`backtest_plan` returns the plan; every consumer (``train``, ``tune``, ``bench models``) uses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnml.config import TrainConfig
+
+__all__ = [
+    "BacktestPlan",
+    "Fold",
+    "as_dates",
+    "backtest_plan",
+    "holdout_clients",
+]
+
+_MIN_TEST_DAYS = 14
+_MAX_TEST_DAYS = 91
+
+
+def as_dates(snapshots: Any) -> np.ndarray:
+    """Snapshot dates (``date``, ``datetime``, numpy, pandas or polars) as a ``datetime64[D]`` array."""
+    if hasattr(snapshots, "to_numpy") and not isinstance(snapshots, np.ndarray):
+        snapshots = snapshots.to_numpy()
+    arr = np.asarray(snapshots)
+    if arr.dtype == object:
+        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
+    return arr.astype("datetime64[D]")
+
+
+def _d(value: date) -> np.datetime64:
+    return np.datetime64(value, "D")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One backtest fold: trains on ``snapshot < train_end``, tests on ``test_start ..= test_end``."""
+
+    number: int  # 1 = oldest
+    train_start: date
+    train_end: date  # exclusive: snapshot + gap <= test_start
+    test_start: date
+    test_end: date  # inclusive
+
+    def masks(self, snapshots: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean (train, test) masks over the rows' snapshot dates."""
+        s = as_dates(snapshots)
+        train = s < _d(self.train_end)
+        test = (s >= _d(self.test_start)) & (s <= _d(self.test_end))
+        return train, test
+
+    def describe(self) -> str:
+        return (
+            f"fold {self.number}: train {self.train_start} .. <{self.train_end}, "
+            f"test {self.test_start} .. {self.test_end}"
+        )
+
+
+@dataclass(frozen=True)
+class BacktestPlan:
+    """The folds of a labeled table, oldest first, and what the data allowed."""
+
+    folds: tuple[Fold, ...]
+    first: date | None  # first labeled snapshot (None: no labeled snapshot at all)
+    last: date | None  # last labeled snapshot
+    gap_days: int
+    test_days: int
+    days_short: int  # 0 with at least one fold; else more days of data that would give one
+
+    @property
+    def has_folds(self) -> bool:
+        return bool(self.folds)
+
+    def summary(self) -> str:
+        """One line: the folds, or why there is no out-of-time estimate yet."""
+        if not self.folds:
+            span = (
+                "no labeled snapshot"
+                if self.first is None
+                else f"labeled snapshots {self.first} .. {self.last}"
+            )
+            return (
+                f"no out-of-time estimate yet ({span}; a fold needs {self.gap_days} days of label gap "
+                f"after its training snapshots): about {self.days_short} more days of data would give one"
+            )
+        return (
+            f"{len(self.folds)} out-of-time fold(s) of {self.test_days} days, test "
+            f"{self.folds[0].test_start} .. {self.folds[-1].test_end}, gap {self.gap_days} days"
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The fold boundaries as strings (for MLflow params and the model card)."""
+        out = {"gap_days": str(self.gap_days), "test_days": str(self.test_days)}
+        for f in self.folds:
+            out[f"fold_{f.number}"] = (
+                f"train {f.train_start}..<{f.train_end} test {f.test_start}..{f.test_end}"
+            )
+        return out
+
+
+def _test_days(available: int, folds: int, fixed: int | None) -> int:
+    if fixed is not None:
+        return fixed
+    per_fold = (available // folds) // 7 * 7
+    if per_fold >= _MIN_TEST_DAYS:
+        return min(per_fold, _MAX_TEST_DAYS)
+    # short data: one fold that takes what is left (at least one weekly snapshot)
+    return max(7, min(available // 7 * 7, _MAX_TEST_DAYS))
+
+
+def backtest_plan(snapshots: Any, cfg: TrainConfig, horizon_days: int, lag_days: int = 0) -> BacktestPlan:
+    """The folds for labeled snapshot dates ``snapshots`` (repeats allowed; module docstring)."""
+    gap = horizon_days + lag_days
+    s = as_dates(snapshots)
+    s = s[~np.isnat(s)]
+    if s.size == 0:
+        return BacktestPlan((), None, None, gap, cfg.test_days or 0, cfg.min_train_days + gap + 7)
+    first, last = s.min().astype(date), s.max().astype(date)
+    # the earliest test start leaving min_train_days of training snapshots before the gap
+    earliest = first + timedelta(days=cfg.min_train_days + gap)
+    available = (last - earliest).days + 1
+    if available < 7:
+        return BacktestPlan((), first, last, gap, cfg.test_days or 0, 7 - max(available, 0))
+    test_days = _test_days(available, cfg.folds, cfg.test_days)
+    n = min(cfg.folds, max(available // test_days, 0))
+    if n == 0:
+        return BacktestPlan((), first, last, gap, test_days, test_days - available)
+    folds = []
+    for k in range(n):
+        test_end = last - timedelta(days=(n - 1 - k) * test_days)
+        test_start = test_end - timedelta(days=test_days - 1)
+        train_end = test_start - timedelta(days=gap - 1)  # exclusive: s + gap <= test_start
+        folds.append(Fold(k + 1, first, train_end, test_start, test_end))
+    return BacktestPlan(tuple(folds), first, last, gap, test_days, 0)
+
+
+def holdout_clients(client_ids: Any, share: float, seed: int) -> np.ndarray:
+    """Boolean mask: True for rows whose client falls in the held-out ``share`` of clients.
+
+    Deterministic (a hash of the client id and ``seed``), so every row of a client lands on the same
+    side and the same client is held out in every fold and every run.
+    """
+    ids = pd.Series(np.asarray(client_ids)).astype(str)
+    hashed = pd.util.hash_pandas_object(ids, index=False, hash_key=f"churnml-{seed % 10**8:08d}").to_numpy()
+    return (hashed % 10_000) < round(share * 10_000)

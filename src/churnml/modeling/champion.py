@@ -1,0 +1,66 @@
+"""The champion gate: the ``champion`` alias moves only on backtest evidence.
+
+A challenger is promoted when, on the pooled out-of-fold rows of the backtest:
+
+1. there are such rows at all (no out-of-time estimate: no evidence, no promotion);
+2. it beats every simple baseline present (``logistic`` and ``rules``) on PR-AUC — a model that loses
+   to them is never promoted;
+3. it is at least as good as the current champion's *procedure* (its parameters refit fold by fold on
+   the same rows; a champion judged on rows it was trained on would always win). Ties go to the
+   challenger: the same procedure on newer data has seen the latest labels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["GATE_BASELINES", "Verdict", "verdict"]
+
+GATE_BASELINES = ("logistic", "rules")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the challenger takes the ``champion`` alias, and why in one sentence."""
+
+    promoted: bool
+    reason: str
+
+
+def verdict(metrics: pd.DataFrame, champion: tuple[str, float] | None, metric: str = "pr_auc") -> Verdict:
+    """The gate of the module docstring.
+
+    ``metrics``: pooled backtest metrics, one row per contender (``model`` and the baselines);
+    ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none.
+    """
+    if metrics.empty or "model" not in metrics.index:
+        return Verdict(
+            False, "no out-of-time estimate yet: the champion alias moves only on backtest evidence"
+        )
+    score = float(metrics.loc["model", metric])
+    for name in GATE_BASELINES:
+        if name in metrics.index:
+            other = float(metrics.loc[name, metric])
+            if not score > other:
+                return Verdict(
+                    False,
+                    f"loses to the {name} baseline on the backtest ({metric} {score:.4f} vs {other:.4f})",
+                )
+    beaten = ", ".join(
+        f"{n} {float(metrics.loc[n, metric]):.4f}" for n in GATE_BASELINES if n in metrics.index
+    )
+    if champion is None:
+        return Verdict(True, f"no champion yet; {metric} {score:.4f} beats {beaten or 'no baseline'}")
+    version, champ = champion
+    if math.isnan(champ) or score >= champ:
+        return Verdict(
+            True,
+            f"{metric} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows; "
+            f"beats {beaten}",
+        )
+    return Verdict(
+        False, f"{metric} {score:.4f} < champion v{version}'s procedure {champ:.4f} on the same backtest rows"
+    )
