@@ -7,8 +7,8 @@ from collections.abc import Iterable
 FAST_TRAIN = (
     "label.horizon_days=28",
     "snapshots.min_history_days=28",
+    "train.folds=2",
     "train.test_days=28",
-    "train.valid_days=42",
     "train.min_train_days=14",
     "train.early_stopping_rounds=10",
     "train.lightgbm.n_estimators=40",

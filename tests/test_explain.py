@@ -132,7 +132,7 @@ def tiny_model() -> tuple[ChurnModel, pd.DataFrame]:
     y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
     params = {"n_estimators": 25, "num_leaves": 4, "min_child_samples": 10, "learning_rate": 0.2}
     model = ChurnModel(params=params, early_stopping_rounds=10, n_jobs=1)
-    model.fit(X.iloc[:400], y[:400], X.iloc[400:], y[400:])
+    model.fit(X.iloc[:400], y[:400], eval_set=(X.iloc[400:], y[400:]))
     return model, X
 
 

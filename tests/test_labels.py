@@ -315,9 +315,7 @@ def test_a_churn_record_removes_the_client_until_it_comes_back(source):
     data = dataset(
         D(2024, 8, 1),
         clients=clients(("g", D(2024, 1, 1))),
-        subscriptions=subscriptions(
-            ("g", D(2024, 1, 1), D(2024, 4, 1)), ("g", D(2024, 5, 1), D(2024, 9, 1))
-        ),
+        subscriptions=subscriptions(("g", D(2024, 1, 1), D(2024, 4, 1)), ("g", D(2024, 5, 1), D(2024, 9, 1))),
         events=events(*[("g", D(2024, m, 2)) for m in range(1, 8)]),
         churns=churns(("g", D(2024, 3, 10))),
     )

@@ -200,7 +200,7 @@ def train_tiny_model(dataset: Dataset, extra_feature: bool = False) -> tuple[Chu
     ratio = X["usage_logins_ratio"].fillna(1.0).to_numpy()
     y = ((ratio < 0.7) ^ (rng.uniform(size=len(X)) < 0.05)).astype(int)
     params = {"n_estimators": 15, "num_leaves": 4, "min_child_samples": 5, "learning_rate": 0.3}
-    model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, X, y)
+    model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, eval_set=(X, y))
     return model, {"model_version": "3", "feature_reference": feature_reference(X)}
 
 

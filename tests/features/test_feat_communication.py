@@ -43,8 +43,9 @@ def frame():
         (date(2024, 3, 4), "comm_no_reply_streak", 2),  # the inbound chat ended the next one
         (date(2024, 2, 19), "comm_reply_rate_28d", 0.0),
         (date(2024, 2, 26), "comm_reply_rate_28d", 0.25),
-        (date(2024, 2, 26), "comm_meetings_disrupted_28d", 2),
-        (date(2024, 2, 26), "comm_rescheduled_28d", 1),
+        # a 28-day window that reaches back before the data starts is unknown, not a count
+        (date(2024, 2, 26), "comm_meetings_disrupted_28d", None),
+        (date(2024, 2, 26), "comm_rescheduled_28d", None),
         (date(2024, 2, 26), "comm_cancelled_7d", 1),
         (date(2024, 2, 26), "comm_response_hours_28d", 30),
         (date(2024, 2, 26), "comm_words_28d", 40),

@@ -60,9 +60,9 @@ def frame():
         (S1, "account_champion_left_28d", 1),
         (S1, "account_days_since_champion_left", 13),
         (S1, "account_vendor_review_91d", 0),
-        (S1, "account_vendor_review_182d", 1),
+        (S1, "account_vendor_review_182d", None),  # 182 days reach back before the data: unknown
         (S1, "account_other_7d", 1),
-        (S1, "account_signals_182d", 3),
+        (S1, "account_signals_182d", None),
         (S0, "account_days_since_champion_left", None),
     ],
 )

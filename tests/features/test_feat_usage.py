@@ -49,17 +49,17 @@ def frame():
     [
         ("old", S1, "usage_logins_7d", 2),
         ("old", S1, "usage_logins_28d", 3),
-        ("old", S1, "usage_logins_91d", 4),
-        ("old", S1, "usage_logins_182d", 4),
+        ("old", S1, "usage_logins_91d", None),  # 91 days reach back before the data: unknown
+        ("old", S1, "usage_logins_182d", None),
         ("old", S1, "usage_events_7d", 3),
         ("old", S1, "usage_events_28d", 5),
         ("old", S1, "usage_active_users_7d", 2),
-        ("old", S1, "usage_active_users_91d", 2),
+        ("old", S1, "usage_active_users_91d", None),
         ("old", S1, "usage_event_kinds_7d", 2),
         ("old", S1, "usage_event_kinds_28d", 3),
         ("old", S1, "usage_key_share_7d", 1 / 3),
         ("old", S1, "usage_time_7d", 70),
-        ("old", S1, "usage_time_91d", 190),
+        ("old", S1, "usage_time_91d", None),
         ("old", S1, "usage_exports_28d", 1),
         ("old", S1, "usage_exports_7d", 0),
         ("old", S1, "usage_days_since_export", 23),
@@ -74,7 +74,7 @@ def frame():
         ("old", S2, "usage_active_users_28d", 2),
         # young client: 13 days old at S1, seen over the two weeks it existed
         ("young", S1, "account_tenure_days", 13),
-        ("young", S1, "usage_logins_91d", 2),
+        ("young", S1, "usage_logins_91d", None),  # older than the client: unknown
         ("young", S1, "usage_logins_per_week_91d", 1.0),
         ("young", S1, "usage_onboarding_progress", 1.0),
         ("young", S2, "usage_onboarding_progress", 2 / 3),

@@ -41,8 +41,8 @@ def table() -> pd.DataFrame:
 @pytest.fixture
 def train_cfg() -> TrainConfig:
     return TrainConfig(
+        folds=2,
         test_days=56,
-        valid_days=56,
         min_train_days=28,
         min_isotonic_positives=50,
         early_stopping_rounds=20,

@@ -9,7 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from churnml.modeling.benchmark import METHODS, benchmark_models, cutoff_split, cutoff_windows
+from churnml.modeling.benchmark import METHODS, benchmark_models
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, purchase_summary
 
 HORIZON = 28
@@ -65,10 +65,11 @@ def data() -> tuple[pd.DataFrame, pl.DataFrame]:
 
 def test_every_method_scores_exactly_the_same_test_rows(data, train_cfg) -> None:
     table, log = data
-    res = benchmark_models(table, log, train_cfg, HORIZON, 0, n_cutoffs=2, oracle=_oracle)
+    res = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle)
     assert set(res.scores["method"]) == set(METHODS)
-    windows = cutoff_windows(table["snapshot"], train_cfg.test_days, 2)
-    for start, end in windows:
+    assert len(res.plan.folds) == 2
+    for fold in res.plan.folds:
+        start, end = fold.test_start, fold.test_end
         in_window = table[(table["snapshot"] >= start) & (table["snapshot"] <= end)]
         preds = res.predictions[res.predictions["cutoff"] == start]
         assert sorted(zip(preds["client_id"], preds["snapshot"], strict=True)) == sorted(
@@ -80,22 +81,10 @@ def test_every_method_scores_exactly_the_same_test_rows(data, train_cfg) -> None
         assert (per["positives"] == in_window["label"].sum()).all()
 
 
-def test_cutoff_split_uses_only_labels_known_before_the_cutoff(train_cfg) -> None:
-    cutoff = date(2024, 9, 2)
-    split = cutoff_split(date(2024, 1, 1), cutoff, date(2024, 10, 27), train_cfg, HORIZON, lag_days=7)
-    snaps = np.array([cutoff - timedelta(days=d) for d in range(0, 300)], dtype="datetime64[D]")
-    parts = split.part_of(snaps)
-    known = snaps + np.timedelta64(HORIZON + 7, "D") <= np.datetime64(cutoff)
-    used = np.isin(parts, ["train", "valid", "calib"])
-    assert used.any()
-    assert known[used].all()
-    assert (parts[snaps >= np.datetime64(cutoff)] == "test").all()
-
-
 def test_no_method_sees_labels_or_purchases_after_its_cutoff(data, train_cfg) -> None:
     table, log = data
-    before = benchmark_models(table, log, train_cfg, HORIZON, 0, n_cutoffs=2, oracle=_oracle)
-    cutoff = cutoff_windows(table["snapshot"], train_cfg.test_days, 2)[0][0]
+    before = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle)
+    cutoff = before.plan.folds[0].test_start
     first_test = min(s for s in table["snapshot"] if s >= cutoff)  # its rows see data before it only
     unknown = (pd.to_datetime(table["snapshot"]) + pd.Timedelta(days=HORIZON)) > pd.Timestamp(cutoff)
     changed = table.copy()
@@ -104,9 +93,7 @@ def test_no_method_sees_labels_or_purchases_after_its_cutoff(data, train_cfg) ->
     changed.loc[later, "f1"] = changed.loc[later, "f1"] * -3.0  # features of rows after the cutoff
     extra = log.with_columns(pl.col("ts") + pl.duration(days=1000))  # purchases long after the cutoff
     at_cut = log.filter(pl.col("ts") >= datetime.combine(first_test, datetime.min.time())).head(20)
-    after = benchmark_models(
-        changed, pl.concat([log, extra, at_cut]), train_cfg, HORIZON, 0, n_cutoffs=2, oracle=_oracle
-    )
+    after = benchmark_models(changed, pl.concat([log, extra, at_cut]), train_cfg, HORIZON, 0, oracle=_oracle)
 
     def first_rows(res) -> pd.DataFrame:
         p = res.predictions

@@ -13,8 +13,8 @@ from .conftest import HORIZON, labeled_table
 
 def test_every_figure_is_separate_and_labelled():
     cfg = TrainConfig(
+        folds=2,
         test_days=56,
-        valid_days=56,
         min_train_days=28,
         min_isotonic_positives=50,
         early_stopping_rounds=10,
@@ -23,7 +23,7 @@ def test_every_figure_is_separate_and_labelled():
     )
     result = train_and_compare(labeled_table(n_clients=120), cfg, HORIZON)
     gain = plots.gain_figure(result.gains)
-    shap_fig = plots.shap_summary_figure(result.model, result.X_test, max_rows=200)
+    shap_fig = plots.shap_summary_figure(result.model, result.X_sample, max_rows=200)
     calib = plots.calibration_figure(result.calibration)
     importance = plots.importance_figure(result.model)
     assert len({id(gain), id(shap_fig), id(calib), id(importance)}) == 4

@@ -11,17 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnml.modeling.export import export_model, feature_reference, load_exported, population_stability
-from churnml.modeling.split import out_of_time_split
 from churnml.modeling.train import ChurnModel, ScoreCalibrator, model_from_config
 
-from .conftest import HORIZON, labeled_table
+from .conftest import FIRST, labeled_table
 
 FEATURES = ["f1", "f2", "f3", "f4"]
+# weeks of the 40-week table: train 0-21 | valid 22-29 | calib 30-35 | test 36-39 (time order)
+_PARTS = {"train": (0, 22), "valid": (22, 30), "calib": (30, 36), "test": (36, 40)}
 
 
-def _parts(table, cfg):
-    parts = out_of_time_split(table["snapshot"], cfg, HORIZON).part_of(table["snapshot"])
-    return {p: (table.loc[parts == p, FEATURES], table.loc[parts == p, "label"]) for p in set(parts)}
+def _parts(table):
+    weeks = (pd.to_datetime(table["snapshot"]) - pd.Timestamp(FIRST)).dt.days // 7
+    out = {}
+    for name, (lo, hi) in _PARTS.items():
+        m = ((weeks >= lo) & (weeks < hi)).to_numpy()
+        out[name] = (table.loc[m, FEATURES], table.loc[m, "label"])
+    return out
+
+
+def _fit(model, parts):
+    return model.fit(*parts["train"], eval_set=parts["valid"], calib_set=parts["calib"])
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +38,14 @@ def fitted():
     from churnml.config import TrainConfig
 
     cfg = TrainConfig(
-        test_days=56,
-        valid_days=56,
-        min_train_days=28,
         min_isotonic_positives=50,
         early_stopping_rounds=20,
         lightgbm={"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 20},
         n_jobs=1,
     )
     table = labeled_table(n_clients=250, n_weeks=40, seed=3)
-    parts = _parts(table, cfg)
-    model = model_from_config(cfg).fit(*parts["train"], *parts["valid"], *parts["calib"])
-    return model, parts
+    parts = _parts(table)
+    return _fit(model_from_config(cfg), parts), parts
 
 
 def test_held_out_mean_probability_matches_the_observed_rate(fitted):
@@ -57,12 +62,15 @@ def test_held_out_mean_probability_matches_the_observed_rate(fitted):
 
 def test_sigmoid_when_few_positives_and_still_calibrated(fitted):
     _, parts = fitted
-    model = ChurnModel(
-        {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 7},
-        early_stopping_rounds=20,
-        min_isotonic_positives=10_000,
-        n_jobs=1,
-    ).fit(*parts["train"], *parts["valid"], *parts["calib"])
+    model = _fit(
+        ChurnModel(
+            {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 7},
+            early_stopping_rounds=20,
+            min_isotonic_positives=10_000,
+            n_jobs=1,
+        ),
+        parts,
+    )
     X, y = parts["test"]
     assert model.calibrator_.method_ == "sigmoid"
     assert model.churn_probability(X).mean() == pytest.approx(y.mean(), abs=0.03)
@@ -100,12 +108,54 @@ def test_missing_feature_is_a_clear_error(fitted):
         model.churn_probability(parts["test"][0].drop(columns="f3"))
 
 
-def test_fit_refuses_missing_labels_and_one_class():
-    X = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
+def test_fit_refuses_missing_labels_one_class_and_no_calibration_data():
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="missing labels"):
-        ChurnModel().fit(X, pd.Series([1, None, 0], dtype="Int8"), X, [0, 1, 0])
+        ChurnModel().fit(X, pd.Series([1, None, 0, 1], dtype="Int8"), eval_set=(X, [0, 1, 0, 1]))
     with pytest.raises(ValueError, match="only one class"):
-        ChurnModel().fit(X, [0, 0, 0], X, [0, 1, 0])
+        ChurnModel().fit(X, [0, 0, 0, 0], eval_set=(X, [0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="no calibration data"):
+        ChurnModel({"n_estimators": 2, "min_child_samples": 1}).fit(X, [0, 1, 0, 1])
+
+
+def test_without_eval_set_the_booster_runs_exactly_n_estimators_and_calibrates_on_given_scores(fitted):
+    _, parts = fitted
+    raw = np.linspace(-3, 3, 200)
+    y = (np.arange(200) % 4 == 0).astype(int)
+    model = ChurnModel({"n_estimators": 17, "num_leaves": 7}, calibration="sigmoid", n_jobs=1).fit(
+        *parts["train"], calibration_scores=(raw, y)
+    )
+    assert model.best_iteration_ == 17 and model.booster_.current_iteration() == 17
+    assert model.valid_scores_ == {}
+    expected = ScoreCalibrator("sigmoid").fit(raw, y).predict(model.raw_score(parts["test"][0]))
+    np.testing.assert_allclose(model.churn_probability(parts["test"][0]), expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(row=st.integers(0, 399), step=st.floats(0.1, 3.0))
+def test_raising_a_constrained_feature_never_raises_the_risk(monotone_model, row, step):
+    model, X = monotone_model
+    base = X.iloc[[row]]
+    up = base.assign(f2=base["f2"] + step)  # f2: more of it, less risk (direction -1)
+    assert model.raw_score(up)[0] <= model.raw_score(base)[0] + 1e-12
+    down = base.assign(f1=base["f1"] - step)  # f1: more of it, more risk (direction +1)
+    assert model.raw_score(down)[0] <= model.raw_score(base)[0] + 1e-12
+
+
+@pytest.fixture(scope="module")
+def monotone_model():
+    table = labeled_table(n_clients=100, n_weeks=40, seed=5)
+    parts = _parts(table)
+    model = _fit(
+        ChurnModel(
+            {"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 5},
+            monotone={"f1": 1, "f2": -1},
+            n_jobs=1,
+        ),
+        parts,
+    )
+    assert model.monotone_constraints_ == [1, -1, 0, 0]
+    return model, parts["test"][0].reset_index(drop=True)
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,65 +1,106 @@
-"""End to end: generate tiny CRM data, `churnml train` twice into a temporary MLflow store and folder."""
+"""End to end: generate CRM data of 6 to 18 months, `churnml train` and `churnml score` via the CLI."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from churnml.cli import app
+from churnml.config import load_config
+from churnml.io import read_dataset
+from churnml.labels import labeled_spine
+from churnml.pipeline import training_snapshots
 from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow
 
-FAST = [*FAST_TRAIN, "train.min_isotonic_positives=100000"]
+# fast LightGBM, no fixed backtest geometry: the folds are sized from each dataset
+FAST_MODEL = (
+    "train.early_stopping_rounds=10",
+    "train.lightgbm.n_estimators=60",
+    "train.lightgbm.learning_rate=0.2",
+    "train.n_jobs=1",
+    "score.history_weeks=2",
+)
+
+
+def _run(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _generate(runner: CliRunner, clients: int, months: int, seed: int) -> None:
+    _run(
+        runner,
+        "generate",
+        "--out",
+        "raw",
+        "--truth-out",
+        "truth",
+        "--clients",
+        str(clients),
+        "--months",
+        str(months),
+        "--churn-rate",
+        "0.06",
+        "--seed",
+        str(seed),
+    )
+
+
+def _last_labeled_snapshot(folder: Path, settings: list[str]) -> str:
+    cfg = load_config(None, settings)
+    dataset = read_dataset(folder, cfg.data)
+    spine = labeled_spine(dataset, training_snapshots(dataset, cfg.snapshots), cfg.label)
+    return str(spine.filter(pl.col("label").is_not_null()).get_column("snapshot").max())
 
 
 def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    gen = runner.invoke(
-        app,
-        [
-            "generate",
-            "--out",
-            "raw",
-            "--truth-out",
-            "truth",
-            "--clients",
-            "250",
-            "--months",
-            "8",
-            "--churn-rate",
-            "0.06",
-            "--seed",
-            "3",
-        ],
-    )
-    assert gen.exit_code == 0, gen.output
-    args = ["train", "--data", "raw", "--truth", "truth", "--out", "models"]
-    args += set_flags(FAST)
-    args += ["--set", f"paths.tune={tmp_path / 'tune'}"]
-    first = runner.invoke(app, args)
-    assert first.exit_code == 0, first.output
+    _generate(runner, clients=250, months=8, seed=3)
+    settings = [*FAST_TRAIN, "train.min_isotonic_positives=100000", f"paths.tune={tmp_path / 'tune'}"]
+    out = _run(runner, "train", "--data", "raw", "--truth", "truth", "--out", "models", *set_flags(settings))
+    assert "Backtest: 2 out-of-time fold(s) of 28 days" in out
     for contender in ("model", "logistic", "rules", "oracle"):
-        assert f" {contender} " in first.output
-    assert "v1 promoted to champion (no champion yet)" in first.output
-    assert "total time" in first.output
+        assert f" {contender} " in out
+    assert "deployed model: trained on every labeled snapshot" in out
+    assert "churnml v1 " in out and ("v1 promoted to champion" in out or "v1 NOT promoted" in out)
     meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
     assert meta["model_version"] == "1" and meta["label"]["horizon_days"] == 28
+    assert meta["training_window"][1] == _last_labeled_snapshot(tmp_path / "raw", settings)
+    assert set(meta["backtest_metrics"]) == {"model", "logistic", "rules", "oracle"}
+    assert isinstance(meta["promoted"], bool) and meta["promotion_reason"]
     assert set(meta["feature_reference"]) == set(meta["feature_names"])
     assert (tmp_path / "store" / "mlflow.db").is_file()  # MLFLOW_TRACKING_URI won over the config
 
 
-def test_train_on_too_short_data_says_how_many_days(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("months", "clients", "horizon", "expect"),
+    [
+        # a monthly-subscription product with 6 months of history and a 30-day horizon
+        (6, 300, 30, "no out-of-time estimate yet"),
+        (12, 150, 90, "out-of-time fold(s)"),
+        (18, 150, 90, "4 out-of-time fold(s)"),
+    ],
+)
+def test_short_histories_train_and_score(tmp_path, monkeypatch, months, clients, horizon, expect):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    runner.invoke(
-        app, ["generate", "--out", "raw", "--truth-out", "truth", "--clients", "40", "--months", "6"]
-    )
-    result = runner.invoke(app, ["train", "--data", "raw"])
-    assert result.exit_code == 1
-    assert "needs" in result.output and "days" in result.output
+    _generate(runner, clients=clients, months=months, seed=months)
+    settings = [*FAST_MODEL, f"label.horizon_days={horizon}"]
+    out = _run(runner, "train", "--data", "raw", "--out", "models", *set_flags(settings))
+    assert expect in out
+    meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
+    assert meta["training_window"][1] == _last_labeled_snapshot(tmp_path / "raw", settings)
+    scored = _run(runner, "score", "--data", "raw", "--out", "scores", *set_flags(settings))
+    assert "wrote" in scored
+    scores = pl.read_parquet(tmp_path / "scores" / "scores.parquet")
+    assert scores.height > 0 and scores.get_column("churn_probability").is_between(0, 1).all()

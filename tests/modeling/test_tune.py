@@ -20,12 +20,10 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
         None,
         [
             "label.horizon_days=28",
+            "train.folds=2",
             "train.test_days=28",
-            "train.valid_days=28",
             "train.min_train_days=28",
             "train.n_jobs=1",
-            "tune.folds=2",
-            "tune.fold_step_days=14",
             "tune.trees_per_trial=20",
             f"paths.tune={tmp_path / 'tune'}",
             f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
@@ -38,6 +36,7 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     first = run_tuning(dataset, cfg, trials=3, timeout=None, on_trial=seen.append, table=table)
     assert first.trials == 3 and first.complete + first.pruned == 3
     assert len(seen) == 3 and all(len(r.fold_scores) >= 1 for r in seen)
+    assert all(len(r.fold_scores) == 2 for r in seen if r.state == "complete")  # train's 2 backtest folds
     saved = json.loads((tmp_path / "tune" / "best_params.json").read_text())
     assert saved["value"] == first.best_value and 0 < first.best_value <= 1
     params, source = read_tuned_params(cfg)

@@ -10,7 +10,9 @@ collected on its own and joined back to the spine, which keeps peak memory to on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import datetime
 
 import narwhals as nw
 import polars as pl
@@ -36,7 +38,13 @@ from churnml.features.support import support_features
 from churnml.features.usage import usage_features
 from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 
-__all__ = ["SNAPSHOT", "build_features", "feature_columns"]
+__all__ = [
+    "SNAPSHOT",
+    "build_features",
+    "feature_columns",
+    "observed_from",
+    "without_unobserved_windows",
+]
 
 
 Family = Callable[..., nw.LazyFrame]
@@ -147,7 +155,53 @@ def build_features(
     unknown = [c for c in feature_columns(table) if c not in registered]
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
-    return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
+    table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
+    return without_unobserved_windows(table, observed_from(grid_clients, dataset.first_activity()), cfg)
+
+
+_OBSERVED = "_observed_from"
+_WINDOW_DAYS = re.compile(r"_(\d+)d$")
+_SUMMED_KINDS = ("count", "amount")
+
+
+def observed_from(clients: pl.DataFrame, first_activity: datetime) -> pl.DataFrame:
+    """One row per client: ``client_id``, ``_observed_from`` (Date): the later of its ``created_at`` and
+    the first activity of the dataset (before that day nothing about the client can be in the data)."""
+    start = pl.lit(first_activity.date(), pl.Date)
+    return clients.select(
+        pl.col(CLIENT_ID),
+        pl.max_horizontal(pl.col(Clients.CREATED_AT).cast(pl.Date).fill_null(start), start).alias(_OBSERVED),
+    )
+
+
+def without_unobserved_windows(
+    table: pl.DataFrame, observed: pl.DataFrame, cfg: FeaturesConfig
+) -> pl.DataFrame:
+    """``table`` with every windowed sum (count or amount over the last ``w`` days) set to null where the
+    window reaches back before the client is observed (a young client, or a young dataset): "0 logins
+    in the last 182 days" of a client 15 days old, or of a dataset 6 weeks long, is not a fact.
+
+    Rates per week, shares, trends and the shorter windows stay; LightGBM reads null as "unknown".
+    Grain unchanged: one row per client x snapshot.
+    """
+    specs = feature_specs(cfg)
+    windowed: dict[int, list[str]] = {}
+    for name in feature_columns(table):
+        m = _WINDOW_DAYS.search(name)
+        if m and specs[name].kind in _SUMMED_KINDS:
+            windowed.setdefault(int(m.group(1)), []).append(name)
+    if not windowed:
+        return table
+    span = (pl.col(SNAPSHOT) - pl.col(_OBSERVED)).dt.total_days()
+    return (
+        table.join(observed, on=CLIENT_ID, how="left")
+        .with_columns(
+            pl.when(span >= days).then(pl.col(name)).otherwise(None).alias(name)
+            for days, names in windowed.items()
+            for name in names
+        )
+        .drop(_OBSERVED)
+    )
 
 
 def _spine_weeks(spine_lf: nw.LazyFrame) -> list[int]:

@@ -151,7 +151,7 @@ def backtest_plan(snapshots: Any, cfg: TrainConfig, horizon_days: int, lag_days:
     earliest = first + timedelta(days=cfg.min_train_days + gap)
     available = (last - earliest).days + 1
     if available < 7:
-        return BacktestPlan((), first, last, gap, cfg.test_days or 0, 7 - max(available, 0))
+        return BacktestPlan((), first, last, gap, cfg.test_days or 0, 7 - available)
     test_days = _test_days(available, cfg.folds, cfg.test_days)
     n = min(cfg.folds, max(available // test_days, 0))
     if n == 0:

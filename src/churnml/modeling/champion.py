@@ -1,8 +1,10 @@
 """The champion gate: the ``champion`` alias moves only on backtest evidence.
 
-A challenger is promoted when, on the pooled out-of-fold rows of the backtest:
+A challenger is promoted when, judged by its PR-AUC averaged over the backtest folds (each fold's
+ranking on its own test window: fold models are calibrated separately, so a pooled ranking would mix
+their scales):
 
-1. there are such rows at all (no out-of-time estimate: no evidence, no promotion);
+1. there is a backtest at all (no out-of-time estimate: no evidence, no promotion);
 2. it beats every simple baseline present (``logistic`` and ``rules``) on PR-AUC — a model that loses
    to them is never promoted;
 3. it is at least as good as the current champion's *procedure* (its parameters refit fold by fold on
@@ -33,7 +35,8 @@ class Verdict:
 def verdict(metrics: pd.DataFrame, champion: tuple[str, float] | None, metric: str = "pr_auc") -> Verdict:
     """The gate of the module docstring.
 
-    ``metrics``: pooled backtest metrics, one row per contender (``model`` and the baselines);
+    ``metrics``: backtest metrics averaged over the folds, one row per contender (``model`` and the
+    baselines; :func:`churnml.modeling.experiment.fold_means`);
     ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none.
     """
     if metrics.empty or "model" not in metrics.index:

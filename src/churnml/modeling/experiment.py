@@ -10,10 +10,14 @@ columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
    reported per fold and pooled over the folds' test rows (:func:`run_backtest`, also used by
    ``churnml bench models`` with more contenders and by ``churnml tune`` for the model alone).
 2. **The deployed model** learns from every labeled snapshot: LightGBM refit on all labeled rows
-   with the median of the folds' early-stopped number of rounds, calibrated on the pooled out-of-fold
-   raw scores of the fold models (the scheme of scikit-learn's ``CalibratedClassifierCV(ensemble=False)``:
-   unbiased held-out predictions calibrate the model refit on all data). Without a fold, the rounds and
-   the calibration come from clients held out of all labeled rows, and the run says there is no
+   with the median of the folds' early-stopped number of rounds. Its calibrator maps raw scores to
+   probabilities using held-out predictions, the scheme of scikit-learn's
+   ``CalibratedClassifierCV(ensemble=False)`` (unbiased held-out predictions calibrate the model refit
+   on all data): a twin with the same parameters and rounds is trained on the other clients' rows of
+   every labeled snapshot and scores the held-out clients' rows. The twin matches the deployed model
+   in rounds and nearly in data, so its raw scores have the same scale (pooling the fold models' scores
+   would mix models of 2 and 200 rounds), and the calibration covers the most recent labels. Without a
+   fold, early stopping on the held-out clients gives the rounds, and the run says there is no
    out-of-time estimate yet.
 
 :func:`train_and_compare` returns a :class:`TrainingResult`.
@@ -49,6 +53,7 @@ __all__ = [
     "calibrated_on_holdout",
     "comparison_markdown",
     "feature_columns",
+    "fold_means",
     "fold_summary",
     "labeled_rows",
     "logistic_contender",
@@ -361,29 +366,30 @@ def _deployed_model(
     """The model refit on every labeled row, with its rounds and calibration (module docstring)."""
     X = labeled[features]
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    if bt.best_iterations and "model_raw" in bt.predictions:
+    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
+    fit, ho = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+    for part, idx in (("training", fit), ("held-out", ho)):
+        if idx.size == 0 or y[idx].sum() in (0, idx.size):
+            raise ValueError(
+                f"the {part} clients' labeled rows hold one class only ({int(y[idx].sum())} churners of "
+                f"{idx.size} rows): too few labeled snapshots or churners to train a model yet"
+            )
+    if bt.best_iterations:
         rounds = max(1, int(np.median(bt.best_iterations)))
-        raw, y_oof = bt.predictions["model_raw"].to_numpy(dtype=float), bt.predictions[LABEL].to_numpy()
-        rounds_source = (
-            f"median early-stopped rounds of {len(bt.best_iterations)} backtest folds {bt.best_iterations}"
-        )
-        calib_source = f"out-of-fold backtest predictions ({raw.size:,} rows, {int(y_oof.sum()):,} churners)"
+        rounds_source = f"median early-stopped rounds of the backtest folds {bt.best_iterations}"
+        twin = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
+        twin.fit(X.iloc[fit], y[fit], calib_set=(X.iloc[ho], y[ho]))
     else:
-        held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
-        fit, ho = np.flatnonzero(~held_out), np.flatnonzero(held_out)
-        for part, idx in (("training", fit), ("held-out", ho)):
-            if idx.size == 0 or y[idx].sum() in (0, idx.size):
-                raise ValueError(
-                    f"the {part} clients' labeled rows hold one class only ({int(y[idx].sum())} churners of "
-                    f"{idx.size} rows): too few labeled snapshots or churners to train a model yet"
-                )
-        probe = model_from_config(cfg, tuned, monotone).fit(X.iloc[fit], y[fit], eval_set=(X.iloc[ho], y[ho]))
-        rounds = probe.best_iteration_
-        raw, y_oof = probe.raw_score(X.iloc[ho]), y[ho]
-        rounds_source = f"early stopping on {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
-        calib_source = f"held-out clients' rows ({raw.size:,} rows, {int(y_oof.sum()):,} churners; in time, not out of time)"
+        twin = model_from_config(cfg, tuned, monotone).fit(X.iloc[fit], y[fit], eval_set=(X.iloc[ho], y[ho]))
+        rounds = twin.best_iteration_
+        rounds_source = f"early stopping on the {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
+    raw = twin.raw_score(X.iloc[ho])
+    calib_source = (
+        f"the held-out clients' rows ({ho.size:,} rows, {int(y[ho].sum()):,} churners, every labeled snapshot) "
+        f"scored by a twin trained the same way on the other clients"
+    )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
-    final.fit(X, y, calibration_scores=(raw, y_oof))
+    final.fit(X, y, calibration_scores=(raw, y[ho]))
     return final, f"{rounds} ({rounds_source})", calib_source
 
 
@@ -464,6 +470,14 @@ def fold_summary(bt: Backtest, metric: str = "pr_auc") -> pd.DataFrame:
     g = bt.fold_metrics.groupby("contender")[metric]
     out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "folds": g.size()})
     return out.loc[[c for c in bt.metrics.index if c in out.index]]
+
+
+def fold_means(bt: Backtest) -> pd.DataFrame:
+    """Every metric averaged over the folds, one row per contender (empty without a fold)."""
+    if bt.fold_metrics.empty:
+        return pd.DataFrame()
+    means = bt.fold_metrics.drop(columns=[FOLD]).groupby("contender").mean()
+    return means.loc[[c for c in bt.metrics.index if c in means.index]]
 
 
 def comparison_markdown(metrics: pd.DataFrame, columns: tuple[str, ...] | None = None) -> str:

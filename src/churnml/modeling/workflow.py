@@ -29,10 +29,10 @@ import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
 from churnml.modeling.evaluate import METRICS
-from churnml.modeling.experiment import TrainingResult, comparison_markdown, train_and_compare
+from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.schemas import CLIENT_ID, LABEL, SNAPSHOT
+from churnml.schemas import CLIENT_ID, LABEL
 
 __all__ = [
     "TrainSummary",
@@ -96,7 +96,6 @@ def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFram
     import polars as pl
 
     from churnml.modeling.baselines import oracle_scores
-    from churnml.schemas import CLIENT_ID
 
     hazard = pl.read_parquet(path)
     known = set(hazard.get_column(CLIENT_ID).unique().to_list())
@@ -138,7 +137,7 @@ def _champion_score(
     version, meta = card
     champ = meta.get("procedure") or {"params": meta.get("params", {}), "monotone": False}
     if champ == procedure:
-        return version, float(result.metrics.loc["model", "pr_auc"])
+        return version, float(fold_means(result.backtest).loc["model", "pr_auc"])
     say(f"judging champion v{version}'s procedure on the same backtest rows")
     params = {
         k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
@@ -151,14 +150,9 @@ def _champion_score(
     bt = run_backtest(
         labeled, result.features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
     )
-    common = result.backtest.predictions[[CLIENT_ID, SNAPSHOT]].merge(
-        bt.predictions[[CLIENT_ID, SNAPSHOT, LABEL, "model"]], on=[CLIENT_ID, SNAPSHOT], how="left"
-    )
-    if common["model"].isna().any():
-        return version, float("nan")
-    from sklearn.metrics import average_precision_score
-
-    return version, float(average_precision_score(common[LABEL], common["model"]))
+    if not bt.has_estimate or len(bt.predictions) != len(result.backtest.predictions):
+        return version, float("nan")  # not the same rows: no comparison (the challenger wins by default)
+    return version, float(fold_means(bt).loc["model", "pr_auc"])
 
 
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
@@ -290,7 +284,7 @@ def run_training(
     procedure = _procedure(result.model, cfg.train)
     metadata = _model_card(result, cfg, dataset, procedure)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
-    decision = verdict(result.metrics, champion)
+    decision = verdict(fold_means(result.backtest), champion)
     metadata |= {"promoted": decision.promoted, "promotion_reason": decision.reason}
     scratch = tracking.scratch_folder()
     try:

@@ -1,0 +1,147 @@
+"""The backtest: folds sized to the data, no training label reaching into a fold's test window."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churnml.config import TrainConfig
+from churnml.modeling.backtest import Fold, backtest_plan, holdout_clients
+from churnml.modeling.experiment import Contender, run_backtest, train_and_compare
+
+from .conftest import FIRST, HORIZON, labeled_table
+
+
+def _weekly(n: int) -> list[date]:
+    return [FIRST + timedelta(weeks=w) for w in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("weeks", "horizon", "lag", "folds", "test_days", "expected_folds", "expected_test_days", "short"),
+    [
+        # 40 weeks (2024-01-01 .. 09-30): 218 days after 28 days of training + a 28-day gap -> 4 x 49 days
+        (40, 28, 0, 4, None, 4, 49, 0),
+        (40, 28, 0, 2, None, 2, 91, 0),  # test windows are capped at 91 days
+        (40, 28, 0, 4, 14, 4, 14, 0),  # a fixed window
+        (40, 90, 30, 4, None, 4, 28, 0),  # 120 days of gap: 126 days left -> 4 x 28 days (whole weeks)
+        # 10 weeks with a 58-day gap: the earliest test start (03-27) lies 23 days after the last
+        # snapshot (03-04); a 7-day test window starting there ends 29 days after it
+        (10, 28, 30, 4, None, 0, 0, 29),
+    ],
+)
+def test_plan_is_sized_to_the_data(
+    weeks, horizon, lag, folds, test_days, expected_folds, expected_test_days, short
+):
+    cfg = TrainConfig(folds=folds, test_days=test_days, min_train_days=28)
+    plan = backtest_plan(_weekly(weeks), cfg, horizon, lag)
+    assert len(plan.folds) == expected_folds
+    assert plan.days_short == short
+    if expected_folds:
+        assert plan.test_days == expected_test_days
+        assert plan.folds[-1].test_end == _weekly(weeks)[-1]
+    else:
+        assert f"about {short} more days of data would give one" in plan.summary()
+
+
+def test_four_folds_on_40_weeks_written_out():
+    plan = backtest_plan(_weekly(40), TrainConfig(folds=4, min_train_days=28), 28, 0)
+    assert plan.folds[0] == Fold(1, date(2024, 1, 1), date(2024, 2, 21), date(2024, 3, 19), date(2024, 5, 6))
+    assert [(f.test_start, f.test_end) for f in plan.folds[1:]] == [
+        (date(2024, 5, 7), date(2024, 6, 24)),
+        (date(2024, 6, 25), date(2024, 8, 12)),
+        (date(2024, 8, 13), date(2024, 9, 30)),
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    weeks=st.integers(1, 120),
+    horizon=st.integers(1, 120),
+    lag=st.integers(0, 45),
+    folds=st.integers(1, 6),
+    test_days=st.one_of(st.none(), st.integers(7, 120)),
+    min_train=st.integers(7, 90),
+)
+def test_no_training_label_reaches_into_its_test_window(weeks, horizon, lag, folds, test_days, min_train):
+    snaps = np.array(_weekly(weeks), dtype="datetime64[D]")
+    cfg = TrainConfig(folds=folds, test_days=test_days, min_train_days=min_train)
+    plan = backtest_plan(snaps, cfg, horizon, lag)
+    assert len(plan.folds) <= folds
+    previous_end = None
+    for fold in plan.folds:
+        train, test = fold.masks(snaps)
+        assert test.any() or fold.test_start > snaps.max()
+        assert not (train & test).any()
+        known_at = snaps[train] + np.timedelta64(horizon + lag, "D")
+        assert (
+            known_at <= np.datetime64(fold.test_start)
+        ).all()  # every training label known before the test
+        assert (snaps[train] >= np.datetime64(fold.train_start)).all()
+        assert (fold.train_end - fold.train_start).days >= min_train
+        if previous_end is not None:
+            assert fold.test_start == previous_end + timedelta(days=1)  # windows tile the tail, in order
+        previous_end = fold.test_end
+    if plan.folds:
+        assert plan.folds[-1].test_end == snaps.max().astype(date)
+
+
+def test_holdout_keeps_every_row_of_a_client_on_one_side_and_is_stable():
+    ids = np.repeat([f"C{i:04d}" for i in range(2000)], 3)
+    mask = holdout_clients(ids, 0.2, seed=42)
+    assert mask.reshape(-1, 3).all(axis=1).sum() == mask.reshape(-1, 3).any(axis=1).sum()  # whole clients
+    assert 0.17 < mask.mean() < 0.23
+    np.testing.assert_array_equal(mask, holdout_clients(ids, 0.2, seed=42))
+    assert (mask != holdout_clients(ids, 0.2, seed=7)).any()
+
+
+def test_every_contender_gets_the_same_rows_and_no_fold_trains_on_unknown_labels(train_cfg):
+    table = labeled_table(n_clients=80, n_weeks=40)
+    seen: dict[str, list] = {}
+
+    def spy(name: str) -> Contender:
+        def predict(t, X, y, rows):
+            snaps = pd.to_datetime(t["snapshot"]).to_numpy().astype("datetime64[D]")
+            seen.setdefault(name, []).append(
+                (rows.fold.number, rows.test.tolist(), snaps[np.r_[rows.fit, rows.holdout]].max())
+            )
+            return np.full(rows.test.size, 0.1), {}
+
+        return Contender(name, predict)
+
+    plan = backtest_plan(table["snapshot"], train_cfg, HORIZON)
+    bt = run_backtest(table, ["f1", "f2"], plan, [spy("a"), spy("b")], train_cfg)
+    assert [s[:2] for s in seen["a"]] == [s[:2] for s in seen["b"]]
+    for number, _rows, newest in seen["a"]:
+        fold = plan.folds[number - 1]
+        assert newest + np.timedelta64(HORIZON, "D") <= np.datetime64(fold.test_start)
+    assert len(bt.predictions) == sum(len(r) for _, r, _ in seen["a"])
+    assert list(bt.metrics.index) == ["a", "b"]
+
+
+def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg):
+    table = labeled_table(n_clients=120, n_weeks=40)
+    table.loc[table["snapshot"] > FIRST + timedelta(weeks=36), "label"] = None  # the unlabeled tail
+    result = train_and_compare(table, train_cfg, HORIZON)
+    assert result.training_window == (FIRST, FIRST + timedelta(weeks=36))  # ends at the last labeled snapshot
+    assert result.rows["labeled"] == 120 * 37 and result.rows["unlabeled"] == 120 * 3
+    assert result.model.booster_.current_iteration() == int(np.median(result.backtest.best_iterations))
+    assert "held-out clients' rows" in result.calibration_source and "twin" in result.calibration_source
+    assert len(result.backtest.plan.folds) == 2
+    assert set(result.metrics.index) == {"model", "logistic"}
+    # the model beats a logistic regression on data it was given with a strong signal
+    assert result.metrics.loc["model", "pr_auc"] > 0.3
+
+
+def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
+    table = labeled_table(n_clients=300, n_weeks=9)  # 8 weeks: too short for 28 + 28 + 7 days
+    result = train_and_compare(table, train_cfg, HORIZON)
+    assert not result.backtest.has_estimate
+    assert result.notes[0].startswith("no out-of-time estimate yet")
+    assert "more days of data would give one" in result.notes[0]
+    assert "held-out clients" in result.calibration_source
+    assert result.training_window[1] == FIRST + timedelta(weeks=8)

@@ -1,0 +1,37 @@
+"""The champion gate: promoted only on backtest evidence, never over a simple baseline."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churnml.modeling.champion import verdict
+
+
+def _metrics(**pr_auc: float) -> pd.DataFrame:
+    return pd.DataFrame({"pr_auc": pr_auc}).rename_axis("contender")
+
+
+@pytest.mark.parametrize(
+    ("metrics", "champion", "promoted", "words"),
+    [
+        (pd.DataFrame(), None, False, "no out-of-time estimate yet"),
+        # the 40-client model that lost to the baselines must never become champion, even with none
+        (_metrics(model=0.20, logistic=0.31, rules=0.18), None, False, "loses to the logistic baseline"),
+        (_metrics(model=0.30, logistic=0.25, rules=0.30), None, False, "loses to the rules baseline"),
+        (_metrics(model=0.40, logistic=0.31, rules=0.18), None, True, "no champion yet"),
+        (_metrics(model=0.40, logistic=0.31, rules=0.18), ("3", 0.38), True, ">= champion v3's procedure"),
+        (
+            _metrics(model=0.40, logistic=0.31, rules=0.18),
+            ("3", 0.40),
+            True,
+            ">= champion v3",
+        ),  # tie: newer data
+        (_metrics(model=0.40, logistic=0.31, rules=0.18), ("3", 0.42), False, "< champion v3's procedure"),
+        (_metrics(model=0.40, logistic=0.31), None, True, "beats logistic 0.3100"),  # no rule applies
+    ],
+)
+def test_verdict(metrics, champion, promoted, words):
+    got = verdict(metrics, champion)
+    assert got.promoted is promoted
+    assert words in got.reason
