@@ -337,9 +337,12 @@ def test_stale_data_is_refused_by_the_command(workspace: dict[str, Path]) -> Non
 
 
 # -- atomic writing ------------------------------------------------------------------------------
+MARKED = b'{"written_by": "churnml"}'
+
+
 def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
     folder = tmp_path / "2024-06-03"
-    assert write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": b"{}"})
+    assert write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": MARKED})
 
     def explode(path: Path) -> None:
         path.write_bytes(b"half")
@@ -347,27 +350,28 @@ def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="disk full"):
         write_scores_atomically(
-            folder, {"scores.csv": b"new", "report.html": explode, "manifest.json": b"{}"}
+            folder, {"scores.csv": b"new", "report.html": explode, "manifest.json": MARKED}
         )
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]
     assert (folder / "scores.csv").read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]  # no temp folders left
+    # no temp folders left (the lock file stays: removing it would race with the next run)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2024-06-03.lock", "2024-06-03"]
 
 
 def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     folder = tmp_path / "2024-06-03"
-    write_scores_atomically(folder, {"scores.csv": b"old"})
+    write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": MARKED})
     # A crash between the two renames leaves only the renamed-away previous list.
     folder.rename(tmp_path / ".2024-06-03.old-999")
-    assert write_scores_atomically(folder, {"scores.csv": b"new"})
+    assert write_scores_atomically(folder, {"scores.csv": b"new", "manifest.json": MARKED})
     assert (folder / "scores.csv").read_bytes() == b"new"
-    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".2024-06-03.lock", "2024-06-03"]
 
 
 def test_same_files_leave_the_folder_untouched(tmp_path: Path) -> None:
     folder = tmp_path / "x"
-    first = json.dumps({"as_of": "2024-06-03", "timings": {"total": 1.0}}).encode()
-    second = json.dumps({"as_of": "2024-06-03", "timings": {"total": 2.5}}).encode()
+    first = json.dumps({"as_of": "2024-06-03", "timings": {"total": 1.0}, "written_by": "churnml"}).encode()
+    second = json.dumps({"as_of": "2024-06-03", "timings": {"total": 2.5}, "written_by": "churnml"}).encode()
     assert write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": first})
     assert not write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": second})
     assert (folder / "manifest.json").read_bytes() == first

@@ -59,9 +59,10 @@ class UserError(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from churnml.outputs import OutputError
     from churnml.validation import ContractError
 
-    return (UserError, ConfigError, ContractError, FileNotFoundError)
+    return (UserError, ConfigError, ContractError, FileNotFoundError, OutputError)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -470,8 +471,12 @@ def score(
     from churnml.config import config_hash
     from churnml.io import read_dataset
     from churnml.outputs import (
+        MARKER,
+        checked_output_folder,
+        checked_output_path,
         formula_safe_csv,
         parquet_bytes,
+        protected_folders,
         read_previous_history,
         write_scores_atomically,
     )
@@ -480,6 +485,9 @@ def score(
     from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
 
     cfg = config_from(config, set_)
+    if out is not None:  # refused before any work: churnml only replaces what it wrote
+        checked_output_path(out, protected_folders(data_dir(data, cfg)))
+        checked_output_folder(out)
     timer = Timer()
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),
@@ -504,6 +512,8 @@ def score(
         version = model_version(metadata)
         chash = config_hash(cfg)
         folder = out if out is not None else cfg.paths.scores / day.isoformat()
+        checked_output_path(folder, protected_folders(data_dir(data, cfg)))
+        checked_output_folder(folder)
         known = None
         if version != "unknown":
             last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
@@ -558,6 +568,7 @@ def score(
             history_reused=reused,
             timings={**timer.seconds, **result.timings, "total": timer.total()},
         )
+        manifest = {**manifest, "written_by": MARKER}  # the marker: this folder is churnml's to replace
         files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
         changed = write_scores_atomically(folder, files)
         step("done")
