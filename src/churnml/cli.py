@@ -62,7 +62,19 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from churnml.outputs import OutputError
     from churnml.validation import ContractError
 
-    return (UserError, ConfigError, ContractError, FileNotFoundError, OutputError)
+    expected: tuple[type[BaseException], ...] = (
+        UserError,
+        ConfigError,
+        ContractError,
+        FileNotFoundError,
+        OutputError,
+    )
+    # Errors of modules that load heavy libraries: only a loaded module can have raised its error.
+    if "churnml.modeling.export" in sys.modules:
+        expected += (sys.modules["churnml.modeling.export"].ModelFileError,)
+    if "churnml.tracking" in sys.modules:
+        expected += (sys.modules["churnml.tracking"].TrackingStoreError,)
+    return expected
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -299,10 +311,17 @@ def train(
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
     from churnml.io import read_dataset
+    from churnml.modeling.export import checked_export_folder
     from churnml.modeling.split import SplitError
     from churnml.modeling.workflow import comparison_table, run_training
+    from churnml.outputs import checked_output_path, protected_folders
+    from churnml.tracking import checked_store, tracking_uri
 
     cfg = config_from(config, set_)
+    # Refused before any work: the export folder must be churnml's, the tracking store readable.
+    checked_output_path(out or cfg.paths.models, protected_folders(data_dir(data, cfg)))
+    checked_export_folder(out or cfg.paths.models)
+    checked_store(tracking_uri(cfg.tracking))
     timer = Timer()
     with console.status("[bold]train[/] reading the dataset") as status:
 
@@ -470,6 +489,7 @@ def score(
 
     from churnml.config import config_hash
     from churnml.io import read_dataset
+    from churnml.modeling.export import label_mismatches
     from churnml.outputs import (
         MARKER,
         checked_output_folder,
@@ -509,6 +529,13 @@ def score(
         done = timer.step("load_model")
         fitted, metadata, source = _scoring_model(model, cfg)
         done()
+        mismatches = label_mismatches(metadata.get("label"), cfg.label.model_dump(mode="json"))
+        if mismatches:
+            raise UserError(
+                f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
+                "The label settings are part of the model: score with the settings it was trained "
+                "with, or train a model for the new ones"
+            )
         version = model_version(metadata)
         chash = config_hash(cfg)
         folder = out if out is not None else cfg.paths.scores / day.isoformat()

@@ -9,6 +9,9 @@
   the calibrated churn probability; :func:`register_model` registers it with tags (test period,
   features); :func:`promote_if_better` moves the alias ``champion`` when the new version beats the
   current champion on the same test rows; :func:`load_champion` loads ``models:/<name>@champion``.
+- Faults: a store that cannot be read (a corrupt or foreign ``mlflow.db``) is one
+  :class:`TrackingStoreError` line naming the store and the way out (:func:`checked_store`), never a
+  traceback from SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +35,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from churnml.config import TrackingConfig
 from churnml.modeling.export import load_exported
@@ -40,7 +45,9 @@ __all__ = [
     "CHAMPION",
     "ChurnPyfunc",
     "PromotionDecision",
+    "TrackingStoreError",
     "champion_metrics",
+    "checked_store",
     "experiment_name",
     "feature_hash",
     "load_champion",
@@ -78,6 +85,41 @@ def tracking_uri(cfg: TrackingConfig, base: Path | None = None) -> str:
             path = (base or Path.cwd()) / path
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path.resolve())
+    return uri
+
+
+class TrackingStoreError(RuntimeError):
+    """The MLflow store cannot be read or written; the message names it and says how to proceed."""
+
+
+# What a damaged store raises from below MLflow (SQLite, SQLAlchemy) or from MLflow itself.
+_STORE_FAULTS = (MlflowException, SQLAlchemyError, sqlite3.Error)
+
+
+def _store_fault(uri: str, exc: BaseException, hint: str) -> TrackingStoreError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return TrackingStoreError(f"the MLflow tracking store {uri} cannot be read ({first}); {hint}")
+
+
+TRAIN_HINT = (
+    "move the damaged file aside (e.g. mv mlflow.db mlflow.db.broken) or point tracking.uri / "
+    "MLFLOW_TRACKING_URI at another store, then train again"
+)
+SCORE_HINT = (
+    "score can use the exported model folder instead: churnml score --model models/ "
+    "(or the folder given to train --out)"
+)
+
+
+def checked_store(uri: str, hint: str = TRAIN_HINT) -> str:
+    """``uri`` after opening it once (a new SQLite store is created); :class:`TrackingStoreError` when
+    it cannot be read."""
+    try:
+        _use(uri)
+        MlflowClient().search_experiments(max_results=1)
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, hint) from None
     return uri
 
 
@@ -300,13 +342,19 @@ def promote_if_better(
 def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str, Any]]:
     """The ``models:/<name>@champion`` model and its export metadata (plus ``model_version``)."""
     uri = tracking_uri(cfg)
-    _use(uri)
-    champ = _champion(MlflowClient(), name)
+    try:
+        _use(uri)
+        champ = _champion(MlflowClient(), name)
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, SCORE_HINT) from None
     if champ is None:
         raise FileNotFoundError(
             f"no model '{name}' with alias '{CHAMPION}' in {uri}; run `churnml train` first"
         )
-    wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    try:
+        wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, SCORE_HINT) from None
     metadata = {**wrapper.metadata, "model_version": str(champ.version), "run_id": champ.run_id}
     return wrapper.model, metadata
 
