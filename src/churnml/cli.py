@@ -489,7 +489,7 @@ def score(
 
     from churnml.config import config_hash
     from churnml.io import read_dataset
-    from churnml.modeling.export import label_mismatches
+    from churnml.modeling.export import dark_features, label_mismatches
     from churnml.outputs import (
         MARKER,
         checked_output_folder,
@@ -503,6 +503,7 @@ def score(
     from churnml.report import report_html
     from churnml.rules import rule_descriptions
     from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
+    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
 
     cfg = config_from(config, set_)
     if out is not None:  # refused before any work: churnml only replaces what it wrote
@@ -595,10 +596,40 @@ def score(
             history_reused=reused,
             timings={**timer.seconds, **result.timings, "total": timer.total()},
         )
-        manifest = {**manifest, "written_by": MARKER}  # the marker: this folder is churnml's to replace
+        spans = table_spans(dataset.tables, day)
+        lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
+        empty = empty_optional_columns(dataset.tables)
+        dark = dark_features(result.psi, metadata.get("feature_reference")) if empty else []
+        manifest = {
+            **manifest,
+            "data": {
+                **manifest["data"],
+                "tables": spans,
+                "lagging_tables": lagging,
+                "empty_optional_columns": empty,
+                "features_missing_now": dark,
+            },
+            "written_by": MARKER,  # the marker: this folder is churnml's to replace
+        }
         files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
         changed = write_scores_atomically(folder, files)
         step("done")
+    for table, lag in lagging.items():
+        console.print(
+            f"[bold yellow]warning:[/] table '{table}' ends {lag} days before the as-of date {day} "
+            f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
+            "refresh its export (recorded in manifest.json, data.lagging_tables)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if dark:
+        console.print(
+            f"[bold yellow]warning:[/] optional column(s) {', '.join(empty)} hold no value in this data; "
+            f"{len(dark)} features the model learned from are missing for every client and move the "
+            f"scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.drifted:
         names = ", ".join(f"{k} ({v:.2f})" for k, v in list(result.drifted.items())[:10])
         console.print(

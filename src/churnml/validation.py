@@ -25,6 +25,7 @@ from rich.table import Table as RichTable
 
 from churnml.dataset import Dataset
 from churnml.schemas import (
+    ACTIVITY_TABLES,
     CLIENT_ID,
     CONTRACT,
     POLARS_TYPE,
@@ -44,7 +45,10 @@ __all__ = [
     "coerced_table",
     "compact_table",
     "dataset_summary",
+    "empty_optional_columns",
     "implausible_dates",
+    "lagging_tables",
+    "table_spans",
     "timestamp_span",
 ]
 
@@ -466,6 +470,65 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
         raise ContractError("clients", "no timestamps found in any table")
     start = min(lows) if lows else min(lo for lo, _ in known)
     return start, max(hi for _, hi in known)
+
+
+def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, dict[str, str | None]]:
+    """Per table (grain: one entry per table present): ``first`` and ``last`` timestamp of its time
+    columns, ``last_before_as_of`` (the latest one a snapshot at ``as_of`` sees) and, for subscriptions,
+    ``last_end`` (the latest scheduled end of a term). ISO strings, None when the table has no value."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    out: dict[str, dict[str, str | None]] = {}
+    for name, frame in tables.items():
+        cols = [c for c in CONTRACT[name].time_columns if c in frame.columns]
+        if not cols:
+            continue
+        both = pl.concat([frame.get_column(c).alias("t") for c in cols])
+        first, last = both.min(), both.max()
+        before = both.filter(both < cut).max()
+        span = {
+            "first": None if first is None else first.isoformat(),
+            "last": None if last is None else last.isoformat(),
+            "last_before_as_of": None if before is None else before.isoformat(),
+        }
+        if name is Table.SUBSCRIPTIONS:
+            end = frame.get_column(Subscriptions.END_DATE).max()
+            span["last_end"] = None if end is None else end.isoformat()
+        out[str(name)] = span
+    return out
+
+
+def lagging_tables(
+    spans: Mapping[str, Mapping[str, str | None]], as_of: date, max_lag_days: int
+) -> dict[str, int]:
+    """``{table: days}`` for each activity table whose data ends more than ``max_lag_days`` before
+    ``as_of`` (a stale export changes the list without a word). A subscriptions table whose terms run
+    up to ``as_of`` is current, whenever its last term started."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    out: dict[str, int] = {}
+    for table in ACTIVITY_TABLES:
+        span = spans.get(str(table))
+        if span is None or span.get("last_before_as_of") is None:
+            continue
+        covered = datetime.fromisoformat(span["last_before_as_of"])
+        if span.get("last_end") is not None:
+            covered = max(covered, min(datetime.fromisoformat(span["last_end"]), cut))
+        lag = (cut - covered).days
+        if lag > max_lag_days:
+            out[str(table)] = lag
+    return out
+
+
+def empty_optional_columns(tables: Mapping[Table, pl.DataFrame]) -> list[str]:
+    """``table.column`` of every optional contract column that holds no value (absent from the file or
+    all empty): the features computed from it are missing for every client."""
+    out = []
+    for name, frame in tables.items():
+        optional = [c for c in CONTRACT[name].optional if c in frame.columns]
+        if not optional or frame.height == 0:
+            continue
+        nulls = frame.select(optional).null_count().row(0, named=True)
+        out.extend(f"{name}.{c}" for c, n in nulls.items() if n == frame.height)
+    return out
 
 
 def midnight_after(moment: date | datetime) -> datetime:

@@ -47,6 +47,7 @@ __all__ = [
     "calibrator_data",
     "calibrator_from_data",
     "checked_export_folder",
+    "dark_features",
     "export_model",
     "feature_reference",
     "label_mismatches",
@@ -320,6 +321,20 @@ def load_exported(folder: Path) -> tuple[ChurnModel, dict[str, Any]]:
         raise ModelFileError(f"{folder / FEATURES_FILE} must be a list of feature names; retrain")
     model = ChurnModel.from_parts(booster, calibrator, names, metadata.get("params"))
     return model, metadata
+
+
+def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None) -> list[str]:
+    """Features that had values in training (reference missing share below 1) and are missing for every
+    scored row now. Their PSI (from :func:`population_stability` on the scored rows) equals exactly
+    the PSI of an all-missing sample, which is how they are recognised without the feature matrix."""
+    out = []
+    for name, value in psi.items():
+        ref = (reference or {}).get(name)
+        if ref is None or float(ref.get("missing", 1.0)) >= 1.0:
+            continue
+        if abs(value - population_stability(ref, np.array([np.nan]))) < 1e-5:
+            out.append(name)
+    return sorted(out)
 
 
 def label_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
