@@ -245,7 +245,9 @@ def checked_output_path(out: Path, protected: Mapping[str, Path], flag: str = "-
     """``out`` resolved, after refusing a path that is or contains a protected folder, or lies inside the
     input dataset. Raises :class:`OutputError` saying why and how to proceed."""
     target = Path(out).resolve()
-    for what, folder in protected.items():
+    # "is" before "contains": the message names the folder the user actually gave
+    ranked = sorted(protected.items(), key=lambda item: item[1] != target)
+    for what, folder in ranked:
         if _within(folder, target):
             relation = "is" if folder == target else "contains"
             raise OutputError(
