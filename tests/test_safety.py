@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app
@@ -35,7 +37,7 @@ from churnml.modeling.export import (
 from churnml.modeling.train import ScoreCalibrator
 from churnml.outputs import OutputError, output_lock, write_scores_atomically
 from churnml.schemas import Table
-from churnml.validation import lagging_tables, table_spans
+from churnml.validation import ContractError, lagging_tables, table_spans
 from test_scoring import AS_OF, tiny_tables, train_tiny_model
 
 CFG = DataConfig(as_of=date(2024, 12, 31))
@@ -557,3 +559,152 @@ def test_red_below_yellow_is_refused_by_the_config(tmp_path: Path) -> None:
         load_config(None, ["score.zones.red=0.1"])
     code, text = validate(tiny_csv_dataset(tmp_path / "raw"), "--set", "score.zones.red=0.1")
     assert code == 1 and "must not be below score.zones.yellow" in text
+
+
+# == property: corrupted contract tables give a clean error or pass, never a traceback ===========
+GOOD = {
+    "clients": {"client_id": ["c1", "c2", "c3"], "created_at": ["2024-01-01", "2024-02-01", "2024-03-01"]},
+    "events": {
+        "client_id": ["c1", "c2", "c3"],
+        "ts": ["2024-05-01 10:00:00", "2024-05-02", "2024-05-03T08:00:00Z"],
+        "event": ["login", "login", "report_view"],
+    },
+    "subscriptions": {
+        "client_id": ["c1", "c2", "c3"],
+        "start_date": ["2024-01-01", "2024-02-01", "2024-03-01"],
+        "end_date": ["2025-01-01", "2025-02-01", "2025-03-01"],
+        "mrr": ["100", "250.5", "80"],
+        "product": ["base", "base", "pro"],
+    },
+    "payments": {
+        "client_id": ["c1", "c2", "c3"],
+        "amount": ["100", "250.5", "-5"],
+        "paid_at": ["2024-02-01", "", "2024-04-01"],
+        "invoice_id": ["i1", "i2", "i3"],
+        "status": ["paid", "open", "refunded"],
+    },
+    "tickets": {
+        "client_id": ["c1", "c2", "c3"],
+        "opened_at": ["2024-06-01", "2024-06-02", "2024-06-03"],
+        "csat": ["4", "", "2"],
+    },
+}
+JUNK = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "NaN",
+            "inf",
+            "-1",
+            "-1e308",
+            "1e400",
+            "2024-13-45",
+            "1714521600",
+            "1900-01-01",
+            "9999-12-31",
+            "c999",
+            "=1+1",
+            "true",
+            "0x1F",
+            "2024-06-01T25:00",
+            "nul\x00l",
+            "é",
+            "1,5",
+            '"',
+        ]
+    ),
+    st.text(max_size=6),
+)
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["set", "drop_column", "duplicate_row", "drop_table", "header_only", "cut_row", "blank", "retype"]
+        ),
+        st.sampled_from(sorted(GOOD)),
+        st.integers(0, 10),
+        st.integers(0, 10),
+        JUNK,
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def corrupted(
+    ops_list: list[tuple[str, str, int, int, str]],
+) -> tuple[dict[str, dict[str, list[str]]], set, set]:
+    tables = {t: {c: list(v) for c, v in cols.items()} for t, cols in GOOD.items()}
+    cut: set[tuple[str, int]] = set()
+    retyped: set[tuple[str, str]] = set()
+    for op, table, i, j, junk in ops_list:
+        if table not in tables:
+            continue
+        cols = tables[table]
+        names = list(cols)
+        n = len(next(iter(cols.values()))) if cols else 0
+        col = names[i % len(names)] if names else None
+        if op == "set" and n and col:
+            cols[col][j % n] = junk
+        elif op == "drop_column" and col and len(names) > 1:
+            del cols[col]
+        elif op == "duplicate_row" and n:
+            for values in cols.values():
+                values.append(values[j % n])
+        elif op == "drop_table":
+            del tables[table]
+        elif op == "header_only":
+            for values in cols.values():
+                values.clear()
+        elif op == "cut_row" and n:
+            cut.add((table, j % n))
+        elif op == "blank" and n:
+            cut.add((table, -1 - (j % n)))
+        elif op == "retype" and col:
+            retyped.add((table, col))
+    return tables, cut, retyped
+
+
+def write_corrupted(folder: Path, tables: dict, cut: set, retyped: set, fmt: str) -> None:
+    import csv as csv_module
+    import io as io_module
+
+    for name, cols in tables.items():
+        if fmt == "parquet":
+            frame = pl.DataFrame(cols, schema={c: pl.String for c in cols})
+            # a retyped column is stored as numbers (what a careless export does to timestamps)
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.Float64, strict=False) for t, c in retyped if t == name and c in cols
+            )
+            frame.write_parquet(folder / f"{name}.parquet")
+            continue
+        buffer = io_module.StringIO()
+        writer = csv_module.writer(buffer, lineterminator="\n")
+        writer.writerow(list(cols))
+        rows = list(zip(*cols.values(), strict=True)) if cols else []
+        for k, row in enumerate(rows):
+            if (name, -1 - k) in cut:
+                buffer.write("\n")
+            writer.writerow(row[: max(1, len(row) // 2)] if (name, k) in cut else row)
+        (folder / f"{name}.csv").write_text(buffer.getvalue(), encoding="utf-8")
+
+
+@given(ops, st.sampled_from(["csv", "parquet"]))
+@settings(max_examples=60, deadline=None)
+def test_corrupted_tables_give_a_contract_error_or_pass(ops_list: list, fmt: str) -> None:
+    import tempfile
+
+    tables, cut, retyped = corrupted(ops_list)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_corrupted(folder, tables, cut, retyped, fmt)
+        before = snapshot(folder)
+        try:
+            dataset = read_dataset(folder, CFG)
+        except ContractError as exc:
+            assert str(exc).startswith("table '"), str(exc)
+            assert exc.table in (*GOOD, "events")
+        else:
+            assert Table.CLIENTS in dataset.tables
+            assert all(frame.height > 0 for frame in dataset.tables.values())
+        assert snapshot(folder) == before
