@@ -247,8 +247,10 @@ def features(
     from churnml.features import build_features, feature_columns
     from churnml.io import read_dataset, write_parquet_atomic
     from churnml.labels import active_spine, snapshot_grid
+    from churnml.outputs import checked_output_file
 
     cfg = config_from(config, set_)
+    checked_output_file(out, data_dir(data, cfg))
     snapshot = parse_date(as_of)
     timer = Timer()
     # read, spine, six families (usage, payments, subscriptions, communication, support, account), write
@@ -778,11 +780,13 @@ def winback(
 
     from churnml.io import read_dataset
     from churnml.labels import active_spine, churn_dates
+    from churnml.outputs import checked_output_file
     from churnml.winback import ACTIONS, winback_list
 
     cfg = config_from(config, set_)
     if out.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    checked_output_file(out, data_dir(data, cfg))
     with console.status("reading and planning win-backs"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         churns = churn_dates(dataset, cfg.label)
@@ -829,10 +833,12 @@ def metrics(
 
     from churnml.io import read_dataset
     from churnml.metrics import ALL_SEGMENTS, churn_rate_figure, monthly_churn
+    from churnml.outputs import checked_output_file
 
     cfg = config_from(config, set_)
     if out.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    checked_output_file(out, data_dir(data, cfg))
     with console.status("reading and counting churn per month"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         table = monthly_churn(dataset, cfg.label)

@@ -40,6 +40,7 @@ __all__ = [
     "History",
     "OutputError",
     "Scores",
+    "checked_output_file",
     "checked_output_folder",
     "checked_output_path",
     "foreign_entries",
@@ -259,6 +260,20 @@ def checked_output_path(out: Path, protected: Mapping[str, Path], flag: str = "-
         raise OutputError(
             f"{flag} {out} lies inside the input dataset {data}, which churnml never writes into; "
             "give a folder outside it"
+        )
+    return target
+
+
+def checked_output_file(out: Path, data: Path | None, flag: str = "--out") -> Path:
+    """``out`` when a command may write that one file: not an existing folder, not inside the input
+    dataset (which churnml never writes into). Raises :class:`OutputError`; nothing is touched."""
+    target = Path(out).resolve()
+    if target.is_dir():
+        raise OutputError(f"{flag} {out} is an existing folder; give a file name")
+    if data is not None and _within(target, Path(data).resolve()):
+        raise OutputError(
+            f"{flag} {out} lies inside the input dataset {Path(data).resolve()}, which churnml never "
+            "writes into; give a file outside it"
         )
     return target
 
