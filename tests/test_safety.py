@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -718,3 +719,32 @@ def test_file_outputs_never_land_in_the_input_dataset(data: Path, command: str) 
     assert code == 1
     assert "lies inside the input dataset" in text
     assert snapshot(data) == before
+
+
+def test_an_older_champion_with_a_pickled_calibrator_is_refused_in_one_line(
+    tmp_path: Path, scoring_ws: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    from churnml.config import TrackingConfig
+    from churnml.modeling.export import ModelFileError
+    from churnml.tracking import load_champion, log_churn_model, register_model, tracked_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    model, _ = load_exported(scoring_ws["model"])
+    example = pd.DataFrame(np.zeros((5, len(model.feature_names_))), columns=model.feature_names_)
+    with tracked_run(uri, "safety"):
+        version = register_model(log_churn_model(model, scoring_ws["model"], example), "churn", {})
+    mlflow.MlflowClient(uri).set_registered_model_alias("churn", "champion", version)
+    # turn every stored copy into an export of the older format: a pickle instead of calibrator.json
+    copies = list((tmp_path / "mlruns").rglob("calibrator.json"))
+    assert copies
+    for path in copies:
+        path.unlink()
+        (path.parent / "calibrator.joblib").write_bytes(pickle.dumps({"not": "loaded"}))
+    with pytest.raises(ModelFileError, match=r"champion churn v1 .* older churnml .*Retrain"):
+        load_champion(TrackingConfig(), "churn")
+    # its metadata stays readable for the champion gate
+    wrapper = mlflow.pyfunc.load_model("models:/churn@champion").unwrap_python_model()
+    assert wrapper.model is None and wrapper.metadata["label"]["horizon_days"] == 90

@@ -9,9 +9,6 @@
   the calibrated churn probability; :func:`register_model` registers it with tags (test period,
   features); :func:`promote_if_better` moves the alias ``champion`` when the new version beats the
   current champion on the same test rows; :func:`load_champion` loads ``models:/<name>@champion``.
-- Faults: a store that cannot be read (a corrupt or foreign ``mlflow.db``) is one
-  :class:`TrackingStoreError` line naming the store and the way out (:func:`checked_store`), never a
-  traceback from SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from churnml.config import TrackingConfig
-from churnml.modeling.export import load_exported
+from churnml.modeling.export import ModelFileError, exported_metadata, load_exported
 from churnml.modeling.train import ChurnModel
 
 __all__ = [
@@ -89,7 +86,8 @@ def tracking_uri(cfg: TrackingConfig, base: Path | None = None) -> str:
 
 
 class TrackingStoreError(RuntimeError):
-    """The MLflow store cannot be read or written; the message names it and says how to proceed."""
+    """The MLflow store cannot be read (a corrupt or foreign ``mlflow.db``): one line naming the store and
+    the way out (:func:`checked_store`, :func:`load_champion`), never a traceback from SQLAlchemy."""
 
 
 # What a damaged store raises from below MLflow (SQLite, SQLAlchemy) or from MLflow itself.
@@ -218,9 +216,18 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     _skip_type_hint_validation = True
 
     def load_context(self, context):
-        self.model, self.metadata = load_exported(Path(context.artifacts["model_dir"]))
+        folder = Path(context.artifacts["model_dir"])
+        try:
+            self.model, self.metadata = load_exported(folder)
+            self.load_error = None
+        except ModelFileError as exc:
+            # An older (pickled calibrator) or damaged export: its metadata stays readable (the champion
+            # gate compares evidence recorded there); predicting with it is refused.
+            self.model, self.metadata, self.load_error = None, exported_metadata(folder), str(exc)
 
     def predict(self, context, model_input, params=None):
+        if self.model is None:
+            raise ModelFileError(self.load_error)
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.model.churn_probability(frame)
 
@@ -355,6 +362,10 @@ def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str,
         wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
     except _STORE_FAULTS as exc:
         raise _store_fault(uri, exc, SCORE_HINT) from None
+    if getattr(wrapper, "model", None) is None:
+        raise ModelFileError(
+            f"the champion {name} v{champ.version} in {uri} cannot be used: {wrapper.load_error}"
+        )
     metadata = {**wrapper.metadata, "model_version": str(champ.version), "run_id": champ.run_id}
     return wrapper.model, metadata
 

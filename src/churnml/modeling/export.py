@@ -49,6 +49,7 @@ __all__ = [
     "checked_export_folder",
     "dark_features",
     "export_model",
+    "exported_metadata",
     "feature_reference",
     "label_mismatches",
     "load_exported",
@@ -204,6 +205,15 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path} must hold a JSON object, not {type(meta).__name__}; retrain")
     return meta
+
+
+def exported_metadata(folder: Path) -> dict[str, Any]:
+    """``metadata.json`` of a model folder, or ``{}`` when it is missing or unreadable (for callers that
+    only need the recorded evidence of a model they may not be able to load)."""
+    try:
+        return _read_metadata(Path(folder))
+    except ModelFileError:
+        return {}
 
 
 def checked_export_folder(folder: Path) -> Path:
