@@ -412,7 +412,7 @@ def write_scores_atomically(
         raise OutputError(f"--out {folder}: give a folder below the filesystem root")
     with output_lock(folder, lock_wait_seconds):
         _recover(folder)
-        checked_output_folder(folder, own=files.keys())
+        checked_output_folder(folder, own={*LIST_FILES, *files})
         tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
