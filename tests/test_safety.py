@@ -181,9 +181,36 @@ def test_a_second_run_on_the_same_folder_waits_then_stops_clearly(tmp_path: Path
     with output_lock(folder), pytest.raises(OutputError, match=rf"process {os.getpid()} is writing"):
         write_scores_atomically(folder, {"manifest.json": marked}, lock_wait_seconds=0.3)
     assert not folder.exists()
-    # once the first run is done, the second one writes
+    # once the first run is done, the second one writes; no lock file is left behind
     assert write_scores_atomically(folder, {"manifest.json": marked}, lock_wait_seconds=0.3)
     assert (folder / "manifest.json").read_bytes() == marked
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
+
+
+def test_two_processes_on_one_folder_take_turns(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "2024-06-03"
+    holder = (
+        "import sys, time; from churnml.outputs import output_lock\n"
+        f"with output_lock(__import__('pathlib').Path({str(folder)!r})):\n"
+        "    print('locked', flush=True); time.sleep(1.5)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        marked = b'{"written_by": "churnml"}'
+        with pytest.raises(OutputError, match=rf"process {proc.pid} is writing"):
+            write_scores_atomically(folder, {"manifest.json": marked}, lock_wait_seconds=0.2)
+        started = time.monotonic()
+        assert write_scores_atomically(folder, {"manifest.json": marked}, lock_wait_seconds=10)
+        assert time.monotonic() - started < 10
+    finally:
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
 
 
 def test_train_out_refuses_the_current_folder(

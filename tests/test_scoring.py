@@ -354,8 +354,8 @@ def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
         )
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]
     assert (folder / "scores.csv").read_bytes() == b"old"
-    # no temp folders left (the lock file stays: removing it would race with the next run)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".2024-06-03.lock", "2024-06-03"]
+    # no temp folders or lock file left
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
 
 
 def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
@@ -365,7 +365,7 @@ def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     folder.rename(tmp_path / ".2024-06-03.old-999")
     assert write_scores_atomically(folder, {"scores.csv": b"new", "manifest.json": MARKED})
     assert (folder / "scores.csv").read_bytes() == b"new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".2024-06-03.lock", "2024-06-03"]
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
 
 
 def test_same_files_leave_the_folder_untouched(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ second waits a few seconds, then stops with a message saying which run holds it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -339,30 +340,44 @@ def _lock_holder(path: Path) -> str:
     return f"process {text}" if text else "another run"
 
 
+def _same_file(handle: Any, path: Path) -> bool:
+    """Whether the open ``handle`` is still the file at ``path`` (a finished run removes its lock file)."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
 @contextmanager
 def output_lock(folder: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[Path]:
     """Hold ``.<folder>.lock`` beside ``folder`` while writing it; another holder is waited for up to
-    ``wait_seconds``, then :class:`OutputError`. The lock dies with its process (no stale locks);
-    the small lock file is left in place (removing it would race with the next run)."""
+    ``wait_seconds``, then :class:`OutputError`. The lock dies with its process (no stale locks), and
+    the lock file is removed on release. A lock taken on a file that its holder removed meanwhile is
+    retaken on the new file, so two runs never both hold it."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     path = folder.parent / f".{folder.name}.lock"
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        if _try_lock(handle) and _same_file(handle, path):
+            break
+        handle.close()
+        if time.monotonic() >= deadline:
+            raise OutputError(
+                f"{_lock_holder(path)} is writing {folder} (lock {path}); waited {wait_seconds:g}s. "
+                "Let it finish and run again, or give another --out"
+            )
+        time.sleep(0.1)
     try:
-        deadline = time.monotonic() + wait_seconds
-        while not _try_lock(handle):
-            if time.monotonic() >= deadline:
-                raise OutputError(
-                    f"{_lock_holder(path)} is writing {folder} (lock {path}); waited {wait_seconds:g}s. "
-                    "Let it finish and run again, or give another --out"
-                )
-            time.sleep(0.1)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         yield path
     finally:
+        with contextlib.suppress(OSError):  # Windows cannot remove an open file; the lock still ends
+            path.unlink(missing_ok=True)  # while still holding the lock: the next run opens a fresh file
         handle.close()  # closing releases the lock
 
 
