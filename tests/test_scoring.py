@@ -133,7 +133,7 @@ def test_stale_data_is_refused() -> None:
 # -- a tiny CRM, a tiny real model ----------------------------------------------------------------
 def tiny_tables(n: int = 24, seed: int = 0) -> dict[Table, pl.DataFrame]:
     """n clients with daily logins and monthly terms; every 4th client's logins collapse in May 2024,
-    client c001 stops logging in during the last week before the as-of date."""
+    client c001 stops logging in two weeks before the as-of date."""
     rng = np.random.default_rng(seed)
     end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
     ids = [f"c{i:03d}" for i in range(n)]
@@ -155,7 +155,7 @@ def tiny_tables(n: int = 24, seed: int = 0) -> dict[Table, pl.DataFrame]:
             r = rate
             if i % 4 == 0 and day >= datetime(2024, 5, 1):
                 r *= 0.1
-            if c == "c001" and day >= end - timedelta(days=7):
+            if c == "c001" and day >= end - timedelta(days=14):
                 r = 0.0
             for _ in range(rng.poisson(r)):
                 events.append((c, day + timedelta(hours=int(rng.integers(0, 24))), "login"))
@@ -292,11 +292,15 @@ def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
         assert (row[Scores.WHY_CHANGED] is not None) == material
         if row[Scores.PREVIOUS_ZONE] != row[Scores.ZONE]:
             assert row[Scores.ZONE_CHANGE] == f"{row[Scores.PREVIOUS_ZONE]}->{row[Scores.ZONE]}"
-    # c001 stopped logging in during the last week: its risk rose, and the logins explain why.
+    # c001 stopped logging in two weeks ago: its risk rose, and the logins explain why.
     c001 = scores.filter(pl.col("client_id") == "c001").row(0, named=True)
     assert c001[Scores.PROBABILITY_CHANGE] > 0
     assert c001[Scores.WHY_CHANGED].startswith("risk up: ")
-    assert "login" in c001[Scores.WHY_CHANGED].lower()
+    # every event of the tiny data is a login: the model may split on either twin feature
+    assert (
+        "login" in c001[Scores.WHY_CHANGED].lower()
+        or "product events fell" in c001[Scores.WHY_CHANGED].lower()
+    )
 
 
 def test_csv_is_formula_safe_and_matches_the_parquet(scored: Path) -> None:
@@ -337,9 +341,12 @@ def test_stale_data_is_refused_by_the_command(workspace: dict[str, Path]) -> Non
 
 
 # -- atomic writing ------------------------------------------------------------------------------
+MARKED = b'{"written_by": "churnml"}'
+
+
 def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
     folder = tmp_path / "2024-06-03"
-    assert write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": b"{}"})
+    assert write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": MARKED})
 
     def explode(path: Path) -> None:
         path.write_bytes(b"half")
@@ -347,27 +354,28 @@ def test_a_failure_mid_write_keeps_the_previous_list(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="disk full"):
         write_scores_atomically(
-            folder, {"scores.csv": b"new", "report.html": explode, "manifest.json": b"{}"}
+            folder, {"scores.csv": b"new", "report.html": explode, "manifest.json": MARKED}
         )
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]
     assert (folder / "scores.csv").read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]  # no temp folders left
+    # no temp folders or lock file left
+    assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
 
 
 def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     folder = tmp_path / "2024-06-03"
-    write_scores_atomically(folder, {"scores.csv": b"old"})
+    write_scores_atomically(folder, {"scores.csv": b"old", "manifest.json": MARKED})
     # A crash between the two renames leaves only the renamed-away previous list.
     folder.rename(tmp_path / ".2024-06-03.old-999")
-    assert write_scores_atomically(folder, {"scores.csv": b"new"})
+    assert write_scores_atomically(folder, {"scores.csv": b"new", "manifest.json": MARKED})
     assert (folder / "scores.csv").read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["2024-06-03"]
 
 
 def test_same_files_leave_the_folder_untouched(tmp_path: Path) -> None:
     folder = tmp_path / "x"
-    first = json.dumps({"as_of": "2024-06-03", "timings": {"total": 1.0}}).encode()
-    second = json.dumps({"as_of": "2024-06-03", "timings": {"total": 2.5}}).encode()
+    first = json.dumps({"as_of": "2024-06-03", "timings": {"total": 1.0}, "written_by": "churnml"}).encode()
+    second = json.dumps({"as_of": "2024-06-03", "timings": {"total": 2.5}, "written_by": "churnml"}).encode()
     assert write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": first})
     assert not write_scores_atomically(folder, {"a.csv": b"1", "manifest.json": second})
     assert (folder / "manifest.json").read_bytes() == first

@@ -59,9 +59,22 @@ class UserError(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from churnml.outputs import OutputError
     from churnml.validation import ContractError
 
-    return (UserError, ConfigError, ContractError, FileNotFoundError)
+    expected: tuple[type[BaseException], ...] = (
+        UserError,
+        ConfigError,
+        ContractError,
+        FileNotFoundError,
+        OutputError,
+    )
+    # Errors of modules that load heavy libraries: only a loaded module can have raised its error.
+    if "churnml.modeling.export" in sys.modules:
+        expected += (sys.modules["churnml.modeling.export"].ModelFileError,)
+    if "churnml.tracking" in sys.modules:
+        expected += (sys.modules["churnml.tracking"].TrackingStoreError,)
+    return expected
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -234,8 +247,10 @@ def features(
     from churnml.features import build_features, feature_columns
     from churnml.io import read_dataset, write_parquet_atomic
     from churnml.labels import active_spine, snapshot_grid
+    from churnml.outputs import checked_output_file
 
     cfg = config_from(config, set_)
+    checked_output_file(out, data_dir(data, cfg))
     snapshot = parse_date(as_of)
     timer = Timer()
     # read, spine, six families (usage, payments, subscriptions, communication, support, account), write
@@ -298,9 +313,16 @@ def train(
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
     from churnml.io import read_dataset
+    from churnml.modeling.export import checked_export_folder
     from churnml.modeling.workflow import comparison_table, run_training
+    from churnml.outputs import checked_output_path, protected_folders
+    from churnml.tracking import checked_store, tracking_uri
 
     cfg = config_from(config, set_)
+    # Refused before any work: the export folder must be churnml's, the tracking store readable.
+    checked_output_path(out or cfg.paths.models, protected_folders(data_dir(data, cfg)))
+    checked_export_folder(out or cfg.paths.models)
+    checked_store(tracking_uri(cfg.tracking))
     timer = Timer()
     with console.status("[bold]train[/] reading the dataset") as status:
 
@@ -470,17 +492,26 @@ def score(
 
     from churnml.config import config_hash
     from churnml.io import read_dataset
+    from churnml.modeling.export import dark_features, label_mismatches
     from churnml.outputs import (
+        MARKER,
+        checked_output_folder,
+        checked_output_path,
         formula_safe_csv,
         parquet_bytes,
+        protected_folders,
         read_previous_history,
         write_scores_atomically,
     )
     from churnml.report import report_html
     from churnml.rules import rule_descriptions
     from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
+    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
 
     cfg = config_from(config, set_)
+    if out is not None:  # refused before any work: churnml only replaces what it wrote
+        checked_output_path(out, protected_folders(data_dir(data, cfg)))
+        checked_output_folder(out)
     timer = Timer()
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),
@@ -502,9 +533,18 @@ def score(
         done = timer.step("load_model")
         fitted, metadata, source = _scoring_model(model, cfg)
         done()
+        mismatches = label_mismatches(metadata.get("label"), cfg.label.model_dump(mode="json"))
+        if mismatches:
+            raise UserError(
+                f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
+                "The label settings are part of the model: score with the settings it was trained "
+                "with, or train a model for the new ones"
+            )
         version = model_version(metadata)
         chash = config_hash(cfg)
         folder = out if out is not None else cfg.paths.scores / day.isoformat()
+        checked_output_path(folder, protected_folders(data_dir(data, cfg)))
+        checked_output_folder(folder)
         known = None
         if version != "unknown":
             last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
@@ -559,9 +599,40 @@ def score(
             history_reused=reused,
             timings={**timer.seconds, **result.timings, "total": timer.total()},
         )
+        spans = table_spans(dataset.tables, day)
+        lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
+        empty = empty_optional_columns(dataset.tables)
+        dark = dark_features(result.psi, metadata.get("feature_reference")) if empty else []
+        manifest = {
+            **manifest,
+            "data": {
+                **manifest["data"],
+                "tables": spans,
+                "lagging_tables": lagging,
+                "empty_optional_columns": empty,
+                "features_missing_now": dark,
+            },
+            "written_by": MARKER,  # the marker: this folder is churnml's to replace
+        }
         files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
         changed = write_scores_atomically(folder, files)
         step("done")
+    for table, lag in lagging.items():
+        console.print(
+            f"[bold yellow]warning:[/] table '{table}' ends {lag} days before the as-of date {day} "
+            f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
+            "refresh its export (recorded in manifest.json, data.lagging_tables)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if dark:
+        console.print(
+            f"[bold yellow]warning:[/] optional column(s) {', '.join(empty)} hold no value in this data; "
+            f"{len(dark)} features the model learned from are missing for every client and move the "
+            f"scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.drifted:
         names = ", ".join(f"{k} ({v:.2f})" for k, v in list(result.drifted.items())[:10])
         console.print(
@@ -710,11 +781,13 @@ def winback(
 
     from churnml.io import read_dataset
     from churnml.labels import active_spine, churn_dates
+    from churnml.outputs import checked_output_file
     from churnml.winback import ACTIONS, winback_list
 
     cfg = config_from(config, set_)
     if out.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    checked_output_file(out, data_dir(data, cfg))
     with console.status("reading and planning win-backs"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         churns = churn_dates(dataset, cfg.label)
@@ -761,10 +834,12 @@ def metrics(
 
     from churnml.io import read_dataset
     from churnml.metrics import ALL_SEGMENTS, churn_rate_figure, monthly_churn
+    from churnml.outputs import checked_output_file
 
     cfg = config_from(config, set_)
     if out.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out}: give a .csv or .parquet file name")
+    checked_output_file(out, data_dir(data, cfg))
     with console.status("reading and counting churn per month"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         table = monthly_churn(dataset, cfg.label)

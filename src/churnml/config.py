@@ -132,6 +132,16 @@ class ZonesConfig(_Section):
     red_capacity: int = Field(50, ge=0)
     yellow_capacity: int = Field(150, ge=0)
 
+    @model_validator(mode="after")
+    def _red_above_yellow(self) -> ZonesConfig:
+        # red below yellow would put every client at risk in red and leave yellow empty
+        if self.red < self.yellow:
+            raise ValueError(
+                f"score.zones.red ({self.red:g}) must not be below score.zones.yellow ({self.yellow:g}): "
+                "red is the higher-risk zone"
+            )
+        return self
+
 
 class ScoreConfig(_Section):
     zones: ZonesConfig = ZonesConfig()

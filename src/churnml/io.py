@@ -5,10 +5,17 @@ A dataset folder holds one file per table of the contract, ``<table>.parquet`` o
 returns a :class:`~churnml.dataset.Dataset`; any breach of the contract raises
 :class:`~churnml.validation.ContractError`. Writers are atomic: they write a temporary file beside
 the target and rename it, so a reader never sees half a file.
+
+CSV files are comma-separated UTF-8 with a header. A row with fewer or more fields than the header is
+an error naming its line (a row cut short must not become a real record); a file that is one column
+with ``;``, tab or ``|`` in its header is named as probably using that delimiter. Blank lines (and rows
+of empty fields only) are skipped and counted as a repair.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import json
 import os
@@ -29,14 +36,17 @@ from churnml.validation import (
     checked_table,
     coerced_table,
     compact_table,
+    implausible_dates,
     midnight_after,
     timestamp_span,
 )
 
 __all__ = [
+    "csv_layout",
     "dataset_files",
     "file_checksum",
     "read_dataset",
+    "read_table",
     "read_table_file",
     "with_default_permissions",
     "write_json_atomic",
@@ -46,6 +56,8 @@ __all__ = [
 ]
 
 _SUFFIXES = (".parquet", ".csv", ".csv.gz")
+# Delimiters other than the comma that exports use; named in the error when they are the likely cause.
+_OTHER_DELIMITERS = {";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
 
 
 def dataset_files(folder: Path) -> dict[Table, Path]:
@@ -62,6 +74,90 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
         if present:
             found[table] = present[0]
     return found
+
+
+def _delimiter_hint(text: str) -> str:
+    """' (the file looks semicolon (;)-delimited ...)' when another delimiter is frequent in ``text``."""
+    counts = {d: text.count(d) for d in _OTHER_DELIMITERS}
+    likely = max(counts, key=lambda d: counts[d])
+    if counts[likely] == 0 or counts[likely] < text.count(","):
+        return ""
+    return (
+        f"; the file looks {_OTHER_DELIMITERS[likely]}-delimited: churnml reads comma-separated CSV, "
+        "export it with commas"
+    )
+
+
+def _text_lines(path: Path) -> Any:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def csv_layout(path: Path, table: Table, max_examples: int = 5) -> int:
+    """Number of blank lines in the CSV file at ``path``, after checking its layout: every row has as
+    many fields as the header. Raises :class:`ContractError` naming the lines of ragged rows (and the
+    delimiter when another one is the likely cause)."""
+    header: list[str] | None = None
+    ragged: list[tuple[int, int, str]] = []
+    n_ragged = blank = 0
+    try:
+        with _text_lines(path) as handle:
+            reader = csv.reader(handle)
+            for record in reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    blank += 1
+                    continue
+                if header is None:
+                    header = record
+                    continue
+                if len(record) != len(header):
+                    n_ragged += 1
+                    if len(ragged) < max_examples:
+                        ragged.append((reader.line_num, len(record), ",".join(record)[:80]))
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            str(table),
+            f"file {path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8",
+        ) from None
+    except (OSError, csv.Error, EOFError) as exc:
+        raise ContractError(str(table), f"file {path.name} is not a readable CSV table ({exc})") from None
+    if header is None:
+        raise ContractError(str(table), f"file {path.name} is empty; remove it if the table does not apply")
+    if len(header) == 1 and _delimiter_hint(header[0]):
+        raise ContractError(
+            str(table), f"file {path.name} has a single column {header[0][:60]!r}{_delimiter_hint(header[0])}"
+        )
+    if n_ragged:
+        examples = pl.DataFrame(
+            ragged, schema={"line": pl.Int64, "fields": pl.Int64, "text": pl.String}, orient="row"
+        )
+        raise ContractError(
+            str(table),
+            f"rows with a different number of fields than the header's {len(header)} in {path.name} "
+            f"(a row cut short or a stray delimiter){_delimiter_hint(' '.join(t for *_, t in ragged))}",
+            examples=examples,
+            count=n_ragged,
+        )
+    return blank
+
+
+def read_table(path: Path, table: Table, max_examples: int = 5) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Raw contents of one table file, and what reading skipped (``{problem: rows}``).
+
+    Parquet is read as stored; CSV is checked by :func:`csv_layout` and read as text (coercion happens
+    in validation), and its blank rows (all cells empty) are skipped and counted."""
+    skipped: dict[str, int] = {}
+    if not path.name.endswith(".parquet"):
+        csv_layout(path, table, max_examples)
+    frame = read_table_file(path, table)
+    if not path.name.endswith(".parquet") and frame.width and frame.height:
+        empty = pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == ""))
+        n_blank = int(frame.select(empty.sum()).item())
+        if n_blank:
+            frame = frame.filter(~empty)
+            skipped["blank lines (or rows of empty cells) skipped"] = n_blank
+    return frame, skipped
 
 
 def read_table_file(path: Path, table: Table) -> pl.DataFrame:
@@ -115,14 +211,15 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     tables: dict[Table, pl.DataFrame] = {}
     repairs: dict[str, dict[str, int]] = {}
     for table, path in files.items():
-        raw = read_table_file(path, table)
+        raw, skipped = read_table(path, table, cfg.max_examples)
         coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
         checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples)
         del raw, coerced
         tables[table] = compact_table(checked, CONTRACT[table])
         del checked
-        if fixed.counts:
-            repairs[str(table)] = dict(fixed.counts)
+        counts = {**skipped, **fixed.counts, **implausible_dates(tables[table], CONTRACT[table])}
+        if counts:
+            repairs[str(table)] = counts
     checked_references(tables, cfg.max_examples)
 
     start, last = timestamp_span(tables)

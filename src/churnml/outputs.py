@@ -6,16 +6,26 @@ folder beside the target and swaps it in with renames, so a reader (or an interr
 a half-written list: either the previous folder or the complete new one. When the new files equal
 the existing ones (``manifest.json`` compared without its volatile ``timings``), the folder is left
 untouched, so running the same command twice gives byte-identical files.
+
+churnml only ever replaces what churnml wrote (:func:`checked_output_folder`): an existing output
+folder must carry churnml's ``manifest.json`` (the marker) and hold nothing but churnml's own files;
+the output may not be, contain or lie inside the input dataset, and may not be or contain the current
+folder or the project root. Two runs on one output folder take a lock (:func:`output_lock`): the
+second waits a few seconds, then stops with a message saying which run holds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -23,18 +33,37 @@ from churnml.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "LIST_FILES",
+    "LOCK_WAIT_SECONDS",
     "MANIFEST",
+    "MARKER",
     "VOLATILE_MANIFEST_KEYS",
     "History",
+    "OutputError",
     "Scores",
+    "checked_output_file",
+    "checked_output_folder",
+    "checked_output_path",
+    "foreign_entries",
     "formula_safe",
     "formula_safe_csv",
+    "is_churnml_output",
+    "output_lock",
     "parquet_bytes",
+    "project_root",
+    "protected_folders",
     "read_previous_history",
     "write_scores_atomically",
 ]
 
 MANIFEST = "manifest.json"
+# The files of one weekly list; a list folder holding anything else is not replaced.
+LIST_FILES = ("scores.parquet", "scores.csv", "history.parquet", "report.html", MANIFEST)
+# manifest.json of every list carries {"written_by": MARKER}: the folder is churnml's to replace.
+MARKER_KEY = "written_by"
+MARKER = "churnml"
+# How long a second run on the same output folder waits for the first to finish writing.
+LOCK_WAIT_SECONDS = 30.0
 # A spreadsheet reads a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Keys of manifest.json that change from run to run (wall-clock figures) and are ignored when deciding
@@ -182,8 +211,197 @@ def _same_files(new: Path, old: Path) -> bool:
     return True
 
 
+class OutputError(ValueError):
+    """An output path churnml will not write to; the message says why and how to proceed."""
+
+
+def project_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` or ``pyproject.toml``; None if none."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def protected_folders(data: Path | None, cwd: Path | None = None) -> dict[str, Path]:
+    """Folders an output may never be or contain: ``{description: resolved path}``.
+
+    The input dataset (``--data``), the current folder and the project root (nearest ``.git`` or
+    ``pyproject.toml`` above the current folder)."""
+    here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    out = {"the current folder": here}
+    root = project_root(here)
+    if root is not None:
+        out["the project root"] = root
+    if data is not None:
+        out["the input dataset (--data)"] = Path(data).resolve()
+    return out
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def checked_output_path(out: Path, protected: Mapping[str, Path], flag: str = "--out") -> Path:
+    """``out`` resolved, after refusing a path that is or contains a protected folder, or lies inside the
+    input dataset. Raises :class:`OutputError` saying why and how to proceed."""
+    target = Path(out).resolve()
+    # "is" before "contains": the message names the folder the user actually gave
+    ranked = sorted(protected.items(), key=lambda item: item[1] != target)
+    for what, folder in ranked:
+        if _within(folder, target):
+            relation = "is" if folder == target else "contains"
+            raise OutputError(
+                f"{flag} {out} {relation} {what} ({folder}); churnml would replace it. "
+                f"Give a dedicated output folder, e.g. {flag} data/scores/<date>"
+            )
+    data = protected.get("the input dataset (--data)")
+    if data is not None and _within(target, data):
+        raise OutputError(
+            f"{flag} {out} lies inside the input dataset {data}, which churnml never writes into; "
+            "give a folder outside it"
+        )
+    return target
+
+
+def checked_output_file(out: Path, data: Path | None, flag: str = "--out") -> Path:
+    """``out`` when a command may write that one file: not an existing folder, not inside the input
+    dataset (which churnml never writes into). Raises :class:`OutputError`; nothing is touched."""
+    target = Path(out).resolve()
+    if target.is_dir():
+        raise OutputError(f"{flag} {out} is an existing folder; give a file name")
+    if data is not None and _within(target, Path(data).resolve()):
+        raise OutputError(
+            f"{flag} {out} lies inside the input dataset {Path(data).resolve()}, which churnml never "
+            "writes into; give a file outside it"
+        )
+    return target
+
+
+def is_churnml_output(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``manifest.json`` that churnml wrote (the marker of a weekly list)."""
+    try:
+        payload = json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(payload, dict):
+        return False
+    # Lists written before the marker existed: their manifest names the as-of date, config and files.
+    legacy = {"as_of", "config_hash", "files"} <= payload.keys() and isinstance(payload["files"], dict)
+    return payload.get(MARKER_KEY) == MARKER or legacy
+
+
+def foreign_entries(folder: Path, own: Iterable[str]) -> list[str]:
+    """Sorted names in ``folder`` that are not among ``own`` (sub-folders end in ``/``)."""
+    names = set(own)
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in Path(folder).iterdir() if p.name not in names)
+
+
+def checked_output_folder(folder: Path, own: Iterable[str] = LIST_FILES, flag: str = "--out") -> Path:
+    """``folder`` when churnml may (re)write it as a whole: it does not exist, is an empty folder, or is a
+    churnml list (its manifest carries the marker) holding only ``own`` files. Otherwise an
+    :class:`OutputError` that says what is there and how to proceed. Nothing is touched."""
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise OutputError(f"{flag} {folder} is a symbolic link; give the real folder it points to")
+    if not folder.exists():
+        return folder
+    if not folder.is_dir():
+        raise OutputError(
+            f"{flag} {folder} is an existing file, not a folder; churnml will not replace it. "
+            "Give a folder path"
+        )
+    entries = list(folder.iterdir())
+    if not entries:
+        return folder
+    if not is_churnml_output(folder):
+        shown = ", ".join(sorted(p.name for p in entries)[:5])
+        raise OutputError(
+            f"{flag} {folder} already exists and is not a churnml output (no churnml {MANIFEST}; it "
+            f"holds {shown}{', ...' if len(entries) > 5 else ''}); churnml only replaces folders it "
+            "wrote. Give a new or empty folder"
+        )
+    foreign = foreign_entries(folder, own)
+    if foreign:
+        raise OutputError(
+            f"{flag} {folder} holds files churnml did not write ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}); replacing the list would delete them. "
+            "Move them elsewhere or give another folder"
+        )
+    return folder
+
+
+def _lock_holder(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return "another run"
+    return f"process {text}" if text else "another run"
+
+
+def _same_file(handle: Any, path: Path) -> bool:
+    """Whether the open ``handle`` is still the file at ``path`` (a finished run removes its lock file)."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+@contextmanager
+def output_lock(folder: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[Path]:
+    """Hold ``.<folder>.lock`` beside ``folder`` while writing it; another holder is waited for up to
+    ``wait_seconds``, then :class:`OutputError`. The lock dies with its process (no stale locks), and
+    the lock file is removed on release. A lock taken on a file that its holder removed meanwhile is
+    retaken on the new file, so two runs never both hold it."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    path = folder.parent / f".{folder.name}.lock"
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        if _try_lock(handle) and _same_file(handle, path):
+            break
+        handle.close()
+        if time.monotonic() >= deadline:
+            raise OutputError(
+                f"{_lock_holder(path)} is writing {folder} (lock {path}); waited {wait_seconds:g}s. "
+                "Let it finish and run again, or give another --out"
+            )
+        time.sleep(0.1)
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield path
+    finally:
+        with contextlib.suppress(OSError):  # Windows cannot remove an open file; the lock still ends
+            path.unlink(missing_ok=True)  # while still holding the lock: the next run opens a fresh file
+        handle.close()  # closing releases the lock
+
+
+def _try_lock(handle: Any) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 def _recover(folder: Path) -> None:
-    """Finish a swap that a crash interrupted: put the previous list back if the folder is missing."""
+    """Finish a swap that a crash interrupted: put the previous list back if the folder is missing.
+    Runs under the folder's lock, so every temporary folder found is a dead run's."""
     olds = sorted(folder.parent.glob(f".{folder.name}.old-*"))
     if olds and not folder.exists():
         os.rename(olds[-1], folder)
@@ -192,38 +410,51 @@ def _recover(folder: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_scores_atomically(folder: Path, files: Mapping[str, FileContent]) -> bool:
+def write_scores_atomically(
+    folder: Path, files: Mapping[str, FileContent], lock_wait_seconds: float = LOCK_WAIT_SECONDS
+) -> bool:
     """Write ``files`` (name -> bytes, or a function that writes the given path) as ``folder``.
 
-    Everything is written into ``.<folder>.tmp-<pid>`` beside the target first; only when every file
-    is complete is the old folder renamed away and the new one renamed into place. A failure before
-    that point leaves the previous folder intact. Returns False when the new files equal the existing
-    ones (nothing is replaced), True when the folder was (re)written.
+    Under the folder's lock (:func:`output_lock`), the existing folder is checked to be churnml's
+    (:func:`checked_output_folder`: marker present, no foreign files; the new ``manifest.json`` must
+    carry the marker too). Everything is written into ``.<folder>.tmp-<pid>`` beside the target first;
+    only when every file is complete is the old folder renamed away and the new one renamed into place.
+    A failure before that point leaves the previous folder intact. Returns False when the new files
+    equal the existing ones (nothing is replaced), True when the folder was (re)written.
     """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    _recover(folder)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        for name, content in files.items():
-            target = tmp / name
-            if isinstance(content, bytes | bytearray):
-                target.write_bytes(content)
-            else:
-                content(target)
-            with open(target, "rb") as handle:
-                os.fsync(handle.fileno())
-        if _same_files(tmp, folder):
-            shutil.rmtree(tmp)
-            return False
-        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-        if folder.exists():
-            os.rename(folder, old)
-        os.rename(tmp, folder)
-    except BaseException:
+    folder = Path(os.path.abspath(folder))  # "." becomes a named folder; a symlink stays one
+    if not folder.name:
+        raise OutputError(f"--out {folder}: give a folder below the filesystem root")
+    with output_lock(folder, lock_wait_seconds):
+        _recover(folder)
+        checked_output_folder(folder, own={*LIST_FILES, *files})
+        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        tmp.mkdir()
+        old = None
+        try:
+            for name, content in files.items():
+                target = tmp / name
+                if isinstance(content, bytes | bytearray):
+                    target.write_bytes(content)
+                else:
+                    content(target)
+                with open(target, "rb") as handle:
+                    os.fsync(handle.fileno())
+            if not is_churnml_output(tmp):
+                raise OutputError(
+                    f"internal: the new {MANIFEST} lacks the marker {{{MARKER_KEY!r}: {MARKER!r}}}"
+                )
+            if _same_files(tmp, folder):
+                shutil.rmtree(tmp)
+                return False
+            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            if folder.exists():
+                os.rename(folder, old)
+            os.rename(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return True

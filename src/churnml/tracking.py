@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,16 +30,19 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from churnml.config import TrackingConfig
-from churnml.modeling.export import load_exported
+from churnml.modeling.export import ModelFileError, exported_metadata, load_exported
 from churnml.modeling.train import ChurnModel
 
 __all__ = [
     "CHAMPION",
     "ChurnPyfunc",
+    "TrackingStoreError",
     "champion_card",
     "champion_metrics",
+    "checked_store",
     "experiment_name",
     "feature_hash",
     "load_champion",
@@ -76,6 +80,42 @@ def tracking_uri(cfg: TrackingConfig, base: Path | None = None) -> str:
             path = (base or Path.cwd()) / path
         path.parent.mkdir(parents=True, exist_ok=True)
         return prefix + str(path.resolve())
+    return uri
+
+
+class TrackingStoreError(RuntimeError):
+    """The MLflow store cannot be read (a corrupt or foreign ``mlflow.db``): one line naming the store and
+    the way out (:func:`checked_store`, :func:`load_champion`), never a traceback from SQLAlchemy."""
+
+
+# What a damaged store raises from below MLflow (SQLite, SQLAlchemy) or from MLflow itself.
+_STORE_FAULTS = (MlflowException, SQLAlchemyError, sqlite3.Error)
+
+
+def _store_fault(uri: str, exc: BaseException, hint: str) -> TrackingStoreError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return TrackingStoreError(f"the MLflow tracking store {uri} cannot be read ({first}); {hint}")
+
+
+TRAIN_HINT = (
+    "move the damaged file aside (e.g. mv mlflow.db mlflow.db.broken) or point tracking.uri / "
+    "MLFLOW_TRACKING_URI at another store, then train again"
+)
+SCORE_HINT = (
+    "score can use the exported model folder instead: churnml score --model models/ "
+    "(or the folder given to train --out)"
+)
+
+
+def checked_store(uri: str, hint: str = TRAIN_HINT) -> str:
+    """``uri`` after opening it once (a new SQLite store is created); :class:`TrackingStoreError` when
+    it cannot be read."""
+    try:
+        _use(uri)
+        MlflowClient().search_experiments(max_results=1)
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, hint) from None
     return uri
 
 
@@ -174,9 +214,18 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     _skip_type_hint_validation = True
 
     def load_context(self, context):
-        self.model, self.metadata = load_exported(Path(context.artifacts["model_dir"]))
+        folder = Path(context.artifacts["model_dir"])
+        try:
+            self.model, self.metadata = load_exported(folder)
+            self.load_error = None
+        except ModelFileError as exc:
+            # An older (pickled calibrator) or damaged export: its metadata stays readable (the champion
+            # gate compares evidence recorded there); predicting with it is refused.
+            self.model, self.metadata, self.load_error = None, exported_metadata(folder), str(exc)
 
     def predict(self, context, model_input, params=None):
+        if self.model is None:
+            raise ModelFileError(self.load_error)
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.model.churn_probability(frame)
 
@@ -258,13 +307,23 @@ def record_promotion(uri: str, name: str, version: str, promoted: bool, reason: 
 def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str, Any]]:
     """The ``models:/<name>@champion`` model and its export metadata (plus ``model_version``)."""
     uri = tracking_uri(cfg)
-    _use(uri)
-    champ = _champion(MlflowClient(), name)
+    try:
+        _use(uri)
+        champ = _champion(MlflowClient(), name)
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, SCORE_HINT) from None
     if champ is None:
         raise FileNotFoundError(
             f"no model '{name}' with alias '{CHAMPION}' in {uri}; run `churnml train` first"
         )
-    wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    try:
+        wrapper = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, SCORE_HINT) from None
+    if getattr(wrapper, "model", None) is None:
+        raise ModelFileError(
+            f"the champion {name} v{champ.version} in {uri} cannot be used: {wrapper.load_error}"
+        )
     metadata = {**wrapper.metadata, "model_version": str(champ.version), "run_id": champ.run_id}
     return wrapper.model, metadata
 

@@ -24,7 +24,18 @@ import polars as pl
 from rich.table import Table as RichTable
 
 from churnml.dataset import Dataset
-from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, ColumnSpec, Kind, Table, TableSchema
+from churnml.schemas import (
+    ACTIVITY_TABLES,
+    CLIENT_ID,
+    CONTRACT,
+    POLARS_TYPE,
+    ColumnSpec,
+    Kind,
+    Payments,
+    Subscriptions,
+    Table,
+    TableSchema,
+)
 
 __all__ = [
     "ContractError",
@@ -34,6 +45,11 @@ __all__ = [
     "coerced_table",
     "compact_table",
     "dataset_summary",
+    "empty_optional_columns",
+    "implausible_dates",
+    "lagging_tables",
+    "table_spans",
+    "timestamp_span",
 ]
 
 _DATETIME_FORMATS = (
@@ -46,6 +62,8 @@ _DATETIME_FORMATS = (
     "%Y/%m/%d",
 )
 _DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+# Timestamps before this are placeholders for "unknown" (1900-01-01, 1970-01-01), not real dates.
+PLAUSIBLE_FROM = date(1971, 1, 1)
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
 
@@ -93,6 +111,22 @@ def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], limit: int
         .head(limit)
         .with_columns(pl.col("row") + 1)  # 1-based, as a person counts rows in a file
     )
+
+
+def _epoch_hint(values: pl.Series) -> str:
+    """', they look like seconds since 1970' (or milliseconds, ...) from the size of the typical value."""
+    typical = values.drop_nulls().abs().median()
+    if typical is None:
+        return ""
+    for unit, low, high in (
+        ("seconds", 1e8, 1e10),
+        ("milliseconds", 1e11, 1e13),
+        ("microseconds", 1e14, 1e16),
+        ("nanoseconds", 1e17, 1e19),
+    ):
+        if low <= float(typical) < high:
+            return f", they look like {unit} since 1970"
+    return ""
 
 
 def _parsed_datetime(expr: pl.Expr) -> pl.Expr:
@@ -184,6 +218,17 @@ def coerced_table(
         counts[f"ignored columns {extra}"] = frame.height
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
+    for spec in present:
+        if spec.kind is Kind.DATETIME and frame.schema[spec.name].is_numeric():
+            raise ContractError(
+                table,
+                f"timestamps stored as numbers ({frame.schema[spec.name]}){_epoch_hint(frame.get_column(spec.name))}; "
+                "churnml does not guess their unit: store them as Parquet timestamps or ISO 8601 text "
+                "(e.g. pl.from_epoch(column, time_unit='s'))",
+                column=spec.name,
+                examples=_examples(frame, pl.col(spec.name).is_not_null(), [spec.name], max_examples),
+                count=int(frame.get_column(spec.name).is_not_null().sum()),
+            )
     kept = _unchanged_columns(frame, present)
     converted = frame.select(
         [
@@ -218,9 +263,17 @@ def coerced_table(
                 else frame
             )
             examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
+            digits = original.filter(bad).cast(pl.String).str.strip_chars().str.contains(r"^-?\d+(\.\d+)?$")
+            hint = ""
+            if spec.kind is Kind.DATETIME and digits.all():
+                numbers = original.filter(bad).cast(pl.Float64, strict=False)
+                hint = (
+                    f" (numbers{_epoch_hint(numbers)}: churnml does not guess their unit; write "
+                    "ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
+                )
             raise ContractError(
                 table,
-                f"cannot read values as {spec.kind.value}",
+                f"cannot read values as {spec.kind.value}{hint}",
                 column=spec.name,
                 examples=examples,
                 count=int(bad.sum()),
@@ -233,6 +286,43 @@ def coerced_table(
     converted = converted.with_columns(absent) if absent else converted
     converted = converted.select([s.name for s in schema.columns])
     return converted, TableRepairs(counts)
+
+
+def _table_rules(schema: TableSchema) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
+    """Rules of one table beyond the column specs: payments are not counted twice, subscription terms
+    of one product do not double ARR. Each is (problem, column, breach mask, columns shown)."""
+    if schema.name is Table.PAYMENTS:
+        invoice = pl.col(Payments.INVOICE_ID)
+        return [
+            (
+                "the same invoice_id twice for one client (its amount would count twice)",
+                Payments.INVOICE_ID,
+                invoice.is_not_null() & pl.struct(CLIENT_ID, Payments.INVOICE_ID).is_duplicated(),
+                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
+            )
+        ]
+    if schema.name is Table.SUBSCRIPTIONS:
+        start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
+        term = [CLIENT_ID, Subscriptions.PRODUCT]
+        shown = [Subscriptions.PRODUCT, start, end, Subscriptions.MRR]
+        # the latest end of the product's earlier terms; a term starting before it overlaps them
+        earlier_end = pl.col(end).cum_max().shift(1).over(term, order_by=start)
+        return [
+            (
+                "duplicate term: the same client, product and start_date twice (ARR would count twice)",
+                start,
+                pl.struct([*term, start]).is_duplicated(),
+                shown,
+            ),
+            (
+                "overlapping terms of one product: a term starts before the client's previous term of "
+                "the same product ends (ARR would count twice; a renewal starts when the last term ends)",
+                start,
+                pl.col(start) < earlier_end,
+                shown,
+            ),
+        ]
+    return []
 
 
 def checked_table(
@@ -270,6 +360,7 @@ def checked_table(
     if schema.unique:
         keys = list(schema.unique)
         rules.append((f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys))
+    rules.extend(_table_rules(schema))
 
     for earlier, later in schema.ordered:
         rules.append(
@@ -338,17 +429,106 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
             )
 
 
+def implausible_dates(frame: pl.DataFrame, schema: TableSchema) -> dict[str, int]:
+    """``{"<column>: dates before 1971 (placeholders?), kept but not used as the data's start": rows}``
+    for each time column holding such dates (1900-01-01, 1970-01-01 and the like stand for "unknown")."""
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    cols = [c for c in schema.time_columns if c in frame.columns]
+    if not cols:
+        return {}
+    counts = frame.select([(pl.col(c) < cut).sum().alias(c) for c in cols]).row(0, named=True)
+    return {
+        f"{c}: dates before {PLAUSIBLE_FROM:%Y} (placeholders?), kept but not used as the data's start": int(
+            n
+        )
+        for c, n in counts.items()
+        if n
+    }
+
+
 def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, datetime]:
-    """Earliest and latest timestamp of any contract time column (scheduled subscription ends excluded)."""
-    bounds = [
-        (frame.get_column(col).min(), frame.get_column(col).max())
-        for name, frame in tables.items()
-        for col in CONTRACT[name].time_columns
-    ]
+    """(start, last): the data's real start and its latest timestamp.
+
+    ``last`` is the latest value of any contract time column (scheduled subscription ends excluded).
+    ``start`` is the earliest plausible activity timestamp (from 1971 on) of the tables other than
+    ``clients``: a placeholder ``created_at`` such as 1900-01-01 must not stretch the weekly snapshot
+    grid back 124 years. It falls back to all timestamps when no activity timestamp is plausible.
+    """
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    lows: list[datetime] = []
+    bounds = []
+    for name, frame in tables.items():
+        for col in CONTRACT[name].time_columns:
+            column = frame.get_column(col)
+            bounds.append((column.min(), column.max()))
+            if name is not Table.CLIENTS:
+                low = column.filter(column >= cut).min()
+                if low is not None:
+                    lows.append(low)
     known = [(lo, hi) for lo, hi in bounds if lo is not None]
     if not known:
         raise ContractError("clients", "no timestamps found in any table")
-    return min(lo for lo, _ in known), max(hi for _, hi in known)
+    start = min(lows) if lows else min(lo for lo, _ in known)
+    return start, max(hi for _, hi in known)
+
+
+def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, dict[str, str | None]]:
+    """Per table (grain: one entry per table present): ``first`` and ``last`` timestamp of its time
+    columns, ``last_before_as_of`` (the latest one a snapshot at ``as_of`` sees) and, for subscriptions,
+    ``last_end`` (the latest scheduled end of a term). ISO strings, None when the table has no value."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    out: dict[str, dict[str, str | None]] = {}
+    for name, frame in tables.items():
+        cols = [c for c in CONTRACT[name].time_columns if c in frame.columns]
+        if not cols:
+            continue
+        both = pl.concat([frame.get_column(c).alias("t") for c in cols])
+        first, last = both.min(), both.max()
+        before = both.filter(both < cut).max()
+        span = {
+            "first": None if first is None else first.isoformat(),
+            "last": None if last is None else last.isoformat(),
+            "last_before_as_of": None if before is None else before.isoformat(),
+        }
+        if name is Table.SUBSCRIPTIONS:
+            end = frame.get_column(Subscriptions.END_DATE).max()
+            span["last_end"] = None if end is None else end.isoformat()
+        out[str(name)] = span
+    return out
+
+
+def lagging_tables(
+    spans: Mapping[str, Mapping[str, str | None]], as_of: date, max_lag_days: int
+) -> dict[str, int]:
+    """``{table: days}`` for each activity table whose data ends more than ``max_lag_days`` before
+    ``as_of`` (a stale export changes the list without a word). A subscriptions table whose terms run
+    up to ``as_of`` is current, whenever its last term started."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    out: dict[str, int] = {}
+    for table in ACTIVITY_TABLES:
+        span = spans.get(str(table))
+        if span is None or span.get("last_before_as_of") is None:
+            continue
+        covered = datetime.fromisoformat(span["last_before_as_of"])
+        if span.get("last_end") is not None:
+            covered = max(covered, min(datetime.fromisoformat(span["last_end"]), cut))
+        lag = (cut - covered).days
+        if lag > max_lag_days:
+            out[str(table)] = lag
+    return out
+
+
+def empty_optional_columns(tables: Mapping[Table, pl.DataFrame]) -> list[str]:
+    """``table.column`` of every optional contract column that holds no value (absent from the file or
+    all empty): the features computed from it are missing for every client."""
+    out = []
+    for name, frame in tables.items():
+        optional = [c for c in CONTRACT[name].optional if c in frame.columns]
+        if not optional or frame.height == 0:
+            continue
+        nulls = frame.select(optional).null_count().row(0, named=True)
+        out.extend(f"{name}.{c}" for c, n in nulls.items() if n == frame.height)
+    return out
 
 
 def midnight_after(moment: date | datetime) -> datetime:

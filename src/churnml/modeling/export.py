@@ -1,50 +1,73 @@
 """Export a fitted :class:`~churnml.modeling.train.ChurnModel` to a folder a batch job can score from.
 
-The folder (written atomically: a temp folder beside it, then a rename) holds:
+The folder holds only data, never a pickle, so loading a model folder cannot run code:
 
 - ``model.txt``: the LightGBM booster (text format, trimmed to the best iteration);
 - ``features.json``: the ordered feature list;
-- ``calibrator.joblib``: the fitted :class:`~churnml.modeling.train.ScoreCalibrator`;
+- ``calibrator.json``: the fitted :class:`~churnml.modeling.train.ScoreCalibrator` as data (isotonic
+  thresholds ``x``/``y``, or the sigmoid's ``coef``/``intercept``), see :func:`calibrator_data`;
 - ``metadata.json``: whatever the caller passes (model version, run id, trained_at, config hash, label
-  settings, test metrics, ...) plus ``feature_names``, ``calibration`` and ``format_version``.
+  settings, test metrics, ...) plus ``feature_names``, ``calibration``, ``format_version`` and
+  ``files`` (the SHA-256 of the three files above). It is written last: it is the folder's marker, and
+  :func:`load_exported` refuses a folder whose files do not match it (truncated, changed, or caught
+  half-way through an export).
+
+:func:`export_model` writes each file atomically (temporary file + rename) and touches nothing else in
+the folder: README.md, .gitkeep or anything a user keeps there stays as it is. A folder holding a
+``model.txt`` (or another churnml file name) without churnml's ``metadata.json`` is refused.
 
 :func:`feature_reference` describes the training distribution of each feature (quantile bin edges and
 the share of rows per bin, plus the missing share); :func:`population_stability` compares new values
-with it (PSI), for drift checks at scoring time.
+with it (PSI), for drift checks at scoring time. :func:`label_mismatches` compares the label settings
+a model was trained with to the ones of a scoring run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import joblib
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from churnml.io import with_default_permissions
-from churnml.modeling.train import ChurnModel
+from churnml.modeling.train import ChurnModel, ScoreCalibrator
 
 __all__ = [
     "FORMAT_VERSION",
+    "ModelFileError",
+    "calibrator_data",
+    "calibrator_from_data",
+    "checked_export_folder",
+    "dark_features",
     "export_model",
+    "exported_metadata",
     "feature_reference",
+    "label_mismatches",
     "load_exported",
     "population_stability",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "model.txt"
 FEATURES_FILE = "features.json"
-CALIBRATOR_FILE = "calibrator.joblib"
+CALIBRATOR_FILE = "calibrator.json"
+LEGACY_CALIBRATOR_FILE = "calibrator.joblib"  # format 1: a pickle, no longer loaded
 METADATA_FILE = "metadata.json"
-_OWN_FILES = (MODEL_FILE, FEATURES_FILE, CALIBRATOR_FILE, METADATA_FILE)
+_DATA_FILES = (MODEL_FILE, FEATURES_FILE, CALIBRATOR_FILE)
+_OWN_FILES = (*_DATA_FILES, METADATA_FILE)
+
+
+class ModelFileError(ValueError):
+    """An exported model folder is damaged, foreign or of a format churnml no longer loads."""
 
 
 def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, Any]]:
@@ -89,56 +112,248 @@ def population_stability(reference: Mapping[str, Any], values: Any, floor: float
     return float(np.sum((new - ref) * np.log(new / ref)))
 
 
-def export_model(model: ChurnModel, folder: Path, metadata: Mapping[str, Any]) -> Path:
-    """Write ``model`` and ``metadata`` into ``folder`` atomically; returns ``folder``.
-
-    A previous export in ``folder`` is replaced as a whole; other files there (README.md) are kept.
-    """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = with_default_permissions(Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent)))
-    try:
-        model.booster_.save_model(str(tmp / MODEL_FILE), num_iteration=model.best_iteration_)
-        (tmp / FEATURES_FILE).write_text(json.dumps(model.feature_names_, indent=1))
-        joblib.dump(model.calibrator_, tmp / CALIBRATOR_FILE)
-        meta = {
-            **dict(metadata),
-            "format_version": FORMAT_VERSION,
-            "feature_names": model.feature_names_,
-            "calibration": model.calibrator_.method_,
-            "best_iteration": model.best_iteration_,
-            "params": dict(model.params or {}),
+def calibrator_data(calibrator: ScoreCalibrator) -> dict[str, Any]:
+    """The fitted calibrator as plain JSON data: ``{"method": "isotonic", "x": [...], "y": [...],
+    "increasing": bool, "y_min", "y_max", "out_of_bounds"}`` or ``{"method": "sigmoid", "coef": c,
+    "intercept": b}`` (probability = 1 / (1 + exp(-(c * raw + b)))). Floats round-trip exactly."""
+    method = calibrator.method_
+    if method == "isotonic":
+        iso = calibrator.isotonic_
+        return {
+            "method": "isotonic",
+            "x": [float(v) for v in iso.X_thresholds_],
+            "y": [float(v) for v in iso.y_thresholds_],
+            "increasing": bool(iso.increasing_),
+            "y_min": None if iso.y_min is None else float(iso.y_min),
+            "y_max": None if iso.y_max is None else float(iso.y_max),
+            "out_of_bounds": str(iso.out_of_bounds),
         }
-        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1, default=str, sort_keys=True))
-        old = None
-        if folder.exists():
-            # Files that are not ours (README.md, .gitkeep) move along into the new folder.
-            for item in folder.iterdir():
-                if item.name not in _OWN_FILES and item.is_file():
-                    shutil.copy2(item, tmp / item.name)
-            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
-            folder.rename(old)
-        tmp.rename(folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    if method == "sigmoid":
+        lr = calibrator.logistic_
+        return {
+            "method": "sigmoid",
+            "coef": float(np.ravel(lr.coef_)[0]),
+            "intercept": float(np.ravel(lr.intercept_)[0]),
+        }
+    raise ModelFileError(f"cannot export a calibrator of method {method!r}")
+
+
+def _isotonic_from(data: Mapping[str, Any]) -> IsotonicRegression:
+    x = np.asarray(data["x"], dtype=float)
+    y = np.asarray(data["y"], dtype=float)
+    if x.ndim != 1 or x.size == 0 or x.shape != y.shape or not np.all(np.isfinite(x)):
+        raise ValueError("isotonic thresholds x and y must be two equally long, non-empty lists of numbers")
+    # Refitting on the thresholds (unique x, monotone y) reproduces the same piecewise-linear map.
+    iso = IsotonicRegression(
+        y_min=data.get("y_min"),
+        y_max=data.get("y_max"),
+        increasing=bool(data.get("increasing", True)),
+        out_of_bounds=str(data.get("out_of_bounds", "clip")),
+    )
+    return iso.fit(x, y)
+
+
+def _logistic_from(data: Mapping[str, Any]) -> LogisticRegression:
+    coef, intercept = float(data["coef"]), float(data["intercept"])
+    if not (np.isfinite(coef) and np.isfinite(intercept)):
+        raise ValueError("sigmoid coef and intercept must be finite numbers")
+    lr = LogisticRegression()
+    lr.classes_ = np.array([0, 1])
+    lr.coef_ = np.array([[coef]])
+    lr.intercept_ = np.array([intercept])
+    lr.n_features_in_ = 1
+    lr.n_iter_ = np.array([0], dtype=np.int32)
+    return lr
+
+
+def calibrator_from_data(data: Mapping[str, Any]) -> ScoreCalibrator:
+    """The :class:`ScoreCalibrator` described by :func:`calibrator_data` (no pickle involved).
+    Raises ``ValueError`` on data that does not describe one."""
+    method = data.get("method") if isinstance(data, Mapping) else None
+    calibrator = ScoreCalibrator(method if method in ("isotonic", "sigmoid") else "isotonic")
+    try:
+        if method == "isotonic":
+            calibrator.isotonic_ = _isotonic_from(data)
+        elif method == "sigmoid":
+            calibrator.logistic_ = _logistic_from(data)
+        else:
+            raise ValueError(f"unknown calibration method {method!r} (isotonic or sigmoid)")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"calibrator data lacks or mistypes {exc}") from None
+    calibrator.method_ = method
+    return calibrator
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_metadata(folder: Path) -> dict[str, Any]:
+    path = folder / METADATA_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(
+            f"{path} is not readable JSON ({reason}): the model folder is damaged; "
+            "export it again with `churnml train`"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path} must hold a JSON object, not {type(meta).__name__}; retrain")
+    return meta
+
+
+def exported_metadata(folder: Path) -> dict[str, Any]:
+    """``metadata.json`` of a model folder, or ``{}`` when it is missing or unreadable (for callers that
+    only need the recorded evidence of a model they may not be able to load)."""
+    try:
+        return _read_metadata(Path(folder))
+    except ModelFileError:
+        return {}
+
+
+def checked_export_folder(folder: Path) -> Path:
+    """``folder`` when :func:`export_model` may write into it: it does not exist, or it is a folder that
+    either holds none of churnml's file names or carries churnml's ``metadata.json``. Otherwise a
+    :class:`ModelFileError` saying why. Nothing is touched."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ModelFileError(f"--out {folder} is an existing file, not a folder; give a folder path")
+    if not folder.is_dir():
+        return folder
+    ours = [n for n in (*_OWN_FILES, LEGACY_CALIBRATOR_FILE) if (folder / n).exists()]
+    if not ours:
+        return folder
+    meta_path = folder / METADATA_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        marked = isinstance(meta, dict) and "format_version" in meta and "feature_names" in meta
+    except (OSError, UnicodeDecodeError, ValueError):
+        marked = False
+    if not marked:
+        raise ModelFileError(
+            f"--out {folder} holds {', '.join(ours)} but no churnml {METADATA_FILE}: these files are not "
+            "an export churnml wrote, and churnml will not replace them. Give another folder"
+        )
+    return folder
+
+
+def _write_atomic(folder: Path, name: str, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with_default_permissions(Path(tmp))
+        os.replace(tmp, folder / name)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def export_model(model: ChurnModel, folder: Path, metadata: Mapping[str, Any]) -> Path:
+    """Write ``model`` and ``metadata`` into ``folder``; returns ``folder``.
+
+    Each of churnml's files is written atomically and ``metadata.json`` (with the checksums of the
+    others) last; anything else in the folder (README.md, .gitkeep, sub-folders) is left untouched.
+    A format-1 ``calibrator.joblib`` of an earlier churnml export is removed. Raises
+    :class:`ModelFileError` when the folder holds churnml file names it did not write.
+    """
+    folder = checked_export_folder(Path(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(
+        folder,
+        MODEL_FILE,
+        lambda p: model.booster_.save_model(str(p), num_iteration=model.best_iteration_),
+    )
+    _write_atomic(folder, FEATURES_FILE, lambda p: p.write_text(json.dumps(model.feature_names_, indent=1)))
+    calibration = calibrator_data(model.calibrator_)
+    _write_atomic(folder, CALIBRATOR_FILE, lambda p: p.write_text(json.dumps(calibration, indent=1) + "\n"))
+    meta = {
+        **dict(metadata),
+        "format_version": FORMAT_VERSION,
+        "feature_names": model.feature_names_,
+        "calibration": model.calibrator_.method_,
+        "best_iteration": model.best_iteration_,
+        "params": dict(model.params or {}),
+        "files": {name: _sha256(folder / name) for name in _DATA_FILES},
+    }
+    text = json.dumps(meta, indent=1, default=str, sort_keys=True)
+    _write_atomic(folder, METADATA_FILE, lambda p: p.write_text(text))
+    (folder / LEGACY_CALIBRATOR_FILE).unlink(missing_ok=True)  # ours, format 1, now stale
     return folder
 
 
 def load_exported(folder: Path) -> tuple[ChurnModel, dict[str, Any]]:
-    """The model and metadata written by :func:`export_model`; a clear error when files are missing."""
+    """The model and metadata written by :func:`export_model`.
+
+    One clear error (:class:`FileNotFoundError` or :class:`ModelFileError`, never a traceback from a
+    parser) when files are missing, damaged, changed after export, or of the pickled format 1.
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist; run `churnml train` first")
+    if (folder / LEGACY_CALIBRATOR_FILE).is_file() and not (folder / CALIBRATOR_FILE).is_file():
+        raise ModelFileError(
+            f"{folder} is a model of an older churnml (its calibrator is the pickle "
+            f"{LEGACY_CALIBRATOR_FILE}, which churnml no longer loads: a pickle can run code). "
+            "Retrain with `churnml train` to export it as data"
+        )
     missing = [f for f in _OWN_FILES if not (folder / f).is_file()]
     if missing:
         raise FileNotFoundError(
             f"{folder} is not an exported churnml model (missing {', '.join(missing)}); "
             "run `churnml train` first"
         )
-    booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
-    names = json.loads((folder / FEATURES_FILE).read_text())
-    calibrator = joblib.load(folder / CALIBRATOR_FILE)
-    metadata = json.loads((folder / METADATA_FILE).read_text())
+    metadata = _read_metadata(folder)
+    recorded = metadata.get("files")
+    if not isinstance(recorded, dict):
+        raise ModelFileError(f"{folder / METADATA_FILE} lacks the checksums of the model files; retrain")
+    changed = [n for n in _DATA_FILES if recorded.get(n) != _sha256(folder / n)]
+    if changed:
+        raise ModelFileError(
+            f"{', '.join(changed)} in {folder} do not match the checksums in {METADATA_FILE} "
+            "(truncated, edited, or an export was interrupted); export the model again with `churnml train`"
+        )
+    try:
+        booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
+        names = json.loads((folder / FEATURES_FILE).read_text(encoding="utf-8"))
+        calibrator = calibrator_from_data(json.loads((folder / CALIBRATOR_FILE).read_text(encoding="utf-8")))
+    except (lgb.basic.LightGBMError, ValueError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(
+            f"cannot load the model in {folder}: {reason}; retrain with `churnml train`"
+        ) from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ModelFileError(f"{folder / FEATURES_FILE} must be a list of feature names; retrain")
     model = ChurnModel.from_parts(booster, calibrator, names, metadata.get("params"))
     return model, metadata
+
+
+def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None) -> list[str]:
+    """Features that had values in training (reference missing share below 1) and are missing for every
+    scored row now. Their PSI (from :func:`population_stability` on the scored rows) equals exactly
+    the PSI of an all-missing sample, which is how they are recognised without the feature matrix."""
+    out = []
+    for name, value in psi.items():
+        ref = (reference or {}).get(name)
+        if ref is None or float(ref.get("missing", 1.0)) >= 1.0:
+            continue
+        if abs(value - population_stability(ref, np.array([np.nan]))) < 1e-5:
+            out.append(name)
+    return sorted(out)
+
+
+def label_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
+    """``label.<key>: model <a>, config <b>`` for every label setting recorded with a model (metadata key
+    ``label``) that differs from the scoring run's; empty when they agree or the model recorded none."""
+    if not isinstance(trained, Mapping):
+        return []
+    return [
+        f"label.{key}: model {trained[key]!r}, config {scoring[key]!r}"
+        for key in sorted(trained)
+        if key in scoring and trained[key] != scoring[key]
+    ]
