@@ -31,8 +31,10 @@ within a campaign (randomised together), not campaigns of different ages.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
+from datetime import date
 from statistics import NormalDist
 
 import polars as pl
@@ -46,9 +48,11 @@ __all__ = [
     "ab_tests",
     "absences",
     "retention_contacts",
+    "return_rate_figure",
     "return_rates",
     "wilson_interval",
     "winback_attempts",
+    "winback_page",
 ]
 
 ALL_CAMPAIGNS = "all campaigns"
@@ -395,3 +399,130 @@ def retention_contacts(dataset: Dataset, churns: pl.DataFrame, horizon_days: int
         .sort("_row")
         .select(list(schema))
     )
+
+
+def return_rate_figure(rates: pl.DataFrame, by: str):  # -> matplotlib.figure.Figure
+    """Return rate per group of ``by`` (a :func:`return_rates` table) with its Wilson interval."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.add_subplot()
+    labels = [str(v) for v in rates.get_column(by).to_list()]
+    rate = [100 * v for v in rates.get_column("return_rate").to_list()]
+    low = [r - 100 * v for r, v in zip(rate, rates.get_column("rate_low").to_list(), strict=True)]
+    high = [100 * v - r for r, v in zip(rate, rates.get_column("rate_high").to_list(), strict=True)]
+    ax.bar(labels, rate, color="#90a4ae", yerr=[low, high], capsize=4)
+    ax.set_ylabel("came back, % of attempts")
+    ax.set_title(f"Return rate by {by} (bars: 95% interval)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def winback_page(
+    plan: pl.DataFrame,
+    attempts: pl.DataFrame,
+    tests: pl.DataFrame,
+    retention: pl.DataFrame,
+    as_of: date,
+    stages: tuple[int, ...],
+) -> str:
+    """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
+    reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
+    from churnml.pages import figure_svg, page_html, table_html
+
+    pct = (
+        "return_rate",
+        "rate_low",
+        "rate_high",
+        "rate_a",
+        "rate_b",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "share",
+    )
+    counts = plan.group_by("stage", "decision").len().pivot("decision", index="stage", values="len")
+    order = {s: i for i, s in enumerate(stage_labels(stages))}
+    counts = counts.sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64)).fill_null(
+        0
+    )
+    shown = [
+        c
+        for c in (
+            "priority",
+            CLIENT_ID,
+            "name",
+            "owner",
+            "stage",
+            "reason_segment",
+            "lifetime_value",
+            "decision",
+            "decision_reason",
+            "action",
+            "cadence",
+        )
+        if c in plan.columns
+    ]
+    sections = [
+        (
+            "list",
+            "Who to bring back",
+            f"<p>{plan.height:,} clients gone at {as_of}: "
+            + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
+            + ".</p>"
+            + table_html(counts)
+            + table_html(plan.select(shown), max_rows=60),
+        )
+    ]
+    if attempts.height:
+        figs = []
+        tables = []
+        for by in ("stage", "reason", "campaign", "variant"):
+            rates = return_rates(attempts.filter(pl.col(by).is_not_null()), [by])
+            tables.append(f"<h3>by {by}</h3>" + table_html(rates, percent=pct))
+            if by in ("reason", "variant"):
+                figs.append(figure_svg(return_rate_figure(rates, by)))
+        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in tests.get_column("sentence").to_list())
+        sections.append(
+            (
+                "measured",
+                "What worked",
+                f"<p>{attempts.height:,} absences were contacted while the client was gone; "
+                f"{int(attempts.get_column('returned').sum()):,} came back by the data end. Average order "
+                "after return against before, days to the first repeat payment and value after return are "
+                "over the clients who came back.</p>" + "".join(figs) + "".join(tables),
+            )
+        )
+        sections.append(
+            (
+                "ab",
+                "A/B tests",
+                (f"<ul>{sentences}</ul>" if sentences else "<p>No campaign ran two variants.</p>")
+                + table_html(tests.drop("sentence"), percent=pct),
+            )
+        )
+    else:
+        sections.append(("measured", "What worked", "<p>No interventions table: nothing to measure.</p>"))
+    if retention.height:
+        summary = (
+            retention.group_by("campaign")
+            .agg(
+                pl.len().alias("contacts"),
+                pl.col("churned_within").is_not_null().sum().alias("known"),
+                pl.col("churned_within").sum().alias("churned"),
+            )
+            .with_columns((pl.col("churned") / pl.col("known")).alias("share"))
+            .sort("campaign")
+        )
+        sections.append(
+            (
+                "retention",
+                "Contacts with active clients",
+                '<p class="warn">Observational: the team contacts the clients it already sees at risk, so '
+                "their churn rate after the contact says who was contacted, not what the contact did.</p>"
+                + table_html(summary, percent=pct)
+                + table_html(retention, max_rows=30),
+            )
+        )
+    return page_html(f"Win-back — {as_of}", "churnml winback", sections)

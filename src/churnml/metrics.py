@@ -64,6 +64,7 @@ __all__ = [
     "PERIODS",
     "UNKNOWN_SEGMENT",
     "churn_rate_figure",
+    "churn_rate_page",
     "churn_report",
     "churn_report_figure",
     "month_starts",
@@ -502,3 +503,33 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
+
+
+def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
+    """The churn-rate page: per period kind (``month``, ``quarter``) the plot of both formulas and the
+    table of the portfolio rows, then the segments."""
+    from churnml.pages import figure_svg, page_html, table_html
+
+    pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
+    intro = (
+        "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients created during it. "
+        "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (losses only). "
+        "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset by "
+        "expansion of the clients of the start); gross = churned MRR plus downgrades, no offset. "
+        "Incomplete periods (churn not yet known) are marked and have no rate.</p>"
+    )
+    sections = []
+    for kind, table in reports.items():
+        overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).drop("period", "mrr_basis")
+        segments = table.filter(pl.col(SEGMENT) != ALL_SEGMENTS).drop("period", "mrr_basis")
+        inner = (intro if not sections else "") + figure_svg(churn_report_figure(table))
+        inner += table_html(overall, percent=pct)
+        if segments.height:
+            inner += "<h3>per segment</h3>" + table_html(segments, percent=pct)
+        sections.append((kind, f"By {kind}", inner))
+    basis = next(iter(reports.values())).get_column("mrr_basis")
+    return page_html(
+        f"Churn rate — as of {as_of}",
+        f"churnml metrics · revenue basis {basis[0] if basis.len() else 'none'}",
+        sections,
+    )
