@@ -50,6 +50,7 @@ __all__ = [
     "retention_contacts",
     "return_rate_figure",
     "return_rates",
+    "return_rates_by",
     "wilson_interval",
     "winback_attempts",
     "winback_page",
@@ -244,6 +245,23 @@ def return_rates(attempts: pl.DataFrame, by: Sequence[str], confidence: float = 
         )
         .sort(keys)
     )
+
+
+def return_rates_by(
+    attempts: pl.DataFrame, groupings: Sequence[str], confidence: float = 0.95
+) -> pl.DataFrame:
+    """:func:`return_rates` for each column of ``groupings`` in one long table: ``by`` (the column),
+    ``group`` (its value, as text), then the rate columns. Empty without attempts."""
+    parts = [
+        return_rates(attempts.filter(pl.col(by).is_not_null()), [by], confidence)
+        .rename({by: "group"})
+        .with_columns(pl.col("group").cast(pl.String), pl.lit(by).alias("by"))
+        for by in groupings
+    ]
+    if not attempts.height:
+        return pl.DataFrame(schema={"by": pl.String, "group": pl.String})
+    frame = pl.concat(parts, how="vertical_relaxed")
+    return frame.select("by", "group", *[c for c in frame.columns if c not in ("by", "group")])
 
 
 def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, confidence: float) -> dict:

@@ -59,6 +59,7 @@ __all__ = [
     "return_dates",
     "stage_labels",
     "winback_list",
+    "with_reasons",
 ]
 
 ATTEMPT = "attempt"
@@ -132,7 +133,8 @@ def lost_clients(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _with_reason(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """``lost`` (``client_id``, ``churned_at``) with ``reason``: the ``churns`` record nearest in time."""
     table = dataset.get(Table.CHURNS)
     if table is None or Churns.REASON not in table.columns:
         return lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
@@ -344,7 +346,7 @@ def winback_list(
         on=CLIENT_ID,
         how="left",
     )
-    lost = _with_reason(lost, dataset)
+    lost = with_reasons(lost, dataset)
     lost = _with_value(lost, dataset)
     lost = _with_tickets(lost, dataset)
 
