@@ -19,8 +19,9 @@ Everything here reads the optional ``interventions`` table with the churn events
 - :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group.
 - :func:`ab_tests`: per campaign that ran two or more variants (and over all campaigns), each variant
   against the campaign's first variant: return rates, the difference with its confidence interval
-  (normal approximation, unpooled), the two-sided p-value of the two-proportion z-test, and a sentence
-  saying whether the difference is real at that level.
+  (normal approximation, unpooled), the two-sided p-value of the Wald test on the same standard error
+  (so the interval excludes zero exactly when p < 1 - confidence), and a sentence saying whether the
+  difference is real at that level.
 - :func:`retention_contacts`: interventions on clients who were active at the time (not gone): whether
   each contacted client churned within the horizon after the contact. Observational: the team contacts
   clients it already sees at risk, so this is no measure of the contact's effect.
@@ -136,18 +137,16 @@ def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, ...]) -> pl.DataFrame:
     """One row per absence contacted while the client was gone (columns: module docstring)."""
     table = dataset.get(Table.INTERVENTIONS)
-    schema = {
-        CLIENT_ID: pl.String,
-        CHURNED_AT: _DT,
-        "returned_at": _DT,
-        "first_contact_at": _DT,
-        "campaign": pl.String,
-        "variant": pl.String,
-        "kind": pl.String,
-        "contacts": pl.UInt32,
-    }
-    if table is None:
-        return pl.DataFrame(schema=schema)
+    if table is None:  # no table: the same steps on no rows give the empty frame with every column
+        table = pl.DataFrame(
+            schema={
+                CLIENT_ID: pl.String,
+                Interventions.TS: _DT,
+                Interventions.KIND: pl.String,
+                Interventions.CAMPAIGN: pl.String,
+                Interventions.VARIANT: pl.String,
+            }
+        )
     gone = absences(dataset, churns)
     contacts = (
         gone.join(
@@ -269,9 +268,8 @@ def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, 
     pa, pb = ra / na, rb / nb
     diff = pb - pa
     se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
-    pooled = (ra + rb) / (na + nb)
-    se0 = math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
-    p_value = 2 * (1 - NormalDist().cdf(abs(diff) / se0)) if se0 > 0 else 1.0
+    # Wald test on the same standard error as the interval, so "real" and the p-value always agree
+    p_value = 2 * (1 - NormalDist().cdf(abs(diff) / se)) if se > 0 else (0.0 if diff else 1.0)
     low, high = diff - z * se, diff + z * se
     real = low > 0 or high < 0
     level = f"{confidence:.0%}"
