@@ -468,7 +468,6 @@ def winback_page(
         for c in (
             "priority",
             CLIENT_ID,
-            "name",
             "owner",
             "stage",
             "reason_segment",
@@ -476,10 +475,10 @@ def winback_page(
             "decision",
             "decision_reason",
             "action",
-            "cadence",
         )
         if c in plan.columns
     ]
+    cadence = plan.filter(pl.col("decision") == "attempt").get_column("cadence")
     sections = [
         (
             "list",
@@ -487,8 +486,9 @@ def winback_page(
             f"<p>{plan.height:,} clients gone at {as_of}: "
             + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
             + ".</p>"
+            + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
             + table_html(counts)
-            + table_html(plan.select(shown), max_rows=60),
+            + table_html(plan.select(shown), max_rows=25),
         )
     ]
     if attempts.height:

@@ -469,7 +469,7 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
     from matplotlib.figure import Figure
 
     overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
-    fig = Figure(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4.6))
     starts = overall.get_column("period_start").to_list()
     ends = overall.get_column("period_end").to_list()
     complete = overall.get_column("complete").to_list()
@@ -499,8 +499,8 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(f"churn by {title}, % of the period start")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.autofmt_xdate()
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 

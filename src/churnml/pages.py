@@ -19,7 +19,7 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;
 color:#222;line-height:1.4}
 h1{margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .6em;
+table{border-collapse:collapse;margin:.5em 0;font-size:.85em;display:block;overflow-x:auto}td,th{border:1px solid #ddd;padding:.25em .6em;
 text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right}
 .muted{color:#777}.note{background:#f1f8e9;border-left:4px solid #7cb342;padding:.5em 1em}
 .warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em}
@@ -41,7 +41,8 @@ def _cell(value: object) -> tuple[str, bool]:
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
     if isinstance(value, float):
-        return (f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"), True
+        whole = value.is_integer() or abs(value) >= 10
+        return (f"{value:,.0f}" if whole else f"{value:,.3f}"), True
     if isinstance(value, int):
         return f"{value:,}", True
     if isinstance(value, datetime):

@@ -294,8 +294,9 @@ def postmortem_page(
         else f"<p>{review.height:,} churns from {start} to {end}; no list covers any of them.</p>"
     )
     note = (
-        f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored '
-        "(today's model has learned from these churns, rescoring would flatter it).</p>"
+        f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
+        "A list is an honest record only when the model that wrote it had not yet learned these churns: "
+        "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model.</p>"
     )
     sections = [
         (
