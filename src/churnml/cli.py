@@ -706,6 +706,14 @@ def _folder_out(out: Path | None, default: Path) -> Path:
     return folder
 
 
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 FolderOutOpt = Annotated[Path | None, typer.Option("--out", help="Output FOLDER (written atomically).")]
 
 
@@ -839,8 +847,16 @@ def metrics(
 @app.command()
 @friendly
 def postmortem(
-    from_: Annotated[str, typer.Option("--from", help="First day of the period, YYYY-MM-DD.")],
-    to: Annotated[str, typer.Option("--to", help="Day after the period, YYYY-MM-DD (exclusive).")],
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="First day of the period, YYYY-MM-DD (default: the oldest written list)."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Day after the period, YYYY-MM-DD, exclusive (default: the data end)."),
+    ] = None,
     out: FolderOutOpt = None,
     data: DataOpt = None,
     config: ConfigOpt = None,
@@ -864,6 +880,8 @@ def postmortem(
 
     Example: churnml postmortem --data data/raw --from 2025-03-01 --to 2025-09-01
     """
+    from datetime import timedelta
+
     import polars as pl
     from rich.table import Table as RichTable
 
@@ -877,15 +895,20 @@ def postmortem(
     from churnml.winback import with_reasons
 
     cfg = config_from(config, set_)
-    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    assert start is not None and end is not None
-    if end <= start:
-        raise UserError(f"--to {end} must be after --from {start}")
     folder = _folder_out(out, Path("data/postmortem"))
     root = scores if scores is not None else cfg.paths.scores
     list_dirs = sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file()) if root.is_dir() else []
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    if start is not None and end is not None and end <= start:
+        raise UserError(f"--to {end} must be after --from {start}")
     with console.status(f"reading the data and {len(list_dirs)} written lists"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        end = end if end is not None else dataset.as_of.date()
+        if start is None:
+            dates = [parse_date(p.name, "a list folder") for p in list_dirs if _is_date(p.name)]
+            start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
+        if end <= start:
+            raise UserError(f"--to {end} must be after --from {start}")
         lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
         histories = [
             pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
