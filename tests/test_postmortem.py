@@ -55,7 +55,10 @@ def _history(rows: list[tuple[str, date, float]]) -> pl.DataFrame:
 
 LISTS = [
     _list(date(2024, 1, 15), [("x", 0.2, "yellow", "payments"), ("y", 0.05, "green", "usage")]),
-    _list(date(2024, 2, 12), [("x", 0.5, "red", "support"), ("w", 0.4, "red", "support"), ("y", 0.1, "green", None)]),
+    _list(
+        date(2024, 2, 12),
+        [("x", 0.5, "red", "support"), ("w", 0.4, "red", "support"), ("y", 0.1, "green", None)],
+    ),
 ]
 HISTORIES = [
     _history([("x", date(2024, 1, 8), 0.05), ("x", date(2024, 1, 15), 0.9)]),  # the list row of 01-15 wins
@@ -94,13 +97,24 @@ def test_postmortem_verdicts(timeline):
 def test_lookback_limits_what_counts(timeline):
     got = postmortem(CHURNS, timeline, date(2024, 3, 1), date(2024, 3, 2), lookback_days=30, early_weeks=4)
     # only lists after 01-31 count: first flagged 02-05 (red), 3 weeks before: late
-    assert got.select("client_id", "first_flagged_at", "verdict").rows() == [("x", date(2024, 2, 5), CAUGHT_LATE)]
+    assert got.select("client_id", "first_flagged_at", "verdict").rows() == [
+        ("x", date(2024, 2, 5), CAUGHT_LATE)
+    ]
 
 
 def test_totals_by_reason(timeline):
     review = postmortem(CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4)
     got = postmortem_totals(review, "reason")
-    cols = ["reason", "churns", "reviewed", "caught_early", "caught_late", "missed", "not_reviewed", "caught_share"]
+    cols = [
+        "reason",
+        "churns",
+        "reviewed",
+        "caught_early",
+        "caught_late",
+        "missed",
+        "not_reviewed",
+        "caught_share",
+    ]
     assert got.select(cols).rows() == [
         ("moved", 1, 1, 0, 0, 1, 0, 0.0),
         ("price", 1, 1, 1, 0, 0, 0, 1.0),
@@ -117,7 +131,9 @@ def test_cli_reads_the_written_lists(tmp_path):
     from churnml.schemas import Table
 
     clients = pl.DataFrame({"client_id": ["x", "y", "z", "w", "v"], "created_at": [D(2023, 1, 1)] * 5})
-    events = pl.DataFrame({"client_id": ["x", "y", "z", "w", "v"], "ts": [D(2023, 6, 1)] * 5, "event": ["login"] * 5})
+    events = pl.DataFrame(
+        {"client_id": ["x", "y", "z", "w", "v"], "ts": [D(2023, 6, 1)] * 5, "event": ["login"] * 5}
+    )
     write_tables({Table.CLIENTS: clients, Table.EVENTS: events, Table.CHURNS: CHURNS}, tmp_path / "data")
     for frame, hist in zip(LISTS, HISTORIES, strict=True):
         folder = tmp_path / "scores" / frame.get_column("as_of")[0].isoformat()
