@@ -63,7 +63,6 @@ __all__ = [
     "ALL_SEGMENTS",
     "PERIODS",
     "UNKNOWN_SEGMENT",
-    "churn_rate_figure",
     "churn_rate_page",
     "churn_report",
     "churn_report_figure",
@@ -254,40 +253,6 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
     )
-
-
-def churn_rate_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
-    """Logo and revenue churn rate per month (portfolio rows of :func:`monthly_churn`).
-
-    Incomplete months (churn not yet known) are drawn hollow. Returns a matplotlib Figure; the
-    caller saves it (no I/O here).
-    """
-    from matplotlib.figure import Figure
-
-    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort(MONTH)
-    fig = Figure(figsize=(9, 4))
-    ax = fig.add_subplot()
-    months = overall.get_column(MONTH).to_list()
-    complete = overall.get_column("complete").to_list()
-    for col, label, color in (
-        ("logo_churn_rate", "logo churn (clients)", "tab:blue"),
-        ("revenue_churn_rate", "revenue churn (MRR)", "tab:red"),
-    ):
-        values = [None if v is None else 100 * v for v in overall.get_column(col).to_list()]
-        ax.plot(months, [v if v is not None else float("nan") for v in values], color=color, label=label)
-        ax.scatter(
-            months,
-            [v if v is not None else float("nan") for v in values],
-            facecolors=[color if c else "none" for c in complete],
-            edgecolors=color,
-            zorder=3,
-        )
-    ax.set_ylabel("churned in month, % of start")
-    ax.set_title("Monthly churn (hollow: month not complete yet)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.autofmt_xdate()
-    return fig
 
 
 PERIODS = ("month", "quarter")
