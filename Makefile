@@ -16,7 +16,8 @@ RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data validate features train tune score demo test lint format bench bench-generate \
-        bench-features bench-train bench-score bench-treeshap mlflow-ui retail clean
+        bench-features bench-train bench-score bench-treeshap mlflow-ui retail clean \
+        lists winback postmortem metrics
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,7 +50,25 @@ tune: data ## Tune LightGBM with Optuna on out-of-time folds (TRIALS=20)
 score: data ## Score the latest week: data/scores/<as-of>/ (list, report, manifest)
 	$(BIN)/churnml score --data $(DATA) $(CONFIG_FLAG)
 
-demo: setup data validate train score ## Run the whole job end to end on the demo data
+# Weeks before the data end at which `make lists` writes back-dated lists (each with 26 weeks of history).
+LIST_WEEKS ?= 4 8 12 16 20 24
+
+lists: data ## Back-dated weekly lists LIST_WEEKS before the data end (the post-mortem's list history)
+	@for d in $$($(BIN)/python -c "from datetime import timedelta as t; from churnml.config import load_config; \
+	    from churnml.io import read_dataset; c = load_config($(if $(CONFIG),'$(CONFIG)',None)); \
+	    e = read_dataset('$(DATA)', c.data).as_of.date(); print(*[e - t(weeks=int(w)) for w in '$(LIST_WEEKS)'.split()])"); \
+	do $(BIN)/churnml score --data $(DATA) $(CONFIG_FLAG) --as-of $$d || exit 1; done
+
+winback: data ## Win-back list (stage, reason, decision, action) and what worked: data/winback/
+	$(BIN)/churnml winback --data $(DATA) $(CONFIG_FLAG)
+
+postmortem: data ## Each churn since the oldest written list against what the lists said: data/postmortem/
+	$(BIN)/churnml postmortem --data $(DATA) $(CONFIG_FLAG)
+
+metrics: data ## Churn rate by both formulas, clients and revenue, per month and quarter: data/metrics/
+	$(BIN)/churnml metrics --data $(DATA) $(CONFIG_FLAG)
+
+demo: setup data validate train score lists winback postmortem metrics ## Run the whole job end to end on the demo data
 
 test: setup ## Run the test suite
 	$(BIN)/pytest

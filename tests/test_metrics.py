@@ -9,7 +9,7 @@ import pytest
 
 from churnml.config import LabelConfig
 from churnml.dataset import Dataset
-from churnml.metrics import month_starts, monthly_churn
+from churnml.metrics import churn_report, month_starts, monthly_churn, period_starts
 from churnml.schemas import Clients, Payments, Subscriptions, Table
 
 D = datetime
@@ -132,6 +132,70 @@ def test_monthly_churn_payments_run_rate_without_segments():
     assert set(got.get_column("mrr_basis")) == {"payments_run_rate"}
 
 
+# Both formulas by hand on SUBS (grace 10 days, data to 2024-05-01), portfolio rows:
+#   Feb: C1 = {a, b} = 2; C2 at 03-01 = {a (its term ends that day: still in), b, c} = 3; C3 = {c} = 1
+#        (C1 - C2) / C1 = (2 - 3) / 2 = -0.5;  (C1 + C3 - C2) / C1 = (2 + 1 - 3) / 2 = 0.0
+#        R1 = a 100 + b 50 = 150; R2 = a 100 + b 60 + c 30 = 190; R3 = c 30
+#        (R1 - R2) / R1 = -40 / 150; net (R1 + R3 - R2) / R1 = -10 / 150 (b grew 50 -> 60); gross 0
+#   Mar: C1 = {a, b, c} = 3; C2 at 04-01 = {b, d} = 2 (d: created 03-05, no term, no churn: active
+#        by the labels' definition); C3 = {d} = 1
+#        (3 - 2) / 3 = 1/3;  (3 + 1 - 2) / 3 = 2/3
+#        R1 = 100 + 60 + 30 = 190; R2 = 60; R3 = 0: f1 = net = 130 / 190; gross = (100 + 30) / 190
+#   Apr: its end (05-01) + grace is past the data end: incomplete, no rate
+REPORT_COLS = [
+    "period_start",
+    "c1",
+    "c2",
+    "c3",
+    "churned",
+    "churn_rate_f1",
+    "churn_rate_f2",
+    "r1",
+    "r2",
+    "r3",
+    "revenue_churn_f1",
+    "revenue_churn_f2",
+    "revenue_churn_gross",
+    "complete",
+]
+
+
+def test_churn_report_both_formulas_match_a_hand_computation():
+    got = churn_report(SUBS, LabelConfig(source="subscriptions", grace_days=10), "month")
+    rows = got.filter(pl.col("segment") == "all").select(REPORT_COLS).rows()
+    assert rows[1:] == [
+        (date(2024, 2, 1), 2, 3, 1, 0, -0.5, 0.0, 150.0, 190.0, 30.0, pytest.approx(-40 / 150),
+         pytest.approx(-10 / 150), 0.0, True),
+        (date(2024, 3, 1), 3, 2, 1, 2, pytest.approx(1 / 3), pytest.approx(2 / 3), 190.0, 60.0, 0.0, pytest.approx(130 / 190),
+         pytest.approx(130 / 190), pytest.approx(130 / 190), True),
+        (date(2024, 4, 1), 2, 3, 0, 0, None, None, 60.0, 100.0, 0.0, None, None, None, False),
+    ]  # fmt: skip
+    assert rows[0][1] == 0 and rows[0][5] is None  # January: nobody active at its start, no rate
+
+
+def test_churn_report_per_segment_and_quarter():
+    cfg = LabelConfig(source="subscriptions", grace_days=10)
+    month = churn_report(SUBS, cfg, "month")
+    march_x = month.filter((pl.col("segment") == "X") & (pl.col("period_start") == date(2024, 3, 1)))
+    # X in March: a and c at the start, nobody at the end, no new client: both formulas 100%
+    assert march_x.select("c1", "c2", "c3", "churn_rate_f1", "churn_rate_f2").row(0) == (2, 0, 0, 1.0, 1.0)
+    quarter = churn_report(SUBS, cfg, "quarter").filter(pl.col("segment") == "all")
+    assert quarter.get_column("period_start").to_list() == [date(2024, 1, 1), date(2024, 4, 1)]
+    assert quarter.get_column("period").unique().to_list() == ["quarter"]
+    assert quarter.get_column("complete").to_list() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        ("month", [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1), date(2024, 5, 1)]),
+        ("quarter", [date(2024, 4, 1)]),
+    ],
+)
+def test_period_starts(period, expected):
+    assert period_starts(D(2024, 1, 15), D(2024, 5, 20), period) == expected
+
+
 def test_cli_writes_the_table_and_a_plot(tmp_path):
     from typer.testing import CliRunner
 
@@ -139,7 +203,7 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
     from churnml.io import write_tables
 
     write_tables(SUBS.tables, tmp_path / "data")
-    out = tmp_path / "churn.parquet"
+    out = tmp_path / "metrics"
     result = CliRunner().invoke(
         app,
         [
@@ -157,7 +221,13 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    expected = monthly_churn(SUBS, LabelConfig(source="subscriptions", grace_days=10))
-    assert pl.read_parquet(out).select(COLS).rows() == expected.select(COLS).rows()
-    assert (tmp_path / "churn.png").stat().st_size > 1000
-    assert "2024-03" in result.output
+    cfg = LabelConfig(source="subscriptions", grace_days=10)
+    expected = churn_report(SUBS, cfg, "month")
+    written = pl.read_parquet(out / "churn_rates.parquet")
+    assert written.filter(pl.col("period") == "month").drop("period").equals(expected.drop("period"))
+    assert set(written.get_column("period")) == {"month", "quarter"}
+    page = (out / "churn_rates.html").read_text()
+    assert page.count("<svg") == 2 and "(C1 + C3 − C2) / C1" in page
+    # both formulas printed, February's numbers as computed by hand above
+    assert "(C1-C2)/C1" in result.output and "(C1+C3-C2)/C1" in result.output
+    assert "-50.0%" in result.output and "2024-04-01 (incomplete)" in result.output

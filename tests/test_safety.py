@@ -741,7 +741,7 @@ def test_corrupted_tables_give_a_contract_error_or_pass(ops_list: list, fmt: str
 @pytest.mark.parametrize("command", ["features", "winback", "metrics"])
 def test_file_outputs_never_land_in_the_input_dataset(data: Path, command: str) -> None:
     before = snapshot(data)
-    target = data / ("features.parquet" if command == "features" else "clients.csv")
+    target = data / ("features.parquet" if command == "features" else command)  # winback, metrics: folders
     code, text = invoke(command, "--data", str(data), "--out", str(target))
     assert code == 1
     assert "lies inside the input dataset" in text

@@ -1,4 +1,4 @@
-"""Win-back list on a hand-built dataset with the expected values written out."""
+"""Win-back list on a hand-built dataset with the expected rows written out."""
 
 from __future__ import annotations
 
@@ -7,168 +7,246 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from churnml.config import WinbackConfig, load_config
+from churnml.config import ConfigError, load_config
 from churnml.dataset import Dataset
 from churnml.schemas import Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.winback import ACTIONS, recency_bucket_labels, winback_list
+from churnml.winback import (
+    ATTEMPT,
+    KEEP_IN_TOUCH,
+    LET_GO,
+    lost_clients,
+    return_dates,
+    stage_labels,
+    winback_list,
+)
 
 D = datetime
 DT = pl.Datetime("us")
-CFG = load_config().winback  # buckets 30/90/180/365, rates .3/.2/.12/.06/.02, cost 500, toxic 5
+CFG = load_config().winback  # stages 30/90/180, cost 500 x 1.5 = 750, complaints 2 + discounts 1, ...
+
+
+def _frame(rows: list[tuple], schema: dict) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
 
 DATA = Dataset(
     tables={
-        Table.CLIENTS: pl.DataFrame(
+        Table.CLIENTS: _frame(
             [
-                ("w1", D(2023, 1, 1), "Acme", 0.5),
-                ("w2", D(2023, 1, 1), "Bolt", None),
-                ("w3", D(2023, 1, 1), "Cog", None),
-                ("w4", D(2023, 1, 1), "Dyn", None),
-                ("w5", D(2023, 1, 1), "Echo", None),
-                ("w6", D(2023, 1, 1), "Flux", None),
+                ("p1", D(2022, 1, 1), "Price Co", 0.5),
+                ("g1", D(2022, 1, 1), "Grace Co", None),
+                ("m1", D(2022, 1, 1), "Moved Co", None),
+                ("t1", D(2022, 1, 1), "Toxic Co", None),
+                ("l1", D(2024, 6, 1), "Loud Co", None),
+                ("c1", D(2022, 1, 1), "Cheap Co", None),
+                ("a1", D(2022, 1, 1), "Anon Co", None),
+                ("r1", D(2022, 1, 1), "Back Co", None),
+                ("s1", D(2022, 1, 1), "Stay Co", None),
             ],
-            schema={
+            {
                 Clients.CLIENT_ID: pl.String,
                 Clients.CREATED_AT: DT,
                 Clients.NAME: pl.String,
                 Clients.MARGIN: pl.Float64,
             },
-            orient="row",
         ),
-        Table.SUBSCRIPTIONS: pl.DataFrame(
+        Table.SUBSCRIPTIONS: _frame(
             [
-                ("w1", D(2024, 1, 1), D(2024, 12, 11), 1000.0),
-                ("w2", D(2024, 1, 1), D(2024, 9, 2), 100.0),
-                ("w3", D(2024, 1, 1), D(2024, 11, 1), 500.0),
+                ("p1", D(2024, 1, 1), D(2024, 12, 20), 1000.0),
+                ("g1", D(2024, 1, 1), D(2024, 12, 27), 100.0),
+                ("r1", D(2024, 1, 1), D(2024, 5, 1), 300.0),
+                ("r1", D(2024, 7, 1), D(2025, 7, 1), 300.0),  # came back
+                ("s1", D(2024, 1, 1), D(2025, 6, 1), 200.0),
             ],
-            schema={
+            {
                 Subscriptions.CLIENT_ID: pl.String,
                 Subscriptions.START_DATE: DT,
                 Subscriptions.END_DATE: DT,
                 Subscriptions.MRR: pl.Float64,
             },
-            orient="row",
         ),
-        Table.PAYMENTS: pl.DataFrame(
+        Table.PAYMENTS: _frame(
+            [("p1", 1000.0, D(2024, m, 1)) for m in range(1, 13)]  # 12 payments: a regular buyer
+            + [("g1", 500.0, D(2024, m, 1)) for m in (1, 5, 9)]
+            + [("m1", 5000.0, D(2024, 5, 1)), ("t1", 20000.0, D(2023, 12, 1)), ("l1", 10000.0, D(2024, 7, 1))]
+            + [("c1", 1000.0, D(2024, 1, 15)), ("a1", 2000.0, D(2024, 2, 1)), ("a1", -0.0, D(2024, 2, 2))],
+            {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+        Table.TICKETS: _frame(
             [
-                ("w4", 6000.0, D(2024, 3, 1)),
-                ("w4", -500.0, D(2024, 5, 1)),  # refund: netted
-                ("w4", 1000.0, D(2023, 9, 1)),  # more than a year before the churn: lifetime only
+                ("t1", D(2024, 2, 1), "complaint"),
+                ("t1", D(2024, 3, 1), "complaint"),
+                ("t1", D(2024, 4, 1), "discount_request"),
+                ("l1", D(2024, 7, 1), "complaint"),
+                ("l1", D(2024, 8, 1), "cancellation_request"),
+                ("l1", D(2024, 9, 1), "cancellation_request"),
+                ("l1", D(2024, 10, 1), "cancellation_request"),
             ],
-            schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
-            orient="row",
+            {Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
         ),
-        Table.TICKETS: pl.DataFrame(
-            [("w3", D(2024, m, 1), "complaint") for m in range(2, 7)]
-            + [("w3", D(2024, 7, 1), "question"), ("w3", D(2023, 1, 5), "complaint")]
-            + [("w1", D(2024, 5, 1), "complaint"), ("w1", D(2024, 6, 1), "complaint")],
-            schema={Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
-            orient="row",
-        ),
-        Table.CHURNS: pl.DataFrame(
+        Table.CHURNS: _frame(
             [
-                ("w1", D(2024, 12, 10), "price"),
-                ("w2", D(2024, 9, 2), "moved"),
-                ("w4", D(2023, 6, 1), "service"),
-                ("w4", D(2024, 10, 2), "forgot"),
+                ("p1", D(2024, 12, 20), "price"),
+                ("g1", D(2024, 12, 27), "forgot"),  # grace still running: only the record says it left
+                ("m1", D(2024, 10, 1), "moved"),
+                ("t1", D(2024, 8, 1), "service"),
+                ("l1", D(2024, 11, 1), "other"),
+                ("c1", D(2024, 3, 1), "forgot"),
+                ("r1", D(2024, 5, 1), "price"),
             ],
-            schema={Churns.CLIENT_ID: pl.String, Churns.CHURNED_AT: DT, Churns.REASON: pl.String},
-            orient="row",
+            {Churns.CLIENT_ID: pl.String, Churns.CHURNED_AT: DT, Churns.REASON: pl.String},
         ),
     },
     name="t",
-    start=D(2023, 1, 1),
+    start=D(2022, 1, 1),
     as_of=D(2025, 1, 1),
 )
-CHURNS = pl.DataFrame(
-    [
-        ("w1", D(2024, 12, 11)),
-        ("w2", D(2024, 9, 2)),
-        ("w3", D(2024, 11, 1)),
-        ("w4", D(2023, 6, 1)),
-        ("w4", D(2024, 10, 2)),
-        ("w5", D(2024, 6, 1)),  # churned but active again: not on the list
-    ],
-    schema={"client_id": pl.String, "churned_at": DT},
-    orient="row",
+# the label source's decided churns: g1 is not decided yet (grace), a1 has no churns record
+LABEL_CHURNS = _frame(
+    [("p1", D(2024, 12, 20)), ("a1", D(2024, 6, 1)), ("r1", D(2024, 5, 1))],
+    {"client_id": pl.String, "churned_at": DT},
 )
-ACTIVE = pl.DataFrame({"client_id": ["w5", "w6"]})
 
 
-def test_winback_list():
-    got = winback_list(DATA, CHURNS, ACTIVE, CFG, default_margin=0.7)
+@pytest.fixture(scope="module")
+def plan() -> pl.DataFrame:
+    return winback_list(DATA, LABEL_CHURNS, CFG, default_margin=0.7)
+
+
+def test_winback_list_rows(plan):
     cols = [
         "client_id",
         "days_since_churn",
-        "recency_bucket",
-        "reason",
-        "former_arr",
-        "revenue_last_year",
-        "lifetime_revenue",
-        "value",
-        "complaints_last_year",
-        "toxic",
-        "action",
+        "stage",
+        "reason_segment",
+        "lifetime_value",
+        "decision",
         "priority",
     ]
-    assert got.select(cols).rows() == [
-        ("w1", 21, "0-30", "price", 12000.0, 0.0, 0.0, 12000.0, 2, False, ACTIONS[0], 1),
-        ("w4", 91, "91-180", "forgot", 0.0, 5500.0, 6500.0, 5500.0, 0, False, ACTIONS[0], 2),
-        ("w3", 61, "31-90", None, 6000.0, 0.0, 0.0, 6000.0, 5, True, ACTIONS[1], None),
-        ("w2", 121, "91-180", "moved", 1200.0, 0.0, 0.0, 1200.0, 0, False, ACTIONS[2], None),
+    assert plan.select(cols).rows() == [
+        ("p1", 12, "0-30", "price", 6000.0, ATTEMPT, 1),  # 12 x 1000 x margin 0.5
+        ("g1", 5, "0-30", "forgot", 1050.0, ATTEMPT, 2),  # 3 x 500 x 0.7; first: recent, no complaint
+        ("a1", 214, "180+", "unknown", 1400.0, ATTEMPT, 3),
+        ("t1", 153, "91-180", "service", 14000.0, LET_GO, None),
+        ("l1", 61, "31-90", "other", 7000.0, LET_GO, None),
+        ("m1", 92, "91-180", "moved", 3500.0, KEEP_IN_TOUCH, None),
+        ("c1", 306, "180+", "forgot", 700.0, LET_GO, None),
     ]
-    # p = rate(bucket) x reason factor; EV = p x value x margin - 500
-    assert got.get_column("win_probability").to_list() == pytest.approx([0.36, 0.18, 0.2, 0.0])
-    assert got.get_column("expected_value").to_list() == pytest.approx([1660.0, 193.0, 340.0, -500.0])
-    assert got.get_column("name").to_list() == ["Acme", "Dyn", "Cog", "Bolt"]
 
 
-def test_winback_without_optional_tables_uses_defaults():
+@pytest.mark.parametrize(
+    ("client", "reason"),
+    [
+        ("p1", "lifetime value 6,000 is at least 1.5 x the win-back cost (750); bring back first: "
+               "regular buyer (12 payments in its last year), left recently without complaints"),
+        ("g1", "lifetime value 1,050 is at least 1.5 x the win-back cost (750); bring back first: "
+               "left recently without complaints"),
+        ("a1", "lifetime value 1,400 is at least 1.5 x the win-back cost (750)"),
+        ("t1", "repeated complaints (2) and discount demands (1) in its last year: let go gracefully"),
+        ("l1", "low loyalty (a client for 153 days) with high demands (4 complaints, discount or "
+               "cancellation requests in its last year)"),
+        ("m1", "left for a reason we cannot answer (moved): no win-back attempt, keep a soft relationship"),
+        ("c1", "lifetime value 700 is below 1.5 x the win-back cost (750)"),
+    ],
+)  # fmt: skip
+def test_every_decision_states_its_reason_in_words(plan, client, reason):
+    assert plan.filter(pl.col("client_id") == client).get_column("decision_reason").item() == reason
+
+
+@pytest.mark.parametrize(
+    ("client", "action"),
+    [
+        ("p1", "watch: a soft touch that sells nothing; from day 31: a price match or a loyalty offer"),
+        ("a1", "recovery attempt: ask what would make them come back"),
+        ("m1", "no attempt: keep a soft relationship (newsletter, season's greetings)"),
+        ("c1", "no attempt: let go gracefully (close the account cleanly, no offers)"),
+    ],
+)
+def test_action_follows_stage_and_reason(plan, client, action):
+    assert plan.filter(pl.col("client_id") == client).get_column("action").item() == action
+
+
+def test_attempts_carry_the_call_cadence(plan):
+    attempts = plan.filter(pl.col("decision") == ATTEMPT)
+    assert set(attempts.get_column("cadence")) == {
+        "the first contact sells nothing; calls no more often than every 3-5 days"
+    }
+
+
+def test_gone_clients_are_listed_from_the_day_they_leave_and_returns_are_not():
+    lost = lost_clients(DATA, LABEL_CHURNS)
+    # g1's label churn is not decided yet (grace), but its churns record puts it on the list; r1 came back
+    assert lost.get_column("client_id").to_list() == ["a1", "c1", "g1", "l1", "m1", "p1", "t1"]
+    assert lost.filter(pl.col("client_id") == "g1").get_column("churned_at").item() == D(2024, 12, 27)
+
+
+def test_one_absence_is_dated_by_its_earliest_churn():
+    later = pl.concat(
+        [LABEL_CHURNS, _frame([("p1", D(2024, 12, 29))], {"client_id": pl.String, "churned_at": DT})]
+    )
+    lost = lost_clients(DATA, later)
+    assert lost.filter(pl.col("client_id") == "p1").get_column("churned_at").item() == D(2024, 12, 20)
+
+
+def test_return_dates_take_the_first_start_after_the_churn():
+    churns = _frame(
+        [("r1", D(2024, 5, 1)), ("p1", D(2024, 12, 20))], {"client_id": pl.String, "churned_at": DT}
+    )
+    got = return_dates(DATA, churns)
+    assert got.get_column("returned_at").to_list() == [D(2024, 7, 1), None]
+
+
+def test_a_smaller_value_ratio_turns_a_let_go_into_an_attempt():
+    cfg = CFG.model_copy(update={"min_value_ratio": 1.0})  # floor 500 < c1's 700
+    plan = winback_list(DATA, LABEL_CHURNS, cfg, default_margin=0.7)
+    assert plan.filter(pl.col("client_id") == "c1").get_column("decision").item() == ATTEMPT
+
+
+def test_without_optional_tables_every_row_still_has_stage_reason_decision_and_action():
     data = Dataset(
-        tables={Table.CLIENTS: DATA.tables[Table.CLIENTS].select("client_id", "created_at")},
+        tables={Table.CLIENTS: DATA.tables[Table.CLIENTS], Table.CHURNS: DATA.tables[Table.CHURNS]},
         name="t",
-        start=D(2023, 1, 1),
+        start=D(2022, 1, 1),
         as_of=D(2025, 1, 1),
     )
-    got = winback_list(data, CHURNS, ACTIVE, WinbackConfig(cost_per_attempt=0), default_margin=0.7)
-    assert got.height == 4
-    assert got.get_column("value").to_list() == [0.0] * 4
-    assert got.get_column("reason").null_count() == 4
-    assert set(got.get_column("action")) == {ACTIONS[2]}  # nothing to win: EV 0 is not worth an attempt
+    plan = winback_list(data, LABEL_CHURNS.clear(), CFG, default_margin=0.7)
+    assert plan.height == 7  # r1's return cannot be seen without subscriptions or activity
+    assert plan.select(
+        pl.col("stage", "reason_segment", "decision", "decision_reason", "action").null_count()
+    ).row(0) == (0, 0, 0, 0, 0)
+    assert set(plan.get_column("decision")) == {LET_GO, KEEP_IN_TOUCH}  # no value known: below 1.5 x cost
 
 
 @pytest.mark.parametrize(
     ("edges", "labels"),
-    [((30, 90), ["0-30", "31-90", ">90"]), ((7,), ["0-7", ">7"])],
+    [((30, 90, 180), ["0-30", "31-90", "91-180", "180+"]), ((7,), ["0-7", "7+"])],
 )
-def test_recency_bucket_labels(edges, labels):
-    assert recency_bucket_labels(edges) == labels
+def test_stage_labels(edges, labels):
+    assert stage_labels(edges) == labels
 
 
-def test_cli_writes_the_plan(tmp_path):
+def test_config_needs_one_action_per_stage():
+    with pytest.raises(ConfigError, match="stage_actions needs one action per stage"):
+        load_config(overrides=["winback.stages=[30, 90]"])
+
+
+def test_cli_writes_the_list_folder(tmp_path):
     from typer.testing import CliRunner
 
     from churnml.cli import app
     from churnml.io import write_tables
 
     write_tables(DATA.tables, tmp_path / "data")
-    out = tmp_path / "plan.csv"
+    out = tmp_path / "wb"
     result = CliRunner().invoke(
         app,
-        [
-            "winback",
-            "--data",
-            str(tmp_path / "data"),
-            "--out",
-            str(out),
-            "--set",
-            "label.source=churns",
-            "--set",
-            "data.as_of=2024-12-31",
-        ],
+        ["winback", "--data", str(tmp_path / "data"), "--out", str(out), "--set", "data.as_of=2024-12-31"],
     )
     assert result.exit_code == 0, result.output
-    plan = pl.read_csv(out)
-    # churns source: w1 (12-10), w2, w4 (latest 10-02) churned; w3 has no churn row here
-    assert plan.get_column("client_id").to_list() == ["w1", "w4", "w2"]
-    assert plan.get_column("priority").to_list() == [1, 2, None]
+    written = pl.read_parquet(out / "winback.parquet")
+    assert written.get_column("client_id").to_list()[:2] == ["p1", "g1"]
+    assert (out / "winback.csv").read_text().count("\n") == written.height + 1
+    assert "<svg" not in (out / "winback.html").read_text()  # no interventions: no plots, but a page
+    assert "Who to bring back" in (out / "winback.html").read_text()
+    # subscriptions label source: a1 (no term, no churns record) never churned; the other six are listed
+    assert "2 attempt, 1 keep in touch, 3 let go" in result.output

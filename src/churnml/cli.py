@@ -650,7 +650,8 @@ def score(
 
 
 # ----------------------------------------------------------------------------------------------
-# adapt transactions, winback, metrics   (adapters/, winback.py, metrics.py)
+# adapt transactions, winback, metrics, postmortem   (adapters/, winback.py, interventions.py,
+# metrics.py, postmortem.py)
 # ----------------------------------------------------------------------------------------------
 @adapt_app.command("transactions")
 @friendly
@@ -763,108 +764,305 @@ def _write_frame(frame: Any, out: Path) -> None:
 WinbackOutOpt = Annotated[Path, typer.Option("--out", help="Output FILE, .csv or .parquet.")]
 
 
+def _table_files(name: str, frame: Any) -> dict[str, bytes]:
+    """``<name>.parquet`` and a formula-safe ``<name>.csv`` of a result table."""
+    from churnml.outputs import formula_safe_csv, parquet_bytes
+
+    return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
+
+
+def _folder_out(out: Path | None, default: Path, data: Path | None = None) -> Path:
+    """The output folder of a report command, refused when it is or holds the data, the current folder
+    or the project (``outputs.checked_output_path``)."""
+    from churnml.outputs import checked_output_path, protected_folders
+
+    folder = out if out is not None else default
+    if folder.suffix in (".csv", ".parquet", ".html"):
+        raise UserError(f"--out {folder}: give a FOLDER (the files inside are named by the command)")
+    checked_output_path(folder, protected_folders(data))
+    return folder
+
+
+def _write_report_folder(folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config) -> bool:
+    """``files`` plus a ``manifest.json`` carrying churnml's marker (so a rerun may replace the folder and
+    nothing else may), written atomically under the folder's lock."""
+    import hashlib
+    import json
+
+    from churnml.config import config_hash
+    from churnml.outputs import MARKER, MARKER_KEY, write_scores_atomically
+
+    manifest = {
+        MARKER_KEY: MARKER,
+        "kind": kind,
+        "as_of": as_of.isoformat(),
+        "config_hash": config_hash(cfg),
+        "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
+    }
+    payload = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return write_scores_atomically(folder, {**files, "manifest.json": payload})
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+FolderOutOpt = Annotated[Path | None, typer.Option("--out", help="Output FOLDER (written atomically).")]
+
+
 @app.command()
 @friendly
 def winback(
-    out: WinbackOutOpt = Path("data/winback.csv"),
+    out: FolderOutOpt = None,
     data: DataOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """List churned clients worth winning back: recency, reason, value vs attempt cost, toxic history.
+    """The win-back list (every client gone, from the day it leaves) and, with interventions, what worked.
 
-    Churn follows label.source; clients active again are left out; settings under winback:.
+    Writes <out>/ (default data/winback/): winback.csv|parquet (stage, reason segment, decision with its
+    reason in words, action, cadence), attempts, return_rates, ab_tests, retention_contacts and winback.html.
+    Settings under winback:.
 
-    Example: churnml winback --data data/raw --out data/winback.csv
+    Example: churnml winback --data data/raw --out data/winback
     """
     from rich.table import Table as RichTable
 
+    from churnml.interventions import (
+        ab_tests,
+        retention_contacts,
+        return_rates_by,
+        winback_attempts,
+        winback_page,
+    )
     from churnml.io import read_dataset
-    from churnml.labels import active_spine, churn_dates
-    from churnml.outputs import checked_output_file
-    from churnml.winback import ACTIONS, winback_list
+    from churnml.labels import churn_dates
+    from churnml.winback import winback_list
 
     cfg = config_from(config, set_)
-    if out.suffix not in (".csv", ".parquet"):
-        raise UserError(f"--out {out}: give a .csv or .parquet file name")
-    checked_output_file(out, data_dir(data, cfg))
-    with console.status("reading and planning win-backs"):
+    folder = _folder_out(out, Path("data/winback"), data_dir(data, cfg))
+    with console.status("reading the data, planning and measuring win-backs"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
         churns = churn_dates(dataset, cfg.label)
-        active = active_spine(dataset, [dataset.as_of.date()], cfg.label)
-        plan = winback_list(dataset, churns, active, cfg.winback, cfg.value.default_margin)
-    _write_frame(plan, out)
-    counts = {a: plan.filter(plan["action"] == a).height for a in ACTIONS}
-    summary = RichTable(title=f"win-back plan as of {dataset.as_of:%Y-%m-%d} (top 10 of {plan.height:,})")
-    text_cols = ("client_id", "recency_bucket", "reason")
-    for col in ("priority", *text_cols, "value", "win_probability", "expected_value"):
-        summary.add_column(col, justify="left" if col in text_cols else "right")
+        plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
+        attempts = winback_attempts(dataset, churns, cfg.winback.stages)
+        tests = ab_tests(attempts)
+        retention = retention_contacts(dataset, churns, cfg.label.horizon_days)
+        rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
+        as_of = dataset.as_of.date()
+        html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages)
+    files = {
+        **_table_files("winback", plan),
+        **_table_files("attempts", attempts),
+        **_table_files("return_rates", rates),
+        **_table_files("ab_tests", tests),
+        **_table_files("retention_contacts", retention),
+        "winback.html": html.encode("utf-8"),
+    }
+    _write_report_folder(folder, files, "winback", as_of, cfg)
+    summary = RichTable(title=f"win-back list as of {as_of} (top 10 of {plan.height:,})")
+    text_cols = ("client_id", "stage", "reason_segment", "decision", "action")
+    for col in ("priority", *text_cols, "lifetime_value"):
+        summary.add_column(col, justify="left" if col in text_cols else "right", overflow="fold")
     for row in plan.head(10).iter_rows(named=True):
         summary.add_row(
             str(row["priority"] or "-"),
-            str(row["client_id"]),
-            row["recency_bucket"],
-            str(row["reason"] or "-"),
-            f"{row['value']:,.0f}",
-            f"{row['win_probability']:.2f}",
-            f"{row['expected_value']:,.0f}",
+            *[str(row[c]) for c in text_cols],
+            f"{row['lifetime_value']:,.0f}",
         )
     out_console.print(summary)
-    out_console.print(", ".join(f"{n:,} {a}" for a, n in counts.items()) + f" -> {out}")
+    counts = plan.group_by("decision").len().sort("decision").rows()
+    out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
+    for sentence in tests.get_column("sentence").to_list():
+        out_console.print(sentence, highlight=False, soft_wrap=True)
 
 
 @app.command()
 @friendly
 def metrics(
-    out: WinbackOutOpt = Path("data/churn_metrics.csv"),
+    out: FolderOutOpt = None,
     data: DataOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Monthly logo and revenue churn, overall and per segment; also draws <out>.png.
+    """Churn rate by both formulas, (C1 - C2) / C1 and (C1 + C3 - C2) / C1, by clients and revenue
+    (gross and net), per month and quarter, overall and per segment.
 
-    Churn follows label.source; months whose churn is not yet known are flagged complete=false.
+    Writes <out>/ (default data/metrics/): churn_rates.csv|parquet (period = month or quarter) and
+    churn_rates.html. Churn follows label.source; incomplete periods are marked and have no rate.
 
-    Example: churnml metrics --data data/raw --out data/churn_metrics.csv
+    Example: churnml metrics --data data/raw --out data/metrics
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
+    import polars as pl
     from rich.table import Table as RichTable
 
     from churnml.io import read_dataset
-    from churnml.metrics import ALL_SEGMENTS, churn_rate_figure, monthly_churn
-    from churnml.outputs import checked_output_file
+    from churnml.metrics import ALL_SEGMENTS, PERIODS, churn_rate_page, churn_report
 
     cfg = config_from(config, set_)
-    if out.suffix not in (".csv", ".parquet"):
-        raise UserError(f"--out {out}: give a .csv or .parquet file name")
-    checked_output_file(out, data_dir(data, cfg))
-    with console.status("reading and counting churn per month"):
+    folder = _folder_out(out, Path("data/metrics"), data_dir(data, cfg))
+    with console.status("reading and counting churn per month and quarter"):
         dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        table = monthly_churn(dataset, cfg.label)
-    _write_frame(table, out)
-    figure = churn_rate_figure(table)
-    plot = out.with_suffix(".png")
-    figure.savefig(plot, dpi=110, bbox_inches="tight")
-    overall = table.filter(table["segment"] == ALL_SEGMENTS)
-    summary = RichTable(title=f"monthly churn ({overall.height} months, basis {overall['mrr_basis'][0]})")
-    headers = ("month", "active", "churned", "logo churn", "MRR start", "MRR lost", "revenue churn", "done")
-    for col in headers:
-        summary.add_column(col, justify="left" if col == "month" else "right")
-    for row in overall.iter_rows(named=True):
+        reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
+        as_of = dataset.as_of.date()
+        html = churn_rate_page(reports, as_of)
+    table = pl.concat(list(reports.values()))
+    _write_report_folder(
+        folder,
+        {**_table_files("churn_rates", table), "churn_rates.html": html.encode()},
+        "metrics",
+        as_of,
+        cfg,
+    )
+    for period, report in reports.items():
+        overall = report.filter(pl.col("segment") == ALL_SEGMENTS)
+        basis = overall["mrr_basis"][0] if overall.height else "none"
+        summary = RichTable(title=f"churn rate per {period} (revenue basis {basis})")
+        headers = ("start", "C1", "C2", "C3", "(C1-C2)/C1", "(C1+C3-C2)/C1", "rev f1", "rev net", "rev gross")
+        for col in headers:
+            summary.add_column(col, justify="left" if col == "start" else "right")
+
+        def pct(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1%}"
+
+        for row in overall.iter_rows(named=True):
+            summary.add_row(
+                f"{row['period_start']}" + ("" if row["complete"] else " (incomplete)"),
+                f"{row['c1']:,}",
+                f"{row['c2']:,}",
+                f"{row['c3']:,}",
+                pct(row["churn_rate_f1"]),
+                pct(row["churn_rate_f2"]),
+                pct(row["revenue_churn_f1"]),
+                pct(row["revenue_churn_f2"]),
+                pct(row["revenue_churn_gross"]),
+            )
+        out_console.print(summary)
+    out_console.print(f"{table.height:,} rows -> {folder}/churn_rates.csv, churn_rates.html")
+
+
+@app.command()
+@friendly
+def postmortem(
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="First day of the period, YYYY-MM-DD (default: the oldest written list)."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Day after the period, YYYY-MM-DD, exclusive (default: the data end)."),
+    ] = None,
+    out: FolderOutOpt = None,
+    data: DataOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    scores: Annotated[
+        Path | None,
+        typer.Option(
+            "--scores", help="Folder of the written lists, <scores>/<as-of>/ (default: paths.scores)."
+        ),
+    ] = None,
+    early_weeks: Annotated[
+        int, typer.Option("--early-weeks", help="Flagged at least this many weeks before leaving = early.")
+    ] = 4,
+) -> None:
+    """Review each churn of the period against what the written lists said before it.
+
+    For each client that left: its reason, how many weeks before leaving it first turned yellow / red,
+    its top driver then, and the churners the list missed; totals by reason and driver family. Reads
+    every <scores>/<date>/scores.parquet and history.parquet; nothing is rescored. Writes <out>/
+    (default data/postmortem/): postmortem, by_reason, by_family (.csv|.parquet) and postmortem.html.
+
+    Example: churnml postmortem --data data/raw --from 2025-03-01 --to 2025-09-01
+    """
+    from datetime import timedelta
+
+    import polars as pl
+    from rich.table import Table as RichTable
+
+    from churnml.interventions import absences
+    from churnml.io import read_dataset
+    from churnml.labels import churn_dates
+    from churnml.postmortem import list_timeline, postmortem_page, postmortem_totals
+    from churnml.postmortem import postmortem as review_churns
+    from churnml.schemas import Clients, Table
+    from churnml.winback import with_reasons
+
+    cfg = config_from(config, set_)
+    folder = _folder_out(out, Path("data/postmortem"), data_dir(data, cfg))
+    root = scores if scores is not None else cfg.paths.scores
+    list_dirs = sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file()) if root.is_dir() else []
+    start, end = parse_date(from_, "--from"), parse_date(to, "--to")
+    if start is not None and end is not None and end <= start:
+        raise UserError(f"--to {end} must be after --from {start}")
+    with console.status(f"reading the data and {len(list_dirs)} written lists"):
+        dataset = read_dataset(data_dir(data, cfg), cfg.data)
+        end = end if end is not None else dataset.as_of.date()
+        if start is None:
+            dates = [parse_date(p.name, "a list folder") for p in list_dirs if _is_date(p.name)]
+            start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
+        if end <= start:
+            raise UserError(f"--to {end} must be after --from {start}")
+        lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
+        histories = [
+            pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
+        ]
+        timeline = list_timeline(lists, histories, cfg.score.zones)
+        gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label)), dataset)
+        clients = dataset.tables[Table.CLIENTS]
+        info = clients.select(
+            "client_id", *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
+        )
+        review = review_churns(
+            gone,
+            timeline,
+            start,
+            end,
+            lookback_days=cfg.label.horizon_days,
+            early_weeks=early_weeks,
+            clients=info,
+        )
+        by_reason = postmortem_totals(review, "reason")
+        by_family = postmortem_totals(review, "driver_family")
+        html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs))
+    _write_report_folder(
+        folder,
+        {
+            **_table_files("postmortem", review),
+            **_table_files("by_reason", by_reason),
+            **_table_files("by_family", by_family),
+            "postmortem.html": html.encode("utf-8"),
+        },
+        "postmortem",
+        end,
+        cfg,
+    )
+    if not list_dirs:
+        console.print(f"[yellow]warning:[/] no written list under {root}: every churn is 'not reviewed'")
+    summary = RichTable(
+        title=f"post-mortem of {review.height:,} churns, {start} to {end} ({len(list_dirs)} lists)"
+    )
+    for col in ("reason", "churns", "reviewed", "caught early", "caught late", "missed", "caught", "weeks"):
+        summary.add_column(col, justify="left" if col == "reason" else "right")
+    for row in by_reason.iter_rows(named=True):
         summary.add_row(
-            f"{row['month']:%Y-%m}",
-            f"{row['active_start']:,}",
-            f"{row['churned']:,}",
-            "-" if row["logo_churn_rate"] is None else f"{row['logo_churn_rate']:.1%}",
-            f"{row['mrr_start']:,.0f}",
-            f"{row['mrr_lost']:,.0f}",
-            "-" if row["revenue_churn_rate"] is None else f"{row['revenue_churn_rate']:.1%}",
-            "yes" if row["complete"] else "no",
+            str(row["reason"]),
+            f"{row['churns']:,}",
+            f"{row['reviewed']:,}",
+            f"{row['caught_early']:,}",
+            f"{row['caught_late']:,}",
+            f"{row['missed']:,}",
+            "-" if row["caught_share"] is None else f"{row['caught_share']:.0%}",
+            "-" if row["median_weeks_warning"] is None else f"{row['median_weeks_warning']:.0f}",
         )
     out_console.print(summary)
-    out_console.print(f"{table.height:,} rows -> {out}, plot -> {plot}")
+    out_console.print(f"-> {folder}/postmortem.csv, by_reason.csv, by_family.csv, postmortem.html")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -193,35 +193,48 @@ class PlaybooksConfig(_Section):
 
 
 class WinbackConfig(_Section):
-    recency_buckets: tuple[int, ...] = (30, 90, 180, 365)
-    cost_per_attempt: float = Field(500.0, ge=0)
-    toxic_tickets: int = Field(5, ge=1)
-    win_rates: tuple[float, ...] = (0.3, 0.2, 0.12, 0.06, 0.02)
-    reason_factors: dict[str, float] = Field(default_factory=dict)
-    value_years: float = Field(1.0, gt=0)
+    """The win-back playbook: stages by days since leaving, an approach per reason, who not to bring back."""
 
-    @field_validator("recency_buckets")
+    stages: tuple[int, ...] = (30, 90, 180)
+    stage_actions: tuple[str, ...] = (
+        "watch: a soft touch",
+        "active engagement",
+        "recovery attempt",
+        "recovery attempt",
+    )
+    approaches: dict[str, str] = Field(default_factory=dict)
+    default_approach: str = "ask what would make them come back"
+    no_attempt_reasons: tuple[str, ...] = ("moved",)
+    cost_per_attempt: float = Field(500.0, ge=0)
+    min_value_ratio: float = Field(1.5, ge=0)
+    repeated_complaints: int = Field(2, ge=1)
+    discount_demands: int = Field(1, ge=1)
+    low_loyalty_days: int = Field(365, ge=0)
+    high_demands: int = Field(4, ge=1)
+    regular_orders: int = Field(10, ge=1)
+    high_value_share: float = Field(0.2, ge=0, le=1)
+    call_gap_days: tuple[int, int] = (3, 5)
+
+    @field_validator("stages")
     @classmethod
     def _increasing(cls, v: tuple[int, ...]) -> tuple[int, ...]:
         if not v or any(b <= 0 for b in v) or list(v) != sorted(set(v)):
-            raise ValueError(
-                "recency_buckets must be increasing positive day counts, e.g. [30, 90, 180, 365]"
-            )
+            raise ValueError("stages must be increasing positive day counts, e.g. [30, 90, 180]")
         return v
 
-    @field_validator("win_rates")
+    @field_validator("call_gap_days")
     @classmethod
-    def _probabilities(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if any(not 0 <= p <= 1 for p in v):
-            raise ValueError("win_rates must be probabilities between 0 and 1")
+    def _gap(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 1 or v[1] < v[0]:
+            raise ValueError("call_gap_days must be [shortest, longest] days between calls, e.g. [3, 5]")
         return v
 
     @model_validator(mode="after")
-    def _one_rate_per_bucket(self) -> WinbackConfig:
-        if len(self.win_rates) != len(self.recency_buckets) + 1:
+    def _one_action_per_stage(self) -> WinbackConfig:
+        if len(self.stage_actions) != len(self.stages) + 1:
             raise ValueError(
-                f"win_rates needs one rate per recency bucket: {len(self.recency_buckets) + 1} "
-                f"(recency_buckets has {len(self.recency_buckets)} edges), got {len(self.win_rates)}"
+                f"stage_actions needs one action per stage: {len(self.stages) + 1} "
+                f"(stages has {len(self.stages)} edges), got {len(self.stage_actions)}"
             )
         return self
 

@@ -25,6 +25,27 @@ Columns:
 
 Months run from the first month that starts at or after the first data to the month of the last data.
 A segment's row for a month is there when the segment has clients active at its start or new in it.
+
+Both formulas of the seeds: :func:`churn_report`
+------------------------------------------------
+Grain: one row per period (``month`` or ``quarter``) x period start x segment (``all`` first). With
+``C1`` the clients active at the period start, ``C2`` those active at its end (the next period's start)
+and ``C3`` the clients created during it, by client count:
+
+- ``churn_rate_f1`` = (C1 - C2) / C1: net of new clients (it can be negative in a growing book);
+- ``churn_rate_f2`` = (C1 + C3 - C2) / C1: new clients added back, so only the losses count.
+
+By revenue (MRR as in :func:`mrr_at`: ``R1`` at the start over the C1 clients, ``R2`` at the end over
+the C2 clients, ``R3`` at the end over the new clients):
+
+- ``revenue_churn_f1`` = (R1 - R2) / R1; ``revenue_churn_f2`` = (R1 + R3 - R2) / R1 = the **net** revenue
+  churn of the clients of the start (churn and downgrades, offset by their expansion);
+- ``revenue_churn_gross`` = lost MRR / R1 where lost MRR = the sum over the C1 clients of
+  max(0, their MRR at the start - their MRR at the end): churn and downgrades, no expansion offset.
+
+``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
+before the warm-up of the inactivity source; the rates of an incomplete period are null (the period is
+marked "incomplete", never drawn as a drop to zero), its counts so far are kept.
 """
 
 from __future__ import annotations
@@ -38,7 +59,18 @@ from churnml.dataset import Dataset
 from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
 from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table
 
-__all__ = ["ALL_SEGMENTS", "UNKNOWN_SEGMENT", "churn_rate_figure", "month_starts", "monthly_churn", "mrr_at"]
+__all__ = [
+    "ALL_SEGMENTS",
+    "PERIODS",
+    "UNKNOWN_SEGMENT",
+    "churn_rate_page",
+    "churn_report",
+    "churn_report_figure",
+    "month_starts",
+    "monthly_churn",
+    "mrr_at",
+    "period_starts",
+]
 
 ALL_SEGMENTS = "all"
 UNKNOWN_SEGMENT = "unknown"
@@ -223,35 +255,246 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     )
 
 
-def churn_rate_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
-    """Logo and revenue churn rate per month (portfolio rows of :func:`monthly_churn`).
+PERIODS = ("month", "quarter")
 
-    Incomplete months (churn not yet known) are drawn hollow. Returns a matplotlib Figure; the
-    caller saves it (no I/O here).
+
+def period_starts(data_start: datetime, data_end: datetime, period: str) -> list[date]:
+    """First days of the months or quarters from the first one starting at or after ``data_start`` to
+    the one holding the last data."""
+    months = month_starts(data_start, data_end)
+    if period == "month":
+        return months
+    if period != "quarter":
+        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
+    first_full = [m for m in months if m.month in (1, 4, 7, 10)]
+    return first_full
+
+
+def _period_end(start: date, period: str) -> date:
+    end = _next_month(start)
+    if period == "quarter":
+        end = _next_month(_next_month(end))
+    return end
+
+
+def _rate(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den)
+
+
+def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> pl.DataFrame:
+    """Churn rate by both formulas, by clients and revenue, per period and segment (module docstring).
+
+    Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
+    ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
+    ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``mrr_lost_gross``, ``revenue_churn_f1``,
+    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
     """
+    starts = period_starts(dataset.start, dataset.as_of, period)
+    schema = {
+        "period": pl.String,
+        "period_start": pl.Date,
+        "period_end": pl.Date,
+        SEGMENT: pl.String,
+        "c1": pl.UInt32,
+        "c2": pl.UInt32,
+        "c3": pl.UInt32,
+        "churned": pl.UInt32,
+        "churn_rate_f1": pl.Float64,
+        "churn_rate_f2": pl.Float64,
+        "r1": pl.Float64,
+        "r2": pl.Float64,
+        "r3": pl.Float64,
+        "mrr_lost_gross": pl.Float64,
+        "revenue_churn_f1": pl.Float64,
+        "revenue_churn_f2": pl.Float64,
+        "revenue_churn_gross": pl.Float64,
+        "mrr_basis": pl.String,
+        "complete": pl.Boolean,
+    }
+    if not starts:
+        return pl.DataFrame(schema=schema)
+    ends = [_period_end(s, period) for s in starts]
+    bounds = sorted(set(starts) | set(ends))
+    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
+    spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+
+    clients = dataset.tables[Table.CLIENTS]
+    has_segment = Clients.SEGMENT in clients.columns and clients.get_column(
+        Clients.SEGMENT
+    ).null_count() < len(clients)
+    seg = clients.select(
+        CLIENT_ID,
+        (
+            pl.col(Clients.SEGMENT).fill_null(UNKNOWN_SEGMENT) if has_segment else pl.lit(UNKNOWN_SEGMENT)
+        ).alias(SEGMENT),
+        pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"),
+    )
+    grid = pl.DataFrame(
+        {"period_start": starts, "period_end": ends}, schema={"period_start": pl.Date, "period_end": pl.Date}
+    )
+    at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
+    at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
+    churn_times = churn_dates(dataset, cfg).select(
+        CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT).alias("_churn")
+    )
+    rows = (
+        at_start.join(at_end, on=["period_start", "period_end", CLIENT_ID], how="full", coalesce=True)
+        .join(seg, on=CLIENT_ID, how="left")
+        .with_columns(
+            pl.col("_m1").is_not_null().alias("_in1"),
+            pl.col("_m2").is_not_null().alias("_in2"),
+            pl.col("_m1", "_m2").fill_null(0.0),
+            (
+                (pl.col("_created") >= pl.col("period_start").cast(_DT))
+                & (pl.col("_created") < pl.col("period_end").cast(_DT))
+            ).alias("_new"),
+        )
+    )
+    churned = (
+        rows.filter(pl.col("_in1"))
+        .select("period_start", "period_end", CLIENT_ID)
+        .join(churn_times, on=CLIENT_ID)
+        .filter(
+            (pl.col("_churn") >= pl.col("period_start").cast(_DT))
+            & (pl.col("_churn") < pl.col("period_end").cast(_DT))
+        )
+        .select("period_start", CLIENT_ID)
+        .unique()
+        .with_columns(pl.lit(True).alias("_churned"))
+    )
+    rows = rows.join(churned, on=["period_start", CLIENT_ID], how="left").with_columns(
+        pl.col("_churned").fill_null(False)
+    )
+    # new clients: created in the period (whether or not still active at its end)
+    created = seg.join(grid, how="cross").filter(
+        (pl.col("_created") >= pl.col("period_start").cast(_DT))
+        & (pl.col("_created") < pl.col("period_end").cast(_DT))
+    )
+
+    def aggregate(keys: list[str]) -> pl.DataFrame:
+        counts = rows.group_by(keys).agg(
+            pl.col("_in1").sum().alias("c1"),
+            pl.col("_in2").sum().alias("c2"),
+            (pl.col("_in1") & pl.col("_churned")).sum().alias("churned"),
+            pl.col("_m1").filter(pl.col("_in1")).sum().alias("r1"),
+            pl.col("_m2").filter(pl.col("_in2")).sum().alias("r2"),
+            pl.col("_m2").filter(pl.col("_in2") & pl.col("_new")).sum().alias("r3"),
+            (pl.col("_m1") - pl.col("_m2"))
+            .clip(lower_bound=0)
+            .filter(pl.col("_in1"))
+            .sum()
+            .alias("mrr_lost_gross"),
+        )
+        new = created.group_by(keys).agg(pl.len().alias("c3"))
+        return counts.join(new, on=keys, how="full", coalesce=True)
+
+    # every period has its portfolio row, even an empty one; segment rows only where there is something
+    overall = grid.join(
+        aggregate(["period_start", "period_end"]), on=["period_start", "period_end"], how="left"
+    )
+    frames = [overall.with_columns(pl.lit(ALL_SEGMENTS).alias(SEGMENT))]
+    if has_segment:
+        frames.append(aggregate(["period_start", "period_end", SEGMENT]))
+    table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
+
+    lag = timedelta(days=label_lag_days(cfg))
+    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if cfg.source == "inactivity" else 0)
+    complete = {
+        s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
+        and datetime.combine(s, datetime.min.time()) >= warm_from
+        for s, e in zip(starts, ends, strict=True)
+    }
+    c1, c2, c3 = pl.col("c1"), pl.col("c2"), pl.col("c3")
+    r1, r2, r3 = pl.col("r1"), pl.col("r2"), pl.col("r3")
+    done = pl.col("complete")
+    table = (
+        table.with_columns(
+            pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
+            pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
+            pl.col("period_start").replace_strict(complete, return_dtype=pl.Boolean).alias("complete"),
+            pl.lit(period).alias("period"),
+            pl.lit(basis).alias("mrr_basis"),
+        )
+        .with_columns(
+            pl.when(done).then(_rate(c1.cast(pl.Float64) - c2, c1)).alias("churn_rate_f1"),
+            pl.when(done).then(_rate(c1.cast(pl.Float64) + c3 - c2, c1)).alias("churn_rate_f2"),
+            pl.when(done).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
+            pl.when(done).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
+            pl.when(done).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
+        )
+        .with_columns((pl.col(SEGMENT) != ALL_SEGMENTS).alias("_order"))
+        .sort("period_start", "_order", SEGMENT)
+    )
+    return table.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
+    """Both formulas per period (portfolio rows of one period kind of :func:`churn_report`): clients on
+    the left, revenue on the right. Incomplete periods have no point; they are shaded and labelled."""
     from matplotlib.figure import Figure
 
-    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort(MONTH)
-    fig = Figure(figsize=(9, 4))
-    ax = fig.add_subplot()
-    months = overall.get_column(MONTH).to_list()
+    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
+    fig = Figure(figsize=(11, 4.6))
+    starts = overall.get_column("period_start").to_list()
+    ends = overall.get_column("period_end").to_list()
     complete = overall.get_column("complete").to_list()
-    for col, label, color in (
-        ("logo_churn_rate", "logo churn (clients)", "tab:blue"),
-        ("revenue_churn_rate", "revenue churn (MRR)", "tab:red"),
-    ):
-        values = [None if v is None else 100 * v for v in overall.get_column(col).to_list()]
-        ax.plot(months, [v if v is not None else float("nan") for v in values], color=color, label=label)
-        ax.scatter(
-            months,
-            [v if v is not None else float("nan") for v in values],
-            facecolors=[color if c else "none" for c in complete],
-            edgecolors=color,
-            zorder=3,
-        )
-    ax.set_ylabel("churned in month, % of start")
-    ax.set_title("Monthly churn (hollow: month not complete yet)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.autofmt_xdate()
+    panels = (
+        (
+            "clients",
+            (("churn_rate_f1", "(C1 - C2) / C1"), ("churn_rate_f2", "(C1 + C3 - C2) / C1")),
+        ),
+        (
+            "revenue (MRR)",
+            (
+                ("revenue_churn_f1", "(R1 - R2) / R1"),
+                ("revenue_churn_f2", "net: (R1 + R3 - R2) / R1"),
+                ("revenue_churn_gross", "gross: lost + downgrades"),
+            ),
+        ),
+    )
+    for i, (title, series) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for col, label in series:
+            values = [float("nan") if v is None else 100 * v for v in overall.get_column(col).to_list()]
+            ax.plot(starts, values, marker="o", label=label)
+        for s, e, c in zip(starts, ends, complete, strict=True):
+            if not c:
+                ax.axvspan(s, e, color="grey", alpha=0.15, lw=0)
+                ax.text(s, 0.95, "incomplete", transform=ax.get_xaxis_transform(), fontsize=8, color="grey")
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_title(f"churn by {title}, % of the period start")
+        ax.grid(alpha=0.3)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    fig.tight_layout()
     return fig
+
+
+def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
+    """The churn-rate page: per period kind (``month``, ``quarter``) the plot of both formulas and the
+    table of the portfolio rows, then the segments."""
+    from churnml.pages import figure_svg, page_html, table_html
+
+    pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
+    intro = (
+        "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients created during it. "
+        "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (losses only). "
+        "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset by "
+        "expansion of the clients of the start); gross = churned MRR plus downgrades, no offset. "
+        "Incomplete periods (churn not yet known) are marked and have no rate.</p>"
+    )
+    sections = []
+    for kind, table in reports.items():
+        overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).drop("period", "mrr_basis")
+        segments = table.filter(pl.col(SEGMENT) != ALL_SEGMENTS).drop("period", "mrr_basis")
+        inner = (intro if not sections else "") + figure_svg(churn_report_figure(table))
+        inner += table_html(overall, percent=pct)
+        if segments.height:
+            inner += "<h3>per segment</h3>" + table_html(segments, percent=pct)
+        sections.append((kind, f"By {kind}", inner))
+    basis = next(iter(reports.values())).get_column("mrr_basis")
+    return page_html(
+        f"Churn rate — as of {as_of}",
+        f"churnml metrics · revenue basis {basis[0] if basis.len() else 'none'}",
+        sections,
+    )

@@ -14,6 +14,8 @@ Grain of each table:
 - ``tickets``: one row per support ticket.
 - ``signals``: one row per account signal (champion_left, layoffs, ...).
 - ``churns``: one row per churn event (a client who came back and left again has two).
+- ``interventions``: one row per action of the team towards a client (a win-back call, an offer, a
+  retention meeting), so that its effect can be measured (``campaign`` / ``variant`` for A/B tests).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "ColumnSpec",
     "Communications",
     "Events",
+    "Interventions",
     "Kind",
     "Payments",
     "Signals",
@@ -57,6 +60,7 @@ class Table(StrEnum):
     TICKETS = "tickets"
     SIGNALS = "signals"
     CHURNS = "churns"
+    INTERVENTIONS = "interventions"
 
 
 class Kind(StrEnum):
@@ -176,6 +180,18 @@ class Churns:
     REASON = "reason"
 
     REASONS = ("price", "service", "forgot", "lost_interest", "moved", "competitor", "other")
+
+
+class Interventions:
+    CLIENT_ID = CLIENT_ID
+    TS = "ts"
+    KIND = "kind"
+    CAMPAIGN = "campaign"
+    VARIANT = "variant"
+    OWNER = "owner"
+    OUTCOME = "outcome"
+
+    KINDS = ("call", "email", "offer", "meeting", "training", "other")
 
 
 @dataclass(frozen=True)
@@ -341,6 +357,19 @@ CONTRACT: dict[Table, TableSchema] = {
         ),
         unique=(Churns.CLIENT_ID, Churns.CHURNED_AT),
         time_columns=(Churns.CHURNED_AT,),
+    ),
+    Table.INTERVENTIONS: TableSchema(
+        Table.INTERVENTIONS,
+        (
+            _c(Interventions.CLIENT_ID, Kind.STR),
+            _c(Interventions.TS, Kind.DATETIME),
+            _c(Interventions.KIND, Kind.STR, allowed=Interventions.KINDS),
+            _o(Interventions.CAMPAIGN, Kind.STR),
+            _o(Interventions.VARIANT, Kind.STR),
+            _o(Interventions.OWNER, Kind.STR),
+            _o(Interventions.OUTCOME, Kind.STR),
+        ),
+        time_columns=(Interventions.TS,),
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Synthetic CRM generator: all eight contract tables from a known churn mechanism, plus the truth.
+"""Synthetic CRM generator: all nine contract tables from a known churn mechanism, plus the truth.
 
 This is the demo dataset and the test bed of churnml. Every client is simulated week by week
 (vectorised over a chunk of clients with NumPy; the only Python loop runs over the weeks), then each
@@ -40,7 +40,8 @@ Tables (``schemas.CONTRACT`` columns and types exactly; every file sorted by cli
 api_call, integration_sync = the key features; page_view, search = basic; data_export),
 ``subscriptions`` (one row per term; add-ons as ``is_addon`` rows), ``payments`` (one invoice per term;
 invoices not yet due at the data end are not exported), ``communications``, ``tickets``, ``signals``,
-``churns``. Nothing is dated at or after the data end except ``subscriptions.end_date`` of running terms.
+``churns``, ``interventions`` (a win-back A/B test with a known effect and retention calls, drawn from
+its own random stream; see :func:`_interventions`). Nothing is dated at or after the data end except ``subscriptions.end_date`` of running terms.
 
 Truth (``--truth-out``; the pipeline never reads it)
 ----------------------------------------------------
@@ -85,6 +86,7 @@ from churnml.schemas import (
     Clients,
     Communications,
     Events,
+    Interventions,
     Kind,
     Payments,
     Signals,
@@ -134,6 +136,15 @@ class Truth:
     RETURNED = "returned"
     VACATION_WEEKS = "vacation_weeks"
     LATE_NOISE = "late_noise"
+    # winback.parquet: one row per win-back test unit (a churn contacted by a campaign)
+    WINBACK = "winback"
+    CHURNED_AT = "churned_at"
+    CONTACTED_AT = "contacted_at"
+    CAMPAIGN = "campaign"
+    VARIANT = "variant"
+    P_RETURN = "p_return"
+    P_RETURN_A = "p_return_a"
+    P_RETURN_B = "p_return_b"
 
 
 TRUTH_HAZARD = Truth.HAZARD
@@ -187,6 +198,14 @@ R_PRICE, R_SERVICE, R_FORGOT, R_LOST, R_MOVED, R_COMPETITOR, R_OTHER = range(7)
 EPISODE_REASON_P = np.array([0.25, 0.18, 0.05, 0.20, 0.05, 0.17, 0.10])
 BASE_REASON_P = np.array([0.20, 0.05, 0.25, 0.05, 0.25, 0.0, 0.20])
 RETURN_P = np.array([0.20, 0.08, 0.35, 0.10, 0.05, 0.15, 0.15])  # win-back probability by reason
+# Win-back test (interventions table): variant B (the reason's own approach) multiplies the chance to
+# return by (1 + WINBACK_EFFECT), variant A (a generic email) by (1 - WINBACK_EFFECT); half and half.
+WINBACK_EFFECT = 0.4
+WINBACK_VARIANTS = ("A", "B")
+# Variant B's follow-up by reason (price, service, forgot, lost_interest, moved, competitor, other).
+WINBACK_B_KIND = ("offer", "call", "email", "email", "other", "offer", "call")
+RETENTION_DECLINE = 0.5  # a retention call when a decline first reaches this intensity ...
+RETENTION_P = 0.5  # ... with this probability
 
 FAMILIES = ("usage", "payments", "communication", "support", "account")
 F_USAGE, F_PAY, F_COMM, F_SUPPORT, F_ACCOUNT = range(5)
@@ -1230,6 +1249,160 @@ def _churns(ids: pl.Series, sim: _Sim) -> pl.DataFrame:
     )
 
 
+INTERVENTIONS_STREAM = 14  # third seed word of the interventions' random stream
+
+
+def _last_second(tables: dict[Table, pl.DataFrame]) -> int:
+    """Latest timestamp of the chunk's activity tables, in epoch seconds: interventions stay at or
+    before it, so adding them never moves the dataset's as-of date."""
+    last = [
+        tables[t].get_column(col).max()
+        for t, col in (
+            (Table.EVENTS, Events.TS),
+            (Table.PAYMENTS, Payments.PAID_AT),
+            (Table.COMMUNICATIONS, Communications.TS),
+        )
+        if tables[t].height
+    ]
+    last = [t for t in last if t is not None]
+    return int(max(last).timestamp()) if last else 0
+
+
+def _return_chance(churn_day: np.ndarray, reason: np.ndarray, grid: _Grid) -> np.ndarray:
+    """P(the client comes back before the data end) for each churn, as the simulation draws it: with
+    ``RETURN_P[reason]``, after a gap of ``31 + floor(Exp(110))`` days that must end before
+    ``grid.end - 7``."""
+    room = (grid.end - 7 - churn_day - 31).astype(np.float64)
+    fits = np.where(room > 0, 1.0 - np.exp(-np.maximum(room, 0.0) / 110.0), 0.0)
+    return RETURN_P[reason] * fits
+
+
+def _interventions(
+    rng: np.random.Generator, ids: pl.Series, st, sim: _Sim, grid: _Grid, last_second: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The team's actions: a win-back test on churned clients and retention calls on declining ones.
+
+    Win-back: every churn but "moved" is contacted 1-20 days after it (campaign ``winback-<year>H<half>``),
+    half with variant A (a generic email), half with variant B (the same email, then the reason's own
+    approach 4 days later: an offer for price, a manager's call for service, ...). The return itself was
+    drawn by the simulation with chance ``pi`` (:func:`_return_chance`); the variant is drawn after it,
+    with ``P(B | returned) = (1 + e) / 2`` and ``P(B | not) = (1 - pi (1 + e)) / (2 (1 - pi))``, which makes
+    ``P(B) = 1/2`` and ``P(returned | B) = pi (1 + e)``, ``P(returned | A) = pi (1 - e)`` exactly: the
+    data are those of a randomised test in which B truly brings back more clients (``e`` =
+    :data:`WINBACK_EFFECT`). Retention: a call when a decline episode first reaches
+    :data:`RETENTION_DECLINE` (half the time), campaign ``retention``, no effect on churn.
+
+    Returns (interventions table, truth: one row per win-back test unit).
+    """
+    ch = sim.churns
+    terms = sim.terms
+    owners = st["owner"]
+    # did each churn come back? (a main term starting after the churn: the return)
+    back_after = np.zeros(ch["client"].size, bool)
+    if ch["client"].size:
+        order = np.lexsort((terms["start"], terms["client"]))
+        t_client, t_start = terms["client"][order], terms["start"][order]
+        # first term start after the churn day of the same client
+        key = t_client * BIG_DAY * 10 + t_start
+        probe = ch["client"] * BIG_DAY * 10 + ch["day"]
+        pos = np.searchsorted(key, probe, side="right")
+        ok = pos < key.size
+        back_after[ok] = t_client[np.minimum(pos, key.size - 1)][ok] == ch["client"][ok]
+    pi = _return_chance(ch["day"], ch["reason"], grid)
+    e = WINBACK_EFFECT
+    p_b = np.where(back_after, (1 + e) / 2, (1 - pi * (1 + e)) / np.maximum(2 * (1 - pi), 1e-12))
+    u = rng.random(ch["client"].size)
+    delay = rng.integers(1, 21, ch["client"].size)
+    hour = rng.integers(9 * 3600, 17 * 3600, ch["client"].size)
+    reached = rng.random(ch["client"].size) < 0.7
+    variant = (u < p_b).astype(np.int64)
+    first_sec = (ch["day"] + delay) * DAY + hour
+    unit = (ch["reason"] != R_MOVED) & (first_sec + 4 * DAY <= last_second)
+
+    idx = np.flatnonzero(unit)
+    first_days = (ch["day"][idx] + delay[idx]).astype("datetime64[D]")
+    years = first_days.astype("datetime64[Y]").astype(np.int64) + 1970
+    half = np.where(first_days.astype("datetime64[M]").astype(np.int64) % 12 < 6, 1, 2)
+    campaign = np.array(
+        [f"winback-{y}H{h}" for y, h in zip(years.tolist(), half.tolist(), strict=True)], object
+    )
+    is_b = variant[idx] == 1
+    rows = {
+        "c": np.concatenate([ch["client"][idx], ch["client"][idx][is_b]]),
+        "sec": np.concatenate([first_sec[idx], first_sec[idx][is_b] + 4 * DAY]),
+        "kind": np.concatenate(
+            [np.full(idx.size, "email", object), np.array(WINBACK_B_KIND, object)[ch["reason"][idx][is_b]]]
+        ),
+        "campaign": np.concatenate([campaign, campaign[is_b]]),
+        "variant": np.concatenate(
+            [np.array(WINBACK_VARIANTS, object)[variant[idx]], np.full(int(is_b.sum()), "B", object)]
+        ),
+        "outcome": np.concatenate(
+            [np.full(idx.size, "sent", object), np.where(reached[idx][is_b], "reached", "no_answer")]
+        ),
+    }
+    # retention calls: the first week a decline episode reaches RETENTION_DECLINE, while active
+    active = sim.hi > sim.lo
+    d = sim.d
+    crossing = active & (d >= RETENTION_DECLINE)
+    crossing[:, 1:] &= d[:, :-1] < RETENTION_DECLINE
+    rc, rk = np.nonzero(crossing)
+    keep = rng.random(rc.size) < RETENTION_P
+    rc, rk = rc[keep], rk[keep]
+    r_sec = (
+        (grid.monday0 + 7 * rk) * DAY
+        + rng.integers(1, 5, rc.size) * DAY
+        + rng.integers(9 * 3600, 17 * 3600, rc.size)
+    )
+    r_ok = r_sec <= last_second
+    rc, r_sec = rc[r_ok], r_sec[r_ok]
+    r_reached = rng.random(rc.size) < 0.6
+    rows = {
+        "c": np.concatenate([rows["c"], rc]),
+        "sec": np.concatenate([rows["sec"], r_sec]),
+        "kind": np.concatenate([rows["kind"], np.full(rc.size, "call", object)]),
+        "campaign": np.concatenate([rows["campaign"], np.full(rc.size, "retention", object)]),
+        "variant": np.concatenate([rows["variant"], np.full(rc.size, None, object)]),
+        "outcome": np.concatenate([rows["outcome"], np.where(r_reached, "reached", "no_answer")]),
+    }
+    order = np.lexsort((rows["sec"], rows["c"]))
+    c = rows["c"][order].astype(np.int64)
+    table = pl.DataFrame(
+        {
+            Interventions.CLIENT_ID: ids.gather(pl.Series(c)),
+            Interventions.TS: _datetimes(rows["sec"][order]),
+            Interventions.KIND: pl.Series(Interventions.KIND, rows["kind"][order].tolist(), dtype=pl.String),
+            Interventions.CAMPAIGN: pl.Series(
+                Interventions.CAMPAIGN, rows["campaign"][order].tolist(), dtype=pl.String
+            ),
+            Interventions.VARIANT: pl.Series(
+                Interventions.VARIANT, rows["variant"][order].tolist(), dtype=pl.String
+            ),
+            Interventions.OWNER: pl.Series(Interventions.OWNER, owners[c].tolist(), dtype=pl.String),
+            Interventions.OUTCOME: pl.Series(
+                Interventions.OUTCOME, rows["outcome"][order].tolist(), dtype=pl.String
+            ),
+        }
+    )
+    t_order = np.lexsort((ch["day"][idx], ch["client"][idx]))
+    sel = idx[t_order]
+    truth = pl.DataFrame(
+        {
+            CLIENT_ID: ids.gather(pl.Series(ch["client"][sel].astype(np.int64))),
+            Truth.CHURNED_AT: _datetimes(ch["day"][sel] * DAY),
+            Truth.CONTACTED_AT: _datetimes(first_sec[sel]),
+            Truth.CAMPAIGN: pl.Series(Truth.CAMPAIGN, campaign[t_order].tolist(), dtype=pl.String),
+            Truth.VARIANT: _lookup(WINBACK_VARIANTS, variant[sel], Truth.VARIANT),
+            Truth.P_RETURN: np.where(variant[sel] == 1, pi[sel] * (1 + e), pi[sel] * (1 - e)),
+            Truth.P_RETURN_A: pi[sel] * (1 - e),
+            Truth.P_RETURN_B: pi[sel] * (1 + e),
+            Truth.RETURNED: back_after[sel],
+        },
+        schema_overrides={CLIENT_ID: pl.String},
+    )
+    return table, truth
+
+
 def _clients(ids: pl.Series, st) -> pl.DataFrame:
     parts = st["name_parts"]
     names = [f"{NAME_A[a]}{NAME_B[b]} {NAME_C[c % len(NAME_C)]}" for a, b, c in parts.tolist()]
@@ -1375,7 +1548,13 @@ def synthetic_chunk(params: SynthParams, chunk: int) -> SyntheticChunk:
         Table.SIGNALS: _signals(ids, sim, grid),
         Table.CHURNS: _churns(ids, sim),
     }
-    return SyntheticChunk(tables=tables, truth=_truth(ids, st, sim, grid, vac, late_noise))
+    # Own random stream: the other tables are exactly what they were before interventions existed.
+    iv_rng = np.random.default_rng([params.seed, chunk, INTERVENTIONS_STREAM])
+    tables[Table.INTERVENTIONS], winback_truth = _interventions(
+        iv_rng, ids, st, sim, grid, _last_second(tables)
+    )
+    truth = _truth(ids, st, sim, grid, vac, late_noise) | {Truth.WINBACK: winback_truth}
+    return SyntheticChunk(tables=tables, truth=truth)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1503,7 +1682,8 @@ def write_synthetic_dataset(
     truth_out.mkdir(parents=True, exist_ok=True)
     targets = {str(t): (out / f"{t}.parquet", _contract_schema(t)) for t in Table}
     targets |= {
-        f"truth/{name}": (truth_out / f"{name}.parquet", None) for name in (Truth.HAZARD, Truth.CLIENTS)
+        f"truth/{name}": (truth_out / f"{name}.parquet", None)
+        for name in (Truth.HAZARD, Truth.CLIENTS, Truth.WINBACK)
     }
     writers: dict[str, pq.ParquetWriter] = {}
     rows = dict.fromkeys(targets, 0)

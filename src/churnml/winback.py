@@ -1,67 +1,148 @@
-"""The win-back planner: which clients that left are worth trying to win back, and in what order.
+"""The win-back list: every client who left, from the day it leaves, with the playbook's stage, approach
+and decision.
 
-Grain of :func:`winback_list`: one row per churned client that is not active at the as-of date, about
-its latest churn. Columns:
+Who is on it (:func:`lost_clients`): a client with a churn, from the label source (``churns`` argument,
+e.g. ``labels.churn_dates``) or a record in the ``churns`` table, whichever is later, unless it came back
+after it (a subscription term that starts after the churn; without subscriptions, an event or an order
+after it). A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
+holds the clients who left this month (a subscription churn is only *decided* ``grace_days`` after the
+term end; the ``churns`` record is known at once).
+
+Grain of :func:`winback_list`: one row per client who left and did not come back, about its latest churn.
+Columns:
 
 - ``client_id``, and ``name`` / ``owner`` / ``segment`` when the clients table has them;
-- ``churned_at`` (Datetime), ``days_since_churn`` (Int64, to the as-of date), ``recency_bucket``
-  (``0-30``, ``31-90``, ..., ``>365`` days, from ``winback.recency_buckets``);
-- ``reason``: the churns table's reason of the churn row nearest in time to ``churned_at`` (null
-  without a churns table or reason);
-- ``former_arr``: 12 x MRR of the subscription terms running at the churn (``start < churned_at <=
-  end``; null without subscriptions); ``revenue_last_year``: payments in the 365 days before the
-  churn, refunds netted (null without payments); ``lifetime_revenue``: all payments before the churn;
-  ``value``: the yearly value a win-back would bring back = ``former_arr`` when above 0, else
-  ``revenue_last_year``, else 0;
-- ``complaints_last_year``: complaint tickets opened in the 365 days before the churn; ``toxic``:
-  at least ``winback.toxic_tickets`` of them (let go gracefully, whatever the value);
-- ``win_probability`` = ``win_rates[bucket]`` x ``reason_factors[reason]`` (1.0 for a missing or
-  unlisted reason), capped at 1;
-- ``expected_value`` = win_probability x value x margin x ``value_years`` - ``cost_per_attempt``
-  (margin: ``clients.margin``, else the default margin passed in);
-- ``action``: ``attempt win-back``, ``let go: toxic history`` or ``skip: costs more than it brings``;
-- ``priority``: 1 = the attempt with the highest expected value; null for clients not to attempt.
+- ``churned_at`` (Datetime), ``days_since_churn`` (Int64, to the as-of date), ``stage`` (``0-30``,
+  ``31-90``, ``91-180``, ``180+`` from ``winback.stages``);
+- ``reason`` (the ``churns`` record nearest in time, null without one), ``reason_segment`` (the reason,
+  or ``unknown``), ``approach`` (``winback.approaches[reason]``);
+- ``tenure_days`` (created to churned); ``former_arr`` (12 x MRR of the terms running at the churn; null
+  without subscriptions); ``lifetime_revenue`` (payments before the churn, refunds netted; without
+  payments, MRR x months of the terms before it); ``lifetime_value`` = lifetime revenue x margin
+  (``clients.margin``, else the default margin);
+- ``orders_last_year``, ``complaints_last_year``, ``discount_requests_last_year``,
+  ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
+  the churn;
+- ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
+  ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
+  ``stages[1]`` days ago with no complaint in its last year): the clients to bring back first;
+- ``decision`` (``attempt``, ``keep in touch``, ``let go``; :data:`DECISIONS`) and ``decision_reason``
+  (in words). Rules in order: a reason in ``no_attempt_reasons`` (moved) -> keep in touch; repeated
+  complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
+  below ``min_value_ratio`` x ``cost_per_attempt`` -> let go; else attempt;
+- ``first`` (an attempt to make first: regular, high value or recent without complaints), ``priority``
+  (1 = act first: attempts, the ``first`` ones first, then by lifetime value; null otherwise);
+- ``action`` (the stage's action with the reason's approach) and ``cadence`` (the first contact sells
+  nothing; calls no more often than every ``call_gap_days``).
 
-Sorted by priority (attempts first), then expected value, descending.
+Sorted by priority (attempts first), then lifetime value, descending.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import polars as pl
 
 from churnml.config import WinbackConfig
 from churnml.dataset import Dataset
+from churnml.labels import activity_times
 from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
 
-__all__ = ["ACTIONS", "recency_bucket_labels", "winback_list"]
+__all__ = [
+    "ATTEMPT",
+    "DECISIONS",
+    "KEEP_IN_TOUCH",
+    "LET_GO",
+    "UNKNOWN_REASON",
+    "lost_clients",
+    "return_dates",
+    "stage_labels",
+    "winback_list",
+    "with_reasons",
+]
 
-ACTIONS = ("attempt win-back", "let go: toxic history", "skip: costs more than it brings")
+ATTEMPT = "attempt"
+KEEP_IN_TOUCH = "keep in touch"
+LET_GO = "let go"
+DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO)
+UNKNOWN_REASON = "unknown"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
 _YEAR = pl.duration(days=365)
 
 
-def recency_bucket_labels(edges: tuple[int, ...]) -> list[str]:
-    """Labels of the buckets cut by ``edges`` (days): ``(30, 90)`` -> ``0-30, 31-90, >90``."""
+def stage_labels(edges: tuple[int, ...]) -> list[str]:
+    """Labels of the stages cut by ``edges`` (days): ``(30, 90, 180)`` -> ``0-30, 31-90, 91-180, 180+``."""
     lows = [0, *[e + 1 for e in edges]]
-    return [f"{lo}-{hi}" for lo, hi in zip(lows, edges, strict=False)] + [f">{edges[-1]}"]
+    return [f"{lo}-{hi}" for lo, hi in zip(lows, edges, strict=False)] + [f"{edges[-1]}+"]
 
 
-def _latest_churns(churns: pl.DataFrame, active: pl.DataFrame) -> pl.DataFrame:
+def _starts(dataset: Dataset) -> pl.DataFrame:
+    """Instants at which a client is (again) a client: term starts, else activity. ``client_id``, ``_start``."""
+    subs = dataset.get(Table.SUBSCRIPTIONS)
+    if subs is not None:
+        return subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start"))
+    if Table.EVENTS in dataset or Table.PAYMENTS in dataset:
+        return activity_times(dataset).select(CLIENT_ID, pl.col("_at").cast(_DT).alias("_start"))
+    return pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT})
+
+
+def return_dates(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
+    """For each churn row (``client_id``, ``churned_at``): ``returned_at``, the first subscription term
+    start strictly after it (without subscriptions: the first event or order after it), null when the
+    client has not come back. Same grain and order as ``churns``, one column added."""
+    starts = _starts(dataset).unique().sort("_start")
+    keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
+    back = (
+        keyed.sort(CHURNED_AT)
+        .join_asof(
+            starts,
+            left_on=CHURNED_AT,
+            right_on="_start",
+            by=CLIENT_ID,
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .select("_row", pl.col("_start").alias("returned_at"))
+    )
+    return keyed.join(back, on="_row", how="left").sort("_row").drop("_row")
+
+
+def lost_clients(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
+    """Clients gone at the as-of date: ``client_id``, ``churned_at`` (their latest churn).
+
+    ``churns``: churn events of the label source (``client_id``, ``churned_at``); the ``churns`` table's
+    records count too, from their own day. A client that came back after its latest churn is left out;
+    the others are dated by the earliest churn of their current absence (no return after it).
+    """
+    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
+    table = dataset.get(Table.CHURNS)
+    if table is not None:
+        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
+    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
+    # The churns not followed by a return belong to the current absence; it began at the earliest of
+    # them (a churns record and the label source's later date for the same departure count once).
     return (
-        churns.group_by(CLIENT_ID)
-        .agg(pl.col(CHURNED_AT).max().cast(_DT))
-        .join(active.select(CLIENT_ID).unique(), on=CLIENT_ID, how="anti")
+        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT))
+        .filter(pl.col("returned_at").is_null())
+        .group_by(CLIENT_ID)
+        .agg(pl.col(CHURNED_AT).min())
+        .sort(CLIENT_ID)
     )
 
 
-def _with_reason(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """``lost`` (``client_id``, ``churned_at``) with ``reason``: the ``churns`` record nearest in time."""
     table = dataset.get(Table.CHURNS)
     if table is None or Churns.REASON not in table.columns:
         return lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
-    reasons = table.select(
-        CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON
-    ).sort("_reason_at")
+    reasons = (
+        table.filter(pl.col(Churns.REASON).is_not_null())
+        .select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON)
+        .sort("_reason_at")
+    )
     return (
         lost.sort(CHURNED_AT)
         .join_asof(
@@ -78,23 +159,42 @@ def _with_reason(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 
 def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     subs = dataset.get(Table.SUBSCRIPTIONS)
+    payments = dataset.get(Table.PAYMENTS)
     if subs is not None:
+        terms = lost.join(
+            subs.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR),
+            on=CLIENT_ID,
+        )
         arr = (
-            lost.join(
-                subs.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR),
-                on=CLIENT_ID,
-            )
-            .filter(
+            terms.filter(
                 (pl.col(Subscriptions.START_DATE) < pl.col(CHURNED_AT))
                 & (pl.col(CHURNED_AT) <= pl.col(Subscriptions.END_DATE))
             )
             .group_by(CLIENT_ID)
             .agg((pl.col(Subscriptions.MRR).sum() * 12).alias("former_arr"))
         )
-        lost = lost.join(arr, on=CLIENT_ID, how="left").with_columns(pl.col("former_arr").fill_null(0.0))
+        # MRR x months of every term before the churn (cut at the churn): revenue without payments
+        billed = (
+            terms.filter(pl.col(Subscriptions.START_DATE) < pl.col(CHURNED_AT))
+            .with_columns(
+                (
+                    pl.min_horizontal(Subscriptions.END_DATE, CHURNED_AT) - pl.col(Subscriptions.START_DATE)
+                ).dt.total_days()
+                / (365.25 / 12)
+                * pl.col(Subscriptions.MRR)
+            )
+            .group_by(CLIENT_ID)
+            .agg(pl.col(Subscriptions.MRR).sum().alias("_billed"))
+        )
+        lost = (
+            lost.join(arr, on=CLIENT_ID, how="left")
+            .join(billed, on=CLIENT_ID, how="left")
+            .with_columns(pl.col("former_arr", "_billed").fill_null(0.0))
+        )
     else:
-        lost = lost.with_columns(pl.lit(None, pl.Float64).alias("former_arr"))
-    payments = dataset.get(Table.PAYMENTS)
+        lost = lost.with_columns(
+            pl.lit(None, pl.Float64).alias("former_arr"), pl.lit(None, pl.Float64).alias("_billed")
+        )
     if payments is not None:
         paid = (
             lost.join(
@@ -106,68 +206,134 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             .filter(pl.col(Payments.PAID_AT) < pl.col(CHURNED_AT))
             .group_by(CLIENT_ID)
             .agg(
-                pl.col(Payments.AMOUNT)
-                .filter(pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR)
-                .sum()
-                .alias("revenue_last_year"),
                 pl.col(Payments.AMOUNT).sum().alias("lifetime_revenue"),
+                ((pl.col(Payments.AMOUNT) > 0) & (pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR))
+                .sum()
+                .alias("orders_last_year"),
             )
         )
         lost = lost.join(paid, on=CLIENT_ID, how="left").with_columns(
-            pl.col("revenue_last_year", "lifetime_revenue").fill_null(0.0)
+            pl.col("lifetime_revenue").fill_null(0.0), pl.col("orders_last_year").fill_null(0)
         )
     else:
         lost = lost.with_columns(
-            pl.lit(None, pl.Float64).alias("revenue_last_year"),
-            pl.lit(None, pl.Float64).alias("lifetime_revenue"),
+            pl.col("_billed").fill_null(0.0).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
-    return lost.with_columns(
-        pl.when(pl.col("former_arr") > 0)
-        .then(pl.col("former_arr"))
-        .otherwise(pl.col("revenue_last_year"))
-        .fill_null(0.0)
-        .clip(lower_bound=0)
-        .alias("value")
+    return lost.drop("_billed").with_columns(
+        pl.col("lifetime_revenue").clip(lower_bound=0).round(2),
+        pl.col("orders_last_year").cast(pl.UInt32),
+        (pl.col("lifetime_revenue").clip(lower_bound=0) * pl.col("_margin")).round(2).alias("lifetime_value"),
     )
 
 
-def _with_complaints(lost: pl.DataFrame, dataset: Dataset, toxic_tickets: int) -> pl.DataFrame:
+def _with_tickets(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    counts = ("complaints_last_year", "discount_requests_last_year", "demands_last_year")
     tickets = dataset.get(Table.TICKETS)
     if tickets is None or Tickets.KIND not in tickets.columns:
-        lost = lost.with_columns(pl.lit(0, pl.UInt32).alias("complaints_last_year"))
-    else:
-        complaints = (
-            lost.join(
-                tickets.filter(pl.col(Tickets.KIND) == "complaint").select(CLIENT_ID, Tickets.OPENED_AT),
-                on=CLIENT_ID,
-            )
-            .filter(
-                (pl.col(Tickets.OPENED_AT) < pl.col(CHURNED_AT))
-                & (pl.col(Tickets.OPENED_AT) >= pl.col(CHURNED_AT) - _YEAR)
-            )
-            .group_by(CLIENT_ID)
-            .agg(pl.len().alias("complaints_last_year"))
+        return lost.with_columns(pl.lit(0, pl.UInt32).alias(c) for c in counts)
+    kind = pl.col(Tickets.KIND)
+    per = (
+        lost.join(tickets.select(CLIENT_ID, Tickets.OPENED_AT, Tickets.KIND), on=CLIENT_ID)
+        .filter(
+            (pl.col(Tickets.OPENED_AT) < pl.col(CHURNED_AT))
+            & (pl.col(Tickets.OPENED_AT) >= pl.col(CHURNED_AT) - _YEAR)
         )
-        lost = lost.join(complaints, on=CLIENT_ID, how="left").with_columns(
-            pl.col("complaints_last_year").fill_null(0).cast(pl.UInt32)
+        .group_by(CLIENT_ID)
+        .agg(
+            (kind == "complaint").sum().alias(counts[0]),
+            (kind == "discount_request").sum().alias(counts[1]),
+            kind.is_in(["complaint", "discount_request", "cancellation_request"]).sum().alias(counts[2]),
         )
-    return lost.with_columns((pl.col("complaints_last_year") >= toxic_tickets).alias("toxic"))
+    )
+    return lost.join(per, on=CLIENT_ID, how="left").with_columns(
+        pl.col(c).fill_null(0).cast(pl.UInt32) for c in counts
+    )
+
+
+def _money(expr: pl.Expr) -> pl.Expr:
+    """A whole amount with thousands separators, as text."""
+    return expr.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
+
+
+def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
+    floor = cfg.min_value_ratio * cfg.cost_per_attempt
+    no_attempt = pl.col(Churns.REASON).is_in(list(cfg.no_attempt_reasons)).fill_null(False)
+    toxic = (pl.col("complaints_last_year") >= cfg.repeated_complaints) & (
+        pl.col("discount_requests_last_year") >= cfg.discount_demands
+    )
+    demanding = (pl.col("tenure_days") < cfg.low_loyalty_days) & (
+        pl.col("demands_last_year") >= cfg.high_demands
+    )
+    cheap = pl.col("lifetime_value") < floor
+    decision = (
+        pl.when(no_attempt)
+        .then(pl.lit(KEEP_IN_TOUCH))
+        .when(toxic | demanding | cheap)
+        .then(pl.lit(LET_GO))
+        .otherwise(pl.lit(ATTEMPT))
+    )
+    value_text = _money(pl.col("lifetime_value"))
+    floor_text = f"{cfg.min_value_ratio:g} x the win-back cost ({floor:,.0f})"
+    firsts = pl.concat_str(
+        [
+            pl.when(pl.col("regular")).then(
+                pl.lit("regular buyer (")
+                + pl.col("orders_last_year").cast(pl.String)
+                + pl.lit(" payments in its last year)")
+            ),
+            pl.when(pl.col("high_value")).then(pl.lit("high value")),
+            pl.when(pl.col("recent_clean")).then(pl.lit("left recently without complaints")),
+        ],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    reason = (
+        pl.when(no_attempt)
+        .then(
+            pl.lit("left for a reason we cannot answer (")
+            + pl.col(Churns.REASON)
+            + pl.lit("): no win-back attempt, keep a soft relationship")
+        )
+        .when(toxic)
+        .then(
+            pl.lit("repeated complaints (")
+            + pl.col("complaints_last_year").cast(pl.String)
+            + pl.lit(") and discount demands (")
+            + pl.col("discount_requests_last_year").cast(pl.String)
+            + pl.lit(") in its last year: let go gracefully")
+        )
+        .when(demanding)
+        .then(
+            pl.lit("low loyalty (a client for ")
+            + pl.col("tenure_days").cast(pl.String)
+            + pl.lit(" days) with high demands (")
+            + pl.col("demands_last_year").cast(pl.String)
+            + pl.lit(" complaints, discount or cancellation requests in its last year)")
+        )
+        .when(cheap)
+        .then(pl.lit("lifetime value ") + value_text + pl.lit(f" is below {floor_text}"))
+        .otherwise(
+            pl.lit("lifetime value ")
+            + value_text
+            + pl.lit(f" is at least {floor_text}")
+            + pl.when(pl.col("_first")).then(pl.lit("; bring back first: ") + firsts).otherwise(pl.lit(""))
+        )
+    )
+    return lost.with_columns(decision.alias("decision"), reason.alias("decision_reason"))
 
 
 def winback_list(
     dataset: Dataset,
     churns: pl.DataFrame,
-    active: pl.DataFrame,
     cfg: WinbackConfig,
     default_margin: float,
 ) -> pl.DataFrame:
-    """The prioritised win-back list (see the module docstring for columns and rules).
+    """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
 
-    ``churns``: churn events (``client_id``, ``churned_at``; e.g. ``labels.churn_dates``). ``active``:
-    clients active at the as-of date (``client_id``; e.g. ``labels.active_spine`` at it); they are
-    left out. Days since churn are counted to ``dataset.as_of``.
+    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``).
     """
-    lost = _latest_churns(churns, active)
+    as_of: datetime = dataset.as_of
+    lost = lost_clients(dataset, churns)
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     margin = (
@@ -175,79 +341,119 @@ def winback_list(
         if Clients.MARGIN in clients.columns
         else pl.lit(default_margin)
     )
-    lost = lost.join(clients.select(CLIENT_ID, *extra, margin.alias("_margin")), on=CLIENT_ID, how="left")
-    lost = _with_reason(lost, dataset)
+    lost = lost.join(
+        clients.select(CLIENT_ID, *extra, Clients.CREATED_AT, margin.alias("_margin")),
+        on=CLIENT_ID,
+        how="left",
+    )
+    lost = with_reasons(lost, dataset)
     lost = _with_value(lost, dataset)
-    lost = _with_complaints(lost, dataset, cfg.toxic_tickets)
+    lost = _with_tickets(lost, dataset)
 
-    edges = cfg.recency_buckets
-    labels = recency_bucket_labels(edges)
-    days = (pl.lit(dataset.as_of, _DT) - pl.col(CHURNED_AT)).dt.total_days()
+    edges = cfg.stages
+    labels = stage_labels(edges)
     index = pl.lit(len(edges))
     for i in reversed(range(len(edges))):
         index = pl.when(pl.col("days_since_churn") <= edges[i]).then(pl.lit(i)).otherwise(index)
-    factors = {str(k): float(v) for k, v in cfg.reason_factors.items()}
-    reason_factor = (
-        pl.col(Churns.REASON).replace_strict(factors, default=1.0, return_dtype=pl.Float64).fill_null(1.0)
-        if factors
-        else pl.lit(1.0)
+    approaches = {str(k): v for k, v in cfg.approaches.items()}
+    approach = (
+        pl.col(Churns.REASON).replace_strict(approaches, default=cfg.default_approach, return_dtype=pl.String)
+        if approaches
+        else pl.lit(cfg.default_approach)
+    ).fill_null(cfg.default_approach)
+    value_cut = (
+        lost.get_column("lifetime_value").quantile(1 - cfg.high_value_share, "higher")
+        if lost.height and cfg.high_value_share > 0
+        else None
     )
+    recent_days = edges[1] if len(edges) > 1 else edges[0]
     lost = (
-        lost.with_columns(days.alias("days_since_churn"))
-        .with_columns(index.alias("_bucket"))
+        lost.with_columns(
+            (pl.lit(as_of, _DT) - pl.col(CHURNED_AT)).dt.total_days().alias("days_since_churn"),
+            (pl.col(CHURNED_AT) - pl.col(Clients.CREATED_AT))
+            .dt.total_days()
+            .clip(lower_bound=0)
+            .alias("tenure_days"),
+            pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment"),
+            approach.alias("approach"),
+        )
+        .with_columns(index.alias("_stage"))
         .with_columns(
-            pl.col("_bucket")
-            .replace_strict(dict(enumerate(labels)), return_dtype=pl.String)
-            .alias("recency_bucket"),
+            pl.col("_stage").replace_strict(dict(enumerate(labels)), return_dtype=pl.String).alias("stage"),
+            pl.col("_stage")
+            .replace_strict(dict(enumerate(cfg.stage_actions)), return_dtype=pl.String)
+            .alias("_stage_action"),
+            (pl.col("orders_last_year") >= cfg.regular_orders).alias("regular"),
             (
-                pl.col("_bucket").replace_strict(dict(enumerate(cfg.win_rates)), return_dtype=pl.Float64)
-                * reason_factor
-            )
-            .clip(0.0, 1.0)
-            .alias("win_probability"),
+                pl.lit(False)
+                if value_cut is None
+                else (pl.col("lifetime_value") >= value_cut) & (pl.col("lifetime_value") > 0)
+            ).alias("high_value"),
+            ((pl.col("days_since_churn") <= recent_days) & (pl.col("complaints_last_year") == 0)).alias(
+                "recent_clean"
+            ),
         )
-        .with_columns(
-            (
-                pl.col("win_probability") * pl.col("value") * pl.col("_margin") * cfg.value_years
-                - cfg.cost_per_attempt
-            )
-            .round(2)
-            .alias("expected_value")
-        )
-        .with_columns(
-            pl.when(pl.col("toxic"))
-            .then(pl.lit(ACTIONS[1]))
-            .when(pl.col("expected_value") <= 0)
-            .then(pl.lit(ACTIONS[2]))
-            .otherwise(pl.lit(ACTIONS[0]))
-            .alias("action")
-        )
+        .with_columns((pl.col("regular") | pl.col("high_value") | pl.col("recent_clean")).alias("_first"))
     )
-    attempt = pl.col("action") == ACTIONS[0]
-    lost = lost.sort(CLIENT_ID).with_columns(
+    lost = _decisions(lost, cfg)
+    attempt = pl.col("decision") == ATTEMPT
+    lo, hi = cfg.call_gap_days
+    gap = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    lost = lost.with_columns(
+        (attempt & pl.col("_first")).alias("first"),
+        pl.when(attempt & (pl.col("_stage") == 0))
+        .then(
+            pl.col("_stage_action")
+            + pl.lit(f" that sells nothing; from day {edges[0] + 1}: ")
+            + pl.col("approach")
+        )
+        .when(attempt)
+        .then(pl.col("_stage_action") + pl.lit(": ") + pl.col("approach"))
+        .when(pl.col("decision") == KEEP_IN_TOUCH)
+        .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
+        .otherwise(pl.lit("no attempt: let go gracefully (close the account cleanly, no offers)"))
+        .alias("action"),
         pl.when(attempt)
-        .then(pl.col("expected_value").rank("ordinal", descending=True).over(attempt))
-        .cast(pl.UInt32)
-        .alias("priority")
+        .then(pl.lit(f"the first contact sells nothing; calls no more often than every {gap} days"))
+        .when(pl.col("decision") == KEEP_IN_TOUCH)
+        .then(pl.lit("a few times a year, never a sales call"))
+        .otherwise(pl.lit("none"))
+        .alias("cadence"),
     )
+    ranked = (
+        lost.filter(attempt)
+        .sort(["first", "lifetime_value", CLIENT_ID], descending=[True, True, False])
+        .with_row_index("priority", offset=1)
+        .select(CLIENT_ID, pl.col("priority").cast(pl.UInt32))
+    )
+    lost = lost.join(ranked, on=CLIENT_ID, how="left")
     columns = [
         CLIENT_ID,
         *extra,
         CHURNED_AT,
         "days_since_churn",
-        "recency_bucket",
+        "stage",
         Churns.REASON,
+        "reason_segment",
+        "approach",
+        "tenure_days",
         "former_arr",
-        "revenue_last_year",
         "lifetime_revenue",
-        "value",
+        "lifetime_value",
+        "orders_last_year",
         "complaints_last_year",
-        "toxic",
-        "win_probability",
-        "expected_value",
-        "action",
+        "discount_requests_last_year",
+        "demands_last_year",
+        "regular",
+        "high_value",
+        "recent_clean",
+        "decision",
+        "decision_reason",
+        "first",
         "priority",
+        "action",
+        "cadence",
     ]
     return lost.sort(
-        ["priority", "expected_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
+        ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
     ).select(columns)

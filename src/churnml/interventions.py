@@ -1,0 +1,544 @@
+"""What the team's actions achieved: win-back return rates, value after return, A/B tests of variants,
+and what became of contacted clients who were still active (observational).
+
+Everything here reads the optional ``interventions`` table with the churn events and the activity data.
+
+- :func:`absences`: one row per absence (a client gone from ``churned_at`` until ``returned_at``, null
+  while it stays away). Churn events of the label source and ``churns`` records that fall in the same
+  absence count once, dated by the earliest.
+- :func:`winback_attempts`: one row per absence that got at least one intervention while the client was
+  gone. Columns: ``client_id``, ``churned_at``, ``returned_at``, ``first_contact_at``, ``campaign``,
+  ``variant``, ``kind`` (of the first contact), ``contacts``, ``stage`` (days from the churn to the first
+  contact, cut by ``winback.stages``), ``reason`` (nearest ``churns`` record, ``unknown`` without one),
+  ``returned`` (Boolean: came back by the data end), ``days_to_return`` (first contact to return),
+  ``avg_order_before`` (mean positive payment in the 365 days before the churn),
+  ``avg_order_after`` (mean positive payment after the return), ``days_to_first_repeat`` (return to the
+  first payment after it), ``revenue_after_return`` (payments after the return, refunds netted).
+  A return is a subscription term that starts after the churn (without subscriptions: an event or
+  order after it), the same rule as the labels' ``churns`` source.
+- :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group.
+- :func:`ab_tests`: per campaign that ran two or more variants (and over all campaigns), each variant
+  against the campaign's first variant: return rates, the difference with its confidence interval
+  (normal approximation, unpooled), the two-sided p-value of the Wald test on the same standard error
+  (so the interval excludes zero exactly when p < 1 - confidence), and a sentence saying whether the
+  difference is real at that level.
+- :func:`retention_contacts`: interventions on clients who were active at the time (not gone): whether
+  each contacted client churned within the horizon after the contact. Observational: the team contacts
+  clients it already sees at risk, so this is no measure of the contact's effect.
+
+Return rates count returns by the data end: recent attempts have had less time, so compare variants
+within a campaign (randomised together), not campaigns of different ages.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import date
+from statistics import NormalDist
+
+import polars as pl
+
+from churnml.dataset import Dataset
+from churnml.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
+from churnml.winback import UNKNOWN_REASON, return_dates, stage_labels
+
+__all__ = [
+    "ALL_CAMPAIGNS",
+    "ab_tests",
+    "absences",
+    "retention_contacts",
+    "return_rate_figure",
+    "return_rates",
+    "return_rates_by",
+    "wilson_interval",
+    "winback_attempts",
+    "winback_page",
+]
+
+ALL_CAMPAIGNS = "all campaigns"
+CHURNED_AT = Churns.CHURNED_AT
+_DT = pl.Datetime("us")
+_YEAR = pl.duration(days=365)
+
+
+def absences(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
+    """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
+
+    ``churns``: churn events of the label source; the ``churns`` table's records are added.
+    """
+    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
+    table = dataset.get(Table.CHURNS)
+    if table is not None:
+        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
+    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
+    return (
+        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT))
+        .group_by(CLIENT_ID, "returned_at")
+        .agg(pl.col(CHURNED_AT).min())
+        .select(CLIENT_ID, CHURNED_AT, "returned_at")
+        .sort(CLIENT_ID, CHURNED_AT)
+    )
+
+
+def _reasons(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    table = dataset.get(Table.CHURNS)
+    if table is None or Churns.REASON not in table.columns:
+        return frame.with_columns(pl.lit(UNKNOWN_REASON).alias(Churns.REASON))
+    reasons = (
+        table.filter(pl.col(Churns.REASON).is_not_null())
+        .select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON)
+        .sort("_reason_at")
+    )
+    return (
+        frame.sort(CHURNED_AT)
+        .join_asof(
+            reasons,
+            left_on=CHURNED_AT,
+            right_on="_reason_at",
+            by=CLIENT_ID,
+            strategy="nearest",
+            check_sortedness=False,
+        )
+        .drop("_reason_at")
+        .with_columns(pl.col(Churns.REASON).fill_null(UNKNOWN_REASON))
+    )
+
+
+def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    cols = ("avg_order_before", "avg_order_after", "days_to_first_repeat", "revenue_after_return")
+    payments = dataset.get(Table.PAYMENTS)
+    if payments is None:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in cols)
+    paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
+        CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
+    )
+    at, amount = pl.col(Payments.PAID_AT), pl.col(Payments.AMOUNT)
+    before = (at < pl.col(CHURNED_AT)) & (at >= pl.col(CHURNED_AT) - _YEAR)
+    after = pl.col("returned_at").is_not_null() & (at >= pl.col("returned_at"))
+    per = (
+        frame.select(CLIENT_ID, CHURNED_AT, "returned_at")
+        .join(paid, on=CLIENT_ID)
+        .group_by(CLIENT_ID, CHURNED_AT)
+        .agg(
+            amount.filter(before & (amount > 0)).mean().alias(cols[0]),
+            amount.filter(after & (amount > 0)).mean().alias(cols[1]),
+            (at.filter(after).min() - pl.col("returned_at").first()).dt.total_days().alias(cols[2]),
+            amount.filter(after).sum().alias(cols[3]),
+        )
+    )
+    return frame.join(per, on=[CLIENT_ID, CHURNED_AT], how="left").with_columns(
+        pl.when(pl.col("returned")).then(pl.col(cols[3]).fill_null(0.0)).otherwise(None).alias(cols[3]),
+        pl.col(cols[0], cols[1]).round(2),
+    )
+
+
+def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, ...]) -> pl.DataFrame:
+    """One row per absence contacted while the client was gone (columns: module docstring)."""
+    table = dataset.get(Table.INTERVENTIONS)
+    if table is None:  # no table: the same steps on no rows give the empty frame with every column
+        table = pl.DataFrame(
+            schema={
+                CLIENT_ID: pl.String,
+                Interventions.TS: _DT,
+                Interventions.KIND: pl.String,
+                Interventions.CAMPAIGN: pl.String,
+                Interventions.VARIANT: pl.String,
+            }
+        )
+    gone = absences(dataset, churns)
+    contacts = (
+        gone.join(
+            table.select(
+                CLIENT_ID,
+                pl.col(Interventions.TS).alias("_ts"),
+                pl.col(Interventions.CAMPAIGN).alias("campaign"),
+                pl.col(Interventions.VARIANT).alias("variant"),
+                pl.col(Interventions.KIND).alias("kind"),
+            ),
+            on=CLIENT_ID,
+        )
+        .filter(
+            (pl.col("_ts") > pl.col(CHURNED_AT))
+            & (pl.col("returned_at").is_null() | (pl.col("_ts") < pl.col("returned_at")))
+        )
+        .sort(CLIENT_ID, CHURNED_AT, "_ts")
+        .group_by(CLIENT_ID, CHURNED_AT, maintain_order=True)
+        .agg(
+            pl.col("returned_at").first(),
+            pl.col("_ts").first().alias("first_contact_at"),
+            # the campaign and variant of the first contact that belongs to a test, else of the first
+            pl.col("campaign").sort_by(pl.col("variant").is_null(), "_ts").first(),
+            pl.col("variant").drop_nulls().first(),
+            pl.col("kind").first(),
+            pl.len().alias("contacts"),
+        )
+    )
+    labels = stage_labels(stages)
+    days = (pl.col("first_contact_at") - pl.col(CHURNED_AT)).dt.total_days()
+    index = pl.lit(len(stages))
+    for i in reversed(range(len(stages))):
+        index = pl.when(days <= stages[i]).then(pl.lit(i)).otherwise(index)
+    attempts = contacts.with_columns(
+        index.replace_strict(dict(enumerate(labels)), return_dtype=pl.String).alias("stage"),
+        pl.col("returned_at").is_not_null().alias("returned"),
+        (pl.col("returned_at") - pl.col("first_contact_at")).dt.total_days().alias("days_to_return"),
+    )
+    attempts = _reasons(attempts, dataset)
+    attempts = _orders(attempts, dataset)
+    return attempts.sort(CLIENT_ID, CHURNED_AT)
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson score interval of a proportion (None, None when ``n`` is 0)."""
+    if n == 0:
+        return None, None
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def return_rates(attempts: pl.DataFrame, by: Sequence[str], confidence: float = 0.95) -> pl.DataFrame:
+    """One row per group of ``by``: ``attempts``, ``returned``, ``return_rate`` with ``rate_low`` /
+    ``rate_high`` (Wilson), ``avg_order_before``, ``avg_order_after`` (of the returned),
+    ``median_days_to_first_repeat``, ``avg_revenue_after_return`` (of the returned). Sorted by ``by``."""
+    keys = list(by)
+    table = attempts.group_by(keys).agg(
+        pl.len().alias("attempts"),
+        pl.col("returned").sum().alias("returned"),
+        pl.col("avg_order_before").mean().round(2),
+        pl.col("avg_order_after").filter(pl.col("returned")).mean().round(2),
+        pl.col("days_to_first_repeat")
+        .filter(pl.col("returned"))
+        .median()
+        .alias("median_days_to_first_repeat"),
+        pl.col("revenue_after_return")
+        .filter(pl.col("returned"))
+        .mean()
+        .round(2)
+        .alias("avg_revenue_after_return"),
+    )
+    bounds = [
+        wilson_interval(r, n, confidence) for r, n in zip(table["returned"], table["attempts"], strict=True)
+    ]
+    return (
+        table.with_columns(
+            (pl.col("returned") / pl.col("attempts")).alias("return_rate"),
+            pl.Series("rate_low", [b[0] for b in bounds], dtype=pl.Float64),
+            pl.Series("rate_high", [b[1] for b in bounds], dtype=pl.Float64),
+        )
+        .select(
+            *keys,
+            "attempts",
+            "returned",
+            "return_rate",
+            "rate_low",
+            "rate_high",
+            "avg_order_before",
+            "avg_order_after",
+            "median_days_to_first_repeat",
+            "avg_revenue_after_return",
+        )
+        .sort(keys)
+    )
+
+
+def return_rates_by(
+    attempts: pl.DataFrame, groupings: Sequence[str], confidence: float = 0.95
+) -> pl.DataFrame:
+    """:func:`return_rates` for each column of ``groupings`` in one long table: ``by`` (the column),
+    ``group`` (its value, as text), then the rate columns. Empty without attempts."""
+    parts = [
+        return_rates(attempts.filter(pl.col(by).is_not_null()), [by], confidence)
+        .rename({by: "group"})
+        .with_columns(pl.col("group").cast(pl.String), pl.lit(by).alias("by"))
+        for by in groupings
+    ]
+    if not attempts.height:
+        return pl.DataFrame(schema={"by": pl.String, "group": pl.String})
+    frame = pl.concat(parts, how="vertical_relaxed")
+    return frame.select("by", "group", *[c for c in frame.columns if c not in ("by", "group")])
+
+
+def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, confidence: float) -> dict:
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    pa, pb = ra / na, rb / nb
+    diff = pb - pa
+    se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    # Wald test on the same standard error as the interval, so "real" and the p-value always agree
+    p_value = 2 * (1 - NormalDist().cdf(abs(diff) / se)) if se > 0 else (0.0 if diff else 1.0)
+    low, high = diff - z * se, diff + z * se
+    real = low > 0 or high < 0
+    level = f"{confidence:.0%}"
+    if real:
+        better, worse = (b, a) if diff > 0 else (a, b)
+        verdict = (
+            f"the difference is real: {better} brings back more clients than {worse} "
+            f"(the {level} interval excludes zero, p = {p_value:.3g})"
+        )
+    else:
+        verdict = f"the difference may be chance (the {level} interval includes zero, p = {p_value:.2g})"
+    sentence = (
+        f"{campaign}: {b} brought back {rb} of {nb} ({pb:.1%}), {a} {ra} of {na} ({pa:.1%}); "
+        f"difference {100 * diff:+.1f} points ({level} CI {100 * low:+.1f} to {100 * high:+.1f}): {verdict}."
+    )
+    return {
+        "campaign": campaign,
+        "variant_a": a,
+        "variant_b": b,
+        "attempts_a": na,
+        "attempts_b": nb,
+        "rate_a": pa,
+        "rate_b": pb,
+        "difference": diff,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p_value,
+        "real": real,
+        "sentence": sentence,
+    }
+
+
+def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
+    """Each variant against the first variant of its campaign (alphabetical), per campaign with two or
+    more variants and over all campaigns (``campaign = "all campaigns"``). Columns: ``campaign``,
+    ``variant_a``, ``variant_b``, ``attempts_a``/``_b``, ``rate_a``/``_b``, ``difference`` (b - a),
+    ``ci_low``/``ci_high``, ``p_value``, ``real`` (the interval excludes 0), ``sentence``."""
+    tested = attempts.filter(pl.col("variant").is_not_null())
+    counts = pl.concat(
+        [
+            tested.group_by("campaign", "variant").agg(
+                pl.len().alias("n"), pl.col("returned").sum().alias("r")
+            ),
+            tested.group_by("variant")
+            .agg(pl.len().alias("n"), pl.col("returned").sum().alias("r"))
+            .with_columns(pl.lit(ALL_CAMPAIGNS).alias("campaign"))
+            .select("campaign", "variant", "n", "r"),
+        ]
+    ).with_columns(pl.col("campaign").fill_null("(no campaign)"))
+    rows = []
+    for (campaign,), group in counts.sort("campaign", "variant").group_by("campaign", maintain_order=True):
+        if group.height < 2:
+            continue
+        base = group.row(0, named=True)
+        for other in group.slice(1).iter_rows(named=True):
+            rows.append(
+                _compare(
+                    str(campaign),
+                    base["variant"],
+                    int(base["r"]),
+                    int(base["n"]),
+                    other["variant"],
+                    int(other["r"]),
+                    int(other["n"]),
+                    confidence,
+                )
+            )
+    schema = {
+        "campaign": pl.String,
+        "variant_a": pl.String,
+        "variant_b": pl.String,
+        "attempts_a": pl.Int64,
+        "attempts_b": pl.Int64,
+        "rate_a": pl.Float64,
+        "rate_b": pl.Float64,
+        "difference": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "p_value": pl.Float64,
+        "real": pl.Boolean,
+        "sentence": pl.String,
+    }
+    table = pl.DataFrame(rows, schema=schema)
+    return (
+        table.with_columns((pl.col("campaign") == ALL_CAMPAIGNS).alias("_all"))
+        .sort("_all", "campaign")
+        .drop("_all")
+    )
+
+
+def retention_contacts(dataset: Dataset, churns: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
+    """Interventions on clients active at the time: one row per contact with ``client_id``, ``ts``,
+    ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon];
+    null when the horizon runs past the data end). Observational, not an effect."""
+    table = dataset.get(Table.INTERVENTIONS)
+    schema = {
+        CLIENT_ID: pl.String,
+        "ts": _DT,
+        "campaign": pl.String,
+        "kind": pl.String,
+        "outcome": pl.String,
+        "churned_within": pl.Boolean,
+    }
+    if table is None:
+        return pl.DataFrame(schema=schema)
+    gone = absences(dataset, churns)
+    contacts = table.select(
+        CLIENT_ID,
+        pl.col(Interventions.TS).alias("ts"),
+        pl.col(Interventions.CAMPAIGN).alias("campaign"),
+        pl.col(Interventions.KIND).alias("kind"),
+        pl.col(Interventions.OUTCOME).alias("outcome"),
+    ).with_row_index("_row")
+    during = (
+        contacts.join(gone, on=CLIENT_ID)
+        .filter(
+            (pl.col("ts") > pl.col(CHURNED_AT))
+            & (pl.col("returned_at").is_null() | (pl.col("ts") < pl.col("returned_at")))
+        )
+        .select("_row")
+        .unique()
+    )
+    horizon = pl.duration(days=horizon_days)
+    active = contacts.join(during, on="_row", how="anti")
+    nxt = (
+        active.join(gone.select(CLIENT_ID, CHURNED_AT), on=CLIENT_ID, how="left")
+        .group_by("_row")
+        .agg(
+            (
+                (pl.col(CHURNED_AT) > pl.col("ts").first())
+                & (pl.col(CHURNED_AT) <= pl.col("ts").first() + horizon)
+            )
+            .any()
+            .alias("_hit")
+        )
+    )
+    known = pl.col("ts") + horizon <= pl.lit(dataset.as_of, _DT)
+    return (
+        active.join(nxt, on="_row", how="left")
+        .with_columns(
+            pl.when(pl.col("_hit") | known).then(pl.col("_hit").fill_null(False)).alias("churned_within")
+        )
+        .sort("_row")
+        .select(list(schema))
+    )
+
+
+def return_rate_figure(rates: pl.DataFrame, by: str):  # -> matplotlib.figure.Figure
+    """Return rate per group of ``by`` (a :func:`return_rates` table) with its Wilson interval."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.add_subplot()
+    labels = [str(v) for v in rates.get_column(by).to_list()]
+    rate = [100 * v for v in rates.get_column("return_rate").to_list()]
+    low = [r - 100 * v for r, v in zip(rate, rates.get_column("rate_low").to_list(), strict=True)]
+    high = [100 * v - r for r, v in zip(rate, rates.get_column("rate_high").to_list(), strict=True)]
+    ax.bar(labels, rate, color="#90a4ae", yerr=[low, high], capsize=4)
+    ax.set_ylabel("came back, % of attempts")
+    ax.set_title(f"Return rate by {by} (bars: 95% interval)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def winback_page(
+    plan: pl.DataFrame,
+    attempts: pl.DataFrame,
+    tests: pl.DataFrame,
+    retention: pl.DataFrame,
+    as_of: date,
+    stages: tuple[int, ...],
+) -> str:
+    """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
+    reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
+    from churnml.pages import figure_svg, page_html, table_html
+
+    pct = (
+        "return_rate",
+        "rate_low",
+        "rate_high",
+        "rate_a",
+        "rate_b",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "share",
+    )
+    counts = plan.group_by("stage", "decision").len().pivot("decision", index="stage", values="len")
+    order = {s: i for i, s in enumerate(stage_labels(stages))}
+    counts = counts.sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64)).fill_null(
+        0
+    )
+    shown = [
+        c
+        for c in (
+            "priority",
+            CLIENT_ID,
+            "owner",
+            "stage",
+            "reason_segment",
+            "lifetime_value",
+            "decision",
+            "decision_reason",
+            "action",
+        )
+        if c in plan.columns
+    ]
+    cadence = plan.filter(pl.col("decision") == "attempt").get_column("cadence")
+    sections = [
+        (
+            "list",
+            "Who to bring back",
+            f"<p>{plan.height:,} clients gone at {as_of}: "
+            + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
+            + ".</p>"
+            + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
+            + table_html(counts)
+            + table_html(plan.select(shown), max_rows=25),
+        )
+    ]
+    if attempts.height:
+        figs = []
+        tables = []
+        for by in ("stage", "reason", "campaign", "variant"):
+            rates = return_rates(attempts.filter(pl.col(by).is_not_null()), [by])
+            tables.append(f"<h3>by {by}</h3>" + table_html(rates, percent=pct))
+            if by in ("reason", "variant"):
+                figs.append(figure_svg(return_rate_figure(rates, by)))
+        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in tests.get_column("sentence").to_list())
+        sections.append(
+            (
+                "measured",
+                "What worked",
+                f"<p>{attempts.height:,} absences were contacted while the client was gone; "
+                f"{int(attempts.get_column('returned').sum()):,} came back by the data end. Average order "
+                "after return against before, days to the first repeat payment and value after return are "
+                "over the clients who came back.</p>" + "".join(figs) + "".join(tables),
+            )
+        )
+        sections.append(
+            (
+                "ab",
+                "A/B tests",
+                (f"<ul>{sentences}</ul>" if sentences else "<p>No campaign ran two variants.</p>")
+                + table_html(tests.drop("sentence"), percent=pct),
+            )
+        )
+    else:
+        sections.append(("measured", "What worked", "<p>No interventions table: nothing to measure.</p>"))
+    if retention.height:
+        summary = (
+            retention.group_by("campaign")
+            .agg(
+                pl.len().alias("contacts"),
+                pl.col("churned_within").is_not_null().sum().alias("known"),
+                pl.col("churned_within").sum().alias("churned"),
+            )
+            .with_columns((pl.col("churned") / pl.col("known")).alias("share"))
+            .sort("campaign")
+        )
+        sections.append(
+            (
+                "retention",
+                "Contacts with active clients",
+                '<p class="warn">Observational: the team contacts the clients it already sees at risk, so '
+                "their churn rate after the contact says who was contacted, not what the contact did.</p>"
+                + table_html(summary, percent=pct)
+                + table_html(retention, max_rows=30),
+            )
+        )
+    return page_html(f"Win-back — {as_of}", "churnml winback", sections)

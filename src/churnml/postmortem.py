@@ -1,0 +1,318 @@
+"""Post-mortem of every churn: what the weekly list said before the client left.
+
+The list history is what the weekly job wrote (``<paths.scores>/<as-of>/``), read at the edge (``cli.py``)
+and turned into one **timeline** frame (:func:`list_timeline`): one row
+per client x list date with ``client_id``, ``as_of`` (Date), ``churn_probability``, ``zone`` and, for
+rows of a written list, its ``driver_<i>_family`` / ``driver_<i>_sentence`` columns. Besides the lists
+themselves it takes each list's ``history.parquet`` (the same model's weekly probabilities for the
+clients of that list, zoned with the ``score.zones`` thresholds; no drivers). Nothing is rescored here:
+the champion of today has learned from these very churns, so rescoring the past with it would flatter
+the list (in-sample). A churn without any list in the ``lookback_days`` before it is "not reviewed",
+not "missed".
+
+Grain of :func:`postmortem`: one row per churn (an absence that began in ``[start, end)``), columns:
+
+- ``client_id``, ``name`` / ``owner`` / ``segment`` when known, ``churned_at``, ``reason`` (``unknown``
+  without a ``churns`` record);
+- ``lists_before``: list weeks in the lookback window (``lookback_days`` before the churn) with the client;
+- ``first_flagged_at`` / ``weeks_flagged_before``: the first list date in the window with the client in
+  yellow or red, and how many weeks before the churn; ``first_red_at`` / ``weeks_red_before`` likewise
+  for red;
+- ``driver_family`` / ``driver_sentence``: the top driver of the first flagged list row that has
+  drivers (else of the last written list row before the churn);
+- ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before), ``caught late``, ``missed``
+  (green on every list in the window), ``not reviewed`` (no list in the window).
+
+:func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
+caught late, missed, the caught share of the reviewed and the median weeks of warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import polars as pl
+
+from churnml.config import ZonesConfig
+from churnml.schemas import CLIENT_ID, Churns
+
+__all__ = [
+    "CAUGHT_EARLY",
+    "CAUGHT_LATE",
+    "MISSED",
+    "NOT_REVIEWED",
+    "VERDICTS",
+    "list_timeline",
+    "postmortem",
+    "postmortem_page",
+    "postmortem_totals",
+    "verdict_figure",
+]
+
+CAUGHT_EARLY = "caught early"
+CAUGHT_LATE = "caught late"
+MISSED = "missed"
+NOT_REVIEWED = "not reviewed"
+VERDICTS = (CAUGHT_EARLY, CAUGHT_LATE, MISSED, NOT_REVIEWED)
+AS_OF = "as_of"
+PROBABILITY = "churn_probability"
+ZONE = "zone"
+CHURNED_AT = Churns.CHURNED_AT
+_DT = pl.Datetime("us")
+_FLAGGED = ("yellow", "red")
+
+
+def _zone_of(probability: pl.Expr, cfg: ZonesConfig) -> pl.Expr:
+    return (
+        pl.when(probability >= cfg.red)
+        .then(pl.lit("red"))
+        .when(probability >= cfg.yellow)
+        .then(pl.lit("yellow"))
+        .otherwise(pl.lit("green"))
+    )
+
+
+def list_timeline(
+    lists: Sequence[pl.DataFrame], histories: Sequence[pl.DataFrame], zones: ZonesConfig
+) -> pl.DataFrame:
+    """One row per client x list date from written lists (``scores.parquet`` frames: ``client_id``,
+    ``as_of``, ``churn_probability``, ``zone``, ``driver_<i>_family`` / ``_sentence``) and their health
+    histories (``client_id``, ``snapshot``, ``churn_probability``; zoned by the ``zones`` thresholds).
+
+    A written list row wins over a history row of the same client and date; among histories the one
+    of the latest list wins. Columns: ``client_id``, ``as_of`` (Date), ``churn_probability``, ``zone``,
+    ``source`` (``list`` / ``history``), the driver columns (null on history rows).
+    """
+    driver_cols = sorted(
+        {
+            c
+            for f in lists
+            for c in f.columns
+            if c.startswith("driver_") and c.endswith(("_family", "_sentence"))
+        }
+    )
+    frames = [
+        f.select(
+            CLIENT_ID,
+            pl.col(AS_OF).cast(pl.Date),
+            pl.col(PROBABILITY).cast(pl.Float64),
+            pl.col(ZONE).cast(pl.String),
+            pl.lit("list").alias("source"),
+            pl.lit(0).alias("_rank"),
+            *[
+                pl.col(c).cast(pl.String) if c in f.columns else pl.lit(None, pl.String).alias(c)
+                for c in driver_cols
+            ],
+        )
+        for f in lists
+    ]
+    for i, h in enumerate(histories):
+        frames.append(
+            h.select(
+                CLIENT_ID,
+                pl.col("snapshot").cast(pl.Date).alias(AS_OF),
+                pl.col(PROBABILITY).cast(pl.Float64),
+                _zone_of(pl.col(PROBABILITY), zones).alias(ZONE),
+                pl.lit("history").alias("source"),
+                pl.lit(len(histories) - i).alias(
+                    "_rank"
+                ),  # later histories first (callers pass oldest first)
+                *[pl.lit(None, pl.String).alias(c) for c in driver_cols],
+            )
+        )
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                CLIENT_ID: pl.String,
+                AS_OF: pl.Date,
+                PROBABILITY: pl.Float64,
+                ZONE: pl.String,
+                "source": pl.String,
+            }
+        )
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .sort(CLIENT_ID, AS_OF, "_rank")
+        .unique([CLIENT_ID, AS_OF], keep="first", maintain_order=True)
+        .drop("_rank")
+    )
+
+
+def postmortem(
+    churns: pl.DataFrame,
+    timeline: pl.DataFrame,
+    start: date,
+    end: date,
+    *,
+    lookback_days: int,
+    early_weeks: int,
+    clients: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
+
+    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), e.g. the absences with reasons;
+    ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment.
+    """
+    lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
+    period = (
+        churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT), pl.col(Churns.REASON).cast(pl.String))
+        .filter((pl.col(CHURNED_AT) >= lo) & (pl.col(CHURNED_AT) < hi))
+        .with_columns(pl.col(Churns.REASON).fill_null("unknown"))
+        .unique([CLIENT_ID, CHURNED_AT])
+        .sort(CLIENT_ID, CHURNED_AT)
+    )
+    has_driver = "driver_1_family" in timeline.columns
+    window = (
+        period.join(timeline, on=CLIENT_ID, how="inner")
+        .with_columns(pl.col(AS_OF).cast(_DT).alias("_at"))
+        .filter(
+            (pl.col("_at") <= pl.col(CHURNED_AT))
+            & (pl.col("_at") > pl.col(CHURNED_AT) - pl.duration(days=lookback_days))
+        )
+        .sort(CLIENT_ID, CHURNED_AT, AS_OF)
+    )
+    flagged = pl.col(ZONE).is_in(list(_FLAGGED))
+    red = pl.col(ZONE) == "red"
+    with_drivers = pl.col("driver_1_family").is_not_null() if has_driver else pl.lit(False)
+    family = pl.col("driver_1_family") if has_driver else pl.lit(None, pl.String)
+    sentence = pl.col("driver_1_sentence") if has_driver else pl.lit(None, pl.String)
+    summary = window.group_by(CLIENT_ID, CHURNED_AT).agg(
+        pl.len().alias("lists_before"),
+        pl.col("_at").filter(flagged).min().alias("first_flagged_at"),
+        pl.col("_at").filter(red).min().alias("first_red_at"),
+        pl.coalesce(family.filter(flagged & with_drivers).first(), family.filter(with_drivers).last()).alias(
+            "driver_family"
+        ),
+        pl.coalesce(
+            sentence.filter(flagged & with_drivers).first(), sentence.filter(with_drivers).last()
+        ).alias("driver_sentence"),
+    )
+    weeks = lambda col: ((pl.col(CHURNED_AT) - pl.col(col)).dt.total_days() // 7).cast(pl.Int64)  # noqa: E731
+    out = (
+        period.join(summary, on=[CLIENT_ID, CHURNED_AT], how="left")
+        .with_columns(
+            pl.col("lists_before").fill_null(0).cast(pl.UInt32),
+            weeks("first_flagged_at").alias("weeks_flagged_before"),
+            weeks("first_red_at").alias("weeks_red_before"),
+        )
+        .with_columns(
+            pl.when(pl.col("lists_before") == 0)
+            .then(pl.lit(NOT_REVIEWED))
+            .when(pl.col("first_flagged_at").is_null())
+            .then(pl.lit(MISSED))
+            .when(pl.col("weeks_flagged_before") >= early_weeks)
+            .then(pl.lit(CAUGHT_EARLY))
+            .otherwise(pl.lit(CAUGHT_LATE))
+            .alias("verdict")
+        )
+    )
+    extra: list[str] = []
+    if clients is not None:
+        extra = [c for c in clients.columns if c != CLIENT_ID]
+        out = out.join(clients, on=CLIENT_ID, how="left")
+    return out.select(
+        CLIENT_ID,
+        *extra,
+        CHURNED_AT,
+        Churns.REASON,
+        "lists_before",
+        pl.col("first_flagged_at").cast(pl.Date),
+        "weeks_flagged_before",
+        pl.col("first_red_at").cast(pl.Date),
+        "weeks_red_before",
+        "driver_family",
+        "driver_sentence",
+        "verdict",
+    ).sort(CHURNED_AT, CLIENT_ID)
+
+
+def postmortem_totals(review: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Totals of :func:`postmortem` by ``reason`` or ``driver_family``: ``churns``, ``reviewed``, one
+    column per verdict, ``caught_share`` (caught early or late / reviewed), ``median_weeks_warning``
+    (weeks flagged before leaving, of the caught). Sorted by churns, descending."""
+    verdict = pl.col("verdict")
+    caught = verdict.is_in([CAUGHT_EARLY, CAUGHT_LATE])
+    return (
+        review.with_columns(pl.col(by).fill_null("(no list row with drivers)"))
+        .group_by(by)
+        .agg(
+            pl.len().alias("churns"),
+            (verdict != NOT_REVIEWED).sum().alias("reviewed"),
+            *[(verdict == v).sum().alias(v.replace(" ", "_")) for v in VERDICTS],
+            pl.col("weeks_flagged_before").filter(caught).median().alias("median_weeks_warning"),
+        )
+        .with_columns(
+            pl.when(pl.col("reviewed") > 0)
+            .then((pl.col("caught_early") + pl.col("caught_late")) / pl.col("reviewed"))
+            .alias("caught_share")
+        )
+        .sort(["churns", by], descending=[True, False])
+    )
+
+
+def verdict_figure(totals: pl.DataFrame, by: str):  # -> matplotlib.figure.Figure
+    """Churns per ``by`` group stacked by verdict (a :func:`postmortem_totals` table)."""
+    from matplotlib.figure import Figure
+
+    colours = {
+        "caught_early": "#2e7d32",
+        "caught_late": "#f9a825",
+        "missed": "#c62828",
+        "not_reviewed": "#bdbdbd",
+    }
+    fig = Figure(figsize=(8, 3.4))
+    ax = fig.add_subplot()
+    labels = [str(v) for v in totals.get_column(by).to_list()]
+    bottom = [0] * len(labels)
+    for col, colour in colours.items():
+        values = totals.get_column(col).to_list()
+        ax.barh(labels, values, left=bottom, color=colour, label=col.replace("_", " "))
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.invert_yaxis()
+    ax.set_xlabel("churns")
+    ax.set_title(f"What the list said before each churn, by {by.replace('_', ' ')}")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def postmortem_page(
+    review: pl.DataFrame, by_reason: pl.DataFrame, by_family: pl.DataFrame, start: date, end: date, lists: int
+) -> str:
+    """The post-mortem page: totals by reason and driver family (with plots), then every churn."""
+    from churnml.pages import figure_svg, page_html, table_html
+
+    counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
+    reviewed = review.height - counts[NOT_REVIEWED]
+    caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
+    lead = (
+        f"<p>{review.height:,} churns from {start} to {end}; {reviewed:,} had a list in the weeks before. Of "
+        f"those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red before they left "
+        f"({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed {counts[MISSED]:,}.</p>"
+        if reviewed
+        else f"<p>{review.height:,} churns from {start} to {end}; no list covers any of them.</p>"
+    )
+    note = (
+        f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
+        "A list is an honest record only when the model that wrote it had not yet learned these churns: "
+        "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model.</p>"
+    )
+    sections = [
+        (
+            "reasons",
+            "By reason",
+            lead
+            + note
+            + (figure_svg(verdict_figure(by_reason, "reason")) if by_reason.height else "")
+            + table_html(by_reason, percent=("caught_share",)),
+        ),
+        (
+            "families",
+            "By driver family",
+            "<p>The family of the top driver on the first list that flagged the client (else its last list).</p>"
+            + table_html(by_family, percent=("caught_share",)),
+        ),
+        ("churns", "Every churn", table_html(review, max_rows=300)),
+    ]
+    return page_html(f"Post-mortem — churns {start} to {end}", "churnml postmortem", sections)

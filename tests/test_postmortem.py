@@ -1,0 +1,164 @@
+"""Post-mortem of churns against a hand-built list history, with the expected verdicts written out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from churnml.config import ZonesConfig
+from churnml.postmortem import (
+    CAUGHT_EARLY,
+    CAUGHT_LATE,
+    MISSED,
+    NOT_REVIEWED,
+    list_timeline,
+    postmortem,
+    postmortem_totals,
+)
+
+D = datetime
+ZONES = ZonesConfig()  # yellow at 0.15, red at 0.35
+
+CHURNS = pl.DataFrame(
+    [
+        ("x", D(2024, 3, 1), "price"),
+        ("y", D(2024, 2, 20), "moved"),
+        ("z", D(2024, 2, 10), None),
+        ("w", D(2024, 2, 15), "service"),
+        ("v", D(2024, 4, 1), "price"),  # after the period
+    ],
+    schema={"client_id": pl.String, "churned_at": pl.Datetime("us"), "reason": pl.String},
+    orient="row",
+)
+
+
+def _list(as_of: date, rows: list[tuple[str, float, str, str | None]]) -> pl.DataFrame:
+    """A written list: (client, probability, zone, top driver family)."""
+    return pl.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "as_of": [as_of] * len(rows),
+            "churn_probability": [r[1] for r in rows],
+            "zone": [r[2] for r in rows],
+            "driver_1_family": [r[3] for r in rows],
+            "driver_1_sentence": [None if r[3] is None else f"{r[3]} got worse" for r in rows],
+        }
+    )
+
+
+def _history(rows: list[tuple[str, date, float]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64},
+                        orient="row")  # fmt: skip
+
+
+LISTS = [
+    _list(date(2024, 1, 15), [("x", 0.2, "yellow", "payments"), ("y", 0.05, "green", "usage")]),
+    _list(
+        date(2024, 2, 12),
+        [("x", 0.5, "red", "support"), ("w", 0.4, "red", "support"), ("y", 0.1, "green", None)],
+    ),
+]
+HISTORIES = [
+    _history([("x", date(2024, 1, 8), 0.05), ("x", date(2024, 1, 15), 0.9)]),  # the list row of 01-15 wins
+    _history([("x", date(2024, 2, 5), 0.4), ("y", date(2024, 2, 5), 0.1)]),
+]
+
+
+@pytest.fixture(scope="module")
+def timeline() -> pl.DataFrame:
+    return list_timeline(LISTS, HISTORIES, ZONES)
+
+
+def test_timeline_prefers_list_rows_and_zones_history_by_the_thresholds(timeline):
+    x = timeline.filter(pl.col("client_id") == "x").select("as_of", "zone", "source", "driver_1_family")
+    assert x.rows() == [
+        (date(2024, 1, 8), "green", "history", None),
+        (date(2024, 1, 15), "yellow", "list", "payments"),
+        (date(2024, 2, 5), "red", "history", None),  # 0.4 >= red 0.35
+        (date(2024, 2, 12), "red", "list", "support"),
+    ]
+
+
+def test_postmortem_verdicts(timeline):
+    got = postmortem(CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4)
+    cols = ["client_id", "reason", "lists_before", "first_flagged_at", "weeks_flagged_before", "first_red_at",
+            "weeks_red_before", "driver_family", "verdict"]  # fmt: skip
+    assert got.select(cols).rows() == [
+        ("z", "unknown", 0, None, None, None, None, None, NOT_REVIEWED),
+        ("w", "service", 1, date(2024, 2, 12), 0, date(2024, 2, 12), 0, "support", CAUGHT_LATE),
+        ("y", "moved", 3, None, None, None, None, "usage", MISSED),  # green on every list
+        # x: yellow on 01-15 (46 days = 6 weeks before), red from 02-05 (25 days = 3 weeks)
+        ("x", "price", 4, date(2024, 1, 15), 6, date(2024, 2, 5), 3, "payments", CAUGHT_EARLY),
+    ]
+
+
+def test_lookback_limits_what_counts(timeline):
+    got = postmortem(CHURNS, timeline, date(2024, 3, 1), date(2024, 3, 2), lookback_days=30, early_weeks=4)
+    # only lists after 01-31 count: first flagged 02-05 (red), 3 weeks before: late
+    assert got.select("client_id", "first_flagged_at", "verdict").rows() == [
+        ("x", date(2024, 2, 5), CAUGHT_LATE)
+    ]
+
+
+def test_totals_by_reason(timeline):
+    review = postmortem(CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4)
+    got = postmortem_totals(review, "reason")
+    cols = [
+        "reason",
+        "churns",
+        "reviewed",
+        "caught_early",
+        "caught_late",
+        "missed",
+        "not_reviewed",
+        "caught_share",
+    ]
+    assert got.select(cols).rows() == [
+        ("moved", 1, 1, 0, 0, 1, 0, 0.0),
+        ("price", 1, 1, 1, 0, 0, 0, 1.0),
+        ("service", 1, 1, 0, 1, 0, 0, 1.0),
+        ("unknown", 1, 0, 0, 0, 0, 1, None),
+    ]
+
+
+def test_cli_reads_the_written_lists(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.io import write_tables
+    from churnml.schemas import Table
+
+    clients = pl.DataFrame({"client_id": ["x", "y", "z", "w", "v"], "created_at": [D(2023, 1, 1)] * 5})
+    events = pl.DataFrame(
+        {"client_id": ["x", "y", "z", "w", "v"], "ts": [D(2023, 6, 1)] * 5, "event": ["login"] * 5}
+    )
+    write_tables({Table.CLIENTS: clients, Table.EVENTS: events, Table.CHURNS: CHURNS}, tmp_path / "data")
+    for frame, hist in zip(LISTS, HISTORIES, strict=True):
+        folder = tmp_path / "scores" / frame.get_column("as_of")[0].isoformat()
+        folder.mkdir(parents=True)
+        frame.write_parquet(folder / "scores.parquet")
+        hist.write_parquet(folder / "history.parquet")
+    out = tmp_path / "pm"
+    result = CliRunner().invoke(
+        app,
+        ["postmortem", "--data", str(tmp_path / "data"), "--from", "2024-02-01", "--to", "2024-04-01",
+         "--scores", str(tmp_path / "scores"), "--out", str(out), "--set", "label.source=churns",
+         "--set", "data.as_of=2024-06-30"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = pl.read_parquet(out / "postmortem.parquet")
+    assert written.get_column("verdict").to_list() == [NOT_REVIEWED, CAUGHT_LATE, MISSED, CAUGHT_EARLY]
+    page = (out / "postmortem.html").read_text()
+    assert "<svg" in page and "missed 1" in page
+    assert (out / "by_reason.csv").is_file() and (out / "by_family.csv").is_file()
+
+
+def test_cli_rejects_an_empty_period(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    result = CliRunner().invoke(app, ["postmortem", "--from", "2024-02-01", "--to", "2024-02-01"])
+    assert result.exit_code == 1 and "must be after --from" in result.output
