@@ -55,8 +55,8 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
     [
         (ClientFacts("red", "A", term_state="Term ended 12 days ago and was not renewed"), "sales", "grace period",
          "Term ended 12 days ago and was not renewed. Renewal call"),
-        (ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30% (below 45%)"), "management",
-         "not worth keeping", "Let go gracefully: margin 30% (below 45%). Let go gracefully"),
+        (ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30%, below 45%"), "management",
+         "not worth keeping", "Let go gracefully (margin 30%, below 45%): No discount"),
         # a green tier-A client whose champion just left: management meets the new decision maker
         (ClientFacts("green", "A", rules="champion_change"), "management", "rule: champion_change",
          "At the next review: Meet the new decision maker"),

@@ -24,14 +24,15 @@ from churnml.io import write_tables
 from churnml.labels import active_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.outputs import FORMULA_PREFIXES, Scores, formula_safe_csv, write_scores_atomically
+from churnml.columns import Scores
+from churnml.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
 from churnml.schemas import Table
 from churnml.scoring import (
     ScoringError,
     check_data_lag,
     check_feature_match,
     history_snapshots,
-    recommended_actions,
+    recommended_plays,
     zone_changes,
     zones,
 )
@@ -72,39 +73,42 @@ def test_zone_changes(before: str | None, now: str, change: str, new_red: bool) 
     assert zone_changes([before], [now]) == ([change], [new_red])
 
 
-@pytest.mark.parametrize(
-    ("zone", "tier", "owner", "action", "acts", "escalation"),
-    [
-        ("green", "A", "ann", "Quarterly business review; look for expansion", "ann", ""),
-        ("yellow", "B", "bob", "Owner calls; offer training", "bob", ""),
-        (
-            "red",
-            "A",
-            "cy",
-            "Escalate: joint improvement plan and pricing review",
-            "cy",
-            "head_of_customer_success",
-        ),
-        (
-            "red",
-            "C",
-            None,
-            "Owner calls; if the history is toxic, let go gracefully",
-            "unassigned",
-            "head_of_customer_success",
-        ),
-    ],
-)
-def test_playbook_actions(
-    zone: str, tier: str, owner: str | None, action: str, acts: str, escalation: str
-) -> None:
-    cfg = load_config().playbooks
-    assert recommended_actions([zone], [tier], [owner], cfg) == ([action], [acts], [escalation])
+def _play_rows(**columns: list) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    base = {
+        Scores.ZONE: ["green"] * n,
+        Scores.VALUE_TIER: ["A"] * n,
+        Scores.RULES: [""] * n,
+        Scores.TERM_STATE: [""] * n,
+        Scores.RENEWAL_DUE: [False] * n,
+        Scores.RENEWAL_DAYS: [None] * n,
+        Scores.NOT_WORTH_KEEPING: [False] * n,
+        Scores.NOT_WORTH_KEEPING_REASON: [""] * n,
+        Scores.driver(1, "family"): [None] * n,
+        Scores.driver(1, "direction"): [None] * n,
+    }
+    return pl.DataFrame({**base, **columns})
+
+
+def test_plays_follow_the_lead_driver_only_when_it_raises_the_risk() -> None:
+    rows = _play_rows(
+        **{
+            Scores.ZONE: ["yellow", "yellow", "red"],
+            Scores.driver(1, "family"): ["payments", "payments", "support"],
+            Scores.driver(1, "direction"): ["raises risk", "lowers risk", "raises risk"],
+        }
+    )
+    plays = recommended_plays(rows, load_config().playbooks)
+    assert plays.get_column(Scores.ACTION_ROLE).to_list() == ["sales", "success", "service"]
+    assert plays.get_column(Scores.ACTION_BASIS).to_list() == ["driver: payments", "zone and tier", "driver: support"]
 
 
 def test_missing_playbook_entry_is_named() -> None:
     with pytest.raises(ScoringError, match="zone 'red' and tier 'B'"):
-        recommended_actions(["red"], ["B"], ["x"], PlaybooksConfig(actions={"red": {"A": "call"}}))
+        recommended_plays(
+            _play_rows(**{Scores.ZONE: ["red"], Scores.VALUE_TIER: ["B"]}),
+            PlaybooksConfig(actions={"red": {"A": "call"}}),
+        )
 
 
 def test_history_snapshots_are_weekly_and_end_at_the_as_of_date() -> None:
@@ -295,8 +299,11 @@ def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
     # c001 stopped logging in during the last week: its risk rose, and the logins explain why.
     c001 = scores.filter(pl.col("client_id") == "c001").row(0, named=True)
     assert c001[Scores.PROBABILITY_CHANGE] > 0
-    assert c001[Scores.WHY_CHANGED].startswith("risk up: ")
-    assert "login" in c001[Scores.WHY_CHANGED].lower()
+    # before -> after: the probability, then each signal ("Days since the last login: 1 day -> 8 days")
+    head, reasons = c001[Scores.WHY_CHANGED].split("; risk up: ", 1)
+    before, after = head.split(" \u2192 ")
+    assert float(before.rstrip("%")) < float(after.rstrip("%"))
+    assert "login" in reasons.lower() and " \u2192 " in reasons
 
 
 def test_csv_is_formula_safe_and_matches_the_parquet(scored: Path) -> None:
@@ -472,7 +479,8 @@ def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -
     rest = capped.filter(~pl.col(Scores.EXPLAINED))
     assert rest.get_column(Scores.driver(1, "sentence")).null_count() == rest.height
     assert rest.get_column(Scores.family_health("usage")).null_count() == rest.height
-    untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained"))]
+    # the action follows the leading driver, which unexplained rows do not have
+    untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained", "action"))]
     assert capped.select(untouched).equals(full.select(untouched))
 
 

@@ -189,7 +189,7 @@ def test_keep_flags_name_their_reasons() -> None:
     got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
     assert got == {
         "toxic": "6 complaints and discount requests in 365 days",
-        "thin": "margin 30% (below 45%)",
+        "thin": "margin 30%, below 45%",
         "needy": "4 tickets in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",

@@ -488,7 +488,7 @@ def score(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("reading the data", total=11)
+        task = bar.add_task("reading the data", total=12)
 
         def step(name: str) -> None:
             bar.update(task, advance=1, description=name)

@@ -164,6 +164,9 @@ def citable_mask(
                 bad = None
         if bad is not None:
             ok[:, j] = np.where(raises[:, j], bad, ~bad)
+        elif ref == ref:
+            ok[:, j] = v != ref  # an ambiguous feature at the portfolio's typical level says nothing
+
         ok[:, j] &= ~np.isnan(v)
         if uninformative and name in uninformative:
             ok[:, j] &= ~np.asarray(uninformative[name], dtype=bool)
@@ -489,6 +492,9 @@ def change_reasons(
             c = int(lead[row, j])
             name = feature_names[c]
             if feature_values_before is not None:
+                was, now_v = float(feature_values_before[row, c]), float(values[row, c])
+                if was == now_v or (was != was and now_v != now_v):
+                    continue  # the value did not move: it is no "before -> after" reason
                 text = _before_after(
                     specs.get(name), name, float(feature_values_before[row, c]), float(values[row, c]), currency
                 )
@@ -496,5 +502,5 @@ def change_reasons(
                 text = _sentence(describe, specs, name, float(values[row, c]))
             parts.append(f"{text} ({delta:+.2f})")
         head = "risk up: " if sign[row] > 0 else "risk down: "
-        out.append(head + "; ".join(parts) if parts else None)
+        out.append(head + ("; ".join(parts) if parts else "many small changes, no single signal stands out"))
     return out

@@ -118,7 +118,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
     if facts.not_worth_keeping and z != "green":
         return ChosenPlay(
-            f"Let go gracefully: {facts.keep_reason}. {cfg.let_go.task[:1].upper()}{cfg.let_go.task[1:]}",
+            f"Let go gracefully ({facts.keep_reason}): {cfg.let_go.task}",
             cfg.let_go.role,
             "not worth keeping",
         )

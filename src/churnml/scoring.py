@@ -37,6 +37,7 @@ Only data strictly before the as-of date is used: features come from the shared 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -56,32 +57,54 @@ from churnml.config import (
     ZonesConfig,
 )
 from churnml.dataset import Dataset
+from churnml.crm import last_data_export, last_interaction, onboarding_stalled, term_status
 from churnml.explain import (
     FAMILIES,
+    RAISES,
     change_reasons,
+    citable_mask,
     family_health,
     health_score,
+    reference_levels,
     registry_catalog,
     top_drivers,
 )
-from churnml.outputs import History, Scores
+from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
+from churnml.columns import Scores
+from churnml.outputs import History
 from churnml.rules import fired_rules
-from churnml.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
-from churnml.value import annual_recurring_revenue, value_table
+from churnml.schemas import (
+    CLIENT_ID,
+    CONTRACT,
+    SNAPSHOT,
+    Churns,
+    Clients,
+    Events,
+    Payments,
+    Subscriptions,
+    Table,
+)
+from churnml.value import annual_recurring_revenue, keep_flags, value_table
 
 __all__ = [
     "SNAPSHOT",
+    "PreviousWeek",
     "ScoredList",
+    "Scores",
+    "ZoneHistory",
     "ScoringError",
     "check_data_lag",
     "check_feature_match",
     "explained_rows",
     "feature_drift",
+    "gone_clients",
+    "history_zones",
+    "short_term_clients",
     "history_snapshots",
     "last_data_before",
     "list_manifest",
     "model_version",
-    "recommended_actions",
+    "recommended_plays",
     "scored_list",
     "zone_changes",
     "zones",
@@ -217,33 +240,120 @@ def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tupl
     return change, new_red
 
 
-def recommended_actions(
-    zone: Sequence[str], tier: Sequence[str], owner: Sequence[str | None], cfg: PlaybooksConfig
-) -> tuple[list[str], list[str], list[str]]:
-    """(``action``, ``acts``, ``escalation``) per client from ``playbooks.actions[zone][tier]``.
-
-    ``acts`` is the owner ("unassigned" when the client has none); ``escalation`` is the escalation
-    role for red clients and empty otherwise. A missing playbook entry is an error naming it.
-    """
-    actions = []
-    for z, t in zip(zone, tier, strict=True):
-        try:
-            actions.append(cfg.actions[z][t])
-        except KeyError:
-            raise ScoringError(
-                f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}"
-            ) from None
-    acts = [o if o else "unassigned" for o in owner]
-    escalation = [cfg.escalation_role if z == "red" else "" for z in zone]
-    return actions, acts, escalation
-
-
 def history_snapshots(as_of: date, weeks: int) -> list[date]:
     """The weekly snapshots of the health history, oldest first, ending at ``as_of``.
 
     Always at least two (this week and the previous one, for the change since the previous list).
     """
     return [as_of - timedelta(weeks=i) for i in reversed(range(max(weeks, 2)))]
+
+
+
+# -- the population, zones over the history, the previous week ------------------------------------
+def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
+    """Clients with a churn record at or before ``as_of`` and no sign of a return since: no term that
+    starts after the churn, no event or payment after it (strictly before ``as_of``).
+
+    The labels' active spine already leaves them out; this keeps a gone client off the keep list
+    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md).
+    """
+    churns = tables.get(Table.CHURNS)
+    if churns is None or churns.height == 0:
+        return set()
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    last_churn = (
+        churns.filter(pl.col(Churns.CHURNED_AT) <= cut)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Churns.CHURNED_AT).max().alias("_churned"))
+    )
+    signs = [pl.DataFrame(schema={CLIENT_ID: pl.String, "_t": pl.Datetime("us")})]
+    for table, col in (
+        (Table.SUBSCRIPTIONS, Subscriptions.START_DATE),
+        (Table.EVENTS, Events.TS),
+        (Table.PAYMENTS, Payments.PAID_AT),
+    ):
+        frame = tables.get(table)
+        if frame is not None and col in frame.columns:
+            signs.append(
+                frame.lazy()
+                .filter(pl.col(col) < cut)
+                .group_by(CLIENT_ID)
+                .agg(pl.col(col).max().cast(pl.Datetime("us")).alias("_t"))
+                .collect()
+                .with_columns(pl.col(CLIENT_ID).cast(pl.String))
+            )
+    latest = pl.concat(signs).group_by(CLIENT_ID).agg(pl.col("_t").max())
+    gone = last_churn.join(latest, on=CLIENT_ID, how="left").filter(
+        pl.col("_t").is_null() | (pl.col("_t") <= pl.col("_churned"))
+    )
+    return set(gone.get_column(CLIENT_ID).to_list())
+
+
+def short_term_clients(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31) -> np.ndarray:
+    """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
+    carries no information about the client and is not cited as a driver."""
+    if subscriptions is None or subscriptions.height == 0:
+        return np.zeros(len(client_ids), dtype=bool)
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    running = (
+        subscriptions.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
+        .group_by(CLIENT_ID)
+        .agg((pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days().max().alias("_d"))
+    )
+    frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
+        running, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return (frame.get_column("_d").fill_null(10**6) <= max_days).to_numpy()
+
+
+@dataclass(frozen=True)
+class ZoneHistory:
+    """Per client (in the order asked): the model's zone this week and last week with hysteresis, and how
+    many times it changed over the history weeks."""
+
+    now: list[str]
+    previous: list[str | None]
+    changes: list[int]
+
+
+def history_zones(
+    history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
+) -> ZoneHistory:
+    """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
+    as-of date last) with the hysteresis of :func:`churnml.playbook.zone_path`."""
+    paths = (
+        history.sort(History.CLIENT_ID, History.SNAPSHOT)
+        .group_by(History.CLIENT_ID, maintain_order=True)
+        .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
+    )
+    by_id: dict[str, tuple[list[str], list[date]]] = {}
+    for cid, snaps, probs in paths.iter_rows():
+        by_id[cid] = (zone_path(probs, cfg), snaps)
+    now, prev, changes = [], [], []
+    for cid in ids:
+        path, snaps = by_id.get(cid, (["green"], []))
+        now.append(path[-1])
+        prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
+        changes.append(zone_change_count(path))
+    return ZoneHistory(now, prev, changes)
+
+
+@dataclass(frozen=True)
+class PreviousWeek:
+    """Last week's list, scored by the same model: who was active, its probability and its zone."""
+
+    date: date
+    ids: list[str]
+    probability: np.ndarray
+    zone: dict[str, str]
+
+    def probability_of(self, client: str) -> float | None:
+        pos = self._pos.get(client)
+        return None if pos is None else float(self.probability[pos])
+
+    @functools.cached_property
+    def _pos(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.ids)}
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -399,6 +509,18 @@ class _Explanation:
     why_changed: list[str | None]
 
 
+@dataclass(frozen=True)
+class _Citing:
+    """What decides which drivers may be cited: the reference levels of this week's portfolio and, per
+    row of the list, whether the running term is a monthly one."""
+
+    reference: np.ndarray
+    monthly: np.ndarray
+
+
+_TERM_END = "payments_days_to_term_end"
+
+
 def _explanations(
     model: Any,
     values_now: np.ndarray,
@@ -409,19 +531,23 @@ def _explanations(
     names: list[str],
     features: FeaturesConfig,
     k: int,
+    citing: _Citing,
+    currency: str = "",
     chunk: int = 50_000,
 ) -> _Explanation:
     """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
-    ``values_prev[prev_row]``.
+    ``values_prev[prev_row]`` (said as before -> after).
 
     Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
     pass (more rows share decision patterns), and contributions never exist for more than one chunk,
-    which bounds the memory on large portfolios.
+    which bounds the memory on large portfolios. Only citable drivers are named
+    (:func:`churnml.explain.citable_mask`).
     """
-    specs, describe = registry_catalog(features)
+    specs, describe = registry_catalog(features, currency)
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
+    term_col = names.index(_TERM_END) if _TERM_END in names else None
     for start in range(0, max(len(rows), 1), chunk):
         part = rows[start : start + chunk]
         before = prev_row[start : start + chunk]
@@ -430,12 +556,27 @@ def _explanations(
         X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
         contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
-        drivers.append(top_drivers(now, X_now, names, specs, describe, k))
+        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
+        quiet = (
+            {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else None
+        )
+        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
+        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
         for family, values in family_health(now, names, specs, health[part]).items():
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
         if len(changed):
-            text = change_reasons(now[changed], prev, X_now[changed], names, specs, describe, k)
+            text = change_reasons(
+                now[changed],
+                prev,
+                X_now[changed],
+                names,
+                specs,
+                describe,
+                k,
+                feature_values_before=values_prev[before[changed]],
+                citable=ok[changed],
+            )
             for i, reason in zip(changed.tolist(), text, strict=True):
                 reasons[i] = reason
         why += reasons
@@ -498,7 +639,8 @@ def scored_list(
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    ids = spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+    gone = gone_clients(dataset.tables, as_of)
+    ids = [c for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list() if c not in gone]
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     # Only this week's clients matter: their history and their previous week.
@@ -546,28 +688,34 @@ def scored_list(
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
     )
     valued = value_table(base, clients, arr, label.horizon_days, value)
-    zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
-    prev_zone_of = _previous_zones(prev_ids, p_prev, dataset, prev_date, score.zones) if prev_ids else {}
-    prev_p_of = dict(zip(prev_ids, p_prev.tolist(), strict=True))
-    prev_zone = [prev_zone_of.get(c) for c in ids]
-    zone_change, new_red = zone_changes(prev_zone, zone)
-    prev_p = [prev_p_of.get(c) for c in ids]
-    fired = fired_rules(
-        dataset.tables,
-        ids,
-        as_of,
-        history,
-        rules,
-        low_csat=features.low_csat,
-        export_events=features.export_events,
+    keep = keep_flags(
+        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value, score.currency
     )
+    rule_args = {
+        "low_csat": features.low_csat,
+        "export_events": features.export_events,
+        "grace_days": label.grace_days,
+        "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
+    }
+    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
+    fired_now = fired.get_column(Scores.RULES).to_list()
+    previous = _previous_week(prev_ids, p_prev, dataset, prev_date, history, score.zones, rules, rule_args)
+    if score.zones.method == "probability":
+        stable = history_zones(history, ids, prev_date, score.zones)
+        model_zone, prev_model_zone, n_changes = stable.now, stable.previous, stable.changes
+    else:
+        model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
+        prev_model_zone, n_changes = [None] * len(ids), [None] * len(ids)
+    zone, raised_by = raised_zones(model_zone, fired_now, rules.raise_zone)
+    prev_zone = [previous.zone.get(c) for c in ids]
+    zone_change, new_red = zone_changes(prev_zone, zone)
+    prev_p = [previous.probability_of(c) for c in ids]
+    views = _crm_views(dataset, ids, as_of, label, score, features)
     info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
     owners = info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * len(ids)
-    tiers = valued.get_column(Scores.VALUE_TIER).to_list()
-    action, acts, escalation = recommended_actions(zone, tiers, owners, playbooks)
     done("value_rules")
 
     step("explaining (exact TreeSHAP)")
@@ -588,18 +736,43 @@ def scored_list(
         dtype=np.int64,
     )
     values_prev = _matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    citing = _Citing(
+        reference_levels(values_now, names, registry_catalog(features)[0]),
+        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+    )
     explanation = _explanations(
-        model, values_now, values_prev, chosen, prev_row, health, names, features, score.top_drivers
+        model,
+        values_now,
+        values_prev,
+        chosen,
+        prev_row,
+        health,
+        names,
+        features,
+        score.top_drivers,
+        citing,
+        score.currency,
     )
     del values_prev
     drivers = _scatter(explanation.drivers, chosen, len(ids))
     fam = {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()}
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
-        why[i] = reason
+        why[i] = _with_probabilities(reason, prev_p[i], float(p_now[i]))
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
     done("explain")
+
+    step("actions")
+    plays = recommended_plays(
+        pl.concat([valued, keep.drop(CLIENT_ID), views.drop(CLIENT_ID), drivers], how="horizontal").with_columns(
+            pl.Series(Scores.ZONE, zone), pl.Series(Scores.RULES, fired_now, dtype=pl.String)
+        ),
+        playbooks,
+    )
+    acts = [o if o else "unassigned" for o in owners]
+    escalation = [playbooks.escalation_role if z == "red" else "" for z in zone]
+    done("actions")
 
     step("drift against the training data")
     psi = feature_drift(values_now, names, metadata)
@@ -616,6 +789,9 @@ def scored_list(
                 {
                     Scores.HEALTH: health,
                     Scores.ZONE: zone,
+                    Scores.MODEL_ZONE: model_zone,
+                    Scores.ZONE_RAISED_BY: raised_by,
+                    Scores.ZONE_CHANGES: pl.Series(n_changes, dtype=pl.Int64),
                     Scores.PREVIOUS_PROBABILITY: prev_series,
                     Scores.PREVIOUS_ZONE: pl.Series(prev_zone, dtype=pl.String),
                     Scores.ZONE_CHANGE: zone_change,
@@ -626,9 +802,12 @@ def scored_list(
                 }
             ),
             valued.drop(CLIENT_ID, Scores.PROBABILITY),
+            keep.drop(CLIENT_ID),
+            views.drop(CLIENT_ID),
             drivers,
             fired.drop(CLIENT_ID),
-            pl.DataFrame({Scores.ACTION: action, Scores.ACTS: acts, Scores.ESCALATION: escalation}),
+            plays,
+            pl.DataFrame({Scores.ACTS: acts, Scores.ESCALATION: escalation}),
         ],
         how="horizontal",
     ).with_columns(
@@ -642,19 +821,27 @@ def scored_list(
         Scores.ZONE,
         Scores.PROBABILITY,
         Scores.HEALTH,
+        Scores.TERM_STATE,
         Scores.PREVIOUS_PROBABILITY,
         Scores.PROBABILITY_CHANGE,
         Scores.PREVIOUS_ZONE,
         Scores.ZONE_CHANGE,
         Scores.NEW_IN_RED,
         Scores.WHY_CHANGED,
+        Scores.MODEL_ZONE,
+        Scores.ZONE_RAISED_BY,
+        Scores.ZONE_CHANGES,
         Scores.EXPLAINED,
         Scores.ARR,
         Scores.LIFETIME_VALUE,
         Scores.STRATEGIC,
         Scores.VALUE_TIER,
         Scores.REVENUE_AT_RISK,
+        Scores.NOT_WORTH_KEEPING,
+        Scores.NOT_WORTH_KEEPING_REASON,
         Scores.ACTION,
+        Scores.ACTION_ROLE,
+        Scores.ACTION_BASIS,
         Scores.ACTS,
         Scores.ESCALATION,
         Scores.RULES,
@@ -663,6 +850,97 @@ def scored_list(
     table = table.select(*first, *rest).sort(Scores.PRIORITY)
     done("assemble")
     return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+
+
+def _with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
+    """``why_changed`` opens with the probability before -> after: ``"12% → 31%; risk up: ..."``."""
+    if reason is None or before is None:
+        return reason
+    return f"{before:.0%} → {after:.0%}; {reason}"
+
+
+def _previous_week(
+    ids: list[str],
+    p_prev: np.ndarray,
+    dataset: Dataset,
+    prev_date: date,
+    history: pl.DataFrame,
+    cfg: ZonesConfig,
+    rules: RulesConfig,
+    rule_args: Mapping[str, Any],
+) -> PreviousWeek:
+    """Last week's list as it was shown: the zones with hysteresis (or capacity), raised by the rules
+    that fired then."""
+    if not ids:
+        return PreviousWeek(prev_date, [], np.zeros(0), {})
+    if cfg.method == "probability":
+        zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
+    else:
+        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
+    fired = fired_rules(dataset.tables, ids, prev_date, history, rules, **rule_args)
+    zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    return PreviousWeek(prev_date, ids, p_prev, dict(zip(ids, zone, strict=True)))
+
+
+def _crm_views(
+    dataset: Dataset,
+    ids: list[str],
+    as_of: date,
+    label: LabelConfig,
+    score: ScoreConfig,
+    features: FeaturesConfig,
+) -> pl.DataFrame:
+    """The CRM columns of :mod:`churnml.crm`, one row per client of ``ids``."""
+    clients = dataset.tables[Table.CLIENTS]
+    parts = [
+        term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
+        last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
+        onboarding_stalled(
+            ids,
+            as_of,
+            clients,
+            dataset.get(Table.EVENTS),
+            min_days=score.onboarding_min_days,
+            max_days=score.onboarding_days,
+            active_share=score.onboarding_active_share,
+        ),
+        last_data_export(ids, as_of, dataset.get(Table.EVENTS), features.export_events),
+    ]
+    return pl.concat([parts[0], *(p.drop(CLIENT_ID) for p in parts[1:])], how="horizontal")
+
+
+def _lead_family(row: Mapping[str, Any]) -> str | None:
+    """The family of the client's first driver when it raises the risk."""
+    if row.get(Scores.driver(1, "direction")) == RAISES:
+        return row.get(Scores.driver(1, "family"))
+    return None
+
+
+def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
+    """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
+    value tier, fired rules, term state, renewal, keep flag and driver columns), in its order
+    (:func:`churnml.playbook.choose_play`)."""
+    out: dict[str, list[str]] = {Scores.ACTION: [], Scores.ACTION_ROLE: [], Scores.ACTION_BASIS: []}
+    for row in frame.iter_rows(named=True):
+        facts = ClientFacts(
+            zone=row[Scores.ZONE],
+            tier=row[Scores.VALUE_TIER],
+            rules=row.get(Scores.RULES) or "",
+            lead_family=_lead_family(row),
+            term_state=row.get(Scores.TERM_STATE) or "",
+            renewal_due=bool(row.get(Scores.RENEWAL_DUE)),
+            renewal_days=row.get(Scores.RENEWAL_DAYS),
+            not_worth_keeping=bool(row.get(Scores.NOT_WORTH_KEEPING)),
+            keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
+        )
+        try:
+            play = choose_play(facts, cfg)
+        except KeyError as exc:
+            raise ScoringError(str(exc.args[0])) from None
+        out[Scores.ACTION].append(play.action)
+        out[Scores.ACTION_ROLE].append(play.role)
+        out[Scores.ACTION_BASIS].append(play.basis)
+    return pl.DataFrame(out, schema={k: pl.String for k in out})
 
 
 # -- the run's record ---------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def keep_flags(
         ),
         _reason(
             pl.col("_margin") < cfg.low_margin,
-            pl.format("margin {}% (below {}%)", (pl.col("_margin") * 100).round(0).cast(pl.Int64), pl.lit(round(cfg.low_margin * 100))),
+            pl.format("margin {}%, below {}%", (pl.col("_margin") * 100).round(0).cast(pl.Int64), pl.lit(round(cfg.low_margin * 100))),
         ),
         _reason(
             (per_10k > cfg.service_load) & (pl.col("_tickets") > 0),

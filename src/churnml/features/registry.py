@@ -220,6 +220,7 @@ def _bases() -> list[_Base]:
             "key_features",
             "{pct}% of product events were key-feature events in the last {w} days",
             "share",
+            "share of key-feature events in the last {w} days",
         ),
         _b(
             "usage_key_share_trend",
@@ -313,6 +314,7 @@ def _bases() -> list[_Base]:
             "late_payment",
             "{pct}% of the invoices paid in the last {w} days were paid late",
             "share",
+            "share of invoices paid late in the last {w} days",
         ),
         _b(
             "payments_days_late_{w}d",
@@ -322,6 +324,7 @@ def _bases() -> list[_Base]:
             "late_payment",
             "Invoices paid in the last {w} days were on average {value:.0f} days late",
             "mean",
+            "mean days late of invoices paid in the last {w} days",
         ),
         _b(
             "payments_late_share_trend",
@@ -537,6 +540,7 @@ def _bases() -> list[_Base]:
             "replies",
             "The client replied to {pct}% of outreach in the last {w} days",
             "share",
+            "reply rate in the last {w} days",
         ),
         _b(
             "comm_reply_rate_trend",
@@ -556,6 +560,7 @@ def _bases() -> list[_Base]:
             "response_time",
             "Mean response time {value:.0f} hours in the last {w} days",
             "mean",
+            "mean response time (hours) in the last {w} days",
         ),
         _b(
             "comm_response_hours_trend",
@@ -575,6 +580,7 @@ def _bases() -> list[_Base]:
             "reply_length",
             "Replies averaged {value:.0f} words in the last {w} days",
             "mean",
+            "words per reply in the last {w} days",
         ),
         _b(
             "comm_words_trend",
@@ -646,6 +652,7 @@ def _bases() -> list[_Base]:
             "sentiment",
             "Mean sentiment {value:+.2f} (on -1..1) in the last {w} days",
             "score",
+            "mean sentiment in the last {w} days",
         ),
         _b(
             "comm_sentiment_trend",
@@ -931,6 +938,8 @@ def sentence(
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
+    if round(value, 2) == 0:
+        value = 0.0  # no "-0.00"
     if spec.name == _DAYS_TO_TERM_END and value < 0:
         return _singular_words(f"Term ended {-value:.0f} days ago and was not renewed")
     if spec.name == _DAYS_TO_TERM_END and round(value) == 0:
