@@ -156,6 +156,7 @@ class ScoreConfig(_Section):
     onboarding_min_days: int = Field(30, ge=0)
     onboarding_active_share: float = Field(0.5, ge=0, le=1)
     report_owner_clients: int = Field(15, ge=0)
+    silent_days: int = Field(30, ge=1)
 
 
 class ValueConfig(_Section):
