@@ -29,6 +29,7 @@ from churnml.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_ato
 from churnml.schemas import Table
 from churnml.scoring import (
     ScoringError,
+    gone_clients,
     check_data_lag,
     check_feature_match,
     history_snapshots,
@@ -523,3 +524,33 @@ def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
     got = _copied_rows(frame, predicate)
     assert got.equals(frame.filter(predicate))
     assert got.get_column("k").to_list() == keep
+
+
+def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
+    t = datetime(2024, 6, 3)
+    ids = ["gone", "returned", "paid_last_invoice", "never_left", "later"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 5}),
+        Table.CHURNS: pl.DataFrame(
+            {
+                "client_id": ["gone", "returned", "paid_last_invoice", "later"],
+                # "later" churns after the as-of date: not gone yet
+                "churned_at": [t - timedelta(days=20), t - timedelta(days=200), t - timedelta(days=10), t + timedelta(days=3)],
+            }
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["returned"],
+                "start_date": [t - timedelta(days=100)],
+                "end_date": [t + timedelta(days=265)],
+                "mrr": [100.0],
+            }
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["paid_last_invoice"], "amount": [100.0], "paid_at": [t - timedelta(days=2)]}
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["gone"], "ts": [t - timedelta(days=25)], "event": ["login"]}
+        ),
+    }
+    assert gone_clients(tables, t.date()) == {"gone", "paid_last_invoice"}

@@ -252,7 +252,9 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 # -- the population, zones over the history, the previous week ------------------------------------
 def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
     """Clients with a churn record at or before ``as_of`` and no sign of a return since: no term that
-    starts after the churn, no event or payment after it (strictly before ``as_of``).
+    starts after the churn and no product event after it (strictly before ``as_of``); without a
+    subscriptions table (shops), an order after it is a return too. (Paying the last invoice after
+    leaving is no return.)
 
     The labels' active spine already leaves them out; this keeps a gone client off the keep list
     whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md).
@@ -267,11 +269,10 @@ def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
         .agg(pl.col(Churns.CHURNED_AT).max().alias("_churned"))
     )
     signs = [pl.DataFrame(schema={CLIENT_ID: pl.String, "_t": pl.Datetime("us")})]
-    for table, col in (
-        (Table.SUBSCRIPTIONS, Subscriptions.START_DATE),
-        (Table.EVENTS, Events.TS),
-        (Table.PAYMENTS, Payments.PAID_AT),
-    ):
+    returns = [(Table.SUBSCRIPTIONS, Subscriptions.START_DATE), (Table.EVENTS, Events.TS)]
+    if tables.get(Table.SUBSCRIPTIONS) is None:
+        returns.append((Table.PAYMENTS, Payments.PAID_AT))
+    for table, col in returns:
         frame = tables.get(table)
         if frame is not None and col in frame.columns:
             signs.append(
