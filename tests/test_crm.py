@@ -34,7 +34,7 @@ SUBS = pl.DataFrame(
     ("client", "days", "value", "due", "grace", "state"),
     [
         ("annual", 20, 12_000.0, True, False, ""),
-        ("monthly", 10, 50.0, True, False, ""),
+        ("monthly", 10, 50.0, False, False, ""),  # renews every month: not in the renewals view
         ("lapsed", None, None, False, True, "Term ended 12 days ago and was not renewed"),
         ("long_gone", None, None, False, False, ""),
         ("no_terms", None, None, False, False, ""),

@@ -201,10 +201,12 @@ TRUST_NAMES = ["comm_sentiment_91d", "comm_reply_rate_91d", "usage_logins_ratio"
         # every feature pushes up, but sentiment +0.45, replies 90% and logins up 30% are good news:
         # only the complaints may be cited as raising the risk
         ([0.45, 0.9, 1.3, 2.0], "support_complaints_91d"),
-        # sentiment -0.4 is bad news (below the median 0.1 and the floor 0.3): it leads
+        # sentiment -0.4 is bad news (below the median 0.1 and negative): it leads
         ([-0.4, 0.9, 1.3, 2.0], "comm_sentiment_91d"),
         # no data is no reason
         ([np.nan, np.nan, np.nan, 2.0], "support_complaints_91d"),
+        # a sentiment of 0.00 (below the median 0.1, but not negative) is no bad news either
+        ([-0.001, 0.9, 1.3, 2.0], "support_complaints_91d"),
     ],
 )
 def test_good_news_is_never_cited_as_raising_risk(values: list[float], expected_first: str) -> None:

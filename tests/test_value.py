@@ -177,11 +177,11 @@ def test_keep_flags_name_their_reasons() -> None:
     t = datetime(2024, 5, 1)
     tickets = pl.DataFrame(
         {
-            # toxic: 6 complaints and discount requests; needy: 4 questions on 1,000 of ARR (40 per 10k);
-            # vip: as needy, but strategic 3 is always worth keeping
-            "client_id": ["toxic"] * 6 + ["needy"] * 4 + ["vip"] * 4,
-            "opened_at": [t] * 14,
-            "kind": ["complaint", "discount_request"] * 3 + ["question"] * 8,
+            # toxic: 6 complaints and discount requests; needy: 6 questions on 1,000 of ARR (60 per 10k);
+            # vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions on 10,000 of ARR
+            "client_id": ["toxic"] * 6 + ["needy"] * 6 + ["vip"] * 6 + ["fine"] * 5,
+            "opened_at": [t] * 23,
+            "kind": ["complaint", "discount_request"] * 3 + ["question"] * 17,
         }
     )
     churns = pl.DataFrame({"client_id": ["fickle", "fickle"], "churned_at": [datetime(2023, 1, 1), datetime(2023, 9, 1)]})
@@ -190,7 +190,7 @@ def test_keep_flags_name_their_reasons() -> None:
     assert got == {
         "toxic": "6 complaints and discount requests in 365 days",
         "thin": "margin 30%, below 45%",
-        "needy": "4 tickets in 365 days for EUR 1000 of ARR",
+        "needy": "6 tickets in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",
         "vip": "",

@@ -5,7 +5,8 @@ used. Columns (names in :class:`churnml.columns.Scores`):
 
 - :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the running terms' MRR x the term's length in
-  months: what the renewal is worth), ``renewal_due`` (it ends within ``renewal_days``), ``in_grace``
+  months: what the renewal is worth), ``renewal_due`` (a term longer than a month ends within
+  ``renewal_days``; monthly plans renew every month and would flood the view), ``in_grace``
   (no running term, the last one ended within ``grace_days``: not renewed yet) and ``term_state`` (the
   state said plainly: "Term ended 12 days ago and was not renewed"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
@@ -74,6 +75,7 @@ def term_status(
         Scores.RENEWAL_DAYS: pl.Int64,
         Scores.RENEWAL_VALUE: pl.Float64,
         "_last_end": pl.Datetime("us"),
+        "_term_months": pl.Float64,
     }
     if subscriptions is None or subscriptions.height == 0:
         frame = ids.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in schema.items())
@@ -94,6 +96,7 @@ def term_status(
             .agg(
                 pl.col(Subscriptions.END_DATE).max().dt.date().alias(Scores.RENEWAL_DATE),
                 (pl.col(Subscriptions.MRR) * pl.col("_months")).sum().cast(pl.Float64).alias(Scores.RENEWAL_VALUE),
+                pl.col("_months").max().alias("_term_months"),
             )
         )
         last_end = known.group_by(CLIENT_ID).agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
@@ -112,7 +115,10 @@ def term_status(
         pl.col(Scores.RENEWAL_DATE),
         pl.col(Scores.RENEWAL_DAYS),
         pl.col(Scores.RENEWAL_VALUE),
-        (pl.col(Scores.RENEWAL_DAYS) <= renewal_days).fill_null(False).alias(Scores.RENEWAL_DUE),
+        # a monthly plan renews every month: only longer terms make the renewals view
+        ((pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1))
+        .fill_null(False)
+        .alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
     ).with_columns(pl.Series(Scores.TERM_STATE, [term_state_text(d) for d in texts], dtype=pl.String))
 

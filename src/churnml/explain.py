@@ -26,8 +26,8 @@ row sums to the raw score) and the client's feature values in the same column or
 - **Reasons people trust** (:func:`citable_mask`): a feature is cited as raising the risk only when its
   value is bad news for the client: below the reference for a "less is riskier" feature, above it for
   a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
-  portfolio's median this week; sentiment at or above 0.3 and a reply rate at or above 80% are never
-  bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
+  portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
+  never bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
   Missing values ("no data") and drivers the caller marks as carrying no information for the client
   (the term end of a monthly plan) are not cited at all. Sentences name the signal's kind ("1 account
   warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
@@ -74,7 +74,7 @@ DRIVER_PARTS = ("feature", "family", "direction", "sentence", "contribution")
 Describe = Callable[..., str]
 
 # "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
-GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.3, "comm_reply_rate": 0.8}
+GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
 # The neutral point of a trend: at it nothing changed.
 _NEUTRAL = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0, "z": 0.0}
 _WINDOW = re.compile(r"_(\d+)d$")
@@ -157,7 +157,7 @@ def citable_mask(
                 bad = v < ref if ref == ref else np.zeros(len(v), dtype=bool)
                 floor = _floor(name)
                 if floor is not None:
-                    bad &= v < floor
+                    bad &= np.round(v, 2) < floor  # as shown: "+0.00" is not bad news
             elif direction == 1:
                 bad = v > ref if ref == ref else np.zeros(len(v), dtype=bool)
             else:

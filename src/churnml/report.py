@@ -204,6 +204,11 @@ def _tier_chart(scores: pl.DataFrame) -> str:
         return _svg(fig)
 
 
+def _count(n: object, noun: str) -> str:
+    """``"1 day"``, ``"9 days"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _money_c(x: float | None, currency: str) -> str:
     shown = _money(x)
     return f"{currency} {shown}" if shown and currency else shown
@@ -266,10 +271,11 @@ def _client_section(
             f"{_money_c(row.get(Scores.RENEWAL_VALUE), currency)})"  # type: ignore[arg-type]
         )
     if row.get(Scores.DAYS_SILENT) is not None:
-        facts.append(f"last in touch {_e(row.get(Scores.LAST_INTERACTION) or 'never')}, "
-                     f"{_e(row[Scores.DAYS_SILENT])} days silent")
+        facts.append(
+            f"last in touch {row.get(Scores.LAST_INTERACTION) or 'never'}, {_count(row[Scores.DAYS_SILENT], 'day')} silent"
+        )
     if row.get(Scores.ZONE_CHANGES) is not None:
-        facts.append(f"{_e(row[Scores.ZONE_CHANGES])} zone changes in the history weeks")
+        facts.append(f"{_count(row[Scores.ZONE_CHANGES], 'zone change')} in the history weeks")
     role = row.get(Scores.ACTION_ROLE)
     return f"""
 <div class="client" id="c-{cid}">
@@ -350,7 +356,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 _name_link(r, linked),
                 _owner(r),
                 _zone(r[Scores.ZONE]),
-                _e(r[Scores.TERM_STATE] or f"ends {r[Scores.RENEWAL_DATE]} (in {r[Scores.RENEWAL_DAYS]} days)"),
+                _e(r[Scores.TERM_STATE] or f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"),
                 _money_c(r.get(Scores.RENEWAL_VALUE), currency),  # type: ignore[arg-type]
                 _e(r.get(Scores.ACTION)),
             ]

@@ -22,7 +22,8 @@ Definitions (the figures an account manager sees):
 - ``not_worth_keeping`` and ``not_worth_keeping_reason`` (:func:`keep_flags`): letting go is the better
   choice when the client costs more than it brings: constant complaints and discount demands
   (``toxic_tickets`` in ``toxic_days``), a low margin (below ``low_margin``), a high service load
-  (more than ``service_load`` tickets per 10,000 of ARR in ``toxic_days``), or low loyalty (left and came
+  (at least ``toxic_tickets`` tickets and more than ``service_load`` per 10,000 of ARR in
+  ``toxic_days``), or low loyalty (left and came
   back ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``.
 - ``priority``: 1 = act first. Clients are sorted by expected loss (revenue at risk), then by
   probability, strategic weight and client_id so the order is total and reproducible.
@@ -274,7 +275,7 @@ def keep_flags(
             pl.format("margin {}%, below {}%", (pl.col("_margin") * 100).round(0).cast(pl.Int64), pl.lit(round(cfg.low_margin * 100))),
         ),
         _reason(
-            (per_10k > cfg.service_load) & (pl.col("_tickets") > 0),
+            (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
             pl.format(
                 "{} tickets in {} days for {}{} of ARR",
                 pl.col("_tickets"),
