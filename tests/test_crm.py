@@ -8,7 +8,14 @@ import polars as pl
 import pytest
 
 from churnml.columns import Scores
-from churnml.crm import days_text, last_data_export, last_interaction, onboarding_stalled, term_state_text, term_status
+from churnml.crm import (
+    days_text,
+    last_data_export,
+    last_interaction,
+    onboarding_stalled,
+    term_state_text,
+    term_status,
+)
 
 AS_OF = date(2024, 6, 3)
 T = datetime(2024, 6, 3)
@@ -40,7 +47,9 @@ SUBS = pl.DataFrame(
         ("no_terms", None, None, False, False, ""),
     ],
 )
-def test_term_status(client: str, days: int | None, value: float | None, due: bool, grace: bool, state: str) -> None:
+def test_term_status(
+    client: str, days: int | None, value: float | None, due: bool, grace: bool, state: str
+) -> None:
     out = term_status([client], AS_OF, SUBS, grace_days=30, renewal_days=60).row(0, named=True)
     assert out[Scores.RENEWAL_DAYS] == days
     assert out[Scores.RENEWAL_VALUE] == (pytest.approx(value) if value is not None else None)

@@ -12,10 +12,10 @@ from churnml.explain import (
     RAISES,
     change_reasons,
     citable_mask,
-    reference_levels,
     family_health,
     grouped_contributions,
     health_score,
+    reference_levels,
     registry_catalog,
     top_drivers,
 )
@@ -218,7 +218,9 @@ def test_good_news_is_never_cited_as_raising_risk(values: list[float], expected_
     ok = citable_mask(contrib, X, TRUST_NAMES, SPECS, reference)
     row = top_drivers(contrib, X, TRUST_NAMES, SPECS, DESCRIBE, k=3, citable=ok).row(0, named=True)
     assert row[Scores.driver(1, "feature")] == expected_first
-    raising = [row[Scores.driver(i, "feature")] for i in (1, 2, 3) if row[Scores.driver(i, "direction")] == RAISES]
+    raising = [
+        row[Scores.driver(i, "feature")] for i in (1, 2, 3) if row[Scores.driver(i, "direction")] == RAISES
+    ]
     assert "comm_reply_rate_91d" not in raising and "usage_logins_ratio" not in raising
 
 
@@ -230,17 +232,30 @@ def test_an_uninformative_driver_is_dropped() -> None:
     monthly = {"payments_days_to_term_end": np.array([True, False])}
     ok = citable_mask(contrib, X, names, SPECS, reference, monthly)
     drivers = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=1, citable=ok)
-    assert drivers.get_column(Scores.driver(1, "feature")).to_list() == ["support_complaints_91d", "payments_days_to_term_end"]
+    assert drivers.get_column(Scores.driver(1, "feature")).to_list() == [
+        "support_complaints_91d",
+        "payments_days_to_term_end",
+    ]
 
 
 def test_sentences_use_the_clients_other_values() -> None:
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
-    names = ["usage_logins_ratio", "usage_logins_per_week_28d", "account_signals_91d", "account_vendor_review_91d", "account_tenure_days"]
+    names = [
+        "usage_logins_ratio",
+        "usage_logins_per_week_28d",
+        "account_signals_91d",
+        "account_vendor_review_91d",
+        "account_tenure_days",
+    ]
     X = np.array([[0.25, 3.0, 1.0, 1.0, 400.0], [0.5, 1.0, 0.0, 0.0, 400.0]])
     contrib = np.array([[0.9, 0.0, 0.5, 0.0, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
     row = top_drivers(contrib, X, names, specs, describe, k=2).row(0, named=True)
-    assert row[Scores.driver(1, "sentence")] == "Logins 3.0 a week, down from 12.0 a week in the 91 days before"
-    assert row[Scores.driver(2, "sentence")] == "1 account warning signal in the last 91 days: 'vendor review'"
+    assert (
+        row[Scores.driver(1, "sentence")] == "Logins 3.0 a week, down from 12.0 a week in the 91 days before"
+    )
+    assert (
+        row[Scores.driver(2, "sentence")] == "1 account warning signal in the last 91 days: 'vendor review'"
+    )
 
 
 def test_a_young_clients_window_is_its_age() -> None:
@@ -256,7 +271,15 @@ def test_why_changed_says_before_and_after() -> None:
     before = np.array([[0.0, 0.0, -2.0]])
     now = np.array([[0.6, 0.2, -2.0]])
     reasons = change_reasons(
-        now, before, np.array([[3.0, 800.0]]), names, specs, describe, k=2,
+        now,
+        before,
+        np.array([[3.0, 800.0]]),
+        names,
+        specs,
+        describe,
+        k=2,
         feature_values_before=np.array([[12.0, 2400.0]]),
     )
-    assert reasons == ["risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"]
+    assert reasons == [
+        "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from churnml.config import load_config, ZonesConfig
+from churnml.config import ZonesConfig, load_config
 from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
 
 Z = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.05, exit_weeks=3)
@@ -53,20 +53,56 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
 @pytest.mark.parametrize(
     ("facts", "role", "basis", "starts"),
     [
-        (ClientFacts("red", "A", term_state="Term ended 12 days ago and was not renewed"), "sales", "grace period",
-         "Term ended 12 days ago and was not renewed. Renewal call"),
-        (ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30%, below 45%"), "management",
-         "not worth keeping", "Let go gracefully (margin 30%, below 45%): No discount"),
+        (
+            ClientFacts("red", "A", term_state="Term ended 12 days ago and was not renewed"),
+            "sales",
+            "grace period",
+            "Term ended 12 days ago and was not renewed. Renewal call",
+        ),
+        (
+            ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30%, below 45%"),
+            "management",
+            "not worth keeping",
+            "Let go gracefully (margin 30%, below 45%): No discount",
+        ),
         # a green tier-A client whose champion just left: management meets the new decision maker
-        (ClientFacts("green", "A", rules="champion_change"), "management", "rule: champion_change",
-         "At the next review: Meet the new decision maker"),
+        (
+            ClientFacts("green", "A", rules="champion_change"),
+            "management",
+            "rule: champion_change",
+            "At the next review: Meet the new decision maker",
+        ),
         # complaints come before the model's leading family
-        (ClientFacts("yellow", "B", rules="complaints", lead_family="usage"), "service", "rule: complaints",
-         "Within two weeks: Resolve the open complaints"),
-        (ClientFacts("red", "B", lead_family="payments"), "sales", "driver: payments", "This week: Purchase plans"),
-        (ClientFacts("yellow", "A", lead_family="support"), "service", "driver: support", "Within two weeks: Service review"),
-        (ClientFacts("green", "B", renewal_due=True, renewal_days=1), "sales", "renewal due", "At the next review: Prepare the renewal"),
-        (ClientFacts("green", "A", lead_family="usage"), "success", "zone and tier", "At the next review: Quarterly business review"),
+        (
+            ClientFacts("yellow", "B", rules="complaints", lead_family="usage"),
+            "service",
+            "rule: complaints",
+            "Within two weeks: Resolve the open complaints",
+        ),
+        (
+            ClientFacts("red", "B", lead_family="payments"),
+            "sales",
+            "driver: payments",
+            "This week: Purchase plans",
+        ),
+        (
+            ClientFacts("yellow", "A", lead_family="support"),
+            "service",
+            "driver: support",
+            "Within two weeks: Service review",
+        ),
+        (
+            ClientFacts("green", "B", renewal_due=True, renewal_days=1),
+            "sales",
+            "renewal due",
+            "At the next review: Prepare the renewal",
+        ),
+        (
+            ClientFacts("green", "A", lead_family="usage"),
+            "success",
+            "zone and tier",
+            "At the next review: Quarterly business review",
+        ),
     ],
 )
 def test_the_action_follows_the_reasons(facts: ClientFacts, role: str, basis: str, starts: str) -> None:

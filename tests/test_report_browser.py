@@ -38,7 +38,10 @@ FLAGS = [
 def portfolio(n: int = 40) -> pl.DataFrame:
     """``n`` clients: 4 red, 12 yellow, the rest green; owners ann, bob, cy in turn."""
     zone = ["red"] * 4 + ["yellow"] * 12 + ["green"] * (n - 16)
-    p = [0.6 - 0.01 * i if z == "red" else 0.25 - 0.005 * i if z == "yellow" else 0.05 for i, z in enumerate(zone)]
+    p = [
+        0.6 - 0.01 * i if z == "red" else 0.25 - 0.005 * i if z == "yellow" else 0.05
+        for i, z in enumerate(zone)
+    ]
     arr = [10_000.0 - 100 * i for i in range(n)]
     return pl.DataFrame(
         {
@@ -51,7 +54,8 @@ def portfolio(n: int = 40) -> pl.DataFrame:
             Scores.PROBABILITY_CHANGE: [0.02] * n,
             Scores.ZONE_CHANGE: [""] * n,
             Scores.NEW_IN_RED: [i == 0 for i in range(n)],
-            Scores.WHY_CHANGED: ["12% \u2192 14%; risk up: Logins in the last 28 days: 12 \u2192 3 (+0.20)"] * n,
+            Scores.WHY_CHANGED: ["12% \u2192 14%; risk up: Logins in the last 28 days: 12 \u2192 3 (+0.20)"]
+            * n,
             Scores.HEALTH: [round(100 * (1 - x), 1) for x in p],
             Scores.ARR: arr,
             Scores.LIFETIME_VALUE: [3 * a for a in arr],
@@ -59,7 +63,9 @@ def portfolio(n: int = 40) -> pl.DataFrame:
             Scores.STRATEGIC: [0] * n,
             Scores.VALUE_TIER: ["A" if i < 8 else "B" if i < 20 else "C" for i in range(n)],
             Scores.PRIORITY: list(range(1, n + 1)),
-            Scores.TERM_STATE: ["Term ended 12 days ago and was not renewed" if i == 1 else "" for i in range(n)],
+            Scores.TERM_STATE: [
+                "Term ended 12 days ago and was not renewed" if i == 1 else "" for i in range(n)
+            ],
             Scores.IN_GRACE: [i == 1 for i in range(n)],
             Scores.RENEWAL_DUE: [i % 5 == 0 for i in range(n)],
             Scores.RENEWAL_DATE: [AS_OF + timedelta(days=10 + i) for i in range(n)],
@@ -99,7 +105,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
     folder = tmp_path_factory.mktemp("browser")
     scores = portfolio()
     page = report_html(
-        scores, history(scores), as_of=AS_OF, model_version="7", drifted={}, top_drivers=1, max_clients=5,
+        scores,
+        history(scores),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={},
+        top_drivers=1,
+        max_clients=5,
         currency="EUR",
     )
     html = folder / "report.html"
@@ -111,14 +123,26 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
     )
     subprocess.run(
         [*common, "--window-size=1200,2000", f"--screenshot={shot}", html.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return dom.stdout, dom.stderr, shot
 
 
 def test_the_browser_shows_every_section(rendered: tuple[str, str, Path]) -> None:
     dom, _, shot = rendered
-    for section in ("portfolio", "watchlist", "movers", "renewals", "silent", "onboarding", "owners", "clients"):
+    for section in (
+        "portfolio",
+        "watchlist",
+        "movers",
+        "renewals",
+        "silent",
+        "onboarding",
+        "owners",
+        "clients",
+    ):
         assert f'id="{section}"' in dom, section
     assert "Every red and yellow client (16)" in dom
     assert "Your clients this week, by owner" in dom

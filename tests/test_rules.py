@@ -195,7 +195,11 @@ NEW_TABLES = {
         }
     ),
     Table.SIGNALS: pl.DataFrame(
-        {"client_id": ["reviewing", "settled"], "ts": [days_ago(5), days_ago(5)], "signal": ["competitor_trial", "layoffs"]}
+        {
+            "client_id": ["reviewing", "settled"],
+            "ts": [days_ago(5), days_ago(5)],
+            "signal": ["competitor_trial", "layoffs"],
+        }
     ),
     # stalled (60 days old) was active in 1 of its 9 weeks; settled (same age) in 8 of them
     Table.EVENTS: pl.DataFrame(
@@ -221,6 +225,10 @@ NEW_TABLES = {
     ],
 )
 def test_the_new_rules_fire_for_their_client(client: str, expected: str) -> None:
-    cfg = RulesConfig(enabled=("term_lapsed", "complaints", "payment_trouble", "vendor_review", "onboarding_stalled"))
+    cfg = RulesConfig(
+        enabled=("term_lapsed", "complaints", "payment_trouble", "vendor_review", "onboarding_stalled")
+    )
     out = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
-    assert dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))[client] == expected
+    assert (
+        dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))[client] == expected
+    )

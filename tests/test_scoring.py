@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app
+from churnml.columns import Scores
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
 from churnml.dataset import Dataset
 from churnml.features import build_features
@@ -24,14 +25,13 @@ from churnml.io import write_tables
 from churnml.labels import active_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.columns import Scores
 from churnml.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
 from churnml.schemas import Table
 from churnml.scoring import (
     ScoringError,
-    gone_clients,
     check_data_lag,
     check_feature_match,
+    gone_clients,
     history_snapshots,
     recommended_plays,
     zone_changes,
@@ -101,7 +101,11 @@ def test_plays_follow_the_lead_driver_only_when_it_raises_the_risk() -> None:
     )
     plays = recommended_plays(rows, load_config().playbooks)
     assert plays.get_column(Scores.ACTION_ROLE).to_list() == ["sales", "success", "service"]
-    assert plays.get_column(Scores.ACTION_BASIS).to_list() == ["driver: payments", "zone and tier", "driver: support"]
+    assert plays.get_column(Scores.ACTION_BASIS).to_list() == [
+        "driver: payments",
+        "zone and tier",
+        "driver: support",
+    ]
 
 
 def test_missing_playbook_entry_is_named() -> None:
@@ -481,7 +485,9 @@ def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -
     assert rest.get_column(Scores.driver(1, "sentence")).null_count() == rest.height
     assert rest.get_column(Scores.family_health("usage")).null_count() == rest.height
     # the action follows the leading driver, which unexplained rows do not have
-    untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained", "action"))]
+    untouched = [
+        c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained", "action"))
+    ]
     assert capped.select(untouched).equals(full.select(untouched))
 
 
@@ -535,7 +541,12 @@ def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
             {
                 "client_id": ["gone", "returned", "paid_last_invoice", "later"],
                 # "later" churns after the as-of date: not gone yet
-                "churned_at": [t - timedelta(days=20), t - timedelta(days=200), t - timedelta(days=10), t + timedelta(days=3)],
+                "churned_at": [
+                    t - timedelta(days=20),
+                    t - timedelta(days=200),
+                    t - timedelta(days=10),
+                    t + timedelta(days=3),
+                ],
             }
         ),
         Table.SUBSCRIPTIONS: pl.DataFrame(

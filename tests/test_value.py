@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnml.config import ValueConfig
 from churnml.columns import Scores
+from churnml.config import ValueConfig
 from churnml.value import (
-    keep_flags,
-    retained_years,
     annual_hazard,
     annual_recurring_revenue,
     expected_lifetime_years,
+    keep_flags,
     priority_rank,
+    retained_years,
     value_table,
     value_tiers,
 )
@@ -170,7 +170,11 @@ def test_retained_years_from_config_or_the_median_probability() -> None:
 def test_keep_flags_name_their_reasons() -> None:
     ids = ["toxic", "thin", "needy", "fickle", "fine", "vip"]
     valued = pl.DataFrame(
-        {"client_id": ids, Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0], Scores.STRATEGIC: [0, 0, 0, 0, 0, 3]}
+        {
+            "client_id": ids,
+            Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0],
+            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3],
+        }
     )
     clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7]})
     as_of = date(2024, 6, 3)
@@ -184,7 +188,9 @@ def test_keep_flags_name_their_reasons() -> None:
             "kind": ["complaint", "discount_request"] * 3 + ["question"] * 17,
         }
     )
-    churns = pl.DataFrame({"client_id": ["fickle", "fickle"], "churned_at": [datetime(2023, 1, 1), datetime(2023, 9, 1)]})
+    churns = pl.DataFrame(
+        {"client_id": ["fickle", "fickle"], "churned_at": [datetime(2023, 1, 1), datetime(2023, 9, 1)]}
+    )
     out = keep_flags(valued, clients, tickets, churns, as_of, ValueConfig(), currency="EUR")
     got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
     assert got == {

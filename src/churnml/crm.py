@@ -95,7 +95,10 @@ def term_status(
             .group_by(CLIENT_ID)
             .agg(
                 pl.col(Subscriptions.END_DATE).max().dt.date().alias(Scores.RENEWAL_DATE),
-                (pl.col(Subscriptions.MRR) * pl.col("_months")).sum().cast(pl.Float64).alias(Scores.RENEWAL_VALUE),
+                (pl.col(Subscriptions.MRR) * pl.col("_months"))
+                .sum()
+                .cast(pl.Float64)
+                .alias(Scores.RENEWAL_VALUE),
                 pl.col("_months").max().alias("_term_months"),
             )
         )
@@ -104,11 +107,16 @@ def term_status(
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
             .join(last_end, on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
-                (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of)).dt.total_days().cast(pl.Int64).alias(Scores.RENEWAL_DAYS)
+                (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
+                .dt.total_days()
+                .cast(pl.Int64)
+                .alias(Scores.RENEWAL_DAYS)
             )
         )
     since_end = (pl.lit(cut) - pl.col("_last_end")).dt.total_days()
-    in_grace = pl.col(Scores.RENEWAL_DATE).is_null() & pl.col("_last_end").is_not_null() & (since_end <= grace_days)
+    in_grace = (
+        pl.col(Scores.RENEWAL_DATE).is_null() & pl.col("_last_end").is_not_null() & (since_end <= grace_days)
+    )
     texts = frame.select(pl.when(in_grace).then(since_end).alias("_d")).to_series().to_list()
     return frame.select(
         CLIENT_ID,
@@ -219,7 +227,9 @@ def last_data_export(
     else:
         last = (
             events.lazy()
-            .filter((pl.col(Events.TS) < cut) & pl.col(Events.EVENT).cast(pl.String).is_in(list(export_events)))
+            .filter(
+                (pl.col(Events.TS) < cut) & pl.col(Events.EVENT).cast(pl.String).is_in(list(export_events))
+            )
             .group_by(CLIENT_ID)
             .agg(pl.col(Events.TS).max().dt.date().alias(Scores.LAST_DATA_EXPORT))
             .collect()

@@ -55,13 +55,13 @@ __all__ = [
     "GOOD_NEWS_FLOORS",
     "Describe",
     "Describer",
-    "citable_mask",
-    "reference_levels",
     "GroupedContributions",
     "change_reasons",
+    "citable_mask",
     "family_health",
     "grouped_contributions",
     "health_score",
+    "reference_levels",
     "registry_catalog",
     "top_drivers",
 ]
@@ -114,7 +114,9 @@ def registry_catalog(cfg: FeaturesConfig, currency: str = "") -> tuple[Mapping[s
     return registry.feature_specs(cfg), Describer(cfg, currency)
 
 
-def reference_levels(values: np.ndarray, feature_names: Sequence[str], specs: Mapping[str, Any]) -> np.ndarray:
+def reference_levels(
+    values: np.ndarray, feature_names: Sequence[str], specs: Mapping[str, Any]
+) -> np.ndarray:
     """Per feature, the level that separates good news from bad: a trend's neutral point, else the median
     over the rows (this week's portfolio); NaN when every value is missing."""
     X = np.asarray(values, dtype=float)
@@ -259,8 +261,10 @@ def _sentence(
 
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
-_RATIO_LEVELS = {"usage_logins_ratio": ("Logins", "usage_logins_per_week_{w}d"),
-                 "usage_events_ratio": ("Product events", "usage_events_per_week_{w}d")}
+_RATIO_LEVELS = {
+    "usage_logins_ratio": ("Logins", "usage_logins_per_week_{w}d"),
+    "usage_events_ratio": ("Product events", "usage_events_per_week_{w}d"),
+}
 
 
 def _signal_kinds(row: np.ndarray, index: Mapping[str, int], window: str) -> list[str]:
@@ -381,7 +385,9 @@ def top_drivers(
         rows = np.flatnonzero(shown)
         sentence = np.full(n, None, dtype=object)
         sentence[rows] = [
-            _row_sentence(describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r])
+            _row_sentence(
+                describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r]
+            )
             for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)
         ]
         parts = {
@@ -496,7 +502,11 @@ def change_reasons(
                 if was == now_v or (was != was and now_v != now_v):
                     continue  # the value did not move: it is no "before -> after" reason
                 text = _before_after(
-                    specs.get(name), name, float(feature_values_before[row, c]), float(values[row, c]), currency
+                    specs.get(name),
+                    name,
+                    float(feature_values_before[row, c]),
+                    float(values[row, c]),
+                    currency,
                 )
             else:
                 text = _sentence(describe, specs, name, float(values[row, c]))

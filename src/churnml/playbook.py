@@ -17,6 +17,7 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,9 +25,9 @@ from churnml.config import PlaybooksConfig, ZonesConfig
 from churnml.crm import days_text
 
 __all__ = [
-    "ClientFacts",
-    "ChosenPlay",
     "ZONE_ORDER",
+    "ChosenPlay",
+    "ClientFacts",
     "choose_play",
     "raised_zones",
     "zone_change_count",
@@ -64,7 +65,7 @@ def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:
 
 def zone_change_count(path: Sequence[str]) -> int:
     """How many times the zone changed along ``path``."""
-    return sum(1 for a, b in zip(path, path[1:], strict=False) if a != b)
+    return sum(1 for a, b in itertools.pairwise(path) if a != b)
 
 
 def raised_zones(

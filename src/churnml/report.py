@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
-from churnml.explain import FAMILIES
 from churnml.columns import Scores
+from churnml.explain import FAMILIES
 from churnml.outputs import History
 
 __all__ = ["report_html", "sparkline_svg"]
@@ -304,9 +304,13 @@ _ZONE_RANK = {"red": 0, "yellow": 1, "green": 2}
 
 
 def _by_zone_then_priority(scores: pl.DataFrame) -> pl.DataFrame:
-    return scores.with_columns(
-        pl.col(Scores.ZONE).replace_strict(_ZONE_RANK, default=3, return_dtype=pl.Int64).alias("_zr")
-    ).sort("_zr", Scores.PRIORITY).drop("_zr")
+    return (
+        scores.with_columns(
+            pl.col(Scores.ZONE).replace_strict(_ZONE_RANK, default=3, return_dtype=pl.Int64).alias("_zr")
+        )
+        .sort("_zr", Scores.PRIORITY)
+        .drop("_zr")
+    )
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none this week") -> str:
@@ -335,9 +339,9 @@ def _watchlist(scores: pl.DataFrame, linked: set[str], currency: str) -> str:
             _e(r.get(Scores.ACTION)),
             _e(r.get(Scores.ACTION_ROLE) or ""),
         ]
-        for r in _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).iter_rows(
-            named=True
-        )
+        for r in _by_zone_then_priority(
+            scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))
+        ).iter_rows(named=True)
     ]
     head = ["#", "client", "owner", "zone", "probability", "ARR (tier)", "top reason", "action", "role"]
     return _table(head, rows, "no red or yellow client this week")
@@ -356,7 +360,10 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 _name_link(r, linked),
                 _owner(r),
                 _zone(r[Scores.ZONE]),
-                _e(r[Scores.TERM_STATE] or f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"),
+                _e(
+                    r[Scores.TERM_STATE]
+                    or f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
+                ),
                 _money_c(r.get(Scores.RENEWAL_VALUE), currency),  # type: ignore[arg-type]
                 _e(r.get(Scores.ACTION)),
             ]
@@ -416,9 +423,7 @@ def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit
     for owner in sorted({str(o or "unassigned") for o in scores.get_column(owner_col).to_list()}):
         mine = scores.filter(pl.col(owner_col).fill_null("unassigned") == owner)
         watch = _by_zone_then_priority(mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])))
-        renewals = (
-            mine.filter(pl.col(Scores.RENEWAL_DUE)).height if Scores.RENEWAL_DUE in mine.columns else 0
-        )
+        renewals = mine.filter(pl.col(Scores.RENEWAL_DUE)).height if Scores.RENEWAL_DUE in mine.columns else 0
         rows = [
             [
                 _name_link(r, linked),

@@ -37,8 +37,8 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from churnml.config import RulesConfig
 from churnml.columns import Scores
+from churnml.config import RulesConfig
 from churnml.outputs import History
 from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Payments, Signals, Table, Tickets
 
@@ -249,7 +249,9 @@ def _signals(kinds: tuple[str, ...], days_key: str) -> Callable[[pl.DataFrame, R
 def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
-    recent = _recent(tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.complaints_days, pl.col(Tickets.KIND) == "complaint")
+    recent = _recent(
+        tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.complaints_days, pl.col(Tickets.KIND) == "complaint"
+    )
     return recent.group_by(CLIENT_ID).len().filter(pl.col("len") >= ctx.cfg.complaints).select(CLIENT_ID)
 
 
@@ -257,7 +259,9 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
-        when = pl.coalesce([pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns])
+        when = pl.coalesce(
+            [pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns]
+        )
         parts.append(
             payments.with_columns(when.alias("_t")).pipe(
                 _recent, "_t", cut, ctx.cfg.payment_trouble_days, pl.col(Payments.STATUS) == "failed"
@@ -273,7 +277,11 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
     from churnml.crm import term_status
 
     status = term_status(
-        ctx.ids.get_column(CLIENT_ID).to_list(), ctx.as_of, ctx.tables.get(Table.SUBSCRIPTIONS), ctx.grace_days, 0
+        ctx.ids.get_column(CLIENT_ID).to_list(),
+        ctx.as_of,
+        ctx.tables.get(Table.SUBSCRIPTIONS),
+        ctx.grace_days,
+        0,
     )
     return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
 
@@ -303,7 +311,9 @@ RULES: dict[str, Rule] = {
             "unanswered_outreach",
             RULE_TEXT["unanswered_outreach"],
             ("unanswered_outreach",),
-            _table_rule(Table.COMMUNICATIONS, lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach)),
+            _table_rule(
+                Table.COMMUNICATIONS, lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach)
+            ),
         ),
         Rule(
             "low_ratings",
@@ -311,14 +321,24 @@ RULES: dict[str, Rule] = {
             ("low_ratings",),
             _table_rule(Table.TICKETS, lambda f, c: _low_ratings(f, c.cut, c.cfg.low_ratings, c.low_csat)),
         ),
-        Rule("complaints", RULE_TEXT["complaints"], ("complaints", "complaints_days"), _table_rule(Table.TICKETS, _complaint_hits)),
+        Rule(
+            "complaints",
+            RULE_TEXT["complaints"],
+            ("complaints", "complaints_days"),
+            _table_rule(Table.TICKETS, _complaint_hits),
+        ),
         Rule(
             "payment_trouble",
             RULE_TEXT["payment_trouble"],
             ("payment_trouble_days",),
             _table_rule(Table.PAYMENTS, _payment_trouble_hits),
         ),
-        Rule("health_drop", RULE_TEXT["health_drop"], ("health_drop_points", "health_drop_weeks"), _eval_health_drop),
+        Rule(
+            "health_drop",
+            RULE_TEXT["health_drop"],
+            ("health_drop_points", "health_drop_weeks"),
+            _eval_health_drop,
+        ),
         Rule(
             "data_export",
             RULE_TEXT["data_export"],
@@ -326,7 +346,11 @@ RULES: dict[str, Rule] = {
             _table_rule(
                 Table.EVENTS,
                 lambda f, c: _recent(
-                    f, Events.TS, c.cut, c.cfg.data_export_days, pl.col(Events.EVENT).cast(pl.String).is_in(list(c.export_events))
+                    f,
+                    Events.TS,
+                    c.cut,
+                    c.cfg.data_export_days,
+                    pl.col(Events.EVENT).cast(pl.String).is_in(list(c.export_events)),
                 ),
             ),
         ),

@@ -2,37 +2,49 @@
 
 :func:`scored_list` turns a validated dataset, an as-of date and a fitted model into the list the
 account managers act on. Output grain: one row per client active at the as-of date (the same
-definition as the training labels), sorted by ``priority`` (1 = act first). Columns (names in
-:class:`churnml.outputs.Scores`):
+definition as the training labels; a client with a churn record and no return since is never on it,
+:func:`gone_clients`), sorted by ``priority`` (1 = act first). Columns (names in
+:class:`churnml.columns.Scores`):
 
 - identity: ``client_id``, ``as_of``, ``name``, ``owner``, ``segment`` (when the clients table has them);
 - risk: ``churn_probability`` (calibrated, within ``label.horizon_days``), ``health_score`` (``100 x
-  (1 - p)``, see :mod:`churnml.explain`), ``zone`` (green / yellow / red, :func:`zones`),
-  ``health_<family>`` (where the health is lost, per family);
+  (1 - p)``, see :mod:`churnml.explain`), ``health_<family>`` (where the health is lost, per family);
+- zones: ``model_zone`` (green / yellow / red from the probability along the client's weekly history,
+  with hysteresis: :func:`churnml.playbook.zone_path`; or the capacity method), ``zone`` (the model's
+  zone raised by fired rules, ``rules.raise_zone``), ``zone_raised_by``, ``zone_changes`` (changes of
+  the model zone over the history weeks);
 - change since the previous list: ``previous_probability``, ``probability_change``, ``previous_zone``,
   ``zone_change`` (``"green->yellow"``; ``"new"`` for a client not active a week earlier; empty when
-  unchanged), ``new_in_red``, ``why_changed`` (the drivers of the change). The previous list is the
-  previous week's snapshot scored by the *same* model, so a model promotion never shows up as a
-  change in the clients;
-- value (:mod:`churnml.value`): ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``,
-  ``revenue_at_risk``, ``priority``;
+  unchanged), ``new_in_red``, ``why_changed`` (the probability and the drivers of the change, each as
+  before -> after). The previous list is the previous week's snapshot scored by the *same* model
+  (:class:`PreviousWeek`), so a model promotion never shows up as a change in the clients;
+- value (:mod:`churnml.value`): ``arr``, ``lifetime_value`` (the value of keeping the client, apart from
+  its risk), ``strategic``, ``value_tier``, ``revenue_at_risk`` (p x ARR), ``priority``,
+  ``not_worth_keeping`` and ``not_worth_keeping_reason``;
+- the term and the CRM views (:mod:`churnml.crm`): ``term_state``, ``in_grace``, ``renewal_date``,
+  ``renewal_due_days``, ``renewal_value``, ``renewal_due``, ``last_interaction``, ``days_silent``,
+  ``onboarding_stalled``, ``last_data_export``;
 - reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
-  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`), and ``explained``. Every
-  client is explained by default: exact TreeSHAP is computed once per decision pattern of each tree
-  (:mod:`churnml.modeling.treeshap`), a few seconds for 100,000 clients. ``score.explain_limit``
-  (default: no limit) can still cap the clients explained to the first N by zone (red, yellow, green)
-  then priority; unexplained rows have empty drivers, family health and ``why_changed``;
+  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`; only drivers that may be cited,
+  :func:`churnml.explain.citable_mask`), and ``explained``. Every client is explained by default: exact
+  TreeSHAP is computed once per decision pattern of each tree (:mod:`churnml.modeling.treeshap`), a few
+  seconds for 100,000 clients. ``score.explain_limit`` (default: no limit) can still cap the clients
+  explained to the first N by zone (red, yellow, green) then priority; unexplained rows have empty
+  drivers, family health and ``why_changed``;
 - rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
-- action: ``action`` (``playbooks.actions[zone][tier]``), ``acts`` (the owner), ``escalation``
+- action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
+  rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
+  success, finance, management), ``action_basis``, ``acts`` (the owner), ``escalation``
   (``playbooks.escalation_role`` in red, else empty).
 
 The health history (``history.parquet``: one row per client x weekly snapshot over the last
 ``score.history_weeks`` weeks, the as-of date included) is scored by the same model, so the
-"health dropped" rule and the report's sparklines work from the first run. Snapshots already present
-in ``known_history`` (last week's file, same model and config) are not scored again.
+"health dropped" rule, the zone hysteresis and the report's sparklines work from the first run.
+Snapshots already present in ``known_history`` (last week's file, same model and config) are not
+scored again.
 
 Only data strictly before the as-of date is used: features come from the shared feature code
-(``snapshot == as_of``), ARR and rules cut their tables at the as-of date.
+(``snapshot == as_of``), ARR, rules and CRM views cut their tables at the as-of date.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from churnml.columns import Scores
 from churnml.config import (
     FeaturesConfig,
     LabelConfig,
@@ -56,8 +69,8 @@ from churnml.config import (
     ValueConfig,
     ZonesConfig,
 )
-from churnml.dataset import Dataset
 from churnml.crm import last_data_export, last_interaction, onboarding_stalled, term_status
+from churnml.dataset import Dataset
 from churnml.explain import (
     FAMILIES,
     RAISES,
@@ -69,9 +82,8 @@ from churnml.explain import (
     registry_catalog,
     top_drivers,
 )
-from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
-from churnml.columns import Scores
 from churnml.outputs import History
+from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
 from churnml.rules import fired_rules
 from churnml.schemas import (
     CLIENT_ID,
@@ -91,21 +103,21 @@ __all__ = [
     "PreviousWeek",
     "ScoredList",
     "Scores",
-    "ZoneHistory",
     "ScoringError",
+    "ZoneHistory",
     "check_data_lag",
     "check_feature_match",
     "explained_rows",
     "feature_drift",
     "gone_clients",
-    "history_zones",
-    "short_term_clients",
     "history_snapshots",
+    "history_zones",
     "last_data_before",
     "list_manifest",
     "model_version",
     "recommended_plays",
     "scored_list",
+    "short_term_clients",
     "zone_changes",
     "zones",
 ]
@@ -248,7 +260,6 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
     return [as_of - timedelta(weeks=i) for i in reversed(range(max(weeks, 2)))]
 
 
-
 # -- the population, zones over the history, the previous week ------------------------------------
 def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
     """Clients with a churn record at or before ``as_of`` and no sign of a return since: no term that
@@ -290,16 +301,25 @@ def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
     return set(gone.get_column(CLIENT_ID).to_list())
 
 
-def short_term_clients(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31) -> np.ndarray:
+def short_term_clients(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31
+) -> np.ndarray:
     """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
     carries no information about the client and is not cited as a driver."""
     if subscriptions is None or subscriptions.height == 0:
         return np.zeros(len(client_ids), dtype=bool)
     cut = datetime(as_of.year, as_of.month, as_of.day)
     running = (
-        subscriptions.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
+        )
         .group_by(CLIENT_ID)
-        .agg((pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days().max().alias("_d"))
+        .agg(
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
+            .dt.total_days()
+            .max()
+            .alias("_d")
+        )
     )
     frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
         running, on=CLIENT_ID, how="left", maintain_order="left"
@@ -641,7 +661,11 @@ def scored_list(
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     gone = gone_clients(dataset.tables, as_of)
-    ids = [c for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list() if c not in gone]
+    ids = [
+        c
+        for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+        if c not in gone
+    ]
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     # Only this week's clients matter: their history and their previous week.
@@ -703,10 +727,10 @@ def scored_list(
     previous = _previous_week(prev_ids, p_prev, dataset, prev_date, history, score.zones, rules, rule_args)
     if score.zones.method == "probability":
         stable = history_zones(history, ids, prev_date, score.zones)
-        model_zone, prev_model_zone, n_changes = stable.now, stable.previous, stable.changes
+        model_zone, n_changes = stable.now, stable.changes
     else:
         model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
-        prev_model_zone, n_changes = [None] * len(ids), [None] * len(ids)
+        n_changes = [None] * len(ids)
     zone, raised_by = raised_zones(model_zone, fired_now, rules.raise_zone)
     prev_zone = [previous.zone.get(c) for c in ids]
     zone_change, new_red = zone_changes(prev_zone, zone)
@@ -766,9 +790,9 @@ def scored_list(
 
     step("actions")
     plays = recommended_plays(
-        pl.concat([valued, keep.drop(CLIENT_ID), views.drop(CLIENT_ID), drivers], how="horizontal").with_columns(
-            pl.Series(Scores.ZONE, zone), pl.Series(Scores.RULES, fired_now, dtype=pl.String)
-        ),
+        pl.concat(
+            [valued, keep.drop(CLIENT_ID), views.drop(CLIENT_ID), drivers], how="horizontal"
+        ).with_columns(pl.Series(Scores.ZONE, zone), pl.Series(Scores.RULES, fired_now, dtype=pl.String)),
         playbooks,
     )
     acts = [o if o else "unassigned" for o in owners]

@@ -37,8 +37,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from churnml.config import ValueConfig
 from churnml.columns import Scores
+from churnml.config import ValueConfig
 from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 
 __all__ = [
@@ -52,8 +52,8 @@ __all__ = [
     "annual_recurring_revenue",
     "expected_lifetime_years",
     "keep_flags",
-    "retained_years",
     "priority_rank",
+    "retained_years",
     "value_table",
     "value_tiers",
 ]
@@ -255,7 +255,9 @@ def keep_flags(
     leaves = pl.DataFrame(schema={CLIENT_ID: pl.String, "_leaves": pl.UInt32})
     if churns is not None and churns.height:
         leaves = (
-            churns.filter(pl.col(Churns.CHURNED_AT) < cut).group_by(CLIENT_ID).agg(pl.len().cast(pl.UInt32).alias("_leaves"))
+            churns.filter(pl.col(Churns.CHURNED_AT) < cut)
+            .group_by(CLIENT_ID)
+            .agg(pl.len().cast(pl.UInt32).alias("_leaves"))
         )
     frame = (
         base.join(margin, on=CLIENT_ID, how="left", maintain_order="left")
@@ -268,11 +270,17 @@ def keep_flags(
     reasons = pl.concat_list(
         _reason(
             pl.col("_toxic") >= cfg.toxic_tickets,
-            pl.format("{} complaints and discount requests in {} days", pl.col("_toxic"), pl.lit(cfg.toxic_days)),
+            pl.format(
+                "{} complaints and discount requests in {} days", pl.col("_toxic"), pl.lit(cfg.toxic_days)
+            ),
         ),
         _reason(
             pl.col("_margin") < cfg.low_margin,
-            pl.format("margin {}%, below {}%", (pl.col("_margin") * 100).round(0).cast(pl.Int64), pl.lit(round(cfg.low_margin * 100))),
+            pl.format(
+                "margin {}%, below {}%",
+                (pl.col("_margin") * 100).round(0).cast(pl.Int64),
+                pl.lit(round(cfg.low_margin * 100)),
+            ),
         ),
         _reason(
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
@@ -293,5 +301,8 @@ def keep_flags(
     return frame.select(
         CLIENT_ID,
         ((reasons.list.len() > 0) & ~strategic).alias(Scores.NOT_WORTH_KEEPING),
-        pl.when(strategic).then(pl.lit("")).otherwise(reasons.list.join("; ")).alias(Scores.NOT_WORTH_KEEPING_REASON),
+        pl.when(strategic)
+        .then(pl.lit(""))
+        .otherwise(reasons.list.join("; "))
+        .alias(Scores.NOT_WORTH_KEEPING_REASON),
     )

@@ -64,10 +64,29 @@ def run(*args: str) -> None:
 def prepare(work: Path, seed: int, clients: int, months: int) -> tuple[Path, Path]:
     raw, models = work / f"raw{seed}", work / f"models{seed}"
     if not (raw / "clients.parquet").exists():
-        run("generate", "--out", str(raw), "--truth-out", str(work / f"truth{seed}"), "--clients", str(clients),
-            "--months", str(months), "--seed", str(seed))
+        run(
+            "generate",
+            "--out",
+            str(raw),
+            "--truth-out",
+            str(work / f"truth{seed}"),
+            "--clients",
+            str(clients),
+            "--months",
+            str(months),
+            "--seed",
+            str(seed),
+        )
     if not (models / "model.txt").exists() and not any(models.glob("*")):
-        run("train", "--data", str(raw), "--out", str(models), "--set", f"tracking.uri=sqlite:///{work}/mlflow{seed}.db")
+        run(
+            "train",
+            "--data",
+            str(raw),
+            "--out",
+            str(models),
+            "--set",
+            f"tracking.uri=sqlite:///{work}/mlflow{seed}.db",
+        )
     return raw, models
 
 
@@ -95,7 +114,11 @@ def tier_a_shares(scores: pl.DataFrame) -> tuple[float, float]:
     green = top.filter(pl.col(Scores.ZONE) == "green")
 
     def share(frame: pl.DataFrame) -> float:
-        return float((frame.get_column(Scores.VALUE_TIER) == "A").mean() or 0.0) if frame.height else float("nan")
+        return (
+            float((frame.get_column(Scores.VALUE_TIER) == "A").mean() or 0.0)
+            if frame.height
+            else float("nan")
+        )
 
     return share(at_risk), share(green)
 
@@ -131,7 +154,9 @@ def untrusted_sentences(scores: pl.DataFrame, k: int) -> dict[str, int]:
 def missing_from_report(page: str, scores: pl.DataFrame) -> int:
     table = page.split('id="watchlist"')[1].split('id="movers"')[0]
     watch = scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))
-    return sum(1 for r in watch.iter_rows(named=True) if f">{r[Scores.NAME]}<" not in table.replace("&amp;", "&"))
+    return sum(
+        1 for r in watch.iter_rows(named=True) if f">{r[Scores.NAME]}<" not in table.replace("&amp;", "&")
+    )
 
 
 def zone_changes(history: pl.DataFrame, cfg: ZonesConfig) -> dict[str, float]:
@@ -158,17 +183,32 @@ def browser_check(report: Path, scores: pl.DataFrame, shot: Path) -> int | None:
     if browser is None:
         return None
     common = [browser, *FLAGS, f"--user-data-dir={shot.parent / 'chromium-profile'}"]
-    dom = subprocess.run([*common, "--dump-dom", report.resolve().as_uri()], capture_output=True, text=True, check=True)
-    subprocess.run([*common, "--window-size=1200,3000", f"--screenshot={shot}", report.resolve().as_uri()],
-                   capture_output=True, text=True, check=True)
+    dom = subprocess.run(
+        [*common, "--dump-dom", report.resolve().as_uri()], capture_output=True, text=True, check=True
+    )
+    subprocess.run(
+        [*common, "--window-size=1200,3000", f"--screenshot={shot}", report.resolve().as_uri()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return missing_from_report(dom.stdout, scores)
 
 
 def measure(work: Path, seed: int, clients: int, months: int, browser: bool) -> dict:
     raw, models = prepare(work, seed, clients, months)
     out = work / f"list{seed}"
-    run("score", "--data", str(raw), "--model", str(models), "--out", str(out),
-        "--set", f"tracking.uri=sqlite:///{work}/mlflow{seed}.db")
+    run(
+        "score",
+        "--data",
+        str(raw),
+        "--model",
+        str(models),
+        "--out",
+        str(out),
+        "--set",
+        f"tracking.uri=sqlite:///{work}/mlflow{seed}.db",
+    )
     run("winback", "--data", str(raw), "--out", str(work / f"winback{seed}.csv"))
     scores = pl.read_parquet(out / "scores.parquet")
     history = pl.read_parquet(out / "history.parquet")
@@ -196,7 +236,9 @@ def measure(work: Path, seed: int, clients: int, months: int, browser: bool) -> 
         "action_roles": dict(sorted(scores.get_column(Scores.ACTION_ROLE).value_counts().iter_rows())),
     }
     if browser:
-        figures["red_yellow_missing_in_chromium"] = browser_check(out / "report.html", scores, work / f"report{seed}.png")
+        figures["red_yellow_missing_in_chromium"] = browser_check(
+            out / "report.html", scores, work / f"report{seed}.png"
+        )
     return figures
 
 
@@ -224,9 +266,24 @@ def main() -> None:
     for label, key in rows:
         print(f"| {label} | " + " | ".join(str(r[key]) for r in results) + " |")
     for key in ("sentiment_ge_0.3", "reply_rate_ge_80", "rising_usage", "one_days", "units_of_time"):
-        print(f"| sentences: {key} (target 0) | " + " | ".join(str(r["untrusted_sentences"][key]) for r in results) + " |")
-    for key in ("median_before", "median_after", "mean_before", "mean_after", "six_plus_before", "six_plus_after"):
-        print(f"| zone changes per client, {key} | " + " | ".join(str(r["zone_changes"][key]) for r in results) + " |")
+        print(
+            f"| sentences: {key} (target 0) | "
+            + " | ".join(str(r["untrusted_sentences"][key]) for r in results)
+            + " |"
+        )
+    for key in (
+        "median_before",
+        "median_after",
+        "mean_before",
+        "mean_after",
+        "six_plus_before",
+        "six_plus_after",
+    ):
+        print(
+            f"| zone changes per client, {key} | "
+            + " | ".join(str(r["zone_changes"][key]) for r in results)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -135,7 +134,9 @@ def test_days_to_term_end_reads_well_on_both_sides_of_the_end(value: float, expe
         ("comm_no_reply_streak", 2.0, {}, "The last 2 outreach attempts got no reply"),
     ],
 )
-def test_sentences_name_the_thing_in_the_right_number(name: str, value: float, kwargs: dict, expected: str) -> None:
+def test_sentences_name_the_thing_in_the_right_number(
+    name: str, value: float, kwargs: dict, expected: str
+) -> None:
     text = sentence(name, value, **kwargs)
     assert text == expected
     assert "units of time" not in text and not re.search(r"(?<![\d.,])1 days", text)

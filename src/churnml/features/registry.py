@@ -963,7 +963,7 @@ _LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
 
 
 def _within_age(text: str, age_days: float) -> str:
-    """"in the last 182 days" -> "in its first 15 days" when the client is 15 days old."""
+    """ "in the last 182 days" -> "in its first 15 days" when the client is 15 days old."""
     age = max(int(age_days), 0)
 
     def cut(match: re.Match[str]) -> str:
