@@ -130,6 +130,12 @@ def test_days_to_term_end_reads_well_on_both_sides_of_the_end(value: float, expe
         ("usage_logins_182d", 0.0, {"age_days": 15}, "0 logins in its first 15 days"),
         ("usage_logins_28d", 4.0, {"age_days": 15}, "4 logins in its first 15 days"),
         ("usage_logins_7d", 4.0, {"age_days": 15}, "4 logins in the last 7 days"),
+        (
+            "usage_logins_per_week_182d",
+            1.0,
+            {"age_days": 45},
+            "1.0 logins per week over its first 45 days",
+        ),
         ("comm_no_reply_streak", 1.0, {}, "The last outreach attempt got no reply"),
         ("comm_no_reply_streak", 2.0, {}, "The last 2 outreach attempts got no reply"),
     ],

@@ -971,7 +971,8 @@ def _within_age(text: str, age_days: float) -> str:
             return match.group(0)
         return f"{match.group(1)} its first {age} day" + ("" if age == 1 else "s")
 
-    return _LAST_WINDOW.sub(cut, text)
+    shortened = _LAST_WINDOW.sub(cut, text)
+    return shortened.replace(" (or since the client started)", "") if shortened != text else text
 
 
 # "1 days" -> "1 day" wherever a lone 1 counts a plural noun ("Last login 1 days ago", "in 1 weeks").
