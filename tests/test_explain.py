@@ -283,3 +283,11 @@ def test_why_changed_says_before_and_after() -> None:
     assert reasons == [
         "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"
     ]
+
+
+@pytest.mark.parametrize(("chat", "cited"), [(0.0, False), (3.0, False), (9.0, True)])
+def test_an_ambiguous_feature_is_cited_only_away_from_the_typical_level(chat: float, cited: bool) -> None:
+    # comm_chat_182d has direction 0; the portfolio's median is 3 chat touches
+    names = ["comm_chat_182d"]
+    ok = citable_mask(np.array([[0.4, -2.0]]), np.array([[chat]]), names, SPECS, np.array([3.0]))
+    assert bool(ok[0, 0]) is cited

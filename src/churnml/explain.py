@@ -28,8 +28,9 @@ row sums to the raw score) and the client's feature values in the same column or
   a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
   portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
   never bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
-  Missing values ("no data") and drivers the caller marks as carrying no information for the client
-  (the term end of a monthly plan) are not cited at all. Sentences name the signal's kind ("1 account
+  Missing values ("no data"), an ambiguous feature (direction 0) at the portfolio's typical level or at
+  0, and drivers the caller marks as carrying no information for the client (the term end of a
+  monthly plan) are not cited at all. Sentences name the signal's kind ("1 account
   warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
   ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
   than the client's age.
@@ -166,8 +167,10 @@ def citable_mask(
                 bad = None
         if bad is not None:
             ok[:, j] = np.where(raises[:, j], bad, ~bad)
-        elif ref == ref:
-            ok[:, j] = v != ref  # an ambiguous feature at the portfolio's typical level says nothing
+        else:
+            # an ambiguous feature says nothing at the portfolio's typical level, nor when it is 0
+            # ("0 chat touches" is the absence of something neither good nor bad)
+            ok[:, j] = (v != ref) & (v != 0) if ref == ref else v != 0
 
         ok[:, j] &= ~np.isnan(v)
         if uninformative and name in uninformative:
@@ -493,7 +496,7 @@ def change_reasons(
         parts = []
         for j in order[row]:
             delta = float(grouped.sums[row, j])
-            if delta * sign[row] <= 0:
+            if delta * sign[row] < 0.005:  # shown as +0.00: no reason
                 break
             c = int(lead[row, j])
             name = feature_names[c]
