@@ -17,6 +17,7 @@ from churnml.config import DataConfig, LabelConfig
 from churnml.io import read_dataset
 from churnml.labels import active_spine
 from churnml.outputs import Scores
+from churnml.scoring import gone_clients
 from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,9 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     # One row per client active at the as-of date, no more, no less.
     dataset = read_dataset(tmp_path / "raw", DataConfig())
     active = active_spine(dataset, [dataset.as_of.date()], LabelConfig(horizon_days=28))
-    assert sorted(scores.get_column(Scores.CLIENT_ID)) == sorted(active.get_column("client_id"))
+    # ... and never a gone client (a churn record, no return since), whatever label.source says
+    gone = gone_clients(dataset.tables, dataset.as_of.date())
+    assert sorted(scores.get_column(Scores.CLIENT_ID)) == sorted(set(active.get_column("client_id")) - gone)
     p = scores.get_column(Scores.PROBABILITY)
     assert p.is_between(0, 1).all()
     assert scores.get_column(Scores.PRIORITY).sort().to_list() == list(range(1, scores.height + 1))
