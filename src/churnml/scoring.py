@@ -688,6 +688,74 @@ def scored_list(
     done("features_and_scores")
 
     step("health history")
+    history = _health_history(probs, known, have, ids)
+    done("history")
+
+    step("value, zones, rules and actions")
+    health = health_score(p_now)
+    standing = _standing(
+        dataset,
+        ids,
+        p_now,
+        _PreviousScores(prev_date, prev_ids, p_prev),
+        history,
+        as_of,
+        label=label,
+        features=features,
+        score=score,
+        value=value,
+        rules=rules,
+    )
+    done("value_rules")
+
+    step("explaining (exact TreeSHAP)")
+    values_now = _matrix(now_frame, names)
+    reasons = _reasons(
+        model,
+        dataset,
+        as_of,
+        ids,
+        values_now,
+        prev_frame,
+        p_now,
+        standing,
+        health,
+        names,
+        features,
+        score,
+    )
+    done("explain")
+
+    step("actions")
+    plays = recommended_plays(
+        pl.concat(
+            [standing.valued, standing.keep.drop(CLIENT_ID), standing.views.drop(CLIENT_ID), reasons.drivers],
+            how="horizontal",
+        ).with_columns(
+            pl.Series(Scores.ZONE, standing.zone),
+            pl.Series(Scores.RULES, standing.fired.get_column(Scores.RULES), dtype=pl.String),
+        ),
+        playbooks,
+    )
+    done("actions")
+
+    step("drift against the training data")
+    psi = feature_drift(values_now, names, metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
+    done("drift")
+
+    step("assembling the list")
+    table = _assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    done("assemble")
+    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+
+
+def _health_history(
+    probs: pl.DataFrame, known: pl.DataFrame, reused: set[date], ids: list[str]
+) -> pl.DataFrame:
+    """``history.parquet``: one row per client x weekly snapshot (``client_id``, ``snapshot``,
+    ``churn_probability``, ``health_score``), this run's scores plus the ``reused`` snapshots of
+    ``known`` (last week's file) for the clients of ``ids``."""
     scored = probs.with_columns(
         pl.col(History.PROBABILITY)
         .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
@@ -695,17 +763,58 @@ def scored_list(
     )
     if known.height:
         reuse = known.filter(
-            pl.col(History.SNAPSHOT).is_in(list(have))
+            pl.col(History.SNAPSHOT).is_in(list(reused))
             & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
         ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
         scored = pl.concat([scored, reuse], how="vertical_relaxed")
-    history = scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
+    return scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
         History.CLIENT_ID, History.SNAPSHOT
     )
-    done("history")
 
-    step("value, zones, rules and actions")
-    health = health_score(p_now)
+
+@dataclass(frozen=True)
+class _PreviousScores:
+    """Last week's probabilities of the clients active then (sorted by client_id)."""
+
+    date: date
+    ids: list[str]
+    probability: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """Where each of this week's clients stands (lists in the order of ``ids``): value, keep flag, rules,
+    zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
+
+    valued: pl.DataFrame
+    keep: pl.DataFrame
+    fired: pl.DataFrame
+    views: pl.DataFrame
+    info: pl.DataFrame
+    model_zone: list[str]
+    zone: list[str]
+    raised_by: list[str]
+    zone_changes: list[int | None]
+    previous: PreviousWeek
+    previous_zone: list[str | None]
+    previous_probability: list[float | None]
+
+
+def _standing(
+    dataset: Dataset,
+    ids: list[str],
+    p_now: np.ndarray,
+    prev: _PreviousScores,
+    history: pl.DataFrame,
+    as_of: date,
+    *,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    score: ScoreConfig,
+    value: ValueConfig,
+    rules: RulesConfig,
+) -> _Standing:
+    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
     clients = dataset.tables[Table.CLIENTS]
     arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
     base = pl.DataFrame(
@@ -723,33 +832,69 @@ def scored_list(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
     }
     fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
-    fired_now = fired.get_column(Scores.RULES).to_list()
-    previous = _previous_week(prev_ids, p_prev, dataset, prev_date, history, score.zones, rules, rule_args)
+    previous = _previous_week(
+        prev.ids, prev.probability, dataset, prev.date, history, score.zones, rules, rule_args
+    )
     if score.zones.method == "probability":
-        stable = history_zones(history, ids, prev_date, score.zones)
-        model_zone, n_changes = stable.now, stable.changes
+        stable = history_zones(history, ids, prev.date, score.zones)
+        model_zone, n_changes = stable.now, list(stable.changes)
     else:
         model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
         n_changes = [None] * len(ids)
-    zone, raised_by = raised_zones(model_zone, fired_now, rules.raise_zone)
-    prev_zone = [previous.zone.get(c) for c in ids]
-    zone_change, new_red = zone_changes(prev_zone, zone)
-    prev_p = [previous.probability_of(c) for c in ids]
-    views = _crm_views(dataset, ids, as_of, label, score, features)
+    zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
-    owners = info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * len(ids)
-    done("value_rules")
+    return _Standing(
+        valued=valued,
+        keep=keep,
+        fired=fired,
+        views=_crm_views(dataset, ids, as_of, label, score, features),
+        info=info,
+        model_zone=model_zone,
+        zone=zone,
+        raised_by=raised_by,
+        zone_changes=n_changes,
+        previous=previous,
+        previous_zone=[previous.zone.get(c) for c in ids],
+        previous_probability=[previous.probability_of(c) for c in ids],
+    )
 
-    step("explaining (exact TreeSHAP)")
-    values_now = _matrix(now_frame, names)
-    priority = valued.get_column(Scores.PRIORITY).to_numpy()
+
+@dataclass(frozen=True)
+class _Reasons:
+    """The explanation columns of the whole list (unexplained rows null): drivers, family health,
+    why_changed and the explained flag."""
+
+    drivers: pl.DataFrame
+    family_health: dict[str, pl.Series]
+    why_changed: list[str | None]
+    explained: np.ndarray
+
+
+def _reasons(
+    model: Any,
+    dataset: Dataset,
+    as_of: date,
+    ids: list[str],
+    values_now: np.ndarray,
+    prev_frame: pl.DataFrame,
+    p_now: np.ndarray,
+    standing: _Standing,
+    health: np.ndarray,
+    names: list[str],
+    features: FeaturesConfig,
+    score: ScoreConfig,
+) -> _Reasons:
+    """Explain the chosen rows (``score.explain_limit``) and why they changed since last week."""
+    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
+    priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
     chosen = explained_rows(zone, priority, score.explain_limit)
     # Why it changed: only for explained clients whose probability moved at least change_min or who
     # changed zone (small wiggles need no story), from last week's contributions of those rows.
-    prev_pos = {c: i for i, c in enumerate(prev_ids)}
+    prev_pos = {c: i for i, c in enumerate(previous.ids)}
+    p_prev = previous.probability
     prev_row = np.array(
         [
             prev_pos[ids[i]]
@@ -778,110 +923,118 @@ def scored_list(
         citing,
         score.currency,
     )
-    del values_prev
-    drivers = _scatter(explanation.drivers, chosen, len(ids))
-    fam = {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()}
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
-        why[i] = _with_probabilities(reason, prev_p[i], float(p_now[i]))
+        why[i] = _with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
-    done("explain")
-
-    step("actions")
-    plays = recommended_plays(
-        pl.concat(
-            [valued, keep.drop(CLIENT_ID), views.drop(CLIENT_ID), drivers], how="horizontal"
-        ).with_columns(pl.Series(Scores.ZONE, zone), pl.Series(Scores.RULES, fired_now, dtype=pl.String)),
-        playbooks,
+    return _Reasons(
+        _scatter(explanation.drivers, chosen, len(ids)),
+        {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
+        why,
+        explained,
     )
-    acts = [o if o else "unassigned" for o in owners]
-    escalation = [playbooks.escalation_role if z == "red" else "" for z in zone]
-    done("actions")
 
-    step("drift against the training data")
-    psi = feature_drift(values_now, names, metadata)
-    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
-    done("drift")
 
-    step("assembling the list")
-    prev_series = pl.Series(Scores.PREVIOUS_PROBABILITY, prev_p, dtype=pl.Float64)
+_FIRST_COLUMNS = (
+    Scores.PRIORITY,
+    Scores.ZONE,
+    Scores.PROBABILITY,
+    Scores.HEALTH,
+    Scores.TERM_STATE,
+    Scores.PREVIOUS_PROBABILITY,
+    Scores.PROBABILITY_CHANGE,
+    Scores.PREVIOUS_ZONE,
+    Scores.ZONE_CHANGE,
+    Scores.NEW_IN_RED,
+    Scores.WHY_CHANGED,
+    Scores.MODEL_ZONE,
+    Scores.ZONE_RAISED_BY,
+    Scores.ZONE_CHANGES,
+    Scores.EXPLAINED,
+    Scores.ARR,
+    Scores.LIFETIME_VALUE,
+    Scores.STRATEGIC,
+    Scores.VALUE_TIER,
+    Scores.REVENUE_AT_RISK,
+    Scores.NOT_WORTH_KEEPING,
+    Scores.NOT_WORTH_KEEPING_REASON,
+    Scores.ACTION,
+    Scores.ACTION_ROLE,
+    Scores.ACTION_BASIS,
+    Scores.ACTS,
+    Scores.ESCALATION,
+    Scores.RULES,
+)
+
+
+def _assembled(
+    as_of: date,
+    standing: _Standing,
+    health: np.ndarray,
+    reasons: _Reasons,
+    plays: pl.DataFrame,
+    escalation_role: str,
+) -> pl.DataFrame:
+    """The list: one row per client, the columns of the module docstring, sorted by priority."""
+    info = standing.info
+    owners = (
+        info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * info.height
+    )
+    zone_change, new_red = zone_changes(standing.previous_zone, standing.zone)
     table = pl.concat(
         [
             info.with_columns(pl.lit(as_of).alias(Scores.AS_OF)),
-            valued.select(Scores.PROBABILITY),
+            standing.valued.select(Scores.PROBABILITY),
             pl.DataFrame(
                 {
                     Scores.HEALTH: health,
-                    Scores.ZONE: zone,
-                    Scores.MODEL_ZONE: model_zone,
-                    Scores.ZONE_RAISED_BY: raised_by,
-                    Scores.ZONE_CHANGES: pl.Series(n_changes, dtype=pl.Int64),
-                    Scores.PREVIOUS_PROBABILITY: prev_series,
-                    Scores.PREVIOUS_ZONE: pl.Series(prev_zone, dtype=pl.String),
+                    Scores.ZONE: standing.zone,
+                    Scores.MODEL_ZONE: standing.model_zone,
+                    Scores.ZONE_RAISED_BY: standing.raised_by,
+                    Scores.ZONE_CHANGES: pl.Series(standing.zone_changes, dtype=pl.Int64),
+                    Scores.PREVIOUS_PROBABILITY: pl.Series(standing.previous_probability, dtype=pl.Float64),
+                    Scores.PREVIOUS_ZONE: pl.Series(standing.previous_zone, dtype=pl.String),
                     Scores.ZONE_CHANGE: zone_change,
                     Scores.NEW_IN_RED: new_red,
-                    Scores.WHY_CHANGED: pl.Series(why, dtype=pl.String),
-                    Scores.EXPLAINED: explained,
-                    **{Scores.family_health(f): fam[f] for f in FAMILIES},
+                    Scores.WHY_CHANGED: pl.Series(reasons.why_changed, dtype=pl.String),
+                    Scores.EXPLAINED: reasons.explained,
+                    **{Scores.family_health(f): reasons.family_health[f] for f in FAMILIES},
                 }
             ),
-            valued.drop(CLIENT_ID, Scores.PROBABILITY),
-            keep.drop(CLIENT_ID),
-            views.drop(CLIENT_ID),
-            drivers,
-            fired.drop(CLIENT_ID),
+            standing.valued.drop(CLIENT_ID, Scores.PROBABILITY),
+            standing.keep.drop(CLIENT_ID),
+            standing.views.drop(CLIENT_ID),
+            reasons.drivers,
+            standing.fired.drop(CLIENT_ID),
             plays,
-            pl.DataFrame({Scores.ACTS: acts, Scores.ESCALATION: escalation}),
+            pl.DataFrame(
+                {
+                    Scores.ACTS: [o if o else "unassigned" for o in owners],
+                    Scores.ESCALATION: [escalation_role if z == "red" else "" for z in standing.zone],
+                }
+            ),
         ],
         how="horizontal",
     ).with_columns(
         (pl.col(Scores.PROBABILITY) - pl.col(Scores.PREVIOUS_PROBABILITY)).alias(Scores.PROBABILITY_CHANGE)
     )
-    first = [
-        CLIENT_ID,
-        Scores.AS_OF,
-        *info_cols,
-        Scores.PRIORITY,
-        Scores.ZONE,
-        Scores.PROBABILITY,
-        Scores.HEALTH,
-        Scores.TERM_STATE,
-        Scores.PREVIOUS_PROBABILITY,
-        Scores.PROBABILITY_CHANGE,
-        Scores.PREVIOUS_ZONE,
-        Scores.ZONE_CHANGE,
-        Scores.NEW_IN_RED,
-        Scores.WHY_CHANGED,
-        Scores.MODEL_ZONE,
-        Scores.ZONE_RAISED_BY,
-        Scores.ZONE_CHANGES,
-        Scores.EXPLAINED,
-        Scores.ARR,
-        Scores.LIFETIME_VALUE,
-        Scores.STRATEGIC,
-        Scores.VALUE_TIER,
-        Scores.REVENUE_AT_RISK,
-        Scores.NOT_WORTH_KEEPING,
-        Scores.NOT_WORTH_KEEPING_REASON,
-        Scores.ACTION,
-        Scores.ACTION_ROLE,
-        Scores.ACTION_BASIS,
-        Scores.ACTS,
-        Scores.ESCALATION,
-        Scores.RULES,
-    ]
+    info_cols = [c for c in info.columns if c != CLIENT_ID]
+    first = [CLIENT_ID, Scores.AS_OF, *info_cols, *_FIRST_COLUMNS]
     rest = [c for c in table.columns if c not in first]
-    table = table.select(*first, *rest).sort(Scores.PRIORITY)
-    done("assemble")
-    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+    return table.select(*first, *rest).sort(Scores.PRIORITY)
 
 
 def _with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
-    """``why_changed`` opens with the probability before -> after: ``"12% → 31%; risk up: ..."``."""
+    """``why_changed`` opens with the probability before -> after: ``"12% \u2192 31%; risk up: ..."``."""
     if reason is None or before is None:
         return reason
-    return f"{before:.0%} → {after:.0%}; {reason}"
+    return f"{_share(before)} \u2192 {_share(after)}; {reason}"
+
+
+def _share(p: float) -> str:
+    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``."""
+    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
 
 
 def _previous_week(
