@@ -173,6 +173,9 @@ def zone_changes(history: pl.DataFrame, cfg: ZonesConfig) -> dict[str, float]:
         "median_after": float(np.median(after)),
         "mean_before": round(float(before.mean()), 2),
         "mean_after": round(float(after.mean()), 2),
+        # most clients never change zone: the median among those that changed at least once says more
+        "median_of_changers_before": float(np.median(before[before > 0])) if (before > 0).any() else 0.0,
+        "median_of_changers_after": float(np.median(after[after > 0])) if (after > 0).any() else 0.0,
         "six_plus_before": int((before >= 6).sum()),
         "six_plus_after": int((after >= 6).sum()),
     }
@@ -274,6 +277,8 @@ def main() -> None:
     for key in (
         "median_before",
         "median_after",
+        "median_of_changers_before",
+        "median_of_changers_after",
         "mean_before",
         "mean_after",
         "six_plus_before",
