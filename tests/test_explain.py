@@ -258,6 +258,17 @@ def test_sentences_use_the_clients_other_values() -> None:
     )
 
 
+def test_time_in_the_product_is_compared_with_the_clients_own_past_in_hours() -> None:
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = ["usage_time_ratio", "usage_time_28d"]
+    # 8 hours in the last 28 days = 2 hours a week; a ratio of 0.5 means 4 hours a week before
+    X = np.array([[0.5, 8 * 3600.0]])
+    row = top_drivers(np.array([[0.7, 0.0, -2.0]]), X, names, specs, describe, k=1).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")] == (
+        "Time in the product 2 hours a week, down from 4 hours a week in the 91 days before"
+    )
+
+
 def test_a_young_clients_window_is_its_age() -> None:
     names = ["usage_logins_182d", "account_tenure_days"]
     X = np.array([[0.0, 15.0]])

@@ -264,10 +264,22 @@ def _sentence(
 
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
+# A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
+# and the number of days it is counted over (None: it is already a weekly rate).
 _RATIO_LEVELS = {
-    "usage_logins_ratio": ("Logins", "usage_logins_per_week_{w}d"),
-    "usage_events_ratio": ("Product events", "usage_events_per_week_{w}d"),
+    "usage_logins_ratio": ("Logins", "usage_logins_per_week_{w}d", False),
+    "usage_events_ratio": ("Product events", "usage_events_per_week_{w}d", False),
+    "usage_time_ratio": ("Time in the product", "usage_time_{w}d", True),
 }
+
+
+def _weekly(value: float, total_over_window: bool, window: int, hours_of_seconds: bool) -> str:
+    per_week = value / (window / 7) if total_over_window else value
+    if hours_of_seconds:
+        from churnml.features.registry import hours
+
+        return hours(per_week)
+    return f"{per_week:.1f}"
 
 
 def _signal_kinds(row: np.ndarray, index: Mapping[str, int], window: str) -> list[str]:
@@ -300,13 +312,16 @@ def _row_sentence(
         kinds = _signal_kinds(row, index, m.group(1))
         return f"{text}: {', '.join(kinds)}" if kinds else text
     if name in _RATIO_LEVELS and isinstance(describe, Describer) and value == value and value > 0:
-        what, level = _RATIO_LEVELS[name]
-        j = index.get(level.format(w=describe.cfg.recent_days))
+        what, level, total = _RATIO_LEVELS[name]
+        recent = describe.cfg.recent_days
+        j = index.get(level.format(w=recent))
         if j is not None and row[j] == row[j] and round(value, 2) != 1.0:
-            now, before = float(row[j]), float(row[j]) / value
+            timed = name.startswith("usage_time")
+            now = _weekly(float(row[j]), total, recent, timed)
+            before = _weekly(float(row[j]) / value, total, recent, timed)
             word = "down" if value < 1 else "up"
             return (
-                f"{what} {now:.1f} a week, {word} from {before:.1f} a week in the "
+                f"{what} {now} a week, {word} from {before} a week in the "
                 f"{describe.cfg.baseline_days} days before"
             )
     return text
