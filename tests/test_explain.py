@@ -302,3 +302,16 @@ def test_an_ambiguous_feature_is_cited_only_away_from_the_typical_level(chat: fl
     names = ["comm_chat_182d"]
     ok = citable_mask(np.array([[0.4, -2.0]]), np.array([[chat]]), names, SPECS, np.array([3.0]))
     assert bool(ok[0, 0]) is cited
+
+
+def test_why_changed_never_names_good_news_for_a_rise() -> None:
+    # reply rate rose to 90% (good news) and complaints rose to 3: only the complaints explain the rise
+    names = ["comm_reply_rate_91d", "support_complaints_91d"]
+    before = np.array([[0.0, 0.0, -2.0]])
+    now = np.array([[0.5, 0.2, -2.0]])
+    X_now, X_before = np.array([[0.9, 3.0]]), np.array([[0.6, 1.0]])
+    may_raise = citable_mask(np.ones((1, 3)), X_now, names, SPECS, np.array([0.7, 0.0]))
+    reasons = change_reasons(
+        now, before, X_now, names, SPECS, DESCRIBE, k=2, feature_values_before=X_before, may_raise=may_raise
+    )
+    assert reasons == ["risk up: Complaints in the last 91 days: 1 \u2192 3 (+0.20)"]

@@ -473,15 +473,16 @@ def change_reasons(
     min_change: float = 1e-9,
     *,
     feature_values_before: np.ndarray | None = None,
-    citable: np.ndarray | None = None,
+    may_raise: np.ndarray | None = None,
 ) -> list[str | None]:
     """Per row, why the raw score moved between two snapshots, as one line of plain language.
 
     E.g. ``"risk up: Logins fell 62% ... (+0.41); 3 meetings rescheduled ... (+0.12)"``; with
     ``feature_values_before`` each group is said as before -> after instead ("Logins in the last 28
     days: 12 → 3 (+0.41)"). The drivers are the groups whose contribution changed in the direction of
-    the total change, largest first. ``citable`` (of this week's values) keeps a group from being
-    named for a move its value does not explain (good news raising the risk). ``None`` where the raw
+    the total change, largest first. ``may_raise`` (:func:`citable_mask` of this week's values with every
+    contribution taken as positive: may the feature be cited as raising the risk?) keeps a feature from
+    being named for a rise its value does not explain (good news raising the risk). ``None`` where the raw
     score did not move.
     """
     now = np.asarray(contributions_now, dtype=float)
@@ -490,12 +491,12 @@ def change_reasons(
     total = diff.sum(axis=1)  # includes the base column, which is the same at both snapshots
     sign = np.where(total >= 0, 1.0, -1.0)
     shown = diff
-    if citable is not None:
-        # a feature is named for a rise only where it may be cited as raising the risk now (and alike for a fall)
-        n_f = citable.shape[1]
+    if may_raise is not None:
+        # a feature is named for a rise only where it may be cited as raising the risk now; a fall may be
+        # named for any known value
+        n_f = may_raise.shape[1]
         missing = np.isnan(np.asarray(feature_values_now, dtype=float))
-        bad_now = np.where(now[:, :n_f] > 0, citable, ~citable & ~missing)
-        named = np.where(sign[:, None] > 0, bad_now, ~missing)
+        named = np.where(sign[:, None] > 0, may_raise, ~missing)
         shown = _masked(diff, named | ((diff[:, :n_f] * sign[:, None]) <= 0))
     grouped = grouped_contributions(shown, feature_names, specs)
     oriented = grouped.sums * sign[:, None]

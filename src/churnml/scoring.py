@@ -587,6 +587,7 @@ def _explanations(
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
         if len(changed):
+            quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
             text = change_reasons(
                 now[changed],
                 prev,
@@ -596,7 +597,9 @@ def _explanations(
                 describe,
                 k,
                 feature_values_before=values_prev[before[changed]],
-                citable=ok[changed],
+                may_raise=citable_mask(
+                    np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
+                ),
             )
             for i, reason in zip(changed.tolist(), text, strict=True):
                 reasons[i] = reason
