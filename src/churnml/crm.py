@@ -193,9 +193,17 @@ def onboarding_stalled(
         weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
     else:
         start = cut - timedelta(days=max_days)
+        # only clients young enough to be onboarding: a few, so the events are cut by client first
+        young = created.filter((pl.col("_created") >= start) & (pl.col("_created") < cut)).get_column(
+            CLIENT_ID
+        )
         weeks_active = (
             events.lazy()
-            .filter((pl.col(Events.TS) < cut) & (pl.col(Events.TS) >= start))
+            .filter(
+                pl.col(CLIENT_ID).is_in(young.implode())
+                & (pl.col(Events.TS) < cut)
+                & (pl.col(Events.TS) >= start)
+            )
             .select(CLIENT_ID, pl.col(Events.TS).dt.truncate("1w").alias("_w"))
             .unique()
             .group_by(CLIENT_ID)
@@ -228,7 +236,7 @@ def last_data_export(
         last = (
             events.lazy()
             .filter(
-                (pl.col(Events.TS) < cut) & pl.col(Events.EVENT).cast(pl.String).is_in(list(export_events))
+                (pl.col(Events.TS) < cut) & pl.col(Events.EVENT).is_in(list(export_events))
             )
             .group_by(CLIENT_ID)
             .agg(pl.col(Events.TS).max().dt.date().alias(Scores.LAST_DATA_EXPORT))

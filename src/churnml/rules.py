@@ -350,7 +350,7 @@ RULES: dict[str, Rule] = {
                     Events.TS,
                     c.cut,
                     c.cfg.data_export_days,
-                    pl.col(Events.EVENT).cast(pl.String).is_in(list(c.export_events)),
+                    pl.col(Events.EVENT).is_in(list(c.export_events)),
                 ),
             ),
         ),

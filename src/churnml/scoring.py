@@ -288,7 +288,10 @@ def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
         if frame is not None and col in frame.columns:
             signs.append(
                 frame.lazy()
-                .filter(pl.col(col) < cut)
+                # only the clients with a churn record: a few, so a large events table is cut by client first
+                .filter(
+                    pl.col(CLIENT_ID).is_in(last_churn.get_column(CLIENT_ID).implode()) & (pl.col(col) < cut)
+                )
                 .group_by(CLIENT_ID)
                 .agg(pl.col(col).max().cast(pl.Datetime("us")).alias("_t"))
                 .collect()
@@ -1058,8 +1061,18 @@ def _previous_week(
         zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
     else:
         zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
-    fired = fired_rules(dataset.tables, ids, prev_date, history, rules, **rule_args)
-    zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    # only the rules that can raise a zone matter for last week's zone
+    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
+    if raising:
+        fired = fired_rules(
+            dataset.tables,
+            ids,
+            prev_date,
+            history,
+            rules.model_copy(update={"enabled": raising}),
+            **rule_args,
+        )
+        zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     return PreviousWeek(prev_date, ids, p_prev, dict(zip(ids, zone, strict=True)))
 
 
