@@ -235,9 +235,7 @@ def last_data_export(
     else:
         last = (
             events.lazy()
-            .filter(
-                (pl.col(Events.TS) < cut) & pl.col(Events.EVENT).is_in(list(export_events))
-            )
+            .filter((pl.col(Events.TS) < cut) & pl.col(Events.EVENT).is_in(list(export_events)))
             .group_by(CLIENT_ID)
             .agg(pl.col(Events.TS).max().dt.date().alias(Scores.LAST_DATA_EXPORT))
             .collect()
