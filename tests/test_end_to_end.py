@@ -17,6 +17,7 @@ from churnml.config import DataConfig, LabelConfig
 from churnml.io import read_dataset
 from churnml.labels import active_spine
 from churnml.outputs import Scores
+from churnml.scoring import gone_clients
 from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,9 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     # One row per client active at the as-of date, no more, no less.
     dataset = read_dataset(tmp_path / "raw", DataConfig())
     active = active_spine(dataset, [dataset.as_of.date()], LabelConfig(horizon_days=28))
-    assert sorted(scores.get_column(Scores.CLIENT_ID)) == sorted(active.get_column("client_id"))
+    # ... and never a gone client (a churn record, no return since), whatever label.source says
+    gone = gone_clients(dataset.tables, dataset.as_of.date())
+    assert sorted(scores.get_column(Scores.CLIENT_ID)) == sorted(set(active.get_column("client_id")) - gone)
     p = scores.get_column(Scores.PROBABILITY)
     assert p.is_between(0, 1).all()
     assert scores.get_column(Scores.PRIORITY).sort().to_list() == list(range(1, scores.height + 1))
@@ -89,3 +92,16 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     assert (tmp_path / "scores" / "report.html").stat().st_size > 10_000
     csv_cells = (tmp_path / "scores" / "scores.csv").read_text().replace("\n", ",").split(",")
     assert not [c for c in csv_cells if c[:1] in ("=", "+", "@")]
+    # The bar of issue 13 on this small run (tests/benchmarks/bench_list.py measures it on the demo):
+    # sentences people trust, and every red and yellow client in the report's compact table.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_list", Path(__file__).parent / "benchmarks" / "bench_list.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bar = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bar)
+    assert set(bar.untrusted_sentences(scores, 3).values()) == {0}
+    page = (tmp_path / "scores" / "report.html").read_text(encoding="utf-8")
+    assert bar.missing_from_report(page, scores) == 0

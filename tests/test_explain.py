@@ -11,9 +11,11 @@ from churnml.explain import (
     LOWERS,
     RAISES,
     change_reasons,
+    citable_mask,
     family_health,
     grouped_contributions,
     health_score,
+    reference_levels,
     registry_catalog,
     top_drivers,
 )
@@ -187,3 +189,129 @@ def test_a_known_value_leads_its_group_over_a_missing_one(
     row = drivers.row(0, named=True)
     assert row[Scores.driver(1, "feature")] == lead
     assert row[Scores.driver(1, "contribution")] == pytest.approx(sum(contrib))
+
+
+# -- reasons people trust ---------------------------------------------------------------------------
+TRUST_NAMES = ["comm_sentiment_91d", "comm_reply_rate_91d", "usage_logins_ratio", "support_complaints_91d"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected_first"),
+    [
+        # every feature pushes up, but sentiment +0.45, replies 90% and logins up 30% are good news:
+        # only the complaints may be cited as raising the risk
+        ([0.45, 0.9, 1.3, 2.0], "support_complaints_91d"),
+        # sentiment -0.4 is bad news (below the median 0.1 and negative): it leads
+        ([-0.4, 0.9, 1.3, 2.0], "comm_sentiment_91d"),
+        # no data is no reason
+        ([np.nan, np.nan, np.nan, 2.0], "support_complaints_91d"),
+        # a sentiment of 0.00 (below the median 0.1, but not negative) is no bad news either
+        ([-0.001, 0.9, 1.3, 2.0], "support_complaints_91d"),
+    ],
+)
+def test_good_news_is_never_cited_as_raising_risk(values: list[float], expected_first: str) -> None:
+    contrib = np.array([[0.9, 0.8, 0.7, 0.1, -2.0]])
+    X = np.array([values])
+    portfolio = np.array([[0.1, 0.5, 1.0, 0.0], [0.1, 0.95, 0.8, 1.0], [0.2, 0.7, 1.2, 0.0]])
+    reference = reference_levels(portfolio, TRUST_NAMES, SPECS)
+    assert reference.tolist() == [0.1, 0.7, 1.0, 0.0]  # medians, and a ratio's neutral 1
+    ok = citable_mask(contrib, X, TRUST_NAMES, SPECS, reference)
+    row = top_drivers(contrib, X, TRUST_NAMES, SPECS, DESCRIBE, k=3, citable=ok).row(0, named=True)
+    assert row[Scores.driver(1, "feature")] == expected_first
+    raising = [
+        row[Scores.driver(i, "feature")] for i in (1, 2, 3) if row[Scores.driver(i, "direction")] == RAISES
+    ]
+    assert "comm_reply_rate_91d" not in raising and "usage_logins_ratio" not in raising
+
+
+def test_an_uninformative_driver_is_dropped() -> None:
+    names = ["payments_days_to_term_end", "support_complaints_91d"]
+    contrib = np.array([[0.8, 0.1, -2.0], [0.8, 0.1, -2.0]])
+    X = np.array([[5.0, 2.0], [5.0, 2.0]])
+    reference = np.array([100.0, 0.0])
+    monthly = {"payments_days_to_term_end": np.array([True, False])}
+    ok = citable_mask(contrib, X, names, SPECS, reference, monthly)
+    drivers = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=1, citable=ok)
+    assert drivers.get_column(Scores.driver(1, "feature")).to_list() == [
+        "support_complaints_91d",
+        "payments_days_to_term_end",
+    ]
+
+
+def test_sentences_use_the_clients_other_values() -> None:
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    names = [
+        "usage_logins_ratio",
+        "usage_logins_per_week_28d",
+        "account_signals_91d",
+        "account_vendor_review_91d",
+        "account_tenure_days",
+    ]
+    X = np.array([[0.25, 3.0, 1.0, 1.0, 400.0], [0.5, 1.0, 0.0, 0.0, 400.0]])
+    contrib = np.array([[0.9, 0.0, 0.5, 0.0, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
+    row = top_drivers(contrib, X, names, specs, describe, k=2).row(0, named=True)
+    assert (
+        row[Scores.driver(1, "sentence")] == "Logins 3.0 a week, down from 12.0 a week in the 91 days before"
+    )
+    assert (
+        row[Scores.driver(2, "sentence")] == "1 account warning signal in the last 91 days: 'vendor review'"
+    )
+
+
+def test_time_in_the_product_is_compared_with_the_clients_own_past_in_hours() -> None:
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = ["usage_time_ratio", "usage_time_28d"]
+    # 8 hours in the last 28 days = 2 hours a week; a ratio of 0.5 means 4 hours a week before
+    X = np.array([[0.5, 8 * 3600.0]])
+    row = top_drivers(np.array([[0.7, 0.0, -2.0]]), X, names, specs, describe, k=1).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")] == (
+        "Time in the product 2 hours a week, down from 4 hours a week in the 91 days before"
+    )
+
+
+def test_a_young_clients_window_is_its_age() -> None:
+    names = ["usage_logins_182d", "account_tenure_days"]
+    X = np.array([[0.0, 15.0]])
+    row = top_drivers(np.array([[0.5, 0.0, -2.0]]), X, names, SPECS, DESCRIBE, k=1).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")] == "0 logins in its first 15 days"
+
+
+def test_why_changed_says_before_and_after() -> None:
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    names = ["usage_logins_28d", "payments_paid_91d"]
+    before = np.array([[0.0, 0.0, -2.0]])
+    now = np.array([[0.6, 0.2, -2.0]])
+    reasons = change_reasons(
+        now,
+        before,
+        np.array([[3.0, 800.0]]),
+        names,
+        specs,
+        describe,
+        k=2,
+        feature_values_before=np.array([[12.0, 2400.0]]),
+    )
+    assert reasons == [
+        "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"
+    ]
+
+
+@pytest.mark.parametrize(("chat", "cited"), [(0.0, False), (3.0, False), (9.0, True)])
+def test_an_ambiguous_feature_is_cited_only_away_from_the_typical_level(chat: float, cited: bool) -> None:
+    # comm_chat_182d has direction 0; the portfolio's median is 3 chat touches
+    names = ["comm_chat_182d"]
+    ok = citable_mask(np.array([[0.4, -2.0]]), np.array([[chat]]), names, SPECS, np.array([3.0]))
+    assert bool(ok[0, 0]) is cited
+
+
+def test_why_changed_never_names_good_news_for_a_rise() -> None:
+    # reply rate rose to 90% (good news) and complaints rose to 3: only the complaints explain the rise
+    names = ["comm_reply_rate_91d", "support_complaints_91d"]
+    before = np.array([[0.0, 0.0, -2.0]])
+    now = np.array([[0.5, 0.2, -2.0]])
+    X_now, X_before = np.array([[0.9, 3.0]]), np.array([[0.6, 1.0]])
+    may_raise = citable_mask(np.ones((1, 3)), X_now, names, SPECS, np.array([0.7, 0.0]))
+    reasons = change_reasons(
+        now, before, X_now, names, SPECS, DESCRIBE, k=2, feature_values_before=X_before, may_raise=may_raise
+    )
+    assert reasons == ["risk up: Complaints in the last 91 days: 1 \u2192 3 (+0.20)"]

@@ -108,8 +108,15 @@ def test_report_sections(page: str) -> None:
     assert "risk up: Logins fell 62% (+0.80)" in page
     assert "no order and no product activity for 90 days" in page
     assert "head_of_customer_success" in page
-    # per-client sections: only the first max_clients by priority
+    # per-client sections: only the first max_clients (red, then yellow, then green, by priority)
     assert 'id="c-a"' in page and 'id="c-b"' in page and 'id="c-c"' not in page
+    # every red and yellow client in the compact table, owners in the movers and per owner
+    watch = page.split('id="watchlist"')[1].split('id="movers"')[0]
+    assert "Beta &amp; Co" in watch and "&lt;script&gt;" in watch and "Gamma" not in watch
+    movers = page.split('id="movers"')[1].split("<h2")[1]
+    assert "<td>ann</td>" in movers
+    assert "id='owner-ann'" in page and "id='owner-bob'" in page
+    assert "-0.0" not in page
 
 
 def test_report_is_deterministic(page: str) -> None:
@@ -128,13 +135,21 @@ def test_report_is_deterministic(page: str) -> None:
 
 @pytest.mark.parametrize(
     ("values", "last_y"),
-    [([100.0, 50.0, 0.0], 30.0), ([0.0, 100.0], 2.0), ([50.0], 16.0)],
+    # the plot spans y = 2 (health 100) to y = 21 (health 0); 11 pixels below are the scale's labels
+    [([100.0, 50.0, 0.0], 21.0), ([0.0, 100.0], 2.0), ([50.0], 11.5)],
 )
 def test_sparkline_maps_health_to_height(values: list[float], last_y: float) -> None:
     svg = sparkline_svg(values, width=160, height=32)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert f'cy="{last_y:.1f}"' in svg
     assert sparkline_svg([]) == ""
+
+
+def test_sparkline_has_a_scale() -> None:
+    svg = sparkline_svg([90.0, 80.0, 40.0], width=200, height=44, thresholds=(85.0, 65.0))
+    assert ">100</text>" in svg and ">0</text>" in svg  # the health axis
+    assert ">2 weeks ago</text>" in svg and ">now</text>" in svg  # the time axis
+    assert svg.count("stroke-dasharray") == 2  # the yellow and red lines
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from churnml.config import RulesConfig
 from churnml.outputs import History, Scores
-from churnml.rules import RULE_TEXT, fired_rules
+from churnml.rules import RULE_TEXT, RULES, fired_rules, rule_descriptions
 from churnml.schemas import Table
 
 AS_OF = date(2024, 6, 3)
@@ -152,6 +152,83 @@ def test_thresholds_come_from_config() -> None:
 
 
 def test_every_rule_has_a_plain_language_text() -> None:
-    cfg = RulesConfig()
-    for name in cfg.enabled:
-        assert RULE_TEXT[name].format(**cfg.model_dump())
+    texts = rule_descriptions(RulesConfig(), grace_days=30)
+    assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)
+    assert texts["complaints"] == "2 or more complaints in the last 91 days"
+    assert "30-day grace period" in texts["term_lapsed"]
+    assert all("{" not in t for t in texts.values())
+
+
+NEW_IDS = ["lapsed", "renewed", "complainer", "unpaid", "reviewing", "stalled", "settled"]
+NEW_TABLES = {
+    Table.CLIENTS: pl.DataFrame(
+        {
+            "client_id": NEW_IDS,
+            "created_at": [days_ago(800)] * 5 + [days_ago(60), days_ago(60)],
+        }
+    ),
+    Table.SUBSCRIPTIONS: pl.DataFrame(
+        {
+            # lapsed: its term ended 12 days ago, nothing since; renewed: a new term started on that day
+            "client_id": ["lapsed", "renewed", "renewed"],
+            "start_date": [days_ago(377), days_ago(377), days_ago(12)],
+            "end_date": [days_ago(12), days_ago(12), days_ago(-353)],
+            "mrr": [100.0, 100.0, 100.0],
+        }
+    ),
+    Table.TICKETS: pl.DataFrame(
+        {
+            "client_id": ["complainer"] * 2 + ["settled"] * 2,
+            # settled: one of its two complaints is older than the 91-day window
+            "opened_at": [days_ago(40), days_ago(10), days_ago(200), days_ago(10)],
+            "kind": ["complaint"] * 4,
+        }
+    ),
+    Table.PAYMENTS: pl.DataFrame(
+        {
+            "client_id": ["unpaid", "settled"],
+            "amount": [100.0, 100.0],
+            "issued_at": [days_ago(40), days_ago(40)],
+            "due_at": [days_ago(10), days_ago(10)],
+            "paid_at": [None, days_ago(12)],
+            "status": ["open", "paid"],
+        }
+    ),
+    Table.SIGNALS: pl.DataFrame(
+        {
+            "client_id": ["reviewing", "settled"],
+            "ts": [days_ago(5), days_ago(5)],
+            "signal": ["competitor_trial", "layoffs"],
+        }
+    ),
+    # stalled (60 days old) was active in 1 of its 9 weeks; settled (same age) in 8 of them
+    Table.EVENTS: pl.DataFrame(
+        {
+            "client_id": ["stalled"] + ["settled"] * 8,
+            "ts": [days_ago(50)] + [days_ago(7 * k + 1) for k in range(8)],
+            "event": ["login"] * 9,
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [
+        ("lapsed", "term_lapsed"),
+        ("renewed", ""),
+        ("complainer", "complaints"),
+        ("unpaid", "payment_trouble"),
+        ("reviewing", "vendor_review"),
+        ("stalled", "onboarding_stalled"),
+        ("settled", ""),
+    ],
+)
+def test_the_new_rules_fire_for_their_client(client: str, expected: str) -> None:
+    cfg = RulesConfig(
+        enabled=("term_lapsed", "complaints", "payment_trouble", "vendor_review", "onboarding_stalled")
+    )
+    out = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    assert (
+        dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))[client] == expected
+    )

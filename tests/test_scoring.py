@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app
+from churnml.columns import Scores
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
 from churnml.dataset import Dataset
 from churnml.features import build_features
@@ -24,14 +25,15 @@ from churnml.io import write_tables
 from churnml.labels import active_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.outputs import FORMULA_PREFIXES, Scores, formula_safe_csv, write_scores_atomically
+from churnml.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
 from churnml.schemas import Table
 from churnml.scoring import (
     ScoringError,
     check_data_lag,
     check_feature_match,
+    gone_clients,
     history_snapshots,
-    recommended_actions,
+    recommended_plays,
     zone_changes,
     zones,
 )
@@ -72,39 +74,46 @@ def test_zone_changes(before: str | None, now: str, change: str, new_red: bool) 
     assert zone_changes([before], [now]) == ([change], [new_red])
 
 
-@pytest.mark.parametrize(
-    ("zone", "tier", "owner", "action", "acts", "escalation"),
-    [
-        ("green", "A", "ann", "Quarterly business review; look for expansion", "ann", ""),
-        ("yellow", "B", "bob", "Owner calls; offer training", "bob", ""),
-        (
-            "red",
-            "A",
-            "cy",
-            "Escalate: joint improvement plan and pricing review",
-            "cy",
-            "head_of_customer_success",
-        ),
-        (
-            "red",
-            "C",
-            None,
-            "Owner calls; if the history is toxic, let go gracefully",
-            "unassigned",
-            "head_of_customer_success",
-        ),
-    ],
-)
-def test_playbook_actions(
-    zone: str, tier: str, owner: str | None, action: str, acts: str, escalation: str
-) -> None:
-    cfg = load_config().playbooks
-    assert recommended_actions([zone], [tier], [owner], cfg) == ([action], [acts], [escalation])
+def _play_rows(**columns: list) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    base = {
+        Scores.ZONE: ["green"] * n,
+        Scores.VALUE_TIER: ["A"] * n,
+        Scores.RULES: [""] * n,
+        Scores.TERM_STATE: [""] * n,
+        Scores.RENEWAL_DUE: [False] * n,
+        Scores.RENEWAL_DAYS: [None] * n,
+        Scores.NOT_WORTH_KEEPING: [False] * n,
+        Scores.NOT_WORTH_KEEPING_REASON: [""] * n,
+        Scores.driver(1, "family"): [None] * n,
+        Scores.driver(1, "direction"): [None] * n,
+    }
+    return pl.DataFrame({**base, **columns})
+
+
+def test_plays_follow_the_lead_driver_only_when_it_raises_the_risk() -> None:
+    rows = _play_rows(
+        **{
+            Scores.ZONE: ["yellow", "yellow", "red"],
+            Scores.driver(1, "family"): ["payments", "payments", "support"],
+            Scores.driver(1, "direction"): ["raises risk", "lowers risk", "raises risk"],
+        }
+    )
+    plays = recommended_plays(rows, load_config().playbooks)
+    assert plays.get_column(Scores.ACTION_ROLE).to_list() == ["sales", "success", "service"]
+    assert plays.get_column(Scores.ACTION_BASIS).to_list() == [
+        "driver: payments",
+        "zone and tier",
+        "driver: support",
+    ]
 
 
 def test_missing_playbook_entry_is_named() -> None:
     with pytest.raises(ScoringError, match="zone 'red' and tier 'B'"):
-        recommended_actions(["red"], ["B"], ["x"], PlaybooksConfig(actions={"red": {"A": "call"}}))
+        recommended_plays(
+            _play_rows(**{Scores.ZONE: ["red"], Scores.VALUE_TIER: ["B"]}),
+            PlaybooksConfig(actions={"red": {"A": "call"}}),
+        )
 
 
 def test_history_snapshots_are_weekly_and_end_at_the_as_of_date() -> None:
@@ -248,7 +257,8 @@ def test_score_writes_the_whole_list(scored: Path, workspace: dict[str, Path]) -
     assert ((p > 0) & (p < 1)).all()
     np.testing.assert_allclose(scores.get_column(Scores.HEALTH).to_numpy(), np.round(100 * (1 - p), 1))
     assert set(scores.get_column(Scores.ZONE)) <= {"green", "yellow", "red"}
-    assert (scores.get_column(Scores.ZONE) == "red").to_list() == (p >= 0.35).tolist()
+    # at or above the red threshold is red; below it a client can stay red a while (hysteresis)
+    assert all(z == "red" for z, x in zip(scores.get_column(Scores.ZONE), p, strict=True) if x >= 0.35)
     # ARR: one running term of 100 + 10 i per client, 12 months.
     arr = dict(zip(scores.get_column("client_id"), scores.get_column(Scores.ARR), strict=True))
     assert arr["c003"] == pytest.approx(12 * 130.0)
@@ -295,12 +305,12 @@ def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
     # c001 stopped logging in two weeks ago: its risk rose, and the logins explain why.
     c001 = scores.filter(pl.col("client_id") == "c001").row(0, named=True)
     assert c001[Scores.PROBABILITY_CHANGE] > 0
-    assert c001[Scores.WHY_CHANGED].startswith("risk up: ")
+    # before -> after: the probability, then each signal ("Days since the last login: 1 day -> 8 days")
+    head, reasons = c001[Scores.WHY_CHANGED].split("; risk up: ", 1)
+    before, after = head.split(" \u2192 ")
+    assert float(before.rstrip("%")) < float(after.rstrip("%"))
     # every event of the tiny data is a login: the model may split on either twin feature
-    assert (
-        "login" in c001[Scores.WHY_CHANGED].lower()
-        or "product events fell" in c001[Scores.WHY_CHANGED].lower()
-    )
+    assert ("login" in reasons.lower() or "product events" in reasons.lower()) and " \u2192 " in reasons
 
 
 def test_csv_is_formula_safe_and_matches_the_parquet(scored: Path) -> None:
@@ -480,7 +490,10 @@ def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -
     rest = capped.filter(~pl.col(Scores.EXPLAINED))
     assert rest.get_column(Scores.driver(1, "sentence")).null_count() == rest.height
     assert rest.get_column(Scores.family_health("usage")).null_count() == rest.height
-    untouched = [c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained"))]
+    # the action follows the leading driver, which unexplained rows do not have
+    untouched = [
+        c for c in full.columns if not c.startswith(("driver_", "health_", "why", "explained", "action"))
+    ]
     assert capped.select(untouched).equals(full.select(untouched))
 
 
@@ -523,3 +536,86 @@ def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
     got = _copied_rows(frame, predicate)
     assert got.equals(frame.filter(predicate))
     assert got.get_column("k").to_list() == keep
+
+
+def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
+    t = datetime(2024, 6, 3)
+    ids = ["gone", "returned", "paid_last_invoice", "never_left", "later"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 5}),
+        Table.CHURNS: pl.DataFrame(
+            {
+                "client_id": ["gone", "returned", "paid_last_invoice", "later"],
+                # "later" churns after the as-of date: not gone yet
+                "churned_at": [
+                    t - timedelta(days=20),
+                    t - timedelta(days=200),
+                    t - timedelta(days=10),
+                    t + timedelta(days=3),
+                ],
+            }
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["returned"],
+                "start_date": [t - timedelta(days=100)],
+                "end_date": [t + timedelta(days=265)],
+                "mrr": [100.0],
+            }
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["paid_last_invoice"], "amount": [100.0], "paid_at": [t - timedelta(days=2)]}
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["gone"], "ts": [t - timedelta(days=25)], "event": ["login"]}
+        ),
+    }
+    assert gone_clients(tables, t.date()) == {"gone", "paid_last_invoice"}
+
+
+def test_the_list_shows_the_grace_period_and_leaves_gone_clients_out(workspace: dict[str, Path]) -> None:
+    from churnml.modeling.export import load_exported
+    from churnml.scoring import scored_list
+
+    cfg = load_config(overrides=["score.history_weeks=2"])
+    model, meta = load_exported(workspace["model"])
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
+    tables = tiny_tables()
+    subs = tables[Table.SUBSCRIPTIONS]
+    # c005 did not renew: its terms stop with the one that ended a few days before the as-of date
+    lapsed = subs.filter(
+        ((pl.col("client_id") != "c005") | (pl.col("end_date") < end))
+        & ((pl.col("client_id") != "c007") | (pl.col("start_date") < end - timedelta(days=20)))
+    )
+    last_end = lapsed.filter(pl.col("client_id") == "c005").get_column("end_date").max()
+    # c007 left 20 days ago (a churn record): no term and no login since
+    events = tables[Table.EVENTS].filter(
+        (pl.col("client_id") != "c007") | (pl.col("ts") < end - timedelta(days=20))
+    )
+    churns = pl.DataFrame({"client_id": ["c007"], "churned_at": [end - timedelta(days=20)]})
+    dataset = Dataset(
+        {**tables, Table.SUBSCRIPTIONS: lapsed, Table.EVENTS: events, Table.CHURNS: churns},
+        "tiny",
+        START,
+        end,
+    )
+    scores = scored_list(
+        dataset,
+        AS_OF,
+        model,
+        meta,
+        label=cfg.label,
+        features=cfg.features,
+        score=cfg.score,
+        value=cfg.value,
+        rules=cfg.rules,
+        playbooks=cfg.playbooks,
+    ).scores
+    assert "c007" not in scores.get_column("client_id").to_list()
+    c005 = scores.filter(pl.col("client_id") == "c005").row(0, named=True)
+    days = (end - last_end).days
+    assert 0 < days <= cfg.label.grace_days
+    assert c005[Scores.TERM_STATE] == f"Term ended {days} days ago and was not renewed"
+    assert c005[Scores.IN_GRACE] and c005[Scores.ZONE] == "red"  # raised by the term_lapsed rule
+    assert c005[Scores.ACTION].startswith(c005[Scores.TERM_STATE] + ". Renewal call")
+    assert (c005[Scores.ACTION_ROLE], c005[Scores.ACTION_BASIS]) == ("sales", "grace period")

@@ -11,13 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from churnml.columns import Scores
 from churnml.config import ValueConfig
-from churnml.outputs import Scores
 from churnml.value import (
     annual_hazard,
     annual_recurring_revenue,
     expected_lifetime_years,
+    keep_flags,
     priority_rank,
+    retained_years,
     value_table,
     value_tiers,
 )
@@ -134,9 +136,10 @@ def test_value_table_combines_margin_arr_and_lifetime() -> None:
     arr = pl.DataFrame({"client_id": ["x", "y"], Scores.ARR: [1000.0, 200.0]})
     out = value_table(scored, clients, arr, 90, ValueConfig(default_margin=0.8))
     x, y = out.iter_rows(named=True)
-    life_x = 1 / (-math.log(0.5) * 365.25 / 90)
-    assert x[Scores.LIFETIME_VALUE] == pytest.approx(0.5 * 1000 * life_x)
-    assert y[Scores.LIFETIME_VALUE] == pytest.approx(0.8 * 200 * min(10, 1 / (-math.log(0.9) * 365.25 / 90)))
+    # the value of keeping a client is apart from its risk: both stay the years of the median p (0.3)
+    years = 1 / (-math.log(1 - 0.3) * 365.25 / 90)
+    assert x[Scores.LIFETIME_VALUE] == pytest.approx(0.5 * 1000 * years)
+    assert y[Scores.LIFETIME_VALUE] == pytest.approx(0.8 * 200 * years)
     assert (x[Scores.REVENUE_AT_RISK], y[Scores.REVENUE_AT_RISK]) == (
         pytest.approx(500.0),
         pytest.approx(20.0),
@@ -144,3 +147,58 @@ def test_value_table_combines_margin_arr_and_lifetime() -> None:
     assert (x[Scores.STRATEGIC], y[Scores.STRATEGIC]) == (0, 3)
     assert (x[Scores.PRIORITY], y[Scores.PRIORITY]) == (1, 2)
     assert y[Scores.VALUE_TIER] == "A"  # strategic 3
+
+
+@pytest.mark.parametrize("risky", [0.05, 0.5, 0.95])
+def test_risk_does_not_lower_the_tier(risky: float) -> None:
+    # c0 has the largest ARR: tier A whatever its own churn probability
+    ids = [f"c{i}" for i in range(10)]
+    scored = pl.DataFrame({"client_id": ids, Scores.PROBABILITY: [risky] + [0.05] * 9})
+    clients = pl.DataFrame({"client_id": ids, "margin": [0.7] * 10})
+    arr = pl.DataFrame({"client_id": ids, Scores.ARR: [10_000.0 - 500 * i for i in range(10)]})
+    out = value_table(scored, clients, arr, 90, ValueConfig())
+    assert out.get_column(Scores.VALUE_TIER).to_list()[:3] == ["A", "A", "B"]
+
+
+def test_retained_years_from_config_or_the_median_probability() -> None:
+    assert retained_years(np.array([0.1, 0.9, 0.3]), 90, ValueConfig(retained_years=4)) == 4.0
+    median_years = 1 / (-math.log(1 - 0.3) * 365.25 / 90)
+    assert retained_years(np.array([0.1, 0.9, 0.3]), 90, ValueConfig()) == pytest.approx(median_years)
+    assert retained_years(np.array([0.0001]), 90, ValueConfig(max_lifetime_years=7)) == 7.0
+
+
+def test_keep_flags_name_their_reasons() -> None:
+    ids = ["toxic", "thin", "needy", "fickle", "fine", "vip"]
+    valued = pl.DataFrame(
+        {
+            "client_id": ids,
+            Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0],
+            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3],
+        }
+    )
+    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7]})
+    as_of = date(2024, 6, 3)
+    t = datetime(2024, 5, 1)
+    tickets = pl.DataFrame(
+        {
+            # toxic: 6 complaints and discount requests; needy: 6 questions on 1,000 of ARR (60 per 10k);
+            # vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions on 10,000 of ARR
+            "client_id": ["toxic"] * 6 + ["needy"] * 6 + ["vip"] * 6 + ["fine"] * 5,
+            "opened_at": [t] * 23,
+            "kind": ["complaint", "discount_request"] * 3 + ["question"] * 17,
+        }
+    )
+    churns = pl.DataFrame(
+        {"client_id": ["fickle", "fickle"], "churned_at": [datetime(2023, 1, 1), datetime(2023, 9, 1)]}
+    )
+    out = keep_flags(valued, clients, tickets, churns, as_of, ValueConfig(), currency="EUR")
+    got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
+    assert got == {
+        "toxic": "6 complaints and discount requests in 365 days",
+        "thin": "margin 30%, below 45%",
+        "needy": "6 tickets in 365 days for EUR 1000 of ARR",
+        "fickle": "left 2 times before",
+        "fine": "",
+        "vip": "",
+    }
+    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [True, True, True, True, False, False]

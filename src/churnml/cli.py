@@ -520,7 +520,7 @@ def score(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("reading the data", total=11)
+        task = bar.add_task("reading the data", total=12)
 
         def step(name: str) -> None:
             bar.update(task, advance=1, description=name)
@@ -577,7 +577,11 @@ def score(
             top_drivers=cfg.score.top_drivers,
             max_clients=cfg.score.report_clients,
             movers=cfg.score.report_movers,
-            rule_text=rule_descriptions(cfg.rules),
+            rule_text=rule_descriptions(cfg.rules, cfg.label.grace_days),
+            currency=cfg.score.currency,
+            thresholds=(cfg.score.zones.yellow, cfg.score.zones.red),
+            owner_clients=cfg.score.report_owner_clients,
+            silent_days=cfg.score.silent_days,
         )
         files = {
             "scores.parquet": parquet_bytes(result.scores),

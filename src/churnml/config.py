@@ -25,6 +25,7 @@ __all__ = [
     "FeaturesConfig",
     "LabelConfig",
     "PathsConfig",
+    "Play",
     "PlaybooksConfig",
     "RulesConfig",
     "ScoreConfig",
@@ -131,6 +132,10 @@ class ZonesConfig(_Section):
     red: float = Field(0.35, ge=0, le=1)
     red_capacity: int = Field(50, ge=0)
     yellow_capacity: int = Field(150, ge=0)
+    # hysteresis (probability method): a client leaves a zone only when its probability falls below the
+    # zone's threshold by exit_margin, or stays below the threshold for exit_weeks weeks in a row
+    exit_margin: float = Field(0.05, ge=0, le=1)
+    exit_weeks: int = Field(3, ge=1)
 
     @model_validator(mode="after")
     def _red_above_yellow(self) -> ZonesConfig:
@@ -154,6 +159,13 @@ class ScoreConfig(_Section):
     change_min: float = Field(0.01, ge=0, le=1)
     explain_limit: int | None = Field(None, ge=0)
     batch_rows: int = Field(400_000, ge=1)
+    currency: str = "EUR"
+    renewal_days: int = Field(60, ge=0)
+    onboarding_days: int = Field(120, ge=1)
+    onboarding_min_days: int = Field(30, ge=0)
+    onboarding_active_share: float = Field(0.5, ge=0, le=1)
+    report_owner_clients: int = Field(15, ge=0)
+    silent_days: int = Field(30, ge=1)
 
 
 class ValueConfig(_Section):
@@ -162,6 +174,29 @@ class ValueConfig(_Section):
     tier_a_strategic: int = Field(2, ge=0, le=3)
     tier_b_share: float = Field(0.5, ge=0, le=1)
     max_lifetime_years: float = Field(10, gt=0)
+    retained_years: float | None = Field(None, gt=0)
+    keep_strategic: int = Field(2, ge=0, le=3)
+    low_margin: float = Field(0.45, ge=0, le=1)
+    toxic_tickets: int = Field(6, ge=1)
+    toxic_days: int = Field(365, ge=1)
+    service_load: float = Field(30.0, gt=0)
+    low_loyalty_returns: int = Field(2, ge=1)
+
+
+RuleName = Literal[
+    "term_lapsed",
+    "no_activity",
+    "unanswered_outreach",
+    "low_ratings",
+    "complaints",
+    "payment_trouble",
+    "health_drop",
+    "data_export",
+    "champion_change",
+    "vendor_review",
+    "onboarding_stalled",
+]
+Role = Literal["sales", "service", "success", "finance", "management"]
 
 
 class RulesConfig(_Section):
@@ -172,24 +207,55 @@ class RulesConfig(_Section):
     health_drop_weeks: int = Field(13, ge=1)
     data_export_days: int = Field(28, ge=1)
     champion_change_days: int = Field(91, ge=1)
-    enabled: tuple[
-        Literal[
-            "no_activity",
-            "unanswered_outreach",
-            "low_ratings",
-            "health_drop",
-            "data_export",
-            "champion_change",
-        ],
-        ...,
-    ] = ("no_activity", "unanswered_outreach", "low_ratings", "health_drop", "data_export", "champion_change")
+    complaints: int = Field(2, ge=1)
+    complaints_days: int = Field(91, ge=1)
+    payment_trouble_days: int = Field(91, ge=1)
+    vendor_review_days: int = Field(91, ge=1)
+    enabled: tuple[RuleName, ...] = (
+        "term_lapsed",
+        "no_activity",
+        "unanswered_outreach",
+        "low_ratings",
+        "complaints",
+        "payment_trouble",
+        "health_drop",
+        "data_export",
+        "champion_change",
+        "vendor_review",
+        "onboarding_stalled",
+    )
+    # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone)
+    raise_zone: dict[RuleName, Literal["yellow", "red"]] = Field(default_factory=dict)
+
+
+class Play(_Section):
+    """One playbook entry: the role who acts and the task."""
+
+    role: Role
+    task: str
 
 
 class PlaybooksConfig(_Section):
     escalation_role: str = "head_of_customer_success"
+    # the action when no rule fired and no driver raises the risk (mostly green clients)
     actions: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
         default_factory=dict
     )
+    # how soon, by zone and value tier: the prefix of every action ("Red, tier A: this week")
+    urgency: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
+        default_factory=dict
+    )
+    # a fired rule decides the action (the first fired one in this order); then the leading driver family
+    rules: dict[RuleName, Play] = Field(default_factory=dict)
+    families: dict[Literal["usage", "payments", "communication", "support", "account"], Play] = Field(
+        default_factory=dict
+    )
+    # a client in its grace period, a renewal due soon, and a client not worth keeping
+    grace: Play = Play(role="sales", task="Renewal call: ask what stands in the way and renew the term")
+    renewal: Play = Play(
+        role="sales", task="Prepare the renewal: usage review and the offer for the next term"
+    )
+    let_go: Play = Play(role="management", task="No discount and no escalation; keep the door open")
 
 
 class WinbackConfig(_Section):

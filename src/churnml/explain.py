@@ -21,13 +21,26 @@ row sums to the raw score) and the client's feature values in the same column or
   value, and the group's summed contribution in log-odds.
 - **Why it changed** (:func:`change_reasons`): the same grouping applied to the difference of the
   contributions between two snapshots of a client; the groups that moved the raw score in the
-  direction of the total change, largest first.
+  direction of the total change, largest first, each said as before -> after
+  ("logins in the last 28 days: 12 -> 3").
+- **Reasons people trust** (:func:`citable_mask`): a feature is cited as raising the risk only when its
+  value is bad news for the client: below the reference for a "less is riskier" feature, above it for
+  a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
+  portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
+  never bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
+  Missing values ("no data"), an ambiguous feature (direction 0) at the portfolio's typical level or at
+  0, and drivers the caller marks as carrying no information for the client (the term end of a
+  monthly plan) are not cited at all. Sentences name the signal's kind ("1 account
+  warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
+  ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
+  than the client's age.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,12 +53,16 @@ from churnml.outputs import Scores
 
 __all__ = [
     "FAMILIES",
+    "GOOD_NEWS_FLOORS",
     "Describe",
+    "Describer",
     "GroupedContributions",
     "change_reasons",
+    "citable_mask",
     "family_health",
     "grouped_contributions",
     "health_score",
+    "reference_levels",
     "registry_catalog",
     "top_drivers",
 ]
@@ -55,27 +72,121 @@ RAISES = "raises risk"
 LOWERS = "lowers risk"
 DRIVER_PARTS = ("feature", "family", "direction", "sentence", "contribution")
 
-Describe = Callable[[str, float], str]
+Describe = Callable[..., str]
+
+# "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
+GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
+# The neutral point of a trend: at it nothing changed.
+_NEUTRAL = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0, "z": 0.0}
+_WINDOW = re.compile(r"_(\d+)d$")
+TENURE = "account_tenure_days"
 
 
-def registry_catalog(cfg: FeaturesConfig) -> tuple[Mapping[str, Any], Describe]:
+class Describer:
+    """The registry sentence of ``(feature, value)``, with the currency and, when the feature's window is
+    longer than the client's age (``age`` in days), said over its age. Sentences are cached: counts and
+    days repeat across a portfolio."""
+
+    def __init__(self, cfg: FeaturesConfig, currency: str = "") -> None:
+        from churnml.features import registry
+
+        self.cfg = cfg
+        self.currency = currency
+        # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
+        fill_cfg = None if cfg == FeaturesConfig() else cfg
+
+        @functools.lru_cache(maxsize=1 << 17)
+        def cached(name: str, value: float, age: int | None) -> str:
+            return registry.sentence(name, value, fill_cfg, currency=currency, age_days=age)
+
+        self._cached = cached
+
+    def __call__(self, name: str, value: float, age: float | None = None) -> str:
+        window = _WINDOW.search(name)
+        too_long = age is not None and age == age and window is not None and int(window.group(1)) > age
+        # NaN is mapped to one object so that every missing value finds the same cache entry.
+        return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
+
+
+def registry_catalog(cfg: FeaturesConfig, currency: str = "") -> tuple[Mapping[str, Any], Describer]:
     """The feature registry's specs and sentence function (``churnml.features.registry``) for ``cfg``."""
     from churnml.features import registry
 
-    specs = registry.feature_specs(cfg)
-    # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
-    fill_cfg = None if cfg == FeaturesConfig() else cfg
+    return registry.feature_specs(cfg), Describer(cfg, currency)
 
-    @functools.lru_cache(maxsize=1 << 17)
-    def cached(name: str, value: float) -> str:
-        return registry.sentence(name, value, fill_cfg)
 
-    def describe(name: str, value: float) -> str:
-        # Counts and days repeat across a portfolio: the same (feature, value) is written once. NaN is
-        # mapped to one object so that every missing value finds the same cache entry.
-        return cached(name, math.nan if value != value else value)
+def reference_levels(
+    values: np.ndarray, feature_names: Sequence[str], specs: Mapping[str, Any]
+) -> np.ndarray:
+    """Per feature, the level that separates good news from bad: a trend's neutral point, else the median
+    over the rows (this week's portfolio); NaN when every value is missing."""
+    X = np.asarray(values, dtype=float)
+    out = np.full(len(feature_names), np.nan)
+    for j, name in enumerate(feature_names):
+        kind = _spec_attr(specs, name, "kind", None)
+        if kind in _NEUTRAL:
+            out[j] = _NEUTRAL[kind]
+        elif len(X) and np.isfinite(X[:, j]).any():
+            out[j] = float(np.nanmedian(X[:, j]))
+    return out
 
-    return specs, describe
+
+def _floor(name: str) -> float | None:
+    for prefix, floor in GOOD_NEWS_FLOORS.items():
+        if name.startswith(prefix):
+            return floor
+    return None
+
+
+def citable_mask(
+    contributions: np.ndarray,
+    values: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    reference: np.ndarray,
+    uninformative: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """``(n, n_features)`` booleans: may this feature be cited for this row in the direction of its
+    contribution? (rules: module docstring). ``uninformative`` maps a feature to the rows where it says
+    nothing about the client."""
+    X = np.asarray(values, dtype=float)
+    raises = np.asarray(contributions, dtype=float)[:, : len(feature_names)] > 0
+    ok = np.ones(X.shape, dtype=bool)
+    for j, name in enumerate(feature_names):
+        direction = _spec_attr(specs, name, "direction", 0)
+        v, ref = X[:, j], reference[j]
+        with np.errstate(invalid="ignore"):
+            if direction == -1:
+                bad = v < ref if ref == ref else np.zeros(len(v), dtype=bool)
+                floor = _floor(name)
+                if floor is not None:
+                    bad &= np.round(v, 2) < floor  # as shown: "+0.00" is not bad news
+            elif direction == 1:
+                bad = v > ref if ref == ref else np.zeros(len(v), dtype=bool)
+            else:
+                bad = None
+        if bad is not None:
+            ok[:, j] = np.where(raises[:, j], bad, ~bad)
+        else:
+            # an ambiguous feature says nothing at the portfolio's typical level, nor when it is 0
+            # ("0 chat touches" is the absence of something neither good nor bad)
+            ok[:, j] = (v != ref) & (v != 0) if ref == ref else v != 0
+
+        ok[:, j] &= ~np.isnan(v)
+        if uninformative and name in uninformative:
+            ok[:, j] &= ~np.asarray(uninformative[name], dtype=bool)
+    return ok
+
+
+def _masked(contributions: np.ndarray, citable: np.ndarray | None) -> np.ndarray:
+    """Contributions with the uncitable ones set to 0 (the base column is kept)."""
+    contrib = np.asarray(contributions, dtype=float)
+    if citable is None:
+        return contrib
+    out = contrib.copy()
+    n_features = citable.shape[1]
+    out[:, :n_features] = np.where(citable, contrib[:, :n_features], 0.0)
+    return out
 
 
 def health_score(probability: np.ndarray) -> np.ndarray:
@@ -143,11 +254,85 @@ def family_health(
     return out
 
 
-def _sentence(describe: Describe, specs: Mapping[str, Any], name: str, value: float) -> str:
+def _sentence(
+    describe: Describe, specs: Mapping[str, Any], name: str, value: float, age: float | None = None
+) -> str:
     if name in specs:
-        return describe(name, value)
+        return describe(name, value) if age is None else describe(name, value, age)
     shown = "missing" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
     return f"{name} is {shown}"
+
+
+_SIGNALS = re.compile(r"^account_signals_(\d+)d$")
+# A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
+# and the number of days it is counted over (None: it is already a weekly rate).
+_RATIO_LEVELS = {
+    "usage_logins_ratio": ("Logins", "usage_logins_per_week_{w}d", False),
+    "usage_events_ratio": ("Product events", "usage_events_per_week_{w}d", False),
+    "usage_time_ratio": ("Time in the product", "usage_time_{w}d", True),
+}
+
+
+def _weekly(value: float, total_over_window: bool, window: int, hours_of_seconds: bool) -> str:
+    per_week = value / (window / 7) if total_over_window else value
+    if hours_of_seconds:
+        from churnml.features.registry import hours
+
+        return hours(per_week)
+    return f"{per_week:.1f}"
+
+
+def _signal_kinds(row: np.ndarray, index: Mapping[str, int], window: str) -> list[str]:
+    """The kinds of account signals a row counts in one window ("'vendor review'")."""
+    pattern = re.compile(rf"^account_(?!signals_|days_since_)(.+)_{window}d$")
+    kinds = []
+    for name, j in index.items():
+        m = pattern.match(name)
+        if m and row[j] == row[j] and row[j] > 0:
+            kinds.append(f"'{m.group(1).replace('_', ' ')}'")
+    return kinds
+
+
+def _row_sentence(
+    describe: Describe,
+    specs: Mapping[str, Any],
+    names: Sequence[str],
+    index: Mapping[str, int],
+    row: np.ndarray,
+    col: int,
+    age: float | None,
+) -> str:
+    """The sentence of feature ``names[col]`` for one client, using the client's other values where they
+    say more: the kinds of its account signals, a trend as levels against its own past."""
+    name = str(names[col])
+    value = float(row[col])
+    text = _sentence(describe, specs, name, value, age)
+    m = _SIGNALS.match(name)
+    if m:
+        kinds = _signal_kinds(row, index, m.group(1))
+        return f"{text}: {', '.join(kinds)}" if kinds else text
+    if name in _RATIO_LEVELS and isinstance(describe, Describer) and value == value and value > 0:
+        what, level, total = _RATIO_LEVELS[name]
+        recent = describe.cfg.recent_days
+        j = index.get(level.format(w=recent))
+        if j is not None and row[j] == row[j] and round(value, 2) != 1.0:
+            timed = name.startswith("usage_time")
+            now = _weekly(float(row[j]), total, recent, timed)
+            before = _weekly(float(row[j]) / value, total, recent, timed)
+            word = "down" if value < 1 else "up"
+            return (
+                f"{what} {now} a week, {word} from {before} a week in the "
+                f"{describe.cfg.baseline_days} days before"
+            )
+    return text
+
+
+def _ages(values: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
+    """Each row's age in days (the tenure feature), NaN when the model has no tenure feature."""
+    names = list(feature_names)
+    if TENURE in names:
+        return np.asarray(values, dtype=float)[:, names.index(TENURE)]
+    return np.full(len(values), np.nan)
 
 
 def _lead_features(
@@ -182,12 +367,15 @@ def top_drivers(
     specs: Mapping[str, Any],
     describe: Describe,
     k: int,
+    citable: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
 
     ``feature_values`` is the ``(n, n_features)`` matrix the contributions were computed from. Rows with
-    fewer than ``k`` non-zero groups get empty (null) trailing drivers.
+    fewer than ``k`` non-zero groups get empty (null) trailing drivers. With ``citable``
+    (:func:`citable_mask`) only citable contributions make drivers.
     """
+    contributions = _masked(contributions, citable)
     grouped = grouped_contributions(contributions, feature_names, specs)
     sums = grouped.sums
     n, g = sums.shape
@@ -202,6 +390,8 @@ def top_drivers(
         total > 0, np.take_along_axis(lead_up, order, axis=1), np.take_along_axis(lead_down, order, axis=1)
     )
     names = np.asarray(list(feature_names), dtype=object)
+    index = {str(name): j for j, name in enumerate(feature_names)}
+    ages = _ages(values, feature_names)
     families = np.asarray([_spec_attr(specs, name, "family", None) for name in feature_names], dtype=object)
     columns: dict[str, pl.Series] = {}
     for i in range(k):
@@ -213,7 +403,9 @@ def top_drivers(
         rows = np.flatnonzero(shown)
         sentence = np.full(n, None, dtype=object)
         sentence[rows] = [
-            _sentence(describe, specs, str(names[c]), float(values[r, c]))
+            _row_sentence(
+                describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r]
+            )
             for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)
         ]
         parts = {
@@ -237,6 +429,39 @@ def top_drivers(
     )
 
 
+def _short_value(spec: Any, value: float, currency: str) -> str:
+    """A feature value in a few characters for before -> after: ``62%``, ``EUR 1,200``, ``3 days``."""
+    from churnml.features.registry import hours, money
+
+    if value != value:
+        return "no data"
+    kind, unit = getattr(spec, "kind", "count"), getattr(spec, "unit", "")
+    if kind == "share":
+        return f"{100 * value:.0f}%"
+    if kind == "ratio":
+        return f"{100 * (value - 1):+.0f}% vs usual"
+    if kind in ("change", "slope"):
+        return f"{100 * value:+.0f}%"
+    if kind == "diff":
+        return f"{value:+.2f}"
+    if kind == "z":
+        return f"{value:+.1f} sd"
+    if unit.startswith("currency"):
+        return money(value, currency)
+    if unit.startswith("seconds"):
+        return hours(value)
+    if kind == "days" or unit == "days":
+        return f"{value:.0f} day" + ("" if round(value) == 1 else "s")
+    if kind in ("mean", "score"):
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:,.0f}"
+
+
+def _before_after(spec: Any, name: str, before: float, after: float, currency: str) -> str:
+    label = str(getattr(spec, "label", "") or name)
+    return f"{label[:1].upper()}{label[1:]}: {_short_value(spec, before, currency)} → {_short_value(spec, after, currency)}"
+
+
 def change_reasons(
     contributions_now: np.ndarray,
     contributions_before: np.ndarray,
@@ -246,23 +471,39 @@ def change_reasons(
     describe: Describe,
     k: int,
     min_change: float = 1e-9,
+    *,
+    feature_values_before: np.ndarray | None = None,
+    may_raise: np.ndarray | None = None,
 ) -> list[str | None]:
     """Per row, why the raw score moved between two snapshots, as one line of plain language.
 
-    E.g. ``"risk up: Logins fell 62% ... (+0.41); 3 meetings rescheduled ... (+0.12)"``. The drivers
-    are the groups whose contribution changed in the direction of the total change, largest first,
-    each described with the client's current value. ``None`` where the raw score did not move.
+    E.g. ``"risk up: Logins fell 62% ... (+0.41); 3 meetings rescheduled ... (+0.12)"``; with
+    ``feature_values_before`` each group is said as before -> after instead ("Logins in the last 28
+    days: 12 → 3 (+0.41)"). The drivers are the groups whose contribution changed in the direction of
+    the total change, largest first. ``may_raise`` (:func:`citable_mask` of this week's values with every
+    contribution taken as positive: may the feature be cited as raising the risk?) keeps a feature from
+    being named for a rise its value does not explain (good news raising the risk). ``None`` where the raw
+    score did not move.
     """
     now = np.asarray(contributions_now, dtype=float)
     before = np.asarray(contributions_before, dtype=float)
     diff = now - before
     total = diff.sum(axis=1)  # includes the base column, which is the same at both snapshots
-    grouped = grouped_contributions(diff, feature_names, specs)
     sign = np.where(total >= 0, 1.0, -1.0)
+    shown = diff
+    if may_raise is not None:
+        # a feature is named for a rise only where it may be cited as raising the risk now; a fall may be
+        # named for any known value
+        n_f = may_raise.shape[1]
+        missing = np.isnan(np.asarray(feature_values_now, dtype=float))
+        named = np.where(sign[:, None] > 0, may_raise, ~missing)
+        shown = _masked(diff, named | ((diff[:, :n_f] * sign[:, None]) <= 0))
+    grouped = grouped_contributions(shown, feature_names, specs)
     oriented = grouped.sums * sign[:, None]
     order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
     values = np.asarray(feature_values_now, dtype=float)
-    lead = _lead_features(grouped, diff, sign, values)
+    lead = _lead_features(grouped, shown, sign, values)
+    currency = getattr(describe, "currency", "")
     out: list[str | None] = []
     for row in range(len(diff)):
         if abs(total[row]) < min_change:
@@ -271,11 +512,24 @@ def change_reasons(
         parts = []
         for j in order[row]:
             delta = float(grouped.sums[row, j])
-            if delta * sign[row] <= 0:
+            if delta * sign[row] < 0.005:  # shown as +0.00: no reason
                 break
-            name = feature_names[int(lead[row, j])]
-            sentence = _sentence(describe, specs, name, float(values[row, int(lead[row, j])]))
-            parts.append(f"{sentence} ({delta:+.2f})")
+            c = int(lead[row, j])
+            name = feature_names[c]
+            if feature_values_before is not None:
+                was, now_v = float(feature_values_before[row, c]), float(values[row, c])
+                if was == now_v or (was != was and now_v != now_v):
+                    continue  # the value did not move: it is no "before -> after" reason
+                text = _before_after(
+                    specs.get(name),
+                    name,
+                    float(feature_values_before[row, c]),
+                    float(values[row, c]),
+                    currency,
+                )
+            else:
+                text = _sentence(describe, specs, name, float(values[row, c]))
+            parts.append(f"{text} ({delta:+.2f})")
         head = "risk up: " if sign[row] > 0 else "risk down: "
-        out.append(head + "; ".join(parts) if parts else None)
+        out.append(head + ("; ".join(parts) if parts else "many small changes, no single signal stands out"))
     return out

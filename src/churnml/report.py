@@ -6,13 +6,19 @@ history (one row per client x weekly snapshot). Sections:
 1. the portfolio by zone (clients, ARR, ARR at risk) with a bar chart, and ARR at risk by value tier;
 2. the health distribution;
 3. drifted features (PSI above ``score.drift_psi``), when any;
-4. new in red and the biggest movers since the previous list, with why they moved;
-5. one section per client (the first ``score.report_clients`` by priority): risk, value, the health
-   sparkline over the history weeks, health per family, drivers in plain language, fired rules, and
-   the recommended action with who acts.
+4. every red and yellow client in one compact table: owner, zone, state, value, top reason, action and
+   the role who acts;
+5. new in red and the biggest movers since the previous list, with their owner and why they moved;
+6. the CRM views: renewals due (and terms in their grace period), silent clients, stalled onboarding,
+   recent data exports;
+7. a section per owner ("your clients this week"): their red and yellow clients and renewals;
+8. one full section per client for the first ``score.report_clients`` (red, then yellow, then green,
+   each by priority): risk, value, the health sparkline with its scale, health per family, drivers in
+   plain language, fired rules, and the recommended action with who acts.
 
 Charts are matplotlib SVG embedded inline (Agg backend; a fixed hash salt and no date, so the same list
-always renders to the same bytes); sparklines are tiny hand-drawn SVG polylines.
+always renders to the same bytes); sparklines are small hand-drawn SVG polylines with a 0-100 scale and
+the zone thresholds drawn in.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
+from churnml.columns import Scores
 from churnml.explain import FAMILIES
-from churnml.outputs import History, Scores
+from churnml.outputs import History
 
 __all__ = ["report_html", "sparkline_svg"]
 
@@ -48,6 +55,7 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right
 .muted{color:#777}.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em}
 .bar{display:inline-block;height:.7em;background:#90a4ae;vertical-align:middle}
 nav a{margin-right:1em}
+table.compact{font-size:.85em}table.compact td{padding:.15em .4em}
 """
 
 
@@ -74,7 +82,10 @@ def _no_drivers(row: Mapping[str, object]) -> str:
 
 
 def _points(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:+.1f}"
+    if x is None:
+        return ""
+    shown = f"{100 * x:+.1f}"
+    return "0.0" if shown in ("+0.0", "-0.0") else shown
 
 
 def _e(x: object) -> str:
@@ -85,18 +96,43 @@ def _zone(z: str | None) -> str:
     return f'<span class="zone {_e(z)}">{_e(z)}</span>' if z else ""
 
 
-def sparkline_svg(values: Sequence[float], width: int = 160, height: int = 32) -> str:
-    """An inline SVG polyline of health values (0-100, oldest first) with the last point marked."""
+def sparkline_svg(
+    values: Sequence[float],
+    width: int = 200,
+    height: int = 44,
+    thresholds: Sequence[float] = (),
+    weeks: int | None = None,
+) -> str:
+    """An inline SVG of health values (0-100, oldest first) with its scale: 0 and 100 marked on the left,
+    dashed lines at the zone thresholds (health values), the span in weeks below, the last point marked."""
     if not values:
         return ""
+    left, bottom = 22, 11  # room for the scale labels
+    plot_w, plot_h = width - left - 4, height - bottom - 2
     n = len(values)
-    xs = [width * i / max(n - 1, 1) for i in range(n)]
-    ys = [height - 2 - (height - 4) * max(0.0, min(100.0, v)) / 100 for v in values]
+
+    def y_of(v: float) -> float:
+        return 2 + plot_h - plot_h * max(0.0, min(100.0, v)) / 100
+
+    xs = [left + plot_w * i / max(n - 1, 1) for i in range(n)]
+    ys = [y_of(v) for v in values]
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    guides = "".join(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="#bbb" '
+        f'stroke-dasharray="2,2"/>'
+        for t in thresholds
+    )
+    span = weeks if weeks is not None else n - 1
+    label = f"{span} week{'' if span == 1 else 's'} ago" if span else "this week"
     return (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="health history">'
-        f'<rect width="{width}" height="{height}" fill="#fafafa"/>'
+        f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="health history, 0 to 100">'
+        f'<rect x="{left}" y="2" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ddd"/>'
+        f"{guides}"
+        f'<text x="{left - 3}" y="9" font-size="8" text-anchor="end" fill="#777">100</text>'
+        f'<text x="{left - 3}" y="{2 + plot_h:.0f}" font-size="8" text-anchor="end" fill="#777">0</text>'
+        f'<text x="{left}" y="{height - 1}" font-size="8" fill="#777">{label}</text>'
+        f'<text x="{left + plot_w}" y="{height - 1}" font-size="8" text-anchor="end" fill="#777">now</text>'
         f'<polyline points="{points}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
         f'<circle cx="{xs[-1]:.1f}" cy="{ys[-1]:.1f}" r="2.5" fill="#1565c0"/></svg>'
     )
@@ -168,8 +204,39 @@ def _tier_chart(scores: pl.DataFrame) -> str:
         return _svg(fig)
 
 
+def _count(n: object, noun: str) -> str:
+    """``"1 day"``, ``"9 days"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _money_c(x: float | None, currency: str) -> str:
+    shown = _money(x)
+    return f"{currency} {shown}" if shown and currency else shown
+
+
+def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
+    cid = str(row[Scores.CLIENT_ID])
+    name = _e(row.get(Scores.NAME) or cid)
+    return f"<a href='#c-{_e(cid)}'>{name}</a>" if cid in linked else name
+
+
+def _top_reason(row: Mapping[str, object]) -> str:
+    """What the compact table says first: the term's state, else the first driver that raises the risk,
+    else the fired rules."""
+    if row.get(Scores.TERM_STATE):
+        return str(row[Scores.TERM_STATE])
+    if row.get(Scores.driver(1, "direction")) == "raises risk":
+        return str(row.get(Scores.driver(1, "sentence")) or "")
+    return str(row.get(Scores.RULES) or "")
+
+
 def _client_section(
-    row: Mapping[str, object], history: Sequence[float], top_drivers: int, rule_text: Mapping[str, str]
+    row: Mapping[str, object],
+    history: Sequence[float],
+    top_drivers: int,
+    rule_text: Mapping[str, str],
+    currency: str = "",
+    thresholds: Sequence[float] = (),
 ) -> str:
     cid = _e(row[Scores.CLIENT_ID])
     name = _e(row.get(Scores.NAME) or row[Scores.CLIENT_ID])
@@ -192,27 +259,188 @@ def _client_section(
     fired = [r for r in str(row.get(Scores.RULES) or "").split("; ") if r]
     rules = "; ".join(_e(rule_text.get(r, r)) for r in fired) if fired else "none"
     change = row.get(Scores.PROBABILITY_CHANGE)
-    change_text = "new this week" if change is None else f"{100 * float(change):+.1f} points of probability"
+    change_text = "new this week" if change is None else f"{_points(float(change))} points of probability"
     why = row.get(Scores.WHY_CHANGED)
     esc = row.get(Scores.ESCALATION)
+    state = row.get(Scores.TERM_STATE)
+    keep = row.get(Scores.NOT_WORTH_KEEPING_REASON) if row.get(Scores.NOT_WORTH_KEEPING) else None
+    facts = []
+    if row.get(Scores.RENEWAL_DATE) is not None:
+        facts.append(
+            f"term ends {_e(row[Scores.RENEWAL_DATE])} (renewal worth "
+            f"{_money_c(row.get(Scores.RENEWAL_VALUE), currency)})"  # type: ignore[arg-type]
+        )
+    if row.get(Scores.DAYS_SILENT) is not None:
+        facts.append(
+            f"last in touch {row.get(Scores.LAST_INTERACTION) or 'never'}, {_count(row[Scores.DAYS_SILENT], 'day')} silent"
+        )
+    if row.get(Scores.ZONE_CHANGES) is not None:
+        facts.append(f"{_count(row[Scores.ZONE_CHANGES], 'zone change')} in the history weeks")
+    role = row.get(Scores.ACTION_ROLE)
     return f"""
 <div class="client" id="c-{cid}">
 <h3>#{_e(row[Scores.PRIORITY])} {name} {_zone(str(row[Scores.ZONE]))}
-<span class="muted">{cid}</span></h3>
+<span class="muted">{cid} · owner {_e(row.get(Scores.OWNER) or row.get(Scores.ACTS) or "unassigned")}</span></h3>
+{f"<p class='warn'><b>{_e(state)}</b></p>" if state else ""}
 <table><tr><th>churn probability</th><th>health</th><th>health history</th><th>change</th>
 <th>ARR</th><th>lifetime value</th><th>tier</th><th>strategic</th><th>revenue at risk</th></tr>
 <tr><td class="num">{_pct(row[Scores.PROBABILITY])}</td><td class="num">{float(row[Scores.HEALTH]):.0f}</td>
-<td>{sparkline_svg(history)}</td><td>{_e(change_text)} {_e(row.get(Scores.ZONE_CHANGE) or "")}</td>
-<td class="num">{_money(row[Scores.ARR])}</td><td class="num">{_money(row[Scores.LIFETIME_VALUE])}</td>
+<td>{sparkline_svg(history, thresholds=thresholds)}</td><td>{_e(change_text)} {_e(row.get(Scores.ZONE_CHANGE) or "")}</td>
+<td class="num">{_money_c(row[Scores.ARR], currency)}</td><td class="num">{_money_c(row[Scores.LIFETIME_VALUE], currency)}</td>
 <td>{_e(row[Scores.VALUE_TIER])}</td><td>{_e(row[Scores.STRATEGIC])}</td>
-<td class="num">{_money(row[Scores.REVENUE_AT_RISK])}</td></tr></table>
+<td class="num">{_money_c(row[Scores.REVENUE_AT_RISK], currency)}</td></tr></table>
+{f"<p class='muted'>{_e('; '.join(facts))}</p>" if facts else ""}
+{f"<p class='warn'><b>Not worth keeping:</b> {_e(keep)}</p>" if keep else ""}
 <p><b>Why:</b></p><ul>{"".join(drivers) or _no_drivers(row)}</ul>
 {f"<p><b>Why it changed:</b> {_e(why)}</p>" if why else ""}
 <p><b>Early-warning rules:</b> {rules}</p>
 <details><summary>health per family</summary><table>{families}</table></details>
-<p><b>Action:</b> {_e(row[Scores.ACTION])} — <b>owner:</b> {_e(row[Scores.ACTS])}
-{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
+<p><b>Action:</b> {_e(row[Scores.ACTION])}{f" — <b>role:</b> {_e(role)}" if role else ""}
+— <b>owner:</b> {_e(row[Scores.ACTS])}{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
 </div>"""
+
+
+_ZONE_RANK = {"red": 0, "yellow": 1, "green": 2}
+
+
+def _by_zone_then_priority(scores: pl.DataFrame) -> pl.DataFrame:
+    return (
+        scores.with_columns(
+            pl.col(Scores.ZONE).replace_strict(_ZONE_RANK, default=3, return_dtype=pl.Int64).alias("_zr")
+        )
+        .sort("_zr", Scores.PRIORITY)
+        .drop("_zr")
+    )
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none this week") -> str:
+    if not rows:
+        return f"<p class='muted'>{_e(empty)}</p>"
+    th = "".join(f"<th>{_e(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table class='compact'><tr>{th}</tr>{body}</table>"
+
+
+def _owner(row: Mapping[str, object]) -> str:
+    return _e(row.get(Scores.OWNER) or row.get(Scores.ACTS) or "unassigned")
+
+
+def _watchlist(scores: pl.DataFrame, linked: set[str], currency: str) -> str:
+    """Every red and yellow client, one line each."""
+    rows = [
+        [
+            _e(r[Scores.PRIORITY]),
+            _name_link(r, linked),
+            _owner(r),
+            _zone(r[Scores.ZONE]),
+            _pct(r[Scores.PROBABILITY]),
+            f"{_money_c(r[Scores.ARR], currency)} ({_e(r[Scores.VALUE_TIER])})",
+            _e(_top_reason(r)),
+            _e(r.get(Scores.ACTION)),
+            _e(r.get(Scores.ACTION_ROLE) or ""),
+        ]
+        for r in _by_zone_then_priority(
+            scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))
+        ).iter_rows(named=True)
+    ]
+    head = ["#", "client", "owner", "zone", "probability", "ARR (tier)", "top reason", "action", "role"]
+    return _table(head, rows, "no red or yellow client this week")
+
+
+def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_days: int, limit: int) -> str:
+    """Renewals due (grace periods first), silent clients, stalled onboarding and recent data exports."""
+    cols = set(scores.columns)
+    out = []
+    if {Scores.RENEWAL_DUE, Scores.IN_GRACE} <= cols:
+        due = scores.filter(pl.col(Scores.RENEWAL_DUE) | pl.col(Scores.IN_GRACE)).sort(
+            Scores.IN_GRACE, Scores.RENEWAL_DAYS, descending=[True, False], nulls_last=True
+        )
+        rows = [
+            [
+                _name_link(r, linked),
+                _owner(r),
+                _zone(r[Scores.ZONE]),
+                _e(
+                    r[Scores.TERM_STATE]
+                    or f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
+                ),
+                _money_c(r.get(Scores.RENEWAL_VALUE), currency),  # type: ignore[arg-type]
+                _e(r.get(Scores.ACTION)),
+            ]
+            for r in due.head(limit).iter_rows(named=True)
+        ]
+        out.append(
+            f"<h2 id='renewals'>Renewals due ({due.height})</h2>"
+            + _table(["client", "owner", "zone", "term", "term value", "action"], rows)
+        )
+    if Scores.DAYS_SILENT in cols:
+        silent = scores.filter(pl.col(Scores.DAYS_SILENT) >= silent_days).sort(
+            Scores.DAYS_SILENT, Scores.CLIENT_ID, descending=[True, False]
+        )
+        rows = [
+            [
+                _name_link(r, linked),
+                _owner(r),
+                _zone(r[Scores.ZONE]),
+                _e(r[Scores.LAST_INTERACTION] or "never"),
+                _e(r[Scores.DAYS_SILENT]),
+            ]
+            for r in silent.head(limit).iter_rows(named=True)
+        ]
+        out.append(
+            f"<h2 id='silent'>Silent clients: no contact for {silent_days} days or more ({silent.height})</h2>"
+            + _table(["client", "owner", "zone", "last interaction", "days silent"], rows)
+        )
+    if Scores.ONBOARDING_STALLED in cols:
+        stalled = scores.filter(pl.col(Scores.ONBOARDING_STALLED)).sort(Scores.PRIORITY)
+        rows = [
+            [_name_link(r, linked), _owner(r), _zone(r[Scores.ZONE]), _e(r.get(Scores.ACTION))]
+            for r in stalled.head(limit).iter_rows(named=True)
+        ]
+        out.append(
+            f"<h2 id='onboarding'>Onboarding stalled ({stalled.height})</h2>"
+            + _table(["client", "owner", "zone", "action"], rows)
+        )
+    if Scores.LAST_DATA_EXPORT in cols and Scores.rule("data_export") in cols:
+        exported = scores.filter(pl.col(Scores.rule("data_export"))).sort(Scores.PRIORITY)
+        rows = [
+            [_name_link(r, linked), _owner(r), _zone(r[Scores.ZONE]), _e(r[Scores.LAST_DATA_EXPORT])]
+            for r in exported.head(limit).iter_rows(named=True)
+        ]
+        out.append(
+            f"<h2 id='exports'>Recent data exports ({exported.height})</h2>"
+            + _table(["client", "owner", "zone", "last export"], rows)
+        )
+    return "\n".join(out)
+
+
+def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit: int) -> str:
+    """One block per owner: their red and yellow clients (first ``limit``) and their renewals due."""
+    owner_col = Scores.OWNER if Scores.OWNER in scores.columns else Scores.ACTS
+    if owner_col not in scores.columns:
+        return ""
+    blocks = []
+    for owner in sorted({str(o or "unassigned") for o in scores.get_column(owner_col).to_list()}):
+        mine = scores.filter(pl.col(owner_col).fill_null("unassigned") == owner)
+        watch = _by_zone_then_priority(mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])))
+        renewals = mine.filter(pl.col(Scores.RENEWAL_DUE)).height if Scores.RENEWAL_DUE in mine.columns else 0
+        rows = [
+            [
+                _name_link(r, linked),
+                _zone(r[Scores.ZONE]),
+                _e(_top_reason(r)),
+                _e(r.get(Scores.ACTION)),
+                _e(r.get(Scores.ACTION_ROLE) or ""),
+            ]
+            for r in watch.head(limit).iter_rows(named=True)
+        ]
+        more = f" (first {limit} shown)" if watch.height > limit else ""
+        blocks.append(
+            f"<h3 id='owner-{_e(owner)}'>{_e(owner)}: {mine.height} clients, {watch.height} red or yellow{more}, "
+            f"{renewals} renewals due</h3>"
+            + _table(["client", "zone", "top reason", "action", "role"], rows, "nothing to act on this week")
+        )
+    return "<h2 id='owners'>Your clients this week, by owner</h2>" + "".join(blocks)
 
 
 def report_html(
@@ -226,16 +454,22 @@ def report_html(
     max_clients: int,
     movers: int = 20,
     rule_text: Mapping[str, str] | None = None,
+    currency: str = "",
+    thresholds: Sequence[float] = (0.15, 0.35),
+    owner_clients: int = 15,
+    silent_days: int = 30,
 ) -> str:
-    """The whole report as one HTML string (sections: module docstring)."""
+    """The whole report as one HTML string (sections: module docstring).
+
+    ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines)."""
     rule_text = dict(rule_text or {})
     by_zone, zone_chart = _portfolio(scores)
     tier_chart = _tier_chart(scores)
     total_arr = float(scores.get_column(Scores.ARR).sum())
     at_risk = float(scores.get_column(Scores.REVENUE_AT_RISK).sum())
     zone_rows = "".join(
-        f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td><td class='num'>{_money(a)}</td>"
-        f"<td class='num'>{_money(r)}</td></tr>"
+        f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td><td class='num'>{_money_c(a, currency)}</td>"
+        f"<td class='num'>{_money_c(r, currency)}</td></tr>"
         for z, n, a, r in by_zone.iter_rows()
     )
     drift = ""
@@ -246,6 +480,8 @@ def report_html(
             "differently than in the training data; their explanations deserve a second look."
             f"<ul>{items}</ul></div>"
         )
+    shown = _by_zone_then_priority(scores).head(max_clients)
+    linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
     new_red = scores.filter(pl.col(Scores.NEW_IN_RED))
     moved = (
         scores.filter(pl.col(Scores.PROBABILITY_CHANGE).is_not_null())
@@ -256,8 +492,7 @@ def report_html(
 
     def mover_rows(frame: pl.DataFrame) -> str:
         return "".join(
-            f"<tr><td><a href='#c-{_e(r[Scores.CLIENT_ID])}'>"
-            f"{_e(r.get(Scores.NAME) or r[Scores.CLIENT_ID])}</a></td>"
+            f"<tr><td>{_name_link(r, linked)}</td><td>{_owner(r)}</td>"
             f"<td>{_zone(r[Scores.ZONE])}</td><td>{_e(r[Scores.ZONE_CHANGE])}</td>"
             f"<td class='num'>{_pct(r[Scores.PROBABILITY])}</td>"
             f"<td class='num'>{_points(r[Scores.PROBABILITY_CHANGE])}</td>"
@@ -266,7 +501,7 @@ def report_html(
         )
 
     head = (
-        "<tr><th>client</th><th>zone</th><th>zone change</th><th>probability</th>"
+        "<tr><th>client</th><th>owner</th><th>zone</th><th>zone change</th><th>probability</th>"
         "<th>change (points)</th><th>why</th></tr>"
     )
     hist = (
@@ -281,30 +516,37 @@ def report_html(
             strict=True,
         )
     )
-    shown = scores.sort(Scores.PRIORITY).head(max_clients)
+    health_lines = [round(100 * (1 - t), 1) for t in thresholds]
     sections = "".join(
-        _client_section(r, spark.get(r[Scores.CLIENT_ID], []), top_drivers, rule_text)
+        _client_section(r, spark.get(r[Scores.CLIENT_ID], []), top_drivers, rule_text, currency, health_lines)
         for r in shown.iter_rows(named=True)
     )
+    n_watch = scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>churnml weekly list {as_of}</title>
 <style>{_STYLE}</style></head><body>
 <h1>Weekly churn list — {as_of}</h1>
 <p class="muted">model {_e(model_version)} · {scores.height} active clients ·
-health = 100 × (1 − churn probability)</p>
-<nav><a href="#portfolio">portfolio</a><a href="#movers">movers</a><a href="#clients">clients</a></nav>
+health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
+<nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
+<a href="#renewals">renewals</a><a href="#silent">silent</a><a href="#owners">by owner</a>
+<a href="#clients">clients</a></nav>
 <h2 id="portfolio">Portfolio</h2>
-<p>Total ARR {_money(total_arr)}; ARR at risk (probability × ARR) {_money(at_risk)}
+<p>Total ARR {_money_c(total_arr, currency)}; ARR at risk (probability × ARR) {_money_c(at_risk, currency)}
 ({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
 <table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
 {zone_chart}
 {tier_chart}
 {drift}
+<h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
+{_watchlist(scores, linked, currency)}
 <h2 id="movers">New in red ({new_red.height})</h2>
 <table>{head}{mover_rows(new_red.sort(Scores.PRIORITY).head(movers))}</table>
 <h2>Biggest movers since the previous list</h2>
 <table>{head}{mover_rows(moved)}</table>
-<h2 id="clients">Clients by priority (first {shown.height} of {scores.height})</h2>
+{_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
+{_owner_sections(scores, linked, currency, owner_clients)}
+<h2 id="clients">Clients in full (first {shown.height} of {scores.height}: red, then yellow, then green, by priority)</h2>
 {sections}
 </body></html>
 """

@@ -17,20 +17,32 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   the last ``health_drop_weeks`` weeks (from the scored health history).
 - ``data_export``: a data-export event within the last ``data_export_days`` days.
 - ``champion_change``: a ``champion_left`` signal within the last ``champion_change_days`` days.
+- ``term_lapsed``: no running term, and the last one ended within ``label.grace_days`` (not renewed).
+- ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
+- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice past its
+  due date and still unpaid.
+- ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
+- ``onboarding_stalled``: a young client with little real use (:func:`churnml.crm.onboarding_stalled`).
+
+Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
+reads, and ``evaluate``: the clients it fires for). A fired rule decides the action
+(``playbooks.rules``) and can raise the zone (``rules.raise_zone``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from churnml.columns import Scores
 from churnml.config import RulesConfig
-from churnml.outputs import History, Scores
+from churnml.outputs import History
 from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Payments, Signals, Table, Tickets
 
-__all__ = ["RULE_TEXT", "fired_rules", "rule_descriptions"]
+__all__ = ["RULES", "RULE_TEXT", "Rule", "RuleInput", "fired_rules", "rule_descriptions"]
 
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
@@ -39,13 +51,17 @@ RULE_TEXT: dict[str, str] = {
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
     "champion_change": "the champion left in the last {champion_change_days} days",
+    "term_lapsed": "the term ended and was not renewed (within the {grace_days}-day grace period)",
+    "complaints": "{complaints} or more complaints in the last {complaints_days} days",
+    "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
+    "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
+    "onboarding_stalled": "onboarding stalled: a young client with little real use",
 }
 
 
-def rule_descriptions(cfg: RulesConfig) -> dict[str, str]:
+def rule_descriptions(cfg: RulesConfig, grace_days: int = 30) -> dict[str, str]:
     """Plain-language text of each enabled rule with its configured thresholds."""
-    values = cfg.model_dump()
-    return {name: RULE_TEXT[name].format(**values) for name in cfg.enabled}
+    return {name: RULES[name].describe(cfg, grace_days) for name in cfg.enabled}
 
 
 def _midnight(day: date) -> datetime:
@@ -162,6 +178,199 @@ def _recent(frame: pl.DataFrame, ts: str, cut: datetime, days: int, mask: pl.Exp
     )
 
 
+@dataclass(frozen=True)
+class RuleInput:
+    """What every rule may read: the validated tables (data after ``as_of`` is ignored), the clients,
+    the health history ``[client_id, snapshot, health_score]`` (or None) and the settings."""
+
+    tables: Mapping[Table, pl.DataFrame]
+    ids: pl.DataFrame
+    as_of: date
+    history: pl.DataFrame | None
+    cfg: RulesConfig
+    low_csat: float
+    export_events: tuple[str, ...]
+    grace_days: int = 30
+    onboarding: tuple[int, int, float] = (30, 120, 0.5)
+
+    @property
+    def cut(self) -> datetime:
+        return _midnight(self.as_of)
+
+
+_EMPTY = pl.DataFrame(schema={CLIENT_ID: pl.String})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One early-warning rule: ``evaluate`` returns the client_ids it fires for (a frame with one column).
+
+    ``thresholds`` names the :class:`~churnml.config.RulesConfig` settings its text and test read.
+    """
+
+    name: str
+    text: str
+    thresholds: tuple[str, ...]
+    evaluate: Callable[[RuleInput], pl.DataFrame]
+
+    def describe(self, cfg: RulesConfig, grace_days: int = 30) -> str:
+        return self.text.format(**cfg.model_dump(), grace_days=grace_days)
+
+
+def _table_rule(table: Table, hits: Callable[[pl.DataFrame, RuleInput], pl.DataFrame]) -> Callable:
+    def evaluate(ctx: RuleInput) -> pl.DataFrame:
+        frame = ctx.tables.get(table)
+        return _EMPTY if frame is None else hits(frame, ctx)
+
+    return evaluate
+
+
+def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
+    flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days)
+    if flags is None:
+        return _EMPTY
+    return ctx.ids.filter(flags)
+
+
+def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:
+    if ctx.history is None:
+        return _EMPTY
+    return _health_drop(ctx.history, ctx.as_of, ctx.cfg.health_drop_weeks, ctx.cfg.health_drop_points)
+
+
+def _signals(kinds: tuple[str, ...], days_key: str) -> Callable[[pl.DataFrame, RuleInput], pl.DataFrame]:
+    def hits(signals: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+        mask = pl.col(Signals.SIGNAL).cast(pl.String).is_in(list(kinds))
+        return _recent(signals, Signals.TS, ctx.cut, getattr(ctx.cfg, days_key), mask)
+
+    return hits
+
+
+def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    if Tickets.KIND not in tickets.columns:
+        return _EMPTY
+    recent = _recent(
+        tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.complaints_days, pl.col(Tickets.KIND) == "complaint"
+    )
+    return recent.group_by(CLIENT_ID).len().filter(pl.col("len") >= ctx.cfg.complaints).select(CLIENT_ID)
+
+
+def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    cut = ctx.cut
+    parts = [_EMPTY]
+    if Payments.STATUS in payments.columns:
+        when = pl.coalesce(
+            [pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns]
+        )
+        parts.append(
+            payments.with_columns(when.alias("_t")).pipe(
+                _recent, "_t", cut, ctx.cfg.payment_trouble_days, pl.col(Payments.STATUS) == "failed"
+            )
+        )
+    if Payments.DUE_AT in payments.columns:
+        unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
+        parts.append(payments.filter((pl.col(Payments.DUE_AT) < cut) & unpaid).select(CLIENT_ID))
+    return pl.concat(parts).unique()
+
+
+def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
+    from churnml.crm import term_status
+
+    status = term_status(
+        ctx.ids.get_column(CLIENT_ID).to_list(),
+        ctx.as_of,
+        ctx.tables.get(Table.SUBSCRIPTIONS),
+        ctx.grace_days,
+        0,
+    )
+    return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
+
+
+def _onboarding(ctx: RuleInput) -> pl.DataFrame:
+    from churnml.crm import onboarding_stalled
+
+    low, high, share = ctx.onboarding
+    frame = onboarding_stalled(
+        ctx.ids.get_column(CLIENT_ID).to_list(),
+        ctx.as_of,
+        ctx.tables[Table.CLIENTS],
+        ctx.tables.get(Table.EVENTS),
+        min_days=low,
+        max_days=high,
+        active_share=share,
+    )
+    return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID)
+
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule("term_lapsed", RULE_TEXT["term_lapsed"], (), _term_lapsed),
+        Rule("no_activity", RULE_TEXT["no_activity"], ("no_activity_days",), _eval_no_activity),
+        Rule(
+            "unanswered_outreach",
+            RULE_TEXT["unanswered_outreach"],
+            ("unanswered_outreach",),
+            _table_rule(
+                Table.COMMUNICATIONS, lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach)
+            ),
+        ),
+        Rule(
+            "low_ratings",
+            RULE_TEXT["low_ratings"],
+            ("low_ratings",),
+            _table_rule(Table.TICKETS, lambda f, c: _low_ratings(f, c.cut, c.cfg.low_ratings, c.low_csat)),
+        ),
+        Rule(
+            "complaints",
+            RULE_TEXT["complaints"],
+            ("complaints", "complaints_days"),
+            _table_rule(Table.TICKETS, _complaint_hits),
+        ),
+        Rule(
+            "payment_trouble",
+            RULE_TEXT["payment_trouble"],
+            ("payment_trouble_days",),
+            _table_rule(Table.PAYMENTS, _payment_trouble_hits),
+        ),
+        Rule(
+            "health_drop",
+            RULE_TEXT["health_drop"],
+            ("health_drop_points", "health_drop_weeks"),
+            _eval_health_drop,
+        ),
+        Rule(
+            "data_export",
+            RULE_TEXT["data_export"],
+            ("data_export_days",),
+            _table_rule(
+                Table.EVENTS,
+                lambda f, c: _recent(
+                    f,
+                    Events.TS,
+                    c.cut,
+                    c.cfg.data_export_days,
+                    pl.col(Events.EVENT).is_in(list(c.export_events)),
+                ),
+            ),
+        ),
+        Rule(
+            "champion_change",
+            RULE_TEXT["champion_change"],
+            ("champion_change_days",),
+            _table_rule(Table.SIGNALS, _signals(("champion_left",), "champion_change_days")),
+        ),
+        Rule(
+            "vendor_review",
+            RULE_TEXT["vendor_review"],
+            ("vendor_review_days",),
+            _table_rule(Table.SIGNALS, _signals(("vendor_review", "competitor_trial"), "vendor_review_days")),
+        ),
+        Rule("onboarding_stalled", RULE_TEXT["onboarding_stalled"], (), _onboarding),
+    )
+}
+
+
 def fired_rules(
     tables: Mapping[Table, pl.DataFrame],
     client_ids: Sequence[str],
@@ -171,64 +380,24 @@ def fired_rules(
     *,
     low_csat: float,
     export_events: Sequence[str],
+    grace_days: int = 30,
+    onboarding: tuple[int, int, float] = (30, 120, 0.5),
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
     ``tables`` are the dataset's validated tables (data after ``as_of`` is ignored);
     ``health_history`` is ``[client_id, snapshot, health_score]`` (``history.parquet``), or None.
-    A rule whose table is absent never fires.
+    ``onboarding`` is ``(min_days, max_days, active_share)`` (``score.onboarding_*``). A rule whose table
+    is absent never fires.
     """
-    cut = _midnight(as_of)
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+    ctx = RuleInput(
+        tables, ids, as_of, health_history, cfg, low_csat, tuple(export_events), grace_days, onboarding
+    )
     out = ids
-    empty = pl.DataFrame(schema={CLIENT_ID: pl.String})
     for name in cfg.enabled:
-        column = Scores.rule(name)
-        if name == "no_activity":
-            flags = _no_activity(ids, tables, cut, cfg.no_activity_days)
-            out = out.with_columns(
-                (flags if flags is not None else pl.Series([False] * ids.height)).alias(column)
-            )
-            continue
-        if name == "unanswered_outreach":
-            comms = tables.get(Table.COMMUNICATIONS)
-            hits = _unanswered_outreach(comms, cut, cfg.unanswered_outreach) if comms is not None else empty
-        elif name == "low_ratings":
-            tickets = tables.get(Table.TICKETS)
-            hits = _low_ratings(tickets, cut, cfg.low_ratings, low_csat) if tickets is not None else empty
-        elif name == "health_drop":
-            hits = (
-                _health_drop(health_history, as_of, cfg.health_drop_weeks, cfg.health_drop_points)
-                if health_history is not None
-                else empty
-            )
-        elif name == "data_export":
-            events = tables.get(Table.EVENTS)
-            hits = (
-                _recent(
-                    events,
-                    Events.TS,
-                    cut,
-                    cfg.data_export_days,
-                    pl.col(Events.EVENT).is_in(list(export_events)),
-                )
-                if events is not None
-                else empty
-            )
-        else:  # champion_change
-            signals = tables.get(Table.SIGNALS)
-            hits = (
-                _recent(
-                    signals,
-                    Signals.TS,
-                    cut,
-                    cfg.champion_change_days,
-                    pl.col(Signals.SIGNAL) == "champion_left",
-                )
-                if signals is not None
-                else empty
-            )
-        out = _flag(out, hits, column)
+        hits = RULES[name].evaluate(ctx)
+        out = _flag(out, hits.select(pl.col(CLIENT_ID).cast(pl.String)), Scores.rule(name))
     names = list(cfg.enabled)
     fired = (
         pl.concat_list([pl.when(pl.col(Scores.rule(n))).then(pl.lit(n)) for n in names]).list.drop_nulls()

@@ -2,41 +2,54 @@
 
 :func:`scored_list` turns a validated dataset, an as-of date and a fitted model into the list the
 account managers act on. Output grain: one row per client active at the as-of date (the same
-definition as the training labels), sorted by ``priority`` (1 = act first). Columns (names in
-:class:`churnml.outputs.Scores`):
+definition as the training labels; a client with a churn record and no return since is never on it,
+:func:`gone_clients`), sorted by ``priority`` (1 = act first). Columns (names in
+:class:`churnml.columns.Scores`):
 
 - identity: ``client_id``, ``as_of``, ``name``, ``owner``, ``segment`` (when the clients table has them);
 - risk: ``churn_probability`` (calibrated, within ``label.horizon_days``), ``health_score`` (``100 x
-  (1 - p)``, see :mod:`churnml.explain`), ``zone`` (green / yellow / red, :func:`zones`),
-  ``health_<family>`` (where the health is lost, per family);
+  (1 - p)``, see :mod:`churnml.explain`), ``health_<family>`` (where the health is lost, per family);
+- zones: ``model_zone`` (green / yellow / red from the probability along the client's weekly history,
+  with hysteresis: :func:`churnml.playbook.zone_path`; or the capacity method), ``zone`` (the model's
+  zone raised by fired rules, ``rules.raise_zone``), ``zone_raised_by``, ``zone_changes`` (changes of
+  the model zone over the history weeks);
 - change since the previous list: ``previous_probability``, ``probability_change``, ``previous_zone``,
   ``zone_change`` (``"green->yellow"``; ``"new"`` for a client not active a week earlier; empty when
-  unchanged), ``new_in_red``, ``why_changed`` (the drivers of the change). The previous list is the
-  previous week's snapshot scored by the *same* model, so a model promotion never shows up as a
-  change in the clients;
-- value (:mod:`churnml.value`): ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``,
-  ``revenue_at_risk``, ``priority``;
+  unchanged), ``new_in_red``, ``why_changed`` (the probability and the drivers of the change, each as
+  before -> after). The previous list is the previous week's snapshot scored by the *same* model
+  (:class:`PreviousWeek`), so a model promotion never shows up as a change in the clients;
+- value (:mod:`churnml.value`): ``arr``, ``lifetime_value`` (the value of keeping the client, apart from
+  its risk), ``strategic``, ``value_tier``, ``revenue_at_risk`` (p x ARR), ``priority``,
+  ``not_worth_keeping`` and ``not_worth_keeping_reason``;
+- the term and the CRM views (:mod:`churnml.crm`): ``term_state``, ``in_grace``, ``renewal_date``,
+  ``renewal_due_days``, ``renewal_value``, ``renewal_due``, ``last_interaction``, ``days_silent``,
+  ``onboarding_stalled``, ``last_data_export``;
 - reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
-  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`), and ``explained``. Every
-  client is explained by default: exact TreeSHAP is computed once per decision pattern of each tree
-  (:mod:`churnml.modeling.treeshap`), a few seconds for 100,000 clients. ``score.explain_limit``
-  (default: no limit) can still cap the clients explained to the first N by zone (red, yellow, green)
-  then priority; unexplained rows have empty drivers, family health and ``why_changed``;
+  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`; only drivers that may be cited,
+  :func:`churnml.explain.citable_mask`), and ``explained``. Every client is explained by default: exact
+  TreeSHAP is computed once per decision pattern of each tree (:mod:`churnml.modeling.treeshap`), a few
+  seconds for 100,000 clients. ``score.explain_limit`` (default: no limit) can still cap the clients
+  explained to the first N by zone (red, yellow, green) then priority; unexplained rows have empty
+  drivers, family health and ``why_changed``;
 - rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
-- action: ``action`` (``playbooks.actions[zone][tier]``), ``acts`` (the owner), ``escalation``
+- action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
+  rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
+  success, finance, management), ``action_basis``, ``acts`` (the owner), ``escalation``
   (``playbooks.escalation_role`` in red, else empty).
 
 The health history (``history.parquet``: one row per client x weekly snapshot over the last
 ``score.history_weeks`` weeks, the as-of date included) is scored by the same model, so the
-"health dropped" rule and the report's sparklines work from the first run. Snapshots already present
-in ``known_history`` (last week's file, same model and config) are not scored again.
+"health dropped" rule, the zone hysteresis and the report's sparklines work from the first run.
+Snapshots already present in ``known_history`` (last week's file, same model and config) are not
+scored again.
 
 Only data strictly before the as-of date is used: features come from the shared feature code
-(``snapshot == as_of``), ARR and rules cut their tables at the as-of date.
+(``snapshot == as_of``), ARR, rules and CRM views cut their tables at the as-of date.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +59,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from churnml.columns import Scores
 from churnml.config import (
     FeaturesConfig,
     LabelConfig,
@@ -55,34 +69,55 @@ from churnml.config import (
     ValueConfig,
     ZonesConfig,
 )
+from churnml.crm import last_data_export, last_interaction, onboarding_stalled, term_status
 from churnml.dataset import Dataset
 from churnml.explain import (
     FAMILIES,
+    RAISES,
     change_reasons,
+    citable_mask,
     family_health,
     health_score,
+    reference_levels,
     registry_catalog,
     top_drivers,
 )
-from churnml.outputs import History, Scores
+from churnml.outputs import History
+from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
 from churnml.rules import fired_rules
-from churnml.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
-from churnml.value import annual_recurring_revenue, value_table
+from churnml.schemas import (
+    CLIENT_ID,
+    CONTRACT,
+    SNAPSHOT,
+    Churns,
+    Clients,
+    Events,
+    Payments,
+    Subscriptions,
+    Table,
+)
+from churnml.value import annual_recurring_revenue, keep_flags, value_table
 
 __all__ = [
     "SNAPSHOT",
+    "PreviousWeek",
     "ScoredList",
+    "Scores",
     "ScoringError",
+    "ZoneHistory",
     "check_data_lag",
     "check_feature_match",
     "explained_rows",
     "feature_drift",
+    "gone_clients",
     "history_snapshots",
+    "history_zones",
     "last_data_before",
     "list_manifest",
     "model_version",
-    "recommended_actions",
+    "recommended_plays",
     "scored_list",
+    "short_term_clients",
     "zone_changes",
     "zones",
 ]
@@ -217,33 +252,132 @@ def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tupl
     return change, new_red
 
 
-def recommended_actions(
-    zone: Sequence[str], tier: Sequence[str], owner: Sequence[str | None], cfg: PlaybooksConfig
-) -> tuple[list[str], list[str], list[str]]:
-    """(``action``, ``acts``, ``escalation``) per client from ``playbooks.actions[zone][tier]``.
-
-    ``acts`` is the owner ("unassigned" when the client has none); ``escalation`` is the escalation
-    role for red clients and empty otherwise. A missing playbook entry is an error naming it.
-    """
-    actions = []
-    for z, t in zip(zone, tier, strict=True):
-        try:
-            actions.append(cfg.actions[z][t])
-        except KeyError:
-            raise ScoringError(
-                f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}"
-            ) from None
-    acts = [o if o else "unassigned" for o in owner]
-    escalation = [cfg.escalation_role if z == "red" else "" for z in zone]
-    return actions, acts, escalation
-
-
 def history_snapshots(as_of: date, weeks: int) -> list[date]:
     """The weekly snapshots of the health history, oldest first, ending at ``as_of``.
 
     Always at least two (this week and the previous one, for the change since the previous list).
     """
     return [as_of - timedelta(weeks=i) for i in reversed(range(max(weeks, 2)))]
+
+
+# -- the population, zones over the history, the previous week ------------------------------------
+def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
+    """Clients with a churn record at or before ``as_of`` and no sign of a return since: no term that
+    starts after the churn and no product event after it (strictly before ``as_of``); without a
+    subscriptions table (shops), an order after it is a return too. (Paying the last invoice after
+    leaving is no return.)
+
+    The labels' active spine already leaves them out; this keeps a gone client off the keep list
+    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md).
+    """
+    churns = tables.get(Table.CHURNS)
+    if churns is None or churns.height == 0:
+        return set()
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    last_churn = (
+        churns.filter(pl.col(Churns.CHURNED_AT) <= cut)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Churns.CHURNED_AT).max().alias("_churned"))
+    )
+    signs = [pl.DataFrame(schema={CLIENT_ID: pl.String, "_t": pl.Datetime("us")})]
+    returns = [(Table.SUBSCRIPTIONS, Subscriptions.START_DATE), (Table.EVENTS, Events.TS)]
+    if tables.get(Table.SUBSCRIPTIONS) is None:
+        returns.append((Table.PAYMENTS, Payments.PAID_AT))
+    for table, col in returns:
+        frame = tables.get(table)
+        if frame is not None and col in frame.columns:
+            signs.append(
+                frame.lazy()
+                # only the clients with a churn record: a few, so a large events table is cut by client first
+                .filter(
+                    pl.col(CLIENT_ID).is_in(last_churn.get_column(CLIENT_ID).implode()) & (pl.col(col) < cut)
+                )
+                .group_by(CLIENT_ID)
+                .agg(pl.col(col).max().cast(pl.Datetime("us")).alias("_t"))
+                .collect()
+                .with_columns(pl.col(CLIENT_ID).cast(pl.String))
+            )
+    latest = pl.concat(signs).group_by(CLIENT_ID).agg(pl.col("_t").max())
+    gone = last_churn.join(latest, on=CLIENT_ID, how="left").filter(
+        pl.col("_t").is_null() | (pl.col("_t") <= pl.col("_churned"))
+    )
+    return set(gone.get_column(CLIENT_ID).to_list())
+
+
+def short_term_clients(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31
+) -> np.ndarray:
+    """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
+    carries no information about the client and is not cited as a driver."""
+    if subscriptions is None or subscriptions.height == 0:
+        return np.zeros(len(client_ids), dtype=bool)
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    running = (
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
+        )
+        .group_by(CLIENT_ID)
+        .agg(
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
+            .dt.total_days()
+            .max()
+            .alias("_d")
+        )
+    )
+    frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
+        running, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return (frame.get_column("_d").fill_null(10**6) <= max_days).to_numpy()
+
+
+@dataclass(frozen=True)
+class ZoneHistory:
+    """Per client (in the order asked): the model's zone this week and last week with hysteresis, and how
+    many times it changed over the history weeks."""
+
+    now: list[str]
+    previous: list[str | None]
+    changes: list[int]
+
+
+def history_zones(
+    history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
+) -> ZoneHistory:
+    """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
+    as-of date last) with the hysteresis of :func:`churnml.playbook.zone_path`."""
+    paths = (
+        history.sort(History.CLIENT_ID, History.SNAPSHOT)
+        .group_by(History.CLIENT_ID, maintain_order=True)
+        .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
+    )
+    by_id: dict[str, tuple[list[str], list[date]]] = {}
+    for cid, snaps, probs in paths.iter_rows():
+        by_id[cid] = (zone_path(probs, cfg), snaps)
+    now, prev, changes = [], [], []
+    for cid in ids:
+        path, snaps = by_id.get(cid, (["green"], []))
+        now.append(path[-1])
+        prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
+        changes.append(zone_change_count(path))
+    return ZoneHistory(now, prev, changes)
+
+
+@dataclass(frozen=True)
+class PreviousWeek:
+    """Last week's list, scored by the same model: who was active, its probability and its zone."""
+
+    date: date
+    ids: list[str]
+    probability: np.ndarray
+    zone: dict[str, str]
+
+    def probability_of(self, client: str) -> float | None:
+        pos = self._pos.get(client)
+        return None if pos is None else float(self.probability[pos])
+
+    @functools.cached_property
+    def _pos(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.ids)}
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -399,6 +533,18 @@ class _Explanation:
     why_changed: list[str | None]
 
 
+@dataclass(frozen=True)
+class _Citing:
+    """What decides which drivers may be cited: the reference levels of this week's portfolio and, per
+    row of the list, whether the running term is a monthly one."""
+
+    reference: np.ndarray
+    monthly: np.ndarray
+
+
+_TERM_END = "payments_days_to_term_end"
+
+
 def _explanations(
     model: Any,
     values_now: np.ndarray,
@@ -409,19 +555,23 @@ def _explanations(
     names: list[str],
     features: FeaturesConfig,
     k: int,
+    citing: _Citing,
+    currency: str = "",
     chunk: int = 50_000,
 ) -> _Explanation:
     """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
-    ``values_prev[prev_row]``.
+    ``values_prev[prev_row]`` (said as before -> after).
 
     Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
     pass (more rows share decision patterns), and contributions never exist for more than one chunk,
-    which bounds the memory on large portfolios.
+    which bounds the memory on large portfolios. Only citable drivers are named
+    (:func:`churnml.explain.citable_mask`).
     """
-    specs, describe = registry_catalog(features)
+    specs, describe = registry_catalog(features, currency)
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
+    term_col = names.index(_TERM_END) if _TERM_END in names else None
     for start in range(0, max(len(rows), 1), chunk):
         part = rows[start : start + chunk]
         before = prev_row[start : start + chunk]
@@ -430,12 +580,30 @@ def _explanations(
         X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
         contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
-        drivers.append(top_drivers(now, X_now, names, specs, describe, k))
+        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
+        quiet = (
+            {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else None
+        )
+        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
+        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
         for family, values in family_health(now, names, specs, health[part]).items():
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
         if len(changed):
-            text = change_reasons(now[changed], prev, X_now[changed], names, specs, describe, k)
+            quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
+            text = change_reasons(
+                now[changed],
+                prev,
+                X_now[changed],
+                names,
+                specs,
+                describe,
+                k,
+                feature_values_before=values_prev[before[changed]],
+                may_raise=citable_mask(
+                    np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
+                ),
+            )
             for i, reason in zip(changed.tolist(), text, strict=True):
                 reasons[i] = reason
         why += reasons
@@ -498,7 +666,12 @@ def scored_list(
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    ids = spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+    gone = gone_clients(dataset.tables, as_of)
+    ids = [
+        c
+        for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+        if c not in gone
+    ]
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     # Only this week's clients matter: their history and their previous week.
@@ -521,6 +694,74 @@ def scored_list(
     done("features_and_scores")
 
     step("health history")
+    history = _health_history(probs, known, have, ids)
+    done("history")
+
+    step("value, zones, rules and actions")
+    health = health_score(p_now)
+    standing = _standing(
+        dataset,
+        ids,
+        p_now,
+        _PreviousScores(prev_date, prev_ids, p_prev),
+        history,
+        as_of,
+        label=label,
+        features=features,
+        score=score,
+        value=value,
+        rules=rules,
+    )
+    done("value_rules")
+
+    step("explaining (exact TreeSHAP)")
+    values_now = _matrix(now_frame, names)
+    reasons = _reasons(
+        model,
+        dataset,
+        as_of,
+        ids,
+        values_now,
+        prev_frame,
+        p_now,
+        standing,
+        health,
+        names,
+        features,
+        score,
+    )
+    done("explain")
+
+    step("actions")
+    plays = recommended_plays(
+        pl.concat(
+            [standing.valued, standing.keep.drop(CLIENT_ID), standing.views.drop(CLIENT_ID), reasons.drivers],
+            how="horizontal",
+        ).with_columns(
+            pl.Series(Scores.ZONE, standing.zone),
+            pl.Series(Scores.RULES, standing.fired.get_column(Scores.RULES), dtype=pl.String),
+        ),
+        playbooks,
+    )
+    done("actions")
+
+    step("drift against the training data")
+    psi = feature_drift(values_now, names, metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
+    done("drift")
+
+    step("assembling the list")
+    table = _assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    done("assemble")
+    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+
+
+def _health_history(
+    probs: pl.DataFrame, known: pl.DataFrame, reused: set[date], ids: list[str]
+) -> pl.DataFrame:
+    """``history.parquet``: one row per client x weekly snapshot (``client_id``, ``snapshot``,
+    ``churn_probability``, ``health_score``), this run's scores plus the ``reused`` snapshots of
+    ``known`` (last week's file) for the clients of ``ids``."""
     scored = probs.with_columns(
         pl.col(History.PROBABILITY)
         .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
@@ -528,17 +769,58 @@ def scored_list(
     )
     if known.height:
         reuse = known.filter(
-            pl.col(History.SNAPSHOT).is_in(list(have))
+            pl.col(History.SNAPSHOT).is_in(list(reused))
             & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
         ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
         scored = pl.concat([scored, reuse], how="vertical_relaxed")
-    history = scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
+    return scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
         History.CLIENT_ID, History.SNAPSHOT
     )
-    done("history")
 
-    step("value, zones, rules and actions")
-    health = health_score(p_now)
+
+@dataclass(frozen=True)
+class _PreviousScores:
+    """Last week's probabilities of the clients active then (sorted by client_id)."""
+
+    date: date
+    ids: list[str]
+    probability: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """Where each of this week's clients stands (lists in the order of ``ids``): value, keep flag, rules,
+    zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
+
+    valued: pl.DataFrame
+    keep: pl.DataFrame
+    fired: pl.DataFrame
+    views: pl.DataFrame
+    info: pl.DataFrame
+    model_zone: list[str]
+    zone: list[str]
+    raised_by: list[str]
+    zone_changes: list[int | None]
+    previous: PreviousWeek
+    previous_zone: list[str | None]
+    previous_probability: list[float | None]
+
+
+def _standing(
+    dataset: Dataset,
+    ids: list[str],
+    p_now: np.ndarray,
+    prev: _PreviousScores,
+    history: pl.DataFrame,
+    as_of: date,
+    *,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    score: ScoreConfig,
+    value: ValueConfig,
+    rules: RulesConfig,
+) -> _Standing:
+    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
     clients = dataset.tables[Table.CLIENTS]
     arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
     base = pl.DataFrame(
@@ -546,37 +828,79 @@ def scored_list(
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
     )
     valued = value_table(base, clients, arr, label.horizon_days, value)
-    zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
-    prev_zone_of = _previous_zones(prev_ids, p_prev, dataset, prev_date, score.zones) if prev_ids else {}
-    prev_p_of = dict(zip(prev_ids, p_prev.tolist(), strict=True))
-    prev_zone = [prev_zone_of.get(c) for c in ids]
-    zone_change, new_red = zone_changes(prev_zone, zone)
-    prev_p = [prev_p_of.get(c) for c in ids]
-    fired = fired_rules(
-        dataset.tables,
-        ids,
-        as_of,
-        history,
-        rules,
-        low_csat=features.low_csat,
-        export_events=features.export_events,
+    keep = keep_flags(
+        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value, score.currency
     )
+    rule_args = {
+        "low_csat": features.low_csat,
+        "export_events": features.export_events,
+        "grace_days": label.grace_days,
+        "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
+    }
+    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
+    previous = _previous_week(
+        prev.ids, prev.probability, dataset, prev.date, history, score.zones, rules, rule_args
+    )
+    if score.zones.method == "probability":
+        stable = history_zones(history, ids, prev.date, score.zones)
+        model_zone, n_changes = stable.now, list(stable.changes)
+    else:
+        model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
+        n_changes = [None] * len(ids)
+    zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
-    owners = info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * len(ids)
-    tiers = valued.get_column(Scores.VALUE_TIER).to_list()
-    action, acts, escalation = recommended_actions(zone, tiers, owners, playbooks)
-    done("value_rules")
+    return _Standing(
+        valued=valued,
+        keep=keep,
+        fired=fired,
+        views=_crm_views(dataset, ids, as_of, label, score, features),
+        info=info,
+        model_zone=model_zone,
+        zone=zone,
+        raised_by=raised_by,
+        zone_changes=n_changes,
+        previous=previous,
+        previous_zone=[previous.zone.get(c) for c in ids],
+        previous_probability=[previous.probability_of(c) for c in ids],
+    )
 
-    step("explaining (exact TreeSHAP)")
-    values_now = _matrix(now_frame, names)
-    priority = valued.get_column(Scores.PRIORITY).to_numpy()
+
+@dataclass(frozen=True)
+class _Reasons:
+    """The explanation columns of the whole list (unexplained rows null): drivers, family health,
+    why_changed and the explained flag."""
+
+    drivers: pl.DataFrame
+    family_health: dict[str, pl.Series]
+    why_changed: list[str | None]
+    explained: np.ndarray
+
+
+def _reasons(
+    model: Any,
+    dataset: Dataset,
+    as_of: date,
+    ids: list[str],
+    values_now: np.ndarray,
+    prev_frame: pl.DataFrame,
+    p_now: np.ndarray,
+    standing: _Standing,
+    health: np.ndarray,
+    names: list[str],
+    features: FeaturesConfig,
+    score: ScoreConfig,
+) -> _Reasons:
+    """Explain the chosen rows (``score.explain_limit``) and why they changed since last week."""
+    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
+    priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
     chosen = explained_rows(zone, priority, score.explain_limit)
     # Why it changed: only for explained clients whose probability moved at least change_min or who
     # changed zone (small wiggles need no story), from last week's contributions of those rows.
-    prev_pos = {c: i for i, c in enumerate(prev_ids)}
+    prev_pos = {c: i for i, c in enumerate(previous.ids)}
+    p_prev = previous.probability
     prev_row = np.array(
         [
             prev_pos[ids[i]]
@@ -588,81 +912,229 @@ def scored_list(
         dtype=np.int64,
     )
     values_prev = _matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
-    explanation = _explanations(
-        model, values_now, values_prev, chosen, prev_row, health, names, features, score.top_drivers
+    citing = _Citing(
+        reference_levels(values_now, names, registry_catalog(features)[0]),
+        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
     )
-    del values_prev
-    drivers = _scatter(explanation.drivers, chosen, len(ids))
-    fam = {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()}
+    explanation = _explanations(
+        model,
+        values_now,
+        values_prev,
+        chosen,
+        prev_row,
+        health,
+        names,
+        features,
+        score.top_drivers,
+        citing,
+        score.currency,
+    )
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
-        why[i] = reason
+        why[i] = _with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
-    done("explain")
+    return _Reasons(
+        _scatter(explanation.drivers, chosen, len(ids)),
+        {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
+        why,
+        explained,
+    )
 
-    step("drift against the training data")
-    psi = feature_drift(values_now, names, metadata)
-    drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
-    done("drift")
 
-    step("assembling the list")
-    prev_series = pl.Series(Scores.PREVIOUS_PROBABILITY, prev_p, dtype=pl.Float64)
+_FIRST_COLUMNS = (
+    Scores.PRIORITY,
+    Scores.ZONE,
+    Scores.PROBABILITY,
+    Scores.HEALTH,
+    Scores.TERM_STATE,
+    Scores.PREVIOUS_PROBABILITY,
+    Scores.PROBABILITY_CHANGE,
+    Scores.PREVIOUS_ZONE,
+    Scores.ZONE_CHANGE,
+    Scores.NEW_IN_RED,
+    Scores.WHY_CHANGED,
+    Scores.MODEL_ZONE,
+    Scores.ZONE_RAISED_BY,
+    Scores.ZONE_CHANGES,
+    Scores.EXPLAINED,
+    Scores.ARR,
+    Scores.LIFETIME_VALUE,
+    Scores.STRATEGIC,
+    Scores.VALUE_TIER,
+    Scores.REVENUE_AT_RISK,
+    Scores.NOT_WORTH_KEEPING,
+    Scores.NOT_WORTH_KEEPING_REASON,
+    Scores.ACTION,
+    Scores.ACTION_ROLE,
+    Scores.ACTION_BASIS,
+    Scores.ACTS,
+    Scores.ESCALATION,
+    Scores.RULES,
+)
+
+
+def _assembled(
+    as_of: date,
+    standing: _Standing,
+    health: np.ndarray,
+    reasons: _Reasons,
+    plays: pl.DataFrame,
+    escalation_role: str,
+) -> pl.DataFrame:
+    """The list: one row per client, the columns of the module docstring, sorted by priority."""
+    info = standing.info
+    owners = (
+        info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * info.height
+    )
+    zone_change, new_red = zone_changes(standing.previous_zone, standing.zone)
     table = pl.concat(
         [
             info.with_columns(pl.lit(as_of).alias(Scores.AS_OF)),
-            valued.select(Scores.PROBABILITY),
+            standing.valued.select(Scores.PROBABILITY),
             pl.DataFrame(
                 {
                     Scores.HEALTH: health,
-                    Scores.ZONE: zone,
-                    Scores.PREVIOUS_PROBABILITY: prev_series,
-                    Scores.PREVIOUS_ZONE: pl.Series(prev_zone, dtype=pl.String),
+                    Scores.ZONE: standing.zone,
+                    Scores.MODEL_ZONE: standing.model_zone,
+                    Scores.ZONE_RAISED_BY: standing.raised_by,
+                    Scores.ZONE_CHANGES: pl.Series(standing.zone_changes, dtype=pl.Int64),
+                    Scores.PREVIOUS_PROBABILITY: pl.Series(standing.previous_probability, dtype=pl.Float64),
+                    Scores.PREVIOUS_ZONE: pl.Series(standing.previous_zone, dtype=pl.String),
                     Scores.ZONE_CHANGE: zone_change,
                     Scores.NEW_IN_RED: new_red,
-                    Scores.WHY_CHANGED: pl.Series(why, dtype=pl.String),
-                    Scores.EXPLAINED: explained,
-                    **{Scores.family_health(f): fam[f] for f in FAMILIES},
+                    Scores.WHY_CHANGED: pl.Series(reasons.why_changed, dtype=pl.String),
+                    Scores.EXPLAINED: reasons.explained,
+                    **{Scores.family_health(f): reasons.family_health[f] for f in FAMILIES},
                 }
             ),
-            valued.drop(CLIENT_ID, Scores.PROBABILITY),
-            drivers,
-            fired.drop(CLIENT_ID),
-            pl.DataFrame({Scores.ACTION: action, Scores.ACTS: acts, Scores.ESCALATION: escalation}),
+            standing.valued.drop(CLIENT_ID, Scores.PROBABILITY),
+            standing.keep.drop(CLIENT_ID),
+            standing.views.drop(CLIENT_ID),
+            reasons.drivers,
+            standing.fired.drop(CLIENT_ID),
+            plays,
+            pl.DataFrame(
+                {
+                    Scores.ACTS: [o if o else "unassigned" for o in owners],
+                    Scores.ESCALATION: [escalation_role if z == "red" else "" for z in standing.zone],
+                }
+            ),
         ],
         how="horizontal",
     ).with_columns(
         (pl.col(Scores.PROBABILITY) - pl.col(Scores.PREVIOUS_PROBABILITY)).alias(Scores.PROBABILITY_CHANGE)
     )
-    first = [
-        CLIENT_ID,
-        Scores.AS_OF,
-        *info_cols,
-        Scores.PRIORITY,
-        Scores.ZONE,
-        Scores.PROBABILITY,
-        Scores.HEALTH,
-        Scores.PREVIOUS_PROBABILITY,
-        Scores.PROBABILITY_CHANGE,
-        Scores.PREVIOUS_ZONE,
-        Scores.ZONE_CHANGE,
-        Scores.NEW_IN_RED,
-        Scores.WHY_CHANGED,
-        Scores.EXPLAINED,
-        Scores.ARR,
-        Scores.LIFETIME_VALUE,
-        Scores.STRATEGIC,
-        Scores.VALUE_TIER,
-        Scores.REVENUE_AT_RISK,
-        Scores.ACTION,
-        Scores.ACTS,
-        Scores.ESCALATION,
-        Scores.RULES,
-    ]
+    info_cols = [c for c in info.columns if c != CLIENT_ID]
+    first = [CLIENT_ID, Scores.AS_OF, *info_cols, *_FIRST_COLUMNS]
     rest = [c for c in table.columns if c not in first]
-    table = table.select(*first, *rest).sort(Scores.PRIORITY)
-    done("assemble")
-    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+    return table.select(*first, *rest).sort(Scores.PRIORITY)
+
+
+def _with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
+    """``why_changed`` opens with the probability before -> after: ``"12% \u2192 31%; risk up: ..."``."""
+    if reason is None or before is None:
+        return reason
+    return f"{_share(before)} \u2192 {_share(after)}; {reason}"
+
+
+def _share(p: float) -> str:
+    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``."""
+    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
+
+
+def _previous_week(
+    ids: list[str],
+    p_prev: np.ndarray,
+    dataset: Dataset,
+    prev_date: date,
+    history: pl.DataFrame,
+    cfg: ZonesConfig,
+    rules: RulesConfig,
+    rule_args: Mapping[str, Any],
+) -> PreviousWeek:
+    """Last week's list as it was shown: the zones with hysteresis (or capacity), raised by the rules
+    that fired then."""
+    if not ids:
+        return PreviousWeek(prev_date, [], np.zeros(0), {})
+    if cfg.method == "probability":
+        zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
+    else:
+        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
+    # only the rules that can raise a zone matter for last week's zone
+    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
+    if raising:
+        fired = fired_rules(
+            dataset.tables,
+            ids,
+            prev_date,
+            history,
+            rules.model_copy(update={"enabled": raising}),
+            **rule_args,
+        )
+        zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    return PreviousWeek(prev_date, ids, p_prev, dict(zip(ids, zone, strict=True)))
+
+
+def _crm_views(
+    dataset: Dataset,
+    ids: list[str],
+    as_of: date,
+    label: LabelConfig,
+    score: ScoreConfig,
+    features: FeaturesConfig,
+) -> pl.DataFrame:
+    """The CRM columns of :mod:`churnml.crm`, one row per client of ``ids``."""
+    clients = dataset.tables[Table.CLIENTS]
+    parts = [
+        term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
+        last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
+        onboarding_stalled(
+            ids,
+            as_of,
+            clients,
+            dataset.get(Table.EVENTS),
+            min_days=score.onboarding_min_days,
+            max_days=score.onboarding_days,
+            active_share=score.onboarding_active_share,
+        ),
+        last_data_export(ids, as_of, dataset.get(Table.EVENTS), features.export_events),
+    ]
+    return pl.concat([parts[0], *(p.drop(CLIENT_ID) for p in parts[1:])], how="horizontal")
+
+
+def _lead_family(row: Mapping[str, Any]) -> str | None:
+    """The family of the client's first driver when it raises the risk."""
+    if row.get(Scores.driver(1, "direction")) == RAISES:
+        return row.get(Scores.driver(1, "family"))
+    return None
+
+
+def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
+    """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
+    value tier, fired rules, term state, renewal, keep flag and driver columns), in its order
+    (:func:`churnml.playbook.choose_play`)."""
+    out: dict[str, list[str]] = {Scores.ACTION: [], Scores.ACTION_ROLE: [], Scores.ACTION_BASIS: []}
+    for row in frame.iter_rows(named=True):
+        facts = ClientFacts(
+            zone=row[Scores.ZONE],
+            tier=row[Scores.VALUE_TIER],
+            rules=row.get(Scores.RULES) or "",
+            lead_family=_lead_family(row),
+            term_state=row.get(Scores.TERM_STATE) or "",
+            renewal_due=bool(row.get(Scores.RENEWAL_DUE)),
+            renewal_days=row.get(Scores.RENEWAL_DAYS),
+            not_worth_keeping=bool(row.get(Scores.NOT_WORTH_KEEPING)),
+            keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
+        )
+        try:
+            play = choose_play(facts, cfg)
+        except KeyError as exc:
+            raise ScoringError(str(exc.args[0])) from None
+        out[Scores.ACTION].append(play.action)
+        out[Scores.ACTION_ROLE].append(play.role)
+        out[Scores.ACTION_BASIS].append(play.basis)
+    return pl.DataFrame(out, schema={k: pl.String for k in out})
 
 
 # -- the run's record ---------------------------------------------------------------------------

@@ -9,14 +9,22 @@ Definitions (the figures an account manager sees):
   are running at the as-of date (started before it, scheduled to end on or after it; add-ons count).
   A client with no running term (or a dataset without subscriptions) gets the trailing 12 months of
   paid amounts instead (refunds, as negative amounts, are netted; unpaid invoices do not count).
-- ``lifetime_value`` = margin x ARR x expected remaining lifetime in years. The lifetime comes from
-  the model's own hazard: the churn probability ``p`` over ``horizon_days`` implies a constant annual
-  hazard ``h = -ln(1 - p) * 365.25 / horizon_days``; the expected remaining lifetime under a constant
-  hazard is ``1 / h`` years, capped at ``value.max_lifetime_years``. The margin is ``clients.margin``
-  or ``value.default_margin``.
+- ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
+  worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
+  The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's median
+  churn probability: ``p`` over ``horizon_days`` implies a constant annual hazard
+  ``h = -ln(1 - p) * 365.25 / horizon_days`` and an expected lifetime of ``1 / h`` years, capped at
+  ``value.max_lifetime_years``. The same years apply to every client, so the tier ranks margin x ARR.
+  The margin is ``clients.margin`` or ``value.default_margin``.
 - ``revenue_at_risk`` = ``p`` x ARR: the expected ARR lost within the horizon.
 - ``value_tier``: A = the top ``tier_a_share`` of clients by lifetime value, or strategic at or above
   ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C.
+- ``not_worth_keeping`` and ``not_worth_keeping_reason`` (:func:`keep_flags`): letting go is the better
+  choice when the client costs more than it brings: constant complaints and discount demands
+  (``toxic_tickets`` in ``toxic_days``), a low margin (below ``low_margin``), a high service load
+  (at least ``toxic_tickets`` tickets and more than ``service_load`` per 10,000 of ARR in
+  ``toxic_days``), or low loyalty (left and came
+  back ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``.
 - ``priority``: 1 = act first. Clients are sorted by expected loss (revenue at risk), then by
   probability, strategic weight and client_id so the order is total and reproducible.
 """
@@ -29,9 +37,9 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from churnml.columns import Scores
 from churnml.config import ValueConfig
-from churnml.outputs import Scores
-from churnml.schemas import CLIENT_ID, Clients, Payments, Subscriptions
+from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 
 __all__ = [
     "ARR",
@@ -43,7 +51,9 @@ __all__ = [
     "annual_hazard",
     "annual_recurring_revenue",
     "expected_lifetime_years",
+    "keep_flags",
     "priority_rank",
+    "retained_years",
     "value_table",
     "value_tiers",
 ]
@@ -117,6 +127,17 @@ def expected_lifetime_years(probability: np.ndarray, horizon_days: int, max_year
     return np.minimum(1.0 / annual_hazard(probability, horizon_days), max_years)
 
 
+def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig) -> float:
+    """Years a retained client stays: ``cfg.retained_years``, else the expected lifetime at the median
+    churn probability of the portfolio (module docstring); 0 clients give the cap."""
+    if cfg.retained_years is not None:
+        return float(cfg.retained_years)
+    p = np.asarray(probability, dtype=float)
+    if len(p) == 0:
+        return float(cfg.max_lifetime_years)
+    return float(expected_lifetime_years(np.array([np.median(p)]), horizon_days, cfg.max_lifetime_years)[0])
+
+
 def value_tiers(
     lifetime_value: np.ndarray, strategic: np.ndarray, client_ids: list[str], cfg: ValueConfig
 ) -> list[str]:
@@ -182,7 +203,7 @@ def value_table(
         else np.zeros(len(p), dtype=np.int64)
     )
     ids = base.get_column(CLIENT_ID).to_list()
-    ltv = margin * arr_v * expected_lifetime_years(p, horizon_days, cfg.max_lifetime_years)
+    ltv = margin * arr_v * retained_years(p, horizon_days, cfg)
     rar = p * arr_v
     return scored.with_columns(
         pl.Series(ARR, arr_v),
@@ -191,4 +212,97 @@ def value_table(
         pl.Series(VALUE_TIER, value_tiers(ltv, strategic, ids, cfg), dtype=pl.String),
         pl.Series(REVENUE_AT_RISK, rar),
         pl.Series(PRIORITY, priority_rank(rar, p, strategic, ids), dtype=pl.Int64),
+    )
+
+
+def _reason(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
+    return pl.when(cond).then(text)
+
+
+def keep_flags(
+    valued: pl.DataFrame,
+    clients: pl.DataFrame,
+    tickets: pl.DataFrame | None,
+    churns: pl.DataFrame | None,
+    as_of: date,
+    cfg: ValueConfig,
+    currency: str = "",
+) -> pl.DataFrame:
+    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order.
+
+    ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``). The reason lists
+    every seed that holds, ``"; "``-joined (module docstring); it is empty when the flag is False.
+    """
+    cut = _midnight(as_of)
+    start = cut - timedelta(days=cfg.toxic_days)
+    base = valued.select(CLIENT_ID, ARR, STRATEGIC)
+    margin = (
+        clients.select(CLIENT_ID, pl.col(Clients.MARGIN).cast(pl.Float64).alias("_margin"))
+        if Clients.MARGIN in clients.columns
+        else clients.select(CLIENT_ID, pl.lit(None, dtype=pl.Float64).alias("_margin"))
+    )
+    counts = pl.DataFrame(schema={CLIENT_ID: pl.String, "_tickets": pl.UInt32, "_toxic": pl.UInt32})
+    if tickets is not None and tickets.height:
+        kind = pl.col(Tickets.KIND) if Tickets.KIND in tickets.columns else pl.lit(None, dtype=pl.String)
+        counts = (
+            tickets.filter((pl.col(Tickets.OPENED_AT) < cut) & (pl.col(Tickets.OPENED_AT) >= start))
+            .group_by(CLIENT_ID)
+            .agg(
+                pl.len().cast(pl.UInt32).alias("_tickets"),
+                kind.is_in(["complaint", "discount_request"]).sum().cast(pl.UInt32).alias("_toxic"),
+            )
+        )
+    leaves = pl.DataFrame(schema={CLIENT_ID: pl.String, "_leaves": pl.UInt32})
+    if churns is not None and churns.height:
+        leaves = (
+            churns.filter(pl.col(Churns.CHURNED_AT) < cut)
+            .group_by(CLIENT_ID)
+            .agg(pl.len().cast(pl.UInt32).alias("_leaves"))
+        )
+    frame = (
+        base.join(margin, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(counts, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(leaves, on=CLIENT_ID, how="left", maintain_order="left")
+        .with_columns(pl.col("_tickets", "_toxic", "_leaves").fill_null(0))
+    )
+    per_10k = pl.col("_tickets") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
+    money = f"{currency} " if currency else ""
+    reasons = pl.concat_list(
+        _reason(
+            pl.col("_toxic") >= cfg.toxic_tickets,
+            pl.format(
+                "{} complaints and discount requests in {} days", pl.col("_toxic"), pl.lit(cfg.toxic_days)
+            ),
+        ),
+        _reason(
+            pl.col("_margin") < cfg.low_margin,
+            pl.format(
+                "margin {}%, below {}%",
+                (pl.col("_margin") * 100).round(0).cast(pl.Int64),
+                pl.lit(round(cfg.low_margin * 100)),
+            ),
+        ),
+        _reason(
+            (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
+            pl.format(
+                "{} tickets in {} days for {}{} of ARR",
+                pl.col("_tickets"),
+                pl.lit(cfg.toxic_days),
+                pl.lit(money),
+                pl.col(ARR).round(0).cast(pl.Int64),
+            ),
+        ),
+        _reason(
+            pl.col("_leaves") >= cfg.low_loyalty_returns,
+            pl.format("left {} times before", pl.col("_leaves")),
+        ),
+    ).list.drop_nulls()
+    strategic = pl.col(STRATEGIC) >= cfg.keep_strategic
+    return frame.select(
+        CLIENT_ID,
+        ((reasons.list.len() > 0) & ~strategic).alias(Scores.NOT_WORTH_KEEPING),
+        pl.when(strategic)
+        .then(pl.lit(""))
+        .otherwise(reasons.list.join("; "))
+        .alias(Scores.NOT_WORTH_KEEPING_REASON),
     )

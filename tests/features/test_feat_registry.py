@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -106,12 +107,45 @@ def test_dates_are_days(tmp_path):
     ("value", "expected"),
     [
         (5.0, "The current term ends in 5 days"),
-        (0.0, "The current term ends in 0 days"),
-        (-12.0, "No running term: the last term ended 12 days ago and has not been renewed"),
+        (1.0, "The current term ends in 1 day"),
+        (0.0, "The current term ends today"),
+        (-12.0, "Term ended 12 days ago and was not renewed"),
+        (-1.0, "Term ended 1 day ago and was not renewed"),
     ],
 )
 def test_days_to_term_end_reads_well_on_both_sides_of_the_end(value: float, expected: str) -> None:
     assert sentence("payments_days_to_term_end", value) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kwargs", "expected"),
+    [
+        ("usage_days_since_login", 1.0, {}, "Last login 1 day ago"),
+        ("usage_time_28d", 7200.0, {}, "2 hours in the product in the last 28 days"),
+        ("usage_time_28d", 5400.0, {}, "1.5 hours in the product in the last 28 days"),
+        ("usage_time_28d", 3600.0, {}, "1 hour in the product in the last 28 days"),
+        ("usage_time_28d", 1200.0, {}, "20 minutes in the product in the last 28 days"),
+        ("payments_paid_91d", 8098.0, {"currency": "EUR"}, "EUR 8,098 paid in the last 91 days"),
+        ("payments_mrr", 0.0, {"currency": "USD"}, "Current MRR is USD 0"),
+        ("usage_logins_182d", 0.0, {"age_days": 15}, "0 logins in its first 15 days"),
+        ("usage_logins_28d", 4.0, {"age_days": 15}, "4 logins in its first 15 days"),
+        ("usage_logins_7d", 4.0, {"age_days": 15}, "4 logins in the last 7 days"),
+        (
+            "usage_logins_per_week_182d",
+            1.0,
+            {"age_days": 45},
+            "1.0 logins per week over its first 45 days",
+        ),
+        ("comm_no_reply_streak", 1.0, {}, "The last outreach attempt got no reply"),
+        ("comm_no_reply_streak", 2.0, {}, "The last 2 outreach attempts got no reply"),
+    ],
+)
+def test_sentences_name_the_thing_in_the_right_number(
+    name: str, value: float, kwargs: dict, expected: str
+) -> None:
+    text = sentence(name, value, **kwargs)
+    assert text == expected
+    assert "units of time" not in text and not re.search(r"(?<![\d.,])1 days", text)
 
 
 def test_the_current_term_state_is_one_signal_group() -> None:

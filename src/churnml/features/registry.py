@@ -11,7 +11,8 @@ windows (7, 28, 91, 182 days); :func:`feature_spec` also understands any other w
 
 Template placeholders: ``{value}`` (the raw value, any format spec), ``{pct}`` (percent derived from
 the kind: a ratio 0.38 -> 62, a share 0.25 -> 25, a change -0.2 -> 20), ``{abs}`` (the absolute
-value) and ``{verb}`` ("fell", "rose" or "did not change").
+value), ``{verb}`` ("fell", "rose" or "did not change"), ``{money}`` (the amount with the currency
+from ``score.currency``) and ``{hours}`` (seconds said in hours).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ __all__ = [
     "feature_names",
     "feature_spec",
     "feature_specs",
+    "hours",
+    "money",
     "sentence",
 ]
 
@@ -194,11 +197,12 @@ def _bases() -> list[_Base]:
         _b(
             "usage_time_{w}d",
             u,
-            "value units (e.g. seconds)",
+            "seconds (said in hours)",
             -1,
             "time_in_product",
-            "{value:,.0f} units of time in the product in the last {w} days",
+            "{hours} in the product in the last {w} days",
             "amount",
+            "time in the product in the last {w} days",
         ),
         _b(
             "usage_event_kinds_{w}d",
@@ -216,6 +220,7 @@ def _bases() -> list[_Base]:
             "key_features",
             "{pct}% of product events were key-feature events in the last {w} days",
             "share",
+            "share of key-feature events in the last {w} days",
         ),
         _b(
             "usage_key_share_trend",
@@ -281,8 +286,9 @@ def _bases() -> list[_Base]:
             "currency",
             -1,
             "revenue",
-            "{value:,.0f} paid in the last {w} days",
+            "{money} paid in the last {w} days",
             "amount",
+            "paid in the last {w} days",
         ),
         _b(
             "payments_orders_{w}d",
@@ -308,6 +314,7 @@ def _bases() -> list[_Base]:
             "late_payment",
             "{pct}% of the invoices paid in the last {w} days were paid late",
             "share",
+            "share of invoices paid late in the last {w} days",
         ),
         _b(
             "payments_days_late_{w}d",
@@ -317,6 +324,7 @@ def _bases() -> list[_Base]:
             "late_payment",
             "Invoices paid in the last {w} days were on average {value:.0f} days late",
             "mean",
+            "mean days late of invoices paid in the last {w} days",
         ),
         _b(
             "payments_late_share_trend",
@@ -343,8 +351,9 @@ def _bases() -> list[_Base]:
             "currency",
             1,
             "late_payment",
-            "{value:,.0f} in invoices past their due date and still unpaid",
+            "{money} in invoices past their due date and still unpaid",
             "amount",
+            "amount past due and unpaid",
         ),
         _b(
             "payments_open", p, "invoices", 0, "open_invoices", "{value:.0f} invoices issued and not yet paid"
@@ -364,8 +373,9 @@ def _bases() -> list[_Base]:
             "currency",
             1,
             "refunds",
-            "{value:,.0f} refunded in the last {w} days",
+            "{money} refunded in the last {w} days",
             "amount",
+            "refunded in the last {w} days",
         ),
         _b(
             "payments_days_since_payment",
@@ -403,7 +413,7 @@ def _bases() -> list[_Base]:
             "currency per month",
             0,
             "contract",
-            "Current MRR is {value:,.0f}",
+            "Current MRR is {money}",
             "amount",
             "current MRR",
         ),
@@ -530,6 +540,7 @@ def _bases() -> list[_Base]:
             "replies",
             "The client replied to {pct}% of outreach in the last {w} days",
             "share",
+            "reply rate in the last {w} days",
         ),
         _b(
             "comm_reply_rate_trend",
@@ -549,6 +560,7 @@ def _bases() -> list[_Base]:
             "response_time",
             "Mean response time {value:.0f} hours in the last {w} days",
             "mean",
+            "mean response time (hours) in the last {w} days",
         ),
         _b(
             "comm_response_hours_trend",
@@ -568,6 +580,7 @@ def _bases() -> list[_Base]:
             "reply_length",
             "Replies averaged {value:.0f} words in the last {w} days",
             "mean",
+            "words per reply in the last {w} days",
         ),
         _b(
             "comm_words_trend",
@@ -639,6 +652,7 @@ def _bases() -> list[_Base]:
             "sentiment",
             "Mean sentiment {value:+.2f} (on -1..1) in the last {w} days",
             "score",
+            "mean sentiment in the last {w} days",
         ),
         _b(
             "comm_sentiment_trend",
@@ -890,24 +904,83 @@ def _pct_and_verb(kind: str, value: float) -> tuple[int, str]:
     return round(pct), verb
 
 
-def sentence(name: str, value: float | None, cfg: FeaturesConfig | None = None) -> str:
+def money(value: float, currency: str = "") -> str:
+    """An amount with its currency: ``"EUR 8,098"`` (``"8,098"`` without one)."""
+    return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
+
+
+def hours(seconds: float) -> str:
+    """Seconds said in hours (minutes below one hour): ``"3.5 hours"``, ``"1 hour"``, ``"20 minutes"``."""
+    h = seconds / 3600.0
+    if h < 1:
+        m = round(seconds / 60.0)
+        return "1 minute" if m == 1 else f"{m} minutes"
+    shown = f"{h:,.1f}".removesuffix(".0")
+    return "1 hour" if shown == "1" else f"{shown} hours"
+
+
+def sentence(
+    name: str,
+    value: float | None,
+    cfg: FeaturesConfig | None = None,
+    *,
+    currency: str = "",
+    age_days: float | None = None,
+) -> str:
     """The feature's plain-language sentence filled with a client's value.
 
     ``sentence("usage_logins_ratio", 0.38)`` -> "Logins fell 62% against this client's usual rate ...";
-    a null/NaN value gives "<label>: no data".
+    a null/NaN value gives "<label>: no data". Amounts name ``currency``, time in the product is said
+    in hours, one of a thing reads in the singular ("1 day"), and with ``age_days`` a window longer than
+    the client's age is said as its age ("0 logins in its first 15 days", not "in the last 182 days").
     """
     spec = feature_spec(name, cfg)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
+    if round(value, 2) == 0:
+        value = 0.0  # no "-0.00"
     if spec.name == _DAYS_TO_TERM_END and value < 0:
-        return f"No running term: the last term ended {-value:.0f} days ago and has not been renewed"
+        return _singular_words(f"Term ended {-value:.0f} days ago and was not renewed")
+    if spec.name == _DAYS_TO_TERM_END and round(value) == 0:
+        return "The current term ends today"
+    if spec.name == _NO_REPLY_STREAK and round(value) == 1:
+        return "The last outreach attempt got no reply"
     pct, verb = _pct_and_verb(spec.kind, value)
-    text = spec.template.format(value=value, pct=pct, verb=verb, abs=abs(value))
+    text = spec.template.format(
+        value=value, pct=pct, verb=verb, abs=abs(value), money=money(value, currency), hours=hours(value)
+    )
     if spec.template.startswith(_COUNT) and round(value) == 1:
         text = _singular(text)
+    text = _singular_words(text)
+    if age_days is not None and age_days == age_days:
+        text = _within_age(text, age_days)
     # "did not change by 0.00 points" -> "did not change"
     return _NO_CHANGE.sub("did not change", text)
+
+
+_LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
+
+
+def _within_age(text: str, age_days: float) -> str:
+    """ "in the last 182 days" -> "in its first 15 days" when the client is 15 days old."""
+    age = max(int(age_days), 0)
+
+    def cut(match: re.Match[str]) -> str:
+        if int(match.group(2)) <= age:
+            return match.group(0)
+        return f"{match.group(1)} its first {age} day" + ("" if age == 1 else "s")
+
+    shortened = _LAST_WINDOW.sub(cut, text)
+    return shortened.replace(" (or since the client started)", "") if shortened != text else text
+
+
+# "1 days" -> "1 day" wherever a lone 1 counts a plural noun ("Last login 1 days ago", "in 1 weeks").
+_ONE_PLURAL = re.compile(r"(?<![\d.,])\b1 (days|weeks|months|hours|minutes|times|points)\b")
+
+
+def _singular_words(text: str) -> str:
+    return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1)[:-1]}", text)
 
 
 _COUNT = "{value:.0f} "
@@ -929,6 +1002,7 @@ def _singular(text: str) -> str:
 
 
 _DAYS_TO_TERM_END = "payments_days_to_term_end"
+_NO_REPLY_STREAK = "comm_no_reply_streak"
 
 _NO_CHANGE = re.compile(
     r"did not change(?: by)?(?: about)? [0-9.]+%?(?: points)?(?: of their usual weekly level per week)?"

@@ -1,0 +1,243 @@
+"""The CRM views a customer-success team asks for, per client at one as-of date.
+
+Grain: one row per client (the ids given, in their order). Only data strictly before the as-of date is
+used. Columns (names in :class:`churnml.columns.Scores`):
+
+- :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
+  (days from the as-of date to it), ``renewal_value`` (the running terms' MRR x the term's length in
+  months: what the renewal is worth), ``renewal_due`` (a term longer than a month ends within
+  ``renewal_days``; monthly plans renew every month and would flood the view), ``in_grace``
+  (no running term, the last one ended within ``grace_days``: not renewed yet) and ``term_state`` (the
+  state said plainly: "Term ended 12 days ago and was not renewed"; empty otherwise);
+- :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
+  touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
+  client's creation when it never was);
+- :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
+  in fewer than ``onboarding_active_share`` of its weeks;
+- :func:`last_data_export`: the date of the last data-export event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from churnml.columns import Scores
+from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
+
+__all__ = [
+    "days_text",
+    "last_data_export",
+    "last_interaction",
+    "onboarding_stalled",
+    "term_state_text",
+    "term_status",
+]
+
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _ids(client_ids: Sequence[str]) -> pl.DataFrame:
+    return pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+
+
+def days_text(n: int) -> str:
+    """``"1 day"``, ``"12 days"``, ``"today"`` for 0."""
+    return "today" if n == 0 else f"{n} day" if abs(n) == 1 else f"{n} days"
+
+
+def term_state_text(days_since_end: int | None) -> str:
+    """The grace state said plainly, e.g. ``"Term ended 12 days ago and was not renewed"``."""
+    if days_since_end is None:
+        return ""
+    when = "today" if days_since_end == 0 else f"{days_text(days_since_end)} ago"
+    return f"Term ended {when} and was not renewed"
+
+
+def term_status(
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    grace_days: int,
+    renewal_days: int,
+) -> pl.DataFrame:
+    """Renewals and the grace state per client (columns: module docstring)."""
+    cut = _midnight(as_of)
+    ids = _ids(client_ids)
+    schema = {
+        Scores.RENEWAL_DATE: pl.Date,
+        Scores.RENEWAL_DAYS: pl.Int64,
+        Scores.RENEWAL_VALUE: pl.Float64,
+        "_last_end": pl.Datetime("us"),
+        "_term_months": pl.Float64,
+    }
+    if subscriptions is None or subscriptions.height == 0:
+        frame = ids.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in schema.items())
+    else:
+        known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+        running = (
+            known.filter(pl.col(Subscriptions.END_DATE) >= cut)
+            .with_columns(
+                (
+                    (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
+                    / _DAYS_PER_MONTH
+                )
+                .round(0)
+                .clip(lower_bound=1)
+                .alias("_months")
+            )
+            .group_by(CLIENT_ID)
+            .agg(
+                pl.col(Subscriptions.END_DATE).max().dt.date().alias(Scores.RENEWAL_DATE),
+                (pl.col(Subscriptions.MRR) * pl.col("_months"))
+                .sum()
+                .cast(pl.Float64)
+                .alias(Scores.RENEWAL_VALUE),
+                pl.col("_months").max().alias("_term_months"),
+            )
+        )
+        last_end = known.group_by(CLIENT_ID).agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
+        frame = (
+            ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
+            .join(last_end, on=CLIENT_ID, how="left", maintain_order="left")
+            .with_columns(
+                (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
+                .dt.total_days()
+                .cast(pl.Int64)
+                .alias(Scores.RENEWAL_DAYS)
+            )
+        )
+    since_end = (pl.lit(cut) - pl.col("_last_end")).dt.total_days()
+    in_grace = (
+        pl.col(Scores.RENEWAL_DATE).is_null() & pl.col("_last_end").is_not_null() & (since_end <= grace_days)
+    )
+    texts = frame.select(pl.when(in_grace).then(since_end).alias("_d")).to_series().to_list()
+    return frame.select(
+        CLIENT_ID,
+        pl.col(Scores.RENEWAL_DATE),
+        pl.col(Scores.RENEWAL_DAYS),
+        pl.col(Scores.RENEWAL_VALUE),
+        # a monthly plan renews every month: only longer terms make the renewals view
+        ((pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1))
+        .fill_null(False)
+        .alias(Scores.RENEWAL_DUE),
+        in_grace.fill_null(False).alias(Scores.IN_GRACE),
+    ).with_columns(pl.Series(Scores.TERM_STATE, [term_state_text(d) for d in texts], dtype=pl.String))
+
+
+def last_interaction(
+    client_ids: Sequence[str],
+    as_of: date,
+    clients: pl.DataFrame,
+    communications: pl.DataFrame | None,
+    tickets: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """``[client_id, last_interaction, days_silent]`` (module docstring)."""
+    cut = _midnight(as_of)
+    stamps = [pl.DataFrame(schema={CLIENT_ID: pl.String, "t": pl.Datetime("us")})]
+    if communications is not None and communications.height:
+        touch = pl.col(Communications.DIRECTION) == "in"
+        if Communications.OUTCOME in communications.columns:
+            touch = touch | pl.col(Communications.OUTCOME).is_in(["replied", "held"])
+        stamps.append(
+            communications.filter(touch & (pl.col(Communications.TS) < cut)).select(
+                CLIENT_ID, pl.col(Communications.TS).cast(pl.Datetime("us")).alias("t")
+            )
+        )
+    if tickets is not None and tickets.height:
+        stamps.append(
+            tickets.filter(pl.col(Tickets.OPENED_AT) < cut).select(
+                CLIENT_ID, pl.col(Tickets.OPENED_AT).cast(pl.Datetime("us")).alias("t")
+            )
+        )
+    last = pl.concat(stamps).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_last"))
+    created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
+    return (
+        _ids(client_ids)
+        .join(last, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(created, on=CLIENT_ID, how="left", maintain_order="left")
+        .select(
+            CLIENT_ID,
+            pl.col("_last").dt.date().alias(Scores.LAST_INTERACTION),
+            (pl.lit(cut) - pl.coalesce("_last", "_created"))
+            .dt.total_days()
+            .clip(lower_bound=0)
+            .cast(pl.Int64)
+            .alias(Scores.DAYS_SILENT),
+        )
+    )
+
+
+def onboarding_stalled(
+    client_ids: Sequence[str],
+    as_of: date,
+    clients: pl.DataFrame,
+    events: pl.DataFrame | None,
+    *,
+    min_days: int,
+    max_days: int,
+    active_share: float,
+) -> pl.DataFrame:
+    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring)."""
+    cut = _midnight(as_of)
+    created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
+    base = _ids(client_ids).join(created, on=CLIENT_ID, how="left", maintain_order="left")
+    age = (pl.lit(cut) - pl.col("_created")).dt.total_days()
+    if events is None or events.height == 0:
+        weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
+    else:
+        start = cut - timedelta(days=max_days)
+        # only clients young enough to be onboarding: a few, so the events are cut by client first
+        young = created.filter((pl.col("_created") >= start) & (pl.col("_created") < cut)).get_column(
+            CLIENT_ID
+        )
+        weeks_active = (
+            events.lazy()
+            .filter(
+                pl.col(CLIENT_ID).is_in(young.implode())
+                & (pl.col(Events.TS) < cut)
+                & (pl.col(Events.TS) >= start)
+            )
+            .select(CLIENT_ID, pl.col(Events.TS).dt.truncate("1w").alias("_w"))
+            .unique()
+            .group_by(CLIENT_ID)
+            .agg(pl.len().alias("_weeks"))
+            .collect()
+        )
+    return (
+        base.join(weeks_active, on=CLIENT_ID, how="left", maintain_order="left")
+        .with_columns(
+            (pl.col("_weeks").fill_null(0) / (age / 7.0).ceil().clip(lower_bound=1)).alias("_share"),
+            age.alias("_age"),
+        )
+        .select(
+            CLIENT_ID,
+            ((pl.col("_age") >= min_days) & (pl.col("_age") <= max_days) & (pl.col("_share") < active_share))
+            .fill_null(False)
+            .alias(Scores.ONBOARDING_STALLED),
+        )
+    )
+
+
+def last_data_export(
+    client_ids: Sequence[str], as_of: date, events: pl.DataFrame | None, export_events: Sequence[str]
+) -> pl.DataFrame:
+    """``[client_id, last_data_export]``: the date of the last export event before the as-of date."""
+    cut = _midnight(as_of)
+    if events is None or events.height == 0 or not export_events:
+        last = pl.DataFrame(schema={CLIENT_ID: pl.String, Scores.LAST_DATA_EXPORT: pl.Date})
+    else:
+        last = (
+            events.lazy()
+            .filter((pl.col(Events.TS) < cut) & pl.col(Events.EVENT).is_in(list(export_events)))
+            .group_by(CLIENT_ID)
+            .agg(pl.col(Events.TS).max().dt.date().alias(Scores.LAST_DATA_EXPORT))
+            .collect()
+        )
+    return _ids(client_ids).join(last, on=CLIENT_ID, how="left", maintain_order="left")

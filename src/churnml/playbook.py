@@ -1,0 +1,140 @@
+"""Zones that hold still, and actions that follow the reasons.
+
+Grain: one row per client at one as-of date (sequences: one client's weekly history, oldest first).
+
+- :func:`zone_path` turns a client's weekly probabilities into zones with hysteresis: a client moves up
+  (green -> yellow -> red) as soon as its probability crosses a threshold, and moves down only when the
+  probability falls below the current zone's threshold by ``zones.exit_margin``, or stays below it for
+  ``zones.exit_weeks`` weeks in a row. :func:`zone_change_count` counts the changes of a path.
+- :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
+- :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call);
+  a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
+  order of ``playbooks.rules``; the family of the first driver that raises the risk (yellow and red);
+  a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts (sales,
+  service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
+  the urgency from ``playbooks.urgency[zone][tier]``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from churnml.config import PlaybooksConfig, ZonesConfig
+from churnml.crm import days_text
+
+__all__ = [
+    "ZONE_ORDER",
+    "ChosenPlay",
+    "ClientFacts",
+    "choose_play",
+    "raised_zones",
+    "zone_change_count",
+    "zone_path",
+]
+
+ZONE_ORDER: tuple[str, ...] = ("green", "yellow", "red")
+_LEVEL = {z: i for i, z in enumerate(ZONE_ORDER)}
+
+
+def _level(p: float, cfg: ZonesConfig) -> int:
+    return 2 if p >= cfg.red else 1 if p >= cfg.yellow else 0
+
+
+def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:
+    """The zone at each week of one client's probabilities (oldest first), with hysteresis (module
+    docstring). ``exit_margin=0`` and ``exit_weeks=1`` give the plain threshold zones."""
+    thresholds = (0.0, cfg.yellow, cfg.red)
+    out: list[str] = []
+    current: int | None = None
+    weeks_below = 0
+    for p in probabilities:
+        raw = _level(p, cfg)
+        if current is None or raw >= current:
+            current, weeks_below = raw, 0
+        else:
+            weeks_below += 1
+            if p < thresholds[current] - cfg.exit_margin:
+                current, weeks_below = min(current, _level(p + cfg.exit_margin, cfg)), 0
+            elif weeks_below >= cfg.exit_weeks:
+                current, weeks_below = raw, 0
+        out.append(ZONE_ORDER[current])
+    return out
+
+
+def zone_change_count(path: Sequence[str]) -> int:
+    """How many times the zone changed along ``path``."""
+    return sum(1 for a, b in itertools.pairwise(path) if a != b)
+
+
+def raised_zones(
+    zone: Sequence[str], fired: Sequence[str], raise_zone: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """(zone, raised_by) per client: the zone raised to at least ``raise_zone[rule]`` for each fired rule
+    (``fired`` holds the ``"; "``-joined rule names); ``raised_by`` names the rules that raised it."""
+    zones, by = [], []
+    for z, rules in zip(zone, fired, strict=True):
+        names = [r for r in (rules or "").split("; ") if r in raise_zone]
+        raising = [r for r in names if _LEVEL[raise_zone[r]] > _LEVEL[z]]
+        top = max([_LEVEL[z], *(_LEVEL[raise_zone[r]] for r in names)])
+        zones.append(ZONE_ORDER[top])
+        by.append("; ".join(raising))
+    return zones, by
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the action of one client depends on."""
+
+    zone: str
+    tier: str
+    rules: str = ""
+    lead_family: str | None = None
+    term_state: str = ""
+    renewal_due: bool = False
+    renewal_days: int | None = None
+    not_worth_keeping: bool = False
+    keep_reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChosenPlay:
+    """The action of one client: its text, the role who acts and what it follows from."""
+
+    action: str
+    role: str
+    basis: str
+
+
+def _urgent(cfg: PlaybooksConfig, zone: str, tier: str, task: str) -> str:
+    prefix = cfg.urgency.get(zone, {}).get(tier, "")  # type: ignore[call-overload]
+    return f"{prefix}: {task}" if prefix else task
+
+
+def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
+    """The action for one client (order of the checks: module docstring)."""
+    z, t = facts.zone, facts.tier
+    if facts.term_state:
+        return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
+    if facts.not_worth_keeping and z != "green":
+        return ChosenPlay(
+            f"Let go gracefully ({facts.keep_reason}): {cfg.let_go.task}",
+            cfg.let_go.role,
+            "not worth keeping",
+        )
+    fired = [r for r in (facts.rules or "").split("; ") if r]
+    for rule, play in cfg.rules.items():
+        if rule in fired:
+            return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"rule: {rule}")
+    if z != "green" and facts.lead_family in cfg.families:
+        play = cfg.families[facts.lead_family]  # type: ignore[index]
+        return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"driver: {facts.lead_family}")
+    if facts.renewal_due:
+        when = "" if facts.renewal_days is None else f" (the term ends in {days_text(facts.renewal_days)})"
+        return ChosenPlay(_urgent(cfg, z, t, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
+    try:
+        task = cfg.actions[z][t]  # type: ignore[index]
+    except KeyError:
+        raise KeyError(f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}") from None
+    return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")

@@ -1,0 +1,105 @@
+"""CRM views on hand-built clients: renewals and the grace state, silence, stalled onboarding, exports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from churnml.columns import Scores
+from churnml.crm import (
+    days_text,
+    last_data_export,
+    last_interaction,
+    onboarding_stalled,
+    term_state_text,
+    term_status,
+)
+
+AS_OF = date(2024, 6, 3)
+T = datetime(2024, 6, 3)
+
+
+def ago(days: float) -> datetime:
+    return T - timedelta(days=days)
+
+
+SUBS = pl.DataFrame(
+    {
+        # annual: renews in 20 days, 1,000 a month for 12 months; monthly: renews in 10 days;
+        # lapsed: ended 12 days ago (within the 30-day grace); long_gone: ended 45 days ago
+        "client_id": ["annual", "monthly", "lapsed", "long_gone"],
+        "start_date": [ago(345), ago(20), ago(42), ago(75)],
+        "end_date": [ago(-20), ago(-10), ago(12), ago(45)],
+        "mrr": [1000.0, 50.0, 80.0, 80.0],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("client", "days", "value", "due", "grace", "state"),
+    [
+        ("annual", 20, 12_000.0, True, False, ""),
+        ("monthly", 10, 50.0, False, False, ""),  # renews every month: not in the renewals view
+        ("lapsed", None, None, False, True, "Term ended 12 days ago and was not renewed"),
+        ("long_gone", None, None, False, False, ""),
+        ("no_terms", None, None, False, False, ""),
+    ],
+)
+def test_term_status(
+    client: str, days: int | None, value: float | None, due: bool, grace: bool, state: str
+) -> None:
+    out = term_status([client], AS_OF, SUBS, grace_days=30, renewal_days=60).row(0, named=True)
+    assert out[Scores.RENEWAL_DAYS] == days
+    assert out[Scores.RENEWAL_VALUE] == (pytest.approx(value) if value is not None else None)
+    assert (out[Scores.RENEWAL_DUE], out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (due, grace, state)
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "today"), (1, "1 day"), (12, "12 days")])
+def test_days_text(n: int, text: str) -> None:
+    assert days_text(n) == text
+
+
+def test_term_state_text_is_plain() -> None:
+    assert term_state_text(1) == "Term ended 1 day ago and was not renewed"
+    assert term_state_text(0) == "Term ended today and was not renewed"
+    assert term_state_text(None) == ""
+
+
+def test_last_interaction_counts_the_clients_side_only() -> None:
+    clients = pl.DataFrame({"client_id": ["a", "b", "c"], "created_at": [ago(300)] * 3})
+    comms = pl.DataFrame(
+        {
+            # a: wrote to us 5 days ago; b: our outreach 2 days ago got no reply, a held meeting 40 days ago
+            "client_id": ["a", "b", "b"],
+            "ts": [ago(5), ago(2), ago(40)],
+            "channel": ["email", "email", "meeting"],
+            "direction": ["in", "out", "out"],
+            "outcome": [None, "no_reply", "held"],
+        }
+    )
+    tickets = pl.DataFrame({"client_id": ["a"], "opened_at": [ago(9)]})
+    out = last_interaction(["a", "b", "c"], AS_OF, clients, comms, tickets)
+    assert out.get_column(Scores.DAYS_SILENT).to_list() == [5, 40, 300]  # c: never, counted from creation
+    assert out.get_column(Scores.LAST_INTERACTION).to_list() == [ago(5).date(), ago(40).date(), None]
+
+
+def test_onboarding_stalled_and_last_export() -> None:
+    clients = pl.DataFrame(
+        {"client_id": ["slow", "busy", "old", "baby"], "created_at": [ago(63), ago(63), ago(400), ago(10)]}
+    )
+    events = pl.DataFrame(
+        {
+            # slow: active in 2 of its 9 weeks; busy: in 9; old and baby: none, but out of the age range
+            "client_id": ["slow", "slow"] + ["busy"] * 9,
+            "ts": [ago(60), ago(30)] + [ago(7 * k + 1) for k in range(9)],
+            "event": ["login", "data_export"] + ["login"] * 9,
+        }
+    )
+    stalled = onboarding_stalled(
+        ["slow", "busy", "old", "baby"], AS_OF, clients, events, min_days=30, max_days=120, active_share=0.5
+    )
+    assert stalled.get_column(Scores.ONBOARDING_STALLED).to_list() == [True, False, False, False]
+    exports = last_data_export(["slow", "busy"], AS_OF, events, ("data_export",))
+    assert exports.get_column(Scores.LAST_DATA_EXPORT).to_list() == [ago(30).date(), None]

@@ -1,0 +1,116 @@
+"""Zones with hysteresis and actions that follow the reasons, on hand-written cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from churnml.config import ZonesConfig, load_config
+from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
+
+Z = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.05, exit_weeks=3)
+PLAIN = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.0, exit_weeks=1)
+PLAYBOOKS = load_config().playbooks
+
+
+@pytest.mark.parametrize(
+    ("probs", "expected"),
+    [
+        # up at once
+        ([0.1, 0.2, 0.4], ["green", "yellow", "red"]),
+        # red -> 0.33 (just below red, within the margin) stays red; two weeks below is not enough
+        ([0.4, 0.33, 0.34, 0.4], ["red", "red", "red", "red"]),
+        # ... three weeks below the threshold is
+        ([0.4, 0.33, 0.34, 0.32], ["red", "red", "red", "yellow"]),
+        # far below the threshold leaves at once, to the zone the margin allows: 0.12 + 0.05 is yellow
+        ([0.4, 0.12], ["red", "yellow"]),
+        ([0.4, 0.05], ["red", "green"]),
+    ],
+)
+def test_zone_path_has_hysteresis(probs: list[float], expected: list[str]) -> None:
+    assert zone_path(probs, Z) == expected
+
+
+def test_hysteresis_cuts_the_flapping() -> None:
+    flapping = [0.36, 0.33, 0.37, 0.34, 0.36, 0.32, 0.38] * 3
+    assert zone_change_count(zone_path(flapping, PLAIN)) == 18
+    assert zone_change_count(zone_path(flapping, Z)) == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "fired", "zones", "by"),
+    [
+        ("green", "champion_change", "yellow", "champion_change"),
+        ("red", "champion_change", "red", ""),
+        ("green", "term_lapsed; champion_change", "red", "term_lapsed; champion_change"),
+        ("yellow", "no_activity", "yellow", ""),
+    ],
+)
+def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) -> None:
+    raise_zone = {"champion_change": "yellow", "term_lapsed": "red"}
+    assert raised_zones([zone], [fired], raise_zone) == ([zones], [by])
+
+
+@pytest.mark.parametrize(
+    ("facts", "role", "basis", "starts"),
+    [
+        (
+            ClientFacts("red", "A", term_state="Term ended 12 days ago and was not renewed"),
+            "sales",
+            "grace period",
+            "Term ended 12 days ago and was not renewed. Renewal call",
+        ),
+        (
+            ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30%, below 45%"),
+            "management",
+            "not worth keeping",
+            "Let go gracefully (margin 30%, below 45%): No discount",
+        ),
+        # a green tier-A client whose champion just left: management meets the new decision maker
+        (
+            ClientFacts("green", "A", rules="champion_change"),
+            "management",
+            "rule: champion_change",
+            "At the next review: Meet the new decision maker",
+        ),
+        # complaints come before the model's leading family
+        (
+            ClientFacts("yellow", "B", rules="complaints", lead_family="usage"),
+            "service",
+            "rule: complaints",
+            "Within two weeks: Resolve the open complaints",
+        ),
+        (
+            ClientFacts("red", "B", lead_family="payments"),
+            "sales",
+            "driver: payments",
+            "This week: Purchase plans",
+        ),
+        (
+            ClientFacts("yellow", "A", lead_family="support"),
+            "service",
+            "driver: support",
+            "Within two weeks: Service review",
+        ),
+        (
+            ClientFacts("green", "B", renewal_due=True, renewal_days=1),
+            "sales",
+            "renewal due",
+            "At the next review: Prepare the renewal",
+        ),
+        (
+            ClientFacts("green", "A", lead_family="usage"),
+            "success",
+            "zone and tier",
+            "At the next review: Quarterly business review",
+        ),
+    ],
+)
+def test_the_action_follows_the_reasons(facts: ClientFacts, role: str, basis: str, starts: str) -> None:
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.role, play.basis) == (role, basis)
+    assert play.action.startswith(starts), play.action
+
+
+def test_renewal_days_read_in_the_singular() -> None:
+    play = choose_play(ClientFacts("green", "B", renewal_due=True, renewal_days=1), PLAYBOOKS)
+    assert play.action.endswith("(the term ends in 1 day)")
