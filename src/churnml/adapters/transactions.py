@@ -380,7 +380,7 @@ def config_snippet(inactivity_days: int = 90, horizon_days: int = 90) -> str:
 # churnml config for a dataset made by `churnml adapt transactions` (a retail transaction log).
 # Use it with: churnml <command> --data <this folder> --config <this folder>/churnml.yaml
 label:
-  source: inactivity           # no contract: a customer has churned after inactivity_days without an order
+  source: inactivity           # no contract: an active customer churns when it places no order in the horizon
   inactivity_days: {inactivity_days}
   horizon_days: {horizon_days}            # label = churns within this many days after the snapshot
 features:
