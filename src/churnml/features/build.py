@@ -165,21 +165,21 @@ _SUMMED_KINDS = ("count", "amount")
 
 
 def observed_from(clients: pl.DataFrame, first_activity: datetime) -> pl.DataFrame:
-    """One row per client: ``client_id``, ``_observed_from`` (Date): the later of its ``created_at`` and
-    the first activity of the dataset (before that day nothing about the client can be in the data)."""
+    """One row per client: ``client_id``, ``_observed_from`` (Date): the first day the data can say
+    anything about the client's activity, the first activity of the whole dataset. A client created
+    later is observed too: before its creation it truly had no activity, so a window reaching back
+    before ``created_at`` holds a true count (its whole life), while a window reaching back before the
+    data starts holds a truncated one."""
     start = pl.lit(first_activity.date(), pl.Date)
-    return clients.select(
-        pl.col(CLIENT_ID),
-        pl.max_horizontal(pl.col(Clients.CREATED_AT).cast(pl.Date).fill_null(start), start).alias(_OBSERVED),
-    )
+    return clients.select(pl.col(CLIENT_ID), start.alias(_OBSERVED))
 
 
 def without_unobserved_windows(
     table: pl.DataFrame, observed: pl.DataFrame, cfg: FeaturesConfig
 ) -> pl.DataFrame:
     """``table`` with every windowed sum (count or amount over the last ``w`` days) set to null where the
-    window reaches back before the client is observed (a young client, or a young dataset): "0 logins
-    in the last 182 days" of a client 15 days old, or of a dataset 6 weeks long, is not a fact.
+    window reaches back before the data starts: "4 orders in the last 182 days" of a dataset 6 weeks
+    long is not a fact but a truncated count, and it would mean something else at later snapshots.
 
     Rates per week, shares, trends and the shorter windows stay; LightGBM reads null as "unknown".
     Grain unchanged: one row per client x snapshot.
