@@ -212,10 +212,10 @@ def measure(work: Path, seed: int, clients: int, months: int, browser: bool) -> 
         "--set",
         f"tracking.uri=sqlite:///{work}/mlflow{seed}.db",
     )
-    run("winback", "--data", str(raw), "--out", str(work / f"winback{seed}.csv"))
+    run("winback", "--data", str(raw), "--out", str(work / f"winback{seed}"))
     scores = pl.read_parquet(out / "scores.parquet")
     history = pl.read_parquet(out / "history.parquet")
-    winback = pl.read_csv(work / f"winback{seed}.csv", schema_overrides={"client_id": pl.String})
+    winback = pl.read_parquet(work / f"winback{seed}" / "winback.parquet")
     as_of = datetime.combine(scores.get_column(Scores.AS_OF)[0], datetime.min.time())
     cfg = load_config()
     page = (out / "report.html").read_text(encoding="utf-8")
