@@ -1,7 +1,7 @@
 """Typed configuration, read once from the defaults shipped in the package and passed around in slices.
 
 The defaults are ``churnml/default.yaml`` (package data, so a wheel install has them; the checkout's
-``configs/default.yaml`` is the same file, for reading) and equal the pydantic defaults below, key for
+``configs/default.yaml`` links to it) and equal the pydantic defaults below, key for
 key and in the same order: ``Config() == load_config()`` (both are tested).
 
 ``load_config(path, overrides)`` merges a partial YAML over the defaults, applies ``--set`` style
@@ -429,7 +429,7 @@ class Config(_Section):
 
 
 def default_config_path() -> Path:
-    """The defaults shipped inside the package, ``churnml/default.yaml`` (a copy of ``configs/default.yaml``).
+    """The defaults shipped inside the package, ``churnml/default.yaml`` (``configs/default.yaml`` links here).
 
     Always the package's file, never a ``configs/`` folder found above it: an installed churnml inside
     another project must not pick up that project's file."""
