@@ -96,7 +96,9 @@ def test_report_is_self_contained(page: str) -> None:
 
 def test_report_escapes_client_text(page: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page  # escaped everywhere, not only once
     assert "Beta &amp; Co" in page
+    assert "Beta & Co" not in page
 
 
 def test_report_sections(page: str) -> None:

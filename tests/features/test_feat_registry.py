@@ -162,3 +162,10 @@ def test_the_current_term_state_is_one_signal_group() -> None:
         )
     }
     assert groups == {"contract"}
+
+
+def test_families_are_defined_once_and_each_has_features():
+    from churnml import explain
+
+    assert explain.FAMILIES is FAMILIES  # family health reads the registry's list
+    assert {FEATURES[n].family for n in FEATURES} == set(FAMILIES)
