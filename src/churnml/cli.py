@@ -219,17 +219,13 @@ def features(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.features import build_features, feature_columns
-    from churnml.io import read_dataset, write_parquet_atomic
-    from churnml.labels import active_spine, snapshot_grid
-    from churnml.outputs import checked_output_file
+    from churnml.features import feature_columns
+    from churnml.jobs.features import feature_table, steps
 
     cfg = config_from(config, set_)
-    checked_output_file(out, data_dir(data, cfg))
     snapshot = parse_date(as_of)
     timer = Timer()
-    # read, spine, six families (usage, payments, subscriptions, communication, support, account), write
-    n_steps = 9
+    n_steps = len(steps())
     columns = (
         TextColumn("[bold]features[/] {task.description:<14}"),
         BarColumn(),
@@ -238,26 +234,9 @@ def features(
     )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("reading", total=n_steps)
-
-        def done(name: str) -> None:
-            bar.update(task, advance=1, description=f"{name} done")
-
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        done("read")
-        try:
-            if snapshot is not None:
-                snapshots = [snapshot]
-            else:
-                snapshots = snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of)
-            spine = active_spine(dataset, snapshots, cfg.label)
-            if spine.height == 0:
-                raise UserError(f"no client is active at the snapshot(s) {snapshots[0]} .. {snapshots[-1]}")
-            done("spine")
-            table = build_features(dataset, spine, cfg.features, progress=done)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        write_parquet_atomic(table, out)
-        done("write")
+        table = feature_table(
+            data, cfg, out, snapshot, lambda name: bar.update(task, advance=1, description=f"{name} done")
+        )
     n_snap = table.get_column(SNAPSHOT).n_unique()
     out_console.print(
         f"wrote {out}: {table.height:,} rows ({n_snap} snapshots), {len(feature_columns(table))} features "
@@ -503,50 +482,22 @@ def adapt_transactions(
 
     Example: churnml adapt transactions --input retail.parquet --preset online-retail --out data/retail
     """
-    import polars as pl
+    from churnml.jobs.adapt import adapt_transactions as adapt_job
 
-    from churnml.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
-    from churnml.io import write_json_atomic, write_tables, write_text_atomic
-
-    timer = Timer()
-    try:
-        spec = preset_spec(
-            preset,
-            customer=customer,
-            time=time_,
-            amount=amount,
-            quantity=quantity,
-            price=price,
-            invoice=invoice,
-            product=product,
-            segment=segment,
-            refund_prefix=refund_prefix,
-            time_format=time_format,
-        )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if not input_.is_file():
-        raise FileNotFoundError(f"--input {input_} does not exist")
-    done = timer.step("read")
+    columns = {
+        "customer": customer,
+        "time": time_,
+        "amount": amount,
+        "quantity": quantity,
+        "price": price,
+        "invoice": invoice,
+        "product": product,
+        "segment": segment,
+        "refund_prefix": refund_prefix,
+        "time_format": time_format,
+    }
     with console.status(f"reading {input_.name}"):
-        if input_.name.endswith(".parquet"):
-            frame = pl.read_parquet(input_)
-        else:
-            frame = pl.read_csv(input_, infer_schema=False, null_values=[""])
-    done()
-    done = timer.step("adapt")
-    try:
-        tables, report = transactions_to_contract(frame, spec)
-    except ValueError as exc:
-        if type(exc) is not ValueError:
-            raise
-        raise UserError(str(exc)) from None
-    done()
-    done = timer.step("write")
-    write_tables(tables, out)
-    write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
-    done()
-    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
+        report, timer = adapt_job(input_, out, columns, preset, inactivity_days)
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""

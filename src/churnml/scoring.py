@@ -82,6 +82,7 @@ from churnml.explain import (
     registry_catalog,
     top_drivers,
 )
+from churnml.modeling.train import feature_matrix
 from churnml.outputs import History
 from churnml.playbook import (
     ZONE_ORDER,
@@ -402,12 +403,6 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
     return replace(subset, activity_start=dataset.first_activity())
 
 
-def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """The feature matrix in the model's column order (float64, nulls as NaN, row-major as LightGBM
-    reads it: no further copy on the way in)."""
-    return frame.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
-
-
 @dataclass
 class _Scored:
     """What the batched feature/scoring pass keeps: every row's probability, the features of this week
@@ -435,7 +430,7 @@ def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int
         return np.zeros(0)
     return np.concatenate(
         [
-            np.asarray(model.churn_probability(_matrix(table.slice(i, chunk), names)), dtype=float)
+            np.asarray(model.churn_probability(feature_matrix(table.slice(i, chunk), names)), dtype=float)
             for i in range(0, table.height, chunk)
         ]
     )
@@ -791,7 +786,7 @@ def scored_list(
     clock.done("value_rules")
 
     clock.step("explaining (exact TreeSHAP)")
-    values_now = _matrix(week.now, names)
+    values_now = feature_matrix(week.now, names)
     reasons = _reasons(
         model,
         dataset,
@@ -967,7 +962,7 @@ def _reasons(
         ],
         dtype=np.int64,
     )
-    values_prev = _matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     citing = _Citing(
         reference_levels(values_now, names, registry_catalog(features)[0]),
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
