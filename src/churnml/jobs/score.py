@@ -123,6 +123,54 @@ def _list_files(result: Any, html: str) -> dict[str, bytes]:
     }
 
 
+def _manifest(
+    result: Any,
+    dataset: Any,
+    metadata: Mapping[str, Any],
+    version: str,
+    source: str,
+    chash: str,
+    files: Mapping[str, bytes],
+    reused: int,
+    timings: Mapping[str, float],
+    cfg: Config,
+) -> dict[str, Any]:
+    """``manifest.json`` of the list (:func:`churnml.scoring.list_manifest`) with the data's table spans,
+    lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import dark_features
+    from churnml.outputs import MARKER
+    from churnml.scoring import list_manifest
+    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
+
+    manifest = list_manifest(
+        result,
+        dataset=dataset,
+        model_version=version,
+        model_source=source,
+        config_hash=chash,
+        drift_psi=cfg.score.drift_psi,
+        files=dict(files),
+        history_reused=reused,
+        timings=dict(timings),
+    )
+    spans = table_spans(dataset.tables, result.as_of)
+    empty = empty_optional_columns(dataset.tables)
+    return {
+        **manifest,
+        "data": {
+            **manifest["data"],
+            "tables": spans,
+            "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
+            "empty_optional_columns": empty,
+            "features_missing_now": (
+                dark_features(result.psi, ModelCard.from_dict(metadata).feature_reference) if empty else []
+            ),
+        },
+        "written_by": MARKER,  # the marker: this folder is churnml's to replace
+    }
+
+
 def score(
     data: Path | None,
     cfg: Config,
@@ -134,18 +182,14 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.io import read_dataset
-    from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import dark_features
     from churnml.outputs import (
-        MARKER,
         checked_output_folder,
         checked_output_path,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
     )
-    from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
-    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
+    from churnml.scoring import ScoringError, model_version, scored_list
 
     step = progress or (lambda _m: None)
     protected = protected_folders(data_folder(data, cfg))
@@ -194,32 +238,14 @@ def score(
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
-    manifest = list_manifest(
-        result,
-        dataset=dataset,
-        model_version=version,
-        model_source=source,
-        config_hash=chash,
-        drift_psi=cfg.score.drift_psi,
-        files=files,
-        history_reused=reused,
-        timings={**timer.seconds, **result.timings, "total": timer.total()},
+    timings = {**timer.seconds, **result.timings, "total": timer.total()}
+    manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
+    data_notes = manifest["data"]
+    lagging, empty, dark = (
+        data_notes["lagging_tables"],
+        data_notes["empty_optional_columns"],
+        data_notes["features_missing_now"],
     )
-    spans = table_spans(dataset.tables, day)
-    lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
-    empty = empty_optional_columns(dataset.tables)
-    dark = dark_features(result.psi, ModelCard.from_dict(metadata).feature_reference) if empty else []
-    manifest = {
-        **manifest,
-        "data": {
-            **manifest["data"],
-            "tables": spans,
-            "lagging_tables": lagging,
-            "empty_optional_columns": empty,
-            "features_missing_now": dark,
-        },
-        "written_by": MARKER,  # the marker: this folder is churnml's to replace
-    }
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
