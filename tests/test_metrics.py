@@ -231,3 +231,49 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
     # both formulas printed, February's numbers as computed by hand above
     assert "(C1-C2)/C1" in result.output and "(C1+C3-C2)/C1" in result.output
     assert "-50.0%" in result.output and "2024-04-01 (incomplete)" in result.output
+
+
+def test_recurring_revenue_is_the_weekly_lists_per_client():
+    """A client with payments but no subscription has the payments' run rate in the metrics, as it has
+    ARR in the weekly list; a client with a running term has its term's MRR, whatever it paid."""
+    from churnml.metrics import mrr_at
+    from churnml.value import annual_recurring_revenue
+
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                [("s", D(2024, 1, 1)), ("p", D(2024, 1, 1))],
+                schema={Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+                orient="row",
+            ),
+            Table.SUBSCRIPTIONS: pl.DataFrame(
+                [("s", D(2024, 1, 1), D(2024, 12, 31), 100.0)],
+                schema={
+                    Subscriptions.CLIENT_ID: pl.String,
+                    Subscriptions.START_DATE: DT,
+                    Subscriptions.END_DATE: DT,
+                    Subscriptions.MRR: pl.Float64,
+                },
+                orient="row",
+            ),
+            Table.PAYMENTS: pl.DataFrame(
+                [("s", 5000.0, D(2024, 2, 1)), ("p", 2400.0, D(2024, 2, 1)), ("p", -600.0, D(2024, 2, 20))],
+                schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+                orient="row",
+            ),
+        },
+        name="mixed",
+        start=D(2024, 1, 1),
+        as_of=D(2024, 6, 1),
+    )
+    spine = pl.DataFrame(
+        {"client_id": ["s", "p"], "snapshot": [date(2024, 3, 1)] * 2},
+        schema={"client_id": pl.String, "snapshot": pl.Date},
+    )
+    got, basis = mrr_at(data, spine)
+    assert basis == "subscriptions else payments_run_rate"
+    assert dict(got.select("client_id", "_mrr").rows()) == {"s": 100.0, "p": 150.0}  # (2400 - 600) / 12
+    arr = annual_recurring_revenue(
+        ["s", "p"], date(2024, 3, 1), *(data.get(t) for t in (Table.SUBSCRIPTIONS, Table.PAYMENTS))
+    )
+    assert dict(arr.rows()) == {"s": 1200.0, "p": 1800.0}

@@ -96,7 +96,9 @@ def test_report_is_self_contained(page: str) -> None:
 
 def test_report_escapes_client_text(page: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page  # escaped everywhere, not only once
     assert "Beta &amp; Co" in page
+    assert "Beta & Co" not in page
 
 
 def test_report_sections(page: str) -> None:
@@ -160,3 +162,22 @@ def test_money_axis_labels_are_compact(x: float, label: str) -> None:
     from churnml.report import _compact
 
     assert _compact(x) == label
+
+
+def test_a_figure_gives_the_same_svg_twice() -> None:
+    """matplotlib draws random element ids unless salted: the same page must give the same bytes."""
+    import matplotlib.pyplot as plt
+
+    from churnml.pages import figure_svg
+
+    def drawn() -> str:
+        fig, ax = plt.subplots()
+        ax.bar(["a", "b"], [1, 2])
+        text = figure_svg(fig)
+        plt.close(fig)
+        return text
+
+    first, second = drawn(), drawn()
+    assert first.startswith("<svg")
+    assert "clip-path" in first
+    assert first == second

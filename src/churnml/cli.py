@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 
 from churnml.config import Config, ConfigError, load_config
+from churnml.jobs.common import Timer, UserError
+from churnml.jobs.common import data_folder as data_dir
 from churnml.schemas import SNAPSHOT
 
 __all__ = ["app"]
@@ -52,10 +54,6 @@ SetOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default: day after the last data).")
 ]
-
-
-class UserError(Exception):
-    """A failure the user can fix; printed as one line, exit code 1."""
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
@@ -102,29 +100,6 @@ def parse_date(value: str | None, flag: str = "--as-of") -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{flag} {value!r} is not a date (expected YYYY-MM-DD)") from None
-
-
-def data_dir(data: Path | None, cfg: Config) -> Path:
-    return data if data is not None else cfg.paths.data
-
-
-class Timer:
-    """Wall time of named steps, for manifests and the final summary line."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t0 = time.perf_counter()
-
-    def step(self, name: str) -> Callable[[], None]:
-        start = time.perf_counter()
-
-        def done() -> None:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
-
-        return done
-
-    def total(self) -> float:
-        return round(time.perf_counter() - self._t0, 3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -244,17 +219,13 @@ def features(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.features import build_features, feature_columns
-    from churnml.io import read_dataset, write_parquet_atomic
-    from churnml.labels import active_spine, snapshot_grid
-    from churnml.outputs import checked_output_file
+    from churnml.features import feature_columns
+    from churnml.jobs.features import feature_table, steps
 
     cfg = config_from(config, set_)
-    checked_output_file(out, data_dir(data, cfg))
     snapshot = parse_date(as_of)
     timer = Timer()
-    # read, spine, six families (usage, payments, subscriptions, communication, support, account), write
-    n_steps = 9
+    n_steps = len(steps())
     columns = (
         TextColumn("[bold]features[/] {task.description:<14}"),
         BarColumn(),
@@ -263,26 +234,9 @@ def features(
     )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("reading", total=n_steps)
-
-        def done(name: str) -> None:
-            bar.update(task, advance=1, description=f"{name} done")
-
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        done("read")
-        try:
-            if snapshot is not None:
-                snapshots = [snapshot]
-            else:
-                snapshots = snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of)
-            spine = active_spine(dataset, snapshots, cfg.label)
-            if spine.height == 0:
-                raise UserError(f"no client is active at the snapshot(s) {snapshots[0]} .. {snapshots[-1]}")
-            done("spine")
-            table = build_features(dataset, spine, cfg.features, progress=done)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        write_parquet_atomic(table, out)
-        done("write")
+        table = feature_table(
+            data, cfg, out, snapshot, lambda name: bar.update(task, advance=1, description=f"{name} done")
+        )
     n_snap = table.get_column(SNAPSHOT).n_unique()
     out_console.print(
         f"wrote {out}: {table.height:,} rows ({n_snap} snapshots), {len(feature_columns(table))} features "
@@ -312,28 +266,13 @@ def train(
 
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
-    from churnml.io import read_dataset
-    from churnml.modeling.export import checked_export_folder
-    from churnml.modeling.workflow import comparison_table, run_training
-    from churnml.outputs import checked_output_path, protected_folders
-    from churnml.tracking import checked_store, tracking_uri
+    from churnml.jobs.train import comparison_table
+    from churnml.jobs.train import train as train_job
 
     cfg = config_from(config, set_)
-    # Refused before any work: the export folder must be churnml's, the tracking store readable.
-    checked_output_path(out or cfg.paths.models, protected_folders(data_dir(data, cfg)))
-    checked_export_folder(out or cfg.paths.models)
-    checked_store(tracking_uri(cfg.tracking))
     timer = Timer()
     with console.status("[bold]train[/] reading the dataset") as status:
-
-        def say(msg: str) -> None:
-            status.update(f"[bold]train[/] {msg}")
-
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        try:
-            summary = run_training(dataset, cfg, truth, out or cfg.paths.models, say)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        summary = train_job(data, cfg, truth, out, lambda msg: status.update(f"[bold]train[/] {msg}"))
     res = summary.result
     if res.backtest.has_estimate:
         out_console.print(comparison_table(res))
@@ -382,8 +321,7 @@ def tune(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.io import read_dataset
-    from churnml.modeling.workflow import run_tuning
+    from churnml.jobs.tune import tune as tune_job
 
     cfg = config_from(config, set_)
     n_trials = trials or cfg.tune.trials
@@ -404,18 +342,14 @@ def tune(
             shown = f"best PR-AUC {max(best):.4f}" if best else "no complete trial yet"
             bar.update(task, advance=1, description=f"trial {getattr(record, 'number', '?')} ({shown})")
 
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        try:
-            summary = run_tuning(
-                dataset,
-                cfg,
-                n_trials,
-                timeout or cfg.tune.timeout,
-                progress=lambda m: bar.update(task, description=m),
-                on_trial=trial_done,
-            )
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        summary = tune_job(
+            data,
+            cfg,
+            n_trials,
+            timeout or cfg.tune.timeout,
+            progress=lambda m: bar.update(task, description=m),
+            on_trial=trial_done,
+        )
     out_console.print(
         f"study {cfg.tune.study_name} ({summary.storage}): {summary.trials} trials in total, "
         f"{summary.complete} complete, {summary.pruned} pruned; best mean out-of-time PR-AUC "
@@ -428,38 +362,6 @@ def tune(
 # ----------------------------------------------------------------------------------------------
 # score   (scoring.py, explain.py, value.py, rules.py, report.py)
 # ----------------------------------------------------------------------------------------------
-def _scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
-    """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
-    the tracking store's champion when the store exists and has one, else the folder ``paths.models``."""
-    import os
-
-    from churnml.modeling.export import load_exported
-
-    def champion(name: str) -> tuple[Any, dict[str, Any], str]:
-        from churnml.tracking import load_champion
-
-        model, meta = load_champion(cfg.tracking, name)
-        return model, meta, f"models:/{name}@champion"
-
-    if spec is not None and spec.startswith("models:/"):
-        name, _, alias = spec.removeprefix("models:/").partition("@")
-        if alias != "champion" or not name:
-            raise UserError(f"--model {spec!r}: only models:/<name>@champion or an exported model folder")
-        return champion(name)
-    if spec is not None:
-        model, meta = load_exported(Path(spec))
-        return model, meta, str(spec)
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking.uri
-    store_exists = not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
-    if store_exists:
-        try:
-            return champion(cfg.train.model_name)
-        except FileNotFoundError:
-            pass
-    model, meta = load_exported(cfg.paths.models)
-    return model, meta, str(cfg.paths.models)
-
-
 @app.command()
 @friendly
 def score(
@@ -485,34 +387,12 @@ def score(
     Writes scores.parquet, scores.csv, history.parquet, report.html and manifest.json atomically.
     Example: churnml score --data data/raw --as-of 2024-06-03 --model models/
     """
-    import json
-    from datetime import timedelta
-
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.config import config_hash
-    from churnml.io import read_dataset
-    from churnml.modeling.export import dark_features, label_mismatches
-    from churnml.outputs import (
-        MARKER,
-        checked_output_folder,
-        checked_output_path,
-        formula_safe_csv,
-        parquet_bytes,
-        protected_folders,
-        read_previous_history,
-        write_scores_atomically,
-    )
-    from churnml.report import report_html
-    from churnml.rules import rule_descriptions
-    from churnml.scoring import ScoringError, list_manifest, model_version, scored_list
-    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
+    from churnml.jobs.score import score as score_job
 
     cfg = config_from(config, set_)
-    if out is not None:  # refused before any work: churnml only replaces what it wrote
-        checked_output_path(out, protected_folders(data_dir(data, cfg)))
-        checked_output_folder(out)
-    timer = Timer()
+    day = parse_date(as_of)
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),
         BarColumn(),
@@ -521,106 +401,11 @@ def score(
     )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("reading the data", total=12)
-
-        def step(name: str) -> None:
-            bar.update(task, advance=1, description=name)
-
-        done = timer.step("read")
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        done()
-        day = parse_date(as_of) or dataset.as_of.date()
-        step("loading the model")
-        done = timer.step("load_model")
-        fitted, metadata, source = _scoring_model(model, cfg)
-        done()
-        mismatches = label_mismatches(metadata.get("label"), cfg.label.model_dump(mode="json"))
-        if mismatches:
-            raise UserError(
-                f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
-                "The label settings are part of the model: score with the settings it was trained "
-                "with, or train a model for the new ones"
-            )
-        version = model_version(metadata)
-        chash = config_hash(cfg)
-        folder = out if out is not None else cfg.paths.scores / day.isoformat()
-        checked_output_path(folder, protected_folders(data_dir(data, cfg)))
-        checked_output_folder(folder)
-        known = None
-        if version != "unknown":
-            last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
-            known = read_previous_history(last_week, version, chash)
-        try:
-            result = scored_list(
-                dataset,
-                day,
-                fitted,
-                metadata,
-                label=cfg.label,
-                features=cfg.features,
-                score=cfg.score,
-                value=cfg.value,
-                rules=cfg.rules,
-                playbooks=cfg.playbooks,
-                known_history=known,
-                progress=step,
-            )
-        except ScoringError as exc:
-            raise UserError(str(exc)) from None
-        step("writing the report")
-        done = timer.step("report")
-        html = report_html(
-            result.scores,
-            result.history,
-            as_of=day,
-            model_version=version,
-            drifted=result.drifted,
-            top_drivers=cfg.score.top_drivers,
-            max_clients=cfg.score.report_clients,
-            movers=cfg.score.report_movers,
-            rule_text=rule_descriptions(cfg.rules, cfg.label.grace_days),
-            currency=cfg.score.currency,
-            thresholds=(cfg.score.zones.yellow, cfg.score.zones.red),
-            owner_clients=cfg.score.report_owner_clients,
-            silent_days=cfg.score.silent_days,
+        run = score_job(
+            data, cfg, day, out, model, lambda name: bar.update(task, advance=1, description=name)
         )
-        files = {
-            "scores.parquet": parquet_bytes(result.scores),
-            "scores.csv": formula_safe_csv(result.scores),
-            "history.parquet": parquet_bytes(result.history),
-            "report.html": html.encode("utf-8"),
-        }
-        done()
-        step("writing the list")
-        reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
-        manifest = list_manifest(
-            result,
-            dataset=dataset,
-            model_version=version,
-            model_source=source,
-            config_hash=chash,
-            drift_psi=cfg.score.drift_psi,
-            files=files,
-            history_reused=reused,
-            timings={**timer.seconds, **result.timings, "total": timer.total()},
-        )
-        spans = table_spans(dataset.tables, day)
-        lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
-        empty = empty_optional_columns(dataset.tables)
-        dark = dark_features(result.psi, metadata.get("feature_reference")) if empty else []
-        manifest = {
-            **manifest,
-            "data": {
-                **manifest["data"],
-                "tables": spans,
-                "lagging_tables": lagging,
-                "empty_optional_columns": empty,
-                "features_missing_now": dark,
-            },
-            "written_by": MARKER,  # the marker: this folder is churnml's to replace
-        }
-        files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
-        changed = write_scores_atomically(folder, files)
-        step("done")
+    result, manifest, day, folder = run.result, run.manifest, run.day, run.folder
+    lagging, empty, dark = run.lagging, run.empty_columns, run.dark_features
     for table, lag in lagging.items():
         console.print(
             f"[bold yellow]warning:[/] table '{table}' ends {lag} days before the as-of date {day} "
@@ -647,9 +432,10 @@ def score(
         )
     zones = manifest["zones"]
     out_console.print(
-        f"{'wrote' if changed else 'unchanged (same list already there)'} {folder}: {result.scores.height:,} "
-        f"clients (red {zones['red']}, yellow {zones['yellow']}, green {zones['green']}), ARR at risk "
-        f"{manifest['arr_at_risk']:,.0f}, model {version}, in {timer.total():.1f}s"
+        f"{'wrote' if run.changed else 'unchanged (same list already there)'} {folder}: "
+        f"{result.scores.height:,} clients (red {zones['red']}, yellow {zones['yellow']}, green "
+        f"{zones['green']}), ARR at risk {manifest['arr_at_risk']:,.0f}, model {run.version}, "
+        f"in {run.timer.total():.1f}s"
     )
 
 
@@ -696,50 +482,22 @@ def adapt_transactions(
 
     Example: churnml adapt transactions --input retail.parquet --preset online-retail --out data/retail
     """
-    import polars as pl
+    from churnml.jobs.adapt import adapt_transactions as adapt_job
 
-    from churnml.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
-    from churnml.io import write_json_atomic, write_tables, write_text_atomic
-
-    timer = Timer()
-    try:
-        spec = preset_spec(
-            preset,
-            customer=customer,
-            time=time_,
-            amount=amount,
-            quantity=quantity,
-            price=price,
-            invoice=invoice,
-            product=product,
-            segment=segment,
-            refund_prefix=refund_prefix,
-            time_format=time_format,
-        )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if not input_.is_file():
-        raise FileNotFoundError(f"--input {input_} does not exist")
-    done = timer.step("read")
+    columns = {
+        "customer": customer,
+        "time": time_,
+        "amount": amount,
+        "quantity": quantity,
+        "price": price,
+        "invoice": invoice,
+        "product": product,
+        "segment": segment,
+        "refund_prefix": refund_prefix,
+        "time_format": time_format,
+    }
     with console.status(f"reading {input_.name}"):
-        if input_.name.endswith(".parquet"):
-            frame = pl.read_parquet(input_)
-        else:
-            frame = pl.read_csv(input_, infer_schema=False, null_values=[""])
-    done()
-    done = timer.step("adapt")
-    try:
-        tables, report = transactions_to_contract(frame, spec)
-    except ValueError as exc:
-        if type(exc) is not ValueError:
-            raise
-        raise UserError(str(exc)) from None
-    done()
-    done = timer.step("write")
-    write_tables(tables, out)
-    write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
-    done()
-    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
+        report, timer = adapt_job(input_, out, columns, preset, inactivity_days)
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
@@ -750,69 +508,6 @@ def adapt_transactions(
         f"{report.events:,} events; {report.first_time:%Y-%m-%d} .. {report.last_time:%Y-%m-%d}; "
         f"{timer.total():.1f}s -> {out}/ (see adapt_report.json, use --config {out}/churnml.yaml)"
     )
-
-
-def _write_frame(frame: Any, out: Path) -> None:
-    """Write a result table to ``out``: .csv (formula-safe) or .parquet, atomically."""
-    from churnml.io import write_parquet_atomic, write_text_atomic
-    from churnml.outputs import formula_safe_csv
-
-    if out.suffix == ".csv":
-        write_text_atomic(formula_safe_csv(frame).decode("utf-8"), out)
-    elif out.suffix == ".parquet":
-        write_parquet_atomic(frame, out)
-    else:
-        raise UserError(f"--out {out}: give a .csv or .parquet file name")
-
-
-WinbackOutOpt = Annotated[Path, typer.Option("--out", help="Output FILE, .csv or .parquet.")]
-
-
-def _table_files(name: str, frame: Any) -> dict[str, bytes]:
-    """``<name>.parquet`` and a formula-safe ``<name>.csv`` of a result table."""
-    from churnml.outputs import formula_safe_csv, parquet_bytes
-
-    return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
-
-
-def _folder_out(out: Path | None, default: Path, data: Path | None = None) -> Path:
-    """The output folder of a report command, refused when it is or holds the data, the current folder
-    or the project (``outputs.checked_output_path``)."""
-    from churnml.outputs import checked_output_path, protected_folders
-
-    folder = out if out is not None else default
-    if folder.suffix in (".csv", ".parquet", ".html"):
-        raise UserError(f"--out {folder}: give a FOLDER (the files inside are named by the command)")
-    checked_output_path(folder, protected_folders(data))
-    return folder
-
-
-def _write_report_folder(folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config) -> bool:
-    """``files`` plus a ``manifest.json`` carrying churnml's marker (so a rerun may replace the folder and
-    nothing else may), written atomically under the folder's lock."""
-    import hashlib
-    import json
-
-    from churnml.config import config_hash
-    from churnml.outputs import MARKER, MARKER_KEY, write_scores_atomically
-
-    manifest = {
-        MARKER_KEY: MARKER,
-        "kind": kind,
-        "as_of": as_of.isoformat(),
-        "config_hash": config_hash(cfg),
-        "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
-    }
-    payload = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    return write_scores_atomically(folder, {**files, "manifest.json": payload})
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 FolderOutOpt = Annotated[Path | None, typer.Option("--out", help="Output FOLDER (written atomically).")]
@@ -836,38 +531,12 @@ def winback(
     """
     from rich.table import Table as RichTable
 
-    from churnml.interventions import (
-        ab_tests,
-        retention_contacts,
-        return_rates_by,
-        winback_attempts,
-        winback_page,
-    )
-    from churnml.io import read_dataset
-    from churnml.labels import churn_dates
-    from churnml.winback import winback_list
+    from churnml.jobs.reports import winback as winback_job
 
     cfg = config_from(config, set_)
-    folder = _folder_out(out, Path("data/winback"), data_dir(data, cfg))
     with console.status("reading the data, planning and measuring win-backs"):
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        churns = churn_dates(dataset, cfg.label)
-        plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
-        attempts = winback_attempts(dataset, churns, cfg.winback.stages)
-        tests = ab_tests(attempts)
-        retention = retention_contacts(dataset, churns, cfg.label.horizon_days)
-        rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
-        as_of = dataset.as_of.date()
-        html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages)
-    files = {
-        **_table_files("winback", plan),
-        **_table_files("attempts", attempts),
-        **_table_files("return_rates", rates),
-        **_table_files("ab_tests", tests),
-        **_table_files("retention_contacts", retention),
-        "winback.html": html.encode("utf-8"),
-    }
-    _write_report_folder(folder, files, "winback", as_of, cfg)
+        run = winback_job(data, cfg, out)
+    plan, tests, as_of, folder = run.plan, run.tests, run.as_of, run.folder
     summary = RichTable(title=f"win-back list as of {as_of} (top 10 of {plan.height:,})")
     text_cols = ("client_id", "stage", "reason_segment", "decision", "action")
     for col in ("priority", *text_cols, "lifetime_value"):
@@ -904,24 +573,13 @@ def metrics(
     import polars as pl
     from rich.table import Table as RichTable
 
-    from churnml.io import read_dataset
-    from churnml.metrics import ALL_SEGMENTS, PERIODS, churn_rate_page, churn_report
+    from churnml.jobs.reports import churn_metrics
+    from churnml.metrics import ALL_SEGMENTS
 
     cfg = config_from(config, set_)
-    folder = _folder_out(out, Path("data/metrics"), data_dir(data, cfg))
     with console.status("reading and counting churn per month and quarter"):
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
-        as_of = dataset.as_of.date()
-        html = churn_rate_page(reports, as_of)
-    table = pl.concat(list(reports.values()))
-    _write_report_folder(
-        folder,
-        {**_table_files("churn_rates", table), "churn_rates.html": html.encode()},
-        "metrics",
-        as_of,
-        cfg,
-    )
+        run = churn_metrics(data, cfg, out)
+    reports, table, folder = run.reports, run.table, run.folder
     for period, report in reports.items():
         overall = report.filter(pl.col("segment") == ALL_SEGMENTS)
         basis = overall["mrr_basis"][0] if overall.height else "none"
@@ -985,72 +643,21 @@ def postmortem(
 
     Example: churnml postmortem --data data/raw --from 2025-03-01 --to 2025-09-01
     """
-    from datetime import timedelta
-
-    import polars as pl
     from rich.table import Table as RichTable
 
-    from churnml.interventions import absences
-    from churnml.io import read_dataset
-    from churnml.labels import churn_dates
-    from churnml.postmortem import list_timeline, postmortem_page, postmortem_totals
-    from churnml.postmortem import postmortem as review_churns
-    from churnml.schemas import Clients, Table
-    from churnml.winback import with_reasons
+    from churnml.jobs.reports import list_folders
+    from churnml.jobs.reports import postmortem as postmortem_job
 
     cfg = config_from(config, set_)
-    folder = _folder_out(out, Path("data/postmortem"), data_dir(data, cfg))
     root = scores if scores is not None else cfg.paths.scores
-    list_dirs = sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file()) if root.is_dir() else []
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    if start is not None and end is not None and end <= start:
-        raise UserError(f"--to {end} must be after --from {start}")
-    with console.status(f"reading the data and {len(list_dirs)} written lists"):
-        dataset = read_dataset(data_dir(data, cfg), cfg.data)
-        end = end if end is not None else dataset.as_of.date()
-        if start is None:
-            dates = [parse_date(p.name, "a list folder") for p in list_dirs if _is_date(p.name)]
-            start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
-        if end <= start:
-            raise UserError(f"--to {end} must be after --from {start}")
-        lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
-        histories = [
-            pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
-        ]
-        timeline = list_timeline(lists, histories, cfg.score.zones)
-        gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label)), dataset)
-        clients = dataset.tables[Table.CLIENTS]
-        info = clients.select(
-            "client_id", *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
-        )
-        review = review_churns(
-            gone,
-            timeline,
-            start,
-            end,
-            lookback_days=cfg.label.horizon_days,
-            early_weeks=early_weeks,
-            clients=info,
-        )
-        by_reason = postmortem_totals(review, "reason")
-        by_family = postmortem_totals(review, "driver_family")
-        html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs))
-    _write_report_folder(
-        folder,
-        {
-            **_table_files("postmortem", review),
-            **_table_files("by_reason", by_reason),
-            **_table_files("by_family", by_family),
-            "postmortem.html": html.encode("utf-8"),
-        },
-        "postmortem",
-        end,
-        cfg,
-    )
-    if not list_dirs:
+    with console.status(f"reading the data and {len(list_folders(root))} written lists"):
+        run = postmortem_job(data, cfg, out, scores, start, end, early_weeks)
+    review, by_reason, folder, start, end = run.review, run.by_reason, run.folder, run.start, run.end
+    if not run.lists:
         console.print(f"[yellow]warning:[/] no written list under {root}: every churn is 'not reviewed'")
     summary = RichTable(
-        title=f"post-mortem of {review.height:,} churns, {start} to {end} ({len(list_dirs)} lists)"
+        title=f"post-mortem of {review.height:,} churns, {start} to {end} ({run.lists} lists)"
     )
     for col in ("reason", "churns", "reviewed", "caught early", "caught late", "missed", "caught", "weeks"):
         summary.add_column(col, justify="left" if col == "reason" else "right")
@@ -1072,9 +679,6 @@ def postmortem(
 # ----------------------------------------------------------------------------------------------
 # bench   (benchmarks that print figures)
 # ----------------------------------------------------------------------------------------------
-BENCH_HEADING = "## Models against the usual methods"
-
-
 @bench_app.command("models")
 @friendly
 def bench_models(
@@ -1117,53 +721,28 @@ def bench_models(
 
     from rich.table import Table as RichTable
 
-    from churnml.io import read_dataset, write_text_atomic
-    from churnml.labels import label_lag_days
-    from churnml.modeling.benchmark import (
-        BENCH_METRICS,
-        benchmark_markdown,
-        benchmark_models,
-        mean_scores,
-        purchases,
-    )
-    from churnml.modeling.experiment import feature_columns
-    from churnml.modeling.train import monotone_directions
-    from churnml.modeling.workflow import labeled_table, truth_oracle
+    from churnml.jobs.bench import bench_models as bench_job
+    from churnml.modeling.benchmark import BENCH_METRICS, mean_scores
 
     cfg = config_from(config, set_)
     update = {
         k: v for k, v in (("folds", folds), ("test_days", test_days), ("monotone", monotone)) if v is not None
     }
-    train_cfg = cfg.train.model_copy(update=update)
     folder = data_dir(data, cfg)
     command = "churnml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     timer = Timer()
     with console.status("[bold]bench models[/] reading the dataset") as status:
-
-        def say(msg: str) -> None:
-            status.update(f"[bold]bench models[/] {msg}")
-
-        dataset = read_dataset(folder, cfg.data)
-        table = labeled_table(dataset, cfg, say)
-        oracle = truth_oracle(truth, cfg.label.horizon_days)
-        try:
-            result = benchmark_models(
-                table,
-                purchases(dataset),
-                train_cfg,
-                cfg.label.horizon_days,
-                label_lag_days(cfg.label),
-                oracle,
-                say,
-                btyd,
-                monotone_directions(feature_columns(table), cfg.features),
-            )
-        except ImportError as exc:
-            raise UserError(
-                f"--btyd pymc-marketing needs the bench extra (pip install churnml[bench]): {exc}"
-            ) from None
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        result = bench_job(
+            data,
+            cfg,
+            cfg.train.model_copy(update=update),
+            truth,
+            btyd,
+            title,
+            out,
+            command,
+            lambda msg: status.update(f"[bold]bench models[/] {msg}"),
+        )
     shown = RichTable(title=f"bench models: {folder}")
     for col in ("cutoff", "method", *BENCH_METRICS):
         shown.add_column(col, justify="left" if col in ("cutoff", "method") else "right")
@@ -1178,17 +757,6 @@ def bench_models(
     out_console.print(shown)
     for note in result.notes:
         out_console.print(f"note: {note}")
-    section = benchmark_markdown(result, title or folder.name, command)
-    begin, end = f"<!-- bench models: {folder.name} -->", f"<!-- /bench models: {folder.name} -->"
-    block = f"{begin}\n{section}{end}\n"
-    text = out.read_text() if out.is_file() else "# Benchmarks\n\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) + 1 :]
-    else:
-        if BENCH_HEADING not in text:
-            text = text.rstrip("\n") + f"\n\n{BENCH_HEADING}\n\n"
-        text = text.rstrip("\n") + "\n\n" + block
-    write_text_atomic(text, out)
     out_console.print(f"wrote {out} in {timer.total():.0f}s")
 
 

@@ -1,4 +1,8 @@
-"""Typed configuration, read once from ``configs/default.yaml`` and passed around in slices.
+"""Typed configuration, read once from the defaults shipped in the package and passed around in slices.
+
+The defaults are ``churnml/default.yaml`` (package data, so a wheel install has them; the checkout's
+``configs/default.yaml`` links to it) and equal the pydantic defaults below, key for
+key and in the same order: ``Config() == load_config()`` (both are tested).
 
 ``load_config(path, overrides)`` merges a partial YAML over the defaults, applies ``--set`` style
 overrides (``label.horizon_days=30``) and validates everything with pydantic: an unknown key or a
@@ -112,7 +116,19 @@ class TrainConfig(_Section):
     monotone: bool = True
     seed: int = 42
     params_file: Path | None = None
-    lightgbm: dict[str, Any] = Field(default_factory=dict)
+    lightgbm: dict[str, Any] = Field(
+        default_factory=lambda: {
+            "n_estimators": 2000,
+            "learning_rate": 0.05,
+            "num_leaves": 15,
+            "min_child_samples": 100,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.35,
+            "reg_lambda": 1.0,
+            "min_split_gain": 0.5,
+        }
+    )
     early_stopping_rounds: int = Field(100, ge=1)
     logistic_c: float = Field(0.1, gt=0)
     imbalance_power: float = Field(0.5, ge=0, le=1)
@@ -225,7 +241,14 @@ class RulesConfig(_Section):
         "onboarding_stalled",
     )
     # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone)
-    raise_zone: dict[RuleName, Literal["yellow", "red"]] = Field(default_factory=dict)
+    raise_zone: dict[RuleName, Literal["yellow", "red"]] = Field(
+        default_factory=lambda: {
+            "term_lapsed": "red",
+            "champion_change": "yellow",
+            "vendor_review": "yellow",
+            "low_ratings": "yellow",
+        }
+    )
 
 
 class Play(_Section):
@@ -239,16 +262,83 @@ class PlaybooksConfig(_Section):
     escalation_role: str = "head_of_customer_success"
     # the action when no rule fired and no driver raises the risk (mostly green clients)
     actions: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
-        default_factory=dict
+        default_factory=lambda: {
+            "green": {
+                "A": "Quarterly business review; look for expansion",
+                "B": "Keep the regular cadence",
+                "C": "Automated nurture",
+            },
+            "yellow": {
+                "A": "Owner check-in call: ask about goals for the next quarter",
+                "B": "Owner check-in call",
+                "C": "Automated check-in",
+            },
+            "red": {
+                "A": "Owner call with a success plan",
+                "B": "Owner call with a success plan",
+                "C": "Owner call",
+            },
+        }
     )
     # how soon, by zone and value tier: the prefix of every action ("Red, tier A: this week")
     urgency: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
-        default_factory=dict
+        default_factory=lambda: {
+            "red": {"A": "This week, with management", "B": "This week", "C": "This week (light touch)"},
+            "yellow": {"A": "Within two weeks", "B": "Within two weeks", "C": "This month"},
+            "green": {"A": "At the next review", "B": "At the next review", "C": "When convenient"},
+        }
     )
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
-    rules: dict[RuleName, Play] = Field(default_factory=dict)
+    rules: dict[RuleName, Play] = Field(
+        default_factory=lambda: {
+            "term_lapsed": Play(
+                role="sales",
+                task="Renewal call: the term ended and was not renewed; ask what blocks it and renew",
+            ),
+            "champion_change": Play(
+                role="management",
+                task="Meet the new decision maker: relationship reset and a joint improvement plan",
+            ),
+            "vendor_review": Play(
+                role="management",
+                task="Executive call before the vendor review ends: value review and tariff review",
+            ),
+            "complaints": Play(
+                role="service", task="Resolve the open complaints; service review with the client"
+            ),
+            "low_ratings": Play(
+                role="service", task="Call about the low ratings; process review and a fix plan"
+            ),
+            "payment_trouble": Play(
+                role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"
+            ),
+            "onboarding_stalled": Play(
+                role="success", task="Onboarding follow-up: training session and a first-90-days plan"
+            ),
+            "data_export": Play(
+                role="success", task="Call about the data export: what do they need the data for?"
+            ),
+            "unanswered_outreach": Play(
+                role="success", task="Reach another contact: outreach went unanswered twice in a row"
+            ),
+            "no_activity": Play(
+                role="sales", task="No order or use for months: call about purchase plans and budget"
+            ),
+            "health_drop": Play(
+                role="success", task="Health dropped sharply: review the drivers with the client"
+            ),
+        }
+    )
     families: dict[Literal["usage", "payments", "communication", "support", "account"], Play] = Field(
-        default_factory=dict
+        default_factory=lambda: {
+            "usage": Play(role="success", task="Adoption review: training on the key features"),
+            "payments": Play(role="sales", task="Purchase plans and budget: tariff review"),
+            "communication": Play(
+                role="success", task="Re-engage: call the champion; agree on a check-in rhythm"
+            ),
+            "support": Play(role="service", task="Service review: resolve open tickets; process review"),
+            "account": Play(role="management", task="Executive sponsor call about the account change"),
+        }
     )
     # a client in its grace period, a renewal due soon, and a client not worth keeping
     grace: Play = Play(role="sales", task="Renewal call: ask what stands in the way and renew the term")
@@ -268,7 +358,17 @@ class WinbackConfig(_Section):
         "recovery attempt",
         "recovery attempt",
     )
-    approaches: dict[str, str] = Field(default_factory=dict)
+    approaches: dict[str, str] = Field(
+        default_factory=lambda: {
+            "price": "a price match or a loyalty offer",
+            "service": "a call from a manager: an honest apology and what was fixed",
+            "forgot": "news, a useful guide, 'we thought of you'",
+            "lost_interest": "related products and what is new",
+            "competitor": "what we do better now, a switch-back offer",
+            "moved": "no attempt: keep a soft relationship (newsletter, season's greetings)",
+            "other": "ask what would make them come back",
+        }
+    )
     default_approach: str = "ask what would make them come back"
     no_attempt_reasons: tuple[str, ...] = ("moved",)
     cost_per_attempt: float = Field(500.0, ge=0)
@@ -329,12 +429,10 @@ class Config(_Section):
 
 
 def default_config_path() -> Path:
-    """``configs/default.yaml`` of the checkout, or the copy shipped inside the package."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "configs" / "default.yaml"
-        if candidate.is_file():
-            return candidate
+    """The defaults shipped inside the package, ``churnml/default.yaml`` (``configs/default.yaml`` links here).
+
+    Always the package's file, never a ``configs/`` folder found above it: an installed churnml inside
+    another project must not pick up that project's file."""
     return Path(str(resources.files("churnml") / "default.yaml"))
 
 

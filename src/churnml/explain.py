@@ -49,6 +49,7 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
+from churnml.features.registry import FAMILIES
 from churnml.outputs import Scores
 
 __all__ = [
@@ -67,7 +68,7 @@ __all__ = [
     "top_drivers",
 ]
 
-FAMILIES: tuple[str, ...] = ("usage", "payments", "communication", "support", "account")
+# the signal families are the registry's (a new family is added there, once)
 RAISES = "raises risk"
 LOWERS = "lowers risk"
 DRIVER_PARTS = ("feature", "family", "direction", "sentence", "contribution")

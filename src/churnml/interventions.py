@@ -458,7 +458,12 @@ def winback_page(
         "ci_high",
         "share",
     )
-    counts = plan.group_by("stage", "decision").len().pivot("decision", index="stage", values="len")
+    counts = (
+        plan.group_by("stage", "decision")
+        .len()
+        .sort("decision")
+        .pivot("decision", index="stage", values="len")
+    )
     order = {s: i for i, s in enumerate(stage_labels(stages))}
     counts = counts.sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64)).fill_null(
         0

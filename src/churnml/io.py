@@ -1,4 +1,4 @@
-"""Reading dataset folders and writing outputs: the only module (with ``outputs.py``) that touches paths.
+"""Reading dataset folders and writing files atomically; the jobs (:mod:`churnml.jobs`) call these at the edge.
 
 A dataset folder holds one file per table of the contract, ``<table>.parquet`` or ``<table>.csv``
 (auto-detected; ``.csv.gz`` too). :func:`read_dataset` reads, coerces and validates every table and

@@ -15,9 +15,10 @@ Columns:
   revenue churn: downgrades of clients who stay are not counted);
 - ``mrr_basis``: ``subscriptions`` (MRR of the terms running just before the month starts:
   ``start_date < month <= end_date``, so a term ending on the 1st still counts for the client who
-  churns that day, and back-to-back terms count once) or, without a
-  subscriptions table, ``payments_run_rate`` (the client's payments in the 365 days before the month
-  start / 12, refunds netted, floored at 0);
+  churns that day, and back-to-back terms count once), ``payments_run_rate`` (the client's payments in
+  the 365 days before the month start / 12, refunds netted, floored at 0), or with both tables
+  ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
+  — the recurring revenue of the weekly list (:func:`churnml.value.annual_recurring_revenue` / 12);
 - ``complete``: whether the month's churn is fully observed: every churn of it is already known
   (month end + the label lag ``<=`` the data end; the last months usually are not) and, for the
   inactivity source, the month starts at least ``inactivity_days`` after the first data (before
@@ -124,12 +125,15 @@ def _on_snapshots(frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr, snapshots: pl.S
 def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
-    Returns ``spine`` with a ``_mrr`` column (0 when nothing runs) and ``"subscriptions"`` or
-    ``"payments_run_rate"`` (see the module docstring); with neither table, MRR is 0 and the basis ``"none"``.
+    Returns ``spine`` with a ``_mrr`` column (per client: its running terms, else its payments' run rate,
+    else 0; the weekly list's ARR / 12) and the basis (see the module docstring); with neither table,
+    MRR is 0 and the basis ``"none"``.
     """
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
     snapshots = spine.get_column(SNAPSHOT)
+    parts: list[pl.Expr] = []
+    out = spine
     if subs is not None:
         # a term counts at s when start_date < s <= end_date
         terms = subs.select(
@@ -138,23 +142,34 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         running = (
             _on_snapshots(terms, pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE), snapshots)
             .group_by(CLIENT_ID, SNAPSHOT)
-            .agg(pl.col(Subscriptions.MRR).sum().alias(_MRR))
+            .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr_terms"))
         )
-        basis = "subscriptions"
-    elif payments is not None:
+        out = out.join(running, on=[CLIENT_ID, SNAPSHOT], how="left")
+        parts.append(pl.col("_mrr_terms"))
+    if payments is not None:
         # a payment counts at s when paid_at < s <= paid_at + 365 days
         paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
             Payments.CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
         )
-        running = (
+        run_rate = (
             _on_snapshots(paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR, snapshots)
             .group_by(CLIENT_ID, SNAPSHOT)
-            .agg((pl.col(Payments.AMOUNT).sum() / 12).clip(lower_bound=0).alias(_MRR))
+            .agg((pl.col(Payments.AMOUNT).sum() / 12).clip(lower_bound=0).alias("_mrr_paid"))
         )
-        basis = "payments_run_rate"
-    else:
+        out = out.join(run_rate, on=[CLIENT_ID, SNAPSHOT], how="left")
+        parts.append(pl.col("_mrr_paid"))
+    if not parts:
         return spine.with_columns(pl.lit(0.0).alias(_MRR)), "none"
-    out = spine.join(running, on=[CLIENT_ID, SNAPSHOT], how="left").with_columns(pl.col(_MRR).fill_null(0.0))
+    # per client, as in the weekly list (value.annual_recurring_revenue): the running terms, else the
+    # payments' run rate, else 0
+    out = out.with_columns(pl.coalesce(*parts, pl.lit(0.0)).alias(_MRR)).drop(
+        c for c in ("_mrr_terms", "_mrr_paid") if c in out.columns
+    )
+    basis = " else ".join(
+        name
+        for name, table in (("subscriptions", subs), ("payments_run_rate", payments))
+        if table is not None
+    )
     return out, basis
 
 

@@ -99,7 +99,6 @@ class Scores:
     ACTION = "action"
     ACTS = "acts"
     ESCALATION = "escalation"
-    RAW_SCORE = "raw_score"
 
     @staticmethod
     def family_health(family: str) -> str:

@@ -28,9 +28,13 @@ nav a{margin-right:1em}
 
 
 def figure_svg(fig) -> str:  # fig: matplotlib.figure.Figure
-    """The figure as an inline ``<svg>`` element (no date metadata: same figure, same text)."""
+    """The figure as an inline ``<svg>`` element: no date metadata and a fixed id salt, so the same
+    figure gives the same text (matplotlib draws random element ids otherwise)."""
+    import matplotlib.pyplot as plt
+
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    with plt.rc_context({"svg.hashsalt": "churnml"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 

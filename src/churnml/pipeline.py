@@ -3,10 +3,13 @@
 - :func:`labeled_feature_table` — training: one row per (client, weekly snapshot) for every client
   active at the snapshot, with ``label`` (null when the horizon runs past the end of the data) and
   every feature.
-- :func:`snapshot_feature_table` — weekly scoring: the same, for the clients active at one as-of date.
+- :func:`snapshot_feature_table` — the same features for the clients active at one as-of date (for
+  notebooks and benchmarks).
 
-Training and scoring therefore share one code path (DESIGN principle 6): scoring just passes this
-week's snapshot.
+Training and scoring share the feature code, :func:`churnml.features.build_features` (DESIGN
+principle 6), not this module: the weekly score (:func:`churnml.scoring.scored_list`) passes its own
+spine — this week's clients at each week of their health history — through ``build_features`` in
+client batches.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import polars as pl
+
 from churnml.config import PlaybooksConfig, ZonesConfig
 from churnml.crm import days_text
 
@@ -30,6 +32,8 @@ __all__ = [
     "ClientFacts",
     "choose_play",
     "raised_zones",
+    "threshold_zone",
+    "threshold_zone_expr",
     "zone_change_count",
     "zone_path",
 ]
@@ -39,7 +43,26 @@ _LEVEL = {z: i for i, z in enumerate(ZONE_ORDER)}
 
 
 def _level(p: float, cfg: ZonesConfig) -> int:
+    """The threshold zone of one probability, as an index of :data:`ZONE_ORDER`: red at or above
+    ``cfg.red``, yellow at or above ``cfg.yellow``, else green (the one definition of the rule;
+    :func:`threshold_zone` and :func:`threshold_zone_expr` apply it)."""
     return 2 if p >= cfg.red else 1 if p >= cfg.yellow else 0
+
+
+def threshold_zone(p: float, cfg: ZonesConfig) -> str:
+    """green / yellow / red of one probability by the thresholds alone (no hysteresis)."""
+    return ZONE_ORDER[_level(p, cfg)]
+
+
+def threshold_zone_expr(probability: pl.Expr, cfg: ZonesConfig) -> pl.Expr:
+    """:func:`threshold_zone` as a Polars expression over a probability column."""
+    return (
+        pl.when(probability >= cfg.red)
+        .then(pl.lit(ZONE_ORDER[2]))
+        .when(probability >= cfg.yellow)
+        .then(pl.lit(ZONE_ORDER[1]))
+        .otherwise(pl.lit(ZONE_ORDER[0]))
+    )
 
 
 def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:

@@ -35,6 +35,7 @@ from datetime import date, datetime
 import polars as pl
 
 from churnml.config import ZonesConfig
+from churnml.playbook import threshold_zone_expr
 from churnml.schemas import CLIENT_ID, Churns
 
 __all__ = [
@@ -61,16 +62,6 @@ ZONE = "zone"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
 _FLAGGED = ("yellow", "red")
-
-
-def _zone_of(probability: pl.Expr, cfg: ZonesConfig) -> pl.Expr:
-    return (
-        pl.when(probability >= cfg.red)
-        .then(pl.lit("red"))
-        .when(probability >= cfg.yellow)
-        .then(pl.lit("yellow"))
-        .otherwise(pl.lit("green"))
-    )
 
 
 def list_timeline(
@@ -113,7 +104,7 @@ def list_timeline(
                 CLIENT_ID,
                 pl.col("snapshot").cast(pl.Date).alias(AS_OF),
                 pl.col(PROBABILITY).cast(pl.Float64),
-                _zone_of(pl.col(PROBABILITY), zones).alias(ZONE),
+                threshold_zone_expr(pl.col(PROBABILITY), zones).alias(ZONE),
                 pl.lit("history").alias("source"),
                 pl.lit(len(histories) - i).alias(
                     "_rank"

@@ -24,7 +24,6 @@ the zone thresholds drawn in.
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -38,6 +37,7 @@ from matplotlib.ticker import FuncFormatter
 from churnml.columns import Scores
 from churnml.explain import FAMILIES
 from churnml.outputs import History
+from churnml.pages import figure_svg
 
 __all__ = ["report_html", "sparkline_svg"]
 
@@ -60,11 +60,10 @@ table.compact{font-size:.85em}table.compact td{padding:.15em .4em}
 
 
 def _svg(fig: plt.Figure) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    """The figure as inline ``<svg>`` (:func:`churnml.pages.figure_svg`), then closed."""
+    text = figure_svg(fig)
     plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    return text
 
 
 def _money(x: float | None) -> str:

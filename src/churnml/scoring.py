@@ -82,8 +82,17 @@ from churnml.explain import (
     registry_catalog,
     top_drivers,
 )
+from churnml.modeling.train import feature_matrix
 from churnml.outputs import History
-from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
+from churnml.playbook import (
+    ZONE_ORDER,
+    ClientFacts,
+    choose_play,
+    raised_zones,
+    threshold_zone,
+    zone_change_count,
+    zone_path,
+)
 from churnml.rules import fired_rules
 from churnml.schemas import (
     CLIENT_ID,
@@ -122,7 +131,7 @@ __all__ = [
     "zones",
 ]
 
-ZONES = ("green", "yellow", "red")
+ZONES = ZONE_ORDER
 
 
 class ScoringError(ValueError):
@@ -194,19 +203,20 @@ def check_feature_match(model_features: Sequence[str], data_features: Sequence[s
 
 
 def model_version(metadata: Mapping[str, Any]) -> str:
-    """The model's version as recorded by training (registry version, else run id, else 'unknown')."""
-    for key in ("model_version", "version", "registered_version", "run_id"):
-        if metadata.get(key) not in (None, ""):
-            return str(metadata[key])
-    return "unknown"
+    """The model's version as recorded by training (registry version, else run id, else 'unknown';
+    :attr:`churnml.modeling.card.ModelCard.version`)."""
+    from churnml.modeling.card import ModelCard
+
+    return ModelCard.from_dict(metadata).version
 
 
 def feature_drift(X: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any]) -> dict[str, float]:
     """PSI of each feature (column ``j`` of ``X`` is ``names[j]``) against the training reference stored
     with the model (empty when absent)."""
+    from churnml.modeling.card import ModelCard
     from churnml.modeling.export import population_stability
 
-    reference = metadata.get("feature_reference") or metadata.get("reference") or {}
+    reference = ModelCard.from_dict(metadata).feature_reference or {}
     out: dict[str, float] = {}
     for j, name in enumerate(names):
         ref = reference.get(name)
@@ -228,8 +238,7 @@ def zones(
     p = np.asarray(probability, dtype=float)
     n = len(p)
     if cfg.method == "probability":
-        out = np.where(p >= cfg.red, "red", np.where(p >= cfg.yellow, "yellow", "green"))
-        return [str(z) for z in out]
+        return [threshold_zone(float(x), cfg) for x in p]
     rar = np.asarray(revenue_at_risk, dtype=float)
     order = sorted(range(n), key=lambda i: (-rar[i], -p[i], client_ids[i]))
     result = ["green"] * n
@@ -394,12 +403,6 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
     return replace(subset, activity_start=dataset.first_activity())
 
 
-def _matrix(frame: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """The feature matrix in the model's column order (float64, nulls as NaN, row-major as LightGBM
-    reads it: no further copy on the way in)."""
-    return frame.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
-
-
 @dataclass
 class _Scored:
     """What the batched feature/scoring pass keeps: every row's probability, the features of this week
@@ -427,7 +430,7 @@ def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int
         return np.zeros(0)
     return np.concatenate(
         [
-            np.asarray(model.churn_probability(_matrix(table.slice(i, chunk), names)), dtype=float)
+            np.asarray(model.churn_probability(feature_matrix(table.slice(i, chunk), names)), dtype=float)
             for i in range(0, table.height, chunk)
         ]
     )
@@ -615,6 +618,110 @@ def _explanations(
     )
 
 
+@dataclass
+class _Clock:
+    """Wall time of the named steps of one scoring run (``ScoredList.timings``), with progress messages."""
+
+    progress: Callable[[str], None] | None
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def step(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+        self.started = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        self.timings[name] = round(time.perf_counter() - self.started, 3)
+
+
+@dataclass(frozen=True)
+class _HistoryPlan:
+    """Which weekly snapshots of the health history are scored now (``todo``, oldest first) and which
+    are reused from last week's ``history.parquet`` (``known``, filtered to the history weeks)."""
+
+    known: pl.DataFrame
+    reused: set[date]
+    todo: list[date]
+
+
+def _history_plan(known_history: pl.DataFrame | None, as_of: date, weeks: int) -> _HistoryPlan:
+    """The history weeks to score: all of them but those last week's file holds (this week and last
+    week are always scored afresh: they are the ones explained)."""
+    hist_dates = history_snapshots(as_of, weeks)
+    known = (
+        known_history.filter(pl.col(History.SNAPSHOT).is_in(hist_dates))
+        if known_history is not None
+        else pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
+    )
+    reused = set(known.get_column(History.SNAPSHOT).unique().to_list()) - {as_of, as_of - timedelta(weeks=1)}
+    return _HistoryPlan(known, reused, [d for d in hist_dates if d not in reused])
+
+
+def _listed_spine(
+    dataset: Dataset, todo: list[date], as_of: date, label: LabelConfig
+) -> tuple[pl.DataFrame, list[str]]:
+    """The (client, snapshot) rows to score and the listed clients (sorted): the clients active at
+    ``as_of`` and not gone, at every snapshot of ``todo`` where they were active. Raises
+    :class:`ScoringError` when nobody is on the list."""
+    from churnml.labels import active_spine
+
+    spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+    gone = gone_clients(dataset.tables, as_of)
+    ids = [
+        c
+        for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
+        if c not in gone
+    ]
+    if not ids:
+        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
+    return spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())), ids
+
+
+@dataclass(frozen=True)
+class _WeekScores:
+    """This week's and last week's rows of the scoring pass (sorted by client_id) and every score."""
+
+    probs: pl.DataFrame  # one row per client x snapshot scored: client_id, snapshot, churn_probability
+    now: pl.DataFrame  # this week's features, one row per listed client
+    prev: pl.DataFrame  # last week's features of the listed clients active then
+    p_now: np.ndarray
+    previous: PreviousWeek  # last week's probabilities; zones not yet known
+
+
+def _week_scores(passed: _Scored, as_of: date, prev_date: date) -> _WeekScores:
+    """The batches of the scoring pass put together, this week and last week picked out."""
+    probs = pl.concat(passed.probs)
+    prev_frame = pl.concat(passed.prev).sort(CLIENT_ID)
+    p_prev = (
+        probs.filter(pl.col(SNAPSHOT) == prev_date).sort(CLIENT_ID).get_column(History.PROBABILITY).to_numpy()
+    )
+    return _WeekScores(
+        probs=probs,
+        now=pl.concat(passed.now).sort(CLIENT_ID),
+        prev=prev_frame,
+        p_now=probs.filter(pl.col(SNAPSHOT) == as_of)
+        .sort(CLIENT_ID)
+        .get_column(History.PROBABILITY)
+        .to_numpy(),
+        previous=PreviousWeek(prev_date, prev_frame.get_column(CLIENT_ID).to_list(), p_prev, {}),
+    )
+
+
+def _plays(standing: _Standing, reasons: _Reasons, playbooks: PlaybooksConfig) -> pl.DataFrame:
+    """The recommended play of each listed client, from its value, rules, zone and drivers."""
+    return recommended_plays(
+        pl.concat(
+            [standing.valued, standing.keep.drop(CLIENT_ID), standing.views.drop(CLIENT_ID), reasons.drivers],
+            how="horizontal",
+        ).with_columns(
+            pl.Series(Scores.ZONE, standing.zone),
+            pl.Series(Scores.RULES, standing.fired.get_column(Scores.RULES), dtype=pl.String),
+        ),
+        playbooks,
+    )
+
+
 def scored_list(
     dataset: Dataset,
     as_of: date,
@@ -639,71 +746,35 @@ def scored_list(
     the data's features. ``rows_per_batch`` (default ``score.batch_rows``) bounds the (client x snapshot)
     rows featurised at once.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        if progress is not None:
-            progress(name)
-        clock = time.perf_counter()
-
-    def done(name: str) -> None:
-        timings[name] = round(time.perf_counter() - clock, 3)
-
-    step("checking the data")
+    clock = _Clock(progress)
+    clock.step("checking the data")
     check_data_lag(dataset.tables, as_of, score.max_data_lag_days)
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
-    hist_dates = history_snapshots(as_of, score.history_weeks)
-    known = (
-        known_history.filter(pl.col(History.SNAPSHOT).is_in(hist_dates))
-        if known_history is not None
-        else pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
-    )
-    have = set(known.get_column(History.SNAPSHOT).unique().to_list()) - {as_of, prev_date}
-    todo = [d for d in hist_dates if d not in have]
-    from churnml.labels import active_spine
+    plan = _history_plan(known_history, as_of, score.history_weeks)
+    spine, ids = _listed_spine(dataset, plan.todo, as_of, label)
+    clock.done("check")
 
-    spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    gone = gone_clients(dataset.tables, as_of)
-    ids = [
-        c
-        for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
-        if c not in gone
-    ]
-    if not ids:
-        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
-    # Only this week's clients matter: their history and their previous week.
-    spine = spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode()))
-    done("check")
-
-    step(f"features and scores at {len(todo)} weekly snapshots")
+    clock.step(f"features and scores at {len(plan.todo)} weekly snapshots")
     batch = rows_per_batch if rows_per_batch is not None else score.batch_rows
-    passed = _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress)
-    now_frame = pl.concat(passed.now).sort(CLIENT_ID)
-    prev_frame = pl.concat(passed.prev).sort(CLIENT_ID)
-    probs = pl.concat(passed.probs)
-    del passed
-    p_of = probs.filter(pl.col(SNAPSHOT) == as_of).sort(CLIENT_ID)
-    p_now = p_of.get_column(History.PROBABILITY).to_numpy()
-    prev_ids = prev_frame.get_column(CLIENT_ID).to_list()
-    p_prev = (
-        probs.filter(pl.col(SNAPSHOT) == prev_date).sort(CLIENT_ID).get_column(History.PROBABILITY).to_numpy()
+    week = _week_scores(
+        _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress),
+        as_of,
+        prev_date,
     )
-    done("features_and_scores")
+    clock.done("features_and_scores")
 
-    step("health history")
-    history = _health_history(probs, known, have, ids)
-    done("history")
+    clock.step("health history")
+    history = _health_history(week.probs, plan.known, plan.reused, ids)
+    clock.done("history")
 
-    step("value, zones, rules and actions")
-    health = health_score(p_now)
+    clock.step("value, zones, rules and actions")
+    health = health_score(week.p_now)
     standing = _standing(
         dataset,
         ids,
-        p_now,
-        _PreviousScores(prev_date, prev_ids, p_prev),
+        week.p_now,
+        week.previous,
         history,
         as_of,
         label=label,
@@ -712,48 +783,39 @@ def scored_list(
         value=value,
         rules=rules,
     )
-    done("value_rules")
+    clock.done("value_rules")
 
-    step("explaining (exact TreeSHAP)")
-    values_now = _matrix(now_frame, names)
+    clock.step("explaining (exact TreeSHAP)")
+    values_now = feature_matrix(week.now, names)
     reasons = _reasons(
         model,
         dataset,
         as_of,
         ids,
         values_now,
-        prev_frame,
-        p_now,
+        week.prev,
+        week.p_now,
         standing,
         health,
         names,
         features,
         score,
     )
-    done("explain")
+    clock.done("explain")
 
-    step("actions")
-    plays = recommended_plays(
-        pl.concat(
-            [standing.valued, standing.keep.drop(CLIENT_ID), standing.views.drop(CLIENT_ID), reasons.drivers],
-            how="horizontal",
-        ).with_columns(
-            pl.Series(Scores.ZONE, standing.zone),
-            pl.Series(Scores.RULES, standing.fired.get_column(Scores.RULES), dtype=pl.String),
-        ),
-        playbooks,
-    )
-    done("actions")
+    clock.step("actions")
+    plays = _plays(standing, reasons, playbooks)
+    clock.done("actions")
 
-    step("drift against the training data")
+    clock.step("drift against the training data")
     psi = feature_drift(values_now, names, metadata)
     drifted = {k: v for k, v in sorted(psi.items()) if v > score.drift_psi}
-    done("drift")
+    clock.done("drift")
 
-    step("assembling the list")
+    clock.step("assembling the list")
     table = _assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)
-    done("assemble")
-    return ScoredList(as_of, table, history, psi, drifted, timings, tuple(todo))
+    clock.done("assemble")
+    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo))
 
 
 def _health_history(
@@ -779,15 +841,6 @@ def _health_history(
 
 
 @dataclass(frozen=True)
-class _PreviousScores:
-    """Last week's probabilities of the clients active then (sorted by client_id)."""
-
-    date: date
-    ids: list[str]
-    probability: np.ndarray
-
-
-@dataclass(frozen=True)
 class _Standing:
     """Where each of this week's clients stands (lists in the order of ``ids``): value, keep flag, rules,
     zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
@@ -810,7 +863,7 @@ def _standing(
     dataset: Dataset,
     ids: list[str],
     p_now: np.ndarray,
-    prev: _PreviousScores,
+    prev: PreviousWeek,
     history: pl.DataFrame,
     as_of: date,
     *,
@@ -838,9 +891,7 @@ def _standing(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
     }
     fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
-    previous = _previous_week(
-        prev.ids, prev.probability, dataset, prev.date, history, score.zones, rules, rule_args
-    )
+    previous = _with_previous_zones(prev, dataset, history, score.zones, rules, rule_args)
     if score.zones.method == "probability":
         stable = history_zones(history, ids, prev.date, score.zones)
         model_zone, n_changes = stable.now, list(stable.changes)
@@ -911,7 +962,7 @@ def _reasons(
         ],
         dtype=np.int64,
     )
-    values_prev = _matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     citing = _Citing(
         reference_levels(values_now, names, registry_catalog(features)[0]),
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
@@ -1043,20 +1094,19 @@ def _share(p: float) -> str:
     return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
 
 
-def _previous_week(
-    ids: list[str],
-    p_prev: np.ndarray,
+def _with_previous_zones(
+    scores: PreviousWeek,
     dataset: Dataset,
-    prev_date: date,
     history: pl.DataFrame,
     cfg: ZonesConfig,
     rules: RulesConfig,
     rule_args: Mapping[str, Any],
 ) -> PreviousWeek:
-    """Last week's list as it was shown: the zones with hysteresis (or capacity), raised by the rules
-    that fired then."""
+    """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
+    (or capacity), raised by the rules that fired then."""
+    ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
     if not ids:
-        return PreviousWeek(prev_date, [], np.zeros(0), {})
+        return replace(scores, zone={})
     if cfg.method == "probability":
         zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
     else:
@@ -1073,7 +1123,7 @@ def _previous_week(
             **rule_args,
         )
         zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
-    return PreviousWeek(prev_date, ids, p_prev, dict(zip(ids, zone, strict=True)))
+    return replace(scores, zone=dict(zip(ids, zone, strict=True)))
 
 
 def _crm_views(

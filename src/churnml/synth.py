@@ -207,7 +207,7 @@ WINBACK_B_KIND = ("offer", "call", "email", "email", "other", "offer", "call")
 RETENTION_DECLINE = 0.5  # a retention call when a decline first reaches this intensity ...
 RETENTION_P = 0.5  # ... with this probability
 
-FAMILIES = ("usage", "payments", "communication", "support", "account")
+# the registry's signal families, in its order: the columns of FAMILY_P below
 F_USAGE, F_PAY, F_COMM, F_SUPPORT, F_ACCOUNT = range(5)
 # P(family shows | episode reason), rows = REASONS.
 FAMILY_P = np.array(

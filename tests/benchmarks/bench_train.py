@@ -47,7 +47,7 @@ def main() -> None:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{args.work / 'mlflow.db'}"
     cfg = load_config(None, [f"paths.tune={args.work / 'tune'}", *args.overrides])
 
-    from churnml.modeling.workflow import run_training
+    from churnml.jobs.train import run_training
 
     started = time.perf_counter()
     dataset = read_dataset(data, cfg.data)

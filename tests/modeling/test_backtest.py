@@ -131,6 +131,12 @@ def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg):
     assert result.rows["labeled"] == 120 * 37 and result.rows["unlabeled"] == 120 * 3
     assert result.model.booster_.current_iteration() == int(np.median(result.backtest.best_iterations))
     assert "held-out clients' rows" in result.calibration_source and "twin" in result.calibration_source
+    # the drift reference is the last quarter of labeled snapshots (weeks 24..36), every client of them
+    assert len(result.X_reference) == 120 * 13
+    labeled = table[table["label"].notna()].reset_index(drop=True)
+    assert set(labeled.loc[result.X_reference.index, "snapshot"]) == {
+        FIRST + timedelta(weeks=w) for w in range(24, 37)
+    }
     assert len(result.backtest.plan.folds) == 2
     assert set(result.metrics.index) == {"model", "logistic"}
     # the model beats a logistic regression on data it was given with a strong signal

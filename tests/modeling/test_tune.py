@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import optuna
 
 from churnml.config import load_config
-from churnml.modeling.workflow import read_tuned_params, run_tuning
+from churnml.jobs.inputs import read_tuned_params
+from churnml.jobs.tune import run_tuning
 
 from .conftest import labeled_table
 

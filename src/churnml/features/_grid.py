@@ -47,7 +47,6 @@ __all__ = [
     "cum",
     "cum_before",
     "day_number",
-    "days_column",
     "days_since",
     "dense_shifts",
     "existing_weeks",
@@ -115,11 +114,6 @@ def day_number(expr: nw.Expr, fast: bool = False) -> nw.Expr:
     if fast:
         return expr.cast(nw.Date).cast(nw.Int64)
     return civil_day_number(expr)
-
-
-def days_column(lf: nw.LazyFrame, col: str) -> nw.Expr:
-    """:func:`day_number` of ``lf[col]`` with the fast path where the backend supports it."""
-    return day_number(nw.col(col), fast=lf.implementation.is_polars())
 
 
 def civil_day_number(expr: nw.Expr) -> nw.Expr:

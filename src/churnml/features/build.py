@@ -39,6 +39,7 @@ from churnml.features.usage import usage_features
 from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 
 __all__ = [
+    "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
     "feature_columns",
@@ -57,6 +58,8 @@ _STEPS: tuple[tuple[str, Table | None, Family], ...] = (
     ("support", Table.TICKETS, support_features),
     ("account", None, account_features),
 )
+# the names ``build_features`` reports to its progress callback, in order: one per step above
+PROGRESS_STEPS: tuple[str, ...] = tuple(name for name, _, _ in _STEPS)
 
 
 def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

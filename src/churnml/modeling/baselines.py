@@ -235,15 +235,10 @@ def oracle_scores(hazard: Any, rows: Any, horizon_days: int) -> np.ndarray:
     spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
     spine = spine.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).with_row_index("_row")
     result = oracle_probability(hazard, spine.drop("_row"), horizon_days)
-    if isinstance(result, pl.DataFrame):
-        value_cols = [c for c in result.columns if c not in (CLIENT_ID, SNAPSHOT)]
-        joined = spine.join(
-            result.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), on=[CLIENT_ID, SNAPSHOT], how="left"
-        ).sort("_row")
-        values = joined[value_cols[-1]].to_numpy()
-    else:
-        values = np.asarray(result, dtype=float)
-    values = np.asarray(values, dtype=float)
+    joined = spine.join(
+        result.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), on=[CLIENT_ID, SNAPSHOT], how="left"
+    ).sort("_row")
+    values = joined.get_column("oracle").to_numpy().astype(float)
     if values.shape[0] != spine.height:
         raise ValueError(f"oracle gave {values.shape[0]} probabilities for {spine.height} rows")
     return values

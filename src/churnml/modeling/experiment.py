@@ -60,6 +60,7 @@ __all__ = [
     "model_contender",
     "oracle_contender",
     "pooled_metrics",
+    "recent_rows",
     "rules_contender",
     "run_backtest",
     "standard_contenders",
@@ -328,6 +329,8 @@ class TrainingResult:
     ``model``: the deployed model (refit on every labeled row). ``training_window``: its first and last
     labeled snapshot. ``rounds``: its boosting rounds and where they came from; ``calibration_source``:
     what its calibrator was fitted on. ``backtest``: the out-of-time evidence (may hold no fold).
+    ``X_sample``: a sample of every labeled row (SHAP summary, input example); ``X_reference``: a sample
+    of the last quarter's rows (the drift reference, :func:`recent_rows`).
     """
 
     model: ChurnModel
@@ -340,6 +343,7 @@ class TrainingResult:
     rules_used: list[str]
     X_sample: pd.DataFrame
     monotone: dict[str, int]
+    X_reference: pd.DataFrame = field(default_factory=pd.DataFrame)
     monthly: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -391,6 +395,15 @@ def _deployed_model(
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
     final.fit(X, y, calibration_scores=(raw, y[ho]))
     return final, f"{rounds} ({rounds_source})", calib_source
+
+
+def recent_rows(labeled: pd.DataFrame, features: list[str], seed: int, days: int = 91) -> pd.DataFrame:
+    """A sample (at most 20,000) of the feature rows of the last ``days`` of labeled snapshots: the
+    reference of the drift check. The whole training window would not do: its early snapshots have the
+    long windows unknown (the data had not started), which is not the distribution scoring will see."""
+    snaps = pd.to_datetime(labeled[SNAPSHOT])
+    recent = labeled.loc[snaps >= snaps.max() - pd.Timedelta(days=days - 1), features]
+    return recent.sample(n=min(len(recent), 20_000), random_state=seed)
 
 
 def train_and_compare(
@@ -453,6 +466,7 @@ def train_and_compare(
         X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
         monotone=dict(monotone),
         notes=notes,
+        X_reference=recent_rows(labeled, features, cfg.seed),
     )
     if bt.has_estimate:
         preds = bt.predictions

@@ -12,7 +12,7 @@ distorts the raw probabilities, which the calibration (on held-out or out-of-fol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightgbm as lgb
@@ -29,6 +29,7 @@ __all__ = [
     "ChurnModel",
     "ScoreCalibrator",
     "calibrator_for",
+    "feature_matrix",
     "lightgbm_params",
     "model_from_config",
     "monotone_directions",
@@ -173,12 +174,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         }
         if any(self.monotone_constraints_):
             native["monotone_constraints"] = self.monotone_constraints_
-        train_set = lgb.Dataset(_matrix(X, self.feature_names_), label=y, free_raw_data=True)
+        train_set = lgb.Dataset(feature_matrix(X, self.feature_names_), label=y, free_raw_data=True)
         valid_sets, callbacks = [], []
         if eval_set is not None:
             y_valid = _binary(eval_set[1], "eval_set y")
             valid_sets = [
-                lgb.Dataset(_matrix(eval_set[0], self.feature_names_), label=y_valid, reference=train_set)
+                lgb.Dataset(
+                    feature_matrix(eval_set[0], self.feature_names_), label=y_valid, reference=train_set
+                )
             ]
             callbacks = [
                 lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
@@ -237,7 +240,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """The booster's raw score (log-odds, before calibration), shape ``(n,)``."""
         return np.asarray(
             self.booster_.predict(
-                _matrix(X, self.feature_names_), num_iteration=self.best_iteration_, raw_score=True
+                feature_matrix(X, self.feature_names_), num_iteration=self.best_iteration_, raw_score=True
             )
         )
 
@@ -263,7 +266,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         from churnml.modeling.treeshap import tree_contributions
 
         return tree_contributions(
-            self.booster_, _matrix(X, self.feature_names_), self.best_iteration_, n_jobs=self.n_jobs
+            self.booster_, feature_matrix(X, self.feature_names_), self.best_iteration_, n_jobs=self.n_jobs
         ).values
 
     def feature_importance(self, kind: str = "gain") -> pd.Series:
@@ -320,9 +323,11 @@ def _binary(y: Any, name: str) -> np.ndarray:
     return arr.astype(int)
 
 
-def _matrix(X: pd.DataFrame | np.ndarray, names: list[str]) -> np.ndarray:
-    """The float64 matrix of the model's features: a DataFrame's columns picked by name, or an array
-    whose columns already are the model's features in order (no copy when it is float64)."""
+def feature_matrix(X: Any, names: Sequence[str]) -> np.ndarray:
+    """The float64 matrix of the model's features (one row per row of ``X``, columns in the order of
+    ``names``): a pandas or Polars frame's columns picked by name (nulls as NaN; a Polars frame comes
+    out row-major, as LightGBM reads it, so no further copy on the way in), or an array whose columns
+    already are the model's features in order (no copy when it is float64)."""
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.shape[1] != len(names):
             raise ValueError(
@@ -336,4 +341,8 @@ def _matrix(X: pd.DataFrame | np.ndarray, names: list[str]) -> np.ndarray:
             f"feature table lacks {len(missing)} of the model's features, e.g. {missing[:5]}; "
             "it must come from the same feature code and config as the training table"
         )
-    return X[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not isinstance(X, pd.DataFrame):  # a Polars frame
+        import polars as pl
+
+        return X.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
+    return X[list(names)].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -1,4 +1,4 @@
-"""The train job's edges: tuned-parameter files and the oracle from a truth folder."""
+"""The inputs the modeling jobs share: tuned-parameter files and the oracle from a truth folder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import load_config
-from churnml.modeling.workflow import read_tuned_params, truth_oracle
+from churnml.jobs.inputs import read_tuned_params, truth_oracle
 from churnml.synth import SynthParams, write_synthetic_dataset
 
 

@@ -1,9 +1,9 @@
-"""The ``churnml train`` job at the edge: read data, train and compare, track in MLflow, export the champion.
+"""The ``churnml train`` job: read data, train and compare, track in MLflow, export the champion.
 
-This is the only modeling module that touches paths; the work itself is
-:func:`churnml.modeling.experiment.train_and_compare` (pure). Steps:
+The work itself is :func:`churnml.modeling.experiment.train_and_compare` (pure); this module reads and
+writes. Steps:
 
-1. read the dataset, build the labeled feature table (``churnml.pipeline.labeled_feature_table``);
+1. read the dataset, build the labeled feature table (:func:`churnml.jobs.inputs.labeled_table`);
 2. read tuned LightGBM params (``train.params_file`` or ``<paths.tune>/best_params.json``) when present;
 3. backtest the model and the baselines on the same rows, refit the deployed model on every labeled
    snapshot (:func:`churnml.modeling.experiment.train_and_compare`; oracle with ``--truth``);
@@ -19,34 +19,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
+from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
+from churnml.modeling.card import ModelCard
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.schemas import CLIENT_ID, LABEL
+from churnml.schemas import LABEL
 
-__all__ = [
-    "TrainSummary",
-    "TuneSummary",
-    "comparison_table",
-    "labeled_table",
-    "read_tuned_params",
-    "run_training",
-    "run_tuning",
-    "truth_oracle",
-]
-
-HAZARD_FILE = "hazard.parquet"
-BEST_PARAMS_FILE = "best_params.json"
+__all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
 
 
 @dataclass
@@ -63,48 +53,6 @@ class TrainSummary:
     experiment: str
     tuned_from: Path | None
     seconds: dict[str, float]
-
-
-def read_tuned_params(cfg: Config) -> tuple[dict[str, Any], Path | None]:
-    """Tuned params from ``train.params_file`` (must exist) or ``<paths.tune>/best_params.json`` (if any)."""
-    path = cfg.train.params_file or (cfg.paths.tune / BEST_PARAMS_FILE)
-    if not Path(path).is_file():
-        if cfg.train.params_file is not None:
-            raise FileNotFoundError(f"train.params_file {path} does not exist")
-        return {}, None
-    payload = json.loads(Path(path).read_text())
-    params = payload.get("params", payload) if isinstance(payload, dict) else {}
-    return dict(params), Path(path)
-
-
-def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """The labeled feature table (one row per client x snapshot) as pandas."""
-    from churnml.pipeline import labeled_feature_table
-
-    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
-    return table.to_pandas()
-
-
-def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray] | None:
-    """``rows -> true probability`` from ``<truth>/hazard.parquet`` (NaN for clients the truth does not
-    know); None without a truth folder or when it holds no hazard file (real data)."""
-    if truth is None:
-        return None
-    path = Path(truth) / HAZARD_FILE
-    if not path.is_file():
-        return None
-    import polars as pl
-
-    from churnml.modeling.baselines import oracle_scores
-
-    hazard = pl.read_parquet(path)
-    known = set(hazard.get_column(CLIENT_ID).unique().to_list())
-
-    def oracle(rows: pd.DataFrame) -> np.ndarray:
-        p = oracle_scores(hazard, rows, horizon_days)
-        return np.where(rows[CLIENT_ID].isin(known).to_numpy(), p, np.nan)
-
-    return oracle
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
@@ -217,30 +165,29 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
         plt.close(fig)
 
 
-def _model_card(
-    result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any]
-) -> dict[str, Any]:
-    """The metadata written beside the exported model and logged with it (the model card)."""
+def _model_card(result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any]) -> ModelCard:
+    """The model card written beside the exported model and logged with it (before the gate's verdict
+    and the run id are known)."""
     metrics = result.metrics
-    return {
-        "model_name": cfg.train.model_name,
-        "trained_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-        "config_hash": config_hash(cfg),
-        "label": cfg.label.model_dump(mode="json"),
-        "features_config": cfg.features.model_dump(mode="json"),
-        "horizon_days": cfg.label.horizon_days,
-        "dataset": dataset.name,
-        "data_window": [f"{dataset.start:%Y-%m-%d}", f"{dataset.as_of:%Y-%m-%d}"],
-        "training_window": [str(result.training_window[0]), str(result.training_window[1])],
-        "rows": result.rows,
-        "rounds": result.rounds_source,
-        "calibration_source": result.calibration_source,
-        "procedure": procedure,
-        "monotone_features": sorted(k for k, v in result.monotone.items() if v),
-        "backtest": {**result.plan.describe(), "summary": result.plan.summary()},
-        "backtest_metrics": {n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
-        "feature_reference": feature_reference(result.X_sample),
-    }
+    return ModelCard(
+        model_name=cfg.train.model_name,
+        trained_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        config_hash=config_hash(cfg),
+        label=cfg.label.model_dump(mode="json"),
+        features_config=cfg.features.model_dump(mode="json"),
+        horizon_days=cfg.label.horizon_days,
+        dataset=dataset.name,
+        data_window=[f"{dataset.start:%Y-%m-%d}", f"{dataset.as_of:%Y-%m-%d}"],
+        training_window=[str(result.training_window[0]), str(result.training_window[1])],
+        rows=result.rows,
+        rounds=result.rounds_source,
+        calibration_source=result.calibration_source,
+        procedure=procedure,
+        monotone_features=sorted(k for k, v in result.monotone.items() if v),
+        backtest={**result.plan.describe(), "summary": result.plan.summary()},
+        backtest_metrics={n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
+        feature_reference=feature_reference(result.X_reference),
+    )
 
 
 def run_training(
@@ -282,15 +229,19 @@ def run_training(
     experiment = tracking.experiment_name(cfg.tracking, dataset.name)
     name = cfg.train.model_name
     procedure = _procedure(result.model, cfg.train)
-    metadata = _model_card(result, cfg, dataset, procedure)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     decision = verdict(fold_means(result.backtest), champion)
-    metadata |= {"promoted": decision.promoted, "promotion_reason": decision.reason}
+    card = replace(
+        _model_card(result, cfg, dataset, procedure),
+        promoted=decision.promoted,
+        promotion_reason=decision.reason,
+    )
     scratch = tracking.scratch_folder()
     try:
         with tracking.tracked_run(uri, experiment, run_name=f"train-{dataset.name}") as run_id:
             say("logging to MLflow")
-            metadata["run_id"] = run_id
+            card = replace(card, run_id=run_id)
+            metadata = card.to_dict()
             _log_run(result, cfg, dataset, tuned)
             folder = export_model(result.model, scratch / "model", metadata)
             model_uri = tracking.log_churn_model(result.model, folder, result.X_sample)
@@ -313,7 +264,7 @@ def run_training(
             tracking.record_promotion(uri, name, version, decision.promoted, decision.reason)
             tracking.log_params({"promoted": decision.promoted, "promotion_reason": decision.reason[:500]})
         exported = _export_for_batch(
-            result, out, {**metadata, "model_version": version}, decision.promoted, cfg
+            result, out, replace(card, model_version=version).to_dict(), decision.promoted, cfg
         )
     finally:
         import shutil
@@ -392,110 +343,29 @@ def comparison_table(result: TrainingResult) -> Any:
     return table
 
 
-@dataclass
-class TuneSummary:
-    """What ``churnml tune`` prints at the end."""
-
-    trials: int
-    complete: int
-    pruned: int
-    best_value: float
-    best_params: dict[str, Any]
-    best_params_file: Path
-    storage: str
-    seconds: float
-
-
-def run_tuning(
-    dataset: Any,
+def train(
+    data: Path | None,
     cfg: Config,
-    trials: int,
-    timeout: float | None,
+    truth: Path | None,
+    out: Path | None,
     progress: Callable[[str], None] | None = None,
-    on_trial: Callable[[Any], None] | None = None,
-    table: pd.DataFrame | None = None,
-) -> TuneSummary:
-    """Everything ``churnml tune`` does after reading the dataset: study under ``paths.tune``, a parent
-    MLflow run with one nested run per trial, best params to ``<paths.tune>/best_params.json``."""
-    import optuna
+) -> TrainSummary:
+    """``churnml train``: refuse a wrong export folder or an unreadable tracking store before any work,
+    read the dataset folder (``--data``, else ``paths.data``), then :func:`run_training`; the champion
+    goes to ``out`` (else ``paths.models``)."""
+    from churnml.io import read_dataset
+    from churnml.modeling.export import checked_export_folder
+    from churnml.outputs import checked_output_path, protected_folders
+    from churnml.tracking import checked_store, tracking_uri
 
-    from churnml import tracking
-    from churnml.io import write_json_atomic
-    from churnml.modeling.tune import best_params, tune_study
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    folder = out or cfg.paths.models
+    checked_output_path(folder, protected_folders(data_folder(data, cfg)))
+    checked_export_folder(folder)
+    checked_store(tracking_uri(cfg.tracking))
     say = progress or (lambda _m: None)
-    t0 = time.perf_counter()
-    if table is None:
-        say("building the labeled feature table")
-        table = labeled_table(dataset, cfg, say)
-    folder = Path(cfg.paths.tune)
-    folder.mkdir(parents=True, exist_ok=True)
-    storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
-    uri = tracking.tracking_uri(cfg.tracking)
-    experiment = tracking.experiment_name(cfg.tracking, dataset.name)
-
-    def log_trial(record: Any) -> None:
-        with tracking.tracked_run(uri, experiment, run_name=f"trial-{record.number}", nested=True):
-            tracking.log_params({**record.params, "trial": record.number, "state": record.state})
-            for step, score in enumerate(record.fold_scores):
-                tracking.log_metrics({"fold_pr_auc": score}, step)
-            if record.value is not None:
-                tracking.log_metrics({"mean_pr_auc": record.value})
-        if on_trial:
-            on_trial(record)
-
-    from churnml.labels import label_lag_days
-    from churnml.modeling.experiment import feature_columns
-    from churnml.modeling.train import monotone_directions
-
-    monotone = monotone_directions(feature_columns(table), cfg.features)
-    with tracking.tracked_run(uri, experiment, run_name=f"tune-{cfg.tune.study_name}"):
-        study, plan = tune_study(
-            table,
-            cfg.train,
-            cfg.tune,
-            cfg.label.horizon_days,
-            storage,
-            trials,
-            timeout,
-            log_trial,
-            label_lag_days(cfg.label),
-            monotone,
-        )
-        tracking.log_params(
-            {
-                "study": cfg.tune.study_name,
-                "storage": storage,
-                "backtest": plan.describe(),
-                "trials_requested": trials,
-            }
-        )
-        states = [t.state for t in study.trials]
-        done = sum(s == optuna.trial.TrialState.COMPLETE for s in states)
-        if done == 0:
-            raise ValueError("no tuning trial completed; raise --trials or --timeout")
-        params = best_params(study)
-        tracking.log_metrics({"best_mean_pr_auc": study.best_value, "trials_total": len(states)})
-        tracking.log_params({f"best.{k}": v for k, v in params.items()})
-    path = write_json_atomic(
-        {
-            "params": params,
-            "value": study.best_value,
-            "trial": study.best_trial.number,
-            "study": cfg.tune.study_name,
-            "metric": "mean out-of-time PR-AUC over the backtest folds",
-            "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-        },
-        folder / BEST_PARAMS_FILE,
-    )
-    return TuneSummary(
-        trials=len(states),
-        complete=done,
-        pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
-        best_value=float(study.best_value),
-        best_params=params,
-        best_params_file=Path(path),
-        storage=storage,
-        seconds=round(time.perf_counter() - t0, 2),
-    )
+    say("reading the dataset")
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    try:
+        return run_training(dataset, cfg, truth, folder, say)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None

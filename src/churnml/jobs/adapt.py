@@ -1,0 +1,53 @@
+"""The ``churnml adapt transactions`` job: a transaction log (CSV or Parquet, one row per line item)
+turned into a contract dataset folder (clients, payments, events), a ``churnml.yaml`` config snippet and
+``adapt_report.json`` (skipped rows counted by reason). The mapping itself is
+:func:`churnml.adapters.transactions.transactions_to_contract` (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from churnml.jobs.common import Timer, UserError
+
+__all__ = ["adapt_transactions"]
+
+
+def adapt_transactions(
+    input_: Path, out: Path, columns: dict[str, str | None], preset: str | None, inactivity_days: int
+) -> tuple[Any, Timer]:
+    """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
+    ... of :func:`churnml.adapters.transactions.preset_spec`) over ``preset``, write the folder ``out``;
+    returns the adapter's report and the step timer."""
+    import polars as pl
+
+    from churnml.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
+    from churnml.io import write_json_atomic, write_tables, write_text_atomic
+
+    timer = Timer()
+    try:
+        spec = preset_spec(preset, **columns)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not input_.is_file():
+        raise FileNotFoundError(f"--input {input_} does not exist")
+    done = timer.step("read")
+    if input_.name.endswith(".parquet"):
+        frame = pl.read_parquet(input_)
+    else:
+        frame = pl.read_csv(input_, infer_schema=False, null_values=[""])
+    done()
+    done = timer.step("adapt")
+    try:
+        tables, report = transactions_to_contract(frame, spec)
+    except ValueError as exc:
+        if type(exc) is not ValueError:
+            raise
+        raise UserError(str(exc)) from None
+    done()
+    done = timer.step("write")
+    write_tables(tables, out)
+    write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
+    done()
+    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
+    return report, timer

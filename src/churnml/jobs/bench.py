@@ -1,0 +1,81 @@
+"""The ``churnml bench models`` job: churnml against the usual methods on the backtest folds of
+``train`` (every method on the same rows), its section spliced into a markdown file.
+
+The comparison is :func:`churnml.modeling.benchmark.benchmark_models`; the splicing is
+:func:`spliced_markdown` (pure: text in, text out)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from churnml.config import Config, TrainConfig
+from churnml.jobs.common import UserError, data_folder
+
+__all__ = ["BENCH_HEADING", "bench_models", "spliced_markdown"]
+
+BENCH_HEADING = "## Models against the usual methods"
+
+
+def spliced_markdown(text: str | None, section: str, name: str) -> str:
+    """``text`` (the markdown file, None when it does not exist yet) with the section of dataset
+    ``name`` replaced between its markers, or appended under :data:`BENCH_HEADING`."""
+    begin, end = f"<!-- bench models: {name} -->", f"<!-- /bench models: {name} -->"
+    block = f"{begin}\n{section}{end}\n"
+    text = text if text is not None else "# Benchmarks\n\n"
+    if begin in text and end in text:
+        return text[: text.index(begin)] + block + text[text.index(end) + len(end) + 1 :]
+    if BENCH_HEADING not in text:
+        text = text.rstrip("\n") + f"\n\n{BENCH_HEADING}\n\n"
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def bench_models(
+    data: Path | None,
+    cfg: Config,
+    train_cfg: TrainConfig,
+    truth: Path | None,
+    btyd: str,
+    title: str | None,
+    out: Path,
+    command: str,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Read the dataset, compare the methods per fold (``train_cfg``, ``cfg.train`` with the command's
+    overrides, gives the folds), splice this
+    dataset's section (titled ``title``, else the folder name; ``command`` is how to rerun it) into the
+    markdown file ``out``; returns the :class:`churnml.modeling.benchmark.BenchmarkResult`."""
+    from churnml.io import read_dataset, write_text_atomic
+    from churnml.jobs.inputs import labeled_table, truth_oracle
+    from churnml.labels import label_lag_days
+    from churnml.modeling.benchmark import benchmark_markdown, benchmark_models, purchases
+    from churnml.modeling.experiment import feature_columns
+    from churnml.modeling.train import monotone_directions
+
+    say = progress or (lambda _m: None)
+    folder = data_folder(data, cfg)
+    dataset = read_dataset(folder, cfg.data)
+    table = labeled_table(dataset, cfg, say)
+    oracle = truth_oracle(truth, cfg.label.horizon_days)
+    try:
+        result = benchmark_models(
+            table,
+            purchases(dataset),
+            train_cfg,
+            cfg.label.horizon_days,
+            label_lag_days(cfg.label),
+            oracle,
+            say,
+            btyd,
+            monotone_directions(feature_columns(table), cfg.features),
+        )
+    except ImportError as exc:
+        raise UserError(
+            f"--btyd pymc-marketing needs the bench extra (pip install churnml[bench]): {exc}"
+        ) from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    section = benchmark_markdown(result, title or folder.name, command)
+    write_text_atomic(spliced_markdown(out.read_text() if out.is_file() else None, section, folder.name), out)
+    return result

@@ -1,0 +1,56 @@
+"""The ``churnml features`` job: the point-in-time feature table (every weekly snapshot, or one) as
+Parquet. One row per client x snapshot: client_id, snapshot, every feature (data strictly before the
+snapshot)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from churnml.config import Config
+from churnml.jobs.common import UserError, data_folder
+
+__all__ = ["feature_table", "steps"]
+
+
+def steps() -> tuple[str, ...]:
+    """The steps of :func:`feature_table`, in order (for a progress bar)."""
+    from churnml.features.build import PROGRESS_STEPS
+
+    return ("read", "spine", *PROGRESS_STEPS, "write")
+
+
+def feature_table(
+    data: Path | None,
+    cfg: Config,
+    out: Path,
+    snapshot: date | None,
+    done: Callable[[str], None] | None = None,
+) -> Any:
+    """Build and write the feature table to ``out``; ``done(step)`` after each of :func:`steps` (reading,
+    the spine, each family, the write); returns the table (pl.DataFrame)."""
+    from churnml.features import build_features
+    from churnml.io import read_dataset, write_parquet_atomic
+    from churnml.labels import active_spine, snapshot_grid
+    from churnml.outputs import checked_output_file
+
+    tick = done or (lambda _step: None)
+    checked_output_file(out, data_folder(data, cfg))
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    tick("read")
+    try:
+        snapshots = (
+            [snapshot] if snapshot is not None else snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of)
+        )
+        spine = active_spine(dataset, snapshots, cfg.label)
+        if spine.height == 0:
+            raise UserError(f"no client is active at the snapshot(s) {snapshots[0]} .. {snapshots[-1]}")
+        tick("spine")
+        table = build_features(dataset, spine, cfg.features, progress=tick)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    write_parquet_atomic(table, out)
+    tick("write")
+    return table

@@ -1,0 +1,62 @@
+"""The inputs the modeling jobs (train, tune, bench) share: the labeled feature table, the oracle of
+generated data, tuned parameters. These read files; the modeling itself never does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnml.config import Config
+from churnml.schemas import CLIENT_ID
+
+__all__ = ["BEST_PARAMS_FILE", "HAZARD_FILE", "labeled_table", "read_tuned_params", "truth_oracle"]
+
+HAZARD_FILE = "hazard.parquet"
+BEST_PARAMS_FILE = "best_params.json"
+
+
+def read_tuned_params(cfg: Config) -> tuple[dict[str, Any], Path | None]:
+    """Tuned params from ``train.params_file`` (must exist) or ``<paths.tune>/best_params.json`` (if any)."""
+    path = cfg.train.params_file or (cfg.paths.tune / BEST_PARAMS_FILE)
+    if not Path(path).is_file():
+        if cfg.train.params_file is not None:
+            raise FileNotFoundError(f"train.params_file {path} does not exist")
+        return {}, None
+    payload = json.loads(Path(path).read_text())
+    params = payload.get("params", payload) if isinstance(payload, dict) else {}
+    return dict(params), Path(path)
+
+
+def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The labeled feature table (one row per client x snapshot) as pandas."""
+    from churnml.pipeline import labeled_feature_table
+
+    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
+    return table.to_pandas()
+
+
+def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    """``rows -> true probability`` from ``<truth>/hazard.parquet`` (NaN for clients the truth does not
+    know); None without a truth folder or when it holds no hazard file (real data)."""
+    if truth is None:
+        return None
+    path = Path(truth) / HAZARD_FILE
+    if not path.is_file():
+        return None
+    import polars as pl
+
+    from churnml.modeling.baselines import oracle_scores
+
+    hazard = pl.read_parquet(path)
+    known = set(hazard.get_column(CLIENT_ID).unique().to_list())
+
+    def oracle(rows: pd.DataFrame) -> np.ndarray:
+        p = oracle_scores(hazard, rows, horizon_days)
+        return np.where(rows[CLIENT_ID].isin(known).to_numpy(), p, np.nan)
+
+    return oracle

@@ -1,0 +1,235 @@
+"""The report jobs: ``churnml winback``, ``churnml metrics`` and ``churnml postmortem``.
+
+Each reads the dataset folder, calls pure functions (:mod:`churnml.winback`, :mod:`churnml.interventions`,
+:mod:`churnml.metrics`, :mod:`churnml.postmortem`) and writes one output folder atomically: its tables
+as ``.parquet`` and formula-safe ``.csv``, an HTML page and a ``manifest.json`` with churnml's marker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from churnml.config import Config, config_hash
+from churnml.jobs.common import UserError, data_folder
+
+__all__ = [
+    "MetricsRun",
+    "PostmortemRun",
+    "WinbackRun",
+    "churn_metrics",
+    "list_folders",
+    "postmortem",
+    "report_folder",
+    "winback",
+]
+
+
+def table_files(name: str, frame: Any) -> dict[str, bytes]:
+    """``<name>.parquet`` and a formula-safe ``<name>.csv`` of a result table."""
+    from churnml.outputs import formula_safe_csv, parquet_bytes
+
+    return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
+
+
+def report_folder(out: Path | None, default: Path, data: Path | None = None) -> Path:
+    """The output folder of a report command, refused when it is or holds the data, the current folder
+    or the project (``outputs.checked_output_path``)."""
+    from churnml.outputs import checked_output_path, protected_folders
+
+    folder = out if out is not None else default
+    if folder.suffix in (".csv", ".parquet", ".html"):
+        raise UserError(f"--out {folder}: give a FOLDER (the files inside are named by the command)")
+    checked_output_path(folder, protected_folders(data))
+    return folder
+
+
+def write_report_folder(folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config) -> bool:
+    """``files`` plus a ``manifest.json`` carrying churnml's marker (so a rerun may replace the folder and
+    nothing else may), written atomically under the folder's lock."""
+    from churnml.outputs import MARKER, MARKER_KEY, write_scores_atomically
+
+    manifest = {
+        MARKER_KEY: MARKER,
+        "kind": kind,
+        "as_of": as_of.isoformat(),
+        "config_hash": config_hash(cfg),
+        "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
+    }
+    payload = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return write_scores_atomically(folder, {**files, "manifest.json": payload})
+
+
+@dataclass(frozen=True)
+class WinbackRun:
+    """The win-back plan (one row per gone client), the A/B comparisons, the folder written."""
+
+    folder: Path
+    as_of: date
+    plan: Any  # pl.DataFrame
+    tests: Any  # pl.DataFrame
+
+
+def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
+    """``churnml winback``: the win-back list and, with interventions, what worked, in ``out``
+    (default ``data/winback/``)."""
+    from churnml.interventions import (
+        ab_tests,
+        retention_contacts,
+        return_rates_by,
+        winback_attempts,
+        winback_page,
+    )
+    from churnml.io import read_dataset
+    from churnml.labels import churn_dates
+    from churnml.winback import winback_list
+
+    folder = report_folder(out, Path("data/winback"), data_folder(data, cfg))
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    churns = churn_dates(dataset, cfg.label)
+    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
+    attempts = winback_attempts(dataset, churns, cfg.winback.stages)
+    tests = ab_tests(attempts)
+    retention = retention_contacts(dataset, churns, cfg.label.horizon_days)
+    rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
+    as_of = dataset.as_of.date()
+    html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages)
+    files = {
+        **table_files("winback", plan),
+        **table_files("attempts", attempts),
+        **table_files("return_rates", rates),
+        **table_files("ab_tests", tests),
+        **table_files("retention_contacts", retention),
+        "winback.html": html.encode("utf-8"),
+    }
+    write_report_folder(folder, files, "winback", as_of, cfg)
+    return WinbackRun(folder, as_of, plan, tests)
+
+
+@dataclass(frozen=True)
+class MetricsRun:
+    """The churn-rate report per period ("month", "quarter"), all periods in one table, the folder."""
+
+    folder: Path
+    reports: dict[str, Any]  # period -> pl.DataFrame
+    table: Any  # pl.DataFrame
+
+
+def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRun:
+    """``churnml metrics``: churn rates by both formulas per month and quarter, in ``out`` (default
+    ``data/metrics/``)."""
+    import polars as pl
+
+    from churnml.io import read_dataset
+    from churnml.metrics import PERIODS, churn_rate_page, churn_report
+
+    folder = report_folder(out, Path("data/metrics"), data_folder(data, cfg))
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
+    as_of = dataset.as_of.date()
+    html = churn_rate_page(reports, as_of)
+    table = pl.concat(list(reports.values()))
+    write_report_folder(
+        folder,
+        {**table_files("churn_rates", table), "churn_rates.html": html.encode()},
+        "metrics",
+        as_of,
+        cfg,
+    )
+    return MetricsRun(folder, reports, table)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def list_folders(root: Path) -> list[Path]:
+    """The written lists under ``root``: its sub-folders holding a ``scores.parquet``, oldest first."""
+    return sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file()) if root.is_dir() else []
+
+
+@dataclass(frozen=True)
+class PostmortemRun:
+    """The review (one row per churn of the period), its totals by reason, the period and lists read."""
+
+    folder: Path
+    start: date
+    end: date
+    lists: int
+    root: Path
+    review: Any  # pl.DataFrame
+    by_reason: Any  # pl.DataFrame
+
+
+def postmortem(
+    data: Path | None,
+    cfg: Config,
+    out: Path | None,
+    scores: Path | None,
+    start: date | None,
+    end: date | None,
+    early_weeks: int,
+) -> PostmortemRun:
+    """``churnml postmortem``: each churn of [start, end) against what the written lists under ``scores``
+    (default ``paths.scores``) said before it, in ``out`` (default ``data/postmortem/``). The period
+    defaults to the oldest written list (else one horizon back) up to the data end."""
+    import polars as pl
+
+    from churnml.interventions import absences
+    from churnml.io import read_dataset
+    from churnml.labels import churn_dates
+    from churnml.postmortem import list_timeline, postmortem_page, postmortem_totals
+    from churnml.postmortem import postmortem as review_churns
+    from churnml.schemas import CLIENT_ID, Clients, Table
+    from churnml.winback import with_reasons
+
+    folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg))
+    root = scores if scores is not None else cfg.paths.scores
+    list_dirs = list_folders(root)
+    if start is not None and end is not None and end <= start:
+        raise UserError(f"--to {end} must be after --from {start}")
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    end = end if end is not None else dataset.as_of.date()
+    if start is None:
+        dates = [date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)]
+        start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
+    if end <= start:
+        raise UserError(f"--to {end} must be after --from {start}")
+    lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
+    histories = [
+        pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
+    ]
+    timeline = list_timeline(lists, histories, cfg.score.zones)
+    gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label)), dataset)
+    clients = dataset.tables[Table.CLIENTS]
+    info = clients.select(
+        CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
+    )
+    review = review_churns(
+        gone,
+        timeline,
+        start,
+        end,
+        lookback_days=cfg.label.horizon_days,
+        early_weeks=early_weeks,
+        clients=info,
+    )
+    by_reason = postmortem_totals(review, "reason")
+    by_family = postmortem_totals(review, "driver_family")
+    html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs))
+    files = {
+        **table_files("postmortem", review),
+        **table_files("by_reason", by_reason),
+        **table_files("by_family", by_family),
+        "postmortem.html": html.encode("utf-8"),
+    }
+    write_report_folder(folder, files, "postmortem", end, cfg)
+    return PostmortemRun(folder, start, end, len(list_dirs), root, review, by_reason)

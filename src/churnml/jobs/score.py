@@ -1,0 +1,252 @@
+"""The ``churnml score`` job: the weekly list of one as-of date, written to ``<paths.scores>/<date>/``.
+
+Steps (the work is :func:`churnml.scoring.scored_list`, pure; this module reads and writes):
+
+1. refuse an output folder churnml did not write, before any work;
+2. read the dataset folder; load the model (``models:/<name>@champion``, an exported folder, or the
+   default: the tracking store's champion, else ``paths.models``) and refuse one trained for other label
+   settings;
+3. reuse last week's health history when its model version and config hash match;
+4. score, explain and assemble the list (:func:`churnml.scoring.scored_list`);
+5. render the report and write scores.parquet, scores.csv, history.parquet, report.html and
+   manifest.json atomically (an interrupted run leaves the previous list intact).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from churnml.config import Config, config_hash
+from churnml.jobs.common import Timer, UserError, data_folder
+from churnml.schemas import SNAPSHOT
+
+__all__ = ["ScoreRun", "score", "scoring_model"]
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What ``churnml score`` wrote and prints: the folder, the scored list, the manifest, the warnings."""
+
+    folder: Path
+    day: date
+    version: str
+    result: Any  # churnml.scoring.ScoredList
+    manifest: dict[str, Any]
+    changed: bool
+    lagging: dict[str, int]
+    empty_columns: list[str]
+    dark_features: list[str]
+    timer: Timer
+
+
+def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
+    """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
+    the tracking store's champion when the store exists and has one, else the folder ``paths.models``."""
+    from churnml.modeling.export import load_exported
+
+    def champion(name: str) -> tuple[Any, dict[str, Any], str]:
+        from churnml.tracking import load_champion
+
+        model, meta = load_champion(cfg.tracking, name)
+        return model, meta, f"models:/{name}@champion"
+
+    if spec is not None and spec.startswith("models:/"):
+        name, _, alias = spec.removeprefix("models:/").partition("@")
+        if alias != "champion" or not name:
+            raise UserError(f"--model {spec!r}: only models:/<name>@champion or an exported model folder")
+        return champion(name)
+    if spec is not None:
+        model, meta = load_exported(Path(spec))
+        return model, meta, str(spec)
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking.uri
+    store_exists = not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
+    if store_exists:
+        try:
+            return champion(cfg.train.model_name)
+        except FileNotFoundError:
+            pass
+    model, meta = load_exported(cfg.paths.models)
+    return model, meta, str(cfg.paths.models)
+
+
+def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> None:
+    """Refuse a model trained for other label settings: they are part of the model."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import label_mismatches
+
+    mismatches = label_mismatches(ModelCard.from_dict(metadata).label, cfg.label.model_dump(mode="json"))
+    if mismatches:
+        raise UserError(
+            f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
+            "The label settings are part of the model: score with the settings it was trained "
+            "with, or train a model for the new ones"
+        )
+
+
+def _report(result: Any, day: date, version: str, cfg: Config) -> str:
+    """The HTML report of the scored list."""
+    from churnml.report import report_html
+    from churnml.rules import rule_descriptions
+
+    return report_html(
+        result.scores,
+        result.history,
+        as_of=day,
+        model_version=version,
+        drifted=result.drifted,
+        top_drivers=cfg.score.top_drivers,
+        max_clients=cfg.score.report_clients,
+        movers=cfg.score.report_movers,
+        rule_text=rule_descriptions(cfg.rules, cfg.label.grace_days),
+        currency=cfg.score.currency,
+        thresholds=(cfg.score.zones.yellow, cfg.score.zones.red),
+        owner_clients=cfg.score.report_owner_clients,
+        silent_days=cfg.score.silent_days,
+    )
+
+
+def _list_files(result: Any, html: str) -> dict[str, bytes]:
+    """The list's files but the manifest, by name."""
+    from churnml.outputs import formula_safe_csv, parquet_bytes
+
+    return {
+        "scores.parquet": parquet_bytes(result.scores),
+        "scores.csv": formula_safe_csv(result.scores),
+        "history.parquet": parquet_bytes(result.history),
+        "report.html": html.encode("utf-8"),
+    }
+
+
+def _manifest(
+    result: Any,
+    dataset: Any,
+    metadata: Mapping[str, Any],
+    version: str,
+    source: str,
+    chash: str,
+    files: Mapping[str, bytes],
+    reused: int,
+    timings: Mapping[str, float],
+    cfg: Config,
+) -> dict[str, Any]:
+    """``manifest.json`` of the list (:func:`churnml.scoring.list_manifest`) with the data's table spans,
+    lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import dark_features
+    from churnml.outputs import MARKER
+    from churnml.scoring import list_manifest
+    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
+
+    manifest = list_manifest(
+        result,
+        dataset=dataset,
+        model_version=version,
+        model_source=source,
+        config_hash=chash,
+        drift_psi=cfg.score.drift_psi,
+        files=dict(files),
+        history_reused=reused,
+        timings=dict(timings),
+    )
+    spans = table_spans(dataset.tables, result.as_of)
+    empty = empty_optional_columns(dataset.tables)
+    return {
+        **manifest,
+        "data": {
+            **manifest["data"],
+            "tables": spans,
+            "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
+            "empty_optional_columns": empty,
+            "features_missing_now": (
+                dark_features(result.psi, ModelCard.from_dict(metadata).feature_reference) if empty else []
+            ),
+        },
+        "written_by": MARKER,  # the marker: this folder is churnml's to replace
+    }
+
+
+def score(
+    data: Path | None,
+    cfg: Config,
+    as_of: date | None,
+    out: Path | None,
+    model: str | None,
+    progress: Callable[[str], None] | None = None,
+) -> ScoreRun:
+    """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
+    the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
+    from churnml.io import read_dataset
+    from churnml.outputs import (
+        checked_output_folder,
+        checked_output_path,
+        protected_folders,
+        read_previous_history,
+        write_scores_atomically,
+    )
+    from churnml.scoring import ScoringError, model_version, scored_list
+
+    step = progress or (lambda _m: None)
+    protected = protected_folders(data_folder(data, cfg))
+    if out is not None:  # refused before any work: churnml only replaces what it wrote
+        checked_output_path(out, protected)
+        checked_output_folder(out)
+    timer = Timer()
+    done = timer.step("read")
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    done()
+    day = as_of or dataset.as_of.date()
+    step("loading the model")
+    done = timer.step("load_model")
+    fitted, metadata, source = scoring_model(model, cfg)
+    done()
+    _checked_label(metadata, cfg, source)
+    version = model_version(metadata)
+    chash = config_hash(cfg)
+    folder = out if out is not None else cfg.paths.scores / day.isoformat()
+    checked_output_path(folder, protected)
+    checked_output_folder(folder)
+    known = None
+    if version != "unknown":
+        last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
+        known = read_previous_history(last_week, version, chash)
+    try:
+        result = scored_list(
+            dataset,
+            day,
+            fitted,
+            metadata,
+            label=cfg.label,
+            features=cfg.features,
+            score=cfg.score,
+            value=cfg.value,
+            rules=cfg.rules,
+            playbooks=cfg.playbooks,
+            known_history=known,
+            progress=step,
+        )
+    except ScoringError as exc:
+        raise UserError(str(exc)) from None
+    step("writing the report")
+    done = timer.step("report")
+    files = _list_files(result, _report(result, day, version, cfg))
+    done()
+    step("writing the list")
+    reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
+    timings = {**timer.seconds, **result.timings, "total": timer.total()}
+    manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
+    data_notes = manifest["data"]
+    lagging, empty, dark = (
+        data_notes["lagging_tables"],
+        data_notes["empty_optional_columns"],
+        data_notes["features_missing_now"],
+    )
+    files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
+    changed = write_scores_atomically(folder, files)
+    step("done")
+    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer)

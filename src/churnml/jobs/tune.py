@@ -1,0 +1,148 @@
+"""The ``churnml tune`` job: an Optuna study on the backtest folds of ``train`` (resumable, under
+``paths.tune``), a parent MLflow run with one nested run per trial, the best parameters written to
+``<paths.tune>/best_params.json`` (read back by ``train``, :func:`churnml.jobs.inputs.read_tuned_params`).
+The search itself is :func:`churnml.modeling.tune.tune_study`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churnml.config import Config
+from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table
+
+__all__ = ["TuneSummary", "run_tuning", "tune"]
+
+
+@dataclass
+class TuneSummary:
+    """What ``churnml tune`` prints at the end."""
+
+    trials: int
+    complete: int
+    pruned: int
+    best_value: float
+    best_params: dict[str, Any]
+    best_params_file: Path
+    storage: str
+    seconds: float
+
+
+def run_tuning(
+    dataset: Any,
+    cfg: Config,
+    trials: int,
+    timeout: float | None,
+    progress: Callable[[str], None] | None = None,
+    on_trial: Callable[[Any], None] | None = None,
+    table: pd.DataFrame | None = None,
+) -> TuneSummary:
+    """Everything ``churnml tune`` does after reading the dataset: study under ``paths.tune``, a parent
+    MLflow run with one nested run per trial, best params to ``<paths.tune>/best_params.json``."""
+    import optuna
+
+    from churnml import tracking
+    from churnml.io import write_json_atomic
+    from churnml.modeling.tune import best_params, tune_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    if table is None:
+        say("building the labeled feature table")
+        table = labeled_table(dataset, cfg, say)
+    folder = Path(cfg.paths.tune)
+    folder.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
+    uri = tracking.tracking_uri(cfg.tracking)
+    experiment = tracking.experiment_name(cfg.tracking, dataset.name)
+
+    def log_trial(record: Any) -> None:
+        with tracking.tracked_run(uri, experiment, run_name=f"trial-{record.number}", nested=True):
+            tracking.log_params({**record.params, "trial": record.number, "state": record.state})
+            for step, score in enumerate(record.fold_scores):
+                tracking.log_metrics({"fold_pr_auc": score}, step)
+            if record.value is not None:
+                tracking.log_metrics({"mean_pr_auc": record.value})
+        if on_trial:
+            on_trial(record)
+
+    from churnml.labels import label_lag_days
+    from churnml.modeling.experiment import feature_columns
+    from churnml.modeling.train import monotone_directions
+
+    monotone = monotone_directions(feature_columns(table), cfg.features)
+    with tracking.tracked_run(uri, experiment, run_name=f"tune-{cfg.tune.study_name}"):
+        study, plan = tune_study(
+            table,
+            cfg.train,
+            cfg.tune,
+            cfg.label.horizon_days,
+            storage,
+            trials,
+            timeout,
+            log_trial,
+            label_lag_days(cfg.label),
+            monotone,
+        )
+        tracking.log_params(
+            {
+                "study": cfg.tune.study_name,
+                "storage": storage,
+                "backtest": plan.describe(),
+                "trials_requested": trials,
+            }
+        )
+        states = [t.state for t in study.trials]
+        done = sum(s == optuna.trial.TrialState.COMPLETE for s in states)
+        if done == 0:
+            raise ValueError("no tuning trial completed; raise --trials or --timeout")
+        params = best_params(study)
+        tracking.log_metrics({"best_mean_pr_auc": study.best_value, "trials_total": len(states)})
+        tracking.log_params({f"best.{k}": v for k, v in params.items()})
+    path = write_json_atomic(
+        {
+            "params": params,
+            "value": study.best_value,
+            "trial": study.best_trial.number,
+            "study": cfg.tune.study_name,
+            "metric": "mean out-of-time PR-AUC over the backtest folds",
+            "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        },
+        folder / BEST_PARAMS_FILE,
+    )
+    return TuneSummary(
+        trials=len(states),
+        complete=done,
+        pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
+        best_value=float(study.best_value),
+        best_params=params,
+        best_params_file=Path(path),
+        storage=storage,
+        seconds=round(time.perf_counter() - t0, 2),
+    )
+
+
+def tune(
+    data: Path | None,
+    cfg: Config,
+    trials: int,
+    timeout: float | None,
+    progress: Callable[[str], None] | None = None,
+    on_trial: Callable[[Any], None] | None = None,
+) -> TuneSummary:
+    """``churnml tune``: read the dataset folder (``--data``, else ``paths.data``), then :func:`run_tuning`."""
+    from churnml.io import read_dataset
+
+    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    try:
+        return run_tuning(dataset, cfg, trials, timeout, progress=progress, on_trial=on_trial)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None

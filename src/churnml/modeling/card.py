@@ -1,0 +1,67 @@
+"""The model card: what training records about a model, written by ``churnml train`` beside the exported
+model (``metadata.json``) and logged with it in MLflow, and read back by ``churnml score``.
+
+One frozen dataclass, so the keys written are the keys read: :meth:`ModelCard.to_dict` gives the JSON
+mapping (fields that are not set are left out), :meth:`ModelCard.from_dict` reads it back from
+``metadata.json`` or the tracking store (the export's own file-format keys, ``files``, ``params``, ...,
+belong to :mod:`churnml.modeling.export` and are not part of the card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["ModelCard"]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The training record of one model.
+
+    ``label`` and ``features_config`` are the label and feature settings it was trained with (scoring
+    refuses other label settings); ``feature_reference`` the training distribution of each feature
+    (drift); ``model_version`` the registry version, set when the model is registered or loaded from
+    the registry; ``promoted`` and ``promotion_reason`` the champion gate's verdict.
+    """
+
+    model_name: str | None = None
+    trained_at: str | None = None
+    config_hash: str | None = None
+    label: dict[str, Any] | None = None
+    features_config: dict[str, Any] | None = None
+    horizon_days: int | None = None
+    dataset: str | None = None
+    data_window: list[str] | None = None
+    training_window: list[str] | None = None
+    rows: dict[str, int] | None = None
+    rounds: str | None = None
+    calibration_source: str | None = None
+    procedure: dict[str, Any] | None = None
+    monotone_features: list[str] | None = None
+    backtest: dict[str, Any] | None = None
+    backtest_metrics: dict[str, dict[str, float]] | None = None
+    feature_reference: dict[str, Any] | None = None
+    promoted: bool | None = None
+    promotion_reason: str | None = None
+    run_id: str | None = None
+    model_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as the JSON mapping of ``metadata.json``: every field that is set, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, metadata: Mapping[str, Any]) -> ModelCard:
+        """The card of a model's metadata (``metadata.json`` or the tracking store's); other keys are
+        the export's and are ignored."""
+        return cls(**{f.name: metadata.get(f.name) for f in fields(cls)})
+
+    @property
+    def version(self) -> str:
+        """The model's version: the registry version, else the run id, else ``"unknown"``."""
+        for value in (self.model_version, self.run_id):
+            if value not in (None, ""):
+                return str(value)
+        return "unknown"

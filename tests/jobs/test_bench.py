@@ -1,0 +1,32 @@
+"""The bench job's markdown splicing: a dataset's section is replaced in place or appended once."""
+
+from __future__ import annotations
+
+from churnml.jobs.bench import BENCH_HEADING, spliced_markdown
+
+
+def test_a_new_file_gets_the_title_the_heading_and_the_section() -> None:
+    text = spliced_markdown(None, "table A\n", "raw")
+    assert text == (
+        "# Benchmarks\n\n"
+        f"{BENCH_HEADING}\n\n"
+        "<!-- bench models: raw -->\ntable A\n<!-- /bench models: raw -->\n"
+    )
+
+
+def test_a_rerun_replaces_only_its_own_section() -> None:
+    first = spliced_markdown(spliced_markdown(None, "table A\n", "raw"), "table R\n", "retail")
+    again = spliced_markdown(first + "\nnotes after\n", "table A2\n", "raw")
+    assert again == (
+        "# Benchmarks\n\n"
+        f"{BENCH_HEADING}\n\n"
+        "<!-- bench models: raw -->\ntable A2\n<!-- /bench models: raw -->\n\n"
+        "<!-- bench models: retail -->\ntable R\n<!-- /bench models: retail -->\n"
+        "\nnotes after\n"
+    )
+
+
+def test_an_existing_heading_is_not_repeated() -> None:
+    text = spliced_markdown(f"# Benchmarks\n\n{BENCH_HEADING}\n\nintro\n", "table A\n", "raw")
+    assert text.count(BENCH_HEADING) == 1
+    assert text.endswith("intro\n\n<!-- bench models: raw -->\ntable A\n<!-- /bench models: raw -->\n")

@@ -1,0 +1,95 @@
+"""One source of defaults: the YAML shipped in the package, the checkout's configs/default.yaml and the
+pydantic defaults are the same settings, key for key and in the same order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from churnml.config import Config, ConfigError, default_config_path, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "churnml"
+
+
+def _leaves(tree: object, prefix: str = "") -> dict[str, object]:
+    """Every leaf of a nested mapping by its dotted key, in the mapping's order."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, object] = {}
+    for key, value in tree.items():
+        out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def test_the_checkout_file_is_the_shipped_file() -> None:
+    assert (ROOT / "configs" / "default.yaml").read_bytes() == (PACKAGE / "default.yaml").read_bytes()
+
+
+def test_defaults_are_read_from_the_package() -> None:
+    assert default_config_path().resolve() == (PACKAGE / "default.yaml").resolve()
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "default.yaml" in package_data["churnml"]
+
+
+def test_pydantic_defaults_equal_the_yaml_key_for_key() -> None:
+    coded = _leaves(Config().model_dump(mode="json"))
+    loaded = _leaves(load_config().model_dump(mode="json"))
+    assert list(coded) == list(loaded)  # same keys in the same order (the playbook's rule order decides)
+    differing = {key: (coded[key], loaded[key]) for key in coded if coded[key] != loaded[key]}
+    assert differing == {}
+    assert Config() == load_config()
+
+
+def test_defaults_hold_the_documented_values() -> None:
+    cfg = Config()
+    assert cfg.train.lightgbm["num_leaves"] == 15
+    assert cfg.rules.raise_zone == {
+        "term_lapsed": "red",
+        "champion_change": "yellow",
+        "vendor_review": "yellow",
+        "low_ratings": "yellow",
+    }
+    assert list(cfg.playbooks.rules)[:3] == ["term_lapsed", "champion_change", "vendor_review"]
+    assert cfg.playbooks.families["payments"].role == "sales"
+    assert cfg.winback.approaches["moved"].startswith("no attempt")
+
+
+def test_a_partial_yaml_merges_over_the_defaults_key_by_key(tmp_path: Path) -> None:
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("train:\n  lightgbm:\n    num_leaves: 31\n")
+    cfg = load_config(partial, ["label.horizon_days=30"])
+    assert cfg.train.lightgbm["num_leaves"] == 31
+    assert cfg.train.lightgbm["learning_rate"] == 0.05  # the other defaults stay
+    assert cfg.label.horizon_days == 30
+
+
+def test_an_unknown_key_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'label\.horizon'"):
+        load_config(None, ["label.horizon=30"])
+
+
+def test_an_installed_copy_of_the_package_loads_its_defaults(tmp_path: Path) -> None:
+    """A non-editable install has the package folder and nothing of the checkout: no configs/ above it."""
+    shutil.copytree(PACKAGE, tmp_path / "site" / "churnml", ignore=shutil.ignore_patterns("__pycache__"))
+    code = (
+        "import json; from churnml.config import Config, load_config, default_config_path; "
+        "print(json.dumps([str(default_config_path()), load_config() == Config()]))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path, equal = json.loads(run.stdout)
+    assert path == str(tmp_path / "site" / "churnml" / "default.yaml")
+    assert equal is True
