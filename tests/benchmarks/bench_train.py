@@ -57,8 +57,8 @@ def main() -> None:
     m = res.metrics
     print()
     print(comparison_markdown(m))
-    print(f"split: {res.split.describe()}; rows {res.rows}; positives {res.positives}")
-    print(f"best iteration {res.model.best_iteration_}, calibration {res.model.calibrator_.method_}")
+    print(f"backtest: {res.plan.summary()}; rows {res.rows}; training window {res.training_window}")
+    print(f"rounds {res.rounds_source}; calibration {res.model.calibrator_.method_} on {res.calibration_source}")
     model = m.loc["model"]
     checks = []
     if "oracle" in m.index:
