@@ -619,3 +619,17 @@ def test_the_list_shows_the_grace_period_and_leaves_gone_clients_out(workspace: 
     assert c005[Scores.IN_GRACE] and c005[Scores.ZONE] == "red"  # raised by the term_lapsed rule
     assert c005[Scores.ACTION].startswith(c005[Scores.TERM_STATE] + ". Renewal call")
     assert (c005[Scores.ACTION_ROLE], c005[Scores.ACTION_BASIS]) == ("sales", "grace period")
+
+
+def test_drift_leaves_out_features_the_training_never_saw() -> None:
+    import pandas as pd
+
+    from churnml.modeling.export import feature_reference
+    from churnml.scoring import feature_drift
+
+    train = pd.DataFrame({"seen": np.arange(100.0), "never": np.full(100, np.nan)})
+    metadata = {"feature_reference": feature_reference(train)}
+    now = np.column_stack([np.arange(100.0) + 1000.0, np.arange(100.0)])  # both have values now
+    psi = feature_drift(now, ["seen", "never"], metadata)
+    assert list(psi) == ["seen"]  # "never" was missing for every training row: no reference to drift from
+    assert psi["seen"] > 0.25

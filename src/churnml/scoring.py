@@ -212,7 +212,9 @@ def model_version(metadata: Mapping[str, Any]) -> str:
 
 def feature_drift(X: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any]) -> dict[str, float]:
     """PSI of each feature (column ``j`` of ``X`` is ``names[j]``) against the training reference stored
-    with the model (empty when absent)."""
+    with the model (empty when absent). A feature that was missing for every training row (e.g. a
+    182-day window on a dataset younger than that) is left out: the model learned nothing from it, so
+    its values arriving later move no prediction and no explanation."""
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import population_stability
 
@@ -220,7 +222,7 @@ def feature_drift(X: np.ndarray, names: Sequence[str], metadata: Mapping[str, An
     out: dict[str, float] = {}
     for j, name in enumerate(names):
         ref = reference.get(name)
-        if ref is not None:
+        if ref is not None and float(ref.get("missing", 0.0)) < 1.0:
             out[str(name)] = round(float(population_stability(ref, X[:, j])), 6)
     return out
 

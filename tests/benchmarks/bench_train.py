@@ -58,7 +58,9 @@ def main() -> None:
     print()
     print(comparison_markdown(m))
     print(f"backtest: {res.plan.summary()}; rows {res.rows}; training window {res.training_window}")
-    print(f"rounds {res.rounds_source}; calibration {res.model.calibrator_.method_} on {res.calibration_source}")
+    print(
+        f"rounds {res.rounds_source}; calibration {res.model.calibrator_.method_} on {res.calibration_source}"
+    )
     model = m.loc["model"]
     checks = []
     if "oracle" in m.index:
