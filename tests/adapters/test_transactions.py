@@ -170,6 +170,7 @@ def test_config_snippet_is_a_valid_partial_config():
         60,
         ("order",),
     )
+    assert (cfg.score.zones.yellow, cfg.score.zones.red) == (0.5, 0.7)
 
 
 def test_cli_adapts_a_csv_log_into_a_valid_dataset(tmp_path):

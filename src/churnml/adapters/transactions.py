@@ -390,4 +390,8 @@ features:
 rules:
   no_activity_days: {inactivity_days}        # the classic "no order for 90 days" early warning
   enabled: [no_activity]       # the other rules need communications, tickets or signals
+score:
+  zones:                       # in a shop "no order in the horizon" is common (30-60% of active customers),
+    yellow: 0.5                # so the zones mark risk clearly above that, not the contract defaults
+    red: 0.7                   # (0.15 / 0.35) that would put half the customers in red
 """
