@@ -121,7 +121,7 @@ class TrainConfig(_Section):
             "n_estimators": 2000,
             "learning_rate": 0.05,
             "num_leaves": 15,
-            "min_child_samples": 100,
+            "min_child_samples": 20,
             "subsample": 0.8,
             "subsample_freq": 1,
             "colsample_bytree": 0.35,
