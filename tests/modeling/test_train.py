@@ -213,3 +213,18 @@ def test_population_stability_is_zero_on_the_reference_and_large_after_a_shift()
     assert population_stability(ref, values["x"] + 1.0) > 0.25
     with_missing = values["x"].where(rng.random(5000) > 0.5)
     assert population_stability(ref, with_missing) > 0.25  # half the values went missing
+
+
+@pytest.mark.parametrize(
+    ("curve", "expected"),
+    [
+        # a spike at round 2 on a small held-out set, the real plateau around rounds 8-12
+        ([0.30, 0.45, 0.31, 0.32, 0.34, 0.36, 0.38, 0.40, 0.41, 0.41, 0.41, 0.40, 0.39], 10),
+        ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 6),  # still rising: the last round
+        ([0.5], 1),
+    ],
+)
+def test_smoothed_best_iteration_ignores_a_lone_spike(curve, expected):
+    from churnml.modeling.train import smoothed_best_iteration
+
+    assert smoothed_best_iteration(curve) == expected

@@ -33,6 +33,7 @@ __all__ = [
     "lightgbm_params",
     "model_from_config",
     "monotone_directions",
+    "smoothed_best_iteration",
 ]
 
 # Probabilities never reach exactly 0 or 1: an isotonic step of 0 would make log-loss infinite.
@@ -72,6 +73,16 @@ class ScoreCalibrator(BaseEstimator):
             p = self.logistic_.predict_proba(raw.reshape(-1, 1))[:, 1]
         p = np.clip(p, _EPS, 1 - _EPS)
         return p * (1 - _TIE_BREAK) + _TIE_BREAK * expit(raw)
+
+
+def smoothed_best_iteration(curve: Any, share: float = 0.1) -> int:
+    """The 1-based round that maximises ``curve`` (a validation metric per round, higher is better)
+    after a centred moving average over ``share`` of the rounds (at least 5): on a small held-out set
+    the raw curve's maximum is often a spike a few rounds in."""
+    values = np.asarray(curve, dtype=float)
+    width = max(5, round(share * values.size))
+    smooth = pd.Series(values).rolling(width, center=True, min_periods=1).mean().to_numpy()
+    return int(np.argmax(smooth)) + 1
 
 
 def calibrator_for(
@@ -147,7 +158,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     ) -> ChurnModel:
         """Train on ``X``; calibrate on held-out data.
 
-        - ``eval_set=(X_valid, y_valid)``: early stopping picks the number of rounds (at most
+        - ``eval_set=(X_valid, y_valid)``: early stopping on the held-out rows picks the number of
+          rounds: the maximum of the validation curve after a moving average
+          (:func:`smoothed_best_iteration`), at most
           ``n_estimators``); without it the booster runs exactly ``n_estimators`` rounds (a refit
           whose number of rounds comes from a backtest).
         - Calibration data, first given wins: ``calibration_scores=(raw, y)`` (raw scores of other
@@ -186,6 +199,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             callbacks = [
                 lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
             ]
+            curves: dict[str, Any] = {}
+            callbacks.append(lgb.record_evaluation(curves))
         self.booster_ = lgb.train(
             native,
             train_set,
@@ -193,8 +208,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             valid_sets=valid_sets,
             valid_names=["valid"][: len(valid_sets)],
             callbacks=callbacks,
+            # with early stopping, keep the rounds after the best one: the smoothed best may lie there
+            keep_training_booster=eval_set is not None,
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        if eval_set is not None:
+            self.best_iteration_ = smoothed_best_iteration(next(iter(curves["valid"].values())))
         self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
         raw_calib, y_calib = self._calibration_data(eval_set, calib_set, calibration_scores)
         self.calibrator_ = calibrator_for(raw_calib, y_calib, self.calibration, self.min_isotonic_positives)
