@@ -42,7 +42,7 @@ import polars as pl
 
 from churnml.dataset import Dataset
 from churnml.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
-from churnml.winback import UNKNOWN_REASON, return_dates, stage_labels
+from churnml.winback import UNKNOWN_REASON, return_dates, stage_labels, with_reasons
 
 __all__ = [
     "ALL_CAMPAIGNS",
@@ -79,30 +79,6 @@ def absences(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col(CHURNED_AT).min())
         .select(CLIENT_ID, CHURNED_AT, "returned_at")
         .sort(CLIENT_ID, CHURNED_AT)
-    )
-
-
-def _reasons(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
-    table = dataset.get(Table.CHURNS)
-    if table is None or Churns.REASON not in table.columns:
-        return frame.with_columns(pl.lit(UNKNOWN_REASON).alias(Churns.REASON))
-    reasons = (
-        table.filter(pl.col(Churns.REASON).is_not_null())
-        .select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON)
-        .sort("_reason_at")
-    )
-    return (
-        frame.sort(CHURNED_AT)
-        .join_asof(
-            reasons,
-            left_on=CHURNED_AT,
-            right_on="_reason_at",
-            by=CLIENT_ID,
-            strategy="nearest",
-            check_sortedness=False,
-        )
-        .drop("_reason_at")
-        .with_columns(pl.col(Churns.REASON).fill_null(UNKNOWN_REASON))
     )
 
 
@@ -185,7 +161,7 @@ def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, 
         pl.col("returned_at").is_not_null().alias("returned"),
         (pl.col("returned_at") - pl.col("first_contact_at")).dt.total_days().alias("days_to_return"),
     )
-    attempts = _reasons(attempts, dataset)
+    attempts = with_reasons(attempts, dataset).with_columns(pl.col(Churns.REASON).fill_null(UNKNOWN_REASON))
     attempts = _orders(attempts, dataset)
     return attempts.sort(CLIENT_ID, CHURNED_AT)
 
