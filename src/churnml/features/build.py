@@ -43,7 +43,6 @@ __all__ = [
     "SNAPSHOT",
     "build_features",
     "feature_columns",
-    "observed_from",
     "without_unobserved_windows",
 ]
 
@@ -127,7 +126,8 @@ def build_features(
     ``progress`` is called with the name of each family once it is done (for a progress bar).
     """
     keys = _checked_spine(spine)
-    axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), dataset.first_activity())
+    data_start = dataset.first_activity()
+    axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), data_start)
     clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
@@ -159,30 +159,21 @@ def build_features(
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
     table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
-    return without_unobserved_windows(table, observed_from(grid_clients, dataset.first_activity()), cfg)
+    return without_unobserved_windows(table, data_start, cfg)
 
 
-_OBSERVED = "_observed_from"
 _WINDOW_DAYS = re.compile(r"_(\d+)d$")
 _SUMMED_KINDS = ("count", "amount")
 
 
-def observed_from(clients: pl.DataFrame, first_activity: datetime) -> pl.DataFrame:
-    """One row per client: ``client_id``, ``_observed_from`` (Date): the first day the data can say
-    anything about the client's activity, the first activity of the whole dataset. A client created
-    later is observed too: before its creation it truly had no activity, so a window reaching back
-    before ``created_at`` holds a true count (its whole life), while a window reaching back before the
-    data starts holds a truncated one."""
-    start = pl.lit(first_activity.date(), pl.Date)
-    return clients.select(pl.col(CLIENT_ID), start.alias(_OBSERVED))
-
-
 def without_unobserved_windows(
-    table: pl.DataFrame, observed: pl.DataFrame, cfg: FeaturesConfig
+    table: pl.DataFrame, data_start: datetime, cfg: FeaturesConfig
 ) -> pl.DataFrame:
     """``table`` with every windowed sum (count or amount over the last ``w`` days) set to null where the
-    window reaches back before the data starts: "4 orders in the last 182 days" of a dataset 6 weeks
-    long is not a fact but a truncated count, and it would mean something else at later snapshots.
+    window reaches back before ``data_start`` (the first activity of the dataset): "4 orders in the last
+    182 days" of a dataset 6 weeks long is not a fact but a truncated count, and it would mean something
+    else at later snapshots. A client created later is not nulled: before its creation it truly had no
+    activity, so its window holds a true count (its whole life).
 
     Rates per week, shares, trends and the shorter windows stay; LightGBM reads null as "unknown".
     Grain unchanged: one row per client x snapshot.
@@ -195,15 +186,11 @@ def without_unobserved_windows(
             windowed.setdefault(int(m.group(1)), []).append(name)
     if not windowed:
         return table
-    span = (pl.col(SNAPSHOT) - pl.col(_OBSERVED)).dt.total_days()
-    return (
-        table.join(observed, on=CLIENT_ID, how="left")
-        .with_columns(
-            pl.when(span >= days).then(pl.col(name)).otherwise(None).alias(name)
-            for days, names in windowed.items()
-            for name in names
-        )
-        .drop(_OBSERVED)
+    span = (pl.col(SNAPSHOT) - pl.lit(data_start.date(), pl.Date)).dt.total_days()
+    return table.with_columns(
+        pl.when(span >= days).then(pl.col(name)).otherwise(None).alias(name)
+        for days, names in windowed.items()
+        for name in names
     )
 
 
