@@ -58,6 +58,7 @@ from churnml.modeling.experiment import (
     logistic_contender,
     model_contender,
     oracle_contender,
+    rules_contender,
     run_backtest,
 )
 from churnml.schemas import CLIENT_ID, Payments, Table
@@ -206,7 +207,7 @@ def benchmark_contenders(
     else:
         notes.append("no_order_90d: no recency feature column; method skipped")
     if rule_risk_score(empty)[1]:
-        out.append(Contender("health_rules", _rules_predict(cfg)))
+        out.append(rules_contender(cfg, name="health_rules"))
     rfm = _rfm(summary)
 
     def rfm_predict(
@@ -234,13 +235,6 @@ def _recency_predict(cfg: TrainConfig) -> Callable[..., tuple[np.ndarray, dict]]
             return rule_flags(X.iloc[i], _RECENCY_RULES).min(axis=1).to_numpy(dtype=float)
 
         return calibrated_on_holdout(score, y, rows, cfg), {}
-
-    return predict
-
-
-def _rules_predict(cfg: TrainConfig) -> Callable[..., tuple[np.ndarray, dict]]:
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i])[0], y, rows, cfg), {}
 
     return predict
 

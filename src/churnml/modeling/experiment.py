@@ -154,13 +154,13 @@ def logistic_contender(cfg: TrainConfig) -> Contender:
     return Contender("logistic", predict)
 
 
-def rules_contender(cfg: TrainConfig) -> Contender:
+def rules_contender(cfg: TrainConfig, name: str = "rules") -> Contender:
     """The seeds' rule-based health score (number of rules firing), calibrated on the held-out clients."""
 
     def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
         return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i])[0], y, rows, cfg), {}
 
-    return Contender("rules", predict)
+    return Contender(name, predict)
 
 
 def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
@@ -220,7 +220,6 @@ class Backtest:
     metrics: pd.DataFrame
     seconds: dict[str, float]
     best_iterations: list[int]
-    fold_rows: dict[int, dict[str, int]]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -264,14 +263,12 @@ def run_backtest(
     notes: list[str] = []
     frames, fold_metric_rows, iterations = [], [], []
     seconds = {c.name: 0.0 for c in contenders}
-    fold_rows: dict[int, dict[str, int]] = {}
     for fold in plan.folds:
         rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
         problem = _fold_problem(y, rows)
         if problem:
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
             continue
-        fold_rows[fold.number] = {"fit": rows.fit.size, "holdout": rows.holdout.size, "test": rows.test.size}
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
         out = labeled.iloc[rows.test][[CLIENT_ID, SNAPSHOT, LABEL]].reset_index(drop=True)
         out[FOLD] = fold.number
@@ -302,7 +299,6 @@ def run_backtest(
         metrics=pooled_metrics(predictions, names),
         seconds={k: round(v, 2) for k, v in seconds.items()},
         best_iterations=iterations,
-        fold_rows=fold_rows,
         notes=notes,
     )
 
