@@ -55,7 +55,7 @@ LIST_WEEKS ?= 4 8 12 16 20 24
 
 lists: data ## Back-dated weekly lists LIST_WEEKS before the data end (the post-mortem's list history)
 	@for d in $$($(BIN)/python -c "from datetime import timedelta as t; from churnml.config import load_config; \
-	    from churnml.io import read_dataset; c = load_config($(if $(CONFIG),'$(CONFIG)',None)); \
+	    from churnml.contract.io import read_dataset; c = load_config($(if $(CONFIG),'$(CONFIG)',None)); \
 	    e = read_dataset('$(DATA)', c.data).as_of.date(); print(*[e - t(weeks=int(w)) for w in '$(LIST_WEEKS)'.split()])"); \
 	do $(BIN)/churnml score --data $(DATA) $(CONFIG_FLAG) --as-of $$d || exit 1; done
 

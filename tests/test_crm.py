@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from churnml.columns import Scores
-from churnml.crm import (
+from churnml.scoring.columns import Scores
+from churnml.scoring.crm import (
     days_text,
     last_data_export,
     last_interaction,

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from churnml.cli import app
 from churnml.config import DataConfig, LabelConfig
-from churnml.io import read_dataset
+from churnml.contract.io import read_dataset
 from churnml.labels import active_spine
-from churnml.outputs import Scores
-from churnml.scoring import gone_clients
+from churnml.scoring.outputs import Scores
+from churnml.scoring.assemble import gone_clients
 from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow

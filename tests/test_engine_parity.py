@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 
 from churnml.config import FeaturesConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.features import build_features
-from churnml.schemas import CLIENT_ID
-from churnml.synth import SynthParams, synthetic_chunk
+from churnml.contract.schemas import CLIENT_ID
+from churnml.demo.synth import SynthParams, synthetic_chunk
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = [

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import FeaturesConfig
-from churnml.explain import (
+from churnml.scoring.explain import (
     LOWERS,
     RAISES,
     change_reasons,
@@ -21,7 +21,7 @@ from churnml.explain import (
 )
 from churnml.features.registry import sentence
 from churnml.modeling.train import ChurnModel
-from churnml.outputs import Scores
+from churnml.scoring.outputs import Scores
 
 SPECS, DESCRIBE = registry_catalog(FeaturesConfig())
 

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from churnml.config import LabelConfig, load_config
-from churnml.dataset import Dataset
-from churnml.interventions import (
+from churnml.contract.dataset import Dataset
+from churnml.reporting.interventions import (
     ALL_CAMPAIGNS,
     ab_tests,
     absences,
@@ -21,10 +21,16 @@ from churnml.interventions import (
     winback_attempts,
 )
 from churnml.labels import churn_dates
-from churnml.schemas import CONTRACT, Churns, Clients, Interventions, Payments, Subscriptions, Table
-from churnml.synth import SynthParams, Truth, synthetic_chunk
-from churnml.validation import ContractError, checked_table, coerced_table, midnight_after, timestamp_span
-from churnml.winback import ATTEMPT, winback_list
+from churnml.contract.schemas import CONTRACT, Churns, Clients, Interventions, Payments, Subscriptions, Table
+from churnml.demo.synth import SynthParams, Truth, synthetic_chunk
+from churnml.contract.validation import (
+    ContractError,
+    checked_table,
+    coerced_table,
+    midnight_after,
+    timestamp_span,
+)
+from churnml.reporting.winback import ATTEMPT, winback_list
 
 D = datetime
 DT = pl.Datetime("us")

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from churnml.cli import app
 from churnml.config import DataConfig
-from churnml.io import read_dataset
-from churnml.schemas import Table
-from churnml.validation import ContractError
+from churnml.contract.io import read_dataset
+from churnml.contract.schemas import Table
+from churnml.contract.validation import ContractError
 
 CFG = DataConfig(as_of=date(2024, 12, 31))
 
@@ -246,7 +246,7 @@ def test_validate_cli_exit_codes(tmp_path: Path) -> None:
 def test_atomic_writes_get_the_usual_permissions_not_tempfile_private_ones(tmp_path: Path) -> None:
     import os
 
-    from churnml.io import write_parquet_atomic, write_text_atomic
+    from churnml.contract.io import write_parquet_atomic, write_text_atomic
 
     umask = os.umask(0o022)
     try:

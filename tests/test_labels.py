@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnml.config import LabelConfig, SnapshotsConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.labels import active_spine, churn_dates, labeled_spine, snapshot_grid
-from churnml.schemas import Churns, Clients, Events, Payments, Subscriptions, Table
-from churnml.validation import ContractError
+from churnml.contract.schemas import Churns, Clients, Events, Payments, Subscriptions, Table
+from churnml.contract.validation import ContractError
 
 D = datetime
 DT = pl.Datetime("us")

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from churnml.config import LabelConfig
-from churnml.dataset import Dataset
-from churnml.metrics import churn_report, month_starts, monthly_churn, period_starts
-from churnml.schemas import Clients, Payments, Subscriptions, Table
+from churnml.contract.dataset import Dataset
+from churnml.reporting.metrics import churn_report, month_starts, monthly_churn, period_starts
+from churnml.contract.schemas import Clients, Payments, Subscriptions, Table
 
 D = datetime
 DT = pl.Datetime("us")
@@ -200,7 +200,7 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
     from typer.testing import CliRunner
 
     from churnml.cli import app
-    from churnml.io import write_tables
+    from churnml.contract.io import write_tables
 
     write_tables(SUBS.tables, tmp_path / "data")
     out = tmp_path / "metrics"
@@ -236,8 +236,8 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
 def test_recurring_revenue_is_the_weekly_lists_per_client():
     """A client with payments but no subscription has the payments' run rate in the metrics, as it has
     ARR in the weekly list; a client with a running term has its term's MRR, whatever it paid."""
-    from churnml.metrics import mrr_at
-    from churnml.value import annual_recurring_revenue
+    from churnml.reporting.metrics import mrr_at
+    from churnml.scoring.value import annual_recurring_revenue
 
     data = Dataset(
         tables={

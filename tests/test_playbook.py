@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from churnml.config import ZonesConfig, load_config
-from churnml.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
+from churnml.scoring.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
 
 Z = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.05, exit_weeks=3)
 PLAIN = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.0, exit_weeks=1)

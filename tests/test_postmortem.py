@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from churnml.config import ZonesConfig
-from churnml.postmortem import (
+from churnml.reporting.postmortem import (
     CAUGHT_EARLY,
     CAUGHT_LATE,
     MISSED,
@@ -127,8 +127,8 @@ def test_cli_reads_the_written_lists(tmp_path):
     from typer.testing import CliRunner
 
     from churnml.cli import app
-    from churnml.io import write_tables
-    from churnml.schemas import Table
+    from churnml.contract.io import write_tables
+    from churnml.contract.schemas import Table
 
     clients = pl.DataFrame({"client_id": ["x", "y", "z", "w", "v"], "created_at": [D(2023, 1, 1)] * 5})
     events = pl.DataFrame(

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from churnml.outputs import History, Scores
-from churnml.report import report_html, sparkline_svg
+from churnml.scoring.outputs import History, Scores
+from churnml.reporting.report import report_html, sparkline_svg
 
 AS_OF = date(2024, 6, 3)
 
@@ -159,7 +159,7 @@ def test_sparkline_has_a_scale() -> None:
     [(0, "0"), (950, "950"), (1_500, "1.5k"), (250_000, "250k"), (2_300_000, "2.3M"), (4e9, "4B")],
 )
 def test_money_axis_labels_are_compact(x: float, label: str) -> None:
-    from churnml.report import _compact
+    from churnml.reporting.report import _compact
 
     assert _compact(x) == label
 
@@ -168,7 +168,7 @@ def test_a_figure_gives_the_same_svg_twice() -> None:
     """matplotlib draws random element ids unless salted: the same page must give the same bytes."""
     import matplotlib.pyplot as plt
 
-    from churnml.pages import figure_svg
+    from churnml.reporting.pages import figure_svg
 
     def drawn() -> str:
         fig, ax = plt.subplots()

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from churnml.cli import app
 from churnml.config import ConfigError, DataConfig, LabelConfig, load_config
-from churnml.io import read_dataset, write_tables
+from churnml.contract.io import read_dataset, write_tables
 from churnml.modeling.export import (
     calibrator_data,
     calibrator_from_data,
@@ -36,9 +36,9 @@ from churnml.modeling.export import (
     population_stability,
 )
 from churnml.modeling.train import ScoreCalibrator
-from churnml.outputs import OutputError, output_lock, write_scores_atomically
-from churnml.schemas import Table
-from churnml.validation import ContractError, lagging_tables, table_spans
+from churnml.scoring.outputs import OutputError, output_lock, write_scores_atomically
+from churnml.contract.schemas import Table
+from churnml.contract.validation import ContractError, lagging_tables, table_spans
 from test_scoring import AS_OF, tiny_tables, train_tiny_model
 
 CFG = DataConfig(as_of=date(2024, 12, 31))
@@ -194,7 +194,7 @@ def test_two_processes_on_one_folder_take_turns(tmp_path: Path) -> None:
 
     folder = tmp_path / "2024-06-03"
     holder = (
-        "import sys, time; from churnml.outputs import output_lock\n"
+        "import sys, time; from churnml.scoring.outputs import output_lock\n"
         f"with output_lock(__import__('pathlib').Path({str(folder)!r})):\n"
         "    print('locked', flush=True); time.sleep(1.5)\n"
     )
@@ -241,7 +241,7 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         schema={"client_id": pl.String, "opened_at": pl.Datetime("us"), "csat": pl.Float64},
         orient="row",
     )
-    from churnml.dataset import Dataset
+    from churnml.contract.dataset import Dataset
 
     dataset = Dataset(tables, "tiny", datetime(2023, 9, 4), datetime(AS_OF.year, AS_OF.month, AS_OF.day))
     model, meta = train_tiny_model(dataset)
@@ -755,7 +755,7 @@ def test_an_older_champion_with_a_pickled_calibrator_is_refused_in_one_line(
 
     from churnml.config import TrackingConfig
     from churnml.modeling.export import ModelFileError
-    from churnml.tracking import load_champion, log_churn_model, register_model, tracked_run
+    from churnml.modeling.tracking import load_champion, log_churn_model, register_model, tracked_run
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

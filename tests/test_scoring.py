@@ -17,17 +17,17 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.features import build_features
-from churnml.io import write_tables
+from churnml.contract.io import write_tables
 from churnml.labels import active_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
-from churnml.schemas import Table
-from churnml.scoring import (
+from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
+from churnml.contract.schemas import Table
+from churnml.scoring.assemble import (
     ScoringError,
     check_data_lag,
     check_feature_match,
@@ -418,7 +418,7 @@ def test_no_csv_cell_starts_a_formula(texts: list[str], numbers: list[float]) ->
 
 def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[str, Path]) -> None:
     from churnml.modeling.export import load_exported
-    from churnml.scoring import scored_list
+    from churnml.scoring.assemble import scored_list
 
     cfg = load_config(overrides=["score.history_weeks=3"])
     model, meta = load_exported(workspace["model"])
@@ -453,14 +453,14 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     ],
 )
 def test_explained_rows(zone: list[str], priority: list[int], limit: int | None, expected: list[int]) -> None:
-    from churnml.scoring import explained_rows
+    from churnml.scoring.assemble import explained_rows
 
     assert explained_rows(zone, np.asarray(priority), limit).tolist() == expected
 
 
 def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -> None:
     from churnml.modeling.export import load_exported
-    from churnml.scoring import scored_list
+    from churnml.scoring.assemble import scored_list
 
     model, meta = load_exported(workspace["model"])
     dataset = tiny_dataset()
@@ -499,7 +499,7 @@ def test_explain_limit_leaves_the_scores_unchanged(workspace: dict[str, Path]) -
 
 def test_a_client_batch_keeps_the_whole_datasets_weekly_grid() -> None:
     """A batch whose clients start later than the rest must see the same grid as the whole dataset."""
-    from churnml.scoring import _client_subset
+    from churnml.scoring.assemble import _client_subset
 
     tables = tiny_tables()
     late = [c for c in tables[Table.CLIENTS].get_column("client_id").to_list() if c != "c000"]
@@ -529,7 +529,7 @@ def test_a_client_batch_keeps_the_whole_datasets_weekly_grid() -> None:
 
 @pytest.mark.parametrize("keep", [[2, 3], [0, 2, 4], [], [0, 1, 2, 3, 4]])
 def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
-    from churnml.scoring import _copied_rows
+    from churnml.scoring.assemble import _copied_rows
 
     frame = pl.DataFrame({"k": [0, 1, 2, 3, 4], "v": [0.5, None, 2.5, 3.5, 4.5], "s": list("abcde")})
     predicate = pl.col("k").is_in(keep)
@@ -575,7 +575,7 @@ def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
 
 def test_the_list_shows_the_grace_period_and_leaves_gone_clients_out(workspace: dict[str, Path]) -> None:
     from churnml.modeling.export import load_exported
-    from churnml.scoring import scored_list
+    from churnml.scoring.assemble import scored_list
 
     cfg = load_config(overrides=["score.history_weeks=2"])
     model, meta = load_exported(workspace["model"])
@@ -625,7 +625,7 @@ def test_drift_leaves_out_features_the_training_never_saw() -> None:
     import pandas as pd
 
     from churnml.modeling.export import feature_reference
-    from churnml.scoring import feature_drift
+    from churnml.scoring.assemble import feature_drift
 
     train = pd.DataFrame({"seen": np.arange(100.0), "never": np.full(100, np.nan)})
     metadata = {"feature_reference": feature_reference(train)}

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnml.config import DataConfig
-from churnml.io import read_dataset
-from churnml.schemas import (
+from churnml.contract.io import read_dataset
+from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     POLARS_TYPE,
@@ -26,7 +26,7 @@ from churnml.schemas import (
     Table,
     Tickets,
 )
-from churnml.synth import (
+from churnml.demo.synth import (
     SynthParams,
     Truth,
     data_end,

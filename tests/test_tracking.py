@@ -12,7 +12,7 @@ import pytest
 from churnml.config import TrackingConfig
 from churnml.modeling.export import export_model
 from churnml.modeling.train import ChurnModel
-from churnml.tracking import (
+from churnml.modeling.tracking import (
     champion_card,
     champion_metrics,
     feature_hash,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import ValueConfig
-from churnml.value import (
+from churnml.scoring.value import (
     annual_hazard,
     annual_recurring_revenue,
     expected_lifetime_years,

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from churnml.config import ConfigError, load_config
-from churnml.dataset import Dataset
-from churnml.schemas import Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.winback import (
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import Churns, Clients, Payments, Subscriptions, Table, Tickets
+from churnml.reporting.winback import (
     ATTEMPT,
     KEEP_IN_TOUCH,
     LET_GO,
@@ -234,7 +234,7 @@ def test_cli_writes_the_list_folder(tmp_path):
     from typer.testing import CliRunner
 
     from churnml.cli import app
-    from churnml.io import write_tables
+    from churnml.contract.io import write_tables
 
     write_tables(DATA.tables, tmp_path / "data")
     out = tmp_path / "wb"

@@ -20,7 +20,7 @@ from rich.console import Console
 from churnml.config import Config, ConfigError, load_config
 from churnml.jobs.common import Timer, UserError
 from churnml.jobs.common import data_folder as data_dir
-from churnml.schemas import SNAPSHOT
+from churnml.contract.schemas import SNAPSHOT
 
 __all__ = ["app"]
 
@@ -57,8 +57,8 @@ AsOfOpt = Annotated[
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from churnml.outputs import OutputError
-    from churnml.validation import ContractError
+    from churnml.scoring.outputs import OutputError
+    from churnml.contract.validation import ContractError
 
     expected: tuple[type[BaseException], ...] = (
         UserError,
@@ -70,8 +70,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     # Errors of modules that load heavy libraries: only a loaded module can have raised its error.
     if "churnml.modeling.export" in sys.modules:
         expected += (sys.modules["churnml.modeling.export"].ModelFileError,)
-    if "churnml.tracking" in sys.modules:
-        expected += (sys.modules["churnml.tracking"].TrackingStoreError,)
+    if "churnml.modeling.tracking" in sys.modules:
+        expected += (sys.modules["churnml.modeling.tracking"].TrackingStoreError,)
     return expected
 
 
@@ -116,8 +116,8 @@ def validate(
 
     Example: churnml validate --data data/raw
     """
-    from churnml.io import read_dataset
-    from churnml.validation import dataset_summary
+    from churnml.contract.io import read_dataset
+    from churnml.contract.validation import dataset_summary
 
     cfg = config_from(config, set_)
     dataset = read_dataset(data_dir(data, cfg), cfg.data)
@@ -162,7 +162,7 @@ def generate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.synth import SynthParams, write_synthetic_dataset
+    from churnml.demo.synth import SynthParams, write_synthetic_dataset
 
     first_day = parse_date(start, "--start")
     assert first_day is not None
@@ -574,7 +574,7 @@ def metrics(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import churn_metrics
-    from churnml.metrics import ALL_SEGMENTS
+    from churnml.reporting.metrics import ALL_SEGMENTS
 
     cfg = config_from(config, set_)
     with console.status("reading and counting churn per month and quarter"):

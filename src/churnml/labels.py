@@ -64,8 +64,8 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from churnml.config import LabelConfig, SnapshotsConfig
-from churnml.dataset import Dataset
-from churnml.schemas import (
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import (
     CLIENT_ID,
     LABEL,
     SNAPSHOT,
@@ -76,7 +76,7 @@ from churnml.schemas import (
     Subscriptions,
     Table,
 )
-from churnml.validation import ContractError
+from churnml.contract.validation import ContractError
 
 __all__ = [
     "CHURNED_AT",

@@ -7,7 +7,7 @@
   notebooks and benchmarks).
 
 Training and scoring share the feature code, :func:`churnml.features.build_features` (DESIGN
-principle 6), not this module: the weekly score (:func:`churnml.scoring.scored_list`) passes its own
+principle 6), not this module: the weekly score (:func:`churnml.scoring.assemble.scored_list`) passes its own
 spine — this week's clients at each week of their health history — through ``build_features`` in
 client batches.
 """
@@ -20,10 +20,10 @@ from datetime import date
 import polars as pl
 
 from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.features import build_features
 from churnml.labels import active_spine, labeled_spine, snapshot_grid
-from churnml.schemas import CLIENT_ID, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = ["SNAPSHOT", "labeled_feature_table", "snapshot_feature_table", "training_snapshots"]
 

@@ -9,15 +9,15 @@ import polars as pl
 import pytest
 import yaml
 
-from churnml.adapters.transactions import (
+from churnml.contract.adapters.transactions import (
     TransactionSpec,
     config_snippet,
     preset_spec,
     transactions_to_contract,
 )
 from churnml.config import Config
-from churnml.schemas import Clients, Events, Payments, Table
-from churnml.validation import ContractError
+from churnml.contract.schemas import Clients, Events, Payments, Table
+from churnml.contract.validation import ContractError
 
 D = datetime
 
@@ -178,7 +178,7 @@ def test_cli_adapts_a_csv_log_into_a_valid_dataset(tmp_path):
 
     from churnml.cli import app
     from churnml.config import load_config
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
     from churnml.labels import labeled_spine, snapshot_grid
 
     log = LOG.with_columns(pl.col("InvoiceDate").dt.strftime("%Y-%m-%d %H:%M:%S"))

@@ -2,8 +2,8 @@
 
 Usage: python tests/benchmarks/bench_features.py --clients 10000 [--months 24] [--data DIR] [--keep]
 
-Generates a synthetic dataset with ``churnml.synth`` in a child process (not timed, cached under
---data), then, in this process, reads it with ``churnml.io.read_dataset``, builds the active spine of
+Generates a synthetic dataset with ``churnml.demo.synth`` in a child process (not timed, cached under
+--data), then, in this process, reads it with ``churnml.contract.io.read_dataset``, builds the active spine of
 every weekly snapshot (``churnml.labels``), builds all features and writes the Parquet table. Prints the
 input rows, input rows per second end to end, wall time per step and peak RSS.
 """
@@ -33,7 +33,7 @@ def _cpu_seconds() -> float:
 
 def _generate(clients: int, months: int, seed: int, raw: Path) -> None:
     code = (
-        "from pathlib import Path; from churnml.synth import SynthParams, write_synthetic_dataset; "
+        "from pathlib import Path; from churnml.demo.synth import SynthParams, write_synthetic_dataset; "
         f"write_synthetic_dataset(SynthParams(clients={clients}, months={months}, seed={seed}), "
         f"Path({str(raw)!r}), Path({str(raw.parent / 'truth')!r}))"
     )
@@ -50,13 +50,13 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        import churnml.synth  # noqa: F401
+        import churnml.demo.synth  # noqa: F401
     except ImportError:
-        print("skipped: churnml.synth is not available to generate the benchmark data")
+        print("skipped: churnml.demo.synth is not available to generate the benchmark data")
         return
     from churnml.config import load_config
     from churnml.features import build_features, feature_columns
-    from churnml.io import read_dataset, write_parquet_atomic
+    from churnml.contract.io import read_dataset, write_parquet_atomic
     from churnml.labels import active_spine, snapshot_grid
 
     base = args.data or Path(tempfile.gettempdir()) / f"churnml_bench_features_{args.clients}x{args.months}"

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from churnml.synth import CHUNK_CLIENTS, SynthParams, write_synthetic_dataset
+from churnml.demo.synth import CHUNK_CLIENTS, SynthParams, write_synthetic_dataset
 
 
 def _peak_rss_mb() -> float:

@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import ZonesConfig, load_config
-from churnml.outputs import History
-from churnml.playbook import zone_change_count, zone_path
+from churnml.scoring.outputs import History
+from churnml.scoring.playbook import zone_change_count, zone_path
 
 BIN = Path(sys.executable).parent
 CHURNML = [str(BIN / "churnml")] if (BIN / "churnml").exists() else [sys.executable, "-m", "churnml.cli"]

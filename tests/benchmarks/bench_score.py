@@ -4,7 +4,7 @@
 
 Steps (only step 3 is the benchmark; steps 1-2 are set-up, cached in --work and timed separately):
 
-1. generate a synthetic CRM (``churnml.synth``) with ``--clients`` clients over ``--months`` months;
+1. generate a synthetic CRM (``churnml.demo.synth``) with ``--clients`` clients over ``--months`` months;
 2. train a champion-like model (the configured LightGBM settings, at most ``--trees`` trees) on a
    separate generated dataset of ``--train-clients`` clients over 24 months (enough labeled
    snapshots), and export it;
@@ -36,7 +36,7 @@ def _peak_mb() -> float:
 
 
 def _generate(raw: Path, truth: Path, clients: int, months: int, seed: int) -> None:
-    from churnml.synth import SynthParams, write_synthetic_dataset
+    from churnml.demo.synth import SynthParams, write_synthetic_dataset
 
     start = time.perf_counter()
     rows = write_synthetic_dataset(SynthParams(clients=clients, months=months, seed=seed), raw, truth)
@@ -48,11 +48,11 @@ def _generate(raw: Path, truth: Path, clients: int, months: int, seed: int) -> N
 
 def _train(raw: Path, out: Path, trees: int) -> None:
     from churnml.config import load_config
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
     from churnml.modeling.export import export_model, feature_reference
     from churnml.modeling.train import model_from_config
     from churnml.pipeline import labeled_feature_table
-    from churnml.schemas import CLIENT_ID
+    from churnml.contract.schemas import CLIENT_ID
 
     start = time.perf_counter()
     cfg = load_config()
@@ -137,7 +137,7 @@ def main() -> None:
     raw, model = prepared(work, opts)
     scores = work / "scores"
 
-    from churnml.synth import SynthParams
+    from churnml.demo.synth import SynthParams
 
     as_of = SynthParams(clients=opts.clients, months=opts.months, seed=opts.seed).end
     as_of = as_of if isinstance(as_of, date) else as_of.date()

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from churnml.config import load_config
-from churnml.io import read_dataset
+from churnml.contract.io import read_dataset
 from churnml.modeling.experiment import comparison_markdown
-from churnml.synth import SynthParams, write_synthetic_dataset
+from churnml.demo.synth import SynthParams, write_synthetic_dataset
 
 
 def main() -> None:

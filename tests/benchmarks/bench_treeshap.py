@@ -37,11 +37,11 @@ def main() -> None:
     raw, model_dir = prepared(work, opts)
 
     from churnml.config import load_config
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
     from churnml.modeling.export import load_exported
     from churnml.modeling.treeshap import tree_contributions
     from churnml.pipeline import snapshot_feature_table
-    from churnml.synth import SynthParams
+    from churnml.demo.synth import SynthParams
 
     cfg = load_config()
     dataset = read_dataset(raw, cfg.data)

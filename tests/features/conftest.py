@@ -11,7 +11,7 @@ import pytest
 from feature_helpers import features_at, make_dataset, value
 
 from churnml.config import FeaturesConfig
-from churnml.schemas import Table
+from churnml.contract.schemas import Table
 
 
 @pytest.fixture

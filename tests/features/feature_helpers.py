@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.features import build_features
-from churnml.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Table
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Table
 
 
 def contract_frame(table: Table, rows: Sequence[dict[str, Any]]) -> pl.DataFrame:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from feature_helpers import features_at, make_dataset
 
-from churnml.schemas import Table
+from churnml.contract.schemas import Table
 
 
 def touch(ts, direction="out", outcome=None, channel="email", **kw) -> dict:

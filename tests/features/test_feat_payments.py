@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from feature_helpers import features_at, make_dataset
 
-from churnml.schemas import Table
+from churnml.contract.schemas import Table
 
 S0 = date(2024, 2, 12)  # Monday: invoice 1 is overdue, not yet paid (paid later that day)
 S1 = date(2024, 3, 4)

@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from churnml.config import FeaturesConfig
 from churnml.features import build_features
 from churnml.features._grid import per_client_shifts
-from churnml.schemas import CLIENT_ID, Table
+from churnml.contract.schemas import CLIENT_ID, Table
 
 START = datetime(2023, 1, 2)
 END = datetime(2024, 1, 1)

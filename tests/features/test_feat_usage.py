@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from feature_helpers import features_at, make_dataset
 
-from churnml.schemas import Table
+from churnml.contract.schemas import Table
 
 S1 = date(2024, 3, 4)  # a Monday
 S2 = date(2024, 3, 11)
@@ -113,8 +113,8 @@ def test_slope_and_zscore_follow_the_weekly_counts(build, at):
 
 def test_categorical_event_names_and_users_give_the_same_features(frame) -> None:
     """read_dataset holds events.event and events.user_id as Categorical: the features must not change."""
-    from churnml.schemas import CONTRACT
-    from churnml.validation import compact_table
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import compact_table
 
     plain = make_dataset(TABLES)
     compact = plain.with_tables(events=compact_table(plain.tables[Table.EVENTS], CONTRACT[Table.EVENTS]))

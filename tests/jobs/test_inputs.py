@@ -11,7 +11,7 @@ import pytest
 
 from churnml.config import load_config
 from churnml.jobs.inputs import read_tuned_params, truth_oracle
-from churnml.synth import SynthParams, write_synthetic_dataset
+from churnml.demo.synth import SynthParams, write_synthetic_dataset
 
 
 def test_tuned_params_file(tmp_path):

@@ -6,7 +6,7 @@ import json
 from dataclasses import fields
 
 from churnml.modeling.card import ModelCard
-from churnml.scoring import feature_drift, model_version
+from churnml.scoring.assemble import feature_drift, model_version
 
 
 def test_the_card_round_trips_through_json() -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from churnml.cli import app
 from churnml.config import load_config
-from churnml.io import read_dataset
+from churnml.contract.io import read_dataset
 from churnml.labels import labeled_spine
 from churnml.pipeline import training_snapshots
 from cli_settings import FAST_TRAIN, set_flags

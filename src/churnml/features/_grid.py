@@ -29,7 +29,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from churnml.schemas import CLIENT_ID
+from churnml.contract.schemas import CLIENT_ID
 
 __all__ = [
     "CDAY",

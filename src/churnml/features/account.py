@@ -27,7 +27,7 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.schemas import CLIENT_ID, Signals
+from churnml.contract.schemas import CLIENT_ID, Signals
 
 __all__ = ["SIGNAL_KINDS", "account_features"]
 

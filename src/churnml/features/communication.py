@@ -40,7 +40,7 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.schemas import CLIENT_ID, Communications
+from churnml.contract.schemas import CLIENT_ID, Communications
 
 __all__ = ["communication_features", "no_reply_marks"]
 

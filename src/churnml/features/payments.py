@@ -40,7 +40,7 @@ from churnml.features._grid import (
     window_sum,
     zscore,
 )
-from churnml.schemas import CLIENT_ID, Payments, Subscriptions
+from churnml.contract.schemas import CLIENT_ID, Payments, Subscriptions
 
 __all__ = ["payment_features", "subscription_features"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from churnml.config import FeaturesConfig
-from churnml.schemas import Communications, Signals
+from churnml.contract.schemas import Communications, Signals
 
 __all__ = [
     "FAMILIES",

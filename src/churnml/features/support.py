@@ -34,7 +34,7 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.schemas import CLIENT_ID, Tickets
+from churnml.contract.schemas import CLIENT_ID, Tickets
 
 __all__ = ["csat_ratings", "support_features"]
 

@@ -40,7 +40,7 @@ from churnml.features._grid import (
     zscore,
 )
 from churnml.features.registry import feature_specs
-from churnml.schemas import CLIENT_ID, Events
+from churnml.contract.schemas import CLIENT_ID, Events
 
 __all__ = [
     "dated_events",

@@ -1,7 +1,7 @@
 """The ``churnml adapt transactions`` job: a transaction log (CSV or Parquet, one row per line item)
 turned into a contract dataset folder (clients, payments, events), a ``churnml.yaml`` config snippet and
 ``adapt_report.json`` (skipped rows counted by reason). The mapping itself is
-:func:`churnml.adapters.transactions.transactions_to_contract` (pure)."""
+:func:`churnml.contract.adapters.transactions.transactions_to_contract` (pure)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ def adapt_transactions(
     input_: Path, out: Path, columns: dict[str, str | None], preset: str | None, inactivity_days: int
 ) -> tuple[Any, Timer]:
     """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
-    ... of :func:`churnml.adapters.transactions.preset_spec`) over ``preset``, write the folder ``out``;
+    ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, write the folder ``out``;
     returns the adapter's report and the step timer."""
     import polars as pl
 
-    from churnml.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
-    from churnml.io import write_json_atomic, write_tables, write_text_atomic
+    from churnml.contract.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
+    from churnml.contract.io import write_json_atomic, write_tables, write_text_atomic
 
     timer = Timer()
     try:

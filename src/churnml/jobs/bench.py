@@ -46,7 +46,7 @@ def bench_models(
     overrides, gives the folds), splice this
     dataset's section (titled ``title``, else the folder name; ``command`` is how to rerun it) into the
     markdown file ``out``; returns the :class:`churnml.modeling.benchmark.BenchmarkResult`."""
-    from churnml.io import read_dataset, write_text_atomic
+    from churnml.contract.io import read_dataset, write_text_atomic
     from churnml.jobs.inputs import labeled_table, truth_oracle
     from churnml.labels import label_lag_days
     from churnml.modeling.benchmark import benchmark_markdown, benchmark_models, purchases

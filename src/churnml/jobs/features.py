@@ -32,9 +32,9 @@ def feature_table(
     """Build and write the feature table to ``out``; ``done(step)`` after each of :func:`steps` (reading,
     the spine, each family, the write); returns the table (pl.DataFrame)."""
     from churnml.features import build_features
-    from churnml.io import read_dataset, write_parquet_atomic
+    from churnml.contract.io import read_dataset, write_parquet_atomic
     from churnml.labels import active_spine, snapshot_grid
-    from churnml.outputs import checked_output_file
+    from churnml.scoring.outputs import checked_output_file
 
     tick = done or (lambda _step: None)
     checked_output_file(out, data_folder(data, cfg))

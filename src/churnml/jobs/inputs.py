@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.config import Config
-from churnml.schemas import CLIENT_ID
+from churnml.contract.schemas import CLIENT_ID
 
 __all__ = ["BEST_PARAMS_FILE", "HAZARD_FILE", "labeled_table", "read_tuned_params", "truth_oracle"]
 

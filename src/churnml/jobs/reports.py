@@ -1,7 +1,7 @@
 """The report jobs: ``churnml winback``, ``churnml metrics`` and ``churnml postmortem``.
 
-Each reads the dataset folder, calls pure functions (:mod:`churnml.winback`, :mod:`churnml.interventions`,
-:mod:`churnml.metrics`, :mod:`churnml.postmortem`) and writes one output folder atomically: its tables
+Each reads the dataset folder, calls pure functions (:mod:`churnml.reporting.winback`, :mod:`churnml.reporting.interventions`,
+:mod:`churnml.reporting.metrics`, :mod:`churnml.reporting.postmortem`) and writes one output folder atomically: its tables
 as ``.parquet`` and formula-safe ``.csv``, an HTML page and a ``manifest.json`` with churnml's marker.
 """
 
@@ -31,7 +31,7 @@ __all__ = [
 
 def table_files(name: str, frame: Any) -> dict[str, bytes]:
     """``<name>.parquet`` and a formula-safe ``<name>.csv`` of a result table."""
-    from churnml.outputs import formula_safe_csv, parquet_bytes
+    from churnml.scoring.outputs import formula_safe_csv, parquet_bytes
 
     return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
 
@@ -39,7 +39,7 @@ def table_files(name: str, frame: Any) -> dict[str, bytes]:
 def report_folder(out: Path | None, default: Path, data: Path | None = None) -> Path:
     """The output folder of a report command, refused when it is or holds the data, the current folder
     or the project (``outputs.checked_output_path``)."""
-    from churnml.outputs import checked_output_path, protected_folders
+    from churnml.scoring.outputs import checked_output_path, protected_folders
 
     folder = out if out is not None else default
     if folder.suffix in (".csv", ".parquet", ".html"):
@@ -51,7 +51,7 @@ def report_folder(out: Path | None, default: Path, data: Path | None = None) -> 
 def write_report_folder(folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config) -> bool:
     """``files`` plus a ``manifest.json`` carrying churnml's marker (so a rerun may replace the folder and
     nothing else may), written atomically under the folder's lock."""
-    from churnml.outputs import MARKER, MARKER_KEY, write_scores_atomically
+    from churnml.scoring.outputs import MARKER, MARKER_KEY, write_scores_atomically
 
     manifest = {
         MARKER_KEY: MARKER,
@@ -77,16 +77,16 @@ class WinbackRun:
 def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     """``churnml winback``: the win-back list and, with interventions, what worked, in ``out``
     (default ``data/winback/``)."""
-    from churnml.interventions import (
+    from churnml.reporting.interventions import (
         ab_tests,
         retention_contacts,
         return_rates_by,
         winback_attempts,
         winback_page,
     )
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
     from churnml.labels import churn_dates
-    from churnml.winback import winback_list
+    from churnml.reporting.winback import winback_list
 
     folder = report_folder(out, Path("data/winback"), data_folder(data, cfg))
     dataset = read_dataset(data_folder(data, cfg), cfg.data)
@@ -124,8 +124,8 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
     ``data/metrics/``)."""
     import polars as pl
 
-    from churnml.io import read_dataset
-    from churnml.metrics import PERIODS, churn_rate_page, churn_report
+    from churnml.contract.io import read_dataset
+    from churnml.reporting.metrics import PERIODS, churn_rate_page, churn_report
 
     folder = report_folder(out, Path("data/metrics"), data_folder(data, cfg))
     dataset = read_dataset(data_folder(data, cfg), cfg.data)
@@ -183,13 +183,13 @@ def postmortem(
     defaults to the oldest written list (else one horizon back) up to the data end."""
     import polars as pl
 
-    from churnml.interventions import absences
-    from churnml.io import read_dataset
+    from churnml.reporting.interventions import absences
+    from churnml.contract.io import read_dataset
     from churnml.labels import churn_dates
-    from churnml.postmortem import list_timeline, postmortem_page, postmortem_totals
-    from churnml.postmortem import postmortem as review_churns
-    from churnml.schemas import CLIENT_ID, Clients, Table
-    from churnml.winback import with_reasons
+    from churnml.reporting.postmortem import list_timeline, postmortem_page, postmortem_totals
+    from churnml.reporting.postmortem import postmortem as review_churns
+    from churnml.contract.schemas import CLIENT_ID, Clients, Table
+    from churnml.reporting.winback import with_reasons
 
     folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg))
     root = scores if scores is not None else cfg.paths.scores

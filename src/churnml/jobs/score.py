@@ -1,13 +1,13 @@
 """The ``churnml score`` job: the weekly list of one as-of date, written to ``<paths.scores>/<date>/``.
 
-Steps (the work is :func:`churnml.scoring.scored_list`, pure; this module reads and writes):
+Steps (the work is :func:`churnml.scoring.assemble.scored_list`, pure; this module reads and writes):
 
 1. refuse an output folder churnml did not write, before any work;
 2. read the dataset folder; load the model (``models:/<name>@champion``, an exported folder, or the
    default: the tracking store's champion, else ``paths.models``) and refuse one trained for other label
    settings;
 3. reuse last week's health history when its model version and config hash match;
-4. score, explain and assemble the list (:func:`churnml.scoring.scored_list`);
+4. score, explain and assemble the list (:func:`churnml.scoring.assemble.scored_list`);
 5. render the report and write scores.parquet, scores.csv, history.parquet, report.html and
    manifest.json atomically (an interrupted run leaves the previous list intact).
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from churnml.config import Config, config_hash
 from churnml.jobs.common import Timer, UserError, data_folder
-from churnml.schemas import SNAPSHOT
+from churnml.contract.schemas import SNAPSHOT
 
 __all__ = ["ScoreRun", "score", "scoring_model"]
 
@@ -36,7 +36,7 @@ class ScoreRun:
     folder: Path
     day: date
     version: str
-    result: Any  # churnml.scoring.ScoredList
+    result: Any  # churnml.scoring.assemble.ScoredList
     manifest: dict[str, Any]
     changed: bool
     lagging: dict[str, int]
@@ -51,7 +51,7 @@ def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], s
     from churnml.modeling.export import load_exported
 
     def champion(name: str) -> tuple[Any, dict[str, Any], str]:
-        from churnml.tracking import load_champion
+        from churnml.modeling.tracking import load_champion
 
         model, meta = load_champion(cfg.tracking, name)
         return model, meta, f"models:/{name}@champion"
@@ -91,8 +91,8 @@ def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> Non
 
 def _report(result: Any, day: date, version: str, cfg: Config) -> str:
     """The HTML report of the scored list."""
-    from churnml.report import report_html
-    from churnml.rules import rule_descriptions
+    from churnml.reporting.report import report_html
+    from churnml.scoring.rules import rule_descriptions
 
     return report_html(
         result.scores,
@@ -113,7 +113,7 @@ def _report(result: Any, day: date, version: str, cfg: Config) -> str:
 
 def _list_files(result: Any, html: str) -> dict[str, bytes]:
     """The list's files but the manifest, by name."""
-    from churnml.outputs import formula_safe_csv, parquet_bytes
+    from churnml.scoring.outputs import formula_safe_csv, parquet_bytes
 
     return {
         "scores.parquet": parquet_bytes(result.scores),
@@ -135,13 +135,13 @@ def _manifest(
     timings: Mapping[str, float],
     cfg: Config,
 ) -> dict[str, Any]:
-    """``manifest.json`` of the list (:func:`churnml.scoring.list_manifest`) with the data's table spans,
+    """``manifest.json`` of the list (:func:`churnml.scoring.assemble.list_manifest`) with the data's table spans,
     lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import dark_features
-    from churnml.outputs import MARKER
-    from churnml.scoring import list_manifest
-    from churnml.validation import empty_optional_columns, lagging_tables, table_spans
+    from churnml.scoring.outputs import MARKER
+    from churnml.scoring.assemble import list_manifest
+    from churnml.contract.validation import empty_optional_columns, lagging_tables, table_spans
 
     manifest = list_manifest(
         result,
@@ -181,15 +181,15 @@ def score(
 ) -> ScoreRun:
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
-    from churnml.io import read_dataset
-    from churnml.outputs import (
+    from churnml.contract.io import read_dataset
+    from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
     )
-    from churnml.scoring import ScoringError, model_version, scored_list
+    from churnml.scoring.assemble import ScoringError, model_version, scored_list
 
     step = progress or (lambda _m: None)
     protected = protected_folders(data_folder(data, cfg))

@@ -34,7 +34,7 @@ from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.schemas import LABEL
+from churnml.contract.schemas import LABEL
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
 
@@ -104,7 +104,7 @@ def _champion_score(
 
 
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
-    from churnml import tracking
+    from churnml.modeling import tracking
     from churnml.modeling import plots
 
     tracking.log_params(
@@ -199,7 +199,7 @@ def run_training(
     table: pd.DataFrame | None = None,
 ) -> TrainSummary:
     """Everything ``churnml train`` does after reading the dataset (module docstring)."""
-    from churnml import tracking
+    from churnml.modeling import tracking
     from churnml.labels import label_lag_days
     from churnml.modeling.champion import verdict
     from churnml.modeling.train import monotone_directions
@@ -292,7 +292,7 @@ def _export_for_batch(
     """The champion goes to ``out`` for batch jobs: this model when promoted; else the store's champion
     when ``out`` holds no model yet; else, with no champion at all (first run, no evidence), this model,
     its card saying it was not promoted."""
-    from churnml import tracking
+    from churnml.modeling import tracking
     from churnml.modeling.train import ChurnModel
 
     if promoted:
@@ -353,10 +353,10 @@ def train(
     """``churnml train``: refuse a wrong export folder or an unreadable tracking store before any work,
     read the dataset folder (``--data``, else ``paths.data``), then :func:`run_training`; the champion
     goes to ``out`` (else ``paths.models``)."""
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
     from churnml.modeling.export import checked_export_folder
-    from churnml.outputs import checked_output_path, protected_folders
-    from churnml.tracking import checked_store, tracking_uri
+    from churnml.scoring.outputs import checked_output_path, protected_folders
+    from churnml.modeling.tracking import checked_store, tracking_uri
 
     folder = out or cfg.paths.models
     checked_output_path(folder, protected_folders(data_folder(data, cfg)))

@@ -48,8 +48,8 @@ def run_tuning(
     MLflow run with one nested run per trial, best params to ``<paths.tune>/best_params.json``."""
     import optuna
 
-    from churnml import tracking
-    from churnml.io import write_json_atomic
+    from churnml.modeling import tracking
+    from churnml.contract.io import write_json_atomic
     from churnml.modeling.tune import best_params, tune_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -139,7 +139,7 @@ def tune(
     on_trial: Callable[[Any], None] | None = None,
 ) -> TuneSummary:
     """``churnml tune``: read the dataset folder (``--data``, else ``paths.data``), then :func:`run_tuning`."""
-    from churnml.io import read_dataset
+    from churnml.contract.io import read_dataset
 
     dataset = read_dataset(data_folder(data, cfg), cfg.data)
     try:

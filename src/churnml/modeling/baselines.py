@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from churnml.schemas import CLIENT_ID, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = [
     "RULES",
@@ -226,11 +226,11 @@ def _finite(X: pd.DataFrame) -> np.ndarray:
 def oracle_scores(hazard: Any, rows: Any, horizon_days: int) -> np.ndarray:
     """True P(churn within the horizon) per row of ``rows`` (client_id, snapshot), from the truth hazard.
 
-    Uses ``churnml.synth.oracle_probability``; the result is aligned to the order of ``rows``.
+    Uses ``churnml.demo.synth.oracle_probability``; the result is aligned to the order of ``rows``.
     """
     import polars as pl
 
-    from churnml.synth import oracle_probability
+    from churnml.demo.synth import oracle_probability
 
     spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
     spine = spine.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).with_row_index("_row")

@@ -41,7 +41,7 @@ import pandas as pd
 import polars as pl
 
 from churnml.config import TrainConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
@@ -61,7 +61,7 @@ from churnml.modeling.experiment import (
     rules_contender,
     run_backtest,
 )
-from churnml.schemas import CLIENT_ID, Payments, Table
+from churnml.contract.schemas import CLIENT_ID, Payments, Table
 
 __all__ = [
     "BENCH_METRICS",

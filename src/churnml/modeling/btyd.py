@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 from sklearn.base import BaseEstimator
 
-from churnml.schemas import CLIENT_ID, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = ["BetaGeoModel", "GammaGammaModel", "fit_bgnbd_pymc", "purchase_summary"]
 

@@ -39,7 +39,7 @@ from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.train import ChurnModel, calibrator_for, model_from_config
-from churnml.schemas import CLIENT_ID, LABEL, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
 
 __all__ = [
     "CONTENDERS",

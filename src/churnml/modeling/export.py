@@ -38,7 +38,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from churnml.io import with_default_permissions
+from churnml.contract.io import with_default_permissions
 from churnml.modeling.train import ChurnModel, ScoreCalibrator
 
 __all__ = [

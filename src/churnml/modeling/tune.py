@@ -35,7 +35,7 @@ from churnml.modeling.experiment import (
     labeled_rows,
 )
 from churnml.modeling.train import ChurnModel
-from churnml.schemas import CLIENT_ID
+from churnml.contract.schemas import CLIENT_ID
 
 __all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
 

@@ -1,6 +1,6 @@
 """The analyst's HTML report of one weekly list: a single self-contained file (no network, no scripts).
 
-Input: the scored list (one row per client, :class:`churnml.outputs.Scores` columns) and its health
+Input: the scored list (one row per client, :class:`churnml.scoring.outputs.Scores` columns) and its health
 history (one row per client x weekly snapshot). Sections:
 
 1. the portfolio by zone (clients, ARR, ARR at risk) with a bar chart, and ARR at risk by value tier;
@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
-from churnml.columns import Scores
-from churnml.explain import FAMILIES
-from churnml.outputs import History
-from churnml.pages import figure_svg
+from churnml.scoring.columns import Scores
+from churnml.scoring.explain import FAMILIES
+from churnml.scoring.outputs import History
+from churnml.reporting.pages import figure_svg
 
 __all__ = ["report_html", "sparkline_svg"]
 
@@ -60,7 +60,7 @@ table.compact{font-size:.85em}table.compact td{padding:.15em .4em}
 
 
 def _svg(fig: plt.Figure) -> str:
-    """The figure as inline ``<svg>`` (:func:`churnml.pages.figure_svg`), then closed."""
+    """The figure as inline ``<svg>`` (:func:`churnml.reporting.pages.figure_svg`), then closed."""
     text = figure_svg(fig)
     plt.close(fig)
     return text

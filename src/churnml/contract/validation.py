@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 import polars as pl
 from rich.table import Table as RichTable
 
-from churnml.dataset import Dataset
-from churnml.schemas import (
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import (
     ACTIVITY_TABLES,
     CLIENT_ID,
     CONTRACT,

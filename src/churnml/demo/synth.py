@@ -78,7 +78,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from churnml.schemas import (
+from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     SNAPSHOT,

@@ -37,9 +37,9 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import ValueConfig
-from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
+from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 
 __all__ = [
     "ARR",

@@ -34,8 +34,8 @@ from typing import Any
 
 import polars as pl
 
-from churnml.schemas import CLIENT_ID, Clients, Events, Payments, Table
-from churnml.validation import ContractError
+from churnml.contract.schemas import CLIENT_ID, Clients, Events, Payments, Table
+from churnml.contract.validation import ContractError
 
 __all__ = [
     "ORDER_EVENT",
@@ -285,7 +285,7 @@ def transactions_to_contract(
     """Contract tables (clients, payments, events) from a transaction log, and what was skipped.
 
     See the module docstring for the grain and columns of each table. Raises
-    :class:`~churnml.validation.ContractError` when a named column is missing and ``ValueError`` when
+    :class:`~churnml.contract.validation.ContractError` when a named column is missing and ``ValueError`` when
     the spec gives neither an amount nor quantity and price.
     """
     _checked_columns(frame, spec)

@@ -35,8 +35,8 @@ from datetime import date, datetime
 import polars as pl
 
 from churnml.config import ZonesConfig
-from churnml.playbook import threshold_zone_expr
-from churnml.schemas import CLIENT_ID, Churns
+from churnml.scoring.playbook import threshold_zone_expr
+from churnml.contract.schemas import CLIENT_ID, Churns
 
 __all__ = [
     "CAUGHT_EARLY",
@@ -272,7 +272,7 @@ def postmortem_page(
     review: pl.DataFrame, by_reason: pl.DataFrame, by_family: pl.DataFrame, start: date, end: date, lists: int
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn."""
-    from churnml.pages import figure_svg, page_html, table_html
+    from churnml.reporting.pages import figure_svg, page_html, table_html
 
     counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
     reviewed = review.height - counts[NOT_REVIEWED]

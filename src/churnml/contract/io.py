@@ -2,8 +2,8 @@
 
 A dataset folder holds one file per table of the contract, ``<table>.parquet`` or ``<table>.csv``
 (auto-detected; ``.csv.gz`` too). :func:`read_dataset` reads, coerces and validates every table and
-returns a :class:`~churnml.dataset.Dataset`; any breach of the contract raises
-:class:`~churnml.validation.ContractError`. Writers are atomic: they write a temporary file beside
+returns a :class:`~churnml.contract.dataset.Dataset`; any breach of the contract raises
+:class:`~churnml.contract.validation.ContractError`. Writers are atomic: they write a temporary file beside
 the target and rename it, so a reader never sees half a file.
 
 CSV files are comma-separated UTF-8 with a header. A row with fewer or more fields than the header is
@@ -28,9 +28,9 @@ from typing import Any
 import polars as pl
 
 from churnml.config import DataConfig
-from churnml.dataset import Dataset, RepairLog
-from churnml.schemas import ACTIVITY_TABLES, CONTRACT, REQUIRED_TABLES, Table
-from churnml.validation import (
+from churnml.contract.dataset import Dataset, RepairLog
+from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, REQUIRED_TABLES, Table
+from churnml.contract.validation import (
     ContractError,
     checked_references,
     checked_table,

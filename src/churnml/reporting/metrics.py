@@ -18,7 +18,7 @@ Columns:
   churns that day, and back-to-back terms count once), ``payments_run_rate`` (the client's payments in
   the 365 days before the month start / 12, refunds netted, floored at 0), or with both tables
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
-  — the recurring revenue of the weekly list (:func:`churnml.value.annual_recurring_revenue` / 12);
+  — the recurring revenue of the weekly list (:func:`churnml.scoring.value.annual_recurring_revenue` / 12);
 - ``complete``: whether the month's churn is fully observed: every churn of it is already known
   (month end + the label lag ``<=`` the data end; the last months usually are not) and, for the
   inactivity source, the month starts at least ``inactivity_days`` after the first data (before
@@ -56,9 +56,9 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from churnml.config import LabelConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
-from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table
+from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table
 
 __all__ = [
     "ALL_SEGMENTS",
@@ -488,7 +488,7 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
 def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
     """The churn-rate page: per period kind (``month``, ``quarter``) the plot of both formulas and the
     table of the portfolio rows, then the segments."""
-    from churnml.pages import figure_svg, page_html, table_html
+    from churnml.reporting.pages import figure_svg, page_html, table_html
 
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
     intro = (

@@ -202,7 +202,7 @@ class ColumnSpec:
     column (inclusive). ``nullable`` says whether empty cells are allowed. ``repeated`` marks a string
     column of the big activity log whose values repeat over millions of rows (event names, user ids):
     after validation it is held as ``pl.Categorical`` (the same strings, a 4-byte code per row instead
-    of a 16-byte string view), see :func:`churnml.validation.compact_table`.
+    of a 16-byte string view), see :func:`churnml.contract.validation.compact_table`.
     """
 
     name: str

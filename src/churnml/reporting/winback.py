@@ -45,9 +45,9 @@ from datetime import datetime
 import polars as pl
 
 from churnml.config import WinbackConfig
-from churnml.dataset import Dataset
+from churnml.contract.dataset import Dataset
 from churnml.labels import activity_times
-from churnml.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
+from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
 
 __all__ = [
     "ATTEMPT",

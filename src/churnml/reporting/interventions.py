@@ -40,9 +40,9 @@ from statistics import NormalDist
 
 import polars as pl
 
-from churnml.dataset import Dataset
-from churnml.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
-from churnml.winback import UNKNOWN_REASON, return_dates, stage_labels, with_reasons
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
+from churnml.reporting.winback import UNKNOWN_REASON, return_dates, stage_labels, with_reasons
 
 __all__ = [
     "ALL_CAMPAIGNS",
@@ -421,7 +421,7 @@ def winback_page(
 ) -> str:
     """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
     reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
-    from churnml.pages import figure_svg, page_html, table_html
+    from churnml.reporting.pages import figure_svg, page_html, table_html
 
     pct = (
         "return_rate",

@@ -1,7 +1,7 @@
 """The CRM views a customer-success team asks for, per client at one as-of date.
 
 Grain: one row per client (the ids given, in their order). Only data strictly before the as-of date is
-used. Columns (names in :class:`churnml.columns.Scores`):
+used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 
 - :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the running terms' MRR x the term's length in
@@ -24,8 +24,8 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from churnml.columns import Scores
-from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
+from churnml.scoring.columns import Scores
+from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
 
 __all__ = [
     "days_text",

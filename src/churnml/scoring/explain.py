@@ -50,7 +50,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.features.registry import FAMILIES
-from churnml.outputs import Scores
+from churnml.scoring.outputs import Scores
 
 __all__ = [
     "FAMILIES",

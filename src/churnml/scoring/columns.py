@@ -1,26 +1,26 @@
-"""Column names of the weekly list, defined once: :class:`churnml.outputs.Scores` plus the columns of
+"""Column names of the weekly list, defined once: :class:`churnml.scoring.outputs.Scores` plus the columns of
 the customer-success views (value apart from risk, the term's state, CRM views, zone stability, the
 acting role).
 
-``churnml.columns.Scores`` *is* the list's names class: it extends ``churnml.outputs.Scores`` (which the
+``churnml.scoring.columns.Scores`` *is* the list's names class: it extends ``churnml.scoring.outputs.Scores`` (which the
 writers and other readers import) with the names below, so every name is still spelled in one place.
 Grain of the list: one row per client active at the as-of date.
 """
 
 from __future__ import annotations
 
-from churnml.outputs import Scores as _OutputScores
+from churnml.scoring.outputs import Scores as _OutputScores
 
 __all__ = ["Scores"]
 
 
 class Scores(_OutputScores):
-    """All column names of ``scores.parquet`` (see :mod:`churnml.scoring` for their meaning)."""
+    """All column names of ``scores.parquet`` (see :mod:`churnml.scoring.assemble` for their meaning)."""
 
-    # value apart from risk (churnml.value)
+    # value apart from risk (churnml.scoring.value)
     NOT_WORTH_KEEPING = "not_worth_keeping"
     NOT_WORTH_KEEPING_REASON = "not_worth_keeping_reason"
-    # the term's state and the CRM views (churnml.crm)
+    # the term's state and the CRM views (churnml.scoring.crm)
     TERM_STATE = "term_state"
     IN_GRACE = "in_grace"
     RENEWAL_DATE = "renewal_date"

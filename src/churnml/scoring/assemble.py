@@ -4,13 +4,13 @@
 account managers act on. Output grain: one row per client active at the as-of date (the same
 definition as the training labels; a client with a churn record and no return since is never on it,
 :func:`gone_clients`), sorted by ``priority`` (1 = act first). Columns (names in
-:class:`churnml.columns.Scores`):
+:class:`churnml.scoring.columns.Scores`):
 
 - identity: ``client_id``, ``as_of``, ``name``, ``owner``, ``segment`` (when the clients table has them);
 - risk: ``churn_probability`` (calibrated, within ``label.horizon_days``), ``health_score`` (``100 x
-  (1 - p)``, see :mod:`churnml.explain`), ``health_<family>`` (where the health is lost, per family);
+  (1 - p)``, see :mod:`churnml.scoring.explain`), ``health_<family>`` (where the health is lost, per family);
 - zones: ``model_zone`` (green / yellow / red from the probability along the client's weekly history,
-  with hysteresis: :func:`churnml.playbook.zone_path`; or the capacity method), ``zone`` (the model's
+  with hysteresis: :func:`churnml.scoring.playbook.zone_path`; or the capacity method), ``zone`` (the model's
   zone raised by fired rules, ``rules.raise_zone``), ``zone_raised_by``, ``zone_changes`` (changes of
   the model zone over the history weeks);
 - change since the previous list: ``previous_probability``, ``probability_change``, ``previous_zone``,
@@ -18,20 +18,20 @@ definition as the training labels; a client with a churn record and no return si
   unchanged), ``new_in_red``, ``why_changed`` (the probability and the drivers of the change, each as
   before -> after). The previous list is the previous week's snapshot scored by the *same* model
   (:class:`PreviousWeek`), so a model promotion never shows up as a change in the clients;
-- value (:mod:`churnml.value`): ``arr``, ``lifetime_value`` (the value of keeping the client, apart from
+- value (:mod:`churnml.scoring.value`): ``arr``, ``lifetime_value`` (the value of keeping the client, apart from
   its risk), ``strategic``, ``value_tier``, ``revenue_at_risk`` (p x ARR), ``priority``,
   ``not_worth_keeping`` and ``not_worth_keeping_reason``;
-- the term and the CRM views (:mod:`churnml.crm`): ``term_state``, ``in_grace``, ``renewal_date``,
+- the term and the CRM views (:mod:`churnml.scoring.crm`): ``term_state``, ``in_grace``, ``renewal_date``,
   ``renewal_due_days``, ``renewal_value``, ``renewal_due``, ``last_interaction``, ``days_silent``,
   ``onboarding_stalled``, ``last_data_export``;
 - reasons: ``driver_<i>_{feature,family,direction,sentence,contribution}`` for the top
-  ``score.top_drivers`` drivers (:func:`churnml.explain.top_drivers`; only drivers that may be cited,
-  :func:`churnml.explain.citable_mask`), and ``explained``. Every client is explained by default: exact
+  ``score.top_drivers`` drivers (:func:`churnml.scoring.explain.top_drivers`; only drivers that may be cited,
+  :func:`churnml.scoring.explain.citable_mask`), and ``explained``. Every client is explained by default: exact
   TreeSHAP is computed once per decision pattern of each tree (:mod:`churnml.modeling.treeshap`), a few
   seconds for 100,000 clients. ``score.explain_limit`` (default: no limit) can still cap the clients
   explained to the first N by zone (red, yellow, green) then priority; unexplained rows have empty
   drivers, family health and ``why_changed``;
-- rules (:mod:`churnml.rules`): ``rule_<name>`` booleans and ``rules_fired``;
+- rules (:mod:`churnml.scoring.rules`): ``rule_<name>`` booleans and ``rules_fired``;
 - action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
   rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
   success, finance, management), ``action_basis``, ``acts`` (the owner), ``escalation``
@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import (
     FeaturesConfig,
     LabelConfig,
@@ -69,9 +69,9 @@ from churnml.config import (
     ValueConfig,
     ZonesConfig,
 )
-from churnml.crm import last_data_export, last_interaction, onboarding_stalled, term_status
-from churnml.dataset import Dataset
-from churnml.explain import (
+from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
+from churnml.contract.dataset import Dataset
+from churnml.scoring.explain import (
     FAMILIES,
     RAISES,
     change_reasons,
@@ -83,8 +83,8 @@ from churnml.explain import (
     top_drivers,
 )
 from churnml.modeling.train import feature_matrix
-from churnml.outputs import History
-from churnml.playbook import (
+from churnml.scoring.outputs import History
+from churnml.scoring.playbook import (
     ZONE_ORDER,
     ClientFacts,
     choose_play,
@@ -93,8 +93,8 @@ from churnml.playbook import (
     zone_change_count,
     zone_path,
 )
-from churnml.rules import fired_rules
-from churnml.schemas import (
+from churnml.scoring.rules import fired_rules
+from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     SNAPSHOT,
@@ -105,7 +105,7 @@ from churnml.schemas import (
     Subscriptions,
     Table,
 )
-from churnml.value import annual_recurring_revenue, keep_flags, value_table
+from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
 
 __all__ = [
     "SNAPSHOT",
@@ -355,7 +355,7 @@ def history_zones(
     history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
 ) -> ZoneHistory:
     """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
-    as-of date last) with the hysteresis of :func:`churnml.playbook.zone_path`."""
+    as-of date last) with the hysteresis of :func:`churnml.scoring.playbook.zone_path`."""
     paths = (
         history.sort(History.CLIENT_ID, History.SNAPSHOT)
         .group_by(History.CLIENT_ID, maintain_order=True)
@@ -570,7 +570,7 @@ def _explanations(
     Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
     pass (more rows share decision patterns), and contributions never exist for more than one chunk,
     which bounds the memory on large portfolios. Only citable drivers are named
-    (:func:`churnml.explain.citable_mask`).
+    (:func:`churnml.scoring.explain.citable_mask`).
     """
     specs, describe = registry_catalog(features, currency)
     drivers: list[pl.DataFrame] = []
@@ -1136,7 +1136,7 @@ def _crm_views(
     score: ScoreConfig,
     features: FeaturesConfig,
 ) -> pl.DataFrame:
-    """The CRM columns of :mod:`churnml.crm`, one row per client of ``ids``."""
+    """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
@@ -1165,7 +1165,7 @@ def _lead_family(row: Mapping[str, Any]) -> str | None:
 def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
     """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
     value tier, fired rules, term state, renewal, keep flag and driver columns), in its order
-    (:func:`churnml.playbook.choose_play`)."""
+    (:func:`churnml.scoring.playbook.choose_play`)."""
     out: dict[str, list[str]] = {Scores.ACTION: [], Scores.ACTION_ROLE: [], Scores.ACTION_BASIS: []}
     for row in frame.iter_rows(named=True):
         facts = ClientFacts(

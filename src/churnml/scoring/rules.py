@@ -22,7 +22,7 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice past its
   due date and still unpaid.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
-- ``onboarding_stalled``: a young client with little real use (:func:`churnml.crm.onboarding_stalled`).
+- ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
 Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
 reads, and ``evaluate``: the clients it fires for). A fired rule decides the action
@@ -37,10 +37,19 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from churnml.columns import Scores
+from churnml.scoring.columns import Scores
 from churnml.config import RulesConfig
-from churnml.outputs import History
-from churnml.schemas import CLIENT_ID, Clients, Communications, Events, Payments, Signals, Table, Tickets
+from churnml.scoring.outputs import History
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    Clients,
+    Communications,
+    Events,
+    Payments,
+    Signals,
+    Table,
+    Tickets,
+)
 
 __all__ = ["RULES", "RULE_TEXT", "Rule", "RuleInput", "fired_rules", "rule_descriptions"]
 
@@ -274,7 +283,7 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 
 
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
-    from churnml.crm import term_status
+    from churnml.scoring.crm import term_status
 
     status = term_status(
         ctx.ids.get_column(CLIENT_ID).to_list(),
@@ -287,7 +296,7 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
 
 
 def _onboarding(ctx: RuleInput) -> pl.DataFrame:
-    from churnml.crm import onboarding_stalled
+    from churnml.scoring.crm import onboarding_stalled
 
     low, high, share = ctx.onboarding
     frame = onboarding_stalled(

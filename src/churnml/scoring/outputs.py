@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from churnml.schemas import CLIENT_ID, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = [
     "FORMULA_PREFIXES",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from churnml.config import PlaybooksConfig, ZonesConfig
-from churnml.crm import days_text
+from churnml.scoring.crm import days_text
 
 __all__ = [
     "ZONE_ORDER",

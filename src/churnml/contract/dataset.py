@@ -8,7 +8,7 @@ from datetime import datetime
 
 import polars as pl
 
-from churnml.schemas import CONTRACT, Table
+from churnml.contract.schemas import CONTRACT, Table
 
 __all__ = ["Dataset", "RepairLog"]
 

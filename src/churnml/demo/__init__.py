@@ -1,0 +1,1 @@
+"""The synthetic CRM generator behind `make demo` and the tests."""
