@@ -16,8 +16,8 @@ from churnml.cli import app
 from churnml.config import DataConfig, LabelConfig
 from churnml.contract.io import read_dataset
 from churnml.labels import active_spine
-from churnml.scoring.outputs import Scores
 from churnml.scoring.assemble import gone_clients
+from churnml.scoring.outputs import Scores
 from cli_settings import FAST_TRAIN, set_flags
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ import pytest
 
 from churnml.config import FeaturesConfig
 from churnml.contract.dataset import Dataset
-from churnml.features import build_features
 from churnml.contract.schemas import CLIENT_ID
 from churnml.demo.synth import SynthParams, synthetic_chunk
+from churnml.features import build_features
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = [

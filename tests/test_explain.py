@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from churnml.config import FeaturesConfig
+from churnml.features.registry import sentence
+from churnml.modeling.train import ChurnModel
 from churnml.scoring.explain import (
     LOWERS,
     RAISES,
@@ -19,8 +21,6 @@ from churnml.scoring.explain import (
     registry_catalog,
     top_drivers,
 )
-from churnml.features.registry import sentence
-from churnml.modeling.train import ChurnModel
 from churnml.scoring.outputs import Scores
 
 SPECS, DESCRIBE = registry_catalog(FeaturesConfig())

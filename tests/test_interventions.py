@@ -10,6 +10,16 @@ import pytest
 
 from churnml.config import LabelConfig, load_config
 from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CONTRACT, Churns, Clients, Interventions, Payments, Subscriptions, Table
+from churnml.contract.validation import (
+    ContractError,
+    checked_table,
+    coerced_table,
+    midnight_after,
+    timestamp_span,
+)
+from churnml.demo.synth import SynthParams, Truth, synthetic_chunk
+from churnml.labels import churn_dates
 from churnml.reporting.interventions import (
     ALL_CAMPAIGNS,
     ab_tests,
@@ -19,16 +29,6 @@ from churnml.reporting.interventions import (
     return_rates_by,
     wilson_interval,
     winback_attempts,
-)
-from churnml.labels import churn_dates
-from churnml.contract.schemas import CONTRACT, Churns, Clients, Interventions, Payments, Subscriptions, Table
-from churnml.demo.synth import SynthParams, Truth, synthetic_chunk
-from churnml.contract.validation import (
-    ContractError,
-    checked_table,
-    coerced_table,
-    midnight_after,
-    timestamp_span,
 )
 from churnml.reporting.winback import ATTEMPT, winback_list
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from churnml.config import LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
-from churnml.labels import active_spine, churn_dates, labeled_spine, snapshot_grid
 from churnml.contract.schemas import Churns, Clients, Events, Payments, Subscriptions, Table
 from churnml.contract.validation import ContractError
+from churnml.labels import active_spine, churn_dates, labeled_spine, snapshot_grid
 
 D = datetime
 DT = pl.Datetime("us")

@@ -9,8 +9,8 @@ import pytest
 
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
-from churnml.reporting.metrics import churn_report, month_starts, monthly_churn, period_starts
 from churnml.contract.schemas import Clients, Payments, Subscriptions, Table
+from churnml.reporting.metrics import churn_report, month_starts, monthly_churn, period_starts
 
 D = datetime
 DT = pl.Datetime("us")

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from churnml.scoring.outputs import History, Scores
 from churnml.reporting.report import report_html, sparkline_svg
+from churnml.scoring.outputs import History, Scores
 
 AS_OF = date(2024, 6, 3)
 

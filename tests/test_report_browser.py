@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from churnml.reporting.report import report_html
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import History
-from churnml.reporting.report import report_html
 
 AS_OF = date(2024, 6, 3)
 BROWSER = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from churnml.config import RulesConfig
+from churnml.contract.schemas import Table
 from churnml.scoring.outputs import History, Scores
 from churnml.scoring.rules import RULE_TEXT, RULES, fired_rules, rule_descriptions
-from churnml.contract.schemas import Table
 
 AS_OF = date(2024, 6, 3)
 T0 = datetime(2024, 6, 3)

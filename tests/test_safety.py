@@ -25,6 +25,8 @@ from typer.testing import CliRunner
 from churnml.cli import app
 from churnml.config import ConfigError, DataConfig, LabelConfig, load_config
 from churnml.contract.io import read_dataset, write_tables
+from churnml.contract.schemas import Table
+from churnml.contract.validation import ContractError, lagging_tables, table_spans
 from churnml.modeling.export import (
     calibrator_data,
     calibrator_from_data,
@@ -37,8 +39,6 @@ from churnml.modeling.export import (
 )
 from churnml.modeling.train import ScoreCalibrator
 from churnml.scoring.outputs import OutputError, output_lock, write_scores_atomically
-from churnml.contract.schemas import Table
-from churnml.contract.validation import ContractError, lagging_tables, table_spans
 from test_scoring import AS_OF, tiny_tables, train_tiny_model
 
 CFG = DataConfig(as_of=date(2024, 12, 31))

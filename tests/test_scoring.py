@@ -17,16 +17,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app
-from churnml.scoring.columns import Scores
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
 from churnml.contract.dataset import Dataset
-from churnml.features import build_features
 from churnml.contract.io import write_tables
+from churnml.contract.schemas import Table
+from churnml.features import build_features
 from churnml.labels import active_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
-from churnml.contract.schemas import Table
 from churnml.scoring.assemble import (
     ScoringError,
     check_data_lag,
@@ -37,6 +35,8 @@ from churnml.scoring.assemble import (
     zone_changes,
     zones,
 )
+from churnml.scoring.columns import Scores
+from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)

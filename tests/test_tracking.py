@@ -11,7 +11,6 @@ import pytest
 
 from churnml.config import TrackingConfig
 from churnml.modeling.export import export_model
-from churnml.modeling.train import ChurnModel
 from churnml.modeling.tracking import (
     champion_card,
     champion_metrics,
@@ -24,6 +23,7 @@ from churnml.modeling.tracking import (
     tracked_run,
     tracking_uri,
 )
+from churnml.modeling.train import ChurnModel
 
 FEATURES = ["f1", "f2", "f3", "f4"]
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnml.scoring.columns import Scores
 from churnml.config import ValueConfig
+from churnml.scoring.columns import Scores
 from churnml.scoring.value import (
     annual_hazard,
     annual_recurring_revenue,

@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 
 from churnml.config import Config, ConfigError, load_config
+from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError
 from churnml.jobs.common import data_folder as data_dir
-from churnml.contract.schemas import SNAPSHOT
 
 __all__ = ["app"]
 
@@ -57,8 +57,8 @@ AsOfOpt = Annotated[
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from churnml.scoring.outputs import OutputError
     from churnml.contract.validation import ContractError
+    from churnml.scoring.outputs import OutputError
 
     expected: tuple[type[BaseException], ...] = (
         UserError,

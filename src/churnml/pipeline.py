@@ -21,9 +21,9 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 from churnml.features import build_features
 from churnml.labels import active_spine, labeled_spine, snapshot_grid
-from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = ["SNAPSHOT", "labeled_feature_table", "snapshot_feature_table", "training_snapshots"]
 

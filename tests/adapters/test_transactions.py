@@ -9,13 +9,13 @@ import polars as pl
 import pytest
 import yaml
 
+from churnml.config import Config
 from churnml.contract.adapters.transactions import (
     TransactionSpec,
     config_snippet,
     preset_spec,
     transactions_to_contract,
 )
-from churnml.config import Config
 from churnml.contract.schemas import Clients, Events, Payments, Table
 from churnml.contract.validation import ContractError
 

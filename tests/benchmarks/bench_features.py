@@ -55,8 +55,8 @@ def main() -> None:
         print("skipped: churnml.demo.synth is not available to generate the benchmark data")
         return
     from churnml.config import load_config
-    from churnml.features import build_features, feature_columns
     from churnml.contract.io import read_dataset, write_parquet_atomic
+    from churnml.features import build_features, feature_columns
     from churnml.labels import active_spine, snapshot_grid
 
     base = args.data or Path(tempfile.gettempdir()) / f"churnml_bench_features_{args.clients}x{args.months}"

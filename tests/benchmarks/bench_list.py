@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from churnml.scoring.columns import Scores
 from churnml.config import ZonesConfig, load_config
+from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import zone_change_count, zone_path
 

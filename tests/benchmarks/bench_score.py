@@ -49,10 +49,10 @@ def _generate(raw: Path, truth: Path, clients: int, months: int, seed: int) -> N
 def _train(raw: Path, out: Path, trees: int) -> None:
     from churnml.config import load_config
     from churnml.contract.io import read_dataset
+    from churnml.contract.schemas import CLIENT_ID
     from churnml.modeling.export import export_model, feature_reference
     from churnml.modeling.train import model_from_config
     from churnml.pipeline import labeled_feature_table
-    from churnml.contract.schemas import CLIENT_ID
 
     start = time.perf_counter()
     cfg = load_config()

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from churnml.config import load_config
 from churnml.contract.io import read_dataset
-from churnml.modeling.experiment import comparison_markdown
 from churnml.demo.synth import SynthParams, write_synthetic_dataset
+from churnml.modeling.experiment import comparison_markdown
 
 
 def main() -> None:

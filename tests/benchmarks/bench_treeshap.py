@@ -38,10 +38,10 @@ def main() -> None:
 
     from churnml.config import load_config
     from churnml.contract.io import read_dataset
+    from churnml.demo.synth import SynthParams
     from churnml.modeling.export import load_exported
     from churnml.modeling.treeshap import tree_contributions
     from churnml.pipeline import snapshot_feature_table
-    from churnml.demo.synth import SynthParams
 
     cfg = load_config()
     dataset = read_dataset(raw, cfg.data)

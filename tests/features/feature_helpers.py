@@ -10,8 +10,8 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.dataset import Dataset
-from churnml.features import build_features
 from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, Table
+from churnml.features import build_features
 
 
 def contract_frame(table: Table, rows: Sequence[dict[str, Any]]) -> pl.DataFrame:

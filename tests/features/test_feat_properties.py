@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Table
 from churnml.features import build_features
 from churnml.features._grid import per_client_shifts
-from churnml.contract.schemas import CLIENT_ID, Table
 
 START = datetime(2023, 1, 2)
 END = datetime(2024, 1, 1)

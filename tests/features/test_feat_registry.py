@@ -9,9 +9,9 @@ import pytest
 from feature_helpers import dataset_of, random_tables, spine
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Table
 from churnml.features import FEATURES, FeatureSpec, build_features, feature_spec, sentence
 from churnml.features.registry import FAMILIES, feature_names
-from churnml.contract.schemas import CLIENT_ID, Table
 
 START, END = datetime(2023, 1, 2), datetime(2024, 1, 1)
 

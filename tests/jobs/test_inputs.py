@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from churnml.config import load_config
-from churnml.jobs.inputs import read_tuned_params, truth_oracle
 from churnml.demo.synth import SynthParams, write_synthetic_dataset
+from churnml.jobs.inputs import read_tuned_params, truth_oracle
 
 
 def test_tuned_params_file(tmp_path):

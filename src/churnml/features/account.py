@@ -12,6 +12,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Signals
 from churnml.features._grid import (
     CDAY,
     DAY,
@@ -27,7 +28,6 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.contract.schemas import CLIENT_ID, Signals
 
 __all__ = ["SIGNAL_KINDS", "account_features"]
 

@@ -19,6 +19,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 from churnml.features._grid import (
     CDAY,
     CIDX,
@@ -36,7 +37,6 @@ from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import feature_specs
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 
 __all__ = [
     "PROGRESS_STEPS",

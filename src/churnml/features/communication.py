@@ -23,6 +23,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Communications
 from churnml.features._grid import (
     DAY,
     WEEK,
@@ -40,7 +41,6 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.contract.schemas import CLIENT_ID, Communications
 
 __all__ = ["communication_features", "no_reply_marks"]
 

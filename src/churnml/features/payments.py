@@ -20,6 +20,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Payments, Subscriptions
 from churnml.features._grid import (
     SDAY,
     WEEK,
@@ -40,7 +41,6 @@ from churnml.features._grid import (
     window_sum,
     zscore,
 )
-from churnml.contract.schemas import CLIENT_ID, Payments, Subscriptions
 
 __all__ = ["payment_features", "subscription_features"]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Tickets
 from churnml.features._grid import (
     DAY,
     WEEK,
@@ -34,7 +35,6 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
-from churnml.contract.schemas import CLIENT_ID, Tickets
 
 __all__ = ["csat_ratings", "support_features"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Events
 from churnml.features._grid import (
     CREATED_WEEK,
     DAY,
@@ -40,7 +41,6 @@ from churnml.features._grid import (
     zscore,
 )
 from churnml.features.registry import feature_specs
-from churnml.contract.schemas import CLIENT_ID, Events
 
 __all__ = [
     "dated_events",

@@ -31,8 +31,8 @@ def feature_table(
 ) -> Any:
     """Build and write the feature table to ``out``; ``done(step)`` after each of :func:`steps` (reading,
     the spine, each family, the write); returns the table (pl.DataFrame)."""
-    from churnml.features import build_features
     from churnml.contract.io import read_dataset, write_parquet_atomic
+    from churnml.features import build_features
     from churnml.labels import active_spine, snapshot_grid
     from churnml.scoring.outputs import checked_output_file
 

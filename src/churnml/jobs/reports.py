@@ -77,6 +77,8 @@ class WinbackRun:
 def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     """``churnml winback``: the win-back list and, with interventions, what worked, in ``out``
     (default ``data/winback/``)."""
+    from churnml.contract.io import read_dataset
+    from churnml.labels import churn_dates
     from churnml.reporting.interventions import (
         ab_tests,
         retention_contacts,
@@ -84,8 +86,6 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
         winback_attempts,
         winback_page,
     )
-    from churnml.contract.io import read_dataset
-    from churnml.labels import churn_dates
     from churnml.reporting.winback import winback_list
 
     folder = report_folder(out, Path("data/winback"), data_folder(data, cfg))
@@ -183,12 +183,12 @@ def postmortem(
     defaults to the oldest written list (else one horizon back) up to the data end."""
     import polars as pl
 
-    from churnml.reporting.interventions import absences
     from churnml.contract.io import read_dataset
+    from churnml.contract.schemas import CLIENT_ID, Clients, Table
     from churnml.labels import churn_dates
+    from churnml.reporting.interventions import absences
     from churnml.reporting.postmortem import list_timeline, postmortem_page, postmortem_totals
     from churnml.reporting.postmortem import postmortem as review_churns
-    from churnml.contract.schemas import CLIENT_ID, Clients, Table
     from churnml.reporting.winback import with_reasons
 
     folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg))

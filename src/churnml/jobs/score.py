@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from churnml.config import Config, config_hash
-from churnml.jobs.common import Timer, UserError, data_folder
 from churnml.contract.schemas import SNAPSHOT
+from churnml.jobs.common import Timer, UserError, data_folder
 
 __all__ = ["ScoreRun", "score", "scoring_model"]
 
@@ -137,11 +137,11 @@ def _manifest(
 ) -> dict[str, Any]:
     """``manifest.json`` of the list (:func:`churnml.scoring.assemble.list_manifest`) with the data's table spans,
     lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
+    from churnml.contract.validation import empty_optional_columns, lagging_tables, table_spans
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import dark_features
-    from churnml.scoring.outputs import MARKER
     from churnml.scoring.assemble import list_manifest
-    from churnml.contract.validation import empty_optional_columns, lagging_tables, table_spans
+    from churnml.scoring.outputs import MARKER
 
     manifest = list_manifest(
         result,
@@ -182,6 +182,7 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.contract.io import read_dataset
+    from churnml.scoring.assemble import ScoringError, model_version, scored_list
     from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
@@ -189,7 +190,6 @@ def score(
         read_previous_history,
         write_scores_atomically,
     )
-    from churnml.scoring.assemble import ScoringError, model_version, scored_list
 
     step = progress or (lambda _m: None)
     protected = protected_folders(data_folder(data, cfg))

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
+from churnml.contract.schemas import LABEL
 from churnml.jobs.common import UserError, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
@@ -34,7 +35,6 @@ from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
-from churnml.contract.schemas import LABEL
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
 
@@ -104,8 +104,7 @@ def _champion_score(
 
 
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
-    from churnml.modeling import tracking
-    from churnml.modeling import plots
+    from churnml.modeling import plots, tracking
 
     tracking.log_params(
         {
@@ -199,8 +198,8 @@ def run_training(
     table: pd.DataFrame | None = None,
 ) -> TrainSummary:
     """Everything ``churnml train`` does after reading the dataset (module docstring)."""
-    from churnml.modeling import tracking
     from churnml.labels import label_lag_days
+    from churnml.modeling import tracking
     from churnml.modeling.champion import verdict
     from churnml.modeling.train import monotone_directions
 
@@ -355,8 +354,8 @@ def train(
     goes to ``out`` (else ``paths.models``)."""
     from churnml.contract.io import read_dataset
     from churnml.modeling.export import checked_export_folder
-    from churnml.scoring.outputs import checked_output_path, protected_folders
     from churnml.modeling.tracking import checked_store, tracking_uri
+    from churnml.scoring.outputs import checked_output_path, protected_folders
 
     folder = out or cfg.paths.models
     checked_output_path(folder, protected_folders(data_folder(data, cfg)))

@@ -48,8 +48,8 @@ def run_tuning(
     MLflow run with one nested run per trial, best params to ``<paths.tune>/best_params.json``."""
     import optuna
 
-    from churnml.modeling import tracking
     from churnml.contract.io import write_json_atomic
+    from churnml.modeling import tracking
     from churnml.modeling.tune import best_params, tune_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

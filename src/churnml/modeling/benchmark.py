@@ -42,6 +42,7 @@ import polars as pl
 
 from churnml.config import TrainConfig
 from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, Payments, Table
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
@@ -61,7 +62,6 @@ from churnml.modeling.experiment import (
     rules_contender,
     run_backtest,
 )
-from churnml.contract.schemas import CLIENT_ID, Payments, Table
 
 __all__ = [
     "BENCH_METRICS",

@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from churnml.config import TrainConfig
+from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
 from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout_clients
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.train import ChurnModel, calibrator_for, model_from_config
-from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
 
 __all__ = [
     "CONTENDERS",

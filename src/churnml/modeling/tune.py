@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from churnml.config import TrainConfig, TuneConfig
+from churnml.contract.schemas import CLIENT_ID
 from churnml.modeling.backtest import BacktestPlan, backtest_plan, holdout_clients
 from churnml.modeling.experiment import (
     LABEL,
@@ -35,7 +36,6 @@ from churnml.modeling.experiment import (
     labeled_rows,
 )
 from churnml.modeling.train import ChurnModel
-from churnml.contract.schemas import CLIENT_ID
 
 __all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
 

@@ -57,8 +57,8 @@ import polars as pl
 
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
-from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table
+from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
 
 __all__ = [
     "ALL_SEGMENTS",

@@ -35,8 +35,8 @@ from datetime import date, datetime
 import polars as pl
 
 from churnml.config import ZonesConfig
-from churnml.scoring.playbook import threshold_zone_expr
 from churnml.contract.schemas import CLIENT_ID, Churns
+from churnml.scoring.playbook import threshold_zone_expr
 
 __all__ = [
     "CAUGHT_EARLY",

@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
+from churnml.reporting.pages import figure_svg
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
-from churnml.reporting.pages import figure_svg
 
 __all__ = ["report_html", "sparkline_svg"]
 

@@ -46,8 +46,8 @@ import polars as pl
 
 from churnml.config import WinbackConfig
 from churnml.contract.dataset import Dataset
-from churnml.labels import activity_times
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
+from churnml.labels import activity_times
 
 __all__ = [
     "ATTEMPT",

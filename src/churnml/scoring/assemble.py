@@ -59,7 +59,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from churnml.scoring.columns import Scores
 from churnml.config import (
     FeaturesConfig,
     LabelConfig,
@@ -69,31 +68,7 @@ from churnml.config import (
     ValueConfig,
     ZonesConfig,
 )
-from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
 from churnml.contract.dataset import Dataset
-from churnml.scoring.explain import (
-    FAMILIES,
-    RAISES,
-    change_reasons,
-    citable_mask,
-    family_health,
-    health_score,
-    reference_levels,
-    registry_catalog,
-    top_drivers,
-)
-from churnml.modeling.train import feature_matrix
-from churnml.scoring.outputs import History
-from churnml.scoring.playbook import (
-    ZONE_ORDER,
-    ClientFacts,
-    choose_play,
-    raised_zones,
-    threshold_zone,
-    zone_change_count,
-    zone_path,
-)
-from churnml.scoring.rules import fired_rules
 from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
@@ -105,6 +80,31 @@ from churnml.contract.schemas import (
     Subscriptions,
     Table,
 )
+from churnml.modeling.train import feature_matrix
+from churnml.scoring.columns import Scores
+from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
+from churnml.scoring.explain import (
+    FAMILIES,
+    RAISES,
+    change_reasons,
+    citable_mask,
+    family_health,
+    health_score,
+    reference_levels,
+    registry_catalog,
+    top_drivers,
+)
+from churnml.scoring.outputs import History
+from churnml.scoring.playbook import (
+    ZONE_ORDER,
+    ClientFacts,
+    choose_play,
+    raised_zones,
+    threshold_zone,
+    zone_change_count,
+    zone_path,
+)
+from churnml.scoring.rules import fired_rules
 from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
 
 __all__ = [

@@ -24,8 +24,8 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from churnml.scoring.columns import Scores
 from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
+from churnml.scoring.columns import Scores
 
 __all__ = [
     "days_text",

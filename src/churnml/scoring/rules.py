@@ -37,9 +37,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from churnml.scoring.columns import Scores
 from churnml.config import RulesConfig
-from churnml.scoring.outputs import History
 from churnml.contract.schemas import (
     CLIENT_ID,
     Clients,
@@ -50,6 +48,8 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.scoring.columns import Scores
+from churnml.scoring.outputs import History
 
 __all__ = ["RULES", "RULE_TEXT", "Rule", "RuleInput", "fired_rules", "rule_descriptions"]
 

@@ -37,9 +37,9 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from churnml.scoring.columns import Scores
 from churnml.config import ValueConfig
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
+from churnml.scoring.columns import Scores
 
 __all__ = [
     "ARR",
