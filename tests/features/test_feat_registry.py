@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from feature_helpers import dataset_of, random_tables, spine
@@ -169,3 +171,42 @@ def test_families_are_defined_once_and_each_has_features():
 
     assert explain.FAMILIES is FAMILIES  # family health reads the registry's list
     assert {FEATURES[n].family for n in FEATURES} == set(FAMILIES)
+
+
+def test_the_collected_names_and_their_order_are_the_frozen_list():
+    # the model reads columns by position: moving specs between modules must not reorder them
+    frozen = (Path(__file__).parent / "frozen_feature_names.txt").read_text().split()
+    assert len(frozen) == 235
+    assert list(FEATURES) == frozen
+
+
+def test_each_family_module_declares_its_own_specs():
+    from churnml.features import account, communication, payments, support, usage
+
+    modules = (usage, payments, communication, support, account)
+    assert tuple(m.FAMILY for m in modules) == FAMILIES
+    for m in modules:
+        assert m.SPECS and {p.family for p in m.SPECS} == {m.FAMILY}
+    assert [p.name for p in account.SPECS][:3] == [
+        "account_tenure_days",
+        "account_signals_{w}d",
+        f"account_{account.SIGNAL_KINDS[0]}_{{w}}d",
+    ]
+
+
+def test_the_registry_refuses_a_spec_filed_under_another_family_or_a_name_twice():
+    from churnml.features.registry import _collected
+    from churnml.features.spec import spec
+
+    def module(family, *names, declared=None):
+        specs = tuple(spec(n, declared or family, "events", -1, "g", "{value:.0f} things") for n in names)
+        return SimpleNamespace(FAMILY=family, SPECS=specs, __name__=f"fake_{family}")
+
+    assert [p.name for p in _collected([module("usage", "usage_a"), module("account", "account_b")])] == [
+        "usage_a",
+        "account_b",
+    ]
+    with pytest.raises(RuntimeError, match="family 'usage' in fake_account"):
+        _collected([module("account", "account_b", declared="usage")])
+    with pytest.raises(RuntimeError, match="duplicate feature name usage_a"):
+        _collected([module("usage", "usage_a"), module("support", "usage_a")])

@@ -28,8 +28,9 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
+from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["SIGNAL_KINDS", "account_features"]
+__all__ = ["FAMILY", "SIGNAL_KINDS", "SPECS", "account_features"]
 
 SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
 
@@ -68,3 +69,46 @@ def account_features(
         feats += [window_sum(f"_n_{k}", w).alias(f"account_{k}_{d}d") for d, w in windows]
         feats.append(days_since(f"_last_{k}").alias(f"account_days_since_{k}"))
     return g.select(CLIENT_ID, WEEK, *feats)
+
+
+# ---- what each column means (collected by churnml.features.registry; order = column order)
+FAMILY = "account"
+
+
+def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
+    """The two features of one signal kind: its count per window and the days since the last one."""
+    words = kind.replace("_", " ")
+    return (
+        spec(
+            f"account_{kind}_{{w}}d",
+            FAMILY,
+            "signals",
+            1,
+            kind,
+            f"{{value:.0f}} '{words}' signals in the last {{w}} days",
+        ),
+        spec(
+            f"account_days_since_{kind}",
+            FAMILY,
+            "days",
+            -1,
+            kind,
+            f"Last '{words}' signal {{value:.0f}} days ago",
+            "days",
+            f"days since '{words}'",
+        ),
+    )
+
+
+SPECS: tuple[SpecPattern, ...] = (
+    spec("account_tenure_days", FAMILY, "days", 0, "tenure", "Client for {value:.0f} days", "days", "tenure"),
+    spec(
+        "account_signals_{w}d",
+        FAMILY,
+        "signals",
+        1,
+        "account_signals",
+        "{value:.0f} account warning signals in the last {w} days",
+    ),
+    *(pattern for kind in SIGNAL_KINDS for pattern in _signal_specs(kind)),
+)

@@ -41,8 +41,9 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
+from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["communication_features", "no_reply_marks"]
+__all__ = ["FAMILY", "SPECS", "communication_features", "no_reply_marks"]
 
 _RESPONSES = ("replied", "held", "rescheduled")
 _MEETING_OUTCOMES = ("rescheduled", "cancelled", "no_show")
@@ -178,3 +179,175 @@ def communication_features(
         (mean_over("_sent", recent) - mean_over("_sent", base, recent)).alias("comm_sentiment_trend"),
     ]
     return g.select(CLIENT_ID, WEEK, *feats)
+
+
+# ---- what each column means (collected by churnml.features.registry; order = column order)
+FAMILY = "communication"
+
+SPECS: tuple[SpecPattern, ...] = (
+    *(
+        spec(
+            f"comm_touches_{d}_{{w}}d",
+            FAMILY,
+            "touches",
+            direction,
+            "touches",
+            f"{{value:.0f}} touches {word} in the last {{w}} days",
+        )
+        for d, word, direction in (("in", "from the client", -1), ("out", "to the client", 0))
+    ),
+    *(
+        spec(
+            "comm_" + ch + "_{w}d",
+            FAMILY,
+            "touches",
+            0,
+            "touches",
+            "{value:.0f} " + ch + " touches in the last {w} days",
+        )
+        for ch in Communications.CHANNELS
+    ),
+    spec(
+        "comm_inbound_ratio",
+        FAMILY,
+        "ratio",
+        -1,
+        "touches",
+        "Touches from the client {verb} {pct}% against its usual rate (last {recent} days vs the "
+        "{baseline} days before)",
+        "ratio",
+        "trend of touches from the client",
+    ),
+    spec(
+        "comm_reply_rate_{w}d",
+        FAMILY,
+        "share of outreach",
+        -1,
+        "replies",
+        "The client replied to {pct}% of outreach in the last {w} days",
+        "share",
+        "reply rate in the last {w} days",
+    ),
+    spec(
+        "comm_reply_rate_trend",
+        FAMILY,
+        "share difference",
+        -1,
+        "replies",
+        "The reply rate {verb} by {pct} points (last {recent} days vs the {baseline} days before)",
+        "diff",
+        "trend of the reply rate",
+    ),
+    spec(
+        "comm_response_hours_{w}d",
+        FAMILY,
+        "hours (mean)",
+        1,
+        "response_time",
+        "Mean response time {value:.0f} hours in the last {w} days",
+        "mean",
+        "mean response time (hours) in the last {w} days",
+    ),
+    spec(
+        "comm_response_hours_trend",
+        FAMILY,
+        "ratio",
+        1,
+        "response_time",
+        "Response time {verb} {pct}% (mean, last {recent} days vs the {baseline} days before)",
+        "ratio",
+        "trend of response time",
+    ),
+    spec(
+        "comm_words_{w}d",
+        FAMILY,
+        "words (mean)",
+        -1,
+        "reply_length",
+        "Replies averaged {value:.0f} words in the last {w} days",
+        "mean",
+        "words per reply in the last {w} days",
+    ),
+    spec(
+        "comm_words_trend",
+        FAMILY,
+        "ratio",
+        -1,
+        "reply_length",
+        "Reply length {verb} {pct}% (mean, last {recent} days vs the {baseline} days before)",
+        "ratio",
+        "trend of reply length",
+    ),
+    spec(
+        "comm_rescheduled_{w}d",
+        FAMILY,
+        "meetings",
+        1,
+        "meetings",
+        "{value:.0f} meetings rescheduled in the last {w} days",
+    ),
+    spec(
+        "comm_cancelled_{w}d",
+        FAMILY,
+        "meetings",
+        1,
+        "meetings",
+        "{value:.0f} meetings cancelled in the last {w} days",
+    ),
+    spec(
+        "comm_no_show_{w}d",
+        FAMILY,
+        "meetings",
+        1,
+        "meetings",
+        "{value:.0f} meetings the client did not show up to in the last {w} days",
+    ),
+    spec(
+        "comm_meetings_disrupted_{w}d",
+        FAMILY,
+        "meetings",
+        1,
+        "meetings",
+        "{value:.0f} meetings rescheduled or cancelled or missed in the last {w} days",
+    ),
+    spec(
+        "comm_no_reply_streak",
+        FAMILY,
+        "touches",
+        1,
+        "no_reply",
+        "The last {value:.0f} outreach attempts got no reply",
+        "count",
+        "unanswered outreach streak",
+    ),
+    spec(
+        "comm_days_since_inbound",
+        FAMILY,
+        "days",
+        1,
+        "touches",
+        "Last touch from the client {value:.0f} days ago",
+        "days",
+        "days since the client last got in touch",
+    ),
+    spec(
+        "comm_sentiment_{w}d",
+        FAMILY,
+        "sentiment (-1..1)",
+        -1,
+        "sentiment",
+        "Mean sentiment {value:+.2f} (on -1..1) in the last {w} days",
+        "score",
+        "mean sentiment in the last {w} days",
+    ),
+    spec(
+        "comm_sentiment_trend",
+        FAMILY,
+        "sentiment difference",
+        -1,
+        "sentiment",
+        "Sentiment {verb} by {abs:.2f} (last {recent} days vs the {baseline} days before)",
+        "diff",
+        "trend of sentiment",
+    ),
+)

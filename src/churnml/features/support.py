@@ -35,8 +35,9 @@ from churnml.features._grid import (
     week_of,
     window_sum,
 )
+from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["csat_ratings", "support_features"]
+__all__ = ["FAMILY", "SPECS", "csat_ratings", "support_features"]
 
 _KINDS = {
     "complaint": "complaints",
@@ -140,3 +141,114 @@ def support_features(
         (csat_recent - csat_before).alias("support_csat_trend"),
     ]
     return g.select(CLIENT_ID, WEEK, *feats)
+
+
+# ---- what each column means (collected by churnml.features.registry; order = column order)
+FAMILY = "support"
+
+SPECS: tuple[SpecPattern, ...] = (
+    spec(
+        "support_tickets_{w}d",
+        FAMILY,
+        "tickets",
+        0,
+        "tickets",
+        "{value:.0f} support tickets in the last {w} days",
+    ),
+    spec(
+        "support_complaints_{w}d",
+        FAMILY,
+        "tickets",
+        1,
+        "complaints",
+        "{value:.0f} complaints in the last {w} days",
+    ),
+    spec(
+        "support_discount_requests_{w}d",
+        FAMILY,
+        "tickets",
+        1,
+        "discount",
+        "{value:.0f} discount requests in the last {w} days",
+    ),
+    spec(
+        "support_cancellation_requests_{w}d",
+        FAMILY,
+        "tickets",
+        1,
+        "cancellation",
+        "{value:.0f} cancellation requests in the last {w} days",
+    ),
+    spec(
+        "support_tickets_ratio",
+        FAMILY,
+        "ratio",
+        0,
+        "tickets",
+        "Tickets {verb} {pct}% against this client's usual rate (last {recent} days vs the {baseline} "
+        "days before)",
+        "ratio",
+        "trend of tickets",
+    ),
+    spec("support_open_tickets", FAMILY, "tickets", 1, "tickets", "{value:.0f} tickets still open"),
+    spec(
+        "support_days_since_ticket",
+        FAMILY,
+        "days",
+        0,
+        "tickets",
+        "Last support ticket {value:.0f} days ago",
+        "days",
+        "days since the last ticket",
+    ),
+    spec(
+        "support_csat_last",
+        FAMILY,
+        "CSAT (1-5)",
+        -1,
+        "csat",
+        "The last satisfaction rating was {value:.0f} of 5",
+        "score",
+        "last satisfaction rating",
+    ),
+    spec(
+        "support_csat_prev",
+        FAMILY,
+        "CSAT (1-5)",
+        -1,
+        "csat",
+        "The rating before the last was {value:.0f} of 5",
+        "score",
+        "previous satisfaction rating",
+    ),
+    spec(
+        "support_csat_last2_mean",
+        FAMILY,
+        "CSAT (1-5)",
+        -1,
+        "csat",
+        "The last two satisfaction ratings average {value:.1f} of 5",
+        "score",
+        "mean of the last two ratings",
+    ),
+    spec(
+        "support_csat_low_last2",
+        FAMILY,
+        "ratings",
+        1,
+        "csat",
+        "{value:.0f} of the last two satisfaction ratings were low (at or below {low:g})",
+        "count",
+        "low ratings among the last two",
+    ),
+    spec(
+        "support_csat_trend",
+        FAMILY,
+        "CSAT difference",
+        -1,
+        "csat",
+        "Satisfaction {verb} by {abs:.1f} points (last {baseline} days vs all earlier ratings)",
+        "diff",
+        "trend of satisfaction",
+    ),
+)

@@ -40,9 +40,11 @@ from churnml.features._grid import (
     window_sum,
     zscore,
 )
-from churnml.features.registry import feature_specs
+from churnml.features.spec import SpecPattern, spec, trends
 
 __all__ = [
+    "FAMILY",
+    "SPECS",
     "dated_events",
     "distinct_active_columns",
     "distinct_active_counts",
@@ -226,5 +228,134 @@ def usage_features(
     out = g.select(CLIENT_ID, WEEK, *feats)
     # Only the features the registry lists for this config (no login, key-feature or export columns
     # when the config names no such events); the lazy engines never compute the dropped ones.
+    from churnml.features.registry import feature_specs  # here: the registry imports this module's SPECS
+
     listed = feature_specs(cfg)
     return out.select(CLIENT_ID, WEEK, *[c for c in out.collect_schema().names() if c in listed])
+
+
+# ---- what each column means (collected by churnml.features.registry; order = column order)
+FAMILY = "usage"
+
+SPECS: tuple[SpecPattern, ...] = (
+    spec(
+        "usage_events_{w}d",
+        FAMILY,
+        "events",
+        -1,
+        "activity",
+        "{value:.0f} product events in the last {w} days",
+    ),
+    spec(
+        "usage_events_per_week_{w}d",
+        FAMILY,
+        "events per week",
+        -1,
+        "activity",
+        "{value:.1f} product events per week over the last {w} days (or since the client started)",
+        "mean",
+    ),
+    spec("usage_logins_{w}d", FAMILY, "logins", -1, "logins", "{value:.0f} logins in the last {w} days"),
+    spec(
+        "usage_logins_per_week_{w}d",
+        FAMILY,
+        "logins per week",
+        -1,
+        "logins",
+        "{value:.1f} logins per week over the last {w} days (or since the client started)",
+        "mean",
+    ),
+    spec(
+        "usage_active_users_{w}d",
+        FAMILY,
+        "users",
+        -1,
+        "users",
+        "{value:.0f} distinct users active in the last {w} days",
+    ),
+    spec(
+        "usage_time_{w}d",
+        FAMILY,
+        "seconds (said in hours)",
+        -1,
+        "time_in_product",
+        "{hours} in the product in the last {w} days",
+        "amount",
+        "time in the product in the last {w} days",
+    ),
+    spec(
+        "usage_event_kinds_{w}d",
+        FAMILY,
+        "event kinds",
+        -1,
+        "breadth",
+        "{value:.0f} different product features used in the last {w} days",
+    ),
+    spec(
+        "usage_key_share_{w}d",
+        FAMILY,
+        "share of events",
+        -1,
+        "key_features",
+        "{pct}% of product events were key-feature events in the last {w} days",
+        "share",
+        "share of key-feature events in the last {w} days",
+    ),
+    spec(
+        "usage_key_share_trend",
+        FAMILY,
+        "share difference",
+        -1,
+        "key_features",
+        "The share of key-feature use {verb} by {pct} points (last {recent} days vs the {baseline} "
+        "days before)",
+        "diff",
+        "trend of key-feature share",
+    ),
+    spec(
+        "usage_exports_{w}d", FAMILY, "exports", 1, "exports", "{value:.0f} data exports in the last {w} days"
+    ),
+    spec(
+        "usage_days_since_export",
+        FAMILY,
+        "days",
+        -1,
+        "exports",
+        "Last data export {value:.0f} days ago",
+        "days",
+        "days since the last data export",
+    ),
+    spec(
+        "usage_days_since_login",
+        FAMILY,
+        "days",
+        1,
+        "logins",
+        "Last login {value:.0f} days ago",
+        "days",
+        "days since the last login",
+    ),
+    spec(
+        "usage_days_since_event",
+        FAMILY,
+        "days",
+        1,
+        "activity",
+        "Last product activity {value:.0f} days ago",
+        "days",
+        "days since the last product activity",
+    ),
+    spec(
+        "usage_onboarding_progress",
+        FAMILY,
+        "share of weeks",
+        -1,
+        "onboarding",
+        "Active in {pct}% of the weeks of its first {young} days",
+        "share",
+        "onboarding progress",
+    ),
+    *trends("usage_events", FAMILY, "Product events", "events", "activity", -1),
+    *trends("usage_logins", FAMILY, "Logins", "logins", "logins", -1),
+    *trends("usage_time", FAMILY, "Time in the product", "time", "time_in_product", -1),
+)
