@@ -506,277 +506,370 @@ class _Sim:
     spell_reason: dict[tuple[int, int], int]
 
 
+@dataclass
+class _State:
+    """The weekly loop's working state: per-client arrays (updated in place week by week, the one place
+    in this module that mutates) and the rows recorded so far (lists of arrays, concatenated at the end).
+
+    Recorded arrays are clients x weeks: ``lo``/``hi`` (active seconds in the week), ``d_rec`` (decline),
+    ``sig_rec`` (sign intensities), ``ar_rec``, ``seats_rec``, ``hazard``, ``due_rec``, ``spell_rec``.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    d_rec: np.ndarray
+    sig_rec: np.ndarray
+    ar_rec: np.ndarray
+    seats_rec: np.ndarray
+    hazard: np.ndarray
+    due_rec: np.ndarray
+    spell_rec: np.ndarray
+    alive: np.ndarray
+    next_end: np.ndarray
+    seats: np.ndarray
+    discount: np.ndarray
+    addon: np.ndarray
+    ar: np.ndarray
+    ep_k: np.ndarray  # week within the decline episode, -1 when none
+    ep_D: np.ndarray  # ramp weeks
+    ep_H: np.ndarray  # hold weeks
+    ep_R: np.ndarray  # recovery weeks
+    ep_s: np.ndarray  # episode strength
+    ep_reason: np.ndarray
+    ep_visible: np.ndarray
+    ep_sig: np.ndarray  # clients x signs
+    shock_until: np.ndarray
+    return_day: np.ndarray
+    spell_no: np.ndarray
+    episodes: np.ndarray
+    recovered: np.ndarray
+    terms: dict[str, list[np.ndarray]]
+    churns: dict[str, list[np.ndarray]]
+    signals: dict[str, list[np.ndarray]]
+    spell_reason: dict[tuple[int, int], int]
+
+
+def _initial_state(rng: np.random.Generator, st: dict[str, np.ndarray], weeks: int) -> _State:
+    """Nobody active yet; engagement drawn (the first draw of the simulation)."""
+    n = st["seg"].shape[0]
+    return _State(
+        lo=np.zeros((n, weeks), np.int32),
+        hi=np.zeros((n, weeks), np.int32),
+        d_rec=np.zeros((n, weeks), np.float32),
+        sig_rec=np.zeros((n, weeks, len(SIGNS)), np.float32),
+        ar_rec=np.zeros((n, weeks), np.float32),
+        seats_rec=np.zeros((n, weeks), np.float32),
+        hazard=np.zeros((n, weeks), np.float32),
+        due_rec=np.full((n, weeks), -1, np.int64),
+        spell_rec=np.full((n, weeks), -1, np.int16),
+        alive=np.zeros(n, bool),
+        next_end=np.full(n, BIG_DAY, np.int64),
+        seats=st["seats"].copy(),
+        discount=np.zeros(n),
+        addon=st["addon"].copy(),
+        ar=rng.normal(0, 0.5, n),
+        ep_k=np.full(n, -1, np.int64),
+        ep_D=np.ones(n, np.int64),
+        ep_H=np.ones(n, np.int64),
+        ep_R=np.ones(n, np.int64),
+        ep_s=np.zeros(n),
+        ep_reason=np.zeros(n, np.int64),
+        ep_visible=np.zeros(n, bool),
+        ep_sig=np.zeros((n, len(SIGNS)), np.float32),
+        shock_until=np.full(n, -1, np.int64),
+        return_day=np.full(n, -1, np.int64),
+        spell_no=np.full(n, -1, np.int64),
+        episodes=np.zeros(n, np.int64),
+        recovered=np.zeros(n, np.int64),
+        terms={k: [] for k in ("client", "start", "end", "seats", "discount", "addon")},
+        churns={k: [] for k in ("client", "day", "reason", "warned")},
+        signals={k: [] for k in ("client", "sec", "kind")},
+        spell_reason={},
+    )
+
+
+def _add_terms(
+    s: _State, term_m: np.ndarray, idx: np.ndarray, start: np.ndarray, months: np.ndarray | None = None
+) -> None:
+    """Record a new main term for clients ``idx`` starting at ``start`` (their usual length by default)."""
+    end = _add_months(start, term_m[idx] if months is None else months)
+    s.next_end[idx] = end
+    for key, value in (
+        ("client", idx),
+        ("start", start),
+        ("end", end),
+        ("seats", s.seats[idx].copy()),
+        ("discount", s.discount[idx].copy()),
+        ("addon", s.addon[idx].copy()),
+    ):
+        s.terms[key].append(np.asarray(value))
+
+
+def _start_episodes(
+    rng: np.random.Generator, s: _State, grid: _Grid, idx: np.ndarray, k: int, forced_reason: int | None
+) -> None:
+    """Start a decline episode in week ``k`` for clients ``idx`` (with its account signals)."""
+    m = idx.size
+    if m == 0:
+        return
+    reason = (
+        np.full(m, forced_reason)
+        if forced_reason is not None
+        else _pick(rng, np.broadcast_to(EPISODE_REASON_P, (m, 7)))
+    )
+    visible = rng.random(m) >= SILENT_EPISODE_P
+    fam_on = (rng.random((m, 5)) < FAMILY_P[reason]) & visible[:, None]
+    if forced_reason is not None:
+        fam_on[:, F_USAGE] = visible
+    strength = rng.uniform(0.7, 1.0, (m, 5))
+    sub_on = rng.random((m, len(SIGNS))) < SUB_SIGN_P
+    # at least one sign of each shown family: the strongest-drawn sub-sign is forced on
+    sig = fam_on[:, SIGN_FAMILY] & sub_on
+    s.ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
+    s.ep_k[idx] = 0
+    s.ep_D[idx] = rng.integers(8, 27, m)
+    s.ep_H[idx] = rng.integers(4, 17, m)
+    s.ep_R[idx] = rng.integers(6, 17, m)
+    s.ep_s[idx] = rng.uniform(0.35, 1.0, m)
+    s.ep_reason[idx] = reason
+    s.ep_visible[idx] = fam_on.any(axis=1)
+    s.episodes[idx] += 1
+    # account signals: discrete events at random weeks within the ramp and hold
+    acc = np.flatnonzero(fam_on[:, F_ACCOUNT])
+    if acc.size:
+        chosen = rng.random((acc.size, len(SIGNAL_KINDS))) < SIGNAL_P[reason[acc]]
+        best = np.argmax(SIGNAL_P[reason[acc]] * rng.random((acc.size, len(SIGNAL_KINDS))), axis=1)
+        chosen[np.arange(acc.size), best] = True
+        rows, kinds = np.nonzero(chosen)
+        who = idx[acc[rows]]
+        delay = (rng.random(rows.size) * (s.ep_D[who] + s.ep_H[who]) * WEEK).astype(np.int64)
+        s.signals["client"].append(who)
+        s.signals["sec"].append((grid.monday0 + 7 * k) * DAY + delay)
+        s.signals["kind"].append(kinds)
+
+
+def _arrive(rng: np.random.Generator, s: _State, st: dict[str, np.ndarray], grid: _Grid, k: int) -> None:
+    """Week ``k``: new clients start their first term, churned ones whose return day falls in it return."""
+    wk = grid.monday0 + 7 * k
+    wk_sec = wk * DAY
+    new = (st["created_day"] >= wk) & (st["created_day"] < wk + 7)
+    back = ~s.alive & (s.return_day >= wk) & (s.return_day < wk + 7)
+    if new.any():
+        idx = np.flatnonzero(new)
+        s.alive[idx] = True
+        s.spell_no[idx] = 0
+        s.lo[idx, k] = st["created_sec"][idx] - wk_sec
+        s.hi[idx, k] = WEEK
+        _add_terms(s, st["term_m"], idx, st["created_day"][idx], st["first_term_m"][idx])
+        stall = idx[(rng.random(idx.size) < STALL_P) & ~st["initial"][idx]]
+        _start_episodes(rng, s, grid, stall, k, R_LOST)
+    if back.any():
+        idx = np.flatnonzero(back)
+        s.alive[idx] = True
+        s.spell_no[idx] += 1
+        s.lo[idx, k] = (s.return_day[idx] - wk) * DAY
+        s.hi[idx, k] = WEEK
+        s.seats[idx] = np.maximum(1, np.round(s.seats[idx] * rng.uniform(0.6, 1.0, idx.size)))
+        s.discount[idx] = np.where(rng.random(idx.size) < 0.5, 0.15, 0.0)
+        s.addon[idx] = False
+        s.ar[idx] = rng.normal(0, 0.3, idx.size)
+        _add_terms(s, st["term_m"], idx, s.return_day[idx])
+        s.return_day[idx] = -1
+
+
+def _decline_and_signs(
+    rng: np.random.Generator, s: _State, st: dict[str, np.ndarray], grid: _Grid, k: int, onset: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Week ``k``'s engagement, shocks and decline episodes: (decline intensity, shown sign level) per client."""
+    n = s.alive.size
+    wk_sec = (grid.monday0 + 7 * k) * DAY
+    s.ar = np.where(s.alive, 0.9 * s.ar + 0.25 * rng.normal(0, 1, n), s.ar)
+    shock = s.alive & (rng.random(n) < SHOCK_P)
+    if shock.any():
+        idx = np.flatnonzero(shock)
+        s.shock_until[idx] = k + 12
+        s.signals["client"].append(idx)
+        s.signals["sec"].append(wk_sec + rng.integers(0, WEEK, idx.size))
+        s.signals["kind"].append(rng.integers(0, len(SIGNAL_KINDS), idx.size))
+    p_on = onset * ONSET_MULT[st["seg"]] * np.where(s.shock_until > k, SHOCK_MULT, 1.0) * np.exp(-0.5 * s.ar)
+    _start_episodes(rng, s, grid, np.flatnonzero(s.alive & (s.ep_k < 0) & (rng.random(n) < p_on)), k, None)
+    in_ep = s.alive & (s.ep_k >= 0)
+    s.ep_k[in_ep] += 1
+    ramp = np.minimum(1.0, s.ep_k / s.ep_D)
+    fade = np.clip(1.0 - (s.ep_k - s.ep_D - s.ep_H) / s.ep_R, 0.0, 1.0)
+    d = np.where(in_ep, s.ep_s * np.where(s.ep_k <= s.ep_D + s.ep_H, ramp, fade), 0.0)
+    # the signs run ahead of the hazard: they reach the peak early in the ramp
+    lead = np.minimum(1.0, SIGN_LEAD * s.ep_k / s.ep_D)
+    shown = np.where(in_ep, s.ep_s * np.where(s.ep_k <= s.ep_D + s.ep_H, lead, fade), 0.0)
+    ended = in_ep & (s.ep_k >= s.ep_D + s.ep_H + s.ep_R)
+    s.recovered[ended] += 1
+    s.ep_k[ended] = -1
+    s.ep_sig[ended] = 0.0
+    return d, shown
+
+
+def _record_week(s: _State, k: int, d: np.ndarray, shown: np.ndarray) -> None:
+    s.d_rec[:, k] = d
+    s.sig_rec[:, k, :] = shown[:, None] * s.ep_sig
+    s.ar_rec[:, k] = s.ar
+    s.seats_rec[:, k] = s.seats
+    s.spell_rec[s.alive, k] = s.spell_no[s.alive]
+
+
+def _term_hazard(
+    s: _State, st: dict[str, np.ndarray], idx: np.ndarray, d: np.ndarray, lam0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(churn probability over the term, total rate, decline part of the rate) of clients ``idx``."""
+    seg, term_m = st["seg"], st["term_m"]
+    tenure_days = s.next_end[idx] - st["created_day"][idx] + 7 * st["prior_weeks"][idx]
+    base = (
+        lam0 * BASE_HAZARD_MULT[seg[idx]] * np.where(tenure_days < 180, 1.5, 1.0) * np.exp(-0.35 * s.ar[idx])
+    )
+    base = base / st["level"][idx] ** 0.5
+    decline = DECLINE_RATE * d[idx] ** 2
+    lam = base + decline
+    return np.minimum(MAX_HAZARD, 1.0 - np.exp(-lam * term_m[idx])), lam, decline
+
+
+def _leave(
+    rng: np.random.Generator,
+    s: _State,
+    grid: _Grid,
+    k: int,
+    gone: np.ndarray,
+    g_reason: np.ndarray,
+    warned: np.ndarray,
+    u_back: np.ndarray,
+) -> None:
+    """Clients ``gone`` churn at their term end (some with a return day)."""
+    wk = grid.monday0 + 7 * k
+    s.churns["client"].append(gone)
+    s.churns["day"].append(s.next_end[gone].copy())
+    s.churns["reason"].append(g_reason)
+    s.churns["warned"].append(warned)
+    for c, r in zip(gone.tolist(), g_reason.tolist(), strict=True):
+        s.spell_reason[(c, int(s.spell_no[c]))] = r
+    s.hi[gone, k] = (s.next_end[gone] - wk) * DAY
+    comes_back = u_back < RETURN_P[g_reason]
+    gap = 31 + np.floor(rng.exponential(110, gone.size)).astype(np.int64)
+    back_day = s.next_end[gone] + gap
+    s.return_day[gone] = np.where(comes_back & (back_day < grid.end - 7), back_day, -1)
+    s.alive[gone] = False
+    s.ep_k[gone] = -1
+    s.ep_sig[gone] = 0.0
+    s.next_end[gone] = BIG_DAY
+
+
+def _renew(
+    rng: np.random.Generator, s: _State, term_m: np.ndarray, keep: np.ndarray, u: np.ndarray, dk: np.ndarray
+) -> None:
+    """Clients ``keep`` renew: seats cut or grown, add-on dropped or gained, a discount maybe granted."""
+    s_seats, s_addon, s_disc = s.ep_sig[keep, S_SEATS], s.ep_sig[keep, S_ADDON], s.ep_sig[keep, S_DISCOUNT]
+    cut = u[:, 1] < 0.02 + 0.6 * s_seats * dk
+    grow = ~cut & (u[:, 1] > 0.96 - 0.02 * (s.ar[keep] > 0.3)) & (dk < 0.1)
+    factor = np.where(
+        cut,
+        rng.uniform(0.6, 0.92, keep.size),
+        np.where(grow, rng.uniform(1.1, 1.35, keep.size), 1.0),
+    )
+    s.seats[keep] = np.maximum(1, np.round(s.seats[keep] * factor))
+    drop = s.addon[keep] & (u[:, 2] < 0.01 + 0.6 * s_addon * dk)
+    gain = ~s.addon[keep] & (u[:, 2] > 0.995) & (dk < 0.1)
+    s.addon[keep] = (s.addon[keep] & ~drop) | gain
+    granted = u[:, 3] < 0.5 * s_disc * dk
+    s.discount[keep] = np.where(
+        granted,
+        np.maximum(s.discount[keep], rng.uniform(0.1, 0.25, keep.size).round(2)),
+        s.discount[keep],
+    )
+    _add_terms(s, term_m, keep, s.next_end[keep].copy())
+
+
+def _end_terms(
+    rng: np.random.Generator,
+    s: _State,
+    st: dict[str, np.ndarray],
+    grid: _Grid,
+    k: int,
+    d: np.ndarray,
+    shown: np.ndarray,
+    lam0: float,
+) -> None:
+    """Week ``k``: every term ending in it churns (with a reason) or renews."""
+    wk = grid.monday0 + 7 * k
+    due = s.alive & (s.next_end < wk + 7) & (s.next_end < grid.end)
+    if not due.any():
+        return
+    idx = np.flatnonzero(due)
+    h, lam, decline = _term_hazard(s, st, idx, d, lam0)
+    s.hazard[idx, k] = h
+    s.due_rec[idx, k] = s.next_end[idx]
+    leaves = rng.random(idx.size) < h
+    from_episode = (rng.random(idx.size) * lam < decline) & (s.ep_k[idx] >= 0)
+    base_reason = _pick(rng, np.broadcast_to(BASE_REASON_P, (idx.size, 7)))
+    reason = np.where(from_episode, s.ep_reason[idx], base_reason)
+    warned = from_episode & s.ep_visible[idx]
+    renew_u = rng.random((idx.size, 6))
+    if leaves.any():
+        _leave(rng, s, grid, k, idx[leaves], reason[leaves], warned[leaves], renew_u[leaves, 0])
+    stay = ~leaves
+    if stay.any():
+        _renew(rng, s, st["term_m"], idx[stay], renew_u[stay], shown[idx[stay]])
+
+
+def _concatenated(parts: dict[str, list[np.ndarray]], dtypes: dict[str, type]) -> dict[str, np.ndarray]:
+    """Each recorded column's arrays joined into one (empty of its dtype when nothing was recorded)."""
+    return {
+        key: np.concatenate(parts[key]).astype(dtype) if parts[key] else np.zeros(0, dtype)
+        for key, dtype in dtypes.items()
+    }
+
+
 def _simulate(rng: np.random.Generator, st: dict[str, np.ndarray], grid: _Grid, params: SynthParams) -> _Sim:
-    n, weeks = st["seg"].shape[0], grid.weeks
+    """The weekly simulation of every client: arrivals and returns, decline episodes, term ends."""
     scale = params.churn_rate / 0.025
     lam0 = BASE_RATE_SHARE * params.churn_rate
     onset = ONSET_PER_WEEK * scale
-    seg = st["seg"]
-    term_m = st["term_m"]
-
-    lo = np.zeros((n, weeks), np.int32)
-    hi = np.zeros((n, weeks), np.int32)
-    d_rec = np.zeros((n, weeks), np.float32)
-    sig_rec = np.zeros((n, weeks, len(SIGNS)), np.float32)
-    ar_rec = np.zeros((n, weeks), np.float32)
-    seats_rec = np.zeros((n, weeks), np.float32)
-    hazard = np.zeros((n, weeks), np.float32)
-    due_rec = np.full((n, weeks), -1, np.int64)
-    spell_rec = np.full((n, weeks), -1, np.int16)
-
-    alive = np.zeros(n, bool)
-    next_end = np.full(n, BIG_DAY, np.int64)
-    seats = st["seats"].copy()
-    discount = np.zeros(n)
-    addon = st["addon"].copy()
-    ar = rng.normal(0, 0.5, n)
-    ep_k = np.full(n, -1, np.int64)
-    ep_D = np.ones(n, np.int64)
-    ep_H = np.ones(n, np.int64)
-    ep_R = np.ones(n, np.int64)
-    ep_s = np.zeros(n)
-    ep_reason = np.zeros(n, np.int64)
-    ep_visible = np.zeros(n, bool)
-    ep_sig = np.zeros((n, len(SIGNS)), np.float32)
-    shock_until = np.full(n, -1, np.int64)
-    return_day = np.full(n, -1, np.int64)
-    spell_no = np.full(n, -1, np.int64)
-    episodes = np.zeros(n, np.int64)
-    recovered = np.zeros(n, np.int64)
-
-    terms: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("client", "start", "end", "seats", "discount", "addon")
-    }
-    churns: dict[str, list[np.ndarray]] = {k: [] for k in ("client", "day", "reason", "warned")}
-    signals: dict[str, list[np.ndarray]] = {k: [] for k in ("client", "sec", "kind")}
-    spell_reason: dict[tuple[int, int], int] = {}
-
-    def add_terms(idx: np.ndarray, start: np.ndarray, months: np.ndarray | None = None) -> None:
-        end = _add_months(start, term_m[idx] if months is None else months)
-        next_end[idx] = end
-        for key, value in (
-            ("client", idx),
-            ("start", start),
-            ("end", end),
-            ("seats", seats[idx].copy()),
-            ("discount", discount[idx].copy()),
-            ("addon", addon[idx].copy()),
-        ):
-            terms[key].append(np.asarray(value))
-
-    def start_episodes(idx: np.ndarray, k: int, forced_reason: int | None) -> None:
-        m = idx.size
-        if m == 0:
-            return
-        reason = (
-            np.full(m, forced_reason)
-            if forced_reason is not None
-            else _pick(rng, np.broadcast_to(EPISODE_REASON_P, (m, 7)))
-        )
-        visible = rng.random(m) >= SILENT_EPISODE_P
-        fam_on = (rng.random((m, 5)) < FAMILY_P[reason]) & visible[:, None]
-        if forced_reason is not None:
-            fam_on[:, F_USAGE] = visible
-        strength = rng.uniform(0.7, 1.0, (m, 5))
-        sub_on = rng.random((m, len(SIGNS))) < SUB_SIGN_P
-        # at least one sign of each shown family: the strongest-drawn sub-sign is forced on
-        sig = fam_on[:, SIGN_FAMILY] & sub_on
-        ep_sig[idx] = (sig * strength[:, SIGN_FAMILY]).astype(np.float32)
-        ep_k[idx] = 0
-        ep_D[idx] = rng.integers(8, 27, m)
-        ep_H[idx] = rng.integers(4, 17, m)
-        ep_R[idx] = rng.integers(6, 17, m)
-        ep_s[idx] = rng.uniform(0.35, 1.0, m)
-        ep_reason[idx] = reason
-        ep_visible[idx] = fam_on.any(axis=1)
-        episodes[idx] += 1
-        # account signals: discrete events at random weeks within the ramp and hold
-        acc = np.flatnonzero(fam_on[:, F_ACCOUNT])
-        if acc.size:
-            chosen = rng.random((acc.size, len(SIGNAL_KINDS))) < SIGNAL_P[reason[acc]]
-            best = np.argmax(SIGNAL_P[reason[acc]] * rng.random((acc.size, len(SIGNAL_KINDS))), axis=1)
-            chosen[np.arange(acc.size), best] = True
-            rows, kinds = np.nonzero(chosen)
-            who = idx[acc[rows]]
-            delay = (rng.random(rows.size) * (ep_D[who] + ep_H[who]) * WEEK).astype(np.int64)
-            signals["client"].append(who)
-            signals["sec"].append((grid.monday0 + 7 * k) * DAY + delay)
-            signals["kind"].append(kinds)
-
-    for k in range(weeks):
-        wk = grid.monday0 + 7 * k
-        wk_sec = wk * DAY
-        was_alive = alive.copy()
-        lo[was_alive, k] = 0
-        hi[was_alive, k] = WEEK
-
-        # arrivals and returns
-        new = (st["created_day"] >= wk) & (st["created_day"] < wk + 7)
-        back = ~alive & (return_day >= wk) & (return_day < wk + 7)
-        if new.any():
-            idx = np.flatnonzero(new)
-            alive[idx] = True
-            spell_no[idx] = 0
-            lo[idx, k] = st["created_sec"][idx] - wk_sec
-            hi[idx, k] = WEEK
-            add_terms(idx, st["created_day"][idx], st["first_term_m"][idx])
-            stall = idx[(rng.random(idx.size) < STALL_P) & ~st["initial"][idx]]
-            start_episodes(stall, k, R_LOST)
-        if back.any():
-            idx = np.flatnonzero(back)
-            alive[idx] = True
-            spell_no[idx] += 1
-            lo[idx, k] = (return_day[idx] - wk) * DAY
-            hi[idx, k] = WEEK
-            seats[idx] = np.maximum(1, np.round(seats[idx] * rng.uniform(0.6, 1.0, idx.size)))
-            discount[idx] = np.where(rng.random(idx.size) < 0.5, 0.15, 0.0)
-            addon[idx] = False
-            ar[idx] = rng.normal(0, 0.3, idx.size)
-            add_terms(idx, return_day[idx])
-            return_day[idx] = -1
-
-        # engagement, shocks, decline episodes
-        ar = np.where(alive, 0.9 * ar + 0.25 * rng.normal(0, 1, n), ar)
-        shock = alive & (rng.random(n) < SHOCK_P)
-        if shock.any():
-            idx = np.flatnonzero(shock)
-            shock_until[idx] = k + 12
-            signals["client"].append(idx)
-            signals["sec"].append(wk_sec + rng.integers(0, WEEK, idx.size))
-            signals["kind"].append(rng.integers(0, len(SIGNAL_KINDS), idx.size))
-        p_on = onset * ONSET_MULT[seg] * np.where(shock_until > k, SHOCK_MULT, 1.0) * np.exp(-0.5 * ar)
-        start_episodes(np.flatnonzero(alive & (ep_k < 0) & (rng.random(n) < p_on)), k, None)
-        in_ep = alive & (ep_k >= 0)
-        ep_k[in_ep] += 1
-        ramp = np.minimum(1.0, ep_k / ep_D)
-        fade = np.clip(1.0 - (ep_k - ep_D - ep_H) / ep_R, 0.0, 1.0)
-        d = np.where(in_ep, ep_s * np.where(ep_k <= ep_D + ep_H, ramp, fade), 0.0)
-        # the signs run ahead of the hazard: they reach the peak early in the ramp
-        lead = np.minimum(1.0, SIGN_LEAD * ep_k / ep_D)
-        shown = np.where(in_ep, ep_s * np.where(ep_k <= ep_D + ep_H, lead, fade), 0.0)
-        ended = in_ep & (ep_k >= ep_D + ep_H + ep_R)
-        recovered[ended] += 1
-        ep_k[ended] = -1
-        ep_sig[ended] = 0.0
-
-        d_rec[:, k] = d
-        sig_rec[:, k, :] = shown[:, None] * ep_sig
-        ar_rec[:, k] = ar
-        seats_rec[:, k] = seats
-        spell_rec[alive, k] = spell_no[alive]
-
-        # term ends: churn or renew
-        due = alive & (next_end < wk + 7) & (next_end < grid.end)
-        if due.any():
-            idx = np.flatnonzero(due)
-            tenure_days = next_end[idx] - st["created_day"][idx] + 7 * st["prior_weeks"][idx]
-            base = (
-                lam0
-                * BASE_HAZARD_MULT[seg[idx]]
-                * np.where(tenure_days < 180, 1.5, 1.0)
-                * np.exp(-0.35 * ar[idx])
-            )
-            base = base / st["level"][idx] ** 0.5
-            decline = DECLINE_RATE * d[idx] ** 2
-            lam = base + decline
-            h = np.minimum(MAX_HAZARD, 1.0 - np.exp(-lam * term_m[idx]))
-            hazard[idx, k] = h
-            due_rec[idx, k] = next_end[idx]
-            leaves = rng.random(idx.size) < h
-            from_episode = (rng.random(idx.size) * lam < decline) & (ep_k[idx] >= 0)
-            base_reason = _pick(rng, np.broadcast_to(BASE_REASON_P, (idx.size, 7)))
-            reason = np.where(from_episode, ep_reason[idx], base_reason)
-            warned = from_episode & ep_visible[idx]
-            renew_u = rng.random((idx.size, 6))
-
-            gone = idx[leaves]
-            if gone.size:
-                g_reason = reason[leaves]
-                churns["client"].append(gone)
-                churns["day"].append(next_end[gone].copy())
-                churns["reason"].append(g_reason)
-                churns["warned"].append(warned[leaves])
-                for c, r in zip(gone.tolist(), g_reason.tolist(), strict=True):
-                    spell_reason[(c, int(spell_no[c]))] = r
-                hi[gone, k] = (next_end[gone] - wk) * DAY
-                comes_back = renew_u[leaves, 0] < RETURN_P[g_reason]
-                gap = 31 + np.floor(rng.exponential(110, gone.size)).astype(np.int64)
-                back_day = next_end[gone] + gap
-                return_day[gone] = np.where(comes_back & (back_day < grid.end - 7), back_day, -1)
-                alive[gone] = False
-                ep_k[gone] = -1
-                ep_sig[gone] = 0.0
-                next_end[gone] = BIG_DAY
-
-            stay = ~leaves
-            keep = idx[stay]
-            if keep.size:
-                u = renew_u[stay]
-                s_seats, s_addon, s_disc = (
-                    ep_sig[keep, S_SEATS],
-                    ep_sig[keep, S_ADDON],
-                    ep_sig[keep, S_DISCOUNT],
-                )
-                dk = shown[keep]
-                cut = u[:, 1] < 0.02 + 0.6 * s_seats * dk
-                grow = ~cut & (u[:, 1] > 0.96 - 0.02 * (ar[keep] > 0.3)) & (dk < 0.1)
-                factor = np.where(
-                    cut,
-                    rng.uniform(0.6, 0.92, keep.size),
-                    np.where(grow, rng.uniform(1.1, 1.35, keep.size), 1.0),
-                )
-                seats[keep] = np.maximum(1, np.round(seats[keep] * factor))
-                drop = addon[keep] & (u[:, 2] < 0.01 + 0.6 * s_addon * dk)
-                gain = ~addon[keep] & (u[:, 2] > 0.995) & (dk < 0.1)
-                addon[keep] = (addon[keep] & ~drop) | gain
-                granted = u[:, 3] < 0.5 * s_disc * dk
-                discount[keep] = np.where(
-                    granted,
-                    np.maximum(discount[keep], rng.uniform(0.1, 0.25, keep.size).round(2)),
-                    discount[keep],
-                )
-                add_terms(keep, next_end[keep].copy())
-
-        last = grid.end - wk
+    s = _initial_state(rng, st, grid.weeks)
+    for k in range(grid.weeks):
+        s.lo[s.alive, k] = 0
+        s.hi[s.alive, k] = WEEK
+        _arrive(rng, s, st, grid, k)
+        d, shown = _decline_and_signs(rng, s, st, grid, k, onset)
+        _record_week(s, k, d, shown)
+        _end_terms(rng, s, st, grid, k, d, shown, lam0)
+        last = grid.end - (grid.monday0 + 7 * k)
         if last < 7:
-            hi[:, k] = np.minimum(hi[:, k], last * DAY)
-            lo[:, k] = np.minimum(lo[:, k], hi[:, k])
-
-    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
+            s.hi[:, k] = np.minimum(s.hi[:, k], last * DAY)
+            s.lo[:, k] = np.minimum(s.lo[:, k], s.hi[:, k])
     return _Sim(
-        lo=lo,
-        hi=hi,
-        d=d_rec,
-        sig=sig_rec,
-        ar=ar_rec,
-        seats=seats_rec,
-        hazard=hazard,
-        due=due_rec,
-        spell=spell_rec,
-        terms={
-            "client": cat(terms["client"], np.int64),
-            "start": cat(terms["start"], np.int64),
-            "end": cat(terms["end"], np.int64),
-            "seats": cat(terms["seats"], np.float64),
-            "discount": cat(terms["discount"], np.float64),
-            "addon": cat(terms["addon"], bool),
-        },
-        churns={
-            "client": cat(churns["client"], np.int64),
-            "day": cat(churns["day"], np.int64),
-            "reason": cat(churns["reason"], np.int64),
-            "warned": cat(churns["warned"], bool),
-        },
-        signals={
-            "client": cat(signals["client"], np.int64),
-            "sec": cat(signals["sec"], np.int64),
-            "kind": cat(signals["kind"], np.int64),
-        },
-        episodes=episodes,
-        recovered=recovered,
-        spell_reason=spell_reason,
+        lo=s.lo,
+        hi=s.hi,
+        d=s.d_rec,
+        sig=s.sig_rec,
+        ar=s.ar_rec,
+        seats=s.seats_rec,
+        hazard=s.hazard,
+        due=s.due_rec,
+        spell=s.spell_rec,
+        terms=_concatenated(
+            s.terms,
+            {
+                "client": np.int64,
+                "start": np.int64,
+                "end": np.int64,
+                "seats": np.float64,
+                "discount": np.float64,
+                "addon": bool,
+            },
+        ),
+        churns=_concatenated(
+            s.churns, {"client": np.int64, "day": np.int64, "reason": np.int64, "warned": bool}
+        ),
+        signals=_concatenated(s.signals, {"client": np.int64, "sec": np.int64, "kind": np.int64}),
+        episodes=s.episodes,
+        recovered=s.recovered,
+        spell_reason=s.spell_reason,
     )
 
 
