@@ -52,14 +52,14 @@ def _when_flag(cond: nw.Expr) -> nw.Expr:
     return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
 
 
-def payment_features(
-    payments: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
-) -> nw.LazyFrame:
-    """All invoice/order features (``payments_paid_*``, late, failed, refunds, gaps) on the grid."""
-    windows = [(d, validated_weeks(d)) for d in cfg.windows]
-    recent = validated_weeks(cfg.recent_days, "recent_days")
-    base = validated_weeks(cfg.baseline_days, "baseline_days")
+_COUNTS = ("_paid", "_orders", "_paid_due_n", "_late", "_late_days", "_failed", "_refunds", "_refunded")
+_DELTAS = ("_open_d", "_overdue_d", "_overdue_amt_d")
 
+
+def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
+    """One row per payment with day numbers (``_paid_day``, ``_due_day``, ``_issue_day``,
+    ``_event_day``), ``_amount`` and flags ``_regular``, ``_is_paid``, ``_is_failed``, ``_is_refund``,
+    ``_paid_due`` plus ``_late_days`` (days between due date and payment, 0 when on time)."""
     status = nw.col(Payments.STATUS)
     fast = payments.implementation.is_polars()
     p = payments.with_columns(
@@ -80,23 +80,22 @@ def payment_features(
         refund.alias("_is_refund"),
         nw.coalesce(nw.col("_paid_day"), nw.col("_issue_day")).alias("_event_day"),
     )
-    p = p.with_columns(
+    return p.with_columns(
         (nw.col("_is_paid") & ~nw.col("_due_day").is_null()).alias("_paid_due"),
-        # days between the due date and the payment (0 when on time)
         nw.when(nw.col("_paid_day") > nw.col("_due_day"))
         .then(nw.col("_paid_day") - nw.col("_due_day"))
         .otherwise(nw.lit(0))
         .alias("_late_days"),
     )
 
-    def wk(day: str) -> nw.Expr:
-        return week_of(nw.col(day), axis)
 
-    # 1) things that happen at the payment/event week
-    at_event = p.with_columns(wk("_event_day").alias(WEEK)).filter(
+def _weekly_payments(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week of the payment (or issue): the :data:`_COUNTS` sums plus ``_last_paid`` and
+    ``_first_paid`` (day numbers of the latest and earliest payment in the week)."""
+    at_event = p.with_columns(week_of(nw.col("_event_day"), axis).alias(WEEK)).filter(
         ~nw.col(WEEK).is_null() & (nw.col(WEEK) <= axis.last_week)
     )
-    weekly = at_event.group_by(CLIENT_ID, WEEK).agg(
+    return at_event.group_by(CLIENT_ID, WEEK).agg(
         nw.when(nw.col("_is_paid")).then(nw.col("_amount")).otherwise(nw.lit(0.0)).sum().alias("_paid"),
         _when_flag(nw.col("_is_paid")).sum().alias("_orders"),
         _when_flag(nw.col("_paid_due")).sum().alias("_paid_due_n"),
@@ -116,56 +115,59 @@ def payment_features(
         nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).max().alias("_last_paid"),
         nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).min().alias("_first_paid"),
     )
-    # 2) open / overdue invoices: +1 when issued (or due), -1 when paid (regular rows only)
+
+
+def _open_invoice_deltas(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week, changes of the open and overdue invoices (:data:`_DELTAS`): +1 when issued
+    (or due), -1 when paid (regular rows only); their running sums are the open counts."""
     reg = p.filter(nw.col("_regular") & (nw.col("_amount") > 0))
     closed = nw.max_horizontal(nw.col("_paid_day"), nw.col("_issue_day"))
     closed_due = nw.max_horizontal(nw.col("_paid_day"), nw.col("_due_day"))
+
+    def delta(week: nw.Expr, open_d: int, overdue_d: int, amount: nw.Expr) -> list[nw.Expr]:
+        return [
+            CLIENT_ID,
+            week_of(week, axis).alias(WEEK),
+            nw.lit(open_d).alias("_open_d"),
+            nw.lit(overdue_d).alias("_overdue_d"),
+            amount.alias("_overdue_amt_d"),
+        ]
+
+    issued, paid, due = (
+        ~nw.col("_issue_day").is_null(),
+        ~nw.col("_paid_day").is_null(),
+        ~nw.col("_due_day").is_null(),
+    )
     parts = [
-        reg.filter(~nw.col("_issue_day").is_null()).select(
-            CLIENT_ID,
-            wk("_issue_day").alias(WEEK),
-            nw.lit(1).alias("_open_d"),
-            nw.lit(0).alias("_overdue_d"),
-            nw.lit(0.0).alias("_overdue_amt_d"),
-        ),
-        reg.filter(~nw.col("_issue_day").is_null() & ~nw.col("_paid_day").is_null()).select(
-            CLIENT_ID,
-            week_of(closed, axis).alias(WEEK),
-            nw.lit(-1).alias("_open_d"),
-            nw.lit(0).alias("_overdue_d"),
-            nw.lit(0.0).alias("_overdue_amt_d"),
-        ),
-        reg.filter(~nw.col("_due_day").is_null()).select(
-            CLIENT_ID,
-            wk("_due_day").alias(WEEK),
-            nw.lit(0).alias("_open_d"),
-            nw.lit(1).alias("_overdue_d"),
-            nw.col("_amount").alias("_overdue_amt_d"),
-        ),
-        reg.filter(~nw.col("_due_day").is_null() & ~nw.col("_paid_day").is_null()).select(
-            CLIENT_ID,
-            week_of(closed_due, axis).alias(WEEK),
-            nw.lit(0).alias("_open_d"),
-            nw.lit(-1).alias("_overdue_d"),
-            (-nw.col("_amount")).alias("_overdue_amt_d"),
-        ),
+        reg.filter(issued).select(*delta(nw.col("_issue_day"), 1, 0, nw.lit(0.0))),
+        reg.filter(issued & paid).select(*delta(closed, -1, 0, nw.lit(0.0))),
+        reg.filter(due).select(*delta(nw.col("_due_day"), 0, 1, nw.col("_amount"))),
+        reg.filter(due & paid).select(*delta(closed_due, 0, -1, -nw.col("_amount"))),
     ]
-    deltas_cols = ["_open_d", "_overdue_d", "_overdue_amt_d"]
-    deltas = (
+    return (
         nw.concat(parts, how="vertical")
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
-        .agg(nw.col(c).sum() for c in deltas_cols)
+        .agg(nw.col(c).sum() for c in _DELTAS)
     )
-    counts = ["_paid", "_orders", "_paid_due_n", "_late", "_late_days", "_failed", "_refunds", "_refunded"]
-    g = on_grid(on_grid(grid, weekly, counts), deltas, deltas_cols)
+
+
+def _payment_history(grid: nw.LazyFrame, weekly: nw.LazyFrame, deltas: nw.LazyFrame) -> nw.LazyFrame:
+    """The grid with the weekly sums and deltas, their running sums, and the running first/last payment day."""
+    g = on_grid(on_grid(grid, weekly, list(_COUNTS)), deltas, list(_DELTAS))
     g = g.with_columns(
         running_max("_last_paid").alias("_last_paid"),
         (-nw.col("_first_paid")).alias("_neg_first"),
     )
     g = g.with_columns((-running_max("_neg_first")).alias("_first_paid"))
-    g = add_cumulative(g, [*counts, *deltas_cols], moments=["_paid"])
+    return add_cumulative(g, [*_COUNTS, *_DELTAS], moments=["_paid"])
 
+
+def _payment_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
+    """The ``payments_*`` feature expressions over :func:`_payment_history`, in registry order."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
     feats: list[nw.Expr] = []
     for d, w in windows:
         feats += [
@@ -186,7 +188,8 @@ def payment_features(
     n_orders = nw.col(cum("_orders"))
     mean_gap = safe_div(nw.col("_last_paid") - nw.col("_first_paid"), n_orders - 1)
     gap_now = nw.col(SDAY) - nw.col("_last_paid")
-    feats += [
+    return [
+        *feats,
         (late_recent - late_before).alias("payments_late_share_trend"),
         nw.col(cum("_overdue_d")).alias("payments_overdue_open"),
         nw.col(cum("_overdue_amt_d")).round(6).alias("payments_overdue_amount"),
@@ -198,7 +201,18 @@ def payment_features(
         relative_slope("_paid", cfg.slope_weeks).alias("payments_paid_slope"),
         zscore("_paid", cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias("payments_paid_z"),
     ]
-    return g.select(CLIENT_ID, WEEK, *feats)
+
+
+def payment_features(
+    payments: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All invoice/order features (``payments_paid_*``, late, failed, refunds, gaps) on the grid.
+
+    Grain: one row per client x grid week (``client_id``, ``_week``), one column per ``payments_*``
+    feature of :data:`SPECS` except the subscription ones (:func:`subscription_features`)."""
+    p = _payment_rows(payments)
+    history = _payment_history(grid, _weekly_payments(p, axis), _open_invoice_deltas(p, axis))
+    return history.select(CLIENT_ID, WEEK, *_payment_columns(cfg))
 
 
 def subscription_features(
