@@ -218,13 +218,8 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     rows, basis = mrr_at(dataset, rows)
 
     clients = dataset.tables[Table.CLIENTS]
-    has_segment = Clients.SEGMENT in clients.columns and clients.get_column(
-        Clients.SEGMENT
-    ).null_count() < len(clients)
-    segment = (
-        pl.col(Clients.SEGMENT).fill_null(UNKNOWN_SEGMENT) if has_segment else pl.lit(UNKNOWN_SEGMENT)
-    ).alias(SEGMENT)
-    seg = clients.select(CLIENT_ID, segment)
+    seg, has_segment = _client_segments(clients)
+    seg = seg.drop("_created")
     new = (
         clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
         .filter(pl.col(SNAPSHOT).is_in(months))
@@ -240,14 +235,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     frames = [overall] + [p.filter(pl.col(SNAPSHOT).is_in(months)) for p in parts[1:]]
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
 
-    lag = timedelta(days=label_lag_days(cfg))
-    # Inactivity churn in a month needs activity inactivity_days before it: earlier months are blind.
-    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if cfg.source == "inactivity" else 0)
-    complete = {
-        m: datetime.combine(_next_month(m), datetime.min.time()) + lag <= dataset.as_of
-        and datetime.combine(m, datetime.min.time()) >= warm_from
-        for m in months
-    }
+    complete = _complete_periods(dataset, cfg, months, [_next_month(m) for m in months])
     table = table.with_columns(
         pl.col("active_start", "new_clients", "churned").fill_null(0).cast(pl.UInt32),
         pl.col("mrr_start", "mrr_lost").fill_null(0.0).round(2),
@@ -296,44 +284,32 @@ def _rate(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den)
 
 
-def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> pl.DataFrame:
-    """Churn rate by both formulas, by clients and revenue, per period and segment (module docstring).
+_REPORT_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.String(),
+    "period_start": pl.Date(),
+    "period_end": pl.Date(),
+    SEGMENT: pl.String(),
+    "c1": pl.UInt32(),
+    "c2": pl.UInt32(),
+    "c3": pl.UInt32(),
+    "churned": pl.UInt32(),
+    "churn_rate_f1": pl.Float64(),
+    "churn_rate_f2": pl.Float64(),
+    "r1": pl.Float64(),
+    "r2": pl.Float64(),
+    "r3": pl.Float64(),
+    "mrr_lost_gross": pl.Float64(),
+    "revenue_churn_f1": pl.Float64(),
+    "revenue_churn_f2": pl.Float64(),
+    "revenue_churn_gross": pl.Float64(),
+    "mrr_basis": pl.String(),
+    "complete": pl.Boolean(),
+}
 
-    Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
-    ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
-    ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``mrr_lost_gross``, ``revenue_churn_f1``,
-    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
-    """
-    starts = period_starts(dataset.start, dataset.as_of, period)
-    schema = {
-        "period": pl.String,
-        "period_start": pl.Date,
-        "period_end": pl.Date,
-        SEGMENT: pl.String,
-        "c1": pl.UInt32,
-        "c2": pl.UInt32,
-        "c3": pl.UInt32,
-        "churned": pl.UInt32,
-        "churn_rate_f1": pl.Float64,
-        "churn_rate_f2": pl.Float64,
-        "r1": pl.Float64,
-        "r2": pl.Float64,
-        "r3": pl.Float64,
-        "mrr_lost_gross": pl.Float64,
-        "revenue_churn_f1": pl.Float64,
-        "revenue_churn_f2": pl.Float64,
-        "revenue_churn_gross": pl.Float64,
-        "mrr_basis": pl.String,
-        "complete": pl.Boolean,
-    }
-    if not starts:
-        return pl.DataFrame(schema=schema)
-    ends = [_period_end(s, period) for s in starts]
-    bounds = sorted(set(starts) | set(ends))
-    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
-    spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
 
-    clients = dataset.tables[Table.CLIENTS]
+def _client_segments(clients: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """(``client_id``, ``segment``, ``_created``) per client (``unknown`` without a segment), and
+    whether the clients table has segments at all."""
     has_segment = Clients.SEGMENT in clients.columns and clients.get_column(
         Clients.SEGMENT
     ).null_count() < len(clients)
@@ -344,9 +320,22 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
         ).alias(SEGMENT),
         pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"),
     )
-    grid = pl.DataFrame(
-        {"period_start": starts, "period_end": ends}, schema={"period_start": pl.Date, "period_end": pl.Date}
-    )
+    return seg, has_segment
+
+
+def _between(col: str) -> pl.Expr:
+    return (pl.col(col) >= pl.col("period_start").cast(_DT)) & (pl.col(col) < pl.col("period_end").cast(_DT))
+
+
+def _period_rows(
+    dataset: Dataset, cfg: LabelConfig, grid: pl.DataFrame, seg: pl.DataFrame
+) -> tuple[pl.DataFrame, str]:
+    """One row per period x client active at its start or end: ``_in1``/``_in2`` (active at the start /
+    end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (created in the period), ``_churned``
+    (active at the start with a churn in the period), its segment; and the MRR basis."""
+    bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
+    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
+    spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
     at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
     churn_times = churn_dates(dataset, cfg).select(
@@ -359,20 +348,14 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
             pl.col("_m1").is_not_null().alias("_in1"),
             pl.col("_m2").is_not_null().alias("_in2"),
             pl.col("_m1", "_m2").fill_null(0.0),
-            (
-                (pl.col("_created") >= pl.col("period_start").cast(_DT))
-                & (pl.col("_created") < pl.col("period_end").cast(_DT))
-            ).alias("_new"),
+            _between("_created").alias("_new"),
         )
     )
     churned = (
         rows.filter(pl.col("_in1"))
         .select("period_start", "period_end", CLIENT_ID)
         .join(churn_times, on=CLIENT_ID)
-        .filter(
-            (pl.col("_churn") >= pl.col("period_start").cast(_DT))
-            & (pl.col("_churn") < pl.col("period_end").cast(_DT))
-        )
+        .filter(_between("_churn"))
         .select("period_start", CLIENT_ID)
         .unique()
         .with_columns(pl.lit(True).alias("_churned"))
@@ -380,67 +363,95 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
     rows = rows.join(churned, on=["period_start", CLIENT_ID], how="left").with_columns(
         pl.col("_churned").fill_null(False)
     )
-    # new clients: created in the period (whether or not still active at its end)
-    created = seg.join(grid, how="cross").filter(
-        (pl.col("_created") >= pl.col("period_start").cast(_DT))
-        & (pl.col("_created") < pl.col("period_end").cast(_DT))
+    return rows, basis
+
+
+def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per ``keys``: c1, c2, churned, r1, r2, r3, mrr_lost_gross from ``rows``; c3 from ``created``."""
+    counts = rows.group_by(keys).agg(
+        pl.col("_in1").sum().alias("c1"),
+        pl.col("_in2").sum().alias("c2"),
+        (pl.col("_in1") & pl.col("_churned")).sum().alias("churned"),
+        pl.col("_m1").filter(pl.col("_in1")).sum().alias("r1"),
+        pl.col("_m2").filter(pl.col("_in2")).sum().alias("r2"),
+        pl.col("_m2").filter(pl.col("_in2") & pl.col("_new")).sum().alias("r3"),
+        (pl.col("_m1") - pl.col("_m2"))
+        .clip(lower_bound=0)
+        .filter(pl.col("_in1"))
+        .sum()
+        .alias("mrr_lost_gross"),
     )
+    new = created.group_by(keys).agg(pl.len().alias("c3"))
+    return counts.join(new, on=keys, how="full", coalesce=True)
 
-    def aggregate(keys: list[str]) -> pl.DataFrame:
-        counts = rows.group_by(keys).agg(
-            pl.col("_in1").sum().alias("c1"),
-            pl.col("_in2").sum().alias("c2"),
-            (pl.col("_in1") & pl.col("_churned")).sum().alias("churned"),
-            pl.col("_m1").filter(pl.col("_in1")).sum().alias("r1"),
-            pl.col("_m2").filter(pl.col("_in2")).sum().alias("r2"),
-            pl.col("_m2").filter(pl.col("_in2") & pl.col("_new")).sum().alias("r3"),
-            (pl.col("_m1") - pl.col("_m2"))
-            .clip(lower_bound=0)
-            .filter(pl.col("_in1"))
-            .sum()
-            .alias("mrr_lost_gross"),
-        )
-        new = created.group_by(keys).agg(pl.len().alias("c3"))
-        return counts.join(new, on=keys, how="full", coalesce=True)
 
-    # every period has its portfolio row, even an empty one; segment rows only where there is something
-    overall = grid.join(
-        aggregate(["period_start", "period_end"]), on=["period_start", "period_end"], how="left"
-    )
-    frames = [overall.with_columns(pl.lit(ALL_SEGMENTS).alias(SEGMENT))]
-    if has_segment:
-        frames.append(aggregate(["period_start", "period_end", SEGMENT]))
-    table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
-
+def _complete_periods(
+    dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
+) -> dict[date, bool]:
+    """Period start -> whether the period's churn is fully observed (module docstring): its end plus the
+    label lag is behind the data end and, for inactivity churn, it starts after the warm-up (earlier
+    periods are blind: nobody can have been inactive long enough)."""
     lag = timedelta(days=label_lag_days(cfg))
     warm_from = dataset.start + timedelta(days=cfg.inactivity_days if cfg.source == "inactivity" else 0)
-    complete = {
+    return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from
         for s, e in zip(starts, ends, strict=True)
     }
+
+
+def _with_rates(table: pl.DataFrame, complete: dict[date, bool], period: str, basis: str) -> pl.DataFrame:
+    """The counts filled, ``complete``/``period``/``mrr_basis`` set and the five rates (null while incomplete)."""
     c1, c2, c3 = pl.col("c1"), pl.col("c2"), pl.col("c3")
     r1, r2, r3 = pl.col("r1"), pl.col("r2"), pl.col("r3")
     done = pl.col("complete")
+    return table.with_columns(
+        pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
+        pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
+        pl.col("period_start").replace_strict(complete, return_dtype=pl.Boolean).alias("complete"),
+        pl.lit(period).alias("period"),
+        pl.lit(basis).alias("mrr_basis"),
+    ).with_columns(
+        pl.when(done).then(_rate(c1.cast(pl.Float64) - c2, c1)).alias("churn_rate_f1"),
+        pl.when(done).then(_rate(c1.cast(pl.Float64) + c3 - c2, c1)).alias("churn_rate_f2"),
+        pl.when(done).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
+        pl.when(done).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
+        pl.when(done).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
+    )
+
+
+def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> pl.DataFrame:
+    """Churn rate by both formulas, by clients and revenue, per period and segment (module docstring).
+
+    Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
+    ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
+    ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``mrr_lost_gross``, ``revenue_churn_f1``,
+    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
+    """
+    starts = period_starts(dataset.start, dataset.as_of, period)
+    if not starts:
+        return pl.DataFrame(schema=_REPORT_SCHEMA)
+    ends = [_period_end(s, period) for s in starts]
+    grid = pl.DataFrame(
+        {"period_start": starts, "period_end": ends}, schema={"period_start": pl.Date, "period_end": pl.Date}
+    )
+    seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS])
+    rows, basis = _period_rows(dataset, cfg, grid, seg)
+    # new clients: created in the period (whether or not still active at its end)
+    created = seg.join(grid, how="cross").filter(_between("_created"))
+    # every period has its portfolio row, even an empty one; segment rows only where there is something
+    keys = ["period_start", "period_end"]
+    overall = grid.join(_period_counts(rows, created, keys), on=keys, how="left")
+    frames = [overall.with_columns(pl.lit(ALL_SEGMENTS).alias(SEGMENT))]
+    if has_segment:
+        frames.append(_period_counts(rows, created, [*keys, SEGMENT]))
+    table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
     table = (
-        table.with_columns(
-            pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
-            pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
-            pl.col("period_start").replace_strict(complete, return_dtype=pl.Boolean).alias("complete"),
-            pl.lit(period).alias("period"),
-            pl.lit(basis).alias("mrr_basis"),
-        )
-        .with_columns(
-            pl.when(done).then(_rate(c1.cast(pl.Float64) - c2, c1)).alias("churn_rate_f1"),
-            pl.when(done).then(_rate(c1.cast(pl.Float64) + c3 - c2, c1)).alias("churn_rate_f2"),
-            pl.when(done).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
-            pl.when(done).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
-            pl.when(done).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
-        )
+        _with_rates(table, _complete_periods(dataset, cfg, starts, ends), period, basis)
         .with_columns((pl.col(SEGMENT) != ALL_SEGMENTS).alias("_order"))
         .sort("period_start", "_order", SEGMENT)
     )
-    return table.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+    return table.select(list(_REPORT_SCHEMA)).cast(_REPORT_SCHEMA)  # type: ignore[arg-type]
 
 
 def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
