@@ -411,29 +411,35 @@ def return_rate_figure(rates: pl.DataFrame, by: str):  # -> matplotlib.figure.Fi
     return fig
 
 
-def winback_page(
-    plan: pl.DataFrame,
-    attempts: pl.DataFrame,
-    tests: pl.DataFrame,
-    retention: pl.DataFrame,
-    as_of: date,
-    stages: tuple[int, ...],
-) -> str:
-    """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
-    reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
-    from churnml.reporting.pages import figure_svg, page_html, table_html
+_PCT = (
+    "return_rate",
+    "rate_low",
+    "rate_high",
+    "rate_a",
+    "rate_b",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "share",
+)
+_PLAN_SHOWN = (
+    "priority",
+    CLIENT_ID,
+    "owner",
+    "stage",
+    "reason_segment",
+    "lifetime_value",
+    "decision",
+    "decision_reason",
+    "action",
+)
+Section = tuple[str, str, str]  # (anchor, title, html body) of a page section
 
-    pct = (
-        "return_rate",
-        "rate_low",
-        "rate_high",
-        "rate_a",
-        "rate_b",
-        "difference",
-        "ci_low",
-        "ci_high",
-        "share",
-    )
+
+def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> Section:
+    """Who to bring back: counts per decision, stage x decision, and the head of the list."""
+    from churnml.reporting.pages import table_html
+
     counts = (
         plan.group_by("stage", "decision")
         .len()
@@ -444,82 +450,95 @@ def winback_page(
     counts = counts.sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64)).fill_null(
         0
     )
-    shown = [
-        c
-        for c in (
-            "priority",
-            CLIENT_ID,
-            "owner",
-            "stage",
-            "reason_segment",
-            "lifetime_value",
-            "decision",
-            "decision_reason",
-            "action",
-        )
-        if c in plan.columns
-    ]
+    shown = [c for c in _PLAN_SHOWN if c in plan.columns]
     cadence = plan.filter(pl.col("decision") == "attempt").get_column("cadence")
-    sections = [
+    return (
+        "list",
+        "Who to bring back",
+        f"<p>{plan.height:,} clients gone at {as_of}: "
+        + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
+        + ".</p>"
+        + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
+        + table_html(counts)
+        + table_html(plan.select(shown), max_rows=25),
+    )
+
+
+def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame) -> list[Section]:
+    """What worked (return rates by stage, reason, campaign and variant) and the A/B tests in words."""
+    from churnml.reporting.pages import figure_svg, table_html
+
+    if not attempts.height:
+        return [("measured", "What worked", "<p>No interventions table: nothing to measure.</p>")]
+    figs = []
+    tables = []
+    for by in ("stage", "reason", "campaign", "variant"):
+        rates = return_rates(attempts.filter(pl.col(by).is_not_null()), [by])
+        tables.append(f"<h3>by {by}</h3>" + table_html(rates, percent=_PCT))
+        if by in ("reason", "variant"):
+            figs.append(figure_svg(return_rate_figure(rates, by)))
+    sentences = "".join(f"<li>{html.escape(s)}</li>" for s in tests.get_column("sentence").to_list())
+    return [
         (
-            "list",
-            "Who to bring back",
-            f"<p>{plan.height:,} clients gone at {as_of}: "
-            + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
-            + ".</p>"
-            + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
-            + table_html(counts)
-            + table_html(plan.select(shown), max_rows=25),
+            "measured",
+            "What worked",
+            f"<p>{attempts.height:,} absences were contacted while the client was gone; "
+            f"{int(attempts.get_column('returned').sum()):,} came back by the data end. Average order "
+            "after return against before, days to the first repeat payment and value after return are "
+            "over the clients who came back.</p>" + "".join(figs) + "".join(tables),
+        ),
+        (
+            "ab",
+            "A/B tests",
+            (f"<ul>{sentences}</ul>" if sentences else "<p>No campaign ran two variants.</p>")
+            + table_html(tests.drop("sentence"), percent=_PCT),
+        ),
+    ]
+
+
+def _retention_sections(retention: pl.DataFrame) -> list[Section]:
+    """Contacts with active clients per campaign (observational), none without contacts."""
+    from churnml.reporting.pages import table_html
+
+    if not retention.height:
+        return []
+    summary = (
+        retention.group_by("campaign")
+        .agg(
+            pl.len().alias("contacts"),
+            pl.col("churned_within").is_not_null().sum().alias("known"),
+            pl.col("churned_within").sum().alias("churned"),
+        )
+        .with_columns((pl.col("churned") / pl.col("known")).alias("share"))
+        .sort("campaign")
+    )
+    return [
+        (
+            "retention",
+            "Contacts with active clients",
+            '<p class="warn">Observational: the team contacts the clients it already sees at risk, so '
+            "their churn rate after the contact says who was contacted, not what the contact did.</p>"
+            + table_html(summary, percent=_PCT)
+            + table_html(retention, max_rows=30),
         )
     ]
-    if attempts.height:
-        figs = []
-        tables = []
-        for by in ("stage", "reason", "campaign", "variant"):
-            rates = return_rates(attempts.filter(pl.col(by).is_not_null()), [by])
-            tables.append(f"<h3>by {by}</h3>" + table_html(rates, percent=pct))
-            if by in ("reason", "variant"):
-                figs.append(figure_svg(return_rate_figure(rates, by)))
-        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in tests.get_column("sentence").to_list())
-        sections.append(
-            (
-                "measured",
-                "What worked",
-                f"<p>{attempts.height:,} absences were contacted while the client was gone; "
-                f"{int(attempts.get_column('returned').sum()):,} came back by the data end. Average order "
-                "after return against before, days to the first repeat payment and value after return are "
-                "over the clients who came back.</p>" + "".join(figs) + "".join(tables),
-            )
-        )
-        sections.append(
-            (
-                "ab",
-                "A/B tests",
-                (f"<ul>{sentences}</ul>" if sentences else "<p>No campaign ran two variants.</p>")
-                + table_html(tests.drop("sentence"), percent=pct),
-            )
-        )
-    else:
-        sections.append(("measured", "What worked", "<p>No interventions table: nothing to measure.</p>"))
-    if retention.height:
-        summary = (
-            retention.group_by("campaign")
-            .agg(
-                pl.len().alias("contacts"),
-                pl.col("churned_within").is_not_null().sum().alias("known"),
-                pl.col("churned_within").sum().alias("churned"),
-            )
-            .with_columns((pl.col("churned") / pl.col("known")).alias("share"))
-            .sort("campaign")
-        )
-        sections.append(
-            (
-                "retention",
-                "Contacts with active clients",
-                '<p class="warn">Observational: the team contacts the clients it already sees at risk, so '
-                "their churn rate after the contact says who was contacted, not what the contact did.</p>"
-                + table_html(summary, percent=pct)
-                + table_html(retention, max_rows=30),
-            )
-        )
+
+
+def winback_page(
+    plan: pl.DataFrame,
+    attempts: pl.DataFrame,
+    tests: pl.DataFrame,
+    retention: pl.DataFrame,
+    as_of: date,
+    stages: tuple[int, ...],
+) -> str:
+    """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
+    reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
+    from churnml.reporting.pages import page_html
+
+    sections = [
+        _list_section(plan, as_of, stages),
+        *_measured_sections(attempts, tests),
+        *_retention_sections(retention),
+    ]
     return page_html(f"Win-back — {as_of}", "churnml winback", sections)

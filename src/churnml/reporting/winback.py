@@ -322,17 +322,39 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     return lost.with_columns(decision.alias("decision"), reason.alias("decision_reason"))
 
 
-def winback_list(
-    dataset: Dataset,
-    churns: pl.DataFrame,
-    cfg: WinbackConfig,
-    default_margin: float,
-) -> pl.DataFrame:
-    """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
+# the list's columns after the client's own ones (name, owner, segment when the clients table has them)
+_COLUMNS = (
+    CHURNED_AT,
+    "days_since_churn",
+    "stage",
+    Churns.REASON,
+    "reason_segment",
+    "approach",
+    "tenure_days",
+    "former_arr",
+    "lifetime_revenue",
+    "lifetime_value",
+    "orders_last_year",
+    "complaints_last_year",
+    "discount_requests_last_year",
+    "demands_last_year",
+    "regular",
+    "high_value",
+    "recent_clean",
+    "decision",
+    "decision_reason",
+    "first",
+    "priority",
+    "action",
+    "cadence",
+)
 
-    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``).
-    """
-    as_of: datetime = dataset.as_of
+
+def _lost_with_history(
+    dataset: Dataset, churns: pl.DataFrame, default_margin: float
+) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`lost_clients` with the client's own columns, ``created_at``, ``_margin``, the churn reason,
+    the value columns and the ticket counts of its last year; and the names of the own columns found."""
     lost = lost_clients(dataset, churns)
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
@@ -346,15 +368,22 @@ def winback_list(
         on=CLIENT_ID,
         how="left",
     )
-    lost = with_reasons(lost, dataset)
-    lost = _with_value(lost, dataset)
-    lost = _with_tickets(lost, dataset)
+    return _with_tickets(_with_value(with_reasons(lost, dataset), dataset), dataset), extra
 
-    edges = cfg.stages
-    labels = stage_labels(edges)
+
+def _stage_index(edges: tuple[int, ...]) -> pl.Expr:
+    """Index of the stage ``days_since_churn`` falls in (0 = up to ``edges[0]`` days)."""
     index = pl.lit(len(edges))
     for i in reversed(range(len(edges))):
         index = pl.when(pl.col("days_since_churn") <= edges[i]).then(pl.lit(i)).otherwise(index)
+    return index
+
+
+def _with_stage_and_flags(lost: pl.DataFrame, cfg: WinbackConfig, as_of: datetime) -> pl.DataFrame:
+    """Adds ``days_since_churn``, ``tenure_days``, ``reason_segment``, ``approach``, ``stage`` (with
+    ``_stage`` and ``_stage_action``), the flags ``regular``, ``high_value``, ``recent_clean`` and
+    ``_first`` (any of them)."""
+    edges = cfg.stages
     approaches = {str(k): v for k, v in cfg.approaches.items()}
     approach = (
         pl.col(Churns.REASON).replace_strict(approaches, default=cfg.default_approach, return_dtype=pl.String)
@@ -367,7 +396,7 @@ def winback_list(
         else None
     )
     recent_days = edges[1] if len(edges) > 1 else edges[0]
-    lost = (
+    return (
         lost.with_columns(
             (pl.lit(as_of, _DT) - pl.col(CHURNED_AT)).dt.total_days().alias("days_since_churn"),
             (pl.col(CHURNED_AT) - pl.col(Clients.CREATED_AT))
@@ -377,9 +406,11 @@ def winback_list(
             pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment"),
             approach.alias("approach"),
         )
-        .with_columns(index.alias("_stage"))
+        .with_columns(_stage_index(edges).alias("_stage"))
         .with_columns(
-            pl.col("_stage").replace_strict(dict(enumerate(labels)), return_dtype=pl.String).alias("stage"),
+            pl.col("_stage")
+            .replace_strict(dict(enumerate(stage_labels(edges))), return_dtype=pl.String)
+            .alias("stage"),
             pl.col("_stage")
             .replace_strict(dict(enumerate(cfg.stage_actions)), return_dtype=pl.String)
             .alias("_stage_action"),
@@ -395,16 +426,19 @@ def winback_list(
         )
         .with_columns((pl.col("regular") | pl.col("high_value") | pl.col("recent_clean")).alias("_first"))
     )
-    lost = _decisions(lost, cfg)
+
+
+def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
+    """Adds ``first``, ``action`` and ``cadence`` from the decision and the stage."""
     attempt = pl.col("decision") == ATTEMPT
     lo, hi = cfg.call_gap_days
     gap = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    lost = lost.with_columns(
+    return lost.with_columns(
         (attempt & pl.col("_first")).alias("first"),
         pl.when(attempt & (pl.col("_stage") == 0))
         .then(
             pl.col("_stage_action")
-            + pl.lit(f" that sells nothing; from day {edges[0] + 1}: ")
+            + pl.lit(f" that sells nothing; from day {cfg.stages[0] + 1}: ")
             + pl.col("approach")
         )
         .when(attempt)
@@ -420,40 +454,32 @@ def winback_list(
         .otherwise(pl.lit("none"))
         .alias("cadence"),
     )
+
+
+def _with_priority(lost: pl.DataFrame) -> pl.DataFrame:
+    """Adds ``priority``: 1.. over the attempts, the ``first`` ones first, then by lifetime value."""
     ranked = (
-        lost.filter(attempt)
+        lost.filter(pl.col("decision") == ATTEMPT)
         .sort(["first", "lifetime_value", CLIENT_ID], descending=[True, True, False])
         .with_row_index("priority", offset=1)
         .select(CLIENT_ID, pl.col("priority").cast(pl.UInt32))
     )
-    lost = lost.join(ranked, on=CLIENT_ID, how="left")
-    columns = [
-        CLIENT_ID,
-        *extra,
-        CHURNED_AT,
-        "days_since_churn",
-        "stage",
-        Churns.REASON,
-        "reason_segment",
-        "approach",
-        "tenure_days",
-        "former_arr",
-        "lifetime_revenue",
-        "lifetime_value",
-        "orders_last_year",
-        "complaints_last_year",
-        "discount_requests_last_year",
-        "demands_last_year",
-        "regular",
-        "high_value",
-        "recent_clean",
-        "decision",
-        "decision_reason",
-        "first",
-        "priority",
-        "action",
-        "cadence",
-    ]
+    return lost.join(ranked, on=CLIENT_ID, how="left")
+
+
+def winback_list(
+    dataset: Dataset,
+    churns: pl.DataFrame,
+    cfg: WinbackConfig,
+    default_margin: float,
+) -> pl.DataFrame:
+    """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
+
+    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``).
+    """
+    lost, extra = _lost_with_history(dataset, churns, default_margin)
+    lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
+    lost = _with_priority(_with_actions(_decisions(lost, cfg), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
-    ).select(columns)
+    ).select(CLIENT_ID, *extra, *_COLUMNS)
