@@ -442,26 +442,8 @@ def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit
     return "<h2 id='owners'>Your clients this week, by owner</h2>" + "".join(blocks)
 
 
-def report_html(
-    scores: pl.DataFrame,
-    history: pl.DataFrame,
-    *,
-    as_of: date,
-    model_version: str,
-    drifted: Mapping[str, float],
-    top_drivers: int,
-    max_clients: int,
-    movers: int = 20,
-    rule_text: Mapping[str, str] | None = None,
-    currency: str = "",
-    thresholds: Sequence[float] = (0.15, 0.35),
-    owner_clients: int = 15,
-    silent_days: int = 30,
-) -> str:
-    """The whole report as one HTML string (sections: module docstring).
-
-    ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines)."""
-    rule_text = dict(rule_text or {})
+def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
+    """Portfolio section: total ARR and ARR at risk, the table by zone and the two charts."""
     by_zone, zone_chart = _portfolio(scores)
     tier_chart = _tier_chart(scores)
     total_arr = float(scores.get_column(Scores.ARR).sum())
@@ -471,16 +453,28 @@ def report_html(
         f"<td class='num'>{_money_c(r, currency)}</td></tr>"
         for z, n, a, r in by_zone.iter_rows()
     )
-    drift = ""
-    if drifted:
-        items = "".join(f"<li>{_e(k)}: PSI {v:.2f}</li>" for k, v in sorted(drifted.items()))
-        drift = (
-            "<h2 id='drift'>Drifted features</h2><div class='warn'>These features are distributed "
-            "differently than in the training data; their explanations deserve a second look."
-            f"<ul>{items}</ul></div>"
-        )
-    shown = _by_zone_then_priority(scores).head(max_clients)
-    linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
+    return f"""<h2 id="portfolio">Portfolio</h2>
+<p>Total ARR {_money_c(total_arr, currency)}; ARR at risk (probability × ARR) {_money_c(at_risk, currency)}
+({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
+<table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
+{zone_chart}
+{tier_chart}"""
+
+
+def _drift_html(drifted: Mapping[str, float]) -> str:
+    """The drifted-features warning ("" when nothing drifted)."""
+    if not drifted:
+        return ""
+    items = "".join(f"<li>{_e(k)}: PSI {v:.2f}</li>" for k, v in sorted(drifted.items()))
+    return (
+        "<h2 id='drift'>Drifted features</h2><div class='warn'>These features are distributed "
+        "differently than in the training data; their explanations deserve a second look."
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
+    """New in red and the biggest probability moves since the previous list (``movers`` rows each)."""
     new_red = scores.filter(pl.col(Scores.NEW_IN_RED))
     moved = (
         scores.filter(pl.col(Scores.PROBABILITY_CHANGE).is_not_null())
@@ -503,18 +497,51 @@ def report_html(
         "<tr><th>client</th><th>owner</th><th>zone</th><th>zone change</th><th>probability</th>"
         "<th>change (points)</th><th>why</th></tr>"
     )
+    return f"""<h2 id="movers">New in red ({new_red.height})</h2>
+<table>{head}{mover_rows(new_red.sort(Scores.PRIORITY).head(movers))}</table>
+<h2>Biggest movers since the previous list</h2>
+<table>{head}{mover_rows(moved)}</table>"""
+
+
+def _health_series(history: pl.DataFrame) -> dict[str, list[float]]:
+    """Client id -> its health per snapshot, oldest first (the sparkline's points)."""
     hist = (
         history.sort(History.CLIENT_ID, History.SNAPSHOT)
         .group_by(History.CLIENT_ID, maintain_order=True)
         .agg(pl.col(History.HEALTH))
     )
-    spark = dict(
+    return dict(
         zip(
             hist.get_column(History.CLIENT_ID).to_list(),
             hist.get_column(History.HEALTH).to_list(),
             strict=True,
         )
     )
+
+
+def report_html(
+    scores: pl.DataFrame,
+    history: pl.DataFrame,
+    *,
+    as_of: date,
+    model_version: str,
+    drifted: Mapping[str, float],
+    top_drivers: int,
+    max_clients: int,
+    movers: int = 20,
+    rule_text: Mapping[str, str] | None = None,
+    currency: str = "",
+    thresholds: Sequence[float] = (0.15, 0.35),
+    owner_clients: int = 15,
+    silent_days: int = 30,
+) -> str:
+    """The whole report as one HTML string (sections: module docstring).
+
+    ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines)."""
+    rule_text = dict(rule_text or {})
+    shown = _by_zone_then_priority(scores).head(max_clients)
+    linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
+    spark = _health_series(history)
     health_lines = [round(100 * (1 - t), 1) for t in thresholds]
     sections = "".join(
         _client_section(r, spark.get(r[Scores.CLIENT_ID], []), top_drivers, rule_text, currency, health_lines)
@@ -530,19 +557,11 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a><a href="#silent">silent</a><a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
-<h2 id="portfolio">Portfolio</h2>
-<p>Total ARR {_money_c(total_arr, currency)}; ARR at risk (probability × ARR) {_money_c(at_risk, currency)}
-({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
-<table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
-{zone_chart}
-{tier_chart}
-{drift}
+{_portfolio_html(scores, currency)}
+{_drift_html(drifted)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency)}
-<h2 id="movers">New in red ({new_red.height})</h2>
-<table>{head}{mover_rows(new_red.sort(Scores.PRIORITY).head(movers))}</table>
-<h2>Biggest movers since the previous list</h2>
-<table>{head}{mover_rows(moved)}</table>
+{_movers_html(scores, linked, movers)}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
 {_owner_sections(scores, linked, currency, owner_clients)}
 <h2 id="clients">Clients in full (first {shown.height} of {scores.height}: red, then yellow, then green, by priority)</h2>
