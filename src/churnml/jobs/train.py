@@ -31,6 +31,7 @@ from churnml.contract.schemas import LABEL
 from churnml.jobs.common import UserError, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
+from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
 from churnml.modeling.export import export_model, feature_reference
@@ -189,77 +190,71 @@ def _model_card(result: TrainingResult, cfg: Config, dataset: Any, procedure: di
     )
 
 
-def run_training(
-    dataset: Any,
-    cfg: Config,
-    truth: Path | None,
-    out: Path,
-    progress: Callable[[str], None] | None = None,
-    table: pd.DataFrame | None = None,
-) -> TrainSummary:
-    """Everything ``churnml train`` does after reading the dataset (module docstring)."""
+@dataclass(frozen=True)
+class _Trained:
+    result: TrainingResult
+    tuned: dict[str, Any] | None
+    tuned_from: Path | None
+
+
+def _trained(table: pd.DataFrame, cfg: Config, truth: Path | None, say: Callable[[str], None]) -> _Trained:
+    """Backtest, compare and refit on ``table`` (tuned params and the oracle read when present)."""
     from churnml.labels import label_lag_days
-    from churnml.modeling import tracking
-    from churnml.modeling.champion import verdict
+    from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
 
-    say = progress or (lambda _m: None)
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    if table is None:
-        say("building the labeled feature table")
-        table = labeled_table(dataset, cfg, say)
-    seconds["features"] = round(time.perf_counter() - t0, 2)
     tuned, tuned_from = read_tuned_params(cfg)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
-    t1 = time.perf_counter()
-    from churnml.modeling.experiment import feature_columns
-
     monotone = monotone_directions(feature_columns(table), cfg.features)
     result = train_and_compare(
         table, cfg.train, cfg.label.horizon_days, tuned, oracle, say, label_lag_days(cfg.label), monotone
     )
     if truth is not None and oracle is None:
         result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
-    seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
+    return _Trained(result, tuned, tuned_from)
 
-    t2 = time.perf_counter()
-    uri = tracking.tracking_uri(cfg.tracking)
+
+def _registry_tags(result: TrainingResult, dataset: Any, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The tags of the registered model version."""
+    from churnml.modeling import tracking
+
+    return {
+        "feature_hash": tracking.feature_hash(result.model.feature_names_),
+        "training_window": metadata["training_window"],
+        "backtest": result.plan.summary(),
+        "backtest_pr_auc": (
+            round(float(result.metrics.loc["model", "pr_auc"]), 6) if result.backtest.has_estimate else "none"
+        ),
+        "dataset": dataset.name,
+        "config_hash": metadata["config_hash"],
+    }
+
+
+def _tracked_and_exported(
+    trained: _Trained,
+    cfg: Config,
+    dataset: Any,
+    card: ModelCard,
+    decision: Verdict,
+    out: Path,
+    say: Callable[[str], None],
+) -> tuple[str, str, Path | None]:
+    """Log the run to MLflow, register the model, record the gate's decision and export the champion
+    for batch jobs: (run id, model version, export folder or None)."""
+    from churnml.modeling import tracking
+
+    result, uri, name = trained.result, tracking.tracking_uri(cfg.tracking), cfg.train.model_name
     experiment = tracking.experiment_name(cfg.tracking, dataset.name)
-    name = cfg.train.model_name
-    procedure = _procedure(result.model, cfg.train)
-    champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
-    decision = verdict(fold_means(result.backtest), champion)
-    card = replace(
-        _model_card(result, cfg, dataset, procedure),
-        promoted=decision.promoted,
-        promotion_reason=decision.reason,
-    )
     scratch = tracking.scratch_folder()
     try:
         with tracking.tracked_run(uri, experiment, run_name=f"train-{dataset.name}") as run_id:
             say("logging to MLflow")
             card = replace(card, run_id=run_id)
             metadata = card.to_dict()
-            _log_run(result, cfg, dataset, tuned)
+            _log_run(result, cfg, dataset, trained.tuned)
             folder = export_model(result.model, scratch / "model", metadata)
             model_uri = tracking.log_churn_model(result.model, folder, result.X_sample)
-            version = tracking.register_model(
-                model_uri,
-                name,
-                {
-                    "feature_hash": tracking.feature_hash(result.model.feature_names_),
-                    "training_window": metadata["training_window"],
-                    "backtest": result.plan.summary(),
-                    "backtest_pr_auc": (
-                        round(float(result.metrics.loc["model", "pr_auc"]), 6)
-                        if result.backtest.has_estimate
-                        else "none"
-                    ),
-                    "dataset": dataset.name,
-                    "config_hash": metadata["config_hash"],
-                },
-            )
+            version = tracking.register_model(model_uri, name, _registry_tags(result, dataset, metadata))
             tracking.record_promotion(uri, name, version, decision.promoted, decision.reason)
             tracking.log_params({"promoted": decision.promoted, "promotion_reason": decision.reason[:500]})
         exported = _export_for_batch(
@@ -269,6 +264,46 @@ def run_training(
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
+    return run_id, version, exported
+
+
+def run_training(
+    dataset: Any,
+    cfg: Config,
+    truth: Path | None,
+    out: Path,
+    progress: Callable[[str], None] | None = None,
+    table: pd.DataFrame | None = None,
+) -> TrainSummary:
+    """Everything ``churnml train`` does after reading the dataset (module docstring)."""
+    from churnml.modeling import tracking
+    from churnml.modeling.champion import verdict
+
+    say = progress or (lambda _m: None)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if table is None:
+        say("building the labeled feature table")
+        table = labeled_table(dataset, cfg, say)
+    seconds["features"] = round(time.perf_counter() - t0, 2)
+    t1 = time.perf_counter()
+    trained = _trained(table, cfg, truth, say)
+    result = trained.result
+    seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
+
+    t2 = time.perf_counter()
+    uri = tracking.tracking_uri(cfg.tracking)
+    procedure = _procedure(result.model, cfg.train)
+    champion = _champion_score(
+        tracking.champion_card(uri, cfg.train.model_name), procedure, result, table, cfg, say
+    )
+    decision = verdict(fold_means(result.backtest), champion)
+    card = replace(
+        _model_card(result, cfg, dataset, procedure),
+        promoted=decision.promoted,
+        promotion_reason=decision.reason,
+    )
+    run_id, version, exported = _tracked_and_exported(trained, cfg, dataset, card, decision, out, say)
     seconds["tracking_export"] = round(time.perf_counter() - t2, 2)
     seconds["total"] = round(time.perf_counter() - t0, 2)
     return TrainSummary(
@@ -279,8 +314,8 @@ def run_training(
         decision.reason,
         exported,
         uri,
-        experiment,
-        tuned_from,
+        tracking.experiment_name(cfg.tracking, dataset.name),
+        trained.tuned_from,
         seconds,
     )
 

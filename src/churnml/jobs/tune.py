@@ -35,6 +35,88 @@ class TuneSummary:
     seconds: float
 
 
+def _trial_logger(uri: str, experiment: str, on_trial: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    """Logs one finished trial as a nested MLflow run (params, fold PR-AUCs, mean), then calls ``on_trial``."""
+    from churnml.modeling import tracking
+
+    def log_trial(record: Any) -> None:
+        with tracking.tracked_run(uri, experiment, run_name=f"trial-{record.number}", nested=True):
+            tracking.log_params({**record.params, "trial": record.number, "state": record.state})
+            for step, score in enumerate(record.fold_scores):
+                tracking.log_metrics({"fold_pr_auc": score}, step)
+            if record.value is not None:
+                tracking.log_metrics({"mean_pr_auc": record.value})
+        if on_trial:
+            on_trial(record)
+
+    return log_trial
+
+
+def _best_params_record(study: Any, cfg: Config) -> dict[str, Any]:
+    """What ``best_params.json`` holds: the best trial's params, value and number, the study, the metric."""
+    from churnml.modeling.tune import best_params
+
+    return {
+        "params": best_params(study),
+        "value": study.best_value,
+        "trial": study.best_trial.number,
+        "study": cfg.tune.study_name,
+        "metric": "mean out-of-time PR-AUC over the backtest folds",
+        "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+    }
+
+
+def _finished_study(
+    table: pd.DataFrame,
+    cfg: Config,
+    dataset_name: str,
+    storage: str,
+    trials: int,
+    timeout: float | None,
+    on_trial: Callable[[Any], None] | None,
+) -> Any:
+    """The Optuna study after ``trials`` more trials (or ``timeout``), under a parent MLflow run with one
+    nested run per trial; ``ValueError`` when no trial completed."""
+    import optuna
+
+    from churnml.labels import label_lag_days
+    from churnml.modeling import tracking
+    from churnml.modeling.experiment import feature_columns
+    from churnml.modeling.train import monotone_directions
+    from churnml.modeling.tune import best_params, tune_study
+
+    uri = tracking.tracking_uri(cfg.tracking)
+    experiment = tracking.experiment_name(cfg.tracking, dataset_name)
+    monotone = monotone_directions(feature_columns(table), cfg.features)
+    with tracking.tracked_run(uri, experiment, run_name=f"tune-{cfg.tune.study_name}"):
+        study, plan = tune_study(
+            table,
+            cfg.train,
+            cfg.tune,
+            cfg.label.horizon_days,
+            storage,
+            trials,
+            timeout,
+            _trial_logger(uri, experiment, on_trial),
+            label_lag_days(cfg.label),
+            monotone,
+        )
+        tracking.log_params(
+            {
+                "study": cfg.tune.study_name,
+                "storage": storage,
+                "backtest": plan.describe(),
+                "trials_requested": trials,
+            }
+        )
+        states = [t.state for t in study.trials]
+        if not any(s == optuna.trial.TrialState.COMPLETE for s in states):
+            raise ValueError("no tuning trial completed; raise --trials or --timeout")
+        tracking.log_metrics({"best_mean_pr_auc": study.best_value, "trials_total": len(states)})
+        tracking.log_params({f"best.{k}": v for k, v in best_params(study).items()})
+    return study
+
+
 def run_tuning(
     dataset: Any,
     cfg: Config,
@@ -49,8 +131,6 @@ def run_tuning(
     import optuna
 
     from churnml.contract.io import write_json_atomic
-    from churnml.modeling import tracking
-    from churnml.modeling.tune import best_params, tune_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     say = progress or (lambda _m: None)
@@ -61,69 +141,16 @@ def run_tuning(
     folder = Path(cfg.paths.tune)
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
-    uri = tracking.tracking_uri(cfg.tracking)
-    experiment = tracking.experiment_name(cfg.tracking, dataset.name)
-
-    def log_trial(record: Any) -> None:
-        with tracking.tracked_run(uri, experiment, run_name=f"trial-{record.number}", nested=True):
-            tracking.log_params({**record.params, "trial": record.number, "state": record.state})
-            for step, score in enumerate(record.fold_scores):
-                tracking.log_metrics({"fold_pr_auc": score}, step)
-            if record.value is not None:
-                tracking.log_metrics({"mean_pr_auc": record.value})
-        if on_trial:
-            on_trial(record)
-
-    from churnml.labels import label_lag_days
-    from churnml.modeling.experiment import feature_columns
-    from churnml.modeling.train import monotone_directions
-
-    monotone = monotone_directions(feature_columns(table), cfg.features)
-    with tracking.tracked_run(uri, experiment, run_name=f"tune-{cfg.tune.study_name}"):
-        study, plan = tune_study(
-            table,
-            cfg.train,
-            cfg.tune,
-            cfg.label.horizon_days,
-            storage,
-            trials,
-            timeout,
-            log_trial,
-            label_lag_days(cfg.label),
-            monotone,
-        )
-        tracking.log_params(
-            {
-                "study": cfg.tune.study_name,
-                "storage": storage,
-                "backtest": plan.describe(),
-                "trials_requested": trials,
-            }
-        )
-        states = [t.state for t in study.trials]
-        done = sum(s == optuna.trial.TrialState.COMPLETE for s in states)
-        if done == 0:
-            raise ValueError("no tuning trial completed; raise --trials or --timeout")
-        params = best_params(study)
-        tracking.log_metrics({"best_mean_pr_auc": study.best_value, "trials_total": len(states)})
-        tracking.log_params({f"best.{k}": v for k, v in params.items()})
-    path = write_json_atomic(
-        {
-            "params": params,
-            "value": study.best_value,
-            "trial": study.best_trial.number,
-            "study": cfg.tune.study_name,
-            "metric": "mean out-of-time PR-AUC over the backtest folds",
-            "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
-        },
-        folder / BEST_PARAMS_FILE,
-    )
+    study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial)
+    record = _best_params_record(study, cfg)
+    path = write_json_atomic(record, folder / BEST_PARAMS_FILE)
+    states = [t.state for t in study.trials]
     return TuneSummary(
         trials=len(states),
-        complete=done,
+        complete=sum(s == optuna.trial.TrialState.COMPLETE for s in states),
         pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
         best_value=float(study.best_value),
-        best_params=params,
+        best_params=record["params"],
         best_params_file=Path(path),
         storage=storage,
         seconds=round(time.perf_counter() - t0, 2),
