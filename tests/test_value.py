@@ -202,3 +202,98 @@ def test_keep_flags_name_their_reasons() -> None:
         "vip": "",
     }
     assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [True, True, True, True, False, False]
+
+
+def _revenue_dataset():
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Clients, Payments, Subscriptions, Table
+
+    dt = pl.Datetime("us")
+    return Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                [(c, datetime(2023, 1, 1)) for c in ("s", "p", "n")],
+                schema={Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: dt},
+                orient="row",
+            ),
+            Table.SUBSCRIPTIONS: pl.DataFrame(
+                [("s", datetime(2024, 1, 1), datetime(2024, 12, 31), 100.0)],
+                schema={
+                    Subscriptions.CLIENT_ID: pl.String,
+                    Subscriptions.START_DATE: dt,
+                    Subscriptions.END_DATE: dt,
+                    Subscriptions.MRR: pl.Float64,
+                },
+                orient="row",
+            ),
+            Table.PAYMENTS: pl.DataFrame(
+                [
+                    ("s", 5000.0, datetime(2024, 2, 1)),  # a running term wins over payments
+                    ("p", 2400.0, datetime(2024, 2, 1)),
+                    ("p", -600.0, datetime(2024, 2, 20)),  # a refund is netted
+                    ("p", 9999.0, datetime(2023, 2, 28)),  # more than 365 days before: left out
+                ],
+                schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: dt},
+                orient="row",
+            ),
+        },
+        name="revenue",
+        start=datetime(2023, 1, 1),
+        as_of=datetime(2024, 6, 1),
+    )
+
+
+def test_recurring_revenue_is_one_figure_in_the_list_the_metrics_and_the_winback_list() -> None:
+    """A client with payments but no subscription gets its payments' year everywhere; a client with a
+    running term its term's 12 x MRR; a client with neither 0."""
+    from churnml.config import load_config
+    from churnml.contract.schemas import Table
+    from churnml.reporting.metrics import mrr_at
+    from churnml.reporting.winback import winback_list
+
+    data = _revenue_dataset()
+    subs, pays = data.get(Table.SUBSCRIPTIONS), data.get(Table.PAYMENTS)
+    day = date(2024, 3, 1)
+    expected = {"s": 1200.0, "p": 1800.0, "n": 0.0}  # p: 2400 - 600
+
+    in_list = dict(annual_recurring_revenue(["s", "p", "n"], day, subs, pays).rows())
+    spine = pl.DataFrame({"client_id": ["s", "p", "n"], "snapshot": [day] * 3})
+    mrr, _ = mrr_at(data, spine)
+    in_metrics = {c: 12 * m for c, m in mrr.select("client_id", "_mrr").rows()}
+    churns = pl.DataFrame(
+        {"client_id": ["s", "p", "n"], "churned_at": [datetime(2024, 3, 1)] * 3},
+        schema={"client_id": pl.String, "churned_at": pl.Datetime("us")},
+    )
+    plan = winback_list(data, churns, load_config().winback, default_margin=0.5)
+    in_winback = dict(plan.select("client_id", "former_arr").rows())
+    assert in_list == in_metrics == in_winback == expected
+
+
+def test_recurring_revenue_matches_the_same_rows_by_search_and_by_join(monkeypatch) -> None:
+    from churnml.contract.schemas import Table
+    from churnml.scoring import value
+
+    data = _revenue_dataset()
+    rows = pl.DataFrame(
+        {
+            "client_id": ["s", "p", "p", "n", "s"],
+            "at": [
+                datetime(2024, 3, 1),
+                datetime(2024, 2, 1),
+                datetime(2024, 2, 21),
+                datetime(2024, 3, 1),
+                datetime(2025, 1, 1),
+            ],
+        }
+    )
+    args = (rows, "at", data.get(Table.SUBSCRIPTIONS), data.get(Table.PAYMENTS))
+    by_search = value.recurring_revenue(*args)
+    monkeypatch.setattr(value, "_FEW_INSTANTS", 0)
+    by_join = value.recurring_revenue(*args)
+    assert by_search.equals(by_join)
+    # p on 2024-02-01: the payment at that very instant is not before it, the one of 2023-02-28 is within
+    # 365 days; on 02-21 all three count. s on 2025-01-01: its term ended, its payments' year remains.
+    assert by_search.get_column("arr").to_list() == [1200.0, 9999.0, 11799.0, 0.0, 5000.0]
+    assert by_search.get_column("mrr").to_list() == pytest.approx(
+        [100.0, 9999 / 12, 11799 / 12, 0.0, 5000 / 12]
+    )

@@ -57,8 +57,9 @@ import polars as pl
 
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table
+from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Table
 from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
+from churnml.scoring.value import recurring_revenue
 
 __all__ = [
     "ALL_SEGMENTS",
@@ -79,7 +80,6 @@ MONTH = "month"
 SEGMENT = "segment"
 _DT = pl.Datetime("us")
 _MRR = "_mrr"
-_YEAR = pl.duration(days=365)
 
 
 def _next_month(day: date) -> date:
@@ -101,70 +101,18 @@ def month_starts(data_start: datetime, data_end: datetime) -> list[date]:
     return out
 
 
-def _on_snapshots(frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr, snapshots: pl.Series) -> pl.DataFrame:
-    """Each row of ``frame`` once per snapshot ``s`` (column ``snapshot``) with ``lo < s <= hi``.
-
-    Binary search on the sorted snapshots: the cost grows with the rows produced, not with
-    rows x snapshots.
-    """
-    snaps = pl.DataFrame({SNAPSHOT: snapshots.cast(pl.Date).unique().sort()}).with_row_index("_i")
-    times = snaps.get_column(SNAPSHOT).cast(_DT)
-    bounds = frame.select(lo.cast(_DT).alias("_lo"), hi.cast(_DT).alias("_hi"))
-    first = times.search_sorted(bounds.get_column("_lo"), side="right").cast(pl.Int64)
-    last = times.search_sorted(bounds.get_column("_hi"), side="right").cast(pl.Int64) - 1
-    return (
-        frame.with_columns(first.alias("_i0"), last.alias("_i1"))
-        .filter(pl.col("_i0") <= pl.col("_i1"))
-        .with_columns(pl.int_ranges("_i0", pl.col("_i1") + 1, dtype=pl.UInt32).alias("_i"))
-        .explode("_i")
-        .join(snaps, on="_i")
-        .drop("_i0", "_i1", "_i")
-    )
-
-
 def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
-    Returns ``spine`` with a ``_mrr`` column (per client: its running terms, else its payments' run rate,
-    else 0; the weekly list's ARR / 12) and the basis (see the module docstring); with neither table,
-    MRR is 0 and the basis ``"none"``.
+    Returns ``spine`` with a ``_mrr`` column (:func:`churnml.scoring.value.recurring_revenue`: per client,
+    its running terms, else its payments' run rate, else 0; the weekly list's ARR / 12) and the basis
+    (see the module docstring); with neither table, MRR is 0 and the basis ``"none"``.
     """
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
-    snapshots = spine.get_column(SNAPSHOT)
-    parts: list[pl.Expr] = []
-    out = spine
-    if subs is not None:
-        # a term counts at s when start_date < s <= end_date
-        terms = subs.select(
-            Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR
-        )
-        running = (
-            _on_snapshots(terms, pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE), snapshots)
-            .group_by(CLIENT_ID, SNAPSHOT)
-            .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr_terms"))
-        )
-        out = out.join(running, on=[CLIENT_ID, SNAPSHOT], how="left")
-        parts.append(pl.col("_mrr_terms"))
-    if payments is not None:
-        # a payment counts at s when paid_at < s <= paid_at + 365 days
-        paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
-            Payments.CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
-        )
-        run_rate = (
-            _on_snapshots(paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR, snapshots)
-            .group_by(CLIENT_ID, SNAPSHOT)
-            .agg((pl.col(Payments.AMOUNT).sum() / 12).clip(lower_bound=0).alias("_mrr_paid"))
-        )
-        out = out.join(run_rate, on=[CLIENT_ID, SNAPSHOT], how="left")
-        parts.append(pl.col("_mrr_paid"))
-    if not parts:
+    if subs is None and payments is None:
         return spine.with_columns(pl.lit(0.0).alias(_MRR)), "none"
-    # per client, as in the weekly list (value.annual_recurring_revenue): the running terms, else the
-    # payments' run rate, else 0
-    out = out.with_columns(pl.coalesce(*parts, pl.lit(0.0)).alias(_MRR)).drop(
-        c for c in ("_mrr_terms", "_mrr_paid") if c in out.columns
-    )
+    out = recurring_revenue(spine, SNAPSHOT, subs, payments).rename({"mrr": _MRR}).drop("arr")
     basis = " else ".join(
         name
         for name, table in (("subscriptions", subs), ("payments_run_rate", payments))

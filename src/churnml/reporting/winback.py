@@ -16,9 +16,10 @@ Columns:
   ``31-90``, ``91-180``, ``180+`` from ``winback.stages``);
 - ``reason`` (the ``churns`` record nearest in time, null without one), ``reason_segment`` (the reason,
   or ``unknown``), ``approach`` (``winback.approaches[reason]``);
-- ``tenure_days`` (created to churned); ``former_arr`` (12 x MRR of the terms running at the churn; null
-  without subscriptions); ``lifetime_revenue`` (payments before the churn, refunds netted; without
-  payments, MRR x months of the terms before it); ``lifetime_value`` = lifetime revenue x margin
+- ``tenure_days`` (created to churned); ``former_arr`` (the recurring revenue at the churn instant,
+  :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
+  payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
+  (payments before the churn, refunds netted; without payments, MRR x months of the terms before it); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
 - ``orders_last_year``, ``complaints_last_year``, ``discount_requests_last_year``,
   ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
@@ -48,6 +49,7 @@ from churnml.config import WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
 from churnml.labels import activity_times
+from churnml.scoring.value import recurring_revenue
 
 __all__ = [
     "ATTEMPT",
@@ -158,20 +160,21 @@ def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 
 
 def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """Adds ``former_arr`` (recurring revenue at the churn: :func:`churnml.scoring.value.recurring_revenue`),
+    ``lifetime_revenue``, ``orders_last_year`` and ``lifetime_value`` (module docstring)."""
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
+    former = recurring_revenue(lost.select(CLIENT_ID, CHURNED_AT), CHURNED_AT, subs, payments)
+    lost = lost.join(
+        former.select(CLIENT_ID, pl.col("arr").alias("former_arr")),
+        on=CLIENT_ID,
+        how="left",
+        maintain_order="left",
+    )
     if subs is not None:
         terms = lost.join(
             subs.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR),
             on=CLIENT_ID,
-        )
-        arr = (
-            terms.filter(
-                (pl.col(Subscriptions.START_DATE) < pl.col(CHURNED_AT))
-                & (pl.col(CHURNED_AT) <= pl.col(Subscriptions.END_DATE))
-            )
-            .group_by(CLIENT_ID)
-            .agg((pl.col(Subscriptions.MRR).sum() * 12).alias("former_arr"))
         )
         # MRR x months of every term before the churn (cut at the churn): revenue without payments
         billed = (
@@ -186,15 +189,9 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             .group_by(CLIENT_ID)
             .agg(pl.col(Subscriptions.MRR).sum().alias("_billed"))
         )
-        lost = (
-            lost.join(arr, on=CLIENT_ID, how="left")
-            .join(billed, on=CLIENT_ID, how="left")
-            .with_columns(pl.col("former_arr", "_billed").fill_null(0.0))
-        )
+        lost = lost.join(billed, on=CLIENT_ID, how="left").with_columns(pl.col("_billed").fill_null(0.0))
     else:
-        lost = lost.with_columns(
-            pl.lit(None, pl.Float64).alias("former_arr"), pl.lit(None, pl.Float64).alias("_billed")
-        )
+        lost = lost.with_columns(pl.lit(None, pl.Float64).alias("_billed"))
     if payments is not None:
         paid = (
             lost.join(

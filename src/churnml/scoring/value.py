@@ -5,10 +5,11 @@ frame or array out) and uses only data strictly before the as-of date.
 
 Definitions (the figures an account manager sees):
 
-- ``arr``: annual recurring revenue. With subscriptions: 12 x the summed ``mrr`` of the terms that
-  are running at the as-of date (started before it, scheduled to end on or after it; add-ons count).
-  A client with no running term (or a dataset without subscriptions) gets the trailing 12 months of
-  paid amounts instead (refunds, as negative amounts, are netted; unpaid invoices do not count).
+- ``arr``: annual recurring revenue (:func:`recurring_revenue`, the one definition the metrics and the
+  win-back list use too). With subscriptions: 12 x the summed ``mrr`` of the terms that are running at
+  the as-of date (started before it, scheduled to end on or after it; add-ons count). A client with no
+  running term (or a dataset without subscriptions) gets the trailing 12 months of paid amounts
+  instead (refunds, as negative amounts, are netted, floored at 0; unpaid invoices do not count).
 - ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
   worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
   The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's median
@@ -53,6 +54,7 @@ __all__ = [
     "expected_lifetime_years",
     "keep_flags",
     "priority_rank",
+    "recurring_revenue",
     "retained_years",
     "value_table",
     "value_tiers",
@@ -73,47 +75,110 @@ def _midnight(day: date | datetime) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
+_DT = pl.Datetime("us")
+_AT = "_at"
+_YEAR = pl.duration(days=365)
+# Up to this many distinct instants, intervals are matched to instants by binary search (cost: the rows
+# produced); beyond it, by joining each row to its own client's intervals (cost: rows x intervals per
+# client). Both give the same rows: the weekly list and the metrics have few instants, the win-back list
+# one instant per churn.
+_FEW_INSTANTS = 400
+
+
+def _on_instants(frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr, instants: pl.Series) -> pl.DataFrame:
+    """Each row of ``frame`` once per instant ``s`` of ``instants`` (column ``_at``) with ``lo < s <= hi``.
+
+    Binary search on the sorted instants: the cost grows with the rows produced, not with
+    rows x instants.
+    """
+    snaps = pl.DataFrame({_AT: instants.cast(_DT).unique().sort()}).with_row_index("_i")
+    times = snaps.get_column(_AT)
+    bounds = frame.select(lo.cast(_DT).alias("_lo"), hi.cast(_DT).alias("_hi"))
+    first = times.search_sorted(bounds.get_column("_lo"), side="right").cast(pl.Int64)
+    last = times.search_sorted(bounds.get_column("_hi"), side="right").cast(pl.Int64) - 1
+    return (
+        frame.with_columns(first.alias("_i0"), last.alias("_i1"))
+        .filter(pl.col("_i0") <= pl.col("_i1"))
+        .with_columns(pl.int_ranges("_i0", pl.col("_i1") + 1, dtype=pl.UInt32).alias("_i"))
+        .explode("_i")
+        .join(snaps, on="_i", maintain_order="left")
+        .drop("_i0", "_i1", "_i")
+    )
+
+
+def _matched(at: pl.DataFrame, frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr) -> pl.DataFrame:
+    """The rows of ``frame`` (one client's intervals ``lo < s <= hi``) at each ``(client_id, _at)`` of ``at``
+    that falls inside them, with column ``_at``."""
+    instants = at.get_column(_AT)
+    if instants.n_unique() <= _FEW_INSTANTS:
+        return _on_instants(frame, lo, hi, instants)
+    pairs = (
+        at.select(CLIENT_ID, _AT)
+        .unique(maintain_order=True)
+        .join(frame, on=CLIENT_ID, maintain_order="left_right")
+    )
+    return pairs.filter((lo.cast(_DT) < pl.col(_AT)) & (pl.col(_AT) <= hi.cast(_DT)))
+
+
+def recurring_revenue(
+    rows: pl.DataFrame, at: str, subscriptions: pl.DataFrame | None, payments: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``rows`` with ``mrr`` and ``arr`` (Float64) of each row's client at the instant in column ``at``
+    (a Date means 00:00 of that day): the one definition of recurring revenue (module docstring).
+
+    Per (client, instant ``s``): the summed ``mrr`` of its terms running at ``s`` (``start_date < s <=
+    end_date``; add-ons count); without a running term, its payments of the 365 days before ``s``
+    (``s - 365 days <= paid_at < s``, refunds netted, floored at 0) as the year's revenue; else 0.
+    ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
+    Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
+    (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
+    """
+    keyed = rows.with_columns(pl.col(at).cast(_DT).alias(_AT))
+    terms_mrr = pl.lit(None, pl.Float64)
+    paid_year = pl.lit(None, pl.Float64)
+    if subscriptions is not None and subscriptions.height:
+        terms = subscriptions.select(
+            CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR
+        )
+        running = (
+            _matched(keyed, terms, pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE))
+            .group_by(CLIENT_ID, _AT)
+            .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_terms_mrr"))
+        )
+        keyed = keyed.join(running, on=[CLIENT_ID, _AT], how="left")
+        terms_mrr = pl.col("_terms_mrr")
+    if payments is not None and payments.height:
+        paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
+            CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
+        )
+        year = (
+            _matched(keyed, paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
+            .group_by(CLIENT_ID, _AT)
+            .agg(pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"))
+        )
+        keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
+        paid_year = pl.col("_paid_year")
+    return keyed.with_columns(
+        pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
+        pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
+    ).drop(c for c in (_AT, "_terms_mrr", "_paid_year") if c in keyed.columns)
+
+
 def annual_recurring_revenue(
     clients: pl.Series | list[str],
     as_of: date,
     subscriptions: pl.DataFrame | None,
     payments: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """``[client_id, arr]`` for the given clients at ``as_of`` (see the module docstring).
+    """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`.
 
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
     """
-    cut = _midnight(as_of)
-    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(clients), dtype=pl.String)})
-    from_subs = pl.DataFrame(schema={CLIENT_ID: pl.String, "sub_arr": pl.Float64})
-    if subscriptions is not None and subscriptions.height:
-        from_subs = (
-            subscriptions.filter(
-                (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
-            )
-            .group_by(CLIENT_ID)
-            .agg((pl.col(Subscriptions.MRR).sum() * 12.0).cast(pl.Float64).alias("sub_arr"))
-        )
-    from_pay = pl.DataFrame(schema={CLIENT_ID: pl.String, "pay_arr": pl.Float64})
-    if payments is not None and payments.height:
-        start = cut - timedelta(days=365)
-        from_pay = (
-            payments.filter(
-                pl.col(Payments.PAID_AT).is_not_null()
-                & (pl.col(Payments.PAID_AT) >= start)
-                & (pl.col(Payments.PAID_AT) < cut)
-            )
-            .group_by(CLIENT_ID)
-            .agg(pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("pay_arr"))
-        )
-    return (
-        ids.join(from_subs, on=CLIENT_ID, how="left")
-        .join(from_pay, on=CLIENT_ID, how="left")
-        .select(
-            CLIENT_ID,
-            pl.coalesce("sub_arr", pl.col("pay_arr").clip(lower_bound=0.0), pl.lit(0.0)).alias(ARR),
-        )
+    ids = pl.DataFrame(
+        {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
+        schema={CLIENT_ID: pl.String, _AT: _DT},
     )
+    return recurring_revenue(ids, _AT, subscriptions, payments).select(CLIENT_ID, pl.col("arr").alias(ARR))
 
 
 def annual_hazard(probability: np.ndarray, horizon_days: int) -> np.ndarray:
