@@ -49,3 +49,45 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     study = optuna.load_study(study_name=cfg.tune.study_name, storage=second.storage)
     assert len(study.trials) == 6
     assert second.best_value >= first.best_value
+
+
+def test_a_trial_model_is_the_configured_model_with_the_trial_budget():
+    from churnml.modeling.experiment import configured_model
+
+    cfg = load_config().train
+    trial = {"learning_rate": 0.1, "num_leaves": 31, "reg_alpha": 0.5, "imbalance_power": 0.25}
+    model = configured_model(cfg, trial, {"usage_logins_28d": -1}, trees=200)
+    assert model.params == {
+        **cfg.lightgbm,
+        "learning_rate": 0.1,
+        "num_leaves": 31,
+        "reg_alpha": 0.5,
+        "n_estimators": 200,
+    }
+    assert model.imbalance_power == 0.25
+    assert model.early_stopping_rounds == 40  # min(100, max(10, 200 // 5))
+    assert model.calibration == "sigmoid"
+    assert configured_model(cfg, trial, trees=20).early_stopping_rounds == 10
+    # without a budget it is train's model: the configured rounds, patience and calibration
+    full = configured_model(cfg, trial)
+    assert (full.params["n_estimators"], full.early_stopping_rounds, full.calibration) == (
+        cfg.lightgbm["n_estimators"],
+        cfg.early_stopping_rounds,
+        cfg.calibration,
+    )
+
+
+def test_the_fold_problems_name_the_fold_that_holds_one_class():
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.modeling.experiment import fold_problems, labeled_rows
+
+    cfg = load_config().train
+    labeled = labeled_rows(labeled_table())
+    plan = backtest_plan(labeled["snapshot"], cfg, 91)
+    usable = fold_problems(labeled, plan, cfg)
+    assert len(usable) == len(plan.folds) and all(p is None for _, p in usable)
+    no_churn = labeled.assign(label=0)
+    problems = [p for _, p in fold_problems(no_churn, plan, cfg)]
+    assert problems and all(
+        p.startswith("its training rows hold one class only (0 churners") for p in problems
+    )

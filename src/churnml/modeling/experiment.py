@@ -52,8 +52,10 @@ __all__ = [
     "TrainingResult",
     "calibrated_on_holdout",
     "comparison_markdown",
+    "configured_model",
     "feature_columns",
     "fold_means",
+    "fold_problems",
     "fold_summary",
     "labeled_rows",
     "logistic_contender",
@@ -241,6 +243,39 @@ def _fold_problem(y: np.ndarray, rows: FoldRows) -> str | None:
             what = {"fit": "training", "holdout": "held-out", "test": "test"}[part]
             return f"its {what} rows hold one class only ({int(y[idx].sum())} churners of {idx.size})"
     return None
+
+
+def fold_problems(
+    labeled: pd.DataFrame, plan: BacktestPlan, cfg: TrainConfig
+) -> list[tuple[FoldRows, str | None]]:
+    """Every fold of ``plan`` with its rows in ``labeled`` (labeled rows only, index 0..n-1; clients held
+    out as in ``cfg``) and why it cannot be used (``None`` when it can: its training, held-out and test
+    rows each hold both classes). The folds :func:`run_backtest` runs and tuning scores."""
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
+    out = []
+    for fold in plan.folds:
+        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
+        out.append((rows, _fold_problem(y, rows)))
+    return out
+
+
+def configured_model(
+    cfg: TrainConfig,
+    tuned: Mapping[str, Any] | None = None,
+    monotone: Mapping[str, int] | None = None,
+    *,
+    trees: int | None = None,
+) -> ChurnModel:
+    """Config -> unfitted model, the one place (:func:`churnml.modeling.train.model_from_config`: tuned
+    parameters merged over ``train.lightgbm``). With ``trees`` (a tuning trial's budget): at most that many
+    rounds, early stopping after ``min(train.early_stopping_rounds, max(10, trees // 5))`` rounds without
+    gain, sigmoid calibration (stable on one fold's held-out rows)."""
+    if trees is None:
+        return model_from_config(cfg, tuned, monotone)
+    patience = min(cfg.early_stopping_rounds, max(10, trees // 5))
+    quick = cfg.model_copy(update={"early_stopping_rounds": patience, "calibration": "sigmoid"})
+    return model_from_config(quick, {**dict(tuned or {}), "n_estimators": trees}, monotone)
 
 
 def run_backtest(

@@ -24,18 +24,16 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from churnml.config import TrainConfig, TuneConfig
-from churnml.contract.schemas import CLIENT_ID
-from churnml.modeling.backtest import BacktestPlan, backtest_plan, holdout_clients
+from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.experiment import (
     LABEL,
     SNAPSHOT,
     FoldRows,
-    _fold_problem,
-    _fold_rows,
+    configured_model,
     feature_columns,
+    fold_problems,
     labeled_rows,
 )
-from churnml.modeling.train import ChurnModel
 
 __all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
 
@@ -77,16 +75,9 @@ def _fold_score(
     trees: int,
     monotone: Mapping[str, int] | None,
 ) -> tuple[float, int]:
-    lgb_params = {k: v for k, v in params.items() if k != "imbalance_power"}
-    model = ChurnModel(
-        params={**lgb_params, "n_estimators": trees},
-        early_stopping_rounds=min(cfg.early_stopping_rounds, max(10, trees // 5)),
-        calibration="sigmoid",
-        imbalance_power=float(params.get("imbalance_power", cfg.imbalance_power)),
-        monotone=dict(monotone or {}) if cfg.monotone else None,
-        seed=cfg.seed,
-        n_jobs=cfg.n_jobs,
-    ).fit(X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout]))
+    model = configured_model(cfg, params, monotone, trees=trees).fit(
+        X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout])
+    )
     score = average_precision_score(y[rows.test], model.raw_score(X.iloc[rows.test]))
     return float(score), model.best_iteration_
 
@@ -111,12 +102,7 @@ def tune_study(
     features = feature_columns(labeled)
     X = labeled[features]
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    held_out = holdout_clients(labeled[CLIENT_ID], train_cfg.holdout_share, train_cfg.seed)
-    fold_rows = []
-    for fold in plan.folds:
-        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
-        if _fold_problem(y, rows) is None:
-            fold_rows.append(rows)
+    fold_rows = [rows for rows, problem in fold_problems(labeled, plan, train_cfg) if problem is None]
     if not fold_rows:
         raise ValueError("cannot tune: every backtest fold holds a single class in its training or test rows")
 
