@@ -409,6 +409,17 @@ def _recover(folder: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _check_list_schemas(files: Mapping[str, FileContent]) -> None:
+    """The list's and the history's columns and dtypes against :data:`churnml.scoring.columns.SCHEMA`
+    (only for ``scores.parquet`` / ``history.parquet`` given as bytes); raises naming the column."""
+    from churnml.scoring.columns import checked_schema
+
+    for name, what in (("scores.parquet", "scores"), ("history.parquet", "history")):
+        content = files.get(name)
+        if isinstance(content, bytes | bytearray):
+            checked_schema(pl.read_parquet_schema(io.BytesIO(content)), what)
+
+
 def write_scores_atomically(
     folder: Path, files: Mapping[str, FileContent], lock_wait_seconds: float = LOCK_WAIT_SECONDS
 ) -> bool:
@@ -416,7 +427,8 @@ def write_scores_atomically(
 
     Under the folder's lock (:func:`output_lock`), the existing folder is checked to be churnml's
     (:func:`checked_output_folder`: marker present, no foreign files; the new ``manifest.json`` must
-    carry the marker too). Everything is written into ``.<folder>.tmp-<pid>`` beside the target first;
+    carry the marker too); ``scores.parquet`` and ``history.parquet`` must have the list's columns and
+    dtypes (:func:`churnml.scoring.columns.checked_schema`). Everything is written into ``.<folder>.tmp-<pid>`` beside the target first;
     only when every file is complete is the old folder renamed away and the new one renamed into place.
     A failure before that point leaves the previous folder intact. Returns False when the new files
     equal the existing ones (nothing is replaced), True when the folder was (re)written.
@@ -424,6 +436,7 @@ def write_scores_atomically(
     folder = Path(os.path.abspath(folder))  # "." becomes a named folder; a symlink stays one
     if not folder.name:
         raise OutputError(f"--out {folder}: give a folder below the filesystem root")
+    _check_list_schemas(files)
     with output_lock(folder, lock_wait_seconds):
         _recover(folder)
         checked_output_folder(folder, own={*LIST_FILES, *files})
