@@ -121,6 +121,35 @@ def test_report_sections(page: str) -> None:
     assert "-0.0" not in page
 
 
+def _rows(html: str) -> list[list[str]]:
+    """The cells of each table row, tags stripped."""
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", html)
+        if "<td" in row
+    ]
+
+
+def test_the_portfolio_table_sums_clients_arr_and_risk_by_zone(page: str) -> None:
+    portfolio = page.split('id="portfolio"')[1].split("<svg")[0]
+    assert "Total ARR 17,800; ARR at risk (probability × ARR) 8,240\n(46.3%)" in portfolio
+    # red: a (p 0.6 x 12,000); yellow: b (0.2 x 5,000); green: c (0.05 x 800)
+    assert _rows(portfolio) == [
+        ["red", "1", "12,000", "7,200"],
+        ["yellow", "1", "5,000", "1,000"],
+        ["green", "1", "800", "40"],
+    ]
+
+
+def test_the_movers_are_ranked_by_the_size_of_the_change(page: str) -> None:
+    movers = page.split("Biggest movers since the previous list")[1].split("</table>")[0]
+    # a moved +40 points, b -5; c has no previous probability and is not a mover
+    assert [(r[0], r[1], r[5]) for r in _rows(movers)] == [
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "ann", "+40.0"),
+        ("Beta &amp; Co", "bob", "-5.0"),
+    ]
+
+
 def test_report_is_deterministic(page: str) -> None:
     again = report_html(
         scores_frame(),

@@ -1,4 +1,4 @@
-"""The data contract of DESIGN.md, as code.
+"""The data contract (tables, columns, types, allowed values; README "The data contract"), as code.
 
 Every table name, column name, type and allowed value is defined here once; the rest of the package
 imports these constants instead of retyping strings. ``io.py`` uses :data:`CONTRACT` to coerce and

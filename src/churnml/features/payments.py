@@ -11,7 +11,7 @@ Point in time:
 - an invoice is *overdue and open* at a snapshot when its due day is before it and it was not paid
   before it (failed and refunded rows are counted as such, not as overdue);
 - a subscription term counts at a snapshot when ``start_date`` is before it and ``end_date`` on or
-  after it; ``end_date`` is the scheduled end, known at the start (DESIGN.md), so "days to term end" is
+  after it; ``end_date`` is the scheduled end, known at the start (the data contract), so "days to term end" is
   no leak. It is the latest scheduled end among terms started before the snapshot (negative: lapsed).
 """
 
