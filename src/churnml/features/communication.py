@@ -76,14 +76,26 @@ def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     )
 
 
-def communication_features(
-    communications: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
-) -> nw.LazyFrame:
-    """All ``comm_*`` features on the client x week grid (see the module docstring)."""
-    windows = [(d, validated_weeks(d)) for d in cfg.windows]
-    recent = validated_weeks(cfg.recent_days, "recent_days")
-    base = validated_weeks(cfg.baseline_days, "baseline_days")
+_WEEKLY = (
+    "_in",
+    "_out",
+    *[f"_ch_{ch}" for ch in Communications.CHANNELS],
+    "_replied",
+    "_asked",
+    "_rh_sum",
+    "_rh_n",
+    "_words_sum",
+    "_words_n",
+    *[f"_o_{o}" for o in _MEETING_OUTCOMES],
+    "_sent_sum",
+    "_sent_n",
+)
 
+
+def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week: the :data:`_WEEKLY` counts and sums (touches by direction and channel, replies
+    to outreach, response hours, reply words, meeting outcomes, sentiment) and ``_last_in`` (the day
+    of the last touch from the client)."""
     direction = nw.col(Communications.DIRECTION)
     channel = nw.col(Communications.CHANNEL)
     outcome = nw.col(Communications.OUTCOME)
@@ -95,7 +107,7 @@ def communication_features(
     rh = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
     words_ok = ~nw.col(Communications.WORDS).is_null() & (~is_out | (outcome == "replied").fill_null(False))
     sent = nw.col(Communications.SENTIMENT).cast(nw.Float64)
-    aggs = [
+    return c.group_by(CLIENT_ID, WEEK).agg(
         _flag(direction == "in").sum().alias("_in"),
         _flag(is_out).sum().alias("_out"),
         *[_flag(channel == ch).sum().alias(f"_ch_{ch}") for ch in Communications.CHANNELS],
@@ -113,39 +125,26 @@ def communication_features(
         sent.fill_null(0.0).sum().alias("_sent_sum"),
         _flag(~sent.is_null()).sum().alias("_sent_n"),
         nw.when(direction == "in").then(nw.col(DAY)).max().alias("_last_in"),
-    ]
-    weekly = c.group_by(CLIENT_ID, WEEK).agg(*aggs)
-    counts = [
-        "_in",
-        "_out",
-        *[f"_ch_{ch}" for ch in Communications.CHANNELS],
-        "_replied",
-        "_asked",
-        "_rh_sum",
-        "_rh_n",
-        "_words_sum",
-        "_words_n",
-        *[f"_o_{o}" for o in _MEETING_OUTCOMES],
-        "_sent_sum",
-        "_sent_n",
-    ]
-    marks = no_reply_marks(communications, axis)
-    g = on_grid(on_grid(grid, weekly, counts), marks, ["_noreply"])
-    g = g.with_columns(
-        running_max("_last_in").alias("_last_in"),
-        running_max("_resp_mark").fill_null(0).alias("_resp_mark"),
     )
-    g = add_cumulative(g, [*counts, "_noreply"])
 
-    def mean_over(col: str, weeks: int, lag: int = 0) -> nw.Expr:
-        if lag:
-            return safe_div(
-                lagged_window_sum(f"{col}_sum", weeks, lag), lagged_window_sum(f"{col}_n", weeks, lag)
-            )
-        return safe_div(window_sum(f"{col}_sum", weeks), window_sum(f"{col}_n", weeks))
+
+def _mean_over(col: str, weeks: int, lag: int = 0) -> nw.Expr:
+    """Mean of ``col`` over a window: ``<col>_sum`` / ``<col>_n`` summed over ``weeks`` (``lag`` weeks back)."""
+    if lag:
+        return safe_div(
+            lagged_window_sum(f"{col}_sum", weeks, lag), lagged_window_sum(f"{col}_n", weeks, lag)
+        )
+    return safe_div(window_sum(f"{col}_sum", weeks), window_sum(f"{col}_n", weeks))
+
+
+def _communication_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
+    """The ``comm_*`` feature expressions over the cumulated weekly grid, in registry order."""
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    recent = validated_weeks(cfg.recent_days, "recent_days")
+    base = validated_weeks(cfg.baseline_days, "baseline_days")
 
     def smoothed_ratio(col: str) -> nw.Expr:
-        return (mean_over(col, recent) + 1) / (mean_over(col, base, recent) + 1)
+        return (_mean_over(col, recent) + 1) / (_mean_over(col, base, recent) + 1)
 
     def laplace(num: nw.Expr, den: nw.Expr) -> nw.Expr:
         return (num + 1) / (den + 2)
@@ -157,28 +156,46 @@ def communication_features(
             window_sum("_out", w).alias(f"comm_touches_out_{d}d"),
             *[window_sum(f"_ch_{ch}", w).alias(f"comm_{ch}_{d}d") for ch in Communications.CHANNELS],
             safe_div(window_sum("_replied", w), window_sum("_asked", w)).alias(f"comm_reply_rate_{d}d"),
-            mean_over("_rh", w).alias(f"comm_response_hours_{d}d"),
-            mean_over("_words", w).alias(f"comm_words_{d}d"),
+            _mean_over("_rh", w).alias(f"comm_response_hours_{d}d"),
+            _mean_over("_words", w).alias(f"comm_words_{d}d"),
             *[window_sum(f"_o_{o}", w).alias(f"comm_{o}_{d}d") for o in _MEETING_OUTCOMES],
             sum(
                 (window_sum(f"_o_{o}", w) for o in _MEETING_OUTCOMES[1:]), window_sum("_o_rescheduled", w)
             ).alias(f"comm_meetings_disrupted_{d}d"),
-            mean_over("_sent", w).alias(f"comm_sentiment_{d}d"),
+            _mean_over("_sent", w).alias(f"comm_sentiment_{d}d"),
         ]
     reply_recent = laplace(window_sum("_replied", recent), window_sum("_asked", recent))
     reply_base = laplace(
         lagged_window_sum("_replied", base, recent), lagged_window_sum("_asked", base, recent)
     )
-    feats += [
+    return [
+        *feats,
         ratio_trend("_in", recent, base).alias("comm_inbound_ratio"),
         (reply_recent - reply_base).alias("comm_reply_rate_trend"),
         smoothed_ratio("_rh").alias("comm_response_hours_trend"),
         smoothed_ratio("_words").alias("comm_words_trend"),
         (nw.col(cum("_noreply")) - nw.col("_resp_mark")).alias("comm_no_reply_streak"),
         days_since("_last_in").alias("comm_days_since_inbound"),
-        (mean_over("_sent", recent) - mean_over("_sent", base, recent)).alias("comm_sentiment_trend"),
+        (_mean_over("_sent", recent) - _mean_over("_sent", base, recent)).alias("comm_sentiment_trend"),
     ]
-    return g.select(CLIENT_ID, WEEK, *feats)
+
+
+def communication_features(
+    communications: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All ``comm_*`` features on the client x week grid (see the module docstring).
+
+    Grain: one row per client x grid week (``client_id``, ``_week``), one column per spec of :data:`SPECS`."""
+    columns = _communication_columns(cfg)  # the config's windows are checked before any work
+    weekly = _weekly_touches(communications, axis)
+    marks = no_reply_marks(communications, axis)
+    g = on_grid(on_grid(grid, weekly, list(_WEEKLY)), marks, ["_noreply"])
+    g = g.with_columns(
+        running_max("_last_in").alias("_last_in"),
+        running_max("_resp_mark").fill_null(0).alias("_resp_mark"),
+    )
+    g = add_cumulative(g, [*_WEEKLY, "_noreply"])
+    return g.select(CLIENT_ID, WEEK, *columns)
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)

@@ -215,16 +215,12 @@ def payment_features(
     return history.select(CLIENT_ID, WEEK, *_payment_columns(cfg))
 
 
-def subscription_features(
-    subscriptions: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
-) -> nw.LazyFrame:
-    """MRR, seats, add-ons, discount, their changes and days to term end on the grid.
+_TERM_VALUES = ("_mrr", "_seats", "_addons", "_disc", "_disc_n")
 
-    A term is active at grid weeks ``[start week, end week)``: it adds its MRR at its start week and
-    removes it at its end week, so a running sum over weeks is the active MRR at each snapshot.
-    """
-    windows = [(d, validated_weeks(d)) for d in cfg.windows]
-    lag = validated_weeks(91, "the 91-day change window")
+
+def _term_deltas(subscriptions: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week, the change of the active terms' :data:`_TERM_VALUES` (+ at a term's start
+    week, - at its end week) and ``_end_max``, the latest scheduled end day among terms started then."""
     fast = subscriptions.implementation.is_polars()
     s = subscriptions.with_columns(
         day_number(nw.col(Subscriptions.START_DATE), fast).alias("_start"),
@@ -244,26 +240,29 @@ def subscription_features(
         nw.col(Subscriptions.DISCOUNT).cast(nw.Float64).fill_null(0.0).alias("_disc"),
         _when_flag(~nw.col(Subscriptions.DISCOUNT).is_null()).alias("_disc_n"),
     ).filter((nw.col("_sw") <= axis.last_week) & (nw.col("_ew") > nw.col("_sw")))
-    vals = ["_mrr", "_seats", "_addons", "_disc", "_disc_n"]
     plus = s.select(
         CLIENT_ID,
         nw.col("_sw").alias(WEEK),
-        *[nw.col(v).cast(nw.Float64) for v in vals],
+        *[nw.col(v).cast(nw.Float64) for v in _TERM_VALUES],
         nw.col("_end").alias("_end_max"),
     )
     minus = s.filter(nw.col("_ew") <= axis.last_week).select(
         CLIENT_ID,
         nw.col("_ew").alias(WEEK),
-        *[(-nw.col(v)).cast(nw.Float64).alias(v) for v in vals],
+        *[(-nw.col(v)).cast(nw.Float64).alias(v) for v in _TERM_VALUES],
         nw.lit(None, dtype=nw.Int64).alias("_end_max"),
     )
-    deltas = (
+    return (
         nw.concat([plus, minus], how="vertical")
         .group_by(CLIENT_ID, WEEK)
-        .agg(*[nw.col(v).sum() for v in vals], nw.col("_end_max").max())
+        .agg(*[nw.col(v).sum() for v in _TERM_VALUES], nw.col("_end_max").max())
     )
-    g = on_grid(grid, deltas, vals)
-    g = add_cumulative(g, vals)
+
+
+def _term_levels(grid: nw.LazyFrame, deltas: nw.LazyFrame, lag: int) -> nw.LazyFrame:
+    """The grid with the active levels (``_lvl_mrr``, ``_lvl_seats``, ``_lvl_addons``, ``_lvl_disc``),
+    the running ``_end_max``, the levels ``lag`` weeks before and the cumulated downgrade weeks."""
+    g = add_cumulative(on_grid(grid, deltas, list(_TERM_VALUES)), list(_TERM_VALUES))
     # running sums of +x/-x can leave float dust: round the levels to cents
     g = g.with_columns(
         nw.col(cum("_mrr")).round(6).alias("_lvl_mrr"),
@@ -285,7 +284,20 @@ def subscription_features(
         prev("_lvl_seats", lag).alias("_seats_prev"),
         prev("_lvl_addons", lag).alias("_addons_prev"),
     )
-    g = add_cumulative(g, ["_down"])
+    return add_cumulative(g, ["_down"])
+
+
+def subscription_features(
+    subscriptions: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """MRR, seats, add-ons, discount, their changes and days to term end on the grid.
+
+    A term is active at grid weeks ``[start week, end week)``: it adds its MRR at its start week and
+    removes it at its end week, so a running sum over weeks is the active MRR at each snapshot.
+    """
+    windows = [(d, validated_weeks(d)) for d in cfg.windows]
+    lag = validated_weeks(91, "the 91-day change window")
+    g = _term_levels(grid, _term_deltas(subscriptions, axis), lag)
 
     def rel_change(now: str, before: str) -> nw.Expr:
         return nw.when(nw.col(before) > _EPS).then((nw.col(now) - nw.col(before)) / nw.col(before))
