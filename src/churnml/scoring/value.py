@@ -284,23 +284,19 @@ def _reason(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(text)
 
 
-def keep_flags(
+def _keep_inputs(
     valued: pl.DataFrame,
     clients: pl.DataFrame,
     tickets: pl.DataFrame | None,
     churns: pl.DataFrame | None,
     as_of: date,
-    cfg: ValueConfig,
-    currency: str = "",
+    toxic_days: int,
 ) -> pl.DataFrame:
-    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order.
-
-    ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``). The reason lists
-    every seed that holds, ``"; "``-joined (module docstring); it is empty when the flag is False.
-    """
+    """Per row of ``valued`` (its order kept): ``client_id``, ``arr``, ``strategic``, ``_margin`` (null
+    without one), ``_tickets`` and ``_toxic`` (tickets, and complaints + discount requests, in the
+    ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before it)."""
     cut = _midnight(as_of)
-    start = cut - timedelta(days=cfg.toxic_days)
-    base = valued.select(CLIENT_ID, ARR, STRATEGIC)
+    start = cut - timedelta(days=toxic_days)
     margin = (
         clients.select(CLIENT_ID, pl.col(Clients.MARGIN).cast(pl.Float64).alias("_margin"))
         if Clients.MARGIN in clients.columns
@@ -324,15 +320,20 @@ def keep_flags(
             .group_by(CLIENT_ID)
             .agg(pl.len().cast(pl.UInt32).alias("_leaves"))
         )
-    frame = (
-        base.join(margin, on=CLIENT_ID, how="left", maintain_order="left")
+    return (
+        valued.select(CLIENT_ID, ARR, STRATEGIC)
+        .join(margin, on=CLIENT_ID, how="left", maintain_order="left")
         .join(counts, on=CLIENT_ID, how="left", maintain_order="left")
         .join(leaves, on=CLIENT_ID, how="left", maintain_order="left")
         .with_columns(pl.col("_tickets", "_toxic", "_leaves").fill_null(0))
     )
+
+
+def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
+    """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring)."""
     per_10k = pl.col("_tickets") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
     money = f"{currency} " if currency else ""
-    reasons = pl.concat_list(
+    return pl.concat_list(
         _reason(
             pl.col("_toxic") >= cfg.toxic_tickets,
             pl.format(
@@ -362,6 +363,24 @@ def keep_flags(
             pl.format("left {} times before", pl.col("_leaves")),
         ),
     ).list.drop_nulls()
+
+
+def keep_flags(
+    valued: pl.DataFrame,
+    clients: pl.DataFrame,
+    tickets: pl.DataFrame | None,
+    churns: pl.DataFrame | None,
+    as_of: date,
+    cfg: ValueConfig,
+    currency: str = "",
+) -> pl.DataFrame:
+    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order.
+
+    ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``). The reason lists
+    every seed that holds, ``"; "``-joined (module docstring); it is empty when the flag is False.
+    """
+    frame = _keep_inputs(valued, clients, tickets, churns, as_of, cfg.toxic_days)
+    reasons = _keep_reasons(cfg, currency)
     strategic = pl.col(STRATEGIC) >= cfg.keep_strategic
     return frame.select(
         CLIENT_ID,
