@@ -189,14 +189,8 @@ def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[st
     return same
 
 
-def coerced_table(
-    frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5
-) -> tuple[pl.DataFrame, TableRepairs]:
-    """The table in contract types, only contract columns, plus what was repaired.
-
-    Grain unchanged: one output row per input row, in input order. Raises :class:`ContractError`
-    for a missing required column or a value that cannot be read as its type.
-    """
+def _checked_shape(frame: pl.DataFrame, schema: TableSchema) -> None:
+    """Refuse a frame without columns, without a required column, or without rows."""
     table = str(schema.name)
     if frame.width == 0:
         raise ContractError(table, "has no columns: it is not a table")
@@ -212,12 +206,11 @@ def coerced_table(
             table, "is empty (a header but no rows); remove the file if the table does not apply"
         )
 
-    counts: dict[str, int] = {}
-    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
-    if extra:
-        counts[f"ignored columns {extra}"] = frame.height
 
-    present = [spec for spec in schema.columns if spec.name in frame.columns]
+def _refuse_numeric_timestamps(
+    frame: pl.DataFrame, present: list[ColumnSpec], table: str, max_examples: int
+) -> None:
+    """Timestamps stored as numbers have no unit churnml could trust: refuse them with a hint."""
     for spec in present:
         if spec.kind is Kind.DATETIME and frame.schema[spec.name].is_numeric():
             raise ContractError(
@@ -229,6 +222,75 @@ def coerced_table(
                 examples=_examples(frame, pl.col(spec.name).is_not_null(), [spec.name], max_examples),
                 count=int(frame.get_column(spec.name).is_not_null().sum()),
             )
+
+
+def _text_repairs(spec: ColumnSpec, original: pl.Series) -> dict[str, int]:
+    """Cells of a text column that were trimmed or were blank (read as empty)."""
+    counts: dict[str, int] = {}
+    if spec.kind is Kind.STR and original.dtype == pl.String:
+        trimmed = int(((original != original.str.strip_chars()) & original.is_not_null()).sum())
+        if trimmed:
+            counts[f"{spec.name}: whitespace trimmed"] = trimmed
+        blank = int((original.str.strip_chars() == "").sum())
+        if blank:
+            counts[f"{spec.name}: blank cells read as empty"] = blank
+    return counts
+
+
+def _refuse_unreadable(
+    frame: pl.DataFrame, converted: pl.DataFrame, spec: ColumnSpec, table: str, max_examples: int
+) -> None:
+    """A value that is there but could not be read as its column's type is an error (with examples)."""
+    original = frame.get_column(spec.name)
+    new = converted.get_column(spec.name)
+    text_blank = (
+        original.cast(pl.String).str.strip_chars().eq("").fill_null(False)
+        if original.dtype == pl.String
+        else pl.Series([False] * frame.height)
+    )
+    bad = original.is_not_null() & new.is_null() & ~text_blank
+    if not bad.any():
+        return
+    shown = (
+        frame.with_columns(converted.get_column(CLIENT_ID).alias(CLIENT_ID))
+        if CLIENT_ID in converted.columns
+        else frame
+    )
+    examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
+    digits = original.filter(bad).cast(pl.String).str.strip_chars().str.contains(r"^-?\d+(\.\d+)?$")
+    hint = ""
+    if spec.kind is Kind.DATETIME and digits.all():
+        numbers = original.filter(bad).cast(pl.Float64, strict=False)
+        hint = (
+            f" (numbers{_epoch_hint(numbers)}: churnml does not guess their unit; write "
+            "ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
+        )
+    raise ContractError(
+        table,
+        f"cannot read values as {spec.kind.value}{hint}",
+        column=spec.name,
+        examples=examples,
+        count=int(bad.sum()),
+    )
+
+
+def coerced_table(
+    frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5
+) -> tuple[pl.DataFrame, TableRepairs]:
+    """The table in contract types, only contract columns, plus what was repaired.
+
+    Grain unchanged: one output row per input row, in input order. Raises :class:`ContractError`
+    for a missing required column or a value that cannot be read as its type.
+    """
+    table = str(schema.name)
+    _checked_shape(frame, schema)
+    counts: dict[str, int] = {}
+    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
+    if extra:
+        counts[f"ignored columns {extra}"] = frame.height
+
+    present = [spec for spec in schema.columns if spec.name in frame.columns]
+    _refuse_numeric_timestamps(frame, present, table, max_examples)
     kept = _unchanged_columns(frame, present)
     converted = frame.select(
         [
@@ -241,43 +303,8 @@ def coerced_table(
     for spec in present:
         if spec.name in kept:  # already the contract type, nothing to trim, blank or misread
             continue
-        original = frame.get_column(spec.name)
-        new = converted.get_column(spec.name)
-        if spec.kind is Kind.STR and original.dtype == pl.String:
-            trimmed = int(((original != original.str.strip_chars()) & original.is_not_null()).sum())
-            if trimmed:
-                counts[f"{spec.name}: whitespace trimmed"] = trimmed
-            blank = int((original.str.strip_chars() == "").sum())
-            if blank:
-                counts[f"{spec.name}: blank cells read as empty"] = blank
-        text_blank = (
-            original.cast(pl.String).str.strip_chars().eq("").fill_null(False)
-            if original.dtype == pl.String
-            else pl.Series([False] * frame.height)
-        )
-        bad = original.is_not_null() & new.is_null() & ~text_blank
-        if bad.any():
-            shown = (
-                frame.with_columns(converted.get_column(CLIENT_ID).alias(CLIENT_ID))
-                if CLIENT_ID in converted.columns
-                else frame
-            )
-            examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
-            digits = original.filter(bad).cast(pl.String).str.strip_chars().str.contains(r"^-?\d+(\.\d+)?$")
-            hint = ""
-            if spec.kind is Kind.DATETIME and digits.all():
-                numbers = original.filter(bad).cast(pl.Float64, strict=False)
-                hint = (
-                    f" (numbers{_epoch_hint(numbers)}: churnml does not guess their unit; write "
-                    "ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
-                )
-            raise ContractError(
-                table,
-                f"cannot read values as {spec.kind.value}{hint}",
-                column=spec.name,
-                examples=examples,
-                count=int(bad.sum()),
-            )
+        counts.update(_text_repairs(spec, frame.get_column(spec.name)))
+        _refuse_unreadable(frame, converted, spec, table, max_examples)
     absent = [
         pl.lit(None, dtype=POLARS_TYPE[s.kind]).alias(s.name)
         for s in schema.columns

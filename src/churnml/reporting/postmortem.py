@@ -130,29 +130,22 @@ def list_timeline(
     )
 
 
-def postmortem(
-    churns: pl.DataFrame,
-    timeline: pl.DataFrame,
-    start: date,
-    end: date,
-    *,
-    lookback_days: int,
-    early_weeks: int,
-    clients: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
-
-    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), e.g. the absences with reasons;
-    ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment.
-    """
+def _period_churns(churns: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """``client_id``, ``churned_at``, ``reason`` (``unknown`` when null) of the churns in ``[start, end)``."""
     lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
-    period = (
+    return (
         churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT), pl.col(Churns.REASON).cast(pl.String))
         .filter((pl.col(CHURNED_AT) >= lo) & (pl.col(CHURNED_AT) < hi))
         .with_columns(pl.col(Churns.REASON).fill_null("unknown"))
         .unique([CLIENT_ID, CHURNED_AT])
         .sort(CLIENT_ID, CHURNED_AT)
     )
+
+
+def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
+    """Per churn (``client_id``, ``churned_at``): ``lists_before`` (lists that showed the client in the
+    ``lookback_days`` before), ``first_flagged_at``, ``first_red_at``, and the lead driver's
+    ``driver_family`` / ``driver_sentence`` (of the first flagged list, else the last one)."""
     has_driver = "driver_1_family" in timeline.columns
     window = (
         period.join(timeline, on=CLIENT_ID, how="inner")
@@ -168,7 +161,7 @@ def postmortem(
     with_drivers = pl.col("driver_1_family").is_not_null() if has_driver else pl.lit(False)
     family = pl.col("driver_1_family") if has_driver else pl.lit(None, pl.String)
     sentence = pl.col("driver_1_sentence") if has_driver else pl.lit(None, pl.String)
-    summary = window.group_by(CLIENT_ID, CHURNED_AT).agg(
+    return window.group_by(CLIENT_ID, CHURNED_AT).agg(
         pl.len().alias("lists_before"),
         pl.col("_at").filter(flagged).min().alias("first_flagged_at"),
         pl.col("_at").filter(red).min().alias("first_red_at"),
@@ -179,24 +172,51 @@ def postmortem(
             sentence.filter(flagged & with_drivers).first(), sentence.filter(with_drivers).last()
         ).alias("driver_sentence"),
     )
-    weeks = lambda col: ((pl.col(CHURNED_AT) - pl.col(col)).dt.total_days() // 7).cast(pl.Int64)  # noqa: E731
+
+
+def _weeks_before(col: str) -> pl.Expr:
+    return ((pl.col(CHURNED_AT) - pl.col(col)).dt.total_days() // 7).cast(pl.Int64)
+
+
+def _verdict(early_weeks: int) -> pl.Expr:
+    """Not reviewed (no list before), missed (never flagged), caught early (flagged at least
+    ``early_weeks`` before) or caught late."""
+    return (
+        pl.when(pl.col("lists_before") == 0)
+        .then(pl.lit(NOT_REVIEWED))
+        .when(pl.col("first_flagged_at").is_null())
+        .then(pl.lit(MISSED))
+        .when(pl.col("weeks_flagged_before") >= early_weeks)
+        .then(pl.lit(CAUGHT_EARLY))
+        .otherwise(pl.lit(CAUGHT_LATE))
+    )
+
+
+def postmortem(
+    churns: pl.DataFrame,
+    timeline: pl.DataFrame,
+    start: date,
+    end: date,
+    *,
+    lookback_days: int,
+    early_weeks: int,
+    clients: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
+
+    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), e.g. the absences with reasons;
+    ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment.
+    """
+    period = _period_churns(churns, start, end)
+    summary = _what_the_lists_said(period, timeline, lookback_days)
     out = (
         period.join(summary, on=[CLIENT_ID, CHURNED_AT], how="left")
         .with_columns(
             pl.col("lists_before").fill_null(0).cast(pl.UInt32),
-            weeks("first_flagged_at").alias("weeks_flagged_before"),
-            weeks("first_red_at").alias("weeks_red_before"),
+            _weeks_before("first_flagged_at").alias("weeks_flagged_before"),
+            _weeks_before("first_red_at").alias("weeks_red_before"),
         )
-        .with_columns(
-            pl.when(pl.col("lists_before") == 0)
-            .then(pl.lit(NOT_REVIEWED))
-            .when(pl.col("first_flagged_at").is_null())
-            .then(pl.lit(MISSED))
-            .when(pl.col("weeks_flagged_before") >= early_weeks)
-            .then(pl.lit(CAUGHT_EARLY))
-            .otherwise(pl.lit(CAUGHT_LATE))
-            .alias("verdict")
-        )
+        .with_columns(_verdict(early_weeks).alias("verdict"))
     )
     extra: list[str] = []
     if clients is not None:
