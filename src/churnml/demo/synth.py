@@ -1036,6 +1036,92 @@ def _subscriptions(ids: pl.Series, st, sim: _Sim) -> pl.DataFrame:
     return pl.concat([main, extra]).sort("_c", Subscriptions.START_DATE, Subscriptions.IS_ADDON).drop("_c")
 
 
+def _retry_rows(
+    rng: np.random.Generator,
+    first: dict[str, np.ndarray],
+    failed: np.ndarray,
+    late_sig: np.ndarray,
+    end_sec: int,
+) -> dict[str, np.ndarray]:
+    """A failed invoice of ``first`` is retried three days after its due date and paid late (or left open)."""
+    f = np.flatnonzero(failed)
+    r_issued = first["due"][f] + 3 * DAY
+    r_due = r_issued + 7 * DAY
+    r_paid = r_due + ((rng.exponential(3 + 20 * late_sig[f])) * DAY).astype(np.int64)
+    r_has = r_paid < end_sec
+    return {
+        "c": first["c"][f],
+        "amount": first["amount"][f],
+        "issued": r_issued,
+        "due": r_due,
+        "paid": np.where(r_has, r_paid, 0),
+        "has_paid": r_has,
+        "status": np.where(r_has, 0, 3),
+        "seq": first["seq"][f],
+        "suffix": np.ones(f.size, np.int8),
+    }
+
+
+def _refund_rows(
+    rng: np.random.Generator, first: dict[str, np.ndarray], paid: np.ndarray, end_sec: int
+) -> dict[str, np.ndarray]:
+    """A few refunds (10-50%) of paid invoices of ``first``, 5-20 days after the payment."""
+    n_terms = first["c"].size
+    rf = np.flatnonzero(first["has_paid"] & (rng.random(n_terms) < 0.004))
+    rf_at = paid[rf] + rng.integers(5, 20, rf.size) * DAY
+    ok = rf_at < end_sec
+    rf, rf_at = rf[ok], rf_at[ok]
+    return {
+        "c": first["c"][rf],
+        "amount": -np.round(first["amount"][rf] * rng.uniform(0.1, 0.5, rf.size), 2),
+        "issued": rf_at,
+        "due": rf_at,
+        "paid": rf_at,
+        "has_paid": np.ones(rf.size, bool),
+        "status": np.full(rf.size, 2),
+        "seq": first["seq"][rf],
+        "suffix": np.full(rf.size, 2, np.int8),
+    }
+
+
+def _payments_table(cols: dict[str, np.ndarray], ids: pl.Series) -> pl.DataFrame:
+    """The payments table from the invoice columns: invoice ids ``INV-<client>-<seq>[-R|-RF]``, sorted
+    by client and issue time."""
+    frame = pl.DataFrame(
+        {
+            Payments.CLIENT_ID: ids.gather(pl.Series(cols["c"])),
+            Payments.AMOUNT: cols["amount"],
+            Payments.PAID_AT: _dt_series(Payments.PAID_AT, cols["paid"], cols["has_paid"]),
+            "_seq": cols["seq"],
+            "_suffix": cols["suffix"],
+            Payments.ISSUED_AT: _datetimes(cols["issued"]),
+            Payments.DUE_AT: _datetimes(cols["due"]),
+            Payments.STATUS: _lookup(Payments.STATUSES, cols["status"], Payments.STATUS),
+            "_c": cols["c"],
+        }
+    )
+    frame = frame.with_columns(
+        pl.concat_str(
+            [
+                pl.lit("INV-"),
+                pl.col(Payments.CLIENT_ID),
+                pl.lit("-"),
+                pl.col("_seq").cast(pl.String).str.zfill(3),
+                pl.col("_suffix").replace_strict({0: "", 1: "-R", 2: "-RF"}, return_dtype=pl.String),
+            ]
+        ).alias(Payments.INVOICE_ID)
+    )
+    return frame.sort("_c", Payments.ISSUED_AT, "_suffix").select(
+        Payments.CLIENT_ID,
+        Payments.AMOUNT,
+        Payments.PAID_AT,
+        Payments.INVOICE_ID,
+        Payments.ISSUED_AT,
+        Payments.DUE_AT,
+        Payments.STATUS,
+    )
+
+
 def _payments(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid) -> tuple[pl.DataFrame, np.ndarray]:
     """One invoice per term (issued at its start), retries after failures, a few refunds.
 
@@ -1070,92 +1156,25 @@ def _payments(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid) -> tuple[pl.DataF
     seq = np.zeros(n_terms, np.int64)  # invoice number within the client: 1, 2, ... by term start
     order = np.lexsort((t["start"], c))
     seq[order] = np.arange(n_terms) - np.searchsorted(c[order], c[order], side="left") + 1
-
-    rows = {
-        "c": [c],
-        "amount": [amount],
-        "issued": [issued],
-        "due": [due],
-        "paid": [np.where(has_paid, paid, 0)],
-        "has_paid": [has_paid],
-        "status": [status],
-        "seq": [seq],
-        "suffix": [np.zeros(n_terms, np.int8)],
+    first = {
+        "c": c,
+        "amount": amount,
+        "issued": issued,
+        "due": due,
+        "paid": np.where(has_paid, paid, 0),
+        "has_paid": has_paid,
+        "status": status,
+        "seq": seq,
+        "suffix": np.zeros(n_terms, np.int8),
     }
-    # a failed invoice is retried three days after its due date and paid late (or left open)
-    f = np.flatnonzero(failed)
-    r_issued = due[f] + 3 * DAY
-    r_due = r_issued + 7 * DAY
-    r_paid = r_due + ((rng.exponential(3 + 20 * late_sig[f])) * DAY).astype(np.int64)
-    r_has = r_paid < grid.end * DAY
-    for key, value in (
-        ("c", c[f]),
-        ("amount", amount[f]),
-        ("issued", r_issued),
-        ("due", r_due),
-        ("paid", np.where(r_has, r_paid, 0)),
-        ("has_paid", r_has),
-        ("status", np.where(r_has, 0, 3)),
-        ("seq", seq[f]),
-        ("suffix", np.ones(f.size, np.int8)),
-    ):
-        rows[key].append(value)
-    # a few refunds of paid invoices
-    rf = np.flatnonzero(has_paid & (rng.random(n_terms) < 0.004))
-    rf_at = paid[rf] + rng.integers(5, 20, rf.size) * DAY
-    ok = rf_at < grid.end * DAY
-    rf, rf_at = rf[ok], rf_at[ok]
-    for key, value in (
-        ("c", c[rf]),
-        ("amount", -np.round(amount[rf] * rng.uniform(0.1, 0.5, rf.size), 2)),
-        ("issued", rf_at),
-        ("due", rf_at),
-        ("paid", rf_at),
-        ("has_paid", np.ones(rf.size, bool)),
-        ("status", np.full(rf.size, 2)),
-        ("seq", seq[rf]),
-        ("suffix", np.full(rf.size, 2, np.int8)),
-    ):
-        rows[key].append(value)
-    cols = {k: np.concatenate(v) for k, v in rows.items()}
+    parts = [first, _retry_rows(rng, first, failed, late_sig, grid.end * DAY)]
+    parts.append(_refund_rows(rng, first, paid, grid.end * DAY))
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in first}
     # invoices not yet due at the data end are not in the export (nothing may be dated after it)
     keep = cols["due"] < grid.end * DAY
     cols = {k: v[keep] for k, v in cols.items()}
-    frame = pl.DataFrame(
-        {
-            Payments.CLIENT_ID: ids.gather(pl.Series(cols["c"])),
-            Payments.AMOUNT: cols["amount"],
-            Payments.PAID_AT: _dt_series(Payments.PAID_AT, cols["paid"], cols["has_paid"]),
-            "_seq": cols["seq"],
-            "_suffix": cols["suffix"],
-            Payments.ISSUED_AT: _datetimes(cols["issued"]),
-            Payments.DUE_AT: _datetimes(cols["due"]),
-            Payments.STATUS: _lookup(Payments.STATUSES, cols["status"], Payments.STATUS),
-            "_c": cols["c"],
-        }
-    )
-    frame = frame.with_columns(
-        pl.concat_str(
-            [
-                pl.lit("INV-"),
-                pl.col(Payments.CLIENT_ID),
-                pl.lit("-"),
-                pl.col("_seq").cast(pl.String).str.zfill(3),
-                pl.col("_suffix").replace_strict({0: "", 1: "-R", 2: "-RF"}, return_dtype=pl.String),
-            ]
-        ).alias(Payments.INVOICE_ID)
-    )
     late_noise = np.bincount(c[late & healthy], minlength=st["seg"].size)
-    out = frame.sort("_c", Payments.ISSUED_AT, "_suffix").select(
-        Payments.CLIENT_ID,
-        Payments.AMOUNT,
-        Payments.PAID_AT,
-        Payments.INVOICE_ID,
-        Payments.ISSUED_AT,
-        Payments.DUE_AT,
-        Payments.STATUS,
-    )
-    return out, late_noise
+    return _payments_table(cols, ids), late_noise
 
 
 def _communications(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
