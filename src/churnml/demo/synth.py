@@ -1389,27 +1389,8 @@ def _return_chance(churn_day: np.ndarray, reason: np.ndarray, grid: _Grid) -> np
     return RETURN_P[reason] * fits
 
 
-def _interventions(
-    rng: np.random.Generator, ids: pl.Series, st, sim: _Sim, grid: _Grid, last_second: int
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The team's actions: a win-back test on churned clients and retention calls on declining ones.
-
-    Win-back: every churn but "moved" is contacted 1-20 days after it (campaign ``winback-<year>H<half>``),
-    half with variant A (a generic email), half with variant B (the same email, then the reason's own
-    approach 4 days later: an offer for price, a manager's call for service, ...). The return itself was
-    drawn by the simulation with chance ``pi`` (:func:`_return_chance`); the variant is drawn after it,
-    with ``P(B | returned) = (1 + e) / 2`` and ``P(B | not) = (1 - pi (1 + e)) / (2 (1 - pi))``, which makes
-    ``P(B) = 1/2`` and ``P(returned | B) = pi (1 + e)``, ``P(returned | A) = pi (1 - e)`` exactly: the
-    data are those of a randomised test in which B truly brings back more clients (``e`` =
-    :data:`WINBACK_EFFECT`). Retention: a call when a decline episode first reaches
-    :data:`RETENTION_DECLINE` (half the time), campaign ``retention``, no effect on churn.
-
-    Returns (interventions table, truth: one row per win-back test unit).
-    """
-    ch = sim.churns
-    terms = sim.terms
-    owners = st["owner"]
-    # did each churn come back? (a main term starting after the churn: the return)
+def _came_back(ch: dict[str, np.ndarray], terms: dict[str, np.ndarray]) -> np.ndarray:
+    """Per churn: whether a main term of the same client starts after the churn day (the return)."""
     back_after = np.zeros(ch["client"].size, bool)
     if ch["client"].size:
         order = np.lexsort((terms["start"], terms["client"]))
@@ -1420,6 +1401,27 @@ def _interventions(
         pos = np.searchsorted(key, probe, side="right")
         ok = pos < key.size
         back_after[ok] = t_client[np.minimum(pos, key.size - 1)][ok] == ch["client"][ok]
+    return back_after
+
+
+@dataclass(frozen=True)
+class _WinbackTest:
+    """The win-back test: its units (``idx`` into the churns), per churn the variant, first contact
+    second and return chance ``pi``, per unit the campaign, and the interventions rows it wrote."""
+
+    idx: np.ndarray
+    variant: np.ndarray
+    first_sec: np.ndarray
+    pi: np.ndarray
+    campaign: np.ndarray
+    rows: dict[str, np.ndarray]
+
+
+def _winback_test(
+    rng: np.random.Generator, ch: dict[str, np.ndarray], back_after: np.ndarray, grid: _Grid, last_second: int
+) -> _WinbackTest:
+    """Every churn but "moved" contacted 1-20 days after it, the variant drawn after the return
+    (:func:`_interventions`); variant B's second touch 4 days after the first."""
     pi = _return_chance(ch["day"], ch["reason"], grid)
     e = WINBACK_EFFECT
     p_b = np.where(back_after, (1 + e) / 2, (1 - pi * (1 + e)) / np.maximum(2 * (1 - pi), 1e-12))
@@ -1429,9 +1431,7 @@ def _interventions(
     reached = rng.random(ch["client"].size) < 0.7
     variant = (u < p_b).astype(np.int64)
     first_sec = (ch["day"] + delay) * DAY + hour
-    unit = (ch["reason"] != R_MOVED) & (first_sec + 4 * DAY <= last_second)
-
-    idx = np.flatnonzero(unit)
+    idx = np.flatnonzero((ch["reason"] != R_MOVED) & (first_sec + 4 * DAY <= last_second))
     first_days = (ch["day"][idx] + delay[idx]).astype("datetime64[D]")
     years = first_days.astype("datetime64[Y]").astype(np.int64) + 1970
     half = np.where(first_days.astype("datetime64[M]").astype(np.int64) % 12 < 6, 1, 2)
@@ -1453,7 +1453,13 @@ def _interventions(
             [np.full(idx.size, "sent", object), np.where(reached[idx][is_b], "reached", "no_answer")]
         ),
     }
-    # retention calls: the first week a decline episode reaches RETENTION_DECLINE, while active
+    return _WinbackTest(idx, variant, first_sec, pi, campaign, rows)
+
+
+def _retention_rows(
+    rng: np.random.Generator, sim: _Sim, grid: _Grid, last_second: int
+) -> dict[str, np.ndarray]:
+    """Retention calls: the first week a decline episode reaches RETENTION_DECLINE, while active (some)."""
     active = sim.hi > sim.lo
     d = sim.d
     crossing = active & (d >= RETENTION_DECLINE)
@@ -1469,41 +1475,51 @@ def _interventions(
     r_ok = r_sec <= last_second
     rc, r_sec = rc[r_ok], r_sec[r_ok]
     r_reached = rng.random(rc.size) < 0.6
-    rows = {
-        "c": np.concatenate([rows["c"], rc]),
-        "sec": np.concatenate([rows["sec"], r_sec]),
-        "kind": np.concatenate([rows["kind"], np.full(rc.size, "call", object)]),
-        "campaign": np.concatenate([rows["campaign"], np.full(rc.size, "retention", object)]),
-        "variant": np.concatenate([rows["variant"], np.full(rc.size, None, object)]),
-        "outcome": np.concatenate([rows["outcome"], np.where(r_reached, "reached", "no_answer")]),
+    return {
+        "c": rc,
+        "sec": r_sec,
+        "kind": np.full(rc.size, "call", object),
+        "campaign": np.full(rc.size, "retention", object),
+        "variant": np.full(rc.size, None, object),
+        "outcome": np.where(r_reached, "reached", "no_answer"),
     }
+
+
+def _interventions_table(rows: dict[str, np.ndarray], ids: pl.Series, owners: np.ndarray) -> pl.DataFrame:
+    """The interventions table, sorted by client and time."""
     order = np.lexsort((rows["sec"], rows["c"]))
     c = rows["c"][order].astype(np.int64)
-    table = pl.DataFrame(
+
+    def text(name: str, key: str) -> pl.Series:
+        return pl.Series(name, rows[key][order].tolist(), dtype=pl.String)
+
+    return pl.DataFrame(
         {
             Interventions.CLIENT_ID: ids.gather(pl.Series(c)),
             Interventions.TS: _datetimes(rows["sec"][order]),
-            Interventions.KIND: pl.Series(Interventions.KIND, rows["kind"][order].tolist(), dtype=pl.String),
-            Interventions.CAMPAIGN: pl.Series(
-                Interventions.CAMPAIGN, rows["campaign"][order].tolist(), dtype=pl.String
-            ),
-            Interventions.VARIANT: pl.Series(
-                Interventions.VARIANT, rows["variant"][order].tolist(), dtype=pl.String
-            ),
+            Interventions.KIND: text(Interventions.KIND, "kind"),
+            Interventions.CAMPAIGN: text(Interventions.CAMPAIGN, "campaign"),
+            Interventions.VARIANT: text(Interventions.VARIANT, "variant"),
             Interventions.OWNER: pl.Series(Interventions.OWNER, owners[c].tolist(), dtype=pl.String),
-            Interventions.OUTCOME: pl.Series(
-                Interventions.OUTCOME, rows["outcome"][order].tolist(), dtype=pl.String
-            ),
+            Interventions.OUTCOME: text(Interventions.OUTCOME, "outcome"),
         }
     )
-    t_order = np.lexsort((ch["day"][idx], ch["client"][idx]))
-    sel = idx[t_order]
-    truth = pl.DataFrame(
+
+
+def _winback_truth(
+    ids: pl.Series, ch: dict[str, np.ndarray], test: _WinbackTest, back_after: np.ndarray
+) -> pl.DataFrame:
+    """One row per win-back test unit: its variant, return chances under A and B, and whether it returned."""
+    e = WINBACK_EFFECT
+    t_order = np.lexsort((ch["day"][test.idx], ch["client"][test.idx]))
+    sel = test.idx[t_order]
+    pi, variant = test.pi, test.variant
+    return pl.DataFrame(
         {
             CLIENT_ID: ids.gather(pl.Series(ch["client"][sel].astype(np.int64))),
             Truth.CHURNED_AT: _datetimes(ch["day"][sel] * DAY),
-            Truth.CONTACTED_AT: _datetimes(first_sec[sel]),
-            Truth.CAMPAIGN: pl.Series(Truth.CAMPAIGN, campaign[t_order].tolist(), dtype=pl.String),
+            Truth.CONTACTED_AT: _datetimes(test.first_sec[sel]),
+            Truth.CAMPAIGN: pl.Series(Truth.CAMPAIGN, test.campaign[t_order].tolist(), dtype=pl.String),
             Truth.VARIANT: _lookup(WINBACK_VARIANTS, variant[sel], Truth.VARIANT),
             Truth.P_RETURN: np.where(variant[sel] == 1, pi[sel] * (1 + e), pi[sel] * (1 - e)),
             Truth.P_RETURN_A: pi[sel] * (1 - e),
@@ -1512,7 +1528,31 @@ def _interventions(
         },
         schema_overrides={CLIENT_ID: pl.String},
     )
-    return table, truth
+
+
+def _interventions(
+    rng: np.random.Generator, ids: pl.Series, st, sim: _Sim, grid: _Grid, last_second: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The team's actions: a win-back test on churned clients and retention calls on declining ones.
+
+    Win-back: every churn but "moved" is contacted 1-20 days after it (campaign ``winback-<year>H<half>``),
+    half with variant A (a generic email), half with variant B (the same email, then the reason's own
+    approach 4 days later: an offer for price, a manager's call for service, ...). The return itself was
+    drawn by the simulation with chance ``pi`` (:func:`_return_chance`); the variant is drawn after it,
+    with ``P(B | returned) = (1 + e) / 2`` and ``P(B | not) = (1 - pi (1 + e)) / (2 (1 - pi))``, which makes
+    ``P(B) = 1/2`` and ``P(returned | B) = pi (1 + e)``, ``P(returned | A) = pi (1 - e)`` exactly: the
+    data are those of a randomised test in which B truly brings back more clients (``e`` =
+    :data:`WINBACK_EFFECT`). Retention: a call when a decline episode first reaches
+    :data:`RETENTION_DECLINE` (half the time), campaign ``retention``, no effect on churn.
+
+    Returns (interventions table, truth: one row per win-back test unit).
+    """
+    ch = sim.churns
+    back_after = _came_back(ch, sim.terms)
+    test = _winback_test(rng, ch, back_after, grid, last_second)
+    retention = _retention_rows(rng, sim, grid, last_second)
+    rows = {k: np.concatenate([test.rows[k], retention[k]]) for k in test.rows}
+    return _interventions_table(rows, ids, st["owner"]), _winback_truth(ids, ch, test, back_after)
 
 
 def _clients(ids: pl.Series, st) -> pl.DataFrame:
