@@ -1177,81 +1177,54 @@ def _payments(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid) -> tuple[pl.DataF
     return _payments_table(cols, ids), late_noise
 
 
-def _communications(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
-    """Emails, calls, meetings and chats: one row per touch."""
-    expo = _exposure(sim)
-    sig = sim.sig
-    seg = st["seg"][:, None]
-    season = _season(grid)[None, :]
-    away = vac < 1
-    parts: list[dict[str, np.ndarray]] = []
+def _touches(
+    rng: np.random.Generator,
+    sim: _Sim,
+    grid: _Grid,
+    mean: np.ndarray,
+    channel: int,
+    direction: int,
+    outcome_p: np.ndarray | None,
+    replied_kind: bool,
+) -> dict[str, np.ndarray]:
+    """One kind of touch (channel x direction): Poisson counts per client-week around ``mean``, each with
+    its outcome (drawn from ``outcome_p``), response hours, words and sentiment from the client's signs."""
+    counts = _poisson(rng, mean)
+    cw, ts = _spread(rng, counts, sim, grid)
+    m = cw.size
+    s = sim.sig.reshape(-1, len(SIGNS))[cw]
+    outcome = (
+        _pick(rng, outcome_p.reshape(-1, outcome_p.shape[-1])[cw])
+        if outcome_p is not None
+        else np.full(m, -1)
+    )
+    slow, tone = s[:, S_SLOW], s[:, S_TONE]
+    answered = outcome == 0 if replied_kind else np.ones(m, bool)
+    hours = np.where(
+        replied_kind & answered, np.round(rng.lognormal(np.log(6 * (1 + 5 * slow)), 0.9), 1), np.nan
+    )
+    words = np.where(answered, np.round(rng.lognormal(np.log(90 * (1 - 0.7 * slow) + 5), 0.6)), np.nan)
+    held = (outcome == 2) if not replied_kind else answered
+    sentiment = np.where(
+        held | (outcome < 0),
+        np.clip(np.round(rng.normal(0.35 - 0.9 * tone, 0.25), 2), -1, 1),
+        np.nan,
+    )
+    words = np.where(channel in (1, 2) and not replied_kind, np.nan, words)  # calls/meetings carry no words
+    return {
+        "cw": cw,
+        "ts": ts,
+        "channel": np.full(m, channel),
+        "direction": np.full(m, direction),
+        "outcome": outcome,
+        "hours": hours,
+        "words": words,
+        "sentiment": sentiment,
+    }
 
-    def add(
-        mean: np.ndarray, channel: int, direction: int, outcome_p: np.ndarray | None, replied_kind: bool
-    ) -> None:
-        counts = _poisson(rng, mean)
-        cw, ts = _spread(rng, counts, sim, grid)
-        m = cw.size
-        s = sig.reshape(-1, len(SIGNS))[cw]
-        outcome = (
-            _pick(rng, outcome_p.reshape(-1, outcome_p.shape[-1])[cw])
-            if outcome_p is not None
-            else np.full(m, -1)
-        )
-        slow, tone = s[:, S_SLOW], s[:, S_TONE]
-        answered = outcome == 0 if replied_kind else np.ones(m, bool)
-        hours = np.where(
-            replied_kind & answered, np.round(rng.lognormal(np.log(6 * (1 + 5 * slow)), 0.9), 1), np.nan
-        )
-        words = np.where(answered, np.round(rng.lognormal(np.log(90 * (1 - 0.7 * slow) + 5), 0.6)), np.nan)
-        held = (outcome == 2) if not replied_kind else answered
-        sentiment = np.where(
-            held | (outcome < 0),
-            np.clip(np.round(rng.normal(0.35 - 0.9 * tone, 0.25), 2), -1, 1),
-            np.nan,
-        )
-        words = np.where(
-            channel in (1, 2) and not replied_kind, np.nan, words
-        )  # calls/meetings carry no words
-        parts.append(
-            {
-                "cw": cw,
-                "ts": ts,
-                "channel": np.full(m, channel),
-                "direction": np.full(m, direction),
-                "outcome": outcome,
-                "hours": hours,
-                "words": words,
-                "sentiment": sentiment,
-            }
-        )
 
-    n_out = len(Communications.OUTCOMES)
-    # outbound emails by the owner: more chasing and fewer replies when the client drifts away
-    no_reply = np.clip(0.12 + 0.75 * sig[..., S_NOREPLY] + 0.5 * away, 0, 0.97)
-    email_p = np.zeros((*sig.shape[:2], n_out))
-    email_p[..., 0] = 1 - no_reply
-    email_p[..., 1] = no_reply
-    add(COMM_RATE[seg] * (1 + 1.5 * sig[..., S_NOREPLY]) * season * expo, 0, 1, email_p, True)
-    # inbound emails and chats from the client
-    inbound = 0.5 * COMM_RATE[seg] * season * np.where(away, 0.2, 1) * (1 - 0.6 * sig[..., S_SLOW]) * expo
-    add(inbound * 0.8, 0, 0, None, False)
-    add(inbound * 0.3 + 0.3 * sig[..., S_COMPLAINT] * expo, 3, 0, None, False)
-    # meetings: held, rescheduled, cancelled, no_show
-    meet = sig[..., S_MEET]
-    meet_p = np.zeros((*sig.shape[:2], n_out))
-    meet_p[..., 2] = np.maximum(0.05, 0.86 - 0.66 * meet - 0.3 * away)
-    meet_p[..., 3] = 0.09 + 0.35 * meet + 0.2 * away
-    meet_p[..., 4] = 0.03 + 0.2 * meet + 0.1 * away
-    meet_p[..., 5] = 0.02 + 0.11 * meet
-    add(MEETING_RATE[seg] * season * expo, 2, 1, meet_p, False)
-    # calls: held or no reply
-    call_p = np.zeros((*sig.shape[:2], n_out))
-    call_p[..., 1] = np.clip(0.2 + 0.5 * sig[..., S_NOREPLY] + 0.4 * away, 0, 0.95)
-    call_p[..., 2] = 1 - call_p[..., 1]
-    add(0.08 * COMM_RATE[seg] * season * expo, 1, 1, call_p, False)
-
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _communications_table(cols: dict[str, np.ndarray], ids: pl.Series, grid: _Grid) -> pl.DataFrame:
+    """The communications table from the touches' columns, sorted by client and time."""
     order = np.lexsort((cols["ts"], cols["cw"] // grid.weeks))
     cols = {k: v[order] for k, v in cols.items()}
     outcome = cols["outcome"]
@@ -1273,6 +1246,45 @@ def _communications(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.nda
             Communications.SENTIMENT: _float_series(Communications.SENTIMENT, cols["sentiment"]),
         }
     )
+
+
+def _communications(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) -> pl.DataFrame:
+    """Emails, calls, meetings and chats: one row per touch."""
+    expo = _exposure(sim)
+    sig = sim.sig
+    seg = st["seg"][:, None]
+    season = _season(grid)[None, :]
+    away = vac < 1
+    parts: list[dict[str, np.ndarray]] = []
+    n_out = len(Communications.OUTCOMES)
+    # outbound emails by the owner: more chasing and fewer replies when the client drifts away
+    no_reply = np.clip(0.12 + 0.75 * sig[..., S_NOREPLY] + 0.5 * away, 0, 0.97)
+    email_p = np.zeros((*sig.shape[:2], n_out))
+    email_p[..., 0] = 1 - no_reply
+    email_p[..., 1] = no_reply
+    mean = COMM_RATE[seg] * (1 + 1.5 * sig[..., S_NOREPLY]) * season * expo
+    parts.append(_touches(rng, sim, grid, mean, 0, 1, email_p, True))
+    # inbound emails and chats from the client
+    inbound = 0.5 * COMM_RATE[seg] * season * np.where(away, 0.2, 1) * (1 - 0.6 * sig[..., S_SLOW]) * expo
+    parts.append(_touches(rng, sim, grid, inbound * 0.8, 0, 0, None, False))
+    parts.append(
+        _touches(rng, sim, grid, inbound * 0.3 + 0.3 * sig[..., S_COMPLAINT] * expo, 3, 0, None, False)
+    )
+    # meetings: held, rescheduled, cancelled, no_show
+    meet = sig[..., S_MEET]
+    meet_p = np.zeros((*sig.shape[:2], n_out))
+    meet_p[..., 2] = np.maximum(0.05, 0.86 - 0.66 * meet - 0.3 * away)
+    meet_p[..., 3] = 0.09 + 0.35 * meet + 0.2 * away
+    meet_p[..., 4] = 0.03 + 0.2 * meet + 0.1 * away
+    meet_p[..., 5] = 0.02 + 0.11 * meet
+    parts.append(_touches(rng, sim, grid, MEETING_RATE[seg] * season * expo, 2, 1, meet_p, False))
+    # calls: held or no reply
+    call_p = np.zeros((*sig.shape[:2], n_out))
+    call_p[..., 1] = np.clip(0.2 + 0.5 * sig[..., S_NOREPLY] + 0.4 * away, 0, 0.95)
+    call_p[..., 2] = 1 - call_p[..., 1]
+    parts.append(_touches(rng, sim, grid, 0.08 * COMM_RATE[seg] * season * expo, 1, 1, call_p, False))
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return _communications_table(cols, ids, grid)
 
 
 PRIORITIES = ("low", "normal", "high", "urgent")
