@@ -279,23 +279,9 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # the adapter
 # ----------------------------------------------------------------------------------------------
-def transactions_to_contract(
-    frame: pl.DataFrame, spec: TransactionSpec
-) -> tuple[dict[Table, pl.DataFrame], AdaptReport]:
-    """Contract tables (clients, payments, events) from a transaction log, and what was skipped.
-
-    See the module docstring for the grain and columns of each table. Raises
-    :class:`~churnml.contract.validation.ContractError` when a named column is missing and ``ValueError`` when
-    the spec gives neither an amount nor quantity and price.
-    """
-    _checked_columns(frame, spec)
-    lines = _lines(frame, spec)
-    skipped = {r: 0 for r in SKIP_REASONS}
-    for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
-        skipped[reason] = n
-    kept = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
-
-    # Orders: per customer x invoice (or x timestamp when there is no invoice column).
+def _payments_of(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
+    """One payment per customer x invoice (or x timestamp without an invoice column): the first line's
+    time, the summed amount, ``refunded`` when negative."""
     order_key = [_CUST, _INVOICE] if spec.invoice else [_CUST, _TIME]
     orders = (
         kept.group_by(order_key)
@@ -315,7 +301,7 @@ def transactions_to_contract(
         if spec.invoice
         else pl.concat_str(pl.col(_CUST), pl.lit("-"), pl.col(Payments.PAID_AT).dt.strftime("%Y%m%d%H%M%S"))
     )
-    payments = orders.select(
+    return orders.select(
         pl.col(_CUST).alias(Payments.CLIENT_ID),
         pl.col(Payments.AMOUNT).round(2),
         pl.col(Payments.PAID_AT),
@@ -323,6 +309,9 @@ def transactions_to_contract(
         pl.col(Payments.STATUS),
     ).sort(Payments.CLIENT_ID, Payments.PAID_AT, Payments.INVOICE_ID)
 
+
+def _events_of(kept: pl.DataFrame, payments: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
+    """One ``order`` event per purchase, plus one event per product line when the spec names products."""
     purchase_orders = payments.filter(pl.col(Payments.AMOUNT) >= 0).select(
         pl.col(Payments.CLIENT_ID).alias(Events.CLIENT_ID),
         pl.col(Payments.PAID_AT).alias(Events.TS),
@@ -339,8 +328,12 @@ def transactions_to_contract(
                 pl.col(_AMOUNT).round(4).alias(Events.VALUE),
             )
         )
-    events = pl.concat(parts).sort(Events.CLIENT_ID, Events.TS, Events.EVENT)
+    return pl.concat(parts).sort(Events.CLIENT_ID, Events.TS, Events.EVENT)
 
+
+def _clients_of(kept: pl.DataFrame, spec: TransactionSpec) -> tuple[pl.DataFrame, int]:
+    """One client per customer (created at its first line; segment: its most frequent one), and how
+    many customers had several segments."""
     per_client = kept.group_by(_CUST).agg(pl.col(_TIME).min().alias(Clients.CREATED_AT))
     several = 0
     if spec.segment:
@@ -353,8 +346,27 @@ def transactions_to_contract(
             .select(_CUST, pl.col(_SEGMENT).alias(Clients.SEGMENT))
         )
         per_client = per_client.join(top, on=_CUST, how="left")
-    clients = per_client.rename({_CUST: Clients.CLIENT_ID}).sort(CLIENT_ID)
+    return per_client.rename({_CUST: Clients.CLIENT_ID}).sort(CLIENT_ID), several
 
+
+def transactions_to_contract(
+    frame: pl.DataFrame, spec: TransactionSpec
+) -> tuple[dict[Table, pl.DataFrame], AdaptReport]:
+    """Contract tables (clients, payments, events) from a transaction log, and what was skipped.
+
+    See the module docstring for the grain and columns of each table. Raises
+    :class:`~churnml.contract.validation.ContractError` when a named column is missing and ``ValueError`` when
+    the spec gives neither an amount nor quantity and price.
+    """
+    _checked_columns(frame, spec)
+    lines = _lines(frame, spec)
+    skipped = {r: 0 for r in SKIP_REASONS}
+    for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
+        skipped[reason] = n
+    kept = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
+    payments = _payments_of(kept, spec)
+    events = _events_of(kept, payments, spec)
+    clients, several = _clients_of(kept, spec)
     report = AdaptReport(
         input_rows=frame.height,
         skipped=skipped,
