@@ -1600,16 +1600,15 @@ def _spell_reasons(
     return np.where(keys[pos] == wanted, codes[pos], -1)
 
 
-def _truth(
-    ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray, late_noise: np.ndarray
-) -> dict[str, pl.DataFrame]:
-    n = sim.lo.shape[0]
+def _hazard_truth(ids: pl.Series, sim: _Sim, grid: _Grid) -> pl.DataFrame:
+    """One row per active client-week: the true weekly hazard, term due day, spell, its churn reason
+    and the decline intensity."""
     active = sim.hi > sim.lo
     c, w = np.nonzero(active)
     spell = sim.spell[c, w].astype(np.int64)
     reason_code = _spell_reasons(sim.spell_reason, c, spell)
     due = sim.due[c, w]
-    hazard = (
+    return (
         pl.DataFrame(
             {
                 CLIENT_ID: ids.gather(pl.Series(c)),
@@ -1630,7 +1629,9 @@ def _truth(
         .drop("_has_due", "_has_reason")
     )
 
-    ch = sim.churns
+
+def _churns_per_client(ch: dict[str, np.ndarray]) -> pl.DataFrame:
+    """Per client index ``_c``: its churn dates and reasons (in time order) and whether the first was warned."""
     order = np.lexsort((ch["day"], ch["client"]))
     churn_frame = pl.DataFrame(
         {
@@ -1640,11 +1641,22 @@ def _truth(
             "_warned": ch["warned"][order],
         }
     )
-    per_client = churn_frame.group_by("_c", maintain_order=True).agg(
+    return churn_frame.group_by("_c", maintain_order=True).agg(
         pl.col("_day").alias(Truth.CHURN_DATES),
         pl.col("_reason").alias(Truth.REASONS),
         pl.col("_warned").first().alias(Truth.WARNED),
     )
+
+
+def _truth(
+    ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray, late_noise: np.ndarray
+) -> dict[str, pl.DataFrame]:
+    """The truth tables: the weekly hazard (:func:`_hazard_truth`) and one row per client (segment,
+    churns, episodes, recoveries, returns, vacation weeks, healthy late payments)."""
+    n = sim.lo.shape[0]
+    active = sim.hi > sim.lo
+    c, w = np.nonzero(active)
+    spell = sim.spell[c, w].astype(np.int64)
     vac_weeks = ((vac < 1) & active).sum(axis=1)
     clients = (
         pl.DataFrame(
@@ -1659,7 +1671,7 @@ def _truth(
                 Truth.LATE_NOISE: late_noise.astype(np.int64),
             }
         )
-        .join(per_client, on="_c", how="left")
+        .join(_churns_per_client(sim.churns), on="_c", how="left")
         .with_columns(
             pl.col(Truth.CHURN_DATES).fill_null(pl.lit([], dtype=pl.List(pl.Date))),
             pl.col(Truth.REASONS).fill_null(pl.lit([], dtype=pl.List(pl.String))),
@@ -1683,7 +1695,7 @@ def _truth(
         Truth.VACATION_WEEKS,
         Truth.LATE_NOISE,
     )
-    return {Truth.HAZARD: hazard, Truth.CLIENTS: clients}
+    return {Truth.HAZARD: _hazard_truth(ids, sim, grid), Truth.CLIENTS: clients}
 
 
 def synthetic_chunk(params: SynthParams, chunk: int) -> SyntheticChunk:
