@@ -1736,6 +1736,57 @@ def synthetic_chunk(params: SynthParams, chunk: int) -> SyntheticChunk:
 # ----------------------------------------------------------------------------------------------
 # Oracle
 # ----------------------------------------------------------------------------------------------
+_KEY = "_key"
+
+
+def _cumulative_hazard(hazard: pl.DataFrame) -> pl.DataFrame:
+    """The truth rows by client, spell and due day (``_key``; the week without a due day), with the
+    cumulated ``log(1 - hazard)`` through each row (``_cum``) and before it (``_cum_before``)."""
+    return (
+        hazard.select(
+            pl.col(CLIENT_ID),
+            pl.col(Truth.WEEK),
+            pl.col(Truth.SPELL),
+            pl.coalesce(Truth.DUE, Truth.WEEK).alias(_KEY),
+            pl.col(Truth.HAZARD).clip(0.0, 1.0 - 1e-12),
+            pl.col(Truth.REASON).is_not_null().alias("_ends_in_churn"),
+        )
+        .sort(CLIENT_ID, Truth.SPELL, _KEY)
+        .with_columns(
+            pl.col(Truth.HAZARD).neg().log1p().cum_sum().over(CLIENT_ID, Truth.SPELL).alias("_cum"),
+        )
+        .with_columns((pl.col("_cum") - (-pl.col(Truth.HAZARD)).log1p()).alias("_cum_before"))
+    )
+
+
+def _spells(h: pl.DataFrame) -> pl.DataFrame:
+    """Per client and spell: its first week, total cumulated log-survival, last due day with a hazard
+    and whether it ended in churn."""
+    return (
+        h.group_by(CLIENT_ID, Truth.SPELL)
+        .agg(
+            pl.col(Truth.WEEK).min().alias("_first_week"),
+            pl.col("_cum").last().alias("_total"),
+            pl.col(_KEY).filter(pl.col(Truth.HAZARD) > 0).last().alias("_last_due"),
+            pl.col("_ends_in_churn").first(),
+        )
+        .sort(CLIENT_ID, "_first_week")
+    )
+
+
+def _cum_at(frame: pl.DataFrame, h: pl.DataFrame, on: str, name: str) -> pl.DataFrame:
+    """``frame`` with ``name``: the cumulated log-survival before the first truth row of the same client
+    and spell due at or after ``frame[on]``."""
+    return frame.sort(on).join_asof(
+        h.select(CLIENT_ID, Truth.SPELL, _KEY, pl.col("_cum_before").alias(name)).sort(_KEY),
+        left_on=on,
+        right_on=_KEY,
+        by=[CLIENT_ID, Truth.SPELL],
+        strategy="forward",
+        check_sortedness=False,
+    )
+
+
 def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
     """The true probability that each (client, snapshot) churns within ``horizon_days``.
 
@@ -1751,67 +1802,27 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
     - a client without a truth row at or before the snapshot gets 0.
     """
     snap = SNAPSHOT
-    key = "_key"
-    h = (
-        hazard.select(
-            pl.col(CLIENT_ID),
-            pl.col(Truth.WEEK),
-            pl.col(Truth.SPELL),
-            pl.coalesce(Truth.DUE, Truth.WEEK).alias(key),
-            pl.col(Truth.HAZARD).clip(0.0, 1.0 - 1e-12),
-            pl.col(Truth.REASON).is_not_null().alias("_ends_in_churn"),
-        )
-        .sort(CLIENT_ID, Truth.SPELL, key)
-        .with_columns(
-            pl.col(Truth.HAZARD).neg().log1p().cum_sum().over(CLIENT_ID, Truth.SPELL).alias("_cum"),
-        )
-        .with_columns((pl.col("_cum") - (-pl.col(Truth.HAZARD)).log1p()).alias("_cum_before"))
-    )
-    spells = (
-        h.group_by(CLIENT_ID, Truth.SPELL)
-        .agg(
-            pl.col(Truth.WEEK).min().alias("_first_week"),
-            pl.col("_cum").last().alias("_total"),
-            pl.col(key).filter(pl.col(Truth.HAZARD) > 0).last().alias("_last_due"),
-            pl.col("_ends_in_churn").first(),
-        )
-        .sort(CLIENT_ID, "_first_week")
-    )
-    base = spine.with_row_index("_row").sort(snap)
-    with_spell = base.join_asof(
-        spells.sort("_first_week"),
-        left_on=snap,
-        right_on="_first_week",
-        by=CLIENT_ID,
-        strategy="backward",
-        check_sortedness=False,
-    )
-    starts = (
-        with_spell.sort(snap)
+    h = _cumulative_hazard(hazard)
+    with_spell = (
+        spine.with_row_index("_row")
+        .sort(snap)
         .join_asof(
-            h.select(CLIENT_ID, Truth.SPELL, key, pl.col("_cum_before").alias("_c0")).sort(key),
+            _spells(h).sort("_first_week"),
             left_on=snap,
-            right_on=key,
-            by=[CLIENT_ID, Truth.SPELL],
-            strategy="forward",
+            right_on="_first_week",
+            by=CLIENT_ID,
+            strategy="backward",
             check_sortedness=False,
         )
-        .drop(key)
-        .with_columns((pl.col(snap) + pl.duration(days=horizon_days)).alias("_end"))
-        .sort("_end")
-        .join_asof(
-            h.select(CLIENT_ID, Truth.SPELL, key, pl.col("_cum_before").alias("_c1")).sort(key),
-            left_on="_end",
-            right_on=key,
-            by=[CLIENT_ID, Truth.SPELL],
-            strategy="forward",
-            check_sortedness=False,
-        )
+    )
+    starts = _cum_at(with_spell, h, snap, "_c0").drop(_KEY)
+    ends = _cum_at(
+        starts.with_columns((pl.col(snap) + pl.duration(days=horizon_days)).alias("_end")), h, "_end", "_c1"
     )
     already = pl.col("_ends_in_churn").fill_null(False) & (pl.col("_last_due") < pl.col(snap))
     prob = 1.0 - (pl.coalesce("_c1", "_total") - pl.coalesce("_c0", "_total")).exp()
     return (
-        starts.with_columns(
+        ends.with_columns(
             pl.when(pl.col(Truth.SPELL).is_null())
             .then(0.0)
             .when(already)
