@@ -165,6 +165,34 @@ def folder_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ob
     return root / "raw", model, {"model_version": "1", "feature_reference": feature_reference(X)}
 
 
+def test_the_console_and_the_manifest_say_what_was_read_and_skipped(folder_and_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    out = tmp_path / "list"
+    args = ["score", "--data", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    args += [
+        "--model",
+        str(tmp_path / "model"),
+        "--set",
+        "score.history_weeks=4",
+        "--set",
+        "score.batch_clients=30",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    read = json.loads((out / "manifest.json").read_text())["data"]["read"]["events"]
+    assert read["client_batches"] == 3 and read["window_start"] == "2024-04-15T00:00:00"
+    assert read["rows_read"] + read["rows_skipped"] == read["rows_in_file"] and read["rows_skipped"] > 0
+    assert f"events: read {read['rows_read']:,} of {read['rows_in_file']:,} rows" in result.output
+
+
 def _scored(dataset, model, meta, cfg, batches=None):  # type: ignore[no-untyped-def]
     slices = {k: getattr(cfg, k) for k in ("label", "features", "score", "value", "rules", "playbooks")}
     return scored_list(dataset, AS_OF, model, meta, batches=batches, **slices)
