@@ -18,10 +18,11 @@ from churnml.jobs.score_data import open_scoring_data
 from churnml.scoring.assemble import history_to_score, scored_list
 from churnml.scoring.window import (
     batch_count,
-    carried_marks,
     client_batch,
+    event_marks,
     feature_lookback_days,
     needed_events,
+    portfolio_days,
     portfolio_events,
     scoring_window,
 )
@@ -102,7 +103,7 @@ def test_the_rows_before_the_window_that_lifetime_features_read_are_carried() ->
     clients = pl.DataFrame(
         {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 1, 1)]}
     )
-    marks = carried_marks(events.lazy(), window, FeaturesConfig()).collect()
+    marks = event_marks(events.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
     kept = needed_events(events.lazy(), marks, clients, window, FeaturesConfig()).collect()
     assert kept.columns == events.columns
     assert sorted(zip(kept["client_id"], kept["ts"].dt.strftime("%m-%d"), strict=True)) == [
@@ -119,21 +120,44 @@ def test_the_portfolio_view_holds_the_last_activities_exports_and_young_days() -
     marks = pl.DataFrame(
         {
             "client_id": ["a", "b"],
-            "_last_asof": [datetime(2024, 8, 30, 9), None],
-            "_last_prev": [datetime(2024, 8, 20, 9), None],
+            "_last_asof": [datetime(2024, 8, 30, 9), datetime(2024, 7, 1, 8)],
+            "_last_prev": [datetime(2024, 8, 20, 9), datetime(2024, 7, 1, 8)],
             "_export_last": [datetime(2024, 8, 1, 9), None],
-            "_export_days": [[date(2024, 8, 1)], []],
-            "_young_days": [[], [date(2024, 7, 1)]],
         }
     )
-    view = portfolio_events(marks, FeaturesConfig())
+    days = pl.DataFrame(
+        {"client_id": ["a", "b"], "_day": [date(2024, 8, 1), date(2024, 7, 1)], "_export": [True, False]}
+    )
+    view = portfolio_events(marks, days, FeaturesConfig())
     assert view.rows() == [
         ("a", datetime(2024, 8, 1), "data_export"),
         ("a", datetime(2024, 8, 1, 9), "data_export"),
         ("a", datetime(2024, 8, 20, 9), None),
         ("a", datetime(2024, 8, 30, 9), None),
         ("b", datetime(2024, 7, 1), None),
+        ("b", datetime(2024, 7, 1, 8), None),
+        ("b", datetime(2024, 7, 1, 8), None),
     ]
+
+
+def test_the_portfolio_days_are_recent_exports_and_young_clients_days() -> None:
+    events = _events(
+        [
+            ("a", "2024-08-20 10:00", "data_export"),  # within 28 days of the previous week: kept
+            ("a", "2024-07-01 10:00", "data_export"),  # older: dropped
+            ("a", "2024-08-21 10:00", "page_view"),  # a is old: dropped
+            ("b", "2024-06-01 10:00", "page_view"),  # b young, since 2024-04-28 (prev - 120 days): kept
+            ("b", "2024-06-01 12:00", "login"),  # the same day: one row
+            ("b", "2024-04-20 10:00", "login"),  # before: dropped
+            ("b", "2024-09-02 10:00", "login"),  # on the as-of date: dropped
+        ]
+    )
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 5, 1)]}
+    )
+    cfg = load_config()
+    days = portfolio_days(events.lazy(), clients, date(2024, 9, 2), cfg.features, cfg.score, cfg.rules)
+    assert sorted(days.collect().rows()) == [("a", date(2024, 8, 20), True), ("b", date(2024, 6, 1), False)]
 
 
 # -- the list: read by window and batches == read whole ------------------------------------------

@@ -72,7 +72,7 @@ def _train(raw: Path, out: Path, trees: int) -> None:
     train, valid = table.filter(pl.col("snapshot") < cut), table.filter(pl.col("snapshot") >= cut)
     X, Xv = (f.select(names).cast(pl.Float64).to_pandas() for f in (train, valid))
     model = model_from_config(cfg.train, {"n_estimators": trees})
-    model.fit(X, train.get_column("label").to_numpy(), Xv, valid.get_column("label").to_numpy())
+    model.fit(X, train.get_column("label").to_numpy(), eval_set=(Xv, valid.get_column("label").to_numpy()))
     reference = feature_reference(X.sample(min(len(X), 50_000), random_state=0))
     export_model(model, out, {"model_version": "bench", "feature_reference": reference})
     print(

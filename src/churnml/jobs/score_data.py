@@ -82,7 +82,7 @@ class EventBatches:
         from churnml.scoring.window import client_batch, needed_events
 
         started = time.perf_counter()
-        clients = self.small[Table.CLIENTS].filter(client_batch(self.n) == k)
+        clients = self.small[Table.CLIENTS].filter(client_batch(self.n) == k)  # client_id: String
         ids = clients.get_column(CLIENT_ID).implode()
         mine = self.scan.filter(client_batch(self.n) == k)
         marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
@@ -134,9 +134,9 @@ class ScoringData:
         ``snapshots`` at ``day``; on the eager path (every table read) no batches."""
         from churnml.scoring.window import (
             batch_count,
-            carried_marks,
+            event_marks,
+            portfolio_days,
             portfolio_events,
-            portfolio_marks,
             scoring_window,
         )
 
@@ -145,14 +145,10 @@ class ScoringData:
         cfg, bounds, small = self.cfg, self.events_bounds, dict(self.base.tables)
         window = scoring_window(day, snapshots, cfg.features)
         clients = small[Table.CLIENTS]
-        # two streaming passes over the file: per-client marks, a few values per client each
-        marks = carried_marks(self.scan, window, cfg.features).collect(engine="streaming")
-        view = portfolio_events(
-            portfolio_marks(self.scan, clients, day, cfg.features, cfg.score, cfg.rules).collect(
-                engine="streaming"
-            ),
-            cfg.features,
-        )
+        # two streaming passes over the file, small results: per-client maxima, a few days per client
+        marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
+        days = portfolio_days(self.scan, clients, day, cfg.features, cfg.score, cfg.rules)
+        view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
         dataset = self.base.with_tables(events=view)
