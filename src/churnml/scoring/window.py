@@ -121,23 +121,30 @@ def needed_events(
     features: FeaturesConfig,
 ) -> pl.LazyFrame:
     """The events features need (lazy, the columns of ``events``): every row of the window, and before
-    it the rows at each client's carried marks (:func:`event_marks`) and the rows of its onboarding
-    weeks. Lifetime features ("days since the last login", "onboarding progress") come out the same
+    it the rows at each client's carried marks (:func:`event_marks`) and one other row per day of its
+    onboarding weeks (before the window only "was there an event that week" and "the last one" are read). Lifetime features ("days since the last login", "onboarding progress") come out the same
     as on the whole table; windowed ones only read the window."""
     ts = pl.col(Events.TS)
     cols = events.collect_schema().names()
-    old = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
-    old = old | (ts == pl.col(_EXPORT)) & _is_in(features.export_events) | (ts < pl.col(_ONB_END))
+    marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
+    marked = marked | (ts == pl.col(_EXPORT)) & _is_in(features.export_events)
     # two plain scans (their predicates go into the Parquet reader); only the old rows meet the joins
     recent = events.filter((ts >= window.start) & (ts < window.end))
-    carried = (
+    old = (
         events.filter(ts < window.start)
         .join(marks.lazy(), on=CLIENT_ID, how="inner")
         .join(_onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left")
-        .filter(old.fill_null(False))
+        .with_columns(marked.fill_null(False).alias("_marked"))
+    )
+    carried = old.filter(pl.col("_marked")).select(cols)
+    # onboarding progress only asks whether a week had an event: one more row per client x day is plenty
+    onboarding = (
+        old.filter(~pl.col("_marked") & (ts < pl.col(_ONB_END)))
+        .with_columns(ts.dt.date().alias("_day"))
+        .unique(subset=[CLIENT_ID, "_day"], keep="any")
         .select(cols)
     )
-    return pl.concat([carried, recent])
+    return pl.concat([carried, onboarding, recent])
 
 
 def event_marks(
