@@ -248,7 +248,7 @@ def score(
     read_s = {} if reads is None else {"read_batches": round(reads.seconds, 3)}
     timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
-    manifest["data"] = with_read_notes(manifest["data"], dataset, reads, day)
+    manifest["data"] = with_read_notes(manifest["data"], dataset, reads)
     data_notes = manifest["data"]
     lagging, empty, dark = (
         data_notes["lagging_tables"],

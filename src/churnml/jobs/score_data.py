@@ -116,7 +116,7 @@ class EventBatches:
 @dataclass
 class ScoringData:
     """A dataset folder opened for scoring: the small tables read and validated, the events only
-    measured (``events`` is None on the eager path, where ``full`` holds every table)."""
+    measured (``scan`` is None on the eager path, where ``base`` holds every table)."""
 
     cfg: Config
     base: Dataset  # the small tables (or every table, eager path)
@@ -207,9 +207,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     return ScoringData(cfg, base, scan, bounds)
 
 
-def with_read_notes(
-    data: dict[str, Any], dataset: Dataset, reads: EventReads | None, as_of: date
-) -> dict[str, Any]:
+def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | None) -> dict[str, Any]:
     """The manifest's ``data`` entry with what the run read of the events (``read``), the events' own
     span and row count (not those of the portfolio view), the repairs of the rows read, and their empty
     optional columns; unchanged on the eager path."""
