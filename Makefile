@@ -112,8 +112,8 @@ bench-features: setup ## Features throughput and memory at 10k clients x 24 mont
 bench-train: setup ## Time `churnml train` on freshly generated demo-size data
 	$(BIN)/python tests/benchmarks/bench_train.py
 
-bench-score: setup ## Weekly scoring of 100k clients, every client explained: wall time and peak memory
-	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 3
+bench-score: setup ## Weekly scoring of 100k clients x 13 months (BENCH_DATA=folder to reuse one), every client explained: time, peak memory, the floor
+	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 13 $(if $(BENCH_DATA),--data $(BENCH_DATA))
 
 bench-treeshap: setup ## Exact TreeSHAP of 100k clients: pattern-wise against plain pred_contrib
 	$(BIN)/python tests/benchmarks/bench_treeshap.py --clients $(or $(BENCH_CLIENTS),100000) --months 3

@@ -437,6 +437,14 @@ def score(
         f"{zones['green']}), ARR at risk {manifest['arr_at_risk']:,.0f}, model {run.version}, "
         f"in {run.timer.total():.1f}s"
     )
+    if run.reads is not None:
+        reads = run.reads
+        out_console.print(
+            f"events: read {reads.rows_read:,} of {reads.rows_in_file:,} rows ({reads.skipped():,} outside the "
+            f"window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d} skipped), "
+            f"{reads.batches} client batch{'es' if reads.batches > 1 else ''}",
+            highlight=False,
+        )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -175,6 +175,7 @@ class ScoreConfig(_Section):
     change_min: float = Field(0.01, ge=0, le=1)
     explain_limit: int | None = Field(None, ge=0)
     batch_rows: int = Field(400_000, ge=1)
+    batch_clients: int = Field(10_000, ge=1)
     currency: str = "EUR"
     renewal_days: int = Field(60, ge=0)
     onboarding_days: int = Field(120, ge=1)

@@ -48,6 +48,10 @@ __all__ = [
     "read_dataset",
     "read_table",
     "read_table_file",
+    "read_tables",
+    "scanned_parquet",
+    "time_bounds",
+    "validated_table",
     "with_default_permissions",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -190,6 +194,61 @@ def _as_of_limit(cfg: DataConfig) -> datetime:
     return now + timedelta(days=cfg.future_tolerance_days)
 
 
+def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One table's raw rows coerced, checked (nothing after the as-of limit) and compacted, and what
+    was repaired (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract."""
+    coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+    checked = checked_table(coerced, CONTRACT[table], _as_of_limit(cfg), cfg.max_examples)
+    del coerced
+    frame = compact_table(checked, CONTRACT[table])
+    return frame, {**fixed.counts, **implausible_dates(frame, CONTRACT[table])}
+
+
+def read_tables(
+    files: Mapping[Table, Path], cfg: DataConfig
+) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
+    """Every table of ``files`` read and validated (:func:`validated_table`), and the repairs per table
+    (tables without repairs left out). References between tables are not checked here."""
+    tables: dict[Table, pl.DataFrame] = {}
+    repairs: dict[str, dict[str, int]] = {}
+    for table, path in files.items():
+        raw, skipped = read_table(path, table, cfg.max_examples)
+        tables[table], fixed = validated_table(raw, table, cfg)
+        del raw
+        counts = {**skipped, **fixed}
+        if counts:
+            repairs[str(table)] = counts
+    return tables, repairs
+
+
+def scanned_parquet(path: Path, table: Table) -> pl.LazyFrame:
+    """A lazy scan of one Parquet table file (filters and column choices are pushed into the read)."""
+    try:
+        return pl.scan_parquet(path)
+    except Exception as exc:  # any parser failure means the file is not a table we can read
+        raise ContractError(str(table), f"file {path.name} is not a readable Parquet table ({exc})") from None
+
+
+def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
+    """``rows``, ``first``, ``first_plausible`` (from 1971 on) and ``last`` of one time column of a
+    lazily scanned table, in one streaming pass (the column only)."""
+    from churnml.contract.validation import PLAUSIBLE_FROM
+
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    ts = pl.col(column).cast(pl.Datetime("us"))
+    row = (
+        scan.select(
+            pl.len().alias("rows"),
+            ts.min().alias("first"),
+            ts.filter(ts >= cut).min().alias("first_plausible"),
+            ts.max().alias("last"),
+        )
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
+    return row
+
+
 def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     """Read, coerce and validate every table in ``folder``.
 
@@ -207,19 +266,7 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
         names = ", ".join(str(t) for t in ACTIVITY_TABLES)
         raise ContractError("events", f"no activity table in {folder}: need at least one of {names}")
 
-    limit = _as_of_limit(cfg)
-    tables: dict[Table, pl.DataFrame] = {}
-    repairs: dict[str, dict[str, int]] = {}
-    for table, path in files.items():
-        raw, skipped = read_table(path, table, cfg.max_examples)
-        coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
-        checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples)
-        del raw, coerced
-        tables[table] = compact_table(checked, CONTRACT[table])
-        del checked
-        counts = {**skipped, **fixed.counts, **implausible_dates(tables[table], CONTRACT[table])}
-        if counts:
-            repairs[str(table)] = counts
+    tables, repairs = read_tables(files, cfg)
     checked_references(tables, cfg.max_examples)
 
     start, last = timestamp_span(tables)

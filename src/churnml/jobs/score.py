@@ -3,10 +3,12 @@
 Steps (the work is :func:`churnml.scoring.assemble.scored_list`, pure; this module reads and writes):
 
 1. refuse an output folder churnml did not write, before any work;
-2. read the dataset folder; load the model (``models:/<name>@champion``, an exported folder, or the
+2. open the dataset folder (:mod:`churnml.jobs.score_data`: small tables read, the events only measured);
+   load the model (``models:/<name>@champion``, an exported folder, or the
    default: the tracking store's champion, else ``paths.models``) and refuse one trained for other label
    settings;
-3. reuse last week's health history when its model version and config hash match;
+3. reuse last week's health history when its model version and config hash match; the weeks left to
+   score set the events window, read client batch by client batch;
 4. score, explain and assemble the list (:func:`churnml.scoring.assemble.scored_list`);
 5. render the report and write scores.parquet, scores.csv, history.parquet, report.html and
    manifest.json atomically (an interrupted run leaves the previous list intact).
@@ -43,6 +45,7 @@ class ScoreRun:
     empty_columns: list[str]
     dark_features: list[str]
     timer: Timer
+    reads: Any = None  # churnml.jobs.score_data.EventReads: what was read of the events (None: all)
 
 
 def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
@@ -181,8 +184,8 @@ def score(
 ) -> ScoreRun:
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
-    from churnml.contract.io import read_dataset
-    from churnml.scoring.assemble import ScoringError, model_version, scored_list
+    from churnml.jobs.score_data import open_scoring_data, with_read_notes
+    from churnml.scoring.assemble import ScoringError, history_to_score, model_version, scored_list
     from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
@@ -198,9 +201,9 @@ def score(
         checked_output_folder(out)
     timer = Timer()
     done = timer.step("read")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    opened = open_scoring_data(data_folder(data, cfg), cfg)
     done()
-    day = as_of or dataset.as_of.date()
+    day = as_of or opened.as_of.date()
     step("loading the model")
     done = timer.step("load_model")
     fitted, metadata, source = scoring_model(model, cfg)
@@ -215,6 +218,9 @@ def score(
     if version != "unknown":
         last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
         known = read_previous_history(last_week, version, chash)
+    done = timer.step("read_marks")
+    dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
+    done()
     try:
         result = scored_list(
             dataset,
@@ -229,6 +235,7 @@ def score(
             playbooks=cfg.playbooks,
             known_history=known,
             progress=step,
+            batches=batches,
         )
     except ScoringError as exc:
         raise UserError(str(exc)) from None
@@ -238,8 +245,10 @@ def score(
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
-    timings = {**timer.seconds, **result.timings, "total": timer.total()}
+    read_s = {} if reads is None else {"read_batches": round(reads.seconds, 3)}
+    timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
+    manifest["data"] = with_read_notes(manifest["data"], dataset, reads)
     data_notes = manifest["data"]
     lagging, empty, dark = (
         data_notes["lagging_tables"],
@@ -249,4 +258,4 @@ def score(
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer)
+    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads)

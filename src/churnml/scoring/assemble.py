@@ -120,6 +120,7 @@ __all__ = [
     "feature_drift",
     "gone_clients",
     "history_snapshots",
+    "history_to_score",
     "history_zones",
     "last_data_before",
     "list_manifest",
@@ -448,8 +449,10 @@ def _score_spine(
     features: FeaturesConfig,
     rows_per_batch: int,
     progress: Callable[[str], None] | None,
+    out: _Scored | None = None,
 ) -> _Scored:
-    """Features and probabilities for every (client, snapshot) of ``spine``, in client batches.
+    """Features and probabilities for every (client, snapshot) of ``spine``, in client batches
+    (appended to ``out`` when given).
 
     One feature pass covers all snapshots of a batch (the feature engine works on the whole weekly
     grid anyway); batches of about ``rows_per_batch`` rows bound the memory on large portfolios.
@@ -460,7 +463,7 @@ def _score_spine(
     n_snaps = max(spine.get_column(SNAPSHOT).n_unique(), 1)
     per_batch = max(1, rows_per_batch // n_snaps)
     batches = [ids[i : i + per_batch] for i in range(0, len(ids), per_batch)]
-    out = _Scored()
+    out = out if out is not None else _Scored()
     for k, batch in enumerate(batches):
         if progress is not None and len(batches) > 1:
             progress(f"features and scores, clients batch {k + 1}/{len(batches)}")
@@ -469,7 +472,7 @@ def _score_spine(
             spine if len(batches) == 1 else spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(batch).implode()))
         )
         table = build_features(part, rows, features)
-        if k == 0:
+        if not out.probs:
             check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
         p = _probabilities(model, table, names)
@@ -477,6 +480,39 @@ def _score_spine(
         out.now.append(_copied_rows(table, pl.col(SNAPSHOT) == as_of))
         out.prev.append(_copied_rows(table, pl.col(SNAPSHOT) == prev_date))
         del table, part, rows  # before the next batch is cut: never two batches in memory
+    return out
+
+
+def _score_batches(
+    batches: Callable[[int], Dataset] | Sequence[Dataset],
+    spine: pl.DataFrame,
+    model: Any,
+    names: list[str],
+    as_of: date,
+    prev_date: date,
+    features: FeaturesConfig,
+    rows_per_batch: int,
+    progress: Callable[[str], None] | None,
+) -> _Scored:
+    """:func:`_score_spine` over client batches read one at a time (``batches[k]`` or ``batches(k)``:
+    the dataset of batch ``k``'s clients, its ``activity_start`` pinned to the whole data's), so only one
+    batch's rows are ever in memory. Each client is in one batch and its features do not depend on the
+    others, so the result is the one of a single pass."""
+    out = _Scored()
+    n = len(batches)  # type: ignore[arg-type]
+    for k in range(n):
+        if progress is not None:
+            progress(f"reading client batch {k + 1}/{n}")
+        part = batches(k) if callable(batches) else batches[k]
+        mine = part.tables[Table.CLIENTS].get_column(CLIENT_ID).cast(pl.String).implode()
+        rows = spine.filter(pl.col(CLIENT_ID).is_in(mine))
+        if rows.height:
+            if progress is not None:
+                progress(f"features and scores, client batch {k + 1}/{n}")
+            _score_spine(part, rows, model, names, as_of, prev_date, features, rows_per_batch, None, out)
+        del part, rows  # before the next batch is read
+    if not out.probs:
+        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     return out
 
 
@@ -660,6 +696,12 @@ def _history_plan(known_history: pl.DataFrame | None, as_of: date, weeks: int) -
     return _HistoryPlan(known, reused, [d for d in hist_dates if d not in reused])
 
 
+def history_to_score(known_history: pl.DataFrame | None, as_of: date, weeks: int) -> list[date]:
+    """The weekly snapshots a run at ``as_of`` scores (oldest first): the health-history weeks but those
+    last week's file (``known_history``) holds; this week and last week are always scored."""
+    return _history_plan(known_history, as_of, weeks).todo
+
+
 def _listed_spine(
     dataset: Dataset, todo: list[date], as_of: date, label: LabelConfig
 ) -> tuple[pl.DataFrame, list[str]]:
@@ -739,6 +781,7 @@ def scored_list(
     known_history: pl.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
     rows_per_batch: int | None = None,
+    batches: Callable[[int], Dataset] | Sequence[Dataset] | None = None,
 ) -> ScoredList:
     """Score every client active at ``as_of`` (columns and grain: module docstring).
 
@@ -746,7 +789,9 @@ def scored_list(
     ``contributions``, ``feature_names_``); ``metadata`` its training record (model version, feature
     reference for drift). Raises :class:`ScoringError` for stale data or a model that does not match
     the data's features. ``rows_per_batch`` (default ``score.batch_rows``) bounds the (client x snapshot)
-    rows featurised at once.
+    rows featurised at once. ``batches`` (``len`` and ``batches[k]`` or ``batches(k)``): the dataset of
+    each client batch, read one at a time for the features (:mod:`churnml.jobs.score_data`); ``dataset``
+    then only serves the whole-portfolio steps (population, rules, value, CRM views).
     """
     clock = _Clock(progress)
     clock.step("checking the data")
@@ -759,11 +804,13 @@ def scored_list(
 
     clock.step(f"features and scores at {len(plan.todo)} weekly snapshots")
     batch = rows_per_batch if rows_per_batch is not None else score.batch_rows
-    week = _week_scores(
-        _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress),
-        as_of,
-        prev_date,
+    passed = (
+        _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress)
+        if batches is None
+        else _score_batches(batches, spine, model, names, as_of, prev_date, features, batch, progress)
     )
+    week = _week_scores(passed, as_of, prev_date)
+    del passed
     clock.done("features_and_scores")
 
     clock.step("health history")

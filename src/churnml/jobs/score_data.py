@@ -1,0 +1,235 @@
+"""What ``churnml score`` reads: only what the list needs, client batch by client batch (I/O side).
+
+A Parquet events table is never read whole (:mod:`churnml.scoring.window`): one streaming pass takes its
+bounds, one its per-client marks (the portfolio view and the rows carried from before the window), then
+each client batch reads, validates and featurises its own rows of the window. Every other table is small
+and read whole, validated as ``churnml validate`` does. CSV events, or a label source that reads the
+events' whole history (``label.source`` churns or inactivity), keep the eager path (every table read whole).
+
+What was read and skipped is counted (:class:`EventReads`) and written to the manifest and the console.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from churnml.config import Config
+from churnml.contract.dataset import Dataset, RepairLog
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Events, Table
+
+__all__ = ["EventBatches", "EventReads", "ScoringData", "open_scoring_data", "with_read_notes"]
+
+
+@dataclass
+class EventReads:
+    """What a run read of the events table (filled as the batches are read): rows in the file, rows read
+    (the window and the carried rows), the window, the batch count, the repairs and which optional
+    columns held a value."""
+
+    rows_in_file: int
+    first: datetime | None
+    last: datetime | None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    batches: int = 0
+    rows_read: int = 0
+    repairs: dict[str, int] = field(default_factory=dict)
+    filled: set[str] = field(default_factory=set)
+    seconds: float = 0.0  # reading and validating the batches
+
+    def skipped(self) -> int:
+        return self.rows_in_file - self.rows_read
+
+    def note(self) -> dict[str, Any]:
+        """The manifest's ``data.read.events`` entry."""
+        return {
+            "rows_in_file": self.rows_in_file,
+            "rows_read": self.rows_read,
+            "rows_skipped": self.skipped(),
+            "window_start": None if self.window_start is None else self.window_start.isoformat(),
+            "window_end": None if self.window_end is None else self.window_end.isoformat(),
+            "client_batches": self.batches,
+        }
+
+
+@dataclass
+class EventBatches:
+    """Client batch ``k`` of ``n`` as a :class:`Dataset` (small tables cut to the batch's clients, the
+    batch's needed events read from the file and validated), for
+    :func:`churnml.scoring.assemble.scored_list`."""
+
+    n: int
+    scan: pl.LazyFrame
+    small: dict[Table, pl.DataFrame]
+    marks: pl.DataFrame
+    window: Any  # churnml.scoring.window.ScoringWindow
+    base: Dataset
+    cfg: Config
+    reads: EventReads
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __call__(self, k: int) -> Dataset:
+        from churnml.contract.io import validated_table
+        from churnml.contract.validation import checked_references
+        from churnml.scoring.window import client_batch, needed_events
+
+        started = time.perf_counter()
+        clients = self.small[Table.CLIENTS].filter(client_batch(self.n) == k)  # client_id: String
+        ids = clients.get_column(CLIENT_ID).implode()
+        mine = self.scan.filter(client_batch(self.n) == k)
+        marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
+        raw = needed_events(mine, marks, clients, self.window, self.cfg.features).collect(engine="streaming")
+        tables = {
+            t: f.filter(pl.col(CLIENT_ID).is_in(ids)) for t, f in self.small.items() if t != Table.CLIENTS
+        }
+        tables[Table.CLIENTS] = clients
+        if raw.height:
+            events, fixed = validated_table(raw, Table.EVENTS, self.cfg.data)
+            del raw
+            checked_references({Table.CLIENTS: clients, Table.EVENTS: events}, self.cfg.data.max_examples)
+            tables[Table.EVENTS] = events
+            self.reads.rows_read += events.height
+            for problem, rows in fixed.items():
+                self.reads.repairs[problem] = self.reads.repairs.get(problem, 0) + rows
+            optional = [c for c in CONTRACT[Table.EVENTS].optional if c in events.columns]
+            self.reads.filled |= {c for c in optional if events.get_column(c).null_count() < events.height}
+        else:  # no event of this batch in the window: the contract's empty table
+            tables[Table.EVENTS] = pl.DataFrame(
+                schema={
+                    s.name: POLARS_TYPE[s.kind]
+                    for s in CONTRACT[Table.EVENTS].columns
+                    if s.name in raw.columns
+                }
+            )
+        self.reads.seconds += time.perf_counter() - started
+        return self.base.with_tables(**{str(t): f for t, f in tables.items()})
+
+
+@dataclass
+class ScoringData:
+    """A dataset folder opened for scoring: the small tables read and validated, the events only
+    measured (``scan`` is None on the eager path, where ``base`` holds every table)."""
+
+    cfg: Config
+    base: Dataset  # the small tables (or every table, eager path)
+    scan: pl.LazyFrame | None = None
+    events_bounds: dict[str, Any] | None = None
+
+    @property
+    def as_of(self) -> datetime:
+        return self.base.as_of
+
+    def read(
+        self, day: date, snapshots: list[date]
+    ) -> tuple[Dataset, EventBatches | None, EventReads | None]:
+        """(the dataset of the whole-portfolio steps, the client batches, what is read) for scoring
+        ``snapshots`` at ``day``; on the eager path (every table read) no batches."""
+        from churnml.scoring.window import (
+            batch_count,
+            event_marks,
+            portfolio_days,
+            portfolio_events,
+            scoring_window,
+        )
+
+        if self.scan is None or self.events_bounds is None:
+            return self.base, None, None
+        cfg, bounds, small = self.cfg, self.events_bounds, dict(self.base.tables)
+        window = scoring_window(day, snapshots, cfg.features)
+        clients = small[Table.CLIENTS]
+        # two streaming passes over the file, small results: per-client maxima, a few days per client
+        marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
+        days = portfolio_days(self.scan, clients, day, cfg.features, cfg.score, cfg.rules)
+        view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
+        n = batch_count(clients.height, cfg.score.batch_clients)
+        reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
+        dataset = self.base.with_tables(events=view)
+        batches = EventBatches(n, self.scan, small, marks, window, dataset, cfg, reads)
+        return dataset, batches, reads
+
+
+def _events_stand_in(bounds: dict[str, Any]) -> pl.DataFrame:
+    """Three rows carrying the events' first, first plausible and last timestamps: what the dataset's
+    span (:func:`churnml.contract.validation.timestamp_span`) reads of the table."""
+    stamps = [bounds[k] for k in ("first", "first_plausible", "last") if bounds[k] is not None]
+    return pl.DataFrame({Events.TS: stamps}, schema={Events.TS: pl.Datetime("us")})
+
+
+def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
+    """Open ``folder`` for scoring: a Parquet events table is only measured (rows, first and last
+    timestamp, one streaming pass); every other table is read and validated. CSV events, or a label
+    source reading the events' whole history, read every table (:func:`churnml.contract.io.read_dataset`)."""
+    from churnml.contract.io import (
+        dataset_files,
+        file_checksum,
+        read_dataset,
+        read_tables,
+        scanned_parquet,
+        time_bounds,
+    )
+    from churnml.contract.validation import ContractError, checked_references, midnight_after, timestamp_span
+
+    files = dataset_files(Path(folder))
+    events = files.get(Table.EVENTS)
+    if events is None or not events.name.endswith(".parquet") or cfg.label.source != "subscriptions":
+        return ScoringData(cfg, read_dataset(folder, cfg.data))
+    for table in REQUIRED_TABLES:
+        if table not in files:
+            raise ContractError(
+                str(table), f"required table missing: no {table}.parquet or {table}.csv in {folder}"
+            )
+    small_files = {t: p for t, p in files.items() if t != Table.EVENTS}
+    tables, repairs = read_tables(small_files, cfg.data)
+    checked_references(tables, cfg.data.max_examples)
+    scan = scanned_parquet(events, Table.EVENTS)
+    bounds = time_bounds(scan, Events.TS)
+    if bounds["rows"] == 0:
+        return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
+    start, last = timestamp_span({**tables, Table.EVENTS: _events_stand_in(bounds)})
+    small = Dataset(tables, Path(folder).resolve().name, start, start, RepairLog(repairs))
+    base = Dataset(
+        tables=tables,
+        name=Path(folder).resolve().name,
+        start=start,
+        as_of=midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last),
+        repairs=RepairLog(repairs),
+        checksums={str(t): file_checksum(p) for t, p in files.items()},
+        activity_start=min(small.first_activity(), bounds["first"]),
+    )
+    return ScoringData(cfg, base, scan, bounds)
+
+
+def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | None) -> dict[str, Any]:
+    """The manifest's ``data`` entry with what the run read of the events (``read``), the events' own
+    span and row count (not those of the portfolio view), the repairs of the rows read, and their empty
+    optional columns; unchanged on the eager path."""
+    if reads is None:
+        return data
+    before = dataset.tables[Table.EVENTS].get_column(Events.TS).max()
+    spans = dict(data["tables"])
+    spans[str(Table.EVENTS)] = {
+        "first": None if reads.first is None else reads.first.isoformat(),
+        "last": None if reads.last is None else reads.last.isoformat(),
+        "last_before_as_of": None if before is None else before.isoformat(),
+    }
+    empty = [c for c in data["empty_optional_columns"] if not c.startswith(f"{Table.EVENTS}.")]
+    empty += [f"{Table.EVENTS}.{c}" for c in CONTRACT[Table.EVENTS].optional if c not in reads.filled]
+    repairs = dict(data["repairs"])
+    if reads.repairs:
+        repairs[str(Table.EVENTS)] = dict(sorted(reads.repairs.items()))
+    return {
+        **data,
+        "row_counts": {**data["row_counts"], str(Table.EVENTS): reads.rows_in_file},
+        "repairs": dict(sorted(repairs.items())),
+        "tables": spans,
+        "empty_optional_columns": sorted(empty),
+        "read": {str(Table.EVENTS): reads.note()},
+    }

@@ -1,0 +1,241 @@
+"""The weekly list reads only the events window it needs, client batch by client batch, and gives the
+list of a whole read bit for bit (:mod:`churnml.scoring.window`, :mod:`churnml.jobs.score_data`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from churnml.config import FeaturesConfig, load_config
+from churnml.contract.io import read_dataset, write_tables
+from churnml.demo.synth import SynthParams, synthetic_chunk
+from churnml.jobs.score_data import open_scoring_data
+from churnml.scoring.assemble import history_to_score, scored_list
+from churnml.scoring.window import (
+    batch_count,
+    client_batch,
+    event_marks,
+    feature_lookback_days,
+    needed_events,
+    portfolio_days,
+    portfolio_events,
+    scoring_window,
+)
+
+
+def test_the_longest_feature_look_back_is_the_z_score_s_30_weeks_by_default() -> None:
+    assert feature_lookback_days(FeaturesConfig()) == 210  # 4 + 26 weeks, more than the 182-day window
+    short = FeaturesConfig(zscore_recent_weeks=2, zscore_baseline_weeks=8, slope_weeks=4)
+    assert feature_lookback_days(short) == 182  # then the longest level window
+    assert (
+        feature_lookback_days(FeaturesConfig(windows=(7, 28), zscore_baseline_weeks=8, slope_weeks=4)) == 119
+    )
+
+
+def test_the_first_list_reads_26_weeks_of_history_plus_the_look_back_the_next_one_less() -> None:
+    as_of = date(2025, 2, 3)
+    first = history_to_score(None, as_of, 26)
+    assert first[0] == date(2024, 8, 12) and first[-1] == as_of and len(first) == 26
+    window = scoring_window(as_of, first, FeaturesConfig())
+    assert window.start == datetime(2024, 1, 15)  # 2024-08-12 - 210 days
+    assert window.end == datetime(2025, 2, 3)
+    # next week, last week's history reused: only this week and last week are scored
+    known = pl.DataFrame(
+        {
+            "client_id": ["a"] * 26,
+            "snapshot": first,
+            "churn_probability": [0.1] * 26,
+            "health_score": [90.0] * 26,
+        }
+    )
+    nxt = history_to_score(known, as_of + timedelta(weeks=1), 26)
+    assert nxt == [date(2025, 2, 3), date(2025, 2, 10)]
+    window = scoring_window(date(2025, 2, 10), nxt, FeaturesConfig())
+    assert (window.start, window.end) == (datetime(2024, 7, 8), datetime(2025, 2, 10))
+    assert window.days() == 217
+
+
+def test_client_batches_split_the_clients_without_overlap() -> None:
+    ids = pl.DataFrame({"client_id": [f"c{i:03d}" for i in range(200)]})
+    parts = [ids.filter(client_batch(3) == k) for k in range(3)]
+    assert sum(p.height for p in parts) == 200
+    assert all(p.height > 30 for p in parts)  # a hash spreads them
+    assert (
+        batch_count(100_000, 20_000) == 5
+        and batch_count(100_001, 20_000) == 6
+        and batch_count(3, 20_000) == 1
+    )
+
+
+def _events(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "ts": [datetime.fromisoformat(r[1]) for r in rows],
+            "event": [r[2] for r in rows],
+            "user_id": ["u"] * len(rows),
+            "value": [1.0] * len(rows),
+        }
+    )
+
+
+def test_the_rows_before_the_window_that_lifetime_features_read_are_carried() -> None:
+    window = scoring_window(date(2024, 9, 2), [date(2024, 9, 2)], FeaturesConfig())
+    assert window.start == datetime(2024, 2, 5)  # 2024-09-02 - 210 days
+    events = _events(
+        [
+            ("a", "2024-01-02 10:00", "data_export"),  # a's last export before the window: kept
+            ("a", "2024-01-03 10:00", "login"),
+            ("a", "2024-01-05 10:00", "login"),  # a's last login: kept
+            ("a", "2024-01-09 10:00", "page_view"),  # a's last event: kept
+            ("a", "2024-01-08 10:00", "page_view"),  # nothing: dropped
+            ("a", "2024-03-01 10:00", "page_view"),  # in the window: kept
+            ("a", "2024-09-02 00:00", "page_view"),  # on the as-of date: not read
+            ("b", "2024-01-03 10:00", "page_view"),  # b's onboarding weeks (created 2024-01-01): kept
+            ("b", "2024-01-04 10:00", "page_view"),
+        ]
+    )
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 1, 1)]}
+    )
+    marks = event_marks(events.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
+    kept = needed_events(events.lazy(), marks, clients, window, FeaturesConfig()).collect()
+    assert kept.columns == events.columns
+    assert sorted(zip(kept["client_id"], kept["ts"].dt.strftime("%m-%d"), strict=True)) == [
+        ("a", "01-02"),
+        ("a", "01-05"),
+        ("a", "01-09"),
+        ("a", "03-01"),
+        ("b", "01-03"),
+        ("b", "01-04"),
+    ]
+
+
+def test_the_portfolio_view_holds_the_last_activities_exports_and_young_days() -> None:
+    marks = pl.DataFrame(
+        {
+            "client_id": ["a", "b"],
+            "_last_asof": [datetime(2024, 8, 30, 9), datetime(2024, 7, 1, 8)],
+            "_last_prev": [datetime(2024, 8, 20, 9), datetime(2024, 7, 1, 8)],
+            "_export_last": [datetime(2024, 8, 1, 9), None],
+        }
+    )
+    days = pl.DataFrame(
+        {"client_id": ["a", "b"], "_day": [date(2024, 8, 1), date(2024, 7, 1)], "_export": [True, False]}
+    )
+    view = portfolio_events(marks, days, FeaturesConfig())
+    assert view.rows() == [
+        ("a", datetime(2024, 8, 1), "data_export"),
+        ("a", datetime(2024, 8, 1, 9), "data_export"),
+        ("a", datetime(2024, 8, 20, 9), None),
+        ("a", datetime(2024, 8, 30, 9), None),
+        ("b", datetime(2024, 7, 1), None),
+        ("b", datetime(2024, 7, 1, 8), None),
+        ("b", datetime(2024, 7, 1, 8), None),
+    ]
+
+
+def test_the_portfolio_days_are_recent_exports_and_young_clients_days() -> None:
+    events = _events(
+        [
+            ("a", "2024-08-20 10:00", "data_export"),  # within 28 days of the previous week: kept
+            ("a", "2024-07-01 10:00", "data_export"),  # older: dropped
+            ("a", "2024-08-21 10:00", "page_view"),  # a is old: dropped
+            ("b", "2024-06-01 10:00", "page_view"),  # b young, since 2024-04-28 (prev - 120 days): kept
+            ("b", "2024-06-01 12:00", "login"),  # the same day: one row
+            ("b", "2024-04-20 10:00", "login"),  # before: dropped
+            ("b", "2024-09-02 10:00", "login"),  # on the as-of date: dropped
+        ]
+    )
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 5, 1)]}
+    )
+    cfg = load_config()
+    days = portfolio_days(events.lazy(), clients, date(2024, 9, 2), cfg.features, cfg.score, cfg.rules)
+    assert sorted(days.collect().rows()) == [("a", date(2024, 8, 20), True), ("b", date(2024, 6, 1), False)]
+
+
+# -- the list: read by window and batches == read whole ------------------------------------------
+AS_OF = date(2024, 12, 2)  # a Monday, 11 months into the data
+
+
+@pytest.fixture(scope="module")
+def folder_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, dict]:
+    from churnml.features import build_features
+    from churnml.labels import active_spine
+    from churnml.modeling.export import feature_reference
+    from churnml.modeling.train import ChurnModel
+
+    root = tmp_path_factory.mktemp("window")
+    chunk = synthetic_chunk(SynthParams(clients=80, months=12, seed=11), 0)
+    write_tables({str(t): f for t, f in chunk.tables.items()}, root / "raw")
+    cfg = load_config()
+    dataset = read_dataset(root / "raw", cfg.data)
+    snaps = [date(2024, 4, 1) + timedelta(weeks=k) for k in range(0, 30, 3)]
+    table = build_features(dataset, active_spine(dataset, snaps, cfg.label), cfg.features)
+    names = [c for c in table.columns if c not in ("client_id", "snapshot")]
+    X = table.select(names).cast(pl.Float64).to_pandas()
+    rng = np.random.default_rng(3)
+    y = ((X["usage_days_since_login"].fillna(99).to_numpy() > 10) ^ (rng.uniform(size=len(X)) < 0.1)).astype(
+        int
+    )
+    params = {"n_estimators": 20, "num_leaves": 4, "min_child_samples": 5, "learning_rate": 0.3}
+    model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, eval_set=(X, y))
+    return root / "raw", model, {"model_version": "1", "feature_reference": feature_reference(X)}
+
+
+def test_the_console_and_the_manifest_say_what_was_read_and_skipped(folder_and_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    out = tmp_path / "list"
+    args = ["score", "--data", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    args += [
+        "--model",
+        str(tmp_path / "model"),
+        "--set",
+        "score.history_weeks=4",
+        "--set",
+        "score.batch_clients=30",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    read = json.loads((out / "manifest.json").read_text())["data"]["read"]["events"]
+    assert read["client_batches"] == 3 and read["window_start"] == "2024-04-15T00:00:00"
+    assert read["rows_read"] + read["rows_skipped"] == read["rows_in_file"] and read["rows_skipped"] > 0
+    assert f"events: read {read['rows_read']:,} of {read['rows_in_file']:,} rows" in result.output
+
+
+def _scored(dataset, model, meta, cfg, batches=None):  # type: ignore[no-untyped-def]
+    slices = {k: getattr(cfg, k) for k in ("label", "features", "score", "value", "rules", "playbooks")}
+    return scored_list(dataset, AS_OF, model, meta, batches=batches, **slices)
+
+
+def test_batches_read_from_the_files_give_the_list_of_the_whole_read(folder_and_model) -> None:  # type: ignore[no-untyped-def]
+    folder, model, meta = folder_and_model
+    lists = {}
+    for per_batch in (10_000, 25):  # one batch, then four
+        cfg = load_config(overrides=["score.history_weeks=4", f"score.batch_clients={per_batch}"])
+        opened = open_scoring_data(folder, cfg)
+        dataset, batches, reads = opened.read(AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks))
+        assert batches is not None and len(batches) == (1 if per_batch == 10_000 else 4)
+        lists[per_batch] = _scored(dataset, model, meta, cfg, batches)
+        assert 0 < reads.rows_read < reads.rows_in_file  # the window skips the first months
+        assert reads.window_start == datetime(2024, 4, 15)  # 2024-11-11 (3 weeks back) - 210 days
+    cfg = load_config(overrides=["score.history_weeks=4"])
+    whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
+    assert whole.scores.height > 20
+    for result in lists.values():
+        assert_frame_equal(result.scores, whole.scores, check_exact=True)
+        assert_frame_equal(result.history, whole.history, check_exact=True)
