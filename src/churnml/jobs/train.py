@@ -28,6 +28,7 @@ import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL
+from churnml.contract.validation import ContractError
 from churnml.jobs.common import UserError, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
@@ -196,8 +197,10 @@ def run_training(
     out: Path,
     progress: Callable[[str], None] | None = None,
     table: pd.DataFrame | None = None,
+    unlabeled_rows: int = 0,
 ) -> TrainSummary:
-    """Everything ``churnml train`` does after reading the dataset (module docstring)."""
+    """Everything ``churnml train`` does after reading the dataset (module docstring). ``table``: the
+    labeled table when already built (``unlabeled_rows``: the unlabeled rows left out of it)."""
     from churnml.labels import label_lag_days
     from churnml.modeling import tracking
     from churnml.modeling.champion import verdict
@@ -209,7 +212,7 @@ def run_training(
     if table is None:
         say("building the labeled feature table")
         table = labeled_table(dataset, cfg, say)
-    seconds["features"] = round(time.perf_counter() - t0, 2)
+        seconds["features"] = round(time.perf_counter() - t0, 2)
     tuned, tuned_from = read_tuned_params(cfg)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     t1 = time.perf_counter()
@@ -217,7 +220,15 @@ def run_training(
 
     monotone = monotone_directions(feature_columns(table), cfg.features)
     result = train_and_compare(
-        table, cfg.train, cfg.label.horizon_days, tuned, oracle, say, label_lag_days(cfg.label), monotone
+        table,
+        cfg.train,
+        cfg.label.horizon_days,
+        tuned,
+        oracle,
+        say,
+        label_lag_days(cfg.label),
+        monotone,
+        unlabeled_rows,
     )
     if truth is not None and oracle is None:
         result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
@@ -350,9 +361,10 @@ def train(
     progress: Callable[[str], None] | None = None,
 ) -> TrainSummary:
     """``churnml train``: refuse a wrong export folder or an unreadable tracking store before any work,
-    read the dataset folder (``--data``, else ``paths.data``), then :func:`run_training`; the champion
-    goes to ``out`` (else ``paths.models``)."""
-    from churnml.contract.io import read_dataset
+    read the dataset folder (``--data``, else ``paths.data``) and build the labeled table (batch by
+    batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
+    the champion goes to ``out`` (else ``paths.models``)."""
+    from churnml.jobs.batches import training_table
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
@@ -362,9 +374,18 @@ def train(
     checked_export_folder(folder)
     checked_store(tracking_uri(cfg.tracking))
     say = progress or (lambda _m: None)
-    say("reading the dataset")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    say("reading the dataset, building the labeled feature table")
+    t0 = time.perf_counter()
     try:
-        return run_training(dataset, cfg, truth, folder, say)
+        dataset, labeled = training_table(data_folder(data, cfg), cfg, say)
+    except ContractError:
+        raise
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    built = round(time.perf_counter() - t0, 2)
+    try:
+        summary = run_training(dataset, cfg, truth, folder, say, labeled.frame, labeled.unlabeled)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
+    return replace(summary, seconds=seconds)

@@ -84,6 +84,8 @@ def labeled_rows(table: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(
                 f"the labeled table lacks column '{col}' (columns: {list(table.columns)[:8]} ...)"
             )
+    if isinstance(table.index, pd.RangeIndex) and table.index.start == 0 and table[LABEL].notna().all():
+        return table  # already only labeled rows (the training table of a big portfolio): no copy
     return table[table[LABEL].notna()].reset_index(drop=True)
 
 
@@ -144,12 +146,32 @@ def model_contender(
     return Contender(name, predict)
 
 
+# The logistic baseline learns from at most this many of a fold's training rows (a seeded sample): its
+# imputer, missing flags and scaler hold several float64 copies of what it is given, and a linear model
+# gains nothing from millions of correlated weekly rows. It scores in chunks of this many rows.
+LOGISTIC_MAX_ROWS = 250_000
+
+
+def _chunked(score: Callable[[np.ndarray], np.ndarray], idx: np.ndarray) -> np.ndarray:
+    """``score`` over the row positions ``idx``, LOGISTIC_MAX_ROWS at a time."""
+    if idx.size <= LOGISTIC_MAX_ROWS:
+        return score(idx)
+    return np.concatenate(
+        [score(idx[i : i + LOGISTIC_MAX_ROWS]) for i in range(0, idx.size, LOGISTIC_MAX_ROWS)]
+    )
+
+
 def logistic_contender(cfg: TrainConfig) -> Contender:
-    """L2 logistic regression on the same features, calibrated on the held-out clients."""
+    """L2 logistic regression on the same features (at most LOGISTIC_MAX_ROWS training rows), calibrated
+    on the held-out clients."""
 
     def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[rows.fit], y[rows.fit])
-        return calibrated_on_holdout(lambda i: _logit(fitted.churn_probability(X.iloc[i])), y, rows, cfg), {}
+        fit = rows.fit
+        if fit.size > LOGISTIC_MAX_ROWS:
+            fit = np.sort(np.random.default_rng(cfg.seed).choice(fit, LOGISTIC_MAX_ROWS, replace=False))
+        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[fit], y[fit])
+        score = lambda i: _chunked(lambda j: _logit(fitted.churn_probability(X.iloc[j])), i)  # noqa: E731
+        return calibrated_on_holdout(score, y, rows, cfg), {}
 
     return Contender("logistic", predict)
 
@@ -411,12 +433,14 @@ def train_and_compare(
     progress: Callable[[str], None] | None = None,
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
+    unlabeled_rows: int = 0,
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
     ``oracle(rows)`` (optional) returns the true churn probability of each (client_id, snapshot) row.
     ``lag_days``: days after the horizon until a label is known (``labels.label_lag_days``).
     ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
+    ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -453,7 +477,7 @@ def train_and_compare(
         rows={
             "labeled": len(labeled),
             "positives": int(y.sum()),
-            "unlabeled": len(table) - len(labeled),
+            "unlabeled": len(table) - len(labeled) + unlabeled_rows,
             "backtest_test": len(bt.predictions),
         },
         rounds_source=rounds_source,

@@ -343,8 +343,8 @@ def _binary(y: Any, name: str) -> np.ndarray:
 
 
 def feature_matrix(X: Any, names: Sequence[str]) -> np.ndarray:
-    """The float64 matrix of the model's features (one row per row of ``X``, columns in the order of
-    ``names``): a pandas or Polars frame's columns picked by name (nulls as NaN; a Polars frame comes
+    """The float64 matrix of the model's features (float32 when every column of a pandas ``X`` is
+    float32; one row per row of ``X``, columns in the order of ``names``): a pandas or Polars frame's columns picked by name (nulls as NaN; a Polars frame comes
     out row-major, as LightGBM reads it, so no further copy on the way in), or an array whose columns
     already are the model's features in order (no copy when it is float64)."""
     if isinstance(X, np.ndarray):
@@ -364,4 +364,8 @@ def feature_matrix(X: Any, names: Sequence[str]) -> np.ndarray:
         import polars as pl
 
         return X.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
-    return X[list(names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    picked = X[list(names)]
+    if all(dtype == np.float32 for dtype in picked.dtypes):
+        # a float32 training table stays float32 (a view of its block, no copy; LightGBM reads it as is)
+        return picked.to_numpy(dtype=np.float32, na_value=np.nan)
+    return picked.to_numpy(dtype=np.float64, na_value=np.nan)
