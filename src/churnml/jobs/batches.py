@@ -128,14 +128,22 @@ def _read_batch(
             raw, skipped = pl.scan_parquet(path).filter(keep).collect(engine="streaming"), {}
         else:
             whole, skipped = read_table(path, table, cfg.max_examples)
-            raw = whole.filter(keep)
-        coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+            raw, skipped = whole.filter(keep), (skipped if part == 0 else {})
+        if raw.height == 0:  # no row of this batch's clients: the table's types from its first row
+            first = (
+                pl.scan_parquet(path).head(1).collect() if path.name.endswith(".parquet") else whole.head(1)
+            )
+            coerced, repaired = coerced_table(first, CONTRACT[table], cfg.max_examples)
+            coerced, fixed = coerced.clear(), {}
+        else:
+            coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+            fixed = dict(repaired.counts)
         del raw
         tables[table] = compact_table(
             checked_table(coerced, CONTRACT[table], limit, cfg.max_examples), CONTRACT[table]
         )
         del coerced
-        counts = {**skipped, **fixed.counts, **implausible_dates(tables[table], CONTRACT[table])}
+        counts = {**skipped, **fixed, **implausible_dates(tables[table], CONTRACT[table])}
         if counts:
             repairs[str(table)] = counts
     checked_references(tables, cfg.max_examples)

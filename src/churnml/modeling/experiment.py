@@ -36,10 +36,10 @@ import pandas as pd
 
 from churnml.config import TrainConfig
 from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
-from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout_clients
+from churnml.modeling.backtest import BacktestPlan, Fold, as_dates, backtest_plan, holdout_clients
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
-from churnml.modeling.train import ChurnModel, calibrator_for, model_from_config
+from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
 __all__ = [
     "CONTENDERS",
@@ -65,6 +65,7 @@ __all__ = [
     "run_backtest",
     "standard_contenders",
     "train_and_compare",
+    "training_sample",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
@@ -128,19 +129,51 @@ def calibrated_on_holdout(
     return cal.predict(score(rows.test))
 
 
+def training_sample(
+    idx: np.ndarray, y: np.ndarray, snapshots: Any, cfg: TrainConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows (positions ``idx``) a LightGBM model learns from, and their weights (None: all, unweighted).
+
+    ``cfg.snapshot_step`` > 1 keeps the rows of every ``snapshot_step``-th weekly snapshot (counted in
+    weeks since 1970). With more than ``cfg.max_train_rows`` rows left, every positive is kept and a
+    seeded share of the negatives, the share that leaves about ``max_train_rows`` rows, each weighted
+    1 / share so the class totals stay as they were. Evaluation and calibration rows are never sampled.
+    """
+    keep = idx
+    if cfg.snapshot_step > 1:
+        weeks = as_dates(np.asarray(snapshots)[keep]).astype(np.int64) // 7
+        keep = keep[weeks % cfg.snapshot_step == 0]
+    if cfg.max_train_rows is None or keep.size <= cfg.max_train_rows:
+        return keep, None
+    positive = y[keep] == 1
+    negatives = int(keep.size - positive.sum())
+    share = max(cfg.max_train_rows - int(positive.sum()), 1) / max(negatives, 1)
+    if share >= 1:
+        return keep, None
+    draw = np.random.default_rng(cfg.seed).random(keep.size)
+    keep = keep[positive | (draw < share)]
+    return keep, np.where(y[keep] == 1, 1.0, 1.0 / share)
+
+
+def _sampled(idx: np.ndarray, y: np.ndarray, table: pd.DataFrame, cfg: TrainConfig) -> tuple[np.ndarray, Any]:
+    snapshots = table[SNAPSHOT].to_numpy() if cfg.snapshot_step > 1 else None
+    return training_sample(idx, y, snapshots, cfg)
+
+
 def model_contender(
     cfg: TrainConfig, tuned: Mapping[str, Any] | None, monotone: Mapping[str, int] | None, name: str = "model"
 ) -> Contender:
     """LightGBM from config: early stopping and calibration on the held-out clients."""
 
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+    def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        fit, weight = _sampled(rows.fit, y, t, cfg)
         model = model_from_config(cfg, tuned, monotone).fit(
-            X.iloc[rows.fit],
-            y[rows.fit],
-            eval_set=(X.iloc[rows.holdout], y[rows.holdout]),
+            Rows(X, fit),
+            y[fit],
+            eval_set=(Rows(X, rows.holdout), y[rows.holdout]),
+            sample_weight=weight,
         )
-        X_test = X.iloc[rows.test]
-        raw = model.raw_score(X_test)
+        raw = model.raw_score(Rows(X, rows.test))
         return model.calibrator_.predict(raw), {"raw": raw, "best_iteration": model.best_iteration_}
 
     return Contender(name, predict)
@@ -189,7 +222,7 @@ def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
     """The true probability of generated data (not fitted, not calibrated); NaN rows become 0."""
 
     def predict(t: pd.DataFrame, _X: pd.DataFrame, _y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        p = np.asarray(oracle(t.iloc[rows.test][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)), dtype=float)
+        p = np.asarray(oracle(t[[CLIENT_ID, SNAPSHOT]].iloc[rows.test].reset_index(drop=True)), dtype=float)
         unknown = float(np.isnan(p).mean()) if p.size else 0.0
         if unknown > 0.01:
             raise _Skip(
@@ -292,7 +325,7 @@ def run_backtest(
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
             continue
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
-        out = labeled.iloc[rows.test][[CLIENT_ID, SNAPSHOT, LABEL]].reset_index(drop=True)
+        out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
         for contender in contenders:
             t0 = time.perf_counter()
@@ -400,18 +433,25 @@ def _deployed_model(
         rounds = max(1, int(np.median(bt.best_iterations)))
         rounds_source = f"median early-stopped rounds of the backtest folds {bt.best_iterations}"
         twin = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
-        twin.fit(X.iloc[fit], y[fit], calib_set=(X.iloc[ho], y[ho]))
+        learn, weight = _sampled(fit, y, labeled, cfg)
+        twin.fit(Rows(X, learn), y[learn], calib_set=(Rows(X, ho), y[ho]), sample_weight=weight)
     else:
-        twin = model_from_config(cfg, tuned, monotone).fit(X.iloc[fit], y[fit], eval_set=(X.iloc[ho], y[ho]))
+        twin = model_from_config(cfg, tuned, monotone)
+        learn, weight = _sampled(fit, y, labeled, cfg)
+        twin.fit(Rows(X, learn), y[learn], eval_set=(Rows(X, ho), y[ho]), sample_weight=weight)
         rounds = twin.best_iteration_
         rounds_source = f"early stopping on the {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
-    raw = twin.raw_score(X.iloc[ho])
+    raw = twin.raw_score(Rows(X, ho))
     calib_source = (
         f"the held-out clients' rows ({ho.size:,} rows, {int(y[ho].sum()):,} churners, every labeled snapshot) "
         f"scored by a twin trained the same way on the other clients"
     )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
-    final.fit(X, y, calibration_scores=(raw, y[ho]))
+    every, weight = _sampled(np.arange(len(y)), y, labeled, cfg)
+    if weight is None and every.size == len(y):
+        final.fit(X, y, calibration_scores=(raw, y[ho]))
+    else:
+        final.fit(Rows(X, every), y[every], calibration_scores=(raw, y[ho]), sample_weight=weight)
     return final, f"{rounds} ({rounds_source})", calib_source
 
 
