@@ -134,7 +134,7 @@ class TrainConfig(_Section):
     imbalance_power: float = Field(0.5, ge=0, le=1)
     n_jobs: int = Field(2, ge=1)
     batch_clients: int = Field(10_000, ge=1)
-    max_train_rows: int | None = Field(None, ge=1)
+    max_train_rows: int | None = Field(500_000, ge=1)
     snapshot_step: int = Field(1, ge=1)
 
 
