@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from churnml.config import load_config
 from churnml.demo.synth import SynthParams, write_synthetic_dataset
+from churnml.jobs import batches
 from churnml.jobs.batches import client_partition, compact_labeled, training_table
 
 
@@ -35,7 +37,9 @@ def test_compact_labeled_keeps_labeled_rows_as_float32_block():
     np.testing.assert_array_equal(block, np.array([[1.5, np.nan], [3.0, 5.0]], dtype=np.float32))
 
 
-def test_batched_table_equals_the_whole_one(tmp_path):
+@pytest.mark.parametrize("split_rows", [5_000_000, 1_000])  # big tables read by filter, or split first
+def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
+    monkeypatch.setattr(batches, "_SPLIT_ROWS", split_rows)
     write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), tmp_path / "raw", tmp_path / "truth")
     whole_ds, whole = training_table(tmp_path / "raw", load_config(None, []))
     batched_ds, batched = training_table(tmp_path / "raw", load_config(None, ["train.batch_clients=15"]))

@@ -17,6 +17,7 @@ With one batch (``train.batch_clients`` at least the number of clients) the data
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,8 +107,41 @@ def portfolio_span(files: dict[Table, Path]) -> tuple[datetime, datetime, dateti
     return start, last, first
 
 
+# Parquet tables with more rows than this are split into the batches' partitions in one pass first
+# (each batch then reads its own file), instead of every batch scanning and hashing the whole table.
+_SPLIT_ROWS = 5_000_000
+
+
+def _split_tables(files: dict[Table, Path], parts: int, scratch: Path) -> dict[Table, Path]:
+    """The big Parquet tables written once to ``scratch/<table>/_part=<i>/`` (one folder per batch,
+    rows in file order); the folders' parent per table split."""
+    out: dict[Table, Path] = {}
+    for table, path in files.items():
+        if not path.name.endswith(".parquet"):
+            continue
+        if pl.scan_parquet(path).select(pl.len()).collect().item() <= _SPLIT_ROWS:
+            continue
+        key = pl.col(CLIENT_ID).cast(pl.String).str.strip_chars().hash(_HASH_SEED) % parts
+        target = scratch / str(table)
+        pl.scan_parquet(path).sink_parquet(
+            pl.PartitionBy(target, key={"_part": key}, include_key=False), mkdir=True
+        )
+        out[table] = target
+    return out
+
+
+def _batch_rows(path: Path, split: Path | None, keep: pl.Expr, part: int) -> pl.DataFrame:
+    """The raw rows of one batch's clients from a Parquet table (its split folder when there is one)."""
+    if split is None:
+        return pl.scan_parquet(path).filter(keep).collect(engine="streaming")
+    folder = split / f"_part={part}"
+    if not folder.is_dir():
+        return pl.scan_parquet(path).head(0).collect()
+    return pl.read_parquet(folder, hive_partitioning=False)
+
+
 def _read_batch(
-    files: dict[Table, Path], cfg: DataConfig, parts: int, part: int
+    files: dict[Table, Path], cfg: DataConfig, parts: int, part: int, split: dict[Table, Path] | None = None
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
     """One batch's validated tables (what :func:`read_dataset` does, on the batch's rows only)."""
     from churnml.contract.io import _as_of_limit, read_table
@@ -125,7 +159,7 @@ def _read_batch(
     limit = _as_of_limit(cfg)
     for table, path in files.items():
         if path.name.endswith(".parquet"):
-            raw, skipped = pl.scan_parquet(path).filter(keep).collect(engine="streaming"), {}
+            raw, skipped = _batch_rows(path, (split or {}).get(table), keep, part), {}
         else:
             whole, skipped = read_table(path, table, cfg.max_examples)
             raw, skipped = whole.filter(keep), (skipped if part == 0 else {})
@@ -221,8 +255,12 @@ def labeled_table_in_batches(
     repairs: dict[str, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="churnml-train-") as tmp:
         scratch = Path(tmp)
+        split = _split_tables(files, parts, scratch)
+        say(f"split {', '.join(str(t) for t in split) or 'no table'} into {parts} client batches")
         for part in range(parts):
-            tables, fixed = _read_batch(files, cfg.data, parts, part)
+            tables, fixed = _read_batch(files, cfg.data, parts, part, split)
+            for folder in split.values():
+                shutil.rmtree(folder / f"_part={part}", ignore_errors=True)
             for t, counts in fixed.items():
                 for k, v in counts.items():
                     repairs.setdefault(t, {})[k] = repairs.get(t, {}).get(k, 0) + v
