@@ -245,10 +245,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         valid_sets, callbacks = [], []
         if eval_set is not None:
             y_valid = _binary(eval_set[1], "eval_set y")
+            # a weighted train set breaks the metrics of a sequence-built validation set (NaN in
+            # LightGBM 4.7): the validation rows are then copied (they are few: held-out clients)
+            valid_X = eval_set[0]
+            if isinstance(valid_X, Rows) and sample_weight is not None:
+                valid_X = feature_matrix(valid_X.frame, self.feature_names_)[valid_X.idx]
             valid_sets = [
-                lgb.Dataset(
-                    _lightgbm_data(eval_set[0], self.feature_names_), label=y_valid, reference=train_set
-                )
+                lgb.Dataset(_lightgbm_data(valid_X, self.feature_names_), label=y_valid, reference=train_set)
             ]
             callbacks = [
                 lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
