@@ -109,8 +109,8 @@ bench-generate: setup ## Time the generator at 10k clients (BENCH_CLIENTS=100000
 bench-features: setup ## Features throughput and memory at 10k clients x 24 months
 	$(BIN)/python tests/benchmarks/bench_features.py --clients $(or $(BENCH_CLIENTS),10000)
 
-bench-train: setup ## Time `churnml train` on freshly generated demo-size data
-	$(BIN)/python tests/benchmarks/bench_train.py
+bench-train: setup ## `churnml train` at 10k / 30k / 100k clients x 24 months: time and peak RSS beside the physical floor (BENCH_TRAIN_ARGS="--data 100000=DIR" reuses a dataset)
+	$(BIN)/python tests/benchmarks/bench_train.py --clients 10000 30000 100000 --months 24 $(BENCH_TRAIN_ARGS)
 
 bench-score: setup ## Weekly scoring of 100k clients x 13 months (BENCH_DATA=folder to reuse one), every client explained: time, peak memory, the floor
 	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 13 $(if $(BENCH_DATA),--data $(BENCH_DATA))

@@ -133,6 +133,9 @@ class TrainConfig(_Section):
     logistic_c: float = Field(0.1, gt=0)
     imbalance_power: float = Field(0.5, ge=0, le=1)
     n_jobs: int = Field(2, ge=1)
+    batch_clients: int = Field(10_000, ge=1)
+    max_train_rows: int | None = Field(500_000, ge=1)
+    snapshot_step: int = Field(1, ge=1)
 
 
 class TuneConfig(_Section):

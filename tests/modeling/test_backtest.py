@@ -151,3 +151,23 @@ def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
     assert "more days of data would give one" in result.notes[0]
     assert "held-out clients" in result.calibration_source
     assert result.training_window[1] == FIRST + timedelta(weeks=8)
+
+
+def test_training_sample_keeps_positives_and_weights_sampled_negatives():
+    from churnml.modeling.experiment import training_sample
+
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0])
+    idx = np.arange(8)
+    every, weight = training_sample(idx, y, None, TrainConfig())
+    assert weight is None and (every == idx).all()  # defaults: every row, unweighted
+    assert training_sample(idx, y, None, TrainConfig(max_train_rows=8))[1] is None  # not above the cap
+    # 2 positives + 6 negatives, at most 5 rows: every positive and half the negatives, weight 2
+    keep, weight = training_sample(idx, y, None, TrainConfig(max_train_rows=5, seed=1))
+    draw = np.random.default_rng(1).random(8)
+    expected = idx[(y == 1) | (draw < 0.5)]
+    assert (keep == expected).all() and {0, 4} <= set(keep.tolist())
+    np.testing.assert_array_equal(weight, np.where(y[keep] == 1, 1.0, 2.0))
+    # 2024-01-01 is week 2817 since 1970 (odd); every second week keeps the even ones
+    snaps = np.array([date(2024, 1, 1 + 7 * w) for w in range(4)] * 2)
+    keep, weight = training_sample(idx, y, snaps, TrainConfig(snapshot_step=2))
+    assert weight is None and keep.tolist() == [1, 3, 5, 7]

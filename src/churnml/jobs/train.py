@@ -28,6 +28,7 @@ import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL
+from churnml.contract.validation import ContractError
 from churnml.jobs.common import UserError, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
@@ -197,8 +198,11 @@ class _Trained:
     tuned_from: Path | None
 
 
-def _trained(table: pd.DataFrame, cfg: Config, truth: Path | None, say: Callable[[str], None]) -> _Trained:
-    """Backtest, compare and refit on ``table`` (tuned params and the oracle read when present)."""
+def _trained(
+    table: pd.DataFrame, cfg: Config, truth: Path | None, say: Callable[[str], None], unlabeled_rows: int = 0
+) -> _Trained:
+    """Backtest, compare and refit on ``table`` (tuned params and the oracle read when present;
+    ``unlabeled_rows``: the unlabeled rows already left out of ``table``)."""
     from churnml.labels import label_lag_days
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
@@ -207,7 +211,15 @@ def _trained(table: pd.DataFrame, cfg: Config, truth: Path | None, say: Callable
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     monotone = monotone_directions(feature_columns(table), cfg.features)
     result = train_and_compare(
-        table, cfg.train, cfg.label.horizon_days, tuned, oracle, say, label_lag_days(cfg.label), monotone
+        table,
+        cfg.train,
+        cfg.label.horizon_days,
+        tuned,
+        oracle,
+        say,
+        label_lag_days(cfg.label),
+        monotone,
+        unlabeled_rows,
     )
     if truth is not None and oracle is None:
         result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
@@ -274,8 +286,10 @@ def run_training(
     out: Path,
     progress: Callable[[str], None] | None = None,
     table: pd.DataFrame | None = None,
+    unlabeled_rows: int = 0,
 ) -> TrainSummary:
-    """Everything ``churnml train`` does after reading the dataset (module docstring)."""
+    """Everything ``churnml train`` does after reading the dataset (module docstring). ``table``: the
+    labeled table when already built (``unlabeled_rows``: the unlabeled rows left out of it)."""
     from churnml.modeling import tracking
     from churnml.modeling.champion import verdict
 
@@ -285,9 +299,9 @@ def run_training(
     if table is None:
         say("building the labeled feature table")
         table = labeled_table(dataset, cfg, say)
-    seconds["features"] = round(time.perf_counter() - t0, 2)
+        seconds["features"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
-    trained = _trained(table, cfg, truth, say)
+    trained = _trained(table, cfg, truth, say, unlabeled_rows)
     result = trained.result
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
@@ -385,9 +399,10 @@ def train(
     progress: Callable[[str], None] | None = None,
 ) -> TrainSummary:
     """``churnml train``: refuse a wrong export folder or an unreadable tracking store before any work,
-    read the dataset folder (``--data``, else ``paths.data``), then :func:`run_training`; the champion
-    goes to ``out`` (else ``paths.models``)."""
-    from churnml.contract.io import read_dataset
+    read the dataset folder (``--data``, else ``paths.data``) and build the labeled table (batch by
+    batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
+    the champion goes to ``out`` (else ``paths.models``)."""
+    from churnml.jobs.batches import training_table
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
@@ -397,9 +412,18 @@ def train(
     checked_export_folder(folder)
     checked_store(tracking_uri(cfg.tracking))
     say = progress or (lambda _m: None)
-    say("reading the dataset")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    say("reading the dataset, building the labeled feature table")
+    t0 = time.perf_counter()
     try:
-        return run_training(dataset, cfg, truth, folder, say)
+        dataset, labeled = training_table(data_folder(data, cfg), cfg, say)
+    except ContractError:
+        raise
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    built = round(time.perf_counter() - t0, 2)
+    try:
+        summary = run_training(dataset, cfg, truth, folder, say, labeled.frame, labeled.unlabeled)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
+    return replace(summary, seconds=seconds)

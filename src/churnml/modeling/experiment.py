@@ -36,10 +36,10 @@ import pandas as pd
 
 from churnml.config import TrainConfig
 from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
-from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout_clients
+from churnml.modeling.backtest import BacktestPlan, Fold, as_dates, backtest_plan, holdout_clients
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
-from churnml.modeling.train import ChurnModel, calibrator_for, model_from_config
+from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
 __all__ = [
     "CONTENDERS",
@@ -67,6 +67,7 @@ __all__ = [
     "run_backtest",
     "standard_contenders",
     "train_and_compare",
+    "training_sample",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
@@ -86,6 +87,8 @@ def labeled_rows(table: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(
                 f"the labeled table lacks column '{col}' (columns: {list(table.columns)[:8]} ...)"
             )
+    if isinstance(table.index, pd.RangeIndex) and table.index.start == 0 and table[LABEL].notna().all():
+        return table  # already only labeled rows (the training table of a big portfolio): no copy
     return table[table[LABEL].notna()].reset_index(drop=True)
 
 
@@ -128,30 +131,82 @@ def calibrated_on_holdout(
     return cal.predict(score(rows.test))
 
 
+def training_sample(
+    idx: np.ndarray, y: np.ndarray, snapshots: Any, cfg: TrainConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows (positions ``idx``) a LightGBM model learns from, and their weights (None: all, unweighted).
+
+    ``cfg.snapshot_step`` > 1 keeps the rows of every ``snapshot_step``-th weekly snapshot (counted in
+    weeks since 1970). With more than ``cfg.max_train_rows`` rows left, every positive is kept and a
+    seeded share of the negatives, the share that leaves about ``max_train_rows`` rows, each weighted
+    1 / share so the class totals stay as they were. Evaluation and calibration rows are never sampled.
+    """
+    keep = idx
+    if cfg.snapshot_step > 1:
+        weeks = as_dates(np.asarray(snapshots)[keep]).astype(np.int64) // 7
+        keep = keep[weeks % cfg.snapshot_step == 0]
+    if cfg.max_train_rows is None or keep.size <= cfg.max_train_rows:
+        return keep, None
+    positive = y[keep] == 1
+    negatives = int(keep.size - positive.sum())
+    share = max(cfg.max_train_rows - int(positive.sum()), 1) / max(negatives, 1)
+    if share >= 1:
+        return keep, None
+    draw = np.random.default_rng(cfg.seed).random(keep.size)
+    keep = keep[positive | (draw < share)]
+    return keep, np.where(y[keep] == 1, 1.0, 1.0 / share)
+
+
+def _sampled(idx: np.ndarray, y: np.ndarray, table: pd.DataFrame, cfg: TrainConfig) -> tuple[np.ndarray, Any]:
+    snapshots = table[SNAPSHOT].to_numpy() if cfg.snapshot_step > 1 else None
+    return training_sample(idx, y, snapshots, cfg)
+
+
 def model_contender(
     cfg: TrainConfig, tuned: Mapping[str, Any] | None, monotone: Mapping[str, int] | None, name: str = "model"
 ) -> Contender:
     """LightGBM from config: early stopping and calibration on the held-out clients."""
 
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+    def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        fit, weight = _sampled(rows.fit, y, t, cfg)
         model = model_from_config(cfg, tuned, monotone).fit(
-            X.iloc[rows.fit],
-            y[rows.fit],
-            eval_set=(X.iloc[rows.holdout], y[rows.holdout]),
+            Rows(X, fit),
+            y[fit],
+            eval_set=(Rows(X, rows.holdout), y[rows.holdout]),
+            sample_weight=weight,
         )
-        X_test = X.iloc[rows.test]
-        raw = model.raw_score(X_test)
+        raw = model.raw_score(Rows(X, rows.test))
         return model.calibrator_.predict(raw), {"raw": raw, "best_iteration": model.best_iteration_}
 
     return Contender(name, predict)
 
 
+# The logistic baseline learns from at most this many of a fold's training rows (a seeded sample): its
+# imputer, missing flags and scaler hold several float64 copies of what it is given, and a linear model
+# gains nothing from millions of correlated weekly rows. It scores in chunks of this many rows.
+LOGISTIC_MAX_ROWS = 250_000
+
+
+def _chunked(score: Callable[[np.ndarray], np.ndarray], idx: np.ndarray) -> np.ndarray:
+    """``score`` over the row positions ``idx``, LOGISTIC_MAX_ROWS at a time."""
+    if idx.size <= LOGISTIC_MAX_ROWS:
+        return score(idx)
+    return np.concatenate(
+        [score(idx[i : i + LOGISTIC_MAX_ROWS]) for i in range(0, idx.size, LOGISTIC_MAX_ROWS)]
+    )
+
+
 def logistic_contender(cfg: TrainConfig) -> Contender:
-    """L2 logistic regression on the same features, calibrated on the held-out clients."""
+    """L2 logistic regression on the same features (at most LOGISTIC_MAX_ROWS training rows), calibrated
+    on the held-out clients."""
 
     def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[rows.fit], y[rows.fit])
-        return calibrated_on_holdout(lambda i: _logit(fitted.churn_probability(X.iloc[i])), y, rows, cfg), {}
+        fit = rows.fit
+        if fit.size > LOGISTIC_MAX_ROWS:
+            fit = np.sort(np.random.default_rng(cfg.seed).choice(fit, LOGISTIC_MAX_ROWS, replace=False))
+        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[fit], y[fit])
+        score = lambda i: _chunked(lambda j: _logit(fitted.churn_probability(X.iloc[j])), i)  # noqa: E731
+        return calibrated_on_holdout(score, y, rows, cfg), {}
 
     return Contender("logistic", predict)
 
@@ -169,7 +224,7 @@ def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
     """The true probability of generated data (not fitted, not calibrated); NaN rows become 0."""
 
     def predict(t: pd.DataFrame, _X: pd.DataFrame, _y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        p = np.asarray(oracle(t.iloc[rows.test][[CLIENT_ID, SNAPSHOT]].reset_index(drop=True)), dtype=float)
+        p = np.asarray(oracle(t[[CLIENT_ID, SNAPSHOT]].iloc[rows.test].reset_index(drop=True)), dtype=float)
         unknown = float(np.isnan(p).mean()) if p.size else 0.0
         if unknown > 0.01:
             raise _Skip(
@@ -305,7 +360,7 @@ def run_backtest(
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
             continue
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
-        out = labeled.iloc[rows.test][[CLIENT_ID, SNAPSHOT, LABEL]].reset_index(drop=True)
+        out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
         for contender in contenders:
             t0 = time.perf_counter()
@@ -413,18 +468,25 @@ def _deployed_model(
         rounds = max(1, int(np.median(bt.best_iterations)))
         rounds_source = f"median early-stopped rounds of the backtest folds {bt.best_iterations}"
         twin = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
-        twin.fit(X.iloc[fit], y[fit], calib_set=(X.iloc[ho], y[ho]))
+        learn, weight = _sampled(fit, y, labeled, cfg)
+        twin.fit(Rows(X, learn), y[learn], calib_set=(Rows(X, ho), y[ho]), sample_weight=weight)
     else:
-        twin = model_from_config(cfg, tuned, monotone).fit(X.iloc[fit], y[fit], eval_set=(X.iloc[ho], y[ho]))
+        twin = model_from_config(cfg, tuned, monotone)
+        learn, weight = _sampled(fit, y, labeled, cfg)
+        twin.fit(Rows(X, learn), y[learn], eval_set=(Rows(X, ho), y[ho]), sample_weight=weight)
         rounds = twin.best_iteration_
         rounds_source = f"early stopping on the {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
-    raw = twin.raw_score(X.iloc[ho])
+    raw = twin.raw_score(Rows(X, ho))
     calib_source = (
         f"the held-out clients' rows ({ho.size:,} rows, {int(y[ho].sum()):,} churners, every labeled snapshot) "
         f"scored by a twin trained the same way on the other clients"
     )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
-    final.fit(X, y, calibration_scores=(raw, y[ho]))
+    every, weight = _sampled(np.arange(len(y)), y, labeled, cfg)
+    if weight is None and every.size == len(y):
+        final.fit(X, y, calibration_scores=(raw, y[ho]))
+    else:
+        final.fit(Rows(X, every), y[every], calibration_scores=(raw, y[ho]), sample_weight=weight)
     return final, f"{rounds} ({rounds_source})", calib_source
 
 
@@ -446,12 +508,14 @@ def train_and_compare(
     progress: Callable[[str], None] | None = None,
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
+    unlabeled_rows: int = 0,
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
     ``oracle(rows)`` (optional) returns the true churn probability of each (client_id, snapshot) row.
     ``lag_days``: days after the horizon until a label is known (``labels.label_lag_days``).
     ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
+    ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -488,7 +552,7 @@ def train_and_compare(
         rows={
             "labeled": len(labeled),
             "positives": int(y.sum()),
-            "unlabeled": len(table) - len(labeled),
+            "unlabeled": len(table) - len(labeled) + unlabeled_rows,
             "backtest_test": len(bt.predictions),
         },
         rounds_source=rounds_source,

@@ -27,6 +27,7 @@ from churnml.config import TrainConfig
 
 __all__ = [
     "ChurnModel",
+    "Rows",
     "ScoreCalibrator",
     "calibrator_for",
     "feature_matrix",
@@ -111,6 +112,51 @@ def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     return native, rounds
 
 
+# rows LightGBM reads at once from a :class:`Rows` (and rows scored at once): ~120 MB of float64 at 235 features
+_CHUNK_ROWS = 65_536
+
+
+class Rows:
+    """Rows ``idx`` (positions) of a feature frame, not copied: a model fits on them through an
+    ``lgb.Sequence`` that hands LightGBM a chunk at a time, and scores them chunk by chunk. On a
+    portfolio's float32 training table this saves a copy of most of the table per fit (same model:
+    LightGBM samples and bins the same rows either way)."""
+
+    def __init__(self, frame: pd.DataFrame, idx: np.ndarray) -> None:
+        self.frame = frame
+        self.idx = np.asarray(idx)
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.frame.columns
+
+    def __len__(self) -> int:
+        return int(self.idx.size)
+
+
+class _RowSequence(lgb.Sequence):
+    """LightGBM's batched reader over rows ``idx`` of ``matrix`` (float64 chunks, as it requires)."""
+
+    batch_size = _CHUNK_ROWS
+
+    def __init__(self, matrix: np.ndarray, idx: np.ndarray) -> None:
+        self.matrix = matrix
+        self.idx = idx
+
+    def __getitem__(self, key: int | slice) -> np.ndarray:
+        return np.asarray(self.matrix[self.idx[key]], dtype=np.float64)
+
+    def __len__(self) -> int:
+        return int(self.idx.size)
+
+
+def _lightgbm_data(X: Any, names: Sequence[str]) -> Any:
+    """What ``lgb.Dataset`` reads: the feature matrix, or a :class:`Rows`' rows as a sequence."""
+    if isinstance(X, Rows):
+        return _RowSequence(feature_matrix(X.frame, names), X.idx)
+    return feature_matrix(X, names)
+
+
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """LightGBM binary classifier + calibration; outputs P(churn within the horizon).
 
@@ -155,8 +201,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         eval_set: tuple[pd.DataFrame, Any] | None = None,
         calib_set: tuple[pd.DataFrame, Any] | None = None,
         calibration_scores: tuple[np.ndarray, Any] | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> ChurnModel:
         """Train on ``X``; calibrate on held-out data.
+
+        ``sample_weight`` (one per row of ``X``, e.g. 1 / share for sampled negatives) weighs the rows;
+        ``scale_pos_weight`` then comes from the weighted class totals.
 
         - ``eval_set=(X_valid, y_valid)``: early stopping on the held-out rows picks the number of
           rounds: the maximum of the validation curve after a moving average
@@ -171,7 +221,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if y.sum() == 0 or y.sum() == len(y):
             raise ValueError("the training rows hold only one class; cannot train a churn model")
         self.feature_names_ = [str(c) for c in X.columns]
-        self.scale_pos_weight_ = float(((len(y) - y.sum()) / y.sum()) ** self.imbalance_power)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        positives = float(w[y == 1].sum())
+        self.scale_pos_weight_ = float(((float(w.sum()) - positives) / positives) ** self.imbalance_power)
         self.monotone_constraints_ = [int((self.monotone or {}).get(n, 0)) for n in self.feature_names_]
         native, rounds = lightgbm_params(self.params or {})
         native = {
@@ -187,14 +239,19 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         }
         if any(self.monotone_constraints_):
             native["monotone_constraints"] = self.monotone_constraints_
-        train_set = lgb.Dataset(feature_matrix(X, self.feature_names_), label=y, free_raw_data=True)
+        train_set = lgb.Dataset(
+            _lightgbm_data(X, self.feature_names_), label=y, weight=sample_weight, free_raw_data=True
+        )
         valid_sets, callbacks = [], []
         if eval_set is not None:
             y_valid = _binary(eval_set[1], "eval_set y")
+            # a weighted train set breaks the metrics of a sequence-built validation set (NaN in
+            # LightGBM 4.7): the validation rows are then copied (they are few: held-out clients)
+            valid_X = eval_set[0]
+            if isinstance(valid_X, Rows) and sample_weight is not None:
+                valid_X = feature_matrix(valid_X.frame, self.feature_names_)[valid_X.idx]
             valid_sets = [
-                lgb.Dataset(
-                    feature_matrix(eval_set[0], self.feature_names_), label=y_valid, reference=train_set
-                )
+                lgb.Dataset(_lightgbm_data(valid_X, self.feature_names_), label=y_valid, reference=train_set)
             ]
             callbacks = [
                 lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
@@ -255,8 +312,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return model
 
     # -- prediction ------------------------------------------------------------------------------
-    def raw_score(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """The booster's raw score (log-odds, before calibration), shape ``(n,)``."""
+    def raw_score(self, X: pd.DataFrame | np.ndarray | Rows) -> np.ndarray:
+        """The booster's raw score (log-odds, before calibration), shape ``(n,)``; a :class:`Rows`
+        is scored chunk by chunk."""
+        if isinstance(X, Rows):
+            matrix = feature_matrix(X.frame, self.feature_names_)
+            chunks = [
+                self.booster_.predict(
+                    matrix[X.idx[i : i + _CHUNK_ROWS]], num_iteration=self.best_iteration_, raw_score=True
+                )
+                for i in range(0, X.idx.size, _CHUNK_ROWS)
+            ]
+            return np.concatenate(chunks) if chunks else np.empty(0)
         return np.asarray(
             self.booster_.predict(
                 feature_matrix(X, self.feature_names_), num_iteration=self.best_iteration_, raw_score=True
@@ -343,8 +410,8 @@ def _binary(y: Any, name: str) -> np.ndarray:
 
 
 def feature_matrix(X: Any, names: Sequence[str]) -> np.ndarray:
-    """The float64 matrix of the model's features (one row per row of ``X``, columns in the order of
-    ``names``): a pandas or Polars frame's columns picked by name (nulls as NaN; a Polars frame comes
+    """The float64 matrix of the model's features (float32 when every column of a pandas ``X`` is
+    float32; one row per row of ``X``, columns in the order of ``names``): a pandas or Polars frame's columns picked by name (nulls as NaN; a Polars frame comes
     out row-major, as LightGBM reads it, so no further copy on the way in), or an array whose columns
     already are the model's features in order (no copy when it is float64)."""
     if isinstance(X, np.ndarray):
@@ -364,4 +431,8 @@ def feature_matrix(X: Any, names: Sequence[str]) -> np.ndarray:
         import polars as pl
 
         return X.select(pl.col(n).cast(pl.Float64) for n in names).to_numpy(order="c")
-    return X[list(names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    picked = X[list(names)]
+    if all(dtype == np.float32 for dtype in picked.dtypes):
+        # a float32 training table stays float32 (a view of its block, no copy; LightGBM reads it as is)
+        return picked.to_numpy(dtype=np.float32, na_value=np.nan)
+    return picked.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -1,0 +1,56 @@
+"""The training table built batch by batch equals the table built from the whole dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from churnml.config import load_config
+from churnml.demo.synth import SynthParams, write_synthetic_dataset
+from churnml.jobs import batches
+from churnml.jobs.batches import client_partition, compact_labeled, training_table
+
+
+def test_partitions_cover_every_client_once_and_ignore_padding():
+    ids = pl.DataFrame({"client_id": [f"c{i}" for i in range(200)] + ["  c7 "]})
+    hits = np.column_stack([ids.select(client_partition(3, p)).to_series().to_numpy() for p in range(3)])
+    assert (hits.sum(axis=1) == 1).all()  # one partition each
+    assert (hits[-1] == hits[7]).all()  # the padded id lands with its trimmed self (validation trims)
+
+
+def test_compact_labeled_keeps_labeled_rows_as_float32_block():
+    table = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c"],
+            "snapshot": [None, None, None],
+            "label": [1, None, 0],
+            "churned_at": [None, None, None],
+            "f1": [1.5, 2.0, None],
+            "f2": [3, 4, 5],
+        }
+    )
+    keys, block, names, unlabeled = compact_labeled(table)
+    assert names == ["f1", "f2"] and unlabeled == 1
+    assert keys.get_column("client_id").to_list() == ["a", "c"]
+    assert block.dtype == np.float32 and block.shape == (2, 2)
+    np.testing.assert_array_equal(block, np.array([[1.5, np.nan], [3.0, 5.0]], dtype=np.float32))
+
+
+@pytest.mark.parametrize("split_rows", [5_000_000, 1_000])  # big tables read by filter, or split first
+def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
+    monkeypatch.setattr(batches, "_SPLIT_ROWS", split_rows)
+    write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), tmp_path / "raw", tmp_path / "truth")
+    whole_ds, whole = training_table(tmp_path / "raw", load_config(None, []))
+    batched_ds, batched = training_table(tmp_path / "raw", load_config(None, ["train.batch_clients=15"]))
+    assert batched_ds.tables == {}  # read batch by batch (3 batches), never whole
+    assert (batched_ds.start, batched_ds.as_of) == (whole_ds.start, whole_ds.as_of)
+    assert batched_ds.first_activity() == whole_ds.first_activity()
+    assert batched.unlabeled == whole.unlabeled > 0
+    a, b = whole.frame, batched.frame
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
+    assert (a["client_id"].to_numpy() == b["client_id"].to_numpy()).all()
+    assert (a["snapshot"] == b["snapshot"]).all() and (a["label"] == b["label"]).all()
+    features = a.columns[3:]
+    assert (a[features].dtypes == np.float32).all()
+    np.testing.assert_array_equal(a[features].to_numpy(), b[features].to_numpy())
