@@ -87,9 +87,11 @@ def _converted(col: Any, source: Any, kind: Kind) -> Any:
     return col.try_cast(_spark_type(kind))
 
 
-def _coerced(frame: Any, table: Table, max_examples: int) -> Any:
-    """The table with every contract column in its contract type (absent optional ones as typed nulls),
-    only contract columns, in contract order. Raises for a missing required column or an unreadable value."""
+def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
+    """(the table with every contract column in its contract type (absent optional ones as typed nulls),
+    only contract columns, in contract order; the same with the original columns beside them as
+    ``_orig_<name>``; per column, the mask of values that could not be read). Raises for a missing
+    required column or timestamps stored as numbers."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -121,18 +123,16 @@ def _coerced(frame: Any, table: Table, max_examples: int) -> Any:
         if s.name in types
     }
     both = frame.select(*cols, *[F.col(n).alias(f"_orig_{n}") for n in bad])
-    counts = both.select(
-        F.count(F.lit(1)).alias("_rows"), *[F.sum(m.cast("long")).alias(n) for n, m in bad.items()]
-    ).collect()[0]
-    if counts["_rows"] == 0:
-        raise ContractError(str(table), "is empty (a header but no rows); remove the file if the table does not apply")
-    for name in bad:
-        if counts[name]:
-            kind = schema.column(name).kind
-            shown = both.filter(bad[name]).withColumn(name, F.col(f"_orig_{name}").cast("string"))
-            examples = _examples(shown, F.lit(True), [name], max_examples)
-            raise ContractError(str(table), f"cannot read values as {kind.value}", name, examples, int(counts[name]))
-    return out
+    return out, both, bad
+
+
+def _coercion_error(both: Any, table: Table, name: str, mask: Any, count: int, max_examples: int) -> ContractError:
+    from pyspark.sql import functions as F
+
+    kind = CONTRACT[table].column(name).kind
+    shown = both.filter(mask).withColumn(name, F.col(f"_orig_{name}").cast("string"))
+    examples = _examples(shown, F.lit(True), [name], max_examples)
+    return ContractError(str(table), f"cannot read values as {kind.value}", name, examples, count)
 
 
 def _rules(frame: Any, table: Table, limit: datetime | None) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
@@ -203,13 +203,18 @@ def contract_frame(frame: Any, table: Table, limit: datetime | None, max_example
     :class:`ContractError` with a few offending rows. Grain unchanged."""
     from pyspark.sql import functions as F
 
-    coerced = _coerced(frame, table, max_examples)
-    checked, rules = _rules(coerced, table, limit)
-    if not rules:
-        return coerced
+    coerced, both, bad = _coerced(frame, table)
+    checked, rules = _rules(both, table, limit)
     counts = checked.select(
-        *[F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)]
+        F.count(F.lit(1)).alias("_rows"),
+        *[F.sum(m.cast("long")).alias(f"b_{n}") for n, m in bad.items()],
+        *[F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)],
     ).collect()[0]
+    if counts["_rows"] == 0:
+        raise ContractError(str(table), "is empty (a header but no rows); remove the file if the table does not apply")
+    for name, mask in bad.items():
+        if counts[f"b_{name}"]:
+            raise _coercion_error(both, table, name, mask, int(counts[f"b_{name}"]), max_examples)
     for i, (problem, column, mask, shown) in enumerate(rules):
         if counts[f"r{i}"]:
             examples = _examples(checked, F.coalesce(mask, F.lit(False)), shown, max_examples)
@@ -322,7 +327,10 @@ def spark_features(
                 fam = fn(nw.from_native(tables[table]), grid, axis, cfg)
             else:
                 continue
-            out = out.join(fam.filter(nw.col(WEEK).is_in(weeks)), on=[CLIENT_ID, WEEK], how="left")
+            # each family computed on its own and kept (its plan cut): one plan of every family's window
+            # expressions at once takes Spark's optimizer minutes
+            at_spine = fam.filter(nw.col(WEEK).is_in(weeks)).to_native().localCheckpoint(eager=True)
+            out = out.join(nw.from_native(at_spine), on=[CLIENT_ID, WEEK], how="left")
     native = out.to_native()
     present = [n for n in feature_specs(cfg) if n in native.columns]
     unknown = [c for c in native.columns if c not in (CLIENT_ID, SNAPSHOT, WEEK) and c not in present]
