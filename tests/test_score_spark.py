@@ -1,6 +1,6 @@
 """``churnml score`` on local Apache Spark gives the same weekly list as the Polars path.
 
-One generated dataset (200 clients x 8 months), one small model, one Spark session for the module.
+One generated dataset (120 clients x 6 months), one small model, one Spark session for the module.
 Skipped only when pyspark or a Java runtime is missing.
 """
 
@@ -47,9 +47,9 @@ def spark():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("spark_score")
-    write_synthetic_dataset(SynthParams(clients=200, months=8, seed=5), root / "raw", root / "truth")
+    write_synthetic_dataset(SynthParams(clients=120, months=6, seed=5), root / "raw", root / "truth")
     dataset = read_dataset(root / "raw", load_config(None).data)
-    snaps = [date(2024, 3, 4) + timedelta(weeks=k) for k in range(16)]
+    snaps = [date(2024, 2, 5) + timedelta(weeks=k) for k in range(14)]
     spine = labeled_spine(dataset, snaps, LabelConfig()).filter(pl.col("label").is_not_null())
     table = build_features(dataset, spine.select(CLIENT_ID, "snapshot"), FeaturesConfig())
     names = [c for c in table.columns if c not in (CLIENT_ID, "snapshot")]
