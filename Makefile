@@ -16,7 +16,7 @@ RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data validate features train tune score demo test lint format bench bench-list bench-generate \
-        bench-features bench-train bench-score bench-treeshap mlflow-ui retail clean \
+        bench-features bench-train bench-score bench-spark bench-treeshap mlflow-ui retail clean \
         lists winback postmortem metrics
 
 help: ## List the targets
@@ -114,6 +114,9 @@ bench-train: setup ## Time `churnml train` on freshly generated demo-size data
 
 bench-score: setup ## Weekly scoring of 100k clients, every client explained: wall time and peak memory
 	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 3
+
+bench-spark: setup ## The 100k-client weekly list on local Spark beside Polars, and where Spark's time goes (SPARK_DATA=/tmp/scale/c100k_m13)
+	$(BIN)/python tests/benchmarks/bench_spark.py --data $(or $(SPARK_DATA),/tmp/scale/c100k_m13) --driver-memory 8g
 
 bench-treeshap: setup ## Exact TreeSHAP of 100k clients: pattern-wise against plain pred_contrib
 	$(BIN)/python tests/benchmarks/bench_treeshap.py --clients $(or $(BENCH_CLIENTS),100000) --months 3

@@ -67,7 +67,9 @@ def both(spark, workspace: dict[str, Path]):
 
     cfg = load_config(None)
     polars_cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 4})})
-    spark_cfg = polars_cfg.model_copy(update={"features": cfg.features.model_copy(update={"engine": "spark"})})
+    spark_cfg = polars_cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"engine": "spark"})}
+    )
     model = str(workspace["model"])
     on_polars = score(workspace["raw"], polars_cfg, None, workspace["root"] / "polars", model)
     on_spark = score(workspace["raw"], spark_cfg, None, workspace["root"] / "spark", model)
@@ -82,10 +84,22 @@ def test_spark_gives_the_same_list_as_polars(both) -> None:
     assert a.height > 50
     assert b.get_column(CLIENT_ID).to_list() == a.get_column(CLIENT_ID).to_list()
     np.testing.assert_allclose(
-        b.get_column(Scores.PROBABILITY).to_numpy(), a.get_column(Scores.PROBABILITY).to_numpy(), rtol=0, atol=1e-9
+        b.get_column(Scores.PROBABILITY).to_numpy(),
+        a.get_column(Scores.PROBABILITY).to_numpy(),
+        rtol=0,
+        atol=1e-9,
     )
-    for col in (Scores.ZONE, Scores.MODEL_ZONE, Scores.ACTION, Scores.VALUE_TIER, Scores.PRIORITY,
-                Scores.driver(1, "feature"), Scores.driver(1, "sentence"), Scores.WHY_CHANGED, Scores.RULES):
+    for col in (
+        Scores.ZONE,
+        Scores.MODEL_ZONE,
+        Scores.ACTION,
+        Scores.VALUE_TIER,
+        Scores.PRIORITY,
+        Scores.driver(1, "feature"),
+        Scores.driver(1, "sentence"),
+        Scores.WHY_CHANGED,
+        Scores.RULES,
+    ):
         assert b.get_column(col).to_list() == a.get_column(col).to_list(), col
     # every column, floats to 1e-9
     assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
@@ -103,22 +117,33 @@ def test_spark_gives_the_same_history_and_manifest_counts(both) -> None:
     for key in ("as_of", "clients_scored", "zones", "new_in_red", "rules_fired", "arr", "arr_at_risk"):
         assert on_spark.manifest[key] == on_polars.manifest[key], key
     assert on_spark.manifest["data"]["row_counts"] == on_polars.manifest["data"]["row_counts"]
-    assert on_spark.manifest["data"]["last_timestamp_before_as_of"] == on_polars.manifest["data"]["last_timestamp_before_as_of"]
+    assert (
+        on_spark.manifest["data"]["last_timestamp_before_as_of"]
+        == on_polars.manifest["data"]["last_timestamp_before_as_of"]
+    )
     assert on_spark.manifest["drift"]["psi"] == on_polars.manifest["drift"]["psi"]
 
 
 def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
     from churnml.scoring.spark import checked_spark_references, contract_frame
 
-    clients = spark.createDataFrame([("c1", datetime(2024, 1, 1)), ("c2", datetime(2024, 2, 1))], ["client_id", "created_at"])
-    events = spark.createDataFrame(
-        [("c1", datetime(2024, 3, 1), "login"), ("c9", datetime(2024, 3, 2), "login")], ["client_id", "ts", "event"]
+    clients = spark.createDataFrame(
+        [("c1", datetime(2024, 1, 1)), ("c2", datetime(2024, 2, 1))], ["client_id", "created_at"]
     )
-    tables = {Table.CLIENTS: contract_frame(clients, Table.CLIENTS, None), Table.EVENTS: contract_frame(events, Table.EVENTS, None)}
+    events = spark.createDataFrame(
+        [("c1", datetime(2024, 3, 1), "login"), ("c9", datetime(2024, 3, 2), "login")],
+        ["client_id", "ts", "event"],
+    )
+    tables = {
+        Table.CLIENTS: contract_frame(clients, Table.CLIENTS, None),
+        Table.EVENTS: contract_frame(events, Table.EVENTS, None),
+    }
     with pytest.raises(ContractError, match=r"table 'events', column 'client_id': client_id not found .*c9"):
         checked_spark_references(tables)
     nulls = spark.createDataFrame([("c1", None, "login")], "client_id string, ts timestamp_ntz, event string")
-    with pytest.raises(ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 rows\)"):
+    with pytest.raises(
+        ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 rows\)"
+    ):
         contract_frame(nulls, Table.EVENTS, None)
     text = spark.createDataFrame([("c1", "2024-03-01")], ["client_id", "created_at"])
     assert contract_frame(text, Table.CLIENTS, None).collect()[0]["created_at"] == datetime(2024, 3, 1)

@@ -47,9 +47,12 @@ def _train(work: Path, clients: int, trees: int) -> Path:
     table = labeled_feature_table(read_dataset(raw, cfg.data), cfg.snapshots, cfg.label, cfg.features)
     table = table.filter(pl.col("label").is_not_null())
     names = [c for c in table.columns if c not in ("client_id", "snapshot", "label")]
-    X = table.select(names).to_pandas()
+    # the last 8 weekly snapshots hold out for early stopping and calibration
+    cut = sorted(table.get_column("snapshot").unique().to_list())[-8]
+    train, valid = table.filter(pl.col("snapshot") < cut), table.filter(pl.col("snapshot") >= cut)
+    X, Xv = train.select(names).to_pandas(), valid.select(names).to_pandas()
     fitted = model_from_config(cfg.train, {"n_estimators": trees})
-    fitted.fit(X, table.get_column("label").to_numpy())
+    fitted.fit(X, train.get_column("label").to_numpy(), eval_set=(Xv, valid.get_column("label").to_numpy()))
     export_model(fitted, model, {"model_version": "bench", "feature_reference": feature_reference(X)})
     print(f"setup: trained on {len(X):,} rows in {time.perf_counter() - start:.1f}s")
     return model
@@ -105,7 +108,9 @@ def _compared(polars_out: Path, spark_out: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=Path("/tmp/scale/c100k_m13"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/churnml_bench_spark"))
     parser.add_argument("--driver-memory", default="8g")
@@ -123,7 +128,9 @@ def main() -> None:
         runs[engine] = _run(engine, opts.data, model, opts.work / f"scores_{engine}", opts.driver_memory)
     print(f"\nweekly list of {opts.data.name}, default config (26 history weeks), every client explained")
     for engine, r in runs.items():
-        print(f"{engine:>7}: {r['wall']:7.1f} s wall ({r['seconds']:.1f} s in the job), peak RSS {r['peak_gb']:.1f} GB")
+        print(
+            f"{engine:>7}: {r['wall']:7.1f} s wall ({r['seconds']:.1f} s in the job), peak RSS {r['peak_gb']:.1f} GB"
+        )
         steps = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items() if k != "total")
         print(f"         steps (s): {steps}")
     if len(runs) == 2:

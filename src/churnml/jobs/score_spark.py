@@ -93,10 +93,13 @@ def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, An
         raise ContractError("events", f"no activity table in {folder}")
     text = [p.name for p in files.values() if p.suffix != ".parquet"]
     if text:
-        raise UserError(f"the Spark engine reads Parquet only: convert {text} (e.g. churnml adapt) or score with Polars")
+        raise UserError(
+            f"the Spark engine reads Parquet only: convert {text} (e.g. churnml adapt) or score with Polars"
+        )
     limit = _as_of_limit(cfg)
     tables = {
-        t: contract_frame(session.read.parquet(str(p)), t, limit, cfg.data.max_examples) for t, p in files.items()
+        t: contract_frame(session.read.parquet(str(p)), t, limit, cfg.data.max_examples)
+        for t, p in files.items()
     }
     checked_spark_references(tables, cfg.data.max_examples)
     return tables
@@ -175,24 +178,41 @@ def scored_on_spark(
     (``ctx``: a :class:`~churnml.scoring.spark_buckets.BucketContext` with the model)."""
     from dataclasses import replace
 
-    from pyspark.sql import functions as F
-
     from churnml.modeling.train import feature_matrix
     from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match, feature_drift
     from churnml.scoring.explain import reference_levels, registry_catalog
-    from churnml.scoring.spark import BLOB, BLOB_SCHEMA, BUCKET, KIND, bucket_blobs, frame_of_blob, spark_features
-    from churnml.scoring.spark_buckets import FEATURES, HISTORY, LIST, assembled_scores, score_partition, spine_partition
+    from churnml.scoring.spark import (
+        BLOB,
+        BLOB_SCHEMA,
+        BUCKET,
+        KIND,
+        bucket_blobs,
+        first_and_last_events,
+        frame_of_blob,
+        spark_features,
+    )
+    from churnml.scoring.spark_buckets import (
+        FEATURES,
+        HISTORY,
+        LIST,
+        assembled_scores,
+        score_partition,
+        spine_partition,
+    )
 
     n_clients = tables[Table.CLIENTS].count()
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
     step(f"cutting the tables into {buckets} client buckets")
     done = timer.step("buckets")
-    blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in tables.items()]))
+    shipped = {t: first_and_last_events(f) if t is Table.EVENTS else f for t, f in tables.items()}
+    blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in shipped.items()]))
     done()
     step("active clients")
     done = timer.step("spine")
     spine = _persisted(
-        blobs.repartition(buckets, BUCKET).mapInArrow(spine_partition(replace(ctx, model=None)), f"{CLIENT_ID} string, {SNAPSHOT} date")
+        blobs.repartition(buckets, BUCKET).mapInArrow(
+            spine_partition(replace(ctx, model=None)), f"{CLIENT_ID} string, {SNAPSHOT} date"
+        )
     )
     snapshots = sorted(r[0] for r in spine.select(SNAPSHOT).distinct().collect())
     done()
@@ -220,7 +240,9 @@ def scored_on_spark(
     step("value tiers, priorities and actions")
     done = timer.step("assemble")
     lists = [frame_of_blob(r[BLOB]) for r in results if r[KIND] == LIST]
-    history = pl.concat([frame_of_blob(r[BLOB]) for r in results if r[KIND] == HISTORY]).sort(CLIENT_ID, SNAPSHOT)
+    history = pl.concat([frame_of_blob(r[BLOB]) for r in results if r[KIND] == HISTORY]).sort(
+        CLIENT_ID, SNAPSHOT
+    )
     scores = assembled_scores(
         lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
     )
@@ -233,8 +255,15 @@ def scored_on_spark(
 
 
 def _spark_manifest(
-    result: Any, bounds: Mapping[str, Any], dates: Mapping[str, Any], checksums: Mapping[str, str],
-    meta: Mapping[str, Any], files: Mapping[str, bytes], reused: int, cfg: Config, name: str,
+    result: Any,
+    bounds: Mapping[str, Any],
+    dates: Mapping[str, Any],
+    checksums: Mapping[str, str],
+    meta: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    reused: int,
+    cfg: Config,
+    name: str,
 ) -> dict[str, Any]:
     """``manifest.json`` of a list scored on Spark: :func:`churnml.scoring.assemble.list_manifest` over the
     Spark tables' facts (row counts, checksums, the last timestamp before the as-of date), plus the engine."""
@@ -247,18 +276,29 @@ def _spark_manifest(
     # one row per table holding each time column's last value before the as-of date: what
     # last_data_before reads of the full tables
     last = {
-        Table(t): pl.DataFrame({c: [bounds[f"{t}.{c}"].get("max_before")] for c in CONTRACT[Table(t)].time_columns},
-                               schema={c: pl.Datetime("us") for c in CONTRACT[Table(t)].time_columns})
+        Table(t): pl.DataFrame(
+            {c: [bounds[f"{t}.{c}"].get("max_before")] for c in CONTRACT[Table(t)].time_columns},
+            schema={c: pl.Datetime("us") for c in CONTRACT[Table(t)].time_columns},
+        )
         for t in (k for k in bounds if "." not in k)
     }
     facts = SimpleNamespace(
-        name=name, tables=last, checksums=dict(checksums), repairs=RepairLog({}),
+        name=name,
+        tables=last,
+        checksums=dict(checksums),
+        repairs=RepairLog({}),
         row_counts=lambda: {t: v["rows"] for t, v in bounds.items() if "." not in t},
     )
     manifest = list_manifest(
-        result, dataset=facts, model_version=meta["version"], model_source=meta["source"],
-        config_hash=meta["config_hash"], drift_psi=cfg.score.drift_psi, files=dict(files),
-        history_reused=reused, timings=result.timings,
+        result,
+        dataset=facts,
+        model_version=meta["version"],
+        model_source=meta["source"],
+        config_hash=meta["config_hash"],
+        drift_psi=cfg.score.drift_psi,
+        files=dict(files),
+        history_reused=reused,
+        timings=result.timings,
     )
     return {**manifest, "engine": "spark", "written_by": MARKER}
 
@@ -274,17 +314,24 @@ def score_on_spark(
 ) -> Any:
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
-    from churnml.contract.io import file_checksum, dataset_files
+    from churnml.contract.io import dataset_files, file_checksum
     from churnml.contract.validation import PLAUSIBLE_FROM, midnight_after
     from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, scoring_model
     from churnml.scoring.assemble import ScoringError, _history_plan, model_version
-    from churnml.scoring.outputs import checked_output_folder, checked_output_path, protected_folders
-    from churnml.scoring.outputs import read_previous_history, write_scores_atomically
+    from churnml.scoring.outputs import (
+        checked_output_folder,
+        checked_output_path,
+        protected_folders,
+        read_previous_history,
+        write_scores_atomically,
+    )
     from churnml.scoring.spark import time_bounds
     from churnml.scoring.spark_buckets import BucketContext
 
     if cfg.score.zones.method != "probability":
-        raise UserError("score.zones.method = capacity ranks the whole portfolio into zones: score it with Polars")
+        raise UserError(
+            "score.zones.method = capacity ranks the whole portfolio into zones: score it with Polars"
+        )
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
     protected = protected_folders(folder_in)
@@ -296,8 +343,10 @@ def score_on_spark(
     step("reading and checking the tables (Spark)")
     done = timer.step("read_validate")
     tables = read_spark_tables(session, folder_in, cfg)
-    cut = datetime.combine(as_of, datetime.min.time()) if as_of else (
-        midnight_after(cfg.data.as_of) if cfg.data.as_of else None
+    cut = (
+        datetime.combine(as_of, datetime.min.time())
+        if as_of
+        else (midnight_after(cfg.data.as_of) if cfg.data.as_of else None)
     )
     plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
     bounds = time_bounds(tables, plausible, cut)
@@ -319,10 +368,21 @@ def score_on_spark(
         known = read_previous_history(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash)
     plan = _history_plan(known, day, cfg.score.history_weeks)
     ctx = BucketContext(
-        as_of=day, prev_date=day - timedelta(weeks=1), todo=tuple(plan.todo), reused=frozenset(plan.reused),
-        name=folder_in.resolve().name, start=dates["start"], data_as_of=dates["data_as_of"],
-        activity_start=dates["activity_start"], label=cfg.label, features=cfg.features, score=cfg.score,
-        value=cfg.value, rules=cfg.rules, model=fitted, names=tuple(fitted.feature_names_),
+        as_of=day,
+        prev_date=day - timedelta(weeks=1),
+        todo=tuple(plan.todo),
+        reused=frozenset(plan.reused),
+        name=folder_in.resolve().name,
+        start=dates["start"],
+        data_as_of=dates["data_as_of"],
+        activity_start=dates["activity_start"],
+        label=cfg.label,
+        features=cfg.features,
+        score=cfg.score,
+        value=cfg.value,
+        rules=cfg.rules,
+        model=fitted,
+        names=tuple(fitted.feature_names_),
     )
     try:
         result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)
@@ -346,7 +406,8 @@ def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:
     key = "max_before"
     cut = datetime(day.year, day.month, day.day)
     values = [
-        v.get(key) for k, v in bounds.items()
+        v.get(key)
+        for k, v in bounds.items()
         if "." in k and not k.startswith(f"{Table.CLIENTS}.") and v.get(key) is not None
     ]
     values = [v for v in values if v < cut]

@@ -28,7 +28,16 @@ import narwhals as nw
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Kind, Payments, Subscriptions, Table
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    CONTRACT,
+    SNAPSHOT,
+    Clients,
+    Kind,
+    Payments,
+    Subscriptions,
+    Table,
+)
 from churnml.contract.validation import ContractError
 
 __all__ = [
@@ -98,7 +107,9 @@ def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
     schema = CONTRACT[table]
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
-        raise ContractError(str(table), f"missing required column(s) {missing}; found {frame.columns}", missing[0])
+        raise ContractError(
+            str(table), f"missing required column(s) {missing}; found {frame.columns}", missing[0]
+        )
     types = {f.name: f.dataType for f in frame.schema.fields}
     for spec in schema.columns:
         if spec.kind is Kind.DATETIME and isinstance(types.get(spec.name), T.NumericType):
@@ -126,7 +137,9 @@ def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
     return out, both, bad
 
 
-def _coercion_error(both: Any, table: Table, name: str, mask: Any, count: int, max_examples: int) -> ContractError:
+def _coercion_error(
+    both: Any, table: Table, name: str, mask: Any, count: int, max_examples: int
+) -> ContractError:
     from pyspark.sql import functions as F
 
     kind = CONTRACT[table].column(name).kind
@@ -135,7 +148,9 @@ def _coercion_error(both: Any, table: Table, name: str, mask: Any, count: int, m
     return ContractError(str(table), f"cannot read values as {kind.value}", name, examples, count)
 
 
-def _rules(frame: Any, table: Table, limit: datetime | None) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
+def _rules(
+    frame: Any, table: Table, limit: datetime | None
+) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
     """(frame with helper columns, rules): each rule is (problem, column, breach mask, columns shown), the
     rules of :func:`churnml.contract.validation.checked_table` as Spark expressions."""
     from pyspark.sql import Window
@@ -149,51 +164,86 @@ def _rules(frame: Any, table: Table, limit: datetime | None) -> tuple[Any, list[
             rules.append(("empty value in a required column", spec.name, col.isNull(), [spec.name]))
         if spec.allowed is not None:
             rules.append(
-                (f"value not among the allowed {list(spec.allowed)}", spec.name,
-                 col.isNotNull() & ~col.isin(*spec.allowed), [spec.name])
+                (
+                    f"value not among the allowed {list(spec.allowed)}",
+                    spec.name,
+                    col.isNotNull() & ~col.isin(*spec.allowed),
+                    [spec.name],
+                )
             )
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
             rules.append((f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name]))
         if spec.kind is Kind.FLOAT:
-            rules.append(("value is NaN or infinite", spec.name,
-                          F.isnan(col) | (F.abs(col) == float("inf")), [spec.name]))
+            rules.append(
+                (
+                    "value is NaN or infinite",
+                    spec.name,
+                    F.isnan(col) | (F.abs(col) == float("inf")),
+                    [spec.name],
+                )
+            )
     duplicated: list[tuple[str, str, list[str], list[str], Any]] = []
     if schema.unique:
         keys = list(schema.unique)
         duplicated.append((f"duplicate key {keys}", keys[-1], keys, keys, F.lit(True)))
     if table is Table.PAYMENTS:
         duplicated.append(
-            ("the same invoice_id twice for one client (its amount would count twice)", Payments.INVOICE_ID,
-             [CLIENT_ID, Payments.INVOICE_ID], [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
-             F.col(Payments.INVOICE_ID).isNotNull())
+            (
+                "the same invoice_id twice for one client (its amount would count twice)",
+                Payments.INVOICE_ID,
+                [CLIENT_ID, Payments.INVOICE_ID],
+                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
+                F.col(Payments.INVOICE_ID).isNotNull(),
+            )
         )
     if table is Table.SUBSCRIPTIONS:
         start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
         shown = [Subscriptions.PRODUCT, start, end, Subscriptions.MRR]
         term = [CLIENT_ID, Subscriptions.PRODUCT]
         duplicated.append(
-            ("duplicate term: the same client, product and start_date twice (ARR would count twice)", start,
-             [*term, start], shown, F.lit(True))
+            (
+                "duplicate term: the same client, product and start_date twice (ARR would count twice)",
+                start,
+                [*term, start],
+                shown,
+                F.lit(True),
+            )
         )
         earlier = Window.partitionBy(*term).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
         frame = frame.withColumn("_earlier_end", F.max(end).over(earlier))
         rules.append(
-            ("overlapping terms of one product: a term starts before the client's previous term of the same "
-             "product ends (ARR would count twice; a renewal starts when the last term ends)", start,
-             F.col(start) < F.col("_earlier_end"), shown)
+            (
+                "overlapping terms of one product: a term starts before the client's previous term of the same "
+                "product ends (ARR would count twice; a renewal starts when the last term ends)",
+                start,
+                F.col(start) < F.col("_earlier_end"),
+                shown,
+            )
         )
     for i, (problem, column, keys, shown, when) in enumerate(duplicated):
         frame = frame.withColumn(f"_dup{i}", F.count(F.lit(1)).over(Window.partitionBy(*keys)))
         rules.append((problem, column, when & (F.col(f"_dup{i}") > 1), shown))
     for earlier_col, later in schema.ordered:
-        rules.append((f"'{later}' is before '{earlier_col}'", later, F.col(later) < F.col(earlier_col),
-                      [earlier_col, later]))
+        rules.append(
+            (
+                f"'{later}' is before '{earlier_col}'",
+                later,
+                F.col(later) < F.col(earlier_col),
+                [earlier_col, later],
+            )
+        )
     if limit is not None:
         for column in schema.time_columns:
-            rules.append((f"timestamp after the as-of date {limit:%Y-%m-%d %H:%M}", column,
-                          F.col(column) > F.lit(limit), [column]))
+            rules.append(
+                (
+                    f"timestamp after the as-of date {limit:%Y-%m-%d %H:%M}",
+                    column,
+                    F.col(column) > F.lit(limit),
+                    [column],
+                )
+            )
     return frame, rules
 
 
@@ -208,10 +258,15 @@ def contract_frame(frame: Any, table: Table, limit: datetime | None, max_example
     counts = checked.select(
         F.count(F.lit(1)).alias("_rows"),
         *[F.sum(m.cast("long")).alias(f"b_{n}") for n, m in bad.items()],
-        *[F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)],
+        *[
+            F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}")
+            for i, (_, _, mask, _) in enumerate(rules)
+        ],
     ).collect()[0]
     if counts["_rows"] == 0:
-        raise ContractError(str(table), "is empty (a header but no rows); remove the file if the table does not apply")
+        raise ContractError(
+            str(table), "is empty (a header but no rows); remove the file if the table does not apply"
+        )
     for name, mask in bad.items():
         if counts[f"b_{name}"]:
             raise _coercion_error(both, table, name, mask, int(counts[f"b_{name}"]), max_examples)
@@ -232,12 +287,17 @@ def checked_spark_references(tables: Mapping[Table, Any], max_examples: int = 5)
         count = unknown.count()
         if count:
             raise ContractError(
-                str(name), "client_id not found in table 'clients'", CLIENT_ID,
-                _examples(unknown, unknown[CLIENT_ID].isNotNull(), [CLIENT_ID], max_examples), count,
+                str(name),
+                "client_id not found in table 'clients'",
+                CLIENT_ID,
+                _examples(unknown, unknown[CLIENT_ID].isNotNull(), [CLIENT_ID], max_examples),
+                count,
             )
 
 
-def time_bounds(tables: Mapping[Table, Any], plausible_from: datetime, cut: datetime | None = None) -> dict[str, Any]:
+def time_bounds(
+    tables: Mapping[Table, Any], plausible_from: datetime, cut: datetime | None = None
+) -> dict[str, Any]:
     """Per table and time column (``"<table>.<column>"``): ``min``, ``max``, ``min_plausible`` (the least
     value from ``plausible_from`` on) and ``max_before`` (the greatest value before ``cut``), and per
     table its ``rows``: one Spark aggregate per table."""
@@ -309,9 +369,11 @@ def spark_features(
     # a distinct integer per client: on Spark it only labels the rows (shifts are per-client windows)
     keyed = spine.select(CLIENT_ID).distinct().join(clients, on=CLIENT_ID, how="left")
     keyed = keyed.withColumn(CIDX, F.xxhash64(CLIENT_ID))
-    grid_lf = nw.from_native(keyed).with_columns(
-        day_number(nw.col(Clients.CREATED_AT)).alias(CDAY), nw.col(CIDX).cast(nw.Int64)
-    ).select(CLIENT_ID, CIDX, CDAY)
+    grid_lf = (
+        nw.from_native(keyed)
+        .with_columns(day_number(nw.col(Clients.CREATED_AT)).alias(CDAY), nw.col(CIDX).cast(nw.Int64))
+        .select(CLIENT_ID, CIDX, CDAY)
+    )
     grid = client_week_grid(grid_lf, axis)
     spine_lf = nw.from_native(spine.select(CLIENT_ID, F.col(SNAPSHOT).cast("date").alias(SNAPSHOT)))
     spine_lf = spine_lf.with_columns(((day_number(nw.col(SNAPSHOT)) - axis.anchor) // 7 - 1).alias(WEEK))
@@ -365,9 +427,34 @@ def bucket_blobs(frame: Any, kind: str, buckets: int) -> Any:
     def packed(rows: pa.Table) -> pa.Table:
         bucket = rows.column(BUCKET)[0].as_py() if rows.num_rows else -1
         blob = _ipc(rows.select(columns))
-        return pa.table({BUCKET: pa.array([bucket], pa.int32()), KIND: [kind], BLOB: pa.array([blob], pa.binary())})
+        return pa.table(
+            {BUCKET: pa.array([bucket], pa.int32()), KIND: [kind], BLOB: pa.array([blob], pa.binary())}
+        )
 
     keyed = frame.withColumn(BUCKET, F.pmod(F.xxhash64(CLIENT_ID), F.lit(buckets)).cast("int"))
     return keyed.groupBy(BUCKET).applyInArrow(packed, BLOB_SCHEMA)
 
 
+def first_and_last_events(events: Any) -> Any:
+    """The events the per-client scoring code reads: per client, event name and calendar day, only the
+    first and the last timestamp (other columns null; contract columns and order kept).
+
+    Exact for that code: it reads the last activity before a cut-off at midnight, whether an event falls in a
+    window of whole days, the distinct active weeks, the gaps between activities and the last data export;
+    never how many events a day holds (the features read the full table). On the generated data a client
+    logs several events a day, so this cuts the rows shipped to the executors several times."""
+    from pyspark.sql import functions as F
+
+    from churnml.contract.schemas import Events
+
+    day = F.to_date(F.col(Events.TS)).alias("_day")
+    bounds = events.groupBy(CLIENT_ID, Events.EVENT, day).agg(
+        F.min(Events.TS).alias("_first"), F.max(Events.TS).alias("_last")
+    )
+    kept = bounds.select(
+        CLIENT_ID, Events.EVENT, F.explode(F.array_distinct(F.array("_first", "_last"))).alias(Events.TS)
+    )
+    types = {f.name: f.dataType for f in events.schema.fields}
+    return kept.select(
+        *[F.col(c) if c in kept.columns else F.lit(None).cast(types[c]).alias(c) for c in events.columns]
+    )

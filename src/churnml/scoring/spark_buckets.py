@@ -181,7 +181,13 @@ def bucket_scores(
     previous = A.PreviousWeek(ctx.prev_date, prev.get_column(CLIENT_ID).to_list(), p_prev, {})
     empty_known = pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
     history = A._health_history(probs, known if known is not None else empty_known, set(ctx.reused), ids)
-    cfgs = {"label": ctx.label, "features": ctx.features, "score": ctx.score, "value": ctx.value, "rules": ctx.rules}
+    cfgs = {
+        "label": ctx.label,
+        "features": ctx.features,
+        "score": ctx.score,
+        "value": ctx.value,
+        "rules": ctx.rules,
+    }
     standing = A._standing(dataset, ids, p_now, previous, history, ctx.as_of, **cfgs)
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
@@ -222,8 +228,17 @@ def _bucket_reasons(
     values_prev = feature_matrix(prev, names) if (prev_row >= 0).any() else values_now[:0]
     citing = A._Citing(ctx.reference, A.short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
     explanation = A._explanations(
-        ctx.model, values_now, values_prev, chosen, prev_row, health, names, ctx.features,
-        score.top_drivers, citing, score.currency,
+        ctx.model,
+        values_now,
+        values_prev,
+        chosen,
+        prev_row,
+        health,
+        names,
+        ctx.features,
+        score.top_drivers,
+        citing,
+        score.currency,
     )
     why: list[str | None] = [
         A._with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
@@ -241,7 +256,9 @@ def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     return frame.drop(CLIENT_ID, strict=False).rename(lambda c: prefix + c)
 
 
-def _result_frame(ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset) -> pl.DataFrame:
+def _result_frame(
+    ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset
+) -> pl.DataFrame:
     """One row per client of ``ids``: the pieces of ``_Standing`` and ``_Reasons`` by group prefix."""
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
@@ -329,7 +346,10 @@ def assembled_scores(
     ids = frame.get_column(CLIENT_ID).to_list()
     s = _group(frame, _S)
     p_now = s.get_column("p").to_numpy()
-    base = pl.DataFrame({CLIENT_ID: ids, Scores.PROBABILITY: p_now}, schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64})
+    base = pl.DataFrame(
+        {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
+        schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
+    )
     valued = value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value)
     standing = A._Standing(
         valued=valued,
@@ -349,7 +369,9 @@ def assembled_scores(
     family = {f: s.get_column(f"health|{f}") for f in FAMILIES}
     why = s.get_column("why_changed").to_list()
     explained = np.ones(len(ids), dtype=bool)
-    chosen = A.explained_rows(standing.zone, valued.get_column(Scores.PRIORITY).to_numpy(), score.explain_limit)
+    chosen = A.explained_rows(
+        standing.zone, valued.get_column(Scores.PRIORITY).to_numpy(), score.explain_limit
+    )
     if len(chosen) < len(ids):  # score.explain_limit: the first N by zone and priority keep their reasons
         drivers = A._scatter(drivers[chosen], chosen, len(ids))
         family = {f: A._scatter_array(v.to_numpy()[chosen], chosen, len(ids)) for f, v in family.items()}
