@@ -32,6 +32,7 @@ def _train(work: Path, clients: int, trees: int) -> Path:
     from churnml.config import load_config
     from churnml.contract.io import read_dataset
     from churnml.demo.synth import SynthParams, write_synthetic_dataset
+    from churnml.features.registry import feature_specs
     from churnml.modeling.export import export_model, feature_reference
     from churnml.modeling.train import model_from_config
     from churnml.pipeline import labeled_feature_table
@@ -46,7 +47,7 @@ def _train(work: Path, clients: int, trees: int) -> Path:
     cfg = load_config()
     table = labeled_feature_table(read_dataset(raw, cfg.data), cfg.snapshots, cfg.label, cfg.features)
     table = table.filter(pl.col("label").is_not_null())
-    names = [c for c in table.columns if c not in ("client_id", "snapshot", "label")]
+    names = [c for c in table.columns if c in feature_specs(cfg.features)]
     # the last 8 weekly snapshots hold out for early stopping and calibration
     cut = sorted(table.get_column("snapshot").unique().to_list())[-8]
     train, valid = table.filter(pl.col("snapshot") < cut), table.filter(pl.col("snapshot") >= cut)
