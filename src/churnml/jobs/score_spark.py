@@ -160,8 +160,33 @@ def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:
 
     if known.height == 0:
         return None
-    frame = session.createDataFrame(known.with_columns(pl.col(SNAPSHOT).cast(pl.Date)).to_pandas())
+    from churnml.scoring.outputs import History
+
+    cols = [History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH]
+    rows = known.select(cols).with_columns(pl.col(SNAPSHOT).cast(pl.Date)).rows()
+    schema = f"{cols[0]} string, {cols[1]} date, {cols[2]} double, {cols[3]} double"
+    frame = session.createDataFrame(rows, schema=schema)
     return bucket_blobs(frame, KNOWN, buckets)
+
+
+def _collected(
+    results: list[Any], ctx: Any, values_now: Any, metadata: Mapping[str, Any], cfg: Config
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float], dict[str, float]]:
+    """(list, history, PSI, drifted features) from the executors' blobs: the portfolio-wide steps."""
+    from churnml.scoring.assemble import feature_drift
+    from churnml.scoring.spark import BLOB, KIND, frame_of_blob
+    from churnml.scoring.spark_buckets import HISTORY, LIST, assembled_scores
+
+    lists = [frame_of_blob(r[BLOB]) for r in results if r[KIND] == LIST]
+    history = pl.concat([frame_of_blob(r[BLOB]) for r in results if r[KIND] == HISTORY]).sort(
+        CLIENT_ID, SNAPSHOT
+    )
+    scores = assembled_scores(
+        lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
+    )
+    psi = feature_drift(values_now, list(ctx.names), metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > cfg.score.drift_psi}
+    return scores, history, psi, drifted
 
 
 def scored_on_spark(
@@ -179,23 +204,17 @@ def scored_on_spark(
     from dataclasses import replace
 
     from churnml.modeling.train import feature_matrix
-    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match, feature_drift
+    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match
     from churnml.scoring.explain import reference_levels, registry_catalog
     from churnml.scoring.spark import (
-        BLOB,
         BLOB_SCHEMA,
         BUCKET,
-        KIND,
         bucket_blobs,
         first_and_last_events,
-        frame_of_blob,
         spark_features,
     )
     from churnml.scoring.spark_buckets import (
         FEATURES,
-        HISTORY,
-        LIST,
-        assembled_scores,
         score_partition,
         spine_partition,
     )
@@ -239,15 +258,7 @@ def scored_on_spark(
     done()
     step("value tiers, priorities and actions")
     done = timer.step("assemble")
-    lists = [frame_of_blob(r[BLOB]) for r in results if r[KIND] == LIST]
-    history = pl.concat([frame_of_blob(r[BLOB]) for r in results if r[KIND] == HISTORY]).sort(
-        CLIENT_ID, SNAPSHOT
-    )
-    scores = assembled_scores(
-        lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
-    )
-    psi = feature_drift(values_now, names, metadata)
-    drifted = {k: v for k, v in sorted(psi.items()) if v > cfg.score.drift_psi}
+    scores, history, psi, drifted = _collected(results, ctx, values_now, metadata, cfg)
     done()
     for frame in (features, spine, blobs):
         frame.unpersist()
@@ -303,6 +314,48 @@ def _spark_manifest(
     return {**manifest, "engine": "spark", "written_by": MARKER}
 
 
+def _bounds(tables: Mapping[Table, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
+    """:func:`churnml.scoring.spark.time_bounds` with ``max_before`` the last value before the scoring day
+    (when the day is the default, the day after the last data, every value)."""
+    from churnml.contract.validation import PLAUSIBLE_FROM, midnight_after
+    from churnml.scoring.spark import time_bounds
+
+    cut = (
+        datetime.combine(as_of, datetime.min.time())
+        if as_of
+        else (midnight_after(cfg.data.as_of) if cfg.data.as_of else None)
+    )
+    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    bounds = time_bounds(tables, plausible, cut)
+    if cut is None:  # the day after the last data: every timestamp is before it
+        bounds = {k: {**v, "max_before": v.get("max")} if "." in k else v for k, v in bounds.items()}
+    return bounds
+
+
+def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: Any, cfg: Config) -> Any:
+    """The :class:`~churnml.scoring.spark_buckets.BucketContext` every executor task gets."""
+    from churnml.scoring.spark_buckets import BucketContext
+
+    ctx = BucketContext(
+        as_of=day,
+        prev_date=day - timedelta(weeks=1),
+        todo=tuple(plan.todo),
+        reused=frozenset(plan.reused),
+        name=name,
+        start=dates["start"],
+        data_as_of=dates["data_as_of"],
+        activity_start=dates["activity_start"],
+        label=cfg.label,
+        features=cfg.features,
+        score=cfg.score,
+        value=cfg.value,
+        rules=cfg.rules,
+        model=fitted,
+        names=tuple(fitted.feature_names_),
+    )
+    return ctx
+
+
 def score_on_spark(
     data: Path | None,
     cfg: Config,
@@ -315,7 +368,6 @@ def score_on_spark(
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
-    from churnml.contract.validation import PLAUSIBLE_FROM, midnight_after
     from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, scoring_model
     from churnml.scoring.assemble import ScoringError, _history_plan, model_version
     from churnml.scoring.outputs import (
@@ -325,8 +377,6 @@ def score_on_spark(
         read_previous_history,
         write_scores_atomically,
     )
-    from churnml.scoring.spark import time_bounds
-    from churnml.scoring.spark_buckets import BucketContext
 
     if cfg.score.zones.method != "probability":
         raise UserError(
@@ -343,15 +393,7 @@ def score_on_spark(
     step("reading and checking the tables (Spark)")
     done = timer.step("read_validate")
     tables = read_spark_tables(session, folder_in, cfg)
-    cut = (
-        datetime.combine(as_of, datetime.min.time())
-        if as_of
-        else (midnight_after(cfg.data.as_of) if cfg.data.as_of else None)
-    )
-    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
-    bounds = time_bounds(tables, plausible, cut)
-    if cut is None:  # the day after the last data: every timestamp is before it
-        bounds = {k: {**v, "max_before": v.get("max")} if "." in k else v for k, v in bounds.items()}
+    bounds = _bounds(tables, cfg, as_of)
     done()
     dates = _dates(bounds, cfg, as_of)
     day = dates["day"]
@@ -367,30 +409,14 @@ def score_on_spark(
     if version != "unknown":
         known = read_previous_history(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash)
     plan = _history_plan(known, day, cfg.score.history_weeks)
-    ctx = BucketContext(
-        as_of=day,
-        prev_date=day - timedelta(weeks=1),
-        todo=tuple(plan.todo),
-        reused=frozenset(plan.reused),
-        name=folder_in.resolve().name,
-        start=dates["start"],
-        data_as_of=dates["data_as_of"],
-        activity_start=dates["activity_start"],
-        label=cfg.label,
-        features=cfg.features,
-        score=cfg.score,
-        value=cfg.value,
-        rules=cfg.rules,
-        model=fitted,
-        names=tuple(fitted.feature_names_),
-    )
+    ctx = _context(day, plan, folder_in.resolve().name, dates, fitted, cfg)
     try:
         result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
     files = _list_files(result, _report(result, day, version, cfg))
-    reused = 0 if known is None else plan.known.get_column(SNAPSHOT).n_unique()
+    reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name)

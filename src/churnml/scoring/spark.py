@@ -148,12 +148,8 @@ def _coercion_error(
     return ContractError(str(table), f"cannot read values as {kind.value}", name, examples, count)
 
 
-def _rules(
-    frame: Any, table: Table, limit: datetime | None
-) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
-    """(frame with helper columns, rules): each rule is (problem, column, breach mask, columns shown), the
-    rules of :func:`churnml.contract.validation.checked_table` as Spark expressions."""
-    from pyspark.sql import Window
+def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
+    """The contract's rules of single columns: required values, allowed values, bounds, finite floats."""
     from pyspark.sql import functions as F
 
     schema = CONTRACT[table]
@@ -184,6 +180,19 @@ def _rules(
                     [spec.name],
                 )
             )
+    return rules
+
+
+def _rules(
+    frame: Any, table: Table, limit: datetime | None
+) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
+    """(frame with helper columns, rules): each rule is (problem, column, breach mask, columns shown), the
+    rules of :func:`churnml.contract.validation.checked_table` as Spark expressions."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    schema = CONTRACT[table]
+    rules = _column_rules(table)
     duplicated: list[tuple[str, str, list[str], list[str], Any]] = []
     if schema.unique:
         keys = list(schema.unique)

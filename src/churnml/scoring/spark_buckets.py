@@ -306,7 +306,11 @@ def score_partition(ctx: BucketContext) -> Any:
         rows = [r for b in batches for r in zip(b[BUCKET], b[KIND], b[BLOB], strict=True)]
         for bucket, blobs in sorted(grouped_blobs(rows).items()):
             features = _frame(blobs.pop(FEATURES, []))
-            known = _frame(blobs.pop(KNOWN)) if KNOWN in blobs else None
+            known = (
+                _frame(blobs.pop(KNOWN)).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+                if KNOWN in blobs
+                else None
+            )
             if features.height == 0 or not (features.get_column(SNAPSHOT) == ctx.as_of).any():
                 continue
             result, history = bucket_scores(bucket_dataset(blobs, ctx), features, known, ctx)
