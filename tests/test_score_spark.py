@@ -153,3 +153,36 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
     late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
     with pytest.raises(ContractError, match="timestamp after the as-of date"):
         contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))
+
+
+def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.scoring.spark import _ipc
+    from churnml.scoring.spark_buckets import BucketContext, bucket_dataset
+
+    clients = pl.DataFrame(
+        {"client_id": ["c1"], "created_at": [datetime(2024, 1, 1)]},
+        schema={"client_id": pl.String, "created_at": pl.Datetime("us")},
+    )
+    ctx = BucketContext(
+        as_of=date(2024, 6, 3),
+        prev_date=date(2024, 5, 27),
+        todo=(date(2024, 6, 3),),
+        reused=frozenset(),
+        name="t",
+        start=datetime(2024, 1, 1),
+        data_as_of=datetime(2024, 6, 3),
+        activity_start=datetime(2024, 1, 1),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+        present=("clients", "churns"),
+    )
+    dataset = bucket_dataset({"clients": [_ipc(clients.to_arrow())]}, ctx)
+    assert sorted(str(t) for t in dataset.tables) == ["churns", "clients"]
+    assert dataset.tables[Table.CHURNS].height == 0
+    assert dataset.tables[Table.CHURNS].schema["churned_at"] == pl.Datetime("us")
+    assert dataset.tables[Table.CLIENTS].get_column("client_id").to_list() == ["c1"]
+    assert dataset.first_activity() == datetime(2024, 1, 1)

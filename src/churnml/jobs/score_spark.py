@@ -219,6 +219,7 @@ def scored_on_spark(
         spine_partition,
     )
 
+    ctx = replace(ctx, present=tuple(str(t) for t in tables))
     n_clients = tables[Table.CLIENTS].count()
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
     step(f"cutting the tables into {buckets} client buckets")

@@ -71,6 +71,7 @@ class BucketContext:
     model: Any = None
     names: tuple[str, ...] = ()
     reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
+    present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -97,11 +98,13 @@ def bucket_dataset(blobs: Mapping[str, list[bytes]], ctx: BucketContext) -> Data
         if kind in {t.value for t in Table}:
             table = Table(kind)
             tables[table] = compact_table(_frame(parts), CONTRACT[table])
-    if Table.CLIENTS not in tables:
-        tables[Table.CLIENTS] = compact_table(
-            pl.DataFrame(schema={s.name: _polars(s.kind) for s in CONTRACT[Table.CLIENTS].columns}),
-            CONTRACT[Table.CLIENTS],
-        )
+    for name in {*ctx.present, Table.CLIENTS.value}:
+        table = Table(name)
+        if table not in tables:  # present in the dataset, no rows of this bucket's clients
+            tables[table] = compact_table(
+                pl.DataFrame(schema={s.name: _polars(s.kind) for s in CONTRACT[table].columns}),
+                CONTRACT[table],
+            )
     return Dataset(tables, ctx.name, ctx.start, ctx.data_as_of, activity_start=ctx.activity_start)
 
 
