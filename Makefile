@@ -16,7 +16,7 @@ RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
 .PHONY: help setup data validate features train tune score demo test lint format bench bench-list bench-generate \
-        bench-features bench-train bench-score bench-treeshap mlflow-ui retail clean \
+        bench-features bench-train bench-score bench-spark bench-treeshap mlflow-ui retail clean \
         lists winback postmortem metrics
 
 help: ## List the targets
@@ -114,6 +114,9 @@ bench-train: setup ## `churnml train` at 10k / 30k / 100k clients x 24 months: t
 
 bench-score: setup ## Weekly scoring of 100k clients x 13 months (BENCH_DATA=folder to reuse one), every client explained: time, peak memory, the floor
 	$(BIN)/python tests/benchmarks/bench_score.py --clients $(or $(BENCH_CLIENTS),100000) --months 13 $(if $(BENCH_DATA),--data $(BENCH_DATA))
+
+bench-spark: setup ## The 100k-client weekly list on local Spark beside Polars, and where Spark's time goes (SPARK_DATA=/tmp/scale/c100k_m13)
+	$(BIN)/python tests/benchmarks/bench_spark.py --data $(or $(SPARK_DATA),/tmp/scale/c100k_m13) --driver-memory 8g
 
 bench-treeshap: setup ## Exact TreeSHAP of 100k clients: pattern-wise against plain pred_contrib
 	$(BIN)/python tests/benchmarks/bench_treeshap.py --clients $(or $(BENCH_CLIENTS),100000) --months 3

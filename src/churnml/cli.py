@@ -381,6 +381,14 @@ def score(
             "(default: the tracking champion, else paths.models).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="polars or spark: spark reads, checks, featurises and scores on Apache Spark "
+            "(default: features.engine).",
+        ),
+    ] = None,
 ) -> None:
     """Score every client active at the as-of date: the weekly list, report and manifest.
 
@@ -392,6 +400,10 @@ def score(
     from churnml.jobs.score import score as score_job
 
     cfg = config_from(config, set_)
+    if engine is not None:
+        if engine not in ("polars", "spark"):
+            raise typer.BadParameter(f"--engine {engine!r}: polars or spark")
+        cfg = cfg.model_copy(update={"features": cfg.features.model_copy(update={"engine": engine})})
     day = parse_date(as_of)
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),

@@ -194,6 +194,10 @@ def score(
         write_scores_atomically,
     )
 
+    if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
+        from churnml.jobs.score_spark import score_on_spark
+
+        return score_on_spark(data, cfg, as_of, out, model, progress)  # type: ignore[no-any-return]
     step = progress or (lambda _m: None)
     protected = protected_folders(data_folder(data, cfg))
     if out is not None:  # refused before any work: churnml only replaces what it wrote

@@ -1,0 +1,449 @@
+"""``churnml score --engine spark`` (or ``features.engine: spark``): the weekly list on Apache Spark.
+
+What runs where:
+
+- **executors** (Spark SQL and ``mapInArrow``/``mapInPandas`` tasks): reading the Parquet files
+  (``spark.read.parquet``), the contract checks, the time bounds, cutting every table into client buckets,
+  the active spine, the as-of features of every history snapshot (the Narwhals feature code on Spark),
+  and per bucket: probabilities, health history, value, keep flags, rules, zones, CRM views, TreeSHAP
+  drivers and why-changed (:mod:`churnml.scoring.spark_buckets`);
+- **driver**: loading the model, the portfolio-wide steps on the small per-client result (reference
+  levels and drift from this week's features, value tiers, priorities, actions, column order), the
+  report and the manifest, and writing the list folder (scores.parquet, scores.csv, history.parquet,
+  report.html, manifest.json) atomically, as ``churnml score`` does.
+
+The session is the running one (``spark-submit``) or a local one (``local[2]`` unless
+``spark.master`` is set); session time zone UTC (the contract's timestamps are naive UTC).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from churnml.config import Config, config_hash
+from churnml.contract.schemas import ACTIVITY_TABLES, CLIENT_ID, CONTRACT, REQUIRED_TABLES, SNAPSHOT, Table
+from churnml.jobs.common import Timer, UserError, data_folder
+
+__all__ = ["CLIENTS_PER_BUCKET", "score_on_spark", "spark_session"]
+
+# clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
+CLIENTS_PER_BUCKET = 2000
+
+
+def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
+    """The active Spark session, else a new local one: ``master`` (default ``local[2]``), UTC, quiet logs.
+    Python workers run this interpreter (``PYSPARK_PYTHON``) so that they import the same churnml."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.session.timeZone", "UTC")
+        return active
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.appName("churnml-score")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+    )
+    # under spark-submit (a gateway is already running) the master comes from spark-submit
+    if master is not None or "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(master or "local[2]")
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _as_of_limit(cfg: Config) -> datetime:
+    from datetime import UTC
+
+    from churnml.contract.validation import midnight_after
+
+    if cfg.data.as_of is not None:
+        return midnight_after(cfg.data.as_of) + timedelta(days=cfg.data.future_tolerance_days)
+    return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=cfg.data.future_tolerance_days)
+
+
+def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, Any]:
+    """Every table of ``folder`` read by Spark and checked against the contract (contract types and columns)."""
+    from churnml.contract.io import dataset_files
+    from churnml.contract.validation import ContractError
+    from churnml.scoring.spark import checked_spark_references, contract_frame
+
+    files = dataset_files(folder)
+    for table in REQUIRED_TABLES:
+        if table not in files:
+            raise ContractError(str(table), f"required table missing: no {table}.parquet in {folder}")
+    if not any(t in files for t in ACTIVITY_TABLES):
+        raise ContractError("events", f"no activity table in {folder}")
+    text = [p.name for p in files.values() if p.suffix != ".parquet"]
+    if text:
+        raise UserError(
+            f"the Spark engine reads Parquet only: convert {text} (e.g. churnml adapt) or score with Polars"
+        )
+    limit = _as_of_limit(cfg)
+    tables = {
+        t: contract_frame(session.read.parquet(str(p)), t, limit, cfg.data.max_examples)
+        for t, p in files.items()
+    }
+    checked_spark_references(tables, cfg.data.max_examples)
+    return tables
+
+
+def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
+    """The dataset's dates from the time bounds (as :func:`churnml.contract.io.read_dataset` and
+    :class:`~churnml.contract.dataset.Dataset` define them): start, as_of, first activity, the scoring day."""
+    from churnml.contract.validation import midnight_after
+
+    cols = {k: v for k, v in bounds.items() if "." in k}
+    activity = {k: v for k, v in cols.items() if not k.startswith(f"{Table.CLIENTS}.")}
+    lows = [v["min_plausible"] for v in activity.values() if v.get("min_plausible") is not None]
+    known = [v for v in cols.values() if v.get("min") is not None]
+    if not known:
+        raise UserError("no timestamps found in any table")
+    start = min(lows) if lows else min(v["min"] for v in known)
+    last = max(v["max"] for v in known)
+    data_as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
+    firsts = [v["min"] for v in activity.values() if v.get("min") is not None]
+    return {
+        "start": start,
+        "data_as_of": data_as_of,
+        "activity_start": min(firsts) if firsts else start,
+        "day": as_of or data_as_of.date(),
+    }
+
+
+def _union(frames: list[Any]) -> Any:
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
+def _persisted(frame: Any) -> Any:
+    """``frame`` computed now and kept (memory, spilling to disk): later passes reuse it."""
+    from pyspark import StorageLevel
+
+    kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    kept.count()
+    return kept
+
+
+def _week_features(features: Any, day: date, names: list[str]) -> pl.DataFrame:
+    """This week's feature rows (one per listed client, sorted by client_id) collected to the driver: the
+    portfolio's reference levels and drift are computed from them."""
+    from pyspark.sql import functions as F
+
+    rows = features.filter(F.col(SNAPSHOT) == F.lit(day)).select(CLIENT_ID, *names).toArrow()
+    return pl.from_arrow(rows).sort(CLIENT_ID)
+
+
+def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:
+    """Last week's reused history rows, cut into the client buckets (None when nothing is reused)."""
+    from churnml.scoring.spark import bucket_blobs
+    from churnml.scoring.spark_buckets import KNOWN
+
+    if known.height == 0:
+        return None
+    from churnml.scoring.outputs import History
+
+    cols = [History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH]
+    rows = known.select(cols).with_columns(pl.col(SNAPSHOT).cast(pl.Date)).rows()
+    schema = f"{cols[0]} string, {cols[1]} date, {cols[2]} double, {cols[3]} double"
+    frame = session.createDataFrame(rows, schema=schema)
+    return bucket_blobs(frame, KNOWN, buckets)
+
+
+def _collected(
+    results: list[Any], ctx: Any, values_now: Any, metadata: Mapping[str, Any], cfg: Config
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float], dict[str, float]]:
+    """(list, history, PSI, drifted features) from the executors' blobs: the portfolio-wide steps."""
+    from churnml.scoring.assemble import feature_drift
+    from churnml.scoring.spark import BLOB, KIND, frame_of_blob
+    from churnml.scoring.spark_buckets import HISTORY, LIST, assembled_scores
+
+    lists = [frame_of_blob(r[BLOB]) for r in results if r[KIND] == LIST]
+    history = pl.concat([frame_of_blob(r[BLOB]) for r in results if r[KIND] == HISTORY]).sort(
+        CLIENT_ID, SNAPSHOT
+    )
+    scores = assembled_scores(
+        lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
+    )
+    psi = feature_drift(values_now, list(ctx.names), metadata)
+    drifted = {k: v for k, v in sorted(psi.items()) if v > cfg.score.drift_psi}
+    return scores, history, psi, drifted
+
+
+def scored_on_spark(
+    session: Any,
+    tables: Mapping[Table, Any],
+    ctx: Any,
+    known: pl.DataFrame,
+    metadata: Mapping[str, Any],
+    cfg: Config,
+    timer: Timer,
+    step: Callable[[str], None],
+) -> Any:
+    """The :class:`~churnml.scoring.assemble.ScoredList` of ``ctx.as_of`` from the checked Spark tables
+    (``ctx``: a :class:`~churnml.scoring.spark_buckets.BucketContext` with the model)."""
+    from dataclasses import replace
+
+    from churnml.modeling.train import feature_matrix
+    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match
+    from churnml.scoring.explain import reference_levels, registry_catalog
+    from churnml.scoring.spark import (
+        BLOB_SCHEMA,
+        BUCKET,
+        bucket_blobs,
+        first_and_last_events,
+        spark_features,
+    )
+    from churnml.scoring.spark_buckets import (
+        FEATURES,
+        score_partition,
+        spine_partition,
+    )
+
+    ctx = replace(ctx, present=tuple(str(t) for t in tables))
+    n_clients = tables[Table.CLIENTS].count()
+    buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
+    step(f"cutting the tables into {buckets} client buckets")
+    done = timer.step("buckets")
+    shipped = {t: first_and_last_events(f) if t is Table.EVENTS else f for t, f in tables.items()}
+    blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in shipped.items()]))
+    done()
+    step("active clients")
+    done = timer.step("spine")
+    spine = _persisted(
+        blobs.repartition(buckets, BUCKET).mapInArrow(
+            spine_partition(replace(ctx, model=None)), f"{CLIENT_ID} string, {SNAPSHOT} date"
+        )
+    )
+    snapshots = sorted(r[0] for r in spine.select(SNAPSHOT).distinct().collect())
+    done()
+    if ctx.as_of not in snapshots:
+        raise ScoringError(f"no client is active at the as-of date {ctx.as_of}: nothing to score")
+    step(f"features at {len(snapshots)} weekly snapshots")
+    done = timer.step("features")
+    features = spark_features(tables, spine, snapshots, ctx.activity_start, cfg.features)
+    names = list(ctx.names)
+    check_feature_match(names, [c for c in features.columns if c not in (CLIENT_ID, SNAPSHOT)])
+    features = _persisted(features)
+    now = _week_features(features, ctx.as_of, names)
+    values_now = feature_matrix(now, names)
+    ctx = replace(ctx, reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]))
+    done()
+    step("scores, rules and drivers on the executors")
+    done = timer.step("score_explain")
+    parts = [blobs, bucket_blobs(features.select(CLIENT_ID, SNAPSHOT, *names), FEATURES, buckets)]
+    known_blobs = _known_blobs(session, known, buckets)
+    parts += [known_blobs] if known_blobs is not None else []
+    results = (
+        _union(parts).repartition(buckets, BUCKET).mapInPandas(score_partition(ctx), BLOB_SCHEMA).collect()
+    )
+    done()
+    step("value tiers, priorities and actions")
+    done = timer.step("assemble")
+    scores, history, psi, drifted = _collected(results, ctx, values_now, metadata, cfg)
+    done()
+    for frame in (features, spine, blobs):
+        frame.unpersist()
+    return ScoredList(ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo))
+
+
+def _spark_manifest(
+    result: Any,
+    bounds: Mapping[str, Any],
+    dates: Mapping[str, Any],
+    checksums: Mapping[str, str],
+    meta: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    reused: int,
+    cfg: Config,
+    name: str,
+) -> dict[str, Any]:
+    """``manifest.json`` of a list scored on Spark: :func:`churnml.scoring.assemble.list_manifest` over the
+    Spark tables' facts (row counts, checksums, the last timestamp before the as-of date), plus the engine."""
+    from types import SimpleNamespace
+
+    from churnml.contract.dataset import RepairLog
+    from churnml.scoring.assemble import list_manifest
+    from churnml.scoring.outputs import MARKER
+
+    # one row per table holding each time column's last value before the as-of date: what
+    # last_data_before reads of the full tables
+    last = {
+        Table(t): pl.DataFrame(
+            {c: [bounds[f"{t}.{c}"].get("max_before")] for c in CONTRACT[Table(t)].time_columns},
+            schema={c: pl.Datetime("us") for c in CONTRACT[Table(t)].time_columns},
+        )
+        for t in (k for k in bounds if "." not in k)
+    }
+    facts = SimpleNamespace(
+        name=name,
+        tables=last,
+        checksums=dict(checksums),
+        repairs=RepairLog({}),
+        row_counts=lambda: {t: v["rows"] for t, v in bounds.items() if "." not in t},
+    )
+    manifest = list_manifest(
+        result,
+        dataset=facts,
+        model_version=meta["version"],
+        model_source=meta["source"],
+        config_hash=meta["config_hash"],
+        drift_psi=cfg.score.drift_psi,
+        files=dict(files),
+        history_reused=reused,
+        timings=result.timings,
+    )
+    return {**manifest, "engine": "spark", "written_by": MARKER}
+
+
+def _bounds(tables: Mapping[Table, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
+    """:func:`churnml.scoring.spark.time_bounds` with ``max_before`` the last value before the scoring day
+    (when the day is the default, the day after the last data, every value)."""
+    from churnml.contract.validation import PLAUSIBLE_FROM, midnight_after
+    from churnml.scoring.spark import time_bounds
+
+    cut = (
+        datetime.combine(as_of, datetime.min.time())
+        if as_of
+        else (midnight_after(cfg.data.as_of) if cfg.data.as_of else None)
+    )
+    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    bounds = time_bounds(tables, plausible, cut)
+    if cut is None:  # the day after the last data: every timestamp is before it
+        bounds = {k: {**v, "max_before": v.get("max")} if "." in k else v for k, v in bounds.items()}
+    return bounds
+
+
+def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: Any, cfg: Config) -> Any:
+    """The :class:`~churnml.scoring.spark_buckets.BucketContext` every executor task gets."""
+    from churnml.scoring.spark_buckets import BucketContext
+
+    ctx = BucketContext(
+        as_of=day,
+        prev_date=day - timedelta(weeks=1),
+        todo=tuple(plan.todo),
+        reused=frozenset(plan.reused),
+        name=name,
+        start=dates["start"],
+        data_as_of=dates["data_as_of"],
+        activity_start=dates["activity_start"],
+        label=cfg.label,
+        features=cfg.features,
+        score=cfg.score,
+        value=cfg.value,
+        rules=cfg.rules,
+        model=fitted,
+        names=tuple(fitted.feature_names_),
+    )
+    return ctx
+
+
+def score_on_spark(
+    data: Path | None,
+    cfg: Config,
+    as_of: date | None,
+    out: Path | None,
+    model: str | None,
+    progress: Callable[[str], None] | None = None,
+    session: Any = None,
+) -> Any:
+    """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
+    (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
+    from churnml.contract.io import dataset_files, file_checksum
+    from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, scoring_model
+    from churnml.scoring.assemble import ScoringError, _history_plan, model_version
+    from churnml.scoring.outputs import (
+        checked_output_folder,
+        checked_output_path,
+        protected_folders,
+        read_previous_history,
+        write_scores_atomically,
+    )
+
+    if cfg.score.zones.method != "probability":
+        raise UserError(
+            "score.zones.method = capacity ranks the whole portfolio into zones: score it with Polars"
+        )
+    step = progress or (lambda _m: None)
+    folder_in = data_folder(data, cfg)
+    protected = protected_folders(folder_in)
+    if out is not None:
+        checked_output_path(out, protected)
+        checked_output_folder(out)
+    timer = Timer()
+    session = session or spark_session()
+    step("reading and checking the tables (Spark)")
+    done = timer.step("read_validate")
+    tables = read_spark_tables(session, folder_in, cfg)
+    bounds = _bounds(tables, cfg, as_of)
+    done()
+    dates = _dates(bounds, cfg, as_of)
+    day = dates["day"]
+    _check_lag(bounds, day, cfg.score.max_data_lag_days)
+    step("loading the model")
+    fitted, metadata, source = scoring_model(model, cfg)
+    _checked_label(metadata, cfg, source)
+    version, chash = model_version(metadata), config_hash(cfg)
+    folder = out if out is not None else cfg.paths.scores / day.isoformat()
+    checked_output_path(folder, protected)
+    checked_output_folder(folder)
+    known = None
+    if version != "unknown":
+        known = read_previous_history(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash)
+    plan = _history_plan(known, day, cfg.score.history_weeks)
+    ctx = _context(day, plan, folder_in.resolve().name, dates, fitted, cfg)
+    try:
+        result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)
+    except ScoringError as exc:
+        raise UserError(str(exc)) from None
+    step("writing the report")
+    files = _list_files(result, _report(result, day, version, cfg))
+    reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
+    checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
+    meta = {"version": version, "source": source, "config_hash": chash}
+    manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name)
+    manifest["timings"] = {**timer.seconds, "total": timer.total()}
+    files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
+    changed = write_scores_atomically(folder, files)
+    step("done")
+    return ScoreRun(folder, day, version, result, manifest, changed, {}, [], [], timer)
+
+
+def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:
+    """:func:`churnml.scoring.assemble.check_data_lag` from the time bounds (client creation excluded)."""
+    key = "max_before"
+    cut = datetime(day.year, day.month, day.day)
+    values = [
+        v.get(key)
+        for k, v in bounds.items()
+        if "." in k and not k.startswith(f"{Table.CLIENTS}.") and v.get(key) is not None
+    ]
+    values = [v for v in values if v < cut]
+    if not values:
+        raise UserError(f"no data before the as-of date {day}: nothing to score")
+    last = max(values)
+    lag = (cut - last).days
+    if lag > max_lag_days:
+        raise UserError(
+            f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {day} "
+            f"(score.max_data_lag_days = {max_lag_days}); refresh the data or pass an earlier --as-of"
+        )

@@ -1,0 +1,391 @@
+"""The weekly list's per-client work on Spark executors, one client bucket at a time, and its assembly.
+
+Every table, the feature rows and last week's health history are cut into the same client buckets
+(:func:`churnml.scoring.spark.bucket_blobs`); an executor task gets every blob of its buckets and runs
+the Polars code of :mod:`churnml.scoring.assemble` on those clients only:
+
+- :func:`bucket_spine` -- the (client, snapshot) rows to featurise: clients active at each history
+  snapshot, listed at the as-of date and not gone (:func:`churnml.labels.active_spine`,
+  :func:`churnml.scoring.assemble.gone_clients`);
+- :func:`bucket_scores` -- probabilities of every snapshot (the health history), value, keep flags,
+  rules, zones with hysteresis, last week's zone, CRM views, drivers, family health and why-changed.
+
+Everything there is a function of one client's rows. What needs the whole portfolio runs after, on the
+driver, on the small per-client result (:func:`assembled_scores`): the reference levels that decide which
+drivers may be cited (this week's medians, computed before the bucket pass and shipped with it), value
+tiers (quantiles) and priorities (ranks), ``score.explain_limit``, the actions (they read the tier), the
+feature drift and the column order of the list. ``score.zones.method = capacity`` ranks the portfolio
+into zones and is refused on Spark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, RulesConfig, ScoreConfig, ValueConfig
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
+from churnml.scoring.columns import Scores
+from churnml.scoring.outputs import History
+
+__all__ = [
+    "BucketContext",
+    "assembled_scores",
+    "bucket_dataset",
+    "bucket_scores",
+    "bucket_spine",
+    "grouped_blobs",
+    "score_partition",
+    "spine_partition",
+]
+
+FEATURES, KNOWN, LIST, HISTORY = "_features", "_known", "_list", "_history"
+# prefixes of the per-client result's column groups (split again on the driver)
+_KEEP, _FIRED, _VIEWS, _INFO, _DRIVERS, _ARR, _CLIENT, _S = "k|", "f|", "v|", "i|", "d|", "a|", "c|", "s|"
+
+
+@dataclass(frozen=True)
+class BucketContext:
+    """What every executor task needs besides its blobs (pickled with the task): the dates, the dataset's
+    facts, the model and the settings."""
+
+    as_of: date
+    prev_date: date
+    todo: tuple[date, ...]  # the history snapshots scored now
+    reused: frozenset[date]  # the history snapshots taken from last week's file
+    name: str
+    start: datetime
+    data_as_of: datetime
+    activity_start: datetime
+    label: LabelConfig
+    features: FeaturesConfig
+    score: ScoreConfig
+    value: ValueConfig
+    rules: RulesConfig
+    model: Any = None
+    names: tuple[str, ...] = ()
+    reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
+    present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
+
+
+def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
+    """Blobs by bucket and kind."""
+    out: dict[int, dict[str, list[bytes]]] = {}
+    for bucket, kind, blob in rows:
+        out.setdefault(int(bucket), {}).setdefault(str(kind), []).append(blob)
+    return out
+
+
+def _frame(blobs: list[bytes]) -> pl.DataFrame:
+    from churnml.scoring.spark import frame_of_blob
+
+    return pl.concat([frame_of_blob(b) for b in blobs], how="vertical_relaxed")
+
+
+def bucket_dataset(blobs: Mapping[str, list[bytes]], ctx: BucketContext) -> Dataset:
+    """The dataset of one bucket's clients, typed as :func:`churnml.contract.io.read_dataset` types it, with
+    the whole dataset's dates (so features and labels do not depend on the bucket)."""
+    from churnml.contract.validation import compact_table
+
+    tables: dict[Table, pl.DataFrame] = {}
+    for kind, parts in blobs.items():
+        if kind in {t.value for t in Table}:
+            table = Table(kind)
+            tables[table] = compact_table(_frame(parts), CONTRACT[table])
+    for name in {*ctx.present, Table.CLIENTS.value}:
+        table = Table(name)
+        if table not in tables:  # present in the dataset, no rows of this bucket's clients
+            tables[table] = compact_table(
+                pl.DataFrame(schema={s.name: _polars(s.kind) for s in CONTRACT[table].columns}),
+                CONTRACT[table],
+            )
+    return Dataset(tables, ctx.name, ctx.start, ctx.data_as_of, activity_start=ctx.activity_start)
+
+
+def _polars(kind: Any) -> pl.DataType:
+    from churnml.contract.schemas import POLARS_TYPE
+
+    return POLARS_TYPE[kind]
+
+
+def bucket_spine(dataset: Dataset, ctx: BucketContext) -> pl.DataFrame:
+    """``client_id``, ``snapshot`` (Date): the bucket's listed clients (active at the as-of date and not
+    gone) at every snapshot of ``ctx.todo`` where they were active (as ``scored_list`` picks them)."""
+    from churnml.labels import active_spine
+    from churnml.scoring.assemble import gone_clients
+
+    spine = active_spine(dataset, list(ctx.todo), ctx.label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+    gone = gone_clients(dataset.tables, ctx.as_of)
+    listed = spine.filter(pl.col(SNAPSHOT) == ctx.as_of).get_column(CLIENT_ID)
+    listed = listed.filter(~listed.is_in(list(gone))) if gone else listed
+    return spine.filter(pl.col(CLIENT_ID).is_in(listed.implode())).select(CLIENT_ID, SNAPSHOT)
+
+
+def _spine_arrow() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([(CLIENT_ID, pa.string()), (SNAPSHOT, pa.date32())])
+
+
+def spine_partition(ctx: BucketContext) -> Any:
+    """The ``mapInArrow`` function of the spine pass: blobs in, (client_id, snapshot) rows out."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        schema = _spine_arrow()
+        rows = [r for b in batches for r in zip(*(b.column(i).to_pylist() for i in range(3)), strict=True)]
+        for _bucket, blobs in sorted(grouped_blobs(rows).items()):
+            spine = bucket_spine(bucket_dataset(blobs, ctx), ctx)
+            yield from spine.to_arrow().cast(schema).to_batches()
+
+    return run
+
+
+def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000) -> np.ndarray:
+    from churnml.modeling.train import feature_matrix
+
+    if table.height == 0:
+        return np.zeros(0)
+    return np.concatenate(
+        [
+            np.asarray(model.churn_probability(feature_matrix(table.slice(i, chunk), names)), dtype=float)
+            for i in range(0, table.height, chunk)
+        ]
+    )
+
+
+def bucket_scores(
+    dataset: Dataset, features: pl.DataFrame, known: pl.DataFrame | None, ctx: BucketContext
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per-client result, health history) of one bucket; the result holds, per listed client of the
+    bucket (sorted by ``client_id``), every column :func:`assembled_scores` needs, by group prefix.
+
+    ``features``: the bucket's feature rows (client x history snapshot); ``known``: last week's history
+    rows of the bucket's clients at ``ctx.reused`` snapshots (or None)."""
+    from churnml.scoring import assemble as A
+    from churnml.scoring.explain import health_score
+
+    names = list(ctx.names)
+    table = features.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names).sort(SNAPSHOT, CLIENT_ID)
+    probs = table.select(CLIENT_ID, SNAPSHOT).with_columns(
+        pl.Series(History.PROBABILITY, _probabilities(ctx.model, table, names))
+    )
+    now = table.filter(pl.col(SNAPSHOT) == ctx.as_of).sort(CLIENT_ID)
+    prev = table.filter(pl.col(SNAPSHOT) == ctx.prev_date).sort(CLIENT_ID)
+    at = probs.sort(CLIENT_ID)
+    p_now = at.filter(pl.col(SNAPSHOT) == ctx.as_of).get_column(History.PROBABILITY).to_numpy()
+    p_prev = at.filter(pl.col(SNAPSHOT) == ctx.prev_date).get_column(History.PROBABILITY).to_numpy()
+    ids = now.get_column(CLIENT_ID).to_list()
+    previous = A.PreviousWeek(ctx.prev_date, prev.get_column(CLIENT_ID).to_list(), p_prev, {})
+    empty_known = pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
+    history = A._health_history(probs, known if known is not None else empty_known, set(ctx.reused), ids)
+    cfgs = {
+        "label": ctx.label,
+        "features": ctx.features,
+        "score": ctx.score,
+        "value": ctx.value,
+        "rules": ctx.rules,
+    }
+    standing = A._standing(dataset, ids, p_now, previous, history, ctx.as_of, **cfgs)
+    health = health_score(p_now)
+    reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
+    return _result_frame(ids, p_now, standing, reasons, dataset), history
+
+
+def _bucket_reasons(
+    dataset: Dataset,
+    ids: list[str],
+    now: pl.DataFrame,
+    prev: pl.DataFrame,
+    p_now: np.ndarray,
+    standing: Any,
+    health: np.ndarray,
+    ctx: BucketContext,
+) -> Any:
+    """``assemble._reasons`` for every client of the bucket, citing drivers against the portfolio's
+    reference levels (``ctx.reference``) rather than the bucket's."""
+    from churnml.modeling.train import feature_matrix
+    from churnml.scoring import assemble as A
+
+    names, score = list(ctx.names), ctx.score
+    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
+    values_now = feature_matrix(now, names)
+    chosen = np.arange(len(ids))
+    prev_pos = {c: i for i, c in enumerate(previous.ids)}
+    p_prev = previous.probability
+    prev_row = np.array(
+        [
+            prev_pos[ids[i]]
+            if ids[i] in prev_pos
+            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
+            else -1
+            for i in chosen.tolist()
+        ],
+        dtype=np.int64,
+    )
+    values_prev = feature_matrix(prev, names) if (prev_row >= 0).any() else values_now[:0]
+    citing = A._Citing(ctx.reference, A.short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
+    explanation = A._explanations(
+        ctx.model,
+        values_now,
+        values_prev,
+        chosen,
+        prev_row,
+        health,
+        names,
+        ctx.features,
+        score.top_drivers,
+        citing,
+        score.currency,
+    )
+    why: list[str | None] = [
+        A._with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
+        for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True)
+    ]
+    return A._Reasons(
+        A._scatter(explanation.drivers, chosen, len(ids)),
+        {f: A._scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
+        why,
+        np.ones(len(ids), dtype=bool),
+    )
+
+
+def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    return frame.drop(CLIENT_ID, strict=False).rename(lambda c: prefix + c)
+
+
+def _result_frame(
+    ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset
+) -> pl.DataFrame:
+    """One row per client of ``ids``: the pieces of ``_Standing`` and ``_Reasons`` by group prefix."""
+    clients = dataset.tables[Table.CLIENTS]
+    extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
+    own = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
+        clients.select(CLIENT_ID, *extra), on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    state = pl.DataFrame(
+        {
+            "p": p_now,
+            "model_zone": standing.model_zone,
+            "zone": standing.zone,
+            "raised_by": standing.raised_by,
+            "zone_changes": pl.Series(standing.zone_changes, dtype=pl.Int64),
+            "previous_zone": pl.Series(standing.previous_zone, dtype=pl.String),
+            "previous_probability": pl.Series(standing.previous_probability, dtype=pl.Float64),
+            "why_changed": pl.Series(reasons.why_changed, dtype=pl.String),
+            **{f"health|{f}": s for f, s in reasons.family_health.items()},
+        },
+        schema_overrides={"p": pl.Float64},
+    )
+    return pl.concat(
+        [
+            pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}),
+            _prefixed(state, _S),
+            _prefixed(standing.valued.select(CLIENT_ID, Scores.ARR), _ARR),
+            _prefixed(own, _CLIENT),
+            _prefixed(standing.keep, _KEEP),
+            _prefixed(standing.fired, _FIRED),
+            _prefixed(standing.views, _VIEWS),
+            _prefixed(standing.info, _INFO),
+            _prefixed(reasons.drivers, _DRIVERS),
+        ],
+        how="horizontal",
+    )
+
+
+def score_partition(ctx: BucketContext) -> Any:
+    """The ``mapInPandas`` function of the scoring pass: blobs of whole buckets in (every table, the
+    feature rows, last week's history), per bucket two blobs out: the per-client result and the history."""
+    import pandas as pd
+
+    from churnml.scoring.spark import BLOB, BUCKET, KIND, _ipc
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        rows = [r for b in batches for r in zip(b[BUCKET], b[KIND], b[BLOB], strict=True)]
+        for bucket, blobs in sorted(grouped_blobs(rows).items()):
+            features = _frame(blobs.pop(FEATURES, []))
+            known = (
+                _frame(blobs.pop(KNOWN)).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
+                if KNOWN in blobs
+                else None
+            )
+            if features.height == 0 or not (features.get_column(SNAPSHOT) == ctx.as_of).any():
+                continue
+            result, history = bucket_scores(bucket_dataset(blobs, ctx), features, known, ctx)
+            yield pd.DataFrame(
+                {
+                    BUCKET: [bucket, bucket],
+                    KIND: [LIST, HISTORY],
+                    BLOB: [_ipc(result.to_arrow()), _ipc(history.to_arrow())],
+                }
+            )
+
+    return run
+
+
+def _group(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    cols = [c for c in frame.columns if c.startswith(prefix)]
+    return frame.select(CLIENT_ID, *[pl.col(c).alias(c.removeprefix(prefix)) for c in cols])
+
+
+def assembled_scores(
+    parts: list[pl.DataFrame],
+    as_of: date,
+    *,
+    label: LabelConfig,
+    score: ScoreConfig,
+    value: ValueConfig,
+    playbooks: PlaybooksConfig,
+) -> pl.DataFrame:
+    """The weekly list (columns, grain and order of :func:`churnml.scoring.assemble.scored_list`) from the
+    buckets' per-client results: the portfolio-wide steps (value tiers, priorities, explain limit,
+    actions, column order) on the driver."""
+    from churnml.scoring import assemble as A
+    from churnml.scoring.explain import FAMILIES, health_score
+    from churnml.scoring.value import value_table
+
+    frame = pl.concat(parts, how="vertical_relaxed").sort(CLIENT_ID)
+    ids = frame.get_column(CLIENT_ID).to_list()
+    s = _group(frame, _S)
+    p_now = s.get_column("p").to_numpy()
+    base = pl.DataFrame(
+        {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
+        schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
+    )
+    valued = value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value)
+    standing = A._Standing(
+        valued=valued,
+        keep=_group(frame, _KEEP),
+        fired=_group(frame, _FIRED),
+        views=_group(frame, _VIEWS),
+        info=_group(frame, _INFO),
+        model_zone=s.get_column("model_zone").to_list(),
+        zone=s.get_column("zone").to_list(),
+        raised_by=s.get_column("raised_by").to_list(),
+        zone_changes=s.get_column("zone_changes").to_list(),
+        previous=A.PreviousWeek(as_of, [], np.zeros(0), {}),
+        previous_zone=s.get_column("previous_zone").to_list(),
+        previous_probability=s.get_column("previous_probability").to_list(),
+    )
+    drivers = _group(frame, _DRIVERS).drop(CLIENT_ID)
+    family = {f: s.get_column(f"health|{f}") for f in FAMILIES}
+    why = s.get_column("why_changed").to_list()
+    explained = np.ones(len(ids), dtype=bool)
+    chosen = A.explained_rows(
+        standing.zone, valued.get_column(Scores.PRIORITY).to_numpy(), score.explain_limit
+    )
+    if len(chosen) < len(ids):  # score.explain_limit: the first N by zone and priority keep their reasons
+        drivers = A._scatter(drivers[chosen], chosen, len(ids))
+        family = {f: A._scatter_array(v.to_numpy()[chosen], chosen, len(ids)) for f, v in family.items()}
+        keep = set(chosen.tolist())
+        why = [w if i in keep else None for i, w in enumerate(why)]
+        explained = np.isin(np.arange(len(ids)), chosen)
+    reasons = A._Reasons(drivers, family, why, explained)
+    health = health_score(p_now)
+    plays = A._plays(standing, reasons, playbooks)
+    return A._assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)

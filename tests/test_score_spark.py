@@ -1,0 +1,188 @@
+"""``churnml score`` on local Apache Spark gives the same weekly list as the Polars path.
+
+One generated dataset (120 clients x 6 months), one small model, one Spark session for the module.
+Skipped only when pyspark or a Java runtime is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from churnml.config import FeaturesConfig, LabelConfig, load_config
+from churnml.contract.io import read_dataset
+from churnml.contract.schemas import CLIENT_ID, Table
+from churnml.contract.validation import ContractError
+from churnml.demo.synth import SynthParams, write_synthetic_dataset
+from churnml.features import build_features
+from churnml.labels import labeled_spine
+from churnml.modeling.export import export_model, feature_reference
+from churnml.modeling.train import ChurnModel
+from churnml.scoring.columns import Scores
+
+pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from churnml.jobs.score_spark import spark_session
+
+    session = spark_session("local[2]", driver_memory="2g")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("spark_score")
+    write_synthetic_dataset(SynthParams(clients=120, months=6, seed=5), root / "raw", root / "truth")
+    dataset = read_dataset(root / "raw", load_config(None).data)
+    snaps = [date(2024, 2, 5) + timedelta(weeks=k) for k in range(14)]
+    spine = labeled_spine(dataset, snaps, LabelConfig()).filter(pl.col("label").is_not_null())
+    table = build_features(dataset, spine.select(CLIENT_ID, "snapshot"), FeaturesConfig())
+    names = [c for c in table.columns if c not in (CLIENT_ID, "snapshot")]
+    X = table.select(names).to_pandas()
+    y = spine.sort("snapshot", CLIENT_ID).get_column("label").to_numpy().astype(int)
+    params = {"n_estimators": 30, "num_leaves": 8, "min_child_samples": 5, "learning_rate": 0.2}
+    model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, eval_set=(X, y))
+    export_model(model, root / "model", {"model_version": "1", "feature_reference": feature_reference(X)})
+    return {"root": root, "raw": root / "raw", "model": root / "model"}
+
+
+@pytest.fixture(scope="module")
+def both(spark, workspace: dict[str, Path]):
+    from churnml.jobs.score import score
+
+    cfg = load_config(None)
+    polars_cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 4})})
+    spark_cfg = polars_cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"engine": "spark"})}
+    )
+    model = str(workspace["model"])
+    on_polars = score(workspace["raw"], polars_cfg, None, workspace["root"] / "polars", model)
+    on_spark = score(workspace["raw"], spark_cfg, None, workspace["root"] / "spark", model)
+    return on_polars, on_spark
+
+
+def test_spark_gives_the_same_list_as_polars(both) -> None:
+    on_polars, on_spark = both
+    a = pl.read_parquet(on_polars.folder / "scores.parquet")
+    b = pl.read_parquet(on_spark.folder / "scores.parquet")
+    assert on_spark.manifest["engine"] == "spark"
+    assert a.height > 50
+    assert b.get_column(CLIENT_ID).to_list() == a.get_column(CLIENT_ID).to_list()
+    np.testing.assert_allclose(
+        b.get_column(Scores.PROBABILITY).to_numpy(),
+        a.get_column(Scores.PROBABILITY).to_numpy(),
+        rtol=0,
+        atol=1e-9,
+    )
+    for col in (
+        Scores.ZONE,
+        Scores.MODEL_ZONE,
+        Scores.ACTION,
+        Scores.VALUE_TIER,
+        Scores.PRIORITY,
+        Scores.driver(1, "feature"),
+        Scores.driver(1, "sentence"),
+        Scores.WHY_CHANGED,
+        Scores.RULES,
+    ):
+        assert b.get_column(col).to_list() == a.get_column(col).to_list(), col
+    # every column, floats to 1e-9
+    assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+    # the comparison means something: several zones, drivers and actions
+    assert a.get_column(Scores.ZONE).n_unique() >= 2
+    assert a.get_column(Scores.driver(1, "sentence")).null_count() < a.height
+    assert a.get_column(Scores.ACTION).n_unique() >= 2
+
+
+def test_spark_gives_the_same_history_and_manifest_counts(both) -> None:
+    on_polars, on_spark = both
+    a = pl.read_parquet(on_polars.folder / "history.parquet")
+    b = pl.read_parquet(on_spark.folder / "history.parquet")
+    assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+    for key in ("as_of", "clients_scored", "zones", "new_in_red", "rules_fired", "arr", "arr_at_risk"):
+        assert on_spark.manifest[key] == on_polars.manifest[key], key
+    assert on_spark.manifest["data"]["row_counts"] == on_polars.manifest["data"]["row_counts"]
+    assert (
+        on_spark.manifest["data"]["last_timestamp_before_as_of"]
+        == on_polars.manifest["data"]["last_timestamp_before_as_of"]
+    )
+    assert on_spark.manifest["drift"]["psi"] == on_polars.manifest["drift"]["psi"]
+
+
+def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
+    from churnml.scoring.spark import checked_spark_references, contract_frame
+
+    clients = spark.createDataFrame(
+        [("c1", datetime(2024, 1, 1)), ("c2", datetime(2024, 2, 1))], ["client_id", "created_at"]
+    )
+    events = spark.createDataFrame(
+        [("c1", datetime(2024, 3, 1), "login"), ("c9", datetime(2024, 3, 2), "login")],
+        ["client_id", "ts", "event"],
+    )
+    tables = {
+        Table.CLIENTS: contract_frame(clients, Table.CLIENTS, None),
+        Table.EVENTS: contract_frame(events, Table.EVENTS, None),
+    }
+    with pytest.raises(ContractError, match=r"table 'events', column 'client_id': client_id not found .*c9"):
+        checked_spark_references(tables)
+    nulls = spark.createDataFrame([("c1", None, "login")], "client_id string, ts timestamp_ntz, event string")
+    with pytest.raises(
+        ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 rows\)"
+    ):
+        contract_frame(nulls, Table.EVENTS, None)
+    text = spark.createDataFrame([("c1", "2024-03-01")], ["client_id", "created_at"])
+    assert contract_frame(text, Table.CLIENTS, None).collect()[0]["created_at"] == datetime(2024, 3, 1)
+    bad = spark.createDataFrame([("c1", "soon")], ["client_id", "created_at"])
+    with pytest.raises(ContractError, match=r"column 'created_at': cannot read values as datetime .*soon"):
+        contract_frame(bad, Table.CLIENTS, None)
+    late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
+    with pytest.raises(ContractError, match="timestamp after the as-of date"):
+        contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))
+
+
+def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.scoring.spark import _ipc
+    from churnml.scoring.spark_buckets import BucketContext, bucket_dataset
+
+    clients = pl.DataFrame(
+        {"client_id": ["c1"], "created_at": [datetime(2024, 1, 1)]},
+        schema={"client_id": pl.String, "created_at": pl.Datetime("us")},
+    )
+    ctx = BucketContext(
+        as_of=date(2024, 6, 3),
+        prev_date=date(2024, 5, 27),
+        todo=(date(2024, 6, 3),),
+        reused=frozenset(),
+        name="t",
+        start=datetime(2024, 1, 1),
+        data_as_of=datetime(2024, 6, 3),
+        activity_start=datetime(2024, 1, 1),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+        present=("clients", "churns"),
+    )
+    dataset = bucket_dataset({"clients": [_ipc(clients.to_arrow())]}, ctx)
+    assert sorted(str(t) for t in dataset.tables) == ["churns", "clients"]
+    assert dataset.tables[Table.CHURNS].height == 0
+    assert dataset.tables[Table.CHURNS].schema["churned_at"] == pl.Datetime("us")
+    assert dataset.tables[Table.CLIENTS].get_column("client_id").to_list() == ["c1"]
+    assert dataset.first_activity() == datetime(2024, 1, 1)
