@@ -408,11 +408,12 @@ def score(
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("step {task.completed}"),
         TimeElapsedColumn(),
     )
+    # the number of steps depends on the engine and the client batches: a pulsing bar, steps counted
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("reading the data", total=12)
+        task = bar.add_task("reading the data", total=None)
         run = score_job(
             data, cfg, day, out, model, lambda name: bar.update(task, advance=1, description=name)
         )
