@@ -114,6 +114,7 @@ __all__ = [
     "Scores",
     "ScoringError",
     "ZoneHistory",
+    "changed_previous_rows",
     "check_data_lag",
     "check_feature_match",
     "explained_rows",
@@ -979,6 +980,31 @@ class _Reasons:
     explained: np.ndarray
 
 
+def changed_previous_rows(
+    ids: Sequence[str],
+    chosen: np.ndarray,
+    p_now: np.ndarray,
+    zone: Sequence[str],
+    prev_zone: Sequence[str | None],
+    previous: PreviousWeek,
+    change_min: float,
+) -> np.ndarray:
+    """For each chosen row, its row in last week's list, or -1: why-it-changed is told only for clients
+    whose probability moved at least ``change_min`` or who changed zone (small wiggles need no story)."""
+    prev_pos = {c: i for i, c in enumerate(previous.ids)}
+    p_prev = previous.probability
+    return np.array(
+        [
+            prev_pos[ids[i]]
+            if ids[i] in prev_pos
+            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= change_min or prev_zone[i] != zone[i])
+            else -1
+            for i in chosen.tolist()
+        ],
+        dtype=np.int64,
+    )
+
+
 def _reasons(
     model: Any,
     dataset: Dataset,
@@ -997,20 +1023,7 @@ def _reasons(
     zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
     priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
     chosen = explained_rows(zone, priority, score.explain_limit)
-    # Why it changed: only for explained clients whose probability moved at least change_min or who
-    # changed zone (small wiggles need no story), from last week's contributions of those rows.
-    prev_pos = {c: i for i, c in enumerate(previous.ids)}
-    p_prev = previous.probability
-    prev_row = np.array(
-        [
-            prev_pos[ids[i]]
-            if ids[i] in prev_pos
-            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
-            else -1
-            for i in chosen.tolist()
-        ],
-        dtype=np.int64,
-    )
+    prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     citing = _Citing(
         reference_levels(values_now, names, registry_catalog(features)[0]),

@@ -216,18 +216,7 @@ def _bucket_reasons(
     zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
     values_now = feature_matrix(now, names)
     chosen = np.arange(len(ids))
-    prev_pos = {c: i for i, c in enumerate(previous.ids)}
-    p_prev = previous.probability
-    prev_row = np.array(
-        [
-            prev_pos[ids[i]]
-            if ids[i] in prev_pos
-            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= score.change_min or prev_zone[i] != zone[i])
-            else -1
-            for i in chosen.tolist()
-        ],
-        dtype=np.int64,
-    )
+    prev_row = A.changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev, names) if (prev_row >= 0).any() else values_now[:0]
     citing = A._Citing(ctx.reference, A.short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
     explanation = A._explanations(
