@@ -42,6 +42,7 @@ from churnml.contract.validation import (
 )
 
 __all__ = [
+    "as_of_limit",
     "csv_layout",
     "dataset_files",
     "file_checksum",
@@ -186,7 +187,7 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _as_of_limit(cfg: DataConfig) -> datetime:
+def as_of_limit(cfg: DataConfig) -> datetime:
     """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
     if cfg.as_of is not None:
         return midnight_after(cfg.as_of) + timedelta(days=cfg.future_tolerance_days)
@@ -198,7 +199,7 @@ def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[p
     """One table's raw rows coerced, checked (nothing after the as-of limit) and compacted, and what
     was repaired (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract."""
     coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
-    checked = checked_table(coerced, CONTRACT[table], _as_of_limit(cfg), cfg.max_examples)
+    checked = checked_table(coerced, CONTRACT[table], as_of_limit(cfg), cfg.max_examples)
     del coerced
     frame = compact_table(checked, CONTRACT[table])
     return frame, {**fixed.counts, **implausible_dates(frame, CONTRACT[table])}

@@ -144,7 +144,7 @@ def _read_batch(
     files: dict[Table, Path], cfg: DataConfig, parts: int, part: int, split: dict[Table, Path] | None = None
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
     """One batch's validated tables (what :func:`read_dataset` does, on the batch's rows only)."""
-    from churnml.contract.io import _as_of_limit, read_table
+    from churnml.contract.io import as_of_limit, read_table
     from churnml.contract.validation import (
         checked_references,
         checked_table,
@@ -156,7 +156,7 @@ def _read_batch(
     keep = client_partition(parts, part)
     tables: dict[Table, pl.DataFrame] = {}
     repairs: dict[str, dict[str, int]] = {}
-    limit = _as_of_limit(cfg)
+    limit = as_of_limit(cfg)
     for table, path in files.items():
         if path.name.endswith(".parquet"):
             raw, skipped = _batch_rows(path, (split or {}).get(table), keep, part), {}

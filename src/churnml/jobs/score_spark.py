@@ -69,16 +69,6 @@ def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
     return session
 
 
-def _as_of_limit(cfg: Config) -> datetime:
-    from datetime import UTC
-
-    from churnml.contract.validation import midnight_after
-
-    if cfg.data.as_of is not None:
-        return midnight_after(cfg.data.as_of) + timedelta(days=cfg.data.future_tolerance_days)
-    return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=cfg.data.future_tolerance_days)
-
-
 def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, Any]:
     """Every table of ``folder`` read by Spark and checked against the contract (contract types and columns)."""
     from churnml.contract.io import dataset_files
@@ -96,7 +86,9 @@ def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, An
         raise UserError(
             f"the Spark engine reads Parquet only: convert {text} (e.g. churnml adapt) or score with Polars"
         )
-    limit = _as_of_limit(cfg)
+    from churnml.contract.io import as_of_limit
+
+    limit = as_of_limit(cfg.data)
     tables = {
         t: contract_frame(session.read.parquet(str(p)), t, limit, cfg.data.max_examples)
         for t, p in files.items()
