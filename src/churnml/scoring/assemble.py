@@ -125,6 +125,7 @@ __all__ = [
     "history_zones",
     "last_data_before",
     "list_manifest",
+    "listed_spine",
     "model_version",
     "recommended_plays",
     "scored_list",
@@ -703,12 +704,12 @@ def history_to_score(known_history: pl.DataFrame | None, as_of: date, weeks: int
     return _history_plan(known_history, as_of, weeks).todo
 
 
-def _listed_spine(
+def listed_spine(
     dataset: Dataset, todo: list[date], as_of: date, label: LabelConfig
 ) -> tuple[pl.DataFrame, list[str]]:
     """The (client, snapshot) rows to score and the listed clients (sorted): the clients active at
-    ``as_of`` and not gone, at every snapshot of ``todo`` where they were active. Raises
-    :class:`ScoringError` when nobody is on the list."""
+    ``as_of`` and not gone, at every snapshot of ``todo`` where they were active (both empty when
+    nobody is listed)."""
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
@@ -718,8 +719,6 @@ def _listed_spine(
         for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
         if c not in gone
     ]
-    if not ids:
-        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     return spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())), ids
 
 
@@ -800,7 +799,9 @@ def scored_list(
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
     plan = _history_plan(known_history, as_of, score.history_weeks)
-    spine, ids = _listed_spine(dataset, plan.todo, as_of, label)
+    spine, ids = listed_spine(dataset, plan.todo, as_of, label)
+    if not ids:
+        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     clock.done("check")
 
     clock.step(f"features and scores at {len(plan.todo)} weekly snapshots")

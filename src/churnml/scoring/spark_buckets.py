@@ -116,15 +116,12 @@ def _polars(kind: Any) -> pl.DataType:
 
 def bucket_spine(dataset: Dataset, ctx: BucketContext) -> pl.DataFrame:
     """``client_id``, ``snapshot`` (Date): the bucket's listed clients (active at the as-of date and not
-    gone) at every snapshot of ``ctx.todo`` where they were active (as ``scored_list`` picks them)."""
-    from churnml.labels import active_spine
-    from churnml.scoring.assemble import gone_clients
+    gone) at every snapshot of ``ctx.todo`` where they were active (``assemble.listed_spine``; a bucket
+    may list nobody)."""
+    from churnml.scoring.assemble import listed_spine
 
-    spine = active_spine(dataset, list(ctx.todo), ctx.label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    gone = gone_clients(dataset.tables, ctx.as_of)
-    listed = spine.filter(pl.col(SNAPSHOT) == ctx.as_of).get_column(CLIENT_ID)
-    listed = listed.filter(~listed.is_in(list(gone))) if gone else listed
-    return spine.filter(pl.col(CLIENT_ID).is_in(listed.implode())).select(CLIENT_ID, SNAPSHOT)
+    spine, _ids = listed_spine(dataset, list(ctx.todo), ctx.as_of, ctx.label)
+    return spine.select(CLIENT_ID, SNAPSHOT)
 
 
 def _spine_arrow() -> Any:
