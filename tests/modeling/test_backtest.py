@@ -99,6 +99,47 @@ def test_holdout_keeps_every_row_of_a_client_on_one_side_and_is_stable():
     assert (mask != holdout_clients(ids, 0.2, seed=7)).any()
 
 
+_FORTY = np.array([f"C{i:02d}" for i in range(40)])
+# the plain 20% draw of these 40 clients with seed 42 (the hash of the client id)
+_PLAIN_HELD = ["C02", "C04", "C06", "C08", "C13", "C15", "C17", "C22", "C26"]
+
+
+def _held(mask: np.ndarray) -> list[str]:
+    return [str(c) for c, h in zip(_FORTY, mask, strict=True) if h]
+
+
+@pytest.mark.parametrize(
+    ("churners", "counted", "expected"),
+    [
+        # no churner held by the draw: the one of lowest hash is added (round(0.2 * 5) = 1)
+        (["C00", "C01", "C03", "C05", "C07"], None, sorted(["C01", *_PLAIN_HELD])),
+        # both churners held: the draw would train on none; the one of highest hash goes back
+        (["C02", "C04"], None, [c for c in _PLAIN_HELD if c != "C02"]),
+        # churns outside the counted rows (e.g. a fold's test window) are not read: the plain draw
+        (["C00", "C01", "C03", "C05", "C07"], "first_half", _PLAIN_HELD),
+        # one churner held of five: at least half of the one wanted, the draw stands
+        (["C02", "C01", "C03", "C05", "C07"], None, _PLAIN_HELD),
+    ],
+)
+def test_holdout_keeps_churners_on_both_sides_of_a_small_crm(churners, counted, expected):
+    assert _held(holdout_clients(_FORTY, 0.2, seed=42)) == _PLAIN_HELD
+    ids = np.repeat(_FORTY, 2)  # two rows per client: the first one counted in "first_half"
+    labels = np.repeat(np.isin(_FORTY, churners), 2).astype(float)
+    labels[0::2] = 0.0 if counted else labels[0::2]
+    mask = None if counted is None else np.tile([True, False], 40)
+    held = holdout_clients(ids, 0.2, 42, labels, mask)
+    assert _held(held[0::2]) == expected
+    np.testing.assert_array_equal(held[0::2], held[1::2])  # every row of a client on one side
+
+
+def test_holdout_of_a_large_portfolio_is_the_plain_draw():
+    ids = np.array([f"C{i:04d}" for i in range(2000)])
+    labels = (np.random.default_rng(0).random(2000) < 0.15).astype(float)  # 309 churning clients
+    plain = holdout_clients(ids, 0.2, seed=42)
+    assert plain[labels > 0].sum() == 61
+    np.testing.assert_array_equal(holdout_clients(ids, 0.2, 42, labels), plain)
+
+
 def test_every_contender_gets_the_same_rows_and_no_fold_trains_on_unknown_labels(train_cfg):
     table = labeled_table(n_clients=80, n_weeks=40)
     seen: dict[str, list] = {}
@@ -171,3 +212,19 @@ def test_training_sample_keeps_positives_and_weights_sampled_negatives():
     snaps = np.array([date(2024, 1, 1 + 7 * w) for w in range(4)] * 2)
     keep, weight = training_sample(idx, y, snaps, TrainConfig(snapshot_step=2))
     assert weight is None and keep.tolist() == [1, 3, 5, 7]
+
+
+def test_a_crm_of_300_accounts_gets_every_backtest_fold(tmp_path):
+    """Generated CRM, 300 clients x 12 months (seed 12): the plain 20% draw held out no churner in any
+    fold's training rows, so all four folds were skipped and `train` had no out-of-time estimate."""
+    from churnml.config import load_config
+    from churnml.contract.io import read_dataset
+    from churnml.demo.synth import SynthParams, write_synthetic_dataset
+    from churnml.jobs.inputs import labeled_table as feature_table
+
+    write_synthetic_dataset(SynthParams(clients=300, months=12, seed=12), tmp_path / "raw", tmp_path / "truth")
+    cfg = load_config()
+    table = feature_table(read_dataset(tmp_path / "raw", cfg.data), cfg)
+    result = train_and_compare(table, cfg.train, cfg.label.horizon_days)
+    assert [n for n in result.backtest.notes if "skipped" in n] == []
+    assert result.backtest.fold_metrics["fold"].nunique() == 4

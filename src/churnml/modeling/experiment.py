@@ -284,8 +284,11 @@ class Backtest:
         return not self.metrics.empty
 
 
-def _fold_rows(fold: Fold, snapshots: pd.Series, held_out: np.ndarray) -> FoldRows:
-    train, test = fold.masks(snapshots)
+def _fold_rows(fold: Fold, labeled: pd.DataFrame, y: np.ndarray, cfg: TrainConfig) -> FoldRows:
+    """The fold's rows: training rows split into fit and held-out clients (stratified on the churns of
+    the training rows only: :func:`churnml.modeling.backtest.holdout_clients`), and its test rows."""
+    train, test = fold.masks(labeled[SNAPSHOT])
+    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed, y, train)
     return FoldRows(
         fold, np.flatnonzero(train & ~held_out), np.flatnonzero(train & held_out), np.flatnonzero(test)
     )
@@ -307,10 +310,9 @@ def fold_problems(
     out as in ``cfg``) and why it cannot be used (``None`` when it can: its training, held-out and test
     rows each hold both classes). The folds :func:`run_backtest` runs and tuning scores."""
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
     out = []
     for fold in plan.folds:
-        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
+        rows = _fold_rows(fold, labeled, y, cfg)
         out.append((rows, _fold_problem(y, rows)))
     return out
 
@@ -349,12 +351,11 @@ def run_backtest(
     say = progress or (lambda _m: None)
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
     X = labeled[features]
-    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
     notes: list[str] = []
     frames, fold_metric_rows, iterations = [], [], []
     seconds = {c.name: 0.0 for c in contenders}
     for fold in plan.folds:
-        rows = _fold_rows(fold, labeled[SNAPSHOT], held_out)
+        rows = _fold_rows(fold, labeled, y, cfg)
         problem = _fold_problem(y, rows)
         if problem:
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
@@ -456,7 +457,7 @@ def _deployed_model(
     """The model refit on every labeled row, with its rounds and calibration (module docstring)."""
     X = labeled[features]
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
-    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed)
+    held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed, y)
     fit, ho = np.flatnonzero(~held_out), np.flatnonzero(held_out)
     for part, idx in (("training", fit), ("held-out", ho)):
         if idx.size == 0 or y[idx].sum() in (0, idx.size):
