@@ -222,7 +222,9 @@ def test_a_crm_of_300_accounts_gets_every_backtest_fold(tmp_path):
     from churnml.demo.synth import SynthParams, write_synthetic_dataset
     from churnml.jobs.inputs import labeled_table as feature_table
 
-    write_synthetic_dataset(SynthParams(clients=300, months=12, seed=12), tmp_path / "raw", tmp_path / "truth")
+    write_synthetic_dataset(
+        SynthParams(clients=300, months=12, seed=12), tmp_path / "raw", tmp_path / "truth"
+    )
     cfg = load_config()
     table = feature_table(read_dataset(tmp_path / "raw", cfg.data), cfg)
     result = train_and_compare(table, cfg.train, cfg.label.horizon_days)

@@ -213,5 +213,3 @@ def _with_churners_held(
     out[order] = False
     out[order[:want]] = True
     return out
-
-
