@@ -259,3 +259,17 @@ def test_weighted_rows_stop_early_on_a_real_validation_curve(table, train_cfg):
         rows.valid_scores_["binary_logloss"]
     )  # NaN when LightGBM reads the held-out rows as a sequence
     assert rows.booster_.model_to_string() == copy.booster_.model_to_string()
+
+
+def test_sigmoid_calibration_never_reverses_the_ranking():
+    """Held-out rows where the score runs the wrong way (churners at the low scores): Platt scaling would
+    fit a negative slope and turn the ranking upside down on every other row; the calibrator falls back
+    to the held-out churn rate (2 of 6) and keeps the raw order through its tie-break."""
+    raw = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    y = np.array([1, 1, 0, 0, 0, 0])
+    p = ScoreCalibrator("sigmoid").fit(raw, y).predict(np.array([-3.0, 0.0, 5.0]))
+    np.testing.assert_allclose(p, [1 / 3, 1 / 3, 1 / 3], atol=1e-6)
+    assert p[0] < p[1] < p[2]
+    # the right way round, Platt scaling is kept as it is
+    q = ScoreCalibrator("sigmoid").fit(raw, np.array([0, 0, 0, 1, 0, 1])).predict(np.array([-3.0, 0.0, 5.0]))
+    np.testing.assert_allclose(q, [0.00526, 0.14084, 0.98044], atol=1e-4)

@@ -44,6 +44,20 @@ _EPS = 1e-4
 _TIE_BREAK = 1e-6
 
 
+def _non_decreasing(platt: LogisticRegression, y: np.ndarray) -> LogisticRegression:
+    """``platt`` unchanged when its slope is positive; else the constant map to the calibration rows' churn
+    rate (slope 0). A calibrator maps scores to probabilities and never reverses the model's ranking: a
+    small held-out set where the score happens to run the wrong way (a few churners) would otherwise turn
+    the ranking upside down on every other row. The tie-break of :meth:`ScoreCalibrator.predict` keeps the
+    raw order under the constant."""
+    if platt.coef_[0, 0] > 0:
+        return platt
+    rate = float(np.clip(np.mean(y), _EPS, 1 - _EPS))
+    platt.coef_ = np.zeros_like(platt.coef_)
+    platt.intercept_ = np.array([np.log(rate / (1 - rate))])
+    return platt
+
+
 class ScoreCalibrator(BaseEstimator):
     """Maps a raw LightGBM score (log-odds) to a calibrated probability.
 
@@ -60,7 +74,9 @@ class ScoreCalibrator(BaseEstimator):
         if self.method == "isotonic":
             self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
         elif self.method == "sigmoid":
-            self.logistic_ = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y.astype(int))
+            self.logistic_ = _non_decreasing(
+                LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y.astype(int)), y
+            )
         else:
             raise ValueError(f"calibration method must be isotonic or sigmoid, not {self.method!r}")
         self.method_ = self.method
