@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -122,10 +123,10 @@ def _run_floor(raw: Path, start: str, end: str) -> dict:
 
 
 def _against_floor(figures: dict, floor: dict) -> str:
-    """Each step of the list as a multiple of the floor: read (folder, marks, batches), features and
+    """Each step of the list as a multiple of the floor: read (folder, marks, spill, batches), features and
     scores (less the batch reads in them), explain, the rest."""
     t = figures["timings"]
-    read = t.get("read", 0) + t.get("read_marks", 0) + t.get("read_batches", 0)
+    read = t.get("read", 0) + t.get("read_marks", 0) + t.get("read_spill", 0) + t.get("read_batches", 0)
     features = t.get("features_and_scores", 0) - t.get("read_batches", 0)
     explain = t.get("explain", 0)
     rest = figures["wall_s"] - read - features - explain
@@ -135,6 +136,10 @@ def _against_floor(figures: dict, floor: dict) -> str:
 
 
 def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None) -> dict:
+    from churnml.scoring.outputs import is_churnml_output
+
+    if is_churnml_output(out):  # a list of an earlier run: an unchanged list would keep its manifest,
+        shutil.rmtree(out)  # so its timings would be the earlier run's, not this one's
     cmd = [sys.executable, __file__, "--score-child", "--"]
     cmd += ["--data", str(raw), "--model", str(model), "--as-of", as_of.isoformat(), "--out", str(out)]
     if explain_limit is not None:
@@ -213,6 +218,11 @@ def main() -> None:
         print(
             f"  events read {read['rows_read']:,} of {read['rows_in_file']:,} "
             f"(window {read['window_start'][:10]} .. {read['window_end'][:10]}, {read['client_batches']} batches)"
+            + (
+                ""
+                if read.get("spilled_rows") is None
+                else f"; spilled {read['spilled_rows']:,} rows, {read['spilled_mb']:,.0f} MB to the scratch folder"
+            )
         )
         floor = _run_floor(raw, read["window_start"], read["window_end"])
         print(
