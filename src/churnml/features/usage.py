@@ -45,12 +45,10 @@ from churnml.features.spec import SpecPattern, spec, trends
 __all__ = [
     "FAMILY",
     "SPECS",
-    "compact_keys",
     "dated_events",
     "distinct_active_columns",
     "distinct_active_counts",
     "distinct_active_deltas",
-    "string_keys",
     "usage_features",
     "weekly_event_kinds",
     "weekly_events",
@@ -70,24 +68,6 @@ def dated_events(events: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Events with their day number (``_day``) and grid week (``_week``)."""
     ev = events.with_columns(day_number(nw.col(Events.TS), events.implementation.is_polars()).alias(DAY))
     return ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
-
-
-def compact_keys(events: nw.LazyFrame) -> nw.LazyFrame:
-    """On Polars, the events with ``client_id``, ``user_id`` and ``event`` as Categorical (the raw-event
-    group-by and distinct rows then hash 4-byte codes: about twice as fast on millions of rows); on
-    other backends unchanged. Values, rows and order unchanged; :func:`string_keys` turns the
-    aggregates' keys back into strings."""
-    if not events.implementation.is_polars():
-        return events
-    return events.with_columns(nw.col(CLIENT_ID, Events.USER_ID, Events.EVENT).cast(nw.Categorical))
-
-
-def string_keys(frame: nw.LazyFrame) -> nw.LazyFrame:
-    """On Polars, ``frame`` with its ``client_id`` back as a String (the grid's key type); other
-    backends unchanged."""
-    if not frame.implementation.is_polars():
-        return frame
-    return frame.with_columns(nw.col(CLIENT_ID).cast(nw.String))
 
 
 def weekly_event_kinds(dated: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
@@ -184,16 +164,13 @@ def usage_features(
     young = max(1, round(cfg.young_days / 7))
     wlist = sorted({w for _, w in windows})
 
-    # the raw-event aggregations group by categorical keys (Polars); their results by strings again
-    ev = dated_events(compact_keys(events), axis)
+    ev = dated_events(events, axis)
     # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
     by_kind = materialized(weekly_event_kinds(ev, axis))
-    users = string_keys(distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis))
-    kinds = string_keys(
-        distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
-    )
+    users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
+    kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
 
-    weekly = string_keys(weekly_events(by_kind, cfg))
+    weekly = weekly_events(by_kind, cfg)
     counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
     delta_cols = distinct_active_columns("_users", wlist) + distinct_active_columns("_kinds", wlist)
     g = on_grid(grid, weekly, counts)
