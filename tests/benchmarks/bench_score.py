@@ -135,7 +135,9 @@ def _against_floor(figures: dict, floor: dict) -> str:
     return ", ".join(f"{k} {v:.1f}s ({v / base:.1f}x)" for k, v in parts.items())
 
 
-def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None) -> dict:
+def _run_score(
+    raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None, sets: list[str]
+) -> dict:
     from churnml.scoring.outputs import is_churnml_output
 
     if is_churnml_output(out):  # a list of an earlier run: an unchanged list would keep its manifest,
@@ -144,6 +146,8 @@ def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: in
     cmd += ["--data", str(raw), "--model", str(model), "--as-of", as_of.isoformat(), "--out", str(out)]
     if explain_limit is not None:
         cmd += ["--set", f"score.explain_limit={explain_limit}"]
+    for item in sets:
+        cmd += ["--set", item]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
@@ -190,6 +194,12 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--explain-limit", type=int, default=None, help="score.explain_limit (default: all)")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="a config override for both lists, e.g. score.batch_clients=20000",
+    )
+    parser.add_argument(
         "--work", type=Path, default=None, help="cache folder (default data/bench/score-<clients>)"
     )
     opts = parser.parse_args()
@@ -205,7 +215,7 @@ def main() -> None:
         ("first list (26 weeks of history)", first_day),
         ("next week (history reused)", as_of),
     ):
-        figures = _run_score(raw, model, scores / day.isoformat(), day, opts.explain_limit)
+        figures = _run_score(raw, model, scores / day.isoformat(), day, opts.explain_limit, opts.set)
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in figures["timings"].items() if k != "total")
         read = figures["read"]
         print(
