@@ -176,6 +176,40 @@ def _manifest(
     }
 
 
+def _scored_list(
+    dataset: Any,
+    day: date,
+    fitted: Any,
+    metadata: Mapping[str, Any],
+    known: Any,
+    batches: Any,
+    cfg: Config,
+    progress: Callable[[str], None],
+) -> Any:
+    """:func:`churnml.scoring.assemble.scored_list` with the config's sections; a scoring error is the
+    user's (its message says what to fix)."""
+    from churnml.scoring.assemble import ScoringError, scored_list
+
+    try:
+        return scored_list(
+            dataset,
+            day,
+            fitted,
+            metadata,
+            label=cfg.label,
+            features=cfg.features,
+            score=cfg.score,
+            value=cfg.value,
+            rules=cfg.rules,
+            playbooks=cfg.playbooks,
+            known_history=known,
+            progress=progress,
+            batches=batches,
+        )
+    except ScoringError as exc:
+        raise UserError(str(exc)) from None
+
+
 def score(
     data: Path | None,
     cfg: Config,
@@ -187,7 +221,7 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
-    from churnml.scoring.assemble import ScoringError, history_to_score, model_version, scored_list
+    from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
@@ -232,24 +266,7 @@ def score(
             done = timer.step("read_spill")
             batches = batches.spilled(scratch)
             done()
-        try:
-            result = scored_list(
-                dataset,
-                day,
-                fitted,
-                metadata,
-                label=cfg.label,
-                features=cfg.features,
-                score=cfg.score,
-                value=cfg.value,
-                rules=cfg.rules,
-                playbooks=cfg.playbooks,
-                known_history=known,
-                progress=step,
-                batches=batches,
-            )
-        except ScoringError as exc:
-            raise UserError(str(exc)) from None
+        result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step)
     step("writing the report")
     done = timer.step("report")
     files = _list_files(result, _report(result, day, version, cfg))
