@@ -208,13 +208,62 @@ def test_the_console_and_the_manifest_say_what_was_read_and_skipped(folder_and_m
         "score.history_weeks=4",
         "--set",
         "score.batch_clients=30",
+        "--set",
+        f"score.scratch_dir={tmp_path / 'scratch'}",
     ]
+    (tmp_path / "scratch").mkdir()
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     read = json.loads((out / "manifest.json").read_text())["data"]["read"]["events"]
     assert read["client_batches"] == 3 and read["window_start"] == "2024-04-15T00:00:00"
     assert read["rows_read"] + read["rows_skipped"] == read["rows_in_file"] and read["rows_skipped"] > 0
+    assert read["spilled_rows"] == read["rows_read"] and read["spilled_mb"] >= 0  # no row repaired away
+    assert list((tmp_path / "scratch").iterdir()) == []  # the spill's scratch folder is gone
     assert f"events: read {read['rows_read']:,} of {read['rows_in_file']:,} rows" in result.output
+
+
+def test_the_scratch_folder_is_removed_after_a_failing_run(
+    folder_and_model, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    import churnml.scoring.assemble as assemble
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    seen: list[list[str]] = []
+
+    def failing(*args, batches=None, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(sorted(p.name for p in batches.spill.iterdir()))  # the batches' files, mid-run
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(assemble, "scored_list", failing)
+    args = ["score", "--data", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "list")]
+    args += ["--model", str(tmp_path / "model"), "--set", "score.history_weeks=4"]
+    args += ["--set", "score.batch_clients=30", "--set", f"score.scratch_dir={scratch}"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, RuntimeError)
+    assert seen == [["_batch=0", "_batch=1", "_batch=2"]]
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_scratch_folder_is_new_and_removed_even_on_an_error(tmp_path: Path) -> None:
+    from churnml.jobs.common import UserError
+    from churnml.jobs.score_data import scratch_folder
+
+    with scratch_folder(tmp_path) as folder:
+        (folder / "part.parquet").write_bytes(b"x")
+        assert folder.parent == tmp_path and folder.name.startswith("churnml-score-")
+    assert not folder.exists()
+    with pytest.raises(ValueError), scratch_folder(tmp_path) as folder:
+        raise ValueError("a failing step")
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="not a folder"), scratch_folder(tmp_path / "missing"):
+        pass
 
 
 def _scored(dataset, model, meta, cfg, batches=None):  # type: ignore[no-untyped-def]
@@ -222,7 +271,9 @@ def _scored(dataset, model, meta, cfg, batches=None):  # type: ignore[no-untyped
     return scored_list(dataset, AS_OF, model, meta, batches=batches, **slices)
 
 
-def test_batches_read_from_the_files_give_the_list_of_the_whole_read(folder_and_model) -> None:  # type: ignore[no-untyped-def]
+def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     folder, model, meta = folder_and_model
     lists = {}
     for per_batch in (10_000, 25):  # one batch, then four
@@ -230,9 +281,23 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(folder_and_
         opened = open_scoring_data(folder, cfg)
         dataset, batches, reads = opened.read(AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks))
         assert batches is not None and len(batches) == (1 if per_batch == 10_000 else 4)
+        if per_batch == 10_000:
+            assert batches.spilled(tmp_path) is batches  # one batch: its read is the one pass, no spill
         lists[per_batch] = _scored(dataset, model, meta, cfg, batches)
         assert 0 < reads.rows_read < reads.rows_in_file  # the window skips the first months
         assert reads.window_start == datetime(2024, 4, 15)  # 2024-11-11 (3 weeks back) - 210 days
+    # four batches spilled once to a scratch folder, each read from its own files
+    cfg = load_config(overrides=["score.history_weeks=4", "score.batch_clients=25"])
+    dataset, batches, reads = open_scoring_data(folder, cfg).read(
+        AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks)
+    )
+    scratch = tmp_path / "spill"
+    scratch.mkdir()
+    spilled = batches.spilled(scratch)
+    assert spilled.spill == scratch and batches.spill is None
+    assert sorted(p.name for p in scratch.iterdir()) == [f"_batch={k}" for k in range(4)]
+    lists["spilled"] = _scored(dataset, model, meta, cfg, spilled)
+    assert 0 < reads.rows_read == reads.spilled_rows < reads.rows_in_file
     cfg = load_config(overrides=["score.history_weeks=4"])
     whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
     assert whole.scores.height > 20

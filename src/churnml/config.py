@@ -179,6 +179,7 @@ class ScoreConfig(_Section):
     explain_limit: int | None = Field(None, ge=0)
     batch_rows: int = Field(400_000, ge=1)
     batch_clients: int = Field(10_000, ge=1)
+    scratch_dir: Path | None = None
     currency: str = "EUR"
     renewal_days: int = Field(60, ge=0)
     onboarding_days: int = Field(120, ge=1)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -122,10 +123,10 @@ def _run_floor(raw: Path, start: str, end: str) -> dict:
 
 
 def _against_floor(figures: dict, floor: dict) -> str:
-    """Each step of the list as a multiple of the floor: read (folder, marks, batches), features and
+    """Each step of the list as a multiple of the floor: read (folder, marks, spill, batches), features and
     scores (less the batch reads in them), explain, the rest."""
     t = figures["timings"]
-    read = t.get("read", 0) + t.get("read_marks", 0) + t.get("read_batches", 0)
+    read = t.get("read", 0) + t.get("read_marks", 0) + t.get("read_spill", 0) + t.get("read_batches", 0)
     features = t.get("features_and_scores", 0) - t.get("read_batches", 0)
     explain = t.get("explain", 0)
     rest = figures["wall_s"] - read - features - explain
@@ -134,11 +135,19 @@ def _against_floor(figures: dict, floor: dict) -> str:
     return ", ".join(f"{k} {v:.1f}s ({v / base:.1f}x)" for k, v in parts.items())
 
 
-def _run_score(raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None) -> dict:
+def _run_score(
+    raw: Path, model: Path, out: Path, as_of: date, explain_limit: int | None, sets: list[str]
+) -> dict:
+    from churnml.scoring.outputs import is_churnml_output
+
+    if is_churnml_output(out):  # a list of an earlier run: an unchanged list would keep its manifest,
+        shutil.rmtree(out)  # so its timings would be the earlier run's, not this one's
     cmd = [sys.executable, __file__, "--score-child", "--"]
     cmd += ["--data", str(raw), "--model", str(model), "--as-of", as_of.isoformat(), "--out", str(out)]
     if explain_limit is not None:
         cmd += ["--set", f"score.explain_limit={explain_limit}"]
+    for item in sets:
+        cmd += ["--set", item]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
@@ -185,6 +194,12 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--explain-limit", type=int, default=None, help="score.explain_limit (default: all)")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="a config override for both lists, e.g. score.batch_clients=20000",
+    )
+    parser.add_argument(
         "--work", type=Path, default=None, help="cache folder (default data/bench/score-<clients>)"
     )
     opts = parser.parse_args()
@@ -200,7 +215,7 @@ def main() -> None:
         ("first list (26 weeks of history)", first_day),
         ("next week (history reused)", as_of),
     ):
-        figures = _run_score(raw, model, scores / day.isoformat(), day, opts.explain_limit)
+        figures = _run_score(raw, model, scores / day.isoformat(), day, opts.explain_limit, opts.set)
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in figures["timings"].items() if k != "total")
         read = figures["read"]
         print(
@@ -213,6 +228,11 @@ def main() -> None:
         print(
             f"  events read {read['rows_read']:,} of {read['rows_in_file']:,} "
             f"(window {read['window_start'][:10]} .. {read['window_end'][:10]}, {read['client_batches']} batches)"
+            + (
+                ""
+                if read.get("spilled_rows") is None
+                else f"; spilled {read['spilled_rows']:,} rows, {read['spilled_mb']:,.0f} MB to the scratch folder"
+            )
         )
         floor = _run_floor(raw, read["window_start"], read["window_end"])
         print(

@@ -32,6 +32,26 @@ def test_portable_day_number_equals_the_polars_cast(stamps):
     assert frame.get_column("b").to_list() == expected
 
 
+def test_the_fast_day_number_floors_before_1970_and_reads_dates_and_other_time_units() -> None:
+    stamps = [
+        datetime(1969, 12, 31, 23, 59),
+        datetime(1970, 1, 1),
+        datetime(1970, 1, 1, 23, 59),
+        datetime(2024, 2, 29, 12),
+    ]
+    native = pl.LazyFrame({"us": stamps}, schema={"us": pl.Datetime("us")}).with_columns(
+        pl.col("us").cast(pl.Datetime("ns")).alias("ns"),
+        pl.col("us").cast(pl.Datetime("ms")).alias("ms"),
+        pl.col("us").cast(pl.Date).alias("date"),
+    )
+    lf = nw.from_native(native)
+    out = (
+        lf.select(day_number(nw.col(c), fast=True) for c in ("us", "ns", "ms", "date")).collect().to_native()
+    )
+    for c in out.columns:
+        assert out.get_column(c).to_list() == [-1, 0, 0, 19782], c
+
+
 @pytest.mark.parametrize(("days", "weeks"), [(7, 1), (28, 4), (91, 13), (182, 26)])
 def test_windows_are_whole_weeks(days, weeks):
     assert validated_weeks(days) == weeks

@@ -78,6 +78,7 @@ CDAY = "_cday"
 CWEEK = "_cweek"
 CREATED_WEEK = "_created_week"
 _EPOCH = date(1970, 1, 1)
+_US_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,14 @@ def day_number(expr: nw.Expr, fast: bool = False) -> nw.Expr:
     """Days since 1970-01-01 of a date/datetime expression (the time of day is dropped: anything at
     23:59 on day D belongs to day D, i.e. strictly before a snapshot at D + 1).
 
-    ``fast=True`` casts to a date and its integer day count (Polars: ~50x faster on millions of rows);
-    otherwise Howard Hinnant's ``days_from_civil`` on year/month/day, pure integer arithmetic that runs
-    on every backend (Spark has no date-to-integer cast). Both give the same numbers (tested).
+    ``fast=True`` floor-divides the microseconds since the epoch by a day's (Polars: an integer
+    division, ~10x faster than a cast to a date and ~500x faster than the calendar fields on millions of
+    rows; floor division puts 1969-12-31 23:59 on day -1, as the calendar does); otherwise Howard
+    Hinnant's ``days_from_civil`` on year/month/day, pure integer arithmetic that runs on every backend
+    (Spark has no date-to-integer cast). Both give the same numbers (tested).
     """
     if fast:
-        return expr.cast(nw.Date).cast(nw.Int64)
+        return expr.dt.timestamp("us") // _US_PER_DAY
     return civil_day_number(expr)
 
 

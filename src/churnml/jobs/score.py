@@ -8,7 +8,9 @@ Steps (the work is :func:`churnml.scoring.assemble.scored_list`, pure; this modu
    default: the tracking store's champion, else ``paths.models``) and refuse one trained for other label
    settings;
 3. reuse last week's health history when its model version and config hash match; the weeks left to
-   score set the events window, read client batch by client batch;
+   score set the events window, read client batch by client batch (with several batches, the needed
+   events are first spilled, one pass, to a scratch folder in ``score.scratch_dir`` that the run
+   removes when it ends, on an error too);
 4. score, explain and assemble the list (:func:`churnml.scoring.assemble.scored_list`);
 5. render the report and write scores.parquet, scores.csv, history.parquet, report.html and
    manifest.json atomically (an interrupted run leaves the previous list intact).
@@ -174,6 +176,40 @@ def _manifest(
     }
 
 
+def _scored_list(
+    dataset: Any,
+    day: date,
+    fitted: Any,
+    metadata: Mapping[str, Any],
+    known: Any,
+    batches: Any,
+    cfg: Config,
+    progress: Callable[[str], None],
+) -> Any:
+    """:func:`churnml.scoring.assemble.scored_list` with the config's sections; a scoring error is the
+    user's (its message says what to fix)."""
+    from churnml.scoring.assemble import ScoringError, scored_list
+
+    try:
+        return scored_list(
+            dataset,
+            day,
+            fitted,
+            metadata,
+            label=cfg.label,
+            features=cfg.features,
+            score=cfg.score,
+            value=cfg.value,
+            rules=cfg.rules,
+            playbooks=cfg.playbooks,
+            known_history=known,
+            progress=progress,
+            batches=batches,
+        )
+    except ScoringError as exc:
+        raise UserError(str(exc)) from None
+
+
 def score(
     data: Path | None,
     cfg: Config,
@@ -184,8 +220,8 @@ def score(
 ) -> ScoreRun:
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
-    from churnml.jobs.score_data import open_scoring_data, with_read_notes
-    from churnml.scoring.assemble import ScoringError, history_to_score, model_version, scored_list
+    from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
+    from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
@@ -225,24 +261,12 @@ def score(
     done = timer.step("read_marks")
     dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
     done()
-    try:
-        result = scored_list(
-            dataset,
-            day,
-            fitted,
-            metadata,
-            label=cfg.label,
-            features=cfg.features,
-            score=cfg.score,
-            value=cfg.value,
-            rules=cfg.rules,
-            playbooks=cfg.playbooks,
-            known_history=known,
-            progress=step,
-            batches=batches,
-        )
-    except ScoringError as exc:
-        raise UserError(str(exc)) from None
+    with scratch_folder(cfg.score.scratch_dir) as scratch:  # removed when the list is scored, or on error
+        if batches is not None:
+            done = timer.step("read_spill")
+            batches = batches.spilled(scratch)
+            done()
+        result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step)
     step("writing the report")
     done = timer.step("report")
     files = _list_files(result, _report(result, day, version, cfg))

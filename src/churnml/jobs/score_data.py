@@ -1,8 +1,11 @@
 """What ``churnml score`` reads: only what the list needs, client batch by client batch (I/O side).
 
 A Parquet events table is never read whole (:mod:`churnml.scoring.window`): one streaming pass takes its
-bounds, one its per-client marks (the portfolio view and the rows carried from before the window), then
-each client batch reads, validates and featurises its own rows of the window. Every other table is small
+bounds, one its per-client marks (the portfolio view and the rows carried from before the window). With
+several client batches, one more streaming pass spills the needed rows (the window and the carried rows)
+to a scratch folder, one Parquet file set per batch (:meth:`EventBatches.spilled`); each batch then reads,
+validates and featurises its own file (without the spill each batch would re-scan the whole events file:
+a file without row-group statistics cannot skip the other batches' rows). Every other table is small
 and read whole, validated as ``churnml validate`` does. CSV events, or a label source that reads the
 events' whole history (``label.source`` churns or inactivity), keep the eager path (every table read whole).
 
@@ -11,8 +14,11 @@ What was read and skipped is counted (:class:`EventReads`) and written to the ma
 
 from __future__ import annotations
 
+import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,14 @@ from churnml.config import Config
 from churnml.contract.dataset import Dataset, RepairLog
 from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Events, Table
 
-__all__ = ["EventBatches", "EventReads", "ScoringData", "open_scoring_data", "with_read_notes"]
+__all__ = [
+    "EventBatches",
+    "EventReads",
+    "ScoringData",
+    "open_scoring_data",
+    "scratch_folder",
+    "with_read_notes",
+]
 
 
 @dataclass
@@ -42,6 +55,9 @@ class EventReads:
     repairs: dict[str, int] = field(default_factory=dict)
     filled: set[str] = field(default_factory=set)
     seconds: float = 0.0  # reading and validating the batches
+    spilled_rows: int | None = None  # rows written to the scratch folder (None: no spill, one batch)
+    spilled_bytes: int = 0
+    spill_seconds: float = 0.0
 
     def skipped(self) -> int:
         return self.rows_in_file - self.rows_read
@@ -55,14 +71,22 @@ class EventReads:
             "window_start": None if self.window_start is None else self.window_start.isoformat(),
             "window_end": None if self.window_end is None else self.window_end.isoformat(),
             "client_batches": self.batches,
+            "spilled_rows": self.spilled_rows,
+            "spilled_mb": round(self.spilled_bytes / 1e6, 1),
         }
+
+
+# the spill's partition column (dropped from the files: each batch's files sit under <key>=<batch>/)
+_SPILL_KEY = "_batch"
 
 
 @dataclass
 class EventBatches:
     """Client batch ``k`` of ``n`` as a :class:`Dataset` (small tables cut to the batch's clients, the
-    batch's needed events read from the file and validated), for
-    :func:`churnml.scoring.assemble.scored_list`."""
+    batch's needed events read and validated), for :func:`churnml.scoring.assemble.scored_list`.
+
+    The needed events come from the events file (``spill`` None: each batch scans it) or from the
+    batch's own files in the scratch folder ``spill`` (:meth:`spilled`)."""
 
     n: int
     scan: pl.LazyFrame
@@ -72,21 +96,62 @@ class EventBatches:
     base: Dataset
     cfg: Config
     reads: EventReads
+    spill: Path | None = None
 
     def __len__(self) -> int:
         return self.n
 
+    def spilled(self, folder: Path) -> EventBatches:
+        """These batches reading from ``folder`` (a scratch folder the caller created and removes):
+        one streaming pass over the events file writes every client's needed events
+        (:func:`churnml.scoring.window.needed_events`) under ``folder/_batch=<k>/``, so each batch then
+        reads only its own rows. One batch: unchanged (its read is the one pass already)."""
+        from churnml.scoring.window import client_batch, needed_events
+
+        if self.n <= 1:
+            return self
+        started = time.perf_counter()
+        clients = self.small[Table.CLIENTS]
+        needed = needed_events(self.scan, self.marks, clients, self.window, self.cfg.features)
+        needed.with_columns(client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
+            pl.PartitionBy(folder, key=_SPILL_KEY, include_key=False),
+            compression="lz4",
+            mkdir=True,
+        )
+        files = sorted(Path(folder).rglob("*.parquet"))
+        self.reads.spilled_rows = (
+            pl.scan_parquet(files, hive_partitioning=False).select(pl.len()).collect().item() if files else 0
+        )
+        self.reads.spilled_bytes = sum(f.stat().st_size for f in files)
+        self.reads.spill_seconds = time.perf_counter() - started
+        return replace(self, spill=Path(folder))
+
+    def _raw_events(self, k: int, clients: pl.DataFrame) -> pl.DataFrame:
+        """Batch ``k``'s needed events as stored (not yet validated): its spilled files, else a scan."""
+        from churnml.scoring.window import client_batch, needed_events
+
+        schema = self.scan.collect_schema()
+        if self.spill is None:
+            ids = clients.get_column(CLIENT_ID).implode()
+            marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
+            mine = self.scan.filter(client_batch(self.n) == k)
+            return needed_events(mine, marks, clients, self.window, self.cfg.features).collect(
+                engine="streaming"
+            )
+        files = sorted((self.spill / f"{_SPILL_KEY}={k}").glob("*.parquet"))
+        if not files:  # no event of this batch was needed
+            return pl.DataFrame(schema=schema)
+        return pl.read_parquet(files, hive_partitioning=False).select(schema.names())
+
     def __call__(self, k: int) -> Dataset:
         from churnml.contract.io import validated_table
         from churnml.contract.validation import checked_references
-        from churnml.scoring.window import client_batch, needed_events
+        from churnml.scoring.window import client_batch
 
         started = time.perf_counter()
         clients = self.small[Table.CLIENTS].filter(client_batch(self.n) == k)  # client_id: String
         ids = clients.get_column(CLIENT_ID).implode()
-        mine = self.scan.filter(client_batch(self.n) == k)
-        marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
-        raw = needed_events(mine, marks, clients, self.window, self.cfg.features).collect(engine="streaming")
+        raw = self._raw_events(k, clients)
         tables = {
             t: f.filter(pl.col(CLIENT_ID).is_in(ids)) for t, f in self.small.items() if t != Table.CLIENTS
         }
@@ -154,6 +219,20 @@ class ScoringData:
         dataset = self.base.with_tables(events=view)
         batches = EventBatches(n, self.scan, small, marks, window, dataset, cfg, reads)
         return dataset, batches, reads
+
+
+@contextmanager
+def scratch_folder(parent: Path | None) -> Iterator[Path]:
+    """A new empty folder of churnml's own for one run's spilled events, in ``parent`` (``score.scratch_dir``;
+    None: the system temp folder), removed with all it holds when the block ends, on an error too."""
+    from churnml.jobs.common import UserError
+
+    if parent is not None and not Path(parent).is_dir():
+        raise UserError(
+            f"score.scratch_dir: {parent} is not a folder (create it, or set null for the temp folder)"
+        )
+    with tempfile.TemporaryDirectory(prefix="churnml-score-", dir=parent) as name:
+        yield Path(name)
 
 
 def _events_stand_in(bounds: dict[str, Any]) -> pl.DataFrame:
