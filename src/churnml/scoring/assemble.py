@@ -127,6 +127,7 @@ __all__ = [
     "list_manifest",
     "listed_spine",
     "model_version",
+    "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
     "short_term_clients",
@@ -428,7 +429,9 @@ def _copied_rows(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
     return frame.select(pl.all().gather(rows))
 
 
-def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000) -> np.ndarray:
+def probabilities_in_chunks(
+    model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000
+) -> np.ndarray:
     """Calibrated probabilities of every row of ``table``, converted to LightGBM's row-major matrix a
     chunk of rows at a time (the feature table is never copied whole)."""
     if table.height == 0:
@@ -477,7 +480,7 @@ def _score_spine(
         if not out.probs:
             check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
-        p = _probabilities(model, table, names)
+        p = probabilities_in_chunks(model, table, names)
         out.probs.append(table.select(CLIENT_ID, SNAPSHOT).with_columns(pl.Series(History.PROBABILITY, p)))
         out.now.append(_copied_rows(table, pl.col(SNAPSHOT) == as_of))
         out.prev.append(_copied_rows(table, pl.col(SNAPSHOT) == prev_date))

@@ -143,19 +143,6 @@ def spine_partition(ctx: BucketContext) -> Any:
     return run
 
 
-def _probabilities(model: Any, table: pl.DataFrame, names: list[str], chunk: int = 50_000) -> np.ndarray:
-    from churnml.modeling.train import feature_matrix
-
-    if table.height == 0:
-        return np.zeros(0)
-    return np.concatenate(
-        [
-            np.asarray(model.churn_probability(feature_matrix(table.slice(i, chunk), names)), dtype=float)
-            for i in range(0, table.height, chunk)
-        ]
-    )
-
-
 def bucket_scores(
     dataset: Dataset, features: pl.DataFrame, known: pl.DataFrame | None, ctx: BucketContext
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -170,7 +157,7 @@ def bucket_scores(
     names = list(ctx.names)
     table = features.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names).sort(SNAPSHOT, CLIENT_ID)
     probs = table.select(CLIENT_ID, SNAPSHOT).with_columns(
-        pl.Series(History.PROBABILITY, _probabilities(ctx.model, table, names))
+        pl.Series(History.PROBABILITY, A.probabilities_in_chunks(ctx.model, table, names))
     )
     now = table.filter(pl.col(SNAPSHOT) == ctx.as_of).sort(CLIENT_ID)
     prev = table.filter(pl.col(SNAPSHOT) == ctx.prev_date).sort(CLIENT_ID)
