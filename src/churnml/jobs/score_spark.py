@@ -136,13 +136,33 @@ def _persisted(frame: Any) -> Any:
     return kept
 
 
-def _week_features(features: Any, day: date, names: list[str]) -> pl.DataFrame:
-    """This week's feature rows (one per listed client, sorted by client_id) collected to the driver: the
-    portfolio's reference levels and drift are computed from them."""
+def _week_features(passed: Any) -> pl.DataFrame:
+    """This week's feature rows (one per listed client, sorted by client_id) of the feature pass, collected
+    to the driver: the portfolio's reference levels and drift are computed from them."""
     from pyspark.sql import functions as F
 
-    rows = features.filter(F.col(SNAPSHOT) == F.lit(day)).select(CLIENT_ID, *names).toArrow()
-    return pl.from_arrow(rows).sort(CLIENT_ID)
+    from churnml.scoring.spark import BLOB, KIND, frame_of_blob
+    from churnml.scoring.spark_buckets import NOW
+
+    rows = passed.filter(F.col(KIND) == NOW).select(BLOB).collect()
+    if not rows:
+        return pl.DataFrame()
+    return pl.concat([frame_of_blob(r[BLOB]) for r in rows], how="vertical_relaxed").sort(CLIENT_ID)
+
+
+def _shipped(tables: Mapping[Table, Any], ctx: Any) -> dict[Table, Any]:
+    """The tables as the client buckets get them: the events, when ``ctx.windowed``, only those of
+    :func:`churnml.scoring.spark.scoring_events` (the scoring window whole, a few older rows per client);
+    every other table whole."""
+    from churnml.scoring.spark import scoring_events
+    from churnml.scoring.window import events_read_whole_from, scoring_window
+
+    if not ctx.windowed:
+        return dict(tables)
+    window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
+    start = events_read_whole_from(window, ctx.as_of, ctx.score, ctx.rules)
+    events = scoring_events(tables[Table.EVENTS], tables[Table.CLIENTS], start, window.end, ctx.features)
+    return {**tables, Table.EVENTS: events}
 
 
 def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:
@@ -195,54 +215,43 @@ def scored_on_spark(
     (``ctx``: a :class:`~churnml.scoring.spark_buckets.BucketContext` with the model)."""
     from dataclasses import replace
 
+    from pyspark.sql import functions as F
+
     from churnml.modeling.train import feature_matrix
     from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match
     from churnml.scoring.explain import reference_levels, registry_catalog
-    from churnml.scoring.spark import (
-        BLOB_SCHEMA,
-        BUCKET,
-        bucket_blobs,
-        first_and_last_events,
-        spark_features,
-    )
-    from churnml.scoring.spark_buckets import (
-        FEATURES,
-        score_partition,
-        spine_partition,
-    )
+    from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
+    from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
 
-    ctx = replace(ctx, present=tuple(str(t) for t in tables))
+    windowed = Table.EVENTS in tables and cfg.label.source == "subscriptions"
+    ctx = replace(ctx, present=tuple(str(t) for t in tables), windowed=windowed)
     n_clients = tables[Table.CLIENTS].count()
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
     step(f"cutting the tables into {buckets} client buckets")
     done = timer.step("buckets")
-    shipped = {t: first_and_last_events(f) if t is Table.EVENTS else f for t, f in tables.items()}
+    shipped = _shipped(tables, ctx)
     blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in shipped.items()]))
     done()
-    step("active clients")
-    done = timer.step("spine")
-    spine = _persisted(
-        blobs.repartition(buckets, BUCKET).mapInArrow(
-            spine_partition(replace(ctx, model=None)), f"{CLIENT_ID} string, {SNAPSHOT} date"
+    step(f"spine and features at {len(ctx.todo)} weekly snapshots, per client bucket")
+    done = timer.step("features")
+    passed = _persisted(
+        blobs.repartition(buckets, BUCKET).mapInPandas(
+            feature_partition(replace(ctx, model=None)), BLOB_SCHEMA
         )
     )
-    snapshots = sorted(r[0] for r in spine.select(SNAPSHOT).distinct().collect())
-    done()
-    if ctx.as_of not in snapshots:
+    now = _week_features(passed)
+    if now.height == 0:
         raise ScoringError(f"no client is active at the as-of date {ctx.as_of}: nothing to score")
-    step(f"features at {len(snapshots)} weekly snapshots")
-    done = timer.step("features")
-    features = spark_features(tables, spine, snapshots, ctx.activity_start, cfg.features)
     names = list(ctx.names)
-    check_feature_match(names, [c for c in features.columns if c not in (CLIENT_ID, SNAPSHOT)])
-    features = _persisted(features)
-    now = _week_features(features, ctx.as_of, names)
+    check_feature_match(names, [c for c in now.columns if c not in (CLIENT_ID, SNAPSHOT)])
     values_now = feature_matrix(now, names)
     ctx = replace(ctx, reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]))
     done()
     step("scores, rules and drivers on the executors")
     done = timer.step("score_explain")
-    parts = [blobs, bucket_blobs(features.select(CLIENT_ID, SNAPSHOT, *names), FEATURES, buckets)]
+    # windowed, the buckets' events are replaced by their portfolio view (what the scoring pass reads)
+    tables_in = blobs.filter(F.col(KIND) != str(Table.EVENTS)) if windowed else blobs
+    parts = [tables_in, passed.filter(F.col(KIND).isin(FEATURES, VIEW))]
     known_blobs = _known_blobs(session, known, buckets)
     parts += [known_blobs] if known_blobs is not None else []
     results = (
@@ -253,7 +262,7 @@ def scored_on_spark(
     done = timer.step("assemble")
     scores, history, psi, drifted = _collected(results, ctx, values_now, metadata, cfg)
     done()
-    for frame in (features, spine, blobs):
+    for frame in (passed, blobs):
         frame.unpersist()
     return ScoredList(ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo))
 

@@ -7,31 +7,29 @@ The job (:mod:`churnml.jobs.score_spark`) reads the Parquet files with ``spark.r
    columns, values readable as their type, non-null ids, allowed values and bounds, unique keys, ordered
    columns, no timestamp after the as-of limit, client ids known to ``clients``. Errors are the Polars
    path's :class:`~churnml.contract.validation.ContractError` (table, column, problem, a few offending rows).
-2. :func:`spark_features` -- the as-of features of the listed clients at every history snapshot with the
-   same Narwhals code as :func:`churnml.features.build_features` (one Spark plan; nothing leaves the JVM).
+2. :func:`scoring_events` -- the events the list reads: the scoring window whole, a few older rows per
+   client (those :func:`churnml.scoring.window.needed_events` may carry);
 3. :func:`bucket_blobs` -- rows grouped by client bucket (``pmod(xxhash64(client_id), buckets)``) into
    one compressed Arrow IPC blob per (bucket, table): what the executors' per-client work reads
    (:mod:`churnml.scoring.spark_buckets`, run through ``mapInPandas``).
 
-Grain: every frame keeps the grain of its table; the feature table is one row per (client, snapshot).
+Grain: every frame keeps the grain of its table. The features are computed per client bucket by the
+executors, with the Polars code of ``churnml score`` (:mod:`churnml.scoring.spark_buckets`).
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-import narwhals as nw
 import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
-    SNAPSHOT,
     Clients,
     Kind,
     Payments,
@@ -46,7 +44,7 @@ __all__ = [
     "checked_spark_references",
     "contract_frame",
     "frame_of_blob",
-    "spark_features",
+    "scoring_events",
     "time_bounds",
 ]
 
@@ -332,85 +330,6 @@ def time_bounds(
     return out
 
 
-_WINDOW_DAYS = re.compile(r"_(\d+)d$")
-
-
-def _observed_windows(frame: Any, names: list[str], data_start: datetime, cfg: FeaturesConfig) -> Any:
-    """:func:`churnml.features.build.without_unobserved_windows` on Spark: every windowed sum whose window
-    reaches back before ``data_start`` set to null."""
-    from pyspark.sql import functions as F
-
-    from churnml.features.build import _SUMMED_KINDS
-    from churnml.features.registry import feature_specs
-
-    specs = feature_specs(cfg)
-    span = F.datediff(F.col(SNAPSHOT), F.lit(data_start.date()))
-    cols = []
-    for name in names:
-        m = _WINDOW_DAYS.search(name)
-        if m and specs[name].kind in _SUMMED_KINDS:
-            cols.append(F.when(span >= int(m.group(1)), F.col(name)).alias(name))
-        else:
-            cols.append(F.col(name))
-    return frame.select(CLIENT_ID, SNAPSHOT, *cols)
-
-
-def spark_features(
-    tables: Mapping[Table, Any],
-    spine: Any,
-    snapshots: list[date],
-    data_start: datetime,
-    cfg: FeaturesConfig,
-) -> Any:
-    """The feature table of ``spine`` (a Spark DataFrame: ``client_id``, ``snapshot`` as a date) as a Spark
-    DataFrame: ``client_id``, ``snapshot`` and one double per registered feature whose table is present, the
-    values of :func:`churnml.features.build_features` (same Narwhals code; per-client shifts). ``tables``:
-    contract frames (:func:`contract_frame`); ``snapshots``: the spine's distinct snapshot dates;
-    ``data_start``: the dataset's first activity (:meth:`churnml.contract.dataset.Dataset.first_activity`)."""
-    from pyspark.sql import functions as F
-
-    from churnml.features._grid import CDAY, CIDX, WEEK, client_week_grid, day_number, dense_shifts, week_axis
-    from churnml.features.build import _STEPS
-    from churnml.features.registry import feature_specs
-
-    axis = week_axis(pl.Series(snapshots, dtype=pl.Date), data_start)
-    clients = tables[Table.CLIENTS].select(CLIENT_ID, Clients.CREATED_AT)
-    # a distinct integer per client: on Spark it only labels the rows (shifts are per-client windows)
-    keyed = spine.select(CLIENT_ID).distinct().join(clients, on=CLIENT_ID, how="left")
-    keyed = keyed.withColumn(CIDX, F.xxhash64(CLIENT_ID))
-    grid_lf = (
-        nw.from_native(keyed)
-        .with_columns(day_number(nw.col(Clients.CREATED_AT)).alias(CDAY), nw.col(CIDX).cast(nw.Int64))
-        .select(CLIENT_ID, CIDX, CDAY)
-    )
-    grid = client_week_grid(grid_lf, axis)
-    spine_lf = nw.from_native(spine.select(CLIENT_ID, F.col(SNAPSHOT).cast("date").alias(SNAPSHOT)))
-    spine_lf = spine_lf.with_columns(((day_number(nw.col(SNAPSHOT)) - axis.anchor) // 7 - 1).alias(WEEK))
-    weeks = sorted({(d - date(1970, 1, 1)).days for d in snapshots})
-    weeks = [(d - axis.anchor) // 7 - 1 for d in weeks]
-    out = spine_lf
-    with dense_shifts(None):
-        for _name, table, fn in _STEPS:
-            if table is None:
-                source = tables.get(Table.SIGNALS)
-                fam = fn(None if source is None else nw.from_native(source), grid, axis, cfg)
-            elif table in tables:
-                fam = fn(nw.from_native(tables[table]), grid, axis, cfg)
-            else:
-                continue
-            # each family computed on its own and kept (its plan cut): one plan of every family's window
-            # expressions at once takes Spark's optimizer minutes
-            at_spine = fam.filter(nw.col(WEEK).is_in(weeks)).to_native().localCheckpoint(eager=True)
-            out = out.join(nw.from_native(at_spine), on=[CLIENT_ID, WEEK], how="left")
-    native = out.to_native()
-    present = [n for n in feature_specs(cfg) if n in native.columns]
-    unknown = [c for c in native.columns if c not in (CLIENT_ID, SNAPSHOT, WEEK) and c not in present]
-    if unknown:
-        raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
-    typed = native.select(CLIENT_ID, SNAPSHOT, *[F.col(n).cast("double").alias(n) for n in present])
-    return _observed_windows(typed, present, data_start, cfg)
-
-
 # -- client buckets: what the executors read ------------------------------------------------------
 def _ipc(table: Any) -> bytes:
     sink = io.BytesIO()
@@ -444,26 +363,48 @@ def bucket_blobs(frame: Any, kind: str, buckets: int) -> Any:
     return keyed.groupBy(BUCKET).applyInArrow(packed, BLOB_SCHEMA)
 
 
-def first_and_last_events(events: Any) -> Any:
-    """The events the per-client scoring code reads: per client, event name and calendar day, only the
-    first and the last timestamp (other columns null; contract columns and order kept).
+def scoring_events(
+    events: Any, clients: Any, start: datetime, end: datetime, features: FeaturesConfig
+) -> Any:
+    """The events a scoring run at ``end`` (midnight of the as-of date) ships to the client buckets: every
+    row with ``start <= ts < end`` (two predicates on the read column, pushed into the Parquet scan), and of
+    the rows before ``start`` only those :func:`churnml.scoring.window.needed_events` may carry: each
+    client's rows at its last event, last login and last export before ``start``, and its rows of the
+    first :func:`~churnml.scoring.window.onboarding_carry_days` after its ``created_at``. Rows as they are
+    (contract columns and order); ``start`` at or before the scoring window's start.
 
-    Exact for that code: it reads the last activity before a cut-off at midnight, whether an event falls in a
-    window of whole days, the distinct active weeks, the gaps between activities and the last data export;
-    never how many events a day holds (the features read the full table). On the generated data a client
-    logs several events a day, so this cuts the rows shipped to the executors several times."""
+    A superset of what the per-bucket Polars code then picks (:func:`~churnml.scoring.window.event_marks`,
+    :func:`~churnml.scoring.window.needed_events`, :func:`~churnml.scoring.window.portfolio_days`): the
+    same rows as the Polars path, and nothing dated on or after ``end``."""
     from pyspark.sql import functions as F
 
     from churnml.contract.schemas import Events
+    from churnml.scoring.window import onboarding_carry_days
 
-    day = F.to_date(F.col(Events.TS)).alias("_day")
-    bounds = events.groupBy(CLIENT_ID, Events.EVENT, day).agg(
-        F.min(Events.TS).alias("_first"), F.max(Events.TS).alias("_last")
+    ts, event = F.col(Events.TS), F.col(Events.EVENT)
+
+    def among(names: Iterable[str]) -> Any:
+        names = list(names)
+        return event.isin(*names) if names else F.lit(False)
+
+    login, export = among(features.login_events), among(features.export_events)
+    low, high = F.lit(start).cast("timestamp_ntz"), F.lit(end).cast("timestamp_ntz")
+    recent = events.filter((ts >= low) & (ts < high))
+    old = events.filter(ts < low)
+    marks = old.groupBy(CLIENT_ID).agg(
+        F.max(ts).alias("_last"),
+        F.max(F.when(login, ts)).alias("_login"),
+        F.max(F.when(export, ts)).alias("_export"),
     )
-    kept = bounds.select(
-        CLIENT_ID, Events.EVENT, F.explode(F.array_distinct(F.array("_first", "_last"))).alias(Events.TS)
+    days = onboarding_carry_days(features)
+    ends = clients.select(
+        CLIENT_ID, F.expr(f"{Clients.CREATED_AT} + INTERVAL {days} DAYS").alias("_onboarding_end")
     )
-    types = {f.name: f.dataType for f in events.schema.fields}
-    return kept.select(
-        *[F.col(c) if c in kept.columns else F.lit(None).cast(types[c]).alias(c) for c in events.columns]
+    kept = (ts == F.col("_last")) | (login & (ts == F.col("_login"))) | (export & (ts == F.col("_export")))
+    carried = (
+        old.join(marks, on=CLIENT_ID, how="inner")
+        .join(ends, on=CLIENT_ID, how="left")
+        .filter(kept | (ts < F.col("_onboarding_end")))
+        .select(*events.columns)
     )
+    return recent.unionByName(carried)

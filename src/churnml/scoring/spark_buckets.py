@@ -1,14 +1,19 @@
 """The weekly list's per-client work on Spark executors, one client bucket at a time, and its assembly.
 
-Every table, the feature rows and last week's health history are cut into the same client buckets
-(:func:`churnml.scoring.spark.bucket_blobs`); an executor task gets every blob of its buckets and runs
-the Polars code of :mod:`churnml.scoring.assemble` on those clients only:
+Every table (the events as :func:`churnml.scoring.spark.scoring_events` ships them) is cut into client
+buckets (:func:`churnml.scoring.spark.bucket_blobs`); an executor task gets every blob of its buckets and
+runs the Polars code of ``churnml score`` (:mod:`churnml.scoring.window`, :mod:`churnml.features`,
+:mod:`churnml.scoring.assemble`) on those clients only, in two passes:
 
-- :func:`bucket_spine` -- the (client, snapshot) rows to featurise: clients active at each history
-  snapshot, listed at the as-of date and not gone (:func:`churnml.labels.active_spine`,
-  :func:`churnml.scoring.assemble.gone_clients`);
-- :func:`bucket_scores` -- probabilities of every snapshot (the health history), value, keep flags,
-  rules, zones with hysteresis, last week's zone, CRM views, drivers, family health and why-changed.
+1. :func:`bucket_features` (:func:`feature_partition`) -- the events the features read and the portfolio
+   view of the events, as the Polars path cuts them for a client batch; the listed spine (clients active
+   at each history snapshot, listed at the as-of date and not gone); the features of every (client,
+   history snapshot), with the whole dataset's dates. Out: the feature rows, this week's of them (the
+   driver computes the portfolio's reference levels from those) and the portfolio view;
+2. :func:`bucket_scores` (:func:`score_partition`) -- from the tables, the portfolio view, the feature
+   rows and last week's history of the bucket: probabilities of every snapshot (the health history),
+   value, keep flags, rules, zones with hysteresis, last week's zone, CRM views, drivers, family health
+   and why-changed.
 
 Everything there is a function of one client's rows. What needs the whole portfolio runs after, on the
 driver, on the small per-client result (:func:`assembled_scores`): the reference levels that decide which
@@ -38,14 +43,15 @@ __all__ = [
     "BucketContext",
     "assembled_scores",
     "bucket_dataset",
+    "bucket_features",
     "bucket_scores",
-    "bucket_spine",
+    "feature_partition",
     "grouped_blobs",
     "score_partition",
-    "spine_partition",
 ]
 
-FEATURES, KNOWN, LIST, HISTORY = "_features", "_known", "_list", "_history"
+FEATURES, NOW, VIEW = "_features", "_now", "_view"
+KNOWN, LIST, HISTORY = "_known", "_list", "_history"
 # prefixes of the per-client result's column groups (split again on the driver)
 _KEEP, _FIRED, _VIEWS, _INFO, _DRIVERS, _ARR, _CLIENT, _S = "k|", "f|", "v|", "i|", "d|", "a|", "c|", "s|"
 
@@ -72,6 +78,7 @@ class BucketContext:
     names: tuple[str, ...] = ()
     reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
     present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
+    windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -114,31 +121,68 @@ def _polars(kind: Any) -> pl.DataType:
     return POLARS_TYPE[kind]
 
 
-def bucket_spine(dataset: Dataset, ctx: BucketContext) -> pl.DataFrame:
-    """``client_id``, ``snapshot`` (Date): the bucket's listed clients (active at the as-of date and not
-    gone) at every snapshot of ``ctx.todo`` where they were active (``assemble.listed_spine``; a bucket
-    may list nobody)."""
+def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(feature table, portfolio view of the events or None) of one bucket, as ``churnml score`` computes
+    them for a client batch (:mod:`churnml.jobs.score_data`).
+
+    ``dataset``: every row of the bucket's clients of every table, its events those of
+    :func:`churnml.scoring.spark.scoring_events` when ``ctx.windowed`` (else every event). Windowed: the
+    events' marks (:func:`~churnml.scoring.window.event_marks`), the portfolio view that the spine and the
+    whole-portfolio steps read (:func:`~churnml.scoring.window.portfolio_events`) and the events the
+    features read (:func:`~churnml.scoring.window.needed_events`). The feature table: one row per listed
+    client of the bucket x history snapshot of ``ctx.todo`` where it was active (``client_id``,
+    ``snapshot`` as a Date, every feature), from :func:`churnml.features.build_features` with the whole
+    dataset's dates (empty when the bucket lists nobody)."""
+    from churnml.features import build_features
     from churnml.scoring.assemble import listed_spine
+    from churnml.scoring.window import (
+        event_marks,
+        needed_events,
+        portfolio_days,
+        portfolio_events,
+        scoring_window,
+    )
 
-    spine, _ids = listed_spine(dataset, list(ctx.todo), ctx.as_of, ctx.label)
-    return spine.select(CLIENT_ID, SNAPSHOT)
+    view = None
+    featured, listing = dataset, dataset
+    if ctx.windowed:
+        events = dataset.tables[Table.EVENTS].lazy()
+        clients = dataset.tables[Table.CLIENTS]
+        window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
+        marks = event_marks(events, window, ctx.as_of, ctx.features).collect()
+        days = portfolio_days(events, clients, ctx.as_of, ctx.features, ctx.score, ctx.rules).collect()
+        view = portfolio_events(marks, days, ctx.features)
+        needed = needed_events(events, marks, clients, window, ctx.features).collect()
+        featured, listing = dataset.with_tables(events=needed), dataset.with_tables(events=view)
+    spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label)
+    # on the executors the features run on Polars whatever features.engine says (spark: this job)
+    table = build_features(featured, spine, ctx.features.model_copy(update={"engine": "polars"}))
+    return table.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
 
 
-def _spine_arrow() -> Any:
-    import pyarrow as pa
+def feature_partition(ctx: BucketContext) -> Any:
+    """The ``mapInPandas`` function of the feature pass: blobs of whole buckets in (every table), per
+    bucket listing somebody: its feature rows (``FEATURES``), this week's of them (``NOW``) and, windowed,
+    the portfolio view of its events (``VIEW``)."""
+    import pandas as pd
 
-    return pa.schema([(CLIENT_ID, pa.string()), (SNAPSHOT, pa.date32())])
+    from churnml.scoring.spark import BLOB, BUCKET, KIND, _ipc
 
-
-def spine_partition(ctx: BucketContext) -> Any:
-    """The ``mapInArrow`` function of the spine pass: blobs in, (client_id, snapshot) rows out."""
-
-    def run(batches: Iterator[Any]) -> Iterator[Any]:
-        schema = _spine_arrow()
-        rows = [r for b in batches for r in zip(*(b.column(i).to_pylist() for i in range(3)), strict=True)]
-        for _bucket, blobs in sorted(grouped_blobs(rows).items()):
-            spine = bucket_spine(bucket_dataset(blobs, ctx), ctx)
-            yield from spine.to_arrow().cast(schema).to_batches()
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        rows = [r for b in batches for r in zip(b[BUCKET], b[KIND], b[BLOB], strict=True)]
+        for bucket, blobs in sorted(grouped_blobs(rows).items()):
+            features, view = bucket_features(bucket_dataset(blobs, ctx), ctx)
+            if features.height == 0:
+                continue
+            now = features.filter(pl.col(SNAPSHOT) == ctx.as_of)
+            out = {FEATURES: features, NOW: now, **({VIEW: view} if view is not None else {})}
+            yield pd.DataFrame(
+                {
+                    BUCKET: [bucket] * len(out),
+                    KIND: list(out),
+                    BLOB: [_ipc(frame.to_arrow()) for frame in out.values()],
+                }
+            )
 
     return run
 
@@ -272,8 +316,9 @@ def _result_frame(
 
 
 def score_partition(ctx: BucketContext) -> Any:
-    """The ``mapInPandas`` function of the scoring pass: blobs of whole buckets in (every table, the
-    feature rows, last week's history), per bucket two blobs out: the per-client result and the history."""
+    """The ``mapInPandas`` function of the scoring pass: blobs of whole buckets in (every table but, when
+    windowed, the events replaced by their portfolio view; the feature rows; last week's history), per
+    bucket two blobs out: the per-client result and the history."""
     import pandas as pd
 
     from churnml.scoring.spark import BLOB, BUCKET, KIND, _ipc
@@ -287,9 +332,12 @@ def score_partition(ctx: BucketContext) -> Any:
                 if KNOWN in blobs
                 else None
             )
+            view = _frame(blobs.pop(VIEW)) if VIEW in blobs else None
             if features.height == 0 or not (features.get_column(SNAPSHOT) == ctx.as_of).any():
                 continue
-            result, history = bucket_scores(bucket_dataset(blobs, ctx), features, known, ctx)
+            dataset = bucket_dataset(blobs, ctx)
+            dataset = dataset if view is None else dataset.with_tables(events=view)
+            result, history = bucket_scores(dataset, features, known, ctx)
             yield pd.DataFrame(
                 {
                     BUCKET: [bucket, bucket],

@@ -37,8 +37,10 @@ __all__ = [
     "batch_count",
     "client_batch",
     "event_marks",
+    "events_read_whole_from",
     "feature_lookback_days",
     "needed_events",
+    "onboarding_carry_days",
     "portfolio_days",
     "portfolio_events",
     "scoring_window",
@@ -102,14 +104,20 @@ def _is_in(events: Sequence[str]) -> pl.Expr:
     return pl.col(Events.EVENT).cast(pl.String).is_in(list(events))
 
 
+def onboarding_carry_days(features: FeaturesConfig) -> int:
+    """Days after a client's creation whose events :func:`needed_events` carries from before the window
+    (its onboarding weeks, a week to spare)."""
+    return 7 * (max(1, round(features.young_days / 7)) + 1)
+
+
 def _onboarding_ends(clients: pl.DataFrame, features: FeaturesConfig) -> pl.DataFrame:
     """``[client_id, _onboarding_end]``: the end of the client's onboarding weeks, a week to spare."""
-    young_weeks = max(1, round(features.young_days / 7))
     return clients.select(
         pl.col(CLIENT_ID).cast(pl.String),
-        (pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")) + pl.duration(days=7 * (young_weeks + 1))).alias(
-            _ONB_END
-        ),
+        (
+            pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))
+            + pl.duration(days=onboarding_carry_days(features))
+        ).alias(_ONB_END),
     )
 
 
@@ -198,6 +206,21 @@ def portfolio_days(
         events.filter((ts < end) & (export | onboarding))
         .select(pl.col(CLIENT_ID).cast(pl.String), ts.dt.date().alias("_day"), export.alias("_export"))
         .unique()
+    )
+
+
+def events_read_whole_from(
+    window: ScoringWindow, as_of: date, score: ScoreConfig, rules: RulesConfig
+) -> datetime:
+    """The earliest timestamp from which a scoring run at ``as_of`` may read every event (up to
+    ``window.end``): the window's start, or earlier where :func:`portfolio_days` reaches further back (the
+    export days of ``rules.data_export_days`` and the young clients' days of ``score.onboarding_days``,
+    both before the previous week). Older rows: only those :func:`needed_events` carries."""
+    prev = _midnight(as_of - timedelta(weeks=1))
+    return min(
+        window.start,
+        prev - timedelta(days=rules.data_export_days),
+        prev - timedelta(days=score.onboarding_days),
     )
 
 
