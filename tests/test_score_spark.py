@@ -1,6 +1,6 @@
 """``churnml score`` on local Apache Spark gives the same weekly list as the Polars path.
 
-One generated dataset (120 clients x 6 months), one small model, one Spark session for the module.
+One generated dataset (120 clients x 12 months: the scoring window leaves older events out), one small model, one Spark session for the module.
 Skipped only when pyspark or a Java runtime is missing.
 """
 
@@ -47,7 +47,7 @@ def spark():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("spark_score")
-    write_synthetic_dataset(SynthParams(clients=120, months=6, seed=5), root / "raw", root / "truth")
+    write_synthetic_dataset(SynthParams(clients=120, months=12, seed=5), root / "raw", root / "truth")
     dataset = read_dataset(root / "raw", load_config(None).data)
     snaps = [date(2024, 2, 5) + timedelta(weeks=k) for k in range(14)]
     spine = labeled_spine(dataset, snaps, LabelConfig()).filter(pl.col("label").is_not_null())
@@ -107,6 +107,91 @@ def test_spark_gives_the_same_list_as_polars(both) -> None:
     assert a.get_column(Scores.ZONE).n_unique() >= 2
     assert a.get_column(Scores.driver(1, "sentence")).null_count() < a.height
     assert a.get_column(Scores.ACTION).n_unique() >= 2
+
+
+def test_the_scoring_window_leaves_older_events_out(both) -> None:
+    # the Spark buckets then get the window and only the rows carried from before it
+    on_polars, _ = both
+    assert on_polars.manifest["data"]["read"]["events"]["rows_skipped"] > 0
+
+
+@pytest.fixture(scope="module")
+def next_week(spark, workspace: dict[str, Path], both):
+    """Two weekly runs per engine (two weeks and one week before the data's as-of date), the second
+    reusing the first's history file."""
+    from churnml.jobs.score import score
+
+    on_polars, _ = both
+    cfg = load_config(None)
+    polars_cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 4})})
+    spark_cfg = polars_cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"engine": "spark"})}
+    )
+    last = date.fromisoformat(str(on_polars.manifest["as_of"])) - timedelta(weeks=1)
+    runs = {}
+    for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
+        folder = workspace["root"] / f"weekly_{engine}"
+        for day in (last - timedelta(weeks=1), last):
+            runs[engine] = score(
+                workspace["raw"], engine_cfg, day, folder / day.isoformat(), str(workspace["model"])
+            )
+    return runs["polars"], runs["spark"]
+
+
+def test_spark_gives_the_same_list_next_week_reusing_the_history(next_week) -> None:
+    on_polars, on_spark = next_week
+    assert on_spark.manifest["history"] == on_polars.manifest["history"]
+    assert on_polars.manifest["history"]["snapshots_reused"] > 0
+    for name in ("scores.parquet", "history.parquet"):
+        a = pl.read_parquet(on_polars.folder / name)
+        b = pl.read_parquet(on_spark.folder / name)
+        assert a.height > 50, name
+        assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+
+
+def test_spark_ships_the_window_and_the_rows_carried_from_before_it(spark) -> None:
+    from churnml.scoring.spark import scoring_events
+
+    clients = spark.createDataFrame(
+        [("c1", datetime(2023, 1, 1)), ("c2", datetime(2023, 6, 1))],
+        "client_id string, created_at timestamp_ntz",
+    )
+    rows = [
+        ("c1", datetime(2023, 2, 1, 10), "report"),  # onboarding weeks (98 days after created_at)
+        ("c1", datetime(2023, 5, 1, 9), "login"),  # an earlier login: dropped
+        ("c1", datetime(2023, 6, 1, 9), "data_export"),  # last export before the window
+        ("c1", datetime(2023, 7, 1, 9), "login"),  # last login before the window
+        ("c1", datetime(2023, 8, 1, 9), "report"),  # dropped
+        ("c1", datetime(2023, 9, 1, 9), "report"),  # last event before the window
+        ("c1", datetime(2024, 3, 1), "report"),  # the window's first instant
+        ("c1", datetime(2024, 5, 31, 23, 59), "login"),
+        ("c1", datetime(2024, 6, 1), "report"),  # the as-of date: dropped
+        ("c2", datetime(2024, 1, 5, 8), "data_export"),  # last export
+        ("c2", datetime(2024, 1, 10, 8), "report"),  # dropped
+        ("c2", datetime(2024, 2, 20, 8), "report"),  # two rows at the last timestamp: both kept
+        ("c2", datetime(2024, 2, 20, 8), "chat"),
+    ]
+    events = spark.createDataFrame(
+        [(c, ts, e, "u1", 1.0) for c, ts, e in rows],
+        "client_id string, ts timestamp_ntz, event string, user_id string, value double",
+    )
+    shipped = scoring_events(
+        events, clients, datetime(2024, 3, 1), datetime(2024, 6, 1), FeaturesConfig()
+    ).collect()
+    assert {(r["user_id"], r["value"]) for r in shipped} == {("u1", 1.0)}  # rows whole
+    assert sorted((r["client_id"], r["ts"], r["event"]) for r in shipped) == sorted(
+        [
+            ("c1", datetime(2023, 2, 1, 10), "report"),
+            ("c1", datetime(2023, 6, 1, 9), "data_export"),
+            ("c1", datetime(2023, 7, 1, 9), "login"),
+            ("c1", datetime(2023, 9, 1, 9), "report"),
+            ("c1", datetime(2024, 3, 1), "report"),
+            ("c1", datetime(2024, 5, 31, 23, 59), "login"),
+            ("c2", datetime(2024, 1, 5, 8), "data_export"),
+            ("c2", datetime(2024, 2, 20, 8), "report"),
+            ("c2", datetime(2024, 2, 20, 8), "chat"),
+        ]
+    )
 
 
 def test_spark_gives_the_same_history_and_manifest_counts(both) -> None:

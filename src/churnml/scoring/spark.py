@@ -20,7 +20,7 @@ executors, with the Polars code of ``churnml score`` (:mod:`churnml.scoring.spar
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -342,25 +342,54 @@ def frame_of_blob(blob: bytes) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(blob))
 
 
+# rows of one task's input packed at a time (a task's Arrow batches are buffered up to this many rows)
+_PACK_ROWS = 1_000_000
+
+
+def _packed(batches: list[Any], columns: list[str], kind: str) -> Iterator[Any]:
+    """One Arrow record batch [bucket, kind, blob] per bucket present in ``batches`` (keyed rows)."""
+    import pyarrow as pa
+
+    rows = pl.from_arrow(pa.Table.from_batches(batches))
+    assert isinstance(rows, pl.DataFrame)
+    for (bucket,), part in sorted(rows.partition_by(BUCKET, as_dict=True).items()):
+        sink = io.BytesIO()
+        part.select(columns).write_ipc(sink, compression="zstd")
+        yield pa.RecordBatch.from_pydict(
+            {
+                BUCKET: pa.array([bucket], pa.int32()),
+                KIND: pa.array([kind], pa.string()),
+                BLOB: pa.array([sink.getvalue()], pa.binary()),
+            }
+        )
+
+
 def bucket_blobs(frame: Any, kind: str, buckets: int) -> Any:
     """``frame`` (rows with a ``client_id``) cut into client buckets (``pmod(xxhash64(client_id), buckets)``):
-    one row per non-empty bucket, [bucket, kind, blob] with the bucket's rows as compressed Arrow IPC
-    (exact types: no pandas conversion). Every table cut with the same ``buckets`` puts a client's rows
-    of every table in the same bucket."""
-    import pyarrow as pa
+    rows [bucket, kind, blob], each blob some of a bucket's rows as compressed Arrow IPC (exact types: no
+    pandas conversion); one blob per bucket per million rows of an input partition. Packed where
+    the rows are (``mapInArrow``, no shuffle of the rows: only the compressed blobs move when the buckets
+    are gathered). Every table cut with the same ``buckets`` puts a client's rows of every table in the
+    same bucket."""
     from pyspark.sql import functions as F
 
     columns = list(frame.columns)
 
-    def packed(rows: pa.Table) -> pa.Table:
-        bucket = rows.column(BUCKET)[0].as_py() if rows.num_rows else -1
-        blob = _ipc(rows.select(columns))
-        return pa.table(
-            {BUCKET: pa.array([bucket], pa.int32()), KIND: [kind], BLOB: pa.array([blob], pa.binary())}
-        )
+    def packed(batches: Iterator[Any]) -> Iterator[Any]:
+        pending: list[Any] = []
+        held = 0
+        for batch in batches:
+            if batch.num_rows:
+                pending.append(batch)
+                held += batch.num_rows
+            if held >= _PACK_ROWS:
+                yield from _packed(pending, columns, kind)
+                pending, held = [], 0
+        if pending:
+            yield from _packed(pending, columns, kind)
 
     keyed = frame.withColumn(BUCKET, F.pmod(F.xxhash64(CLIENT_ID), F.lit(buckets)).cast("int"))
-    return keyed.groupBy(BUCKET).applyInArrow(packed, BLOB_SCHEMA)
+    return keyed.mapInArrow(packed, BLOB_SCHEMA)
 
 
 def scoring_events(
