@@ -10,8 +10,9 @@ Steps (set-up cached in --work and timed apart):
    process (unless ``--skip-polars``);
 3. ``churnml score --engine spark`` on the same data, as-of date and model, in a fresh process with a
    local Spark (``local[2]``, ``--driver-memory``): wall time, the largest process's peak RSS (the JVM
-   or the Python driver) and the job's steps from its manifest: read + validate, client buckets, active
-   spine, features, score + explain on the executors, assemble on the driver, report and write;
+   or the Python driver; a JVM that outlives its Python parent is not counted) and the job's steps from
+   its manifest: read + validate, client buckets, spine + features per bucket, score + explain on the
+   executors, assemble on the driver;
 4. the two lists compared: same clients, largest probability difference, same zones and actions.
 """
 
