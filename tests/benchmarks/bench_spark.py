@@ -9,10 +9,10 @@ Steps (set-up cached in --work and timed apart):
 2. ``churnml score --engine polars`` on ``--data`` in a fresh process: wall time and the peak RSS of that
    process (unless ``--skip-polars``);
 3. ``churnml score --engine spark`` on the same data, as-of date and model, in a fresh process with a
-   local Spark (``local[2]``, ``--driver-memory``): wall time, the largest process's peak RSS (the JVM
-   or the Python driver; a JVM that outlives its Python parent is not counted) and the job's steps from
-   its manifest: read + validate, client buckets, spine + features per bucket, score + explain on the
-   executors, assemble on the driver;
+   local Spark (``local[2]``, ``--driver-memory``): wall time, its Python process's peak RSS (``wait4``),
+   the peak RSS of the whole process tree (Python driver + JVM + Python workers, sampled from /proc every
+   half second) and the job's steps from its manifest: read + validate, client buckets, spine + features
+   per bucket, score + explain on the executors, assemble on the driver;
 4. the two lists compared: same clients, largest probability difference, same zones and actions.
 """
 
@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -80,22 +82,67 @@ print("RESULT", json.dumps({"seconds": time.perf_counter() - start, "timings": r
 """
 
 
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every process below it (the JVM a Spark driver starts), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
+        tree.update(frontier)
+    total = 0
+    for pid in tree:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next(
+            (int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+    return total
+
+
 def _run(engine: str, data: Path, model: Path, out: Path, memory: str) -> dict:
-    """One scoring run in a fresh process: wall time, the largest process's peak RSS, the job's timings."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """One scoring run in a fresh process: wall time, its peak RSS (``wait4``), the peak of the whole
+    process tree (the Python driver, the JVM and its Python workers; sampled every half second), the job's
+    timings."""
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, engine, str(data), str(model), str(out), memory],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    tree_peak = 0
+    collected: list[str] = []
+
+    def drained(stream: Any) -> threading.Thread:
+        reader = threading.Thread(target=lambda: collected.append(stream.read()), daemon=True)
+        reader.start()
+        return reader
+
+    readers = [drained(proc.stdout), drained(proc.stderr)]
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
+        tree_peak = max(tree_peak, _tree_rss(proc.pid))
+        time.sleep(0.5)
+    for reader in readers:
+        reader.join()
     wall = time.perf_counter() - start
+    stdout = next((c for c in collected if "RESULT" in c), collected[0] if collected else "")
     if proc.returncode:
-        sys.exit(f"{engine} run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    print("\n".join(line for line in proc.stdout.splitlines() if not line.startswith("RESULT")))
-    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))[7:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {**result, "wall": wall, "peak_gb": max(peak, before) / 1024**2}
+        sys.exit(f"{engine} run failed:\n" + "\n".join(c[-5000:] for c in collected))
+    print("\n".join(line for line in stdout.splitlines() if not line.startswith("RESULT")))
+    result = json.loads(next(line for line in stdout.splitlines() if line.startswith("RESULT"))[7:])
+    return {**result, "wall": wall, "peak_gb": usage.ru_maxrss / 1024**2, "tree_gb": tree_peak / 1024**3}
 
 
 def _compared(polars_out: Path, spark_out: Path) -> str:
@@ -132,6 +179,7 @@ def main() -> None:
     for engine, r in runs.items():
         print(
             f"{engine:>7}: {r['wall']:7.1f} s wall ({r['seconds']:.1f} s in the job), peak RSS {r['peak_gb']:.1f} GB"
+            f" (its Python process), {r['tree_gb']:.1f} GB (all its processes, sampled)"
         )
         steps = ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items() if k != "total")
         print(f"         steps (s): {steps}")
