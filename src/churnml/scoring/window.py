@@ -191,6 +191,13 @@ def event_marks(
     )
 
 
+def _look_back_starts(as_of: date, score: ScoreConfig, rules: RulesConfig) -> tuple[datetime, datetime]:
+    """(young clients' days from, export days from): how far before the previous week
+    :func:`portfolio_days` reads, ``score.onboarding_days`` and ``rules.data_export_days``."""
+    prev = _midnight(as_of - timedelta(weeks=1))
+    return prev - timedelta(days=score.onboarding_days), prev - timedelta(days=rules.data_export_days)
+
+
 def portfolio_days(
     events: pl.LazyFrame,
     clients: pl.DataFrame,
@@ -204,10 +211,9 @@ def portfolio_days(
     ``score.onboarding_days`` before either date) since then: lazy ``[client_id, _day, _export]``, one
     row per client x day x kind (a filter, then distinct rows: it streams and stays small)."""
     ts = pl.col(Events.TS)
-    end, prev = _midnight(as_of), _midnight(as_of - timedelta(weeks=1))
-    young_from = prev - timedelta(days=score.onboarding_days)
+    end = _midnight(as_of)
+    young_from, export_from = _look_back_starts(as_of, score, rules)
     young = clients.filter(pl.col(Clients.CREATED_AT) >= young_from).get_column(CLIENT_ID).cast(pl.String)
-    export_from = prev - timedelta(days=rules.data_export_days)
     export = _is_in(features.export_events) & (ts >= export_from)
     onboarding = pl.col(CLIENT_ID).is_in(young.implode()) & (ts >= young_from)
     # the time bound alone first (implied by the test after it): the reader then runs the string tests
@@ -227,12 +233,7 @@ def events_read_whole_from(
     ``window.end``): the window's start, or earlier where :func:`portfolio_days` reaches further back (the
     export days of ``rules.data_export_days`` and the young clients' days of ``score.onboarding_days``,
     both before the previous week). Older rows: only those :func:`needed_events` carries."""
-    prev = _midnight(as_of - timedelta(weeks=1))
-    return min(
-        window.start,
-        prev - timedelta(days=rules.data_export_days),
-        prev - timedelta(days=score.onboarding_days),
-    )
+    return min(window.start, *_look_back_starts(as_of, score, rules))
 
 
 def portfolio_events(marks: pl.DataFrame, days: pl.DataFrame, features: FeaturesConfig) -> pl.DataFrame:
