@@ -197,13 +197,7 @@ class ScoringData:
     ) -> tuple[Dataset, EventBatches | None, EventReads | None]:
         """(the dataset of the whole-portfolio steps, the client batches, what is read) for scoring
         ``snapshots`` at ``day``; on the eager path (every table read) no batches."""
-        from churnml.scoring.window import (
-            batch_count,
-            event_marks,
-            portfolio_days,
-            portfolio_events,
-            scoring_window,
-        )
+        from churnml.scoring.window import batch_count, portfolio_view, scoring_window
 
         if self.scan is None or self.events_bounds is None:
             return self.base, None, None
@@ -211,9 +205,9 @@ class ScoringData:
         window = scoring_window(day, snapshots, cfg.features)
         clients = small[Table.CLIENTS]
         # two streaming passes over the file, small results: per-client maxima, a few days per client
-        marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
-        days = portfolio_days(self.scan, clients, day, cfg.features, cfg.score, cfg.rules)
-        view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
+        marks, view = portfolio_view(
+            self.scan, clients, window, day, cfg.features, cfg.score, cfg.rules, engine="streaming"
+        )
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
         dataset = self.base.with_tables(events=view)

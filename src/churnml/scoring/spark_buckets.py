@@ -127,21 +127,14 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
 
     ``dataset``: every row of the bucket's clients of every table, its events those of
     :func:`churnml.scoring.spark.scoring_events` when ``ctx.windowed`` (else every event). Windowed: the
-    events' marks (:func:`~churnml.scoring.window.event_marks`), the portfolio view that the spine and the
-    whole-portfolio steps read (:func:`~churnml.scoring.window.portfolio_events`) and the events the
-    features read (:func:`~churnml.scoring.window.needed_events`). The feature table: one row per listed
+    events' marks and the portfolio view that the spine and the whole-portfolio steps read
+    (:func:`~churnml.scoring.window.portfolio_view`) and the events the features read (:func:`~churnml.scoring.window.needed_events`). The feature table: one row per listed
     client of the bucket x history snapshot of ``ctx.todo`` where it was active (``client_id``,
     ``snapshot`` as a Date, every feature), from :func:`churnml.features.build_features` with the whole
     dataset's dates (empty when the bucket lists nobody)."""
     from churnml.features import build_features
     from churnml.scoring.assemble import listed_spine
-    from churnml.scoring.window import (
-        event_marks,
-        needed_events,
-        portfolio_days,
-        portfolio_events,
-        scoring_window,
-    )
+    from churnml.scoring.window import needed_events, portfolio_view, scoring_window
 
     view = None
     featured, listing = dataset, dataset
@@ -149,9 +142,7 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
         events = dataset.tables[Table.EVENTS].lazy()
         clients = dataset.tables[Table.CLIENTS]
         window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
-        marks = event_marks(events, window, ctx.as_of, ctx.features).collect()
-        days = portfolio_days(events, clients, ctx.as_of, ctx.features, ctx.score, ctx.rules).collect()
-        view = portfolio_events(marks, days, ctx.features)
+        marks, view = portfolio_view(events, clients, window, ctx.as_of, ctx.features, ctx.score, ctx.rules)
         needed = needed_events(events, marks, clients, window, ctx.features).collect()
         featured, listing = dataset.with_tables(events=needed), dataset.with_tables(events=view)
     spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label)

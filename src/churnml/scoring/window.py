@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import polars as pl
 
@@ -43,6 +44,7 @@ __all__ = [
     "onboarding_carry_days",
     "portfolio_days",
     "portfolio_events",
+    "portfolio_view",
     "scoring_window",
 ]
 
@@ -259,3 +261,22 @@ def portfolio_events(marks: pl.DataFrame, days: pl.DataFrame, features: Features
             rows(days.filter(pl.col("_export")), "_day", export_name),
         ]
     return pl.concat([pl.DataFrame(schema=schema), *parts]).sort(CLIENT_ID, Events.TS)
+
+
+def portfolio_view(
+    events: pl.LazyFrame,
+    clients: pl.DataFrame,
+    window: ScoringWindow,
+    as_of: date,
+    features: FeaturesConfig,
+    score: ScoreConfig,
+    rules: RulesConfig,
+    engine: Literal["auto", "in-memory", "streaming"] = "auto",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(marks, view) of ``events`` for a scoring run at ``as_of``: the per-client marks of
+    :func:`event_marks` (one row per client) and the rows the whole-portfolio steps read
+    (:func:`portfolio_events` over :func:`portfolio_days`), each pass collected with ``engine``
+    (streaming for a whole file's scan)."""
+    marks = event_marks(events, window, as_of, features).collect(engine=engine)
+    days = portfolio_days(events, clients, as_of, features, score, rules).collect(engine=engine)
+    return marks, portfolio_events(marks, days, features)
