@@ -164,14 +164,21 @@ def test_every_contender_gets_the_same_rows_and_no_fold_trains_on_unknown_labels
     assert list(bt.metrics.index) == ["a", "b"]
 
 
-def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg):
+@pytest.mark.parametrize("parts", [1, 5])
+def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg, parts):
+    train_cfg = train_cfg.model_copy(update={"cross_fit_parts": parts})
     table = labeled_table(n_clients=120, n_weeks=40)
     table.loc[table["snapshot"] > FIRST + timedelta(weeks=36), "label"] = None  # the unlabeled tail
     result = train_and_compare(table, train_cfg, HORIZON)
     assert result.training_window == (FIRST, FIRST + timedelta(weeks=36))  # ends at the last labeled snapshot
     assert result.rows["labeled"] == 120 * 37 and result.rows["unlabeled"] == 120 * 3
-    assert result.model.booster_.current_iteration() == int(np.median(result.backtest.best_iterations))
-    assert "held-out clients' rows" in result.calibration_source and "twin" in result.calibration_source
+    if parts == 1:  # one model: the folds' median rounds, calibrated by a twin on held-out clients
+        assert result.model.booster_.current_iteration() == int(np.median(result.backtest.best_iterations))
+        assert "held-out clients' rows" in result.calibration_source and "twin" in result.calibration_source
+    else:  # five cross-fitted models, each early-stopped on its own part, calibrated out of fold
+        assert len(result.model.part_iterations_) == 5
+        assert result.model.booster_.current_iteration() == sum(result.model.part_iterations_)
+        assert result.calibration_source.startswith("out-of-fold raw scores of every labeled row (4,440 rows")
     # the drift reference is the last quarter of labeled snapshots (weeks 24..36), every client of them
     assert len(result.X_reference) == 120 * 13
     labeled = table[table["label"].notna()].reset_index(drop=True)
@@ -190,7 +197,7 @@ def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
     assert not result.backtest.has_estimate
     assert result.notes[0].startswith("no out-of-time estimate yet")
     assert "more days of data would give one" in result.notes[0]
-    assert "held-out clients" in result.calibration_source
+    assert "out-of-fold" in result.calibration_source  # cross-fitting needs no fold: its parts stop early
     assert result.training_window[1] == FIRST + timedelta(weeks=8)
 
 

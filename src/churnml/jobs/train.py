@@ -58,8 +58,9 @@ class TrainSummary:
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
-    """What makes two models the same recipe: LightGBM params (tuned included), class weighting and
-    whether monotone constraints were on (the rounds come from each run's own backtest)."""
+    """What makes two models the same recipe: LightGBM params (tuned included), class weighting,
+    whether monotone constraints were on and how many cross-fitted parts the model averages (1: one
+    model; the rounds come from each run's own early stopping)."""
     params = {
         k: v for k, v in dict(model.params or {}).items() if k not in ("n_estimators", "num_iterations")
     }
@@ -67,6 +68,7 @@ def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
         "params": json.loads(json.dumps(params, sort_keys=True, default=str)),
         "imbalance_power": float(model.imbalance_power),
         "monotone": bool(cfg.monotone),
+        "cross_fit_parts": len(getattr(model, "part_iterations_", [])) or 1,
     }
 
 
@@ -94,7 +96,14 @@ def _champion_score(
     }
     params["n_estimators"] = cfg.train.lightgbm.get("n_estimators", 2000)
     params["imbalance_power"] = champ.get("imbalance_power", cfg.train.imbalance_power)
-    train_cfg = cfg.train.model_copy(update={"monotone": bool(champ.get("monotone", False)), "lightgbm": {}})
+    train_cfg = cfg.train.model_copy(
+        update={
+            "monotone": bool(champ.get("monotone", False)),
+            "lightgbm": {},
+            "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
+            "cross_fit_max_rows": None,
+        }
+    )
     labeled = labeled_rows(table)
     monotone = monotone_directions(result.features, cfg.features)
     bt = run_backtest(

@@ -32,6 +32,7 @@ __all__ = [
     "calibrator_for",
     "feature_matrix",
     "lightgbm_params",
+    "mean_booster",
     "model_from_config",
     "monotone_directions",
     "smoothed_best_iteration",
@@ -327,6 +328,26 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         model.classes_ = np.array([0, 1])
         return model
 
+    @classmethod
+    def averaged(cls, models: Sequence[ChurnModel], calibrator: ScoreCalibrator) -> ChurnModel:
+        """One model whose raw score is the mean raw score of ``models`` (fitted on the same features;
+        see :func:`mean_booster`), calibrated by ``calibrator``: a cross-fitted model is exported,
+        explained and scored as one LightGBM model. ``best_iteration_`` is its number of trees;
+        ``scale_pos_weight_`` the models' mean; ``part_iterations_`` each model's rounds."""
+        first = models[0]
+        model = cls.from_parts(
+            mean_booster([m.booster_ for m in models], [m.best_iteration_ for m in models]),
+            calibrator,
+            first.feature_names_,
+            first.params,
+        )
+        model.set_params(**{k: v for k, v in first.get_params().items() if k != "params"})
+        model.scale_pos_weight_ = float(np.mean([m.scale_pos_weight_ for m in models]))
+        model.monotone_constraints_ = list(first.monotone_constraints_)
+        model.valid_scores_ = {}
+        model.part_iterations_ = [int(m.best_iteration_) for m in models]
+        return model
+
     # -- prediction ------------------------------------------------------------------------------
     def raw_score(self, X: pd.DataFrame | np.ndarray | Rows) -> np.ndarray:
         """The booster's raw score (log-odds, before calibration), shape ``(n,)``; a :class:`Rows`
@@ -375,6 +396,48 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Total ``gain`` (or ``split`` count) per feature, largest first."""
         values = self.booster_.feature_importance(importance_type=kind, iteration=self.best_iteration_)
         return pd.Series(values, index=self.feature_names_, name=kind).sort_values(ascending=False)
+
+
+def _scaled_values(line: str, factor: float) -> str:
+    key, values = line.split("=", 1)
+    return key + "=" + " ".join(repr(float(v) * factor) for v in values.split())
+
+
+def mean_booster(boosters: Sequence[lgb.Booster], iterations: Sequence[int]) -> lgb.Booster:
+    """One booster holding the first ``iterations[k]`` trees of every booster ``k``, each tree's leaf
+    (and internal node) values divided by the number of boosters: its raw score is the boosters' mean
+    raw score (to the last bits of the float sum), its exact TreeSHAP values the mean of theirs (TreeSHAP
+    is linear in the leaf values), so it is saved, loaded, scored and explained as any LightGBM model.
+
+    Built on LightGBM's text model format: the header (feature names and their ranges, objective) and
+    the parameters are the first booster's (the boosters share features and objective); the trees are
+    renumbered in order; the per-file tree sizes and saved importances are left out (LightGBM then reads
+    the trees one after the other and computes importances from the trees).
+    """
+    if not boosters or len(boosters) != len(iterations):
+        raise ValueError("mean_booster needs one number of rounds per booster, and at least one booster")
+    factor = 1.0 / len(boosters)
+    texts = [b.model_to_string(num_iteration=int(n)) for b, n in zip(boosters, iterations, strict=True)]
+    start = "\nTree=0\n"
+    header = "\n".join(
+        line for line in texts[0][: texts[0].index(start)].split("\n") if not line.startswith("tree_sizes=")
+    )
+    trees: list[str] = []
+    for text in texts:
+        for block in text[text.index(start) + 1 : text.index("end of trees")].split("\n\n\n"):
+            lines = block.strip("\n").split("\n")
+            if not lines or not lines[0].startswith("Tree="):
+                continue
+            lines[0] = f"Tree={len(trees)}"
+            scaled = [
+                _scaled_values(line, factor) if line.startswith(("leaf_value=", "internal_value=")) else line
+                for line in lines
+            ]
+            trees.append("\n".join(scaled) + "\n\n\n")
+    tail = texts[0][texts[0].index("end of trees") :]
+    if "feature_importances:" in tail and "parameters:" in tail:
+        tail = tail[: tail.index("feature_importances:")] + tail[tail.index("parameters:") :]
+    return lgb.Booster(model_str=header + "\n\n" + "".join(trees) + tail)
 
 
 def monotone_directions(feature_names: list[str], features_cfg: Any = None) -> dict[str, int]:
