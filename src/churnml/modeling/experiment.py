@@ -5,19 +5,28 @@ Input grain: the labeled feature table, one row per client x snapshot with ``cli
 columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
 
 1. **Backtest** (:mod:`churnml.modeling.backtest`): in every fold the model and the baselines learn
-   from the same rows (the fold's training snapshots minus a held-out share of clients), stop early
-   and calibrate on the same held-out clients, and are judged on the same test rows. Figures are
-   reported per fold and pooled over the folds' test rows (:func:`run_backtest`, also used by
-   ``churnml bench models`` with more contenders and by ``churnml tune`` for the model alone).
-2. **The deployed model** learns from every labeled snapshot: LightGBM refit on all labeled rows
-   with the median of the folds' early-stopped number of rounds. Its calibrator maps raw scores to
-   probabilities using held-out predictions, the scheme of scikit-learn's
-   ``CalibratedClassifierCV(ensemble=False)`` (unbiased held-out predictions calibrate the model refit
-   on all data): a twin with the same parameters and rounds is trained on the other clients' rows of
-   every labeled snapshot and scores the held-out clients' rows. The twin matches the deployed model
-   in rounds and nearly in data, so its raw scores have the same scale (pooling the fold models' scores
-   would mix models of 2 and 200 rounds), and the calibration covers the most recent labels. Without a
-   fold, early stopping on the held-out clients gives the rounds, and the run says there is no
+   from the same training snapshots and are judged on the same test rows. The baselines learn from the
+   fold's training rows minus a held-out share of clients and calibrate on those; the model is built
+   the way the deployed model is (2.) from the fold's training rows. Figures are reported per fold and
+   pooled over the folds' test rows (:func:`run_backtest`, also used by ``churnml bench models`` with
+   more contenders and by ``churnml tune`` for the model alone).
+2. **The deployed model** learns from every labeled snapshot, **cross-fitted** on client parts
+   (:func:`cross_fitted_model`, ``train.cross_fit_parts`` = 5): the clients are split into 5 parts
+   (churning clients dealt out evenly); for each part a LightGBM learns from the other four parts' rows
+   and stops early on the part's own rows, which it then scores. Every labeled row thus has an
+   out-of-fold raw score from the one model that never saw its client, and the calibrator (isotonic or
+   Platt) is fitted on those scores of every row, the most recent labels included. The model's raw
+   score is the mean of the 5 models', exported as one LightGBM model (:func:`churnml.modeling.train.
+   mean_booster`), so scoring and TreeSHAP see one booster. Each row serves to learn (in 4 models) and
+   to stop early and calibrate (in 1): a single model gives up a share of the clients to do those, and
+   the mean of 5 varies less. Caveat: the calibrator learns the out-of-fold scores of single models
+   and maps the mean of 5, which spreads a little less (measured in docs/benchmarks.md).
+   With ``cross_fit_parts: 1`` (or more than ``cross_fit_max_rows`` labeled rows, or a part without
+   both classes) it is one LightGBM refit on all labeled rows with the median of the folds'
+   early-stopped rounds, calibrated on held-out predictions, the scheme of scikit-learn's
+   ``CalibratedClassifierCV(ensemble=False)``: a twin with the same parameters and rounds is trained
+   on the other clients' rows of every labeled snapshot and scores the held-out clients' rows. Without
+   a fold, early stopping on the held-out clients gives the rounds, and the run says there is no
    out-of-time estimate yet.
 
 :func:`train_and_compare` returns a :class:`TrainingResult`.

@@ -1,0 +1,192 @@
+"""Cross-fitted models: client parts, the mean of boosters as one booster, out-of-fold calibration."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churnml.config import TrainConfig
+from churnml.modeling.backtest import client_parts
+from churnml.modeling.evaluate import binary_metrics
+from churnml.modeling.experiment import cross_fit_parts, cross_fitted_model, train_and_compare
+from churnml.modeling.export import export_model, load_exported
+from churnml.modeling.train import mean_booster
+from churnml.modeling.treeshap import tree_contributions
+
+from .conftest import HORIZON, labeled_table
+
+
+# ------------------------------------------------------------------------------------------------
+# client parts
+# ------------------------------------------------------------------------------------------------
+def test_client_parts_keep_a_client_whole_and_deal_the_churners_evenly():
+    # 7 clients, 2 rows each; c1, c4 and c6 churn (a 1 on one of their rows)
+    clients = np.repeat([f"c{i}" for i in range(7)], 2)
+    labels = np.zeros(14)
+    labels[[3, 9, 12]] = 1  # c1, c4, c6
+    part = client_parts(clients, 3, seed=0, labels=labels)
+    by_client = pd.Series(part).groupby(clients).agg(["min", "max"])
+    assert (by_client["min"] == by_client["max"]).all()  # every row of a client in one part
+    per_client = by_client["min"]
+    assert sorted(per_client[["c1", "c4", "c6"]].tolist()) == [0, 1, 2]  # one churner in each part
+    assert sorted(np.bincount(per_client, minlength=3).tolist()) == [2, 2, 3]  # sizes differ by one at most
+    np.testing.assert_array_equal(part, client_parts(clients, 3, seed=0, labels=labels))  # deterministic
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_clients=st.integers(5, 60),
+    parts=st.integers(2, 5),
+    churn_share=st.floats(0.05, 0.9),
+    seed=st.integers(0, 10**6),
+)
+def test_every_part_holds_its_share_of_churners(n_clients, parts, churn_share, seed):
+    rng = np.random.default_rng(seed)
+    clients = np.repeat(np.arange(n_clients), 3)
+    churner = rng.random(n_clients) < churn_share
+    labels = np.zeros(clients.size)
+    labels[np.flatnonzero(churner[clients])[::3]] = 1  # a churner's first row
+    part = client_parts(clients, parts, seed, labels)
+    per_client = pd.Series(part).groupby(clients).first().to_numpy()
+    churners = np.bincount(per_client[churner], minlength=parts)
+    everyone = np.bincount(per_client, minlength=parts)
+    assert churners.max() - churners.min() <= 1
+    assert everyone.max() - everyone.min() <= 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "max_rows", "expected"),
+    [(1_000, 1_000_000, 5), (1_000_000, 1_000_000, 5), (1_000_001, 1_000_000, 1), (10**9, None, 5)],
+)
+def test_cross_fit_parts_by_table_size(rows, max_rows, expected):
+    cfg = TrainConfig(cross_fit_parts=5, cross_fit_max_rows=max_rows)
+    assert cross_fit_parts(cfg, rows) == expected
+
+
+# ------------------------------------------------------------------------------------------------
+# the mean of boosters as one booster
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def three_boosters():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 6))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) - np.nan_to_num(X[:, 1]) + rng.normal(size=3000) > 1).astype(int)
+    params = {"objective": "binary", "verbosity": -1, "num_leaves": 7, "num_threads": 1}
+    boosters = [lgb.train({**params, "seed": k}, lgb.Dataset(X[k::3], y[k::3]), 30) for k in range(3)]
+    return boosters, X
+
+
+def test_mean_booster_scores_and_explains_the_mean_of_the_boosters(three_boosters, tmp_path):
+    boosters, X = three_boosters
+    rounds = [10, 30, 1]
+    merged = mean_booster(boosters, rounds)
+    assert merged.num_trees() == 41
+    expected = np.mean(
+        [b.predict(X, num_iteration=n, raw_score=True) for b, n in zip(boosters, rounds, strict=True)], axis=0
+    )
+    np.testing.assert_allclose(merged.predict(X, raw_score=True), expected, rtol=0, atol=1e-12)
+    # TreeSHAP is linear in the leaves: the merged model's contributions are the mean of the boosters'
+    mean_contrib = np.mean(
+        [b.predict(X, num_iteration=n, pred_contrib=True) for b, n in zip(boosters, rounds, strict=True)],
+        axis=0,
+    )
+    np.testing.assert_allclose(merged.predict(X, pred_contrib=True), mean_contrib, rtol=0, atol=1e-12)
+    fast = tree_contributions(merged, np.vstack([X, X]), None).values[: len(X)]
+    np.testing.assert_allclose(fast, mean_contrib, rtol=0, atol=1e-12)
+    # saved and loaded as any LightGBM model
+    merged.save_model(str(tmp_path / "m.txt"))
+    loaded = lgb.Booster(model_file=str(tmp_path / "m.txt"))
+    np.testing.assert_array_equal(loaded.predict(X, raw_score=True), merged.predict(X, raw_score=True))
+
+
+def test_mean_booster_of_one_booster_is_that_booster(three_boosters):
+    boosters, X = three_boosters
+    merged = mean_booster(boosters[:1], [12])
+    np.testing.assert_allclose(
+        merged.predict(X, raw_score=True),
+        boosters[0].predict(X, num_iteration=12, raw_score=True),
+        atol=1e-14,
+    )
+    with pytest.raises(ValueError, match="one number of rounds per booster"):
+        mean_booster(boosters, [1, 2])
+
+
+# ------------------------------------------------------------------------------------------------
+# the cross-fitted model
+# ------------------------------------------------------------------------------------------------
+def _memorisable_table(n_clients: int = 200, n_weeks: int = 10) -> pd.DataFrame:
+    """A client's label is the same every week and a coin flip; ``tag`` is a per-client random
+    number that identifies the client and says nothing of its label elsewhere: a model that saw the
+    client learns its label from the tag, one that did not cannot."""
+    rng = np.random.default_rng(3)
+    churn = rng.random(n_clients) < 0.3
+    tag = rng.random(n_clients)
+    clients = np.repeat(np.arange(n_clients), n_weeks)
+    return pd.DataFrame(
+        {
+            "client_id": [f"c{i:03d}" for i in clients],
+            "label": churn[clients].astype(int),
+            "tag": tag[clients],
+            "noise": rng.normal(size=clients.size),
+        }
+    )
+
+
+def test_each_row_is_calibrated_on_a_score_from_a_model_that_never_saw_its_client():
+    table = _memorisable_table()
+    X, y = table[["tag", "noise"]], table["label"].to_numpy()
+    cfg = TrainConfig(
+        lightgbm={"n_estimators": 200, "learning_rate": 0.2, "num_leaves": 31, "min_child_samples": 2},
+        early_stopping_rounds=200,  # let every part's model memorise its clients
+        calibration="isotonic",
+        n_jobs=1,
+    )
+    model = cross_fitted_model(table, X, y, np.arange(len(table)), 5, cfg, None, None)
+    assert model is not None and len(model.part_iterations_) == 5
+    in_sample = binary_metrics(y, model.churn_probability(X))["roc_auc"]
+    assert in_sample > 0.95  # the mean of five models of which four saw each client
+    # the calibrator learned from out-of-fold scores, where the tag said nothing: its map is nearly
+    # flat around the churn rate (an in-sample calibrator would map the top scores near 1)
+    p = model.calibrator_.predict(np.quantile(model.raw_score(X), [0.05, 0.5, 0.95]))
+    assert p.max() - p.min() < 0.25
+    assert abs(p[1] - y.mean()) < 0.15
+
+
+def test_without_a_churner_in_every_part_there_is_no_cross_fitted_model():
+    table = _memorisable_table(n_clients=40)
+    y = np.zeros(len(table), dtype=int)
+    y[:20] = 1  # only c000 and c001 churn: two of five parts would stop early without a churner
+    cfg = TrainConfig(lightgbm={"n_estimators": 20}, n_jobs=1)
+    assert (
+        cross_fitted_model(table, table[["tag", "noise"]], y, np.arange(len(table)), 5, cfg, None, None)
+        is None
+    )
+
+
+def test_the_deployed_cross_fitted_model_keeps_monotone_directions_and_survives_export(tmp_path):
+    table = labeled_table(n_clients=120, n_weeks=30, seed=5)
+    cfg = TrainConfig(
+        folds=1,
+        test_days=56,
+        min_isotonic_positives=50,
+        early_stopping_rounds=20,
+        lightgbm={"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 5},
+        n_jobs=1,
+    )
+    result = train_and_compare(table, cfg, HORIZON, monotone={"f1": 1, "f2": -1})
+    model = result.model
+    assert model.monotone_constraints_ == [1, -1, 0, 0] and len(model.part_iterations_) == 5
+    X = table[["f1", "f2", "f3", "f4"]].iloc[:400].reset_index(drop=True)
+    for step in (0.1, 0.5, 2.0):
+        assert (model.raw_score(X.assign(f2=X["f2"] + step)) <= model.raw_score(X) + 1e-12).all()
+        assert (model.raw_score(X.assign(f1=X["f1"] - step)) <= model.raw_score(X) + 1e-12).all()
+    export_model(model, tmp_path / "m", {"run_id": "r"})
+    loaded, meta = load_exported(tmp_path / "m")
+    assert meta["best_iteration"] == sum(model.part_iterations_)
+    np.testing.assert_allclose(loaded.churn_probability(X), model.churn_probability(X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(loaded.contributions(X), model.contributions(X), rtol=0, atol=1e-12)
