@@ -42,6 +42,7 @@ __all__ = [
     "WEEK",
     "WeekAxis",
     "add_cumulative",
+    "carried_totals",
     "civil_day_number",
     "client_week_grid",
     "cum",
@@ -51,6 +52,7 @@ __all__ = [
     "dense_shifts",
     "existing_weeks",
     "lagged_window_sum",
+    "look_back_axis",
     "materialized",
     "materialized_by_week",
     "on_grid",
@@ -60,6 +62,7 @@ __all__ = [
     "relative_slope",
     "running_max",
     "safe_div",
+    "seed",
     "shifted",
     "small_lazy_frame",
     "validated_weeks",
@@ -87,11 +90,21 @@ class WeekAxis:
 
     ``anchor`` is the day number of a snapshot (weeks start on it); grid weeks run from
     ``first_week`` (the week of the earliest data) to ``last_week`` (the week before the last snapshot).
+    ``origin_week`` is the week of the data's first activity when the grid starts later than it (a
+    look-back grid, :func:`look_back_axis`); None: the grid starts there. What depends on the data's
+    origin (the week a client is observed from, whether its onboarding was observed) reads
+    :attr:`observed_from`, never ``first_week``.
     """
 
     anchor: int
     first_week: int
     last_week: int
+    origin_week: int | None = None
+
+    @property
+    def observed_from(self) -> int:
+        """The week of the data's first activity: ``origin_week``, or ``first_week`` when None."""
+        return self.first_week if self.origin_week is None else self.origin_week
 
     def snapshot_day(self, week: int) -> int:
         """Day number of the snapshot that starts grid week ``week + 1``."""
@@ -169,6 +182,18 @@ def week_axis(snapshots: pl.Series, data_start: date | datetime) -> WeekAxis:
     return WeekAxis(anchor=anchor, first_week=first_week, last_week=last_week)
 
 
+def look_back_axis(axis: WeekAxis, weeks: int) -> WeekAxis:
+    """``axis`` with its grid starting ``weeks`` weeks before the first snapshot's row (grid week -1: the
+    snapshot that starts week 0 is the anchor), or where it started if that is later; the data's origin
+    is kept as ``origin_week``. A running sum differenced over at most ``weeks`` weeks then never
+    reaches before the grid at a snapshot's row, and the weeks before it are carried in
+    (:func:`carried_totals`)."""
+    first = max(axis.first_week, -1 - weeks)
+    if first == axis.first_week:
+        return axis
+    return WeekAxis(axis.anchor, first, axis.last_week, origin_week=axis.observed_from)
+
+
 def small_lazy_frame(data: Mapping[str, Sequence[Any]], like: nw.LazyFrame) -> nw.LazyFrame:
     """A small lazy frame (e.g. the list of weeks) on the same backend as ``like``."""
     impl = like.implementation
@@ -202,9 +227,9 @@ def client_week_grid(clients: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         )
         .with_columns(
             # observed from: the created week, or the first week of data for older (or unknown) clients
-            nw.max_horizontal(nw.col(CREATED_WEEK).fill_null(axis.first_week), nw.lit(axis.first_week)).alias(
-                CWEEK
-            ),
+            nw.max_horizontal(
+                nw.col(CREATED_WEEK).fill_null(axis.observed_from), nw.lit(axis.observed_from)
+            ).alias(CWEEK),
         )
         .drop(CIDX)
     )
@@ -256,23 +281,82 @@ def cum(col: str) -> str:
     return f"_cum_{col}"
 
 
-def add_cumulative(lf: nw.LazyFrame, cols: Iterable[str], moments: Iterable[str] = ()) -> nw.LazyFrame:
+def seed(col: str) -> str:
+    """Name of the column carrying ``col``'s running total (or running maximum) into a grid's first week."""
+    return f"_seed_{col}"
+
+
+def _with_moments(lf: nw.LazyFrame, moments: list[str]) -> nw.LazyFrame:
+    extra = [(nw.col(c) * nw.col(WEEK)).alias(f"{c}__wy") for c in moments]
+    extra += [(nw.col(c) * nw.col(c)).alias(f"{c}__yy") for c in moments]
+    return lf.with_columns(extra) if extra else lf
+
+
+def _cumulated(cols: list[str], moments: list[str]) -> list[str]:
+    names = cols + [f"{c}__wy" for c in moments] + [f"{c}__yy" for c in moments]
+    return list(dict.fromkeys(names + moments))
+
+
+def add_cumulative(
+    lf: nw.LazyFrame, cols: Iterable[str], moments: Iterable[str] = (), seeded: bool = False
+) -> nw.LazyFrame:
     """Add running sums over each client's weeks: ``_cum_<col>``; for ``moments`` also of
-    ``week * col`` and ``col ** 2`` (what slopes and z-scores need)."""
+    ``week * col`` and ``col ** 2`` (what slopes and z-scores need).
+
+    ``seeded``: ``lf`` holds, for every summed column, a column :func:`seed` (from
+    :func:`carried_totals`, non-null on a client's first grid week only); where it is not null the
+    running sum takes it as its value there (the total of the weeks before the grid, that week included),
+    so the sums go on exactly as they would on a grid that started at the data's first week."""
     cols = list(cols)
     moments = list(moments)
     if _DENSE_FIRST_WEEK.get() is not None:
         # dense strategy: sort once by the grid order so every ordered shift after this finds it sorted
         # (Polars skips the per-expression sort: ~4x faster window features)
         lf = lf.sort(ROW)
-    extra = [(nw.col(c) * nw.col(WEEK)).alias(f"{c}__wy") for c in moments]
-    extra += [(nw.col(c) * nw.col(c)).alias(f"{c}__yy") for c in moments]
-    if extra:
-        lf = lf.with_columns(extra)
-    names = cols + [f"{c}__wy" for c in moments] + [f"{c}__yy" for c in moments]
-    names = list(dict.fromkeys(names + moments))
-    return lf.with_columns(
-        nw.col(c).cast(nw.Float64).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(cum(c)) for c in names
+    lf = _with_moments(lf, moments)
+    names = _cumulated(cols, moments)
+
+    def summed(c: str) -> nw.Expr:
+        value = nw.col(c).cast(nw.Float64)
+        return nw.when(nw.col(seed(c)).is_null()).then(value).otherwise(nw.col(seed(c))) if seeded else value
+
+    return lf.with_columns(summed(c).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(cum(c)) for c in names)
+
+
+def carried_totals(
+    rows: nw.LazyFrame,
+    axis: WeekAxis,
+    cols: Iterable[str],
+    moments: Iterable[str] = (),
+    maxima: Iterable[str] = (),
+) -> nw.LazyFrame:
+    """What a grid that starts after the data's origin (:func:`look_back_axis`) carries into its first
+    week: one row per client with rows in the weeks ``axis.observed_from .. axis.first_week``, columns
+    ``client_id``, ``_week`` (= ``axis.first_week``) and :func:`seed` of every column
+    :func:`add_cumulative` sums for ``cols`` / ``moments`` (their running total through that week) and of
+    each column of ``maxima`` (its maximum).
+
+    ``rows``: client-week rows (one per client x week with activity, e.g. :func:`on_grid` onto those
+    weeks), the columns of the grid rows. The totals are running sums in week order, as on the whole grid
+    (the weeks without a row add 0), so the sums continue bit for bit."""
+    cols, moments, maxima = list(cols), list(moments), list(maxima)
+    week = nw.col(WEEK)
+    pre = rows.filter((week >= axis.observed_from) & (week <= axis.first_week))
+    pre = _with_moments(pre, moments)
+    totals = [
+        nw.col(c).cast(nw.Float64).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(seed(c))
+        for c in _cumulated(cols, moments)
+    ]
+    highest = [nw.col(c).max().over(CLIENT_ID).alias(seed(c)) for c in maxima]
+    return (
+        pre.with_columns(*totals, *highest, week.max().over(CLIENT_ID).alias("_last_week"))
+        .filter(week == nw.col("_last_week"))
+        .select(
+            CLIENT_ID,
+            nw.lit(axis.first_week).cast(nw.Int64).alias(WEEK),
+            *[seed(c) for c in _cumulated(cols, moments)],
+            *[seed(c) for c in maxima],
+        )
     )
 
 
@@ -337,9 +421,13 @@ def lagged_window_sum(col: str, weeks: int, lag: int) -> nw.Expr:
 
 def existing_weeks(weeks: int, lag: int = 0) -> nw.Expr:
     """How many of the ``weeks`` weeks ending ``lag`` weeks before the row the client existed
-    (from its created week on): the denominator of tenure-aware rates."""
+    (from its created week on): the denominator of tenure-aware rates.
+
+    A clip, not a ``when(...).then(literal)``: where every row takes the literal branch Polars keeps the
+    result as a constant, and a division by a constant is computed as a product with its reciprocal (1
+    ulp off); a clip stays a column, so a rate does not depend on which weeks the grid holds."""
     n = nw.col(WEEK) - lag - nw.col(CWEEK) + 1
-    return nw.when(n < 0).then(nw.lit(0)).when(n > weeks).then(nw.lit(weeks)).otherwise(n)
+    return n.clip(0, weeks)
 
 
 def safe_div(num: nw.Expr, den: nw.Expr) -> nw.Expr:

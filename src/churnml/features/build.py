@@ -28,6 +28,7 @@ from churnml.features._grid import (
     client_week_grid,
     day_number,
     dense_shifts,
+    look_back_axis,
     week_axis,
     week_of,
 )
@@ -36,7 +37,7 @@ from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import feature_specs
 from churnml.features.support import support_features
-from churnml.features.usage import usage_features
+from churnml.features.usage import usage_features, usage_look_back_weeks
 
 __all__ = [
     "PROGRESS_STEPS",
@@ -120,10 +121,13 @@ def build_features(
     spine: pl.DataFrame,
     cfg: FeaturesConfig,
     progress: Callable[[str], None] | None = None,
+    whole_grid: bool = False,
 ) -> pl.DataFrame:
     """The feature table for the spine's (client, snapshot) rows; see the module docstring.
 
     ``progress`` is called with the name of each family once it is done (for a progress bar).
+    ``whole_grid``: the usage family's grid starts at the data's first activity too (the same features;
+    by default, on Polars, it starts at the spine's look-back, see the module docstring).
     """
     keys = _checked_spine(spine)
     data_start = dataset.first_activity()
@@ -142,16 +146,15 @@ def build_features(
         day_number(nw.col(Clients.CREATED_AT), cfg.engine == "polars").alias(CDAY),
         nw.col(CIDX).cast(nw.Int64),
     ).select(CLIENT_ID, CIDX, CDAY)
-    grid = client_week_grid(grid_lf, axis)
+    grids = {name: (client_week_grid(grid_lf, axis), axis) for name in PROGRESS_STEPS}
+    if cfg.engine == "polars" and not whole_grid:
+        usage_axis = look_back_axis(axis, usage_look_back_weeks(cfg))
+        grids["usage"] = (client_week_grid(grid_lf, usage_axis), usage_axis)
     spine_lf = _lazy(keys, cfg.engine)
     spine_lf = spine_lf.with_columns(
         (week_of(day_number(nw.col(SNAPSHOT), cfg.engine == "polars"), axis) - 1).alias(WEEK)
     )
-
-    parts: list[pl.DataFrame] = [keys]
-    # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
-    with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
-        parts += _family_frames(dataset, spine_lf, grid, axis, cfg, progress)
+    parts: list[pl.DataFrame] = [keys, *_family_frames(dataset, spine_lf, grids, cfg, progress)]
     table = pl.concat(parts, how="horizontal")
     # columns in registry order; a column the registry does not know is a bug, not data
     registered = feature_specs(cfg)
@@ -200,29 +203,28 @@ def _spine_weeks(spine_lf: nw.LazyFrame) -> list[int]:
     return sorted(int(w) for w in weeks.get_column(WEEK).to_list())
 
 
-def _family_frames(
+def _family_frame(
     dataset: Dataset,
     spine_lf: nw.LazyFrame,
+    weeks: list[int],
+    step: tuple[str, Table | None, Family],
     grid: nw.LazyFrame,
     axis: WeekAxis,
     cfg: FeaturesConfig,
-    progress: Callable[[str], None] | None,
-) -> list[pl.DataFrame]:
-    """One collected frame of features per family whose table is present, rows in spine order."""
-    parts: list[pl.DataFrame] = []
-    weeks = _spine_weeks(spine_lf)
-    for name, table, fn in _STEPS:
-        if table is None:
-            source = dataset.tables.get(Table.SIGNALS)
-            lf = None if source is None else _lazy(_contract_columns(source, Table.SIGNALS), cfg.engine)
-            fam = fn(lf, grid, axis, cfg)
-        else:
-            source = dataset.tables.get(table)
-            if source is None:
-                if progress:
-                    progress(name)
-                continue
-            fam = fn(_lazy(_contract_columns(source, table), cfg.engine), grid, axis, cfg)
+) -> pl.DataFrame | None:
+    """One family's collected features on ``grid`` (None when its table is absent), rows in spine order."""
+    _, table, fn = step
+    if table is None:
+        source = dataset.tables.get(Table.SIGNALS)
+        lf = None if source is None else _lazy(_contract_columns(source, Table.SIGNALS), cfg.engine)
+    else:
+        source = dataset.tables.get(table)
+        if source is None:
+            return None
+        lf = _lazy(_contract_columns(source, table), cfg.engine)
+    # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
+    with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
+        fam = fn(lf, grid, axis, cfg)
         # only the spine's weeks leave the family (the grid's other weeks served the windows)
         at_spine = fam.filter(nw.col(WEEK).is_in(weeks))
         joined = (
@@ -231,7 +233,25 @@ def _family_frames(
             .drop(CLIENT_ID, SNAPSHOT, WEEK)
         )
         frame = _collect(joined)
-        parts.append(frame.select(pl.all().cast(pl.Float64)))
+    return frame.select(pl.all().cast(pl.Float64))
+
+
+def _family_frames(
+    dataset: Dataset,
+    spine_lf: nw.LazyFrame,
+    grids: dict[str, tuple[nw.LazyFrame, WeekAxis]],
+    cfg: FeaturesConfig,
+    progress: Callable[[str], None] | None,
+) -> list[pl.DataFrame]:
+    """One collected frame of features per family whose table is present, rows in spine order; each
+    family on its grid and axis of ``grids`` (keyed by step name)."""
+    parts: list[pl.DataFrame] = []
+    weeks = _spine_weeks(spine_lf)
+    for step in _STEPS:
+        grid, axis = grids[step[0]]
+        frame = _family_frame(dataset, spine_lf, weeks, step, grid, axis, cfg)
+        if frame is not None:
+            parts.append(frame)
         if progress:
-            progress(name)
+            progress(step[0])
     return parts

@@ -22,6 +22,7 @@ from churnml.features._grid import (
     WEEK,
     WeekAxis,
     add_cumulative,
+    carried_totals,
     cum,
     cum_before,
     day_number,
@@ -35,6 +36,7 @@ from churnml.features._grid import (
     relative_slope,
     running_max,
     safe_div,
+    seed,
     validated_weeks,
     week_of,
     window_sum,
@@ -50,6 +52,7 @@ __all__ = [
     "distinct_active_counts",
     "distinct_active_deltas",
     "usage_features",
+    "usage_look_back_weeks",
     "weekly_event_kinds",
     "weekly_events",
 ]
@@ -154,6 +157,77 @@ def distinct_active_counts(prefix: str, weeks: list[int]) -> dict[int, nw.Expr]:
     return {w: nw.col(cum(f"{prefix}__in{w}")) - cum_before(f"{prefix}__out{w}", w) for w in weeks}
 
 
+_COUNTS = (_N, _LOGIN, _KEY, _EXPORT, _TIME)
+_MOMENTS = (_N, _LOGIN, _TIME)
+_LAST_DAYS = (_LAST_LOGIN, _LAST_EVENT, _LAST_EXPORT)
+
+
+def _weekly_columns(
+    rows: nw.LazyFrame,
+    weekly: nw.LazyFrame,
+    users: nw.LazyFrame,
+    kinds: nw.LazyFrame,
+    wlist: list[int],
+    young: int,
+) -> nw.LazyFrame:
+    """``rows`` (client-week rows with the grid's ``client_id``, ``_week``, ``_created_week``) with the
+    week's usage: the counts of :func:`weekly_events` and its last days, the distinct users' and event
+    kinds' deltas (0 where none), ``_onb`` (1 for a week with events among the client's first ``young``)."""
+    out = on_grid(rows, weekly, _COUNTS)
+    out = on_grid(out, users, distinct_active_columns("_users", wlist))
+    out = on_grid(out, kinds, distinct_active_columns("_kinds", wlist))
+    onboarding = (
+        (nw.col(_N) > 0)
+        & (nw.col(WEEK) >= nw.col(CREATED_WEEK))
+        & (nw.col(WEEK) < nw.col(CREATED_WEEK) + young)
+    ).cast(nw.Int64)
+    return out.with_columns(onboarding.alias("_onb"))
+
+
+def _cumulated_grid(
+    grid: nw.LazyFrame,
+    axis: WeekAxis,
+    weekly: nw.LazyFrame,
+    users: nw.LazyFrame,
+    kinds: nw.LazyFrame,
+    wlist: list[int],
+    young: int,
+) -> nw.LazyFrame:
+    """The grid with the weekly usage columns (:func:`_weekly_columns`), the running maxima of the last
+    days and the running sums of :func:`add_cumulative`. On a look-back grid (``axis.first_week`` after
+    ``axis.observed_from``) the weeks before it are carried into its first week
+    (:func:`churnml.features._grid.carried_totals`), so every running sum and maximum is the one of the
+    whole grid. Grain: one row per client x grid week."""
+    summed = [*_COUNTS, *distinct_active_columns("_users", wlist), *distinct_active_columns("_kinds", wlist)]
+    summed.append("_onb")
+    g = _weekly_columns(grid, weekly, users, kinds, wlist, young)
+    seeded = axis.first_week > axis.observed_from
+    if seeded:
+        created = grid.filter(nw.col(WEEK) == axis.first_week).select(CLIENT_ID, CREATED_WEEK)
+        active = weekly.select(CLIENT_ID, WEEK).join(created, on=CLIENT_ID, how="inner")
+        active = _weekly_columns(active, weekly, users, kinds, wlist, young)
+        carried = carried_totals(active, axis, summed, _MOMENTS, _LAST_DAYS)
+        g = g.join(carried, on=[CLIENT_ID, WEEK], how="left").with_columns(
+            nw.when(nw.col(seed(c)).is_null()).then(nw.col(c)).otherwise(nw.col(seed(c))).alias(c)
+            for c in _LAST_DAYS
+        )
+    g = g.with_columns(running_max(c).alias(c) for c in _LAST_DAYS)
+    return add_cumulative(g, summed, moments=_MOMENTS, seeded=seeded)
+
+
+def usage_look_back_weeks(cfg: FeaturesConfig) -> int:
+    """The most weeks before a snapshot's row any usage feature differences its running sums over (the
+    level windows, the trend's recent + baseline weeks, the z-score's recent + baseline weeks, the
+    slope's weeks): a grid starting that many weeks before the first snapshot's row
+    (:func:`churnml.features._grid.look_back_axis`) gives the same features."""
+    return max(
+        *(validated_weeks(d) for d in cfg.windows),
+        validated_weeks(cfg.recent_days, "recent_days") + validated_weeks(cfg.baseline_days, "baseline_days"),
+        cfg.zscore_recent_weeks + cfg.zscore_baseline_weeks,
+        cfg.slope_weeks,
+    )
+
+
 def usage_features(
     events: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
 ) -> nw.LazyFrame:
@@ -170,25 +244,7 @@ def usage_features(
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
     kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
 
-    weekly = weekly_events(by_kind, cfg)
-    counts = [_N, _LOGIN, _KEY, _EXPORT, _TIME]
-    delta_cols = distinct_active_columns("_users", wlist) + distinct_active_columns("_kinds", wlist)
-    g = on_grid(grid, weekly, counts)
-    g = on_grid(g, users, [c for c in delta_cols if c.startswith("_users")])
-    g = on_grid(g, kinds, [c for c in delta_cols if c.startswith("_kinds")])
-    onboarding = (
-        (nw.col(_N) > 0)
-        & (nw.col(WEEK) >= nw.col(CREATED_WEEK))
-        & (nw.col(WEEK) < nw.col(CREATED_WEEK) + young)
-    ).cast(nw.Int64)
-    g = g.with_columns(
-        onboarding.alias("_onb"),
-        running_max(_LAST_LOGIN).alias(_LAST_LOGIN),
-        running_max(_LAST_EVENT).alias(_LAST_EVENT),
-        running_max(_LAST_EXPORT).alias(_LAST_EXPORT),
-    )
-    g = add_cumulative(g, [*counts, *delta_cols, "_onb"], moments=[_N, _LOGIN, _TIME])
-
+    g = _cumulated_grid(grid, axis, weekly_events(by_kind, cfg), users, kinds, wlist, young)
     users_n = distinct_active_counts("_users", wlist)
     kinds_n = distinct_active_counts("_kinds", wlist)
     feats: list[nw.Expr] = []
@@ -215,7 +271,7 @@ def usage_features(
         days_since(_LAST_EVENT).alias("usage_days_since_event"),
         # active weeks of the first `young` weeks / those of them that have passed so far
         # (null for clients created before the data: their onboarding was not observed)
-        nw.when(nw.col(CREATED_WEEK) >= axis.first_week)
+        nw.when(nw.col(CREATED_WEEK) >= axis.observed_from)
         .then(safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)))
         .alias("usage_onboarding_progress"),
     ]

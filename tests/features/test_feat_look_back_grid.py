@@ -1,0 +1,150 @@
+"""The usage family's look-back grid: a spine whose snapshots start late (next week's list) is featurised
+on the weeks its windows reach back to, not from the data's first activity; the weeks before the grid are
+carried in, so the features are those of the whole grid, bit for bit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import narwhals as nw
+import polars as pl
+import pytest
+from feature_helpers import dataset_of, make_dataset, random_tables, spine
+from polars.testing import assert_frame_equal
+
+from churnml.config import FeaturesConfig
+from churnml.contract.schemas import CLIENT_ID, Table
+from churnml.features import build_features
+from churnml.features._grid import (
+    CDAY,
+    CIDX,
+    CWEEK,
+    WEEK,
+    WeekAxis,
+    client_week_grid,
+    dense_shifts,
+    existing_weeks,
+    look_back_axis,
+    safe_div,
+    week_axis,
+)
+from churnml.features.usage import usage_features, usage_look_back_weeks
+from churnml.scoring.window import feature_lookback_days
+
+CFG = FeaturesConfig()
+S = date(2024, 9, 2)  # a Monday, 35 weeks after the data's first day (2024-01-01)
+NEXT = S + timedelta(weeks=1)
+
+
+def ev(client: str, ts: datetime, event: str, user: str, value: float) -> dict:
+    return {"client_id": client, "ts": ts, "event": event, "user_id": user, "value": value}
+
+
+# 30 weeks of look-back before S's row (week -1): the grid starts at week -31 (2024-01-29); the data at
+# week -35 (2024-01-01). Values with tenths: running sums whose bits depend on the order of the additions.
+TABLES = {
+    Table.CLIENTS: [
+        {"client_id": "old", "created_at": datetime(2020, 5, 1)},
+        {"client_id": "onb", "created_at": datetime(2024, 1, 8)},  # onboarding weeks -34 .. -22
+        {"client_id": "new", "created_at": datetime(2024, 6, 3)},
+    ],
+    Table.EVENTS: [
+        ev("old", datetime(2024, 1, 2), "login", "u1", 0.1),  # before the grid: the last login
+        ev("old", datetime(2024, 1, 30), "report_view", "u2", 0.2),  # the grid's first week
+        ev("old", datetime(2024, 3, 5), "report_view", "u2", 0.7),
+        ev("old", datetime(2024, 8, 26), "data_export", "u2", 1.3),  # the week before S
+        ev("onb", datetime(2024, 1, 9), "login", "u7", 2.1),  # onboarding week 1 (before the grid)
+        ev("onb", datetime(2024, 1, 16), "login", "u7", 0.3),  # onboarding week 2 (before the grid)
+        ev("onb", datetime(2024, 4, 15), "login", "u7", 0.6),  # after its onboarding weeks
+        ev("new", datetime(2024, 6, 4), "login", "u9", 4.4),
+        ev("new", datetime(2024, 8, 20), "edit", "u9", 0.1),
+    ],
+}
+
+
+def _grid_clients(ids: list[str]) -> nw.LazyFrame:
+    created = {r["client_id"]: r["created_at"] for r in TABLES[Table.CLIENTS]}
+    days = [(created[c].date() - date(1970, 1, 1)).days for c in ids]
+    return nw.from_native(pl.LazyFrame({CLIENT_ID: ids, CIDX: list(range(len(ids))), CDAY: days}))
+
+
+def _usage(axis: WeekAxis, ids: list[str]) -> tuple[pl.DataFrame, int]:
+    """(usage features at the spine's rows -1 and 0, rows of the grid they were computed on)."""
+    grid = client_week_grid(_grid_clients(ids), axis)
+    events = nw.from_native(make_dataset(TABLES).tables[Table.EVENTS].lazy())
+    with dense_shifts(axis.first_week):
+        out = usage_features(events, grid, axis, CFG).filter(nw.col(WEEK).is_in([-1, 0]))
+        frame = out.collect().to_native().sort(WEEK, CLIENT_ID)
+    return frame, grid.select(nw.len()).collect().to_native().item()
+
+
+def test_the_usage_look_back_is_the_scoring_window_s() -> None:
+    assert usage_look_back_weeks(CFG) == 30
+    assert 7 * usage_look_back_weeks(CFG) == feature_lookback_days(CFG)
+
+
+def test_the_look_back_axis_starts_at_the_look_back_and_keeps_the_data_s_origin() -> None:
+    whole = week_axis(pl.Series([S, NEXT]), datetime(2024, 1, 1, 9))
+    assert (whole.first_week, whole.last_week) == (-35, 0)
+    axis = look_back_axis(whole, usage_look_back_weeks(CFG))
+    assert (axis.first_week, axis.last_week, axis.origin_week, axis.observed_from) == (-31, 0, -35, -35)
+    assert look_back_axis(whole, 40) == whole  # a look-back before the data: the whole grid
+
+
+def test_an_old_client_is_observed_from_the_data_s_origin_on_a_look_back_grid() -> None:
+    anchor = (S - date(1970, 1, 1)).days
+    axis = WeekAxis(anchor=anchor, first_week=-31, last_week=0, origin_week=-35)
+    grid = client_week_grid(_grid_clients(["old", "new"]), axis).collect().to_native()
+    first = grid.filter(pl.col(WEEK) == -31).sort(CLIENT_ID)
+    new_week = ((date(2024, 6, 3) - date(1970, 1, 1)).days - anchor) // 7
+    assert first.get_column(CWEEK).to_list() == [new_week, -35]  # new, old
+
+
+def test_usage_on_the_look_back_grid_equals_the_whole_grid_on_fewer_rows() -> None:
+    ids = ["new", "old", "onb"]
+    whole = week_axis(pl.Series([S, NEXT]), datetime(2024, 1, 1))
+    short, short_rows = _usage(look_back_axis(whole, usage_look_back_weeks(CFG)), ids)
+    full, full_rows = _usage(whole, ids)
+    assert (short_rows, full_rows) == (3 * 32, 3 * 36)
+    assert_frame_equal(short, full, check_exact=True)
+    at_s = short.filter(pl.col(WEEK) == -1).sort(CLIENT_ID)
+    # from rows before the grid: the last login (2024-01-02), two onboarding weeks of 13
+    assert at_s.get_column("usage_days_since_login").to_list() == [
+        (S - date(2024, 6, 4)).days,
+        (S - date(2024, 1, 2)).days,
+        (S - date(2024, 4, 15)).days,
+    ]
+    assert at_s.get_column("usage_onboarding_progress").to_list()[2] == 2 / 13
+
+
+def test_build_features_of_a_late_spine_equal_the_whole_grid_s() -> None:
+    keys = spine(["new", "old", "onb"], [S, NEXT])
+    dataset = make_dataset(TABLES)
+    assert_frame_equal(
+        build_features(dataset, keys, CFG),
+        build_features(dataset, keys, CFG, whole_grid=True),
+        check_exact=True,
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_random_data_scored_late_gives_the_whole_grid_s_features(seed: int) -> None:
+    start, end = datetime(2023, 1, 2), datetime(2024, 12, 2)
+    frames = random_tables(seed, start, end, n_clients=8, scale=4)
+    keys = spine(
+        frames[Table.CLIENTS].get_column(CLIENT_ID).to_list(), [date(2024, 10, 7), date(2024, 10, 14)]
+    )
+    dataset = dataset_of(frames, start, end)
+    assert_frame_equal(
+        build_features(dataset, keys, CFG),
+        build_features(dataset, keys, CFG, whole_grid=True),
+        check_exact=True,
+    )
+
+
+def test_a_rate_over_clients_all_past_the_window_is_a_true_division() -> None:
+    """Where every row is older than the window, the denominator is still a column: 28 / 13, not
+    28 * (1 / 13) (one ulp apart), which is what Polars computes for a division by a constant."""
+    rows = nw.from_native(pl.LazyFrame({WEEK: [20, 25, 30], CWEEK: [0, 0, 0], "n": [28.0, 28.0, 28.0]}))
+    out = rows.select(safe_div(nw.col("n"), existing_weeks(13)).alias("rate")).collect().to_native()
+    assert out.get_column("rate").to_list() == [28 / 13] * 3
