@@ -9,6 +9,9 @@ Grain of the grid: one row per client x week, columns ``client_id``, ``_week`` (
 row describes everything known at the snapshot that starts week ``w + 1``), ``_sday`` (day number of
 that snapshot), ``_cday`` / ``_created_week`` (day and week the client was created), ``_cweek`` (the
 week the client is observed from: its created week, or the first week of data if it is older).
+A grid may start after the data's first week (:func:`look_back_axis`: only the weeks a spine's windows
+reach back to); the axis then carries the data's origin (``WeekAxis.observed_from``) and the running
+sums and maxima start from what the earlier weeks carry in (:func:`carried_totals`).
 
 Families aggregate their raw rows to client-week first (:func:`on_grid`), then derive windows from
 cumulative sums (:func:`add_cumulative`, :func:`window_sum`): the cost grows with clients x weeks, not

@@ -4,8 +4,15 @@
 Float64 column per feature of :mod:`churnml.features.registry` whose table is present, sorted by
 (snapshot, client_id). Every feature at a snapshot uses only data strictly before the snapshot date.
 
-The families run on one dense client x week grid (:mod:`churnml.features._grid`); each family is
+The families run on a dense client x week grid (:mod:`churnml.features._grid`); each family is
 collected on its own and joined back to the spine, which keeps peak memory to one family at a time.
+The grid starts at the data's first activity, except the usage family's on Polars: it starts where the
+spine's earliest snapshot looks back to (:func:`churnml.features.usage.usage_look_back_weeks` weeks,
+:func:`churnml.features._grid.look_back_axis`), with the weeks before carried in, so next week's list
+featurises ~32 weeks instead of every week since the data began; the features are the same, bit for
+bit. What depends on the data's origin (the week a client is observed from, onboarding, the windows
+that reach before the data: :func:`without_unobserved_windows`) reads the origin passed in
+(``dataset.first_activity()``), never the grid's first week.
 """
 
 from __future__ import annotations

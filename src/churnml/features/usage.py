@@ -8,6 +8,11 @@ the snapshot that starts the following week, from events strictly before it.
 Distinct users / event kinds over a window are counted without per-snapshot loops: a user enters a
 ``W``-week window in a week it is active after ``W`` quiet weeks, and leaves it ``W`` weeks after an
 active week followed by ``W`` quiet weeks; running sums of entries minus exits give distinct counts.
+
+On a look-back grid (:func:`churnml.features._grid.look_back_axis`, what ``build_features`` gives this
+family on Polars) the running sums, the last days and the onboarding weeks before the grid's first week
+are carried in from the client-week rows (:func:`churnml.features._grid.carried_totals`): the features
+are those of the whole grid, bit for bit.
 """
 
 from __future__ import annotations
@@ -200,8 +205,10 @@ def _cumulated_grid(
     whole grid. Grain: one row per client x grid week."""
     summed = [*_COUNTS, *distinct_active_columns("_users", wlist), *distinct_active_columns("_kinds", wlist)]
     summed.append("_onb")
-    g = _weekly_columns(grid, weekly, users, kinds, wlist, young)
     seeded = axis.first_week > axis.observed_from
+    if seeded:  # each is read twice (the grid and the carried rows): computed once
+        weekly, users, kinds = materialized(weekly), materialized(users), materialized(kinds)
+    g = _weekly_columns(grid, weekly, users, kinds, wlist, young)
     if seeded:
         created = grid.filter(nw.col(WEEK) == axis.first_week).select(CLIENT_ID, CREATED_WEEK)
         active = weekly.select(CLIENT_ID, WEEK).join(created, on=CLIENT_ID, how="inner")
