@@ -190,3 +190,21 @@ def test_the_deployed_cross_fitted_model_keeps_monotone_directions_and_survives_
     assert meta["best_iteration"] == sum(model.part_iterations_)
     np.testing.assert_allclose(loaded.churn_probability(X), model.churn_probability(X), rtol=0, atol=1e-12)
     np.testing.assert_allclose(loaded.contributions(X), model.contributions(X), rtol=0, atol=1e-12)
+
+
+def test_the_champion_gate_tells_a_cross_fitted_recipe_from_a_single_model():
+    """The gate reuses a champion's backtest figure only when its recipe is this run's; a cross-fitted
+    model and a single one are different recipes (an older champion without the key is one model)."""
+    from churnml.jobs.train import _procedure
+    from churnml.modeling.train import model_from_config
+
+    table = _memorisable_table(n_clients=60, n_weeks=4)
+    X, y = table[["tag", "noise"]], table["label"].to_numpy()
+    cfg = TrainConfig(lightgbm={"n_estimators": 10}, calibration="sigmoid", n_jobs=1)
+    averaged = cross_fitted_model(table, X, y, np.arange(len(table)), 3, cfg, None, None)
+    single = model_from_config(cfg).fit(X.iloc[:160], y[:160], eval_set=(X.iloc[160:], y[160:]))
+    assert _procedure(averaged, cfg)["cross_fit_parts"] == 3
+    assert _procedure(single, cfg)["cross_fit_parts"] == 1
+    assert {k: v for k, v in _procedure(averaged, cfg).items() if k != "cross_fit_parts"} == {
+        k: v for k, v in _procedure(single, cfg).items() if k != "cross_fit_parts"
+    }
