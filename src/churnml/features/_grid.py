@@ -45,6 +45,7 @@ __all__ = [
     "WEEK",
     "WeekAxis",
     "add_cumulative",
+    "carried_or",
     "carried_totals",
     "civil_day_number",
     "client_week_grid",
@@ -289,6 +290,13 @@ def seed(col: str) -> str:
     return f"_seed_{col}"
 
 
+def carried_or(col: str, value: nw.Expr | None = None) -> nw.Expr:
+    """The carried-in :func:`seed` of ``col`` where it is not null (a client's first week of a look-back
+    grid), else ``value`` (default: the column ``col`` itself)."""
+    own = nw.col(col) if value is None else value
+    return nw.when(nw.col(seed(col)).is_null()).then(own).otherwise(nw.col(seed(col)))
+
+
 def _with_moments(lf: nw.LazyFrame, moments: list[str]) -> nw.LazyFrame:
     extra = [(nw.col(c) * nw.col(WEEK)).alias(f"{c}__wy") for c in moments]
     extra += [(nw.col(c) * nw.col(c)).alias(f"{c}__yy") for c in moments]
@@ -321,7 +329,7 @@ def add_cumulative(
 
     def summed(c: str) -> nw.Expr:
         value = nw.col(c).cast(nw.Float64)
-        return nw.when(nw.col(seed(c)).is_null()).then(value).otherwise(nw.col(seed(c))) if seeded else value
+        return carried_or(c, value) if seeded else value
 
     return lf.with_columns(summed(c).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(cum(c)) for c in names)
 

@@ -27,6 +27,7 @@ from churnml.features._grid import (
     WEEK,
     WeekAxis,
     add_cumulative,
+    carried_or,
     carried_totals,
     cum,
     cum_before,
@@ -41,7 +42,6 @@ from churnml.features._grid import (
     relative_slope,
     running_max,
     safe_div,
-    seed,
     validated_weeks,
     week_of,
     window_sum,
@@ -215,8 +215,7 @@ def _cumulated_grid(
         active = _weekly_columns(active, weekly, users, kinds, wlist, young)
         carried = carried_totals(active, axis, summed, _MOMENTS, _LAST_DAYS)
         g = g.join(carried, on=[CLIENT_ID, WEEK], how="left").with_columns(
-            nw.when(nw.col(seed(c)).is_null()).then(nw.col(c)).otherwise(nw.col(seed(c))).alias(c)
-            for c in _LAST_DAYS
+            carried_or(c).alias(c) for c in _LAST_DAYS
         )
     g = g.with_columns(running_max(c).alias(c) for c in _LAST_DAYS)
     return add_cumulative(g, summed, moments=_MOMENTS, seeded=seeded)

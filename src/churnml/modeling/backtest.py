@@ -184,18 +184,35 @@ def holdout_clients(
     held out no churner at all, and early stopping and calibration had nothing to learn from; on larger
     portfolios the draw is left as it is.
     """
+    codes, uniques, hashed = _hashed_clients(client_ids, seed)
+    held = (hashed % 10_000) < round(share * 10_000)
+    if labels is not None:
+        churned = _churning_clients(codes, uniques.size, labels, counted)
+        held = _with_churners_held(held, churned, hashed, uniques, share)
+    return held[codes]
+
+
+def _hashed_clients(client_ids: Any, seed: int) -> tuple[np.ndarray, Any, np.ndarray]:
+    """(client code per row, the distinct ids, the hash of each id and ``seed``): the deterministic draw
+    behind :func:`holdout_clients` and :func:`client_parts`."""
     codes, uniques = pd.factorize(pd.Series(np.asarray(client_ids)).astype(str), sort=False)
     hashed = pd.util.hash_pandas_object(
         pd.Series(uniques), index=False, hash_key=f"churnml-{seed % 10**8:08d}"
     ).to_numpy()
-    held = (hashed % 10_000) < round(share * 10_000)
-    if labels is not None:
-        mask = np.ones(codes.size, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
-        positive = (np.nan_to_num(np.asarray(labels, dtype=float)) > 0) & mask
-        churned = np.zeros(uniques.size, dtype=bool)
-        churned[codes[positive]] = True
-        held = _with_churners_held(held, churned, hashed, uniques, share)
-    return held[codes]
+    return codes, uniques, hashed
+
+
+def _churning_clients(codes: np.ndarray, n_clients: int, labels: Any, counted: Any = None) -> np.ndarray:
+    """One flag per client: a label 1 on any of its rows among ``counted`` (default: every row)."""
+    mask = np.ones(codes.size, dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+    churned = np.zeros(n_clients, dtype=bool)
+    churned[codes[(np.nan_to_num(np.asarray(labels, dtype=float)) > 0) & mask]] = True
+    return churned
+
+
+def _by_hash(members: np.ndarray, hashed: np.ndarray, ids: Any) -> np.ndarray:
+    """``members`` (client positions) ordered by hash, ties by id."""
+    return members[np.lexsort((ids[members], hashed[members]))]
 
 
 def _with_churners_held(
@@ -209,7 +226,7 @@ def _with_churners_held(
     have = int(held[members].sum())
     if want <= have * 2 and (have < n or n < 2):
         return held
-    order = members[np.lexsort((ids[members], hashed[members]))]  # by hash, ties by id
+    order = _by_hash(members, hashed, ids)
     out = held.copy()
     out[order] = False
     out[order[:want]] = True
@@ -226,16 +243,12 @@ def client_parts(client_ids: Any, parts: int, seed: int, labels: Any) -> np.ndar
     sizes in clients differ by one at most.
     A plain draw by hash left a part without a churner on a CRM of a few hundred accounts.
     """
-    codes, uniques = pd.factorize(pd.Series(np.asarray(client_ids)).astype(str), sort=False)
-    hashed = pd.util.hash_pandas_object(
-        pd.Series(uniques), index=False, hash_key=f"churnml-{seed % 10**8:08d}"
-    ).to_numpy()
-    churned = np.zeros(uniques.size, dtype=bool)
-    churned[codes[np.nan_to_num(np.asarray(labels, dtype=float)) > 0]] = True
+    codes, uniques, hashed = _hashed_clients(client_ids, seed)
+    churned = _churning_clients(codes, uniques.size, labels)
     part = np.empty(uniques.size, dtype=np.int64)
     dealt = 0  # the others continue the round where the churners stopped: parts differ by one client at most
     for group in (np.flatnonzero(churned), np.flatnonzero(~churned)):
-        order = group[np.lexsort((uniques[group], hashed[group]))]  # by hash, ties by id
+        order = _by_hash(group, hashed, uniques)
         part[order] = (dealt + np.arange(order.size)) % parts
         dealt += order.size
     return part[codes]

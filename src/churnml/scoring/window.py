@@ -31,6 +31,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, RulesConfig, ScoreConfig
 from churnml.contract.schemas import CLIENT_ID, Clients, Events
+from churnml.features.usage import usage_look_back_weeks
 
 __all__ = [
     "BATCH_SEED",
@@ -70,14 +71,10 @@ def _midnight(day: date) -> datetime:
 
 
 def feature_lookback_days(cfg: FeaturesConfig) -> int:
-    """The longest span before a snapshot any windowed feature reads (days): the level windows, the
-    trend's recent + baseline days, the z-score's recent + baseline weeks and the slope's weeks."""
-    return max(
-        max(cfg.windows),
-        cfg.recent_days + cfg.baseline_days,
-        7 * (cfg.zscore_recent_weeks + cfg.zscore_baseline_weeks),
-        7 * cfg.slope_weeks,
-    )
+    """The longest span before a snapshot any windowed feature of the events reads (days): the level
+    windows, the trend's recent + baseline days, the z-score's recent + baseline weeks and the slope's
+    weeks, i.e. the usage family's look-back (:func:`churnml.features.usage.usage_look_back_weeks`)."""
+    return 7 * usage_look_back_weeks(cfg)
 
 
 def scoring_window(as_of: date, snapshots: Sequence[date], features: FeaturesConfig) -> ScoringWindow:
