@@ -49,7 +49,7 @@ P_NO_ORDER = "payments_p_no_order"
 OUTPUTS: tuple[str, ...] = (P_ALIVE, P_NO_ORDER)
 
 # The fit reads at most this many training rows (a seeded sample): four parameters do not need more.
-FIT_MAX_ROWS = 200_000
+FIT_MAX_ROWS = 50_000
 # Fewer clients with a repeat order than this and the parameters are not identified: no columns.
 MIN_REPEAT_BUYERS = 20
 
