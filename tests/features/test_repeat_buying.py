@@ -129,6 +129,9 @@ def test_a_fold_fits_on_its_training_rows_only():
     assert repeat_buying_for(changed, train, cfg, 90).params_ == before
     assert repeat_buying_for(X, train, cfg.model_copy(update={"repeat_buying": False}), 90) is None
     assert repeat_buying_for(X, train, cfg, None) is None
+    # a portfolio's training block is not copied for them: above the row limit, no columns
+    assert repeat_buying_for(X, train, cfg.model_copy(update={"repeat_buying_max_rows": 599}), 90) is None
+    assert repeat_buying_for(X, train, cfg.model_copy(update={"repeat_buying_max_rows": 600}), 90) is not None
 
 
 def test_the_columns_carry_their_registry_direction_as_monotone_constraints():

@@ -269,9 +269,16 @@ def repeat_buying_for(
     X: pd.DataFrame, rows: np.ndarray, cfg: TrainConfig, horizon_days: int | None
 ) -> RepeatBuying | None:
     """The repeat-buying columns (:mod:`churnml.features.repeat_buying`) fitted on rows ``rows`` of
-    ``X``; ``None`` when ``cfg.repeat_buying`` is off, the horizon unknown, the payments columns absent
-    or too few clients have a repeat order."""
-    if not cfg.repeat_buying or horizon_days is None or any(c not in X.columns for c in RB_INPUTS):
+    ``X``; ``None`` when ``cfg.repeat_buying`` is off, ``X`` (the whole labeled table) has more than
+    ``cfg.repeat_buying_max_rows`` rows, the horizon is unknown, the payments columns are absent or too
+    few clients have a repeat order."""
+    too_many = cfg.repeat_buying_max_rows is not None and len(X) > cfg.repeat_buying_max_rows
+    if (
+        not cfg.repeat_buying
+        or too_many
+        or horizon_days is None
+        or any(c not in X.columns for c in RB_INPUTS)
+    ):
         return None
     fitted = RepeatBuying(horizon_days, cfg.seed).fit(X[list(RB_INPUTS)].iloc[rows])
     return fitted if fitted.columns else None
