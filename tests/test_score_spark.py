@@ -22,7 +22,6 @@ from churnml.contract.schemas import CLIENT_ID, Table
 from churnml.contract.validation import ContractError
 from churnml.demo.synth import SynthParams, write_synthetic_dataset
 from churnml.features import build_features
-from churnml.features.repeat_buying import RepeatBuying
 from churnml.labels import labeled_spine
 from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
@@ -54,13 +53,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     spine = labeled_spine(dataset, snaps, LabelConfig()).filter(pl.col("label").is_not_null())
     table = build_features(dataset, spine.select(CLIENT_ID, "snapshot"), FeaturesConfig())
     names = [c for c in table.columns if c not in (CLIENT_ID, "snapshot")]
-    derived = RepeatBuying(90).fit(table.select(names).to_pandas())
-    assert derived.columns  # the model derives repeat-buying columns: both engines must add them
-    X = derived.transform(table.select(names).to_pandas())
+    X = table.select(names).to_pandas()
     y = spine.sort("snapshot", CLIENT_ID).get_column("label").to_numpy().astype(int)
     params = {"n_estimators": 30, "num_leaves": 8, "min_child_samples": 5, "learning_rate": 0.2}
     model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, eval_set=(X, y))
-    model.repeat_buying_ = derived
     export_model(model, root / "model", {"model_version": "1", "feature_reference": feature_reference(X)})
     return {"root": root, "raw": root / "raw", "model": root / "model"}
 

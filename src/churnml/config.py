@@ -113,8 +113,6 @@ class TrainConfig(_Section):
     holdout_share: float = Field(0.2, gt=0, lt=1)
     cross_fit_parts: int = Field(5, ge=1)
     cross_fit_max_rows: int | None = Field(250_000, ge=1)
-    repeat_buying: bool = True
-    repeat_buying_max_rows: int | None = Field(250_000, ge=1)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
     monotone: bool = True

@@ -103,12 +103,6 @@ def frame():
         (S1, "payments_days_since_payment", 21),  # 2024-02-12 -> 2024-03-04
         (S1, "payments_mean_gap_days", 33),  # 2024-01-10 -> 2024-02-12
         (S1, "payments_gap_ratio", 21 / 33),
-        (S1, "payments_orders_total", 2),  # the refund and the failed payment are not orders
-        (S1, "payments_days_since_first_payment", 54),  # 2024-01-10 -> 2024-03-04
-        (S0, "payments_orders_total", 1),  # paid on the snapshot's day: not yet seen
-        (S0, "payments_days_since_first_payment", 33),
-        (S_OLD, "payments_orders_total", 0),
-        (S_OLD, "payments_days_since_first_payment", None),
         # before the late payment arrives: overdue, and both invoices still open
         (S0, "payments_overdue_open", 1),
         (S0, "payments_overdue_amount", 100),

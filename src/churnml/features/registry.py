@@ -26,13 +26,12 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType, ModuleType
 
 from churnml.config import FeaturesConfig
-from churnml.features import account, communication, payments, repeat_buying, support, usage
+from churnml.features import account, communication, payments, support, usage
 from churnml.features.spec import FeatureSpec, SpecPattern
 
 __all__ = [
     "FAMILIES",
     "FEATURES",
-    "FITTED",
     "FeatureSpec",
     "feature_names",
     "feature_spec",
@@ -123,10 +122,6 @@ def feature_names(family: str, cfg: FeaturesConfig | None = None) -> list[str]:
 
 
 FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(feature_specs())
-
-# Columns registered for their meaning (sentences, directions) that build_features never emits: they are
-# fitted with the model (churnml.features.repeat_buying) and added to the feature rows before scoring.
-FITTED: tuple[str, ...] = repeat_buying.OUTPUTS
 
 _WINDOW = re.compile(r"^(?P<stem>.+)_(?P<w>\d+)d$")
 

@@ -363,7 +363,6 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         value=cfg.value,
         rules=cfg.rules,
         model=fitted,
-        derived=fitted.repeat_buying_,
         names=tuple(fitted.feature_names_),
     )
     return ctx

@@ -59,8 +59,8 @@ class TrainSummary:
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
     """What makes two models the same recipe: LightGBM params (tuned included), class weighting,
-    whether monotone constraints were on, how many cross-fitted parts the model averages (1: one
-    model; the rounds come from each run's own early stopping) and whether it has repeat-buying columns."""
+    whether monotone constraints were on and how many cross-fitted parts the model averages (1: one
+    model; the rounds come from each run's own early stopping)."""
     params = {
         k: v for k, v in dict(model.params or {}).items() if k not in ("n_estimators", "num_iterations")
     }
@@ -69,7 +69,6 @@ def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
         "imbalance_power": float(model.imbalance_power),
         "monotone": bool(cfg.monotone),
         "cross_fit_parts": len(getattr(model, "part_iterations_", [])) or 1,
-        "repeat_buying": model.repeat_buying_ is not None,
     }
 
 
@@ -103,17 +102,12 @@ def _champion_score(
             "lightgbm": {},
             "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
             "cross_fit_max_rows": None,
-            "repeat_buying": bool(champ.get("repeat_buying", False)),
         }
     )
     labeled = labeled_rows(table)
     monotone = monotone_directions(result.features, cfg.features)
     bt = run_backtest(
-        labeled,
-        result.features,
-        result.plan,
-        [model_contender(train_cfg, params, monotone, horizon_days=cfg.label.horizon_days)],
-        train_cfg,
+        labeled, result.features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
     )
     if not bt.has_estimate or len(bt.predictions) != len(result.backtest.predictions):
         return version, float("nan")  # not the same rows: no comparison (the challenger wins by default)

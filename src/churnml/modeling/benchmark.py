@@ -200,7 +200,7 @@ def benchmark_contenders(
     notes: list[str],
 ) -> list[Contender]:
     """The methods of the module docstring that the data allows (skipped ones are said in ``notes``)."""
-    out = [model_contender(cfg, None, monotone, name="churnml", horizon_days=horizon_days)]
+    out = [model_contender(cfg, None, monotone, name="churnml")]
     empty = pd.DataFrame(columns=features, dtype=float)
     if rule_flags(empty, _RECENCY_RULES).shape[1]:
         out.append(Contender("no_order_90d", _recency_predict(cfg)))

@@ -28,11 +28,6 @@ columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
    on the other clients' rows of every labeled snapshot and scores the held-out clients' rows. Without
    a fold, early stopping on the held-out clients gives the rounds, and the run says there is no
    out-of-time estimate yet.
-3. **Repeat-buying columns** (``train.repeat_buying``, :mod:`churnml.features.repeat_buying`): before
-   either, the BG/NBD parameters of the order rhythm are fitted on the rows the model learns from (the
-   fold's training rows; every labeled row for the deployed model, which keeps them as
-   ``repeat_buying_``) and two columns are added to its features (:func:`repeat_buying_for`,
-   :func:`with_repeat_buying`); the baselines keep the plain features.
 
 :func:`train_and_compare` returns a :class:`TrainingResult`.
 """
@@ -50,8 +45,6 @@ import pandas as pd
 
 from churnml.config import TrainConfig
 from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
-from churnml.features.repeat_buying import INPUTS as RB_INPUTS
-from churnml.features.repeat_buying import RepeatBuying
 from churnml.modeling.backtest import (
     BacktestPlan,
     Fold,
@@ -62,7 +55,7 @@ from churnml.modeling.backtest import (
 )
 from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
-from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config, monotone_directions
+from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
 __all__ = [
     "CONTENDERS",
@@ -88,13 +81,11 @@ __all__ = [
     "oracle_contender",
     "pooled_metrics",
     "recent_rows",
-    "repeat_buying_for",
     "rules_contender",
     "run_backtest",
     "standard_contenders",
     "train_and_compare",
     "training_sample",
-    "with_repeat_buying",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
@@ -265,56 +256,21 @@ def _held_out_model(
     )
 
 
-def repeat_buying_for(
-    X: pd.DataFrame, rows: np.ndarray, cfg: TrainConfig, horizon_days: int | None
-) -> RepeatBuying | None:
-    """The repeat-buying columns (:mod:`churnml.features.repeat_buying`) fitted on rows ``rows`` of
-    ``X``; ``None`` when ``cfg.repeat_buying`` is off, ``X`` (the whole labeled table) has more than
-    ``cfg.repeat_buying_max_rows`` rows, the horizon is unknown, the payments columns are absent or too
-    few clients have a repeat order."""
-    too_many = cfg.repeat_buying_max_rows is not None and len(X) > cfg.repeat_buying_max_rows
-    if (
-        not cfg.repeat_buying
-        or too_many
-        or horizon_days is None
-        or any(c not in X.columns for c in RB_INPUTS)
-    ):
-        return None
-    fitted = RepeatBuying(horizon_days, cfg.seed).fit(X[list(RB_INPUTS)].iloc[rows])
-    return fitted if fitted.columns else None
-
-
-def with_repeat_buying(
-    X: pd.DataFrame, fitted: RepeatBuying | None, monotone: Mapping[str, int] | None
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """``X`` with ``fitted``'s columns and ``monotone`` with their registry directions (unchanged
-    without ``fitted``)."""
-    if fitted is None:
-        return X, dict(monotone or {})
-    return fitted.transform(X), {**dict(monotone or {}), **monotone_directions(list(fitted.columns))}
-
-
 def model_contender(
-    cfg: TrainConfig,
-    tuned: Mapping[str, Any] | None,
-    monotone: Mapping[str, int] | None,
-    name: str = "model",
-    horizon_days: int | None = None,
+    cfg: TrainConfig, tuned: Mapping[str, Any] | None, monotone: Mapping[str, int] | None, name: str = "model"
 ) -> Contender:
     """LightGBM from config, built as the deployed model is: cross-fitted on the fold's training rows
     (:func:`cross_fitted_model`, with :func:`cross_fit_parts` parts for the whole labeled table), or one
-    model with early stopping and calibration on the held-out clients. With ``horizon_days`` and
-    ``cfg.repeat_buying``, the repeat-buying columns are fitted on the fold's training rows first."""
+    model with early stopping and calibration on the held-out clients."""
 
     def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
         parts = cross_fit_parts(cfg, len(X))
-        train = np.sort(np.concatenate([rows.fit, rows.holdout]))
-        X, fold_monotone = with_repeat_buying(X, repeat_buying_for(X, train, cfg, horizon_days), monotone)
         model = None
         if parts > 1:
-            model = cross_fitted_model(t, X, y, train, parts, cfg, tuned, fold_monotone)
+            train = np.sort(np.concatenate([rows.fit, rows.holdout]))
+            model = cross_fitted_model(t, X, y, train, parts, cfg, tuned, monotone)
         if model is None:
-            model = _held_out_model(t, X, y, rows, cfg, tuned, fold_monotone)
+            model = _held_out_model(t, X, y, rows, cfg, tuned, monotone)
         rounds = getattr(model, "part_iterations_", [model.best_iteration_])
         raw = model.raw_score(Rows(X, rows.test))
         return model.calibrator_.predict(raw), {"raw": raw, "best_iteration": int(np.median(rounds))}
@@ -382,11 +338,10 @@ def standard_contenders(
     monotone: Mapping[str, int] | None,
     features: list[str],
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
-    horizon_days: int | None = None,
 ) -> list[Contender]:
     """The model and the baselines of ``churnml train``: model, logistic, rules (if any rule applies),
     oracle (with generated data's truth)."""
-    out = [model_contender(cfg, tuned, monotone, horizon_days=horizon_days), logistic_contender(cfg)]
+    out = [model_contender(cfg, tuned, monotone), logistic_contender(cfg)]
     if rule_risk_score(pd.DataFrame(columns=features, dtype=float))[1]:
         out.append(rules_contender(cfg))
     if oracle is not None:
@@ -595,27 +550,9 @@ def _deployed_model(
     cfg: TrainConfig,
     tuned: Mapping[str, Any] | None,
     monotone: Mapping[str, int] | None,
-    horizon_days: int | None = None,
 ) -> tuple[ChurnModel, str, str]:
-    """The model refit on every labeled row, with its rounds and calibration (module docstring), and
-    its repeat-buying columns fitted on every labeled row (``repeat_buying_``)."""
+    """The model refit on every labeled row, with its rounds and calibration (module docstring)."""
     X = labeled[features]
-    fitted = repeat_buying_for(X, np.arange(len(X)), cfg, horizon_days)
-    X, monotone = with_repeat_buying(X, fitted, monotone)
-    model, rounds_source, calib_source = _refit_model(labeled, X, bt, cfg, tuned, monotone)
-    model.repeat_buying_ = fitted
-    return model, rounds_source, calib_source
-
-
-def _refit_model(
-    labeled: pd.DataFrame,
-    X: pd.DataFrame,
-    bt: Backtest,
-    cfg: TrainConfig,
-    tuned: Mapping[str, Any] | None,
-    monotone: Mapping[str, int] | None,
-) -> tuple[ChurnModel, str, str]:
-    """:func:`_deployed_model` on the model's columns ``X`` (one row per labeled row)."""
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
     parts = cross_fit_parts(cfg, len(labeled))
     if parts > 1:
@@ -703,7 +640,7 @@ def train_and_compare(
         )
     monotone = dict(monotone or {}) if cfg.monotone else {}
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
-    contenders = standard_contenders(cfg, tuned, monotone, features, oracle, horizon_days)
+    contenders = standard_contenders(cfg, tuned, monotone, features, oracle)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
     notes = list(bt.notes)
     if not bt.has_estimate:
@@ -714,9 +651,7 @@ def train_and_compare(
             else "no backtest fold could be judged: " + "; ".join(bt.notes),
         )
     say(f"training the deployed model on all {len(labeled):,} labeled rows")
-    model, rounds_source, calib_source = _deployed_model(
-        labeled, features, bt, cfg, tuned, monotone, horizon_days
-    )
+    model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
     snaps = pd.to_datetime(labeled[SNAPSHOT])
     y = labeled[LABEL].to_numpy(dtype=float)
     result = TrainingResult(
@@ -733,12 +668,10 @@ def train_and_compare(
         rounds_source=rounds_source,
         calibration_source=calib_source,
         rules_used=rule_risk_score(labeled[features].iloc[:1])[1],
-        X_sample=model.with_derived(
-            labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed)
-        ),
+        X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
         monotone=dict(monotone),
         notes=notes,
-        X_reference=model.with_derived(recent_rows(labeled, features, cfg.seed)),
+        X_reference=recent_rows(labeled, features, cfg.seed),
     )
     if bt.has_estimate:
         preds = bt.predictions

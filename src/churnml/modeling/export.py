@@ -7,8 +7,7 @@ The folder holds only data, never a pickle, so loading a model folder cannot run
 - ``calibrator.json``: the fitted :class:`~churnml.modeling.train.ScoreCalibrator` as data (isotonic
   thresholds ``x``/``y``, or the sigmoid's ``coef``/``intercept``), see :func:`calibrator_data`;
 - ``metadata.json``: whatever the caller passes (model version, run id, trained_at, config hash, label
-  settings, test metrics, ...) plus ``feature_names``, ``calibration``, ``repeat_buying`` (the fitted
-  BG/NBD parameters of :mod:`churnml.features.repeat_buying`, or null), ``format_version`` and
+  settings, test metrics, ...) plus ``feature_names``, ``calibration``, ``format_version`` and
   ``files`` (the SHA-256 of the three files above). It is written last: it is the folder's marker, and
   :func:`load_exported` refuses a folder whose files do not match it (truncated, changed, or caught
   half-way through an export).
@@ -40,7 +39,6 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from churnml.contract.io import with_default_permissions
-from churnml.features.repeat_buying import repeat_buying_from_data
 from churnml.modeling.train import ChurnModel, ScoreCalibrator
 
 __all__ = [
@@ -281,7 +279,6 @@ def export_model(model: ChurnModel, folder: Path, metadata: Mapping[str, Any]) -
         "calibration": model.calibrator_.method_,
         "best_iteration": model.best_iteration_,
         "params": dict(model.params or {}),
-        "repeat_buying": model.repeat_buying_.to_data() if model.repeat_buying_ is not None else None,
         "files": {name: _sha256(folder / name) for name in _DATA_FILES},
     }
     text = json.dumps(meta, indent=1, default=str, sort_keys=True)
@@ -333,17 +330,6 @@ def load_exported(folder: Path) -> tuple[ChurnModel, dict[str, Any]]:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ModelFileError(f"{folder / FEATURES_FILE} must be a list of feature names; retrain")
     model = ChurnModel.from_parts(booster, calibrator, names, metadata.get("params"))
-    try:
-        model.repeat_buying_ = repeat_buying_from_data(metadata.get("repeat_buying"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{folder / METADATA_FILE}: unreadable repeat_buying ({exc}); retrain") from None
-    missing_inputs = [
-        c for c in (model.repeat_buying_.columns if model.repeat_buying_ else ()) if c not in names
-    ]
-    if missing_inputs:
-        raise ModelFileError(
-            f"{folder}: repeat_buying columns {missing_inputs} are not model features; retrain"
-        )
     return model, metadata
 
 

@@ -45,7 +45,6 @@ __all__ = [
     "checked_store",
     "experiment_name",
     "feature_hash",
-    "input_features",
     "load_champion",
     "log_artifact",
     "log_churn_model",
@@ -228,21 +227,13 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
         if self.model is None:
             raise ModelFileError(self.load_error)
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        return self.model.churn_probability(self.model.with_derived(frame))
-
-
-def input_features(model: ChurnModel) -> list[str]:
-    """The feature columns a caller gives the model: its features less the ones it derives from them
-    (repeat-buying columns, added by :meth:`ChurnModel.with_derived`)."""
-    derived = set(model.repeat_buying_.columns) if model.repeat_buying_ is not None else set()
-    return [n for n in model.feature_names_ if n not in derived]
+        return self.model.churn_probability(frame)
 
 
 def log_churn_model(model: ChurnModel, export_folder: Path, input_example: pd.DataFrame) -> str:
-    """Log an exported model folder as a pyfunc model of the active run (input: the features of
-    :func:`input_features`, as ``churnml features`` writes them); returns its model URI."""
-    example = input_example[input_features(model)].head(5).astype("float64")
-    signature = infer_signature(example, model.churn_probability(model.with_derived(example)))
+    """Log an exported model folder as a pyfunc model of the active run; returns its model URI."""
+    example = input_example[model.feature_names_].head(5).astype("float64")
+    signature = infer_signature(example, model.churn_probability(example))
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=ChurnPyfunc(),

@@ -187,12 +187,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     Fitted attributes: ``booster_`` (``lightgbm.Booster``), ``calibrator_`` (:class:`ScoreCalibrator`),
     ``feature_names_``, ``best_iteration_``, ``scale_pos_weight_``, ``valid_scores_`` (best metrics on
     ``eval_set``; empty without it), ``monotone_constraints_`` (one per feature, in order).
-    ``repeat_buying_`` (a fitted :class:`churnml.features.repeat_buying.RepeatBuying` or ``None``, set by
-    whoever fits the model on columns it added): columns the model computes from the features it is
-    given; :meth:`with_derived` adds them to a feature frame before scoring.
     """
-
-    repeat_buying_: Any = None
 
     def __init__(
         self,
@@ -352,11 +347,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         model.valid_scores_ = {}
         model.part_iterations_ = [int(m.best_iteration_) for m in models]
         return model
-
-    def with_derived(self, frame: Any) -> Any:
-        """``frame`` (pandas, Polars or Spark feature rows) with the columns the model derives from the
-        features (``repeat_buying_``); the same frame when it derives none."""
-        return frame if self.repeat_buying_ is None else self.repeat_buying_.transform(frame)
 
     # -- prediction ------------------------------------------------------------------------------
     def raw_score(self, X: pd.DataFrame | np.ndarray | Rows) -> np.ndarray:

@@ -33,8 +33,6 @@ from churnml.modeling.experiment import (
     feature_columns,
     fold_problems,
     labeled_rows,
-    repeat_buying_for,
-    with_repeat_buying,
 )
 
 __all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
@@ -107,24 +105,15 @@ def tune_study(
     fold_rows = [rows for rows, problem in fold_problems(labeled, plan, train_cfg) if problem is None]
     if not fold_rows:
         raise ValueError("cannot tune: every backtest fold holds a single class in its training or test rows")
-    # each fold's repeat-buying columns, fitted on its training rows as the model contender does
-    fold_inputs = [
-        with_repeat_buying(
-            X,
-            repeat_buying_for(X, np.sort(np.concatenate([r.fit, r.holdout])), train_cfg, horizon_days),
-            monotone,
-        )
-        for r in fold_rows
-    ]
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial)
         scores: list[float] = []
         iterations: list[int] = []
         try:
-            for step, (rows, (X_fold, fold_monotone)) in enumerate(zip(fold_rows, fold_inputs, strict=True)):
+            for step, rows in enumerate(fold_rows):
                 score, best_it = _fold_score(
-                    params, X_fold, y, rows, train_cfg, tune_cfg.trees_per_trial, fold_monotone
+                    params, X, y, rows, train_cfg, tune_cfg.trees_per_trial, monotone
                 )
                 scores.append(score)
                 iterations.append(best_it)

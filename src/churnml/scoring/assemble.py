@@ -476,7 +476,7 @@ def _score_spine(
         rows = (
             spine if len(batches) == 1 else spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(batch).implode()))
         )
-        table = model.with_derived(build_features(part, rows, features))
+        table = build_features(part, rows, features)
         if not out.probs:
             check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)

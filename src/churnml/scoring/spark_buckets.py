@@ -75,7 +75,6 @@ class BucketContext:
     value: ValueConfig
     rules: RulesConfig
     model: Any = None
-    derived: Any = None  # the model's repeat-buying transform (the feature pass adds its columns)
     names: tuple[str, ...] = ()
     reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
     present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
@@ -149,8 +148,6 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
     spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label)
     # on the executors the features run on Polars whatever features.engine says (spark: this job)
     table = build_features(featured, spine, ctx.features.model_copy(update={"engine": "polars"}))
-    if ctx.derived is not None:
-        table = ctx.derived.transform(table)  # the columns the model derives (repeat-buying)
     return table.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
 
 
