@@ -32,11 +32,10 @@ from churnml.scoring.assemble import (
     gone_clients,
     history_snapshots,
     recommended_plays,
-    zone_changes,
-    zones,
 )
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
+from churnml.scoring.standing import zone_changes, zones
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)
@@ -453,7 +452,7 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     ],
 )
 def test_explained_rows(zone: list[str], priority: list[int], limit: int | None, expected: list[int]) -> None:
-    from churnml.scoring.assemble import explained_rows
+    from churnml.scoring.reasons import explained_rows
 
     assert explained_rows(zone, np.asarray(priority), limit).tolist() == expected
 

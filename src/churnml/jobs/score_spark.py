@@ -381,7 +381,7 @@ def score_on_spark(
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
     from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, scoring_model
-    from churnml.scoring.assemble import ScoringError, _history_plan, model_version
+    from churnml.scoring.assemble import ScoringError, history_plan, model_version
     from churnml.scoring.outputs import (
         checked_output_folder,
         checked_output_path,
@@ -420,7 +420,7 @@ def score_on_spark(
     known = None
     if version != "unknown":
         known = read_previous_history(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash)
-    plan = _history_plan(known, day, cfg.score.history_weeks)
+    plan = history_plan(known, day, cfg.score.history_weeks)
     ctx = _context(day, plan, folder_in.resolve().name, dates, fitted, cfg)
     try:
         result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)

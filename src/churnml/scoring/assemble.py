@@ -43,13 +43,18 @@ The health history (``history.parquet``: one row per client x weekly snapshot ov
 Snapshots already present in ``known_history`` (last week's file, same model and config) are not
 scored again.
 
+The steps live beside this module: :mod:`churnml.scoring.standing` (value, keep flag, rules, zones, CRM
+views, the health history) and :mod:`churnml.scoring.reasons` (drivers, family health, why changed); this
+module runs them for a dataset, puts the list together (:func:`assembled_list`, :func:`list_plays`) and
+writes its record (:func:`list_manifest`). The Spark job runs the same steps per client bucket
+(:mod:`churnml.scoring.spark_buckets`).
+
 Only data strictly before the as-of date is used: features come from the shared feature code
 (``snapshot == as_of``), ARR, rules and CRM views cut their tables at the as-of date.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -59,15 +64,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from churnml.config import (
-    FeaturesConfig,
-    LabelConfig,
-    PlaybooksConfig,
-    RulesConfig,
-    ScoreConfig,
-    ValueConfig,
-    ZonesConfig,
-)
+from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, RulesConfig, ScoreConfig, ValueConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import (
     CLIENT_ID,
@@ -82,57 +79,34 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
-from churnml.scoring.explain import (
-    FAMILIES,
-    RAISES,
-    change_reasons,
-    citable_mask,
-    family_health,
-    health_score,
-    reference_levels,
-    registry_catalog,
-    top_drivers,
-)
+from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
-from churnml.scoring.playbook import (
-    ZONE_ORDER,
-    ClientFacts,
-    choose_play,
-    raised_zones,
-    threshold_zone,
-    zone_change_count,
-    zone_path,
-)
-from churnml.scoring.rules import fired_rules
-from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
+from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play
+from churnml.scoring.reasons import Reasons, list_reasons
+from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
 
 __all__ = [
     "SNAPSHOT",
-    "PreviousWeek",
+    "HistoryPlan",
     "ScoredList",
     "Scores",
     "ScoringError",
-    "ZoneHistory",
-    "changed_previous_rows",
+    "assembled_list",
     "check_data_lag",
     "check_feature_match",
-    "explained_rows",
     "feature_drift",
     "gone_clients",
+    "history_plan",
     "history_snapshots",
     "history_to_score",
-    "history_zones",
     "last_data_before",
     "list_manifest",
+    "list_plays",
     "listed_spine",
     "model_version",
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
-    "short_term_clients",
-    "zone_changes",
-    "zones",
 ]
 
 ZONES = ZONE_ORDER
@@ -232,39 +206,6 @@ def feature_drift(X: np.ndarray, names: Sequence[str], metadata: Mapping[str, An
 
 
 # -- mapping tables -----------------------------------------------------------------------------
-def zones(
-    probability: np.ndarray, revenue_at_risk: np.ndarray, client_ids: Sequence[str], cfg: ZonesConfig
-) -> list[str]:
-    """green / yellow / red per client.
-
-    ``probability`` method: red at or above ``cfg.red``, yellow at or above ``cfg.yellow``, else green.
-    ``capacity`` method: the ``red_capacity`` clients with the largest revenue at risk are red, the
-    next ``yellow_capacity`` yellow (ties: higher probability, then client_id), the rest green.
-    """
-    p = np.asarray(probability, dtype=float)
-    n = len(p)
-    if cfg.method == "probability":
-        return [threshold_zone(float(x), cfg) for x in p]
-    rar = np.asarray(revenue_at_risk, dtype=float)
-    order = sorted(range(n), key=lambda i: (-rar[i], -p[i], client_ids[i]))
-    result = ["green"] * n
-    for rank, i in enumerate(order):
-        if rank < cfg.red_capacity:
-            result[i] = "red"
-        elif rank < cfg.red_capacity + cfg.yellow_capacity:
-            result[i] = "yellow"
-    return result
-
-
-def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tuple[list[str], list[bool]]:
-    """(``zone_change``, ``new_in_red``): ``"green->yellow"``, ``"new"`` without a previous zone, ``""``
-    when unchanged; new in red = red now and not red (or absent) before."""
-    change = [
-        "new" if before is None else ("" if before == now else f"{before}->{now}")
-        for before, now in zip(previous, current, strict=True)
-    ]
-    new_red = [now == "red" and before != "red" for before, now in zip(previous, current, strict=True)]
-    return change, new_red
 
 
 def history_snapshots(as_of: date, weeks: int) -> list[date]:
@@ -317,82 +258,6 @@ def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
         pl.col("_t").is_null() | (pl.col("_t") <= pl.col("_churned"))
     )
     return set(gone.get_column(CLIENT_ID).to_list())
-
-
-def short_term_clients(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31
-) -> np.ndarray:
-    """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
-    carries no information about the client and is not cited as a driver."""
-    if subscriptions is None or subscriptions.height == 0:
-        return np.zeros(len(client_ids), dtype=bool)
-    cut = datetime(as_of.year, as_of.month, as_of.day)
-    running = (
-        subscriptions.filter(
-            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
-        )
-        .group_by(CLIENT_ID)
-        .agg(
-            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
-            .dt.total_days()
-            .max()
-            .alias("_d")
-        )
-    )
-    frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
-        running, on=CLIENT_ID, how="left", maintain_order="left"
-    )
-    return (frame.get_column("_d").fill_null(10**6) <= max_days).to_numpy()
-
-
-@dataclass(frozen=True)
-class ZoneHistory:
-    """Per client (in the order asked): the model's zone this week and last week with hysteresis, and how
-    many times it changed over the history weeks."""
-
-    now: list[str]
-    previous: list[str | None]
-    changes: list[int]
-
-
-def history_zones(
-    history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
-) -> ZoneHistory:
-    """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
-    as-of date last) with the hysteresis of :func:`churnml.scoring.playbook.zone_path`."""
-    paths = (
-        history.sort(History.CLIENT_ID, History.SNAPSHOT)
-        .group_by(History.CLIENT_ID, maintain_order=True)
-        .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
-    )
-    by_id: dict[str, tuple[list[str], list[date]]] = {}
-    for cid, snaps, probs in paths.iter_rows():
-        by_id[cid] = (zone_path(probs, cfg), snaps)
-    now, prev, changes = [], [], []
-    for cid in ids:
-        path, snaps = by_id.get(cid, (["green"], []))
-        now.append(path[-1])
-        prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
-        changes.append(zone_change_count(path))
-    return ZoneHistory(now, prev, changes)
-
-
-@dataclass(frozen=True)
-class PreviousWeek:
-    """Last week's list, scored by the same model: who was active, its probability and its zone."""
-
-    date: date
-    ids: list[str]
-    probability: np.ndarray
-    zone: dict[str, str]
-
-    def probability_of(self, client: str) -> float | None:
-        pos = self._pos.get(client)
-        return None if pos is None else float(self.probability[pos])
-
-    @functools.cached_property
-    def _pos(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.ids)}
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -521,146 +386,6 @@ def _score_batches(
     return out
 
 
-def _previous_zones(
-    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig
-) -> dict[str, str]:
-    arr = (
-        annual_recurring_revenue(
-            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
-        )
-        .get_column(Scores.ARR)
-        .to_numpy()
-    )
-    return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
-
-
-def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
-    """Row indices that get drivers: all rows, or the first ``limit`` by zone (red, yellow, green) and
-    priority (``score.explain_limit``, for portfolios where even pattern-wise TreeSHAP is too slow)."""
-    n = len(zone)
-    if limit is None or limit >= n:
-        return np.arange(n)
-    rank = {"red": 0, "yellow": 1, "green": 2}
-    order = sorted(range(n), key=lambda i: (rank.get(zone[i], 3), int(priority[i])))
-    return np.sort(np.asarray(order[:limit], dtype=np.int64))
-
-
-def _scatter(frame: pl.DataFrame, rows: np.ndarray, n: int) -> pl.DataFrame:
-    """``frame`` (one row per index in ``rows``) spread over ``n`` rows; the others are null."""
-    if len(rows) == n:
-        return frame
-    keyed = frame.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
-    return (
-        pl.DataFrame({"_row": np.arange(n, dtype=np.int64)})
-        .join(keyed, on="_row", how="left", maintain_order="left")
-        .drop("_row")
-    )
-
-
-def _scatter_array(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
-    out = np.full(n, np.nan)
-    out[rows] = values
-    return pl.Series(out).fill_nan(None)
-
-
-def _contributions(model: Any, X: np.ndarray) -> np.ndarray:
-    """TreeSHAP contributions of ``X`` (``(0, n_features + 1)`` for no rows, which LightGBM refuses)."""
-    if len(X) == 0:
-        return np.zeros((0, X.shape[1] + 1))
-    return np.asarray(model.contributions(X), dtype=float)
-
-
-@dataclass(frozen=True)
-class _Explanation:
-    """Drivers, family health and why-changed sentences of the explained rows, in their order."""
-
-    drivers: pl.DataFrame
-    family_health: dict[str, np.ndarray]
-    why_changed: list[str | None]
-
-
-@dataclass(frozen=True)
-class _Citing:
-    """What decides which drivers may be cited: the reference levels of this week's portfolio and, per
-    row of the list, whether the running term is a monthly one."""
-
-    reference: np.ndarray
-    monthly: np.ndarray
-
-
-_TERM_END = "payments_days_to_term_end"
-
-
-def _explanations(
-    model: Any,
-    values_now: np.ndarray,
-    values_prev: np.ndarray,
-    rows: np.ndarray,
-    prev_row: np.ndarray,
-    health: np.ndarray,
-    names: list[str],
-    features: FeaturesConfig,
-    k: int,
-    citing: _Citing,
-    currency: str = "",
-    chunk: int = 50_000,
-) -> _Explanation:
-    """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
-    ``values_prev[prev_row]`` (said as before -> after).
-
-    Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
-    pass (more rows share decision patterns), and contributions never exist for more than one chunk,
-    which bounds the memory on large portfolios. Only citable drivers are named
-    (:func:`churnml.scoring.explain.citable_mask`).
-    """
-    specs, describe = registry_catalog(features, currency)
-    drivers: list[pl.DataFrame] = []
-    fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
-    why: list[str | None] = []
-    term_col = names.index(_TERM_END) if _TERM_END in names else None
-    for start in range(0, max(len(rows), 1), chunk):
-        part = rows[start : start + chunk]
-        before = prev_row[start : start + chunk]
-        changed = np.flatnonzero(before >= 0)
-        X_now = values_now[part]
-        X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
-        contrib = _contributions(model, X)
-        now, prev = contrib[: len(part)], contrib[len(part) :]
-        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
-        quiet = (
-            {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else None
-        )
-        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
-        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
-        for family, values in family_health(now, names, specs, health[part]).items():
-            fam[family].append(values)
-        reasons: list[str | None] = [None] * len(part)
-        if len(changed):
-            quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
-            text = change_reasons(
-                now[changed],
-                prev,
-                X_now[changed],
-                names,
-                specs,
-                describe,
-                k,
-                feature_values_before=values_prev[before[changed]],
-                may_raise=citable_mask(
-                    np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
-                ),
-            )
-            for i, reason in zip(changed.tolist(), text, strict=True):
-                reasons[i] = reason
-        why += reasons
-        del X, X_now, contrib, now, prev
-    return _Explanation(
-        pl.concat(drivers),  # the loop runs at least once, so an empty list still has its columns
-        {f: np.concatenate(v) for f, v in fam.items()},
-        why,
-    )
-
-
 @dataclass
 class _Clock:
     """Wall time of the named steps of one scoring run (``ScoredList.timings``), with progress messages."""
@@ -679,7 +404,7 @@ class _Clock:
 
 
 @dataclass(frozen=True)
-class _HistoryPlan:
+class HistoryPlan:
     """Which weekly snapshots of the health history are scored now (``todo``, oldest first) and which
     are reused from last week's ``history.parquet`` (``known``, filtered to the history weeks)."""
 
@@ -688,7 +413,7 @@ class _HistoryPlan:
     todo: list[date]
 
 
-def _history_plan(known_history: pl.DataFrame | None, as_of: date, weeks: int) -> _HistoryPlan:
+def history_plan(known_history: pl.DataFrame | None, as_of: date, weeks: int) -> HistoryPlan:
     """The history weeks to score: all of them but those last week's file holds (this week and last
     week are always scored afresh: they are the ones explained)."""
     hist_dates = history_snapshots(as_of, weeks)
@@ -698,13 +423,13 @@ def _history_plan(known_history: pl.DataFrame | None, as_of: date, weeks: int) -
         else pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
     )
     reused = set(known.get_column(History.SNAPSHOT).unique().to_list()) - {as_of, as_of - timedelta(weeks=1)}
-    return _HistoryPlan(known, reused, [d for d in hist_dates if d not in reused])
+    return HistoryPlan(known, reused, [d for d in hist_dates if d not in reused])
 
 
 def history_to_score(known_history: pl.DataFrame | None, as_of: date, weeks: int) -> list[date]:
     """The weekly snapshots a run at ``as_of`` scores (oldest first): the health-history weeks but those
     last week's file (``known_history``) holds; this week and last week are always scored."""
-    return _history_plan(known_history, as_of, weeks).todo
+    return history_plan(known_history, as_of, weeks).todo
 
 
 def listed_spine(
@@ -755,7 +480,7 @@ def _week_scores(passed: _Scored, as_of: date, prev_date: date) -> _WeekScores:
     )
 
 
-def _plays(standing: _Standing, reasons: _Reasons, playbooks: PlaybooksConfig) -> pl.DataFrame:
+def list_plays(standing: Standing, reasons: Reasons, playbooks: PlaybooksConfig) -> pl.DataFrame:
     """The recommended play of each listed client, from its value, rules, zone and drivers."""
     return recommended_plays(
         pl.concat(
@@ -801,7 +526,7 @@ def scored_list(
     check_data_lag(dataset.tables, as_of, score.max_data_lag_days)
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
-    plan = _history_plan(known_history, as_of, score.history_weeks)
+    plan = history_plan(known_history, as_of, score.history_weeks)
     spine, ids = listed_spine(dataset, plan.todo, as_of, label)
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
@@ -819,12 +544,12 @@ def scored_list(
     clock.done("features_and_scores")
 
     clock.step("health history")
-    history = _health_history(week.probs, plan.known, plan.reused, ids)
+    history = health_history(week.probs, plan.known, plan.reused, ids)
     clock.done("history")
 
     clock.step("value, zones, rules and actions")
     health = health_score(week.p_now)
-    standing = _standing(
+    standing = client_standing(
         dataset,
         ids,
         week.p_now,
@@ -841,7 +566,7 @@ def scored_list(
 
     clock.step("explaining (exact TreeSHAP)")
     values_now = feature_matrix(week.now, names)
-    reasons = _reasons(
+    reasons = list_reasons(
         model,
         dataset,
         as_of,
@@ -858,7 +583,7 @@ def scored_list(
     clock.done("explain")
 
     clock.step("actions")
-    plays = _plays(standing, reasons, playbooks)
+    plays = list_plays(standing, reasons, playbooks)
     clock.done("actions")
 
     clock.step("drift against the training data")
@@ -867,196 +592,9 @@ def scored_list(
     clock.done("drift")
 
     clock.step("assembling the list")
-    table = _assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    table = assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
     clock.done("assemble")
     return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo))
-
-
-def _health_history(
-    probs: pl.DataFrame, known: pl.DataFrame, reused: set[date], ids: list[str]
-) -> pl.DataFrame:
-    """``history.parquet``: one row per client x weekly snapshot (``client_id``, ``snapshot``,
-    ``churn_probability``, ``health_score``), this run's scores plus the ``reused`` snapshots of
-    ``known`` (last week's file) for the clients of ``ids``."""
-    scored = probs.with_columns(
-        pl.col(History.PROBABILITY)
-        .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
-        .alias(History.HEALTH)
-    )
-    if known.height:
-        reuse = known.filter(
-            pl.col(History.SNAPSHOT).is_in(list(reused))
-            & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
-        ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
-        scored = pl.concat([scored, reuse], how="vertical_relaxed")
-    return scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
-        History.CLIENT_ID, History.SNAPSHOT
-    )
-
-
-@dataclass(frozen=True)
-class _Standing:
-    """Where each of this week's clients stands (lists in the order of ``ids``): value, keep flag, rules,
-    zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
-
-    valued: pl.DataFrame
-    keep: pl.DataFrame
-    fired: pl.DataFrame
-    views: pl.DataFrame
-    info: pl.DataFrame
-    model_zone: list[str]
-    zone: list[str]
-    raised_by: list[str]
-    zone_changes: list[int | None]
-    previous: PreviousWeek
-    previous_zone: list[str | None]
-    previous_probability: list[float | None]
-
-
-def _standing(
-    dataset: Dataset,
-    ids: list[str],
-    p_now: np.ndarray,
-    prev: PreviousWeek,
-    history: pl.DataFrame,
-    as_of: date,
-    *,
-    label: LabelConfig,
-    features: FeaturesConfig,
-    score: ScoreConfig,
-    value: ValueConfig,
-    rules: RulesConfig,
-) -> _Standing:
-    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
-    clients = dataset.tables[Table.CLIENTS]
-    arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
-    base = pl.DataFrame(
-        {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
-        schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
-    )
-    valued = value_table(base, clients, arr, label.horizon_days, value)
-    keep = keep_flags(
-        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value, score.currency
-    )
-    rule_args = {
-        "low_csat": features.low_csat,
-        "export_events": features.export_events,
-        "grace_days": label.grace_days,
-        "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
-    }
-    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
-    previous = _with_previous_zones(prev, dataset, history, score.zones, rules, rule_args)
-    if score.zones.method == "probability":
-        stable = history_zones(history, ids, prev.date, score.zones)
-        model_zone, n_changes = stable.now, list(stable.changes)
-    else:
-        model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
-        n_changes = [None] * len(ids)
-    zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
-    info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
-    info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
-        clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
-    )
-    return _Standing(
-        valued=valued,
-        keep=keep,
-        fired=fired,
-        views=_crm_views(dataset, ids, as_of, label, score, features),
-        info=info,
-        model_zone=model_zone,
-        zone=zone,
-        raised_by=raised_by,
-        zone_changes=n_changes,
-        previous=previous,
-        previous_zone=[previous.zone.get(c) for c in ids],
-        previous_probability=[previous.probability_of(c) for c in ids],
-    )
-
-
-@dataclass(frozen=True)
-class _Reasons:
-    """The explanation columns of the whole list (unexplained rows null): drivers, family health,
-    why_changed and the explained flag."""
-
-    drivers: pl.DataFrame
-    family_health: dict[str, pl.Series]
-    why_changed: list[str | None]
-    explained: np.ndarray
-
-
-def changed_previous_rows(
-    ids: Sequence[str],
-    chosen: np.ndarray,
-    p_now: np.ndarray,
-    zone: Sequence[str],
-    prev_zone: Sequence[str | None],
-    previous: PreviousWeek,
-    change_min: float,
-) -> np.ndarray:
-    """For each chosen row, its row in last week's list, or -1: why-it-changed is told only for clients
-    whose probability moved at least ``change_min`` or who changed zone (small wiggles need no story)."""
-    prev_pos = {c: i for i, c in enumerate(previous.ids)}
-    p_prev = previous.probability
-    return np.array(
-        [
-            prev_pos[ids[i]]
-            if ids[i] in prev_pos
-            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= change_min or prev_zone[i] != zone[i])
-            else -1
-            for i in chosen.tolist()
-        ],
-        dtype=np.int64,
-    )
-
-
-def _reasons(
-    model: Any,
-    dataset: Dataset,
-    as_of: date,
-    ids: list[str],
-    values_now: np.ndarray,
-    prev_frame: pl.DataFrame,
-    p_now: np.ndarray,
-    standing: _Standing,
-    health: np.ndarray,
-    names: list[str],
-    features: FeaturesConfig,
-    score: ScoreConfig,
-) -> _Reasons:
-    """Explain the chosen rows (``score.explain_limit``) and why they changed since last week."""
-    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
-    priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
-    chosen = explained_rows(zone, priority, score.explain_limit)
-    prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
-    values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
-    citing = _Citing(
-        reference_levels(values_now, names, registry_catalog(features)[0]),
-        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
-    )
-    explanation = _explanations(
-        model,
-        values_now,
-        values_prev,
-        chosen,
-        prev_row,
-        health,
-        names,
-        features,
-        score.top_drivers,
-        citing,
-        score.currency,
-    )
-    why: list[str | None] = [None] * len(ids)
-    for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
-        why[i] = _with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
-    explained = np.zeros(len(ids), dtype=bool)
-    explained[chosen] = True
-    return _Reasons(
-        _scatter(explanation.drivers, chosen, len(ids)),
-        {f: _scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
-        why,
-        explained,
-    )
 
 
 _FIRST_COLUMNS = (
@@ -1091,11 +629,11 @@ _FIRST_COLUMNS = (
 )
 
 
-def _assembled(
+def assembled_list(
     as_of: date,
-    standing: _Standing,
+    standing: Standing,
     health: np.ndarray,
-    reasons: _Reasons,
+    reasons: Reasons,
     plays: pl.DataFrame,
     escalation_role: str,
 ) -> pl.DataFrame:
@@ -1146,77 +684,6 @@ def _assembled(
     first = [CLIENT_ID, Scores.AS_OF, *info_cols, *_FIRST_COLUMNS]
     rest = [c for c in table.columns if c not in first]
     return table.select(*first, *rest).sort(Scores.PRIORITY)
-
-
-def _with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
-    """``why_changed`` opens with the probability before -> after: ``"12% \u2192 31%; risk up: ..."``."""
-    if reason is None or before is None:
-        return reason
-    return f"{_share(before)} \u2192 {_share(after)}; {reason}"
-
-
-def _share(p: float) -> str:
-    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``."""
-    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
-
-
-def _with_previous_zones(
-    scores: PreviousWeek,
-    dataset: Dataset,
-    history: pl.DataFrame,
-    cfg: ZonesConfig,
-    rules: RulesConfig,
-    rule_args: Mapping[str, Any],
-) -> PreviousWeek:
-    """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
-    (or capacity), raised by the rules that fired then."""
-    ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
-    if not ids:
-        return replace(scores, zone={})
-    if cfg.method == "probability":
-        zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
-    else:
-        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
-    # only the rules that can raise a zone matter for last week's zone
-    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
-    if raising:
-        fired = fired_rules(
-            dataset.tables,
-            ids,
-            prev_date,
-            history,
-            rules.model_copy(update={"enabled": raising}),
-            **rule_args,
-        )
-        zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
-    return replace(scores, zone=dict(zip(ids, zone, strict=True)))
-
-
-def _crm_views(
-    dataset: Dataset,
-    ids: list[str],
-    as_of: date,
-    label: LabelConfig,
-    score: ScoreConfig,
-    features: FeaturesConfig,
-) -> pl.DataFrame:
-    """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``."""
-    clients = dataset.tables[Table.CLIENTS]
-    parts = [
-        term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
-        last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
-        onboarding_stalled(
-            ids,
-            as_of,
-            clients,
-            dataset.get(Table.EVENTS),
-            min_days=score.onboarding_min_days,
-            max_days=score.onboarding_days,
-            active_share=score.onboarding_active_share,
-        ),
-        last_data_export(ids, as_of, dataset.get(Table.EVENTS), features.export_events),
-    ]
-    return pl.concat([parts[0], *(p.drop(CLIENT_ID) for p in parts[1:])], how="horizontal")
 
 
 def _lead_family(row: Mapping[str, Any]) -> str | None:

@@ -186,13 +186,14 @@ def bucket_scores(
 
     ``features``: the bucket's feature rows (client x history snapshot); ``known``: last week's history
     rows of the bucket's clients at ``ctx.reused`` snapshots (or None)."""
-    from churnml.scoring import assemble as A
+    from churnml.scoring.assemble import probabilities_in_chunks
     from churnml.scoring.explain import health_score
+    from churnml.scoring.standing import PreviousWeek, client_standing, health_history
 
     names = list(ctx.names)
     table = features.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names).sort(SNAPSHOT, CLIENT_ID)
     probs = table.select(CLIENT_ID, SNAPSHOT).with_columns(
-        pl.Series(History.PROBABILITY, A.probabilities_in_chunks(ctx.model, table, names))
+        pl.Series(History.PROBABILITY, probabilities_in_chunks(ctx.model, table, names))
     )
     now = table.filter(pl.col(SNAPSHOT) == ctx.as_of).sort(CLIENT_ID)
     prev = table.filter(pl.col(SNAPSHOT) == ctx.prev_date).sort(CLIENT_ID)
@@ -200,9 +201,9 @@ def bucket_scores(
     p_now = at.filter(pl.col(SNAPSHOT) == ctx.as_of).get_column(History.PROBABILITY).to_numpy()
     p_prev = at.filter(pl.col(SNAPSHOT) == ctx.prev_date).get_column(History.PROBABILITY).to_numpy()
     ids = now.get_column(CLIENT_ID).to_list()
-    previous = A.PreviousWeek(ctx.prev_date, prev.get_column(CLIENT_ID).to_list(), p_prev, {})
+    previous = PreviousWeek(ctx.prev_date, prev.get_column(CLIENT_ID).to_list(), p_prev, {})
     empty_known = pl.DataFrame(schema={History.CLIENT_ID: pl.String, History.SNAPSHOT: pl.Date})
-    history = A._health_history(probs, known if known is not None else empty_known, set(ctx.reused), ids)
+    history = health_history(probs, known if known is not None else empty_known, set(ctx.reused), ids)
     cfgs = {
         "label": ctx.label,
         "features": ctx.features,
@@ -210,7 +211,7 @@ def bucket_scores(
         "value": ctx.value,
         "rules": ctx.rules,
     }
-    standing = A._standing(dataset, ids, p_now, previous, history, ctx.as_of, **cfgs)
+    standing = client_standing(dataset, ids, p_now, previous, history, ctx.as_of, **cfgs)
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
     return _result_frame(ids, p_now, standing, reasons, dataset), history
@@ -226,19 +227,28 @@ def _bucket_reasons(
     health: np.ndarray,
     ctx: BucketContext,
 ) -> Any:
-    """``assemble._reasons`` for every client of the bucket, citing drivers against the portfolio's
+    """``reasons.list_reasons`` for every client of the bucket, citing drivers against the portfolio's
     reference levels (``ctx.reference``) rather than the bucket's."""
     from churnml.modeling.train import feature_matrix
-    from churnml.scoring import assemble as A
+    from churnml.scoring.reasons import (
+        Citing,
+        Reasons,
+        changed_previous_rows,
+        explanations,
+        scattered_rows,
+        scattered_values,
+        short_term_clients,
+        with_probabilities,
+    )
 
     names, score = list(ctx.names), ctx.score
     zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
     values_now = feature_matrix(now, names)
     chosen = np.arange(len(ids))
-    prev_row = A.changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
+    prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev, names) if (prev_row >= 0).any() else values_now[:0]
-    citing = A._Citing(ctx.reference, A.short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
-    explanation = A._explanations(
+    citing = Citing(ctx.reference, short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
+    explanation = explanations(
         ctx.model,
         values_now,
         values_prev,
@@ -252,12 +262,12 @@ def _bucket_reasons(
         score.currency,
     )
     why: list[str | None] = [
-        A._with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
+        with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
         for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True)
     ]
-    return A._Reasons(
-        A._scatter(explanation.drivers, chosen, len(ids)),
-        {f: A._scatter_array(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
+    return Reasons(
+        scattered_rows(explanation.drivers, chosen, len(ids)),
+        {f: scattered_values(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
         why,
         np.ones(len(ids), dtype=bool),
     )
@@ -270,7 +280,7 @@ def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
 def _result_frame(
     ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset
 ) -> pl.DataFrame:
-    """One row per client of ``ids``: the pieces of ``_Standing`` and ``_Reasons`` by group prefix."""
+    """One row per client of ``ids``: the pieces of ``Standing`` and ``Reasons`` by group prefix."""
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
     own = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
@@ -357,8 +367,10 @@ def assembled_scores(
     """The weekly list (columns, grain and order of :func:`churnml.scoring.assemble.scored_list`) from the
     buckets' per-client results: the portfolio-wide steps (value tiers, priorities, explain limit,
     actions, column order) on the driver."""
-    from churnml.scoring import assemble as A
+    from churnml.scoring.assemble import assembled_list, list_plays
     from churnml.scoring.explain import FAMILIES, health_score
+    from churnml.scoring.reasons import Reasons, explained_rows, scattered_rows, scattered_values
+    from churnml.scoring.standing import PreviousWeek, Standing
     from churnml.scoring.value import value_table
 
     frame = pl.concat(parts, how="vertical_relaxed").sort(CLIENT_ID)
@@ -370,7 +382,7 @@ def assembled_scores(
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
     )
     valued = value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value)
-    standing = A._Standing(
+    standing = Standing(
         valued=valued,
         keep=_group(frame, _KEEP),
         fired=_group(frame, _FIRED),
@@ -380,7 +392,7 @@ def assembled_scores(
         zone=s.get_column("zone").to_list(),
         raised_by=s.get_column("raised_by").to_list(),
         zone_changes=s.get_column("zone_changes").to_list(),
-        previous=A.PreviousWeek(as_of, [], np.zeros(0), {}),
+        previous=PreviousWeek(as_of, [], np.zeros(0), {}),
         previous_zone=s.get_column("previous_zone").to_list(),
         previous_probability=s.get_column("previous_probability").to_list(),
     )
@@ -388,16 +400,14 @@ def assembled_scores(
     family = {f: s.get_column(f"health|{f}") for f in FAMILIES}
     why = s.get_column("why_changed").to_list()
     explained = np.ones(len(ids), dtype=bool)
-    chosen = A.explained_rows(
-        standing.zone, valued.get_column(Scores.PRIORITY).to_numpy(), score.explain_limit
-    )
+    chosen = explained_rows(standing.zone, valued.get_column(Scores.PRIORITY).to_numpy(), score.explain_limit)
     if len(chosen) < len(ids):  # score.explain_limit: the first N by zone and priority keep their reasons
-        drivers = A._scatter(drivers[chosen], chosen, len(ids))
-        family = {f: A._scatter_array(v.to_numpy()[chosen], chosen, len(ids)) for f, v in family.items()}
+        drivers = scattered_rows(drivers[chosen], chosen, len(ids))
+        family = {f: scattered_values(v.to_numpy()[chosen], chosen, len(ids)) for f, v in family.items()}
         keep = set(chosen.tolist())
         why = [w if i in keep else None for i, w in enumerate(why)]
         explained = np.isin(np.arange(len(ids)), chosen)
-    reasons = A._Reasons(drivers, family, why, explained)
+    reasons = Reasons(drivers, family, why, explained)
     health = health_score(p_now)
-    plays = A._plays(standing, reasons, playbooks)
-    return A._assembled(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    plays = list_plays(standing, reasons, playbooks)
+    return assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)

@@ -1,0 +1,301 @@
+"""Why each client of the weekly list is at risk: drivers, family health and why it changed.
+
+:func:`list_reasons` explains the chosen rows of the list (every client by default,
+``score.explain_limit`` otherwise, :func:`explained_rows`) with exact TreeSHAP
+(:func:`explanations`): the top citable drivers in plain language, the health lost per feature family, and
+for clients whose probability or zone moved since last week, why (:func:`changed_previous_rows`, said as
+before -> after, :func:`with_probabilities`). Unexplained rows are null (:func:`scattered_rows`,
+:func:`scattered_values`). Used by :func:`churnml.scoring.assemble.scored_list` and, per client bucket, by
+the Spark job (:mod:`churnml.scoring.spark_buckets`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from churnml.config import FeaturesConfig, ScoreConfig
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
+from churnml.modeling.train import feature_matrix
+from churnml.scoring.columns import Scores
+from churnml.scoring.explain import (
+    FAMILIES,
+    change_reasons,
+    citable_mask,
+    family_health,
+    reference_levels,
+    registry_catalog,
+    top_drivers,
+)
+from churnml.scoring.standing import PreviousWeek, Standing
+
+__all__ = [
+    "Citing",
+    "Explanation",
+    "Reasons",
+    "changed_previous_rows",
+    "explained_rows",
+    "explanations",
+    "list_reasons",
+    "scattered_rows",
+    "scattered_values",
+    "short_term_clients",
+    "with_probabilities",
+]
+
+
+def short_term_clients(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31
+) -> np.ndarray:
+    """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
+    carries no information about the client and is not cited as a driver."""
+    if subscriptions is None or subscriptions.height == 0:
+        return np.zeros(len(client_ids), dtype=bool)
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    running = (
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
+        )
+        .group_by(CLIENT_ID)
+        .agg(
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
+            .dt.total_days()
+            .max()
+            .alias("_d")
+        )
+    )
+    frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
+        running, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return (frame.get_column("_d").fill_null(10**6) <= max_days).to_numpy()
+
+
+def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
+    """Row indices that get drivers: all rows, or the first ``limit`` by zone (red, yellow, green) and
+    priority (``score.explain_limit``, for portfolios where even pattern-wise TreeSHAP is too slow)."""
+    n = len(zone)
+    if limit is None or limit >= n:
+        return np.arange(n)
+    rank = {"red": 0, "yellow": 1, "green": 2}
+    order = sorted(range(n), key=lambda i: (rank.get(zone[i], 3), int(priority[i])))
+    return np.sort(np.asarray(order[:limit], dtype=np.int64))
+
+
+def scattered_rows(frame: pl.DataFrame, rows: np.ndarray, n: int) -> pl.DataFrame:
+    """``frame`` (one row per index in ``rows``) spread over ``n`` rows; the others are null."""
+    if len(rows) == n:
+        return frame
+    keyed = frame.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+    return (
+        pl.DataFrame({"_row": np.arange(n, dtype=np.int64)})
+        .join(keyed, on="_row", how="left", maintain_order="left")
+        .drop("_row")
+    )
+
+
+def scattered_values(values: np.ndarray, rows: np.ndarray, n: int) -> pl.Series:
+    out = np.full(n, np.nan)
+    out[rows] = values
+    return pl.Series(out).fill_nan(None)
+
+
+def _contributions(model: Any, X: np.ndarray) -> np.ndarray:
+    """TreeSHAP contributions of ``X`` (``(0, n_features + 1)`` for no rows, which LightGBM refuses)."""
+    if len(X) == 0:
+        return np.zeros((0, X.shape[1] + 1))
+    return np.asarray(model.contributions(X), dtype=float)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Drivers, family health and why-changed sentences of the explained rows, in their order."""
+
+    drivers: pl.DataFrame
+    family_health: dict[str, np.ndarray]
+    why_changed: list[str | None]
+
+
+@dataclass(frozen=True)
+class Citing:
+    """What decides which drivers may be cited: the reference levels of this week's portfolio and, per
+    row of the list, whether the running term is a monthly one."""
+
+    reference: np.ndarray
+    monthly: np.ndarray
+
+
+_TERM_END = "payments_days_to_term_end"
+
+
+def explanations(
+    model: Any,
+    values_now: np.ndarray,
+    values_prev: np.ndarray,
+    rows: np.ndarray,
+    prev_row: np.ndarray,
+    health: np.ndarray,
+    names: list[str],
+    features: FeaturesConfig,
+    k: int,
+    citing: Citing,
+    currency: str = "",
+    chunk: int = 50_000,
+) -> Explanation:
+    """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
+    ``values_prev[prev_row]`` (said as before -> after).
+
+    Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
+    pass (more rows share decision patterns), and contributions never exist for more than one chunk,
+    which bounds the memory on large portfolios. Only citable drivers are named
+    (:func:`churnml.scoring.explain.citable_mask`).
+    """
+    specs, describe = registry_catalog(features, currency)
+    drivers: list[pl.DataFrame] = []
+    fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+    why: list[str | None] = []
+    term_col = names.index(_TERM_END) if _TERM_END in names else None
+    for start in range(0, max(len(rows), 1), chunk):
+        part = rows[start : start + chunk]
+        before = prev_row[start : start + chunk]
+        changed = np.flatnonzero(before >= 0)
+        X_now = values_now[part]
+        X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
+        contrib = _contributions(model, X)
+        now, prev = contrib[: len(part)], contrib[len(part) :]
+        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
+        quiet = (
+            {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else None
+        )
+        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
+        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
+        for family, values in family_health(now, names, specs, health[part]).items():
+            fam[family].append(values)
+        reasons: list[str | None] = [None] * len(part)
+        if len(changed):
+            quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
+            text = change_reasons(
+                now[changed],
+                prev,
+                X_now[changed],
+                names,
+                specs,
+                describe,
+                k,
+                feature_values_before=values_prev[before[changed]],
+                may_raise=citable_mask(
+                    np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
+                ),
+            )
+            for i, reason in zip(changed.tolist(), text, strict=True):
+                reasons[i] = reason
+        why += reasons
+        del X, X_now, contrib, now, prev
+    return Explanation(
+        pl.concat(drivers),  # the loop runs at least once, so an empty list still has its columns
+        {f: np.concatenate(v) for f, v in fam.items()},
+        why,
+    )
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """The explanation columns of the whole list (unexplained rows null): drivers, family health,
+    why_changed and the explained flag."""
+
+    drivers: pl.DataFrame
+    family_health: dict[str, pl.Series]
+    why_changed: list[str | None]
+    explained: np.ndarray
+
+
+def changed_previous_rows(
+    ids: Sequence[str],
+    chosen: np.ndarray,
+    p_now: np.ndarray,
+    zone: Sequence[str],
+    prev_zone: Sequence[str | None],
+    previous: PreviousWeek,
+    change_min: float,
+) -> np.ndarray:
+    """For each chosen row, its row in last week's list, or -1: why-it-changed is told only for clients
+    whose probability moved at least ``change_min`` or who changed zone (small wiggles need no story)."""
+    prev_pos = {c: i for i, c in enumerate(previous.ids)}
+    p_prev = previous.probability
+    return np.array(
+        [
+            prev_pos[ids[i]]
+            if ids[i] in prev_pos
+            and (abs(p_now[i] - p_prev[prev_pos[ids[i]]]) >= change_min or prev_zone[i] != zone[i])
+            else -1
+            for i in chosen.tolist()
+        ],
+        dtype=np.int64,
+    )
+
+
+def list_reasons(
+    model: Any,
+    dataset: Dataset,
+    as_of: date,
+    ids: list[str],
+    values_now: np.ndarray,
+    prev_frame: pl.DataFrame,
+    p_now: np.ndarray,
+    standing: Standing,
+    health: np.ndarray,
+    names: list[str],
+    features: FeaturesConfig,
+    score: ScoreConfig,
+) -> Reasons:
+    """Explain the chosen rows (``score.explain_limit``) and why they changed since last week."""
+    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
+    priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
+    chosen = explained_rows(zone, priority, score.explain_limit)
+    prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
+    values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    citing = Citing(
+        reference_levels(values_now, names, registry_catalog(features)[0]),
+        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+    )
+    explanation = explanations(
+        model,
+        values_now,
+        values_prev,
+        chosen,
+        prev_row,
+        health,
+        names,
+        features,
+        score.top_drivers,
+        citing,
+        score.currency,
+    )
+    why: list[str | None] = [None] * len(ids)
+    for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
+        why[i] = with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
+    explained = np.zeros(len(ids), dtype=bool)
+    explained[chosen] = True
+    return Reasons(
+        scattered_rows(explanation.drivers, chosen, len(ids)),
+        {f: scattered_values(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
+        why,
+        explained,
+    )
+
+
+def with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
+    """``why_changed`` opens with the probability before -> after: ``"12% \u2192 31%; risk up: ..."``."""
+    if reason is None or before is None:
+        return reason
+    return f"{_share(before)} \u2192 {_share(after)}; {reason}"
+
+
+def _share(p: float) -> str:
+    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``."""
+    return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"

@@ -1,0 +1,301 @@
+"""Where each client of the weekly list stands: value, keep flag, fired rules, zones and CRM views.
+
+:func:`client_standing` gives, for this week's listed clients (one entry per client, in the order of
+``ids``), their value table (:mod:`churnml.scoring.value`), the keep flag, the fired rules
+(:mod:`churnml.scoring.rules`), the model's zone (with hysteresis along the health history, or by
+capacity), the zone raised by the rules, last week's zone and probability (:class:`PreviousWeek`, scored
+by the same model) and the CRM views (:mod:`churnml.scoring.crm`). :func:`health_history` is
+``history.parquet`` (one row per client x weekly snapshot). Used by :func:`churnml.scoring.assemble.
+scored_list` and, per client bucket, by the Spark job (:mod:`churnml.scoring.spark_buckets`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from churnml.config import FeaturesConfig, LabelConfig, RulesConfig, ScoreConfig, ValueConfig, ZonesConfig
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import CLIENT_ID, Clients, Table
+from churnml.scoring.columns import Scores
+from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
+from churnml.scoring.explain import health_score
+from churnml.scoring.outputs import History
+from churnml.scoring.playbook import raised_zones, threshold_zone, zone_change_count, zone_path
+from churnml.scoring.rules import fired_rules
+from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
+
+__all__ = [
+    "PreviousWeek",
+    "Standing",
+    "ZoneHistory",
+    "client_standing",
+    "health_history",
+    "history_zones",
+    "zone_changes",
+    "zones",
+]
+
+
+def zones(
+    probability: np.ndarray, revenue_at_risk: np.ndarray, client_ids: Sequence[str], cfg: ZonesConfig
+) -> list[str]:
+    """green / yellow / red per client.
+
+    ``probability`` method: red at or above ``cfg.red``, yellow at or above ``cfg.yellow``, else green.
+    ``capacity`` method: the ``red_capacity`` clients with the largest revenue at risk are red, the
+    next ``yellow_capacity`` yellow (ties: higher probability, then client_id), the rest green.
+    """
+    p = np.asarray(probability, dtype=float)
+    n = len(p)
+    if cfg.method == "probability":
+        return [threshold_zone(float(x), cfg) for x in p]
+    rar = np.asarray(revenue_at_risk, dtype=float)
+    order = sorted(range(n), key=lambda i: (-rar[i], -p[i], client_ids[i]))
+    result = ["green"] * n
+    for rank, i in enumerate(order):
+        if rank < cfg.red_capacity:
+            result[i] = "red"
+        elif rank < cfg.red_capacity + cfg.yellow_capacity:
+            result[i] = "yellow"
+    return result
+
+
+def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tuple[list[str], list[bool]]:
+    """(``zone_change``, ``new_in_red``): ``"green->yellow"``, ``"new"`` without a previous zone, ``""``
+    when unchanged; new in red = red now and not red (or absent) before."""
+    change = [
+        "new" if before is None else ("" if before == now else f"{before}->{now}")
+        for before, now in zip(previous, current, strict=True)
+    ]
+    new_red = [now == "red" and before != "red" for before, now in zip(previous, current, strict=True)]
+    return change, new_red
+
+
+@dataclass(frozen=True)
+class ZoneHistory:
+    """Per client (in the order asked): the model's zone this week and last week with hysteresis, and how
+    many times it changed over the history weeks."""
+
+    now: list[str]
+    previous: list[str | None]
+    changes: list[int]
+
+
+def history_zones(
+    history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
+) -> ZoneHistory:
+    """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
+    as-of date last) with the hysteresis of :func:`churnml.scoring.playbook.zone_path`."""
+    paths = (
+        history.sort(History.CLIENT_ID, History.SNAPSHOT)
+        .group_by(History.CLIENT_ID, maintain_order=True)
+        .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
+    )
+    by_id: dict[str, tuple[list[str], list[date]]] = {}
+    for cid, snaps, probs in paths.iter_rows():
+        by_id[cid] = (zone_path(probs, cfg), snaps)
+    now, prev, changes = [], [], []
+    for cid in ids:
+        path, snaps = by_id.get(cid, (["green"], []))
+        now.append(path[-1])
+        prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
+        changes.append(zone_change_count(path))
+    return ZoneHistory(now, prev, changes)
+
+
+@dataclass(frozen=True)
+class PreviousWeek:
+    """Last week's list, scored by the same model: who was active, its probability and its zone."""
+
+    date: date
+    ids: list[str]
+    probability: np.ndarray
+    zone: dict[str, str]
+
+    def probability_of(self, client: str) -> float | None:
+        pos = self._pos.get(client)
+        return None if pos is None else float(self.probability[pos])
+
+    @functools.cached_property
+    def _pos(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.ids)}
+
+
+def _previous_zones(
+    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig
+) -> dict[str, str]:
+    arr = (
+        annual_recurring_revenue(
+            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
+        )
+        .get_column(Scores.ARR)
+        .to_numpy()
+    )
+    return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
+
+
+def health_history(
+    probs: pl.DataFrame, known: pl.DataFrame, reused: set[date], ids: list[str]
+) -> pl.DataFrame:
+    """``history.parquet``: one row per client x weekly snapshot (``client_id``, ``snapshot``,
+    ``churn_probability``, ``health_score``), this run's scores plus the ``reused`` snapshots of
+    ``known`` (last week's file) for the clients of ``ids``."""
+    scored = probs.with_columns(
+        pl.col(History.PROBABILITY)
+        .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
+        .alias(History.HEALTH)
+    )
+    if known.height:
+        reuse = known.filter(
+            pl.col(History.SNAPSHOT).is_in(list(reused))
+            & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
+        ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
+        scored = pl.concat([scored, reuse], how="vertical_relaxed")
+    return scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
+        History.CLIENT_ID, History.SNAPSHOT
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where each of this week's clients stands (lists in the order of ``ids``): value, keep flag, rules,
+    zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
+
+    valued: pl.DataFrame
+    keep: pl.DataFrame
+    fired: pl.DataFrame
+    views: pl.DataFrame
+    info: pl.DataFrame
+    model_zone: list[str]
+    zone: list[str]
+    raised_by: list[str]
+    zone_changes: list[int | None]
+    previous: PreviousWeek
+    previous_zone: list[str | None]
+    previous_probability: list[float | None]
+
+
+def client_standing(
+    dataset: Dataset,
+    ids: list[str],
+    p_now: np.ndarray,
+    prev: PreviousWeek,
+    history: pl.DataFrame,
+    as_of: date,
+    *,
+    label: LabelConfig,
+    features: FeaturesConfig,
+    score: ScoreConfig,
+    value: ValueConfig,
+    rules: RulesConfig,
+) -> Standing:
+    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
+    clients = dataset.tables[Table.CLIENTS]
+    arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
+    base = pl.DataFrame(
+        {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
+        schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
+    )
+    valued = value_table(base, clients, arr, label.horizon_days, value)
+    keep = keep_flags(
+        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value, score.currency
+    )
+    rule_args = {
+        "low_csat": features.low_csat,
+        "export_events": features.export_events,
+        "grace_days": label.grace_days,
+        "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
+    }
+    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
+    previous = _with_previous_zones(prev, dataset, history, score.zones, rules, rule_args)
+    if score.zones.method == "probability":
+        stable = history_zones(history, ids, prev.date, score.zones)
+        model_zone, n_changes = stable.now, list(stable.changes)
+    else:
+        model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
+        n_changes = [None] * len(ids)
+    zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
+    info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
+        clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return Standing(
+        valued=valued,
+        keep=keep,
+        fired=fired,
+        views=_crm_views(dataset, ids, as_of, label, score, features),
+        info=info,
+        model_zone=model_zone,
+        zone=zone,
+        raised_by=raised_by,
+        zone_changes=n_changes,
+        previous=previous,
+        previous_zone=[previous.zone.get(c) for c in ids],
+        previous_probability=[previous.probability_of(c) for c in ids],
+    )
+
+
+def _with_previous_zones(
+    scores: PreviousWeek,
+    dataset: Dataset,
+    history: pl.DataFrame,
+    cfg: ZonesConfig,
+    rules: RulesConfig,
+    rule_args: Mapping[str, Any],
+) -> PreviousWeek:
+    """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
+    (or capacity), raised by the rules that fired then."""
+    ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
+    if not ids:
+        return replace(scores, zone={})
+    if cfg.method == "probability":
+        zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
+    else:
+        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
+    # only the rules that can raise a zone matter for last week's zone
+    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
+    if raising:
+        fired = fired_rules(
+            dataset.tables,
+            ids,
+            prev_date,
+            history,
+            rules.model_copy(update={"enabled": raising}),
+            **rule_args,
+        )
+        zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    return replace(scores, zone=dict(zip(ids, zone, strict=True)))
+
+
+def _crm_views(
+    dataset: Dataset,
+    ids: list[str],
+    as_of: date,
+    label: LabelConfig,
+    score: ScoreConfig,
+    features: FeaturesConfig,
+) -> pl.DataFrame:
+    """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``."""
+    clients = dataset.tables[Table.CLIENTS]
+    parts = [
+        term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
+        last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
+        onboarding_stalled(
+            ids,
+            as_of,
+            clients,
+            dataset.get(Table.EVENTS),
+            min_days=score.onboarding_min_days,
+            max_days=score.onboarding_days,
+            active_share=score.onboarding_active_share,
+        ),
+        last_data_export(ids, as_of, dataset.get(Table.EVENTS), features.export_events),
+    ]
+    return pl.concat([parts[0], *(p.drop(CLIENT_ID) for p in parts[1:])], how="horizontal")
