@@ -26,8 +26,10 @@ Every method but the oracle is calibrated on the same held-out clients' rows (is
 
 Output (:class:`BenchmarkResult`): ``scores``, one row per cutoff x method with ``cutoff``, ``method``,
 ``pr_auc``, ``roc_auc``, ``lift_10``, ``recall_10``, ``brier``, ``fit_s``, ``score_s``, ``n``,
-``positives``; and ``predictions``, one row per test row of every fold with the label and every
-method's probability (the same rows for every method, by construction).
+``positives``; ``predictions``, one row per test row of every fold with the label and every
+method's probability (the same rows for every method, by construction); and ``comparison``
+(:func:`paired_comparison`), churnml against the best other method at each cutoff with the 90% interval
+of the difference over bootstrap draws of the clients, so a gap within the noise reads as a tie.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ import polars as pl
 
 from churnml.config import TrainConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Payments, Table
+from churnml.contract.schemas import CLIENT_ID, LABEL, Payments, Table
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
+from churnml.modeling.evaluate import PairedDraws
 from churnml.modeling.experiment import (
     FOLD,
     SNAPSHOT,
@@ -71,6 +74,7 @@ __all__ = [
     "benchmark_markdown",
     "benchmark_models",
     "mean_scores",
+    "paired_comparison",
     "purchases",
 ]
 
@@ -91,12 +95,14 @@ _RECENCY_RULES = tuple(r for r in RULES if r.name in ("no_activity_90d", "no_ord
 
 @dataclass
 class BenchmarkResult:
-    """Per-cutoff scores, the test predictions and notes (see the module docstring)."""
+    """Per-cutoff scores, the test predictions, notes and churnml's paired comparison with the best
+    other method at each cutoff (:func:`paired_comparison`; see the module docstring)."""
 
     scores: pd.DataFrame
     predictions: pd.DataFrame
     plan: BacktestPlan
     notes: list[str] = field(default_factory=list)
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def purchases(dataset: Dataset) -> pl.DataFrame:
@@ -283,7 +289,94 @@ def benchmark_models(
     preds = bt.predictions.assign(
         cutoff=bt.predictions[FOLD].map({f.number: f.test_start for f in plan.folds})
     )
-    return BenchmarkResult(scores, preds, plan, notes + bt.notes)
+    comparison = paired_comparison(preds, [c.name for c in contenders], seed=cfg.seed)
+    return BenchmarkResult(scores, preds, plan, notes + bt.notes, comparison)
+
+
+# Bootstrap draws and interval of paired_comparison.
+PAIRED_DRAWS = 200
+PAIRED_LEVEL = 0.9
+_NOT_A_RIVAL = ("oracle",)  # knows the true hazard: a ceiling, not a method one could run
+
+
+def _interval(draws: np.ndarray, level: float) -> tuple[float, float]:
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.nanpercentile(draws, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def paired_comparison(
+    predictions: pd.DataFrame,
+    methods: list[str],
+    reference: str = "churnml",
+    n_draws: int = PAIRED_DRAWS,
+    level: float = PAIRED_LEVEL,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """``reference`` against the best other method, on the same test rows, with the uncertainty.
+
+    ``predictions``: one row per test row (``cutoff``, ``client_id``, ``label`` and one probability
+    column per method of ``methods``). Output: one row per cutoff, then ``mean`` (the cutoffs' mean):
+    ``pr_auc_vs`` (the other method with the highest PR-AUC there; the oracle is never a rival),
+    ``pr_auc_diff`` (reference minus it), ``pr_auc_low`` / ``pr_auc_high`` (the ``level`` interval of
+    that difference over ``n_draws`` bootstrap draws of the cutoff's clients, every method scored on the
+    same draws: :class:`~churnml.modeling.evaluate.PairedDraws`), and the same for the Brier score
+    (``brier_vs``: the lowest Brier; a negative difference is better). The mean row's draws are the means
+    of the cutoffs' draws.
+    """
+    rivals = [m for m in methods if m != reference and m not in _NOT_A_RIVAL and m in predictions.columns]
+    if reference not in predictions.columns or not rivals or predictions.empty:
+        return pd.DataFrame()
+    per_cutoff: dict[object, dict[str, dict[str, np.ndarray]]] = {}
+    for k, (cutoff, rows) in enumerate(predictions.groupby("cutoff", sort=True)):
+        present = [m for m in [reference, *rivals] if rows[m].notna().all()]
+        draws = PairedDraws(
+            rows[LABEL].to_numpy(),
+            rows[CLIENT_ID].to_numpy(),
+            {m: rows[m] for m in present},
+            n_draws,
+            seed + k,
+        )
+        per_cutoff[cutoff] = {
+            "pr_auc": {m: draws.pr_auc(m) for m in present},
+            "brier": {m: draws.brier(m) for m in present},
+        }
+    out = [_compared(str(c), d, reference, level) for c, d in per_cutoff.items()]
+    common = set.intersection(*(set(d["pr_auc"]) for d in per_cutoff.values()))
+    mean = {
+        metric: {m: np.mean([d[metric][m] for d in per_cutoff.values()], axis=0) for m in common}
+        for metric in ("pr_auc", "brier")
+    }
+    out.append(_compared("mean", mean, reference, level))
+    return pd.DataFrame(out)
+
+
+def _compared(
+    cutoff: str, draws: dict[str, dict[str, np.ndarray]], reference: str, level: float
+) -> dict[str, object]:
+    """One row of :func:`paired_comparison` from every method's draws (draw 0: the rows as they are)."""
+    row: dict[str, object] = {"cutoff": cutoff}
+    for metric, best in (("pr_auc", max), ("brier", min)):
+        scores = draws[metric]
+        rivals = [m for m in scores if m != reference]
+        if reference not in scores or not rivals:
+            continue
+        vs = best(rivals, key=lambda m: scores[m][0])
+        diff = scores[reference] - scores[vs]
+        lo, hi = _interval(diff[1:], level)
+        row.update(
+            {f"{metric}_vs": vs, f"{metric}_diff": float(diff[0]), f"{metric}_low": lo, f"{metric}_high": hi}
+        )
+    return row
+
+
+def _verdict(diff_low: float, diff_high: float, higher_is_better: bool) -> str:
+    """wins / loses when the whole interval is on one side of 0, else a tie."""
+    if diff_low > 0:
+        return "wins" if higher_is_better else "loses"
+    if diff_high < 0:
+        return "loses" if higher_is_better else "wins"
+    return "tie"
 
 
 def _scores_by_cutoff(bt: Backtest, names: list[str]) -> pd.DataFrame:
@@ -326,6 +419,7 @@ def benchmark_markdown(result: BenchmarkResult, title: str, command: str) -> str
         )
     for method, row in mean_scores(s).iterrows():
         lines.append(f"| **mean** | {method} | " + " | ".join(_fmt(row[c], c) for c in cols) + " |")
+    lines += _comparison_lines(result.comparison)
     counts = s.drop_duplicates("cutoff")
     lines.append("")
     lines.append(
@@ -337,6 +431,37 @@ def benchmark_markdown(result: BenchmarkResult, title: str, command: str) -> str
         + "."
     )
     return "\n".join(lines) + "\n"
+
+
+def _comparison_lines(comparison: pd.DataFrame) -> list[str]:
+    """The paired comparison as a markdown table (nothing without one)."""
+    if comparison.empty:
+        return []
+    pct = round(100 * PAIRED_LEVEL)
+    lines = [
+        "",
+        f"churnml against the best other method, on the same rows: the difference and its {pct}% interval over "
+        f"{PAIRED_DRAWS} bootstrap draws of the clients (a client's rows together; every method on the same "
+        'draws); "tie" when the interval holds 0.',
+        "",
+        "| cutoff | PR-AUC: best other | churnml - it [interval] | | Brier: best other | churnml - it [interval] | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, r in comparison.iterrows():
+        cells = []
+        for metric, higher in (("pr_auc", True), ("brier", False)):
+            if not isinstance(r.get(f"{metric}_vs"), str):
+                cells += ["-", "-", "-"]
+                continue
+            lo, hi = r[f"{metric}_low"], r[f"{metric}_high"]
+            cells += [
+                r[f"{metric}_vs"],
+                f"{r[f'{metric}_diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                _verdict(lo, hi, higher),
+            ]
+        label = "**mean**" if r["cutoff"] == "mean" else r["cutoff"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _fmt(value: float, col: str) -> str:

@@ -14,6 +14,7 @@ sense), and for :func:`metrics_by_month` the snapshot dates.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from churnml.modeling.backtest import as_dates
 
 __all__ = [
     "METRICS",
+    "PairedDraws",
     "binary_metrics",
     "calibration_table",
     "gain_curve",
@@ -152,3 +154,63 @@ def gain_curve(y: Any, p: Any, points: int = 100) -> pd.DataFrame:
     found = [_expected_positives_in_top(y, p, max(1, math.ceil(s * y.size))) / total for s in shares]
     gain = np.asarray(found)
     return pd.DataFrame({"share_contacted": shares, "share_churners_found": gain, "lift": gain / shares})
+
+
+class PairedDraws:
+    """PR-AUC and Brier of several methods on the same test rows, recomputed on bootstrap draws that
+    resample *clients* (a client's weekly rows together: they are not independent), every method on the
+    same draw, so the draws of a difference between two methods are paired.
+
+    ``y`` (0/1), ``clients`` (one id per row) and ``scores`` (method -> probability per row) are aligned
+    over the test rows of one cutoff. Draw 0 is the rows as they are; draws 1..``n_draws`` are
+    bootstrap draws (client counts from a seeded multinomial, used as row weights). :meth:`pr_auc` and
+    :meth:`brier` return one value per draw (``n_draws + 1``); the PR-AUC is average precision with
+    weights, the definition of scikit-learn's ``average_precision_score(..., sample_weight=...)``.
+    Draws are evaluated :data:`_DRAW_CELLS` row-weights at a time, which bounds the memory.
+    """
+
+    def __init__(
+        self, y: Any, clients: Any, scores: dict[str, Any], n_draws: int = 200, seed: int = 0
+    ) -> None:
+        self.y = np.asarray(y, dtype=float)
+        self.scores = {k: np.asarray(v, dtype=float) for k, v in scores.items()}
+        _, self.client_of_row = np.unique(np.asarray(clients), return_inverse=True)
+        n_clients = int(self.client_of_row.max()) + 1 if self.client_of_row.size else 0
+        rng = np.random.default_rng(seed)
+        draws = [
+            np.bincount(rng.integers(0, n_clients, n_clients), minlength=n_clients) for _ in range(n_draws)
+        ]
+        self.client_counts = np.stack([np.ones(n_clients, dtype=np.int64), *draws]).astype(float)
+
+    def _weights(self) -> Iterator[np.ndarray]:
+        """Row weights of the draws, a block of draws at a time (draws x rows)."""
+        step = max(1, _DRAW_CELLS // max(1, self.y.size))
+        for start in range(0, len(self.client_counts), step):
+            yield self.client_counts[start : start + step][:, self.client_of_row]
+
+    def pr_auc(self, method: str) -> np.ndarray:
+        """Weighted average precision of ``method`` on every draw (NaN where a draw has no churner)."""
+        p = self.scores[method]
+        order = np.argsort(-p, kind="stable")
+        last_of_tie = np.r_[p[order][1:] != p[order][:-1], True]
+        y = self.y[order]
+        out = []
+        for w in self._weights():
+            w = w[:, order]
+            tp = np.cumsum(w * y, axis=1)[:, last_of_tie]
+            seen = np.cumsum(w, axis=1)[:, last_of_tie]
+            total = tp[:, -1:]
+            precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
+            recall = np.divide(tp, total, out=np.zeros_like(tp), where=total > 0)
+            ap = (np.diff(recall, axis=1, prepend=0.0) * precision).sum(axis=1)
+            out.append(np.where(total[:, 0] > 0, ap, np.nan))
+        return np.concatenate(out)
+
+    def brier(self, method: str) -> np.ndarray:
+        """Weighted Brier score of ``method`` on every draw."""
+        err = (self.scores[method] - self.y) ** 2
+        return np.concatenate([(w * err).sum(axis=1) / w.sum(axis=1) for w in self._weights()])
+
+
+# PairedDraws holds at most this many row weights at once (draws x rows, float64: 160 MB)
+_DRAW_CELLS = 20_000_000
