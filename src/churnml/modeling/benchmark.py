@@ -449,14 +449,14 @@ def _comparison_lines(comparison: pd.DataFrame) -> list[str]:
     ]
     for _, r in comparison.iterrows():
         cells = []
-        for metric, higher in (("pr_auc", True), ("brier", False)):
+        for metric, higher, digits in (("pr_auc", True, 3), ("brier", False, 4)):
             if not isinstance(r.get(f"{metric}_vs"), str):
                 cells += ["-", "-", "-"]
                 continue
             lo, hi = r[f"{metric}_low"], r[f"{metric}_high"]
             cells += [
                 r[f"{metric}_vs"],
-                f"{r[f'{metric}_diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                f"{r[f'{metric}_diff']:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]",
                 _verdict(lo, hi, higher),
             ]
         label = "**mean**" if r["cutoff"] == "mean" else r["cutoff"]
