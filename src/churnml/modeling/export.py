@@ -82,14 +82,21 @@ def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, An
         if present.size == 0:
             out[str(col)] = {"edges": [], "proportions": [], "missing": missing}
             continue
-        edges = np.unique(np.quantile(present, qs))
-        counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
+        edges = np.unique(np.quantile(present, qs).astype(np.float32))
+        counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
         out[str(col)] = {
             "edges": [float(e) for e in edges],
             "proportions": [float(c) for c in counts / present.size],
             "missing": missing,
         }
     return out
+
+
+def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The bin of each value (a value equal to an edge goes right), compared in float32: the training
+    table is float32 and the scoring features float64, so 1/13 must land in the same bin either way
+    (in float64 it falls below its own float32 edge, which read as drift)."""
+    return np.searchsorted(np.asarray(edges, dtype=np.float32), np.asarray(values, dtype=np.float32), side="right")
 
 
 def population_stability(reference: Mapping[str, Any], values: Any, floor: float = 1e-4) -> float:
@@ -103,7 +110,7 @@ def population_stability(reference: Mapping[str, Any], values: Any, floor: float
     ref_missing = float(reference["missing"])
     ref = np.append(np.asarray(reference["proportions"], dtype=float) * (1 - ref_missing), ref_missing)
     present = v[~np.isnan(v)]
-    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
+    counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
     new = np.append(counts, v.size - present.size) / max(v.size, 1)
     if ref.size != new.size:  # a feature that was all-missing in training
         return 0.0 if new[-1] == 1 else float("inf")
