@@ -96,7 +96,9 @@ def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The bin of each value (a value equal to an edge goes right), compared in float32: the training
     table is float32 and the scoring features float64, so 1/13 must land in the same bin either way
     (in float64 it falls below its own float32 edge, which read as drift)."""
-    return np.searchsorted(np.asarray(edges, dtype=np.float32), np.asarray(values, dtype=np.float32), side="right")
+    return np.searchsorted(
+        np.asarray(edges, dtype=np.float32), np.asarray(values, dtype=np.float32), side="right"
+    )
 
 
 def population_stability(reference: Mapping[str, Any], values: Any, floor: float = 1e-4) -> float:
