@@ -222,6 +222,42 @@ def test_the_console_and_the_manifest_say_what_was_read_and_skipped(folder_and_m
     assert f"events: read {read['rows_read']:,} of {read['rows_in_file']:,} rows" in result.output
 
 
+@pytest.mark.parametrize("promoted", [False, True])
+def test_a_list_from_a_model_the_gate_refused_says_so(
+    folder_and_model, tmp_path: Path, promoted: bool
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    reason = "loses to the logistic baseline on the backtest (pr_auc 0.5981 vs 0.6172)"
+    export_model(model, tmp_path / "model", {**meta, "promoted": promoted, "promotion_reason": reason})
+    out = tmp_path / "list"
+    args = ["score", "--data", str(folder), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    args += ["--model", str(tmp_path / "model"), "--set", "score.history_weeks=4"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == {
+        "version": "1",
+        "source": str(tmp_path / "model"),
+        "promoted": promoted,
+        "promotion_reason": reason,
+    }
+    report = (out / "report.html").read_text()
+    said = "warning: the model was not promoted by the champion gate (loses to the logistic" in " ".join(
+        result.output.split()
+    )
+    assert said is not promoted
+    assert (
+        "<b>Model not promoted.</b> The model was not promoted by the champion gate" in report
+    ) is not promoted
+
+
 def test_the_scratch_folder_is_removed_after_a_failing_run(
     folder_and_model, tmp_path: Path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]

@@ -435,6 +435,8 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
+    if run.model_note:
+        console.print(f"[bold yellow]warning:[/] {run.model_note}", highlight=False, soft_wrap=True)
     if result.drifted:
         names = ", ".join(f"{k} ({v:.2f})" for k, v in list(result.drifted.items())[:10])
         console.print(

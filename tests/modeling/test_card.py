@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
+import pytest
+
 from churnml.modeling.card import ModelCard
 from churnml.scoring.assemble import feature_drift, model_version
 
@@ -43,3 +45,21 @@ def test_drift_reads_the_cards_reference() -> None:
     X = np.array([[0.0], [1.0], [0.0], [1.0]])
     assert feature_drift(X, ["f"], {"feature_reference": reference}) == {"f": 0.0}
     assert feature_drift(X, ["f"], {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("promoted", "reason", "expected"),
+    [
+        (True, "beats the champion", None),
+        (None, None, None),  # trained before the gate recorded its verdict
+        (
+            False,
+            "loses to the logistic baseline on the backtest (pr_auc 0.5981 vs 0.6172)",
+            "the model was not promoted by the champion gate (loses to the logistic baseline on the backtest "
+            "(pr_auc 0.5981 vs 0.6172)): no model has earned the champion alias on this data yet, so this "
+            "list uses it; weigh its ranking against the rules that fired",
+        ),
+    ],
+)
+def test_a_list_says_when_its_model_was_not_promoted(promoted, reason, expected) -> None:
+    assert ModelCard(promoted=promoted, promotion_reason=reason).unpromoted_note() == expected

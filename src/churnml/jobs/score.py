@@ -30,7 +30,7 @@ from churnml.config import Config, config_hash
 from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, data_folder
 
-__all__ = ["ScoreRun", "score", "scoring_model"]
+__all__ = ["ScoreRun", "model_record", "score", "scoring_model"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class ScoreRun:
     dark_features: list[str]
     timer: Timer
     reads: Any = None  # churnml.jobs.score_data.EventReads: what was read of the events (None: all)
+    model_note: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
 
 
 def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
@@ -94,7 +95,7 @@ def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> Non
         )
 
 
-def _report(result: Any, day: date, version: str, cfg: Config) -> str:
+def _report(result: Any, day: date, version: str, cfg: Config, model_note: str | None = None) -> str:
     """The HTML report of the scored list."""
     from churnml.reporting.report import report_html
     from churnml.scoring.rules import rule_descriptions
@@ -104,6 +105,7 @@ def _report(result: Any, day: date, version: str, cfg: Config) -> str:
         result.history,
         as_of=day,
         model_version=version,
+        model_note=model_note or "",
         drifted=result.drifted,
         top_drivers=cfg.score.top_drivers,
         max_clients=cfg.score.report_clients,
@@ -163,6 +165,7 @@ def _manifest(
     empty = empty_optional_columns(dataset.tables)
     return {
         **manifest,
+        "model": model_record(manifest["model"], metadata),
         "data": {
             **manifest["data"],
             "tables": spans,
@@ -174,6 +177,15 @@ def _manifest(
         },
         "written_by": MARKER,  # the marker: this folder is churnml's to replace
     }
+
+
+def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's ``model`` entry with the champion gate's verdict (``promoted``, ``promotion_reason``:
+    null for a model trained before the gate recorded them)."""
+    from churnml.modeling.card import ModelCard
+
+    card = ModelCard.from_dict(metadata)
+    return {**dict(model), "promoted": card.promoted, "promotion_reason": card.promotion_reason}
 
 
 def _scored_list(
@@ -221,6 +233,7 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
+    from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
         checked_output_folder,
@@ -269,7 +282,8 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step)
     step("writing the report")
     done = timer.step("report")
-    files = _list_files(result, _report(result, day, version, cfg))
+    note = ModelCard.from_dict(metadata).unpromoted_note()
+    files = _list_files(result, _report(result, day, version, cfg, note))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -286,4 +300,4 @@ def score(
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads)
+    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads, note)

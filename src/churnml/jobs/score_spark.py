@@ -380,7 +380,8 @@ def score_on_spark(
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
-    from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, scoring_model
+    from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, model_record, scoring_model
+    from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import ScoringError, history_plan, model_version
     from churnml.scoring.outputs import (
         checked_output_folder,
@@ -427,16 +428,18 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    files = _list_files(result, _report(result, day, version, cfg))
+    note = ModelCard.from_dict(metadata).unpromoted_note()
+    files = _list_files(result, _report(result, day, version, cfg, note))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
+    manifest["model"] = model_record(manifest["model"], metadata)
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    return ScoreRun(folder, day, version, result, manifest, changed, {}, [], [], timer)
+    return ScoreRun(folder, day, version, result, manifest, changed, {}, [], [], timer, model_note=note)
 
 
 def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:

@@ -48,6 +48,18 @@ class ModelCard:
     run_id: str | None = None
     model_version: str | None = None
 
+    def unpromoted_note(self) -> str | None:
+        """What a list scored with this model must say when the champion gate refused it (it is used
+        only while no model holds the champion alias): ``None`` for a champion or a card without a
+        verdict."""
+        if self.promoted is not False:
+            return None
+        why = f" ({self.promotion_reason})" if self.promotion_reason else ""
+        return (
+            f"the model was not promoted by the champion gate{why}: no model has earned the champion alias "
+            "on this data yet, so this list uses it; weigh its ranking against the rules that fired"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The card as the JSON mapping of ``metadata.json``: every field that is set, by name."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

@@ -3,6 +3,7 @@
 Input: the scored list (one row per client, :class:`churnml.scoring.outputs.Scores` columns) and its health
 history (one row per client x weekly snapshot). Sections:
 
+0. a warning when the model was not promoted by the champion gate (no champion yet);
 1. the portfolio by zone (clients, ARR, ARR at risk) with a bar chart, and ARR at risk by value tier;
 2. the health distribution;
 3. drifted features (PSI above ``score.drift_psi``), when any;
@@ -526,6 +527,7 @@ def report_html(
     as_of: date,
     model_version: str,
     drifted: Mapping[str, float],
+    model_note: str = "",
     top_drivers: int,
     max_clients: int,
     movers: int = 20,
@@ -537,7 +539,8 @@ def report_html(
 ) -> str:
     """The whole report as one HTML string (sections: module docstring).
 
-    ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines)."""
+    ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
+    ``model_note`` says, above everything, that the model was not promoted (empty: nothing to say)."""
     rule_text = dict(rule_text or {})
     shown = _by_zone_then_priority(scores).head(max_clients)
     linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
@@ -557,6 +560,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a><a href="#silent">silent</a><a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
+{f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {_portfolio_html(scores, currency)}
 {_drift_html(drifted)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
