@@ -95,6 +95,7 @@ class FeaturesConfig(_Section):
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
     export_events: tuple[str, ...] = ("data_export",)
     low_csat: float = Field(2, ge=1, le=5)
+    lifetime: bool | Literal["auto"] = "auto"
     engine: Literal["polars", "spark"] = "polars"
 
     @field_validator("windows")
@@ -433,6 +434,17 @@ class Config(_Section):
     playbooks: PlaybooksConfig = PlaybooksConfig()
     winback: WinbackConfig = WinbackConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _resolved_lifetime(self) -> Config:
+        """``features.lifetime: auto`` is on for purchases without a contract (``label.source:
+        inactivity``: RFM's lifetime frequency and order value) and off for contract billing, where the
+        lifetime count of regular invoices repeats the tenure (docs/benchmarks.md, "Lifetime columns")."""
+        if self.features.lifetime != "auto":
+            return self
+        on = self.label.source == "inactivity"
+        object.__setattr__(self, "features", self.features.model_copy(update={"lifetime": on}))  # frozen
+        return self
 
 
 def default_config_path() -> Path:

@@ -7,7 +7,9 @@ from datetime import date, datetime
 import pytest
 from feature_helpers import features_at, make_dataset
 
+from churnml.config import Config, FeaturesConfig, LabelConfig
 from churnml.contract.schemas import Table
+from churnml.features.payments import LIFETIME
 
 S0 = date(2024, 2, 12)  # Monday: invoice 1 is overdue, not yet paid (paid later that day)
 S1 = date(2024, 3, 4)
@@ -83,7 +85,26 @@ SUBSCRIPTIONS = [
 @pytest.fixture(scope="module")
 def frame():
     tables = {Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS, Table.SUBSCRIPTIONS: SUBSCRIPTIONS}
-    return features_at(make_dataset(tables), ["c"], [S_OLD, S0, date(2024, 2, 26), S1])
+    cfg = FeaturesConfig(lifetime=True)  # with RFM's lifetime columns
+    return features_at(make_dataset(tables), ["c"], [S_OLD, S0, date(2024, 2, 26), S1], cfg)
+
+
+@pytest.mark.parametrize(
+    ("source", "lifetime", "expected"),
+    [
+        ("inactivity", "auto", True),  # a shop: RFM's lifetime frequency and order value
+        ("subscriptions", "auto", False),  # contract billing: the invoice count repeats the tenure
+        ("churns", "auto", False),
+        ("subscriptions", True, True),  # said explicitly, it holds
+        ("inactivity", False, False),
+    ],
+)
+def test_lifetime_columns_are_on_for_purchases_without_a_contract(source, lifetime, expected):
+    cfg = Config(label=LabelConfig(source=source), features=FeaturesConfig(lifetime=lifetime))
+    assert cfg.features.lifetime is expected
+    tables = {Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS}
+    columns = features_at(make_dataset(tables), ["c"], [S1], cfg.features).columns
+    assert [c for c in columns if c in LIFETIME] == (list(LIFETIME) if expected else [])
 
 
 @pytest.mark.parametrize(
@@ -103,6 +124,15 @@ def frame():
         (S1, "payments_days_since_payment", 21),  # 2024-02-12 -> 2024-03-04
         (S1, "payments_mean_gap_days", 33),  # 2024-01-10 -> 2024-02-12
         (S1, "payments_gap_ratio", 21 / 33),
+        (S1, "payments_orders_total", 2),  # the refund and the failed payment are not orders
+        (S1, "payments_days_since_first_payment", 54),  # 2024-01-10 -> 2024-03-04
+        (S1, "payments_mean_amount", 75),  # (100 + 50) / 2
+        (S0, "payments_orders_total", 1),  # paid on the snapshot's day: not seen yet
+        (S0, "payments_days_since_first_payment", 33),
+        (S0, "payments_mean_amount", 50),
+        (S_OLD, "payments_orders_total", 0),
+        (S_OLD, "payments_days_since_first_payment", None),
+        (S_OLD, "payments_mean_amount", None),
         # before the late payment arrives: overdue, and both invoices still open
         (S0, "payments_overdue_open", 1),
         (S0, "payments_overdue_amount", 100),

@@ -8,6 +8,9 @@ starts the next week from data strictly before it.
 
 Point in time:
 - a payment counts from the day it was paid; a refund or failure from its paid/issued/due day;
+- the lifetime columns (:data:`LIFETIME`, with ``features.lifetime``: RFM's frequency and monetary
+  value) count every paid payment on record before the snapshot, so a young dataset, whose long windows
+  reach back before its first day and are left unknown, still has them;
 - an invoice is *overdue and open* at a snapshot when its due day is before it and it was not paid
   before it (failed and refunded rows are counted as such, not as overdue);
 - a subscription term counts at a snapshot when ``start_date`` is before it and ``end_date`` on or
@@ -43,7 +46,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec, trends
 
-__all__ = ["FAMILY", "SPECS", "payment_features", "subscription_features"]
+__all__ = ["FAMILY", "LIFETIME", "SPECS", "payment_features", "subscription_features"]
 
 _EPS = 1e-9
 
@@ -195,11 +198,25 @@ def _payment_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
         nw.col(cum("_overdue_amt_d")).round(6).alias("payments_overdue_amount"),
         nw.col(cum("_open_d")).alias("payments_open"),
         days_since("_last_paid").alias("payments_days_since_payment"),
+        *(_lifetime_columns(n_orders) if cfg.lifetime is True else []),
         nw.when(n_orders >= 2).then(mean_gap).alias("payments_mean_gap_days"),
         nw.when(n_orders >= 2).then(safe_div(gap_now, mean_gap)).alias("payments_gap_ratio"),
         ratio_trend("_paid", recent, base).alias("payments_paid_ratio"),
         relative_slope("_paid", cfg.slope_weeks).alias("payments_paid_slope"),
         zscore("_paid", cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias("payments_paid_z"),
+    ]
+
+
+# RFM's lifetime frequency and order value (features.lifetime): see the module docstring
+LIFETIME = ("payments_orders_total", "payments_days_since_first_payment", "payments_mean_amount")
+
+
+def _lifetime_columns(n_orders: nw.Expr) -> list[nw.Expr]:
+    """The :data:`LIFETIME` columns over :func:`_payment_history`."""
+    return [
+        n_orders.cast(nw.Float64).alias(LIFETIME[0]),
+        days_since("_first_paid").alias(LIFETIME[1]),
+        safe_div(nw.col(cum("_paid")), n_orders).alias(LIFETIME[2]),
     ]
 
 
@@ -435,6 +452,36 @@ SPECS: tuple[SpecPattern, ...] = (
         "Last payment or order {value:.0f} days ago",
         "days",
         "days since the last payment",
+    ),
+    spec(
+        "payments_orders_total",
+        FAMILY,
+        "payments",
+        0,
+        "orders",
+        "{value:.0f} payments or orders on record",
+        "count",
+        "payments or orders on record",
+    ),
+    spec(
+        "payments_days_since_first_payment",
+        FAMILY,
+        "days",
+        0,
+        "orders",
+        "First payment or order on record {value:.0f} days ago",
+        "days",
+        "days since the first payment on record",
+    ),
+    spec(
+        "payments_mean_amount",
+        FAMILY,
+        "currency",
+        0,
+        "revenue",
+        "{money} per payment or order on average",
+        "amount",
+        "mean payment or order",
     ),
     spec(
         "payments_mean_gap_days",

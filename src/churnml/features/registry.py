@@ -100,6 +100,8 @@ _EVENT_GROUPS = {"logins": "login_events", "key_features": "key_events", "export
 
 
 def _configured(base: SpecPattern, cfg: FeaturesConfig) -> bool:
+    if base.name in payments.LIFETIME:  # RFM's lifetime columns: features.lifetime (on for shops)
+        return cfg.lifetime is True
     needs = _EVENT_GROUPS.get(base.group) if base.family == "usage" else None
     return needs is None or bool(getattr(cfg, needs))
 
