@@ -252,15 +252,23 @@ def list_reasons(
     names: list[str],
     features: FeaturesConfig,
     score: ScoreConfig,
+    *,
+    reference: np.ndarray | None = None,
+    chosen: np.ndarray | None = None,
 ) -> Reasons:
-    """Explain the chosen rows (``score.explain_limit``) and why they changed since last week."""
+    """Explain the chosen rows (``chosen``, default ``score.explain_limit``'s :func:`explained_rows`) and
+    why they changed since last week, citing drivers against ``reference`` (default: the levels of
+    ``values_now``; a Spark bucket passes the whole portfolio's)."""
     zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
-    priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
-    chosen = explained_rows(zone, priority, score.explain_limit)
+    if chosen is None:
+        priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
+        chosen = explained_rows(zone, priority, score.explain_limit)
     prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     citing = Citing(
-        reference_levels(values_now, names, registry_catalog(features)[0]),
+        reference
+        if reference is not None
+        else reference_levels(values_now, names, registry_catalog(features)[0]),
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
     )
     explanation = explanations(

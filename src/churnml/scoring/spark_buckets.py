@@ -227,49 +227,28 @@ def _bucket_reasons(
     health: np.ndarray,
     ctx: BucketContext,
 ) -> Any:
-    """``reasons.list_reasons`` for every client of the bucket, citing drivers against the portfolio's
-    reference levels (``ctx.reference``) rather than the bucket's."""
+    """:func:`churnml.scoring.reasons.list_reasons` for every client of the bucket, citing drivers against
+    the portfolio's reference levels (``ctx.reference``) rather than the bucket's (``score.explain_limit``
+    is applied on the driver, over the whole list)."""
     from churnml.modeling.train import feature_matrix
-    from churnml.scoring.reasons import (
-        Citing,
-        Reasons,
-        changed_previous_rows,
-        explanations,
-        scattered_rows,
-        scattered_values,
-        short_term_clients,
-        with_probabilities,
-    )
+    from churnml.scoring.reasons import list_reasons
 
-    names, score = list(ctx.names), ctx.score
-    zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
-    values_now = feature_matrix(now, names)
-    chosen = np.arange(len(ids))
-    prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
-    values_prev = feature_matrix(prev, names) if (prev_row >= 0).any() else values_now[:0]
-    citing = Citing(ctx.reference, short_term_clients(ids, ctx.as_of, dataset.get(Table.SUBSCRIPTIONS)))
-    explanation = explanations(
+    names = list(ctx.names)
+    return list_reasons(
         ctx.model,
-        values_now,
-        values_prev,
-        chosen,
-        prev_row,
+        dataset,
+        ctx.as_of,
+        ids,
+        feature_matrix(now, names),
+        prev,
+        p_now,
+        standing,
         health,
         names,
         ctx.features,
-        score.top_drivers,
-        citing,
-        score.currency,
-    )
-    why: list[str | None] = [
-        with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
-        for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True)
-    ]
-    return Reasons(
-        scattered_rows(explanation.drivers, chosen, len(ids)),
-        {f: scattered_values(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
-        why,
-        np.ones(len(ids), dtype=bool),
+        ctx.score,
+        reference=ctx.reference,
+        chosen=np.arange(len(ids)),
     )
 
 
