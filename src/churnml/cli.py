@@ -497,6 +497,13 @@ def adapt_transactions(
     inactivity_days: Annotated[
         int, typer.Option("--inactivity-days", help="Days without an order that mean churn (config snippet).")
     ] = 90,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Keep only lines before this day (YYYY-MM-DD): the log as it stood then; the rest is counted.",
+        ),
+    ] = None,
 ) -> None:
     """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
 
@@ -520,7 +527,9 @@ def adapt_transactions(
         "time_format": time_format,
     }
     with console.status(f"reading {input_.name}"):
-        report, timer = adapt_job(input_, out, columns, preset, inactivity_days)
+        report, timer = adapt_job(input_, out, columns, preset, inactivity_days, parse_date(until, "--until"))
+    if report.after_until:
+        console.print(f"left out {report.after_until:,} lines on or after {report.until} (--until)")
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""

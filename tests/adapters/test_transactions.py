@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 import pytest
@@ -207,6 +207,44 @@ def test_cli_adapts_a_csv_log_into_a_valid_dataset(tmp_path):
     assert dataset.row_counts() == {"clients": 3, "events": 13, "payments": 7}
     spine = labeled_spine(dataset, snapshot_grid(cfg.snapshots, dataset.start, dataset.as_of), cfg.label)
     assert spine.height > 0
+
+
+@pytest.mark.parametrize(
+    ("until", "after", "clients", "payments"),
+    [
+        # usable lines: 5 in January (invoices 100 x2, 101, 102, C103), 3 in February (106, 107, 108)
+        (None, 0, 3, 7),
+        (date(2024, 2, 3), 2, 2, 5),  # 107 and 108 (customer 888, all its lines) left out
+        (date(2024, 1, 6), 4, 2, 3),  # only invoices 100, 101, 102 remain
+    ],
+)
+def test_until_keeps_the_log_as_it_stood_that_day(until, after, clients, payments):
+    tables, report = transactions_to_contract(LOG, SPEC, until)
+    assert report.after_until == after and report.until == until
+    assert report.skipped_total == 2  # the bad rows are counted as before, not as "after until"
+    assert report.kept_lines == 8 - after
+    assert tables[Table.CLIENTS].height == clients and tables[Table.PAYMENTS].height == payments
+    if until is not None:
+        assert tables[Table.PAYMENTS].get_column(Payments.PAID_AT).max() < datetime(
+            until.year, until.month, until.day
+        )
+        assert report.to_dict()["until"] == until.isoformat()
+
+
+def test_cli_until_says_what_it_left_out(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    LOG.write_parquet(tmp_path / "log.parquet")
+    args = ["adapt", "transactions", "--input", str(tmp_path / "log.parquet"), "--preset", "online-retail"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--until", "2024-02-03"])
+    assert result.exit_code == 0, result.output
+    assert "left out 2 lines on or after 2024-02-03 (--until)" in result.output
+    assert json.loads((tmp_path / "cut" / "adapt_report.json").read_text())["after_until"] == 2
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--until", "Feb 3"])
+    assert bad.exit_code != 0 and "--until 'Feb 3' is not a date (expected YYYY-MM-DD)" in bad.output
+    assert not (tmp_path / "bad").exists()
 
 
 def test_cli_reports_a_missing_column_in_one_line(tmp_path):

@@ -5,6 +5,7 @@ turned into a contract dataset folder (clients, payments, events), a ``churnml.y
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,16 @@ __all__ = ["adapt_transactions"]
 
 
 def adapt_transactions(
-    input_: Path, out: Path, columns: dict[str, str | None], preset: str | None, inactivity_days: int
+    input_: Path,
+    out: Path,
+    columns: dict[str, str | None],
+    preset: str | None,
+    inactivity_days: int,
+    until: date | None = None,
 ) -> tuple[Any, Timer]:
     """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
-    ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, write the folder ``out``;
-    returns the adapter's report and the step timer."""
+    ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, only its lines
+    before ``until`` when given, write the folder ``out``; returns the adapter's report and the step timer."""
     import polars as pl
 
     from churnml.contract.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
@@ -39,7 +45,7 @@ def adapt_transactions(
     done()
     done = timer.step("adapt")
     try:
-        tables, report = transactions_to_contract(frame, spec)
+        tables, report = transactions_to_contract(frame, spec, until)
     except ValueError as exc:
         if type(exc) is not ValueError:
             raise

@@ -22,6 +22,10 @@ printed and written to ``adapt_report.json``), never dropped silently: no custom
 unparsable or missing amount / quantity / price, zero quantity. Each skipped row is counted once,
 under the first reason in that order.
 
+With ``until``, the log is taken as it stood on that day: usable lines at or after it are left out and
+counted apart (``AdaptReport.after_until``: they are not bad rows), so a long log gives the shorter
+history a younger shop has.
+
 Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quantity x Price, Invoice
 (cancellations start with "C"), StockCode as product, Country as segment.
 """
@@ -29,7 +33,7 @@ Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quant
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -143,6 +147,8 @@ class AdaptReport:
     last_time: datetime | None
     customers_with_several_segments: int
     spec: dict[str, Any] = field(default_factory=dict)
+    until: date | None = None
+    after_until: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -151,7 +157,7 @@ class AdaptReport:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["skipped_total"] = self.skipped_total
-        for key in ("first_time", "last_time"):
+        for key in ("first_time", "last_time", "until"):
             out[key] = out[key].isoformat() if out[key] is not None else None
         return out
 
@@ -350,11 +356,12 @@ def _clients_of(kept: pl.DataFrame, spec: TransactionSpec) -> tuple[pl.DataFrame
 
 
 def transactions_to_contract(
-    frame: pl.DataFrame, spec: TransactionSpec
+    frame: pl.DataFrame, spec: TransactionSpec, until: date | None = None
 ) -> tuple[dict[Table, pl.DataFrame], AdaptReport]:
     """Contract tables (clients, payments, events) from a transaction log, and what was skipped.
 
-    See the module docstring for the grain and columns of each table. Raises
+    See the module docstring for the grain and columns of each table; ``until``: only lines strictly
+    before that day (the rest counted in ``after_until``). Raises
     :class:`~churnml.contract.validation.ContractError` when a named column is missing and ``ValueError`` when
     the spec gives neither an amount nor quantity and price.
     """
@@ -363,7 +370,12 @@ def transactions_to_contract(
     skipped = {r: 0 for r in SKIP_REASONS}
     for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
         skipped[reason] = n
-    kept = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
+    usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
+    kept = (
+        usable
+        if until is None
+        else usable.filter(pl.col(_TIME) < datetime(until.year, until.month, until.day))
+    )
     payments = _payments_of(kept, spec)
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
@@ -381,6 +393,8 @@ def transactions_to_contract(
         last_time=kept.get_column(_TIME).max(),  # type: ignore[arg-type]
         customers_with_several_segments=several,
         spec={k: v for k, v in asdict(spec).items() if v is not None},
+        until=until,
+        after_until=usable.height - kept.height,
     )
     tables = {Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.EVENTS: events}
     return tables, report
