@@ -534,8 +534,9 @@ def adapt_transactions(
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
             console.print(f"[yellow]skipped[/] {n:,} rows: {reason.replace('_', ' ')}{hint}")
+    cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
     out_console.print(
-        f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped), "
+        f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped{cut}), "
         f"{report.clients:,} clients, {report.payments:,} payments ({report.refund_payments:,} refunds), "
         f"{report.events:,} events; {report.first_time:%Y-%m-%d} .. {report.last_time:%Y-%m-%d}; "
         f"{timer.total():.1f}s -> {out}/ (see adapt_report.json, use --config {out}/churnml.yaml)"

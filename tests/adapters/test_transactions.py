@@ -241,6 +241,7 @@ def test_cli_until_says_what_it_left_out(tmp_path):
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--until", "2024-02-03"])
     assert result.exit_code == 0, result.output
     assert "left out 2 lines on or after 2024-02-03 (--until)" in result.output
+    assert "10 rows -> 6 lines kept (2 skipped, 2 on or after 2024-02-03)" in result.output  # 6 + 2 + 2
     assert json.loads((tmp_path / "cut" / "adapt_report.json").read_text())["after_until"] == 2
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--until", "Feb 3"])
     assert bad.exit_code != 0 and "--until 'Feb 3' is not a date (expected YYYY-MM-DD)" in bad.output
