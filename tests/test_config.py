@@ -49,7 +49,7 @@ def test_pydantic_defaults_equal_the_yaml_key_for_key() -> None:
 
 def test_defaults_hold_the_documented_values() -> None:
     cfg = Config()
-    assert cfg.train.lightgbm["num_leaves"] == 15
+    assert cfg.train.lightgbm["num_leaves"] == 4
     assert cfg.rules.raise_zone == {
         "term_lapsed": "red",
         "champion_change": "yellow",

@@ -123,7 +123,7 @@ class TrainConfig(_Section):
         default_factory=lambda: {
             "n_estimators": 2000,
             "learning_rate": 0.05,
-            "num_leaves": 15,
+            "num_leaves": 4,
             "min_child_samples": 20,
             "subsample": 0.8,
             "subsample_freq": 1,

@@ -54,7 +54,7 @@ def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
     """The search space: LightGBM parameters plus ``imbalance_power`` (class reweighting strength)."""
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
-        "num_leaves": trial.suggest_int("num_leaves", 7, 127, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 2, 63, log=True),
         "min_child_samples": trial.suggest_int("min_child_samples", 10, 400, log=True),
         "subsample": trial.suggest_float("subsample", 0.5, 1.0),
         "subsample_freq": 1,
