@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnml.modeling.export import export_model, feature_reference, load_exported, population_stability
-from churnml.modeling.train import ChurnModel, ScoreCalibrator, model_from_config
+from churnml.modeling.train import (
+    ChurnModel,
+    ScoreCalibrator,
+    calibrator_for,
+    model_from_config,
+    rate_weights,
+)
 
 from .conftest import FIRST, labeled_table
 
@@ -284,3 +290,37 @@ def test_sigmoid_calibration_never_reverses_the_ranking():
     # the right way round, Platt scaling is kept as it is
     q = ScoreCalibrator("sigmoid").fit(raw, np.array([0, 0, 0, 1, 0, 1])).predict(np.array([-3.0, 0.0, 5.0]))
     np.testing.assert_allclose(q, [0.00526, 0.14084, 0.98044], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("y", "rate", "expected"),
+    [
+        ([1, 0, 0, 0], 0.125, [0.5, 7 / 6, 7 / 6, 7 / 6]),  # held-out 1 in 4, training rows 1 in 8
+        ([1, 1, 0, 0], 0.25, [0.5, 0.5, 1.5, 1.5]),
+        ([1, 0, 0, 0], 0.25, None),  # already the training rate: no weights
+        ([1, 0, 0, 0], None, None),
+        ([0, 0, 0], 0.1, None),  # one class: nothing to weigh
+    ],
+)
+def test_rate_weights_bring_the_rows_to_the_given_churn_rate(y, rate, expected):
+    w = rate_weights(np.array(y), rate)
+    if expected is None:
+        assert w is None
+    else:
+        np.testing.assert_allclose(w, expected)
+        assert np.average(y, weights=w) == pytest.approx(rate)
+        assert w.sum() == pytest.approx(len(y))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_a_calibration_on_enriched_rows_lands_on_the_training_rate(method):
+    """Held-out rows with 3 churners in 10 (enriched), standing for training rows with 1 in 10: the
+    mean calibrated probability on those rows is 0.1 with the rate given, 0.3 without."""
+    raw = np.array([-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    y = np.array([0, 0, 1, 0, 0, 1, 0, 0, 1, 0])
+    plain = calibrator_for(raw, y, method, 1).predict(raw)
+    weighted = calibrator_for(raw, y, method, 1, rate=0.1)
+    w = rate_weights(y, 0.1)
+    assert np.average(plain, weights=None) == pytest.approx(0.3, abs=1e-3)
+    assert np.average(weighted.predict(raw), weights=w) == pytest.approx(0.1, abs=1e-3)
+    assert weighted.method_ == method

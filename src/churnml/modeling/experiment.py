@@ -144,9 +144,22 @@ class Contender:
 def calibrated_on_holdout(
     score: Callable[[np.ndarray], np.ndarray], y: np.ndarray, rows: FoldRows, cfg: TrainConfig
 ) -> np.ndarray:
-    """Probabilities on the test rows of a score calibrated on the held-out clients' rows."""
-    cal = calibrator_for(score(rows.holdout), y[rows.holdout], cfg.calibration, cfg.min_isotonic_positives)
+    """Probabilities on the test rows of a score calibrated on the held-out clients' rows, weighted to the
+    churn rate of the fold's training rows (:func:`training_rate`)."""
+    cal = calibrator_for(
+        score(rows.holdout),
+        y[rows.holdout],
+        cfg.calibration,
+        cfg.min_isotonic_positives,
+        training_rate(y, rows),
+    )
     return cal.predict(score(rows.test))
+
+
+def training_rate(y: np.ndarray, rows: FoldRows) -> float:
+    """The churn rate of the fold's training rows (learning and held-out clients together): the rate
+    a calibration on the held-out clients stands for (they may be enriched in churners)."""
+    return float(y[np.concatenate([rows.fit, rows.holdout])].mean())
 
 
 def training_sample(
@@ -252,7 +265,11 @@ def _held_out_model(
     clients."""
     fit, weight = _sampled(rows.fit, y, table, cfg)
     return model_from_config(cfg, tuned, monotone).fit(
-        Rows(X, fit), y[fit], eval_set=(Rows(X, rows.holdout), y[rows.holdout]), sample_weight=weight
+        Rows(X, fit),
+        y[fit],
+        eval_set=(Rows(X, rows.holdout), y[rows.holdout]),
+        sample_weight=weight,
+        calibration_rate=training_rate(y, rows),
     )
 
 
@@ -593,10 +610,17 @@ def _deployed_model(
     )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
     every, weight = _sampled(np.arange(len(y)), y, labeled, cfg)
+    rate = float(y.mean())  # the held-out clients may be enriched in churners: weighted back to this
     if weight is None and every.size == len(y):
-        final.fit(X, y, calibration_scores=(raw, y[ho]))
+        final.fit(X, y, calibration_scores=(raw, y[ho]), calibration_rate=rate)
     else:
-        final.fit(Rows(X, every), y[every], calibration_scores=(raw, y[ho]), sample_weight=weight)
+        final.fit(
+            Rows(X, every),
+            y[every],
+            calibration_scores=(raw, y[ho]),
+            sample_weight=weight,
+            calibration_rate=rate,
+        )
     return final, f"{rounds} ({rounds_source})", calib_source
 
 

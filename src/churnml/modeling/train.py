@@ -35,6 +35,7 @@ __all__ = [
     "mean_booster",
     "model_from_config",
     "monotone_directions",
+    "rate_weights",
     "smoothed_best_iteration",
 ]
 
@@ -45,7 +46,9 @@ _EPS = 1e-4
 _TIE_BREAK = 1e-6
 
 
-def _non_decreasing(platt: LogisticRegression, y: np.ndarray) -> LogisticRegression:
+def _non_decreasing(
+    platt: LogisticRegression, y: np.ndarray, weight: np.ndarray | None = None
+) -> LogisticRegression:
     """``platt`` unchanged when its slope is positive; else the constant map to the calibration rows' churn
     rate (slope 0). A calibrator maps scores to probabilities and never reverses the model's ranking: a
     small held-out set where the score happens to run the wrong way (a few churners) would otherwise turn
@@ -53,7 +56,7 @@ def _non_decreasing(platt: LogisticRegression, y: np.ndarray) -> LogisticRegress
     raw order under the constant."""
     if platt.coef_[0, 0] > 0:
         return platt
-    rate = float(np.clip(np.mean(y), _EPS, 1 - _EPS))
+    rate = float(np.clip(np.average(y, weights=weight), _EPS, 1 - _EPS))
     platt.coef_ = np.zeros_like(platt.coef_)
     platt.intercept_ = np.array([np.log(rate / (1 - rate))])
     return platt
@@ -69,15 +72,20 @@ class ScoreCalibrator(BaseEstimator):
     def __init__(self, method: str = "isotonic") -> None:
         self.method = method
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> ScoreCalibrator:
+    def fit(self, raw: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> ScoreCalibrator:
+        """Fit the map on raw scores ``raw`` and labels ``y``; ``sample_weight`` weighs the rows (e.g.
+        :func:`rate_weights`)."""
         raw = np.asarray(raw, dtype=float).ravel()
         y = np.asarray(y, dtype=float).ravel()
         if self.method == "isotonic":
-            self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-        elif self.method == "sigmoid":
-            self.logistic_ = _non_decreasing(
-                LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y.astype(int)), y
+            self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+                raw, y, sample_weight=sample_weight
             )
+        elif self.method == "sigmoid":
+            platt = LogisticRegression(C=1e6).fit(
+                raw.reshape(-1, 1), y.astype(int), sample_weight=sample_weight
+            )
+            self.logistic_ = _non_decreasing(platt, y, sample_weight)
         else:
             raise ValueError(f"calibration method must be isotonic or sigmoid, not {self.method!r}")
         self.method_ = self.method
@@ -103,20 +111,37 @@ def smoothed_best_iteration(curve: Any, share: float = 0.1) -> int:
     return int(np.argmax(smooth)) + 1
 
 
+def rate_weights(y: np.ndarray, rate: float | None) -> np.ndarray | None:
+    """Row weights under which the churn rate of the 0/1 labels ``y`` is ``rate`` (churners weighted
+    ``rate / own rate``, the others ``(1 - rate) / (1 - own rate)``); ``None`` (no weights) when ``rate``
+    is ``None`` or already theirs, or when ``y`` holds one class.
+
+    The held-out clients of a small portfolio are enriched in churners (:func:`churnml.modeling.backtest.
+    holdout_clients`) so that early stopping and calibration have some to learn from; a calibration on
+    them, unweighted, would put every probability at their churn rate instead of the training rows'.
+    """
+    y = np.asarray(y, dtype=float)
+    own = float(y.mean()) if y.size else 0.0
+    if rate is None or own in (0.0, 1.0) or np.isclose(rate, own, rtol=1e-9, atol=0.0):
+        return None
+    return np.where(y == 1, rate / own, (1 - rate) / (1 - own))
+
+
 def calibrator_for(
-    raw: np.ndarray, y: np.ndarray, method: str, min_isotonic_positives: int
+    raw: np.ndarray, y: np.ndarray, method: str, min_isotonic_positives: int, rate: float | None = None
 ) -> ScoreCalibrator:
     """A :class:`ScoreCalibrator` fitted on raw scores ``raw`` with labels ``y``.
 
     ``method`` ``auto`` picks isotonic with at least ``min_isotonic_positives`` positives (enough
-    points for a stepwise map), else sigmoid (Platt scaling, two parameters).
+    points for a stepwise map), else sigmoid (Platt scaling, two parameters). ``rate``: the churn rate
+    the calibration rows stand for (the rows are weighted to it, :func:`rate_weights`; ``None``: their own).
     """
     y = np.asarray(y).astype(int)
     if y.sum() == 0 or y.sum() == len(y):
         raise ValueError("the calibration rows hold only one class; cannot calibrate")
     if method == "auto":
         method = "isotonic" if y.sum() >= min_isotonic_positives else "sigmoid"
-    return ScoreCalibrator(method).fit(raw, y)
+    return ScoreCalibrator(method).fit(raw, y, rate_weights(y, rate))
 
 
 def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
@@ -219,6 +244,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         calib_set: tuple[pd.DataFrame, Any] | None = None,
         calibration_scores: tuple[np.ndarray, Any] | None = None,
         sample_weight: np.ndarray | None = None,
+        calibration_rate: float | None = None,
     ) -> ChurnModel:
         """Train on ``X``; calibrate on held-out data.
 
@@ -233,6 +259,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         - Calibration data, first given wins: ``calibration_scores=(raw, y)`` (raw scores of other
           models on out-of-fold rows, e.g. a backtest's), ``calib_set=(X_calib, y_calib)``, or
           ``eval_set``. Calibrating on the training rows is refused: it would be in-sample.
+        - ``calibration_rate``: the churn rate the calibration rows stand for, when their own differs
+          (held-out clients enriched in churners): they are weighted to it (:func:`rate_weights`).
         """
         y = _binary(y, "y")
         if y.sum() == 0 or y.sum() == len(y):
@@ -290,7 +318,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.best_iteration_ = smoothed_best_iteration(next(iter(curves["valid"].values())))
         self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
         raw_calib, y_calib = self._calibration_data(eval_set, calib_set, calibration_scores)
-        self.calibrator_ = calibrator_for(raw_calib, y_calib, self.calibration, self.min_isotonic_positives)
+        self.calibrator_ = calibrator_for(
+            raw_calib, y_calib, self.calibration, self.min_isotonic_positives, calibration_rate
+        )
         self.classes_ = np.array([0, 1])
         return self
 
