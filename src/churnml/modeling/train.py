@@ -116,9 +116,10 @@ def rate_weights(y: np.ndarray, rate: float | None) -> np.ndarray | None:
     ``rate / own rate``, the others ``(1 - rate) / (1 - own rate)``); ``None`` (no weights) when ``rate``
     is ``None`` or already theirs, or when ``y`` holds one class.
 
-    The held-out clients of a small portfolio are enriched in churners (:func:`churnml.modeling.backtest.
-    holdout_clients`) so that early stopping and calibration have some to learn from; a calibration on
-    them, unweighted, would put every probability at their churn rate instead of the training rows'.
+    The held-out clients of a small portfolio are enriched in churners
+    (:func:`churnml.modeling.backtest.holdout_clients`) so that early stopping and calibration have some
+    to learn from; a calibration on them, unweighted, would put every probability at their churn rate
+    instead of the training rows'.
     """
     y = np.asarray(y, dtype=float)
     own = float(y.mean()) if y.size else 0.0
