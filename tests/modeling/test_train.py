@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from churnml.modeling.experiment import recent_rows
 from churnml.modeling.export import export_model, feature_reference, load_exported, population_stability
 from churnml.modeling.train import (
     ChurnModel,
@@ -230,6 +231,33 @@ def test_a_float32_training_table_and_float64_scores_bin_alike(denominator):
     ref = feature_reference(pd.DataFrame({"x": rates.astype(np.float32)}))["x"]
     assert population_stability(ref, rates) == 0.0
     assert population_stability(ref, rates.astype(np.float32)) == 0.0
+
+
+def test_the_drift_reference_leaves_out_snapshots_that_miss_a_window_the_last_one_knows():
+    """Young data: the 182-day window becomes known at the third of the last 91 days' snapshots; the two
+    before it (null on every row) would read as a 2-in-5 missing share at every scoring run."""
+    snapshots = pd.to_datetime(
+        ["2024-01-01", "2024-03-04", "2024-03-11", "2024-03-18", "2024-03-25", "2024-04-01"]
+    )
+    labeled = pd.DataFrame(
+        {
+            "client_id": np.tile(["a", "b"], 6),
+            "snapshot": np.repeat(snapshots, 2),
+            "label": 0.0,
+            # known from 2024-03-18 on; a single client's null later stays (a true per-client null)
+            "orders_182d": [np.nan] * 6 + [1.0, 2.0, 3.0, np.nan, 5.0, 6.0],
+            "orders_7d": np.arange(12, dtype=float),
+            "never_known": np.nan,
+        }
+    )
+    ref = recent_rows(labeled, ["orders_182d", "orders_7d", "never_known"], seed=0)
+    assert sorted(pd.to_datetime(labeled.loc[ref.index, "snapshot"]).dt.strftime("%m-%d").unique()) == [
+        "03-18",
+        "03-25",
+        "04-01",
+    ]
+    assert len(ref) == 6
+    assert ref["orders_182d"].isna().sum() == 1
 
 
 @pytest.mark.parametrize(

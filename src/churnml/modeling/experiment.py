@@ -627,9 +627,20 @@ def _deployed_model(
 def recent_rows(labeled: pd.DataFrame, features: list[str], seed: int, days: int = 91) -> pd.DataFrame:
     """A sample (at most 20,000) of the feature rows of the last ``days`` of labeled snapshots: the
     reference of the drift check. The whole training window would not do: its early snapshots have the
-    long windows unknown (the data had not started), which is not the distribution scoring will see."""
+    long windows unknown (the data had not started), which is not the distribution scoring will see.
+
+    For the same reason a recent snapshot is left out when it misses a feature entirely (null on all its
+    rows, a window reaching before the data's first day) that the last labeled snapshot knows: on young
+    data the 182-day windows become known inside those 91 days, and the share of nulls before that would
+    read as drift at every scoring run. Grain: client x snapshot, columns ``features``.
+    """
     snaps = pd.to_datetime(labeled[SNAPSHOT])
     recent = labeled.loc[snaps >= snaps.max() - pd.Timedelta(days=days - 1), features]
+    recent_snaps = snaps.loc[recent.index]
+    known = recent.notna().groupby(recent_snaps.to_numpy()).any()
+    needed = known.loc[known.index.max()]
+    complete = known.index[known.loc[:, needed].all(axis=1)]
+    recent = recent.loc[recent_snaps.isin(complete).to_numpy()]
     return recent.sample(n=min(len(recent), 20_000), random_state=seed)
 
 
