@@ -88,7 +88,7 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     risk = scores.sort(Scores.PRIORITY).get_column(Scores.REVENUE_AT_RISK).to_list()
     assert risk == sorted(risk, reverse=True)
     assert manifest["model"]["version"] == "1"
-    assert manifest["model"]["source"] == ("models:/churnml@champion" if promoted else "models")
+    assert manifest["model"]["source"] == ("models:/churnml-raw@champion" if promoted else "models")
     assert (tmp_path / "scores" / "report.html").stat().st_size > 10_000
     csv_cells = (tmp_path / "scores" / "scores.csv").read_text().replace("\n", ",").split(",")
     assert not [c for c in csv_cells if c[:1] in ("=", "+", "@")]

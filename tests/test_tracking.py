@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import TrackingConfig
-from churnml.modeling.export import export_model
+from churnml.modeling.export import export_model, holds_model_of, load_exported
 from churnml.modeling.tracking import (
     champion_card,
     champion_metrics,
@@ -20,6 +20,7 @@ from churnml.modeling.tracking import (
     log_metrics,
     record_promotion,
     register_model,
+    registered_name,
     tracked_run,
     tracking_uri,
 )
@@ -86,3 +87,84 @@ def test_the_alias_moves_only_when_the_gate_says_so(store, tmp_path):
     assert meta["model_version"] == "1" and meta["tag"] == "first"
     p = model.churn_probability(table[FEATURES].head(20))
     assert p.shape == (20,) and ((p > 0) & (p < 1)).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# one champion per dataset: a second dataset in the same project is never scored with the first's model
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model_name", "dataset", "expected"),
+    [
+        (None, "shop_a", "churnml-shop_a"),
+        (None, "raw", "churnml-raw"),
+        ("acme-churn", "shop_a", "acme-churn"),
+    ],
+)
+def test_the_registered_name_follows_the_dataset_unless_configured(model_name, dataset, expected):
+    assert registered_name(model_name, dataset) == expected
+
+
+def _export(tmp_path: Path, folder: str, metadata: dict) -> Path:
+    table = labeled_table(n_clients=30, n_weeks=6)
+    X, y = table[FEATURES], table["label"]
+    model = ChurnModel({"n_estimators": 10, "num_leaves": 4}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    return export_model(model, tmp_path / folder, metadata)
+
+
+@pytest.mark.parametrize(
+    ("export", "dataset", "expected"),
+    [
+        (None, "shop_a", False),  # nothing exported
+        ({"dataset": "shop_a"}, "shop_a", True),
+        ({"dataset": "shop_a"}, "shop_b", False),
+        ({}, "shop_b", True),  # a card from before cards named their dataset
+    ],
+)
+def test_holds_model_of(tmp_path, export, dataset, expected):
+    folder = tmp_path / "models" if export is None else _export(tmp_path, "models", export)
+    assert holds_model_of(folder, dataset) is expected
+
+
+def test_scoring_without_model_takes_this_datasets_champion_and_refuses_another_datasets_export(
+    store, tmp_path
+):
+    from churnml.config import load_config
+    from churnml.jobs.common import UserError
+    from churnml.jobs.score import scoring_model
+
+    folder = _export(tmp_path, "models", {"dataset": "shop_a", "tag": "a"})
+    with tracked_run(store, "churnml-shop_a"):
+        model, _ = load_exported(folder)
+        version = register_model(
+            log_churn_model(model, folder, labeled_table(5, 2)[FEATURES]), "churnml-shop_a", {}
+        )
+    record_promotion(store, "churnml-shop_a", version, True, "no champion yet")
+    cfg = load_config(None, [f"tracking.uri={store}", f"paths.models={folder}"])
+
+    _, meta, source = scoring_model(None, cfg, "shop_a")
+    assert (source, meta["tag"]) == ("models:/churnml-shop_a@champion", "a")
+    # shop_b has no champion of its own and models/ holds shop_a's: refused, with both names and the way out
+    with pytest.raises(UserError, match=r"trained on the dataset 'shop_a', not on 'shop_b'.*--model"):
+        scoring_model(None, cfg, "shop_b")
+    # named explicitly, the folder is the user's choice
+    _, meta, source = scoring_model(str(folder), cfg, "shop_b")
+    assert (source, meta["tag"]) == (str(folder), "a")
+
+
+def test_last_weeks_history_is_reused_only_from_the_same_dataset(tmp_path):
+    import json
+
+    import polars as pl
+
+    from churnml.scoring.outputs import read_previous_history
+
+    last_week = tmp_path / "2024-06-03"
+    last_week.mkdir()
+    pl.DataFrame(
+        {"client_id": ["c1"], "snapshot": [date(2024, 6, 3)], "churn_probability": [0.2]}
+    ).write_parquet(last_week / "history.parquet")
+    manifest = {"model": {"version": "1"}, "config_hash": "abc", "data": {"name": "shop_a"}}
+    (last_week / "manifest.json").write_text(json.dumps(manifest))
+    assert read_previous_history(last_week, "1", "abc", "shop_a").height == 1
+    assert read_previous_history(last_week, "1", "abc", "shop_b") is None  # another dataset's version 1
+    assert read_previous_history(last_week, "2", "abc", "shop_a") is None

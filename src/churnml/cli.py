@@ -291,7 +291,7 @@ def train(
     verdict = "promoted to champion" if summary.promoted else "NOT promoted"
     out_console.print(
         f"MLflow {summary.tracking_uri} experiment '{summary.experiment}' run {summary.run_id}: "
-        f"{cfg.train.model_name} v{summary.version} {verdict} ({summary.reason})",
+        f"{summary.model_name} v{summary.version} {verdict} ({summary.reason})",
         soft_wrap=True,
     )
     if summary.exported_to:
@@ -378,7 +378,7 @@ def score(
         typer.Option(
             "--model",
             help="models:/<name>@champion or an exported model folder "
-            "(default: the tracking champion, else paths.models).",
+            "(default: this dataset's champion, models:/churnml-<data folder>@champion, else paths.models).",
         ),
     ] = None,
     engine: Annotated[

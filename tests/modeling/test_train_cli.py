@@ -71,7 +71,7 @@ def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     for contender in ("model", "logistic", "rules", "oracle"):
         assert f" {contender} " in out
     assert "deployed model: trained on every labeled snapshot" in out
-    assert "churnml v1 " in out and ("v1 promoted to champion" in out or "v1 NOT promoted" in out)
+    assert "churnml-raw v1 " in out and ("v1 promoted to champion" in out or "v1 NOT promoted" in out)
     meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
     assert meta["model_version"] == "1" and meta["label"]["horizon_days"] == 28
     assert meta["training_window"][1] == _last_labeled_snapshot(tmp_path / "raw", settings)

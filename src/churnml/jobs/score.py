@@ -51,10 +51,13 @@ class ScoreRun:
     model_note: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
 
 
-def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], str]:
+def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
     """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
-    the tracking store's champion when the store exists and has one, else the folder ``paths.models``."""
+    the tracking store's champion of this dataset (``tracking.registered_name``) when the store exists
+    and has one, else the folder ``paths.models``, refused when it holds another dataset's model (a
+    second dataset in the same project must not be scored with the first one's model unasked)."""
     from churnml.modeling.export import load_exported
+    from churnml.modeling.tracking import registered_name
 
     def champion(name: str) -> tuple[Any, dict[str, Any], str]:
         from churnml.modeling.tracking import load_champion
@@ -72,12 +75,21 @@ def scoring_model(spec: str | None, cfg: Config) -> tuple[Any, dict[str, Any], s
         return model, meta, str(spec)
     uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.tracking.uri
     store_exists = not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
+    name = registered_name(cfg.train.model_name, dataset_name)
     if store_exists:
         try:
-            return champion(cfg.train.model_name)
+            return champion(name)
         except FileNotFoundError:
             pass
     model, meta = load_exported(cfg.paths.models)
+    trained_on = meta.get("dataset")
+    if trained_on not in (None, dataset_name):
+        raise UserError(
+            f"{cfg.paths.models} holds the model trained on the dataset {trained_on!r}, not on "
+            f"{dataset_name!r}, and the tracking store has no champion {name!r}: train one on this data "
+            f"(churnml train --data <this folder>), or pass --model {cfg.paths.models} to score with "
+            f"{trained_on!r}'s model anyway"
+        )
     return model, meta, str(cfg.paths.models)
 
 
@@ -248,18 +260,20 @@ def score(
 
         return score_on_spark(data, cfg, as_of, out, model, progress)  # type: ignore[no-any-return]
     step = progress or (lambda _m: None)
-    protected = protected_folders(data_folder(data, cfg))
+    folder_in = data_folder(data, cfg)
+    dataset_name = folder_in.resolve().name
+    protected = protected_folders(folder_in)
     if out is not None:  # refused before any work: churnml only replaces what it wrote
         checked_output_path(out, protected)
         checked_output_folder(out)
     timer = Timer()
     done = timer.step("read")
-    opened = open_scoring_data(data_folder(data, cfg), cfg)
+    opened = open_scoring_data(folder_in, cfg)
     done()
     day = as_of or opened.as_of.date()
     step("loading the model")
     done = timer.step("load_model")
-    fitted, metadata, source = scoring_model(model, cfg)
+    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     done()
     _checked_label(metadata, cfg, source)
     version = model_version(metadata)
@@ -270,7 +284,7 @@ def score(
     known = None
     if version != "unknown":
         last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
-        known = read_previous_history(last_week, version, chash)
+        known = read_previous_history(last_week, version, chash, dataset_name)
     done = timer.step("read_marks")
     dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
     done()

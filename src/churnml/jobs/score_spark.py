@@ -412,7 +412,7 @@ def score_on_spark(
     day = dates["day"]
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
     step("loading the model")
-    fitted, metadata, source = scoring_model(model, cfg)
+    fitted, metadata, source = scoring_model(model, cfg, folder_in.resolve().name)
     _checked_label(metadata, cfg, source)
     version, chash = model_version(metadata), config_hash(cfg)
     folder = out if out is not None else cfg.paths.scores / day.isoformat()
@@ -420,7 +420,9 @@ def score_on_spark(
     checked_output_folder(folder)
     known = None
     if version != "unknown":
-        known = read_previous_history(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash)
+        known = read_previous_history(
+            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash, folder_in.resolve().name
+        )
     plan = history_plan(known, day, cfg.score.history_weeks)
     ctx = _context(day, plan, folder_in.resolve().name, dates, fitted, cfg)
     try:

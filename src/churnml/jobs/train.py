@@ -35,7 +35,7 @@ from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
-from churnml.modeling.export import export_model, feature_reference
+from churnml.modeling.export import export_model, feature_reference, holds_model_of
 from churnml.modeling.train import ChurnModel
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
@@ -55,6 +55,7 @@ class TrainSummary:
     experiment: str
     tuned_from: Path | None
     seconds: dict[str, float]
+    model_name: str = ""  # the registered model's name (tracking.registered_name)
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
@@ -178,9 +179,11 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
 def _model_card(result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any]) -> ModelCard:
     """The model card written beside the exported model and logged with it (before the gate's verdict
     and the run id are known)."""
+    from churnml.modeling.tracking import registered_name
+
     metrics = result.metrics
     return ModelCard(
-        model_name=cfg.train.model_name,
+        model_name=registered_name(cfg.train.model_name, dataset.name),
         trained_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
         config_hash=config_hash(cfg),
         label=cfg.label.model_dump(mode="json"),
@@ -264,7 +267,8 @@ def _tracked_and_exported(
     for batch jobs: (run id, model version, export folder or None)."""
     from churnml.modeling import tracking
 
-    result, uri, name = trained.result, tracking.tracking_uri(cfg.tracking), cfg.train.model_name
+    result, uri = trained.result, tracking.tracking_uri(cfg.tracking)
+    name = tracking.registered_name(cfg.train.model_name, dataset.name)
     experiment = tracking.experiment_name(cfg.tracking, dataset.name)
     scratch = tracking.scratch_folder()
     try:
@@ -279,7 +283,7 @@ def _tracked_and_exported(
             tracking.record_promotion(uri, name, version, decision.promoted, decision.reason)
             tracking.log_params({"promoted": decision.promoted, "promotion_reason": decision.reason[:500]})
         exported = _export_for_batch(
-            result, out, replace(card, model_version=version).to_dict(), decision.promoted, cfg
+            result, out, replace(card, model_version=version).to_dict(), decision.promoted, cfg, name
         )
     finally:
         import shutil
@@ -318,7 +322,12 @@ def run_training(
     uri = tracking.tracking_uri(cfg.tracking)
     procedure = _procedure(result.model, cfg.train)
     champion = _champion_score(
-        tracking.champion_card(uri, cfg.train.model_name), procedure, result, table, cfg, say
+        tracking.champion_card(uri, tracking.registered_name(cfg.train.model_name, dataset.name)),
+        procedure,
+        result,
+        table,
+        cfg,
+        say,
     )
     decision = verdict(fold_means(result.backtest), champion)
     card = replace(
@@ -340,24 +349,26 @@ def run_training(
         tracking.experiment_name(cfg.tracking, dataset.name),
         trained.tuned_from,
         seconds,
+        card.model_name or "",
     )
 
 
 def _export_for_batch(
-    result: TrainingResult, out: Path, metadata: dict[str, Any], promoted: bool, cfg: Config
+    result: TrainingResult, out: Path, metadata: dict[str, Any], promoted: bool, cfg: Config, name: str
 ) -> Path | None:
     """The champion goes to ``out`` for batch jobs: this model when promoted; else the store's champion
-    when ``out`` holds no model yet; else, with no champion at all (first run, no evidence), this model,
-    its card saying it was not promoted."""
+    (registered as ``name``) when ``out`` holds no model of this dataset (none, or another dataset's);
+    else, with no champion at all (first run, no evidence), this model, its card saying it was not
+    promoted."""
     from churnml.modeling import tracking
     from churnml.modeling.train import ChurnModel
 
     if promoted:
         return export_model(result.model, out, metadata)
-    if (Path(out) / "model.txt").is_file():
+    if holds_model_of(Path(out), metadata.get("dataset")):
         return None
     try:
-        champ, champ_meta = tracking.load_champion(cfg.tracking, cfg.train.model_name)
+        champ, champ_meta = tracking.load_champion(cfg.tracking, name)
     except FileNotFoundError:
         return export_model(result.model, out, metadata)
     return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None

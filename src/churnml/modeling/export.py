@@ -51,6 +51,7 @@ __all__ = [
     "export_model",
     "exported_metadata",
     "feature_reference",
+    "holds_model_of",
     "label_mismatches",
     "load_exported",
     "population_stability",
@@ -223,6 +224,15 @@ def exported_metadata(folder: Path) -> dict[str, Any]:
         return _read_metadata(Path(folder))
     except ModelFileError:
         return {}
+
+
+def holds_model_of(folder: Path, dataset: str | None) -> bool:
+    """Whether ``folder`` holds an exported model (its ``model.txt``) trained on the dataset named
+    ``dataset`` (or whose card names no dataset: exported before cards recorded it)."""
+    folder = Path(folder)
+    if not (folder / MODEL_FILE).is_file():
+        return False
+    return exported_metadata(folder).get("dataset") in (None, dataset)
 
 
 def checked_export_folder(folder: Path) -> Path:

@@ -54,6 +54,7 @@ __all__ = [
     "log_text",
     "record_promotion",
     "register_model",
+    "registered_name",
     "scratch_folder",
     "tracked_run",
     "tracking_uri",
@@ -122,6 +123,12 @@ def checked_store(uri: str, hint: str = TRAIN_HINT) -> str:
 def experiment_name(cfg: TrackingConfig, dataset_name: str) -> str:
     """``cfg.experiment`` or ``churnml-<dataset name>``."""
     return cfg.experiment or f"churnml-{dataset_name}"
+
+
+def registered_name(model_name: str | None, dataset_name: str) -> str:
+    """The registered model's name: ``train.model_name`` or ``churnml-<dataset name>`` (one champion per
+    dataset folder, as one experiment per dataset folder)."""
+    return model_name or f"churnml-{dataset_name}"
 
 
 def _use(uri: str) -> None:

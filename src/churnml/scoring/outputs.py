@@ -160,8 +160,12 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def read_previous_history(folder: Path, model_version: str, config_hash: str) -> pl.DataFrame | None:
-    """``history.parquet`` of an earlier list in ``folder``, if it was made by the same model and config.
+def read_previous_history(
+    folder: Path, model_version: str, config_hash: str, dataset_name: str
+) -> pl.DataFrame | None:
+    """``history.parquet`` of an earlier list in ``folder``, if it was made by the same model and config
+    from the same dataset (folder name; two datasets' lists may share ``paths.scores``, and each dataset's
+    registered model counts its versions from 1).
 
     Returns None when the folder, its files or a matching manifest are missing: the caller then scores
     the whole history itself.
@@ -172,6 +176,7 @@ def read_previous_history(folder: Path, model_version: str, config_hash: str) ->
         if (
             manifest.get("model", {}).get("version") != model_version
             or manifest.get("config_hash") != config_hash
+            or manifest.get("data", {}).get("name") != dataset_name
         ):
             return None
         return pl.read_parquet(folder / "history.parquet")
