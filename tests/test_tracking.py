@@ -168,3 +168,28 @@ def test_last_weeks_history_is_reused_only_from_the_same_dataset(tmp_path):
     assert read_previous_history(last_week, "1", "abc", "shop_a").height == 1
     assert read_previous_history(last_week, "1", "abc", "shop_b") is None  # another dataset's version 1
     assert read_previous_history(last_week, "2", "abc", "shop_a") is None
+
+
+@pytest.mark.parametrize(
+    ("manifest", "refused"),
+    [
+        (None, False),  # a new folder
+        ({"data": {"name": "shop_a"}, "written_by": "churnml"}, False),  # this dataset's list: replaced
+        ({"data": {"name": "shop_b"}, "written_by": "churnml"}, True),  # another dataset's list
+        ({"written_by": "churnml"}, False),  # a list from before manifests named the dataset
+    ],
+)
+def test_the_default_list_folder_never_takes_another_datasets_list(tmp_path, manifest, refused):
+    import json
+
+    from churnml.scoring.outputs import OutputError, checked_list_of
+
+    folder = tmp_path / "scores" / "2024-06-03"
+    if manifest is not None:
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    if refused:
+        with pytest.raises(OutputError, match=r"holds the list of the dataset 'shop_b'.*--out .*shop_a"):
+            checked_list_of(folder, "shop_a")
+    else:
+        assert checked_list_of(folder, "shop_a") == folder

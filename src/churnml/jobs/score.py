@@ -88,7 +88,7 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
             f"{cfg.paths.models} holds the model trained on the dataset {trained_on!r}, not on "
             f"{dataset_name!r}, and the tracking store has no champion {name!r}: train one on this data "
             f"(churnml train --data <this folder>), or pass --model {cfg.paths.models} to score with "
-            f"{trained_on!r}'s model anyway"
+            "that model anyway"
         )
     return model, meta, str(cfg.paths.models)
 
@@ -248,6 +248,7 @@ def score(
     from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
+        checked_list_of,
         checked_output_folder,
         checked_output_path,
         protected_folders,
@@ -278,7 +279,7 @@ def score(
     _checked_label(metadata, cfg, source)
     version = model_version(metadata)
     chash = config_hash(cfg)
-    folder = out if out is not None else cfg.paths.scores / day.isoformat()
+    folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)
     checked_output_folder(folder)
     known = None

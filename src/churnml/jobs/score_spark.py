@@ -384,6 +384,7 @@ def score_on_spark(
     from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import ScoringError, history_plan, model_version
     from churnml.scoring.outputs import (
+        checked_list_of,
         checked_output_folder,
         checked_output_path,
         protected_folders,
@@ -415,7 +416,11 @@ def score_on_spark(
     fitted, metadata, source = scoring_model(model, cfg, folder_in.resolve().name)
     _checked_label(metadata, cfg, source)
     version, chash = model_version(metadata), config_hash(cfg)
-    folder = out if out is not None else cfg.paths.scores / day.isoformat()
+    folder = (
+        out
+        if out is not None
+        else checked_list_of(cfg.paths.scores / day.isoformat(), folder_in.resolve().name)
+    )
     checked_output_path(folder, protected)
     checked_output_folder(folder)
     known = None

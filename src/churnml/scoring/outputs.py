@@ -41,6 +41,7 @@ __all__ = [
     "History",
     "OutputError",
     "Scores",
+    "checked_list_of",
     "checked_output_file",
     "checked_output_folder",
     "checked_output_path",
@@ -332,6 +333,23 @@ def checked_output_folder(folder: Path, own: Iterable[str] = LIST_FILES, flag: s
             f"{flag} {folder} holds files churnml did not write ({', '.join(foreign[:5])}"
             f"{', ...' if len(foreign) > 5 else ''}); replacing the list would delete them. "
             "Move them elsewhere or give another folder"
+        )
+    return folder
+
+
+def checked_list_of(folder: Path, dataset_name: str) -> Path:
+    """``folder`` unless it holds the list of another dataset (its manifest's ``data.name``): two datasets
+    scored in one project at the same as-of date would otherwise share ``paths.scores/<as-of>``, and the
+    second list would silently replace the first. Nothing is touched."""
+    try:
+        other = json.loads((Path(folder) / MANIFEST).read_text()).get("data", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        return folder
+    if isinstance(other, str) and other != dataset_name:
+        raise OutputError(
+            f"{folder} holds the list of the dataset {other!r}; churnml will not replace it with the list "
+            f"of {dataset_name!r}. Give --out (e.g. --out {Path(folder).parent / dataset_name / Path(folder).name}) "
+            "or set paths.scores for this dataset"
         )
     return folder
 
