@@ -55,7 +55,7 @@ class TrainSummary:
     experiment: str
     tuned_from: Path | None
     seconds: dict[str, float]
-    model_name: str = ""  # the registered model's name (tracking.registered_name)
+    model_name: str  # the registered model's name (tracking.registered_name)
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
@@ -176,14 +176,14 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
         plt.close(fig)
 
 
-def _model_card(result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any]) -> ModelCard:
+def _model_card(
+    result: TrainingResult, cfg: Config, dataset: Any, procedure: dict[str, Any], name: str
+) -> ModelCard:
     """The model card written beside the exported model and logged with it (before the gate's verdict
-    and the run id are known)."""
-    from churnml.modeling.tracking import registered_name
-
+    and the run id are known); ``name``: the registered model's."""
     metrics = result.metrics
     return ModelCard(
-        model_name=registered_name(cfg.train.model_name, dataset.name),
+        model_name=name,
         trained_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
         config_hash=config_hash(cfg),
         label=cfg.label.model_dump(mode="json"),
@@ -267,8 +267,7 @@ def _tracked_and_exported(
     for batch jobs: (run id, model version, export folder or None)."""
     from churnml.modeling import tracking
 
-    result, uri = trained.result, tracking.tracking_uri(cfg.tracking)
-    name = tracking.registered_name(cfg.train.model_name, dataset.name)
+    result, uri, name = trained.result, tracking.tracking_uri(cfg.tracking), card.model_name or ""
     experiment = tracking.experiment_name(cfg.tracking, dataset.name)
     scratch = tracking.scratch_folder()
     try:
@@ -320,18 +319,12 @@ def run_training(
 
     t2 = time.perf_counter()
     uri = tracking.tracking_uri(cfg.tracking)
+    name = tracking.registered_name(cfg.train.model_name, dataset.name)
     procedure = _procedure(result.model, cfg.train)
-    champion = _champion_score(
-        tracking.champion_card(uri, tracking.registered_name(cfg.train.model_name, dataset.name)),
-        procedure,
-        result,
-        table,
-        cfg,
-        say,
-    )
+    champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     decision = verdict(fold_means(result.backtest), champion)
     card = replace(
-        _model_card(result, cfg, dataset, procedure),
+        _model_card(result, cfg, dataset, procedure, name),
         promoted=decision.promoted,
         promotion_reason=decision.reason,
     )
@@ -349,7 +342,7 @@ def run_training(
         tracking.experiment_name(cfg.tracking, dataset.name),
         trained.tuned_from,
         seconds,
-        card.model_name or "",
+        name,
     )
 
 
