@@ -16,12 +16,16 @@ from churnml.jobs.inputs import read_tuned_params, truth_oracle
 
 def test_tuned_params_file(tmp_path):
     cfg = load_config(None, [f"paths.tune={tmp_path}"])
-    assert read_tuned_params(cfg) == ({}, None)  # no tuning ran: config params only
-    (tmp_path / "best_params.json").write_text(json.dumps({"params": {"num_leaves": 9}, "value": 0.5}))
-    assert read_tuned_params(cfg) == ({"num_leaves": 9}, tmp_path / "best_params.json")
+    assert read_tuned_params(cfg, "shop") == ({}, None)  # no tuning ran: config params only
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "best_params.json").write_text(
+        json.dumps({"params": {"num_leaves": 9}, "value": 0.5})
+    )
+    assert read_tuned_params(cfg, "shop") == ({"num_leaves": 9}, tmp_path / "shop" / "best_params.json")
+    assert read_tuned_params(cfg, "crm") == ({}, None)  # another dataset's tuning is not this one's
     explicit = load_config(None, [f"train.params_file={tmp_path / 'missing.json'}"])
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
-        read_tuned_params(explicit)
+        read_tuned_params(explicit, "shop")
 
 
 def test_oracle_knows_only_the_truths_clients(tmp_path):

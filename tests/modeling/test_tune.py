@@ -38,10 +38,11 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     assert first.trials == 3 and first.complete + first.pruned == 3
     assert len(seen) == 3 and all(len(r.fold_scores) >= 1 for r in seen)
     assert all(len(r.fold_scores) == 2 for r in seen if r.state == "complete")  # train's 2 backtest folds
-    saved = json.loads((tmp_path / "tune" / "best_params.json").read_text())
+    saved = json.loads((tmp_path / "tune" / "tiny" / "best_params.json").read_text())
     assert saved["value"] == first.best_value and 0 < first.best_value <= 1
-    params, source = read_tuned_params(cfg)
-    assert source == tmp_path / "tune" / "best_params.json"
+    params, source = read_tuned_params(cfg, "tiny")
+    assert source == tmp_path / "tune" / "tiny" / "best_params.json"
+    assert read_tuned_params(cfg, "other") == ({}, None)
     assert set(params) >= {"learning_rate", "num_leaves", "imbalance_power"}
 
     second = run_tuning(dataset, cfg, trials=3, timeout=None, table=table)

@@ -20,9 +20,17 @@ HAZARD_FILE = "hazard.parquet"
 BEST_PARAMS_FILE = "best_params.json"
 
 
-def read_tuned_params(cfg: Config) -> tuple[dict[str, Any], Path | None]:
-    """Tuned params from ``train.params_file`` (must exist) or ``<paths.tune>/best_params.json`` (if any)."""
-    path = cfg.train.params_file or (cfg.paths.tune / BEST_PARAMS_FILE)
+def tune_folder(root: Path, dataset_name: str) -> Path:
+    """Where ``churnml tune`` keeps one dataset's Optuna study and best parameters: ``<paths.tune>/<dataset
+    folder name>/``, so tuning or training a second dataset in the same project never resumes, nor trains
+    with, the first one's study."""
+    return Path(root) / dataset_name
+
+
+def read_tuned_params(cfg: Config, dataset_name: str) -> tuple[dict[str, Any], Path | None]:
+    """Tuned params from ``train.params_file`` (must exist) or, if any, the dataset's own
+    ``<paths.tune>/<dataset>/best_params.json`` (:func:`tune_folder`)."""
+    path = cfg.train.params_file or (tune_folder(cfg.paths.tune, dataset_name) / BEST_PARAMS_FILE)
     if not Path(path).is_file():
         if cfg.train.params_file is not None:
             raise FileNotFoundError(f"train.params_file {path} does not exist")

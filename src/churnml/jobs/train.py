@@ -4,7 +4,7 @@ The work itself is :func:`churnml.modeling.experiment.train_and_compare` (pure);
 writes. Steps:
 
 1. read the dataset, build the labeled feature table (:func:`churnml.jobs.inputs.labeled_table`);
-2. read tuned LightGBM params (``train.params_file`` or ``<paths.tune>/best_params.json``) when present;
+2. read tuned LightGBM params (``train.params_file`` or ``<paths.tune>/<dataset>/best_params.json``) when present;
 3. backtest the model and the baselines on the same rows, refit the deployed model on every labeled
    snapshot (:func:`churnml.modeling.experiment.train_and_compare`; oracle with ``--truth``);
 4. judge the current champion's procedure on the same backtest rows and decide the gate
@@ -211,15 +211,20 @@ class _Trained:
 
 
 def _trained(
-    table: pd.DataFrame, cfg: Config, truth: Path | None, say: Callable[[str], None], unlabeled_rows: int = 0
+    table: pd.DataFrame,
+    cfg: Config,
+    truth: Path | None,
+    say: Callable[[str], None],
+    dataset_name: str,
+    unlabeled_rows: int = 0,
 ) -> _Trained:
-    """Backtest, compare and refit on ``table`` (tuned params and the oracle read when present;
-    ``unlabeled_rows``: the unlabeled rows already left out of ``table``)."""
+    """Backtest, compare and refit on ``table`` (the dataset's tuned params and the oracle read when
+    present; ``unlabeled_rows``: the unlabeled rows already left out of ``table``)."""
     from churnml.labels import label_lag_days
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
 
-    tuned, tuned_from = read_tuned_params(cfg)
+    tuned, tuned_from = read_tuned_params(cfg, dataset_name)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     monotone = monotone_directions(feature_columns(table), cfg.features)
     result = train_and_compare(
@@ -313,7 +318,7 @@ def run_training(
         table = labeled_table(dataset, cfg, say)
         seconds["features"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
-    trained = _trained(table, cfg, truth, say, unlabeled_rows)
+    trained = _trained(table, cfg, truth, say, dataset.name, unlabeled_rows)
     result = trained.result
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 

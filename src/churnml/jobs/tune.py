@@ -1,6 +1,7 @@
 """The ``churnml tune`` job: an Optuna study on the backtest folds of ``train`` (resumable, under
-``paths.tune``), a parent MLflow run with one nested run per trial, the best parameters written to
-``<paths.tune>/best_params.json`` (read back by ``train``, :func:`churnml.jobs.inputs.read_tuned_params`).
+``<paths.tune>/<dataset>/``, :func:`churnml.jobs.inputs.tune_folder`), a parent MLflow run with one nested
+run per trial, the best parameters written to ``<paths.tune>/<dataset>/best_params.json`` (read back by
+``train`` on the same dataset, :func:`churnml.jobs.inputs.read_tuned_params`).
 The search itself is :func:`churnml.modeling.tune.tune_study`."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 
 from churnml.config import Config
 from churnml.jobs.common import UserError, data_folder
-from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table
+from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table, tune_folder
 
 __all__ = ["TuneSummary", "run_tuning", "tune"]
 
@@ -126,8 +127,8 @@ def run_tuning(
     on_trial: Callable[[Any], None] | None = None,
     table: pd.DataFrame | None = None,
 ) -> TuneSummary:
-    """Everything ``churnml tune`` does after reading the dataset: study under ``paths.tune``, a parent
-    MLflow run with one nested run per trial, best params to ``<paths.tune>/best_params.json``."""
+    """Everything ``churnml tune`` does after reading the dataset: study under ``<paths.tune>/<dataset>/``,
+    a parent MLflow run with one nested run per trial, best params to ``best_params.json`` beside it."""
     import optuna
 
     from churnml.contract.io import write_json_atomic
@@ -138,7 +139,7 @@ def run_tuning(
     if table is None:
         say("building the labeled feature table")
         table = labeled_table(dataset, cfg, say)
-    folder = Path(cfg.paths.tune)
+    folder = tune_folder(Path(cfg.paths.tune), dataset.name)
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
     study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial)
