@@ -480,7 +480,7 @@ def test_dark_features_are_those_all_missing_now_but_present_in_training() -> No
         "fine": ref,
         "never_had_values": {"edges": [], "proportions": [], "missing": 1.0},
     }
-    assert dark_features(psi, reference) == ["gone"]
+    assert dark_features(psi, reference, 5) == ["gone"]
 
 
 # == bad input that used to pass validation ======================================================

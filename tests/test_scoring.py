@@ -632,3 +632,22 @@ def test_drift_leaves_out_features_the_training_never_saw() -> None:
     psi = feature_drift(now, ["seen", "never"], metadata)
     assert list(psi) == ["seen"]  # "never" was missing for every training row: no reference to drift from
     assert psi["seen"] > 0.25
+
+
+@pytest.mark.parametrize(
+    ("psi", "rows_now", "drifted"),
+    [
+        (0.30, 2_000, True),  # above 0.25 and far above the noise of 2,000 rows (0.0139)
+        (0.30, 100, True),  # the noise of 100 rows against 10,000 is 0.2344
+        (0.30, 60, False),  # ... of 60 rows 0.3891: a PSI of 0.3 is the luck of the draw
+        (0.20, 2_000, False),  # below score.drift_psi
+    ],
+)
+def test_a_feature_is_reported_as_drifted_above_both_the_threshold_and_the_sampling_noise(
+    psi, rows_now, drifted
+) -> None:
+    from churnml.scoring.assemble import drifted_features
+
+    reference = {"edges": list(range(9)), "proportions": [0.1] * 10, "missing": 0.0, "rows": 10_000}
+    metadata = {"feature_reference": {"x": reference}}
+    assert drifted_features({"x": psi}, metadata, rows_now, 0.25) == ({"x": psi} if drifted else {})

@@ -184,7 +184,11 @@ def _manifest(
             "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
             "empty_optional_columns": empty,
             "features_missing_now": (
-                dark_features(result.psi, ModelCard.from_dict(metadata).feature_reference) if empty else []
+                dark_features(
+                    result.psi, ModelCard.from_dict(metadata).feature_reference, result.scores.height
+                )
+                if empty
+                else []
             ),
         },
         "written_by": MARKER,  # the marker: this folder is churnml's to replace

@@ -195,7 +195,7 @@ def _collected(
     results: list[Any], ctx: Any, values_now: Any, metadata: Mapping[str, Any], cfg: Config
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float], dict[str, float]]:
     """(list, history, PSI, drifted features) from the executors' blobs: the portfolio-wide steps."""
-    from churnml.scoring.assemble import feature_drift
+    from churnml.scoring.assemble import drifted_features, feature_drift
     from churnml.scoring.spark import BLOB, KIND, frame_of_blob
     from churnml.scoring.spark_buckets import HISTORY, LIST, assembled_scores
 
@@ -207,7 +207,7 @@ def _collected(
         lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
     )
     psi = feature_drift(values_now, list(ctx.names), metadata)
-    drifted = {k: v for k, v in sorted(psi.items()) if v > cfg.score.drift_psi}
+    drifted = drifted_features(psi, metadata, values_now.shape[0], cfg.score.drift_psi)
     return scores, history, psi, drifted
 
 

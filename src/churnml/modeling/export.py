@@ -48,6 +48,7 @@ __all__ = [
     "calibrator_from_data",
     "checked_export_folder",
     "dark_features",
+    "drift_noise",
     "export_model",
     "exported_metadata",
     "feature_reference",
@@ -73,7 +74,9 @@ class ModelFileError(ValueError):
 
 def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, Any]]:
     """Per feature: ``edges`` (inner quantile cut points), ``proportions`` (share per bin, ``len(edges)+1``
-    bins, non-missing rows) and ``missing`` (share of missing rows). Grain of ``X``: client x snapshot."""
+    bins, non-missing rows), ``missing`` (share of missing rows) and ``rows`` (how many rows the shares
+    come from: the sampling noise of a PSI against them, :func:`drift_noise`). Grain of ``X``: client x
+    snapshot."""
     out: dict[str, dict[str, Any]] = {}
     qs = np.linspace(0, 1, bins + 1)[1:-1]
     for col in X.columns:
@@ -81,7 +84,7 @@ def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, An
         present = v[~np.isnan(v)]
         missing = float(1 - present.size / max(v.size, 1))
         if present.size == 0:
-            out[str(col)] = {"edges": [], "proportions": [], "missing": missing}
+            out[str(col)] = {"edges": [], "proportions": [], "missing": missing, "rows": int(v.size)}
             continue
         edges = np.unique(np.quantile(present, qs).astype(np.float32))
         counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
@@ -89,6 +92,7 @@ def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, An
             "edges": [float(e) for e in edges],
             "proportions": [float(c) for c in counts / present.size],
             "missing": missing,
+            "rows": int(v.size),
         }
     return out
 
@@ -105,8 +109,11 @@ def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
 def population_stability(reference: Mapping[str, Any], values: Any, floor: float = 1e-4) -> float:
     """PSI between one feature's reference (from :func:`feature_reference`) and new values.
 
-    Missing values form their own bin. ``sum((new - ref) * ln(new / ref))`` with shares floored at
-    ``floor``; above 0.25 is the usual "drifted" line.
+    Missing values form their own bin. ``sum((new - ref) * ln(new / ref))``; the new shares are counts
+    plus one half over ``n`` plus one half per bin (additive smoothing: with a hundred scored clients a
+    bin that happens to be empty would otherwise weigh ``ref * ln(ref / floor)``, 0.1 for a 2% bin), the
+    reference shares floored at ``floor``. Above 0.25 is the usual "drifted" line (and see
+    :func:`drift_noise`).
     """
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     edges = np.asarray(reference["edges"], dtype=float)
@@ -114,12 +121,26 @@ def population_stability(reference: Mapping[str, Any], values: Any, floor: float
     ref = np.append(np.asarray(reference["proportions"], dtype=float) * (1 - ref_missing), ref_missing)
     present = v[~np.isnan(v)]
     counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
-    new = np.append(counts, v.size - present.size) / max(v.size, 1)
-    if ref.size != new.size:  # a feature that was all-missing in training
-        return 0.0 if new[-1] == 1 else float("inf")
+    new_counts = np.append(counts, v.size - present.size)
+    if ref.size != new_counts.size:  # a feature that was all-missing in training
+        return 0.0 if new_counts[-1] == v.size else float("inf")
+    new = (new_counts + 0.5) / (v.size + 0.5 * new_counts.size)
     ref = np.maximum(ref, floor)
-    new = np.maximum(new, floor)
     return float(np.sum((new - ref) * np.log(new / ref)))
+
+
+def drift_noise(reference: Mapping[str, Any], rows_now: int, level: float = 0.99) -> float:
+    """The PSI that sampling alone exceeds with probability ``1 - level`` when nothing drifted:
+    ``chi2(level, k - 1) * (1 / rows_now + 1 / rows_ref)`` over the ``k`` bins (missing included), the
+    large-sample law of the PSI (Yurdakul & Naranjo, 2020). About 0.2 for a hundred scored clients,
+    0.01 for two thousand: a drift flag must clear it as well as ``score.drift_psi``. A reference
+    without ``rows`` (older models) counts as exact."""
+    from scipy.stats import chi2
+
+    k = len(reference.get("edges", [])) + 2
+    ref_rows = reference.get("rows")
+    inverse = 1 / max(rows_now, 1) + (1 / ref_rows if ref_rows else 0.0)
+    return float(chi2.ppf(level, k - 1) * inverse)
 
 
 def calibrator_data(calibrator: ScoreCalibrator) -> dict[str, Any]:
@@ -352,16 +373,17 @@ def load_exported(folder: Path) -> tuple[ChurnModel, dict[str, Any]]:
     return model, metadata
 
 
-def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None) -> list[str]:
+def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None, rows_now: int) -> list[str]:
     """Features that had values in training (reference missing share below 1) and are missing for every
-    scored row now. Their PSI (from :func:`population_stability` on the scored rows) equals exactly
-    the PSI of an all-missing sample, which is how they are recognised without the feature matrix."""
+    one of the ``rows_now`` scored rows now. Their PSI (from :func:`population_stability` on the scored
+    rows) equals exactly the PSI of ``rows_now`` missing values, which is how they are recognised
+    without the feature matrix."""
     out = []
     for name, value in psi.items():
         ref = (reference or {}).get(name)
         if ref is None or float(ref.get("missing", 1.0)) >= 1.0:
             continue
-        if abs(value - population_stability(ref, np.array([np.nan]))) < 1e-5:
+        if abs(value - population_stability(ref, np.full(max(rows_now, 1), np.nan))) < 1e-5:
             out.append(name)
     return sorted(out)
 
