@@ -162,3 +162,26 @@ def test_cli_rejects_an_empty_period(tmp_path):
 
     result = CliRunner().invoke(app, ["postmortem", "--from", "2024-02-01", "--to", "2024-02-01"])
     assert result.exit_code == 1 and "must be after --from" in result.output
+
+
+def test_the_postmortem_reads_only_the_lists_of_its_dataset(tmp_path):
+    import json
+
+    from churnml.jobs.reports import list_folders
+
+    for day, name in [
+        ("2025-01-06", "shop"),
+        ("2025-01-13", "crm"),
+        ("2025-01-20", None),
+        ("2025-01-27", "shop"),
+    ]:
+        folder = tmp_path / day
+        folder.mkdir()
+        (folder / "scores.parquet").write_bytes(b"")
+        manifest = {"written_by": "churnml"} if name is None else {"data": {"name": name}}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "notes").mkdir()  # not a list
+    names = [p.name for p in list_folders(tmp_path, "shop")]
+    assert names == ["2025-01-06", "2025-01-20", "2025-01-27"]  # the unnamed list is kept
+    assert len(list_folders(tmp_path)) == 4
+    assert list_folders(tmp_path / "missing", "shop") == []

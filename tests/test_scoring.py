@@ -637,9 +637,9 @@ def test_drift_leaves_out_features_the_training_never_saw() -> None:
 @pytest.mark.parametrize(
     ("psi", "rows_now", "drifted"),
     [
-        (0.30, 2_000, True),  # above 0.25 and far above the noise of 2,000 rows (0.0139)
-        (0.30, 100, True),  # the noise of 100 rows against 10,000 is 0.2344
-        (0.30, 60, False),  # ... of 60 rows 0.3891: a PSI of 0.3 is the luck of the draw
+        (0.30, 2_000, True),  # above 0.25 and far above the noise of 2,000 rows (0.014)
+        (0.30, 100, True),  # the noise of 100 rows against 10,000 is 0.251
+        (0.30, 60, False),  # ... of 60 rows 0.409: a PSI of 0.3 is the luck of the draw
         (0.20, 2_000, False),  # below score.drift_psi
     ],
 )

@@ -679,17 +679,18 @@ def postmortem(
     """
     from rich.table import Table as RichTable
 
-    from churnml.jobs.reports import list_folders
     from churnml.jobs.reports import postmortem as postmortem_job
 
     cfg = config_from(config, set_)
     root = scores if scores is not None else cfg.paths.scores
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    with console.status(f"reading the data and {len(list_folders(root))} written lists"):
+    with console.status(f"reading the data and the written lists under {root}"):
         run = postmortem_job(data, cfg, out, scores, start, end, early_weeks)
     review, by_reason, folder, start, end = run.review, run.by_reason, run.folder, run.start, run.end
     if not run.lists:
-        console.print(f"[yellow]warning:[/] no written list under {root}: every churn is 'not reviewed'")
+        console.print(
+            f"[yellow]warning:[/] no written list of this dataset under {root}: every churn is 'not reviewed'"
+        )
     summary = RichTable(
         title=f"post-mortem of {review.height:,} churns, {start} to {end} ({run.lists} lists)"
     )

@@ -222,7 +222,7 @@ def test_population_stability_is_zero_on_the_reference_and_large_after_a_shift()
     values = pd.DataFrame({"x": rng.normal(size=5000)})
     ref = feature_reference(values)["x"]
     assert len(ref["proportions"]) == len(ref["edges"]) + 1 == 10
-    assert population_stability(ref, values["x"]) == pytest.approx(0.0, abs=1e-6)  # smoothing: ~1e-8
+    assert population_stability(ref, values["x"]) == pytest.approx(0.0, abs=1e-9)
     assert population_stability(ref, values["x"] + 1.0) > 0.25
     with_missing = values["x"].where(rng.random(5000) > 0.5)
     assert population_stability(ref, with_missing) > 0.25  # half the values went missing
@@ -235,31 +235,40 @@ def test_a_float32_training_table_and_float64_scores_bin_alike(denominator):
     rng = np.random.default_rng(denominator)
     rates = rng.integers(0, 2 * denominator, 4000) / denominator
     ref = feature_reference(pd.DataFrame({"x": rates.astype(np.float32)}))["x"]
-    assert population_stability(ref, rates) < 1e-4  # same bins (the additive smoothing alone: ~1e-5)
-    assert population_stability(ref, rates.astype(np.float32)) < 1e-4
+    assert population_stability(ref, rates) == 0.0
+    assert population_stability(ref, rates.astype(np.float32)) == 0.0
 
 
-def test_an_empty_bin_in_a_small_sample_is_smoothed_not_floored():
-    """8 scored rows, none in the last quarter: the new shares are (count + 1/2) / (8 + 5/2) over the
-    5 bins (4 + missing), 0.677 in all; with shares floored at 1e-4 it was 2.057."""
+def test_an_empty_bin_in_a_small_sample_counts_as_half_a_value_not_as_the_floor():
+    """8 scored rows, none in the last quarter: that bin counts 0.5 / 8 = 0.0625, so the PSI is
+    2 x 0.125 ln 1.5 + 0.1875 ln 4 = 0.3613 (2.057 with the bin floored at 1e-4); the missing bin,
+    empty on both sides, adds nothing."""
     ref = {"edges": [1.0, 2.0, 3.0], "proportions": [0.25] * 4, "missing": 0.0, "rows": 400}
     values = np.array([0.5, 0.5, 1.5, 1.5, 1.5, 2.5, 2.5, 2.5])
-    assert population_stability(ref, values) == pytest.approx(0.6771154, abs=1e-6)
+    assert population_stability(ref, values) == pytest.approx(0.3612965, abs=1e-6)
 
 
 @pytest.mark.parametrize(
-    ("edges", "ref_rows", "rows_now", "expected"),
+    ("ref_rows", "rows_now", "chi2_law"),
     [
-        (3, 400, 8, 13.2767041 * (1 / 8 + 1 / 400)),  # chi2(0.99, 4): 5 bins
-        (9, None, 100, 0.2320925),  # 11 bins, an older reference without its row count
-        (9, 20_000, 2_000, 23.2092512 * (1 / 2_000 + 1 / 20_000)),
+        # ten equal bins + an empty missing bin: the large-sample law chi2(0.99, 9) (1/n + 1/m)
+        (20_000, 2_000, 21.666 * (1 / 2_000 + 1 / 20_000)),
+        (10_000, 100, 21.666 * (1 / 100 + 1 / 10_000)),
+        (None, 100, 21.666 / 100),  # an older reference without its row count: taken as exact
     ],
 )
-def test_drift_noise_is_the_psi_sampling_alone_exceeds_one_time_in_a_hundred(
-    edges, ref_rows, rows_now, expected
-):
-    reference = {"edges": list(range(edges)), "rows": ref_rows}
-    assert drift_noise(reference, rows_now) == pytest.approx(expected, rel=1e-6)
+def test_drift_noise_is_the_psi_sampling_alone_exceeds_one_time_in_a_hundred(ref_rows, rows_now, chi2_law):
+    reference = {"edges": list(range(9)), "proportions": [0.1] * 10, "missing": 0.0, "rows": ref_rows}
+    noise = drift_noise(reference, rows_now)
+    assert noise == pytest.approx(chi2_law, rel=0.2)  # simulated, close to the law where it holds
+    assert drift_noise(reference, rows_now) == noise  # seeded: the same figure every run
+    assert drift_noise(reference, rows_now * 4) < noise / 2  # falls with the scored rows
+
+
+def test_drift_noise_of_a_sparse_feature_is_below_the_law_of_equal_bins():
+    """97% zeros: two bins; the noise of 106 rows is far below the 0.2 of ten equal bins."""
+    reference = {"edges": [0.5], "proportions": [0.97, 0.03], "missing": 0.0, "rows": 1_400}
+    assert 0.0 < drift_noise(reference, 106) < 0.1
 
 
 def test_the_drift_reference_leaves_out_snapshots_that_miss_a_window_the_last_one_knows():

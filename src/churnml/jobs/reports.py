@@ -151,9 +151,23 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def list_folders(root: Path) -> list[Path]:
-    """The written lists under ``root``: its sub-folders holding a ``scores.parquet``, oldest first."""
-    return sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file()) if root.is_dir() else []
+def list_folders(root: Path, dataset_name: str | None = None) -> list[Path]:
+    """The written lists under ``root``: its sub-folders holding a ``scores.parquet``, oldest first; with
+    ``dataset_name``, only the lists of that dataset (their manifest's ``data.name``; a list whose manifest
+    names no dataset is kept): the lists of several datasets may share ``paths.scores``."""
+    if not root.is_dir():
+        return []
+    found = sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file())
+    return [p for p in found if dataset_name is None or _list_dataset(p) in (None, dataset_name)]
+
+
+def _list_dataset(folder: Path) -> str | None:
+    """The dataset a written list was scored from (its manifest's ``data.name``), or None when unknown."""
+    try:
+        name = json.loads((folder / "manifest.json").read_text()).get("data", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 @dataclass(frozen=True)
@@ -193,7 +207,7 @@ def postmortem(
 
     folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg))
     root = scores if scores is not None else cfg.paths.scores
-    list_dirs = list_folders(root)
+    list_dirs = list_folders(root, data_folder(data, cfg).resolve().name)
     if start is not None and end is not None and end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     dataset = read_dataset(data_folder(data, cfg), cfg.data)

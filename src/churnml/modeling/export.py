@@ -106,41 +106,58 @@ def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     )
 
 
+def _reference_shares(reference: Mapping[str, Any]) -> np.ndarray:
+    """The reference's share of each bin, the missing bin last (they sum to 1)."""
+    missing = float(reference["missing"])
+    return np.append(np.asarray(reference["proportions"], dtype=float) * (1 - missing), missing)
+
+
+def _psi(new_counts: np.ndarray, n: int, ref: np.ndarray, floor: float) -> np.ndarray:
+    """PSI of bin counts ``new_counts`` (``n`` values; last axis = bins) against reference shares ``ref``
+    (the rule of :func:`population_stability`; rows of a 2-d ``new_counts`` are separate samples)."""
+    ref = np.maximum(ref, floor)
+    n = max(n, 1)
+    new = np.where(new_counts > 0, new_counts / n, np.minimum(0.5 / n, ref))
+    return np.sum((new - ref) * np.log(new / ref), axis=-1)
+
+
 def population_stability(reference: Mapping[str, Any], values: Any, floor: float = 1e-4) -> float:
     """PSI between one feature's reference (from :func:`feature_reference`) and new values.
 
-    Missing values form their own bin. ``sum((new - ref) * ln(new / ref))``; the new shares are counts
-    plus one half over ``n`` plus one half per bin (additive smoothing: with a hundred scored clients a
-    bin that happens to be empty would otherwise weigh ``ref * ln(ref / floor)``, 0.1 for a 2% bin), the
-    reference shares floored at ``floor``. Above 0.25 is the usual "drifted" line (and see
-    :func:`drift_noise`).
+    Missing values form their own bin. ``sum((new - ref) * ln(new / ref))`` with the reference shares
+    floored at ``floor``. A bin no new value fell in counts as half a value (``0.5 / n``, at most its
+    reference share) rather than ``floor``: with a hundred scored clients a 2% bin is empty by chance
+    one time in eight, and floored it would weigh ``0.02 ln(0.02 / floor)`` = 0.1 alone. Identical
+    shares still give exactly 0. Above 0.25 is the usual "drifted" line (and see :func:`drift_noise`).
     """
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     edges = np.asarray(reference["edges"], dtype=float)
-    ref_missing = float(reference["missing"])
-    ref = np.append(np.asarray(reference["proportions"], dtype=float) * (1 - ref_missing), ref_missing)
+    ref = _reference_shares(reference)
     present = v[~np.isnan(v)]
     counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
     new_counts = np.append(counts, v.size - present.size)
     if ref.size != new_counts.size:  # a feature that was all-missing in training
         return 0.0 if new_counts[-1] == v.size else float("inf")
-    new = (new_counts + 0.5) / (v.size + 0.5 * new_counts.size)
-    ref = np.maximum(ref, floor)
-    return float(np.sum((new - ref) * np.log(new / ref)))
+    return float(_psi(new_counts, v.size, ref, floor))
 
 
-def drift_noise(reference: Mapping[str, Any], rows_now: int, level: float = 0.99) -> float:
-    """The PSI that sampling alone exceeds with probability ``1 - level`` when nothing drifted:
-    ``chi2(level, k - 1) * (1 / rows_now + 1 / rows_ref)`` over the ``k`` bins (missing included), the
-    large-sample law of the PSI (Yurdakul & Naranjo, 2020). About 0.2 for a hundred scored clients,
-    0.01 for two thousand: a drift flag must clear it as well as ``score.drift_psi``. A reference
-    without ``rows`` (older models) counts as exact."""
-    from scipy.stats import chi2
-
-    k = len(reference.get("edges", [])) + 2
+def drift_noise(
+    reference: Mapping[str, Any], rows_now: int, level: float = 0.99, draws: int = 400, floor: float = 1e-4
+) -> float:
+    """The PSI that sampling alone exceeds with probability ``1 - level`` when nothing drifted: ``draws``
+    samples of ``rows_now`` values from the reference's own bins (and, when the reference records its
+    ``rows``, a reference of that many values drawn alike), each scored like :func:`population_stability`.
+    About 0.25 for a hundred scored clients, 0.02 for two thousand: a drift flag must clear it as well as
+    ``score.drift_psi``. Seeded: the same reference and row count give the same figure every run."""
+    if not reference.get("edges") and not reference.get("proportions"):
+        return 0.0
+    shares = _reference_shares(reference)
+    shares = shares / shares.sum()
+    rng = np.random.default_rng(20_240_601)
+    new_counts = rng.multinomial(max(rows_now, 1), shares, size=draws)
     ref_rows = reference.get("rows")
-    inverse = 1 / max(rows_now, 1) + (1 / ref_rows if ref_rows else 0.0)
-    return float(chi2.ppf(level, k - 1) * inverse)
+    ref = rng.multinomial(ref_rows, shares, size=draws) / ref_rows if ref_rows else shares
+    return float(np.quantile(_psi(new_counts, rows_now, ref, floor), level))
 
 
 def calibrator_data(calibrator: ScoreCalibrator) -> dict[str, Any]:
