@@ -193,7 +193,8 @@ def _tier_chart(scores: pl.DataFrame) -> str:
         axes[0].set_title("ARR at risk by value tier")
         axes[0].xaxis.set_major_formatter(_MONEY_AXIS)
         axes[0].invert_yaxis()
-        axes[0].legend(frameon=False, fontsize=8)
+        # below the bars in one row: inside the axes the legend sat on the first tier's bar
+        axes[0].legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
         health = scores.get_column(Scores.HEALTH).to_numpy()
         axes[1].hist(health, bins=20, range=(0, 100), color="#90a4ae")
         axes[1].set_title("health score distribution")
