@@ -92,3 +92,22 @@ def test_the_fold_problems_name_the_fold_that_holds_one_class():
     assert problems and all(
         p.startswith("its training rows hold one class only (0 churners") for p in problems
     )
+
+
+def test_a_tuning_that_cannot_start_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config(
+        None,
+        [
+            "label.horizon_days=90",
+            f"paths.tune={tmp_path / 'tune'}",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        ],
+    )
+    table = labeled_table(n_clients=20, n_weeks=6, seed=1)  # 6 weeks of snapshots: no fold fits a 90-day gap
+    dataset = SimpleNamespace(name="young", start=datetime(2024, 1, 1), as_of=datetime(2024, 3, 1))
+    with pytest.raises(ValueError, match="cannot tune: no out-of-time estimate yet"):
+        run_tuning(dataset, cfg, trials=2, timeout=None, table=table)
+    assert not (tmp_path / "tune" / "young").exists()

@@ -140,9 +140,15 @@ def run_tuning(
         say("building the labeled feature table")
         table = labeled_table(dataset, cfg, say)
     folder = tune_folder(Path(cfg.paths.tune), dataset.name)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
-    study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial)
+    try:
+        study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial)
+    except Exception:
+        if created and not any(folder.iterdir()):  # nothing was tuned: leave no empty folder behind
+            folder.rmdir()
+        raise
     record = _best_params_record(study, cfg)
     path = write_json_atomic(record, folder / BEST_PARAMS_FILE)
     states = [t.state for t in study.trials]
