@@ -250,3 +250,21 @@ def test_cli_writes_the_list_folder(tmp_path):
     assert "Who to bring back" in (out / "winback.html").read_text()
     # subscriptions label source: a1 (no term, no churns record) never churned; the other six are listed
     assert "2 attempt, 1 keep in touch, 3 let go" in result.output
+
+
+def test_the_default_report_folder_never_takes_another_datasets_report(tmp_path) -> None:
+    import json
+
+    from churnml.jobs.reports import report_folder
+    from churnml.scoring.outputs import OutputError
+
+    default = tmp_path / "out" / "winback"
+    default.mkdir(parents=True)
+    (default / "manifest.json").write_text(json.dumps({"written_by": "churnml", "data": {"name": "shop_a"}}))
+    assert report_folder(None, default, tmp_path / "shop_a", "win-back plan") == default  # its own: replaced
+    with pytest.raises(
+        OutputError, match=r"holds the win-back plan of the dataset .shop_a.*--out .*winback-shop_b"
+    ):
+        report_folder(None, default, tmp_path / "shop_b", "win-back plan")
+    chosen = tmp_path / "elsewhere"
+    assert report_folder(chosen, default, tmp_path / "shop_b", "win-back plan") == chosen  # --out given

@@ -36,11 +36,14 @@ def table_files(name: str, frame: Any) -> dict[str, bytes]:
     return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
 
 
-def report_folder(out: Path | None, default: Path, data: Path | None = None) -> Path:
+def report_folder(out: Path | None, default: Path, data: Path | None = None, kind: str = "report") -> Path:
     """The output folder of a report command, refused when it is or holds the data, the current folder
-    or the project (``outputs.checked_output_path``)."""
-    from churnml.scoring.outputs import checked_output_path, protected_folders
+    or the project (``outputs.checked_output_path``), or when the default folder holds the ``kind`` of
+    another dataset (``outputs.checked_list_of``)."""
+    from churnml.scoring.outputs import checked_list_of, checked_output_path, protected_folders
 
+    if out is None and data is not None:
+        default = checked_list_of(default, Path(data).resolve().name, kind)
     folder = out if out is not None else default
     if folder.suffix in (".csv", ".parquet", ".html"):
         raise UserError(f"--out {folder}: give a FOLDER (the files inside are named by the command)")
@@ -48,14 +51,17 @@ def report_folder(out: Path | None, default: Path, data: Path | None = None) -> 
     return folder
 
 
-def write_report_folder(folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config) -> bool:
+def write_report_folder(
+    folder: Path, files: dict[str, bytes], kind: str, as_of: date, cfg: Config, dataset_name: str
+) -> bool:
     """``files`` plus a ``manifest.json`` carrying churnml's marker (so a rerun may replace the folder and
-    nothing else may), written atomically under the folder's lock."""
+    nothing else may) and the dataset it was made from, written atomically under the folder's lock."""
     from churnml.scoring.outputs import MARKER, MARKER_KEY, write_scores_atomically
 
     manifest = {
         MARKER_KEY: MARKER,
         "kind": kind,
+        "data": {"name": dataset_name},
         "as_of": as_of.isoformat(),
         "config_hash": config_hash(cfg),
         "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
@@ -88,7 +94,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     )
     from churnml.reporting.winback import winback_list
 
-    folder = report_folder(out, Path("data/winback"), data_folder(data, cfg))
+    folder = report_folder(out, Path("data/winback"), data_folder(data, cfg), "win-back plan")
     dataset = read_dataset(data_folder(data, cfg), cfg.data)
     churns = churn_dates(dataset, cfg.label)
     plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
@@ -106,7 +112,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
         **table_files("retention_contacts", retention),
         "winback.html": html.encode("utf-8"),
     }
-    write_report_folder(folder, files, "winback", as_of, cfg)
+    write_report_folder(folder, files, "winback", as_of, cfg, dataset.name)
     return WinbackRun(folder, as_of, plan, tests)
 
 
@@ -127,7 +133,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
     from churnml.contract.io import read_dataset
     from churnml.reporting.metrics import PERIODS, churn_rate_page, churn_report
 
-    folder = report_folder(out, Path("data/metrics"), data_folder(data, cfg))
+    folder = report_folder(out, Path("data/metrics"), data_folder(data, cfg), "churn-rate report")
     dataset = read_dataset(data_folder(data, cfg), cfg.data)
     reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
     as_of = dataset.as_of.date()
@@ -139,6 +145,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
         "metrics",
         as_of,
         cfg,
+        dataset.name,
     )
     return MetricsRun(folder, reports, table)
 
@@ -205,7 +212,7 @@ def postmortem(
     from churnml.reporting.postmortem import postmortem as review_churns
     from churnml.reporting.winback import with_reasons
 
-    folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg))
+    folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg), "post-mortem")
     root = scores if scores is not None else cfg.paths.scores
     list_dirs = list_folders(root, data_folder(data, cfg).resolve().name)
     if start is not None and end is not None and end <= start:
@@ -245,5 +252,5 @@ def postmortem(
         **table_files("by_family", by_family),
         "postmortem.html": html.encode("utf-8"),
     }
-    write_report_folder(folder, files, "postmortem", end, cfg)
+    write_report_folder(folder, files, "postmortem", end, cfg, dataset.name)
     return PostmortemRun(folder, start, end, len(list_dirs), root, review, by_reason)

@@ -337,21 +337,31 @@ def checked_output_folder(folder: Path, own: Iterable[str] = LIST_FILES, flag: s
     return folder
 
 
-def checked_list_of(folder: Path, dataset_name: str) -> Path:
-    """``folder`` unless it holds the list of another dataset (its manifest's ``data.name``): two datasets
-    scored in one project at the same as-of date would otherwise share ``paths.scores/<as-of>``, and the
-    second list would silently replace the first. Nothing is touched."""
+def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path:
+    """``folder`` unless it holds the ``what`` (list, win-back plan, ...) of another dataset (its manifest's
+    ``data.name``): two datasets run in one project would otherwise share a default output folder
+    (``paths.scores/<as-of>``, ``data/winback``, ...) and the second would silently replace the first.
+    Nothing is touched."""
     try:
         other = json.loads((Path(folder) / MANIFEST).read_text()).get("data", {}).get("name")
     except (OSError, ValueError, AttributeError):
         return folder
     if isinstance(other, str) and other != dataset_name:
         raise OutputError(
-            f"{folder} holds the list of the dataset {other!r}; churnml will not replace it with the list "
-            f"of {dataset_name!r}. Give --out (e.g. --out {Path(folder).parent / dataset_name / Path(folder).name}) "
-            "or set paths.scores for this dataset"
+            f"{folder} holds the {what} of the dataset {other!r}; churnml will not replace it with the "
+            f"{what} of {dataset_name!r}. Give --out (e.g. --out {_own_folder(Path(folder), dataset_name, what)})"
+            + (" or set paths.scores for this dataset" if what == "list" else "")
         )
     return folder
+
+
+def _own_folder(folder: Path, dataset_name: str, what: str) -> Path:
+    """Where the dataset's own output could go instead of ``folder``: a list under ``<scores>/<dataset>/``
+    (its as-of name kept, so next week's list finds it), a report beside the default (never inside the
+    data folder, which an ``--out`` may not be)."""
+    if what == "list":
+        return folder.parent / dataset_name / folder.name
+    return folder.with_name(f"{folder.name}-{dataset_name}")
 
 
 def _lock_holder(path: Path) -> str:
