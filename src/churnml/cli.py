@@ -295,7 +295,15 @@ def train(
         soft_wrap=True,
     )
     if summary.exported_to:
-        out_console.print(f"exported the model for batch scoring to {summary.exported_to}")
+        replaced = (
+            f" (replacing the model of the dataset {summary.replaced_dataset!r}, which the tracking store "
+            "still holds)"
+            if summary.replaced_dataset
+            else ""
+        )
+        out_console.print(
+            f"exported the model for batch scoring to {summary.exported_to}{replaced}", soft_wrap=True
+        )
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
     out_console.print(f"total time {timer.total():.1f}s ({steps})")
 

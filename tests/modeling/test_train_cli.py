@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -79,6 +80,13 @@ def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     assert isinstance(meta["promoted"], bool) and meta["promotion_reason"]
     assert set(meta["feature_reference"]) == set(meta["feature_names"])
     assert (tmp_path / "store" / "mlflow.db").is_file()  # MLFLOW_TRACKING_URI won over the config
+
+    # a second dataset in the same project: its own registered name, and it says whose export it replaced
+    shutil.copytree(tmp_path / "raw", tmp_path / "shop")
+    out = _run(runner, "train", "--data", "shop", "--out", "models", *set_flags(settings))
+    assert "churnml-shop v1 " in out
+    assert "replacing the model of the dataset 'raw', which the tracking store still holds" in out
+    assert json.loads((tmp_path / "models" / "metadata.json").read_text())["dataset"] == "shop"
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
-from churnml.modeling.export import export_model, feature_reference, holds_model_of
+from churnml.modeling.export import export_model, exported_metadata, feature_reference, holds_model_of
 from churnml.modeling.train import ChurnModel
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
@@ -56,6 +56,7 @@ class TrainSummary:
     tuned_from: Path | None
     seconds: dict[str, float]
     model_name: str  # the registered model's name (tracking.registered_name)
+    replaced_dataset: str | None = None  # the export folder held this other dataset's model before
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
@@ -333,6 +334,7 @@ def run_training(
         promoted=decision.promoted,
         promotion_reason=decision.reason,
     )
+    held = exported_metadata(out).get("dataset") if (Path(out) / "model.txt").is_file() else None
     run_id, version, exported = _tracked_and_exported(trained, cfg, dataset, card, decision, out, say)
     seconds["tracking_export"] = round(time.perf_counter() - t2, 2)
     seconds["total"] = round(time.perf_counter() - t0, 2)
@@ -348,6 +350,7 @@ def run_training(
         trained.tuned_from,
         seconds,
         name,
+        held if exported is not None and held not in (None, dataset.name) else None,
     )
 
 
