@@ -162,19 +162,12 @@ def list_folders(root: Path, dataset_name: str | None = None) -> list[Path]:
     """The written lists under ``root``: its sub-folders holding a ``scores.parquet``, oldest first; with
     ``dataset_name``, only the lists of that dataset (their manifest's ``data.name``; a list whose manifest
     names no dataset is kept): the lists of several datasets may share ``paths.scores``."""
+    from churnml.scoring.outputs import written_dataset
+
     if not root.is_dir():
         return []
     found = sorted(p for p in root.glob("*") if (p / "scores.parquet").is_file())
-    return [p for p in found if dataset_name is None or _list_dataset(p) in (None, dataset_name)]
-
-
-def _list_dataset(folder: Path) -> str | None:
-    """The dataset a written list was scored from (its manifest's ``data.name``), or None when unknown."""
-    try:
-        name = json.loads((folder / "manifest.json").read_text()).get("data", {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
+    return [p for p in found if dataset_name is None or written_dataset(p) in (None, dataset_name)]
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,7 @@ def score_on_spark(
         )
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
+    dataset_name = folder_in.resolve().name
     protected = protected_folders(folder_in)
     if out is not None:
         checked_output_path(out, protected)
@@ -413,23 +414,19 @@ def score_on_spark(
     day = dates["day"]
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
     step("loading the model")
-    fitted, metadata, source = scoring_model(model, cfg, folder_in.resolve().name)
+    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     _checked_label(metadata, cfg, source)
     version, chash = model_version(metadata), config_hash(cfg)
-    folder = (
-        out
-        if out is not None
-        else checked_list_of(cfg.paths.scores / day.isoformat(), folder_in.resolve().name)
-    )
+    folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)
     checked_output_folder(folder)
     known = None
     if version != "unknown":
         known = read_previous_history(
-            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash, folder_in.resolve().name
+            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash, dataset_name
         )
     plan = history_plan(known, day, cfg.score.history_weeks)
-    ctx = _context(day, plan, folder_in.resolve().name, dates, fitted, cfg)
+    ctx = _context(day, plan, dataset_name, dates, fitted, cfg)
     try:
         result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)
     except ScoringError as exc:

@@ -55,6 +55,7 @@ __all__ = [
     "protected_folders",
     "read_previous_history",
     "write_scores_atomically",
+    "written_dataset",
 ]
 
 MANIFEST = "manifest.json"
@@ -337,16 +338,23 @@ def checked_output_folder(folder: Path, own: Iterable[str] = LIST_FILES, flag: s
     return folder
 
 
+def written_dataset(folder: Path) -> str | None:
+    """The dataset a churnml output folder was made from (its manifest's ``data.name``), or None when the
+    folder, its manifest or the name is missing (outputs written before manifests named their dataset)."""
+    try:
+        name = json.loads((Path(folder) / MANIFEST).read_text()).get("data", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path:
     """``folder`` unless it holds the ``what`` (list, win-back plan, ...) of another dataset (its manifest's
     ``data.name``): two datasets run in one project would otherwise share a default output folder
     (``paths.scores/<as-of>``, ``data/winback``, ...) and the second would silently replace the first.
     Nothing is touched."""
-    try:
-        other = json.loads((Path(folder) / MANIFEST).read_text()).get("data", {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        return folder
-    if isinstance(other, str) and other != dataset_name:
+    other = written_dataset(folder)
+    if other is not None and other != dataset_name:
         raise OutputError(
             f"{folder} holds the {what} of the dataset {other!r}; churnml will not replace it with the "
             f"{what} of {dataset_name!r}. Give --out (e.g. --out {_own_folder(Path(folder), dataset_name, what)})"
