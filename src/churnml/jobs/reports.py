@@ -94,8 +94,9 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     )
     from churnml.reporting.winback import winback_list
 
-    folder = report_folder(out, Path("data/winback"), data_folder(data, cfg), "win-back plan")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    source = data_folder(data, cfg)
+    folder = report_folder(out, Path("data/winback"), source, "win-back plan")
+    dataset = read_dataset(source, cfg.data)
     churns = churn_dates(dataset, cfg.label)
     plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
     attempts = winback_attempts(dataset, churns, cfg.winback.stages)
@@ -133,8 +134,9 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
     from churnml.contract.io import read_dataset
     from churnml.reporting.metrics import PERIODS, churn_rate_page, churn_report
 
-    folder = report_folder(out, Path("data/metrics"), data_folder(data, cfg), "churn-rate report")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    source = data_folder(data, cfg)
+    folder = report_folder(out, Path("data/metrics"), source, "churn-rate report")
+    dataset = read_dataset(source, cfg.data)
     reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
     as_of = dataset.as_of.date()
     html = churn_rate_page(reports, as_of)
@@ -205,12 +207,13 @@ def postmortem(
     from churnml.reporting.postmortem import postmortem as review_churns
     from churnml.reporting.winback import with_reasons
 
-    folder = report_folder(out, Path("data/postmortem"), data_folder(data, cfg), "post-mortem")
+    source = data_folder(data, cfg)
+    folder = report_folder(out, Path("data/postmortem"), source, "post-mortem")
     root = scores if scores is not None else cfg.paths.scores
-    list_dirs = list_folders(root, data_folder(data, cfg).resolve().name)
+    list_dirs = list_folders(root, source.resolve().name)
     if start is not None and end is not None and end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    dataset = read_dataset(source, cfg.data)
     end = end if end is not None else dataset.as_of.date()
     if start is None:
         dates = [date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)]

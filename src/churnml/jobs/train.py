@@ -35,7 +35,7 @@ from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
-from churnml.modeling.export import export_model, exported_metadata, feature_reference, holds_model_of
+from churnml.modeling.export import export_model, exported_dataset, feature_reference, holds_model_of
 from churnml.modeling.train import ChurnModel
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
@@ -334,7 +334,7 @@ def run_training(
         promoted=decision.promoted,
         promotion_reason=decision.reason,
     )
-    held = exported_metadata(out).get("dataset") if (Path(out) / "model.txt").is_file() else None
+    held = exported_dataset(Path(out))
     run_id, version, exported = _tracked_and_exported(trained, cfg, dataset, card, decision, out, say)
     seconds["tracking_export"] = round(time.perf_counter() - t2, 2)
     seconds["total"] = round(time.perf_counter() - t0, 2)

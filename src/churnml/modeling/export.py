@@ -264,13 +264,20 @@ def exported_metadata(folder: Path) -> dict[str, Any]:
         return {}
 
 
+def exported_dataset(folder: Path) -> str | None:
+    """The dataset named by the card of the model exported in ``folder``; ``None`` when the folder holds
+    no model (no ``model.txt``) or its card names no dataset (exported before cards recorded it)."""
+    folder = Path(folder)
+    if not (folder / MODEL_FILE).is_file():
+        return None
+    return exported_metadata(folder).get("dataset")
+
+
 def holds_model_of(folder: Path, dataset: str | None) -> bool:
     """Whether ``folder`` holds an exported model (its ``model.txt``) trained on the dataset named
     ``dataset`` (or whose card names no dataset: exported before cards recorded it)."""
     folder = Path(folder)
-    if not (folder / MODEL_FILE).is_file():
-        return False
-    return exported_metadata(folder).get("dataset") in (None, dataset)
+    return (folder / MODEL_FILE).is_file() and exported_dataset(folder) in (None, dataset)
 
 
 def checked_export_folder(folder: Path) -> Path:
