@@ -88,7 +88,17 @@ def _score_child(args: list[str]) -> None:
 
     start = time.perf_counter()
     app(["score", *args], standalone_mode=False)
-    print(json.dumps({"wall_s": round(time.perf_counter() - start, 1), "peak_mb": round(_peak_mb())}))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "wall_s": round(wall, 1),
+                "peak_mb": round(_peak_mb()),
+                "cpu_s": round(use.ru_utime + use.ru_stime, 1),
+            }
+        )
+    )
 
 
 def _floor_child(events: str, start: str, end: str) -> None:
@@ -221,7 +231,7 @@ def main() -> None:
         print(
             f"score {label}: {figures['clients']:,} clients at {day} (explained: {figures['explained']:,}): "
             f"wall {figures['wall_s']:.1f}s, "
-            f"peak RSS {figures['peak_mb'] / 1024:.2f} GB  [{steps}]"
+            f"peak RSS {figures['peak_mb'] / 1024:.2f} GB, CPU {figures.get('cpu_s', 0):.1f}s  [{steps}]"
         )
         if read is None:
             continue
