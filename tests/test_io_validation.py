@@ -201,6 +201,38 @@ def test_two_files_for_one_table(tmp_path: Path) -> None:
         read_dataset(folder, CFG)
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Events.csv", r"'events': file Events\.csv looks like this table, .* rename it to events\.csv$"),
+        ("EVENTS.CSV.GZ", r"'events': file EVENTS\.CSV\.GZ .* rename it to events\.csv\.gz$"),
+        (
+            "events.xlsx",
+            r"'events': file events\.xlsx .* export the table as events\.csv or events\.parquet$",
+        ),
+        ("events.tsv", r"'events': file events\.tsv .* export the table as events\.csv"),
+    ],
+)
+def test_a_table_file_churnml_would_not_read_is_an_error(tmp_path: Path, name: str, message: str) -> None:
+    """A table under another letter case or format would be silently absent (and all its features)."""
+    folder = write(tmp_path / "d", good_tables())
+    (folder / "events.csv").rename(folder / name)
+    with pytest.raises(ContractError, match=message):
+        read_dataset(folder, CFG)
+
+
+def test_validate_names_the_files_it_does_not_read(tmp_path: Path) -> None:
+    folder = write(tmp_path / "d", good_tables())
+    (folder / "orders.csv").write_text("a,b\n1,2\n")
+    (folder / "export.xlsx").write_bytes(b"PK")
+    (folder / "churnml.yaml").write_text("label: {source: inactivity}\n")
+    (folder / "README.md").write_text("notes\n")
+    (folder / "adapt_report.json").write_text("{}")  # churnml's own, written by `churnml adapt`
+    result = CliRunner().invoke(app, ["validate", "--data", str(folder)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "not read (no contract table of that name): export.xlsx, orders.csv;" in result.output
+
+
 def test_repairs_are_counted_not_silent(tmp_path: Path) -> None:
     tables = good_tables()
     tables["events"] = tables["events"].with_columns(

@@ -116,12 +116,18 @@ def validate(
 
     Example: churnml validate --data data/raw
     """
-    from churnml.contract.io import read_dataset
+    from churnml.contract.io import read_dataset, unread_files
     from churnml.contract.validation import dataset_summary
 
     cfg = config_from(config, set_)
-    dataset = read_dataset(data_dir(data, cfg), cfg.data)
+    folder = data_dir(data, cfg)
+    dataset = read_dataset(folder, cfg.data)
     out_console.print(dataset_summary(dataset))
+    if skipped := unread_files(folder):
+        out_console.print(
+            f"not read (no contract table of that name): {', '.join(skipped)}; "
+            "rename a file to its table's name (events.csv, payments.csv, ...) to use it"
+        )
 
 
 # ----------------------------------------------------------------------------------------------

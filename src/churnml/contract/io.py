@@ -42,6 +42,7 @@ from churnml.contract.validation import (
 )
 
 __all__ = [
+    "ADAPT_REPORT",
     "as_of_limit",
     "csv_layout",
     "dataset_files",
@@ -52,6 +53,7 @@ __all__ = [
     "read_tables",
     "scanned_parquet",
     "time_bounds",
+    "unread_files",
     "validated_table",
     "with_default_permissions",
     "write_json_atomic",
@@ -61,12 +63,47 @@ __all__ = [
 ]
 
 _SUFFIXES = (".parquet", ".csv", ".csv.gz")
+# Data-like files churnml does not read: named when they hold what looks like a table.
+_OTHER_DATA_SUFFIXES = (".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".pq", ".gz", ".zip")
+ADAPT_REPORT = "adapt_report.json"  # what `churnml adapt` writes beside the tables: not a table, never read
 # Delimiters other than the comma that exports use; named in the error when they are the likely cause.
 _OTHER_DELIMITERS = {";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
 
 
+def _data_file_stem(name: str) -> str | None:
+    """The table-like stem of a file name that looks like data (``Events.CSV`` -> ``events``,
+    ``payments.xlsx`` -> ``payments``), else ``None`` (``churnml.yaml``, ``README.md``, hidden files)."""
+    lower = name.lower()
+    if lower.startswith("."):
+        return None
+    for suffix in (*_SUFFIXES, *_OTHER_DATA_SUFFIXES):
+        if lower.endswith(suffix):
+            return lower[: -len(suffix)]
+    return None
+
+
+def _misnamed_table_file(folder: Path, table: Table) -> ContractError | None:
+    """An error for a file that is plainly meant as ``table`` but that churnml would not read: another
+    letter case (``Events.csv``) or another format (``events.xlsx``). Without it the table would be
+    silently absent, and every feature of it with it."""
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and _data_file_stem(path.name) == str(table):
+            wanted = ", ".join(f"{table}{suffix}" for suffix in _SUFFIXES)
+            fix = (
+                f"rename it to {table}{path.name[len(str(table)) :].lower()}"
+                if path.name.lower().endswith(_SUFFIXES)
+                else f"export the table as {table}.csv or {table}.parquet"
+            )
+            return ContractError(
+                str(table), f"file {path.name} looks like this table, but churnml reads only {wanted}: {fix}"
+            )
+    return None
+
+
 def dataset_files(folder: Path) -> dict[Table, Path]:
-    """The file of each contract table present in ``folder``; an error if one table has two files."""
+    """The file of each contract table present in ``folder``; an error if one table has two files or
+    a file plainly meant as a table has a name churnml would not read (``Clients.CSV``,
+    ``events.xlsx``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"dataset folder {folder} does not exist (give one with --data)")
@@ -78,7 +115,23 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
             raise ContractError(str(table), f"two files for one table: {[p.name for p in present]}; keep one")
         if present:
             found[table] = present[0]
+        elif (misnamed := _misnamed_table_file(folder, table)) is not None:
+            raise misnamed
     return found
+
+
+def unread_files(folder: Path) -> list[str]:
+    """Names of the files in ``folder`` that look like data (CSV, Parquet, Excel, JSON, text) but are
+    no contract table, so churnml does not read them (``orders.csv``): said by ``churnml validate``."""
+    tables = {str(t) for t in Table}
+    return sorted(
+        path.name
+        for path in Path(folder).iterdir()
+        if path.is_file()
+        and path.name != ADAPT_REPORT
+        and (stem := _data_file_stem(path.name)) is not None
+        and stem not in tables
+    )
 
 
 def _delimiter_hint(text: str) -> str:

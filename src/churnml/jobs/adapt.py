@@ -28,7 +28,7 @@ def adapt_transactions(
     import polars as pl
 
     from churnml.contract.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
-    from churnml.contract.io import write_json_atomic, write_tables, write_text_atomic
+    from churnml.contract.io import ADAPT_REPORT, write_json_atomic, write_tables, write_text_atomic
 
     timer = Timer()
     try:
@@ -55,5 +55,5 @@ def adapt_transactions(
     write_tables(tables, out)
     write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
     done()
-    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / "adapt_report.json")
+    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / ADAPT_REPORT)
     return report, timer
