@@ -105,7 +105,7 @@ def test_report_sections(page: str) -> None:
     assert "Weekly churn list — 2024-06-03" in page
     assert "model 7" in page
     assert "Total ARR 17,800" in page  # 12000 + 5000 + 800
-    assert "usage_logins_28d: PSI 0.41" in page
+    assert "<span class='muted'>usage_logins_28d</span></td><td class='num'>0.41</td>" in page
     assert "New in red (1)" in page
     assert "risk up: Logins fell 62% (+0.80)" in page
     assert "no order and no product activity for 90 days" in page
@@ -210,3 +210,40 @@ def test_a_figure_gives_the_same_svg_twice() -> None:
     assert first.startswith("<svg")
     assert "clip-path" in first
     assert first == second
+
+
+def test_drift_table_leads_with_what_the_model_leans_on() -> None:
+    page = report_html(
+        scores_frame(),
+        history_frame(),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={"usage_logins_28d": 0.41, "usage_events_ratio": 0.9, "comm_sentiment_91d": 0.3},
+        drift_weight={"usage_logins_28d": 0.1, "usage_events_ratio": 0.02, "comm_sentiment_91d": 0.1},
+        feature_labels={"usage_logins_28d": "logins in the last 28 days"},
+        top_drivers=3,
+        max_clients=2,
+    )
+    section = page[page.index("<h2 id='drift'>") : page.index('<h2 id="watchlist">')]
+    assert "Drifted features (3)" in section
+    assert "Together they carry 22.0% of the model's weight" in section
+    rows = re.findall(r"<span class='muted'>(\w+)</span>", section)
+    assert rows == ["usage_logins_28d", "comm_sentiment_91d", "usage_events_ratio"]  # weight, then PSI
+    assert "<td>logins in the last 28 days<br>" in section  # the plain name, the column below it
+    assert "<td>comm_sentiment_91d<br>" in section  # no label given: the column name
+    # the bar is scaled to the largest share: 120 px for 10%, 24 px for 2%
+    assert section.count("style='width:120px'") == 2 and "style='width:24px'" in section
+
+
+def test_drift_table_without_weights_says_no_share() -> None:
+    page = report_html(
+        scores_frame(),
+        history_frame(),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={"usage_logins_28d": 0.41},
+        top_drivers=3,
+        max_clients=2,
+    )
+    assert "Explanations that lean on them deserve a second look." in page
+    assert "<td class='num'>0.41</td><td class='num'>-</td>" in page

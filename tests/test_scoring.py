@@ -651,3 +651,40 @@ def test_a_feature_is_reported_as_drifted_above_both_the_threshold_and_the_sampl
     reference = {"edges": list(range(9)), "proportions": [0.1] * 10, "missing": 0.0, "rows": 10_000}
     metadata = {"feature_reference": {"x": reference}}
     assert drifted_features({"x": psi}, metadata, rows_now, 0.25) == ({"x": psi} if drifted else {})
+
+
+def test_model_weight_is_each_features_share_of_the_gain() -> None:
+    from churnml.scoring.assemble import model_weight
+
+    model, _ = train_tiny_model(tiny_dataset(), extra_feature=True)
+    every = model_weight(model, model.feature_names_)
+    assert sum(every.values()) == pytest.approx(1.0, abs=1e-3)
+    # the label is made of the login ratio; in the tiny data the events ratio carries the same signal
+    first = next(iter(every))
+    assert first == "usage_events_ratio" and every[first] > 0.5
+    assert list(every.values()) == sorted(every.values(), reverse=True)  # largest first
+    assert model_weight(model, ["made_up_feature"]) == {"made_up_feature": 0.0}  # constant: never split on
+    assert model_weight(object(), ["usage_logins_ratio"]) == {}  # a baseline has no gain
+
+
+@pytest.mark.parametrize(
+    ("weight", "expected"),
+    [
+        (
+            {"a": 0.1, "b": 0.02, "c": 0.1},
+            "3 features drifted past PSI 0.25, carrying 22.0% of the model's weight (gain); the ones it "
+            "leans on most: a (PSI 0.41, 10.0% of the weight), c (PSI 0.30, 10.0% of the weight), and 1 "
+            "more (report, manifest.json)",
+        ),
+        (
+            {},
+            "3 features drifted past PSI 0.25; first: b (PSI 0.90), a (PSI 0.41), and 1 more (report, manifest.json)",
+        ),
+    ],
+)
+def test_drift_warning_puts_what_the_model_leans_on_first(weight: dict, expected: str) -> None:
+    from churnml.scoring.assemble import drift_order, drift_warning
+
+    drifted = {"a": 0.41, "b": 0.9, "c": 0.3}
+    assert drift_warning(drifted, weight, 0.25, shown=2) == expected
+    assert drift_order(drifted, weight) == (["a", "c", "b"] if weight else ["b", "a", "c"])

@@ -453,10 +453,10 @@ def score(
     if run.model_note:
         console.print(f"[bold yellow]warning:[/] {run.model_note}", highlight=False, soft_wrap=True)
     if result.drifted:
-        names = ", ".join(f"{k} ({v:.2f})" for k, v in list(result.drifted.items())[:10])
+        from churnml.scoring.assemble import drift_warning
+
         console.print(
-            f"[bold yellow]warning:[/] {len(result.drifted)} features drifted past PSI "
-            f"{cfg.score.drift_psi}: {names}",
+            f"[bold yellow]warning:[/] {drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from churnml.config import Config, config_hash
+from churnml.config import Config, FeaturesConfig, config_hash
 from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, data_folder
 
@@ -107,6 +107,20 @@ def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> Non
         )
 
 
+def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
+    """Each feature's plain name from the registry ("trend of product events"); the column name when
+    the registry has no label for it."""
+    from churnml.features.registry import feature_spec
+
+    def label(name: str) -> str:
+        try:
+            return feature_spec(name, features).label or name
+        except KeyError:
+            return name
+
+    return {name: label(name) for name in names}
+
+
 def _report(result: Any, day: date, version: str, cfg: Config, model_note: str | None = None) -> str:
     """The HTML report of the scored list."""
     from churnml.reporting.report import report_html
@@ -119,6 +133,8 @@ def _report(result: Any, day: date, version: str, cfg: Config, model_note: str |
         model_version=version,
         model_note=model_note or "",
         drifted=result.drifted,
+        drift_weight=result.drift_weight,
+        feature_labels=feature_labels(result.drifted, cfg.features),
         top_drivers=cfg.score.top_drivers,
         max_clients=cfg.score.report_clients,
         movers=cfg.score.report_movers,

@@ -228,7 +228,7 @@ def scored_on_spark(
     from pyspark.sql import functions as F
 
     from churnml.modeling.train import feature_matrix
-    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match
+    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match, model_weight
     from churnml.scoring.explain import reference_levels, registry_catalog
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
@@ -274,7 +274,8 @@ def scored_on_spark(
     done()
     for frame in (passed, blobs):
         frame.unpersist()
-    return ScoredList(ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo))
+    weight = model_weight(ctx.model, drifted)
+    return ScoredList(ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo), weight)
 
 
 def _spark_manifest(

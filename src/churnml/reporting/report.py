@@ -36,6 +36,7 @@ import polars as pl
 from matplotlib.ticker import FuncFormatter
 
 from churnml.reporting.pages import figure_svg
+from churnml.scoring.assemble import drift_order
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
@@ -44,6 +45,7 @@ __all__ = ["report_html", "sparkline_svg"]
 
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _ZONES = ("red", "yellow", "green")
+_DRIFT_ROWS = 15  # drifted features shown in the report's table (the manifest lists them all)
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
 color:#222;line-height:1.4}
@@ -463,15 +465,50 @@ def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
 {tier_chart}"""
 
 
-def _drift_html(drifted: Mapping[str, float]) -> str:
-    """The drifted-features warning ("" when nothing drifted)."""
+def _drift_html(
+    drifted: Mapping[str, float],
+    weight: Mapping[str, float],
+    labels: Mapping[str, str],
+    shown: int = _DRIFT_ROWS,
+) -> str:
+    """The drifted-features warning ("" when nothing drifted): how much of the model they carry, and a
+    table of the first ``shown`` in :func:`drift_order` with their PSI and their share of the model's
+    gain (a bar scaled to the largest)."""
     if not drifted:
         return ""
-    items = "".join(f"<li>{_e(k)}: PSI {v:.2f}</li>" for k, v in sorted(drifted.items()))
+    order = drift_order(drifted, weight)
+    top = max((weight.get(k, 0.0) for k in order), default=0.0)
+    rows = "".join(
+        f"<tr><td>{_e(labels.get(k, k))}<br><span class='muted'>{_e(k)}</span></td>"
+        f"<td class='num'>{drifted[k]:.2f}</td>"
+        + (
+            f"<td class='num'>{_pct(weight[k])}</td>"
+            f"<td><span class='bar' style='width:{120 * weight[k] / top if top else 0:.0f}px'></span></td>"
+            if k in weight
+            else "<td class='num'>-</td><td></td>"
+        )
+        + "</tr>"
+        for k in order[:shown]
+    )
+    more = (
+        f"<p class='muted'>… and {len(order) - shown} more that the model leans on less "
+        "(manifest.json lists them all).</p>"
+        if len(order) > shown
+        else ""
+    )
+    carried = (
+        f" Together they carry {_pct(sum(weight.get(k, 0.0) for k in order))} of the model's weight "
+        "(its gain): the higher a feature's share, the more the scores and explanations that lean on it "
+        "deserve a second look."
+        if weight
+        else " Explanations that lean on them deserve a second look."
+    )
     return (
-        "<h2 id='drift'>Drifted features</h2><div class='warn'>These features are distributed "
-        "differently than in the training data; their explanations deserve a second look."
-        f"<ul>{items}</ul></div>"
+        f"<h2 id='drift'>Drifted features ({len(order)})</h2><div class='warn'>These features are "
+        "distributed differently among the clients scored today than in the model's training data (PSI "
+        f"above the drift line and above what chance gives for this many clients).{carried}</div>"
+        "<table><tr><th>feature</th><th>PSI</th><th colspan='2'>share of the model's weight</th></tr>"
+        f"{rows}</table>{more}"
     )
 
 
@@ -528,6 +565,8 @@ def report_html(
     as_of: date,
     model_version: str,
     drifted: Mapping[str, float],
+    drift_weight: Mapping[str, float] | None = None,
+    feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
     top_drivers: int,
     max_clients: int,
@@ -541,7 +580,9 @@ def report_html(
     """The whole report as one HTML string (sections: module docstring).
 
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
-    ``model_note`` says, above everything, that the model was not promoted (empty: nothing to say)."""
+    ``model_note`` says, above everything, that the model was not promoted (empty: nothing to say);
+    ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
+    name (both optional: the drift table then shows the column names and no weights)."""
     rule_text = dict(rule_text or {})
     shown = _by_zone_then_priority(scores).head(max_clients)
     linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
@@ -563,7 +604,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {_portfolio_html(scores, currency)}
-{_drift_html(drifted)}
+{_drift_html(drifted, drift_weight or {}, feature_labels or {})}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency)}
 {_movers_html(scores, linked, movers)}

@@ -56,7 +56,7 @@ Only data strictly before the as-of date is used: features come from the shared 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -94,6 +94,8 @@ __all__ = [
     "assembled_list",
     "check_data_lag",
     "check_feature_match",
+    "drift_order",
+    "drift_warning",
     "drifted_features",
     "feature_drift",
     "gone_clients",
@@ -105,6 +107,7 @@ __all__ = [
     "list_plays",
     "listed_spine",
     "model_version",
+    "model_weight",
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
@@ -128,6 +131,7 @@ class ScoredList:
     drifted: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict)
     scored_snapshots: tuple[date, ...] = ()
+    drift_weight: dict[str, float] = field(default_factory=dict)  # model_weight() of the drifted features
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -222,6 +226,45 @@ def drifted_features(
         for name, value in sorted(psi.items())
         if value > threshold and value > drift_noise(reference.get(name, {}), rows_now)
     }
+
+
+def model_weight(model: Any, names: Iterable[str]) -> dict[str, float]:
+    """Each of ``names``' share of the model's total gain (0..1, rounded to 4 places): how much the model
+    leans on it. A drifted feature the model hardly uses moves few scores; one that carries a tenth of
+    the gain deserves a look. Largest first, then by name; empty for a model without gain importances
+    (a baseline)."""
+    if not hasattr(model, "feature_importance"):
+        return {}
+    gain = model.feature_importance("gain")
+    total = float(gain.sum())
+    shares = {name: round(float(gain.get(name, 0.0)) / total, 4) if total > 0 else 0.0 for name in names}
+    return dict(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def drift_order(drifted: Mapping[str, float], weight: Mapping[str, float]) -> list[str]:
+    """The drifted features, the ones the model leans on most first (share of its gain), then by PSI
+    and name: the order in which they are worth a look."""
+    return sorted(drifted, key=lambda k: (-weight.get(k, 0.0), -drifted[k], k))
+
+
+def drift_warning(
+    drifted: Mapping[str, float], weight: Mapping[str, float], line: float, shown: int = 5
+) -> str:
+    """The console's one-line drift warning: how many features drifted past ``line`` (PSI), how much
+    of the model's weight they carry, and the first ``shown`` of :func:`drift_order` with their PSI."""
+    order = drift_order(drifted, weight)
+    carried = (
+        f", carrying {100 * sum(weight.get(k, 0.0) for k in order):.1f}% of the model's weight (gain)"
+        if weight
+        else ""
+    )
+    first = ", ".join(
+        f"{k} (PSI {drifted[k]:.2f}" + (f", {100 * weight[k]:.1f}% of the weight)" if k in weight else ")")
+        for k in order[:shown]
+    )
+    more = f", and {len(order) - shown} more (report, manifest.json)" if len(order) > shown else ""
+    lead = "the ones it leans on most" if weight else "first"
+    return f"{len(order)} features drifted past PSI {line}{carried}; {lead}: {first}{more}"
 
 
 # -- mapping tables -----------------------------------------------------------------------------
@@ -613,7 +656,8 @@ def scored_list(
     clock.step("assembling the list")
     table = assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
     clock.done("assemble")
-    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo))
+    weight = model_weight(model, drifted)
+    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight)
 
 
 _FIRST_COLUMNS = (
@@ -790,6 +834,7 @@ def list_manifest(
         "drift": {
             "psi_threshold": drift_psi,
             "drifted": result.drifted,
+            "drifted_model_weight": result.drift_weight,
             "psi": dict(sorted(result.psi.items())),
         },
         "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
