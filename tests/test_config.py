@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from churnml.config import Config, ConfigError, default_config_path, load_config
+from churnml.config import Config, ConfigError, config_hash, default_config_path, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "churnml"
@@ -93,3 +93,31 @@ def test_an_installed_copy_of_the_package_loads_its_defaults(tmp_path: Path) -> 
     path, equal = json.loads(run.stdout)
     assert path == str(tmp_path / "site" / "churnml" / "default.yaml")
     assert equal is True
+
+
+@pytest.mark.parametrize(
+    ("source", "lifetime"), [("inactivity", True), ("subscriptions", False), ("churns", False)]
+)
+def test_label_source_auto_decides_the_lifetime_columns_once_resolved(source: str, lifetime: bool) -> None:
+    from churnml.config import with_label_source
+
+    cfg = Config()
+    assert (cfg.label.source, cfg.features.lifetime) == ("auto", "auto")  # undecided until the data is seen
+    resolved = with_label_source(cfg, source)
+    assert (resolved.label.source, resolved.features.lifetime) == (source, lifetime)
+    # the same config as one that named the source from the start (same hash: history reuse holds)
+    assert config_hash(resolved) == config_hash(Config.model_validate({"label": {"source": source}}))
+
+
+def test_config_for_reads_the_label_source_off_the_folder(tmp_path: Path) -> None:
+    from churnml.jobs.common import config_for
+
+    (tmp_path / "clients.csv").write_text("client_id,created_at\na,2024-01-01\n")
+    (tmp_path / "payments.csv").write_text("client_id,amount,paid_at\na,10,2024-01-05\n")
+    assert config_for(tmp_path, Config()).label.source == "inactivity"
+    (tmp_path / "churns.csv").write_text("client_id,churned_at\na,2024-03-01\n")
+    assert config_for(tmp_path, Config()).label.source == "churns"
+    (tmp_path / "subscriptions.parquet").write_bytes(b"")  # only its name counts here
+    assert config_for(tmp_path, Config()).label.source == "subscriptions"
+    set_source = Config.model_validate({"label": {"source": "churns"}})
+    assert config_for(tmp_path, set_source) is set_source

@@ -14,7 +14,15 @@ from churnml.config import LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import Churns, Clients, Events, Payments, Subscriptions, Table
 from churnml.contract.validation import ContractError
-from churnml.labels import active_spine, churn_dates, labeled_spine, snapshot_grid
+from churnml.labels import (
+    active_spine,
+    auto_label_source,
+    churn_dates,
+    label_lag_days,
+    labeled_spine,
+    resolved_label,
+    snapshot_grid,
+)
 
 D = datetime
 DT = pl.Datetime("us")
@@ -337,6 +345,53 @@ def test_missing_source_table_is_a_clear_error(source, table):
     data = dataset(D(2024, 7, 1), clients=clients(("a", D(2024, 1, 1))))
     with pytest.raises(ContractError, match=f"table '{table}'.*(label.source|inactivity)"):
         churn_dates(data, LabelConfig(source=source))
+
+
+@pytest.mark.parametrize(
+    ("tables", "source"),
+    [
+        ({Table.CLIENTS, Table.SUBSCRIPTIONS, Table.CHURNS, Table.EVENTS}, "subscriptions"),
+        ({Table.CLIENTS, Table.SUBSCRIPTIONS}, "subscriptions"),
+        ({Table.CLIENTS, Table.CHURNS, Table.EVENTS}, "churns"),
+        ({Table.CLIENTS, Table.PAYMENTS}, "inactivity"),
+        ({Table.CLIENTS, Table.EVENTS, Table.TICKETS}, "inactivity"),
+    ],
+)
+def test_auto_label_source_follows_the_tables(tables: set, source: str) -> None:
+    assert auto_label_source(tables)[0] == source
+    assert resolved_label(LabelConfig(source="auto"), tables).source == source
+    assert resolved_label(LabelConfig(source="churns"), tables).source == "churns"  # a set source wins
+
+
+def test_auto_labels_a_shop_log_like_inactivity() -> None:
+    """A dataset with orders only: ``auto`` gives the labels of ``inactivity``, row for row."""
+    data = dataset(
+        D(2024, 7, 1),
+        clients=clients(("a", D(2024, 1, 1)), ("b", D(2024, 1, 1))),
+        payments=pl.DataFrame(
+            {
+                Payments.CLIENT_ID: ["a", "a", "b", "b"],
+                Payments.AMOUNT: [10.0, 12.0, 5.0, 7.0],
+                Payments.PAID_AT: [D(2024, 1, 5), D(2024, 4, 20), D(2024, 1, 8), D(2024, 1, 29)],
+            },
+            schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+    )
+    snaps = [date(2024, 2, 5), date(2024, 3, 4)]
+    auto = labeled_spine(data, snaps, LabelConfig(source="auto", horizon_days=60))
+    assert auto.equals(labeled_spine(data, snaps, LabelConfig(source="inactivity", horizon_days=60)))
+    # a: back on 04-20, after the 60 days from 02-05 (until 04-05): churned, then active again in time
+    assert auto.select("client_id", "snapshot", "label").rows() == [
+        ("a", date(2024, 2, 5), 1),
+        ("a", date(2024, 3, 4), 0),
+        ("b", date(2024, 2, 5), 1),
+        ("b", date(2024, 3, 4), 1),
+    ]
+
+
+def test_the_label_lag_needs_a_resolved_source() -> None:
+    with pytest.raises(ValueError, match=r"label\.source 'auto' is not resolved"):
+        label_lag_days(LabelConfig(source="auto"))
 
 
 # ----------------------------------------------------------------------------------------------

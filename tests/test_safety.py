@@ -245,7 +245,9 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     dataset = Dataset(tables, "tiny", datetime(2023, 9, 4), datetime(AS_OF.year, AS_OF.month, AS_OF.day))
     model, meta = train_tiny_model(dataset)
-    export_model(model, root / "model", {**meta, "label": LabelConfig().model_dump(mode="json")})
+    export_model(
+        model, root / "model", {**meta, "label": LabelConfig(source="subscriptions").model_dump(mode="json")}
+    )
     write_tables({str(t): f for t, f in tables.items()}, root / "raw")
     no_csat = {**tables, Table.TICKETS: tables[Table.TICKETS].drop("csat")}
     write_tables({str(t): f for t, f in no_csat.items()}, root / "raw_no_csat")

@@ -43,6 +43,7 @@ __all__ = [
     "config_hash",
     "default_config_path",
     "load_config",
+    "with_label_source",
 ]
 
 
@@ -70,7 +71,7 @@ class DataConfig(_Section):
 
 
 class LabelConfig(_Section):
-    source: Literal["churns", "subscriptions", "inactivity"] = "subscriptions"
+    source: Literal["auto", "churns", "subscriptions", "inactivity"] = "auto"
     horizon_days: int = Field(90, ge=1)
     inactivity_days: int = Field(90, ge=1)
     grace_days: int = Field(30, ge=0)
@@ -440,11 +441,19 @@ class Config(_Section):
         """``features.lifetime: auto`` is on for purchases without a contract (``label.source:
         inactivity``: RFM's lifetime frequency and order value) and off for contract billing, where the
         lifetime count of regular invoices repeats the tenure (docs/benchmarks.md, "Lifetime columns")."""
-        if self.features.lifetime != "auto":
-            return self
+        if self.features.lifetime != "auto" or self.label.source == "auto":
+            return self  # with label.source auto, decided once the source is (with_label_source)
         on = self.label.source == "inactivity"
         object.__setattr__(self, "features", self.features.model_copy(update={"lifetime": on}))  # frozen
         return self
+
+
+def with_label_source(cfg: Config, source: str) -> Config:
+    """``cfg`` with ``label.source`` set to ``source`` (a concrete one, for ``auto`` resolved against a
+    dataset: :func:`churnml.jobs.common.config_for`), ``features.lifetime: auto`` decided for it."""
+    data = cfg.model_dump()
+    data["label"]["source"] = source
+    return Config.model_validate(data)
 
 
 def default_config_path() -> Path:

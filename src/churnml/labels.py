@@ -58,7 +58,7 @@ Outputs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -84,10 +84,12 @@ __all__ = [
     "SNAPSHOT",
     "active_spine",
     "activity_times",
+    "auto_label_source",
     "churn_dates",
     "label_lag_days",
     "labeled_spine",
     "membership_changes",
+    "resolved_label",
     "snapshot_grid",
     "status_changes",
 ]
@@ -145,6 +147,31 @@ def snapshot_grid(cfg: SnapshotsConfig, data_start: datetime, data_end: datetime
 
 
 # ----------------------------------------------------------------------------------------------
+# the label source
+# ----------------------------------------------------------------------------------------------
+def auto_label_source(tables: Iterable[Table]) -> tuple[str, str]:
+    """``label.source: auto``: (the source the tables give, why). A subscriptions table: a churn is a
+    term not renewed (``subscriptions``); else a churns table: a churn is its record (``churns``); else
+    (orders, events): a churn is no order and no activity in the horizon (``inactivity``)."""
+    present = set(tables)
+    if Table.SUBSCRIPTIONS in present:
+        return "subscriptions", "the data has a subscriptions table: a churn is a term not renewed"
+    if Table.CHURNS in present:
+        return "churns", "no subscriptions table but a churns table: a churn is a churns record"
+    return (
+        "inactivity",
+        "no subscriptions or churns table: a churn is no order and no activity in the horizon",
+    )
+
+
+def resolved_label(cfg: LabelConfig, tables: Iterable[Table]) -> LabelConfig:
+    """``cfg`` with ``source: auto`` replaced by :func:`auto_label_source` of ``tables``; else ``cfg``."""
+    if cfg.source != "auto":
+        return cfg
+    return cfg.model_copy(update={"source": auto_label_source(tables)[0]})
+
+
+# ----------------------------------------------------------------------------------------------
 # churn events and returns
 # ----------------------------------------------------------------------------------------------
 def _required(dataset: Dataset, table: Table, source: str) -> pl.DataFrame:
@@ -153,7 +180,7 @@ def _required(dataset: Dataset, table: Table, source: str) -> pl.DataFrame:
         raise ContractError(
             str(table),
             f"label.source is '{source}' but the dataset has no {table} table; add {table}.parquet/.csv "
-            f"or choose another label.source (churns | subscriptions | inactivity)",
+            f"or choose another label.source (auto | churns | subscriptions | inactivity)",
         )
     return frame
 
@@ -307,6 +334,7 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     (False for a churn not yet known by the data end; such churns only matter for snapshots past the
     data end). Sorted by ``_at``.
     """
+    cfg = resolved_label(cfg, dataset.tables)
     if cfg.source == "subscriptions":
         changes = _subscription_changes(dataset, cfg)
     elif cfg.source == "inactivity":
@@ -324,6 +352,7 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
     Same columns and order as :func:`status_changes`.
     """
+    cfg = resolved_label(cfg, dataset.tables)
     changes = status_changes(dataset, cfg)
     if cfg.source == "churns" or dataset.get(Table.CHURNS) is None:
         return changes
@@ -416,6 +445,7 @@ def _spine_with_status(
     clients = dataset.get(Table.CLIENTS)
     if clients is None:
         raise ContractError(str(Table.CLIENTS), "required table missing")
+    cfg = resolved_label(cfg, dataset.tables)
     membership = membership_changes(dataset, cfg)
     if hindsight:
         membership = membership.filter(pl.col(_DECIDED)).with_columns(
@@ -460,7 +490,10 @@ def active_spine(
 
 
 def label_lag_days(cfg: LabelConfig) -> int:
-    """Days after a churn instant until it is known: the grace for subscriptions, else 0."""
+    """Days after a churn instant until it is known: the grace for subscriptions, else 0. ``cfg`` has a
+    concrete source (``auto`` resolved against the dataset: :func:`resolved_label`)."""
+    if cfg.source == "auto":
+        raise ValueError("label_lag_days: label.source 'auto' is not resolved yet (labels.resolved_label)")
     return cfg.grace_days if cfg.source == "subscriptions" else 0
 
 
@@ -473,6 +506,7 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
     end, see :func:`label_lag_days`), ``churned_at`` (of that next churn, or null). Sorted by client
     and snapshot.
     """
+    cfg = resolved_label(cfg, dataset.tables)
     spine = _spine_with_status(dataset, snapshots, cfg)
     horizon = pl.duration(days=cfg.horizon_days)
     known_until = pl.lit(dataset.as_of - timedelta(days=label_lag_days(cfg)), _DT)

@@ -20,6 +20,7 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     cfg = load_config(
         None,
         [
+            "label.source=subscriptions",  # the prebuilt table's label (a stand-in dataset: no tables to read it off)
             "label.horizon_days=28",
             "train.folds=2",
             "train.test_days=28",
@@ -101,6 +102,7 @@ def test_a_tuning_that_cannot_start_leaves_no_folder_behind(tmp_path, monkeypatc
     cfg = load_config(
         None,
         [
+            "label.source=subscriptions",
             "label.horizon_days=90",
             f"paths.tune={tmp_path / 'tune'}",
             f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",

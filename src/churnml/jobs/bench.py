@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from churnml.config import Config, TrainConfig
-from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.common import UserError, config_for, data_folder
 
 __all__ = ["BENCH_HEADING", "bench_models", "spliced_markdown"]
 
@@ -55,6 +55,7 @@ def bench_models(
 
     say = progress or (lambda _m: None)
     folder = data_folder(data, cfg)
+    cfg = config_for(folder, cfg)
     dataset = read_dataset(folder, cfg.data)
     table = labeled_table(dataset, cfg, say)
     oracle = truth_oracle(truth, cfg.label.horizon_days)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from churnml.config import Config
+from churnml.config import Config, with_label_source
+from churnml.contract.schemas import Table
 
-__all__ = ["Timer", "UserError", "data_folder"]
+__all__ = ["Timer", "UserError", "config_for", "config_of", "config_with_tables", "data_folder"]
 
 
 class UserError(Exception):
@@ -37,3 +39,28 @@ class Timer:
 def data_folder(data: Path | None, cfg: Config) -> Path:
     """The input dataset folder: ``--data``, else ``paths.data``."""
     return data if data is not None else cfg.paths.data
+
+
+def config_with_tables(cfg: Config, tables: Iterable[Table]) -> Config:
+    """``cfg`` for a dataset of ``tables``: ``label.source: auto`` decided by them
+    (:func:`churnml.labels.auto_label_source`); else ``cfg`` itself."""
+    if cfg.label.source != "auto":
+        return cfg
+    from churnml.labels import auto_label_source
+
+    return with_label_source(cfg, auto_label_source(tables)[0])
+
+
+def config_of(dataset: Any, cfg: Config) -> Config:
+    """:func:`config_with_tables` of a dataset read already (its ``tables`` only read for ``auto``)."""
+    return cfg if cfg.label.source != "auto" else config_with_tables(cfg, dataset.tables)
+
+
+def config_for(folder: Path, cfg: Config) -> Config:
+    """:func:`config_with_tables` of the tables the dataset folder holds, before anything reads them
+    (``cfg`` unchanged when there is no such folder: reading it says so, in its turn)."""
+    from churnml.contract.io import dataset_files
+
+    if cfg.label.source != "auto" or not Path(folder).is_dir():
+        return cfg
+    return config_with_tables(cfg, dataset_files(folder))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from churnml.config import Config
-from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.common import UserError, config_for, data_folder
 
 __all__ = ["feature_table", "steps"]
 
@@ -37,8 +37,10 @@ def feature_table(
     from churnml.scoring.outputs import checked_output_file
 
     tick = done or (lambda _step: None)
-    checked_output_file(out, data_folder(data, cfg))
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    folder = data_folder(data, cfg)
+    checked_output_file(out, folder)
+    cfg = config_for(folder, cfg)
+    dataset = read_dataset(folder, cfg.data)
     tick("read")
     try:
         snapshots = (

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from churnml.config import Config, config_hash
-from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.common import UserError, config_for, data_folder
 
 __all__ = [
     "MetricsRun",
@@ -95,6 +95,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     from churnml.reporting.winback import winback_list
 
     source = data_folder(data, cfg)
+    cfg = config_for(source, cfg)
     folder = report_folder(out, Path("data/winback"), source, "win-back plan")
     dataset = read_dataset(source, cfg.data)
     churns = churn_dates(dataset, cfg.label)
@@ -135,6 +136,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
     from churnml.reporting.metrics import PERIODS, churn_rate_page, churn_report
 
     source = data_folder(data, cfg)
+    cfg = config_for(source, cfg)
     folder = report_folder(out, Path("data/metrics"), source, "churn-rate report")
     dataset = read_dataset(source, cfg.data)
     reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
@@ -208,6 +210,7 @@ def postmortem(
     from churnml.reporting.winback import with_reasons
 
     source = data_folder(data, cfg)
+    cfg = config_for(source, cfg)
     folder = report_folder(out, Path("data/postmortem"), source, "post-mortem")
     root = scores if scores is not None else cfg.paths.scores
     list_dirs = list_folders(root, source.resolve().name)

@@ -28,7 +28,7 @@ from typing import Any
 
 from churnml.config import Config, FeaturesConfig, config_hash
 from churnml.contract.schemas import SNAPSHOT
-from churnml.jobs.common import Timer, UserError, data_folder
+from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = ["ScoreRun", "model_record", "score", "scoring_model"]
 
@@ -282,6 +282,7 @@ def score(
         return score_on_spark(data, cfg, as_of, out, model, progress)  # type: ignore[no-any-return]
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
+    cfg = config_for(folder_in, cfg)
     dataset_name = folder_in.resolve().name
     protected = protected_folders(folder_in)
     if out is not None:  # refused before any work: churnml only replaces what it wrote

@@ -249,8 +249,10 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         time_bounds,
     )
     from churnml.contract.validation import ContractError, checked_references, midnight_after, timestamp_span
+    from churnml.jobs.common import config_with_tables
 
     files = dataset_files(Path(folder))
+    cfg = config_with_tables(cfg, files)  # label.source auto: decided by the tables present
     events = files.get(Table.EVENTS)
     if events is None or not events.name.endswith(".parquet") or cfg.label.source != "subscriptions":
         return ScoringData(cfg, read_dataset(folder, cfg.data))

@@ -41,7 +41,7 @@ import polars as pl
 
 from churnml.config import Config, config_hash
 from churnml.contract.schemas import ACTIVITY_TABLES, CLIENT_ID, CONTRACT, REQUIRED_TABLES, SNAPSHOT, Table
-from churnml.jobs.common import Timer, UserError, data_folder
+from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = ["CLIENTS_PER_BUCKET", "score_on_spark", "spark_session"]
 
@@ -399,6 +399,7 @@ def score_on_spark(
         )
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
+    cfg = config_for(folder_in, cfg)
     dataset_name = folder_in.resolve().name
     protected = protected_folders(folder_in)
     if out is not None:

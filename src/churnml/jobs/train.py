@@ -29,7 +29,7 @@ import pandas as pd
 from churnml.config import Config, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL
 from churnml.contract.validation import ContractError
-from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.common import UserError, config_for, config_of, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
@@ -311,6 +311,7 @@ def run_training(
     from churnml.modeling import tracking
     from churnml.modeling.champion import verdict
 
+    cfg = config_of(dataset, cfg)  # label.source auto (train() resolved it from the folder already)
     say = progress or (lambda _m: None)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -423,28 +424,35 @@ def train(
     read the dataset folder (``--data``, else ``paths.data``) and build the labeled table (batch by
     batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
     the champion goes to ``out`` (else ``paths.models``)."""
+    from churnml.contract.io import dataset_files
     from churnml.jobs.batches import training_table
+    from churnml.labels import auto_label_source
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
 
     folder = out or cfg.paths.models
-    checked_output_path(folder, protected_folders(data_folder(data, cfg)))
+    source = data_folder(data, cfg)
+    auto = config_for(source, cfg)
+    checked_output_path(folder, protected_folders(source))
     checked_export_folder(folder)
     checked_store(tracking_uri(cfg.tracking))
     say = progress or (lambda _m: None)
     say("reading the dataset, building the labeled feature table")
     t0 = time.perf_counter()
     try:
-        dataset, labeled = training_table(data_folder(data, cfg), cfg, say)
+        dataset, labeled = training_table(source, auto, say)
     except ContractError:
         raise
     except ValueError as exc:
         raise UserError(str(exc)) from None
     built = round(time.perf_counter() - t0, 2)
     try:
-        summary = run_training(dataset, cfg, truth, folder, say, labeled.frame, labeled.unlabeled)
+        summary = run_training(dataset, auto, truth, folder, say, labeled.frame, labeled.unlabeled)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if auto is not cfg:  # label.source auto: say which label the data gave
+        why = auto_label_source(dataset_files(source))[1]
+        summary.result.notes.insert(0, f"label.source auto: '{auto.label.source}' ({why})")
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
     return replace(summary, seconds=seconds)

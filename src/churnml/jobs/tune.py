@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config
-from churnml.jobs.common import UserError, data_folder
+from churnml.jobs.common import UserError, config_for, config_of, data_folder
 from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table, tune_folder
 
 __all__ = ["TuneSummary", "run_tuning", "tune"]
@@ -134,6 +134,7 @@ def run_tuning(
     from churnml.contract.io import write_json_atomic
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cfg = config_of(dataset, cfg)
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     if table is None:
@@ -175,7 +176,9 @@ def tune(
     """``churnml tune``: read the dataset folder (``--data``, else ``paths.data``), then :func:`run_tuning`."""
     from churnml.contract.io import read_dataset
 
-    dataset = read_dataset(data_folder(data, cfg), cfg.data)
+    folder = data_folder(data, cfg)
+    cfg = config_for(folder, cfg)
+    dataset = read_dataset(folder, cfg.data)
     try:
         return run_tuning(dataset, cfg, trials, timeout, progress=progress, on_trial=on_trial)
     except ValueError as exc:

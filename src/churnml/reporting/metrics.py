@@ -58,7 +58,7 @@ import polars as pl
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Table
-from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days
+from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days, resolved_label
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -339,8 +339,10 @@ def _complete_periods(
     """Period start -> whether the period's churn is fully observed (module docstring): its end plus the
     label lag is behind the data end and, for inactivity churn, it starts after the warm-up (earlier
     periods are blind: nobody can have been inactive long enough)."""
+    cfg = resolved_label(cfg, dataset.tables)
     lag = timedelta(days=label_lag_days(cfg))
-    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if cfg.source == "inactivity" else 0)
+    inactivity = cfg.source == "inactivity"
+    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if inactivity else 0)
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from
