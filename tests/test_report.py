@@ -231,7 +231,7 @@ def test_drift_table_leads_with_what_the_model_leans_on() -> None:
     assert rows == ["usage_logins_28d", "comm_sentiment_91d", "usage_events_ratio"]  # weight, then PSI
     assert "<td>logins in the last 28 days<br>" in section  # the plain name, the column below it
     assert "<td>comm_sentiment_91d<br>" in section  # no label given: the column name
-    # the bar is scaled to the largest share: 120 px for 10%, 24 px for 2%
+    # the bar has a fixed scale, full at a tenth of the gain: 120 px for 10%, 24 px for 2%
     assert section.count("style='width:120px'") == 2 and "style='width:24px'" in section
 
 
@@ -247,3 +247,21 @@ def test_drift_table_without_weights_says_no_share() -> None:
     )
     assert "Explanations that lean on them deserve a second look." in page
     assert "<td class='num'>0.41</td><td class='num'>-</td>" in page
+
+
+@pytest.mark.parametrize(
+    ("share", "text", "width"),
+    [(0.0, "0%", 0), (0.0004, "&lt;0.1%", 0), (0.013, "1.3%", 16), (0.25, "25.0%", 120)],
+)
+def test_drift_weight_bars_have_a_fixed_scale(share: float, text: str, width: int) -> None:
+    page = report_html(
+        scores_frame(),
+        history_frame(),
+        as_of=AS_OF,
+        model_version="7",
+        drifted={"usage_logins_28d": 0.41},
+        drift_weight={"usage_logins_28d": share},
+        top_drivers=3,
+        max_clients=2,
+    )
+    assert f"<td class='num'>{text}</td><td><span class='bar' style='width:{width}px'>" in page

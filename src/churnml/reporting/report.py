@@ -46,6 +46,7 @@ __all__ = ["report_html", "sparkline_svg"]
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _ZONES = ("red", "yellow", "green")
 _DRIFT_ROWS = 15  # drifted features shown in the report's table (the manifest lists them all)
+_DRIFT_BAR_PX = 120  # the weight bar's full width: a tenth or more of the model's gain
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
 color:#222;line-height:1.4}
@@ -465,6 +466,11 @@ def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
 {tier_chart}"""
 
 
+def _weight_pct(share: float) -> str:
+    """A share of the model's gain as text: "<0.1%" rather than a "0.0%" that hides a little use."""
+    return "0%" if share == 0 else "<0.1%" if share < 0.001 else _pct(share)
+
+
 def _drift_html(
     drifted: Mapping[str, float],
     weight: Mapping[str, float],
@@ -473,17 +479,17 @@ def _drift_html(
 ) -> str:
     """The drifted-features warning ("" when nothing drifted): how much of the model they carry, and a
     table of the first ``shown`` in :func:`drift_order` with their PSI and their share of the model's
-    gain (a bar scaled to the largest)."""
+    gain (a bar on a fixed scale: full at a tenth of the gain, so small shares look small)."""
     if not drifted:
         return ""
     order = drift_order(drifted, weight)
-    top = max((weight.get(k, 0.0) for k in order), default=0.0)
     rows = "".join(
         f"<tr><td>{_e(labels.get(k, k))}<br><span class='muted'>{_e(k)}</span></td>"
         f"<td class='num'>{drifted[k]:.2f}</td>"
         + (
-            f"<td class='num'>{_pct(weight[k])}</td>"
-            f"<td><span class='bar' style='width:{120 * weight[k] / top if top else 0:.0f}px'></span></td>"
+            f"<td class='num'>{_e(_weight_pct(weight[k]))}</td>"
+            f"<td><span class='bar' style='width:{min(_DRIFT_BAR_PX, _DRIFT_BAR_PX * weight[k] / 0.1):.0f}px'>"
+            "</span></td>"
             if k in weight
             else "<td class='num'>-</td><td></td>"
         )
