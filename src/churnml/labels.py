@@ -204,8 +204,9 @@ def activity_times(dataset: Dataset) -> pl.DataFrame:
     if not parts:
         raise ContractError(
             str(Table.EVENTS),
-            "label.source is 'inactivity' but the dataset has neither events nor payments; "
-            "inactivity needs orders or events",
+            "label.source 'inactivity' (what auto takes without a subscriptions or churns table) needs "
+            "orders (payments) or events, and the dataset has neither: add one of them, or a subscriptions "
+            "or churns table",
         )
     return pl.concat(parts)
 
