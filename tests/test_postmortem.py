@@ -164,6 +164,33 @@ def test_cli_rejects_an_empty_period(tmp_path):
     assert result.exit_code == 1 and "must be after --from" in result.output
 
 
+def test_cli_says_there_is_nothing_to_review_when_the_only_list_is_at_the_data_end(tmp_path):
+    """The first list of a dataset, then `postmortem` with no period: not a "--to must be after --from"
+    about options the user never gave."""
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.contract.io import write_tables
+    from churnml.contract.schemas import Table
+
+    clients = pl.DataFrame({"client_id": ["x"], "created_at": [D(2024, 1, 1)]})
+    events = pl.DataFrame({"client_id": ["x"], "ts": [D(2024, 6, 29)], "event": ["login"]})
+    write_tables({Table.CLIENTS: clients, Table.EVENTS: events}, tmp_path / "data")
+    listed = tmp_path / "scores" / "2024-06-30"  # the data ends on 2024-06-29: the as-of date is 06-30
+    listed.mkdir(parents=True)
+    LISTS[0].write_parquet(listed / "scores.parquet")
+    result = CliRunner().invoke(
+        app,
+        ["postmortem", "--data", str(tmp_path / "data"), "--scores", str(tmp_path / "scores"),
+         "--out", str(tmp_path / "pm")],
+        terminal_width=400,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "nothing to review yet: the oldest list under" in result.output
+    assert "is dated 2024-06-30 and the data ends on 2024-06-30" in result.output
+    assert not (tmp_path / "pm").exists()
+
+
 def test_the_postmortem_reads_only_the_lists_of_its_dataset(tmp_path):
     import json
 

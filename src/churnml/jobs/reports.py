@@ -217,10 +217,18 @@ def postmortem(
     if start is not None and end is not None and end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     dataset = read_dataset(source, cfg.data)
+    given = (start is not None, end is not None)
     end = end if end is not None else dataset.as_of.date()
     if start is None:
         dates = [date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)]
         start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
+    if end <= start and given == (False, False):  # the period came from the lists and the data end
+        raise UserError(
+            f"nothing to review yet: the oldest list under {root} is dated {start} and the data ends on "
+            f"{end}. A post-mortem reviews the churns after a list against what it said: run it again once "
+            "the data holds the weeks after that list, or write back-dated lists first (`churnml score "
+            "--as-of DATE`)"
+        )
     if end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
