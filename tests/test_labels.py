@@ -18,6 +18,7 @@ from churnml.labels import (
     active_spine,
     auto_label_source,
     churn_dates,
+    fitting_horizon,
     label_lag_days,
     labeled_spine,
     resolved_label,
@@ -387,6 +388,39 @@ def test_auto_labels_a_shop_log_like_inactivity() -> None:
         ("b", date(2024, 2, 5), 1),
         ("b", date(2024, 3, 4), 1),
     ]
+
+
+WEEKLY = [date(2024, 1, 8) + timedelta(weeks=k) for k in range(6)]  # 01-08 .. 02-12, Mondays
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "data_end", "lag", "fits"),
+    [
+        (WEEKLY, D(2024, 3, 1), 0, 32),  # the 4th snapshot is 01-29: 32 days to 03-01
+        (WEEKLY, D(2024, 3, 1), 10, 22),
+        (WEEKLY, D(2024, 2, 10), 0, 12),  # a short horizon still fits
+        (WEEKLY[:3], D(2024, 6, 1), 0, None),  # fewer than 4 snapshots
+        (WEEKLY, D(2024, 2, 4), 0, None),  # 6 days after the 4th snapshot
+    ],
+)
+def test_fitting_horizon_labels_the_first_four_snapshots(snapshots, data_end, lag, fits) -> None:
+    assert fitting_horizon(snapshots, data_end, lag) == fits
+
+
+def test_the_fitting_horizon_is_the_longest_that_labels_the_fourth_snapshot() -> None:
+    data = dataset(
+        D(2024, 3, 1),
+        clients=clients(("a", D(2024, 1, 1))),
+        events=events(*[("a", D(2024, 1, 2) + timedelta(days=7 * k)) for k in range(8)]),
+    )
+    fits = fitting_horizon(WEEKLY, data.as_of, 0)
+    labeled = {
+        h: labeled_spine(data, WEEKLY, LabelConfig(source="inactivity", horizon_days=h))
+        .filter(pl.col("label").is_not_null())
+        .height
+        for h in (fits, fits + 1)
+    }
+    assert labeled == {fits: 4, fits + 1: 3}
 
 
 def test_the_label_lag_needs_a_resolved_source() -> None:

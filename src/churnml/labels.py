@@ -86,6 +86,7 @@ __all__ = [
     "activity_times",
     "auto_label_source",
     "churn_dates",
+    "fitting_horizon",
     "label_lag_days",
     "labeled_spine",
     "membership_changes",
@@ -496,6 +497,18 @@ def label_lag_days(cfg: LabelConfig) -> int:
     if cfg.source == "auto":
         raise ValueError("label_lag_days: label.source 'auto' is not resolved yet (labels.resolved_label)")
     return cfg.grace_days if cfg.source == "subscriptions" else 0
+
+
+def fitting_horizon(
+    snapshots: Sequence[date], data_end: datetime, lag_days: int, weeks: int = 4
+) -> int | None:
+    """The longest ``label.horizon_days`` that labels the first ``weeks`` of ``snapshots`` by
+    ``data_end`` (a label is known once ``snapshot + horizon + lag`` is not past it: :func:`labeled_spine`);
+    None when fewer snapshots exist or not even a 7-day horizon would do."""
+    if len(snapshots) < weeks:
+        return None
+    longest = (data_end.date() - sorted(snapshots)[weeks - 1]).days - lag_days
+    return longest if longest >= 7 else None
 
 
 def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: LabelConfig) -> pl.DataFrame:

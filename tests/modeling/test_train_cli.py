@@ -112,3 +112,24 @@ def test_short_histories_train_and_score(tmp_path, monkeypatch, months, clients,
     assert "wrote" in scored
     scores = pl.read_parquet(tmp_path / "scores" / "scores.parquet")
     assert scores.height > 0 and scores.get_column("churn_probability").is_between(0, 1).all()
+
+
+def test_too_short_for_the_horizon_names_a_horizon_that_fits(tmp_path, monkeypatch):
+    """4 months of terms and the default 90-day horizon + 30-day grace: no snapshot is labeled yet; the
+    error says which horizon labels the first 4 weekly snapshots, and that horizon trains."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    _generate(runner, clients=400, months=4, seed=9)
+    settings = set_flags([s for s in (*FAST_TRAIN, *FAST_MODEL) if not s.startswith("label.")])
+    result = runner.invoke(app, ["train", "--data", "raw", *settings], terminal_width=400)
+    assert result.exit_code == 1
+    assert "no labeled snapshot yet" in result.output
+    cfg = load_config(None, [])
+    dataset = read_dataset(tmp_path / "raw", cfg.data)
+    snaps = training_snapshots(dataset, cfg.snapshots)
+    fits = (dataset.as_of.date() - snaps[3]).days - 30  # the 4th snapshot, the subscriptions' grace
+    assert f"label.horizon_days: {fits} or less labels the first 4 weekly snapshots" in result.output
+    _run(runner, "train", "--data", "raw", *settings, *set_flags([f"label.horizon_days={fits}"]))
+    meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
+    assert meta["training_window"] == [snaps[0].isoformat(), snaps[3].isoformat()]

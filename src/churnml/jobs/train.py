@@ -211,6 +211,19 @@ class _Trained:
     tuned_from: Path | None
 
 
+def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
+    """Refuse a table without a labeled row, saying which horizon would label some with this data."""
+    from churnml.labels import fitting_horizon, label_lag_days
+    from churnml.modeling.experiment import labeled_rows, no_labels_message
+    from churnml.pipeline import training_snapshots
+
+    if not labeled_rows(table).empty:
+        return
+    lag = label_lag_days(cfg.label)
+    fits = fitting_horizon(training_snapshots(dataset, cfg.snapshots), dataset.as_of, lag)
+    raise ValueError(no_labels_message(cfg.label.horizon_days, lag, fits))
+
+
 def _trained(
     table: pd.DataFrame,
     cfg: Config,
@@ -319,6 +332,7 @@ def run_training(
         say("building the labeled feature table")
         table = labeled_table(dataset, cfg, say)
         seconds["features"] = round(time.perf_counter() - t0, 2)
+    _checked_labels(table, dataset, cfg)
     t1 = time.perf_counter()
     trained = _trained(table, cfg, truth, say, dataset.name, unlabeled_rows)
     result = trained.result

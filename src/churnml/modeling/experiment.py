@@ -644,6 +644,20 @@ def recent_rows(labeled: pd.DataFrame, features: list[str], seed: int, days: int
     return recent.sample(n=min(len(recent), 20_000), random_state=seed)
 
 
+def no_labels_message(horizon_days: int, lag_days: int, fitting_horizon: int | None = None) -> str:
+    """Why a table has no labeled row, and what to change; ``fitting_horizon``: the longest horizon
+    that would label a few snapshots of this data (:func:`churnml.labels.fitting_horizon`), if any."""
+    hint = (
+        f" (with this data, label.horizon_days: {fitting_horizon} or less labels the first 4 weekly snapshots)"
+        if fitting_horizon is not None
+        else ""
+    )
+    return (
+        f"no labeled snapshot yet: a snapshot gets its label once its horizon ({horizon_days} days) plus the "
+        f"label lag ({lag_days} days) has passed; use longer data or a shorter label.horizon_days{hint}"
+    )
+
+
 def train_and_compare(
     table: pd.DataFrame,
     cfg: TrainConfig,
@@ -668,11 +682,7 @@ def train_and_compare(
     if not features:
         raise ValueError("the labeled table has no numeric feature columns")
     if labeled.empty:
-        raise ValueError(
-            "no labeled snapshot yet: a snapshot gets its label once its horizon "
-            f"({horizon_days} days) plus the label lag ({lag_days} days) has passed; use longer data "
-            "or a shorter label.horizon_days"
-        )
+        raise ValueError(no_labels_message(horizon_days, lag_days))
     monotone = dict(monotone or {}) if cfg.monotone else {}
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     contenders = standard_contenders(cfg, tuned, monotone, features, oracle)
