@@ -168,22 +168,34 @@ def _attempts(rows: list[tuple[str, str, int, int]]) -> pl.DataFrame:
 
 
 def test_ab_test_numbers_written_out():
-    # A 2/10, B 6/10: difference 0.4, se = sqrt(.2 x .8 / 10 + .6 x .4 / 10) = 0.2, z = 2
+    # A 2/10, B 6/10. Wilson 95%: A [0.05668, 0.50984], B [0.31267, 0.83182]. Newcombe's interval of
+    # 0.4: low = 0.4 - sqrt((0.6 - 0.31267)^2 + (0.50984 - 0.2)^2) = -0.02256,
+    # high = 0.4 + sqrt((0.83182 - 0.6)^2 + (0.2 - 0.05668)^2) = 0.67254. Fisher's exact test on
+    # [[6, 4], [2, 8]]: p = 0.1698. The normal approximation called this real (p = 0.0455).
     got = ab_tests(_attempts([("c1", "A", 10, 2), ("c1", "B", 10, 6)]))
     row = got.filter(pl.col("campaign") == "c1").row(0, named=True)
     assert (row["rate_a"], row["rate_b"]) == (0.2, 0.6)
     assert row["difference"] == pytest.approx(0.4)
     assert (row["ci_low"], row["ci_high"]) == (
-        pytest.approx(0.4 - 1.959964 * 0.2),
-        pytest.approx(0.4 + 1.959964 * 0.2),
+        pytest.approx(-0.02256, abs=1e-5),
+        pytest.approx(0.67254, abs=1e-5),
     )
-    assert row["p_value"] == pytest.approx(0.0455, abs=1e-4)
-    assert row["real"] is True
+    assert row["p_value"] == pytest.approx(0.1698, abs=1e-4)
+    assert row["real"] is False
     assert row["sentence"] == (
-        "c1: B brought back 6 of 10 (60.0%), A 2 of 10 (20.0%); difference +40.0 points (95% CI +0.8 to "
-        "+79.2): the difference is real: B brings back more clients than A (the 95% interval excludes zero, "
-        "p = 0.0455)."
+        "c1: B brought back 6 of 10 (60.0%), A 2 of 10 (20.0%); difference +40.0 points (95% CI -2.3 to "
+        "+67.3): the difference may be chance (p = 0.17; 10 clients in the smaller group: far too few to tell)."
     )
+
+
+def test_one_client_against_four_is_no_evidence():
+    """1 of 1 against 0 of 4: the normal approximation gave the interval "-100.0 to -100.0" and
+    "the difference is real, p = 0"."""
+    row = ab_tests(_attempts([("c", "A", 1, 1), ("c", "B", 4, 0)])).row(0, named=True)
+    assert row["real"] is False
+    assert row["p_value"] == pytest.approx(0.2)  # Fisher: 1 / C(5, 1)
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(-1.0), pytest.approx(-0.0675, abs=1e-4))
+    assert "may be chance (p = 0.2; 1 client in the smaller group: far too few to tell)" in row["sentence"]
 
 
 @pytest.mark.parametrize(
@@ -194,10 +206,10 @@ def test_ab_test_numbers_written_out():
         ([("c", "A", 200, 60), ("c", "B", 200, 20)], True, "A brings back more clients than B"),
     ],
 )
-def test_ab_test_verdict_follows_the_interval(rows, real, words):
+def test_ab_test_verdict_follows_the_interval_and_the_exact_test(rows, real, words):
     row = ab_tests(_attempts(rows)).row(0, named=True)
     assert row["real"] is real and words in row["sentence"]
-    assert (row["ci_low"] > 0 or row["ci_high"] < 0) is real
+    assert ((row["ci_low"] > 0 or row["ci_high"] < 0) and row["p_value"] < 0.05) is real
 
 
 def test_a_campaign_with_one_variant_is_no_test_but_counts_in_all_campaigns():

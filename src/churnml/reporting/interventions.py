@@ -19,9 +19,10 @@ Everything here reads the optional ``interventions`` table with the churn events
 - :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group.
 - :func:`ab_tests`: per campaign that ran two or more variants (and over all campaigns), each variant
   against the campaign's first variant: return rates, the difference with its confidence interval
-  (normal approximation, unpooled), the two-sided p-value of the Wald test on the same standard error
-  (so the interval excludes zero exactly when p < 1 - confidence), and a sentence saying whether the
-  difference is real at that level.
+  (Newcombe's hybrid score interval: sound on small groups and at rates of 0 or 1), the two-sided p-value
+  of Fisher's exact test, and a sentence saying whether the difference is real at that level (the
+  interval excludes zero *and* p < 1 - confidence; on small groups the two can disagree, and then it may
+  be chance).
 - :func:`retention_contacts`: interventions on clients who were active at the time (not gone): whether
   each contacted client churned within the horizon after the contact. Observational: the team contacts
   clients it already sees at risk, so this is no measure of the contact's effect.
@@ -48,6 +49,7 @@ __all__ = [
     "ALL_CAMPAIGNS",
     "ab_tests",
     "absences",
+    "difference_interval",
     "retention_contacts",
     "return_rate_figure",
     "return_rates",
@@ -239,15 +241,34 @@ def return_rates_by(
     return frame.select("by", "group", *[c for c in frame.columns if c not in ("by", "group")])
 
 
+def difference_interval(
+    ra: int, na: int, rb: int, nb: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Interval of ``rb / nb - ra / na`` by Newcombe's hybrid score method (his method 10, built from the
+    two Wilson intervals): it keeps its coverage on small groups and at rates of 0 or 1, where the normal
+    approximation collapses to a point (1 of 1 against 0 of 4 gave "-100 to -100 points")."""
+    if na == 0 or nb == 0:
+        raise ValueError("difference_interval: both groups need at least one attempt")
+    pa, pb = ra / na, rb / nb
+    (la, ua), (lb, ub) = wilson_interval(ra, na, confidence), wilson_interval(rb, nb, confidence)
+    if la is None or ua is None or lb is None or ub is None:  # unreachable with na, nb > 0 (for mypy)
+        raise ValueError("difference_interval: no Wilson interval")
+    diff = pb - pa
+    return (
+        diff - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2),
+        diff + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2),
+    )
+
+
 def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, confidence: float) -> dict:
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    from scipy.stats import fisher_exact
+
     pa, pb = ra / na, rb / nb
     diff = pb - pa
-    se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
-    # Wald test on the same standard error as the interval, so "real" and the p-value always agree
-    p_value = 2 * (1 - NormalDist().cdf(abs(diff) / se)) if se > 0 else (0.0 if diff else 1.0)
-    low, high = diff - z * se, diff + z * se
-    real = low > 0 or high < 0
+    low, high = difference_interval(ra, na, rb, nb, confidence)
+    p_value = float(fisher_exact([[rb, nb - rb], [ra, na - ra]], alternative="two-sided").pvalue)
+    # "real" when the interval excludes zero and the exact test agrees (they can differ on small groups)
+    real = (low > 0 or high < 0) and p_value < 1 - confidence
     level = f"{confidence:.0%}"
     if real:
         better, worse = (b, a) if diff > 0 else (a, b)
@@ -256,7 +277,7 @@ def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, 
             f"(the {level} interval excludes zero, p = {p_value:.3g})"
         )
     else:
-        verdict = f"the difference may be chance (the {level} interval includes zero, p = {p_value:.2g})"
+        verdict = f"the difference may be chance (p = {p_value:.2g}{_few(na, nb)})"
     sentence = (
         f"{campaign}: {b} brought back {rb} of {nb} ({pb:.1%}), {a} {ra} of {na} ({pa:.1%}); "
         f"difference {100 * diff:+.1f} points ({level} CI {100 * low:+.1f} to {100 * high:+.1f}): {verdict}."
@@ -278,11 +299,19 @@ def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, 
     }
 
 
+def _few(na: int, nb: int, enough: int = 30) -> str:
+    """A note when a group is too small for a test to say much."""
+    small = min(na, nb)
+    clients = "1 client" if small == 1 else f"{small} clients"
+    return f"; {clients} in the smaller group: far too few to tell" if small < enough else ""
+
+
 def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
     """Each variant against the first variant of its campaign (alphabetical), per campaign with two or
     more variants and over all campaigns (``campaign = "all campaigns"``). Columns: ``campaign``,
     ``variant_a``, ``variant_b``, ``attempts_a``/``_b``, ``rate_a``/``_b``, ``difference`` (b - a),
-    ``ci_low``/``ci_high``, ``p_value``, ``real`` (the interval excludes 0), ``sentence``."""
+    ``ci_low``/``ci_high`` (:func:`difference_interval`), ``p_value`` (Fisher's exact test), ``real``
+    (the interval excludes 0 and p < 1 - confidence), ``sentence``."""
     tested = attempts.filter(pl.col("variant").is_not_null())
     counts = pl.concat(
         [
