@@ -241,9 +241,7 @@ def return_rates_by(
     return frame.select("by", "group", *[c for c in frame.columns if c not in ("by", "group")])
 
 
-def difference_interval(
-    ra: int, na: int, rb: int, nb: int, confidence: float = 0.95
-) -> tuple[float, float]:
+def difference_interval(ra: int, na: int, rb: int, nb: int, confidence: float = 0.95) -> tuple[float, float]:
     """Interval of ``rb / nb - ra / na`` by Newcombe's hybrid score method (his method 10, built from the
     two Wilson intervals): it keeps its coverage on small groups and at rates of 0 or 1, where the normal
     approximation collapses to a point (1 of 1 against 0 of 4 gave "-100 to -100 points")."""
