@@ -390,6 +390,24 @@ def test_auto_labels_a_shop_log_like_inactivity() -> None:
     ]
 
 
+def test_two_churns_known_at_the_same_instant_give_the_same_label_every_run() -> None:
+    """A term ending 02-03 (known 02-13, after the 10-day grace) and a churns record dated 02-13 are two
+    churn changes of one instant: the earliest date wins, run after run (found by the point-in-time
+    property below, which failed on about half of its runs)."""
+    data = dataset(
+        D(2024, 7, 1),
+        clients=clients(("a", D(2024, 1, 1))),
+        subscriptions=subscriptions(("a", D(2024, 1, 1), D(2024, 2, 3))),
+        churns=churns(("a", D(2024, 2, 13))),
+    )
+    cfg = LabelConfig(source="subscriptions", horizon_days=21, grace_days=10)
+    runs = {
+        tuple(labeled_spine(data, [date(2024, 1, 15)], cfg).select("label", "churned_at").row(0))
+        for _ in range(12)
+    }
+    assert runs == {(1, D(2024, 2, 3))}  # 02-03 falls in [01-15, 02-05)
+
+
 WEEKLY = [date(2024, 1, 8) + timedelta(weeks=k) for k in range(6)]  # 01-08 .. 02-12, Mondays
 
 

@@ -102,6 +102,10 @@ _ACTIVE = "_active"
 _SDT = "_snapshot_dt"
 _DECIDED = "_decided"
 _DT = pl.Datetime("us")
+# The order of membership changes, every column a key: two churns of one client known at the same instant
+# (a term's end after its grace and a churns record that day) keep the earliest churn date first, run
+# after run (``unique`` leaves rows in no fixed order, and the first change of a stretch dates the churn).
+_CHANGE_ORDER = (_AT, _ACTIVE, CLIENT_ID, CHURNED_AT, _DECIDED)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -345,7 +349,7 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         changes = _churns_table_changes(dataset)
     if changes.height == 0:
         return _empty_changes()
-    return changes.unique().sort(_AT, _ACTIVE, CLIENT_ID)
+    return changes.unique().sort(*_CHANGE_ORDER, nulls_last=True)
 
 
 def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
@@ -361,7 +365,7 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     recorded = _churns_table_changes(dataset)
     if recorded.height == 0:
         return changes
-    return pl.concat([changes, recorded]).unique().sort(_AT, _ACTIVE, CLIENT_ID)
+    return pl.concat([changes, recorded]).unique().sort(*_CHANGE_ORDER, nulls_last=True)
 
 
 def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
