@@ -519,6 +519,12 @@ def adapt_transactions(
             help="Keep only lines before this day (YYYY-MM-DD): the log as it stood then; the rest is counted.",
         ),
     ] = None,
+    decimal_comma: Annotated[
+        bool,
+        typer.Option(
+            "--decimal-comma", help="Numbers are written 1.234,56 (a ;-separated CSV is detected by itself)."
+        ),
+    ] = False,
 ) -> None:
     """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
 
@@ -542,7 +548,9 @@ def adapt_transactions(
         "time_format": time_format,
     }
     with console.status(f"reading {input_.name}"):
-        report, timer = adapt_job(input_, out, columns, preset, inactivity_days, parse_date(until, "--until"))
+        report, timer = adapt_job(
+            input_, out, columns, preset, inactivity_days, parse_date(until, "--until"), decimal_comma
+        )
     if report.after_until:
         console.print(f"left out {report.after_until:,} lines on or after {report.until} (--until)")
     for reason, n in report.skipped.items():

@@ -286,11 +286,91 @@ def test_cli_reports_a_missing_column_in_one_line(tmp_path):
     ],
 )
 def test_text_times(text, fmt, expected):
-    log = pl.DataFrame({"c": ["a"], "t": [text], "x": ["1.5"]})
+    # a second line with an ISO time: a log where no time reads at all is an error (below)
+    log = pl.DataFrame({"c": ["a", "b"], "t": [text, "2024-06-01"], "x": ["1.5", "2"]})
     tables, report = transactions_to_contract(
         log, TransactionSpec(customer="c", time="t", amount="x", time_format=fmt)
     )
+    paid = tables[Table.PAYMENTS].filter(pl.col(Payments.CLIENT_ID) == "a").get_column(Payments.PAID_AT)
     if expected is None:
-        assert report.skipped["unparsable_time"] == 1 and tables[Table.PAYMENTS].height == 0
+        assert report.skipped["unparsable_time"] == 1 and paid.len() == 0
     else:
-        assert tables[Table.PAYMENTS].get_column(Payments.PAID_AT).to_list() == [expected]
+        assert paid.to_list() == [expected]
+
+
+def test_a_log_whose_times_never_read_is_an_error():
+    log = pl.DataFrame({"c": ["a", "b"], "t": ["12/1/2009 7:45", "13/1/2009 8:00"], "x": ["1.5", "2"]})
+    with pytest.raises(
+        ValueError, match=r"no line has a readable time in column 't' \(e.g. '12/1/2009 7:45'"
+    ):
+        transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
+
+
+EU_LOG = "order;customer;date;total\n1;c1;15/01/2024;12,50\n2;c1;03/02/2024;1.234,56\n3;c2;20/01/2024;7\n"
+
+
+def _adapt(tmp_path, text: str, *flags: str):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    (tmp_path / "log.csv").write_text(text)
+    args = ["adapt", "transactions", "--input", str(tmp_path / "log.csv"), "--customer", "customer"]
+    args += [
+        "--time",
+        "date",
+        "--amount",
+        "total",
+        "--invoice",
+        "order",
+        "--out",
+        str(tmp_path / "shop"),
+        *flags,
+    ]
+    return CliRunner().invoke(app, args, terminal_width=300)
+
+
+def test_a_semicolon_log_with_decimal_commas_reads_right_with_the_flag(tmp_path):
+    result = _adapt(tmp_path, EU_LOG, "--time-format", "%d/%m/%Y", "--decimal-comma")
+    assert result.exit_code == 0, result.output
+    paid = pl.read_parquet(tmp_path / "shop" / "payments.parquet").sort(Payments.INVOICE_ID)
+    assert paid.get_column(Payments.AMOUNT).to_list() == [12.5, 1234.56, 7.0]
+
+
+def test_decimal_commas_without_the_flag_are_refused_not_read_as_thousands(tmp_path):
+    result = _adapt(tmp_path, EU_LOG, "--time-format", "%d/%m/%Y")
+    assert result.exit_code == 1
+    assert (
+        "column 'total' holds numbers written with a decimal comma (e.g. '12,50', '1.234,56')"
+        in result.output
+    )
+    assert "give --decimal-comma" in result.output and "'12,50' would be 1250" in result.output
+    assert not (tmp_path / "shop").exists()
+
+
+def test_thousands_commas_still_read_as_before(tmp_path):
+    log = 'order,customer,date,total\n1,c1,2024-01-15,"1,234.50"\n2,c2,2024-01-20,7\n'
+    result = _adapt(tmp_path, log)
+    assert result.exit_code == 0, result.output
+    paid = pl.read_parquet(tmp_path / "shop" / "payments.parquet").sort(Payments.INVOICE_ID)
+    assert paid.get_column(Payments.AMOUNT).to_list() == [1234.5, 7.0]
+
+
+def test_times_no_line_can_read_are_one_clear_error_and_nothing_written(tmp_path):
+    result = _adapt(tmp_path, EU_LOG, "--decimal-comma")
+    assert result.exit_code == 1
+    assert "no line has a readable time in column 'date' (e.g. '15/01/2024', '03/02/2024', '20/01/2024')" in (
+        result.output
+    )
+    assert "--time-format" in result.output and not (tmp_path / "shop").exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "separator"),
+    [("a,b;c\n", ","), ("a;b;c\n", ";"), ("a\tb\tc\n", "\t"), ("a|b|c\n", "|"), ("abc\n", ",")],
+)
+def test_csv_separator_is_read_off_the_header(tmp_path, header, separator):
+    from churnml.jobs.adapt import csv_separator
+
+    (tmp_path / "f.csv").write_text(header + "1,2,3\n")
+    assert csv_separator(tmp_path / "f.csv") == separator

@@ -5,13 +5,24 @@ turned into a contract dataset folder (clients, payments, events), a ``churnml.y
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from churnml.jobs.common import Timer, UserError
 
-__all__ = ["adapt_transactions"]
+__all__ = ["adapt_transactions", "csv_separator"]
+
+
+def csv_separator(path: Path) -> str:
+    """The CSV file's field separator from its header: ``,`` unless the header has none and holds ``;``,
+    a tab or ``|`` (exports with a decimal comma use ``;``)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    if "," in header:
+        return ","
+    return next((sep for sep in (";", "\t", "|") if sep in header), ",")
 
 
 def adapt_transactions(
@@ -21,6 +32,7 @@ def adapt_transactions(
     preset: str | None,
     inactivity_days: int,
     until: date | None = None,
+    decimal_comma: bool = False,
 ) -> tuple[Any, Timer]:
     """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
     ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, only its lines
@@ -41,15 +53,21 @@ def adapt_transactions(
     if input_.name.endswith(".parquet"):
         frame = pl.read_parquet(input_)
     else:
-        frame = pl.read_csv(input_, infer_schema=False, null_values=[""])
+        frame = pl.read_csv(input_, infer_schema=False, null_values=[""], separator=csv_separator(input_))
     done()
     done = timer.step("adapt")
     try:
-        tables, report = transactions_to_contract(frame, spec, until)
+        tables, report = transactions_to_contract(frame, replace(spec, decimal_comma=decimal_comma), until)
     except ValueError as exc:
         if type(exc) is not ValueError:
             raise
         raise UserError(str(exc)) from None
+    if report.kept_lines == 0:  # nothing to write: say why rather than leave an empty dataset behind
+        reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.skipped.items() if v)
+        raise UserError(
+            f"no usable line in {input_.name}: {report.input_rows:,} rows, "
+            + (f"skipped: {reasons}" if reasons else f"all on or after --until {report.until}")
+        )
     done()
     done = timer.step("write")
     write_tables(tables, out)

@@ -48,6 +48,7 @@ __all__ = [
     "AdaptReport",
     "TransactionSpec",
     "config_snippet",
+    "decimal_comma_values",
     "preset_spec",
     "transactions_to_contract",
 ]
@@ -57,6 +58,7 @@ UNKNOWN_PRODUCT = "unknown"
 SOURCE = "transactions"
 
 SKIP_REASONS = ("missing_customer", "unparsable_time", "unparsable_amount", "zero_quantity")
+_TIME_REASON = "unparsable_time"
 
 _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_customer",
@@ -90,6 +92,7 @@ class TransactionSpec:
     segment: str | None = None
     refund_prefix: str | None = None
     time_format: str | None = None
+    decimal_comma: bool = False  # "1.234,56" numbers: dots group thousands, the comma marks decimals
 
     def columns(self) -> dict[str, str]:
         """Role -> input column for every role that is set."""
@@ -172,9 +175,33 @@ def _customer_id(col: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _number(col: str, dtype: pl.DataType) -> pl.Expr:
+# a number written with a decimal comma: "12,5", "12,50", "1.234,56" (never a thousands comma: "1,234")
+_DECIMAL_COMMA = r"^\s*-?(\d+,\d{1,2}|\d{1,3}(\.\d{3})+,\d+)\s*$"
+
+
+def decimal_comma_values(frame: pl.DataFrame, columns: list[str], limit: int = 3) -> dict[str, list[str]]:
+    """Text number columns of ``frame`` (among ``columns``) holding values written with a decimal comma,
+    with up to ``limit`` of them: read with the default (commas group thousands) "12,50" would be 1250."""
+    found: dict[str, list[str]] = {}
+    for col in columns:
+        if frame.schema[col] != pl.String:
+            continue
+        hits = frame.get_column(col).filter(frame.get_column(col).str.contains(_DECIMAL_COMMA)).head(limit)
+        if hits.len():
+            found[col] = hits.to_list()
+    return found
+
+
+def _number(col: str, dtype: pl.DataType, decimal_comma: bool = False) -> pl.Expr:
     if dtype == pl.String:
-        return pl.col(col).str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+        text = pl.col(col).str.strip_chars()
+        if decimal_comma:  # "1.234,56": drop the thousands dots, the comma becomes the decimal point
+            return (
+                text.str.replace_all(".", "", literal=True)
+                .str.replace(",", ".", literal=True)
+                .cast(pl.Float64, strict=False)
+            )
+        return text.str.replace_all(",", "").cast(pl.Float64, strict=False)
     if dtype.is_numeric() or dtype == pl.Boolean:
         return pl.col(col).cast(pl.Float64)
     return pl.col(col).cast(pl.String).cast(pl.Float64, strict=False)
@@ -244,12 +271,12 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         _time(spec.time, schema[spec.time], spec.time_format).alias(_TIME),
     ]
     if spec.amount is not None:
-        exprs.append(_number(spec.amount, schema[spec.amount]).alias(_AMOUNT))
+        exprs.append(_number(spec.amount, schema[spec.amount], spec.decimal_comma).alias(_AMOUNT))
         exprs.append(pl.lit(None, pl.Float64).alias(_QTY))
     else:
         assert spec.quantity is not None and spec.price is not None
-        qty = _number(spec.quantity, schema[spec.quantity])
-        exprs.append((qty * _number(spec.price, schema[spec.price])).alias(_AMOUNT))
+        qty = _number(spec.quantity, schema[spec.quantity], spec.decimal_comma)
+        exprs.append((qty * _number(spec.price, schema[spec.price], spec.decimal_comma)).alias(_AMOUNT))
         exprs.append(qty.alias(_QTY))
     exprs.append(
         _text(spec.invoice).alias(_INVOICE) if spec.invoice else pl.lit(None, pl.String).alias(_INVOICE)
@@ -366,10 +393,24 @@ def transactions_to_contract(
     the spec gives neither an amount nor quantity and price.
     """
     _checked_columns(frame, spec)
+    numbers = [c for c in (spec.amount, spec.quantity, spec.price) if c is not None]
+    if not spec.decimal_comma and (commas := decimal_comma_values(frame, numbers)):
+        col, examples = next(iter(commas.items()))
+        raise ValueError(
+            f"column {col!r} holds numbers written with a decimal comma (e.g. {', '.join(map(repr, examples))}): "
+            f"give --decimal-comma (read with commas as thousands separators, {examples[0]!r} would be "
+            f"{float(examples[0].strip().replace(',', '')):g})"
+        )
     lines = _lines(frame, spec)
     skipped = {r: 0 for r in SKIP_REASONS}
     for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
         skipped[reason] = n
+    if frame.height and skipped[_TIME_REASON] == frame.height:
+        examples = ", ".join(repr(v) for v in frame.get_column(spec.time).cast(pl.String).head(3).to_list())
+        raise ValueError(
+            f"no line has a readable time in column {spec.time!r} (e.g. {examples}): give its layout with "
+            "--time-format, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M'"
+        )
     usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
     kept = (
         usable
