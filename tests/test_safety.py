@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -322,6 +323,23 @@ def test_label_settings_other_than_the_models_are_an_error(
     assert code == 1
     assert f"label.{key}: model" in text and "trained for other label settings" in text
     assert not (scoring_ws["root"] / f"label-{key}").exists()
+
+
+def test_a_settings_mismatch_points_to_the_data_folders_own_config(scoring_ws: dict[str, Path]) -> None:
+    """A folder made by `churnml adapt` carries its churnml.yaml; scoring it without --config is the
+    usual slip, so the mismatch says which file to add."""
+    folder = scoring_ws["root"] / "with-yaml"
+    shutil.copytree(scoring_ws["raw"], folder)
+    (folder / "churnml.yaml").write_text("label: {horizon_days: 30}\n")
+    ws = {**scoring_ws, "with-yaml": folder}
+    code, text = score(ws, "with-yaml", "yaml-list", "--set", "label.horizon_days=30")
+    assert code == 1 and "trained for other label settings" in text
+    assert (
+        f"the data folder holds {folder / 'churnml.yaml'}: if the model was trained with it, add --config"
+        in (text.replace("\n", ""))
+    )
+    code, text = score(scoring_ws, "raw", "no-yaml", "--set", "label.horizon_days=30")
+    assert code == 1 and "the data folder holds" not in text
 
 
 def test_a_truncated_model_file_is_one_line(scoring_ws: dict[str, Path]) -> None:

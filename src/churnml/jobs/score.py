@@ -93,8 +93,20 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
     return model, meta, str(cfg.paths.models)
 
 
-def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> None:
-    """Refuse a model trained for other label settings: they are part of the model."""
+def config_hint(folder: Path) -> str:
+    """A sentence to add to a settings mismatch when the data folder holds a ``churnml.yaml`` (what
+    ``churnml adapt`` writes beside its tables), "" otherwise: the model was likely trained with it."""
+    own = Path(folder) / "churnml.yaml"
+    return (
+        f" (the data folder holds {own}: if the model was trained with it, add --config {own})"
+        if own.is_file()
+        else ""
+    )
+
+
+def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str, hint: str = "") -> None:
+    """Refuse a model trained for other label settings: they are part of the model (``hint``:
+    :func:`config_hint`)."""
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import label_mismatches
 
@@ -103,7 +115,7 @@ def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str) -> Non
         raise UserError(
             f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
             "The label settings are part of the model: score with the settings it was trained "
-            "with, or train a model for the new ones"
+            f"with, or train a model for the new ones{hint}"
         )
 
 
@@ -229,10 +241,11 @@ def _scored_list(
     batches: Any,
     cfg: Config,
     progress: Callable[[str], None],
+    hint: str = "",
 ) -> Any:
     """:func:`churnml.scoring.assemble.scored_list` with the config's sections; a scoring error is the
-    user's (its message says what to fix)."""
-    from churnml.scoring.assemble import ScoringError, scored_list
+    user's (its message says what to fix; a feature mismatch adds ``hint``, :func:`config_hint`)."""
+    from churnml.scoring.assemble import FeatureMismatch, ScoringError, scored_list
 
     try:
         return scored_list(
@@ -250,6 +263,8 @@ def _scored_list(
             progress=progress,
             batches=batches,
         )
+    except FeatureMismatch as exc:
+        raise UserError(f"{exc}{hint}") from None
     except ScoringError as exc:
         raise UserError(str(exc)) from None
 
@@ -297,7 +312,8 @@ def score(
     done = timer.step("load_model")
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     done()
-    _checked_label(metadata, cfg, source)
+    hint = config_hint(folder_in)
+    _checked_label(metadata, cfg, source, hint)
     version = model_version(metadata)
     chash = config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
@@ -315,7 +331,7 @@ def score(
             done = timer.step("read_spill")
             batches = batches.spilled(scratch)
             done()
-        result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step)
+        result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
     note = ModelCard.from_dict(metadata).unpromoted_note()

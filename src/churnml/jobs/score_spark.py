@@ -381,7 +381,15 @@ def score_on_spark(
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
-    from churnml.jobs.score import ScoreRun, _checked_label, _list_files, _report, model_record, scoring_model
+    from churnml.jobs.score import (
+        ScoreRun,
+        _checked_label,
+        _list_files,
+        _report,
+        config_hint,
+        model_record,
+        scoring_model,
+    )
     from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import ScoringError, history_plan, model_version
     from churnml.scoring.outputs import (
@@ -417,7 +425,7 @@ def score_on_spark(
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
     step("loading the model")
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
-    _checked_label(metadata, cfg, source)
+    _checked_label(metadata, cfg, source, config_hint(folder_in))
     version, chash = model_version(metadata), config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)

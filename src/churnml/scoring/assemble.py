@@ -87,6 +87,7 @@ from churnml.scoring.standing import PreviousWeek, Standing, client_standing, he
 
 __all__ = [
     "SNAPSHOT",
+    "FeatureMismatch",
     "HistoryPlan",
     "ScoredList",
     "Scores",
@@ -165,8 +166,12 @@ def check_data_lag(tables: Mapping[Table, pl.DataFrame], as_of: date, max_lag_da
     return last
 
 
+class FeatureMismatch(ScoringError):
+    """The model's features and the data's differ (other tables or other feature settings)."""
+
+
 def check_feature_match(model_features: Sequence[str], data_features: Sequence[str]) -> None:
-    """Raise :class:`ScoringError`, naming the differences, when model and data features differ."""
+    """Raise :class:`FeatureMismatch`, naming the differences, when model and data features differ."""
     model_set, data_set = set(model_features), set(data_features)
     missing = [f for f in model_features if f not in data_set]
     extra = [f for f in data_features if f not in model_set]
@@ -177,7 +182,7 @@ def check_feature_match(model_features: Sequence[str], data_features: Sequence[s
         parts.append(f"{len(missing)} model features are not in the data (e.g. {', '.join(missing[:5])})")
     if extra:
         parts.append(f"{len(extra)} data features are unknown to the model (e.g. {', '.join(extra[:5])})")
-    raise ScoringError(
+    raise FeatureMismatch(
         "the model does not match the data: "
         + "; ".join(parts)
         + ". It was trained on other tables or feature settings; retrain it on this data or pass the "
