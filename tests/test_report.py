@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 import pytest
@@ -72,18 +73,22 @@ def history_frame() -> pl.DataFrame:
     )
 
 
+def _page(**overrides: Any) -> str:
+    """The report of the hand-built list and history, with the given settings over the shared ones."""
+    settings: dict[str, Any] = {
+        "as_of": AS_OF,
+        "model_version": "7",
+        "drifted": {"usage_logins_28d": 0.41},
+        "top_drivers": 3,
+        "max_clients": 2,
+        "rule_text": {"no_activity": "no order and no product activity for 90 days"},
+    }
+    return report_html(scores_frame(), history_frame(), **{**settings, **overrides})
+
+
 @pytest.fixture(scope="module")
 def page() -> str:
-    return report_html(
-        scores_frame(),
-        history_frame(),
-        as_of=AS_OF,
-        model_version="7",
-        drifted={"usage_logins_28d": 0.41},
-        top_drivers=3,
-        max_clients=2,
-        rule_text={"no_activity": "no order and no product activity for 90 days"},
-    )
+    return _page()
 
 
 def test_report_is_self_contained(page: str) -> None:
@@ -151,17 +156,7 @@ def test_the_movers_are_ranked_by_the_size_of_the_change(page: str) -> None:
 
 
 def test_report_is_deterministic(page: str) -> None:
-    again = report_html(
-        scores_frame(),
-        history_frame(),
-        as_of=AS_OF,
-        model_version="7",
-        drifted={"usage_logins_28d": 0.41},
-        top_drivers=3,
-        max_clients=2,
-        rule_text={"no_activity": "no order and no product activity for 90 days"},
-    )
-    assert again == page
+    assert _page() == page
 
 
 @pytest.mark.parametrize(
@@ -213,16 +208,10 @@ def test_a_figure_gives_the_same_svg_twice() -> None:
 
 
 def test_drift_table_leads_with_what_the_model_leans_on() -> None:
-    page = report_html(
-        scores_frame(),
-        history_frame(),
-        as_of=AS_OF,
-        model_version="7",
+    page = _page(
         drifted={"usage_logins_28d": 0.41, "usage_events_ratio": 0.9, "comm_sentiment_91d": 0.3},
         drift_weight={"usage_logins_28d": 0.1, "usage_events_ratio": 0.02, "comm_sentiment_91d": 0.1},
         feature_labels={"usage_logins_28d": "logins in the last 28 days"},
-        top_drivers=3,
-        max_clients=2,
     )
     section = page[page.index("<h2 id='drift'>") : page.index('<h2 id="watchlist">')]
     assert "Drifted features (3)" in section
@@ -236,15 +225,7 @@ def test_drift_table_leads_with_what_the_model_leans_on() -> None:
 
 
 def test_drift_table_without_weights_says_no_share() -> None:
-    page = report_html(
-        scores_frame(),
-        history_frame(),
-        as_of=AS_OF,
-        model_version="7",
-        drifted={"usage_logins_28d": 0.41},
-        top_drivers=3,
-        max_clients=2,
-    )
+    page = _page()
     assert "Explanations that lean on them deserve a second look." in page
     assert "<td class='num'>0.41</td><td class='num'>-</td>" in page
 
@@ -254,14 +235,5 @@ def test_drift_table_without_weights_says_no_share() -> None:
     [(0.0, "0%", 0), (0.0004, "&lt;0.1%", 0), (0.013, "1.3%", 16), (0.25, "25.0%", 120)],
 )
 def test_drift_weight_bars_have_a_fixed_scale(share: float, text: str, width: int) -> None:
-    page = report_html(
-        scores_frame(),
-        history_frame(),
-        as_of=AS_OF,
-        model_version="7",
-        drifted={"usage_logins_28d": 0.41},
-        drift_weight={"usage_logins_28d": share},
-        top_drivers=3,
-        max_clients=2,
-    )
+    page = _page(drift_weight={"usage_logins_28d": share})
     assert f"<td class='num'>{text}</td><td><span class='bar' style='width:{width}px'>" in page
