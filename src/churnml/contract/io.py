@@ -43,6 +43,7 @@ from churnml.contract.validation import (
 
 __all__ = [
     "ADAPT_REPORT",
+    "OTHER_DELIMITERS",
     "as_of_limit",
     "csv_layout",
     "dataset_files",
@@ -67,7 +68,7 @@ _SUFFIXES = (".parquet", ".csv", ".csv.gz")
 _OTHER_DATA_SUFFIXES = (".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".pq", ".gz", ".zip")
 ADAPT_REPORT = "adapt_report.json"  # what `churnml adapt` writes beside the tables: not a table, never read
 # Delimiters other than the comma that exports use; named in the error when they are the likely cause.
-_OTHER_DELIMITERS = {";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
+OTHER_DELIMITERS = {";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
 
 
 def _data_file_stem(name: str) -> str | None:
@@ -82,12 +83,12 @@ def _data_file_stem(name: str) -> str | None:
     return None
 
 
-def _misnamed_table_file(folder: Path, table: Table) -> ContractError | None:
-    """An error for a file that is plainly meant as ``table`` but that churnml would not read: another
-    letter case (``Events.csv``) or another format (``events.xlsx``). Without it the table would be
-    silently absent, and every feature of it with it."""
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and _data_file_stem(path.name) == str(table):
+def _misnamed_table_file(files: list[Path], table: Table) -> ContractError | None:
+    """An error for a file among ``files`` (the folder's, sorted) that is plainly meant as ``table`` but that
+    churnml would not read: another letter case (``Events.csv``) or another format (``events.xlsx``).
+    Without it the table would be silently absent, and every feature of it with it."""
+    for path in files:
+        if _data_file_stem(path.name) == str(table):
             wanted = ", ".join(f"{table}{suffix}" for suffix in _SUFFIXES)
             fix = (
                 f"rename it to {table}{path.name[len(str(table)) :].lower()}"
@@ -108,6 +109,7 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"dataset folder {folder} does not exist (give one with --data)")
     found: dict[Table, Path] = {}
+    listed = sorted(p for p in folder.iterdir() if p.is_file())  # once, for the misnamed-file check
     for table in Table:
         candidates = [folder / f"{table}{suffix}" for suffix in _SUFFIXES]
         present = [p for p in candidates if p.is_file()]
@@ -115,7 +117,7 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
             raise ContractError(str(table), f"two files for one table: {[p.name for p in present]}; keep one")
         if present:
             found[table] = present[0]
-        elif (misnamed := _misnamed_table_file(folder, table)) is not None:
+        elif (misnamed := _misnamed_table_file(listed, table)) is not None:
             raise misnamed
     return found
 
@@ -136,12 +138,12 @@ def unread_files(folder: Path) -> list[str]:
 
 def _delimiter_hint(text: str) -> str:
     """' (the file looks semicolon (;)-delimited ...)' when another delimiter is frequent in ``text``."""
-    counts = {d: text.count(d) for d in _OTHER_DELIMITERS}
+    counts = {d: text.count(d) for d in OTHER_DELIMITERS}
     likely = max(counts, key=lambda d: counts[d])
     if counts[likely] == 0 or counts[likely] < text.count(","):
         return ""
     return (
-        f"; the file looks {_OTHER_DELIMITERS[likely]}-delimited: churnml reads comma-separated CSV, "
+        f"; the file looks {OTHER_DELIMITERS[likely]}-delimited: churnml reads comma-separated CSV, "
         "export it with commas"
     )
 

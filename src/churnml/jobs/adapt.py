@@ -18,11 +18,13 @@ __all__ = ["adapt_transactions", "csv_separator"]
 def csv_separator(path: Path) -> str:
     """The CSV file's field separator from its header: ``,`` unless the header has none and holds ``;``,
     a tab or ``|`` (exports with a decimal comma use ``;``)."""
+    from churnml.contract.io import OTHER_DELIMITERS
+
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     if "," in header:
         return ","
-    return next((sep for sep in (";", "\t", "|") if sep in header), ",")
+    return next((sep for sep in OTHER_DELIMITERS if sep in header), ",")
 
 
 def adapt_transactions(
