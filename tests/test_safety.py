@@ -314,14 +314,19 @@ def test_score_runs_and_rerun_replaces_its_own_list(scoring_ws: dict[str, Path])
 
 
 @pytest.mark.parametrize(
-    ("setting", "key"), [("label.horizon_days=30", "horizon_days"), ("label.source=churns", "source")]
+    ("setting", "key", "flag"),
+    [
+        ("label.horizon_days=30", "horizon_days", "--set label.horizon_days=90"),
+        ("label.source=churns", "source", "--set label.source=subscriptions"),
+    ],
 )
 def test_label_settings_other_than_the_models_are_an_error(
-    scoring_ws: dict[str, Path], setting: str, key: str
+    scoring_ws: dict[str, Path], setting: str, key: str, flag: str
 ) -> None:
     code, text = score(scoring_ws, "raw", f"label-{key}", "--set", setting)
     assert code == 1
     assert f"label.{key}: model" in text and "trained for other label settings" in text
+    assert f"score with the settings it was trained with ({flag}, or the config" in text.replace("\n", "")
     assert not (scoring_ws["root"] / f"label-{key}").exists()
 
 

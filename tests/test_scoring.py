@@ -680,6 +680,12 @@ def test_model_weight_is_each_features_share_of_the_gain() -> None:
             {},
             "3 features drifted past PSI 0.25; first: b (PSI 0.90), a (PSI 0.41), and 1 more (report, manifest.json)",
         ),
+        (  # a little use reads "<0.1%" as in the report, not "0.0%"; never split on: "0%"
+            {"a": 0.0004, "b": 0.0, "c": 0.0},
+            "3 features drifted past PSI 0.25, carrying <0.1% of the model's weight (gain); the ones it "
+            "leans on most: a (PSI 0.41, <0.1% of the weight), b (PSI 0.90, 0% of the weight), and 1 "
+            "more (report, manifest.json)",
+        ),
     ],
 )
 def test_drift_warning_puts_what_the_model_leans_on_first(weight: dict, expected: str) -> None:
@@ -687,4 +693,5 @@ def test_drift_warning_puts_what_the_model_leans_on_first(weight: dict, expected
 
     drifted = {"a": 0.41, "b": 0.9, "c": 0.3}
     assert drift_warning(drifted, weight, 0.25, shown=2) == expected
-    assert drift_order(drifted, weight) == (["a", "c", "b"] if weight else ["b", "a", "c"])
+    by_weight = ["a", "c", "b"] if weight.get("c") else ["a", "b", "c"]  # then by PSI
+    assert drift_order(drifted, weight) == (by_weight if weight else ["b", "a", "c"])

@@ -118,11 +118,15 @@ def validate(
     """
     from churnml.contract.io import read_dataset, unread_files
     from churnml.contract.validation import dataset_summary
+    from churnml.features.usage import event_name_notes
+    from churnml.jobs.inputs import event_name_counts
 
     cfg = config_from(config, set_)
     folder = data_dir(data, cfg)
     dataset = read_dataset(folder, cfg.data)
     out_console.print(dataset_summary(dataset))
+    for note in event_name_notes(event_name_counts(dataset), cfg.features):
+        out_console.print(f"note: {note}", soft_wrap=True)
     if skipped := unread_files(folder):
         out_console.print(
             f"not read (no contract table of that name): {', '.join(skipped)}; "
@@ -309,6 +313,12 @@ def train(
         )
         out_console.print(
             f"exported the model for batch scoring to {summary.exported_to}{replaced}", soft_wrap=True
+        )
+    elif summary.kept:
+        out_console.print(
+            f"not exported: {out or cfg.paths.models} keeps v{summary.kept} for batch scoring (this run's "
+            f"v{summary.version} stays in the tracking store)",
+            soft_wrap=True,
         )
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
     out_console.print(f"total time {timer.total():.1f}s ({steps})")

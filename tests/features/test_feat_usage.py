@@ -143,3 +143,53 @@ def test_a_config_without_such_events_has_no_such_features(empty: str, absent: l
     kept = [c for c in frame.columns if c in table.columns]
     assert len(kept) == len(table.columns) and len(kept) < len(frame.columns)
     assert table.equals(frame.select(kept))
+
+
+# -- event names the config counts, against the names the data holds --------------------------------
+_COUNTS = {"Sign In": 50, "Create Invoice": 30, "Data-Export": 2, "View Dashboard": 30}
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        # the defaults against a product that names its own events: one note, every setting named
+        (
+            {},
+            "events: no event in the data has a name these features count, so they are 0 for every client: "
+            "logins (features.login_events: login); key features (features.key_events: report_view, "
+            "dashboard_view, api_call, integration_sync); data exports (features.export_events: "
+            "data_export) ('Data-Export' differs only in case or punctuation). The most frequent event "
+            "names: 'Sign In' (50), 'Create Invoice' (30), 'View Dashboard' (30), 'Data-Export' (2). "
+            "Name yours in a config (features: {login_events: [...], key_events: [...], export_events: "
+            "[...]}; [] where the product has none)",
+        ),
+        # one name of a setting found is enough; a setting set to [] counts nothing and is not named
+        (
+            {"login_events": ("Sign In", "login"), "key_events": (), "export_events": ("Data-Export",)},
+            None,
+        ),
+        (
+            {"login_events": ("Sign In",), "key_events": ("View Dashboard",), "export_events": ("export",)},
+            "data exports (features.export_events: export)",
+        ),
+    ],
+)
+def test_event_name_notes(settings, expected) -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.features.usage import event_name_notes
+
+    notes = event_name_notes(_COUNTS, FeaturesConfig(**settings), shown=4)
+    if expected is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1
+        assert expected in notes[0]
+        for key in ("login_events", "key_events", "export_events"):  # only the settings that miss
+            assert (key in notes[0]) == (key in expected)
+
+
+def test_no_events_no_note() -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.features.usage import event_name_notes
+
+    assert event_name_notes({}, FeaturesConfig()) == []

@@ -39,3 +39,30 @@ def test_oracle_knows_only_the_truths_clients(tmp_path):
     assert p.shape == (4,)
     assert np.isfinite(p[:3]).all() and ((p[:3] >= 0) & (p[:3] <= 1)).all()
     assert np.isnan(p[3])
+
+
+def test_event_name_counts_from_the_tables_or_the_parquet_file(tmp_path):
+    from datetime import datetime
+
+    import polars as pl
+
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.jobs.inputs import event_name_counts
+
+    events = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "b", "b"],
+            "ts": [datetime(2024, 1, d) for d in (1, 2, 3, 4)],
+            "event": ["Sign In", "Sign In", "Export", None],
+        }
+    )
+    day = datetime(2024, 2, 1)
+    whole = Dataset({Table.EVENTS: events}, "x", day, day)
+    assert event_name_counts(whole) == {"Sign In": 2, "Export": 1}
+    events.write_parquet(tmp_path / "events.parquet")
+    table_less = Dataset({}, "x", day, day)  # a portfolio read batch by batch
+    assert event_name_counts(table_less, tmp_path) == {"Sign In": 2, "Export": 1}
+    assert event_name_counts(table_less) == {}
+    no_events = Dataset({Table.CLIENTS: pl.DataFrame({"client_id": ["a"]})}, "x", day, day)
+    assert event_name_counts(no_events, tmp_path) == {}  # read whole, and it had no events table

@@ -237,3 +237,34 @@ def test_a_crm_of_300_accounts_gets_every_backtest_fold(tmp_path):
     result = train_and_compare(table, cfg.train, cfg.label.horizon_days)
     assert [n for n in result.backtest.notes if "skipped" in n] == []
     assert result.backtest.fold_metrics["fold"].nunique() == 4
+
+
+@pytest.mark.parametrize(
+    ("lag", "below", "expected"),
+    [
+        # 20 weekly snapshots from 2024-01-01 (days 0 .. 133), data known until day 140 (2024-05-20);
+        # a fold needs last labeled snapshot - (first + 28 + horizon + lag) + 1 >= 7 days of test window
+        (0, 90, 50),  # h = 50: last labeled day 84 (84 + 50 <= 140), test window from day 78: 7 days
+        (0, 50, 49),  # below 50: the next horizon down (84 - 49 - 28 + 1 = 8)
+        (10, 90, 40),  # a 10-day lag: day 84 + 40 + 10 = 134 <= 140, test from day 78 again
+        (10, 40, 39),  # h = 39: day 91 is labeled (91 + 49 = 140), test from day 77: 15 days
+    ],
+)
+def test_longest_horizon_with_a_fold(lag, below, expected):
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+
+    snaps = [date(2024, 1, 1) + timedelta(days=7 * k) for k in range(20)]
+    cfg = TrainConfig()
+    got = longest_horizon_with_a_fold(snaps, date(2024, 5, 20), lag, cfg, below)
+    assert got == expected
+    labeled = [s for s in snaps if s + timedelta(days=got + lag) <= date(2024, 5, 20)]
+    assert backtest_plan(labeled, cfg, got, lag).has_folds
+    longer = [s for s in snaps if s + timedelta(days=got + 1 + lag) <= date(2024, 5, 20)]
+    assert got + 1 == below or not backtest_plan(longer, cfg, got + 1, lag).has_folds
+
+
+def test_no_horizon_gives_a_fold_to_three_weeks_of_snapshots():
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+
+    snaps = [date(2024, 1, 1) + timedelta(days=7 * k) for k in range(3)]
+    assert longest_horizon_with_a_fold(snaps, date(2024, 1, 22), 0, TrainConfig(), 90) is None

@@ -133,3 +133,31 @@ def test_too_short_for_the_horizon_names_a_horizon_that_fits(tmp_path, monkeypat
     _run(runner, "train", "--data", "raw", *settings, *set_flags([f"label.horizon_days={fits}"]))
     meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
     assert meta["training_window"] == [snaps[0].isoformat(), snaps[3].isoformat()]
+
+
+def test_young_subscriptions_hint_a_horizon_and_keep_the_newest_model_without_evidence(tmp_path, monkeypatch):
+    """6 months of monthly terms and a 30-day horizon: no fold yet, and the note names the horizon that
+    gives one now (which then trains with a backtest). Without a champion, the newest model (also without
+    evidence) replaces the older one in models/."""
+    import re
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    _generate(runner, clients=300, months=6, seed=6)
+    settings = set_flags([*FAST_MODEL, "label.horizon_days=30"])
+    for version in ("1", "2"):
+        result = runner.invoke(app, ["train", "--data", "raw", *settings], terminal_width=400)
+        assert result.exit_code == 0, result.output
+        meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
+        assert (meta["model_version"], meta["promoted"]) == (version, False)
+    hint = re.search(
+        r"with this data, label\.horizon_days: (\d+) or less gives one now \(labels also wait "
+        r"label\.grace_days: 30 after it\)",
+        result.output,
+    )
+    assert hint is not None, result.output
+    fits = int(hint.group(1))
+    assert 7 <= fits < 30
+    out = _run(runner, "train", "--data", "raw", *set_flags([*FAST_MODEL, f"label.horizon_days={fits}"]))
+    assert "out-of-time fold(s)" in out and "no out-of-time estimate yet" not in out

@@ -17,6 +17,9 @@ are those of the whole grid, bit for bit.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
@@ -56,6 +59,7 @@ __all__ = [
     "distinct_active_columns",
     "distinct_active_counts",
     "distinct_active_deltas",
+    "event_name_notes",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -297,6 +301,47 @@ def usage_features(
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
+# The config keys that name event kinds, and what their features are called in a note.
+_EVENT_SETTINGS = (
+    ("login_events", "logins"),
+    ("key_events", "key features"),
+    ("export_events", "data exports"),
+)
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5) -> list[str]:
+    """A note (a list of one sentence, or empty) when a setting of event names (``features.login_events``,
+    ``key_events``, ``export_events``) names events none of which the data holds: their features would
+    be 0 for every client. It lists those settings, the names in the data that differ from a configured
+    one only in letter case or punctuation, and the data's most frequent names (``counts``: rows per
+    event name). Empty when every such setting finds its events, or the data has no events."""
+    if not counts:
+        return []
+    missing = [
+        (key, what, tuple(getattr(cfg, key)))
+        for key, what in _EVENT_SETTINGS
+        if getattr(cfg, key) and not any(name in counts for name in getattr(cfg, key))
+    ]
+    if not missing:
+        return []
+    plain = {_plain(w) for _, _, wanted in missing for w in wanted}
+    near = sorted(name for name in counts if _plain(name) in plain)
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:shown]
+    settings = "; ".join(f"{what} (features.{key}: {', '.join(wanted)})" for key, what, wanted in missing)
+    keys = ", ".join(f"{key}: [...]" for key, _, _ in missing)
+    return [
+        f"events: no event in the data has a name these features count, so they are 0 for every client: "
+        f"{settings}"
+        + (f" ({', '.join(map(repr, near))} differs only in case or punctuation)" if near else "")
+        + f". The most frequent event names: {', '.join(f'{n!r} ({c:,})' for n, c in top)}. Name yours in a "
+        f"config (features: {{{keys}}}; [] where the product has none)"
+    ]
+
+
 FAMILY = "usage"
 
 SPECS: tuple[SpecPattern, ...] = (

@@ -14,7 +14,14 @@ import pandas as pd
 from churnml.config import Config
 from churnml.contract.schemas import CLIENT_ID
 
-__all__ = ["BEST_PARAMS_FILE", "HAZARD_FILE", "labeled_table", "read_tuned_params", "truth_oracle"]
+__all__ = [
+    "BEST_PARAMS_FILE",
+    "HAZARD_FILE",
+    "event_name_counts",
+    "labeled_table",
+    "read_tuned_params",
+    "truth_oracle",
+]
 
 HAZARD_FILE = "hazard.parquet"
 BEST_PARAMS_FILE = "best_params.json"
@@ -38,6 +45,25 @@ def read_tuned_params(cfg: Config, dataset_name: str) -> tuple[dict[str, Any], P
     payload = json.loads(Path(path).read_text())
     params = payload.get("params", payload) if isinstance(payload, dict) else {}
     return dict(params), Path(path)
+
+
+def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int]:
+    """Rows per event name of the dataset's ``events`` table; when the dataset holds no tables (a
+    portfolio read batch by batch), of the folder's ``events.parquet`` through a lazy scan of that one
+    column. Empty without events."""
+    import polars as pl
+
+    from churnml.contract.schemas import Events, Table
+
+    frame = dataset.tables.get(Table.EVENTS)
+    if frame is not None:
+        lf = frame.lazy()
+    elif folder is not None and (Path(folder) / f"{Table.EVENTS}.parquet").is_file() and not dataset.tables:
+        lf = pl.scan_parquet(Path(folder) / f"{Table.EVENTS}.parquet")
+    else:
+        return {}
+    counts = lf.group_by(Events.EVENT).len().collect()
+    return {str(k): int(n) for k, n in counts.iter_rows() if k is not None}
 
 
 def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:

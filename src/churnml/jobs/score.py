@@ -110,12 +110,17 @@ def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str, hint: 
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import label_mismatches
 
-    mismatches = label_mismatches(ModelCard.from_dict(metadata).label, cfg.label.model_dump(mode="json"))
+    trained = ModelCard.from_dict(metadata).label
+    scoring = cfg.label.model_dump(mode="json")
+    mismatches = label_mismatches(trained, scoring)
     if mismatches:
+        flags = " ".join(
+            f"--set label.{key}={trained[key]}" for key in sorted(trained) if trained[key] != scoring.get(key)
+        )
         raise UserError(
             f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
-            "The label settings are part of the model: score with the settings it was trained "
-            f"with, or train a model for the new ones{hint}"
+            f"The label settings are part of the model: score with the settings it was trained with "
+            f"({flags}, or the config it was trained with), or train a model for the new ones{hint}"
         )
 
 

@@ -35,7 +35,13 @@ from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
-from churnml.modeling.export import export_model, exported_dataset, feature_reference, holds_model_of
+from churnml.modeling.export import (
+    export_model,
+    exported_dataset,
+    exported_metadata,
+    feature_reference,
+    holds_model_of,
+)
 from churnml.modeling.train import ChurnModel
 
 __all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
@@ -57,6 +63,7 @@ class TrainSummary:
     seconds: dict[str, float]
     model_name: str  # the registered model's name (tracking.registered_name)
     replaced_dataset: str | None = None  # the export folder held this other dataset's model before
+    kept: str | None = None  # not exported: the model version the export folder keeps for batch scoring
 
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
@@ -224,6 +231,24 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     raise ValueError(no_labels_message(cfg.label.horizon_days, lag, fits))
 
 
+def _with_horizon_hint(notes: list[str], summary: str, dataset: Any, cfg: Config) -> None:
+    """Add to the note ``summary`` (no backtest fold yet) the longest horizon that gives one with this
+    data, when a shorter horizon than the configured one does."""
+    from churnml.labels import label_lag_days
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+    from churnml.pipeline import training_snapshots
+
+    lag = label_lag_days(cfg.label)
+    snaps = training_snapshots(dataset, cfg.snapshots)
+    fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
+    if fits is None or summary not in notes:
+        return
+    waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
+    notes[notes.index(summary)] = (
+        f"{summary}; with this data, label.horizon_days: {fits} or less gives one now{waits}"
+    )
+
+
 def _trained(
     table: pd.DataFrame,
     cfg: Config,
@@ -336,6 +361,8 @@ def run_training(
     t1 = time.perf_counter()
     trained = _trained(table, cfg, truth, say, dataset.name, unlabeled_rows)
     result = trained.result
+    if not result.plan.has_folds:
+        _with_horizon_hint(result.notes, result.plan.summary(), dataset, cfg)
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()
@@ -366,6 +393,7 @@ def run_training(
         seconds,
         name,
         held if exported is not None and held not in (None, dataset.name) else None,
+        None if exported is not None or held is None else exported_metadata(Path(out)).get("model_version"),
     )
 
 
@@ -374,19 +402,23 @@ def _export_for_batch(
 ) -> Path | None:
     """The champion goes to ``out`` for batch jobs: this model when promoted; else the store's champion
     (registered as ``name``) when ``out`` holds no model of this dataset (none, or another dataset's);
-    else, with no champion at all (first run, no evidence), this model, its card saying it was not
-    promoted."""
+    else, with no champion at all (no evidence yet: the first runs on young data), this model, its card
+    saying it was not promoted, unless ``out`` holds a model of this dataset that was promoted."""
     from churnml.modeling import tracking
     from churnml.modeling.train import ChurnModel
 
     if promoted:
         return export_model(result.model, out, metadata)
-    if holds_model_of(Path(out), metadata.get("dataset")):
-        return None
+    held = holds_model_of(Path(out), metadata.get("dataset"))
     try:
         champ, champ_meta = tracking.load_champion(cfg.tracking, name)
     except FileNotFoundError:
-        return export_model(result.model, out, metadata)
+        # no champion: no model has evidence yet, and the newest one saw the latest labels and settings;
+        # a model that was promoted (in another tracking store) is not replaced by one without evidence
+        unproven = not held or exported_metadata(Path(out)).get("promoted") is False
+        return export_model(result.model, out, metadata) if unproven else None
+    if held:
+        return None
     return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None
 
 
@@ -439,7 +471,9 @@ def train(
     batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
     the champion goes to ``out`` (else ``paths.models``)."""
     from churnml.contract.io import dataset_files
+    from churnml.features.usage import event_name_notes
     from churnml.jobs.batches import training_table
+    from churnml.jobs.inputs import event_name_counts
     from churnml.labels import auto_label_source
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
@@ -468,5 +502,6 @@ def train(
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
         summary.result.notes.insert(0, f"label.source auto: '{auto.label.source}' ({why})")
+    summary.result.notes.extend(event_name_notes(event_name_counts(dataset, source), auto.features))
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
     return replace(summary, seconds=seconds)

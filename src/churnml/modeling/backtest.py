@@ -45,6 +45,7 @@ __all__ = [
     "backtest_plan",
     "client_parts",
     "holdout_clients",
+    "longest_horizon_with_a_fold",
 ]
 
 _MIN_TEST_DAYS = 14
@@ -165,6 +166,23 @@ def backtest_plan(snapshots: Any, cfg: TrainConfig, horizon_days: int, lag_days:
         train_end = test_start - timedelta(days=gap - 1)  # exclusive: s + gap <= test_start
         folds.append(Fold(k + 1, first, train_end, test_start, test_end))
     return BacktestPlan(tuple(folds), first, last, gap, test_days, 0)
+
+
+def longest_horizon_with_a_fold(
+    snapshots: Any, known_until: date, lag_days: int, cfg: TrainConfig, below: int
+) -> int | None:
+    """The longest ``label.horizon_days`` under ``below`` (at least 7) whose labeled snapshots give this
+    data a backtest fold now, None when none does. ``snapshots``: every snapshot date of the data; a
+    snapshot ``s`` is labeled with horizon ``h`` when ``s + h + lag_days <= known_until`` (the data's
+    end), and the fold is :func:`backtest_plan`'s: a shorter horizon labels more snapshots and shortens
+    the gap, both of which bring the first fold closer."""
+    s = as_dates(snapshots)
+    end = _d(known_until)
+    for h in range(below - 1, 6, -1):
+        labeled = s[s + np.timedelta64(h + lag_days, "D") <= end]
+        if labeled.size and backtest_plan(labeled, cfg, h, lag_days).has_folds:
+            return h
+    return None
 
 
 def holdout_clients(

@@ -36,7 +36,7 @@ import polars as pl
 from matplotlib.ticker import FuncFormatter
 
 from churnml.reporting.pages import figure_svg
-from churnml.scoring.assemble import drift_order
+from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
@@ -466,11 +466,6 @@ def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
 {tier_chart}"""
 
 
-def _weight_pct(share: float) -> str:
-    """A share of the model's gain as text: "<0.1%" rather than a "0.0%" that hides a little use."""
-    return "0%" if share == 0 else "<0.1%" if share < 0.001 else _pct(share)
-
-
 def _drift_html(
     drifted: Mapping[str, float],
     weight: Mapping[str, float],
@@ -487,7 +482,7 @@ def _drift_html(
         f"<tr><td>{_e(labels.get(k, k))}<br><span class='muted'>{_e(k)}</span></td>"
         f"<td class='num'>{drifted[k]:.2f}</td>"
         + (
-            f"<td class='num'>{_e(_weight_pct(weight[k]))}</td>"
+            f"<td class='num'>{_e(gain_share_text(weight[k]))}</td>"
             f"<td><span class='bar' style='width:{min(_DRIFT_BAR_PX, _DRIFT_BAR_PX * weight[k] / 0.1):.0f}px'>"
             "</span></td>"
             if k in weight

@@ -99,6 +99,7 @@ __all__ = [
     "drift_warning",
     "drifted_features",
     "feature_drift",
+    "gain_share_text",
     "gone_clients",
     "history_plan",
     "history_snapshots",
@@ -252,6 +253,12 @@ def drift_order(drifted: Mapping[str, float], weight: Mapping[str, float]) -> li
     return sorted(drifted, key=lambda k: (-weight.get(k, 0.0), -drifted[k], k))
 
 
+def gain_share_text(share: float) -> str:
+    """A share of the model's gain as text, for the console and the report alike: "<0.1%" rather than a
+    "0.0%" that hides a little use; "0%" only for a feature the model never splits on."""
+    return "0%" if share == 0 else "<0.1%" if share < 0.001 else f"{100 * share:.1f}%"
+
+
 def drift_warning(
     drifted: Mapping[str, float], weight: Mapping[str, float], line: float, shown: int = 5
 ) -> str:
@@ -259,12 +266,13 @@ def drift_warning(
     of the model's weight they carry, and the first ``shown`` of :func:`drift_order` with their PSI."""
     order = drift_order(drifted, weight)
     carried = (
-        f", carrying {100 * sum(weight.get(k, 0.0) for k in order):.1f}% of the model's weight (gain)"
+        f", carrying {gain_share_text(sum(weight.get(k, 0.0) for k in order))} of the model's weight (gain)"
         if weight
         else ""
     )
     first = ", ".join(
-        f"{k} (PSI {drifted[k]:.2f}" + (f", {100 * weight[k]:.1f}% of the weight)" if k in weight else ")")
+        f"{k} (PSI {drifted[k]:.2f}"
+        + (f", {gain_share_text(weight[k])} of the weight)" if k in weight else ")")
         for k in order[:shown]
     )
     more = f", and {len(order) - shown} more (report, manifest.json)" if len(order) > shown else ""
