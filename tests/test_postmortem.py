@@ -123,6 +123,36 @@ def test_totals_by_reason(timeline):
     ]
 
 
+@pytest.mark.parametrize(
+    ("hindsight", "expected"),
+    [
+        ((), ""),
+        (
+            ("2024-02-05", "2024-02-12"),
+            "2 of the 3 lists (2024-02-05, 2024-02-12) were scored by a model that had already learned churns "
+            "they predict (back-dated lists scored with a later model): their catches flatter the model; only "
+            "lists written at their date, by the champion of that week, are an honest record",
+        ),
+    ],
+)
+def test_the_page_says_which_lists_were_scored_with_hindsight(timeline, hindsight, expected):
+    from churnml.reporting.postmortem import hindsight_warning, postmortem_page
+
+    assert hindsight_warning(hindsight, 3) == expected
+    review = postmortem(CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4)
+    totals = postmortem_totals(review, "reason")
+    page = postmortem_page(
+        review,
+        totals,
+        postmortem_totals(review, "driver_family"),
+        date(2024, 2, 1),
+        date(2024, 4, 1),
+        3,
+        hindsight,
+    )
+    assert ("<b>Scored with hindsight.</b> 2 of the 3 lists" in page) is bool(hindsight)
+
+
 def test_cli_reads_the_written_lists(tmp_path):
     from typer.testing import CliRunner
 

@@ -237,3 +237,11 @@ def test_drift_table_without_weights_says_no_share() -> None:
 def test_drift_weight_bars_have_a_fixed_scale(share: float, text: str, width: int) -> None:
     page = _page(drift_weight={"usage_logins_28d": share})
     assert f"<td class='num'>{text}</td><td><span class='bar' style='width:{width}px'>" in page
+
+
+def test_a_list_scored_with_hindsight_says_so_above_everything() -> None:
+    note = "this list is dated 2024-06-03, but the model learned who churned up to 2024-09-01"
+    page = _page(hindsight_note=note)
+    box = "<div class='warn'><b>Scored with hindsight.</b> This list is dated 2024-06-03, but the model"
+    assert box in page and page.index(box) < page.index('<h2 id="portfolio">')
+    assert "Scored with hindsight" not in _page()

@@ -247,6 +247,8 @@ def test_a_list_from_a_model_the_gate_refused_says_so(
         "source": str(tmp_path / "model"),
         "promoted": promoted,
         "promotion_reason": reason,
+        "learned_outcomes_until": None,  # the stand-in model's card has no training window
+        "hindsight": False,
     }
     report = (out / "report.html").read_text()
     said = "warning: the model was not promoted by the champion gate (loses to the logistic" in " ".join(

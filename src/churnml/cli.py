@@ -460,8 +460,9 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
-    if run.model_note:
-        console.print(f"[bold yellow]warning:[/] {run.model_note}", highlight=False, soft_wrap=True)
+    for note in (run.model_note, run.hindsight_note):
+        if note:
+            console.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 
@@ -740,6 +741,14 @@ def postmortem(
             "-" if row["median_weeks_warning"] is None else f"{row['median_weeks_warning']:.0f}",
         )
     out_console.print(summary)
+    if run.hindsight:
+        from churnml.reporting.postmortem import hindsight_warning
+
+        console.print(
+            f"[bold yellow]warning:[/] {hindsight_warning(run.hindsight, run.lists)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     out_console.print(f"-> {folder}/postmortem.csv, by_reason.csv, by_family.csv, postmortem.html")
 
 

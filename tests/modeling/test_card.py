@@ -63,3 +63,73 @@ def test_drift_reads_the_cards_reference() -> None:
 )
 def test_a_list_says_when_its_model_was_not_promoted(promoted, reason, expected) -> None:
     assert ModelCard(promoted=promoted, promotion_reason=reason).unpromoted_note() == expected
+
+
+@pytest.mark.parametrize(
+    ("card", "as_of", "until", "hindsight"),
+    [
+        # labeled snapshots end 2024-06-03, horizon 90: the model learned churns up to 2024-09-01
+        (
+            ModelCard(training_window=["2024-01-01", "2024-06-03"], label={"horizon_days": 90}),
+            "2024-08-31",
+            "2024-09-01",
+            True,
+        ),
+        (
+            ModelCard(training_window=["2024-01-01", "2024-06-03"], label={"horizon_days": 90}),
+            "2024-09-01",
+            "2024-09-01",
+            False,
+        ),
+        (
+            ModelCard(training_window=["2024-01-01", "2024-06-03"], label={"horizon_days": 90}),
+            "2024-03-04",
+            "2024-09-01",
+            True,
+        ),
+        # an older card with the horizon at the top level; a card without a window cannot tell
+        (
+            ModelCard(training_window=["2024-01-01", "2024-06-03"], horizon_days=28),
+            "2024-06-10",
+            "2024-07-01",
+            True,
+        ),
+        (ModelCard(label={"horizon_days": 90}), "2024-01-01", None, False),
+    ],
+)
+def test_a_list_dated_before_the_outcomes_the_model_learned_is_scored_with_hindsight(
+    card: ModelCard, as_of: str, until: str | None, hindsight: bool
+) -> None:
+    from datetime import date
+
+    learned = card.learned_outcomes_until()
+    assert (None if learned is None else learned.isoformat()) == until
+    note = card.hindsight_note(date.fromisoformat(as_of))
+    assert (note is not None) is hindsight
+    if note:
+        assert note.startswith(f"this list is dated {as_of}, but the model learned who churned up to {until}")
+
+
+def test_the_manifest_records_hindsight(tmp_path) -> None:
+    from datetime import date
+
+    from churnml.jobs.score import model_record
+    from churnml.scoring.outputs import written_with_hindsight
+
+    meta = {"training_window": ["2024-01-01", "2024-06-03"], "label": {"horizon_days": 90}, "promoted": True}
+    record = model_record({"version": "3"}, meta, date(2024, 7, 1))
+    assert record == {
+        "version": "3",
+        "promoted": True,
+        "promotion_reason": None,
+        "learned_outcomes_until": "2024-09-01",
+        "hindsight": True,
+    }
+    assert model_record({"version": "3"}, meta, date(2024, 9, 2))["hindsight"] is False
+    (tmp_path / "back").mkdir()
+    (tmp_path / "back" / "manifest.json").write_text(json.dumps({"model": record}))
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps({"model": {"version": "1"}}))
+    assert written_with_hindsight(tmp_path / "back") is True
+    assert written_with_hindsight(tmp_path / "old") is False  # written before manifests said
+    assert written_with_hindsight(tmp_path / "missing") is False

@@ -185,6 +185,7 @@ class PostmortemRun:
     root: Path
     review: Any  # pl.DataFrame
     by_reason: Any  # pl.DataFrame
+    hindsight: tuple[str, ...] = ()  # the lists scored by a model that had learned their outcomes
 
 
 def postmortem(
@@ -208,6 +209,7 @@ def postmortem(
     from churnml.reporting.postmortem import list_timeline, postmortem_page, postmortem_totals
     from churnml.reporting.postmortem import postmortem as review_churns
     from churnml.reporting.winback import with_reasons
+    from churnml.scoring.outputs import written_with_hindsight
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
@@ -252,7 +254,8 @@ def postmortem(
     )
     by_reason = postmortem_totals(review, "reason")
     by_family = postmortem_totals(review, "driver_family")
-    html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs))
+    hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
+    html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs), hindsight)
     files = {
         **table_files("postmortem", review),
         **table_files("by_reason", by_reason),
@@ -260,4 +263,4 @@ def postmortem(
         "postmortem.html": html.encode("utf-8"),
     }
     write_report_folder(folder, files, "postmortem", end, cfg, dataset.name)
-    return PostmortemRun(folder, start, end, len(list_dirs), root, review, by_reason)
+    return PostmortemRun(folder, start, end, len(list_dirs), root, review, by_reason, hindsight)

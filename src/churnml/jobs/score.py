@@ -49,6 +49,9 @@ class ScoreRun:
     timer: Timer
     reads: Any = None  # churnml.jobs.score_data.EventReads: what was read of the events (None: all)
     model_note: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
+    hindsight_note: str | None = (
+        None  # the model learned outcomes of this list's horizon (ModelCard.hindsight_note)
+    )
 
 
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
@@ -138,7 +141,14 @@ def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, 
     return {name: label(name) for name in names}
 
 
-def _report(result: Any, day: date, version: str, cfg: Config, model_note: str | None = None) -> str:
+def _report(
+    result: Any,
+    day: date,
+    version: str,
+    cfg: Config,
+    model_note: str | None = None,
+    hindsight_note: str | None = None,
+) -> str:
     """The HTML report of the scored list."""
     from churnml.reporting.report import report_html
     from churnml.scoring.rules import rule_descriptions
@@ -149,6 +159,7 @@ def _report(result: Any, day: date, version: str, cfg: Config, model_note: str |
         as_of=day,
         model_version=version,
         model_note=model_note or "",
+        hindsight_note=hindsight_note or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),
@@ -210,7 +221,7 @@ def _manifest(
     empty = empty_optional_columns(dataset.tables)
     return {
         **manifest,
-        "model": model_record(manifest["model"], metadata),
+        "model": model_record(manifest["model"], metadata, result.as_of),
         "data": {
             **manifest["data"],
             "tables": spans,
@@ -228,13 +239,22 @@ def _manifest(
     }
 
 
-def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any], as_of: date) -> dict[str, Any]:
     """The manifest's ``model`` entry with the champion gate's verdict (``promoted``, ``promotion_reason``:
-    null for a model trained before the gate recorded them)."""
+    null for a model trained before the gate recorded them), the day up to which it learned who churned
+    (``learned_outcomes_until``) and whether that reaches into the horizon of this list dated ``as_of``
+    (``hindsight``: a back-dated list scored with a later model; what the post-mortem counts)."""
     from churnml.modeling.card import ModelCard
 
     card = ModelCard.from_dict(metadata)
-    return {**dict(model), "promoted": card.promoted, "promotion_reason": card.promotion_reason}
+    until = card.learned_outcomes_until()
+    return {
+        **dict(model),
+        "promoted": card.promoted,
+        "promotion_reason": card.promotion_reason,
+        "learned_outcomes_until": None if until is None else until.isoformat(),
+        "hindsight": card.hindsight_note(as_of) is not None,
+    }
 
 
 def _scored_list(
@@ -339,8 +359,9 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    note = ModelCard.from_dict(metadata).unpromoted_note()
-    files = _list_files(result, _report(result, day, version, cfg, note))
+    card = ModelCard.from_dict(metadata)
+    note, hindsight = card.unpromoted_note(), card.hindsight_note(day)
+    files = _list_files(result, _report(result, day, version, cfg, note, hindsight))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -357,4 +378,6 @@ def score(
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    return ScoreRun(folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads, note)
+    return ScoreRun(
+        folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads, note, hindsight
+    )

@@ -442,18 +442,32 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    note = ModelCard.from_dict(metadata).unpromoted_note()
-    files = _list_files(result, _report(result, day, version, cfg, note))
+    card = ModelCard.from_dict(metadata)
+    note, hindsight = card.unpromoted_note(), card.hindsight_note(day)
+    files = _list_files(result, _report(result, day, version, cfg, note, hindsight))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
-    manifest["model"] = model_record(manifest["model"], metadata)
+    manifest["model"] = model_record(manifest["model"], metadata, day)
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    return ScoreRun(folder, day, version, result, manifest, changed, {}, [], [], timer, model_note=note)
+    return ScoreRun(
+        folder,
+        day,
+        version,
+        result,
+        manifest,
+        changed,
+        {},
+        [],
+        [],
+        timer,
+        model_note=note,
+        hindsight_note=hindsight,
+    )
 
 
 def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:

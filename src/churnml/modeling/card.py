@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import date, timedelta
 from typing import Any
 
 __all__ = ["ModelCard"]
@@ -58,6 +59,29 @@ class ModelCard:
         return (
             f"the model was not promoted by the champion gate{why}: no model has earned the champion alias "
             "on this data yet, so this list uses it; weigh its ranking against the rules that fired"
+        )
+
+    def learned_outcomes_until(self) -> date | None:
+        """The day up to which the model learned who churned: its last labeled snapshot plus the label
+        horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``);
+        None when the card lacks either."""
+        horizon = (self.label or {}).get("horizon_days", self.horizon_days)
+        if not self.training_window or horizon is None:
+            return None
+        return date.fromisoformat(str(self.training_window[1])[:10]) + timedelta(days=int(horizon))
+
+    def hindsight_note(self, as_of: date) -> str | None:
+        """What a list dated ``as_of`` must say when the model learned outcomes that fall in the list's
+        own horizon (a back-dated list scored with a later model): ``None`` when it did not, or the card
+        cannot tell."""
+        until = self.learned_outcomes_until()
+        if until is None or as_of >= until:
+            return None
+        return (
+            f"this list is dated {as_of}, but the model learned who churned up to {until} (its labeled "
+            f"snapshots end on {str(self.training_window[1])[:10]}): it has seen outcomes this list "
+            "predicts, so the list flatters the model; fine for a look back, not a measure of it (the "
+            "backtest is)"
         )
 
     def to_dict(self) -> dict[str, Any]:

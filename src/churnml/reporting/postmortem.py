@@ -29,6 +29,7 @@ caught late, missed, the caught share of the reviewed and the median weeks of wa
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -44,6 +45,7 @@ __all__ = [
     "MISSED",
     "NOT_REVIEWED",
     "VERDICTS",
+    "hindsight_warning",
     "list_timeline",
     "postmortem",
     "postmortem_page",
@@ -288,10 +290,30 @@ def verdict_figure(totals: pl.DataFrame, by: str):  # -> matplotlib.figure.Figur
     return fig
 
 
+def hindsight_warning(hindsight: Sequence[str], lists: int) -> str:
+    """The sentence saying which of the ``lists`` read were scored with hindsight (their dates): by a
+    model that had already learned churns they predict, so their catch rates flatter it; "" for none."""
+    if not hindsight:
+        return ""
+    shown = ", ".join(hindsight[:6]) + (", ..." if len(hindsight) > 6 else "")
+    return (
+        f"{len(hindsight)} of the {lists} lists ({shown}) were scored by a model that had already learned "
+        "churns they predict (back-dated lists scored with a later model): their catches flatter the "
+        "model; only lists written at their date, by the champion of that week, are an honest record"
+    )
+
+
 def postmortem_page(
-    review: pl.DataFrame, by_reason: pl.DataFrame, by_family: pl.DataFrame, start: date, end: date, lists: int
+    review: pl.DataFrame,
+    by_reason: pl.DataFrame,
+    by_family: pl.DataFrame,
+    start: date,
+    end: date,
+    lists: int,
+    hindsight: Sequence[str] = (),
 ) -> str:
-    """The post-mortem page: totals by reason and driver family (with plots), then every churn."""
+    """The post-mortem page: totals by reason and driver family (with plots), then every churn;
+    ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
@@ -309,6 +331,9 @@ def postmortem_page(
         "A list is an honest record only when the model that wrote it had not yet learned these churns: "
         "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model.</p>"
     )
+    warning = hindsight_warning(hindsight, lists)
+    if warning:
+        note += f'<div class="warn"><b>Scored with hindsight.</b> {html.escape(warning[0].upper() + warning[1:])}.</div>'
     sections = [
         (
             "reasons",

@@ -569,6 +569,7 @@ def report_html(
     drift_weight: Mapping[str, float] | None = None,
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
+    hindsight_note: str = "",
     top_drivers: int,
     max_clients: int,
     movers: int = 20,
@@ -581,7 +582,8 @@ def report_html(
     """The whole report as one HTML string (sections: module docstring).
 
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
-    ``model_note`` says, above everything, that the model was not promoted (empty: nothing to say);
+    ``model_note`` says, above everything, that the model was not promoted, and ``hindsight_note`` that
+    it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights)."""
     rule_text = dict(rule_text or {})
@@ -604,6 +606,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <a href="#renewals">renewals</a><a href="#silent">silent</a><a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
+{f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
 {_portfolio_html(scores, currency)}
 {_drift_html(drifted, drift_weight or {}, feature_labels or {})}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>

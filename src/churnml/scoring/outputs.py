@@ -56,6 +56,7 @@ __all__ = [
     "read_previous_history",
     "write_scores_atomically",
     "written_dataset",
+    "written_with_hindsight",
 ]
 
 MANIFEST = "manifest.json"
@@ -346,6 +347,17 @@ def written_dataset(folder: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return name if isinstance(name, str) else None
+
+
+def written_with_hindsight(folder: Path) -> bool:
+    """Whether the list in ``folder`` was scored by a model that had learned outcomes of its own horizon
+    (its manifest's ``model.hindsight``: a back-dated list scored with a later model); False when the
+    manifest does not say (lists written before it recorded this)."""
+    try:
+        model = json.loads((Path(folder) / MANIFEST).read_text()).get("model", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(model, dict) and model.get("hindsight") is True
 
 
 def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path:
