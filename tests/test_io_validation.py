@@ -304,3 +304,89 @@ def test_repeated_strings_of_the_events_table_are_held_as_categoricals(tmp_path:
     assert events.get_column("user_id").cast(pl.String).to_list() == ["u1", None, "u2"]
     assert events.filter(pl.col("event").is_in(["login"])).height == 2
     assert events.filter(pl.col("event") == "report_view").get_column("client_id").to_list() == ["c1"]
+
+
+# -- clients.created_at after the client's first record (a CRM adopted or migrated late) -------------
+def _migrated_tables() -> dict[Table, pl.DataFrame]:
+    D = datetime
+    clients = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c", "d", "e"],
+            "created_at": [
+                D(2024, 3, 1, 10),
+                D(2024, 2, 1, 14, 5),
+                D(2024, 1, 1),
+                D(2024, 5, 1),
+                D(2024, 4, 1),
+            ],
+        }
+    )
+    subscriptions = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c"],
+            "start_date": [D(2024, 1, 5), D(2024, 2, 1), D(2024, 1, 10)],  # b: midnight of its creation day
+        }
+    )
+    payments = pl.DataFrame(
+        {
+            "client_id": ["a", "d", "d"],
+            "issued_at": [D(2024, 1, 20), D(1900, 1, 1), D(2024, 6, 1)],  # d: a placeholder, then later
+            "paid_at": [D(2024, 1, 4, 9), None, D(2024, 6, 2)],  # a: paid before its first term started
+        }
+    )
+    return {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subscriptions, Table.PAYMENTS: payments}
+
+
+def test_created_at_moves_back_to_the_first_record_on_an_earlier_day() -> None:
+    from churnml.contract.validation import CREATED_REPAIR, first_records, with_created_repaired
+
+    tables = _migrated_tables()
+    firsts = first_records(tables).sort("client_id")
+    assert firsts.rows() == [
+        ("a", datetime(2024, 1, 4, 9)),
+        ("b", datetime(2024, 2, 1)),
+        ("c", datetime(2024, 1, 10)),
+        ("d", datetime(2024, 6, 1)),  # the 1900 placeholder is no record
+    ]
+    repaired, repairs = with_created_repaired(tables, {"events": {"trimmed ids": 2}})
+    assert repaired[Table.CLIENTS].rows() == [
+        ("a", datetime(2024, 1, 4, 9)),  # moved back to its first payment
+        ("b", datetime(2024, 2, 1, 14, 5)),  # the same day: unchanged
+        ("c", datetime(2024, 1, 1)),  # created before its records
+        ("d", datetime(2024, 5, 1)),
+        ("e", datetime(2024, 4, 1)),  # no record at all
+    ]
+    assert repairs == {"events": {"trimmed ids": 2}, "clients": {CREATED_REPAIR: 1}}
+    assert tables[Table.CLIENTS].get_column("created_at")[0] == datetime(2024, 3, 1, 10)  # input untouched
+    # a scoring run's first events (the marks of a file it only scans) count as records too
+    events = pl.DataFrame({"client_id": ["e"], "_first_record": [datetime(2024, 2, 29, 23)]})
+    _, repairs = with_created_repaired(tables, {}, events)
+    assert repairs == {"clients": {CREATED_REPAIR: 2}}
+
+
+def test_a_migrated_crm_trains_on_the_snapshots_before_the_migration(tmp_path) -> None:
+    """Every client recorded as created on the day a CRM was adopted: the clients exist, and are
+    labeled, from their first records on, as with their true creation dates."""
+    from churnml.config import LabelConfig, SnapshotsConfig
+    from churnml.contract.io import write_tables
+    from churnml.contract.validation import CREATED_REPAIR
+    from churnml.demo.synth import SynthParams, synthetic_chunk
+    from churnml.labels import labeled_spine
+    from churnml.pipeline import training_snapshots
+
+    chunk = synthetic_chunk(SynthParams(clients=60, months=8, seed=4), 0)
+    tables = {str(t): f for t, f in chunk.tables.items()}
+    write_tables(tables, tmp_path / "true")
+    adopted = tables["clients"].with_columns(pl.lit(datetime(2024, 7, 1)).alias("created_at"))
+    write_tables({**tables, "clients": adopted}, tmp_path / "migrated")
+    spines = {}
+    for name in ("true", "migrated"):
+        dataset = read_dataset(tmp_path / name, DataConfig())
+        snaps = training_snapshots(dataset, SnapshotsConfig())
+        spines[name] = labeled_spine(dataset, snaps, LabelConfig(source="subscriptions"))
+    moved = read_dataset(tmp_path / "migrated", DataConfig()).repairs.counts["clients"][CREATED_REPAIR]
+    created_before = chunk.tables[Table.CLIENTS].filter(pl.col("created_at") < datetime(2024, 7, 1)).height
+    assert moved == created_before > 30
+    before = pl.col("snapshot") < date(2024, 7, 1)
+    assert spines["migrated"].filter(before).height == spines["true"].filter(before).height > 100
+    assert spines["migrated"].equals(spines["true"])

@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 from churnml.config import FeaturesConfig, LabelConfig, load_config
 from churnml.contract.io import read_dataset
 from churnml.contract.schemas import CLIENT_ID, Table
-from churnml.contract.validation import ContractError
+from churnml.contract.validation import CREATED_REPAIR, ContractError
 from churnml.demo.synth import SynthParams, write_synthetic_dataset
 from churnml.features import build_features
 from churnml.labels import labeled_spine
@@ -48,7 +48,19 @@ def spark():
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("spark_score")
     write_synthetic_dataset(SynthParams(clients=120, months=12, seed=5), root / "raw", root / "truth")
+    # ten clients recorded as created on 2024-08-01, after their first records (a CRM adopted late):
+    # both engines take each back to its first record
+    clients = pl.read_parquet(root / "raw" / "clients.parquet")
+    late = (
+        pl.when(pl.int_range(pl.len()) < 10)
+        .then(pl.lit(datetime(2024, 8, 1)))
+        .otherwise(pl.col("created_at"))
+    )
+    clients.with_columns(late.cast(clients.schema["created_at"]).alias("created_at")).write_parquet(
+        root / "raw" / "clients.parquet"
+    )
     dataset = read_dataset(root / "raw", load_config(None).data)
+    assert dataset.repairs.counts["clients"][CREATED_REPAIR] > 0
     snaps = [date(2024, 2, 5) + timedelta(weeks=k) for k in range(14)]
     spine = labeled_spine(dataset, snaps, LabelConfig()).filter(pl.col("label").is_not_null())
     table = build_features(dataset, spine.select(CLIENT_ID, "snapshot"), FeaturesConfig())
@@ -207,6 +219,9 @@ def test_spark_gives_the_same_history_and_manifest_counts(both) -> None:
         == on_polars.manifest["data"]["last_timestamp_before_as_of"]
     )
     assert on_spark.manifest["drift"]["psi"] == on_polars.manifest["drift"]["psi"]
+    # the migrated clients' created_at, taken back to their first records on both engines, counted alike
+    moved = on_polars.manifest["data"]["repairs"]["clients"][CREATED_REPAIR]
+    assert moved > 0 and on_spark.manifest["data"]["repairs"]["clients"][CREATED_REPAIR] == moved
 
 
 def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from churnml.config import FeaturesConfig, load_config
 from churnml.contract.io import read_dataset, write_tables
+from churnml.contract.validation import CREATED_REPAIR
 from churnml.demo.synth import SynthParams, synthetic_chunk
 from churnml.jobs.score_data import open_scoring_data
 from churnml.scoring.assemble import history_to_score, scored_list
@@ -164,6 +165,15 @@ def test_the_portfolio_days_are_recent_exports_and_young_clients_days() -> None:
 AS_OF = date(2024, 12, 2)  # a Monday, 11 months into the data
 
 
+def _migrate_ten_clients(path: Path) -> None:
+    """As a CRM adopted late records them: ten clients created on 2024-08-01, after their first records
+    (churnml takes each back to its first record, on every read path alike)."""
+    clients = pl.read_parquet(path)
+    late = pl.int_range(pl.len()) < 10
+    migrated = pl.when(late).then(pl.lit(datetime(2024, 8, 1))).otherwise(pl.col("created_at"))
+    clients.with_columns(migrated.cast(clients.schema["created_at"]).alias("created_at")).write_parquet(path)
+
+
 @pytest.fixture(scope="module")
 def folder_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, dict]:
     from churnml.features import build_features
@@ -174,6 +184,7 @@ def folder_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ob
     root = tmp_path_factory.mktemp("window")
     chunk = synthetic_chunk(SynthParams(clients=80, months=12, seed=11), 0)
     write_tables({str(t): f for t, f in chunk.tables.items()}, root / "raw")
+    _migrate_ten_clients(root / "raw" / "clients.parquet")
     cfg = load_config()
     dataset = read_dataset(root / "raw", cfg.data)
     snaps = [date(2024, 4, 1) + timedelta(weeks=k) for k in range(0, 30, 3)]
@@ -322,6 +333,8 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
         if per_batch == 10_000:
             assert batches.spilled(tmp_path) is batches  # one batch: its read is the one pass, no spill
         lists[per_batch] = _scored(dataset, model, meta, cfg, batches)
+        # the ten migrated clients but C000006 (created 2024-10-14: nothing before 2024-08-01) moved back
+        assert dataset.repairs.counts["clients"][CREATED_REPAIR] == 9
         assert 0 < reads.rows_read < reads.rows_in_file  # the window skips the first months
         assert reads.window_start == datetime(2024, 4, 15)  # 2024-11-11 (3 weeks back) - 210 days
     # four batches spilled once to a scratch folder, each read from its own files
@@ -337,7 +350,9 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
     lists["spilled"] = _scored(dataset, model, meta, cfg, spilled)
     assert 0 < reads.rows_read == reads.spilled_rows < reads.rows_in_file
     cfg = load_config(overrides=["score.history_weeks=4"])
-    whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
+    read_whole = read_dataset(folder, cfg.data)
+    assert read_whole.repairs.counts["clients"][CREATED_REPAIR] == 9
+    whole = _scored(read_whole, model, meta, cfg)
     assert whole.scores.height > 20
     for result in lists.values():
         assert_frame_equal(result.scores, whole.scores, check_exact=True)

@@ -39,6 +39,7 @@ from churnml.contract.validation import (
     implausible_dates,
     midnight_after,
     timestamp_span,
+    with_created_repaired,
 )
 
 __all__ = [
@@ -324,6 +325,7 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
 
     tables, repairs = read_tables(files, cfg)
     checked_references(tables, cfg.max_examples)
+    tables, repairs = with_created_repaired(tables, repairs)
 
     start, last = timestamp_span(tables)
     return Dataset(

@@ -29,6 +29,7 @@ from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     POLARS_TYPE,
+    Clients,
     ColumnSpec,
     Kind,
     Payments,
@@ -38,18 +39,23 @@ from churnml.contract.schemas import (
 )
 
 __all__ = [
+    "CREATED_REPAIR",
+    "FIRST_RECORD",
     "ContractError",
     "TableRepairs",
     "checked_references",
     "checked_table",
+    "clients_created_by_first_record",
     "coerced_table",
     "compact_table",
     "dataset_summary",
     "empty_optional_columns",
+    "first_records",
     "implausible_dates",
     "lagging_tables",
     "table_spans",
     "timestamp_span",
+    "with_created_repaired",
 ]
 
 _DATETIME_FORMATS = (
@@ -454,6 +460,78 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
                 unknown.select("row", CLIENT_ID).with_columns(pl.col("row") + 1).head(max_examples),
                 count=unknown.height,
             )
+
+
+# What the repair below is called in the repair log (validate's "repaired" column, the manifests).
+CREATED_REPAIR = "created_at after the client's first record, taken as that record's time"
+FIRST_RECORD = "_first_record"  # the column of first_records
+
+
+def first_records(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
+    """The earliest record of each client in the tables other than ``clients``: ``client_id``,
+    ``_first_record`` (the minimum of every table's time columns, ``schemas.CONTRACT``; dates before 1971,
+    placeholders for "unknown", left out). One row per client with such a record."""
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    parts = [
+        frame.select(
+            pl.col(CLIENT_ID).cast(pl.String), pl.col(col).cast(pl.Datetime("us")).alias(FIRST_RECORD)
+        )
+        for table, frame in tables.items()
+        if table != Table.CLIENTS
+        for col in CONTRACT[table].time_columns
+        if col in frame.columns
+    ]
+    if not parts:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, FIRST_RECORD: pl.Datetime("us")})
+    return (
+        pl.concat(parts)
+        .filter(pl.col(FIRST_RECORD) >= cut)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(FIRST_RECORD).min())
+    )
+
+
+def clients_created_by_first_record(clients: pl.DataFrame, firsts: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """``clients`` with each ``created_at`` on a later day than the client's first record (``firsts``:
+    :func:`first_records`, several frames' rows allowed) moved back to that record's time, and how many
+    moved. A CRM migrated or adopted late records every older client as created on the import day;
+    taken at its word, such a client would not exist (nor be a training row) before that day, and its
+    tenure would be negative before it. A record earlier the same day (a first term dated at midnight of
+    the day the client was created at 14:05) is no sign of that and moves nothing. Rows, order and the
+    other columns unchanged."""
+    first = firsts.group_by(CLIENT_ID).agg(pl.col(FIRST_RECORD).min())
+    created = pl.col(Clients.CREATED_AT)
+    joined = clients.join(first, on=CLIENT_ID, how="left", maintain_order="left")
+    later = (
+        created.is_not_null()
+        & pl.col(FIRST_RECORD).is_not_null()
+        & (pl.col(FIRST_RECORD).dt.date() < created.cast(pl.Datetime("us")).dt.date())
+    )
+    moved = int(joined.select(later.sum()).item())
+    if not moved:
+        return clients, 0
+    fixed = (
+        pl.when(later).then(pl.col(FIRST_RECORD).cast(clients.schema[Clients.CREATED_AT])).otherwise(created)
+    )
+    return joined.with_columns(fixed.alias(Clients.CREATED_AT)).select(clients.columns), moved
+
+
+def with_created_repaired(
+    tables: Mapping[Table, pl.DataFrame],
+    repairs: Mapping[str, Mapping[str, int]],
+    firsts: pl.DataFrame | None = None,
+) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
+    """``tables`` with ``clients.created_at`` repaired by the first records of the other tables
+    (:func:`clients_created_by_first_record`; ``firsts``: records of tables not in ``tables``, e.g. the
+    events a scoring run only scans), and ``repairs`` with the count under :data:`CREATED_REPAIR`."""
+    found = first_records(tables)
+    if firsts is not None:
+        found = pl.concat([found, firsts.select(CLIENT_ID, FIRST_RECORD)])
+    clients, moved = clients_created_by_first_record(tables[Table.CLIENTS], found)
+    out = {str(t): dict(c) for t, c in repairs.items()}
+    if moved:
+        out.setdefault(str(Table.CLIENTS), {})[CREATED_REPAIR] = moved
+    return {**tables, Table.CLIENTS: clients}, out
 
 
 def implausible_dates(frame: pl.DataFrame, schema: TableSchema) -> dict[str, int]:

@@ -151,6 +151,7 @@ def _read_batch(
         coerced_table,
         compact_table,
         implausible_dates,
+        with_created_repaired,
     )
 
     keep = client_partition(parts, part)
@@ -181,7 +182,7 @@ def _read_batch(
         if counts:
             repairs[str(table)] = counts
     checked_references(tables, cfg.max_examples)
-    return tables, repairs
+    return with_created_repaired(tables, repairs)  # a batch holds every row of its clients
 
 
 def compact_labeled(table: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, list[str], int]:

@@ -197,20 +197,35 @@ class ScoringData:
     ) -> tuple[Dataset, EventBatches | None, EventReads | None]:
         """(the dataset of the whole-portfolio steps, the client batches, what is read) for scoring
         ``snapshots`` at ``day``; on the eager path (every table read) no batches."""
-        from churnml.scoring.window import batch_count, portfolio_view, scoring_window
+        from churnml.contract.validation import with_created_repaired
+        from churnml.scoring.window import (
+            batch_count,
+            event_marks,
+            first_events,
+            portfolio_days,
+            portfolio_events,
+            scoring_window,
+        )
 
         if self.scan is None or self.events_bounds is None:
             return self.base, None, None
-        cfg, bounds, small = self.cfg, self.events_bounds, dict(self.base.tables)
+        cfg, bounds = self.cfg, self.events_bounds
         window = scoring_window(day, snapshots, cfg.features)
-        clients = small[Table.CLIENTS]
-        # two streaming passes over the file, small results: per-client maxima, a few days per client
-        marks, view = portfolio_view(
-            self.scan, clients, window, day, cfg.features, cfg.score, cfg.rules, engine="streaming"
+        # two streaming passes over the file, small results: per-client maxima (and the first event,
+        # which repairs clients.created_at as the eager read does), then a few days per client
+        marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
+        small, repairs = with_created_repaired(
+            self.base.tables, self.base.repairs.counts, first_events(marks)
         )
+        clients = small[Table.CLIENTS]
+        days = portfolio_days(self.scan, clients, day, cfg.features, cfg.score, cfg.rules)
+        view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
-        dataset = self.base.with_tables(events=view)
+        base = replace(self.base, repairs=RepairLog(repairs)).with_tables(
+            **{str(t): f for t, f in small.items()}
+        )
+        dataset = base.with_tables(events=view)
         batches = EventBatches(n, self.scan, small, marks, window, dataset, cfg, reads)
         return dataset, batches, reads
 

@@ -79,11 +79,15 @@ def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
     return session
 
 
-def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, Any]:
-    """Every table of ``folder`` read by Spark and checked against the contract (contract types and columns)."""
+def read_spark_tables(
+    session: Any, folder: Path, cfg: Config
+) -> tuple[dict[Table, Any], dict[str, dict[str, int]]]:
+    """Every table of ``folder`` read by Spark and checked against the contract (contract types and
+    columns), ``clients.created_at`` repaired as :func:`churnml.contract.io.read_dataset` does, and the
+    repairs made (``{table: {problem: rows}}``)."""
     from churnml.contract.io import dataset_files
-    from churnml.contract.validation import ContractError
-    from churnml.scoring.spark import checked_spark_references, contract_frame
+    from churnml.contract.validation import CREATED_REPAIR, PLAUSIBLE_FROM, ContractError
+    from churnml.scoring.spark import checked_spark_references, contract_frame, spark_created_repaired
 
     files = dataset_files(folder)
     for table in REQUIRED_TABLES:
@@ -104,7 +108,9 @@ def read_spark_tables(session: Any, folder: Path, cfg: Config) -> dict[Table, An
         for t, p in files.items()
     }
     checked_spark_references(tables, cfg.data.max_examples)
-    return tables
+    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    repaired, moved = spark_created_repaired(tables, plausible)
+    return repaired, ({str(Table.CLIENTS): {CREATED_REPAIR: moved}} if moved else {})
 
 
 def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
@@ -288,9 +294,11 @@ def _spark_manifest(
     reused: int,
     cfg: Config,
     name: str,
+    repairs: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """``manifest.json`` of a list scored on Spark: :func:`churnml.scoring.assemble.list_manifest` over the
-    Spark tables' facts (row counts, checksums, the last timestamp before the as-of date), plus the engine."""
+    Spark tables' facts (row counts, checksums, the last timestamp before the as-of date, ``repairs``),
+    plus the engine."""
     from types import SimpleNamespace
 
     from churnml.contract.dataset import RepairLog
@@ -310,7 +318,7 @@ def _spark_manifest(
         name=name,
         tables=last,
         checksums=dict(checksums),
-        repairs=RepairLog({}),
+        repairs=RepairLog(dict(repairs or {})),
         row_counts=lambda: {t: v["rows"] for t, v in bounds.items() if "." not in t},
     )
     manifest = list_manifest(
@@ -417,7 +425,7 @@ def score_on_spark(
     session = session or spark_session()
     step("reading and checking the tables (Spark)")
     done = timer.step("read_validate")
-    tables = read_spark_tables(session, folder_in, cfg)
+    tables, repairs = read_spark_tables(session, folder_in, cfg)
     bounds = _bounds(tables, cfg, as_of)
     done()
     dates = _dates(bounds, cfg, as_of)
@@ -448,7 +456,7 @@ def score_on_spark(
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
-    manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name)
+    manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()

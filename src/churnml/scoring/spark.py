@@ -45,6 +45,7 @@ __all__ = [
     "contract_frame",
     "frame_of_blob",
     "scoring_events",
+    "spark_created_repaired",
     "time_bounds",
 ]
 
@@ -300,6 +301,43 @@ def checked_spark_references(tables: Mapping[Table, Any], max_examples: int = 5)
                 _examples(unknown, unknown[CLIENT_ID].isNotNull(), [CLIENT_ID], max_examples),
                 count,
             )
+
+
+def spark_created_repaired(
+    tables: Mapping[Table, Any], plausible_from: datetime
+) -> tuple[dict[Table, Any], int]:
+    """``tables`` with ``clients.created_at`` moved back to the client's first record in the other tables
+    where that falls on an earlier day, and how many clients moved: the Spark twin of
+    :func:`churnml.contract.validation.with_created_repaired` (same records: every table's time columns,
+    from ``plausible_from`` on)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    parts = [
+        frame.select(F.col(CLIENT_ID), F.col(col).alias("_first"))  # contract_frame: timestamp_ntz
+        for table, frame in tables.items()
+        if table != Table.CLIENTS
+        for col in CONTRACT[table].time_columns
+        if col in frame.columns
+    ]
+    if not parts:
+        return dict(tables), 0
+    firsts = (
+        reduce(lambda a, b: a.unionByName(b), parts)
+        .where(F.col("_first") >= F.lit(plausible_from).cast("timestamp_ntz"))
+        .groupBy(CLIENT_ID)
+        .agg(F.min("_first").alias("_first"))
+    )
+    clients = tables[Table.CLIENTS]
+    created = F.col(Clients.CREATED_AT)
+    later = created.isNotNull() & F.col("_first").isNotNull() & (F.to_date("_first") < F.to_date(created))
+    joined = clients.join(firsts, on=CLIENT_ID, how="left")
+    moved = joined.where(later).count()
+    if not moved:
+        return dict(tables), 0
+    fixed = joined.withColumn(Clients.CREATED_AT, F.when(later, F.col("_first")).otherwise(created))
+    return {**tables, Table.CLIENTS: fixed.select(*clients.columns)}, moved
 
 
 def time_bounds(

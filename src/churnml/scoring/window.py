@@ -31,6 +31,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, RulesConfig, ScoreConfig
 from churnml.contract.schemas import CLIENT_ID, Clients, Events
+from churnml.contract.validation import FIRST_RECORD, PLAUSIBLE_FROM
 from churnml.features.usage import usage_look_back_weeks
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "event_marks",
     "events_read_whole_from",
     "feature_lookback_days",
+    "first_events",
     "needed_events",
     "onboarding_carry_days",
     "portfolio_days",
@@ -52,6 +54,7 @@ __all__ = [
 BATCH_SEED = 0x15C0
 _LAST, _LOGIN, _EXPORT, _ONB_END = "_carry_last", "_carry_login", "_carry_export", "_onboarding_end"
 _ASOF, _PREV, _EXPORT_LAST = "_last_asof", "_last_prev", "_export_last"
+_FIRST_EVENT = "_first_event"
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ def event_marks(
     - the marks carried from before the window: its last event, last login and last export before
       ``window.start`` (``_carry_last``, ``_carry_login``, ``_carry_export``), for :func:`needed_events`;
     - what the whole-portfolio steps read: its last event before the as-of date (``_last_asof``) and
-      before the previous week (``_last_prev``), its last export (``_export_last``).
+      before the previous week (``_last_prev``), its last export (``_export_last``);
+    - its first event from 1971 on (``_first_event``, the one minimum: :func:`first_events`).
 
     Null where the client has none."""
     ts = pl.col(Events.TS)
@@ -184,10 +188,20 @@ def event_marks(
             ts.alias(_ASOF),
             pl.when(ts < prev).then(ts).alias(_PREV),
             pl.when(export).then(ts).alias(_EXPORT_LAST),
+            pl.when(ts >= datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day))
+            .then(ts)
+            .alias(_FIRST_EVENT),
         )
         .group_by(CLIENT_ID)
-        .agg(pl.all().max())
+        .agg(pl.all().exclude(_FIRST_EVENT).max(), pl.col(_FIRST_EVENT).min())
     )
+
+
+def first_events(marks: pl.DataFrame) -> pl.DataFrame:
+    """Each client's first event of :func:`event_marks`, in the form of
+    :func:`churnml.contract.validation.first_records` (``client_id``, ``_first_record``): what the
+    repair of ``clients.created_at`` reads of events a scoring run only scans."""
+    return marks.select(CLIENT_ID, pl.col(_FIRST_EVENT).alias(FIRST_RECORD)).drop_nulls()
 
 
 def _look_back_starts(as_of: date, score: ScoreConfig, rules: RulesConfig) -> tuple[datetime, datetime]:
