@@ -596,3 +596,42 @@ def test_hindsight_spine_counts_churn_from_churned_at():
         ("d", date(2024, 2, 5)),
         ("e", date(2024, 6, 3)),
     ]
+
+
+def _terms(rows: list[tuple[str, str, str]], addon: list[bool] | None = None) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        rows, schema={"client_id": pl.String, "start_date": pl.String, "end_date": pl.String}, orient="row"
+    ).with_columns(pl.col("start_date", "end_date").str.to_datetime("%Y-%m-%d"))
+    return frame if addon is None else frame.with_columns(pl.Series("is_addon", addon))
+
+
+def test_a_table_of_whole_subscriptions_reads_as_such() -> None:
+    from churnml.labels import unrenewed_terms_note
+
+    end = datetime(2024, 12, 1)
+    # monthly terms, renewed: each client's terms chain (a renewal starts the day the last one ends)
+    chained = _terms(
+        [(f"c{i}", f"2024-{m:02d}-01", f"2024-{m + 1:02d}-01") for i in range(3) for m in range(1, 11)]
+    )
+    assert unrenewed_terms_note(chained, end, 30, least=5) is None
+    # one row per subscription: every ended row is a churn, none is renewed
+    whole = _terms([(f"c{i}", "2024-01-01", f"2024-{i + 2:02d}-01") for i in range(6)])
+    note = unrenewed_terms_note(whole, end, 30, least=5)
+    assert note is not None and note.startswith(
+        "subscriptions: of the 6 terms that ended by 2024-11-01, 0 were followed by a new term within "
+        "label.grace_days (30): the table reads as one row per subscription, not per term."
+    )
+    assert unrenewed_terms_note(whole, end, 30, least=7) is None  # too few ended terms to tell
+    # a renewal within the grace counts (here 10 days late); add-on rows are not terms to renew
+    late = _terms([("a", "2024-01-01", "2024-02-01"), ("a", "2024-02-11", "2024-03-11")] * 1)
+    assert unrenewed_terms_note(late, end, 30, least=1) is None
+    assert unrenewed_terms_note(late, end, 5, least=1) is not None  # 10 days is past a 5-day grace
+    addons = _terms(
+        [
+            ("a", "2024-01-01", "2024-02-01"),
+            ("a", "2024-01-01", "2024-02-01"),
+            ("a", "2024-02-01", "2024-03-01"),
+        ],
+        addon=[False, True, False],
+    )
+    assert unrenewed_terms_note(addons, end, 30, least=1) is None

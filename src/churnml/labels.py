@@ -93,6 +93,7 @@ __all__ = [
     "resolved_label",
     "snapshot_grid",
     "status_changes",
+    "unrenewed_terms_note",
 ]
 
 CHURNED_AT = Churns.CHURNED_AT
@@ -501,6 +502,46 @@ def label_lag_days(cfg: LabelConfig) -> int:
     if cfg.source == "auto":
         raise ValueError("label_lag_days: label.source 'auto' is not resolved yet (labels.resolved_label)")
     return cfg.grace_days if cfg.source == "subscriptions" else 0
+
+
+def unrenewed_terms_note(
+    subscriptions: pl.DataFrame, data_end: datetime, grace_days: int, least: int = 20, share: float = 0.1
+) -> str | None:
+    """A warning when the subscriptions table looks like one row per *subscription* rather than per
+    term: of its base terms (add-ons aside) that ended at least ``grace_days`` before ``data_end``, fewer
+    than ``share`` were followed by a new term of the client within the grace (with ``least`` such terms
+    or more). Real terms are mostly renewed; a billing system's subscriptions export, whose end date is
+    the day the subscription ended, never is, and that end date holds the future: "days to the end of the
+    term" then tells every churn in advance. None when the table reads as terms."""
+    sub = subscriptions
+    if Subscriptions.IS_ADDON in sub.columns:
+        sub = sub.filter(~pl.col(Subscriptions.IS_ADDON).fill_null(False))
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    terms = sub.select(CLIENT_ID, start.alias("_start"), end.alias("_end")).drop_nulls()
+    cutoff = data_end - timedelta(days=grace_days)
+    ended = terms.filter(pl.col("_end") <= cutoff).sort("_start")
+    if ended.height < least:
+        return None
+    starts = terms.select(CLIENT_ID, pl.col("_start").alias("_next")).unique().sort("_next")
+    nexts = ended.join_asof(
+        starts,
+        left_on="_start",
+        right_on="_next",
+        by=CLIENT_ID,
+        strategy="forward",
+        allow_exact_matches=False,
+    )
+    renewed = nexts.filter(pl.col("_next") <= pl.col("_end") + pl.duration(days=grace_days)).height
+    if renewed >= share * ended.height:
+        return None
+    return (
+        f"subscriptions: of the {ended.height:,} terms that ended by {cutoff:%Y-%m-%d}, {renewed:,} were followed "
+        f"by a new term within label.grace_days ({grace_days}): the table reads as one row per subscription, "
+        "not per term. A term's end_date must be its scheduled end, known when it starts (a renewal is a new "
+        "row); an end_date that says when the subscription ended holds the future, and the model would read "
+        "every churn in advance. Give one row per billing period or contract term, and the cancellations in "
+        "churns"
+    )
 
 
 def fitting_horizon(

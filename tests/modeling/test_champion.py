@@ -35,3 +35,24 @@ def test_verdict(metrics, champion, promoted, words):
     got = verdict(metrics, champion)
     assert got.promoted is promoted
     assert words in got.reason
+
+
+@pytest.mark.parametrize(
+    ("model", "max_credible", "promoted", "words"),
+    [
+        # a leaked end date: perfect on the backtest, never promoted
+        (
+            1.0,
+            0.98,
+            False,
+            "too good to be true: pr_auc 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
+        ),
+        (0.98, 0.98, False, "too good to be true: pr_auc 0.9800"),
+        (0.9799, 0.98, True, "no champion yet; pr_auc 0.9799 beats logistic 0.9600"),
+        (1.0, None, True, "no champion yet"),  # the check turned off (churn announced by a notice period)
+    ],
+)
+def test_a_backtest_too_good_to_be_true_is_not_promoted(model, max_credible, promoted, words):
+    got = verdict(_metrics(model=model, logistic=0.96, rules=0.08), None, max_credible=max_credible)
+    assert got.promoted is promoted
+    assert words in got.reason

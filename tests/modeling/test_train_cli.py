@@ -161,3 +161,32 @@ def test_young_subscriptions_hint_a_horizon_and_keep_the_newest_model_without_ev
     assert 7 <= fits < 30
     out = _run(runner, "train", "--data", "raw", *set_flags([*FAST_MODEL, f"label.horizon_days={fits}"]))
     assert "out-of-time fold(s)" in out and "no out-of-time estimate yet" not in out
+
+
+def test_a_leaked_end_date_is_too_good_to_be_true(tmp_path, monkeypatch):
+    """Subscriptions exported one row per subscription, end_date the day it ended (a billing system's
+    export): the end date holds the future. Train says the table reads as one row per subscription, and
+    a backtest past train.max_credible_pr_auc (0.98 by default; here 0.9, which this leak passes: 0.96
+    against the logistic regression's 0.35) is not promoted, with the features the model leans on."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    _generate(runner, clients=300, months=12, seed=12)
+    subs = pl.read_parquet(tmp_path / "raw" / "subscriptions.parquet")
+    lifetime = subs.group_by("client_id", maintain_order=True).agg(
+        pl.col("start_date").min(), pl.col("end_date").max(), pl.col("mrr").last()
+    )
+    lifetime.write_parquet(tmp_path / "raw" / "subscriptions.parquet")
+    settings = set_flags([*FAST_MODEL, "train.max_credible_pr_auc=0.9"])
+    result = runner.invoke(app, ["train", "--data", "raw", *settings], terminal_width=400)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert (
+        "followed by a new term within label.grace_days (30): the table reads as one row per subscription"
+        in text
+    )
+    assert "note: the backtest is too good to be true (PR-AUC" in text
+    assert "The model leans on days to the end of the current term (payments_days_to_term_end" in text
+    assert "NOT promoted (too good to be true: pr_auc" in text
+    meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
+    assert meta["promoted"] is False and meta["promotion_reason"].startswith("too good to be true")

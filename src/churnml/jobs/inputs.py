@@ -20,6 +20,7 @@ __all__ = [
     "event_name_counts",
     "labeled_table",
     "read_tuned_params",
+    "subscriptions_of",
     "truth_oracle",
 ]
 
@@ -64,6 +65,21 @@ def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int
         return {}
     counts = lf.group_by(Events.EVENT).len().collect()
     return {str(k): int(n) for k, n in counts.iter_rows() if k is not None}
+
+
+def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
+    """The dataset's validated ``subscriptions`` table (a small table); when the dataset holds no tables
+    (a portfolio read batch by batch), read from ``folder``; None without one."""
+    from churnml.contract.io import dataset_files, read_tables
+    from churnml.contract.schemas import Table
+
+    frame = dataset.tables.get(Table.SUBSCRIPTIONS)
+    if frame is not None or dataset.tables or folder is None:
+        return frame
+    path = dataset_files(Path(folder)).get(Table.SUBSCRIPTIONS)
+    return (
+        None if path is None else read_tables({Table.SUBSCRIPTIONS: path}, cfg.data)[0][Table.SUBSCRIPTIONS]
+    )
 
 
 def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:

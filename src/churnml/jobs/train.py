@@ -231,6 +231,26 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     raise ValueError(no_labels_message(cfg.label.horizon_days, lag, fits))
 
 
+def leak_note(pr_auc: float, model: ChurnModel, features: Any, shown: int = 3) -> str:
+    """What ``train`` says of a backtest too good to be true: the features the model leans on most
+    (share of its gain, plain name), and the usual cause."""
+    from churnml.jobs.score import feature_labels
+    from churnml.scoring.assemble import gain_share_text, model_weight
+
+    weight = model_weight(model, model.feature_names_)
+    top = [name for name, share in weight.items() if share > 0][:shown]
+    labels = feature_labels(top, features)
+    leans = ", ".join(f"{labels[n]} ({n}, {gain_share_text(weight[n])} of its gain)" for n in top)
+    return (
+        f"the backtest is too good to be true (PR-AUC {pr_auc:.3f}): churn data does not give that, a column "
+        f"that holds the future does. The model leans on {leans}. The usual cause: subscriptions.end_date "
+        "set to when a subscription was cancelled (a row per subscription, as a billing system's export "
+        "gives it): a term's end_date must be its scheduled end, known when it starts, and a cancellation "
+        "known only later belongs in churns. If the churn is truly announced ahead (a notice period), set "
+        "train.max_credible_pr_auc: null"
+    )
+
+
 def _with_horizon_hint(notes: list[str], summary: str, dataset: Any, cfg: Config) -> None:
     """Add to the note ``summary`` (no backtest fold yet) the longest horizon that gives one with this
     data, when a shorter horizon than the configured one does."""
@@ -370,7 +390,10 @@ def run_training(
     name = tracking.registered_name(cfg.train.model_name, dataset.name)
     procedure = _procedure(result.model, cfg.train)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
-    decision = verdict(fold_means(result.backtest), champion)
+    means = fold_means(result.backtest)
+    decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc)
+    if decision.reason.startswith("too good to be true"):
+        result.notes.append(leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features))
     card = replace(
         _model_card(result, cfg, dataset, procedure, name),
         promoted=decision.promoted,
@@ -473,8 +496,8 @@ def train(
     from churnml.contract.io import dataset_files
     from churnml.features.usage import event_name_notes
     from churnml.jobs.batches import training_table
-    from churnml.jobs.inputs import event_name_counts
-    from churnml.labels import auto_label_source
+    from churnml.jobs.inputs import event_name_counts, subscriptions_of
+    from churnml.labels import auto_label_source, unrenewed_terms_note
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
@@ -503,5 +526,10 @@ def train(
         why = auto_label_source(dataset_files(source))[1]
         summary.result.notes.insert(0, f"label.source auto: '{auto.label.source}' ({why})")
     summary.result.notes.extend(event_name_notes(event_name_counts(dataset, source), auto.features))
+    subscriptions = subscriptions_of(dataset, source, auto)
+    if subscriptions is not None and (
+        rows := unrenewed_terms_note(subscriptions, dataset.as_of, auto.label.grace_days)
+    ):
+        summary.result.notes.append(rows)
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
     return replace(summary, seconds=seconds)

@@ -4,7 +4,9 @@ A challenger is promoted when, judged by its PR-AUC averaged over the backtest f
 ranking on its own test window: fold models are calibrated separately, so a pooled ranking would mix
 their scales):
 
-1. there is a backtest at all (no out-of-time estimate: no evidence, no promotion);
+1. there is a backtest at all (no out-of-time estimate: no evidence, no promotion), and it is credible:
+   a mean PR-AUC at or above ``train.max_credible_pr_auc`` (0.98) is what a column holding the future
+   gives, not what churn data does;
 2. it beats every simple baseline present (``logistic`` and ``rules``) on PR-AUC — a model that loses
    to them is never promoted;
 3. it is at least as good as the current champion's *procedure* (its parameters refit fold by fold on
@@ -32,18 +34,30 @@ class Verdict:
     reason: str
 
 
-def verdict(metrics: pd.DataFrame, champion: tuple[str, float] | None, metric: str = "pr_auc") -> Verdict:
+def verdict(
+    metrics: pd.DataFrame,
+    champion: tuple[str, float] | None,
+    metric: str = "pr_auc",
+    max_credible: float | None = None,
+) -> Verdict:
     """The gate of the module docstring.
 
     ``metrics``: backtest metrics averaged over the folds, one row per contender (``model`` and the
     baselines; :func:`churnml.modeling.experiment.fold_means`);
-    ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none.
+    ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none;
+    ``max_credible``: the score from which the backtest is too good to be true (None: no such check).
     """
     if metrics.empty or "model" not in metrics.index:
         return Verdict(
             False, "no out-of-time estimate yet: the champion alias moves only on backtest evidence"
         )
     score = float(metrics.loc["model", metric])
+    if max_credible is not None and score >= max_credible:
+        return Verdict(
+            False,
+            f"too good to be true: {metric} {score:.4f} on the backtest (train.max_credible_pr_auc "
+            f"{max_credible:g}); a column likely holds the future (see the note on what the model leans on)",
+        )
     for name in GATE_BASELINES:
         if name in metrics.index:
             other = float(metrics.loc[name, metric])
