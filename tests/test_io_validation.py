@@ -148,6 +148,22 @@ BAD_CASES = [
         pl.DataFrame({"client_id": ["c1"], "ts": ["2024-06-01"], "channel": ["fax"], "direction": ["in"]}),
         ["'communications'", "'channel'", "allowed", "fax"],
     ),
+    (  # every distinct value to map, most frequent first, not only the first rows' one
+        "a billing system's statuses",
+        "payments",
+        pl.DataFrame(
+            {
+                "client_id": ["c1", "c1", "c1", "c2"],
+                "amount": ["5", "5", "5", "5"],
+                "paid_at": ["2024-06-01", "2024-06-02", None, "2024-06-03"],
+                "status": ["succeeded", "succeeded", "void", "paid"],
+            }
+        ),
+        [
+            "'payments', column 'status': value not among the allowed ['paid', 'failed', 'refunded', "
+            "'open']; found 'succeeded' (2), 'void' (1) (3 rows)"
+        ],
+    ),
     (
         "empty table",
         "tickets",

@@ -358,6 +358,9 @@ def _table_rules(schema: TableSchema) -> list[tuple[str, str | None, pl.Expr, li
     return []
 
 
+_NOT_ALLOWED = "value not among the allowed"
+
+
 def checked_table(
     frame: pl.DataFrame,
     schema: TableSchema,
@@ -377,7 +380,7 @@ def checked_table(
         if spec.allowed is not None:
             rules.append(
                 (
-                    f"value not among the allowed {list(spec.allowed)}",
+                    f"{_NOT_ALLOWED} {list(spec.allowed)}",
                     spec.name,
                     col.is_not_null() & ~col.is_in(list(spec.allowed)),
                     [spec.name],
@@ -421,10 +424,21 @@ def checked_table(
     counts = frame.select([mask.sum().alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)]).row(0)
     for (problem, column, mask, cols), count in zip(rules, counts, strict=True):
         if count:
+            if problem.startswith(_NOT_ALLOWED) and column is not None:
+                problem += _values_found(frame.filter(mask).get_column(column))
             raise ContractError(
                 table, problem, column, _examples(frame, mask, cols, max_examples), count=count
             )
     return frame
+
+
+def _values_found(values: pl.Series, shown: int = 8) -> str:
+    """``"; found 'succeeded' (7,314), 'void' (12)"``: the distinct offending values, most frequent first,
+    so that one error shows every value to map, not the first few rows of one of them."""
+    counts = values.cast(pl.String).value_counts(sort=True, name="n")
+    found = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
+    more = f" and {counts.height - shown} more" if counts.height > shown else ""
+    return f"; found {found}{more}"
 
 
 def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
