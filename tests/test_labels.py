@@ -216,7 +216,7 @@ def test_subscription_labeled_spine():
         ("d", m4, 0, D(2024, 6, 1)),
         ("d", a8, 0, D(2024, 6, 1)),
         ("d", j3, None, D(2024, 6, 1)),  # churn 06-01 known on 07-01 (= data end): decided
-        ("e", j3, None, None),  # created 05-01: absent before
+        # e, created 05-01 without any term (a lead, a trial that never paid): never a customer
     ]
     assert rows(got) == expected
     spine = active_spine(SUBS_DATA, SNAPS, SUBS_CFG)
@@ -593,8 +593,7 @@ def test_hindsight_spine_counts_churn_from_churned_at():
         ("a", date(2024, 2, 5)),
         ("c", date(2024, 2, 5)),
         ("c", date(2024, 6, 3)),  # c's term ends 06-15: not churned
-        ("d", date(2024, 2, 5)),
-        ("e", date(2024, 6, 3)),
+        ("d", date(2024, 2, 5)),  # e: no term, never active
     ]
 
 
@@ -635,3 +634,45 @@ def test_a_table_of_whole_subscriptions_reads_as_such() -> None:
         addon=[False, True, False],
     )
     assert unrenewed_terms_note(addons, end, 30, least=1) is None
+
+
+def test_a_subscriber_is_active_from_its_first_term_not_from_its_creation():
+    """A client of the clients table is a customer from its first term's start (a lead signed up on
+    01-01 that subscribes on 03-01), and never without a term (a lead that never subscribes)."""
+    data = dataset(
+        D(2024, 7, 1),
+        clients=clients(("paying", D(2024, 1, 1)), ("lead", D(2024, 1, 1))),
+        subscriptions=subscriptions(("paying", D(2024, 3, 1), D(2024, 9, 1))),
+    )
+    snaps = [date(2024, 2, 5), date(2024, 3, 4), date(2024, 6, 3)]
+    assert rows(active_spine(data, snaps, SUBS_CFG)) == [
+        ("paying", date(2024, 3, 4)),
+        ("paying", date(2024, 6, 3)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # the first term's start; e (no term) never became a customer
+        (
+            "subscriptions",
+            [("a", D(2024, 1, 1)), ("b", D(2024, 1, 1)), ("c", D(2024, 1, 1)), ("d", D(2024, 1, 1))],
+        ),
+        # without terms to read, the clients table's created_at
+        (
+            "churns",
+            [
+                ("a", D(2024, 1, 1)),
+                ("b", D(2024, 1, 1)),
+                ("c", D(2024, 1, 1)),
+                ("d", D(2024, 1, 1)),
+                ("e", D(2024, 5, 1)),
+            ],
+        ),
+    ],
+)
+def test_customer_since(source, expected):
+    from churnml.labels import customer_since
+
+    assert rows(customer_since(SUBS_DATA, LabelConfig(source=source))) == expected

@@ -79,11 +79,11 @@ def test_monthly_churn_subscriptions_overall_and_per_segment():
         (date(2024, 2, 1), "all", 2, 1, 0, 150.0, 0.0, True),  # a 100 + b's first term 50
         (date(2024, 2, 1), "X", 1, 1, 0, 100.0, 0.0, True),
         (date(2024, 2, 1), "Y", 1, 0, 0, 50.0, 0.0, True),
-        (date(2024, 3, 1), "all", 3, 1, 2, 190.0, 130.0, True),  # a and c churn in March
+        (date(2024, 3, 1), "all", 3, 0, 2, 190.0, 130.0, True),  # a and c churn in March; d: a lead
         (date(2024, 3, 1), "X", 2, 0, 2, 130.0, 130.0, True),
-        (date(2024, 3, 1), "Y", 1, 1, 0, 60.0, 0.0, True),
-        (date(2024, 4, 1), "all", 2, 0, 0, 60.0, 0.0, False),  # b and d (no MRR); c is back only 04-05
-        (date(2024, 4, 1), "Y", 2, 0, 0, 60.0, 0.0, False),  # April churn is not known yet (grace)
+        (date(2024, 3, 1), "Y", 1, 0, 0, 60.0, 0.0, True),
+        (date(2024, 4, 1), "all", 1, 0, 0, 60.0, 0.0, False),  # b; c is back only 04-05; d never subscribed
+        (date(2024, 4, 1), "Y", 1, 0, 0, 60.0, 0.0, False),  # April churn is not known yet (grace)
     ]
     march = got.filter((pl.col("month") == date(2024, 3, 1)) & (pl.col("segment") == "all")).row(
         0, named=True
@@ -137,9 +137,9 @@ def test_monthly_churn_payments_run_rate_without_segments():
 #        (C1 - C2) / C1 = (2 - 3) / 2 = -0.5;  (C1 + C3 - C2) / C1 = (2 + 1 - 3) / 2 = 0.0
 #        R1 = a 100 + b 50 = 150; R2 = a 100 + b 60 + c 30 = 190; R3 = c 30
 #        (R1 - R2) / R1 = -40 / 150; net (R1 + R3 - R2) / R1 = -10 / 150 (b grew 50 -> 60); gross 0
-#   Mar: C1 = {a, b, c} = 3; C2 at 04-01 = {b, d} = 2 (d: created 03-05, no term, no churn: active
-#        by the labels' definition); C3 = {d} = 1
-#        (3 - 2) / 3 = 1/3;  (3 + 1 - 2) / 3 = 2/3
+#   Mar: C1 = {a, b, c} = 3; C2 at 04-01 = {b} = 1 (d: created 03-05 without any term, a lead: never a
+#        customer, neither active nor new); C3 = {} = 0
+#        (3 - 1) / 3 = 2/3;  (3 + 0 - 1) / 3 = 2/3
 #        R1 = 100 + 60 + 30 = 190; R2 = 60; R3 = 0: f1 = net = 130 / 190; gross = (100 + 30) / 190
 #   Apr: its end (05-01) + grace is past the data end: incomplete, no rate
 REPORT_COLS = [
@@ -166,9 +166,9 @@ def test_churn_report_both_formulas_match_a_hand_computation():
     assert rows[1:] == [
         (date(2024, 2, 1), 2, 3, 1, 0, -0.5, 0.0, 150.0, 190.0, 30.0, pytest.approx(-40 / 150),
          pytest.approx(-10 / 150), 0.0, True),
-        (date(2024, 3, 1), 3, 2, 1, 2, pytest.approx(1 / 3), pytest.approx(2 / 3), 190.0, 60.0, 0.0, pytest.approx(130 / 190),
+        (date(2024, 3, 1), 3, 1, 0, 2, pytest.approx(2 / 3), pytest.approx(2 / 3), 190.0, 60.0, 0.0, pytest.approx(130 / 190),
          pytest.approx(130 / 190), pytest.approx(130 / 190), True),
-        (date(2024, 4, 1), 2, 3, 0, 0, None, None, 60.0, 100.0, 0.0, None, None, None, False),
+        (date(2024, 4, 1), 1, 2, 0, 0, None, None, 60.0, 100.0, 0.0, None, None, None, False),
     ]  # fmt: skip
     assert rows[0][1] == 0 and rows[0][5] is None  # January: nobody active at its start, no rate
 

@@ -86,6 +86,7 @@ __all__ = [
     "activity_times",
     "auto_label_source",
     "churn_dates",
+    "customer_since",
     "fitting_horizon",
     "label_lag_days",
     "labeled_spine",
@@ -267,8 +268,11 @@ def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         pl.col("_start").min().alias("_start"), pl.col("_end").max().alias("_end")
     )
     churned = _churn_rows(spells, pl.col("_end"), cfg.grace_days, dataset.as_of)
-    returned = _return_rows(spells.filter(pl.col("_spell") > 1), pl.col("_start"))
-    return pl.concat([churned, returned])
+    # every spell's start makes the client active (the first one too): a client of the clients table
+    # without any term (a lead, a trial that never paid) is no customer, neither a training row nor a
+    # row of the weekly list
+    started = _return_rows(spells, pl.col("_start"))
+    return pl.concat([churned, started])
 
 
 def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
@@ -369,6 +373,24 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return pl.concat([changes, recorded]).unique().sort(*_CHANGE_ORDER, nulls_last=True)
 
 
+def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions),
+    its first order or event (inactivity), its ``created_at`` (churns). One row per client that ever
+    was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term (no order)
+    has none. What the churn-rate reports count as a new client."""
+    cfg = resolved_label(cfg, dataset.tables)
+    if cfg.source == "subscriptions":
+        subs = _required(dataset, Table.SUBSCRIPTIONS, "subscriptions")
+        times = subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
+    elif cfg.source == "inactivity":
+        times = activity_times(dataset)
+    else:
+        times = dataset.tables[Table.CLIENTS].select(
+            CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT).alias(_AT)
+        )
+    return times.group_by(CLIENT_ID).agg(pl.col(_AT).min().alias("_since")).sort(CLIENT_ID)
+
+
 def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """One row per decided churn event: ``client_id``, ``churned_at`` (Datetime), by ``cfg.source``.
 
@@ -458,9 +480,9 @@ def _spine_with_status(
         membership = membership.filter(pl.col(_DECIDED)).with_columns(
             pl.when(pl.col(_ACTIVE)).then(pl.col(_AT)).otherwise(pl.col(CHURNED_AT)).alias(_AT)
         )
-    # Without any change before the snapshot: active for churns/subscriptions (created, never left);
-    # not active for inactivity (no activity yet).
-    segments = _active_segments(clients, membership, default=cfg.source != "inactivity")
+    # Without any change before the snapshot: active for churns (created, never left); not active for
+    # subscriptions (no term yet: active from its first term's start) nor for inactivity (no activity yet).
+    segments = _active_segments(clients, membership, default=cfg.source == "churns")
     snaps = _snapshot_frame(snapshots).with_row_index("_i")
     times = snaps.get_column(_SDT)
     last = snaps.height - 1

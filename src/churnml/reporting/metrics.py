@@ -7,7 +7,9 @@ Columns:
 - ``month`` (Date, first day), ``segment`` (String);
 - ``active_start``: clients active at 00:00 on the first day of the month (:func:`labels.active_spine`
   in hindsight: a churn counts from its ``churned_at``);
-- ``new_clients``: clients created during the month;
+- ``new_clients``: clients that became customers during the month (:func:`churnml.labels.customer_since`:
+  the first term, the first order or activity; ``created_at`` with the churns source; a lead of the
+  clients table that never subscribed is none);
 - ``churned``: clients active at the month start with a churn (``labels.churn_dates``) during the month;
 - ``logo_churn_rate`` = churned / active_start (null when nobody was active);
 - ``mrr_start``: monthly recurring revenue of the clients active at the month start; ``mrr_lost``: the
@@ -31,7 +33,8 @@ Both formulas of the seeds: :func:`churn_report`
 ------------------------------------------------
 Grain: one row per period (``month`` or ``quarter``) x period start x segment (``all`` first). With
 ``C1`` the clients active at the period start, ``C2`` those active at its end (the next period's start)
-and ``C3`` the clients created during it, by client count:
+and ``C3`` the clients that became customers during it (:func:`churnml.labels.customer_since`), by
+client count:
 
 - ``churn_rate_f1`` = (C1 - C2) / C1: net of new clients (it can be negative in a growing book);
 - ``churn_rate_f2`` = (C1 + C3 - C2) / C1: new clients added back, so only the losses count.
@@ -58,7 +61,14 @@ import polars as pl
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Table
-from churnml.labels import SNAPSHOT, active_spine, churn_dates, label_lag_days, resolved_label
+from churnml.labels import (
+    SNAPSHOT,
+    active_spine,
+    churn_dates,
+    customer_since,
+    label_lag_days,
+    resolved_label,
+)
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -165,14 +175,13 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     )
     rows, basis = mrr_at(dataset, rows)
 
-    clients = dataset.tables[Table.CLIENTS]
-    seg, has_segment = _client_segments(clients)
-    seg = seg.drop("_created")
+    seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     new = (
-        clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
+        seg.select(CLIENT_ID, pl.col("_created").dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
         .filter(pl.col(SNAPSHOT).is_in(months))
-        .join(seg, on=CLIENT_ID)
+        .join(seg.drop("_created"), on=CLIENT_ID)
     )
+    seg = seg.drop("_created")
     rows = rows.join(seg, on=CLIENT_ID, how="left")
 
     parts = [_aggregate(rows, new, [SNAPSHOT]).with_columns(pl.lit(ALL_SEGMENTS).alias(SEGMENT))]
@@ -255,9 +264,10 @@ _REPORT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _client_segments(clients: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """(``client_id``, ``segment``, ``_created``) per client (``unknown`` without a segment), and
-    whether the clients table has segments at all."""
+def _client_segments(clients: pl.DataFrame, since: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """(``client_id``, ``segment``, ``_created``) per client (``unknown`` without a segment; ``_created``:
+    when it became a customer, :func:`churnml.labels.customer_since`, null for a client that never did),
+    and whether the clients table has segments at all."""
     has_segment = Clients.SEGMENT in clients.columns and clients.get_column(
         Clients.SEGMENT
     ).null_count() < len(clients)
@@ -266,8 +276,7 @@ def _client_segments(clients: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
         (
             pl.col(Clients.SEGMENT).fill_null(UNKNOWN_SEGMENT) if has_segment else pl.lit(UNKNOWN_SEGMENT)
         ).alias(SEGMENT),
-        pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"),
-    )
+    ).join(since.select(CLIENT_ID, pl.col("_since").alias("_created")), on=CLIENT_ID, how="left")
     return seg, has_segment
 
 
@@ -279,7 +288,7 @@ def _period_rows(
     dataset: Dataset, cfg: LabelConfig, grid: pl.DataFrame, seg: pl.DataFrame
 ) -> tuple[pl.DataFrame, str]:
     """One row per period x client active at its start or end: ``_in1``/``_in2`` (active at the start /
-    end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (created in the period), ``_churned``
+    end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (a customer since the period), ``_churned``
     (active at the start with a churn in the period), its segment; and the MRR basis."""
     bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
     spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
@@ -385,9 +394,9 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
     grid = pl.DataFrame(
         {"period_start": starts, "period_end": ends}, schema={"period_start": pl.Date, "period_end": pl.Date}
     )
-    seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS])
+    seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     rows, basis = _period_rows(dataset, cfg, grid, seg)
-    # new clients: created in the period (whether or not still active at its end)
+    # new clients: became customers in the period (whether or not still active at its end)
     created = seg.join(grid, how="cross").filter(_between("_created"))
     # every period has its portfolio row, even an empty one; segment rows only where there is something
     keys = ["period_start", "period_end"]
@@ -453,7 +462,7 @@ def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
 
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
     intro = (
-        "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients created during it. "
+        "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients that became customers during it. "
         "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (losses only). "
         "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset by "
         "expansion of the clients of the start); gross = churned MRR plus downgrades, no offset. "
