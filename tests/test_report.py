@@ -245,3 +245,21 @@ def test_a_list_scored_with_hindsight_says_so_above_everything() -> None:
     box = "<div class='warn'><b>Scored with hindsight.</b> This list is dated 2024-06-03, but the model"
     assert box in page and page.index(box) < page.index('<h2 id="portfolio">')
     assert "Scored with hindsight" not in _page()
+
+
+@pytest.mark.parametrize(
+    ("changes", "movers"),
+    [
+        ([0.4, 0.0004, None], ["&lt;script&gt;alert(1)&lt;/script&gt;"]),  # b moved 0.04 points: no mover
+        ([0.0, -0.0009, None], []),  # nobody moved 0.1 points: a sentence, not a table of "0.0"
+    ],
+)
+def test_a_client_that_did_not_move_is_no_mover(changes: list, movers: list[str]) -> None:
+    scores = scores_frame().with_columns(pl.Series(Scores.PROBABILITY_CHANGE, changes, dtype=pl.Float64))
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    section = page.split("Biggest movers since the previous list")[1].split("<h2")[0]
+    assert section.startswith(f" ({len(movers)})</h2>")
+    assert [r[0] for r in _rows(section)] == movers
+    assert ("No client's probability moved by 0.1 points or more." in section) is (not movers)

@@ -513,11 +513,17 @@ def _drift_html(
     )
 
 
+# the least change of probability (0.1 points) that makes a client a mover of the report
+_MOVED = 0.001
+
+
 def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
-    """New in red and the biggest probability moves since the previous list (``movers`` rows each)."""
+    """New in red and the biggest probability moves since the previous list (``movers`` rows each; a
+    client whose probability moved by less than :data:`_MOVED` is no mover: on a small portfolio most
+    clients do not move at all, and a table padded with "0.0" rows hides the ones that did)."""
     new_red = scores.filter(pl.col(Scores.NEW_IN_RED))
     moved = (
-        scores.filter(pl.col(Scores.PROBABILITY_CHANGE).is_not_null())
+        scores.filter(pl.col(Scores.PROBABILITY_CHANGE).abs() >= _MOVED)
         .with_columns(pl.col(Scores.PROBABILITY_CHANGE).abs().alias("_abs"))
         .sort(["_abs", Scores.CLIENT_ID], descending=[True, False])
         .head(movers)
@@ -537,10 +543,15 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
         "<tr><th>client</th><th>owner</th><th>zone</th><th>zone change</th><th>probability</th>"
         "<th>change (points)</th><th>why</th></tr>"
     )
+    biggest = (
+        f"<table>{head}{mover_rows(moved)}</table>"
+        if moved.height
+        else f"<p class='muted'>No client's probability moved by {100 * _MOVED:.1f} points or more.</p>"
+    )
     return f"""<h2 id="movers">New in red ({new_red.height})</h2>
 <table>{head}{mover_rows(new_red.sort(Scores.PRIORITY).head(movers))}</table>
-<h2>Biggest movers since the previous list</h2>
-<table>{head}{mover_rows(moved)}</table>"""
+<h2>Biggest movers since the previous list ({moved.height})</h2>
+{biggest}"""
 
 
 def _health_series(history: pl.DataFrame) -> dict[str, list[float]]:
