@@ -54,5 +54,5 @@ def test_verdict(metrics, champion, promoted, words):
 )
 def test_a_backtest_too_good_to_be_true_is_not_promoted(model, max_credible, promoted, words):
     got = verdict(_metrics(model=model, logistic=0.96, rules=0.08), None, max_credible=max_credible)
-    assert got.promoted is promoted
+    assert got.promoted is promoted and got.too_good is (not promoted)
     assert words in got.reason

@@ -392,7 +392,7 @@ def run_training(
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
     decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc)
-    if decision.reason.startswith("too good to be true"):
+    if decision.too_good:
         result.notes.append(leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features))
     card = replace(
         _model_card(result, cfg, dataset, procedure, name),

@@ -32,6 +32,7 @@ class Verdict:
 
     promoted: bool
     reason: str
+    too_good: bool = False  # refused as too good to be true (``max_credible``): a leak is likely
 
 
 def verdict(
@@ -57,6 +58,7 @@ def verdict(
             False,
             f"too good to be true: {metric} {score:.4f} on the backtest (train.max_credible_pr_auc "
             f"{max_credible:g}); a column likely holds the future (see the note on what the model leans on)",
+            too_good=True,
         )
     for name in GATE_BASELINES:
         if name in metrics.index:
