@@ -268,3 +268,27 @@ def test_the_default_report_folder_never_takes_another_datasets_report(tmp_path)
         report_folder(None, default, tmp_path / "shop_b", "win-back plan")
     chosen = tmp_path / "elsewhere"
     assert report_folder(chosen, default, tmp_path / "shop_b", "win-back plan") == chosen  # --out given
+
+
+@pytest.mark.parametrize(
+    ("values", "decisions", "expected"),
+    [
+        # 8 of 10 let go for a value under 1.5 x 500 = 750: the cost is likely not this product's
+        (
+            [20.0] * 8 + [900.0, 1000.0],
+            ["let go"] * 8 + ["attempt"] * 2,
+            "8 of the 10 clients who left are let go because their lifetime value is under 1.5 x "
+            "winback.cost_per_attempt (500), i.e. 750; the median lifetime value of those who left is 20.",
+        ),
+        ([20.0] * 4 + [900.0] * 6, ["let go"] * 4 + ["attempt"] * 6, None),  # under half
+        ([20.0] * 8, ["let go"] * 8, None),  # too few to say
+        ([900.0] * 10, ["let go"] * 10, None),  # let go for other reasons (a toxic history)
+    ],
+)
+def test_a_list_that_lets_most_go_for_their_value_says_so(values, decisions, expected) -> None:
+    from churnml.config import WinbackConfig
+    from churnml.reporting.winback import value_floor_note
+
+    plan = pl.DataFrame({"lifetime_value": values, "decision": decisions})
+    note = value_floor_note(plan, WinbackConfig())
+    assert note == expected if expected is None else note.startswith(expected)

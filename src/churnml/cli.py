@@ -605,6 +605,7 @@ def winback(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import winback as winback_job
+    from churnml.reporting.winback import value_floor_note
 
     cfg = config_from(config, set_)
     with console.status("reading the data, planning and measuring win-backs"):
@@ -623,6 +624,8 @@ def winback(
     out_console.print(summary)
     counts = plan.group_by("decision").len().sort("decision").rows()
     out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
+    if floor := value_floor_note(plan, cfg.winback):
+        console.print(f"[bold yellow]note:[/] {floor}", highlight=False, soft_wrap=True)
     for sentence in tests.get_column("sentence").to_list():
         out_console.print(sentence, highlight=False, soft_wrap=True)
 

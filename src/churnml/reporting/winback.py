@@ -60,6 +60,7 @@ __all__ = [
     "lost_clients",
     "return_dates",
     "stage_labels",
+    "value_floor_note",
     "winback_list",
     "with_reasons",
 ]
@@ -250,6 +251,24 @@ def _with_tickets(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 def _money(expr: pl.Expr) -> pl.Expr:
     """A whole amount with thousands separators, as text."""
     return expr.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
+
+
+def value_floor_note(plan: pl.DataFrame, cfg: WinbackConfig, least: int = 10) -> str | None:
+    """A sentence when most of the win-back list (half or more, ``least`` clients at least) is let go
+    for its lifetime value alone, under ``min_value_ratio`` x ``cost_per_attempt``: the default cost is a
+    B2B call's, and a product of small subscriptions then lets everyone go. None otherwise.
+    ``plan``: :func:`winback_list`'s rows (``lifetime_value``, ``decision``)."""
+    floor = cfg.min_value_ratio * cfg.cost_per_attempt
+    below = plan.filter((pl.col("decision") == LET_GO) & (pl.col("lifetime_value") < floor)).height
+    if plan.height < least or below < plan.height / 2:
+        return None
+    median = float(plan.get_column("lifetime_value").median() or 0.0)
+    return (
+        f"{below:,} of the {plan.height:,} clients who left are let go because their lifetime value is under "
+        f"{cfg.min_value_ratio:g} x winback.cost_per_attempt ({cfg.cost_per_attempt:,.0f}), i.e. {floor:,.0f}; "
+        f"the median lifetime value of those who left is {median:,.0f}. If an attempt costs you less (an "
+        "email, a discount code), set winback.cost_per_attempt to what it costs"
+    )
 
 
 def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
