@@ -552,6 +552,7 @@ def unrenewed_terms_note(
         by=CLIENT_ID,
         strategy="forward",
         allow_exact_matches=False,
+        check_sortedness=False,  # both sorted by their time above (Polars cannot check it per client)
     )
     renewed = nexts.filter(pl.col("_next") <= pl.col("_end") + pl.duration(days=grace_days)).height
     if renewed >= share * ended.height:
