@@ -113,3 +113,44 @@ def test_a_tuning_that_cannot_start_leaves_no_folder_behind(tmp_path, monkeypatc
     with pytest.raises(ValueError, match="cannot tune: no out-of-time estimate yet"):
         run_tuning(dataset, cfg, trials=2, timeout=None, table=table)
     assert not (tmp_path / "tune" / "young").exists()
+
+
+def test_a_new_study_starts_from_the_configured_parameters(tmp_path, monkeypatch):
+    """Trial 0 is the untuned model (train.lightgbm, LightGBM's defaults for the rest, brought into the
+    search space), so the study's best is never below it on the tuning objective."""
+    from churnml.modeling.tune import configured_params
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config(
+        None,
+        [
+            "label.source=subscriptions",
+            "label.horizon_days=28",
+            "train.folds=2",
+            "train.test_days=28",
+            "train.n_jobs=1",
+            "tune.trees_per_trial=20",
+            f"paths.tune={tmp_path / 'tune'}",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        ],
+    )
+    assert configured_params(cfg.train) == {
+        "learning_rate": 0.05,
+        "num_leaves": 4,
+        "min_child_samples": 20,
+        "subsample": 0.8,
+        "colsample_bytree": 0.35,
+        "reg_lambda": 1.0,
+        "reg_alpha": 0.001,  # LightGBM's 0, at the search space's floor
+        "min_split_gain": 0.5,
+        "imbalance_power": 0.5,
+    }
+    table = labeled_table(n_clients=60, n_weeks=30, seed=5)
+    dataset = SimpleNamespace(name="tiny", start=datetime(2024, 1, 1), as_of=datetime(2024, 8, 1))
+    run = run_tuning(dataset, cfg, trials=2, timeout=None, table=table)
+    study = optuna.load_study(study_name=cfg.tune.study_name, storage=run.storage)
+    assert study.trials[0].params == configured_params(cfg.train)
+    assert run.best_value >= study.trials[0].value
+    resumed = run_tuning(dataset, cfg, trials=1, timeout=None, table=table)  # not enqueued again
+    study = optuna.load_study(study_name=cfg.tune.study_name, storage=resumed.storage)
+    assert [t.params == configured_params(cfg.train) for t in study.trials] == [True, False, False]

@@ -35,7 +35,7 @@ from churnml.modeling.experiment import (
     labeled_rows,
 )
 
-__all__ = ["TrialRecord", "best_params", "suggest_params", "tune_study"]
+__all__ = ["SEARCH_SPACE", "TrialRecord", "best_params", "configured_params", "suggest_params", "tune_study"]
 
 
 @dataclass(frozen=True)
@@ -50,20 +50,53 @@ class TrialRecord:
     best_iterations: list[int]
 
 
+# The search space, one row per parameter: (kind, low, high, log scale). ``imbalance_power`` is churnml's
+# class reweighting strength (train.imbalance_power), the others LightGBM's.
+SEARCH_SPACE: dict[str, tuple[str, float, float, bool]] = {
+    "learning_rate": ("float", 0.01, 0.2, True),
+    "num_leaves": ("int", 2, 63, True),
+    "min_child_samples": ("int", 10, 400, True),
+    "subsample": ("float", 0.5, 1.0, False),
+    "colsample_bytree": ("float", 0.2, 1.0, False),
+    "reg_lambda": ("float", 1e-3, 30.0, True),
+    "reg_alpha": ("float", 1e-3, 10.0, True),
+    "min_split_gain": ("float", 0.0, 1.0, False),
+    "imbalance_power": ("float", 0.0, 1.0, False),
+}
+# LightGBM's own defaults, for a searched parameter train.lightgbm leaves unset
+_LIGHTGBM_DEFAULTS = {
+    "learning_rate": 0.1,
+    "num_leaves": 31,
+    "min_child_samples": 20,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "reg_lambda": 0.0,
+    "reg_alpha": 0.0,
+    "min_split_gain": 0.0,
+}
+
+
 def suggest_params(trial: optuna.Trial) -> dict[str, Any]:
-    """The search space: LightGBM parameters plus ``imbalance_power`` (class reweighting strength)."""
-    return {
-        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
-        "num_leaves": trial.suggest_int("num_leaves", 2, 63, log=True),
-        "min_child_samples": trial.suggest_int("min_child_samples", 10, 400, log=True),
-        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-        "subsample_freq": 1,
-        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.2, 1.0),
-        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 30.0, log=True),
-        "reg_alpha": trial.suggest_float("reg_alpha", 1e-3, 10.0, log=True),
-        "min_split_gain": trial.suggest_float("min_split_gain", 0.0, 1.0),
-        "imbalance_power": trial.suggest_float("imbalance_power", 0.0, 1.0),
-    }
+    """One trial's parameters from :data:`SEARCH_SPACE` (``subsample_freq`` 1: bagging every round)."""
+    params: dict[str, Any] = {}
+    for name, (kind, low, high, log) in SEARCH_SPACE.items():
+        if kind == "int":
+            params[name] = trial.suggest_int(name, int(low), int(high), log=log)
+        else:
+            params[name] = trial.suggest_float(name, low, high, log=log)
+    return {**params, "subsample_freq": 1}
+
+
+def configured_params(cfg: TrainConfig) -> dict[str, Any]:
+    """The parameters ``churnml train`` uses without tuning (``train.lightgbm``, LightGBM's defaults for
+    what it leaves unset, ``train.imbalance_power``), each brought into :data:`SEARCH_SPACE`: the first
+    trial of a new study, so that tuning never ends below the untuned model on its own objective."""
+    given = {**_LIGHTGBM_DEFAULTS, **cfg.lightgbm, "imbalance_power": cfg.imbalance_power}
+    out: dict[str, Any] = {}
+    for name, (kind, low, high, _) in SEARCH_SPACE.items():
+        value = min(max(float(given[name]), low), high)
+        out[name] = round(value) if kind == "int" else value
+    return out
 
 
 def _fold_score(
@@ -139,6 +172,8 @@ def tune_study(
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
         load_if_exists=True,
     )
+    if not study.trials:  # a new study starts from the configured parameters
+        study.enqueue_trial(configured_params(train_cfg))
     study.optimize(objective, n_trials=n_trials, timeout=timeout, gc_after_trial=True)
     return study, plan
 
