@@ -190,3 +190,48 @@ def test_a_leaked_end_date_is_too_good_to_be_true(tmp_path, monkeypatch):
     assert "NOT promoted (too good to be true: pr_auc" in text
     meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
     assert meta["promoted"] is False and meta["promotion_reason"].startswith("too good to be true")
+
+
+def test_annual_terms_younger_than_a_year_say_why_nothing_trains(tmp_path, monkeypatch):
+    """Six months of a product sold on annual terms: no term has ended, so no churn can be seen; the
+    error says when the first term ends and which labels would train now."""
+    from datetime import datetime, timedelta
+
+    from churnml.contract.io import write_tables
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    starts = [datetime(2024, 1, 1) + timedelta(days=3 * i) for i in range(40)]
+    ids = [f"a{i}" for i in range(40)]
+    events = [
+        (c, s + timedelta(days=d))
+        for c, s in zip(ids, starts, strict=True)
+        for d in range(0, 180 - 3 * 40, 5)
+    ]
+    write_tables(
+        {
+            "clients": pl.DataFrame({"client_id": ids, "created_at": starts}),
+            "subscriptions": pl.DataFrame(
+                {
+                    "client_id": ids,
+                    "start_date": starts,
+                    "end_date": [s + timedelta(days=365) for s in starts],
+                    "mrr": [100.0] * 40,
+                }
+            ),
+            "events": pl.DataFrame(
+                {
+                    "client_id": [c for c, _ in events],
+                    "ts": [t for _, t in events],
+                    "event": ["login"] * len(events),
+                }
+            ),
+        },
+        tmp_path / "raw",
+    )
+    result = CliRunner().invoke(app, ["train", "--data", "raw", *set_flags(FAST_MODEL)], terminal_width=400)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "no churner among the" in text and "there is nothing to learn from yet" in text
+    assert "the first term is due to end on 2024-12-31" in text
+    assert "set label.source: churns, or set label.source: inactivity" in text

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config, TrainConfig, config_hash
-from churnml.contract.schemas import LABEL
+from churnml.contract.schemas import LABEL, SNAPSHOT, Subscriptions, Table
 from churnml.contract.validation import ContractError
 from churnml.jobs.common import UserError, config_for, config_of, data_folder
 from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
@@ -224,11 +224,34 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     from churnml.modeling.experiment import labeled_rows, no_labels_message
     from churnml.pipeline import training_snapshots
 
-    if not labeled_rows(table).empty:
+    labeled = labeled_rows(table)
+    if not labeled.empty and labeled[LABEL].sum() > 0:
         return
+    if not labeled.empty:
+        raise ValueError(no_churner_message(labeled, dataset, cfg))
     lag = label_lag_days(cfg.label)
     fits = fitting_horizon(training_snapshots(dataset, cfg.snapshots), dataset.as_of, lag)
     raise ValueError(no_labels_message(cfg.label.horizon_days, lag, fits))
+
+
+def no_churner_message(labeled: pd.DataFrame, dataset: Any, cfg: Config) -> str:
+    """Why a labeled table without a single churner cannot train, and what would: with subscriptions,
+    when the first term is due to end (young data of annual terms cannot show a churn yet)."""
+    snaps = pd.to_datetime(labeled[SNAPSHOT])
+    head = (
+        f"no churner among the {len(labeled):,} labeled rows (snapshots {snaps.min():%Y-%m-%d} .. "
+        f"{snaps.max():%Y-%m-%d}): there is nothing to learn from yet"
+    )
+    subs = dataset.tables.get(Table.SUBSCRIPTIONS) if cfg.label.source == "subscriptions" else None
+    if subs is None or subs.height == 0:
+        return f"{head}; use longer data or a longer label.horizon_days"
+    first_end = subs.get_column(Subscriptions.END_DATE).min()
+    return (
+        f"{head}. With label.source subscriptions a churn is a term that ends unrenewed, and the first term "
+        f"is due to end on {first_end:%Y-%m-%d}: record cancellations in a churns table and set label.source: "
+        "churns, or set label.source: inactivity (no activity in the horizon), to train now; or wait for the "
+        "first renewals"
+    )
 
 
 def leak_note(pr_auc: float, model: ChurnModel, features: Any, shown: int = 3) -> str:
