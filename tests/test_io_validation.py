@@ -281,6 +281,16 @@ def test_validate_cli_exit_codes(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["validate", "--data", str(good), "--set", "data.as_of=2024-12-31"])
     assert ok.exit_code == 0, ok.output
     assert "events" in ok.output and "subscriptions" in ok.output
+    assert "note:" not in ok.output  # its events carry the names the features count
+    # a product naming its events its own way: the note names the settings and the data's names
+    renamed = good_tables()
+    renamed["events"] = renamed["events"].with_columns(pl.lit("Sign In").alias("event"))
+    own = runner.invoke(
+        app, ["validate", "--data", str(write(tmp_path / "own", renamed)), "--set", "data.as_of=2024-12-31"]
+    )
+    text = " ".join(own.output.split())
+    assert own.exit_code == 0 and "note: events: no event in the data has a name these features count" in text
+    assert "logins (features.login_events: login)" in text and "'Sign In' (3)" in text
 
     bad = write(
         tmp_path / "bad", replaced("tickets", pl.DataFrame({"client_id": ["c1"], "opened_at": ["x"]}))

@@ -117,21 +117,14 @@ def validate(
     Example: churnml validate --data data/raw
     """
     from churnml.contract.io import read_dataset, unread_files
-    from churnml.contract.schemas import Table
     from churnml.contract.validation import dataset_summary
-    from churnml.features.usage import event_name_notes
-    from churnml.jobs.inputs import event_name_counts
-    from churnml.labels import unrenewed_terms_note
+    from churnml.jobs.inputs import data_notes
 
     cfg = config_from(config, set_)
     folder = data_dir(data, cfg)
     dataset = read_dataset(folder, cfg.data)
     out_console.print(dataset_summary(dataset))
-    notes = event_name_notes(event_name_counts(dataset), cfg.features)
-    subscriptions = dataset.get(Table.SUBSCRIPTIONS)
-    if subscriptions is not None:
-        notes += [n for n in [unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)] if n]
-    for note in notes:
+    for note in data_notes(dataset, cfg):
         out_console.print(f"note: {note}", soft_wrap=True)
     if skipped := unread_files(folder):
         out_console.print(

@@ -168,9 +168,19 @@ _COUNTS = {"Sign In": 50, "Create Invoice": 30, "Data-Export": 2, "View Dashboar
             {"login_events": ("Sign In", "login"), "key_events": (), "export_events": ("Data-Export",)},
             None,
         ),
+        # logins found: an export setting that finds nothing is likely right (no export yet) ...
         (
             {"login_events": ("Sign In",), "key_events": ("View Dashboard",), "export_events": ("export",)},
-            "data exports (features.export_events: export)",
+            None,
+        ),
+        # ... unless the data holds a near miss of its names
+        (
+            {
+                "login_events": ("Sign In",),
+                "key_events": ("View Dashboard",),
+                "export_events": ("data_export",),
+            },
+            "data exports (features.export_events: data_export) ('Data-Export' differs only in case or punctuation)",
         ),
     ],
 )

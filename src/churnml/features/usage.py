@@ -318,7 +318,11 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
     ``key_events``, ``export_events``) names events none of which the data holds: their features would
     be 0 for every client. It lists those settings, the names in the data that differ from a configured
     one only in letter case or punctuation, and the data's most frequent names (``counts``: rows per
-    event name). Empty when every such setting finds its events, or the data has no events."""
+    event name). Empty when every such setting finds its events, or the data has no events.
+
+    When the logins are found, a key-feature or export setting that finds nothing is named only if the
+    data holds a near miss of its names: the data then uses churnml's names, and a product may well have
+    had no export in its data yet (exports are rare, and a sign of leaving)."""
     if not counts:
         return []
     missing = [
@@ -326,10 +330,13 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
         for key, what in _EVENT_SETTINGS
         if getattr(cfg, key) and not any(name in counts for name in getattr(cfg, key))
     ]
-    if not missing:
-        return []
     plain = {_plain(w) for _, _, wanted in missing for w in wanted}
     near = sorted(name for name in counts if _plain(name) in plain)
+    logins_found = not any(key == "login_events" for key, _, _ in missing)
+    if logins_found:
+        missing = [m for m in missing if any(_plain(n) in {_plain(w) for w in m[2]} for n in near)]
+    if not missing:
+        return []
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:shown]
     settings = "; ".join(f"{what} (features.{key}: {', '.join(wanted)})" for key, what, wanted in missing)
     keys = ", ".join(f"{key}: [...]" for key, _, _ in missing)

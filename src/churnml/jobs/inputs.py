@@ -17,6 +17,7 @@ from churnml.contract.schemas import CLIENT_ID
 __all__ = [
     "BEST_PARAMS_FILE",
     "HAZARD_FILE",
+    "data_notes",
     "event_name_counts",
     "labeled_table",
     "read_tuned_params",
@@ -80,6 +81,22 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
     return (
         None if path is None else read_tables({Table.SUBSCRIPTIONS: path}, cfg.data)[0][Table.SUBSCRIPTIONS]
     )
+
+
+def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
+    """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
+    counts (:func:`churnml.features.usage.event_name_notes`), a subscriptions table of whole
+    subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`). ``folder``: where to
+    read them from when the dataset holds no tables (a portfolio read batch by batch)."""
+    from churnml.features.usage import event_name_notes
+    from churnml.labels import unrenewed_terms_note
+
+    notes = event_name_notes(event_name_counts(dataset, folder), cfg.features)
+    subscriptions = subscriptions_of(dataset, folder, cfg)
+    if subscriptions is not None:
+        terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
+        notes += [terms] if terms else []
+    return notes
 
 
 def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:

@@ -517,10 +517,9 @@ def train(
     batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
     the champion goes to ``out`` (else ``paths.models``)."""
     from churnml.contract.io import dataset_files
-    from churnml.features.usage import event_name_notes
     from churnml.jobs.batches import training_table
-    from churnml.jobs.inputs import event_name_counts, subscriptions_of
-    from churnml.labels import auto_label_source, unrenewed_terms_note
+    from churnml.jobs.inputs import data_notes
+    from churnml.labels import auto_label_source
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
@@ -548,11 +547,6 @@ def train(
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
         summary.result.notes.insert(0, f"label.source auto: '{auto.label.source}' ({why})")
-    summary.result.notes.extend(event_name_notes(event_name_counts(dataset, source), auto.features))
-    subscriptions = subscriptions_of(dataset, source, auto)
-    if subscriptions is not None and (
-        rows := unrenewed_terms_note(subscriptions, dataset.as_of, auto.label.grace_days)
-    ):
-        summary.result.notes.append(rows)
+    summary.result.notes.extend(data_notes(dataset, auto, source))
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
     return replace(summary, seconds=seconds)
