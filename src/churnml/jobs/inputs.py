@@ -55,13 +55,15 @@ def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int
     column. Empty without events."""
     import polars as pl
 
+    from churnml.contract.io import dataset_files
     from churnml.contract.schemas import Events, Table
 
     frame = dataset.tables.get(Table.EVENTS)
+    path = None if dataset.tables or folder is None else dataset_files(Path(folder)).get(Table.EVENTS)
     if frame is not None:
         lf = frame.lazy()
-    elif folder is not None and (Path(folder) / f"{Table.EVENTS}.parquet").is_file() and not dataset.tables:
-        lf = pl.scan_parquet(Path(folder) / f"{Table.EVENTS}.parquet")
+    elif path is not None and path.name.endswith(".parquet"):
+        lf = pl.scan_parquet(path)
     else:
         return {}
     counts = lf.group_by(Events.EVENT).len().collect()

@@ -219,7 +219,8 @@ class _Trained:
 
 
 def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
-    """Refuse a table without a labeled row, saying which horizon would label some with this data."""
+    """Refuse a table without a labeled row (saying which horizon would label some with this data) or
+    without a single churner among them (:func:`no_churner_message`)."""
     from churnml.labels import fitting_horizon, label_lag_days
     from churnml.modeling.experiment import labeled_rows, no_labels_message
     from churnml.pipeline import training_snapshots

@@ -177,11 +177,11 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
     seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     new = (
-        seg.select(CLIENT_ID, pl.col("_created").dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
+        seg.select(CLIENT_ID, pl.col("_since").dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
         .filter(pl.col(SNAPSHOT).is_in(months))
-        .join(seg.drop("_created"), on=CLIENT_ID)
+        .join(seg.drop("_since"), on=CLIENT_ID)
     )
-    seg = seg.drop("_created")
+    seg = seg.drop("_since")
     rows = rows.join(seg, on=CLIENT_ID, how="left")
 
     parts = [_aggregate(rows, new, [SNAPSHOT]).with_columns(pl.lit(ALL_SEGMENTS).alias(SEGMENT))]
@@ -265,7 +265,7 @@ _REPORT_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _client_segments(clients: pl.DataFrame, since: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """(``client_id``, ``segment``, ``_created``) per client (``unknown`` without a segment; ``_created``:
+    """(``client_id``, ``segment``, ``_since``) per client (``unknown`` without a segment; ``_since``:
     when it became a customer, :func:`churnml.labels.customer_since`, null for a client that never did),
     and whether the clients table has segments at all."""
     has_segment = Clients.SEGMENT in clients.columns and clients.get_column(
@@ -276,7 +276,7 @@ def _client_segments(clients: pl.DataFrame, since: pl.DataFrame) -> tuple[pl.Dat
         (
             pl.col(Clients.SEGMENT).fill_null(UNKNOWN_SEGMENT) if has_segment else pl.lit(UNKNOWN_SEGMENT)
         ).alias(SEGMENT),
-    ).join(since.select(CLIENT_ID, pl.col("_since").alias("_created")), on=CLIENT_ID, how="left")
+    ).join(since.select(CLIENT_ID, "_since"), on=CLIENT_ID, how="left")
     return seg, has_segment
 
 
@@ -305,7 +305,7 @@ def _period_rows(
             pl.col("_m1").is_not_null().alias("_in1"),
             pl.col("_m2").is_not_null().alias("_in2"),
             pl.col("_m1", "_m2").fill_null(0.0),
-            _between("_created").alias("_new"),
+            _between("_since").alias("_new"),
         )
     )
     churned = (
@@ -397,7 +397,7 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
     seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     rows, basis = _period_rows(dataset, cfg, grid, seg)
     # new clients: became customers in the period (whether or not still active at its end)
-    created = seg.join(grid, how="cross").filter(_between("_created"))
+    created = seg.join(grid, how="cross").filter(_between("_since"))
     # every period has its portfolio row, even an empty one; segment rows only where there is something
     keys = ["period_start", "period_end"]
     overall = grid.join(_period_counts(rows, created, keys), on=keys, how="left")

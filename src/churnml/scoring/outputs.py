@@ -339,13 +339,20 @@ def checked_output_folder(folder: Path, own: Iterable[str] = LIST_FILES, flag: s
     return folder
 
 
+def _manifest_entry(folder: Path, key: str) -> dict[str, Any]:
+    """The ``key`` entry of the manifest churnml wrote in ``folder``; {} when the folder, its manifest or
+    the entry is missing or unreadable."""
+    try:
+        entry = json.loads((Path(folder) / MANIFEST).read_text()).get(key, {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
 def written_dataset(folder: Path) -> str | None:
     """The dataset a churnml output folder was made from (its manifest's ``data.name``), or None when the
     folder, its manifest or the name is missing (outputs written before manifests named their dataset)."""
-    try:
-        name = json.loads((Path(folder) / MANIFEST).read_text()).get("data", {}).get("name")
-    except (OSError, ValueError, AttributeError):
-        return None
+    name = _manifest_entry(folder, "data").get("name")
     return name if isinstance(name, str) else None
 
 
@@ -353,11 +360,7 @@ def written_with_hindsight(folder: Path) -> bool:
     """Whether the list in ``folder`` was scored by a model that had learned outcomes of its own horizon
     (its manifest's ``model.hindsight``: a back-dated list scored with a later model); False when the
     manifest does not say (lists written before it recorded this)."""
-    try:
-        model = json.loads((Path(folder) / MANIFEST).read_text()).get("model", {})
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(model, dict) and model.get("hindsight") is True
+    return _manifest_entry(folder, "model").get("hindsight") is True
 
 
 def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path:
