@@ -416,3 +416,81 @@ def test_a_migrated_crm_trains_on_the_snapshots_before_the_migration(tmp_path) -
     before = pl.col("snapshot") < date(2024, 7, 1)
     assert spines["migrated"].filter(before).height == spines["true"].filter(before).height > 100
     assert spines["migrated"].equals(spines["true"])
+
+
+D = datetime
+
+
+@pytest.mark.parametrize(
+    ("share", "expected_starts", "moved"),
+    [
+        (
+            0.25,
+            [
+                D(2024, 1, 1),
+                D(2024, 1, 31),
+                D(2024, 3, 2),  # a: two renewals 3 days early, each moved
+                D(2024, 1, 1),
+                D(2024, 3, 1),  # b: overlaps 4 of its 9 months: an upgrade, not moved
+                D(2024, 1, 1),
+                D(2024, 2, 1),  # c: ends inside the running term: not moved
+                D(2024, 1, 1),
+                D(2024, 1, 20),  # d: another product (an add-on): not moved
+                D(2024, 1, 1),
+                D(2024, 1, 31),  # e: no product: one product, moved
+            ],
+            3,
+        ),
+        (0.0, None, 0),
+    ],
+)
+def test_renewals_booked_early_start_when_the_term_they_renew_ends(share, expected_starts, moved) -> None:
+    from churnml.contract.validation import early_renewals_repaired
+
+    rows = [
+        ("a", "base", D(2024, 1, 1), D(2024, 1, 31)),
+        ("a", "base", D(2024, 1, 28), D(2024, 3, 2)),
+        ("a", "base", D(2024, 2, 28), D(2024, 4, 1)),
+        ("b", "base", D(2024, 1, 1), D(2024, 7, 1)),
+        ("b", "base", D(2024, 3, 1), D(2024, 12, 1)),
+        ("c", "base", D(2024, 1, 1), D(2024, 12, 31)),
+        ("c", "base", D(2024, 2, 1), D(2024, 3, 1)),
+        ("d", "base", D(2024, 1, 1), D(2024, 1, 31)),
+        ("d", "addon", D(2024, 1, 20), D(2024, 2, 20)),
+        ("e", None, D(2024, 1, 1), D(2024, 1, 31)),
+        ("e", None, D(2024, 1, 29), D(2024, 3, 1)),
+    ]
+    terms = pl.DataFrame(
+        rows,
+        schema={
+            "client_id": pl.String,
+            "product": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+        },
+        orient="row",
+    ).with_columns(pl.lit(10.0).alias("mrr"))
+    repaired, n = early_renewals_repaired(terms, share)
+    assert n == moved
+    want = expected_starts or terms.get_column("start_date").to_list()
+    assert repaired.get_column("start_date").to_list() == want
+    assert repaired.drop("start_date").equals(terms.drop("start_date"))  # nothing else moves
+    assert terms.get_column("start_date")[1] == D(2024, 1, 28)  # the input untouched
+
+
+@pytest.mark.parametrize(
+    ("maxima", "last"),
+    [
+        # a term starting after every other record is scheduled: the events say where the data ends
+        ({"events.ts": D(2024, 6, 1), "subscriptions.start_date": D(2024, 6, 3)}, D(2024, 6, 1)),
+        ({"events.ts": D(2024, 6, 1), "subscriptions.start_date": D(2024, 5, 3)}, D(2024, 6, 1)),
+        # subscriptions the only activity table: their starts are the data
+        ({"clients.created_at": D(2024, 1, 1), "subscriptions.start_date": D(2024, 6, 3)}, D(2024, 6, 3)),
+        ({"clients.created_at": D(2024, 7, 1), "payments.paid_at": D(2024, 6, 1)}, D(2024, 7, 1)),
+        ({"payments.paid_at": None, "subscriptions.start_date": D(2024, 6, 3)}, D(2024, 6, 3)),
+    ],
+)
+def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) -> None:
+    from churnml.contract.validation import data_last
+
+    assert data_last(maxima) == last

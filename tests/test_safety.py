@@ -246,9 +246,13 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     dataset = Dataset(tables, "tiny", datetime(2023, 9, 4), datetime(AS_OF.year, AS_OF.month, AS_OF.day))
     model, meta = train_tiny_model(dataset)
-    export_model(
-        model, root / "model", {**meta, "label": LabelConfig(source="subscriptions").model_dump(mode="json")}
-    )
+    from churnml.config import FeaturesConfig
+
+    trained_with = {  # the settings train records (features.lifetime auto is off with subscriptions)
+        "label": LabelConfig(source="subscriptions").model_dump(mode="json"),
+        "features_config": FeaturesConfig(lifetime=False).model_dump(mode="json"),
+    }
+    export_model(model, root / "model", {**meta, **trained_with})
     write_tables({str(t): f for t, f in tables.items()}, root / "raw")
     no_csat = {**tables, Table.TICKETS: tables[Table.TICKETS].drop("csat")}
     write_tables({str(t): f for t, f in no_csat.items()}, root / "raw_no_csat")
@@ -328,6 +332,40 @@ def test_label_settings_other_than_the_models_are_an_error(
     assert f"label.{key}: model" in text and "trained for other label settings" in text
     assert f"score with the settings it was trained with ({flag}, or the config" in text.replace("\n", "")
     assert not (scoring_ws["root"] / f"label-{key}").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message", "flag"),
+    [
+        (
+            "features.key_events=[Thumbs Up, Add to Playlist]",
+            "features.key_events: model ['report_view', 'dashboard_view', 'api_call', 'integration_sync'], "
+            "config ['Thumbs Up', 'Add to Playlist']",
+            "--set 'features.key_events=[report_view, dashboard_view, api_call, integration_sync]'",
+        ),
+        (
+            "features.recent_days=14",
+            "features.recent_days: model 28, config 14",
+            "--set features.recent_days=28",
+        ),
+    ],
+)
+def test_feature_settings_other_than_the_models_are_an_error(
+    scoring_ws: dict[str, Path], setting: str, message: str, flag: str
+) -> None:
+    """The same column computed with other event names or windows means something else to the model."""
+    code, text = score(scoring_ws, "raw", "features-list", "--set", setting)
+    assert code == 1
+    assert "trained for other feature settings" in text and message in text
+    assert f"score with the settings it was trained with ({flag}, or the config" in text
+    assert not (scoring_ws["root"] / "features-list").exists()
+    # the engine computes the same values: not a mismatch
+    from churnml.modeling.export import features_mismatches
+
+    assert (
+        features_mismatches({"engine": "spark", "windows": [7, 28]}, {"engine": "polars", "windows": [7, 28]})
+        == []
+    )
 
 
 def test_a_settings_mismatch_points_to_the_data_folders_own_config(scoring_ws: dict[str, Path]) -> None:
@@ -546,11 +584,42 @@ def test_overlapping_terms_of_one_product_are_refused_but_renewals_and_addons_pa
         "c1,2024-01-01,2024-07-01,100,base\nc1,2024-07-01,2025-01-01,100,base\nc1,2024-03-01,2025-01-01,20,addon\n"
     )
     assert validate(tiny_csv_dataset(tmp_path / "ok", subscriptions=ok))[0] == 0
-    bad = ok + "c1,2024-06-01,2024-12-01,90,base\n"
+    bad = ok + "c1,2024-03-01,2024-12-01,90,base\n"  # 4 months of 9 overlap: no renewal booked early
     code, text = validate(tiny_csv_dataset(tmp_path / "bad", subscriptions=bad))
     assert code == 1
     assert "table 'subscriptions', column 'start_date': overlapping terms of one product" in text
     assert "row=4" in text and "(2 rows)" in text
+
+
+def test_renewals_booked_early_are_repaired_and_do_not_move_the_data_end(tmp_path: Path) -> None:
+    from churnml.contract.validation import EARLY_RENEWAL_REPAIR
+
+    """A KKBox-like billing export: each renewal is dated the day it was charged, 2-3 days before the running
+    term ends, the last one starting after every other record."""
+    subs = (
+        "client_id,start_date,end_date,mrr\n"
+        "c1,2024-01-01,2024-01-31,10\nc1,2024-01-28,2024-03-01,10\nc1,2024-02-28,2024-03-31,10\n"
+        "c2,2024-02-01,2025-02-01,250\nc2,2024-06-01,2024-06-28,5\n"  # inside a running term: no renewal
+    )
+    pays = "client_id,amount,paid_at\nc1,10,2024-01-01\nc1,10,2024-01-28\nc1,10,2024-02-28\n"
+    events = "client_id,ts,event\nc1,2024-02-20,listen\nc2,2024-02-25,listen\n"
+    folder = tiny_csv_dataset(
+        tmp_path / "raw", subscriptions=subs.replace("c2,2024-06-01,2024-06-28,5\n", ""), events=events
+    )
+    (folder / "payments.csv").write_text(pays)
+    code, text = validate(folder)
+    assert code == 0, text
+    assert "renewal booked" in text
+    dataset = read_dataset(folder, DataConfig())
+    assert dataset.repairs.counts["subscriptions"] == {EARLY_RENEWAL_REPAIR: 2}
+    starts = dataset.tables[Table.SUBSCRIPTIONS].filter(pl.col("client_id") == "c1").get_column("start_date")
+    assert starts.to_list() == [datetime(2024, 1, 1), datetime(2024, 1, 31), datetime(2024, 3, 1)]
+    # the day after the last payment, not after the renewal's moved start (2024-03-01)
+    assert dataset.as_of == datetime(2024, 2, 29)
+    code, text = validate(folder, "--set", "data.early_renewal_share=0")
+    assert code == 1 and "overlapping terms of one product" in text and "(2 rows)" in text
+    code, text = validate(tiny_csv_dataset(tmp_path / "inside", subscriptions=subs))
+    assert code == 1 and "overlapping terms of one product" in text and "row=5" in text and "(1 rows)" in text
 
 
 def test_duplicate_invoices_are_refused(tmp_path: Path) -> None:

@@ -286,3 +286,39 @@ def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
     assert dataset.tables[Table.CHURNS].schema["churned_at"] == pl.Datetime("us")
     assert dataset.tables[Table.CLIENTS].get_column("client_id").to_list() == ["c1"]
     assert dataset.first_activity() == datetime(2024, 1, 1)
+
+
+def test_spark_repairs_renewals_booked_early_as_polars_does(spark) -> None:
+    from churnml.contract.validation import EARLY_RENEWAL_REPAIR, early_renewals_repaired
+    from churnml.scoring.spark import repaired_contract_frame
+
+    d = datetime
+    rows = [
+        ("a", "base", d(2024, 1, 1), d(2024, 1, 31), 10.0),
+        ("a", "base", d(2024, 1, 28), d(2024, 3, 2), 10.0),  # 3 days early: starts 2024-01-31
+        ("a", "base", d(2024, 2, 28), d(2024, 4, 1), 10.0),  # starts 2024-03-02
+        ("d", "base", d(2024, 1, 1), d(2024, 1, 31), 10.0),
+        ("d", "addon", d(2024, 1, 20), d(2024, 2, 20), 10.0),  # another product
+    ]
+    columns = "client_id string, product string, start_date timestamp_ntz, end_date timestamp_ntz, mrr double"
+    frame, repairs = repaired_contract_frame(
+        spark.createDataFrame(rows, columns), Table.SUBSCRIPTIONS, None, 5, 0.25
+    )
+    got = sorted((r["client_id"], r["product"], r["start_date"]) for r in frame.collect())
+    polars, moved = early_renewals_repaired(
+        pl.DataFrame(rows, schema=["client_id", "product", "start_date", "end_date", "mrr"], orient="row"),
+        0.25,
+    )
+    assert got == sorted(polars.select("client_id", "product", "start_date").rows())
+    assert got[:3] == [
+        ("a", "base", d(2024, 1, 1)),
+        ("a", "base", d(2024, 1, 31)),
+        ("a", "base", d(2024, 3, 2)),
+    ]
+    assert repairs == {EARLY_RENEWAL_REPAIR: 2} and moved == 2
+    overlap = [
+        ("b", "base", d(2024, 1, 1), d(2024, 7, 1), 10.0),
+        ("b", "base", d(2024, 3, 1), d(2024, 12, 1), 10.0),
+    ]
+    with pytest.raises(ContractError, match="overlapping terms of one product"):
+        repaired_contract_frame(spark.createDataFrame(overlap, columns), Table.SUBSCRIPTIONS, None, 5, 0.25)

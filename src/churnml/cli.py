@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from churnml.config import Config, ConfigError, load_config
 from churnml.contract.schemas import SNAPSHOT
@@ -37,8 +38,10 @@ app.add_typer(adapt_app, name="adapt")
 app.add_typer(bench_app, name="bench")
 
 # Wide consoles when output is piped or captured, so tables are not cut at 80 columns.
+# Messages hold data ("[report_view, export_pdf]"): only the labels of the stderr console are markup, their
+# text is escaped; the stdout console prints text and tables as they are.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-out_console = Console(width=None if sys.stdout.isatty() else 160)
+out_console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
 
 # Shared option types: every command spells them the same way.
 DataOpt = Annotated[
@@ -83,7 +86,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except _expected_errors() as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -461,12 +464,13 @@ def score(
         )
     for note in (run.model_note, run.hindsight_note):
         if note:
-            console.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+            console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 
         console.print(
-            f"[bold yellow]warning:[/] {drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi)}",
+            "[bold yellow]warning:[/] "
+            + escape(drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi)),
             highlight=False,
             soft_wrap=True,
         )
@@ -566,7 +570,7 @@ def adapt_transactions(
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
-            console.print(f"[yellow]skipped[/] {n:,} rows: {reason.replace('_', ' ')}{hint}")
+            console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
     cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
     out_console.print(
         f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped{cut}), "
@@ -618,7 +622,7 @@ def winback(
     counts = plan.group_by("decision").len().sort("decision").rows()
     out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
     if floor := value_floor_note(plan, cfg.winback):
-        console.print(f"[bold yellow]note:[/] {floor}", highlight=False, soft_wrap=True)
+        console.print(f"[bold yellow]note:[/] {escape(floor)}", highlight=False, soft_wrap=True)
     for sentence in tests.get_column("sentence").to_list():
         out_console.print(sentence, highlight=False, soft_wrap=True)
 

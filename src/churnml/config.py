@@ -68,6 +68,7 @@ class DataConfig(_Section):
     as_of: date | None = None
     future_tolerance_days: int = Field(0, ge=0)
     max_examples: int = Field(5, ge=1)
+    early_renewal_share: float = Field(0.25, ge=0, le=1)
 
 
 class LabelConfig(_Section):

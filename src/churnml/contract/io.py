@@ -31,11 +31,13 @@ from churnml.config import DataConfig
 from churnml.contract.dataset import Dataset, RepairLog
 from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, REQUIRED_TABLES, Table
 from churnml.contract.validation import (
+    EARLY_RENEWAL_REPAIR,
     ContractError,
     checked_references,
     checked_table,
     coerced_table,
     compact_table,
+    early_renewals_repaired,
     implausible_dates,
     midnight_after,
     timestamp_span,
@@ -53,6 +55,7 @@ __all__ = [
     "read_table",
     "read_table_file",
     "read_tables",
+    "repaired_renewals",
     "scanned_parquet",
     "time_bounds",
     "unread_files",
@@ -255,10 +258,25 @@ def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[p
     """One table's raw rows coerced, checked (nothing after the as-of limit) and compacted, and what
     was repaired (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract."""
     coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
-    checked = checked_table(coerced, CONTRACT[table], as_of_limit(cfg), cfg.max_examples)
+    checked = checked_table(
+        coerced, CONTRACT[table], as_of_limit(cfg), cfg.max_examples, cfg.early_renewal_share
+    )
     del coerced
+    checked, renewals = repaired_renewals(checked, table, cfg)
     frame = compact_table(checked, CONTRACT[table])
-    return frame, {**fixed.counts, **implausible_dates(frame, CONTRACT[table])}
+    return frame, {**fixed.counts, **renewals, **implausible_dates(frame, CONTRACT[table])}
+
+
+def repaired_renewals(
+    frame: pl.DataFrame, table: Table, cfg: DataConfig
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``frame`` (``table`` in contract types) with the subscriptions' renewals booked early starting
+    when the term they renew ends (:func:`churnml.contract.validation.early_renewals_repaired`), and the
+    repair's count (``{}`` for other tables and when nothing moved)."""
+    if table is not Table.SUBSCRIPTIONS:
+        return frame, {}
+    repaired, moved = early_renewals_repaired(frame, cfg.early_renewal_share)
+    return repaired, ({EARLY_RENEWAL_REPAIR: moved} if moved else {})
 
 
 def read_tables(

@@ -40,6 +40,7 @@ from churnml.contract.schemas import (
 
 __all__ = [
     "CREATED_REPAIR",
+    "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
     "ContractError",
     "TableRepairs",
@@ -48,11 +49,14 @@ __all__ = [
     "clients_created_by_first_record",
     "coerced_table",
     "compact_table",
+    "data_last",
     "dataset_summary",
+    "early_renewals_repaired",
     "empty_optional_columns",
     "first_records",
     "implausible_dates",
     "lagging_tables",
+    "renewal_start",
     "table_spans",
     "timestamp_span",
     "with_created_repaired",
@@ -321,9 +325,12 @@ def coerced_table(
     return converted, TableRepairs(counts)
 
 
-def _table_rules(schema: TableSchema) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
+def _table_rules(
+    schema: TableSchema, renewal_share: float = 0.0
+) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
     """Rules of one table beyond the column specs: payments are not counted twice, subscription terms
-    of one product do not double ARR. Each is (problem, column, breach mask, columns shown)."""
+    of one product do not double ARR (once renewals booked early start when the term they renew ends:
+    :func:`renewal_start`). Each is (problem, column, breach mask, columns shown)."""
     if schema.name is Table.PAYMENTS:
         invoice = pl.col(Payments.INVOICE_ID)
         return [
@@ -351,11 +358,52 @@ def _table_rules(schema: TableSchema) -> list[tuple[str, str | None, pl.Expr, li
                 "overlapping terms of one product: a term starts before the client's previous term of "
                 "the same product ends (ARR would count twice; a renewal starts when the last term ends)",
                 start,
-                pl.col(start) < earlier_end,
+                renewal_start(renewal_share) < earlier_end,
                 shown,
             ),
         ]
     return []
+
+
+# What the repair below is called in the repair log (validate's "repaired" column, the manifests).
+EARLY_RENEWAL_REPAIR = "start_date before the previous term's end (a renewal booked early), taken as that end"
+
+
+def renewal_start(share: float) -> pl.Expr:
+    """The ``start_date`` a subscription term takes once a **renewal booked early** starts when the term
+    it renews ends (an expression over the subscriptions table).
+
+    Billing systems often date a renewal on the day it is charged, a few days before the running term
+    ends (a 30-day term renewed 3 days early overlaps it by 3 days). A term of one client and product is
+    taken as such a renewal when it starts before the latest end of that product's earlier terms, ends
+    after it, and overlaps it by at most ``share`` of its own length (``data.early_renewal_share``; 0
+    leaves every start as it is). A longer overlap (an upgrade that did not end the old term) is left to
+    the overlap check, which refuses it. Moving a start later only hides a renewal for its few early
+    days: no snapshot learns of it sooner."""
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    if share <= 0:
+        return start
+    earlier_end = (
+        end.cum_max().shift(1).over([CLIENT_ID, Subscriptions.PRODUCT], order_by=Subscriptions.START_DATE)
+    )
+    early = (
+        (start < earlier_end)
+        & (end > earlier_end)
+        & ((earlier_end - start).dt.total_seconds() <= share * (end - start).dt.total_seconds())
+    )
+    return pl.when(early.fill_null(False)).then(earlier_end).otherwise(start)
+
+
+def early_renewals_repaired(frame: pl.DataFrame, share: float) -> tuple[pl.DataFrame, int]:
+    """Subscription terms (contract types) with each renewal booked early starting when the term it
+    renews ends (:func:`renewal_start`), and how many moved. Grain and row order unchanged."""
+    if share <= 0 or frame.height == 0:
+        return frame, 0
+    moved_start = renewal_start(share)
+    moved = int(frame.select((moved_start != pl.col(Subscriptions.START_DATE)).sum()).item())
+    if not moved:
+        return frame, 0
+    return frame.with_columns(moved_start.alias(Subscriptions.START_DATE)), moved
 
 
 _NOT_ALLOWED = "value not among the allowed"
@@ -366,10 +414,13 @@ def checked_table(
     schema: TableSchema,
     as_of: datetime | None = None,
     max_examples: int = 5,
+    renewal_share: float = 0.0,
 ) -> pl.DataFrame:
     """The same table, after checking the contract's rules on a coerced frame; raises on the first breach.
 
-    ``as_of``: no timestamp in ``schema.time_columns`` may lie after it.
+    ``as_of``: no timestamp in ``schema.time_columns`` may lie after it (as recorded). ``renewal_share``:
+    subscription terms overlap only once renewals booked early have moved (:func:`renewal_start`;
+    :func:`early_renewals_repaired` moves them after the check).
     """
     table = str(schema.name)
     rules: list[tuple[str, str | None, pl.Expr, list[str]]] = []  # (problem, column, breach, shown)
@@ -396,7 +447,7 @@ def checked_table(
     if schema.unique:
         keys = list(schema.unique)
         rules.append((f"duplicate key {keys}", keys[-1], pl.struct(keys).is_duplicated(), keys))
-    rules.extend(_table_rules(schema))
+    rules.extend(_table_rules(schema, renewal_share))
 
     for earlier, later in schema.ordered:
         rules.append(
@@ -576,10 +627,12 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
     cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
     lows: list[datetime] = []
     bounds = []
+    maxima: dict[str, datetime | None] = {}
     for name, frame in tables.items():
         for col in CONTRACT[name].time_columns:
             column = frame.get_column(col)
             bounds.append((column.min(), column.max()))
+            maxima[f"{name}.{col}"] = column.max()
             if name is not Table.CLIENTS:
                 low = column.filter(column >= cut).min()
                 if low is not None:
@@ -588,7 +641,22 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
     if not known:
         raise ContractError("clients", "no timestamps found in any table")
     start = min(lows) if lows else min(lo for lo, _ in known)
-    return start, max(hi for _, hi in known)
+    return start, data_last(maxima)
+
+
+def data_last(maxima: Mapping[str, datetime | None]) -> datetime:
+    """The data's latest timestamp from each time column's maximum (keys ``"<table>.<column>"``).
+
+    Subscription terms count by their ``start_date`` only when no table but ``clients`` has a timestamp:
+    a term that starts after every other record is scheduled (booked ahead, or a renewal booked early
+    that starts when the running term ends: :func:`renewal_start`), as its ``end_date`` is, and does not
+    move the data's end (the default as-of date) into the future."""
+    starts = f"{Table.SUBSCRIPTIONS}.{Subscriptions.START_DATE}"
+    known = {k: v for k, v in maxima.items() if v is not None}
+    others = [v for k, v in known.items() if k != starts and not k.startswith(f"{Table.CLIENTS}.")]
+    if others and starts in known:
+        known.pop(starts)
+    return max(known.values())
 
 
 def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, dict[str, str | None]]:

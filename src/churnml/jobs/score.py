@@ -107,24 +107,45 @@ def config_hint(folder: Path) -> str:
     )
 
 
-def _checked_label(metadata: Mapping[str, Any], cfg: Config, source: str, hint: str = "") -> None:
-    """Refuse a model trained for other label settings: they are part of the model (``hint``:
-    :func:`config_hint`)."""
-    from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import label_mismatches
+def _set_flag(name: str, value: Any) -> str:
+    """``--set <name>=<value>`` as a shell takes it (a list in YAML flow style, quoted when it needs to be)."""
+    import yaml
 
-    trained = ModelCard.from_dict(metadata).label
-    scoring = cfg.label.model_dump(mode="json")
-    mismatches = label_mismatches(trained, scoring)
-    if mismatches:
-        flags = " ".join(
-            f"--set label.{key}={trained[key]}" for key in sorted(trained) if trained[key] != scoring.get(key)
-        )
-        raise UserError(
-            f"the model ({source}) was trained for other label settings: {'; '.join(mismatches)}. "
-            f"The label settings are part of the model: score with the settings it was trained with "
-            f"({flags}, or the config it was trained with), or train a model for the new ones{hint}"
-        )
+    text = yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip()
+    text = text.removesuffix("...").strip()
+    flag = f"{name}={text}"
+    return f"--set '{flag}'" if any(c in flag for c in " []{},'\"") else f"--set {flag}"
+
+
+def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hint: str = "") -> None:
+    """Refuse a model trained for other label or feature settings: they are part of the model (the label
+    is what it predicts; the feature settings, e.g. the event names a column counts, are what its columns
+    mean). ``hint``: :func:`config_hint`."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import (
+        FEATURE_SETTINGS_IGNORED,
+        features_mismatches,
+        label_mismatches,
+        settings_mismatches,
+    )
+
+    card = ModelCard.from_dict(metadata)
+    label, features = cfg.label.model_dump(mode="json"), cfg.features.model_dump(mode="json")
+    for what, mismatches, wrong in (
+        ("label", label_mismatches(card.label, label), settings_mismatches("label", card.label, label)),
+        (
+            "feature",
+            features_mismatches(card.features_config, features),
+            settings_mismatches("features", card.features_config, features, FEATURE_SETTINGS_IGNORED),
+        ),
+    ):
+        if mismatches:
+            flags = " ".join(_set_flag(name, value) for name, value in wrong.items())
+            raise UserError(
+                f"the model ({source}) was trained for other {what} settings: {'; '.join(mismatches)}. "
+                f"The {what} settings are part of the model: score with the settings it was trained with "
+                f"({flags}, or the config it was trained with), or train a model for the new ones{hint}"
+            )
 
 
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
@@ -338,7 +359,7 @@ def score(
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     done()
     hint = config_hint(folder_in)
-    _checked_label(metadata, cfg, source, hint)
+    _checked_settings(metadata, cfg, source, hint)
     version = model_version(metadata)
     chash = config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)

@@ -87,7 +87,11 @@ def read_spark_tables(
     repairs made (``{table: {problem: rows}}``)."""
     from churnml.contract.io import dataset_files
     from churnml.contract.validation import CREATED_REPAIR, PLAUSIBLE_FROM, ContractError
-    from churnml.scoring.spark import checked_spark_references, contract_frame, spark_created_repaired
+    from churnml.scoring.spark import (
+        checked_spark_references,
+        repaired_contract_frame,
+        spark_created_repaired,
+    )
 
     files = dataset_files(folder)
     for table in REQUIRED_TABLES:
@@ -103,20 +107,26 @@ def read_spark_tables(
     from churnml.contract.io import as_of_limit
 
     limit = as_of_limit(cfg.data)
-    tables = {
-        t: contract_frame(session.read.parquet(str(p)), t, limit, cfg.data.max_examples)
+    read = {
+        t: repaired_contract_frame(
+            session.read.parquet(str(p)), t, limit, cfg.data.max_examples, cfg.data.early_renewal_share
+        )
         for t, p in files.items()
     }
+    tables = {t: frame for t, (frame, _) in read.items()}
+    repairs = {str(t): dict(fixed) for t, (_, fixed) in read.items() if fixed}
     checked_spark_references(tables, cfg.data.max_examples)
     plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
     repaired, moved = spark_created_repaired(tables, plausible)
-    return repaired, ({str(Table.CLIENTS): {CREATED_REPAIR: moved}} if moved else {})
+    if moved:
+        repairs.setdefault(str(Table.CLIENTS), {})[CREATED_REPAIR] = moved
+    return repaired, repairs
 
 
 def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
     """The dataset's dates from the time bounds (as :func:`churnml.contract.io.read_dataset` and
     :class:`~churnml.contract.dataset.Dataset` define them): start, as_of, first activity, the scoring day."""
-    from churnml.contract.validation import midnight_after
+    from churnml.contract.validation import data_last, midnight_after
 
     cols = {k: v for k, v in bounds.items() if "." in k}
     activity = {k: v for k, v in cols.items() if not k.startswith(f"{Table.CLIENTS}.")}
@@ -125,7 +135,7 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
     if not known:
         raise UserError("no timestamps found in any table")
     start = min(lows) if lows else min(v["min"] for v in known)
-    last = max(v["max"] for v in known)
+    last = data_last({k: v.get("max") for k, v in cols.items()})
     data_as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
     firsts = [v["min"] for v in activity.values() if v.get("min") is not None]
     return {
@@ -391,7 +401,7 @@ def score_on_spark(
     from churnml.contract.io import dataset_files, file_checksum
     from churnml.jobs.score import (
         ScoreRun,
-        _checked_label,
+        _checked_settings,
         _list_files,
         _report,
         config_hint,
@@ -433,7 +443,7 @@ def score_on_spark(
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
     step("loading the model")
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
-    _checked_label(metadata, cfg, source, config_hint(folder_in))
+    _checked_settings(metadata, cfg, source, config_hint(folder_in))
     version, chash = model_version(metadata), config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)

@@ -52,10 +52,12 @@ __all__ = [
     "export_model",
     "exported_metadata",
     "feature_reference",
+    "features_mismatches",
     "holds_model_of",
     "label_mismatches",
     "load_exported",
     "population_stability",
+    "settings_mismatches",
 ]
 
 FORMAT_VERSION = 2
@@ -412,13 +414,42 @@ def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None,
     return sorted(out)
 
 
+def settings_mismatches(
+    section: str,
+    trained: Mapping[str, Any] | None,
+    scoring: Mapping[str, Any],
+    ignored: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """``{"<section>.<key>": trained value}`` for every setting of ``section`` recorded with a model that
+    differs from the scoring run's (keys in ``ignored`` left out); empty when they agree or the model
+    recorded none (an older model, or a key added since)."""
+    if not isinstance(trained, Mapping):
+        return {}
+    return {
+        f"{section}.{key}": trained[key]
+        for key in sorted(trained)
+        if key in scoring and key not in ignored and trained[key] != scoring[key]
+    }
+
+
 def label_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
     """``label.<key>: model <a>, config <b>`` for every label setting recorded with a model (metadata key
     ``label``) that differs from the scoring run's; empty when they agree or the model recorded none."""
-    if not isinstance(trained, Mapping):
-        return []
     return [
-        f"label.{key}: model {trained[key]!r}, config {scoring[key]!r}"
-        for key in sorted(trained)
-        if key in scoring and trained[key] != scoring[key]
+        f"{name}: model {value!r}, config {scoring[name.split('.', 1)[1]]!r}"
+        for name, value in settings_mismatches("label", trained, scoring).items()
+    ]
+
+
+# Feature settings that do not change a feature's value (only where it is computed).
+FEATURE_SETTINGS_IGNORED = ("engine",)
+
+
+def features_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
+    """``features.<key>: model <a>, config <b>`` for every feature setting recorded with a model (metadata
+    key ``features_config``) that differs from the scoring run's, but the engine: the same column
+    computed with other event names or windows means something else to the model."""
+    return [
+        f"{name}: model {value!r}, config {scoring[name.split('.', 1)[1]]!r}"
+        for name, value in settings_mismatches("features", trained, scoring, FEATURE_SETTINGS_IGNORED).items()
     ]

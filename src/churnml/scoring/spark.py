@@ -44,6 +44,7 @@ __all__ = [
     "checked_spark_references",
     "contract_frame",
     "frame_of_blob",
+    "repaired_contract_frame",
     "scoring_events",
     "spark_created_repaired",
     "time_bounds",
@@ -226,7 +227,8 @@ def _rules(
                 "overlapping terms of one product: a term starts before the client's previous term of the same "
                 "product ends (ARR would count twice; a renewal starts when the last term ends)",
                 start,
-                F.col(start) < F.col("_earlier_end"),
+                (F.col(_RENEWAL_START) if _RENEWAL_START in frame.columns else F.col(start))
+                < F.col("_earlier_end"),
                 shown,
             )
         )
@@ -258,13 +260,63 @@ def _rules(
 def contract_frame(frame: Any, table: Table, limit: datetime | None, max_examples: int = 5) -> Any:
     """``frame`` (a Spark DataFrame of ``table`` as read) in contract types and columns, checked against the
     contract: one Spark pass counts every rule's breaches; the first rule that fails raises a
-    :class:`ContractError` with a few offending rows. Grain unchanged."""
+    :class:`ContractError` with a few offending rows. Grain unchanged. No repair of subscriptions
+    (:func:`repaired_contract_frame` makes them)."""
+    return repaired_contract_frame(frame, table, limit, max_examples)[0]
+
+
+_RENEWAL_START = "_renewal_start"
+
+
+def _with_renewal_start(frame: Any, share: float) -> Any:
+    """Subscription terms with ``_renewal_start``: the start each term takes once renewals booked early
+    start when the term they renew ends (:func:`churnml.contract.validation.renewal_start`)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
+    earlier = (
+        Window.partitionBy(CLIENT_ID, Subscriptions.PRODUCT)
+        .orderBy(start)
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    prev = F.max(end).over(earlier)
+    span = lambda a, b: F.unix_timestamp(a) - F.unix_timestamp(b)  # noqa: E731
+    early = (
+        (F.col(start) < prev)
+        & (F.col(end) > prev)
+        & (span(prev, F.col(start)) <= F.lit(share) * span(F.col(end), F.col(start)))
+    )
+    return frame.withColumn(
+        _RENEWAL_START, F.when(F.coalesce(early, F.lit(False)), prev).otherwise(F.col(start))
+    )
+
+
+def repaired_contract_frame(
+    frame: Any, table: Table, limit: datetime | None, max_examples: int = 5, early_renewal_share: float = 0.0
+) -> tuple[Any, dict[str, int]]:
+    """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``): subscription terms
+    renewed early start when the term they renew ends (``data.early_renewal_share``, as on Polars:
+    :func:`churnml.contract.io.repaired_renewals`), before the overlap check."""
+    from pyspark.sql import functions as F
+
+    from churnml.contract.validation import EARLY_RENEWAL_REPAIR
+
     coerced, both, bad = _coerced(frame, table)
+    renew = table is Table.SUBSCRIPTIONS and early_renewal_share > 0
+    if renew:
+        start = Subscriptions.START_DATE
+        coerced = (
+            _with_renewal_start(coerced, early_renewal_share)
+            .withColumn(start, F.col(_RENEWAL_START))
+            .drop(_RENEWAL_START)
+        )
+        both = _with_renewal_start(both, early_renewal_share)
     checked, rules = _rules(both, table, limit)
+    moved = (F.col(_RENEWAL_START) != F.col(Subscriptions.START_DATE)).cast("long")
     counts = checked.select(
         F.count(F.lit(1)).alias("_rows"),
+        *([F.sum(moved).alias("_renewed")] if renew else []),
         *[F.sum(m.cast("long")).alias(f"b_{n}") for n, m in bad.items()],
         *[
             F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}")
@@ -282,7 +334,8 @@ def contract_frame(frame: Any, table: Table, limit: datetime | None, max_example
         if counts[f"r{i}"]:
             examples = _examples(checked, F.coalesce(mask, F.lit(False)), shown, max_examples)
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
-    return coerced
+    moved = int(counts["_renewed"] or 0) if renew else 0
+    return coerced, ({EARLY_RENEWAL_REPAIR: moved} if moved else {})
 
 
 def checked_spark_references(tables: Mapping[Table, Any], max_examples: int = 5) -> None:
