@@ -54,3 +54,24 @@ def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
     features = a.columns[3:]
     assert (a[features].dtypes == np.float32).all()
     np.testing.assert_array_equal(a[features].to_numpy(), b[features].to_numpy())
+
+
+def test_batches_read_tables_without_their_optional_time_columns(tmp_path):
+    """A shop's log as `churnml adapt` writes it: payments without issued_at / due_at. Over
+    train.batch_clients the span comes from the files' time columns; the absent ones were a crash."""
+    from churnml.contract.io import write_tables
+
+    write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), tmp_path / "full", tmp_path / "truth")
+    tables = {
+        t: pl.read_parquet(tmp_path / "full" / f"{t}.parquet") for t in ("clients", "events", "payments")
+    }
+    tables["payments"] = tables["payments"].select("client_id", "amount", "paid_at")
+    write_tables(tables, tmp_path / "raw")
+    cfg = ["label.source=inactivity"]
+    whole_ds, whole = training_table(tmp_path / "raw", load_config(None, cfg))
+    batched_ds, batched = training_table(
+        tmp_path / "raw", load_config(None, [*cfg, "train.batch_clients=15"])
+    )
+    assert batched_ds.tables == {} and whole_ds.tables != {}
+    assert (batched_ds.start, batched_ds.as_of) == (whole_ds.start, whole_ds.as_of)
+    assert len(batched.frame) == len(whole.frame) > 0

@@ -56,3 +56,50 @@ def test_a_backtest_too_good_to_be_true_is_not_promoted(model, max_credible, pro
     got = verdict(_metrics(model=model, logistic=0.96, rules=0.08), None, max_credible=max_credible)
     assert got.promoted is promoted and got.too_good is (not promoted)
     assert words in got.reason
+
+
+@pytest.mark.parametrize(
+    ("model", "rate", "promoted", "words"),
+    [
+        # a marketplace where 97.5% of the active customers never order again: any ranking scores ~0.975
+        (0.9895, 0.975, True, "no champion yet; pr_auc 0.9895"),
+        # a leak is still perfect above any rate
+        (
+            1.0,
+            0.975,
+            False,
+            "pr_auc 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
+        ),
+        # at a usual churn rate the measure is nearly the PR-AUC itself
+        (
+            0.981,
+            0.05,
+            False,
+            "pr_auc 0.9810 on the backtest, 0.9800 of the way from the churn rate 0.050 to 1",
+        ),
+        (0.979, 0.05, True, "no champion yet"),
+    ],
+)
+def test_too_good_to_be_true_is_measured_above_the_churn_rate(model, rate, promoted, words):
+    metrics = pd.DataFrame(
+        {"pr_auc": {"model": model, "logistic": 0.5 + rate / 2, "rules": rate}, "base_rate": rate}
+    ).rename_axis("contender")
+    got = verdict(metrics, None, max_credible=0.98)
+    assert got.promoted is promoted and got.too_good is (not promoted)
+    assert words in got.reason
+
+
+@pytest.mark.parametrize(
+    ("pr_auc", "rate", "expected"),
+    [
+        (0.98, 0.05, 0.97894737),
+        (0.9895, 0.975, 0.58),
+        (1.0, 0.5, 1.0),
+        (0.5, 0.5, 0.0),
+        (0.7, float("nan"), 0.7),
+    ],
+)
+def test_pr_auc_above_rate(pr_auc, rate, expected):
+    from churnml.modeling.champion import pr_auc_above_rate
+
+    assert pr_auc_above_rate(pr_auc, rate) == pytest.approx(expected, abs=1e-6)

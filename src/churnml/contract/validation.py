@@ -629,7 +629,9 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
     bounds = []
     maxima: dict[str, datetime | None] = {}
     for name, frame in tables.items():
-        for col in CONTRACT[name].time_columns:
+        for col in (
+            c for c in CONTRACT[name].time_columns if c in frame.columns
+        ):  # optional ones may be absent
             column = frame.get_column(col)
             bounds.append((column.min(), column.max()))
             maxima[f"{name}.{col}"] = column.max()
