@@ -35,7 +35,7 @@ from churnml.scoring.assemble import (
 )
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
-from churnml.scoring.standing import zone_changes, zones
+from churnml.scoring.standing import crowded_red_note, zone_changes, zones
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)
@@ -56,6 +56,53 @@ def test_capacity_zones_take_the_largest_revenue_at_risk() -> None:
     rar = np.array([10.0, 500.0, 40.0, 40.0, 30.0])
     # b (500) red; c and d tie at 40 -> the higher probability (d) first, both yellow; a, e green.
     assert zones(p, rar, ["a", "b", "c", "d", "e"], cfg) == ["green", "red", "yellow", "yellow", "green"]
+
+
+@pytest.mark.parametrize(
+    ("zone_list", "probability", "cfg", "rate", "expected"),
+    [
+        # a marketplace: nearly everyone leaves, the shop thresholds put 3 of 4 in red
+        (
+            ["red", "red", "red", "yellow"],
+            [0.99, 0.98, 0.98, 0.6],
+            ZonesConfig(yellow=0.5, red=0.7),
+            0.975,
+            "3 of 4 clients (75%) are red: the red threshold (score.zones.red 0.7) is below most clients' churn "
+            "probability (median 0.98; the model's training rows churned at 97.5%), so red sets no priority here.",
+        ),
+        (
+            ["red", "red", "green", "green"],
+            [0.9, 0.8, 0.1, 0.1],
+            ZonesConfig(),
+            None,
+            "2 of 4 clients (50%) are red",
+        ),
+        (
+            ["red", "yellow", "green", "green"],
+            [0.9, 0.3, 0.1, 0.1],
+            ZonesConfig(),
+            0.1,
+            None,
+        ),  # 25%: a priority
+        (
+            ["red", "red"],
+            [0.9, 0.8],
+            ZonesConfig(method="capacity"),
+            0.9,
+            None,
+        ),  # capacity sets its own share
+        ([], [], ZonesConfig(), None, None),
+    ],
+)
+def test_a_list_mostly_in_red_says_that_red_sets_no_priority(
+    zone_list, probability, cfg, rate, expected
+) -> None:
+    got = crowded_red_note(zone_list, np.array(probability), cfg, rate)
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None and got.startswith(expected)
+        assert "score.zones.method: capacity" in got
 
 
 @pytest.mark.parametrize(

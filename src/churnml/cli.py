@@ -462,7 +462,7 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
-    for note in (run.model_note, run.hindsight_note):
+    for note in (run.model_note, run.hindsight_note, run.zones_note):
         if note:
             console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if result.drifted:

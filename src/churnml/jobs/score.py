@@ -52,6 +52,7 @@ class ScoreRun:
     hindsight_note: str | None = (
         None  # the model learned outcomes of this list's horizon (ModelCard.hindsight_note)
     )
+    zones_note: str | None = None  # most of the list is red (churnml.scoring.standing.crowded_red_note)
 
 
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
@@ -148,6 +149,25 @@ def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hin
             )
 
 
+def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> tuple[str | None, ...]:
+    """What a scored list must say above everything (console warnings, report banners), each None when
+    there is nothing to say: the model was not promoted, it learned outcomes of the list's own horizon,
+    most of the list is red (:func:`churnml.scoring.standing.crowded_red_note`)."""
+    from churnml.modeling.card import ModelCard
+    from churnml.scoring.columns import Scores
+    from churnml.scoring.standing import crowded_red_note
+
+    card = ModelCard.from_dict(metadata)
+    scores = result.scores
+    crowded = crowded_red_note(
+        scores.get_column(Scores.MODEL_ZONE).to_list(),
+        scores.get_column(Scores.PROBABILITY).to_numpy(),
+        cfg.score.zones,
+        card.training_churn_rate(),
+    )
+    return card.unpromoted_note(), card.hindsight_note(day), crowded
+
+
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
     """Each feature's plain name from the registry ("trend of product events"); the column name when
     the registry has no label for it."""
@@ -169,6 +189,7 @@ def _report(
     cfg: Config,
     model_note: str | None = None,
     hindsight_note: str | None = None,
+    zones_note: str | None = None,
 ) -> str:
     """The HTML report of the scored list."""
     from churnml.reporting.report import report_html
@@ -181,6 +202,7 @@ def _report(
         model_version=version,
         model_note=model_note or "",
         hindsight_note=hindsight_note or "",
+        zones_note=zones_note or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),
@@ -326,7 +348,6 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
-    from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
@@ -380,9 +401,8 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    card = ModelCard.from_dict(metadata)
-    note, hindsight = card.unpromoted_note(), card.hindsight_note(day)
-    files = _list_files(result, _report(result, day, version, cfg, note, hindsight))
+    note, hindsight, crowded = list_notes(result, metadata, cfg, day)
+    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -400,5 +420,18 @@ def score(
     changed = write_scores_atomically(folder, files)
     step("done")
     return ScoreRun(
-        folder, day, version, result, manifest, changed, lagging, empty, dark, timer, reads, note, hindsight
+        folder,
+        day,
+        version,
+        result,
+        manifest,
+        changed,
+        lagging,
+        empty,
+        dark,
+        timer,
+        reads,
+        note,
+        hindsight,
+        crowded,
     )

@@ -405,10 +405,10 @@ def score_on_spark(
         _list_files,
         _report,
         config_hint,
+        list_notes,
         model_record,
         scoring_model,
     )
-    from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import ScoringError, history_plan, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
@@ -460,9 +460,8 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    card = ModelCard.from_dict(metadata)
-    note, hindsight = card.unpromoted_note(), card.hindsight_note(day)
-    files = _list_files(result, _report(result, day, version, cfg, note, hindsight))
+    note, hindsight, crowded = list_notes(result, metadata, cfg, day)
+    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
@@ -485,6 +484,7 @@ def score_on_spark(
         timer,
         model_note=note,
         hindsight_note=hindsight,
+        zones_note=crowded,
     )
 
 

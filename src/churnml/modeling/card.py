@@ -61,6 +61,12 @@ class ModelCard:
             "on this data yet, so this list uses it; weigh its ranking against the rules that fired"
         )
 
+    def training_churn_rate(self) -> float | None:
+        """The share of churners among the labeled rows the model learned from; None when not recorded."""
+        rows = self.rows or {}
+        labeled, positives = rows.get("labeled"), rows.get("positives")
+        return positives / labeled if labeled and positives is not None else None
+
     def learned_outcomes_until(self) -> date | None:
         """The day up to which the model learned who churned: its last labeled snapshot plus the label
         horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``);

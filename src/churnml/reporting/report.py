@@ -581,6 +581,7 @@ def report_html(
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
     hindsight_note: str = "",
+    zones_note: str = "",
     top_drivers: int,
     max_clients: int,
     movers: int = 20,
@@ -594,7 +595,8 @@ def report_html(
 
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
     ``model_note`` says, above everything, that the model was not promoted, and ``hindsight_note`` that
-    it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say);
+    it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
+    ``zones_note`` that most of the list is red;
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights)."""
     rule_text = dict(rule_text or {})
@@ -618,6 +620,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
+{f"<div class='warn'><b>Red sets no priority here.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {_portfolio_html(scores, currency)}
 {_drift_html(drifted, drift_weight or {}, feature_labels or {})}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>

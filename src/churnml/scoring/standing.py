@@ -32,10 +32,12 @@ from churnml.scoring.rules import fired_rules
 from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
 
 __all__ = [
+    "CROWDED_RED_SHARE",
     "PreviousWeek",
     "Standing",
     "ZoneHistory",
     "client_standing",
+    "crowded_red_note",
     "health_history",
     "history_zones",
     "zone_changes",
@@ -65,6 +67,33 @@ def zones(
         elif rank < cfg.red_capacity + cfg.yellow_capacity:
             result[i] = "yellow"
     return result
+
+
+# From this share of the list in red (by the model's probability), red sets no priority: say so.
+CROWDED_RED_SHARE = 0.5
+
+
+def crowded_red_note(
+    model_zone: Sequence[str], probability: np.ndarray, cfg: ZonesConfig, churn_rate: float | None
+) -> str | None:
+    """A sentence when the probability thresholds put at least :data:`CROWDED_RED_SHARE` of the list in
+    red by the model's own zone (a business where most active customers leave, e.g. a marketplace where
+    few customers ever order twice, above the thresholds it was given): red then sets no priority.
+    ``churn_rate``: of the model's training rows (None: not said). None with the capacity method, an
+    empty list, or a red zone below that share."""
+    n = len(model_zone)
+    red = sum(1 for z in model_zone if z == "red")
+    if cfg.method != "probability" or n == 0 or red < CROWDED_RED_SHARE * n:
+        return None
+    median = float(np.median(np.asarray(probability, dtype=float)))
+    rate = f"; the model's training rows churned at {churn_rate:.1%}" if churn_rate is not None else ""
+    return (
+        f"{red:,} of {n:,} clients ({red / n:.0%}) are red: the red threshold (score.zones.red {cfg.red:g}) "
+        f"is below most clients' churn probability (median {median:.2f}{rate}), so red sets no priority "
+        f"here. Work the list in its order (priority), raise score.zones.yellow and score.zones.red above "
+        f"this data's churn rate, or set score.zones.method: capacity (the top {cfg.red_capacity} by revenue "
+        f"at risk red, the next {cfg.yellow_capacity} yellow)"
+    )
 
 
 def zone_changes(previous: Sequence[str | None], current: Sequence[str]) -> tuple[list[str], list[bool]]:
