@@ -659,16 +659,10 @@ def test_a_subscriber_is_active_from_its_first_term_not_from_its_creation():
             "subscriptions",
             [("a", D(2024, 1, 1)), ("b", D(2024, 1, 1)), ("c", D(2024, 1, 1)), ("d", D(2024, 1, 1))],
         ),
-        # without terms to read, the clients table's created_at
+        # churns on data with terms: the first term too (e, a lead, never)
         (
             "churns",
-            [
-                ("a", D(2024, 1, 1)),
-                ("b", D(2024, 1, 1)),
-                ("c", D(2024, 1, 1)),
-                ("d", D(2024, 1, 1)),
-                ("e", D(2024, 5, 1)),
-            ],
+            [("a", D(2024, 1, 1)), ("b", D(2024, 1, 1)), ("c", D(2024, 1, 1)), ("d", D(2024, 1, 1))],
         ),
     ],
 )
@@ -676,3 +670,59 @@ def test_customer_since(source, expected):
     from churnml.labels import customer_since
 
     assert rows(customer_since(SUBS_DATA, LabelConfig(source=source))) == expected
+
+
+# A CRM with a churns table and orders: p pays from 02-01, q is a lead (a quote of 80 never invoiced nor
+# paid), r pays and leaves.
+LEADS_DATA = dataset(
+    D(2024, 7, 1),
+    clients=clients(("p", D(2024, 1, 1)), ("q", D(2024, 1, 1)), ("r", D(2024, 1, 1))),
+    payments=payments(("p", D(2024, 2, 1), 100.0), ("r", D(2024, 1, 10), 50.0), ("q", None, 80.0)),
+    churns=churns(("r", D(2024, 3, 1))),
+)
+# The same without payments: an app's users (events only), customers from their created_at.
+USERS_DATA = dataset(
+    D(2024, 7, 1),
+    clients=clients(("p", D(2024, 1, 1)), ("q", D(2024, 1, 1)), ("r", D(2024, 1, 1))),
+    events=events(("p", D(2024, 2, 1)), ("r", D(2024, 1, 10))),
+    churns=churns(("r", D(2024, 3, 1))),
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "since", "spine"),
+    [
+        (
+            LEADS_DATA,
+            [("p", D(2024, 2, 1)), ("r", D(2024, 1, 10))],
+            [
+                ("p", date(2024, 2, 5)),
+                ("p", date(2024, 3, 4)),
+                ("r", date(2024, 1, 15)),
+                ("r", date(2024, 2, 5)),
+            ],
+        ),
+        (
+            USERS_DATA,
+            [("p", D(2024, 1, 1)), ("q", D(2024, 1, 1)), ("r", D(2024, 1, 1))],
+            [
+                ("p", date(2024, 1, 15)),
+                ("p", date(2024, 2, 5)),
+                ("p", date(2024, 3, 4)),
+                ("q", date(2024, 1, 15)),
+                ("q", date(2024, 2, 5)),
+                ("q", date(2024, 3, 4)),
+                ("r", date(2024, 1, 15)),
+                ("r", date(2024, 2, 5)),
+            ],
+        ),
+    ],
+    ids=["leads-with-orders", "users-without-orders"],
+)
+def test_with_the_churns_source_a_lead_that_never_pays_is_no_customer(data, since, spine):
+    from churnml.labels import customer_since
+
+    cfg = LabelConfig(source="churns", horizon_days=30)
+    assert rows(customer_since(data, cfg)) == since
+    got = active_spine(data, [date(2024, 1, 1), date(2024, 1, 15), date(2024, 2, 5), date(2024, 3, 4)], cfg)
+    assert rows(got) == spine

@@ -17,7 +17,9 @@ Churn by ``label.source``
 -------------------------
 - ``churns``: each row of the churns table is a churn at ``churned_at``. A churned client is back (active
   again) at the first subscription term that starts after the churn; without a subscriptions table, at
-  the first event or order (payment with a positive amount) after it.
+  the first event or order (payment with a positive amount) after it. With a subscriptions or payments
+  table a client is a customer from its first term or order (a lead of the clients table never is);
+  without either, from its ``created_at``.
 - ``subscriptions``: terms are merged into **spells**: a term that starts no later than ``grace_days``
   after the latest end so far continues the spell (a re-signup within grace is not churn). The client
   churns at the end of each spell (``churned_at`` = that spell's last ``end_date``), decided only when
@@ -87,6 +89,7 @@ __all__ = [
     "auto_label_source",
     "churn_dates",
     "customer_since",
+    "first_customer_records",
     "fitting_horizon",
     "label_lag_days",
     "labeled_spine",
@@ -336,6 +339,37 @@ def _churns_table_changes(dataset: Dataset) -> pl.DataFrame:
     )
 
 
+def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
+    """Each client's first sign of being a customer: its first term's start or its first order or invoice
+    (a payment with a positive amount, at its ``issued_at`` or ``paid_at``, the earlier), ``client_id``,
+    ``_at``; one row per client that has one. None when
+    the data has neither a subscriptions nor a payments table: nothing tells a customer from a lead, and
+    with the churns source a client then counts from its ``created_at``."""
+    parts = []
+    subs = dataset.get(Table.SUBSCRIPTIONS)
+    if subs is not None:
+        parts.append(subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)))
+    payments = dataset.get(Table.PAYMENTS)
+    if payments is not None:
+        # an invoice issued counts as paid does (an open or failed one is still billing a customer)
+        issued = pl.col(Payments.ISSUED_AT) if Payments.ISSUED_AT in payments.columns else pl.lit(None, _DT)
+        first = pl.min_horizontal(issued.cast(_DT), pl.col(Payments.PAID_AT).cast(_DT))
+        parts.append(
+            payments.filter(pl.col(Payments.AMOUNT) > 0)
+            .select(CLIENT_ID, first.alias(_AT))
+            .filter(pl.col(_AT).is_not_null())
+        )
+    if not parts:
+        return None
+    return pl.concat(parts).group_by(CLIENT_ID).agg(pl.col(_AT).min())
+
+
+def _customer_from_creation(dataset: Dataset, cfg: LabelConfig) -> bool:
+    """Whether a client counts as a customer from its ``created_at`` (the churns source on data without
+    terms or orders); otherwise from its first term, order or activity (:func:`status_changes`)."""
+    return cfg.source == "churns" and first_customer_records(dataset) is None
+
+
 def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """Every churn and return per client, by ``cfg.source``, as membership changes.
 
@@ -352,6 +386,11 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         changes = _inactivity_changes(dataset, cfg)
     else:
         changes = _churns_table_changes(dataset)
+        # a client of the clients table without a term or an order (a lead, a prospect) is no customer:
+        # with a subscriptions or payments table, a client becomes one at its first term or order
+        first = first_customer_records(dataset)
+        if first is not None:
+            changes = pl.concat([changes, _return_rows(first, pl.col(_AT))])
     if changes.height == 0:
         return _empty_changes()
     return changes.unique().sort(*_CHANGE_ORDER, nulls_last=True)
@@ -375,15 +414,18 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
 def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions),
-    its first order or event (inactivity), its ``created_at`` (churns). One row per client that ever
-    was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term (no order)
-    has none. What the churn-rate reports count as a new client."""
+    its first order or event (inactivity); for churns its first term or order
+    (:func:`first_customer_records`), or its ``created_at`` on data with neither. One row per client
+    that ever was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term
+    (no order) has none. What the churn-rate reports count as a new client."""
     cfg = resolved_label(cfg, dataset.tables)
     if cfg.source == "subscriptions":
         subs = _required(dataset, Table.SUBSCRIPTIONS, "subscriptions")
         times = subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
     elif cfg.source == "inactivity":
         times = activity_times(dataset)
+    elif (first := first_customer_records(dataset)) is not None:
+        times = first
     else:
         times = dataset.tables[Table.CLIENTS].select(
             CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT).alias(_AT)
@@ -480,9 +522,9 @@ def _spine_with_status(
         membership = membership.filter(pl.col(_DECIDED)).with_columns(
             pl.when(pl.col(_ACTIVE)).then(pl.col(_AT)).otherwise(pl.col(CHURNED_AT)).alias(_AT)
         )
-    # Without any change before the snapshot: active for churns (created, never left); not active for
-    # subscriptions (no term yet: active from its first term's start) nor for inactivity (no activity yet).
-    segments = _active_segments(clients, membership, default=cfg.source == "churns")
+    # Without any change before the snapshot: active for churns on data without terms or orders (created,
+    # never left); else not active (no term or order yet: active from the first; inactivity: no activity yet).
+    segments = _active_segments(clients, membership, default=_customer_from_creation(dataset, cfg))
     snaps = _snapshot_frame(snapshots).with_row_index("_i")
     times = snaps.get_column(_SDT)
     last = snaps.height - 1
