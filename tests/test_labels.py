@@ -305,6 +305,29 @@ def test_churns_table_with_return_by_activity():
     ]
 
 
+@pytest.mark.parametrize(
+    ("after", "back_on"),
+    [
+        (timedelta(seconds=5), None),  # the cancellation flow's own "Cancellation Confirmation" event
+        (timedelta(days=12), None),  # a last login to export its data
+        (timedelta(days=30), None),  # the grace's last day: still its wind-down
+        (timedelta(days=31), date(2024, 4, 8)),  # a month on: back
+    ],
+)
+def test_activity_right_after_a_churn_record_is_its_wind_down_not_a_return(after, back_on):
+    churned = D(2024, 3, 1, 10)
+    data = dataset(
+        D(2024, 7, 1),
+        clients=clients(("p", D(2024, 1, 1))),
+        churns=churns(("p", churned)),
+        events=events(("p", D(2024, 1, 5)), ("p", churned + after)),
+    )
+    snaps = [date(2024, 2, 5), date(2024, 3, 4), date(2024, 4, 8), date(2024, 5, 6)]
+    cfg = LabelConfig(source="churns", horizon_days=30, grace_days=30)
+    got = [s for _, s in rows(active_spine(data, snaps, cfg))]
+    assert got == [date(2024, 2, 5)] + ([back_on, date(2024, 5, 6)] if back_on else [])
+
+
 def test_churns_table_return_by_new_term_when_subscriptions_exist():
     data = dataset(
         D(2024, 7, 1),

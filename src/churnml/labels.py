@@ -17,7 +17,8 @@ Churn by ``label.source``
 -------------------------
 - ``churns``: each row of the churns table is a churn at ``churned_at``. A churned client is back (active
   again) at the first subscription term that starts after the churn; without a subscriptions table, at
-  the first event or order (payment with a positive amount) after it. With a subscriptions or payments
+  the first event or order (payment with a positive amount) more than ``grace_days`` after it (activity
+  right after a cancellation is its wind-down: last logins, a data export). With a subscriptions or payments
   table a client is a customer from its first term or order (a lead of the clients table never is);
   without either, from its ``created_at``.
 - ``subscriptions``: terms are merged into **spells**: a term that starts no later than ``grace_days``
@@ -307,7 +308,11 @@ def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 _SECONDS_SPAN = 2**32  # seconds in the key's time part (136 years of data)
 
 
-def _churns_table_changes(dataset: Dataset) -> pl.DataFrame:
+def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The churns table's records as churns, and each one's return: the first term that starts after it,
+    or, without a subscriptions table, the first event or order more than ``cfg.grace_days`` after it
+    (the last logins, a data export or the cancellation flow's own events right after a cancellation
+    are its wind-down, not a return)."""
     table = _required(dataset, Table.CHURNS, "churns")
     churned = (
         table.select(pl.col(Churns.CLIENT_ID), pl.col(Churns.CHURNED_AT).cast(_DT).alias(_AT))
@@ -315,25 +320,31 @@ def _churns_table_changes(dataset: Dataset) -> pl.DataFrame:
         .sort(_AT)
     )
     subs = dataset.get(Table.SUBSCRIPTIONS)
+    wind_down = 0
     if subs is not None:
         starts = subs.select(
             pl.col(Subscriptions.CLIENT_ID), pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")
         )
     elif Table.EVENTS in dataset or Table.PAYMENTS in dataset:
         starts = activity_times(dataset).rename({_AT: "_start"})
+        wind_down = cfg.grace_days
     else:
         starts = pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT})
     starts = starts.unique().sort("_start")
-    # For each churn, the first start strictly after it is the return (if any).
-    back = churned.join_asof(
-        starts,
-        left_on=_AT,
-        right_on="_start",
-        by=CLIENT_ID,
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    ).filter(pl.col("_start").is_not_null())
+    # For each churn, the first start strictly after it (and after its wind-down) is the return (if any).
+    back = (
+        churned.with_columns((pl.col(_AT) + pl.duration(days=wind_down)).alias("_from"))
+        .join_asof(
+            starts,
+            left_on="_from",
+            right_on="_start",
+            by=CLIENT_ID,
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(pl.col("_start").is_not_null())
+    )
     return pl.concat(
         [_churn_rows(churned, pl.col(_AT), 0, dataset.as_of), _return_rows(back, pl.col("_start")).unique()]
     )
@@ -385,7 +396,7 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     elif cfg.source == "inactivity":
         changes = _inactivity_changes(dataset, cfg)
     else:
-        changes = _churns_table_changes(dataset)
+        changes = _churns_table_changes(dataset, cfg)
         # a client of the clients table without a term or an order (a lead, a prospect) is no customer:
         # with a subscriptions or payments table, a client becomes one at its first term or order
         first = first_customer_records(dataset)
@@ -406,7 +417,7 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     changes = status_changes(dataset, cfg)
     if cfg.source == "churns" or dataset.get(Table.CHURNS) is None:
         return changes
-    recorded = _churns_table_changes(dataset)
+    recorded = _churns_table_changes(dataset, cfg)
     if recorded.height == 0:
         return changes
     return pl.concat([changes, recorded]).unique().sort(*_CHANGE_ORDER, nulls_last=True)
