@@ -114,6 +114,12 @@ BAD_CASES = [
         ),
         ["'subscriptions'", "'mrr'", "below 0", "-5"],
     ),
+    (  # an open-ended (evergreen) term: what it means and what to write
+        "a term without an end",
+        "subscriptions",
+        pl.DataFrame({"client_id": ["c1"], "start_date": ["2024-03-01"], "end_date": [None], "mrr": ["5"]}),
+        ["'subscriptions'", "'end_date'", "empty value", "a term without an end", "scheduled end", "churns"],
+    ),
     (
         "end before start",
         "subscriptions",

@@ -53,6 +53,7 @@ __all__ = [
     "dataset_summary",
     "early_renewals_repaired",
     "empty_optional_columns",
+    "empty_value_problem",
     "first_records",
     "implausible_dates",
     "lagging_tables",
@@ -406,6 +407,23 @@ def early_renewals_repaired(frame: pl.DataFrame, share: float) -> tuple[pl.DataF
     return frame.with_columns(moved_start.alias(Subscriptions.START_DATE)), moved
 
 
+# What an empty required cell usually means in an export, and what to write instead.
+_EMPTY_HINTS = {
+    (str(Table.SUBSCRIPTIONS), Subscriptions.END_DATE): (
+        " (a term without an end: an open-ended, evergreen or rolling contract, or the running term of a "
+        "billing export. Write each term's scheduled end, the end of its billing period, e.g. start + 1 "
+        "month for a monthly plan, and each renewal as a new row; without scheduled ends, leave the "
+        "subscriptions table out and label with a churns table: label.source churns)"
+    ),
+}
+
+
+def empty_value_problem(table: str, column: str) -> str:
+    """The problem of an empty cell in a required column, with what it usually means where that is known
+    (an empty ``subscriptions.end_date``: an open-ended term)."""
+    return "empty value in a required column" + _EMPTY_HINTS.get((str(table), column), "")
+
+
 _NOT_ALLOWED = "value not among the allowed"
 
 
@@ -427,7 +445,7 @@ def checked_table(
     for spec in schema.columns:
         col = pl.col(spec.name)
         if spec.required and not spec.nullable:
-            rules.append(("empty value in a required column", spec.name, col.is_null(), [spec.name]))
+            rules.append((empty_value_problem(table, spec.name), spec.name, col.is_null(), [spec.name]))
         if spec.allowed is not None:
             rules.append(
                 (

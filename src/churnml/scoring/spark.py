@@ -36,7 +36,7 @@ from churnml.contract.schemas import (
     Subscriptions,
     Table,
 )
-from churnml.contract.validation import ContractError
+from churnml.contract.validation import ContractError, empty_value_problem
 
 __all__ = [
     "BLOB_SCHEMA",
@@ -157,7 +157,7 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
     for spec in schema.columns:
         col = F.col(spec.name)
         if spec.required and not spec.nullable:
-            rules.append(("empty value in a required column", spec.name, col.isNull(), [spec.name]))
+            rules.append((empty_value_problem(str(table), spec.name), spec.name, col.isNull(), [spec.name]))
         if spec.allowed is not None:
             rules.append(
                 (
