@@ -114,6 +114,29 @@ BAD_CASES = [
         ),
         ["'subscriptions'", "'mrr'", "below 0", "-5"],
     ),
+    (  # a spreadsheet's header: the columns to rename are named
+        "column names in another case",
+        "clients",
+        pl.DataFrame({"Client_ID": ["c1"], "Created At": ["2024-01-01"]}),
+        [
+            "'clients'",
+            "missing required column",
+            "'Client_ID' is 'client_id' written otherwise: rename it",
+            "'Created At' is 'created_at' written otherwise",
+        ],
+    ),
+    (
+        "US dates",
+        "payments",
+        pl.DataFrame({"client_id": ["c1"], "amount": ["5"], "paid_at": ["03/15/2024"]}),
+        ["'payments'", "'paid_at'", "day or month first", "2024-03-15", "03/15/2024"],
+    ),
+    (
+        "amounts with a currency sign",
+        "payments",
+        pl.DataFrame({"client_id": ["c1"], "amount": ["$1,234.50"], "paid_at": ["2024-03-15"]}),
+        ["'payments'", "'amount'", "a currency sign or thousands separators", "$1,234.50"],
+    ),
     (  # an open-ended (evergreen) term: what it means and what to write
         "a term without an end",
         "subscriptions",
@@ -500,3 +523,24 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
     from churnml.contract.validation import data_last
 
     assert data_last(maxima) == last
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "words"),
+    [
+        ("datetime", ["03/15/2024", "15.03.2024 10:00"], "day or month first"),
+        ("datetime", ["2024-03-15", "03/15/2024"], ""),  # not all of that form: no guess
+        ("datetime", ["soon"], ""),
+        ("float", ["€12", "8"], "a currency sign"),
+        ("float", ["1,234"], "thousands separators"),
+        ("float", ["12,50", "-3,1"], "decimal commas"),
+        ("float", ["n/a"], ""),
+        ("float", [None, " "], ""),
+    ],
+)
+def test_unreadable_values_say_what_they_usually_are(kind, values, words):
+    from churnml.contract.schemas import Kind
+    from churnml.contract.validation import unreadable_hint
+
+    got = unreadable_hint(Kind(kind), values)
+    assert (words in got and got != "") if words else got == ""

@@ -250,6 +250,14 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
     bad = spark.createDataFrame([("c1", "soon")], ["client_id", "created_at"])
     with pytest.raises(ContractError, match=r"column 'created_at': cannot read values as datetime .*soon"):
         contract_frame(bad, Table.CLIENTS, None)
+    us = spark.createDataFrame([("c1", "03/15/2024")], ["client_id", "created_at"])
+    with pytest.raises(
+        ContractError, match=r"cannot read values as datetime \(dates written day or month first"
+    ):
+        contract_frame(us, Table.CLIENTS, None)
+    header = spark.createDataFrame([("c1", "2024-03-01")], ["Client_ID", "created_at"])
+    with pytest.raises(ContractError, match="'Client_ID' is 'client_id' written otherwise: rename it"):
+        contract_frame(header, Table.CLIENTS, None)
     late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
     with pytest.raises(ContractError, match="timestamp after the as-of date"):
         contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))

@@ -16,7 +16,8 @@ up to ``max_examples`` offending rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -57,9 +58,11 @@ __all__ = [
     "first_records",
     "implausible_dates",
     "lagging_tables",
+    "missing_columns_problem",
     "renewal_start",
     "table_spans",
     "timestamp_span",
+    "unreadable_hint",
     "with_created_repaired",
 ]
 
@@ -200,6 +203,44 @@ def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[st
     return same
 
 
+def _plain_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def missing_columns_problem(missing: Sequence[str], found: Sequence[str]) -> str:
+    """The problem of a table without some required columns, naming the columns found that differ from
+    a missing one only in case or punctuation (``Client_ID``, ``ClientId`` for ``client_id``)."""
+    near = [(f, m) for m in missing for f in found if _plain_name(f) == _plain_name(m)]
+    rename = "; ".join(f"{f!r} is {m!r} written otherwise: rename it" for f, m in near)
+    return f"missing required column(s) {list(missing)}; found {list(found)}" + (
+        f" ({rename})" if rename else ""
+    )
+
+
+_DAY_MONTH = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}([ T].*)?")
+_MONEY = re.compile(r"[$€£¥]|\d,\d{3}\b|\b(EUR|USD|GBP|CHF)\b")
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+
+
+def unreadable_hint(kind: Kind, values: Sequence[str | None]) -> str:
+    """What values that could not be read as ``kind`` usually are, and what to write instead ("" when
+    nothing is recognised): dates written day or month first (03/15/2024), amounts with a currency sign
+    or thousands separators ($1,234.50), decimal commas (12,50)."""
+    texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
+    if not texts:
+        return ""
+    if kind is Kind.DATETIME and all(_DAY_MONTH.fullmatch(t) for t in texts):
+        return (
+            " (dates written day or month first, such as 03/15/2024: churnml does not guess which comes "
+            "first; write ISO 8601 dates such as 2024-03-15)"
+        )
+    if kind in (Kind.FLOAT, Kind.INT) and any(_MONEY.search(t) for t in texts):
+        return " (a currency sign or thousands separators: write plain numbers such as 1234.50)"
+    if kind in (Kind.FLOAT, Kind.INT) and all(_DECIMAL_COMMA.fullmatch(t) for t in texts):
+        return " (decimal commas: write a decimal point, such as 12.50)"
+    return ""
+
+
 def _checked_shape(frame: pl.DataFrame, schema: TableSchema) -> None:
     """Refuse a frame without columns, without a required column, or without rows."""
     table = str(schema.name)
@@ -207,11 +248,7 @@ def _checked_shape(frame: pl.DataFrame, schema: TableSchema) -> None:
         raise ContractError(table, "has no columns: it is not a table")
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
-        raise ContractError(
-            table,
-            f"missing required column(s) {missing}; found {frame.columns}",
-            column=missing[0],
-        )
+        raise ContractError(table, missing_columns_problem(missing, frame.columns), column=missing[0])
     if frame.height == 0:
         raise ContractError(
             table, "is empty (a header but no rows); remove the file if the table does not apply"
@@ -269,7 +306,7 @@ def _refuse_unreadable(
     )
     examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
     digits = original.filter(bad).cast(pl.String).str.strip_chars().str.contains(r"^-?\d+(\.\d+)?$")
-    hint = ""
+    hint = unreadable_hint(spec.kind, original.filter(bad).cast(pl.String).head(100).to_list())
     if spec.kind is Kind.DATETIME and digits.all():
         numbers = original.filter(bad).cast(pl.Float64, strict=False)
         hint = (

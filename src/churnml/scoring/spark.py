@@ -36,7 +36,12 @@ from churnml.contract.schemas import (
     Subscriptions,
     Table,
 )
-from churnml.contract.validation import ContractError, empty_value_problem
+from churnml.contract.validation import (
+    ContractError,
+    empty_value_problem,
+    missing_columns_problem,
+    unreadable_hint,
+)
 
 __all__ = [
     "BLOB_SCHEMA",
@@ -107,9 +112,7 @@ def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
     schema = CONTRACT[table]
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
-        raise ContractError(
-            str(table), f"missing required column(s) {missing}; found {frame.columns}", missing[0]
-        )
+        raise ContractError(str(table), missing_columns_problem(missing, frame.columns), missing[0])
     types = {f.name: f.dataType for f in frame.schema.fields}
     for spec in schema.columns:
         if spec.kind is Kind.DATETIME and isinstance(types.get(spec.name), T.NumericType):
@@ -145,7 +148,9 @@ def _coercion_error(
     kind = CONTRACT[table].column(name).kind
     shown = both.filter(mask).withColumn(name, F.col(f"_orig_{name}").cast("string"))
     examples = _examples(shown, F.lit(True), [name], max_examples)
-    return ContractError(str(table), f"cannot read values as {kind.value}", name, examples, count)
+    values = examples.get_column(name).to_list() if name in examples.columns else []
+    hint = unreadable_hint(kind, values)
+    return ContractError(str(table), f"cannot read values as {kind.value}{hint}", name, examples, count)
 
 
 def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
