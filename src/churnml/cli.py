@@ -468,9 +468,10 @@ def score(
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 
+        why = f"; {run.drift_note}" if run.drift_note else ""
         console.print(
             "[bold yellow]warning:[/] "
-            + escape(drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi)),
+            + escape(drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why),
             highlight=False,
             soft_wrap=True,
         )

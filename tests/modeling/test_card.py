@@ -133,3 +133,28 @@ def test_the_manifest_records_hindsight(tmp_path) -> None:
     assert written_with_hindsight(tmp_path / "back") is True
     assert written_with_hindsight(tmp_path / "old") is False  # written before manifests said
     assert written_with_hindsight(tmp_path / "missing") is False
+
+
+@pytest.mark.parametrize(
+    ("data_start", "last_snapshot", "expected"),
+    [
+        # 6 months of monthly terms: the 210-day windows were still filling when it learned
+        (
+            "2026-03-03",
+            "2026-08-31",
+            "at most 181 days into the data (2026-03-03 on), before its longest windows (210",
+        ),
+        ("2024-01-01", "2024-07-29", None),  # 210 days into the data: old enough
+        ("2024-01-01", "2025-09-01", None),
+    ],
+)
+def test_a_model_trained_on_young_data_says_why_its_features_drift(
+    data_start, last_snapshot, expected
+) -> None:
+    card = ModelCard(data_window=[data_start, "2026-11-01"], training_window=["2024-01-29", last_snapshot])
+    got = card.young_data_note(210)
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None and expected in got and got.startswith("expected on young data")
+    assert ModelCard().young_data_note(210) is None  # an older card without the windows

@@ -53,6 +53,9 @@ class ScoreRun:
         None  # the model learned outcomes of this list's horizon (ModelCard.hindsight_note)
     )
     zones_note: str | None = None  # most of the list is red (churnml.scoring.standing.crowded_red_note)
+    drift_note: str | None = (
+        None  # why features drift: a model trained on young data (ModelCard.young_data_note)
+    )
 
 
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
@@ -150,9 +153,10 @@ def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hin
 
 
 def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> tuple[str | None, ...]:
-    """What a scored list must say above everything (console warnings, report banners), each None when
-    there is nothing to say: the model was not promoted, it learned outcomes of the list's own horizon,
-    most of the list is red (:func:`churnml.scoring.standing.crowded_red_note`)."""
+    """What a scored list must say (console warnings, report banners), each None when there is nothing to
+    say: the model was not promoted, it learned outcomes of the list's own horizon, most of the list is
+    red (:func:`churnml.scoring.standing.crowded_red_note`), and why features drifted when the model
+    learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
     from churnml.scoring.standing import crowded_red_note
@@ -165,7 +169,10 @@ def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date)
         cfg.score.zones,
         card.training_churn_rate(),
     )
-    return card.unpromoted_note(), card.hindsight_note(day), crowded
+    from churnml.scoring.window import feature_lookback_days
+
+    young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
+    return card.unpromoted_note(), card.hindsight_note(day), crowded, young
 
 
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
@@ -190,6 +197,7 @@ def _report(
     model_note: str | None = None,
     hindsight_note: str | None = None,
     zones_note: str | None = None,
+    drift_note: str | None = None,
 ) -> str:
     """The HTML report of the scored list."""
     from churnml.reporting.report import report_html
@@ -203,6 +211,7 @@ def _report(
         model_note=model_note or "",
         hindsight_note=hindsight_note or "",
         zones_note=zones_note or "",
+        drift_note=drift_note or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),
@@ -401,8 +410,8 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    note, hindsight, crowded = list_notes(result, metadata, cfg, day)
-    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded))
+    note, hindsight, crowded, young = list_notes(result, metadata, cfg, day)
+    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded, young))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -434,4 +443,5 @@ def score(
         note,
         hindsight,
         crowded,
+        young,
     )

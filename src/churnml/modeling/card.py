@@ -67,6 +67,25 @@ class ModelCard:
         labeled, positives = rows.get("labeled"), rows.get("positives")
         return positives / labeled if labeled and positives is not None else None
 
+    def young_data_note(self, look_back_days: int) -> str | None:
+        """Why features drift on young data: the model's last training snapshot came fewer than
+        ``look_back_days`` (the longest feature look-back) after the data's start, so the long windows and
+        baselines were still filling in everything it learned from, and the clients' tenure was shorter,
+        than at a later as-of date. None when its training data was old enough, or the card cannot tell."""
+        if not self.training_window or not self.data_window:
+            return None
+        start = date.fromisoformat(str(self.data_window[0])[:10])
+        last = date.fromisoformat(str(self.training_window[1])[:10])
+        days = (last - start).days
+        if days >= look_back_days:
+            return None
+        return (
+            f"expected on young data: the model learned from snapshots at most {days} days into the data "
+            f"({start} on), before its longest windows ({look_back_days} days) could fill, so long windows, "
+            "trends against the client's own baseline and tenure read differently at this date; retraining "
+            "as the data grows brings them in line"
+        )
+
     def learned_outcomes_until(self) -> date | None:
         """The day up to which the model learned who churned: its last labeled snapshot plus the label
         horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``);

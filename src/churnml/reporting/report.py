@@ -471,6 +471,7 @@ def _drift_html(
     weight: Mapping[str, float],
     labels: Mapping[str, str],
     shown: int = _DRIFT_ROWS,
+    why: str = "",
 ) -> str:
     """The drifted-features warning ("" when nothing drifted): how much of the model they carry, and a
     table of the first ``shown`` in :func:`drift_order` with their PSI and their share of the model's
@@ -507,7 +508,9 @@ def _drift_html(
     return (
         f"<h2 id='drift'>Drifted features ({len(order)})</h2><div class='warn'>These features are "
         "distributed differently among the clients scored today than in the model's training data (PSI "
-        f"above the drift line and above what chance gives for this many clients).{carried}</div>"
+        f"above the drift line and above what chance gives for this many clients).{carried}"
+        + (f" {_e(why[0].upper() + why[1:])}." if why else "")
+        + "</div>"
         "<table><tr><th>feature</th><th>PSI</th><th colspan='2'>share of the model's weight</th></tr>"
         f"{rows}</table>{more}"
     )
@@ -582,6 +585,7 @@ def report_html(
     model_note: str = "",
     hindsight_note: str = "",
     zones_note: str = "",
+    drift_note: str = "",
     top_drivers: int,
     max_clients: int,
     movers: int = 20,
@@ -596,7 +600,8 @@ def report_html(
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
     ``model_note`` says, above everything, that the model was not promoted, and ``hindsight_note`` that
     it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
-    ``zones_note`` that most of the list is red;
+    ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
+    young data);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights)."""
     rule_text = dict(rule_text or {})
@@ -622,7 +627,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
 {f"<div class='warn'><b>Red sets no priority here.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {_portfolio_html(scores, currency)}
-{_drift_html(drifted, drift_weight or {}, feature_labels or {})}
+{_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency)}
 {_movers_html(scores, linked, movers)}
