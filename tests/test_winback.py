@@ -17,6 +17,7 @@ from churnml.reporting.winback import (
     lost_clients,
     return_dates,
     stage_labels,
+    unknown_value_note,
     winback_list,
 )
 
@@ -214,7 +215,21 @@ def test_without_optional_tables_every_row_still_has_stage_reason_decision_and_a
     assert plan.select(
         pl.col("stage", "reason_segment", "decision", "decision_reason", "action").null_count()
     ).row(0) == (0, 0, 0, 0, 0)
-    assert set(plan.get_column("decision")) == {LET_GO, KEEP_IN_TOUCH}  # no value known: below 1.5 x cost
+    # no revenue data: the value is unknown (not 0), so no one is let go for it; the attempts are ranked by
+    # the "bring back first" flag (g1, p1 left recently without complaints), then by how recently they left
+    assert plan.get_column("lifetime_value").null_count() == plan.height
+    decided = dict(plan.select("client_id", "decision").iter_rows())
+    assert decided == {c: ATTEMPT for c in ("g1", "p1", "l1", "t1", "r1", "c1")} | {"m1": KEEP_IN_TOUCH}
+    attempts = plan.filter(pl.col("decision") == ATTEMPT).sort("priority")
+    # left 5, 12 and 61 days ago without complaints (first), then 153, 245 and 306 days ago
+    assert attempts.get_column("client_id").to_list() == ["g1", "p1", "l1", "t1", "r1", "c1"]
+    assert (
+        attempts.get_column("decision_reason")[3] == "lifetime value unknown (no payments or subscriptions)"
+    )
+    assert unknown_value_note(plan).startswith(
+        "no payments or subscriptions in the data: lifetime value is unknown"
+    )
+    assert unknown_value_note(winback_list(DATA, LABEL_CHURNS, CFG, default_margin=0.7)) is None
 
 
 @pytest.mark.parametrize(

@@ -603,7 +603,7 @@ def winback(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import winback as winback_job
-    from churnml.reporting.winback import value_floor_note
+    from churnml.reporting.winback import unknown_value_note, value_floor_note
 
     cfg = config_from(config, set_)
     with console.status("reading the data, planning and measuring win-backs"):
@@ -617,13 +617,14 @@ def winback(
         summary.add_row(
             str(row["priority"] or "-"),
             *[str(row[c]) for c in text_cols],
-            f"{row['lifetime_value']:,.0f}",
+            "unknown" if row["lifetime_value"] is None else f"{row['lifetime_value']:,.0f}",
         )
     out_console.print(summary)
     counts = plan.group_by("decision").len().sort("decision").rows()
     out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
-    if floor := value_floor_note(plan, cfg.winback):
-        console.print(f"[bold yellow]note:[/] {escape(floor)}", highlight=False, soft_wrap=True)
+    for note in (value_floor_note(plan, cfg.winback), unknown_value_note(plan)):
+        if note:
+            console.print(f"[bold yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     for sentence in tests.get_column("sentence").to_list():
         out_console.print(sentence, highlight=False, soft_wrap=True)
 

@@ -60,6 +60,7 @@ __all__ = [
     "lost_clients",
     "return_dates",
     "stage_labels",
+    "unknown_value_note",
     "value_floor_note",
     "winback_list",
     "with_reasons",
@@ -213,9 +214,13 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         lost = lost.join(paid, on=CLIENT_ID, how="left").with_columns(
             pl.col("lifetime_revenue").fill_null(0.0), pl.col("orders_last_year").fill_null(0)
         )
-    else:
+    elif subs is not None:
         lost = lost.with_columns(
             pl.col("_billed").fill_null(0.0).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
+        )
+    else:  # no revenue data at all (an app's users): the value is unknown, not 0
+        lost = lost.with_columns(
+            pl.lit(None, pl.Float64).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
     return lost.drop("_billed").with_columns(
         pl.col("lifetime_revenue").clip(lower_bound=0).round(2),
@@ -253,6 +258,19 @@ def _money(expr: pl.Expr) -> pl.Expr:
     return expr.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
 
 
+def unknown_value_note(plan: pl.DataFrame) -> str | None:
+    """A sentence when no client of the win-back list has a known lifetime value (the data has neither
+    payments nor subscriptions): none is let go for its value, and the attempts are ranked by how
+    recently they left."""
+    if plan.height == 0 or plan.get_column("lifetime_value").null_count() < plan.height:
+        return None
+    return (
+        "no payments or subscriptions in the data: lifetime value is unknown, so no client is let go for "
+        "its value and the attempts are ranked by how recently they left (add payments to weigh them by "
+        "what they brought)"
+    )
+
+
 def value_floor_note(plan: pl.DataFrame, cfg: WinbackConfig, least: int = 10) -> str | None:
     """A sentence when most of the win-back list (half or more, ``least`` clients at least) is let go
     for its lifetime value alone, under ``min_value_ratio`` x ``cost_per_attempt``: the default cost is a
@@ -280,7 +298,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     demanding = (pl.col("tenure_days") < cfg.low_loyalty_days) & (
         pl.col("demands_last_year") >= cfg.high_demands
     )
-    cheap = pl.col("lifetime_value") < floor
+    cheap = (pl.col("lifetime_value") < floor).fill_null(False)  # an unknown value lets no one go
     decision = (
         pl.when(no_attempt)
         .then(pl.lit(KEEP_IN_TOUCH))
@@ -329,9 +347,9 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .when(cheap)
         .then(pl.lit("lifetime value ") + value_text + pl.lit(f" is below {floor_text}"))
         .otherwise(
-            pl.lit("lifetime value ")
-            + value_text
-            + pl.lit(f" is at least {floor_text}")
+            pl.when(pl.col("lifetime_value").is_null())
+            .then(pl.lit("lifetime value unknown (no payments or subscriptions)"))
+            .otherwise(pl.lit("lifetime value ") + value_text + pl.lit(f" is at least {floor_text}"))
             + pl.when(pl.col("_first")).then(pl.lit("; bring back first: ") + firsts).otherwise(pl.lit(""))
         )
     )
@@ -473,10 +491,15 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
 
 
 def _with_priority(lost: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``priority``: 1.. over the attempts, the ``first`` ones first, then by lifetime value."""
+    """Adds ``priority``: 1.. over the attempts, the ``first`` ones first, then by lifetime value, then
+    the most recently gone (the likeliest to come back; all that ranks them when no value is known)."""
     ranked = (
         lost.filter(pl.col("decision") == ATTEMPT)
-        .sort(["first", "lifetime_value", CLIENT_ID], descending=[True, True, False])
+        .sort(
+            ["first", "lifetime_value", "days_since_churn", CLIENT_ID],
+            descending=[True, True, False, False],
+            nulls_last=True,
+        )
         .with_row_index("priority", offset=1)
         .select(CLIENT_ID, pl.col("priority").cast(pl.UInt32))
     )
