@@ -291,6 +291,30 @@ def test_repairs_are_counted_not_silent(tmp_path: Path) -> None:
     assert "browser" not in ds.get(Table.EVENTS).columns
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_allowed_values_in_another_case_are_read_as_the_contracts_and_counted(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A CRM's picklists export capitalised: "Email", "IN"; "Phone" is no case of an allowed channel."""
+    comms = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c2"],
+            "ts": [datetime(2024, 5, 1), datetime(2024, 5, 2), datetime(2024, 5, 3)],
+            "channel": ["Email", "email", "CALL "],
+            "direction": ["IN", "out", "Out"],
+        }
+    )
+    ds = read_dataset(write(tmp_path / fmt, {**good_tables(), "communications": comms}, fmt), CFG)
+    got = ds.get(Table.COMMUNICATIONS).select("channel", "direction").rows()
+    assert got == [("email", "in"), ("email", "out"), ("call", "out")]
+    counts = ds.repairs.counts["communications"]
+    assert counts["channel: values in another letter case read as the contract's"] == 2
+    assert counts["direction: values in another letter case read as the contract's"] == 2
+    bad = comms.with_columns(pl.Series("channel", ["Email", "Phone", "call"]))
+    with pytest.raises(ContractError, match=r"'channel'.*found 'Phone' \(1\)"):
+        read_dataset(write(tmp_path / "bad", {**good_tables(), "communications": bad}), CFG)
+
+
 def test_float_ids_from_spreadsheets_become_plain_strings(tmp_path: Path) -> None:
     tables = good_tables()
     tables["clients"] = pl.DataFrame({"client_id": [1.0, 2.0], "created_at": [date(2024, 1, 1)] * 2})

@@ -258,6 +258,14 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
     header = spark.createDataFrame([("c1", "2024-03-01")], ["Client_ID", "created_at"])
     with pytest.raises(ContractError, match="'Client_ID' is 'client_id' written otherwise: rename it"):
         contract_frame(header, Table.CLIENTS, None)
+    cased = spark.createDataFrame(
+        [("c1", datetime(2024, 5, 1), "Email", "IN"), ("c1", datetime(2024, 5, 2), "call", "Out")],
+        ["client_id", "ts", "channel", "direction"],
+    )
+    got = [
+        (r["channel"], r["direction"]) for r in contract_frame(cased, Table.COMMUNICATIONS, None).collect()
+    ]
+    assert sorted(got) == [("call", "out"), ("email", "in")]  # as on Polars
     late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
     with pytest.raises(ContractError, match="timestamp after the as-of date"):
         contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from rich.table import Table as RichTable
@@ -192,15 +193,29 @@ def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[st
     text, without a value to trim or blank (checked on the distinct values: cheap on repeated ids).
     These are passed through untouched (no copy, no per-row checks)."""
     same = {s.name for s in present if s.kind is not Kind.STR and frame.schema[s.name] == POLARS_TYPE[s.kind]}
-    text = [s.name for s in present if s.kind is Kind.STR and frame.schema[s.name] == pl.String]
+    text = [s for s in present if s.kind is Kind.STR and frame.schema[s.name] == pl.String]
     if text:
-        distinct = frame.select([pl.col(n).unique().implode() for n in text])
-        for name in text:
-            values = distinct.get_column(name).explode()
+        distinct = frame.select([pl.col(s.name).unique().implode() for s in text])
+        for spec in text:
+            values = distinct.get_column(spec.name).explode()
             stripped = values.str.strip_chars()
-            if not ((values != stripped) | (stripped == "")).any():
-                same.add(name)
+            changed = (values != stripped) | (stripped == "")
+            if spec.allowed is not None:
+                changed = changed | _other_case(values, spec.allowed)
+            if not changed.any():
+                same.add(spec.name)
     return same
+
+
+def _other_case(text: pl.Series | pl.Expr, allowed: Sequence[str]) -> Any:
+    """Values that are an allowed value in another letter case ("Email" for "email")."""
+    allowed = list(allowed)
+    return ~text.is_in(allowed) & text.str.to_lowercase().is_in(allowed)
+
+
+def _case_folded(text: pl.Expr, allowed: Sequence[str]) -> pl.Expr:
+    """``text`` with each allowed value written in another case ("Email", "INBOUND"...) in the contract's."""
+    return pl.when(_other_case(text, allowed)).then(text.str.to_lowercase()).otherwise(text)
 
 
 def _plain_name(name: str) -> str:
@@ -272,8 +287,16 @@ def _refuse_numeric_timestamps(
             )
 
 
+def _contract_value(expr: pl.Expr, dtype: pl.DataType, spec: ColumnSpec) -> pl.Expr:
+    """``expr`` in the contract type of ``spec`` (:func:`_as_kind`); for a text column with allowed values,
+    those written in another case in the contract's (:func:`_case_folded`)."""
+    value = _as_kind(expr, dtype, spec.kind)
+    return _case_folded(value, spec.allowed) if spec.kind is Kind.STR and spec.allowed is not None else value
+
+
 def _text_repairs(spec: ColumnSpec, original: pl.Series) -> dict[str, int]:
-    """Cells of a text column that were trimmed or were blank (read as empty)."""
+    """Cells of a text column that were trimmed, were blank (read as empty), or held an allowed value in
+    another case (read in the contract's: "Email" as "email")."""
     counts: dict[str, int] = {}
     if spec.kind is Kind.STR and original.dtype == pl.String:
         trimmed = int(((original != original.str.strip_chars()) & original.is_not_null()).sum())
@@ -282,6 +305,10 @@ def _text_repairs(spec: ColumnSpec, original: pl.Series) -> dict[str, int]:
         blank = int((original.str.strip_chars() == "").sum())
         if blank:
             counts[f"{spec.name}: blank cells read as empty"] = blank
+        if spec.allowed is not None:
+            cased = int(_other_case(original.str.strip_chars(), spec.allowed).fill_null(False).sum())
+            if cased:
+                counts[f"{spec.name}: values in another letter case read as the contract's"] = cased
     return counts
 
 
@@ -344,7 +371,7 @@ def coerced_table(
         [
             pl.col(s.name)
             if s.name in kept
-            else _as_kind(pl.col(s.name), frame.schema[s.name], s.kind).alias(s.name)
+            else _contract_value(pl.col(s.name), frame.schema[s.name], s).alias(s.name)
             for s in present
         ]
     )

@@ -122,8 +122,20 @@ def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
                 "their unit: store them as Parquet timestamps or ISO 8601 text",
                 spec.name,
             )
+
+    def folded(value: Any, allowed: tuple[str, ...] | None) -> Any:
+        """Allowed values written in another case ("Email") in the contract's, as on Polars."""
+        if allowed is None:
+            return value
+        other = ~value.isin(*allowed) & F.lower(value).isin(*allowed)
+        return F.when(other, F.lower(value)).otherwise(value)
+
     cols = [
-        _converted(F.col(s.name), types[s.name], s.kind).alias(s.name)
+        (
+            folded(_converted(F.col(s.name), types[s.name], s.kind), s.allowed)
+            if s.kind is Kind.STR
+            else _converted(F.col(s.name), types[s.name], s.kind)
+        ).alias(s.name)
         if s.name in types
         else F.lit(None).cast(_spark_type(s.kind)).alias(s.name)
         for s in schema.columns
