@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from churnml.jobs.bench import BENCH_HEADING, spliced_markdown
 
 
@@ -30,3 +32,20 @@ def test_an_existing_heading_is_not_repeated() -> None:
     text = spliced_markdown(f"# Benchmarks\n\n{BENCH_HEADING}\n\nintro\n", "table A\n", "raw")
     assert text.count(BENCH_HEADING) == 1
     assert text.endswith("intro\n\n<!-- bench models: raw -->\ntable A\n<!-- /bench models: raw -->\n")
+
+
+def test_bench_models_edits_only_a_markdown_file_it_wrote(tmp_path):
+    from churnml.jobs.bench import checked_bench_file
+    from churnml.jobs.common import UserError
+
+    assert checked_bench_file(tmp_path / "new.md") is None  # created
+    ours = tmp_path / "benchmarks.md"
+    ours.write_text(spliced_markdown(None, "table A\n", "raw"))
+    assert checked_bench_file(ours) == ours.read_text()
+    readme = tmp_path / "README.md"
+    readme.write_text("# My project\n")
+    with pytest.raises(UserError, match="holds no section written by churnml bench models"):
+        checked_bench_file(readme)
+    assert readme.read_text() == "# My project\n"
+    with pytest.raises(UserError, match="is a folder"):
+        checked_bench_file(tmp_path)

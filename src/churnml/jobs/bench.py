@@ -13,15 +13,16 @@ from typing import Any
 from churnml.config import Config, TrainConfig
 from churnml.jobs.common import UserError, config_for, data_folder
 
-__all__ = ["BENCH_HEADING", "bench_models", "spliced_markdown"]
+__all__ = ["BENCH_HEADING", "BENCH_MARKER", "bench_models", "checked_bench_file", "spliced_markdown"]
 
 BENCH_HEADING = "## Models against the usual methods"
+BENCH_MARKER = "<!-- bench models: "  # what every section churnml writes begins with
 
 
 def spliced_markdown(text: str | None, section: str, name: str) -> str:
     """``text`` (the markdown file, None when it does not exist yet) with the section of dataset
     ``name`` replaced between its markers, or appended under :data:`BENCH_HEADING`."""
-    begin, end = f"<!-- bench models: {name} -->", f"<!-- /bench models: {name} -->"
+    begin, end = f"{BENCH_MARKER}{name} -->", f"<!-- /bench models: {name} -->"
     block = f"{begin}\n{section}{end}\n"
     text = text if text is not None else "# Benchmarks\n\n"
     if begin in text and end in text:
@@ -29,6 +30,26 @@ def spliced_markdown(text: str | None, section: str, name: str) -> str:
     if BENCH_HEADING not in text:
         text = text.rstrip("\n") + f"\n\n{BENCH_HEADING}\n\n"
     return text.rstrip("\n") + "\n\n" + block
+
+
+def checked_bench_file(out: Path) -> str | None:
+    """The text of the markdown file ``out`` that ``bench models`` will splice its section into (None: a
+    new file). Refuses a folder, and an existing file that holds no section churnml wrote (a README, the
+    user's own notes): churnml edits only the files it wrote."""
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(
+            f"--out {out} is a folder: give the markdown file to write (e.g. {out / 'benchmarks.md'})"
+        )
+    if not out.is_file():
+        return None
+    text = out.read_text()
+    if BENCH_MARKER not in text:
+        raise UserError(
+            f"--out {out} exists and holds no section written by churnml bench models: churnml only edits "
+            "files it wrote; give a new file (it is created) or one it wrote before"
+        )
+    return text
 
 
 def bench_models(
@@ -55,6 +76,7 @@ def bench_models(
 
     say = progress or (lambda _m: None)
     folder = data_folder(data, cfg)
+    checked_bench_file(out)  # refused before any work
     cfg = config_for(folder, cfg)
     dataset = read_dataset(folder, cfg.data)
     table = labeled_table(dataset, cfg, say)
@@ -78,5 +100,5 @@ def bench_models(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     section = benchmark_markdown(result, title or folder.name, command)
-    write_text_atomic(spliced_markdown(out.read_text() if out.is_file() else None, section, folder.name), out)
+    write_text_atomic(spliced_markdown(checked_bench_file(out), section, folder.name), out)
     return result
