@@ -842,6 +842,22 @@ def test_file_outputs_never_land_in_the_input_dataset(data: Path, command: str) 
     assert snapshot(data) == before
 
 
+def test_features_never_replace_a_file_churnml_did_not_write(data: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.parquet"
+    pl.DataFrame({"x": [1, 2]}).write_parquet(mine)  # the user's own Parquet file
+    before = mine.read_bytes()
+    code, text = invoke("features", "--data", str(data), "--out", str(mine))
+    assert code == 1 and "exists and was not written by churnml" in text
+    assert mine.read_bytes() == before
+    ours = tmp_path / "features.parquet"
+    assert invoke("features", "--data", str(data), "--out", str(ours))[0] == 0
+    assert pl.read_parquet_metadata(ours)["written_by"] == "churnml"
+    assert invoke("features", "--data", str(data), "--out", str(ours))[0] == 0  # its own: replaced
+    legacy = tmp_path / "legacy.parquet"  # a feature table written before the marker
+    pl.read_parquet(ours).write_parquet(legacy)
+    assert invoke("features", "--data", str(data), "--out", str(legacy))[0] == 0
+
+
 def test_an_older_champion_with_a_pickled_calibrator_is_refused_in_one_line(
     tmp_path: Path, scoring_ws: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

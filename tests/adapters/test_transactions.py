@@ -374,3 +374,32 @@ def test_csv_separator_is_read_off_the_header(tmp_path, header, separator):
 
     (tmp_path / "f.csv").write_text(header + "1,2,3\n")
     assert csv_separator(tmp_path / "f.csv") == separator
+
+
+@pytest.mark.parametrize(
+    ("existing", "refused"),
+    [
+        ({}, None),  # a new folder
+        ({"clients.csv": "client_id,created_at\n"}, "clients.csv"),  # the user's dataset: two files per table
+        ({"payments.parquet": "x", "churnml.yaml": "x"}, "churnml.yaml, payments.parquet"),  # not adapt's
+        ({"communications.csv": "x"}, None),  # another table of the user's: kept beside
+        ({"adapt_report.json": "{}", "clients.parquet": "x", "notes.csv": "x"}, None),  # adapt's own folder
+        ({"adapt_report.json": "{}", "events.csv": "x"}, "events.csv"),
+    ],
+)
+def test_adapt_never_replaces_or_contradicts_files_it_did_not_write(tmp_path, existing, refused):
+    log = "order,customer,date,total\n1,c1,2024-01-15,5\n2,c2,2024-01-20,7\n"
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    for name, text in existing.items():
+        (shop / name).write_text(text)
+    result = _adapt(tmp_path, log)
+    if refused is None:
+        assert result.exit_code == 0, result.output
+        assert (shop / "clients.parquet").stat().st_size > 1
+        kept = {n: t for n, t in existing.items() if n not in ("clients.parquet", "adapt_report.json")}
+        assert all((shop / n).read_text() == t for n, t in kept.items())  # the user's files untouched
+    else:
+        assert result.exit_code == 1
+        assert f"holds {refused}, which churnml adapt did not write" in " ".join(result.output.split())
+        assert {p.name: p.read_text() for p in shop.iterdir()} == existing  # nothing touched

@@ -383,9 +383,11 @@ def _atomic(path: Path, write: Any) -> Path:
     return path
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` as Parquet via a temporary file and a rename."""
-    return _atomic(path, lambda tmp: frame.write_parquet(tmp, statistics=False))
+def write_parquet_atomic(frame: pl.DataFrame, path: Path, metadata: Mapping[str, str] | None = None) -> Path:
+    """Write ``frame`` to ``path`` as Parquet via a temporary file and a rename (``metadata``: key-value
+    pairs stored in the file's footer, e.g. who wrote it)."""
+    kv = dict(metadata) if metadata else None
+    return _atomic(path, lambda tmp: frame.write_parquet(tmp, statistics=False, metadata=kv))
 
 
 def write_text_atomic(text: str, path: Path) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 from churnml.jobs.common import Timer, UserError
 
-__all__ = ["adapt_transactions", "csv_separator"]
+__all__ = ["ADAPTED_TABLES", "adapt_transactions", "checked_adapt_folder", "csv_separator"]
 
 
 def csv_separator(path: Path) -> str:
@@ -25,6 +25,36 @@ def csv_separator(path: Path) -> str:
     if "," in header:
         return ","
     return next((sep for sep in OTHER_DELIMITERS if sep in header), ",")
+
+
+# The tables `adapt transactions` writes (one Parquet file each), beside churnml.yaml and adapt_report.json.
+ADAPTED_TABLES = ("clients", "payments", "events")
+
+
+def checked_adapt_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a folder whose files adapt would replace or contradict without
+    having written them: a table adapt writes already there in any format (``clients.csv`` beside a new
+    ``clients.parquet`` would be two files for one table) or its ``churnml.yaml``, in a folder without
+    adapt's ``adapt_report.json``. A folder adapt wrote (it holds its report) is rewritten; the other
+    tables a user added to it (``communications.csv``) stay."""
+    from churnml.contract.io import ADAPT_REPORT
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file: give a folder (new, or one churnml adapt wrote)")
+    if not out.is_dir():
+        return
+    ours = (out / ADAPT_REPORT).is_file()
+    names = {p.name.lower() for p in out.iterdir()}
+    own = {f"{t}.parquet" for t in ADAPTED_TABLES} if ours else set()
+    clashes = sorted(n for n in names if n.split(".")[0] in ADAPTED_TABLES and n not in own)
+    if not ours and "churnml.yaml" in names:
+        clashes = sorted([*clashes, "churnml.yaml"])
+    if clashes:
+        raise UserError(
+            f"--out {out} holds {', '.join(clashes)}, which churnml adapt did not write: it would replace or "
+            "contradict them (one file per table). Give a new or empty folder"
+        )
 
 
 def adapt_transactions(
@@ -45,6 +75,7 @@ def adapt_transactions(
     from churnml.contract.io import ADAPT_REPORT, write_json_atomic, write_tables, write_text_atomic
 
     timer = Timer()
+    checked_adapt_folder(out)  # refused before any work
     try:
         spec = preset_spec(preset, **columns)
     except ValueError as exc:

@@ -34,7 +34,7 @@ def feature_table(
     from churnml.contract.io import read_dataset, write_parquet_atomic
     from churnml.features import build_features
     from churnml.labels import active_spine, snapshot_grid
-    from churnml.scoring.outputs import checked_output_file
+    from churnml.scoring.outputs import MARKER, MARKER_KEY, checked_output_file
 
     tick = done or (lambda _step: None)
     folder = data_folder(data, cfg)
@@ -53,6 +53,6 @@ def feature_table(
         table = build_features(dataset, spine, cfg.features, progress=tick)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    write_parquet_atomic(table, out)
+    write_parquet_atomic(table, out, {MARKER_KEY: MARKER})
     tick("write")
     return table

@@ -49,6 +49,7 @@ __all__ = [
     "formula_safe",
     "formula_safe_csv",
     "is_churnml_output",
+    "is_churnml_parquet",
     "output_lock",
     "parquet_bytes",
     "project_root",
@@ -272,12 +273,31 @@ def checked_output_path(out: Path, protected: Mapping[str, Path], flag: str = "-
     return target
 
 
+def is_churnml_parquet(path: Path) -> bool:
+    """Whether the Parquet file ``path`` was written by churnml: its footer says so (``written_by``), or,
+    written before the marker existed, it is a feature table (``client_id``, ``snapshot`` and
+    ``account_tenure_days`` columns)."""
+    try:
+        if pl.read_parquet_metadata(path).get(MARKER_KEY) == MARKER:
+            return True
+        names = set(pl.read_parquet_schema(path))
+    except Exception:  # not Parquet at all: not ours
+        return False
+    return {"client_id", "snapshot", "account_tenure_days"} <= names
+
+
 def checked_output_file(out: Path, data: Path | None, flag: str = "--out") -> Path:
-    """``out`` when a command may write that one file: not an existing folder, not inside the input
-    dataset (which churnml never writes into). Raises :class:`OutputError`; nothing is touched."""
+    """``out`` when a command may write that one Parquet file: not an existing folder, not an existing
+    file churnml did not write (:func:`is_churnml_parquet`), not inside the input dataset (which churnml
+    never writes into). Raises :class:`OutputError`; nothing is touched."""
     target = Path(out).resolve()
     if target.is_dir():
         raise OutputError(f"{flag} {out} is an existing folder; give a file name")
+    if target.is_file() and not is_churnml_parquet(target):
+        raise OutputError(
+            f"{flag} {out} exists and was not written by churnml, which never replaces a file it did not "
+            "write; give a new file name"
+        )
     if data is not None and _within(target, Path(data).resolve()):
         raise OutputError(
             f"{flag} {out} lies inside the input dataset {Path(data).resolve()}, which churnml never "
