@@ -842,6 +842,31 @@ def test_file_outputs_never_land_in_the_input_dataset(data: Path, command: str) 
     assert snapshot(data) == before
 
 
+@pytest.mark.parametrize(
+    ("folder", "existing"),
+    [("raw", "clients.parquet"), ("raw", "events.csv"), ("truth", "hazard.parquet")],
+)
+def test_generate_never_replaces_a_file_churnml_did_not_write(
+    tmp_path: Path, folder: str, existing: str
+) -> None:
+    raw, truth = tmp_path / "raw", tmp_path / "truth"
+    (tmp_path / folder).mkdir()
+    mine = tmp_path / folder / existing
+    mine.write_text("precious")
+    code, text = invoke(
+        "generate", "--out", str(raw), "--truth-out", str(truth), "--clients", "20", "--months", "3"
+    )
+    assert code == 1 and f"holds {existing}, which churnml did not write" in text
+    assert mine.read_text() == "precious" and sorted(p.name for p in (tmp_path / folder).iterdir()) == [
+        existing
+    ]
+    mine.unlink()
+    args = ("generate", "--out", str(raw), "--truth-out", str(truth), "--clients", "20", "--months", "3")
+    assert invoke(*args)[0] == 0
+    assert invoke(*args)[0] == 0  # its own files: replaced (same arguments, same files)
+    assert pl.read_parquet_metadata(raw / "clients.parquet")["written_by"] == "churnml"
+
+
 def test_features_never_replace_a_file_churnml_did_not_write(data: Path, tmp_path: Path) -> None:
     mine = tmp_path / "mine.parquet"
     pl.DataFrame({"x": [1, 2]}).write_parquet(mine)  # the user's own Parquet file

@@ -174,8 +174,12 @@ def generate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.demo.synth import SynthParams, write_synthetic_dataset
+    from churnml.demo.synth import SynthParams, generated_file_names, write_synthetic_dataset
+    from churnml.scoring.outputs import checked_generated_folder
 
+    names = generated_file_names()
+    checked_generated_folder(out, names["out"])
+    checked_generated_folder(truth_out, names["truth_out"], "--truth-out")
     first_day = parse_date(start, "--start")
     assert first_day is not None
     try:

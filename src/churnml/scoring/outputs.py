@@ -41,6 +41,7 @@ __all__ = [
     "History",
     "OutputError",
     "Scores",
+    "checked_generated_folder",
     "checked_list_of",
     "checked_output_file",
     "checked_output_folder",
@@ -284,6 +285,30 @@ def is_churnml_parquet(path: Path) -> bool:
     except Exception:  # not Parquet at all: not ours
         return False
     return {"client_id", "snapshot", "account_tenure_days"} <= names
+
+
+def checked_generated_folder(folder: Path, names: Iterable[str], flag: str = "--out") -> Path:
+    """``folder`` when ``churnml generate`` may write its files ``names`` there: none of them, nor a file of
+    the same table in another format (``clients.csv`` beside ``clients.parquet``), is there unless churnml
+    wrote it (:func:`is_churnml_parquet`). Raises :class:`OutputError` listing them; nothing is touched."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{flag} {folder} is a file: give a folder")
+    if not folder.is_dir():
+        return folder
+    stems = {n.split(".")[0] for n in names}
+    theirs = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name.split(".")[0] in stems and not (p.name in names and is_churnml_parquet(p))
+    )
+    if theirs:
+        raise OutputError(
+            f"{flag} {folder} holds {', '.join(theirs)}, which churnml did not write (or an older churnml "
+            "wrote without its mark): it never replaces such files. Give a new folder, or remove them "
+            "yourself if they are generated data"
+        )
+    return folder
 
 
 def checked_output_file(out: Path, data: Path | None, flag: str = "--out") -> Path:
