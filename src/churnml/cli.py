@@ -428,6 +428,7 @@ def score(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from churnml.jobs.score import ListNotes
     from churnml.jobs.score import score as score_job
 
     cfg = config_from(config, set_)
@@ -466,13 +467,14 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
-    for note in (run.model_note, run.hindsight_note, run.zones_note):
+    notes = run.notes or ListNotes()
+    for note in notes.warnings():
         if note:
             console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 
-        why = f"; {run.drift_note}" if run.drift_note else ""
+        why = f"; {notes.drift}" if notes.drift else ""
         console.print(
             "[bold yellow]warning:[/] "
             + escape(drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why),

@@ -30,7 +30,21 @@ from churnml.config import Config, FeaturesConfig, config_hash
 from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
-__all__ = ["ScoreRun", "model_record", "score", "scoring_model"]
+__all__ = ["ListNotes", "ScoreRun", "list_notes", "model_record", "score", "scoring_model"]
+
+
+@dataclass(frozen=True)
+class ListNotes:
+    """What a scored list must say besides its rows (console warnings, report banners); None: nothing."""
+
+    model: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
+    hindsight: str | None = None  # it learned outcomes of this list's horizon (ModelCard.hindsight_note)
+    crowded_red: str | None = None  # most of the list is red (churnml.scoring.standing.crowded_red_note)
+    drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
+
+    def warnings(self) -> list[str]:
+        """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
+        return [n for n in (self.model, self.hindsight, self.crowded_red) if n]
 
 
 @dataclass(frozen=True)
@@ -48,14 +62,7 @@ class ScoreRun:
     dark_features: list[str]
     timer: Timer
     reads: Any = None  # churnml.jobs.score_data.EventReads: what was read of the events (None: all)
-    model_note: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
-    hindsight_note: str | None = (
-        None  # the model learned outcomes of this list's horizon (ModelCard.hindsight_note)
-    )
-    zones_note: str | None = None  # most of the list is red (churnml.scoring.standing.crowded_red_note)
-    drift_note: str | None = (
-        None  # why features drift: a model trained on young data (ModelCard.young_data_note)
-    )
+    notes: ListNotes | None = None  # what the list must say (list_notes)
 
 
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
@@ -152,7 +159,7 @@ def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hin
             )
 
 
-def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> tuple[str | None, ...]:
+def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> ListNotes:
     """What a scored list must say (console warnings, report banners), each None when there is nothing to
     say: the model was not promoted, it learned outcomes of the list's own horizon, most of the list is
     red (:func:`churnml.scoring.standing.crowded_red_note`), and why features drifted when the model
@@ -160,6 +167,7 @@ def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date)
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
     from churnml.scoring.standing import crowded_red_note
+    from churnml.scoring.window import feature_lookback_days
 
     card = ModelCard.from_dict(metadata)
     scores = result.scores
@@ -169,10 +177,8 @@ def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date)
         cfg.score.zones,
         card.training_churn_rate(),
     )
-    from churnml.scoring.window import feature_lookback_days
-
     young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
-    return card.unpromoted_note(), card.hindsight_note(day), crowded, young
+    return ListNotes(card.unpromoted_note(), card.hindsight_note(day), crowded, young)
 
 
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
@@ -194,12 +200,9 @@ def _report(
     day: date,
     version: str,
     cfg: Config,
-    model_note: str | None = None,
-    hindsight_note: str | None = None,
-    zones_note: str | None = None,
-    drift_note: str | None = None,
+    notes: ListNotes | None = None,
 ) -> str:
-    """The HTML report of the scored list."""
+    """The HTML report of the scored list (``notes``: its banners)."""
     from churnml.reporting.report import report_html
     from churnml.scoring.rules import rule_descriptions
 
@@ -208,10 +211,10 @@ def _report(
         result.history,
         as_of=day,
         model_version=version,
-        model_note=model_note or "",
-        hindsight_note=hindsight_note or "",
-        zones_note=zones_note or "",
-        drift_note=drift_note or "",
+        model_note=(notes and notes.model) or "",
+        hindsight_note=(notes and notes.hindsight) or "",
+        zones_note=(notes and notes.crowded_red) or "",
+        drift_note=(notes and notes.drift) or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),
@@ -410,8 +413,8 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    note, hindsight, crowded, young = list_notes(result, metadata, cfg, day)
-    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded, young))
+    notes = list_notes(result, metadata, cfg, day)
+    files = _list_files(result, _report(result, day, version, cfg, notes))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -440,8 +443,5 @@ def score(
         dark,
         timer,
         reads,
-        note,
-        hindsight,
-        crowded,
-        young,
+        notes,
     )

@@ -460,8 +460,8 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    note, hindsight, crowded, young = list_notes(result, metadata, cfg, day)
-    files = _list_files(result, _report(result, day, version, cfg, note, hindsight, crowded, young))
+    notes = list_notes(result, metadata, cfg, day)
+    files = _list_files(result, _report(result, day, version, cfg, notes))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "config_hash": chash}
@@ -482,10 +482,7 @@ def score_on_spark(
         [],
         [],
         timer,
-        model_note=note,
-        hindsight_note=hindsight,
-        zones_note=crowded,
-        drift_note=young,
+        notes=notes,
     )
 
 
