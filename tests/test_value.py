@@ -107,6 +107,10 @@ CFG = ValueConfig(tier_a_share=0.2, tier_a_strategic=2, tier_b_share=0.5)
         (list(range(10, 0, -1)), [0] * 9 + [1], ["A", "A", "B", "B", "B", "C", "C", "C", "C", "C"]),
         # ties in lifetime value are broken by client_id.
         ([5, 5, 5, 5, 5], [0] * 5, ["A", "B", "B", "C", "C"]),
+        # no known value (an app's free users): C, whatever the order of the ids; strategic still A
+        ([0, 0, 0, 0, 0], [0, 0, 0, 0, 2], ["C", "C", "C", "C", "A"]),
+        # one paying client among free ones: A; the free ones do not fill B
+        ([0, 0, 40, 0, 0], [0] * 5, ["C", "C", "A", "C", "C"]),
     ],
 )
 def test_value_tiers(ltv: list[float], strategic: list[int], expected: list[str]) -> None:

@@ -19,7 +19,9 @@ Definitions (the figures an account manager sees):
   The margin is ``clients.margin`` or ``value.default_margin``.
 - ``revenue_at_risk`` = ``p`` x ARR: the expected ARR lost within the horizon.
 - ``value_tier``: A = the top ``tier_a_share`` of clients by lifetime value, or strategic at or above
-  ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C.
+  ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C. A
+  client without any known value (0: no payment or term on record, e.g. an app's free users) is C unless
+  strategic: its rank among equals would only be the order of the ids.
 - ``not_worth_keeping`` and ``not_worth_keeping_reason`` (:func:`keep_flags`): letting go is the better
   choice when the client costs more than it brings: constant complaints and discount demands
   (``toxic_tickets`` in ``toxic_days``), a low margin (below ``low_margin``), a high service load
@@ -217,8 +219,9 @@ def value_tiers(
     a_cut = math.ceil(cfg.tier_a_share * n - 1e-9)
     b_cut = max(a_cut, math.ceil(cfg.tier_b_share * n - 1e-9))
     strat = np.asarray(strategic, dtype=float)
-    tiers = np.where(rank <= b_cut, "B", "C").astype(object)
-    tiers[(rank <= a_cut) | (strat >= cfg.tier_a_strategic)] = "A"
+    valued = ltv > 0
+    tiers = np.where((rank <= b_cut) & valued, "B", "C").astype(object)
+    tiers[((rank <= a_cut) & valued) | (strat >= cfg.tier_a_strategic)] = "A"
     return [str(t) for t in tiers]
 
 
