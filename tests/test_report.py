@@ -263,3 +263,21 @@ def test_a_client_that_did_not_move_is_no_mover(changes: list, movers: list[str]
     assert section.startswith(f" ({len(movers)})</h2>")
     assert [r[0] for r in _rows(section)] == movers
     assert ("No client's probability moved by 0.1 points or more." in section) is (not movers)
+
+
+def test_a_portfolio_without_revenue_shows_clients_and_health_not_empty_money_charts() -> None:
+    free = scores_frame().with_columns(pl.lit(0.0).alias("arr"), pl.lit(0.0).alias("revenue_at_risk"))
+    page = report_html(
+        free, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    portfolio = page.split('id="portfolio"')[1].split("<h2")[0]
+    assert "No revenue in the data" in portfolio and "ranked by churn probability" in portfolio
+    assert _rows(portfolio.split("<svg")[0]) == [["red", "1"], ["yellow", "1"], ["green", "1"]]
+    assert "ARR at risk by zone" not in portfolio and "health score distribution" in portfolio
+    assert "No revenue in the data" not in _page()  # a list with revenue keeps its money charts
+
+
+def test_a_list_mostly_in_red_and_a_young_model_say_so() -> None:
+    page = _page(zones_note="3 of 4 clients (75%) are red", drift_note="expected on young data: x")
+    assert "<b>Red sets no priority here.</b> 3 of 4 clients (75%) are red." in page
+    assert "Expected on young data: x." in page.split("id='drift'")[1]

@@ -180,6 +180,23 @@ def _portfolio(scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     return by_zone, chart
 
 
+def _without_revenue_chart(scores: pl.DataFrame, by_zone: pl.DataFrame) -> str:
+    """Clients by zone and the health distribution, side by side: the portfolio's charts when the data
+    holds no revenue (every ARR 0), where the ARR-at-risk charts would be empty axes."""
+    with plt.rc_context({"svg.hashsalt": "churnml", "svg.fonttype": "none"}):
+        fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
+        zones = by_zone.get_column(Scores.ZONE).to_list()
+        axes[0].barh(zones, by_zone.get_column("clients").to_list(), color=[ZONE_COLOURS[z] for z in zones])
+        axes[0].set_title("clients by zone")
+        axes[1].hist(scores.get_column(Scores.HEALTH).to_numpy(), bins=20, range=(0, 100), color="#90a4ae")
+        axes[1].set_title("health score distribution")
+        axes[1].set_xlabel("health (100 = no risk)")
+        for ax in axes:
+            ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        return _svg(fig)
+
+
 def _tier_chart(scores: pl.DataFrame) -> str:
     tiers = ("A", "B", "C")
     with plt.rc_context({"svg.hashsalt": "churnml", "svg.fonttype": "none"}):
@@ -448,11 +465,22 @@ def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit
 
 
 def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
-    """Portfolio section: total ARR and ARR at risk, the table by zone and the two charts."""
-    by_zone, zone_chart = _portfolio(scores)
-    tier_chart = _tier_chart(scores)
+    """Portfolio section: total ARR and ARR at risk, the table by zone and the two charts; without any
+    revenue in the data (every ARR 0), the clients by zone and their health, and that it ranks by risk."""
     total_arr = float(scores.get_column(Scores.ARR).sum())
     at_risk = float(scores.get_column(Scores.REVENUE_AT_RISK).sum())
+    if total_arr == 0 and scores.height:
+        by_zone, _ = _portfolio(scores)
+        rows = "".join(
+            f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td></tr>" for z, n, _, _ in by_zone.iter_rows()
+        )
+        return f"""<h2 id="portfolio">Portfolio</h2>
+<p>No revenue in the data (no payment or subscription term in the last year): ARR and ARR at risk are 0,
+every client's value is unknown (tier C unless strategic), and the list is ranked by churn probability.</p>
+<table><tr><th>zone</th><th>clients</th></tr>{rows}</table>
+{_without_revenue_chart(scores, by_zone)}"""
+    by_zone, zone_chart = _portfolio(scores)
+    tier_chart = _tier_chart(scores)
     zone_rows = "".join(
         f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td><td class='num'>{_money_c(a, currency)}</td>"
         f"<td class='num'>{_money_c(r, currency)}</td></tr>"
