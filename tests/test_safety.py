@@ -564,6 +564,15 @@ def test_integer_epoch_timestamps_are_refused_with_a_hint(
     assert snapshot(folder) == before
 
 
+def test_spreadsheet_serial_dates_are_named_as_such(tmp_path: Path) -> None:
+    folder = tiny_csv_dataset(
+        tmp_path / "raw", events="client_id,ts,event\nc1,45292,login\nc2,45300.5,login\n"
+    )
+    code, text = validate(folder)
+    assert code == 1
+    assert "they look like spreadsheet serial dates (days since 1899-12-30: 45292 is 2024-01-01)" in text
+
+
 def test_epoch_numbers_in_csv_text_get_the_same_hint(tmp_path: Path) -> None:
     folder = tiny_csv_dataset(tmp_path / "raw", events="client_id,ts,event\nc1,1714521600,login\n")
     code, text = validate(folder)

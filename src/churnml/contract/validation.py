@@ -133,6 +133,8 @@ def _epoch_hint(values: pl.Series) -> str:
     typical = values.drop_nulls().abs().median()
     if typical is None:
         return ""
+    if 2e4 <= float(typical) < 8e4:  # 1954 .. 2119 as days since 1899-12-30
+        return ", they look like spreadsheet serial dates (days since 1899-12-30: 45292 is 2024-01-01)"
     for unit, low, high in (
         ("seconds", 1e8, 1e10),
         ("milliseconds", 1e11, 1e13),
