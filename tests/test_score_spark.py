@@ -225,6 +225,8 @@ def test_spark_gives_the_same_history_and_manifest_counts(both) -> None:
 
 
 def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
+    from pyspark.sql import functions as F
+
     from churnml.scoring.spark import checked_spark_references, contract_frame
 
     clients = spark.createDataFrame(
@@ -266,6 +268,12 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
         (r["channel"], r["direction"]) for r in contract_frame(cased, Table.COMMUNICATIONS, None).collect()
     ]
     assert sorted(got) == [("call", "out"), ("email", "in")]  # as on Polars
+    statuses = spark.createDataFrame(
+        [("c1", 5.0, "succeeded"), ("c1", 5.0, "succeeded"), ("c1", 5.0, "void"), ("c1", 5.0, "paid")],
+        ["client_id", "amount", "status"],
+    )
+    with pytest.raises(ContractError, match=r"allowed .*; found 'succeeded' \(2\), 'void' \(1\) \(3 rows\)"):
+        contract_frame(statuses.withColumn("paid_at", F.lit(None).cast("timestamp")), Table.PAYMENTS, None)
     late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
     with pytest.raises(ContractError, match="timestamp after the as-of date"):
         contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))

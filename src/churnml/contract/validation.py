@@ -57,6 +57,7 @@ __all__ = [
     "empty_optional_columns",
     "empty_value_problem",
     "first_records",
+    "found_values_text",
     "implausible_dates",
     "lagging_tables",
     "missing_columns_problem",
@@ -571,8 +572,14 @@ def _values_found(values: pl.Series, shown: int = 8) -> str:
     """``"; found 'succeeded' (7,314), 'void' (12)"``: the distinct offending values, most frequent first,
     so that one error shows every value to map, not the first few rows of one of them."""
     counts = values.cast(pl.String).value_counts(sort=True, name="n")
-    found = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
-    more = f" and {counts.height - shown} more" if counts.height > shown else ""
+    return found_values_text(counts.rows(), shown)
+
+
+def found_values_text(counts: Sequence[tuple[Any, int]], shown: int = 8) -> str:
+    """``"; found 'succeeded' (7,314), 'void' (12)"`` from (value, rows) pairs, most frequent first (every
+    pair: the text says how many more there are beyond ``shown``)."""
+    found = ", ".join(f"{v!r} ({n:,})" for v, n in counts[:shown])
+    more = f" and {len(counts) - shown} more" if len(counts) > shown else ""
     return f"; found {found}{more}"
 
 

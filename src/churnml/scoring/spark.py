@@ -39,6 +39,7 @@ from churnml.contract.schemas import (
 from churnml.contract.validation import (
     ContractError,
     empty_value_problem,
+    found_values_text,
     missing_columns_problem,
     unreadable_hint,
 )
@@ -349,7 +350,13 @@ def repaired_contract_frame(
             raise _coercion_error(both, table, name, mask, int(counts[f"b_{name}"]), max_examples)
     for i, (problem, column, mask, shown) in enumerate(rules):
         if counts[f"r{i}"]:
-            examples = _examples(checked, F.coalesce(mask, F.lit(False)), shown, max_examples)
+            breach = F.coalesce(mask, F.lit(False))
+            examples = _examples(checked, breach, shown, max_examples)
+            if problem.startswith("value not among the allowed"):  # every value to map, as on Polars
+                found = (
+                    checked.filter(breach).groupBy(column).count().orderBy(F.desc("count"), column).collect()
+                )
+                problem += found_values_text([(r[column], int(r["count"])) for r in found])
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
     moved = int(counts["_renewed"] or 0) if renew else 0
     return coerced, ({EARLY_RENEWAL_REPAIR: moved} if moved else {})
