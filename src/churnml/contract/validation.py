@@ -44,6 +44,7 @@ __all__ = [
     "CREATED_REPAIR",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
+    "OVERLAPPING_TERMS",
     "ContractError",
     "TableRepairs",
     "checked_references",
@@ -393,6 +394,14 @@ def coerced_table(
     return converted, TableRepairs(counts)
 
 
+OVERLAPPING_TERMS = (
+    "overlapping terms of one product: a term starts before the client's previous term of the same product "
+    "ends (ARR would count twice; a renewal starts when the last term ends, and one booked a few days early is "
+    "moved there: data.early_renewal_share; an amendment mid-term, such as added seats running to the same "
+    "end, is an add-on: give it a product of its own, or end the earlier term the day it starts)"
+)
+
+
 def _table_rules(
     schema: TableSchema, renewal_share: float = 0.0
 ) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
@@ -423,8 +432,7 @@ def _table_rules(
                 shown,
             ),
             (
-                "overlapping terms of one product: a term starts before the client's previous term of "
-                "the same product ends (ARR would count twice; a renewal starts when the last term ends)",
+                OVERLAPPING_TERMS,
                 start,
                 renewal_start(renewal_share) < earlier_end,
                 shown,

@@ -37,6 +37,7 @@ from churnml.contract.schemas import (
     Table,
 )
 from churnml.contract.validation import (
+    OVERLAPPING_TERMS,
     ContractError,
     empty_value_problem,
     found_values_text,
@@ -242,8 +243,7 @@ def _rules(
         frame = frame.withColumn("_earlier_end", F.max(end).over(earlier))
         rules.append(
             (
-                "overlapping terms of one product: a term starts before the client's previous term of the same "
-                "product ends (ARR would count twice; a renewal starts when the last term ends)",
+                OVERLAPPING_TERMS,
                 start,
                 (F.col(_RENEWAL_START) if _RENEWAL_START in frame.columns else F.col(start))
                 < F.col("_earlier_end"),
