@@ -137,6 +137,18 @@ BAD_CASES = [
         pl.DataFrame({"client_id": ["c1"], "amount": ["$1,234.50"], "paid_at": ["2024-03-15"]}),
         ["'payments'", "'amount'", "a currency sign or thousands separators", "$1,234.50"],
     ),
+    (  # a cancellation recorded with its effective day still ahead
+        "a scheduled cancellation",
+        "churns",
+        pl.DataFrame({"client_id": ["c1"], "churned_at": ["2099-01-31"]}),
+        [
+            "'churns'",
+            "'churned_at'",
+            "timestamp after the as-of date",
+            "cancellation scheduled",
+            "cancellation_request",
+        ],
+    ),
     (  # an open-ended (evergreen) term: what it means and what to write
         "a term without an end",
         "subscriptions",

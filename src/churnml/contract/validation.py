@@ -31,6 +31,7 @@ from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     POLARS_TYPE,
+    Churns,
     Clients,
     ColumnSpec,
     Kind,
@@ -59,6 +60,7 @@ __all__ = [
     "empty_value_problem",
     "first_records",
     "found_values_text",
+    "future_timestamp_problem",
     "implausible_dates",
     "lagging_tables",
     "missing_columns_problem",
@@ -493,6 +495,27 @@ _EMPTY_HINTS = {
 }
 
 
+# What a timestamp after the as-of date usually is in an export, and where it belongs.
+_FUTURE_HINTS = {
+    (str(Table.CHURNS), Churns.CHURNED_AT): (
+        " (a cancellation scheduled for a later day, such as the end of the paid period: a churn is recorded "
+        "on the day it takes effect; its notice belongs in tickets, kind cancellation_request)"
+    ),
+    (str(Table.SUBSCRIPTIONS), Subscriptions.START_DATE): (
+        " (a term booked to start later, such as a renewal signed ahead: export the data on or after that day, "
+        "or set data.as_of, data.future_tolerance_days)"
+    ),
+}
+
+
+def future_timestamp_problem(table: str, column: str, as_of: datetime) -> str:
+    """The problem of a timestamp after the as-of date, with what it usually is where that is known (a
+    ``churns.churned_at`` in the future: a scheduled cancellation)."""
+    return f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}" + _FUTURE_HINTS.get(
+        (str(table), column), ""
+    )
+
+
 def empty_value_problem(table: str, column: str) -> str:
     """The problem of an empty cell in a required column, with what it usually means where that is known
     (an empty ``subscriptions.end_date``: an open-ended term)."""
@@ -556,7 +579,7 @@ def checked_table(
         for column in schema.time_columns:
             rules.append(
                 (
-                    f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}",
+                    future_timestamp_problem(table, column, as_of),
                     column,
                     pl.col(column) > as_of,
                     [column],

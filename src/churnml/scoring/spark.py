@@ -41,6 +41,7 @@ from churnml.contract.validation import (
     ContractError,
     empty_value_problem,
     found_values_text,
+    future_timestamp_problem,
     missing_columns_problem,
     unreadable_hint,
 )
@@ -266,7 +267,7 @@ def _rules(
         for column in schema.time_columns:
             rules.append(
                 (
-                    f"timestamp after the as-of date {limit:%Y-%m-%d %H:%M}",
+                    future_timestamp_problem(str(table), column, limit),
                     column,
                     F.col(column) > F.lit(limit),
                     [column],
