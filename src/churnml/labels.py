@@ -352,10 +352,10 @@ def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
 def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
     """Each client's first sign of being a customer: its first term's start or its first order or invoice
-    (a payment with a positive amount, at its ``issued_at`` or ``paid_at``, the earlier), ``client_id``,
-    ``_at``; one row per client that has one. None when
-    the data has neither a subscriptions nor a payments table: nothing tells a customer from a lead, and
-    with the churns source a client then counts from its ``created_at``."""
+    (a payment with a positive amount, at its ``issued_at`` or ``paid_at``, the earlier). Grain: one row
+    per client that has one; ``client_id``, ``_at``. None when the data has neither a subscriptions nor a
+    payments table: nothing tells a customer from a lead, and with the churns source a client then counts
+    from its ``created_at``."""
     parts = []
     subs = dataset.get(Table.SUBSCRIPTIONS)
     if subs is not None:
