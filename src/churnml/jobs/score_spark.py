@@ -102,7 +102,8 @@ def read_spark_tables(
     text = [p.name for p in files.values() if p.suffix != ".parquet"]
     if text:
         raise UserError(
-            f"the Spark engine reads Parquet only: convert {text} (e.g. churnml adapt) or score with Polars"
+            f"the Spark engine reads Parquet only: write {text} as Parquet beside them (e.g. "
+            "pl.read_csv(path).write_parquet(...), then remove the CSV: one file per table) or score with Polars"
         )
     from churnml.contract.io import as_of_limit
 
