@@ -749,3 +749,46 @@ def test_with_the_churns_source_a_lead_that_never_pays_is_no_customer(data, sinc
     assert rows(customer_since(data, cfg)) == since
     got = active_spine(data, [date(2024, 1, 1), date(2024, 1, 15), date(2024, 2, 5), date(2024, 3, 4)], cfg)
     assert rows(got) == spine
+
+
+@pytest.mark.parametrize(
+    ("mrrs", "expected"),
+    [
+        # 3 clients of 4 only ever on a free plan (or trials that never paid): said
+        (
+            {"a": [0.0, 0.0], "b": [0.0], "c": [0.0], "d": [0.0, 49.0]},
+            "3 of the 4 clients with terms have only terms with mrr 0",
+        ),
+        ({"a": [10.0], "b": [20.0], "c": [0.0, 30.0], "d": [5.0]}, None),  # every client paid at some point
+        (
+            {
+                "a": [0.0],
+                "b": [10.0],
+                "c": [20.0],
+                "d": [30.0],
+                "e": [40.0],
+                "f": [5.0],
+                "g": [6.0],
+                "h": [7.0],
+                "i": [8.0],
+                "j": [9.0],
+                "k": [1.0],
+            },
+            None,
+        ),  # 1 of 11: under a tenth
+    ],
+)
+def test_many_clients_with_only_free_terms_are_named(mrrs, expected):
+    from churnml.labels import free_terms_note
+
+    rows = [
+        (c, D(2024, 1, 1) + timedelta(days=30 * i), m) for c, ms in mrrs.items() for i, m in enumerate(ms)
+    ]
+    subs = pl.DataFrame(
+        rows, schema={"client_id": pl.String, "start_date": DT, "mrr": pl.Float64}, orient="row"
+    )
+    note = free_terms_note(subs, least=3)
+    if expected is None:
+        assert note is None
+    else:
+        assert note is not None and expected in note and "leave their terms out" in note

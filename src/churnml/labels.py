@@ -92,6 +92,7 @@ __all__ = [
     "customer_since",
     "first_customer_records",
     "fitting_horizon",
+    "free_terms_note",
     "label_lag_days",
     "labeled_spine",
     "membership_changes",
@@ -617,6 +618,23 @@ def unrenewed_terms_note(
         "row); an end_date that says when the subscription ended holds the future, and the model would read "
         "every churn in advance. Give one row per billing period or contract term, and the cancellations in "
         "churns"
+    )
+
+
+def free_terms_note(subscriptions: pl.DataFrame, least: int = 20, share: float = 0.1) -> str | None:
+    """A note when many clients (``least`` or more, and ``share`` or more of the clients with terms) have
+    only terms with ``mrr`` 0: a free plan, or trials that never paid. With the subscriptions label each is
+    a customer who churns when its last free term ends, which is trial conversion rather than churn if
+    they are trials. None otherwise."""
+    per_client = subscriptions.group_by(CLIENT_ID).agg((pl.col(Subscriptions.MRR) > 0).any().alias("_paid"))
+    free = per_client.filter(~pl.col("_paid")).height
+    if free < least or free < share * per_client.height:
+        return None
+    return (
+        f"subscriptions: {free:,} of the {per_client.height:,} clients with terms have only terms with mrr 0 (a "
+        "free plan, or trials that never paid): each is a customer that churns when its last free term ends. "
+        "If they are trials, leave their terms out: a trial that converts becomes a customer with its first "
+        "paid term, and churn then means a paying customer leaving"
     )
 
 
