@@ -397,11 +397,14 @@ SPECS: tuple[SpecPattern, ...] = (
         "amount",
         "time in the product in the last {w} days",
     ),
+    # Direction 0 (not a monotone constraint): breadth is engagement where every event is a feature used,
+    # but logs also hold errors, help pages, ads and cancellation pages, whose kinds rise before a churn.
+    # On three simulated app logs the constraint cost 0.04-0.07 PR-AUC; on the demo 0.3572 without, 0.3565 with.
     spec(
         "usage_event_kinds_{w}d",
         FAMILY,
         "event kinds",
-        -1,
+        0,
         "breadth",
         "{value:.0f} different product features used in the last {w} days",
     ),
