@@ -43,6 +43,12 @@ app.add_typer(bench_app, name="bench")
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out_console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
 
+
+def flagged(label: str, text: str, style: str = "bold yellow") -> None:
+    """``label: text`` on stderr, the label styled and the text printed as it is (it holds data)."""
+    console.print(f"[{style}]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 # Shared option types: every command spells them the same way.
 DataOpt = Annotated[
     Path | None, typer.Option("--data", help="Input dataset folder, one file per table (default: data/raw).")
@@ -86,7 +92,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except _expected_errors() as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            flagged("error", str(exc), "bold red")
             raise typer.Exit(1) from None
 
     return wrapper
@@ -452,35 +458,27 @@ def score(
     result, manifest, day, folder = run.result, run.manifest, run.day, run.folder
     lagging, empty, dark = run.lagging, run.empty_columns, run.dark_features
     for table, lag in lagging.items():
-        console.print(
-            f"[bold yellow]warning:[/] table '{table}' ends {lag} days before the as-of date {day} "
+        flagged(
+            "warning",
+            f"table '{table}' ends {lag} days before the as-of date {day} "
             f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
             "refresh its export (recorded in manifest.json, data.lagging_tables)",
-            highlight=False,
-            soft_wrap=True,
         )
     if dark:
-        console.print(
-            f"[bold yellow]warning:[/] optional column(s) {', '.join(empty)} hold no value in this data; "
+        flagged(
+            "warning",
+            f"optional column(s) {', '.join(empty)} hold no value in this data; "
             f"{len(dark)} features the model learned from are missing for every client and move the "
             f"scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}",
-            highlight=False,
-            soft_wrap=True,
         )
     notes = run.notes or ListNotes()
     for note in notes.warnings():
-        if note:
-            console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        flagged("warning", note)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 
         why = f"; {notes.drift}" if notes.drift else ""
-        console.print(
-            "[bold yellow]warning:[/] "
-            + escape(drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why),
-            highlight=False,
-            soft_wrap=True,
-        )
+        flagged("warning", drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why)
     zones = manifest["zones"]
     out_console.print(
         f"{'wrote' if run.changed else 'unchanged (same list already there)'} {folder}: "
@@ -630,7 +628,7 @@ def winback(
     out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
     for note in (value_floor_note(plan, cfg.winback), unknown_value_note(plan)):
         if note:
-            console.print(f"[bold yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+            flagged("note", note)
     for sentence in tests.get_column("sentence").to_list():
         out_console.print(sentence, highlight=False, soft_wrap=True)
 
@@ -758,11 +756,7 @@ def postmortem(
     if run.hindsight:
         from churnml.reporting.postmortem import hindsight_warning
 
-        console.print(
-            f"[bold yellow]warning:[/] {hindsight_warning(run.hindsight, run.lists)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        flagged("warning", hindsight_warning(run.hindsight, run.lists))
     out_console.print(f"-> {folder}/postmortem.csv, by_reason.csv, by_family.csv, postmortem.html")
 
 

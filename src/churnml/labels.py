@@ -378,8 +378,11 @@ def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
 
 def _customer_from_creation(dataset: Dataset, cfg: LabelConfig) -> bool:
     """Whether a client counts as a customer from its ``created_at`` (the churns source on data without
-    terms or orders); otherwise from its first term, order or activity (:func:`status_changes`)."""
-    return cfg.source == "churns" and first_customer_records(dataset) is None
+    terms or orders: :func:`first_customer_records` has none); otherwise from its first term, order or
+    activity (:func:`status_changes`)."""
+    return cfg.source == "churns" and all(
+        dataset.get(t) is None for t in (Table.SUBSCRIPTIONS, Table.PAYMENTS)
+    )
 
 
 def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:

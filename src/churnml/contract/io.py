@@ -48,6 +48,7 @@ __all__ = [
     "ADAPT_REPORT",
     "OTHER_DELIMITERS",
     "as_of_limit",
+    "contract_table",
     "csv_layout",
     "dataset_files",
     "file_checksum",
@@ -258,13 +259,21 @@ def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[p
     """One table's raw rows coerced, checked (nothing after the as-of limit) and compacted, and what
     was repaired (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract."""
     coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
-    checked = checked_table(
-        coerced, CONTRACT[table], as_of_limit(cfg), cfg.max_examples, cfg.early_renewal_share
-    )
-    del coerced
+    frame, counts = contract_table(coerced, table, cfg, as_of_limit(cfg))
+    return frame, {**fixed.counts, **counts}
+
+
+def contract_table(
+    coerced: pl.DataFrame, table: Table, cfg: DataConfig, limit: datetime
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """A coerced table (:func:`churnml.contract.validation.coerced_table`) checked (nothing after
+    ``limit``), repaired (:func:`repaired_renewals`) and compacted, and what was repaired or found
+    implausible (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract. What
+    the whole read and each training batch do to every table."""
+    checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share)
     checked, renewals = repaired_renewals(checked, table, cfg)
     frame = compact_table(checked, CONTRACT[table])
-    return frame, {**fixed.counts, **renewals, **implausible_dates(frame, CONTRACT[table])}
+    return frame, {**renewals, **implausible_dates(frame, CONTRACT[table])}
 
 
 def repaired_renewals(

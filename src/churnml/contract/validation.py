@@ -45,6 +45,7 @@ __all__ = [
     "CREATED_REPAIR",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
+    "NOT_ALLOWED",
     "OVERLAPPING_TERMS",
     "ContractError",
     "TableRepairs",
@@ -522,7 +523,7 @@ def empty_value_problem(table: str, column: str) -> str:
     return "empty value in a required column" + _EMPTY_HINTS.get((str(table), column), "")
 
 
-_NOT_ALLOWED = "value not among the allowed"
+NOT_ALLOWED = "value not among the allowed"  # how the allowed-values problem begins (Polars, Spark)
 
 
 def checked_table(
@@ -547,7 +548,7 @@ def checked_table(
         if spec.allowed is not None:
             rules.append(
                 (
-                    f"{_NOT_ALLOWED} {list(spec.allowed)}",
+                    f"{NOT_ALLOWED} {list(spec.allowed)}",
                     spec.name,
                     col.is_not_null() & ~col.is_in(list(spec.allowed)),
                     [spec.name],
@@ -591,7 +592,7 @@ def checked_table(
     counts = frame.select([mask.sum().alias(f"r{i}") for i, (_, _, mask, _) in enumerate(rules)]).row(0)
     for (problem, column, mask, cols), count in zip(rules, counts, strict=True):
         if count:
-            if problem.startswith(_NOT_ALLOWED) and column is not None:
+            if problem.startswith(NOT_ALLOWED) and column is not None:
                 problem += _values_found(frame.filter(mask).get_column(column))
             raise ContractError(
                 table, problem, column, _examples(frame, mask, cols, max_examples), count=count

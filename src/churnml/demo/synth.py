@@ -94,6 +94,7 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.scoring.outputs import MARKER, MARKER_KEY
 
 __all__ = [
     "CHUNK_CLIENTS",
@@ -1851,9 +1852,6 @@ def _contract_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in CONTRACT[table].columns])
 
 
-WRITTEN_BY = {"written_by": "churnml"}  # Parquet footer key of the files churnml writes (scoring.outputs)
-
-
 def generated_file_names() -> dict[str, tuple[str, ...]]:
     """The files :func:`write_synthetic_dataset` writes: ``{"out": table files, "truth_out": truth files}``."""
     return {
@@ -1896,7 +1894,9 @@ def write_synthetic_dataset(
                 schema = targets[name][1]
                 arrow = frame.to_arrow()
                 arrow = arrow.cast(schema) if schema is not None else arrow.cast(_plain_schema(arrow.schema))
-                arrow = arrow.replace_schema_metadata(WRITTEN_BY)  # so that churnml knows its own files
+                arrow = arrow.replace_schema_metadata(
+                    {MARKER_KEY: MARKER}
+                )  # so that churnml knows its own files
                 if name not in writers:
                     writers[name] = pq.ParquetWriter(tmp[name], arrow.schema, **_writer_options(arrow.schema))
                 if arrow.num_rows:

@@ -144,13 +144,10 @@ def _read_batch(
     files: dict[Table, Path], cfg: DataConfig, parts: int, part: int, split: dict[Table, Path] | None = None
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
     """One batch's validated tables (what :func:`read_dataset` does, on the batch's rows only)."""
-    from churnml.contract.io import as_of_limit, read_table, repaired_renewals
+    from churnml.contract.io import as_of_limit, contract_table, read_table
     from churnml.contract.validation import (
         checked_references,
-        checked_table,
         coerced_table,
-        compact_table,
-        implausible_dates,
         with_created_repaired,
     )
 
@@ -174,12 +171,9 @@ def _read_batch(
             coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples)
             fixed = dict(repaired.counts)
         del raw
-        checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share)
+        tables[table], found = contract_table(coerced, table, cfg, limit)
         del coerced
-        checked, renewals = repaired_renewals(checked, table, cfg)
-        tables[table] = compact_table(checked, CONTRACT[table])
-        fixed = {**fixed, **renewals}
-        counts = {**skipped, **fixed, **implausible_dates(tables[table], CONTRACT[table])}
+        counts = {**skipped, **fixed, **found}
         if counts:
             repairs[str(table)] = counts
     checked_references(tables, cfg.max_examples)

@@ -133,27 +133,19 @@ def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hin
     is what it predicts; the feature settings, e.g. the event names a column counts, are what its columns
     mean). ``hint``: :func:`config_hint`."""
     from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import (
-        FEATURE_SETTINGS_IGNORED,
-        features_mismatches,
-        label_mismatches,
-        settings_mismatches,
-    )
+    from churnml.modeling.export import FEATURE_SETTINGS_IGNORED, mismatch_texts, settings_mismatches
 
     card = ModelCard.from_dict(metadata)
-    label, features = cfg.label.model_dump(mode="json"), cfg.features.model_dump(mode="json")
-    for what, mismatches, wrong in (
-        ("label", label_mismatches(card.label, label), settings_mismatches("label", card.label, label)),
-        (
-            "feature",
-            features_mismatches(card.features_config, features),
-            settings_mismatches("features", card.features_config, features, FEATURE_SETTINGS_IGNORED),
-        ),
+    for what, section, trained, ignored in (
+        ("label", "label", card.label, ()),
+        ("feature", "features", card.features_config, FEATURE_SETTINGS_IGNORED),
     ):
-        if mismatches:
-            flags = " ".join(_set_flag(name, value) for name, value in wrong.items())
+        scoring = getattr(cfg, section).model_dump(mode="json")
+        wrong = settings_mismatches(section, trained, scoring, ignored)
+        if wrong:
+            flags = " ".join(_set_flag(name, model) for name, (model, _) in wrong.items())
             raise UserError(
-                f"the model ({source}) was trained for other {what} settings: {'; '.join(mismatches)}. "
+                f"the model ({source}) was trained for other {what} settings: {'; '.join(mismatch_texts(wrong))}. "
                 f"The {what} settings are part of the model: score with the settings it was trained with "
                 f"({flags}, or the config it was trained with), or train a model for the new ones{hint}"
             )
@@ -206,15 +198,16 @@ def _report(
     from churnml.reporting.report import report_html
     from churnml.scoring.rules import rule_descriptions
 
+    banners = notes or ListNotes()
     return report_html(
         result.scores,
         result.history,
         as_of=day,
         model_version=version,
-        model_note=(notes and notes.model) or "",
-        hindsight_note=(notes and notes.hindsight) or "",
-        zones_note=(notes and notes.crowded_red) or "",
-        drift_note=(notes and notes.drift) or "",
+        model_note=banners.model or "",
+        hindsight_note=banners.hindsight or "",
+        zones_note=banners.crowded_red or "",
+        drift_note=banners.drift or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),

@@ -56,6 +56,7 @@ __all__ = [
     "holds_model_of",
     "label_mismatches",
     "load_exported",
+    "mismatch_texts",
     "population_stability",
     "settings_mismatches",
 ]
@@ -419,26 +420,28 @@ def settings_mismatches(
     trained: Mapping[str, Any] | None,
     scoring: Mapping[str, Any],
     ignored: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """``{"<section>.<key>": trained value}`` for every setting of ``section`` recorded with a model that
-    differs from the scoring run's (keys in ``ignored`` left out); empty when they agree or the model
-    recorded none (an older model, or a key added since)."""
+) -> dict[str, tuple[Any, Any]]:
+    """``{"<section>.<key>": (the model's value, the scoring run's)}`` for every setting of ``section``
+    recorded with a model that differs from the scoring run's (keys in ``ignored`` left out); empty when
+    they agree or the model recorded none (an older model, or a key added since)."""
     if not isinstance(trained, Mapping):
         return {}
     return {
-        f"{section}.{key}": trained[key]
+        f"{section}.{key}": (trained[key], scoring[key])
         for key in sorted(trained)
         if key in scoring and key not in ignored and trained[key] != scoring[key]
     }
 
 
+def mismatch_texts(mismatches: Mapping[str, tuple[Any, Any]]) -> list[str]:
+    """``<section>.<key>: model <a>, config <b>`` for each of :func:`settings_mismatches`."""
+    return [f"{name}: model {model!r}, config {config!r}" for name, (model, config) in mismatches.items()]
+
+
 def label_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
     """``label.<key>: model <a>, config <b>`` for every label setting recorded with a model (metadata key
     ``label``) that differs from the scoring run's; empty when they agree or the model recorded none."""
-    return [
-        f"{name}: model {value!r}, config {scoring[name.split('.', 1)[1]]!r}"
-        for name, value in settings_mismatches("label", trained, scoring).items()
-    ]
+    return mismatch_texts(settings_mismatches("label", trained, scoring))
 
 
 # Feature settings that do not change a feature's value (only where it is computed).
@@ -449,7 +452,4 @@ def features_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str,
     """``features.<key>: model <a>, config <b>`` for every feature setting recorded with a model (metadata
     key ``features_config``) that differs from the scoring run's, but the engine: the same column
     computed with other event names or windows means something else to the model."""
-    return [
-        f"{name}: model {value!r}, config {scoring[name.split('.', 1)[1]]!r}"
-        for name, value in settings_mismatches("features", trained, scoring, FEATURE_SETTINGS_IGNORED).items()
-    ]
+    return mismatch_texts(settings_mismatches("features", trained, scoring, FEATURE_SETTINGS_IGNORED))

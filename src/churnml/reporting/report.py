@@ -25,8 +25,9 @@ the zone thresholds drawn in.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import matplotlib
 
@@ -152,8 +153,10 @@ def _compact(x: float, _pos: object = None) -> str:
 _MONEY_AXIS = FuncFormatter(_compact)
 
 
-def _portfolio(scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    by_zone = (
+def _zone_totals(scores: pl.DataFrame) -> pl.DataFrame:
+    """One row per zone (red, yellow, green, in that order, empty ones too): ``clients``, ``arr``,
+    ``at_risk``."""
+    return (
         scores.group_by(Scores.ZONE)
         .agg(
             pl.len().alias("clients"),
@@ -164,43 +167,64 @@ def _portfolio(scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         .select(Scores.ZONE, "clients", "arr", "at_risk")
         .fill_null(0)
     )
-    with plt.rc_context({"svg.hashsalt": "churnml", "svg.fonttype": "none"}):
-        fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
-        zones = by_zone.get_column(Scores.ZONE).to_list()
-        colours = [ZONE_COLOURS[z] for z in zones]
-        axes[0].barh(zones, by_zone.get_column("clients").to_list(), color=colours)
-        axes[0].set_title("clients by zone")
-        axes[1].barh(zones, by_zone.get_column("at_risk").to_list(), color=colours)
-        axes[1].set_title("ARR at risk by zone")
-        axes[1].xaxis.set_major_formatter(_MONEY_AXIS)
-        for ax in axes:
-            ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        chart = _svg(fig)
-    return by_zone, chart
 
 
-def _without_revenue_chart(scores: pl.DataFrame, by_zone: pl.DataFrame) -> str:
-    """Clients by zone and the health distribution, side by side: the portfolio's charts when the data
-    holds no revenue (every ARR 0), where the ARR-at-risk charts would be empty axes."""
+def _chart_pair(left: Callable[[Any], None], right: Callable[[Any], None]) -> str:
+    """Two charts side by side as one SVG: ``left`` and ``right`` draw on their axes."""
     with plt.rc_context({"svg.hashsalt": "churnml", "svg.fonttype": "none"}):
         fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
-        zones = by_zone.get_column(Scores.ZONE).to_list()
-        axes[0].barh(zones, by_zone.get_column("clients").to_list(), color=[ZONE_COLOURS[z] for z in zones])
-        axes[0].set_title("clients by zone")
-        axes[1].hist(scores.get_column(Scores.HEALTH).to_numpy(), bins=20, range=(0, 100), color="#90a4ae")
-        axes[1].set_title("health score distribution")
-        axes[1].set_xlabel("health (100 = no risk)")
+        left(axes[0])
+        right(axes[1])
         for ax in axes:
             ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         return _svg(fig)
 
 
+def _zone_bars(by_zone: pl.DataFrame, column: str, title: str) -> Callable[[Any], None]:
+    """Draws ``column`` of :func:`_zone_totals` as one bar per zone, in the zones' colours."""
+
+    def draw(ax: Any) -> None:
+        zones = by_zone.get_column(Scores.ZONE).to_list()
+        ax.barh(zones, by_zone.get_column(column).to_list(), color=[ZONE_COLOURS[z] for z in zones])
+        ax.set_title(title)
+
+    return draw
+
+
+def _health_histogram(scores: pl.DataFrame) -> Callable[[Any], None]:
+    """Draws the health scores' distribution (20 bins over 0..100)."""
+
+    def draw(ax: Any) -> None:
+        ax.hist(scores.get_column(Scores.HEALTH).to_numpy(), bins=20, range=(0, 100), color="#90a4ae")
+        ax.set_title("health score distribution")
+        ax.set_xlabel("health (100 = no risk)")
+
+    return draw
+
+
+def _zone_chart(by_zone: pl.DataFrame) -> str:
+    """Clients by zone and ARR at risk by zone."""
+    at_risk = _zone_bars(by_zone, "at_risk", "ARR at risk by zone")
+
+    def money(ax: Any) -> None:
+        at_risk(ax)
+        ax.xaxis.set_major_formatter(_MONEY_AXIS)
+
+    return _chart_pair(_zone_bars(by_zone, "clients", "clients by zone"), money)
+
+
+def _without_revenue_chart(scores: pl.DataFrame, by_zone: pl.DataFrame) -> str:
+    """Clients by zone and the health distribution, side by side: the portfolio's charts when the data
+    holds no revenue (every ARR 0), where the ARR-at-risk charts would be empty axes."""
+    return _chart_pair(_zone_bars(by_zone, "clients", "clients by zone"), _health_histogram(scores))
+
+
 def _tier_chart(scores: pl.DataFrame) -> str:
+    """ARR at risk by value tier (stacked by zone) and the health distribution."""
     tiers = ("A", "B", "C")
-    with plt.rc_context({"svg.hashsalt": "churnml", "svg.fonttype": "none"}):
-        fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
+
+    def by_tier(ax: Any) -> None:
         left = [0.0, 0.0, 0.0]
         for zone in ("green", "yellow", "red"):
             sub = scores.filter(pl.col(Scores.ZONE) == zone)
@@ -208,21 +232,15 @@ def _tier_chart(scores: pl.DataFrame) -> str:
                 float(sub.filter(pl.col(Scores.VALUE_TIER) == t).get_column(Scores.REVENUE_AT_RISK).sum())
                 for t in tiers
             ]
-            axes[0].barh(tiers, vals, left=left, color=ZONE_COLOURS[zone], label=zone)
+            ax.barh(tiers, vals, left=left, color=ZONE_COLOURS[zone], label=zone)
             left = [a + b for a, b in zip(left, vals, strict=True)]
-        axes[0].set_title("ARR at risk by value tier")
-        axes[0].xaxis.set_major_formatter(_MONEY_AXIS)
-        axes[0].invert_yaxis()
+        ax.set_title("ARR at risk by value tier")
+        ax.xaxis.set_major_formatter(_MONEY_AXIS)
+        ax.invert_yaxis()
         # below the bars in one row: inside the axes the legend sat on the first tier's bar
-        axes[0].legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
-        health = scores.get_column(Scores.HEALTH).to_numpy()
-        axes[1].hist(health, bins=20, range=(0, 100), color="#90a4ae")
-        axes[1].set_title("health score distribution")
-        axes[1].set_xlabel("health (100 = no risk)")
-        for ax in axes:
-            ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        return _svg(fig)
+        ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
+
+    return _chart_pair(by_tier, _health_histogram(scores))
 
 
 def _count(n: object, noun: str) -> str:
@@ -469,8 +487,8 @@ def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
     revenue in the data (every ARR 0), the clients by zone and their health, and that it ranks by risk."""
     total_arr = float(scores.get_column(Scores.ARR).sum())
     at_risk = float(scores.get_column(Scores.REVENUE_AT_RISK).sum())
+    by_zone = _zone_totals(scores)
     if total_arr == 0 and scores.height:
-        by_zone, _ = _portfolio(scores)
         rows = "".join(
             f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td></tr>" for z, n, _, _ in by_zone.iter_rows()
         )
@@ -479,8 +497,7 @@ def _portfolio_html(scores: pl.DataFrame, currency: str) -> str:
 every client's value is unknown (tier C unless strategic), and the list is ranked by churn probability.</p>
 <table><tr><th>zone</th><th>clients</th></tr>{rows}</table>
 {_without_revenue_chart(scores, by_zone)}"""
-    by_zone, zone_chart = _portfolio(scores)
-    tier_chart = _tier_chart(scores)
+    zone_chart, tier_chart = _zone_chart(by_zone), _tier_chart(scores)
     zone_rows = "".join(
         f"<tr><td>{_zone(z)}</td><td class='num'>{n}</td><td class='num'>{_money_c(a, currency)}</td>"
         f"<td class='num'>{_money_c(r, currency)}</td></tr>"

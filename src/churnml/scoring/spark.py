@@ -37,6 +37,7 @@ from churnml.contract.schemas import (
     Table,
 )
 from churnml.contract.validation import (
+    NOT_ALLOWED,
     OVERLAPPING_TERMS,
     ContractError,
     empty_value_problem,
@@ -181,7 +182,7 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
         if spec.allowed is not None:
             rules.append(
                 (
-                    f"value not among the allowed {list(spec.allowed)}",
+                    f"{NOT_ALLOWED} {list(spec.allowed)}",
                     spec.name,
                     col.isNotNull() & ~col.isin(*spec.allowed),
                     [spec.name],
@@ -353,7 +354,7 @@ def repaired_contract_frame(
         if counts[f"r{i}"]:
             breach = F.coalesce(mask, F.lit(False))
             examples = _examples(checked, breach, shown, max_examples)
-            if problem.startswith("value not among the allowed"):  # every value to map, as on Polars
+            if problem.startswith(NOT_ALLOWED):  # every value to map, as on Polars
                 found = (
                     checked.filter(breach).groupBy(column).count().orderBy(F.desc("count"), column).collect()
                 )
