@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from churnml.cli import app
+from churnml.cli import app, at_risk_text
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
 from churnml.contract.dataset import Dataset
 from churnml.contract.io import write_tables
@@ -742,3 +742,17 @@ def test_drift_warning_puts_what_the_model_leans_on_first(weight: dict, expected
     assert drift_warning(drifted, weight, 0.25, shown=2) == expected
     by_weight = ["a", "c", "b"] if weight.get("c") else ["a", "b", "c"]  # then by PSI
     assert drift_order(drifted, weight) == (by_weight if weight else ["b", "a", "c"])
+
+
+@pytest.mark.parametrize(
+    ("arr", "at_risk", "clients", "expected"),
+    [
+        (2_004_215.0, 94_421.4, 243, "ARR at risk 94,421"),
+        (0.0, 0.0, 216, "no revenue in the data (ranked by probability)"),
+        (0.0, 0.0, 0, "ARR at risk 0"),  # an empty list has no clients to say it of
+    ],
+)
+def test_the_console_line_says_a_list_without_revenue_rather_than_zero_at_risk(
+    arr: float, at_risk: float, clients: int, expected: str
+) -> None:
+    assert at_risk_text(arr, at_risk, clients) == expected

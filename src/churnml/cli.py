@@ -44,6 +44,14 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out_console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
 
 
+def at_risk_text(arr: float, arr_at_risk: float, clients: int) -> str:
+    """The list's money in the line ``score`` prints: ``ARR at risk 94,421``; a list of clients without any
+    revenue in the data (every ARR 0: an app's users, a log without payments) says so rather than 0."""
+    if arr or not clients:
+        return f"ARR at risk {arr_at_risk:,.0f}"
+    return "no revenue in the data (ranked by probability)"
+
+
 def flagged(label: str, text: str, style: str = "bold yellow") -> None:
     """``label: text`` on stderr, the label styled and the text printed as it is (it holds data)."""
     console.print(f"[{style}]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
@@ -480,11 +488,11 @@ def score(
         why = f"; {notes.drift}" if notes.drift else ""
         flagged("warning", drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why)
     zones = manifest["zones"]
+    at_risk = at_risk_text(manifest["arr"], manifest["arr_at_risk"], result.scores.height)
     out_console.print(
         f"{'wrote' if run.changed else 'unchanged (same list already there)'} {folder}: "
         f"{result.scores.height:,} clients (red {zones['red']}, yellow {zones['yellow']}, green "
-        f"{zones['green']}), ARR at risk {manifest['arr_at_risk']:,.0f}, model {run.version}, "
-        f"in {run.timer.total():.1f}s"
+        f"{zones['green']}), {at_risk}, model {run.version}, in {run.timer.total():.1f}s"
     )
     if run.reads is not None:
         reads = run.reads
