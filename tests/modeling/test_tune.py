@@ -7,6 +7,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import optuna
+import pytest
 
 from churnml.config import load_config
 from churnml.jobs.inputs import read_tuned_params
@@ -154,3 +155,41 @@ def test_a_new_study_starts_from_the_configured_parameters(tmp_path, monkeypatch
     resumed = run_tuning(dataset, cfg, trials=1, timeout=None, table=table)  # not enqueued again
     study = optuna.load_study(study_name=cfg.tune.study_name, storage=resumed.storage)
     assert [t.params == configured_params(cfg.train) for t in study.trials] == [True, False, False]
+
+
+def test_a_trial_scores_each_fold_as_the_backtest_scores_the_model_train_deploys():
+    """A trial builds the fold's model as ``train`` does for this table: cross-fitted on the fold's
+    training clients (5 parts here: the table is under train.cross_fit_max_rows), so with the configured
+    parameters its fold figures are the backtest's, to the last digit."""
+    import numpy as np
+
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.modeling.experiment import (
+        LABEL,
+        cross_fit_parts,
+        cross_fitted_model,
+        feature_columns,
+        fold_problems,
+        labeled_rows,
+        model_contender,
+        run_backtest,
+    )
+    from churnml.modeling.train import monotone_directions
+    from churnml.modeling.tune import _fold_score
+
+    cfg = load_config(
+        None, ["train.folds=2", "train.test_days=28", "train.min_train_days=28", "train.n_jobs=1"]
+    ).train
+    labeled = labeled_rows(labeled_table(n_clients=60, n_weeks=30, seed=5))
+    features = feature_columns(labeled)
+    monotone = monotone_directions(features, load_config().features)
+    plan = backtest_plan(labeled["snapshot"], cfg, 28)
+    X, y = labeled[features], labeled[LABEL].to_numpy(dtype=float).astype(int)
+    folds = [rows for rows, problem in fold_problems(labeled, plan, cfg) if problem is None]
+    assert len(folds) == 2 and cross_fit_parts(cfg, len(labeled)) == 5
+    train_rows = np.sort(np.concatenate([folds[0].fit, folds[0].holdout]))
+    assert cross_fitted_model(labeled, X, y, train_rows, 5, cfg, None, monotone) is not None  # 5 usable parts
+
+    trial = [_fold_score({}, labeled, X, y, rows, cfg, 2000, monotone)[0] for rows in folds]
+    backtest = run_backtest(labeled, features, plan, [model_contender(cfg, None, monotone)], cfg)
+    assert trial == pytest.approx(backtest.fold_metrics["pr_auc"].tolist(), abs=1e-12)

@@ -86,6 +86,7 @@ __all__ = [
     "standard_contenders",
     "train_and_compare",
     "training_sample",
+    "trial_settings",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
@@ -444,9 +445,19 @@ def configured_model(
     gain, sigmoid calibration (stable on one fold's held-out rows)."""
     if trees is None:
         return model_from_config(cfg, tuned, monotone)
+    return model_from_config(*trial_settings(cfg, tuned, trees), monotone)
+
+
+def trial_settings(
+    cfg: TrainConfig, tuned: Mapping[str, Any] | None, trees: int
+) -> tuple[TrainConfig, dict[str, Any]]:
+    """The training config and parameters of a tuning trial's model (:func:`configured_model` with
+    ``trees``; the parts of a cross-fitted trial model take the same): at most ``trees`` rounds, early
+    stopping after ``min(train.early_stopping_rounds, max(10, trees // 5))`` rounds without gain, sigmoid
+    calibration."""
     patience = min(cfg.early_stopping_rounds, max(10, trees // 5))
     quick = cfg.model_copy(update={"early_stopping_rounds": patience, "calibration": "sigmoid"})
-    return model_from_config(quick, {**dict(tuned or {}), "n_estimators": trees}, monotone)
+    return quick, {**dict(tuned or {}), "n_estimators": trees}
 
 
 def run_backtest(

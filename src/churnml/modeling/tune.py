@@ -3,9 +3,12 @@
 Input grain: the labeled feature table (one row per client x snapshot, ``label`` known). The folds
 are the same backtest folds as ``churnml train`` (:func:`churnml.modeling.backtest.backtest_plan`).
 
-Each trial samples LightGBM parameters (TPE), trains one model per fold (oldest fold first, early
-stopping on the fold's held-out clients, at most ``tune.trees_per_trial`` rounds) and reports the
-running mean out-of-time PR-AUC after every fold, so the median pruner can stop a poor trial early.
+Each trial samples LightGBM parameters (TPE), builds the model per fold as ``train`` builds it for this
+table (oldest fold first): cross-fitted on the fold's training clients when ``train`` cross-fits
+(:func:`churnml.modeling.experiment.cross_fit_parts`), else one model early-stopped on the fold's held-out
+clients; at most ``tune.trees_per_trial`` rounds each. It reports the running mean out-of-time PR-AUC
+after every fold, so the median pruner can stop a poor trial early. A trial's figure is thus the
+backtest's figure of the model ``train`` would deploy with those parameters (but for the rounds' cap).
 The objective is the mean PR-AUC over the folds' test windows. Choosing parameters on the backtest
 folds makes ``train``'s backtest figures of the tuned model slightly optimistic; the champion gate
 compares procedures on the same rows, so both sides share that. The study lives in the given Optuna storage (SQLite),
@@ -30,9 +33,12 @@ from churnml.modeling.experiment import (
     SNAPSHOT,
     FoldRows,
     configured_model,
+    cross_fit_parts,
+    cross_fitted_model,
     feature_columns,
     fold_problems,
     labeled_rows,
+    trial_settings,
 )
 
 __all__ = ["SEARCH_SPACE", "TrialRecord", "best_params", "configured_params", "suggest_params", "tune_study"]
@@ -101,6 +107,7 @@ def configured_params(cfg: TrainConfig) -> dict[str, Any]:
 
 def _fold_score(
     params: dict[str, Any],
+    labeled: pd.DataFrame,
     X: pd.DataFrame,
     y: np.ndarray,
     rows: FoldRows,
@@ -108,11 +115,22 @@ def _fold_score(
     trees: int,
     monotone: Mapping[str, int] | None,
 ) -> tuple[float, int]:
-    model = configured_model(cfg, params, monotone, trees=trees).fit(
-        X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout])
-    )
+    """Out-of-time PR-AUC on the fold's test rows of the trial's model, built as ``train`` builds its model
+    for this table (:func:`~churnml.modeling.experiment.cross_fit_parts`): cross-fitted on the fold's
+    training clients, or one model early-stopped on the held-out clients; and its (median) rounds."""
+    parts = cross_fit_parts(cfg, len(labeled))
+    model = None
+    if parts > 1:
+        quick, tuned = trial_settings(cfg, params, trees)
+        train = np.sort(np.concatenate([rows.fit, rows.holdout]))
+        model = cross_fitted_model(labeled, X, y, train, parts, quick, tuned, monotone)
+    if model is None:
+        model = configured_model(cfg, params, monotone, trees=trees).fit(
+            X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout])
+        )
     score = average_precision_score(y[rows.test], model.raw_score(X.iloc[rows.test]))
-    return float(score), model.best_iteration_
+    rounds = getattr(model, "part_iterations_", [model.best_iteration_])
+    return float(score), int(np.median(rounds))
 
 
 def tune_study(
@@ -146,7 +164,7 @@ def tune_study(
         try:
             for step, rows in enumerate(fold_rows):
                 score, best_it = _fold_score(
-                    params, X, y, rows, train_cfg, tune_cfg.trees_per_trial, monotone
+                    params, labeled, X, y, rows, train_cfg, tune_cfg.trees_per_trial, monotone
                 )
                 scores.append(score)
                 iterations.append(best_it)
