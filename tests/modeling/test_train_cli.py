@@ -81,6 +81,13 @@ def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     assert set(meta["feature_reference"]) == set(meta["feature_names"])
     assert (tmp_path / "store" / "mlflow.db").is_file()  # MLFLOW_TRACKING_URI won over the config
 
+    # tune reads the table as train does, batch by batch on a portfolio over train.batch_clients
+    tuning = [*settings, "tune.trees_per_trial=40", "train.batch_clients=100"]
+    out = _run(runner, "tune", "--data", "raw", "--trials", "1", *set_flags(tuning))
+    assert "1 trials in total, 1 complete" in out
+    best = json.loads((tmp_path / "tune" / "raw" / "best_params.json").read_text())
+    assert best["trial"] == 0 and 0 < best["value"] <= 1
+
     # a second dataset in the same project: its own registered name, and it says whose export it replaced
     shutil.copytree(tmp_path / "raw", tmp_path / "shop")
     out = _run(runner, "train", "--data", "shop", "--out", "models", *set_flags(settings))

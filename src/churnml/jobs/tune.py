@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config
+from churnml.contract.validation import ContractError
 from churnml.jobs.common import UserError, config_for, config_of, data_folder
 from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table, tune_folder
 
@@ -173,13 +174,21 @@ def tune(
     progress: Callable[[str], None] | None = None,
     on_trial: Callable[[Any], None] | None = None,
 ) -> TuneSummary:
-    """``churnml tune``: read the dataset folder (``--data``, else ``paths.data``), then :func:`run_tuning`."""
-    from churnml.contract.io import read_dataset
+    """``churnml tune``: read the dataset folder (``--data``, else ``paths.data``) and build its labeled table
+    as ``train`` does (:func:`churnml.jobs.batches.training_table`: batch by batch on a big portfolio,
+    float32), then :func:`run_tuning`: the trials learn from the very table ``train`` learns from."""
+    from churnml.jobs.batches import training_table
 
     folder = data_folder(data, cfg)
     cfg = config_for(folder, cfg)
-    dataset = read_dataset(folder, cfg.data)
+    say = progress or (lambda _m: None)
+    say("reading the dataset, building the labeled feature table")
     try:
-        return run_tuning(dataset, cfg, trials, timeout, progress=progress, on_trial=on_trial)
+        dataset, labeled = training_table(folder, cfg, say)
+        return run_tuning(
+            dataset, cfg, trials, timeout, progress=progress, on_trial=on_trial, table=labeled.frame
+        )
+    except ContractError:
+        raise
     except ValueError as exc:
         raise UserError(str(exc)) from None
