@@ -49,3 +49,31 @@ def test_bench_models_edits_only_a_markdown_file_it_wrote(tmp_path):
     assert readme.read_text() == "# My project\n"
     with pytest.raises(UserError, match="is a folder"):
         checked_bench_file(tmp_path)
+
+
+@pytest.mark.slow
+def test_bench_models_judges_the_table_and_model_train_judges(tmp_path):
+    """`bench models` reads the labeled table `train` learns from (float32, jobs.batches) and builds its
+    churnml as `train` builds the model: its figure at each cutoff is the one `train`'s backtest prints."""
+    from churnml.config import load_config
+    from churnml.demo.synth import SynthParams, write_synthetic_dataset
+    from churnml.jobs.batches import training_table
+    from churnml.jobs.bench import bench_models
+    from churnml.labels import label_lag_days
+    from churnml.modeling.experiment import feature_columns, train_and_compare
+    from churnml.modeling.train import monotone_directions
+    from cli_settings import FAST_TRAIN
+
+    write_synthetic_dataset(SynthParams(clients=250, months=8, seed=3), tmp_path / "raw", tmp_path / "truth")
+    cfg = load_config(None, [*FAST_TRAIN, "label.source=subscriptions"])
+    bench = bench_models(tmp_path / "raw", cfg, cfg.train, None, "own", "tiny", tmp_path / "b.md", "cmd")
+    churnml = bench.scores[bench.scores["method"] == "churnml"]
+
+    _, labeled = training_table(tmp_path / "raw", cfg)
+    monotone = monotone_directions(feature_columns(labeled.frame), cfg.features)
+    trained = train_and_compare(
+        labeled.frame, cfg.train, cfg.label.horizon_days, lag_days=label_lag_days(cfg.label), monotone=monotone
+    )
+    model = trained.backtest.fold_metrics.query("contender == 'model'")
+    assert len(churnml) == len(model) == 2
+    assert churnml["pr_auc"].tolist() == pytest.approx(model["pr_auc"].tolist(), abs=1e-12)

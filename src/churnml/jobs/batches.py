@@ -41,6 +41,7 @@ __all__ = [
     "labeled_table_in_batches",
     "portfolio_span",
     "training_table",
+    "whole_labeled_table",
 ]
 
 _HASH_SEED = 15
@@ -282,13 +283,22 @@ def training_table(
     portfolio holds more than ``train.batch_clients`` clients, else read whole as before; the table is
     float32 either way."""
     from churnml.contract.io import read_dataset
-    from churnml.pipeline import labeled_feature_table
 
     batched = labeled_table_in_batches(folder, cfg, progress)
     if batched is not None:
         return batched
     dataset = read_dataset(Path(folder), cfg.data)
+    return dataset, whole_labeled_table(dataset, cfg, progress)
+
+
+def whole_labeled_table(
+    dataset: Dataset, cfg: Config, progress: Callable[[str], None] | None = None
+) -> LabeledTable:
+    """The labeled table of a dataset read whole, as ``train`` learns from it (float32 features): the
+    table of :func:`training_table` below ``train.batch_clients``, and of ``bench models``."""
+    from churnml.pipeline import labeled_feature_table
+
     table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
     keys, block, names, unlabeled = compact_labeled(table)
     del table
-    return dataset, LabeledTable(assembled_frame(keys, block, names), unlabeled)
+    return LabeledTable(assembled_frame(keys, block, names), unlabeled)

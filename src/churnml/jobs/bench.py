@@ -68,7 +68,8 @@ def bench_models(
     dataset's section (titled ``title``, else the folder name; ``command`` is how to rerun it) into the
     markdown file ``out``; returns the :class:`churnml.modeling.benchmark.BenchmarkResult`."""
     from churnml.contract.io import read_dataset, write_text_atomic
-    from churnml.jobs.inputs import labeled_table, truth_oracle
+    from churnml.jobs.batches import whole_labeled_table
+    from churnml.jobs.inputs import truth_oracle
     from churnml.labels import label_lag_days
     from churnml.modeling.benchmark import benchmark_markdown, benchmark_models, purchases
     from churnml.modeling.experiment import feature_columns
@@ -79,7 +80,7 @@ def bench_models(
     checked_bench_file(out)  # refused before any work
     cfg = config_for(folder, cfg)
     dataset = read_dataset(folder, cfg.data)
-    table = labeled_table(dataset, cfg, say)
+    table = whole_labeled_table(dataset, cfg, say).frame  # train's own table (float32)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
     try:
         result = benchmark_models(

@@ -3,7 +3,7 @@
 The work itself is :func:`churnml.modeling.experiment.train_and_compare` (pure); this module reads and
 writes. Steps:
 
-1. read the dataset, build the labeled feature table (:func:`churnml.jobs.inputs.labeled_table`);
+1. read the dataset, build the labeled feature table (:func:`churnml.jobs.batches.training_table`);
 2. read tuned LightGBM params (``train.params_file`` or ``<paths.tune>/<dataset>/best_params.json``) when present;
 3. backtest the model and the baselines on the same rows, refit the deployed model on every labeled
    snapshot (:func:`churnml.modeling.experiment.train_and_compare`; oracle with ``--truth``);
@@ -29,8 +29,9 @@ import pandas as pd
 from churnml.config import Config, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL, SNAPSHOT, Subscriptions, Table
 from churnml.contract.validation import ContractError
+from churnml.jobs.batches import whole_labeled_table
 from churnml.jobs.common import UserError, config_for, config_of, data_folder
-from churnml.jobs.inputs import HAZARD_FILE, labeled_table, read_tuned_params, truth_oracle
+from churnml.jobs.inputs import HAZARD_FILE, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
@@ -399,7 +400,8 @@ def run_training(
     t0 = time.perf_counter()
     if table is None:
         say("building the labeled feature table")
-        table = labeled_table(dataset, cfg, say)
+        labeled = whole_labeled_table(dataset, cfg, say)
+        table, unlabeled_rows = labeled.frame, labeled.unlabeled
         seconds["features"] = round(time.perf_counter() - t0, 2)
     _checked_labels(table, dataset, cfg)
     t1 = time.perf_counter()

@@ -17,8 +17,9 @@ import pandas as pd
 
 from churnml.config import Config
 from churnml.contract.validation import ContractError
+from churnml.jobs.batches import whole_labeled_table
 from churnml.jobs.common import UserError, config_for, config_of, data_folder
-from churnml.jobs.inputs import BEST_PARAMS_FILE, labeled_table, tune_folder
+from churnml.jobs.inputs import BEST_PARAMS_FILE, tune_folder
 
 __all__ = ["TuneSummary", "run_tuning", "tune"]
 
@@ -140,7 +141,7 @@ def run_tuning(
     t0 = time.perf_counter()
     if table is None:
         say("building the labeled feature table")
-        table = labeled_table(dataset, cfg, say)
+        table = whole_labeled_table(dataset, cfg, say).frame
     folder = tune_folder(Path(cfg.paths.tune), dataset.name)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
