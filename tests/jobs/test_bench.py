@@ -72,7 +72,11 @@ def test_bench_models_judges_the_table_and_model_train_judges(tmp_path):
     _, labeled = training_table(tmp_path / "raw", cfg)
     monotone = monotone_directions(feature_columns(labeled.frame), cfg.features)
     trained = train_and_compare(
-        labeled.frame, cfg.train, cfg.label.horizon_days, lag_days=label_lag_days(cfg.label), monotone=monotone
+        labeled.frame,
+        cfg.train,
+        cfg.label.horizon_days,
+        lag_days=label_lag_days(cfg.label),
+        monotone=monotone,
     )
     model = trained.backtest.fold_metrics.query("contender == 'model'")
     assert len(churnml) == len(model) == 2
