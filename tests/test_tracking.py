@@ -69,13 +69,16 @@ def _register(store: str, tmp_path: Path, table: pd.DataFrame, tag: str) -> str:
         return register_model(uri, "churn", {"feature_hash": feature_hash(model.feature_names_)})
 
 
-def test_the_alias_moves_only_when_the_gate_says_so(store, tmp_path):
+def test_the_alias_moves_only_when_the_gate_says_so(store, tmp_path, capfd):
     table = labeled_table(n_clients=40, n_weeks=10)
     assert champion_card(store, "churn") is None
 
     v1 = _register(store, tmp_path, table, "first")
     record_promotion(store, "churn", v1, True, "no champion yet; beats logistic")
+    capfd.readouterr()
     v2 = _register(store, tmp_path, table, "second")
+    said = capfd.readouterr().err
+    assert "Created version" not in said and "Registered model" not in said  # train's own line says it
     record_promotion(store, "churn", v2, False, "loses to the logistic baseline")
 
     info = champion_metrics(store, "churn")

@@ -14,14 +14,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
 import os
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
 
@@ -251,9 +253,18 @@ def log_churn_model(model: ChurnModel, export_folder: Path, input_example: pd.Da
     return info.model_uri
 
 
+# What MLflow prints to stderr on every registration, which ``train``'s own line says better ("churnml-crm
+# v3 promoted to champion ..."): left out of the console; anything else it prints is passed on.
+_REGISTRY_CHATTER = ("Successfully registered model", "Registered model", "Created version")
+
+
 def register_model(model_uri: str, name: str, tags: Mapping[str, Any]) -> str:
     """Register ``model_uri`` under ``name`` with version tags; returns the new version number."""
-    version = mlflow.register_model(model_uri, name)
+    with redirect_stderr(io.StringIO()) as said:
+        version = mlflow.register_model(model_uri, name)
+    for line in said.getvalue().splitlines():
+        if line.strip() and not line.startswith(_REGISTRY_CHATTER):
+            print(line, file=sys.stderr)
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, str(value))
