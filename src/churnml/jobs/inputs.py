@@ -103,7 +103,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
 
 
 def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """The labeled feature table (one row per client x snapshot) as pandas."""
+    """The labeled feature table (one row per client x snapshot, unlabeled rows included, float64) as
+    pandas. ``train``, ``tune`` and ``bench models`` learn from :mod:`churnml.jobs.batches`' float32 table of
+    the labeled rows instead; this one serves analyses that want every row (and the benchmark of the
+    two)."""
     from churnml.pipeline import labeled_feature_table
 
     table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
