@@ -52,6 +52,16 @@ def at_risk_text(arr: float, arr_at_risk: float, clients: int) -> str:
     return "no revenue in the data (ranked by probability)"
 
 
+def tuning_gain_text(best_trial: int, best: float, untuned: float | None) -> str:
+    """What tuning gained, beside the best figure ``tune`` prints: trial 0 holds the untuned parameters
+    (``train.lightgbm``), so the gain is the best trial's figure against it."""
+    if best_trial == 0:
+        return "(trial 0, the untuned parameters: no trial beat them)"
+    if untuned is None:
+        return f"(trial {best_trial})"
+    return f"(trial {best_trial}; the untuned parameters: {untuned:.4f}, {best - untuned:+.4f})"
+
+
 def flagged(label: str, text: str, style: str = "bold yellow") -> None:
     """``label: text`` on stderr, the label styled and the text printed as it is (it holds data)."""
     console.print(f"[{style}]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
@@ -398,7 +408,7 @@ def tune(
     out_console.print(
         f"study {cfg.tune.study_name} ({summary.storage}): {summary.trials} trials in total, "
         f"{summary.complete} complete, {summary.pruned} pruned; best mean out-of-time PR-AUC "
-        f"{summary.best_value:.4f}"
+        f"{summary.best_value:.4f} {tuning_gain_text(summary.best_trial, summary.best_value, summary.untuned_value)}"
     )
     out_console.print(f"best parameters -> {summary.best_params_file}: {summary.best_params}")
     out_console.print(f"total time {summary.seconds:.1f}s")

@@ -51,6 +51,9 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     assert second.trials == 6
     study = optuna.load_study(study_name=cfg.tune.study_name, storage=second.storage)
     assert len(study.trials) == 6
+    # trial 0 holds the untuned parameters: the figure the gain is told against
+    assert first.untuned_value == second.untuned_value == study.trials[0].value
+    assert second.best_trial == study.best_trial.number and second.best_value == study.best_value
     assert second.best_value >= first.best_value
 
 
@@ -193,3 +196,17 @@ def test_a_trial_scores_each_fold_as_the_backtest_scores_the_model_train_deploys
     trial = [_fold_score({}, labeled, X, y, rows, cfg, 2000, monotone)[0] for rows in folds]
     backtest = run_backtest(labeled, features, plan, [model_contender(cfg, None, monotone)], cfg)
     assert trial == pytest.approx(backtest.fold_metrics["pr_auc"].tolist(), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("best_trial", "best", "untuned", "expected"),
+    [
+        (0, 0.2049, 0.2049, "(trial 0, the untuned parameters: no trial beat them)"),
+        (7, 0.2150, 0.2049, "(trial 7; the untuned parameters: 0.2049, +0.0101)"),
+        (3, 0.3000, None, "(trial 3)"),  # trial 0 was pruned or failed
+    ],
+)
+def test_tune_says_what_tuning_gained_over_the_untuned_parameters(best_trial, best, untuned, expected):
+    from churnml.cli import tuning_gain_text
+
+    assert tuning_gain_text(best_trial, best, untuned) == expected

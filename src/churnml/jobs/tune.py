@@ -36,6 +36,8 @@ class TuneSummary:
     best_params_file: Path
     storage: str
     seconds: float
+    best_trial: int = 0
+    untuned_value: float | None = None  # trial 0, the untuned parameters (None: it did not complete)
 
 
 def _trial_logger(uri: str, experiment: str, on_trial: Callable[[Any], None] | None) -> Callable[[Any], None]:
@@ -155,6 +157,7 @@ def run_tuning(
     record = _best_params_record(study, cfg)
     path = write_json_atomic(record, folder / BEST_PARAMS_FILE)
     states = [t.state for t in study.trials]
+    first = study.trials[0]
     return TuneSummary(
         trials=len(states),
         complete=sum(s == optuna.trial.TrialState.COMPLETE for s in states),
@@ -164,6 +167,8 @@ def run_tuning(
         best_params_file=Path(path),
         storage=storage,
         seconds=round(time.perf_counter() - t0, 2),
+        best_trial=study.best_trial.number,
+        untuned_value=first.value if first.state == optuna.trial.TrialState.COMPLETE else None,
     )
 
 
