@@ -96,6 +96,7 @@ class FeaturesConfig(_Section):
     login_events: tuple[str, ...] = ("login",)
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
     export_events: tuple[str, ...] = ("data_export",)
+    friction_events: tuple[str, ...] = ()
     low_csat: float = Field(2, ge=1, le=5)
     lifetime: bool | Literal["auto"] = "auto"
     engine: Literal["polars", "spark"] = "polars"

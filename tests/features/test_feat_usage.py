@@ -203,3 +203,36 @@ def test_no_events_no_note() -> None:
     from churnml.features.usage import event_name_notes
 
     assert event_name_notes({}, FeaturesConfig()) == []
+
+
+def test_trouble_events_are_counted_as_a_share_of_the_clients_events() -> None:
+    """``features.friction_events`` (none by default): the old client's 5 events of the 28 days before S1
+    hold the export (Feb 10) and the report view (Mar 1); the 7 days before S1 hold the report view and
+    two logins. The share's trend: 2 of 5 in the last 28 days against 0 of 1 in the 91 days before."""
+    from churnml.config import FeaturesConfig
+
+    cfg = FeaturesConfig(friction_events=("data_export", "report_view"))
+    table = features_at(make_dataset(TABLES), ["old", "young", "ancient"], [S1, S2], cfg)
+    row = table.filter((pl.col("client_id") == "old") & (pl.col("snapshot") == S1)).row(0, named=True)
+    assert (row["usage_friction_7d"], row["usage_friction_28d"]) == (1, 2)
+    assert row["usage_friction_share_7d"] == pytest.approx(1 / 3)
+    assert row["usage_friction_share_28d"] == pytest.approx(2 / 5)
+    assert row["usage_friction_share_trend"] == pytest.approx(2 / 5 - 0)
+    young = table.filter((pl.col("client_id") == "young") & (pl.col("snapshot") == S1)).row(0, named=True)
+    assert (young["usage_friction_7d"], young["usage_friction_share_7d"]) == (0, 0)
+
+
+def test_trouble_event_shares_raise_the_risk_and_counts_do_not_say() -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.features.registry import feature_specs, sentence
+
+    specs = feature_specs(FeaturesConfig(friction_events=("Error",)))
+    assert (specs["usage_friction_share_28d"].direction, specs["usage_friction_share_trend"].direction) == (
+        1,
+        1,
+    )
+    assert specs["usage_friction_28d"].direction == 0  # follows the volume of use
+    assert not any(n.startswith("usage_friction") for n in feature_specs(FeaturesConfig()))
+    assert sentence("usage_friction_share_28d", 0.25, FeaturesConfig(friction_events=("Error",))) == (
+        "25% of product events were trouble events in the last 28 days"
+    )

@@ -96,7 +96,12 @@ def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:
 
 # Usage groups that count the event names a config lists: absent when it lists none (a shop's log has no
 # product features to watch), rather than columns that are only ever 0 or empty and read "no data".
-_EVENT_GROUPS = {"logins": "login_events", "key_features": "key_events", "exports": "export_events"}
+_EVENT_GROUPS = {
+    "logins": "login_events",
+    "key_features": "key_events",
+    "exports": "export_events",
+    "friction": "friction_events",
+}
 
 
 def _configured(base: SpecPattern, cfg: FeaturesConfig) -> bool:

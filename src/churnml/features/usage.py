@@ -70,6 +70,7 @@ _N = "_n_events"
 _LOGIN = "_n_logins"
 _KEY = "_n_key"
 _EXPORT = "_n_exports"
+_FRICTION = "_n_friction"
 _TIME = "_time"
 _LAST_LOGIN = "_last_login_day"
 _LAST_EVENT = "_last_event_day"
@@ -95,7 +96,8 @@ def weekly_event_kinds(dated: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
 
 def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
     """One row per client x week with activity, from :func:`weekly_event_kinds`: counts of events,
-    logins, key-feature and export events, time in product, last login / event / export day."""
+    logins, key-feature, export and trouble (``friction_events``) events, time in product, last login /
+    event / export day."""
     event = nw.col(Events.EVENT)
     is_login = event.is_in(list(cfg.login_events))
     is_export = event.is_in(list(cfg.export_events))
@@ -107,6 +109,7 @@ def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
         count_if(is_login).alias(_LOGIN),
         count_if(event.is_in(list(cfg.key_events))).alias(_KEY),
         count_if(is_export).alias(_EXPORT),
+        count_if(event.is_in(list(cfg.friction_events))).alias(_FRICTION),
         nw.when(is_login).then(nw.col(_LAST_EVENT)).alias(_LAST_LOGIN),
         nw.when(is_export).then(nw.col(_LAST_EVENT)).alias(_LAST_EXPORT),
     )
@@ -115,6 +118,7 @@ def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
         nw.col(_LOGIN).sum(),
         nw.col(_KEY).sum(),
         nw.col(_EXPORT).sum(),
+        nw.col(_FRICTION).sum(),
         nw.col(_TIME).sum(),
         nw.col(_LAST_LOGIN).max(),
         nw.col(_LAST_EVENT).max(),
@@ -166,7 +170,7 @@ def distinct_active_counts(prefix: str, weeks: list[int]) -> dict[int, nw.Expr]:
     return {w: nw.col(cum(f"{prefix}__in{w}")) - cum_before(f"{prefix}__out{w}", w) for w in weeks}
 
 
-_COUNTS = (_N, _LOGIN, _KEY, _EXPORT, _TIME)
+_COUNTS = (_N, _LOGIN, _KEY, _EXPORT, _FRICTION, _TIME)
 _MOMENTS = (_N, _LOGIN, _TIME)
 _LAST_DAYS = (_LAST_LOGIN, _LAST_EVENT, _LAST_EXPORT)
 
@@ -223,6 +227,20 @@ def _cumulated_grid(
         )
     g = g.with_columns(running_max(c).alias(c) for c in _LAST_DAYS)
     return add_cumulative(g, summed, moments=_MOMENTS, seeded=seeded)
+
+
+def _friction_features(windows: list[tuple[int, int]], recent: int, base: int) -> list[nw.Expr]:
+    """Trouble events (``features.friction_events``) per window: their count, their share of the client's
+    events, and the change of that share (last ``recent`` weeks against the ``base`` weeks before)."""
+    feats: list[nw.Expr] = []
+    for d, w in windows:
+        feats += [
+            window_sum(_FRICTION, w).alias(f"usage_friction_{d}d"),
+            safe_div(window_sum(_FRICTION, w), window_sum(_N, w)).alias(f"usage_friction_share_{d}d"),
+        ]
+    share_recent = safe_div(window_sum(_FRICTION, recent), window_sum(_N, recent))
+    share_base = safe_div(lagged_window_sum(_FRICTION, base, recent), lagged_window_sum(_N, base, recent))
+    return [*feats, (share_recent - share_base).alias("usage_friction_share_trend")]
 
 
 def usage_look_back_weeks(cfg: FeaturesConfig) -> int:
@@ -291,6 +309,7 @@ def usage_features(
             relative_slope(col, cfg.slope_weeks).alias(f"{stem}_slope"),
             zscore(col, cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias(f"{stem}_z"),
         ]
+    feats += _friction_features(windows, recent, base)
     out = g.select(CLIENT_ID, WEEK, *feats)
     # Only the features the registry lists for this config (no login, key-feature or export columns
     # when the config names no such events); the lazy engines never compute the dropped ones.
@@ -306,6 +325,7 @@ _EVENT_SETTINGS = (
     ("login_events", "logins"),
     ("key_events", "key features"),
     ("export_events", "data exports"),
+    ("friction_events", "trouble events"),
 )
 
 
@@ -475,4 +495,34 @@ SPECS: tuple[SpecPattern, ...] = (
     *trends("usage_events", FAMILY, "Product events", "events", "activity", -1),
     *trends("usage_logins", FAMILY, "Logins", "logins", "logins", -1),
     *trends("usage_time", FAMILY, "Time in the product", "time", "time_in_product", -1),
+    # Trouble events (features.friction_events; none by default): the count follows the volume of use (a
+    # heavy user meets more errors), so only the share and its trend carry a direction.
+    spec(
+        "usage_friction_{w}d",
+        FAMILY,
+        "trouble events",
+        0,
+        "friction",
+        "{value:.0f} trouble events in the last {w} days",
+    ),
+    spec(
+        "usage_friction_share_{w}d",
+        FAMILY,
+        "share of events",
+        1,
+        "friction",
+        "{pct}% of product events were trouble events in the last {w} days",
+        "share",
+        "share of trouble events in the last {w} days",
+    ),
+    spec(
+        "usage_friction_share_trend",
+        FAMILY,
+        "share difference",
+        1,
+        "friction",
+        "The share of trouble events {verb} by {pct} points (last {recent} days vs the {baseline} days before)",
+        "diff",
+        "trend of trouble-event share",
+    ),
 )
