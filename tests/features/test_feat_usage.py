@@ -236,3 +236,43 @@ def test_trouble_event_shares_raise_the_risk_and_counts_do_not_say() -> None:
     assert sentence("usage_friction_share_28d", 0.25, FeaturesConfig(friction_events=("Error",))) == (
         "25% of product events were trouble events in the last 28 days"
     )
+
+
+@pytest.mark.parametrize(
+    ("counts", "friction", "expected"),
+    [
+        # an app's log under the defaults: its trouble pages, the most frequent first
+        (
+            {"NextSong": 900, "Thumbs Down": 40, "Help": 25, "Error": 9, "Home": 50},
+            (),
+            "events: 'Thumbs Down' (40), 'Help' (25), 'Error' (9) read like trouble. If they are, list them "
+            "in features.friction_events (e.g. --set 'features.friction_events=[...]'): their share of a "
+            "client's events becomes a risk that rises with it (none is counted so by default)",
+        ),
+        (
+            {"login": 10, "report_view": 5, "data_export": 1},
+            (),
+            None,
+        ),  # churnml's demo names: nothing reads so
+        ({"Error": 9, "Help": 25}, ("Error",), None),  # already listed: no hint
+        ({}, (), None),  # no events table
+    ],
+)
+def test_names_that_read_like_trouble_are_hinted_while_none_is_listed(counts, friction, expected) -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.features.usage import friction_hint
+
+    got = friction_hint(counts, FeaturesConfig(friction_events=friction))
+    assert got == ([expected] if expected else [])
+
+
+def test_the_hint_names_five_and_counts_the_rest() -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.features.usage import friction_hint
+
+    counts = {f"error_{i}": 10 - i for i in range(7)}
+    (note,) = friction_hint(counts, FeaturesConfig())
+    assert (
+        "'error_0' (10), 'error_1' (9), 'error_2' (8), 'error_3' (7), 'error_4' (6) and 2 more read like"
+        in note
+    )

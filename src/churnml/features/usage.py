@@ -60,6 +60,7 @@ __all__ = [
     "distinct_active_counts",
     "distinct_active_deltas",
     "event_name_notes",
+    "friction_hint",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -366,6 +367,35 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
         + (f" ({', '.join(map(repr, near))} differs only in case or punctuation)" if near else "")
         + f". The most frequent event names: {', '.join(f'{n!r} ({c:,})' for n, c in top)}. Name yours in a "
         f"config (features: {{{keys}}}; [] where the product has none)"
+    ]
+
+
+# Words that, inside an event name, usually mean trouble: what friction_hint looks for.
+_TROUBLE_WORDS = (
+    "error", "fail", "crash", "bug", "help", "support", "complain", "cancel", "downgrade", "unsubscribe",
+    "thumbsdown", "dislike", "refund",
+)  # fmt: skip
+
+
+def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5) -> list[str]:
+    """A note (a list of one sentence, or empty) when ``features.friction_events`` lists nothing and the
+    data holds event names that read like trouble (an error, help or cancellation page, a thumbs down:
+    :data:`_TROUBLE_WORDS` inside the name, letter case and punctuation aside), the most frequent first,
+    so that a product's owner can say which of them mean trouble. ``counts``: rows per event name."""
+    if cfg.friction_events or not counts:
+        return []
+    trouble = sorted(
+        (name for name in counts if any(word in _plain(name) for word in _TROUBLE_WORDS)),
+        key=lambda name: (-counts[name], name),
+    )
+    if not trouble:
+        return []
+    names = ", ".join(f"{n!r} ({counts[n]:,})" for n in trouble[:shown])
+    more = f" and {len(trouble) - shown} more" if len(trouble) > shown else ""
+    return [
+        f"events: {names}{more} read like trouble. If they are, list them in features.friction_events "
+        "(e.g. --set 'features.friction_events=[...]'): their share of a client's events becomes a risk "
+        "that rises with it (none is counted so by default)"
     ]
 
 

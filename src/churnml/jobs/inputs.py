@@ -87,14 +87,16 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
 
 def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
     """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
-    counts (:func:`churnml.features.usage.event_name_notes`), a subscriptions table of whole
+    counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
+    ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
     free terms (:func:`churnml.labels.free_terms_note`). ``folder``: where to
     read them from when the dataset holds no tables (a portfolio read batch by batch)."""
-    from churnml.features.usage import event_name_notes
+    from churnml.features.usage import event_name_notes, friction_hint
     from churnml.labels import free_terms_note, unrenewed_terms_note
 
-    notes = event_name_notes(event_name_counts(dataset, folder), cfg.features)
+    counts = event_name_counts(dataset, folder)
+    notes = event_name_notes(counts, cfg.features) + friction_hint(counts, cfg.features)
     subscriptions = subscriptions_of(dataset, folder, cfg)
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
