@@ -276,9 +276,9 @@ def leak_note(pr_auc: float, model: ChurnModel, features: Any, shown: int = 3) -
     )
 
 
-def _with_horizon_hint(notes: list[str], summary: str, dataset: Any, cfg: Config) -> None:
-    """Add to the note ``summary`` (no backtest fold yet) the longest horizon that gives one with this
-    data, when a shorter horizon than the configured one does."""
+def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) -> list[str]:
+    """``notes`` with the note ``summary`` (no backtest fold yet) telling the longest horizon that gives one
+    with this data, when a shorter horizon than the configured one does; else ``notes`` as they are."""
     from churnml.labels import label_lag_days
     from churnml.modeling.backtest import longest_horizon_with_a_fold
     from churnml.pipeline import training_snapshots
@@ -287,11 +287,10 @@ def _with_horizon_hint(notes: list[str], summary: str, dataset: Any, cfg: Config
     snaps = training_snapshots(dataset, cfg.snapshots)
     fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
     if fits is None or summary not in notes:
-        return
+        return notes
     waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
-    notes[notes.index(summary)] = (
-        f"{summary}; with this data, label.horizon_days: {fits} or less gives one now{waits}"
-    )
+    hinted = f"{summary}; with this data, label.horizon_days: {fits} or less gives one now{waits}"
+    return [hinted if note == summary else note for note in notes]
 
 
 def _trained(
@@ -323,7 +322,8 @@ def _trained(
         unlabeled_rows,
     )
     if truth is not None and oracle is None:
-        result.notes.append(f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped")
+        skipped = f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped"
+        result = replace(result, notes=[*result.notes, skipped])
     return _Trained(result, tuned, tuned_from)
 
 
@@ -408,7 +408,7 @@ def run_training(
     trained = _trained(table, cfg, truth, say, dataset.name, unlabeled_rows)
     result = trained.result
     if not result.plan.has_folds:
-        _with_horizon_hint(result.notes, result.plan.summary(), dataset, cfg)
+        result = replace(result, notes=horizon_hinted(result.notes, result.plan.summary(), dataset, cfg))
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()
@@ -419,7 +419,8 @@ def run_training(
     means = fold_means(result.backtest)
     decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc)
     if decision.too_good:
-        result.notes.append(leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features))
+        leak = leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features)
+        result = replace(result, notes=[*result.notes, leak])
     card = replace(
         _model_card(result, cfg, dataset, procedure, name),
         promoted=decision.promoted,
@@ -547,9 +548,10 @@ def train(
         summary = run_training(dataset, auto, truth, folder, say, labeled.frame, labeled.unlabeled)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    chosen = []
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
-        summary.result.notes.insert(0, f"label.source auto: '{auto.label.source}' ({why})")
-    summary.result.notes.extend(data_notes(dataset, auto, source))
+        chosen = [f"label.source auto: '{auto.label.source}' ({why})"]
+    notes = [*chosen, *summary.result.notes, *data_notes(dataset, auto, source)]
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
-    return replace(summary, seconds=seconds)
+    return replace(summary, result=replace(summary.result, notes=notes), seconds=seconds)
