@@ -96,6 +96,24 @@ def test_an_installed_copy_of_the_package_loads_its_defaults(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    ("source", "windows"), [("inactivity", "scaled"), ("subscriptions", "unknown"), ("churns", "unknown")]
+)
+def test_label_source_auto_decides_the_unobserved_windows_once_resolved(source: str, windows: str) -> None:
+    from churnml.config import with_label_source
+
+    assert Config().features.unobserved_windows == "auto"
+    assert with_label_source(Config(), source).features.unobserved_windows == windows
+    assert Config.model_validate({"label": {"source": source}}).features.unobserved_windows == windows
+
+
+@pytest.mark.parametrize("chosen", ["unknown", "scaled"])
+def test_an_unobserved_windows_setting_is_kept_whatever_the_label(chosen: str) -> None:
+    for source in ("inactivity", "subscriptions"):
+        cfg = Config.model_validate({"label": {"source": source}, "features": {"unobserved_windows": chosen}})
+        assert cfg.features.unobserved_windows == chosen
+
+
+@pytest.mark.parametrize(
     ("source", "lifetime"), [("inactivity", True), ("subscriptions", False), ("churns", False)]
 )
 def test_label_source_auto_decides_the_lifetime_columns_once_resolved(source: str, lifetime: bool) -> None:

@@ -276,6 +276,48 @@ def test_a_young_clients_window_is_its_age() -> None:
     assert row[Scores.driver(1, "sentence")] == "0 logins in its first 15 days"
 
 
+SCALED = FeaturesConfig(unobserved_windows="scaled")
+
+
+@pytest.mark.parametrize(
+    ("cfg", "name", "value", "age", "expected"),
+    [
+        # 120 days of data before the snapshot: a 182-day window holds the count of those days, scaled
+        (SCALED, "payments_orders_182d", 2 * 182 / 120, None, "2 payments or orders in the 120 days of data"),
+        (SCALED, "payments_orders_182d", 182 / 120, 400.0, "1 payment or order in the 120 days of data"),
+        (SCALED, "payments_paid_182d", 900 * 182 / 120, None, "EUR 900 paid in the 120 days of data"),
+        # a client younger than the data: its whole life's count, said over its age
+        (SCALED, "payments_orders_182d", 3 * 182 / 120, 30.0, "3 payments or orders in its first 30 days"),
+        # a window the data covers, and a rate, are said as they are
+        (SCALED, "payments_orders_91d", 2.0, None, "2 payments or orders in the last 91 days"),
+        (SCALED, "usage_logins_per_week_182d", 1.5, None, "1.5 logins per week over the last 182 days (or since the client started)"),
+        # not scaled (unknown windows): the value is the window's own
+        (FeaturesConfig(unobserved_windows="unknown"), "payments_orders_182d", 2.0, None, "2 payments or orders in the last 182 days"),
+    ],
+)  # fmt: skip
+def test_a_scaled_window_is_said_as_the_count_over_the_days_of_data(cfg, name, value, age, expected) -> None:
+    _, describe = registry_catalog(cfg, currency="EUR", data_days=120)
+    assert describe(name, value, age) == expected
+
+
+def test_why_changed_marks_scaled_windows_as_estimates() -> None:
+    specs, describe = registry_catalog(SCALED, currency="EUR", data_days=120)
+    reasons = change_reasons(
+        np.array([[0.6, -2.0]]),
+        np.array([[0.0, -2.0]]),
+        np.array([[1.5]]),
+        ["payments_orders_182d"],
+        specs,
+        describe,
+        k=1,
+        feature_values_before=np.array([[3.0]]),
+    )
+    assert reasons == [
+        "risk up: Payments or orders in the last 182 days: 3 \u2192 2 (estimates: the data is shorter than "
+        "the window) (+0.60)"
+    ]
+
+
 def test_why_changed_says_before_and_after() -> None:
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
     names = ["usage_logins_28d", "payments_paid_91d"]

@@ -248,9 +248,11 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     model, meta = train_tiny_model(dataset)
     from churnml.config import FeaturesConfig
 
-    trained_with = {  # the settings train records (features.lifetime auto is off with subscriptions)
+    trained_with = {  # the settings train records (the auto feature settings decided for subscriptions)
         "label": LabelConfig(source="subscriptions").model_dump(mode="json"),
-        "features_config": FeaturesConfig(lifetime=False).model_dump(mode="json"),
+        "features_config": FeaturesConfig(lifetime=False, unobserved_windows="unknown").model_dump(
+            mode="json"
+        ),
     }
     export_model(model, root / "model", {**meta, **trained_with})
     write_tables({str(t): f for t, f in tables.items()}, root / "raw")

@@ -99,6 +99,7 @@ class FeaturesConfig(_Section):
     friction_events: tuple[str, ...] = ()
     low_csat: float = Field(2, ge=1, le=5)
     lifetime: bool | Literal["auto"] = "auto"
+    unobserved_windows: Literal["auto", "unknown", "scaled"] = "auto"
     engine: Literal["polars", "spark"] = "polars"
 
     @field_validator("windows")
@@ -440,20 +441,29 @@ class Config(_Section):
     tracking: TrackingConfig = TrackingConfig()
 
     @model_validator(mode="after")
-    def _resolved_lifetime(self) -> Config:
-        """``features.lifetime: auto`` is on for purchases without a contract (``label.source:
-        inactivity``: RFM's lifetime frequency and order value) and off for contract billing, where the
-        lifetime count of regular invoices repeats the tenure (docs/benchmarks.md, "Lifetime columns")."""
-        if self.features.lifetime != "auto" or self.label.source == "auto":
-            return self  # with label.source auto, decided once the source is (with_label_source)
-        on = self.label.source == "inactivity"
-        object.__setattr__(self, "features", self.features.model_copy(update={"lifetime": on}))  # frozen
+    def _resolved_features(self) -> Config:
+        """The ``auto`` feature settings decided for the label source (with ``label.source: auto``, once
+        the source is: :func:`with_label_source`). For purchases without a contract (``label.source:
+        inactivity``, a shop's orders) ``features.lifetime`` is on (RFM's lifetime frequency and order
+        value) and ``features.unobserved_windows`` is ``scaled``; for contract billing the lifetime count
+        of regular invoices repeats the tenure, and a window that reaches before the data is ``unknown``
+        (docs/benchmarks.md, "Lifetime columns" and "Windows longer than the data")."""
+        if self.label.source == "auto":
+            return self
+        shop = self.label.source == "inactivity"
+        update: dict[str, Any] = {}
+        if self.features.lifetime == "auto":
+            update["lifetime"] = shop
+        if self.features.unobserved_windows == "auto":
+            update["unobserved_windows"] = "scaled" if shop else "unknown"
+        if update:
+            object.__setattr__(self, "features", self.features.model_copy(update=update))  # frozen
         return self
 
 
 def with_label_source(cfg: Config, source: str) -> Config:
     """``cfg`` with ``label.source`` set to ``source`` (a concrete one, for ``auto`` resolved against a
-    dataset: :func:`churnml.jobs.common.config_for`), ``features.lifetime: auto`` decided for it."""
+    dataset: :func:`churnml.jobs.common.config_for`), the ``auto`` feature settings decided for it."""
     data = cfg.model_dump()
     data["label"]["source"] = source
     return Config.model_validate(data)

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from feature_helpers import features_at, make_dataset
 
+from churnml.config import FeaturesConfig
 from churnml.contract.schemas import Table
 
 S1 = date(2024, 3, 4)  # a Monday
@@ -92,6 +93,39 @@ def test_usage_values(frame, at, client, snapshot, feature, expected):
         assert got is None
     else:
         assert got == pytest.approx(expected)
+
+
+SCALED = FeaturesConfig(unobserved_windows="scaled")
+
+
+@pytest.mark.parametrize(
+    ("client", "snapshot", "feature", "expected"),
+    [
+        # the data starts on 2024-01-01: 63 days before S1, 70 before S2; a longer window is the count over
+        # those days scaled to the window (old: 4 logins and 190 seconds before S1, 2 users)
+        ("old", S1, "usage_logins_91d", 4 * 91 / 63),
+        ("old", S1, "usage_logins_182d", 4 * 182 / 63),
+        ("old", S1, "usage_time_91d", 190 * 91 / 63),
+        ("old", S1, "usage_active_users_91d", 2 * 91 / 63),
+        ("old", S2, "usage_logins_91d", 5 * 91 / 70),
+        ("old", S1, "usage_logins_28d", 3),  # a window the data covers is not scaled
+        ("old", S1, "usage_logins_per_week_91d", 4 / 9),  # rates are not windowed sums: as before
+        # scaled by the data's days, not the client's: created on 2024-02-20, 2 logins
+        ("young", S1, "usage_logins_91d", 2 * 91 / 63),
+    ],
+)
+def test_scaled_windows_are_the_count_over_the_data_at_the_windows_rate(client, snapshot, feature, expected):
+    frame = features_at(make_dataset(TABLES), ["old", "young", "ancient"], [S1, S2], SCALED)
+    got = frame.filter((pl.col("client_id") == client) & (pl.col("snapshot") == snapshot))[feature][0]
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_snapshot_on_the_datas_first_day_has_no_window_even_scaled() -> None:
+    first = date(2024, 1, 1)  # the first activity's day (a Monday: on the grid)
+    frame = features_at(make_dataset(TABLES), ["old"], [first, S1], SCALED)
+    at_first = frame.filter(pl.col("snapshot") == first)
+    assert at_first["usage_logins_7d"][0] is None
+    assert at_first["usage_logins_182d"][0] is None
 
 
 def test_slope_and_zscore_follow_the_weekly_counts(build, at):

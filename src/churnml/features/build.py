@@ -11,14 +11,14 @@ spine's earliest snapshot looks back to (:func:`churnml.features.usage.usage_loo
 :func:`churnml.features._grid.look_back_axis`), with the weeks before carried in, so next week's list
 featurises ~32 weeks instead of every week since the data began; the features are the same, bit for
 bit. What depends on the data's origin (the week a client is observed from, onboarding, the windows
-that reach before the data: :func:`without_unobserved_windows`) reads the origin passed in
+that reach before the data: :func:`resolved_unobserved_windows`) reads the origin passed in
 (``dataset.first_activity()``), never the grid's first week.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import narwhals as nw
@@ -43,6 +43,7 @@ from churnml.features.account import account_features
 from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import feature_specs
+from churnml.features.spec import FeatureSpec
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks
 
@@ -51,7 +52,8 @@ __all__ = [
     "SNAPSHOT",
     "build_features",
     "feature_columns",
-    "without_unobserved_windows",
+    "resolved_unobserved_windows",
+    "summed_window_days",
 ]
 
 
@@ -169,39 +171,55 @@ def build_features(
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
     table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
-    return without_unobserved_windows(table, data_start, cfg)
+    return resolved_unobserved_windows(table, data_start, cfg)
 
 
 _WINDOW_DAYS = re.compile(r"_(\d+)d$")
 _SUMMED_KINDS = ("count", "amount")
 
 
-def without_unobserved_windows(
+def summed_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
+    """The window in days of a windowed sum (a count or amount over the last ``w`` days, e.g.
+    ``payments_orders_182d``: 182), None for any other feature (rates, shares, trends, days since)."""
+    m = _WINDOW_DAYS.search(name)
+    spec = specs.get(name)
+    return int(m.group(1)) if m and spec is not None and spec.kind in _SUMMED_KINDS else None
+
+
+def resolved_unobserved_windows(
     table: pl.DataFrame, data_start: datetime, cfg: FeaturesConfig
 ) -> pl.DataFrame:
-    """``table`` with every windowed sum (count or amount over the last ``w`` days) set to null where the
-    window reaches back before ``data_start`` (the first activity of the dataset): "4 orders in the last
-    182 days" of a dataset 6 weeks long is not a fact but a truncated count, and it would mean something
-    else at later snapshots. A client created later is not nulled: before its creation it truly had no
-    activity, so its window holds a true count (its whole life).
+    """``table`` with every windowed sum (count or amount over the last ``w`` days) whose window reaches
+    back before ``data_start`` (the first activity of the dataset) resolved by
+    ``features.unobserved_windows``: "4 orders in the last 182 days" of a dataset 120 days long is not a
+    fact but a truncated count, and it would mean something else at later snapshots.
 
-    Rates per week, shares, trends and the shorter windows stay; LightGBM reads null as "unknown".
-    Grain unchanged: one row per client x snapshot.
+    - ``unknown`` (and an unresolved ``auto``): null; LightGBM reads it as "unknown".
+    - ``scaled``: the count over the days the data covers, scaled to the window (``value * w / days``, the
+      days from ``data_start`` to the snapshot): the same rate as a full window, so the early snapshots
+      of a young dataset read like the later ones. Null at a snapshot with no day of data before it.
+
+    The windows are the data's, not the client's: a client created after ``data_start`` is treated the
+    same (its own first order, in a shop, is no sign that it is new). Rates per week, shares, trends and
+    the shorter windows stay. Grain unchanged: one row per client x snapshot.
     """
     specs = feature_specs(cfg)
     windowed: dict[int, list[str]] = {}
     for name in feature_columns(table):
-        m = _WINDOW_DAYS.search(name)
-        if m and specs[name].kind in _SUMMED_KINDS:
-            windowed.setdefault(int(m.group(1)), []).append(name)
+        days = summed_window_days(name, specs)
+        if days is not None:
+            windowed.setdefault(days, []).append(name)
     if not windowed:
         return table
     span = (pl.col(SNAPSHOT) - pl.lit(data_start.date(), pl.Date)).dt.total_days()
-    return table.with_columns(
-        pl.when(span >= days).then(pl.col(name)).otherwise(None).alias(name)
-        for days, names in windowed.items()
-        for name in names
-    )
+
+    def resolved(name: str, days: int) -> pl.Expr:
+        whole = pl.when(span >= days).then(pl.col(name))
+        if cfg.unobserved_windows == "scaled":
+            whole = whole.when(span > 0).then(pl.col(name) * days / span)
+        return whole.otherwise(None).alias(name)
+
+    return table.with_columns(resolved(name, days) for days, names in windowed.items() for name in names)
 
 
 def _spine_weeks(spine_lf: nw.LazyFrame) -> list[int]:

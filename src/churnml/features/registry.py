@@ -186,13 +186,16 @@ def sentence(
     *,
     currency: str = "",
     age_days: float | None = None,
+    data_days: float | None = None,
 ) -> str:
     """The feature's plain-language sentence filled with a client's value.
 
     ``sentence("usage_logins_ratio", 0.38)`` -> "Logins fell 62% against this client's usual rate ...";
     a null/NaN value gives "<label>: no data". Amounts name ``currency``, time in the product is said
     in hours, one of a thing reads in the singular ("1 day"), and with ``age_days`` a window longer than
-    the client's age is said as its age ("0 logins in its first 15 days", not "in the last 182 days").
+    the client's age is said as its age ("0 logins in its first 15 days", not "in the last 182 days"),
+    with ``data_days`` a window longer than the data as the data's days ("2 orders in the 120 days of
+    data"). The value must then be the count over those days.
     """
     spec = feature_spec(name, cfg)
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -215,6 +218,8 @@ def sentence(
     text = _singular_words(text)
     if age_days is not None and age_days == age_days:
         text = _within_age(text, age_days)
+    elif data_days is not None and data_days == data_days:
+        text = _within_age(text, data_days, "{over} the {days} of data")
     # "did not change by 0.00 points" -> "did not change"
     return _NO_CHANGE.sub("did not change", text)
 
@@ -222,14 +227,16 @@ def sentence(
 _LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
 
 
-def _within_age(text: str, age_days: float) -> str:
-    """ "in the last 182 days" -> "in its first 15 days" when the client is 15 days old."""
+def _within_age(text: str, age_days: float, said: str = "{over} its first {days}") -> str:
+    """ "in the last 182 days" -> "in its first 15 days" when the client is 15 days old (``said``: how the
+    shorter span is said, e.g. "{over} the {days} of data": "in the 120 days of data")."""
     age = max(int(age_days), 0)
 
     def cut(match: re.Match[str]) -> str:
         if int(match.group(2)) <= age:
             return match.group(0)
-        return f"{match.group(1)} its first {age} day" + ("" if age == 1 else "s")
+        days = f"{age} day" + ("" if age == 1 else "s")
+        return said.format(over=match.group(1), days=days)
 
     shortened = _LAST_WINDOW.sub(cut, text)
     return shortened.replace(" (or since the client started)", "") if shortened != text else text

@@ -3,7 +3,7 @@
 Features and labels are per client, so the clients can be split into batches (hash partitions of the
 trimmed ``client_id``) and each batch computed from its own rows only. What is portfolio-wide is
 computed once, from lazy scans of the files, and handed to every batch: the data's start, its as-of
-date and its first activity (the anchor of the weekly grid and of ``without_unobserved_windows``).
+date and its first activity (the anchor of the weekly grid and of ``resolved_unobserved_windows``).
 Each batch is read from the files (only its clients' rows), validated like :func:`read_dataset`
 (coercion, contract rules, references to ``clients``), labeled and featurised; its labeled rows go to
 a float32 block on scratch disk. At the end the blocks are gathered into one float32 matrix in the

@@ -86,34 +86,61 @@ TENURE = "account_tenure_days"
 class Describer:
     """The registry sentence of ``(feature, value)``, with the currency and, when the feature's window is
     longer than the client's age (``age`` in days), said over its age. Sentences are cached: counts and
-    days repeat across a portfolio."""
+    days repeat across a portfolio.
 
-    def __init__(self, cfg: FeaturesConfig, currency: str = "") -> None:
+    ``data_days``: the days of data before the described snapshot. With ``features.unobserved_windows:
+    scaled`` a windowed sum longer than that is the count over those days scaled to the window
+    (:func:`churnml.features.build.resolved_unobserved_windows`); its sentence says the count itself,
+    over the days of data ("2 orders in the 120 days of data"), or over the client's age when it is
+    younger than the data (its whole life's count)."""
+
+    def __init__(self, cfg: FeaturesConfig, currency: str = "", data_days: int | None = None) -> None:
         from churnml.features import registry
 
         self.cfg = cfg
         self.currency = currency
+        self.data_days = data_days
+        self._specs = registry.feature_specs(cfg)
         # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
         fill_cfg = None if cfg == FeaturesConfig() else cfg
 
         @functools.lru_cache(maxsize=1 << 17)
-        def cached(name: str, value: float, age: int | None) -> str:
-            return registry.sentence(name, value, fill_cfg, currency=currency, age_days=age)
+        def cached(name: str, value: float, age: int | None, data: int | None = None) -> str:
+            return registry.sentence(name, value, fill_cfg, currency=currency, age_days=age, data_days=data)
 
         self._cached = cached
 
+    def scaled_window(self, name: str) -> int | None:
+        """The window (days) of ``name`` when its value at the described snapshot is scaled up from fewer
+        days of data (``features.unobserved_windows: scaled``), else None."""
+        from churnml.features.build import summed_window_days
+
+        if self.cfg.unobserved_windows != "scaled" or self.data_days is None:
+            return None
+        days = summed_window_days(name, self._specs)
+        return days if days is not None and days > self.data_days else None
+
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
+        scaled = self.scaled_window(name)
+        if scaled is not None and value == value and self.data_days is not None:
+            own = value * self.data_days / scaled  # the count over the days of data
+            if age is not None and age == age and age < self.data_days:
+                return self._cached(name, own, int(age))  # younger than the data: its whole life's count
+            return self._cached(name, own, None, self.data_days)
         window = _WINDOW.search(name)
         too_long = age is not None and age == age and window is not None and int(window.group(1)) > age
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
 
 
-def registry_catalog(cfg: FeaturesConfig, currency: str = "") -> tuple[Mapping[str, Any], Describer]:
-    """The feature registry's specs and sentence function (``churnml.features.registry``) for ``cfg``."""
+def registry_catalog(
+    cfg: FeaturesConfig, currency: str = "", data_days: int | None = None
+) -> tuple[Mapping[str, Any], Describer]:
+    """The feature registry's specs and sentence function (``churnml.features.registry``) for ``cfg``
+    (``data_days``: :class:`Describer`)."""
     from churnml.features import registry
 
-    return registry.feature_specs(cfg), Describer(cfg, currency)
+    return registry.feature_specs(cfg), Describer(cfg, currency, data_days)
 
 
 def reference_levels(
@@ -505,6 +532,7 @@ def change_reasons(
     values = np.asarray(feature_values_now, dtype=float)
     lead = _lead_features(grouped, shown, sign, values)
     currency = getattr(describe, "currency", "")
+    scaled_window = getattr(describe, "scaled_window", lambda _name: None)
     out: list[str | None] = []
     for row in range(len(diff)):
         if abs(total[row]) < min_change:
@@ -528,6 +556,8 @@ def change_reasons(
                     float(values[row, c]),
                     currency,
                 )
+                if scaled_window(name) is not None:
+                    text += " (estimates: the data is shorter than the window)"
             else:
                 text = _sentence(describe, specs, name, float(values[row, c]))
             parts.append(f"{text} ({delta:+.2f})")

@@ -123,11 +123,14 @@ class Explanation:
 
 @dataclass(frozen=True)
 class Citing:
-    """What decides which drivers may be cited: the reference levels of this week's portfolio and, per
-    row of the list, whether the running term is a monthly one."""
+    """What decides which drivers may be cited, and how they are said: the reference levels of this week's
+    portfolio, per row of the list whether the running term is a monthly one, and the days of data before
+    the list's snapshot (``data_days``: windows longer than that are said over them,
+    :class:`churnml.scoring.explain.Describer`; None: not known)."""
 
     reference: np.ndarray
     monthly: np.ndarray
+    data_days: int | None = None
 
 
 _TERM_END = "payments_days_to_term_end"
@@ -155,7 +158,7 @@ def explanations(
     which bounds the memory on large portfolios. Only citable drivers are named
     (:func:`churnml.scoring.explain.citable_mask`).
     """
-    specs, describe = registry_catalog(features, currency)
+    specs, describe = registry_catalog(features, currency, citing.data_days)
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
@@ -270,6 +273,7 @@ def list_reasons(
         if reference is not None
         else reference_levels(values_now, names, registry_catalog(features)[0]),
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+        (as_of - dataset.first_activity().date()).days,
     )
     explanation = explanations(
         model,
