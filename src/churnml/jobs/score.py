@@ -425,16 +425,16 @@ def score(
     changed = write_scores_atomically(folder, files)
     step("done")
     return ScoreRun(
-        folder,
-        day,
-        version,
-        result,
-        manifest,
-        changed,
-        lagging,
-        empty,
-        dark,
-        timer,
-        reads,
-        notes,
+        folder=folder,
+        day=day,
+        version=version,
+        result=result,
+        manifest=manifest,
+        changed=changed,
+        lagging=lagging,
+        empty_columns=empty,
+        dark_features=dark,
+        timer=timer,
+        reads=reads,
+        notes=notes,
     )

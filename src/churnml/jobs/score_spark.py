@@ -472,17 +472,18 @@ def score_on_spark(
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
+    # the Polars path's data notes (lagging tables, empty columns, dark features) are not computed here
     return ScoreRun(
-        folder,
-        day,
-        version,
-        result,
-        manifest,
-        changed,
-        {},
-        [],
-        [],
-        timer,
+        folder=folder,
+        day=day,
+        version=version,
+        result=result,
+        manifest=manifest,
+        changed=changed,
+        lagging={},
+        empty_columns=[],
+        dark_features=[],
+        timer=timer,
         notes=notes,
     )
 
