@@ -17,8 +17,7 @@ that reach before the data: :func:`resolved_unobserved_windows`) reads the origi
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 import narwhals as nw
@@ -42,8 +41,7 @@ from churnml.features._grid import (
 from churnml.features.account import account_features
 from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
-from churnml.features.registry import feature_specs
-from churnml.features.spec import FeatureSpec
+from churnml.features.registry import feature_specs, summed_window_days
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks
 
@@ -53,7 +51,6 @@ __all__ = [
     "build_features",
     "feature_columns",
     "resolved_unobserved_windows",
-    "summed_window_days",
 ]
 
 
@@ -172,18 +169,6 @@ def build_features(
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
     table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
     return resolved_unobserved_windows(table, data_start, cfg)
-
-
-_WINDOW_DAYS = re.compile(r"_(\d+)d$")
-_SUMMED_KINDS = ("count", "amount")
-
-
-def summed_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
-    """The window in days of a windowed sum (a count or amount over the last ``w`` days, e.g.
-    ``payments_orders_182d``: 182), None for any other feature (rates, shares, trends, days since)."""
-    m = _WINDOW_DAYS.search(name)
-    spec = specs.get(name)
-    return int(m.group(1)) if m and spec is not None and spec.kind in _SUMMED_KINDS else None
 
 
 def resolved_unobserved_windows(

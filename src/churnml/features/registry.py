@@ -39,6 +39,7 @@ __all__ = [
     "hours",
     "money",
     "sentence",
+    "summed_window_days",
 ]
 
 # The family modules, in column order: each exports FAMILY (its name) and SPECS (its columns' patterns,
@@ -92,6 +93,18 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
 def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:
     """Every feature name for this config's windows, in emission order."""
     return dict(_cached_specs(cfg or FeaturesConfig()))
+
+
+_WINDOW_DAYS = re.compile(r"_(\d+)d$")
+_SUMMED_KINDS = ("count", "amount")
+
+
+def summed_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
+    """The window in days of a windowed sum (a count or amount over the last ``w`` days, e.g.
+    ``payments_orders_182d``: 182), None for any other feature (rates, shares, trends, days since)."""
+    m = _WINDOW_DAYS.search(name)
+    spec = specs.get(name)
+    return int(m.group(1)) if m and spec is not None and spec.kind in _SUMMED_KINDS else None
 
 
 # Usage groups that count the event names a config lists: absent when it lists none (a shop's log has no

@@ -49,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.features.registry import FAMILIES
+from churnml.features.registry import FAMILIES, summed_window_days
 from churnml.scoring.outputs import Scores
 
 __all__ = [
@@ -113,8 +113,6 @@ class Describer:
     def scaled_window(self, name: str) -> int | None:
         """The window (days) of ``name`` when its value at the described snapshot is scaled up from fewer
         days of data (``features.unobserved_windows: scaled``), else None."""
-        from churnml.features.build import summed_window_days
-
         if self.cfg.unobserved_windows != "scaled" or self.data_days is None:
             return None
         days = summed_window_days(name, self._specs)
