@@ -323,7 +323,8 @@ def train(
         f"deployed model: trained on every labeled snapshot {start} .. {end} ({res.rows['labeled']:,} rows, "
         f"{res.rows['positives']:,} churners); {len(res.features)} features "
         f"({len(res.monotone)} monotone); rounds {res.rounds_source}; calibration "
-        f"{res.model.calibrator_.method_} on {res.calibration_source}",
+        f"{res.model.calibrator_.method_} on {res.calibration_source}"
+        + (f"; {res.extra_trees}" if res.extra_trees else ""),
         soft_wrap=True,
     )
     if summary.tuned_from:

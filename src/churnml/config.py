@@ -122,6 +122,10 @@ class TrainConfig(_Section):
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
     monotone: bool = True
+    # LightGBM's extremely randomized split thresholds: auto = on when the labeled table holds fewer
+    # churning clients than extra_trees_below_churners (experiment.decided_extra_trees)
+    extra_trees: bool | Literal["auto"] = "auto"
+    extra_trees_below_churners: int = Field(500, ge=0)
     seed: int = 42
     params_file: Path | None = None
     lightgbm: dict[str, Any] = Field(

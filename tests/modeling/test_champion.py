@@ -59,6 +59,28 @@ def test_a_backtest_too_good_to_be_true_is_not_promoted(model, max_credible, pro
 
 
 @pytest.mark.parametrize(
+    ("lone", "max_credible", "promoted", "words"),
+    [
+        # a leaked end date the model used only in part (random split thresholds): refused for the column
+        (
+            ("payments_days_to_term_end", 0.999),
+            0.98,
+            False,
+            "too good to be true: pr_auc 0.9990 of payments_days_to_term_end alone on the backtest's test rows "
+            "(train.max_credible_pr_auc 0.98; the model 0.7300)",
+        ),
+        (("usage_days_since_login", 0.61), 0.98, True, "no champion yet; pr_auc 0.7300"),
+        (("payments_days_to_term_end", 1.0), None, True, "no champion yet"),  # the check turned off
+        (None, 0.98, True, "no champion yet"),  # no usable fold to rank by a feature
+    ],
+)
+def test_a_feature_too_good_alone_is_not_promoted(lone, max_credible, promoted, words):
+    got = verdict(_metrics(model=0.73, logistic=0.19, rules=0.16), None, max_credible=max_credible, lone=lone)
+    assert got.promoted is promoted and got.too_good is (not promoted)
+    assert words in got.reason
+
+
+@pytest.mark.parametrize(
     ("model", "rate", "promoted", "words"),
     [
         # a marketplace where 97.5% of the active customers never order again: any ranking scores ~0.975

@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 from churnml.config import TrainConfig
 from churnml.modeling.backtest import client_parts
 from churnml.modeling.evaluate import binary_metrics
-from churnml.modeling.experiment import cross_fit_parts, cross_fitted_model, train_and_compare
+from churnml.modeling.experiment import (
+    churning_clients,
+    cross_fit_parts,
+    cross_fitted_model,
+    decided_extra_trees,
+    train_and_compare,
+)
 from churnml.modeling.export import export_model, load_exported
-from churnml.modeling.train import mean_booster
+from churnml.modeling.train import mean_booster, model_from_config
 from churnml.modeling.treeshap import tree_contributions
 
 from .conftest import HORIZON, labeled_table
@@ -65,6 +71,65 @@ def test_every_part_holds_its_share_of_churners(n_clients, parts, churn_share, s
 def test_cross_fit_parts_by_table_size(rows, max_rows, expected):
     cfg = TrainConfig(cross_fit_parts=5, cross_fit_max_rows=max_rows)
     assert cross_fit_parts(cfg, rows) == expected
+
+
+def _churning(churners: int, others: int) -> pd.DataFrame:
+    """Two rows per client: churners have a 0 then a 1, the others two 0s."""
+    clients = [f"c{i}" for i in range(churners + others)]
+    labels = [[0.0, 1.0] if i < churners else [0.0, 0.0] for i in range(len(clients))]
+    return pd.DataFrame(
+        {"client_id": np.repeat(clients, 2), "label": np.concatenate(labels) if clients else []}
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "churners", "below", "expected", "says"),
+    [
+        ("auto", 3, 4, True, "extra_trees on (auto): 3 churning clients in the labeled table, fewer than"),
+        ("auto", 4, 4, False, "extra_trees off (auto): 4 churning clients in the labeled table, at least"),
+        ("auto", 0, 4, True, "extra_trees on (auto): 0 churning clients"),
+        (True, 10, 4, True, None),
+        (False, 1, 4, False, None),
+    ],
+)
+def test_extra_trees_decided_by_the_churning_clients_of_the_table(setting, churners, below, expected, says):
+    cfg = TrainConfig(extra_trees=setting, extra_trees_below_churners=below)
+    table = _churning(churners, others=5)
+    decided, why = decided_extra_trees(cfg, table)
+    assert decided.extra_trees is expected
+    assert churning_clients(table) == churners
+    if says is None:
+        assert why is None
+    else:
+        assert why.startswith(says)
+    assert cfg.extra_trees == setting  # the caller's config is not changed
+
+
+@pytest.mark.parametrize(
+    ("setting", "lightgbm", "expected"),
+    [
+        (True, {}, True),  # decided on: LightGBM gets it
+        (False, {}, None),  # off: the parameters do not name it (older champions' recipes stay equal)
+        ("auto", {}, None),  # not decided for a table: nothing added
+        (True, {"extra_trees": False}, False),  # set in train.lightgbm: that value wins
+    ],
+)
+def test_model_parameters_name_extra_trees_only_when_on(setting, lightgbm, expected):
+    model = model_from_config(TrainConfig(extra_trees=setting, lightgbm=lightgbm))
+    assert model.params.get("extra_trees") is expected
+
+
+def test_a_small_table_trains_with_extra_trees_and_says_why():
+    table = labeled_table(n_clients=120, seed=3)
+    churners = churning_clients(table[table["label"].notna()])
+    assert 0 < churners < 500
+    result = train_and_compare(table, TrainConfig(), HORIZON)
+    assert result.model.params["extra_trees"] is True
+    assert result.extra_trees.startswith(f"extra_trees on (auto): {churners} churning clients")
+    off = train_and_compare(table, TrainConfig(extra_trees=False), HORIZON)
+    assert "extra_trees" not in off.model.params and off.extra_trees is None
+    X = table[["f1", "f2", "f3", "f4"]]
+    assert not np.allclose(result.model.raw_score(X), off.model.raw_score(X))  # LightGBM really used it
 
 
 # ------------------------------------------------------------------------------------------------
@@ -208,3 +273,22 @@ def test_the_champion_gate_tells_a_cross_fitted_recipe_from_a_single_model():
     assert {k: v for k, v in _procedure(averaged, cfg).items() if k != "cross_fit_parts"} == {
         k: v for k, v in _procedure(single, cfg).items() if k != "cross_fit_parts"
     }
+
+
+def test_a_feature_that_holds_the_future_ranks_the_test_rows_alone():
+    """lone_feature_pr_auc: a column equal to the label (reversed, with missing values) scores 1 in its
+    better direction; pure noise scores about the churn rate."""
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.modeling.experiment import lone_feature_pr_auc
+
+    table = labeled_table(n_clients=120, seed=5)
+    rng = np.random.default_rng(1)
+    table["leak"] = np.where(table["label"] == 1, -5.0, rng.uniform(0, 10, len(table)))  # low = churn
+    table.loc[table.index[::7], "noise"] = rng.normal(size=len(table.index[::7]))
+    cfg = TrainConfig()
+    plan = backtest_plan(table["snapshot"], cfg, HORIZON)
+    alone = lone_feature_pr_auc(table, ["f3", "leak", "noise"], plan, cfg)
+    assert list(alone.index[:1]) == ["leak"] and alone["leak"] == pytest.approx(1.0)
+    rate = table["label"].mean()
+    assert alone["noise"] < rate + 0.15  # mostly missing, the rest random
+    assert alone["f3"] < rate + 0.15  # f3 does not enter the label's probability

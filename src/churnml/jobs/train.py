@@ -141,6 +141,7 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
             "n_monotone": sum(1 for v in result.monotone.values() if v),
             "rules_used": ",".join(result.rules_used) or "none",
             "rounds": result.rounds_source,
+            "extra_trees": result.extra_trees or f"{cfg.train.extra_trees} (train.extra_trees)",
             "calibration": f"{result.model.calibrator_.method_} on {result.calibration_source}",
             "scale_pos_weight": round(result.model.scale_pos_weight_, 4),
         }
@@ -256,18 +257,33 @@ def no_churner_message(labeled: pd.DataFrame, dataset: Any, cfg: Config) -> str:
     )
 
 
-def leak_note(pr_auc: float, model: ChurnModel, features: Any, shown: int = 3) -> str:
+def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config) -> tuple[str, float] | None:
+    """The feature that ranks the backtest's test rows best by itself, and its PR-AUC (None without a
+    usable fold): the champion gate's leak check."""
+    from churnml.modeling.experiment import labeled_rows, lone_feature_pr_auc
+
+    if not result.backtest.has_estimate:
+        return None
+    alone = lone_feature_pr_auc(labeled_rows(table), result.features, result.plan, cfg.train)
+    return (str(alone.index[0]), float(alone.iloc[0])) if len(alone) else None
+
+
+def leak_note(
+    pr_auc: float, model: ChurnModel, features: Any, shown: int = 3, lone: tuple[str, float] | None = None
+) -> str:
     """What ``train`` says of a backtest too good to be true: the features the model leans on most
-    (share of its gain, plain name), and the usual cause."""
+    (share of its gain, plain name), the feature that ranks the test rows best by itself (``lone``), and
+    the usual cause."""
     from churnml.jobs.score import feature_labels
     from churnml.scoring.assemble import gain_share_text, model_weight
 
     weight = model_weight(model, model.feature_names_)
     top = [name for name, share in weight.items() if share > 0][:shown]
-    labels = feature_labels(top, features)
+    labels = feature_labels([*top, *([lone[0]] if lone else [])], features)
     leans = ", ".join(f"{labels[n]} ({n}, {gain_share_text(weight[n])} of its gain)" for n in top)
+    alone = f"; {labels[lone[0]]} ({lone[0]}) alone {lone[1]:.3f}" if lone and lone[1] >= pr_auc else ""
     return (
-        f"the backtest is too good to be true (PR-AUC {pr_auc:.3f}): churn data does not give that, a column "
+        f"the backtest is too good to be true (PR-AUC {pr_auc:.3f}{alone}): churn data does not give that, a column "
         f"that holds the future does. The model leans on {leans}. The usual cause: subscriptions.end_date "
         "set to when a subscription was cancelled (a row per subscription, as a billing system's export "
         "gives it): a term's end_date must be its scheduled end, known when it starts, and a cancellation "
@@ -417,9 +433,10 @@ def run_training(
     procedure = _procedure(result.model, cfg.train)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
-    decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc)
+    lone = _best_lone_feature(result, table, cfg) if cfg.train.max_credible_pr_auc is not None else None
+    decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc, lone=lone)
     if decision.too_good:
-        leak = leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features)
+        leak = leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features, lone=lone)
         result = replace(result, notes=[*result.notes, leak])
     card = replace(
         _model_card(result, cfg, dataset, procedure, name),

@@ -57,6 +57,7 @@ from churnml.modeling.experiment import (
     FoldRows,
     _logit,
     calibrated_on_holdout,
+    decided_extra_trees,
     feature_columns,
     labeled_rows,
     logistic_contender,
@@ -272,7 +273,8 @@ def benchmark_models(
         raise ValueError(f"cannot benchmark: {plan.summary()}")
     spine = pl.from_pandas(labeled[[CLIENT_ID, SNAPSHOT]]).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     summary = purchase_summary(purchase_log, spine).to_pandas()
-    notes: list[str] = []
+    cfg, extra_trees = decided_extra_trees(cfg, labeled)  # as `train` decides it for this table
+    notes: list[str] = [f"churnml: {extra_trees}"] if extra_trees else []
     contenders = benchmark_contenders(
         features,
         summary,

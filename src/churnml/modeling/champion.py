@@ -8,7 +8,9 @@ their scales):
    a mean PR-AUC at or above ``train.max_credible_pr_auc`` (0.98) is what a column holding the future
    gives, not what churn data does. It is measured above the churn rate of the test rows (any ranking
    scores the rate: :func:`pr_auc_above_rate`), so a shop where nearly every customer leaves is not
-   refused for its base rate;
+   refused for its base rate. The same bound holds for any one feature ranking the test rows by itself
+   (:func:`churnml.modeling.experiment.lone_feature_pr_auc`): a leak is refused even when the model
+   uses it only in part;
 2. it beats every simple baseline present (``logistic`` and ``rules``) on PR-AUC — a model that loses
    to them is never promoted;
 3. it is at least as good as the current champion's *procedure* (its parameters refit fold by fold on
@@ -51,13 +53,16 @@ def verdict(
     champion: tuple[str, float] | None,
     metric: str = "pr_auc",
     max_credible: float | None = None,
+    lone: tuple[str, float] | None = None,
 ) -> Verdict:
     """The gate of the module docstring.
 
     ``metrics``: backtest metrics averaged over the folds, one row per contender (``model`` and the
     baselines; :func:`churnml.modeling.experiment.fold_means`);
     ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none;
-    ``max_credible``: the score from which the backtest is too good to be true (None: no such check).
+    ``max_credible``: the score from which the backtest is too good to be true (None: no such check);
+    ``lone``: ``(feature, its PR-AUC alone on the same test rows)`` of the feature that ranks them best,
+    held to the same bound.
     """
     if metrics.empty or "model" not in metrics.index:
         return Verdict(
@@ -77,6 +82,22 @@ def verdict(
             f"{max_credible:g}); a column likely holds the future (see the note on what the model leans on)",
             too_good=True,
         )
+    if max_credible is not None and lone is not None and metric == "pr_auc":
+        feature, alone = lone
+        credible_alone = pr_auc_above_rate(alone, rate)
+        if credible_alone >= max_credible:
+            above = (
+                f", {credible_alone:.4f} of the way from the churn rate {rate:.3f} to 1"
+                if credible_alone != alone
+                else ""
+            )
+            return Verdict(
+                False,
+                f"too good to be true: {metric} {alone:.4f} of {feature} alone on the backtest's test rows"
+                f"{above} (train.max_credible_pr_auc {max_credible:g}; the model {score:.4f}); a column "
+                "likely holds the future (see the note on what the model leans on)",
+                too_good=True,
+            )
     for name in GATE_BASELINES:
         if name in metrics.index:
             other = float(metrics.loc[name, metric])

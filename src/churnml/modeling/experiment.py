@@ -67,16 +67,19 @@ __all__ = [
     "FoldRows",
     "TrainingResult",
     "calibrated_on_holdout",
+    "churning_clients",
     "comparison_markdown",
     "configured_model",
     "cross_fit_parts",
     "cross_fitted_model",
+    "decided_extra_trees",
     "feature_columns",
     "fold_means",
     "fold_problems",
     "fold_summary",
     "labeled_rows",
     "logistic_contender",
+    "lone_feature_pr_auc",
     "model_contender",
     "oracle_contender",
     "pooled_metrics",
@@ -202,6 +205,34 @@ def cross_fit_parts(cfg: TrainConfig, labeled_rows: int) -> int:
     if cfg.cross_fit_max_rows is not None and labeled_rows > cfg.cross_fit_max_rows:
         return 1
     return cfg.cross_fit_parts
+
+
+def churning_clients(labeled: pd.DataFrame) -> int:
+    """Distinct clients with at least one churn label (``label`` 1) in a labeled table."""
+    return int(labeled.loc[labeled[LABEL] == 1, CLIENT_ID].nunique())
+
+
+def decided_extra_trees(cfg: TrainConfig, labeled: pd.DataFrame) -> tuple[TrainConfig, str | None]:
+    """``cfg`` with ``extra_trees: auto`` decided for the labeled table, and the sentence that says why
+    (None when it was set in the config).
+
+    ``auto`` is on when the table holds fewer than ``train.extra_trees_below_churners`` churning clients
+    (:func:`churning_clients`). LightGBM then draws each split's threshold at random instead of taking
+    the best one: the trees vary more one by one and their mean varies less, which is what a few hundred
+    churners need (measured on 22 small datasets, none of which set the threshold: docs/benchmarks.md,
+    "Shops of a few hundred customers"). Decided once per table, like :func:`cross_fit_parts`, so the
+    backtest judges the procedure the deployed model is built with.
+    """
+    if cfg.extra_trees != "auto":
+        return cfg, None
+    churners = churning_clients(labeled)
+    on = churners < cfg.extra_trees_below_churners
+    why = (
+        f"extra_trees {'on' if on else 'off'} (auto): {churners:,} churning clients in the labeled table, "
+        f"{'fewer than' if on else 'at least'} train.extra_trees_below_churners "
+        f"({cfg.extra_trees_below_churners:,})"
+    )
+    return cfg.model_copy(update={"extra_trees": on}), why
 
 
 def _usable_parts(y: np.ndarray, part: np.ndarray, parts: int) -> bool:
@@ -432,6 +463,49 @@ def fold_problems(
     return out
 
 
+def lone_feature_pr_auc(
+    labeled: pd.DataFrame, features: list[str], plan: BacktestPlan, cfg: TrainConfig, max_rows: int = 50_000
+) -> pd.Series:
+    """How well each feature alone ranks the backtest's test rows: per feature, the mean over the usable
+    folds of the PR-AUC of its values as a score, in the better of its two directions (missing values
+    rank last). One value per feature, highest first; empty without a usable fold. A fold's test rows
+    above ``max_rows`` are a seeded sample of them (the figure is a check, not a report).
+
+    The champion gate's leak check (:func:`churnml.modeling.champion.verdict`) reads it: a column that
+    holds the future ranks the test rows almost perfectly by itself, whatever the model makes of it (a
+    model drawing random split thresholds, ``extra_trees``, may use a sharp leak only in part).
+    """
+    from sklearn.metrics import average_precision_score
+
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    rng = np.random.default_rng(cfg.seed)
+    per_fold = []
+    for rows, problem in fold_problems(labeled, plan, cfg):
+        if problem is not None:
+            continue
+        test = (
+            rows.test
+            if rows.test.size <= max_rows
+            else np.sort(rng.choice(rows.test, max_rows, replace=False))
+        )
+        values = labeled[features].iloc[test].to_numpy(dtype=float)
+        scores = {}
+        for j, name in enumerate(features):
+            x = np.where(np.isfinite(values[:, j]), values[:, j], np.nan)
+            if np.isnan(x).all():
+                continue
+            best = 0.0
+            for direction in (1.0, -1.0):
+                v = direction * x
+                filled = np.where(np.isnan(v), np.nanmin(v) - 1.0, v)
+                best = max(best, float(average_precision_score(y[test], filled)))
+            scores[name] = best
+        per_fold.append(pd.Series(scores, dtype=float))
+    if not per_fold:
+        return pd.Series(dtype=float)
+    return pd.concat(per_fold, axis=1).mean(axis=1).sort_values(ascending=False)
+
+
 def configured_model(
     cfg: TrainConfig,
     tuned: Mapping[str, Any] | None = None,
@@ -542,7 +616,8 @@ class TrainingResult:
     labeled snapshot. ``rounds``: its boosting rounds and where they came from; ``calibration_source``:
     what its calibrator was fitted on. ``backtest``: the out-of-time evidence (may hold no fold).
     ``X_sample``: a sample of every labeled row (SHAP summary, input example); ``X_reference``: a sample
-    of the last quarter's rows (the drift reference, :func:`recent_rows`).
+    of the last quarter's rows (the drift reference, :func:`recent_rows`). ``extra_trees``: how
+    ``train.extra_trees: auto`` was decided for this table (None when the config set it).
     """
 
     model: ChurnModel
@@ -560,6 +635,7 @@ class TrainingResult:
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    extra_trees: str | None = None
 
     @property
     def plan(self) -> BacktestPlan:
@@ -695,6 +771,9 @@ def train_and_compare(
     if labeled.empty:
         raise ValueError(no_labels_message(horizon_days, lag_days))
     monotone = dict(monotone or {}) if cfg.monotone else {}
+    cfg, extra_trees = decided_extra_trees(cfg, labeled)
+    if extra_trees:
+        say(extra_trees)
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     contenders = standard_contenders(cfg, tuned, monotone, features, oracle)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
@@ -728,6 +807,7 @@ def train_and_compare(
         monotone=dict(monotone),
         notes=notes,
         X_reference=recent_rows(labeled, features, cfg.seed),
+        extra_trees=extra_trees,
     )
     if bt.has_estimate:
         preds = bt.predictions

@@ -494,8 +494,13 @@ def model_from_config(
 
     Tuned parameters may include ``imbalance_power``; the rest are LightGBM parameters. ``monotone``
     (feature -> direction, see :func:`monotone_directions`) is used only when ``cfg.monotone`` is on.
+    ``cfg.extra_trees`` ``True`` adds LightGBM's ``extra_trees`` unless the parameters set it; ``"auto"``
+    (not yet decided for a table: :func:`churnml.modeling.experiment.decided_extra_trees`) and ``False``
+    add nothing, so a model's parameters name it only when it is on.
     """
     params = {**cfg.lightgbm, **dict(tuned or {})}
+    if cfg.extra_trees is True:
+        params.setdefault("extra_trees", True)
     power = float(params.pop("imbalance_power", cfg.imbalance_power))
     return ChurnModel(
         params=params,

@@ -35,6 +35,7 @@ from churnml.modeling.experiment import (
     configured_model,
     cross_fit_parts,
     cross_fitted_model,
+    decided_extra_trees,
     feature_columns,
     fold_problems,
     labeled_rows,
@@ -147,6 +148,7 @@ def tune_study(
 ) -> tuple[optuna.Study, BacktestPlan]:
     """Run (or resume) the study; returns it with the backtest plan used. ``on_trial`` sees every trial."""
     labeled = labeled_rows(table)
+    train_cfg, _ = decided_extra_trees(train_cfg, labeled)  # the trials' models as `train` builds them
     plan = backtest_plan(labeled[SNAPSHOT], train_cfg, horizon_days, lag_days)
     if not plan.has_folds:
         raise ValueError(f"cannot tune: {plan.summary()}")
