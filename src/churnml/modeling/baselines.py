@@ -34,6 +34,7 @@ __all__ = [
     "RULES",
     "LogisticBaseline",
     "Rule",
+    "finite_values",
     "oracle_scores",
     "rule_flags",
     "rule_risk_score",
@@ -205,20 +206,21 @@ class LogisticBaseline(ClassifierMixin, BaseEstimator):
             StandardScaler(),
             LogisticRegression(C=self.C, max_iter=self.max_iter),
         )
-        self.pipeline_.fit(_finite(X[self.feature_names_]), np.asarray(y, dtype=int))
+        self.pipeline_.fit(finite_values(X[self.feature_names_]), np.asarray(y, dtype=int))
         self.classes_ = np.array([0, 1])
         return self
 
     def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pipeline_.predict_proba(_finite(X[self.feature_names_]))[:, 1]
+        return self.pipeline_.predict_proba(finite_values(X[self.feature_names_]))[:, 1]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self.churn_probability(X)
         return np.column_stack([1 - p, p])
 
 
-def _finite(X: pd.DataFrame) -> np.ndarray:
-    # Infinite ratios (rate over a zero baseline) become missing for the linear model.
+def finite_values(X: pd.DataFrame) -> np.ndarray:
+    """``X`` as floats with infinite values (a rate over a zero baseline) made missing: the linear
+    model's input, and the values the leak check ranks (:func:`churnml.modeling.experiment.lone_feature_pr_auc`)."""
     arr = X.to_numpy(dtype=float, na_value=np.nan)
     return np.where(np.isfinite(arr), arr, np.nan)
 

@@ -48,6 +48,24 @@ def pr_auc_above_rate(pr_auc: float, rate: float) -> float:
     return (pr_auc - rate) / (1.0 - rate)
 
 
+def _too_good(
+    metric: str, score: float, where: str, aside: str, rate: float, max_credible: float
+) -> Verdict | None:
+    """The refusal of a score (the model's, or one feature's alone: ``where`` says which) at or above
+    ``max_credible`` once measured above the churn rate ``rate``; None below it. ``aside`` is added
+    inside the bracket that names the bound."""
+    credible = pr_auc_above_rate(score, rate)
+    if credible < max_credible:
+        return None
+    above = f", {credible:.4f} of the way from the churn rate {rate:.3f} to 1" if credible != score else ""
+    return Verdict(
+        False,
+        f"too good to be true: {metric} {score:.4f} {where}{above} (train.max_credible_pr_auc "
+        f"{max_credible:g}{aside}); a column likely holds the future (see the note on what the model leans on)",
+        too_good=True,
+    )
+
+
 def verdict(
     metrics: pd.DataFrame,
     champion: tuple[str, float] | None,
@@ -71,33 +89,14 @@ def verdict(
     score = float(metrics.loc["model", metric])
     known = metric == "pr_auc" and "base_rate" in metrics.columns
     rate = float(metrics.loc["model", "base_rate"]) if known else float("nan")
-    credible = pr_auc_above_rate(score, rate)
-    if max_credible is not None and credible >= max_credible:
-        above = (
-            f", {credible:.4f} of the way from the churn rate {rate:.3f} to 1" if credible != score else ""
-        )
-        return Verdict(
-            False,
-            f"too good to be true: {metric} {score:.4f} on the backtest{above} (train.max_credible_pr_auc "
-            f"{max_credible:g}); a column likely holds the future (see the note on what the model leans on)",
-            too_good=True,
-        )
-    if max_credible is not None and lone is not None and metric == "pr_auc":
-        feature, alone = lone
-        credible_alone = pr_auc_above_rate(alone, rate)
-        if credible_alone >= max_credible:
-            above = (
-                f", {credible_alone:.4f} of the way from the churn rate {rate:.3f} to 1"
-                if credible_alone != alone
-                else ""
-            )
-            return Verdict(
-                False,
-                f"too good to be true: {metric} {alone:.4f} of {feature} alone on the backtest's test rows"
-                f"{above} (train.max_credible_pr_auc {max_credible:g}; the model {score:.4f}); a column "
-                "likely holds the future (see the note on what the model leans on)",
-                too_good=True,
-            )
+    if max_credible is not None:
+        refused = _too_good(metric, score, "on the backtest", "", rate, max_credible)
+        if refused is None and lone is not None and metric == "pr_auc":
+            feature, alone = lone
+            where = f"of {feature} alone on the backtest's test rows"
+            refused = _too_good(metric, alone, where, f"; the model {score:.4f}", rate, max_credible)
+        if refused is not None:
+            return refused
     for name in GATE_BASELINES:
         if name in metrics.index:
             other = float(metrics.loc[name, metric])

@@ -53,7 +53,7 @@ from churnml.modeling.backtest import (
     client_parts,
     holdout_clients,
 )
-from churnml.modeling.baselines import LogisticBaseline, rule_risk_score
+from churnml.modeling.baselines import LogisticBaseline, finite_values, rule_risk_score
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
@@ -488,10 +488,10 @@ def lone_feature_pr_auc(
             if rows.test.size <= max_rows
             else np.sort(rng.choice(rows.test, max_rows, replace=False))
         )
-        values = labeled[features].iloc[test].to_numpy(dtype=float)
+        values = finite_values(labeled[features].iloc[test])
         scores = {}
         for j, name in enumerate(features):
-            x = np.where(np.isfinite(values[:, j]), values[:, j], np.nan)
+            x = values[:, j]
             if np.isnan(x).all():
                 continue
             best = 0.0
