@@ -103,3 +103,24 @@ def test_onboarding_stalled_and_last_export() -> None:
     assert stalled.get_column(Scores.ONBOARDING_STALLED).to_list() == [True, False, False, False]
     exports = last_data_export(["slow", "busy"], AS_OF, events, ("data_export",))
     assert exports.get_column(Scores.LAST_DATA_EXPORT).to_list() == [ago(30).date(), None]
+
+
+def test_views_whose_table_is_absent_are_null_not_alarms() -> None:
+    # no communications nor tickets table: nobody is "silent"; no events table: no onboarding "stalled"
+    clients = pl.DataFrame({"client_id": ["young", "old"], "created_at": [ago(40), ago(400)]})
+    silent = last_interaction(["young", "old"], AS_OF, clients, None, None)
+    assert silent.get_column(Scores.DAYS_SILENT).to_list() == [None, None]
+    assert silent.get_column(Scores.LAST_INTERACTION).to_list() == [None, None]
+    stalled = onboarding_stalled(
+        ["young", "old"], AS_OF, clients, None, min_days=30, max_days=120, active_share=0.5
+    )
+    assert stalled.get_column(Scores.ONBOARDING_STALLED).to_list() == [None, None]
+    # a tickets table alone still says who is silent; an events table with no row says nobody was active
+    tickets = pl.DataFrame({"client_id": ["old"], "opened_at": [ago(9)]})
+    assert last_interaction(["young", "old"], AS_OF, clients, None, tickets).get_column(
+        Scores.DAYS_SILENT
+    ).to_list() == [40, 9]
+    no_rows = pl.DataFrame(schema={"client_id": pl.String, "ts": pl.Datetime("us"), "event": pl.String})
+    assert onboarding_stalled(
+        ["young", "old"], AS_OF, clients, no_rows, min_days=30, max_days=120, active_share=0.5
+    ).get_column(Scores.ONBOARDING_STALLED).to_list() == [True, False]

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from churnml.reporting.report import report_html, sparkline_svg
+from churnml.scoring.columns import Scores as Columns
 from churnml.scoring.outputs import History, Scores
 
 AS_OF = date(2024, 6, 3)
@@ -281,3 +282,28 @@ def test_a_list_mostly_in_red_and_a_young_model_say_so() -> None:
     page = _page(zones_note="3 of 4 clients (75%) are red", drift_note="expected on young data: x")
     assert "<b>Red sets no priority here.</b> 3 of 4 clients (75%) are red." in page
     assert "Expected on young data: x." in page.split("id='drift'")[1]
+
+
+@pytest.mark.parametrize(
+    ("silent", "stalled", "shown"),
+    [
+        ([40, 3, None], [True, False, None], True),  # recorded for some clients: the sections are there
+        ([None, None, None], [None, None, None], False),  # no table records them: no section, no link
+    ],
+)
+def test_crm_views_without_their_table_make_no_section(
+    silent: list[int | None], stalled: list[bool | None], shown: bool
+) -> None:
+    scores = scores_frame().with_columns(
+        pl.Series(Columns.DAYS_SILENT, silent, dtype=pl.Int64),
+        pl.Series(Columns.LAST_INTERACTION, [None, None, None], dtype=pl.Date),
+        pl.Series(Columns.ONBOARDING_STALLED, stalled, dtype=pl.Boolean),
+    )
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    assert ("id='silent'" in page, 'href="#silent"' in page, "id='onboarding'" in page) == (
+        shown,
+        shown,
+        shown,
+    )

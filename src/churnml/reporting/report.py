@@ -386,6 +386,12 @@ def _watchlist(scores: pl.DataFrame, linked: set[str], currency: str) -> str:
     return _table(head, rows, "no red or yellow client this week")
 
 
+def _observed(scores: pl.DataFrame, column: str) -> bool:
+    """``column`` is in the list and holds a value for some client (a view whose table the dataset
+    lacks, e.g. silence without communications or tickets, is null for every client: no section)."""
+    return column in scores.columns and scores.get_column(column).null_count() < scores.height
+
+
 def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_days: int, limit: int) -> str:
     """Renewals due (grace periods first), silent clients, stalled onboarding and recent data exports."""
     cols = set(scores.columns)
@@ -412,7 +418,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             f"<h2 id='renewals'>Renewals due ({due.height})</h2>"
             + _table(["client", "owner", "zone", "term", "term value", "action"], rows)
         )
-    if Scores.DAYS_SILENT in cols:
+    if _observed(scores, Scores.DAYS_SILENT):
         silent = scores.filter(pl.col(Scores.DAYS_SILENT) >= silent_days).sort(
             Scores.DAYS_SILENT, Scores.CLIENT_ID, descending=[True, False]
         )
@@ -430,7 +436,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             f"<h2 id='silent'>Silent clients: no contact for {silent_days} days or more ({silent.height})</h2>"
             + _table(["client", "owner", "zone", "last interaction", "days silent"], rows)
         )
-    if Scores.ONBOARDING_STALLED in cols:
+    if _observed(scores, Scores.ONBOARDING_STALLED):
         stalled = scores.filter(pl.col(Scores.ONBOARDING_STALLED)).sort(Scores.PRIORITY)
         rows = [
             [_name_link(r, linked), _owner(r), _zone(r[Scores.ZONE]), _e(r.get(Scores.ACTION))]
@@ -666,7 +672,7 @@ def report_html(
 <p class="muted">model {_e(model_version)} · {scores.height} active clients ·
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
-<a href="#renewals">renewals</a><a href="#silent">silent</a><a href="#owners">by owner</a>
+<a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}

@@ -11,9 +11,11 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   state said plainly: "Term ended 12 days ago and was not renewed"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
-  client's creation when it never was);
+  client's creation when it never was); both null for every client when the dataset has neither a
+  communications nor a tickets table (contact is not recorded, so no client is "silent");
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
-  in fewer than ``onboarding_active_share`` of its weeks;
+  in fewer than ``onboarding_active_share`` of its weeks; null for every client when the dataset has
+  no events table (use is not recorded, so no onboarding is "stalled");
 - :func:`last_data_export`: the date of the last data-export event.
 """
 
@@ -140,6 +142,11 @@ def last_interaction(
 ) -> pl.DataFrame:
     """``[client_id, last_interaction, days_silent]`` (module docstring)."""
     cut = _midnight(as_of)
+    if communications is None and tickets is None:  # contact is not recorded: not observed, not silent
+        return _ids(client_ids).with_columns(
+            pl.lit(None, pl.Date).alias(Scores.LAST_INTERACTION),
+            pl.lit(None, pl.Int64).alias(Scores.DAYS_SILENT),
+        )
     stamps = [pl.DataFrame(schema={CLIENT_ID: pl.String, "t": pl.Datetime("us")})]
     if communications is not None and communications.height:
         touch = pl.col(Communications.DIRECTION) == "in"
@@ -184,12 +191,15 @@ def onboarding_stalled(
     max_days: int,
     active_share: float,
 ) -> pl.DataFrame:
-    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring)."""
+    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring).
+    ``events`` None (the dataset has no events table): null for every client, not observed."""
+    if events is None:
+        return _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
     cut = _midnight(as_of)
     created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
     base = _ids(client_ids).join(created, on=CLIENT_ID, how="left", maintain_order="left")
     age = (pl.lit(cut) - pl.col("_created")).dt.total_days()
-    if events is None or events.height == 0:
+    if events.height == 0:
         weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
     else:
         start = cut - timedelta(days=max_days)
