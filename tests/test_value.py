@@ -65,6 +65,53 @@ def test_arr_from_running_terms_else_trailing_payments() -> None:
     assert dict(arr.iter_rows()) == {"a": 1440.0, "b": 450.0, "c": 0.0, "d": 0.0}
 
 
+@pytest.mark.parametrize(
+    ("grace_days", "expected"),
+    [
+        # in grace (no running term, the last ended 12 days ago): 12 x the terms running when it ended
+        # (base 297 + add-on 30 that ended with it; the older term of 500 does not count), not the
+        # trailing payments (2 x 297); the term of 40 days ago is past 30 days of grace: payments
+        (30, {"lapsed": 12 * 327.0, "long_gone": 80.0, "running": 1200.0}),
+        (0, {"lapsed": 594.0, "long_gone": 80.0, "running": 1200.0}),  # no grace: payments as before
+    ],
+)
+def test_arr_of_a_client_in_grace_is_its_lapsed_terms(grace_days: int, expected: dict[str, float]) -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["lapsed", "lapsed", "lapsed", "long_gone", "running"],
+            "start_date": [
+                datetime(2024, 4, 22),
+                datetime(2024, 5, 1),
+                datetime(2023, 1, 1),
+                datetime(2024, 3, 25),
+                datetime(2024, 1, 1),
+            ],
+            "end_date": [
+                datetime(2024, 5, 22),
+                datetime(2024, 5, 22),
+                datetime(2023, 12, 31),
+                datetime(2024, 4, 24),
+                datetime(2024, 12, 31),
+            ],
+            "mrr": [297.0, 30.0, 500.0, 40.0, 100.0],
+        }
+    )
+    pays = pl.DataFrame(
+        {
+            "client_id": ["lapsed", "lapsed", "long_gone", "long_gone"],
+            "amount": [297.0, 297.0, 40.0, 40.0],
+            "paid_at": [
+                datetime(2024, 3, 22),
+                datetime(2024, 4, 22),
+                datetime(2024, 2, 25),
+                datetime(2024, 3, 25),
+            ],
+        }
+    )
+    arr = annual_recurring_revenue(["lapsed", "long_gone", "running"], AS_OF, subs, pays, grace_days)
+    assert dict(arr.iter_rows()) == expected
+
+
 def test_arr_without_any_revenue_table_is_zero() -> None:
     arr = annual_recurring_revenue(["a"], AS_OF, None, None)
     assert arr.get_column(Scores.ARR).to_list() == [0.0]

@@ -158,11 +158,11 @@ class PreviousWeek:
 
 
 def _previous_zones(
-    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig
+    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig, grace_days: int
 ) -> dict[str, str]:
     arr = (
         annual_recurring_revenue(
-            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
+            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS), grace_days
         )
         .get_column(Scores.ARR)
         .to_numpy()
@@ -227,7 +227,9 @@ def client_standing(
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
     clients = dataset.tables[Table.CLIENTS]
-    arr = annual_recurring_revenue(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
+    arr = annual_recurring_revenue(
+        ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS), label.grace_days
+    )
     base = pl.DataFrame(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
@@ -287,7 +289,7 @@ def _with_previous_zones(
     if cfg.method == "probability":
         zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
     else:
-        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg).values())
+        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg, rule_args["grace_days"]).values())
     # only the rules that can raise a zone matter for last week's zone
     raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
     if raising:

@@ -9,7 +9,10 @@ Definitions (the figures an account manager sees):
   win-back list use too). With subscriptions: 12 x the summed ``mrr`` of the terms that are running at
   the as-of date (started before it, scheduled to end on or after it; add-ons count). A client with no
   running term (or a dataset without subscriptions) gets the trailing 12 months of paid amounts
-  instead (refunds, as negative amounts, are netted, floored at 0; unpaid invoices do not count).
+  instead (refunds, as negative amounts, are netted, floored at 0; unpaid invoices do not count). On
+  the weekly list a client **in grace** (its last term ended within ``label.grace_days``, not renewed
+  yet) keeps the ARR of the terms it had when it ended (:func:`annual_recurring_revenue`): that is what
+  is at stake.
 - ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
   worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
   The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's median
@@ -55,6 +58,7 @@ __all__ = [
     "annual_recurring_revenue",
     "expected_lifetime_years",
     "keep_flags",
+    "lapsed_terms_arr",
     "priority_rank",
     "recurring_revenue",
     "retained_years",
@@ -171,8 +175,13 @@ def annual_recurring_revenue(
     as_of: date,
     subscriptions: pl.DataFrame | None,
     payments: pl.DataFrame | None,
+    grace_days: int = 0,
 ) -> pl.DataFrame:
-    """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`.
+    """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`,
+    except for a client **in grace** (no running term, its last term ended within ``grace_days`` before
+    ``as_of``: not renewed yet, still on the list): the ARR of the terms running when its last term
+    ended, i.e. what it paid until then and what is at stake now. Without it, that client got its
+    trailing payments (a client of two months at 297 a month: 594 instead of 3,564).
 
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
     """
@@ -180,7 +189,43 @@ def annual_recurring_revenue(
         {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
         schema={CLIENT_ID: pl.String, _AT: _DT},
     )
-    return recurring_revenue(ids, _AT, subscriptions, payments).select(CLIENT_ID, pl.col("arr").alias(ARR))
+    now = recurring_revenue(ids, _AT, subscriptions, payments).select(CLIENT_ID, pl.col("arr").alias(ARR))
+    lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days)
+    if lapsed.height == 0:
+        return now
+    return now.join(lapsed, on=CLIENT_ID, how="left", maintain_order="left").select(
+        CLIENT_ID, pl.coalesce("_lapsed_arr", ARR).alias(ARR)
+    )
+
+
+def lapsed_terms_arr(
+    clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None, grace_days: int
+) -> pl.DataFrame:
+    """``[client_id, _lapsed_arr]`` for the clients of ``clients`` in grace at ``as_of`` (no term running
+    at 00:00 of ``as_of``, the last one ended within ``grace_days`` before it): 12 x the summed ``mrr`` of
+    their terms running at the instant their last term ended. Empty when none is in grace."""
+    empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_lapsed_arr": pl.Float64})
+    if subscriptions is None or subscriptions.height == 0 or grace_days <= 0:
+        return empty
+    cut = _midnight(as_of)
+    terms = subscriptions.filter(pl.col(CLIENT_ID).is_in(clients.implode())).select(
+        CLIENT_ID,
+        pl.col(Subscriptions.START_DATE).cast(_DT),
+        pl.col(Subscriptions.END_DATE).cast(_DT),
+        Subscriptions.MRR,
+    )
+    started = terms.filter(pl.col(Subscriptions.START_DATE) < cut)
+    running = started.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
+    last_end = (
+        started.filter(~pl.col(CLIENT_ID).is_in(running.implode()))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.END_DATE).max().alias(_AT))
+        # the test of churnml.scoring.crm.term_status's in_grace, whole days
+        .filter((pl.lit(cut) - pl.col(_AT)).dt.total_days() <= grace_days)
+    )
+    if last_end.height == 0:
+        return empty
+    return recurring_revenue(last_end, _AT, terms, None).select(CLIENT_ID, pl.col("arr").alias("_lapsed_arr"))
 
 
 def annual_hazard(probability: np.ndarray, horizon_days: int) -> np.ndarray:
