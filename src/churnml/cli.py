@@ -321,7 +321,7 @@ def train(
     start, end = res.training_window
     out_console.print(
         f"deployed model: trained on every labeled snapshot {start} .. {end} ({res.rows['labeled']:,} rows, "
-        f"{res.rows['positives']:,} churners); {len(res.features)} features "
+        f"{res.rows['positives']:,} of them churn labels); {len(res.features)} features "
         f"({len(res.monotone)} monotone); rounds {res.rounds_source}; calibration "
         f"{res.model.calibrator_.method_} on {res.calibration_source}"
         + (f"; {res.extra_trees}" if res.extra_trees else ""),

@@ -306,6 +306,30 @@ def test_a_log_whose_times_never_read_is_an_error():
         transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
 
 
+@pytest.mark.parametrize(
+    ("times", "amounts", "message"),
+    [
+        # guest lines (no customer) no longer hide the hint: every line with a customer fails on its time
+        (
+            ["01.04.2026 00:53", "02.04.2026 07:10", "03.04.2026 09:00"],
+            ["1.5", "2", "3"],
+            "no line has a readable time in column 't' (e.g. '01.04.2026 00:53', '03.04.2026 09:00')",
+        ),
+        # currency symbols: the amounts are shown and the way out said
+        (
+            ["2026-04-01", "2026-04-02", "2026-04-03"],
+            ["€8.00", "€9.75", "€1.00"],
+            "no line has a readable amount in column 'x' (e.g. '€8.00', '€1.00'): amounts must be plain numbers",
+        ),
+    ],
+)
+def test_a_log_that_never_reads_says_why_even_with_guest_lines(times, amounts, message):
+    log = pl.DataFrame({"c": ["a", None, "b"], "t": times, "x": amounts})
+    with pytest.raises(ValueError) as err:
+        transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
+    assert message in str(err.value)
+
+
 EU_LOG = "order;customer;date;total\n1;c1;15/01/2024;12,50\n2;c1;03/02/2024;1.234,56\n3;c2;20/01/2024;7\n"
 
 

@@ -268,3 +268,17 @@ def test_no_horizon_gives_a_fold_to_three_weeks_of_snapshots():
 
     snaps = [date(2024, 1, 1) + timedelta(days=7 * k) for k in range(3)]
     assert longest_horizon_with_a_fold(snaps, date(2024, 1, 22), 0, TrainConfig(), 90) is None
+
+
+@pytest.mark.parametrize(("weeks", "test_days", "thin"), [(10, 7, True), (40, 49, False)])
+def test_a_single_short_fold_is_said_to_be_thin(weeks: int, test_days: int, thin: bool) -> None:
+    # 10 weeks, 28 days of training and a 28-day gap leave one weekly snapshot to test on
+    plan = backtest_plan(_weekly(weeks), TrainConfig(folds=4, min_train_days=28), 28, 0)
+    assert plan.test_days == test_days
+    assert ("a thin estimate (fewer than 14 days of test snapshots)" in plan.summary()) is thin
+
+
+def test_one_more_day_is_said_in_the_singular() -> None:
+    from churnml.modeling.backtest import _days
+
+    assert (_days(1), _days(40)) == ("1 more day", "40 more days")

@@ -499,7 +499,7 @@ def comparison_table(result: TrainingResult) -> Any:
     bt = result.backtest
     table = RichTable(
         title=f"Backtest: {result.plan.summary()} ({result.rows['backtest_test']:,} test rows, "
-        f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churners)"
+        f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)"
     )
     cols = {
         "pr_auc": "PR-AUC",

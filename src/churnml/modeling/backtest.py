@@ -18,7 +18,8 @@ label of a snapshot ``s`` is known at ``s + gap``)::
 - ``K`` = ``train.folds`` at most, fewer when the labeled span is short: a fold needs
   ``min_train_days`` of training snapshots before its gap. ``test_days`` (``null`` = sized from the
   data) is the span left after ``min_train_days`` and the gap, split over the folds, in whole weeks
-  between 14 and 91 days. With less than a week left there is no fold: :attr:`BacktestPlan.days_short`
+  between 14 and 91 days; when that leaves fewer than 14 days per fold, one fold takes what is left
+  (whole weeks, at least one weekly snapshot: a thin estimate, said as such). With less than a week left there is no fold: :attr:`BacktestPlan.days_short`
   says how many more days of data would give one.
 - Inside a fold's training rows, :func:`holdout_clients` holds out a share of *clients* (not rows) for
   early stopping and the fold's calibration, with churning clients (of the training rows only) on both
@@ -115,11 +116,16 @@ class BacktestPlan:
             )
             return (
                 f"no out-of-time estimate yet ({span}; a fold needs {self.gap_days} days of label gap "
-                f"after its training snapshots): about {self.days_short} more days of data would give one"
+                f"after its training snapshots): about {_days(self.days_short)} of data would give one"
             )
+        thin = (
+            "; a thin estimate (fewer than 14 days of test snapshots): more history gives more folds"
+            if len(self.folds) * self.test_days < _MIN_TEST_DAYS
+            else ""
+        )
         return (
             f"{len(self.folds)} out-of-time fold(s) of {self.test_days} days, test "
-            f"{self.folds[0].test_start} .. {self.folds[-1].test_end}, gap {self.gap_days} days"
+            f"{self.folds[0].test_start} .. {self.folds[-1].test_end}, gap {self.gap_days} days{thin}"
         )
 
     def describe(self) -> dict[str, str]:
@@ -130,6 +136,11 @@ class BacktestPlan:
                 f"train {f.train_start}..<{f.train_end} test {f.test_start}..{f.test_end}"
             )
         return out
+
+
+def _days(n: int) -> str:
+    """``n`` more days, said plainly ("1 more day", "40 more days")."""
+    return f"{n} more day" if n == 1 else f"{n} more days"
 
 
 def _test_days(available: int, folds: int, fixed: int | None) -> int:

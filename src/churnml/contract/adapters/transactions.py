@@ -59,6 +59,7 @@ SOURCE = "transactions"
 
 SKIP_REASONS = ("missing_customer", "unparsable_time", "unparsable_amount", "zero_quantity")
 _TIME_REASON = "unparsable_time"
+_AMOUNT_REASON = "unparsable_amount"
 
 _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_customer",
@@ -177,6 +178,16 @@ def _customer_id(col: str) -> pl.Expr:
 
 # a number written with a decimal comma: "12,5", "12,50", "1.234,56" (never a thousands comma: "1,234")
 _DECIMAL_COMMA = r"^\s*-?(\d+,\d{1,2}|\d{1,3}(\.\d{3})+,\d+)\s*$"
+
+
+def _examples(
+    lines: pl.DataFrame, frame: pl.DataFrame, column: str | None, reason: str = _TIME_REASON
+) -> str:
+    """Up to three values of ``column`` from the input lines skipped for ``reason`` (in file order)."""
+    if column is None:
+        return "none"
+    rows = lines.with_row_index("_i").filter(pl.col(_REASON) == reason).get_column("_i").head(3)
+    return ", ".join(repr(v) for v in frame.get_column(column).cast(pl.String).gather(rows).to_list())
 
 
 def decimal_comma_values(frame: pl.DataFrame, columns: list[str], limit: int = 3) -> dict[str, list[str]]:
@@ -405,11 +416,19 @@ def transactions_to_contract(
     skipped = {r: 0 for r in SKIP_REASONS}
     for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
         skipped[reason] = n
-    if frame.height and skipped[_TIME_REASON] == frame.height:
-        examples = ", ".join(repr(v) for v in frame.get_column(spec.time).cast(pl.String).head(3).to_list())
+    # every line that has a customer fails on its time (or, after that, on its amount): say how to read it
+    with_customer = frame.height - skipped[SKIP_REASONS[0]]
+    if with_customer and skipped[_TIME_REASON] == with_customer:
         raise ValueError(
-            f"no line has a readable time in column {spec.time!r} (e.g. {examples}): give its layout with "
-            "--time-format, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M'"
+            f"no line has a readable time in column {spec.time!r} (e.g. {_examples(lines, frame, spec.time)}): "
+            "give its layout with --time-format, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M'"
+        )
+    if with_customer and skipped[_AMOUNT_REASON] == with_customer - skipped[_TIME_REASON]:
+        col = spec.amount or spec.price
+        raise ValueError(
+            f"no line has a readable amount in column {col!r} (e.g. {_examples(lines, frame, col, _AMOUNT_REASON)}): "
+            "amounts must be plain numbers; remove currency symbols and units (one currency per file), "
+            "and give --decimal-comma for '12,50'"
         )
     usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
     kept = (
