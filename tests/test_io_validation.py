@@ -112,7 +112,7 @@ BAD_CASES = [
         pl.DataFrame(
             {"client_id": ["c1"], "start_date": ["2024-01-01"], "end_date": ["2024-02-01"], "mrr": ["-5"]}
         ),
-        ["'subscriptions'", "'mrr'", "below 0", "-5"],
+        ["'subscriptions'", "'mrr'", "below 0 (allowed: 0 or more)", "-5"],
     ),
     (  # a spreadsheet's header: the columns to rename are named
         "column names in another case",
@@ -167,7 +167,7 @@ BAD_CASES = [
         "csat outside 1-5",
         "tickets",
         pl.DataFrame({"client_id": ["c1", "c2"], "opened_at": ["2024-06-01"] * 2, "csat": ["3", "7"]}),
-        ["'tickets'", "'csat'", "above 5", "7"],
+        ["'tickets'", "'csat'", "above 5 (allowed: 1 to 5; leave the cell empty when unknown)", "7"],
     ),
     (
         "sentiment outside -1..1",
@@ -181,7 +181,7 @@ BAD_CASES = [
                 "sentiment": ["-3"],
             }
         ),
-        ["'communications'", "'sentiment'", "below -1"],
+        ["'communications'", "'sentiment'", "below -1 (allowed: -1 to 1; leave the cell empty when unknown)"],
     ),
     (
         "value outside the allowed set",

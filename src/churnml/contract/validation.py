@@ -526,6 +526,19 @@ def empty_value_problem(table: str, column: str) -> str:
 NOT_ALLOWED = "value not among the allowed"  # how the allowed-values problem begins (Polars, Spark)
 
 
+def _allowed_span(low: float | None, high: float | None, required: bool) -> str:
+    """What a bounded column allows, said after its breach: " (allowed: 1 to 5; leave the cell empty when
+    unknown)" -- a 0 for "no rating" or a -100..100 scale then reads as what it is."""
+    if low is None and high is None:
+        return ""
+    allowed = (
+        f"{low:g} to {high:g}"
+        if low is not None and high is not None
+        else (f"{low:g} or more" if low is not None else f"{high:g} or less")
+    )
+    return f" (allowed: {allowed}{'' if required else '; leave the cell empty when unknown'})"
+
+
 def checked_table(
     frame: pl.DataFrame,
     schema: TableSchema,
@@ -554,10 +567,11 @@ def checked_table(
                     [spec.name],
                 )
             )
+        span = _allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
-            rules.append((f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name]))
+            rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
-            rules.append((f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name]))
+            rules.append((f"value above {spec.high:g}{span}", spec.name, col > spec.high, [spec.name]))
         if spec.kind is Kind.FLOAT:
             rules.append(("value is NaN or infinite", spec.name, ~col.is_finite(), [spec.name]))
 
