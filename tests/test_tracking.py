@@ -196,3 +196,26 @@ def test_the_default_list_folder_never_takes_another_datasets_list(tmp_path, man
             checked_list_of(folder, "shop_a")
     else:
         assert checked_list_of(folder, "shop_a") == folder
+
+
+@pytest.mark.parametrize(
+    ("reason", "refused"),
+    [
+        ("too good to be true: pr_auc 0.9950 on the backtest (train.max_credible_pr_auc 0.98)", True),
+        ("pr_auc 0.2000 < logistic 0.2500 on the same backtest rows", False),  # used, and the list says so
+    ],
+)
+def test_an_exported_model_refused_as_a_leak_is_not_scored_with_unasked(tmp_path, reason, refused):
+    from churnml.config import load_config
+    from churnml.jobs.common import UserError
+    from churnml.jobs.score import scoring_model
+
+    folder = _export(tmp_path, "models", {"dataset": "shop", "promoted": False, "promotion_reason": reason})
+    cfg = load_config(None, [f"tracking.uri=sqlite:///{tmp_path / 'none.db'}", f"paths.models={folder}"])
+    if refused:
+        with pytest.raises(UserError, match=r"refused as too good to be true: pr_auc 0\.9950.*--model"):
+            scoring_model(None, cfg, "shop")
+    else:
+        assert scoring_model(None, cfg, "shop")[2] == str(folder)
+    # named explicitly, the folder is the user's choice
+    assert scoring_model(str(folder), cfg, "shop")[2] == str(folder)

@@ -69,7 +69,10 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
     """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
     the tracking store's champion of this dataset (``tracking.registered_name``) when the store exists
     and has one, else the folder ``paths.models``, refused when it holds another dataset's model (a
-    second dataset in the same project must not be scored with the first one's model unasked)."""
+    second dataset in the same project must not be scored with the first one's model unasked) or a model
+    the gate refused as too good to be true (a leak: every client would look certain). Any other
+    unpromoted model is used, and the list says so (:func:`list_notes`)."""
+    from churnml.modeling.champion import TOO_GOOD
     from churnml.modeling.export import load_exported
     from churnml.modeling.tracking import registered_name
 
@@ -103,6 +106,13 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
             f"{dataset_name!r}, and the tracking store has no champion {name!r}: train one on this data "
             f"(churnml train --data <this folder>), or pass --model {cfg.paths.models} to score with "
             "that model anyway"
+        )
+    refused = meta.get("promotion_reason") or ""
+    if meta.get("promoted") is False and refused.startswith(TOO_GOOD):
+        raise UserError(
+            f"{cfg.paths.models} holds a model the champion gate refused as {refused}: a column of the data "
+            "probably holds the future (train's note names the features it leans on). Fix the export and "
+            f"train again, or pass --model {cfg.paths.models} to score with it anyway"
         )
     return model, meta, str(cfg.paths.models)
 

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["GATE_BASELINES", "Verdict", "pr_auc_above_rate", "verdict"]
+__all__ = ["GATE_BASELINES", "TOO_GOOD", "Verdict", "pr_auc_above_rate", "verdict"]
+
+# How a refusal for a backtest too good to be true begins (the score job refuses such an exported model).
+TOO_GOOD = "too good to be true"
 
 GATE_BASELINES = ("logistic", "rules")
 
@@ -60,7 +63,7 @@ def _too_good(
     above = f", {credible:.4f} of the way from the churn rate {rate:.3f} to 1" if credible != score else ""
     return Verdict(
         False,
-        f"too good to be true: {metric} {score:.4f} {where}{above} (train.max_credible_pr_auc "
+        f"{TOO_GOOD}: {metric} {score:.4f} {where}{above} (train.max_credible_pr_auc "
         f"{max_credible:g}{aside}); a column likely holds the future (see the note on what the model leans on)",
         too_good=True,
     )
