@@ -792,3 +792,38 @@ def test_many_clients_with_only_free_terms_are_named(mrrs, expected):
         assert note is None
     else:
         assert note is not None and expected in note and "leave their terms out" in note
+
+
+def _rhythm(clients: int, gaps: list[int]) -> pl.DataFrame:
+    """``clients`` clients active on the days given by the cumulated ``gaps`` from 2024-01-01."""
+    days = [0]
+    for g in gaps:
+        days.append(days[-1] + g)
+    return pl.DataFrame(
+        {
+            "client_id": [f"c{i}" for i in range(clients) for _ in days],
+            "_at": [D(2024, 1, 1) + timedelta(days=d, hours=i % 20) for i in range(clients) for d in days],
+        },
+        schema={"client_id": pl.String, "_at": DT},
+    )
+
+
+@pytest.mark.parametrize(
+    ("clients", "gaps", "horizon", "note"),
+    [
+        (25, [30, 31, 28, 33, 30], 30, True),  # monthly invoices, one paid 3 days late, a 30-day horizon
+        (25, [30, 31, 28, 33, 30], 90, False),  # the same against 90 days: three gaps fit in a horizon
+        (25, [30, 31, 28, 33, 30], 14, False),  # a horizon of half the rhythm: no
+        (25, [5, 60, 12, 90, 30], 60, False),  # a shop's irregular orders
+        (19, [30, 31, 28, 33, 30], 30, False),  # too few clients to say anything
+        (25, [30, 31], 30, False),  # 3 activity days: too few gaps to call a rhythm
+    ],
+)
+def test_a_regular_rhythm_about_the_horizon_is_said(clients, gaps, horizon, note):
+    from churnml.labels import regular_rhythm_note
+
+    said = regular_rhythm_note(_rhythm(clients, gaps), horizon)
+    assert (said is not None) is note
+    if note:
+        assert said is not None and said.startswith("label: 25 of the 25 clients with 4 activity days")
+        assert "a regular rhythm of about 30 days" in said and "label.horizon_days: 60 or more" in said

@@ -96,6 +96,7 @@ __all__ = [
     "label_lag_days",
     "labeled_spine",
     "membership_changes",
+    "regular_rhythm_note",
     "resolved_label",
     "snapshot_grid",
     "status_changes",
@@ -621,6 +622,53 @@ def unrenewed_terms_note(
         "row); an end_date that says when the subscription ended holds the future, and the model would read "
         "every churn in advance. Give one row per billing period or contract term, and the cancellations in "
         "churns"
+    )
+
+
+def regular_rhythm_note(
+    activity: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
+) -> str | None:
+    """A warning for ``label.source: inactivity`` when many clients are active on a regular rhythm about
+    as long as the horizon (monthly invoices and a 30-day horizon): a loyal client who pays every 30 days,
+    a few days late once, shows no activity in a whole horizon and is labeled gone.
+
+    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 4 activity
+    days, the gaps between consecutive days; *regular* when its shortest and longest gaps are within 40%
+    of their median, and *about the horizon* when that median lies between half and one and a half
+    horizons. The note comes when ``least`` or more clients, and ``share`` or more of the clients with 4
+    days, are both (a shop's irregular orders are not regular). None otherwise."""
+    days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
+    gaps = (
+        days.sort(CLIENT_ID, "_d")
+        .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
+        .drop_nulls("_gap")
+        .group_by(CLIENT_ID)
+        .agg(
+            pl.len().alias("_n"),
+            pl.col("_gap").median().alias("_med"),
+            pl.col("_gap").min().alias("_lo"),
+            pl.col("_gap").max().alias("_hi"),
+        )
+        .filter(pl.col("_n") >= 3)
+    )
+    if gaps.height < least:
+        return None
+    med = pl.col("_med")
+    rhythmic = gaps.filter(
+        (pl.col("_lo") >= 0.6 * med)
+        & (pl.col("_hi") <= 1.4 * med)
+        & (med >= horizon_days / 2)
+        & (med <= 1.5 * horizon_days)
+    )
+    if rhythmic.height < least or rhythmic.height < share * gaps.height:
+        return None
+    typical = round(float(rhythmic.get_column("_med").median()))  # type: ignore[arg-type]
+    return (
+        f"label: {rhythmic.height:,} of the {gaps.height:,} clients with 4 activity days or more are active on "
+        f"a regular rhythm of about {typical} days (monthly invoices, say), close to label.horizon_days "
+        f"({horizon_days}): one payment a few days late leaves such a client without activity for a whole "
+        "horizon, and it is labeled gone. Give the subscriptions (terms) or the churns if you have them; "
+        f"else a horizon of at least twice the rhythm (label.horizon_days: {2 * typical} or more)"
     )
 
 

@@ -90,10 +90,19 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
-    free terms (:func:`churnml.labels.free_terms_note`). ``folder``: where to
-    read them from when the dataset holds no tables (a portfolio read batch by batch)."""
+    free terms (:func:`churnml.labels.free_terms_note`), and, under the inactivity label, clients active on
+    a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`; only when
+    the dataset holds its tables). ``folder``: where to read them from when the dataset holds no tables
+    (a portfolio read batch by batch)."""
+    from churnml.contract.schemas import Table
     from churnml.features.usage import event_name_notes, friction_hint
-    from churnml.labels import free_terms_note, unrenewed_terms_note
+    from churnml.labels import (
+        activity_times,
+        free_terms_note,
+        regular_rhythm_note,
+        resolved_label,
+        unrenewed_terms_note,
+    )
 
     counts = event_name_counts(dataset, folder)
     notes = event_name_notes(counts, cfg.features) + friction_hint(counts, cfg.features)
@@ -101,6 +110,14 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
+    if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
+        label = resolved_label(cfg.label, dataset.tables)
+        rhythm = (
+            regular_rhythm_note(activity_times(dataset), label.horizon_days)
+            if label.source == "inactivity"
+            else None
+        )
+        notes += [rhythm] if rhythm else []
     return notes
 
 
