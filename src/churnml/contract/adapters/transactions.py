@@ -10,9 +10,10 @@ Output (:func:`transactions_to_contract`):
 - ``payments``: one row per order (per customer x invoice; without an invoice column per customer x
   timestamp); ``amount`` = sum of its line amounts (refunds negative), ``paid_at`` = the invoice time,
   ``invoice_id``, ``status`` = ``refunded`` for an order whose amount is negative, else ``paid``.
-- ``events``: one ``order`` event per purchase order (value = order amount), plus one event per purchase
-  line item named after its product (value = line amount) when a product column is given. Refund lines
-  are only in payments (an event's value may not be negative and a return is not usage).
+- ``events``: one ``order`` event per purchase order, plus one event per purchase line item named after
+  its product when a product column is given; no ``value`` (the contract's value is time in the
+  product: a shop's explanations said "Time in the product: 4 minutes -> 2 minutes" of order amounts,
+  which the payments already hold). Refund lines are only in payments (a return is not usage).
 
 A line is a **refund** when its amount is negative (e.g. a negative quantity) or, with
 ``refund_prefix``, when its invoice starts with that prefix (its amount is then made negative).
@@ -360,7 +361,6 @@ def _events_of(kept: pl.DataFrame, payments: pl.DataFrame, spec: TransactionSpec
         pl.col(Payments.CLIENT_ID).alias(Events.CLIENT_ID),
         pl.col(Payments.PAID_AT).alias(Events.TS),
         pl.lit(ORDER_EVENT).alias(Events.EVENT),
-        pl.col(Payments.AMOUNT).alias(Events.VALUE),
     )
     parts = [purchase_orders]
     if spec.product:
@@ -369,7 +369,6 @@ def _events_of(kept: pl.DataFrame, payments: pl.DataFrame, spec: TransactionSpec
                 pl.col(_CUST).alias(Events.CLIENT_ID),
                 pl.col(_TIME).alias(Events.TS),
                 pl.col(_PRODUCT).alias(Events.EVENT),
-                pl.col(_AMOUNT).round(4).alias(Events.VALUE),
             )
         )
     return pl.concat(parts).sort(Events.CLIENT_ID, Events.TS, Events.EVENT)
@@ -480,4 +479,7 @@ score:
   zones:                       # in a shop "no order in the horizon" is common (30-60% of active customers),
     yellow: 0.5                # so the zones mark risk clearly above that, not the contract defaults
     red: 0.7                   # (0.15 / 0.35) that would put half the customers in red
+playbooks:
+  families:                    # a shop's "usage" is its orders: no key features to train anyone on
+    usage: {{role: sales, task: "Re-engage: an offer on what they usually buy; ask what they need next"}}
 """
