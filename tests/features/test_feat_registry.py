@@ -210,3 +210,23 @@ def test_the_registry_refuses_a_spec_filed_under_another_family_or_a_name_twice(
         _collected([module("account", "account_b", declared="usage")])
     with pytest.raises(RuntimeError, match="duplicate feature name usage_a"):
         _collected([module("usage", "usage_a"), module("support", "usage_a")])
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "login", "order"),
+    [
+        ("usage_days_since_login", 56.0, "Last login 56 days ago", "Last order 56 days ago"),
+        ("usage_logins_28d", 1.0, "1 login in the last 28 days", "1 order in the last 28 days"),
+        (
+            "usage_events_28d",
+            3.0,
+            "3 product events in the last 28 days",
+            "3 product events in the last 28 days",
+        ),
+    ],
+)
+def test_the_login_columns_say_the_configured_noun(name, value, login, order):
+    # a shop's adapted config counts orders as its logins and says so; the other columns keep their words
+    shop = FeaturesConfig(login_events=("order",), login_noun="order")
+    assert (sentence(name, value), sentence(name, value, shop)) == (login, order)
+    assert feature_spec("usage_logins_ratio", shop).label == "trend of orders"

@@ -81,13 +81,28 @@ def _context(cfg: FeaturesConfig) -> dict[str, object]:
 
 
 def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
-    """Fill the config placeholders ({recent}, {baseline}, ...) and keep {value}/{pct}/{verb}."""
+    """Fill the config placeholders ({recent}, {baseline}, ...) and keep {value}/{pct}/{verb}; the login
+    columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop)."""
     template = spec.template
     for key, val in _context(cfg).items():
         template = template.replace("{" + key + "}", str(val)).replace("{" + key + ":g}", f"{val:g}")
-    return FeatureSpec(
-        spec.name, spec.family, spec.unit, spec.direction, spec.group, template, spec.kind, spec.label
-    )
+    unit, label = spec.unit, spec.label
+    if spec.group == "logins" and cfg.login_noun != "login":
+        template, unit, label = (_renamed_login(t, cfg.login_noun) for t in (template, unit, label))
+    return FeatureSpec(spec.name, spec.family, unit, spec.direction, spec.group, template, spec.kind, label)
+
+
+_LOGIN_WORD = re.compile(r"\b([Ll])ogin(s?)\b")
+
+
+def _renamed_login(text: str, noun: str) -> str:
+    """``text`` with "login(s)" / "Login(s)" said as ``noun`` (its capital where the word had one)."""
+
+    def said(m: re.Match[str]) -> str:
+        word = noun[0].upper() + noun[1:] if m.group(1) == "L" else noun
+        return word + m.group(2)
+
+    return _LOGIN_WORD.sub(said, text)
 
 
 def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:

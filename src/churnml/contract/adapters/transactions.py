@@ -470,6 +470,7 @@ label:
   horizon_days: {horizon_days}            # label = churns within this many days after the snapshot
 features:
   login_events: [{ORDER_EVENT}]         # an order is this data's "visit"; other events are products bought
+  login_noun: order            # and the explanations say so ("Last order 56 days ago")
   key_events: []               # no product features to watch in a shop's log
   export_events: []
 rules:
