@@ -827,3 +827,31 @@ def test_a_regular_rhythm_about_the_horizon_is_said(clients, gaps, horizon, note
     if note:
         assert said is not None and said.startswith("label: 25 of the 25 clients with 4 activity days")
         assert "a regular rhythm of about 30 days" in said and "label.horizon_days: 60 or more" in said
+
+
+def test_a_churn_dated_before_its_client_was_created_is_said():
+    from churnml.labels import churns_before_creation_note
+
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [D(2023, 5, 24), D(2024, 1, 1)]},
+        schema_overrides={"created_at": DT},
+    )
+    churns = pl.DataFrame(
+        {"client_id": ["a", "b"], "churned_at": [D(2020, 1, 1), D(2024, 6, 1)]},
+        schema_overrides={"churned_at": DT},
+    )
+    note = churns_before_creation_note(churns, clients)
+    assert note is not None and note.startswith(
+        "churns: 1 churn record is dated before its client's created_at (a churned 2020-01-01, created 2023-05-24)"
+    )
+    assert churns_before_creation_note(churns.filter(pl.col("client_id") == "b"), clients) is None
+
+
+def test_a_churn_is_no_first_record_for_the_created_at_repair():
+    from churnml.contract.validation import first_records
+
+    tables = {
+        Table.CHURNS: pl.DataFrame({"client_id": ["a"], "churned_at": [D(2020, 1, 1)]}),
+        Table.PAYMENTS: pl.DataFrame({"client_id": ["a"], "paid_at": [D(2023, 6, 1)]}),
+    }
+    assert first_records(tables).rows() == [("a", D(2023, 6, 1))]

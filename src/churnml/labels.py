@@ -89,6 +89,7 @@ __all__ = [
     "activity_times",
     "auto_label_source",
     "churn_dates",
+    "churns_before_creation_note",
     "customer_since",
     "first_customer_records",
     "fitting_horizon",
@@ -669,6 +670,32 @@ def regular_rhythm_note(
         f"({horizon_days}): one payment a few days late leaves such a client without activity for a whole "
         "horizon, and it is labeled gone. Give the subscriptions (terms) or the churns if you have them; "
         f"else a horizon of at least twice the rhythm (label.horizon_days: {2 * typical} or more)"
+    )
+
+
+def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, shown: int = 3) -> str | None:
+    """A warning when churn records are dated before their client's ``created_at``: the client then
+    counts as gone from that date and back with its first later activity or term, so it is active (and
+    listed) now although the record may mean it left. A typo in the year, or a ``created_at`` reset when
+    the account re-signed: either way the dates disagree and only the user can say which is right. None
+    when every churn comes after its client's creation."""
+    early = (
+        churns.select(CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT))
+        .join(clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT)), on=CLIENT_ID, how="inner")
+        .filter(pl.col(Churns.CHURNED_AT) < pl.col(Clients.CREATED_AT))
+        .sort(CLIENT_ID, Churns.CHURNED_AT)
+    )
+    if early.height == 0:
+        return None
+    examples = ", ".join(
+        f"{c} churned {t:%Y-%m-%d}, created {k:%Y-%m-%d}" for c, t, k in early.head(shown).iter_rows()
+    )
+    return (
+        f"churns: {early.height:,} churn record{' is' if early.height == 1 else 's are'} dated before "
+        f"{'its' if early.height == 1 else 'their'} client's created_at ({examples}): "
+        "each such client counts as gone from that date and back with its first activity or term after it, "
+        "so it is on the list now. Check those dates (a typo in the year, or created_at reset when the "
+        "account re-signed)"
     )
 
 

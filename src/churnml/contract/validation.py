@@ -670,16 +670,18 @@ FIRST_RECORD = "_first_record"  # the column of first_records
 
 
 def first_records(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
-    """The earliest record of each client in the tables other than ``clients``: ``client_id``,
-    ``_first_record`` (the minimum of every table's time columns, ``schemas.CONTRACT``; dates before 1971,
-    placeholders for "unknown", left out). One row per client with such a record."""
+    """The earliest record of each client in the tables other than ``clients`` and ``churns``:
+    ``client_id``, ``_first_record`` (the minimum of every table's time columns, ``schemas.CONTRACT``;
+    dates before 1971, placeholders for "unknown", left out). One row per client with such a record.
+    A churn ends a relationship and never starts one: a churn dated before ``created_at`` is a conflict
+    of dates said by ``validate`` (:func:`churnml.labels.churns_before_creation_note`), not a creation."""
     cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
     parts = [
         frame.select(
             pl.col(CLIENT_ID).cast(pl.String), pl.col(col).cast(pl.Datetime("us")).alias(FIRST_RECORD)
         )
         for table, frame in tables.items()
-        if table != Table.CLIENTS
+        if table not in (Table.CLIENTS, Table.CHURNS)
         for col in CONTRACT[table].time_columns
         if col in frame.columns
     ]

@@ -98,6 +98,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.features.usage import event_name_notes, friction_hint
     from churnml.labels import (
         activity_times,
+        churns_before_creation_note,
         free_terms_note,
         regular_rhythm_note,
         resolved_label,
@@ -110,6 +111,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
+    churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
+    if churns is not None and clients is not None:
+        early = churns_before_creation_note(churns, clients)
+        notes += [early] if early else []
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)
         rhythm = (
