@@ -855,3 +855,29 @@ def test_a_churn_is_no_first_record_for_the_created_at_repair():
         Table.PAYMENTS: pl.DataFrame({"client_id": ["a"], "paid_at": [D(2023, 6, 1)]}),
     }
     assert first_records(tables).rows() == [("a", D(2023, 6, 1))]
+
+
+@pytest.mark.parametrize(
+    ("events_from", "note"),
+    [
+        (
+            D(2025, 5, 1),
+            "data: events start on 2025-05-01, 365 days after the data's first record (2024-05-01)",
+        ),
+        (D(2024, 6, 1), None),  # a month after the first term: no note
+    ],
+)
+def test_behaviour_tables_that_start_late_are_said(events_from, note):
+    from churnml.labels import late_behaviour_note
+
+    tables = {
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {"client_id": ["a"], "start_date": [D(2024, 5, 1)], "end_date": [D(2026, 5, 1)], "mrr": [10.0]}
+        ),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [events_from], "event": ["login"]}),
+    }
+    said = late_behaviour_note(tables, 28)
+    if note is None:
+        assert said is None
+    else:
+        assert said is not None and said.startswith(note) and said.endswith("snapshots.start: 2025-05-29")

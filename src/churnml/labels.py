@@ -61,7 +61,7 @@ Outputs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -70,6 +70,7 @@ from churnml.config import LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import (
     CLIENT_ID,
+    CONTRACT,
     LABEL,
     SNAPSHOT,
     Churns,
@@ -96,6 +97,7 @@ __all__ = [
     "free_terms_note",
     "label_lag_days",
     "labeled_spine",
+    "late_behaviour_note",
     "membership_changes",
     "regular_rhythm_note",
     "resolved_label",
@@ -696,6 +698,44 @@ def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, sho
         "each such client counts as gone from that date and back with its first activity or term after it, "
         "so it is on the list now. Check those dates (a typo in the year, or created_at reset when the "
         "account re-signed)"
+    )
+
+
+# the tables that record what a client does (its behaviour), as opposed to its contract and payments
+_BEHAVIOUR = (Table.EVENTS, Table.COMMUNICATIONS, Table.TICKETS)
+
+
+def late_behaviour_note(
+    tables: Mapping[Table, pl.DataFrame], min_history_days: int, late_days: int = 91
+) -> str | None:
+    """A note when every behaviour table present (events, communications, tickets) starts ``late_days`` or
+    more after the data's first record (a CRM whose contracts and invoices go back years, its usage and
+    support logs only months): the early snapshots see no behaviour at all, and a model learns from a
+    past without the signals the weekly list reads. Says where ``snapshots.start`` would begin with
+    ``min_history_days`` of behaviour. None otherwise (or without a behaviour table)."""
+
+    def first(table: Table) -> datetime | None:
+        frame = tables[table]
+        times = [frame.get_column(c).min() for c in CONTRACT[table].time_columns if c in frame.columns]
+        times = [t for t in times if t is not None]
+        return min(times) if times else None  # type: ignore[type-var]
+
+    present = [t for t in _BEHAVIOUR if t in tables and tables[t].height]
+    others = [t for t in tables if t not in (*_BEHAVIOUR, Table.CLIENTS, Table.CHURNS) and tables[t].height]
+    behaviour = [f for f in (first(t) for t in present) if f is not None]
+    records = [f for f in (first(t) for t in others) if f is not None]
+    if not behaviour or not records:
+        return None
+    start, begins = min(records), min(behaviour)
+    if (begins - start).days < late_days:
+        return None
+    names = ", ".join(str(t) for t in present)
+    suggested = (begins + timedelta(days=min_history_days)).date()
+    return (
+        f"data: {names} start on {begins:%Y-%m-%d}, {(begins - start).days} days after the data's first record "
+        f"({start:%Y-%m-%d}): the snapshots before then see no usage or contact at all, and the model learns "
+        f"from a past without the signals the list reads. To train from when they start: snapshots.start: "
+        f"{suggested}"
     )
 
 

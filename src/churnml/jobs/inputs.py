@@ -100,6 +100,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         activity_times,
         churns_before_creation_note,
         free_terms_note,
+        late_behaviour_note,
         regular_rhythm_note,
         resolved_label,
         unrenewed_terms_note,
@@ -111,6 +112,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
+    late = (
+        late_behaviour_note(dataset.tables, cfg.snapshots.min_history_days)
+        if cfg.snapshots.start is None
+        else None
+    )
+    notes += [late] if late else []
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
     if churns is not None and clients is not None:
         early = churns_before_creation_note(churns, clients)
