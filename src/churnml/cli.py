@@ -596,9 +596,13 @@ def adapt_transactions(
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
     cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
+    netted = report.netted_refund_lines
+    refunds = f"{report.refund_payments:,} refunds" + (
+        f"; {netted:,} refund lines netted into the paid orders they share an invoice with" if netted else ""
+    )
     out_console.print(
         f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped{cut}), "
-        f"{report.clients:,} clients, {report.payments:,} payments ({report.refund_payments:,} refunds), "
+        f"{report.clients:,} clients, {report.payments:,} payments ({refunds}), "
         f"{report.events:,} events; {report.first_time:%Y-%m-%d} .. {report.last_time:%Y-%m-%d}; "
         f"{timer.total():.1f}s -> {out}/ (see adapt_report.json, use --config {out}/churnml.yaml)"
     )

@@ -441,3 +441,23 @@ def test_the_config_adapt_writes_loads_and_speaks_of_orders(tmp_path):
     # no key features in a shop: the usage play is a re-engagement offer, the other families keep theirs
     assert cfg.playbooks.families["usage"].task.startswith("Re-engage: an offer on what they usually buy")
     assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"
+
+
+def test_a_refund_booked_under_its_order_is_counted_as_netted():
+    # Shopify-style: the return of one item is a negative line under the original order id
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "b"],
+            "t": ["2024-01-02 10:00", "2024-01-05 09:00", "2024-01-03 11:00"],
+            "inv": ["1", "1", "2"],
+            "x": ["30", "-10", "-5"],
+        }
+    )
+    tables, report = transactions_to_contract(
+        log, TransactionSpec(customer="c", time="t", amount="x", invoice="inv")
+    )
+    assert (report.refund_lines, report.refund_payments, report.netted_refund_lines) == (2, 1, 1)
+    assert tables[Table.PAYMENTS].select(Payments.AMOUNT, Payments.STATUS).rows() == [
+        (20.0, "paid"),
+        (-5.0, "refunded"),
+    ]

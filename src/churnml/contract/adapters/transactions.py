@@ -154,6 +154,7 @@ class AdaptReport:
     spec: dict[str, Any] = field(default_factory=dict)
     until: date | None = None
     after_until: int = 0
+    netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
 
     @property
     def skipped_total(self) -> int:
@@ -324,6 +325,14 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # the adapter
 # ----------------------------------------------------------------------------------------------
+def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
+    """Refund lines of orders whose total is not negative: netted into a paid order (a refund booked under
+    the original order id), so no refund payment shows them."""
+    order_key = [_CUST, _INVOICE] if spec.invoice else [_CUST, _TIME]
+    total = pl.col(_AMOUNT).sum().over(order_key)
+    return int(kept.select((pl.col(_REFUND) & (total >= 0)).sum()).item())
+
+
 def _payments_of(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     """One payment per customer x invoice (or x timestamp without an invoice column): the first line's
     time, the summed amount, ``refunded`` when negative."""
@@ -443,6 +452,7 @@ def transactions_to_contract(
         skipped=skipped,
         kept_lines=kept.height,
         refund_lines=int(kept.get_column(_REFUND).sum()),
+        netted_refund_lines=_netted_refund_lines(kept, spec),
         zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
         clients=clients.height,
         payments=payments.height,
