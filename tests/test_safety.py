@@ -372,12 +372,12 @@ def test_feature_settings_other_than_the_models_are_an_error(
 
 def test_a_settings_mismatch_points_to_the_data_folders_own_config(scoring_ws: dict[str, Path]) -> None:
     """A folder made by `churnml adapt` carries its churnml.yaml; scoring it without --config is the
-    usual slip, so the mismatch says which file to add."""
+    usual slip, so the mismatch says which file to add, when that file holds the model's settings."""
     folder = scoring_ws["root"] / "with-yaml"
     shutil.copytree(scoring_ws["raw"], folder)
-    (folder / "churnml.yaml").write_text("label: {horizon_days: 30}\n")
+    (folder / "churnml.yaml").write_text("label: {horizon_days: 90}\n")  # the model's horizon
     ws = {**scoring_ws, "with-yaml": folder}
-    code, text = score(ws, "with-yaml", "yaml-list", "--set", "label.horizon_days=30")
+    code, text = score(ws, "with-yaml", "yaml-list", "--set", "label.horizon_days=60")
     assert code == 1 and "trained for other label settings" in text
     assert (
         f"the data folder holds {folder / 'churnml.yaml'}: if the model was trained with it, add --config"
@@ -385,6 +385,10 @@ def test_a_settings_mismatch_points_to_the_data_folders_own_config(scoring_ws: d
     )
     code, text = score(scoring_ws, "raw", "no-yaml", "--set", "label.horizon_days=30")
     assert code == 1 and "the data folder holds" not in text
+    # a file that does not hold the model's settings would not fix the run (here the run even reads it)
+    (folder / "churnml.yaml").write_text("label: {horizon_days: 30}\n")
+    code, text = score(ws, "with-yaml", "yaml-list-2", "--config", str(folder / "churnml.yaml"))
+    assert code == 1 and "trained for other label settings" in text and "the data folder holds" not in text
 
 
 def test_a_truncated_model_file_is_one_line(scoring_ws: dict[str, Path]) -> None:

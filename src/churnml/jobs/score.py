@@ -117,15 +117,25 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
     return model, meta, str(cfg.paths.models)
 
 
-def config_hint(folder: Path) -> str:
+def config_hint(folder: Path, section: str | None = None, wrong: Mapping[str, Any] | None = None) -> str:
     """A sentence to add to a settings mismatch when the data folder holds a ``churnml.yaml`` (what
-    ``churnml adapt`` writes beside its tables), "" otherwise: the model was likely trained with it."""
+    ``churnml adapt`` writes beside its tables), "" otherwise: the model was likely trained with it.
+    With ``section`` and ``wrong`` (:func:`churnml.modeling.export.settings_mismatches`: setting ->
+    (the model's value, the run's)): only when that file holds the model's value of every mismatched
+    setting, so reading it would fix the run (a run that already reads it gets no such hint)."""
+    from churnml.config import load_config
+
     own = Path(folder) / "churnml.yaml"
-    return (
-        f" (the data folder holds {own}: if the model was trained with it, add --config {own})"
-        if own.is_file()
-        else ""
-    )
+    if not own.is_file():
+        return ""
+    if section is not None and wrong:
+        try:
+            theirs = getattr(load_config(own), section).model_dump(mode="json")
+        except Exception:  # a file that does not load is no hint
+            return ""
+        if any(theirs.get(name.split(".", 1)[1]) != model for name, (model, _) in wrong.items()):
+            return ""
+    return f" (the data folder holds {own}: if the model was trained with it, add --config {own})"
 
 
 def _set_flag(name: str, value: Any) -> str:
@@ -138,10 +148,13 @@ def _set_flag(name: str, value: Any) -> str:
     return f"--set '{flag}'" if any(c in flag for c in " []{},'\"") else f"--set {flag}"
 
 
-def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hint: str = "") -> None:
+def _checked_settings(
+    metadata: Mapping[str, Any], cfg: Config, source: str, folder: Path | None = None
+) -> None:
     """Refuse a model trained for other label or feature settings: they are part of the model (the label
     is what it predicts; the feature settings, e.g. the event names a column counts, are what its columns
-    mean). ``hint``: :func:`config_hint`."""
+    mean). ``folder``: the data folder, whose own ``churnml.yaml`` the message names when it holds the
+    model's settings (:func:`config_hint`)."""
     from churnml.modeling.card import ModelCard
     from churnml.modeling.export import FEATURE_SETTINGS_IGNORED, mismatch_texts, settings_mismatches
 
@@ -157,7 +170,8 @@ def _checked_settings(metadata: Mapping[str, Any], cfg: Config, source: str, hin
             raise UserError(
                 f"the model ({source}) was trained for other {what} settings: {'; '.join(mismatch_texts(wrong))}. "
                 f"The {what} settings are part of the model: score with the settings it was trained with "
-                f"({flags}, or the config it was trained with), or train a model for the new ones{hint}"
+                f"({flags}, or the config it was trained with), or train a model for the new ones"
+                f"{config_hint(folder, section, wrong) if folder is not None else ''}"
             )
 
 
@@ -395,7 +409,7 @@ def score(
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     done()
     hint = config_hint(folder_in)
-    _checked_settings(metadata, cfg, source, hint)
+    _checked_settings(metadata, cfg, source, folder_in)
     version = model_version(metadata)
     chash = config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)

@@ -405,7 +405,6 @@ def score_on_spark(
         _checked_settings,
         _list_files,
         _report,
-        config_hint,
         list_notes,
         model_record,
         scoring_model,
@@ -444,7 +443,7 @@ def score_on_spark(
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
     step("loading the model")
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
-    _checked_settings(metadata, cfg, source, config_hint(folder_in))
+    _checked_settings(metadata, cfg, source, folder_in)
     version, chash = model_version(metadata), config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)
