@@ -595,6 +595,15 @@ def adapt_transactions(
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
+    for customer, orders in report.placeholder_customers.items():
+        console.print(
+            "[yellow]warning[/] "
+            + escape(
+                f"customer {customer!r} reads as a placeholder and has {orders:,} of the {report.payments:,} "
+                "orders: if it stands for guest checkouts or unknown buyers, blank it in the file (lines "
+                "without a customer are skipped) and adapt again; churnml treats it as one customer"
+            )
+        )
     cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
     netted = report.netted_refund_lines
     refunds = f"{report.refund_payments:,} refunds" + (

@@ -461,3 +461,22 @@ def test_a_refund_booked_under_its_order_is_counted_as_netted():
         (20.0, "paid"),
         (-5.0, "refunded"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["0", "0", "0", "a", "b", "c"], {"0": 3}),  # guest checkouts booked under "0"
+        (["Guest", "Guest", "n/a", "n/a", "a", "b"], {"Guest": 2, "n/a": 2}),
+        (
+            ["100", "100", "100", "a", "b", "c"],
+            {},
+        ),  # a real id with many orders: a big customer, no placeholder
+        (["0", "a", "a", "b", "b"], {}),  # a placeholder with no more orders than the median customer
+    ],
+)
+def test_placeholder_customers_are_found_by_their_id(ids, expected):
+    from churnml.contract.adapters.transactions import placeholder_customers
+
+    payments = pl.DataFrame({"client_id": ids, "amount": [1.0] * len(ids)})
+    assert placeholder_customers(payments) == expected

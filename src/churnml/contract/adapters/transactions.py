@@ -50,6 +50,7 @@ __all__ = [
     "TransactionSpec",
     "config_snippet",
     "decimal_comma_values",
+    "placeholder_customers",
     "preset_spec",
     "transactions_to_contract",
 ]
@@ -155,6 +156,8 @@ class AdaptReport:
     until: date | None = None
     after_until: int = 0
     netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
+    # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
+    placeholder_customers: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped_total(self) -> int:
@@ -325,6 +328,26 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # the adapter
 # ----------------------------------------------------------------------------------------------
+# customer ids that read as "nobody": a guest checkout or an unknown buyer booked under one placeholder
+_PLACEHOLDER_ID = (
+    r"(?i)^\s*(0+|-1|-|guests?|guest[ _-]?(checkout|customer|user)?|unknown|anonymous|none|null|n/?a)\s*$"
+)
+
+
+def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
+    """Customers whose id reads as a placeholder ("0", "-1", "guest", "unknown", "N/A", ...) and who hold
+    more orders than the median customer: ``{client_id: orders}``, most first. A shop's export often books
+    every guest checkout under one such id, which would become one big customer."""
+    if payments.height == 0:
+        return {}
+    counts = payments.group_by(Payments.CLIENT_ID).len()
+    median = float(counts.get_column("len").median())  # type: ignore[arg-type]
+    found = counts.filter(
+        pl.col(Payments.CLIENT_ID).cast(pl.String).str.contains(_PLACEHOLDER_ID) & (pl.col("len") > median)
+    ).sort("len", Payments.CLIENT_ID, descending=[True, False])
+    return {str(c): int(n) for c, n in found.iter_rows()}
+
+
 def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
     """Refund lines of orders whose total is not negative: netted into a paid order (a refund booked under
     the original order id), so no refund payment shows them."""
@@ -453,6 +476,7 @@ def transactions_to_contract(
         kept_lines=kept.height,
         refund_lines=int(kept.get_column(_REFUND).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
+        placeholder_customers=placeholder_customers(payments),
         zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
         clients=clients.height,
         payments=payments.height,
