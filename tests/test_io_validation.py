@@ -346,7 +346,11 @@ def test_validate_cli_exit_codes(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["validate", "--data", str(good), "--set", "data.as_of=2024-12-31"])
     assert ok.exit_code == 0, ok.output
     assert "events" in ok.output and "subscriptions" in ok.output
-    assert "note:" not in ok.output  # its events carry the names the features count
+    assert "note: events:" not in ok.output  # its events carry the names the features count
+    # its usage and support logs start four months after its first term: said, with the start that fits
+    assert "note: data: events, communications, tickets start on 2024-05-01, 121 days after" in " ".join(
+        ok.output.split()
+    )
     # a product naming its events its own way: the note names the settings and the data's names
     renamed = good_tables()
     renamed["events"] = renamed["events"].with_columns(pl.lit("Sign In").alias("event"))
