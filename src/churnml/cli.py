@@ -595,6 +595,15 @@ def adapt_transactions(
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
+    if report.currencies:
+        seen = ", ".join(f"{c} ({n:,} lines)" for c, n in report.currencies.items())
+        console.print(
+            "[yellow]warning[/] "
+            + escape(
+                f"the currency column holds several currencies: {seen}; their amounts were summed as they "
+                "are. Convert them to one currency first, or adapt one currency at a time"
+            )
+        )
     for customer, orders in report.placeholder_customers.items():
         console.print(
             "[yellow]warning[/] "

@@ -480,3 +480,23 @@ def test_placeholder_customers_are_found_by_their_id(ids, expected):
 
     payments = pl.DataFrame({"client_id": ids, "amount": [1.0] * len(ids)})
     assert placeholder_customers(payments) == expected
+
+
+@pytest.mark.parametrize(
+    ("currencies", "expected"),
+    [
+        (["EUR", "USD", "EUR", "EUR"], {"EUR": 2, "USD": 1}),  # the guest line (no customer) is not counted
+        (["EUR", "EUR", "USD", "EUR"], {}),  # only the skipped guest line is in USD: one currency kept
+    ],
+)
+def test_several_currencies_in_one_log_are_said(currencies, expected):
+    log = pl.DataFrame(
+        {
+            "c": ["a", "b", None, "a"],
+            "t": ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"],
+            "x": ["10", "12", "9", "4"],
+            "Currency": currencies,
+        }
+    )
+    _, report = transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
+    assert report.currencies == expected

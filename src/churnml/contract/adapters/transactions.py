@@ -50,6 +50,7 @@ __all__ = [
     "TransactionSpec",
     "config_snippet",
     "decimal_comma_values",
+    "mixed_currencies",
     "placeholder_customers",
     "preset_spec",
     "transactions_to_contract",
@@ -158,6 +159,8 @@ class AdaptReport:
     netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
     # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
     placeholder_customers: dict[str, int] = field(default_factory=dict)
+    # a currency column of the input with several values (amounts summed as they are): value -> kept lines
+    currencies: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped_total(self) -> int:
@@ -334,6 +337,20 @@ _PLACEHOLDER_ID = (
 )
 
 
+def mixed_currencies(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
+    """``{currency: kept lines}`` when the input has a column named ``currency`` (any case) holding more
+    than one value among the kept lines, most first; ``{}`` otherwise. The adapter sums amounts as they
+    are, so EUR and USD lines would add up to a number in neither."""
+    col = next((c for c in frame.columns if c.strip().lower() == "currency"), None)
+    if col is None:
+        return {}
+    kept = frame.get_column(col).cast(pl.String).filter(lines.get_column(_REASON).is_null())
+    counts = kept.drop_nulls().str.strip_chars().value_counts(sort=True)
+    if counts.height < 2:
+        return {}
+    return {str(v): int(n) for v, n in counts.iter_rows()}
+
+
 def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
     """Customers whose id reads as a placeholder ("0", "-1", "guest", "unknown", "N/A", ...) and who hold
     more orders than the median customer: ``{client_id: orders}``, most first. A shop's export often books
@@ -477,6 +494,7 @@ def transactions_to_contract(
         refund_lines=int(kept.get_column(_REFUND).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
+        currencies=mixed_currencies(frame, lines),
         zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
         clients=clients.height,
         payments=payments.height,
