@@ -456,7 +456,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "event kinds",
         0,
         "breadth",
-        "{value:.0f} different product features used in the last {w} days",
+        "{value:.0f} different kinds of events in the last {w} days",
     ),
     spec(
         "usage_key_share_{w}d",
