@@ -169,14 +169,16 @@ def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, 
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion (None, None when ``n`` is 0)."""
+    """Wilson score interval of a proportion (None, None when ``n`` is 0). It always holds the observed
+    rate: at 0 of ``n`` the lower bound is 0 exactly (the float formula gives 3e-17, above the rate,
+    which a chart's error bar refused as a negative length)."""
     if n == 0:
         return None, None
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def return_rates(attempts: pl.DataFrame, by: Sequence[str], confidence: float = 0.95) -> pl.DataFrame:
@@ -428,8 +430,8 @@ def return_rate_figure(rates: pl.DataFrame, by: str):  # -> matplotlib.figure.Fi
     ax = fig.add_subplot()
     labels = [str(v) for v in rates.get_column(by).to_list()]
     rate = [100 * v for v in rates.get_column("return_rate").to_list()]
-    low = [r - 100 * v for r, v in zip(rate, rates.get_column("rate_low").to_list(), strict=True)]
-    high = [100 * v - r for r, v in zip(rate, rates.get_column("rate_high").to_list(), strict=True)]
+    low = [max(0.0, r - 100 * v) for r, v in zip(rate, rates.get_column("rate_low").to_list(), strict=True)]
+    high = [max(0.0, 100 * v - r) for r, v in zip(rate, rates.get_column("rate_high").to_list(), strict=True)]
     ax.bar(labels, rate, color="#90a4ae", yerr=[low, high], capsize=4)
     ax.set_ylabel("came back, % of attempts")
     ax.set_title(f"Return rate by {by} (bars: 95% interval)")
