@@ -131,6 +131,18 @@ BAD_CASES = [
         pl.DataFrame({"client_id": ["c1"], "amount": ["5"], "paid_at": ["03/15/2024"]}),
         ["'payments'", "'paid_at'", "day or month first", "2024-03-15", "03/15/2024"],
     ),
+    (  # a spreadsheet's yes/no in a 0-3 column: the allowed range is said
+        "strategic as TRUE/FALSE",
+        "clients",
+        pl.DataFrame({"client_id": ["c1"], "created_at": ["2024-01-01"], "strategic": ["FALSE"]}),
+        ["'clients'", "'strategic'", "this column takes whole numbers from 0 to 3", "FALSE"],
+    ),
+    (  # ids a spreadsheet turned into numbers in one table only
+        "client ids with '.0'",
+        "tickets",
+        pl.DataFrame({"client_id": ["c1.0"], "opened_at": ["2024-06-01"]}),
+        ["'tickets'", "not found in table 'clients'", "followed by '.0'"],
+    ),
     (
         "amounts with a currency sign",
         "payments",
@@ -576,6 +588,8 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
         ("float", ["12,50", "-3,1"], "decimal commas"),
         ("float", ["n/a"], ""),
         ("float", [None, " "], ""),
+        ("float", ["15%", "7.5 %"], "percentages: write a fraction, such as 0.15 for 15%"),
+        ("int", ["TRUE", "no"], "yes/no words: this column takes whole numbers, such as 1 for yes"),
     ],
 )
 def test_unreadable_values_say_what_they_usually_are(kind, values, words):
@@ -584,3 +598,19 @@ def test_unreadable_values_say_what_they_usually_are(kind, values, words):
 
     got = unreadable_hint(Kind(kind), values)
     assert (words in got and got != "") if words else got == ""
+
+
+@pytest.mark.parametrize(
+    ("unknown", "hint"),
+    [
+        (["1001.0", "1002.0"], "they are the clients' ids followed by '.0', e.g. '1001.0'"),
+        (["42", "7"], "they are the clients' ids without their leading zeros, e.g. '42' for '00042'"),
+        (["x9"], ""),  # nothing like the clients' ids: no guess
+    ],
+)
+def test_unknown_ids_that_are_known_ids_written_otherwise_are_named(unknown: list[str], hint: str) -> None:
+    from churnml.contract.validation import _unknown_ids_hint
+
+    known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007"]})
+    got = _unknown_ids_hint(pl.DataFrame({"client_id": unknown}), known)
+    assert (hint in got) if hint else got == ""

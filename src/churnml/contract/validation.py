@@ -244,13 +244,29 @@ _MONEY = re.compile(r"[$€£¥]|\d,\d{3}\b|\b(EUR|USD|GBP|CHF)\b")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 
 
-def unreadable_hint(kind: Kind, values: Sequence[str | None]) -> str:
+_PERCENT = re.compile(r"-?\d+([.,]\d+)?\s*%")
+_YES_NO = ("true", "false", "yes", "no", "y", "n", "t", "f")
+
+
+def _whole_numbers(spec: ColumnSpec | None) -> str:
+    """ "whole numbers from 0 to 3" for a bounded column, else "whole numbers"."""
+    if spec is not None and spec.low is not None and spec.high is not None:
+        return f"whole numbers from {spec.low:g} to {spec.high:g}"
+    return "whole numbers"
+
+
+def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec | None = None) -> str:
     """What values that could not be read as ``kind`` usually are, and what to write instead ("" when
     nothing is recognised): dates written day or month first (03/15/2024), amounts with a currency sign
-    or thousands separators ($1,234.50), decimal commas (12,50)."""
+    or thousands separators ($1,234.50), decimal commas (12,50), percentages (15%), yes/no words in a
+    column of numbers (TRUE, no). ``spec``: the column, for its allowed range."""
     texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
     if not texts:
         return ""
+    if kind in (Kind.FLOAT, Kind.INT) and all(_PERCENT.fullmatch(t) for t in texts):
+        return " (percentages: write a fraction, such as 0.15 for 15%)"
+    if kind in (Kind.FLOAT, Kind.INT) and all(t.lower() in _YES_NO for t in texts):
+        return f" (yes/no words: this column takes {_whole_numbers(spec)}, such as 1 for yes and 0 for no)"
     if kind is Kind.DATETIME and all(_DAY_MONTH.fullmatch(t) for t in texts):
         return (
             " (dates written day or month first, such as 03/15/2024: churnml does not guess which comes "
@@ -340,7 +356,7 @@ def _refuse_unreadable(
     )
     examples = _examples(shown, pl.Series(bad), [spec.name], max_examples)
     digits = original.filter(bad).cast(pl.String).str.strip_chars().str.contains(r"^-?\d+(\.\d+)?$")
-    hint = unreadable_hint(spec.kind, original.filter(bad).cast(pl.String).head(100).to_list())
+    hint = unreadable_hint(spec.kind, original.filter(bad).cast(pl.String).head(100).to_list(), spec)
     if spec.kind is Kind.DATETIME and digits.all():
         numbers = original.filter(bad).cast(pl.Float64, strict=False)
         hint = (
@@ -643,6 +659,30 @@ def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.Categorical) for c in repeated)
 
 
+def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
+    """What unknown ids usually are, when most of them are the clients' ids written otherwise: with a
+    trailing ".0" (a spreadsheet turned them into numbers), or with leading zeros dropped; "" else."""
+    ids = unknown.get_column(CLIENT_ID).cast(pl.String).unique()
+    clients = set(known.get_column(CLIENT_ID).cast(pl.String).to_list())
+    if ids.len() == 0:
+        return ""
+    dotted = ids.str.replace(r"\.0+$", "")
+    if dotted.is_in(list(clients)).mean() >= 0.5:  # type: ignore[operator]
+        return (
+            " (they are the clients' ids followed by '.0', e.g. "
+            f"{ids.filter(dotted.is_in(list(clients))).item(0)!r}: a spreadsheet turned them into numbers; "
+            "export the column as text)"
+        )
+    unpadded = {c.lstrip("0"): c for c in clients if c.startswith("0")}
+    if unpadded and ids.is_in(list(unpadded)).mean() >= 0.5:  # type: ignore[operator]
+        first = ids.filter(ids.is_in(list(unpadded))).item(0)
+        return (
+            f" (they are the clients' ids without their leading zeros, e.g. {first!r} for "
+            f"{unpadded[first]!r}: a spreadsheet turned them into numbers; export the column as text)"
+        )
+    return ""
+
+
 def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int = 5) -> None:
     """Raise when any table holds a ``client_id`` that is not in ``clients``."""
     known = tables[Table.CLIENTS].select(CLIENT_ID)
@@ -657,7 +697,7 @@ def checked_references(tables: Mapping[Table, pl.DataFrame], max_examples: int =
         if unknown.height:
             raise ContractError(
                 str(name),
-                "client_id not found in table 'clients'",
+                "client_id not found in table 'clients'" + _unknown_ids_hint(unknown, known),
                 CLIENT_ID,
                 unknown.select("row", CLIENT_ID).with_columns(pl.col("row") + 1).head(max_examples),
                 count=unknown.height,
