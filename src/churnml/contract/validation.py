@@ -662,7 +662,7 @@ def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
     """What unknown ids usually are, when most of them are the clients' ids written otherwise: with a
     trailing ".0" (a spreadsheet turned them into numbers), or with leading zeros dropped; "" else."""
-    ids = unknown.get_column(CLIENT_ID).cast(pl.String).unique()
+    ids = unknown.get_column(CLIENT_ID).cast(pl.String).unique().sort()
     clients = set(known.get_column(CLIENT_ID).cast(pl.String).to_list())
     if ids.len() == 0:
         return ""
