@@ -530,7 +530,11 @@ def test_lagging_tables_reads_running_terms_as_current() -> None:
 def test_optional_columns_missing_at_scoring_warn_with_the_features(scoring_ws: dict[str, Path]) -> None:
     code, text = score(scoring_ws, "raw_no_csat", "nocsat")
     assert code == 0, text
-    assert "warning: optional column(s)" in text and "tickets.csat" in text
+    flat = " ".join(text.split())
+    assert "features the model learned from are missing for every client scored now" in flat
+    # only the empty columns of the tables those features read (the tickets'), not every empty column
+    assert "or the column it reads is empty (optional column(s) tickets.closed_at, tickets.csat," in flat
+    assert "events.value" not in flat
     manifest = json.loads((scoring_ws["root"] / "nocsat" / "manifest.json").read_text())
     dark = manifest["data"]["features_missing_now"]
     assert dark and all("csat" in f for f in dark)
@@ -925,3 +929,18 @@ def test_an_older_champion_with_a_pickled_calibrator_is_refused_in_one_line(
     # its metadata stays readable for the champion gate
     wrapper = mlflow.pyfunc.load_model("models:/churn@champion").unwrap_python_model()
     assert wrapper.model is None and wrapper.metadata["label"]["horizon_days"] == 90
+
+
+@pytest.mark.parametrize(
+    ("dark", "expected"),
+    [
+        (["support_csat_last"], ["tickets.csat"]),
+        (["comm_reply_rate_7d", "payments_days_late_7d"], ["payments.due_at"]),  # communications: none empty
+        (["not_a_feature"], []),
+    ],
+)
+def test_a_missing_feature_is_blamed_only_on_the_empty_columns_of_its_tables(dark, expected) -> None:
+    from churnml.jobs.score import empty_columns_read_by
+
+    empty = ["clients.industry", "events.value", "payments.due_at", "tickets.csat"]
+    assert empty_columns_read_by(dark, empty) == expected

@@ -453,7 +453,7 @@ def score(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from churnml.jobs.score import ListNotes
+    from churnml.jobs.score import ListNotes, empty_columns_read_by
     from churnml.jobs.score import score as score_job
 
     cfg = config_from(config, set_)
@@ -484,11 +484,18 @@ def score(
             "refresh its export (recorded in manifest.json, data.lagging_tables)",
         )
     if dark:
+        causes = "no client on the list has such a record in the feature's window (the data may end days "
+        causes += "before the as-of date, emptying the short windows)"
+        read = empty_columns_read_by(dark, empty)
+        if read:
+            causes += (
+                f", or the column it reads is empty (optional column(s) {', '.join(read)} hold no value)"
+            )
         flagged(
             "warning",
-            f"optional column(s) {', '.join(empty)} hold no value in this data; "
-            f"{len(dark)} features the model learned from are missing for every client and move the "
-            f"scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}",
+            f"{len(dark)} features the model learned from are missing for every client scored now and move "
+            f"the scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}. Either {causes} "
+            "(manifest.json, data.features_missing_now)",
         )
     notes = run.notes or ListNotes()
     for note in notes.warnings():

@@ -299,16 +299,36 @@ def _manifest(
             "tables": spans,
             "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
             "empty_optional_columns": empty,
-            "features_missing_now": (
-                dark_features(
-                    result.psi, ModelCard.from_dict(metadata).feature_reference, result.scores.height
-                )
-                if empty
-                else []
+            "features_missing_now": dark_features(
+                result.psi, ModelCard.from_dict(metadata).feature_reference, result.scores.height
             ),
         },
         "written_by": MARKER,  # the marker: this folder is churnml's to replace
     }
+
+
+# the tables each feature family reads (its empty optional columns can leave its features missing)
+_FAMILY_TABLES = {
+    "usage": ("events",),
+    "payments": ("payments", "subscriptions"),
+    "communication": ("communications",),
+    "support": ("tickets",),
+    "account": ("signals", "clients"),
+}
+
+
+def empty_columns_read_by(features: Iterable[str], empty: Iterable[str]) -> list[str]:
+    """The empty optional columns (``table.column``) of the tables the ``features``' families read: what
+    may leave those features missing (the other empty columns have nothing to do with them)."""
+    from churnml.features.registry import feature_spec
+
+    tables = set()
+    for name in features:
+        try:
+            tables.update(_FAMILY_TABLES.get(feature_spec(name).family, ()))
+        except KeyError:
+            continue
+    return [c for c in empty if c.split(".", 1)[0] in tables]
 
 
 def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any], as_of: date) -> dict[str, Any]:
