@@ -36,7 +36,6 @@ from churnml.modeling.export import (
     export_model,
     label_mismatches,
     load_exported,
-    population_stability,
 )
 from churnml.modeling.train import ScoreCalibrator
 from churnml.scoring.outputs import OutputError, output_lock, write_scores_atomically
@@ -543,17 +542,24 @@ def test_optional_columns_missing_at_scoring_warn_with_the_features(scoring_ws: 
 
 def test_dark_features_are_those_all_missing_now_but_present_in_training() -> None:
     ref = {"edges": [1.0, 2.0], "proportions": [0.3, 0.3, 0.4], "missing": 0.1}
-    psi = {
-        "gone": population_stability(ref, np.array([np.nan] * 5)),
-        "fine": population_stability(ref, np.array([0.5, 1.5, 2.5, np.nan])),
-        "never_had_values": 0.0,
-    }
+    values = np.array(
+        [
+            # gone: no value now; fine: values and a gap; outside: one value beyond every training bin (its
+            # PSI equals an all-missing column's, which is how it was once taken for missing);
+            # never_had_values: empty in training too
+            [np.nan, 0.5, 9.0, np.nan],
+            [np.nan, np.nan, 9.0, np.nan],
+            [np.nan, 2.5, 9.0, np.nan],
+        ]
+    )
+    names = ["gone", "fine", "outside", "never_had_values"]
     reference = {
         "gone": ref,
         "fine": ref,
+        "outside": ref,
         "never_had_values": {"edges": [], "proportions": [], "missing": 1.0},
     }
-    assert dark_features(psi, reference, 5) == ["gone"]
+    assert dark_features(values, names, reference) == ["gone"]
 
 
 # == bad input that used to pass validation ======================================================

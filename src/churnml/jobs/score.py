@@ -273,8 +273,6 @@ def _manifest(
     """``manifest.json`` of the list (:func:`churnml.scoring.assemble.list_manifest`) with the data's table spans,
     lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
     from churnml.contract.validation import empty_optional_columns, lagging_tables, table_spans
-    from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import dark_features
     from churnml.scoring.assemble import list_manifest
     from churnml.scoring.outputs import MARKER
 
@@ -299,9 +297,7 @@ def _manifest(
             "tables": spans,
             "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
             "empty_optional_columns": empty,
-            "features_missing_now": dark_features(
-                result.psi, ModelCard.from_dict(metadata).feature_reference, result.scores.height
-            ),
+            "features_missing_now": list(result.missing_now),
         },
         "written_by": MARKER,  # the marker: this folder is churnml's to replace
     }

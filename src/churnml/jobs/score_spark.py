@@ -292,7 +292,15 @@ def scored_on_spark(
     for frame in (passed, blobs):
         frame.unpersist()
     weight = model_weight(ctx.model, drifted)
-    return ScoredList(ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo), weight)
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import dark_features
+
+    missing = tuple(
+        dark_features(values_now, list(ctx.names), ModelCard.from_dict(metadata).feature_reference)
+    )
+    return ScoredList(
+        ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo), weight, missing
+    )
 
 
 def _spark_manifest(
@@ -481,7 +489,7 @@ def score_on_spark(
         changed=changed,
         lagging={},
         empty_columns=[],
-        dark_features=[],
+        dark_features=list(result.missing_now),
         timer=timer,
         notes=notes,
     )

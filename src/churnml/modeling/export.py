@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -400,18 +400,19 @@ def load_exported(folder: Path) -> tuple[ChurnModel, dict[str, Any]]:
     return model, metadata
 
 
-def dark_features(psi: Mapping[str, float], reference: Mapping[str, Any] | None, rows_now: int) -> list[str]:
+def dark_features(values: np.ndarray, names: Sequence[str], reference: Mapping[str, Any] | None) -> list[str]:
     """Features that had values in training (reference missing share below 1) and are missing for every
-    one of the ``rows_now`` scored rows now. Their PSI (from :func:`population_stability` on the scored
-    rows) equals exactly the PSI of ``rows_now`` missing values, which is how they are recognised
-    without the feature matrix."""
-    out = []
-    for name, value in psi.items():
-        ref = (reference or {}).get(name)
-        if ref is None or float(ref.get("missing", 1.0)) >= 1.0:
-            continue
-        if abs(value - population_stability(ref, np.full(max(rows_now, 1), np.nan))) < 1e-5:
-            out.append(name)
+    scored row now: the columns of ``values`` (rows x ``names``) that are all NaN, sorted. Read from the
+    values themselves: a column whose every value falls outside the training bins has the PSI of an
+    all-missing one, and was taken for missing when this was told from the PSI."""
+    if values.size == 0:
+        return []
+    empty = np.isnan(values).all(axis=0)
+    out = [
+        name
+        for name, gone in zip(names, empty, strict=True)
+        if gone and float(((reference or {}).get(name) or {}).get("missing", 1.0)) < 1.0
+    ]
     return sorted(out)
 
 

@@ -134,6 +134,8 @@ class ScoredList:
     timings: dict[str, float] = field(default_factory=dict)
     scored_snapshots: tuple[date, ...] = ()
     drift_weight: dict[str, float] = field(default_factory=dict)  # model_weight() of the drifted features
+    # features with values in training and none for any client scored now (export.dark_features)
+    missing_now: tuple[str, ...] = ()
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -670,7 +672,11 @@ def scored_list(
     table = assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
     clock.done("assemble")
     weight = model_weight(model, drifted)
-    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight)
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import dark_features
+
+    missing = tuple(dark_features(values_now, names, ModelCard.from_dict(metadata).feature_reference))
+    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing)
 
 
 _FIRST_COLUMNS = (
