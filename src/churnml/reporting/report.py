@@ -292,8 +292,8 @@ def _client_section(
         f"<tr><td>{f}</td><td class='num'>{h:.0f}</td>"
         f"<td><span class='bar' style='width:{h:.0f}px'></span></td></tr>"
         for f in FAMILIES
-        if Scores.family_health(f) in row
-        for h in [float(row.get(Scores.family_health(f)) or 0)]
+        if row.get(Scores.family_health(f)) is not None  # None: no feature of that family (not observed)
+        for h in [float(row[Scores.family_health(f)])]
     )
     fired = [r for r in str(row.get(Scores.RULES) or "").split("; ") if r]
     rules = "; ".join(_e(rule_text.get(r, r)) for r in fired) if fired else "none"

@@ -265,8 +265,8 @@ def family_health(
     health: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """``{family: 0-100 health}`` per row: lost points split by each family's share of positive contributions.
-
-    See the module docstring."""
+    A family of which the model has no feature (its table absent: an app's payments) is NaN, not observed,
+    rather than a perfect 100. See the module docstring."""
     n_features = len(feature_names)
     positive = np.clip(np.asarray(contributions, dtype=float)[:, :n_features], 0.0, None)
     total = positive.sum(axis=1)
@@ -274,7 +274,10 @@ def family_health(
     out: dict[str, np.ndarray] = {}
     for family in FAMILIES:
         idx = [i for i, name in enumerate(feature_names) if _spec_attr(specs, name, "family", None) == family]
-        mass = positive[:, idx].sum(axis=1) if idx else np.zeros(len(total))
+        if not idx:
+            out[family] = np.full(len(total), np.nan)
+            continue
+        mass = positive[:, idx].sum(axis=1)
         share = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
         out[family] = np.round(100.0 - lost * share, 1)
     return out
