@@ -106,7 +106,9 @@ SCALED = FeaturesConfig(unobserved_windows="scaled")
         ("old", S1, "usage_logins_91d", 4 * 91 / 63),
         ("old", S1, "usage_logins_182d", 4 * 182 / 63),
         ("old", S1, "usage_time_91d", 190 * 91 / 63),
-        ("old", S1, "usage_active_users_91d", 2 * 91 / 63),
+        # distinct users are no sum: 2 users over 63 days are 2 users, not 2.9 (an app's single user read 6.5)
+        ("old", S1, "usage_active_users_91d", 2),
+        ("old", S1, "usage_event_kinds_182d", 3),
         ("old", S2, "usage_logins_91d", 5 * 91 / 70),
         ("old", S1, "usage_logins_28d", 3),  # a window the data covers is not scaled
         ("old", S1, "usage_logins_per_week_91d", 4 / 9),  # rates are not windowed sums: as before

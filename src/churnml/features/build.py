@@ -41,7 +41,7 @@ from churnml.features._grid import (
 from churnml.features.account import account_features
 from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
-from churnml.features.registry import feature_specs, summed_window_days
+from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks
 
@@ -201,7 +201,9 @@ def resolved_unobserved_windows(
     def resolved(name: str, days: int) -> pl.Expr:
         whole = pl.when(span >= days).then(pl.col(name))
         if cfg.unobserved_windows == "scaled":
-            whole = whole.when(span > 0).then(pl.col(name) * days / span)
+            # distinct users or event kinds do not add up over days: the count over the data, unscaled
+            scaled = pl.col(name) if distinct_count(name, specs) else pl.col(name) * days / span
+            whole = whole.when(span > 0).then(scaled)
         return whole.otherwise(None).alias(name)
 
     return table.with_columns(resolved(name, days) for days, names in windowed.items() for name in names)

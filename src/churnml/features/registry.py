@@ -33,6 +33,7 @@ __all__ = [
     "FAMILIES",
     "FEATURES",
     "FeatureSpec",
+    "distinct_count",
     "feature_names",
     "feature_spec",
     "feature_specs",
@@ -112,6 +113,9 @@ def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:
 
 _WINDOW_DAYS = re.compile(r"_(\d+)d$")
 _SUMMED_KINDS = ("count", "amount")
+# counts of distinct things over a window (users, event kinds): not sums, so a window longer than the data
+# is not a share of one that a rate could scale (scaled, an app's single user read as 6.5 users)
+_DISTINCT_GROUPS = ("users", "breadth")
 
 
 def summed_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
@@ -120,6 +124,13 @@ def summed_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | Non
     m = _WINDOW_DAYS.search(name)
     spec = specs.get(name)
     return int(m.group(1)) if m and spec is not None and spec.kind in _SUMMED_KINDS else None
+
+
+def distinct_count(name: str, specs: Mapping[str, FeatureSpec]) -> bool:
+    """Whether ``name`` counts distinct things over its window (users, event kinds): a window the data does
+    not cover is unknown like any other, but no rate scales it (``features.unobserved_windows: scaled``)."""
+    spec = specs.get(name)
+    return spec is not None and spec.group in _DISTINCT_GROUPS
 
 
 # Usage groups that count the event names a config lists: absent when it lists none (a shop's log has no
