@@ -950,3 +950,20 @@ def test_a_missing_feature_is_blamed_only_on_the_empty_columns_of_its_tables(dar
 
     empty = ["clients.industry", "events.value", "payments.due_at", "tickets.csat"]
     assert empty_columns_read_by(dark, empty) == expected
+
+
+@pytest.mark.parametrize(
+    ("last_event", "lag"),
+    [
+        ("2024-06-02T23:00:00", None),  # the day before the as-of date: the weekly job's usual case
+        ("2024-05-27T12:00:00", None),  # inside the last 7 days (from 2024-05-27 00:00)
+        ("2024-05-26T09:00:00", 7),  # before them: every client's last-7-day window is empty
+        ("2024-05-20T00:00:00", 14),
+    ],
+)
+def test_events_that_end_a_window_before_the_as_of_date_are_said(last_event: str, lag: int | None) -> None:
+    from churnml.contract.validation import empty_short_windows
+
+    spans = {"events": {"first": "2024-01-01T00:00:00", "last": last_event, "last_before_as_of": last_event}}
+    assert empty_short_windows(spans, date(2024, 6, 3), 7) == lag
+    assert empty_short_windows({}, date(2024, 6, 3), 7) is None  # no events table

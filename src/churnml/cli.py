@@ -483,6 +483,15 @@ def score(
             f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
             "refresh its export (recorded in manifest.json, data.lagging_tables)",
         )
+    stale = (manifest.get("data") or {}).get("events_lag_days_empty_windows")
+    if stale and "events" not in lagging:
+        flagged(
+            "warning",
+            f"the events end {stale} days before the as-of date {day}: every client's last "
+            f"{min(cfg.features.windows)} days hold no event, which the model reads as a drop in use for all "
+            "of them at once. Score at the day after the last events (the default as-of date), or refresh "
+            "the events export (manifest.json, data.events_lag_days_empty_windows)",
+        )
     if dark:
         causes = "no client on the list has such a record in the feature's window (the data may end days "
         causes += "before the as-of date, emptying the short windows)"

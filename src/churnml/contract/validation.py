@@ -58,6 +58,7 @@ __all__ = [
     "dataset_summary",
     "early_renewals_repaired",
     "empty_optional_columns",
+    "empty_short_windows",
     "empty_value_problem",
     "first_records",
     "found_values_text",
@@ -884,6 +885,21 @@ def lagging_tables(
         if lag > max_lag_days:
             out[str(table)] = lag
     return out
+
+
+def empty_short_windows(
+    spans: Mapping[str, Mapping[str, str | None]], as_of: date, shortest_window_days: int
+) -> int | None:
+    """Whole days between the last event and ``as_of`` when the last event lies before the shortest usage
+    window (``shortest_window_days`` before ``as_of``): every client's shortest windows are then empty, and
+    the model reads the silence as a drop in use for all at once (an app scored 8 days after its export
+    turned every user red). None otherwise, or without events. Tighter than :func:`lagging_tables`, which
+    allows weeks of lag for every table."""
+    span = spans.get(str(Table.EVENTS))
+    if span is None or span.get("last_before_as_of") is None:
+        return None
+    gap = datetime(as_of.year, as_of.month, as_of.day) - datetime.fromisoformat(span["last_before_as_of"])
+    return gap.days if gap > timedelta(days=shortest_window_days) else None
 
 
 def empty_optional_columns(tables: Mapping[Table, pl.DataFrame]) -> list[str]:

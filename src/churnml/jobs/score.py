@@ -272,7 +272,12 @@ def _manifest(
 ) -> dict[str, Any]:
     """``manifest.json`` of the list (:func:`churnml.scoring.assemble.list_manifest`) with the data's table spans,
     lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
-    from churnml.contract.validation import empty_optional_columns, lagging_tables, table_spans
+    from churnml.contract.validation import (
+        empty_optional_columns,
+        empty_short_windows,
+        lagging_tables,
+        table_spans,
+    )
     from churnml.scoring.assemble import list_manifest
     from churnml.scoring.outputs import MARKER
 
@@ -296,6 +301,9 @@ def _manifest(
             **manifest["data"],
             "tables": spans,
             "lagging_tables": lagging_tables(spans, result.as_of, cfg.score.max_data_lag_days),
+            "events_lag_days_empty_windows": empty_short_windows(
+                spans, result.as_of, min(cfg.features.windows)
+            ),
             "empty_optional_columns": empty,
             "features_missing_now": list(result.missing_now),
         },
