@@ -293,6 +293,12 @@ SCALED = FeaturesConfig(unobserved_windows="scaled")
         (SCALED, "usage_logins_per_week_182d", 1.5, None, "1.5 logins per week over the last 182 days (or since the client started)"),
         # not scaled (unknown windows): the value is the window's own
         (FeaturesConfig(unobserved_windows="unknown"), "payments_orders_182d", 2.0, None, "2 payments or orders in the last 182 days"),
+        # distinct users are no sum (never scaled): the count over the data, said so
+        (SCALED, "usage_active_users_182d", 2.0, None, "2 distinct users active in the 120 days of data"),
+        (SCALED, "usage_active_users_182d", 1.0, 20.0, "1 distinct user active in its first 20 days"),
+        # onboarding is over the first 90 days: a younger client is seen over its age
+        (SCALED, "usage_onboarding_progress", 0.25, 27.0, "Active in 25% of the weeks of its first 27 days"),
+        (SCALED, "usage_onboarding_progress", 0.25, 300.0, "Active in 25% of the weeks of its first 90 days"),
     ],
 )  # fmt: skip
 def test_a_scaled_window_is_said_as_the_count_over_the_days_of_data(cfg, name, value, age, expected) -> None:

@@ -264,6 +264,7 @@ def sentence(
 
 
 _LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
+_FIRST_DAYS = re.compile(r"\bits first (\d+) days")  # onboarding: "of its first 90 days"
 
 
 def _within_age(text: str, age_days: float, said: str = "{over} its first {days}") -> str:
@@ -277,7 +278,12 @@ def _within_age(text: str, age_days: float, said: str = "{over} its first {days}
         days = f"{age} day" + ("" if age == 1 else "s")
         return said.format(over=match.group(1), days=days)
 
-    shortened = _LAST_WINDOW.sub(cut, text)
+    def first(match: re.Match[str]) -> str:
+        if int(match.group(1)) <= age:
+            return match.group(0)
+        return f"its first {age} day" + ("" if age == 1 else "s")
+
+    shortened = _FIRST_DAYS.sub(first, _LAST_WINDOW.sub(cut, text))
     return shortened.replace(" (or since the client started)", "") if shortened != text else text
 
 

@@ -49,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.features.registry import FAMILIES, summed_window_days
+from churnml.features.registry import FAMILIES, distinct_count, summed_window_days
 from churnml.scoring.outputs import Scores
 
 __all__ = [
@@ -116,7 +116,20 @@ class Describer:
         if self.cfg.unobserved_windows != "scaled" or self.data_days is None:
             return None
         days = summed_window_days(name, self._specs)
-        return days if days is not None and days > self.data_days else None
+        if days is None or distinct_count(name, self._specs):  # distinct users or kinds: never scaled
+            return None
+        return days if days > self.data_days else None
+
+    def _over_the_data(self, name: str) -> bool:
+        """A count of distinct users or event kinds whose window is longer than the data: its value is the
+        count over the days of data (not scaled), and said so."""
+        window = _WINDOW.search(name)
+        return (
+            self.data_days is not None
+            and window is not None
+            and int(window.group(1)) > self.data_days
+            and distinct_count(name, self._specs)
+        )
 
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
         scaled = self.scaled_window(name)
@@ -125,8 +138,19 @@ class Describer:
             if age is not None and age == age and age < self.data_days:
                 return self._cached(name, own, int(age))  # younger than the data: its whole life's count
             return self._cached(name, own, None, self.data_days)
+        if value == value and self._over_the_data(name):
+            if age is not None and age == age and age < self.data_days:  # type: ignore[operator]
+                return self._cached(name, value, int(age))
+            return self._cached(name, value, None, self.data_days)
         window = _WINDOW.search(name)
         too_long = age is not None and age == age and window is not None and int(window.group(1)) > age
+        # onboarding is over the client's first young_days: a younger client is seen over its age so far
+        too_long = too_long or (
+            name == "usage_onboarding_progress"
+            and age is not None
+            and age == age
+            and age < self.cfg.young_days
+        )
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
 
