@@ -292,3 +292,22 @@ def test_a_feature_that_holds_the_future_ranks_the_test_rows_alone():
     rate = table["label"].mean()
     assert alone["noise"] < rate + 0.15  # mostly missing, the rest random
     assert alone["f3"] < rate + 0.15  # f3 does not enter the label's probability
+
+
+def test_a_contender_that_scores_every_row_alike_is_said_to_say_nothing() -> None:
+    import pandas as pd
+
+    from churnml.modeling.experiment import constant_contender_notes
+
+    predictions = pd.DataFrame(
+        {
+            "model": [0.2, 0.2, 0.9],
+            "rules": [0.3, 0.3, 0.3],
+            "logistic": [0.1, 0.5, 0.7],
+            "oracle": [np.nan] * 3,
+        }
+    )
+    assert constant_contender_notes(predictions, ["model", "rules", "logistic", "oracle"]) == [
+        "rules gives every test row the same score (no rule fires on any test row): its PR-AUC is the churn "
+        "rate, and beating it says nothing about the model"
+    ]

@@ -35,7 +35,7 @@ columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -582,6 +582,7 @@ def run_backtest(
         frames.append(out)
     predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     names = [c.name for c in contenders if c.name in predictions.columns]
+    notes += constant_contender_notes(predictions, names)
     return Backtest(
         plan=plan,
         predictions=predictions,
@@ -591,6 +592,24 @@ def run_backtest(
         best_iterations=iterations,
         notes=notes,
     )
+
+
+def constant_contender_notes(predictions: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """A note for each contender but the model that gives every test row the same probability (the rules
+    when none fires on any test row: an app whose clients are inactive after 28 days never meets "no
+    activity for 90 days"): its PR-AUC is the churn rate, and beating it says nothing."""
+    out = []
+    for name in names:
+        if name == "model" or name not in predictions.columns:
+            continue
+        values = predictions[name].dropna().to_numpy()
+        if values.size > 1 and bool((values == values[0]).all()):
+            why = " (no rule fires on any test row)" if name == "rules" else ""
+            out.append(
+                f"{name} gives every test row the same score{why}: its PR-AUC is the churn rate, and "
+                "beating it says nothing about the model"
+            )
+    return out
 
 
 def pooled_metrics(predictions: pd.DataFrame, names: list[str]) -> pd.DataFrame:
