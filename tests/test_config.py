@@ -139,3 +139,17 @@ def test_config_for_reads_the_label_source_off_the_folder(tmp_path: Path) -> Non
     assert config_for(tmp_path, Config()).label.source == "subscriptions"
     set_source = Config.model_validate({"label": {"source": "churns"}})
     assert config_for(tmp_path, set_source) is set_source
+
+
+def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
+    # the config the README shows for a consumer app: every key exists, and the words it sets are used
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("**A consumer app or a shop.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "app.yaml").write_text(block)
+    cfg = load_config(tmp_path / "app.yaml")
+    assert (cfg.label.inactivity_days, cfg.label.horizon_days, cfg.rules.no_activity_days) == (28, 14, 14)
+    assert (cfg.features.login_noun, cfg.playbooks.escalation_role) == ("session", "")
+    assert cfg.playbooks.rules["no_activity"].task.startswith("Win-back message")
+    assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"  # kept
