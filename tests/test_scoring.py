@@ -319,6 +319,9 @@ def test_score_writes_the_whole_list(scored: Path, workspace: dict[str, Path]) -
     assert "timings" in manifest
     history = pl.read_parquet(scored / "history.parquet")
     assert history.group_by("client_id").len().get_column("len").max() == 4
+    # the manifest names the weeks scored that hold clients: those of history.parquet, none before the data
+    weeks = sorted(d.isoformat() for d in history.get_column("snapshot").unique().to_list())
+    assert manifest["history"]["snapshots_scored"] == weeks
 
 
 def test_previous_week_is_the_same_model_on_last_weeks_snapshot(

@@ -825,6 +825,11 @@ def list_manifest(
     scores = result.scores
     zone_counts = {z: int((scores.get_column(Scores.ZONE) == z).sum()) for z in ZONES}
     last = last_data_before(dataset.tables, result.as_of)
+    with_rows = (
+        set(result.history.get_column(History.SNAPSHOT).unique().to_list())
+        if result.history.height
+        else set()
+    )
     return {
         "as_of": result.as_of.isoformat(),
         "model": {"version": model_version, "source": model_source},
@@ -847,7 +852,8 @@ def list_manifest(
             if c.startswith("rule_")
         },
         "history": {
-            "snapshots_scored": [d.isoformat() for d in result.scored_snapshots],
+            # the weeks scored that hold clients (the health history's weeks before the data hold none)
+            "snapshots_scored": [d.isoformat() for d in result.scored_snapshots if d in with_rows],
             "snapshots_reused": history_reused,
         },
         "drift": {
