@@ -47,8 +47,10 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     assert read_tuned_params(cfg, "other") == ({}, None)
     assert set(params) >= {"learning_rate", "num_leaves", "imbalance_power"}
 
-    second = run_tuning(dataset, cfg, trials=3, timeout=None, table=table)
+    heard: list[str] = []
+    second = run_tuning(dataset, cfg, trials=3, timeout=None, progress=heard.append, table=table)
     assert second.trials == 6
+    assert "trial 3: fold 1/2" in heard  # a slow trial still shows where it is
     study = optuna.load_study(study_name=cfg.tune.study_name, storage=second.storage)
     assert len(study.trials) == 6
     # trial 0 holds the untuned parameters: the figure the gain is told against

@@ -79,9 +79,11 @@ def _finished_study(
     trials: int,
     timeout: float | None,
     on_trial: Callable[[Any], None] | None,
+    progress: Callable[[str], None] | None = None,
 ) -> Any:
     """The Optuna study after ``trials`` more trials (or ``timeout``), under a parent MLflow run with one
-    nested run per trial; ``ValueError`` when no trial completed."""
+    nested run per trial (``progress`` hears each fold a trial starts); ``ValueError`` when no trial
+    completed."""
     import optuna
 
     from churnml.labels import label_lag_days
@@ -105,6 +107,7 @@ def _finished_study(
             _trial_logger(uri, experiment, on_trial),
             label_lag_days(cfg.label),
             monotone,
+            progress,
         )
         tracking.log_params(
             {
@@ -149,7 +152,7 @@ def run_tuning(
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(folder / 'optuna.db').resolve()}"
     try:
-        study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial)
+        study = _finished_study(table, cfg, dataset.name, storage, trials, timeout, on_trial, progress)
     except Exception:
         if created and not any(folder.iterdir()):  # nothing was tuned: leave no empty folder behind
             folder.rmdir()

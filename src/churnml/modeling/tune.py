@@ -145,8 +145,10 @@ def tune_study(
     on_trial: Callable[[TrialRecord], None] | None = None,
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[optuna.Study, BacktestPlan]:
-    """Run (or resume) the study; returns it with the backtest plan used. ``on_trial`` sees every trial."""
+    """Run (or resume) the study; returns it with the backtest plan used. ``on_trial`` sees every trial;
+    ``progress`` each fold a trial starts ("trial 3: fold 2/4"), so a slow trial still shows it moves."""
     labeled = labeled_rows(table)
     train_cfg, _ = decided_extra_trees(train_cfg, labeled)  # the trials' models as `train` builds them
     plan = backtest_plan(labeled[SNAPSHOT], train_cfg, horizon_days, lag_days)
@@ -165,6 +167,8 @@ def tune_study(
         iterations: list[int] = []
         try:
             for step, rows in enumerate(fold_rows):
+                if progress is not None:
+                    progress(f"trial {trial.number}: fold {step + 1}/{len(fold_rows)}")
                 score, best_it = _fold_score(
                     params, labeled, X, y, rows, train_cfg, tune_cfg.trees_per_trial, monotone
                 )
