@@ -667,12 +667,11 @@ def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
     clients = set(known.get_column(CLIENT_ID).cast(pl.String).to_list())
     if ids.len() == 0:
         return ""
-    dotted = ids.str.replace(r"\.0+$", "")
-    if dotted.is_in(list(clients)).mean() >= 0.5:  # type: ignore[operator]
+    dotted = ids.str.replace(r"\.0+$", "").is_in(list(clients))
+    if dotted.mean() >= 0.5:  # type: ignore[operator]
         return (
-            " (they are the clients' ids followed by '.0', e.g. "
-            f"{ids.filter(dotted.is_in(list(clients))).item(0)!r}: a spreadsheet turned them into numbers; "
-            "export the column as text)"
+            f" (they are the clients' ids followed by '.0', e.g. {ids.filter(dotted).item(0)!r}: a "
+            "spreadsheet turned them into numbers; export the column as text)"
         )
     unpadded = {c.lstrip("0"): c for c in clients if c.startswith("0")}
     if unpadded and ids.is_in(list(unpadded)).mean() >= 0.5:  # type: ignore[operator]

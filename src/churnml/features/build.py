@@ -46,6 +46,7 @@ from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks
 
 __all__ = [
+    "FAMILY_TABLES",
     "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
@@ -66,6 +67,21 @@ _STEPS: tuple[tuple[str, Table | None, Family], ...] = (
 )
 # the names ``build_features`` reports to its progress callback, in order: one per step above
 PROGRESS_STEPS: tuple[str, ...] = tuple(name for name, _, _ in _STEPS)
+
+
+def _family_tables() -> dict[str, tuple[str, ...]]:
+    """Feature family -> the tables its steps above read (the subscriptions step's columns are
+    ``payments_*``; the account step reads signals, see :func:`_family_frame`, and the clients)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, table, _ in _STEPS:
+        family = "payments" if name == "subscriptions" else name
+        read = (str(table),) if table is not None else (str(Table.SIGNALS), str(Table.CLIENTS))
+        out[family] = out.get(family, ()) + read
+    return out
+
+
+# what an empty optional column of a table can leave missing: the features of the families reading it
+FAMILY_TABLES: dict[str, tuple[str, ...]] = _family_tables()
 
 
 def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

@@ -311,25 +311,16 @@ def _manifest(
     }
 
 
-# the tables each feature family reads (its empty optional columns can leave its features missing)
-_FAMILY_TABLES = {
-    "usage": ("events",),
-    "payments": ("payments", "subscriptions"),
-    "communication": ("communications",),
-    "support": ("tickets",),
-    "account": ("signals", "clients"),
-}
-
-
 def empty_columns_read_by(features: Iterable[str], empty: Iterable[str]) -> list[str]:
     """The empty optional columns (``table.column``) of the tables the ``features``' families read: what
     may leave those features missing (the other empty columns have nothing to do with them)."""
+    from churnml.features.build import FAMILY_TABLES
     from churnml.features.registry import feature_spec
 
     tables = set()
     for name in features:
         try:
-            tables.update(_FAMILY_TABLES.get(feature_spec(name).family, ()))
+            tables.update(FAMILY_TABLES.get(feature_spec(name).family, ()))
         except KeyError:
             continue
     return [c for c in empty if c.split(".", 1)[0] in tables]

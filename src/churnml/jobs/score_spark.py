@@ -245,7 +245,13 @@ def scored_on_spark(
     from pyspark.sql import functions as F
 
     from churnml.modeling.train import feature_matrix
-    from churnml.scoring.assemble import ScoredList, ScoringError, check_feature_match, model_weight
+    from churnml.scoring.assemble import (
+        ScoredList,
+        ScoringError,
+        check_feature_match,
+        missing_features,
+        model_weight,
+    )
     from churnml.scoring.explain import reference_levels, registry_catalog
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
@@ -292,12 +298,7 @@ def scored_on_spark(
     for frame in (passed, blobs):
         frame.unpersist()
     weight = model_weight(ctx.model, drifted)
-    from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import dark_features
-
-    missing = tuple(
-        dark_features(values_now, list(ctx.names), ModelCard.from_dict(metadata).feature_reference)
-    )
+    missing = missing_features(values_now, list(ctx.names), metadata)
     return ScoredList(
         ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo), weight, missing
     )

@@ -236,6 +236,17 @@ def drifted_features(
     }
 
 
+def missing_features(
+    values: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The features the model learned with values that no scored row has now (all NaN in ``values``,
+    rows x ``names``; :func:`churnml.modeling.export.dark_features` against the training reference)."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import dark_features
+
+    return tuple(dark_features(values, names, ModelCard.from_dict(metadata).feature_reference))
+
+
 def model_weight(model: Any, names: Iterable[str]) -> dict[str, float]:
     """Each of ``names``' share of the model's total gain (0..1, rounded to 4 places): how much the model
     leans on it. A drifted feature the model hardly uses moves few scores; one that carries a tenth of
@@ -672,10 +683,7 @@ def scored_list(
     table = assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
     clock.done("assemble")
     weight = model_weight(model, drifted)
-    from churnml.modeling.card import ModelCard
-    from churnml.modeling.export import dark_features
-
-    missing = tuple(dark_features(values_now, names, ModelCard.from_dict(metadata).feature_reference))
+    missing = missing_features(values_now, names, metadata)
     return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing)
 
 

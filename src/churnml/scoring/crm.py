@@ -31,6 +31,7 @@ from churnml.scoring.columns import Scores
 
 __all__ = [
     "days_text",
+    "lapsed_terms",
     "last_data_export",
     "last_interaction",
     "onboarding_stalled",
@@ -104,10 +105,14 @@ def term_status(
                 pl.col("_months").max().alias("_term_months"),
             )
         )
-        last_end = known.group_by(CLIENT_ID).agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
-            .join(last_end, on=CLIENT_ID, how="left", maintain_order="left")
+            .join(
+                lapsed_terms(subscriptions, as_of, grace_days),
+                on=CLIENT_ID,
+                how="left",
+                maintain_order="left",
+            )
             .with_columns(
                 (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
                 .dt.total_days()
@@ -116,9 +121,7 @@ def term_status(
             )
         )
     since_end = (pl.lit(cut) - pl.col("_last_end")).dt.total_days()
-    in_grace = (
-        pl.col(Scores.RENEWAL_DATE).is_null() & pl.col("_last_end").is_not_null() & (since_end <= grace_days)
-    )
+    in_grace = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
     texts = frame.select(pl.when(in_grace).then(since_end).alias("_d")).to_series().to_list()
     return frame.select(
         CLIENT_ID,
@@ -131,6 +134,27 @@ def term_status(
         .alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
     ).with_columns(pl.Series(Scores.TERM_STATE, [term_state_text(d) for d in texts], dtype=pl.String))
+
+
+def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
+    """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
+    (started before, ending on or after), and the last term ended at most ``grace_days`` whole days
+    before it. The one test of "in grace": :func:`term_status` flags it, the list's ARR keeps the lapsed
+    terms' (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
+    schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
+    if subscriptions is None or subscriptions.height == 0:
+        return pl.DataFrame(schema=schema)
+    cut = _midnight(as_of)
+    known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us"))
+    )
+    running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
+    return (
+        known.filter(~pl.col(CLIENT_ID).is_in(running.implode()))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
+        .filter((pl.lit(cut) - pl.col("_last_end")).dt.total_days() <= grace_days)
+    )
 
 
 def last_interaction(

@@ -201,30 +201,19 @@ def annual_recurring_revenue(
 def lapsed_terms_arr(
     clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None, grace_days: int
 ) -> pl.DataFrame:
-    """``[client_id, _lapsed_arr]`` for the clients of ``clients`` in grace at ``as_of`` (no term running
-    at 00:00 of ``as_of``, the last one ended within ``grace_days`` before it): 12 x the summed ``mrr`` of
-    their terms running at the instant their last term ended. Empty when none is in grace."""
+    """``[client_id, _lapsed_arr]`` for the clients of ``clients`` in grace at ``as_of``
+    (:func:`churnml.scoring.crm.lapsed_terms`): 12 x the summed ``mrr`` of their terms running at the
+    instant their last term ended. Empty when none is in grace."""
+    from churnml.scoring.crm import lapsed_terms
+
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_lapsed_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0 or grace_days <= 0:
         return empty
-    cut = _midnight(as_of)
-    terms = subscriptions.filter(pl.col(CLIENT_ID).is_in(clients.implode())).select(
-        CLIENT_ID,
-        pl.col(Subscriptions.START_DATE).cast(_DT),
-        pl.col(Subscriptions.END_DATE).cast(_DT),
-        Subscriptions.MRR,
-    )
-    started = terms.filter(pl.col(Subscriptions.START_DATE) < cut)
-    running = started.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
-    last_end = (
-        started.filter(~pl.col(CLIENT_ID).is_in(running.implode()))
-        .group_by(CLIENT_ID)
-        .agg(pl.col(Subscriptions.END_DATE).max().alias(_AT))
-        # the test of churnml.scoring.crm.term_status's in_grace, whole days
-        .filter((pl.lit(cut) - pl.col(_AT)).dt.total_days() <= grace_days)
-    )
+    mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode()))
+    last_end = lapsed_terms(mine, as_of, grace_days).rename({"_last_end": _AT})
     if last_end.height == 0:
         return empty
+    terms = mine.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
     return recurring_revenue(last_end, _AT, terms, None).select(CLIENT_ID, pl.col("arr").alias("_lapsed_arr"))
 
 

@@ -159,7 +159,7 @@ class AdaptReport:
     netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
     # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
     placeholder_customers: dict[str, int] = field(default_factory=dict)
-    # a currency column of the input with several values (amounts summed as they are): value -> kept lines
+    # a currency column of the input with several values (amounts summed as they are): value -> lines read
     currencies: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -338,8 +338,8 @@ _PLACEHOLDER_ID = (
 
 
 def mixed_currencies(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
-    """``{currency: kept lines}`` when the input has a column named ``currency`` (any case) holding more
-    than one value among the kept lines, most first; ``{}`` otherwise. The adapter sums amounts as they
+    """``{currency: lines}`` when the input has a column named ``currency`` (any case) holding more than
+    one value among the lines the adapter could read (before ``--until``), most first; ``{}`` otherwise. The adapter sums amounts as they
     are, so EUR and USD lines would add up to a number in neither."""
     col = next((c for c in frame.columns if c.strip().lower() == "currency"), None)
     if col is None:
