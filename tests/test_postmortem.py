@@ -149,8 +149,11 @@ def test_the_page_says_which_lists_were_scored_with_hindsight(timeline, hindsigh
         date(2024, 4, 1),
         3,
         hindsight,
+        lookback_days=90,
     )
     assert ("<b>Scored with hindsight.</b> 2 of the 3 lists" in page) is bool(hindsight)
+    assert "Only the lists of the 90 days before each churn are read" in page
+    assert "so 12 weeks is the most warning a churn can show" in page
 
 
 def test_cli_reads_the_written_lists(tmp_path):

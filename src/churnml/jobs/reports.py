@@ -255,7 +255,9 @@ def postmortem(
     by_reason = postmortem_totals(review, "reason")
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
-    html = postmortem_page(review, by_reason, by_family, start, end, len(list_dirs), hindsight)
+    html = postmortem_page(
+        review, by_reason, by_family, start, end, len(list_dirs), hindsight, cfg.label.horizon_days
+    )
     files = {
         **table_files("postmortem", review),
         **table_files("by_reason", by_reason),

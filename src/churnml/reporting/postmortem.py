@@ -311,9 +311,12 @@ def postmortem_page(
     end: date,
     lists: int,
     hindsight: Sequence[str] = (),
+    lookback_days: int | None = None,
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
-    ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`)."""
+    ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
+    ``lookback_days``: the window of lists read before each churn (said on the page, since it caps
+    ``weeks_flagged_before``)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
@@ -329,7 +332,14 @@ def postmortem_page(
     note = (
         f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
         "A list is an honest record only when the model that wrote it had not yet learned these churns: "
-        "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model.</p>"
+        "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model."
+        + (
+            f" Only the lists of the {lookback_days} days before each churn are read (the horizon the "
+            f"probabilities speak of), so {lookback_days // 7} weeks is the most warning a churn can show."
+            if lookback_days
+            else ""
+        )
+        + "</p>"
     )
     warning = hindsight_warning(hindsight, lists)
     if warning:
