@@ -759,3 +759,22 @@ def test_the_console_line_says_a_list_without_revenue_rather_than_zero_at_risk(
     arr: float, at_risk: float, clients: int, expected: str
 ) -> None:
     assert at_risk_text(arr, at_risk, clients) == expected
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [(Table.CHURNS, "churned_at"), (Table.INTERVENTIONS, "ts")],
+)
+def test_an_old_churn_or_intervention_log_does_not_start_the_observed_weeks(table, column) -> None:
+    """A churn log (or the team's interventions) reaching back years before the events is not activity:
+    the grid and the weeks clients are observed from start at the first event, not at 2015."""
+    clients = pl.DataFrame({"client_id": ["a", "b"], "created_at": [datetime(2014, 1, 1)] * 2})
+    events = pl.DataFrame(
+        {"client_id": ["a", "b"], "ts": [datetime(2024, 3, 4), datetime(2024, 3, 11)], "event": ["login"] * 2}
+    )
+    extra = {"client_id": ["b"], column: [datetime(2015, 6, 1)]}
+    if table == Table.INTERVENTIONS:
+        extra["kind"] = ["call"]
+    tables = {Table.CLIENTS: clients, Table.EVENTS: events, table: pl.DataFrame(extra)}
+    ds = Dataset(tables, "old-log", datetime(2014, 1, 1), datetime(2024, 6, 1))
+    assert ds.first_activity() == datetime(2024, 3, 4)

@@ -26,6 +26,10 @@ class RepairLog:
         return sum(n for per in self.counts.values() for n in per.values())
 
 
+# Tables whose times do not say when the data starts to observe the clients (see Dataset.first_activity).
+_NOT_ACTIVITY = (Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Validated tables of one dataset, typed as the contract says (``schemas.CONTRACT``).
@@ -46,14 +50,18 @@ class Dataset:
     activity_start: datetime | None = None
 
     def first_activity(self) -> datetime:
-        """The earliest activity timestamp (``clients.created_at`` excluded: a client created in 2005 must
-        not stretch the weekly feature grid back to 2005; weeks before any activity hold nothing)."""
+        """The earliest activity timestamp: the week the weekly feature grid starts and clients are observed
+        from. ``clients.created_at`` is excluded (a client created in 2005 must not stretch the grid back to
+        2005; weeks before any activity hold nothing), and so are ``churns`` and ``interventions``: a
+        churn ends a relationship and an intervention is the team's act, so an export whose churn log
+        reaches back years before its events would otherwise read those years as observed weeks without
+        any activity."""
         if self.activity_start is not None:
             return self.activity_start
         firsts = [
             frame.get_column(col).min()
             for table, frame in self.tables.items()
-            if table != Table.CLIENTS
+            if table not in _NOT_ACTIVITY
             for col in CONTRACT[table].time_columns
             if col in frame.columns
         ]
