@@ -247,11 +247,17 @@ def test_sentences_use_the_clients_other_values() -> None:
         "account_vendor_review_91d",
         "account_tenure_days",
     ]
-    X = np.array([[0.25, 3.0, 1.0, 1.0, 400.0], [0.5, 1.0, 0.0, 0.0, 400.0]])
-    contrib = np.array([[0.9, 0.0, 0.5, 0.0, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0, 0.0, -2.0]])
-    row = top_drivers(contrib, X, names, specs, describe, k=2).row(0, named=True)
+    # the ratio is smoothed, (a + 1) / (expected + 1): 12 logins in 28 days at 0.25 means 51 expected
+    # (12.8 a week); none at 0.25 means 3 expected (0.8 a week), not "0.0 a week, down from 0.0"
+    X = np.array([[0.25, 3.0, 1.0, 1.0, 400.0], [0.25, 0.0, 0.0, 0.0, 400.0]])
+    contrib = np.array([[0.9, 0.0, 0.5, 0.0, 0.0, -2.0], [0.9, 0.0, 0.0, 0.0, 0.0, -2.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=2)
+    row = drivers.row(0, named=True)
     assert (
-        row[Scores.driver(1, "sentence")] == "Logins 3.0 a week, down from 12.0 a week in the 91 days before"
+        row[Scores.driver(1, "sentence")] == "Logins 3.0 a week, down from 12.8 a week in the 91 days before"
+    )
+    assert drivers.row(1, named=True)[Scores.driver(1, "sentence")] == (
+        "Logins 0.0 a week, down from 0.8 a week in the 91 days before"
     )
     assert (
         row[Scores.driver(2, "sentence")] == "1 account warning signal in the last 91 days: 'vendor review'"

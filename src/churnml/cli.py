@@ -629,6 +629,20 @@ def adapt_transactions(
                 "without a customer are skipped) and adapt again; churnml treats it as one customer"
             )
         )
+    if report.duplicate_lines:
+        console.print(
+            "[yellow]warning[/] "
+            + escape(
+                f"{report.duplicate_lines:,} lines repeat an earlier line in every column; they are kept (an "
+                "order may list one item twice) and their amounts count each time: if an export was appended "
+                "twice, remove the copy and adapt again"
+            )
+        )
+    if report.case_merged_ids:
+        console.print(
+            f"merged {report.case_merged_ids:,} customer e-mail(s) written in another letter case into one "
+            "lower-case customer each (Anna@shop.com = anna@shop.com)"
+        )
     cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
     netted = report.netted_refund_lines
     refunds = f"{report.refund_payments:,} refunds" + (

@@ -440,7 +440,10 @@ def test_the_config_adapt_writes_loads_and_speaks_of_orders(tmp_path):
     assert (cfg.features.login_events, cfg.features.key_events) == (("order",), ())
     # no key features in a shop: the usage play is a re-engagement offer, the other families keep theirs
     assert cfg.playbooks.families["usage"].task.startswith("Re-engage: an offer on what they usually buy")
-    assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"
+    assert cfg.playbooks.families["payments"].task == "They spend less: an offer on what they usually buy"
+    assert cfg.playbooks.families["support"].task == "Service review: resolve open tickets; process review"
+    # a shop has no head of customer success, and the early-warning rule can fire (45 < 60 days)
+    assert (cfg.playbooks.escalation_role, cfg.rules.no_activity_days) == ("", 30)
 
 
 def test_a_refund_booked_under_its_order_is_counted_as_netted():
@@ -500,3 +503,125 @@ def test_several_currencies_in_one_log_are_said(currencies, expected):
     )
     _, report = transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
     assert report.currencies == expected
+
+
+def test_a_csv_log_cut_short_is_refused_naming_its_ragged_line(tmp_path):
+    # the weekly export was truncated mid-line: read as is, its last order lost its amount silently
+    result = _adapt(tmp_path, "order,customer,date,total\n1,c1,2024-01-15,5\n2,c2,2024-01-2")
+    assert result.exit_code == 1
+    assert (
+        "transactions" in result.output and "different number of fields than the header's 4" in result.output
+    )
+    assert "2,c2,2024-01-2" in result.output and not (tmp_path / "shop").exists()
+
+
+def test_a_semicolon_log_cut_short_is_refused_too(tmp_path):
+    result = _adapt(tmp_path, EU_LOG + "4;c3", "--time-format", "%d/%m/%Y", "--decimal-comma")
+    assert result.exit_code == 1 and "different number of fields than the header's 4" in result.output
+
+
+def test_emails_in_another_letter_case_are_one_customer_and_counted():
+    log = pl.DataFrame(
+        {
+            "c": ["Anna@Shop.com", "anna@shop.com", " ANNA@SHOP.COM", "Bob", "bob"],
+            "t": ["2024-01-02", "2024-01-09", "2024-01-16", "2024-01-03", "2024-01-04"],
+            "x": ["10", "12", "9", "4", "5"],
+        }
+    )
+    tables, report = transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"))
+    # e-mails fold to lower case (3 spellings -> 1 customer: 2 merged); other ids keep their case
+    assert tables[Table.CLIENTS].get_column(Clients.CLIENT_ID).to_list() == ["Bob", "anna@shop.com", "bob"]
+    assert report.case_merged_ids == 2
+
+
+def test_lines_repeated_in_every_column_are_counted_and_kept():
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "a", "b", None, None],
+            "t": ["2024-01-02"] * 3 + ["2024-01-03"] * 3,
+            "inv": ["1", "1", "1", "2", "3", "3"],
+            "x": ["10", "10", "10", "4", "1", "1"],
+        }
+    )
+    tables, report = transactions_to_contract(
+        log, TransactionSpec(customer="c", time="t", amount="x", invoice="inv")
+    )
+    # two copies of a's line (the skipped guest lines are not counted); their amounts still add up
+    assert report.duplicate_lines == 2
+    assert tables[Table.PAYMENTS].get_column(Payments.AMOUNT).to_list() == [30.0, 4.0]
+
+
+def test_the_cli_warns_of_repeated_lines_and_says_the_merged_emails(tmp_path):
+    log = (
+        "order,customer,date,total\n1,A@x.com,2024-01-15,5\n1,A@x.com,2024-01-15,5\n2,a@x.com,2024-01-20,7\n"
+    )
+    result = _adapt(tmp_path, log)
+    assert result.exit_code == 0, result.output
+    assert "1 lines repeat an earlier line in every column" in result.output
+    assert "merged 1 customer e-mail(s) written in another letter case" in result.output
+
+
+def _orders(rows: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            Payments.CLIENT_ID: [c for c, _ in rows],
+            Payments.PAID_AT: [datetime.fromisoformat(t) for _, t in rows],
+            Payments.AMOUNT: [10.0] * len(rows),
+        }
+    )
+
+
+def test_the_churn_rate_of_a_log_is_its_active_customers_without_an_order_in_the_horizon():
+    from churnml.contract.adapters.transactions import inactivity_churn_rate
+
+    orders = _orders(
+        [
+            ("a", "2024-03-01"),  # active at 03-11, orders again 03-20: stays
+            ("a", "2024-03-20"),
+            ("b", "2024-02-20"),  # active at 03-11, no order after: churns
+            ("c", "2023-10-01"),  # not active at 03-11 (no order in the 90 days before)
+            ("d", "2024-03-11"),  # orders on the snapshot day: not active before it, an order in it
+        ]
+    )
+    assert inactivity_churn_rate(orders, [date(2024, 3, 11)], 90, 30, least=1) == 0.5
+    # a second snapshot pools its rows: at 03-18 a (03-01) and b (02-20) and d (03-11) are active; d churns
+    assert inactivity_churn_rate(orders, [date(2024, 3, 11), date(2024, 3, 18)], 90, 30, least=1) == 3 / 5
+    assert inactivity_churn_rate(orders, [date(2023, 1, 2)], 90, 30, least=1) is None
+    assert inactivity_churn_rate(orders, [date(2024, 3, 11)], 90, 30) is None  # 2 customers: too few
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [(0.35, (0.52, 0.68)), (0.06, (0.11, 0.2)), (0.5, (0.67, 0.8)), (0.0, (0.02, 0.04))],
+)
+def test_zones_sit_at_twice_and_four_times_the_odds_of_leaving(rate, expected):
+    from churnml.contract.adapters.transactions import zone_thresholds
+
+    assert zone_thresholds(rate) == expected
+
+
+def test_the_config_adapt_writes_follows_the_log(tmp_path):
+    from churnml.config import load_config
+
+    text = config_snippet(90, 90, backtest_horizon=35, churn_rate=0.2, currency="USD", log_days=151)
+    assert "this log's 151 days give an out-of-time estimate only with 35 or less" in text
+    (tmp_path / "churnml.yaml").write_text(text)
+    cfg = load_config(tmp_path / "churnml.yaml")
+    assert cfg.label.horizon_days == 90  # the question stays the standard one
+    assert (cfg.score.zones.yellow, cfg.score.zones.red, cfg.score.currency) == (0.33, 0.5, "USD")
+    assert cfg.playbooks.actions["red"]["C"] == "Reminder e-mail with a small offer"
+
+
+def test_adapt_writes_the_zones_and_currency_of_its_log(tmp_path):
+    weeks = [f"2024-{m:02d}-{d:02d}" for m in range(1, 13) for d in (3, 17)]
+    lines = ["order,customer,date,total,Currency"]
+    for i, day in enumerate(weeks):
+        lines.append(f"{i},steady,{day},10,USD")  # orders every two weeks all year
+        if day < "2024-04-01":
+            lines.append(f"g{i},gone,{day},10,USD")  # stops in March
+    result = _adapt(tmp_path, "\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "shop" / "churnml.yaml").read_text()
+    assert "currency: USD" in text
+    # two customers: too few to measure a churn rate, so the zones of a typical shop, said as such
+    assert "too short or small to measure its churn rate" in text and "yellow: 0.5" in text

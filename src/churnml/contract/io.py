@@ -159,16 +159,17 @@ def _text_lines(path: Path) -> Any:
     return open(path, encoding="utf-8", newline="")
 
 
-def csv_layout(path: Path, table: Table, max_examples: int = 5) -> int:
+def csv_layout(path: Path, table: Table | str, max_examples: int = 5, delimiter: str = ",") -> int:
     """Number of blank lines in the CSV file at ``path``, after checking its layout: every row has as
     many fields as the header. Raises :class:`ContractError` naming the lines of ragged rows (and the
-    delimiter when another one is the likely cause)."""
+    delimiter when another one is the likely cause). ``table``: the name errors give (a contract table,
+    or ``transactions`` for ``adapt``'s input); ``delimiter``: the file's field separator."""
     header: list[str] | None = None
     ragged: list[tuple[int, int, str]] = []
     n_ragged = blank = 0
     try:
         with _text_lines(path) as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=delimiter)
             for record in reader:
                 if not record or (len(record) == 1 and not record[0].strip()):
                     blank += 1
@@ -189,7 +190,7 @@ def csv_layout(path: Path, table: Table, max_examples: int = 5) -> int:
         raise ContractError(str(table), f"file {path.name} is not a readable CSV table ({exc})") from None
     if header is None:
         raise ContractError(str(table), f"file {path.name} is empty; remove it if the table does not apply")
-    if len(header) == 1 and _delimiter_hint(header[0]):
+    if len(header) == 1 and delimiter == "," and _delimiter_hint(header[0]):
         raise ContractError(
             str(table), f"file {path.name} has a single column {header[0][:60]!r}{_delimiter_hint(header[0])}"
         )
@@ -200,7 +201,8 @@ def csv_layout(path: Path, table: Table, max_examples: int = 5) -> int:
         raise ContractError(
             str(table),
             f"rows with a different number of fields than the header's {len(header)} in {path.name} "
-            f"(a row cut short or a stray delimiter){_delimiter_hint(' '.join(t for *_, t in ragged))}",
+            f"(a row cut short or a stray delimiter)"
+            + (_delimiter_hint(" ".join(t for *_, t in ragged)) if delimiter == "," else ""),
             examples=examples,
             count=n_ragged,
         )

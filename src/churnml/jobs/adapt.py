@@ -6,13 +6,20 @@ turned into a contract dataset folder (clients, payments, events), a ``churnml.y
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from churnml.jobs.common import Timer, UserError
 
-__all__ = ["ADAPTED_TABLES", "adapt_transactions", "checked_adapt_folder", "csv_separator"]
+__all__ = [
+    "ADAPTED_TABLES",
+    "adapt_transactions",
+    "checked_adapt_folder",
+    "csv_separator",
+    "backtest_horizon",
+    "shop_settings",
+]
 
 
 def csv_separator(path: Path) -> str:
@@ -57,6 +64,61 @@ def checked_adapt_folder(out: Path) -> None:
         )
 
 
+# the standard question of a shop: no order in the next 90 days (BG/NBD's, RelBench's)
+STANDARD_HORIZON = 90
+# the labeled snapshots (most recent first) whose churn rate sets the zones of the config adapt writes
+RATE_SNAPSHOTS = 8
+
+
+def backtest_horizon(first: datetime, last: datetime, standard: int = STANDARD_HORIZON) -> int | None:
+    """``standard`` when a log from ``first`` to ``last`` gives a backtest fold with it under the default
+    snapshot and train settings; else the longest horizon that does, in whole weeks (the snapshots are
+    weekly); None when none does."""
+    from churnml.config import SnapshotsConfig, TrainConfig
+    from churnml.contract.validation import midnight_after
+    from churnml.labels import snapshot_grid
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+
+    as_of = midnight_after(last)
+    try:
+        snaps = snapshot_grid(SnapshotsConfig(), first, as_of)
+    except ValueError:  # too short for one snapshot
+        return None
+    fits = longest_horizon_with_a_fold(snaps, as_of.date(), 0, TrainConfig(), standard + 1)
+    if fits is None or fits == standard:
+        return fits
+    return max(7, fits // 7 * 7)
+
+
+def shop_settings(tables: dict[Any, Any], report: Any, inactivity_days: int) -> dict[str, Any]:
+    """The keyword arguments of :func:`~churnml.contract.adapters.transactions.config_snippet` for this
+    log: the standard horizon and the longest that gives a backtest now (:func:`backtest_horizon`), the
+    churn rate of its last labeled snapshots (the zones sit above it), its currency and length."""
+    from churnml.config import SnapshotsConfig
+    from churnml.contract.adapters.transactions import inactivity_churn_rate
+    from churnml.contract.schemas import Table
+    from churnml.contract.validation import midnight_after
+    from churnml.labels import snapshot_grid
+
+    first, last = report.first_time, report.last_time
+    horizon = STANDARD_HORIZON
+    as_of = midnight_after(last)
+    try:
+        snaps = snapshot_grid(SnapshotsConfig(), first, as_of)
+    except ValueError:
+        snaps = []
+    labeled = [d for d in snaps if datetime(d.year, d.month, d.day) + timedelta(days=horizon) <= as_of]
+    rate = inactivity_churn_rate(tables[Table.PAYMENTS], labeled[-RATE_SNAPSHOTS:], inactivity_days, horizon)
+    return {
+        "inactivity_days": inactivity_days,
+        "horizon_days": horizon,
+        "backtest_horizon": backtest_horizon(first, last),
+        "churn_rate": rate,
+        "currency": report.currency,
+        "log_days": (last - first).days + 1,
+    }
+
+
 def adapt_transactions(
     input_: Path,
     out: Path,
@@ -71,8 +133,19 @@ def adapt_transactions(
     before ``until`` when given, write the folder ``out``; returns the adapter's report and the step timer."""
     import polars as pl
 
-    from churnml.contract.adapters.transactions import config_snippet, preset_spec, transactions_to_contract
-    from churnml.contract.io import ADAPT_REPORT, write_json_atomic, write_tables, write_text_atomic
+    from churnml.contract.adapters.transactions import (
+        SOURCE,
+        config_snippet,
+        preset_spec,
+        transactions_to_contract,
+    )
+    from churnml.contract.io import (
+        ADAPT_REPORT,
+        csv_layout,
+        write_json_atomic,
+        write_tables,
+        write_text_atomic,
+    )
 
     timer = Timer()
     checked_adapt_folder(out)  # refused before any work
@@ -86,7 +159,9 @@ def adapt_transactions(
     if input_.name.endswith(".parquet"):
         frame = pl.read_parquet(input_)
     else:
-        frame = pl.read_csv(input_, infer_schema=False, null_values=[""], separator=csv_separator(input_))
+        separator = csv_separator(input_)
+        csv_layout(input_, SOURCE, delimiter=separator)  # a file cut short names its ragged lines
+        frame = pl.read_csv(input_, infer_schema=False, null_values=[""], separator=separator)
     done()
     done = timer.step("adapt")
     try:
@@ -104,7 +179,7 @@ def adapt_transactions(
     done()
     done = timer.step("write")
     write_tables(tables, out)
-    write_text_atomic(config_snippet(inactivity_days=inactivity_days), out / "churnml.yaml")
+    write_text_atomic(config_snippet(**shop_settings(tables, report, inactivity_days)), out / "churnml.yaml")
     done()
     write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / ADAPT_REPORT)
     return report, timer

@@ -371,7 +371,11 @@ def _row_sentence(
         if j is not None and row[j] == row[j] and round(value, 2) != 1.0:
             timed = name.startswith("usage_time")
             now = _weekly(float(row[j]), total, recent, timed)
-            before = _weekly(float(row[j]) / value, total, recent, timed)
+            # the ratio is smoothed, (a + 1) / (expected + 1) (features._grid.ratio_trend): the earlier
+            # level over a window as long as the recent one is (a + 1) / ratio - 1, not a / ratio (which
+            # read "0.0 a week, down from 0.0 a week" whenever the recent level was 0)
+            a = float(row[j]) if total else float(row[j]) * recent / 7
+            before = _weekly(max((a + 1) / value - 1, 0.0), True, recent, timed)
             word = "down" if value < 1 else "up"
             return (
                 f"{what} {now} a week, {word} from {before} a week in the "

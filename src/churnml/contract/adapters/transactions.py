@@ -34,7 +34,7 @@ Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quant
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -49,7 +49,10 @@ __all__ = [
     "AdaptReport",
     "TransactionSpec",
     "config_snippet",
+    "currencies_read",
     "decimal_comma_values",
+    "inactivity_churn_rate",
+    "zone_thresholds",
     "mixed_currencies",
     "placeholder_customers",
     "preset_spec",
@@ -75,6 +78,7 @@ _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_refund",
     "_reason",
 )
+_CUST_AS_WRITTEN = "_customer_as_written"  # the id before e-mails are lower-cased (to count the merges)
 _DT = pl.Datetime("us")
 
 
@@ -161,6 +165,12 @@ class AdaptReport:
     placeholder_customers: dict[str, int] = field(default_factory=dict)
     # a currency column of the input with several values (amounts summed as they are): value -> lines read
     currencies: dict[str, int] = field(default_factory=dict)
+    # the only currency of the input's currency column (written into the config's score.currency)
+    currency: str | None = None
+    # e-mail ids written in several letter cases, merged into one lower-case customer: ids written - customers
+    case_merged_ids: int = 0
+    # lines read that repeat an earlier line in every column (an export appended twice?): kept, counted
+    duplicate_lines: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -177,10 +187,14 @@ class AdaptReport:
 # ----------------------------------------------------------------------------------------------
 # coercion
 # ----------------------------------------------------------------------------------------------
-def _customer_id(col: str) -> pl.Expr:
-    """Customer ids as text; ``12345.0`` (a float column) becomes ``12345``; blank becomes null."""
+def _customer_id(col: str, fold_email_case: bool = True) -> pl.Expr:
+    """Customer ids as text; ``12345.0`` (a float column) becomes ``12345``; blank becomes null; an id
+    that is an e-mail address is lower-cased (``Anna@Shop.com`` and ``anna@shop.com`` are one buyer:
+    shops match e-mails without case), counted by :func:`transactions_to_contract`."""
     text = pl.col(col).cast(pl.String).str.strip_chars()
     text = text.str.replace(r"^(-?\d+)\.0*$", "${1}")
+    if fold_email_case:
+        text = pl.when(text.str.contains("@", literal=True)).then(text.str.to_lowercase()).otherwise(text)
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -287,6 +301,7 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     schema = frame.schema
     exprs = [
         _customer_id(spec.customer).alias(_CUST),
+        _customer_id(spec.customer, fold_email_case=False).alias(_CUST_AS_WRITTEN),
         _time(spec.time, schema[spec.time], spec.time_format).alias(_TIME),
     ]
     if spec.amount is not None:
@@ -337,18 +352,23 @@ _PLACEHOLDER_ID = (
 )
 
 
-def mixed_currencies(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
-    """``{currency: lines}`` when the input has a column named ``currency`` (any case) holding more than
-    one value among the lines the adapter could read (before ``--until``), most first; ``{}`` otherwise. The adapter sums amounts as they
-    are, so EUR and USD lines would add up to a number in neither."""
+def currencies_read(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
+    """``{currency: lines}`` of the input's column named ``currency`` (any case) among the lines the
+    adapter could read (before ``--until``), most first; ``{}`` without such a column. Lines whose cell is
+    empty (a Shopify export writes it on an order's first line only) are not counted."""
     col = next((c for c in frame.columns if c.strip().lower() == "currency"), None)
     if col is None:
         return {}
     kept = frame.get_column(col).cast(pl.String).filter(lines.get_column(_REASON).is_null())
     counts = kept.drop_nulls().str.strip_chars().value_counts(sort=True)
-    if counts.height < 2:
-        return {}
-    return {str(v): int(n) for v, n in counts.iter_rows()}
+    return {str(v): int(n) for v, n in counts.iter_rows() if v}
+
+
+def mixed_currencies(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
+    """:func:`currencies_read` when it holds more than one currency, ``{}`` otherwise. The adapter sums
+    amounts as they are, so EUR and USD lines would add up to a number in neither."""
+    found = currencies_read(frame, lines)
+    return found if len(found) > 1 else {}
 
 
 def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
@@ -487,7 +507,12 @@ def transactions_to_contract(
     payments = _payments_of(kept, spec)
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
+    read = frame.filter(lines.get_column(_REASON).is_null())
     report = AdaptReport(
+        case_merged_ids=int(
+            kept.select(pl.col(_CUST_AS_WRITTEN).n_unique() - pl.col(_CUST).n_unique()).item()
+        ),
+        duplicate_lines=read.height - read.unique().height,
         input_rows=frame.height,
         skipped=skipped,
         kept_lines=kept.height,
@@ -495,6 +520,7 @@ def transactions_to_contract(
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
         currencies=mixed_currencies(frame, lines),
+        currency=next(iter(read)) if len(read := currencies_read(frame, lines)) == 1 else None,
         zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
         clients=clients.height,
         payments=payments.height,
@@ -511,28 +537,115 @@ def transactions_to_contract(
     return tables, report
 
 
-def config_snippet(inactivity_days: int = 90, horizon_days: int = 90) -> str:
-    """A partial churnml.yaml for non-contractual (retail) data: inactivity churn, orders as logins."""
+def inactivity_churn_rate(
+    payments: pl.DataFrame, snapshots: list[date], inactivity_days: int, horizon_days: int, least: int = 30
+) -> float | None:
+    """The share of customers active at the ``snapshots`` (an order in the ``inactivity_days`` before)
+    that place no order in the ``horizon_days`` from it, pooled over the snapshots; None when they hold
+    fewer than ``least`` active customers (too few to measure a rate). The label of ``label.source: inactivity`` on a shop's orders (a refund is no
+    order), measured so that the zones can sit above this log's usual risk."""
+    orders = payments.filter(pl.col(Payments.AMOUNT) >= 0).select(Payments.CLIENT_ID, Payments.PAID_AT)
+    active = churned = 0
+    for snap in snapshots:
+        s = datetime(snap.year, snap.month, snap.day)
+        before = orders.filter(
+            (pl.col(Payments.PAID_AT) < s) & (pl.col(Payments.PAID_AT) >= s - timedelta(days=inactivity_days))
+        ).get_column(Payments.CLIENT_ID)
+        after = orders.filter(
+            (pl.col(Payments.PAID_AT) >= s) & (pl.col(Payments.PAID_AT) < s + timedelta(days=horizon_days))
+        ).get_column(Payments.CLIENT_ID)
+        kept = before.unique()
+        active += kept.len()
+        churned += int((~kept.is_in(after.unique().implode())).sum())
+    return churned / active if active >= max(least, 1) else None
+
+
+def zone_thresholds(churn_rate: float) -> tuple[float, float]:
+    """(yellow, red) probabilities at twice and four times the odds of ``churn_rate``: a customer is
+    yellow when its odds of leaving are double the usual ones, red when four times. At a rate of 0.35
+    (a typical shop's 90 days) that is 0.52 / 0.68; at 0.06 (a B2B quarter) 0.11 / 0.20."""
+    churn_rate = max(churn_rate, 0.01)  # a log where nobody left would put every customer in yellow
+    odds = churn_rate / (1 - churn_rate) if churn_rate < 1 else float("inf")
+
+    def prob(o: float) -> float:
+        return round(o / (1 + o), 2) if o != float("inf") else 0.99
+
+    return prob(2 * odds), max(prob(4 * odds), prob(2 * odds) + 0.01)
+
+
+_SHOP_PLAYBOOK = """playbooks:                     # a shop's words: no account owner to escalate to, messages and offers
+  escalation_role: ""
+  actions:
+    red:    {A: "Personal message from the shop with an offer on what they usually buy", B: "E-mail with an offer on what they usually buy", C: "Reminder e-mail with a small offer"}
+    yellow: {A: "Personal e-mail: what is new in what they buy", B: "E-mail: new arrivals in what they buy", C: "Newsletter with a reminder"}
+    green:  {A: "Thank-you note; early access to new products", B: "Keep the usual newsletter", C: "Nothing beyond the usual newsletter"}
+  urgency:
+    red:    {A: "This week", B: "This week", C: "This week"}
+    yellow: {A: "Within two weeks", B: "Within two weeks", C: "This month"}
+    green:  {A: "When convenient", B: "When convenient", C: "When convenient"}
+  rules:
+    no_activity: {role: sales, task: "Win-back e-mail: what is new since their last order, with an offer"}
+    health_drop: {role: sales, task: "E-mail about what they used to buy: ask what they need next"}
+  families:                    # a shop's "usage" is its orders: no key features to train anyone on
+    usage:    {role: sales, task: "Re-engage: an offer on what they usually buy; ask what they need next"}
+    payments: {role: sales, task: "They spend less: an offer on what they usually buy"}
+    account:  {role: sales, task: "Welcome series: what else the shop has for a new customer"}
+"""
+
+
+def config_snippet(
+    inactivity_days: int = 90,
+    horizon_days: int = 90,
+    *,
+    backtest_horizon: int | None = None,
+    churn_rate: float | None = None,
+    currency: str | None = None,
+    log_days: int | None = None,
+) -> str:
+    """A partial churnml.yaml for non-contractual (retail) data: inactivity churn, orders as logins, the
+    zones set from the log's ``churn_rate`` (:func:`zone_thresholds`; 0.5 / 0.7 when unknown), the
+    early-warning rule under the inactivity that ends a customer (at the same length it could never fire:
+    a customer silent that long is no longer on the list), a shop's playbook and its ``currency``.
+    ``backtest_horizon`` below ``horizon_days``: the log (``log_days`` long) is too short for an
+    out-of-time estimate with the horizon asked, and the comment names the longest that gives one now
+    (the question stays the one asked: a shorter horizon is another question, the user's choice)."""
+    horizon_comment = "# label = no order within this many days after the snapshot"
+    if backtest_horizon is not None and backtest_horizon < horizon_days:
+        horizon_comment += (
+            f"; this log's {log_days} days give an out-of-time estimate only with {backtest_horizon} or less "
+            "(a shorter question): until the log grows, train says there is none yet"
+        )
+    if churn_rate is not None:
+        yellow, red = zone_thresholds(churn_rate)
+        zones = (
+            f"  zones:                       # {churn_rate:.0%} of this log's active customers place no order in the "
+            f"horizon:\n"
+            f"    yellow: {yellow:<4}             # twice their odds of leaving\n"
+            f"    red: {red:<4}                # four times"
+        )
+    else:
+        zones = (
+            "  zones:                       # the log is too short or small to measure its churn rate: in a shop 30-60%\n"
+            "    yellow: 0.5                # of active customers place no order in 90 days, so the zones sit\n"
+            "    red: 0.7                   # above that (set them at about 2x and 4x the odds of your rate)"
+        )
+    money = f"\n  currency: {currency}                # the log's currency column" if currency else ""
+    rule_days = max(7, inactivity_days // 2)
     return f"""\
 # churnml config for a dataset made by `churnml adapt transactions` (a retail transaction log).
 # Use it with: churnml <command> --data <this folder> --config <this folder>/churnml.yaml
 label:
   source: inactivity           # no contract: an active customer churns when it places no order in the horizon
   inactivity_days: {inactivity_days}
-  horizon_days: {horizon_days}            # label = churns within this many days after the snapshot
+  horizon_days: {horizon_days}            {horizon_comment}
 features:
   login_events: [{ORDER_EVENT}]         # an order is this data's "visit"; other events are products bought
   login_noun: order            # and the explanations say so ("Last order 56 days ago")
   key_events: []               # no product features to watch in a shop's log
   export_events: []
 rules:
-  no_activity_days: {inactivity_days}        # the classic "no order for 90 days" early warning
+  no_activity_days: {rule_days}        # early warning: no order for this long (under label.inactivity_days, or it never fires)
   enabled: [no_activity]       # the other rules need communications, tickets or signals
 score:
-  zones:                       # in a shop "no order in the horizon" is common (30-60% of active customers),
-    yellow: 0.5                # so the zones mark risk clearly above that, not the contract defaults
-    red: 0.7                   # (0.15 / 0.35) that would put half the customers in red
-playbooks:
-  families:                    # a shop's "usage" is its orders: no key features to train anyone on
-    usage: {{role: sales, task: "Re-engage: an offer on what they usually buy; ask what they need next"}}
-"""
+{zones}{money}
+{_SHOP_PLAYBOOK}"""
