@@ -15,9 +15,9 @@ from churnml.jobs.common import Timer, UserError
 __all__ = [
     "ADAPTED_TABLES",
     "adapt_transactions",
+    "backtest_horizon",
     "checked_adapt_folder",
     "csv_separator",
-    "backtest_horizon",
     "shop_settings",
 ]
 

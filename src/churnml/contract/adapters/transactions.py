@@ -52,11 +52,11 @@ __all__ = [
     "currencies_read",
     "decimal_comma_values",
     "inactivity_churn_rate",
-    "zone_thresholds",
     "mixed_currencies",
     "placeholder_customers",
     "preset_spec",
     "transactions_to_contract",
+    "zone_thresholds",
 ]
 
 ORDER_EVENT = "order"
