@@ -65,6 +65,9 @@ def test_term_state_text_is_plain() -> None:
     assert term_state_text(1) == "Term ended 1 day ago and was not renewed"
     assert term_state_text(0) == "Term ended today and was not renewed"
     assert term_state_text(None) == ""
+    # within rules.term_lapsed_days of the end a renewal may still be on its way
+    assert term_state_text(1, settle_days=3) == "Term ended 1 day ago; no renewal recorded yet"
+    assert term_state_text(3, settle_days=3) == "Term ended 3 days ago and was not renewed"
 
 
 def test_last_interaction_counts_the_clients_side_only() -> None:

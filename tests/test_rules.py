@@ -232,3 +232,50 @@ def test_the_new_rules_fire_for_their_client(client: str, expected: str) -> None
     assert (
         dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))[client] == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("days", "enabled", "source", "expected"),
+    [
+        (
+            90,
+            ("no_activity",),
+            "inactivity",
+            "rules.no_activity_days (90) is not under label.inactivity_days (90): a client without activity "
+            "that long is no longer active, so it is on no list and the no_activity rule never fires; set it "
+            "under, e.g. rules.no_activity_days: 45 (half), for an early warning",
+        ),
+        (45, ("no_activity",), "inactivity", None),  # an early warning: it can fire
+        (90, ("no_activity",), "subscriptions", None),  # a client stays active while its term runs
+        (120, ("term_lapsed",), "inactivity", None),  # the rule is off
+    ],
+)
+def test_a_no_activity_rule_as_long_as_the_inactivity_is_said_never_to_fire(days, enabled, source, expected):
+    from churnml.config import RulesConfig
+    from churnml.scoring.rules import unreachable_no_activity_note
+
+    rules = RulesConfig(no_activity_days=days, enabled=enabled)
+    assert unreachable_no_activity_note(rules, source, 90) == expected
+
+
+@pytest.mark.parametrize(("ended_days_ago", "fires"), [(0, False), (2, False), (3, True), (12, True)])
+def test_a_term_is_called_lapsed_only_once_a_late_renewal_would_show(
+    ended_days_ago: int, fires: bool
+) -> None:
+    """A billing export taken just after midnight holds the terms that ended that night but not their
+    renewals yet: the rule waits rules.term_lapsed_days (3) before calling them lapsed."""
+    tables = {
+        **NEW_TABLES,
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["lapsed"],
+                "start_date": [days_ago(ended_days_ago + 30)],
+                "end_date": [days_ago(ended_days_ago)],
+                "mrr": [100.0],
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("term_lapsed",))
+    out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["lapsed"] == ("term_lapsed" if fires else "")

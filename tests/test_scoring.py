@@ -35,7 +35,7 @@ from churnml.scoring.assemble import (
 )
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
-from churnml.scoring.standing import crowded_red_note, zone_changes, zones
+from churnml.scoring.standing import crowded_red_note, empty_zones_note, zone_changes, zones
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)
@@ -103,6 +103,32 @@ def test_a_list_mostly_in_red_says_that_red_sets_no_priority(
     else:
         assert got is not None and got.startswith(expected)
         assert "score.zones.method: capacity" in got
+
+
+@pytest.mark.parametrize(
+    ("n", "top", "cfg", "rate", "expected"),
+    [
+        (
+            25,
+            0.27,
+            ZonesConfig(yellow=0.5, red=0.7),
+            0.12,
+            "no client of 25 reaches yellow (score.zones.yellow 0.5): the highest churn probability is 0.27 and "
+            "the model's training rows churned at 12.0%, so the thresholds sit above every client and the list "
+            "looks all clear. Its order (priority) still ranks the risk; set score.zones.yellow and "
+            "score.zones.red nearer this data's churn rate (twice and four times its odds of leaving: yellow "
+            "0.21, red 0.35), or score.zones.method: capacity (the top 50 by revenue at risk red, the next 150 "
+            "yellow)",
+        ),
+        (19, 0.27, ZonesConfig(yellow=0.5, red=0.7), 0.12, None),  # too few clients to say
+        (25, 0.27, ZonesConfig(method="capacity"), 0.12, None),
+    ],
+)
+def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, top, cfg, rate, expected):
+    probability = np.array([top] + [0.05] * (n - 1))
+    assert empty_zones_note(["green"] * n, probability, cfg, rate) == expected
+    # one client in yellow and the zones say something: no note
+    assert empty_zones_note(["yellow"] + ["green"] * (n - 1), probability, cfg, rate) is None
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,7 @@ Role = Literal["sales", "service", "success", "finance", "management"]
 
 class RulesConfig(_Section):
     no_activity_days: int = Field(90, ge=1)
+    term_lapsed_days: int = Field(3, ge=0)
     unanswered_outreach: int = Field(2, ge=1)
     low_ratings: int = Field(2, ge=1)
     health_drop_points: float = Field(20, gt=0)

@@ -92,7 +92,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
     free terms (:func:`churnml.labels.free_terms_note`), and, under the inactivity label, clients active on
     a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`; only when
-    the dataset holds its tables). ``folder``: where to read them from when the dataset holds no tables
+    the dataset holds its tables) and a no-activity rule that can never fire
+    (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
     (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
     from churnml.features.usage import event_name_notes, friction_hint
@@ -105,6 +106,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         resolved_label,
         unrenewed_terms_note,
     )
+    from churnml.scoring.rules import unreachable_no_activity_note
 
     counts = event_name_counts(dataset, folder)
     notes = event_name_notes(counts, cfg.features) + friction_hint(counts, cfg.features)
@@ -129,7 +131,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             if label.source == "inactivity"
             else None
         )
-        notes += [rhythm] if rhythm else []
+        idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
+        notes += [n for n in (rhythm, idle) if n]
     return notes
 
 

@@ -39,12 +39,14 @@ class ListNotes:
 
     model: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
     hindsight: str | None = None  # it learned outcomes of this list's horizon (ModelCard.hindsight_note)
-    crowded_red: str | None = None  # most of the list is red (churnml.scoring.standing.crowded_red_note)
+    # most of the list is red, or none of it reaches yellow (churnml.scoring.standing.crowded_red_note,
+    # empty_zones_note): the thresholds do not fit this data's churn rate
+    zones: str | None = None
     drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
-        return [n for n in (self.model, self.hindsight, self.crowded_red) if n]
+        return [n for n in (self.model, self.hindsight, self.zones) if n]
 
 
 @dataclass(frozen=True)
@@ -178,21 +180,23 @@ def _checked_settings(
 def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> ListNotes:
     """What a scored list must say (console warnings, report banners), each None when there is nothing to
     say: the model was not promoted, it learned outcomes of the list's own horizon, most of the list is
-    red (:func:`churnml.scoring.standing.crowded_red_note`), and why features drifted when the model
+    red or none of it reaches yellow (:func:`churnml.scoring.standing.crowded_red_note`,
+    :func:`~churnml.scoring.standing.empty_zones_note`), and why features drifted when the model
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
-    from churnml.scoring.standing import crowded_red_note
+    from churnml.scoring.standing import crowded_red_note, empty_zones_note
     from churnml.scoring.window import feature_lookback_days
 
     card = ModelCard.from_dict(metadata)
     scores = result.scores
-    crowded = crowded_red_note(
+    zoned = (
         scores.get_column(Scores.MODEL_ZONE).to_list(),
         scores.get_column(Scores.PROBABILITY).to_numpy(),
         cfg.score.zones,
         card.training_churn_rate(),
     )
+    crowded = crowded_red_note(*zoned) or empty_zones_note(*zoned)
     young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
     return ListNotes(card.unpromoted_note(), card.hindsight_note(day), crowded, young)
 
@@ -230,7 +234,7 @@ def _report(
         model_version=version,
         model_note=banners.model or "",
         hindsight_note=banners.hindsight or "",
-        zones_note=banners.crowded_red or "",
+        zones_note=banners.zones or "",
         drift_note=banners.drift or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,

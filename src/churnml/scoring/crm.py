@@ -55,11 +55,15 @@ def days_text(n: int) -> str:
     return "today" if n == 0 else f"{n} day" if abs(n) == 1 else f"{n} days"
 
 
-def term_state_text(days_since_end: int | None) -> str:
-    """The grace state said plainly, e.g. ``"Term ended 12 days ago and was not renewed"``."""
+def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
+    """The grace state said plainly, e.g. ``"Term ended 12 days ago and was not renewed"``; within
+    ``settle_days`` of the end (``rules.term_lapsed_days``) ``"Term ended 1 day ago; no renewal recorded
+    yet"``: a renewal charged or exported a day late is no lapse."""
     if days_since_end is None:
         return ""
     when = "today" if days_since_end == 0 else f"{days_text(days_since_end)} ago"
+    if days_since_end < settle_days:
+        return f"Term ended {when}; no renewal recorded yet"
     return f"Term ended {when} and was not renewed"
 
 
@@ -69,8 +73,11 @@ def term_status(
     subscriptions: pl.DataFrame | None,
     grace_days: int,
     renewal_days: int,
+    settle_days: int = 0,
 ) -> pl.DataFrame:
-    """Renewals and the grace state per client (columns: module docstring)."""
+    """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
+    after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
+    renewed" (:func:`term_state_text`)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -133,7 +140,9 @@ def term_status(
         .fill_null(False)
         .alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
-    ).with_columns(pl.Series(Scores.TERM_STATE, [term_state_text(d) for d in texts], dtype=pl.String))
+    ).with_columns(
+        pl.Series(Scores.TERM_STATE, [term_state_text(d, settle_days) for d in texts], dtype=pl.String)
+    )
 
 
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:

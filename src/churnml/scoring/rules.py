@@ -17,7 +17,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   the last ``health_drop_weeks`` weeks (from the scored health history).
 - ``data_export``: a data-export event within the last ``data_export_days`` days.
 - ``champion_change``: a ``champion_left`` signal within the last ``champion_change_days`` days.
-- ``term_lapsed``: no running term, and the last one ended within ``label.grace_days`` (not renewed).
+- ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
+  days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice past its
   due date and still unpaid.
@@ -51,7 +52,15 @@ from churnml.contract.schemas import (
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import History
 
-__all__ = ["RULES", "RULE_TEXT", "Rule", "RuleInput", "fired_rules", "rule_descriptions"]
+__all__ = [
+    "RULES",
+    "RULE_TEXT",
+    "Rule",
+    "RuleInput",
+    "fired_rules",
+    "rule_descriptions",
+    "unreachable_no_activity_note",
+]
 
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
@@ -60,7 +69,8 @@ RULE_TEXT: dict[str, str] = {
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
     "champion_change": "the champion left in the last {champion_change_days} days",
-    "term_lapsed": "the term ended and was not renewed (within the {grace_days}-day grace period)",
+    "term_lapsed": "the term ended at least {term_lapsed_days} days ago and was not renewed (within the "
+    "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -283,16 +293,12 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 
 
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
-    from churnml.scoring.crm import term_status
 
-    status = term_status(
-        ctx.ids.get_column(CLIENT_ID).to_list(),
-        ctx.as_of,
-        ctx.tables.get(Table.SUBSCRIPTIONS),
-        ctx.grace_days,
-        0,
-    )
-    return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
+    from churnml.scoring.crm import lapsed_terms
+
+    lapsed = lapsed_terms(ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days)
+    settled = (pl.lit(ctx.cut) - pl.col("_last_end")).dt.total_days() >= ctx.cfg.term_lapsed_days
+    return ctx.ids.join(lapsed.filter(settled).select(CLIENT_ID), on=CLIENT_ID, how="semi")
 
 
 def _onboarding(ctx: RuleInput) -> pl.DataFrame:
@@ -414,3 +420,20 @@ def fired_rules(
         else pl.lit([], dtype=pl.List(pl.String))
     )
     return out.with_columns(fired.list.join("; ").alias(Scores.RULES))
+
+
+def unreachable_no_activity_note(rules: RulesConfig, label_source: str, inactivity_days: int) -> str | None:
+    """A sentence when the ``no_activity`` rule can never fire: under the inactivity label a client with
+    no activity for ``label.inactivity_days`` is no longer active, so it is on no list, and a rule that
+    waits as long or longer never sees it. None when the rule is off, the label is another, or it waits
+    less."""
+    if "no_activity" not in rules.enabled or label_source != "inactivity":
+        return None
+    if rules.no_activity_days < inactivity_days:
+        return None
+    return (
+        f"rules.no_activity_days ({rules.no_activity_days}) is not under label.inactivity_days "
+        f"({inactivity_days}): a client without activity that long is no longer active, so it is on no list "
+        f"and the no_activity rule never fires; set it under, e.g. rules.no_activity_days: "
+        f"{max(1, inactivity_days // 2)} (half), for an early warning"
+    )

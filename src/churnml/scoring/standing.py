@@ -38,6 +38,7 @@ __all__ = [
     "ZoneHistory",
     "client_standing",
     "crowded_red_note",
+    "empty_zones_note",
     "health_history",
     "history_zones",
     "zone_changes",
@@ -93,6 +94,37 @@ def crowded_red_note(
         f"here. Work the list in its order (priority), raise score.zones.yellow and score.zones.red above "
         f"this data's churn rate, or set score.zones.method: capacity (the top {cfg.red_capacity} by revenue "
         f"at risk red, the next {cfg.yellow_capacity} yellow)"
+    )
+
+
+# the list needs this many clients before "nobody reaches yellow" says something about the thresholds
+EMPTY_ZONES_LEAST = 20
+
+
+def empty_zones_note(
+    model_zone: Sequence[str], probability: np.ndarray, cfg: ZonesConfig, churn_rate: float | None
+) -> str | None:
+    """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow by the
+    model's own zone: the thresholds sit above every probability (a business where few active customers
+    leave within the horizon, under thresholds set for one where many do), so the list looks all clear
+    while its order still ranks the risk. None with the capacity method, a short list, or any client in
+    yellow or red."""
+    n = len(model_zone)
+    if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z != "green" for z in model_zone):
+        return None
+    top = float(np.max(np.asarray(probability, dtype=float)))
+    rate = f" and the model's training rows churned at {churn_rate:.1%}" if churn_rate is not None else ""
+    suggest = ""
+    if churn_rate is not None and 0 < churn_rate < 1:
+        odds = churn_rate / (1 - churn_rate)
+        yellow, red = (round(k * odds / (1 + k * odds), 2) for k in (2, 4))
+        suggest = f" (twice and four times its odds of leaving: yellow {yellow:g}, red {red:g})"
+    return (
+        f"no client of {n:,} reaches yellow (score.zones.yellow {cfg.yellow:g}): the highest churn probability "
+        f"is {top:.2f}{rate}, so the thresholds sit above every client and the list looks all clear. Its order "
+        f"(priority) still ranks the risk; set score.zones.yellow and score.zones.red nearer this data's churn "
+        f"rate{suggest}, or score.zones.method: capacity (the top {cfg.red_capacity} by revenue at risk red, "
+        f"the next {cfg.yellow_capacity} yellow)"
     )
 
 
@@ -261,7 +293,7 @@ def client_standing(
         valued=valued,
         keep=keep,
         fired=fired,
-        views=_crm_views(dataset, ids, as_of, label, score, features),
+        views=_crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),
         info=info,
         model_zone=model_zone,
         zone=zone,
@@ -312,11 +344,14 @@ def _crm_views(
     label: LabelConfig,
     score: ScoreConfig,
     features: FeaturesConfig,
+    settle_days: int = 0,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
-        term_status(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days),
+        term_status(
+            ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days, settle_days
+        ),
         last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
         onboarding_stalled(
             ids,
