@@ -307,3 +307,30 @@ def test_a_list_that_lets_most_go_for_their_value_says_so(values, decisions, exp
     plan = pl.DataFrame({"lifetime_value": values, "decision": decisions})
     note = value_floor_note(plan, WinbackConfig())
     assert note == expected if expected is None else note.startswith(expected)
+
+
+def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
+    # two annual terms at 100 a month, then a quarter at 250 (an upgrade): 24 x 100 + 3 x 250 = 3,150 within
+    # the rounding of months to 365.25 / 12 days (the raw MRR summed, as before the fix, is 450)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["s1"] * 3,
+            "start_date": [D(2023, 1, 1), D(2024, 1, 1), D(2025, 1, 1)],
+            "end_date": [D(2024, 1, 1), D(2025, 1, 1), D(2025, 4, 1)],
+            "mrr": [100.0, 100.0, 250.0],
+        }
+    )
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [D(2023, 1, 1)]}),
+            Table.SUBSCRIPTIONS: subs,
+        },
+        name="t",
+        start=D(2023, 1, 1),
+        as_of=D(2025, 6, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
+    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    revenue = plan.get_column("lifetime_revenue").item()
+    assert revenue == pytest.approx(3150.0, rel=0.01)
+    assert plan.get_column("lifetime_value").item() == pytest.approx(0.5 * revenue)

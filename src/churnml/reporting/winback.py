@@ -183,15 +183,20 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             terms.filter(pl.col(Subscriptions.START_DATE) < pl.col(CHURNED_AT))
             .with_columns(
                 (
-                    pl.min_horizontal(Subscriptions.END_DATE, CHURNED_AT) - pl.col(Subscriptions.START_DATE)
-                ).dt.total_days()
-                / (365.25 / 12)
-                * pl.col(Subscriptions.MRR)
+                    (
+                        pl.min_horizontal(Subscriptions.END_DATE, CHURNED_AT)
+                        - pl.col(Subscriptions.START_DATE)
+                    ).dt.total_days()
+                    / (365.25 / 12)
+                    * pl.col(Subscriptions.MRR)
+                ).alias("_term_billed")  # unnamed, it replaced end_date and the raw MRR was summed
             )
-            .group_by(CLIENT_ID)
-            .agg(pl.col(Subscriptions.MRR).sum().alias("_billed"))
+            .group_by(CLIENT_ID, CHURNED_AT)
+            .agg(pl.col("_term_billed").sum().alias("_billed"))
         )
-        lost = lost.join(billed, on=CLIENT_ID, how="left").with_columns(pl.col("_billed").fill_null(0.0))
+        lost = lost.join(billed, on=[CLIENT_ID, CHURNED_AT], how="left", maintain_order="left").with_columns(
+            pl.col("_billed").fill_null(0.0)
+        )
     else:
         lost = lost.with_columns(pl.lit(None, pl.Float64).alias("_billed"))
     if payments is not None:
