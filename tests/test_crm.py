@@ -29,10 +29,21 @@ SUBS = pl.DataFrame(
     {
         # annual: renews in 20 days, 1,000 a month for 12 months; monthly: renews in 10 days;
         # lapsed: ended 12 days ago (within the 30-day grace); long_gone: ended 45 days ago
-        "client_id": ["annual", "monthly", "lapsed", "long_gone"],
-        "start_date": [ago(345), ago(20), ago(42), ago(75)],
-        "end_date": [ago(-20), ago(-10), ago(12), ago(45)],
-        "mrr": [1000.0, 50.0, 80.0, 80.0],
+        # signed: an annual term ending in 9 days, its renewal booked to start then; signed_late: its term
+        # ended 5 days ago, the renewal booked to start in 3 days
+        "client_id": [
+            "annual",
+            "monthly",
+            "lapsed",
+            "long_gone",
+            "signed",
+            "signed",
+            "signed_late",
+            "signed_late",
+        ],
+        "start_date": [ago(345), ago(20), ago(42), ago(75), ago(356), ago(-9), ago(370), ago(-3)],
+        "end_date": [ago(-20), ago(-10), ago(12), ago(45), ago(-9), ago(-739), ago(5), ago(-368)],
+        "mrr": [1000.0, 50.0, 80.0, 80.0, 500.0, 550.0, 200.0, 200.0],
     }
 )
 
@@ -45,6 +56,9 @@ SUBS = pl.DataFrame(
         ("lapsed", None, None, False, True, "Term ended 12 days ago and was not renewed"),
         ("long_gone", None, None, False, False, ""),
         ("no_terms", None, None, False, False, ""),
+        # a renewal booked ahead is done: no renewal due, no lapse
+        ("signed", 9, 6_000.0, False, False, "Renewed: the next term starts 2024-06-12"),
+        ("signed_late", None, None, False, False, "Renewed: the next term starts 2024-06-06"),
     ],
 )
 def test_term_status(

@@ -614,3 +614,26 @@ def test_unknown_ids_that_are_known_ids_written_otherwise_are_named(unknown: lis
     known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007"]})
     got = _unknown_ids_hint(pl.DataFrame({"client_id": unknown}), known)
     assert (hint in got) if hint else got == ""
+
+
+def test_a_renewal_booked_to_start_after_the_as_of_date_is_read_not_refused(tmp_path) -> None:
+    """A renewal signed ahead is a term whose start is still to come, like any term's end: the same files
+    must not pass or fail with the day they are read on."""
+    from churnml.config import DataConfig
+
+    tables = good_tables()
+    tables["subscriptions"] = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c2"],
+            "start_date": ["2024-01-01", "2025-01-01", "2024-02-01"],  # c1's renewal starts in 2025
+            "end_date": ["2025-01-01", "2027-01-01", "2025-02-01"],
+            "mrr": ["100", "110", "250.5"],
+        }
+    )
+    ds = read_dataset(write(tmp_path / "d", tables), DataConfig(as_of=date(2024, 6, 30)))
+    assert ds.tables[Table.SUBSCRIPTIONS].height == 3
+    assert ds.as_of == datetime(2024, 7, 1)  # the booked start does not move the data's end
+    # a recorded fact dated after the as-of date still is an error
+    tables["events"] = pl.DataFrame({"client_id": ["c1"], "ts": ["2024-08-01"], "event": ["login"]})
+    with pytest.raises(ContractError, match="'events', column 'ts': timestamp after the as-of date"):
+        read_dataset(write(tmp_path / "e", tables), DataConfig(as_of=date(2024, 6, 30)))

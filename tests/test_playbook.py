@@ -111,6 +111,16 @@ def test_the_action_follows_the_reasons(facts: ClientFacts, role: str, basis: st
     assert play.action.startswith(starts), play.action
 
 
-def test_renewal_days_read_in_the_singular() -> None:
-    play = choose_play(ClientFacts("green", "B", renewal_due=True, renewal_days=1), PLAYBOOKS)
-    assert play.action.endswith("(the term ends in 1 day)")
+@pytest.mark.parametrize(("days", "ending"), [(1, "(the term ends in 1 day)"), (0, "(the term ends today)")])
+def test_renewal_days_read_in_the_singular(days: int, ending: str) -> None:
+    play = choose_play(ClientFacts("green", "B", renewal_due=True, renewal_days=days), PLAYBOOKS)
+    assert play.action.endswith(ending)
+
+
+def test_a_client_let_go_is_not_escalated() -> None:
+    from churnml.scoring.playbook import escalations
+
+    zones = ["red", "red", "yellow", "green"]
+    bases = ["rule: complaints", "not worth keeping", "not worth keeping", "zone and tier"]
+    assert escalations(zones, bases, "head_of_customer_success") == ["head_of_customer_success", "", "", ""]
+    assert escalations(zones, bases, "") == ["", "", "", ""]

@@ -229,6 +229,9 @@ class TableSchema:
     unique: tuple[str, ...] = ()
     ordered: tuple[tuple[str, str], ...] = ()
     time_columns: tuple[str, ...] = field(default=())
+    # time columns whose values may lie after the as-of date: planned, not recorded (a term booked to
+    # start later, such as a renewal signed ahead); features and labels read them only once they passed
+    scheduled: tuple[str, ...] = field(default=())
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -294,8 +297,10 @@ CONTRACT: dict[Table, TableSchema] = {
             _o(Subscriptions.DISCOUNT, Kind.FLOAT, low=0, high=1),
         ),
         ordered=((Subscriptions.START_DATE, Subscriptions.END_DATE),),
-        # end_date is the scheduled end of the term, known at its start: it may lie in the future.
+        # end_date is the scheduled end of the term, known at its start: it may lie in the future, and so
+        # may the start of a term booked ahead (a renewal signed before the running term ends).
         time_columns=(Subscriptions.START_DATE,),
+        scheduled=(Subscriptions.START_DATE,),
     ),
     Table.PAYMENTS: TableSchema(
         Table.PAYMENTS,

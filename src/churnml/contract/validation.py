@@ -519,10 +519,6 @@ _FUTURE_HINTS = {
         " (a cancellation scheduled for a later day, such as the end of the paid period: a churn is recorded "
         "on the day it takes effect; its notice belongs in tickets, kind cancellation_request)"
     ),
-    (str(Table.SUBSCRIPTIONS), Subscriptions.START_DATE): (
-        " (a term booked to start later, such as a renewal signed ahead: export the data on or after that day, "
-        "or set data.as_of, data.future_tolerance_days)"
-    ),
 }
 
 
@@ -608,7 +604,7 @@ def checked_table(
         )
 
     if as_of is not None:
-        for column in schema.time_columns:
+        for column in (c for c in schema.time_columns if c not in schema.scheduled):
             rules.append(
                 (
                     future_timestamp_problem(table, column, as_of),

@@ -81,7 +81,7 @@ from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
-from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play
+from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
 from churnml.scoring.reasons import Reasons, list_reasons
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
 
@@ -762,7 +762,9 @@ def assembled_list(
             pl.DataFrame(
                 {
                     Scores.ACTS: [o if o else "unassigned" for o in owners],
-                    Scores.ESCALATION: [escalation_role if z == "red" else "" for z in standing.zone],
+                    Scores.ESCALATION: escalations(
+                        standing.zone, plays.get_column(Scores.ACTION_BASIS).to_list(), escalation_role
+                    ),
                 }
             ),
         ],
@@ -794,7 +796,8 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             tier=row[Scores.VALUE_TIER],
             rules=row.get(Scores.RULES) or "",
             lead_family=_lead_family(row),
-            term_state=row.get(Scores.TERM_STATE) or "",
+            # the grace play is for a term called lapsed; "no renewal recorded yet" and "Renewed" are context
+            term_state=(row.get(Scores.TERM_STATE) or "") if row.get(Scores.IN_GRACE) else "",
             renewal_due=bool(row.get(Scores.RENEWAL_DUE)),
             renewal_days=row.get(Scores.RENEWAL_DAYS),
             not_worth_keeping=bool(row.get(Scores.NOT_WORTH_KEEPING)),

@@ -6,9 +6,11 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 - :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the running terms' MRR x the term's length in
   months: what the renewal is worth), ``renewal_due`` (a term longer than a month ends within
-  ``renewal_days``; monthly plans renew every month and would flood the view), ``in_grace``
-  (no running term, the last one ended within ``grace_days``: not renewed yet) and ``term_state`` (the
-  state said plainly: "Term ended 12 days ago and was not renewed"; empty otherwise);
+  ``renewal_days``; monthly plans renew every month and would flood the view; not when the next term
+  is booked), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
+  to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
+  days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
+  term starts 2024-06-12"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
@@ -30,6 +32,7 @@ from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events,
 from churnml.scoring.columns import Scores
 
 __all__ = [
+    "booked_terms",
     "days_text",
     "lapsed_terms",
     "last_data_export",
@@ -88,7 +91,9 @@ def term_status(
         "_term_months": pl.Float64,
     }
     if subscriptions is None or subscriptions.height == 0:
-        frame = ids.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in schema.items())
+        frame = ids.with_columns(
+            pl.lit(None, dtype=t).alias(c) for c, t in {**schema, "_booked": pl.Date}.items()
+        )
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         running = (
@@ -112,8 +117,10 @@ def term_status(
                 pl.col("_months").max().alias("_term_months"),
             )
         )
+        booked = booked_terms(subscriptions, as_of)
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
+            .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
             .join(
                 lapsed_terms(subscriptions, as_of, grace_days),
                 on=CLIENT_ID,
@@ -128,27 +135,46 @@ def term_status(
             )
         )
     since_end = (pl.lit(cut) - pl.col("_last_end")).dt.total_days()
-    in_grace = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
-    texts = frame.select(pl.when(in_grace).then(since_end).alias("_d")).to_series().to_list()
+    lapsed = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
+    texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
+    in_grace = lapsed & (since_end >= settle_days)  # called lapsed once a late renewal would show
+    booked_on = frame.get_column("_booked").to_list()
+    states = [
+        f"Renewed: the next term starts {b.isoformat()}" if b is not None else term_state_text(d, settle_days)
+        for d, b in zip(texts, booked_on, strict=True)
+    ]
+    due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)
     return frame.select(
         CLIENT_ID,
         pl.col(Scores.RENEWAL_DATE),
         pl.col(Scores.RENEWAL_DAYS),
         pl.col(Scores.RENEWAL_VALUE),
-        # a monthly plan renews every month: only longer terms make the renewals view
-        ((pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1))
-        .fill_null(False)
-        .alias(Scores.RENEWAL_DUE),
+        # a monthly plan renews every month: only longer terms make the renewals view; a renewal booked
+        # ahead is done
+        (due & pl.col("_booked").is_null()).fill_null(False).alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
-    ).with_columns(
-        pl.Series(Scores.TERM_STATE, [term_state_text(d, settle_days) for d in texts], dtype=pl.String)
+    ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
+
+
+def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+    """``[client_id, _booked]``: the first start (a date) of the client's terms booked to start on or
+    after ``as_of`` (a renewal signed ahead; the contract allows such scheduled starts), one row per
+    client that has one."""
+    schema = {CLIENT_ID: pl.String, "_booked": pl.Date}
+    if subscriptions is None or subscriptions.height == 0:
+        return pl.DataFrame(schema=schema)
+    cut = _midnight(as_of)
+    return (
+        subscriptions.filter(pl.col(Subscriptions.START_DATE) >= cut)
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(Subscriptions.START_DATE).min().dt.date().alias("_booked"))
     )
 
 
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
-    (started before, ending on or after), and the last term ended at most ``grace_days`` whole days
-    before it. The one test of "in grace": :func:`term_status` flags it, the list's ARR keeps the lapsed
+    (started before, ending on or after) nor booked to start later (:func:`booked_terms`), and the last
+    term ended at most ``grace_days`` whole days before it. The one test of "in grace": :func:`term_status` flags it, the list's ARR keeps the lapsed
     terms' (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
@@ -158,8 +184,11 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us"))
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
+    # a client whose next term is booked to start later is renewed, not lapsed
+    renewed = booked_terms(subscriptions, as_of).get_column(CLIENT_ID)
+    gone = ~pl.col(CLIENT_ID).is_in(running.implode()) & ~pl.col(CLIENT_ID).is_in(renewed.implode())
     return (
-        known.filter(~pl.col(CLIENT_ID).is_in(running.implode()))
+        known.filter(gone)
         .group_by(CLIENT_ID)
         .agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
         .filter((pl.lit(cut) - pl.col("_last_end")).dt.total_days() <= grace_days)

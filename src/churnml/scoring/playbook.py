@@ -27,10 +27,12 @@ from churnml.config import PlaybooksConfig, ZonesConfig
 from churnml.scoring.crm import days_text
 
 __all__ = [
+    "LET_GO_BASIS",
     "ZONE_ORDER",
     "ChosenPlay",
     "ClientFacts",
     "choose_play",
+    "escalations",
     "raised_zones",
     "threshold_zone",
     "threshold_zone_expr",
@@ -106,6 +108,10 @@ def raised_zones(
     return zones, by
 
 
+# the action basis of a client let go (not worth keeping): no escalation goes with it
+LET_GO_BASIS = "not worth keeping"
+
+
 @dataclass(frozen=True)
 class ClientFacts:
     """What the action of one client depends on."""
@@ -144,7 +150,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         return ChosenPlay(
             f"Let go gracefully ({facts.keep_reason}): {cfg.let_go.task}",
             cfg.let_go.role,
-            "not worth keeping",
+            LET_GO_BASIS,
         )
     fired = [r for r in (facts.rules or "").split("; ") if r]
     for rule, play in cfg.rules.items():
@@ -154,10 +160,23 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         play = cfg.families[facts.lead_family]  # type: ignore[index]
         return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"driver: {facts.lead_family}")
     if facts.renewal_due:
-        when = "" if facts.renewal_days is None else f" (the term ends in {days_text(facts.renewal_days)})"
+        days = facts.renewal_days
+        when = (
+            ""
+            if days is None
+            else " (the term ends today)"
+            if days == 0
+            else f" (the term ends in {days_text(days)})"
+        )
         return ChosenPlay(_urgent(cfg, z, t, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
     try:
         task = cfg.actions[z][t]  # type: ignore[index]
     except KeyError:
         raise KeyError(f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}") from None
     return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")
+
+
+def escalations(zones: Sequence[str], bases: Sequence[str], role: str) -> list[str]:
+    """The ``escalation`` column: ``role`` (``playbooks.escalation_role``) for a red client, empty for
+    the others and for a client let go (its action says "no discount and no escalation")."""
+    return [role if z == "red" and b != LET_GO_BASIS else "" for z, b in zip(zones, bases, strict=True)]

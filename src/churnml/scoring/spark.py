@@ -265,7 +265,7 @@ def _rules(
             )
         )
     if limit is not None:
-        for column in schema.time_columns:
+        for column in (c for c in schema.time_columns if c not in schema.scheduled):
             rules.append(
                 (
                     future_timestamp_problem(str(table), column, limit),
