@@ -348,3 +348,25 @@ def test_recurring_revenue_matches_the_same_rows_by_search_and_by_join(monkeypat
     assert by_search.get_column("mrr").to_list() == pytest.approx(
         [100.0, 9999 / 12, 11799 / 12, 0.0, 5000 / 12]
     )
+
+
+@pytest.mark.parametrize(
+    ("observed_from", "expected"),
+    [
+        (None, 600.0),  # not given (metrics, win-back): the payments of the last 365 days as they are
+        (datetime(2024, 1, 1), 600.0 * 365 / 182),  # a log of 182 days: six months paid, scaled to a year
+        (datetime(2023, 1, 1), 600.0),  # a year or more observed: unchanged
+    ],
+)
+def test_arr_from_the_payments_of_a_young_log_is_scaled_to_a_year(observed_from, expected) -> None:
+    from churnml.scoring.value import annual_recurring_revenue
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["shop"] * 6,
+            "amount": [100.0] * 6,
+            "paid_at": [datetime(2024, m, 15) for m in range(1, 7)],
+        }
+    )
+    arr = annual_recurring_revenue(["shop"], date(2024, 7, 1), None, payments, 0, observed_from)
+    assert arr.get_column("arr").item() == pytest.approx(expected)

@@ -194,7 +194,12 @@ def _previous_zones(
 ) -> dict[str, str]:
     arr = (
         annual_recurring_revenue(
-            ids, prev_date, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS), grace_days
+            ids,
+            prev_date,
+            dataset.get(Table.SUBSCRIPTIONS),
+            dataset.get(Table.PAYMENTS),
+            grace_days,
+            dataset.first_activity(),
         )
         .get_column(Scores.ARR)
         .to_numpy()
@@ -260,7 +265,12 @@ def client_standing(
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
     clients = dataset.tables[Table.CLIENTS]
     arr = annual_recurring_revenue(
-        ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS), label.grace_days
+        ids,
+        as_of,
+        dataset.get(Table.SUBSCRIPTIONS),
+        dataset.get(Table.PAYMENTS),
+        label.grace_days,
+        dataset.first_activity(),
     )
     base = pl.DataFrame(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},

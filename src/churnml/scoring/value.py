@@ -127,7 +127,11 @@ def _matched(at: pl.DataFrame, frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr) ->
 
 
 def recurring_revenue(
-    rows: pl.DataFrame, at: str, subscriptions: pl.DataFrame | None, payments: pl.DataFrame | None
+    rows: pl.DataFrame,
+    at: str,
+    subscriptions: pl.DataFrame | None,
+    payments: pl.DataFrame | None,
+    observed_from: datetime | None = None,
 ) -> pl.DataFrame:
     """``rows`` with ``mrr`` and ``arr`` (Float64) of each row's client at the instant in column ``at``
     (a Date means 00:00 of that day): the one definition of recurring revenue (module docstring).
@@ -138,6 +142,11 @@ def recurring_revenue(
     ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
     Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
     (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
+
+    ``observed_from`` (the data's first activity; the weekly list gives it): at an instant less than a
+    year after it, the payments' year is what was paid in the days observed, scaled to 365 of them (a
+    shop log of 180 days: its customers' ARR was half a year's revenue), as the features' windows are
+    (``features.unobserved_windows: scaled``).
     """
     keyed = rows.with_columns(pl.col(at).cast(_DT).alias(_AT))
     terms_mrr = pl.lit(None, pl.Float64)
@@ -164,6 +173,10 @@ def recurring_revenue(
         )
         keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
         paid_year = pl.col("_paid_year")
+        if observed_from is not None:
+            days = 365  # the payments' window (_YEAR); a year or more observed: unchanged (x 1.0)
+            seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, days)
+            paid_year = paid_year * (days / seen)
     return keyed.with_columns(
         pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
         pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
@@ -176,8 +189,10 @@ def annual_recurring_revenue(
     subscriptions: pl.DataFrame | None,
     payments: pl.DataFrame | None,
     grace_days: int = 0,
+    observed_from: datetime | None = None,
 ) -> pl.DataFrame:
-    """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`,
+    """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`
+    (payments of a log younger than a year scaled to one from ``observed_from``),
     except for a client **in grace** (no running term, its last term ended within ``grace_days`` before
     ``as_of``: not renewed yet, still on the list): the ARR of the terms running when its last term
     ended, i.e. what it paid until then and what is at stake now. Without it, that client got its
@@ -189,7 +204,9 @@ def annual_recurring_revenue(
         {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
         schema={CLIENT_ID: pl.String, _AT: _DT},
     )
-    now = recurring_revenue(ids, _AT, subscriptions, payments).select(CLIENT_ID, pl.col("arr").alias(ARR))
+    now = recurring_revenue(ids, _AT, subscriptions, payments, observed_from).select(
+        CLIENT_ID, pl.col("arr").alias(ARR)
+    )
     lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days)
     if lapsed.height == 0:
         return now
