@@ -369,3 +369,18 @@ def test_why_changed_never_names_good_news_for_a_rise() -> None:
         now, before, X_now, names, SPECS, DESCRIBE, k=2, feature_values_before=X_before, may_raise=may_raise
     )
     assert reasons == ["risk up: Complaints in the last 91 days: 1 \u2192 3 (+0.20)"]
+
+
+def test_a_z_score_is_cited_as_said_and_over_the_weeks_a_young_client_had() -> None:
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = ["usage_events_z"]
+    # shown with one decimal: -0.04 reads "-0.0 standard deviations", no news either way
+    X = np.array([[-0.04], [-0.6], [0.04], [0.6]])
+    raises = np.array([[0.5, -2.0], [0.5, -2.0], [-0.5, -2.0], [-0.5, -2.0]])
+    ok = citable_mask(raises, X, names, specs, reference_levels(X, names, specs))
+    assert ok[:, 0].tolist() == [False, True, False, True]
+    # 100 days old: fewer than the 4 + 26 weeks the z-score compares
+    assert describe("usage_events_z", -1.2, 100.0) == (
+        "Product events over the last 4 weeks were -1.2 standard deviations from this client's own earlier weeks"
+    )
+    assert describe("usage_events_z", -1.2, 400.0).endswith("from this client's own last 26 weeks")

@@ -265,6 +265,7 @@ def sentence(
 
 _LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
 _FIRST_DAYS = re.compile(r"\bits first (\d+) days")  # onboarding: "of its first 90 days"
+_OWN_WEEKS = re.compile(r"\bthis client's own last (\d+) weeks")  # a z-score's baseline
 
 
 def _within_age(text: str, age_days: float, said: str = "{over} its first {days}") -> str:
@@ -283,7 +284,12 @@ def _within_age(text: str, age_days: float, said: str = "{over} its first {days}
             return match.group(0)
         return f"its first {age} day" + ("" if age == 1 else "s")
 
-    shortened = _FIRST_DAYS.sub(first, _LAST_WINDOW.sub(cut, text))
+    def own(match: re.Match[str]) -> str:
+        if int(match.group(1)) * 7 <= age:
+            return match.group(0)
+        return "this client's own earlier weeks"
+
+    shortened = _OWN_WEEKS.sub(own, _FIRST_DAYS.sub(first, _LAST_WINDOW.sub(cut, text)))
     return shortened.replace(" (or since the client started)", "") if shortened != text else text
 
 

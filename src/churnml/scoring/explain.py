@@ -151,6 +151,13 @@ class Describer:
             and age == age
             and age < self.cfg.young_days
         )
+        # a z-score compares the last weeks with the weeks before them: a younger client had fewer of those
+        too_long = too_long or (
+            name.endswith("_z")
+            and age is not None
+            and age == age
+            and age < 7 * (self.cfg.zscore_recent_weeks + self.cfg.zscore_baseline_weeks)
+        )
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
 
@@ -205,6 +212,9 @@ def citable_mask(
     for j, name in enumerate(feature_names):
         direction = _spec_attr(specs, name, "direction", 0)
         v, ref = X[:, j], reference[j]
+        kind = _spec_attr(specs, name, "kind", None)
+        if kind == "z":
+            v = np.round(v, 1)  # as said ("+0.0 standard deviations" is no news either way)
         with np.errstate(invalid="ignore"):
             if direction == -1:
                 bad = v < ref if ref == ref else np.zeros(len(v), dtype=bool)
@@ -216,7 +226,8 @@ def citable_mask(
             else:
                 bad = None
         if bad is not None:
-            ok[:, j] = np.where(raises[:, j], bad, ~bad)
+            good = ~bad if kind != "z" else ~bad & (v != ref)  # a z of +0.0 is no news either way
+            ok[:, j] = np.where(raises[:, j], bad, good)
         else:
             # an ambiguous feature says nothing at the portfolio's typical level, nor when it is 0
             # ("0 chat touches" is the absence of something neither good nor bad)
