@@ -219,24 +219,25 @@ def test_retained_years_from_config_or_the_median_probability() -> None:
 
 
 def test_keep_flags_name_their_reasons() -> None:
-    ids = ["toxic", "thin", "needy", "fickle", "fine", "vip"]
+    ids = ["toxic", "thin", "needy", "fickle", "fine", "vip", "curious"]
     valued = pl.DataFrame(
         {
             "client_id": ids,
-            Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0],
-            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3],
+            Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0, 1_000.0],
+            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3, 0],
         }
     )
-    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7]})
+    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7, 0.7]})
     as_of = date(2024, 6, 3)
     t = datetime(2024, 5, 1)
     tickets = pl.DataFrame(
         {
-            # toxic: 6 complaints and discount requests; needy: 6 questions on 1,000 of ARR (60 per 10k);
-            # vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions on 10,000 of ARR
-            "client_id": ["toxic"] * 6 + ["needy"] * 6 + ["vip"] * 6 + ["fine"] * 5,
-            "opened_at": [t] * 23,
-            "kind": ["complaint", "discount_request"] * 3 + ["question"] * 17,
+            # toxic: 6 complaints and discount requests; needy: 6 tickets of no kind on 1,000 of ARR (60 per
+            # 10k); vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions on 10,000 of
+            # ARR; curious: 3 questions and 3 bugs on 1,000 of ARR (ordinary use and the product's faults)
+            "client_id": ["toxic"] * 6 + ["needy"] * 6 + ["vip"] * 6 + ["fine"] * 5 + ["curious"] * 6,
+            "opened_at": [t] * 29,
+            "kind": ["complaint", "discount_request"] * 3 + [None] * 12 + ["question"] * 8 + ["bug"] * 3,
         }
     )
     churns = pl.DataFrame(
@@ -247,12 +248,13 @@ def test_keep_flags_name_their_reasons() -> None:
     assert got == {
         "toxic": "6 complaints and discount requests in 365 days",
         "thin": "margin 30%, below 45%",
-        "needy": "6 tickets in 365 days for EUR 1000 of ARR",
+        "needy": "6 tickets (questions and bugs aside) in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",
         "vip": "",
+        "curious": "",
     }
-    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [True, True, True, True, False, False]
+    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [True, True, True, True, False, False, False]
 
 
 def _revenue_dataset():

@@ -338,6 +338,10 @@ def _reason(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(text)
 
 
+# ticket kinds that do not weigh on the service load of not_worth_keeping
+_ORDINARY_TICKETS = ("question", "bug")
+
+
 def _keep_inputs(
     valued: pl.DataFrame,
     clients: pl.DataFrame,
@@ -347,8 +351,8 @@ def _keep_inputs(
     toxic_days: int,
 ) -> pl.DataFrame:
     """Per row of ``valued`` (its order kept): ``client_id``, ``arr``, ``strategic``, ``_margin`` (null
-    without one), ``_tickets`` and ``_toxic`` (tickets, and complaints + discount requests, in the
-    ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before it)."""
+    without one), ``_tickets`` and ``_toxic`` (tickets other than questions and bugs, and complaints +
+    discount requests, in the ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before it)."""
     cut = _midnight(as_of)
     start = cut - timedelta(days=toxic_days)
     margin = (
@@ -363,7 +367,11 @@ def _keep_inputs(
             tickets.filter((pl.col(Tickets.OPENED_AT) < cut) & (pl.col(Tickets.OPENED_AT) >= start))
             .group_by(CLIENT_ID)
             .agg(
-                pl.len().cast(pl.UInt32).alias("_tickets"),
+                # questions are ordinary use and bugs are the product's: neither is the client's load
+                (~kind.is_in(list(_ORDINARY_TICKETS)).fill_null(False))
+                .sum()
+                .cast(pl.UInt32)
+                .alias("_tickets"),
                 kind.is_in(["complaint", "discount_request"]).sum().cast(pl.UInt32).alias("_toxic"),
             )
         )
@@ -405,7 +413,7 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
         _reason(
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
             pl.format(
-                "{} tickets in {} days for {}{} of ARR",
+                "{} tickets (questions and bugs aside) in {} days for {}{} of ARR",
                 pl.col("_tickets"),
                 pl.lit(cfg.toxic_days),
                 pl.lit(money),
