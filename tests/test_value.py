@@ -372,3 +372,19 @@ def test_arr_from_the_payments_of_a_young_log_is_scaled_to_a_year(observed_from,
     )
     arr = annual_recurring_revenue(["shop"], date(2024, 7, 1), None, payments, 0, observed_from)
     assert arr.get_column("arr").item() == pytest.approx(expected)
+
+
+def test_a_refund_written_positive_with_its_status_lowers_the_arr() -> None:
+    from churnml.scoring.value import annual_recurring_revenue
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "a", "a", "b"],
+            "amount": [100.0, 40.0, 30.0, 25.0, 9.99],
+            "paid_at": [datetime(2024, 3, 1)] * 3 + [None, datetime(2024, 3, 2)],
+            "status": ["paid", "refunded", "failed", "open", "refunded"],
+        }
+    )
+    arr = annual_recurring_revenue(["a", "b"], date(2024, 6, 3), None, payments)
+    # a: 100 paid - 40 refunded (the failed and open ones moved no money); b: its only payment refunded
+    assert arr.get_column("arr").to_list() == [60.0, 0.0]

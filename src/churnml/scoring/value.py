@@ -126,6 +126,23 @@ def _matched(at: pl.DataFrame, frame: pl.DataFrame, lo: pl.Expr, hi: pl.Expr) ->
     return pairs.filter((lo.cast(_DT) < pl.col(_AT)) & (pl.col(_AT) <= hi.cast(_DT)))
 
 
+def _money_received(payments: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, paid_at, amount]`` of the payments that moved money: paid (``paid_at`` set), not
+    ``failed`` nor ``open``; a ``refunded`` row counts negative whatever the sign it was written with
+    (the contract allows a positive amount with that status, as the payments features read it)."""
+    status = pl.col(Payments.STATUS) if Payments.STATUS in payments.columns else pl.lit(None, pl.String)
+    return payments.filter(
+        pl.col(Payments.PAID_AT).is_not_null() & ~status.is_in(["failed", "open"]).fill_null(False)
+    ).select(
+        CLIENT_ID,
+        Payments.PAID_AT,
+        pl.when(status == "refunded")
+        .then(-pl.col(Payments.AMOUNT).abs())
+        .otherwise(pl.col(Payments.AMOUNT))
+        .alias(Payments.AMOUNT),
+    )
+
+
 def recurring_revenue(
     rows: pl.DataFrame,
     at: str,
@@ -138,7 +155,8 @@ def recurring_revenue(
 
     Per (client, instant ``s``): the summed ``mrr`` of its terms running at ``s`` (``start_date < s <=
     end_date``; add-ons count); without a running term, its payments of the 365 days before ``s``
-    (``s - 365 days <= paid_at < s``, refunds netted, floored at 0) as the year's revenue; else 0.
+    (``s - 365 days <= paid_at < s``, refunds netted whatever their sign, failed and open ones left out,
+    floored at 0) as the year's revenue; else 0.
     ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
     Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
     (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
@@ -163,9 +181,7 @@ def recurring_revenue(
         keyed = keyed.join(running, on=[CLIENT_ID, _AT], how="left")
         terms_mrr = pl.col("_terms_mrr")
     if payments is not None and payments.height:
-        paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
-            CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
-        )
+        paid = _money_received(payments)
         year = (
             _matched(keyed, paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
             .group_by(CLIENT_ID, _AT)
