@@ -153,3 +153,29 @@ def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
     assert (cfg.features.login_noun, cfg.playbooks.escalation_role) == ("session", "")
     assert cfg.playbooks.rules["no_activity"].task.startswith("Win-back message")
     assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"  # kept
+
+
+def test_several_config_files_merge_in_the_order_given(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    (tmp_path / "app.yaml").write_text("label: {horizon_days: 14, inactivity_days: 28}\n")
+    (tmp_path / "short.yaml").write_text("label: {horizon_days: 7}\n")
+    cfg = load_config([tmp_path / "app.yaml", tmp_path / "short.yaml"])
+    # the second file wins where both speak, the first keeps what only it says (it was dropped whole)
+    assert (cfg.label.horizon_days, cfg.label.inactivity_days) == (7, 28)
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--data",
+            str(tmp_path / "none"),
+            "--config",
+            str(tmp_path / "app.yaml"),
+            "--config",
+            "nope.yaml",
+        ],
+        terminal_width=300,
+    )
+    assert result.exit_code == 1 and "config file nope.yaml does not exist" in result.output  # it is read

@@ -72,7 +72,11 @@ DataOpt = Annotated[
     Path | None, typer.Option("--data", help="Input dataset folder, one file per table (default: data/raw).")
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Partial YAML merged over configs/default.yaml.")
+    list[Path] | None,
+    typer.Option(
+        "--config",
+        help="Partial YAML merged over configs/default.yaml (repeatable: merged in the order given).",
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
@@ -116,8 +120,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def config_from(config: Path | None, overrides: list[str] | None) -> Config:
-    return load_config(config, overrides or [])
+def config_from(config: list[Path] | None, overrides: list[str] | None) -> Config:
+    """The defaults, then each ``--config`` file in the order given (a second one used to replace the
+    first silently), then each ``--set``."""
+    return load_config(config or None, overrides or [])
 
 
 def parse_date(value: str | None, flag: str = "--as-of") -> date | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -532,11 +533,15 @@ def _error_message(exc: ValidationError) -> str:
     return "bad config: " + "; ".join(parts)
 
 
-def load_config(path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Defaults, then the partial YAML at ``path``, then each ``key=value`` override."""
+def load_config(
+    path: Path | str | Sequence[Path | str] | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Defaults, then the partial YAML at ``path`` (or each of several, merged in order), then each
+    ``key=value`` override."""
     tree = _read_yaml(default_config_path())
-    if path is not None:
-        tree = _merged(tree, _read_yaml(Path(path)))
+    paths = [] if path is None else [path] if isinstance(path, (str, Path)) else list(path)
+    for one in paths:
+        tree = _merged(tree, _read_yaml(Path(one)))
     for assignment in overrides:
         tree = _with_override(tree, assignment)
     try:
