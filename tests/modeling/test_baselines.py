@@ -55,3 +55,14 @@ def test_logistic_baseline_learns_a_linear_signal_and_survives_missing_and_inf()
     assert ((p > 0) & (p < 1)).all()
     assert np.corrcoef(p, X["a"])[0, 1] > 0.9
     assert p.mean() == pytest.approx(y.mean(), abs=0.01)
+
+
+def test_the_rule_score_waits_the_configured_days_of_silence() -> None:
+    from churnml.modeling.baselines import baseline_rules
+
+    # an app that calls a user gone after 28 quiet days: a 90-day rule never fires on its active users
+    features = pd.DataFrame({"usage_days_since_event": [3.0, 8.0, 20.0, np.nan]})
+    assert rule_flags(features)["no_activity_90d"].tolist() == [0, 0, 0, 1]  # only "never"
+    flags = rule_flags(features, baseline_rules(7))
+    assert list(flags.columns) == ["no_activity_7d"]
+    assert flags["no_activity_7d"].tolist() == [0, 1, 1, 1]

@@ -93,6 +93,7 @@ def bench_models(
             say,
             btyd,
             monotone_directions(feature_columns(table), cfg.features),
+            cfg.rules.no_activity_days,
         )
     except ImportError as exc:
         raise UserError(

@@ -336,6 +336,7 @@ def _trained(
         label_lag_days(cfg.label),
         monotone,
         unlabeled_rows,
+        cfg.rules.no_activity_days,
     )
     if truth is not None and oracle is None:
         skipped = f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped"

@@ -34,8 +34,10 @@ __all__ = [
     "RULES",
     "LogisticBaseline",
     "Rule",
+    "baseline_rules",
     "finite_values",
     "oracle_scores",
+    "recency_rules",
     "rule_flags",
     "rule_risk_score",
 ]
@@ -73,24 +75,36 @@ def _lt(x: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda v: v < x
 
 
+def recency_rules(days: int = 90) -> tuple[Rule, ...]:
+    """The two "nothing for ``days`` days" rules (``rules.no_activity_days``: an app that calls a user gone
+    after 28 quiet days never reaches 90, and its rule score was constant)."""
+    return (
+        Rule(
+            f"no_activity_{days}d",
+            "usage",
+            r"^usage_days_since_event$",
+            _ge(days),
+            "all",
+            f"no product activity for {days} days (or never)",
+        ),
+        Rule(
+            f"no_order_{days}d",
+            "payments",
+            r"^payments_days_since_payment$",
+            _ge(days),
+            "all",
+            f"no order or payment for {days} days (or never)",
+        ),
+    )
+
+
+def baseline_rules(no_activity_days: int = 90) -> tuple[Rule, ...]:
+    """The rule score's rules (:data:`RULES`) with the recency rules at ``no_activity_days``."""
+    return (*recency_rules(no_activity_days), *_OTHER_RULES)
+
+
 # Column names follow churnml.features.registry (``<family>_<signal>[_<window>d]``).
-RULES: tuple[Rule, ...] = (
-    Rule(
-        "no_activity_90d",
-        "usage",
-        r"^usage_days_since_event$",
-        _ge(90),
-        "all",
-        "no product activity for 90 days (or never)",
-    ),
-    Rule(
-        "no_order_90d",
-        "payments",
-        r"^payments_days_since_payment$",
-        _ge(90),
-        "all",
-        "no order or payment for 90 days (or never)",
-    ),
+_OTHER_RULES: tuple[Rule, ...] = (
     Rule(
         "unanswered_outreach",
         "communication",
@@ -155,6 +169,7 @@ RULES: tuple[Rule, ...] = (
         description="champion left, vendor review, competitor trial, budget cut or layoffs in 91 days",
     ),
 )
+RULES: tuple[Rule, ...] = baseline_rules(90)
 
 
 def _matching(columns: list[str], rule: Rule) -> list[str]:

@@ -46,7 +46,13 @@ from churnml.config import TrainConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, LABEL, Payments, Table
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
-from churnml.modeling.baselines import RULES, LogisticBaseline, rule_flags, rule_risk_score
+from churnml.modeling.baselines import (
+    LogisticBaseline,
+    baseline_rules,
+    recency_rules,
+    rule_flags,
+    rule_risk_score,
+)
 from churnml.modeling.btyd import BetaGeoModel, GammaGammaModel, fit_bgnbd_pymc, purchase_summary
 from churnml.modeling.evaluate import PairedDraws
 from churnml.modeling.experiment import (
@@ -91,7 +97,7 @@ METHODS = (
 )
 BENCH_METRICS = ("pr_auc", "roc_auc", "lift_10", "recall_10", "brier", "fit_s", "score_s")
 RFM_COLUMNS = ("recency_days", "log_orders", "log_monetary")
-_RECENCY_RULES = tuple(r for r in RULES if r.name in ("no_activity_90d", "no_order_90d"))
+_RECENCY_RULES = recency_rules(90)  # the issue's "90-day rule", whatever rules.no_activity_days says
 
 
 @dataclass
@@ -205,6 +211,7 @@ def benchmark_contenders(
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
     btyd: str,
     notes: list[str],
+    rule_days: int = 90,
 ) -> list[Contender]:
     """The methods of the module docstring that the data allows (skipped ones are said in ``notes``)."""
     out = [model_contender(cfg, None, monotone, name="churnml")]
@@ -213,8 +220,9 @@ def benchmark_contenders(
         out.append(Contender("no_order_90d", _recency_predict(cfg)))
     else:
         notes.append("no_order_90d: no recency feature column; method skipped")
-    if rule_risk_score(empty)[1]:
-        out.append(rules_contender(cfg, name="health_rules"))
+    rules = baseline_rules(rule_days)
+    if rule_risk_score(empty, rules)[1]:
+        out.append(rules_contender(cfg, name="health_rules", rules=rules))
     rfm = _rfm(summary)
 
     def rfm_predict(
@@ -256,11 +264,13 @@ def benchmark_models(
     progress: Callable[[str], None] | None = None,
     btyd: str = "own",
     monotone: dict[str, int] | None = None,
+    rule_days: int = 90,
 ) -> BenchmarkResult:
     """Every method in every backtest fold on the same test rows (module docstring).
 
     ``btyd``: ``own`` (the maximum-likelihood BG/NBD of :mod:`churnml.modeling.btyd`) or
-    ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra).
+    ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra). ``rule_days``: the health rules'
+    "nothing for N days" (``rules.no_activity_days``); the ``no_order_90d`` method stays at 90 days.
     """
     if btyd not in ("own", "pymc-marketing"):
         raise ValueError(f"btyd must be own or pymc-marketing, not {btyd!r}")
@@ -285,6 +295,7 @@ def benchmark_models(
         oracle,
         btyd,
         notes,
+        rule_days,
     )
     bt = run_backtest(labeled, features, plan, contenders, cfg, progress)
     scores = _scores_by_cutoff(bt, [c.name for c in contenders])

@@ -53,7 +53,14 @@ from churnml.modeling.backtest import (
     client_parts,
     holdout_clients,
 )
-from churnml.modeling.baselines import LogisticBaseline, finite_values, rule_risk_score
+from churnml.modeling.baselines import (
+    RULES,
+    LogisticBaseline,
+    Rule,
+    baseline_rules,
+    finite_values,
+    rule_risk_score,
+)
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
@@ -357,11 +364,12 @@ def logistic_contender(cfg: TrainConfig) -> Contender:
     return Contender("logistic", predict)
 
 
-def rules_contender(cfg: TrainConfig, name: str = "rules") -> Contender:
-    """The seeds' rule-based health score (number of rules firing), calibrated on the held-out clients."""
+def rules_contender(cfg: TrainConfig, name: str = "rules", rules: tuple[Rule, ...] = RULES) -> Contender:
+    """The seeds' rule-based health score (number of ``rules`` firing), calibrated on the held-out
+    clients."""
 
     def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i])[0], y, rows, cfg), {}
+        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i], rules)[0], y, rows, cfg), {}
 
     return Contender(name, predict)
 
@@ -387,12 +395,13 @@ def standard_contenders(
     monotone: Mapping[str, int] | None,
     features: list[str],
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
+    rules: tuple[Rule, ...] = RULES,
 ) -> list[Contender]:
-    """The model and the baselines of ``churnml train``: model, logistic, rules (if any rule applies),
-    oracle (with generated data's truth)."""
+    """The model and the baselines of ``churnml train``: model, logistic, rules (if any of ``rules``
+    applies), oracle (with generated data's truth)."""
     out = [model_contender(cfg, tuned, monotone), logistic_contender(cfg)]
-    if rule_risk_score(pd.DataFrame(columns=features, dtype=float))[1]:
-        out.append(rules_contender(cfg))
+    if rule_risk_score(pd.DataFrame(columns=features, dtype=float), rules)[1]:
+        out.append(rules_contender(cfg, rules=rules))
     if oracle is not None:
         out.append(oracle_contender(oracle))
     return out
@@ -774,6 +783,7 @@ def train_and_compare(
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
     unlabeled_rows: int = 0,
+    rule_days: int = 90,
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
@@ -781,6 +791,7 @@ def train_and_compare(
     ``lag_days``: days after the horizon until a label is known (``labels.label_lag_days``).
     ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
     ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
+    ``rule_days``: the rule score's "nothing for N days" (``rules.no_activity_days``).
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -794,7 +805,8 @@ def train_and_compare(
     if extra_trees:
         say(extra_trees)
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
-    contenders = standard_contenders(cfg, tuned, monotone, features, oracle)
+    rules = baseline_rules(rule_days)
+    contenders = standard_contenders(cfg, tuned, monotone, features, oracle, rules)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
     notes = list(bt.notes)
     if not bt.has_estimate:
@@ -821,7 +833,7 @@ def train_and_compare(
         },
         rounds_source=rounds_source,
         calibration_source=calib_source,
-        rules_used=rule_risk_score(labeled[features].iloc[:1])[1],
+        rules_used=rule_risk_score(labeled[features].iloc[:1], rules)[1],
         X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
         monotone=dict(monotone),
         notes=notes,
