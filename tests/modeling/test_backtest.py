@@ -282,3 +282,51 @@ def test_one_more_day_is_said_in_the_singular() -> None:
     from churnml.modeling.backtest import _days
 
     assert (_days(1), _days(40)) == ("1 more day", "40 more days")
+
+
+def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
+    """A challenger trained with a new table's columns must beat the champion without them: the champion's
+    procedure re-runs on its own features (f3, f4 only: noise), not the challenger's (f1 decides)."""
+    from churnml.config import Config
+    from churnml.jobs.train import _champion_score, _procedure
+    from churnml.modeling.experiment import fold_means
+
+    result = train_and_compare(table, train_cfg, HORIZON)
+    cfg = Config(train=train_cfg)
+    procedure = _procedure(result.model, train_cfg)
+    said: list[str] = []
+    challenger = float(fold_means(result.backtest).loc["model", "pr_auc"])
+    same = _champion_score(
+        ("1", {"procedure": procedure, "feature_names": result.features}),
+        procedure,
+        result,
+        table,
+        cfg,
+        said.append,
+    )
+    assert same == ("1", challenger) and said == []  # the same recipe: its figure is this run's, no rerun
+    version, weaker = _champion_score(
+        ("1", {"procedure": procedure, "feature_names": ["f3", "f4"]}),
+        procedure,
+        result,
+        table,
+        cfg,
+        said.append,
+    )
+    assert version == "1" and weaker < challenger - 0.1  # without f1 and f2 it ranks at about the churn rate
+    assert said == [
+        "judging champion v1's procedure on the same backtest rows (its 2 features; this model has 4)"
+    ]
+    gone = _champion_score(
+        ("1", {"procedure": procedure, "feature_names": ["f1", "payments_x"]}),
+        procedure,
+        result,
+        table,
+        cfg,
+        said.append,
+    )
+    assert gone[0] == "1" and gone[1] != gone[1]  # NaN: not comparable
+    assert (
+        said[-1]
+        == "champion v1 read 1 feature(s) this table lacks (payments_x): it cannot be judged on these rows"
+    )

@@ -90,7 +90,8 @@ def _champion_score(
     cfg: Config,
     say: Callable[[str], None],
 ) -> tuple[str, float] | None:
-    """The current champion's procedure judged on this run's backtest rows (None without a champion)."""
+    """The current champion's procedure (its parameters on its own feature columns) judged on this run's
+    backtest rows (None without a champion; NaN when its features are not all in ``table``)."""
     from churnml.modeling.experiment import labeled_rows, model_contender, run_backtest
     from churnml.modeling.train import monotone_directions
 
@@ -98,9 +99,21 @@ def _champion_score(
         return None
     version, meta = card
     champ = meta.get("procedure") or {"params": meta.get("params", {}), "monotone": False}
-    if champ == procedure:
+    # its own features: a challenger that adds a table (more columns) must beat the champion without them
+    features = [str(f) for f in meta.get("feature_names") or result.features]
+    if champ == procedure and features == list(result.features):
         return version, float(fold_means(result.backtest).loc["model", "pr_auc"])
-    say(f"judging champion v{version}'s procedure on the same backtest rows")
+    missing = [f for f in features if f not in table.columns]
+    if missing:
+        say(
+            f"champion v{version} read {len(missing)} feature(s) this table lacks ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}): it cannot be judged on these rows"
+        )
+        return version, float("nan")
+    say(
+        f"judging champion v{version}'s procedure on the same backtest rows "
+        f"(its {len(features)} features; this model has {len(result.features)})"
+    )
     params = {
         k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
     }
@@ -115,9 +128,9 @@ def _champion_score(
         }
     )
     labeled = labeled_rows(table)
-    monotone = monotone_directions(result.features, cfg.features)
+    monotone = monotone_directions(features, cfg.features)
     bt = run_backtest(
-        labeled, result.features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
+        labeled, features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
     )
     if not bt.has_estimate or len(bt.predictions) != len(result.backtest.predictions):
         return version, float("nan")  # not the same rows: no comparison (the challenger wins by default)
