@@ -153,6 +153,8 @@ def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
     assert (cfg.features.login_noun, cfg.playbooks.escalation_role) == ("session", "")
     assert cfg.playbooks.rules["no_activity"].task.startswith("Win-back message")
     assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"  # kept
+    assert cfg.data.churn_events == ("account_deleted",)
+    assert cfg.playbooks.urgency["red"]["A"] == "This week"  # no "with management"
 
 
 def test_several_config_files_merge_in_the_order_given(tmp_path: Path) -> None:

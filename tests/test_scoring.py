@@ -804,3 +804,55 @@ def test_an_old_churn_or_intervention_log_does_not_start_the_observed_weeks(tabl
     tables = {Table.CLIENTS: clients, Table.EVENTS: events, table: pl.DataFrame(extra)}
     ds = Dataset(tables, "old-log", datetime(2014, 1, 1), datetime(2024, 6, 1))
     assert ds.first_activity() == datetime(2024, 3, 4)
+
+
+def test_an_account_deleted_event_named_in_churn_events_makes_the_client_gone(tmp_path) -> None:
+    from churnml.config import DataConfig
+    from churnml.contract.io import read_dataset, write_tables
+    from churnml.contract.validation import CHURN_EVENTS_REPAIR
+
+    t = datetime(2024, 6, 3)
+    clients = pl.DataFrame({"client_id": ["deleted", "stays"], "created_at": [t - timedelta(days=60)] * 2})
+    events = pl.DataFrame(
+        {
+            "client_id": ["deleted", "deleted", "stays", "stays"],
+            "ts": [
+                t - timedelta(days=12),
+                t - timedelta(days=10),
+                t - timedelta(days=12),
+                t - timedelta(days=2),
+            ],
+            "event": ["session_start", "account_deleted", "session_start", "session_start"],
+        }
+    )
+    folder = tmp_path / "app"
+    write_tables({Table.CLIENTS: clients, Table.EVENTS: events}, folder)
+    plain = read_dataset(folder, DataConfig(as_of=t.date()))
+    assert Table.CHURNS not in plain.tables and gone_clients(plain.tables, t.date()) == set()
+    read = read_dataset(folder, DataConfig(as_of=t.date(), churn_events=("account_deleted",)))
+    assert read.tables[Table.CHURNS].rows() == [("deleted", t - timedelta(days=10))]
+    assert read.repairs.counts["churns"] == {CHURN_EVENTS_REPAIR: 1}
+    # gone from the deletion on: off the list (the deletion event itself is no return)
+    assert gone_clients(read.tables, t.date()) == {"deleted"}
+
+
+@pytest.mark.parametrize(
+    ("counts", "churn_events", "expected"),
+    [
+        (
+            {"session_start": 900, "Account Deleted": 12, "error": 4},
+            (),
+            "events: 'Account Deleted' (12) read like a client leaving for good. If they are, list them in "
+            "data.churn_events (e.g. --set 'data.churn_events=[Account Deleted]'): each is then a churns record, "
+            "and the client leaves the list and joins the win-back list; as ordinary events they count as activity",
+        ),
+        ({"session_start": 900, "Account Deleted": 12}, ("Account Deleted",), None),  # already said
+        ({"session_start": 900, "cancel_page_view": 30}, (), None),  # a cancellation page is friction
+    ],
+)
+def test_event_names_that_read_like_leaving_are_pointed_at_churn_events(
+    counts, churn_events, expected
+) -> None:
+    from churnml.features.usage import leaving_hint
+
+    assert leaving_hint(counts, churn_events) == ([expected] if expected else [])

@@ -70,6 +70,7 @@ class DataConfig(_Section):
     future_tolerance_days: int = Field(0, ge=0)
     max_examples: int = Field(5, ge=1)
     early_renewal_share: float = Field(0.25, ge=0, le=1)
+    churn_events: tuple[str, ...] = ()
 
 
 class LabelConfig(_Section):

@@ -41,6 +41,7 @@ from churnml.contract.validation import (
     implausible_dates,
     midnight_after,
     timestamp_span,
+    with_churn_events,
     with_created_repaired,
 )
 
@@ -355,6 +356,7 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     tables, repairs = read_tables(files, cfg)
     checked_references(tables, cfg.max_examples)
     tables, repairs = with_created_repaired(tables, repairs)
+    tables, repairs = with_churn_events(tables, repairs, cfg.churn_events)
 
     start, last = timestamp_span(tables)
     return Dataset(

@@ -34,6 +34,7 @@ from churnml.contract.schemas import (
     Churns,
     Clients,
     ColumnSpec,
+    Events,
     Kind,
     Payments,
     Subscriptions,
@@ -42,6 +43,7 @@ from churnml.contract.schemas import (
 )
 
 __all__ = [
+    "CHURN_EVENTS_REPAIR",
     "CREATED_REPAIR",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
@@ -51,6 +53,7 @@ __all__ = [
     "TableRepairs",
     "checked_references",
     "checked_table",
+    "churns_from_events",
     "clients_created_by_first_record",
     "coerced_table",
     "compact_table",
@@ -70,6 +73,7 @@ __all__ = [
     "table_spans",
     "timestamp_span",
     "unreadable_hint",
+    "with_churn_events",
     "with_created_repaired",
 ]
 
@@ -754,6 +758,53 @@ def clients_created_by_first_record(clients: pl.DataFrame, firsts: pl.DataFrame)
         pl.when(later).then(pl.col(FIRST_RECORD).cast(clients.schema[Clients.CREATED_AT])).otherwise(created)
     )
     return joined.with_columns(fixed.alias(Clients.CREATED_AT)).select(clients.columns), moved
+
+
+CHURN_EVENTS_REPAIR = "records read from events named in data.churn_events"
+
+
+def churns_from_events(events: pl.DataFrame | pl.LazyFrame, names: Sequence[str]) -> pl.DataFrame:
+    """``[client_id, churned_at]`` of the events named in ``names`` (``data.churn_events``: an app's
+    ``account_deleted``), one per client and time; empty without names."""
+    schema = {CLIENT_ID: pl.String, Churns.CHURNED_AT: pl.Datetime("us")}
+    if not names:
+        return pl.DataFrame(schema=schema)
+    found = (
+        events.lazy()
+        .filter(pl.col(Events.EVENT).cast(pl.String).is_in(list(names)))
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col(Events.TS).cast(pl.Datetime("us")).alias(Churns.CHURNED_AT),
+        )
+        .unique()
+        .sort(CLIENT_ID, Churns.CHURNED_AT)
+    )
+    return found.collect()
+
+
+def with_churn_events(
+    tables: Mapping[Table, pl.DataFrame],
+    repairs: Mapping[str, Mapping[str, int]],
+    names: Sequence[str],
+    found: pl.DataFrame | None = None,
+) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
+    """``tables`` with the churn records of the events named in ``names`` (:func:`churns_from_events` of
+    ``tables[events]``, or ``found`` when the events are only scanned) added to ``churns`` (made when
+    absent), and ``repairs`` with their count under :data:`CHURN_EVENTS_REPAIR`. Unchanged without names."""
+    out = {str(t): dict(c) for t, c in repairs.items()}
+    if not names:
+        return dict(tables), out
+    if found is None:
+        events = tables.get(Table.EVENTS)
+        if events is None:
+            return dict(tables), out
+        found = churns_from_events(events, names)
+    if found.height == 0:
+        return dict(tables), out
+    churns = tables.get(Table.CHURNS)
+    merged = found if churns is None else pl.concat([churns, found], how="diagonal_relaxed")
+    out.setdefault(str(Table.CHURNS), {})[CHURN_EVENTS_REPAIR] = found.height
+    return {**tables, Table.CHURNS: merged}, out
 
 
 def with_created_repaired(

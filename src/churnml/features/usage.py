@@ -18,7 +18,7 @@ are those of the whole grid, bit for bit.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import narwhals as nw
 
@@ -61,6 +61,7 @@ __all__ = [
     "distinct_active_deltas",
     "event_name_notes",
     "friction_hint",
+    "leaving_hint",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -396,6 +397,32 @@ def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5
         f"events: {names}{more} read like trouble. If they are, list them in features.friction_events "
         "(e.g. --set 'features.friction_events=[...]'): their share of a client's events becomes a risk "
         "that rises with it (none is counted so by default)"
+    ]
+
+
+# words of an event that records the client leaving for good (not a cancellation *page*: friction)
+_LEAVING_WORDS = ("delete", "deactivat", "closeaccount", "accountclose", "unregister", "churned")
+
+
+def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: int = 5) -> list[str]:
+    """A note (a list of one sentence, or empty) when ``data.churn_events`` lists nothing and the data
+    holds event names that read like a client leaving for good (an account deleted or closed,
+    :data:`_LEAVING_WORDS` inside the name, letter case and punctuation aside): read as ordinary
+    activity, such a client stays on the list, its deletion a reason to call it. ``counts``: rows per
+    event name."""
+    if churn_events or not counts:
+        return []
+    leaving = sorted(
+        (name for name in counts if any(word in _plain(name) for word in _LEAVING_WORDS)),
+        key=lambda name: (-counts[name], name),
+    )
+    if not leaving:
+        return []
+    names = ", ".join(f"{n!r} ({counts[n]:,})" for n in leaving[:shown])
+    return [
+        f"events: {names} read like a client leaving for good. If they are, list them in data.churn_events "
+        f"(e.g. --set 'data.churn_events=[{leaving[0]}]'): each is then a churns record, and the client leaves "
+        "the list and joins the win-back list; as ordinary events they count as activity"
     ]
 
 

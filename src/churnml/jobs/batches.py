@@ -149,6 +149,7 @@ def _read_batch(
     from churnml.contract.validation import (
         checked_references,
         coerced_table,
+        with_churn_events,
         with_created_repaired,
     )
 
@@ -178,7 +179,8 @@ def _read_batch(
         if counts:
             repairs[str(table)] = counts
     checked_references(tables, cfg.max_examples)
-    return with_created_repaired(tables, repairs)  # a batch holds every row of its clients
+    tables, repairs = with_created_repaired(tables, repairs)  # a batch holds every row of its clients
+    return with_churn_events(tables, repairs, cfg.churn_events)
 
 
 def compact_labeled(table: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, list[str], int]:

@@ -96,7 +96,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
     (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
-    from churnml.features.usage import event_name_notes, friction_hint
+    from churnml.features.usage import event_name_notes, friction_hint, leaving_hint
     from churnml.labels import (
         activity_times,
         churns_before_creation_note,
@@ -109,7 +109,11 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.scoring.rules import unreachable_no_activity_note
 
     counts = event_name_counts(dataset, folder)
-    notes = event_name_notes(counts, cfg.features) + friction_hint(counts, cfg.features)
+    notes = (
+        event_name_notes(counts, cfg.features)
+        + friction_hint(counts, cfg.features)
+        + leaving_hint(counts, cfg.data.churn_events)
+    )
     subscriptions = subscriptions_of(dataset, folder, cfg)
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)

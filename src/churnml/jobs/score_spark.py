@@ -432,6 +432,11 @@ def score_on_spark(
         raise UserError(
             "score.zones.method = capacity ranks the whole portfolio into zones: score it with Polars"
         )
+    if cfg.data.churn_events:
+        raise UserError(
+            "data.churn_events is read by the Polars jobs only: on Spark, write those events into the churns "
+            "table (client_id, churned_at) or score with Polars"
+        )
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
     cfg = config_for(folder_in, cfg)
