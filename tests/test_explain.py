@@ -384,3 +384,14 @@ def test_a_z_score_is_cited_as_said_and_over_the_weeks_a_young_client_had() -> N
         "Product events over the last 4 weeks were -1.2 standard deviations from this client's own earlier weeks"
     )
     assert describe("usage_events_z", -1.2, 400.0).endswith("from this client's own last 26 weeks")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.38, "-62% vs usual"), (1.0, "+0% vs usual"), (4.0, "+300% vs usual"), (28251.0, "over 10x usual")],
+)
+def test_a_trend_far_above_a_usual_level_near_none_is_said_as_an_order(value, shown) -> None:
+    from churnml.scoring.explain import _short_value
+
+    specs, _ = registry_catalog(FeaturesConfig())
+    assert _short_value(specs["usage_time_ratio"], value, "EUR") == shown

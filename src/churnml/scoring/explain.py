@@ -507,7 +507,8 @@ def _short_value(spec: Any, value: float, currency: str) -> str:
     if kind == "share":
         return f"{100 * value:.0f}%"
     if kind == "ratio":
-        return f"{100 * (value - 1):+.0f}% vs usual"
+        # a ratio to a usual level near none (time in seconds + 1) reads "+2825000%": say the order instead
+        return "over 10x usual" if value > 10 else f"{100 * (value - 1):+.0f}% vs usual"
     if kind in ("change", "slope"):
         return f"{100 * value:+.0f}%"
     if kind == "diff":
