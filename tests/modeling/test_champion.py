@@ -125,3 +125,23 @@ def test_pr_auc_above_rate(pr_auc, rate, expected):
     from churnml.modeling.champion import pr_auc_above_rate
 
     assert pr_auc_above_rate(pr_auc, rate) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("label", "words"),
+    [
+        ({"source": "subscriptions"}, "subscriptions.end_date set to when a subscription was cancelled"),
+        (
+            {"source": "inactivity", "inactivity_days": 28, "horizon_days": 14},
+            "label.inactivity_days (28) is longer than label.horizon_days (14), so a client silent for 14 to "
+            "28 days still counts as active",
+        ),
+        ({"source": "inactivity", "inactivity_days": 14, "horizon_days": 14}, "a column written after the fact"),
+        ({"source": "churns"}, "a column written after the fact"),
+    ],
+)
+def test_the_usual_cause_of_a_backtest_too_good_follows_the_label(label, words) -> None:
+    from churnml.config import LabelConfig
+    from churnml.jobs.train import usual_leak_cause
+
+    assert words in usual_leak_cause(LabelConfig(**label))

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnml.config import Config, TrainConfig, config_hash
+from churnml.config import Config, LabelConfig, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL, SNAPSHOT, Subscriptions, Table
 from churnml.contract.validation import ContractError
 from churnml.jobs.batches import whole_labeled_table
@@ -281,12 +281,43 @@ def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config)
     return (str(alone.index[0]), float(alone.iloc[0])) if len(alone) else None
 
 
+_SUBSCRIPTIONS_LABEL = LabelConfig(source="subscriptions")
+
+
+def usual_leak_cause(label: Any) -> str:
+    """The usual cause of a backtest too good to be true under the (resolved) ``label`` settings."""
+    if label.source == "inactivity" and label.inactivity_days > label.horizon_days:
+        return (
+            f"The usual cause under the inactivity label: label.inactivity_days ({label.inactivity_days}) is longer "
+            f"than label.horizon_days ({label.horizon_days}), so a client silent for {label.horizon_days} to "
+            f"{label.inactivity_days} days still counts as active while its label is all but decided (no "
+            "activity in the horizon): no leak, an easy question. Set label.inactivity_days at most "
+            "label.horizon_days (e.g. both equal), or a longer horizon"
+        )
+    if label.source == "subscriptions":
+        return (
+            "The usual cause: subscriptions.end_date set to when a subscription was cancelled (a row per "
+            "subscription, as a billing system's export gives it): a term's end_date must be its scheduled end, "
+            "known when it starts, and a cancellation known only later belongs in churns"
+        )
+    return (
+        "The usual cause: a column written after the fact (a status or date the export updates when the "
+        "client leaves, an event the cancellation itself logs)"
+    )
+
+
 def leak_note(
-    pr_auc: float, model: ChurnModel, features: Any, shown: int = 3, lone: tuple[str, float] | None = None
+    pr_auc: float,
+    model: ChurnModel,
+    features: Any,
+    shown: int = 3,
+    lone: tuple[str, float] | None = None,
+    label: Any = None,
 ) -> str:
     """What ``train`` says of a backtest too good to be true: the features the model leans on most
     (share of its gain, plain name), the feature that ranks the test rows best by itself (``lone``), and
-    the usual cause."""
+    the usual cause under the ``label`` settings (:func:`usual_leak_cause`; the subscriptions one without
+    them)."""
     from churnml.jobs.score import feature_labels
     from churnml.scoring.assemble import gain_share_text, model_weight
 
@@ -297,11 +328,9 @@ def leak_note(
     alone = f"; {labels[lone[0]]} ({lone[0]}) alone {lone[1]:.3f}" if lone and lone[1] >= pr_auc else ""
     return (
         f"the backtest is too good to be true (PR-AUC {pr_auc:.3f}{alone}): churn data does not give that, a column "
-        f"that holds the future does. The model leans on {leans}. The usual cause: subscriptions.end_date "
-        "set to when a subscription was cancelled (a row per subscription, as a billing system's export "
-        "gives it): a term's end_date must be its scheduled end, known when it starts, and a cancellation "
-        "known only later belongs in churns. If the churn is truly announced ahead (a notice period), set "
-        "train.max_credible_pr_auc: null"
+        f"that holds the future does. The model leans on {leans}. "
+        f"{usual_leak_cause(label if label is not None else _SUBSCRIPTIONS_LABEL)}. If the churn is truly "
+        "announced ahead (a notice period), set train.max_credible_pr_auc: null"
     )
 
 
@@ -450,7 +479,9 @@ def run_training(
     lone = _best_lone_feature(result, table, cfg) if cfg.train.max_credible_pr_auc is not None else None
     decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc, lone=lone)
     if decision.too_good:
-        leak = leak_note(float(means.loc["model", "pr_auc"]), result.model, cfg.features, lone=lone)
+        leak = leak_note(
+            float(means.loc["model", "pr_auc"]), result.model, cfg.features, lone=lone, label=cfg.label
+        )
         result = replace(result, notes=[*result.notes, leak])
     card = replace(
         _model_card(result, cfg, dataset, procedure, name),
