@@ -341,14 +341,35 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
     from churnml.modeling.backtest import longest_horizon_with_a_fold
     from churnml.pipeline import training_snapshots
 
+    if summary not in notes:
+        return notes
     lag = label_lag_days(cfg.label)
     snaps = training_snapshots(dataset, cfg.snapshots)
     fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
-    if fits is None or summary not in notes:
-        return notes
     waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
-    hinted = f"{summary}; with this data, label.horizon_days: {fits} or less gives one now{waits}"
+    hints = [f"label.horizon_days: {fits} or less gives one now{waits}"] if fits is not None else []
+    # or keep the question and start earlier: snapshots after fewer days of data, folds on fewer days
+    least = _SHORT_HISTORY_DAYS
+    if cfg.snapshots.min_history_days > least or cfg.train.min_train_days > least:
+        shorter = cfg.snapshots.model_copy(
+            update={"min_history_days": min(cfg.snapshots.min_history_days, least)}
+        )
+        train = cfg.train.model_copy(update={"min_train_days": min(cfg.train.min_train_days, least)})
+        early = training_snapshots(dataset, shorter)
+        h = cfg.label.horizon_days
+        if longest_horizon_with_a_fold(early, dataset.as_of.date(), lag, train, h + 1) == h:
+            hints.append(
+                f"keeping the horizon, snapshots.min_history_days: {shorter.min_history_days} and "
+                f"train.min_train_days: {train.min_train_days} give one now (a thin estimate)"
+            )
+    if not hints:
+        return notes
+    hinted = f"{summary}; with this data, {'; or, '.join(hints)}"
     return [hinted if note == summary else note for note in notes]
+
+
+# the shortest history and training span the "no backtest yet" hint proposes
+_SHORT_HISTORY_DAYS = 14
 
 
 def _trained(
