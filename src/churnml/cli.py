@@ -649,6 +649,13 @@ def adapt_transactions(
             f"merged {report.case_merged_ids:,} customer e-mail(s) written in another letter case into one "
             "lower-case customer each (Anna@shop.com = anna@shop.com)"
         )
+    from churnml.jobs.adapt import SUGGESTED_CONFIG
+
+    if (out / SUGGESTED_CONFIG).is_file():
+        console.print(
+            f"kept {out}/churnml.yaml (a model may have been trained with it, and it may hold your edits); the "
+            f"settings this log gives now (zones from its churn rate, its horizon) are in {out}/{SUGGESTED_CONFIG}"
+        )
     cut = f", {report.after_until:,} on or after {report.until}" if report.after_until else ""
     netted = report.netted_refund_lines
     refunds = f"{report.refund_payments:,} refunds" + (

@@ -625,3 +625,18 @@ def test_adapt_writes_the_zones_and_currency_of_its_log(tmp_path):
     assert "currency: USD" in text
     # two customers: too few to measure a churn rate, so the zones of a typical shop, said as such
     assert "too short or small to measure its churn rate" in text and "yellow: 0.5" in text
+
+
+def test_a_second_adapt_keeps_the_config_and_writes_the_new_settings_beside_it(tmp_path):
+    log = "order,customer,date,total,Currency\n1,c1,2024-01-15,5,USD\n2,c2,2024-01-20,7,USD\n"
+    assert _adapt(tmp_path, log).exit_code == 0
+    config = tmp_path / "shop" / "churnml.yaml"
+    edited = config.read_text().replace("currency: USD", "currency: CAD")  # the user's edit
+    config.write_text(edited)
+    again = _adapt(tmp_path, log)
+    assert again.exit_code == 0, again.output
+    assert config.read_text() == edited  # never replaced
+    suggested = tmp_path / "shop" / "churnml.suggested.yaml"
+    assert "currency: USD" in suggested.read_text() and "churnml.suggested.yaml" in again.output
+    config.write_text(suggested.read_text())  # taken over: the suggestion is no longer needed
+    assert _adapt(tmp_path, log).exit_code == 0 and not suggested.exists()

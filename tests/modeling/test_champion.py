@@ -136,7 +136,10 @@ def test_pr_auc_above_rate(pr_auc, rate, expected):
             "label.inactivity_days (28) is longer than label.horizon_days (14), so a client silent for 14 to "
             "28 days still counts as active",
         ),
-        ({"source": "inactivity", "inactivity_days": 14, "horizon_days": 14}, "a column written after the fact"),
+        (
+            {"source": "inactivity", "inactivity_days": 14, "horizon_days": 14},
+            "a column written after the fact",
+        ),
         ({"source": "churns"}, "a column written after the fact"),
     ],
 )

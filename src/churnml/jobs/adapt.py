@@ -64,6 +64,9 @@ def checked_adapt_folder(out: Path) -> None:
         )
 
 
+# beside an existing churnml.yaml, the config this log gives now (adapt never replaces churnml.yaml)
+SUGGESTED_CONFIG = "churnml.suggested.yaml"
+
 # the standard question of a shop: no order in the next 90 days (BG/NBD's, RelBench's)
 STANDARD_HORIZON = 90
 # the labeled snapshots (most recent first) whose churn rate sets the zones of the config adapt writes
@@ -179,7 +182,16 @@ def adapt_transactions(
     done()
     done = timer.step("write")
     write_tables(tables, out)
-    write_text_atomic(config_snippet(**shop_settings(tables, report, inactivity_days)), out / "churnml.yaml")
+    snippet = config_snippet(**shop_settings(tables, report, inactivity_days))
+    config, suggested = out / "churnml.yaml", out / SUGGESTED_CONFIG
+    if not config.is_file():
+        write_text_atomic(snippet, config)
+    elif config.read_text(encoding="utf-8") != snippet:
+        # a weekly re-adapt must not move the zones under a model trained with the first ones, nor undo
+        # the user's edits: the settings this log gives now go beside it
+        write_text_atomic(snippet, suggested)
+    elif suggested.is_file():
+        suggested.unlink()  # churnml's own file, now the same as churnml.yaml
     done()
     write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / ADAPT_REPORT)
     return report, timer

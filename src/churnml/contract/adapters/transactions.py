@@ -629,7 +629,11 @@ def config_snippet(
             "    yellow: 0.5                # of active customers place no order in 90 days, so the zones sit\n"
             "    red: 0.7                   # above that (set them at about 2x and 4x the odds of your rate)"
         )
-    money = f"\n  currency: {currency}                # the log's currency column" if currency else ""
+    money = (
+        f"\n  currency: {currency}                # the log's currency column"
+        if currency
+        else "\n  # currency: USD              # no single currency in the log: the list says EUR unless you set yours"
+    )
     rule_days = max(7, inactivity_days // 2)
     return f"""\
 # churnml config for a dataset made by `churnml adapt transactions` (a retail transaction log).
