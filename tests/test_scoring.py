@@ -127,8 +127,15 @@ def test_a_list_mostly_in_red_says_that_red_sets_no_priority(
 def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, top, cfg, rate, expected):
     probability = np.array([top] + [0.05] * (n - 1))
     assert empty_zones_note(["green"] * n, probability, cfg, rate) == expected
-    # one client in yellow and the zones say something: no note
-    assert empty_zones_note(["yellow"] + ["green"] * (n - 1), probability, cfg, rate) is None
+    # one client in red: the zones say something, no note
+    assert empty_zones_note(["red"] + ["green"] * (n - 1), probability, cfg, rate) is None
+    if expected is not None:  # yellow but no red: red sits above everyone
+        assert empty_zones_note(["yellow"] + ["green"] * (n - 1), probability, cfg, rate) == (
+            f"no client of {n} reaches red (score.zones.red 0.7): the highest churn probability is 0.27 and the "
+            "model's training rows churned at 12.0%, so red sits above every client. Work the yellow clients "
+            "in their order (priority), or set score.zones.red nearer this data's churn rate (twice and four "
+            "times its odds of leaving: yellow 0.21, red 0.35)"
+        )
 
 
 @pytest.mark.parametrize(

@@ -104,13 +104,13 @@ EMPTY_ZONES_LEAST = 20
 def empty_zones_note(
     model_zone: Sequence[str], probability: np.ndarray, cfg: ZonesConfig, churn_rate: float | None
 ) -> str | None:
-    """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow by the
-    model's own zone: the thresholds sit above every probability (a business where few active customers
-    leave within the horizon, under thresholds set for one where many do), so the list looks all clear
-    while its order still ranks the risk. None with the capacity method, a short list, or any client in
-    yellow or red."""
+    """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow, or red,
+    by the model's own zone: the thresholds sit above every probability (a business where few active
+    customers leave within the horizon, under thresholds set for one where many do), so the list looks
+    all clear while its order still ranks the risk. None with the capacity method, a short list, or any
+    client in red."""
     n = len(model_zone)
-    if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z != "green" for z in model_zone):
+    if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z == "red" for z in model_zone):
         return None
     top = float(np.max(np.asarray(probability, dtype=float)))
     rate = f" and the model's training rows churned at {churn_rate:.1%}" if churn_rate is not None else ""
@@ -119,6 +119,12 @@ def empty_zones_note(
         odds = churn_rate / (1 - churn_rate)
         yellow, red = (round(k * odds / (1 + k * odds), 2) for k in (2, 4))
         suggest = f" (twice and four times its odds of leaving: yellow {yellow:g}, red {red:g})"
+    if any(z == "yellow" for z in model_zone):  # yellow but no red: red sits above every probability
+        return (
+            f"no client of {n:,} reaches red (score.zones.red {cfg.red:g}): the highest churn probability is "
+            f"{top:.2f}{rate}, so red sits above every client. Work the yellow clients in their order "
+            f"(priority), or set score.zones.red nearer this data's churn rate{suggest}"
+        )
     return (
         f"no client of {n:,} reaches yellow (score.zones.yellow {cfg.yellow:g}): the highest churn probability "
         f"is {top:.2f}{rate}, so the thresholds sit above every client and the list looks all clear. Its order "
