@@ -395,3 +395,17 @@ def test_a_trend_far_above_a_usual_level_near_none_is_said_as_an_order(value, sh
 
     specs, _ = registry_catalog(FeaturesConfig())
     assert _short_value(specs["usage_time_ratio"], value, "EUR") == shown
+
+
+def test_a_trend_says_the_logins_noun_and_the_days_a_young_client_had_before() -> None:
+    specs, describe = registry_catalog(FeaturesConfig(login_noun="order"))
+    names = ["usage_logins_ratio", "usage_logins_per_week_28d", "account_tenure_days"]
+    X = np.array([[0.5, 0.5, 40.0], [0.5, 0.5, 400.0]])
+    contrib = np.array([[0.9, 0.0, 0.0, -2.0], [0.9, 0.0, 0.0, -2.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
+    sentences = drivers.get_column(Scores.driver(1, "sentence")).to_list()
+    # 2 orders in 28 days at 0.5: 5 expected over as long a window; a 40-day-old customer had 12 days before
+    assert sentences == [
+        "Orders 0.5 a week, down from 1.2 a week in its 12 days before",
+        "Orders 0.5 a week, down from 1.2 a week in the 91 days before",
+    ]

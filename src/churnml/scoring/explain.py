@@ -388,10 +388,17 @@ def _row_sentence(
             a = float(row[j]) if total else float(row[j]) * recent / 7
             before = _weekly(max((a + 1) / value - 1, 0.0), True, recent, timed)
             word = "down" if value < 1 else "up"
-            return (
-                f"{what} {now} a week, {word} from {before} a week in the "
-                f"{describe.cfg.baseline_days} days before"
-            )
+            if what == "Logins" and describe.cfg.login_noun != "login":  # a shop's orders, an app's sessions
+                noun = describe.cfg.login_noun
+                what = noun[0].upper() + noun[1:] + "s"
+            # a client younger than the two windows had fewer days before its recent ones
+            days = describe.cfg.baseline_days
+            if age is not None and age == age and age < recent + days:
+                days = max(int(age) - recent, 1)
+                span = f"its {days} day{'' if days == 1 else 's'} before"
+            else:
+                span = f"the {days} days before"
+            return f"{what} {now} a week, {word} from {before} a week in {span}"
     return text
 
 
