@@ -112,8 +112,8 @@ def test_dates_are_days(tmp_path):
         (5.0, "The current term ends in 5 days"),
         (1.0, "The current term ends in 1 day"),
         (0.0, "The current term ends today"),
-        (-12.0, "Term ended 12 days ago and was not renewed"),
-        (-1.0, "Term ended 1 day ago and was not renewed"),
+        (-12.0, "The last term ended 12 days ago; no new term since"),
+        (-1.0, "The last term ended 1 day ago; no new term since"),
     ],
 )
 def test_days_to_term_end_reads_well_on_both_sides_of_the_end(value: float, expected: str) -> None:

@@ -243,7 +243,7 @@ def sentence(
     if round(value, 2) == 0:
         value = 0.0  # no "-0.00"
     if spec.name == _DAYS_TO_TERM_END and value < 0:
-        return _singular_words(f"Term ended {-value:.0f} days ago and was not renewed")
+        return _singular_words(f"The last term ended {-value:.0f} days ago; no new term since")
     if spec.name == _DAYS_TO_TERM_END and round(value) == 0:
         return "The current term ends today"
     if spec.name == _NO_REPLY_STREAK and round(value) == 1:

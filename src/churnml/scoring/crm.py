@@ -33,6 +33,7 @@ from churnml.scoring.columns import Scores
 
 __all__ = [
     "booked_terms",
+    "days_since_end",
     "days_text",
     "lapsed_terms",
     "last_data_export",
@@ -68,6 +69,12 @@ def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
     if days_since_end < settle_days:
         return f"Term ended {when}; no renewal recorded yet"
     return f"Term ended {when} and was not renewed"
+
+
+def days_since_end(as_of: date) -> pl.Expr:
+    """Calendar days from the day of ``_last_end`` to ``as_of`` (a term that ended yesterday at 22:34 ended
+    1 day ago, as the features' day numbers say), for the texts and the settling of a lapse."""
+    return (pl.lit(as_of, pl.Date) - pl.col("_last_end").dt.date()).dt.total_days()
 
 
 def term_status(
@@ -134,7 +141,7 @@ def term_status(
                 .alias(Scores.RENEWAL_DAYS)
             )
         )
-    since_end = (pl.lit(cut) - pl.col("_last_end")).dt.total_days()
+    since_end = days_since_end(as_of)
     lapsed = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
     texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
     in_grace = lapsed & (since_end >= settle_days)  # called lapsed once a late renewal would show

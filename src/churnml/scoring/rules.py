@@ -294,10 +294,10 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
 
-    from churnml.scoring.crm import lapsed_terms
+    from churnml.scoring.crm import days_since_end, lapsed_terms
 
     lapsed = lapsed_terms(ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days)
-    settled = (pl.lit(ctx.cut) - pl.col("_last_end")).dt.total_days() >= ctx.cfg.term_lapsed_days
+    settled = days_since_end(ctx.as_of) >= ctx.cfg.term_lapsed_days
     return ctx.ids.join(lapsed.filter(settled).select(CLIENT_ID), on=CLIENT_ID, how="semi")
 
 
