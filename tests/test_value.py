@@ -388,3 +388,32 @@ def test_a_refund_written_positive_with_its_status_lowers_the_arr() -> None:
     arr = annual_recurring_revenue(["a", "b"], date(2024, 6, 3), None, payments)
     # a: 100 paid - 40 refunded (the failed and open ones moved no money); b: its only payment refunded
     assert arr.get_column("arr").to_list() == [60.0, 0.0]
+
+
+def test_a_paused_client_keeps_the_arr_of_its_last_paid_terms_and_a_trial_stays_at_zero() -> None:
+    from churnml.scoring.value import annual_recurring_revenue
+
+    subs = pl.DataFrame(
+        {
+            # paused: 199 a month (plus a 50 add-on) until May, then a free pause term; trial: a free term
+            # only; paying: 80 a month now
+            "client_id": ["paused", "paused", "paused", "trial", "paying"],
+            "start_date": [
+                datetime(2024, 1, 1),
+                datetime(2024, 3, 1),
+                datetime(2024, 5, 1),
+                datetime(2024, 5, 20),
+                datetime(2024, 5, 1),
+            ],
+            "end_date": [
+                datetime(2024, 5, 1),
+                datetime(2024, 5, 1),
+                datetime(2024, 7, 1),
+                datetime(2024, 6, 20),
+                datetime(2024, 7, 1),
+            ],
+            "mrr": [199.0, 50.0, 0.0, 0.0, 80.0],
+        }
+    )
+    arr = annual_recurring_revenue(["paused", "trial", "paying"], date(2024, 6, 3), subs, None, 30)
+    assert arr.get_column("arr").to_list() == [12 * 249.0, 0.0, 12 * 80.0]

@@ -214,6 +214,10 @@ def annual_recurring_revenue(
     ended, i.e. what it paid until then and what is at stake now. Without it, that client got its
     trailing payments (a client of two months at 297 a month: 594 instead of 3,564).
 
+    A client whose running terms are all free (``mrr`` 0: a pause, a free tier) after paid ones keeps
+    the ARR of its last paid terms (:func:`paused_terms_arr`): what is at stake, as in grace (a paused
+    client that paid 199 a month read as worthless, tier C). A trial that never paid stays at 0.
+
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
     """
     ids = pl.DataFrame(
@@ -224,11 +228,48 @@ def annual_recurring_revenue(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
     lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days)
-    if lapsed.height == 0:
+    paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
+    if lapsed.height == 0 and paused.height == 0:
         return now
-    return now.join(lapsed, on=CLIENT_ID, how="left", maintain_order="left").select(
-        CLIENT_ID, pl.coalesce("_lapsed_arr", ARR).alias(ARR)
+    return (
+        now.join(lapsed, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(paused, on=CLIENT_ID, how="left", maintain_order="left")
+        .select(CLIENT_ID, pl.coalesce("_lapsed_arr", "_paused_arr", ARR).alias(ARR))
     )
+
+
+def paused_terms_arr(clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None) -> pl.DataFrame:
+    """``[client_id, _paused_arr]`` for the clients of ``clients`` whose terms running at ``as_of`` are all
+    free (``mrr`` 0) and who had a paid term before: 12 x the summed ``mrr`` of their terms running at the
+    instant their last paid term ended. Empty when there is none."""
+    empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_paused_arr": pl.Float64})
+    if subscriptions is None or subscriptions.height == 0:
+        return empty
+    cut = _midnight(as_of)
+    mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode())).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(_DT),
+        pl.col(Subscriptions.END_DATE).cast(_DT),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
+    )
+    running = mine.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
+    free = (
+        running.group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr"))
+        .filter(pl.col("_mrr") == 0)
+    )
+    paid_end = (
+        mine.filter((pl.col(Subscriptions.MRR) > 0) & (pl.col(Subscriptions.START_DATE) < cut))
+        .join(free.select(CLIENT_ID), on=CLIENT_ID, how="semi")
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.END_DATE).max().alias(_AT))
+        .with_columns(pl.min_horizontal(_AT, pl.lit(cut, _DT)).alias(_AT))
+        .select(CLIENT_ID, _AT)
+    )
+    if paid_end.height == 0:
+        return empty
+    paid = mine.filter(pl.col(Subscriptions.MRR) > 0)
+    return recurring_revenue(paid_end, _AT, paid, None).select(CLIENT_ID, pl.col("arr").alias("_paused_arr"))
 
 
 def lapsed_terms_arr(
