@@ -409,3 +409,18 @@ def test_a_trend_says_the_logins_noun_and_the_days_a_young_client_had_before() -
         "Orders 0.5 a week, down from 1.2 a week in its 12 days before",
         "Orders 0.5 a week, down from 1.2 a week in the 91 days before",
     ]
+
+
+def test_a_first_record_on_the_datas_first_days_says_the_data_begins_then() -> None:
+    from churnml.scoring.explain import Describer
+
+    describe = Describer(FeaturesConfig(), "EUR", data_days=150)
+    assert describe("payments_days_since_first_payment", 148.0) == (
+        "First payment or order on record 148 days ago, when the data begins (it may have bought before)"
+    )
+    assert (
+        describe("payments_days_since_first_payment", 60.0) == "First payment or order on record 60 days ago"
+    )
+    assert Describer(FeaturesConfig(), "EUR")("payments_days_since_first_payment", 148.0).endswith(
+        "148 days ago"
+    )

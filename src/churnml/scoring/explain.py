@@ -78,6 +78,9 @@ Describe = Callable[..., str]
 # "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
 GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
 # The neutral point of a trend: at it nothing changed.
+# "days since the first record" features: at the data's first days they say when the data begins
+_SINCE_FIRST_RECORD = ("payments_days_since_first_payment",)
+_DATA_START_DAYS = 7
 _NEUTRAL = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0, "z": 0.0}
 _WINDOW = re.compile(r"_(\d+)d$")
 TENURE = "account_tenure_days"
@@ -132,6 +135,10 @@ class Describer:
         )
 
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
+        if name in _SINCE_FIRST_RECORD and self.data_days is not None and value == value:
+            if value >= self.data_days - _DATA_START_DAYS:  # its first record is the data's first days
+                text = self._cached(name, value, None)
+                return f"{text}, when the data begins (it may have bought before)"
         scaled = self.scaled_window(name)
         if scaled is not None and value == value and self.data_days is not None:
             own = value * self.data_days / scaled  # the count over the days of data
