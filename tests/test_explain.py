@@ -414,7 +414,7 @@ def test_a_trend_says_the_logins_noun_and_the_days_a_young_client_had_before() -
 def test_a_first_record_on_the_datas_first_days_says_the_data_begins_then() -> None:
     from churnml.scoring.explain import Describer
 
-    describe = Describer(FeaturesConfig(), "EUR", data_days=150)
+    describe = Describer(FeaturesConfig(lifetime=True), "EUR", data_days=150)
     assert describe("payments_days_since_first_payment", 148.0) == (
         "First payment or order on record 148 days ago, when the data begins (it may have bought before)"
     )
