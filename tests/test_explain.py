@@ -421,6 +421,6 @@ def test_a_first_record_on_the_datas_first_days_says_the_data_begins_then() -> N
     assert (
         describe("payments_days_since_first_payment", 60.0) == "First payment or order on record 60 days ago"
     )
-    assert Describer(FeaturesConfig(), "EUR")("payments_days_since_first_payment", 148.0).endswith(
-        "148 days ago"
-    )
+    assert Describer(FeaturesConfig(lifetime=True), "EUR")(
+        "payments_days_since_first_payment", 148.0
+    ).endswith("148 days ago")
