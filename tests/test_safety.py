@@ -145,6 +145,18 @@ def test_score_out_may_not_lie_inside_the_input_dataset(data: Path) -> None:
     assert snapshot(data) == before and not (data / "scores").exists()
 
 
+def test_the_default_list_folder_inside_the_dataset_is_refused_naming_paths_scores(data: Path) -> None:
+    # a data folder named data/ and paths.scores data/scores: refused before the model is loaded (none here)
+    before = snapshot(data)
+    code, text = invoke(
+        "score", "--data", str(data), "--model", "no-such-model", "--set", f"paths.scores={data / 'scores'}"
+    )
+    assert code == 1
+    assert "the list folder (paths.scores)" in text and "give --out, or set paths.scores, outside it" in text
+    assert "no-such-model" not in text  # the model was never looked for
+    assert snapshot(data) == before
+
+
 def test_score_out_an_existing_file_is_refused_not_hidden(tmp_path: Path, data: Path) -> None:
     target = tmp_path / "list.csv"
     target.write_text("precious")

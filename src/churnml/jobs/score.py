@@ -423,6 +423,10 @@ def score(
     opened = open_scoring_data(folder_in, cfg)
     done()
     day = as_of or opened.as_of.date()
+    folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
+    if out is None:  # the default folder is known once the data says its date: refused before the model loads
+        checked_output_path(folder, protected, "the list folder (paths.scores)")
+        checked_output_folder(folder, flag="the list folder (paths.scores)")
     step("loading the model")
     done = timer.step("load_model")
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
@@ -431,9 +435,6 @@ def score(
     _checked_settings(metadata, cfg, source, folder_in)
     version = model_version(metadata)
     chash = config_hash(cfg)
-    folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
-    checked_output_path(folder, protected)
-    checked_output_folder(folder)
     known = None
     if version != "unknown":
         last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()

@@ -135,10 +135,11 @@ class Describer:
         )
 
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
-        if name in _SINCE_FIRST_RECORD and self.data_days is not None and value == value:
-            if value >= self.data_days - _DATA_START_DAYS:  # its first record is the data's first days
-                text = self._cached(name, value, None)
-                return f"{text}, when the data begins (it may have bought before)"
+        first_days = (
+            self.data_days is not None and value == value and value >= self.data_days - _DATA_START_DAYS
+        )
+        if name in _SINCE_FIRST_RECORD and first_days:  # its first record lies in the data's first days
+            return f"{self._cached(name, value, None)}, when the data begins (it may have bought before)"
         scaled = self.scaled_window(name)
         if scaled is not None and value == value and self.data_days is not None:
             own = value * self.data_days / scaled  # the count over the days of data

@@ -269,7 +269,11 @@ def checked_output_path(out: Path, protected: Mapping[str, Path], flag: str = "-
     if data is not None and _within(target, data):
         raise OutputError(
             f"{flag} {out} lies inside the input dataset {data}, which churnml never writes into; "
-            "give a folder outside it"
+            + (
+                "give a folder outside it"
+                if flag.startswith("--")
+                else "give --out, or set paths.scores, outside it"
+            )
         )
     return target
 
