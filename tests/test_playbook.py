@@ -124,3 +124,5 @@ def test_a_client_let_go_is_not_escalated() -> None:
     bases = ["rule: complaints", "not worth keeping", "not worth keeping", "zone and tier"]
     assert escalations(zones, bases, "head_of_customer_success") == ["head_of_customer_success", "", "", ""]
     assert escalations(zones, bases, "") == ["", "", "", ""]
+    # not worth keeping while in grace (the grace play comes first), or renewed already: no escalation
+    assert escalations(zones, bases, "cs", [True, False, False, False]) == ["", "", "", ""]

@@ -863,3 +863,48 @@ def test_event_names_that_read_like_leaving_are_pointed_at_churn_events(
     from churnml.features.usage import leaving_hint
 
     assert leaving_hint(counts, churn_events) == ([expected] if expected else [])
+
+
+def test_a_booked_renewal_is_read_at_the_datas_date_only(workspace: dict[str, Path]) -> None:
+    """A term that starts after the data's end is a renewal booked ahead: the list at the data's date says
+    so (no escalation, no renewal due); a back-dated list cannot know when it was booked and ignores it."""
+    from churnml.modeling.export import load_exported
+    from churnml.scoring.assemble import scored_list
+
+    cfg = load_config(overrides=["score.history_weeks=2"])
+    model, meta = load_exported(workspace["model"])
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
+    tables = tiny_tables()
+    subs = tables[Table.SUBSCRIPTIONS]
+    running_end = subs.filter(pl.col("client_id") == "c003").get_column("end_date").max()
+    booked = pl.DataFrame(
+        {
+            "client_id": ["c003"],
+            "start_date": [running_end],
+            "end_date": [running_end + timedelta(days=365)],
+            "mrr": [140.0],
+        },
+        schema=subs.schema,
+    )
+    dataset = Dataset({**tables, Table.SUBSCRIPTIONS: pl.concat([subs, booked])}, "tiny", START, end)
+
+    def state_of(day: date) -> dict:
+        scores = scored_list(
+            dataset,
+            day,
+            model,
+            meta,
+            label=cfg.label,
+            features=cfg.features,
+            score=cfg.score,
+            value=cfg.value,
+            rules=cfg.rules,
+            playbooks=cfg.playbooks,
+        ).scores
+        return scores.filter(pl.col("client_id") == "c003").row(0, named=True)
+
+    now = state_of(AS_OF)
+    assert now[Scores.TERM_STATE] == f"Renewed: the next term starts {running_end.date().isoformat()}"
+    assert now[Scores.ESCALATION] == "" and not now[Scores.RENEWAL_DUE] and not now[Scores.IN_GRACE]
+    assert now[Scores.driver(1, "feature")] != "payments_days_to_term_end"
+    assert state_of(AS_OF - timedelta(weeks=1))[Scores.TERM_STATE] == ""

@@ -39,6 +39,7 @@ from matplotlib.ticker import FuncFormatter
 from churnml.reporting.pages import figure_svg
 from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import RENEWED
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 
@@ -262,8 +263,9 @@ def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
 def _top_reason(row: Mapping[str, object]) -> str:
     """What the compact table says first: the term's state, else the first driver that raises the risk,
     else the fired rules."""
-    if row.get(Scores.TERM_STATE):
-        return str(row[Scores.TERM_STATE])
+    state = row.get(Scores.TERM_STATE)
+    if state and not str(state).startswith(RENEWED):  # a booked renewal is good news, no reason for risk
+        return str(state)
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")
     return str(row.get(Scores.RULES) or "")

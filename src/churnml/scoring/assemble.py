@@ -79,6 +79,7 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
@@ -763,7 +764,13 @@ def assembled_list(
                 {
                     Scores.ACTS: [o if o else "unassigned" for o in owners],
                     Scores.ESCALATION: escalations(
-                        standing.zone, plays.get_column(Scores.ACTION_BASIS).to_list(), escalation_role
+                        standing.zone,
+                        plays.get_column(Scores.ACTION_BASIS).to_list(),
+                        escalation_role,
+                        (
+                            standing.keep.get_column(Scores.NOT_WORTH_KEEPING).to_numpy()
+                            | renewed_rows(standing.views.get_column(Scores.TERM_STATE).to_list())
+                        ).tolist(),
                     ),
                 }
             ),

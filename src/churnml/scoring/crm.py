@@ -26,12 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
 from churnml.scoring.columns import Scores
 
 __all__ = [
+    "RENEWED",
     "booked_terms",
     "days_since_end",
     "days_text",
@@ -39,6 +41,7 @@ __all__ = [
     "last_data_export",
     "last_interaction",
     "onboarding_stalled",
+    "renewed_rows",
     "term_state_text",
     "term_status",
 ]
@@ -69,6 +72,15 @@ def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
     if days_since_end < settle_days:
         return f"Term ended {when}; no renewal recorded yet"
     return f"Term ended {when} and was not renewed"
+
+
+# the term_state of a client whose next term is booked (crm.booked_terms): its term end is no risk
+RENEWED = "Renewed: the next term starts "
+
+
+def renewed_rows(term_states: Sequence[str | None]) -> np.ndarray:
+    """Per row, whether its ``term_state`` says the next term is booked (:data:`RENEWED`)."""
+    return np.array([bool(s) and str(s).startswith(RENEWED) for s in term_states], dtype=bool)
 
 
 def days_since_end(as_of: date) -> pl.Expr:
@@ -147,7 +159,7 @@ def term_status(
     in_grace = lapsed & (since_end >= settle_days)  # called lapsed once a late renewal would show
     booked_on = frame.get_column("_booked").to_list()
     states = [
-        f"Renewed: the next term starts {b.isoformat()}" if b is not None else term_state_text(d, settle_days)
+        f"{RENEWED}{b.isoformat()}" if b is not None else term_state_text(d, settle_days)
         for d, b in zip(texts, booked_on, strict=True)
     ]
     due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)

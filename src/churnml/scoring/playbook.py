@@ -176,7 +176,14 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")
 
 
-def escalations(zones: Sequence[str], bases: Sequence[str], role: str) -> list[str]:
+def escalations(
+    zones: Sequence[str], bases: Sequence[str], role: str, quiet: Sequence[bool] | None = None
+) -> list[str]:
     """The ``escalation`` column: ``role`` (``playbooks.escalation_role``) for a red client, empty for
-    the others and for a client let go (its action says "no discount and no escalation")."""
-    return [role if z == "red" and b != LET_GO_BASIS else "" for z, b in zip(zones, bases, strict=True)]
+    the others, for a client let go (its action says "no discount and no escalation") and for the rows
+    ``quiet`` marks (not worth keeping, or whose next term is already booked, whatever the action)."""
+    calm = quiet if quiet is not None else [False] * len(zones)
+    return [
+        role if z == "red" and b != LET_GO_BASIS and not q else ""
+        for z, b, q in zip(zones, bases, calm, strict=True)
+    ]

@@ -24,6 +24,7 @@ from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import renewed_rows
 from churnml.scoring.explain import (
     FAMILIES,
     change_reasons,
@@ -272,7 +273,9 @@ def list_reasons(
         reference
         if reference is not None
         else reference_levels(values_now, names, registry_catalog(features)[0]),
-        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+        # a monthly term's end says nothing about the client, nor one whose next term is booked
+        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS))
+        | renewed_rows(standing.views.get_column(Scores.TERM_STATE).to_list()),
         (as_of - dataset.first_activity().date()).days,
     )
     explanation = explanations(

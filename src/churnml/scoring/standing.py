@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, LabelConfig, RulesConfig, ScoreConfig, ValueConfig, ZonesConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Clients, Table
+from churnml.contract.schemas import CLIENT_ID, Clients, Subscriptions, Table
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
 from churnml.scoring.explain import health_score
@@ -269,6 +269,14 @@ def client_standing(
     rules: RulesConfig,
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
+    subscriptions = dataset.get(Table.SUBSCRIPTIONS)
+    if subscriptions is not None and as_of < dataset.as_of.date():
+        # a back-dated list: terms starting after its date were not booked then, as far as the data says
+        # (it holds no booking date); only the list at the data's own date reads bookings (crm.booked_terms)
+        cut = datetime(as_of.year, as_of.month, as_of.day)
+        dataset = dataset.with_tables(
+            subscriptions=subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+        )
     clients = dataset.tables[Table.CLIENTS]
     arr = annual_recurring_revenue(
         ids,
