@@ -881,3 +881,28 @@ def test_behaviour_tables_that_start_late_are_said(events_from, note):
         assert said is None
     else:
         assert said is not None and said.startswith(note) and said.endswith("snapshots.start: 2025-05-29")
+
+
+def test_under_the_churns_label_clients_whose_terms_lapsed_without_a_record_are_named() -> None:
+    from churnml.labels import unrecorded_lapses_note
+
+    D = datetime
+    subs = pl.DataFrame(
+        {
+            # orion: last term ended 2024-02-01, no record; vertex: ended then too, its churn recorded;
+            # fresh: ended 10 days before the data's end (in grace); running: still under contract
+            "client_id": ["orion", "vertex", "fresh", "running"],
+            "start_date": [D(2023, 2, 1), D(2023, 2, 1), D(2023, 5, 22), D(2024, 1, 1)],
+            "end_date": [D(2024, 2, 1), D(2024, 2, 1), D(2024, 5, 22), D(2025, 1, 1)],
+        }
+    )
+    churns = pl.DataFrame({"client_id": ["vertex"], "churned_at": [D(2024, 2, 1)]})
+    assert unrecorded_lapses_note(subs, churns, D(2024, 6, 1), 30) == (
+        "subscriptions: 1 client has had no term for more than label.grace_days (30) and no churns record "
+        "since: orion (last term ended 2024-02-01). Under label.source: churns they count as active customers "
+        "that never left (they train as staying and stay on the list); add their churns records, or use "
+        "label.source: subscriptions"
+    )
+    assert (
+        unrecorded_lapses_note(subs.filter(pl.col("client_id") != "orion"), churns, D(2024, 6, 1), 30) is None
+    )

@@ -103,6 +103,7 @@ __all__ = [
     "resolved_label",
     "snapshot_grid",
     "status_changes",
+    "unrecorded_lapses_note",
     "unrenewed_terms_note",
 ]
 
@@ -698,6 +699,48 @@ def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, sho
         "each such client counts as gone from that date and back with its first activity or term after it, "
         "so it is on the list now. Check those dates (a typo in the year, or created_at reset when the "
         "account re-signed)"
+    )
+
+
+def unrecorded_lapses_note(
+    subscriptions: pl.DataFrame,
+    churns: pl.DataFrame | None,
+    data_end: datetime,
+    grace_days: int,
+    shown: int = 3,
+) -> str | None:
+    """Under ``label.source: churns``, a warning when clients have had no term running (nor booked) for
+    more than ``grace_days`` before ``data_end`` and no churns record since their last term started: the
+    churns label counts them as active customers that never leave, so they train as staying and stay on
+    the list (green). None when there is none."""
+    terms = subscriptions.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(_DT),
+        pl.col(Subscriptions.END_DATE).cast(_DT),
+    )
+    last = terms.group_by(CLIENT_ID).agg(
+        pl.col(Subscriptions.START_DATE).max().alias("_start"),
+        pl.col(Subscriptions.END_DATE).max().alias("_end"),
+    )
+    lapsed = last.filter(pl.col("_end") < pl.lit(data_end - timedelta(days=grace_days), _DT))
+    if churns is not None and churns.height:
+        recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
+        lapsed = lapsed.join(
+            lapsed.join(recorded, on=CLIENT_ID)
+            .filter(pl.col(Churns.CHURNED_AT) >= pl.col("_start"))
+            .select(CLIENT_ID),
+            on=CLIENT_ID,
+            how="anti",
+        )
+    if lapsed.height == 0:
+        return None
+    lapsed = lapsed.sort("_end", CLIENT_ID)
+    examples = ", ".join(f"{c} (last term ended {e:%Y-%m-%d})" for c, _, e in lapsed.head(shown).iter_rows())
+    return (
+        f"subscriptions: {lapsed.height:,} client{'s have' if lapsed.height > 1 else ' has'} had no term for more "
+        f"than label.grace_days ({grace_days}) and no churns record since: {examples}. Under label.source: "
+        "churns they count as active customers that never left (they train as staying and stay on the list); "
+        "add their churns records, or use label.source: subscriptions"
     )
 
 

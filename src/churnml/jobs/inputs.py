@@ -104,6 +104,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         late_behaviour_note,
         regular_rhythm_note,
         resolved_label,
+        unrecorded_lapses_note,
         unrenewed_terms_note,
     )
     from churnml.scoring.rules import unreachable_no_activity_note
@@ -118,6 +119,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
+        if cfg.label.source == "churns":
+            churns = dataset.tables.get(Table.CHURNS)
+            lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
+            notes += [lapses] if lapses else []
     late = (
         late_behaviour_note(dataset.tables, cfg.snapshots.min_history_days)
         if cfg.snapshots.start is None
