@@ -40,10 +40,35 @@ SUBS = pl.DataFrame(
             "signed",
             "signed_late",
             "signed_late",
+            "cotermed",
+            "cotermed",
         ],
-        "start_date": [ago(345), ago(20), ago(42), ago(75), ago(356), ago(-9), ago(370), ago(-3)],
-        "end_date": [ago(-20), ago(-10), ago(12), ago(45), ago(-9), ago(-739), ago(5), ago(-368)],
-        "mrr": [1000.0, 50.0, 80.0, 80.0, 500.0, 550.0, 200.0, 200.0],
+        # cotermed: an annual term of 1,000 ending in 30 days and an add-on of 200 bought 6 months ago
+        "start_date": [
+            ago(345),
+            ago(20),
+            ago(42),
+            ago(75),
+            ago(356),
+            ago(-9),
+            ago(370),
+            ago(-3),
+            ago(335),
+            ago(152),
+        ],
+        "end_date": [
+            ago(-20),
+            ago(-10),
+            ago(12),
+            ago(45),
+            ago(-9),
+            ago(-739),
+            ago(5),
+            ago(-368),
+            ago(-30),
+            ago(-30),
+        ],
+        "mrr": [1000.0, 50.0, 80.0, 80.0, 500.0, 550.0, 200.0, 200.0, 1000.0, 200.0],
     }
 )
 
@@ -59,6 +84,8 @@ SUBS = pl.DataFrame(
         # a renewal booked ahead is done: no renewal due, no lapse
         ("signed", 9, 6_000.0, False, False, "Renewed: the next term starts 2024-06-12"),
         ("signed_late", None, None, False, False, "Renewed: the next term starts 2024-06-06"),
+        # what renews: both terms for the main term's 12 months (the add-on's 6 months made it 13,200)
+        ("cotermed", 30, 14_400.0, True, False, ""),
     ],
 )
 def test_term_status(

@@ -4,8 +4,9 @@ Grain: one row per client (the ids given, in their order). Only data strictly be
 used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 
 - :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
-  (days from the as-of date to it), ``renewal_value`` (the running terms' MRR x the term's length in
-  months: what the renewal is worth), ``renewal_due`` (a term longer than a month ends within
+  (days from the as-of date to it), ``renewal_value`` (the running terms' MRR, add-ons included, x the
+  longest running term's length in months: the next term's value at today's terms, a 2-year contract's
+  two years), ``renewal_due`` (a term longer than a month ends within
   ``renewal_days``; monthly plans renew every month and would flood the view; not when the next term
   is booked), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
   to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
@@ -129,8 +130,8 @@ def term_status(
             .group_by(CLIENT_ID)
             .agg(
                 pl.col(Subscriptions.END_DATE).max().dt.date().alias(Scores.RENEWAL_DATE),
-                (pl.col(Subscriptions.MRR) * pl.col("_months"))
-                .sum()
+                # what renews: every running term (a co-termed add-on too) for the main term's length
+                (pl.col(Subscriptions.MRR).sum() * pl.col("_months").max())
                 .cast(pl.Float64)
                 .alias(Scores.RENEWAL_VALUE),
                 pl.col("_months").max().alias("_term_months"),
