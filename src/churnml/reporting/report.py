@@ -409,7 +409,11 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 _zone(r[Scores.ZONE]),
                 _e(
                     r[Scores.TERM_STATE]
-                    or f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
+                    or (
+                        f"ends {r[Scores.RENEWAL_DATE]} (today)"
+                        if r[Scores.RENEWAL_DAYS] == 0
+                        else f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
+                    )
                 ),
                 _money_c(r.get(Scores.RENEWAL_VALUE), currency),  # type: ignore[arg-type]
                 _e(r.get(Scores.ACTION)),
