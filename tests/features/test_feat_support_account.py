@@ -77,3 +77,20 @@ def test_support_and_account_values(frame, at, snapshot, feature, expected):
 def test_without_signals_only_tenure(build):
     frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS}, ["c"], [S1])
     assert [c for c in frame.columns if c.startswith("account_")] == ["account_tenure_days"]
+
+
+def test_signal_kinds_of_ones_own_are_named_since_they_are_said_as_other() -> None:
+    import polars as pl
+
+    from churnml.features.account import other_signals_note
+
+    signals = pl.DataFrame(
+        {
+            "client_id": ["a"] * 5,
+            "signal": ["cancellation_intent", "layoffs", "cancellation_intent", "m_and_a", None],
+        }
+    )
+    note = other_signals_note(signals)
+    assert note is not None
+    assert note.startswith("signals: 'cancellation_intent' (2), 'm_and_a' (1) are not among the kinds")
+    assert other_signals_note(signals.filter(pl.col("signal") == "layoffs")) is None

@@ -10,6 +10,7 @@ strictly before it. Signal kinds outside ``Signals.KNOWN`` are counted as ``othe
 from __future__ import annotations
 
 import narwhals as nw
+import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import CLIENT_ID, Signals
@@ -30,9 +31,28 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SIGNAL_KINDS", "SPECS", "account_features"]
+__all__ = ["FAMILY", "SIGNAL_KINDS", "SPECS", "account_features", "other_signals_note"]
 
 SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
+
+
+def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
+    """A note naming the signal kinds outside ``Signals.KNOWN`` with their rows (most first): they are all
+    counted, and said, as 'other' ("1 account warning signal ...: 'other'"), so a strong one of the
+    user's own ("cancellation_intent") reads as nothing in particular. None when every kind is known."""
+    kinds = signals.get_column(Signals.SIGNAL).cast(pl.String).drop_nulls()
+    counts = kinds.filter(~kinds.is_in(list(Signals.KNOWN))).value_counts(sort=True)
+    if counts.height == 0:
+        return None
+    rows = sorted(counts.iter_rows(), key=lambda r: (-r[1], str(r[0])))
+    names = ", ".join(f"{k!r} ({n:,})" for k, n in rows[:shown])
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    known = ", ".join(Signals.KNOWN)
+    return (
+        f"signals: {names}{more} are not among the kinds churnml tells apart ({known}): they are counted and "
+        "said as 'other'. Map each to the nearest known kind where one fits (a 'will not renew' note is a "
+        "cancellation_request ticket, a new decision maker is champion_left)"
+    )
 
 
 def account_features(

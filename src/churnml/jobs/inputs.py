@@ -96,6 +96,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
     (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
+    from churnml.features.account import other_signals_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint
     from churnml.labels import (
         activity_times,
@@ -129,6 +130,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         else None
     )
     notes += [late] if late else []
+    signals = dataset.tables.get(Table.SIGNALS)
+    others = other_signals_note(signals) if signals is not None and signals.height else None
+    notes += [others] if others else []
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
     if churns is not None and clients is not None:
         early = churns_before_creation_note(churns, clients)
