@@ -890,7 +890,7 @@ def bench_models(
     from rich.table import Table as RichTable
 
     from churnml.jobs.bench import bench_models as bench_job
-    from churnml.modeling.benchmark import BENCH_METRICS, mean_scores
+    from churnml.modeling.benchmark import BENCH_METRICS, comparison_cells, mean_scores
 
     cfg = config_from(config, set_)
     update = {
@@ -923,9 +923,24 @@ def bench_models(
     for method, row in mean_scores(result.scores).iterrows():
         shown.add_row("mean", str(method), *cells(row), style="bold")
     out_console.print(shown)
+    if not result.comparison.empty:  # the question the command answers: does churnml beat the best of them?
+        verdicts = RichTable(title="churnml against the best other method on the same rows (90% interval)")
+        for col in (
+            "cutoff",
+            "PR-AUC: best other",
+            "churnml - it",
+            "",
+            "Brier: best other",
+            "churnml - it ",
+            " ",
+        ):
+            verdicts.add_column(col)
+        for row in result.comparison.to_dict("records"):
+            verdicts.add_row(*comparison_cells(row), style="bold" if row["cutoff"] == "mean" else None)
+        out_console.print(verdicts)
     for note in result.notes:
         out_console.print(f"note: {note}")
-    out_console.print(f"wrote {out} in {timer.total():.0f}s")
+    out_console.print(f"wrote {Path(out).resolve()} in {timer.total():.0f}s")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m churnml`

@@ -34,9 +34,10 @@ of the difference over bootstrap draws of the clients, so a gap within the noise
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,7 @@ __all__ = [
     "benchmark_contenders",
     "benchmark_markdown",
     "benchmark_models",
+    "comparison_cells",
     "mean_scores",
     "paired_comparison",
     "purchases",
@@ -461,20 +463,27 @@ def _comparison_lines(comparison: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for _, r in comparison.iterrows():
-        cells = []
-        for metric, higher, digits in (("pr_auc", True, 3), ("brier", False, 4)):
-            if not isinstance(r.get(f"{metric}_vs"), str):
-                cells += ["-", "-", "-"]
-                continue
-            lo, hi = r[f"{metric}_low"], r[f"{metric}_high"]
-            cells += [
-                r[f"{metric}_vs"],
-                f"{r[f'{metric}_diff']:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]",
-                _verdict(lo, hi, higher),
-            ]
+        cells = comparison_cells(r.to_dict())
         label = "**mean**" if r["cutoff"] == "mean" else r["cutoff"]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells[1:]) + " |")
     return lines
+
+
+def comparison_cells(row: Mapping[str, Any]) -> list[str]:
+    """One row of :func:`paired_comparison` in words: cutoff, then per metric (PR-AUC, Brier) the best
+    other method, churnml's difference with its interval, and "wins" / "tie" / "loses"."""
+    cells = [str(row["cutoff"])]
+    for metric, higher, digits in (("pr_auc", True, 3), ("brier", False, 4)):
+        if not isinstance(row.get(f"{metric}_vs"), str):
+            cells += ["-", "-", "-"]
+            continue
+        lo, hi = row[f"{metric}_low"], row[f"{metric}_high"]
+        cells += [
+            str(row[f"{metric}_vs"]),
+            f"{row[f'{metric}_diff']:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]",
+            _verdict(lo, hi, higher),
+        ]
+    return cells
 
 
 def _fmt(value: float, col: str) -> str:
