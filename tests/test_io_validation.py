@@ -637,3 +637,25 @@ def test_a_renewal_booked_to_start_after_the_as_of_date_is_read_not_refused(tmp_
     tables["events"] = pl.DataFrame({"client_id": ["c1"], "ts": ["2024-08-01"], "event": ["login"]})
     with pytest.raises(ContractError, match="'events', column 'ts': timestamp after the as-of date"):
         read_dataset(write(tmp_path / "e", tables), DataConfig(as_of=date(2024, 6, 30)))
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            [("a", "login"), ("a", "login"), ("b", "login")],
+            "events: 1 row (33.3%) repeats another row in every column; it is kept",
+        ),
+        (
+            [("a", "login")] * 3 + [("b", "x")],
+            "events: 2 rows (50.0%) repeat another row in every column; they are kept",
+        ),
+        ([("a", "login"), ("b", "login")], None),
+    ],
+)
+def test_rows_repeated_in_every_column_are_counted(rows, expected) -> None:
+    from churnml.jobs.inputs import repeated_rows_note
+
+    frame = pl.DataFrame(rows, schema=["client_id", "event"], orient="row")
+    got = repeated_rows_note(frame, "events")
+    assert (got is None) if expected is None else got.startswith(expected)

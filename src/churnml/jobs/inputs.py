@@ -21,6 +21,7 @@ __all__ = [
     "event_name_counts",
     "labeled_table",
     "read_tuned_params",
+    "repeated_rows_note",
     "subscriptions_of",
     "truth_oracle",
 ]
@@ -85,6 +86,24 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
     )
 
 
+# event logs up to this many rows are checked for rows repeated in every column (a hash of every row)
+_REPEATS_CHECKED_ROWS = 5_000_000
+
+
+def repeated_rows_note(frame: Any, table: Any) -> str | None:
+    """A note when rows of ``table`` repeat another row in every column (an export appended twice, or
+    a logger that writes an event twice): kept and counted as they are, so they inflate counts. None when
+    there is none."""
+    n = int(frame.height - frame.unique().height)
+    if n == 0:
+        return None
+    return (
+        f"{table}: {n:,} row{'s' if n > 1 else ''} ({n / frame.height:.1%}) repeat{'' if n > 1 else 's'} another "
+        f"row in every column; {'they are' if n > 1 else 'it is'} kept and counted as {'they are' if n > 1 else 'it is'} "
+        "(if an export was appended twice, remove the copy)"
+    )
+
+
 def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
     """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
@@ -130,6 +149,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         else None
     )
     notes += [late] if late else []
+    events = dataset.tables.get(Table.EVENTS)
+    checked = events is not None and 0 < events.height <= _REPEATS_CHECKED_ROWS
+    repeated = repeated_rows_note(events, Table.EVENTS) if checked else None
+    notes += [repeated] if repeated else []
     signals = dataset.tables.get(Table.SIGNALS)
     others = other_signals_note(signals) if signals is not None and signals.height else None
     notes += [others] if others else []
