@@ -151,10 +151,12 @@ def validate(
     """
     from churnml.contract.io import read_dataset, unread_files
     from churnml.contract.validation import dataset_summary
+    from churnml.jobs.common import config_for
     from churnml.jobs.inputs import data_notes
 
     cfg = config_from(config, set_)
     folder = data_dir(data, cfg)
+    cfg = config_for(folder, cfg)  # label.source auto: decided by the files, as train decides it
     dataset = read_dataset(folder, cfg.data)
     out_console.print(dataset_summary(dataset))
     for note in data_notes(dataset, cfg):
