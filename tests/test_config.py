@@ -51,12 +51,18 @@ def test_defaults_hold_the_documented_values() -> None:
     cfg = Config()
     assert cfg.train.lightgbm["num_leaves"] == 4
     assert cfg.rules.raise_zone == {
+        "cancellation_request": "red",
         "term_lapsed": "red",
         "champion_change": "yellow",
         "vendor_review": "yellow",
         "low_ratings": "yellow",
     }
-    assert list(cfg.playbooks.rules)[:3] == ["term_lapsed", "champion_change", "vendor_review"]
+    assert list(cfg.playbooks.rules)[:4] == [
+        "cancellation_request",
+        "term_lapsed",
+        "champion_change",
+        "vendor_review",
+    ]
     assert cfg.playbooks.families["payments"].role == "sales"
     assert cfg.winback.approaches["moved"].startswith("no attempt")
 

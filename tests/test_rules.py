@@ -279,3 +279,31 @@ def test_a_term_is_called_lapsed_only_once_a_late_renewal_would_show(
     out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
     fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
     assert fired["lapsed"] == ("term_lapsed" if fires else "")
+
+
+@pytest.mark.parametrize(("opened_days_ago", "fires"), [(5, True), (90, True), (92, False)])
+def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
+    opened_days_ago, fires
+) -> None:
+    from churnml.config import PlaybooksConfig
+    from churnml.scoring.playbook import ClientFacts, choose_play, raised_zones
+
+    tables = {
+        **NEW_TABLES,
+        Table.TICKETS: pl.DataFrame(
+            {
+                "client_id": ["complainer", "complainer", "complainer"],
+                "opened_at": [days_ago(40), days_ago(10), days_ago(opened_days_ago)],
+                "kind": ["complaint", "complaint", "cancellation_request"],
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("cancellation_request", "complaints"))
+    out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))["complainer"]
+    assert fired == ("cancellation_request; complaints" if fires else "complaints")
+    if fires:
+        assert raised_zones(["green"], [fired], cfg.raise_zone)[0] == ["red"]
+        play = choose_play(ClientFacts("red", "C", rules=fired), PlaybooksConfig())
+        assert (play.role, play.basis) == ("sales", "rule: cancellation_request")
+        assert "Save call: they asked to cancel" in play.action

@@ -220,6 +220,7 @@ class ValueConfig(_Section):
 
 
 RuleName = Literal[
+    "cancellation_request",
     "term_lapsed",
     "no_activity",
     "unanswered_outreach",
@@ -248,7 +249,9 @@ class RulesConfig(_Section):
     complaints_days: int = Field(91, ge=1)
     payment_trouble_days: int = Field(91, ge=1)
     vendor_review_days: int = Field(91, ge=1)
+    cancellation_days: int = Field(91, ge=1)
     enabled: tuple[RuleName, ...] = (
+        "cancellation_request",
         "term_lapsed",
         "no_activity",
         "unanswered_outreach",
@@ -264,6 +267,7 @@ class RulesConfig(_Section):
     # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone)
     raise_zone: dict[RuleName, Literal["yellow", "red"]] = Field(
         default_factory=lambda: {
+            "cancellation_request": "red",
             "term_lapsed": "red",
             "champion_change": "yellow",
             "vendor_review": "yellow",
@@ -312,6 +316,10 @@ class PlaybooksConfig(_Section):
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
     rules: dict[RuleName, Play] = Field(
         default_factory=lambda: {
+            "cancellation_request": Play(
+                role="sales",
+                task="Save call: they asked to cancel; find what would keep them before it takes effect",
+            ),
             "term_lapsed": Play(
                 role="sales",
                 task="Renewal call: the term ended and was not renewed; ask what blocks it and renew",

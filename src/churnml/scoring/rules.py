@@ -72,6 +72,7 @@ RULE_TEXT: dict[str, str] = {
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago and was not renewed (within the "
     "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
+    "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
     "onboarding_stalled": "onboarding stalled: a young client with little real use",
@@ -274,6 +275,17 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     return recent.group_by(CLIENT_ID).len().filter(pl.col("len") >= ctx.cfg.complaints).select(CLIENT_ID)
 
 
+def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    if Tickets.KIND not in tickets.columns:
+        return _EMPTY
+    asked = pl.col(Tickets.KIND) == "cancellation_request"
+    return (
+        _recent(tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.cancellation_days, asked)
+        .select(CLIENT_ID)
+        .unique()
+    )
+
+
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     cut = ctx.cut
     parts = [_EMPTY]
@@ -341,6 +353,12 @@ RULES: dict[str, Rule] = {
             RULE_TEXT["complaints"],
             ("complaints", "complaints_days"),
             _table_rule(Table.TICKETS, _complaint_hits),
+        ),
+        Rule(
+            "cancellation_request",
+            RULE_TEXT["cancellation_request"],
+            ("cancellation_days",),
+            _table_rule(Table.TICKETS, _cancellation_hits),
         ),
         Rule(
             "payment_trouble",
