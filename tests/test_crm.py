@@ -127,6 +127,11 @@ def test_last_interaction_counts_the_clients_side_only() -> None:
     out = last_interaction(["a", "b", "c"], AS_OF, clients, comms, tickets)
     assert out.get_column(Scores.DAYS_SILENT).to_list() == [5, 40, 300]  # c: never, counted from creation
     assert out.get_column(Scores.LAST_INTERACTION).to_list() == [ago(5).date(), ago(40).date(), None]
+    # c created years before the data begins (a 1900 placeholder, or 2014 in a 2-year log): silent since the
+    # data's first record, 120 days ago, not since its creation
+    old = clients.with_columns(pl.lit(datetime(1900, 1, 1)).alias("created_at"))
+    out = last_interaction(["a", "b", "c"], AS_OF, old, comms, tickets, observed_from=ago(120))
+    assert out.get_column(Scores.DAYS_SILENT).to_list() == [5, 40, 120]
 
 
 def test_onboarding_stalled_and_last_export() -> None:

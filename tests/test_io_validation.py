@@ -586,6 +586,7 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
         ("float", ["€12", "8"], "a currency sign"),
         ("float", ["1,234"], "thousands separators"),
         ("float", ["12,50", "-3,1"], "decimal commas"),
+        ("float", ["83,18", "1.546,81"], "such as 1546.81 for 1.546,81"),  # German thousands dots
         ("float", ["n/a"], ""),
         ("float", [None, " "], ""),
         ("float", ["15%", "7.5 %"], "percentages: write a fraction, such as 0.15 for 15%"),

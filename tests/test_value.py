@@ -248,7 +248,7 @@ def test_keep_flags_name_their_reasons() -> None:
     assert got == {
         "toxic": "6 complaints and discount requests in 365 days",
         "thin": "margin 30%, below 45%",
-        "needy": "6 tickets (questions and bugs aside) in 365 days for EUR 1000 of ARR",
+        "needy": "6 tickets (questions, bugs and cancellation requests aside) in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",
         "vip": "",

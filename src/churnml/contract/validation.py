@@ -246,7 +246,8 @@ def missing_columns_problem(missing: Sequence[str], found: Sequence[str]) -> str
 
 _DAY_MONTH = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}([ T].*)?")
 _MONEY = re.compile(r"[$€£¥]|\d,\d{3}\b|\b(EUR|USD|GBP|CHF)\b")
-_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+# 12,50 or, with dots grouping thousands, 1.546,81 (German, Dutch, ... exports)
+_DECIMAL_COMMA = re.compile(r"-?(\d+|\d{1,3}(\.\d{3})+),\d+")
 
 
 _PERCENT = re.compile(r"-?\d+([.,]\d+)?\s*%")
@@ -280,7 +281,7 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
     if kind in (Kind.FLOAT, Kind.INT) and any(_MONEY.search(t) for t in texts):
         return " (a currency sign or thousands separators: write plain numbers such as 1234.50)"
     if kind in (Kind.FLOAT, Kind.INT) and all(_DECIMAL_COMMA.fullmatch(t) for t in texts):
-        return " (decimal commas: write a decimal point, such as 12.50)"
+        return " (decimal commas: write a decimal point and no thousands separator, such as 1546.81 for 1.546,81)"
     return ""
 
 

@@ -221,8 +221,11 @@ def last_interaction(
     clients: pl.DataFrame,
     communications: pl.DataFrame | None,
     tickets: pl.DataFrame | None,
+    observed_from: datetime | None = None,
 ) -> pl.DataFrame:
-    """``[client_id, last_interaction, days_silent]`` (module docstring)."""
+    """``[client_id, last_interaction, days_silent]`` (module docstring); a client never in touch is
+    silent since its creation or ``observed_from`` (the data's first record), whichever is later: a
+    ``created_at`` of 1900 or 2014 in a log of two years said "46355 days silent"."""
     cut = _midnight(as_of)
     if communications is None and tickets is None:  # contact is not recorded: not observed, not silent
         return _ids(client_ids).with_columns(
@@ -246,7 +249,10 @@ def last_interaction(
             )
         )
     last = pl.concat(stamps).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_last"))
-    created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
+    since = pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))
+    if observed_from is not None:
+        since = pl.max_horizontal(since, pl.lit(observed_from, pl.Datetime("us")))
+    created = clients.select(CLIENT_ID, since.alias("_created"))
     return (
         _ids(client_ids)
         .join(last, on=CLIENT_ID, how="left", maintain_order="left")

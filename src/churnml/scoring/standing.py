@@ -376,7 +376,14 @@ def _crm_views(
         term_status(
             ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days, settle_days
         ),
-        last_interaction(ids, as_of, clients, dataset.get(Table.COMMUNICATIONS), dataset.get(Table.TICKETS)),
+        last_interaction(
+            ids,
+            as_of,
+            clients,
+            dataset.get(Table.COMMUNICATIONS),
+            dataset.get(Table.TICKETS),
+            dataset.first_activity(),
+        ),
         onboarding_stalled(
             ids,
             as_of,

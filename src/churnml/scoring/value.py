@@ -395,8 +395,9 @@ def _reason(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(text)
 
 
-# ticket kinds that do not weigh on the service load of not_worth_keeping
-_ORDINARY_TICKETS = ("question", "bug")
+# ticket kinds that do not weigh on the service load of not_worth_keeping: ordinary use, the product's own
+# faults, and a cancellation notice (a risk, with its own rule, not a demand on the service)
+_ORDINARY_TICKETS = ("question", "bug", "cancellation_request")
 
 
 def _keep_inputs(
@@ -470,7 +471,7 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
         _reason(
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
             pl.format(
-                "{} tickets (questions and bugs aside) in {} days for {}{} of ARR",
+                "{} tickets (questions, bugs and cancellation requests aside) in {} days for {}{} of ARR",
                 pl.col("_tickets"),
                 pl.lit(cfg.toxic_days),
                 pl.lit(money),
