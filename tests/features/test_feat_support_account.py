@@ -94,3 +94,11 @@ def test_signal_kinds_of_ones_own_are_named_since_they_are_said_as_other() -> No
     assert note is not None
     assert note.startswith("signals: 'cancellation_intent' (2), 'm_and_a' (1) are not among the kinds")
     assert other_signals_note(signals.filter(pl.col("signal") == "layoffs")) is None
+
+
+def test_a_placeholder_created_at_gives_an_unknown_tenure(build, at):
+    # created_at 1900-01-01 (kept and reported by validation): "Client for 45,000 days" said nothing true
+    clients = [*CLIENTS, {"client_id": "p", "created_at": datetime(1900, 1, 1)}]
+    frame = build({Table.CLIENTS: clients, Table.TICKETS: TICKETS}, ["c", "p"], [S1])
+    assert at(frame, "c", S1, "account_tenure_days") == 428
+    assert at(frame, "p", S1, "account_tenure_days") is None

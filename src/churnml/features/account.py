@@ -55,11 +55,22 @@ def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
     )
 
 
+# 1971-01-01 as a day number (days since 1970-01-01): contract.validation.PLAUSIBLE_FROM
+_PLAUSIBLE_DAY = 365
+
+
 def account_features(
     signals: nw.LazyFrame | None, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
 ) -> nw.LazyFrame:
     """Tenure plus, when ``signals`` is given, counts per kind per window and days since each kind."""
-    tenure = (nw.col(SDAY) - nw.col(CDAY)).cast(nw.Float64).alias("account_tenure_days")
+    # a created_at before 1971 is a placeholder (1900-01-01, 1970-01-01: kept and reported by validation):
+    # its tenure is unknown, not "Client for 46355 days"
+    tenure = (
+        nw.when(nw.col(CDAY) >= _PLAUSIBLE_DAY)
+        .then(nw.col(SDAY) - nw.col(CDAY))
+        .cast(nw.Float64)
+        .alias("account_tenure_days")
+    )
     if signals is None:
         return grid.select(CLIENT_ID, WEEK, tenure)
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
