@@ -883,6 +883,25 @@ def test_behaviour_tables_that_start_late_are_said(events_from, note):
         assert said is not None and said.startswith(note) and said.endswith("snapshots.start: 2025-05-29")
 
 
+def test_a_behaviour_table_starting_far_later_than_another_is_said_apart():
+    # one early ticket hid that the usage log starts four months later
+    from churnml.labels import late_behaviour_note
+
+    tables = {
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {"client_id": ["a"], "start_date": [D(2023, 5, 1)], "end_date": [D(2026, 5, 1)], "mrr": [10.0]}
+        ),
+        Table.TICKETS: pl.DataFrame({"client_id": ["a"], "opened_at": [D(2024, 12, 20)]}),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [D(2025, 4, 30)], "event": ["login"]}),
+    }
+    assert late_behaviour_note(tables, 28) == (
+        "data: tickets start on 2024-12-20, events start on 2025-04-30, 599 days after the data's first record "
+        "(2023-05-01): the snapshots before then see no usage or contact at all, and the model learns from a "
+        "past without the signals the list reads. To train from when they start: snapshots.start: 2025-01-17 "
+        "(2025-05-28 once every one of them holds data)"
+    )
+
+
 def test_under_the_churns_label_clients_whose_terms_lapsed_without_a_record_are_named() -> None:
     from churnml.labels import unrecorded_lapses_note
 

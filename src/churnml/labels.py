@@ -764,21 +764,27 @@ def late_behaviour_note(
         return min(times) if times else None  # type: ignore[type-var]
 
     present = [t for t in _BEHAVIOUR if t in tables and tables[t].height]
-    others = [t for t in tables if t not in (*_BEHAVIOUR, Table.CLIENTS, Table.CHURNS) and tables[t].height]
-    behaviour = [f for f in (first(t) for t in present) if f is not None]
+    skip = (*_BEHAVIOUR, Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
+    others = [t for t in tables if t not in skip and tables[t].height]
+    starts = {t: f for t in present if (f := first(t)) is not None}
     records = [f for f in (first(t) for t in others) if f is not None]
-    if not behaviour or not records:
+    if not starts or not records:
         return None
-    start, begins = min(records), min(behaviour)
+    start, begins, last_begins = min(records), min(starts.values()), max(starts.values())
     if (begins - start).days < late_days:
         return None
-    names = ", ".join(str(t) for t in present)
     suggested = (begins + timedelta(days=min_history_days)).date()
+    if (last_begins - begins).days < late_days:
+        said, also = f"{', '.join(str(t) for t in starts)} start on {begins:%Y-%m-%d}", ""
+    else:  # a table's few early rows hide that another starts much later: say each
+        said = ", ".join(f"{t} start on {f:%Y-%m-%d}" for t, f in sorted(starts.items(), key=lambda x: x[1]))
+        latest = (last_begins + timedelta(days=min_history_days)).date()
+        also = f" ({latest} once every one of them holds data)"
     return (
-        f"data: {names} start on {begins:%Y-%m-%d}, {(begins - start).days} days after the data's first record "
+        f"data: {said}, {(begins - start).days} days after the data's first record "
         f"({start:%Y-%m-%d}): the snapshots before then see no usage or contact at all, and the model learns "
         f"from a past without the signals the list reads. To train from when they start: snapshots.start: "
-        f"{suggested}"
+        f"{suggested}{also}"
     )
 
 
