@@ -327,7 +327,9 @@ def empty_columns_read_by(features: Iterable[str], empty: Iterable[str]) -> list
             tables.update(FAMILY_TABLES.get(feature_spec(name).family, ()))
         except KeyError:
             continue
-    return [c for c in empty if c.split(".", 1)[0] in tables]
+    # the account family reads clients for created_at only (required): its optional columns (margin,
+    # segment, ...) are for value and the report, never a feature's input
+    return [c for c in empty if c.split(".", 1)[0] in tables and c.split(".", 1)[0] != "clients"]
 
 
 def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any], as_of: date) -> dict[str, Any]:
