@@ -62,6 +62,7 @@ __all__ = [
     "event_name_notes",
     "friction_hint",
     "leaving_hint",
+    "names_with_words",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -378,6 +379,15 @@ _TROUBLE_WORDS = (
 )  # fmt: skip
 
 
+def names_with_words(counts: Mapping[str, int], words: Sequence[str]) -> list[str]:
+    """The event names of ``counts`` (rows per name) holding one of ``words`` (letter case and punctuation
+    aside), the most frequent first."""
+    return sorted(
+        (name for name in counts if any(word in _plain(name) for word in words)),
+        key=lambda name: (-counts[name], name),
+    )
+
+
 def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5) -> list[str]:
     """A note (a list of one sentence, or empty) when ``features.friction_events`` lists nothing and the
     data holds event names that read like trouble (an error, help or cancellation page, a thumbs down:
@@ -385,10 +395,7 @@ def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5
     so that a product's owner can say which of them mean trouble. ``counts``: rows per event name."""
     if cfg.friction_events or not counts:
         return []
-    trouble = sorted(
-        (name for name in counts if any(word in _plain(name) for word in _TROUBLE_WORDS)),
-        key=lambda name: (-counts[name], name),
-    )
+    trouble = names_with_words(counts, _TROUBLE_WORDS)
     if not trouble:
         return []
     names = ", ".join(f"{n!r} ({counts[n]:,})" for n in trouble[:shown])
@@ -412,10 +419,7 @@ def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: 
     event name."""
     if churn_events or not counts:
         return []
-    leaving = sorted(
-        (name for name in counts if any(word in _plain(name) for word in _LEAVING_WORDS)),
-        key=lambda name: (-counts[name], name),
-    )
+    leaving = names_with_words(counts, _LEAVING_WORDS)
     if not leaving:
         return []
     names = ", ".join(f"{n!r} ({counts[n]:,})" for n in leaving[:shown])
