@@ -334,3 +334,21 @@ def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
     revenue = plan.get_column("lifetime_revenue").item()
     assert revenue == pytest.approx(3150.0, rel=0.01)
     assert plan.get_column("lifetime_value").item() == pytest.approx(0.5 * revenue)
+
+
+def test_an_involuntary_churn_is_won_back_with_a_payment_update():
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["card"], "created_at": [D(2024, 1, 1)]}),
+            Table.CHURNS: pl.DataFrame(
+                {"client_id": ["card"], "churned_at": [D(2024, 12, 20)], "reason": ["payment_failed"]}
+            ),
+        },
+        name="t",
+        start=D(2024, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["card"], "churned_at": [D(2024, 12, 20)]})
+    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    assert row["reason_segment"] == "payment_failed"
+    assert "a reminder to update the payment method; reactivate in one click" in row["action"]

@@ -395,6 +395,7 @@ class WinbackConfig(_Section):
             "lost_interest": "related products and what is new",
             "competitor": "what we do better now, a switch-back offer",
             "moved": "no attempt: keep a soft relationship (newsletter, season's greetings)",
+            "payment_failed": "a reminder to update the payment method; reactivate in one click",
             "other": "ask what would make them come back",
         }
     )

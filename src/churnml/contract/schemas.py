@@ -179,7 +179,17 @@ class Churns:
     CHURNED_AT = "churned_at"
     REASON = "reason"
 
-    REASONS = ("price", "service", "forgot", "lost_interest", "moved", "competitor", "other")
+    # payment_failed: involuntary churn (the card declined, dunning ran out), won back by a payment update
+    REASONS = (
+        "price",
+        "service",
+        "forgot",
+        "lost_interest",
+        "moved",
+        "competitor",
+        "payment_failed",
+        "other",
+    )
 
 
 class Interventions:

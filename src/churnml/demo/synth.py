@@ -193,7 +193,8 @@ LOGIN_EVENT = "login"
 EXPORT_EVENT = "data_export"
 EVENT_NAMES = (LOGIN_EVENT, *KEY_EVENTS, *BASIC_EVENTS, EXPORT_EVENT)
 
-REASONS = Churns.REASONS  # price, service, forgot, lost_interest, moved, competitor, other
+# the reasons the generator draws (rows of its matrices), a subset of Churns.REASONS
+REASONS = ("price", "service", "forgot", "lost_interest", "moved", "competitor", "other")
 R_PRICE, R_SERVICE, R_FORGOT, R_LOST, R_MOVED, R_COMPETITOR, R_OTHER = range(7)
 # Which episode reasons occur, and which reasons churn from the base rate (no warning) carries.
 EPISODE_REASON_P = np.array([0.25, 0.18, 0.05, 0.20, 0.05, 0.17, 0.10])
