@@ -306,11 +306,17 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
 
-    from churnml.scoring.crm import days_since_end, lapsed_terms
+    from churnml.scoring.crm import term_status
 
-    lapsed = lapsed_terms(ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days)
-    settled = days_since_end(ctx.as_of) >= ctx.cfg.term_lapsed_days
-    return ctx.ids.join(lapsed.filter(settled).select(CLIENT_ID), on=CLIENT_ID, how="semi")
+    status = term_status(
+        ctx.ids.get_column(CLIENT_ID).to_list(),
+        ctx.as_of,
+        ctx.tables.get(Table.SUBSCRIPTIONS),
+        ctx.grace_days,
+        0,
+        ctx.cfg.term_lapsed_days,
+    )
+    return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
 
 
 def _onboarding(ctx: RuleInput) -> pl.DataFrame:
