@@ -121,8 +121,8 @@ def test_a_client_let_go_is_not_escalated() -> None:
     from churnml.scoring.playbook import escalations
 
     zones = ["red", "red", "yellow", "green"]
-    bases = ["rule: complaints", "not worth keeping", "not worth keeping", "zone and tier"]
-    assert escalations(zones, bases, "head_of_customer_success") == ["head_of_customer_success", "", "", ""]
-    assert escalations(zones, bases, "") == ["", "", "", ""]
+    let_go = [False, True, True, False]  # rows 2 and 3 are not worth keeping (the let-go play)
+    assert escalations(zones, "head_of_customer_success", let_go) == ["head_of_customer_success", "", "", ""]
+    assert escalations(zones, "", let_go) == ["", "", "", ""]
     # not worth keeping while in grace (the grace play comes first), or renewed already: no escalation
-    assert escalations(zones, bases, "cs", [True, False, False, False]) == ["", "", "", ""]
+    assert escalations(zones, "cs", [True, True, False, False]) == ["", "", "", ""]

@@ -765,7 +765,6 @@ def assembled_list(
                     Scores.ACTS: [o if o else "unassigned" for o in owners],
                     Scores.ESCALATION: escalations(
                         standing.zone,
-                        plays.get_column(Scores.ACTION_BASIS).to_list(),
                         escalation_role,
                         (
                             standing.keep.get_column(Scores.NOT_WORTH_KEEPING).to_numpy()

@@ -27,7 +27,6 @@ from churnml.config import PlaybooksConfig, ZonesConfig
 from churnml.scoring.crm import days_text
 
 __all__ = [
-    "LET_GO_BASIS",
     "ZONE_ORDER",
     "ChosenPlay",
     "ClientFacts",
@@ -108,10 +107,6 @@ def raised_zones(
     return zones, by
 
 
-# the action basis of a client let go (not worth keeping): no escalation goes with it
-LET_GO_BASIS = "not worth keeping"
-
-
 @dataclass(frozen=True)
 class ClientFacts:
     """What the action of one client depends on."""
@@ -150,7 +145,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         return ChosenPlay(
             f"Let go gracefully ({facts.keep_reason}): {cfg.let_go.task}",
             cfg.let_go.role,
-            LET_GO_BASIS,
+            "not worth keeping",
         )
     fired = [r for r in (facts.rules or "").split("; ") if r]
     for rule, play in cfg.rules.items():
@@ -176,14 +171,8 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")
 
 
-def escalations(
-    zones: Sequence[str], bases: Sequence[str], role: str, quiet: Sequence[bool] | None = None
-) -> list[str]:
+def escalations(zones: Sequence[str], role: str, quiet: Sequence[bool]) -> list[str]:
     """The ``escalation`` column: ``role`` (``playbooks.escalation_role``) for a red client, empty for
-    the others, for a client let go (its action says "no discount and no escalation") and for the rows
-    ``quiet`` marks (not worth keeping, or whose next term is already booked, whatever the action)."""
-    calm = quiet if quiet is not None else [False] * len(zones)
-    return [
-        role if z == "red" and b != LET_GO_BASIS and not q else ""
-        for z, b, q in zip(zones, bases, calm, strict=True)
-    ]
+    the others and for the rows ``quiet`` marks: not worth keeping (let go: "no discount and no
+    escalation", in grace too, where the grace play comes first) or whose next term is already booked."""
+    return [role if z == "red" and not q else "" for z, q in zip(zones, quiet, strict=True)]
