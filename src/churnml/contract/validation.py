@@ -787,19 +787,17 @@ def with_churn_events(
     tables: Mapping[Table, pl.DataFrame],
     repairs: Mapping[str, Mapping[str, int]],
     names: Sequence[str],
-    found: pl.DataFrame | None = None,
+    events: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
     """``tables`` with the churn records of the events named in ``names`` (:func:`churns_from_events` of
-    ``tables[events]``, or ``found`` when the events are only scanned) added to ``churns`` (made when
-    absent), and ``repairs`` with their count under :data:`CHURN_EVENTS_REPAIR`. Unchanged without names."""
+    ``events``, by default ``tables[events]``; a scan when the events are not read whole) added to
+    ``churns`` (made when absent), and ``repairs`` with their count under :data:`CHURN_EVENTS_REPAIR`.
+    Unchanged without names."""
     out = {str(t): dict(c) for t, c in repairs.items()}
-    if not names:
+    source = events if events is not None else tables.get(Table.EVENTS)
+    if not names or source is None:
         return dict(tables), out
-    if found is None:
-        events = tables.get(Table.EVENTS)
-        if events is None:
-            return dict(tables), out
-        found = churns_from_events(events, names)
+    found = churns_from_events(source, names)
     if found.height == 0:
         return dict(tables), out
     churns = tables.get(Table.CHURNS)

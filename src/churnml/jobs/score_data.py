@@ -266,7 +266,6 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     from churnml.contract.validation import (
         ContractError,
         checked_references,
-        churns_from_events,
         midnight_after,
         timestamp_span,
         with_churn_events,
@@ -287,9 +286,8 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     tables, repairs = read_tables(small_files, cfg.data)
     checked_references(tables, cfg.data.max_examples)
     scan = scanned_parquet(events, Table.EVENTS)
-    if cfg.data.churn_events:  # the events that record a client leaving, from one filtered scan
-        found = churns_from_events(scan, cfg.data.churn_events)
-        tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, found)
+    # the events that record a client leaving, from one filtered scan
+    tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, scan)
     bounds = time_bounds(scan, Events.TS)
     if bounds["rows"] == 0:
         return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
