@@ -281,10 +281,7 @@ def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config)
     return (str(alone.index[0]), float(alone.iloc[0])) if len(alone) else None
 
 
-_SUBSCRIPTIONS_LABEL = LabelConfig(source="subscriptions")
-
-
-def usual_leak_cause(label: Any) -> str:
+def usual_leak_cause(label: LabelConfig) -> str:
     """The usual cause of a backtest too good to be true under the (resolved) ``label`` settings."""
     if label.source == "inactivity" and label.inactivity_days > label.horizon_days:
         return (
@@ -312,12 +309,12 @@ def leak_note(
     features: Any,
     shown: int = 3,
     lone: tuple[str, float] | None = None,
-    label: Any = None,
+    *,
+    label: LabelConfig,
 ) -> str:
     """What ``train`` says of a backtest too good to be true: the features the model leans on most
     (share of its gain, plain name), the feature that ranks the test rows best by itself (``lone``), and
-    the usual cause under the ``label`` settings (:func:`usual_leak_cause`; the subscriptions one without
-    them)."""
+    the usual cause under the ``label`` settings (:func:`usual_leak_cause`)."""
     from churnml.jobs.score import feature_labels
     from churnml.scoring.assemble import gain_share_text, model_weight
 
@@ -329,7 +326,7 @@ def leak_note(
     return (
         f"the backtest is too good to be true (PR-AUC {pr_auc:.3f}{alone}): churn data does not give that, a column "
         f"that holds the future does. The model leans on {leans}. "
-        f"{usual_leak_cause(label if label is not None else _SUBSCRIPTIONS_LABEL)}. If the churn is truly "
+        f"{usual_leak_cause(label)}. If the churn is truly "
         "announced ahead (a notice period), set train.max_credible_pr_auc: null"
     )
 

@@ -52,7 +52,6 @@ __all__ = [
     "currencies_read",
     "decimal_comma_values",
     "inactivity_churn_rate",
-    "mixed_currencies",
     "placeholder_customers",
     "preset_spec",
     "transactions_to_contract",
@@ -364,13 +363,6 @@ def currencies_read(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
     return {str(v): int(n) for v, n in counts.iter_rows() if v}
 
 
-def mixed_currencies(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
-    """:func:`currencies_read` when it holds more than one currency, ``{}`` otherwise. The adapter sums
-    amounts as they are, so EUR and USD lines would add up to a number in neither."""
-    found = currencies_read(frame, lines)
-    return found if len(found) > 1 else {}
-
-
 def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
     """Customers whose id reads as a placeholder ("0", "-1", "guest", "unknown", "N/A", ...) and who hold
     more orders than the median customer: ``{client_id: orders}``, most first. A shop's export often books
@@ -508,6 +500,7 @@ def transactions_to_contract(
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
     read = frame.filter(lines.get_column(_REASON).is_null())
+    currencies = currencies_read(frame, lines)
     report = AdaptReport(
         case_merged_ids=int(
             kept.select(pl.col(_CUST_AS_WRITTEN).n_unique() - pl.col(_CUST).n_unique()).item()
@@ -519,8 +512,8 @@ def transactions_to_contract(
         refund_lines=int(kept.get_column(_REFUND).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
-        currencies=mixed_currencies(frame, lines),
-        currency=next(iter(read)) if len(read := currencies_read(frame, lines)) == 1 else None,
+        currencies=currencies if len(currencies) > 1 else {},  # several: summed as they are (a warning)
+        currency=next(iter(currencies)) if len(currencies) == 1 else None,
         zero_amount_lines=int((kept.get_column(_AMOUNT) == 0).sum()),
         clients=clients.height,
         payments=payments.height,
