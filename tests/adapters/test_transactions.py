@@ -595,7 +595,7 @@ def test_the_churn_rate_of_a_log_is_its_active_customers_without_an_order_in_the
     [(0.35, (0.52, 0.68)), (0.06, (0.11, 0.2)), (0.5, (0.67, 0.8)), (0.0, (0.02, 0.04))],
 )
 def test_zones_sit_at_twice_and_four_times_the_odds_of_leaving(rate, expected):
-    from churnml.contract.adapters.transactions import zone_thresholds
+    from churnml.scoring.playbook import zone_thresholds
 
     assert zone_thresholds(rate) == expected
 

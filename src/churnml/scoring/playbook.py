@@ -37,6 +37,7 @@ __all__ = [
     "threshold_zone_expr",
     "zone_change_count",
     "zone_path",
+    "zone_thresholds",
 ]
 
 ZONE_ORDER: tuple[str, ...] = ("green", "yellow", "red")
@@ -176,3 +177,16 @@ def escalations(zones: Sequence[str], role: str, quiet: Sequence[bool]) -> list[
     the others and for the rows ``quiet`` marks: not worth keeping (let go: "no discount and no
     escalation", in grace too, where the grace play comes first) or whose next term is already booked."""
     return [role if z == "red" and not q else "" for z, q in zip(zones, quiet, strict=True)]
+
+
+def zone_thresholds(churn_rate: float) -> tuple[float, float]:
+    """(yellow, red) probabilities at twice and four times the odds of ``churn_rate``: a customer is
+    yellow when its odds of leaving are double the usual ones, red when four times. At a rate of 0.35
+    (a typical shop's 90 days) that is 0.52 / 0.68; at 0.06 (a B2B quarter) 0.11 / 0.20."""
+    churn_rate = max(churn_rate, 0.01)  # a log where nobody left would put every customer in yellow
+    odds = churn_rate / (1 - churn_rate) if churn_rate < 1 else float("inf")
+
+    def prob(o: float) -> float:
+        return round(o / (1 + o), 2) if o != float("inf") else 0.99
+
+    return prob(2 * odds), max(prob(4 * odds), prob(2 * odds) + 0.01)

@@ -27,7 +27,13 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
 from churnml.scoring.explain import health_score
 from churnml.scoring.outputs import History
-from churnml.scoring.playbook import raised_zones, threshold_zone, zone_change_count, zone_path
+from churnml.scoring.playbook import (
+    raised_zones,
+    threshold_zone,
+    zone_change_count,
+    zone_path,
+    zone_thresholds,
+)
 from churnml.scoring.rules import fired_rules
 from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
 
@@ -116,8 +122,7 @@ def empty_zones_note(
     rate = f" and the model's training rows churned at {churn_rate:.1%}" if churn_rate is not None else ""
     suggest = ""
     if churn_rate is not None and 0 < churn_rate < 1:
-        odds = churn_rate / (1 - churn_rate)
-        yellow, red = (round(k * odds / (1 + k * odds), 2) for k in (2, 4))
+        yellow, red = zone_thresholds(churn_rate)
         suggest = f" (twice and four times its odds of leaving: yellow {yellow:g}, red {red:g})"
     if any(z == "yellow" for z in model_zone):  # yellow but no red: red sits above every probability
         return (

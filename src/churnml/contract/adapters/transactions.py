@@ -55,7 +55,6 @@ __all__ = [
     "placeholder_customers",
     "preset_spec",
     "transactions_to_contract",
-    "zone_thresholds",
 ]
 
 ORDER_EVENT = "order"
@@ -553,19 +552,6 @@ def inactivity_churn_rate(
     return churned / active if active >= max(least, 1) else None
 
 
-def zone_thresholds(churn_rate: float) -> tuple[float, float]:
-    """(yellow, red) probabilities at twice and four times the odds of ``churn_rate``: a customer is
-    yellow when its odds of leaving are double the usual ones, red when four times. At a rate of 0.35
-    (a typical shop's 90 days) that is 0.52 / 0.68; at 0.06 (a B2B quarter) 0.11 / 0.20."""
-    churn_rate = max(churn_rate, 0.01)  # a log where nobody left would put every customer in yellow
-    odds = churn_rate / (1 - churn_rate) if churn_rate < 1 else float("inf")
-
-    def prob(o: float) -> float:
-        return round(o / (1 + o), 2) if o != float("inf") else 0.99
-
-    return prob(2 * odds), max(prob(4 * odds), prob(2 * odds) + 0.01)
-
-
 _SHOP_PLAYBOOK = """playbooks:                     # a shop's words: no account owner to escalate to, messages and offers
   escalation_role: ""
   actions:
@@ -596,7 +582,7 @@ def config_snippet(
     log_days: int | None = None,
 ) -> str:
     """A partial churnml.yaml for non-contractual (retail) data: inactivity churn, orders as logins, the
-    zones set from the log's ``churn_rate`` (:func:`zone_thresholds`; 0.5 / 0.7 when unknown), the
+    zones set from the log's ``churn_rate`` (:func:`churnml.scoring.playbook.zone_thresholds`; 0.5 / 0.7 when unknown), the
     early-warning rule under the inactivity that ends a customer (at the same length it could never fire:
     a customer silent that long is no longer on the list), a shop's playbook and its ``currency``.
     ``backtest_horizon`` below ``horizon_days``: the log (``log_days`` long) is too short for an
@@ -609,6 +595,8 @@ def config_snippet(
             "(a shorter question): until the log grows, train says there is none yet"
         )
     if churn_rate is not None:
+        from churnml.scoring.playbook import zone_thresholds  # the zones' one rule, as score suggests them
+
         yellow, red = zone_thresholds(churn_rate)
         zones = (
             f"  zones:                       # {churn_rate:.0%} of this log's active customers place no order in the "
