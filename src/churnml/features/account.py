@@ -9,11 +9,14 @@ strictly before it. Signal kinds outside ``Signals.KNOWN`` are counted as ``othe
 
 from __future__ import annotations
 
+from datetime import date
+
 import narwhals as nw
 import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import CLIENT_ID, Signals
+from churnml.contract.validation import PLAUSIBLE_FROM
 from churnml.features._grid import (
     CDAY,
     DAY,
@@ -55,8 +58,8 @@ def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
     )
 
 
-# 1971-01-01 as a day number (days since 1970-01-01): contract.validation.PLAUSIBLE_FROM
-_PLAUSIBLE_DAY = 365
+# contract.validation.PLAUSIBLE_FROM (1971-01-01) as a day number (days since 1970-01-01)
+_PLAUSIBLE_DAY = (PLAUSIBLE_FROM - date(1970, 1, 1)).days
 
 
 def account_features(

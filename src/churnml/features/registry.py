@@ -39,6 +39,7 @@ __all__ = [
     "feature_specs",
     "hours",
     "money",
+    "renamed_login",
     "sentence",
     "summed_window_days",
 ]
@@ -89,14 +90,14 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
         template = template.replace("{" + key + "}", str(val)).replace("{" + key + ":g}", f"{val:g}")
     unit, label = spec.unit, spec.label
     if spec.group == "logins" and cfg.login_noun != "login":
-        template, unit, label = (_renamed_login(t, cfg.login_noun) for t in (template, unit, label))
+        template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
     return FeatureSpec(spec.name, spec.family, unit, spec.direction, spec.group, template, spec.kind, label)
 
 
 _LOGIN_WORD = re.compile(r"\b([Ll])ogin(s?)\b")
 
 
-def _renamed_login(text: str, noun: str) -> str:
+def renamed_login(text: str, noun: str) -> str:
     """``text`` with "login(s)" / "Login(s)" said as ``noun`` (its capital where the word had one)."""
 
     def said(m: re.Match[str]) -> str:

@@ -194,8 +194,9 @@ def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFram
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor booked to start later (:func:`booked_terms`), and the last
-    term ended at most ``grace_days`` whole days before it. The one test of "in grace": :func:`term_status` flags it, the list's ARR keeps the lapsed
-    terms' (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
+    term ended at most ``grace_days`` whole days before it. The one test of "in grace": :func:`term_status`
+    flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
+    (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)

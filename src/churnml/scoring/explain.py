@@ -49,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.features.registry import FAMILIES, distinct_count, summed_window_days
+from churnml.features.registry import FAMILIES, distinct_count, renamed_login, summed_window_days
 from churnml.scoring.outputs import Scores
 
 __all__ = [
@@ -77,10 +77,10 @@ Describe = Callable[..., str]
 
 # "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
 GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
-# The neutral point of a trend: at it nothing changed.
 # "days since the first record" features: at the data's first days they say when the data begins
 _SINCE_FIRST_RECORD = ("payments_days_since_first_payment",)
 _DATA_START_DAYS = 7
+# The neutral point of a trend: at it nothing changed.
 _NEUTRAL = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0, "z": 0.0}
 _WINDOW = re.compile(r"_(\d+)d$")
 TENURE = "account_tenure_days"
@@ -396,9 +396,7 @@ def _row_sentence(
             a = float(row[j]) if total else float(row[j]) * recent / 7
             before = _weekly(max((a + 1) / value - 1, 0.0), True, recent, timed)
             word = "down" if value < 1 else "up"
-            if what == "Logins" and describe.cfg.login_noun != "login":  # a shop's orders, an app's sessions
-                noun = describe.cfg.login_noun
-                what = noun[0].upper() + noun[1:] + "s"
+            what = renamed_login(what, describe.cfg.login_noun)  # a shop's "Orders", an app's "Sessions"
             # a client younger than the two windows had fewer days before its recent ones
             days = describe.cfg.baseline_days
             if age is not None and age == age and age < recent + days:

@@ -83,7 +83,8 @@ def _midnight(day: date | datetime) -> datetime:
 
 _DT = pl.Datetime("us")
 _AT = "_at"
-_YEAR = pl.duration(days=365)
+_YEAR_DAYS = 365  # the payments' year of recurring_revenue
+_YEAR = pl.duration(days=_YEAR_DAYS)
 # Up to this many distinct instants, intervals are matched to instants by binary search (cost: the rows
 # produced); beyond it, by joining each row to its own client's intervals (cost: rows x intervals per
 # client). Both give the same rows: the weekly list and the metrics have few instants, the win-back list
@@ -190,9 +191,9 @@ def recurring_revenue(
         keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
         paid_year = pl.col("_paid_year")
         if observed_from is not None:
-            days = 365  # the payments' window (_YEAR); a year or more observed: unchanged (x 1.0)
-            seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, days)
-            paid_year = paid_year * (days / seen)
+            # a year or more observed: unchanged (x 1.0)
+            seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, _YEAR_DAYS)
+            paid_year = paid_year * (_YEAR_DAYS / seen)
     return keyed.with_columns(
         pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
         pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
@@ -409,8 +410,9 @@ def _keep_inputs(
     toxic_days: int,
 ) -> pl.DataFrame:
     """Per row of ``valued`` (its order kept): ``client_id``, ``arr``, ``strategic``, ``_margin`` (null
-    without one), ``_tickets`` and ``_toxic`` (tickets other than questions and bugs, and complaints +
-    discount requests, in the ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before it)."""
+    without one), ``_tickets`` and ``_toxic`` (tickets other than :data:`_ORDINARY_TICKETS`, and
+    complaints + discount requests, in the ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before
+    it)."""
     cut = _midnight(as_of)
     start = cut - timedelta(days=toxic_days)
     margin = (
@@ -425,7 +427,6 @@ def _keep_inputs(
             tickets.filter((pl.col(Tickets.OPENED_AT) < cut) & (pl.col(Tickets.OPENED_AT) >= start))
             .group_by(CLIENT_ID)
             .agg(
-                # questions are ordinary use and bugs are the product's: neither is the client's load
                 (~kind.is_in(list(_ORDINARY_TICKETS)).fill_null(False))
                 .sum()
                 .cast(pl.UInt32)
