@@ -13,6 +13,7 @@ from churnml.scoring.crm import (
     last_data_export,
     last_interaction,
     onboarding_stalled,
+    renewed_rows,
     term_state_text,
     term_status,
 )
@@ -95,6 +96,19 @@ def test_term_status(
     assert out[Scores.RENEWAL_DAYS] == days
     assert out[Scores.RENEWAL_VALUE] == (pytest.approx(value) if value is not None else None)
     assert (out[Scores.RENEWAL_DUE], out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (due, grace, state)
+
+
+def test_next_term_start_is_the_booked_start_and_marks_the_renewed_rows() -> None:
+    ids = ["annual", "lapsed", "signed", "signed_late", "no_terms"]
+    out = term_status(ids, AS_OF, SUBS, grace_days=30, renewal_days=60)
+    assert out.get_column(Scores.NEXT_TERM_START).to_list() == [
+        None,
+        None,
+        date(2024, 6, 12),
+        date(2024, 6, 6),
+        None,
+    ]
+    assert renewed_rows(out).tolist() == [False, False, True, True, False]
 
 
 @pytest.mark.parametrize(("n", "text"), [(0, "today"), (1, "1 day"), (12, "12 days")])

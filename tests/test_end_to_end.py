@@ -69,6 +69,12 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     # the baselines); either way the model is exported, and the batch job scores with the champion when
     # there is one, else with the exported folder.
     promoted = "v1 promoted to champion" in trained
+    # the run records the folder it learned from (--data), not the default paths.data
+    import mlflow
+
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    recorded = {r.data.params.get("config.paths.data") for r in runs} - {None}
+    assert recorded == {"raw"}
     assert promoted or "v1 NOT promoted" in trained
 
     run("score", "--data", "raw", "--out", "scores", *sets())

@@ -10,7 +10,15 @@ from typing import Any
 from churnml.config import Config, with_label_source
 from churnml.contract.schemas import Table
 
-__all__ = ["Timer", "UserError", "config_for", "config_of", "config_with_tables", "data_folder"]
+__all__ = [
+    "Timer",
+    "UserError",
+    "config_for",
+    "config_of",
+    "config_with_tables",
+    "data_folder",
+    "with_data_folder",
+]
 
 
 class UserError(Exception):
@@ -39,6 +47,14 @@ class Timer:
 def data_folder(data: Path | None, cfg: Config) -> Path:
     """The input dataset folder: ``--data``, else ``paths.data``."""
     return data if data is not None else cfg.paths.data
+
+
+def with_data_folder(cfg: Config, folder: Path) -> Config:
+    """``cfg`` whose ``paths.data`` is the folder the job reads (``--data``), so that what a run records
+    (MLflow's ``config.paths.data``, the config hash) names the data it learned from."""
+    if folder == cfg.paths.data:
+        return cfg
+    return cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"data": folder})})
 
 
 def config_with_tables(cfg: Config, tables: Iterable[Table]) -> Config:

@@ -30,7 +30,7 @@ from churnml.config import Config, LabelConfig, TrainConfig, config_hash
 from churnml.contract.schemas import LABEL, SNAPSHOT, Subscriptions, Table
 from churnml.contract.validation import ContractError
 from churnml.jobs.batches import whole_labeled_table
-from churnml.jobs.common import UserError, config_for, config_of, data_folder
+from churnml.jobs.common import UserError, config_for, config_of, data_folder, with_data_folder
 from churnml.jobs.inputs import HAZARD_FILE, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
@@ -610,6 +610,7 @@ def train(
 
     folder = out or cfg.paths.models
     source = data_folder(data, cfg)
+    cfg = with_data_folder(cfg, source)
     auto = config_for(source, cfg)
     checked_output_path(folder, protected_folders(source))
     checked_export_folder(folder)

@@ -18,7 +18,7 @@ import pandas as pd
 from churnml.config import Config
 from churnml.contract.validation import ContractError
 from churnml.jobs.batches import whole_labeled_table
-from churnml.jobs.common import UserError, config_for, config_of, data_folder
+from churnml.jobs.common import UserError, config_for, config_of, data_folder, with_data_folder
 from churnml.jobs.inputs import BEST_PARAMS_FILE, tune_folder
 
 __all__ = ["TuneSummary", "run_tuning", "tune"]
@@ -189,7 +189,7 @@ def tune(
     from churnml.jobs.batches import training_table
 
     folder = data_folder(data, cfg)
-    cfg = config_for(folder, cfg)
+    cfg = config_for(folder, with_data_folder(cfg, folder))
     say = progress or (lambda _m: None)
     say("reading the dataset, building the labeled feature table")
     try:

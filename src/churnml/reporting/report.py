@@ -39,7 +39,6 @@ from matplotlib.ticker import FuncFormatter
 from churnml.reporting.pages import figure_svg
 from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import RENEWED
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 
@@ -264,7 +263,7 @@ def _top_reason(row: Mapping[str, object]) -> str:
     """What the compact table says first: the term's state, else the first driver that raises the risk,
     else the fired rules."""
     state = row.get(Scores.TERM_STATE)
-    if state and not str(state).startswith(RENEWED):  # a booked renewal is good news, no reason for risk
+    if state and row.get(Scores.NEXT_TERM_START) is None:  # a booked renewal is good news, no risk
         return str(state)
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")

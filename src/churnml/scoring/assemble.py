@@ -768,7 +768,7 @@ def assembled_list(
                         escalation_role,
                         (
                             standing.keep.get_column(Scores.NOT_WORTH_KEEPING).to_numpy()
-                            | renewed_rows(standing.views.get_column(Scores.TERM_STATE).to_list())
+                            | renewed_rows(standing.views)
                         ).tolist(),
                     ),
                 }

@@ -47,6 +47,7 @@ class Scores(_OutputScores):
     RENEWAL_DAYS = "renewal_due_days"
     RENEWAL_VALUE = "renewal_value"
     RENEWAL_DUE = "renewal_due"
+    NEXT_TERM_START = "next_term_start"
     LAST_INTERACTION = "last_interaction"
     DAYS_SILENT = "days_silent"
     ONBOARDING_STALLED = "onboarding_stalled"
@@ -107,6 +108,7 @@ SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
         Scores.RENEWAL_VALUE: _F,
         Scores.RENEWAL_DUE: _B,
         Scores.IN_GRACE: _B,
+        Scores.NEXT_TERM_START: _D,
         Scores.LAST_INTERACTION: _D,
         Scores.DAYS_SILENT: _I,
         Scores.ONBOARDING_STALLED: _B,

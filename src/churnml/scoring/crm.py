@@ -8,7 +8,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   longest running term's length in months: the next term's value at today's terms, a 2-year contract's
   two years), ``renewal_due`` (a term longer than a month ends within
   ``renewal_days``; monthly plans renew every month and would flood the view; not when the next term
-  is booked), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
+  is booked), ``next_term_start`` (the first start of a term booked to begin on or after the as-of date:
+  a renewal signed ahead; null otherwise), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
   to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
   days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
   term starts 2024-06-12"; empty otherwise);
@@ -79,9 +80,10 @@ def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
 RENEWED = "Renewed: the next term starts "
 
 
-def renewed_rows(term_states: Sequence[str | None]) -> np.ndarray:
-    """Per row, whether its ``term_state`` says the next term is booked (:data:`RENEWED`)."""
-    return np.array([bool(s) and str(s).startswith(RENEWED) for s in term_states], dtype=bool)
+def renewed_rows(views: pl.DataFrame) -> np.ndarray:
+    """Per row of ``views`` (a :func:`term_status` frame), whether the client's next term is booked
+    (``next_term_start`` set): its term end is no risk, its renewal done."""
+    return views.get_column(Scores.NEXT_TERM_START).is_not_null().to_numpy()
 
 
 def days_since_end(as_of: date) -> pl.Expr:
@@ -173,6 +175,7 @@ def term_status(
         # ahead is done
         (due & pl.col("_booked").is_null()).fill_null(False).alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
+        pl.col("_booked").alias(Scores.NEXT_TERM_START),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
 
 

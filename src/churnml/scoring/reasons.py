@@ -274,8 +274,7 @@ def list_reasons(
         if reference is not None
         else reference_levels(values_now, names, registry_catalog(features)[0]),
         # a monthly term's end says nothing about the client, nor one whose next term is booked
-        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS))
-        | renewed_rows(standing.views.get_column(Scores.TERM_STATE).to_list()),
+        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
     )
     explanation = explanations(
