@@ -3,6 +3,7 @@ list of a whole read bit for bit (:mod:`churnml.scoring.window`, :mod:`churnml.j
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -357,3 +358,22 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
     for result in lists.values():
         assert_frame_equal(result.scores, whole.scores, check_exact=True)
         assert_frame_equal(result.history, whole.history, check_exact=True)
+
+
+def test_events_whose_times_are_text_are_read_and_coerced_as_validate_does(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # an export that wrote ts as ISO text: validate accepts it, so score reads it too (the lazy scan
+    # cannot compare text with a datetime: the eager read coerces it), and gives the same list
+    folder, model, meta = folder_and_model
+    texts = tmp_path / "raw"
+    shutil.copytree(folder, texts)
+    events = pl.read_parquet(folder / "events.parquet")
+    events.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S")).write_parquet(texts / "events.parquet")
+    assert pl.read_parquet_schema(texts / "events.parquet")["ts"] == pl.String
+    cfg = load_config(overrides=["score.history_weeks=4"])
+    opened = open_scoring_data(texts, cfg)
+    assert opened.scan is None  # the eager path
+    dataset, batches, _ = opened.read(AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks))
+    whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
+    assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)

@@ -336,6 +336,44 @@ def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
     assert plan.get_column("lifetime_value").item() == pytest.approx(0.5 * revenue)
 
 
+@pytest.mark.parametrize(
+    ("paid", "expected"),
+    [
+        # the payments export begins in 2025: its one invoice of 750 is the end of 27 months of terms
+        ([(D(2025, 1, 2), 750.0)], 3150.0),
+        # payments beyond the terms (one-off purchases): what was paid
+        ([(D(2023, 1, 2), 2000.0), (D(2024, 1, 2), 2000.0)], 4000.0),
+        # a payment after the churn is no revenue of the relationship that ended
+        ([(D(2025, 5, 2), 9000.0)], 3150.0),
+    ],
+)
+def test_with_payments_lifetime_revenue_is_the_larger_of_paid_and_billed(paid, expected):
+    subs = pl.DataFrame(
+        {
+            "client_id": ["s1"] * 3,
+            "start_date": [D(2023, 1, 1), D(2024, 1, 1), D(2025, 1, 1)],
+            "end_date": [D(2024, 1, 1), D(2025, 1, 1), D(2025, 4, 1)],
+            "mrr": [100.0, 100.0, 250.0],
+        }
+    )
+    payments = pl.DataFrame(
+        {"client_id": ["s1"] * len(paid), "paid_at": [p[0] for p in paid], "amount": [p[1] for p in paid]}
+    )
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [D(2023, 1, 1)]}),
+            Table.SUBSCRIPTIONS: subs,
+            Table.PAYMENTS: payments,
+        },
+        name="t",
+        start=D(2023, 1, 1),
+        as_of=D(2025, 6, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
+    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
+
+
 def test_an_involuntary_churn_is_won_back_with_a_payment_update():
     data = Dataset(
         tables={

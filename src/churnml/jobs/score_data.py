@@ -253,8 +253,9 @@ def _events_stand_in(bounds: dict[str, Any]) -> pl.DataFrame:
 
 def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     """Open ``folder`` for scoring: a Parquet events table is only measured (rows, first and last
-    timestamp, one streaming pass); every other table is read and validated. CSV events, or a label
-    source reading the events' whole history, read every table (:func:`churnml.contract.io.read_dataset`)."""
+    timestamp, one streaming pass); every other table is read and validated. CSV events, events whose
+    ``ts`` is not stored as a datetime, or a label source reading the events' whole history, read every
+    table (:func:`churnml.contract.io.read_dataset`)."""
     from churnml.contract.io import (
         dataset_files,
         file_checksum,
@@ -286,6 +287,9 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     tables, repairs = read_tables(small_files, cfg.data)
     checked_references(tables, cfg.data.max_examples)
     scan = scanned_parquet(events, Table.EVENTS)
+    if not isinstance(scan.collect_schema().get(Events.TS), pl.Datetime):
+        # times stored as text (or dates, numbers): the eager read coerces and checks them as validate does
+        return ScoringData(cfg, read_dataset(folder, cfg.data))
     # the events that record a client leaving, from one filtered scan
     tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, scan)
     bounds = time_bounds(scan, Events.TS)

@@ -19,7 +19,8 @@ Columns:
 - ``tenure_days`` (created to churned); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
-  (payments before the churn, refunds netted; without payments, MRR x months of the terms before it); ``lifetime_value`` = lifetime revenue x margin
+  (the larger of the payments before the churn, refunds netted, and what its terms billed before it, MRR
+  x months: a payments export that begins after the terms holds only the last invoices); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
 - ``orders_last_year``, ``complaints_last_year``, ``discount_requests_last_year``,
   ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
@@ -178,15 +179,12 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             subs.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR),
             on=CLIENT_ID,
         )
-        # MRR x months of every term before the churn (cut at the churn): revenue without payments
+        cut = pl.min_horizontal(Subscriptions.END_DATE, CHURNED_AT)
+        # MRR x months of every term before the churn (cut at the churn): what the terms billed
         billed = (
-            terms.filter(pl.col(Subscriptions.START_DATE) < pl.col(CHURNED_AT))
-            .with_columns(
+            terms.with_columns(
                 (
-                    (
-                        pl.min_horizontal(Subscriptions.END_DATE, CHURNED_AT)
-                        - pl.col(Subscriptions.START_DATE)
-                    ).dt.total_days()
+                    (cut - pl.col(Subscriptions.START_DATE)).dt.total_days().clip(lower_bound=0)
                     / (365.25 / 12)
                     * pl.col(Subscriptions.MRR)
                 ).alias("_term_billed")  # unnamed, it replaced end_date and the raw MRR was summed
@@ -198,7 +196,7 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             pl.col("_billed").fill_null(0.0)
         )
     else:
-        lost = lost.with_columns(pl.lit(None, pl.Float64).alias("_billed"))
+        lost = lost.with_columns(pl.lit(0.0, pl.Float64).alias("_billed"))
     if payments is not None:
         paid = (
             lost.join(
@@ -208,20 +206,27 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
                 on=CLIENT_ID,
             )
             .filter(pl.col(Payments.PAID_AT) < pl.col(CHURNED_AT))
-            .group_by(CLIENT_ID)
+            .group_by(CLIENT_ID, CHURNED_AT)  # a client that left twice: each absence its own value
             .agg(
-                pl.col(Payments.AMOUNT).sum().alias("lifetime_revenue"),
+                pl.col(Payments.AMOUNT).sum().alias("_paid"),
                 ((pl.col(Payments.AMOUNT) > 0) & (pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR))
                 .sum()
                 .alias("orders_last_year"),
             )
         )
-        lost = lost.join(paid, on=CLIENT_ID, how="left").with_columns(
-            pl.col("lifetime_revenue").fill_null(0.0), pl.col("orders_last_year").fill_null(0)
+        lost = (
+            lost.join(paid, on=[CLIENT_ID, CHURNED_AT], how="left", maintain_order="left")
+            .with_columns(
+                # the larger: a payments export that begins after the terms do (a billing system
+                # adopted later) holds only the last invoices of a long relationship
+                pl.max_horizontal(pl.col("_paid").fill_null(0.0), "_billed").alias("lifetime_revenue"),
+                pl.col("orders_last_year").fill_null(0),
+            )
+            .drop("_paid")
         )
     elif subs is not None:
         lost = lost.with_columns(
-            pl.col("_billed").fill_null(0.0).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
+            pl.col("_billed").alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
     else:  # no revenue data at all (an app's users): the value is unknown, not 0
         lost = lost.with_columns(
