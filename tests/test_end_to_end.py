@@ -85,7 +85,7 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     dataset = read_dataset(tmp_path / "raw", DataConfig())
     active = active_spine(dataset, [dataset.as_of.date()], LabelConfig(horizon_days=28))
     # ... and never a gone client (a churn record, no return since), whatever label.source says
-    gone = gone_clients(dataset.tables, dataset.as_of.date())
+    gone = gone_clients(dataset.tables, dataset.as_of.date(), 30)
     assert sorted(scores.get_column(Scores.CLIENT_ID)) == sorted(set(active.get_column("client_id")) - gone)
     p = scores.get_column(Scores.PROBABILITY)
     assert p.is_between(0, 1).all()

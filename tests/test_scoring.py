@@ -652,7 +652,36 @@ def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
             {"client_id": ["gone"], "ts": [t - timedelta(days=25)], "event": ["login"]}
         ),
     }
-    assert gone_clients(tables, t.date()) == {"gone", "paid_last_invoice"}
+    assert gone_clients(tables, t.date(), grace_days=30) == {"gone", "paid_last_invoice"}
+
+
+def test_without_terms_activity_in_the_wind_down_after_a_churn_is_no_return() -> None:
+    # the labels, the weekly list and the win-back list read one rule (labels.returns_after_churns): a
+    # login the evening after cancelling keeps the client gone (on the win-back list, off the keep list)
+    from churnml.reporting.winback import return_dates
+
+    t = datetime(2024, 6, 3)
+    ids = ["wound_down", "came_back", "silent"]
+    churned = [t - timedelta(days=60)] * 3
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 3}),
+        Table.CHURNS: pl.DataFrame({"client_id": ids, "churned_at": churned}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["wound_down", "came_back"],
+                "ts": [t - timedelta(days=59, hours=14), t - timedelta(days=20)],
+                "event": ["login", "order"],
+            }
+        ),
+    }
+    assert gone_clients(tables, t.date(), grace_days=30) == {"wound_down", "silent"}
+    data = Dataset(tables, "t", t - timedelta(days=400), t)
+    churns = pl.DataFrame({"client_id": ids, "churned_at": churned})
+    assert return_dates(data, churns, grace_days=30).get_column("returned_at").to_list() == [
+        None,
+        t - timedelta(days=20),
+        None,
+    ]
 
 
 def test_the_list_shows_the_grace_period_and_leaves_gone_clients_out(workspace: dict[str, Path]) -> None:
@@ -835,12 +864,12 @@ def test_an_account_deleted_event_named_in_churn_events_makes_the_client_gone(tm
     folder = tmp_path / "app"
     write_tables({Table.CLIENTS: clients, Table.EVENTS: events}, folder)
     plain = read_dataset(folder, DataConfig(as_of=t.date()))
-    assert Table.CHURNS not in plain.tables and gone_clients(plain.tables, t.date()) == set()
+    assert Table.CHURNS not in plain.tables and gone_clients(plain.tables, t.date(), 30) == set()
     read = read_dataset(folder, DataConfig(as_of=t.date(), churn_events=("account_deleted",)))
     assert read.tables[Table.CHURNS].rows() == [("deleted", t - timedelta(days=10))]
     assert read.repairs.counts["churns"] == {CHURN_EVENTS_REPAIR: 1}
     # gone from the deletion on: off the list (the deletion event itself is no return)
-    assert gone_clients(read.tables, t.date()) == {"deleted"}
+    assert gone_clients(read.tables, t.date(), 30) == {"deleted"}
 
 
 @pytest.mark.parametrize(

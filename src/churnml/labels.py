@@ -85,6 +85,7 @@ from churnml.contract.validation import ContractError
 __all__ = [
     "CHURNED_AT",
     "LABEL",
+    "RETURNED_AT",
     "SNAPSHOT",
     "active_spine",
     "activity_times",
@@ -101,6 +102,7 @@ __all__ = [
     "membership_changes",
     "regular_rhythm_note",
     "resolved_label",
+    "returns_after_churns",
     "snapshot_grid",
     "status_changes",
     "unrecorded_lapses_note",
@@ -207,11 +209,16 @@ def activity_times(dataset: Dataset) -> pl.DataFrame:
 
     One row per activity, in no particular order. Refunds and unpaid invoices are not activity.
     """
+    return _activity_of(dataset.tables)
+
+
+def _activity_of(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
+    """:func:`activity_times` of the tables ``tables``."""
     parts = []
-    events = dataset.get(Table.EVENTS)
+    events = tables.get(Table.EVENTS)
     if events is not None:
         parts.append(events.select(pl.col(Events.CLIENT_ID), pl.col(Events.TS).cast(_DT).alias(_AT)))
-    payments = dataset.get(Table.PAYMENTS)
+    payments = tables.get(Table.PAYMENTS)
     if payments is not None:
         parts.append(
             payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0)).select(
@@ -315,33 +322,70 @@ _SECONDS_SPAN = 2**32  # seconds in the key's time part (136 years of data)
 
 
 def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    """The churns table's records as churns, and each one's return: the first term that starts after it,
-    or, without a subscriptions table, the first event or order more than ``cfg.grace_days`` after it
-    (the last logins, a data export or the cancellation flow's own events right after a cancellation
-    are its wind-down, not a return)."""
+    """The churns table's records as churns, and each one's return (:func:`returns_after_churns`)."""
     table = _required(dataset, Table.CHURNS, "churns")
     churned = (
         table.select(pl.col(Churns.CLIENT_ID), pl.col(Churns.CHURNED_AT).cast(_DT).alias(_AT))
         .unique()
         .sort(_AT)
     )
-    subs = dataset.get(Table.SUBSCRIPTIONS)
-    wind_down = 0
+    back = returns_after_churns(dataset.tables, churned.rename({_AT: CHURNED_AT}), cfg.grace_days).filter(
+        pl.col(RETURNED_AT).is_not_null()
+    )
+    return pl.concat(
+        [
+            _churn_rows(churned, pl.col(_AT), 0, dataset.as_of),
+            _return_rows(back, pl.col(RETURNED_AT)).unique(),
+        ]
+    )
+
+
+RETURNED_AT = "returned_at"
+
+
+def _return_signs(tables: Mapping[Table, pl.DataFrame], clients: pl.Series) -> tuple[pl.DataFrame, bool]:
+    """The instants that can end an absence of ``clients`` (``client_id``, ``_start``, sorted), and whether
+    they count only after the wind-down: term starts with a subscriptions table (no wind-down: a new
+    term is a return), else every event and order (:func:`activity_times`), after it."""
+    subs = tables.get(Table.SUBSCRIPTIONS)
     if subs is not None:
-        starts = subs.select(
-            pl.col(Subscriptions.CLIENT_ID), pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")
+        signs, wind_down = (
+            subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")),
+            False,
         )
-    elif Table.EVENTS in dataset or Table.PAYMENTS in dataset:
-        starts = activity_times(dataset).rename({_AT: "_start"})
-        wind_down = cfg.grace_days
+    elif Table.EVENTS in tables or Table.PAYMENTS in tables:
+        picked = {t: tables[t] for t in (Table.EVENTS, Table.PAYMENTS) if t in tables}
+        signs = _activity_of(picked).rename({_AT: "_start"})
+        wind_down = True
     else:
-        starts = pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT})
-    starts = starts.unique().sort("_start")
-    # For each churn, the first start strictly after it (and after its wind-down) is the return (if any).
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT}), False
+    # only the clients with a churn: few, so a large events table is cut by client first
+    mine = signs.lazy().filter(pl.col(CLIENT_ID).is_in(clients.implode())).unique().sort("_start")
+    return mine.collect(), wind_down
+
+
+def returns_after_churns(
+    tables: Mapping[Table, pl.DataFrame],
+    churns: pl.DataFrame,
+    grace_days: int,
+    before: datetime | None = None,
+) -> pl.DataFrame:
+    """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
+    came back after each churn, null while it has not. The one rule of a return, for the labels, the
+    weekly list's gone clients and the win-back list alike: the first term that starts strictly after
+    the churn; without a subscriptions table, the first event or order more than ``grace_days`` after it
+    (the last logins, a data export or the cancellation flow's own events right after a cancellation are
+    its wind-down, not a return). ``before``: only signs strictly before it count (a list's date)."""
+    keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
+    signs, wind_down = _return_signs(tables, keyed.get_column(CLIENT_ID).unique())
+    if before is not None:
+        signs = signs.filter(pl.col("_start") < before)
+    start_from = pl.col(CHURNED_AT) + pl.duration(days=grace_days if wind_down else 0)
     back = (
-        churned.with_columns((pl.col(_AT) + pl.duration(days=wind_down)).alias("_from"))
+        keyed.with_columns(start_from.alias("_from"))
+        .sort("_from")
         .join_asof(
-            starts,
+            signs,
             left_on="_from",
             right_on="_start",
             by=CLIENT_ID,
@@ -349,11 +393,9 @@ def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
             allow_exact_matches=False,
             check_sortedness=False,
         )
-        .filter(pl.col("_start").is_not_null())
+        .select("_row", pl.col("_start").alias(RETURNED_AT))
     )
-    return pl.concat(
-        [_churn_rows(churned, pl.col(_AT), 0, dataset.as_of), _return_rows(back, pl.col("_start")).unique()]
-    )
+    return keyed.join(back, on="_row", how="left").sort("_row").drop("_row")
 
 
 def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:

@@ -99,10 +99,11 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     folder = report_folder(out, Path("data/winback"), source, "win-back plan")
     dataset = read_dataset(source, cfg.data)
     churns = churn_dates(dataset, cfg.label)
-    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin)
-    attempts = winback_attempts(dataset, churns, cfg.winback.stages)
+    grace = cfg.label.grace_days
+    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace)
+    attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace)
     tests = ab_tests(attempts)
-    retention = retention_contacts(dataset, churns, cfg.label.horizon_days)
+    retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace)
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
     as_of = dataset.as_of.date()
     html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages)
@@ -238,7 +239,7 @@ def postmortem(
         pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
     ]
     timeline = list_timeline(lists, histories, cfg.score.zones)
-    gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label)), dataset)
+    gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label), cfg.label.grace_days), dataset)
     clients = dataset.tables[Table.CLIENTS]
     info = clients.select(
         CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]

@@ -43,7 +43,7 @@ import polars as pl
 
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
-from churnml.reporting.winback import UNKNOWN_REASON, return_dates, stage_labels, with_reasons
+from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, return_dates, stage_labels, with_reasons
 
 __all__ = [
     "ALL_CAMPAIGNS",
@@ -65,7 +65,7 @@ _DT = pl.Datetime("us")
 _YEAR = pl.duration(days=365)
 
 
-def absences(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
+def absences(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
     """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
 
     ``churns``: churn events of the label source; the ``churns`` table's records are added.
@@ -76,7 +76,7 @@ def absences(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
         parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
     events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
     return (
-        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT))
+        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
         .group_by(CLIENT_ID, "returned_at")
         .agg(pl.col(CHURNED_AT).min())
         .select(CLIENT_ID, CHURNED_AT, "returned_at")
@@ -112,7 +112,9 @@ def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     )
 
 
-def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, ...]) -> pl.DataFrame:
+def winback_attempts(
+    dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, ...], grace_days: int = GRACE_DAYS
+) -> pl.DataFrame:
     """One row per absence contacted while the client was gone (columns: module docstring)."""
     table = dataset.get(Table.INTERVENTIONS)
     if table is None:  # no table: the same steps on no rows give the empty frame with every column
@@ -125,7 +127,7 @@ def winback_attempts(dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, 
                 Interventions.VARIANT: pl.String,
             }
         )
-    gone = absences(dataset, churns)
+    gone = absences(dataset, churns, grace_days)
     contacts = (
         gone.join(
             table.select(
@@ -365,7 +367,9 @@ def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
     )
 
 
-def retention_contacts(dataset: Dataset, churns: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
+def retention_contacts(
+    dataset: Dataset, churns: pl.DataFrame, horizon_days: int, grace_days: int = GRACE_DAYS
+) -> pl.DataFrame:
     """Interventions on clients active at the time: one row per contact with ``client_id``, ``ts``,
     ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon];
     null when the horizon runs past the data end). Observational, not an effect."""
@@ -380,7 +384,7 @@ def retention_contacts(dataset: Dataset, churns: pl.DataFrame, horizon_days: int
     }
     if table is None:
         return pl.DataFrame(schema=schema)
-    gone = absences(dataset, churns)
+    gone = absences(dataset, churns, grace_days)
     contacts = table.select(
         CLIENT_ID,
         pl.col(Interventions.TS).alias("ts"),

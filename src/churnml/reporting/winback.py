@@ -3,8 +3,10 @@ and decision.
 
 Who is on it (:func:`lost_clients`): a client with a churn, from the label source (``churns`` argument,
 e.g. ``labels.churn_dates``) or a record in the ``churns`` table, whichever is later, unless it came back
-after it (a subscription term that starts after the churn; without subscriptions, an event or an order
-after it). A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
+after it (:func:`churnml.labels.returns_after_churns`, the rule the labels and the weekly list read: a
+subscription term that starts after the churn; without subscriptions, an event or an order more than
+``label.grace_days`` after it, the days before being its wind-down), so a client who left is on this list
+or on the weekly list, never on neither. A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
 holds the clients who left this month (a subscription churn is only *decided* ``grace_days`` after the
 term end; the ``churns`` record is known at once).
 
@@ -46,10 +48,10 @@ from datetime import datetime
 
 import polars as pl
 
-from churnml.config import WinbackConfig
+from churnml.config import LabelConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.labels import activity_times
+from churnml.labels import returns_after_churns
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -83,39 +85,19 @@ def stage_labels(edges: tuple[int, ...]) -> list[str]:
     return [f"{lo}-{hi}" for lo, hi in zip(lows, edges, strict=False)] + [f"{edges[-1]}+"]
 
 
-def _starts(dataset: Dataset) -> pl.DataFrame:
-    """Instants at which a client is (again) a client: term starts, else activity. ``client_id``, ``_start``."""
-    subs = dataset.get(Table.SUBSCRIPTIONS)
-    if subs is not None:
-        return subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start"))
-    if Table.EVENTS in dataset or Table.PAYMENTS in dataset:
-        return activity_times(dataset).select(CLIENT_ID, pl.col("_at").cast(_DT).alias("_start"))
-    return pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT})
+# label.grace_days by default: the wind-down after a churn in which activity is no return
+GRACE_DAYS: int = LabelConfig().grace_days
 
 
-def return_dates(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
-    """For each churn row (``client_id``, ``churned_at``): ``returned_at``, the first subscription term
-    start strictly after it (without subscriptions: the first event or order after it), null when the
-    client has not come back. Same grain and order as ``churns``, one column added."""
-    starts = _starts(dataset).unique().sort("_start")
-    keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
-    back = (
-        keyed.sort(CHURNED_AT)
-        .join_asof(
-            starts,
-            left_on=CHURNED_AT,
-            right_on="_start",
-            by=CLIENT_ID,
-            strategy="forward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .select("_row", pl.col("_start").alias("returned_at"))
-    )
-    return keyed.join(back, on="_row", how="left").sort("_row").drop("_row")
+def return_dates(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+    """For each churn row (``client_id``, ``churned_at``): ``returned_at``, when the client came back
+    (:func:`churnml.labels.returns_after_churns`: the first term start after it, else the first event or
+    order after its ``grace_days`` of wind-down), null when it has not. Same grain and order as
+    ``churns``, one column added."""
+    return returns_after_churns(dataset.tables, churns, grace_days)
 
 
-def lost_clients(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
+def lost_clients(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
     """Clients gone at the as-of date: ``client_id``, ``churned_at`` (their latest churn).
 
     ``churns``: churn events of the label source (``client_id``, ``churned_at``); the ``churns`` table's
@@ -130,7 +112,7 @@ def lost_clients(dataset: Dataset, churns: pl.DataFrame) -> pl.DataFrame:
     # The churns not followed by a return belong to the current absence; it began at the earliest of
     # them (a churns record and the label source's later date for the same departure count once).
     return (
-        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT))
+        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
         .filter(pl.col("returned_at").is_null())
         .group_by(CLIENT_ID)
         .agg(pl.col(CHURNED_AT).min())
@@ -395,11 +377,11 @@ _COLUMNS = (
 
 
 def _lost_with_history(
-    dataset: Dataset, churns: pl.DataFrame, default_margin: float
+    dataset: Dataset, churns: pl.DataFrame, default_margin: float, grace_days: int
 ) -> tuple[pl.DataFrame, list[str]]:
     """:func:`lost_clients` with the client's own columns, ``created_at``, ``_margin``, the churn reason,
     the value columns and the ticket counts of its last year; and the names of the own columns found."""
-    lost = lost_clients(dataset, churns)
+    lost = lost_clients(dataset, churns, grace_days)
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     margin = (
@@ -521,12 +503,14 @@ def winback_list(
     churns: pl.DataFrame,
     cfg: WinbackConfig,
     default_margin: float,
+    grace_days: int = GRACE_DAYS,
 ) -> pl.DataFrame:
     """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
 
-    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``).
+    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``);
+    ``grace_days`` (``label.grace_days``): the wind-down after a churn in which activity is no return.
     """
-    lost, extra = _lost_with_history(dataset, churns, default_margin)
+    lost, extra = _lost_with_history(dataset, churns, default_margin, grace_days)
     lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
     lost = _with_priority(_with_actions(_decisions(lost, cfg), cfg))
     return lost.sort(

@@ -72,9 +72,6 @@ from churnml.contract.schemas import (
     SNAPSHOT,
     Churns,
     Clients,
-    Events,
-    Payments,
-    Subscriptions,
     Table,
 )
 from churnml.modeling.train import feature_matrix
@@ -306,47 +303,28 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 
 # -- the population, zones over the history, the previous week ------------------------------------
-def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date) -> set[str]:
-    """Clients with a churn record at or before ``as_of`` and no sign of a return since: no term that
-    starts after the churn and no product event after it (strictly before ``as_of``); without a
-    subscriptions table (shops), an order after it is a return too. (Paying the last invoice after
-    leaving is no return.)
+def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> set[str]:
+    """Clients with a churn record at or before ``as_of`` and no return since (strictly before ``as_of``),
+    by the one rule of a return (:func:`churnml.labels.returns_after_churns`: a term that starts after
+    the churn; without a subscriptions table, an event or order more than ``grace_days`` after it).
 
     The labels' active spine already leaves them out; this keeps a gone client off the keep list
-    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md).
+    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md), and by the rule the
+    win-back list reads, so that a client who left is on one of the two lists.
     """
+    from churnml.labels import RETURNED_AT, returns_after_churns
+
     churns = tables.get(Table.CHURNS)
     if churns is None or churns.height == 0:
         return set()
     cut = datetime(as_of.year, as_of.month, as_of.day)
     last_churn = (
         churns.filter(pl.col(Churns.CHURNED_AT) <= cut)
-        .group_by(CLIENT_ID)
-        .agg(pl.col(Churns.CHURNED_AT).max().alias("_churned"))
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(Churns.CHURNED_AT).max().cast(pl.Datetime("us")))
     )
-    signs = [pl.DataFrame(schema={CLIENT_ID: pl.String, "_t": pl.Datetime("us")})]
-    returns = [(Table.SUBSCRIPTIONS, Subscriptions.START_DATE), (Table.EVENTS, Events.TS)]
-    if tables.get(Table.SUBSCRIPTIONS) is None:
-        returns.append((Table.PAYMENTS, Payments.PAID_AT))
-    for table, col in returns:
-        frame = tables.get(table)
-        if frame is not None and col in frame.columns:
-            signs.append(
-                frame.lazy()
-                # only the clients with a churn record: a few, so a large events table is cut by client first
-                .filter(
-                    pl.col(CLIENT_ID).is_in(last_churn.get_column(CLIENT_ID).implode()) & (pl.col(col) < cut)
-                )
-                .group_by(CLIENT_ID)
-                .agg(pl.col(col).max().cast(pl.Datetime("us")).alias("_t"))
-                .collect()
-                .with_columns(pl.col(CLIENT_ID).cast(pl.String))
-            )
-    latest = pl.concat(signs).group_by(CLIENT_ID).agg(pl.col("_t").max())
-    gone = last_churn.join(latest, on=CLIENT_ID, how="left").filter(
-        pl.col("_t").is_null() | (pl.col("_t") <= pl.col("_churned"))
-    )
-    return set(gone.get_column(CLIENT_ID).to_list())
+    back = returns_after_churns(tables, last_churn, grace_days, before=cut)
+    return set(back.filter(pl.col(RETURNED_AT).is_null()).get_column(CLIENT_ID).to_list())
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -530,7 +508,7 @@ def listed_spine(
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    gone = gone_clients(dataset.tables, as_of)
+    gone = gone_clients(dataset.tables, as_of, label.grace_days)
     ids = [
         c
         for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
