@@ -114,19 +114,29 @@ def test_monthly_churn_payments_run_rate_without_segments():
     )
     got = monthly_churn(data, LabelConfig(source="inactivity", inactivity_days=30))
     assert got.select(COLS).rows() == [
-        # p: 1200 / 12; churns 02-14. Not complete: February starts 17 days after the first data,
+        # p: 1200 paid in the 17 days since the data began (01-15), scaled to a year, / 12 (the weekly
+        # list's ARR / 12); churns 02-14. Not complete: February starts 17 days after the first data,
         # less than inactivity_days (30), so clients inactive since before the data are unseen.
-        (date(2024, 2, 1), "all", 1, 1, 1, 100.0, 100.0, False),
+        (
+            date(2024, 2, 1),
+            "all",
+            1,
+            1,
+            1,
+            round(1200 * 365 / 17 / 12, 2),
+            round(1200 * 365 / 17 / 12, 2),
+            False,
+        ),
         (
             date(2024, 3, 1),
             "all",
             1,
             0,
             1,
-            50.0,
-            50.0,
+            round(600 * 365 / 46 / 12, 2),
+            round(600 * 365 / 46 / 12, 2),
             True,
-        ),  # q: 600 / 12 (refund after 03-01); churns 03-21
+        ),  # q: 600 in the 46 days since 01-15, scaled to a year, / 12 (refund after 03-01); churns 03-21
     ]
     assert got.get_column("logo_churn_rate").to_list() == [1.0, 1.0]
     assert set(got.get_column("mrr_basis")) == {"payments_run_rate"}
@@ -272,8 +282,15 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
     )
     got, basis = mrr_at(data, spine)
     assert basis == "subscriptions else payments_run_rate"
-    assert dict(got.select("client_id", "_mrr").rows()) == {"s": 100.0, "p": 150.0}  # (2400 - 600) / 12
+    # (2400 - 600) paid in the 60 days since the data began (2024-01-01), scaled to a year, / 12
+    assert dict(got.select("client_id", "_mrr").rows()) == {
+        "s": 100.0,
+        "p": pytest.approx(1800 * 365 / 60 / 12),
+    }
     arr = annual_recurring_revenue(
-        ["s", "p"], date(2024, 3, 1), *(data.get(t) for t in (Table.SUBSCRIPTIONS, Table.PAYMENTS))
+        ["s", "p"],
+        date(2024, 3, 1),
+        *(data.get(t) for t in (Table.SUBSCRIPTIONS, Table.PAYMENTS)),
+        observed_from=data.first_activity(),
     )
-    assert dict(arr.rows()) == {"s": 1200.0, "p": 1800.0}
+    assert dict(arr.rows()) == {"s": 1200.0, "p": pytest.approx(1800 * 365 / 60)}

@@ -18,7 +18,8 @@ Columns:
 - ``mrr_basis``: ``subscriptions`` (MRR of the terms running just before the month starts:
   ``start_date < month <= end_date``, so a term ending on the 1st still counts for the client who
   churns that day, and back-to-back terms count once), ``payments_run_rate`` (the client's payments in
-  the 365 days before the month start / 12, refunds netted, floored at 0), or with both tables
+  the 365 days before the month start / 12, refunds netted, floored at 0; in the data's first year, what
+  it paid since the data begins scaled to a year), or with both tables
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
   — the recurring revenue of the weekly list (:func:`churnml.scoring.value.annual_recurring_revenue` / 12);
 - ``complete``: whether the month's churn is fully observed: every churn of it is already known
@@ -122,7 +123,13 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     payments = dataset.get(Table.PAYMENTS)
     if subs is None and payments is None:
         return spine.with_columns(pl.lit(0.0).alias(_MRR)), "none"
-    out = recurring_revenue(spine, SNAPSHOT, subs, payments).rename({"mrr": _MRR}).drop("arr")
+    # payments of a log younger than a year scaled to one, as the weekly list's ARR (a run rate of the
+    # first month's payments, not a twelfth of them)
+    out = (
+        recurring_revenue(spine, SNAPSHOT, subs, payments, dataset.first_activity())
+        .rename({"mrr": _MRR})
+        .drop("arr")
+    )
     basis = " else ".join(
         name
         for name, table in (("subscriptions", subs), ("payments_run_rate", payments))

@@ -149,7 +149,9 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     ``lifetime_revenue``, ``orders_last_year`` and ``lifetime_value`` (module docstring)."""
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
-    former = recurring_revenue(lost.select(CLIENT_ID, CHURNED_AT), CHURNED_AT, subs, payments)
+    former = recurring_revenue(
+        lost.select(CLIENT_ID, CHURNED_AT), CHURNED_AT, subs, payments, dataset.first_activity()
+    )
     lost = lost.join(
         former.select(CLIENT_ID, pl.col("arr").alias("former_arr")),
         on=CLIENT_ID,
