@@ -294,3 +294,53 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
         observed_from=data.first_activity(),
     )
     assert dict(arr.rows()) == {"s": 1200.0, "p": pytest.approx(1800 * 365 / 60)}
+
+
+@pytest.mark.parametrize(
+    ("tables", "source", "complete"),
+    [
+        # customers known by their orders (churns source, payments, no terms): the months in the warm-up
+        # (inactivity_days 60 after the data's start, 2024-01-10) are incomplete: a customer since before
+        # the data whose first order in it comes in February read as new then
+        ("payments", "churns", [False, False, True, True]),
+        # known by their terms: a term running at the data's start has its own earlier start_date
+        ("subscriptions", "churns", [True, True, True, True]),
+        ("payments", "inactivity", [False, False, True, True]),
+    ],
+)
+def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_orders(
+    tables, source, complete
+):
+    ids = ["a", "b"]
+    present = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ids, "created_at": [D(2023, 1, 1)] * 2}, schema_overrides={"created_at": DT}
+        ),
+        Table.CHURNS: pl.DataFrame(
+            {"client_id": ["a"], "churned_at": [D(2024, 4, 20)]}, schema_overrides={"churned_at": DT}
+        ),
+    }
+    if tables == "payments":
+        present[Table.PAYMENTS] = pl.DataFrame(
+            {
+                "client_id": ["a", "b", "b"],
+                "amount": [50.0] * 3,
+                "paid_at": [D(2024, 1, 10), D(2024, 2, 12), D(2024, 6, 1)],
+            },
+            schema_overrides={"paid_at": DT},
+        )
+    else:
+        present[Table.SUBSCRIPTIONS] = pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": [D(2023, 6, 1), D(2024, 1, 10)],
+                "end_date": [D(2024, 12, 1)] * 2,
+                "mrr": [50.0] * 2,
+            },
+            schema_overrides={"start_date": DT, "end_date": DT},
+        )
+    data = Dataset(present, "t", D(2024, 1, 10), D(2024, 8, 1))
+    got = monthly_churn(data, LabelConfig(source=source, inactivity_days=60, grace_days=0))
+    overall = got.filter(pl.col("segment") == "all").sort("month").head(4)
+    assert overall.get_column("month").to_list() == [date(2024, m, 1) for m in (2, 3, 4, 5)]
+    assert overall.get_column("complete").to_list() == complete

@@ -23,9 +23,11 @@ Columns:
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
   — the recurring revenue of the weekly list (:func:`churnml.scoring.value.annual_recurring_revenue` / 12);
 - ``complete``: whether the month's churn is fully observed: every churn of it is already known
-  (month end + the label lag ``<=`` the data end; the last months usually are not) and, for the
-  inactivity source, the month starts at least ``inactivity_days`` after the first data (before
-  that nobody can have been inactive long enough: churn is understated).
+  (month end + the label lag ``<=`` the data end; the last months usually are not) and, when customers
+  are known by their orders (the inactivity source; the churns source with payments and no
+  subscriptions), the month starts at least ``inactivity_days`` after the first data (before that
+  nobody can have been inactive long enough, and a customer since before the data reads as new at its
+  first order in it).
 
 Months run from the first month that starts at or after the first data to the month of the last data.
 A segment's row for a month is there when the segment has clients active at its start or new in it.
@@ -49,7 +51,8 @@ the C2 clients, ``R3`` at the end over the new clients):
   max(0, their MRR at the start - their MRR at the end): churn and downgrades, no expansion offset.
 
 ``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
-before the warm-up of the inactivity source; the rates of an incomplete period are null (the period is
+before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
+(the inactivity source; the churns source with payments and no subscriptions); the rates of an incomplete period are null (the period is
 marked "incomplete", never drawn as a drop to zero), its counts so far are kept.
 """
 
@@ -353,12 +356,16 @@ def _complete_periods(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
 ) -> dict[date, bool]:
     """Period start -> whether the period's churn is fully observed (module docstring): its end plus the
-    label lag is behind the data end and, for inactivity churn, it starts after the warm-up (earlier
-    periods are blind: nobody can have been inactive long enough)."""
+    label lag is behind the data end and, when customers are known by their orders, it starts after the
+    warm-up of ``inactivity_days`` (earlier periods are blind: for inactivity churn nobody can have been
+    inactive long enough; a customer since before the data whose first order in it comes weeks later
+    reads as new in them, and as missing from their start)."""
     cfg = resolved_label(cfg, dataset.tables)
     lag = timedelta(days=label_lag_days(cfg))
-    inactivity = cfg.source == "inactivity"
-    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if inactivity else 0)
+    by_orders = cfg.source == "inactivity" or (
+        cfg.source == "churns" and Table.SUBSCRIPTIONS not in dataset and Table.PAYMENTS in dataset
+    )
+    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if by_orders else 0)
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from
