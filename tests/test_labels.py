@@ -794,6 +794,25 @@ def test_many_clients_with_only_free_terms_are_named(mrrs, expected):
         assert note is not None and expected in note and "leave their terms out" in note
 
 
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["a", "b"], None),  # every client has a term
+        (
+            ["a", "b", "lead1", "lead2", "lead3", "lead4"],
+            "clients: 4 of the 6 clients have no term in subscriptions (lead1, lead2, lead3, ...)",
+        ),
+    ],
+)
+def test_clients_without_any_term_are_counted_and_named(ids, expected):
+    from churnml.labels import termless_clients_note
+
+    clients = pl.DataFrame({"client_id": ids})
+    subs = pl.DataFrame({"client_id": ["a", "b", "b"]})
+    note = termless_clients_note(clients, subs)
+    assert note is None if expected is None else (note is not None and note.startswith(expected))
+
+
 def _rhythm(clients: int, gaps: list[int]) -> pl.DataFrame:
     """``clients`` clients active on the days given by the cumulated ``gaps`` from 2024-01-01."""
     days = [0]

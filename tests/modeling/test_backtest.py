@@ -330,3 +330,15 @@ def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
         said[-1]
         == "champion v1 read 1 feature(s) this table lacks (payments_x): it cannot be judged on these rows"
     )
+
+
+def test_folds_that_all_lack_churners_are_said_once(train_cfg):
+    # no churn label before the last 8 weeks: fold 1 tests on weeks without churners, fold 2 trains on
+    # them; neither can be judged, and each one's reason is said once (inside the one note), not twice
+    table = labeled_table(n_clients=120, n_weeks=40)
+    last = table["snapshot"].max()
+    table.loc[table["snapshot"] <= last - timedelta(weeks=8), "label"] = 0.0
+    result = train_and_compare(table, train_cfg, HORIZON)
+    assert not result.backtest.has_estimate
+    assert result.notes[0].startswith("no backtest fold could be judged: fold 1 (")
+    assert sum("fold 1 (" in n for n in result.notes) == 1 and sum("fold 2 (" in n for n in result.notes) == 1

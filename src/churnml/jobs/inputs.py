@@ -109,7 +109,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
-    free terms (:func:`churnml.labels.free_terms_note`), and, under the inactivity label, clients active on
+    free terms (:func:`churnml.labels.free_terms_note`), clients without any term
+    (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
     a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`; only when
     the dataset holds its tables) and a no-activity rule that can never fire
     (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
@@ -124,6 +125,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         late_behaviour_note,
         regular_rhythm_note,
         resolved_label,
+        termless_clients_note,
         unrecorded_lapses_note,
         unrenewed_terms_note,
     )
@@ -139,6 +141,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if subscriptions is not None:
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
+        clients = dataset.tables.get(Table.CLIENTS)
+        termless = termless_clients_note(clients, subscriptions) if clients is not None else None
+        notes += [termless] if termless else []
         if cfg.label.source == "churns":
             churns = dataset.tables.get(Table.CHURNS)
             lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)

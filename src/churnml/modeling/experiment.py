@@ -809,12 +809,11 @@ def train_and_compare(
     contenders = standard_contenders(cfg, tuned, monotone, features, oracle, rules)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
     notes = list(bt.notes)
-    if not bt.has_estimate:
-        notes.insert(
-            0,
-            plan.summary()
+    if not bt.has_estimate:  # one note: the skipped folds' reasons said once, inside it
+        notes = (
+            [plan.summary(), *notes]
             if not plan.has_folds
-            else "no backtest fold could be judged: " + "; ".join(bt.notes),
+            else ["no backtest fold could be judged: " + "; ".join(bt.notes)]
         )
     say(f"training the deployed model on all {len(labeled):,} labeled rows")
     model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
