@@ -65,6 +65,21 @@ def test_a_list_says_when_its_model_was_not_promoted(promoted, reason, expected)
     assert ModelCard(promoted=promoted, promotion_reason=reason).unpromoted_note() == expected
 
 
+def test_a_model_named_by_the_user_or_from_another_dataset_is_said_so() -> None:
+    card = ModelCard(promoted=False, promotion_reason="no backtest estimate", dataset="ws_free")
+    # --model named it: a champion may well exist, so the note does not claim there is none
+    assert card.unpromoted_note(asked=True) == (
+        "the model was not promoted by the champion gate (no backtest estimate): this list uses it because "
+        "--model names it; weigh its ranking against the rules that fired"
+    )
+    assert card.other_data_note("ws_free") is None
+    assert card.other_data_note("ws") == (
+        "the model learned from the dataset 'ws_free', not from 'ws': its probabilities and reasons are that "
+        "data's; train one on this data for a list of its own"
+    )
+    assert ModelCard().other_data_note("ws") is None  # a card that does not say
+
+
 @pytest.mark.parametrize(
     ("card", "as_of", "until", "hindsight"),
     [

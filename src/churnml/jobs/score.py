@@ -38,6 +38,7 @@ class ListNotes:
     """What a scored list must say besides its rows (console warnings, report banners); None: nothing."""
 
     model: str | None = None  # the model was not promoted (ModelCard.unpromoted_note)
+    data: str | None = None  # it learned from another dataset (ModelCard.other_data_note)
     hindsight: str | None = None  # it learned outcomes of this list's horizon (ModelCard.hindsight_note)
     # most of the list is red, or none of it reaches yellow (churnml.scoring.standing.crowded_red_note,
     # empty_zones_note): the thresholds do not fit this data's churn rate
@@ -46,7 +47,7 @@ class ListNotes:
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
-        return [n for n in (self.model, self.hindsight, self.zones) if n]
+        return [n for n in (self.data, self.model, self.hindsight, self.zones) if n]
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,17 @@ def _checked_settings(
             )
 
 
-def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date) -> ListNotes:
+def list_notes(
+    result: Any,
+    metadata: Mapping[str, Any],
+    cfg: Config,
+    day: date,
+    dataset_name: str | None = None,
+    asked: bool = False,
+) -> ListNotes:
     """What a scored list must say (console warnings, report banners), each None when there is nothing to
-    say: the model was not promoted, it learned outcomes of the list's own horizon, most of the list is
+    say: the model learned from another dataset than ``dataset_name``, it was not promoted (``asked``:
+    ``--model`` named it), it learned outcomes of the list's own horizon, most of the list is
     red or none of it reaches yellow (:func:`churnml.scoring.standing.crowded_red_note`,
     :func:`~churnml.scoring.standing.empty_zones_note`), and why features drifted when the model
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
@@ -198,7 +207,14 @@ def list_notes(result: Any, metadata: Mapping[str, Any], cfg: Config, day: date)
     )
     crowded = crowded_red_note(*zoned) or empty_zones_note(*zoned)
     young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
-    return ListNotes(card.unpromoted_note(), card.hindsight_note(day), crowded, young)
+    other = card.other_data_note(dataset_name) if dataset_name is not None else None
+    return ListNotes(
+        model=card.unpromoted_note(asked),
+        data=other,
+        hindsight=card.hindsight_note(day),
+        zones=crowded,
+        drift=young,
+    )
 
 
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
@@ -232,7 +248,7 @@ def _report(
         result.history,
         as_of=day,
         model_version=version,
-        model_note=banners.model or "",
+        model_note=" ".join(n for n in (banners.data, banners.model) if n),
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
@@ -296,6 +312,7 @@ def _manifest(
         history_reused=reused,
         timings=dict(timings),
     )
+    manifest["model"]["trained_on"] = metadata.get("dataset")
     spans = table_spans(dataset.tables, result.as_of)
     empty = empty_optional_columns(dataset.tables)
     return {
@@ -452,7 +469,7 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    notes = list_notes(result, metadata, cfg, day)
+    notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
     files = _list_files(result, _report(result, day, version, cfg, notes))
     done()
     step("writing the list")

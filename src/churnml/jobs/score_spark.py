@@ -474,11 +474,11 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    notes = list_notes(result, metadata, cfg, day)
+    notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
     files = _list_files(result, _report(result, day, version, cfg, notes))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
-    meta = {"version": version, "source": source, "config_hash": chash}
+    meta = {"version": version, "source": source, "trained_on": metadata.get("dataset"), "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)

@@ -49,16 +49,28 @@ class ModelCard:
     run_id: str | None = None
     model_version: str | None = None
 
-    def unpromoted_note(self) -> str | None:
-        """What a list scored with this model must say when the champion gate refused it (it is used
-        only while no model holds the champion alias): ``None`` for a champion or a card without a
-        verdict."""
+    def unpromoted_note(self, asked: bool = False) -> str | None:
+        """What a list scored with this model must say when the champion gate refused it: ``None`` for a
+        champion or a card without a verdict. ``asked``: ``--model`` named it (a champion may exist);
+        otherwise it is used because no model holds the champion alias on this data."""
         if self.promoted is not False:
             return None
         why = f" ({self.promotion_reason})" if self.promotion_reason else ""
+        used = (
+            "this list uses it because --model names it"
+            if asked
+            else "no model has earned the champion alias on this data yet, so this list uses it"
+        )
+        return f"the model was not promoted by the champion gate{why}: {used}; weigh its ranking against the rules that fired"
+
+    def other_data_note(self, dataset_name: str) -> str | None:
+        """What a list must say when its model learned from another dataset (a folder of another name):
+        None when it learned from this one, or the card does not say."""
+        if self.dataset in (None, dataset_name):
+            return None
         return (
-            f"the model was not promoted by the champion gate{why}: no model has earned the champion alias "
-            "on this data yet, so this list uses it; weigh its ranking against the rules that fired"
+            f"the model learned from the dataset {self.dataset!r}, not from {dataset_name!r}: its "
+            "probabilities and reasons are that data's; train one on this data for a list of its own"
         )
 
     def training_churn_rate(self) -> float | None:
