@@ -261,6 +261,7 @@ def test_a_list_from_a_model_the_gate_refused_says_so(
         "promotion_reason": reason,
         "learned_outcomes_until": None,  # the stand-in model's card has no training window
         "hindsight": False,
+        "trained_on": None,  # the stand-in model's card names no dataset
     }
     report = (out / "report.html").read_text()
     said = "warning: the model was not promoted by the champion gate (loses to the logistic" in " ".join(
@@ -360,20 +361,32 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
         assert_frame_equal(result.history, whole.history, check_exact=True)
 
 
-def test_events_whose_times_are_text_are_read_and_coerced_as_validate_does(
-    folder_and_model, tmp_path: Path
+@pytest.mark.parametrize(
+    ("stored", "lazy"),
+    [
+        # what a pandas export writes: nanosecond times; the scan converts them losslessly
+        (pl.col("ts").cast(pl.Datetime("ns")), True),
+        # the same instants in a zone: converted to UTC in the scan, as validate does
+        (pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin"), True),
+        (pl.col("client_id").cast(pl.Categorical), True),
+        # text times: only the eager read parses them (the scan cannot compare text with a datetime)
+        (pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S"), False),
+        # ids with a space: the eager read trims and counts them (marks and batches on the scan would miss
+        # their clients)
+        (pl.col("client_id") + " ", False),
+    ],
+)
+def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
+    folder_and_model, tmp_path: Path, stored: pl.Expr, lazy: bool
 ) -> None:  # type: ignore[no-untyped-def]
-    # an export that wrote ts as ISO text: validate accepts it, so score reads it too (the lazy scan
-    # cannot compare text with a datetime: the eager read coerces it), and gives the same list
     folder, model, meta = folder_and_model
-    texts = tmp_path / "raw"
-    shutil.copytree(folder, texts)
+    other = tmp_path / "raw"
+    shutil.copytree(folder, other)
     events = pl.read_parquet(folder / "events.parquet")
-    events.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S")).write_parquet(texts / "events.parquet")
-    assert pl.read_parquet_schema(texts / "events.parquet")["ts"] == pl.String
-    cfg = load_config(overrides=["score.history_weeks=4"])
-    opened = open_scoring_data(texts, cfg)
-    assert opened.scan is None  # the eager path
+    events.with_columns(stored).write_parquet(other / "events.parquet")
+    cfg = load_config(overrides=["score.history_weeks=4", "score.batch_clients=25"])
+    opened = open_scoring_data(other, cfg)
+    assert (opened.scan is not None) == lazy
     dataset, batches, _ = opened.read(AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks))
     whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
     assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)

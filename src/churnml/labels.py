@@ -67,7 +67,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from churnml.config import LabelConfig, SnapshotsConfig
-from churnml.contract.dataset import Dataset
+from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset
 from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
@@ -792,7 +792,7 @@ _BEHAVIOUR = (Table.EVENTS, Table.COMMUNICATIONS, Table.TICKETS)
 
 
 def late_behaviour_note(
-    tables: Mapping[Table, pl.DataFrame], min_history_days: int, late_days: int = 91
+    tables: Mapping[Table, pl.DataFrame], min_history_days: int, late_days: int = LATE_TABLE_DAYS
 ) -> str | None:
     """A note when every behaviour table present (events, communications, tickets) starts ``late_days`` or
     more after the data's first record (a CRM whose contracts and invoices go back years, its usage and

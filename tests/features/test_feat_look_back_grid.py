@@ -148,3 +148,46 @@ def test_a_rate_over_clients_all_past_the_window_is_a_true_division() -> None:
     rows = nw.from_native(pl.LazyFrame({WEEK: [20, 25, 30], CWEEK: [0, 0, 0], "n": [28.0, 28.0, 28.0]}))
     out = rows.select(safe_div(nw.col("n"), existing_weeks(13)).alias("rate")).collect().to_native()
     assert out.get_column("rate").to_list() == [28 / 13] * 3
+
+
+# A CRM whose invoices go back to 2023-01 while its product analytics begin on 2024-06-03 (a Monday),
+# long after (>= LATE_TABLE_DAYS): the usage family observes its clients from the log's start.
+LATE = {
+    Table.CLIENTS: [
+        {"client_id": "old", "created_at": datetime(2023, 6, 1)},  # created after the data, before the log
+        {"client_id": "young", "created_at": datetime(2024, 7, 1)},  # created after the log began
+    ],
+    Table.PAYMENTS: [
+        {"client_id": "old", "paid_at": datetime(2023, 1, 2), "amount": 100.0},
+        {"client_id": "young", "paid_at": datetime(2024, 7, 1), "amount": 100.0},
+    ],
+    Table.EVENTS: [
+        ev("old", datetime(2024, 6, 3, 9), "login", "u1", 1.0),
+        ev("old", datetime(2024, 7, 29), "login", "u1", 1.0),
+        ev("young", datetime(2024, 7, 2), "login", "u2", 1.0),
+    ],
+}
+
+
+@pytest.mark.parametrize("whole_grid", [False, True])
+def test_a_usage_log_that_began_late_observes_the_clients_from_its_start(whole_grid: bool) -> None:
+    dataset = make_dataset(LATE)
+    assert dataset.usage_observed_from() == datetime(2024, 6, 3, 9)
+    snap = date(2024, 9, 2)  # 91 days after the log began, 609 after the first invoice
+    got = build_features(dataset, spine(["old", "young"], [snap]), CFG, whole_grid=whole_grid).sort(CLIENT_ID)
+    # the old client's onboarding was never observed (null, not 0% of its first weeks); the young one's was
+    assert got.get_column("usage_onboarding_progress").to_list()[0] is None
+    assert got.get_column("usage_onboarding_progress").to_list()[1] == 1 / 9
+    # a 182-day window reaching before the log began is truncated, not a full window of the data's 609
+    # days: unknown (an unresolved auto), or scaled from the log's 91 days
+    assert got.get_column("usage_events_182d").to_list() == [None, None]
+    scaled = FeaturesConfig(unobserved_windows="scaled")
+    rescaled = build_features(dataset, spine(["old", "young"], [snap]), scaled, whole_grid=whole_grid)
+    assert rescaled.sort(CLIENT_ID).get_column("usage_events_182d").to_list() == [2 * 182 / 91, 1 * 182 / 91]
+    # the old client's weeks of use count from the log's start: 2 logins over 13 weeks, not 2 over 26
+    assert got.get_column("usage_logins_per_week_182d").to_list()[0] == pytest.approx(2 / 13)
+
+
+def test_a_usage_log_that_began_with_the_data_is_observed_from_the_data_s_start() -> None:
+    early = {**LATE, Table.EVENTS: [*LATE[Table.EVENTS], ev("old", datetime(2023, 2, 1), "login", "u1", 1.0)]}
+    assert make_dataset(early).usage_observed_from() is None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
-from churnml.contract.schemas import CONTRACT, Table
+from churnml.contract.schemas import CONTRACT, Events, Table
 
-__all__ = ["Dataset", "RepairLog"]
+__all__ = ["LATE_TABLE_DAYS", "Dataset", "RepairLog"]
+
+# A table whose first record comes this many days or more after the data's first activity began late:
+# its history was not kept before (product analytics adopted long after billing), rather than empty.
+LATE_TABLE_DAYS = 91
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,9 @@ class Dataset:
     ``tables`` holds only the tables present in the input folder; optional tables that are absent
     simply have no features. ``as_of`` is the extraction date: no timestamp lies after it, and it is
     the default scoring date. ``start`` is the earliest timestamp in any table.
-    ``activity_start`` pins :meth:`first_activity` (set on a subset of the clients, so that features
-    computed per batch of clients equal those of the whole dataset).
+    ``activity_start`` pins :meth:`first_activity` and ``events_start`` :meth:`events_first` (set on a
+    subset of the clients, so that features computed per batch of clients equal those of the whole
+    dataset).
     """
 
     tables: Mapping[Table, pl.DataFrame]
@@ -48,6 +54,7 @@ class Dataset:
     repairs: RepairLog = field(default_factory=RepairLog)
     checksums: Mapping[str, str] = field(default_factory=dict)
     activity_start: datetime | None = None
+    events_start: datetime | None = None
 
     def first_activity(self) -> datetime:
         """The earliest activity timestamp: the week the weekly feature grid starts and clients are observed
@@ -68,6 +75,25 @@ class Dataset:
         firsts = [t for t in firsts if t is not None]
         return min(firsts) if firsts else self.start
 
+    def events_first(self) -> datetime | None:
+        """The first event's timestamp: when the product's usage log begins (None without events)."""
+        if self.events_start is not None:
+            return self.events_start
+        events = self.tables.get(Table.EVENTS)
+        if events is None or events.height == 0:
+            return None
+        return events.get_column(Events.TS).min()  # type: ignore[return-value]
+
+    def usage_observed_from(self) -> datetime | None:
+        """When the usage log begins, when that is :data:`LATE_TABLE_DAYS` or more after the data's first
+        activity (a CRM whose contracts and invoices go back years, its product analytics months): the
+        usage features observe the clients from then (their windows, onboarding and weeks of use), not
+        from the first invoice. None otherwise: the usage family reads :meth:`first_activity`."""
+        first = self.events_first()
+        if first is None or (first - self.first_activity()).days < LATE_TABLE_DAYS:
+            return None
+        return first
+
     def get(self, table: Table) -> pl.DataFrame | None:
         return self.tables.get(table)
 
@@ -82,6 +108,4 @@ class Dataset:
         tables = dict(self.tables)
         for name, frame in replace.items():
             tables[Table(name)] = frame
-        return Dataset(
-            tables, self.name, self.start, self.as_of, self.repairs, self.checksums, self.activity_start
-        )
+        return dataclasses.replace(self, tables=tables)

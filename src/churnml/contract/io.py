@@ -29,7 +29,7 @@ import polars as pl
 
 from churnml.config import DataConfig
 from churnml.contract.dataset import Dataset, RepairLog
-from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, REQUIRED_TABLES, Table
+from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Kind, Table
 from churnml.contract.validation import (
     EARLY_RENEWAL_REPAIR,
     ContractError,
@@ -316,9 +316,45 @@ def scanned_parquet(path: Path, table: Table) -> pl.LazyFrame:
         raise ContractError(str(table), f"file {path.name} is not a readable Parquet table ({exc})") from None
 
 
-def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
+def _lossless_contract_type(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr | None:
+    """``expr`` in the contract type of ``kind`` when the conversion cannot fail nor needs a repair the
+    eager read would count (nanosecond or zoned times, whole-number or categorical ids, whole numbers
+    as floats); None when only the eager read can convert it (text times, float ids, other types)."""
+    if dtype == POLARS_TYPE[kind]:
+        return expr
+    if kind is Kind.DATETIME and (isinstance(dtype, pl.Datetime) or dtype == pl.Date):
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+        return expr.cast(pl.Datetime("us"))
+    if kind is Kind.STR and (dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum)):
+        return expr.cast(pl.String)
+    if kind is Kind.FLOAT and dtype.is_numeric():
+        return expr.cast(pl.Float64)
+    return None
+
+
+def typed_scan(scan: pl.LazyFrame, table: Table) -> pl.LazyFrame | None:
+    """A lazily scanned table with its contract columns in their contract types, converted in the scan
+    (:func:`_lossless_contract_type`: a pandas export's nanosecond or zoned times, integer ids), so that
+    what is computed on the scan (per-client marks, client batches) reads the ids and times the
+    validated tables hold; its other columns as stored. None when a column needs the eager read's
+    coercion (text times, float ids, durations), which also names what it cannot read."""
+    schema = scan.collect_schema()
+    typed = []
+    for spec in CONTRACT[table].columns:
+        if spec.name not in schema:
+            continue
+        expr = _lossless_contract_type(pl.col(spec.name), schema[spec.name], spec.kind)
+        if expr is None:
+            return None
+        typed.append(expr.alias(spec.name))
+    return scan.with_columns(typed)
+
+
+def time_bounds(scan: pl.LazyFrame, column: str, also: Mapping[str, pl.Expr] | None = None) -> dict[str, Any]:
     """``rows``, ``first``, ``first_plausible`` (from 1971 on) and ``last`` of one time column of a
-    lazily scanned table, in one streaming pass (the column only)."""
+    lazily scanned table, in one streaming pass (the column only; ``also``: more aggregates, by name,
+    computed in the same pass)."""
     from churnml.contract.validation import PLAUSIBLE_FROM
 
     cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
@@ -329,6 +365,7 @@ def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
             ts.min().alias("first"),
             ts.filter(ts >= cut).min().alias("first_plausible"),
             ts.max().alias("last"),
+            *(e.alias(k) for k, e in (also or {}).items()),
         )
         .collect(engine="streaming")
         .row(0, named=True)

@@ -35,6 +35,7 @@ from churnml.features._grid import (
     day_number,
     dense_shifts,
     look_back_axis,
+    python_day_number,
     week_axis,
     week_of,
 )
@@ -154,6 +155,8 @@ def build_features(
     keys = _checked_spine(spine)
     data_start = dataset.first_activity()
     axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), data_start)
+    usage_from = dataset.usage_observed_from()  # a usage log that began long after the first invoices
+    usage_base = usage_axis_from(axis, usage_from)
     clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
@@ -169,8 +172,10 @@ def build_features(
         nw.col(CIDX).cast(nw.Int64),
     ).select(CLIENT_ID, CIDX, CDAY)
     grids = {name: (client_week_grid(grid_lf, axis), axis) for name in PROGRESS_STEPS}
+    usage_axis = usage_base
     if cfg.engine == "polars" and not whole_grid:
-        usage_axis = look_back_axis(axis, usage_look_back_weeks(cfg))
+        usage_axis = look_back_axis(usage_base, usage_look_back_weeks(cfg))
+    if usage_axis is not axis:
         grids["usage"] = (client_week_grid(grid_lf, usage_axis), usage_axis)
     spine_lf = _lazy(keys, cfg.engine)
     spine_lf = spine_lf.with_columns(
@@ -184,11 +189,22 @@ def build_features(
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
     table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
-    return resolved_unobserved_windows(table, data_start, cfg)
+    return resolved_unobserved_windows(table, data_start, cfg, usage_from)
+
+
+def usage_axis_from(axis: WeekAxis, usage_from: datetime | None) -> WeekAxis:
+    """The usage family's axis: ``axis`` itself, or, when the usage log began late
+    (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), ``axis`` observed from the week of
+    ``usage_from``: a client created before it is observed from then (its rates per week, its onboarding
+    unobserved), as one created before the data is observed from the data's start."""
+    if usage_from is None:
+        return axis
+    week = (python_day_number(usage_from) - axis.anchor) // 7
+    return WeekAxis(axis.anchor, axis.first_week, axis.last_week, origin_week=max(week, axis.observed_from))
 
 
 def resolved_unobserved_windows(
-    table: pl.DataFrame, data_start: datetime, cfg: FeaturesConfig
+    table: pl.DataFrame, data_start: datetime, cfg: FeaturesConfig, usage_from: datetime | None = None
 ) -> pl.DataFrame:
     """``table`` with every windowed sum (count or amount over the last ``w`` days) whose window reaches
     back before ``data_start`` (the first activity of the dataset) resolved by
@@ -202,7 +218,9 @@ def resolved_unobserved_windows(
 
     The windows are the data's, not the client's: a client created after ``data_start`` is treated the
     same (its own first order, in a shop, is no sign that it is new). Rates per week, shares, trends and
-    the shorter windows stay. Grain unchanged: one row per client x snapshot.
+    the shorter windows stay. ``usage_from``: when the usage log began late
+    (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), the usage family's windows are
+    resolved from it instead. Grain unchanged: one row per client x snapshot.
     """
     specs = feature_specs(cfg)
     windowed: dict[int, list[str]] = {}
@@ -212,9 +230,13 @@ def resolved_unobserved_windows(
             windowed.setdefault(days, []).append(name)
     if not windowed:
         return table
-    span = (pl.col(SNAPSHOT) - pl.lit(data_start.date(), pl.Date)).dt.total_days()
+
+    def span_of(name: str) -> pl.Expr:
+        start = usage_from if usage_from is not None and specs[name].family == "usage" else data_start
+        return (pl.col(SNAPSHOT) - pl.lit(start.date(), pl.Date)).dt.total_days()
 
     def resolved(name: str, days: int) -> pl.Expr:
+        span = span_of(name)
         whole = pl.when(span >= days).then(pl.col(name))
         if cfg.unobserved_windows == "scaled":
             # distinct users or event kinds do not add up over days: the count over the data, unscaled

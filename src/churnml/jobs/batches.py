@@ -75,10 +75,12 @@ def _scan(path: Path) -> pl.LazyFrame:
     return pl.scan_csv(path, infer_schema=False, null_values=[""])
 
 
-def portfolio_span(files: dict[Table, Path]) -> tuple[datetime, datetime, datetime] | None:
-    """(start, last timestamp, first activity) of the whole dataset from lazy scans of its time columns,
-    exactly as :func:`~churnml.contract.validation.timestamp_span` and ``Dataset.first_activity`` compute
-    them on the validated tables; None when a time column is not stored as a date or datetime (text
+def portfolio_span(
+    files: dict[Table, Path],
+) -> tuple[datetime, datetime, datetime, datetime | None] | None:
+    """(start, last timestamp, first activity, first event) of the whole dataset from lazy scans of its
+    time columns, exactly as :func:`~churnml.contract.validation.timestamp_span`,
+    ``Dataset.first_activity`` and ``Dataset.events_first`` compute them on the validated tables; None when a time column is not stored as a date or datetime (text
     timestamps need the full coercion: the caller then reads the dataset whole)."""
     from churnml.contract.validation import timestamp_span
 
@@ -104,8 +106,8 @@ def portfolio_span(files: dict[Table, Path]) -> tuple[datetime, datetime, dateti
             ]
         ).collect()
     start, last = timestamp_span(extremes)
-    first = Dataset(extremes, "", start, last).first_activity()
-    return start, last, first
+    spans = Dataset(extremes, "", start, last)
+    return start, last, spans.first_activity(), spans.events_first()
 
 
 # Parquet tables with more rows than this are split into the batches' partitions in one pass first
@@ -245,7 +247,7 @@ def labeled_table_in_batches(
     span = portfolio_span(files) if parts > 1 else None
     if span is None:
         return None
-    start, last, first = span
+    start, last, first, events_first = span
     as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
     name = Path(folder).resolve().name
     done: list[tuple[pl.DataFrame, int]] = []
@@ -263,7 +265,7 @@ def labeled_table_in_batches(
             for t, counts in fixed.items():
                 for k, v in counts.items():
                     repairs.setdefault(t, {})[k] = repairs.get(t, {}).get(k, 0) + v
-            batch = Dataset(tables, name, start, as_of, activity_start=first)
+            batch = Dataset(tables, name, start, as_of, activity_start=first, events_start=events_first)
             table = labeled_feature_table(batch, cfg.snapshots, cfg.label, cfg.features)
             del tables, batch
             keys, block, names, left_out = compact_labeled(table)

@@ -253,8 +253,9 @@ def _events_stand_in(bounds: dict[str, Any]) -> pl.DataFrame:
 
 def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     """Open ``folder`` for scoring: a Parquet events table is only measured (rows, first and last
-    timestamp, one streaming pass); every other table is read and validated. CSV events, events whose
-    ``ts`` is not stored as a datetime, or a label source reading the events' whole history, read every
+    timestamp, one streaming pass), through a scan in the contract's types (:func:`churnml.contract.io.typed_scan`);
+    every other table is read and validated. CSV events, events the scan cannot type (text times, float
+    ids) or whose ids need trimming, or a label source reading the events' whole history, read every
     table (:func:`churnml.contract.io.read_dataset`)."""
     from churnml.contract.io import (
         dataset_files,
@@ -263,6 +264,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         read_tables,
         scanned_parquet,
         time_bounds,
+        typed_scan,
     )
     from churnml.contract.validation import (
         ContractError,
@@ -286,14 +288,18 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     small_files = {t: p for t, p in files.items() if t != Table.EVENTS}
     tables, repairs = read_tables(small_files, cfg.data)
     checked_references(tables, cfg.data.max_examples)
-    scan = scanned_parquet(events, Table.EVENTS)
-    if not isinstance(scan.collect_schema().get(Events.TS), pl.Datetime):
-        # times stored as text (or dates, numbers): the eager read coerces and checks them as validate does
+    scan = typed_scan(scanned_parquet(events, Table.EVENTS), Table.EVENTS)
+    if scan is None:
+        # times stored as text, float ids, ...: the eager read coerces and checks them as validate does
         return ScoringData(cfg, read_dataset(folder, cfg.data))
     # the events that record a client leaving, from one filtered scan
     tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, scan)
-    bounds = time_bounds(scan, Events.TS)
-    if bounds["rows"] == 0:
+    ids = pl.col(CLIENT_ID)
+    # ids with spaces around them (or blank): the eager read trims them and counts it; the marks and the
+    # client batches computed on the scan would miss their clients
+    untrimmed = {"untrimmed_ids": ((ids != ids.str.strip_chars()) | (ids.str.strip_chars() == "")).any()}
+    bounds = time_bounds(scan, Events.TS, untrimmed)
+    if bounds["rows"] == 0 or bounds["untrimmed_ids"]:
         return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
     start, last = timestamp_span({**tables, Table.EVENTS: _events_stand_in(bounds)})
     small = Dataset(tables, Path(folder).resolve().name, start, start, RepairLog(repairs))
@@ -305,6 +311,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         repairs=RepairLog(repairs),
         checksums={str(t): file_checksum(p) for t, p in files.items()},
         activity_start=min(small.first_activity(), bounds["first"]),
+        events_start=bounds["first"],
     )
     return ScoringData(cfg, base, scan, bounds)
 

@@ -40,7 +40,15 @@ from typing import Any
 import polars as pl
 
 from churnml.config import Config, config_hash
-from churnml.contract.schemas import ACTIVITY_TABLES, CLIENT_ID, CONTRACT, REQUIRED_TABLES, SNAPSHOT, Table
+from churnml.contract.schemas import (
+    ACTIVITY_TABLES,
+    CLIENT_ID,
+    CONTRACT,
+    REQUIRED_TABLES,
+    SNAPSHOT,
+    Events,
+    Table,
+)
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = ["CLIENTS_PER_BUCKET", "score_on_spark", "spark_session"]
@@ -143,6 +151,7 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
         "start": start,
         "data_as_of": data_as_of,
         "activity_start": min(firsts) if firsts else start,
+        "events_start": cols.get(f"{Table.EVENTS}.{Events.TS}", {}).get("min"),
         "day": as_of or data_as_of.date(),
     }
 
@@ -386,6 +395,7 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         start=dates["start"],
         data_as_of=dates["data_as_of"],
         activity_start=dates["activity_start"],
+        events_start=dates["events_start"],
         label=cfg.label,
         features=cfg.features,
         score=cfg.score,

@@ -79,6 +79,7 @@ class BucketContext:
     reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
     present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
     windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
+    events_start: datetime | None = None  # when the usage log begins (Dataset.events_first)
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -112,7 +113,14 @@ def bucket_dataset(blobs: Mapping[str, list[bytes]], ctx: BucketContext) -> Data
                 pl.DataFrame(schema={s.name: _polars(s.kind) for s in CONTRACT[table].columns}),
                 CONTRACT[table],
             )
-    return Dataset(tables, ctx.name, ctx.start, ctx.data_as_of, activity_start=ctx.activity_start)
+    return Dataset(
+        tables,
+        ctx.name,
+        ctx.start,
+        ctx.data_as_of,
+        activity_start=ctx.activity_start,
+        events_start=ctx.events_start,
+    )
 
 
 def _polars(kind: Any) -> pl.DataType:
