@@ -12,7 +12,7 @@ import json
 import os
 import pickle
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -590,6 +590,37 @@ def test_integer_epoch_timestamps_are_refused_with_a_hint(
     assert code == 1
     assert "table 'events', column 'ts'" in text and f"they look like {word} since 1970" in text
     assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "values", "said"),
+    [
+        # a pandas Timedelta: read as a count of nanoseconds, 2.9 hours became 1e13
+        ("subscriptions", "mrr", pl.Series([timedelta(hours=2), timedelta(hours=3)]), "holds durations"),
+        ("subscriptions", "mrr", pl.Series([True, False]), "holds true/false values"),
+        ("events", "ts", pl.Series([time(9), time(10), time(11)]), "holds times of day without a date"),
+        ("clients", "client_id", pl.Series([["c1"], ["c2"]]), "store one plain value per cell"),
+    ],
+)
+def test_columns_stored_in_types_no_conversion_reads_right_are_refused(
+    tmp_path: Path, table: str, column: str, values: pl.Series, said: str
+) -> None:
+    folder = tiny_csv_dataset(tmp_path / "raw")
+    frame = pl.read_csv(folder / f"{table}.csv", try_parse_dates=True).with_columns(values.alias(column))
+    (folder / f"{table}.csv").unlink()
+    frame.write_parquet(folder / f"{table}.parquet")
+    code, text = validate(folder)
+    assert code == 1
+    assert f"table '{table}', column '{column}'" in text and said in text
+
+
+def test_a_categorical_column_is_read_as_its_text(tmp_path: Path) -> None:
+    folder = tiny_csv_dataset(tmp_path / "raw")
+    frame = pl.read_csv(folder / "events.csv").with_columns(pl.col("ts", "client_id").cast(pl.Categorical))
+    (folder / "events.csv").unlink()
+    frame.write_parquet(folder / "events.parquet")
+    code, text = validate(folder)
+    assert code == 0, text
 
 
 def test_spreadsheet_serial_dates_are_named_as_such(tmp_path: Path) -> None:

@@ -640,3 +640,21 @@ def test_a_second_adapt_keeps_the_config_and_writes_the_new_settings_beside_it(t
     assert "currency: USD" in suggested.read_text() and "churnml.suggested.yaml" in again.output
     config.write_text(suggested.read_text())  # taken over: the suggestion is no longer needed
     assert _adapt(tmp_path, log).exit_code == 0 and not suggested.exists()
+
+
+@pytest.mark.parametrize(
+    ("texts", "decimal_comma", "expected"),
+    [
+        (["1.234,56", "2,41", "12", "-3,5"], True, [1234.56, 2.41, 12.0, -3.5]),
+        # a dot that groups no thousands under --decimal-comma: no number of that layout (counted as
+        # unparsable), not 2564
+        (["25.64", "1.23,4"], True, [None, None]),
+        (["1,234.56", "25.64", "1e3", "7"], False, [1234.56, 25.64, 1000.0, 7.0]),
+        (["2,41", "12,5"], False, [None, None]),  # a decimal comma without the flag: not 241
+    ],
+)
+def test_amounts_are_read_only_in_their_layout(texts, decimal_comma, expected):
+    from churnml.contract.adapters.transactions import _number
+
+    got = pl.DataFrame({"a": texts}).select(_number("a", pl.String, decimal_comma)).to_series().to_list()
+    assert got == [pytest.approx(v) if v is not None else None for v in expected]

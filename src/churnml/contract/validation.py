@@ -316,6 +316,40 @@ def _refuse_numeric_timestamps(
             )
 
 
+def _unsupported_type(dtype: pl.DataType, kind: Kind) -> str | None:
+    """Why a column stored as ``dtype`` cannot hold the contract's ``kind`` (None when it can be read):
+    nested cells, durations or times of day, true/false for an amount, dates for a number."""
+    if dtype.is_nested() or dtype in (pl.Object, pl.Binary):
+        return f"holds {dtype} values (a list, a record or bytes in each cell); store one plain value per cell"
+    if isinstance(dtype, pl.Duration):
+        wanted = "hours as numbers, such as 2.5" if kind in (Kind.FLOAT, Kind.INT) else "ISO 8601 times"
+        return f"holds durations ({dtype}), read as a count of their unit they would be wrong; write {wanted}"
+    if dtype == pl.Time:
+        return "holds times of day without a date; write dates and times, such as 2024-06-03T10:00:00"
+    if kind is Kind.FLOAT and dtype == pl.Boolean:
+        return "holds true/false values where the contract wants numbers"
+    if kind in (Kind.FLOAT, Kind.INT) and dtype.is_temporal():
+        return f"holds dates or times ({dtype}) where the contract wants numbers"
+    return None
+
+
+def _refuse_unsupported_types(
+    frame: pl.DataFrame, present: list[ColumnSpec], table: str, max_examples: int
+) -> None:
+    """A column stored in a type that no conversion reads right is refused, naming it (rather than a
+    duration read as nanoseconds, or a traceback)."""
+    for spec in present:
+        why = _unsupported_type(frame.schema[spec.name], spec.kind)
+        if why:
+            raise ContractError(
+                table,
+                why,
+                column=spec.name,
+                examples=_examples(frame, pl.col(spec.name).is_not_null(), [spec.name], max_examples),
+                count=int(frame.get_column(spec.name).is_not_null().sum()),
+            )
+
+
 def _contract_value(expr: pl.Expr, dtype: pl.DataType, spec: ColumnSpec) -> pl.Expr:
     """``expr`` in the contract type of ``spec`` (:func:`_as_kind`); for a text column with allowed values,
     those written in another case in the contract's (:func:`_case_folded`)."""
@@ -394,6 +428,10 @@ def coerced_table(
         counts[f"ignored columns {extra}"] = frame.height
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
+    categorical = [s.name for s in present if isinstance(frame.schema[s.name], pl.Categorical | pl.Enum)]
+    if categorical:  # a pandas category column: read as the text it shows
+        frame = frame.with_columns(pl.col(c).cast(pl.String) for c in categorical)
+    _refuse_unsupported_types(frame, present, table, max_examples)
     _refuse_numeric_timestamps(frame, present, table, max_examples)
     kept = _unchanged_columns(frame, present)
     converted = frame.select(

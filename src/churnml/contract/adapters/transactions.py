@@ -223,16 +223,25 @@ def decimal_comma_values(frame: pl.DataFrame, columns: list[str], limit: int = 3
     return found
 
 
+# Amounts written with a thousands separator only in groups of three digits: "1.234,56" (decimal comma) or
+# "1,234.56"; "25.64" under --decimal-comma (or "2,41" without it) is no number of that layout, and is
+# left unparsed (counted) rather than read 100 times too large.
+_COMMA_DECIMAL = r"^[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
+_DOT_DECIMAL = r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?$"
+
+
 def _number(col: str, dtype: pl.DataType, decimal_comma: bool = False) -> pl.Expr:
     if dtype == pl.String:
         text = pl.col(col).str.strip_chars()
         if decimal_comma:  # "1.234,56": drop the thousands dots, the comma becomes the decimal point
-            return (
+            read = (
                 text.str.replace_all(".", "", literal=True)
                 .str.replace(",", ".", literal=True)
                 .cast(pl.Float64, strict=False)
             )
-        return text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+            return pl.when(text.str.contains(_COMMA_DECIMAL)).then(read)
+        read = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        return pl.when(text.str.contains(_DOT_DECIMAL)).then(read)
     if dtype.is_numeric() or dtype == pl.Boolean:
         return pl.col(col).cast(pl.Float64)
     return pl.col(col).cast(pl.String).cast(pl.Float64, strict=False)
