@@ -73,3 +73,28 @@ def test_same_timestamp_reply_ends_the_streak(build, at):
     rows = [touch(datetime(2024, 2, 19), outcome="no_reply"), touch(ts, outcome="no_reply"), touch(ts, "in")]
     frame = build({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: rows}, ["c"], [date(2024, 2, 26)])
     assert at(frame, "c", date(2024, 2, 26), "comm_no_reply_streak") == 0
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "rate", "hours", "words"),
+    [
+        # sent Sunday 22:00, replied 5 hours later (Monday 03:00): the Monday snapshot sees an outreach
+        # still pending (no outcome yet: no rate, no hours, no words), the next one sees the reply
+        (date(2024, 3, 11), None, None, None),
+        (date(2024, 3, 18), 1.0, 5.0, 12.0),
+    ],
+)
+def test_a_reply_is_known_when_it_came_not_when_the_outreach_was_sent(snapshot, rate, hours, words):
+    touches = [
+        touch(datetime(2024, 1, 1), direction="in", channel="chat"),
+        touch(datetime(2024, 3, 10, 22), outcome="replied", response_hours=5.0, words=12.0),
+    ]
+    got = features_at(
+        make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: touches}), ["c"], [snapshot]
+    )
+    row = got.row(0, named=True)
+    assert (row["comm_reply_rate_7d"], row["comm_response_hours_7d"], row["comm_words_7d"]) == (
+        rate,
+        hours,
+        words,
+    )

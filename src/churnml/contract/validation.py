@@ -320,7 +320,9 @@ def _unsupported_type(dtype: pl.DataType, kind: Kind) -> str | None:
     """Why a column stored as ``dtype`` cannot hold the contract's ``kind`` (None when it can be read):
     nested cells, durations or times of day, true/false for an amount, dates for a number."""
     if dtype.is_nested() or dtype in (pl.Object, pl.Binary):
-        return f"holds {dtype} values (a list, a record or bytes in each cell); store one plain value per cell"
+        return (
+            f"holds {dtype} values (a list, a record or bytes in each cell); store one plain value per cell"
+        )
     if isinstance(dtype, pl.Duration):
         wanted = "hours as numbers, such as 2.5" if kind in (Kind.FLOAT, Kind.INT) else "ISO 8601 times"
         return f"holds durations ({dtype}), read as a count of their unit they would be wrong; write {wanted}"

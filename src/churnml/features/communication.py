@@ -92,39 +92,86 @@ _WEEKLY = (
 )
 
 
+# an outreach's outcome columns: known when the reply came (the touch's time + response_hours), not when
+# it was sent; until then it is pending, neither replied nor unanswered (a no_reply is known as sent)
+_REPLY = ("_replied", "_asked", "_rh_sum", "_rh_n", "_words_sum", "_words_n")
+
+
+def _reply_day(ts: nw.Expr, hours: nw.Expr, fast: bool) -> nw.Expr:
+    """Day number on which a reply ``hours`` after ``ts`` arrived (portable: the day of ``ts`` plus the
+    whole days its time of day and the hours add up to)."""
+    clock = ts.dt.hour().cast(nw.Float64) + ts.dt.minute().cast(nw.Float64) / 60
+    return day_number(ts, fast) + ((clock + hours) // 24).cast(nw.Int64)
+
+
 def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Per client x week: the :data:`_WEEKLY` counts and sums (touches by direction and channel, replies
     to outreach, response hours, reply words, meeting outcomes, sentiment) and ``_last_in`` (the day
-    of the last touch from the client)."""
+    of the last touch from the client).
+
+    Point in time: an outbound touch counts in the week it was sent, its outcome (asked and replied), the
+    hours the reply took and its words in the week the reply came (sent + ``response_hours``; the week
+    sent when the hours are not recorded), so a snapshot between the two sees an outreach still pending,
+    in no reply rate yet."""
     direction = nw.col(Communications.DIRECTION)
     channel = nw.col(Communications.CHANNEL)
     outcome = nw.col(Communications.OUTCOME)
-    c = communications.with_columns(
-        day_number(nw.col(Communications.TS), communications.implementation.is_polars()).alias(DAY)
-    )
-    c = c.with_columns(week_of(nw.col(DAY), axis).alias(WEEK)).filter(nw.col(WEEK) <= axis.last_week)
+    fast = communications.implementation.is_polars()
     is_out = direction == "out"
+    replied = is_out & (outcome == "replied").fill_null(False)
     rh = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
-    words_ok = ~nw.col(Communications.WORDS).is_null() & (~is_out | (outcome == "replied").fill_null(False))
+    words_ok = ~nw.col(Communications.WORDS).is_null() & (~is_out | replied)
     sent = nw.col(Communications.SENTIMENT).cast(nw.Float64)
-    return c.group_by(CLIENT_ID, WEEK).agg(
-        _flag(direction == "in").sum().alias("_in"),
-        _flag(is_out).sum().alias("_out"),
-        *[_flag(channel == ch).sum().alias(f"_ch_{ch}") for ch in Communications.CHANNELS],
-        _flag(is_out & (outcome == "replied").fill_null(False)).sum().alias("_replied"),
-        _flag(is_out & outcome.is_in(["replied", "no_reply"]).fill_null(False)).sum().alias("_asked"),
-        rh.fill_null(0.0).sum().alias("_rh_sum"),
-        _flag(~rh.is_null()).sum().alias("_rh_n"),
+    day = day_number(nw.col(Communications.TS), fast)
+    known = (
+        nw.when(replied & ~rh.is_null()).then(_reply_day(nw.col(Communications.TS), rh, fast)).otherwise(day)
+    )
+    rows = communications.with_columns(
+        day.alias(DAY),
+        known.alias("_known_day"),
+        _flag(direction == "in").alias("_in"),
+        _flag(is_out).alias("_out"),
+        *[_flag(channel == ch).alias(f"_ch_{ch}") for ch in Communications.CHANNELS],
+        _flag(replied).alias("_replied"),
+        _flag(is_out & outcome.is_in(["replied", "no_reply"]).fill_null(False)).alias("_asked"),
+        rh.fill_null(0.0).alias("_rh_sum"),
+        _flag(~rh.is_null()).alias("_rh_n"),
         nw.when(words_ok)
         .then(nw.col(Communications.WORDS).cast(nw.Float64))
         .otherwise(nw.lit(0.0))
-        .sum()
         .alias("_words_sum"),
-        _flag(words_ok).sum().alias("_words_n"),
-        *[_flag((outcome == o).fill_null(False)).sum().alias(f"_o_{o}") for o in _MEETING_OUTCOMES],
-        sent.fill_null(0.0).sum().alias("_sent_sum"),
-        _flag(~sent.is_null()).sum().alias("_sent_n"),
-        nw.when(direction == "in").then(nw.col(DAY)).max().alias("_last_in"),
+        _flag(words_ok).alias("_words_n"),
+        *[_flag((outcome == o).fill_null(False)).alias(f"_o_{o}") for o in _MEETING_OUTCOMES],
+        sent.fill_null(0.0).alias("_sent_sum"),
+        _flag(~sent.is_null()).alias("_sent_n"),
+        nw.when(direction == "in").then(day).alias("_last_in"),
+    )
+    # an outbound touch's reply columns move to the reply's week (an inbound touch's words stay: known
+    # when it came); the other columns stay in the week sent
+    reply_moves = is_out
+    at_sent = rows.with_columns(
+        *[nw.when(reply_moves).then(nw.lit(0)).otherwise(nw.col(c)).alias(c) for c in _REPLY],
+    ).with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+    at_reply = (
+        rows.filter(reply_moves)
+        .with_columns(
+            *[nw.lit(0).alias(c) for c in _WEEKLY if c not in _REPLY],
+            nw.lit(None, nw.Int64).alias("_last_in"),
+        )
+        .with_columns(week_of(nw.col("_known_day"), axis).alias(WEEK))
+    )
+    sums = ("_rh_sum", "_words_sum", "_sent_sum")
+    columns = [
+        nw.col(CLIENT_ID),
+        nw.col(WEEK).cast(nw.Int64),
+        *[nw.col(c).cast(nw.Float64 if c in sums else nw.Int64) for c in _WEEKLY],
+        nw.col("_last_in").cast(nw.Int64),
+    ]
+    both = nw.concat([at_sent.select(columns), at_reply.select(columns)], how="vertical")
+    return (
+        both.filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(*[nw.col(c).sum() for c in _WEEKLY], nw.col("_last_in").max())
     )
 
 
