@@ -275,6 +275,15 @@ def test_time_in_the_product_is_compared_with_the_clients_own_past_in_hours() ->
     )
 
 
+def test_an_overflowed_value_is_said_plainly_not_a_traceback() -> None:
+    # an mrr of 1e308 passed validate; its change overflowed to infinity and the sentence crashed
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    names = ["payments_mrr_change_91d"] if "payments_mrr_change_91d" in specs else [next(iter(specs))]
+    X = np.array([[np.inf]])
+    row = top_drivers(np.array([[0.7, -2.0]]), X, names, specs, describe, k=1).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")].endswith(": beyond any plausible value (check the input)")
+
+
 def test_a_young_clients_window_is_its_age() -> None:
     names = ["usage_logins_182d", "account_tenure_days"]
     X = np.array([[0.0, 15.0]])

@@ -329,6 +329,9 @@ def family_health(
 def _sentence(
     describe: Describe, specs: Mapping[str, Any], name: str, value: float, age: float | None = None
 ) -> str:
+    if isinstance(value, float) and math.isinf(value):  # an absurd input (an mrr of 1e308) overflowed
+        said = (specs[name].label or name) if name in specs else name
+        return f"{said[:1].upper()}{said[1:]}: beyond any plausible value (check the input)"
     if name in specs:
         return describe(name, value) if age is None else describe(name, value, age)
     shown = "missing" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
