@@ -209,6 +209,11 @@ _COUNTS = {"Sign In": 50, "Create Invoice": 30, "Data-Export": 2, "View Dashboar
             {"login_events": ("Sign In",), "key_events": ("View Dashboard",), "export_events": ("export",)},
             None,
         ),
+        # logins found, the default key features found nowhere: named (their share is the adoption signal)
+        (
+            {"login_events": ("Sign In",), "export_events": ("export",)},
+            "key features (features.key_events: report_view, dashboard_view, api_call, integration_sync)",
+        ),
         # ... unless the data holds a near miss of its names
         (
             {

@@ -343,9 +343,10 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
     one only in letter case or punctuation, and the data's most frequent names (``counts``: rows per
     event name). Empty when every such setting finds its events, or the data has no events.
 
-    When the logins are found, a key-feature or export setting that finds nothing is named only if the
-    data holds a near miss of its names: the data then uses churnml's names, and a product may well have
-    had no export in its data yet (exports are rare, and a sign of leaving)."""
+    When the logins are found, an export setting that finds nothing is named only if the data holds a
+    near miss of its names: the data then uses churnml's names, and a product may well have had no
+    export in its data yet (exports are rare, and a sign of leaving). Key features that find nothing are
+    always named: their share is the adoption signal, and none of them in a whole log means other names."""
     if not counts:
         return []
     missing = [
@@ -357,7 +358,11 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
     near = sorted(name for name in counts if _plain(name) in plain)
     logins_found = not any(key == "login_events" for key, _, _ in missing)
     if logins_found:
-        missing = [m for m in missing if any(_plain(n) in {_plain(w) for w in m[2]} for n in near)]
+        missing = [
+            m
+            for m in missing
+            if m[0] == "key_events" or any(_plain(n) in {_plain(w) for w in m[2]} for n in near)
+        ]
     if not missing:
         return []
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:shown]

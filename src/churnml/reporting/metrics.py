@@ -477,7 +477,7 @@ def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
     intro = (
         "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients that became customers during it. "
-        "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (losses only). "
+        "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (new clients added back: the losses, net of clients who came back). "
         "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset by "
         "expansion of the clients of the start); gross = churned MRR plus downgrades, no offset. "
         "Incomplete periods (churn not yet known) are marked and have no rate.</p>"
