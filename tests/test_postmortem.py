@@ -245,3 +245,22 @@ def test_the_postmortem_reads_only_the_lists_of_its_dataset(tmp_path):
     assert names == ["2025-01-06", "2025-01-20", "2025-01-27"]  # the unnamed list is kept
     assert len(list_folders(tmp_path)) == 4
     assert list_folders(tmp_path / "missing", "shop") == []
+
+
+@pytest.mark.parametrize(
+    ("horizon", "asked", "weeks", "noted"),
+    [
+        (90, None, 4, False),  # 12 weeks of look-back: 4 as always
+        (28, None, 2, False),  # 4 weeks of look-back show at most 3 weeks of warning: half of them
+        (14, None, 1, False),
+        (28, 4, 4, True),  # asked for what no churn can reach: kept, and said
+        (28, 3, 3, False),
+    ],
+)
+def test_early_is_a_warning_the_horizon_can_show(horizon, asked, weeks, noted) -> None:
+    from churnml.jobs.reports import early_weeks_for
+
+    got, note = early_weeks_for(horizon, asked)
+    assert got == weeks and (note is not None) == noted
+    if noted:
+        assert note.startswith("--early-weeks 4: no churn can be caught that early")

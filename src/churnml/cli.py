@@ -796,8 +796,13 @@ def postmortem(
         ),
     ] = None,
     early_weeks: Annotated[
-        int, typer.Option("--early-weeks", help="Flagged at least this many weeks before leaving = early.")
-    ] = 4,
+        int | None,
+        typer.Option(
+            "--early-weeks",
+            help="Flagged at least this many weeks before leaving = early (default: 4, or half the "
+            "horizon's weeks when less).",
+        ),
+    ] = None,
 ) -> None:
     """Review each churn of the period against what the written lists said before it.
 
@@ -843,6 +848,8 @@ def postmortem(
         from churnml.reporting.postmortem import hindsight_warning
 
         flagged("warning", hindsight_warning(run.hindsight, run.lists))
+    if run.note:
+        flagged("warning", run.note)
     out_console.print(f"-> {folder}/postmortem.csv, by_reason.csv, by_family.csv, postmortem.html")
 
 

@@ -187,6 +187,24 @@ class PostmortemRun:
     review: Any  # pl.DataFrame
     by_reason: Any  # pl.DataFrame
     hindsight: tuple[str, ...] = ()  # the lists scored by a model that had learned their outcomes
+    early_weeks: int = 4  # flagged at least this many weeks before leaving = caught early
+    note: str | None = None  # an --early-weeks no churn can reach (the look-back is the horizon)
+
+
+def early_weeks_for(horizon_days: int, asked: int | None) -> tuple[int, str | None]:
+    """(the weeks of warning that count as caught early, a note or None): ``asked`` (``--early-weeks``),
+    else 4 or half the horizon's weeks when that is less (a 28-day horizon shows at most 4 weeks of
+    warning, so 4 could never be reached); a note when ``asked`` is more than the look-back allows."""
+    reach = max(horizon_days // 7, 1)
+    if asked is None:
+        return min(4, max(1, reach // 2)), None
+    if asked >= reach:
+        return asked, (
+            f"--early-weeks {asked}: no churn can be caught that early; the lists are read back "
+            f"{reach} weeks (label.horizon_days, {horizon_days}), so a churn shows at most {reach - 1} "
+            f"weeks of warning before it. Every caught churn is 'late'"
+        )
+    return asked, None
 
 
 def postmortem(
@@ -196,7 +214,7 @@ def postmortem(
     scores: Path | None,
     start: date | None,
     end: date | None,
-    early_weeks: int,
+    early_weeks: int | None,
 ) -> PostmortemRun:
     """``churnml postmortem``: each churn of [start, end) against what the written lists under ``scores``
     (default ``paths.scores``) said before it, in ``out`` (default ``data/postmortem/``). The period
@@ -239,6 +257,7 @@ def postmortem(
         pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
     ]
     timeline = list_timeline(lists, histories, cfg.score.zones)
+    early_weeks, note = early_weeks_for(cfg.label.horizon_days, early_weeks)
     gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label), cfg.label.grace_days), dataset)
     clients = dataset.tables[Table.CLIENTS]
     info = clients.select(
@@ -266,4 +285,6 @@ def postmortem(
         "postmortem.html": html.encode("utf-8"),
     }
     write_report_folder(folder, files, "postmortem", end, cfg, dataset.name)
-    return PostmortemRun(folder, start, end, len(list_dirs), root, review, by_reason, hindsight)
+    return PostmortemRun(
+        folder, start, end, len(list_dirs), root, review, by_reason, hindsight, early_weeks, note
+    )
