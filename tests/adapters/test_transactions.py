@@ -658,3 +658,11 @@ def test_amounts_are_read_only_in_their_layout(texts, decimal_comma, expected):
 
     got = pl.DataFrame({"a": texts}).select(_number("a", pl.String, decimal_comma)).to_series().to_list()
     assert got == [pytest.approx(v) if v is not None else None for v in expected]
+
+
+def test_times_a_layout_reads_centuries_away_are_unparsable_not_a_crash():
+    from churnml.contract.adapters.transactions import _time
+
+    ms = str(int(datetime(2024, 5, 1).timestamp()) * 1000)  # milliseconds read as seconds: year 55969
+    got = pl.DataFrame({"t": [ms, "1714521600"]}).select(_time("t", pl.String, "%s")).to_series().to_list()
+    assert got == [None, datetime(2024, 5, 1)]

@@ -177,7 +177,13 @@ def adapt_transactions(
         reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.skipped.items() if v)
         raise UserError(
             f"no usable line in {input_.name}: {report.input_rows:,} rows, "
-            + (f"skipped: {reasons}" if reasons else f"all on or after --until {report.until}")
+            + (
+                f"skipped: {reasons}"
+                if reasons
+                else f"all on or after --until {report.until}"
+                if report.until is not None
+                else "the file holds no line"
+            )
         )
     done()
     done = timer.step("write")

@@ -257,7 +257,9 @@ def _time(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
         return pl.col(col).cast(_DT)
     text = pl.col(col).cast(pl.String).str.strip_chars()
     if fmt is not None:
-        return _naive_utc(text.str.to_datetime(fmt, strict=False, time_unit="us"), "%z" in fmt)
+        parsed = _naive_utc(text.str.to_datetime(fmt, strict=False, time_unit="us"), "%z" in fmt)
+        # a layout that reads milliseconds as seconds ('%s') lands in year 55969: no time of an order log
+        return pl.when(parsed.dt.year().is_between(1900, 2199)).then(parsed)
     # Only ISO layouts (with or without seconds, fraction, "T", UTC offset): guessing would depend on
     # row order, and day-first vs month-first dates (01/02/2024) are ambiguous: they need --time-format.
     tries = [_naive_utc(text.str.to_datetime(f, strict=False, time_unit="us"), "%z" in f) for f in _ISO_TIMES]
@@ -336,7 +338,7 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         .then(pl.lit(SKIP_REASONS[0]))
         .when(pl.col(_TIME).is_null())
         .then(pl.lit(SKIP_REASONS[1]))
-        .when(pl.col(_AMOUNT).is_null() | pl.col(_AMOUNT).is_nan())
+        .when(pl.col(_AMOUNT).is_null() | ~pl.col(_AMOUNT).is_finite())  # NaN, or 1e309 read as infinite
         .then(pl.lit(SKIP_REASONS[2]))
         .when(pl.col(_QTY) == 0)
         .then(pl.lit(SKIP_REASONS[3]))
