@@ -307,3 +307,32 @@ def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
         play = choose_play(ClientFacts("red", "C", rules=fired), PlaybooksConfig())
         assert (play.role, play.basis) == ("sales", "rule: cancellation_request")
         assert "Save call: they asked to cancel" in play.action
+
+
+@pytest.mark.parametrize(
+    ("rows", "fires"),
+    [
+        ([("failed", 30, None)], True),  # a failure, nothing paid since
+        ([("failed", 30, None), ("paid", 23, 23)], False),  # the returned debit collected a week later
+        ([("paid", 40, 40), ("failed", 30, None)], True),  # paid before the failure: still open
+        ([("failed", 120, None)], False),  # older than payment_trouble_days (91)
+    ],
+)
+def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None:
+    payments = pl.DataFrame(
+        {
+            "client_id": ["m"] * len(rows),
+            "amount": [30.0] * len(rows),
+            "issued_at": [days_ago(r[1]) for r in rows],
+            "paid_at": [days_ago(r[2]) if r[2] is not None else None for r in rows],
+            "status": [r[0] for r in rows],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: payments,
+    }
+    out = fired_rules(
+        tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
+    )
+    assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])

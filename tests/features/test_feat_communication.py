@@ -98,3 +98,14 @@ def test_a_reply_is_known_when_it_came_not_when_the_outreach_was_sent(snapshot, 
         hours,
         words,
     )
+
+
+def test_inbound_only_communications_without_optional_columns() -> None:
+    # no outreach (nothing moves to a reply's week) and no sentiment, words or hours columns
+    touches = [
+        {"client_id": "c", "ts": datetime(2024, 2, 1), "channel": "chat", "direction": "in"},
+        {"client_id": "c", "ts": datetime(2024, 2, 20), "channel": "email", "direction": "in"},
+    ]
+    got = features_at(make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: touches}), ["c"], SNAPS)
+    assert got.get_column("comm_touches_in_7d").to_list() == [0, 1, 0]
+    assert got.get_column("comm_reply_rate_28d").to_list() == [None, None, None]

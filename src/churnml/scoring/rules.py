@@ -287,17 +287,34 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
+    debit collected again a week later is no trouble left: a single late payment is noise), or an
+    invoice past due and unpaid."""
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
         when = pl.coalesce(
             [pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns]
         )
-        parts.append(
-            payments.with_columns(when.alias("_t")).pipe(
-                _recent, "_t", cut, ctx.cfg.payment_trouble_days, pl.col(Payments.STATUS) == "failed"
-            )
+        failed = payments.with_columns(when.alias("_t")).filter(
+            (pl.col(Payments.STATUS) == "failed")
+            & (pl.col("_t") < cut)
+            & (pl.col("_t") >= cut - timedelta(days=ctx.cfg.payment_trouble_days))
         )
+        settled = (
+            payments.filter(
+                (pl.col(Payments.STATUS) == "paid")
+                & pl.col(Payments.PAID_AT).is_not_null()
+                & (pl.col(Payments.PAID_AT) < cut)
+                & (pl.col(Payments.AMOUNT) > 0)
+            )
+            .group_by(CLIENT_ID)
+            .agg(pl.col(Payments.PAID_AT).max().alias("_last_paid"))
+        )
+        open_failures = failed.join(settled, on=CLIENT_ID, how="left").filter(
+            pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t"))
+        )
+        parts.append(open_failures.select(CLIENT_ID))
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
         parts.append(payments.filter((pl.col(Payments.DUE_AT) < cut) & unpaid).select(CLIENT_ID))
