@@ -44,6 +44,31 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out_console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
 
 
+class _LoggedStatus:
+    """``console.status``'s stand-in when stderr is no terminal (a batch job's log, a file): each new
+    step one timed line, so a slow run is told from a hung one."""
+
+    def __init__(self, text: str) -> None:
+        self._last: str | None = None
+        self.update(text)
+
+    def update(self, text: str) -> None:
+        if text != self._last:
+            console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False)
+            self._last = text
+
+    def __enter__(self) -> _LoggedStatus:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def step_status(text: str) -> Any:
+    """A spinner with the current step on a terminal; timed lines in a log (:class:`_LoggedStatus`)."""
+    return console.status(text) if console.is_terminal else _LoggedStatus(text)
+
+
 def at_risk_text(arr: float, arr_at_risk: float, clients: int) -> str:
     """The list's money in the line ``score`` prints: ``ARR at risk 94,421``; a list of clients without any
     revenue in the data (every ARR 0: an app's users, a log without payments) says so rather than 0."""
@@ -319,8 +344,8 @@ def train(
 
     cfg = config_from(config, set_)
     timer = Timer()
-    with console.status("[bold]train[/] reading the dataset") as status:
-        summary = train_job(data, cfg, truth, out, lambda msg: status.update(f"[bold]train[/] {msg}"))
+    with step_status("[bold]train[/] reading the dataset") as shown:
+        summary = train_job(data, cfg, truth, out, lambda msg: shown.update(f"[bold]train[/] {msg}"))
     res = summary.result
     if res.backtest.has_estimate:
         out_console.print(comparison_table(res))
@@ -609,7 +634,7 @@ def adapt_transactions(
         "refund_prefix": refund_prefix,
         "time_format": time_format,
     }
-    with console.status(f"reading {input_.name}"):
+    with step_status(f"reading {input_.name}"):
         report, timer = adapt_job(
             input_, out, columns, preset, inactivity_days, parse_date(until, "--until"), decimal_comma
         )
@@ -696,7 +721,7 @@ def winback(
     from churnml.reporting.winback import unknown_value_note, value_floor_note
 
     cfg = config_from(config, set_)
-    with console.status("reading the data, planning and measuring win-backs"):
+    with step_status("reading the data, planning and measuring win-backs"):
         run = winback_job(data, cfg, out)
     plan, tests, as_of, folder = run.plan, run.tests, run.as_of, run.folder
     summary = RichTable(title=f"win-back list as of {as_of} (top 10 of {plan.height:,})")
@@ -742,7 +767,7 @@ def metrics(
     from churnml.reporting.metrics import ALL_SEGMENTS
 
     cfg = config_from(config, set_)
-    with console.status("reading and counting churn per month and quarter"):
+    with step_status("reading and counting churn per month and quarter"):
         run = churn_metrics(data, cfg, out)
     reports, table, folder = run.reports, run.table, run.folder
     for period, report in reports.items():
@@ -820,7 +845,7 @@ def postmortem(
     cfg = config_from(config, set_)
     root = scores if scores is not None else cfg.paths.scores
     start, end = parse_date(from_, "--from"), parse_date(to, "--to")
-    with console.status(f"reading the data and the written lists under {root}"):
+    with step_status(f"reading the data and the written lists under {root}"):
         run = postmortem_job(data, cfg, out, scores, start, end, early_weeks)
     review, by_reason, folder, start, end = run.review, run.by_reason, run.folder, run.start, run.end
     if not run.lists:
@@ -908,7 +933,7 @@ def bench_models(
     folder = data_dir(data, cfg)
     command = "churnml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     timer = Timer()
-    with console.status("[bold]bench models[/] reading the dataset") as status:
+    with step_status("[bold]bench models[/] reading the dataset") as status:
         result = bench_job(
             data,
             cfg,
