@@ -187,3 +187,32 @@ def test_views_whose_table_is_absent_are_null_not_alarms() -> None:
     assert onboarding_stalled(
         ["young", "old"], AS_OF, clients, no_rows, min_days=30, max_days=120, active_share=0.5
     ).get_column(Scores.ONBOARDING_STALLED).to_list() == [True, False]
+
+
+def test_silence_counts_from_when_the_contact_logs_began() -> None:
+    # invoices back to 2022, the CRM's contact logs from 2025-06-01: a member who was never in touch is
+    # silent since the logs began, not since 2022 ("1,793 days silent" for members checking in weekly)
+    from churnml.config import FeaturesConfig, LabelConfig, ScoreConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.scoring.standing import _crm_views
+
+    as_of = date(2025, 9, 1)
+    tables = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ["quiet", "talks"], "created_at": [datetime(2022, 1, 3)] * 2}
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["quiet", "talks"],
+                "start_date": [datetime(2022, 1, 3)] * 2,
+                "end_date": [datetime(2026, 1, 3)] * 2,
+                "mrr": [40.0, 40.0],
+            }
+        ),
+        Table.TICKETS: pl.DataFrame({"client_id": ["talks"], "opened_at": [datetime(2025, 6, 1)]}),
+    }
+    data = Dataset(tables, "gym", datetime(2022, 1, 3), datetime(2025, 9, 1))
+    assert data.contact_first() == datetime(2025, 6, 1)
+    views = _crm_views(data, ["quiet", "talks"], as_of, LabelConfig(), ScoreConfig(), FeaturesConfig())
+    assert views.get_column(Scores.DAYS_SILENT).to_list() == [92, 92]  # 2025-06-01 .. 2025-09-01

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import polars as pl
 
-from churnml.contract.schemas import CONTRACT, Events, Table
+from churnml.contract.schemas import CONTRACT, Communications, Events, Table, Tickets
 
 __all__ = ["LATE_TABLE_DAYS", "Dataset", "RepairLog"]
 
@@ -42,8 +42,8 @@ class Dataset:
     ``tables`` holds only the tables present in the input folder; optional tables that are absent
     simply have no features. ``as_of`` is the extraction date: no timestamp lies after it, and it is
     the default scoring date. ``start`` is the earliest timestamp in any table.
-    ``activity_start`` pins :meth:`first_activity` and ``events_start`` :meth:`events_first` (set on a
-    subset of the clients, so that features computed per batch of clients equal those of the whole
+    ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first` and
+    ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per batch of clients equal those of the whole
     dataset).
     """
 
@@ -55,6 +55,7 @@ class Dataset:
     checksums: Mapping[str, str] = field(default_factory=dict)
     activity_start: datetime | None = None
     events_start: datetime | None = None
+    contact_start: datetime | None = None
 
     def first_activity(self) -> datetime:
         """The earliest activity timestamp: the week the weekly feature grid starts and clients are observed
@@ -83,6 +84,19 @@ class Dataset:
         if events is None or events.height == 0:
             return None
         return events.get_column(Events.TS).min()  # type: ignore[return-value]
+
+    def contact_first(self) -> datetime | None:
+        """The first recorded contact (a communication or a ticket): when the contact logs begin (None
+        without either table, or rows in them)."""
+        if self.contact_start is not None:
+            return self.contact_start
+        firsts = [
+            frame.get_column(col).min()
+            for table, col in ((Table.COMMUNICATIONS, Communications.TS), (Table.TICKETS, Tickets.OPENED_AT))
+            if (frame := self.tables.get(table)) is not None and frame.height
+        ]
+        firsts = [f for f in firsts if f is not None]
+        return min(firsts) if firsts else None  # type: ignore[type-var]
 
     def usage_observed_from(self) -> datetime | None:
         """When the usage log begins, when that is :data:`LATE_TABLE_DAYS` or more after the data's first

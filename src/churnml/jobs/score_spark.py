@@ -46,8 +46,10 @@ from churnml.contract.schemas import (
     CONTRACT,
     REQUIRED_TABLES,
     SNAPSHOT,
+    Communications,
     Events,
     Table,
+    Tickets,
 )
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
@@ -147,11 +149,17 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
     last = data_last({k: v.get("max") for k, v in cols.items()})
     data_as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
     firsts = [v["min"] for v in activity.values() if v.get("min") is not None]
+    contacts = [
+        m
+        for key in (f"{Table.COMMUNICATIONS}.{Communications.TS}", f"{Table.TICKETS}.{Tickets.OPENED_AT}")
+        if (m := cols.get(key, {}).get("min")) is not None
+    ]
     return {
         "start": start,
         "data_as_of": data_as_of,
         "activity_start": min(firsts) if firsts else start,
         "events_start": cols.get(f"{Table.EVENTS}.{Events.TS}", {}).get("min"),
+        "contact_start": min(contacts) if contacts else None,
         "day": as_of or data_as_of.date(),
     }
 
@@ -396,6 +404,7 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         data_as_of=dates["data_as_of"],
         activity_start=dates["activity_start"],
         events_start=dates["events_start"],
+        contact_start=dates["contact_start"],
         label=cfg.label,
         features=cfg.features,
         score=cfg.score,

@@ -338,7 +338,12 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
             for t, frame in dataset.tables.items()
         }
     )
-    return replace(subset, activity_start=dataset.first_activity(), events_start=dataset.events_first())
+    return replace(
+        subset,
+        activity_start=dataset.first_activity(),
+        events_start=dataset.events_first(),
+        contact_start=dataset.contact_first(),
+    )
 
 
 @dataclass

@@ -228,8 +228,9 @@ def last_interaction(
     observed_from: datetime | None = None,
 ) -> pl.DataFrame:
     """``[client_id, last_interaction, days_silent]`` (module docstring); a client never in touch is
-    silent since its creation or ``observed_from`` (the data's first record), whichever is later: a
-    ``created_at`` of 1900 or 2014 in a log of two years said "46355 days silent"."""
+    silent since its creation or ``observed_from`` (when contact began to be recorded: the data's first
+    record, or the contact logs' when later), whichever is later: a ``created_at`` of 1900 or 2014 in a
+    log of two years said "46355 days silent"."""
     cut = _midnight(as_of)
     if communications is None and tickets is None:  # contact is not recorded: not observed, not silent
         return _ids(client_ids).with_columns(

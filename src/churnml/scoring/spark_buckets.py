@@ -80,6 +80,7 @@ class BucketContext:
     present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
     windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
     events_start: datetime | None = None  # when the usage log begins (Dataset.events_first)
+    contact_start: datetime | None = None  # when the contact logs begin (Dataset.contact_first)
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -120,6 +121,7 @@ def bucket_dataset(blobs: Mapping[str, list[bytes]], ctx: BucketContext) -> Data
         ctx.data_as_of,
         activity_start=ctx.activity_start,
         events_start=ctx.events_start,
+        contact_start=ctx.contact_start,
     )
 
 

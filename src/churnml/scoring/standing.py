@@ -387,7 +387,9 @@ def _crm_views(
             clients,
             dataset.get(Table.COMMUNICATIONS),
             dataset.get(Table.TICKETS),
-            dataset.first_activity(),
+            # silent since the contact logs began, when later than the data (invoices back to 2022, the
+            # CRM's logs from 2025: "1,793 days silent" for members checking in every week)
+            max(filter(None, (dataset.first_activity(), dataset.contact_first()))),
         ),
         onboarding_stalled(
             ids,
