@@ -109,3 +109,18 @@ def test_inbound_only_communications_without_optional_columns() -> None:
     got = features_at(make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: touches}), ["c"], SNAPS)
     assert got.get_column("comm_touches_in_7d").to_list() == [0, 1, 0]
     assert got.get_column("comm_reply_rate_28d").to_list() == [None, None, None]
+
+
+@pytest.mark.parametrize(("snapshot", "streak"), [(date(2024, 3, 11), 2), (date(2024, 3, 18), 0)])
+def test_a_reply_ends_the_no_reply_streak_when_it_came(snapshot, streak):
+    # two unanswered e-mails, then one sent Sunday 22:00 and replied 5 hours later: the Monday snapshot
+    # still sees the streak of 2 (the reply had not come), the next one sees it ended
+    touches = [
+        touch(datetime(2024, 2, 26), outcome="no_reply"),
+        touch(datetime(2024, 3, 4), outcome="no_reply"),
+        touch(datetime(2024, 3, 10, 22), outcome="replied", response_hours=5.0),
+    ]
+    got = features_at(
+        make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: touches}), ["c"], [snapshot]
+    )
+    assert got.get_column("comm_no_reply_streak").to_list() == [streak]

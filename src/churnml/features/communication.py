@@ -55,24 +55,44 @@ def _flag(cond: nw.Expr) -> nw.Expr:
 
 def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Per client x week: ``_noreply`` (outbound no-reply touches) and ``_resp_mark`` (the running count of
-    no-replies at the client's latest response that week, null without a response)."""
+    no-replies at the client's latest response that week, null without a response). A reply to an
+    outreach is a response in the week it came (sent + ``response_hours``), not the week it was sent."""
     out = nw.col(Communications.DIRECTION) == "out"
     outcome = nw.col(Communications.OUTCOME)
+    fast = comm.implementation.is_polars()
+    replied = out & (outcome == "replied").fill_null(False)
+    hours = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
+    later = replied & ~hours.is_null()  # its response is known only when the reply came
     per_ts = (
         comm.with_columns(
             _flag(out & (outcome == "no_reply").fill_null(False)).alias("_nr"),
-            _flag(~out | (out & outcome.is_in(list(_RESPONSES)).fill_null(False))).alias("_resp"),
+            _flag((~out | (out & outcome.is_in(list(_RESPONSES)).fill_null(False))) & ~later).alias("_resp"),
+            nw.when(later).then(_reply_day(nw.col(Communications.TS), hours, fast)).alias("_reply_day"),
         )
         .group_by(CLIENT_ID, Communications.TS)
-        .agg(nw.col("_nr").sum(), nw.col("_resp").max())
+        .agg(nw.col("_nr").sum(), nw.col("_resp").max(), nw.col("_reply_day").min())
     )
     per_ts = per_ts.with_columns(
         nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=Communications.TS).alias("_nr_cum"),
-        week_of(day_number(nw.col(Communications.TS), comm.implementation.is_polars()), axis).alias(WEEK),
-    ).filter(nw.col(WEEK) <= axis.last_week)
-    return per_ts.group_by(CLIENT_ID, WEEK).agg(
-        nw.col("_nr").sum().alias("_noreply"),
-        nw.when(nw.col("_resp") > 0).then(nw.col("_nr_cum")).max().alias("_resp_mark"),
+        week_of(day_number(nw.col(Communications.TS), fast), axis).alias(WEEK),
+    )
+    columns = [
+        nw.col(CLIENT_ID),
+        nw.col(WEEK).cast(nw.Int64),
+        nw.col("_nr").cast(nw.Int64),
+        nw.col("_mark").cast(nw.Int64),
+    ]
+    at_sent = per_ts.with_columns(nw.when(nw.col("_resp") > 0).then(nw.col("_nr_cum")).alias("_mark"))
+    at_reply = per_ts.filter(~nw.col("_reply_day").is_null()).with_columns(
+        nw.lit(0).alias("_nr"),
+        nw.col("_nr_cum").alias("_mark"),
+        week_of(nw.col("_reply_day"), axis).alias(WEEK),
+    )
+    both = nw.concat([at_sent.select(columns), at_reply.select(columns)], how="vertical")
+    return (
+        both.filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.col("_nr").sum().alias("_noreply"), nw.col("_mark").max().alias("_resp_mark"))
     )
 
 
