@@ -216,3 +216,21 @@ def test_silence_counts_from_when_the_contact_logs_began() -> None:
     assert data.contact_first() == datetime(2025, 6, 1)
     views = _crm_views(data, ["quiet", "talks"], as_of, LabelConfig(), ScoreConfig(), FeaturesConfig())
     assert views.get_column(Scores.DAYS_SILENT).to_list() == [92, 92]  # 2025-06-01 .. 2025-09-01
+
+
+def test_a_free_term_after_paid_ones_is_said() -> None:
+    # a gym member frozen for two months after paid months; a free-tier client that never paid
+    subs = pl.DataFrame(
+        {
+            "client_id": ["frozen", "frozen", "free_only"],
+            "start_date": [ago(60), ago(20), ago(100)],
+            "end_date": [ago(20), ago(-40), ago(-265)],
+            "mrr": [40.0, 0.0, 0.0],
+        }
+    )
+    out = term_status(["frozen", "free_only"], AS_OF, subs, grace_days=30, renewal_days=60)
+    assert out.get_column(Scores.TERM_STATE).to_list() == [
+        f"On a free term since its last paid one ended on {ago(20):%Y-%m-%d} (a pause, or a free plan)",
+        "",
+    ]
+    assert out.get_column(Scores.IN_GRACE).to_list() == [False, False]

@@ -12,7 +12,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   a renewal signed ahead; null otherwise), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
   to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
   days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
-  term starts 2024-06-12"; empty otherwise);
+  term starts 2024-06-12", "On a free term since its last paid one ended on 2024-05-01 (a pause, or a
+  free plan)"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
@@ -35,10 +36,12 @@ from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events,
 from churnml.scoring.columns import Scores
 
 __all__ = [
+    "FREE_TERM",
     "RENEWED",
     "booked_terms",
     "days_since_end",
     "days_text",
+    "free_after_paid",
     "lapsed_terms",
     "last_data_export",
     "last_interaction",
@@ -78,6 +81,8 @@ def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
 
 # the term_state of a client whose next term is booked (crm.booked_terms): its term end is no risk
 RENEWED = "Renewed: the next term starts "
+# the term_state of a client whose running terms are all free after paid ones (crm.free_after_paid)
+FREE_TERM = "On a free term since its last paid one ended on "
 
 
 def renewed_rows(views: pl.DataFrame) -> np.ndarray:
@@ -114,7 +119,8 @@ def term_status(
     }
     if subscriptions is None or subscriptions.height == 0:
         frame = ids.with_columns(
-            pl.lit(None, dtype=t).alias(c) for c, t in {**schema, "_booked": pl.Date}.items()
+            pl.lit(None, dtype=t).alias(c)
+            for c, t in {**schema, "_booked": pl.Date, "_paid_end": pl.Datetime("us")}.items()
         )
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
@@ -149,6 +155,7 @@ def term_status(
                 how="left",
                 maintain_order="left",
             )
+            .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
                 .dt.total_days()
@@ -161,9 +168,14 @@ def term_status(
     texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
     in_grace = lapsed & (since_end >= settle_days)  # called lapsed once a late renewal would show
     booked_on = frame.get_column("_booked").to_list()
+    paid_ends = frame.get_column("_paid_end").to_list()
     states = [
-        f"{RENEWED}{b.isoformat()}" if b is not None else term_state_text(d, settle_days)
-        for d, b in zip(texts, booked_on, strict=True)
+        f"{RENEWED}{b.isoformat()}"
+        if b is not None
+        else f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
+        if p is not None and d is None
+        else term_state_text(d, settle_days)
+        for d, b, p in zip(texts, booked_on, paid_ends, strict=True)
     ]
     due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)
     return frame.select(
@@ -191,6 +203,33 @@ def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFram
         subscriptions.filter(pl.col(Subscriptions.START_DATE) >= cut)
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(pl.col(Subscriptions.START_DATE).min().dt.date().alias("_booked"))
+    )
+
+
+def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0)
+    after a paid one: the end of their last paid term (at most ``as_of``). A pause, or a move to a free
+    plan: the contract cannot tell them apart. One row per such client."""
+    cut = _midnight(as_of)
+    terms = subscriptions.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(pl.Datetime("us")),
+        pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us")),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
+    )
+    running = terms.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
+    free = (
+        running.group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr"))
+        .filter(pl.col("_mrr") == 0)
+    )
+    return (
+        terms.filter((pl.col(Subscriptions.MRR) > 0) & (pl.col(Subscriptions.START_DATE) < cut))
+        .join(free.select(CLIENT_ID), on=CLIENT_ID, how="semi")
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.END_DATE).max().alias("_paid_end"))
+        .with_columns(pl.min_horizontal("_paid_end", pl.lit(cut, pl.Datetime("us"))).alias("_paid_end"))
+        .select(CLIENT_ID, "_paid_end")
     )
 
 

@@ -246,27 +246,15 @@ def paused_terms_arr(clients: pl.Series, as_of: date, subscriptions: pl.DataFram
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_paused_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0:
         return empty
-    cut = _midnight(as_of)
+    from churnml.scoring.crm import free_after_paid
+
     mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode())).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(_DT),
         pl.col(Subscriptions.END_DATE).cast(_DT),
         pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
-    running = mine.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
-    free = (
-        running.group_by(CLIENT_ID)
-        .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr"))
-        .filter(pl.col("_mrr") == 0)
-    )
-    paid_end = (
-        mine.filter((pl.col(Subscriptions.MRR) > 0) & (pl.col(Subscriptions.START_DATE) < cut))
-        .join(free.select(CLIENT_ID), on=CLIENT_ID, how="semi")
-        .group_by(CLIENT_ID)
-        .agg(pl.col(Subscriptions.END_DATE).max().alias(_AT))
-        .with_columns(pl.min_horizontal(_AT, pl.lit(cut, _DT)).alias(_AT))
-        .select(CLIENT_ID, _AT)
-    )
+    paid_end = free_after_paid(mine, as_of).rename({"_paid_end": _AT})
     if paid_end.height == 0:
         return empty
     paid = mine.filter(pl.col(Subscriptions.MRR) > 0)
