@@ -390,9 +390,16 @@ def test_a_z_score_is_cited_as_said_and_over_the_weeks_a_young_client_had() -> N
     assert ok[:, 0].tolist() == [False, True, False, True]
     # 100 days old: fewer than the 4 + 26 weeks the z-score compares
     assert describe("usage_events_z", -1.2, 100.0) == (
-        "Product events over the last 4 weeks were -1.2 standard deviations from this client's own earlier weeks"
+        "Product events over the last 4 weeks were well below usual (-1.2 standard deviations from this "
+        "client's own earlier weeks)"
     )
-    assert describe("usage_events_z", -1.2, 400.0).endswith("from this client's own last 26 weeks")
+    assert describe("usage_events_z", -1.2, 400.0).endswith("from this client's own last 26 weeks)")
+    assert describe("usage_events_z", 2.3, 400.0).startswith(
+        "Product events over the last 4 weeks were far above usual"
+    )
+    assert describe("usage_events_z", 0.04, 400.0).startswith(
+        "Product events over the last 4 weeks were as usual"
+    )
 
 
 @pytest.mark.parametrize(

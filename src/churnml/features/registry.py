@@ -204,6 +204,17 @@ def _pct_and_verb(kind: str, value: float) -> tuple[int, str]:
     return round(pct), verb
 
 
+def usual_level(z: float) -> str:
+    """A z-score against the client's own past said in words: "far below usual" (2 or more
+    standard deviations), "well below" (1 to 2), "a little below" (under 1), "as usual" (0.0 as shown)."""
+    shown = round(z, 1)
+    if shown == 0:
+        return "as usual"
+    side = "below" if shown < 0 else "above"
+    size = "far" if abs(shown) >= 2 else "well" if abs(shown) >= 1 else "a little"
+    return f"{size} {side} usual"
+
+
 def money(value: float, currency: str = "") -> str:
     """An amount with its currency: ``"EUR 8,098"`` (``"8,098"`` without one)."""
     return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
@@ -251,7 +262,13 @@ def sentence(
         return "The last outreach attempt got no reply"
     pct, verb = _pct_and_verb(spec.kind, value)
     text = spec.template.format(
-        value=value, pct=pct, verb=verb, abs=abs(value), money=money(value, currency), hours=hours(value)
+        value=value,
+        pct=pct,
+        verb=verb,
+        abs=abs(value),
+        money=money(value, currency),
+        hours=hours(value),
+        level=usual_level(value),
     )
     if spec.template.startswith(_COUNT) and round(value) == 1:
         text = _singular(text)

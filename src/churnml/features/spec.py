@@ -135,8 +135,8 @@ def trends(prefix: str, family: str, what: str, unit: str, group: str, direction
             "standard deviations",
             direction,
             group,
-            f"{what} over the last {{zr}} weeks were {{value:+.1f}} standard deviations from this "
-            f"client's own last {{zb}} weeks",
+            f"{what} over the last {{zr}} weeks were {{level}} ({{value:+.1f}} standard deviations from "
+            f"this client's own last {{zb}} weeks)",
             "z",
             f"z-score of {what.lower()}",
         ),
