@@ -94,6 +94,30 @@ def test_postmortem_verdicts(timeline):
     ]
 
 
+@pytest.mark.parametrize(
+    ("notice", "after", "verdict"),
+    [
+        (date(2024, 1, 10), True, CAUGHT_LATE),  # asked to cancel before the first flagging list (01-15)
+        (date(2024, 1, 15), False, CAUGHT_EARLY),  # the list of 01-15 read data before that day
+        (date(2024, 2, 20), False, CAUGHT_EARLY),  # the list warned six weeks before the request
+        (None, False, CAUGHT_EARLY),
+    ],
+)
+def test_a_flag_that_followed_the_clients_own_cancellation_request_is_no_early_catch(
+    timeline, notice, after, verdict
+):
+    notices = (
+        pl.DataFrame({"client_id": ["x"], "notice_at": [datetime.combine(notice, datetime.min.time())]})
+        if notice is not None
+        else None
+    )
+    got = postmortem(
+        CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4, notices=notices
+    )
+    x = got.filter(pl.col("client_id") == "x").row(0, named=True)
+    assert (x["notice_at"], x["flagged_after_notice"], x["verdict"]) == (notice, after, verdict)
+
+
 def test_lookback_limits_what_counts(timeline):
     got = postmortem(CHURNS, timeline, date(2024, 3, 1), date(2024, 3, 2), lookback_days=30, early_weeks=4)
     # only lists after 01-31 count: first flagged 02-05 (red), 3 weeks before: late

@@ -222,7 +222,7 @@ def postmortem(
     import polars as pl
 
     from churnml.contract.io import read_dataset
-    from churnml.contract.schemas import CLIENT_ID, Clients, Table
+    from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
     from churnml.labels import churn_dates
     from churnml.reporting.interventions import absences
     from churnml.reporting.postmortem import list_timeline, postmortem_page, postmortem_totals
@@ -263,6 +263,14 @@ def postmortem(
     info = clients.select(
         CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     )
+    tickets = dataset.tables.get(Table.TICKETS)
+    notices = (
+        tickets.filter(pl.col(Tickets.KIND) == "cancellation_request").select(
+            CLIENT_ID, pl.col(Tickets.OPENED_AT).alias("notice_at")
+        )
+        if tickets is not None and Tickets.KIND in tickets.columns
+        else None
+    )
     review = review_churns(
         gone,
         timeline,
@@ -271,6 +279,7 @@ def postmortem(
         lookback_days=cfg.label.horizon_days,
         early_weeks=early_weeks,
         clients=info,
+        notices=notices,
     )
     by_reason = postmortem_totals(review, "reason")
     by_family = postmortem_totals(review, "driver_family")

@@ -20,8 +20,12 @@ Grain of :func:`postmortem`: one row per churn (an absence that began in ``[star
   for red;
 - ``driver_family`` / ``driver_sentence``: the top driver of the first flagged list row that has
   drivers (else of the last written list row before the churn);
-- ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before), ``caught late``, ``missed``
-  (green on every list in the window), ``not reviewed`` (no list in the window).
+- ``notice_at``: the client's first cancellation request in the window (a ``cancellation_request``
+  ticket; null without one), ``flagged_after_notice``: the first flagging list was written after it
+  (the client warned, not the list);
+- ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before, and before any cancellation
+  request), ``caught late``, ``missed`` (green on every list in the window), ``not reviewed`` (no list
+  in the window).
 
 :func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
 caught late, missed, the caught share of the reviewed and the median weeks of warning.
@@ -182,16 +186,36 @@ def _weeks_before(col: str) -> pl.Expr:
 
 def _verdict(early_weeks: int) -> pl.Expr:
     """Not reviewed (no list before), missed (never flagged), caught early (flagged at least
-    ``early_weeks`` before) or caught late."""
+    ``early_weeks`` before, and before the client asked to cancel) or caught late (a flag that came only
+    with the client's own cancellation request is the client's warning, not the list's)."""
     return (
         pl.when(pl.col("lists_before") == 0)
         .then(pl.lit(NOT_REVIEWED))
         .when(pl.col("first_flagged_at").is_null())
         .then(pl.lit(MISSED))
-        .when(pl.col("weeks_flagged_before") >= early_weeks)
+        .when((pl.col("weeks_flagged_before") >= early_weeks) & ~pl.col("flagged_after_notice"))
         .then(pl.lit(CAUGHT_EARLY))
         .otherwise(pl.lit(CAUGHT_LATE))
     )
+
+
+def _first_notices(period: pl.DataFrame, notices: pl.DataFrame | None, lookback_days: int) -> pl.DataFrame:
+    """Per churn of ``period``: ``notice_at``, the first cancellation request of the client in the
+    ``lookback_days`` before it (null without one)."""
+    keys = period.select(CLIENT_ID, CHURNED_AT)
+    if notices is None or notices.height == 0:
+        return keys.with_columns(pl.lit(None, _DT).alias("notice_at"))
+    asked = notices.select(CLIENT_ID, pl.col("notice_at").cast(_DT))
+    window = (
+        keys.join(asked, on=CLIENT_ID, how="inner")
+        .filter(
+            (pl.col("notice_at") <= pl.col(CHURNED_AT))
+            & (pl.col("notice_at") > pl.col(CHURNED_AT) - pl.duration(days=lookback_days))
+        )
+        .group_by(CLIENT_ID, CHURNED_AT)
+        .agg(pl.col("notice_at").min())
+    )
+    return keys.join(window, on=[CLIENT_ID, CHURNED_AT], how="left")
 
 
 def postmortem(
@@ -203,20 +227,27 @@ def postmortem(
     lookback_days: int,
     early_weeks: int,
     clients: pl.DataFrame | None = None,
+    notices: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
 
     ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), e.g. the absences with reasons;
-    ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment.
+    ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment;
+    ``notices``: optional ``client_id``, ``notice_at`` (the clients' cancellation requests).
     """
     period = _period_churns(churns, start, end)
     summary = _what_the_lists_said(period, timeline, lookback_days)
     out = (
         period.join(summary, on=[CLIENT_ID, CHURNED_AT], how="left")
+        .join(_first_notices(period, notices, lookback_days), on=[CLIENT_ID, CHURNED_AT], how="left")
         .with_columns(
             pl.col("lists_before").fill_null(0).cast(pl.UInt32),
             _weeks_before("first_flagged_at").alias("weeks_flagged_before"),
             _weeks_before("first_red_at").alias("weeks_red_before"),
+            # a list dated L reads data strictly before L: it knew of a request made before then
+            (pl.col("notice_at") < pl.col("first_flagged_at").cast(_DT))
+            .fill_null(False)
+            .alias("flagged_after_notice"),
         )
         .with_columns(_verdict(early_weeks).alias("verdict"))
     )
@@ -236,6 +267,8 @@ def postmortem(
         "weeks_red_before",
         "driver_family",
         "driver_sentence",
+        pl.col("notice_at").cast(pl.Date),
+        "flagged_after_notice",
         "verdict",
     ).sort(CHURNED_AT, CLIENT_ID)
 
@@ -325,7 +358,13 @@ def postmortem_page(
     lead = (
         f"<p>{review.height:,} churns from {start} to {end}; {reviewed:,} had a list in the weeks before. Of "
         f"those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red before they left "
-        f"({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed {counts[MISSED]:,}.</p>"
+        f"({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed {counts[MISSED]:,}."
+        + (
+            f" {told:,} of the caught were first flagged only once they had asked to cancel: the client "
+            "warned, not the list (counted late).</p>"
+            if (told := int(review.get_column("flagged_after_notice").sum()))
+            else "</p>"
+        )
         if reviewed
         else f"<p>{review.height:,} churns from {start} to {end}; no list covers any of them.</p>"
     )
