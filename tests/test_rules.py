@@ -336,3 +336,25 @@ def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None
         tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
     )
     assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])
+
+
+def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_call() -> None:
+    ids = ["moved", "asked"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * 2}),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ids, "opened_at": [days_ago(20)] * 2, "kind": ["cancellation_request"] * 2}
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                # moved: its paid term ended 10 days ago, after the request; a free one runs since
+                "client_id": ["moved", "moved", "asked"],
+                "start_date": [days_ago(375), days_ago(10), days_ago(300)],
+                "end_date": [days_ago(10), days_ago(-355), days_ago(-65)],
+                "mrr": [300.0, 0.0, 300.0],
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("cancellation_request",))
+    out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == ["", "cancellation_request"]

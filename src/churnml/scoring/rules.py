@@ -276,14 +276,25 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 
 
 def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """A cancellation request within ``cancellation_days``, unless it already took effect: the client's
+    paid terms ended after it and only free ones run (a downgrade to the free plan; no save call can
+    come before it now)."""
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
-    asked = pl.col(Tickets.KIND) == "cancellation_request"
-    return (
-        _recent(tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.cancellation_days, asked)
-        .select(CLIENT_ID)
-        .unique()
+    asked = tickets.filter(
+        (pl.col(Tickets.KIND) == "cancellation_request")
+        & (pl.col(Tickets.OPENED_AT) < ctx.cut)
+        & (pl.col(Tickets.OPENED_AT) >= ctx.cut - timedelta(days=ctx.cfg.cancellation_days))
     )
+    subscriptions = ctx.tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is not None and subscriptions.height and asked.height:
+        from churnml.scoring.crm import free_after_paid
+
+        done = free_after_paid(subscriptions, ctx.as_of)
+        asked = asked.join(done, on=CLIENT_ID, how="left").filter(
+            pl.col("_paid_end").is_null() | (pl.col("_paid_end") < pl.col(Tickets.OPENED_AT))
+        )
+    return asked.select(CLIENT_ID).unique()
 
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
