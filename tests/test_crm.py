@@ -234,3 +234,19 @@ def test_a_free_term_after_paid_ones_is_said() -> None:
         "",
     ]
     assert out.get_column(Scores.IN_GRACE).to_list() == [False, False]
+
+
+def test_paused_rows_are_the_clients_on_free_terms_after_paid_ones() -> None:
+    from churnml.scoring.reasons import paused_rows
+
+    subs = pl.DataFrame(
+        {
+            "client_id": ["frozen", "frozen", "free_only", "paying"],
+            "start_date": [ago(60), ago(20), ago(100), ago(100)],
+            "end_date": [ago(20), ago(-40), ago(-265), ago(-265)],
+            "mrr": [40.0, 0.0, 0.0, 40.0],
+        }
+    )
+    ids = ["frozen", "free_only", "paying", "no_terms"]
+    assert paused_rows(ids, AS_OF, subs).tolist() == [True, False, False, False]
+    assert paused_rows(ids, AS_OF, None).tolist() == [False] * 4

@@ -24,7 +24,7 @@ from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import renewed_rows
+from churnml.scoring.crm import free_after_paid, renewed_rows
 from churnml.scoring.explain import (
     FAMILIES,
     change_reasons,
@@ -44,6 +44,7 @@ __all__ = [
     "explained_rows",
     "explanations",
     "list_reasons",
+    "paused_rows",
     "scattered_rows",
     "scattered_values",
     "short_term_clients",
@@ -132,9 +133,22 @@ class Citing:
     reference: np.ndarray
     monthly: np.ndarray
     data_days: int | None = None
+    paused: np.ndarray | None = None  # per row: on free terms after paid ones (a freeze bills nothing)
+
+
+def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
+    """Per client, whether its running terms are all free after paid ones
+    (:func:`churnml.scoring.crm.free_after_paid`: a freeze, a free plan): no payment is then due, and
+    "last payment N days ago" says nothing about the client."""
+    if subscriptions is None or subscriptions.height == 0:
+        return np.zeros(len(client_ids), dtype=bool)
+    paused = free_after_paid(subscriptions, as_of).get_column(CLIENT_ID)
+    return pl.Series(list(client_ids), dtype=pl.String).is_in(paused.implode()).to_numpy()
 
 
 _TERM_END = "payments_days_to_term_end"
+# what a freeze causes by itself: no payment since it began (not cited for a paused client)
+_PAYMENT_SILENCE = ("payments_days_since_payment", "payments_gap_ratio")
 
 
 def explanations(
@@ -173,9 +187,10 @@ def explanations(
         contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
         # a monthly term's end says nothing about the client; a lapsed term (negative days) does
-        quiet = (
-            {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else None
-        )
+        quiet = {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else {}
+        if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
+            quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
+        quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
         drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
         for family, values in family_health(now, names, specs, health[part]).items():
@@ -276,6 +291,7 @@ def list_reasons(
         # a monthly term's end says nothing about the client, nor one whose next term is booked
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
+        paused_rows(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
     )
     explanation = explanations(
         model,
