@@ -607,14 +607,26 @@ def test_unreadable_values_say_what_they_usually_are(kind, values, words):
         (["1001.0", "1002.0"], "they are the clients' ids followed by '.0', e.g. '1001.0'"),
         (["42", "7"], "they are the clients' ids without their leading zeros, e.g. '42' for '00042'"),
         (["x9"], ""),  # nothing like the clients' ids: no guess
+        # a zero-width space pasted into the events' ids
+        (["C7\u200b"], "these ids hold invisible characters (a zero-width or non-breaking space, a BOM)"),
     ],
 )
 def test_unknown_ids_that_are_known_ids_written_otherwise_are_named(unknown: list[str], hint: str) -> None:
     from churnml.contract.validation import _unknown_ids_hint
 
-    known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007"]})
+    known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007", "C7"]})
     got = _unknown_ids_hint(pl.DataFrame({"client_id": unknown}), known)
     assert (hint in got) if hint else got == ""
+
+
+def test_invisible_characters_in_the_clients_ids_are_named() -> None:
+    from churnml.contract.validation import _unknown_ids_hint
+
+    known = pl.DataFrame({"client_id": ["\ufeffC1", "C2"]})  # a BOM glued to the first id
+    got = _unknown_ids_hint(pl.DataFrame({"client_id": ["C1"]}), known)
+    assert (
+        "the clients table's ids hold invisible characters" in got and r"e.g. '\ufeffC1'" in got
+    )  # repr: the character shown
 
 
 def test_a_renewal_booked_to_start_after_the_as_of_date_is_read_not_refused(tmp_path) -> None:

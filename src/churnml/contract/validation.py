@@ -703,7 +703,8 @@ def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 
 def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
     """What unknown ids usually are, when most of them are the clients' ids written otherwise: with a
-    trailing ".0" (a spreadsheet turned them into numbers), or with leading zeros dropped; "" else."""
+    trailing ".0" (a spreadsheet turned them into numbers), with invisible characters in them (a
+    zero-width space, a BOM), or with leading zeros dropped; "" else."""
     ids = unknown.get_column(CLIENT_ID).cast(pl.String).unique().sort()
     clients = set(known.get_column(CLIENT_ID).cast(pl.String).to_list())
     if ids.len() == 0:
@@ -713,6 +714,16 @@ def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
         return (
             f" (they are the clients' ids followed by '.0', e.g. {ids.filter(dotted).item(0)!r}: a "
             "spreadsheet turned them into numbers; export the column as text)"
+        )
+    invisible = "\u200b\u200c\u200d\u2060\ufeff\u00a0"  # zero-width, BOM, non-breaking space
+    bare = {c.strip(invisible): c for c in clients if any(ch in c for ch in invisible)}
+    hidden = [i for i in ids.to_list() if any(ch in i for ch in invisible)]
+    if bare or hidden:
+        side = "clients table's" if bare else "these"
+        example = next(iter(bare.values())) if bare else hidden[0]
+        return (
+            f" (the {side} ids hold invisible characters (a zero-width or non-breaking space, a BOM), "
+            f"e.g. {example!r}: remove them from the export)"
         )
     unpadded = {c.lstrip("0"): c for c in clients if c.startswith("0")}
     if unpadded and ids.is_in(list(unpadded)).mean() >= 0.5:  # type: ignore[operator]
