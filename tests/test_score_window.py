@@ -362,22 +362,22 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
 
 
 @pytest.mark.parametrize(
-    ("stored", "lazy"),
+    ("stored", "opened_lazily", "read_in_batches"),
     [
         # what a pandas export writes: nanosecond times; the scan converts them losslessly
-        (pl.col("ts").cast(pl.Datetime("ns")), True),
+        (pl.col("ts").cast(pl.Datetime("ns")), True, True),
         # the same instants in a zone: converted to UTC in the scan, as validate does
-        (pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin"), True),
-        (pl.col("client_id").cast(pl.Categorical), True),
+        (pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone("Europe/Berlin"), True, True),
+        (pl.col("client_id").cast(pl.Categorical), True, True),
         # text times: only the eager read parses them (the scan cannot compare text with a datetime)
-        (pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S"), False),
-        # ids with a space: the eager read trims and counts them (marks and batches on the scan would miss
-        # their clients)
-        (pl.col("client_id") + " ", False),
+        (pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S"), False, False),
+        # ids with a space: seen on the per-client marks, then read eagerly, which trims and counts them
+        # (the marks and batches of the scan would miss their clients)
+        (pl.col("client_id") + " ", True, False),
     ],
 )
 def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
-    folder_and_model, tmp_path: Path, stored: pl.Expr, lazy: bool
+    folder_and_model, tmp_path: Path, stored: pl.Expr, opened_lazily: bool, read_in_batches: bool
 ) -> None:  # type: ignore[no-untyped-def]
     folder, model, meta = folder_and_model
     other = tmp_path / "raw"
@@ -386,7 +386,8 @@ def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
     events.with_columns(stored).write_parquet(other / "events.parquet")
     cfg = load_config(overrides=["score.history_weeks=4", "score.batch_clients=25"])
     opened = open_scoring_data(other, cfg)
-    assert (opened.scan is not None) == lazy
+    assert (opened.scan is not None) == opened_lazily
     dataset, batches, _ = opened.read(AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks))
+    assert (batches is not None) == read_in_batches
     whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
     assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)

@@ -351,10 +351,9 @@ def typed_scan(scan: pl.LazyFrame, table: Table) -> pl.LazyFrame | None:
     return scan.with_columns(typed)
 
 
-def time_bounds(scan: pl.LazyFrame, column: str, also: Mapping[str, pl.Expr] | None = None) -> dict[str, Any]:
+def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
     """``rows``, ``first``, ``first_plausible`` (from 1971 on) and ``last`` of one time column of a
-    lazily scanned table, in one streaming pass (the column only; ``also``: more aggregates, by name,
-    computed in the same pass)."""
+    lazily scanned table, in one streaming pass (the column only)."""
     from churnml.contract.validation import PLAUSIBLE_FROM
 
     cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
@@ -365,7 +364,6 @@ def time_bounds(scan: pl.LazyFrame, column: str, also: Mapping[str, pl.Expr] | N
             ts.min().alias("first"),
             ts.filter(ts >= cut).min().alias("first_plausible"),
             ts.max().alias("last"),
-            *(e.alias(k) for k, e in (also or {}).items()),
         )
         .collect(engine="streaming")
         .row(0, named=True)

@@ -187,6 +187,7 @@ class ScoringData:
     base: Dataset  # the small tables (or every table, eager path)
     scan: pl.LazyFrame | None = None
     events_bounds: dict[str, Any] | None = None
+    folder: Path | None = None  # where the tables are: the eager read when the scan's ids need a trim
 
     @property
     def as_of(self) -> datetime:
@@ -214,6 +215,14 @@ class ScoringData:
         # two streaming passes over the file, small results: per-client maxima (and the first event,
         # which repairs clients.created_at as the eager read does), then a few days per client
         marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
+        ids = marks.get_column(CLIENT_ID)
+        if self.folder is not None and (ids.str.strip_chars() != ids).fill_null(True).any():
+            # ids with spaces around them (or blank): the eager read trims and counts them, where the
+            # marks and the client batches of the scan would miss their clients (checked on the marks:
+            # one row per client, not every event)
+            from churnml.contract.io import read_dataset
+
+            return ScoringData(cfg, read_dataset(self.folder, cfg.data)).read(day, snapshots)
         small, repairs = with_created_repaired(
             self.base.tables, self.base.repairs.counts, first_events(marks)
         )
@@ -294,12 +303,8 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         return ScoringData(cfg, read_dataset(folder, cfg.data))
     # the events that record a client leaving, from one filtered scan
     tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, scan)
-    ids = pl.col(CLIENT_ID)
-    # ids with spaces around them (or blank): the eager read trims them and counts it; the marks and the
-    # client batches computed on the scan would miss their clients
-    untrimmed = {"untrimmed_ids": ((ids != ids.str.strip_chars()) | (ids.str.strip_chars() == "")).any()}
-    bounds = time_bounds(scan, Events.TS, untrimmed)
-    if bounds["rows"] == 0 or bounds["untrimmed_ids"]:
+    bounds = time_bounds(scan, Events.TS)
+    if bounds["rows"] == 0:
         return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
     start, last = timestamp_span({**tables, Table.EVENTS: _events_stand_in(bounds)})
     small = Dataset(tables, Path(folder).resolve().name, start, start, RepairLog(repairs))
@@ -313,7 +318,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         activity_start=min(small.first_activity(), bounds["first"]),
         events_start=bounds["first"],
     )
-    return ScoringData(cfg, base, scan, bounds)
+    return ScoringData(cfg, base, scan, bounds, Path(folder))
 
 
 def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | None) -> dict[str, Any]:
