@@ -307,3 +307,36 @@ def test_crm_views_without_their_table_make_no_section(
         shown,
         shown,
     )
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        # a rule raised the zone (a cancellation request): it leads, not the model's first driver
+        (
+            {
+                Columns.ZONE_RAISED_BY: "cancellation_request",
+                Columns.driver(1, "direction"): "raises risk",
+                Columns.driver(1, "sentence"): "Time in the product a little below usual",
+            },
+            "A cancellation request in the last 91 days",
+        ),
+        # a lapsed term still comes first
+        (
+            {
+                Columns.TERM_STATE: "Term ended 12 days ago and was not renewed",
+                Columns.ZONE_RAISED_BY: "low_ratings",
+            },
+            "Term ended 12 days ago and was not renewed",
+        ),
+        (
+            {Columns.driver(1, "direction"): "raises risk", Columns.driver(1, "sentence"): "Logins fell 62%"},
+            "Logins fell 62%",
+        ),
+    ],
+)
+def test_the_top_reason_leads_with_what_put_the_client_there(row: dict, expected: str) -> None:
+    from churnml.reporting.report import _top_reason
+
+    texts = {"cancellation_request": "a cancellation request in the last 91 days"}
+    assert _top_reason(row, texts) == expected

@@ -358,3 +358,33 @@ def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_c
     cfg = RulesConfig(enabled=("cancellation_request",))
     out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=())
     assert out.get_column(Scores.RULES).to_list() == ["", "cancellation_request"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "fires"),
+    [
+        # a failed attempt (its due date passed, never paid: the attempt) then the invoice paid: settled
+        ([("failed", 60, 40, None), ("paid", 50, 40, 35)], False),
+        ([("open", 40, 10, None)], True),  # an invoice 10 days past due, unpaid
+        ([("open", 20, -10, None)], False),  # not due yet
+    ],
+)
+def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
+    payments = pl.DataFrame(
+        {
+            "client_id": ["m"] * len(rows),
+            "amount": [100.0] * len(rows),
+            "issued_at": [days_ago(r[1]) for r in rows],
+            "due_at": [days_ago(r[2]) for r in rows],
+            "paid_at": [days_ago(r[3]) if r[3] is not None else None for r in rows],
+            "status": [r[0] for r in rows],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: payments,
+    }
+    out = fired_rules(
+        tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
+    )
+    assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])

@@ -381,7 +381,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "days",
         1,
         "late_payment",
-        "Invoices paid in the last {w} days were on average {value:.0f} days late",
+        "Invoices paid in the last {w} days: {value:.1f} days past their due date on average (early ones count as on time)",
         "mean",
         "mean days late of invoices paid in the last {w} days",
     ),

@@ -259,10 +259,15 @@ def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
     return f"<a href='#c-{_e(cid)}'>{name}</a>" if cid in linked else name
 
 
-def _top_reason(row: Mapping[str, object]) -> str:
-    """What the compact table says first: the term's state, else the first driver that raises the risk,
-    else the fired rules."""
+def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None = None) -> str:
+    """What the compact table says first: the term's state, else the rule that raised the client's zone
+    (a cancellation request put it in red, whatever the model's probability), else the first driver
+    that raises the risk, else the fired rules."""
     state = row.get(Scores.TERM_STATE)
+    raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
+    if raised and not (state and row.get(Scores.NEXT_TERM_START) is None):
+        said = "; ".join((rule_text or {}).get(r, r.replace("_", " ")) for r in raised)
+        return f"{said[:1].upper()}{said[1:]}"
     if state and row.get(Scores.NEXT_TERM_START) is None:  # a booked renewal is good news, no risk
         return str(state)
     if row.get(Scores.driver(1, "direction")) == "raises risk":
@@ -365,7 +370,9 @@ def _owner(row: Mapping[str, object]) -> str:
     return _e(row.get(Scores.OWNER) or row.get(Scores.ACTS) or "unassigned")
 
 
-def _watchlist(scores: pl.DataFrame, linked: set[str], currency: str) -> str:
+def _watchlist(
+    scores: pl.DataFrame, linked: set[str], currency: str, rule_text: Mapping[str, str] | None = None
+) -> str:
     """Every red and yellow client, one line each."""
     rows = [
         [
@@ -375,7 +382,7 @@ def _watchlist(scores: pl.DataFrame, linked: set[str], currency: str) -> str:
             _zone(r[Scores.ZONE]),
             _pct(r[Scores.PROBABILITY]),
             f"{_money_c(r[Scores.ARR], currency)} ({_e(r[Scores.VALUE_TIER])})",
-            _e(_top_reason(r)),
+            _e(_top_reason(r, rule_text)),
             _e(r.get(Scores.ACTION)),
             _e(r.get(Scores.ACTION_ROLE) or ""),
         ]
@@ -464,7 +471,13 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
     return "\n".join(out)
 
 
-def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit: int) -> str:
+def _owner_sections(
+    scores: pl.DataFrame,
+    linked: set[str],
+    currency: str,
+    limit: int,
+    rule_text: Mapping[str, str] | None = None,
+) -> str:
     """One block per owner: their red and yellow clients (first ``limit``) and their renewals due."""
     owner_col = Scores.OWNER if Scores.OWNER in scores.columns else Scores.ACTS
     if owner_col not in scores.columns:
@@ -478,7 +491,7 @@ def _owner_sections(scores: pl.DataFrame, linked: set[str], currency: str, limit
             [
                 _name_link(r, linked),
                 _zone(r[Scores.ZONE]),
-                _e(_top_reason(r)),
+                _e(_top_reason(r, rule_text)),
                 _e(r.get(Scores.ACTION)),
                 _e(r.get(Scores.ACTION_ROLE) or ""),
             ]
@@ -685,10 +698,10 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {_portfolio_html(scores, currency)}
 {_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
-{_watchlist(scores, linked, currency)}
+{_watchlist(scores, linked, currency, rule_text)}
 {_movers_html(scores, linked, movers)}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
-{_owner_sections(scores, linked, currency, owner_clients)}
+{_owner_sections(scores, linked, currency, owner_clients, rule_text)}
 <h2 id="clients">Clients in full (first {shown.height} of {scores.height}: red, then yellow, then green, by priority)</h2>
 {sections}
 </body></html>

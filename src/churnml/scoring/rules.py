@@ -328,7 +328,14 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         parts.append(open_failures.select(CLIENT_ID))
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
-        parts.append(payments.filter((pl.col(Payments.DUE_AT) < cut) & unpaid).select(CLIENT_ID))
+        # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
+        # refund: only invoices still awaiting payment
+        awaiting = (
+            ~pl.col(Payments.STATUS).is_in(["failed", "refunded"]).fill_null(False)
+            if Payments.STATUS in payments.columns
+            else pl.lit(True)
+        )
+        parts.append(payments.filter((pl.col(Payments.DUE_AT) < cut) & unpaid & awaiting).select(CLIENT_ID))
     return pl.concat(parts).unique()
 
 
