@@ -445,8 +445,10 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             for r in silent.head(limit).iter_rows(named=True)
         ]
         out.append(
-            f"<h2 id='silent'>Silent clients: no contact for {silent_days} days or more ({silent.height})</h2>"
-            + _table(["client", "owner", "zone", "last interaction", "days silent"], rows)
+            f"<h2 id='silent'>Silent clients: nothing from the client for {silent_days} days or more "
+            f"({silent.height})</h2><p class='muted'>What counts is the client's side: a message from them, a "
+            "reply to an outreach, a meeting held, a ticket opened; outreach without a reply does not.</p>"
+            + _table(["client", "owner", "zone", "last from the client", "days silent"], rows)
         )
     if _observed(scores, Scores.ONBOARDING_STALLED):
         stalled = scores.filter(pl.col(Scores.ONBOARDING_STALLED)).sort(Scores.PRIORITY)
