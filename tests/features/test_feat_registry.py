@@ -80,7 +80,7 @@ def test_specs_are_complete(spec: FeatureSpec):
         ("payments_orders_91d", 1.0, "1 payment or order in the last 91 days"),
         ("support_open_tickets", 1.0, "1 ticket still open"),
         ("support_open_tickets", 0.0, "0 tickets still open"),
-        ("support_csat_low_last2", 1.0, "1 of the last two satisfaction ratings were low (at or below 2)"),
+        ("support_csat_low_last2", 1.0, "1 of the last two satisfaction ratings was low (at or below 2)"),
         ("support_csat_last", float("nan"), "Last satisfaction rating: no data"),
     ],
 )

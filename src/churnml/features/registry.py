@@ -230,6 +230,9 @@ def hours(seconds: float) -> str:
     return "1 hour" if shown == "1" else f"{shown} hours"
 
 
+_LOW_RATINGS = "support_csat_low_last2"
+
+
 def sentence(
     name: str,
     value: float | None,
@@ -272,6 +275,8 @@ def sentence(
     )
     if spec.template.startswith(_COUNT) and round(value) == 1:
         text = _singular(text)
+    if spec.name == _LOW_RATINGS and round(value) == 1:
+        text = text.replace("ratings were low", "ratings was low")  # "1 of the last two ... was low"
     text = _singular_words(text)
     if age_days is not None and age_days == age_days:
         text = _within_age(text, age_days)

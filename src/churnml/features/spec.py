@@ -104,8 +104,12 @@ def spec(
     return SpecPattern(name, family, unit, direction, group, template, kind, label)
 
 
-def trends(prefix: str, family: str, what: str, unit: str, group: str, direction: int) -> list[SpecPattern]:
-    """Ratio, slope and z-score of one weekly signal against the client's own past."""
+def trends(
+    prefix: str, family: str, what: str, unit: str, group: str, direction: int, plural: bool = True
+) -> list[SpecPattern]:
+    """Ratio, slope and z-score of one weekly signal against the client's own past; ``plural``: ``what``
+    takes a plural verb ("Logins were", "Time in the product was")."""
+    were, their = ("were", "their") if plural else ("was", "its")
     return [
         spec(
             f"{prefix}_ratio",
@@ -124,7 +128,7 @@ def trends(prefix: str, family: str, what: str, unit: str, group: str, direction
             f"share of weekly {unit} per week",
             direction,
             group,
-            f"{what} {{verb}} by about {{pct}}% of their usual weekly level per week over the last "
+            f"{what} {{verb}} by about {{pct}}% of {their} usual weekly level per week over the last "
             f"{{slope}} weeks",
             "slope",
             f"weekly trend of {what.lower()}",
@@ -135,7 +139,7 @@ def trends(prefix: str, family: str, what: str, unit: str, group: str, direction
             "standard deviations",
             direction,
             group,
-            f"{what} over the last {{zr}} weeks were {{level}} ({{value:+.1f}} standard deviations from "
+            f"{what} over the last {{zr}} weeks {were} {{level}} ({{value:+.1f}} standard deviations from "
             f"this client's own last {{zb}} weeks)",
             "z",
             f"z-score of {what.lower()}",

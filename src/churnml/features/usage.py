@@ -560,7 +560,7 @@ SPECS: tuple[SpecPattern, ...] = (
     ),
     *trends("usage_events", FAMILY, "Product events", "events", "activity", -1),
     *trends("usage_logins", FAMILY, "Logins", "logins", "logins", -1),
-    *trends("usage_time", FAMILY, "Time in the product", "time", "time_in_product", -1),
+    *trends("usage_time", FAMILY, "Time in the product", "time", "time_in_product", -1, plural=False),
     # Trouble events (features.friction_events; none by default): the count follows the volume of use (a
     # heavy user meets more errors), so only the share and its trend carry a direction.
     spec(
