@@ -77,7 +77,7 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
             ClientFacts("yellow", "B", rules="complaints", lead_family="usage"),
             "service",
             "rule: complaints",
-            "Within two weeks: Resolve the open complaints",
+            "Within two weeks: Follow up on the recent complaints (what was fixed, what is left)",
         ),
         (
             ClientFacts("red", "B", lead_family="payments"),

@@ -333,7 +333,8 @@ class PlaybooksConfig(_Section):
                 task="Executive call before the vendor review ends: value review and tariff review",
             ),
             "complaints": Play(
-                role="service", task="Resolve the open complaints; service review with the client"
+                role="service",
+                task="Follow up on the recent complaints (what was fixed, what is left); service review with the client",
             ),
             "low_ratings": Play(
                 role="service", task="Call about the low ratings; process review and a fix plan"
