@@ -340,3 +340,18 @@ def test_the_top_reason_leads_with_what_put_the_client_there(row: dict, expected
 
     texts = {"cancellation_request": "a cancellation request in the last 91 days"}
     assert _top_reason(row, texts) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        ({Columns.RENEWAL_VALUE: 12000.0, Columns.IN_GRACE: False, Columns.ARR: 12000.0}, "EUR 12,000"),
+        # a lapsed term: no next term yet, its ARR is what is at stake
+        ({Columns.RENEWAL_VALUE: None, Columns.IN_GRACE: True, Columns.ARR: 5400.0}, "EUR 5,400 a year"),
+        ({Columns.RENEWAL_VALUE: None, Columns.IN_GRACE: True, Columns.ARR: 0.0}, ""),
+    ],
+)
+def test_a_lapsed_terms_value_in_the_renewals_table_is_its_arr(row: dict, shown: str) -> None:
+    from churnml.reporting.report import _term_value
+
+    assert _term_value(row, "EUR") == shown

@@ -248,6 +248,15 @@ def _count(n: object, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _term_value(row: Mapping[str, object], currency: str) -> str:
+    """The renewals table's term value: the next term's at today's terms, or for a lapsed term (no next
+    term yet) what it brought a year, its ARR."""
+    value = row.get(Scores.RENEWAL_VALUE)
+    if value is None and row.get(Scores.IN_GRACE) and row.get(Scores.ARR):
+        return f"{_money_c(row[Scores.ARR], currency)} a year"  # type: ignore[arg-type]
+    return _money_c(value, currency)  # type: ignore[arg-type]
+
+
 def _money_c(x: float | None, currency: str) -> str:
     shown = _money(x)
     return f"{currency} {shown}" if shown and currency else shown
@@ -421,7 +430,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                         else f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
                     )
                 ),
-                _money_c(r.get(Scores.RENEWAL_VALUE), currency),  # type: ignore[arg-type]
+                _term_value(r, currency),
                 _e(r.get(Scores.ACTION)),
             ]
             for r in due.head(limit).iter_rows(named=True)
