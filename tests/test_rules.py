@@ -388,3 +388,31 @@ def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
         tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
     )
     assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])
+
+
+@pytest.mark.parametrize(
+    ("now", "then", "fires"),
+    [
+        (20 * 30.0, 40 * 30.0, True),  # 40 seats cut to 20: MRR halved
+        (35 * 30.0, 40 * 30.0, False),  # -12.5%: under contraction_share (25%)
+        (0.0, 40 * 30.0, False),  # a move to free terms is a pause or a downgrade to free, not this rule
+        (60 * 30.0, 40 * 30.0, False),  # expansion
+    ],
+)
+def test_contraction_fires_when_the_running_mrr_was_cut(now: float, then: float, fires: bool) -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["w", "w"],
+            "start_date": [days_ago(200), days_ago(30)],
+            "end_date": [days_ago(30), days_ago(-335)],
+            "mrr": [then, now],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: subs,
+    }
+    out = fired_rules(
+        tables, ["w"], AS_OF, None, RulesConfig(enabled=("contraction",)), low_csat=2, export_events=()
+    )
+    assert out.get_column(Scores.RULES).to_list() == (["contraction"] if fires else [""])

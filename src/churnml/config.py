@@ -227,6 +227,7 @@ RuleName = Literal[
     "low_ratings",
     "complaints",
     "payment_trouble",
+    "contraction",
     "health_drop",
     "data_export",
     "champion_change",
@@ -250,6 +251,8 @@ class RulesConfig(_Section):
     payment_trouble_days: int = Field(91, ge=1)
     vendor_review_days: int = Field(91, ge=1)
     cancellation_days: int = Field(91, ge=1)
+    contraction_share: float = Field(0.25, gt=0, lt=1)
+    contraction_days: int = Field(91, ge=1)
     enabled: tuple[RuleName, ...] = (
         "cancellation_request",
         "term_lapsed",
@@ -258,6 +261,7 @@ class RulesConfig(_Section):
         "low_ratings",
         "complaints",
         "payment_trouble",
+        "contraction",
         "health_drop",
         "data_export",
         "champion_change",
@@ -341,6 +345,10 @@ class PlaybooksConfig(_Section):
             ),
             "payment_trouble": Play(
                 role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"
+            ),
+            "contraction": Play(
+                role="success",
+                task="Account review: ask why they cut seats or plan, and what would win it back",
             ),
             "onboarding_stalled": Play(
                 role="success", task="Onboarding follow-up: training session and a first-90-days plan"

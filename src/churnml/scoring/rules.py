@@ -46,6 +46,7 @@ from churnml.contract.schemas import (
     Events,
     Payments,
     Signals,
+    Subscriptions,
     Table,
     Tickets,
 )
@@ -74,6 +75,8 @@ RULE_TEXT: dict[str, str] = {
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
+    "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
+    "(fewer seats, a smaller plan)",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
     "onboarding_stalled": "onboarding stalled: a young client with little real use",
 }
@@ -339,6 +342,34 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     return pl.concat(parts).unique()
 
 
+def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """The running terms' summed MRR now is at most ``1 - contraction_share`` of what it was
+    ``contraction_days`` ago, and above 0 (a move to free terms or no term at all is another state: a
+    pause, a lapse)."""
+    cut = ctx.cut
+
+    def mrr_at(at: datetime) -> pl.DataFrame:
+        return (
+            subscriptions.filter(
+                (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
+            )
+            .group_by(CLIENT_ID)
+            .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
+        )
+
+    then = mrr_at(cut - timedelta(days=ctx.cfg.contraction_days)).rename({"_mrr": "_then"})
+    return (
+        mrr_at(cut)
+        .join(then, on=CLIENT_ID, how="inner")
+        .filter(
+            (pl.col("_mrr") > 0)
+            & (pl.col("_then") > 0)
+            & (pl.col("_mrr") <= (1 - ctx.cfg.contraction_share) * pl.col("_then"))
+        )
+        .select(CLIENT_ID)
+    )
+
+
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
 
     from churnml.scoring.crm import term_status
@@ -406,6 +437,12 @@ RULES: dict[str, Rule] = {
             RULE_TEXT["payment_trouble"],
             ("payment_trouble_days",),
             _table_rule(Table.PAYMENTS, _payment_trouble_hits),
+        ),
+        Rule(
+            "contraction",
+            RULE_TEXT["contraction"],
+            ("contraction_share", "contraction_days"),
+            _table_rule(Table.SUBSCRIPTIONS, _contraction_hits),
         ),
         Rule(
             "health_drop",
