@@ -250,3 +250,19 @@ def test_paused_rows_are_the_clients_on_free_terms_after_paid_ones() -> None:
     ids = ["frozen", "free_only", "paying", "no_terms"]
     assert paused_rows(ids, AS_OF, subs).tolist() == [True, False, False, False]
     assert paused_rows(ids, AS_OF, None).tolist() == [False] * 4
+
+
+def test_running_term_days_are_the_longest_running_terms_length() -> None:
+    from churnml.scoring.reasons import running_term_days, short_term_clients
+
+    subs = pl.DataFrame(
+        {
+            "client_id": ["annual", "monthly", "gone"],
+            "start_date": [ago(100), ago(10), ago(400)],
+            "end_date": [ago(-265), ago(-20), ago(35)],
+            "mrr": [100.0, 100.0, 100.0],
+        }
+    )
+    ids = ["annual", "monthly", "gone", "none"]
+    assert running_term_days(ids, AS_OF, subs).tolist() == [365.0, 30.0, float("inf"), float("inf")]
+    assert short_term_clients(ids, AS_OF, subs).tolist() == [False, True, False, False]

@@ -11,6 +11,7 @@ the Spark job (:mod:`churnml.scoring.spark_buckets`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,6 +46,7 @@ __all__ = [
     "explanations",
     "list_reasons",
     "paused_rows",
+    "running_term_days",
     "scattered_rows",
     "scattered_values",
     "short_term_clients",
@@ -57,8 +59,16 @@ def short_term_clients(
 ) -> np.ndarray:
     """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
     carries no information about the client and is not cited as a driver."""
+    return running_term_days(client_ids, as_of, subscriptions) <= max_days
+
+
+def running_term_days(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
+) -> np.ndarray:
+    """Per client, the length in days of its longest running term (inf without one): an annual term
+    billed up front leaves months without a payment that say nothing about the client."""
     if subscriptions is None or subscriptions.height == 0:
-        return np.zeros(len(client_ids), dtype=bool)
+        return np.full(len(client_ids), np.inf)
     cut = datetime(as_of.year, as_of.month, as_of.day)
     running = (
         subscriptions.filter(
@@ -75,7 +85,7 @@ def short_term_clients(
     frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
         running, on=CLIENT_ID, how="left", maintain_order="left"
     )
-    return (frame.get_column("_d").fill_null(10**6) <= max_days).to_numpy()
+    return frame.get_column("_d").cast(pl.Float64).fill_null(np.inf).to_numpy()
 
 
 def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
@@ -134,6 +144,7 @@ class Citing:
     monthly: np.ndarray
     data_days: int | None = None
     paused: np.ndarray | None = None  # per row: on free terms after paid ones (a freeze bills nothing)
+    term_days: np.ndarray | None = None  # per row: the longest running term's days (inf: none)
 
 
 def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
@@ -149,6 +160,9 @@ def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFr
 _TERM_END = "payments_days_to_term_end"
 # what a freeze causes by itself: no payment since it began (not cited for a paused client)
 _PAYMENT_SILENCE = ("payments_days_since_payment", "payments_gap_ratio")
+# payments over a window: nothing paid in it says nothing under a running term longer than the window
+# (an annual term billed up front: "EUR 0 paid in the last 182 days")
+_PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
 
 
 def explanations(
@@ -190,6 +204,12 @@ def explanations(
         quiet = {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else {}
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
+        if citing.term_days is not None:
+            quiet |= {
+                name: np.isfinite(citing.term_days[part]) & (citing.term_days[part] > int(m.group(2)))
+                for name in names
+                if (m := _PAID_IN_WINDOW.match(name))
+            }
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
         drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
@@ -292,6 +312,7 @@ def list_reasons(
         short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
         paused_rows(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+        running_term_days(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
     )
     explanation = explanations(
         model,
