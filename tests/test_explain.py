@@ -440,3 +440,26 @@ def test_a_first_record_on_the_datas_first_days_says_the_data_begins_then() -> N
     assert Describer(FeaturesConfig(lifetime=True), "EUR")(
         "payments_days_since_first_payment", 148.0
     ).endswith("148 days ago")
+
+
+@pytest.mark.parametrize(
+    ("why", "raised_by", "before", "now", "expected"),
+    [
+        # a lapsed term moved the client green -> red while the model's probability stayed at the floor
+        (None, "term_lapsed", "green", "red", "zone raised by the rule term lapsed"),
+        (
+            "0.0% → 0.0%; risk down: ...",
+            "term_lapsed",
+            "green",
+            "red",
+            "zone raised by the rule term lapsed; 0.0% → 0.0%; risk down: ...",
+        ),
+        ("12% → 31%; risk up: ...", "term_lapsed", "red", "red", "12% → 31%; risk up: ..."),  # no move
+        ("12% → 31%; risk up: ...", "", "green", "yellow", "12% → 31%; risk up: ..."),  # the model moved it
+        (None, "term_lapsed", None, "red", None),  # new this week: nothing to explain
+    ],
+)
+def test_a_zone_a_rule_moved_says_so_first(why, raised_by, before, now, expected) -> None:
+    from churnml.scoring.reasons import with_raising_rules
+
+    assert with_raising_rules(why, raised_by, before, now) == expected

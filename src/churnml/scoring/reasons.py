@@ -51,6 +51,7 @@ __all__ = [
     "scattered_values",
     "short_term_clients",
     "with_probabilities",
+    "with_raising_rules",
 ]
 
 
@@ -330,6 +331,12 @@ def list_reasons(
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
         why[i] = with_probabilities(reason, standing.previous_probability[i], float(p_now[i]))
+    why = [
+        with_raising_rules(w, r, before, now)
+        for w, r, before, now in zip(
+            why, standing.raised_by, standing.previous_zone, standing.zone, strict=True
+        )
+    ]
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
     return Reasons(
@@ -338,6 +345,15 @@ def list_reasons(
         why,
         explained,
     )
+
+
+def with_raising_rules(why: str | None, raised_by: str, previous_zone: str | None, zone: str) -> str | None:
+    """``why_changed`` of a client whose zone a rule moved (a lapsed term, a cancellation request) opens
+    with the rule: the model's probability may not have moved at all. Unchanged otherwise."""
+    if not raised_by or previous_zone in (None, zone):
+        return why
+    said = raised_by.replace("_", " ")
+    return f"zone raised by the rule {said}" + (f"; {why}" if why else "")
 
 
 def with_probabilities(reason: str | None, before: float | None, after: float) -> str | None:
