@@ -349,17 +349,39 @@ def _chunked(score: Callable[[np.ndarray], np.ndarray], idx: np.ndarray) -> np.n
     )
 
 
-def logistic_contender(cfg: TrainConfig) -> Contender:
-    """L2 logistic regression on the same features (at most LOGISTIC_MAX_ROWS training rows), calibrated
-    on the held-out clients."""
+def _capped(idx: np.ndarray, seed: int) -> np.ndarray:
+    """At most LOGISTIC_MAX_ROWS of the row positions ``idx`` (a seeded sample, sorted)."""
+    if idx.size <= LOGISTIC_MAX_ROWS:
+        return idx
+    return np.sort(np.random.default_rng(seed).choice(idx, LOGISTIC_MAX_ROWS, replace=False))
 
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        fit = rows.fit
-        if fit.size > LOGISTIC_MAX_ROWS:
-            fit = np.sort(np.random.default_rng(cfg.seed).choice(fit, LOGISTIC_MAX_ROWS, replace=False))
-        fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[fit], y[fit])
-        score = lambda i: _chunked(lambda j: _logit(fitted.churn_probability(X.iloc[j])), i)  # noqa: E731
-        return calibrated_on_holdout(score, y, rows, cfg), {}
+
+def _logistic_scores(X: pd.DataFrame, y: np.ndarray, learn: np.ndarray, cfg: TrainConfig) -> Callable:
+    """The raw score (logit) of an L2 logistic regression learning from rows ``learn``, by positions."""
+    fitted = LogisticBaseline(C=cfg.logistic_c).fit(X.iloc[learn], y[learn])
+    return lambda i: _chunked(lambda j: _logit(fitted.churn_probability(X.iloc[j])), i)
+
+
+def logistic_contender(cfg: TrainConfig) -> Contender:
+    """L2 logistic regression on the same features (at most LOGISTIC_MAX_ROWS training rows), built as
+    the model is, so both learn from the same rows: cross-fitted on the fold's training rows (every
+    training client, :func:`cross_fit_parts` parts), calibrated on its out-of-fold scores, the scoring
+    regression learning from all of them; with one part (or parts lacking a class), learning from the
+    fit rows and calibrated on the held-out clients, as the one-model LightGBM."""
+
+    def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        parts = cross_fit_parts(cfg, len(X))
+        train = np.sort(np.concatenate([rows.fit, rows.holdout]))
+        part = client_parts(t[CLIENT_ID].to_numpy()[train], parts, cfg.seed, y[train]) if parts > 1 else None
+        if part is None or not _usable_parts(y[train], part, parts):
+            score = _logistic_scores(X, y, _capped(rows.fit, cfg.seed), cfg)
+            return calibrated_on_holdout(score, y, rows, cfg), {}
+        oof = np.empty(train.size)
+        for j in range(parts):
+            learn = _capped(train[part != j], cfg.seed)
+            oof[part == j] = _logistic_scores(X, y, learn, cfg)(train[part == j])
+        calibrator = calibrator_for(oof, y[train], cfg.calibration, cfg.min_isotonic_positives)
+        return calibrator.predict(_logistic_scores(X, y, _capped(train, cfg.seed), cfg)(rows.test)), {}
 
     return Contender("logistic", predict)
 
