@@ -66,3 +66,13 @@ def test_event_name_counts_from_the_tables_or_the_parquet_file(tmp_path):
     assert event_name_counts(table_less) == {}
     no_events = Dataset({Table.CLIENTS: pl.DataFrame({"client_id": ["a"]})}, "x", day, day)
     assert event_name_counts(no_events, tmp_path) == {}  # read whole, and it had no events table
+
+
+def test_a_truth_folder_without_the_hazard_is_said(tmp_path) -> None:
+    from churnml.jobs.inputs import no_truth_note
+
+    assert no_truth_note(None) is None
+    note = no_truth_note(tmp_path)
+    assert note is not None and note.startswith(f"--truth {tmp_path}: no hazard.parquet there")
+    (tmp_path / "hazard.parquet").write_bytes(b"")
+    assert no_truth_note(tmp_path) is None

@@ -69,7 +69,7 @@ def bench_models(
     markdown file ``out``; returns the :class:`churnml.modeling.benchmark.BenchmarkResult`."""
     from churnml.contract.io import read_dataset, write_text_atomic
     from churnml.jobs.batches import whole_labeled_table
-    from churnml.jobs.inputs import truth_oracle
+    from churnml.jobs.inputs import no_truth_note, truth_oracle
     from churnml.labels import label_lag_days
     from churnml.modeling.benchmark import benchmark_markdown, benchmark_models, purchases
     from churnml.modeling.experiment import feature_columns
@@ -101,6 +101,9 @@ def bench_models(
         ) from None
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    missing = no_truth_note(truth)
+    if missing:
+        result.notes.append(missing)
     section = benchmark_markdown(result, title or folder.name, command)
     write_text_atomic(spliced_markdown(checked_bench_file(out), section, folder.name), out)
     return result

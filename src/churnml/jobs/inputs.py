@@ -20,6 +20,7 @@ __all__ = [
     "data_notes",
     "event_name_counts",
     "labeled_table",
+    "no_truth_note",
     "read_tuned_params",
     "repeated_rows_note",
     "subscriptions_of",
@@ -186,6 +187,17 @@ def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | N
 
     table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
     return table.to_pandas()
+
+
+def no_truth_note(truth: Path | None) -> str | None:
+    """A note when ``--truth`` names a folder without the truth ``churnml generate --truth-out`` writes
+    (``hazard.parquet``: ``client_id``, ``week``, ``hazard``, the weekly true hazard): no oracle row."""
+    if truth is None or (Path(truth) / HAZARD_FILE).is_file():
+        return None
+    return (
+        f"--truth {truth}: no {HAZARD_FILE} there (the weekly true hazard `churnml generate --truth-out` "
+        "writes), so no oracle row; real data has no truth"
+    )
 
 
 def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray] | None:

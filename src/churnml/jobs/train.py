@@ -602,7 +602,7 @@ def train(
     the champion goes to ``out`` (else ``paths.models``)."""
     from churnml.contract.io import dataset_files
     from churnml.jobs.batches import training_table
-    from churnml.jobs.inputs import data_notes
+    from churnml.jobs.inputs import data_notes, no_truth_note
     from churnml.labels import auto_label_source
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
@@ -633,6 +633,12 @@ def train(
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
         chosen = [f"label.source auto: '{auto.label.source}' ({why})"]
-    notes = [*chosen, *summary.result.notes, *data_notes(dataset, auto, source)]
+    missing = no_truth_note(truth)
+    notes = [
+        *chosen,
+        *summary.result.notes,
+        *data_notes(dataset, auto, source),
+        *([missing] if missing else []),
+    ]
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
     return replace(summary, result=replace(summary.result, notes=notes), seconds=seconds)
