@@ -6,6 +6,7 @@ The weekly list comes from the MLflow champion (no --model), as the batch job ru
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -75,6 +76,12 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
     recorded = {r.data.params.get("config.paths.data") for r in runs} - {None}
     assert recorded == {"raw"}
+    # the mean fold PR-AUC the champion gate quotes is a logged metric, for the model and each baseline
+    (logged,) = [r for r in runs if "config.paths.data" in r.data.params]
+    said = re.search(r"pr_auc (\d\.\d{4}) (?:beats|vs)", trained)
+    if "backtest_pr_auc" in logged.data.metrics:  # a backtest estimate (the gate quotes its mean)
+        assert {"backtest_pr_auc_fold_mean", "logistic_backtest_pr_auc_fold_mean"} <= set(logged.data.metrics)
+        assert said is None or f"{logged.data.metrics['backtest_pr_auc_fold_mean']:.4f}" == said.group(1)
     assert promoted or "v1 NOT promoted" in trained
 
     run("score", "--data", "raw", "--out", "scores", *sets())

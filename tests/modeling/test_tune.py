@@ -57,6 +57,18 @@ def test_tune_runs_three_trials_and_resumes(tmp_path, monkeypatch):
     assert first.untuned_value == second.untuned_value == study.trials[0].value
     assert second.best_trial == study.best_trial.number and second.best_value == study.best_value
     assert second.best_value >= first.best_value
+    # the tuning run records what its trials learned from, as train's run does
+    import mlflow
+
+    client = mlflow.MlflowClient(cfg.tracking.uri)
+    runs = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string="params.trials_requested = '3'",
+    )
+    assert runs and {r.data.params["dataset"] for r in runs} == {"tiny"}
+    assert {r.data.params["label"] for r in runs} == {
+        json.dumps(cfg.label.model_dump(mode="json"), sort_keys=True)
+    }
 
 
 def test_a_trial_model_is_the_configured_model_with_the_trial_budget():

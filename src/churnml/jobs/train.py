@@ -163,6 +163,10 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
     for name, row in result.metrics.iterrows():
         prefix = "backtest" if name == "model" else f"{name}_backtest"
         tracking.log_metrics({f"{prefix}_{m}": row[m] for m in METRICS})
+    if result.backtest.has_estimate:  # what the champion gate compares: the mean over the folds
+        for name, row in fold_means(result.backtest).iterrows():
+            prefix = "backtest" if name == "model" else f"{name}_backtest"
+            tracking.log_metrics({f"{prefix}_pr_auc_fold_mean": row["pr_auc"]})
     for name, frame in (
         result.backtest.fold_metrics.groupby("contender") if not result.backtest.fold_metrics.empty else []
     ):

@@ -6,6 +6,7 @@ The search itself is :func:`churnml.modeling.tune.tune_study`."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnml.config import Config
+from churnml.config import Config, config_hash
 from churnml.contract.validation import ContractError
 from churnml.jobs.batches import whole_labeled_table
 from churnml.jobs.common import UserError, config_for, config_of, data_folder, with_data_folder
@@ -115,6 +116,11 @@ def _finished_study(
                 "storage": storage,
                 "backtest": plan.describe(),
                 "trials_requested": trials,
+                # what the trials learned from, as train's run records it
+                "dataset": dataset_name,
+                "data_folder": str(cfg.paths.data),
+                "config_hash": config_hash(cfg),
+                "label": json.dumps(cfg.label.model_dump(mode="json"), sort_keys=True),
             }
         )
         states = [t.state for t in study.trials]
