@@ -309,6 +309,14 @@ def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
         assert "Save call: they asked to cancel" in play.action
 
 
+def _fired_for(rule: str, table: Table, rows: pl.DataFrame) -> list[str]:
+    """``rules_fired`` of the one client of ``rows`` (a table of ``table``), ``rule`` alone enabled."""
+    client = rows.get_column("client_id").unique().to_list()
+    tables = {Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}), table: rows}
+    out = fired_rules(tables, client, AS_OF, None, RulesConfig(enabled=(rule,)), low_csat=2, export_events=())
+    return out.get_column(Scores.RULES).to_list()
+
+
 @pytest.mark.parametrize(
     ("rows", "fires"),
     [
@@ -328,14 +336,7 @@ def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None
             "status": [r[0] for r in rows],
         }
     )
-    tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
-        Table.PAYMENTS: payments,
-    }
-    out = fired_rules(
-        tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
-    )
-    assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])
+    assert _fired_for("payment_trouble", Table.PAYMENTS, payments) == (["payment_trouble"] if fires else [""])
 
 
 def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_call() -> None:
@@ -380,14 +381,7 @@ def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
             "status": [r[0] for r in rows],
         }
     )
-    tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
-        Table.PAYMENTS: payments,
-    }
-    out = fired_rules(
-        tables, ["m"], AS_OF, None, RulesConfig(enabled=("payment_trouble",)), low_csat=2, export_events=()
-    )
-    assert out.get_column(Scores.RULES).to_list() == (["payment_trouble"] if fires else [""])
+    assert _fired_for("payment_trouble", Table.PAYMENTS, payments) == (["payment_trouble"] if fires else [""])
 
 
 @pytest.mark.parametrize(
@@ -408,11 +402,4 @@ def test_contraction_fires_when_the_running_mrr_was_cut(now: float, then: float,
             "mrr": [then, now],
         }
     )
-    tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [days_ago(800)]}),
-        Table.SUBSCRIPTIONS: subs,
-    }
-    out = fired_rules(
-        tables, ["w"], AS_OF, None, RulesConfig(enabled=("contraction",)), low_csat=2, export_events=()
-    )
-    assert out.get_column(Scores.RULES).to_list() == (["contraction"] if fires else [""])
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])

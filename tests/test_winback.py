@@ -309,28 +309,37 @@ def test_a_list_that_lets_most_go_for_their_value_says_so(values, decisions, exp
     assert note == expected if expected is None else note.startswith(expected)
 
 
-def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
-    # two annual terms at 100 a month, then a quarter at 250 (an upgrade): 24 x 100 + 3 x 250 = 3,150 within
-    # the rounding of months to 365.25 / 12 days (the raw MRR summed, as before the fix, is 450)
-    subs = pl.DataFrame(
-        {
-            "client_id": ["s1"] * 3,
-            "start_date": [D(2023, 1, 1), D(2024, 1, 1), D(2025, 1, 1)],
-            "end_date": [D(2024, 1, 1), D(2025, 1, 1), D(2025, 4, 1)],
-            "mrr": [100.0, 100.0, 250.0],
-        }
-    )
+# two annual terms at 100 a month, then a quarter at 250 (an upgrade): 24 x 100 + 3 x 250 = 3,150 billed
+# within the rounding of months to 365.25 / 12 days; the client left when the quarter ended
+S1_TERMS = pl.DataFrame(
+    {
+        "client_id": ["s1"] * 3,
+        "start_date": [D(2023, 1, 1), D(2024, 1, 1), D(2025, 1, 1)],
+        "end_date": [D(2024, 1, 1), D(2025, 1, 1), D(2025, 4, 1)],
+        "mrr": [100.0, 100.0, 250.0],
+    }
+)
+
+
+def _s1_plan(**tables: pl.DataFrame) -> pl.DataFrame:
+    """The win-back list of s1 (the terms of :data:`S1_TERMS`, left on 2025-04-01) with ``tables``."""
     data = Dataset(
         tables={
             Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [D(2023, 1, 1)]}),
-            Table.SUBSCRIPTIONS: subs,
+            Table.SUBSCRIPTIONS: S1_TERMS,
+            **{Table(t): f for t, f in tables.items()},
         },
         name="t",
         start=D(2023, 1, 1),
         as_of=D(2025, 6, 1),
     )
     churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
-    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    return winback_list(data, churns, CFG, default_margin=0.5)
+
+
+def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
+    # the raw MRR summed, as before the fix, is 450
+    plan = _s1_plan()
     revenue = plan.get_column("lifetime_revenue").item()
     assert revenue == pytest.approx(3150.0, rel=0.01)
     assert plan.get_column("lifetime_value").item() == pytest.approx(0.5 * revenue)
@@ -348,29 +357,10 @@ def test_without_payments_lifetime_revenue_is_mrr_times_the_months_billed():
     ],
 )
 def test_with_payments_lifetime_revenue_is_the_larger_of_paid_and_billed(paid, expected):
-    subs = pl.DataFrame(
-        {
-            "client_id": ["s1"] * 3,
-            "start_date": [D(2023, 1, 1), D(2024, 1, 1), D(2025, 1, 1)],
-            "end_date": [D(2024, 1, 1), D(2025, 1, 1), D(2025, 4, 1)],
-            "mrr": [100.0, 100.0, 250.0],
-        }
-    )
     payments = pl.DataFrame(
         {"client_id": ["s1"] * len(paid), "paid_at": [p[0] for p in paid], "amount": [p[1] for p in paid]}
     )
-    data = Dataset(
-        tables={
-            Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [D(2023, 1, 1)]}),
-            Table.SUBSCRIPTIONS: subs,
-            Table.PAYMENTS: payments,
-        },
-        name="t",
-        start=D(2023, 1, 1),
-        as_of=D(2025, 6, 1),
-    )
-    churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
-    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    plan = _s1_plan(payments=payments)
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
 

@@ -168,12 +168,11 @@ def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFram
     )
     # an outbound touch's reply columns move to the reply's week (an inbound touch's words stay: known
     # when it came); the other columns stay in the week sent
-    reply_moves = is_out
     at_sent = rows.with_columns(
-        *[nw.when(reply_moves).then(nw.lit(0)).otherwise(nw.col(c)).alias(c) for c in _REPLY],
+        *[nw.when(is_out).then(nw.lit(0)).otherwise(nw.col(c)).alias(c) for c in _REPLY],
     ).with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
     at_reply = (
-        rows.filter(reply_moves)
+        rows.filter(is_out)
         .with_columns(
             *[nw.lit(0).alias(c) for c in _WEEKLY if c not in _REPLY],
             nw.lit(None, nw.Int64).alias("_last_in"),

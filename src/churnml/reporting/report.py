@@ -273,12 +273,12 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
     (a cancellation request put it in red, whatever the model's probability), else the first driver
     that raises the risk, else the fired rules."""
     state = row.get(Scores.TERM_STATE)
-    raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
-    if raised and not (state and row.get(Scores.NEXT_TERM_START) is None):
-        said = "; ".join((rule_text or {}).get(r, r.replace("_", " ")) for r in raised)
-        return f"{said[:1].upper()}{said[1:]}"
     if state and row.get(Scores.NEXT_TERM_START) is None:  # a booked renewal is good news, no risk
         return str(state)
+    raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
+    if raised:
+        said = "; ".join((rule_text or {}).get(r, r.replace("_", " ")) for r in raised)
+        return f"{said[:1].upper()}{said[1:]}"
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")
     return str(row.get(Scores.RULES) or "")

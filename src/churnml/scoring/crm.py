@@ -47,6 +47,7 @@ __all__ = [
     "last_interaction",
     "onboarding_stalled",
     "renewed_rows",
+    "running_mrr",
     "term_state_text",
     "term_status",
 ]
@@ -206,6 +207,16 @@ def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFram
     )
 
 
+def running_mrr(subscriptions: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    """``[client_id, _mrr]``: the summed ``mrr`` of each client's terms running at the instant ``at``
+    (``start_date < at <= end_date``), one row per client with one."""
+    return (
+        subscriptions.filter((pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at))
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
+    )
+
+
 def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0)
     after a paid one: the end of their last paid term (at most ``as_of``). A pause, or a move to a free
@@ -217,12 +228,7 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
         pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us")),
         pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
-    running = terms.filter((pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut))
-    free = (
-        running.group_by(CLIENT_ID)
-        .agg(pl.col(Subscriptions.MRR).sum().alias("_mrr"))
-        .filter(pl.col("_mrr") == 0)
-    )
+    free = running_mrr(terms, cut).filter(pl.col("_mrr") == 0)
     return (
         terms.filter((pl.col(Subscriptions.MRR) > 0) & (pl.col(Subscriptions.START_DATE) < cut))
         .join(free.select(CLIENT_ID), on=CLIENT_ID, how="semi")

@@ -38,6 +38,7 @@ from churnml.scoring.explain import (
 from churnml.scoring.standing import PreviousWeek, Standing
 
 __all__ = [
+    "MONTHLY_TERM_DAYS",
     "Citing",
     "Explanation",
     "Reasons",
@@ -55,8 +56,15 @@ __all__ = [
 ]
 
 
+# a running term this many days long or shorter is a monthly plan's
+MONTHLY_TERM_DAYS = 31
+
+
 def short_term_clients(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, max_days: int = 31
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    max_days: int = MONTHLY_TERM_DAYS,
 ) -> np.ndarray:
     """Per client, whether its running term is a short (monthly) one: then "the term ends in N days"
     carries no information about the client and is not cited as a driver."""
@@ -305,15 +313,17 @@ def list_reasons(
         chosen = explained_rows(zone, priority, score.explain_limit)
     prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
+    subscriptions = dataset.get(Table.SUBSCRIPTIONS)
+    term_days = running_term_days(ids, as_of, subscriptions)
     citing = Citing(
         reference
         if reference is not None
         else reference_levels(values_now, names, registry_catalog(features)[0]),
         # a monthly term's end says nothing about the client, nor one whose next term is booked
-        short_term_clients(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)) | renewed_rows(standing.views),
+        (term_days <= MONTHLY_TERM_DAYS) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
-        paused_rows(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
-        running_term_days(ids, as_of, dataset.get(Table.SUBSCRIPTIONS)),
+        paused_rows(ids, as_of, subscriptions),
+        term_days,
     )
     explanation = explanations(
         model,

@@ -46,7 +46,6 @@ from churnml.contract.schemas import (
     Events,
     Payments,
     Signals,
-    Subscriptions,
     Table,
     Tickets,
 )
@@ -195,10 +194,13 @@ def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) 
     )
 
 
+def _within(frame: pl.DataFrame, ts: str, cut: datetime, days: int, mask: pl.Expr) -> pl.DataFrame:
+    """The rows of ``frame`` matching ``mask`` whose ``ts`` lies in the ``days`` before ``cut``."""
+    return frame.filter(mask & (pl.col(ts) < cut) & (pl.col(ts) >= cut - timedelta(days=days)))
+
+
 def _recent(frame: pl.DataFrame, ts: str, cut: datetime, days: int, mask: pl.Expr) -> pl.DataFrame:
-    return frame.filter(mask & (pl.col(ts) < cut) & (pl.col(ts) >= cut - timedelta(days=days))).select(
-        CLIENT_ID
-    )
+    return _within(frame, ts, cut, days, mask).select(CLIENT_ID)
 
 
 @dataclass(frozen=True)
@@ -284,10 +286,12 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     come before it now)."""
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
-    asked = tickets.filter(
-        (pl.col(Tickets.KIND) == "cancellation_request")
-        & (pl.col(Tickets.OPENED_AT) < ctx.cut)
-        & (pl.col(Tickets.OPENED_AT) >= ctx.cut - timedelta(days=ctx.cfg.cancellation_days))
+    asked = _within(
+        tickets,
+        Tickets.OPENED_AT,
+        ctx.cut,
+        ctx.cfg.cancellation_days,
+        pl.col(Tickets.KIND) == "cancellation_request",
     )
     subscriptions = ctx.tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and subscriptions.height and asked.height:
@@ -310,10 +314,12 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         when = pl.coalesce(
             [pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns]
         )
-        failed = payments.with_columns(when.alias("_t")).filter(
-            (pl.col(Payments.STATUS) == "failed")
-            & (pl.col("_t") < cut)
-            & (pl.col("_t") >= cut - timedelta(days=ctx.cfg.payment_trouble_days))
+        failed = _within(
+            payments.with_columns(when.alias("_t")),
+            "_t",
+            cut,
+            ctx.cfg.payment_trouble_days,
+            pl.col(Payments.STATUS) == "failed",
         )
         settled = (
             payments.filter(
@@ -346,21 +352,12 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     """The running terms' summed MRR now is at most ``1 - contraction_share`` of what it was
     ``contraction_days`` ago, and above 0 (a move to free terms or no term at all is another state: a
     pause, a lapse)."""
-    cut = ctx.cut
+    from churnml.scoring.crm import running_mrr
 
-    def mrr_at(at: datetime) -> pl.DataFrame:
-        return (
-            subscriptions.filter(
-                (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
-            )
-            .group_by(CLIENT_ID)
-            .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
-        )
-
-    then = mrr_at(cut - timedelta(days=ctx.cfg.contraction_days)).rename({"_mrr": "_then"})
+    then = running_mrr(subscriptions, ctx.cut - timedelta(days=ctx.cfg.contraction_days))
     return (
-        mrr_at(cut)
-        .join(then, on=CLIENT_ID, how="inner")
+        running_mrr(subscriptions, ctx.cut)
+        .join(then.rename({"_mrr": "_then"}), on=CLIENT_ID, how="inner")
         .filter(
             (pl.col("_mrr") > 0)
             & (pl.col("_then") > 0)
