@@ -97,9 +97,13 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     p = scores.get_column(Scores.PROBABILITY)
     assert p.is_between(0, 1).all()
     assert scores.get_column(Scores.PRIORITY).sort().to_list() == list(range(1, scores.height + 1))
-    # The list is ordered by expected loss.
-    risk = scores.sort(Scores.PRIORITY).get_column(Scores.REVENUE_AT_RISK).to_list()
-    assert risk == sorted(risk, reverse=True)
+    # The list is ordered by zone (red, yellow, green), then by expected loss within a zone.
+    ordered = scores.sort(Scores.PRIORITY)
+    zones = ordered.get_column(Scores.ZONE).to_list()
+    assert zones == sorted(zones, key=["red", "yellow", "green"].index)
+    for zone in ("red", "yellow", "green"):
+        risk = ordered.filter(pl.col(Scores.ZONE) == zone).get_column(Scores.REVENUE_AT_RISK).to_list()
+        assert risk == sorted(risk, reverse=True)
     assert manifest["model"]["version"] == "1"
     assert manifest["model"]["source"] == ("models:/churnml-raw@champion" if promoted else "models")
     assert (tmp_path / "scores" / "report.html").stat().st_size > 10_000

@@ -66,16 +66,44 @@ def test_grouping_keeps_correlated_login_features_from_crowding_out_others() -> 
     assert row[Scores.driver(3, "sentence")] == sentence("comm_rescheduled_91d", 4.0)
 
 
-def test_risk_raising_drivers_come_first_then_strongest_protective() -> None:
-    contrib = np.array([[0.0, 0.0, 0.0, 0.4, -0.9, -0.1, -1.0]])
+@pytest.mark.parametrize(
+    ("contrib", "expected"),
+    [
+        # riskier than the average client (the contributions sum to +0.4): what raises the risk leads,
+        # then the strongest risk-lowering groups
+        (
+            [0.0, 0.0, 0.0, 0.9, -0.4, -0.1],
+            [
+                ("comm_rescheduled_91d", RAISES, 0.9),
+                ("support_complaints_91d", LOWERS, -0.4),
+                ("payments_late_91d", LOWERS, -0.1),
+            ],
+        ),
+        # safer than the average client (they sum to -0.6): what keeps it safe leads
+        (
+            [0.0, 0.0, 0.0, 0.4, -0.9, -0.1],
+            [
+                ("support_complaints_91d", LOWERS, -0.9),
+                ("payments_late_91d", LOWERS, -0.1),
+                ("comm_rescheduled_91d", RAISES, 0.4),
+            ],
+        ),
+    ],
+)
+def test_drivers_lead_with_the_direction_of_the_clients_risk(
+    contrib: list[float], expected: list[tuple[str, str, float]]
+) -> None:
     values = np.array([[10.0, 1.0, 2.0, 2.0, 0.0, 0.0]])
-    row = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3).row(0, named=True)
-    assert row[Scores.driver(1, "feature")] == "comm_rescheduled_91d"
-    assert row[Scores.driver(1, "direction")] == RAISES
-    assert row[Scores.driver(2, "feature")] == "support_complaints_91d"
-    assert row[Scores.driver(2, "direction")] == LOWERS
-    assert row[Scores.driver(3, "feature")] == "payments_late_91d"
-    assert row[Scores.driver(3, "contribution")] == pytest.approx(-0.1)
+    row = top_drivers(np.array([[*contrib, -1.0]]), values, NAMES, SPECS, DESCRIBE, k=3).row(0, named=True)
+    got = [
+        (
+            row[Scores.driver(i, "feature")],
+            row[Scores.driver(i, "direction")],
+            row[Scores.driver(i, "contribution")],
+        )
+        for i in (1, 2, 3)
+    ]
+    assert got == [(f, d, pytest.approx(c)) for f, d, c in expected]
 
 
 def test_zero_groups_leave_empty_drivers() -> None:

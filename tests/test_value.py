@@ -181,6 +181,22 @@ def test_priority_ranks_by_expected_loss(
     )
 
 
+@pytest.mark.parametrize(
+    ("rar", "zone", "expected"),
+    [
+        # a client a rule raised to red (p 0.0001, expected loss 1) is worked before every yellow one
+        ([1, 900, 500, 50], ["red", "yellow", "red", "green"], [2, 3, 1, 4]),
+        ([300, 200, 100], ["green", "green", "green"], [1, 2, 3]),
+        ([10, 20, 30], ["yellow", "red", "yellow"], [3, 1, 2]),
+    ],
+)
+def test_priority_ranks_by_zone_first(rar: list[float], zone: list[str], expected: list[int]) -> None:
+    n = len(rar)
+    ids = [f"c{i}" for i in range(n)]
+    got = priority_rank(np.asarray(rar, float), np.full(n, 0.1), np.zeros(n), ids, zone)
+    assert got.tolist() == expected
+
+
 def test_value_table_combines_margin_arr_and_lifetime() -> None:
     scored = pl.DataFrame({"client_id": ["x", "y"], Scores.PROBABILITY: [0.5, 0.1]})
     clients = pl.DataFrame({"client_id": ["y", "x"], "margin": [None, 0.5], "strategic": [3, None]})

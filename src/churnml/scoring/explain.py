@@ -14,8 +14,10 @@ row sums to the raw score) and the client's feature values in the same column or
   family that raises no risk stays at 100.
 - **Drivers** (:func:`top_drivers`): contributions are first summed per signal *group* from the
   feature registry (all login features form one group), so correlated features of one signal do not
-  crowd out the others. Groups that raise the risk come first, largest first; when fewer than ``k``
-  groups raise it, the strongest risk-lowering groups fill the remaining places. Each driver names the
+  crowd out the others. For a client the model finds riskier than its average client (the
+  contributions sum above 0), the groups that raise the risk come first, largest first, and when fewer
+  than ``k`` raise it the strongest risk-lowering groups fill the remaining places; for a client safer
+  than the average (they sum below 0) the risk-lowering groups come first: what keeps it safe. Each driver names the
   group's leading feature (its largest contribution in the group's direction), its family, its
   direction (``raises risk`` / ``lowers risk``), the registry sentence filled with the client's own
   value, and the group's summed contribution in log-odds.
@@ -459,12 +461,16 @@ def top_drivers(
     fewer than ``k`` non-zero groups get empty (null) trailing drivers. With ``citable``
     (:func:`citable_mask`) only citable contributions make drivers.
     """
+    safer = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
     contributions = _masked(contributions, citable)
     grouped = grouped_contributions(contributions, feature_names, specs)
     sums = grouped.sums
     n, g = sums.shape
-    # Risk-raising groups first (largest first), then risk-lowering ones by strength.
-    key = np.where(sums > 0, 1e12 + sums, np.abs(sums))
+    # The groups that move the client's score the way the model sees it first (largest first), then the
+    # others by strength: risk-raising ones lead for a client above the average risk, risk-lowering ones
+    # for a client below it (what keeps it safe, not a client size that nudges a 0.1% risk up).
+    lead_sign = np.where(safer, -1.0, 1.0)[:, None]
+    key = np.where(sums * lead_sign > 0, 1e12 + np.abs(sums), np.abs(sums))
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
     total = np.take_along_axis(sums, order, axis=1)
     values = np.asarray(feature_values, dtype=float)

@@ -360,7 +360,7 @@ def assembled_scores(
     from churnml.scoring.explain import FAMILIES, health_score
     from churnml.scoring.reasons import Reasons, explained_rows, scattered_rows, scattered_values
     from churnml.scoring.standing import PreviousWeek, Standing
-    from churnml.scoring.value import value_table
+    from churnml.scoring.value import value_table, zone_priority
 
     frame = pl.concat(parts, how="vertical_relaxed").sort(CLIENT_ID)
     ids = frame.get_column(CLIENT_ID).to_list()
@@ -370,7 +370,10 @@ def assembled_scores(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
     )
-    valued = value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value)
+    zone = s.get_column("zone").to_list()
+    valued = zone_priority(
+        value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value), zone
+    )
     standing = Standing(
         valued=valued,
         keep=_group(frame, _KEEP),
@@ -378,7 +381,7 @@ def assembled_scores(
         views=_group(frame, _VIEWS),
         info=_group(frame, _INFO),
         model_zone=s.get_column("model_zone").to_list(),
-        zone=s.get_column("zone").to_list(),
+        zone=zone,
         raised_by=s.get_column("raised_by").to_list(),
         zone_changes=s.get_column("zone_changes").to_list(),
         previous=PreviousWeek(as_of, [], np.zeros(0), {}),

@@ -35,7 +35,7 @@ from churnml.scoring.playbook import (
     zone_thresholds,
 )
 from churnml.scoring.rules import fired_rules
-from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table
+from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table, zone_priority
 
 __all__ = [
     "CROWDED_RED_SHARE",
@@ -319,7 +319,7 @@ def client_standing(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
     return Standing(
-        valued=valued,
+        valued=zone_priority(valued, zone),
         keep=keep,
         fired=fired,
         views=_crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),

@@ -31,13 +31,16 @@ Definitions (the figures an account manager sees):
   (at least ``toxic_tickets`` tickets and more than ``service_load`` per 10,000 of ARR in
   ``toxic_days``), or low loyalty (left and came
   back ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``.
-- ``priority``: 1 = act first. Clients are sorted by expected loss (revenue at risk), then by
-  probability, strategic weight and client_id so the order is total and reproducible.
+- ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
+  raised to red is among the red, however low its probability), then by expected loss (revenue at risk),
+  probability, strategic weight and client_id so the order is total and reproducible
+  (:func:`zone_priority`; :func:`value_table` alone, before the zones are known, ranks by expected loss).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -46,6 +49,7 @@ import polars as pl
 from churnml.config import ValueConfig
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 from churnml.scoring.columns import Scores
+from churnml.scoring.playbook import ZONE_ORDER
 
 __all__ = [
     "ARR",
@@ -64,6 +68,7 @@ __all__ = [
     "retained_years",
     "value_table",
     "value_tiers",
+    "zone_priority",
 ]
 
 ARR = Scores.ARR
@@ -74,6 +79,7 @@ VALUE_TIER = Scores.VALUE_TIER
 PRIORITY = Scores.PRIORITY
 
 _DAYS_PER_YEAR = 365.25
+_ZONE_LEVEL = {z: i for i, z in enumerate(ZONE_ORDER)}  # green 0, yellow 1, red 2
 _P_FLOOR = 1e-9
 
 
@@ -323,18 +329,43 @@ def value_tiers(
 
 
 def priority_rank(
-    revenue_at_risk: np.ndarray, probability: np.ndarray, strategic: np.ndarray, client_ids: list[str]
+    revenue_at_risk: np.ndarray,
+    probability: np.ndarray,
+    strategic: np.ndarray,
+    client_ids: list[str],
+    zone: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """1..n, 1 = the largest expected loss; ties: higher probability, higher strategic, client_id."""
+    """1..n, 1 = act first: by ``zone`` when given (red, yellow, green), then the largest expected loss;
+    ties: higher probability, higher strategic, client_id."""
     n = len(client_ids)
     rar = np.asarray(revenue_at_risk, dtype=float)
     p = np.asarray(probability, dtype=float)
     s = np.asarray(strategic, dtype=float)
-    order = sorted(range(n), key=lambda i: (-rar[i], -p[i], -s[i], client_ids[i]))
+    level = [-_ZONE_LEVEL.get(z, -1) for z in zone] if zone is not None else [0] * n
+    order = sorted(range(n), key=lambda i: (level[i], -rar[i], -p[i], -s[i], client_ids[i]))
     rank = np.empty(n, dtype=np.int64)
     if n:
         rank[np.asarray(order)] = np.arange(1, n + 1)
     return rank
+
+
+def zone_priority(valued: pl.DataFrame, zone: Sequence[str]) -> pl.DataFrame:
+    """``valued`` (:func:`value_table`, one row per client) with ``priority`` ranked by ``zone`` (one per
+    row) first, then expected loss: the list's order, so that a client a rule raised to red is worked
+    among the red ones."""
+    return valued.with_columns(
+        pl.Series(
+            PRIORITY,
+            priority_rank(
+                valued.get_column(REVENUE_AT_RISK).to_numpy(),
+                valued.get_column(Scores.PROBABILITY).to_numpy(),
+                valued.get_column(STRATEGIC).to_numpy(),
+                valued.get_column(CLIENT_ID).to_list(),
+                zone,
+            ),
+            dtype=pl.Int64,
+        )
+    )
 
 
 def value_table(
