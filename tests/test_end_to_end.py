@@ -122,3 +122,23 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     assert set(bar.untrusted_sentences(scores, 3).values()) == {0}
     page = (tmp_path / "scores" / "report.html").read_text(encoding="utf-8")
     assert bar.missing_from_report(page, scores) == 0
+
+    # The Python API does what the commands do: the same model, the same list.
+    import churnml
+
+    cfg = churnml.load_config(overrides=list(FAST))
+    model, card = churnml.load_model("raw", cfg)
+    assert card["dataset"] == "raw"
+    api_run = churnml.score("raw", cfg, out="scores_api")
+    assert api_run.folder == Path("scores_api")
+    listed = api_run.result.scores.select(Scores.CLIENT_ID, Scores.PROBABILITY, Scores.PRIORITY)
+    assert listed.sort(Scores.CLIENT_ID).equals(
+        scores.select(Scores.CLIENT_ID, Scores.PROBABILITY, Scores.PRIORITY).sort(Scores.CLIENT_ID)
+    )
+    X = churnml.snapshot_feature_table(
+        churnml.read_dataset("raw", cfg), api_run.day, cfg.label, cfg.features
+    ).join(listed.select(Scores.CLIENT_ID), on=Scores.CLIENT_ID, how="semi")
+    p = dict(zip(X.get_column(Scores.CLIENT_ID).to_list(), model.churn_probability(X).tolist(), strict=True))
+    assert {c: round(p[c], 9) for c in listed.get_column(Scores.CLIENT_ID)} == {
+        c: round(v, 9) for c, v in listed.select(Scores.CLIENT_ID, Scores.PROBABILITY).iter_rows()
+    }
