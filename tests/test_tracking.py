@@ -92,6 +92,25 @@ def test_the_alias_moves_only_when_the_gate_says_so(store, tmp_path, capfd):
     assert p.shape == (20,) and ((p > 0) & (p < 1)).all()
 
 
+def test_the_pyfunc_signature_requires_every_feature_in_order(store, tmp_path):
+    import mlflow
+
+    table = labeled_table(n_clients=30, n_weeks=4)
+    table.loc[table.index[:3], "f3"] = np.nan  # a NaN in the example left f3 optional when inferred
+    X, y = table[FEATURES], table["label"]
+    model = ChurnModel({"n_estimators": 10, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    with tracked_run(store, "churnml-test", run_name="sig"):
+        uri = log_churn_model(model, export_model(model, tmp_path / "export-sig", {}), X)
+    inputs = mlflow.models.get_model_info(uri).signature.inputs
+    assert [(c.name, c.type.name, c.required) for c in inputs.inputs] == [
+        (f, "double", True) for f in FEATURES
+    ]
+    loaded = mlflow.pyfunc.load_model(uri)
+    assert loaded.predict(X.head(4)).shape == (4,)
+    with pytest.raises(mlflow.exceptions.MlflowException, match="f3"):
+        loaded.predict(X.drop(columns="f3").head(4))
+
+
 # ------------------------------------------------------------------------------------------------
 # one champion per dataset: a second dataset in the same project is never scored with the first's model
 # ------------------------------------------------------------------------------------------------

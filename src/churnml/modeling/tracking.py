@@ -30,8 +30,9 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import ColSpec, DataType, Schema
 from sqlalchemy.exc import SQLAlchemyError
 
 from churnml.config import TrackingConfig
@@ -45,6 +46,7 @@ __all__ = [
     "champion_card",
     "champion_metrics",
     "checked_store",
+    "churn_signature",
     "experiment_name",
     "feature_hash",
     "load_champion",
@@ -239,10 +241,20 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
         return self.model.churn_probability(frame)
 
 
+def churn_signature(feature_names: list[str], inferred: ModelSignature) -> ModelSignature:
+    """Every feature a required float64 column (NaN: not known), in the model's order; the output as
+    inferred (P(churn) per row). Inferred from an example, a column with a NaN in it was marked optional,
+    so a frame without it passed MLflow's check and failed in LightGBM."""
+    inputs = Schema([ColSpec(DataType.double, name, required=True) for name in feature_names])
+    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
+
+
 def log_churn_model(model: ChurnModel, export_folder: Path, input_example: pd.DataFrame) -> str:
     """Log an exported model folder as a pyfunc model of the active run; returns its model URI."""
     example = input_example[model.feature_names_].head(5).astype("float64")
-    signature = infer_signature(example, model.churn_probability(example))
+    signature = churn_signature(
+        model.feature_names_, infer_signature(example, model.churn_probability(example))
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=ChurnPyfunc(),
