@@ -17,6 +17,7 @@ from churnml.scoring.explain import (
     family_health,
     grouped_contributions,
     health_score,
+    points_text,
     reference_levels,
     registry_catalog,
     top_drivers,
@@ -385,6 +386,35 @@ def test_why_changed_says_before_and_after() -> None:
     assert reasons == [
         "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"
     ]
+
+
+def test_why_changed_splits_the_probability_move_in_points() -> None:
+    # the raw score rose 0.8 (0.6 logins, 0.2 payments) while the probability went 12% -> 31% (+19
+    # points): logins 0.6 / 0.8 of it, payments 0.2 / 0.8
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    names = ["usage_logins_28d", "payments_paid_91d"]
+    reasons = change_reasons(
+        np.array([[0.6, 0.2, -2.0]]),
+        np.array([[0.0, 0.0, -2.0]]),
+        np.array([[3.0, 800.0]]),
+        names,
+        specs,
+        describe,
+        k=2,
+        feature_values_before=np.array([[12.0, 2400.0]]),
+        probability_move=np.array([0.19]),
+    )
+    assert reasons == [
+        "risk up: Logins in the last 28 days: 12 \u2192 3 (+14 pts); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+5 pts)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("points", "text"),
+    [(14.25, "+14 pts"), (-3.6, "-4 pts"), (0.96, "+1.0 pts"), (0.42, "+0.4 pts"), (-0.04, "<0.1 pts")],
+)
+def test_points_text(points: float, text: str) -> None:
+    assert points_text(points) == text
 
 
 @pytest.mark.parametrize(("chat", "cited"), [(0.0, False), (3.0, False), (9.0, True)])

@@ -65,6 +65,7 @@ __all__ = [
     "family_health",
     "grouped_contributions",
     "health_score",
+    "points_text",
     "reference_levels",
     "registry_catalog",
     "top_drivers",
@@ -553,6 +554,13 @@ def _before_after(spec: Any, name: str, before: float, after: float, currency: s
     return f"{label[:1].upper()}{label[1:]}: {_short_value(spec, before, currency)} → {_short_value(spec, after, currency)}"
 
 
+def points_text(points: float) -> str:
+    """Percentage points of probability: ``"+11 pts"``, ``"-0.4 pts"``, ``"<0.1 pts"`` for a sliver."""
+    if abs(points) < 0.05:
+        return "<0.1 pts"
+    return f"{points:+.0f} pts" if abs(points) >= 1 else f"{points:+.1f} pts"
+
+
 def change_reasons(
     contributions_now: np.ndarray,
     contributions_before: np.ndarray,
@@ -565,6 +573,7 @@ def change_reasons(
     *,
     feature_values_before: np.ndarray | None = None,
     may_raise: np.ndarray | None = None,
+    probability_move: np.ndarray | None = None,
 ) -> list[str | None]:
     """Per row, why the raw score moved between two snapshots, as one line of plain language.
 
@@ -575,6 +584,12 @@ def change_reasons(
     contribution taken as positive: may the feature be cited as raising the risk?) keeps a feature from
     being named for a rise its value does not explain (good news raising the risk). ``None`` where the raw
     score did not move.
+
+    Each group's number is its move of the raw score (log-odds), or, with ``probability_move`` (the
+    calibrated probability after minus before, per row), its share of that move in percentage points:
+    the group's log-odds change over the total log-odds change, times the probability's move ("12% ->
+    31%; risk up: Logins ... 12 -> 3 (+11 pts)"). Groups moving the other way offset the rest, so the
+    named groups may add up to more than the move.
     """
     now = np.asarray(contributions_now, dtype=float)
     before = np.asarray(contributions_before, dtype=float)
@@ -623,7 +638,12 @@ def change_reasons(
                     text += " (estimates: the data is shorter than the window)"
             else:
                 text = _sentence(describe, specs, name, float(values[row, c]))
-            parts.append(f"{text} ({delta:+.2f})")
+            amount = (
+                f"{delta:+.2f}"
+                if probability_move is None
+                else points_text(100.0 * delta / total[row] * float(probability_move[row]))
+            )
+            parts.append(f"{text} ({amount})")
         head = "risk up: " if sign[row] > 0 else "risk down: "
         out.append(head + ("; ".join(parts) if parts else "many small changes, no single signal stands out"))
     return out

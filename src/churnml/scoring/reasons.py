@@ -187,6 +187,7 @@ def explanations(
     citing: Citing,
     currency: str = "",
     chunk: int = 50_000,
+    probability_move: np.ndarray | None = None,
 ) -> Explanation:
     """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
     ``values_prev[prev_row]`` (said as before -> after).
@@ -194,7 +195,9 @@ def explanations(
     Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
     pass (more rows share decision patterns), and contributions never exist for more than one chunk,
     which bounds the memory on large portfolios. Only citable drivers are named
-    (:func:`churnml.scoring.explain.citable_mask`).
+    (:func:`churnml.scoring.explain.citable_mask`). ``health`` and ``probability_move`` (this week's
+    probability minus last week's: why-changed numbers in percentage points) are per row of
+    ``values_now``.
     """
     specs, describe = registry_catalog(features, currency, citing.data_days)
     drivers: list[pl.DataFrame] = []
@@ -236,6 +239,7 @@ def explanations(
                 describe,
                 k,
                 feature_values_before=values_prev[before[changed]],
+                probability_move=None if probability_move is None else probability_move[part][changed],
                 may_raise=citable_mask(
                     np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
                 ),
@@ -325,6 +329,7 @@ def list_reasons(
         paused_rows(ids, as_of, subscriptions),
         term_days,
     )
+    p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
         model,
         values_now,
@@ -337,6 +342,7 @@ def list_reasons(
         score.top_drivers,
         citing,
         score.currency,
+        probability_move=np.asarray(p_now, dtype=float) - p_before,
     )
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
