@@ -68,21 +68,20 @@ def test_grouping_keeps_correlated_login_features_from_crowding_out_others() -> 
 
 
 @pytest.mark.parametrize(
-    ("contrib", "expected"),
+    ("safe", "expected"),
     [
-        # riskier than the average client (the contributions sum to +0.4): what raises the risk leads,
-        # then the strongest risk-lowering groups
+        # a client at risk (yellow, red): what raises the risk leads, then the strongest risk-lowering groups
         (
-            [0.0, 0.0, 0.0, 0.9, -0.4, -0.1],
+            False,
             [
-                ("comm_rescheduled_91d", RAISES, 0.9),
-                ("support_complaints_91d", LOWERS, -0.4),
+                ("comm_rescheduled_91d", RAISES, 0.4),
+                ("support_complaints_91d", LOWERS, -0.9),
                 ("payments_late_91d", LOWERS, -0.1),
             ],
         ),
-        # safer than the average client (they sum to -0.6): what keeps it safe leads
+        # a green client: what keeps it safe leads
         (
-            [0.0, 0.0, 0.0, 0.4, -0.9, -0.1],
+            True,
             [
                 ("support_complaints_91d", LOWERS, -0.9),
                 ("payments_late_91d", LOWERS, -0.1),
@@ -91,11 +90,13 @@ def test_grouping_keeps_correlated_login_features_from_crowding_out_others() -> 
         ),
     ],
 )
-def test_drivers_lead_with_the_direction_of_the_clients_risk(
-    contrib: list[float], expected: list[tuple[str, str, float]]
+def test_drivers_lead_with_the_risk_unless_the_client_is_safe(
+    safe: bool, expected: list[tuple[str, str, float]]
 ) -> None:
+    contrib = np.array([[0.0, 0.0, 0.0, 0.4, -0.9, -0.1, -1.0]])
     values = np.array([[10.0, 1.0, 2.0, 2.0, 0.0, 0.0]])
-    row = top_drivers(np.array([[*contrib, -1.0]]), values, NAMES, SPECS, DESCRIBE, k=3).row(0, named=True)
+    drivers = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3, safe=np.array([safe]))
+    row = drivers.row(0, named=True)
     got = [
         (
             row[Scores.driver(i, "feature")],
@@ -409,9 +410,36 @@ def test_why_changed_splits_the_probability_move_in_points() -> None:
     ]
 
 
+def test_why_changed_points_never_exceed_the_move() -> None:
+    # logins +0.6 while payments -0.2 offset part of it: the probability rose 10 points, all of them
+    # logins' (0.6 / 0.6 of the push), not 0.6 / 0.4 = 15 points
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    reasons = change_reasons(
+        np.array([[0.6, -0.2, -2.0]]),
+        np.array([[0.0, 0.0, -2.0]]),
+        np.array([[3.0, 800.0]]),
+        ["usage_logins_28d", "payments_paid_91d"],
+        specs,
+        describe,
+        k=2,
+        feature_values_before=np.array([[12.0, 400.0]]),
+        probability_move=np.array([0.10]),
+    )
+    assert reasons == ["risk up: Logins in the last 28 days: 12 \u2192 3 (+10 pts)"]
+
+
 @pytest.mark.parametrize(
     ("points", "text"),
-    [(14.25, "+14 pts"), (-3.6, "-4 pts"), (0.96, "+1.0 pts"), (0.42, "+0.4 pts"), (-0.04, "<0.1 pts")],
+    [
+        (14.25, "+14 pts"),
+        (-3.6, "-4 pts"),
+        (1.2, "+1 pt"),
+        (-1.4, "-1 pt"),
+        (0.96, "+1 pt"),
+        (0.94, "+0.9 pts"),
+        (0.42, "+0.4 pts"),
+        (-0.04, "<0.1 pts"),
+    ],
 )
 def test_points_text(points: float, text: str) -> None:
     assert points_text(points) == text

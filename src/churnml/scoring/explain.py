@@ -14,10 +14,9 @@ row sums to the raw score) and the client's feature values in the same column or
   family that raises no risk stays at 100.
 - **Drivers** (:func:`top_drivers`): contributions are first summed per signal *group* from the
   feature registry (all login features form one group), so correlated features of one signal do not
-  crowd out the others. For a client the model finds riskier than its average client (the
-  contributions sum above 0), the groups that raise the risk come first, largest first, and when fewer
-  than ``k`` raise it the strongest risk-lowering groups fill the remaining places; for a client safer
-  than the average (they sum below 0) the risk-lowering groups come first: what keeps it safe. Each driver names the
+  crowd out the others. The groups that raise the risk come first, largest first, and when fewer
+  than ``k`` raise it the strongest risk-lowering groups fill the remaining places; for a client in the
+  green zone (``safe``) the risk-lowering groups come first: what keeps it safe. Each driver names the
   group's leading feature (its largest contribution in the group's direction), its family, its
   direction (``raises risk`` / ``lowers risk``), the registry sentence filled with the client's own
   value, and the group's summed contribution in log-odds.
@@ -455,21 +454,23 @@ def top_drivers(
     describe: Describe,
     k: int,
     citable: np.ndarray | None = None,
+    safe: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
 
     ``feature_values`` is the ``(n, n_features)`` matrix the contributions were computed from. Rows with
     fewer than ``k`` non-zero groups get empty (null) trailing drivers. With ``citable``
-    (:func:`citable_mask`) only citable contributions make drivers.
+    (:func:`citable_mask`) only citable contributions make drivers. ``safe`` (one flag per row: the
+    client is in the green zone) leads those rows with what keeps the risk low.
     """
-    safer = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
+    n_rows = np.asarray(contributions).shape[0]
+    safer = np.zeros(n_rows, dtype=bool) if safe is None else np.asarray(safe, dtype=bool)
     contributions = _masked(contributions, citable)
     grouped = grouped_contributions(contributions, feature_names, specs)
     sums = grouped.sums
     n, g = sums.shape
-    # The groups that move the client's score the way the model sees it first (largest first), then the
-    # others by strength: risk-raising ones lead for a client above the average risk, risk-lowering ones
-    # for a client below it (what keeps it safe, not a client size that nudges a 0.1% risk up).
+    # Risk-raising groups first (largest first), then the others by strength; for a safe client the
+    # risk-lowering ones first: what keeps it safe, not a client size that nudges a 0.1% risk up.
     lead_sign = np.where(safer, -1.0, 1.0)[:, None]
     key = np.where(sums * lead_sign > 0, 1e12 + np.abs(sums), np.abs(sums))
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
@@ -555,10 +556,14 @@ def _before_after(spec: Any, name: str, before: float, after: float, currency: s
 
 
 def points_text(points: float) -> str:
-    """Percentage points of probability: ``"+11 pts"``, ``"-0.4 pts"``, ``"<0.1 pts"`` for a sliver."""
+    """Percentage points of probability: ``"+11 pts"``, ``"+1 pt"``, ``"-0.4 pts"``, ``"<0.1 pts"`` for a
+    sliver."""
     if abs(points) < 0.05:
         return "<0.1 pts"
-    return f"{points:+.0f} pts" if abs(points) >= 1 else f"{points:+.1f} pts"
+    if abs(points) < 0.95:  # one decimal below a point ("+0.4 pts"); "+1 pt" from 0.95 on
+        return f"{points:+.1f} pts"
+    whole = f"{points:+.0f}"
+    return f"{whole} pt" if whole in ("+1", "-1") else f"{whole} pts"
 
 
 def change_reasons(
@@ -587,9 +592,9 @@ def change_reasons(
 
     Each group's number is its move of the raw score (log-odds), or, with ``probability_move`` (the
     calibrated probability after minus before, per row), its share of that move in percentage points:
-    the group's log-odds change over the total log-odds change, times the probability's move ("12% ->
-    31%; risk up: Logins ... 12 -> 3 (+11 pts)"). Groups moving the other way offset the rest, so the
-    named groups may add up to more than the move.
+    the group's log-odds change over the summed changes of the groups that moved the score the way it
+    went, times the probability's move ("12% -> 31%; risk up: Logins ... 12 -> 3 (+11 pts)"). The named
+    groups add up to the move at most (groups moving the other way offset part of it, unnamed).
     """
     now = np.asarray(contributions_now, dtype=float)
     before = np.asarray(contributions_before, dtype=float)
@@ -606,6 +611,8 @@ def change_reasons(
         shown = _masked(diff, named | ((diff[:, :n_f] * sign[:, None]) <= 0))
     grouped = grouped_contributions(shown, feature_names, specs)
     oriented = grouped.sums * sign[:, None]
+    # what the groups moving the score the way it went add up to (the others offset part of it)
+    pushed = np.where(oriented > 0, grouped.sums, 0.0).sum(axis=1)
     order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
     values = np.asarray(feature_values_now, dtype=float)
     lead = _lead_features(grouped, shown, sign, values)
@@ -641,7 +648,7 @@ def change_reasons(
             amount = (
                 f"{delta:+.2f}"
                 if probability_move is None
-                else points_text(100.0 * delta / total[row] * float(probability_move[row]))
+                else points_text(100.0 * delta / pushed[row] * float(probability_move[row]))
             )
             parts.append(f"{text} ({amount})")
         head = "risk up: " if sign[row] > 0 else "risk down: "

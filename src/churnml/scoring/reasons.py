@@ -188,6 +188,7 @@ def explanations(
     currency: str = "",
     chunk: int = 50_000,
     probability_move: np.ndarray | None = None,
+    safe: np.ndarray | None = None,
 ) -> Explanation:
     """Explain ``values_now[rows]``; where ``prev_row >= 0`` also why it changed since
     ``values_prev[prev_row]`` (said as before -> after).
@@ -195,9 +196,9 @@ def explanations(
     Rows go in chunks: this week's rows and the previous week's rows of the chunk share one TreeSHAP
     pass (more rows share decision patterns), and contributions never exist for more than one chunk,
     which bounds the memory on large portfolios. Only citable drivers are named
-    (:func:`churnml.scoring.explain.citable_mask`). ``health`` and ``probability_move`` (this week's
-    probability minus last week's: why-changed numbers in percentage points) are per row of
-    ``values_now``.
+    (:func:`churnml.scoring.explain.citable_mask`). ``health``, ``probability_move`` (this week's
+    probability minus last week's: why-changed numbers in percentage points) and ``safe`` (green: the
+    drivers lead with what keeps the risk low) are per row of ``values_now``.
     """
     specs, describe = registry_catalog(features, currency, citing.data_days)
     drivers: list[pl.DataFrame] = []
@@ -224,7 +225,8 @@ def explanations(
             }
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
-        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok))
+        lead_safe = None if safe is None else safe[part]
+        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe))
         for family, values in family_health(now, names, specs, health[part]).items():
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
@@ -343,6 +345,7 @@ def list_reasons(
         citing,
         score.currency,
         probability_move=np.asarray(p_now, dtype=float) - p_before,
+        safe=np.asarray(zone, dtype=object) == "green",
     )
     why: list[str | None] = [None] * len(ids)
     for i, reason in zip(chosen.tolist(), explanation.why_changed, strict=True):
