@@ -369,63 +369,48 @@ def test_why_changed_marks_scaled_windows_as_estimates() -> None:
     ]
 
 
-def test_why_changed_says_before_and_after() -> None:
+LOGINS_AND_PAID = ["usage_logins_28d", "payments_paid_91d"]
+
+
+@pytest.mark.parametrize(
+    ("now", "move", "expected"),
+    [
+        # the raw score's move per signal (log-odds) without the probabilities
+        (
+            [0.6, 0.2],
+            None,
+            "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); "
+            "Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)",
+        ),
+        # the raw score rose 0.8 while the probability went 12% -> 31% (+19 points): logins 0.6 / 0.8
+        # of it, payments 0.2 / 0.8
+        (
+            [0.6, 0.2],
+            0.19,
+            "risk up: Logins in the last 28 days: 12 \u2192 3 (+14 pts); "
+            "Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+5 pts)",
+        ),
+        # logins +0.6 while payments -0.2 offset part of it: the probability rose 10 points, all of them
+        # logins' (0.6 / 0.6 of the push), not 0.6 / 0.4 = 15 points
+        ([0.6, -0.2], 0.10, "risk up: Logins in the last 28 days: 12 \u2192 3 (+10 pts)"),
+    ],
+)
+def test_why_changed_says_before_and_after_and_the_share_of_the_move(
+    now: list[float], move: float | None, expected: str
+) -> None:
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
-    names = ["usage_logins_28d", "payments_paid_91d"]
-    before = np.array([[0.0, 0.0, -2.0]])
-    now = np.array([[0.6, 0.2, -2.0]])
     reasons = change_reasons(
-        now,
-        before,
+        np.array([[*now, -2.0]]),
+        np.array([[0.0, 0.0, -2.0]]),
         np.array([[3.0, 800.0]]),
-        names,
+        LOGINS_AND_PAID,
         specs,
         describe,
         k=2,
         feature_values_before=np.array([[12.0, 2400.0]]),
+        probability_move=None if move is None else np.array([move]),
     )
-    assert reasons == [
-        "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)"
-    ]
-
-
-def test_why_changed_splits_the_probability_move_in_points() -> None:
-    # the raw score rose 0.8 (0.6 logins, 0.2 payments) while the probability went 12% -> 31% (+19
-    # points): logins 0.6 / 0.8 of it, payments 0.2 / 0.8
-    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
-    names = ["usage_logins_28d", "payments_paid_91d"]
-    reasons = change_reasons(
-        np.array([[0.6, 0.2, -2.0]]),
-        np.array([[0.0, 0.0, -2.0]]),
-        np.array([[3.0, 800.0]]),
-        names,
-        specs,
-        describe,
-        k=2,
-        feature_values_before=np.array([[12.0, 2400.0]]),
-        probability_move=np.array([0.19]),
-    )
-    assert reasons == [
-        "risk up: Logins in the last 28 days: 12 \u2192 3 (+14 pts); Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+5 pts)"
-    ]
-
-
-def test_why_changed_points_never_exceed_the_move() -> None:
-    # logins +0.6 while payments -0.2 offset part of it: the probability rose 10 points, all of them
-    # logins' (0.6 / 0.6 of the push), not 0.6 / 0.4 = 15 points
-    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
-    reasons = change_reasons(
-        np.array([[0.6, -0.2, -2.0]]),
-        np.array([[0.0, 0.0, -2.0]]),
-        np.array([[3.0, 800.0]]),
-        ["usage_logins_28d", "payments_paid_91d"],
-        specs,
-        describe,
-        k=2,
-        feature_values_before=np.array([[12.0, 400.0]]),
-        probability_move=np.array([0.10]),
-    )
-    assert reasons == ["risk up: Logins in the last 28 days: 12 \u2192 3 (+10 pts)"]
+    assert reasons == [expected]
 
 
 @pytest.mark.parametrize(
