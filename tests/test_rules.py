@@ -151,6 +151,15 @@ def test_thresholds_come_from_config() -> None:
     assert out.get_column(Scores.RULES).to_list() == [""] * len(IDS)
 
 
+@pytest.mark.parametrize(("days", "fires"), [(91, True), (25, True), (15, False)])
+def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> None:
+    # ghosted's two unanswered outreaches were 20 and 10 days ago: a 15-day window holds only one
+    cfg = RulesConfig(unanswered_days=days, enabled=("unanswered_outreach",))
+    out = fired_rules(TABLES, IDS, AS_OF, HISTORY, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["ghosted"] == ("unanswered_outreach" if fires else "")
+
+
 def test_every_rule_has_a_plain_language_text() -> None:
     texts = rule_descriptions(RulesConfig(), grace_days=30)
     assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)

@@ -152,8 +152,11 @@ CFG = ValueConfig(tier_a_share=0.2, tier_a_strategic=2, tier_b_share=0.5)
         (list(range(10, 0, -1)), [0] * 9 + [2], ["A", "A", "B", "B", "B", "C", "C", "C", "C", "A"]),
         # strategic 1 does not.
         (list(range(10, 0, -1)), [0] * 9 + [1], ["A", "A", "B", "B", "B", "C", "C", "C", "C", "C"]),
-        # ties in lifetime value are broken by client_id.
-        ([5, 5, 5, 5, 5], [0] * 5, ["A", "B", "B", "C", "C"]),
+        # equal values share a tier, the one of the middle of their places (here 3 of 5: B) ...
+        ([5, 5, 5, 5, 5], [0] * 5, ["B", "B", "B", "B", "B"]),
+        # ... places 2-4 of 5 (middle 3: B); places 1-2 of 10 (A), 3-8 (middle 5.5: C)
+        ([10, 5, 5, 5, 1], [0] * 5, ["A", "B", "B", "B", "C"]),
+        ([9, 9, 4, 4, 4, 4, 4, 4, 1, 1], [0] * 10, ["A", "A", "C", "C", "C", "C", "C", "C", "C", "C"]),
         # no known value (an app's free users): C, whatever the order of the ids; strategic still A
         ([0, 0, 0, 0, 0], [0, 0, 0, 0, 2], ["C", "C", "C", "C", "A"]),
         # one paying client among free ones: A; the free ones do not fill B
@@ -235,25 +238,36 @@ def test_retained_years_from_config_or_the_median_probability() -> None:
 
 
 def test_keep_flags_name_their_reasons() -> None:
-    ids = ["toxic", "thin", "needy", "fickle", "fine", "vip", "curious"]
+    ids = ["toxic", "thin", "needy", "fickle", "fine", "vip", "curious", "big"]
     valued = pl.DataFrame(
         {
             "client_id": ids,
-            Scores.ARR: [10_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0, 1_000.0],
-            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3, 0],
+            Scores.ARR: [1_000.0, 10_000.0, 1_000.0, 10_000.0, 10_000.0, 1_000.0, 1_000.0, 175_800.0],
+            Scores.STRATEGIC: [0, 0, 0, 0, 0, 3, 0, 0],
         }
     )
-    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7, 0.7]})
+    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]})
     as_of = date(2024, 6, 3)
     t = datetime(2024, 5, 1)
     tickets = pl.DataFrame(
         {
-            # toxic: 6 complaints and discount requests; needy: 6 tickets of no kind on 1,000 of ARR (60 per
-            # 10k); vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions on 10,000 of
-            # ARR; curious: 3 questions and 3 bugs on 1,000 of ARR (ordinary use and the product's faults)
-            "client_id": ["toxic"] * 6 + ["needy"] * 6 + ["vip"] * 6 + ["fine"] * 5 + ["curious"] * 6,
-            "opened_at": [t] * 29,
-            "kind": ["complaint", "discount_request"] * 3 + [None] * 12 + ["question"] * 8 + ["bug"] * 3,
+            # toxic: 6 complaints and discount requests on 1,000 of ARR; needy: 6 tickets of no kind on 1,000
+            # of ARR (60 per 10k); vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions
+            # on 10,000 of ARR; curious: 3 questions and 3 bugs on 1,000 of ARR (ordinary use and the
+            # product's faults); big: 14 complaints and discount requests on 175,800 of ARR (0.8 per 10k:
+            # a service problem to fix, not a client to let go)
+            "client_id": ["toxic"] * 6
+            + ["needy"] * 6
+            + ["vip"] * 6
+            + ["fine"] * 5
+            + ["curious"] * 6
+            + ["big"] * 14,
+            "opened_at": [t] * 43,
+            "kind": ["complaint", "discount_request"] * 3
+            + [None] * 12
+            + ["question"] * 8
+            + ["bug"] * 3
+            + ["complaint", "discount_request"] * 7,
         }
     )
     churns = pl.DataFrame(
@@ -262,15 +276,25 @@ def test_keep_flags_name_their_reasons() -> None:
     out = keep_flags(valued, clients, tickets, churns, as_of, ValueConfig(), currency="EUR")
     got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
     assert got == {
-        "toxic": "6 complaints and discount requests in 365 days",
+        "toxic": "6 complaints and discount requests in 365 days for EUR 1000 of ARR",
         "thin": "margin 30%, below 45%",
         "needy": "6 tickets (questions, bugs and cancellation requests aside) in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",
         "vip": "",
         "curious": "",
+        "big": "",
     }
-    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [True, True, True, True, False, False, False]
+    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 def _revenue_dataset():

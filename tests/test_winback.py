@@ -138,16 +138,16 @@ def test_winback_list_rows(plan):
 @pytest.mark.parametrize(
     ("client", "reason"),
     [
-        ("p1", "lifetime value 6,000 is at least 1.5 x the win-back cost (750); bring back first: "
+        ("p1", "lifetime value 6,000 is at least 750 (1.5 x the win-back cost of 500); bring back first: "
                "regular buyer (12 payments in its last year), left recently without complaints"),
-        ("g1", "lifetime value 1,050 is at least 1.5 x the win-back cost (750); bring back first: "
+        ("g1", "lifetime value 1,050 is at least 750 (1.5 x the win-back cost of 500); bring back first: "
                "left recently without complaints"),
-        ("a1", "lifetime value 1,400 is at least 1.5 x the win-back cost (750)"),
+        ("a1", "lifetime value 1,400 is at least 750 (1.5 x the win-back cost of 500)"),
         ("t1", "repeated complaints (2) and discount demands (1) in its last year: let go gracefully"),
         ("l1", "low loyalty (a client for 153 days) with high demands (4 complaints, discount or "
                "cancellation requests in its last year)"),
         ("m1", "left for a reason we cannot answer (moved): no win-back attempt, keep a soft relationship"),
-        ("c1", "lifetime value 700 is below 1.5 x the win-back cost (750)"),
+        ("c1", "lifetime value 700 is below 750 (1.5 x the win-back cost of 500)"),
     ],
 )  # fmt: skip
 def test_every_decision_states_its_reason_in_words(plan, client, reason):

@@ -241,6 +241,7 @@ class RulesConfig(_Section):
     no_activity_days: int = Field(90, ge=1)
     term_lapsed_days: int = Field(3, ge=0)
     unanswered_outreach: int = Field(2, ge=1)
+    unanswered_days: int = Field(91, ge=1)
     low_ratings: int = Field(2, ge=1)
     health_drop_points: float = Field(20, gt=0)
     health_drop_weeks: int = Field(13, ge=1)

@@ -301,7 +301,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .otherwise(pl.lit(ATTEMPT))
     )
     value_text = _money(pl.col("lifetime_value"))
-    floor_text = f"{cfg.min_value_ratio:g} x the win-back cost ({floor:,.0f})"
+    floor_text = f"{floor:,.0f} ({cfg.min_value_ratio:g} x the win-back cost of {cfg.cost_per_attempt:,.0f})"
     firsts = pl.concat_str(
         [
             pl.when(pl.col("regular")).then(

@@ -64,7 +64,7 @@ __all__ = [
 
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
-    "unanswered_outreach": "the last {unanswered_outreach} outreaches went unanswered",
+    "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
@@ -132,9 +132,12 @@ def _no_activity(
     ).to_series()
 
 
-def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int) -> pl.DataFrame:
-    """Client_ids whose last ``n`` outbound touches before ``cut`` all went unanswered."""
-    comms = communications.filter(pl.col(Communications.TS) < cut).sort(CLIENT_ID, Communications.TS)
+def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, days: int) -> pl.DataFrame:
+    """Client_ids whose last ``n`` outbound touches in the ``days`` before ``cut`` all went unanswered
+    (two e-mails of a year ago say nothing of this week)."""
+    comms = _within(communications, Communications.TS, cut, days, pl.lit(True)).sort(
+        CLIENT_ID, Communications.TS
+    )
     has_outcome = Communications.OUTCOME in comms.columns
     outcome = pl.col(Communications.OUTCOME) if has_outcome else pl.lit(None, dtype=pl.String)
     inbound = (pl.col(Communications.DIRECTION) == "in").cast(pl.Int64)
@@ -406,9 +409,10 @@ RULES: dict[str, Rule] = {
         Rule(
             "unanswered_outreach",
             RULE_TEXT["unanswered_outreach"],
-            ("unanswered_outreach",),
+            ("unanswered_outreach", "unanswered_days"),
             _table_rule(
-                Table.COMMUNICATIONS, lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach)
+                Table.COMMUNICATIONS,
+                lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach, c.cfg.unanswered_days),
             ),
         ),
         Rule(

@@ -22,15 +22,18 @@ Definitions (the figures an account manager sees):
   The margin is ``clients.margin`` or ``value.default_margin``.
 - ``revenue_at_risk`` = ``p`` x ARR: the expected ARR lost within the horizon.
 - ``value_tier``: A = the top ``tier_a_share`` of clients by lifetime value, or strategic at or above
-  ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C. A
+  ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C.
+  Equal values share a tier: a tie group ranks at the middle of the places it holds. A
   client without any known value (0: no payment or term on record, e.g. an app's free users) is C unless
   strategic: its rank among equals would only be the order of the ids.
 - ``not_worth_keeping`` and ``not_worth_keeping_reason`` (:func:`keep_flags`): letting go is the better
-  choice when the client costs more than it brings: constant complaints and discount demands
-  (``toxic_tickets`` in ``toxic_days``), a low margin (below ``low_margin``), a high service load
-  (at least ``toxic_tickets`` tickets and more than ``service_load`` per 10,000 of ARR in
-  ``toxic_days``), or low loyalty (left and came
-  back ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``.
+  choice when the client costs more than it brings: constant complaints and discount demands (at least
+  ``toxic_tickets`` in ``toxic_days``, and more than ``service_load`` per 10,000 of ARR: 14 complaints
+  are a service problem to fix at 175,000 of ARR, not a reason to let go), a low margin (below
+  ``low_margin``), a high service load (at least ``toxic_tickets`` tickets and more than
+  ``service_load`` per 10,000 of ARR in ``toxic_days``), or low loyalty (left and came back
+  ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
+  a Spark bucket decides it as the whole portfolio would: no tier enters it.)
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
   raised to red is among the red, however low its probability), then by expected loss (revenue at risk),
   probability, strategic weight and client_id so the order is total and reproducible
@@ -311,14 +314,17 @@ def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig)
 def value_tiers(
     lifetime_value: np.ndarray, strategic: np.ndarray, client_ids: list[str], cfg: ValueConfig
 ) -> list[str]:
-    """A/B/C per client (module docstring); ties in lifetime value are broken by client_id."""
+    """A/B/C per client (module docstring). Clients of equal lifetime value share a tier: a tie group
+    ranks at the middle of the places it holds (788 readers at the same price were split A / B / C by
+    their ids)."""
     n = len(client_ids)
     if n == 0:
         return []
     ltv = np.asarray(lifetime_value, dtype=float)
-    order = sorted(range(n), key=lambda i: (-ltv[i], client_ids[i]))
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.asarray(order)] = np.arange(1, n + 1)
+    ascending = np.sort(ltv)
+    above = n - np.searchsorted(ascending, ltv, side="right")  # clients worth more
+    at_least = n - np.searchsorted(ascending, ltv, side="left")  # ... or as much
+    rank = (above + 1 + at_least) / 2
     a_cut = math.ceil(cfg.tier_a_share * n - 1e-9)
     b_cut = max(a_cut, math.ceil(cfg.tier_b_share * n - 1e-9))
     strat = np.asarray(strategic, dtype=float)
@@ -472,12 +478,18 @@ def _keep_inputs(
 def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
     """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring)."""
     per_10k = pl.col("_tickets") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
+    toxic_per_10k = pl.col("_toxic") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
+    toxic = (pl.col("_toxic") >= cfg.toxic_tickets) & (toxic_per_10k > cfg.service_load)
     money = f"{currency} " if currency else ""
     return pl.concat_list(
         _reason(
-            pl.col("_toxic") >= cfg.toxic_tickets,
+            toxic,
             pl.format(
-                "{} complaints and discount requests in {} days", pl.col("_toxic"), pl.lit(cfg.toxic_days)
+                "{} complaints and discount requests in {} days for {}{} of ARR",
+                pl.col("_toxic"),
+                pl.lit(cfg.toxic_days),
+                pl.lit(money),
+                pl.col(ARR).round(0).cast(pl.Int64),
             ),
         ),
         _reason(
@@ -489,7 +501,8 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
             ),
         ),
         _reason(
-            (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets),
+            # complaints and discount requests are tickets too: said once, as such, when they suffice
+            (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets) & ~toxic,
             pl.format(
                 "{} tickets (questions, bugs and cancellation requests aside) in {} days for {}{} of ARR",
                 pl.col("_tickets"),
