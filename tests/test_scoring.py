@@ -661,10 +661,10 @@ def test_without_terms_activity_in_the_wind_down_after_a_churn_is_no_return() ->
     from churnml.reporting.winback import return_dates
 
     t = datetime(2024, 6, 3)
-    ids = ["wound_down", "came_back", "silent"]
-    churned = [t - timedelta(days=60)] * 3
+    ids = ["wound_down", "came_back", "silent", "billed_in_arrears"]
+    churned = [t - timedelta(days=60)] * 4
     tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 3}),
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 4}),
         Table.CHURNS: pl.DataFrame({"client_id": ids, "churned_at": churned}),
         Table.EVENTS: pl.DataFrame(
             {
@@ -673,15 +673,23 @@ def test_without_terms_activity_in_the_wind_down_after_a_churn_is_no_return() ->
                 "event": ["login", "order"],
             }
         ),
+        # its last month's usage invoiced and paid 37 days after it left: beside events, no return
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["billed_in_arrears"], "amount": [250.0], "paid_at": [t - timedelta(days=23)]}
+        ),
     }
-    assert gone_clients(tables, t.date(), grace_days=30) == {"wound_down", "silent"}
+    assert gone_clients(tables, t.date(), grace_days=30) == {"wound_down", "silent", "billed_in_arrears"}
     data = Dataset(tables, "t", t - timedelta(days=400), t)
     churns = pl.DataFrame({"client_id": ids, "churned_at": churned})
     assert return_dates(data, churns, grace_days=30).get_column("returned_at").to_list() == [
         None,
         t - timedelta(days=20),
         None,
+        None,
     ]
+    # a log of orders alone (no events table): its payments are the orders, and one is a return
+    orders_only = {k: v for k, v in tables.items() if k != Table.EVENTS}
+    assert gone_clients(orders_only, t.date(), grace_days=30) == {"wound_down", "came_back", "silent"}
 
 
 def test_the_list_shows_the_grace_period_and_leaves_gone_clients_out(workspace: dict[str, Path]) -> None:

@@ -347,7 +347,9 @@ RETURNED_AT = "returned_at"
 def _return_signs(tables: Mapping[Table, pl.DataFrame], clients: pl.Series) -> tuple[pl.DataFrame, bool]:
     """The instants that can end an absence of ``clients`` (``client_id``, ``_start``, sorted), and whether
     they count only after the wind-down: term starts with a subscriptions table (no wind-down: a new
-    term is a return), else every event and order (:func:`activity_times`), after it."""
+    term is a return), else every event (:func:`activity_times`), after it; payments only when there is
+    no events table (a log of orders alone): beside events, a payment after a churn is the last
+    invoice billed in arrears or a late collection, not a return."""
     subs = tables.get(Table.SUBSCRIPTIONS)
     if subs is not None:
         signs, wind_down = (
@@ -355,7 +357,11 @@ def _return_signs(tables: Mapping[Table, pl.DataFrame], clients: pl.Series) -> t
             False,
         )
     elif Table.EVENTS in tables or Table.PAYMENTS in tables:
-        picked = {t: tables[t] for t in (Table.EVENTS, Table.PAYMENTS) if t in tables}
+        picked = (
+            {Table.EVENTS: tables[Table.EVENTS]}
+            if Table.EVENTS in tables
+            else {Table.PAYMENTS: tables[Table.PAYMENTS]}
+        )
         signs = _activity_of(picked).rename({_AT: "_start"})
         wind_down = True
     else:
@@ -374,9 +380,9 @@ def returns_after_churns(
     """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
     came back after each churn, null while it has not. The one rule of a return, for the labels, the
     weekly list's gone clients and the win-back list alike: the first term that starts strictly after
-    the churn; without a subscriptions table, the first event or order more than ``grace_days`` after it
-    (the last logins, a data export or the cancellation flow's own events right after a cancellation are
-    its wind-down, not a return). ``before``: only signs strictly before it count (a list's date)."""
+    the churn; without a subscriptions table, the first event (or, without events, order) more than
+    ``grace_days`` after it (the last logins, a data export or the cancellation flow's own events right
+    after a cancellation are its wind-down, not a return; a payment is no return beside events). ``before``: only signs strictly before it count (a list's date)."""
     keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
     signs, wind_down = _return_signs(tables, keyed.get_column(CLIENT_ID).unique())
     if before is not None:
