@@ -333,12 +333,43 @@ def test_crm_views_without_their_table_make_no_section(
             {Columns.driver(1, "direction"): "raises risk", Columns.driver(1, "sentence"): "Logins fell 62%"},
             "Logins fell 62%",
         ),
+        # the action follows a rule ("Call about the data export"): the reason beside it is that rule
+        (
+            {
+                Columns.ACTION_BASIS: "rule: data_export",
+                Columns.driver(1, "direction"): "raises risk",
+                Columns.driver(1, "sentence"): "Mean sentiment -0.24",
+            },
+            "A data export in the last 28 days",
+        ),
+        # the action lets the client go: the reason is why
+        (
+            {
+                Columns.ACTION_BASIS: "not worth keeping",
+                Columns.NOT_WORTH_KEEPING_REASON: "margin 30%, below 45%",
+                Columns.driver(1, "direction"): "raises risk",
+                Columns.driver(1, "sentence"): "Logins fell 62%",
+            },
+            "Margin 30%, below 45%",
+        ),
+        # the action follows the leading driver's family: the driver leads
+        (
+            {
+                Columns.ACTION_BASIS: "driver: usage",
+                Columns.driver(1, "direction"): "raises risk",
+                Columns.driver(1, "sentence"): "Logins fell 62%",
+            },
+            "Logins fell 62%",
+        ),
     ],
 )
 def test_the_top_reason_leads_with_what_put_the_client_there(row: dict, expected: str) -> None:
     from churnml.reporting.report import _top_reason
 
-    texts = {"cancellation_request": "a cancellation request in the last 91 days"}
+    texts = {
+        "cancellation_request": "a cancellation request in the last 91 days",
+        "data_export": "a data export in the last 28 days",
+    }
     assert _top_reason(row, texts) == expected
 
 

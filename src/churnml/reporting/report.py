@@ -270,15 +270,22 @@ def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
 
 def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None = None) -> str:
     """What the compact table says first: the term's state, else the rule that raised the client's zone
-    (a cancellation request put it in red, whatever the model's probability), else the first driver
-    that raises the risk, else the fired rules."""
+    (a cancellation request put it in red, whatever the model's probability), else what the action
+    follows (a rule: its text; not worth keeping: why), so that the reason and the action beside it tell
+    one story, else the first driver that raises the risk, else the fired rules."""
     state = row.get(Scores.TERM_STATE)
     if state and row.get(Scores.NEXT_TERM_START) is None:  # a booked renewal is good news, no risk
         return str(state)
     raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
+    basis = str(row.get(Scores.ACTION_BASIS) or "")
+    if not raised and basis.startswith("rule: "):
+        raised = [basis.removeprefix("rule: ")]
     if raised:
         said = "; ".join((rule_text or {}).get(r, r.replace("_", " ")) for r in raised)
         return f"{said[:1].upper()}{said[1:]}"
+    if basis == "not worth keeping" and row.get(Scores.NOT_WORTH_KEEPING_REASON):
+        reason = str(row[Scores.NOT_WORTH_KEEPING_REASON])
+        return f"{reason[:1].upper()}{reason[1:]}"
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")
     return str(row.get(Scores.RULES) or "")
