@@ -313,7 +313,7 @@ class PlaybooksConfig(_Section):
     # how soon, by zone and value tier: the prefix of every action ("Red, tier A: this week")
     urgency: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
         default_factory=lambda: {
-            "red": {"A": "This week, with management", "B": "This week", "C": "This week (light touch)"},
+            "red": {"A": "This week", "B": "This week", "C": "This week"},
             "yellow": {"A": "Within two weeks", "B": "Within two weeks", "C": "This month"},
             "green": {"A": "At the next review", "B": "At the next review", "C": "When convenient"},
         }
