@@ -171,7 +171,7 @@ REPORT_COLS = [
 
 
 def test_churn_report_both_formulas_match_a_hand_computation():
-    got = churn_report(SUBS, LabelConfig(source="subscriptions", grace_days=10), "month")
+    got = churn_report(SUBS, LabelConfig(source="subscriptions", grace_days=10), "month", min_clients=1)
     rows = got.filter(pl.col("segment") == "all").select(REPORT_COLS).rows()
     assert rows[1:] == [
         (date(2024, 2, 1), 2, 3, 1, 0, -0.5, 0.0, 150.0, 190.0, 30.0, pytest.approx(-40 / 150),
@@ -185,7 +185,7 @@ def test_churn_report_both_formulas_match_a_hand_computation():
 
 def test_churn_report_per_segment_and_quarter():
     cfg = LabelConfig(source="subscriptions", grace_days=10)
-    month = churn_report(SUBS, cfg, "month")
+    month = churn_report(SUBS, cfg, "month", min_clients=1)
     march_x = month.filter((pl.col("segment") == "X") & (pl.col("period_start") == date(2024, 3, 1)))
     # X in March: a and c at the start, nobody at the end, no new client: both formulas 100%
     assert march_x.select("c1", "c2", "c3", "churn_rate_f1", "churn_rate_f2").row(0) == (2, 0, 0, 1.0, 1.0)
@@ -193,6 +193,43 @@ def test_churn_report_per_segment_and_quarter():
     assert quarter.get_column("period_start").to_list() == [date(2024, 1, 1), date(2024, 4, 1)]
     assert quarter.get_column("period").unique().to_list() == ["quarter"]
     assert quarter.get_column("complete").to_list() == [True, False]
+
+
+@pytest.mark.parametrize(("min_clients", "rated"), [(1, [2, 3]), (3, [3]), (4, [])])
+def test_a_period_starting_with_too_few_clients_has_no_rate(min_clients, rated):
+    # February starts with 2 clients, March with 3 (the hand computation above): a rate over 2 clients
+    # moves 50 points a client
+    got = churn_report(
+        SUBS, LabelConfig(source="subscriptions", grace_days=10), "month", min_clients=min_clients
+    )
+    overall = got.filter((pl.col("segment") == "all") & pl.col("complete"))
+    assert overall.filter(pl.col("churn_rate_f2").is_not_null()).get_column("c1").to_list() == rated
+    assert overall.filter(pl.col("churn_rate_f2").is_null()).get_column(
+        "revenue_churn_gross"
+    ).null_count() == (overall.height - len(rated))
+
+
+@pytest.mark.parametrize(
+    ("starts", "complete", "few", "expected"),
+    [
+        # two incomplete months in a row: one label; a few-clients month before them: its own
+        (
+            [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)],
+            [True, True, False, False],
+            [True, False, False, False],
+            [
+                (date(2024, 1, 1), date(2024, 2, 1), "few clients"),
+                (date(2024, 3, 1), date(2024, 5, 1), "incomplete"),
+            ],
+        ),
+        ([date(2024, 1, 1)], [True], [False], []),
+    ],
+)
+def test_unrated_periods_are_labelled_once_per_run(starts, complete, few, expected):
+    from churnml.reporting.metrics import _unrated_runs
+
+    ends = [date(d.year + (d.month == 12), d.month % 12 + 1, 1) for d in starts]
+    assert _unrated_runs(starts, ends, complete, few) == expected
 
 
 @pytest.mark.parametrize(
@@ -240,7 +277,9 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
     assert page.count("<svg") == 2 and "(C1 + C3 − C2) / C1" in page
     # both formulas printed, February's numbers as computed by hand above
     assert "(C1-C2)/C1" in result.output and "(C1+C3-C2)/C1" in result.output
-    assert "-50.0%" in result.output and "2024-04-01 (incomplete)" in result.output
+    # February and March start with 2 and 3 clients: no rate (one client moves it 33 points or more)
+    assert "2024-02-01 (few clients)" in result.output and "2024-04-01 (incomplete)" in result.output
+    assert "-50.0%" not in result.output
 
 
 def test_recurring_revenue_is_the_weekly_lists_per_client():

@@ -756,7 +756,7 @@ def metrics(
     (gross and net), per month and quarter, overall and per segment.
 
     Writes <out>/ (default data/metrics/): churn_rates.csv|parquet (period = month or quarter) and
-    churn_rates.html. Churn follows label.source; incomplete periods are marked and have no rate.
+    churn_rates.html. Churn follows label.source; incomplete periods and periods that start with fewer than 20 clients are marked and have no rate.
 
     Example: churnml metrics --data data/raw --out data/metrics
     """
@@ -764,7 +764,7 @@ def metrics(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import churn_metrics
-    from churnml.reporting.metrics import ALL_SEGMENTS
+    from churnml.reporting.metrics import ALL_SEGMENTS, MIN_RATED_CLIENTS
 
     cfg = config_from(config, set_)
     with step_status("reading and counting churn per month and quarter"):
@@ -783,7 +783,14 @@ def metrics(
 
         for row in overall.iter_rows(named=True):
             summary.add_row(
-                f"{row['period_start']}" + ("" if row["complete"] else " (incomplete)"),
+                f"{row['period_start']}"
+                + (
+                    " (incomplete)"
+                    if not row["complete"]
+                    else " (few clients)"
+                    if row["c1"] < MIN_RATED_CLIENTS
+                    else ""
+                ),
                 f"{row['c1']:,}",
                 f"{row['c2']:,}",
                 f"{row['c3']:,}",

@@ -53,7 +53,10 @@ the C2 clients, ``R3`` at the end over the new clients):
 ``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
 before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
 (the inactivity source; the churns source with payments and no subscriptions); the rates of an incomplete period are null (the period is
-marked "incomplete", never drawn as a drop to zero), its counts so far are kept.
+marked "incomplete", never drawn as a drop to zero), its counts so far are kept. So are the rates of a
+period (or a segment's) that starts with fewer than :data:`MIN_RATED_CLIENTS` clients: one client there
+moves the rate by 5 points or more, and a log whose contracts reach back before the rest of the data
+starts with a handful of them (-437% by formula 1 on a quarter that began with 4 clients and gained 21).
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ MONTH = "month"
 SEGMENT = "segment"
 _DT = pl.Datetime("us")
 _MRR = "_mrr"
+
+
+# below this many clients at a period's start, its rates are left empty (module docstring)
+MIN_RATED_CLIENTS = 20
 
 
 def _next_month(day: date) -> date:
@@ -373,11 +380,14 @@ def _complete_periods(
     }
 
 
-def _with_rates(table: pl.DataFrame, complete: dict[date, bool], period: str, basis: str) -> pl.DataFrame:
-    """The counts filled, ``complete``/``period``/``mrr_basis`` set and the five rates (null while incomplete)."""
+def _with_rates(
+    table: pl.DataFrame, complete: dict[date, bool], period: str, basis: str, min_clients: int
+) -> pl.DataFrame:
+    """The counts filled, ``complete``/``period``/``mrr_basis`` set and the five rates (null while incomplete
+    or under ``min_clients`` at the start)."""
     c1, c2, c3 = pl.col("c1"), pl.col("c2"), pl.col("c3")
     r1, r2, r3 = pl.col("r1"), pl.col("r2"), pl.col("r3")
-    done = pl.col("complete")
+    done = pl.col("complete") & (c1 >= min_clients)
     return table.with_columns(
         pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
         pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
@@ -393,7 +403,9 @@ def _with_rates(table: pl.DataFrame, complete: dict[date, bool], period: str, ba
     )
 
 
-def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> pl.DataFrame:
+def churn_report(
+    dataset: Dataset, cfg: LabelConfig, period: str = "month", min_clients: int = MIN_RATED_CLIENTS
+) -> pl.DataFrame:
     """Churn rate by both formulas, by clients and revenue, per period and segment (module docstring).
 
     Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
@@ -420,47 +432,68 @@ def churn_report(dataset: Dataset, cfg: LabelConfig, period: str = "month") -> p
         frames.append(_period_counts(rows, created, [*keys, SEGMENT]))
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
     table = (
-        _with_rates(table, _complete_periods(dataset, cfg, starts, ends), period, basis)
+        _with_rates(table, _complete_periods(dataset, cfg, starts, ends), period, basis, min_clients)
         .with_columns((pl.col(SEGMENT) != ALL_SEGMENTS).alias("_order"))
         .sort("period_start", "_order", SEGMENT)
     )
     return table.select(list(_REPORT_SCHEMA)).cast(_REPORT_SCHEMA)  # type: ignore[arg-type]
 
 
+def _unrated_runs(
+    starts: list[date], ends: list[date], complete: list[bool], few: list[bool]
+) -> list[tuple[date, date, str]]:
+    """(first day, end, label) of each run of consecutive periods without rates: ``incomplete`` (churn not
+    yet known) or ``few clients`` (under :data:`MIN_RATED_CLIENTS` at the start); one label per run."""
+    runs: list[tuple[date, date, str]] = []
+    for s, e, c, f in zip(starts, ends, complete, few, strict=True):
+        why = "incomplete" if not c else "few clients" if f else ""
+        if not why:
+            continue
+        if runs and runs[-1][1] == s and runs[-1][2] == why:
+            runs[-1] = (runs[-1][0], e, why)
+        else:
+            runs.append((s, e, why))
+    return runs
+
+
 def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
-    """Both formulas per period (portfolio rows of one period kind of :func:`churn_report`): clients on
-    the left, revenue on the right. Incomplete periods have no point; they are shaded and labelled."""
+    """The losses per period (portfolio rows of one period kind of :func:`churn_report`): the clients lost
+    (formula 2) on the left, the gross and net revenue churn on the right; formula 1 is in the table.
+    Periods without a rate (incomplete, few clients) have no point; they are shaded and labelled."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
     overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
     fig = Figure(figsize=(11, 4.6))
     starts = overall.get_column("period_start").to_list()
     ends = overall.get_column("period_end").to_list()
     complete = overall.get_column("complete").to_list()
+    # formula 1 nets new clients against losses (negative while the book grows, -160% in a quarter that
+    # doubled it): in the table, not on the chart, where it flattened the losses into a line at 0
     panels = (
-        (
-            "clients",
-            (("churn_rate_f1", "(C1 - C2) / C1"), ("churn_rate_f2", "(C1 + C3 - C2) / C1")),
-        ),
+        ("clients", (("churn_rate_f2", "clients lost: (C1 + C3 - C2) / C1"),)),
         (
             "revenue (MRR)",
             (
-                ("revenue_churn_f1", "(R1 - R2) / R1"),
-                ("revenue_churn_f2", "net: (R1 + R3 - R2) / R1"),
                 ("revenue_churn_gross", "gross: lost + downgrades"),
+                ("revenue_churn_f2", "net: (R1 + R3 - R2) / R1"),
             ),
         ),
     )
+    few = [
+        bool(c) and r is None
+        for c, r in zip(complete, overall.get_column("churn_rate_f2").to_list(), strict=True)
+    ]
     for i, (title, series) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
         for col, label in series:
             values = [float("nan") if v is None else 100 * v for v in overall.get_column(col).to_list()]
             ax.plot(starts, values, marker="o", label=label)
-        for s, e, c in zip(starts, ends, complete, strict=True):
-            if not c:
-                ax.axvspan(s, e, color="grey", alpha=0.15, lw=0)
-                ax.text(s, 0.95, "incomplete", transform=ax.get_xaxis_transform(), fontsize=8, color="grey")
+        for first, last, why in _unrated_runs(starts, ends, complete, few):
+            ax.axvspan(first, last, color="grey", alpha=0.15, lw=0)
+            ax.text(first, 0.95, why, transform=ax.get_xaxis_transform(), fontsize=8, color="#555")
         ax.axhline(0, color="black", lw=0.5)
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
         ax.set_title(f"churn by {title}, % of the period start")
         ax.grid(alpha=0.3)
         ax.tick_params(axis="x", labelrotation=30)
@@ -476,11 +509,15 @@ def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
 
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
     intro = (
-        "<p>C1 = clients active at the period start, C2 = at its end, C3 = clients that became customers during it. "
-        "Formula 1: (C1 − C2) / C1 (new clients offset losses); formula 2: (C1 + C3 − C2) / C1 (new clients added back: the losses, net of clients who came back). "
-        "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset by "
-        "expansion of the clients of the start); gross = churned MRR plus downgrades, no offset. "
-        "Incomplete periods (churn not yet known) are marked and have no rate.</p>"
+        "<p><b>The share of clients lost</b> in a period is formula 2, (C1 + C3 − C2) / C1: C1 = clients active "
+        "at the period start, C2 = at its end, C3 = clients that became customers during it (added back, so "
+        "only the losses count, net of clients who came back). <b>The share of revenue lost</b> is the gross "
+        "revenue churn: the MRR of the clients who left plus downgrades, over the MRR at the start. "
+        "Formula 1, (C1 − C2) / C1, nets new clients against losses: it is negative while the book grows. "
+        "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset "
+        "by the expansion of the clients of the start). The charts show the losses; both formulas are in the "
+        "tables. Incomplete periods (churn not yet known) and periods that start with fewer than "
+        f"{MIN_RATED_CLIENTS} clients are marked and have no rate.</p>"
     )
     sections = []
     for kind, table in reports.items():
