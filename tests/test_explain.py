@@ -534,3 +534,20 @@ def test_a_zone_a_rule_moved_says_so_first(why, raised_by, before, now, expected
     from churnml.scoring.reasons import with_raising_rules
 
     assert with_raising_rules(why, raised_by, before, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("comm_sentiment_7d", -0.04, "0"),  # not "-0"
+        ("comm_sentiment_7d", -0.3, "-0.3"),
+        ("usage_events_z", -0.02, "0.0 sd"),
+        ("usage_events_z", -0.7, "-0.7 sd"),
+        ("payments_mrr_change_91d", -0.001, "0%"),
+        ("payments_mrr_change_91d", -0.25, "-25%"),
+    ],
+)
+def test_a_value_that_rounds_to_zero_has_no_minus_sign(name: str, value: float, text: str) -> None:
+    from churnml.scoring.explain import _short_value
+
+    assert _short_value(SPECS.get(name), value, "EUR") == text

@@ -386,3 +386,23 @@ def test_a_lapsed_terms_value_in_the_renewals_table_is_its_arr(row: dict, shown:
     from churnml.reporting.report import _term_value
 
     assert _term_value(row, "EUR") == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (6.5, "6.5"),
+        (9.5, "9.5"),
+        (0.25, "0.25"),
+        (0.12345, "0.123"),
+        (0.0001, "<0.001"),
+        (-0.0, "0"),
+        (12.0, "12"),
+    ],
+)
+def test_page_cells_drop_trailing_zeros_and_never_round_a_small_value_to_zero(
+    value: float, text: str
+) -> None:
+    from churnml.reporting.pages import _cell
+
+    assert _cell(value) == (text, True)

@@ -396,7 +396,9 @@ def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
 
 
 def test_csv_is_formula_safe_and_matches_the_parquet(scored: Path) -> None:
-    rows = list(csv.DictReader(io.StringIO((scored / "scores.csv").read_text())))
+    raw = (scored / "scores.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfclient_id,")  # a BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     scores = pl.read_parquet(scored / "scores.parquet")
     assert len(rows) == scores.height
     name_of = {r["client_id"]: r["name"] for r in rows}
@@ -475,6 +477,17 @@ def test_same_files_leave_the_folder_untouched(tmp_path: Path) -> None:
     assert (folder / "a.csv").read_bytes() == b"2"
 
 
+def test_csv_writes_midnight_times_as_dates_and_other_times_to_the_second() -> None:
+    frame = pl.DataFrame(
+        {
+            "churned_at": [datetime(2025, 7, 22), None],
+            "ts": [datetime(2025, 7, 22, 13, 5), datetime(2025, 7, 1)],
+        }
+    )
+    text = formula_safe_csv(frame).decode("utf-8-sig")
+    assert text == "churned_at,ts\n2025-07-22,2025-07-22 13:05:00\n,2025-07-01 00:00:00\n"
+
+
 # -- CSV formula safety (property) -------------------------------------------------------------
 cells = st.one_of(
     st.text(max_size=12),
@@ -487,7 +500,7 @@ cells = st.one_of(
 def test_no_csv_cell_starts_a_formula(texts: list[str], numbers: list[float]) -> None:
     n = min(len(texts), len(numbers))
     frame = pl.DataFrame({"text": texts[:n], "number": numbers[:n]})
-    rows = list(csv.reader(io.StringIO(formula_safe_csv(frame).decode(), newline="")))
+    rows = list(csv.reader(io.StringIO(formula_safe_csv(frame).decode("utf-8-sig"), newline="")))
     assert rows[0] == ["text", "number"]
     assert len(rows) == n + 1
     for (text_cell, number_cell), original in zip(rows[1:], texts[:n], strict=True):

@@ -45,8 +45,11 @@ def _cell(value: object) -> tuple[str, bool]:
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
     if isinstance(value, float):
+        if value != 0 and abs(value) < 0.0005:  # a p-value of 0.0001 is no "0.000"
+            return ("<0.001" if value > 0 else ">-0.001"), True
         whole = value.is_integer() or abs(value) >= 10
-        return (f"{value:,.0f}" if whole else f"{value:,.3f}"), True
+        text = f"{value:,.0f}" if whole else f"{value:,.3f}".rstrip("0").rstrip(".")  # 6.5, not 6.500
+        return ("0" if text == "-0" else text), True
     if isinstance(value, int):
         return f"{value:,}", True
     if isinstance(value, datetime):

@@ -521,8 +521,16 @@ def top_drivers(
     )
 
 
+_NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?![\d.])")
+
+
 def _short_value(spec: Any, value: float, currency: str) -> str:
-    """A feature value in a few characters for before -> after: ``62%``, ``EUR 1,200``, ``3 days``."""
+    """A feature value in a few characters for before -> after: ``62%``, ``EUR 1,200``, ``3 days``; a
+    value that rounds to zero has no minus sign ("0.1 → 0", not "0.1 → -0")."""
+    return _NEGATIVE_ZERO.sub(r"\1", _value_text(spec, value, currency))
+
+
+def _value_text(spec: Any, value: float, currency: str) -> str:
     from churnml.features.registry import hours, money
 
     if value != value:

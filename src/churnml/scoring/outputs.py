@@ -69,6 +69,7 @@ MARKER_KEY = "written_by"
 MARKER = "churnml"
 # How long a second run on the same output folder waits for the first to finish writing.
 LOCK_WAIT_SECONDS = 30.0
+_BOM = "\ufeff".encode()  # UTF-8 byte-order mark: a spreadsheet then reads the CSV as UTF-8
 # A spreadsheet reads a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Keys of manifest.json that change from run to run (wall-clock figures) and are ignored when deciding
@@ -149,12 +150,24 @@ def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def formula_safe_csv(frame: pl.DataFrame) -> bytes:
-    """UTF-8 CSV bytes of ``frame`` after :func:`formula_safe`; nested columns are left out."""
+    """UTF-8 CSV bytes of ``frame`` after :func:`formula_safe`, for a spreadsheet: a byte-order mark (Excel
+    otherwise reads the bytes as the local code page: "→" and accented names garbled; Polars, pandas and
+    churnml's own reader skip it), nested columns left out, a time column whose every value is at
+    midnight written as dates (``2025-07-22``, not ``2025-07-22T00:00:00.000000``), other times to the
+    second."""
     flat = frame.select(
         [n for n, t in frame.schema.items() if not isinstance(t, pl.List | pl.Struct | pl.Array)]
     )
-    buffer = io.BytesIO()
-    formula_safe(flat).write_csv(buffer, float_precision=6, date_format="%Y-%m-%d")
+    midnight = [
+        n
+        for n, t in flat.schema.items()
+        if isinstance(t, pl.Datetime) and (flat.get_column(n).dt.truncate("1d") == flat.get_column(n)).all()
+    ]
+    buffer = io.BytesIO(_BOM)
+    buffer.seek(0, io.SEEK_END)
+    formula_safe(flat.with_columns(pl.col(midnight).cast(pl.Date))).write_csv(
+        buffer, float_precision=6, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S"
+    )
     return buffer.getvalue()
 
 
