@@ -81,6 +81,27 @@ def test_timeline_prefers_list_rows_and_zones_history_by_the_thresholds(timeline
     ]
 
 
+@pytest.mark.parametrize(
+    ("learned_until", "kept"),
+    [
+        (None, [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15)]),  # unknown: the manifest predates it
+        (date(2024, 1, 8), [date(2024, 1, 8), date(2024, 1, 15)]),
+        (date(2024, 2, 1), []),  # the model knew how every history week ended
+    ],
+)
+def test_history_weeks_count_only_when_their_model_had_not_learned_how_they_ended(learned_until, kept):
+    from churnml.reporting.postmortem import out_of_time_history
+
+    history = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "a"],
+            "snapshot": [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15)],
+            "churn_probability": [0.9, 0.9, 0.9],
+        }
+    )
+    assert out_of_time_history(history, learned_until).get_column("snapshot").to_list() == kept
+
+
 def test_postmortem_verdicts(timeline):
     got = postmortem(CHURNS, timeline, date(2024, 2, 1), date(2024, 4, 1), lookback_days=90, early_weeks=4)
     cols = ["client_id", "reason", "lists_before", "first_flagged_at", "weeks_flagged_before", "first_red_at",

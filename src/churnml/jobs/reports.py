@@ -225,10 +225,15 @@ def postmortem(
     from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
     from churnml.labels import churn_dates
     from churnml.reporting.interventions import absences
-    from churnml.reporting.postmortem import list_timeline, postmortem_page, postmortem_totals
+    from churnml.reporting.postmortem import (
+        list_timeline,
+        out_of_time_history,
+        postmortem_page,
+        postmortem_totals,
+    )
     from churnml.reporting.postmortem import postmortem as review_churns
     from churnml.reporting.winback import with_reasons
-    from churnml.scoring.outputs import written_with_hindsight
+    from churnml.scoring.outputs import learned_outcomes_until, written_with_hindsight
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
@@ -254,7 +259,9 @@ def postmortem(
         raise UserError(f"--to {end} must be after --from {start}")
     lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
     histories = [
-        pl.read_parquet(p / "history.parquet") for p in list_dirs if (p / "history.parquet").is_file()
+        out_of_time_history(pl.read_parquet(p / "history.parquet"), learned_outcomes_until(p))
+        for p in list_dirs
+        if (p / "history.parquet").is_file()
     ]
     timeline = list_timeline(lists, histories, cfg.score.zones)
     early_weeks, note = early_weeks_for(cfg.label.horizon_days, early_weeks)

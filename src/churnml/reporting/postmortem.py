@@ -5,7 +5,8 @@ and turned into one **timeline** frame (:func:`list_timeline`): one row
 per client x list date with ``client_id``, ``as_of`` (Date), ``churn_probability``, ``zone`` and, for
 rows of a written list, its ``driver_<i>_family`` / ``driver_<i>_sentence`` columns. Besides the lists
 themselves it takes each list's ``history.parquet`` (the same model's weekly probabilities for the
-clients of that list, zoned with the ``score.zones`` thresholds; no drivers). Nothing is rescored here:
+clients of that list, zoned with the ``score.zones`` thresholds; no drivers), only its weeks that model
+had not learned the outcomes of (:func:`out_of_time_history`). Nothing is rescored here:
 the champion of today has learned from these very churns, so rescoring the past with it would flatter
 the list (in-sample). A churn without any list in the ``lookback_days`` before it is "not reviewed",
 not "missed".
@@ -51,6 +52,7 @@ __all__ = [
     "VERDICTS",
     "hindsight_warning",
     "list_timeline",
+    "out_of_time_history",
     "postmortem",
     "postmortem_page",
     "postmortem_totals",
@@ -68,6 +70,17 @@ ZONE = "zone"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
 _FLAGGED = ("yellow", "red")
+
+
+def out_of_time_history(history: pl.DataFrame, learned_until: date | None) -> pl.DataFrame:
+    """The rows of a list's ``history.parquet`` (``snapshot``: the weeks before the list, scored by the
+    list's model) dated on or after ``learned_until`` (the day up to which that model had learned who
+    churned; all rows when unknown): an earlier week's probability was scored by a model that already knew
+    how that week ended, so it would flatter the review (a churn "caught early" 11 weeks before the first
+    list was ever written)."""
+    if learned_until is None:
+        return history
+    return history.filter(pl.col("snapshot").cast(pl.Date) >= learned_until)
 
 
 def list_timeline(

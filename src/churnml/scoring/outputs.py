@@ -24,6 +24,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ __all__ = [
     "formula_safe_csv",
     "is_churnml_output",
     "is_churnml_parquet",
+    "learned_outcomes_until",
     "output_lock",
     "parquet_bytes",
     "project_root",
@@ -423,6 +425,13 @@ def written_with_hindsight(folder: Path) -> bool:
     (its manifest's ``model.hindsight``: a back-dated list scored with a later model); False when the
     manifest does not say (lists written before it recorded this)."""
     return _manifest_entry(folder, "model").get("hindsight") is True
+
+
+def learned_outcomes_until(folder: Path) -> date | None:
+    """The day up to which the model of the list in ``folder`` had learned who churned (its manifest's
+    ``model.learned_outcomes_until``); None when the manifest does not say."""
+    until = _manifest_entry(folder, "model").get("learned_outcomes_until")
+    return date.fromisoformat(until) if isinstance(until, str) else None
 
 
 def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path:
