@@ -123,6 +123,10 @@ def test_term_state_text_is_plain() -> None:
     # within rules.term_lapsed_days of the end a renewal may still be on its way
     assert term_state_text(1, settle_days=3) == "Term ended 1 day ago; no renewal recorded yet"
     assert term_state_text(3, settle_days=3) == "Term ended 3 days ago and was not renewed"
+    # the data ends a week before the list: 9 days ago, but only 2 days of data after the end
+    assert (
+        term_state_text(9, settle_days=3, recorded_days=2) == "Term ended 9 days ago; no renewal recorded yet"
+    )
 
 
 def test_last_interaction_counts_the_clients_side_only() -> None:

@@ -267,12 +267,25 @@ def test_a_no_activity_rule_as_long_as_the_inactivity_is_said_never_to_fire(days
     assert unreachable_no_activity_note(rules, source, 90) == expected
 
 
-@pytest.mark.parametrize(("ended_days_ago", "fires"), [(0, False), (2, False), (3, True), (12, True)])
+@pytest.mark.parametrize(
+    ("ended_days_ago", "data_ends_days_ago", "fires"),
+    [
+        (0, 0, False),
+        (2, 0, False),
+        (3, 0, True),
+        (12, 0, True),
+        # the export is a week old (its last day 7 days before the list): a term that ended 9 days ago
+        # had 2 days of data to show a renewal, one that ended 12 days ago 5
+        (9, 7, False),
+        (12, 7, True),
+    ],
+)
 def test_a_term_is_called_lapsed_only_once_a_late_renewal_would_show(
-    ended_days_ago: int, fires: bool
+    ended_days_ago: int, data_ends_days_ago: int, fires: bool
 ) -> None:
     """A billing export taken just after midnight holds the terms that ended that night but not their
-    renewals yet: the rule waits rules.term_lapsed_days (3) before calling them lapsed."""
+    renewals yet: the rule waits rules.term_lapsed_days (3) before calling them lapsed, counted to the
+    data's end when the list is dated later (a week-old export scored a week on)."""
     tables = {
         **NEW_TABLES,
         Table.SUBSCRIPTIONS: pl.DataFrame(
@@ -285,7 +298,10 @@ def test_a_term_is_called_lapsed_only_once_a_late_renewal_would_show(
         ),
     }
     cfg = RulesConfig(enabled=("term_lapsed",))
-    out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    data_end = AS_OF - timedelta(days=data_ends_days_ago)
+    out = fired_rules(
+        tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",), data_end=data_end
+    )
     fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
     assert fired["lapsed"] == ("term_lapsed" if fires else "")
 

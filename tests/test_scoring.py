@@ -958,3 +958,16 @@ def test_a_booked_renewal_is_read_at_the_datas_date_only(workspace: dict[str, Pa
     assert now[Scores.ESCALATION] == "" and not now[Scores.RENEWAL_DUE] and not now[Scores.IN_GRACE]
     assert now[Scores.driver(1, "feature")] != "payments_days_to_term_end"
     assert state_of(AS_OF - timedelta(weeks=1))[Scores.TERM_STATE] == ""
+
+
+def test_a_list_dated_days_after_the_data_says_so(workspace: dict[str, Path]) -> None:
+    # the tiny dataset ends the day before AS_OF; a list dated 10 days later is a week-old export scored
+    # at this week's date: said (the rule's side: test_rules, a term ending in the gap is not lapsed)
+    late = AS_OF + timedelta(days=10)
+    out = workspace["root"] / "late"
+    args = ["score", "--data", str(workspace["raw"]), "--as-of", late.isoformat(), "--out", str(out)]
+    args += ["--model", str(workspace["model"]), "--set", "score.history_weeks=4"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"the data ends 10 days before the as-of date {late}" in said

@@ -516,6 +516,16 @@ def score(
             f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
             "refresh its export (recorded in manifest.json, data.lagging_tables)",
         )
+    last = (manifest.get("data") or {}).get("last_timestamp_before_as_of")
+    behind = (day - date.fromisoformat(last[:10])).days - 1 if last else 0
+    if behind >= 3:  # a week-old export scored at this week's date
+        flagged(
+            "warning",
+            f"the data ends {behind} days before the as-of date {day} (its last record: {last[:10]}): what "
+            "happened in those days (renewals, payments, activity) is not in it. Terms that ended then read "
+            "'no renewal recorded yet' until the data shows them; usage windows look emptier. Score at the "
+            "day after the data (the default as-of date) or refresh the export",
+        )
     stale = (manifest.get("data") or {}).get("events_lag_days_empty_windows")
     if stale and "events" not in lagging:
         flagged(
@@ -547,6 +557,12 @@ def score(
 
         why = f"; {notes.drift}" if notes.drift else ""
         flagged("warning", drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why)
+    if not run.changed and day is not None and as_of is None:
+        flagged(
+            "warning",
+            f"the list of {day} (the day after the data ends) is already there, the same: the export holds "
+            "nothing newer than when it was written. If this is the weekly run, the new export has not arrived",
+        )
     zones = manifest["zones"]
     at_risk = at_risk_text(manifest["arr"], manifest["arr_at_risk"], result.scores.height)
     out_console.print(

@@ -68,14 +68,17 @@ def days_text(n: int) -> str:
     return "today" if n == 0 else f"{n} day" if abs(n) == 1 else f"{n} days"
 
 
-def term_state_text(days_since_end: int | None, settle_days: int = 0) -> str:
+def term_state_text(
+    days_since_end: int | None, settle_days: int = 0, recorded_days: int | None = None
+) -> str:
     """The grace state said plainly, e.g. ``"Term ended 12 days ago and was not renewed"``; within
     ``settle_days`` of the end (``rules.term_lapsed_days``) ``"Term ended 1 day ago; no renewal recorded
-    yet"``: a renewal charged or exported a day late is no lapse."""
+    yet"``: a renewal charged or exported a day late is no lapse. ``recorded_days``: the days from the end
+    to the end of the data, when the data stops before the list's date (an export a week old)."""
     if days_since_end is None:
         return ""
     when = "today" if days_since_end == 0 else f"{days_text(days_since_end)} ago"
-    if days_since_end < settle_days:
+    if (days_since_end if recorded_days is None else recorded_days) < settle_days:
         return f"Term ended {when}; no renewal recorded yet"
     return f"Term ended {when} and was not renewed"
 
@@ -105,10 +108,13 @@ def term_status(
     grace_days: int,
     renewal_days: int,
     settle_days: int = 0,
+    data_end: date | None = None,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
-    renewed" (:func:`term_state_text`)."""
+    renewed" (:func:`term_state_text`), counted up to ``data_end`` (the day after the data's last record)
+    when the list is dated later: the renewals of the days after the export are not in it (a week-old
+    export scored a week later put 107 monthly clients in red as lapsed)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -165,9 +171,11 @@ def term_status(
             )
         )
     since_end = days_since_end(as_of)
+    recorded = since_end if data_end is None or data_end >= as_of else days_since_end(data_end)
     lapsed = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
     texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
-    in_grace = lapsed & (since_end >= settle_days)  # called lapsed once a late renewal would show
+    shown = frame.select(pl.when(lapsed).then(recorded).alias("_r")).to_series().to_list()
+    in_grace = lapsed & (recorded >= settle_days)  # called lapsed once a late renewal would show
     booked_on = frame.get_column("_booked").to_list()
     paid_ends = frame.get_column("_paid_end").to_list()
     states = [
@@ -175,8 +183,8 @@ def term_status(
         if b is not None
         else f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
         if p is not None and d is None
-        else term_state_text(d, settle_days)
-        for d, b, p in zip(texts, booked_on, paid_ends, strict=True)
+        else term_state_text(d, settle_days, r)
+        for d, b, p, r in zip(texts, booked_on, paid_ends, shown, strict=True)
     ]
     due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)
     return frame.select(

@@ -220,6 +220,7 @@ class RuleInput:
     export_events: tuple[str, ...]
     grace_days: int = 30
     onboarding: tuple[int, int, float] = (30, 120, 0.5)
+    data_end: date | None = None  # the day after the data's last record (Dataset.as_of)
 
     @property
     def cut(self) -> datetime:
@@ -381,6 +382,7 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         ctx.grace_days,
         0,
         ctx.cfg.term_lapsed_days,
+        ctx.data_end,
     )
     return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
 
@@ -494,17 +496,29 @@ def fired_rules(
     export_events: Sequence[str],
     grace_days: int = 30,
     onboarding: tuple[int, int, float] = (30, 120, 0.5),
+    data_end: date | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
     ``tables`` are the dataset's validated tables (data after ``as_of`` is ignored);
     ``health_history`` is ``[client_id, snapshot, health_score]`` (``history.parquet``), or None.
-    ``onboarding`` is ``(min_days, max_days, active_share)`` (``score.onboarding_*``). A rule whose table
-    is absent never fires.
+    ``onboarding`` is ``(min_days, max_days, active_share)`` (``score.onboarding_*``). ``data_end``: the
+    day after the data's last record; a list dated after it (an export a week old) cannot know the
+    renewals of the days between, so a term that ended then is not yet lapsed. A rule whose table is
+    absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
-        tables, ids, as_of, health_history, cfg, low_csat, tuple(export_events), grace_days, onboarding
+        tables,
+        ids,
+        as_of,
+        health_history,
+        cfg,
+        low_csat,
+        tuple(export_events),
+        grace_days,
+        onboarding,
+        data_end,
     )
     out = ids
     for name in cfg.enabled:

@@ -304,6 +304,7 @@ def client_standing(
         "export_events": features.export_events,
         "grace_days": label.grace_days,
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
+        "data_end": dataset.as_of.date(),
     }
     fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
     previous = _with_previous_zones(prev, dataset, history, score.zones, rules, rule_args)
@@ -379,7 +380,13 @@ def _crm_views(
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
-            ids, as_of, dataset.get(Table.SUBSCRIPTIONS), label.grace_days, score.renewal_days, settle_days
+            ids,
+            as_of,
+            dataset.get(Table.SUBSCRIPTIONS),
+            label.grace_days,
+            score.renewal_days,
+            settle_days,
+            dataset.as_of.date(),
         ),
         last_interaction(
             ids,
