@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -434,3 +435,42 @@ def test_the_links_bar_lists_the_other_pages_only_when_given() -> None:
         assert re.findall(r'href="([^"]+)">([^<]+)<', bar.group(1)) == [(h, t) for t, h in links]
         assert page.index('class="pages"') < page.index("<h1>")  # at the top
     assert 'class="pages"' not in _page() and 'class="pages"' not in page_html("Win-back", "x", [])
+
+
+def _written(folder: Path, name: str, dataset: str | None = "raw") -> None:
+    """A churnml output folder holding the page ``name`` (and for a list its scores), made from ``dataset``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("<!DOCTYPE html>", encoding="utf-8")
+    if name == "report.html":
+        (folder / "scores.parquet").write_bytes(b"")
+    manifest = {"written_by": "churnml", **({"data": {"name": dataset}} if dataset else {})}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_page_links_point_to_the_pages_that_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from churnml.config import Config
+    from churnml.jobs.reports import page_links
+
+    monkeypatch.chdir(tmp_path)
+    cfg = Config()
+    scores = Path("data/scores")
+    assert page_links(scores / "2024-06-03", "report", cfg, "raw") == []  # nothing else written yet
+    assert page_links(Path("data/winback"), "winback", cfg, "raw") == []
+    _written(scores / "2024-05-27", "report.html")
+    _written(scores / "2024-06-03", "report.html")
+    _written(Path("data/winback"), "winback.html")
+    _written(Path("data/metrics"), "churn_rates.html", dataset="other")  # another dataset's: no link
+    assert page_links(scores / "2024-06-03", "report", cfg, "raw") == [
+        ("win-back", "../../winback/winback.html")
+    ]
+    assert page_links(Path("data/postmortem"), "postmortem", cfg, "raw") == [
+        ("weekly list", "../scores/2024-06-03/report.html"),  # the newest list
+        ("win-back", "../winback/winback.html"),
+    ]
+    _written(Path("data/postmortem"), "postmortem.html", dataset=None)  # an older manifest: kept
+    assert page_links(Path("data/winback"), "winback", cfg, "raw") == [
+        ("weekly list", "../scores/2024-06-03/report.html"),
+        ("post-mortem", "../postmortem/postmortem.html"),
+    ]
