@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
+from churnml.reporting.pages import HEAD, figure_svg, page_html, table_html
 from churnml.reporting.report import report_html, sparkline_svg
 from churnml.scoring.columns import Scores as Columns
 from churnml.scoring.outputs import History, Scores
@@ -94,7 +96,8 @@ def page() -> str:
 
 def test_report_is_self_contained(page: str) -> None:
     assert page.startswith("<!DOCTYPE html>")
-    assert "<script" not in page  # the client name is escaped, and the report has no scripts
+    # the client name is escaped: the one script is the print helper of the page's <head>
+    assert page.count("<script") == 1 and HEAD in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "<link" not in page
     assert page.count("<svg") >= 4  # two chart figures (two panels each are one svg) + sparklines
@@ -406,3 +409,119 @@ def test_page_cells_drop_trailing_zeros_and_never_round_a_small_value_to_zero(
     from churnml.reporting.pages import _cell
 
     assert _cell(value) == (text, True)
+
+
+def _open_tags(page: str, name: str) -> list[str]:
+    return re.findall(rf"<{name}(?=[\s>])[^>]*>", page)
+
+
+def _pages() -> dict[str, str]:
+    """The weekly report and a shared-shell page (win-back, post-mortem, metrics) with a chart and a table."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [1, 2])
+    ax.set_title("return rate by stage")
+    chart = figure_svg(fig)
+    plt.close(fig)
+    frame = pl.DataFrame({"client_id": ["a"], "verdict": ["caught_early"]})
+    shell = page_html(
+        "Post-mortem", "churnml postmortem", [("all", "Every churn", chart + table_html(frame))]
+    )
+    return {"report": _page(), "page": shell}
+
+
+@pytest.mark.parametrize("kind", ["report", "page"])
+def test_pages_fit_a_phone_and_print(kind: str) -> None:
+    page = _pages()[kind]
+    head = page.split("</head>")[0]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in head
+    assert "@media (max-width:700px)" in head and "overflow-x:auto" in head
+    assert "svg,img{max-width:100%;height:auto}" in head
+    assert "@media print" in head and "tr,svg" in head and "break-inside:avoid" in head
+    # collapsed sections print open: CSS where the browser has ::details-content, else the script
+    assert "details::details-content" in head
+    assert 'addEventListener("beforeprint"' in head and 'addEventListener("afterprint"' in head
+
+
+@pytest.mark.parametrize("kind", ["report", "page"])
+def test_every_chart_has_a_text_alternative(kind: str) -> None:
+    page = _pages()[kind]
+    charts = _open_tags(page, "svg")
+    assert charts
+    for svg in charts:
+        assert 'role="img"' in svg, svg
+        assert re.search(r'aria-label="[^"]+"', svg), svg
+
+
+def test_a_chart_is_named_by_its_titles() -> None:
+    report, page = _pages()["report"], _pages()["page"]
+    assert 'aria-label="chart: clients by zone; ARR at risk by zone"' in report
+    assert 'aria-label="chart: return rate by stage"' in page
+
+
+@pytest.mark.parametrize("kind", ["report", "page"])
+def test_no_grey_below_wcag_contrast(kind: str) -> None:
+    page = _pages()[kind].lower()
+    assert "#777" not in page  # 4.48:1 on white, under the 4.5:1 of WCAG AA
+    assert ".muted{color:#666}" in page
+
+
+@pytest.mark.parametrize("kind", ["report", "page"])
+def test_every_header_cell_has_a_scope(kind: str) -> None:
+    cells = _open_tags(_pages()[kind], "th")
+    assert cells
+    assert all(re.search(r"""scope=["'](col|row)["']""", th) for th in cells), cells
+
+
+def test_health_per_family_names_its_rows() -> None:
+    assert "<th scope='row'>usage</th>" in _pages()["report"]
+
+
+def test_the_links_bar_lists_the_other_pages_only_when_given() -> None:
+    links = [("win-back", "../../winback/winback.html"), ("churn rates", "../../metrics/churn_rates.html")]
+    for page in (_page(links=links), page_html("Win-back", "churnml winback", [], links)):
+        bar = re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', page)
+        assert bar is not None
+        assert re.findall(r'href="([^"]+)">([^<]+)<', bar.group(1)) == [(h, t) for t, h in links]
+        assert page.index('class="pages"') < page.index("<h1>")  # at the top
+    assert 'class="pages"' not in _page() and 'class="pages"' not in page_html("Win-back", "x", [])
+
+
+def _written(folder: Path, name: str, dataset: str | None = "raw") -> None:
+    """A churnml output folder holding the page ``name`` (and for a list its scores), made from ``dataset``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("<!DOCTYPE html>", encoding="utf-8")
+    if name == "report.html":
+        (folder / "scores.parquet").write_bytes(b"")
+    manifest = {"written_by": "churnml", **({"data": {"name": dataset}} if dataset else {})}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_page_links_point_to_the_pages_that_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from churnml.config import Config
+    from churnml.jobs.reports import page_links
+
+    monkeypatch.chdir(tmp_path)
+    cfg = Config()
+    scores = Path("data/scores")
+    assert page_links(scores / "2024-06-03", "report", cfg, "raw") == []  # nothing else written yet
+    assert page_links(Path("data/winback"), "winback", cfg, "raw") == []
+    _written(scores / "2024-05-27", "report.html")
+    _written(scores / "2024-06-03", "report.html")
+    _written(Path("data/winback"), "winback.html")
+    _written(Path("data/metrics"), "churn_rates.html", dataset="other")  # another dataset's: no link
+    assert page_links(scores / "2024-06-03", "report", cfg, "raw") == [
+        ("win-back", "../../winback/winback.html")
+    ]
+    assert page_links(Path("data/postmortem"), "postmortem", cfg, "raw") == [
+        ("weekly list", "../scores/2024-06-03/report.html"),  # the newest list
+        ("win-back", "../winback/winback.html"),
+    ]
+    _written(Path("data/postmortem"), "postmortem.html", dataset=None)  # an older manifest: kept
+    assert page_links(Path("data/winback"), "winback", cfg, "raw") == [
+        ("weekly list", "../scores/2024-06-03/report.html"),
+        ("post-mortem", "../postmortem/postmortem.html"),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "WinbackRun",
     "churn_metrics",
     "list_folders",
+    "page_links",
     "postmortem",
     "report_folder",
     "winback",
@@ -70,6 +72,36 @@ def write_report_folder(
     return write_scores_atomically(folder, {**files, "manifest.json": payload})
 
 
+# the pages of the standard layout besides the weekly lists (paths.scores/<as-of>/report.html): label,
+# the command's default folder and the page it writes there
+_PAGES = {
+    "winback": ("win-back", Path("data/winback"), "winback.html"),
+    "postmortem": ("post-mortem", Path("data/postmortem"), "postmortem.html"),
+    "metrics": ("churn rates", Path("data/metrics"), "churn_rates.html"),
+}
+
+
+def page_links(here: Path, own: str, cfg: Config, dataset_name: str) -> list[tuple[str, str]]:
+    """The bar of links of a page written to ``here`` (its default folder) by the ``own`` command
+    ("report", "winback", "postmortem", "metrics"): (label, href relative to ``here``) of the other pages
+    of the standard layout that exist now, for the same dataset: the newest weekly list's report.html
+    under ``paths.scores``, then ``data/winback/winback.html``, ``data/postmortem/postmortem.html`` and
+    ``data/metrics/churn_rates.html``. A page written later is not linked until this one is written again;
+    a folder holding another dataset's output (its manifest's ``data.name``) is not linked."""
+    from churnml.scoring.outputs import written_dataset
+
+    found: list[tuple[str, Path]] = []
+    if own != "report":
+        lists = [p for p in list_folders(cfg.paths.scores, dataset_name) if (p / "report.html").is_file()]
+        if lists:
+            found.append(("weekly list", lists[-1] / "report.html"))
+    for kind, (label, folder, name) in _PAGES.items():
+        if kind != own and (folder / name).is_file() and written_dataset(folder) in (None, dataset_name):
+            found.append((label, folder / name))
+    base = here.resolve()
+    return [(label, Path(os.path.relpath(page.resolve(), base)).as_posix()) for label, page in found]
+
+
 @dataclass(frozen=True)
 class WinbackRun:
     """The win-back plan (one row per gone client), the A/B comparisons, the folder written."""
@@ -106,7 +138,8 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace)
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
     as_of = dataset.as_of.date()
-    html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages)
+    links = page_links(folder, "winback", cfg, dataset.name) if out is None else []
+    html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages, links)
     files = {
         **table_files("winback", plan),
         **table_files("attempts", attempts),
@@ -142,7 +175,8 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
     dataset = read_dataset(source, cfg.data)
     reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
     as_of = dataset.as_of.date()
-    html = churn_rate_page(reports, as_of)
+    links = page_links(folder, "metrics", cfg, dataset.name) if out is None else []
+    html = churn_rate_page(reports, as_of, links)
     table = pl.concat(list(reports.values()))
     write_report_folder(
         folder,
@@ -291,8 +325,9 @@ def postmortem(
     by_reason = postmortem_totals(review, "reason")
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
+    links = page_links(folder, "postmortem", cfg, dataset.name) if out is None else []
     html = postmortem_page(
-        review, by_reason, by_family, start, end, len(list_dirs), hindsight, cfg.label.horizon_days
+        review, by_reason, by_family, start, end, len(list_dirs), hindsight, cfg.label.horizon_days, links
     )
     files = {
         **table_files("postmortem", review),

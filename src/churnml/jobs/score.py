@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -237,8 +237,10 @@ def _report(
     version: str,
     cfg: Config,
     notes: ListNotes | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The HTML report of the scored list (``notes``: its banners)."""
+    """The HTML report of the scored list (``notes``: its banners; ``links``: the other churnml pages,
+    :func:`churnml.jobs.reports.page_links`)."""
     from churnml.reporting.report import report_html
     from churnml.scoring.rules import rule_descriptions
 
@@ -263,6 +265,7 @@ def _report(
         thresholds=(cfg.score.zones.yellow, cfg.score.zones.red),
         owner_clients=cfg.score.report_owner_clients,
         silent_days=cfg.score.silent_days,
+        links=links,
     )
 
 
@@ -414,6 +417,7 @@ def score(
 ) -> ScoreRun:
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
+    from churnml.jobs.reports import page_links
     from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
     from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
@@ -470,7 +474,8 @@ def score(
     step("writing the report")
     done = timer.step("report")
     notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
-    files = _list_files(result, _report(result, day, version, cfg, notes))
+    links = page_links(folder, "report", cfg, dataset_name) if out is None else []
+    files = _list_files(result, _report(result, day, version, cfg, notes, links))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()

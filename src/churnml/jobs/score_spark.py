@@ -428,6 +428,7 @@ def score_on_spark(
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
+    from churnml.jobs.reports import page_links
     from churnml.jobs.score import (
         ScoreRun,
         _checked_settings,
@@ -494,7 +495,8 @@ def score_on_spark(
         raise UserError(str(exc)) from None
     step("writing the report")
     notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
-    files = _list_files(result, _report(result, day, version, cfg, notes))
+    links = page_links(folder, "report", cfg, dataset_name) if out is None else []
+    files = _list_files(result, _report(result, day, version, cfg, notes, links))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "trained_on": metadata.get("dataset"), "config_hash": chash}

@@ -564,9 +564,11 @@ def winback_page(
     retention: pl.DataFrame,
     as_of: date,
     stages: tuple[int, ...],
+    links: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
-    reason and campaign, the A/B tests in words, and the retention contacts (observational)."""
+    reason and campaign, the A/B tests in words, and the retention contacts (observational); ``links``:
+    the other churnml pages, (label, relative href)."""
     from churnml.reporting.pages import page_html
 
     sections = [
@@ -574,4 +576,4 @@ def winback_page(
         *_measured_sections(attempts, tests),
         *_retention_sections(retention),
     ]
-    return page_html(f"Win-back — {as_of}", "churnml winback", sections)
+    return page_html(f"Win-back — {as_of}", "churnml winback", sections, links)

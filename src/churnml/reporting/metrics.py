@@ -61,6 +61,7 @@ starts with a handful of them (-437% by formula 1 on a quarter that began with 4
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -502,9 +503,12 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
     return fig
 
 
-def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
+def churn_rate_page(
+    reports: dict[str, pl.DataFrame], as_of: date, links: Sequence[tuple[str, str]] = ()
+) -> str:
     """The churn-rate page: per period kind (``month``, ``quarter``) the plot of both formulas and the
-    table of the portfolio rows, then the segments."""
+    table of the portfolio rows, then the segments; ``links``: the other churnml pages, (label, relative
+    href)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
@@ -533,4 +537,5 @@ def churn_rate_page(reports: dict[str, pl.DataFrame], as_of: date) -> str:
         f"Churn rate — as of {as_of}",
         f"churnml metrics · revenue basis {basis[0] if basis.len() else 'none'}",
         sections,
+        links,
     )

@@ -358,11 +358,12 @@ def postmortem_page(
     lists: int,
     hindsight: Sequence[str] = (),
     lookback_days: int | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
     ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
     ``lookback_days``: the window of lists read before each churn (said on the page, since it caps
-    ``weeks_flagged_before``)."""
+    ``weeks_flagged_before``); ``links``: the other churnml pages, (label, relative href)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
@@ -413,4 +414,4 @@ def postmortem_page(
         ),
         ("churns", "Every churn", table_html(review, max_rows=300)),
     ]
-    return page_html(f"Post-mortem — churns {start} to {end}", "churnml postmortem", sections)
+    return page_html(f"Post-mortem — churns {start} to {end}", "churnml postmortem", sections, links)

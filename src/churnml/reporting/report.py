@@ -1,4 +1,5 @@
-"""The analyst's HTML report of one weekly list: a single self-contained file (no network, no scripts).
+"""The analyst's HTML report of one weekly list: a single self-contained file (no network; one inline
+script, which opens the collapsed sections while printing).
 
 Input: the scored list (one row per client, :class:`churnml.scoring.outputs.Scores` columns) and its health
 history (one row per client x weekly snapshot). Sections:
@@ -36,7 +37,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
-from churnml.reporting.pages import figure_svg
+from churnml.reporting.pages import HEAD, LAYOUT_STYLE, figure_svg, links_html, scoped_headers
 from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
@@ -57,10 +58,10 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right
 .zone{display:inline-block;padding:0 .5em;border-radius:.3em;color:#fff;font-weight:600}
 .zone.green{background:#2e7d32}.zone.yellow{background:#f9a825;color:#222}.zone.red{background:#c62828}
 .client{border:1px solid #ddd;border-radius:.4em;padding:.6em 1em;margin:1em 0}
-.muted{color:#777}.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em}
+.muted{color:#666}.warn{background:#fff3e0;border-left:4px solid #ef6c00;padding:.5em 1em}
 .bar{display:inline-block;height:.7em;background:#90a4ae;vertical-align:middle}
 nav a{margin-right:1em}
-table.compact{font-size:.85em}table.compact td{padding:.15em .4em}
+table.compact{font-size:.85em}table.compact td{padding:.15em .4em}.pages{font-size:.9em;margin-bottom:.5em}
 """
 
 
@@ -133,10 +134,10 @@ def sparkline_svg(
         f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="health history, 0 to 100">'
         f'<rect x="{left}" y="2" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ddd"/>'
         f"{guides}"
-        f'<text x="{left - 3}" y="9" font-size="8" text-anchor="end" fill="#777">100</text>'
-        f'<text x="{left - 3}" y="{2 + plot_h:.0f}" font-size="8" text-anchor="end" fill="#777">0</text>'
-        f'<text x="{left}" y="{height - 1}" font-size="8" fill="#777">{label}</text>'
-        f'<text x="{left + plot_w}" y="{height - 1}" font-size="8" text-anchor="end" fill="#777">now</text>'
+        f'<text x="{left - 3}" y="9" font-size="8" text-anchor="end" fill="#666">100</text>'
+        f'<text x="{left - 3}" y="{2 + plot_h:.0f}" font-size="8" text-anchor="end" fill="#666">0</text>'
+        f'<text x="{left}" y="{height - 1}" font-size="8" fill="#666">{label}</text>'
+        f'<text x="{left + plot_w}" y="{height - 1}" font-size="8" text-anchor="end" fill="#666">now</text>'
         f'<polyline points="{points}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
         f'<circle cx="{xs[-1]:.1f}" cy="{ys[-1]:.1f}" r="2.5" fill="#1565c0"/></svg>'
     )
@@ -311,7 +312,7 @@ def _client_section(
                 f"{float(row.get(Scores.driver(i, 'contribution')) or 0):+.2f})</span></li>"
             )
     families = "".join(
-        f"<tr><td>{f}</td><td class='num'>{h:.0f}</td>"
+        f"<tr><th scope='row'>{f}</th><td class='num'>{h:.0f}</td>"
         f"<td><span class='bar' style='width:{h:.0f}px'></span></td></tr>"
         for f in FAMILIES
         if row.get(Scores.family_health(f)) is not None  # None: no feature of that family (not observed)
@@ -681,6 +682,7 @@ def report_html(
     thresholds: Sequence[float] = (0.15, 0.35),
     owner_clients: int = 15,
     silent_days: int = 30,
+    links: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The whole report as one HTML string (sections: module docstring).
 
@@ -690,7 +692,8 @@ def report_html(
     ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
     young data);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
-    name (both optional: the drift table then shows the column names and no weights)."""
+    name (both optional: the drift table then shows the column names and no weights); ``links`` are the
+    other churnml pages, (label, relative href), in a bar above the title."""
     rule_text = dict(rule_text or {})
     shown = _by_zone_then_priority(scores).head(max_clients)
     linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
@@ -701,9 +704,10 @@ def report_html(
         for r in shown.iter_rows(named=True)
     )
     n_watch = scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>churnml weekly list {as_of}</title>
-<style>{_STYLE}</style></head><body>
+    return scoped_headers(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">{HEAD}<title>churnml weekly list {as_of}</title>
+<style>{_STYLE}{LAYOUT_STYLE}</style></head><body>
+{links_html(links)}
 <h1>Weekly churn list — {as_of}</h1>
 <p class="muted">model {_e(model_version)} · {scores.height} active clients ·
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
@@ -723,4 +727,4 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <h2 id="clients">Clients in full (first {shown.height} of {scores.height}: red, then yellow, then green, by priority)</h2>
 {sections}
 </body></html>
-"""
+""")
