@@ -971,3 +971,29 @@ def test_a_list_dated_days_after_the_data_says_so(workspace: dict[str, Path]) ->
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert f"the data ends 10 days before the as-of date {late}" in said
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "expected"),
+    [
+        ("2", "2", None),  # the same model: nothing to say
+        (None, "3", None),  # no list last week
+        (
+            "2",
+            "3",
+            "the model changed since the list of 2024-05-27 (version 2 -> 3): 'since last week' (zone change, "
+            "new in red, why it changed) compares with last week re-scored by the new model, in which 1 client "
+            "had another zone than on the list that was sent; compare with that list for what the team saw",
+        ),
+    ],
+)
+def test_a_retrain_between_two_lists_is_said(before: str | None, now: str, expected: str | None) -> None:
+    from churnml.jobs.score import model_change_note
+
+    sent = pl.DataFrame({"client_id": ["a", "b", "c"], Scores.ZONE: ["green", "red", "yellow"]})
+    # this week's list: a's last week re-scored by the new model is red (sent green); b unchanged; d is new
+    listed = pl.DataFrame(
+        {"client_id": ["a", "b", "d"], Scores.PREVIOUS_ZONE: ["red", "red", None]},
+        schema={"client_id": pl.String, Scores.PREVIOUS_ZONE: pl.String},
+    )
+    assert model_change_note(before, sent, now, listed, date(2024, 5, 27)) == expected

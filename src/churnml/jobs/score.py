@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,15 @@ from churnml.config import Config, FeaturesConfig, config_hash
 from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
-__all__ = ["ListNotes", "ScoreRun", "list_notes", "model_record", "score", "scoring_model"]
+__all__ = [
+    "ListNotes",
+    "ScoreRun",
+    "list_notes",
+    "model_change_note",
+    "model_record",
+    "score",
+    "scoring_model",
+]
 
 
 @dataclass(frozen=True)
@@ -44,10 +52,11 @@ class ListNotes:
     # empty_zones_note): the thresholds do not fit this data's churn rate
     zones: str | None = None
     drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
+    model_change: str | None = None  # another model than last week's list (model_change_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
-        return [n for n in (self.data, self.model, self.hindsight, self.zones) if n]
+        return [n for n in (self.data, self.model, self.model_change, self.hindsight, self.zones) if n]
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,33 @@ def list_notes(
     )
 
 
+def model_change_note(
+    previous_version: str | None, previous: Any, version: str, scores: Any, previous_day: date
+) -> str | None:
+    """A sentence when last week's list (``previous``: its ``scores.parquet`` frame, written by model
+    ``previous_version`` on ``previous_day``) came from another model than this week's: the changes since
+    last week (``previous_zone``, ``zone_change``, ``new_in_red``, ``why_changed``) compare with last week
+    re-scored by the new model, so that a retrain is no change in the clients; how many clients' zones
+    there differ from the list as it was sent. None when the model is the same or there is no such list."""
+    import polars as pl
+
+    from churnml.scoring.columns import Scores
+
+    if previous_version is None or previous is None or previous_version == version:
+        return None
+    sent = previous.select(Scores.CLIENT_ID, pl.col(Scores.ZONE).alias("_sent"))
+    now = scores.select(Scores.CLIENT_ID, Scores.PREVIOUS_ZONE).join(sent, on=Scores.CLIENT_ID, how="inner")
+    moved = now.filter(
+        pl.col(Scores.PREVIOUS_ZONE).is_not_null() & (pl.col(Scores.PREVIOUS_ZONE) != pl.col("_sent"))
+    )
+    return (
+        f"the model changed since the list of {previous_day} (version {previous_version} -> {version}): "
+        "'since last week' (zone change, new in red, why it changed) compares with last week re-scored by "
+        f"the new model, in which {moved.height:,} client{'s' if moved.height != 1 else ''} had another zone "
+        "than on the list that was sent; compare with that list for what the team saw"
+    )
+
+
 def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, str]:
     """Each feature's plain name from the registry ("trend of product events"); the column name when
     the registry has no label for it."""
@@ -229,6 +265,21 @@ def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, 
             return name
 
     return {name: label(name) for name in names}
+
+
+def _model_change(last_week: Path, version: str, result: Any) -> str | None:
+    """:func:`model_change_note` against the list written a week before in ``last_week`` (read here)."""
+    import polars as pl
+
+    from churnml.scoring.outputs import MANIFEST
+
+    try:
+        written = json.loads((last_week / MANIFEST).read_text())
+        previous = pl.read_parquet(last_week / "scores.parquet")
+    except (OSError, ValueError, pl.exceptions.PolarsError):
+        return None
+    before = str((written.get("model") or {}).get("version") or "") or None
+    return model_change_note(before, previous, version, result.scores, date.fromisoformat(last_week.name))
 
 
 def _report(
@@ -251,6 +302,7 @@ def _report(
         as_of=day,
         model_version=version,
         model_note=" ".join(n for n in (banners.data, banners.model) if n),
+        model_change_note=banners.model_change or "",
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
@@ -473,7 +525,10 @@ def score(
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
     step("writing the report")
     done = timer.step("report")
-    notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
+    notes = replace(
+        list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None),
+        model_change=_model_change(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, result),
+    )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))
     done()

@@ -671,6 +671,7 @@ def report_html(
     drift_weight: Mapping[str, float] | None = None,
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
+    model_change_note: str = "",
     hindsight_note: str = "",
     zones_note: str = "",
     drift_note: str = "",
@@ -687,7 +688,8 @@ def report_html(
     """The whole report as one HTML string (sections: module docstring).
 
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
-    ``model_note`` says, above everything, that the model was not promoted, and ``hindsight_note`` that
+    ``model_note`` says, above everything, that the model was not promoted, ``model_change_note`` that
+    another model wrote last week's list (the changes compare with last week re-scored), and ``hindsight_note`` that
     it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
     ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
     young data);
@@ -715,6 +717,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
+{f"<div class='warn'><b>New model.</b> {_e(model_change_note[0].upper() + model_change_note[1:])}.</div>" if model_change_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
 {f"<div class='warn'><b>Red sets no priority here.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {_portfolio_html(scores, currency)}
