@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -997,3 +998,12 @@ def test_a_retrain_between_two_lists_is_said(before: str | None, now: str, expec
         schema={"client_id": pl.String, Scores.PREVIOUS_ZONE: pl.String},
     )
     assert model_change_note(before, sent, now, listed, date(2024, 5, 27)) == expected
+
+
+def test_a_batch_log_gets_timed_step_lines_not_a_progress_bar(workspace: dict[str, Path]) -> None:
+    # CliRunner's stderr is no terminal, as a cron job's is: no bar redrawn into the mail
+    result = run_score(workspace, workspace["root"] / "logged")
+    assert result.exit_code == 0, result.output
+    assert "\u2501" not in result.output  # the bar's line character
+    steps = re.findall(r"^\d\d:\d\d:\d\d score (.+)$", result.output, flags=re.MULTILINE)
+    assert steps[0] == "reading the data" and "done" in steps

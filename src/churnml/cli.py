@@ -64,6 +64,36 @@ class _LoggedStatus:
         return None
 
 
+class _LoggedProgress:
+    """``rich.progress.Progress``'s stand-in when stderr is no terminal: no bar redrawn into a log (a cron
+    mail got "score done ━━━━ step 14"), one timed line per new step description instead."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._status: _LoggedStatus | None = None
+
+    def add_task(self, description: str, **_kwargs: Any) -> int:
+        self._status = _LoggedStatus(f"{self._what} {description}")
+        return 0
+
+    def update(self, _task: int, *, description: str | None = None, **_kwargs: Any) -> None:
+        if description is not None and self._status is not None:
+            self._status.update(f"{self._what} {description}")
+
+    def __enter__(self) -> _LoggedProgress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+def progress_bar(what: str, *columns: Any) -> Any:
+    """A Rich progress bar on a terminal; timed step lines in a log (:class:`_LoggedProgress`)."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console) if console.is_terminal else _LoggedProgress(what)
+
+
 def step_status(text: str) -> Any:
     """A spinner with the current step on a terminal; timed lines in a log (:class:`_LoggedStatus`)."""
     return console.status(text) if console.is_terminal else _LoggedStatus(text)
@@ -229,7 +259,7 @@ def generate(
 
     Example: churnml generate --out data/raw --truth-out data/truth --clients 2000 --months 24 --seed 42
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from churnml.demo.synth import SynthParams, generated_file_names, write_synthetic_dataset
     from churnml.scoring.outputs import checked_generated_folder
@@ -246,8 +276,8 @@ def generate(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     started = time.perf_counter()
-    with Progress(
-        TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    with progress_bar(
+        "generating", TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
     ) as progress:
         task = progress.add_task("chunks", total=params.chunks)
         rows = write_synthetic_dataset(
@@ -290,7 +320,7 @@ def features(
 
     Example: churnml features --data data/raw --out data/features/features.parquet
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from churnml.features import feature_columns
     from churnml.jobs.features import feature_table, steps
@@ -305,7 +335,7 @@ def features(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as bar:
+    with progress_bar("features", *columns) as bar:
         task = bar.add_task("reading", total=n_steps)
         table = feature_table(
             data, cfg, out, snapshot, lambda name: bar.update(task, advance=1, description=f"{name} done")
@@ -408,18 +438,18 @@ def tune(
 
     Example: churnml tune --data data/raw --trials 20 --timeout 900
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
     from churnml.jobs.tune import tune as tune_job
 
     cfg = config_from(config, set_)
     n_trials = trials or cfg.tune.trials
-    with Progress(
+    with progress_bar(
+        "tune",
         TextColumn("[bold]tune[/] {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
     ) as bar:
         task = bar.add_task("reading the dataset", total=n_trials)
         best: list[float] = []
@@ -484,7 +514,7 @@ def score(
     Writes scores.parquet, scores.csv, history.parquet, report.html and manifest.json atomically.
     Example: churnml score --data data/raw --as-of 2024-06-03 --model models/
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from churnml.jobs.score import ListNotes, empty_columns_read_by
     from churnml.jobs.score import score as score_job
@@ -502,7 +532,7 @@ def score(
         TimeElapsedColumn(),
     )
     # the number of steps depends on the engine and the client batches: a pulsing bar, steps counted
-    with Progress(*columns, console=console) as bar:
+    with progress_bar("score", *columns) as bar:
         task = bar.add_task("reading the data", total=None)
         run = score_job(
             data, cfg, day, out, model, lambda name: bar.update(task, advance=1, description=name)
