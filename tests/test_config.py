@@ -56,6 +56,7 @@ def test_defaults_hold_the_documented_values() -> None:
         "champion_change": "yellow",
         "vendor_review": "yellow",
         "low_ratings": "yellow",
+        "usage_drop": "yellow",
     }
     assert list(cfg.playbooks.rules)[:4] == [
         "cancellation_request",

@@ -160,6 +160,34 @@ def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> No
     assert fired["ghosted"] == ("unanswered_outreach" if fires else "")
 
 
+@pytest.mark.parametrize(
+    ("usual_per_week", "recent_per_week", "fires"),
+    [
+        (28, 2, True),  # 112 events in its usual 28 days, 8 in the last 28: down 93%
+        (28, 11, True),  # 44 of 112: down 61%
+        (28, 12, False),  # 48 of 112: down 57%, under the 60%
+        (2, 0, False),  # usually 8 events in 28 days: too little use to call a drop
+    ],
+)
+def test_usage_drop_compares_the_last_weeks_with_the_clients_own_usual(
+    usual_per_week: int, recent_per_week: int, fires: bool
+) -> None:
+    # events spread evenly over the 154 days before the last 28 (22 weeks), then over the last 4 weeks
+    n_usual, n_recent = 22 * usual_per_week, 4 * recent_per_week
+    stamps = [days_ago(28.5 + 154 * i / n_usual) for i in range(n_usual)]
+    stamps += [days_ago(0.5 + 27 * i / n_recent) for i in range(n_recent)]
+    tables = {
+        **NEW_TABLES,
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["settled"] * len(stamps), "ts": stamps, "event": ["login"] * len(stamps)}
+        ),
+    }
+    cfg = RulesConfig(enabled=("usage_drop",))
+    out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["settled"] == ("usage_drop" if fires else "")
+
+
 def test_every_rule_has_a_plain_language_text() -> None:
     texts = rule_descriptions(RulesConfig(), grace_days=30)
     assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)

@@ -228,6 +228,7 @@ RuleName = Literal[
     "complaints",
     "payment_trouble",
     "contraction",
+    "usage_drop",
     "health_drop",
     "data_export",
     "champion_change",
@@ -254,6 +255,10 @@ class RulesConfig(_Section):
     cancellation_days: int = Field(91, ge=1)
     contraction_share: float = Field(0.25, gt=0, lt=1)
     contraction_days: int = Field(91, ge=1)
+    usage_drop_share: float = Field(0.6, gt=0, lt=1)
+    usage_drop_days: int = Field(28, ge=1)
+    usage_drop_usual_days: int = Field(154, ge=7)
+    usage_drop_min_events: float = Field(12, gt=0)
     enabled: tuple[RuleName, ...] = (
         "cancellation_request",
         "term_lapsed",
@@ -263,6 +268,7 @@ class RulesConfig(_Section):
         "complaints",
         "payment_trouble",
         "contraction",
+        "usage_drop",
         "health_drop",
         "data_export",
         "champion_change",
@@ -277,6 +283,7 @@ class RulesConfig(_Section):
             "champion_change": "yellow",
             "vendor_review": "yellow",
             "low_ratings": "yellow",
+            "usage_drop": "yellow",
         }
     )
 
@@ -350,6 +357,10 @@ class PlaybooksConfig(_Section):
             "contraction": Play(
                 role="success",
                 task="Account review: ask why they cut seats or plan, and what would win it back",
+            ),
+            "usage_drop": Play(
+                role="success",
+                task="Usage review: their use fell far below its usual; ask what changed and who stopped using it",
             ),
             "onboarding_stalled": Play(
                 role="success", task="Onboarding follow-up: training session and a first-90-days plan"
