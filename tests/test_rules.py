@@ -447,12 +447,25 @@ def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
     ],
 )
 def test_contraction_fires_when_the_running_mrr_was_cut(now: float, then: float, fires: bool) -> None:
-    subs = pl.DataFrame(
+    subs = _two_terms(now, then)
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])
+
+
+def _two_terms(now: float, then: float, gap_days: int = 0) -> pl.DataFrame:
+    """A term at ``then`` a month a year ago until 30 days ago, the next at ``now`` from ``gap_days``
+    later."""
+    return pl.DataFrame(
         {
             "client_id": ["w", "w"],
-            "start_date": [days_ago(200), days_ago(30)],
+            "start_date": [days_ago(200), days_ago(30 - gap_days)],
             "end_date": [days_ago(30), days_ago(-335)],
             "mrr": [then, now],
         }
     )
-    assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])
+
+
+def test_a_return_at_a_win_back_price_is_no_contraction() -> None:
+    # left 30 days ago, back 20 days later at a tenth of the price (a win-back offer): a return
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, _two_terms(1.0, 9.99, gap_days=20)) == [""]
+    # the same cut without a gap is a contraction
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, _two_terms(1.0, 9.99)) == ["contraction"]

@@ -41,11 +41,13 @@ import polars as pl
 from churnml.config import RulesConfig
 from churnml.contract.schemas import (
     CLIENT_ID,
+    Churns,
     Clients,
     Communications,
     Events,
     Payments,
     Signals,
+    Subscriptions,
     Table,
     Tickets,
 )
@@ -360,7 +362,8 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     pause, a lapse)."""
     from churnml.scoring.crm import running_mrr
 
-    then = running_mrr(subscriptions, ctx.cut - timedelta(days=ctx.cfg.contraction_days))
+    since = ctx.cut - timedelta(days=ctx.cfg.contraction_days)
+    then = running_mrr(subscriptions, since)
     return (
         running_mrr(subscriptions, ctx.cut)
         .join(then.rename({"_mrr": "_then"}), on=CLIENT_ID, how="inner")
@@ -369,8 +372,40 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
             & (pl.col("_then") > 0)
             & (pl.col("_mrr") <= (1 - ctx.cfg.contraction_share) * pl.col("_then"))
         )
+        .join(
+            _returned_between(subscriptions, ctx.tables.get(Table.CHURNS), since, ctx.cut),
+            on=CLIENT_ID,
+            how="anti",
+        )
         .select(CLIENT_ID)
     )
+
+
+def _returned_between(
+    subscriptions: pl.DataFrame, churns: pl.DataFrame | None, since: datetime, cut: datetime
+) -> pl.DataFrame:
+    """``[client_id]`` of the clients that left and came back between ``since`` and ``cut``: a churns
+    record then, or a day without a running term (a returner on a win-back price is no contraction of
+    what it paid before leaving)."""
+    terms = (
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= since)
+        )
+        .select(pl.col(CLIENT_ID).cast(pl.String), Subscriptions.START_DATE, Subscriptions.END_DATE)
+        .sort(CLIENT_ID, Subscriptions.START_DATE)
+        .with_columns(pl.col(Subscriptions.END_DATE).cum_max().shift(1).over(CLIENT_ID).alias("_covered_to"))
+    )
+    gaps = terms.filter(pl.col(Subscriptions.START_DATE) > pl.col("_covered_to") + timedelta(days=1)).select(
+        CLIENT_ID
+    )
+    left = (
+        churns.filter((pl.col(Churns.CHURNED_AT) >= since) & (pl.col(Churns.CHURNED_AT) < cut)).select(
+            pl.col(CLIENT_ID).cast(pl.String)
+        )
+        if churns is not None and churns.height
+        else pl.DataFrame(schema={CLIENT_ID: pl.String})
+    )
+    return pl.concat([gaps, left]).unique()
 
 
 def _usage_drop_hits(events: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
