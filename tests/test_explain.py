@@ -551,3 +551,27 @@ def test_a_value_that_rounds_to_zero_has_no_minus_sign(name: str, value: float, 
     from churnml.scoring.explain import _short_value
 
     assert _short_value(SPECS.get(name), value, "EUR") == text
+
+
+@pytest.mark.parametrize(
+    ("noun", "name", "value", "text"),
+    [
+        ("", "usage_time_28d", 7200.0, "2 hours in the product in the last 28 days"),
+        ("API calls", "usage_time_28d", 12400.0, "12,400 API calls in the last 28 days"),
+        ("GB", "usage_time_7d", 3.0, "3 GB in the last 7 days"),
+    ],
+)
+def test_the_value_of_events_is_said_in_its_own_unit(noun: str, name: str, value: float, text: str) -> None:
+    _specs, describe = registry_catalog(FeaturesConfig(value_noun=noun))
+    assert describe(name, value) == text
+
+
+def test_a_trend_of_api_calls_is_said_as_calls_a_week() -> None:
+    from churnml.scoring.explain import _row_sentence
+
+    cfg = FeaturesConfig(value_noun="API calls")
+    specs, describe = registry_catalog(cfg)
+    names = ["usage_time_ratio", "usage_time_28d"]
+    row = np.array([0.5, 4000.0])  # 1,000 a week now; (4000 + 1) / 0.5 - 1 = 8,001 in the 28 days before
+    text = _row_sentence(describe, specs, names, {n: i for i, n in enumerate(names)}, row, 0, None)
+    assert text == "API calls 1,000 a week, down from 2,000 a week in the 91 days before"

@@ -97,6 +97,7 @@ class FeaturesConfig(_Section):
     young_days: int = Field(90, ge=0)
     login_events: tuple[str, ...] = ("login",)
     login_noun: str = Field("login", pattern=r"^[a-z][a-z ]*[a-z]$")
+    value_noun: str = Field("", pattern=r"^([a-zA-Z][a-zA-Z ]*[a-zA-Z])?$")
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
     export_events: tuple[str, ...] = ("data_export",)
     friction_events: tuple[str, ...] = ()

@@ -40,6 +40,7 @@ __all__ = [
     "hours",
     "money",
     "renamed_login",
+    "renamed_value",
     "sentence",
     "summed_window_days",
 ]
@@ -91,6 +92,8 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     unit, label = spec.unit, spec.label
     if spec.group == "logins" and cfg.login_noun != "login":
         template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
+    if spec.group == "time_in_product" and cfg.value_noun:
+        template, unit, label = (renamed_value(t, cfg.value_noun) for t in (template, unit, label))
     return FeatureSpec(spec.name, spec.family, unit, spec.direction, spec.group, template, spec.kind, label)
 
 
@@ -105,6 +108,21 @@ def renamed_login(text: str, noun: str) -> str:
         return word + m.group(2)
 
     return _LOGIN_WORD.sub(said, text)
+
+
+def renamed_value(text: str, noun: str) -> str:
+    """``text`` of a feature of ``events.value`` (read as seconds in the product by default) said in
+    ``noun`` (``features.value_noun``: "API calls", "GB"): ``"{hours} in the product"`` becomes
+    ``"{value:,.0f} API calls"``, "time in the product" the noun, the unit the noun."""
+    capital = noun[:1].upper() + noun[1:]
+    return (
+        text.replace("{hours} in the product", "{value:,.0f} " + noun)
+        .replace("seconds (said in hours)", noun)
+        .replace("share of weekly time", f"share of weekly {noun}")
+        .replace("Time in the product", capital)
+        .replace("time in the product", noun)
+        .replace("weeks was {level}", "weeks were {level}")  # the noun is a plural
+    )
 
 
 def feature_specs(cfg: FeaturesConfig | None = None) -> dict[str, FeatureSpec]:

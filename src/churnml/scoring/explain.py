@@ -50,7 +50,13 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.features.registry import FAMILIES, distinct_count, renamed_login, summed_window_days
+from churnml.features.registry import (
+    FAMILIES,
+    distinct_count,
+    renamed_login,
+    renamed_value,
+    summed_window_days,
+)
 from churnml.scoring.outputs import Scores
 
 __all__ = [
@@ -356,7 +362,7 @@ def _weekly(value: float, total_over_window: bool, window: int, hours_of_seconds
         from churnml.features.registry import hours
 
         return hours(per_week)
-    return f"{per_week:.1f}"
+    return f"{per_week:,.0f}" if per_week >= 100 else f"{per_week:.1f}"
 
 
 def _signal_kinds(row: np.ndarray, index: Mapping[str, int], window: str) -> list[str]:
@@ -393,7 +399,7 @@ def _row_sentence(
         recent = describe.cfg.recent_days
         j = index.get(level.format(w=recent))
         if j is not None and row[j] == row[j] and round(value, 2) != 1.0:
-            timed = name.startswith("usage_time")
+            timed = name.startswith("usage_time") and not describe.cfg.value_noun
             now = _weekly(float(row[j]), total, recent, timed)
             # the ratio is smoothed, (a + 1) / (expected + 1) (features._grid.ratio_trend): the earlier
             # level over a window as long as the recent one is (a + 1) / ratio - 1, not a / ratio (which
@@ -402,6 +408,8 @@ def _row_sentence(
             before = _weekly(max((a + 1) / value - 1, 0.0), True, recent, timed)
             word = "down" if value < 1 else "up"
             what = renamed_login(what, describe.cfg.login_noun)  # a shop's "Orders", an app's "Sessions"
+            if describe.cfg.value_noun:  # an API platform's "API calls", not "Time in the product"
+                what = renamed_value(what, describe.cfg.value_noun)
             # a client younger than the two windows had fewer days before its recent ones
             days = describe.cfg.baseline_days
             if age is not None and age == age and age < recent + days:
