@@ -141,7 +141,9 @@ def _rows(html: str) -> list[list[str]]:
 
 def test_the_portfolio_table_sums_clients_arr_and_risk_by_zone(page: str) -> None:
     portfolio = page.split('id="portfolio"')[1].split("<svg")[0]
-    assert "Total ARR 17,800; ARR at risk (probability × ARR) 8,240\n(46.3%)" in portfolio
+    # the ARR the team can act on (red and yellow), and the expected loss over every client
+    assert "Total ARR 17,800; ARR of the red and yellow clients 17,000\n(95.5%)" in portfolio
+    assert "summed over every client) 8,240 (46.3%)" in portfolio
     # red: a (p 0.6 x 12,000); yellow: b (0.2 x 5,000); green: c (0.05 x 800)
     assert _rows(portfolio) == [
         ["red", "1", "12,000", "7,200"],
@@ -217,7 +219,9 @@ def test_drift_table_leads_with_what_the_model_leans_on() -> None:
         drift_weight={"usage_logins_28d": 0.1, "usage_events_ratio": 0.02, "comm_sentiment_91d": 0.1},
         feature_labels={"usage_logins_28d": "logins in the last 28 days"},
     )
-    section = page[page.index("<h2 id='drift'>") : page.index('<h2 id="watchlist">')]
+    # at the end of the page, after the clients: for analysts, not the Monday-morning read
+    assert page.index("<h2 id='drift'>") > page.index('<h2 id="clients">')
+    section = page[page.index("<h2 id='drift'>") : page.index("</body>")]
     assert "Drifted features (3)" in section
     assert "Together they carry 22.0% of the model's weight" in section
     rows = re.findall(r"<span class='muted'>(\w+)</span>", section)

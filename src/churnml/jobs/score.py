@@ -303,6 +303,7 @@ def _report(
         model_version=version,
         model_note=" ".join(n for n in (banners.data, banners.model) if n),
         model_change_note=banners.model_change or "",
+        horizon_days=cfg.label.horizon_days,
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import matplotlib
@@ -308,8 +308,7 @@ def _client_section(
         if sentence:
             drivers.append(
                 f"<li>{_e(sentence)} <span class='muted'>({_e(row.get(Scores.driver(i, 'family')))}, "
-                f"{_e(row.get(Scores.driver(i, 'direction')))}, "
-                f"{float(row.get(Scores.driver(i, 'contribution')) or 0):+.2f})</span></li>"
+                f"{_e(row.get(Scores.driver(i, 'direction')))})</span></li>"
             )
     families = "".join(
         f"<tr><th scope='row'>{f}</th><td class='num'>{h:.0f}</td>"
@@ -546,9 +545,11 @@ every client's value is unknown (tier C unless strategic), and the list is ranke
         f"<td class='num'>{_money_c(r, currency)}</td></tr>"
         for z, n, a, r in by_zone.iter_rows()
     )
+    watched = float(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).get_column(Scores.ARR).sum())
     return f"""<h2 id="portfolio">Portfolio</h2>
-<p>Total ARR {_money_c(total_arr, currency)}; ARR at risk (probability × ARR) {_money_c(at_risk, currency)}
-({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
+<p>Total ARR {_money_c(total_arr, currency)}; ARR of the red and yellow clients {_money_c(watched, currency)}
+({_pct(watched / total_arr if total_arr else 0.0)}); expected loss, the ARR at risk (probability × ARR
+summed over every client) {_money_c(at_risk, currency)} ({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
 <table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
 {zone_chart}
 {tier_chart}"""
@@ -672,6 +673,7 @@ def report_html(
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
     model_change_note: str = "",
+    horizon_days: int | None = None,
     hindsight_note: str = "",
     zones_note: str = "",
     drift_note: str = "",
@@ -697,7 +699,10 @@ def report_html(
     name (both optional: the drift table then shows the column names and no weights); ``links`` are the
     other churnml pages, (label, relative href), in a bar above the title."""
     rule_text = dict(rule_text or {})
-    shown = _by_zone_then_priority(scores).head(max_clients)
+    # the clients in full: the red and yellow ones (80 green cards of 100 buried them)
+    shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
+        max_clients
+    )
     linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
     spark = _health_series(history)
     health_lines = [round(100 * (1 - t), 1) for t in thresholds]
@@ -712,6 +717,7 @@ def report_html(
 {links_html(links)}
 <h1>Weekly churn list — {as_of}</h1>
 <p class="muted">model {_e(model_version)} · {scores.height} active clients ·
+{f"churn probability within {horizon_days} days · " if horizon_days else ""}changes since {as_of - timedelta(weeks=1)} ·
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
@@ -721,13 +727,13 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
 {f"<div class='warn'><b>Red sets no priority here.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {_portfolio_html(scores, currency)}
-{_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency, rule_text)}
 {_movers_html(scores, linked, movers)}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
 {_owner_sections(scores, linked, currency, owner_clients, rule_text)}
-<h2 id="clients">Clients in full (first {shown.height} of {scores.height}: red, then yellow, then green, by priority)</h2>
+<h2 id="clients">Red and yellow clients in full ({shown.height} of {n_watch}, by priority)</h2>
 {sections}
+{_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note)}
 </body></html>
 """)
