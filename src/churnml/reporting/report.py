@@ -310,12 +310,14 @@ def _client_section(
                 f"<li>{_e(sentence)} <span class='muted'>({_e(row.get(Scores.driver(i, 'family')))}, "
                 f"{_e(row.get(Scores.driver(i, 'direction')))})</span></li>"
             )
+    # the points of health each area takes away (they add up to 100 - health): a client at 38 read its
+    # families at 76-99 as "healthy everywhere"
     families = "".join(
-        f"<tr><th scope='row'>{f}</th><td class='num'>{h:.0f}</td>"
-        f"<td><span class='bar' style='width:{h:.0f}px'></span></td></tr>"
+        f"<tr><th scope='row'>{f}</th><td class='num'>{lost:.0f}</td>"
+        f"<td><span class='bar' style='width:{lost:.0f}px'></span></td></tr>"
         for f in FAMILIES
         if row.get(Scores.family_health(f)) is not None  # None: no feature of that family (not observed)
-        for h in [float(row[Scores.family_health(f)])]
+        for lost in [100.0 - float(row[Scores.family_health(f)])]
     )
     fired = [r for r in str(row.get(Scores.RULES) or "").split("; ") if r]
     rules = "; ".join(_e(rule_text.get(r, r)) for r in fired) if fired else "none"
@@ -355,7 +357,7 @@ def _client_section(
 <p><b>Why:</b></p><ul>{"".join(drivers) or _no_drivers(row)}</ul>
 {f"<p><b>Why it changed:</b> {_e(why)}</p>" if why else ""}
 <p><b>Early-warning rules:</b> {rules}</p>
-<details><summary>health per family</summary><table>{families}</table></details>
+<details><summary>where the risk comes from: points of health lost, by area (they add up to {100 - float(row[Scores.HEALTH]):.0f})</summary><table><tr><th scope="col">area</th><th scope="col">points lost</th><th scope="col"></th></tr>{families}</table></details>
 <p><b>Action:</b> {_e(row[Scores.ACTION])}{f" — <b>role:</b> {_e(role)}" if role else ""}
 — <b>owner:</b> {_e(row[Scores.ACTS])}{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
 </div>"""
