@@ -458,6 +458,7 @@ _PCT = (
 _PLAN_SHOWN = (
     "priority",
     CLIENT_ID,
+    "name",
     "owner",
     "stage",
     "reason_segment",
@@ -493,7 +494,7 @@ def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> S
         + ".</p>"
         + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
         + table_html(counts)
-        + table_html(plan.select(shown), max_rows=25),
+        + table_html(plan.select(shown), max_rows=50),
     )
 
 
