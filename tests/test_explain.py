@@ -93,6 +93,7 @@ def test_grouping_keeps_correlated_login_features_from_crowding_out_others() -> 
 def test_drivers_lead_with_the_risk_unless_the_client_is_safe(
     safe: bool, expected: list[tuple[str, str, float]]
 ) -> None:
+    # the contributions sum to -0.6: below the model's average risk
     contrib = np.array([[0.0, 0.0, 0.0, 0.4, -0.9, -0.1, -1.0]])
     values = np.array([[10.0, 1.0, 2.0, 2.0, 0.0, 0.0]])
     drivers = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3, safe=np.array([safe]))
@@ -575,3 +576,14 @@ def test_a_trend_of_api_calls_is_said_as_calls_a_week() -> None:
     row = np.array([0.5, 4000.0])  # 1,000 a week now; (4000 + 1) / 0.5 - 1 = 8,001 in the 28 days before
     text = _row_sentence(describe, specs, names, {n: i for i, n in enumerate(names)}, row, 0, None)
     assert text == "API calls 1,000 a week, down from 2,000 a week in the 91 days before"
+
+
+def test_a_green_client_above_the_average_risk_keeps_its_risks_first() -> None:
+    # green, but its contributions sum to +0.2 (above the average risk the model learned)
+    contrib = np.array([[0.0, 0.0, 0.0, 0.6, -0.3, -0.1, -1.0]])
+    values = np.array([[10.0, 1.0, 2.0, 2.0, 0.0, 0.0]])
+    row = top_drivers(contrib, values, NAMES, SPECS, DESCRIBE, k=3, safe=np.array([True])).row(0, named=True)
+    assert (row[Scores.driver(1, "feature")], row[Scores.driver(1, "direction")]) == (
+        "comm_rescheduled_91d",
+        RAISES,
+    )

@@ -359,6 +359,14 @@ def test_crm_views_without_their_table_make_no_section(
             },
             "Margin 30%, below 45%",
         ),
+        # a term just ended, no renewal recorded yet, while the action follows a health drop: the rule
+        (
+            {
+                Columns.TERM_STATE: "Term ended 6 days ago; no renewal recorded yet",
+                Columns.ACTION_BASIS: "rule: data_export",
+            },
+            "A data export in the last 28 days",
+        ),
         # the action follows the leading driver's family: the driver leads
         (
             {
@@ -533,3 +541,17 @@ def test_page_links_point_to_the_pages_that_exist(tmp_path: Path, monkeypatch: p
         ("weekly list", "../scores/2024-06-03/report.html"),
         ("post-mortem", "../postmortem/postmortem.html"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "banner"),
+    [
+        ("stale_note", "<b>Old data.</b> The data ends 7 days before"),
+        ("model_change_note", "<b>New model.</b> The data ends 7 days before"),
+    ],
+)
+def test_notes_of_the_list_are_banners_above_the_portfolio(setting: str, banner: str) -> None:
+    page = _page(**{setting: "the data ends 7 days before the as-of date"})
+    assert banner in page
+    assert page.index(banner) < page.index('<h2 id="portfolio">')
+    assert "Old data." not in _page() and "New model." not in _page()

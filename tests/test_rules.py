@@ -161,31 +161,32 @@ def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> No
 
 
 @pytest.mark.parametrize(
-    ("usual_per_week", "recent_per_week", "fires"),
+    ("events_28d", "events_182d", "fires"),
     [
-        (28, 2, True),  # 112 events in its usual 28 days, 8 in the last 28: down 93%
-        (28, 11, True),  # 44 of 112: down 61%
-        (28, 12, False),  # 48 of 112: down 57%, under the 60%
-        (2, 0, False),  # usually 8 events in 28 days: too little use to call a drop
+        (8, 624, True),  # usually 112 a 28 days (616 in the 154 days before), 8 in the last 28: down 93%
+        (44, 660, True),  # 44 of 112: down 61%
+        (48, 664, False),  # 48 of 112: down 57%, under the 60%
+        (0, 44, False),  # usually 8 events in 28 days: too little use to call a drop
+        (None, None, False),  # no usage features (no events table): never fires
     ],
 )
 def test_usage_drop_compares_the_last_weeks_with_the_clients_own_usual(
-    usual_per_week: int, recent_per_week: int, fires: bool
+    events_28d: int | None, events_182d: int | None, fires: bool
 ) -> None:
-    # events spread evenly over the 154 days before the last 28 (22 weeks), then over the last 4 weeks
-    n_usual, n_recent = 22 * usual_per_week, 4 * recent_per_week
-    stamps = [days_ago(28.5 + 154 * i / n_usual) for i in range(n_usual)]
-    stamps += [days_ago(0.5 + 27 * i / n_recent) for i in range(n_recent)]
-    tables = {
-        **NEW_TABLES,
-        Table.EVENTS: pl.DataFrame(
-            {"client_id": ["settled"] * len(stamps), "ts": stamps, "event": ["login"] * len(stamps)}
-        ),
-    }
+    # read from the clients' features (the weekly job hands the rules only a few event rows per client)
+    features = pl.DataFrame(
+        {"client_id": ["settled"], "usage_events_28d": [events_28d], "usage_events_182d": [events_182d]},
+        schema={"client_id": pl.String, "usage_events_28d": pl.Float64, "usage_events_182d": pl.Float64},
+    )
     cfg = RulesConfig(enabled=("usage_drop",))
-    out = fired_rules(tables, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    out = fired_rules(
+        NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",), features=features
+    )
     fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
     assert fired["settled"] == ("usage_drop" if fires else "")
+    # without the features, nothing to read: it does not fire
+    bare = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    assert set(bare.get_column(Scores.RULES)) == {""}
 
 
 def test_every_rule_has_a_plain_language_text() -> None:
@@ -362,11 +363,12 @@ def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
         assert "Save call: they asked to cancel" in play.action
 
 
-def _fired_for(rule: str, table: Table, rows: pl.DataFrame) -> list[str]:
+def _fired_for(rule: str, table: Table, rows: pl.DataFrame, data_end: date | None = None) -> list[str]:
     """``rules_fired`` of the one client of ``rows`` (a table of ``table``), ``rule`` alone enabled."""
     client = rows.get_column("client_id").unique().to_list()
     tables = {Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}), table: rows}
-    out = fired_rules(tables, client, AS_OF, None, RulesConfig(enabled=(rule,)), low_csat=2, export_events=())
+    cfg = RulesConfig(enabled=(rule,))
+    out = fired_rules(tables, client, AS_OF, None, cfg, low_csat=2, export_events=(), data_end=data_end)
     return out.get_column(Scores.RULES).to_list()
 
 
@@ -424,6 +426,17 @@ def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_c
     ],
 )
 def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
+    _assert_payment_trouble(rows, fires)
+
+
+@pytest.mark.parametrize(("due_days_ago", "fires"), [(10, True), (5, False)])
+def test_an_invoice_due_after_the_data_ends_is_not_overdue(due_days_ago: int, fires: bool) -> None:
+    # the export's last day was 7 days before the list: an invoice due 5 days ago may have been paid since
+    rows = [("open", 40, due_days_ago, None)]
+    _assert_payment_trouble(rows, fires, data_end=AS_OF - timedelta(days=7))
+
+
+def _assert_payment_trouble(rows, fires, data_end=None) -> None:
     payments = pl.DataFrame(
         {
             "client_id": ["m"] * len(rows),
@@ -434,7 +447,9 @@ def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
             "status": [r[0] for r in rows],
         }
     )
-    assert _fired_for("payment_trouble", Table.PAYMENTS, payments) == (["payment_trouble"] if fires else [""])
+    assert _fired_for("payment_trouble", Table.PAYMENTS, payments, data_end) == (
+        ["payment_trouble"] if fires else [""]
+    )
 
 
 @pytest.mark.parametrize(

@@ -1007,3 +1007,15 @@ def test_a_batch_log_gets_timed_step_lines_not_a_progress_bar(workspace: dict[st
     assert "\u2501" not in result.output  # the bar's line character
     steps = re.findall(r"^\d\d:\d\d:\d\d score (.+)$", result.output, flags=re.MULTILINE)
     assert steps[0] == "reading the data" and "done" in steps
+
+
+@pytest.mark.parametrize(("days_after", "said"), [(0, False), (2, False), (3, True), (7, True)])
+def test_a_list_dated_days_after_the_data_is_said_in_the_report_too(days_after: int, said: bool) -> None:
+    from churnml.jobs.score import stale_data_note
+
+    data_end = date(2026, 10, 5)  # the last record on 10-04
+    note = stale_data_note(data_end + timedelta(days=days_after), data_end)
+    assert (note is not None) == said
+    if said:
+        assert note.startswith(f"the data ends {days_after} days before the as-of date")
+        assert "(its last record: 2026-10-04)" in note

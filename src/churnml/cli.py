@@ -546,16 +546,6 @@ def score(
             f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
             "refresh its export (recorded in manifest.json, data.lagging_tables)",
         )
-    last = (manifest.get("data") or {}).get("last_timestamp_before_as_of")
-    behind = (day - date.fromisoformat(last[:10])).days - 1 if last else 0
-    if behind >= 3:  # a week-old export scored at this week's date
-        flagged(
-            "warning",
-            f"the data ends {behind} days before the as-of date {day} (its last record: {last[:10]}): what "
-            "happened in those days (renewals, payments, activity) is not in it. Terms that ended then read "
-            "'no renewal recorded yet' until the data shows them; usage windows look emptier. Score at the "
-            "day after the data (the default as-of date) or refresh the export",
-        )
     stale = (manifest.get("data") or {}).get("events_lag_days_empty_windows")
     if stale and "events" not in lagging:
         flagged(

@@ -292,8 +292,14 @@ def postmortem(
     if end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
+    # a history week counts from the first list written (no one saw a week before it) and once its model
+    # had not learned how it ended
+    first_list = min((date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)), default=None)
     histories = [
-        out_of_time_history(pl.read_parquet(p / "history.parquet"), learned_outcomes_until(p))
+        out_of_time_history(
+            pl.read_parquet(p / "history.parquet"),
+            max(filter(None, (learned_outcomes_until(p), first_list)), default=None),
+        )
         for p in list_dirs
         if (p / "history.parquet").is_file()
     ]

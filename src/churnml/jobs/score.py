@@ -38,6 +38,7 @@ __all__ = [
     "model_record",
     "score",
     "scoring_model",
+    "stale_data_note",
 ]
 
 
@@ -53,10 +54,12 @@ class ListNotes:
     zones: str | None = None
     drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
     model_change: str | None = None  # another model than last week's list (model_change_note)
+    stale: str | None = None  # the data ends days before the list's date (stale_data_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
-        return [n for n in (self.data, self.model, self.model_change, self.hindsight, self.zones) if n]
+        notes = (self.stale, self.data, self.model, self.model_change, self.hindsight, self.zones)
+        return [n for n in notes if n]
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def list_notes(
     day: date,
     dataset_name: str | None = None,
     asked: bool = False,
+    data_end: date | None = None,
 ) -> ListNotes:
     """What a scored list must say (console warnings, report banners), each None when there is nothing to
     say: the model learned from another dataset than ``dataset_name``, it was not promoted (``asked``:
@@ -223,6 +227,30 @@ def list_notes(
         hindsight=card.hindsight_note(day),
         zones=crowded,
         drift=young,
+        stale=stale_data_note(day, data_end),
+    )
+
+
+# the data may end this many days before the list's date before it is said (an export taken on a Saturday
+# and scored on the Monday is on time)
+STALE_DATA_DAYS = 3
+
+
+def stale_data_note(day: date, data_end: date | None) -> str | None:
+    """A sentence when the list's date ``day`` is :data:`STALE_DATA_DAYS` or more days after ``data_end``
+    (the day after the data's last record): a week-old export scored at this week's date. None otherwise."""
+    if data_end is None:
+        return None
+    behind = (day - data_end).days
+    if behind < STALE_DATA_DAYS:
+        return None
+    last = data_end - timedelta(days=1)
+    return (
+        f"the data ends {behind} days before the as-of date {day} (its last record: {last}): what happened "
+        "in those days (renewals, payments, activity) is not in it. Terms that ended then read 'no renewal "
+        "recorded yet' until the data shows them, and the model reads the empty days as less use, so risks "
+        "and health drops run high. Score at the day after the data (the default as-of date) or refresh "
+        "the export"
     )
 
 
@@ -303,6 +331,7 @@ def _report(
         model_version=version,
         model_note=" ".join(n for n in (banners.data, banners.model) if n),
         model_change_note=banners.model_change or "",
+        stale_note=banners.stale or "",
         horizon_days=cfg.label.horizon_days,
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
@@ -527,7 +556,9 @@ def score(
     step("writing the report")
     done = timer.step("report")
     notes = replace(
-        list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None),
+        list_notes(
+            result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dataset.as_of.date()
+        ),
         model_change=_model_change(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, result),
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []

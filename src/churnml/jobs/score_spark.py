@@ -494,7 +494,9 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    notes = list_notes(result, metadata, cfg, day, dataset_name, asked=model is not None)
+    notes = list_notes(
+        result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dates["data_as_of"].date()
+    )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()

@@ -5,8 +5,9 @@ and turned into one **timeline** frame (:func:`list_timeline`): one row
 per client x list date with ``client_id``, ``as_of`` (Date), ``churn_probability``, ``zone`` and, for
 rows of a written list, its ``driver_<i>_family`` / ``driver_<i>_sentence`` columns. Besides the lists
 themselves it takes each list's ``history.parquet`` (the same model's weekly probabilities for the
-clients of that list, zoned with the ``score.zones`` thresholds; no drivers), only its weeks that model
-had not learned the outcomes of (:func:`out_of_time_history`). Nothing is rescored here:
+clients of that list, zoned with the ``score.zones`` thresholds; no drivers), only its weeks from the
+first written list on that its model had not learned the outcomes of (:func:`out_of_time_history`).
+Nothing is rescored here:
 the champion of today has learned from these very churns, so rescoring the past with it would flatter
 the list (in-sample). A churn without any list in the ``lookback_days`` before it is "not reviewed",
 not "missed".

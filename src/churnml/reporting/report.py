@@ -275,10 +275,12 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
     follows (a rule: its text; not worth keeping: why), so that the reason and the action beside it tell
     one story, else the first driver that raises the risk, else the fired rules."""
     state = row.get(Scores.TERM_STATE)
-    if state and row.get(Scores.NEXT_TERM_START) is None:  # a booked renewal is good news, no risk
+    basis = str(row.get(Scores.ACTION_BASIS) or "")
+    # the term's state leads when the action follows it (a lapse); a booked renewal is good news, and a
+    # term that just ended with no renewal recorded yet is no reason beside another action
+    if state and row.get(Scores.NEXT_TERM_START) is None and basis in ("", "grace period"):
         return str(state)
     raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
-    basis = str(row.get(Scores.ACTION_BASIS) or "")
     if not raised and basis.startswith("rule: "):
         raised = [basis.removeprefix("rule: ")]
     if raised:
@@ -675,6 +677,7 @@ def report_html(
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
     model_change_note: str = "",
+    stale_note: str = "",
     horizon_days: int | None = None,
     hindsight_note: str = "",
     zones_note: str = "",
@@ -724,6 +727,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
+{f"<div class='warn'><b>Old data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>New model.</b> {_e(model_change_note[0].upper() + model_change_note[1:])}.</div>" if model_change_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}

@@ -633,6 +633,8 @@ def scored_list(
         score=score,
         value=value,
         rules=rules,
+        features_now=week.now,
+        features_prev=week.prev,
     )
     clock.done("value_rules")
 

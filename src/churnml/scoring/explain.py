@@ -16,7 +16,8 @@ row sums to the raw score) and the client's feature values in the same column or
   feature registry (all login features form one group), so correlated features of one signal do not
   crowd out the others. The groups that raise the risk come first, largest first, and when fewer
   than ``k`` raise it the strongest risk-lowering groups fill the remaining places; for a client in the
-  green zone (``safe``) the risk-lowering groups come first: what keeps it safe. Each driver names the
+  green zone (``safe``) below the model's average risk (its contributions sum under 0) the
+  risk-lowering groups come first: what keeps it safe. Each driver names the
   group's leading feature (its largest contribution in the group's direction), its family, its
   direction (``raises risk`` / ``lowers risk``), the registry sentence filled with the client's own
   value, and the group's summed contribution in log-odds.
@@ -469,10 +470,12 @@ def top_drivers(
     ``feature_values`` is the ``(n, n_features)`` matrix the contributions were computed from. Rows with
     fewer than ``k`` non-zero groups get empty (null) trailing drivers. With ``citable``
     (:func:`citable_mask`) only citable contributions make drivers. ``safe`` (one flag per row: the
-    client is in the green zone) leads those rows with what keeps the risk low.
+    client is in the green zone) leads those rows with what keeps the risk low when the client is also
+    below the model's average risk (a green client at 12% against a 5% portfolio keeps its risks first).
     """
-    n_rows = np.asarray(contributions).shape[0]
-    safer = np.zeros(n_rows, dtype=bool) if safe is None else np.asarray(safe, dtype=bool)
+    # below the average risk the model learned (its contributions sum under 0) and safe: what keeps it so
+    below = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
+    safer = below & (False if safe is None else np.asarray(safe, dtype=bool))
     contributions = _masked(contributions, citable)
     grouped = grouped_contributions(contributions, feature_names, specs)
     sums = grouped.sums

@@ -62,6 +62,7 @@ __all__ = [
     "fired_rules",
     "rule_descriptions",
     "unreachable_no_activity_note",
+    "usage_drop_columns",
 ]
 
 RULE_TEXT: dict[str, str] = {
@@ -225,6 +226,9 @@ class RuleInput:
     grace_days: int = 30
     onboarding: tuple[int, int, float] = (30, 120, 0.5)
     data_end: date | None = None  # the day after the data's last record (Dataset.as_of)
+    # the clients' features at as_of (client_id + feature columns), for rules that read counts the weekly
+    # job's trimmed events cannot give (it hands the rules a few event rows per client)
+    features: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -315,7 +319,7 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
     debit collected again a week later is no trouble left: a single late payment is noise), or an
-    invoice past due and unpaid."""
+    invoice past due and unpaid (due before the data's end)."""
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
@@ -352,7 +356,10 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
             if Payments.STATUS in payments.columns
             else pl.lit(True)
         )
-        parts.append(payments.filter((pl.col(Payments.DUE_AT) < cut) & unpaid & awaiting).select(CLIENT_ID))
+        # due before the data ends: an invoice due after the export's last day may well have been paid
+        # since (a week-old export scored a week on called 34 paid invoices overdue)
+        known = min(cut, _midnight(ctx.data_end)) if ctx.data_end is not None else cut
+        parts.append(payments.filter((pl.col(Payments.DUE_AT) < known) & unpaid & awaiting).select(CLIENT_ID))
     return pl.concat(parts).unique()
 
 
@@ -408,25 +415,32 @@ def _returned_between(
     return pl.concat([gaps, left]).unique()
 
 
-def _usage_drop_hits(events: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+def usage_drop_columns(cfg: RulesConfig) -> tuple[str, str]:
+    """The features ``usage_drop`` reads: the events of the last ``usage_drop_days`` and of the
+    ``usage_drop_days + usage_drop_usual_days`` (both must be in ``features.windows``: 28 and 182)."""
+    return (
+        f"usage_events_{cfg.usage_drop_days}d",
+        f"usage_events_{cfg.usage_drop_days + cfg.usage_drop_usual_days}d",
+    )
+
+
+def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     """Clients whose events in the last ``usage_drop_days`` are at most ``1 - usage_drop_share`` of their
     usual rate over the ``usage_drop_usual_days`` before (scaled to ``usage_drop_days``), when that usual
     rate is at least ``usage_drop_min_events``: a collapse against the client's own habit, whatever the
     model makes of its term (an annual client's logins from 450 to 37 a month, rated 0.35% by a model that
-    waits for the renewal)."""
-    recent_days, usual_days = ctx.cfg.usage_drop_days, ctx.cfg.usage_drop_usual_days
-    recent_from = ctx.cut - timedelta(days=recent_days)
-    ts = pl.col(Events.TS)
-    counts = (
-        _within(events, Events.TS, ctx.cut, recent_days + usual_days, pl.lit(True))
-        .group_by(CLIENT_ID)
-        .agg((ts >= recent_from).sum().alias("_recent"), (ts < recent_from).sum().alias("_before"))
-        .with_columns((pl.col("_before") * recent_days / usual_days).alias("_usual"))
-    )
-    return counts.filter(
-        (pl.col("_usual") >= ctx.cfg.usage_drop_min_events)
-        & (pl.col("_recent") <= (1 - ctx.cfg.usage_drop_share) * pl.col("_usual"))
-    ).select(CLIENT_ID)
+    waits for the renewal). Read from the clients' features (:func:`usage_drop_columns`), the same counts on
+    every path; never fires without them."""
+    recent_col, total_col = usage_drop_columns(ctx.cfg)
+    frame = ctx.features
+    if frame is None or recent_col not in frame.columns or total_col not in frame.columns:
+        return _EMPTY
+    days, usual_days = ctx.cfg.usage_drop_days, ctx.cfg.usage_drop_usual_days
+    recent = pl.col(recent_col).cast(pl.Float64)
+    usual = (pl.col(total_col).cast(pl.Float64) - recent) * days / usual_days
+    return frame.filter(
+        (usual >= ctx.cfg.usage_drop_min_events) & (recent <= (1 - ctx.cfg.usage_drop_share) * usual)
+    ).select(pl.col(CLIENT_ID).cast(pl.String))
 
 
 def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
@@ -509,7 +523,7 @@ RULES: dict[str, Rule] = {
             "usage_drop",
             RULE_TEXT["usage_drop"],
             ("usage_drop_share", "usage_drop_days", "usage_drop_usual_days", "usage_drop_min_events"),
-            _table_rule(Table.EVENTS, _usage_drop_hits),
+            _usage_drop,
         ),
         Rule(
             "health_drop",
@@ -561,6 +575,7 @@ def fired_rules(
     grace_days: int = 30,
     onboarding: tuple[int, int, float] = (30, 120, 0.5),
     data_end: date | None = None,
+    features: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -568,8 +583,9 @@ def fired_rules(
     ``health_history`` is ``[client_id, snapshot, health_score]`` (``history.parquet``), or None.
     ``onboarding`` is ``(min_days, max_days, active_share)`` (``score.onboarding_*``). ``data_end``: the
     day after the data's last record; a list dated after it (an export a week old) cannot know the
-    renewals of the days between, so a term that ended then is not yet lapsed. A rule whose table is
-    absent never fires.
+    renewals of the days between, so a term that ended then is not yet lapsed. ``features``: the clients'
+    features at ``as_of`` (``client_id`` + columns; ``usage_drop`` reads two of them). A rule whose table
+    is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -583,6 +599,7 @@ def fired_rules(
         grace_days,
         onboarding,
         data_end,
+        features,
     )
     out = ids
     for name in cfg.enabled:

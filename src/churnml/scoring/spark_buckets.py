@@ -221,7 +221,9 @@ def bucket_scores(
         "value": ctx.value,
         "rules": ctx.rules,
     }
-    standing = client_standing(dataset, ids, p_now, previous, history, ctx.as_of, **cfgs)
+    standing = client_standing(
+        dataset, ids, p_now, previous, history, ctx.as_of, **cfgs, features_now=now, features_prev=prev
+    )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
     return _result_frame(ids, p_now, standing, reasons, dataset), history
@@ -372,7 +374,9 @@ def assembled_scores(
     )
     zone = s.get_column("zone").to_list()
     valued = zone_priority(
-        value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value), zone
+        value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value),
+        zone,
+        {"red": score.zones.red, "yellow": score.zones.yellow},
     )
     standing = Standing(
         valued=valued,

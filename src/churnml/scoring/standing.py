@@ -272,8 +272,12 @@ def client_standing(
     score: ScoreConfig,
     value: ValueConfig,
     rules: RulesConfig,
+    features_now: pl.DataFrame | None = None,
+    features_prev: pl.DataFrame | None = None,
 ) -> Standing:
-    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``)."""
+    """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
+    ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
+    columns), for the rules that read them (``usage_drop``)."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
@@ -306,8 +310,10 @@ def client_standing(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
         "data_end": dataset.as_of.date(),
     }
-    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args)
-    previous = _with_previous_zones(prev, dataset, history, score.zones, rules, rule_args)
+    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args, features=features_now)
+    previous = _with_previous_zones(
+        prev, dataset, history, score.zones, rules, {**rule_args, "features": features_prev}
+    )
     if score.zones.method == "probability":
         stable = history_zones(history, ids, prev.date, score.zones)
         model_zone, n_changes = stable.now, list(stable.changes)
@@ -320,7 +326,7 @@ def client_standing(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
     return Standing(
-        valued=zone_priority(valued, zone),
+        valued=zone_priority(valued, zone, {"red": score.zones.red, "yellow": score.zones.yellow}),
         keep=keep,
         fired=fired,
         views=_crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),

@@ -43,7 +43,7 @@ Definitions (the figures an account manager sees):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -355,16 +355,23 @@ def priority_rank(
     return rank
 
 
-def zone_priority(valued: pl.DataFrame, zone: Sequence[str]) -> pl.DataFrame:
+def zone_priority(
+    valued: pl.DataFrame, zone: Sequence[str], floors: Mapping[str, float] | None = None
+) -> pl.DataFrame:
     """``valued`` (:func:`value_table`, one row per client) with ``priority`` ranked by ``zone`` (one per
     row) first, then expected loss: the list's order, so that a client a rule raised to red is worked
-    among the red ones."""
+    among the red ones. ``floors`` (zone -> its threshold probability): within its zone a client ranks by
+    ARR x at least that probability, so a client a cancellation request raised to red (model p 4%) is no
+    longer 24th of 33 red ones; ``revenue_at_risk`` itself stays p x ARR."""
+    p = valued.get_column(Scores.PROBABILITY).to_numpy().astype(float)
+    floor = np.asarray([(floors or {}).get(z, 0.0) for z in zone], dtype=float)
+    at_stake = np.maximum(p, floor) * valued.get_column(ARR).to_numpy().astype(float)
     return valued.with_columns(
         pl.Series(
             PRIORITY,
             priority_rank(
-                valued.get_column(REVENUE_AT_RISK).to_numpy(),
-                valued.get_column(Scores.PROBABILITY).to_numpy(),
+                at_stake,
+                p,
                 valued.get_column(STRATEGIC).to_numpy(),
                 valued.get_column(CLIENT_ID).to_list(),
                 zone,
