@@ -374,7 +374,7 @@ LOGINS_AND_PAID = ["usage_logins_28d", "payments_paid_91d"]
 
 
 @pytest.mark.parametrize(
-    ("now", "move", "expected"),
+    ("now", "move", "expected", "paid_now"),
     [
         # the raw score's move per signal (log-odds) without the probabilities
         (
@@ -382,6 +382,7 @@ LOGINS_AND_PAID = ["usage_logins_28d", "payments_paid_91d"]
             None,
             "risk up: Logins in the last 28 days: 12 \u2192 3 (+0.60); "
             "Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+0.20)",
+            800.0,
         ),
         # the raw score rose 0.8 while the probability went 12% -> 31% (+19 points): logins 0.6 / 0.8
         # of it, payments 0.2 / 0.8
@@ -390,20 +391,24 @@ LOGINS_AND_PAID = ["usage_logins_28d", "payments_paid_91d"]
             0.19,
             "risk up: Logins in the last 28 days: 12 \u2192 3 (+14 pts); "
             "Paid in the last 91 days: EUR 2,400 \u2192 EUR 800 (+5 pts)",
+            800.0,
         ),
         # logins +0.6 while payments -0.2 offset part of it: the probability rose 10 points, all of them
         # logins' (0.6 / 0.6 of the push), not 0.6 / 0.4 = 15 points
-        ([0.6, -0.2], 0.10, "risk up: Logins in the last 28 days: 12 \u2192 3 (+10 pts)"),
+        ([0.6, -0.2], 0.10, "risk up: Logins in the last 28 days: 12 \u2192 3 (+10 pts)", 800.0),
+        # payments +0.6 but unnamed (its value did not move: no before -> after): logins keep their share,
+        # 0.2 / 0.8 of the 20 points, not all of them
+        ([0.2, 0.6], 0.20, "risk up: Logins in the last 28 days: 12 \u2192 3 (+5 pts)", 2400.0),
     ],
 )
 def test_why_changed_says_before_and_after_and_the_share_of_the_move(
-    now: list[float], move: float | None, expected: str
+    now: list[float], move: float | None, expected: str, paid_now: float
 ) -> None:
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
     reasons = change_reasons(
         np.array([[*now, -2.0]]),
         np.array([[0.0, 0.0, -2.0]]),
-        np.array([[3.0, 800.0]]),
+        np.array([[3.0, paid_now]]),
         LOGINS_AND_PAID,
         specs,
         describe,

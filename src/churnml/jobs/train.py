@@ -35,7 +35,13 @@ from churnml.jobs.inputs import HAZARD_FILE, read_tuned_params, truth_oracle
 from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
-from churnml.modeling.experiment import TrainingResult, comparison_markdown, fold_means, train_and_compare
+from churnml.modeling.experiment import (
+    TrainingResult,
+    comparison_markdown,
+    fold_means,
+    not_lapsed_metrics,
+    train_and_compare,
+)
 from churnml.modeling.export import (
     export_model,
     exported_dataset,
@@ -163,6 +169,9 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
     for name, row in result.metrics.iterrows():
         prefix = "backtest" if name == "model" else f"{name}_backtest"
         tracking.log_metrics({f"{prefix}_{m}": row[m] for m in METRICS})
+    for name, row in not_lapsed_metrics(result.backtest.predictions, list(result.metrics.index)).iterrows():
+        prefix = "backtest" if name == "model" else f"{name}_backtest"
+        tracking.log_metrics({f"{prefix}_pr_auc_not_lapsed": row["pr_auc"]})
     if result.backtest.has_estimate:  # what the champion gate compares: the mean over the folds
         for name, row in fold_means(result.backtest).iterrows():
             prefix = "backtest" if name == "model" else f"{name}_backtest"
@@ -561,12 +570,20 @@ def comparison_table(result: TrainingResult) -> Any:
     with the per-fold PR-AUC mean and spread."""
     from rich.table import Table as RichTable
 
-    from churnml.modeling.experiment import fold_summary
+    from churnml.modeling.experiment import LAPSED, fold_summary, not_lapsed_metrics
 
     bt = result.backtest
+    ahead = not_lapsed_metrics(bt.predictions, list(result.metrics.index))
+    lapsed = int(bt.predictions[LAPSED].sum()) if LAPSED in bt.predictions.columns else 0
     table = RichTable(
         title=f"Backtest: {result.plan.summary()} ({result.rows['backtest_test']:,} test rows, "
-        f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)"
+        f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)",
+        caption=(
+            f"PR-AUC not lapsed: without the {lapsed:,} test rows of clients whose term had already ended "
+            "(in their grace period: the term's end alone ranks them), the early warning itself"
+            if not ahead.empty
+            else None
+        ),
     )
     cols = {
         "pr_auc": "PR-AUC",
@@ -583,13 +600,18 @@ def comparison_table(result: TrainingResult) -> Any:
     for header in cols.values():
         table.add_column(header, justify="right")
     table.add_column("PR-AUC by fold (mean ± sd)", justify="right")
+    if not ahead.empty:
+        table.add_column("PR-AUC not lapsed", justify="right")
     for name, row in result.metrics.iterrows():
         by_fold = (
             f"{spread.loc[name, 'mean']:.3f} ± {spread.loc[name, 'std']:.3f} ({int(spread.loc[name, 'folds'])})"
             if name in spread.index
             else "-"
         )
-        table.add_row(str(name), *("-" if pd.isna(row[c]) else f"{row[c]:.3f}" for c in cols), by_fold)
+        extra = [] if ahead.empty else [f"{ahead.loc[name, 'pr_auc']:.3f}" if name in ahead.index else "-"]
+        table.add_row(
+            str(name), *("-" if pd.isna(row[c]) else f"{row[c]:.3f}" for c in cols), by_fold, *extra
+        )
     return table
 
 

@@ -68,11 +68,13 @@ __all__ = [
     "CONTENDERS",
     "FOLD",
     "LABEL",
+    "LAPSED",
     "SNAPSHOT",
     "Backtest",
     "Contender",
     "FoldRows",
     "TrainingResult",
+    "already_lapsed",
     "calibrated_on_holdout",
     "churning_clients",
     "comparison_markdown",
@@ -88,6 +90,7 @@ __all__ = [
     "logistic_contender",
     "lone_feature_pr_auc",
     "model_contender",
+    "not_lapsed_metrics",
     "oracle_contender",
     "pooled_metrics",
     "recent_rows",
@@ -101,6 +104,9 @@ __all__ = [
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
 FOLD = "fold"  # column of the backtest predictions: the fold number
+# column of the backtest predictions: the client's term had already ended at the snapshot (in its grace
+# period, label 1 unless it renews): an easy positive, the renewal call, not an early warning
+LAPSED = "already_lapsed"
 _KEYS = {CLIENT_ID, SNAPSHOT, LABEL}
 
 
@@ -593,6 +599,7 @@ def run_backtest(
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
         out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
+        out[LAPSED] = already_lapsed(labeled.iloc[rows.test])
         for contender in contenders:
             t0 = time.perf_counter()
             try:
@@ -641,6 +648,26 @@ def constant_contender_notes(predictions: pd.DataFrame, names: Sequence[str]) ->
                 "beating it says nothing about the model"
             )
     return out
+
+
+def already_lapsed(rows: pd.DataFrame) -> np.ndarray:
+    """Per row of a labeled table, whether its ``churned_at`` is at or before its snapshot: a client in
+    its grace period (its term ended, no renewal yet), listed and labeled 1 unless it renews. Such rows are
+    easy (the term's end alone ranks them) and not an early warning; False without a ``churned_at``."""
+    if "churned_at" not in rows.columns:
+        return np.zeros(len(rows), dtype=bool)
+    churned = pd.to_datetime(rows["churned_at"])
+    snapshot = pd.to_datetime(rows[SNAPSHOT])
+    return (churned.notna() & (churned <= snapshot)).to_numpy()
+
+
+def not_lapsed_metrics(predictions: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """:func:`pooled_metrics` over the test rows whose client had not already lapsed (``already_lapsed``
+    False): the early-warning skill, without the grace-period rows the term's end alone ranks (a
+    streaming service's 0.63 pooled PR-AUC was 0.33 on these). Empty when no row lapsed."""
+    if predictions.empty or LAPSED not in predictions.columns or not predictions[LAPSED].any():
+        return pd.DataFrame()
+    return pooled_metrics(predictions.loc[~predictions[LAPSED].astype(bool)], names)
 
 
 def pooled_metrics(predictions: pd.DataFrame, names: list[str]) -> pd.DataFrame:

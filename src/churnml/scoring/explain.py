@@ -611,9 +611,9 @@ def change_reasons(
 
     Each group's number is its move of the raw score (log-odds), or, with ``probability_move`` (the
     calibrated probability after minus before, per row), its share of that move in percentage points:
-    the group's log-odds change over the summed changes of the groups that moved the score the way it
-    went, times the probability's move ("12% -> 31%; risk up: Logins ... 12 -> 3 (+11 pts)"). The named
-    groups add up to the move at most (groups moving the other way offset part of it, unnamed).
+    the group's log-odds change over the summed changes of every group that moved the score the way it
+    went (named or not: one without data keeps its share), times the probability's move ("12% -> 31%;
+    risk up: Logins ... 12 -> 3 (+11 pts)"). The named groups add up to the move at most.
     """
     now = np.asarray(contributions_now, dtype=float)
     before = np.asarray(contributions_before, dtype=float)
@@ -630,8 +630,11 @@ def change_reasons(
         shown = _masked(diff, named | ((diff[:, :n_f] * sign[:, None]) <= 0))
     grouped = grouped_contributions(shown, feature_names, specs)
     oriented = grouped.sums * sign[:, None]
-    # what the groups moving the score the way it went add up to (the others offset part of it)
-    pushed = np.where(oriented > 0, grouped.sums, 0.0).sum(axis=1)
+    # what every group moving the score the way it went adds up to, named or not (the others offset part
+    # of it): a feature left unnamed (no data: a lapsed client's missing discount, +2.5 log-odds) keeps its
+    # share, so the named ones are not handed the whole move
+    every = grouped_contributions(diff, feature_names, specs).sums
+    pushed = np.where(every * sign[:, None] > 0, every, 0.0).sum(axis=1)
     order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
     values = np.asarray(feature_values_now, dtype=float)
     lead = _lead_features(grouped, shown, sign, values)
