@@ -57,6 +57,7 @@ def test_defaults_hold_the_documented_values() -> None:
         "vendor_review": "yellow",
         "low_ratings": "yellow",
         "usage_drop": "yellow",
+        "payment_trouble": "yellow",
     }
     assert list(cfg.playbooks.rules)[:4] == [
         "cancellation_request",

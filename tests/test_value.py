@@ -246,7 +246,7 @@ def test_keep_flags_name_their_reasons() -> None:
             Scores.STRATEGIC: [0, 0, 0, 0, 0, 3, 0, 0],
         }
     )
-    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.3, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]})
+    clients = pl.DataFrame({"client_id": ids, "margin": [0.7, 0.05, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]})
     as_of = date(2024, 6, 3)
     t = datetime(2024, 5, 1)
     tickets = pl.DataFrame(
@@ -277,7 +277,7 @@ def test_keep_flags_name_their_reasons() -> None:
     got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
     assert got == {
         "toxic": "6 complaints and discount requests in 365 days for EUR 1000 of ARR",
-        "thin": "margin 30%, below 45%",
+        "thin": "margin 5%, below 10%",
         "needy": "6 tickets (questions, bugs and cancellation requests aside) in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
         "fine": "",

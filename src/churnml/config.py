@@ -213,7 +213,7 @@ class ValueConfig(_Section):
     max_lifetime_years: float = Field(10, gt=0)
     retained_years: float | None = Field(None, gt=0)
     keep_strategic: int = Field(2, ge=0, le=3)
-    low_margin: float = Field(0.45, ge=0, le=1)
+    low_margin: float = Field(0.1, ge=0, le=1)
     toxic_tickets: int = Field(6, ge=1)
     toxic_days: int = Field(365, ge=1)
     service_load: float = Field(30.0, gt=0)
@@ -285,6 +285,7 @@ class RulesConfig(_Section):
             "vendor_review": "yellow",
             "low_ratings": "yellow",
             "usage_drop": "yellow",
+            "payment_trouble": "yellow",
         }
     )
 
