@@ -43,8 +43,11 @@ SUBS = pl.DataFrame(
             "signed_late",
             "cotermed",
             "cotermed",
+            "two_policies",
+            "two_policies",
         ],
         # cotermed: an annual term of 1,000 ending in 30 days and an add-on of 200 bought 6 months ago
+        # two_policies: a home policy (50 a month) renewing in 200 days, a motor one (80) in 20
         "start_date": [
             ago(345),
             ago(20),
@@ -56,6 +59,8 @@ SUBS = pl.DataFrame(
             ago(-3),
             ago(335),
             ago(152),
+            ago(165),
+            ago(345),
         ],
         "end_date": [
             ago(-20),
@@ -68,8 +73,10 @@ SUBS = pl.DataFrame(
             ago(-368),
             ago(-30),
             ago(-30),
+            ago(-200),
+            ago(-20),
         ],
-        "mrr": [1000.0, 50.0, 80.0, 80.0, 500.0, 550.0, 200.0, 200.0, 1000.0, 200.0],
+        "mrr": [1000.0, 50.0, 80.0, 80.0, 500.0, 550.0, 200.0, 200.0, 1000.0, 200.0, 50.0, 80.0],
     }
 )
 
@@ -87,6 +94,8 @@ SUBS = pl.DataFrame(
         ("signed_late", None, None, False, False, "Renewed: the next term starts 2024-06-06"),
         # what renews: both terms for the main term's 12 months (the add-on's 6 months made it 13,200)
         ("cotermed", 30, 14_400.0, True, False, ""),
+        # the nearest renewal, not the last: the motor policy's 12 months at 80
+        ("two_policies", 20, 960.0, True, False, ""),
     ],
 )
 def test_term_status(

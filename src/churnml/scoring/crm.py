@@ -131,27 +131,7 @@ def term_status(
         )
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
-        running = (
-            known.filter(pl.col(Subscriptions.END_DATE) >= cut)
-            .with_columns(
-                (
-                    (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
-                    / _DAYS_PER_MONTH
-                )
-                .round(0)
-                .clip(lower_bound=1)
-                .alias("_months")
-            )
-            .group_by(CLIENT_ID)
-            .agg(
-                pl.col(Subscriptions.END_DATE).max().dt.date().alias(Scores.RENEWAL_DATE),
-                # what renews: every running term (a co-termed add-on too) for the main term's length
-                (pl.col(Subscriptions.MRR).sum() * pl.col("_months").max())
-                .cast(pl.Float64)
-                .alias(Scores.RENEWAL_VALUE),
-                pl.col("_months").max().alias("_term_months"),
-            )
-        )
+        running = next_renewals(known.filter(pl.col(Subscriptions.END_DATE) >= cut))
         booked = booked_terms(subscriptions, as_of)
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
@@ -198,6 +178,48 @@ def term_status(
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
+
+
+def next_renewals(running: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, renewal_date, renewal_value, _term_months]`` from the client's running terms: the
+    next renewal is the earliest end among its running terms longer than a month that are no add-on (a
+    household's motor policy renewing in 7 days beside a home policy renewing in 6 months: the motor one;
+    it was the last end, which hid 137 renewals due), else the last end (monthly terms). What renews: the
+    terms ending that day (a co-termed add-on too), for the longest of their lengths."""
+    months = (
+        (
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
+            / _DAYS_PER_MONTH
+        )
+        .round(0)
+        .clip(lower_bound=1)
+    )
+    addon = (
+        pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
+        if Subscriptions.IS_ADDON in running.columns
+        else pl.lit(False)
+    )
+    terms = running.with_columns(
+        pl.col(CLIENT_ID).cast(pl.String),
+        months.alias("_months"),
+        pl.col(Subscriptions.END_DATE).dt.date().alias("_end"),
+        ((months > 1) & ~addon).alias("_main"),
+    )
+    nearest = terms.group_by(CLIENT_ID).agg(
+        pl.coalesce(pl.col("_end").filter(pl.col("_main")).min(), pl.col("_end").max()).alias("_next")
+    )
+    return (
+        terms.join(nearest, on=CLIENT_ID)
+        .filter(pl.col("_end") == pl.col("_next"))
+        .group_by(CLIENT_ID)
+        .agg(
+            pl.col("_end").first().alias(Scores.RENEWAL_DATE),
+            (pl.col(Subscriptions.MRR).sum() * pl.col("_months").max())
+            .cast(pl.Float64)
+            .alias(Scores.RENEWAL_VALUE),
+            pl.col("_months").max().alias("_term_months"),
+        )
+    )
 
 
 def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
