@@ -484,3 +484,57 @@ def test_a_return_at_a_win_back_price_is_no_contraction() -> None:
     assert _fired_for("contraction", Table.SUBSCRIPTIONS, _two_terms(1.0, 9.99, gap_days=20)) == [""]
     # the same cut without a gap is a contraction
     assert _fired_for("contraction", Table.SUBSCRIPTIONS, _two_terms(1.0, 9.99)) == ["contraction"]
+
+
+@pytest.mark.parametrize(
+    ("now", "booked", "starts_in", "fires"),
+    [
+        (1.0, 9.99, 10, True),  # an intro month at 1 stepping up to 9.99 in 10 days
+        (100.0, 118.5, 30, True),  # a renewal quote 18.5% up
+        (100.0, 110.0, 30, False),  # +10%: under price_rise_share (15%)
+        (100.0, 130.0, 120, False),  # starts beyond price_rise_days (91)
+        (100.0, 80.0, 10, False),  # cheaper
+    ],
+)
+def test_price_rise_fires_on_a_booked_next_term_that_costs_more(
+    now: float, booked: float, starts_in: int, fires: bool
+) -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["p", "p"],
+            "start_date": [days_ago(300), days_ago(-starts_in)],
+            "end_date": [days_ago(-starts_in), days_ago(-starts_in - 365)],
+            "mrr": [now, booked],
+        }
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+@pytest.mark.parametrize(
+    ("discount", "ends_in", "booked", "fires"),
+    [
+        (0.9, 20, False, True),  # an intro month at 90% off ending in 20 days, nothing booked after it
+        (0.9, 120, False, False),  # ends beyond price_rise_days
+        (0.1, 20, False, False),  # a 10% discount: under price_rise_share
+        (0.9, 20, True, False),  # the next term is booked at the same price: no rise
+        (None, 20, False, False),  # no discount
+    ],
+)
+def test_price_rise_fires_when_a_discount_ends(
+    discount: float | None, ends_in: int, booked: bool, fires: bool
+) -> None:
+    rows = [("d", days_ago(70), days_ago(-ends_in), 1.0, discount)]
+    if booked:
+        rows.append(("d", days_ago(-ends_in), days_ago(-ends_in - 30), 1.0, discount))
+    subs = pl.DataFrame(
+        rows,
+        schema={
+            "client_id": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+            "mrr": pl.Float64,
+            "discount": pl.Float64,
+        },
+        orient="row",
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])

@@ -229,6 +229,7 @@ RuleName = Literal[
     "complaints",
     "payment_trouble",
     "contraction",
+    "price_rise",
     "usage_drop",
     "health_drop",
     "data_export",
@@ -256,6 +257,8 @@ class RulesConfig(_Section):
     cancellation_days: int = Field(91, ge=1)
     contraction_share: float = Field(0.25, gt=0, lt=1)
     contraction_days: int = Field(91, ge=1)
+    price_rise_share: float = Field(0.15, gt=0)
+    price_rise_days: int = Field(91, ge=1)
     usage_drop_share: float = Field(0.6, gt=0, lt=1)
     usage_drop_days: int = Field(28, ge=1)
     usage_drop_usual_days: int = Field(154, ge=7)
@@ -269,6 +272,7 @@ class RulesConfig(_Section):
         "complaints",
         "payment_trouble",
         "contraction",
+        "price_rise",
         "usage_drop",
         "health_drop",
         "data_export",
@@ -359,6 +363,10 @@ class PlaybooksConfig(_Section):
             "contraction": Play(
                 role="success",
                 task="Account review: ask why they cut seats or plan, and what would win it back",
+            ),
+            "price_rise": Play(
+                role="sales",
+                task="Price rise at renewal: explain what the new price buys and offer the options before it starts",
             ),
             "usage_drop": Play(
                 role="success",

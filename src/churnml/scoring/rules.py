@@ -79,6 +79,8 @@ RULE_TEXT: dict[str, str] = {
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
+    "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
+    "booked at a higher price, or a discount ending)",
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -415,6 +417,52 @@ def _returned_between(
     return pl.concat([gaps, left]).unique()
 
 
+def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """Clients whose next term, booked to start on or after the as-of date and within ``price_rise_days``,
+    costs at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99
+    a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
+    term is discounted by that share or more and ends within those days (an intro offer ending): the
+    moment customers shop around."""
+    from churnml.scoring.crm import running_mrr
+
+    cut = ctx.cut
+    booked = subscriptions.filter(
+        (pl.col(Subscriptions.START_DATE) >= cut)
+        & (pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
+    )
+    first = booked.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
+        pl.col(Subscriptions.START_DATE).min().alias("_first")
+    )
+    next_mrr = (
+        booked.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .join(first, on=CLIENT_ID)
+        .filter(pl.col(Subscriptions.START_DATE) == pl.col("_first"))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_next"))
+    )
+    booked_up = (
+        running_mrr(subscriptions, cut)
+        .join(next_mrr, on=CLIENT_ID, how="inner")
+        .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
+        .select(CLIENT_ID)
+    )
+    if Subscriptions.DISCOUNT not in subscriptions.columns:
+        return booked_up
+    # no next term booked yet, and the running one is discounted by the share or more and ends within the
+    # days: the undiscounted price comes next (an intro offer ending), unless a new discount is agreed
+    discount_ends = (
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut)
+            & (pl.col(Subscriptions.END_DATE) >= cut)
+            & (pl.col(Subscriptions.END_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
+            & (pl.col(Subscriptions.DISCOUNT) >= ctx.cfg.price_rise_share)
+        )
+        .select(pl.col(CLIENT_ID).cast(pl.String))
+        .join(first, on=CLIENT_ID, how="anti")
+    )
+    return pl.concat([booked_up, discount_ends]).unique()
+
+
 def usage_drop_columns(cfg: RulesConfig) -> tuple[str, str]:
     """The features ``usage_drop`` reads: the events of the last ``usage_drop_days`` and of the
     ``usage_drop_days + usage_drop_usual_days`` (both must be in ``features.windows``: 28 and 182)."""
@@ -518,6 +566,12 @@ RULES: dict[str, Rule] = {
             RULE_TEXT["contraction"],
             ("contraction_share", "contraction_days"),
             _table_rule(Table.SUBSCRIPTIONS, _contraction_hits),
+        ),
+        Rule(
+            "price_rise",
+            RULE_TEXT["price_rise"],
+            ("price_rise_share", "price_rise_days"),
+            _table_rule(Table.SUBSCRIPTIONS, _price_rise_hits),
         ),
         Rule(
             "usage_drop",
