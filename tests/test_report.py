@@ -287,7 +287,7 @@ def test_a_portfolio_without_revenue_shows_clients_and_health_not_empty_money_ch
 
 def test_a_list_mostly_in_red_and_a_young_model_say_so() -> None:
     page = _page(zones_note="3 of 4 clients (75%) are red", drift_note="expected on young data: x")
-    assert "<b>Red sets no priority here.</b> 3 of 4 clients (75%) are red." in page
+    assert "<b>The zones do not fit this data.</b> 3 of 4 clients (75%) are red." in page
     assert "Expected on young data: x." in page.split("id='drift'")[1]
 
 

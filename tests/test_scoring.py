@@ -1019,3 +1019,24 @@ def test_a_list_dated_days_after_the_data_is_said_in_the_report_too(days_after: 
     if said:
         assert note.startswith(f"the data ends {days_after} days before the as-of date")
         assert "(its last record: 2026-10-04)" in note
+
+
+@pytest.mark.parametrize(
+    ("zones_list", "rate", "said"),
+    [
+        (["yellow"] * 7 + ["red"] * 1 + ["green"] * 2, 0.29, True),  # 80% watched, yellow 0.15 < 29%
+        (["yellow"] * 7 + ["red"] * 1 + ["green"] * 2, 0.10, False),  # yellow 0.15 above the rate
+        (["yellow"] * 3 + ["green"] * 7, 0.29, False),  # 30% watched
+        (["yellow"] * 8 + ["green"] * 2, None, False),  # no rate to compare
+    ],
+)
+def test_a_list_mostly_yellow_under_thresholds_below_the_churn_rate_is_said(
+    zones_list: list[str], rate: float | None, said: bool
+) -> None:
+    from churnml.scoring.standing import crowded_watch_note
+
+    note = crowded_watch_note(zones_list, np.full(len(zones_list), 0.3), ZonesConfig(), rate)
+    assert (note is not None) == said
+    if said:
+        assert note.startswith("8 of 10 clients (80%) are yellow or red")
+        assert note.endswith("yellow 0.45, red 0.62")

@@ -207,7 +207,7 @@ def list_notes(
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
-    from churnml.scoring.standing import crowded_red_note, empty_zones_note
+    from churnml.scoring.standing import crowded_red_note, crowded_watch_note, empty_zones_note
     from churnml.scoring.window import feature_lookback_days
 
     card = ModelCard.from_dict(metadata)
@@ -218,7 +218,7 @@ def list_notes(
         cfg.score.zones,
         card.training_churn_rate(),
     )
-    crowded = crowded_red_note(*zoned) or empty_zones_note(*zoned)
+    crowded = crowded_red_note(*zoned) or crowded_watch_note(*zoned) or empty_zones_note(*zoned)
     young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
     other = card.other_data_note(dataset_name) if dataset_name is not None else None
     return ListNotes(

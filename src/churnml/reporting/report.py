@@ -731,7 +731,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>New model.</b> {_e(model_change_note[0].upper() + model_change_note[1:])}.</div>" if model_change_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
-{f"<div class='warn'><b>Red sets no priority here.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
+{f"<div class='warn'><b>The zones do not fit this data.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {_portfolio_html(scores, currency)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency, rule_text)}

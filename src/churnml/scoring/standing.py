@@ -44,6 +44,7 @@ __all__ = [
     "ZoneHistory",
     "client_standing",
     "crowded_red_note",
+    "crowded_watch_note",
     "empty_zones_note",
     "health_history",
     "history_zones",
@@ -100,6 +101,28 @@ def crowded_red_note(
         f"here. Work the list in its order (priority), raise score.zones.yellow and score.zones.red above "
         f"this data's churn rate, or set score.zones.method: capacity (the top {cfg.red_capacity} by revenue "
         f"at risk red, the next {cfg.yellow_capacity} yellow)"
+    )
+
+
+def crowded_watch_note(
+    model_zone: Sequence[str], probability: np.ndarray, cfg: ZonesConfig, churn_rate: float | None
+) -> str | None:
+    """A sentence when red is not crowded but red and yellow together hold at least
+    :data:`CROWDED_RED_SHARE` of the list while the yellow threshold sits below the model's training churn
+    rate: a consumer product where 29% leave within the horizon, under thresholds set for a B2B book
+    (1,820 of 2,344 subscribers yellow). None otherwise, with the capacity method or without the rate."""
+    n = len(model_zone)
+    if cfg.method != "probability" or n == 0 or churn_rate is None or not 0 < churn_rate < 1:
+        return None
+    watched = sum(1 for z in model_zone if z in ("red", "yellow"))
+    if watched < CROWDED_RED_SHARE * n or cfg.yellow >= churn_rate:
+        return None
+    yellow, red = zone_thresholds(churn_rate)
+    return (
+        f"{watched:,} of {n:,} clients ({watched / n:.0%}) are yellow or red: the yellow threshold "
+        f"(score.zones.yellow {cfg.yellow:g}) is below the model's training churn rate ({churn_rate:.1%}), so "
+        f"yellow sets no priority here. Set the zones nearer this data's churn rate: twice and four times "
+        f"its odds of leaving are yellow {yellow:g}, red {red:g}"
     )
 
 
