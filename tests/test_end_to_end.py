@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from churnml.cli import app
-from churnml.config import DataConfig, LabelConfig
+from churnml.config import DataConfig, LabelConfig, ZonesConfig
 from churnml.contract.io import read_dataset
 from churnml.labels import active_spine
 from churnml.scoring.assemble import gone_clients
@@ -97,13 +97,16 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     p = scores.get_column(Scores.PROBABILITY)
     assert p.is_between(0, 1).all()
     assert scores.get_column(Scores.PRIORITY).sort().to_list() == list(range(1, scores.height + 1))
-    # The list is ordered by zone (red, yellow, green), then by expected loss within a zone.
+    # The list is ordered by zone (red, yellow, green), then within a zone by ARR x the probability, at
+    # least the zone's threshold (a client a rule raised keeps the zone's stake)
     ordered = scores.sort(Scores.PRIORITY)
     zones = ordered.get_column(Scores.ZONE).to_list()
     assert zones == sorted(zones, key=["red", "yellow", "green"].index)
+    floors = {"red": ZonesConfig().red, "yellow": ZonesConfig().yellow, "green": 0.0}
     for zone in ("red", "yellow", "green"):
-        risk = ordered.filter(pl.col(Scores.ZONE) == zone).get_column(Scores.REVENUE_AT_RISK).to_list()
-        assert risk == sorted(risk, reverse=True)
+        mine = ordered.filter(pl.col(Scores.ZONE) == zone)
+        stake = (mine[Scores.ARR] * mine[Scores.PROBABILITY].clip(lower_bound=floors[zone])).to_list()
+        assert stake == sorted(stake, reverse=True)
     assert manifest["model"]["version"] == "1"
     assert manifest["model"]["source"] == ("models:/churnml-raw@champion" if promoted else "models")
     assert (tmp_path / "scores" / "report.html").stat().st_size > 10_000
