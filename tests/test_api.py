@@ -37,3 +37,31 @@ def test_a_yaml_path_is_loaded_as_the_config(tmp_path: Path) -> None:
     path.write_text("label:\n  horizon_days: 30\n")
     assert api._config(path).label.horizon_days == 30
     assert api._config(None).label.horizon_days == churnml.load_config().label.horizon_days
+
+
+def test_a_train_summary_prints_as_one_line() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from churnml.jobs.train import TrainSummary
+
+    metrics = pd.DataFrame({"pr_auc": [0.3579, 0.2599]}, index=["model", "logistic"])
+    result = SimpleNamespace(backtest=SimpleNamespace(has_estimate=True), metrics=metrics)
+    summary = TrainSummary(
+        result=result,  # type: ignore[arg-type]
+        run_id="abc",
+        version="3",
+        promoted=True,
+        reason="pr_auc 0.3579 beats logistic 0.2599",
+        exported_to=Path("models"),
+        tracking_uri="sqlite:///mlflow.db",
+        experiment="churnml-raw",
+        tuned_from=None,
+        seconds={},
+        model_name="churnml-raw",
+    )
+    assert repr(summary) == (
+        "TrainSummary(churnml-raw v3 promoted, backtest PR-AUC 0.3579; pr_auc 0.3579 beats logistic 0.2599; "
+        "exported to models; run abc)"
+    )

@@ -72,6 +72,17 @@ class TrainSummary:
     replaced_dataset: str | None = None  # the export folder held this other dataset's model before
     kept: str | None = None  # not exported: the model version the export folder keeps for batch scoring
 
+    def __repr__(self) -> str:
+        """One line a notebook can read (the default printed every backtest table of ``result``)."""
+        figure = ""
+        if self.result.backtest.has_estimate:
+            figure = f", backtest PR-AUC {float(self.result.metrics.loc['model', 'pr_auc']):.4f}"
+        verdict = "promoted" if self.promoted else "not promoted"
+        return (
+            f"TrainSummary({self.model_name} v{self.version} {verdict}{figure}; {self.reason}; "
+            f"exported to {self.exported_to}; run {self.run_id})"
+        )
+
 
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
     """What makes two models the same recipe: LightGBM params (tuned included), class weighting,
