@@ -984,7 +984,8 @@ def test_a_list_dated_days_after_the_data_says_so(workspace: dict[str, Path]) ->
             "3",
             "the model changed since the list of 2024-05-27 (version 2 -> 3): 'since last week' (zone change, "
             "new in red, why it changed) compares with last week re-scored by the new model, in which 1 client "
-            "had another zone than on the list that was sent; compare with that list for what the team saw",
+            "had another zone than on the list that was sent; against the sent list: a (green -> red), "
+            "b (red -> yellow)",
         ),
     ],
 )
@@ -992,10 +993,15 @@ def test_a_retrain_between_two_lists_is_said(before: str | None, now: str, expec
     from churnml.jobs.score import model_change_note
 
     sent = pl.DataFrame({"client_id": ["a", "b", "c"], Scores.ZONE: ["green", "red", "yellow"]})
-    # this week's list: a's last week re-scored by the new model is red (sent green); b unchanged; d is new
+    # this week's list: a's last week re-scored by the new model is red (sent green) and a is red now; b's
+    # re-scored last week matches the sent red, but b is yellow now; d is new
     listed = pl.DataFrame(
-        {"client_id": ["a", "b", "d"], Scores.PREVIOUS_ZONE: ["red", "red", None]},
-        schema={"client_id": pl.String, Scores.PREVIOUS_ZONE: pl.String},
+        {
+            "client_id": ["a", "b", "d"],
+            Scores.PREVIOUS_ZONE: ["red", "red", None],
+            Scores.ZONE: ["red", "yellow", "green"],
+        },
+        schema={"client_id": pl.String, Scores.PREVIOUS_ZONE: pl.String, Scores.ZONE: pl.String},
     )
     assert model_change_note(before, sent, now, listed, date(2024, 5, 27)) == expected
 

@@ -269,15 +269,25 @@ def model_change_note(
     if previous_version is None or previous is None or previous_version == version:
         return None
     sent = previous.select(Scores.CLIENT_ID, pl.col(Scores.ZONE).alias("_sent"))
-    now = scores.select(Scores.CLIENT_ID, Scores.PREVIOUS_ZONE).join(sent, on=Scores.CLIENT_ID, how="inner")
+    now = scores.select(Scores.CLIENT_ID, Scores.PREVIOUS_ZONE, Scores.ZONE).join(
+        sent, on=Scores.CLIENT_ID, how="inner"
+    )
     moved = now.filter(
         pl.col(Scores.PREVIOUS_ZONE).is_not_null() & (pl.col(Scores.PREVIOUS_ZONE) != pl.col("_sent"))
     )
+    # the clients whose zone now differs from the one the team saw, red first: the changes to tell them
+    seen = now.filter(pl.col(Scores.ZONE) != pl.col("_sent")).sort(
+        pl.col(Scores.ZONE).replace_strict({"red": 0, "yellow": 1, "green": 2}, default=3), Scores.CLIENT_ID
+    )
+    shown = seen.select(Scores.CLIENT_ID, "_sent", Scores.ZONE).head(10).iter_rows()
+    named = ", ".join(f"{c} ({a} -> {b})" for c, a, b in shown)
+    more = f" and {seen.height - 10:,} more" if seen.height > 10 else ""
+    against = f"; against the sent list: {named}{more}" if seen.height else ""
     return (
         f"the model changed since the list of {previous_day} (version {previous_version} -> {version}): "
         "'since last week' (zone change, new in red, why it changed) compares with last week re-scored by "
         f"the new model, in which {moved.height:,} client{'s' if moved.height != 1 else ''} had another zone "
-        "than on the list that was sent; compare with that list for what the team saw"
+        f"than on the list that was sent{against}"
     )
 
 
