@@ -460,6 +460,7 @@ def test_a_paused_client_keeps_the_arr_of_its_last_paid_terms_and_a_trial_stays_
 
 
 def test_within_its_zone_a_raised_client_ranks_by_at_least_the_zone_threshold() -> None:
+    from churnml.config import ZonesConfig
     from churnml.scoring.value import zone_priority
 
     # r1: model p 0.04, raised to red by a cancellation request, ARR 15,310; r2: p 0.6, ARR 800
@@ -474,12 +475,9 @@ def test_within_its_zone_a_raised_client_ranks_by_at_least_the_zone_threshold() 
     )
     zone = ["red", "red", "yellow"]
     # by p x ARR alone r1 (612) still leads r2 (480); with the red floor 0.5 it is 7,655: first by far
-    assert zone_priority(valued, zone, {"red": 0.5, "yellow": 0.2}).get_column(Scores.PRIORITY).to_list() == [
-        1,
-        2,
-        3,
-    ]
+    zones = ZonesConfig(red=0.5, yellow=0.2)
+    assert zone_priority(valued, zone, zones).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
     valued2 = valued.with_columns(pl.Series(Scores.ARR, [5_000.0, 800.0, 50_000.0]))
     # r1 at 5,000 ARR: 0.04 x 5,000 = 200 < 480 ranks it behind r2 without the floor, ahead with it
     assert zone_priority(valued2, zone).get_column(Scores.PRIORITY).to_list() == [2, 1, 3]
-    assert zone_priority(valued2, zone, {"red": 0.5}).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+    assert zone_priority(valued2, zone, zones).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]

@@ -309,14 +309,13 @@ def _model_change(last_week: Path, version: str, result: Any) -> str | None:
     """:func:`model_change_note` against the list written a week before in ``last_week`` (read here)."""
     import polars as pl
 
-    from churnml.scoring.outputs import MANIFEST
+    from churnml.scoring.outputs import written_model_version
 
+    before = written_model_version(last_week)
     try:
-        written = json.loads((last_week / MANIFEST).read_text())
-        previous = pl.read_parquet(last_week / "scores.parquet")
-    except (OSError, ValueError, pl.exceptions.PolarsError):
+        previous = pl.read_parquet(last_week / "scores.parquet") if before is not None else None
+    except (OSError, pl.exceptions.PolarsError):
         return None
-    before = str((written.get("model") or {}).get("version") or "") or None
     return model_change_note(before, previous, version, result.scores, date.fromisoformat(last_week.name))
 
 
@@ -551,8 +550,8 @@ def score(
     version = model_version(metadata)
     chash = config_hash(cfg)
     known = None
+    last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
     if version != "unknown":
-        last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
         known = read_previous_history(last_week, version, chash, dataset_name)
     done = timer.step("read_marks")
     dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
@@ -569,7 +568,7 @@ def score(
         list_notes(
             result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dataset.as_of.date()
         ),
-        model_change=_model_change(folder.parent / (day - timedelta(weeks=1)).isoformat(), version, result),
+        model_change=_model_change(last_week, version, result),
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))

@@ -42,6 +42,7 @@ from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
+from churnml.scoring.playbook import ZONE_RANK
 
 __all__ = ["report_html", "sparkline_svg"]
 
@@ -365,13 +366,12 @@ def _client_section(
 </div>"""
 
 
-_ZONE_RANK = {"red": 0, "yellow": 1, "green": 2}
-
-
 def _by_zone_then_priority(scores: pl.DataFrame) -> pl.DataFrame:
     return (
         scores.with_columns(
-            pl.col(Scores.ZONE).replace_strict(_ZONE_RANK, default=3, return_dtype=pl.Int64).alias("_zr")
+            pl.col(Scores.ZONE)
+            .replace_strict(ZONE_RANK, default=len(ZONE_RANK), return_dtype=pl.Int64)
+            .alias("_zr")
         )
         .sort("_zr", Scores.PRIORITY)
         .drop("_zr")

@@ -60,6 +60,7 @@ __all__ = [
     "read_previous_history",
     "write_scores_atomically",
     "written_dataset",
+    "written_model_version",
     "written_with_hindsight",
 ]
 
@@ -425,6 +426,13 @@ def written_with_hindsight(folder: Path) -> bool:
     (its manifest's ``model.hindsight``: a back-dated list scored with a later model); False when the
     manifest does not say (lists written before it recorded this)."""
     return _manifest_entry(folder, "model").get("hindsight") is True
+
+
+def written_model_version(folder: Path) -> str | None:
+    """The model version of the list in ``folder`` (its manifest's ``model.version``); None when the
+    manifest does not say."""
+    version = _manifest_entry(folder, "model").get("version")
+    return str(version) if version not in (None, "") else None
 
 
 def learned_outcomes_until(folder: Path) -> date | None:

@@ -28,6 +28,7 @@ from churnml.scoring.crm import days_text
 
 __all__ = [
     "ZONE_ORDER",
+    "ZONE_RANK",
     "ChosenPlay",
     "ClientFacts",
     "choose_play",
@@ -42,6 +43,8 @@ __all__ = [
 
 ZONE_ORDER: tuple[str, ...] = ("green", "yellow", "red")
 _LEVEL = {z: i for i, z in enumerate(ZONE_ORDER)}
+# the order a list is worked in: red 0, yellow 1, green 2 (an unknown zone after them)
+ZONE_RANK: dict[str, int] = {z: len(ZONE_ORDER) - 1 - i for i, z in enumerate(ZONE_ORDER)}
 
 
 def _level(p: float, cfg: ZonesConfig) -> int:

@@ -35,6 +35,7 @@ from churnml.scoring.explain import (
     registry_catalog,
     top_drivers,
 )
+from churnml.scoring.playbook import ZONE_RANK
 from churnml.scoring.standing import PreviousWeek, Standing
 
 __all__ = [
@@ -103,8 +104,7 @@ def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None)
     n = len(zone)
     if limit is None or limit >= n:
         return np.arange(n)
-    rank = {"red": 0, "yellow": 1, "green": 2}
-    order = sorted(range(n), key=lambda i: (rank.get(zone[i], 3), int(priority[i])))
+    order = sorted(range(n), key=lambda i: (ZONE_RANK.get(zone[i], len(ZONE_RANK)), int(priority[i])))
     return np.sort(np.asarray(order[:limit], dtype=np.int64))
 
 

@@ -423,20 +423,17 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
     term is discounted by that share or more and ends within those days (an intro offer ending): the
     moment customers shop around."""
-    from churnml.scoring.crm import running_mrr
+    from churnml.scoring.crm import booked_terms, running_mrr
 
     cut = ctx.cut
     booked = subscriptions.filter(
-        (pl.col(Subscriptions.START_DATE) >= cut)
-        & (pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
+        pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days)
     )
-    first = booked.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
-        pl.col(Subscriptions.START_DATE).min().alias("_first")
-    )
+    first = booked_terms(booked, ctx.as_of)  # the first booked start, within the days
     next_mrr = (
         booked.with_columns(pl.col(CLIENT_ID).cast(pl.String))
         .join(first, on=CLIENT_ID)
-        .filter(pl.col(Subscriptions.START_DATE) == pl.col("_first"))
+        .filter(pl.col(Subscriptions.START_DATE).dt.date() == pl.col("_booked"))
         .group_by(CLIENT_ID)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_next"))
     )

@@ -376,7 +376,7 @@ def assembled_scores(
     valued = zone_priority(
         value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value),
         zone,
-        {"red": score.zones.red, "yellow": score.zones.yellow},
+        score.zones,
     )
     standing = Standing(
         valued=valued,

@@ -349,7 +349,7 @@ def client_standing(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
     return Standing(
-        valued=zone_priority(valued, zone, {"red": score.zones.red, "yellow": score.zones.yellow}),
+        valued=zone_priority(valued, zone, score.zones),
         keep=keep,
         fired=fired,
         views=_crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),

@@ -35,24 +35,25 @@ Definitions (the figures an account manager sees):
   ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
   a Spark bucket decides it as the whole portfolio would: no tier enters it.)
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
-  raised to red is among the red, however low its probability), then by expected loss (revenue at risk),
-  probability, strategic weight and client_id so the order is total and reproducible
-  (:func:`zone_priority`; :func:`value_table` alone, before the zones are known, ranks by expected loss).
+  raised to red is among the red, however low its probability), then by ARR x the probability, at least
+  the zone's threshold (a client a rule raised keeps its zone's stake), then probability, strategic
+  weight and client_id so the order is total and reproducible (:func:`zone_priority`; :func:`value_table`
+  alone, before the zones are known, ranks by expected loss).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from churnml.config import ValueConfig
+from churnml.config import ValueConfig, ZonesConfig
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 from churnml.scoring.columns import Scores
-from churnml.scoring.playbook import ZONE_ORDER
+from churnml.scoring.playbook import ZONE_RANK
 
 __all__ = [
     "ARR",
@@ -82,7 +83,6 @@ VALUE_TIER = Scores.VALUE_TIER
 PRIORITY = Scores.PRIORITY
 
 _DAYS_PER_YEAR = 365.25
-_ZONE_LEVEL = {z: i for i, z in enumerate(ZONE_ORDER)}  # green 0, yellow 1, red 2
 _P_FLOOR = 1e-9
 
 
@@ -347,7 +347,7 @@ def priority_rank(
     rar = np.asarray(revenue_at_risk, dtype=float)
     p = np.asarray(probability, dtype=float)
     s = np.asarray(strategic, dtype=float)
-    level = [-_ZONE_LEVEL.get(z, -1) for z in zone] if zone is not None else [0] * n
+    level = [ZONE_RANK.get(z, len(ZONE_RANK)) for z in zone] if zone is not None else [0] * n
     order = sorted(range(n), key=lambda i: (level[i], -rar[i], -p[i], -s[i], client_ids[i]))
     rank = np.empty(n, dtype=np.int64)
     if n:
@@ -356,15 +356,16 @@ def priority_rank(
 
 
 def zone_priority(
-    valued: pl.DataFrame, zone: Sequence[str], floors: Mapping[str, float] | None = None
+    valued: pl.DataFrame, zone: Sequence[str], zones: ZonesConfig | None = None
 ) -> pl.DataFrame:
     """``valued`` (:func:`value_table`, one row per client) with ``priority`` ranked by ``zone`` (one per
     row) first, then expected loss: the list's order, so that a client a rule raised to red is worked
-    among the red ones. ``floors`` (zone -> its threshold probability): within its zone a client ranks by
-    ARR x at least that probability, so a client a cancellation request raised to red (model p 4%) is no
-    longer 24th of 33 red ones; ``revenue_at_risk`` itself stays p x ARR."""
+    among the red ones. With ``zones`` (``score.zones``), within its zone a client ranks by ARR x at least
+    the zone's threshold probability (red, yellow), so a client a cancellation request raised to red
+    (model p 4%) is no longer 24th of 33 red ones; ``revenue_at_risk`` itself stays p x ARR."""
     p = valued.get_column(Scores.PROBABILITY).to_numpy().astype(float)
-    floor = np.asarray([(floors or {}).get(z, 0.0) for z in zone], dtype=float)
+    floors = {} if zones is None else {"red": zones.red, "yellow": zones.yellow}
+    floor = np.asarray([floors.get(z, 0.0) for z in zone], dtype=float)
     at_stake = np.maximum(p, floor) * valued.get_column(ARR).to_numpy().astype(float)
     return valued.with_columns(
         pl.Series(
