@@ -13,7 +13,7 @@ from churnml.cli import app
 from churnml.config import DataConfig
 from churnml.contract.io import read_dataset
 from churnml.contract.schemas import Table
-from churnml.contract.validation import ContractError
+from churnml.contract.validation import ContractError, shown_value
 
 CFG = DataConfig(as_of=date(2024, 12, 31))
 
@@ -672,3 +672,24 @@ def test_rows_repeated_in_every_column_are_counted(rows, expected) -> None:
     frame = pl.DataFrame(rows, schema=["client_id", "event"], orient="row")
     got = repeated_rows_note(frame, "events")
     assert (got is None) if expected is None else got.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2024, 5, 29), "'2024-05-29'"),
+        (datetime(2024, 5, 29, 13, 5, 7), "'2024-05-29 13:05:07'"),
+        (date(2024, 5, 29), "'2024-05-29'"),
+        ("ACC-1", "'ACC-1'"),
+        (12.5, "12.5"),
+        (None, "None"),
+    ],
+)
+def test_error_examples_show_dates_in_iso_form(value, text) -> None:
+    assert shown_value(value) == text
+
+
+def test_a_contract_error_lists_its_rows_with_iso_dates() -> None:
+    rows = pl.DataFrame({"client_id": ["a"], "start_date": [datetime(2024, 5, 29)]})
+    error = ContractError("subscriptions", "ends before it starts", "end_date", rows, count=1)
+    assert str(error).endswith("e.g. client_id='a', start_date='2024-05-29'")

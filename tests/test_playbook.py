@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from churnml.config import ZonesConfig, load_config
-from churnml.scoring.playbook import ClientFacts, choose_play, raised_zones, zone_change_count, zone_path
+from churnml.scoring.playbook import (
+    ClientFacts,
+    choose_play,
+    raised_zones,
+    urgency_zone,
+    zone_change_count,
+    zone_path,
+)
 
 Z = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.05, exit_weeks=3)
 PLAIN = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.0, exit_weeks=1)
@@ -95,7 +102,7 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
             ClientFacts("green", "B", renewal_due=True, renewal_days=1),
             "sales",
             "renewal due",
-            "At the next review: Prepare the renewal",
+            "This week: Prepare the renewal",  # the term ends tomorrow, whatever the zone
         ),
         (
             ClientFacts("green", "A", lead_family="usage"),
@@ -126,3 +133,28 @@ def test_a_client_let_go_is_not_escalated() -> None:
     assert escalations(zones, "", let_go) == ["", "", "", ""]
     # not worth keeping while in grace (the grace play comes first), or renewed already: no escalation
     assert escalations(zones, "cs", [True, True, False, False]) == ["", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("zone", "renewal_due", "days", "expected"),
+    [
+        ("green", True, 1, "red"),  # within renewal_urgent_days (14)
+        ("green", True, 14, "red"),
+        ("green", True, 15, "yellow"),  # within renewal_soon_days (30)
+        ("green", True, 45, "green"),
+        ("yellow", True, 3, "red"),
+        ("red", True, 45, "red"),  # never less urgent than the zone
+        ("green", False, 1, "green"),  # a monthly term, or a renewal booked already: no renewal due
+        ("green", True, None, "green"),
+    ],
+)
+def test_a_renewal_due_soon_makes_the_action_more_urgent(
+    zone: str, renewal_due: bool, days: int | None, expected: str
+) -> None:
+    facts = ClientFacts(zone, "B", renewal_due=renewal_due, renewal_days=days)
+    assert urgency_zone(facts, PLAYBOOKS) == expected
+
+
+def test_a_rule_play_of_a_renewal_due_tomorrow_is_for_this_week() -> None:
+    facts = ClientFacts("green", "A", rules="price_rise", renewal_due=True, renewal_days=1)
+    assert choose_play(facts, PLAYBOOKS).action.startswith("This week: Price rise at renewal")

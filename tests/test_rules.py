@@ -226,9 +226,9 @@ NEW_TABLES = {
         {
             "client_id": ["unpaid", "settled"],
             "amount": [100.0, 100.0],
-            "issued_at": [days_ago(40), days_ago(40)],
-            "due_at": [days_ago(10), days_ago(10)],
-            "paid_at": [None, days_ago(12)],
+            "issued_at": [days_ago(50), days_ago(50)],
+            "due_at": [days_ago(20), days_ago(20)],
+            "paid_at": [None, days_ago(22)],
             "status": ["open", "paid"],
         }
     ),
@@ -421,7 +421,8 @@ def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_c
     [
         # a failed attempt (its due date passed, never paid: the attempt) then the invoice paid: settled
         ([("failed", 60, 40, None), ("paid", 50, 40, 35)], False),
-        ([("open", 40, 10, None)], True),  # an invoice 10 days past due, unpaid
+        ([("open", 40, 20, None)], True),  # an invoice 20 days past due, unpaid
+        ([("open", 40, 10, None)], False),  # 10 days past due: within rules.overdue_days (14)
         ([("open", 20, -10, None)], False),  # not due yet
     ],
 )
@@ -429,9 +430,10 @@ def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
     _assert_payment_trouble(rows, fires)
 
 
-@pytest.mark.parametrize(("due_days_ago", "fires"), [(10, True), (5, False)])
+@pytest.mark.parametrize(("due_days_ago", "fires"), [(22, True), (20, False), (5, False)])
 def test_an_invoice_due_after_the_data_ends_is_not_overdue(due_days_ago: int, fires: bool) -> None:
-    # the export's last day was 7 days before the list: an invoice due 5 days ago may have been paid since
+    # the export's last day was 7 days before the list: an invoice due 5 days ago may have been paid since;
+    # one due 20 days ago was 13 days overdue on the data's last day (under rules.overdue_days, 14)
     rows = [("open", 40, due_days_ago, None)]
     _assert_payment_trouble(rows, fires, data_end=AS_OF - timedelta(days=7))
 
@@ -538,3 +540,48 @@ def test_price_rise_fires_when_a_discount_ends(
         orient="row",
     )
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+def _annual_terms(discounts: list[float], ends_in: int) -> pl.DataFrame:
+    """Consecutive yearly terms at 1,000 a month, the last one ending in ``ends_in`` days, with these
+    discounts (oldest first)."""
+    n = len(discounts)
+    ends = [days_ago(-ends_in + 365 * (n - 1 - i)) for i in range(n)]
+    return pl.DataFrame(
+        {
+            "client_id": ["a"] * n,
+            "start_date": [e - timedelta(days=365) for e in ends],
+            "end_date": ends,
+            "mrr": [1000.0] * n,
+            "discount": discounts,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("discounts", "fires"),
+    [
+        ([0.2], True),  # the first year at 20% off: the full price may come next
+        ([0.0, 0.2], True),  # a first discount this year
+        ([0.2, 0.2], False),  # the same 20% renewed: the client's negotiated price
+        ([0.2, 0.2, 0.25], False),
+    ],
+)
+def test_a_discount_held_for_more_than_a_year_is_no_price_rise(discounts: list[float], fires: bool) -> None:
+    subs = _annual_terms(discounts, ends_in=30)
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+def test_monthly_intro_terms_at_a_discount_end_in_a_price_rise() -> None:
+    # three monthly rows at 90% off, the last ending in 10 days: one intro offer of three months
+    ends = [days_ago(50), days_ago(20), days_ago(-10)]
+    subs = pl.DataFrame(
+        {
+            "client_id": ["m"] * 3,
+            "start_date": [e - timedelta(days=30) for e in ends],
+            "end_date": ends,
+            "mrr": [1.0] * 3,
+            "discount": [0.9] * 3,
+        }
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == ["price_rise"]

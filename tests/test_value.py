@@ -230,10 +230,17 @@ def test_risk_does_not_lower_the_tier(risky: float) -> None:
     assert out.get_column(Scores.VALUE_TIER).to_list()[:3] == ["A", "A", "B"]
 
 
-def test_retained_years_from_config_or_the_median_probability() -> None:
+def test_retained_years_from_config_or_the_mean_probability() -> None:
     assert retained_years(np.array([0.1, 0.9, 0.3]), 90, ValueConfig(retained_years=4)) == 4.0
-    median_years = 1 / (-math.log(1 - 0.3) * 365.25 / 90)
-    assert retained_years(np.array([0.1, 0.9, 0.3]), 90, ValueConfig()) == pytest.approx(median_years)
+    mean_years = 1 / (-math.log(1 - 1.3 / 3) * 365.25 / 90)  # 0.39 years
+    assert retained_years(np.array([0.1, 0.9, 0.3]), 90, ValueConfig()) == pytest.approx(mean_years)
+    # annual contracts losing 15% a year: a quarter of them renew within 90 days, at 15% each; the median
+    # (0) read the 10-year cap
+    annual = np.array([0.15] * 25 + [0.0] * 75)
+    assert retained_years(annual, 90, ValueConfig()) == pytest.approx(
+        1 / (-math.log(1 - 0.0375) * 365.25 / 90)
+    )
+    assert 6.4 < retained_years(annual, 90, ValueConfig()) < 6.5
     assert retained_years(np.array([0.0001]), 90, ValueConfig(max_lifetime_years=7)) == 7.0
 
 

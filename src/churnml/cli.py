@@ -414,8 +414,24 @@ def train(
             f"v{summary.version} stays in the tracking store)",
             soft_wrap=True,
         )
+    if summary.exported_to and (note := model_settings_note(set_)):
+        out_console.print(f"note: {note}", soft_wrap=True)
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
     out_console.print(f"total time {timer.total():.1f}s ({steps})")
+
+
+def model_settings_note(overrides: list[str] | None) -> str | None:
+    """What to tell a user who exported a model trained with ``--set`` label or feature settings: the score
+    job refuses other ones, so its plain weekly command would fail (None without such flags)."""
+    flags = [o for o in overrides or [] if o.split("=", 1)[0].strip().startswith(("label.", "features."))]
+    if not flags:
+        return None
+    shown = " ".join(f"--set {f}" for f in flags)
+    return (
+        f"this model was trained with {shown}: label and feature settings are part of the model, and "
+        "`churnml score` refuses others. Score with the same flags, or write them in the config file the "
+        "weekly job reads (the data folder's churnml.yaml, or --config)"
+    )
 
 
 @app.command()

@@ -253,6 +253,7 @@ class RulesConfig(_Section):
     complaints: int = Field(2, ge=1)
     complaints_days: int = Field(91, ge=1)
     payment_trouble_days: int = Field(91, ge=1)
+    overdue_days: int = Field(14, ge=0)
     vendor_review_days: int = Field(91, ge=1)
     cancellation_days: int = Field(91, ge=1)
     contraction_share: float = Field(0.25, gt=0, lt=1)
@@ -331,6 +332,9 @@ class PlaybooksConfig(_Section):
             "green": {"A": "At the next review", "B": "At the next review", "C": "When convenient"},
         }
     )
+    # a renewal due within this many days takes red's urgency (within renewal_soon_days: yellow's)
+    renewal_urgent_days: int = Field(14, ge=0)
+    renewal_soon_days: int = Field(30, ge=0)
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
     rules: dict[RuleName, Play] = Field(
         default_factory=lambda: {

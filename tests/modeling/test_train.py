@@ -390,3 +390,18 @@ def test_a_calibration_on_enriched_rows_lands_on_the_training_rate(method):
     assert np.average(plain, weights=None) == pytest.approx(0.3, abs=1e-3)
     assert np.average(weighted.predict(raw), weights=w) == pytest.approx(0.1, abs=1e-3)
     assert weighted.method_ == method
+
+
+@pytest.mark.parametrize(
+    ("clients", "method"),
+    [
+        (None, "isotonic"),  # 300 positive rows
+        (np.repeat(np.arange(60), 10), "sigmoid"),  # ... of 30 churning clients, 10 rows each
+        (np.arange(600), "isotonic"),  # 300 churning clients
+    ],
+)
+def test_auto_calibration_counts_churning_clients_not_rows(clients, method) -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.tile([1, 0], 30), 10)  # 300 positive rows of 600: clients 0, 2, 4, ... of 60
+    raw = rng.normal(size=600) + y
+    assert calibrator_for(raw, y, "auto", 200, clients=clients).method_ == method

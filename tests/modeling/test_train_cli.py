@@ -245,3 +245,25 @@ def test_annual_terms_younger_than_a_year_say_why_nothing_trains(tmp_path, monke
     assert "no churner among the" in text and "there is nothing to learn from yet" in text
     assert "the first term is due to end on 2024-12-31" in text
     assert "set label.source: churns, or set label.source: inactivity" in text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flags"),
+    [
+        (None, None),
+        (["train.folds=2", "score.renewal_days=90"], None),  # not part of the model
+        (
+            ["label.horizon_days=180", "train.folds=2", "features.login_events=[login]"],
+            "--set label.horizon_days=180 --set features.login_events=[login]",
+        ),
+    ],
+)
+def test_a_model_trained_with_set_label_flags_says_how_to_score_it(overrides, flags) -> None:
+    from churnml.cli import model_settings_note
+
+    note = model_settings_note(overrides)
+    if flags is None:
+        assert note is None
+    else:
+        assert note.startswith(f"this model was trained with {flags}: label and feature settings")
+        assert "`churnml score` refuses others" in note

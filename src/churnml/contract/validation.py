@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
@@ -70,6 +70,7 @@ __all__ = [
     "lagging_tables",
     "missing_columns_problem",
     "renewal_start",
+    "shown_value",
     "table_spans",
     "timestamp_span",
     "unreadable_hint",
@@ -114,10 +115,21 @@ class ContractError(ValueError):
         message = f"{where}: {problem}{how_many}"
         if examples is not None and examples.height:
             rows = "; ".join(
-                ", ".join(f"{k}={v!r}" for k, v in row.items()) for row in examples.iter_rows(named=True)
+                ", ".join(f"{k}={shown_value(v)}" for k, v in row.items())
+                for row in examples.iter_rows(named=True)
             )
             message += f". e.g. {rows}"
         super().__init__(message)
+
+
+def shown_value(value: object) -> str:
+    """A cell as an error message shows it: dates and times in ISO form (a date alone at midnight), text
+    quoted, anything else as Python writes it (``datetime.datetime(2024, 5, 29, 0, 0)`` read as code)."""
+    if isinstance(value, datetime):
+        return repr(value.date().isoformat() if value.time() == time() else value.isoformat(sep=" "))
+    if isinstance(value, date):
+        return repr(value.isoformat())
+    return repr(value)
 
 
 @dataclass(frozen=True)

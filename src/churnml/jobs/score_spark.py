@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -53,7 +54,7 @@ from churnml.contract.schemas import (
 )
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
-__all__ = ["CLIENTS_PER_BUCKET", "score_on_spark", "spark_session"]
+__all__ = ["CLIENTS_PER_BUCKET", "java_problem", "score_on_spark", "spark_session"]
 
 # clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
 CLIENTS_PER_BUCKET = 2000
@@ -61,8 +62,15 @@ CLIENTS_PER_BUCKET = 2000
 
 def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
     """The active Spark session, else a new local one: ``master`` (default ``local[2]``), UTC, quiet logs.
-    Python workers run this interpreter (``PYSPARK_PYTHON``) so that they import the same churnml."""
-    from pyspark.sql import SparkSession
+    Python workers run this interpreter (``PYSPARK_PYTHON``) so that they import the same churnml.
+    Without pyspark, or when Spark cannot start its Java runtime, a :class:`UserError` says what to install."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UserError(
+            "--engine spark needs pyspark, which is not installed in this environment: "
+            "pip install 'churnml[spark]' (and a Java 17+ runtime), or score without --engine spark"
+        ) from None
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     active = SparkSession.getActiveSession()
@@ -84,9 +92,28 @@ def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
     # under spark-submit (a gateway is already running) the master comes from spark-submit
     if master is not None or "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = builder.master(master or "local[2]")
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # pyspark raises PySparkRuntimeError (JAVA_GATEWAY_EXITED) without a usable JVM
+        if "JAVA_GATEWAY_EXITED" not in str(exc) and "Java gateway" not in str(exc):
+            raise
+        raise UserError(java_problem(os.environ.get("JAVA_HOME"), shutil.which("java"))) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def java_problem(java_home: str | None, java_on_path: str | None) -> str:
+    """Why Spark could not start its Java runtime, and what to do, from ``JAVA_HOME`` and the ``java``
+    found on the PATH (None when absent)."""
+    if not java_home and not java_on_path:
+        where = "no Java runtime was found (JAVA_HOME is not set and no java is on the PATH)"
+    else:
+        where = f"the Java runtime at {java_home or java_on_path} did not start Spark's gateway"
+    return (
+        f"Spark could not start: {where}. pyspark 4 needs Java 17 or 21: install one (e.g. "
+        "apt install openjdk-17-jre-headless) and set JAVA_HOME to it, check `java -version`, or score "
+        "without --engine spark"
+    )
 
 
 def read_spark_tables(

@@ -293,7 +293,8 @@ def cross_fitted_model(
         )
         oof[part == j] = model.raw_score(Rows(X, stop))
         models.append(model)
-    calibrator = calibrator_for(oof, y[rows], cfg.calibration, cfg.min_isotonic_positives)
+    ids = table[CLIENT_ID].to_numpy()[rows]
+    calibrator = calibrator_for(oof, y[rows], cfg.calibration, cfg.min_isotonic_positives, clients=ids)
     return ChurnModel.averaged(models, calibrator)
 
 
@@ -386,7 +387,8 @@ def logistic_contender(cfg: TrainConfig) -> Contender:
         for j in range(parts):
             learn = _capped(train[part != j], cfg.seed)
             oof[part == j] = _logistic_scores(X, y, learn, cfg)(train[part == j])
-        calibrator = calibrator_for(oof, y[train], cfg.calibration, cfg.min_isotonic_positives)
+        ids = t[CLIENT_ID].to_numpy()[train]
+        calibrator = calibrator_for(oof, y[train], cfg.calibration, cfg.min_isotonic_positives, clients=ids)
         return calibrator.predict(_logistic_scores(X, y, _capped(train, cfg.seed), cfg)(rows.test)), {}
 
     return Contender("logistic", predict)

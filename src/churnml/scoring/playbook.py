@@ -12,7 +12,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   order of ``playbooks.rules``; the family of the first driver that raises the risk (yellow and red);
   a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts (sales,
   service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
-  the urgency from ``playbooks.urgency[zone][tier]``.
+  the urgency from ``playbooks.urgency[zone][tier]``, of a more urgent zone when a renewal is due within
+  ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "raised_zones",
     "threshold_zone",
     "threshold_zone_expr",
+    "urgency_zone",
     "zone_change_count",
     "zone_path",
     "zone_thresholds",
@@ -140,9 +142,20 @@ def _urgent(cfg: PlaybooksConfig, zone: str, tier: str, task: str) -> str:
     return f"{prefix}: {task}" if prefix else task
 
 
+def urgency_zone(facts: ClientFacts, cfg: PlaybooksConfig) -> str:
+    """The zone whose urgency prefixes the client's action: its own, or a more urgent one when its renewal
+    is due soon (within ``renewal_urgent_days``: red's, within ``renewal_soon_days``: yellow's). A green
+    account whose term ends tomorrow read "When convenient: Prepare the renewal (the term ends today)"."""
+    if not facts.renewal_due or facts.renewal_days is None:
+        return facts.zone
+    days = facts.renewal_days
+    due = "red" if days <= cfg.renewal_urgent_days else "yellow" if days <= cfg.renewal_soon_days else "green"
+    return min((facts.zone, due), key=lambda z: ZONE_RANK.get(z, len(ZONE_RANK)))
+
+
 def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     """The action for one client (order of the checks: module docstring)."""
-    z, t = facts.zone, facts.tier
+    z, t = urgency_zone(facts, cfg), facts.tier
     if facts.term_state:
         return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
     if facts.not_worth_keeping and z != "green":
@@ -155,7 +168,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     for rule, play in cfg.rules.items():
         if rule in fired:
             return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"rule: {rule}")
-    if z != "green" and facts.lead_family in cfg.families:
+    if facts.zone != "green" and facts.lead_family in cfg.families:
         play = cfg.families[facts.lead_family]  # type: ignore[index]
         return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"driver: {facts.lead_family}")
     if facts.renewal_due:
@@ -169,9 +182,11 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         )
         return ChosenPlay(_urgent(cfg, z, t, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
     try:
-        task = cfg.actions[z][t]  # type: ignore[index]
+        task = cfg.actions[facts.zone][t]  # type: ignore[index]
     except KeyError:
-        raise KeyError(f"config playbooks.actions has no entry for zone {z!r} and tier {t!r}") from None
+        raise KeyError(
+            f"config playbooks.actions has no entry for zone {facts.zone!r} and tier {t!r}"
+        ) from None
     return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")
 
 

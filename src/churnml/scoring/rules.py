@@ -20,8 +20,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
   days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
-- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice past its
-  due date and still unpaid.
+- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice still
+  unpaid ``overdue_days`` after its due date.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
@@ -57,6 +57,7 @@ from churnml.scoring.outputs import History
 __all__ = [
     "RULES",
     "RULE_TEXT",
+    "STANDING_DISCOUNT_DAYS",
     "Rule",
     "RuleInput",
     "fired_rules",
@@ -76,7 +77,8 @@ RULE_TEXT: dict[str, str] = {
     "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
-    "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an overdue unpaid invoice",
+    "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an invoice unpaid "
+    "{overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
@@ -321,7 +323,8 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
     debit collected again a week later is no trouble left: a single late payment is noise), or an
-    invoice past due and unpaid (due before the data's end)."""
+    invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
+    few days late are ordinary; ten accounts a day to three weeks late took most of a CRM's yellow zone)."""
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
@@ -361,7 +364,10 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         # due before the data ends: an invoice due after the export's last day may well have been paid
         # since (a week-old export scored a week on called 34 paid invoices overdue)
         known = min(cut, _midnight(ctx.data_end)) if ctx.data_end is not None else cut
-        parts.append(payments.filter((pl.col(Payments.DUE_AT) < known) & unpaid & awaiting).select(CLIENT_ID))
+        overdue_from = known - timedelta(days=ctx.cfg.overdue_days)
+        parts.append(
+            payments.filter((pl.col(Payments.DUE_AT) < overdue_from) & unpaid & awaiting).select(CLIENT_ID)
+        )
     return pl.concat(parts).unique()
 
 
@@ -417,11 +423,17 @@ def _returned_between(
     return pl.concat([gaps, left]).unique()
 
 
+# a discount held longer than this (from its first discounted term to the running term's end) is a standing,
+# negotiated price, not an offer that ends
+STANDING_DISCOUNT_DAYS = 366
+
+
 def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """Clients whose next term, booked to start on or after the as-of date and within ``price_rise_days``,
     costs at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99
     a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
-    term is discounted by that share or more and ends within those days (an intro offer ending): the
+    term is discounted by that share or more and ends within those days, the discount held for a year at
+    most (an intro offer ending; a discount renewed for longer is the client's negotiated price): the
     moment customers shop around."""
     from churnml.scoring.crm import booked_terms, running_mrr
 
@@ -447,17 +459,29 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         return booked_up
     # no next term booked yet, and the running one is discounted by the share or more and ends within the
     # days: the undiscounted price comes next (an intro offer ending), unless a new discount is agreed
+    discounted = subscriptions.filter(
+        (pl.col(Subscriptions.START_DATE) < cut)
+        & (pl.col(Subscriptions.DISCOUNT) >= ctx.cfg.price_rise_share)
+    ).with_columns(pl.col(CLIENT_ID).cast(pl.String))
     discount_ends = (
-        subscriptions.filter(
-            (pl.col(Subscriptions.START_DATE) < cut)
-            & (pl.col(Subscriptions.END_DATE) >= cut)
+        discounted.filter(
+            (pl.col(Subscriptions.END_DATE) >= cut)
             & (pl.col(Subscriptions.END_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
-            & (pl.col(Subscriptions.DISCOUNT) >= ctx.cfg.price_rise_share)
         )
-        .select(pl.col(CLIENT_ID).cast(pl.String))
+        .join(_discounted_since(discounted), on=CLIENT_ID)
+        # a discount held for more than a year is a negotiated price, renewed with the contract (16 of 114
+        # annual accounts read as a price rise at every renewal), not an intro offer
+        .filter(pl.col(Subscriptions.END_DATE) - pl.col("_since") <= timedelta(days=STANDING_DISCOUNT_DAYS))
+        .select(CLIENT_ID)
         .join(first, on=CLIENT_ID, how="anti")
     )
     return pl.concat([booked_up, discount_ends]).unique()
+
+
+def _discounted_since(discounted: pl.DataFrame) -> pl.DataFrame:
+    """Per client of ``discounted`` (its terms at a discount of the rule's share or more), the start of its
+    discounted terms: ``client_id, _since``."""
+    return discounted.group_by(CLIENT_ID).agg(pl.col(Subscriptions.START_DATE).min().alias("_since"))
 
 
 def usage_drop_columns(cfg: RulesConfig) -> tuple[str, str]:
@@ -555,7 +579,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "payment_trouble",
             RULE_TEXT["payment_trouble"],
-            ("payment_trouble_days",),
+            ("payment_trouble_days", "overdue_days"),
             _table_rule(Table.PAYMENTS, _payment_trouble_hits),
         ),
         Rule(

@@ -15,8 +15,10 @@ Definitions (the figures an account manager sees):
   is at stake.
 - ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
   worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
-  The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's median
-  churn probability: ``p`` over ``horizon_days`` implies a constant annual hazard
+  The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's mean
+  churn probability (its churn rate over the horizon: the share expected to leave; the median read 10
+  years for annual contracts losing 15% a year, where only the clients near their renewal can leave
+  within 90 days): ``p`` over ``horizon_days`` implies a constant annual hazard
   ``h = -ln(1 - p) * 365.25 / horizon_days`` and an expected lifetime of ``1 / h`` years, capped at
   ``value.max_lifetime_years``. The same years apply to every client, so the tier ranks margin x ARR.
   The margin is ``clients.margin`` or ``value.default_margin``.
@@ -301,14 +303,14 @@ def expected_lifetime_years(probability: np.ndarray, horizon_days: int, max_year
 
 
 def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig) -> float:
-    """Years a retained client stays: ``cfg.retained_years``, else the expected lifetime at the median
+    """Years a retained client stays: ``cfg.retained_years``, else the expected lifetime at the mean
     churn probability of the portfolio (module docstring); 0 clients give the cap."""
     if cfg.retained_years is not None:
         return float(cfg.retained_years)
     p = np.asarray(probability, dtype=float)
     if len(p) == 0:
         return float(cfg.max_lifetime_years)
-    return float(expected_lifetime_years(np.array([np.median(p)]), horizon_days, cfg.max_lifetime_years)[0])
+    return float(expected_lifetime_years(np.array([p.mean()]), horizon_days, cfg.max_lifetime_years)[0])
 
 
 def value_tiers(
