@@ -380,3 +380,40 @@ def test_an_involuntary_churn_is_won_back_with_a_payment_update():
     row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
     assert row["reason_segment"] == "payment_failed"
     assert "a reminder to update the payment method; reactivate in one click" in row["action"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "decision", "action"),
+    [
+        ("closed", "no contact", "no contact: remove from mailings and calls"),
+        ("moved", "keep in touch", "no attempt: keep a soft relationship (newsletter, season's greetings)"),
+    ],
+)
+def test_a_client_that_no_longer_exists_is_never_contacted(reason, decision, action):
+    # a donor who died (reason closed) gets no win-back, not even a newsletter; one who moved is kept in touch
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["d"], "created_at": [D(2020, 1, 1)]}),
+            Table.CHURNS: pl.DataFrame(
+                {"client_id": ["d"], "churned_at": [D(2024, 12, 20)], "reason": [reason]}
+            ),
+            Table.PAYMENTS: pl.DataFrame(
+                {
+                    "client_id": ["d"] * 12,
+                    "paid_at": [D(2024, m, 5) for m in range(1, 13)],
+                    "amount": [900.0] * 12,
+                }
+            ),
+        },
+        name="t",
+        start=D(2020, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["d"], "churned_at": [D(2024, 12, 20)]})
+    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    assert (row["decision"], row["action"], row["priority"]) == (decision, action, None)
+    if reason == "closed":
+        assert (
+            row["decision_reason"]
+            == "the client no longer exists (closed): no contact of any kind; close the record"
+        )

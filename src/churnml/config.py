@@ -431,11 +431,13 @@ class WinbackConfig(_Section):
             "competitor": "what we do better now, a switch-back offer",
             "moved": "no attempt: keep a soft relationship (newsletter, season's greetings)",
             "payment_failed": "a reminder to update the payment method; reactivate in one click",
+            "closed": "none: the client no longer exists",
             "other": "ask what would make them come back",
         }
     )
     default_approach: str = "ask what would make them come back"
     no_attempt_reasons: tuple[str, ...] = ("moved",)
+    no_contact_reasons: tuple[str, ...] = ("closed",)
     cost_per_attempt: float = Field(500.0, ge=0)
     min_value_ratio: float = Field(1.5, ge=0)
     repeated_complaints: int = Field(2, ge=1)

@@ -179,7 +179,8 @@ class Churns:
     CHURNED_AT = "churned_at"
     REASON = "reason"
 
-    # payment_failed: involuntary churn (the card declined, dunning ran out), won back by a payment update
+    # payment_failed: involuntary churn (the card declined, dunning ran out), won back by a payment update;
+    # closed: the client no longer exists (a person deceased, a company closed or dissolved): never contacted
     REASONS = (
         "price",
         "service",
@@ -188,6 +189,7 @@ class Churns:
         "moved",
         "competitor",
         "payment_failed",
+        "closed",
         "other",
     )
 

@@ -30,8 +30,10 @@ Columns:
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
   ``stages[1]`` days ago with no complaint in its last year): the clients to bring back first;
-- ``decision`` (``attempt``, ``keep in touch``, ``let go``; :data:`DECISIONS`) and ``decision_reason``
-  (in words). Rules in order: a reason in ``no_attempt_reasons`` (moved) -> keep in touch; repeated
+- ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``; :data:`DECISIONS`) and
+  ``decision_reason`` (in words). Rules in order: a reason in ``no_contact_reasons`` (closed: the client
+  no longer exists, a donor deceased, a company dissolved) -> no contact, not even a newsletter; a reason
+  in ``no_attempt_reasons`` (moved) -> keep in touch; repeated
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go; else attempt;
 - ``first`` (an attempt to make first: regular, high value or recent without complaints), ``priority``
@@ -59,6 +61,7 @@ __all__ = [
     "DECISIONS",
     "KEEP_IN_TOUCH",
     "LET_GO",
+    "NO_CONTACT",
     "UNKNOWN_REASON",
     "lost_clients",
     "return_dates",
@@ -72,7 +75,8 @@ __all__ = [
 ATTEMPT = "attempt"
 KEEP_IN_TOUCH = "keep in touch"
 LET_GO = "let go"
-DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO)
+NO_CONTACT = "no contact"
+DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO, NO_CONTACT)
 UNKNOWN_REASON = "unknown"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
@@ -285,6 +289,7 @@ def value_floor_note(plan: pl.DataFrame, cfg: WinbackConfig, least: int = 10) ->
 
 def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     floor = cfg.min_value_ratio * cfg.cost_per_attempt
+    no_contact = pl.col(Churns.REASON).is_in(list(cfg.no_contact_reasons)).fill_null(False)
     no_attempt = pl.col(Churns.REASON).is_in(list(cfg.no_attempt_reasons)).fill_null(False)
     toxic = (pl.col("complaints_last_year") >= cfg.repeated_complaints) & (
         pl.col("discount_requests_last_year") >= cfg.discount_demands
@@ -294,7 +299,9 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     )
     cheap = (pl.col("lifetime_value") < floor).fill_null(False)  # an unknown value lets no one go
     decision = (
-        pl.when(no_attempt)
+        pl.when(no_contact)
+        .then(pl.lit(NO_CONTACT))
+        .when(no_attempt)
         .then(pl.lit(KEEP_IN_TOUCH))
         .when(toxic | demanding | cheap)
         .then(pl.lit(LET_GO))
@@ -316,7 +323,13 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         ignore_nulls=True,
     )
     reason = (
-        pl.when(no_attempt)
+        pl.when(no_contact)
+        .then(
+            pl.lit("the client no longer exists (")
+            + pl.col(Churns.REASON)
+            + pl.lit("): no contact of any kind; close the record")
+        )
+        .when(no_attempt)
         .then(
             pl.lit("left for a reason we cannot answer (")
             + pl.col(Churns.REASON)
@@ -473,6 +486,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .then(pl.col("_stage_action") + pl.lit(": ") + pl.col("approach"))
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
+        .when(pl.col("decision") == NO_CONTACT)
+        .then(pl.lit("no contact: remove from mailings and calls"))
         .otherwise(pl.lit("no attempt: let go gracefully (close the account cleanly, no offers)"))
         .alias("action"),
         pl.when(attempt)
