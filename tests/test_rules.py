@@ -585,3 +585,28 @@ def test_monthly_intro_terms_at_a_discount_end_in_a_price_rise() -> None:
         }
     )
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == ["price_rise"]
+
+
+@pytest.mark.parametrize(
+    ("directions", "outcomes", "fires"),
+    [
+        (["out", "out", "out"], ["replied", "no_reply", "no_reply"], True),  # stopped answering
+        (["in", "out", "out"], [None, None, None], True),  # wrote to us once, then silence
+        (["out", "out", "out"], ["no_reply", "no_reply", "no_reply"], False),  # never answers: no news
+        (["out", "out", "out"], [None, None, None], False),  # mailings never answered
+    ],
+)
+def test_unanswered_outreach_is_for_clients_that_used_to_answer(directions, outcomes, fires) -> None:
+    comms = pl.DataFrame(
+        {
+            "client_id": ["c"] * 3,
+            "ts": [days_ago(60), days_ago(20), days_ago(10)],
+            "channel": ["email"] * 3,
+            "direction": directions,
+            "outcome": outcomes,
+        },
+        schema_overrides={"outcome": pl.String},
+    )
+    assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms) == (
+        ["unanswered_outreach"] if fires else [""]
+    )

@@ -10,7 +10,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (measured from the client's creation when it never had one). Not evaluated when the dataset has
   neither events nor payments.
 - ``unanswered_outreach``: the last ``unanswered_outreach`` outbound touches all went unanswered:
-  outcome ``no_reply``, or, where the outcome is empty, no inbound touch from the client after it.
+  outcome ``no_reply``, or, where the outcome is empty, no inbound touch from the client after it; only
+  for a client that answered before (one that never answers is not newly silent).
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
   order of closing) are all at or below ``features.low_csat``.
 - ``health_drop``: the health score fell more than ``health_drop_points`` below its highest value in
@@ -68,7 +69,8 @@ __all__ = [
 
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
-    "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered",
+    "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
+    "(a client that used to answer)",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
@@ -143,12 +145,21 @@ def _no_activity(
 
 def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, days: int) -> pl.DataFrame:
     """Client_ids whose last ``n`` outbound touches in the ``days`` before ``cut`` all went unanswered
-    (two e-mails of a year ago say nothing of this week)."""
-    comms = _within(communications, Communications.TS, cut, days, pl.lit(True)).sort(
-        CLIENT_ID, Communications.TS
-    )
-    has_outcome = Communications.OUTCOME in comms.columns
+    (two e-mails of a year ago say nothing of this week), among the clients that answered before (an
+    inbound touch, or an outbound one replied or held, at any time before ``cut``): a client that stopped
+    answering. One that never answers anything is no news (a charity's donors do not reply to its
+    mailings: the rule listed a third of them)."""
+    has_outcome = Communications.OUTCOME in communications.columns
     outcome = pl.col(Communications.OUTCOME) if has_outcome else pl.lit(None, dtype=pl.String)
+    answering = communications.filter(
+        (pl.col(Communications.TS) < cut)
+        & ((pl.col(Communications.DIRECTION) == "in") | outcome.is_in(["replied", "held"]).fill_null(False))
+    ).select(CLIENT_ID)
+    comms = (
+        _within(communications, Communications.TS, cut, days, pl.lit(True))
+        .join(answering.unique(), on=CLIENT_ID, how="semi")
+        .sort(CLIENT_ID, Communications.TS)
+    )
     inbound = (pl.col(Communications.DIRECTION) == "in").cast(pl.Int64)
     # Inbound touches strictly after each row: the reverse cumulative count minus the row itself.
     inbound_after = inbound.reverse().cum_sum().reverse().over(CLIENT_ID) - inbound
