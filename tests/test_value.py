@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -414,7 +414,10 @@ def test_arr_from_the_payments_of_a_young_log_is_scaled_to_a_year(observed_from,
         {
             "client_id": ["shop"] * 6,
             "amount": [100.0] * 6,
-            "paid_at": [datetime(2024, m, 15) for m in range(1, 7)],
+            # orders at irregular gaps (monthly ones would be a recurring payment at its run rate)
+            "paid_at": [
+                datetime(2024, m, d) for m, d in zip(range(1, 7), (3, 20, 2, 28, 5, 15), strict=True)
+            ],
         }
     )
     arr = annual_recurring_revenue(["shop"], date(2024, 7, 1), None, payments, 0, observed_from)
@@ -488,3 +491,32 @@ def test_within_its_zone_a_raised_client_ranks_by_at_least_the_zone_threshold() 
     # r1 at 5,000 ARR: 0.04 x 5,000 = 200 < 480 ranks it behind r2 without the floor, ahead with it
     assert zone_priority(valued2, zone).get_column(Scores.PRIORITY).to_list() == [2, 1, 3]
     assert zone_priority(valued2, zone, zones).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+
+
+def _paid(client: str, days_before: list[int], amount: float) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "client_id": [client] * len(days_before),
+            "paid_at": [datetime(2025, 1, 1) - timedelta(days=d) for d in days_before],
+            "amount": [amount] * len(days_before),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("days_before", "amount", "arr"),
+    [
+        ([100, 70, 40, 10], 20.0, 20.0 * 365 / 30),  # a new monthly donor: the run rate, not 80
+        ([100, 90, 10], 50.0, 150.0),  # orders at irregular gaps: the year's sum
+        ([200, 170, 140], 20.0, 60.0),  # stopped paying 140 days ago (gap 30): the year's sum
+        ([20], 100.0, 100.0),  # a one-off gift
+        ([40, 10], 20.0, 40.0),  # two payments: too few to call recurring
+        ([d * 30 + 10 for d in range(12)], 20.0, 240.0 * 365 / 360),  # a full year: the rate (0.3% above)
+    ],
+)
+def test_a_recurring_payment_counts_at_its_run_rate(
+    days_before: list[int], amount: float, arr: float
+) -> None:
+    payments = _paid("c", days_before, amount)
+    got = annual_recurring_revenue(["c"], date(2025, 1, 1), None, payments)
+    assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
