@@ -4,6 +4,7 @@ pydantic defaults are the same settings, key for key and in the same order."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -189,3 +190,21 @@ def test_several_config_files_merge_in_the_order_given(tmp_path: Path) -> None:
         terminal_width=300,
     )
     assert result.exit_code == 1 and "config file nope.yaml does not exist" in result.output  # it is read
+
+
+def test_the_defaults_load_from_a_zipped_package(tmp_path) -> None:
+    # spark-submit --py-files churnml.whl imports churnml from a zip: default.yaml has no file path there
+    import zipfile
+
+    archive = tmp_path / "churnml.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for file in PACKAGE.rglob("*"):
+            if file.is_file() and "__pycache__" not in file.parts:
+                zf.write(file, Path("churnml") / file.relative_to(PACKAGE))
+    code = (
+        "import json, churnml.config as c; "
+        "print(json.dumps(['.zip' in c.__file__, c.load_config() == c.Config()]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(archive)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == "[true, true]", out.stderr[-2000:]

@@ -279,6 +279,25 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
         contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))
 
 
+def test_spark_reads_text_timestamps_with_a_utc_offset_as_polars_does(spark) -> None:
+    from churnml.scoring.spark import contract_frame
+
+    texts = [
+        "2024-01-05T10:00:00+01:00",
+        "2024-01-05T10:00:00-05:00",
+        "2024-01-05T10:00:00Z",
+        "2024-01-05 10:00",
+    ]
+    frame = spark.createDataFrame([(f"c{i}", t) for i, t in enumerate(texts)], ["client_id", "created_at"])
+    got = {r["client_id"]: r["created_at"] for r in contract_frame(frame, Table.CLIENTS, None).collect()}
+    assert [got[f"c{i}"] for i in range(4)] == [
+        datetime(2024, 1, 5, 9),
+        datetime(2024, 1, 5, 15),
+        datetime(2024, 1, 5, 10),
+        datetime(2024, 1, 5, 10),
+    ]
+
+
 def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
     from churnml.config import RulesConfig, ScoreConfig, ValueConfig
     from churnml.scoring.spark import _ipc

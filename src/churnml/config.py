@@ -43,6 +43,7 @@ __all__ = [
     "ZonesConfig",
     "config_hash",
     "default_config_path",
+    "default_config_text",
     "load_config",
     "with_label_source",
 ]
@@ -531,9 +532,16 @@ def default_config_path() -> Path:
     return Path(str(resources.files("churnml") / "default.yaml"))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def default_config_text() -> str:
+    """The text of the package's ``default.yaml``, read as a package resource: inside a zip (``spark-submit
+    --py-files churnml.whl``) it has no file path (:func:`default_config_path` names it for messages)."""
+    return (resources.files("churnml") / "default.yaml").read_text(encoding="utf-8")
+
+
+def _read_yaml(path: Path, text: str | None = None) -> dict[str, Any]:
+    """The YAML mapping of the file ``path`` (or of ``text``, read from it elsewhere)."""
     try:
-        loaded = yaml.safe_load(Path(path).read_text())
+        loaded = yaml.safe_load(Path(path).read_text() if text is None else text)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
     except yaml.YAMLError as exc:
@@ -585,7 +593,7 @@ def load_config(
 ) -> Config:
     """Defaults, then the partial YAML at ``path`` (or each of several, merged in order), then each
     ``key=value`` override."""
-    tree = _read_yaml(default_config_path())
+    tree = _read_yaml(default_config_path(), default_config_text())
     paths = [] if path is None else [path] if isinstance(path, (str, Path)) else list(path)
     for one in paths:
         tree = _merged(tree, _read_yaml(Path(one)))

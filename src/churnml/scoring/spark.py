@@ -93,7 +93,9 @@ def _converted(col: Any, source: Any, kind: Kind) -> Any:
         return F.when(text != "", text)
     if kind is Kind.DATETIME:
         if isinstance(source, T.StringType):
-            return F.trim(col).try_cast(T.TimestampNTZType())
+            # through an instant: a UTC offset in the text is honoured (the session is UTC, as Polars
+            # converts; a direct cast to TimestampNTZ dropped it: 10:00+01:00 read 10:00)
+            return F.trim(col).try_cast(T.TimestampType()).cast(T.TimestampNTZType())
         return col.try_cast(T.TimestampNTZType())
     if kind is Kind.BOOL and not isinstance(source, T.BooleanType):
         low = F.lower(F.trim(col.cast("string")))
