@@ -363,10 +363,17 @@ def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
         assert "Save call: they asked to cancel" in play.action
 
 
-def _fired_for(rule: str, table: Table, rows: pl.DataFrame, data_end: date | None = None) -> list[str]:
-    """``rules_fired`` of the one client of ``rows`` (a table of ``table``), ``rule`` alone enabled."""
+def _fired_for(
+    rule: str, table: Table, rows: pl.DataFrame, data_end: date | None = None, extra: dict | None = None
+) -> list[str]:
+    """``rules_fired`` of the one client of ``rows`` (a table of ``table``; ``extra``: other tables), ``rule``
+    alone enabled."""
     client = rows.get_column("client_id").unique().to_list()
-    tables = {Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}), table: rows}
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}),
+        table: rows,
+        **(extra or {}),
+    }
     cfg = RulesConfig(enabled=(rule,))
     out = fired_rules(tables, client, AS_OF, None, cfg, low_csat=2, export_events=(), data_end=data_end)
     return out.get_column(Scores.RULES).to_list()
@@ -382,6 +389,10 @@ def _fired_for(rule: str, table: Table, rows: pl.DataFrame, data_end: date | Non
     ],
 )
 def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None:
+    # the client has a running term: a failed payment is a charge of it that did not go through
+    terms = pl.DataFrame(
+        {"client_id": ["m"], "start_date": [days_ago(200)], "end_date": [days_ago(-165)], "mrr": [30.0]}
+    )
     payments = pl.DataFrame(
         {
             "client_id": ["m"] * len(rows),
@@ -391,6 +402,30 @@ def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None
             "status": [r[0] for r in rows],
         }
     )
+    fired = _fired_for("payment_trouble", Table.PAYMENTS, payments, extra={Table.SUBSCRIPTIONS: terms})
+    assert fired == (["payment_trouble"] if fires else [""])
+
+
+@pytest.mark.parametrize(
+    ("failed_days_ago", "fires"),
+    [
+        ([30], False),  # one failed top-up, nothing owed: tried again later
+        ([30, 20], True),  # failed again
+        ([120, 20], False),  # the first one is older than payment_trouble_days (91)
+    ],
+)
+def test_without_terms_a_payment_must_fail_twice(failed_days_ago: list[int], fires: bool) -> None:
+    payments = pl.DataFrame(
+        {
+            "client_id": ["p"] * (len(failed_days_ago) + 1),
+            "amount": [10.0] * (len(failed_days_ago) + 1),
+            "issued_at": [days_ago(60)] + [days_ago(d) for d in failed_days_ago],
+            "paid_at": [days_ago(60)] + [None] * len(failed_days_ago),
+            "status": ["paid"] + ["failed"] * len(failed_days_ago),
+        }
+    )
+    if failed_days_ago == [120, 20]:  # the paid top-up came between them
+        payments = payments.with_columns(pl.Series("issued_at", [days_ago(60), days_ago(120), days_ago(20)]))
     assert _fired_for("payment_trouble", Table.PAYMENTS, payments) == (["payment_trouble"] if fires else [""])
 
 

@@ -21,7 +21,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
   days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
-- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days, or an invoice still
+- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days that no payment settled
+  (two of them without a subscriptions table: a failed top-up is tried again), or an invoice still
   unpaid ``overdue_days`` after its due date.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
@@ -59,6 +60,7 @@ __all__ = [
     "RULES",
     "RULE_TEXT",
     "STANDING_DISCOUNT_DAYS",
+    "UNOWED_FAILURES",
     "Rule",
     "RuleInput",
     "fired_rules",
@@ -333,7 +335,8 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
-    debit collected again a week later is no trouble left: a single late payment is noise), or an
+    debit collected again a week later is no trouble left: a single late payment is noise; without a
+    subscriptions table, ``UNOWED_FAILURES`` of them: nothing was owed), or an
     invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
     few days late are ordinary; ten accounts a day to three weeks late took most of a CRM's yellow zone)."""
     cut = ctx.cut
@@ -362,7 +365,11 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         open_failures = failed.join(settled, on=CLIENT_ID, how="left").filter(
             pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t"))
         )
-        parts.append(open_failures.select(CLIENT_ID))
+        # without contract terms nothing was owed: a failed card payment is a purchase that did not go
+        # through (a prepaid top-up tried again later), trouble only when it failed again
+        terms = ctx.tables.get(Table.SUBSCRIPTIONS)
+        least = 1 if terms is not None and terms.height else UNOWED_FAILURES
+        parts.append(open_failures.group_by(CLIENT_ID).len().filter(pl.col("len") >= least).select(CLIENT_ID))
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
         # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
@@ -433,6 +440,10 @@ def _returned_between(
     )
     return pl.concat([gaps, left]).unique()
 
+
+# without a subscriptions table, payment_trouble wants this many failed payments unsettled (a single failed
+# top-up or card purchase is tried again; 114 of 144 prepaid clients it raised to yellow were stable)
+UNOWED_FAILURES = 2
 
 # a discount held longer than this (from its first discounted term to the running term's end) is a standing,
 # negotiated price, not an offer that ends
