@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnml.modeling.experiment import LAPSED, already_lapsed, not_lapsed_metrics
+from churnml.modeling.experiment import (
+    LAPSED,
+    QUIET,
+    Backtest,
+    already_lapsed,
+    already_quiet,
+    not_lapsed_metrics,
+    with_quiet_rows,
+)
 
 
 def test_a_row_whose_churn_is_at_or_before_its_snapshot_has_already_lapsed() -> None:
@@ -40,3 +48,40 @@ def test_not_lapsed_metrics_judge_every_contender_on_the_rows_not_yet_lapsed() -
     assert table.loc["model", "pr_auc"] < 0.9
     assert not_lapsed_metrics(predictions.assign(**{LAPSED: False}), ["model"]).empty
     assert np.isfinite(table.loc["model", "brier"])
+
+
+def test_a_client_quiet_for_half_the_inactivity_window_is_already_quiet() -> None:
+    rows = pd.DataFrame(
+        {
+            # the fewest days since an event or an order counts; NaN: never seen on that side
+            "usage_days_since_event": [2.0, 30.0, np.nan, 6.0, np.nan],
+            "payments_days_since_payment": [40.0, 10.0, 7.0, np.nan, np.nan],
+        }
+    )
+    assert already_quiet(rows, 7).tolist() == [False, True, True, False, False]
+    assert already_quiet(rows[["usage_days_since_event"]], 7).tolist() == [False, True, False, False, False]
+    assert already_quiet(pd.DataFrame({"x": [1.0]}), 7).tolist() == [False]
+
+
+def test_quiet_test_rows_are_left_out_of_the_not_lapsed_figures() -> None:
+    labeled = pd.DataFrame(
+        {
+            "client_id": ["a", "b", "c", "d"],
+            "snapshot": [date(2026, 3, 2)] * 4,
+            "usage_days_since_event": [1.0, 9.0, 2.0, 12.0],
+        }
+    )
+    preds = pd.DataFrame(
+        {
+            "client_id": ["d", "c", "b", "a"],  # another order than the table's
+            "snapshot": [date(2026, 3, 2)] * 4,
+            "label": [1, 0, 1, 0],
+            LAPSED: [False, False, False, False],
+            "model": [0.9, 0.2, 0.8, 0.1],
+        }
+    )
+    bt = Backtest(None, preds, pd.DataFrame(), pd.DataFrame({"pr_auc": [1.0]}), {}, [])
+    marked = with_quiet_rows(bt, labeled, 7).predictions
+    assert marked[QUIET].tolist() == [True, False, True, False]
+    assert marked[LAPSED].tolist() == [True, False, True, False]
+    assert marked["client_id"].tolist() == ["d", "c", "b", "a"]

@@ -257,6 +257,19 @@ class _Trained:
     tuned_from: Path | None
 
 
+def _quiet_rows_marked(trained: _Trained, table: pd.DataFrame, cfg: Config) -> _Trained:
+    """Under the inactivity label, the backtest's test rows of clients already quiet for half of
+    ``label.inactivity_days`` marked (:func:`churnml.modeling.experiment.with_quiet_rows`): the "PR-AUC not
+    lapsed" of the table and MLflow leaves them out (the early warning among clients still active)."""
+    from churnml.modeling.experiment import with_quiet_rows
+
+    result = trained.result
+    if cfg.label.source != "inactivity" or not result.backtest.has_estimate:
+        return trained
+    backtest = with_quiet_rows(result.backtest, table, cfg.label.inactivity_days / 2)
+    return replace(trained, result=replace(result, backtest=backtest))
+
+
 def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     """Refuse a table without a labeled row (saying which horizon would label some with this data) or
     without a single churner among them (:func:`no_churner_message`)."""
@@ -506,7 +519,7 @@ def run_training(
         seconds["features"] = round(time.perf_counter() - t0, 2)
     _checked_labels(table, dataset, cfg)
     t1 = time.perf_counter()
-    trained = _trained(table, cfg, truth, say, dataset.name, unlabeled_rows)
+    trained = _quiet_rows_marked(_trained(table, cfg, truth, say, dataset.name, unlabeled_rows), table, cfg)
     result = trained.result
     if not result.plan.has_folds:
         result = replace(result, notes=horizon_hinted(result.notes, result.plan.summary(), dataset, cfg))
@@ -581,17 +594,24 @@ def comparison_table(result: TrainingResult) -> Any:
     with the per-fold PR-AUC mean and spread."""
     from rich.table import Table as RichTable
 
-    from churnml.modeling.experiment import LAPSED, fold_summary, not_lapsed_metrics
+    from churnml.modeling.experiment import LAPSED, QUIET, fold_summary, not_lapsed_metrics
 
     bt = result.backtest
     ahead = not_lapsed_metrics(bt.predictions, list(result.metrics.index))
     lapsed = int(bt.predictions[LAPSED].sum()) if LAPSED in bt.predictions.columns else 0
+    quiet = int(bt.predictions[QUIET].sum()) if QUIET in bt.predictions.columns else 0
+    why = (
+        "whose term had already ended (in their grace period: the term's end alone ranks them)"
+        if quiet == 0
+        else "already quiet for half of label.inactivity_days (the silence alone ranks them)"
+        if quiet == lapsed
+        else f"already quiet for half of label.inactivity_days ({quiet:,}) or in a grace period"
+    )
     table = RichTable(
         title=f"Backtest: {result.plan.summary()} ({result.rows['backtest_test']:,} test rows, "
         f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)",
         caption=(
-            f"PR-AUC not lapsed: without the {lapsed:,} test rows of clients whose term had already ended "
-            "(in their grace period: the term's end alone ranks them), the early warning itself"
+            f"PR-AUC not lapsed: without the {lapsed:,} test rows of clients {why}, the early warning itself"
             if not ahead.empty
             else None
         ),

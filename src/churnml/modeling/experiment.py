@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -69,12 +69,15 @@ __all__ = [
     "FOLD",
     "LABEL",
     "LAPSED",
+    "QUIET",
+    "QUIET_FEATURES",
     "SNAPSHOT",
     "Backtest",
     "Contender",
     "FoldRows",
     "TrainingResult",
     "already_lapsed",
+    "already_quiet",
     "calibrated_on_holdout",
     "churning_clients",
     "comparison_markdown",
@@ -100,6 +103,7 @@ __all__ = [
     "train_and_compare",
     "training_sample",
     "trial_settings",
+    "with_quiet_rows",
 ]
 
 CONTENDERS = ("model", "logistic", "rules", "oracle")
@@ -107,6 +111,9 @@ FOLD = "fold"  # column of the backtest predictions: the fold number
 # column of the backtest predictions: the client's term had already ended at the snapshot (in its grace
 # period, label 1 unless it renews): an easy positive, the renewal call, not an early warning
 LAPSED = "already_lapsed"
+# column of the backtest predictions under the inactivity label: the client was already quiet for half of
+# label.inactivity_days at the snapshot (an easy positive the silence alone ranks); also marked LAPSED
+QUIET = "already_quiet"
 _KEYS = {CLIENT_ID, SNAPSHOT, LABEL}
 
 
@@ -661,6 +668,37 @@ def already_lapsed(rows: pd.DataFrame) -> np.ndarray:
     churned = pd.to_datetime(rows["churned_at"])
     snapshot = pd.to_datetime(rows[SNAPSHOT])
     return (churned.notna() & (churned <= snapshot)).to_numpy()
+
+
+# the features that say how long a client has been quiet (the inactivity label's activity: events, orders)
+QUIET_FEATURES = ("usage_days_since_event", "payments_days_since_payment")
+
+
+def already_quiet(rows: pd.DataFrame, quiet_days: float) -> np.ndarray:
+    """Per row of a labeled table, whether its client had been quiet (no event, no order: the fewest days
+    since either, :data:`QUIET_FEATURES`) for at least ``quiet_days`` at its snapshot; False without those
+    features. Under the inactivity label such rows are nearly all positive (a game's players quiet 8-14
+    days: 99%), so they lift a PR-AUC that says little of the early warning (0.95 pooled, 0.68 on the
+    players active in the last three days)."""
+    present = [c for c in QUIET_FEATURES if c in rows.columns]
+    if not present:
+        return np.zeros(len(rows), dtype=bool)
+    days = rows[present].astype(float).min(axis=1, skipna=True)
+    return (days >= quiet_days).fillna(False).to_numpy(dtype=bool)
+
+
+def with_quiet_rows(backtest: Backtest, labeled: pd.DataFrame, quiet_days: float) -> Backtest:
+    """``backtest`` with its test rows of clients already quiet for ``quiet_days`` (:func:`already_quiet`,
+    read from ``labeled``, the table the backtest ran on) marked :data:`QUIET` and :data:`LAPSED`: the
+    "not lapsed" figures then leave them out."""
+    preds = backtest.predictions
+    if preds.empty:
+        return backtest
+    keyed = labeled[[CLIENT_ID, SNAPSHOT]].assign(_quiet=already_quiet(labeled, quiet_days))
+    quiet = preds[[CLIENT_ID, SNAPSHOT]].merge(keyed, on=[CLIENT_ID, SNAPSHOT], how="left")["_quiet"]
+    mask = quiet.fillna(False).to_numpy(dtype=bool)
+    lapsed = preds[LAPSED].to_numpy(dtype=bool) if LAPSED in preds.columns else np.zeros(len(preds), bool)
+    return replace(backtest, predictions=preds.assign(**{QUIET: mask, LAPSED: lapsed | mask}))
 
 
 def not_lapsed_metrics(predictions: pd.DataFrame, names: list[str]) -> pd.DataFrame:
