@@ -555,3 +555,23 @@ def test_notes_of_the_list_are_banners_above_the_portfolio(setting: str, banner:
     assert banner in page
     assert page.index(banner) < page.index('<h2 id="portfolio">')
     assert "Old data." not in _page() and "New model." not in _page()
+
+
+@pytest.mark.parametrize(
+    ("silent", "listed"),
+    [
+        ([40, 3, 10], True),  # one of three silent: listed
+        ([40, 35, 10], False),  # two of three: silence is the usual state, not listed
+    ],
+)
+def test_silent_clients_are_listed_only_when_silence_is_unusual(silent: list[int], listed: bool) -> None:
+    scores = scores_frame().with_columns(
+        pl.Series(Columns.DAYS_SILENT, silent, dtype=pl.Int64),
+        pl.Series(Columns.LAST_INTERACTION, [None, None, None], dtype=pl.Date),
+    )
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    section = page.split("id='silent'")[1].split("<h2")[0]
+    assert ("last from the client" in section) is listed
+    assert ("2 of the 3 clients: in this data clients seldom write" in section) is not listed

@@ -464,12 +464,24 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             ]
             for r in silent.head(limit).iter_rows(named=True)
         ]
-        out.append(
+        heading = (
             f"<h2 id='silent'>Silent clients: nothing from the client for {silent_days} days or more "
-            f"({silent.height})</h2><p class='muted'>What counts is the client's side: a message from them, a "
-            "reply to an outreach, a meeting held, a ticket opened; outreach without a reply does not.</p>"
-            + _table(["client", "owner", "zone", "last from the client", "days silent"], rows)
+            f"({silent.height})</h2>"
         )
+        if silent.height > scores.height / 2:
+            # most clients never write (a phone operator's tickets, a game's push notifications): a list of
+            # nearly everyone tells no one anything
+            out.append(
+                heading + f"<p class='muted'>{silent.height:,} of the {scores.height:,} clients: in this data "
+                "clients seldom write, reply or meet, so silence is the usual state and is not listed. "
+                "Set score.silent_days higher to list the longest silences.</p>"
+            )
+        else:
+            out.append(
+                heading + "<p class='muted'>What counts is the client's side: a message from them, a "
+                "reply to an outreach, a meeting held, a ticket opened; outreach without a reply does not.</p>"
+                + _table(["client", "owner", "zone", "last from the client", "days silent"], rows)
+            )
     if _observed(scores, Scores.ONBOARDING_STALLED):
         stalled = scores.filter(pl.col(Scores.ONBOARDING_STALLED)).sort(Scores.PRIORITY)
         rows = [
