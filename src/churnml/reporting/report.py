@@ -472,7 +472,8 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             # most clients never write (a phone operator's tickets, a game's push notifications): a list of
             # nearly everyone tells no one anything
             out.append(
-                heading + f"<p class='muted'>{silent.height:,} of the {scores.height:,} clients: in this data "
+                heading
+                + f"<p class='muted'>{silent.height:,} of the {scores.height:,} clients: in this data "
                 "clients seldom write, reply or meet, so silence is the usual state and is not listed. "
                 "Set score.silent_days higher to list the longest silences.</p>"
             )
