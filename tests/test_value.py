@@ -283,7 +283,7 @@ def test_keep_flags_name_their_reasons() -> None:
     out = keep_flags(valued, clients, tickets, churns, as_of, ValueConfig(), currency="EUR")
     got = dict(zip(out.get_column("client_id"), out.get_column(Scores.NOT_WORTH_KEEPING_REASON), strict=True))
     assert got == {
-        "toxic": "6 complaints and discount requests in 365 days for EUR 1000 of ARR",
+        "toxic": "3 complaints and 3 discount requests in 365 days for EUR 1000 of ARR",
         "thin": "margin 5%, below 10%",
         "needy": "6 tickets (questions, bugs and cancellation requests aside) in 365 days for EUR 1000 of ARR",
         "fickle": "left 2 times before",
@@ -520,3 +520,24 @@ def test_a_recurring_payment_counts_at_its_run_rate(
     payments = _paid("c", days_before, amount)
     got = annual_recurring_revenue(["c"], date(2025, 1, 1), None, payments)
     assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "text"),
+    [
+        (["complaint"] * 6, "6 complaints in 365 days for EUR 100 of ARR"),
+        (["discount_request"] * 6, "6 discount requests in 365 days for EUR 100 of ARR"),
+        (
+            ["complaint"] * 5 + ["discount_request"],
+            "5 complaints and 1 discount request in 365 days for EUR 100 of ARR",
+        ),
+    ],
+)
+def test_a_let_go_names_only_what_the_client_asked(kinds: list[str], text: str) -> None:
+    valued = pl.DataFrame({"client_id": ["c"], Scores.ARR: [100.0], Scores.STRATEGIC: [0]})
+    clients = pl.DataFrame({"client_id": ["c"], "margin": [0.7]})
+    tickets = pl.DataFrame(
+        {"client_id": ["c"] * len(kinds), "opened_at": [datetime(2024, 5, 1)] * len(kinds), "kind": kinds}
+    )
+    out = keep_flags(valued, clients, tickets, None, date(2024, 6, 3), ValueConfig(), currency="EUR")
+    assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == [text]

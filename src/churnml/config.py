@@ -402,7 +402,10 @@ class PlaybooksConfig(_Section):
                 role="success", task="Re-engage: call the champion; agree on a check-in rhythm"
             ),
             "support": Play(role="service", task="Service review: resolve open tickets; process review"),
-            "account": Play(role="management", task="Executive sponsor call about the account change"),
+            "account": Play(
+                role="management",
+                task="Account review with the decision maker: what changed for them, what comes next",
+            ),
         }
     )
     # a client in its grace period, a renewal due soon, and a client not worth keeping

@@ -257,7 +257,8 @@ def labeled_table_in_batches(
     with tempfile.TemporaryDirectory(prefix="churnml-train-") as tmp:
         scratch = Path(tmp)
         split = _split_tables(files, parts, scratch)
-        say(f"split {', '.join(str(t) for t in split) or 'no table'} into {parts} client batches")
+        tables = ", ".join(str(t) for t in split)
+        say(f"split {tables} into {parts} client batches" if split else f"reading {parts} client batches")
         for part in range(parts):
             tables, fixed = _read_batch(files, cfg.data, parts, part, split)
             for folder in split.values():

@@ -486,7 +486,9 @@ def _keep_inputs(
         if Clients.MARGIN in clients.columns
         else clients.select(CLIENT_ID, pl.lit(None, dtype=pl.Float64).alias("_margin"))
     )
-    counts = pl.DataFrame(schema={CLIENT_ID: pl.String, "_tickets": pl.UInt32, "_toxic": pl.UInt32})
+    counts = pl.DataFrame(
+        schema={CLIENT_ID: pl.String, "_tickets": pl.UInt32, "_toxic": pl.UInt32, "_complaints": pl.UInt32}
+    )
     if tickets is not None and tickets.height:
         kind = pl.col(Tickets.KIND) if Tickets.KIND in tickets.columns else pl.lit(None, dtype=pl.String)
         counts = (
@@ -498,6 +500,7 @@ def _keep_inputs(
                 .cast(pl.UInt32)
                 .alias("_tickets"),
                 kind.is_in(["complaint", "discount_request"]).sum().cast(pl.UInt32).alias("_toxic"),
+                (kind == "complaint").sum().cast(pl.UInt32).alias("_complaints"),
             )
         )
     leaves = pl.DataFrame(schema={CLIENT_ID: pl.String, "_leaves": pl.UInt32})
@@ -512,7 +515,23 @@ def _keep_inputs(
         .join(margin, on=CLIENT_ID, how="left", maintain_order="left")
         .join(counts, on=CLIENT_ID, how="left", maintain_order="left")
         .join(leaves, on=CLIENT_ID, how="left", maintain_order="left")
-        .with_columns(pl.col("_tickets", "_toxic", "_leaves").fill_null(0))
+        .with_columns(pl.col("_tickets", "_toxic", "_complaints", "_leaves").fill_null(0))
+    )
+
+
+def _complaints_text(complaints: pl.Expr, discounts: pl.Expr) -> pl.Expr:
+    """ "6 complaints", "1 discount request", "2 complaints and 1 discount request": what a client asked,
+    without naming what it did not (6 network complaints read "complaints and discount requests")."""
+
+    def counted(n: pl.Expr, noun: str) -> pl.Expr:
+        return pl.when(n > 0).then(
+            pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(noun)).otherwise(pl.lit(noun + "s")))
+        )
+
+    return pl.concat_str(
+        [counted(complaints, "complaint"), counted(discounts, "discount request")],
+        separator=" and ",
+        ignore_nulls=True,
     )
 
 
@@ -526,8 +545,8 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
         _reason(
             toxic,
             pl.format(
-                "{} complaints and discount requests in {} days for {}{} of ARR",
-                pl.col("_toxic"),
+                "{} in {} days for {}{} of ARR",
+                _complaints_text(pl.col("_complaints"), pl.col("_toxic") - pl.col("_complaints")),
                 pl.lit(cfg.toxic_days),
                 pl.lit(money),
                 pl.col(ARR).round(0).cast(pl.Int64),
