@@ -121,6 +121,7 @@ class TrainConfig(_Section):
     test_days: int | None = Field(None, ge=7)
     min_train_days: int = Field(28, ge=7)
     max_credible_pr_auc: float | None = Field(0.98, gt=0, le=1)
+    champion_margin: float = Field(0.005, ge=0, le=1)
     holdout_share: float = Field(0.2, gt=0, lt=1)
     cross_fit_parts: int = Field(5, ge=1)
     cross_fit_max_rows: int | None = Field(250_000, ge=1)

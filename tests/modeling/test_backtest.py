@@ -287,8 +287,10 @@ def test_one_more_day_is_said_in_the_singular() -> None:
 def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
     """A challenger trained with a new table's columns must beat the champion without them: the champion's
     procedure re-runs on its own features (f3, f4 only: noise), not the challenger's (f1 decides)."""
+    from dataclasses import astuple
+
     from churnml.config import Config
-    from churnml.jobs.train import _champion_score, _procedure
+    from churnml.jobs.train import ChampionScore, _champion_score, _procedure
     from churnml.modeling.experiment import fold_means
 
     result = train_and_compare(table, train_cfg, HORIZON)
@@ -304,16 +306,20 @@ def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
         cfg,
         said.append,
     )
-    assert same == ("1", challenger) and said == []  # the same recipe: its figure is this run's, no rerun
-    version, weaker = _champion_score(
-        ("1", {"procedure": procedure, "feature_names": ["f3", "f4"]}),
-        procedure,
-        result,
-        table,
-        cfg,
-        said.append,
+    # the same recipe: its figure is this run's, no rerun (no training window known: taken as newer labels)
+    assert same == ChampionScore("1", challenger, False, True) and said == []
+    version, weaker, new_recipe, _ = astuple(
+        _champion_score(
+            ("1", {"procedure": procedure, "feature_names": ["f3", "f4"]}),
+            procedure,
+            result,
+            table,
+            cfg,
+            said.append,
+        )
     )
     assert version == "1" and weaker < challenger - 0.1  # without f1 and f2 it ranks at about the churn rate
+    assert new_recipe
     assert said == [
         "judging champion v1's procedure on the same backtest rows (its 2 features; this model has 4)"
     ]
@@ -325,7 +331,7 @@ def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
         cfg,
         said.append,
     )
-    assert gone[0] == "1" and gone[1] != gone[1]  # NaN: not comparable
+    assert gone.version == "1" and gone.score != gone.score  # NaN: not comparable
     assert (
         said[-1]
         == "champion v1 read 1 feature(s) this table lacks (payments_x): it cannot be judged on these rows"

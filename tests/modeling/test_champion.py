@@ -148,3 +148,30 @@ def test_the_usual_cause_of_a_backtest_too_good_follows_the_label(label, words) 
     from churnml.jobs.train import usual_leak_cause
 
     assert words in usual_leak_cause(LabelConfig(**label))
+
+
+@pytest.mark.parametrize(
+    ("score", "champ", "new_recipe", "newer_labels", "promoted", "words"),
+    [
+        # a tuned model on the same labels: +0.0007 is no evidence (train.champion_margin 0.005)
+        (0.4007, 0.40, True, False, False, "not better by train.champion_margin 0.005"),
+        (0.4060, 0.40, True, False, True, "by at least train.champion_margin 0.005"),
+        # a new recipe with newer labels: promoted unless the champion's procedure is clearly better
+        (0.3970, 0.40, True, True, True, "within train.champion_margin 0.005, with newer labels"),
+        (0.3940, 0.40, True, True, False, "< champion v3's procedure"),
+        # the same recipe: its own figure; a tie goes to the newer labels, a loss does not
+        (0.40, 0.40, False, True, True, ">= champion v3's procedure 0.4000"),
+        (0.40, 0.40, False, False, True, ">= champion v3's procedure 0.4000"),
+        (0.3990, 0.40, False, True, False, "< champion v3's procedure"),
+    ],
+)
+def test_a_new_recipe_must_clear_the_margin(score, champ, new_recipe, newer_labels, promoted, words) -> None:
+    got = verdict(
+        _metrics(model=score, logistic=0.31, rules=0.18),
+        ("3", champ),
+        new_recipe=new_recipe,
+        newer_labels=newer_labels,
+        margin=0.005,
+    )
+    assert got.promoted is promoted
+    assert words in got.reason, got.reason

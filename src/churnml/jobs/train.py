@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,26 @@ def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ChampionScore:
+    """The current champion's procedure judged on this run's backtest rows: its version, its mean fold
+    PR-AUC there (NaN when it cannot be judged), whether this run's recipe differs from it (parameters or
+    features) and whether this run learned from labels newer than it did."""
+
+    version: str
+    score: float
+    new_recipe: bool
+    newer_labels: bool
+
+
+def _newer_labels(meta: Mapping[str, Any], result: TrainingResult) -> bool:
+    """Whether ``result``'s training window ends after the champion's (``meta``'s); True when unknown."""
+    window = meta.get("training_window")
+    if not window:
+        return True
+    return result.training_window[1] > date.fromisoformat(str(window[1])[:10])
+
+
 def _champion_score(
     card: tuple[str, dict[str, Any]] | None,
     procedure: dict[str, Any],
@@ -106,7 +126,7 @@ def _champion_score(
     table: pd.DataFrame,
     cfg: Config,
     say: Callable[[str], None],
-) -> tuple[str, float] | None:
+) -> ChampionScore | None:
     """The current champion's procedure (its parameters on its own feature columns) judged on this run's
     backtest rows (None without a champion; NaN when its features are not all in ``table``)."""
     from churnml.modeling.experiment import labeled_rows, model_contender, run_backtest
@@ -118,15 +138,16 @@ def _champion_score(
     champ = meta.get("procedure") or {"params": meta.get("params", {}), "monotone": False}
     # its own features: a challenger that adds a table (more columns) must beat the champion without them
     features = [str(f) for f in meta.get("feature_names") or result.features]
+    newer = _newer_labels(meta, result)
     if champ == procedure and features == list(result.features):
-        return version, float(fold_means(result.backtest).loc["model", "pr_auc"])
+        return ChampionScore(version, float(fold_means(result.backtest).loc["model", "pr_auc"]), False, newer)
     missing = [f for f in features if f not in table.columns]
     if missing:
         say(
             f"champion v{version} read {len(missing)} feature(s) this table lacks ({', '.join(missing[:3])}"
             f"{', ...' if len(missing) > 3 else ''}): it cannot be judged on these rows"
         )
-        return version, float("nan")
+        return ChampionScore(version, float("nan"), True, newer)
     say(
         f"judging champion v{version}'s procedure on the same backtest rows "
         f"(its {len(features)} features; this model has {len(result.features)})"
@@ -150,8 +171,9 @@ def _champion_score(
         labeled, features, result.plan, [model_contender(train_cfg, params, monotone)], train_cfg
     )
     if not bt.has_estimate or len(bt.predictions) != len(result.backtest.predictions):
-        return version, float("nan")  # not the same rows: no comparison (the challenger wins by default)
-    return version, float(fold_means(bt).loc["model", "pr_auc"])
+        # not the same rows: no comparison (the challenger wins by default)
+        return ChampionScore(version, float("nan"), True, newer)
+    return ChampionScore(version, float(fold_means(bt).loc["model", "pr_auc"]), True, newer)
 
 
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
@@ -532,7 +554,15 @@ def run_training(
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
     lone = _best_lone_feature(result, table, cfg) if cfg.train.max_credible_pr_auc is not None else None
-    decision = verdict(means, champion, max_credible=cfg.train.max_credible_pr_auc, lone=lone)
+    decision = verdict(
+        means,
+        None if champion is None else (champion.version, champion.score),
+        max_credible=cfg.train.max_credible_pr_auc,
+        lone=lone,
+        new_recipe=champion is not None and champion.new_recipe,
+        newer_labels=champion is None or champion.newer_labels,
+        margin=cfg.train.champion_margin,
+    )
     if decision.too_good:
         leak = leak_note(
             float(means.loc["model", "pr_auc"]), result.model, cfg.features, lone=lone, label=cfg.label

@@ -15,7 +15,12 @@ their scales):
    to them is never promoted;
 3. it is at least as good as the current champion's *procedure* (its parameters refit fold by fold on
    the same rows; a champion judged on rows it was trained on would always win). Ties go to the
-   challenger: the same procedure on newer data has seen the latest labels.
+   challenger: the same procedure on newer data has seen the latest labels. A *new recipe* (other
+   parameters, e.g. from ``churnml tune``, or other features) trained on no newer labels than the
+   champion's must beat it by ``train.champion_margin`` (a tuned model was promoted on +0.0007 of one
+   fold: the best of several trials on the same folds wins by chance; every change of model changes the
+   list the team works); with newer labels it is promoted unless the champion's procedure beats it by
+   that margin.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ def verdict(
     metric: str = "pr_auc",
     max_credible: float | None = None,
     lone: tuple[str, float] | None = None,
+    new_recipe: bool = False,
+    newer_labels: bool = True,
+    margin: float = 0.0,
 ) -> Verdict:
     """The gate of the module docstring.
 
@@ -83,7 +91,9 @@ def verdict(
     ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none;
     ``max_credible``: the score from which the backtest is too good to be true (None: no such check);
     ``lone``: ``(feature, its PR-AUC alone on the same test rows)`` of the feature that ranks them best,
-    held to the same bound.
+    held to the same bound; ``new_recipe``: the challenger's procedure differs from the champion's;
+    ``newer_labels``: its training window ends after the champion's; ``margin``: the gap a new recipe
+    must clear (point 3 of the module docstring).
     """
     if metrics.empty or "model" not in metrics.index:
         return Verdict(
@@ -114,11 +124,27 @@ def verdict(
     if champion is None:
         return Verdict(True, f"no champion yet; {metric} {score:.4f} beats {beaten or 'no baseline'}")
     version, champ = champion
-    if math.isnan(champ) or score >= champ:
+    if math.isnan(champ):
+        return Verdict(True, f"champion v{version} cannot be judged on these rows; beats {beaten}")
+    if new_recipe and not newer_labels and margin > 0:
+        if score >= champ + margin:
+            return Verdict(
+                True,
+                f"{metric} {score:.4f} beats champion v{version}'s procedure {champ:.4f} by at least "
+                f"train.champion_margin {margin:g} on the same backtest rows; beats {beaten}",
+            )
+        return Verdict(
+            False,
+            f"a new recipe on the same labels: {metric} {score:.4f} against champion v{version}'s procedure "
+            f"{champ:.4f} on the same backtest rows, not better by train.champion_margin {margin:g}",
+        )
+    tolerance = margin if new_recipe else 0.0
+    if score >= champ - tolerance:
+        within = f" (within train.champion_margin {margin:g}, with newer labels)" if score < champ else ""
         return Verdict(
             True,
-            f"{metric} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows; "
-            f"beats {beaten}",
+            f"{metric} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows"
+            f"{within}; beats {beaten}",
         )
     return Verdict(
         False, f"{metric} {score:.4f} < champion v{version}'s procedure {champ:.4f} on the same backtest rows"
