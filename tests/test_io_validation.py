@@ -693,3 +693,19 @@ def test_a_contract_error_lists_its_rows_with_iso_dates() -> None:
     rows = pl.DataFrame({"client_id": ["a"], "start_date": [datetime(2024, 5, 29)]})
     error = ContractError("subscriptions", "ends before it starts", "end_date", rows, count=1)
     assert str(error).endswith("e.g. client_id='a', start_date='2024-05-29'")
+
+
+@pytest.mark.parametrize("folder_name", ["clients.parquet", "clients"])
+def test_a_folder_of_parquet_part_files_says_how_to_make_one_file(tmp_path: Path, folder_name: str) -> None:
+    # what spark.write.parquet leaves: a folder of part files (here one level of partitions down)
+    parts = tmp_path / folder_name / "region=north"
+    parts.mkdir(parents=True)
+    pl.DataFrame({"client_id": ["a"], "created_at": [datetime(2024, 1, 1)]}).write_parquet(
+        parts / "part-00000.parquet"
+    )
+    with pytest.raises(ContractError) as err:
+        read_dataset(tmp_path, DataConfig())
+    assert str(err.value).startswith(
+        f"table 'clients': {folder_name}/ is a folder of Parquet part files (as Spark or a partitioned write "
+        "leaves them); churnml reads one file per table: write clients.parquet as one file"
+    )

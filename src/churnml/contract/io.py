@@ -53,6 +53,7 @@ __all__ = [
     "csv_layout",
     "dataset_files",
     "file_checksum",
+    "part_folder_problem",
     "read_dataset",
     "read_table",
     "read_table_file",
@@ -117,6 +118,8 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
     found: dict[Table, Path] = {}
     listed = sorted(p for p in folder.iterdir() if p.is_file())  # once, for the misnamed-file check
     for table in Table:
+        if (parts := _parquet_part_folder(folder, table)) is not None:
+            raise ContractError(str(table), part_folder_problem(parts, table))
         candidates = [folder / f"{table}{suffix}" for suffix in _SUFFIXES]
         present = [p for p in candidates if p.is_file()]
         if len(present) > 1:
@@ -126,6 +129,25 @@ def dataset_files(folder: Path) -> dict[Table, Path]:
         elif (misnamed := _misnamed_table_file(listed, table)) is not None:
             raise misnamed
     return found
+
+
+def _parquet_part_folder(folder: Path, table: Table) -> Path | None:
+    """``<table>.parquet/`` or ``<table>/`` in ``folder`` when it is a folder holding Parquet files (part
+    files as Spark or a partitioned write leaves them, at any depth); None otherwise."""
+    for candidate in (folder / f"{table}.parquet", folder / str(table)):
+        if candidate.is_dir() and next(candidate.rglob("*.parquet"), None) is not None:
+            return candidate
+    return None
+
+
+def part_folder_problem(parts: Path, table: Table) -> str:
+    """What to do with a folder of Parquet part files where churnml reads one file per table."""
+    return (
+        f"{parts.name}/ is a folder of Parquet part files (as Spark or a partitioned write leaves them); "
+        f"churnml reads one file per table: write {table}.parquet as one file (Spark: "
+        f"df.coalesce(1).write.parquet(...), then move the part file to {table}.parquet; Polars: "
+        f"pl.scan_parquet('{parts.name}/**/*.parquet', hive_partitioning=True).sink_parquet('{table}.parquet'))"
+    )
 
 
 def unread_files(folder: Path) -> list[str]:
