@@ -54,7 +54,7 @@ from churnml.contract.schemas import (
 )
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
-__all__ = ["CLIENTS_PER_BUCKET", "java_problem", "score_on_spark", "spark_session"]
+__all__ = ["CLIENTS_PER_BUCKET", "java_problem", "score_on_spark", "spans_from_bounds", "spark_session"]
 
 # clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
 CLIENTS_PER_BUCKET = 2000
@@ -455,6 +455,7 @@ def score_on_spark(
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
     (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
     from churnml.contract.io import dataset_files, file_checksum
+    from churnml.contract.validation import lagging_tables
     from churnml.jobs.reports import page_links
     from churnml.jobs.score import (
         ScoreRun,
@@ -532,10 +533,12 @@ def score_on_spark(
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)
+    lagging = lagging_tables(spans_from_bounds(bounds), day, cfg.score.max_data_lag_days)
+    manifest["data"] = {**manifest.get("data", {}), "lagging_tables": lagging}
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    # the Polars path's data notes (lagging tables, empty columns, dark features) are not computed here
+    # the Polars path's other data notes (empty optional columns) are not computed here
     return ScoreRun(
         folder=folder,
         day=day,
@@ -543,12 +546,32 @@ def score_on_spark(
         result=result,
         manifest=manifest,
         changed=changed,
-        lagging={},
+        lagging=lagging,
         empty_columns=[],
         dark_features=list(result.missing_now),
         timer=timer,
         notes=notes,
     )
+
+
+def spans_from_bounds(bounds: Mapping[str, Any]) -> dict[str, dict[str, str | None]]:
+    """:func:`churnml.contract.validation.table_spans`'s ``last_before_as_of`` (and subscriptions'
+    ``last_end``) per table, from the Spark time bounds (``"<table>.<column>"``: ``max_before``, ``max``):
+    what :func:`~churnml.contract.validation.lagging_tables` reads (a stale tickets export went unsaid)."""
+    out: dict[str, dict[str, str | None]] = {}
+    for key, stats in bounds.items():
+        if "." not in key:
+            continue
+        table, column = key.split(".", 1)
+        span = out.setdefault(table, {"last_before_as_of": None})
+        before = stats.get("max_before")
+        if before is not None and (
+            span["last_before_as_of"] is None or before.isoformat() > span["last_before_as_of"]
+        ):
+            span["last_before_as_of"] = before.isoformat()
+        if table == str(Table.SUBSCRIPTIONS) and column == "end_date" and stats.get("max") is not None:
+            span["last_end"] = stats["max"].isoformat()
+    return out
 
 
 def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:

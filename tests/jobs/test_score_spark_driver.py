@@ -1,4 +1,5 @@
-"""`--engine spark` without what Spark needs: one line saying what to install, no Java traceback."""
+"""What the Spark score job says on the driver: a missing Java or pyspark in one line, stale tables from the
+Spark time bounds."""
 
 from __future__ import annotations
 
@@ -39,3 +40,29 @@ def test_a_broken_java_home_is_a_user_error(tmp_path) -> None:
     assert f"USER ERROR: Spark could not start: the Java runtime at {tmp_path / 'no-jdk'}" in out.stdout, (
         out.stdout + out.stderr[-2000:]
     )
+
+
+def test_spark_time_bounds_give_the_spans_a_stale_table_is_read_from() -> None:
+    from datetime import date, datetime
+
+    from churnml.contract.validation import lagging_tables
+    from churnml.jobs.score_spark import spans_from_bounds
+
+    bounds = {
+        "events": {"rows": 3},
+        "events.ts": {"max": datetime(2025, 1, 30), "max_before": datetime(2025, 1, 30)},
+        "tickets": {"rows": 2},
+        "tickets.opened_at": {"max": datetime(2024, 10, 31), "max_before": datetime(2024, 10, 31)},
+        "tickets.closed_at": {"max": datetime(2024, 11, 1), "max_before": datetime(2024, 11, 1)},
+        "subscriptions": {"rows": 1},
+        "subscriptions.start_date": {"max": datetime(2024, 6, 1), "max_before": datetime(2024, 6, 1)},
+        "subscriptions.end_date": {"max": datetime(2025, 6, 1), "max_before": None},
+    }
+    spans = spans_from_bounds(bounds)
+    assert spans == {
+        "events": {"last_before_as_of": "2025-01-30T00:00:00"},
+        "tickets": {"last_before_as_of": "2024-11-01T00:00:00"},
+        "subscriptions": {"last_before_as_of": "2024-06-01T00:00:00", "last_end": "2025-06-01T00:00:00"},
+    }
+    # the tickets end 91 days before the list of 2025-01-31; terms run past it: current
+    assert lagging_tables(spans, date(2025, 1, 31), 21) == {"tickets": 91}
