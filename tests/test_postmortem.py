@@ -309,3 +309,11 @@ def test_early_is_a_warning_the_horizon_can_show(horizon, asked, weeks, noted) -
     assert got == weeks and (note is not None) == noted
     if noted:
         assert note.startswith("--early-weeks 4: no churn can be caught that early")
+
+
+def test_the_family_section_says_what_each_family_covers() -> None:
+    from churnml.features.registry import FAMILIES, FAMILY_SCOPES
+
+    assert set(FAMILY_SCOPES) == set(FAMILIES)
+    # a term ending soon is a "payments" driver: the page says so, not to read it as payment trouble
+    assert FAMILY_SCOPES["payments"] == "payments, invoices and subscription terms (a term ending soon is here)"

@@ -488,9 +488,10 @@ def test_every_header_cell_has_a_scope(kind: str) -> None:
 
 def test_health_per_family_names_its_rows_and_says_the_points_lost() -> None:
     page = _pages()["report"]
-    assert "<th scope='row'>usage</th>" in page
+    usage = "<th scope='row' title='product events: use, breadth, recency, onboarding'>usage</th>"
+    assert usage in page
     # client a: p 0.6, health 40; its usage family at 45 took 55 of the 60 points lost
-    assert "<th scope='row'>usage</th><td class='num'>55</td>" in page
+    assert usage + "<td class='num'>55</td>" in page
     assert "points of health lost, by area (they add up to 60)" in page
 
 

@@ -34,7 +34,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SIGNAL_KINDS", "SPECS", "account_features", "other_signals_note"]
+__all__ = ["FAMILY", "SCOPE", "SIGNAL_KINDS", "SPECS", "account_features", "other_signals_note"]
 
 SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
 
@@ -107,6 +107,7 @@ def account_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "account"
+SCOPE = "tenure, size, strategic weight and company signals"  # what the family covers, in the pages' words
 
 
 def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:

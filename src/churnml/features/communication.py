@@ -43,7 +43,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SPECS", "communication_features", "no_reply_marks"]
+__all__ = ["FAMILY", "SCOPE", "SPECS", "communication_features", "no_reply_marks"]
 
 _RESPONSES = ("replied", "held", "rescheduled")
 _MEETING_OUTCOMES = ("rescheduled", "cancelled", "no_show")
@@ -266,6 +266,7 @@ def communication_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "communication"
+SCOPE = "messages, calls and meetings with the client, and their replies"  # what the family covers, in the pages' words
 
 SPECS: tuple[SpecPattern, ...] = (
     *(

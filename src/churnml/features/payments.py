@@ -46,7 +46,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec, trends
 
-__all__ = ["FAMILY", "LIFETIME", "SPECS", "payment_features", "subscription_features"]
+__all__ = ["FAMILY", "LIFETIME", "SCOPE", "SPECS", "payment_features", "subscription_features"]
 
 _EPS = 1e-9
 
@@ -337,6 +337,7 @@ def subscription_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "payments"
+SCOPE = "payments, invoices and subscription terms (a term ending soon is here)"  # what the family covers, in the pages' words
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

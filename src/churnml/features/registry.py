@@ -31,6 +31,7 @@ from churnml.features.spec import FeatureSpec, SpecPattern
 
 __all__ = [
     "FAMILIES",
+    "FAMILY_SCOPES",
     "FEATURES",
     "FeatureSpec",
     "distinct_count",
@@ -51,6 +52,8 @@ __all__ = [
 _FAMILY_MODULES: tuple[ModuleType, ...] = (usage, payments, communication, support, account)
 
 FAMILIES: tuple[str, ...] = tuple(module.FAMILY for module in _FAMILY_MODULES)
+# what each family covers, in the pages' words ("payments" holds the subscription terms too)
+FAMILY_SCOPES: dict[str, str] = {module.FAMILY: module.SCOPE for module in _FAMILY_MODULES}
 
 
 def _collected(modules: Iterable[ModuleType]) -> tuple[SpecPattern, ...]:

@@ -37,7 +37,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SPECS", "csat_ratings", "support_features"]
+__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "support_features"]
 
 _KINDS = {
     "complaint": "complaints",
@@ -145,6 +145,7 @@ def support_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "support"
+SCOPE = "tickets, their kinds and ratings"  # what the family covers, in the pages' words
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

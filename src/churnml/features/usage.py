@@ -54,6 +54,7 @@ from churnml.features.spec import SpecPattern, spec, trends
 
 __all__ = [
     "FAMILY",
+    "SCOPE",
     "SPECS",
     "dated_events",
     "distinct_active_columns",
@@ -436,6 +437,7 @@ def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: 
 
 
 FAMILY = "usage"
+SCOPE = "product events: use, breadth, recency, onboarding"  # what the family covers, in the pages' words
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

@@ -43,6 +43,7 @@ import polars as pl
 
 from churnml.config import ZonesConfig
 from churnml.contract.schemas import CLIENT_ID, Churns
+from churnml.features.registry import FAMILY_SCOPES
 from churnml.scoring.playbook import threshold_zone_expr
 
 __all__ = [
@@ -410,7 +411,9 @@ def postmortem_page(
         (
             "families",
             "By driver family",
-            "<p>The family of the top driver on the first list that flagged the client (else its last list).</p>"
+            "<p>The family of the top driver on the first list that flagged the client (else its last list). "
+            + "; ".join(f"<b>{f}</b>: {html.escape(scope)}" for f, scope in FAMILY_SCOPES.items())
+            + ".</p>"
             + table_html(by_family, percent=("caught_share",)),
         ),
         ("churns", "Every churn", table_html(review, max_rows=300)),

@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
+from churnml.features.registry import FAMILY_SCOPES
 from churnml.reporting.pages import HEAD, LAYOUT_STYLE, figure_svg, links_html, scoped_headers
 from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
@@ -316,7 +317,7 @@ def _client_section(
     # the points of health each area takes away (they add up to 100 - health): a client at 38 read its
     # families at 76-99 as "healthy everywhere"
     families = "".join(
-        f"<tr><th scope='row'>{f}</th><td class='num'>{lost:.0f}</td>"
+        f"<tr><th scope='row' title='{_e(FAMILY_SCOPES.get(f, f))}'>{f}</th><td class='num'>{lost:.0f}</td>"
         f"<td><span class='bar' style='width:{lost:.0f}px'></span></td></tr>"
         for f in FAMILIES
         if row.get(Scores.family_health(f)) is not None  # None: no feature of that family (not observed)
