@@ -316,4 +316,6 @@ def test_the_family_section_says_what_each_family_covers() -> None:
 
     assert set(FAMILY_SCOPES) == set(FAMILIES)
     # a term ending soon is a "payments" driver: the page says so, not to read it as payment trouble
-    assert FAMILY_SCOPES["payments"] == "payments, invoices and subscription terms (a term ending soon is here)"
+    assert (
+        FAMILY_SCOPES["payments"] == "payments, invoices and subscription terms (a term ending soon is here)"
+    )
