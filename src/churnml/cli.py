@@ -664,11 +664,25 @@ def adapt_transactions(
             "--decimal-comma", help="Numbers are written 1.234,56 (a ;-separated CSV is detected by itself)."
         ),
     ] = False,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Payment status column: lines that are not a completed payment (paid, succeeded, completed, "
+            "settled, ...) are skipped and counted.",
+        ),
+    ] = None,
+    completed: Annotated[
+        str | None,
+        typer.Option(
+            "--completed", help="Comma-separated --status values of a completed payment (any case)."
+        ),
+    ] = None,
 ) -> None:
     """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
 
-    Skipped rows (no customer, unparsable time or amount, zero quantity) are counted, printed and written
-    to adapt_report.json.
+    Skipped rows (no customer, unparsable time or amount, zero quantity, a --status not completed) are
+    counted, printed and written to adapt_report.json.
 
     Example: churnml adapt transactions --input retail.parquet --preset online-retail --out data/retail
     """
@@ -685,10 +699,18 @@ def adapt_transactions(
         "segment": segment,
         "refund_prefix": refund_prefix,
         "time_format": time_format,
+        "status": status,
     }
     with step_status(f"reading {input_.name}"):
         report, timer = adapt_job(
-            input_, out, columns, preset, inactivity_days, parse_date(until, "--until"), decimal_comma
+            input_,
+            out,
+            columns,
+            preset,
+            inactivity_days,
+            parse_date(until, "--until"),
+            decimal_comma,
+            completed,
         )
     if report.after_until:
         console.print(f"left out {report.after_until:,} lines on or after {report.until} (--until)")

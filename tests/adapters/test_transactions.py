@@ -56,6 +56,7 @@ def test_online_retail_tables_and_report():
         "unparsable_time": 0,
         "unparsable_amount": 0,
         "zero_quantity": 1,
+        "not_completed": 0,
     }
     assert report.kept_lines == 8
     assert (report.refund_lines, report.refund_payments) == (1, 1)
@@ -121,6 +122,7 @@ def test_amount_mode_without_invoice_groups_orders_by_customer_and_time():
         "unparsable_time": 1,
         "unparsable_amount": 1,
         "zero_quantity": 0,
+        "not_completed": 0,
     }
     assert report.kept_lines + report.skipped_total == report.input_rows
     assert tables[Table.PAYMENTS].select(Payments.AMOUNT, Payments.STATUS, Payments.INVOICE_ID).rows() == [
@@ -666,3 +668,57 @@ def test_times_a_layout_reads_centuries_away_are_unparsable_not_a_crash():
     ms = str(int(datetime(2024, 5, 1).timestamp()) * 1000)  # milliseconds read as seconds: year 55969
     got = pl.DataFrame({"t": [ms, "1714521600"]}).select(_time("t", pl.String, "%s")).to_series().to_list()
     assert got == [None, datetime(2024, 5, 1)]
+
+
+TOPUPS = pl.DataFrame(
+    {
+        "msisdn": ["a", "a", "a", "b", "b"],
+        "at": ["2024-03-01", "2024-03-05", "2024-03-09", "2024-03-02", "2024-03-20"],
+        "amount": ["10", "10", "20", "5", "5"],
+        "result": ["SUCCESS", "FAILED", "Success", "DECLINED", "ok"],
+    }
+)
+
+
+def test_a_status_column_with_failures_must_be_named() -> None:
+    spec = TransactionSpec(customer="msisdn", time="at", amount="amount")
+    with pytest.raises(ValueError, match=r"column 'result' looks like a payment status holding failures \("):
+        transactions_to_contract(TOPUPS, spec)
+
+
+@pytest.mark.parametrize(
+    ("completed", "kept", "paid"),
+    [
+        (None, 3, {"a": 30.0, "b": 5.0}),  # SUCCESS, Success, ok: completed in any case
+        (("success",), 2, {"a": 30.0}),  # --completed success: "ok" is not
+    ],
+)
+def test_lines_whose_status_is_not_completed_are_skipped_and_counted(completed, kept, paid) -> None:
+    spec = TransactionSpec(customer="msisdn", time="at", amount="amount", status="result")
+    if completed is not None:
+        spec = TransactionSpec(
+            customer="msisdn", time="at", amount="amount", status="result", completed=completed
+        )
+    tables, report = transactions_to_contract(TOPUPS, spec)
+    assert (report.kept_lines, report.skipped["not_completed"]) == (kept, 5 - kept)
+    got = tables[Table.PAYMENTS].group_by(Payments.CLIENT_ID).agg(pl.col(Payments.AMOUNT).sum())
+    assert dict(got.iter_rows()) == paid
+
+
+def test_cli_status_and_completed_flags(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    TOPUPS.write_csv(tmp_path / "topups.csv")
+    args = ["adapt", "transactions", "--input", str(tmp_path / "topups.csv"), "--customer", "msisdn"]
+    args += ["--time", "at", "--amount", "amount"]
+    refused = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "give --status result" in refused.output
+    assert not (tmp_path / "a").exists()
+    done = CliRunner().invoke(
+        app, [*args, "--out", str(tmp_path / "b"), "--status", "result", "--completed", "success"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "skipped 3 rows: not completed" in done.output
+    assert json.loads((tmp_path / "b" / "adapt_report.json").read_text())["skipped"]["not_completed"] == 3

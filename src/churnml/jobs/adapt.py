@@ -130,10 +130,12 @@ def adapt_transactions(
     inactivity_days: int,
     until: date | None = None,
     decimal_comma: bool = False,
+    completed: str | None = None,
 ) -> tuple[Any, Timer]:
     """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
     ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, only its lines
-    before ``until`` when given, write the folder ``out``; returns the adapter's report and the step timer."""
+    before ``until`` when given, write the folder ``out``; returns the adapter's report and the step timer.
+    ``completed``: comma-separated values of the ``status`` column that mean a completed payment."""
     import polars as pl
 
     from churnml.contract.adapters.transactions import (
@@ -168,7 +170,10 @@ def adapt_transactions(
     done()
     done = timer.step("adapt")
     try:
-        tables, report = transactions_to_contract(frame, replace(spec, decimal_comma=decimal_comma), until)
+        spec = replace(spec, decimal_comma=decimal_comma)
+        if completed:
+            spec = replace(spec, completed=tuple(v.strip() for v in completed.split(",") if v.strip()))
+        tables, report = transactions_to_contract(frame, spec, until)
     except ValueError as exc:
         if type(exc) is not ValueError:
             raise

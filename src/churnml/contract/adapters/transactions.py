@@ -61,10 +61,45 @@ ORDER_EVENT = "order"
 UNKNOWN_PRODUCT = "unknown"
 SOURCE = "transactions"
 
-SKIP_REASONS = ("missing_customer", "unparsable_time", "unparsable_amount", "zero_quantity")
+SKIP_REASONS = ("missing_customer", "unparsable_time", "unparsable_amount", "zero_quantity", "not_completed")
+# --status: the values (any case) of a completed payment; every other value is skipped as not_completed
+COMPLETED_VALUES = (
+    "paid",
+    "succeeded",
+    "success",
+    "successful",
+    "completed",
+    "complete",
+    "settled",
+    "captured",
+    "ok",
+)
+# a column of one of these names (any case) holding one of the failure values is a payment's status: read
+# without --status, failed attempts would count as revenue (7,124 failed top-ups did)
+STATUS_NAMES = (
+    "status",
+    "result",
+    "state",
+    "outcome",
+    "payment_status",
+    "financial_status",
+    "transaction_status",
+)
+FAILURE_VALUES = (
+    "failed",
+    "failure",
+    "declined",
+    "error",
+    "refused",
+    "rejected",
+    "cancelled",
+    "canceled",
+    "void",
+)
 _TIME_REASON = "unparsable_time"
 _AMOUNT_REASON = "unparsable_amount"
 
+_STATUS = "_status"
 _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_customer",
     "_time",
@@ -99,10 +134,12 @@ class TransactionSpec:
     refund_prefix: str | None = None
     time_format: str | None = None
     decimal_comma: bool = False  # "1.234,56" numbers: dots group thousands, the comma marks decimals
+    status: str | None = None  # a payment status column: lines not completed (COMPLETED_VALUES) are skipped
+    completed: tuple[str, ...] = COMPLETED_VALUES
 
     def columns(self) -> dict[str, str]:
         """Role -> input column for every role that is set."""
-        roles = ("customer", "time", "amount", "quantity", "price", "invoice", "product", "segment")
+        roles = ("customer", "time", "amount", "quantity", "price", "invoice", "product", "segment", "status")
         return {r: getattr(self, r) for r in roles if getattr(self, r) is not None}
 
 
@@ -305,6 +342,34 @@ def _checked_columns(frame: pl.DataFrame, spec: TransactionSpec) -> None:
         )
 
 
+def _not_completed(spec: TransactionSpec) -> pl.Expr:
+    """True for a line whose ``--status`` value is not a completed payment (an empty one included)."""
+    if not spec.status:
+        return pl.lit(False)
+    done = [v.lower() for v in spec.completed]
+    return ~pl.col(_STATUS).is_in(done).fill_null(False)
+
+
+def unread_status_column(frame: pl.DataFrame, spec: TransactionSpec, shown: int = 4) -> str | None:
+    """Without ``--status``: the problem of a column named like a status (:data:`STATUS_NAMES`) that holds
+    failure values (:data:`FAILURE_VALUES`), whose failed lines would be read as revenue; None otherwise."""
+    if spec.status:
+        return None
+    for col in frame.columns:
+        if col.strip().lower() not in STATUS_NAMES or frame.schema[col] != pl.String:
+            continue
+        counts = frame.group_by(pl.col(col).str.strip_chars().alias("v")).len().sort("len", descending=True)
+        failed = counts.filter(pl.col("v").str.to_lowercase().is_in(list(FAILURE_VALUES)))
+        if failed.height:
+            seen = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
+            return (
+                f"column {col!r} looks like a payment status holding failures ({seen}): give --status {col} "
+                f"(lines whose value is not a completed payment, {', '.join(COMPLETED_VALUES)}, are skipped and "
+                "counted; --completed names other values), or those failed attempts would count as revenue"
+            )
+    return None
+
+
 def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     """One row per input line with typed internal columns and ``_reason`` (null = kept)."""
     schema = frame.schema
@@ -332,6 +397,8 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     exprs.append(
         _text(spec.segment).alias(_SEGMENT) if spec.segment else pl.lit(None, pl.String).alias(_SEGMENT)
     )
+    if spec.status:
+        exprs.append(_text(spec.status).str.to_lowercase().alias(_STATUS))
     lines = frame.select(exprs)
     reason = (
         pl.when(pl.col(_CUST).is_null())
@@ -342,6 +409,8 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         .then(pl.lit(SKIP_REASONS[2]))
         .when(pl.col(_QTY) == 0)
         .then(pl.lit(SKIP_REASONS[3]))
+        .when(_not_completed(spec))
+        .then(pl.lit(SKIP_REASONS[4]))
         .otherwise(None)
     )
     refund = pl.col(_AMOUNT) < 0
@@ -474,6 +543,8 @@ def transactions_to_contract(
     the spec gives neither an amount nor quantity and price.
     """
     _checked_columns(frame, spec)
+    if (problem := unread_status_column(frame, spec)) is not None:
+        raise ValueError(problem)
     numbers = [c for c in (spec.amount, spec.quantity, spec.price) if c is not None]
     if not spec.decimal_comma and (commas := decimal_comma_values(frame, numbers)):
         col, examples = next(iter(commas.items()))
