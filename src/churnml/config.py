@@ -283,8 +283,9 @@ class RulesConfig(_Section):
         "vendor_review",
         "onboarding_stalled",
     )
-    # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone)
-    raise_zone: dict[RuleName, Literal["yellow", "red"]] = Field(
+    # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone); green:
+    # no raise (a config file cannot delete a default's key)
+    raise_zone: dict[RuleName, Literal["green", "yellow", "red"]] = Field(
         default_factory=lambda: {
             "cancellation_request": "red",
             "term_lapsed": "red",
