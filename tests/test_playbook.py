@@ -163,5 +163,7 @@ def test_a_rule_play_of_a_renewal_due_tomorrow_is_for_this_week() -> None:
 def test_a_raise_to_green_switches_a_rule_s_raise_off() -> None:
     # a config file cannot delete the default payment_trouble: yellow; setting it green keeps the rule firing
     cfg = load_config(None, ["rules.raise_zone.payment_trouble=green"])
-    zones, by = raised_zones(["green", "yellow"], ["payment_trouble", "payment_trouble"], cfg.rules.raise_zone)
+    zones, by = raised_zones(
+        ["green", "yellow"], ["payment_trouble", "payment_trouble"], cfg.rules.raise_zone
+    )
     assert (zones, by) == (["green", "yellow"], ["", ""])
