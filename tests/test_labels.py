@@ -944,3 +944,32 @@ def test_under_the_churns_label_clients_whose_terms_lapsed_without_a_record_are_
     assert (
         unrecorded_lapses_note(subs.filter(pl.col("client_id") != "orion"), churns, D(2024, 6, 1), 30) is None
     )
+
+
+def test_clients_dormant_for_a_year_without_a_churn_record_are_named() -> None:
+    from churnml.labels import dormant_clients_note
+
+    end = datetime(2026, 12, 1)
+    activity = pl.DataFrame(
+        {
+            "client_id": ["gift", "gift", "monthly", "left", "back"],
+            "_at": [
+                datetime(2022, 12, 10),
+                datetime(2023, 3, 1),
+                datetime(2026, 11, 5),
+                datetime(2024, 1, 5),
+                datetime(2025, 1, 1),
+            ],
+        }
+    )
+    # left: a churn record after its last activity; back: dormant too, its churn record is older than its
+    # last activity (it came back, then went quiet)
+    churns = pl.DataFrame(
+        {"client_id": ["left", "back"], "churned_at": [datetime(2024, 3, 1), datetime(2024, 6, 1)]}
+    )
+    note = dormant_clients_note(activity, churns, end)
+    assert note is not None and note.startswith(
+        "2 clients have had no order and no event for more than 365 days and no churns record since: "
+        "gift (last active 2023-03-01), back (last active 2025-01-01). Under label.source: churns"
+    )
+    assert dormant_clients_note(activity.filter(pl.col("client_id") == "monthly"), churns, end) is None

@@ -93,6 +93,7 @@ __all__ = [
     "churn_dates",
     "churns_before_creation_note",
     "customer_since",
+    "dormant_clients_note",
     "first_customer_records",
     "fitting_horizon",
     "free_terms_note",
@@ -748,6 +749,36 @@ def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, sho
         "each such client counts as gone from that date and back with its first activity or term after it, "
         "so it is on the list now. Check those dates (a typo in the year, or created_at reset when the "
         "account re-signed)"
+    )
+
+
+# under the churns label without terms, a client without any activity for this long is named by a note
+DORMANT_DAYS = 365
+
+
+def dormant_clients_note(
+    activity: pl.DataFrame, churns: pl.DataFrame | None, data_end: datetime, shown: int = 3
+) -> str | None:
+    """Under ``label.source: churns`` without a subscriptions table: the clients whose last activity
+    (``activity``: :func:`activity_times`) is more than :data:`DORMANT_DAYS` before ``data_end`` with no
+    churns record since; they count as active customers for ever (a charity's 31 one-off donors silent
+    since 2022 stayed on its list, green). None when there is none."""
+    last = activity.group_by(CLIENT_ID).agg(pl.col(_AT).max().alias("_last"))
+    dormant = last.filter(pl.col("_last") < pl.lit(data_end - timedelta(days=DORMANT_DAYS), _DT))
+    if churns is not None and churns.height:
+        recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
+        gone = dormant.join(recorded, on=CLIENT_ID).filter(pl.col(Churns.CHURNED_AT) >= pl.col("_last"))
+        dormant = dormant.join(gone.select(CLIENT_ID), on=CLIENT_ID, how="anti")
+    if dormant.height == 0:
+        return None
+    examples = ", ".join(
+        f"{c} (last active {t:%Y-%m-%d})" for c, t in dormant.sort("_last", CLIENT_ID).head(shown).iter_rows()
+    )
+    return (
+        f"{dormant.height:,} client{'s have' if dormant.height > 1 else ' has'} had no order and no event for "
+        f"more than {DORMANT_DAYS} days and no churns record since: {examples}. Under label.source: churns they "
+        "count as active customers that never left (they train as staying and stay on the list); add their "
+        "churns records (a one-off buyer or donor never cancels), or label them by inactivity"
     )
 
 

@@ -122,6 +122,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.labels import (
         activity_times,
         churns_before_creation_note,
+        dormant_clients_note,
         free_terms_note,
         late_behaviour_note,
         regular_rhythm_note,
@@ -174,7 +175,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             else None
         )
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
-        notes += [n for n in (rhythm, idle) if n]
+        dormant = (
+            dormant_clients_note(activity_times(dataset), churns, dataset.as_of)
+            if label.source == "churns" and subscriptions is None
+            else None
+        )
+        notes += [n for n in (rhythm, idle, dormant) if n]
     return notes
 
 
