@@ -10,7 +10,13 @@ import pytest
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import Clients, Payments, Subscriptions, Table
-from churnml.reporting.metrics import churn_report, month_starts, monthly_churn, period_starts
+from churnml.reporting.metrics import (
+    churn_report,
+    month_starts,
+    monthly_churn,
+    period_starts,
+    revenue_rated_from,
+)
 
 D = datetime
 DT = pl.Datetime("us")
@@ -140,6 +146,22 @@ def test_monthly_churn_payments_run_rate_without_segments():
     ]
     assert got.get_column("logo_churn_rate").to_list() == [1.0, 1.0]
     assert set(got.get_column("mrr_basis")) == {"payments_run_rate"}
+    # the report: March is complete and rated by clients; by revenue only a year into the data (2025-01-15 on)
+    report = churn_report(data, LabelConfig(source="inactivity", inactivity_days=30), min_clients=1)
+    march = report.filter(pl.col("period_start") == date(2024, 3, 1)).row(0, named=True)
+    assert (march["complete"], march["churn_rate_f2"], march["revenue_churn_gross"]) == (True, 1.0, None)
+
+
+@pytest.mark.parametrize(
+    ("basis", "expected"),
+    [
+        ("payments_run_rate", date(2025, 1, 14)),
+        ("subscriptions else payments_run_rate", None),
+        ("subscriptions", None),
+    ],
+)
+def test_revenue_rates_on_payments_wait_for_a_year_of_payments(basis, expected):
+    assert revenue_rated_from(D(2024, 1, 15), basis) == expected
 
 
 # Both formulas by hand on SUBS (grace 10 days, data to 2024-05-01), portfolio rows:

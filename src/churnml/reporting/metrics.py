@@ -90,6 +90,7 @@ __all__ = [
     "monthly_churn",
     "mrr_at",
     "period_starts",
+    "revenue_rated_from",
 ]
 
 ALL_SEGMENTS = "all"
@@ -382,13 +383,20 @@ def _complete_periods(
 
 
 def _with_rates(
-    table: pl.DataFrame, complete: dict[date, bool], period: str, basis: str, min_clients: int
+    table: pl.DataFrame,
+    complete: dict[date, bool],
+    period: str,
+    basis: str,
+    min_clients: int,
+    revenue_from: date | None = None,
 ) -> pl.DataFrame:
     """The counts filled, ``complete``/``period``/``mrr_basis`` set and the five rates (null while incomplete
-    or under ``min_clients`` at the start)."""
+    or under ``min_clients`` at the start; the revenue rates also for periods starting before
+    ``revenue_from``)."""
     c1, c2, c3 = pl.col("c1"), pl.col("c2"), pl.col("c3")
     r1, r2, r3 = pl.col("r1"), pl.col("r2"), pl.col("r3")
     done = pl.col("complete") & (c1 >= min_clients)
+    money = done if revenue_from is None else done & (pl.col("period_start") >= pl.lit(revenue_from))
     return table.with_columns(
         pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
         pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
@@ -398,10 +406,20 @@ def _with_rates(
     ).with_columns(
         pl.when(done).then(_rate(c1.cast(pl.Float64) - c2, c1)).alias("churn_rate_f1"),
         pl.when(done).then(_rate(c1.cast(pl.Float64) + c3 - c2, c1)).alias("churn_rate_f2"),
-        pl.when(done).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
-        pl.when(done).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
-        pl.when(done).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
+        pl.when(money).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
+        pl.when(money).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
+        pl.when(money).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
     )
+
+
+def revenue_rated_from(data_start: datetime | date, basis: str) -> date | None:
+    """The first period start with a revenue rate: on the ``payments_run_rate`` basis a year after the data
+    begins (before it the run rate is a year's payments scaled from fewer days, and its growth and a one-off
+    gift leaving the window read as churn: 9.7% a month at a charity's start, 1.5% later); None otherwise."""
+    if basis != "payments_run_rate":
+        return None
+    start = data_start.date() if isinstance(data_start, datetime) else data_start
+    return start + timedelta(days=365)
 
 
 def churn_report(
@@ -433,7 +451,14 @@ def churn_report(
         frames.append(_period_counts(rows, created, [*keys, SEGMENT]))
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
     table = (
-        _with_rates(table, _complete_periods(dataset, cfg, starts, ends), period, basis, min_clients)
+        _with_rates(
+            table,
+            _complete_periods(dataset, cfg, starts, ends),
+            period,
+            basis,
+            min_clients,
+            revenue_rated_from(dataset.start, basis),
+        )
         .with_columns((pl.col(SEGMENT) != ALL_SEGMENTS).alias("_order"))
         .sort("period_start", "_order", SEGMENT)
     )
@@ -521,7 +546,8 @@ def churn_rate_page(
         "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset "
         "by the expansion of the clients of the start). The charts show the losses; both formulas are in the "
         "tables. Incomplete periods (churn not yet known) and periods that start with fewer than "
-        f"{MIN_RATED_CLIENTS} clients are marked and have no rate.</p>"
+        f"{MIN_RATED_CLIENTS} clients are marked and have no rate. On the payments' run rate (no "
+        "subscriptions) the revenue rates begin a year into the data, once a year of payments is known.</p>"
     )
     sections = []
     for kind, table in reports.items():
