@@ -400,28 +400,46 @@ def test_recurring_revenue_matches_the_same_rows_by_search_and_by_join(monkeypat
 
 
 @pytest.mark.parametrize(
-    ("observed_from", "expected"),
+    ("observed_from", "shop", "once"),
     [
-        (None, 600.0),  # not given (metrics, win-back): the payments of the last 365 days as they are
-        (datetime(2024, 1, 1), 600.0 * 365 / 182),  # a log of 182 days: six months paid, scaled to a year
-        (datetime(2023, 1, 1), 600.0),  # a year or more observed: unchanged
+        # not given (metrics, win-back): the payments of the last 365 days as they are
+        (None, 600.0, 100.0),
+        # a log of 182 days: one order scaled to a year by the log's days; the repeat buyer, first paid
+        # 180 days ago, by its own
+        (datetime(2024, 1, 1), 600.0 * 365 / 180, 100.0 * 365 / 182),
+        # a year or more observed: the one order unchanged; the repeat buyer is still younger than a year
+        (datetime(2023, 1, 1), 600.0 * 365 / 180, 100.0),
     ],
 )
-def test_arr_from_the_payments_of_a_young_log_is_scaled_to_a_year(observed_from, expected) -> None:
+def test_arr_from_the_payments_of_a_young_log_is_scaled_to_a_year(observed_from, shop, once) -> None:
     from churnml.scoring.value import annual_recurring_revenue
 
     payments = pl.DataFrame(
         {
-            "client_id": ["shop"] * 6,
-            "amount": [100.0] * 6,
+            "client_id": ["shop"] * 6 + ["once"],
+            "amount": [100.0] * 7,
             # orders at irregular gaps (monthly ones would be a recurring payment at its run rate)
-            "paid_at": [
-                datetime(2024, m, d) for m, d in zip(range(1, 7), (3, 20, 2, 28, 5, 15), strict=True)
-            ],
+            "paid_at": [datetime(2024, m, d) for m, d in zip(range(1, 7), (3, 20, 2, 28, 5, 15), strict=True)]
+            + [datetime(2024, 3, 10)],
         }
     )
-    arr = annual_recurring_revenue(["shop"], date(2024, 7, 1), None, payments, 0, observed_from)
-    assert arr.get_column("arr").item() == pytest.approx(expected)
+    arr = annual_recurring_revenue(["shop", "once"], date(2024, 7, 1), None, payments, 0, observed_from)
+    assert arr.get_column("arr").to_list() == pytest.approx([shop, once])
+
+
+@pytest.mark.parametrize(
+    ("days_before", "arr"),
+    [
+        ([60, 45, 20, 5], 40.0 * 365 / 91),  # four irregular top-ups in 60 days: over 91 days at least
+        ([200, 130, 100, 20], 40.0 * 365 / 200),  # first paid 200 days ago
+        ([400, 300, 100, 20], 30.0),  # a client of more than a year: its year's payments
+        ([20], 10.0),  # one payment: the log's own scaling (400 days observed: none)
+    ],
+)
+def test_a_young_repeat_payer_is_scaled_from_its_first_payment(days_before: list[int], arr: float) -> None:
+    payments = _paid("t", days_before, 10.0)
+    got = annual_recurring_revenue(["t"], date(2025, 1, 1), None, payments, 0, datetime(2023, 11, 28))
+    assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
 
 
 def test_a_refund_written_positive_with_its_status_lowers_the_arr() -> None:

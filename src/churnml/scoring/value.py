@@ -178,7 +178,9 @@ def recurring_revenue(
     ``observed_from`` (the data's first activity; the weekly list gives it): at an instant less than a
     year after it, the payments' year is what was paid in the days observed, scaled to 365 of them (a
     shop log of 180 days: its customers' ARR was half a year's revenue), as the features' windows are
-    (``features.unobserved_windows: scaled``).
+    (``features.unobserved_windows: scaled``); and a client that paid twice or more and first paid less
+    than a year before has its payments scaled from its first payment (over 91 days at least:
+    :func:`_young_payer_scale`).
     """
     keyed = rows.with_columns(pl.col(at).cast(_DT).alias(_AT))
     terms_mrr = pl.lit(None, pl.Float64)
@@ -199,19 +201,51 @@ def recurring_revenue(
         year = (
             _matched(keyed, paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
             .group_by(CLIENT_ID, _AT)
-            .agg(pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"), _regular_year())
+            .agg(
+                pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"),
+                (pl.col(Payments.AMOUNT) > 0).sum().alias("_n_paid"),
+                _regular_year(),
+            )
         )
         keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
         paid_year = pl.col("_paid_year")
         if observed_from is not None:
             # a year or more observed: unchanged (x 1.0)
             seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, _YEAR_DAYS)
-            paid_year = paid_year * (_YEAR_DAYS / seen)
+            keyed = keyed.join(_first_paid(paid), on=CLIENT_ID, how="left")
+            paid_year = paid_year * pl.coalesce(_young_payer_scale(), _YEAR_DAYS / seen)
         paid_year = pl.max_horizontal(paid_year, pl.col("_regular_year"))
     return keyed.with_columns(
         pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
         pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
-    ).drop(c for c in (_AT, "_terms_mrr", "_paid_year", "_regular_year") if c in keyed.columns)
+    ).drop(
+        c
+        for c in (_AT, "_terms_mrr", "_paid_year", "_regular_year", "_n_paid", "_first_paid")
+        if c in keyed.columns
+    )
+
+
+# a repeat payer younger than a year has its payments scaled to a year from its first one, over at least
+# this many days (two orders in a customer's first week are no 100-order year)
+_YOUNG_PAYER_MIN_DAYS = 91
+
+
+def _first_paid(paid: pl.DataFrame) -> pl.DataFrame:
+    """Per client of the received payments ``paid``: its first payment (``_first_paid``)."""
+    return (
+        paid.filter(pl.col(Payments.AMOUNT) > 0)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_paid"))
+    )
+
+
+def _young_payer_scale() -> pl.Expr:
+    """For a client that paid at least twice in the year before ``_at`` and first paid less than a year
+    before it: 365 / the days since its first payment (at least ``_YOUNG_PAYER_MIN_DAYS``); null otherwise
+    (then the data's own scaling applies). A prepaid subscriber of 60 days read 26% of its year's top-ups."""
+    days = (pl.col(_AT) - pl.col("_first_paid")).dt.total_days()
+    young = (pl.col("_n_paid") >= 2) & (days < _YEAR_DAYS)
+    return pl.when(young).then(_YEAR_DAYS / days.clip(_YOUNG_PAYER_MIN_DAYS, _YEAR_DAYS))
 
 
 # a client paying at least this many times at near-equal gaps (each within this share of their median) and
