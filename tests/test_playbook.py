@@ -167,3 +167,14 @@ def test_a_raise_to_green_switches_a_rule_s_raise_off() -> None:
         ["green", "yellow"], ["payment_trouble", "payment_trouble"], cfg.rules.raise_zone
     )
     assert (zones, by) == (["green", "yellow"], ["", ""])
+
+
+def test_a_renewal_due_soon_does_not_turn_a_green_client_into_a_let_go() -> None:
+    facts = ClientFacts(
+        "green", "C", renewal_due=True, renewal_days=10, not_worth_keeping=True, keep_reason="x"
+    )
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.basis, play.action) == (
+        "renewal due",
+        "This week: Prepare the renewal: usage review and the offer for the next term (the term ends in 10 days)",
+    )

@@ -645,3 +645,44 @@ def test_unanswered_outreach_is_for_clients_that_used_to_answer(directions, outc
     assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms) == (
         ["unanswered_outreach"] if fires else [""]
     )
+
+
+def test_a_new_promotion_after_years_at_full_price_is_an_intro_again() -> None:
+    # 50% off in the first year, two years at full price, then a new 50% promotion ending in 30 days
+    subs = _annual_terms([0.5, 0.0, 0.0, 0.5], ends_in=30)
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == ["price_rise"]
+
+
+@pytest.mark.parametrize(
+    ("failed_days_ago", "others_have_terms", "fires"),
+    [
+        ([30, 30], False, False),  # two automatic retries the same day: one failure
+        ([30], True, False),  # other clients' terms do not make this client's top-up a debt
+        ([30, 20], True, True),
+    ],
+)
+def test_payment_trouble_is_decided_per_client(failed_days_ago, others_have_terms, fires) -> None:
+    n = len(failed_days_ago)
+    payments = pl.DataFrame(
+        {
+            "client_id": ["p"] * n,
+            "amount": [10.0] * n,
+            "issued_at": [days_ago(d) for d in failed_days_ago],
+            "paid_at": [None] * n,
+            "status": ["failed"] * n,
+        },
+        schema_overrides={"paid_at": pl.Datetime("us")},
+    )
+    extra = {}
+    if others_have_terms:
+        extra[Table.SUBSCRIPTIONS] = pl.DataFrame(
+            {
+                "client_id": ["other"],
+                "start_date": [days_ago(100)],
+                "end_date": [days_ago(-265)],
+                "mrr": [9.0],
+            }
+        )
+    assert _fired_for("payment_trouble", Table.PAYMENTS, payments, extra=extra) == (
+        ["payment_trouble"] if fires else [""]
+    )

@@ -529,6 +529,7 @@ def _paid(client: str, days_before: list[int], amount: float) -> pl.DataFrame:
         ([200, 170, 140], 20.0, 60.0),  # stopped paying 140 days ago (gap 30): the year's sum
         ([20], 100.0, 100.0),  # a one-off gift
         ([40, 10], 20.0, 40.0),  # two payments: too few to call recurring
+        ([3, 2, 1], 100.0, 300.0),  # three orders on three days: no daily subscription (36,500)
         ([d * 30 + 10 for d in range(12)], 20.0, 240.0 * 365 / 360),  # a full year: the rate (0.3% above)
     ],
 )

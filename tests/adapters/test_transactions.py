@@ -722,3 +722,32 @@ def test_cli_status_and_completed_flags(tmp_path):
     assert done.exit_code == 0, done.output
     assert "skipped 3 rows: not completed" in done.output
     assert json.loads((tmp_path / "b" / "adapt_report.json").read_text())["skipped"]["not_completed"] == 3
+
+
+def test_refund_lines_are_read_whatever_their_status() -> None:
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "a", "b", "b"],
+            "t": ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-01", "2024-03-05"],
+            "amt": ["10", "10", "-10", "20", "20"],
+            "state": ["paid", "paid", "refunded", "paid", "partially_refunded"],
+        }
+    )
+    spec = TransactionSpec(customer="c", time="t", amount="amt", status="state")
+    tables, report = transactions_to_contract(log, spec)
+    assert report.skipped["not_completed"] == 0
+    got = (
+        tables[Table.PAYMENTS]
+        .group_by(Payments.CLIENT_ID)
+        .agg(pl.col(Payments.AMOUNT).sum())
+        .sort("client_id")
+    )
+    assert got.rows() == [("a", 10.0), ("b", 40.0)]
+
+
+@pytest.mark.parametrize("header", ["Payment Status", "payment-status", "RESULT"])
+def test_a_status_column_is_recognised_by_its_name_and_as_a_category(header: str) -> None:
+    log = TOPUPS.rename({"result": header}).with_columns(pl.col(header).cast(pl.Categorical))
+    spec = TransactionSpec(customer="msisdn", time="at", amount="amount")
+    with pytest.raises(ValueError, match=f"column '{header}' looks like a payment status holding failures"):
+        transactions_to_contract(log, spec)

@@ -306,8 +306,8 @@ def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
         cfg,
         said.append,
     )
-    # the same recipe: its figure is this run's, no rerun (no training window known: taken as newer labels)
-    assert same == ChampionScore("1", challenger, False, True) and said == []
+    # the same recipe: its figure is this run's, no rerun (no training window known: not taken as newer)
+    assert same == ChampionScore("1", challenger, False, False) and said == []
     version, weaker, new_recipe, _ = astuple(
         _champion_score(
             ("1", {"procedure": procedure, "feature_names": ["f3", "f4"]}),

@@ -112,10 +112,11 @@ class ChampionScore:
 
 
 def _newer_labels(meta: Mapping[str, Any], result: TrainingResult) -> bool:
-    """Whether ``result``'s training window ends after the champion's (``meta``'s); True when unknown."""
+    """Whether ``result``'s training window ends after the champion's (``meta``'s); False when unknown (an
+    older champion's card: a new recipe must then clear the margin)."""
     window = meta.get("training_window")
     if not window:
-        return True
+        return False
     return result.training_window[1] > date.fromisoformat(str(window[1])[:10])
 
 

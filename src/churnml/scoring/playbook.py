@@ -158,7 +158,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     z, t = urgency_zone(facts, cfg), facts.tier
     if facts.term_state:
         return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
-    if facts.not_worth_keeping and z != "green":
+    if facts.not_worth_keeping and facts.zone != "green":
         return ChosenPlay(
             f"Let go gracefully ({facts.keep_reason}): {cfg.let_go.task}",
             cfg.let_go.role,

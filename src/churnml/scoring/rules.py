@@ -22,8 +22,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days that no payment settled
-  (two of them without a subscriptions table: a failed top-up is tried again), or an invoice still
-  unpaid ``overdue_days`` after its due date.
+  (failures on two days for a client without a term: a failed top-up is tried again), or an invoice
+  still unpaid ``overdue_days`` after its due date.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
@@ -81,8 +81,8 @@ RULE_TEXT: dict[str, str] = {
     "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
-    "payment_trouble": "a failed payment in the last {payment_trouble_days} days or an invoice unpaid "
-    "{overdue_days} days after its due date",
+    "payment_trouble": "a failed payment in the last {payment_trouble_days} days (on two days without a term) "
+    "or an invoice unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
@@ -333,10 +333,23 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     return asked.select(CLIENT_ID).unique()
 
 
+def _termed_clients(subscriptions: pl.DataFrame | None, cut: datetime) -> pl.DataFrame:
+    """``client_id, _termed`` (True) of the clients with a term started before ``cut``: a failed payment of
+    theirs is a charge they owe."""
+    if subscriptions is None or not subscriptions.height:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_termed": pl.Boolean})
+    return (
+        subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+        .select(pl.col(CLIENT_ID).cast(pl.String))
+        .unique()
+        .with_columns(pl.lit(True).alias("_termed"))
+    )
+
+
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
-    debit collected again a week later is no trouble left: a single late payment is noise; without a
-    subscriptions table, ``UNOWED_FAILURES`` of them: nothing was owed), or an
+    debit collected again a week later is no trouble left: a single late payment is noise; for a client
+    without a term started before the as-of date, failures on ``UNOWED_FAILURES`` days: nothing was owed), or an
     invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
     few days late are ordinary; ten accounts a day to three weeks late took most of a CRM's yellow zone)."""
     cut = ctx.cut
@@ -365,11 +378,15 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         open_failures = failed.join(settled, on=CLIENT_ID, how="left").filter(
             pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t"))
         )
-        # without contract terms nothing was owed: a failed card payment is a purchase that did not go
-        # through (a prepaid top-up tried again later), trouble only when it failed again
-        terms = ctx.tables.get(Table.SUBSCRIPTIONS)
-        least = 1 if terms is not None and terms.height else UNOWED_FAILURES
-        parts.append(open_failures.group_by(CLIENT_ID).len().filter(pl.col("len") >= least).select(CLIENT_ID))
+        # without a term, nothing was owed: a failed card payment is a purchase that did not go through (a
+        # prepaid top-up tried again later), trouble only when it failed again on another day
+        parts.append(
+            open_failures.group_by(CLIENT_ID)
+            .agg(pl.col("_t").dt.date().n_unique().alias("_days"))
+            .join(_termed_clients(ctx.tables.get(Table.SUBSCRIPTIONS), cut), on=CLIENT_ID, how="left")
+            .filter(pl.col("_days") >= pl.when(pl.col("_termed")).then(1).otherwise(UNOWED_FAILURES))
+            .select(CLIENT_ID)
+        )
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
         # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
@@ -441,8 +458,8 @@ def _returned_between(
     return pl.concat([gaps, left]).unique()
 
 
-# without a subscriptions table, payment_trouble wants this many failed payments unsettled (a single failed
-# top-up or card purchase is tried again; 114 of 144 prepaid clients it raised to yellow were stable)
+# a client without a term: payment_trouble wants unsettled failed payments on this many days (a single
+# failed top-up or card purchase is tried again; 114 of 144 prepaid clients it raised to yellow were stable)
 UNOWED_FAILURES = 2
 
 # a discount held longer than this (from its first discounted term to the running term's end) is a standing,
@@ -481,16 +498,17 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         return booked_up
     # no next term booked yet, and the running one is discounted by the share or more and ends within the
     # days: the undiscounted price comes next (an intro offer ending), unless a new discount is agreed
-    discounted = subscriptions.filter(
-        (pl.col(Subscriptions.START_DATE) < cut)
-        & (pl.col(Subscriptions.DISCOUNT) >= ctx.cfg.price_rise_share)
-    ).with_columns(pl.col(CLIENT_ID).cast(pl.String))
+    started = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).with_columns(
+        pl.col(CLIENT_ID).cast(pl.String)
+    )
+    at_discount = pl.col(Subscriptions.DISCOUNT).fill_null(0.0) >= ctx.cfg.price_rise_share
+    discounted, full_price = started.filter(at_discount), started.filter(~at_discount)
     discount_ends = (
         discounted.filter(
             (pl.col(Subscriptions.END_DATE) >= cut)
             & (pl.col(Subscriptions.END_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
         )
-        .join(_discounted_since(discounted), on=CLIENT_ID)
+        .join(_discounted_since(discounted, full_price), on=CLIENT_ID)
         # a discount held for more than a year is a negotiated price, renewed with the contract (16 of 114
         # annual accounts read as a price rise at every renewal), not an intro offer
         .filter(pl.col(Subscriptions.END_DATE) - pl.col("_since") <= timedelta(days=STANDING_DISCOUNT_DAYS))
@@ -500,10 +518,18 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     return pl.concat([booked_up, discount_ends]).unique()
 
 
-def _discounted_since(discounted: pl.DataFrame) -> pl.DataFrame:
+def _discounted_since(discounted: pl.DataFrame, full_price: pl.DataFrame) -> pl.DataFrame:
     """Per client of ``discounted`` (its terms at a discount of the rule's share or more), the start of its
-    discounted terms: ``client_id, _since``."""
-    return discounted.group_by(CLIENT_ID).agg(pl.col(Subscriptions.START_DATE).min().alias("_since"))
+    unbroken run of discounted terms: the earliest discounted start after its last term at a smaller
+    discount (``full_price``), all of them started before the as-of date: ``client_id, _since``. An intro
+    offer of 2022 does not make a new promotion of 2025 a standing price."""
+    last_full = full_price.group_by(CLIENT_ID).agg(pl.col(Subscriptions.START_DATE).max().alias("_full"))
+    return (
+        discounted.join(last_full, on=CLIENT_ID, how="left")
+        .filter(pl.col("_full").is_null() | (pl.col(Subscriptions.START_DATE) > pl.col("_full")))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Subscriptions.START_DATE).min().alias("_since"))
+    )
 
 
 def usage_drop_columns(cfg: RulesConfig) -> tuple[str, str]:

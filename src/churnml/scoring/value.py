@@ -168,9 +168,9 @@ def recurring_revenue(
     Per (client, instant ``s``): the summed ``mrr`` of its terms running at ``s`` (``start_date < s <=
     end_date``; add-ons count); without a running term, its payments of the 365 days before ``s``
     (``s - 365 days <= paid_at < s``, refunds netted whatever their sign, failed and open ones left out,
-    floored at 0) as the year's revenue, or, when larger, the run rate of a recurring payment (three or
-    more at near-equal gaps, the next one not overdue: :func:`_regular_year`; a young monthly payer's
-    year is not its first months' sum); else 0.
+    floored at 0) as the year's revenue, or the run rate of a recurring payment (three or more at
+    near-equal gaps of a week or more, the next one not overdue: :func:`_regular_year`; a young monthly
+    payer's year is not its first months' sum); else 0.
     ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
     Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
     (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
@@ -214,7 +214,7 @@ def recurring_revenue(
             seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, _YEAR_DAYS)
             keyed = keyed.join(_first_paid(paid), on=CLIENT_ID, how="left")
             paid_year = paid_year * pl.coalesce(_young_payer_scale(), _YEAR_DAYS / seen)
-        paid_year = pl.max_horizontal(paid_year, pl.col("_regular_year"))
+        paid_year = pl.coalesce(pl.col("_regular_year"), paid_year)
     return keyed.with_columns(
         pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
         pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
@@ -248,17 +248,18 @@ def _young_payer_scale() -> pl.Expr:
     return pl.when(young).then(_YEAR_DAYS / days.clip(_YOUNG_PAYER_MIN_DAYS, _YEAR_DAYS))
 
 
-# a client paying at least this many times at near-equal gaps (each within this share of their median) and
-# not yet late for the next one is on a recurring payment: its year is the run rate
+# a client paying at least this many times at near-equal gaps (each within this share of their median, at
+# least a week) and not yet late for the next one is on a recurring payment: its year is the run rate
 _REGULAR_PAYMENTS = 3
 _REGULAR_SPREAD = 0.25
+_REGULAR_MIN_GAP_DAYS = 7.0  # three orders on three days are no daily subscription (365 x 100 read 36,500)
 
 
 def _regular_year() -> pl.Expr:
     """Inside a group of one client's received payments at one instant (column ``_at``): the year's run
     rate of a recurring payment (the mean amount x 365 / the median gap in days) when the client paid at
-    least ``_REGULAR_PAYMENTS`` times at near-equal gaps and the next payment is not overdue by half a gap;
-    null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A donor of 20 a month who
+    least ``_REGULAR_PAYMENTS`` times at near-equal gaps of a week or more and the next payment is not
+    overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A donor of 20 a month who
     began 100 days ago paid 80 in the year: its ARR is 243, not 80 (104 of 105 new monthly donors were
     the lowest tier)."""
     received = pl.col(Payments.AMOUNT) > 0
@@ -267,7 +268,7 @@ def _regular_year() -> pl.Expr:
     median = gaps.median()
     regular = (
         (when.len() >= _REGULAR_PAYMENTS)
-        & (median >= 1.0)
+        & (median >= _REGULAR_MIN_GAP_DAYS)
         & (gaps.max() <= (1 + _REGULAR_SPREAD) * median)
         & (gaps.min() >= (1 - _REGULAR_SPREAD) * median)
         & ((pl.col(_AT).first() - when.max()).dt.total_seconds() / 86_400.0 <= 1.5 * median)

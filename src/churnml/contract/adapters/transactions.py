@@ -73,6 +73,10 @@ COMPLETED_VALUES = (
     "settled",
     "captured",
     "ok",
+    # money moved, then some or all of it went back: the sale is read; a refund line of its own (a negative
+    # amount) is read whatever its status
+    "refunded",
+    "partially_refunded",
 )
 # a column of one of these names (any case) holding one of the failure values is a payment's status: read
 # without --status, failed attempts would count as revenue (7,124 failed top-ups did)
@@ -343,11 +347,12 @@ def _checked_columns(frame: pl.DataFrame, spec: TransactionSpec) -> None:
 
 
 def _not_completed(spec: TransactionSpec) -> pl.Expr:
-    """True for a line whose ``--status`` value is not a completed payment (an empty one included)."""
+    """True for a line whose ``--status`` value is not a completed payment (an empty one included), unless
+    its amount is negative (a refund line is read whatever its status)."""
     if not spec.status:
         return pl.lit(False)
     done = [v.lower() for v in spec.completed]
-    return ~pl.col(_STATUS).is_in(done).fill_null(False)
+    return ~pl.col(_STATUS).is_in(done).fill_null(False) & ~(pl.col(_AMOUNT) < 0).fill_null(False)
 
 
 def unread_status_column(frame: pl.DataFrame, spec: TransactionSpec, shown: int = 4) -> str | None:
@@ -356,9 +361,13 @@ def unread_status_column(frame: pl.DataFrame, spec: TransactionSpec, shown: int 
     if spec.status:
         return None
     for col in frame.columns:
-        if col.strip().lower() not in STATUS_NAMES or frame.schema[col] != pl.String:
+        name = "_".join(col.strip().lower().replace("-", " ").split())  # "Payment Status": payment_status
+        if name not in STATUS_NAMES or not isinstance(
+            frame.schema[col], pl.String | pl.Categorical | pl.Enum
+        ):
             continue
-        counts = frame.group_by(pl.col(col).str.strip_chars().alias("v")).len().sort("len", descending=True)
+        values = pl.col(col).cast(pl.String).str.strip_chars().alias("v")
+        counts = frame.group_by(values).len().sort("len", descending=True)
         failed = counts.filter(pl.col("v").str.to_lowercase().is_in(list(FAILURE_VALUES)))
         if failed.height:
             seen = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
