@@ -208,3 +208,8 @@ def test_the_defaults_load_from_a_zipped_package(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": str(archive)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.stdout.strip() == "[true, true]", out.stderr[-2000:]
+
+
+def test_urgent_renewals_are_within_the_soon_ones() -> None:
+    with pytest.raises(ConfigError, match=r"playbooks.renewal_urgent_days \(40\) must not exceed"):
+        load_config(None, ["playbooks.renewal_urgent_days=40"])

@@ -417,6 +417,15 @@ class PlaybooksConfig(_Section):
     )
     let_go: Play = Play(role="management", task="No discount and no escalation; keep the door open")
 
+    @model_validator(mode="after")
+    def _urgent_within_soon(self) -> PlaybooksConfig:
+        if self.renewal_urgent_days > self.renewal_soon_days:
+            raise ValueError(
+                f"playbooks.renewal_urgent_days ({self.renewal_urgent_days}) must not exceed "
+                f"playbooks.renewal_soon_days ({self.renewal_soon_days}): the urgent renewals are the soonest"
+            )
+        return self
+
 
 class WinbackConfig(_Section):
     """The win-back playbook: stages by days since leaving, an approach per reason, who not to bring back."""
