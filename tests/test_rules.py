@@ -552,7 +552,7 @@ def test_price_rise_fires_on_a_booked_next_term_that_costs_more(
     [
         (0.9, 20, False, True),  # an intro month at 90% off ending in 20 days, nothing booked after it
         (0.9, 120, False, False),  # ends beyond price_rise_days
-        (0.1, 20, False, False),  # a 10% discount: under price_rise_share
+        (0.1, 20, False, False),  # a 10% discount: under price_rise_discount (30%)
         (0.9, 20, True, False),  # the next term is booked at the same price: no rise
         (None, 20, False, False),  # no discount
     ],
@@ -596,10 +596,12 @@ def _annual_terms(discounts: list[float], ends_in: int) -> pl.DataFrame:
 @pytest.mark.parametrize(
     ("discounts", "fires"),
     [
-        ([0.2], True),  # the first year at 20% off: the full price may come next
-        ([0.0, 0.2], True),  # a first discount this year
-        ([0.2, 0.2], False),  # the same 20% renewed: the client's negotiated price
-        ([0.2, 0.2, 0.25], False),
+        ([0.5], True),  # the first year at 50% off: the full price may come next
+        ([0.0, 0.5], True),  # a first promotion this year
+        ([0.5, 0.5], False),  # the same 50% renewed: the client's price
+        ([0.5, 0.5, 0.6], False),
+        ([0.2], False),  # 20%: under price_rise_discount (30%), a negotiated price
+        ([0.1, 0.15], False),  # a retention discount raised at a renewal
     ],
 )
 def test_a_discount_held_for_more_than_a_year_is_no_price_rise(discounts: list[float], fires: bool) -> None:

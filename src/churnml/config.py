@@ -262,6 +262,7 @@ class RulesConfig(_Section):
     contraction_days: int = Field(91, ge=1)
     price_rise_share: float = Field(0.15, gt=0)
     price_rise_days: int = Field(91, ge=1)
+    price_rise_discount: float = Field(0.3, gt=0, le=1)
     usage_drop_share: float = Field(0.6, gt=0, lt=1)
     usage_drop_days: int = Field(28, ge=1)
     usage_drop_usual_days: int = Field(154, ge=7)

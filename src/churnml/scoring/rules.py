@@ -86,7 +86,7 @@ RULE_TEXT: dict[str, str] = {
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
-    "booked at a higher price, or a discount ending)",
+    "booked at a higher price, or a discount of {price_rise_discount:.0%} or more ending)",
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -471,8 +471,8 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     """Clients whose next term, booked to start on or after the as-of date and within ``price_rise_days``,
     costs at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99
     a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
-    term is discounted by that share or more and ends within those days, the discount held for a year at
-    most (an intro offer ending; a discount renewed for longer is the client's negotiated price): the
+    term is discounted by ``price_rise_discount`` or more (a promotion; 10-25% is a B2B account's
+    negotiated price) and ends within those days, the discount held for a year at most (an intro offer ending; a discount renewed for longer is the client's negotiated price): the
     moment customers shop around."""
     from churnml.scoring.crm import booked_terms, running_mrr
 
@@ -501,7 +501,7 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     started = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).with_columns(
         pl.col(CLIENT_ID).cast(pl.String)
     )
-    at_discount = pl.col(Subscriptions.DISCOUNT).fill_null(0.0) >= ctx.cfg.price_rise_share
+    at_discount = pl.col(Subscriptions.DISCOUNT).fill_null(0.0) >= ctx.cfg.price_rise_discount
     discounted, full_price = started.filter(at_discount), started.filter(~at_discount)
     discount_ends = (
         discounted.filter(
@@ -639,7 +639,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "price_rise",
             RULE_TEXT["price_rise"],
-            ("price_rise_share", "price_rise_days"),
+            ("price_rise_share", "price_rise_days", "price_rise_discount"),
             _table_rule(Table.SUBSCRIPTIONS, _price_rise_hits),
         ),
         Rule(
