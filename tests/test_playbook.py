@@ -178,3 +178,18 @@ def test_a_renewal_due_soon_does_not_turn_a_green_client_into_a_let_go() -> None
         "renewal due",
         "This week: Prepare the renewal: usage review and the offer for the next term (the term ends in 10 days)",
     )
+
+
+@pytest.mark.parametrize(
+    ("group", "renewal_due", "basis"),
+    [
+        ("contract", True, "renewal due"),  # "The current term ends in 27 days" leads: the renewal
+        ("contract", False, "driver: payments"),  # no renewal due (a monthly plan): the family's play
+        ("revenue", True, "driver: payments"),  # payments falling: the family's play
+    ],
+)
+def test_a_term_ending_driver_leads_to_the_renewal(group: str, renewal_due: bool, basis: str) -> None:
+    facts = ClientFacts(
+        "yellow", "B", lead_family="payments", lead_group=group, renewal_due=renewal_due, renewal_days=27
+    )
+    assert choose_play(facts, PLAYBOOKS).basis == basis

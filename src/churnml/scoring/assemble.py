@@ -776,10 +776,21 @@ def _lead_family(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _lead_group(row: Mapping[str, Any], specs: Mapping[str, Any]) -> str | None:
+    """The registry group of the client's first driver when it raises the risk."""
+    if row.get(Scores.driver(1, "direction")) == RAISES:
+        spec = specs.get(str(row.get(Scores.driver(1, "feature"))))
+        return None if spec is None else spec.group
+    return None
+
+
 def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
     """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
     value tier, fired rules, term state, renewal, keep flag and driver columns), in its order
     (:func:`churnml.scoring.playbook.choose_play`)."""
+    from churnml.features.registry import feature_specs
+
+    specs = feature_specs()
     out: dict[str, list[str]] = {Scores.ACTION: [], Scores.ACTION_ROLE: [], Scores.ACTION_BASIS: []}
     for row in frame.iter_rows(named=True):
         facts = ClientFacts(
@@ -787,6 +798,7 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             tier=row[Scores.VALUE_TIER],
             rules=row.get(Scores.RULES) or "",
             lead_family=_lead_family(row),
+            lead_group=_lead_group(row, specs),
             # the grace play is for a term called lapsed; "no renewal recorded yet" and "Renewed" are context
             term_state=(row.get(Scores.TERM_STATE) or "") if row.get(Scores.IN_GRACE) else "",
             renewal_due=bool(row.get(Scores.RENEWAL_DUE)),

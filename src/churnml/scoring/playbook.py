@@ -9,8 +9,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
 - :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
 - :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call);
   a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
-  order of ``playbooks.rules``; the family of the first driver that raises the risk (yellow and red);
-  a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts (sales,
+  order of ``playbooks.rules``; a renewal due soon when the first driver is the term's end (the contract
+  group); the family of the first driver that raises the risk (yellow and red); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts (sales,
   service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
   the urgency from ``playbooks.urgency[zone][tier]``, of a more urgent zone when a renewal is due within
   ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`.
@@ -121,6 +121,7 @@ class ClientFacts:
     tier: str
     rules: str = ""
     lead_family: str | None = None
+    lead_group: str | None = None  # the registry group of the first driver when it raises the risk
     term_state: str = ""
     renewal_due: bool = False
     renewal_days: int | None = None
@@ -153,6 +154,23 @@ def urgency_zone(facts: ClientFacts, cfg: PlaybooksConfig) -> str:
     return min((facts.zone, due), key=lambda z: ZONE_RANK.get(z, len(ZONE_RANK)))
 
 
+# the registry group of the contract features (the term's end, the discount): a driver of it leads to the
+# renewal play when a renewal is due
+CONTRACT_GROUP = "contract"
+
+
+def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
+    days = facts.renewal_days
+    when = (
+        ""
+        if days is None
+        else " (the term ends today)"
+        if days == 0
+        else f" (the term ends in {days_text(days)})"
+    )
+    return ChosenPlay(_urgent(cfg, zone, tier, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
+
+
 def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     """The action for one client (order of the checks: module docstring)."""
     z, t = urgency_zone(facts, cfg), facts.tier
@@ -168,19 +186,13 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     for rule, play in cfg.rules.items():
         if rule in fired:
             return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"rule: {rule}")
+    if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
+        return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review
     if facts.zone != "green" and facts.lead_family in cfg.families:
         play = cfg.families[facts.lead_family]  # type: ignore[index]
         return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"driver: {facts.lead_family}")
     if facts.renewal_due:
-        days = facts.renewal_days
-        when = (
-            ""
-            if days is None
-            else " (the term ends today)"
-            if days == 0
-            else f" (the term ends in {days_text(days)})"
-        )
-        return ChosenPlay(_urgent(cfg, z, t, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
+        return _renewal_play(facts, cfg, z, t)
     try:
         task = cfg.actions[facts.zone][t]  # type: ignore[index]
     except KeyError:
