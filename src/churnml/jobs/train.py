@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +114,10 @@ class ChampionScore:
 def _newer_labels(meta: Mapping[str, Any], result: TrainingResult) -> bool:
     """Whether ``result``'s training window ends after the champion's (``meta``'s); False when unknown (an
     older champion's card: a new recipe must then clear the margin)."""
-    window = meta.get("training_window")
-    if not window:
-        return False
-    return result.training_window[1] > date.fromisoformat(str(window[1])[:10])
+    from churnml.modeling.card import ModelCard
+
+    last = ModelCard.from_dict(meta).last_labeled_snapshot()
+    return last is not None and result.training_window[1] > last
 
 
 def _champion_score(

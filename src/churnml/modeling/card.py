@@ -79,15 +79,19 @@ class ModelCard:
         labeled, positives = rows.get("labeled"), rows.get("positives")
         return positives / labeled if labeled and positives is not None else None
 
+    def last_labeled_snapshot(self) -> date | None:
+        """The end of the training window (the model's last labeled snapshot); None when not recorded."""
+        return date.fromisoformat(str(self.training_window[1])[:10]) if self.training_window else None
+
     def young_data_note(self, look_back_days: int) -> str | None:
         """Why features drift on young data: the model's last training snapshot came fewer than
         ``look_back_days`` (the longest feature look-back) after the data's start, so the long windows and
         baselines were still filling in everything it learned from, and the clients' tenure was shorter,
         than at a later as-of date. None when its training data was old enough, or the card cannot tell."""
-        if not self.training_window or not self.data_window:
+        last = self.last_labeled_snapshot()
+        if last is None or not self.data_window:
             return None
         start = date.fromisoformat(str(self.data_window[0])[:10])
-        last = date.fromisoformat(str(self.training_window[1])[:10])
         days = (last - start).days
         if days >= look_back_days:
             return None
@@ -103,9 +107,10 @@ class ModelCard:
         horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``);
         None when the card lacks either."""
         horizon = (self.label or {}).get("horizon_days", self.horizon_days)
-        if not self.training_window or horizon is None:
+        last = self.last_labeled_snapshot()
+        if last is None or horizon is None:
             return None
-        return date.fromisoformat(str(self.training_window[1])[:10]) + timedelta(days=int(horizon))
+        return last + timedelta(days=int(horizon))
 
     def hindsight_note(self, as_of: date) -> str | None:
         """What a list dated ``as_of`` must say when the model learned outcomes that fall in the list's
@@ -116,7 +121,7 @@ class ModelCard:
             return None
         return (
             f"this list is dated {as_of}, but the model learned who churned up to {until} (its labeled "
-            f"snapshots end on {str(self.training_window[1])[:10]}): it has seen outcomes this list "
+            f"snapshots end on {self.last_labeled_snapshot()}): it has seen outcomes this list "
             "predicts, so the list flatters the model; fine for a look back, not a measure of it (the "
             "backtest is)"
         )

@@ -9,9 +9,10 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
 - :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
 - :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call);
   a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
-  order of ``playbooks.rules``; a renewal due soon when the first driver is the term's end (the contract
-  group); the family of the first driver that raises the risk (yellow and red); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts (sales,
-  service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
+  order of ``playbooks.rules``; a renewal due soon when the first driver is a contract feature (the
+  term's end, seats, MRR, discount); the family of the first driver that raises the risk (yellow and
+  red); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts
+  (sales, service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
   the urgency from ``playbooks.urgency[zone][tier]``, of a more urgent zone when a renewal is due within
   ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`.
 """
@@ -154,8 +155,8 @@ def urgency_zone(facts: ClientFacts, cfg: PlaybooksConfig) -> str:
     return min((facts.zone, due), key=lambda z: ZONE_RANK.get(z, len(ZONE_RANK)))
 
 
-# the registry group of the contract features (the term's end, the discount): a driver of it leads to the
-# renewal play when a renewal is due
+# the registry group of the contract features (the term's end, seats, MRR, discount): a driver of it leads
+# to the renewal play when a renewal is due
 CONTRACT_GROUP = "contract"
 
 

@@ -349,8 +349,8 @@ def _termed_clients(subscriptions: pl.DataFrame | None, cut: datetime) -> pl.Dat
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
     debit collected again a week later is no trouble left: a single late payment is noise; for a client
-    without a term started before the as-of date, failures on ``UNOWED_FAILURES`` days: nothing was owed), or an
-    invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
+    without a term started before the as-of date, failures on ``UNOWED_FAILURES`` days: nothing was
+    owed), or an invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
     few days late are ordinary; ten accounts a day to three weeks late took most of a CRM's yellow zone)."""
     cut = ctx.cut
     parts = [_EMPTY]
@@ -462,8 +462,8 @@ def _returned_between(
 # failed top-up or card purchase is tried again; 114 of 144 prepaid clients it raised to yellow were stable)
 UNOWED_FAILURES = 2
 
-# a discount held longer than this (from its first discounted term to the running term's end) is a standing,
-# negotiated price, not an offer that ends
+# a discount held longer than this (from the start of its unbroken run of discounted terms to the running
+# term's end) is a standing, negotiated price, not an offer that ends
 STANDING_DISCOUNT_DAYS = 366
 
 
@@ -472,8 +472,8 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     costs at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99
     a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
     term is discounted by ``price_rise_discount`` or more (a promotion; 10-25% is a B2B account's
-    negotiated price) and ends within those days, the discount held for a year at most (an intro offer ending; a discount renewed for longer is the client's negotiated price): the
-    moment customers shop around."""
+    negotiated price) and ends within those days, the discount held for a year at most (an intro offer
+    ending; a discount renewed for longer is the client's price): the moment customers shop around."""
     from churnml.scoring.crm import booked_terms, running_mrr
 
     cut = ctx.cut
@@ -496,8 +496,8 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     )
     if Subscriptions.DISCOUNT not in subscriptions.columns:
         return booked_up
-    # no next term booked yet, and the running one is discounted by the share or more and ends within the
-    # days: the undiscounted price comes next (an intro offer ending), unless a new discount is agreed
+    # no next term booked yet, and the running one is discounted by price_rise_discount or more and ends
+    # within the days: the undiscounted price comes next (an intro offer ending), unless a new one is agreed
     started = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).with_columns(
         pl.col(CLIENT_ID).cast(pl.String)
     )
@@ -519,7 +519,7 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 
 
 def _discounted_since(discounted: pl.DataFrame, full_price: pl.DataFrame) -> pl.DataFrame:
-    """Per client of ``discounted`` (its terms at a discount of the rule's share or more), the start of its
+    """Per client of ``discounted`` (its terms at ``price_rise_discount`` or more), the start of its
     unbroken run of discounted terms: the earliest discounted start after its last term at a smaller
     discount (``full_price``), all of them started before the as-of date: ``client_id, _since``. An intro
     offer of 2022 does not make a new promotion of 2025 a standing price."""

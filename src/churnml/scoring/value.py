@@ -259,9 +259,9 @@ def _regular_year() -> pl.Expr:
     """Inside a group of one client's received payments at one instant (column ``_at``): the year's run
     rate of a recurring payment (the mean amount x 365 / the median gap in days) when the client paid at
     least ``_REGULAR_PAYMENTS`` times at near-equal gaps of a week or more and the next payment is not
-    overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A donor of 20 a month who
-    began 100 days ago paid 80 in the year: its ARR is 243, not 80 (104 of 105 new monthly donors were
-    the lowest tier)."""
+    overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A
+    donor of 20 a month who began 100 days ago paid 80 in the year: its ARR is 243, not 80 (104 of 105
+    new monthly donors were the lowest tier)."""
     received = pl.col(Payments.AMOUNT) > 0
     when = pl.col(Payments.PAID_AT).filter(received).sort()
     gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
