@@ -752,6 +752,15 @@ def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, sho
     )
 
 
+def _without_churn_since(clients: pl.DataFrame, churns: pl.DataFrame | None, since: str) -> pl.DataFrame:
+    """The rows of ``clients`` (one per client) without a churns record at or after their column ``since``."""
+    if churns is None or not churns.height:
+        return clients
+    recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
+    gone = clients.join(recorded, on=CLIENT_ID).filter(pl.col(Churns.CHURNED_AT) >= pl.col(since))
+    return clients.join(gone.select(CLIENT_ID), on=CLIENT_ID, how="anti")
+
+
 # under the churns label without terms, a client without any activity for this long is named by a note
 DORMANT_DAYS = 365
 
@@ -764,11 +773,9 @@ def dormant_clients_note(
     churns record since; they count as active customers for ever (a charity's 31 one-off donors silent
     since 2022 stayed on its list, green). None when there is none."""
     last = activity.group_by(CLIENT_ID).agg(pl.col(_AT).max().alias("_last"))
-    dormant = last.filter(pl.col("_last") < pl.lit(data_end - timedelta(days=DORMANT_DAYS), _DT))
-    if churns is not None and churns.height:
-        recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
-        gone = dormant.join(recorded, on=CLIENT_ID).filter(pl.col(Churns.CHURNED_AT) >= pl.col("_last"))
-        dormant = dormant.join(gone.select(CLIENT_ID), on=CLIENT_ID, how="anti")
+    dormant = _without_churn_since(
+        last.filter(pl.col("_last") < pl.lit(data_end - timedelta(days=DORMANT_DAYS), _DT)), churns, "_last"
+    )
     if dormant.height == 0:
         return None
     examples = ", ".join(
@@ -802,16 +809,9 @@ def unrecorded_lapses_note(
         pl.col(Subscriptions.START_DATE).max().alias("_start"),
         pl.col(Subscriptions.END_DATE).max().alias("_end"),
     )
-    lapsed = last.filter(pl.col("_end") < pl.lit(data_end - timedelta(days=grace_days), _DT))
-    if churns is not None and churns.height:
-        recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
-        lapsed = lapsed.join(
-            lapsed.join(recorded, on=CLIENT_ID)
-            .filter(pl.col(Churns.CHURNED_AT) >= pl.col("_start"))
-            .select(CLIENT_ID),
-            on=CLIENT_ID,
-            how="anti",
-        )
+    lapsed = _without_churn_since(
+        last.filter(pl.col("_end") < pl.lit(data_end - timedelta(days=grace_days), _DT)), churns, "_start"
+    )
     if lapsed.height == 0:
         return None
     lapsed = lapsed.sort("_end", CLIENT_ID)

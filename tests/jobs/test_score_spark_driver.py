@@ -53,16 +53,20 @@ def test_spark_time_bounds_give_the_spans_a_stale_table_is_read_from() -> None:
         "events.ts": {"max": datetime(2025, 1, 30), "max_before": datetime(2025, 1, 30)},
         "tickets": {"rows": 2},
         "tickets.opened_at": {"max": datetime(2024, 10, 31), "max_before": datetime(2024, 10, 31)},
-        "tickets.closed_at": {"max": datetime(2024, 11, 1), "max_before": datetime(2024, 11, 1)},
         "subscriptions": {"rows": 1},
-        "subscriptions.start_date": {"max": datetime(2024, 6, 1), "max_before": datetime(2024, 6, 1)},
-        "subscriptions.end_date": {"max": datetime(2025, 6, 1), "max_before": None},
+        "subscriptions.start_date": {"max": date(2024, 6, 1), "max_before": date(2024, 6, 1)},
     }
-    spans = spans_from_bounds(bounds)
+    # the terms' scheduled end is no time column of the bounds: read apart
+    spans = spans_from_bounds(bounds, last_end=date(2025, 6, 1))
     assert spans == {
         "events": {"last_before_as_of": "2025-01-30T00:00:00"},
-        "tickets": {"last_before_as_of": "2024-11-01T00:00:00"},
+        "tickets": {"last_before_as_of": "2024-10-31T00:00:00"},
         "subscriptions": {"last_before_as_of": "2024-06-01T00:00:00", "last_end": "2025-06-01T00:00:00"},
     }
-    # the tickets end 91 days before the list of 2025-01-31; terms run past it: current
-    assert lagging_tables(spans, date(2025, 1, 31), 21) == {"tickets": 91}
+    # the tickets end 92 days before the list of 2025-01-31; terms run past it: current
+    assert lagging_tables(spans, date(2025, 1, 31), 21) == {"tickets": 92}
+    # without the terms' end the subscriptions, last started 244 days before, would read stale
+    assert lagging_tables(spans_from_bounds(bounds), date(2025, 1, 31), 21) == {
+        "subscriptions": 244,
+        "tickets": 92,
+    }

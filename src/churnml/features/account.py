@@ -107,7 +107,7 @@ def account_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "account"
-SCOPE = "tenure, size, strategic weight and company signals"  # what the family covers, in the pages' words
+SCOPE = "tenure, size, strategic weight and company signals"
 
 
 def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:

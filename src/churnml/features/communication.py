@@ -266,7 +266,7 @@ def communication_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "communication"
-SCOPE = "messages, calls and meetings with the client, and their replies"  # what the family covers, in the pages' words
+SCOPE = "messages, calls and meetings with the client, and their replies"
 
 SPECS: tuple[SpecPattern, ...] = (
     *(

@@ -337,7 +337,7 @@ def subscription_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "payments"
-SCOPE = "payments, invoices and subscription terms (a term ending soon is here)"  # what the family covers, in the pages' words
+SCOPE = "payments, invoices and subscription terms (a term ending soon is here)"
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

@@ -46,13 +46,13 @@ __all__ = [
     "summed_window_days",
 ]
 
-# The family modules, in column order: each exports FAMILY (its name) and SPECS (its columns' patterns,
-# in the order it emits them). A new family is one module plus one row here (and its step in
+# The family modules, in column order: each exports FAMILY (its name), SCOPE (what it covers, in the pages'
+# words) and SPECS (its columns' patterns, in the order it emits them). A new family is one module plus one row here (and its step in
 # churnml.features.build).
 _FAMILY_MODULES: tuple[ModuleType, ...] = (usage, payments, communication, support, account)
 
 FAMILIES: tuple[str, ...] = tuple(module.FAMILY for module in _FAMILY_MODULES)
-# what each family covers, in the pages' words ("payments" holds the subscription terms too)
+# each family's SCOPE ("payments" holds the subscription terms too)
 FAMILY_SCOPES: dict[str, str] = {module.FAMILY: module.SCOPE for module in _FAMILY_MODULES}
 
 

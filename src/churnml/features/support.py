@@ -145,7 +145,7 @@ def support_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "support"
-SCOPE = "tickets, their kinds and ratings"  # what the family covers, in the pages' words
+SCOPE = "tickets, their kinds and ratings"
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

@@ -437,7 +437,7 @@ def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: 
 
 
 FAMILY = "usage"
-SCOPE = "product events: use, breadth, recency, onboarding"  # what the family covers, in the pages' words
+SCOPE = "product events: use, breadth, recency, onboarding"
 
 SPECS: tuple[SpecPattern, ...] = (
     spec(

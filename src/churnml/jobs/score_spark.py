@@ -49,6 +49,7 @@ from churnml.contract.schemas import (
     SNAPSHOT,
     Communications,
     Events,
+    Subscriptions,
     Table,
     Tickets,
 )
@@ -533,7 +534,7 @@ def score_on_spark(
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)
-    lagging = lagging_tables(spans_from_bounds(bounds), day, cfg.score.max_data_lag_days)
+    lagging = lagging_tables(spans_from_bounds(bounds, _last_end(tables)), day, cfg.score.max_data_lag_days)
     manifest["data"] = {**manifest.get("data", {}), "lagging_tables": lagging}
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
@@ -554,24 +555,37 @@ def score_on_spark(
     )
 
 
-def spans_from_bounds(bounds: Mapping[str, Any]) -> dict[str, dict[str, str | None]]:
-    """:func:`churnml.contract.validation.table_spans`'s ``last_before_as_of`` (and subscriptions'
-    ``last_end``) per table, from the Spark time bounds (``"<table>.<column>"``: ``max_before``, ``max``):
-    what :func:`~churnml.contract.validation.lagging_tables` reads (a stale tickets export went unsaid)."""
+def spans_from_bounds(
+    bounds: Mapping[str, Any], last_end: date | datetime | None = None
+) -> dict[str, dict[str, str | None]]:
+    """:func:`churnml.contract.validation.table_spans`'s ``last_before_as_of`` per table, from the Spark
+    time bounds (``"<table>.<column>"``: ``max_before``), and the subscriptions' ``last_end`` (the latest
+    scheduled end of a term, not a time column of the bounds): what
+    :func:`~churnml.contract.validation.lagging_tables` reads (a stale tickets export went unsaid)."""
     out: dict[str, dict[str, str | None]] = {}
-    for key, stats in bounds.items():
-        if "." not in key:
-            continue
-        table, column = key.split(".", 1)
-        span = out.setdefault(table, {"last_before_as_of": None})
-        before = stats.get("max_before")
-        if before is not None and (
-            span["last_before_as_of"] is None or before.isoformat() > span["last_before_as_of"]
-        ):
-            span["last_before_as_of"] = before.isoformat()
-        if table == str(Table.SUBSCRIPTIONS) and column == "end_date" and stats.get("max") is not None:
-            span["last_end"] = stats["max"].isoformat()
+    for table in (k for k in bounds if "." not in k):
+        stats = [bounds.get(f"{table}.{c}", {}) for c in CONTRACT[Table(table)].time_columns]
+        before = [_as_datetime(v["max_before"]) for v in stats if v.get("max_before") is not None]
+        out[table] = {"last_before_as_of": max(before).isoformat() if before else None}
+    if str(Table.SUBSCRIPTIONS) in out and last_end is not None:
+        out[str(Table.SUBSCRIPTIONS)]["last_end"] = _as_datetime(last_end).isoformat()
     return out
+
+
+def _last_end(tables: Mapping[Table, Any]) -> date | datetime | None:
+    """The latest scheduled end of a term in the Spark subscriptions table (None without one)."""
+    from pyspark.sql import functions as F
+
+    subscriptions = tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is None:
+        return None
+    return subscriptions.agg(F.max(Subscriptions.END_DATE)).collect()[0][0]
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    """A Spark date or timestamp as a datetime (a date at midnight): Date columns of the bounds compare
+    with timestamps."""
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
 
 
 def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:

@@ -96,6 +96,9 @@ _DT = pl.Datetime("us")
 _AT = "_at"
 _YEAR_DAYS = 365  # the payments' year of recurring_revenue
 _YEAR = pl.duration(days=_YEAR_DAYS)
+# a payment that brought money in (of the received ones: not a refund), counted by the young-payer and
+# recurring-payment estimates
+_RECEIVED = pl.col(Payments.AMOUNT) > 0
 # Up to this many distinct instants, intervals are matched to instants by binary search (cost: the rows
 # produced); beyond it, by joining each row to its own client's intervals (cost: rows x intervals per
 # client). Both give the same rows: the weekly list and the metrics have few instants, the win-back list
@@ -203,7 +206,7 @@ def recurring_revenue(
             .group_by(CLIENT_ID, _AT)
             .agg(
                 pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"),
-                (pl.col(Payments.AMOUNT) > 0).sum().alias("_n_paid"),
+                _RECEIVED.sum().alias("_n_paid"),
                 _regular_year(),
             )
         )
@@ -233,7 +236,7 @@ _YOUNG_PAYER_MIN_DAYS = 91
 def _first_paid(paid: pl.DataFrame) -> pl.DataFrame:
     """Per client of the received payments ``paid``: its first payment (``_first_paid``)."""
     return (
-        paid.filter(pl.col(Payments.AMOUNT) > 0)
+        paid.filter(_RECEIVED)
         .group_by(CLIENT_ID)
         .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_paid"))
     )
@@ -262,8 +265,7 @@ def _regular_year() -> pl.Expr:
     overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A
     donor of 20 a month who began 100 days ago paid 80 in the year: its ARR is 243, not 80 (104 of 105
     new monthly donors were the lowest tier)."""
-    received = pl.col(Payments.AMOUNT) > 0
-    when = pl.col(Payments.PAID_AT).filter(received).sort()
+    when = pl.col(Payments.PAID_AT).filter(_RECEIVED).sort()
     gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
     median = gaps.median()
     regular = (
@@ -273,7 +275,7 @@ def _regular_year() -> pl.Expr:
         & (gaps.min() >= (1 - _REGULAR_SPREAD) * median)
         & ((pl.col(_AT).first() - when.max()).dt.total_seconds() / 86_400.0 <= 1.5 * median)
     )
-    rate = pl.col(Payments.AMOUNT).filter(received).mean() * _YEAR_DAYS / median
+    rate = pl.col(Payments.AMOUNT).filter(_RECEIVED).mean() * _YEAR_DAYS / median
     return pl.when(regular).then(rate).otherwise(None).cast(pl.Float64).alias("_regular_year")
 
 
