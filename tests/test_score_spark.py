@@ -298,6 +298,33 @@ def test_spark_reads_text_timestamps_with_a_utc_offset_as_polars_does(spark) -> 
     ]
 
 
+def test_spark_reads_nanosecond_timestamps_as_polars_does(spark, tmp_path: Path) -> None:
+    """pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses to read by itself."""
+    import pandas as pd
+
+    from churnml.jobs.score_spark import nanosecond_columns, spark_parquet
+
+    stamps = ["2024-01-02 03:04:05.123456789", "2023-05-06 00:00:00.000000001"]
+    frame = pd.DataFrame(
+        {
+            "client_id": ["a", "b"],
+            "ts": pd.to_datetime(stamps).astype("datetime64[ns]"),
+            "at_utc": pd.to_datetime(stamps).astype("datetime64[ns]").tz_localize("Europe/Berlin"),
+            "day": pd.to_datetime(["2024-01-02", "2023-05-06"]).astype("datetime64[us]"),
+        }
+    )
+    path = tmp_path / "events.parquet"
+    frame.to_parquet(path)
+    assert nanosecond_columns(path) == ["ts", "at_utc"]
+    rows = spark_parquet(spark, path).orderBy("client_id").collect()
+    assert [(r["ts"], r["at_utc"], r["day"]) for r in rows] == [
+        (datetime(2024, 1, 2, 3, 4, 5, 123456), datetime(2024, 1, 2, 2, 4, 5, 123456), datetime(2024, 1, 2)),
+        (datetime(2023, 5, 6), datetime(2023, 5, 5, 22), datetime(2023, 5, 6)),
+    ]
+    polars = pl.read_parquet(path).select(pl.col("ts").cast(pl.Datetime("us"))).get_column("ts").to_list()
+    assert polars == [r["ts"] for r in rows]
+
+
 def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
     from churnml.config import RulesConfig, ScoreConfig, ValueConfig
     from churnml.scoring.spark import _ipc

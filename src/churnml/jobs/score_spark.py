@@ -55,7 +55,15 @@ from churnml.contract.schemas import (
 )
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
-__all__ = ["CLIENTS_PER_BUCKET", "java_problem", "score_on_spark", "spans_from_bounds", "spark_session"]
+__all__ = [
+    "CLIENTS_PER_BUCKET",
+    "java_problem",
+    "nanosecond_columns",
+    "score_on_spark",
+    "spans_from_bounds",
+    "spark_parquet",
+    "spark_session",
+]
 
 # clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
 CLIENTS_PER_BUCKET = 2000
@@ -148,7 +156,7 @@ def read_spark_tables(
     limit = as_of_limit(cfg.data)
     read = {
         t: repaired_contract_frame(
-            session.read.parquet(str(p)), t, limit, cfg.data.max_examples, cfg.data.early_renewal_share
+            spark_parquet(session, p), t, limit, cfg.data.max_examples, cfg.data.early_renewal_share
         )
         for t, p in files.items()
     }
@@ -160,6 +168,31 @@ def read_spark_tables(
     if moved:
         repairs.setdefault(str(Table.CLIENTS), {})[CREATED_REPAIR] = moved
     return repaired, repairs
+
+
+def nanosecond_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file stored as nanosecond timestamps (pandas writes its ``datetime64[ns]``
+    so), read from the file's footer: Spark refuses them ("Illegal Parquet type: INT64
+    (TIMESTAMP(NANOS,false))")."""
+    import polars as pl
+
+    schema = pl.read_parquet_schema(path)
+    return [c for c, kind in schema.items() if isinstance(kind, pl.Datetime) and kind.time_unit == "ns"]
+
+
+def spark_parquet(session: Any, path: Path) -> Any:
+    """The Parquet file ``path`` as a Spark frame; nanosecond timestamps (:func:`nanosecond_columns`) are
+    read as whole numbers (``spark.sql.legacy.parquet.nanosAsLong``) and turned into microsecond
+    timestamps (the sub-microsecond digits dropped, as the Polars read does); the other columns as stored."""
+    from pyspark.sql import functions as F
+
+    nanos = nanosecond_columns(path)
+    if nanos:
+        session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    frame = session.read.parquet(str(path))
+    for col in nanos:
+        frame = frame.withColumn(col, F.expr(f"timestamp_micros(`{col}` div 1000)"))
+    return frame
 
 
 def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
