@@ -390,7 +390,7 @@ class PlaybooksConfig(_Section):
                 role="success", task="Reach another contact: outreach went unanswered twice in a row"
             ),
             "no_activity": Play(
-                role="sales", task="No order or use for months: call about purchase plans and budget"
+                role="sales", task="No recent order or use: call about purchase plans and budget"
             ),
             "health_drop": Play(
                 role="success", task="Health dropped sharply: review the drivers with the client"
