@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from churnml.config import Config, ConfigError, config_hash, default_config_path, load_config
+from churnml.config import Config, ConfigError, config_hash, default_config_path, history_hash, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "churnml"
@@ -213,3 +213,25 @@ def test_the_defaults_load_from_a_zipped_package(tmp_path) -> None:
 def test_urgent_renewals_are_within_the_soon_ones() -> None:
     with pytest.raises(ConfigError, match=r"playbooks.renewal_urgent_days \(40\) must not exceed"):
         load_config(None, ["playbooks.renewal_urgent_days=40"])
+
+
+@pytest.mark.parametrize(
+    ("override", "same_history"),
+    [
+        ("features.engine=spark", True),
+        ("features.login_noun=visit", True),
+        ("data.as_of=2025-01-06", True),
+        ("score.batch_clients=500", True),
+        ("rules.overdue_days=30", True),
+        ("playbooks.renewal_soon_days=45", True),
+        ("features.windows=[7,28,91]", False),
+        ("label.horizon_days=60", False),
+        ("data.churn_events=[account_deleted]", False),
+    ],
+)
+def test_history_hash_changes_only_with_what_the_weekly_probabilities_depend_on(
+    override: str, same_history: bool
+) -> None:
+    base, changed = load_config(None), load_config(None, [override])
+    assert config_hash(changed) != config_hash(base)
+    assert (history_hash(changed) == history_hash(base)) is same_history

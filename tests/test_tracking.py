@@ -185,11 +185,12 @@ def test_last_weeks_history_is_reused_only_from_the_same_dataset(tmp_path):
     pl.DataFrame(
         {"client_id": ["c1"], "snapshot": [date(2024, 6, 3)], "churn_probability": [0.2]}
     ).write_parquet(last_week / "history.parquet")
-    manifest = {"model": {"version": "1"}, "config_hash": "abc", "data": {"name": "shop_a"}}
+    manifest = {"model": {"version": "1"}, "history_hash": "abc", "data": {"name": "shop_a"}}
     (last_week / "manifest.json").write_text(json.dumps(manifest))
     assert read_previous_history(last_week, "1", "abc", "shop_a").height == 1
     assert read_previous_history(last_week, "1", "abc", "shop_b") is None  # another dataset's version 1
     assert read_previous_history(last_week, "2", "abc", "shop_a") is None
+    assert read_previous_history(last_week, "1", "abd", "shop_a") is None  # other features or label
 
 
 @pytest.mark.parametrize(

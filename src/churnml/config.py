@@ -44,6 +44,7 @@ __all__ = [
     "config_hash",
     "default_config_path",
     "default_config_text",
+    "history_hash",
     "load_config",
     "with_label_source",
 ]
@@ -622,5 +623,25 @@ def load_config(
 
 def config_hash(cfg: Config) -> str:
     """A stable short hash of the effective configuration (recorded in manifests and MLflow)."""
-    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
+    return _short_hash(cfg.model_dump(mode="json"))
+
+
+# settings that say how a run executes or words its text, not what a client's weekly probability is
+_NOT_IN_HISTORY = {"features": {"engine", "login_noun", "value_noun"}, "data": {"as_of", "max_examples"}}
+
+
+def history_hash(cfg: Config) -> str:
+    """A stable short hash of the settings a list's weekly health history depends on (besides the model
+    and the data): the features (not their engine or nouns), the label and how the data is read (not its
+    as-of date). Next week's list reuses last week's history when it matches: a change of rules, values,
+    playbooks, batch sizes or engine keeps it."""
+    sections = {
+        name: getattr(cfg, name).model_dump(mode="json", exclude=_NOT_IN_HISTORY.get(name, set()))
+        for name in ("features", "label", "data")
+    }
+    return _short_hash(sections)
+
+
+def _short_hash(tree: Any) -> str:
+    blob = json.dumps(tree, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]

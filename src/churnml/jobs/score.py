@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from churnml.config import Config, FeaturesConfig, config_hash
+from churnml.config import Config, FeaturesConfig, config_hash, history_hash
 from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
@@ -407,6 +407,7 @@ def _manifest(
         timings=dict(timings),
     )
     manifest["model"]["trained_on"] = metadata.get("dataset")
+    manifest["history_hash"] = history_hash(cfg)
     spans = table_spans(dataset.tables, result.as_of)
     empty = empty_optional_columns(dataset.tables)
     return {
@@ -552,7 +553,7 @@ def score(
     known = None
     last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
     if version != "unknown":
-        known = read_previous_history(last_week, version, chash, dataset_name)
+        known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     done = timer.step("read_marks")
     dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
     done()

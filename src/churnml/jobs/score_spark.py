@@ -40,7 +40,7 @@ from typing import Any
 
 import polars as pl
 
-from churnml.config import Config, config_hash
+from churnml.config import Config, config_hash, history_hash
 from churnml.contract.schemas import (
     ACTIVITY_TABLES,
     CLIENT_ID,
@@ -430,7 +430,7 @@ def _spark_manifest(
         history_reused=reused,
         timings=result.timings,
     )
-    return {**manifest, "engine": "spark", "written_by": MARKER}
+    return {**manifest, "history_hash": history_hash(cfg), "engine": "spark", "written_by": MARKER}
 
 
 def _bounds(tables: Mapping[Table, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
@@ -547,7 +547,7 @@ def score_on_spark(
     known = None
     if version != "unknown":
         known = read_previous_history(
-            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, chash, dataset_name
+            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, history_hash(cfg), dataset_name
         )
     plan = history_plan(known, day, cfg.score.history_weeks)
     ctx = _context(day, plan, dataset_name, dates, fitted, cfg)

@@ -182,10 +182,10 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def read_previous_history(
-    folder: Path, model_version: str, config_hash: str, dataset_name: str
+    folder: Path, model_version: str, history_hash: str, dataset_name: str
 ) -> pl.DataFrame | None:
-    """``history.parquet`` of an earlier list in ``folder``, if it was made by the same model and config
-    from the same dataset (folder name; two datasets' lists may share ``paths.scores``, and each dataset's
+    """``history.parquet`` of an earlier list in ``folder``, if it was made by the same model and the same
+    settings of the history (``history_hash``: :func:`churnml.config.history_hash`) from the same dataset (folder name; two datasets' lists may share ``paths.scores``, and each dataset's
     registered model counts its versions from 1).
 
     Returns None when the folder, its files or a matching manifest are missing: the caller then scores
@@ -196,7 +196,7 @@ def read_previous_history(
         manifest = json.loads((folder / MANIFEST).read_text())
         if (
             manifest.get("model", {}).get("version") != model_version
-            or manifest.get("config_hash") != config_hash
+            or manifest.get("history_hash") != history_hash
             or manifest.get("data", {}).get("name") != dataset_name
         ):
             return None
