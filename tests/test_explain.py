@@ -295,6 +295,28 @@ def test_sentences_use_the_clients_other_values() -> None:
     )
 
 
+def test_a_signal_is_one_reason_not_two() -> None:
+    """The count of every warning signal and the count of its kind are one group: a "champion left" is
+    cited once, by the feature that pushes most, with the kinds named."""
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = [
+        "account_signals_182d",
+        "account_champion_left_182d",
+        "account_days_since_champion_left",
+        "support_complaints_91d",
+    ]
+    X = np.array([[1.0, 1.0, 40.0, 2.0]])
+    contrib = np.array([[0.4, 0.3, 0.2, 0.1, -1.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=3)
+    row = drivers.row(0, named=True)
+    assert [row[Scores.driver(i, "sentence")] for i in (1, 2, 3)] == [
+        "1 account warning signal in the last 182 days: 'champion left'",
+        "2 complaints in the last 91 days",
+        None,
+    ]
+    assert row[Scores.driver(1, "contribution")] == 0.9
+
+
 def test_time_in_the_product_is_compared_with_the_clients_own_past_in_hours() -> None:
     specs, describe = registry_catalog(FeaturesConfig())
     names = ["usage_time_ratio", "usage_time_28d"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def test_tracking_uri_env_wins_and_relative_sqlite_is_resolved(tmp_path, monkeyp
     assert tracking_uri(TrackingConfig(), base=tmp_path) == f"sqlite:///{(tmp_path / 'mlflow.db').resolve()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
     assert tracking_uri(TrackingConfig(), base=tmp_path) == "http://tracking.example:5000"
+
+
+def test_a_store_used_once_does_not_win_over_the_next_configs_uri(tmp_path, monkeypatch):
+    """MLflow writes the store it is pointed at into MLFLOW_TRACKING_URI; churnml reads that variable as
+    the user's choice, so it must not be left behind: a second config's store is its own."""
+    from churnml.modeling.tracking import checked_store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    first = f"sqlite:///{(tmp_path / 'a' / 'mlflow.db').resolve()}"
+    (tmp_path / "a").mkdir()
+    checked_store(first)
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
+    second = TrackingConfig(uri="sqlite:///b/mlflow.db")
+    assert tracking_uri(second, base=tmp_path) == f"sqlite:///{(tmp_path / 'b' / 'mlflow.db').resolve()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", first)  # the user's own variable stays
+    checked_store(f"sqlite:///{(tmp_path / 'c.db').resolve()}")
+    assert os.environ["MLFLOW_TRACKING_URI"] == first
 
 
 def _register(store: str, tmp_path: Path, table: pd.DataFrame, tag: str) -> str:

@@ -67,7 +67,7 @@ def test_specs_are_complete(spec: FeatureSpec):
         ("comm_no_reply_streak", 2.0, "The last 2 outreach attempts got no reply"),
         ("payments_mrr_change_91d", -0.25, "MRR fell 25% over the last 91 days"),
         ("payments_late_share_182d", 0.25, "25% of the invoices paid in the last 182 days were paid late"),
-        ("support_csat_low_last2", 2.0, "2 of the last two satisfaction ratings were low (at or below 2)"),
+        ("support_csat_low_last2", 2.0, "The last two satisfaction ratings were low (at or below 2)"),
         ("comm_sentiment_trend", -0.3, "Sentiment fell by 0.30 (last 28 days vs the 91 days before)"),
         (
             "usage_key_share_trend",
@@ -79,6 +79,8 @@ def test_specs_are_complete(spec: FeatureSpec):
         ("usage_logins_28d", 1.0, "1 login in the last 28 days"),
         ("payments_orders_91d", 1.0, "1 payment or order in the last 91 days"),
         ("support_open_tickets", 1.0, "1 ticket still open"),
+        ("payments_overdue_open", 1.0, "1 invoice overdue and still unpaid"),
+        ("payments_overdue_open", 3.0, "3 invoices overdue and still unpaid"),
         ("support_open_tickets", 0.0, "0 tickets still open"),
         ("support_csat_low_last2", 1.0, "1 of the last two satisfaction ratings was low (at or below 2)"),
         ("support_csat_last", float("nan"), "Last satisfaction rating: no data"),

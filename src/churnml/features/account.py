@@ -110,6 +110,11 @@ FAMILY = "account"
 SCOPE = "tenure, size, strategic weight and company signals"
 
 
+# one group for every signal feature: a client's "champion left" is one reason, not two ("1 account
+# warning signal: 'champion left'" beside "1 'champion left' signal" in one explanation)
+_SIGNALS = "account_signals"
+
+
 def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
     """The two features of one signal kind: its count per window and the days since the last one."""
     words = kind.replace("_", " ")
@@ -119,7 +124,7 @@ def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
             FAMILY,
             "signals",
             1,
-            kind,
+            _SIGNALS,
             f"{{value:.0f}} '{words}' signals in the last {{w}} days",
         ),
         spec(
@@ -127,7 +132,7 @@ def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
             FAMILY,
             "days",
             -1,
-            kind,
+            _SIGNALS,
             f"Last '{words}' signal {{value:.0f}} days ago",
             "days",
             f"days since '{words}'",
@@ -142,7 +147,7 @@ SPECS: tuple[SpecPattern, ...] = (
         FAMILY,
         "signals",
         1,
-        "account_signals",
+        _SIGNALS,
         "{value:.0f} account warning signals in the last {w} days",
     ),
     *(pattern for kind in SIGNAL_KINDS for pattern in _signal_specs(kind)),

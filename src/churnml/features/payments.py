@@ -403,7 +403,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "invoices",
         1,
         "late_payment",
-        "{value:.0f} invoices past their due date and still unpaid",
+        "{value:.0f} invoices overdue and still unpaid",
     ),
     spec(
         "payments_overdue_amount",

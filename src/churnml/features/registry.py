@@ -298,6 +298,8 @@ def sentence(
         text = _singular(text)
     if spec.name == _LOW_RATINGS and round(value) == 1:
         text = text.replace("ratings were low", "ratings was low")  # "1 of the last two ... was low"
+    if spec.name == _LOW_RATINGS and round(value) == 2:
+        text = text.replace("2 of the last two", "The last two")  # not "2 of the last two ... were low"
     text = _singular_words(text)
     if age_days is not None and age_days == age_days:
         text = _within_age(text, age_days)

@@ -135,9 +135,22 @@ def registered_name(model_name: str | None, dataset_name: str) -> str:
     return model_name or f"churnml-{dataset_name}"
 
 
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 def _use(uri: str) -> None:
+    """Point MLflow at ``uri``. MLflow 3 also writes it into ``MLFLOW_TRACKING_URI`` (and the registry's
+    variable), which :func:`tracking_uri` reads as the user's choice: the variables are put back as they
+    were, or the first store used in a process would win over every later config's ``tracking.uri`` (a
+    notebook training two datasets, a test after another)."""
+    before = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _artifact_root(uri: str) -> str | None:

@@ -26,6 +26,7 @@ the zone thresholds drawn in.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_RANK
 
-__all__ = ["report_html", "sparkline_svg"]
+__all__ = ["report_html", "sparkline_svg", "whole_parts"]
 
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _ZONES = ("red", "yellow", "green")
@@ -316,12 +317,12 @@ def _client_section(
             )
     # the points of health each area takes away (they add up to 100 - health): a client at 38 read its
     # families at 76-99 as "healthy everywhere"
+    observed = [f for f in FAMILIES if row.get(Scores.family_health(f)) is not None]  # None: no feature
+    points = whole_parts([100.0 - float(row[Scores.family_health(f)]) for f in observed])
     families = "".join(
-        f"<tr><th scope='row' title='{_e(FAMILY_SCOPES.get(f, f))}'>{f}</th><td class='num'>{lost:.0f}</td>"
-        f"<td><span class='bar' style='width:{lost:.0f}px'></span></td></tr>"
-        for f in FAMILIES
-        if row.get(Scores.family_health(f)) is not None  # None: no feature of that family (not observed)
-        for lost in [100.0 - float(row[Scores.family_health(f)])]
+        f"<tr><th scope='row' title='{_e(FAMILY_SCOPES.get(f, f))}'>{f}</th><td class='num'>{lost}</td>"
+        f"<td><span class='bar' style='width:{max(lost, 0)}px'></span></td></tr>"
+        for f, lost in zip(observed, points, strict=True)
     )
     fired = [r for r in str(row.get(Scores.RULES) or "").split("; ") if r]
     rules = "; ".join(_e(rule_text.get(r, r)) for r in fired) if fired else "none"
@@ -361,10 +362,22 @@ def _client_section(
 <p><b>Why:</b></p><ul>{"".join(drivers) or _no_drivers(row)}</ul>
 {f"<p><b>Why it changed:</b> {_e(why)}</p>" if why else ""}
 <p><b>Early-warning rules:</b> {rules}</p>
-<details><summary>where the risk comes from: points of health lost, by area (they add up to {100 - float(row[Scores.HEALTH]):.0f})</summary><table><tr><th scope="col">area</th><th scope="col">points lost</th><th scope="col"></th></tr>{families}</table></details>
+<details><summary>where the risk comes from: points of health lost, by area (they add up to {sum(points)})</summary><table><tr><th scope="col">area</th><th scope="col">points lost</th><th scope="col"></th></tr>{families}</table></details>
 <p><b>Action:</b> {_e(row[Scores.ACTION])}{f" — <b>role:</b> {_e(role)}" if role else ""}
 — <b>owner:</b> {_e(row[Scores.ACTS])}{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
 </div>"""
+
+
+def whole_parts(parts: Sequence[float]) -> list[int]:
+    """``parts`` rounded to whole numbers that add up to their rounded sum (the largest remainders round
+    up): a table that says what its rows add up to must show rows that do (20 + 19 + 6 + 26 + 26 is 97,
+    not the 98 of their unrounded sum)."""
+    floors = [math.floor(p) for p in parts]
+    short = round(sum(parts)) - sum(floors)
+    by_remainder = sorted(range(len(parts)), key=lambda i: floors[i] - parts[i])
+    for i in by_remainder[: max(short, 0)]:
+        floors[i] += 1
+    return floors
 
 
 def _by_zone_then_priority(scores: pl.DataFrame) -> pl.DataFrame:
