@@ -593,3 +593,22 @@ def test_points_lost_by_area_add_up_to_the_total_they_are_said_to(parts, expecte
 
     assert whole_parts(parts) == expected
     assert sum(whole_parts(parts)) == round(sum(parts))
+
+
+def test_an_owners_green_client_with_a_renewal_due_is_listed_under_the_heading_that_counts_it() -> None:
+    scores = scores_frame().with_columns(
+        pl.Series(Columns.RENEWAL_DUE, [False, False, True]),
+        pl.Series(Scores.ACTS, ["ann", "ann", "ann"]),
+        pl.Series(Scores.ACTION, ["Escalate", "Owner calls", "This week: Prepare the renewal"]),
+    )
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    block = page.split("id='owner-ann'>")[1].split("</table>")[0]
+    assert block.startswith("ann: 3 clients, 2 red or yellow, 1 renewal due</h3>")
+    assert [row[0] for row in _rows(block)] == [
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "Beta &amp; Co",
+        "Gamma",
+    ]
+    assert "This week: Prepare the renewal" in block and "nothing to act on" not in block

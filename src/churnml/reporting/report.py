@@ -527,15 +527,18 @@ def _owner_sections(
     limit: int,
     rule_text: Mapping[str, str] | None = None,
 ) -> str:
-    """One block per owner: their red and yellow clients (first ``limit``) and their renewals due."""
+    """One block per owner: their red and yellow clients and their green ones with a renewal due (first
+    ``limit``): the heading counts a renewal due, so its row is there to act on."""
     owner_col = Scores.OWNER if Scores.OWNER in scores.columns else Scores.ACTS
     if owner_col not in scores.columns:
         return ""
     blocks = []
+    due = pl.col(Scores.RENEWAL_DUE).fill_null(False) if Scores.RENEWAL_DUE in scores.columns else pl.lit(False)
     for owner in sorted({str(o or "unassigned") for o in scores.get_column(owner_col).to_list()}):
         mine = scores.filter(pl.col(owner_col).fill_null("unassigned") == owner)
-        watch = _by_zone_then_priority(mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])))
-        renewals = mine.filter(pl.col(Scores.RENEWAL_DUE)).height if Scores.RENEWAL_DUE in mine.columns else 0
+        risky = mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
+        watch = _by_zone_then_priority(mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]) | due))
+        renewals = mine.filter(due).height
         rows = [
             [
                 _name_link(r, linked),
@@ -548,8 +551,8 @@ def _owner_sections(
         ]
         more = f" (first {limit} shown)" if watch.height > limit else ""
         blocks.append(
-            f"<h3 id='owner-{_e(owner)}'>{_e(owner)}: {mine.height} clients, {watch.height} red or yellow{more}, "
-            f"{renewals} renewals due</h3>"
+            f"<h3 id='owner-{_e(owner)}'>{_e(owner)}: {_count(mine.height, 'client')}, {risky} red or yellow, "
+            f"{_count(renewals, 'renewal')} due{more}</h3>"
             + _table(["client", "zone", "top reason", "action", "role"], rows, "nothing to act on this week")
         )
     return "<h2 id='owners'>Your clients this week, by owner</h2>" + "".join(blocks)
