@@ -614,3 +614,38 @@ def test_a_green_client_above_the_average_risk_keeps_its_risks_first() -> None:
         "comm_rescheduled_91d",
         RAISES,
     )
+
+
+def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment() -> None:
+    """267 days since the last payment is the rhythm of a running 365-day term, not a risk; the same
+    silence under a 30-day term (or none) is cited."""
+    from churnml.scoring.reasons import Citing, explanations
+
+    rng = np.random.default_rng(3)
+    names = ["payments_days_since_payment", "usage_logins_28d"]
+    since = rng.uniform(0, 400, 3000)
+    logins = rng.uniform(0, 50, 3000)
+    y = (rng.uniform(size=3000) < 0.05 + 0.6 * (since > 200)).astype(int)
+    X = pd.DataFrame({names[0]: since, names[1]: logins})
+    model = ChurnModel({"n_estimators": 40, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    rows = np.array([[267.0, 10.0], [267.0, 10.0], [267.0, 10.0]])
+    citing = Citing(
+        reference=np.array([30.0, 10.0]),
+        monthly=np.array([False, True, False]),
+        term_days=np.array([365.0, 30.0, np.inf]),
+    )
+    out = explanations(
+        model,
+        rows,
+        rows,
+        np.arange(3),
+        np.array([0, 1, 2]),
+        np.array([50.0, 50.0, 50.0]),
+        names,
+        FeaturesConfig(),
+        2,
+        citing,
+    )
+    cited = [[row[Scores.driver(i, "feature")] for i in (1, 2)] for row in out.drivers.iter_rows(named=True)]
+    assert "payments_days_since_payment" not in cited[0]
+    assert [c[0] for c in cited[1:]] == ["payments_days_since_payment", "payments_days_since_payment"]

@@ -533,7 +533,9 @@ def _owner_sections(
     if owner_col not in scores.columns:
         return ""
     blocks = []
-    due = pl.col(Scores.RENEWAL_DUE).fill_null(False) if Scores.RENEWAL_DUE in scores.columns else pl.lit(False)
+    due = (
+        pl.col(Scores.RENEWAL_DUE).fill_null(False) if Scores.RENEWAL_DUE in scores.columns else pl.lit(False)
+    )
     for owner in sorted({str(o or "unassigned") for o in scores.get_column(owner_col).to_list()}):
         mine = scores.filter(pl.col(owner_col).fill_null("unassigned") == owner)
         risky = mine.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height

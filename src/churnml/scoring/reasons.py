@@ -167,8 +167,9 @@ def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFr
 
 
 _TERM_END = "payments_days_to_term_end"
+_SINCE_PAYMENT = "payments_days_since_payment"
 # what a freeze causes by itself: no payment since it began (not cited for a paused client)
-_PAYMENT_SILENCE = ("payments_days_since_payment", "payments_gap_ratio")
+_PAYMENT_SILENCE = (_SINCE_PAYMENT, "payments_gap_ratio")
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
@@ -218,11 +219,18 @@ def explanations(
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
         if citing.term_days is not None:
+            term_days = citing.term_days[part]
             quiet |= {
-                name: np.isfinite(citing.term_days[part]) & (citing.term_days[part] > int(m.group(2)))
+                name: np.isfinite(term_days) & (term_days > int(m.group(2)))
                 for name in names
                 if (m := _PAID_IN_WINDOW.match(name))
             }
+            # an annual term paid up front: 267 days without a payment is its rhythm, not a risk
+            if _SINCE_PAYMENT in names:
+                since = X_now[:, names.index(_SINCE_PAYMENT)]
+                quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | (
+                    np.isfinite(term_days) & (term_days > np.nan_to_num(since, nan=np.inf))
+                )
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
         lead_safe = None if safe is None else safe[part]
