@@ -649,3 +649,15 @@ def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment
     cited = [[row[Scores.driver(i, "feature")] for i in (1, 2)] for row in out.drivers.iter_rows(named=True)]
     assert "payments_days_since_payment" not in cited[0]
     assert [c[0] for c in cited[1:]] == ["payments_days_since_payment", "payments_days_since_payment"]
+
+
+def test_seat_use_is_said_as_users_for_paid_seats() -> None:
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]
+    X = np.array([[1 / 365, 1.0, 365.0], [0.5, 2.0, 4.0]])
+    contrib = np.array([[0.9, 0.0, 0.0, -1.0], [0.9, 0.0, 0.0, -1.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
+    assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+        "1 active user for 365 paid seats in the last 28 days (0% of the seats)",
+        "2 active users for 4 paid seats in the last 28 days (50% of the seats)",
+    ]

@@ -317,3 +317,35 @@ def test_the_hint_names_five_and_counts_the_rest() -> None:
         "'error_0' (10), 'error_1' (9), 'error_2' (8), 'error_3' (7), 'error_4' (6) and 2 more read like"
         in note
     )
+
+
+@pytest.mark.parametrize(
+    ("client", "seats", "expected_28d", "expected_91d"),
+    [
+        # the events begin 63 days before S1: a 91-day count of users is unknown, and so is its seat use
+        ("old", 4, 2 / 4, None),  # u1 and u2 active in the last 28 days, 4 seats
+        ("old", 1, 2.0, None),  # more users than seats
+        ("old", 0, None, None),  # not sold by the seat
+        ("young", 5, 1 / 5, None),
+    ],
+)
+def test_seat_use_is_the_active_users_per_paid_seat(client, seats, expected_28d, expected_91d) -> None:
+    terms = [
+        {
+            "client_id": c,
+            "start_date": datetime(2023, 6, 1),
+            "end_date": datetime(2025, 6, 1),
+            "mrr": 10.0,
+            "quantity": seats,
+        }
+        for c in ("old", "young", "ancient")
+    ]
+    frame = features_at(make_dataset({**TABLES, Table.SUBSCRIPTIONS: terms}), [client], [S1])
+    row = frame.row(0, named=True)
+    assert (row["usage_seat_use_28d"], row["usage_seat_use_91d"]) == (expected_28d, expected_91d)
+
+
+def test_without_a_subscriptions_table_there_is_no_seat_use() -> None:
+    assert not any(
+        c.startswith("usage_seat_use") for c in features_at(make_dataset(TABLES), ["old"], [S1]).columns
+    )

@@ -44,7 +44,7 @@ from churnml.features.communication import communication_features
 from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.support import support_features
-from churnml.features.usage import usage_features, usage_look_back_weeks
+from churnml.features.usage import usage_features, usage_look_back_weeks, with_seat_use
 
 __all__ = [
     "FAMILY_TABLES",
@@ -188,8 +188,10 @@ def build_features(
     unknown = [c for c in feature_columns(table) if c not in registered]
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
-    table = table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
-    return resolved_unobserved_windows(table, data_start, cfg, usage_from)
+    table = resolved_unobserved_windows(table, data_start, cfg, usage_from)
+    # the one feature of two families (users per paid seat), from their resolved columns
+    table = with_seat_use(table, cfg)
+    return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
 
 
 def usage_axis_from(axis: WeekAxis, usage_from: datetime | None) -> WeekAxis:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import narwhals as nw
+import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import CLIENT_ID, Events
@@ -55,6 +56,7 @@ from churnml.features.spec import SpecPattern, spec, trends
 __all__ = [
     "FAMILY",
     "SCOPE",
+    "SEATS",
     "SPECS",
     "dated_events",
     "distinct_active_columns",
@@ -68,6 +70,7 @@ __all__ = [
     "usage_look_back_weeks",
     "weekly_event_kinds",
     "weekly_events",
+    "with_seat_use",
 ]
 
 _N = "_n_events"
@@ -245,6 +248,26 @@ def _friction_features(windows: list[tuple[int, int]], recent: int, base: int) -
     share_recent = safe_div(window_sum(_FRICTION, recent), window_sum(_N, recent))
     share_base = safe_div(lagged_window_sum(_FRICTION, base, recent), lagged_window_sum(_N, base, recent))
     return [*feats, (share_recent - share_base).alias("usage_friction_share_trend")]
+
+
+SEATS = "payments_seats"
+
+
+def with_seat_use(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:
+    """``table`` (the feature table: one row per client x snapshot) with ``usage_seat_use_<w>d``: the
+    distinct users active in the window per seat of the running terms (``usage_active_users_<w>d`` /
+    ``payments_seats``; more users than seats is above 1). Null without seats on record (a plan not sold
+    by the seat) or without the user count; left out when the table has no seats column (no
+    subscriptions table). The first thing a seat-based product watches: an annual account paying for
+    365 seats with only its admin logging in."""
+    if SEATS not in table.columns:
+        return table
+    seats = pl.col(SEATS)
+    return table.with_columns(
+        pl.when(seats > 0).then(pl.col(f"usage_active_users_{d}d") / seats).alias(f"usage_seat_use_{d}d")
+        for d in cfg.windows
+        if f"usage_active_users_{d}d" in table.columns
+    )
 
 
 def usage_look_back_weeks(cfg: FeaturesConfig) -> int:
@@ -474,6 +497,16 @@ SPECS: tuple[SpecPattern, ...] = (
         -1,
         "users",
         "{value:.0f} distinct users active in the last {w} days",
+    ),
+    spec(
+        "usage_seat_use_{w}d",
+        FAMILY,
+        "active users per paid seat",
+        -1,
+        "users",
+        "{pct}% of the paid seats had an active user in the last {w} days",
+        "share",
+        "active users per paid seat in the last {w} days",
     ),
     spec(
         "usage_time_{w}d",

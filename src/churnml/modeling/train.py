@@ -164,7 +164,7 @@ def lightgbm_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
     return native, rounds
 
 
-# rows LightGBM reads at once from a :class:`Rows` (and rows scored at once): ~120 MB of float64 at 235 features
+# rows LightGBM reads at once from a :class:`Rows` (and rows scored at once): ~120 MB of float64 at 239 features
 _CHUNK_ROWS = 65_536
 
 

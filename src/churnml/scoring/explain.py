@@ -348,6 +348,7 @@ def _sentence(
 
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
+_SEAT_USE = re.compile(r"^usage_seat_use_(\d+)d$")
 # A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
 # and the number of days it is counted over (None: it is already a weekly rate).
 _RATIO_LEVELS = {
@@ -395,6 +396,14 @@ def _row_sentence(
     if m:
         kinds = _signal_kinds(row, index, m.group(1))
         return f"{text}: {', '.join(kinds)}" if kinds else text
+    m = _SEAT_USE.match(name)
+    users, seats = index.get(f"usage_active_users_{m.group(1)}d") if m else None, index.get("payments_seats")
+    if m and users is not None and seats is not None and value == value and row[seats] > 0:
+        n, paid = float(row[users]), float(row[seats])  # "1 active user for 365 paid seats", not "0%"
+        return (
+            f"{n:.0f} active user{'' if round(n) == 1 else 's'} for {paid:.0f} paid "
+            f"seat{'' if round(paid) == 1 else 's'} in the last {m.group(1)} days ({value:.0%} of the seats)"
+        )
     if name in _RATIO_LEVELS and isinstance(describe, Describer) and value == value and value > 0:
         what, level, total = _RATIO_LEVELS[name]
         recent = describe.cfg.recent_days
