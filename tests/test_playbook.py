@@ -193,3 +193,32 @@ def test_a_term_ending_driver_leads_to_the_renewal(group: str, renewal_due: bool
         "yellow", "B", lead_family="payments", lead_group=group, renewal_due=renewal_due, renewal_days=27
     )
     assert choose_play(facts, PLAYBOOKS).basis == basis
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            [],
+            "Zones: red from 35%, yellow from 15% churn probability; a client keeps its zone until its probability "
+            "is 5 points below the zone's threshold or has stayed below it for 3 weeks in a row (a client keeps a "
+            "zone a little below its threshold); an early-warning rule can raise a zone (zone_raised_by)",
+        ),
+        (
+            ["score.zones.exit_weeks=1", "score.zones.red=0.5"],
+            "Zones: red from 50%, yellow from 15% churn probability; a client keeps its zone until its probability "
+            "is 5 points below the zone's threshold or has stayed below it for a week (a client keeps a zone a "
+            "little below its threshold); an early-warning rule can raise a zone (zone_raised_by)",
+        ),
+        (
+            ["score.zones.method=capacity"],
+            "Zones: the 50 highest churn probabilities are red, the next 150 yellow; an early-warning rule can "
+            "raise a zone (zone_raised_by)",
+        ),
+    ],
+)
+def test_the_zone_rule_is_said_to_the_lists_readers(overrides, expected) -> None:
+    from churnml.config import load_config
+    from churnml.scoring.playbook import zone_rule_text
+
+    assert zone_rule_text(load_config(None, overrides).score.zones) == expected

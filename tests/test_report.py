@@ -612,3 +612,10 @@ def test_an_owners_green_client_with_a_renewal_due_is_listed_under_the_heading_t
         "Gamma",
     ]
     assert "This week: Prepare the renewal" in block and "nothing to act on" not in block
+
+
+def test_the_zone_rule_is_under_the_title() -> None:
+    page = _page(zone_rule="Zones: red from 35%")
+    assert "<p class='muted'>Zones: red from 35%.</p>" in page
+    assert page.index("Zones: red from 35%") < page.index('id="portfolio"')
+    assert "Zones:" not in _page()

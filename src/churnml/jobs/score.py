@@ -330,6 +330,7 @@ def _report(
     """The HTML report of the scored list (``notes``: its banners; ``links``: the other churnml pages,
     :func:`churnml.jobs.reports.page_links`)."""
     from churnml.reporting.report import report_html
+    from churnml.scoring.playbook import zone_rule_text
     from churnml.scoring.rules import rule_descriptions
 
     banners = notes or ListNotes()
@@ -357,6 +358,7 @@ def _report(
         owner_clients=cfg.score.report_owner_clients,
         silent_days=cfg.score.silent_days,
         links=links,
+        zone_rule=zone_rule_text(cfg.score.zones),
     )
 
 

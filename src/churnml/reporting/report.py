@@ -723,6 +723,7 @@ def report_html(
     owner_clients: int = 15,
     silent_days: int = 30,
     links: Sequence[tuple[str, str]] = (),
+    zone_rule: str = "",
 ) -> str:
     """The whole report as one HTML string (sections: module docstring).
 
@@ -734,7 +735,8 @@ def report_html(
     young data);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights); ``links`` are the
-    other churnml pages, (label, relative href), in a bar above the title."""
+    other churnml pages, (label, relative href), in a bar above the title; ``zone_rule`` how the zones are set
+    (:func:`churnml.scoring.playbook.zone_rule_text`), under the title."""
     rule_text = dict(rule_text or {})
     # the clients in full: the red and yellow ones (80 green cards of 100 buried them)
     shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
@@ -756,6 +758,7 @@ def report_html(
 <p class="muted">model {_e(model_version)} · {scores.height} active clients ·
 {f"churn probability within {horizon_days} days · " if horizon_days else ""}changes since {as_of - timedelta(weeks=1)} ·
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
+{f"<p class='muted'>{_e(zone_rule)}.</p>" if zone_rule else ""}
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>

@@ -41,6 +41,7 @@ __all__ = [
     "urgency_zone",
     "zone_change_count",
     "zone_path",
+    "zone_rule_text",
     "zone_thresholds",
 ]
 
@@ -92,6 +93,23 @@ def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:
                 current, weeks_below = raw, 0
         out.append(ZONE_ORDER[current])
     return out
+
+
+def zone_rule_text(cfg: ZonesConfig) -> str:
+    """How the list's zones are set, in one sentence for its readers: why a client at 31.8% can be red
+    beside yellow ones at 32%, a client at 12.8% yellow beside a green one at 13.6%."""
+    if cfg.method == "capacity":
+        return (
+            f"Zones: the {cfg.red_capacity} highest churn probabilities are red, the next "
+            f"{cfg.yellow_capacity} yellow; an early-warning rule can raise a zone (zone_raised_by)"
+        )
+    weeks = "a week" if cfg.exit_weeks == 1 else f"{cfg.exit_weeks} weeks in a row"
+    return (
+        f"Zones: red from {cfg.red:.0%}, yellow from {cfg.yellow:.0%} churn probability; a client keeps its "
+        f"zone until its probability is {100 * cfg.exit_margin:.0f} points below the zone's threshold or has "
+        f"stayed below it for {weeks} (a client keeps a zone a little below its threshold); an "
+        "early-warning rule can raise a zone (zone_raised_by)"
+    )
 
 
 def zone_change_count(path: Sequence[str]) -> int:
