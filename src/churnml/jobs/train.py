@@ -620,6 +620,16 @@ def _export_for_batch(
     return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None
 
 
+def skipped_folds_text(planned: list[int], used: set[int]) -> str:
+    """What the backtest's title adds when folds of the plan were skipped (a fold whose training rows hold
+    no churner): "; 3 used, fold 1 skipped (see the notes)"; empty when every fold (or none) was used."""
+    skipped = [n for n in planned if n not in used]
+    if not skipped or not used:
+        return ""
+    folds = f"fold{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))}"
+    return f"; {len(planned) - len(skipped)} used, {folds} skipped (see the notes)"
+
+
 def comparison_table(result: TrainingResult) -> Any:
     """The Rich table printed by ``churnml train``: one row per contender, pooled backtest metrics,
     with the per-fold PR-AUC mean and spread."""
@@ -638,8 +648,10 @@ def comparison_table(result: TrainingResult) -> Any:
         if quiet == lapsed
         else f"already quiet for half of label.inactivity_days ({quiet:,}) or in a grace period"
     )
+    used = set(bt.predictions["fold"].unique().tolist()) if "fold" in bt.predictions.columns else set()
+    unused = skipped_folds_text([f.number for f in result.plan.folds], used)
     table = RichTable(
-        title=f"Backtest: {result.plan.summary()} ({result.rows['backtest_test']:,} test rows, "
+        title=f"Backtest: {result.plan.summary()}{unused} ({result.rows['backtest_test']:,} test rows, "
         f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)",
         caption=(
             f"PR-AUC not lapsed: without the {lapsed:,} test rows of clients {why}, the early warning itself"
