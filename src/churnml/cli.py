@@ -762,6 +762,11 @@ def adapt_transactions(
     refunds = f"{report.refund_payments:,} refunds" + (
         f"; {netted:,} refund lines netted into the paid orders they share an invoice with" if netted else ""
     )
+    if report.refunded_sale_lines:
+        refunds += (
+            f"; {report.refunded_sale_lines:,} lines of sales with status refunded read as the sale and its "
+            "refund (at the sale's time)"
+        )
     out_console.print(
         f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped{cut}), "
         f"{report.clients:,} clients, {report.payments:,} payments ({refunds}), "

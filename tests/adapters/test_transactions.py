@@ -751,3 +751,30 @@ def test_a_status_column_is_recognised_by_its_name_and_as_a_category(header: str
     spec = TransactionSpec(customer="msisdn", time="at", amount="amount")
     with pytest.raises(ValueError, match=f"column '{header}' looks like a payment status holding failures"):
         transactions_to_contract(log, spec)
+
+
+def test_a_sale_whose_status_says_refunded_is_read_as_the_sale_and_its_refund() -> None:
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "a", "b", "b", "b"],
+            "order": ["o1", "o1", "o2", "o3", "o4", "o4"],
+            "t": ["2024-03-01", "2024-03-01", "2024-03-09", "2024-03-02", "2024-03-05", "2024-03-06"],
+            "amt": ["10", "20", "15", "40", "25", "-25"],
+            "state": ["refunded", "refunded", "paid", "partially_refunded", "refunded", "refunded"],
+        }
+    )
+    spec = TransactionSpec(customer="c", time="t", amount="amt", status="state", invoice="order")
+    tables, report = transactions_to_contract(log, spec)
+    payments = tables[Table.PAYMENTS].select(
+        Payments.CLIENT_ID, Payments.INVOICE_ID, Payments.AMOUNT, Payments.STATUS
+    )
+    assert payments.sort(Payments.CLIENT_ID, Payments.INVOICE_ID).rows() == [
+        ("a", "o1", 30.0, "paid"),  # the customer bought ...
+        ("a", "o1-refund", -30.0, "refunded"),  # ... and the money went back
+        ("a", "o2", 15.0, "paid"),
+        ("b", "o3", 40.0, "paid"),  # partly refunded: how much is not said, the sale is read
+        ("b", "o4", 0.0, "paid"),  # its own refund line already nets it: not refunded twice
+    ]
+    assert report.refunded_sale_lines == 2 and report.refund_payments == 1
+    orders = tables[Table.EVENTS].filter(pl.col(Events.CLIENT_ID) == "a").height
+    assert orders == 2  # o1 and o2 are orders; the refund is not usage

@@ -16,7 +16,10 @@ Output (:func:`transactions_to_contract`):
   which the payments already hold). Refund lines are only in payments (a return is not usage).
 
 A line is a **refund** when its amount is negative (e.g. a negative quantity) or, with
-``refund_prefix``, when its invoice starts with that prefix (its amount is then made negative).
+``refund_prefix``, when its invoice starts with that prefix (its amount is then made negative). With
+``--status``, a sale whose status says ``refunded`` (the money went back whole, marked on the order itself)
+is read as the sale and its refund: a payment ``<invoice>-refund`` of the negated amount at the sale's
+time (:func:`with_refunds_of_refunded_sales`).
 
 Rows that cannot be used are counted per reason in the :class:`AdaptReport` (and, by the CLI,
 printed and written to ``adapt_report.json``), never dropped silently: no customer, unparsable time,
@@ -200,6 +203,7 @@ class AdaptReport:
     until: date | None = None
     after_until: int = 0
     netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
+    refunded_sale_lines: int = 0  # lines of sales whose --status says refunded: each gets its refund
     # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
     placeholder_customers: dict[str, int] = field(default_factory=dict)
     # a currency column of the input with several values (amounts summed as they are): value -> lines read
@@ -473,10 +477,42 @@ def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
     return int(kept.select((pl.col(_REFUND) & (total >= 0)).sum()).item())
 
 
+_RETURNED = "_returned"
+# --status values of an order whose money went back whole: the sale, then its refund (a shop's export marks a
+# return on the order's line; no negative line of its own records it)
+REFUNDED_VALUES = ("refunded",)
+
+
+def refunded_status(kept: pl.DataFrame, spec: TransactionSpec) -> pl.Expr:
+    """Lines of a sale whose ``--status`` says it was refunded whole (:data:`REFUNDED_VALUES`)."""
+    if not spec.status or _STATUS not in kept.columns:
+        return pl.lit(False)
+    return pl.col(_STATUS).is_in(list(REFUNDED_VALUES)).fill_null(False) & (pl.col(_AMOUNT) > 0)
+
+
+def with_refunds_of_refunded_sales(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
+    """``kept`` and, for each line of a sale refunded whole (:func:`refunded_status`), its refund: the same
+    line with the amount negated, flagged ``_returned`` (its own payment, ``<invoice>-refund``, at the
+    sale's time: the export does not say when the money went back). The sale stays an order (the customer
+    bought); the refund nets its revenue and counts as one (5% of a shop's orders were returns read as
+    sales)."""
+    out = kept.with_columns(pl.lit(False).alias(_RETURNED))
+    mirrored = refunded_status(kept, spec)
+    if spec.invoice:  # an invoice that holds a refund line of its own already says the money went back
+        refunded = kept.filter(pl.col(_REFUND)).get_column(_INVOICE).drop_nulls().unique()
+        mirrored = mirrored & ~pl.col(_INVOICE).is_in(refunded.implode()).fill_null(False)
+    returned = out.filter(mirrored).with_columns(
+        (-pl.col(_AMOUNT)).alias(_AMOUNT), pl.lit(True).alias(_REFUND), pl.lit(True).alias(_RETURNED)
+    )
+    return pl.concat([out, returned]) if returned.height else out
+
+
 def _payments_of(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     """One payment per customer x invoice (or x timestamp without an invoice column): the first line's
-    time, the summed amount, ``refunded`` when negative."""
-    order_key = [_CUST, _INVOICE] if spec.invoice else [_CUST, _TIME]
+    time, the summed amount, ``refunded`` when negative; the refunds of sales refunded whole
+    (:func:`with_refunds_of_refunded_sales`) are payments of their own."""
+    kept = with_refunds_of_refunded_sales(kept, spec)
+    order_key = [_CUST, _INVOICE, _RETURNED] if spec.invoice else [_CUST, _TIME, _RETURNED]
     orders = (
         kept.group_by(order_key)
         .agg(
@@ -494,6 +530,9 @@ def _payments_of(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         pl.col(_INVOICE)
         if spec.invoice
         else pl.concat_str(pl.col(_CUST), pl.lit("-"), pl.col(Payments.PAID_AT).dt.strftime("%Y%m%d%H%M%S"))
+    )
+    invoice_id = (
+        pl.when(pl.col(_RETURNED)).then(pl.concat_str(invoice_id, pl.lit("-refund"))).otherwise(invoice_id)
     )
     return orders.select(
         pl.col(_CUST).alias(Payments.CLIENT_ID),
@@ -600,6 +639,7 @@ def transactions_to_contract(
         skipped=skipped,
         kept_lines=kept.height,
         refund_lines=int(kept.get_column(_REFUND).sum()),
+        refunded_sale_lines=int(with_refunds_of_refunded_sales(kept, spec).get_column(_RETURNED).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
         currencies=currencies if len(currencies) > 1 else {},  # several: summed as they are (a warning)
