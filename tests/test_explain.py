@@ -466,6 +466,14 @@ def test_an_ambiguous_feature_is_cited_only_away_from_the_typical_level(chat: fl
     assert bool(ok[0, 0]) is cited
 
 
+@pytest.mark.parametrize(("contribution", "cited"), [(0.4, False), (-0.4, True)])
+def test_orders_on_record_are_never_cited_as_raising_the_risk(contribution: float, cited: bool) -> None:
+    # ambiguous (direction 0) and far from the typical 4 orders: cited only as lowering the risk
+    names = ["payments_orders_total"]
+    ok = citable_mask(np.array([[contribution, -2.0]]), np.array([[25.0]]), names, SPECS, np.array([4.0]))
+    assert bool(ok[0, 0]) is cited
+
+
 def test_why_changed_never_names_good_news_for_a_rise() -> None:
     # reply rate rose to 90% (good news) and complaints rose to 3: only the complaints explain the rise
     names = ["comm_reply_rate_91d", "support_complaints_91d"]

@@ -32,7 +32,9 @@ row sums to the raw score) and the client's feature values in the same column or
   never bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
   Missing values ("no data"), an ambiguous feature (direction 0) at the portfolio's typical level or at
   0, and drivers the caller marks as carrying no information for the client (the term end of a
-  monthly plan) are not cited at all. Sentences name the signal's kind ("1 account
+  monthly plan) are not cited at all. A count of what a client did for the business (its orders on record:
+  :data:`NEVER_A_RISK`) is never cited as raising the risk, though the model may weigh it so (a frequent
+  buyer gone quiet is likelier gone: the gap against its usual gap says that). Sentences name the signal's kind ("1 account
   warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
   ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
   than the client's age.
@@ -63,6 +65,7 @@ from churnml.scoring.outputs import Scores
 __all__ = [
     "FAMILIES",
     "GOOD_NEWS_FLOORS",
+    "NEVER_A_RISK",
     "Describe",
     "Describer",
     "GroupedContributions",
@@ -86,6 +89,9 @@ Describe = Callable[..., str]
 
 # "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
 GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
+# ambiguous features (direction 0) that read as good news whatever the model does with them: "25 payments or
+# orders on record" was a red client's top reason
+NEVER_A_RISK = ("payments_orders_total",)
 # "days since the first record" features: at the data's first days they say when the data begins
 _SINCE_FIRST_RECORD = ("payments_days_since_first_payment",)
 _DATA_START_DAYS = 7
@@ -251,6 +257,8 @@ def citable_mask(
             ok[:, j] = (v != ref) & (v != 0) if ref == ref else v != 0
 
         ok[:, j] &= ~np.isnan(v)
+        if name in NEVER_A_RISK:
+            ok[:, j] &= ~raises[:, j]
         if uninformative and name in uninformative:
             ok[:, j] &= ~np.asarray(uninformative[name], dtype=bool)
     return ok
