@@ -440,10 +440,14 @@ def test_the_config_adapt_writes_loads_and_speaks_of_orders(tmp_path):
     cfg = load_config(tmp_path / "churnml.yaml")
     assert (cfg.label.source, cfg.label.inactivity_days, cfg.label.horizon_days) == ("inactivity", 60, 45)
     assert (cfg.features.login_events, cfg.features.key_events) == (("order",), ())
-    # no key features in a shop: the usage play is a re-engagement offer, the other families keep theirs
+    # no key features in a shop: the usage play is a re-engagement offer; tickets and mails added later
+    # speak a shop's words too ("call the champion" was a shop's action), and their rules fire
     assert cfg.playbooks.families["usage"].task.startswith("Re-engage: an offer on what they usually buy")
     assert cfg.playbooks.families["payments"].task == "They spend less: an offer on what they usually buy"
-    assert cfg.playbooks.families["support"].task == "Service review: resolve open tickets; process review"
+    assert cfg.playbooks.families["support"].task == "Follow up on their tickets: make it right"
+    assert "champion" not in cfg.playbooks.families["communication"].task
+    assert cfg.rules.enabled == ("no_activity", "complaints", "low_ratings")
+    assert cfg.playbooks.rules["complaints"].task.startswith("Apologise for what went wrong")
     # a shop has no head of customer success, and the early-warning rule can fire (45 < 60 days)
     assert (cfg.playbooks.escalation_role, cfg.rules.no_activity_days) == ("", 30)
 

@@ -696,9 +696,13 @@ _SHOP_PLAYBOOK = """playbooks:                     # a shop's words: no account 
   rules:
     no_activity: {role: sales, task: "Win-back e-mail: what is new since their last order, with an offer"}
     health_drop: {role: sales, task: "E-mail about what they used to buy: ask what they need next"}
+    complaints:  {role: service, task: "Apologise for what went wrong and make it right: a replacement, refund or voucher"}
+    low_ratings: {role: service, task: "Ask what went wrong after the low ratings, and make it right"}
   families:                    # a shop's "usage" is its orders: no key features to train anyone on
     usage:    {role: sales, task: "Re-engage: an offer on what they usually buy; ask what they need next"}
     payments: {role: sales, task: "They spend less: an offer on what they usually buy"}
+    communication: {role: sales, task: "E-mail something useful to them: what is new in what they buy"}
+    support:  {role: service, task: "Follow up on their tickets: make it right"}
     account:  {role: sales, task: "Welcome series: what else the shop has for a new customer"}
 """
 
@@ -761,7 +765,7 @@ features:
   export_events: []
 rules:
   no_activity_days: {rule_days}        # early warning: no order for this long (under label.inactivity_days, or it never fires)
-  enabled: [no_activity]       # the other rules need communications, tickets or signals
+  enabled: [no_activity, complaints, low_ratings]   # the last two fire once a tickets table is added; the others need terms, product events or B2B signals
 score:
 {zones}{money}
 {_SHOP_PLAYBOOK}"""
