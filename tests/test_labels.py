@@ -973,3 +973,35 @@ def test_clients_dormant_for_a_year_without_a_churn_record_are_named() -> None:
         "gift (last active 2023-03-01), back (last active 2025-01-01). Under label.source: churns"
     )
     assert dormant_clients_note(activity.filter(pl.col("client_id") == "monthly"), churns, end) is None
+
+
+@pytest.mark.parametrize(
+    ("slow", "quick", "inactivity", "expected"),
+    [
+        # twice-a-year buyers among weekly ones, gone after 90 quiet days: said, with 1.5 x 182 in weeks
+        (
+            25,
+            100,
+            90,
+            "label: 25 of the 125 clients with 3 activity days or more (20%) usually go 90 days or longer "
+            "between two (typically 182 days): under label.inactivity_days (90) each of their quiet spells "
+            "reads as leaving, so they are labeled gone between orders, left off the weekly list and put on "
+            "the win-back list while they still buy. If that is their rhythm, raise it "
+            "(label.inactivity_days: 273, and rules.no_activity_days under it)",
+        ),
+        (25, 100, 200, None),  # a window longer than their rhythm
+        (19, 0, 90, None),  # too few clients to say anything
+        (25, 300, 90, None),  # under a tenth of the repeat clients
+    ],
+)
+def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
+    slow, quick, inactivity, expected
+):
+    from churnml.labels import slow_rhythm_note
+
+    twice_a_year = _rhythm(slow, [182, 182])
+    weekly = _rhythm(quick, [7, 7, 7]).with_columns(
+        pl.concat_str(pl.lit("w"), "client_id").alias("client_id")
+    )
+    activity = pl.concat([twice_a_year, weekly])
+    assert slow_rhythm_note(activity, inactivity) == expected

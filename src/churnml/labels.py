@@ -104,6 +104,7 @@ __all__ = [
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
+    "slow_rhythm_note",
     "snapshot_grid",
     "status_changes",
     "termless_clients_note",
@@ -723,6 +724,42 @@ def regular_rhythm_note(
         f"({horizon_days}): one payment a few days late leaves such a client without activity for a whole "
         "horizon, and it is labeled gone. Give the subscriptions (terms) or the churns if you have them; "
         f"else a horizon of at least twice the rhythm (label.horizon_days: {2 * typical} or more)"
+    )
+
+
+def slow_rhythm_note(
+    activity: pl.DataFrame, inactivity_days: int, least: int = 20, share: float = 0.1
+) -> str | None:
+    """A warning for ``label.source: inactivity`` when many repeat clients usually go longer than
+    ``inactivity_days`` between two activity days (a shop's quarterly and twice-a-year buyers under 90
+    days): every such quiet spell reads as leaving, so they are labeled gone between orders, dropped from
+    the weekly list and put on the win-back list while they still buy.
+
+    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 3 activity days,
+    the median gap between consecutive days; the note comes when ``least`` or more clients, and ``share``
+    or more of those clients, have a median gap of ``inactivity_days`` or more. It suggests 1.5 times their
+    typical gap, in whole weeks. None otherwise."""
+    days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
+    gaps = (
+        days.sort(CLIENT_ID, "_d")
+        .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
+        .drop_nulls("_gap")
+        .group_by(CLIENT_ID)
+        .agg(pl.len().alias("_n"), pl.col("_gap").median().alias("_med"))
+        .filter(pl.col("_n") >= 2)
+    )
+    slow = gaps.filter(pl.col("_med") >= inactivity_days)
+    if slow.height < least or slow.height < share * gaps.height:
+        return None
+    typical = round(float(slow.get_column("_med").median()))  # type: ignore[arg-type]
+    suggest = 7 * -(-round(1.5 * typical) // 7)
+    return (
+        f"label: {slow.height:,} of the {gaps.height:,} clients with 3 activity days or more "
+        f"({slow.height / gaps.height:.0%}) usually go {inactivity_days} days or longer between two (typically "
+        f"{typical} days): under label.inactivity_days ({inactivity_days}) each of their quiet spells reads as "
+        "leaving, so they are labeled gone between orders, left off the weekly list and put on the win-back "
+        f"list while they still buy. If that is their rhythm, raise it (label.inactivity_days: {suggest}, and "
+        "rules.no_activity_days under it)"
     )
 
 

@@ -112,8 +112,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
     free terms (:func:`churnml.labels.free_terms_note`), clients without any term
     (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
-    a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`; only when
-    the dataset holds its tables) and a no-activity rule that can never fire
+    a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`) and clients
+    whose usual gap is longer than ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only
+    when the dataset holds its tables) and a no-activity rule that can never fire
     (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
     (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
@@ -127,6 +128,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         late_behaviour_note,
         regular_rhythm_note,
         resolved_label,
+        slow_rhythm_note,
         termless_clients_note,
         unrecorded_lapses_note,
         unrenewed_terms_note,
@@ -169,18 +171,17 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         notes += [early] if early else []
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)
-        rhythm = (
-            regular_rhythm_note(activity_times(dataset), label.horizon_days)
-            if label.source == "inactivity"
-            else None
-        )
+        inactive = label.source == "inactivity"
+        activity = activity_times(dataset) if inactive else None
+        rhythm = regular_rhythm_note(activity, label.horizon_days) if activity is not None else None
+        slow = slow_rhythm_note(activity, label.inactivity_days) if activity is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
             dormant_clients_note(activity_times(dataset), churns, dataset.as_of)
             if label.source == "churns" and subscriptions is None
             else None
         )
-        notes += [n for n in (rhythm, idle, dormant) if n]
+        notes += [n for n in (rhythm, slow, idle, dormant) if n]
     return notes
 
 
