@@ -717,6 +717,12 @@ def adapt_transactions(
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
+            if reason == "missing_customer" and report.guest_emails:
+                col, lines = max(report.guest_emails.items(), key=lambda kv: kv[1])
+                hint = (
+                    f" ({lines:,} of them hold an e-mail in column {col!r}: guest checkouts; --customer {col} "
+                    "reads every line by its e-mail, a registered customer's guest orders with its others)"
+                )
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
     if report.currencies:
         seen = ", ".join(f"{c} ({n:,} lines)" for c, n in report.currencies.items())

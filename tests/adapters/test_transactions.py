@@ -782,3 +782,30 @@ def test_a_sale_whose_status_says_refunded_is_read_as_the_sale_and_its_refund() 
     assert report.refunded_sale_lines == 2 and report.refund_payments == 1
     orders = tables[Table.EVENTS].filter(pl.col(Events.CLIENT_ID) == "a").height
     assert orders == 2  # o1 and o2 are orders; the refund is not usage
+
+
+def test_guest_checkouts_with_an_email_are_counted_and_the_cli_says_how_to_read_them(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    log = pl.DataFrame(
+        {
+            "customer_no": ["7", None, None, "8"],
+            "E-Mail": ["a@x.de", "a@x.de", "", "b@x.de"],
+            "at": ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"],
+            "amount": ["10", "20", "5", "7"],
+        }
+    )
+    spec = TransactionSpec(customer="customer_no", time="at", amount="amount")
+    _, report = transactions_to_contract(log, spec)
+    assert (report.skipped["missing_customer"], report.guest_emails) == (2, {"E-Mail": 1})
+    log.write_csv(tmp_path / "orders.csv")
+    args = ["adapt", "transactions", "--input", str(tmp_path / "orders.csv"), "--customer", "customer_no"]
+    done = CliRunner().invoke(
+        app, [*args, "--time", "at", "--amount", "amount", "--out", str(tmp_path / "o")]
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 of them hold an e-mail in column 'E-Mail': guest checkouts; --customer E-Mail" in " ".join(
+        done.output.split()
+    )

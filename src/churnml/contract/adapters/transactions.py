@@ -204,6 +204,8 @@ class AdaptReport:
     after_until: int = 0
     netted_refund_lines: int = 0  # refund lines in an order that is not a refund overall (Shopify-style)
     refunded_sale_lines: int = 0  # lines of sales whose --status says refunded: each gets its refund
+    # skipped lines without a customer that hold an e-mail in another column (guest checkouts): {column: lines}
+    guest_emails: dict[str, int] = field(default_factory=dict)
     # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
     placeholder_customers: dict[str, int] = field(default_factory=dict)
     # a currency column of the input with several values (amounts summed as they are): value -> lines read
@@ -469,6 +471,23 @@ def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
     return {str(c): int(n) for c, n in found.iter_rows()}
 
 
+def guest_emails(frame: pl.DataFrame, lines: pl.DataFrame, spec: TransactionSpec) -> dict[str, int]:
+    """Per column named like an e-mail (not ``--customer``), how many lines skipped for a missing customer
+    hold a value in it: guest checkouts an e-mail would tie to their customer."""
+    missing = lines.get_column(_REASON) == SKIP_REASONS[0]
+    if not missing.any():
+        return {}
+    skipped = frame.filter(missing)
+    counts = {
+        col: int(
+            skipped.get_column(col).cast(pl.String).str.strip_chars().str.contains("@").fill_null(False).sum()
+        )
+        for col in frame.columns
+        if "mail" in col.lower() and col != spec.customer
+    }
+    return {col: n for col, n in counts.items() if n}
+
+
 def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
     """Refund lines of orders whose total is not negative: netted into a paid order (a refund booked under
     the original order id), so no refund payment shows them."""
@@ -639,6 +658,7 @@ def transactions_to_contract(
         skipped=skipped,
         kept_lines=kept.height,
         refund_lines=int(kept.get_column(_REFUND).sum()),
+        guest_emails=guest_emails(frame, lines, spec),
         refunded_sale_lines=int(with_refunds_of_refunded_sales(kept, spec).get_column(_RETURNED).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
