@@ -631,6 +631,10 @@ def test_monthly_intro_terms_at_a_discount_end_in_a_price_rise() -> None:
         (["in", "out", "out"], [None, None, None], True),  # wrote to us once, then silence
         (["out", "out", "out"], ["no_reply", "no_reply", "no_reply"], False),  # never answers: no news
         (["out", "out", "out"], [None, None, None], False),  # mailings never answered
+        # where outcomes are recorded, an empty one is a mailing nobody waits an answer for: a customer who
+        # called us, then got two newsletters, is no unanswered outreach
+        (["in", "out", "out"], ["replied", None, None], False),
+        (["in", "out", "out"], ["replied", "no_reply", "no_reply"], True),
     ],
 )
 def test_unanswered_outreach_is_for_clients_that_used_to_answer(directions, outcomes, fires) -> None:
@@ -647,6 +651,26 @@ def test_unanswered_outreach_is_for_clients_that_used_to_answer(directions, outc
     assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms) == (
         ["unanswered_outreach"] if fires else [""]
     )
+
+
+@pytest.mark.parametrize(
+    ("rated_days_ago", "fires"),
+    [
+        ((30, 10), True),
+        ((200, 190), False),  # an outage's ratings of six months ago are no news
+        ((120, 10), False),  # one of the two outside low_ratings_days (91)
+    ],
+)
+def test_low_ratings_fire_only_while_they_are_recent(rated_days_ago: tuple[int, int], fires: bool) -> None:
+    tickets = pl.DataFrame(
+        {
+            "client_id": ["c", "c"],
+            "opened_at": [days_ago(d + 1) for d in rated_days_ago],
+            "closed_at": [days_ago(d) for d in rated_days_ago],
+            "csat": [1.0, 2.0],
+        }
+    )
+    assert _fired_for("low_ratings", Table.TICKETS, tickets) == (["low_ratings"] if fires else [""])
 
 
 def test_a_new_promotion_after_years_at_full_price_is_an_intro_again() -> None:

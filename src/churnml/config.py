@@ -249,6 +249,7 @@ class RulesConfig(_Section):
     unanswered_outreach: int = Field(2, ge=1)
     unanswered_days: int = Field(91, ge=1)
     low_ratings: int = Field(2, ge=1)
+    low_ratings_days: int = Field(91, ge=1)
     health_drop_points: float = Field(20, gt=0)
     health_drop_weeks: int = Field(13, ge=1)
     data_export_days: int = Field(28, ge=1)

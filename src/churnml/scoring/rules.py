@@ -10,10 +10,13 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (measured from the client's creation when it never had one). Not evaluated when the dataset has
   neither events nor payments.
 - ``unanswered_outreach``: the last ``unanswered_outreach`` outbound touches all went unanswered:
-  outcome ``no_reply``, or, where the outcome is empty, no inbound touch from the client after it; only
-  for a client that answered before (one that never answers is not newly silent).
+  outcome ``no_reply``; where the data records no outcome at all, no inbound touch from the client after
+  it (where it records outcomes, an empty one is a mailing nobody waits an answer for: a consumer's
+  newsletters and a price letter listed 17% of an operator's customers); only for a client that answered
+  before (one that never answers is not newly silent).
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
-  order of closing) are all at or below ``features.low_csat``.
+  order of closing) are all at or below ``features.low_csat``, and all given within the last
+  ``low_ratings_days`` days (an outage's ratings of six months ago kept 296 customers yellow).
 - ``health_drop``: the health score fell more than ``health_drop_points`` below its highest value in
   the last ``health_drop_weeks`` weeks (from the scored health history).
 - ``data_export``: a data-export event within the last ``data_export_days`` days.
@@ -73,7 +76,7 @@ RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
     "(a client that used to answer)",
-    "low_ratings": "the last {low_ratings} satisfaction ratings were low",
+    "low_ratings": "the last {low_ratings} satisfaction ratings were low (within {low_ratings_days} days)",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
     "champion_change": "the champion left in the last {champion_change_days} days",
@@ -165,9 +168,13 @@ def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, da
     inbound = (pl.col(Communications.DIRECTION) == "in").cast(pl.Int64)
     # Inbound touches strictly after each row: the reverse cumulative count minus the row itself.
     inbound_after = inbound.reverse().cum_sum().reverse().over(CLIENT_ID) - inbound
+    # an empty outcome is read from the replies only where the data records no outcome at all
+    recorded = (
+        has_outcome and communications.get_column(Communications.OUTCOME).null_count() < communications.height
+    )
     marked = comms.with_columns(
         pl.when(outcome.is_null())
-        .then(inbound_after == 0)
+        .then(pl.lit(False) if recorded else inbound_after == 0)
         .otherwise(outcome == "no_reply")
         .alias("unanswered")
     )
@@ -181,7 +188,7 @@ def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, da
     )
 
 
-def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float) -> pl.DataFrame:
+def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float, days: int) -> pl.DataFrame:
     if Tickets.CSAT not in tickets.columns:
         return pl.DataFrame(schema={CLIENT_ID: pl.String})
     closed = (
@@ -197,11 +204,12 @@ def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float) 
         )
         .sort(CLIENT_ID, "rated_at", Tickets.OPENED_AT)
         .group_by(CLIENT_ID, maintain_order=True)
-        .agg(pl.col(Tickets.CSAT).tail(n).alias("last"))
+        .agg(pl.col(Tickets.CSAT).tail(n).alias("last"), pl.col("rated_at").tail(n).min().alias("since"))
     )
-    return rated.filter((pl.col("last").list.len() >= n) & (pl.col("last").list.max() <= low_csat)).select(
-        CLIENT_ID
-    )
+    recent = pl.col("since") >= cut - timedelta(days=days)
+    return rated.filter(
+        (pl.col("last").list.len() >= n) & (pl.col("last").list.max() <= low_csat) & recent
+    ).select(CLIENT_ID)
 
 
 def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) -> pl.DataFrame:
@@ -609,8 +617,11 @@ RULES: dict[str, Rule] = {
         Rule(
             "low_ratings",
             RULE_TEXT["low_ratings"],
-            ("low_ratings",),
-            _table_rule(Table.TICKETS, lambda f, c: _low_ratings(f, c.cut, c.cfg.low_ratings, c.low_csat)),
+            ("low_ratings", "low_ratings_days"),
+            _table_rule(
+                Table.TICKETS,
+                lambda f, c: _low_ratings(f, c.cut, c.cfg.low_ratings, c.low_csat, c.cfg.low_ratings_days),
+            ),
         ),
         Rule(
             "complaints",
