@@ -709,3 +709,20 @@ def test_a_folder_of_parquet_part_files_says_how_to_make_one_file(tmp_path: Path
         f"table 'clients': {folder_name}/ is a folder of Parquet part files (as Spark or a partitioned write "
         "leaves them); churnml reads one file per table: write clients.parquet as one file"
     )
+
+
+@pytest.mark.parametrize(
+    ("limit", "said"),
+    [
+        (datetime(2026, 12, 5, 0, 0), "timestamp after the as-of date 2026-12-05 00:00"),
+        (
+            datetime(2026, 12, 5, 5, 33, 12),
+            "timestamp after now (2026-12-05 05:33 UTC by this machine's clock: give --as-of or data.as_of for "
+            "another day, or data.future_tolerance_days for a clock behind the data's)",
+        ),
+    ],
+)
+def test_a_future_timestamp_says_whether_the_limit_is_an_as_of_date_or_the_clock(limit, said) -> None:
+    from churnml.contract.validation import future_timestamp_problem
+
+    assert future_timestamp_problem("events", "ts", limit) == said

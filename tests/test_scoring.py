@@ -1046,3 +1046,20 @@ def test_a_list_mostly_yellow_under_thresholds_below_the_churn_rate_is_said(
     if said:
         assert note.startswith("8 of 10 clients (80%) are yellow or red")
         assert note.endswith("yellow 0.45, red 0.62")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "configured", "expected"),
+    [
+        (date(2999, 1, 4), None, date(2999, 1, 4)),  # a day still to come: the data is read up to it
+        (date(2020, 1, 6), None, None),  # a past day: the data may run on (back-dated lists)
+        (None, None, None),
+        (date(2999, 1, 4), date(2999, 2, 1), date(2999, 2, 1)),  # data.as_of set: kept
+    ],
+)
+def test_a_future_as_of_day_extends_the_datas_future_timestamp_check(as_of, configured, expected) -> None:
+    from churnml.config import load_config
+    from churnml.jobs.score import with_future_as_of
+
+    cfg = load_config(None, [f"data.as_of={configured}"] if configured else [])
+    assert with_future_as_of(cfg, as_of).data.as_of == expected

@@ -582,9 +582,15 @@ _FUTURE_HINTS = {
 def future_timestamp_problem(table: str, column: str, as_of: datetime) -> str:
     """The problem of a timestamp after the as-of date, with what it usually is where that is known (a
     ``churns.churned_at`` in the future: a scheduled cancellation)."""
-    return f"timestamp after the as-of date {as_of:%Y-%m-%d %H:%M}" + _FUTURE_HINTS.get(
-        (str(table), column), ""
+    # a limit that is not a midnight is the machine's clock: no data.as_of (nor a later --as-of) was given
+    clock = (as_of.hour, as_of.minute, as_of.second) != (0, 0, 0)
+    said = (
+        f"now ({as_of:%Y-%m-%d %H:%M} UTC by this machine's clock: give --as-of or data.as_of for another "
+        "day, or data.future_tolerance_days for a clock behind the data's)"
+        if clock
+        else f"the as-of date {as_of:%Y-%m-%d %H:%M}"
     )
+    return f"timestamp after {said}" + _FUTURE_HINTS.get((str(table), column), "")
 
 
 def empty_value_problem(table: str, column: str) -> str:

@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -501,6 +501,17 @@ def _scored_list(
         raise UserError(str(exc)) from None
 
 
+def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
+    """``cfg`` reading data up to ``--as-of`` when that day is still to come by this machine's clock and
+    ``data.as_of`` is not set: the data's future-timestamp check otherwise stops at now (an export of
+    tomorrow's first hours, scored as of the day after, was refused as "after the as-of date" of today)."""
+    if as_of is None or cfg.data.as_of is not None:
+        return cfg
+    if datetime(as_of.year, as_of.month, as_of.day) <= datetime.now(UTC).replace(tzinfo=None):
+        return cfg
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"as_of": as_of})})
+
+
 def score(
     data: Path | None,
     cfg: Config,
@@ -523,6 +534,7 @@ def score(
         write_scores_atomically,
     )
 
+    cfg = with_future_as_of(cfg, as_of)
     if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
         from churnml.jobs.score_spark import score_on_spark
 
