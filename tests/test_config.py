@@ -161,7 +161,12 @@ def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
     assert (cfg.label.inactivity_days, cfg.label.horizon_days, cfg.rules.no_activity_days) == (28, 14, 14)
     assert (cfg.features.login_noun, cfg.playbooks.escalation_role) == ("session", "")
     assert cfg.playbooks.rules["no_activity"].task.startswith("Win-back message")
-    assert cfg.playbooks.families["payments"].task == "Purchase plans and budget: tariff review"  # kept
+    # every family a driver can come from speaks to a consumer (the default families' tasks are B2B)
+    tasks = " ".join(
+        cfg.playbooks.families[f].task for f in ("usage", "payments", "communication", "support", "account")
+    )
+    assert not any(word in tasks for word in ("champion", "decision maker", "tariff review"))
+    assert cfg.winback.cost_per_attempt == 5
     assert cfg.data.churn_events == ("account_deleted",)
     assert cfg.playbooks.urgency["red"]["A"] == "This week"  # no "with management"
 
