@@ -560,3 +560,17 @@ def test_a_let_go_names_only_what_the_client_asked(kinds: list[str], text: str) 
     )
     out = keep_flags(valued, clients, tickets, None, date(2024, 6, 3), ValueConfig(), currency="EUR")
     assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == [text]
+
+
+@pytest.mark.parametrize(
+    ("data_start", "expected"),
+    [
+        (datetime(2023, 1, 10), "in 365 days"),
+        (datetime(2024, 3, 1), "in the 243 days of data"),  # data shorter than the window
+        (None, "in 365 days"),
+    ],
+)
+def test_the_ticket_window_is_said_over_the_days_of_data(data_start, expected) -> None:
+    from churnml.scoring.value import ticket_window_words
+
+    assert ticket_window_words(data_start, date(2024, 10, 30), 365) == expected

@@ -324,7 +324,14 @@ def client_standing(
     )
     valued = value_table(base, clients, arr, label.horizon_days, value)
     keep = keep_flags(
-        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value, score.currency
+        valued,
+        clients,
+        dataset.get(Table.TICKETS),
+        dataset.get(Table.CHURNS),
+        as_of,
+        value,
+        score.currency,
+        data_start=dataset.start,
     )
     rule_args = {
         "low_csat": features.low_csat,

@@ -572,8 +572,20 @@ def _complaints_text(complaints: pl.Expr, discounts: pl.Expr) -> pl.Expr:
     )
 
 
-def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
-    """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring)."""
+def ticket_window_words(data_start: datetime | None, as_of: date, days: int) -> str:
+    """How the keep flags' ticket window is said: "in 365 days", or "in the 243 days of data" when the data
+    begins later than ``days`` before the as-of date (6 complaints "in 365 days" of a shop whose data held
+    243)."""
+    if data_start is None:
+        return f"in {days} days"
+    span = (datetime(as_of.year, as_of.month, as_of.day) - data_start).days
+    return f"in the {max(span, 1)} days of data" if span < days else f"in {days} days"
+
+
+def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) -> pl.Expr:
+    """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring);
+    ``window``: how the ticket window is said (:func:`ticket_window_words`)."""
+    window = window or f"in {cfg.toxic_days} days"
     per_10k = pl.col("_tickets") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
     toxic_per_10k = pl.col("_toxic") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
     toxic = (pl.col("_toxic") >= cfg.toxic_tickets) & (toxic_per_10k > cfg.service_load)
@@ -582,9 +594,9 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
         _reason(
             toxic,
             pl.format(
-                "{} in {} days for {}{} of ARR",
+                "{} {} for {}{} of ARR",
                 _complaints_text(pl.col("_complaints"), pl.col("_toxic") - pl.col("_complaints")),
-                pl.lit(cfg.toxic_days),
+                pl.lit(window),
                 pl.lit(money),
                 pl.col(ARR).round(0).cast(pl.Int64),
             ),
@@ -601,9 +613,9 @@ def _keep_reasons(cfg: ValueConfig, currency: str) -> pl.Expr:
             # complaints and discount requests are tickets too: said once, as such, when they suffice
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets) & ~toxic,
             pl.format(
-                "{} tickets (questions, bugs and cancellation requests aside) in {} days for {}{} of ARR",
+                "{} tickets (questions, bugs and cancellation requests aside) {} for {}{} of ARR",
                 pl.col("_tickets"),
-                pl.lit(cfg.toxic_days),
+                pl.lit(window),
                 pl.lit(money),
                 pl.col(ARR).round(0).cast(pl.Int64),
             ),
@@ -623,14 +635,16 @@ def keep_flags(
     as_of: date,
     cfg: ValueConfig,
     currency: str = "",
+    data_start: datetime | None = None,
 ) -> pl.DataFrame:
-    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order.
+    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order
+    (``data_start``: when the data begins, to say a ticket window longer than the data over its days).
 
     ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``). The reason lists
     every seed that holds, ``"; "``-joined (module docstring); it is empty when the flag is False.
     """
     frame = _keep_inputs(valued, clients, tickets, churns, as_of, cfg.toxic_days)
-    reasons = _keep_reasons(cfg, currency)
+    reasons = _keep_reasons(cfg, currency, ticket_window_words(data_start, as_of, cfg.toxic_days))
     strategic = pl.col(STRATEGIC) >= cfg.keep_strategic
     return frame.select(
         CLIENT_ID,
