@@ -85,3 +85,23 @@ def test_quiet_test_rows_are_left_out_of_the_not_lapsed_figures() -> None:
     assert marked[QUIET].tolist() == [True, False, True, False]
     assert marked[LAPSED].tolist() == [True, False, True, False]
     assert marked["client_id"].tolist() == ["d", "c", "b", "a"]
+
+
+def test_a_client_that_asked_to_cancel_has_announced_its_leaving() -> None:
+    from churnml.modeling.experiment import already_announced
+
+    rows = pd.DataFrame(
+        {
+            "support_cancellation_requests_28d": [0.0, 1.0, 0.0, None],
+            "support_cancellation_requests_91d": [0.0, 1.0, 2.0, None],
+        }
+    )
+    # the widest window read: a request 60 days ago is announced too
+    assert already_announced(rows).tolist() == [False, True, True, False]
+    assert already_announced(rows.drop(columns="support_cancellation_requests_91d")).tolist() == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert already_announced(pd.DataFrame({"x": [1.0]})).tolist() == [False]

@@ -635,12 +635,13 @@ def comparison_table(result: TrainingResult) -> Any:
     with the per-fold PR-AUC mean and spread."""
     from rich.table import Table as RichTable
 
-    from churnml.modeling.experiment import LAPSED, QUIET, fold_summary, not_lapsed_metrics
+    from churnml.modeling.experiment import ANNOUNCED, LAPSED, QUIET, fold_summary, not_lapsed_metrics
 
     bt = result.backtest
     ahead = not_lapsed_metrics(bt.predictions, list(result.metrics.index))
     lapsed = int(bt.predictions[LAPSED].sum()) if LAPSED in bt.predictions.columns else 0
     quiet = int(bt.predictions[QUIET].sum()) if QUIET in bt.predictions.columns else 0
+    announced = int(bt.predictions[ANNOUNCED].sum()) if ANNOUNCED in bt.predictions.columns else 0
     why = (
         "whose term had already ended (in their grace period: the term's end alone ranks them)"
         if quiet == 0
@@ -648,6 +649,8 @@ def comparison_table(result: TrainingResult) -> Any:
         if quiet == lapsed
         else f"already quiet for half of label.inactivity_days ({quiet:,}) or in a grace period"
     )
+    if announced:
+        why += f", or that had asked to cancel ({announced:,}: they announced it)"
     used = set(bt.predictions["fold"].unique().tolist()) if "fold" in bt.predictions.columns else set()
     unused = skipped_folds_text([f.number for f in result.plan.folds], used)
     table = RichTable(

@@ -65,6 +65,7 @@ from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_cu
 from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
 
 __all__ = [
+    "ANNOUNCED",
     "CONTENDERS",
     "FOLD",
     "LABEL",
@@ -76,6 +77,7 @@ __all__ = [
     "Contender",
     "FoldRows",
     "TrainingResult",
+    "already_announced",
     "already_lapsed",
     "already_quiet",
     "calibrated_on_holdout",
@@ -114,6 +116,9 @@ LAPSED = "already_lapsed"
 # column of the backtest predictions under the inactivity label: the client was already quiet for half of
 # label.inactivity_days at the snapshot (an easy positive the silence alone ranks); also marked LAPSED
 QUIET = "already_quiet"
+# column of the backtest predictions: the client had asked to cancel in the last weeks (a cancellation request
+# ticket): it announced its leaving, the save call's case, not an early warning; also marked LAPSED
+ANNOUNCED = "already_announced"
 _KEYS = {CLIENT_ID, SNAPSHOT, LABEL}
 
 
@@ -608,7 +613,8 @@ def run_backtest(
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
         out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
-        out[LAPSED] = already_lapsed(labeled.iloc[rows.test])
+        out[ANNOUNCED] = already_announced(labeled.iloc[rows.test])
+        out[LAPSED] = already_lapsed(labeled.iloc[rows.test]) | out[ANNOUNCED].to_numpy()
         for contender in contenders:
             t0 = time.perf_counter()
             try:
@@ -668,6 +674,21 @@ def already_lapsed(rows: pd.DataFrame) -> np.ndarray:
     churned = pd.to_datetime(rows["churned_at"])
     snapshot = pd.to_datetime(rows[SNAPSHOT])
     return (churned.notna() & (churned <= snapshot)).to_numpy()
+
+
+# the cancellation requests of the last weeks: a client that asked to cancel has announced its leaving
+ANNOUNCING_FEATURES = ("support_cancellation_requests_28d", "support_cancellation_requests_91d")
+
+
+def already_announced(rows: pd.DataFrame) -> np.ndarray:
+    """Per row of a labeled table, whether its client asked to cancel in the weeks before its snapshot (a
+    cancellation request within the widest of :data:`ANNOUNCING_FEATURES` it holds); False without them.
+    An operator's red zone was 76% customers who had given notice: its PR-AUC fell from 0.53 to 0.19
+    without them, the early warning itself."""
+    present = [c for c in ANNOUNCING_FEATURES if c in rows.columns]
+    if not present:
+        return np.zeros(len(rows), dtype=bool)
+    return (rows[present[-1]].fillna(0) > 0).to_numpy()
 
 
 # the features that say how long a client has been quiet (the inactivity label's activity: events, orders)
