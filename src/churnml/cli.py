@@ -678,6 +678,14 @@ def adapt_transactions(
             "--completed", help="Comma-separated --status values of a completed payment (any case)."
         ),
     ] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            help="CURRENCY=FACTOR (repeatable): amounts of that value of the currency column times FACTOR, "
+            "into the log's main currency (e.g. --rate GBP=1.17 in a EUR shop).",
+        ),
+    ] = None,
 ) -> None:
     """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
 
@@ -711,6 +719,7 @@ def adapt_transactions(
             parse_date(until, "--until"),
             decimal_comma,
             completed,
+            tuple(rate or ()),
         )
     if report.after_until:
         console.print(f"left out {report.after_until:,} lines on or after {report.until} (--until)")
@@ -730,7 +739,8 @@ def adapt_transactions(
             "[yellow]warning[/] "
             + escape(
                 f"the currency column holds several currencies: {seen}; their amounts were summed as they "
-                "are. Convert them to one currency first, or adapt one currency at a time"
+                "are. Give each other currency's rate into the main one (e.g. --rate GBP=1.17), or convert "
+                "them first"
             )
         )
     for customer, orders in report.placeholder_customers.items():

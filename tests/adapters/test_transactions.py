@@ -809,3 +809,43 @@ def test_guest_checkouts_with_an_email_are_counted_and_the_cli_says_how_to_read_
     assert "1 of them hold an e-mail in column 'E-Mail': guest checkouts; --customer E-Mail" in " ".join(
         done.output.split()
     )
+
+
+TWO_STOREFRONTS = pl.DataFrame(
+    {
+        "c": ["a", "a", "b"],
+        "t": ["2024-03-01", "2024-03-02", "2024-03-03"],
+        "amt": ["100", "10", "50"],
+        "Currency": ["EUR", "GBP", "USD"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("rates", "paid", "currencies", "currency"),
+    [
+        ((), {"a": 110.0, "b": 50.0}, {"EUR": 1, "GBP": 1, "USD": 1}, None),  # summed as they are: warned
+        ((("GBP", 1.2), ("USD", 0.9)), {"a": 112.0, "b": 45.0}, {}, "EUR"),  # into EUR: the log's currency
+        ((("GBP", 1.2),), {"a": 112.0, "b": 50.0}, {"EUR": 1, "USD": 1}, None),  # USD still summed as it is
+    ],
+)
+def test_rates_turn_a_logs_other_currencies_into_its_main_one(rates, paid, currencies, currency) -> None:
+    spec = TransactionSpec(customer="c", time="t", amount="amt", rates=rates)
+    tables, report = transactions_to_contract(TWO_STOREFRONTS, spec)
+    got = tables[Table.PAYMENTS].group_by(Payments.CLIENT_ID).agg(pl.col(Payments.AMOUNT).sum())
+    assert dict(got.iter_rows()) == pytest.approx(paid)
+    assert (report.currencies, report.currency) == (currencies, currency)
+
+
+@pytest.mark.parametrize("text", ["GBP", "GBP=", "GBP=-1", "=1.2", "GBP=abc"])
+def test_a_malformed_rate_is_refused_saying_the_form(text: str) -> None:
+    from churnml.contract.adapters.transactions import parsed_rates
+
+    with pytest.raises(ValueError, match=r"give CURRENCY=FACTOR"):
+        parsed_rates([text])
+
+
+def test_rates_need_a_currency_column() -> None:
+    spec = TransactionSpec(customer="c", time="t", amount="amt", rates=(("GBP", 1.2),))
+    with pytest.raises(ValueError, match="--rate needs a column named currency"):
+        transactions_to_contract(TWO_STOREFRONTS.drop("Currency"), spec)

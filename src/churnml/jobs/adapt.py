@@ -5,6 +5,7 @@ turned into a contract dataset folder (clients, payments, events), a ``churnml.y
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -131,16 +132,19 @@ def adapt_transactions(
     until: date | None = None,
     decimal_comma: bool = False,
     completed: str | None = None,
+    rates: Sequence[str] = (),
 ) -> tuple[Any, Timer]:
     """Read ``input_``, adapt it with the column names ``columns`` (``customer``, ``time``, ``amount``,
     ... of :func:`churnml.contract.adapters.transactions.preset_spec`) over ``preset``, only its lines
     before ``until`` when given, write the folder ``out``; returns the adapter's report and the step timer.
-    ``completed``: comma-separated values of the ``status`` column that mean a completed payment."""
+    ``completed``: comma-separated values of the ``status`` column that mean a completed payment; ``rates``:
+    ``CURRENCY=FACTOR`` texts turning the currency column's other currencies into the main one."""
     import polars as pl
 
     from churnml.contract.adapters.transactions import (
         SOURCE,
         config_snippet,
+        parsed_rates,
         preset_spec,
         transactions_to_contract,
     )
@@ -173,6 +177,7 @@ def adapt_transactions(
         spec = replace(spec, decimal_comma=decimal_comma)
         if completed:
             spec = replace(spec, completed=tuple(v.strip() for v in completed.split(",") if v.strip()))
+        spec = replace(spec, rates=parsed_rates(rates))
         tables, report = transactions_to_contract(frame, spec, until)
     except ValueError as exc:
         if type(exc) is not ValueError:

@@ -36,6 +36,7 @@ Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quant
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,11 +54,16 @@ __all__ = [
     "TransactionSpec",
     "config_snippet",
     "currencies_read",
+    "currency_column",
     "decimal_comma_values",
+    "guest_emails",
     "inactivity_churn_rate",
+    "parsed_rates",
     "placeholder_customers",
     "preset_spec",
+    "refunded_status",
     "transactions_to_contract",
+    "with_refunds_of_refunded_sales",
 ]
 
 ORDER_EVENT = "order"
@@ -143,6 +149,9 @@ class TransactionSpec:
     decimal_comma: bool = False  # "1.234,56" numbers: dots group thousands, the comma marks decimals
     status: str | None = None  # a payment status column: lines not completed (COMPLETED_VALUES) are skipped
     completed: tuple[str, ...] = COMPLETED_VALUES
+    # (currency, factor): amounts of the currency column's value times the factor (--rate GBP=1.17: into
+    # the log's other currency); lines of other currencies are read as they are
+    rates: tuple[tuple[str, float], ...] = ()
 
     def columns(self) -> dict[str, str]:
         """Role -> input column for every role that is set."""
@@ -394,12 +403,14 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         _time(spec.time, schema[spec.time], spec.time_format).alias(_TIME),
     ]
     if spec.amount is not None:
-        exprs.append(_number(spec.amount, schema[spec.amount], spec.decimal_comma).alias(_AMOUNT))
+        amount = _number(spec.amount, schema[spec.amount], spec.decimal_comma)
+        exprs.append(_converted(amount, frame, spec).alias(_AMOUNT))
         exprs.append(pl.lit(None, pl.Float64).alias(_QTY))
     else:
         assert spec.quantity is not None and spec.price is not None
         qty = _number(spec.quantity, schema[spec.quantity], spec.decimal_comma)
-        exprs.append((qty * _number(spec.price, schema[spec.price], spec.decimal_comma)).alias(_AMOUNT))
+        amount = qty * _number(spec.price, schema[spec.price], spec.decimal_comma)
+        exprs.append(_converted(amount, frame, spec).alias(_AMOUNT))
         exprs.append(qty.alias(_QTY))
     exprs.append(
         _text(spec.invoice).alias(_INVOICE) if spec.invoice else pl.lit(None, pl.String).alias(_INVOICE)
@@ -445,11 +456,45 @@ _PLACEHOLDER_ID = (
 )
 
 
+def currency_column(frame: pl.DataFrame) -> str | None:
+    """The input's column named ``currency`` (any case), None without one."""
+    return next((c for c in frame.columns if c.strip().lower() == "currency"), None)
+
+
+def parsed_rates(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """``("GBP=1.17", "USD=0.92")`` as ``(("GBP", 1.17), ("USD", 0.92))``; ValueError naming a malformed one."""
+    out = []
+    for text in texts:
+        code, sep, factor = text.partition("=")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = float("nan")
+        if not sep or not code.strip() or not value > 0:
+            raise ValueError(
+                f"--rate {text!r}: give CURRENCY=FACTOR, the factor that turns one unit of that currency into "
+                "the log's main one (e.g. --rate GBP=1.17 for amounts in EUR)"
+            )
+        out.append((code.strip(), value))
+    return tuple(out)
+
+
+def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> pl.Expr:
+    """``amount`` times the ``--rate`` factor of its line's currency (1 for the others, and without rates)."""
+    col = currency_column(frame)
+    if not spec.rates:
+        return amount
+    if col is None:
+        raise ValueError("--rate needs a column named currency in the input (the currency of each line)")
+    factor = pl.col(col).cast(pl.String).str.strip_chars().replace_strict(dict(spec.rates), default=1.0)
+    return amount * factor.cast(pl.Float64)
+
+
 def currencies_read(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
     """``{currency: lines}`` of the input's column named ``currency`` (any case) among the lines the
     adapter could read (before ``--until``), most first; ``{}`` without such a column. Lines whose cell is
     empty (a Shopify export writes it on an order's first line only) are not counted."""
-    col = next((c for c in frame.columns if c.strip().lower() == "currency"), None)
+    col = currency_column(frame)
     if col is None:
         return {}
     kept = frame.get_column(col).cast(pl.String).filter(lines.get_column(_REASON).is_null())
@@ -648,7 +693,9 @@ def transactions_to_contract(
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
     read = frame.filter(lines.get_column(_REASON).is_null())
-    currencies = currencies_read(frame, lines)
+    read_in = currencies_read(frame, lines)
+    converted = {code for code, _ in spec.rates}
+    currencies = {c: n for c, n in read_in.items() if c not in converted}  # the ones summed as they are
     report = AdaptReport(
         case_merged_ids=int(
             kept.select(pl.col(_CUST_AS_WRITTEN).n_unique() - pl.col(_CUST).n_unique()).item()
