@@ -7,6 +7,7 @@ success, non-zero with a one-line reason on failure; long steps show Rich progre
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -729,8 +730,9 @@ def adapt_transactions(
             if reason == "missing_customer" and report.guest_emails:
                 col, lines = max(report.guest_emails.items(), key=lambda kv: kv[1])
                 hint = (
-                    f" ({lines:,} of them hold an e-mail in column {col!r}: guest checkouts; --customer {col} "
-                    "reads every line by its e-mail, a registered customer's guest orders with its others)"
+                    f" ({lines:,} of them hold an e-mail in column {col!r}: guest checkouts; --customer "
+                    f"{shlex.quote(col)} reads every line by its e-mail, a registered customer's guest orders with "
+                    "its others)"
                 )
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
     if report.currencies:

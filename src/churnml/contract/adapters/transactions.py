@@ -517,18 +517,22 @@ def placeholder_customers(payments: pl.DataFrame) -> dict[str, int]:
 
 
 def guest_emails(frame: pl.DataFrame, lines: pl.DataFrame, spec: TransactionSpec) -> dict[str, int]:
-    """Per column named like an e-mail (not ``--customer``), how many lines skipped for a missing customer
-    hold a value in it: guest checkouts an e-mail would tie to their customer."""
+    """Per column named like an e-mail (not ``--customer``) that holds one on the lines with a customer too,
+    how many lines skipped for a missing customer hold one: guest checkouts an e-mail would tie to their
+    customer (a column only guests fill would lose every registered customer's line)."""
     missing = lines.get_column(_REASON) == SKIP_REASONS[0]
     if not missing.any():
         return {}
-    skipped = frame.filter(missing)
+
+    def with_email(rows: pl.DataFrame, col: str) -> int:
+        text = rows.get_column(col).cast(pl.String).str.strip_chars()
+        return int(text.str.contains("@").fill_null(False).sum())
+
+    skipped, known = frame.filter(missing), frame.filter(~missing)
     counts = {
-        col: int(
-            skipped.get_column(col).cast(pl.String).str.strip_chars().str.contains("@").fill_null(False).sum()
-        )
+        col: with_email(skipped, col)
         for col in frame.columns
-        if "mail" in col.lower() and col != spec.customer
+        if "mail" in col.lower() and col != spec.customer and with_email(known, col) >= 0.95 * known.height
     }
     return {col: n for col, n in counts.items() if n}
 
@@ -559,13 +563,14 @@ def with_refunds_of_refunded_sales(kept: pl.DataFrame, spec: TransactionSpec) ->
     line with the amount negated, flagged ``_returned`` (its own payment, ``<invoice>-refund``, at the
     sale's time: the export does not say when the money went back). The sale stays an order (the customer
     bought); the refund nets its revenue and counts as one (5% of a shop's orders were returns read as
-    sales)."""
+    sales). Only in a log without refund lines of its own: where refunds are booked as lines (negative
+    amounts, a credit note's invoice) they are the refunds, and ``kept`` is returned as it is."""
     out = kept.with_columns(pl.lit(False).alias(_RETURNED))
-    mirrored = refunded_status(kept, spec)
-    if spec.invoice:  # an invoice that holds a refund line of its own already says the money went back
-        refunded = kept.filter(pl.col(_REFUND)).get_column(_INVOICE).drop_nulls().unique()
-        mirrored = mirrored & ~pl.col(_INVOICE).is_in(refunded.implode()).fill_null(False)
-    returned = out.filter(mirrored).with_columns(
+    if kept.get_column(_REFUND).any():
+        # the log books its refunds as lines of their own (WooCommerce's refund rows, a credit note): those
+        # say the money went back, under their own ids; a refund made up beside them would count it twice
+        return out
+    returned = out.filter(refunded_status(kept, spec)).with_columns(
         (-pl.col(_AMOUNT)).alias(_AMOUNT), pl.lit(True).alias(_REFUND), pl.lit(True).alias(_RETURNED)
     )
     return pl.concat([out, returned]) if returned.height else out
