@@ -673,6 +673,31 @@ def test_low_ratings_fire_only_while_they_are_recent(rated_days_ago: tuple[int, 
     assert _fired_for("low_ratings", Table.TICKETS, tickets) == (["low_ratings"] if fires else [""])
 
 
+@pytest.mark.parametrize(
+    ("other_client", "fires"),
+    [
+        (None, True),  # e-mails never record an outcome: their silence is read from the replies
+        (("call", "held", 30), True),  # another client's call outcome: e-mails still never record one
+        (("email", "replied", 30), False),  # e-mails record outcomes: the empty ones are mailings
+        (("email", "replied", -5), True),  # an outcome recorded after the as-of date is not known yet
+    ],
+)
+def test_an_empty_outcome_counts_by_whether_its_channel_records_outcomes(other_client, fires) -> None:
+    rows = [("c", days_ago(60), "email", "in", None), ("c", days_ago(20), "email", "out", None)]
+    rows.append(("c", days_ago(10), "email", "out", None))
+    if other_client is not None:
+        channel, outcome, ago = other_client
+        rows.append(("d", days_ago(ago), channel, "out", outcome))
+    comms = pl.DataFrame(
+        rows, schema=["client_id", "ts", "channel", "direction", "outcome"], orient="row"
+    ).with_columns(pl.col("outcome").cast(pl.String))
+    clients = pl.DataFrame({"client_id": ["c", "d"], "created_at": [days_ago(800)] * 2})
+    tables = {Table.CLIENTS: clients, Table.COMMUNICATIONS: comms}
+    cfg = RulesConfig(enabled=("unanswered_outreach",))
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == (["unanswered_outreach"] if fires else [""])
+
+
 def test_a_new_promotion_after_years_at_full_price_is_an_intro_again() -> None:
     # 50% off in the first year, two years at full price, then a new 50% promotion ending in 30 days
     subs = _annual_terms([0.5, 0.0, 0.0, 0.5], ends_in=30)

@@ -10,10 +10,11 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (measured from the client's creation when it never had one). Not evaluated when the dataset has
   neither events nor payments.
 - ``unanswered_outreach``: the last ``unanswered_outreach`` outbound touches all went unanswered:
-  outcome ``no_reply``; where the data records no outcome at all, no inbound touch from the client after
-  it (where it records outcomes, an empty one is a mailing nobody waits an answer for: a consumer's
-  newsletters and a price letter listed 17% of an operator's customers); only for a client that answered
-  before (one that never answers is not newly silent).
+  outcome ``no_reply``; an empty outcome on a channel whose touches never record one (before the as-of
+  date, in the whole table: a CRM that logs calls' outcomes and not e-mails'), no inbound touch from the
+  client after it; on a channel that records them, an empty one is a mailing nobody waits an answer for
+  (a consumer's newsletters and a price letter listed 17% of an operator's customers); only for a client
+  that answered before (one that never answers is not newly silent).
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
   order of closing) are all at or below ``features.low_csat``, and all given within the last
   ``low_ratings_days`` days (an outage's ratings of six months ago kept 296 customers yellow).
@@ -168,13 +169,19 @@ def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, da
     inbound = (pl.col(Communications.DIRECTION) == "in").cast(pl.Int64)
     # Inbound touches strictly after each row: the reverse cumulative count minus the row itself.
     inbound_after = inbound.reverse().cum_sum().reverse().over(CLIENT_ID) - inbound
-    # an empty outcome is read from the replies only where the data records no outcome at all
+    # an empty outcome is read from the replies only on a channel whose touches never record one (a CRM that
+    # logs calls' outcomes and not e-mails'); on a channel that does, it is a mailing nobody waits an answer for
     recorded = (
-        has_outcome and communications.get_column(Communications.OUTCOME).null_count() < communications.height
+        communications.filter(outcome.is_not_null() & (pl.col(Communications.TS) < cut))
+        .get_column(Communications.CHANNEL)
+        .unique()
+        if has_outcome
+        else pl.Series([], dtype=pl.String)
     )
+    on_recorded = pl.col(Communications.CHANNEL).is_in(recorded.implode()).fill_null(False)
     marked = comms.with_columns(
         pl.when(outcome.is_null())
-        .then(pl.lit(False) if recorded else inbound_after == 0)
+        .then(~on_recorded & (inbound_after == 0))
         .otherwise(outcome == "no_reply")
         .alias("unanswered")
     )
