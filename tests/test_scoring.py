@@ -1049,17 +1049,23 @@ def test_a_list_mostly_yellow_under_thresholds_below_the_churn_rate_is_said(
 
 
 @pytest.mark.parametrize(
-    ("as_of", "configured", "expected"),
+    ("as_of", "configured", "reaches"),
     [
-        (date(2999, 1, 4), None, date(2999, 1, 4)),  # a day still to come: the data is read up to it
-        (date(2020, 1, 6), None, None),  # a past day: the data may run on (back-dated lists)
-        (None, None, None),
-        (date(2999, 1, 4), date(2999, 2, 1), date(2999, 2, 1)),  # data.as_of set: kept
+        (date(2999, 1, 4), None, True),  # a day still to come: the data is read up to its end
+        (date(2020, 1, 6), None, False),  # a past day: the check stays at now (the data may run on)
+        (None, None, False),
+        (date(2999, 1, 4), date(2999, 2, 1), False),  # data.as_of set: it decides
     ],
 )
-def test_a_future_as_of_day_extends_the_datas_future_timestamp_check(as_of, configured, expected) -> None:
+def test_a_future_as_of_day_extends_the_datas_future_timestamp_check(as_of, configured, reaches) -> None:
     from churnml.config import load_config
+    from churnml.contract.io import as_of_limit
     from churnml.jobs.score import with_future_as_of
 
     cfg = load_config(None, [f"data.as_of={configured}"] if configured else [])
-    assert with_future_as_of(cfg, as_of).data.as_of == expected
+    got = with_future_as_of(cfg, as_of)
+    assert got.data.as_of == cfg.data.as_of  # the data's own end (and its staleness note) is untouched
+    if reaches:
+        assert as_of_limit(got.data) >= datetime(2999, 1, 5)
+    else:
+        assert got == cfg

@@ -503,13 +503,17 @@ def _scored_list(
 
 def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     """``cfg`` reading data up to ``--as-of`` when that day is still to come by this machine's clock and
-    ``data.as_of`` is not set: the data's future-timestamp check otherwise stops at now (an export of
-    tomorrow's first hours, scored as of the day after, was refused as "after the as-of date" of today)."""
+    ``data.as_of`` is not set: the future-timestamp check, which otherwise stops at now, gets the days to
+    the end of it (``data.future_tolerance_days``; an export of tomorrow's first hours, scored as of the day
+    after, was refused). The data's own end is left alone (its staleness is still said)."""
     if as_of is None or cfg.data.as_of is not None:
         return cfg
-    if datetime(as_of.year, as_of.month, as_of.day) <= datetime.now(UTC).replace(tzinfo=None):
+    now = datetime.now(UTC).replace(tzinfo=None)
+    ahead = (datetime(as_of.year, as_of.month, as_of.day) + timedelta(days=1) - now).days + 1
+    if ahead <= 0 or datetime(as_of.year, as_of.month, as_of.day) <= now:
         return cfg
-    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"as_of": as_of})})
+    tolerance = cfg.data.future_tolerance_days + ahead
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"future_tolerance_days": tolerance})})
 
 
 def score(
