@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from churnml.config import FeaturesConfig
@@ -625,8 +628,9 @@ def test_a_green_client_above_the_average_risk_keeps_its_risks_first() -> None:
 
 
 def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment() -> None:
-    """267 days since the last payment is the rhythm of a running 365-day term, not a risk; the same
-    silence under a 30-day term (or none) is cited."""
+    """267 days since the last payment is the rhythm of a running 365-day term paid at its start, not a
+    risk; the same silence under a 30-day term (or none), or under an annual renewal that began 30 days ago
+    and was never paid, is cited."""
     from churnml.scoring.reasons import Citing, explanations
 
     rng = np.random.default_rng(3)
@@ -636,19 +640,20 @@ def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment
     y = (rng.uniform(size=3000) < 0.05 + 0.6 * (since > 200)).astype(int)
     X = pd.DataFrame({names[0]: since, names[1]: logins})
     model = ChurnModel({"n_estimators": 40, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
-    rows = np.array([[267.0, 10.0], [267.0, 10.0], [267.0, 10.0]])
+    rows = np.array([[267.0, 10.0]] * 4)
     citing = Citing(
         reference=np.array([30.0, 10.0]),
-        monthly=np.array([False, True, False]),
-        term_days=np.array([365.0, 30.0, np.inf]),
+        monthly=np.array([False, True, False, False]),
+        term_days=np.array([365.0, 30.0, np.inf, 365.0]),
+        term_age=np.array([270.0, 10.0, np.inf, 30.0]),
     )
     out = explanations(
         model,
         rows,
         rows,
-        np.arange(3),
-        np.array([0, 1, 2]),
-        np.array([50.0, 50.0, 50.0]),
+        np.arange(4),
+        np.array([0, 1, 2, 3]),
+        np.array([50.0] * 4),
         names,
         FeaturesConfig(),
         2,
@@ -656,7 +661,23 @@ def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment
     )
     cited = [[row[Scores.driver(i, "feature")] for i in (1, 2)] for row in out.drivers.iter_rows(named=True)]
     assert "payments_days_since_payment" not in cited[0]
-    assert [c[0] for c in cited[1:]] == ["payments_days_since_payment", "payments_days_since_payment"]
+    assert [c[0] for c in cited[1:]] == ["payments_days_since_payment"] * 3
+
+
+def test_the_running_terms_length_and_age() -> None:
+    from churnml.scoring.reasons import running_term_days
+
+    as_of = date(2024, 6, 1)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "b"],
+            "start_date": [datetime(2024, 1, 1), datetime(2024, 5, 1), datetime(2024, 5, 20)],
+            "end_date": [datetime(2025, 1, 1), datetime(2024, 6, 30), datetime(2024, 6, 20)],
+        }
+    )
+    ids = ["a", "b", "c"]
+    assert running_term_days(ids, as_of, subs).tolist() == [366.0, 31.0, float("inf")]
+    assert running_term_days(ids, as_of, subs, since_start=True).tolist() == [152.0, 12.0, float("inf")]
 
 
 def test_seat_use_is_said_as_users_for_paid_seats() -> None:

@@ -73,10 +73,11 @@ def short_term_clients(
 
 
 def running_term_days(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, since_start: bool = False
 ) -> np.ndarray:
     """Per client, the length in days of its longest running term (inf without one): an annual term
-    billed up front leaves months without a payment that say nothing about the client."""
+    billed up front leaves months without a payment that say nothing about the client. ``since_start``:
+    the days since that longest running term began instead (inf without one)."""
     if subscriptions is None or subscriptions.height == 0:
         return np.full(len(client_ids), np.inf)
     cut = datetime(as_of.year, as_of.month, as_of.day)
@@ -84,13 +85,13 @@ def running_term_days(
         subscriptions.filter(
             (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
         )
-        .group_by(CLIENT_ID)
-        .agg(
-            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
-            .dt.total_days()
-            .max()
-            .alias("_d")
+        .with_columns(
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_len"),
+            (pl.lit(cut) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_age"),
         )
+        .sort(CLIENT_ID, "_len", "_age")
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_age" if since_start else "_len").last().alias("_d"))
     )
     frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
         running, on=CLIENT_ID, how="left", maintain_order="left"
@@ -154,6 +155,7 @@ class Citing:
     data_days: int | None = None
     paused: np.ndarray | None = None  # per row: on free terms after paid ones (a freeze bills nothing)
     term_days: np.ndarray | None = None  # per row: the longest running term's days (inf: none)
+    term_age: np.ndarray | None = None  # per row: the days since that term began (inf: none)
 
 
 def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
@@ -226,10 +228,13 @@ def explanations(
                 if (m := _PAID_IN_WINDOW.match(name))
             }
             # an annual term paid up front: 267 days without a payment is its rhythm, not a risk
-            if _SINCE_PAYMENT in names:
-                since = X_now[:, names.index(_SINCE_PAYMENT)]
+            if _SINCE_PAYMENT in names and citing.term_age is not None:
+                since = np.nan_to_num(X_now[:, names.index(_SINCE_PAYMENT)], nan=np.inf)
+                # paid for the running term (at its start, or invoiced up to a month before it) and not
+                # yet through it: an annual term's rhythm. A renewal never paid is still cited.
+                paid_for_it = since <= citing.term_age[part] + MONTHLY_TERM_DAYS
                 quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | (
-                    np.isfinite(term_days) & (term_days > np.nan_to_num(since, nan=np.inf))
+                    np.isfinite(term_days) & (term_days > since) & paid_for_it
                 )
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
@@ -338,6 +343,7 @@ def list_reasons(
         (as_of - dataset.first_activity().date()).days,
         paused_rows(ids, as_of, subscriptions),
         term_days,
+        running_term_days(ids, as_of, subscriptions, since_start=True),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
