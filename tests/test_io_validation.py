@@ -717,8 +717,8 @@ def test_a_folder_of_parquet_part_files_says_how_to_make_one_file(tmp_path: Path
         (datetime(2026, 12, 5, 0, 0), "timestamp after the as-of date 2026-12-05 00:00"),
         (
             datetime(2026, 12, 5, 5, 33, 12),
-            "timestamp after now (2026-12-05 05:33 UTC by this machine's clock: give --as-of or data.as_of for "
-            "another day, or data.future_tolerance_days for a clock behind the data's)",
+            "timestamp after 2026-12-05 05:33 UTC, this machine's clock plus data.future_tolerance_days (no as-of "
+            "date given: set data.as_of, or --as-of when scoring, for another day)",
         ),
     ],
 )

@@ -212,8 +212,13 @@ def test_a_term_ending_driver_leads_to_the_renewal(group: str, renewal_due: bool
         ),
         (
             ["score.zones.method=capacity"],
-            "Zones: the 50 highest churn probabilities are red, the next 150 yellow; an early-warning rule can "
-            "raise a zone (zone_raised_by)",
+            "Zones: the 50 clients with the largest revenue at risk (churn probability x ARR) are red, the next "
+            "150 yellow; an early-warning rule can raise a zone (zone_raised_by)",
+        ),
+        (
+            ["score.zones.exit_weeks=1", "score.zones.exit_margin=0", "score.zones.red=0.325"],
+            "Zones: red from 32.5%, yellow from 15% churn probability; an early-warning rule can raise a zone "
+            "(zone_raised_by)",
         ),
     ],
 )

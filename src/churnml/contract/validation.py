@@ -585,8 +585,8 @@ def future_timestamp_problem(table: str, column: str, as_of: datetime) -> str:
     # a limit that is not a midnight is the machine's clock: no data.as_of (nor a later --as-of) was given
     clock = (as_of.hour, as_of.minute, as_of.second) != (0, 0, 0)
     said = (
-        f"now ({as_of:%Y-%m-%d %H:%M} UTC by this machine's clock: give --as-of or data.as_of for another "
-        "day, or data.future_tolerance_days for a clock behind the data's)"
+        f"{as_of:%Y-%m-%d %H:%M} UTC, this machine's clock plus data.future_tolerance_days (no as-of date "
+        "given: set data.as_of, or --as-of when scoring, for another day)"
         if clock
         else f"the as-of date {as_of:%Y-%m-%d %H:%M}"
     )

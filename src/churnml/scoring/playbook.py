@@ -98,17 +98,20 @@ def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:
 def zone_rule_text(cfg: ZonesConfig) -> str:
     """How the list's zones are set, in one sentence for its readers: why a client at 31.8% can be red
     beside yellow ones at 32%, a client at 12.8% yellow beside a green one at 13.6%."""
+    raise_note = "an early-warning rule can raise a zone (zone_raised_by)"
     if cfg.method == "capacity":
         return (
-            f"Zones: the {cfg.red_capacity} highest churn probabilities are red, the next "
-            f"{cfg.yellow_capacity} yellow; an early-warning rule can raise a zone (zone_raised_by)"
+            f"Zones: the {cfg.red_capacity} clients with the largest revenue at risk (churn probability x ARR) "
+            f"are red, the next {cfg.yellow_capacity} yellow; {raise_note}"
         )
+    plain = f"Zones: red from {100 * cfg.red:g}%, yellow from {100 * cfg.yellow:g}% churn probability"
+    if cfg.exit_margin == 0 and cfg.exit_weeks == 1:  # no hysteresis: the thresholds alone
+        return f"{plain}; {raise_note}"
     weeks = "a week" if cfg.exit_weeks == 1 else f"{cfg.exit_weeks} weeks in a row"
     return (
-        f"Zones: red from {cfg.red:.0%}, yellow from {cfg.yellow:.0%} churn probability; a client keeps its "
-        f"zone until its probability is {100 * cfg.exit_margin:.0f} points below the zone's threshold or has "
-        f"stayed below it for {weeks} (a client keeps a zone a little below its threshold); an "
-        "early-warning rule can raise a zone (zone_raised_by)"
+        f"{plain}; a client keeps its zone until its probability is {100 * cfg.exit_margin:g} points below the "
+        f"zone's threshold or has stayed below it for {weeks} (a client keeps a zone a little below its "
+        f"threshold); {raise_note}"
     )
 
 
