@@ -687,6 +687,37 @@ def test_seat_use_is_said_as_users_for_paid_seats() -> None:
     contrib = np.array([[0.9, 0.0, 0.0, -1.0], [0.9, 0.0, 0.0, -1.0]])
     drivers = top_drivers(contrib, X, names, specs, describe, k=1)
     assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
-        "1 active user for 365 paid seats in the last 28 days (0% of the seats)",
-        "2 active users for 4 paid seats in the last 28 days (50% of the seats)",
+        "1 distinct user active in the last 28 days, for 365 paid seats",
+        "2 distinct users active in the last 28 days, for 4 paid seats",
+    ]
+    # a client younger than the window: the users' sentence says its age
+    names = [*names, "account_tenure_days"]
+    young = top_drivers(
+        np.array([[0.9, 0.0, 0.0, 0.0, -1.0]]),
+        np.array([[0.1, 1.0, 10.0, 15.0]]),
+        names,
+        specs,
+        describe,
+        k=1,
+    )
+    assert young.get_column(Scores.driver(1, "sentence")).to_list() == [
+        "1 distinct user active in its first 15 days, for 10 paid seats"
+    ]
+    assert sentence("usage_seat_use_28d", 0.5) == "0.50 active users per paid seat in the last 28 days"
+
+
+def test_a_second_signal_kind_is_named_when_one_kinds_feature_leads_the_signals() -> None:
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = [
+        "account_signals_182d",
+        "account_champion_left_182d",
+        "account_vendor_review_182d",
+        "account_days_since_vendor_review",
+    ]
+    X = np.array([[2.0, 1.0, 1.0, 5.0], [1.0, 0.0, 1.0, 5.0]])
+    contrib = np.array([[0.1, 0.3, 0.0, 0.5, -1.0], [0.1, 0.0, 0.0, 0.5, -1.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
+    assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+        "2 account warning signals in the last 182 days: 'champion left', 'vendor review'",
+        "Last 'vendor review' signal 5 days ago",  # one kind only: its own sentence
     ]

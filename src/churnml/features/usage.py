@@ -504,8 +504,8 @@ SPECS: tuple[SpecPattern, ...] = (
         "active users per paid seat",
         -1,
         "users",
-        "{pct}% of the paid seats had an active user in the last {w} days",
-        "share",
+        "{value:.2f} active users per paid seat in the last {w} days",
+        "mean",
         "active users per paid seat in the last {w} days",
     ),
     spec(

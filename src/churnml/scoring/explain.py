@@ -357,6 +357,7 @@ def _sentence(
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
 _SEAT_USE = re.compile(r"^usage_seat_use_(\d+)d$")
+_SIGNAL_GROUP = "account_signals"  # the group of every signal feature (features.account)
 # A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
 # and the number of days it is counted over (None: it is already a weekly rate).
 _RATIO_LEVELS = {
@@ -404,14 +405,25 @@ def _row_sentence(
     if m:
         kinds = _signal_kinds(row, index, m.group(1))
         return f"{text}: {', '.join(kinds)}" if kinds else text
+    if _spec_attr(specs, name, "group", None) == _SIGNAL_GROUP:
+        # one kind's feature leads the signals' one reason: where the client has had several kinds, the
+        # count of them all names each (a champion leaving is not hidden behind a vendor review)
+        totals = sorted(
+            (int(w.group(1)), j) for n, j in index.items() if (w := _SIGNALS.match(n)) and row[j] == row[j]
+        )
+        for days, j in reversed(totals):
+            kinds = _signal_kinds(row, index, str(days))
+            if row[j] > 0 and len(kinds) > 1:
+                total = _sentence(describe, specs, str(names[j]), float(row[j]), age)
+                return f"{total}: {', '.join(kinds)}"
     m = _SEAT_USE.match(name)
     users, seats = index.get(f"usage_active_users_{m.group(1)}d") if m else None, index.get("payments_seats")
     if m and users is not None and seats is not None and value == value and row[seats] > 0:
-        n, paid = float(row[users]), float(row[seats])  # "1 active user for 365 paid seats", not "0%"
-        return (
-            f"{n:.0f} active user{'' if round(n) == 1 else 's'} for {paid:.0f} paid "
-            f"seat{'' if round(paid) == 1 else 's'} in the last {m.group(1)} days ({value:.0%} of the seats)"
-        )
+        # "1 distinct user active in the last 28 days, for 365 paid seats" (the users' sentence keeps its
+        # window within the client's age), not "0.00 active users per paid seat"
+        paid = float(row[seats])
+        said = _sentence(describe, specs, f"usage_active_users_{m.group(1)}d", float(row[users]), age)
+        return f"{said}, for {paid:.0f} paid seat{'' if round(paid) == 1 else 's'}"
     if name in _RATIO_LEVELS and isinstance(describe, Describer) and value == value and value > 0:
         what, level, total = _RATIO_LEVELS[name]
         recent = describe.cfg.recent_days
