@@ -983,7 +983,7 @@ def test_clients_dormant_for_a_year_without_a_churn_record_are_named() -> None:
             25,
             100,
             90,
-            "label: 25 of the 125 clients with 3 activity days or more (20%) usually go 90 days or longer "
+            "label: 25 of the 125 clients with 2 activity days or more (20%) usually go 90 days or longer "
             "between two (typically 182 days): under label.inactivity_days (90) each of their quiet spells "
             "reads as leaving, so they are labeled gone between orders, left off the weekly list and put on "
             "the win-back list while they still buy. If that is their rhythm, raise it "
@@ -999,7 +999,7 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
 ):
     from churnml.labels import slow_rhythm_note
 
-    twice_a_year = _rhythm(slow, [182, 182])
+    twice_a_year = _rhythm(slow, [182])  # two orders: all a young log holds of them
     weekly = _rhythm(quick, [7, 7, 7]).with_columns(
         pl.concat_str(pl.lit("w"), "client_id").alias("client_id")
     )

@@ -735,9 +735,10 @@ def slow_rhythm_note(
     days): every such quiet spell reads as leaving, so they are labeled gone between orders, dropped from
     the weekly list and put on the win-back list while they still buy.
 
-    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 3 activity days,
-    the median gap between consecutive days; the note comes when ``least`` or more clients, and ``share``
-    or more of those clients, have a median gap of ``inactivity_days`` or more. It suggests 1.5 times their
+    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 2 activity days
+    (a young log holds two orders of a twice-a-year buyer at most), the median gap between consecutive days;
+    the note comes when ``least`` or more clients, and ``share`` or more of those clients, have a median
+    gap of ``inactivity_days`` or more. It suggests 1.5 times their
     typical gap, in whole weeks. None otherwise."""
     days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
     gaps = (
@@ -745,8 +746,7 @@ def slow_rhythm_note(
         .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
         .drop_nulls("_gap")
         .group_by(CLIENT_ID)
-        .agg(pl.len().alias("_n"), pl.col("_gap").median().alias("_med"))
-        .filter(pl.col("_n") >= 2)
+        .agg(pl.col("_gap").median().alias("_med"))
     )
     slow = gaps.filter(pl.col("_med") >= inactivity_days)
     if slow.height < least or slow.height < share * gaps.height:
@@ -754,7 +754,7 @@ def slow_rhythm_note(
     typical = round(float(slow.get_column("_med").median()))  # type: ignore[arg-type]
     suggest = 7 * -(-round(1.5 * typical) // 7)
     return (
-        f"label: {slow.height:,} of the {gaps.height:,} clients with 3 activity days or more "
+        f"label: {slow.height:,} of the {gaps.height:,} clients with 2 activity days or more "
         f"({slow.height / gaps.height:.0%}) usually go {inactivity_days} days or longer between two (typically "
         f"{typical} days): under label.inactivity_days ({inactivity_days}) each of their quiet spells reads as "
         "leaving, so they are labeled gone between orders, left off the weekly list and put on the win-back "

@@ -448,6 +448,9 @@ def test_the_config_adapt_writes_loads_and_speaks_of_orders(tmp_path):
     assert "champion" not in cfg.playbooks.families["communication"].task
     assert cfg.rules.enabled == ("no_activity", "complaints", "low_ratings")
     assert cfg.playbooks.rules["complaints"].task.startswith("Apologise for what went wrong")
+    # an unsubscribe is an account signal: no welcome series for it; a win-back attempt costs an e-mail
+    assert "Welcome" not in cfg.playbooks.families["account"].task
+    assert cfg.winback.cost_per_attempt == 5
     # a shop has no head of customer success, and the early-warning rule can fire (45 < 60 days)
     assert (cfg.playbooks.escalation_role, cfg.rules.no_activity_days) == ("", 30)
 

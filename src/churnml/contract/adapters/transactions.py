@@ -775,7 +775,8 @@ _SHOP_PLAYBOOK = """playbooks:                     # a shop's words: no account 
     payments: {role: sales, task: "They spend less: an offer on what they usually buy"}
     communication: {role: sales, task: "E-mail something useful to them: what is new in what they buy"}
     support:  {role: service, task: "Follow up on their tickets: make it right"}
-    account:  {role: sales, task: "Welcome series: what else the shop has for a new customer"}
+    account:  {role: sales, task: "Look at what changed for them (their record, any signal such as an unsubscribe) before sending anything"}
+winback: {cost_per_attempt: 5}   # a win-back e-mail or voucher, not an account manager's day (the default 500 lets nearly every shop customer go)
 """
 
 
