@@ -650,7 +650,7 @@ def comparison_table(result: TrainingResult) -> Any:
         else f"already quiet for half of label.inactivity_days ({quiet:,}) or in a grace period"
     )
     if announced:
-        why += f", or that had asked to cancel ({announced:,}: they announced it)"
+        why += f", or that had asked to cancel in the last 91 days ({announced:,} of them had)"
     used = set(bt.predictions["fold"].unique().tolist()) if "fold" in bt.predictions.columns else set()
     unused = skipped_folds_text([f.number for f in result.plan.folds], used)
     table = RichTable(
