@@ -839,9 +839,9 @@ def _rhythm(clients: int, gaps: list[int]) -> pl.DataFrame:
     ],
 )
 def test_a_regular_rhythm_about_the_horizon_is_said(clients, gaps, horizon, note):
-    from churnml.labels import regular_rhythm_note
+    from churnml.labels import activity_day_gaps, regular_rhythm_note
 
-    said = regular_rhythm_note(_rhythm(clients, gaps), horizon)
+    said = regular_rhythm_note(activity_day_gaps(_rhythm(clients, gaps)), horizon)
     assert (said is not None) is note
     if note:
         assert said is not None and said.startswith("label: 25 of the 25 clients with 4 activity days")
@@ -997,11 +997,11 @@ def test_clients_dormant_for_a_year_without_a_churn_record_are_named() -> None:
 def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
     slow, quick, inactivity, expected
 ):
-    from churnml.labels import slow_rhythm_note
+    from churnml.labels import activity_day_gaps, slow_rhythm_note
 
     twice_a_year = _rhythm(slow, [182])  # two orders: all a young log holds of them
     weekly = _rhythm(quick, [7, 7, 7]).with_columns(
         pl.concat_str(pl.lit("w"), "client_id").alias("client_id")
     )
     activity = pl.concat([twice_a_year, weekly])
-    assert slow_rhythm_note(activity, inactivity) == expected
+    assert slow_rhythm_note(activity_day_gaps(activity), inactivity) == expected

@@ -88,6 +88,7 @@ __all__ = [
     "RETURNED_AT",
     "SNAPSHOT",
     "active_spine",
+    "activity_day_gaps",
     "activity_times",
     "auto_label_source",
     "churn_dates",
@@ -680,20 +681,12 @@ def unrenewed_terms_note(
     )
 
 
-def regular_rhythm_note(
-    activity: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
-) -> str | None:
-    """A warning for ``label.source: inactivity`` when many clients are active on a regular rhythm about
-    as long as the horizon (monthly invoices and a 30-day horizon): a loyal client who pays every 30 days,
-    a few days late once, shows no activity in a whole horizon and is labeled gone.
-
-    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 4 activity
-    days, the gaps between consecutive days; *regular* when its shortest and longest gaps are within 40%
-    of their median, and *about the horizon* when that median lies between half and one and a half
-    horizons. The note comes when ``least`` or more clients, and ``share`` or more of the clients with 4
-    days, are both (a shop's irregular orders are not regular). None otherwise."""
+def activity_day_gaps(activity: pl.DataFrame) -> pl.DataFrame:
+    """Per client with at least 2 activity days, the gaps in days between consecutive ones: ``client_id``,
+    ``_n`` (gaps), ``_med``, ``_lo``, ``_hi`` (their median, shortest and longest). ``activity``:
+    :func:`activity_times` (``client_id``, ``_at``). What the rhythm notes read."""
     days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
-    gaps = (
+    return (
         days.sort(CLIENT_ID, "_d")
         .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
         .drop_nulls("_gap")
@@ -704,8 +697,22 @@ def regular_rhythm_note(
             pl.col("_gap").min().alias("_lo"),
             pl.col("_gap").max().alias("_hi"),
         )
-        .filter(pl.col("_n") >= 3)
     )
+
+
+def regular_rhythm_note(
+    gaps: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
+) -> str | None:
+    """A warning for ``label.source: inactivity`` when many clients are active on a regular rhythm about
+    as long as the horizon (monthly invoices and a 30-day horizon): a loyal client who pays every 30 days,
+    a few days late once, shows no activity in a whole horizon and is labeled gone.
+
+    ``gaps``: :func:`activity_day_gaps`. Per client with at least 4 activity days, the gaps between
+    consecutive days; *regular* when its shortest and longest gaps are within 40%
+    of their median, and *about the horizon* when that median lies between half and one and a half
+    horizons. The note comes when ``least`` or more clients, and ``share`` or more of the clients with 4
+    days, are both (a shop's irregular orders are not regular). None otherwise."""
+    gaps = gaps.filter(pl.col("_n") >= 3)
     if gaps.height < least:
         return None
     med = pl.col("_med")
@@ -728,26 +735,18 @@ def regular_rhythm_note(
 
 
 def slow_rhythm_note(
-    activity: pl.DataFrame, inactivity_days: int, least: int = 20, share: float = 0.1
+    gaps: pl.DataFrame, inactivity_days: int, least: int = 20, share: float = 0.1
 ) -> str | None:
     """A warning for ``label.source: inactivity`` when many repeat clients usually go longer than
     ``inactivity_days`` between two activity days (a shop's quarterly and twice-a-year buyers under 90
     days): every such quiet spell reads as leaving, so they are labeled gone between orders, dropped from
     the weekly list and put on the win-back list while they still buy.
 
-    ``activity``: :func:`activity_times` (``client_id``, ``_at``). Per client with at least 2 activity days
-    (a young log holds two orders of a twice-a-year buyer at most), the median gap between consecutive days;
+    ``gaps``: :func:`activity_day_gaps`. Per client with at least 2 activity days (a young log holds two
+    orders of a twice-a-year buyer at most), the median gap between consecutive days;
     the note comes when ``least`` or more clients, and ``share`` or more of those clients, have a median
     gap of ``inactivity_days`` or more. It suggests 1.5 times their
     typical gap, in whole weeks. None otherwise."""
-    days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
-    gaps = (
-        days.sort(CLIENT_ID, "_d")
-        .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
-        .drop_nulls("_gap")
-        .group_by(CLIENT_ID)
-        .agg(pl.col("_gap").median().alias("_med"))
-    )
     slow = gaps.filter(pl.col("_med") >= inactivity_days)
     if slow.height < least or slow.height < share * gaps.height:
         return None

@@ -121,6 +121,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.features.account import other_signals_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint
     from churnml.labels import (
+        activity_day_gaps,
         activity_times,
         churns_before_creation_note,
         dormant_clients_note,
@@ -172,9 +173,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)
         inactive = label.source == "inactivity"
-        activity = activity_times(dataset) if inactive else None
-        rhythm = regular_rhythm_note(activity, label.horizon_days) if activity is not None else None
-        slow = slow_rhythm_note(activity, label.inactivity_days) if activity is not None else None
+        gaps = activity_day_gaps(activity_times(dataset)) if inactive else None  # both notes read them
+        rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
+        slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
             dormant_clients_note(activity_times(dataset), churns, dataset.as_of)
