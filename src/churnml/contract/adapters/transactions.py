@@ -576,14 +576,13 @@ def with_refunds_of_refunded_sales(kept: pl.DataFrame, spec: TransactionSpec) ->
     return pl.concat([out, returned]) if returned.height else out
 
 
-def _payments_of(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
-    """One payment per customer x invoice (or x timestamp without an invoice column): the first line's
-    time, the summed amount, ``refunded`` when negative; the refunds of sales refunded whole
-    (:func:`with_refunds_of_refunded_sales`) are payments of their own."""
-    kept = with_refunds_of_refunded_sales(kept, spec)
+def _payments_of(booked: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
+    """One payment per customer x invoice (or x timestamp without an invoice column) of ``booked`` (the kept
+    lines with the refunds of sales refunded whole, :func:`with_refunds_of_refunded_sales`, which are
+    payments of their own): the first line's time, the summed amount, ``refunded`` when negative."""
     order_key = [_CUST, _INVOICE, _RETURNED] if spec.invoice else [_CUST, _TIME, _RETURNED]
     orders = (
-        kept.group_by(order_key)
+        booked.group_by(order_key)
         .agg(
             pl.col(_TIME).min().alias(Payments.PAID_AT),
             pl.col(_AMOUNT).sum().alias(Payments.AMOUNT),
@@ -694,7 +693,8 @@ def transactions_to_contract(
         if until is None
         else usable.filter(pl.col(_TIME) < datetime(until.year, until.month, until.day))
     )
-    payments = _payments_of(kept, spec)
+    booked = with_refunds_of_refunded_sales(kept, spec)
+    payments = _payments_of(booked, spec)
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
     read = frame.filter(lines.get_column(_REASON).is_null())
@@ -711,7 +711,7 @@ def transactions_to_contract(
         kept_lines=kept.height,
         refund_lines=int(kept.get_column(_REFUND).sum()),
         guest_emails=guest_emails(frame, lines, spec),
-        refunded_sale_lines=int(with_refunds_of_refunded_sales(kept, spec).get_column(_RETURNED).sum()),
+        refunded_sale_lines=int(booked.get_column(_RETURNED).sum()),
         netted_refund_lines=_netted_refund_lines(kept, spec),
         placeholder_customers=placeholder_customers(payments),
         currencies=currencies if len(currencies) > 1 else {},  # several: summed as they are (a warning)
