@@ -665,7 +665,7 @@ def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment
 
 
 def test_the_running_terms_length_and_age() -> None:
-    from churnml.scoring.reasons import running_term_days
+    from churnml.scoring.reasons import running_term_days, running_terms
 
     as_of = date(2024, 6, 1)
     subs = pl.DataFrame(
@@ -677,7 +677,9 @@ def test_the_running_terms_length_and_age() -> None:
     )
     ids = ["a", "b", "c"]
     assert running_term_days(ids, as_of, subs).tolist() == [366.0, 31.0, float("inf")]
-    assert running_term_days(ids, as_of, subs, since_start=True).tolist() == [152.0, 12.0, float("inf")]
+    lengths, ages = running_terms(ids, as_of, subs)
+    assert lengths.tolist() == [366.0, 31.0, float("inf")]
+    assert ages.tolist() == [152.0, 12.0, float("inf")]
 
 
 def test_seat_use_is_said_as_users_for_paid_seats() -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "list_reasons",
     "paused_rows",
     "running_term_days",
+    "running_terms",
     "scattered_rows",
     "scattered_values",
     "short_term_clients",
@@ -73,13 +74,21 @@ def short_term_clients(
 
 
 def running_term_days(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, since_start: bool = False
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
 ) -> np.ndarray:
     """Per client, the length in days of its longest running term (inf without one): an annual term
-    billed up front leaves months without a payment that say nothing about the client. ``since_start``:
-    the days since that longest running term began instead (inf without one)."""
+    billed up front leaves months without a payment that say nothing about the client."""
+    return running_terms(client_ids, as_of, subscriptions)[0]
+
+
+def running_terms(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per client, (the length in days of its longest running term, the days since that term began),
+    both inf without a running term."""
+    none = np.full(len(client_ids), np.inf)
     if subscriptions is None or subscriptions.height == 0:
-        return np.full(len(client_ids), np.inf)
+        return none, none.copy()
     cut = datetime(as_of.year, as_of.month, as_of.day)
     running = (
         subscriptions.filter(
@@ -91,12 +100,16 @@ def running_term_days(
         )
         .sort(CLIENT_ID, "_len", "_age")
         .group_by(CLIENT_ID)
-        .agg(pl.col("_age" if since_start else "_len").last().alias("_d"))
+        .agg(pl.col("_len").last(), pl.col("_age").last())
     )
     frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
         running, on=CLIENT_ID, how="left", maintain_order="left"
     )
-    return frame.get_column("_d").cast(pl.Float64).fill_null(np.inf).to_numpy()
+
+    def days(col: str) -> np.ndarray:
+        return frame.get_column(col).cast(pl.Float64).fill_null(np.inf).to_numpy()
+
+    return days("_len"), days("_age")
 
 
 def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
@@ -333,7 +346,7 @@ def list_reasons(
     prev_row = changed_previous_rows(ids, chosen, p_now, zone, prev_zone, previous, score.change_min)
     values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
-    term_days = running_term_days(ids, as_of, subscriptions)
+    term_days, term_age = running_terms(ids, as_of, subscriptions)
     citing = Citing(
         reference
         if reference is not None
@@ -343,7 +356,7 @@ def list_reasons(
         (as_of - dataset.first_activity().date()).days,
         paused_rows(ids, as_of, subscriptions),
         term_days,
-        running_term_days(ids, as_of, subscriptions, since_start=True),
+        term_age,
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
