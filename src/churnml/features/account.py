@@ -34,7 +34,15 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SCOPE", "SIGNAL_KINDS", "SPECS", "account_features", "other_signals_note"]
+__all__ = [
+    "FAMILY",
+    "SCOPE",
+    "SIGNALS_GROUP",
+    "SIGNAL_KINDS",
+    "SPECS",
+    "account_features",
+    "other_signals_note",
+]
 
 SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
 
@@ -112,7 +120,7 @@ SCOPE = "tenure, size, strategic weight and company signals"
 
 # one group for every signal feature: a client's "champion left" is one reason, not two ("1 account
 # warning signal: 'champion left'" beside "1 'champion left' signal" in one explanation)
-_SIGNALS = "account_signals"
+SIGNALS_GROUP = "account_signals"
 
 
 def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
@@ -124,7 +132,7 @@ def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
             FAMILY,
             "signals",
             1,
-            _SIGNALS,
+            SIGNALS_GROUP,
             f"{{value:.0f}} '{words}' signals in the last {{w}} days",
         ),
         spec(
@@ -132,7 +140,7 @@ def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
             FAMILY,
             "days",
             -1,
-            _SIGNALS,
+            SIGNALS_GROUP,
             f"Last '{words}' signal {{value:.0f}} days ago",
             "days",
             f"days since '{words}'",
@@ -147,7 +155,7 @@ SPECS: tuple[SpecPattern, ...] = (
         FAMILY,
         "signals",
         1,
-        _SIGNALS,
+        SIGNALS_GROUP,
         "{value:.0f} account warning signals in the last {w} days",
     ),
     *(pattern for kind in SIGNAL_KINDS for pattern in _signal_specs(kind)),

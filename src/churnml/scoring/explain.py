@@ -53,6 +53,7 @@ import numpy as np
 import polars as pl
 
 from churnml.config import FeaturesConfig
+from churnml.features.account import SIGNALS_GROUP
 from churnml.features.registry import (
     FAMILIES,
     distinct_count,
@@ -357,7 +358,6 @@ def _sentence(
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
 _SEAT_USE = re.compile(r"^usage_seat_use_(\d+)d$")
-_SIGNAL_GROUP = "account_signals"  # the group of every signal feature (features.account)
 # A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
 # and the number of days it is counted over (None: it is already a weekly rate).
 _RATIO_LEVELS = {
@@ -405,7 +405,7 @@ def _row_sentence(
     if m:
         kinds = _signal_kinds(row, index, m.group(1))
         return f"{text}: {', '.join(kinds)}" if kinds else text
-    if _spec_attr(specs, name, "group", None) == _SIGNAL_GROUP:
+    if _spec_attr(specs, name, "group", None) == SIGNALS_GROUP:
         # one kind's feature leads the signals' one reason: where the client has had several kinds, the
         # count of them all names each (a champion leaving is not hidden behind a vendor review)
         totals = sorted(
