@@ -508,11 +508,10 @@ def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     after, was refused). The data's own end is left alone (its staleness is still said)."""
     if as_of is None or cfg.data.as_of is not None:
         return cfg
-    now = datetime.now(UTC).replace(tzinfo=None)
-    ahead = (datetime(as_of.year, as_of.month, as_of.day) + timedelta(days=1) - now).days + 1
-    if ahead <= 0 or datetime(as_of.year, as_of.month, as_of.day) <= now:
+    now, day = datetime.now(UTC).replace(tzinfo=None), datetime(as_of.year, as_of.month, as_of.day)
+    if day <= now:
         return cfg
-    tolerance = cfg.data.future_tolerance_days + ahead
+    tolerance = cfg.data.future_tolerance_days + (day + timedelta(days=1) - now).days + 1
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"future_tolerance_days": tolerance})})
 
 
