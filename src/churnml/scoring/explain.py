@@ -34,8 +34,8 @@ row sums to the raw score) and the client's feature values in the same column or
   0, and drivers the caller marks as carrying no information for the client (the term end of a
   monthly plan) are not cited at all. A count of what a client did for the business (its orders on record:
   :data:`NEVER_A_RISK`) is never cited as raising the risk, though the model may weigh it so (a frequent
-  buyer gone quiet is likelier gone: the gap against its usual gap says that). Sentences name the signal's kind ("1 account
-  warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
+  buyer gone quiet is likelier gone: the gap against its usual gap says that). Sentences name the
+  signal's kind ("1 account warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
   ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
   than the client's age.
 """
@@ -61,6 +61,7 @@ from churnml.features.registry import (
     renamed_value,
     summed_window_days,
 )
+from churnml.features.usage import SEATS
 from churnml.scoring.outputs import Scores
 
 __all__ = [
@@ -417,7 +418,8 @@ def _row_sentence(
                 total = _sentence(describe, specs, str(names[j]), float(row[j]), age)
                 return f"{total}: {', '.join(kinds)}"
     m = _SEAT_USE.match(name)
-    users, seats = index.get(f"usage_active_users_{m.group(1)}d") if m else None, index.get("payments_seats")
+    users = index.get(f"usage_active_users_{m.group(1)}d") if m else None
+    seats = index.get(SEATS)
     if m and users is not None and seats is not None and value == value and row[seats] > 0:
         # "1 distinct user active in the last 28 days, for 365 paid seats" (the users' sentence keeps its
         # window within the client's age), not "0.00 active users per paid seat"
