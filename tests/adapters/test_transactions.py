@@ -609,6 +609,20 @@ def test_zones_sit_at_twice_and_four_times_the_odds_of_leaving(rate, expected):
     assert zone_thresholds(rate) == expected
 
 
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (datetime(2010, 9, 30, 17), 90),  # 10 months: the standard horizon gives a fold
+        (datetime(2010, 4, 30, 17), 40),  # 5 months: the longest that does, what train names too (not 35)
+        (datetime(2010, 2, 20, 17), None),  # under 3 months: none does
+    ],
+)
+def test_the_horizon_adapt_names_is_the_longest_with_a_fold(last, expected):
+    from churnml.jobs.adapt import backtest_horizon
+
+    assert backtest_horizon(datetime(2009, 12, 1, 7, 45), last) == expected
+
+
 def test_the_config_adapt_writes_follows_the_log(tmp_path):
     from churnml.config import load_config
 

@@ -76,8 +76,8 @@ RATE_SNAPSHOTS = 8
 
 def backtest_horizon(first: datetime, last: datetime, standard: int = STANDARD_HORIZON) -> int | None:
     """``standard`` when a log from ``first`` to ``last`` gives a backtest fold with it under the default
-    snapshot and train settings; else the longest horizon that does, in whole weeks (the snapshots are
-    weekly); None when none does."""
+    snapshot and train settings; else the longest horizon that does (the one ``train`` names when it has
+    no fold: both say the same number); None when none does."""
     from churnml.config import SnapshotsConfig, TrainConfig
     from churnml.contract.validation import midnight_after
     from churnml.labels import snapshot_grid
@@ -88,10 +88,7 @@ def backtest_horizon(first: datetime, last: datetime, standard: int = STANDARD_H
         snaps = snapshot_grid(SnapshotsConfig(), first, as_of)
     except ValueError:  # too short for one snapshot
         return None
-    fits = longest_horizon_with_a_fold(snaps, as_of.date(), 0, TrainConfig(), standard + 1)
-    if fits is None or fits == standard:
-        return fits
-    return max(7, fits // 7 * 7)
+    return longest_horizon_with_a_fold(snaps, as_of.date(), 0, TrainConfig(), standard + 1)
 
 
 def shop_settings(tables: dict[Any, Any], report: Any, inactivity_days: int) -> dict[str, Any]:
