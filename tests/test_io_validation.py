@@ -726,3 +726,79 @@ def test_a_future_timestamp_says_whether_the_limit_is_an_as_of_date_or_the_clock
     from churnml.contract.validation import future_timestamp_problem
 
     assert future_timestamp_problem("events", "ts", limit) == said
+
+
+# data.timezone: times written with an offset (or stored zoned) become the zone's wall-clock time
+@pytest.mark.parametrize(
+    ("zone", "written", "expected"),
+    [
+        ("UTC", "2025-03-30T01:30:00+01:00", datetime(2025, 3, 30, 0, 30)),
+        ("Europe/Paris", "2025-03-30T01:30:00+01:00", datetime(2025, 3, 30, 1, 30)),  # before the DST change
+        ("Europe/Paris", "2025-03-30T03:30:00+02:00", datetime(2025, 3, 30, 3, 30)),  # after it
+        ("Europe/Paris", "2026-02-12T00:00:00+01:00", datetime(2026, 2, 12)),  # a local midnight stays one
+        ("UTC", "2026-02-12T00:00:00+01:00", datetime(2026, 2, 11, 23)),  # in UTC: 23:00 the day before
+        ("Europe/Paris", "2025-06-01T10:00:00Z", datetime(2025, 6, 1, 12)),
+        ("Europe/Paris", "2025-06-01 10:00:00", datetime(2025, 6, 1, 10)),  # no offset: already local
+        ("America/New_York", "2025-06-01T10:00:00+00:00", datetime(2025, 6, 1, 6)),
+    ],
+)
+def test_times_with_an_offset_are_read_in_the_data_timezone(zone, written, expected):
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import coerced_table
+
+    raw = pl.DataFrame({"client_id": ["c1"], "ts": [written], "event": ["login"]})
+    coerced, _ = coerced_table(raw, CONTRACT[Table.EVENTS], timezone=zone)
+    assert coerced.get_column("ts").to_list() == [expected]
+
+
+def test_a_zoned_parquet_column_is_read_as_the_data_timezone():
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import coerced_table
+
+    zoned = pl.Series("ts", [datetime(2026, 2, 11, 23)]).dt.replace_time_zone("UTC")
+    zoned = zoned.dt.convert_time_zone("Europe/Paris")
+    raw = pl.DataFrame({"client_id": ["c1"], "event": ["login"]}).with_columns(zoned)
+    paris, fixed = coerced_table(raw, CONTRACT[Table.EVENTS], timezone="Europe/Paris")
+    utc, moved = coerced_table(raw, CONTRACT[Table.EVENTS])
+    assert paris.get_column("ts").to_list() == [datetime(2026, 2, 12)]
+    assert fixed.counts == {}  # stored in the zone asked: nothing moved
+    assert utc.get_column("ts").to_list() == [datetime(2026, 2, 11, 23)]
+    assert moved.counts == {
+        "ts: times in another zone (Europe/Paris) read in UTC, so a local midnight falls on the day before "
+        "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)": 1
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        (
+            "UTC",
+            {
+                "ts: times in another zone (+01:00, +02:00) read in UTC, so a local midnight falls on the day "
+                "before (data.timezone: your zone, e.g. Europe/Paris, keeps local days)": 2
+            },
+        ),
+        (
+            "Europe/Paris",
+            {
+                "ts: times with a zone or UTC offset (+01:00, +02:00, Z) read as Europe/Paris time (data.timezone)": 3
+            },
+        ),
+    ],
+)
+def test_times_moved_by_their_zone_are_counted_naming_the_offsets(zone, expected):
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import coerced_table
+
+    written = ["2025-01-05T00:30:00+01:00", "2025-07-05T00:30:00+02:00", "2025-07-05T08:00:00Z", "2025-07-06"]
+    raw = pl.DataFrame({"client_id": ["c1"] * 4, "ts": written, "event": ["login"] * 4})
+    _, fixed = coerced_table(raw, CONTRACT[Table.EVENTS], timezone=zone)
+    assert fixed.counts == expected
+
+
+def test_an_unknown_time_zone_is_refused_naming_the_form():
+    from churnml.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"'Paris' is not a time zone name: write an IANA name such as UTC"):
+        load_config(overrides=["data.timezone=Paris"])

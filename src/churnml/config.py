@@ -73,6 +73,21 @@ class DataConfig(_Section):
     max_examples: int = Field(5, ge=1)
     early_renewal_share: float = Field(0.25, ge=0, le=1)
     churn_events: tuple[str, ...] = ()
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone name: write an IANA name such as UTC, Europe/Paris or "
+                "America/New_York"
+            ) from None
+        return value
 
 
 class LabelConfig(_Section):

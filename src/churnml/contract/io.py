@@ -21,9 +21,10 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -41,6 +42,7 @@ from churnml.contract.validation import (
     implausible_dates,
     midnight_after,
     timestamp_span,
+    wall_clock,
     with_churn_events,
     with_created_repaired,
 )
@@ -276,14 +278,14 @@ def as_of_limit(cfg: DataConfig) -> datetime:
     """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
     if cfg.as_of is not None:
         return midnight_after(cfg.as_of) + timedelta(days=cfg.future_tolerance_days)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None)  # the data's clock (data.timezone)
     return now + timedelta(days=cfg.future_tolerance_days)
 
 
 def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[pl.DataFrame, dict[str, int]]:
     """One table's raw rows coerced, checked (nothing after the as-of limit) and compacted, and what
     was repaired (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract."""
-    coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+    coerced, fixed = coerced_table(raw, CONTRACT[table], cfg.max_examples, cfg.timezone)
     frame, counts = contract_table(coerced, table, cfg, as_of_limit(cfg))
     return frame, {**fixed.counts, **counts}
 
@@ -338,15 +340,18 @@ def scanned_parquet(path: Path, table: Table) -> pl.LazyFrame:
         raise ContractError(str(table), f"file {path.name} is not a readable Parquet table ({exc})") from None
 
 
-def _lossless_contract_type(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr | None:
+def _lossless_contract_type(
+    expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC"
+) -> pl.Expr | None:
     """``expr`` in the contract type of ``kind`` when the conversion cannot fail nor needs a repair the
-    eager read would count (nanosecond or zoned times, whole-number or categorical ids, whole numbers
-    as floats); None when only the eager read can convert it (text times, float ids, other types)."""
+    eager read would count (nanosecond times, zoned times as ``timezone``'s wall-clock time, whole-number or
+    categorical ids, whole numbers as floats); None when only the eager read can convert it (text times,
+    float ids, other types)."""
     if dtype == POLARS_TYPE[kind]:
         return expr
     if kind is Kind.DATETIME and (isinstance(dtype, pl.Datetime) or dtype == pl.Date):
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-            return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+            return wall_clock(expr, timezone)
         return expr.cast(pl.Datetime("us"))
     if kind is Kind.STR and (dtype.is_integer() or isinstance(dtype, pl.Categorical | pl.Enum)):
         return expr.cast(pl.String)
@@ -355,7 +360,7 @@ def _lossless_contract_type(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl
     return None
 
 
-def typed_scan(scan: pl.LazyFrame, table: Table) -> pl.LazyFrame | None:
+def typed_scan(scan: pl.LazyFrame, table: Table, timezone: str = "UTC") -> pl.LazyFrame | None:
     """A lazily scanned table with its contract columns in their contract types, converted in the scan
     (:func:`_lossless_contract_type`: a pandas export's nanosecond or zoned times, integer ids), so that
     what is computed on the scan (per-client marks, client batches) reads the ids and times the
@@ -366,7 +371,7 @@ def typed_scan(scan: pl.LazyFrame, table: Table) -> pl.LazyFrame | None:
     for spec in CONTRACT[table].columns:
         if spec.name not in schema:
             continue
-        expr = _lossless_contract_type(pl.col(spec.name), schema[spec.name], spec.kind)
+        expr = _lossless_contract_type(pl.col(spec.name), schema[spec.name], spec.kind, timezone)
         if expr is None:
             return None
         typed.append(expr.alias(spec.name))

@@ -74,8 +74,10 @@ __all__ = [
     "table_spans",
     "timestamp_span",
     "unreadable_hint",
+    "wall_clock",
     "with_churn_events",
     "with_created_repaired",
+    "zone_repairs",
 ]
 
 _DATETIME_FORMATS = (
@@ -168,17 +170,59 @@ def _epoch_hint(values: pl.Series) -> str:
     return ""
 
 
-def _parsed_datetime(expr: pl.Expr) -> pl.Expr:
+def wall_clock(zoned: pl.Expr, timezone: str = "UTC") -> pl.Expr:
+    """Zoned times as the naive wall-clock time of ``timezone`` (``data.timezone``), in microseconds."""
+    return zoned.dt.convert_time_zone(timezone).dt.replace_time_zone(None).dt.cast_time_unit("us")
+
+
+def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
     aware = [
-        expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        wall_clock(expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC"), timezone)
         for f in _DATETIME_TZ_FORMATS
     ]
     return pl.coalesce([*naive, *aware])
 
 
-def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
-    """Expression converting a column of dtype ``dtype`` to the contract type of ``kind``."""
+# a UTC offset or "Z" at the end of a written time
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
+def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -> dict[str, int]:
+    """Times written with a UTC offset other than ``timezone``'s own (or stored in another zone), which
+    reading them in ``timezone`` (``data.timezone``) moved: counted under a name that says the offsets
+    seen and, in UTC, that a local midnight falls on the day before (data.timezone keeps local days)."""
+    if spec.kind is not Kind.DATETIME:
+        return {}
+    if isinstance(original.dtype, pl.Datetime) and original.dtype.time_zone not in (None, timezone):
+        zones = [str(original.dtype.time_zone)]
+        moved = original.drop_nulls().len()
+    elif original.dtype == pl.String:
+        offsets = original.str.strip_chars().str.extract(_OFFSET, 1)
+        utc = offsets.is_in(["Z", "+00:00", "+0000", "-00:00"]).fill_null(False)
+        shifted = offsets.is_not_null() & (~utc if timezone == "UTC" else offsets.is_not_null())
+        moved = int(shifted.sum())
+        zones = sorted(set(offsets.filter(shifted).unique().head(4).to_list()))
+    else:
+        return {}
+    if not moved:
+        return {}
+    seen = ", ".join(zones)
+    if timezone == "UTC":
+        what = (
+            f"{spec.name}: times in another zone ({seen}) read in UTC, so a local midnight falls on the day "
+            "before (data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
+        )
+    else:
+        what = (
+            f"{spec.name}: times with a zone or UTC offset ({seen}) read as {timezone} time (data.timezone)"
+        )
+    return {what: moved}
+
+
+def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC") -> pl.Expr:
+    """Expression converting a column of dtype ``dtype`` to the contract type of ``kind`` (times with a zone
+    or offset as ``timezone``'s wall-clock time)."""
     if kind is Kind.STR:
         text = expr.cast(pl.String)
         if dtype.is_float():
@@ -192,12 +236,12 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
     if kind is Kind.DATETIME:
         if isinstance(dtype, pl.Datetime):
             if dtype.time_zone is not None:
-                return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+                return wall_clock(expr, timezone)
             return expr.dt.cast_time_unit("us")
         if dtype == pl.Date:
             return expr.cast(pl.Datetime("us"))
         if dtype == pl.String:
-            return _parsed_datetime(expr.str.strip_chars())
+            return _parsed_datetime(expr.str.strip_chars(), timezone)
         return expr.cast(pl.Datetime("us"), strict=False)
     if kind is Kind.BOOL:
         if dtype == pl.Boolean:
@@ -364,10 +408,10 @@ def _refuse_unsupported_types(
             )
 
 
-def _contract_value(expr: pl.Expr, dtype: pl.DataType, spec: ColumnSpec) -> pl.Expr:
+def _contract_value(expr: pl.Expr, dtype: pl.DataType, spec: ColumnSpec, timezone: str = "UTC") -> pl.Expr:
     """``expr`` in the contract type of ``spec`` (:func:`_as_kind`); for a text column with allowed values,
     those written in another case in the contract's (:func:`_case_folded`)."""
-    value = _as_kind(expr, dtype, spec.kind)
+    value = _as_kind(expr, dtype, spec.kind, timezone)
     return _case_folded(value, spec.allowed) if spec.kind is Kind.STR and spec.allowed is not None else value
 
 
@@ -427,9 +471,10 @@ def _refuse_unreadable(
 
 
 def coerced_table(
-    frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5
+    frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5, timezone: str = "UTC"
 ) -> tuple[pl.DataFrame, TableRepairs]:
-    """The table in contract types, only contract columns, plus what was repaired.
+    """The table in contract types, only contract columns, plus what was repaired; times with a zone or a
+    UTC offset become ``timezone``'s wall-clock time (``data.timezone``, counted when that moved them).
 
     Grain unchanged: one output row per input row, in input order. Raises :class:`ContractError`
     for a missing required column or a value that cannot be read as its type.
@@ -452,7 +497,7 @@ def coerced_table(
         [
             pl.col(s.name)
             if s.name in kept
-            else _contract_value(pl.col(s.name), frame.schema[s.name], s).alias(s.name)
+            else _contract_value(pl.col(s.name), frame.schema[s.name], s, timezone).alias(s.name)
             for s in present
         ]
     )
@@ -460,6 +505,7 @@ def coerced_table(
         if spec.name in kept:  # already the contract type, nothing to trim, blank or misread
             continue
         counts.update(_text_repairs(spec, frame.get_column(spec.name)))
+        counts.update(zone_repairs(spec, frame.get_column(spec.name), timezone))
         _refuse_unreadable(frame, converted, spec, table, max_examples)
     absent = [
         pl.lit(None, dtype=POLARS_TYPE[s.kind]).alias(s.name)

@@ -169,10 +169,10 @@ def _read_batch(
             first = (
                 pl.scan_parquet(path).head(1).collect() if path.name.endswith(".parquet") else whole.head(1)
             )
-            coerced, repaired = coerced_table(first, CONTRACT[table], cfg.max_examples)
+            coerced, repaired = coerced_table(first, CONTRACT[table], cfg.max_examples, cfg.timezone)
             coerced, fixed = coerced.clear(), {}
         else:
-            coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples)
+            coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples, cfg.timezone)
             fixed = dict(repaired.counts)
         del raw
         tables[table], found = contract_table(coerced, table, cfg, limit)

@@ -297,7 +297,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     small_files = {t: p for t, p in files.items() if t != Table.EVENTS}
     tables, repairs = read_tables(small_files, cfg.data)
     checked_references(tables, cfg.data.max_examples)
-    scan = typed_scan(scanned_parquet(events, Table.EVENTS), Table.EVENTS)
+    scan = typed_scan(scanned_parquet(events, Table.EVENTS), Table.EVENTS, cfg.data.timezone)
     if scan is None:
         # times stored as text, float ids, ...: the eager read coerces and checks them as validate does
         return ScoringData(cfg, read_dataset(folder, cfg.data))

@@ -156,7 +156,12 @@ def read_spark_tables(
     limit = as_of_limit(cfg.data)
     read = {
         t: repaired_contract_frame(
-            spark_parquet(session, p), t, limit, cfg.data.max_examples, cfg.data.early_renewal_share
+            spark_parquet(session, p),
+            t,
+            limit,
+            cfg.data.max_examples,
+            cfg.data.early_renewal_share,
+            cfg.data.timezone,
         )
         for t, p in files.items()
     }

@@ -83,8 +83,10 @@ def _examples(frame: Any, mask: Any, columns: Iterable[str], limit: int) -> pl.D
     return pl.DataFrame([r.asDict() for r in rows], schema=shown, orient="row") if rows else pl.DataFrame()
 
 
-def _converted(col: Any, source: Any, kind: Kind) -> Any:
-    """``col`` (of Spark type ``source``) in the contract type of ``kind``; null where unreadable."""
+def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
+    """``col`` (of Spark type ``source``) in the contract type of ``kind``; null where unreadable. Times
+    with an offset, and Spark's zoned timestamps (instants), become ``timezone``'s wall-clock time
+    (``data.timezone``), as on Polars."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -92,10 +94,24 @@ def _converted(col: Any, source: Any, kind: Kind) -> Any:
         text = F.trim(col.cast("string"))
         return F.when(text != "", text)
     if kind is Kind.DATETIME:
+
+        def local(instant: Any) -> Any:  # the session is UTC: shift the instant to the zone's wall clock
+            shifted = instant if timezone == "UTC" else F.from_utc_timestamp(instant, timezone)
+            return shifted.cast(T.TimestampNTZType())
+
         if isinstance(source, T.StringType):
             # through an instant: a UTC offset in the text is honoured (the session is UTC, as Polars
-            # converts; a direct cast to TimestampNTZ dropped it: 10:00+01:00 read 10:00)
-            return F.trim(col).try_cast(T.TimestampType()).cast(T.TimestampNTZType())
+            # converts; a direct cast to TimestampNTZ dropped it: 10:00+01:00 read 10:00). Text without an
+            # offset is read in the UTC session unchanged: already the zone's wall-clock time
+            text = F.trim(col)
+            instant = text.try_cast(T.TimestampType())
+            if timezone == "UTC":
+                return instant.cast(T.TimestampNTZType())
+            return F.when(text.rlike(r"(Z|[+-]\d{2}:?\d{2})$"), local(instant)).otherwise(
+                instant.cast(T.TimestampNTZType())
+            )
+        if isinstance(source, T.TimestampType):
+            return local(col)
         return col.try_cast(T.TimestampNTZType())
     if kind is Kind.BOOL and not isinstance(source, T.BooleanType):
         low = F.lower(F.trim(col.cast("string")))
@@ -107,7 +123,7 @@ def _converted(col: Any, source: Any, kind: Kind) -> Any:
     return col.try_cast(_spark_type(kind))
 
 
-def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
+def _coerced(frame: Any, table: Table, timezone: str = "UTC") -> tuple[Any, Any, dict[str, Any]]:
     """(the table with every contract column in its contract type (absent optional ones as typed nulls),
     only contract columns, in contract order; the same with the original columns beside them as
     ``_orig_<name>``; per column, the mask of values that could not be read). Raises for a missing
@@ -138,9 +154,9 @@ def _coerced(frame: Any, table: Table) -> tuple[Any, Any, dict[str, Any]]:
 
     cols = [
         (
-            folded(_converted(F.col(s.name), types[s.name], s.kind), s.allowed)
+            folded(_converted(F.col(s.name), types[s.name], s.kind, timezone), s.allowed)
             if s.kind is Kind.STR
-            else _converted(F.col(s.name), types[s.name], s.kind)
+            else _converted(F.col(s.name), types[s.name], s.kind, timezone)
         ).alias(s.name)
         if s.name in types
         else F.lit(None).cast(_spark_type(s.kind)).alias(s.name)
@@ -315,7 +331,12 @@ def _with_renewal_start(frame: Any, share: float) -> Any:
 
 
 def repaired_contract_frame(
-    frame: Any, table: Table, limit: datetime | None, max_examples: int = 5, early_renewal_share: float = 0.0
+    frame: Any,
+    table: Table,
+    limit: datetime | None,
+    max_examples: int = 5,
+    early_renewal_share: float = 0.0,
+    timezone: str = "UTC",
 ) -> tuple[Any, dict[str, int]]:
     """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``): subscription terms
     renewed early start when the term they renew ends (``data.early_renewal_share``, as on Polars:
@@ -324,7 +345,7 @@ def repaired_contract_frame(
 
     from churnml.contract.validation import EARLY_RENEWAL_REPAIR
 
-    coerced, both, bad = _coerced(frame, table)
+    coerced, both, bad = _coerced(frame, table, timezone)
     renew = table is Table.SUBSCRIPTIONS and early_renewal_share > 0
     if renew:
         start = Subscriptions.START_DATE
