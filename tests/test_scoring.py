@@ -1027,6 +1027,38 @@ def test_a_list_dated_days_after_the_data_is_said_in_the_report_too(days_after: 
         assert "(its last record: 2026-10-04)" in note
 
 
+MONDAY = date(2026, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("usual", "rows", "hour", "said"),
+    [
+        ([5928, 5710, 5865, 5831], 71, 0, True),  # an export at 06:00 caught a night's events
+        ([5928, 5710, 5865, 5831], 2900, 19, True),  # under half a usual Monday, ending at 19:xx
+        ([5928, 5710, 5865, 5831], 2900, 20, False),  # the day ran to the evening: a quiet day, whole
+        ([5928, 5710, 5865, 5831], 3000, 6, False),  # half of a usual Monday or more
+        ([5928, 5710, 5865, 5831], 0, 0, False),  # no event at all that day: a lagging table, said apart
+        ([5928, 0, 0, 5831], 71, 0, False),  # fewer than 3 usual Mondays to compare with
+        ([12, 15, 18, 11], 1, 0, False),  # too few events a day to tell
+    ],
+)
+def test_a_last_day_cut_short_by_the_export_is_said_and_left_for_next_week(
+    usual: list[int], rows: int, hour: int, said: bool
+) -> None:
+    from churnml.jobs.score import partial_last_day_note
+
+    daily = {MONDAY - timedelta(weeks=k + 1): n for k, n in enumerate(usual)} | {MONDAY: rows}
+    daily[MONDAY - timedelta(days=1)] = 400  # other weekdays do not count
+    note = partial_last_day_note(daily, MONDAY, datetime(2026, 3, 2, hour, 29))
+    assert (note is not None) == said
+    if said and rows == 71:
+        assert note == (
+            "the data's last day, 2026-03-02, holds 71 events up to 00:29, 1% of a usual Monday's (5,848, the "
+            "median of the 4 Mondays before): an export made during the day. The list is as of 2026-03-02 "
+            "(the data before it); that day's rows wait for next week's list (--as-of 2026-03-03 scores them now)"
+        )
+
+
 @pytest.mark.parametrize(
     ("zones_list", "rate", "said"),
     [

@@ -36,6 +36,7 @@ __all__ = [
     "list_notes",
     "model_change_note",
     "model_record",
+    "partial_last_day_note",
     "score",
     "scoring_model",
     "stale_data_note",
@@ -55,10 +56,19 @@ class ListNotes:
     drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
     model_change: str | None = None  # another model than last week's list (model_change_note)
     stale: str | None = None  # the data ends days before the list's date (stale_data_note)
+    partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
-        notes = (self.stale, self.data, self.model, self.model_change, self.hindsight, self.zones)
+        notes = (
+            self.partial,
+            self.stale,
+            self.data,
+            self.model,
+            self.model_change,
+            self.hindsight,
+            self.zones,
+        )
         return [n for n in notes if n]
 
 
@@ -251,6 +261,39 @@ def stale_data_note(day: date, data_end: date | None) -> str | None:
         "recorded yet' until the data shows them, and the model reads the empty days as less use, so risks "
         "and health drops run high. Score at the day after the data (the default as-of date) or refresh "
         "the export"
+    )
+
+
+# the data's last day reads as cut short by the export when it holds under this share of the events of the
+# same weekday (the median of the weeks before) and ends before PARTIAL_DAY_HOUR
+PARTIAL_DAY_SHARE = 0.5
+PARTIAL_DAY_HOUR = 20
+_USUAL_WEEKS = 4
+
+
+def partial_last_day_note(daily: Mapping[date, int], last_day: date, last_time: datetime) -> str | None:
+    """A sentence when the data's last day looks cut short (an export made during the day), else None.
+
+    ``daily``: events per day over the weeks before (days without a row may be absent); ``last_day``: the
+    data's last day, whose last record is at ``last_time``. Cut short: its events are under
+    :data:`PARTIAL_DAY_SHARE` of the median of the same weekday over the :data:`_USUAL_WEEKS` weeks before
+    (at least 3 of them with events, a median of 20 or more), above 0 (events that end days earlier than
+    the other tables are a lagging table, said apart) and its last record is before :data:`PARTIAL_DAY_HOUR`. The list is then as of that day (the data before it), not the day after:
+    scored after it, terms ending at its midnight read "no renewal recorded yet", the missing hours read
+    as less use, and next week's list would re-score this one's date on the whole day."""
+    usual = sorted(daily.get(last_day - timedelta(weeks=k), 0) for k in range(1, _USUAL_WEEKS + 1))
+    if sum(n > 0 for n in usual) < 3:
+        return None
+    median = (usual[1] + usual[2]) / 2
+    rows = daily.get(last_day, 0)
+    if rows == 0 or median < 20 or rows >= PARTIAL_DAY_SHARE * median or last_time.hour >= PARTIAL_DAY_HOUR:
+        return None
+    weekday = f"{last_day:%A}"
+    return (
+        f"the data's last day, {last_day}, holds {rows:,} events up to {last_time:%H:%M}, {rows / median:.0%} of a "
+        f"usual {weekday}'s ({median:,.0f}, the median of the {_USUAL_WEEKS} {weekday}s before): an export made "
+        f"during the day. The list is as of {last_day} (the data before it); that day's rows wait for next "
+        f"week's list (--as-of {last_day + timedelta(days=1)} scores them now)"
     )
 
 
@@ -526,7 +569,12 @@ def score(
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
     from churnml.jobs.reports import page_links
-    from churnml.jobs.score_data import open_scoring_data, scratch_folder, with_read_notes
+    from churnml.jobs.score_data import (
+        open_scoring_data,
+        recent_daily_events,
+        scratch_folder,
+        with_read_notes,
+    )
     from churnml.scoring.assemble import history_to_score, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
@@ -555,6 +603,10 @@ def score(
     opened = open_scoring_data(folder_in, cfg)
     done()
     day = as_of or opened.as_of.date()
+    partial = None
+    if as_of is None and cfg.data.as_of is None:  # the default date: the day after a whole last day
+        partial = partial_last_day_note(*recent_daily_events(opened, day - timedelta(days=1)))
+        day = day - timedelta(days=1) if partial else day
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     if out is None:  # the default folder is known once the data says its date: refused before the model loads
         checked_output_path(folder, protected, "the list folder (paths.scores)")
@@ -587,6 +639,7 @@ def score(
             result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dataset.as_of.date()
         ),
         model_change=_model_change(last_week, version, result),
+        partial=partial,
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "EventReads",
     "ScoringData",
     "open_scoring_data",
+    "recent_daily_events",
     "scratch_folder",
     "with_read_notes",
 ]
@@ -319,6 +320,30 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         events_start=bounds["first"],
     )
     return ScoringData(cfg, base, scan, bounds, Path(folder))
+
+
+def recent_daily_events(
+    opened: ScoringData, last_day: date, weeks: int = 5
+) -> tuple[dict[date, int], date, datetime]:
+    """(events per day over the ``weeks`` weeks up to ``last_day``, ``last_day``, the time of its last
+    event) for :func:`churnml.jobs.score.partial_last_day_note`: from the scan (one filtered streaming pass)
+    or the events read; empty without events."""
+    since = datetime.combine(last_day - timedelta(weeks=weeks), datetime.min.time())
+    ts = pl.col(Events.TS)
+    if opened.scan is not None:
+        frame = opened.scan.select(ts).filter(ts >= since)
+    elif Table.EVENTS in opened.base.tables:
+        frame = opened.base.tables[Table.EVENTS].lazy().select(ts).filter(ts >= since)
+    else:
+        return {}, last_day, datetime.combine(last_day, datetime.min.time())
+    days = (
+        frame.group_by(ts.dt.date().alias("day"))
+        .agg(pl.len().alias("rows"), ts.max().alias("last"))
+        .collect(engine="streaming")
+    )
+    daily = dict(zip(days.get_column("day").to_list(), days.get_column("rows").to_list(), strict=True))
+    last = days.filter(pl.col("day") == last_day).get_column("last")
+    return daily, last_day, (last.item() if last.len() else datetime.combine(last_day, datetime.min.time()))
 
 
 def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | None) -> dict[str, Any]:
