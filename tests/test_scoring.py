@@ -895,6 +895,28 @@ def test_an_account_deleted_event_named_in_churn_events_makes_the_client_gone(tm
 
 
 @pytest.mark.parametrize(
+    ("name", "leaving"),
+    [
+        ("Account Deleted", True),
+        ("close_shop_flow_started", True),
+        ("workspace_closed", True),
+        ("user_account_deleted", True),  # an app's user is its client
+        ("unregistered", True),
+        ("listing_deactivated", False),  # a seller managing listings: routine (2,704 of 3,015 sellers)
+        ("user_deleted", False),  # a seat of a B2B account
+        ("shop_listing_deleted", False),
+        ("delete_project", False),
+        ("account_settings_page_closed", False),
+        ("cancel_page_view", False),  # a cancellation page is friction
+    ],
+)
+def test_only_events_on_the_whole_account_read_like_leaving(name: str, leaving: bool) -> None:
+    from churnml.features.usage import leaving_names
+
+    assert leaving_names({"login": 50, name: 3}) == ([name] if leaving else [])
+
+
+@pytest.mark.parametrize(
     ("counts", "churn_events", "expected"),
     [
         (

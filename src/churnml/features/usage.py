@@ -65,6 +65,7 @@ __all__ = [
     "event_name_notes",
     "friction_hint",
     "leaving_hint",
+    "leaving_names",
     "names_with_words",
     "usage_features",
     "usage_look_back_weeks",
@@ -436,19 +437,59 @@ def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5
     ]
 
 
-# words of an event that records the client leaving for good (not a cancellation *page*: friction)
-_LEAVING_WORDS = ("delete", "deactivat", "closeaccount", "accountclose", "unregister", "churned")
+# an event that records the client leaving for good: the whole account (shop, workspace, ...) deleted,
+# deactivated or closed, or the client unregistered or churned; not a part of it (a listing deactivated, a
+# user deleted: a seat, a project closed) nor a cancellation *page* (friction)
+_LEAVING_ALONE = ("unregister", "churned")
+_LEAVING_ACTS = ("delet", "deactivat", "clos")
+_LEAVING_WHOLE = (
+    "account",
+    "shop",
+    "store",
+    "workspace",
+    "organisation",
+    "organization",
+    "tenant",
+    "profile",
+)
+_LEAVING_PARTS = (
+    "listing",
+    "item",
+    "product",
+    "seat",
+    "project",
+    "order",
+    "file",
+    "member",
+    "ticket",
+    "page",
+)
+
+
+def leaving_names(counts: Mapping[str, int]) -> list[str]:
+    """The event names of ``counts`` (rows per name) that read like the client leaving for good (letter
+    case and punctuation aside), the most frequent first: an act on the whole account
+    (:data:`_LEAVING_ACTS` and :data:`_LEAVING_WHOLE`, none of :data:`_LEAVING_PARTS`), or
+    :data:`_LEAVING_ALONE`."""
+
+    def leaving(name: str) -> bool:
+        plain = _plain(name)
+        if any(w in plain for w in _LEAVING_ALONE):
+            return True
+        whole = any(w in plain for w in _LEAVING_WHOLE) and not any(w in plain for w in _LEAVING_PARTS)
+        return whole and any(w in plain for w in _LEAVING_ACTS)
+
+    return sorted((n for n in counts if leaving(n)), key=lambda n: (-counts[n], n))
 
 
 def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: int = 5) -> list[str]:
     """A note (a list of one sentence, or empty) when ``data.churn_events`` lists nothing and the data
-    holds event names that read like a client leaving for good (an account deleted or closed,
-    :data:`_LEAVING_WORDS` inside the name, letter case and punctuation aside): read as ordinary
-    activity, such a client stays on the list, its deletion a reason to call it. ``counts``: rows per
-    event name."""
+    holds event names that read like a client leaving for good (an account deleted or closed:
+    :func:`leaving_names`): read as ordinary activity, such a client stays on the list, its deletion a
+    reason to call it. ``counts``: rows per event name."""
     if churn_events or not counts:
         return []
-    leaving = names_with_words(counts, _LEAVING_WORDS)
+    leaving = leaving_names(counts)
     if not leaving:
         return []
     names = ", ".join(f"{n!r} ({counts[n]:,})" for n in leaving[:shown])
