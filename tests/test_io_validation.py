@@ -802,3 +802,26 @@ def test_an_unknown_time_zone_is_refused_naming_the_form():
 
     with pytest.raises(ConfigError, match=r"'Paris' is not a time zone name: write an IANA name such as UTC"):
         load_config(overrides=["data.timezone=Paris"])
+
+
+@pytest.mark.parametrize(
+    ("table", "codes", "expected"),
+    [
+        (
+            Table.PAYMENTS,
+            ["EUR", "eur", "GBP", "EUR", None],
+            {
+                "currency: 2 currencies (EUR 3, GBP 1 rows) whose amounts are summed as one, in score.currency "
+                "(ARR, revenue at risk and the payment features): convert them to one (EUR) before, e.g. with "
+                "today's rates": 1
+            },
+        ),
+        (Table.PAYMENTS, ["EUR", "EUR", "EUR", "EUR", None], {}),  # one currency: nothing to say
+        (Table.EVENTS, ["EUR", "GBP", "GBP", "EUR", "USD"], {}),  # not money
+    ],
+)
+def test_a_money_table_in_several_currencies_is_said(table, codes, expected):
+    from churnml.contract.validation import mixed_currencies
+
+    frame = pl.DataFrame({"client_id": ["c1"] * 5, "currency": codes})
+    assert mixed_currencies(frame, ["currency"], table) == expected

@@ -69,6 +69,7 @@ __all__ = [
     "implausible_dates",
     "lagging_tables",
     "missing_columns_problem",
+    "mixed_currencies",
     "renewal_start",
     "shown_value",
     "table_spans",
@@ -470,6 +471,31 @@ def _refuse_unreadable(
     )
 
 
+# tables whose amounts are money, and the names a currency column goes by in an export
+_MONEY_TABLES = (Table.PAYMENTS, Table.SUBSCRIPTIONS)
+_CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy")
+
+
+def mixed_currencies(frame: pl.DataFrame, extra: list[str], table: Table) -> dict[str, int]:
+    """A count (rows outside the most frequent currency) under a sentence, when a money table's ignored
+    currency column holds more than one currency: churnml sums its amounts as one (ARR, revenue at risk,
+    payment features), so a GBP seller's amounts read as EUR. Empty otherwise."""
+    column = next((c for c in extra if c.strip().lower() in _CURRENCY_NAMES), None)
+    if table not in _MONEY_TABLES or column is None:
+        return {}
+    codes = frame.get_column(column).cast(pl.String).str.strip_chars().str.to_uppercase().drop_nulls()
+    rows = codes.value_counts(sort=True)
+    if rows.height < 2:
+        return {}
+    seen = ", ".join(f"{code} {n:,}" for code, n in rows.head(4).iter_rows())
+    main = rows.row(0)[0]
+    return {
+        f"{column}: {rows.height} currencies ({seen} rows) whose amounts are summed as one, in score.currency "
+        f"(ARR, revenue at risk and the payment features): convert them to one ({main}) before, e.g. with "
+        "today's rates": codes.len() - rows.row(0)[1]
+    }
+
+
 def coerced_table(
     frame: pl.DataFrame, schema: TableSchema, max_examples: int = 5, timezone: str = "UTC"
 ) -> tuple[pl.DataFrame, TableRepairs]:
@@ -485,6 +511,7 @@ def coerced_table(
     extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
     if extra:
         counts[f"ignored columns {extra}"] = frame.height
+        counts.update(mixed_currencies(frame, extra, schema.name))
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
     categorical = [s.name for s in present if isinstance(frame.schema[s.name], pl.Categorical | pl.Enum)]
