@@ -375,15 +375,15 @@ class PlaybooksConfig(_Section):
                 role="management",
                 task="Executive call before the vendor review ends: value review and tariff review",
             ),
+            "payment_trouble": Play(
+                role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"
+            ),
             "complaints": Play(
                 role="service",
                 task="Follow up on the recent complaints (what was fixed, what is left); service review with the client",
             ),
             "low_ratings": Play(
                 role="service", task="Call about the low ratings; process review and a fix plan"
-            ),
-            "payment_trouble": Play(
-                role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"
             ),
             "contraction": Play(
                 role="success",
