@@ -1006,8 +1006,8 @@ def test_a_list_dated_days_after_the_data_says_so(workspace: dict[str, Path]) ->
             "3",
             "the model changed since the list of 2024-05-27 (version 2 -> 3): 'since last week' (zone change, "
             "new in red, why it changed) compares with last week re-scored by the new model, in which 1 client "
-            "had another zone than on the list that was sent; against the sent list: a (green -> red), "
-            "b (red -> yellow)",
+            "had another zone than on the list that was sent; this week's zone differs from the sent one for "
+            "2 clients: a (green -> red), b (red -> yellow)",
         ),
     ],
 )

@@ -582,8 +582,9 @@ def score(
             )
         flagged(
             "warning",
-            f"{len(dark)} features the model learned from are missing for every client scored now and move "
-            f"the scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}. Either {causes} "
+            f"{len(dark)} feature{'s' if len(dark) != 1 else ''} the model learned from "
+            f"{'are' if len(dark) != 1 else 'is'} missing for every client scored now and move"
+            f"{'' if len(dark) != 1 else 's'} the scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}. Either {causes} "
             "(manifest.json, data.features_missing_now)",
         )
     notes = run.notes or ListNotes()

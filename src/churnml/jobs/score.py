@@ -325,7 +325,12 @@ def model_change_note(
     shown = seen.select(Scores.CLIENT_ID, "_sent", Scores.ZONE).head(10).iter_rows()
     named = ", ".join(f"{c} ({a} -> {b})" for c, a, b in shown)
     more = f" and {seen.height - 10:,} more" if seen.height > 10 else ""
-    against = f"; against the sent list: {named}{more}" if seen.height else ""
+    against = (
+        f"; this week's zone differs from the sent one for {seen.height:,} client{'s' if seen.height != 1 else ''}: "
+        f"{named}{more}"
+        if seen.height
+        else ""
+    )
     return (
         f"the model changed since the list of {previous_day} (version {previous_version} -> {version}): "
         "'since last week' (zone change, new in red, why it changed) compares with last week re-scored by "
