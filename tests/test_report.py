@@ -619,3 +619,30 @@ def test_the_zone_rule_is_under_the_title() -> None:
     assert "<p class='muted'>Zones: red from 35%.</p>" in page
     assert page.index("Zones: red from 35%") < page.index('id="portfolio"')
     assert "Zones:" not in _page()
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [
+        (1.0, "> 99.9%"),
+        (0.9996, "> 99.9%"),
+        (0.9994, "99.9%"),
+        (0.31, "31.0%"),
+        (0.0003, "< 0.1%"),
+        (0.0, "< 0.1%"),
+        (None, ""),
+    ],
+)
+def test_a_probability_is_never_shown_as_a_certainty(p, shown) -> None:
+    from churnml.reporting.report import _pct
+
+    assert _pct(p) == shown
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"), [(1.0, "> 99%"), (0.994, "99%"), (0.31, "31%"), (0.04, "4.0%"), (0.0, "< 0.1%")]
+)
+def test_why_changed_never_says_a_certainty(p, shown) -> None:
+    from churnml.scoring.reasons import with_probabilities
+
+    assert with_probabilities("risk up: x", 0.5, p) == f"50% \u2192 {shown}; risk up: x"

@@ -80,7 +80,15 @@ def _money(x: float | None) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:.1f}%"
+    """A probability in percent with one decimal; a calibrated 1 or 0 (a bin where every client churned,
+    or none did) is said as above 99.9% or below 0.1%, never as a certainty."""
+    if x is None:
+        return ""
+    if x >= 0.9995:
+        return "> 99.9%"
+    if 0 < x < 0.0005 or x == 0:
+        return "< 0.1%"
+    return f"{100 * x:.1f}%"
 
 
 def _no_drivers(row: Mapping[str, object]) -> str:

@@ -410,5 +410,10 @@ def with_probabilities(reason: str | None, before: float | None, after: float) -
 
 
 def _share(p: float) -> str:
-    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``."""
+    """A probability in percent, with a decimal below 10%: ``"0.4%"``, ``"31%"``; never a certainty
+    (``"> 99%"``, ``"< 0.1%"``)."""
+    if p >= 0.995:
+        return "> 99%"
+    if p < 0.0005:
+        return "< 0.1%"
     return f"{100 * p:.1f}%" if p < 0.1 else f"{100 * p:.0f}%"
