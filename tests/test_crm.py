@@ -161,6 +161,56 @@ def test_last_interaction_counts_the_clients_side_only() -> None:
     assert out.get_column(Scores.DAYS_SILENT).to_list() == [5, 40, 120]
 
 
+def test_the_teams_logged_contacts_are_on_the_list_and_a_reached_client_is_not_silent() -> None:
+    from churnml.scoring.crm import last_contact
+
+    clients = pl.DataFrame({"client_id": ["a", "b", "c", "d"], "created_at": [ago(300)] * 4})
+    comms = pl.DataFrame(
+        {"client_id": ["a"], "ts": [ago(50)], "channel": ["email"], "direction": ["in"], "outcome": [None]}
+    )
+    interventions = pl.DataFrame(
+        {
+            # a: a save call held 6 days ago; b: a call nobody answered 3 days ago; c: an offer on the as-of day
+            "client_id": ["a", "b", "c", "a"],
+            "ts": [ago(6), ago(3), ago(0), ago(20)],
+            "kind": ["call", "call", "offer", "email"],
+            "campaign": [None, None, "WINBACK10", None],
+            "owner": ["anna", "tom", None, "anna"],
+            "outcome": ["held", "No answer", None, "replied"],
+        }
+    )
+    out = last_interaction(["a", "b", "c", "d"], AS_OF, clients, comms, None, interventions=interventions)
+    assert out.get_column(Scores.DAYS_SILENT).to_list() == [6, 300, 300, 300]  # b was not reached
+    seen = last_contact(["a", "b", "c", "d"], AS_OF, interventions)
+    assert seen.rows() == [
+        ("a", ago(6).date(), "call (held) by anna"),
+        ("b", ago(3).date(), "call (No answer) by tom"),
+        ("c", None, None),  # logged on the list's own day: after the data the list reads
+        ("d", None, None),
+    ]
+    assert last_contact(["a"], AS_OF, None).rows() == [("a", None, None)]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "was_reached"),
+    [
+        ("held", True),
+        ("saved", True),
+        ("declined the offer", True),
+        ("no_answer", False),
+        ("Voicemail", False),
+        ("no-show", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_an_outcome_says_whether_the_client_was_reached(outcome, was_reached) -> None:
+    from churnml.scoring.crm import reached
+
+    frame = pl.DataFrame({"outcome": [outcome]}, schema={"outcome": pl.String})
+    assert frame.select(reached()).item() is was_reached
+
+
 def test_onboarding_stalled_and_last_export() -> None:
     clients = pl.DataFrame(
         {"client_id": ["slow", "busy", "old", "baby"], "created_at": [ago(63), ago(63), ago(400), ago(10)]}

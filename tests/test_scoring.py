@@ -391,7 +391,7 @@ def test_previous_week_is_the_same_model_on_last_weeks_snapshot(
     # before -> after: the probability, then each signal ("Days since the last login: 1 day -> 8 days")
     head, reasons = c001[Scores.WHY_CHANGED].split("; risk up: ", 1)
     before, after = head.split(" \u2192 ")
-    assert float(before.rstrip("%")) < float(after.rstrip("%"))
+    assert float(before.strip("<> %")) < float(after.strip("<> %"))  # "> 99%": never said as a certainty
     # every event of the tiny data is a login: the model may split on either twin feature
     assert ("login" in reasons.lower() or "product events" in reasons.lower()) and " \u2192 " in reasons
 

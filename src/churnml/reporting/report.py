@@ -350,6 +350,10 @@ def _client_section(
         facts.append(
             f"last in touch {row.get(Scores.LAST_INTERACTION) or 'never'}, {_count(row[Scores.DAYS_SILENT], 'day')} silent"
         )
+    if row.get(Scores.LAST_CONTACTED) is not None:
+        facts.append(
+            f"last contacted {_e(row[Scores.LAST_CONTACTED])}: {_e(row.get(Scores.LAST_CONTACT) or '')}"
+        )
     if row.get(Scores.ZONE_CHANGES) is not None:
         facts.append(f"{_count(row[Scores.ZONE_CHANGES], 'zone change')} in the history weeks")
     role = row.get(Scores.ACTION_ROLE)
@@ -425,7 +429,7 @@ def _watchlist(
             _pct(r[Scores.PROBABILITY]),
             f"{_money_c(r[Scores.ARR], currency)} ({_e(r[Scores.VALUE_TIER])})",
             _e(_top_reason(r, rule_text)),
-            _e(r.get(Scores.ACTION)),
+            _e(r.get(Scores.ACTION)) + _contacted(r),
             _e(r.get(Scores.ACTION_ROLE) or ""),
         ]
         for r in _by_zone_then_priority(
@@ -434,6 +438,15 @@ def _watchlist(
     ]
     head = ["#", "client", "owner", "zone", "probability", "ARR (tier)", "top reason", "action", "role"]
     return _table(head, rows, "no red or yellow client this week")
+
+
+def _contacted(row: Mapping[str, object]) -> str:
+    """ " (contacted 2026-01-13: call (held) by anna)" under an action when the team logged an intervention
+    (``last_contacted``), so that a client called on Tuesday is not called again blind; else empty."""
+    day = row.get(Scores.LAST_CONTACTED)
+    if day is None:
+        return ""
+    return f"<br><span class='muted'>contacted {_e(day)}: {_e(row.get(Scores.LAST_CONTACT) or '')}</span>"
 
 
 def _observed(scores: pl.DataFrame, column: str) -> bool:

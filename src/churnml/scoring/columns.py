@@ -50,6 +50,8 @@ class Scores(_OutputScores):
     NEXT_TERM_START = "next_term_start"
     LAST_INTERACTION = "last_interaction"
     DAYS_SILENT = "days_silent"
+    LAST_CONTACTED = "last_contacted"
+    LAST_CONTACT = "last_contact"
     ONBOARDING_STALLED = "onboarding_stalled"
     LAST_DATA_EXPORT = "last_data_export"
     # zones: the model's own zone, the stable zone after hysteresis and rules, and its history
@@ -111,6 +113,8 @@ SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
         Scores.NEXT_TERM_START: _D,
         Scores.LAST_INTERACTION: _D,
         Scores.DAYS_SILENT: _I,
+        Scores.LAST_CONTACTED: _D,
+        Scores.LAST_CONTACT: _S,
         Scores.ONBOARDING_STALLED: _B,
         Scores.LAST_DATA_EXPORT: _D,
     }

@@ -18,6 +18,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
   communications nor a tickets table (contact is not recorded, so no client is "silent");
+- :func:`last_contact`: ``last_contacted`` (the day of the team's last logged intervention, the
+  ``interventions`` table: a save call, an offer) and ``last_contact`` (what it was: "call (held) by
+  anna"); both null without one. An intervention whose outcome says the client was reached (a call or
+  meeting held, an offer answered; not "no answer", "voicemail", "no show") also counts as an interaction;
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
   in fewer than ``onboarding_active_share`` of its weeks; null for every client when the dataset has
   no events table (use is not recorded, so no onboarding is "stalled");
@@ -32,7 +36,15 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from churnml.contract.schemas import CLIENT_ID, Clients, Communications, Events, Subscriptions, Tickets
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    Clients,
+    Communications,
+    Events,
+    Interventions,
+    Subscriptions,
+    Tickets,
+)
 from churnml.scoring.columns import Scores
 
 __all__ = [
@@ -43,9 +55,11 @@ __all__ = [
     "days_text",
     "free_after_paid",
     "lapsed_terms",
+    "last_contact",
     "last_data_export",
     "last_interaction",
     "onboarding_stalled",
+    "reached",
     "renewed_rows",
     "running_mrr",
     "term_state_text",
@@ -294,6 +308,52 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
     )
 
 
+# words of an intervention's outcome that say the client was not reached (letter case and punctuation aside)
+_NOT_REACHED = ("noanswer", "noreply", "noshow", "voicemail", "unreach", "notreached", "bounce", "nocontact")
+
+
+def reached() -> pl.Expr:
+    """Interventions whose ``outcome`` says the client was reached: a value, none of whose words
+    (:data:`_NOT_REACHED`) say otherwise ("held", "saved", "declined the offer"; not "no answer")."""
+    plain = pl.col(Interventions.OUTCOME).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    missed = pl.any_horizontal(plain.str.contains(w, literal=True) for w in _NOT_REACHED)
+    return pl.col(Interventions.OUTCOME).is_not_null() & (plain != "") & ~missed
+
+
+def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataFrame | None) -> pl.DataFrame:
+    """``[client_id, last_contacted, last_contact]``: the day and the kind of the team's last logged
+    intervention before ``as_of`` ("call (held) by anna", "offer (WINBACK10)"); null without one (and for
+    every client without an interventions table). What stops a save call made on Tuesday being asked for
+    again on Monday's list."""
+    empty = _ids(client_ids).with_columns(
+        pl.lit(None, pl.Date).alias(Scores.LAST_CONTACTED), pl.lit(None, pl.String).alias(Scores.LAST_CONTACT)
+    )
+    if interventions is None or interventions.height == 0:
+        return empty
+
+    def optional(name: str) -> pl.Expr:
+        return pl.col(name) if name in interventions.columns else pl.lit(None, pl.String)
+
+    outcome, owner = optional(Interventions.OUTCOME), optional(Interventions.OWNER)
+    campaign = optional(Interventions.CAMPAIGN)
+    detail = pl.coalesce(outcome, campaign)
+    text = pl.concat_str(
+        pl.col(Interventions.KIND),
+        pl.when(detail.is_not_null()).then(pl.lit(" (") + detail + pl.lit(")")).otherwise(pl.lit("")),
+        pl.when(owner.is_not_null()).then(pl.lit(" by ") + owner).otherwise(pl.lit("")),
+    )
+    last = (
+        interventions.filter(pl.col(Interventions.TS) < _midnight(as_of))
+        .sort(Interventions.TS)
+        .group_by(CLIENT_ID)
+        .agg(
+            pl.col(Interventions.TS).last().dt.date().alias(Scores.LAST_CONTACTED),
+            text.last().alias(Scores.LAST_CONTACT),
+        )
+    )
+    return _ids(client_ids).join(last, on=CLIENT_ID, how="left", maintain_order="left")
+
+
 def last_interaction(
     client_ids: Sequence[str],
     as_of: date,
@@ -301,6 +361,7 @@ def last_interaction(
     communications: pl.DataFrame | None,
     tickets: pl.DataFrame | None,
     observed_from: datetime | None = None,
+    interventions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, last_interaction, days_silent]`` (module docstring); a client never in touch is
     silent since its creation or ``observed_from`` (when contact began to be recorded: the data's first
@@ -326,6 +387,12 @@ def last_interaction(
         stamps.append(
             tickets.filter(pl.col(Tickets.OPENED_AT) < cut).select(
                 CLIENT_ID, pl.col(Tickets.OPENED_AT).cast(pl.Datetime("us")).alias("t")
+            )
+        )
+    if interventions is not None and interventions.height and Interventions.OUTCOME in interventions.columns:
+        stamps.append(  # the team reached the client: a save call held, an offer answered
+            interventions.filter(reached() & (pl.col(Interventions.TS) < cut)).select(
+                CLIENT_ID, pl.col(Interventions.TS).cast(pl.Datetime("us")).alias("t")
             )
         )
     last = pl.concat(stamps).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_last"))

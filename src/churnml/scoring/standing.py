@@ -24,7 +24,13 @@ from churnml.config import FeaturesConfig, LabelConfig, RulesConfig, ScoreConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Clients, Subscriptions, Table
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import last_data_export, last_interaction, onboarding_stalled, term_status
+from churnml.scoring.crm import (
+    last_contact,
+    last_data_export,
+    last_interaction,
+    onboarding_stalled,
+    term_status,
+)
 from churnml.scoring.explain import health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import (
@@ -433,7 +439,9 @@ def _crm_views(
             # silent since the contact logs began, when later than the data (invoices back to 2022, the
             # CRM's logs from 2025: "1,793 days silent" for members checking in every week)
             max(filter(None, (dataset.first_activity(), dataset.contact_first()))),
+            dataset.get(Table.INTERVENTIONS),
         ),
+        last_contact(ids, as_of, dataset.get(Table.INTERVENTIONS)),
         onboarding_stalled(
             ids,
             as_of,
