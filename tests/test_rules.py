@@ -151,6 +151,27 @@ def test_thresholds_come_from_config() -> None:
     assert out.get_column(Scores.RULES).to_list() == [""] * len(IDS)
 
 
+@pytest.mark.parametrize(
+    ("outcome", "days", "fires"),
+    [
+        ("held", 5, False),  # a save call held after the unanswered e-mails: the team reached them
+        ("no answer", 5, True),  # a call nobody answered reaches no one
+        ("held", 15, True),  # held before the last unanswered e-mail (10 days ago)
+    ],
+)
+def test_unanswered_outreach_stops_once_the_team_reached_the_client(
+    outcome: str, days: int, fires: bool
+) -> None:
+    interventions = pl.DataFrame(
+        {"client_id": ["ghosted"], "ts": [days_ago(days)], "kind": ["call"], "outcome": [outcome]}
+    )
+    cfg = RulesConfig(enabled=("unanswered_outreach",))
+    tables = {**TABLES, Table.INTERVENTIONS: interventions}
+    out = fired_rules(tables, IDS, AS_OF, HISTORY, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["ghosted"] == ("unanswered_outreach" if fires else "")
+
+
 @pytest.mark.parametrize(("days", "fires"), [(91, True), (25, True), (15, False)])
 def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> None:
     # ghosted's two unanswered outreaches were 20 and 10 days ago: a 15-day window holds only one

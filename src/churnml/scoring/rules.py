@@ -51,6 +51,7 @@ from churnml.contract.schemas import (
     Clients,
     Communications,
     Events,
+    Interventions,
     Payments,
     Signals,
     Subscriptions,
@@ -76,7 +77,7 @@ __all__ = [
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
-    "(a client that used to answer)",
+    "(a client that used to answer, not reached by a logged intervention since)",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low (within {low_ratings_days} days)",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
@@ -147,6 +148,34 @@ def _no_activity(
     return frame.select(
         ((pl.lit(cut) - pl.col("since")).dt.total_days() >= days).fill_null(False)
     ).to_series()
+
+
+def _not_reached_since(
+    unanswered: pl.DataFrame, communications: pl.DataFrame, ctx: RuleInput
+) -> pl.DataFrame:
+    """The clients of ``unanswered`` the team has not reached since their last outbound touch: an
+    intervention whose outcome says they were reached (a save call held,
+    :func:`churnml.scoring.crm.reached`) after it answers for them."""
+    from churnml.scoring.crm import reached
+
+    interventions = ctx.tables.get(Table.INTERVENTIONS)
+    if unanswered.height == 0 or interventions is None or Interventions.OUTCOME not in interventions.columns:
+        return unanswered
+    last_out = (
+        communications.filter(
+            (pl.col(Communications.DIRECTION) == "out") & (pl.col(Communications.TS) < ctx.cut)
+        )
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Communications.TS).max().alias("_out"))
+    )
+    met = (
+        interventions.filter(reached() & (pl.col(Interventions.TS) < ctx.cut))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Interventions.TS).max().alias("_met"))
+        .join(last_out, on=CLIENT_ID)
+        .filter(pl.col("_met") > pl.col("_out"))
+    )
+    return unanswered.join(met.select(CLIENT_ID), on=CLIENT_ID, how="anti")
 
 
 def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, days: int) -> pl.DataFrame:
@@ -618,7 +647,9 @@ RULES: dict[str, Rule] = {
             ("unanswered_outreach", "unanswered_days"),
             _table_rule(
                 Table.COMMUNICATIONS,
-                lambda f, c: _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach, c.cfg.unanswered_days),
+                lambda f, c: _not_reached_since(
+                    _unanswered_outreach(f, c.cut, c.cfg.unanswered_outreach, c.cfg.unanswered_days), f, c
+                ),
             ),
         ),
         Rule(
