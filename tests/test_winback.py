@@ -417,3 +417,28 @@ def test_a_client_that_no_longer_exists_is_never_contacted(reason, decision, act
             row["decision_reason"]
             == "the client no longer exists (closed): no contact of any kind; close the record"
         )
+
+
+@pytest.mark.parametrize(
+    ("record_at", "reason"),
+    [
+        (datetime(2026, 8, 1), "price"),  # a notice a week before the lapse
+        (datetime(2026, 3, 1), "price"),  # 161 days before: a notice given months ahead
+        (datetime(2025, 7, 17), None),  # a car sold a year before, after which the customer renewed
+    ],
+)
+def test_a_churn_reason_comes_from_a_record_near_the_departure(record_at, reason):
+    from churnml.reporting.winback import with_reasons
+
+    churns = pl.DataFrame({"client_id": ["p1"], "churned_at": [record_at], "reason": ["price"]})
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["p1"], "created_at": [datetime(2024, 1, 1)]}),
+            Table.CHURNS: churns,
+        },
+        name="t",
+        start=datetime(2024, 1, 1),
+        as_of=datetime(2026, 12, 1),
+    )
+    lost = pl.DataFrame({"client_id": ["p1"], "churned_at": [datetime(2026, 8, 9)]})
+    assert with_reasons(lost, data).get_column("reason").to_list() == [reason]

@@ -46,7 +46,7 @@ Sorted by priority (attempts first), then lifetime value, descending.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -124,8 +124,15 @@ def lost_clients(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE
     )
 
 
+# a churns record further than this from a client's departure is not its reason (a car sold a year before
+# the customer's last policy lapsed, after which it renewed)
+REASON_WITHIN = timedelta(days=183)
+
+
 def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
-    """``lost`` (``client_id``, ``churned_at``) with ``reason``: the ``churns`` record nearest in time."""
+    """``lost`` (``client_id``, ``churned_at``) with ``reason``: the ``churns`` record nearest in time, within
+    :data:`REASON_WITHIN` of the departure (a notice given months ahead, a record written late); null
+    beyond it."""
     table = dataset.get(Table.CHURNS)
     if table is None or Churns.REASON not in table.columns:
         return lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
@@ -142,6 +149,7 @@ def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             right_on="_reason_at",
             by=CLIENT_ID,
             strategy="nearest",
+            tolerance=REASON_WITHIN,
             check_sortedness=False,
         )
         .drop("_reason_at")
