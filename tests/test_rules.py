@@ -545,6 +545,37 @@ def test_a_return_at_a_win_back_price_is_no_contraction() -> None:
 
 
 @pytest.mark.parametrize(
+    ("home_next", "car_next", "fires"),
+    [
+        (
+            55.73,
+            60.0,
+            True,
+        ),  # the home policy quoted 37% up: 13% on the customer's total, a rise all the same
+        (44.0, 61.0, False),  # +8% and +2%
+        (None, 70.0, True),  # only the car renews soon, 17% up
+        (None, 61.0, False),
+    ],
+)
+def test_price_rise_compares_each_product_with_its_own_running_term(home_next, car_next, fires) -> None:
+    """An insurer's customer with a home and two car policies, each renewing on its own anniversary."""
+    rows = [
+        ("home", days_ago(340), days_ago(-25), 40.81),
+        ("car", days_ago(300), days_ago(-65), 60.0),
+        ("car2", days_ago(200), days_ago(-165), 60.0),
+        ("car", days_ago(-65), days_ago(-430), car_next),
+    ]
+    if home_next is not None:
+        rows.append(("home", days_ago(-25), days_ago(-390), home_next))
+    subs = pl.DataFrame(
+        [("p", *r) for r in rows],
+        schema=["client_id", "product", "start_date", "end_date", "mrr"],
+        orient="row",
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+@pytest.mark.parametrize(
     ("now", "booked", "starts_in", "fires"),
     [
         (1.0, 9.99, 10, True),  # an intro month at 1 stepping up to 9.99 in 10 days

@@ -538,6 +538,8 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
         .select(CLIENT_ID)
     )
+    if Subscriptions.PRODUCT in subscriptions.columns:
+        booked_up = pl.concat([booked_up, _product_price_rises(subscriptions, ctx)]).unique()
     if Subscriptions.DISCOUNT not in subscriptions.columns:
         return booked_up
     # no next term booked yet, and the running one is discounted by price_rise_discount or more and ends
@@ -560,6 +562,37 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .join(first, on=CLIENT_ID, how="anti")
     )
     return pl.concat([booked_up, discount_ends]).unique()
+
+
+def _product_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """``[client_id]`` of the clients with a product whose next term, booked to start on or after the as-of
+    date and within ``price_rise_days``, costs at least ``1 + price_rise_share`` times that product's term
+    running now: a customer's home policy quoted 37% up reads as such beside its two car policies, whose
+    premiums would dilute it to 13% in the client's total."""
+    cut = ctx.cut
+    product = [pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.PRODUCT)]
+    running = (
+        subscriptions.filter(
+            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
+        )
+        .group_by(product)
+        .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
+    )
+    booked = subscriptions.filter(
+        (pl.col(Subscriptions.START_DATE) >= cut)
+        & (pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
+    )
+    first = (  # each product's first booked term (a renewal quote written as the next term)
+        booked.sort(Subscriptions.START_DATE)
+        .group_by(product)
+        .agg(pl.col(Subscriptions.MRR).first().cast(pl.Float64).alias("_next"))
+    )
+    return (
+        running.join(first, on=[CLIENT_ID, Subscriptions.PRODUCT], how="inner")
+        .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
+        .select(CLIENT_ID)
+        .unique()
+    )
 
 
 def _discounted_since(discounted: pl.DataFrame, full_price: pl.DataFrame) -> pl.DataFrame:
