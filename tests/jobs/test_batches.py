@@ -37,6 +37,30 @@ def test_compact_labeled_keeps_labeled_rows_as_float32_block():
     np.testing.assert_array_equal(block, np.array([[1.5, np.nan], [3.0, 5.0]], dtype=np.float32))
 
 
+def test_the_labeled_table_keeps_churned_at_so_grace_period_rows_are_told_apart():
+    """Without it every backtest row read as not lapsed: "PR-AUC not lapsed" counted only the clients that
+    asked to cancel, and an insurer's grace-period rows (p = 1.00) stayed in the early warning's figure."""
+    from datetime import date, datetime
+
+    from churnml.jobs.batches import assembled_frame
+    from churnml.modeling.experiment import already_lapsed, feature_columns
+
+    table = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c"],
+            "snapshot": [date(2024, 6, 3)] * 3,
+            "label": [1, 1, 0],
+            # a: its term ended a week before the snapshot (grace); b: it ends after; c: no churn
+            "churned_at": [datetime(2024, 5, 27), datetime(2024, 7, 1), None],
+            "f1": [1.5, 2.0, 0.5],
+        }
+    )
+    keys, block, names, _ = compact_labeled(table)
+    frame = assembled_frame(keys, block, names)
+    assert feature_columns(frame) == ["f1"]  # a datetime is never a feature
+    assert already_lapsed(frame).tolist() == [True, False, False]
+
+
 @pytest.mark.parametrize("split_rows", [5_000_000, 1_000])  # big tables read by filter, or split first
 def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
     monkeypatch.setattr(batches, "_SPLIT_ROWS", split_rows)
@@ -51,7 +75,8 @@ def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
     assert list(a.columns) == list(b.columns) and len(a) == len(b) > 0
     assert (a["client_id"].to_numpy() == b["client_id"].to_numpy()).all()
     assert (a["snapshot"] == b["snapshot"]).all() and (a["label"] == b["label"]).all()
-    features = a.columns[3:]
+    assert a["churned_at"].equals(b["churned_at"])
+    features = a.columns[4:]
     assert (a[features].dtypes == np.float32).all()
     np.testing.assert_array_equal(a[features].to_numpy(), b[features].to_numpy())
 

@@ -30,8 +30,10 @@ import polars as pl
 
 from churnml.config import Config, DataConfig
 from churnml.contract.dataset import Dataset, RepairLog
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, LABEL, SNAPSHOT, Table
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, LABEL, SNAPSHOT, Churns, Table
 from churnml.features import feature_columns
+
+CHURNED_AT = Churns.CHURNED_AT  # the labeled table's churn instant (churnml.labels.CHURNED_AT)
 
 __all__ = [
     "LabeledTable",
@@ -187,11 +189,15 @@ def _read_batch(
 
 def compact_labeled(table: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, list[str], int]:
     """A labeled feature table (client x snapshot, ``label`` null when unknown) as its labeled rows'
-    keys (``client_id``, ``snapshot``, ``label`` Int8), their features as a float32 matrix of shape
-    (features, rows) (one feature per row of the matrix: the layout of a pandas block), the feature
-    names (numeric columns but the label) and the number of unlabeled rows left out."""
+    keys (``client_id``, ``snapshot``, ``label`` Int8, and ``churned_at`` when the table has it: the
+    backtest's "not lapsed" figures read it), their features as a float32 matrix of shape (features, rows)
+    (one feature per row of the matrix: the layout of a pandas block), the feature names (numeric columns
+    but the label) and the number of unlabeled rows left out."""
     known = table.filter(pl.col(LABEL).is_not_null())
-    keys = known.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(SNAPSHOT), pl.col(LABEL).cast(pl.Int8))
+    churned = [pl.col(CHURNED_AT)] if CHURNED_AT in known.columns else []
+    keys = known.select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(SNAPSHOT), pl.col(LABEL).cast(pl.Int8), *churned
+    )
     names = [c for c in feature_columns(known) if c != LABEL and known.schema[c].is_numeric()]
     block = np.empty((len(names), known.height), dtype=np.float32)
     for i, name in enumerate(names):  # column by column: no float64 copy of the whole table
@@ -202,6 +208,8 @@ def compact_labeled(table: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, list
 def assembled_frame(keys: pl.DataFrame, block: np.ndarray, names: list[str]) -> pd.DataFrame:
     """The pandas labeled table: the float32 block (features, rows) as one pandas block, no copy."""
     frame = pd.DataFrame(block.T, columns=names, copy=False)
+    if CHURNED_AT in keys.columns:  # a datetime: never a feature (modeling.experiment.feature_columns)
+        frame.insert(0, CHURNED_AT, keys.get_column(CHURNED_AT).to_pandas())
     frame.insert(0, LABEL, keys.get_column(LABEL).to_numpy().astype(float))
     frame.insert(0, SNAPSHOT, keys.get_column(SNAPSHOT).to_pandas())
     frame.insert(0, CLIENT_ID, keys.get_column(CLIENT_ID).to_numpy())
