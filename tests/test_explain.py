@@ -723,3 +723,38 @@ def test_a_second_signal_kind_is_named_when_one_kinds_feature_leads_the_signals(
         "2 account warning signals in the last 182 days: 'champion left', 'vendor review'",
         "Last 'vendor review' signal 5 days ago",  # one kind only: its own sentence
     ]
+
+
+def test_a_lapsed_term_is_said_once_not_echoed_by_its_mrr_and_seats() -> None:
+    """An insurer's lapsed customer read "MRR fell 100%", "The last term ended 5 days ago" and "Seats fell
+    100%": the term's end says it; a running client's MRR fall is still cited."""
+    from churnml.scoring.reasons import Citing, explanations
+
+    rng = np.random.default_rng(5)
+    names = ["payments_days_to_term_end", "payments_mrr_change_91d", "payments_seats_change_91d"]
+    end = rng.uniform(-30, 300, 3000)
+    fall = np.where(end < 0, -1.0, rng.choice([0.0, -0.5], 3000))
+    y = (rng.uniform(size=3000) < 0.03 + 0.5 * (end < 0) + 0.3 * (fall < 0)).astype(int)
+    X = pd.DataFrame({names[0]: end, names[1]: fall, names[2]: fall})
+    model = ChurnModel({"n_estimators": 40, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    rows = np.array([[-5.0, -1.0, -1.0], [200.0, -0.5, -0.5]])  # lapsed 5 days ago; running, MRR halved
+    citing = Citing(reference=np.array([100.0, 0.0, 0.0]), monthly=np.array([False, False]))
+    out = explanations(
+        model,
+        rows,
+        rows,
+        np.arange(2),
+        np.array([0, 1]),
+        np.array([50.0] * 2),
+        names,
+        FeaturesConfig(),
+        3,
+        citing,
+    )
+    cited = [
+        [row[Scores.driver(i, "feature")] for i in (1, 2, 3) if row[Scores.driver(i, "feature")]]
+        for row in out.drivers.iter_rows(named=True)
+    ]
+    assert "payments_mrr_change_91d" not in cited[0] and "payments_seats_change_91d" not in cited[0]
+    assert "payments_days_to_term_end" in cited[0]
+    assert any(c in cited[1] for c in ("payments_mrr_change_91d", "payments_seats_change_91d"))

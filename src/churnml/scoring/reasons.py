@@ -185,6 +185,8 @@ _TERM_END = "payments_days_to_term_end"
 _SINCE_PAYMENT = "payments_days_since_payment"
 # what a freeze causes by itself: no payment since it began (not cited for a paused client)
 _PAYMENT_SILENCE = (_SINCE_PAYMENT, "payments_gap_ratio")
+# the falls a lapsed term makes by itself (its MRR and seats gone): the term's end says it once
+_LAPSE_ECHOES = ("payments_mrr_change_91d", "payments_seats_change_91d", "payments_addons_change_91d")
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
@@ -231,6 +233,11 @@ def explanations(
         now, prev = contrib[: len(part)], contrib[len(part) :]
         # a monthly term's end says nothing about the client; a lapsed term (negative days) does
         quiet = {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else {}
+        if (
+            term_col is not None
+        ):  # a lapsed term: "ended 5 days ago", not also "MRR fell 100%", "seats fell 100%"
+            lapsed = np.nan_to_num(X_now[:, term_col], nan=0.0) < 0
+            quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
         if citing.term_days is not None:
