@@ -329,3 +329,27 @@ def test_running_term_days_are_the_longest_running_terms_length() -> None:
     ids = ["annual", "monthly", "gone", "none"]
     assert running_term_days(ids, AS_OF, subs).tolist() == [365.0, 30.0, float("inf"), float("inf")]
     assert short_term_clients(ids, AS_OF, subs).tolist() == [False, True, False, False]
+
+
+def test_a_next_term_booked_at_a_price_rise_stays_a_renewal_to_work() -> None:
+    from churnml.scoring.crm import with_price_rises
+
+    views = pl.DataFrame(
+        {
+            "client_id": ["quote", "signed", "due"],
+            Scores.RENEWAL_DUE: [False, False, True],
+            Scores.NEXT_TERM_START: [date(2026, 12, 3), date(2026, 12, 10), None],
+            Scores.TERM_STATE: [
+                "Renewed: the next term starts 2026-12-03",
+                "Renewed: the next term starts 2026-12-10",
+                "",
+            ],
+        }
+    )
+    out = with_price_rises(views, pl.Series([True, False, True]))
+    assert out.get_column(Scores.RENEWAL_DUE).to_list() == [True, False, True]
+    assert out.get_column(Scores.TERM_STATE).to_list() == [
+        "Next term booked from 2026-12-03 at a higher price: a renewal to work, not a done one",
+        "Renewed: the next term starts 2026-12-10",
+        "",
+    ]

@@ -30,6 +30,7 @@ from churnml.scoring.crm import (
     last_interaction,
     onboarding_stalled,
     term_status,
+    with_price_rises,
 )
 from churnml.scoring.explain import health_score
 from churnml.scoring.outputs import History
@@ -365,7 +366,12 @@ def client_standing(
         valued=zone_priority(valued, zone, score.zones),
         keep=keep,
         fired=fired,
-        views=_crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),
+        views=with_price_rises(
+            _crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),
+            fired.get_column(Scores.rule("price_rise"))
+            if Scores.rule("price_rise") in fired.columns
+            else pl.Series([False] * len(ids)),
+        ),
         info=info,
         model_zone=model_zone,
         zone=zone,
