@@ -200,6 +200,13 @@ def test_the_teams_logged_contacts_are_on_the_list_and_a_reached_client_is_not_s
         ("no_answer", False),
         ("Voicemail", False),
         ("no-show", False),
+        ("Call answered", True),
+        ("sent", False),  # an offer mailed (the demo's win-back offers): no contact yet
+        ("unanswered", False),
+        ("not answered", False),
+        ("no response", False),
+        ("pending", False),
+        ("failed", False),
         ("", False),
         (None, False),
     ],

@@ -330,16 +330,32 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
     )
 
 
-# words of an intervention's outcome that say the client was not reached (letter case and punctuation aside)
-_NOT_REACHED = ("noanswer", "noreply", "noshow", "voicemail", "unreach", "notreached", "bounce", "nocontact")
+# words of an intervention's outcome that say the client was reached, and those that say it was not even
+# where a reached word is inside them ("not answered", "unanswered"), letter case and punctuation aside
+_REACHED = (
+    "held", "reached", "answered", "replied", "spoke", "talked", "saved", "retained", "accepted", "declined",
+    "connected", "attended", "agreed", "renewed", "converted", "redeemed", "completed",
+)  # fmt: skip
+_NOT_REACHED = (
+    "noanswer",
+    "notanswer",
+    "unanswer",
+    "noreply",
+    "notreached",
+    "unreached",
+    "notheld",
+    "notconnected",
+)
 
 
 def reached() -> pl.Expr:
-    """Interventions whose ``outcome`` says the client was reached: a value, none of whose words
-    (:data:`_NOT_REACHED`) say otherwise ("held", "saved", "declined the offer"; not "no answer")."""
+    """Interventions whose ``outcome`` says the client was reached: one of :data:`_REACHED` ("held",
+    "saved", "declined the offer"), none of :data:`_NOT_REACHED` ("no answer", "not answered"). Anything
+    else is not contact: "sent" (an offer mailed), "voicemail", "no show", "pending", "failed"."""
     plain = pl.col(Interventions.OUTCOME).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    hit = pl.any_horizontal(plain.str.contains(w, literal=True) for w in _REACHED)
     missed = pl.any_horizontal(plain.str.contains(w, literal=True) for w in _NOT_REACHED)
-    return pl.col(Interventions.OUTCOME).is_not_null() & (plain != "") & ~missed
+    return (hit & ~missed).fill_null(False)
 
 
 def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataFrame | None) -> pl.DataFrame:
