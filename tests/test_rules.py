@@ -575,6 +575,24 @@ def test_price_rise_compares_each_product_with_its_own_running_term(home_next, c
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
 
 
+@pytest.mark.parametrize(("next_each", "fires"), [(84.0, True), (63.0, False)])
+def test_price_rise_sums_a_products_terms_on_both_sides(next_each: float, fires: bool) -> None:
+    """Two terms of one product (two cars on one "car" line) renewed on the same day, each 40% up."""
+    rows = [
+        ("car", days_ago(300), days_ago(-30), 60.0),
+        ("car", days_ago(300), days_ago(-30), 60.0),
+        ("car", days_ago(-30), days_ago(-395), next_each),
+        ("car", days_ago(-30), days_ago(-395), next_each),
+        ("home", days_ago(100), days_ago(-265), 500.0),  # dilutes the client-level comparison
+    ]
+    subs = pl.DataFrame(
+        [("p", *r) for r in rows],
+        schema=["client_id", "product", "start_date", "end_date", "mrr"],
+        orient="row",
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
 @pytest.mark.parametrize(
     ("now", "booked", "starts_in", "fires"),
     [
