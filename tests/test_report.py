@@ -634,9 +634,10 @@ def test_the_zone_rule_is_under_the_title() -> None:
     ],
 )
 def test_a_probability_is_never_shown_as_a_certainty(p, shown) -> None:
-    from churnml.reporting.report import _pct
+    from churnml.reporting.report import _pct, _prob
 
-    assert _pct(p) == shown
+    assert _prob(p) == shown
+    assert _pct(1.0) == "100.0%" and _pct(0.0) == "0.0%"  # a share of ARR or of the model's weight is exact
 
 
 @pytest.mark.parametrize(

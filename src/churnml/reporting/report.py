@@ -80,15 +80,20 @@ def _money(x: float | None) -> str:
 
 
 def _pct(x: float | None) -> str:
-    """A probability in percent with one decimal; a calibrated 1 or 0 (a bin where every client churned,
-    or none did) is said as above 99.9% or below 0.1%, never as a certainty."""
+    """A share in percent with one decimal (exact: 0% and 100% are said as such)."""
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def _prob(x: float | None) -> str:
+    """A churn probability in percent with one decimal; a calibrated 1 or 0 (a bin where every client
+    churned, or none did) is said as above 99.9% or below 0.1%, never as a certainty."""
     if x is None:
         return ""
     if x >= 0.9995:
         return "> 99.9%"
-    if 0 < x < 0.0005 or x == 0:
+    if x < 0.0005:
         return "< 0.1%"
-    return f"{100 * x:.1f}%"
+    return _pct(x)
 
 
 def _no_drivers(row: Mapping[str, object]) -> str:
@@ -364,7 +369,7 @@ def _client_section(
 {f"<p class='warn'><b>{_e(state)}</b></p>" if state else ""}
 <table><tr><th>churn probability</th><th>health</th><th>health history</th><th>change</th>
 <th>ARR</th><th>lifetime value</th><th>tier</th><th>strategic</th><th>revenue at risk</th></tr>
-<tr><td class="num">{_pct(row[Scores.PROBABILITY])}</td><td class="num">{float(row[Scores.HEALTH]):.0f}</td>
+<tr><td class="num">{_prob(row[Scores.PROBABILITY])}</td><td class="num">{float(row[Scores.HEALTH]):.0f}</td>
 <td>{sparkline_svg(history, thresholds=thresholds)}</td><td>{_e(change_text)} {_e(row.get(Scores.ZONE_CHANGE) or "")}</td>
 <td class="num">{_money_c(row[Scores.ARR], currency)}</td><td class="num">{_money_c(row[Scores.LIFETIME_VALUE], currency)}</td>
 <td>{_e(row[Scores.VALUE_TIER])}</td><td>{_e(row[Scores.STRATEGIC])}</td>
@@ -426,7 +431,7 @@ def _watchlist(
             _name_link(r, linked),
             _owner(r),
             _zone(r[Scores.ZONE]),
-            _pct(r[Scores.PROBABILITY]),
+            _prob(r[Scores.PROBABILITY]),
             f"{_money_c(r[Scores.ARR], currency)} ({_e(r[Scores.VALUE_TIER])})",
             _e(_top_reason(r, rule_text)),
             _e(r.get(Scores.ACTION)) + _contacted(r),
@@ -682,7 +687,7 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
         return "".join(
             f"<tr><td>{_name_link(r, linked)}</td><td>{_owner(r)}</td>"
             f"<td>{_zone(r[Scores.ZONE])}</td><td>{_e(r[Scores.ZONE_CHANGE])}</td>"
-            f"<td class='num'>{_pct(r[Scores.PROBABILITY])}</td>"
+            f"<td class='num'>{_prob(r[Scores.PROBABILITY])}</td>"
             f"<td class='num'>{_points(r[Scores.PROBABILITY_CHANGE])}</td>"
             f"<td>{_e(r[Scores.WHY_CHANGED] or '')}</td></tr>"
             for r in frame.iter_rows(named=True)
