@@ -301,15 +301,23 @@ def test_spark_reads_text_timestamps_with_a_utc_offset_as_polars_does(spark) -> 
 def test_spark_reads_times_in_the_data_timezone_as_polars_does(spark) -> None:
     from churnml.scoring.spark import repaired_contract_frame
 
-    texts = ["2026-02-12T00:00:00+01:00", "2025-07-01T10:00:00Z", "2025-07-01 10:00"]
+    texts = [
+        "2026-02-12T00:00:00+01:00",
+        "2025-07-01T10:00:00Z",
+        "2025-07-01 10:00",
+        "2025-01-10 10:00:00+01",
+        "2025-01-10 10:00:00+00",
+    ]
     frame = spark.createDataFrame([(f"c{i}", t) for i, t in enumerate(texts)], ["client_id", "created_at"])
     checked, _ = repaired_contract_frame(frame, Table.CLIENTS, None, timezone="Europe/Paris")
     got = {r["client_id"]: r["created_at"] for r in checked.collect()}
     # a Paris midnight stays one, Z is 12:00 in Paris summer time, a time without an offset is already local
-    assert [got[f"c{i}"] for i in range(3)] == [
+    assert [got[f"c{i}"] for i in range(5)] == [
         datetime(2026, 2, 12),
         datetime(2025, 7, 1, 12),
         datetime(2025, 7, 1, 10),
+        datetime(2025, 1, 10, 10),  # two-digit offsets as Polars reads them
+        datetime(2025, 1, 10, 11),
     ]
 
 

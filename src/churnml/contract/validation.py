@@ -49,6 +49,7 @@ __all__ = [
     "FIRST_RECORD",
     "NOT_ALLOWED",
     "OVERLAPPING_TERMS",
+    "TIME_OFFSET",
     "ContractError",
     "TableRepairs",
     "checked_references",
@@ -185,39 +186,42 @@ def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     return pl.coalesce([*naive, *aware])
 
 
-# a UTC offset or "Z" at the end of a written time
-_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+# a UTC offset or "Z" after a written time of day ("10:00+01", "10:00:00.5 -05:00", "10:00Z"): group 1
+TIME_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -> dict[str, int]:
-    """Times written with a UTC offset other than ``timezone``'s own (or stored in another zone), which
-    reading them in ``timezone`` (``data.timezone``) moved: counted under a name that says the offsets
-    seen and, in UTC, that a local midnight falls on the day before (data.timezone keeps local days)."""
+    """Times that reading them in ``timezone`` (``data.timezone``) moved: written with an offset, or stored
+    in a zone, whose wall-clock time differs from ``timezone``'s at that instant (a Paris time read in
+    Paris is not moved). Counted under a name without counts or offsets (the same in every batch) that, in
+    UTC, says a local midnight falls on the day before (data.timezone keeps local days)."""
     if spec.kind is not Kind.DATETIME:
         return {}
-    if isinstance(original.dtype, pl.Datetime) and original.dtype.time_zone not in (None, timezone):
-        zones = [str(original.dtype.time_zone)]
-        moved = original.drop_nulls().len()
+    if isinstance(original.dtype, pl.Datetime) and original.dtype.time_zone is not None:
+        own = original.dt.replace_time_zone(None).dt.cast_time_unit("us")
+        now = original.to_frame().select(wall_clock(pl.col(original.name), timezone)).to_series()
+        moved = int((own != now).fill_null(False).sum())
     elif original.dtype == pl.String:
-        offsets = original.str.strip_chars().str.extract(_OFFSET, 1)
-        utc = offsets.is_in(["Z", "+00:00", "+0000", "-00:00"]).fill_null(False)
-        shifted = offsets.is_not_null() & (~utc if timezone == "UTC" else offsets.is_not_null())
-        moved = int(shifted.sum())
-        zones = sorted(set(offsets.filter(shifted).unique().head(4).to_list()))
+        text = original.str.strip_chars()
+        has_offset = text.str.contains(TIME_OFFSET).fill_null(False)
+        written = (
+            text.str.replace(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$", "")
+            .to_frame("t")
+            .select(_parsed_datetime(pl.col("t")))
+        )
+        read = text.to_frame("t").select(_parsed_datetime(pl.col("t"), timezone))
+        moved = int((has_offset & (written.to_series() != read.to_series())).fill_null(False).sum())
     else:
         return {}
     if not moved:
         return {}
-    seen = ", ".join(zones)
     if timezone == "UTC":
         what = (
-            f"{spec.name}: times in another zone ({seen}) read in UTC, so a local midnight falls on the day "
-            "before (data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
+            f"{spec.name}: times written in another zone, read in UTC: a local midnight falls on the day before "
+            "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
         )
     else:
-        what = (
-            f"{spec.name}: times with a zone or UTC offset ({seen}) read as {timezone} time (data.timezone)"
-        )
+        what = f"{spec.name}: times written in another zone than {timezone}, read as {timezone} time (data.timezone)"
     return {what: moved}
 
 
@@ -487,12 +491,11 @@ def mixed_currencies(frame: pl.DataFrame, extra: list[str], table: Table) -> dic
     rows = codes.value_counts(sort=True)
     if rows.height < 2:
         return {}
-    seen = ", ".join(f"{code} {n:,}" for code, n in rows.head(4).iter_rows())
-    main = rows.row(0)[0]
-    return {
-        f"{column}: {rows.height} currencies ({seen} rows) whose amounts are summed as one, in score.currency "
-        f"(ARR, revenue at risk and the payment features): convert them to one ({main}) before, e.g. with "
-        "today's rates": codes.len() - rows.row(0)[1]
+    seen = ", ".join(sorted(rows.get_column(codes.name).to_list()))
+    return {  # no count in the name: the batches of a training table add up under one line
+        f"{column}: several currencies ({seen}) whose amounts are summed as one, in score.currency (ARR, "
+        "revenue at risk and the payment features): convert them to one before, e.g. with today's rates; "
+        "counted: the rows outside the most frequent": codes.len() - rows.row(0)[1]
     }
 
 

@@ -39,6 +39,7 @@ from churnml.contract.schemas import (
 from churnml.contract.validation import (
     NOT_ALLOWED,
     OVERLAPPING_TERMS,
+    TIME_OFFSET,
     ContractError,
     empty_value_problem,
     found_values_text,
@@ -107,7 +108,7 @@ def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
             instant = text.try_cast(T.TimestampType())
             if timezone == "UTC":
                 return instant.cast(T.TimestampNTZType())
-            return F.when(text.rlike(r"(Z|[+-]\d{2}:?\d{2})$"), local(instant)).otherwise(
+            return F.when(text.rlike(TIME_OFFSET), local(instant)).otherwise(
                 instant.cast(T.TimestampNTZType())
             )
         if isinstance(source, T.TimestampType):
