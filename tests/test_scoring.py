@@ -908,6 +908,15 @@ def test_an_account_deleted_event_named_in_churn_events_makes_the_client_gone(tm
         ("delete_project", False),
         ("account_settings_page_closed", False),
         ("cancel_page_view", False),  # a cancellation page is friction
+        ("AccountDeleted", True),
+        ("accountdeleted", True),
+        ("profile_deleted", True),
+        ("account_settings_closed", False),  # a window of the app
+        ("workspace_tab_closed", False),
+        ("account_disclosure_viewed", False),
+        ("shopping_cart_deleted", False),
+        ("datastore_deleted", False),
+        ("account_deletion_cancelled", False),
     ],
 )
 def test_only_events_on_the_whole_account_read_like_leaving(name: str, leaving: bool) -> None:

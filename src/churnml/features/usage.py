@@ -439,7 +439,9 @@ def friction_hint(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int = 5
 
 # an event that records the client leaving for good: the whole account (shop, workspace, ...) deleted,
 # deactivated or closed, or the client unregistered or churned; not a part of it (a listing deactivated, a
-# user deleted: a seat, a project closed) nor a cancellation *page* (friction)
+# user deleted: a seat, a project closed), a window of the app (a settings dialog closed), an undone deletion,
+# nor a cancellation *page* (friction). Matched on the words of the name (``account_deleted``,
+# ``AccountDeleted``, ``close-shop``), so that "disclosure", "shopping" or "datastore" are no such word.
 _LEAVING_ALONE = ("unregister", "churned")
 _LEAVING_ACTS = ("delet", "deactivat", "clos")
 _LEAVING_WHOLE = (
@@ -453,31 +455,44 @@ _LEAVING_WHOLE = (
     "profile",
 )
 _LEAVING_PARTS = (
-    "listing",
-    "item",
-    "product",
-    "seat",
-    "project",
-    "order",
-    "file",
-    "member",
-    "ticket",
-    "page",
-)
+    "listing", "item", "product", "seat", "project", "order", "file", "member", "ticket", "page", "settings",
+    "modal", "dialog", "tab", "window", "popup", "banner", "cart", "flowcancelled", "cancelled", "canceled",
+    "undo", "undone", "aborted", "failed", "restored",
+)  # fmt: skip
+
+
+def _name_words(name: str) -> list[str]:
+    """The lower-case words of an event name: split at punctuation, spaces and camelCase humps."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _act_and_whole(word: str) -> bool:
+    """One word holding both an act and the whole account: "accountdeleted", "deleteaccount"."""
+    for whole in _LEAVING_WHOLE:
+        if word.startswith(whole) and word[len(whole) :].startswith(_LEAVING_ACTS):
+            return True
+        if word.startswith(_LEAVING_ACTS) and word.endswith(whole):
+            return True
+    return False
 
 
 def leaving_names(counts: Mapping[str, int]) -> list[str]:
-    """The event names of ``counts`` (rows per name) that read like the client leaving for good (letter
-    case and punctuation aside), the most frequent first: an act on the whole account
-    (:data:`_LEAVING_ACTS` and :data:`_LEAVING_WHOLE`, none of :data:`_LEAVING_PARTS`), or
+    """The event names of ``counts`` (rows per name) that read like the client leaving for good, the most
+    frequent first: a word of :data:`_LEAVING_ACTS` and one of :data:`_LEAVING_WHOLE` (or both in one word,
+    "accountdeleted"), none of :data:`_LEAVING_PARTS`; or a word starting with one of
     :data:`_LEAVING_ALONE`."""
 
     def leaving(name: str) -> bool:
-        plain = _plain(name)
-        if any(w in plain for w in _LEAVING_ALONE):
+        words = _name_words(name)
+        if any(w.startswith(a) for w in words for a in _LEAVING_ALONE):
             return True
-        whole = any(w in plain for w in _LEAVING_WHOLE) and not any(w in plain for w in _LEAVING_PARTS)
-        return whole and any(w in plain for w in _LEAVING_ACTS)
+        if any(w in _LEAVING_PARTS for w in words):
+            return False
+        acts = [w for w in words if w.startswith(_LEAVING_ACTS)]
+        wholes = [w for w in words if w in _LEAVING_WHOLE]
+        joined = [w for w in words if _act_and_whole(w)]
+        return bool(acts and wholes) or bool(joined)
 
     return sorted((n for n in counts if leaving(n)), key=lambda n: (-counts[n], n))
 

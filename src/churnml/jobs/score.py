@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +280,9 @@ def partial_last_day_note(daily: Mapping[date, int], last_day: date, last_time: 
     (at least 3 of them with events, a median of 20 or more), above 0 (events that end days earlier than
     the other tables are a lagging table, said apart) and its last record is before :data:`PARTIAL_DAY_HOUR`. The list is then as of that day (the data before it), not the day after:
     scored after it, terms ending at its midnight read "no renewal recorded yet", the missing hours read
-    as less use, and next week's list would re-score this one's date on the whole day."""
+    as less use, and next week's list would re-score this one's date on the whole day. The Polars engine
+    only: on Spark (``features.engine: spark``) the list is as of the day after the data, as ``--as-of``
+    says otherwise."""
     usual = sorted(daily.get(last_day - timedelta(weeks=k), 0) for k in range(1, _USUAL_WEEKS + 1))
     if sum(n > 0 for n in usual) < 3:
         return None
@@ -556,7 +558,10 @@ def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     after, was refused). The data's own end is left alone (its staleness is still said)."""
     if as_of is None or cfg.data.as_of is not None:
         return cfg
-    now, day = datetime.now(UTC).replace(tzinfo=None), datetime(as_of.year, as_of.month, as_of.day)
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo(cfg.data.timezone)).replace(tzinfo=None)  # the data's clock, as as_of_limit's
+    day = datetime(as_of.year, as_of.month, as_of.day)
     if day <= now:
         return cfg
     tolerance = cfg.data.future_tolerance_days + (day + timedelta(days=1) - now).days + 1

@@ -20,8 +20,9 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   communications nor a tickets table (contact is not recorded, so no client is "silent");
 - :func:`last_contact`: ``last_contacted`` (the day of the team's last logged intervention, the
   ``interventions`` table: a save call, an offer) and ``last_contact`` (what it was: "call (held) by
-  anna"); both null without one. An intervention whose outcome says the client was reached (a call or
-  meeting held, an offer answered; not "no answer", "voicemail", "no show") also counts as an interaction;
+  anna"); both null without one. Where contact is recorded (a communications or tickets table), an
+  intervention whose outcome says the client was reached (:func:`reached`: a call held, an offer
+  declined; not "sent", "no answer") also counts as an interaction;
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
   in fewer than ``onboarding_active_share`` of its weeks; null for every client when the dataset has
   no events table (use is not recorded, so no onboarding is "stalled");
