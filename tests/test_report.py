@@ -548,7 +548,7 @@ def test_page_links_point_to_the_pages_that_exist(tmp_path: Path, monkeypatch: p
 @pytest.mark.parametrize(
     ("setting", "banner"),
     [
-        ("stale_note", "<b>Old data.</b> The data ends 7 days before"),
+        ("stale_note", "<b>The data.</b> The data ends 7 days before"),
         ("model_change_note", "<b>New model.</b> The data ends 7 days before"),
     ],
 )
@@ -556,7 +556,7 @@ def test_notes_of_the_list_are_banners_above_the_portfolio(setting: str, banner:
     page = _page(**{setting: "the data ends 7 days before the as-of date"})
     assert banner in page
     assert page.index(banner) < page.index('<h2 id="portfolio">')
-    assert "Old data." not in _page() and "New model." not in _page()
+    assert "The data." not in _page() and "New model." not in _page()
 
 
 @pytest.mark.parametrize(

@@ -1058,6 +1058,29 @@ def test_a_list_dated_days_after_the_data_is_said_in_the_report_too(days_after: 
         assert "(its last record: 2026-10-04)" in note
 
 
+@pytest.mark.parametrize(
+    ("now", "said"),
+    [
+        ([0.54, 0.10], None),  # re-scored as sent
+        ([0.56, 0.12], None),  # under 5 points
+        (
+            [0.26, 0.10],
+            "the list of 2026-01-20 re-scored on today's data moves 1 client by 5 points or more against what "
+            "was sent: a (54% sent, 26% now). Data about that week arrived or changed after it was scored (a "
+            "late export, a day cut short); 'since last week' (zone change, why it changed) compares with last "
+            "week as the data now says it",
+        ),
+    ],
+)
+def test_last_week_re_scored_away_from_the_sent_list_is_said(now: list[float], said: str | None) -> None:
+    from churnml.jobs.score import rescored_note
+
+    sent = pl.DataFrame({"client_id": ["a", "b", "gone"], "churn_probability": [0.54, 0.10, 0.9]})
+    scores = pl.DataFrame({"client_id": ["a", "b", "new"], "previous_probability": [*now, None]})
+    assert rescored_note(sent, scores, date(2026, 1, 20)) == said
+    assert rescored_note(None, scores, date(2026, 1, 20)) is None
+
+
 MONDAY = date(2026, 3, 2)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "model_change_note",
     "model_record",
     "partial_last_day_note",
+    "rescored_note",
     "score",
     "scoring_model",
     "stale_data_note",
@@ -55,6 +56,7 @@ class ListNotes:
     zones: str | None = None
     drift: str | None = None  # why features drift: trained on young data (ModelCard.young_data_note)
     model_change: str | None = None  # another model than last week's list (model_change_note)
+    rescored: str | None = None  # the same model re-scoring last week's date moved clients (rescored_note)
     stale: str | None = None  # the data ends days before the list's date (stale_data_note)
     partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
 
@@ -66,6 +68,7 @@ class ListNotes:
             self.data,
             self.model,
             self.model_change,
+            self.rescored,
             self.hindsight,
             self.zones,
         )
@@ -355,8 +358,48 @@ def feature_labels(names: Iterable[str], features: FeaturesConfig) -> dict[str, 
     return {name: label(name) for name in names}
 
 
-def _model_change(last_week: Path, version: str, result: Any) -> str | None:
-    """:func:`model_change_note` against the list written a week before in ``last_week`` (read here)."""
+# last week's probability re-scored on today's data differs from the sent one by this much or more: said
+RESCORED_MOVE = 0.05
+
+
+def rescored_note(previous: Any, scores: Any, previous_day: date) -> str | None:
+    """A sentence when the same model, re-scoring last week's date on today's data (``scores``'
+    ``previous_probability``), moves clients' probabilities by :data:`RESCORED_MOVE` or more against the
+    list that was sent (``previous``: its ``scores.parquet`` frame): data about last week arrived or changed
+    since, and "since last week" compares with last week as the data now says it. None otherwise."""
+    import polars as pl
+
+    from churnml.scoring.columns import Scores
+
+    if previous is None:
+        return None
+    sent = previous.select(Scores.CLIENT_ID, pl.col(Scores.PROBABILITY).alias("_sent"))
+    moved = (
+        scores.select(Scores.CLIENT_ID, Scores.PREVIOUS_PROBABILITY)
+        .join(sent, on=Scores.CLIENT_ID, how="inner")
+        .filter((pl.col(Scores.PREVIOUS_PROBABILITY) - pl.col("_sent")).abs() >= RESCORED_MOVE)
+        .sort(Scores.CLIENT_ID)
+    )
+    if moved.height == 0:
+        return None
+    shown = ", ".join(
+        f"{c} ({a:.0%} sent, {b:.0%} now)"
+        for c, a, b in moved.select(Scores.CLIENT_ID, "_sent", Scores.PREVIOUS_PROBABILITY)
+        .head(5)
+        .iter_rows()
+    )
+    more = f" and {moved.height - 5:,} more" if moved.height > 5 else ""
+    return (
+        f"the list of {previous_day} re-scored on today's data moves {moved.height:,} client"
+        f"{'s' if moved.height != 1 else ''} by {RESCORED_MOVE * 100:.0f} points or more against what was sent: "
+        f"{shown}{more}. Data about that week arrived or changed after it was scored (a late export, a day "
+        "cut short); 'since last week' (zone change, why it changed) compares with last week as the data now says it"
+    )
+
+
+def _last_week_notes(last_week: Path, version: str, result: Any) -> tuple[str | None, str | None]:
+    """(:func:`model_change_note`, :func:`rescored_note`) against the list written a week before in
+    ``last_week`` (read here): the first when another model wrote it, the second when the same one did."""
     import polars as pl
 
     from churnml.scoring.outputs import written_model_version
@@ -365,8 +408,11 @@ def _model_change(last_week: Path, version: str, result: Any) -> str | None:
     try:
         previous = pl.read_parquet(last_week / "scores.parquet") if before is not None else None
     except (OSError, pl.exceptions.PolarsError):
-        return None
-    return model_change_note(before, previous, version, result.scores, date.fromisoformat(last_week.name))
+        return None, None
+    day = date.fromisoformat(last_week.name)
+    if before == version:
+        return None, rescored_note(previous, result.scores, day)
+    return model_change_note(before, previous, version, result.scores, day), None
 
 
 def _report(
@@ -391,7 +437,9 @@ def _report(
         model_version=version,
         model_note=" ".join(n for n in (banners.data, banners.model) if n),
         model_change_note=banners.model_change or "",
-        stale_note=banners.stale or "",
+        stale_note=" ".join(
+            n[0].upper() + n[1:] + "." for n in (banners.partial, banners.stale, banners.rescored) if n
+        )[:-1],
         horizon_days=cfg.label.horizon_days,
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
@@ -648,9 +696,10 @@ def score(
         list_notes(
             result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dataset.as_of.date()
         ),
-        model_change=_model_change(last_week, version, result),
         partial=partial,
     )
+    changed_model, rescored = _last_week_notes(last_week, version, result)
+    notes = replace(notes, model_change=changed_model, rescored=rescored)
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))
     done()

@@ -788,7 +788,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
-{f"<div class='warn'><b>Old data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
+{f"<div class='warn'><b>The data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>New model.</b> {_e(model_change_note[0].upper() + model_change_note[1:])}.</div>" if model_change_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
