@@ -264,6 +264,7 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "features_config": FeaturesConfig(lifetime=False, unobserved_windows="unknown").model_dump(
             mode="json"
         ),
+        "timezone": "UTC",
     }
     export_model(model, root / "model", {**meta, **trained_with})
     write_tables({str(t): f for t, f in tables.items()}, root / "raw")
@@ -328,6 +329,15 @@ def test_score_runs_and_rerun_replaces_its_own_list(scoring_ws: dict[str, Path])
     assert manifest["data"]["lagging_tables"] == {}
     code, text = score(scoring_ws, "raw", "list")
     assert code == 0 and "unchanged (same list already there)" in text
+
+
+def test_a_time_zone_other_than_the_models_is_an_error(scoring_ws: dict[str, Path]) -> None:
+    code, text = score(scoring_ws, "raw", "tz", "--set", "data.timezone=Europe/Paris")
+    flat = " ".join(text.split())
+    assert code == 1
+    assert "counted its days in data.timezone UTC, and this run reads the data in Europe/Paris" in flat
+    assert "--set data.timezone=UTC" in flat
+    assert not (scoring_ws["root"] / "tz").exists()
 
 
 @pytest.mark.parametrize(

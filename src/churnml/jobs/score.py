@@ -187,6 +187,15 @@ def _checked_settings(
     from churnml.modeling.export import FEATURE_SETTINGS_IGNORED, mismatch_texts, settings_mismatches
 
     card = ModelCard.from_dict(metadata)
+    if (
+        card.timezone is not None and card.timezone != cfg.data.timezone
+    ):  # a model older than the setting: UTC
+        raise UserError(
+            f"the model ({source}) counted its days in data.timezone {card.timezone}, and this run reads the data "
+            f"in {cfg.data.timezone}: the same events would fall on other days and weeks. Score with "
+            f"--set data.timezone={card.timezone} (or the config it was trained with), or train a model for "
+            f"{cfg.data.timezone}"
+        )
     for what, section, trained, ignored in (
         ("label", "label", card.label, ()),
         ("feature", "features", card.features_config, FEATURE_SETTINGS_IGNORED),

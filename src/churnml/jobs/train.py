@@ -258,6 +258,7 @@ def _model_card(
         config_hash=config_hash(cfg),
         label=cfg.label.model_dump(mode="json"),
         features_config=cfg.features.model_dump(mode="json"),
+        timezone=cfg.data.timezone,
         horizon_days=cfg.label.horizon_days,
         dataset=dataset.name,
         data_window=[f"{dataset.start:%Y-%m-%d}", f"{dataset.as_of:%Y-%m-%d}"],

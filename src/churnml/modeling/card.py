@@ -32,6 +32,7 @@ class ModelCard:
     config_hash: str | None = None
     label: dict[str, Any] | None = None
     features_config: dict[str, Any] | None = None
+    timezone: str | None = None  # data.timezone: the days its features were counted in
     horizon_days: int | None = None
     dataset: str | None = None
     data_window: list[str] | None = None
