@@ -207,6 +207,15 @@ def test_the_teams_logged_contacts_are_on_the_list_and_a_reached_client_is_not_s
         ("no response", False),
         ("pending", False),
         ("failed", False),
+        ("could not be reached", False),
+        ("never reached", False),
+        ("meeting not attended", False),
+        ("unattended", False),
+        ("call disconnected", False),
+        ("withheld", False),
+        ("not interested", True),  # the client said so: reached
+        ("offer rejected", True),
+        ("meeting booked", True),
         ("", False),
         (None, False),
     ],
@@ -339,12 +348,13 @@ def test_running_term_days_are_the_longest_running_terms_length() -> None:
 
 
 def test_a_next_term_booked_at_a_price_rise_stays_a_renewal_to_work() -> None:
-    from churnml.scoring.crm import with_price_rises
+    from churnml.scoring.crm import renewed_rows, with_price_rises
 
     views = pl.DataFrame(
         {
             "client_id": ["quote", "signed", "due"],
             Scores.RENEWAL_DUE: [False, False, True],
+            Scores.RENEWAL_DAYS: [2, 9, 20],
             Scores.NEXT_TERM_START: [date(2026, 12, 3), date(2026, 12, 10), None],
             Scores.TERM_STATE: [
                 "Renewed: the next term starts 2026-12-03",
@@ -353,8 +363,11 @@ def test_a_next_term_booked_at_a_price_rise_stays_a_renewal_to_work() -> None:
             ],
         }
     )
-    out = with_price_rises(views, pl.Series([True, False, True]))
+    out = with_price_rises(views, pl.Series([True, False, True]), renewal_days=60)
     assert out.get_column(Scores.RENEWAL_DUE).to_list() == [True, False, True]
+    assert renewed_rows(out).tolist() == [False, True, False]  # the quote is no renewal done
+    later = with_price_rises(views, pl.Series([True, False, True]), renewal_days=1)
+    assert later.get_column(Scores.RENEWAL_DUE).to_list() == [False, False, True]  # beyond the renewals view
     assert out.get_column(Scores.TERM_STATE).to_list() == [
         "Next term booked from 2026-12-03 at a higher price: a renewal to work, not a done one",
         "Renewed: the next term starts 2026-12-10",

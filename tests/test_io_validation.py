@@ -769,7 +769,7 @@ def test_a_zoned_parquet_column_is_read_as_the_data_timezone():
 
 
 UTC_MOVED = (
-    "ts: times written in another zone, read in UTC: a local midnight falls on the day before "
+    "ts: times written in another zone, read in UTC: a local midnight falls on another day "
     "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
 )
 PARIS_MOVED = "ts: times written in another zone than Europe/Paris, read as Europe/Paris time (data.timezone)"
@@ -812,9 +812,9 @@ def test_an_unknown_time_zone_is_refused_naming_the_form():
             Table.PAYMENTS,
             ["EUR", "eur", "GBP", "EUR", None],
             {
-                "currency: several currencies (EUR, GBP) whose amounts are summed as one, in score.currency (ARR, "
-                "revenue at risk and the payment features): convert them to one before, e.g. with today's rates; "
-                "counted: the rows outside the most frequent": 1
+                "currency: several currencies in one table, whose amounts are summed as one, in score.currency "
+                "(ARR, revenue at risk and the payment features): convert them to one before, e.g. with today's "
+                "rates; counted: the rows outside the most frequent currency (of each batch)": 1
             },
         ),
         (Table.PAYMENTS, ["EUR", "EUR", "EUR", "EUR", None], {}),  # one currency: nothing to say

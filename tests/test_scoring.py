@@ -917,6 +917,11 @@ def test_an_account_deleted_event_named_in_churn_events_makes_the_client_gone(tm
         ("shopping_cart_deleted", False),
         ("datastore_deleted", False),
         ("account_deletion_cancelled", False),
+        ("unregister_webhook", False),
+        ("deletesubaccount", False),
+        ("closeworkshop", False),
+        ("deleteaccount", True),
+        ("account_closing_reminder_sent", False),
     ],
 )
 def test_only_events_on_the_whole_account_read_like_leaving(name: str, leaving: bool) -> None:

@@ -194,7 +194,8 @@ def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -
     """Times that reading them in ``timezone`` (``data.timezone``) moved: written with an offset, or stored
     in a zone, whose wall-clock time differs from ``timezone``'s at that instant (a Paris time read in
     Paris is not moved). Counted under a name without counts or offsets (the same in every batch) that, in
-    UTC, says a local midnight falls on the day before (data.timezone keeps local days)."""
+    UTC, says a local midnight falls on another day (data.timezone keeps local days). A text column without
+    an offset is not parsed again."""
     if spec.kind is not Kind.DATETIME:
         return {}
     if isinstance(original.dtype, pl.Datetime) and original.dtype.time_zone is not None:
@@ -203,21 +204,22 @@ def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -
         moved = int((own != now).fill_null(False).sum())
     elif original.dtype == pl.String:
         text = original.str.strip_chars()
-        has_offset = text.str.contains(TIME_OFFSET).fill_null(False)
-        written = (
-            text.str.replace(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$", "")
-            .to_frame("t")
-            .select(_parsed_datetime(pl.col("t")))
+        offset = text.filter(text.str.contains(TIME_OFFSET).fill_null(False))
+        if offset.len() == 0:  # most columns: nothing to parse again
+            return {}
+        frame = offset.to_frame("t")
+        written = frame.select(
+            _parsed_datetime(pl.col("t").str.replace(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$", ""))
         )
-        read = text.to_frame("t").select(_parsed_datetime(pl.col("t"), timezone))
-        moved = int((has_offset & (written.to_series() != read.to_series())).fill_null(False).sum())
+        read = frame.select(_parsed_datetime(pl.col("t"), timezone))
+        moved = int((written.to_series() != read.to_series()).fill_null(False).sum())
     else:
         return {}
     if not moved:
         return {}
     if timezone == "UTC":
         what = (
-            f"{spec.name}: times written in another zone, read in UTC: a local midnight falls on the day before "
+            f"{spec.name}: times written in another zone, read in UTC: a local midnight falls on another day "
             "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
         )
     else:
@@ -491,11 +493,10 @@ def mixed_currencies(frame: pl.DataFrame, extra: list[str], table: Table) -> dic
     rows = codes.value_counts(sort=True)
     if rows.height < 2:
         return {}
-    seen = ", ".join(sorted(rows.get_column(codes.name).to_list()))
-    return {  # no count in the name: the batches of a training table add up under one line
-        f"{column}: several currencies ({seen}) whose amounts are summed as one, in score.currency (ARR, "
+    return {  # one name whatever the codes: the batches of a training table add up under one line
+        f"{column}: several currencies in one table, whose amounts are summed as one, in score.currency (ARR, "
         "revenue at risk and the payment features): convert them to one before, e.g. with today's rates; "
-        "counted: the rows outside the most frequent": codes.len() - rows.row(0)[1]
+        "counted: the rows outside the most frequent currency (of each batch)": codes.len() - rows.row(0)[1]
     }
 
 

@@ -457,7 +457,7 @@ _LEAVING_WHOLE = (
 _LEAVING_PARTS = (
     "listing", "item", "product", "seat", "project", "order", "file", "member", "ticket", "page", "settings",
     "modal", "dialog", "tab", "window", "popup", "banner", "cart", "flowcancelled", "cancelled", "canceled",
-    "undo", "undone", "aborted", "failed", "restored",
+    "undo", "undone", "aborted", "failed", "restored", "webhook", "device", "reminder", "notification", "email",
 )  # fmt: skip
 
 
@@ -472,7 +472,7 @@ def _act_and_whole(word: str) -> bool:
     for whole in _LEAVING_WHOLE:
         if word.startswith(whole) and word[len(whole) :].startswith(_LEAVING_ACTS):
             return True
-        if word.startswith(_LEAVING_ACTS) and word.endswith(whole):
+        if any(word == act + whole for act in ("delete", "deactivate", "close")):
             return True
     return False
 
@@ -485,10 +485,10 @@ def leaving_names(counts: Mapping[str, int]) -> list[str]:
 
     def leaving(name: str) -> bool:
         words = _name_words(name)
-        if any(w.startswith(a) for w in words for a in _LEAVING_ALONE):
-            return True
         if any(w in _LEAVING_PARTS for w in words):
             return False
+        if any(w.startswith(a) for w in words for a in _LEAVING_ALONE):
+            return True
         acts = [w for w in words if w.startswith(_LEAVING_ACTS)]
         wholes = [w for w in words if w in _LEAVING_WHOLE]
         joined = [w for w in words if _act_and_whole(w)]

@@ -187,9 +187,8 @@ def _checked_settings(
     from churnml.modeling.export import FEATURE_SETTINGS_IGNORED, mismatch_texts, settings_mismatches
 
     card = ModelCard.from_dict(metadata)
-    if (
-        card.timezone is not None and card.timezone != cfg.data.timezone
-    ):  # a model older than the setting: UTC
+    # a model exported without the record (before it was kept) is not checked
+    if card.timezone is not None and card.timezone != cfg.data.timezone:
         raise UserError(
             f"the model ({source}) counted its days in data.timezone {card.timezone}, and this run reads the data "
             f"in {cfg.data.timezone}: the same events would fall on other days and weeks. Score with "
@@ -383,11 +382,12 @@ def rescored_note(previous: Any, scores: Any, previous_day: date) -> str | None:
     if previous is None:
         return None
     sent = previous.select(Scores.CLIENT_ID, pl.col(Scores.PROBABILITY).alias("_sent"))
-    moved = (
+    gap = (pl.col(Scores.PREVIOUS_PROBABILITY) - pl.col("_sent")).abs()
+    moved = (  # the biggest moves first
         scores.select(Scores.CLIENT_ID, Scores.PREVIOUS_PROBABILITY)
         .join(sent, on=Scores.CLIENT_ID, how="inner")
-        .filter((pl.col(Scores.PREVIOUS_PROBABILITY) - pl.col("_sent")).abs() >= RESCORED_MOVE)
-        .sort(Scores.CLIENT_ID)
+        .filter(gap >= RESCORED_MOVE)
+        .sort(gap, Scores.CLIENT_ID, descending=[True, False])
     )
     if moved.height == 0:
         return None
@@ -419,6 +419,8 @@ def _last_week_notes(last_week: Path, version: str, result: Any) -> tuple[str | 
     except (OSError, pl.exceptions.PolarsError):
         return None, None
     day = date.fromisoformat(last_week.name)
+    if before == version == "unknown":  # no version to tell the models apart
+        return None, None
     if before == version:
         return None, rescored_note(previous, result.scores, day)
     return model_change_note(before, previous, version, result.scores, day), None

@@ -110,15 +110,17 @@ FREE_TERM = "On a free term since its last paid one ended on "
 BOOKED_AT_A_RISE = "Next term booked from {day} at a higher price: a renewal to work, not a done one"
 
 
-def with_price_rises(views: pl.DataFrame, rising: pl.Series) -> pl.DataFrame:
+def with_price_rises(views: pl.DataFrame, rising: pl.Series, renewal_days: int) -> pl.DataFrame:
     """``views`` (a :func:`term_status` frame) where ``rising`` (per row: the ``price_rise`` rule fired)
-    and a next term is booked: that term is a renewal quote or a price rise, not a renewal done, so it
-    stays in the renewals view (``renewal_due``) and ``term_state`` says so (:data:`BOOKED_AT_A_RISE`). An
-    insurer writes each renewal quote as the next term: 875 customers read "Renewed", 118 of whom
-    lapsed within 60 days."""
+    and a next term is booked: that term is a renewal quote or a price rise, not a renewal done, so
+    ``term_state`` says so (:data:`BOOKED_AT_A_RISE`), it is not read as renewed (:func:`renewed_rows`),
+    and it is in the renewals view (``renewal_due``) when the running term ends within ``renewal_days``
+    (``score.renewal_days``). An insurer writes each renewal quote as the next term: 875 customers read
+    "Renewed", 118 of whom lapsed within 60 days."""
     booked = pl.col(Scores.NEXT_TERM_START).is_not_null() & rising.fill_null(False)
+    soon = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days).fill_null(False)
     return views.with_columns(
-        pl.when(booked).then(True).otherwise(pl.col(Scores.RENEWAL_DUE)).alias(Scores.RENEWAL_DUE),
+        pl.when(booked & soon).then(True).otherwise(pl.col(Scores.RENEWAL_DUE)).alias(Scores.RENEWAL_DUE),
         pl.when(booked)
         .then(pl.format(BOOKED_AT_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
         .otherwise(pl.col(Scores.TERM_STATE))
@@ -128,8 +130,13 @@ def with_price_rises(views: pl.DataFrame, rising: pl.Series) -> pl.DataFrame:
 
 def renewed_rows(views: pl.DataFrame) -> np.ndarray:
     """Per row of ``views`` (a :func:`term_status` frame), whether the client's next term is booked
-    (``next_term_start`` set): its term end is no risk, its renewal done."""
-    return views.get_column(Scores.NEXT_TERM_START).is_not_null().to_numpy()
+    (``next_term_start`` set) at no price rise (:func:`with_price_rises`): its term end is no risk, its
+    renewal done."""
+    booked = views.get_column(Scores.NEXT_TERM_START).is_not_null()
+    rising = (
+        views.get_column(Scores.TERM_STATE).str.starts_with(BOOKED_AT_A_RISE.split("{")[0]).fill_null(False)
+    )
+    return (booked & ~rising).to_numpy()
 
 
 def days_since_end(as_of: date) -> pl.Expr:
@@ -331,32 +338,29 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
     )
 
 
-# words of an intervention's outcome that say the client was reached, and those that say it was not even
-# where a reached word is inside them ("not answered", "unanswered"), letter case and punctuation aside
+# the words of an intervention's outcome that say the client was reached: whatever is said with them
+# ("declined the offer", "not interested"), or unless a negation is said too ("could not be reached")
+_CONTACT_ANYWAY = ("declined", "refused", "rejected", "interested", "won", "objected")
 _REACHED = (
-    "held", "reached", "answered", "replied", "spoke", "talked", "saved", "retained", "accepted", "declined",
-    "connected", "attended", "agreed", "renewed", "converted", "redeemed", "completed",
+    "held", "reached", "answered", "replied", "spoke", "spoken", "talked", "saved", "retained", "accepted",
+    "connected", "attended", "agreed", "renewed", "converted", "redeemed", "completed", "booked", "met", "signed",
 )  # fmt: skip
-_NOT_REACHED = (
-    "noanswer",
-    "notanswer",
-    "unanswer",
-    "noreply",
-    "notreached",
-    "unreached",
-    "notheld",
-    "notconnected",
-)
+_NEGATIONS = ("not", "never", "no", "unable", "couldn", "couldnt", "cannot", "cant", "didn", "didnt", "wasn",
+              "wasnt", "failed", "without")  # fmt: skip
 
 
 def reached() -> pl.Expr:
-    """Interventions whose ``outcome`` says the client was reached: one of :data:`_REACHED` ("held",
-    "saved", "declined the offer"), none of :data:`_NOT_REACHED` ("no answer", "not answered"). Anything
-    else is not contact: "sent" (an offer mailed), "voicemail", "no show", "pending", "failed"."""
-    plain = pl.col(Interventions.OUTCOME).str.to_lowercase().str.replace_all(r"[^a-z]", "")
-    hit = pl.any_horizontal(plain.str.contains(w, literal=True) for w in _REACHED)
-    missed = pl.any_horizontal(plain.str.contains(w, literal=True) for w in _NOT_REACHED)
-    return (hit & ~missed).fill_null(False)
+    """Interventions whose ``outcome`` says the client was reached, read word by word (letter case aside):
+    a word of :data:`_CONTACT_ANYWAY` ("declined the offer", "not interested"), or one of :data:`_REACHED`
+    ("held", "call answered") with no word of :data:`_NEGATIONS` ("could not be reached", "meeting not
+    attended"). Anything else is no contact: "sent" (an offer mailed), "voicemail", "unattended",
+    "pending"."""
+    words = pl.col(Interventions.OUTCOME).str.to_lowercase().str.extract_all(r"[a-z]+")
+
+    def has(vocabulary: tuple[str, ...]) -> pl.Expr:
+        return words.list.eval(pl.element().is_in(list(vocabulary))).list.any()
+
+    return (has(_CONTACT_ANYWAY) | (has(_REACHED) & ~has(_NEGATIONS))).fill_null(False)
 
 
 def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataFrame | None) -> pl.DataFrame:

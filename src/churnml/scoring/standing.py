@@ -371,6 +371,7 @@ def client_standing(
             fired.get_column(Scores.rule("price_rise"))
             if Scores.rule("price_rise") in fired.columns
             else pl.Series([False] * len(ids)),
+            score.renewal_days,
         ),
         info=info,
         model_zone=model_zone,
