@@ -34,6 +34,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -499,6 +500,7 @@ def score_on_spark(
     from churnml.jobs.score import (
         ScoreRun,
         _checked_settings,
+        _last_week_notes,
         _list_files,
         _report,
         list_notes,
@@ -561,8 +563,21 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    notes = list_notes(
-        result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dates["data_as_of"].date()
+    changed_model, rescored = _last_week_notes(
+        folder.parent / (day - timedelta(weeks=1)).isoformat(), version, result
+    )
+    notes = replace(
+        list_notes(
+            result,
+            metadata,
+            cfg,
+            day,
+            dataset_name,
+            asked=model is not None,
+            data_end=dates["data_as_of"].date(),
+        ),
+        model_change=changed_model,
+        rescored=rescored,
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))
