@@ -758,3 +758,26 @@ def test_a_lapsed_term_is_said_once_not_echoed_by_its_mrr_and_seats() -> None:
     assert "payments_mrr_change_91d" not in cited[0] and "payments_seats_change_91d" not in cited[0]
     assert "payments_days_to_term_end" in cited[0]
     assert any(c in cited[1] for c in ("payments_mrr_change_91d", "payments_seats_change_91d"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "lowers", "citable"),
+    [
+        ("payments_late_share_trend", 0.0, True, False),  # "did not change": lowers no risk worth saying
+        ("payments_late_share_trend", 0.004, True, False),  # said "did not change" too (under half a point)
+        ("payments_late_share_trend", -0.2, True, True),  # fell 20 points: good news, said
+        ("usage_events_ratio", 1.0, True, False),
+        ("usage_events_ratio", 1.3, True, True),
+        ("usage_events_ratio", 0.5, False, True),  # halved: raises the risk, said
+    ],
+)
+def test_no_change_is_not_cited_as_lowering_the_risk(
+    name: str, value: float, lowers: bool, citable: bool
+) -> None:
+    """A marketplace's green sellers read "The share of invoices paid late did not change" 467 times."""
+    specs, _ = registry_catalog(FeaturesConfig())
+    contribution = np.array([[-0.5 if lowers else 0.5, -2.0]])
+    ok = citable_mask(
+        contribution, np.array([[value]]), [name], specs, np.array([0.0 if "trend" in name else 1.0])
+    )
+    assert bool(ok[0, 0]) is citable

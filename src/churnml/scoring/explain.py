@@ -220,6 +220,10 @@ def _floor(name: str) -> float | None:
     return None
 
 
+# the kinds whose sentence says "did not change" at this value (features.registry._pct_and_verb)
+_CHANGE_KINDS = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0}
+
+
 def citable_mask(
     contributions: np.ndarray,
     values: np.ndarray,
@@ -252,6 +256,9 @@ def citable_mask(
                 bad = None
         if bad is not None:
             good = ~bad if kind != "z" else ~bad & (v != ref)  # a z of +0.0 is no news either way
+            if kind in _CHANGE_KINDS:  # "... did not change" (under half a point) is no news either way
+                moved = np.round(np.abs(v - _CHANGE_KINDS[kind]) * 100) != 0
+                good, bad = good & moved, bad & moved
             ok[:, j] = np.where(raises[:, j], bad, good)
         else:
             # an ambiguous feature says nothing at the portfolio's typical level, nor when it is 0
