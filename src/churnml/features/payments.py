@@ -492,7 +492,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "orders",
         "Usually {value:.0f} days between payments or orders",
         "mean",
-        "typical gap between orders",
+        "typical gap between payments or orders",
     ),
     spec(
         "payments_gap_ratio",
@@ -500,7 +500,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "ratio",
         1,
         "orders",
-        "The current gap since the last order is {value:.1f} times this client's typical gap",
+        "The current gap since the last payment or order is {value:.1f} times this client's typical gap",
         "mean",
         "current gap vs typical gap",
     ),
