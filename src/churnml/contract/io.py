@@ -53,6 +53,7 @@ __all__ = [
     "as_of_limit",
     "contract_table",
     "csv_layout",
+    "data_clock",
     "dataset_files",
     "file_checksum",
     "part_folder_problem",
@@ -274,12 +275,16 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def data_clock(cfg: DataConfig) -> datetime:
+    """Now, as the naive wall-clock time of the data's zone (``data.timezone``)."""
+    return datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None)
+
+
 def as_of_limit(cfg: DataConfig) -> datetime:
     """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
     if cfg.as_of is not None:
         return midnight_after(cfg.as_of) + timedelta(days=cfg.future_tolerance_days)
-    now = datetime.now(ZoneInfo(cfg.timezone)).replace(tzinfo=None)  # the data's clock (data.timezone)
-    return now + timedelta(days=cfg.future_tolerance_days)
+    return data_clock(cfg) + timedelta(days=cfg.future_tolerance_days)
 
 
 def validated_table(raw: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[pl.DataFrame, dict[str, int]]:

@@ -186,8 +186,10 @@ def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     return pl.coalesce([*naive, *aware])
 
 
-# a UTC offset or "Z" after a written time of day ("10:00+01", "10:00:00.5 -05:00", "10:00Z"): group 1
-TIME_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
+# a UTC offset or "Z" at the end of a text, and after a written time of day ("10:00+01", "10:00:00.5
+# -05:00", "10:00Z"): group 1
+_OFFSET_END = r"(Z|[+-]\d{2}(?::?\d{2})?)$"
+TIME_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*" + _OFFSET_END
 
 
 def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -> dict[str, int]:
@@ -208,9 +210,7 @@ def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -
         if offset.len() == 0:  # most columns: nothing to parse again
             return {}
         frame = offset.to_frame("t")
-        written = frame.select(
-            _parsed_datetime(pl.col("t").str.replace(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$", ""))
-        )
+        written = frame.select(_parsed_datetime(pl.col("t").str.replace(r"\s*" + _OFFSET_END, "")))
         read = frame.select(_parsed_datetime(pl.col("t"), timezone))
         moved = int((written.to_series() != read.to_series()).fill_null(False).sum())
     else:

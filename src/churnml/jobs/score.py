@@ -289,7 +289,8 @@ def partial_last_day_note(daily: Mapping[date, int], last_day: date, last_time: 
     data's last day, whose last record is at ``last_time``. Cut short: its events are under
     :data:`PARTIAL_DAY_SHARE` of the median of the same weekday over the :data:`_USUAL_WEEKS` weeks before
     (at least 3 of them with events, a median of 20 or more), above 0 (events that end days earlier than
-    the other tables are a lagging table, said apart) and its last record is before :data:`PARTIAL_DAY_HOUR`. The list is then as of that day (the data before it), not the day after:
+    the other tables are a lagging table, said apart) and its last record is before
+    :data:`PARTIAL_DAY_HOUR`. The list is then as of that day (the data before it), not the day after:
     scored after it, terms ending at its midnight read "no renewal recorded yet", the missing hours read
     as less use, and next week's list would re-score this one's date on the whole day. The Polars engine
     only: on Spark (``features.engine: spark``) the list is as of the day after the data, as ``--as-of``
@@ -617,10 +618,9 @@ def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     after, was refused). The data's own end is left alone (its staleness is still said)."""
     if as_of is None or cfg.data.as_of is not None:
         return cfg
-    from zoneinfo import ZoneInfo
+    from churnml.contract.io import data_clock
 
-    now = datetime.now(ZoneInfo(cfg.data.timezone)).replace(tzinfo=None)  # the data's clock, as as_of_limit's
-    day = datetime(as_of.year, as_of.month, as_of.day)
+    now, day = data_clock(cfg.data), datetime(as_of.year, as_of.month, as_of.day)
     if day <= now:
         return cfg
     tolerance = cfg.data.future_tolerance_days + (day + timedelta(days=1) - now).days + 1

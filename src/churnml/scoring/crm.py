@@ -281,12 +281,14 @@ def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFram
     )
 
 
-def running_mrr(subscriptions: pl.DataFrame, at: datetime) -> pl.DataFrame:
+def running_mrr(subscriptions: pl.DataFrame, at: datetime, per_product: bool = False) -> pl.DataFrame:
     """``[client_id, _mrr]``: the summed ``mrr`` of each client's terms running at the instant ``at``
-    (``start_date < at <= end_date``), one row per client with one."""
+    (``start_date < at <= end_date``), one row per client with one; ``per_product``: one row per client
+    and ``product`` (``[client_id, product, _mrr]``)."""
+    keys = [pl.col(CLIENT_ID).cast(pl.String), *([pl.col(Subscriptions.PRODUCT)] if per_product else [])]
     return (
         subscriptions.filter((pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at))
-        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .group_by(keys)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
     )
 

@@ -231,12 +231,13 @@ def explanations(
         X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
         contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
-        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
-        quiet = {_TERM_END: citing.monthly[part] & (X_now[:, term_col] >= 0)} if term_col is not None else {}
-        if (
-            term_col is not None
-        ):  # a lapsed term: "ended 5 days ago", not also "MRR fell 100%", "seats fell 100%"
-            lapsed = np.nan_to_num(X_now[:, term_col], nan=0.0) < 0
+        quiet: dict[str, np.ndarray] = {}
+        if term_col is not None:
+            term_end = X_now[:, term_col]
+            # a monthly term's end says nothing about the client; a lapsed term (negative days) does
+            quiet[_TERM_END] = citing.monthly[part] & (term_end >= 0)
+            # a lapsed term: "ended 5 days ago", not also "MRR fell 100%", "seats fell 100%"
+            lapsed = np.nan_to_num(term_end, nan=0.0) < 0
             quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}

@@ -569,15 +569,11 @@ def _product_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     date and within ``price_rise_days``, costs at least ``1 + price_rise_share`` times that product's term
     running now: a customer's home policy quoted 37% up reads as such beside its two car policies, whose
     premiums would dilute it to 13% in the client's total."""
+    from churnml.scoring.crm import running_mrr
+
     cut = ctx.cut
     product = [pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.PRODUCT)]
-    running = (
-        subscriptions.filter(
-            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
-        )
-        .group_by(product)
-        .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
-    )
+    running = running_mrr(subscriptions, cut, per_product=True)
     booked = subscriptions.filter(
         (pl.col(Subscriptions.START_DATE) >= cut)
         & (pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
