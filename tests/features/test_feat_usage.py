@@ -7,6 +7,8 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 from feature_helpers import features_at, make_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import Table
@@ -349,3 +351,57 @@ def test_without_a_subscriptions_table_there_is_no_seat_use() -> None:
     assert not any(
         c.startswith("usage_seat_use") for c in features_at(make_dataset(TABLES), ["old"], [S1]).columns
     )
+
+
+def _deltas_by_hand(rows: list[tuple[str, str | None, int]], weeks: list[int], last: int) -> dict:
+    """The in/out deltas of ``distinct_active_deltas`` from their definition, in plain Python."""
+    active: dict[tuple[str, str], list[int]] = {}
+    for client, key, week in rows:
+        if key is not None:
+            active.setdefault((client, key), [])
+            if week not in active[(client, key)]:
+                active[(client, key)].append(week)
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for (client, _), seen in active.items():
+        seen.sort()
+        for i, week in enumerate(seen):
+            if week > last:
+                continue
+            gap_prev = None if i == 0 else week - seen[i - 1]
+            gap_next = None if i == len(seen) - 1 else seen[i + 1] - week
+            cell = out.setdefault((client, week), {f"_u__{d}{w}": 0 for d in ("in", "out") for w in weeks})
+            for w in weeks:
+                cell[f"_u__in{w}"] += gap_prev is None or gap_prev > w
+                cell[f"_u__out{w}"] += gap_next is None or gap_next > w
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]), st.sampled_from(["u1", "u2", "x", None]), st.integers(-9, 3)
+        ),
+        max_size=40,
+    ),
+    categorical=st.booleans(),
+)
+def test_distinct_deltas_on_polars_are_the_definition(rows, categorical) -> None:
+    """The Polars path (integer pair codes, one sort) counts the keys entering and leaving each window as
+    the definition does, with the key as text or as a category."""
+    import narwhals as nw
+
+    from churnml.features._grid import WeekAxis
+    from churnml.features.usage import distinct_active_deltas
+
+    frame = pl.DataFrame(
+        rows, schema={"client_id": pl.String, "user_id": pl.String, "_week": pl.Int64}, orient="row"
+    )
+    if categorical:
+        frame = frame.with_columns(pl.col("user_id").cast(pl.Categorical))
+    axis = WeekAxis(anchor=0, first_week=-9, last_week=1)
+    got = distinct_active_deltas(nw.from_native(frame.lazy()), "user_id", [1, 4], "_u", axis)
+    table = got.collect().to_native()
+    assert table.schema["client_id"] == pl.String
+    found = {(r.pop("client_id"), r.pop("_week")): r for r in table.to_dicts()}
+    assert found == _deltas_by_hand(rows, [1, 4], last=1)
