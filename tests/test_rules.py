@@ -172,6 +172,25 @@ def test_unanswered_outreach_stops_once_the_team_reached_the_client(
     assert fired["ghosted"] == ("unanswered_outreach" if fires else "")
 
 
+@pytest.mark.parametrize(
+    ("days", "fires"),
+    [
+        (5, False),  # ghosted opened a ticket after the last unanswered e-mail (10 days ago): it writes in
+        (15, True),  # a ticket before it says nothing of the e-mails since
+    ],
+)
+def test_unanswered_outreach_stops_once_the_client_writes_in(days: int, fires: bool) -> None:
+    ticket = pl.DataFrame(
+        {"client_id": ["ghosted"], "opened_at": [days_ago(days)], "closed_at": [None], "csat": [None]},
+        schema_overrides={"closed_at": pl.Datetime("us"), "csat": pl.Float64},
+    )
+    cfg = RulesConfig(enabled=("unanswered_outreach",))
+    tables = {**TABLES, Table.TICKETS: pl.concat([TICKETS, ticket], how="diagonal_relaxed")}
+    out = fired_rules(tables, IDS, AS_OF, HISTORY, cfg, low_csat=2, export_events=("data_export",))
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["ghosted"] == ("unanswered_outreach" if fires else "")
+
+
 @pytest.mark.parametrize(("days", "fires"), [(91, True), (25, True), (15, False)])
 def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> None:
     # ghosted's two unanswered outreaches were 20 and 10 days ago: a 15-day window holds only one

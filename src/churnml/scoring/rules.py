@@ -77,7 +77,7 @@ __all__ = [
 RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
-    "(a client that used to answer, not reached by a logged intervention since)",
+    "(a client that used to answer, not reached by a logged intervention nor writing in with a ticket since)",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low (within {low_ratings_days} days)",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
@@ -153,25 +153,43 @@ def _no_activity(
 def _not_reached_since(
     unanswered: pl.DataFrame, communications: pl.DataFrame, ctx: RuleInput
 ) -> pl.DataFrame:
-    """The clients of ``unanswered`` the team has not reached since their last outbound touch: an
-    intervention whose outcome says they were reached (a save call held,
-    :func:`churnml.scoring.crm.reached`) after it answers for them."""
+    """The clients of ``unanswered`` not heard from since their last outbound touch: an intervention whose
+    outcome says the team reached them (a save call held, :func:`churnml.scoring.crm.reached`) or a ticket
+    they opened after it answers for them (a client writing to support this week is not unreachable)."""
     from churnml.scoring.crm import reached
 
+    if unanswered.height == 0:
+        return unanswered
+    heard: list[pl.DataFrame] = []
     interventions = ctx.tables.get(Table.INTERVENTIONS)
-    if unanswered.height == 0 or interventions is None or Interventions.OUTCOME not in interventions.columns:
+    if interventions is not None and Interventions.OUTCOME in interventions.columns:
+        heard.append(
+            interventions.filter(reached() & (pl.col(Interventions.TS) < ctx.cut)).select(
+                pl.col(CLIENT_ID).cast(pl.String),
+                pl.col(Interventions.TS).cast(pl.Datetime("us")).alias("_met"),
+            )
+        )
+    tickets = ctx.tables.get(Table.TICKETS)
+    if tickets is not None:
+        heard.append(
+            tickets.filter(pl.col(Tickets.OPENED_AT) < ctx.cut).select(
+                pl.col(CLIENT_ID).cast(pl.String),
+                pl.col(Tickets.OPENED_AT).cast(pl.Datetime("us")).alias("_met"),
+            )
+        )
+    if not heard:
         return unanswered
     last_out = (
         communications.filter(
             (pl.col(Communications.DIRECTION) == "out") & (pl.col(Communications.TS) < ctx.cut)
         )
-        .group_by(CLIENT_ID)
-        .agg(pl.col(Communications.TS).max().alias("_out"))
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(Communications.TS).max().cast(pl.Datetime("us")).alias("_out"))
     )
     met = (
-        interventions.filter(reached() & (pl.col(Interventions.TS) < ctx.cut))
+        pl.concat(heard)
         .group_by(CLIENT_ID)
-        .agg(pl.col(Interventions.TS).max().alias("_met"))
+        .agg(pl.col("_met").max())
         .join(last_out, on=CLIENT_ID)
         .filter(pl.col("_met") > pl.col("_out"))
     )
