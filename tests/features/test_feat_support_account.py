@@ -74,6 +74,29 @@ def test_support_and_account_values(frame, at, snapshot, feature, expected):
         assert got == pytest.approx(expected)
 
 
+S_MID = date(2024, 8, 12)  # the last rating (known 2024-02-22) 24 weeks back, the one before it 26 weeks back
+S_LATE = date(2024, 9, 30)  # both more than 26 weeks back
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "feature", "expected"),
+    [
+        (S_MID, "support_csat_last", 1),
+        (S_MID, "support_csat_prev", None),  # older than the longest window (182 days): unknown
+        (S_MID, "support_csat_last2_mean", 1),
+        (S_MID, "support_csat_low_last2", 1),
+        (S_LATE, "support_csat_last", None),
+        (S_LATE, "support_csat_prev", None),
+        (S_LATE, "support_csat_last2_mean", None),
+        (S_LATE, "support_csat_low_last2", None),
+    ],
+)
+def test_ratings_older_than_the_longest_window_are_unknown(build, at, snapshot, feature, expected):
+    frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS}, ["c"], [S1, S_MID, S_LATE])
+    got = at(frame, "c", snapshot, feature)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
 def test_without_signals_only_tenure(build):
     frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS}, ["c"], [S1])
     assert [c for c in frame.columns if c.startswith("account_")] == ["account_tenure_days"]

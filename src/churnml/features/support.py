@@ -8,7 +8,9 @@ week from data strictly before it.
 Point in time: a ticket counts from the day it was opened; its CSAT rating is known from the day it
 was closed (the opening day when there is no close date); a ticket is open at a snapshot when it was
 opened before it and not closed before it. The last two ratings are the latest by that day (ties
-broken by the rating itself, so the result never depends on row order). The CSAT trend is the mean
+broken by the rating itself, so the result never depends on row order); a rating known more than the
+longest window (``features.windows``, 182 days by default) before the snapshot is unknown there, as a
+window's count would be: it no longer says how satisfied the client is. The CSAT trend is the mean
 rating over the last ``baseline_days`` minus the mean of all earlier ratings.
 """
 
@@ -111,9 +113,23 @@ def support_features(
         nw.col(cum("_rated")).cast(nw.Int64).alias("_idx"),
         (nw.col(cum("_rated")).cast(nw.Int64) - 1).alias("_idx_prev"),
     )
-    last = ratings.select(CLIENT_ID, "_idx", nw.col("_csat").alias("_csat_last"))
-    prev = ratings.select(CLIENT_ID, nw.col("_idx").alias("_idx_prev"), nw.col("_csat").alias("_csat_prev"))
+    last = ratings.select(
+        CLIENT_ID, "_idx", nw.col("_csat").alias("_csat_last"), nw.col(WEEK).alias("_wk_last")
+    )
+    prev = ratings.select(
+        CLIENT_ID,
+        nw.col("_idx").alias("_idx_prev"),
+        nw.col("_csat").alias("_csat_prev"),
+        nw.col(WEEK).alias("_wk_prev"),
+    )
     g = g.join(last, on=[CLIENT_ID, "_idx"], how="left").join(prev, on=[CLIENT_ID, "_idx_prev"], how="left")
+    # a rating older than the longest window is not the client's satisfaction now (19 months ago: "the last
+    # two ratings average 1.5" cited for an account that had left and come back since): unknown
+    fresh = max(w for _, w in windows)
+    g = g.with_columns(
+        nw.when(nw.col(WEEK) - nw.col(f"_wk_{k}") < fresh).then(nw.col(f"_csat_{k}")).alias(f"_csat_{k}")
+        for k in ("last", "prev")
+    )
 
     low = cfg.low_csat
     csat_recent = safe_div(window_sum("_csat_sum", base), window_sum("_rated", base))
