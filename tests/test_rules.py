@@ -826,3 +826,25 @@ def test_payment_trouble_is_decided_per_client(failed_days_ago, others_have_term
     assert _fired_for("payment_trouble", Table.PAYMENTS, payments, extra=extra) == (
         ["payment_trouble"] if fires else [""]
     )
+
+
+@pytest.mark.parametrize(
+    ("fired", "expected"),
+    [
+        # 12 of 20 clients fire data_export: said, with its text and the settings it reads
+        (
+            ["data_export"] * 11 + ["data_export; complaints"] + [""] * 8,
+            "data_export (exported data in the last 28 days) fires for 12 of 20 clients (settings: "
+            "rules.data_export_days, features.export_events): a rule that fires for most of the list tells no "
+            "one apart and its action crowds out the others; check what it reads, or switch it off (rules.enabled)",
+        ),
+        (["data_export"] * 9 + [""] * 11, None),  # under half of the list
+        (["data_export"] * 6 + [""] * 2, None),  # most of a list of 8, but under 10 clients
+        ([""] * 30, None),
+    ],
+)
+def test_a_rule_firing_for_most_of_the_list_is_said(fired: list[str], expected: str | None) -> None:
+    from churnml.scoring.rules import crowded_rules_note
+
+    cfg = RulesConfig(enabled=("data_export", "complaints"))
+    assert crowded_rules_note(fired, cfg) == expected

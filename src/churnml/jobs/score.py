@@ -59,6 +59,7 @@ class ListNotes:
     rescored: str | None = None  # the same model re-scoring last week's date moved clients (rescored_note)
     stale: str | None = None  # the data ends days before the list's date (stale_data_note)
     partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
+    rules: str | None = None  # a rule fires for most of the list (churnml.scoring.rules.crowded_rules_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
@@ -71,6 +72,7 @@ class ListNotes:
             self.rescored,
             self.hindsight,
             self.zones,
+            self.rules,
         )
         return [n for n in notes if n]
 
@@ -224,10 +226,12 @@ def list_notes(
     say: the model learned from another dataset than ``dataset_name``, it was not promoted (``asked``:
     ``--model`` named it), it learned outcomes of the list's own horizon, most of the list is
     red or none of it reaches yellow (:func:`churnml.scoring.standing.crowded_red_note`,
-    :func:`~churnml.scoring.standing.empty_zones_note`), and why features drifted when the model
+    :func:`~churnml.scoring.standing.empty_zones_note`), a rule fires for most of it
+    (:func:`churnml.scoring.rules.crowded_rules_note`), and why features drifted when the model
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
+    from churnml.scoring.rules import crowded_rules_note
     from churnml.scoring.standing import crowded_red_note, crowded_watch_note, empty_zones_note
     from churnml.scoring.window import feature_lookback_days
 
@@ -249,6 +253,7 @@ def list_notes(
         zones=crowded,
         drift=young,
         stale=stale_data_note(day, data_end),
+        rules=crowded_rules_note(scores.get_column(Scores.RULES).to_list(), cfg.rules, cfg.label.grace_days),
     )
 
 
@@ -456,6 +461,7 @@ def _report(
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
+        rules_note=banners.rules or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),

@@ -62,12 +62,15 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import History
 
 __all__ = [
+    "CROWDED_RULE_MIN",
+    "CROWDED_RULE_SHARE",
     "RULES",
     "RULE_TEXT",
     "STANDING_DISCOUNT_DAYS",
     "UNOWED_FAILURES",
     "Rule",
     "RuleInput",
+    "crowded_rules_note",
     "fired_rules",
     "rule_descriptions",
     "unreachable_no_activity_note",
@@ -102,6 +105,40 @@ RULE_TEXT: dict[str, str] = {
 def rule_descriptions(cfg: RulesConfig, grace_days: int = 30) -> dict[str, str]:
     """Plain-language text of each enabled rule with its configured thresholds."""
     return {name: RULES[name].describe(cfg, grace_days) for name in cfg.enabled}
+
+
+# a rule firing for at least this share of the listed clients (and CROWDED_RULE_MIN of them) is said: it tells
+# no one apart, and its action then crowds out every other one (a routine export listed as an export event)
+CROWDED_RULE_SHARE = 0.5
+CROWDED_RULE_MIN = 10
+# settings outside ``rules`` that decide what a rule reads
+_RULE_INPUTS = {"data_export": ("features.export_events",), "low_ratings": ("features.low_csat",)}
+
+
+def crowded_rules_note(fired: Sequence[str], cfg: RulesConfig, grace_days: int = 30) -> str | None:
+    """A note naming each rule that fired for at least :data:`CROWDED_RULE_SHARE` of the list's clients
+    (``fired``: the list's ``rules_fired`` cells, rules ``"; "``-joined), with what it means and the settings
+    it reads; None when no rule does (or the list is under :data:`CROWDED_RULE_MIN` clients)."""
+    n = len(fired)
+    counts: dict[str, int] = {}
+    for cell in fired:
+        for name in filter(None, (cell or "").split("; ")):
+            counts[name] = counts.get(name, 0) + 1
+    crowded = [r for r in cfg.enabled if counts.get(r, 0) >= max(CROWDED_RULE_MIN, CROWDED_RULE_SHARE * n)]
+    if not crowded:
+        return None
+    parts = []
+    for name in crowded:
+        keys = [f"rules.{k}" for k in RULES[name].thresholds] + list(_RULE_INPUTS.get(name, ()))
+        parts.append(
+            f"{name} ({RULES[name].describe(cfg, grace_days)}) fires for {counts[name]:,} of {n:,} clients"
+            + (f" (settings: {', '.join(keys)})" if keys else "")
+        )
+    return (
+        "; ".join(parts)
+        + ": a rule that fires for most of the list tells no one apart and its action crowds out the others; "
+        "check what it reads, or switch it off (rules.enabled)"
+    )
 
 
 def _midnight(day: date) -> datetime:
