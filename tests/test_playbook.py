@@ -92,6 +92,19 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
             "driver: payments",
             "This week: Purchase plans",
         ),
+        # a health drop says the risk rose, not why: the leading driver's family acts
+        (
+            ClientFacts("red", "B", rules="health_drop", lead_family="payments"),
+            "sales",
+            "driver: payments",
+            "This week: Purchase plans",
+        ),
+        (
+            ClientFacts("red", "B", rules="health_drop"),
+            "success",
+            "rule: health_drop",
+            "This week: Health dropped sharply",
+        ),
         (
             ClientFacts("yellow", "A", lead_family="support"),
             "service",

@@ -9,7 +9,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
 - :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
 - :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call);
   a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
-  order of ``playbooks.rules``; a renewal due soon when the first driver is a contract feature (the
+  order of ``playbooks.rules`` (``health_drop``, which reads the model's own risk and not a cause, only when
+  no driver family leads: a yellow or red client's play is then its first driver's); a renewal due soon when the first driver is a contract feature (the
   term's end, seats, MRR, discount); the family of the first driver that raises the risk (yellow and
   red); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts
   (sales, service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
@@ -193,6 +194,11 @@ def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str
     return ChosenPlay(_urgent(cfg, zone, tier, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
 
 
+# rules that read the model's own risk, not a cause: their play gives way to the leading driver's family
+# ("Health dropped sharply" told 135 of 154 red subscribers nothing of why, beside "47% -> 40%, risk down")
+_RISK_ONLY_RULES = frozenset({"health_drop"})
+
+
 def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     """The action for one client (order of the checks: module docstring)."""
     z, t = urgency_zone(facts, cfg), facts.tier
@@ -205,8 +211,9 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             "not worth keeping",
         )
     fired = [r for r in (facts.rules or "").split("; ") if r]
+    by_driver = facts.zone != "green" and facts.lead_family in cfg.families
     for rule, play in cfg.rules.items():
-        if rule in fired:
+        if rule in fired and not (rule in _RISK_ONLY_RULES and by_driver):
             return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"rule: {rule}")
     if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
         return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review
