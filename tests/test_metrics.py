@@ -205,6 +205,56 @@ def test_churn_report_both_formulas_match_a_hand_computation():
     assert rows[0][1] == 0 and rows[0][5] is None  # January: nobody active at its start, no rate
 
 
+# A cancellation recorded in churns in one month for a term that ends in the next (subscriptions label):
+# the client leaves the hindsight spine at its churned_at, and is counted churned that month, once.
+#   b: term 01-01 .. 04-15, churns.churned_at 03-20 -> churned in March (not in April: gone at its start)
+#   c: term 01-01 .. 03-10, no record -> churned in March; d: new in March; a: stays
+#   March: C1 = {a, b, c} = 3, C2 = {a, d} = 2, C3 = {d} = 1: C1 + C3 - C2 = 2 = churned {b, c}
+NOTICE = Dataset(
+    tables={
+        Table.CLIENTS: clients([(c, D(2024, 1, 1), "X") for c in "abcd"]),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            [
+                ("a", D(2024, 1, 1), D(2024, 12, 31), 10.0),
+                ("b", D(2024, 1, 1), D(2024, 4, 15), 20.0),
+                ("c", D(2024, 1, 1), D(2024, 3, 10), 40.0),
+                ("d", D(2024, 3, 5), D(2024, 12, 31), 80.0),
+            ],
+            schema={
+                Subscriptions.CLIENT_ID: pl.String,
+                Subscriptions.START_DATE: DT,
+                Subscriptions.END_DATE: DT,
+                Subscriptions.MRR: pl.Float64,
+            },
+            orient="row",
+        ),
+        Table.CHURNS: pl.DataFrame(
+            {"client_id": ["b"], "churned_at": [D(2024, 3, 20)]}, schema_overrides={"churned_at": DT}
+        ),
+    },
+    name="notice",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 7, 1),
+)
+
+
+def test_a_churn_is_counted_in_the_month_the_client_leaves_the_active_clients():
+    cfg = LabelConfig(source="subscriptions", grace_days=10)
+    report = churn_report(NOTICE, cfg, "month", min_clients=1).filter(pl.col("segment") == "all")
+    got = report.filter(pl.col("period_start").is_in([date(2024, 3, 1), date(2024, 4, 1)]))
+    assert got.select("period_start", "c1", "c2", "c3", "churned", "mrr_lost_gross").rows() == [
+        (date(2024, 3, 1), 3, 2, 1, 2, 60.0),  # b (20) and c (40)
+        (date(2024, 4, 1), 2, 2, 0, 0, 0.0),  # b's term ends 04-15, but b left in March
+    ]
+    for row in report.filter(pl.col("complete")).iter_rows(named=True):  # no returns in NOTICE
+        assert row["c1"] + row["c3"] - row["c2"] == row["churned"], row["period_start"]
+    monthly = monthly_churn(NOTICE, cfg).filter(pl.col("segment") == "all")
+    assert monthly.select("month", "active_start", "churned", "mrr_lost").rows()[2:4] == [
+        (date(2024, 3, 1), 3, 2, 60.0),
+        (date(2024, 4, 1), 2, 0, 0.0),
+    ]
+
+
 def test_churn_report_per_segment_and_quarter():
     cfg = LabelConfig(source="subscriptions", grace_days=10)
     month = churn_report(SUBS, cfg, "month", min_clients=1)

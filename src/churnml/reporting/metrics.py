@@ -10,7 +10,9 @@ Columns:
 - ``new_clients``: clients that became customers during the month (:func:`churnml.labels.customer_since`:
   the first term, the first order or activity; ``created_at`` with the churns source; a lead of the
   clients table that never subscribed is none);
-- ``churned``: clients active at the month start with a churn (``labels.churn_dates``) during the month;
+- ``churned``: clients active at the month start that leave during it (:func:`leaving_times`: the churns
+  of ``label.source`` and the churns table's records, each at its ``churned_at``, the instants at which
+  the active clients of ``active_start`` lose them; one date per churn for both columns);
 - ``logo_churn_rate`` = churned / active_start (null when nobody was active);
 - ``mrr_start``: monthly recurring revenue of the clients active at the month start; ``mrr_lost``: the
   part of it held by the clients who churned; ``revenue_churn_rate`` = mrr_lost / mrr_start (gross
@@ -37,7 +39,8 @@ Both formulas of the seeds: :func:`churn_report`
 Grain: one row per period (``month`` or ``quarter``) x period start x segment (``all`` first). With
 ``C1`` the clients active at the period start, ``C2`` those active at its end (the next period's start)
 and ``C3`` the clients that became customers during it (:func:`churnml.labels.customer_since`), by
-client count:
+client count (``churned``: the C1 clients that leave during the period, as for :func:`monthly_churn`; so
+C1 + C3 - C2 = churned + the new clients gone before the period's end - the clients who came back):
 
 - ``churn_rate_f1`` = (C1 - C2) / C1: net of new clients (it can be negative in a growing book);
 - ``churn_rate_f2`` = (C1 + C3 - C2) / C1: new clients added back, so only the losses count.
@@ -86,6 +89,7 @@ __all__ = [
     "churn_rate_page",
     "churn_report",
     "churn_report_figure",
+    "leaving_times",
     "month_starts",
     "monthly_churn",
     "mrr_at",
@@ -150,6 +154,24 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     return out, basis
 
 
+def leaving_times(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """One row per decided churn that takes a client out of the active clients in hindsight
+    (:func:`churnml.labels.active_spine` with ``hindsight=True``): ``client_id``, ``churned_at``.
+
+    The churns of ``cfg.source`` (:func:`churnml.labels.churn_dates`) and, with another source, the
+    churns table's records too ("gone is gone", as :func:`churnml.labels.membership_changes`): a
+    cancellation recorded in one month for a term that ends in the next takes the client out at the
+    cancellation, so that is when it churned; its term's end, a month later, finds it gone already. Both
+    dates of it are rows here: a period counts a churn of the clients active at its start, and only the
+    first can be one. Sorted by client and time.
+    """
+    cfg = resolved_label(cfg, dataset.tables)
+    times = churn_dates(dataset, cfg)
+    if cfg.source != "churns" and Table.CHURNS in dataset:
+        times = pl.concat([times, churn_dates(dataset, cfg.model_copy(update={"source": "churns"}))])
+    return times.unique().sort(CLIENT_ID, Churns.CHURNED_AT)
+
+
 def _aggregate(rows: pl.DataFrame, new: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     churn = rows.group_by(keys).agg(
         pl.len().alias("active_start"),
@@ -184,7 +206,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     base = active_spine(dataset, months, cfg, hindsight=True)
     churned = (
-        churn_dates(dataset, cfg)
+        leaving_times(dataset, cfg)
         .select(CLIENT_ID, pl.col(Churns.CHURNED_AT).dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
         .unique()
         .with_columns(pl.lit(True).alias("_churned"))
@@ -308,13 +330,13 @@ def _period_rows(
 ) -> tuple[pl.DataFrame, str]:
     """One row per period x client active at its start or end: ``_in1``/``_in2`` (active at the start /
     end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (a customer since the period), ``_churned``
-    (active at the start with a churn in the period), its segment; and the MRR basis."""
+    (active at the start and leaving during the period: :func:`leaving_times`), its segment; and the MRR basis."""
     bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
     spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
     spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
     at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
-    churn_times = churn_dates(dataset, cfg).select(
+    churn_times = leaving_times(dataset, cfg).select(
         CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT).alias("_churn")
     )
     rows = (
