@@ -282,26 +282,48 @@ def test_a_period_starting_with_too_few_clients_has_no_rate(min_clients, rated):
 
 
 @pytest.mark.parametrize(
-    ("starts", "complete", "few", "expected"),
+    ("c1", "complete", "rated", "expected"),
     [
-        # two incomplete months in a row: one label; a few-clients month before them: its own
+        # the data's first month: nobody active at its start yet (4 months of data from 04-01: 0, 2,955, ...)
+        ([0, 2955, 3321], [True, True, True], [False, True, True], ["data starts", "", ""]),
+        # two leading empty months, a handful, a rated month, an emptied book, the last month not known yet
         (
-            [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)],
-            [True, True, False, False],
-            [True, False, False, False],
-            [
-                (date(2024, 1, 1), date(2024, 2, 1), "few clients"),
-                (date(2024, 3, 1), date(2024, 5, 1), "incomplete"),
-            ],
+            [0, 0, 4, 30, 0, 25],
+            [True, True, True, True, True, False],
+            [False, False, False, True, False, False],
+            ["data starts", "data starts", "few clients", "", "no clients", "incomplete"],
         ),
-        ([date(2024, 1, 1)], [True], [False], []),
+        # incomplete wins: a first month in the warm-up of an orders log
+        ([0, 40], [False, True], [False, True], ["incomplete", ""]),
     ],
 )
-def test_unrated_periods_are_labelled_once_per_run(starts, complete, few, expected):
+def test_why_a_period_has_no_rate(c1, complete, rated, expected):
+    from churnml.reporting.metrics import unrated_reasons
+
+    assert unrated_reasons(c1, complete, rated) == expected
+
+
+@pytest.mark.parametrize(
+    ("starts", "reasons", "expected"),
+    [
+        # two incomplete months in a row: one label; the data's first month and a few-clients one: their own
+        (
+            [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1), date(2024, 5, 1)],
+            ["data starts", "few clients", "", "incomplete", "incomplete"],
+            [
+                (date(2024, 1, 1), date(2024, 2, 1), "data starts"),
+                (date(2024, 2, 1), date(2024, 3, 1), "few clients"),
+                (date(2024, 4, 1), date(2024, 6, 1), "incomplete"),
+            ],
+        ),
+        ([date(2024, 1, 1)], [""], []),
+    ],
+)
+def test_unrated_periods_are_labelled_once_per_run(starts, reasons, expected):
     from churnml.reporting.metrics import _unrated_runs
 
     ends = [date(d.year + (d.month == 12), d.month % 12 + 1, 1) for d in starts]
-    assert _unrated_runs(starts, ends, complete, few) == expected
+    assert _unrated_runs(starts, ends, reasons) == expected
 
 
 @pytest.mark.parametrize(
@@ -351,6 +373,11 @@ def test_cli_writes_the_table_and_a_plot(tmp_path):
     assert "(C1-C2)/C1" in result.output and "(C1+C3-C2)/C1" in result.output
     # February and March start with 2 and 3 clients: no rate (one client moves it 33 points or more)
     assert "2024-02-01 (few clients)" in result.output and "2024-04-01 (incomplete)" in result.output
+    # January, the data's first month, starts with nobody active yet: said so, not "few clients"
+    assert (
+        "2024-01-01 (data starts)" in result.output
+        and "data starts: the data's first period" in result.output
+    )
     assert "-50.0%" not in result.output
 
 

@@ -854,7 +854,8 @@ def metrics(
     (gross and net), per month and quarter, overall and per segment.
 
     Writes <out>/ (default data/metrics/): churn_rates.csv|parquet (period = month or quarter) and
-    churn_rates.html. Churn follows label.source; incomplete periods and periods that start with fewer than 20 clients are marked and have no rate.
+    churn_rates.html. Churn follows label.source; incomplete periods, the data's first period (no client active at its start yet)
+    and periods that start with fewer than 20 clients are marked and have no rate.
 
     Example: churnml metrics --data data/raw --out data/metrics
     """
@@ -862,7 +863,7 @@ def metrics(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import churn_metrics
-    from churnml.reporting.metrics import ALL_SEGMENTS, MIN_RATED_CLIENTS
+    from churnml.reporting.metrics import ALL_SEGMENTS, UNRATED_MEANING, unrated_reasons
 
     cfg = config_from(config, set_)
     with step_status("reading and counting churn per month and quarter"):
@@ -879,16 +880,15 @@ def metrics(
         def pct(v: float | None) -> str:
             return "-" if v is None else f"{v:.1%}"
 
-        for row in overall.iter_rows(named=True):
+        overall = overall.sort("period_start")
+        reasons = unrated_reasons(
+            overall["c1"].to_list(),
+            overall["complete"].to_list(),
+            overall["churn_rate_f2"].is_not_null().to_list(),
+        )
+        for row, why in zip(overall.iter_rows(named=True), reasons, strict=True):
             summary.add_row(
-                f"{row['period_start']}"
-                + (
-                    " (incomplete)"
-                    if not row["complete"]
-                    else " (few clients)"
-                    if row["c1"] < MIN_RATED_CLIENTS
-                    else ""
-                ),
+                f"{row['period_start']}" + (f" ({why})" if why else ""),
                 f"{row['c1']:,}",
                 f"{row['c2']:,}",
                 f"{row['c3']:,}",
@@ -899,6 +899,8 @@ def metrics(
                 pct(row["revenue_churn_gross"]),
             )
         out_console.print(summary)
+        for why in dict.fromkeys(r for r in reasons if r):
+            out_console.print(f"  {why}: {UNRATED_MEANING[why]}; no rate")
     out_console.print(f"{table.height:,} rows -> {folder}/churn_rates.csv, churn_rates.html")
 
 

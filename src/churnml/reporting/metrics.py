@@ -95,6 +95,7 @@ __all__ = [
     "mrr_at",
     "period_starts",
     "revenue_rated_from",
+    "unrated_reasons",
 ]
 
 ALL_SEGMENTS = "all"
@@ -487,14 +488,45 @@ def churn_report(
     return table.select(list(_REPORT_SCHEMA)).cast(_REPORT_SCHEMA)  # type: ignore[arg-type]
 
 
-def _unrated_runs(
-    starts: list[date], ends: list[date], complete: list[bool], few: list[bool]
-) -> list[tuple[date, date, str]]:
-    """(first day, end, label) of each run of consecutive periods without rates: ``incomplete`` (churn not
-    yet known) or ``few clients`` (under :data:`MIN_RATED_CLIENTS` at the start); one label per run."""
+INCOMPLETE = "incomplete"
+DATA_STARTS = "data starts"
+NO_CLIENTS = "no clients"
+FEW_CLIENTS = "few clients"
+UNRATED_MEANING = {
+    INCOMPLETE: "its churn is not fully known yet",
+    DATA_STARTS: "the data's first period, no client active at its start yet (C1 = 0)",
+    NO_CLIENTS: "no client active at its start (C1 = 0)",
+    FEW_CLIENTS: f"fewer than {MIN_RATED_CLIENTS} clients active at its start",
+}
+
+
+def unrated_reasons(c1: Sequence[int], complete: Sequence[bool], rated: Sequence[bool]) -> list[str]:
+    """Why each period has no rate, in order (the portfolio rows of one period kind of :func:`churn_report`,
+    sorted by start), "" for a rated one: ``incomplete`` (its churn is not fully known yet), ``data
+    starts`` (no client active at its start, nor at any earlier period's: the data's first period, whose
+    clients all arrive during it), ``no clients`` (none active at its start later on), ``few clients``
+    (fewer than :data:`MIN_RATED_CLIENTS`). :data:`UNRATED_MEANING` says each in words."""
+    out = []
+    seen_clients = False
+    for n, done, has_rate in zip(c1, complete, rated, strict=True):
+        if not done:
+            why = INCOMPLETE
+        elif has_rate:
+            why = ""
+        elif n == 0:
+            why = NO_CLIENTS if seen_clients else DATA_STARTS
+        else:
+            why = FEW_CLIENTS
+        seen_clients = seen_clients or n > 0
+        out.append(why)
+    return out
+
+
+def _unrated_runs(starts: list[date], ends: list[date], reasons: list[str]) -> list[tuple[date, date, str]]:
+    """(first day, end, label) of each run of consecutive periods without rates, labelled by
+    :func:`unrated_reasons` (``reasons``, "" for a rated period); one label per run."""
     runs: list[tuple[date, date, str]] = []
-    for s, e, c, f in zip(starts, ends, complete, few, strict=True):
-        why = "incomplete" if not c else "few clients" if f else ""
+    for s, e, why in zip(starts, ends, reasons, strict=True):
         if not why:
             continue
         if runs and runs[-1][1] == s and runs[-1][2] == why:
@@ -507,7 +539,8 @@ def _unrated_runs(
 def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
     """The losses per period (portfolio rows of one period kind of :func:`churn_report`): the clients lost
     (formula 2) on the left, the gross and net revenue churn on the right; formula 1 is in the table.
-    Periods without a rate (incomplete, few clients) have no point; they are shaded and labelled."""
+    Periods without a rate (:func:`unrated_reasons`: incomplete, data starts, few clients) have no point;
+    they are shaded and labelled."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
@@ -528,16 +561,17 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
             ),
         ),
     )
-    few = [
-        bool(c) and r is None
-        for c, r in zip(complete, overall.get_column("churn_rate_f2").to_list(), strict=True)
-    ]
+    reasons = unrated_reasons(
+        overall.get_column("c1").to_list(),
+        complete,
+        overall.get_column("churn_rate_f2").is_not_null().to_list(),
+    )
     for i, (title, series) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
         for col, label in series:
             values = [float("nan") if v is None else 100 * v for v in overall.get_column(col).to_list()]
             ax.plot(starts, values, marker="o", label=label)
-        for first, last, why in _unrated_runs(starts, ends, complete, few):
+        for first, last, why in _unrated_runs(starts, ends, reasons):
             ax.axvspan(first, last, color="grey", alpha=0.15, lw=0)
             ax.text(first, 0.95, why, transform=ax.get_xaxis_transform(), fontsize=8, color="#555")
         ax.axhline(0, color="black", lw=0.5)
@@ -567,8 +601,9 @@ def churn_rate_page(
         "Formula 1, (C1 − C2) / C1, nets new clients against losses: it is negative while the book grows. "
         "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset "
         "by the expansion of the clients of the start). The charts show the losses; both formulas are in the "
-        "tables. Incomplete periods (churn not yet known) and periods that start with fewer than "
-        f"{MIN_RATED_CLIENTS} clients are marked and have no rate. On the payments' run rate (no "
+        "tables. Incomplete periods (churn not yet known), the data's first period (no client active at its "
+        f"start yet) and periods that start with fewer than {MIN_RATED_CLIENTS} clients are marked and have "
+        "no rate. On the payments' run rate (no "
         "subscriptions) the revenue rates begin a year into the data, once a year of payments is known.</p>"
     )
     sections = []
