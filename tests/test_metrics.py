@@ -482,3 +482,65 @@ def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_
     overall = got.filter(pl.col("segment") == "all").sort("month").head(4)
     assert overall.get_column("month").to_list() == [date(2024, m, 1) for m in (2, 3, 4, 5)]
     assert overall.get_column("complete").to_list() == complete
+
+
+# A subscription box: p skips February (a term with mrr 0) and goes on at 30; q moves from 50 to 20 a month in
+# March (a downgrade); t is on a free trial that never paid. A pause is no downgrade: p keeps its last paid MRR
+# (30) while it skips, as on the weekly list (scoring.value.annual_recurring_revenue), so the gross revenue
+# churn of February is 0 (not 30 / 80) and March's is q's 30 / 80 (no expansion when p pays again).
+PAUSE = Dataset(
+    tables={
+        Table.CLIENTS: clients([(c, D(2024, 1, 1), "X") for c in "pqt"]),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            [
+                ("p", D(2024, 1, 1), D(2024, 2, 1), 30.0),
+                ("p", D(2024, 2, 1), D(2024, 3, 1), 0.0),  # skipped
+                ("p", D(2024, 3, 1), D(2024, 12, 31), 30.0),
+                ("q", D(2024, 1, 1), D(2024, 3, 1), 50.0),
+                ("q", D(2024, 3, 1), D(2024, 12, 31), 20.0),
+                ("t", D(2024, 1, 1), D(2024, 12, 31), 0.0),
+            ],
+            schema={
+                Subscriptions.CLIENT_ID: pl.String,
+                Subscriptions.START_DATE: DT,
+                Subscriptions.END_DATE: DT,
+                Subscriptions.MRR: pl.Float64,
+            },
+            orient="row",
+        ),
+    },
+    name="box",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 7, 1),
+)
+
+
+@pytest.mark.parametrize(
+    ("client", "mrr"),
+    [
+        ("p", [30.0, 30.0, 30.0]),  # 03-01: its free term runs (02-01 < 03-01 <= 03-01): the last paid 30
+        ("q", [50.0, 50.0, 20.0]),
+        ("t", [0.0, 0.0, 0.0]),  # never paid
+    ],
+)
+def test_a_paused_client_keeps_its_last_paid_mrr(client, mrr):
+    from churnml.reporting.metrics import mrr_at
+
+    days = [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
+    spine = pl.DataFrame(
+        {"client_id": [client] * 3, "snapshot": days}, schema={"client_id": pl.String, "snapshot": pl.Date}
+    )
+    got, _ = mrr_at(PAUSE, spine)
+    assert got.sort("snapshot").get_column("_mrr").to_list() == mrr
+
+
+def test_a_pause_is_no_downgrade_in_the_gross_revenue_churn():
+    got = churn_report(PAUSE, LabelConfig(source="subscriptions", grace_days=10), "month", min_clients=1)
+    rows = got.filter(pl.col("segment") == "all").filter(
+        pl.col("period_start").is_in([date(2024, 2, 1), date(2024, 3, 1)])
+    )
+    assert rows.select("period_start", "r1", "r2", "mrr_lost_gross", "revenue_churn_gross").rows() == [
+        (date(2024, 2, 1), 80.0, 80.0, 0.0, 0.0),
+        (date(2024, 3, 1), 80.0, 50.0, 30.0, pytest.approx(30 / 80)),
+    ]
+    assert rows.get_column("revenue_churn_f2").to_list() == [0.0, pytest.approx(30 / 80)]

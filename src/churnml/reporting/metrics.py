@@ -19,7 +19,8 @@ Columns:
   revenue churn: downgrades of clients who stay are not counted);
 - ``mrr_basis``: ``subscriptions`` (MRR of the terms running just before the month starts:
   ``start_date < month <= end_date``, so a term ending on the 1st still counts for the client who
-  churns that day, and back-to-back terms count once), ``payments_run_rate`` (the client's payments in
+  churns that day, and back-to-back terms count once; a client whose running terms are all free after a
+  paid one, a skipped month or a pause, keeps its last paid terms' MRR), ``payments_run_rate`` (the client's payments in
   the 365 days before the month start / 12, refunds netted, floored at 0; in the data's first year, what
   it paid since the data begins scaled to a year), or with both tables
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
@@ -52,6 +53,12 @@ the C2 clients, ``R3`` at the end over the new clients):
   churn of the clients of the start (churn and downgrades, offset by their expansion);
 - ``revenue_churn_gross`` = lost MRR / R1 where lost MRR = the sum over the C1 clients of
   max(0, their MRR at the start - their MRR at the end): churn and downgrades, no expansion offset.
+  A pause is no downgrade: a client that skips a month (a term with ``mrr`` 0 after paid ones) and still
+  subscribes keeps its last paid MRR, as on the weekly list (what is at stake), so its skip and its
+  return to paying are neither a loss nor an expansion (counted as a downgrade, the skips of a
+  subscription box were 17,252 of a month's 22,011 lost MRR, and their returns, never offset in the gross
+  figure, made it 18% a month). Its MRR is lost when it churns. A move to a free plan reads the same
+  (the contract cannot tell it from a pause): it is lost only if the client leaves.
 
 ``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
 before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
@@ -80,7 +87,7 @@ from churnml.labels import (
     label_lag_days,
     resolved_label,
 )
-from churnml.scoring.value import recurring_revenue
+from churnml.scoring.value import paused_terms_arr, recurring_revenue
 
 __all__ = [
     "ALL_SEGMENTS",
@@ -133,7 +140,8 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
     Returns ``spine`` with a ``_mrr`` column (:func:`churnml.scoring.value.recurring_revenue`: per client,
-    its running terms, else its payments' run rate, else 0; the weekly list's ARR / 12) and the basis
+    its running terms, else its payments' run rate, else 0; a client whose running terms are all free
+    after a paid one, a pause, keeps its last paid terms' MRR: the weekly list's ARR / 12) and the basis
     (see the module docstring); with neither table, MRR is 0 and the basis ``"none"``.
     """
     subs = dataset.get(Table.SUBSCRIPTIONS)
@@ -147,6 +155,8 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         .rename({"mrr": _MRR})
         .drop("arr")
     )
+    if subs is not None:
+        out = _paused_at_last_paid(out, subs)
     basis = " else ".join(
         name
         for name, table in (("subscriptions", subs), ("payments_run_rate", payments))
@@ -171,6 +181,28 @@ def leaving_times(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     if cfg.source != "churns" and Table.CHURNS in dataset:
         times = pl.concat([times, churn_dates(dataset, cfg.model_copy(update={"source": "churns"}))])
     return times.unique().sort(CLIENT_ID, Churns.CHURNED_AT)
+
+
+def _paused_at_last_paid(rows: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (client x snapshot with ``_mrr``) with the MRR of a client whose running terms are all free
+    (``mrr`` 0: a skipped box, a pause, a free plan) after a paid one set to that of its last paid terms
+    (:func:`churnml.scoring.value.paused_terms_arr` / 12), as the weekly list's ARR keeps it; a trial that
+    never paid stays at 0. Same rows, same order."""
+    paused = [
+        paused_terms_arr(group.get_column(CLIENT_ID), day, subscriptions).with_columns(
+            pl.lit(day, pl.Date).alias("_day")
+        )
+        for (day,), group in rows.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).group_by(SNAPSHOT)
+    ]
+    paused = [p for p in paused if p.height]
+    if not paused:
+        return rows
+    return (
+        rows.with_columns(pl.col(SNAPSHOT).cast(pl.Date).alias("_day"))
+        .join(pl.concat(paused), on=[CLIENT_ID, "_day"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce(pl.col("_paused_arr") / 12, pl.col(_MRR)).alias(_MRR))
+        .drop("_day", "_paused_arr")
+    )
 
 
 def _aggregate(rows: pl.DataFrame, new: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -597,7 +629,8 @@ def churn_rate_page(
         "<p><b>The share of clients lost</b> in a period is formula 2, (C1 + C3 − C2) / C1: C1 = clients active "
         "at the period start, C2 = at its end, C3 = clients that became customers during it (added back, so "
         "only the losses count, net of clients who came back). <b>The share of revenue lost</b> is the gross "
-        "revenue churn: the MRR of the clients who left plus downgrades, over the MRR at the start. "
+        "revenue churn: the MRR of the clients who left plus downgrades, over the MRR at the start (a client "
+        "that skips a month, a term at 0, keeps its last paid MRR: a pause is no downgrade). "
         "Formula 1, (C1 − C2) / C1, nets new clients against losses: it is negative while the book grows. "
         "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset "
         "by the expansion of the clients of the start). The charts show the losses; both formulas are in the "
