@@ -313,6 +313,8 @@ def test_a_free_term_after_paid_ones_is_said() -> None:
         "",
     ]
     assert out.get_column(Scores.IN_GRACE).to_list() == [False, False]
+    # the frozen member's 2-month free term renews into its 40 a month plan: 80 at stake, not 0
+    assert out.get_column(Scores.RENEWAL_VALUE).to_list() == [80.0, 0.0]
 
 
 def test_paused_rows_are_the_clients_on_free_terms_after_paid_ones() -> None:

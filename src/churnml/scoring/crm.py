@@ -187,11 +187,18 @@ def term_status(
                 maintain_order="left",
             )
             .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
+            .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
                 .dt.total_days()
                 .cast(pl.Int64)
-                .alias(Scores.RENEWAL_DAYS)
+                .alias(Scores.RENEWAL_DAYS),
+                # a paused client's free term renews into its paid plan: what is at stake is the last paid
+                # terms' value, as its ARR (a skipped box read "renewal worth EUR 0" beside an ARR of 672)
+                pl.when(pl.col("_paid_end").is_not_null() & (pl.col(Scores.RENEWAL_VALUE) == 0))
+                .then(pl.col("_paused_arr") / 12 * pl.col("_term_months"))
+                .otherwise(pl.col(Scores.RENEWAL_VALUE))
+                .alias(Scores.RENEWAL_VALUE),
             )
         )
     since_end = days_since_end(as_of)
@@ -222,6 +229,14 @@ def term_status(
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
+
+
+def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _paused_arr]``: the ARR of the last paid terms of the clients on a free term after a
+    paid one (:func:`churnml.scoring.value.paused_terms_arr`)."""
+    from churnml.scoring.value import paused_terms_arr
+
+    return paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
 
 
 def next_renewals(running: pl.DataFrame) -> pl.DataFrame:

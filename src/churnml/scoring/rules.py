@@ -89,8 +89,8 @@ RULE_TEXT: dict[str, str] = {
     "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
-    "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since (for a client "
-    "without a term, failures on two days) or an invoice unpaid {overdue_days} days after its due date",
+    "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
+    "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
