@@ -826,3 +826,59 @@ def test_a_money_table_in_several_currencies_is_said(table, codes, expected):
 
     frame = pl.DataFrame({"client_id": ["c1"] * 5, "currency": codes})
     assert mixed_currencies(frame, ["currency"], table) == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_null_markers_are_read_as_empty_in_every_column_and_counted(tmp_path: Path, fmt: str) -> None:
+    tables = good_tables()
+    tables["clients"] = tables["clients"].with_columns(
+        pl.Series("segment", ["NULL", "smb", " n/a "]), pl.Series("region", ["NA", "None", "#N/A"])
+    )
+    tables["events"] = tables["events"].with_columns(pl.Series("user_id", ["NULL", "(null)", "u1"]))
+    tables["subscriptions"] = tables["subscriptions"].with_columns(
+        pl.Series("discount", ["NULL", "0.1"]), pl.Series("quantity", ["nan", "2"])
+    )
+    tables["tickets"] = tables["tickets"].with_columns(pl.lit("N/A").alias("closed_at"))
+    ds = read_dataset(write(tmp_path / "d", tables, fmt), CFG)
+    assert ds.get(Table.CLIENTS).get_column("segment").to_list() == [None, "smb", None]
+    assert ds.get(Table.CLIENTS).get_column("region").to_list() == ["NA", None, None]  # NA: Namibia
+    assert ds.get(Table.EVENTS).get_column("user_id").cast(pl.String).to_list() == [None, None, "u1"]
+    assert ds.get(Table.SUBSCRIPTIONS).get_column("discount").to_list() == [None, 0.1]
+    counts = ds.repairs.counts
+    assert counts["clients"]["segment: 'NULL' read as empty"] == 1
+    assert counts["clients"]["segment: 'n/a' read as empty"] == 1
+    assert counts["clients"]["region: 'None' read as empty"] == 1
+    assert counts["clients"]["region: '#N/A' read as empty"] == 1
+    assert counts["events"]["user_id: 'NULL' read as empty"] == 1
+    assert counts["events"]["user_id: '(null)' read as empty"] == 1
+    assert counts["subscriptions"]["discount: 'NULL' read as empty"] == 1
+    assert counts["subscriptions"]["quantity: 'nan' read as empty"] == 1  # not a float NaN
+    assert ds.get(Table.SUBSCRIPTIONS).get_column("quantity").to_list() == [None, 2.0]
+    assert counts["tickets"]["closed_at: 'N/A' read as empty"] == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "marker"),
+    [("events", "client_id", "NULL"), ("subscriptions", "mrr", "null"), ("events", "ts", "N/A")],
+)
+def test_a_required_column_of_null_markers_is_an_empty_value_error(
+    tmp_path: Path, table: str, column: str, marker: str
+) -> None:
+    tables = good_tables()
+    tables[table] = tables[table].with_columns(pl.lit(marker).alias(column))
+    with pytest.raises(ContractError) as err:
+        read_dataset(write(tmp_path / "d", tables), CFG)
+    assert err.value.table == table and err.value.column == column
+    assert "empty value in a required column" in str(err.value)
+
+
+def test_null_markers_of_a_transaction_log_are_emptied_and_counted() -> None:
+    from churnml.contract.validation import with_null_markers_empty
+
+    frame = pl.DataFrame(
+        {"customer": ["c1", "NULL", " None "], "amount": [1.0, 2.0, 3.0], "note": ["NA", "x", None]}
+    )
+    got, counts = with_null_markers_empty(frame)
+    assert got.get_column("customer").to_list() == ["c1", None, None]
+    assert got.get_column("note").to_list() == ["NA", "x", None]
+    assert counts == {"customer: 'NULL' read as empty": 1, "customer: 'None' read as empty": 1}

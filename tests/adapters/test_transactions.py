@@ -883,3 +883,21 @@ def test_rates_need_a_currency_column() -> None:
     spec = TransactionSpec(customer="c", time="t", amount="amt", rates=(("GBP", 1.2),))
     with pytest.raises(ValueError, match="--rate needs a column named currency"):
         transactions_to_contract(TWO_STOREFRONTS.drop("Currency"), spec)
+
+
+def test_a_log_with_null_written_for_a_missing_customer_reads_it_as_blank_and_counts_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    log = LOG.with_columns(
+        pl.col("InvoiceDate").dt.strftime("%Y-%m-%d %H:%M:%S"),
+        pl.col("Customer ID").cast(pl.Int64).cast(pl.String).fill_null("NULL"),  # a Postgres export's NULL
+    )
+    log.write_csv(tmp_path / "log.csv")
+    args = ["adapt", "transactions", "--input", str(tmp_path / "log.csv"), "--preset", "online-retail"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "adapt_report.json").read_text())
+    assert report["skipped"]["missing_customer"] == 1  # not a customer called "NULL"
+    assert report["read_as_empty"] == {"Customer ID: 'NULL' read as empty": 1}

@@ -3,7 +3,8 @@
 Two steps per table, both pure functions over Polars frames:
 
 1. :func:`coerced_table` turns whatever the file held into the contract's types: strings are
-   trimmed (counted as a repair), empty strings become nulls, timestamps in the usual ISO layouts
+   trimmed (counted as a repair), empty strings and the usual null markers (:data:`NULL_MARKERS`: ``NULL``,
+   ``N/A``, ``NaN``..., counted) become nulls, timestamps in the usual ISO layouts
    (with or without time zone; converted to naive UTC) are parsed, numbers and booleans are cast.
    Columns outside the contract are set aside and counted. A value that cannot be parsed is an error.
 2. :func:`checked_table` enforces the rules: required columns without nulls, allowed values, numeric
@@ -48,6 +49,7 @@ __all__ = [
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
     "NOT_ALLOWED",
+    "NULL_MARKERS",
     "OVERLAPPING_TERMS",
     "TIME_OFFSET",
     "ContractError",
@@ -71,6 +73,7 @@ __all__ = [
     "lagging_tables",
     "missing_columns_problem",
     "mixed_currencies",
+    "null_marker_repairs",
     "renewal_start",
     "shown_value",
     "table_spans",
@@ -79,6 +82,7 @@ __all__ = [
     "wall_clock",
     "with_churn_events",
     "with_created_repaired",
+    "with_null_markers_empty",
     "zone_repairs",
 ]
 
@@ -94,6 +98,9 @@ _DATETIME_FORMATS = (
 _DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 # Timestamps before this are placeholders for "unknown" (1900-01-01, 1970-01-01), not real dates.
 PLAUSIBLE_FROM = date(1971, 1, 1)
+# What exports write for an empty cell (Postgres/BI "NULL", pandas "NaN", spreadsheets "#N/A"...): read as
+# empty in every column, and counted. Not "NA": a real region or country code (Namibia).
+NULL_MARKERS = ("NULL", "null", "Null", "(null)", "NaN", "nan", "N/A", "n/a", "#N/A", "None")
 _TRUE = ("true", "t", "yes", "y", "1", "1.0")
 _FALSE = ("false", "f", "no", "n", "0", "0.0")
 
@@ -227,6 +234,39 @@ def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -
     return {what: moved}
 
 
+def _empty_or_marker(text: pl.Expr) -> pl.Expr:
+    """Trimmed text with blank cells and null markers (:data:`NULL_MARKERS`) as nulls."""
+    return text.str.strip_chars().replace(["", *NULL_MARKERS], None)
+
+
+def with_null_markers_empty(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``frame`` with every text cell holding a null marker (:data:`NULL_MARKERS`, around spaces) empty, and
+    the count per column and marker (:func:`null_marker_repairs`). Same rows and columns: for readers whose
+    columns are not the contract's (``churnml adapt``'s transaction log)."""
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    counts: dict[str, int] = {}
+    for column in text:
+        counts.update(null_marker_repairs(column, frame.get_column(column)))
+    if not counts:
+        return frame, counts
+    marked = [
+        pl.when(pl.col(c).str.strip_chars().is_in(NULL_MARKERS)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in text
+    ]
+    return frame.with_columns(marked), counts
+
+
+def null_marker_repairs(column: str, original: pl.Series) -> dict[str, int]:
+    """Cells of a text column holding a null marker (``NULL``, ``N/A``..., :data:`NULL_MARKERS`), read as
+    empty: ``{"user_id: 'NULL' read as empty": rows}``, one entry per marker found (same names in every batch)."""
+    if original.dtype != pl.String:
+        return {}
+    found = original.str.strip_chars().filter(original.str.strip_chars().is_in(NULL_MARKERS))
+    if found.len() == 0:
+        return {}
+    return {f"{column}: {marker!r} read as empty": int(n) for marker, n in found.value_counts().iter_rows()}
+
+
 def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC") -> pl.Expr:
     """Expression converting a column of dtype ``dtype`` to the contract type of ``kind`` (times with a zone
     or offset as ``timezone``'s wall-clock time)."""
@@ -239,7 +279,7 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC
                 .then(expr.cast(pl.Int64, strict=False).cast(pl.String))
                 .otherwise(text)
             )
-        return text.str.strip_chars().replace("", None)
+        return _empty_or_marker(text)
     if kind is Kind.DATETIME:
         if isinstance(dtype, pl.Datetime):
             if dtype.time_zone is not None:
@@ -248,7 +288,7 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC
         if dtype == pl.Date:
             return expr.cast(pl.Datetime("us"))
         if dtype == pl.String:
-            return _parsed_datetime(expr.str.strip_chars(), timezone)
+            return _parsed_datetime(_empty_or_marker(expr), timezone)
         return expr.cast(pl.Datetime("us"), strict=False)
     if kind is Kind.BOOL:
         if dtype == pl.Boolean:
@@ -256,7 +296,7 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC
         low = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
     if dtype == pl.String:
-        expr = expr.str.strip_chars().replace("", None)
+        expr = _empty_or_marker(expr)
     if kind is Kind.INT and (dtype.is_float() or dtype == pl.String):
         as_float = expr.cast(pl.Float64, strict=False)
         return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64)).otherwise(None)
@@ -274,7 +314,7 @@ def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[st
         for spec in text:
             values = distinct.get_column(spec.name).explode()
             stripped = values.str.strip_chars()
-            changed = (values != stripped) | (stripped == "")
+            changed = (values != stripped) | (stripped == "") | stripped.is_in(NULL_MARKERS)
             if spec.allowed is not None:
                 changed = changed | _other_case(values, spec.allowed)
             if not changed.any():
@@ -424,8 +464,9 @@ def _contract_value(expr: pl.Expr, dtype: pl.DataType, spec: ColumnSpec, timezon
 
 def _text_repairs(spec: ColumnSpec, original: pl.Series) -> dict[str, int]:
     """Cells of a text column that were trimmed, were blank (read as empty), or held an allowed value in
-    another case (read in the contract's: "Email" as "email")."""
-    counts: dict[str, int] = {}
+    another case (read in the contract's: "Email" as "email"); cells of any column written as text that held
+    a null marker ("NULL", "N/A"...: :func:`null_marker_repairs`), read as empty."""
+    counts: dict[str, int] = null_marker_repairs(spec.name, original)
     if spec.kind is Kind.STR and original.dtype == pl.String:
         trimmed = int(((original != original.str.strip_chars()) & original.is_not_null()).sum())
         if trimmed:
@@ -446,8 +487,8 @@ def _refuse_unreadable(
     """A value that is there but could not be read as its column's type is an error (with examples)."""
     original = frame.get_column(spec.name)
     new = converted.get_column(spec.name)
-    text_blank = (
-        original.cast(pl.String).str.strip_chars().eq("").fill_null(False)
+    text_blank = (  # blank or a null marker: read as empty, not unreadable
+        original.str.strip_chars().is_in(["", *NULL_MARKERS]).fill_null(False)
         if original.dtype == pl.String
         else pl.Series([False] * frame.height)
     )

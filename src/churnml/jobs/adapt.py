@@ -1,6 +1,7 @@
 """The ``churnml adapt transactions`` job: a transaction log (CSV or Parquet, one row per line item)
 turned into a contract dataset folder (clients, payments, events), a ``churnml.yaml`` config snippet and
-``adapt_report.json`` (skipped rows counted by reason). The mapping itself is
+``adapt_report.json`` (skipped rows counted by reason; cells holding a null marker such as ``NULL`` or ``N/A``,
+read as blank, counted per column and marker under ``read_as_empty``). The mapping itself is
 :func:`churnml.contract.adapters.transactions.transactions_to_contract` (pure)."""
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ def adapt_transactions(
         write_tables,
         write_text_atomic,
     )
+    from churnml.contract.validation import with_null_markers_empty
 
     timer = Timer()
     checked_adapt_folder(out)  # refused before any work
@@ -168,6 +170,7 @@ def adapt_transactions(
         separator = csv_separator(input_)
         csv_layout(input_, SOURCE, delimiter=separator)  # a file cut short names its ragged lines
         frame = pl.read_csv(input_, infer_schema=False, null_values=[""], separator=separator)
+    frame, read_as_empty = with_null_markers_empty(frame)  # "NULL", "N/A"... as blank cells, counted
     done()
     done = timer.step("adapt")
     try:
@@ -206,5 +209,7 @@ def adapt_transactions(
     elif suggested.is_file():
         suggested.unlink()  # churnml's own file, now the same as churnml.yaml
     done()
-    write_json_atomic({**report.to_dict(), "seconds": timer.seconds}, out / ADAPT_REPORT)
+    write_json_atomic(
+        {**report.to_dict(), "read_as_empty": read_as_empty, "seconds": timer.seconds}, out / ADAPT_REPORT
+    )
     return report, timer
