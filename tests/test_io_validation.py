@@ -882,3 +882,36 @@ def test_null_markers_of_a_transaction_log_are_emptied_and_counted() -> None:
     assert got.get_column("customer").to_list() == ["c1", None, None]
     assert got.get_column("note").to_list() == ["NA", "x", None]
     assert counts == {"customer: 'NULL' read as empty": 1, "customer: 'None' read as empty": 1}
+
+
+@pytest.mark.parametrize(
+    ("columns", "note"),
+    [
+        (
+            ["client_id", "created_at", "Segment", "Region", "Channel"],
+            "ignored columns ['Segment', 'Region', 'Channel'] "
+            "('Segment' is the optional column 'segment' written otherwise: rename it; "
+            "'Region' is the optional column 'region' written otherwise: rename it)",
+        ),
+        (
+            ["client_id", "created_at", "Channel"],
+            "ignored columns ['Channel']",
+        ),  # no contract column: no hint
+        (
+            ["client_id", "created_at", "segment", "Segment"],
+            "ignored columns ['Segment']",
+        ),  # segment is there
+        (["client_id", "created_at", "Client ID"], "ignored columns ['Client ID']"),  # required, and present
+    ],
+)
+def test_ignored_columns_that_are_optional_ones_written_otherwise_are_named(
+    columns: list[str], note: str
+) -> None:
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import coerced_table
+
+    frame = pl.DataFrame(
+        {c: ["c1" if c == "client_id" else "2024-01-01" if c == "created_at" else "x"] for c in columns}
+    )
+    _, repairs = coerced_table(frame, CONTRACT[Table.CLIENTS])
+    assert [k for k in repairs.counts if k.startswith("ignored")] == [note]

@@ -69,6 +69,7 @@ __all__ = [
     "first_records",
     "found_values_text",
     "future_timestamp_problem",
+    "ignored_columns_note",
     "implausible_dates",
     "lagging_tables",
     "missing_columns_problem",
@@ -347,6 +348,16 @@ def missing_columns_problem(missing: Sequence[str], found: Sequence[str]) -> str
     )
 
 
+def ignored_columns_note(extra: Sequence[str], found: Sequence[str], schema: TableSchema) -> str:
+    """The repair note of columns outside the contract (``extra``, among the table's columns ``found``),
+    naming those that are an absent optional column of ``schema`` written in another case or punctuation
+    (``Segment`` for ``segment``), as :func:`missing_columns_problem` names required ones."""
+    absent = [s.name for s in schema.columns if not s.required and s.name not in found]
+    near = [(f, m) for f in extra for m in absent if _plain_name(f) == _plain_name(m)]
+    rename = "; ".join(f"{f!r} is the optional column {m!r} written otherwise: rename it" for f, m in near)
+    return f"ignored columns {list(extra)}" + (f" ({rename})" if rename else "")
+
+
 _DAY_MONTH = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}([ T].*)?")
 _MONEY = re.compile(r"[$€£¥]|\d,\d{3}\b|\b(EUR|USD|GBP|CHF)\b")
 # 12,50 or, with dots grouping thousands, 1.546,81 (German, Dutch, ... exports)
@@ -555,7 +566,7 @@ def coerced_table(
     counts: dict[str, int] = {}
     extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
     if extra:
-        counts[f"ignored columns {extra}"] = frame.height
+        counts[ignored_columns_note(extra, frame.columns, schema)] = frame.height
         counts.update(mixed_currencies(frame, extra, schema.name))
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
