@@ -606,6 +606,11 @@ def test_unreadable_values_say_what_they_usually_are(kind, values, words):
     [
         (["1001.0", "1002.0"], "they are the clients' ids followed by '.0', e.g. '1001.0'"),
         (["42", "7"], "they are the clients' ids without their leading zeros, e.g. '42' for '00042'"),
+        (
+            ["004706", "01001", "5"],
+            "they are the clients' ids with leading zeros added, e.g. '004706' for '4706'",
+        ),
+        (["0", "00"], ""),  # zeros alone are no client's id padded
         (["x9"], ""),  # nothing like the clients' ids: no guess
         # a zero-width space pasted into the events' ids
         (["C7\u200b"], "these ids hold invisible characters (a zero-width or non-breaking space, a BOM)"),
@@ -614,7 +619,7 @@ def test_unreadable_values_say_what_they_usually_are(kind, values, words):
 def test_unknown_ids_that_are_known_ids_written_otherwise_are_named(unknown: list[str], hint: str) -> None:
     from churnml.contract.validation import _unknown_ids_hint
 
-    known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007", "C7"]})
+    known = pl.DataFrame({"client_id": ["1001", "1002", "00042", "00007", "C7", "4706"]})
     got = _unknown_ids_hint(pl.DataFrame({"client_id": unknown}), known)
     assert (hint in got) if hint else got == ""
 

@@ -851,7 +851,8 @@ def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
     """What unknown ids usually are, when most of them are the clients' ids written otherwise: with a
     trailing ".0" (a spreadsheet turned them into numbers), with invisible characters in them (a
-    zero-width space, a BOM), or with leading zeros dropped; "" else."""
+    zero-width space, a BOM), with leading zeros dropped (``42`` for ``00042``) or added (``004706`` for
+    ``4706``); "" else."""
     ids = unknown.get_column(CLIENT_ID).cast(pl.String).unique().sort()
     clients = set(known.get_column(CLIENT_ID).cast(pl.String).to_list())
     if ids.len() == 0:
@@ -878,6 +879,15 @@ def _unknown_ids_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
         return (
             f" (they are the clients' ids without their leading zeros, e.g. {first!r} for "
             f"{unpadded[first]!r}: a spreadsheet turned them into numbers; export the column as text)"
+        )
+    unpadded_ids = ids.str.replace(r"^0+(\d)", "${1}")
+    padded = (ids != unpadded_ids) & unpadded_ids.is_in(list(clients))
+    if padded.mean() >= 0.5:  # type: ignore[operator]
+        first = ids.filter(padded).item(0)
+        return (
+            f" (they are the clients' ids with leading zeros added, e.g. {first!r} for "
+            f"{first.lstrip('0') or '0'!r}: the export padded this table's ids (a fixed-width text column) and not "
+            "the clients'; export both tables' ids the same way)"
         )
     return ""
 
