@@ -920,3 +920,51 @@ def test_ignored_columns_that_are_optional_ones_written_otherwise_are_named(
     )
     _, repairs = coerced_table(frame, CONTRACT[Table.CLIENTS])
     assert [k for k in repairs.counts if k.startswith("ignored")] == [note]
+
+
+@pytest.mark.parametrize(
+    ("invoices", "paid_at", "status", "said"),
+    [
+        # the same invoice paid twice: a true double count
+        (
+            ["I1", "I1", "I2"],
+            ["2024-02-01", "2024-02-01", "2024-03-01"],
+            ["paid"] * 3,
+            "(its amount would count twice)",
+        ),
+        # a retry log: two failed attempts at I1, then the paid one
+        (
+            ["I1", "I1", "I1"],
+            ["", "", "2024-02-03"],
+            ["failed", "failed", "paid"],
+            "2 of these 3 rows are failed",
+        ),
+        (
+            ["I1", "I1", "I2"],
+            ["", "2024-02-03", "2024-03-01"],
+            ["", "", ""],
+            "1 of these 2 rows are failed",
+        ),  # no status
+    ],
+)
+def test_a_repeated_invoice_says_whether_its_rows_are_failed_attempts(
+    tmp_path: Path, invoices: list[str], paid_at: list[str], status: list[str], said: str
+) -> None:
+    tables = good_tables()
+    tables["payments"] = pl.DataFrame(
+        {
+            "client_id": ["c1"] * 3,
+            "amount": ["50"] * 3,
+            "paid_at": paid_at,
+            "invoice_id": invoices,
+            "status": status,
+        }
+    )
+    with pytest.raises(ContractError) as err:
+        read_dataset(write(tmp_path / "d", tables), CFG)
+    text = str(err.value)
+    assert "column 'invoice_id': the same invoice_id twice for one client" in text and said in text
+    retries = "failed" in said
+    assert ("failed attempts" in text) == retries and (
+        "as invoice_id" in text
+    ) == retries  # how to write them

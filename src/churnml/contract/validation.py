@@ -46,6 +46,7 @@ from churnml.contract.schemas import (
 __all__ = [
     "CHURN_EVENTS_REPAIR",
     "CREATED_REPAIR",
+    "DUPLICATE_INVOICE",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
     "NOT_ALLOWED",
@@ -62,6 +63,7 @@ __all__ = [
     "compact_table",
     "data_last",
     "dataset_summary",
+    "duplicate_invoice_problem",
     "early_renewals_repaired",
     "empty_optional_columns",
     "empty_short_windows",
@@ -608,6 +610,31 @@ OVERLAPPING_TERMS = (
 )
 
 
+DUPLICATE_INVOICE = "the same invoice_id twice for one client"
+
+
+def duplicate_invoice_problem(repeated: pl.DataFrame) -> str:
+    """Why the payments rows ``repeated`` (those sharing a client and an invoice_id) are refused: an amount
+    that would count twice; when some are failed attempts (``paid_at`` empty or ``status`` failed), a
+    payment-retry log, with the count of those attempts and how to write it."""
+    failed = int(
+        repeated.select(
+            (
+                pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.STATUS) == "failed").fill_null(False)
+            ).sum()
+        ).item()
+    )
+    if not failed:
+        return f"{DUPLICATE_INVOICE} (its amount would count twice)"
+    return (
+        f"{DUPLICATE_INVOICE}: {failed:,} of these {repeated.height:,} rows are failed attempts (paid_at empty or "
+        "status 'failed'), a payment-retry log with one row per attempt at an invoice, where each row would "
+        "count as a payment of its own; write one row per invoice with its final state (the paid attempt's "
+        "paid_at and status, the invoice failed when no attempt was paid), or each attempt with its own id (the "
+        "charge or attempt id) as invoice_id"
+    )
+
+
 def _table_rules(
     schema: TableSchema, renewal_share: float = 0.0
 ) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
@@ -618,10 +645,10 @@ def _table_rules(
         invoice = pl.col(Payments.INVOICE_ID)
         return [
             (
-                "the same invoice_id twice for one client (its amount would count twice)",
+                DUPLICATE_INVOICE,
                 Payments.INVOICE_ID,
                 invoice.is_not_null() & pl.struct(CLIENT_ID, Payments.INVOICE_ID).is_duplicated(),
-                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
+                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT, Payments.STATUS],
             )
         ]
     if schema.name is Table.SUBSCRIPTIONS:
@@ -813,6 +840,8 @@ def checked_table(
         if count:
             if problem.startswith(NOT_ALLOWED) and column is not None:
                 problem += _values_found(frame.filter(mask).get_column(column))
+            if problem == DUPLICATE_INVOICE:
+                problem = duplicate_invoice_problem(frame.filter(mask))
             raise ContractError(
                 table, problem, column, _examples(frame, mask, cols, max_examples), count=count
             )
