@@ -268,6 +268,14 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
         (r["channel"], r["direction"]) for r in contract_frame(cased, Table.COMMUNICATIONS, None).collect()
     ]
     assert sorted(got) == [("call", "out"), ("email", "in")]  # as on Polars
+    # a null marker is an empty cell in text, number and date columns alike, as on Polars
+    marked = spark.createDataFrame(
+        [("c1", "2024-05-01", "login", "NULL", "N/A")], ["client_id", "ts", "event", "user_id", "value"]
+    )
+    row = contract_frame(marked, Table.EVENTS, None).collect()[0]
+    assert (row["user_id"], row["value"]) == (None, None)
+    with pytest.raises(ContractError, match=r"column 'event': empty value in a required column"):
+        contract_frame(marked.withColumn("event", F.lit("NULL")), Table.EVENTS, None)
     statuses = spark.createDataFrame(
         [("c1", 5.0, "succeeded"), ("c1", 5.0, "succeeded"), ("c1", 5.0, "void"), ("c1", 5.0, "paid")],
         ["client_id", "amount", "status"],

@@ -37,7 +37,9 @@ from churnml.contract.schemas import (
     Table,
 )
 from churnml.contract.validation import (
+    DUPLICATE_INVOICE,
     NOT_ALLOWED,
+    NULL_MARKERS,
     OVERLAPPING_TERMS,
     TIME_OFFSET,
     ContractError,
@@ -91,6 +93,8 @@ def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    if isinstance(source, T.StringType):  # a null marker ("NULL", "N/A"...) is an empty cell, as on Polars
+        col = F.when(~F.trim(col).isin(*NULL_MARKERS), col)
     if kind is Kind.STR:
         text = F.trim(col.cast("string"))
         return F.when(text != "", text)
@@ -167,7 +171,7 @@ def _coerced(frame: Any, table: Table, timezone: str = "UTC") -> tuple[Any, Any,
     bad = {
         s.name: F.col(f"_orig_{s.name}").isNotNull()
         & F.col(s.name).isNull()
-        & ~(F.trim(F.col(f"_orig_{s.name}").cast("string")) == F.lit("")).eqNullSafe(True)
+        & ~F.trim(F.col(f"_orig_{s.name}").cast("string")).isin("", *NULL_MARKERS).eqNullSafe(True)
         for s in schema.columns
         if s.name in types
     }
@@ -240,7 +244,7 @@ def _rules(
     if table is Table.PAYMENTS:
         duplicated.append(
             (
-                "the same invoice_id twice for one client (its amount would count twice)",
+                f"{DUPLICATE_INVOICE} (its amount would count twice)",
                 Payments.INVOICE_ID,
                 [CLIENT_ID, Payments.INVOICE_ID],
                 [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
