@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from datetime import date
 
 import pytest
 
@@ -173,3 +174,23 @@ def test_a_model_trained_on_young_data_says_why_its_features_drift(
     else:
         assert got is not None and expected in got and got.startswith("expected on young data")
     assert ModelCard().young_data_note(210) is None  # an older card without the windows
+
+
+@pytest.mark.parametrize(
+    ("as_of", "drifted", "expected"),
+    [
+        # a Tuesday list of a model of Monday snapshots whose recency features drifted
+        (
+            date(2026, 12, 1),
+            ["usage_days_since_event"],
+            "this list is dated a Tuesday and the model learned from Monday snapshots: the days since the last "
+            "event or login read differently on another weekday when activity has a weekly rhythm; score on "
+            "Mondays (--as-of 2026-11-30) or train with snapshots.weekday: 1",
+        ),
+        (date(2026, 12, 1), ["payments_mrr"], None),  # no recency feature drifted: no sign of a rhythm
+        (date(2026, 11, 30), ["usage_days_since_event"], None),  # a Monday list
+    ],
+)
+def test_a_list_on_another_weekday_than_the_snapshots_says_so(as_of, drifted, expected) -> None:
+    card = ModelCard(training_window=["2025-01-06", "2026-08-31"])  # Mondays
+    assert card.weekday_note(as_of, drifted) == expected

@@ -228,7 +228,8 @@ def list_notes(
     red or none of it reaches yellow (:func:`churnml.scoring.standing.crowded_red_note`,
     :func:`~churnml.scoring.standing.empty_zones_note`), a rule fires for most of it
     (:func:`churnml.scoring.rules.crowded_rules_note`), and why features drifted when the model
-    learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`)."""
+    learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`) or the list is dated
+    another weekday than its snapshots (:meth:`~churnml.modeling.card.ModelCard.weekday_note`)."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.columns import Scores
     from churnml.scoring.rules import crowded_rules_note
@@ -244,7 +245,11 @@ def list_notes(
         card.training_churn_rate(),
     )
     crowded = crowded_red_note(*zoned) or crowded_watch_note(*zoned) or empty_zones_note(*zoned)
-    young = card.young_data_note(feature_lookback_days(cfg.features)) if result.drifted else None
+    young = (
+        card.young_data_note(feature_lookback_days(cfg.features)) or card.weekday_note(day, result.drifted)
+        if result.drifted
+        else None
+    )
     other = card.other_data_note(dataset_name) if dataset_name is not None else None
     return ListNotes(
         model=card.unpromoted_note(asked),

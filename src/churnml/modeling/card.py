@@ -9,7 +9,7 @@ belong to :mod:`churnml.modeling.export` and are not part of the card).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
@@ -101,6 +101,22 @@ class ModelCard:
             f"({start} on), before its longest windows ({look_back_days} days) could fill, so long windows, "
             "trends against the client's own baseline and tenure read differently at this date; retraining "
             "as the data grows brings them in line"
+        )
+
+    def weekday_note(self, as_of: date, drifted: Iterable[str]) -> str | None:
+        """Why recency features drift on a list dated another weekday than the model's snapshots: a weekly
+        rhythm in the data (quiet weekends) reads differently a day later ("days since the last event" is
+        2 on a Monday and 1 on a Tuesday). Said only when a ``days_since`` feature drifted (``drifted``);
+        None otherwise, or when the card does not say its snapshots."""
+        last = self.last_labeled_snapshot()
+        if last is None or last.weekday() == as_of.weekday() or not any("days_since" in f for f in drifted):
+            return None
+        day, learned = as_of.strftime("%A"), last.strftime("%A")
+        back = as_of - timedelta(days=(as_of.weekday() - last.weekday()) % 7)
+        return (
+            f"this list is dated a {day} and the model learned from {learned} snapshots: the days since the "
+            f"last event or login read differently on another weekday when activity has a weekly rhythm; "
+            f"score on {learned}s (--as-of {back}) or train with snapshots.weekday: {as_of.weekday()}"
         )
 
     def learned_outcomes_until(self) -> date | None:
