@@ -370,7 +370,7 @@ def train(
 
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
-    from churnml.jobs.train import comparison_table
+    from churnml.jobs.train import comparison_table, evidence_line
     from churnml.jobs.train import train as train_job
 
     cfg = config_from(config, set_)
@@ -380,6 +380,9 @@ def train(
     res = summary.result
     if res.backtest.has_estimate:
         out_console.print(comparison_table(res))
+        evidence = evidence_line(res)
+        if evidence:
+            out_console.print(f"evidence: {evidence}", soft_wrap=True)
     for note in res.notes:
         out_console.print(f"note: {note}")
     start, end = res.training_window

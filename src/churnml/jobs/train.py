@@ -51,7 +51,7 @@ from churnml.modeling.export import (
 )
 from churnml.modeling.train import ChurnModel
 
-__all__ = ["TrainSummary", "comparison_table", "run_training", "train"]
+__all__ = ["TrainSummary", "comparison_table", "evidence_line", "run_training", "train"]
 
 
 @dataclass
@@ -629,6 +629,16 @@ def skipped_folds_text(planned: list[int], used: set[int]) -> str:
         return ""
     folds = f"fold{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))}"
     return f"; {len(planned) - len(skipped)} used, {folds} skipped (see the notes)"
+
+
+def evidence_line(result: TrainingResult) -> str | None:
+    """How much the backtest's figures rest on: its churning clients and the model's lead over the best
+    baseline with its interval (:func:`churnml.modeling.benchmark.backtest_evidence`); None without one."""
+    from churnml.modeling.benchmark import backtest_evidence
+
+    if not result.backtest.has_estimate:
+        return None
+    return backtest_evidence(result.backtest.predictions, [str(n) for n in result.metrics.index])
 
 
 def comparison_table(result: TrainingResult) -> Any:

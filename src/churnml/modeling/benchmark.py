@@ -78,6 +78,7 @@ __all__ = [
     "BENCH_METRICS",
     "METHODS",
     "BenchmarkResult",
+    "backtest_evidence",
     "benchmark_contenders",
     "benchmark_markdown",
     "benchmark_models",
@@ -364,6 +365,40 @@ def paired_comparison(
     }
     out.append(_compared("mean", mean, reference, level))
     return pd.DataFrame(out)
+
+
+def backtest_evidence(
+    predictions: pd.DataFrame,
+    methods: list[str],
+    reference: str = "model",
+    n_draws: int = PAIRED_DRAWS,
+    level: float = PAIRED_LEVEL,
+) -> str | None:
+    """What a backtest's figures rest on, in one sentence for ``churnml train``: the distinct churning
+    clients of its test windows (by fold) and ``reference``'s lead in mean fold PR-AUC over the best other
+    contender, with its ``level`` interval over ``n_draws`` bootstrap draws of the test clients
+    (:func:`paired_comparison`; an interval holding 0 is a tie). ``predictions``: the backtest's test rows
+    (``fold``, ``client_id``, ``label`` and a probability column per method). None without test rows."""
+    if predictions.empty or reference not in predictions.columns:
+        return None
+    churning = predictions.loc[predictions[LABEL] == 1]
+    by_fold = churning.groupby("fold", sort=True)[CLIENT_ID].nunique()
+    total = churning[CLIENT_ID].nunique()
+    folds = f" ({', '.join(str(int(n)) for n in by_fold)} by fold)" if len(by_fold) > 1 else ""
+    text = f"the backtest rests on {total:,} churning clients{folds}"
+    rows = predictions.rename(columns={"fold": "cutoff"})
+    compared = paired_comparison(rows, methods, reference, n_draws, level)
+    if compared.empty or "pr_auc_vs" not in compared.columns:
+        return text
+    mean = compared.loc[compared["cutoff"] == "mean"].iloc[0]
+    verdict = {"wins": "a lead", "loses": "a loss", "tie": "a tie"}[
+        _verdict(float(mean["pr_auc_low"]), float(mean["pr_auc_high"]), True)
+    ]
+    return (
+        f"{text}: {reference} - {mean['pr_auc_vs']}, mean fold PR-AUC {float(mean['pr_auc_diff']):+.3f} "
+        f"[{float(mean['pr_auc_low']):+.3f}, {float(mean['pr_auc_high']):+.3f}] ({level:.0%} interval over "
+        f"{n_draws} draws of the test clients): {verdict}"
+    )
 
 
 def _compared(
