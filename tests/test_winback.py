@@ -377,9 +377,19 @@ def test_an_involuntary_churn_is_won_back_with_a_payment_update():
         as_of=D(2025, 1, 1),
     )
     churns = pl.DataFrame({"client_id": ["card"], "churned_at": [D(2024, 12, 20)]})
-    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    payments = pl.DataFrame({"client_id": ["card"], "paid_at": [D(2024, 11, 20)], "amount": [40.0]})
+    row = winback_list(data.with_tables(payments=payments), churns, CFG, default_margin=0.5).row(
+        0, named=True
+    )
     assert row["reason_segment"] == "payment_failed"
-    assert "a reminder to update the payment method; reactivate in one click" in row["action"]
+    # from the first day, and whatever its value (20 of lifetime value, under 750): the card reminder is cheap
+    assert (row["decision"], row["action"]) == (
+        "attempt",
+        "now: a reminder to update the payment method; reactivate in one click",
+    )
+    assert row["decision_reason"].startswith(
+        "involuntary churn (payment_failed): the reminder costs next to nothing"
+    )
 
 
 @pytest.mark.parametrize(

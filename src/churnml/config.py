@@ -471,6 +471,9 @@ class WinbackConfig(_Section):
     default_approach: str = "ask what would make them come back"
     no_attempt_reasons: tuple[str, ...] = ("moved",)
     no_contact_reasons: tuple[str, ...] = ("closed",)
+    # involuntary churn (a card that failed): its approach from the first day, and an attempt whatever the
+    # lifetime value (a reminder to update the card costs next to nothing; waiting a month loses them)
+    immediate_reasons: tuple[str, ...] = ("payment_failed",)
     cost_per_attempt: float = Field(500.0, ge=0)
     min_value_ratio: float = Field(1.5, ge=0)
     repeated_complaints: int = Field(2, ge=1)

@@ -35,10 +35,12 @@ Columns:
   no longer exists, a donor deceased, a company dissolved) -> no contact, not even a newsletter; a reason
   in ``no_attempt_reasons`` (moved) -> keep in touch; repeated
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
-  below ``min_value_ratio`` x ``cost_per_attempt`` -> let go; else attempt;
+  below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
+  (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
 - ``first`` (an attempt to make first: regular, high value or recent without complaints), ``priority``
   (1 = act first: attempts, the ``first`` ones first, then by lifetime value; null otherwise);
-- ``action`` (the stage's action with the reason's approach) and ``cadence`` (the first contact sells
+- ``action`` (the stage's action with the reason's approach; an ``immediate_reasons`` churn gets its
+  approach from the first day: "now: a reminder to update the payment method") and ``cadence`` (the first contact sells
   nothing; calls no more often than every ``call_gap_days``).
 
 Sorted by priority (attempts first), then lifetime value, descending.
@@ -305,7 +307,9 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     demanding = (pl.col("tenure_days") < cfg.low_loyalty_days) & (
         pl.col("demands_last_year") >= cfg.high_demands
     )
-    cheap = (pl.col("lifetime_value") < floor).fill_null(False)  # an unknown value lets no one go
+    immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
+    # an unknown value lets no one go; a failed card's reminder costs next to nothing: no value floor
+    cheap = (pl.col("lifetime_value") < floor).fill_null(False) & ~immediate
     decision = (
         pl.when(no_contact)
         .then(pl.lit(NO_CONTACT))
@@ -364,6 +368,12 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .otherwise(
             pl.when(pl.col("lifetime_value").is_null())
             .then(pl.lit("lifetime value unknown (no payments or subscriptions)"))
+            .when(immediate)
+            .then(
+                pl.lit("involuntary churn (")
+                + pl.col(Churns.REASON)
+                + pl.lit("): the reminder costs next to nothing, whatever the lifetime value")
+            )
             .otherwise(pl.lit("lifetime value ") + value_text + pl.lit(f" is at least {floor_text}"))
             + pl.when(pl.col("_first")).then(pl.lit("; bring back first: ") + firsts).otherwise(pl.lit(""))
         )
@@ -482,9 +492,12 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     attempt = pl.col("decision") == ATTEMPT
     lo, hi = cfg.call_gap_days
     gap = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
     return lost.with_columns(
         (attempt & pl.col("_first")).alias("first"),
-        pl.when(attempt & (pl.col("_stage") == 0))
+        pl.when(attempt & (pl.col("_stage") == 0) & immediate)
+        .then(pl.lit("now: ") + pl.col("approach"))
+        .when(attempt & (pl.col("_stage") == 0))
         .then(
             pl.col("_stage_action")
             + pl.lit(f" that sells nothing; from day {cfg.stages[0] + 1}: ")
