@@ -391,13 +391,11 @@ def backtest_evidence(
     if compared.empty or "pr_auc_vs" not in compared.columns:
         return text
     mean = compared.loc[compared["cutoff"] == "mean"].iloc[0]
-    verdict = {"wins": "a lead", "loses": "a loss", "tie": "a tie"}[
-        _verdict(float(mean["pr_auc_low"]), float(mean["pr_auc_high"]), True)
-    ]
+    low, high = round(float(mean["pr_auc_low"]), 3), round(float(mean["pr_auc_high"]), 3)  # as shown
+    verdict = {"wins": "a lead", "loses": "a loss", "tie": "a tie"}[_verdict(low, high, True)]
     return (
         f"{text}: {reference} - {mean['pr_auc_vs']}, mean fold PR-AUC {float(mean['pr_auc_diff']):+.3f} "
-        f"[{float(mean['pr_auc_low']):+.3f}, {float(mean['pr_auc_high']):+.3f}] ({level:.0%} interval over "
-        f"{n_draws} draws of the test clients): {verdict}"
+        f"[{low:+.3f}, {high:+.3f}] ({level:.0%} interval over {n_draws} draws of the test clients): {verdict}"
     )
 
 
