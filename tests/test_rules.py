@@ -848,3 +848,22 @@ def test_a_rule_firing_for_most_of_the_list_is_said(fired: list[str], expected: 
 
     cfg = RulesConfig(enabled=("data_export", "complaints"))
     assert crowded_rules_note(fired, cfg) == expected
+
+
+@pytest.mark.parametrize(
+    ("signal", "days", "fires"),
+    [
+        ("layoffs", 30, True),
+        ("budget_cut", 90, True),
+        ("budget_cut", 100, False),
+        ("strategy_change", 30, False),
+    ],
+)
+def test_budget_pressure_is_a_layoffs_or_budget_cut_signal_within_its_days(signal, days, fires) -> None:
+    signals = pl.DataFrame({"client_id": ["fine"], "ts": [days_ago(days)], "signal": [signal]})
+    cfg = RulesConfig(enabled=("budget_pressure",))
+    out = fired_rules(
+        {**TABLES, Table.SIGNALS: signals}, IDS, AS_OF, HISTORY, cfg, low_csat=2, export_events=()
+    )
+    fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
+    assert fired["fine"] == ("budget_pressure" if fires else "")

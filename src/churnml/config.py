@@ -253,6 +253,7 @@ RuleName = Literal[
     "data_export",
     "champion_change",
     "vendor_review",
+    "budget_pressure",
     "onboarding_stalled",
 ]
 Role = Literal["sales", "service", "success", "finance", "management"]
@@ -274,6 +275,7 @@ class RulesConfig(_Section):
     payment_trouble_days: int = Field(91, ge=1)
     overdue_days: int = Field(14, ge=0)
     vendor_review_days: int = Field(91, ge=1)
+    budget_pressure_days: int = Field(91, ge=1)
     cancellation_days: int = Field(91, ge=1)
     contraction_share: float = Field(0.25, gt=0, lt=1)
     contraction_days: int = Field(91, ge=1)
@@ -299,6 +301,7 @@ class RulesConfig(_Section):
         "data_export",
         "champion_change",
         "vendor_review",
+        "budget_pressure",
         "onboarding_stalled",
     )
     # a fired rule can raise the zone to at least this one (the model's zone is kept in model_zone); green:
@@ -374,6 +377,10 @@ class PlaybooksConfig(_Section):
             "vendor_review": Play(
                 role="management",
                 task="Executive call before the vendor review ends: value review and tariff review",
+            ),
+            "budget_pressure": Play(
+                role="management",
+                task="Value review before their budget decision: what they get, in their numbers, and the options",
             ),
             "payment_trouble": Play(
                 role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"

@@ -29,6 +29,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (failures on two days for a client without a term: a failed top-up is tried again), or an invoice
   still unpaid ``overdue_days`` after its due date.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
+- ``budget_pressure``: a ``layoffs`` or ``budget_cut`` signal in the last ``budget_pressure_days`` (it decides
+  the action, a value review before their budget decision; it raises no zone by default: many weather it).
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
 Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
@@ -98,6 +100,7 @@ RULE_TEXT: dict[str, str] = {
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
+    "budget_pressure": "layoffs or a budget cut in the last {budget_pressure_days} days",
     "onboarding_stalled": "onboarding stalled: a young client with little real use",
 }
 
@@ -814,6 +817,12 @@ RULES: dict[str, Rule] = {
             RULE_TEXT["vendor_review"],
             ("vendor_review_days",),
             _table_rule(Table.SIGNALS, _signals(("vendor_review", "competitor_trial"), "vendor_review_days")),
+        ),
+        Rule(
+            "budget_pressure",
+            RULE_TEXT["budget_pressure"],
+            ("budget_pressure_days",),
+            _table_rule(Table.SIGNALS, _signals(("layoffs", "budget_cut"), "budget_pressure_days")),
         ),
         Rule("onboarding_stalled", RULE_TEXT["onboarding_stalled"], (), _onboarding),
     )
