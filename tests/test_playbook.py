@@ -168,6 +168,12 @@ def test_a_renewal_due_soon_makes_the_action_more_urgent(
     assert urgency_zone(facts, PLAYBOOKS) == expected
 
 
+@pytest.mark.parametrize(("zone", "tier"), [("yellow", "C"), ("green", "B")])
+def test_a_failed_payment_is_for_this_week_whatever_the_zone(zone: str, tier: str) -> None:
+    play = choose_play(ClientFacts(zone, tier, rules="payment_trouble"), PLAYBOOKS)
+    assert play.action == "This week: Resolve the failed or overdue invoices; offer a payment plan"
+
+
 def test_a_rule_play_of_a_renewal_due_tomorrow_is_for_this_week() -> None:
     facts = ClientFacts("green", "A", rules="price_rise", renewal_due=True, renewal_days=1)
     assert choose_play(facts, PLAYBOOKS).action.startswith("This week: Price rise at renewal")

@@ -359,6 +359,8 @@ class PlaybooksConfig(_Section):
     # a renewal due within this many days takes red's urgency (within renewal_soon_days: yellow's)
     renewal_urgent_days: int = Field(14, ge=0)
     renewal_soon_days: int = Field(30, ge=0)
+    # the play of these rules takes red's urgency whatever the zone: a failed card lapses with its next debit
+    urgent_rules: tuple[RuleName, ...] = ("payment_trouble",)
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
     rules: dict[RuleName, Play] = Field(
         default_factory=lambda: {
