@@ -202,11 +202,24 @@ def test_history_snapshots_are_weekly_and_end_at_the_as_of_date() -> None:
 
 
 def test_feature_mismatch_names_the_differences() -> None:
-    check_feature_match(["a", "b"], ["b", "a"])
+    assert check_feature_match(["a", "b"], ["b", "a"]) == ()
     with pytest.raises(
         ScoringError, match=r"1 model features are not in the data \(e.g. c\).*1 data features"
     ):
         check_feature_match(["a", "c"], ["a", "d"])
+
+
+def test_features_the_model_never_learned_are_left_out_and_said() -> None:
+    from churnml.scoring.assemble import unknown_features_note
+
+    # a signals table appeared since the model was trained: the list goes on without its features
+    unknown = check_feature_match(["a", "b"], ["a", "b", "account_signals_7d", "account_signals_28d"])
+    assert unknown == ("account_signals_7d", "account_signals_28d")
+    assert unknown_features_note(unknown) == (
+        "2 features of the data are unknown to the model (account_signals_7d, account_signals_28d): a table or "
+        "column it did not learn from, left out of this list until the next churnml train"
+    )
+    assert unknown_features_note(()) is None
 
 
 def test_stale_data_is_refused() -> None:

@@ -60,6 +60,7 @@ class ListNotes:
     stale: str | None = None  # the data ends days before the list's date (stale_data_note)
     partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
     rules: str | None = None  # a rule fires for most of the list (churnml.scoring.rules.crowded_rules_note)
+    unknown: str | None = None  # the data's features the model never learned (unknown_features_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
@@ -73,6 +74,7 @@ class ListNotes:
             self.hindsight,
             self.zones,
             self.rules,
+            self.unknown,
         )
         return [n for n in notes if n]
 
@@ -231,6 +233,7 @@ def list_notes(
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`) or the list is dated
     another weekday than its snapshots (:meth:`~churnml.modeling.card.ModelCard.weekday_note`)."""
     from churnml.modeling.card import ModelCard
+    from churnml.scoring.assemble import unknown_features_note
     from churnml.scoring.columns import Scores
     from churnml.scoring.rules import crowded_rules_note
     from churnml.scoring.standing import crowded_red_note, crowded_watch_note, empty_zones_note
@@ -259,6 +262,7 @@ def list_notes(
         drift=young,
         stale=stale_data_note(day, data_end),
         rules=crowded_rules_note(scores.get_column(Scores.RULES).to_list(), cfg.rules, cfg.label.grace_days),
+        unknown=unknown_features_note(getattr(result, "unknown_now", ())),
     )
 
 
@@ -460,7 +464,9 @@ def _report(
         model_note=" ".join(n for n in (banners.data, banners.model) if n),
         model_change_note=banners.model_change or "",
         stale_note=" ".join(
-            n[0].upper() + n[1:] + "." for n in (banners.partial, banners.stale, banners.rescored) if n
+            n[0].upper() + n[1:] + "."
+            for n in (banners.partial, banners.stale, banners.rescored, banners.unknown)
+            if n
         )[:-1],
         horizon_days=cfg.label.horizon_days,
         hindsight_note=banners.hindsight or "",

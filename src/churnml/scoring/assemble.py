@@ -111,6 +111,7 @@ __all__ = [
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
+    "unknown_features_note",
 ]
 
 ZONES = ZONE_ORDER
@@ -134,6 +135,8 @@ class ScoredList:
     drift_weight: dict[str, float] = field(default_factory=dict)  # model_weight() of the drifted features
     # features with values in training and none for any client scored now (export.dark_features)
     missing_now: tuple[str, ...] = ()
+    # features of the data the model never learned (a table added since it was trained): left out
+    unknown_now: tuple[str, ...] = ()
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -171,16 +174,16 @@ class FeatureMismatch(ScoringError):
     """The model's features and the data's differ (other tables or other feature settings)."""
 
 
-def check_feature_match(model_features: Sequence[str], data_features: Sequence[str]) -> None:
-    """Raise :class:`FeatureMismatch`, naming the differences, when model and data features differ."""
+def check_feature_match(model_features: Sequence[str], data_features: Sequence[str]) -> tuple[str, ...]:
+    """The data's features the model does not know (a table or column it did not learn from, e.g. a
+    signals table that appeared since it was trained: left out of the list, said); raises
+    :class:`FeatureMismatch`, naming the differences, when the model needs a feature the data lacks."""
     model_set, data_set = set(model_features), set(data_features)
     missing = [f for f in model_features if f not in data_set]
     extra = [f for f in data_features if f not in model_set]
-    if not missing and not extra:
-        return
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} model features are not in the data (e.g. {', '.join(missing[:5])})")
+    if not missing:
+        return tuple(extra)
+    parts = [f"{len(missing)} model features are not in the data (e.g. {', '.join(missing[:5])})"]
     if extra:
         parts.append(f"{len(extra)} data features are unknown to the model (e.g. {', '.join(extra[:5])})")
     raise FeatureMismatch(
@@ -188,6 +191,19 @@ def check_feature_match(model_features: Sequence[str], data_features: Sequence[s
         + "; ".join(parts)
         + ". It was trained on other tables or feature settings; retrain it on this data or pass the "
         "matching model with --model"
+    )
+
+
+def unknown_features_note(unknown: Sequence[str], shown: int = 5) -> str | None:
+    """What a list says when the data holds features its model never learned (:func:`check_feature_match`):
+    they are left out until the next ``churnml train``. None when there is none."""
+    if not unknown:
+        return None
+    more = f" and {len(unknown) - shown} more" if len(unknown) > shown else ""
+    return (
+        f"{len(unknown)} feature{'s' if len(unknown) != 1 else ''} of the data "
+        f"{'are' if len(unknown) != 1 else 'is'} unknown to the model ({', '.join(unknown[:shown])}{more}): a "
+        "table or column it did not learn from, left out of this list until the next churnml train"
     )
 
 
@@ -354,6 +370,7 @@ class _Scored:
     probs: list[pl.DataFrame] = field(default_factory=list)
     now: list[pl.DataFrame] = field(default_factory=list)
     prev: list[pl.DataFrame] = field(default_factory=list)
+    unknown: tuple[str, ...] = ()  # the data's features the model does not know (check_feature_match)
 
 
 def _copied_rows(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
@@ -415,7 +432,9 @@ def _score_spine(
         )
         table = build_features(part, rows, features)
         if not out.probs:
-            check_feature_match(names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)])
+            out.unknown = check_feature_match(
+                names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)]
+            )
         table = table.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date), *names)
         p = probabilities_in_chunks(model, table, names)
         out.probs.append(table.select(CLIENT_ID, SNAPSHOT).with_columns(pl.Series(History.PROBABILITY, p)))
@@ -612,6 +631,7 @@ def scored_list(
         else _score_batches(batches, spine, model, names, as_of, prev_date, features, batch, progress)
     )
     week = _week_scores(passed, as_of, prev_date)
+    unknown = passed.unknown
     del passed
     clock.done("features_and_scores")
 
@@ -670,7 +690,9 @@ def scored_list(
     clock.done("assemble")
     weight = model_weight(model, drifted)
     missing = missing_features(values_now, names, metadata)
-    return ScoredList(as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing)
+    return ScoredList(
+        as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing, unknown
+    )
 
 
 _FIRST_COLUMNS = (
