@@ -1173,3 +1173,35 @@ def test_a_future_as_of_day_extends_the_datas_future_timestamp_check(as_of, conf
         assert as_of_limit(got.data) >= datetime(2999, 1, 5)
     else:
         assert got == cfg
+
+
+def _written_list(folder, dataset: str = "crm") -> None:
+    import json
+
+    from churnml.scoring.outputs import MANIFEST, MARKER, MARKER_KEY
+
+    folder.mkdir(parents=True)
+    (folder / MANIFEST).write_text(json.dumps({MARKER_KEY: MARKER, "data": {"name": dataset}}))
+    (folder / "scores.parquet").write_bytes(b"")
+
+
+def test_the_previous_list_is_the_last_one_written_not_the_date_a_week_before(tmp_path) -> None:
+    from churnml.jobs.score import missed_weeks_note
+    from churnml.scoring.outputs import previous_list
+
+    for day in ("2026-05-25", "2026-07-06", "2026-07-13"):
+        _written_list(tmp_path / day)
+    _written_list(tmp_path / "2026-07-27", dataset="another")  # another dataset's list
+    (tmp_path / "2026-07-20").mkdir()  # a failed run's empty folder
+    (tmp_path / "notes").mkdir()
+    # two weeks without a list: the list before them is the one the team last received
+    assert previous_list(tmp_path, date(2026, 8, 3), "crm") == tmp_path / "2026-07-13"
+    assert previous_list(tmp_path, date(2026, 7, 13), "crm") == tmp_path / "2026-07-06"
+    assert previous_list(tmp_path, date(2026, 7, 6), "crm") == tmp_path / "2026-05-25"  # 6 weeks back: kept
+    assert previous_list(tmp_path, date(2026, 9, 28), "crm") is None  # 11 weeks back: too far
+    assert missed_weeks_note(tmp_path / "2026-07-13", date(2026, 8, 3)) == (
+        "the last list written is of 2026-07-13, 3 weeks before this one: 'since last week' (previous zone, new "
+        "in red, why it changed) compares with 2026-07-27 re-scored, a list nobody received; compare with the "
+        "list of 2026-07-13 for what changed since the team last saw it"
+    )
+    assert missed_weeks_note(tmp_path / "2026-07-06", date(2026, 7, 13)) is None  # last week's

@@ -61,11 +61,13 @@ class ListNotes:
     partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
     rules: str | None = None  # a rule fires for most of the list (churnml.scoring.rules.crowded_rules_note)
     unknown: str | None = None  # the data's features the model never learned (unknown_features_note)
+    missed: str | None = None  # the last list written is older than a week (missed_weeks_note)
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
         notes = (
             self.partial,
+            self.missed,
             self.stale,
             self.data,
             self.model,
@@ -421,6 +423,24 @@ def rescored_note(previous: Any, scores: Any, previous_day: date) -> str | None:
     )
 
 
+def missed_weeks_note(previous: Path, day: date) -> str | None:
+    """A sentence when the last list written (``previous``, a folder named by its as-of date) is more than a
+    week before ``day``: the changes since last week compare with that week re-scored, a list nobody
+    received. None when it is last week's, or there is none."""
+    try:
+        before = date.fromisoformat(previous.name)
+    except ValueError:
+        return None
+    weeks = (day - before).days // 7
+    if weeks <= 1 or not (previous / "scores.parquet").is_file():
+        return None
+    return (
+        f"the last list written is of {before}, {weeks} weeks before this one: 'since last week' (previous zone, "
+        f"new in red, why it changed) compares with {day - timedelta(weeks=1)} re-scored, a list nobody received; "
+        f"compare with the list of {before} for what changed since the team last saw it"
+    )
+
+
 def _last_week_notes(last_week: Path, version: str, result: Any) -> tuple[str | None, str | None]:
     """(:func:`model_change_note`, :func:`rescored_note`) against the list written a week before in
     ``last_week`` (read here): the first when another model wrote it, the second when the same one did."""
@@ -465,7 +485,7 @@ def _report(
         model_change_note=banners.model_change or "",
         stale_note=" ".join(
             n[0].upper() + n[1:] + "."
-            for n in (banners.partial, banners.stale, banners.rescored, banners.unknown)
+            for n in (banners.partial, banners.missed, banners.stale, banners.rescored, banners.unknown)
             if n
         )[:-1],
         horizon_days=cfg.label.horizon_days,
@@ -666,6 +686,7 @@ def score(
         checked_list_of,
         checked_output_folder,
         checked_output_path,
+        previous_list,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -706,7 +727,11 @@ def score(
     version = model_version(metadata)
     chash = config_hash(cfg)
     known = None
-    last_week = folder.parent / (day - timedelta(weeks=1)).isoformat()
+    # the last list written (a week without one, a holiday or a failed run, leaves the one before it)
+    last_week = (
+        previous_list(folder.parent, day, dataset_name)
+        or folder.parent / (day - timedelta(weeks=1)).isoformat()
+    )
     if version != "unknown":
         known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     done = timer.step("read_marks")
@@ -727,7 +752,9 @@ def score(
         partial=partial,
     )
     changed_model, rescored = _last_week_notes(last_week, version, result)
-    notes = replace(notes, model_change=changed_model, rescored=rescored)
+    notes = replace(
+        notes, model_change=changed_model, rescored=rescored, missed=missed_weeks_note(last_week, day)
+    )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))
     done()

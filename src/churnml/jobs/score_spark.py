@@ -504,6 +504,7 @@ def score_on_spark(
         _list_files,
         _report,
         list_notes,
+        missed_weeks_note,
         model_record,
         scoring_model,
     )
@@ -512,6 +513,7 @@ def score_on_spark(
         checked_list_of,
         checked_output_folder,
         checked_output_path,
+        previous_list,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -552,10 +554,12 @@ def score_on_spark(
     checked_output_path(folder, protected)
     checked_output_folder(folder)
     known = None
+    last_week = (
+        previous_list(folder.parent, day, dataset_name)
+        or folder.parent / (day - timedelta(weeks=1)).isoformat()
+    )
     if version != "unknown":
-        known = read_previous_history(
-            folder.parent / (day - timedelta(weeks=1)).isoformat(), version, history_hash(cfg), dataset_name
-        )
+        known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     plan = history_plan(known, day, cfg.score.history_weeks)
     ctx = _context(day, plan, dataset_name, dates, fitted, cfg)
     try:
@@ -563,9 +567,7 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    changed_model, rescored = _last_week_notes(
-        folder.parent / (day - timedelta(weeks=1)).isoformat(), version, result
-    )
+    changed_model, rescored = _last_week_notes(last_week, version, result)
     notes = replace(
         list_notes(
             result,
@@ -578,6 +580,7 @@ def score_on_spark(
         ),
         model_change=changed_model,
         rescored=rescored,
+        missed=missed_weeks_note(last_week, day),
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     files = _list_files(result, _report(result, day, version, cfg, notes, links))

@@ -106,10 +106,16 @@ class ModelCard:
     def weekday_note(self, as_of: date, drifted: Iterable[str]) -> str | None:
         """Why recency features drift on a list dated another weekday than the model's snapshots: a weekly
         rhythm in the data (quiet weekends) reads differently a day later ("days since the last event" is
-        2 on a Monday and 1 on a Tuesday). Said only when a ``days_since`` feature drifted (``drifted``);
+        2 on a Monday and 1 on a Tuesday). Said only when the days since product use or a contact drifted
+        (``drifted``);
         None otherwise, or when the card does not say its snapshots."""
         last = self.last_labeled_snapshot()
-        if last is None or last.weekday() == as_of.weekday() or not any("days_since" in f for f in drifted):
+        weekly = ("usage_days_since", "comm_days_since")  # activity with a weekly rhythm; billing has its own
+        if (
+            last is None
+            or last.weekday() == as_of.weekday()
+            or not any(f.startswith(weekly) for f in drifted)
+        ):
             return None
         day, learned = as_of.strftime("%A"), last.strftime("%A")
         back = as_of - timedelta(days=(as_of.weekday() - last.weekday()) % 7)

@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "learned_outcomes_until",
     "output_lock",
     "parquet_bytes",
+    "previous_list",
     "project_root",
     "protected_folders",
     "read_previous_history",
@@ -426,6 +427,35 @@ def written_with_hindsight(folder: Path) -> bool:
     (its manifest's ``model.hindsight``: a back-dated list scored with a later model); False when the
     manifest does not say (lists written before it recorded this)."""
     return _manifest_entry(folder, "model").get("hindsight") is True
+
+
+# how far back the last list written is looked for (a holiday, a failed run: the list before it)
+PREVIOUS_LIST_WEEKS = 8
+
+
+def previous_list(
+    parent: Path, day: date, dataset_name: str, weeks: int = PREVIOUS_LIST_WEEKS
+) -> Path | None:
+    """The folder of the last list written before ``day`` in ``parent`` (folders named by their as-of date,
+    ``paths.scores/<as-of>``), of the dataset ``dataset_name``, at most ``weeks`` weeks back; None when there
+    is none. A week without a list (a holiday, a failed run) leaves the list before it as the one the team
+    last received."""
+    try:
+        names = [p for p in Path(parent).iterdir() if p.is_dir()]
+    except OSError:
+        return None
+    dated = []
+    for folder in names:
+        try:
+            when = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if day - timedelta(weeks=weeks) <= when < day:
+            dated.append((when, folder))
+    for _, folder in sorted(dated, reverse=True):
+        if is_churnml_output(folder) and written_dataset(folder) in (None, dataset_name):
+            return folder
+    return None
 
 
 def written_model_version(folder: Path) -> str | None:
