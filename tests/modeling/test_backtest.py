@@ -336,6 +336,23 @@ def test_the_champion_is_judged_on_its_own_features(table, train_cfg) -> None:
         said[-1]
         == "champion v1 read 1 feature(s) this table lacks (payments_x): it cannot be judged on these rows"
     )
+    # the same recipe and column names, but a login counted otherwise: its columns meant other things
+    logins = cfg.features.model_dump(mode="json") | {"login_events": ["login"]}
+    other = _champion_score(
+        ("1", {"procedure": procedure, "feature_names": result.features, "features_config": logins}),
+        procedure,
+        result,
+        table,
+        cfg.model_copy(
+            update={"features": cfg.features.model_copy(update={"login_events": ("login", "sso_login")})}
+        ),
+        said.append,
+    )
+    assert other.version == "1" and other.score != other.score and other.new_recipe
+    assert said[-1] == (
+        "champion v1 read its features with other settings (features.login_events: model ['login'], config "
+        "['login', 'sso_login']): it cannot be judged on these rows"
+    )
 
 
 def test_folds_that_all_lack_churners_are_said_once(train_cfg):

@@ -140,6 +140,22 @@ def _champion_score(
     # its own features: a challenger that adds a table (more columns) must beat the champion without them
     features = [str(f) for f in meta.get("feature_names") or result.features]
     newer = _newer_labels(meta, result)
+    from churnml.modeling.export import FEATURE_SETTINGS_IGNORED, mismatch_texts, settings_mismatches
+
+    other = settings_mismatches(
+        "features",
+        meta.get("features_config"),
+        cfg.features.model_dump(mode="json"),
+        FEATURE_SETTINGS_IGNORED,
+    )
+    if meta.get("features_config") is not None and other:
+        # the same column names may mean other things (a login now counts sso_login too): its features would
+        # have to be rebuilt with its settings; judged on these it would be this model, a comparison of nothing
+        say(
+            f"champion v{version} read its features with other settings ({'; '.join(mismatch_texts(other))}): "
+            "it cannot be judged on these rows"
+        )
+        return ChampionScore(version, float("nan"), True, newer)
     if champ == procedure and features == list(result.features):
         return ChampionScore(version, float(fold_means(result.backtest).loc["model", "pr_auc"]), False, newer)
     missing = [f for f in features if f not in table.columns]
