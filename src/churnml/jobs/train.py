@@ -204,8 +204,8 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
             "dataset": dataset.name,
             "data_window": f"{dataset.start:%Y-%m-%d} .. {dataset.as_of:%Y-%m-%d}",
             "training_window": f"{result.training_window[0]} .. {result.training_window[1]}",
-            "backtest": result.plan.describe(),
-            "backtest_summary": result.plan.summary(),
+            "backtest": {k: v for k, v in backtest_record(result).items() if k != "summary"},
+            "backtest_summary": backtest_record(result)["summary"],
             "n_features": len(result.features),
             "n_monotone": sum(1 for v in result.monotone.values() if v),
             "rules_used": ",".join(result.rules_used) or "none",
@@ -284,7 +284,7 @@ def _model_card(
         calibration_source=result.calibration_source,
         procedure=procedure,
         monotone_features=sorted(k for k, v in result.monotone.items() if v),
-        backtest={**result.plan.describe(), "summary": result.plan.summary()},
+        backtest=backtest_record(result),
         backtest_metrics={n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
         feature_reference=feature_reference(result.X_reference),
     )
@@ -637,6 +637,24 @@ def _export_for_batch(
     return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None
 
 
+def _used_folds(result: TrainingResult) -> set[int]:
+    predictions = result.backtest.predictions
+    return set(predictions["fold"].unique().tolist()) if "fold" in predictions.columns else set()
+
+
+def backtest_record(result: TrainingResult) -> dict[str, str]:
+    """The backtest as the model card and MLflow record it: the plan's fold boundaries, each fold that
+    gave no result marked skipped, and the summary with what was used ("4 out-of-time fold(s) ...; 1 used,
+    folds 1, 2, 3 skipped"): a card listing four folds of which one ran read as four."""
+    used = _used_folds(result)
+    planned = [f.number for f in result.plan.folds]
+    record = result.plan.describe()
+    for n in planned:
+        if used and n not in used:
+            record[f"fold_{n}"] += " (skipped: see the notes)"
+    return {**record, "summary": result.plan.summary() + skipped_folds_text(planned, used)}
+
+
 def skipped_folds_text(planned: list[int], used: set[int]) -> str:
     """What the backtest's title adds when folds of the plan were skipped (a fold whose training rows hold
     no churner): "; 3 used, fold 1 skipped (see the notes)"; empty when every fold (or none) was used."""
@@ -678,8 +696,7 @@ def comparison_table(result: TrainingResult) -> Any:
     )
     if announced:
         why += f", or that had asked to cancel in the last 91 days ({announced:,} of them had)"
-    used = set(bt.predictions["fold"].unique().tolist()) if "fold" in bt.predictions.columns else set()
-    unused = skipped_folds_text([f.number for f in result.plan.folds], used)
+    unused = skipped_folds_text([f.number for f in result.plan.folds], _used_folds(result))
     table = RichTable(
         title=f"Backtest: {result.plan.summary()}{unused} ({result.rows['backtest_test']:,} test rows, "
         f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)",
