@@ -190,6 +190,11 @@ def test_scoring_without_model_takes_this_datasets_champion_and_refuses_another_
     # named explicitly, the folder is the user's choice
     _, meta, source = scoring_model(str(folder), cfg, "shop_b")
     assert (source, meta["tag"]) == (str(folder), "a")
+    # a registered version by its number (promoted or not); a version the store lacks is the user's error
+    _, meta, source = scoring_model(f"models:/churnml-shop_a/{version}", cfg, "shop_a")
+    assert (source, meta["tag"], meta["model_version"]) == (f"models:/churnml-shop_a/{version}", "a", version)
+    with pytest.raises(UserError, match=r"no version 9 of the model 'churnml-shop_a'"):
+        scoring_model("models:/churnml-shop_a/9", cfg, "shop_a")
 
 
 def test_last_weeks_history_is_reused_only_from_the_same_dataset(tmp_path):

@@ -516,7 +516,7 @@ def score(
         str | None,
         typer.Option(
             "--model",
-            help="models:/<name>@champion or an exported model folder "
+            help="models:/<name>@champion, models:/<name>/<version> or an exported model folder "
             "(default: this dataset's champion, models:/churnml-<data folder>@champion, else paths.models).",
         ),
     ] = None,

@@ -100,7 +100,8 @@ class ScoreRun:
 
 
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
-    """(model, metadata, source) from ``models:/<name>@champion``, an exported folder, or the default:
+    """(model, metadata, source) from ``models:/<name>@champion``, a registered version
+    (``models:/<name>/<version>``), an exported folder, or the default:
     the tracking store's champion of this dataset (``tracking.registered_name``) when the store exists
     and has one, else the folder ``paths.models``, refused when it holds another dataset's model (a
     second dataset in the same project must not be scored with the first one's model unasked) or a model
@@ -118,8 +119,19 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
 
     if spec is not None and spec.startswith("models:/"):
         name, _, alias = spec.removeprefix("models:/").partition("@")
+        stem, _, version = name.partition("/")
+        if not alias and stem and version.isdigit():  # a registered version, promoted or not
+            from churnml.modeling.tracking import load_version
+
+            try:
+                model, meta = load_version(cfg.tracking, stem, version)
+            except FileNotFoundError as exc:
+                raise UserError(f"--model {spec!r}: {exc}") from None
+            return model, meta, spec
         if alias != "champion" or not name:
-            raise UserError(f"--model {spec!r}: only models:/<name>@champion or an exported model folder")
+            raise UserError(
+                f"--model {spec!r}: models:/<name>@champion, models:/<name>/<version> or an exported model folder"
+            )
         return champion(name)
     if spec is not None:
         model, meta = load_exported(Path(spec))

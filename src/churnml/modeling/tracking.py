@@ -371,6 +371,21 @@ def load_champion(cfg: TrackingConfig, name: str) -> tuple[ChurnModel, dict[str,
     return wrapper.model, metadata
 
 
+def load_version(cfg: TrackingConfig, name: str, version: str) -> tuple[ChurnModel, dict[str, Any]]:
+    """The ``models:/<name>/<version>`` model (a registered version, promoted or not) and its export
+    metadata (plus ``model_version``); FileNotFoundError when the store has no such version."""
+    uri = tracking_uri(cfg)
+    try:
+        _use(uri)
+        found = MlflowClient().get_model_version(name, version)
+    except MlflowException:
+        raise FileNotFoundError(f"no version {version} of the model '{name}' in {uri}") from None
+    except _STORE_FAULTS as exc:
+        raise _store_fault(uri, exc, SCORE_HINT) from None
+    model, metadata = _model_of_version(name, version)
+    return model, {**metadata, "model_version": str(found.version), "run_id": found.run_id}
+
+
 def scratch_folder() -> Path:
     """A temporary folder for artifacts written before logging (caller removes it)."""
     return Path(tempfile.mkdtemp(prefix="churnml-mlflow-"))
