@@ -405,3 +405,37 @@ def test_distinct_deltas_on_polars_are_the_definition(rows, categorical) -> None
     assert table.schema["client_id"] == pl.String
     found = {(r.pop("client_id"), r.pop("_week")): r for r in table.to_dicts()}
     assert found == _deltas_by_hand(rows, [1, 4], last=1)
+
+
+@pytest.mark.parametrize(
+    ("firsts", "counts", "expected"),
+    [
+        # an SSO login adopted 4 months in, a tenth of the events: named with what to do
+        (
+            {"login": datetime(2025, 3, 1), "sso_login": datetime(2025, 7, 15)},
+            {"login": 900, "sso_login": 100},
+            "events: 'sso_login' (from 2025-07-15, 100 rows) began during the data and no setting of event names "
+            "lists it: counted only in the totals. If one is a login, a key feature, an export or trouble, name "
+            "it in features.login_events, key_events, export_events or friction_events (a new login method "
+            "otherwise reads as the logins falling) and train again",
+        ),
+        (
+            {"login": datetime(2025, 3, 1), "sso_login": datetime(2025, 4, 15)},
+            {"login": 900, "sso_login": 100},
+            None,
+        ),
+        (
+            {"login": datetime(2025, 3, 1), "beta_click": datetime(2025, 7, 15)},
+            {"login": 995, "beta_click": 5},
+            None,
+        ),
+        ({"login": datetime(2025, 3, 1), "sso_login": "2025-07-15"}, {"login": 900, "sso_login": 100}, None),
+    ],
+)
+def test_a_frequent_event_kind_that_began_during_the_data_is_named(firsts, counts, expected) -> None:
+    from churnml.features.usage import new_event_kinds_note
+
+    got = new_event_kinds_note(counts, firsts, datetime(2025, 3, 1), FeaturesConfig())
+    assert got == ([] if expected is None else [expected])
+    listed = FeaturesConfig(login_events=("login", "sso_login"))
+    assert new_event_kinds_note(counts, firsts, datetime(2025, 3, 1), listed) == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 import narwhals as nw
 import polars as pl
@@ -67,6 +68,7 @@ __all__ = [
     "leaving_hint",
     "leaving_names",
     "names_with_words",
+    "new_event_kinds_note",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -460,6 +462,54 @@ def event_name_notes(counts: Mapping[str, int], cfg: FeaturesConfig, shown: int 
         + (f" ({', '.join(map(repr, near))} differs only in case or punctuation)" if near else "")
         + f". The most frequent event names: {', '.join(f'{n!r} ({c:,})' for n, c in top)}. Name yours in a "
         f"config (features: {{{keys}}}; [] where the product has none)"
+    ]
+
+
+# an event kind first seen this long after the data's start began during it (a new login method, a new
+# feature); said when it holds at least NEW_KIND_SHARE of the events
+NEW_KIND_AFTER = timedelta(days=91)
+NEW_KIND_SHARE = 0.01
+
+
+def new_event_kinds_note(
+    counts: Mapping[str, int],
+    firsts: Mapping[str, datetime],
+    data_start: datetime,
+    cfg: FeaturesConfig,
+    shown: int = 5,
+) -> list[str]:
+    """A note (a list of one sentence, or empty) naming the frequent event kinds that began during the data
+    (first seen at least :data:`NEW_KIND_AFTER` after ``data_start``, holding :data:`NEW_KIND_SHARE` of the
+    rows or more: ``counts`` rows and ``firsts`` first time per name) and that no setting of event names
+    lists: a new login method counts only in the totals, and the login features fall where it took over
+    (an SSO login adopted by half the accounts read as their logins dropping)."""
+    listed = {
+        n
+        for key in ("login_events", "key_events", "export_events", "friction_events")
+        for n in getattr(cfg, key)
+    }
+    total = sum(counts.values())
+    new = sorted(
+        (
+            (name, first)
+            for name, first in firsts.items()
+            if isinstance(first, datetime)  # a raw scan's text or zoned times: not compared
+            and first.tzinfo is None
+            and name not in listed
+            and first >= data_start + NEW_KIND_AFTER
+            and counts.get(name, 0) >= NEW_KIND_SHARE * total
+        ),
+        key=lambda kv: (-counts[kv[0]], kv[0]),
+    )
+    if not new or total == 0:
+        return []
+    named = ", ".join(f"{n!r} (from {first:%Y-%m-%d}, {counts[n]:,} rows)" for n, first in new[:shown])
+    more = f" and {len(new) - shown} more" if len(new) > shown else ""
+    return [
+        f"events: {named}{more} began during the data and no setting of event names lists "
+        f"{'them' if len(new) > 1 else 'it'}: counted only in the totals. If one is a login, a key feature, an "
+        "export or trouble, name it in features.login_events, key_events, export_events or friction_events "
+        "(a new login method otherwise reads as the logins falling) and train again"
     ]
 
 

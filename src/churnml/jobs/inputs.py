@@ -19,6 +19,7 @@ __all__ = [
     "HAZARD_FILE",
     "data_notes",
     "event_name_counts",
+    "event_names",
     "labeled_table",
     "no_truth_note",
     "read_tuned_params",
@@ -51,10 +52,10 @@ def read_tuned_params(cfg: Config, dataset_name: str) -> tuple[dict[str, Any], P
     return dict(params), Path(path)
 
 
-def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int]:
-    """Rows per event name of the dataset's ``events`` table; when the dataset holds no tables (a
-    portfolio read batch by batch), of the folder's ``events.parquet`` through a lazy scan of that one
-    column. Empty without events."""
+def event_names(dataset: Any, folder: Path | None = None) -> dict[str, tuple[int, Any]]:
+    """Per event name of the dataset's ``events`` table: (its rows, its first time); when the dataset
+    holds no tables (a portfolio read batch by batch), of the folder's ``events.parquet`` through a lazy
+    scan of those two columns. Empty without events."""
     import polars as pl
 
     from churnml.contract.io import dataset_files
@@ -68,8 +69,13 @@ def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int
         lf = pl.scan_parquet(path)
     else:
         return {}
-    counts = lf.group_by(Events.EVENT).len().collect()
-    return {str(k): int(n) for k, n in counts.iter_rows() if k is not None}
+    names = lf.group_by(Events.EVENT).agg(pl.len(), pl.col(Events.TS).min()).collect()
+    return {str(k): (int(n), first) for k, n, first in names.iter_rows() if k is not None}
+
+
+def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int]:
+    """Rows per event name (:func:`event_names`)."""
+    return {name: n for name, (n, _) in event_names(dataset, folder).items()}
 
 
 def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
@@ -119,7 +125,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
     from churnml.features.account import other_signals_note
-    from churnml.features.usage import event_name_notes, friction_hint, leaving_hint
+    from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note
     from churnml.labels import (
         activity_day_gaps,
         activity_times,
@@ -136,9 +142,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     )
     from churnml.scoring.rules import unreachable_no_activity_note
 
-    counts = event_name_counts(dataset, folder)
+    names = event_names(dataset, folder)
+    counts = {name: n for name, (n, _) in names.items()}
+    firsts = {name: first for name, (_, first) in names.items()}
     notes = (
         event_name_notes(counts, cfg.features)
+        + new_event_kinds_note(counts, firsts, dataset.start, cfg.features)
         + friction_hint(counts, cfg.features)
         + leaving_hint(counts, cfg.data.churn_events)
     )
