@@ -139,6 +139,18 @@ def test_a_flag_that_followed_the_clients_own_cancellation_request_is_no_early_c
     assert (x["notice_at"], x["flagged_after_notice"], x["verdict"]) == (notice, after, verdict)
 
 
+def test_a_churn_soon_after_the_first_list_is_not_reviewed_rather_than_caught_late(timeline):
+    # the lists begin on 2024-01-08: a churn on 01-20 could not be flagged 4 weeks ahead by any of them
+    early = pl.DataFrame(
+        {"client_id": ["x"], "churned_at": [D(2024, 1, 20)], "reason": ["price"]},
+        schema={"client_id": pl.String, "churned_at": pl.Datetime("us"), "reason": pl.String},
+    )
+    got = postmortem(early, timeline, date(2024, 1, 1), date(2024, 2, 1), lookback_days=90, early_weeks=4)
+    assert got.select("client_id", "first_flagged_at", "verdict").rows() == [
+        ("x", date(2024, 1, 15), NOT_REVIEWED)  # flagged 0 weeks before: "caught late" before
+    ]
+
+
 def test_lookback_limits_what_counts(timeline):
     got = postmortem(CHURNS, timeline, date(2024, 3, 1), date(2024, 3, 2), lookback_days=30, early_weeks=4)
     # only lists after 01-31 count: first flagged 02-05 (red), 3 weeks before: late

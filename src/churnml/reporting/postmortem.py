@@ -27,7 +27,7 @@ Grain of :func:`postmortem`: one row per churn (an absence that began in ``[star
   (the client warned, not the list);
 - ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before, and before any cancellation
   request), ``caught late``, ``missed`` (green on every list in the window), ``not reviewed`` (no list
-  in the window).
+  in the window, or flagged late by lists that began fewer than ``early_weeks`` before the churn).
 
 :func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
 caught late, missed, the caught share of the reviewed and the median weeks of warning.
@@ -210,8 +210,20 @@ def _verdict(early_weeks: int) -> pl.Expr:
         .then(pl.lit(MISSED))
         .when((pl.col("weeks_flagged_before") >= early_weeks) & ~pl.col("flagged_after_notice"))
         .then(pl.lit(CAUGHT_EARLY))
+        # the first list came fewer than early_weeks before the churn: it could not have been caught early
+        .when(pl.col("_lists_began_late"))
+        .then(pl.lit(NOT_REVIEWED))
         .otherwise(pl.lit(CAUGHT_LATE))
     )
+
+
+def _lists_began_late(timeline: pl.DataFrame, early_weeks: int) -> pl.Expr:
+    """True for a churn less than ``early_weeks`` after the first list of ``timeline`` (its ``as_of``):
+    no list could have flagged it early (a churn on the first list's date read "caught late")."""
+    first = timeline.get_column("as_of").min() if timeline.height else None
+    if first is None:
+        return pl.lit(False)
+    return pl.col(CHURNED_AT) - pl.duration(weeks=early_weeks) < pl.lit(first).cast(_DT)
 
 
 def _first_notices(period: pl.DataFrame, notices: pl.DataFrame | None, lookback_days: int) -> pl.DataFrame:
@@ -259,6 +271,7 @@ def postmortem(
             pl.col("lists_before").fill_null(0).cast(pl.UInt32),
             _weeks_before("first_flagged_at").alias("weeks_flagged_before"),
             _weeks_before("first_red_at").alias("weeks_red_before"),
+            _lists_began_late(timeline, early_weeks).alias("_lists_began_late"),
             # a list dated L reads data strictly before L: it knew of a request made before then
             (pl.col("notice_at") < pl.col("first_flagged_at").cast(_DT))
             .fill_null(False)
