@@ -168,10 +168,17 @@ def test_a_renewal_due_soon_makes_the_action_more_urgent(
     assert urgency_zone(facts, PLAYBOOKS) == expected
 
 
-@pytest.mark.parametrize(("zone", "tier"), [("yellow", "C"), ("green", "B")])
-def test_a_failed_payment_is_for_this_week_whatever_the_zone(zone: str, tier: str) -> None:
+@pytest.mark.parametrize(
+    ("zone", "tier", "urgency"),
+    [
+        ("yellow", "C", "This week"),  # yellow C's own urgency is "This month"
+        ("red", "B", "This week"),
+        ("green", "B", "At the next review"),  # kept green by rules.raise_zone: "a failed payment is no debt"
+    ],
+)
+def test_a_failed_payment_is_for_this_week_outside_green(zone: str, tier: str, urgency: str) -> None:
     play = choose_play(ClientFacts(zone, tier, rules="payment_trouble"), PLAYBOOKS)
-    assert play.action == "This week: Resolve the failed or overdue invoices; offer a payment plan"
+    assert play.action == f"{urgency}: Resolve the failed or overdue invoices; offer a payment plan"
 
 
 def test_a_rule_play_of_a_renewal_due_tomorrow_is_for_this_week() -> None:

@@ -149,6 +149,10 @@ def test_a_churn_soon_after_the_first_list_is_not_reviewed_rather_than_caught_la
     assert got.select("client_id", "first_flagged_at", "verdict").rows() == [
         ("x", date(2024, 1, 15), NOT_REVIEWED)  # flagged 0 weeks before: "caught late" before
     ]
+    # one never flagged then is not reviewed either: a miss would count where a catch does not
+    calm = early.with_columns(pl.lit("y").alias("client_id"))
+    got = postmortem(calm, timeline, date(2024, 1, 1), date(2024, 2, 1), lookback_days=90, early_weeks=4)
+    assert got.select("client_id", "verdict").rows() == [("y", NOT_REVIEWED)]
 
 
 def test_lookback_limits_what_counts(timeline):

@@ -268,6 +268,13 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
         (r["channel"], r["direction"]) for r in contract_frame(cased, Table.COMMUNICATIONS, None).collect()
     ]
     assert sorted(got) == [("call", "out"), ("email", "in")]  # as on Polars
+    # a payment-retry log is named as one, as on Polars
+    retries = spark.createDataFrame(
+        [("c1", "A", "10", None, "failed"), ("c1", "A", "10", "2024-02-03", "paid")],
+        "client_id string, invoice_id string, amount string, paid_at string, status string",
+    )
+    with pytest.raises(ContractError, match=r"1 of these 2 rows are failed attempts .* a payment-retry log"):
+        contract_frame(retries, Table.PAYMENTS, None)
     # a null marker is an empty cell in text, number and date columns alike, as on Polars
     marked = spark.createDataFrame(
         [("c1", "2024-05-01", "login", "NULL", "N/A")], ["client_id", "ts", "event", "user_id", "value"]

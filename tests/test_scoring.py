@@ -1205,3 +1205,12 @@ def test_the_previous_list_is_the_last_one_written_not_the_date_a_week_before(tm
         "list of 2026-07-13 for what changed since the team last saw it"
     )
     assert missed_weeks_note(tmp_path / "2026-07-06", date(2026, 7, 13)) is None  # last week's
+
+
+def test_the_notes_against_last_weeks_list_skip_an_older_list(tmp_path) -> None:
+    # the list of 11-16 (none on 11-23): today's "previous" is 11-23 re-scored, not that list's date, so
+    # neither the re-scored nor the model-change note compares the two (the missed-weeks note says the gap)
+    from churnml.jobs.score import _last_week_notes
+
+    _written_list(tmp_path / "2026-11-16")
+    assert _last_week_notes(tmp_path / "2026-11-16", "3", None, date(2026, 11, 30)) == (None, None)

@@ -359,7 +359,7 @@ class PlaybooksConfig(_Section):
     # a renewal due within this many days takes red's urgency (within renewal_soon_days: yellow's)
     renewal_urgent_days: int = Field(14, ge=0)
     renewal_soon_days: int = Field(30, ge=0)
-    # the play of these rules takes red's urgency whatever the zone: a failed card lapses with its next debit
+    # the play of these rules takes red's urgency outside green: a failed card lapses with its next debit
     urgent_rules: tuple[RuleName, ...] = ("payment_trouble",)
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
     rules: dict[RuleName, Play] = Field(
@@ -379,10 +379,6 @@ class PlaybooksConfig(_Section):
             "vendor_review": Play(
                 role="management",
                 task="Executive call before the vendor review ends: value review and tariff review",
-            ),
-            "budget_pressure": Play(
-                role="management",
-                task="Value review before their budget decision: what they get, in their numbers, and the options",
             ),
             "payment_trouble": Play(
                 role="finance", task="Resolve the failed or overdue invoices; offer a payment plan"
@@ -405,6 +401,10 @@ class PlaybooksConfig(_Section):
             "usage_drop": Play(
                 role="success",
                 task="Usage review: their use fell far below its usual; ask what changed and who stopped using it",
+            ),
+            "budget_pressure": Play(
+                role="management",
+                task="Value review before their budget decision: what they get, in their numbers, and the options",
             ),
             "onboarding_stalled": Play(
                 role="success", task="Onboarding follow-up: training session and a first-90-days plan"

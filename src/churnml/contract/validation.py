@@ -64,6 +64,7 @@ __all__ = [
     "data_last",
     "dataset_summary",
     "duplicate_invoice_problem",
+    "duplicate_invoice_text",
     "early_renewals_repaired",
     "empty_optional_columns",
     "empty_short_windows",
@@ -617,17 +618,22 @@ def duplicate_invoice_problem(repeated: pl.DataFrame) -> str:
     """Why the payments rows ``repeated`` (those sharing a client and an invoice_id) are refused: an amount
     that would count twice; when some are failed attempts (``paid_at`` empty or ``status`` failed), a
     payment-retry log, with the count of those attempts and how to write it."""
+    status = pl.col(Payments.STATUS) if Payments.STATUS in repeated.columns else pl.lit(None, pl.String)
     failed = int(
         repeated.select(
-            (
-                pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.STATUS) == "failed").fill_null(False)
-            ).sum()
+            (pl.col(Payments.PAID_AT).is_null() | (status == "failed").fill_null(False)).sum()
         ).item()
     )
+    return duplicate_invoice_text(failed, repeated.height)
+
+
+def duplicate_invoice_text(failed: int, rows: int) -> str:
+    """:func:`duplicate_invoice_problem` from its counts: ``failed`` failed attempts among the ``rows`` repeated
+    rows (the Spark path counts them with an aggregate)."""
     if not failed:
         return f"{DUPLICATE_INVOICE} (its amount would count twice)"
     return (
-        f"{DUPLICATE_INVOICE}: {failed:,} of these {repeated.height:,} rows are failed attempts (paid_at empty or "
+        f"{DUPLICATE_INVOICE}: {failed:,} of these {rows:,} rows are failed attempts (paid_at empty or "
         "status 'failed'), a payment-retry log with one row per attempt at an invoice, where each row would "
         "count as a payment of its own; write one row per invoice with its final state (the paid attempt's "
         "paid_at and status, the invoice failed when no attempt was paid), or each attempt with its own id (the "

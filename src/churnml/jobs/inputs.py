@@ -73,6 +73,17 @@ def event_names(dataset: Any, folder: Path | None = None) -> dict[str, tuple[int
     return {str(k): (int(n), first) for k, n, first in names.iter_rows() if k is not None}
 
 
+def _events_began(dataset: Any, firsts: dict[str, Any]) -> Any:
+    """When the usage log began: the dataset's first event, else the earliest of the event names' firsts
+    (a portfolio read batch by batch), else the dataset's start. A log that began years after the invoices
+    makes no kind new."""
+    began = dataset.events_first()
+    if began is None:
+        times = [t for t in firsts.values() if t is not None]
+        began = min(times) if times else dataset.start
+    return began
+
+
 def event_name_counts(dataset: Any, folder: Path | None = None) -> dict[str, int]:
     """Rows per event name (:func:`event_names`)."""
     return {name: n for name, (n, _) in event_names(dataset, folder).items()}
@@ -147,7 +158,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     firsts = {name: first for name, (_, first) in names.items()}
     notes = (
         event_name_notes(counts, cfg.features)
-        + new_event_kinds_note(counts, firsts, dataset.start, cfg.features)
+        + new_event_kinds_note(counts, firsts, _events_began(dataset, firsts), cfg.features)
         + friction_hint(counts, cfg.features)
         + leaving_hint(counts, cfg.data.churn_events)
     )

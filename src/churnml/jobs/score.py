@@ -453,24 +453,29 @@ def missed_weeks_note(previous: Path, day: date) -> str | None:
     )
 
 
-def _last_week_notes(last_week: Path, version: str, result: Any) -> tuple[str | None, str | None]:
-    """(:func:`model_change_note`, :func:`rescored_note`) against the list written a week before in
-    ``last_week`` (read here): the first when another model wrote it, the second when the same one did."""
+def _last_week_notes(last_week: Path, version: str, result: Any, day: date) -> tuple[str | None, str | None]:
+    """(:func:`model_change_note`, :func:`rescored_note`) against the list written a week before ``day`` in
+    ``last_week`` (read here): the first when another model wrote it, the second when the same one did.
+    Neither for an older list (a week without one): "since last week" compares with the week before ``day``
+    re-scored, not with that list's date (:func:`missed_weeks_note` says the gap)."""
     import polars as pl
 
     from churnml.scoring.outputs import written_model_version
+
+    if last_week.name != (day - timedelta(weeks=1)).isoformat():
+        return None, None
 
     before = written_model_version(last_week)
     try:
         previous = pl.read_parquet(last_week / "scores.parquet") if before is not None else None
     except (OSError, pl.exceptions.PolarsError):
         return None, None
-    day = date.fromisoformat(last_week.name)
+    sent = day - timedelta(weeks=1)
     if before == version == "unknown":  # no version to tell the models apart
         return None, None
     if before == version:
-        return None, rescored_note(previous, result.scores, day)
-    return model_change_note(before, previous, version, result.scores, day), None
+        return None, rescored_note(previous, result.scores, sent)
+    return model_change_note(before, previous, version, result.scores, sent), None
 
 
 def _report(
@@ -763,7 +768,7 @@ def score(
         ),
         partial=partial,
     )
-    changed_model, rescored = _last_week_notes(last_week, version, result)
+    changed_model, rescored = _last_week_notes(last_week, version, result, day)
     notes = replace(
         notes, model_change=changed_model, rescored=rescored, missed=missed_weeks_note(last_week, day)
     )

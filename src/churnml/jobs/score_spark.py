@@ -360,7 +360,7 @@ def scored_on_spark(
     if now.height == 0:
         raise ScoringError(f"no client is active at the as-of date {ctx.as_of}: nothing to score")
     names = list(ctx.names)
-    check_feature_match(names, [c for c in now.columns if c not in (CLIENT_ID, SNAPSHOT)])
+    unknown = check_feature_match(names, [c for c in now.columns if c not in (CLIENT_ID, SNAPSHOT)])
     values_now = feature_matrix(now, names)
     ctx = replace(ctx, reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]))
     done()
@@ -384,7 +384,16 @@ def scored_on_spark(
     weight = model_weight(ctx.model, drifted)
     missing = missing_features(values_now, list(ctx.names), metadata)
     return ScoredList(
-        ctx.as_of, scores, history, psi, drifted, dict(timer.seconds), tuple(ctx.todo), weight, missing
+        ctx.as_of,
+        scores,
+        history,
+        psi,
+        drifted,
+        dict(timer.seconds),
+        tuple(ctx.todo),
+        weight,
+        missing,
+        unknown,
     )
 
 
@@ -567,7 +576,7 @@ def score_on_spark(
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
-    changed_model, rescored = _last_week_notes(last_week, version, result)
+    changed_model, rescored = _last_week_notes(last_week, version, result, day)
     notes = replace(
         list_notes(
             result,

@@ -27,7 +27,7 @@ Grain of :func:`postmortem`: one row per churn (an absence that began in ``[star
   (the client warned, not the list);
 - ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before, and before any cancellation
   request), ``caught late``, ``missed`` (green on every list in the window), ``not reviewed`` (no list
-  in the window, or flagged late by lists that began fewer than ``early_weeks`` before the churn).
+  in the window, or lists that began fewer than ``early_weeks`` before the churn: none could warn early).
 
 :func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
 caught late, missed, the caught share of the reviewed and the median weeks of warning.
@@ -204,15 +204,14 @@ def _verdict(early_weeks: int) -> pl.Expr:
     ``early_weeks`` before, and before the client asked to cancel) or caught late (a flag that came only
     with the client's own cancellation request is the client's warning, not the list's)."""
     return (
-        pl.when(pl.col("lists_before") == 0)
+        # no list before, or the first came fewer than early_weeks before the churn: it could not have
+        # been caught early, flagged or not (either way: the share caught is not biased)
+        pl.when((pl.col("lists_before") == 0) | pl.col("_lists_began_late"))
         .then(pl.lit(NOT_REVIEWED))
         .when(pl.col("first_flagged_at").is_null())
         .then(pl.lit(MISSED))
         .when((pl.col("weeks_flagged_before") >= early_weeks) & ~pl.col("flagged_after_notice"))
         .then(pl.lit(CAUGHT_EARLY))
-        # the first list came fewer than early_weeks before the churn: it could not have been caught early
-        .when(pl.col("_lists_began_late"))
-        .then(pl.lit(NOT_REVIEWED))
         .otherwise(pl.lit(CAUGHT_LATE))
     )
 
@@ -385,7 +384,8 @@ def postmortem_page(
     reviewed = review.height - counts[NOT_REVIEWED]
     caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
     lead = (
-        f"<p>{review.height:,} churns from {start} to {end}; {reviewed:,} had a list in the weeks before. Of "
+        f"<p>{review.height:,} churns from {start} to {end}; {reviewed:,} had lists in the weeks before them, "
+        "from early enough to warn. Of "
         f"those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red before they left "
         f"({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed {counts[MISSED]:,}."
         + (

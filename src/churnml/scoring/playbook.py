@@ -16,7 +16,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   (sales, service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
   the urgency from ``playbooks.urgency[zone][tier]``, of a more urgent zone when a renewal is due within
   ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`; a
-  play of ``playbooks.urgent_rules`` (payment_trouble: a failed card lapses with the next debit) takes red's.
+  play of ``playbooks.urgent_rules`` (payment_trouble: a failed card lapses with the next debit) takes red's
+  outside green.
 """
 
 from __future__ import annotations
@@ -215,7 +216,8 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     by_driver = facts.zone != "green" and facts.lead_family in cfg.families
     for rule, play in cfg.rules.items():
         if rule in fired and not (rule in _RISK_ONLY_RULES and by_driver):
-            urgency = "red" if rule in cfg.urgent_rules else z
+            # not for a green client: a rule raise_zone keeps green ("a failed payment is no debt" there)
+            urgency = "red" if rule in cfg.urgent_rules and facts.zone != "green" else z
             return ChosenPlay(_urgent(cfg, urgency, t, play.task), play.role, f"rule: {rule}")
     if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
         return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review

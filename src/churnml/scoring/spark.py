@@ -43,6 +43,7 @@ from churnml.contract.validation import (
     OVERLAPPING_TERMS,
     TIME_OFFSET,
     ContractError,
+    duplicate_invoice_text,
     empty_value_problem,
     found_values_text,
     future_timestamp_problem,
@@ -247,7 +248,7 @@ def _rules(
                 f"{DUPLICATE_INVOICE} (its amount would count twice)",
                 Payments.INVOICE_ID,
                 [CLIENT_ID, Payments.INVOICE_ID],
-                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT],
+                [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT, Payments.STATUS],
                 F.col(Payments.INVOICE_ID).isNotNull(),
             )
         )
@@ -387,6 +388,10 @@ def repaired_contract_frame(
                     checked.filter(breach).groupBy(column).count().orderBy(F.desc("count"), column).collect()
                 )
                 problem += found_values_text([(r[column], int(r["count"])) for r in found])
+            if problem.startswith(DUPLICATE_INVOICE):  # a retry log's failed attempts said, as on Polars
+                attempt = F.col(Payments.PAID_AT).isNull() | (F.col(Payments.STATUS) == "failed")
+                failed = checked.filter(breach & F.coalesce(attempt, F.lit(False))).count()
+                problem = duplicate_invoice_text(int(failed), int(counts[f"r{i}"]))
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
     moved = int(counts["_renewed"] or 0) if renew else 0
     return coerced, ({EARLY_RENEWAL_REPAIR: moved} if moved else {})
