@@ -544,3 +544,33 @@ def test_a_pause_is_no_downgrade_in_the_gross_revenue_churn():
         (date(2024, 3, 1), 80.0, 50.0, 30.0, pytest.approx(30 / 80)),
     ]
     assert rows.get_column("revenue_churn_f2").to_list() == [0.0, pytest.approx(30 / 80)]
+
+
+@pytest.mark.parametrize(
+    ("first_terms", "expected"),
+    [
+        # an export cut at its start: the customers of 2020 show at their first exported renewal, months in
+        ([D(2024, 3, 1), D(2024, 5, 1), D(2024, 6, 1)], 365),
+        # the terms running at the data's start are in it: customers appear from day one
+        ([D(2023, 7, 1), D(2023, 9, 1), D(2024, 1, 15)], 0),
+    ],
+)
+def test_an_export_of_terms_cut_at_its_start_has_a_warm_up_of_a_term(first_terms, expected) -> None:
+    from churnml.reporting.metrics import terms_warm_up_days
+
+    ids = ["a", "b", "c"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ids, "created_at": [D(2020, 1, 1)] * 3}, schema_overrides={"created_at": DT}
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": first_terms,
+                "end_date": [d.replace(year=d.year + 1) for d in first_terms],
+                "mrr": [50.0] * 3,
+            },
+            schema_overrides={"start_date": DT, "end_date": DT},
+        ),
+    }
+    assert terms_warm_up_days(Dataset(tables, "t", D(2024, 1, 10), D(2025, 8, 1))) == expected

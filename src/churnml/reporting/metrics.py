@@ -78,7 +78,7 @@ import polars as pl
 
 from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Table
+from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Subscriptions, Table
 from churnml.labels import (
     SNAPSHOT,
     active_spine,
@@ -102,6 +102,7 @@ __all__ = [
     "mrr_at",
     "period_starts",
     "revenue_rated_from",
+    "terms_warm_up_days",
     "unrated_reasons",
 ]
 
@@ -416,6 +417,38 @@ def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -
     return counts.join(new, on=keys, how="full", coalesce=True)
 
 
+# a subscriptions export cut at its start: this share of the customers or more have a first term that starts
+# more than a month after their creation (their earlier terms were not exported)
+CUT_EXPORT_SHARE = 0.2
+
+
+def terms_warm_up_days(dataset: Dataset) -> int:
+    """Days after the data's start during which a subscriptions export that holds only the terms starting
+    in it still reveals customers older than it, each at its first exported renewal (and counts it as a
+    new customer then): the 90th percentile of the terms' lengths, at most 366 days, when
+    :data:`CUT_EXPORT_SHARE` of the customers or more have a first term starting more than 31 days after
+    their creation or the data's start, the later; else 0 (an export of the terms running at its start shows them from day one). A
+    160-account CRM's export cut in 2023 counted 37 and 40 customers of 2019-2023 as new in its first
+    quarters: -112% and -57% by formula 1."""
+    subs, clients = dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.CLIENTS)
+    if subs is None or clients is None or subs.height == 0:
+        return 0
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    first = subs.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(start.min().alias("_first"))
+    created = clients.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Clients.CREATED_AT).cast(_DT))
+    # a customer since before the data should have its term running at the data's start: measured from the
+    # later of its creation and the start
+    since = pl.max_horizontal(pl.col(Clients.CREATED_AT), pl.lit(dataset.start).cast(_DT))
+    late = first.join(created, on=CLIENT_ID, how="inner").select(
+        ((pl.col("_first") - since).dt.total_days() > 31).mean()
+    )
+    share = late.item()
+    if share is None or share < CUT_EXPORT_SHARE:
+        return 0
+    lengths = subs.select((end - start).dt.total_days().quantile(0.9)).item()
+    return int(min(366, max(0, lengths or 0)))
+
+
 def _complete_periods(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
 ) -> dict[date, bool]:
@@ -423,13 +456,16 @@ def _complete_periods(
     label lag is behind the data end and, when customers are known by their orders, it starts after the
     warm-up of ``inactivity_days`` (earlier periods are blind: for inactivity churn nobody can have been
     inactive long enough; a customer since before the data whose first order in it comes weeks later
-    reads as new in them, and as missing from their start)."""
+    reads as new in them, and as missing from their start); with terms, after
+    :func:`terms_warm_up_days` (an export cut at its start)."""
     cfg = resolved_label(cfg, dataset.tables)
     lag = timedelta(days=label_lag_days(cfg))
     by_orders = cfg.source == "inactivity" or (
         cfg.source == "churns" and Table.SUBSCRIPTIONS not in dataset and Table.PAYMENTS in dataset
     )
-    warm_from = dataset.start + timedelta(days=cfg.inactivity_days if by_orders else 0)
+    warm_from = dataset.start + timedelta(
+        days=cfg.inactivity_days if by_orders else terms_warm_up_days(dataset)
+    )
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from
