@@ -23,6 +23,20 @@ DT = pl.Datetime("us")
 COLS = ["month", "segment", "active_start", "new_clients", "churned", "mrr_start", "mrr_lost", "complete"]
 
 
+def terms(rows: list[tuple[str, datetime, datetime, float]]) -> pl.DataFrame:
+    """Subscription terms: (client, start, end, mrr)."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            Subscriptions.CLIENT_ID: pl.String,
+            Subscriptions.START_DATE: DT,
+            Subscriptions.END_DATE: DT,
+            Subscriptions.MRR: pl.Float64,
+        },
+        orient="row",
+    )
+
+
 def clients(rows: list[tuple[str, datetime, str | None]]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
@@ -53,21 +67,14 @@ SUBS = Dataset(
                 ("d", D(2024, 3, 5), "Y"),
             ]
         ),
-        Table.SUBSCRIPTIONS: pl.DataFrame(
+        Table.SUBSCRIPTIONS: terms(
             [
                 ("a", D(2024, 1, 1), D(2024, 3, 1), 100.0),  # churns 03-01
                 ("b", D(2024, 1, 1), D(2024, 2, 1), 50.0),
                 ("b", D(2024, 2, 1), D(2024, 6, 1), 60.0),  # renewal, bigger; ends after the data
                 ("c", D(2024, 2, 10), D(2024, 3, 10), 30.0),  # churns 03-10 ...
                 ("c", D(2024, 4, 5), D(2024, 5, 5), 40.0),  # ... and comes back 04-05
-            ],
-            schema={
-                Subscriptions.CLIENT_ID: pl.String,
-                Subscriptions.START_DATE: DT,
-                Subscriptions.END_DATE: DT,
-                Subscriptions.MRR: pl.Float64,
-            },
-            orient="row",
+            ]
         ),
     },
     name="t",
@@ -213,20 +220,13 @@ def test_churn_report_both_formulas_match_a_hand_computation():
 NOTICE = Dataset(
     tables={
         Table.CLIENTS: clients([(c, D(2024, 1, 1), "X") for c in "abcd"]),
-        Table.SUBSCRIPTIONS: pl.DataFrame(
+        Table.SUBSCRIPTIONS: terms(
             [
                 ("a", D(2024, 1, 1), D(2024, 12, 31), 10.0),
                 ("b", D(2024, 1, 1), D(2024, 4, 15), 20.0),
                 ("c", D(2024, 1, 1), D(2024, 3, 10), 40.0),
                 ("d", D(2024, 3, 5), D(2024, 12, 31), 80.0),
-            ],
-            schema={
-                Subscriptions.CLIENT_ID: pl.String,
-                Subscriptions.START_DATE: DT,
-                Subscriptions.END_DATE: DT,
-                Subscriptions.MRR: pl.Float64,
-            },
-            orient="row",
+            ]
         ),
         Table.CHURNS: pl.DataFrame(
             {"client_id": ["b"], "churned_at": [D(2024, 3, 20)]}, schema_overrides={"churned_at": DT}
@@ -394,16 +394,7 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
                 schema={Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
                 orient="row",
             ),
-            Table.SUBSCRIPTIONS: pl.DataFrame(
-                [("s", D(2024, 1, 1), D(2024, 12, 31), 100.0)],
-                schema={
-                    Subscriptions.CLIENT_ID: pl.String,
-                    Subscriptions.START_DATE: DT,
-                    Subscriptions.END_DATE: DT,
-                    Subscriptions.MRR: pl.Float64,
-                },
-                orient="row",
-            ),
+            Table.SUBSCRIPTIONS: terms([("s", D(2024, 1, 1), D(2024, 12, 31), 100.0)]),
             Table.PAYMENTS: pl.DataFrame(
                 [("s", 5000.0, D(2024, 2, 1)), ("p", 2400.0, D(2024, 2, 1)), ("p", -600.0, D(2024, 2, 20))],
                 schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
@@ -491,7 +482,7 @@ def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_
 PAUSE = Dataset(
     tables={
         Table.CLIENTS: clients([(c, D(2024, 1, 1), "X") for c in "pqt"]),
-        Table.SUBSCRIPTIONS: pl.DataFrame(
+        Table.SUBSCRIPTIONS: terms(
             [
                 ("p", D(2024, 1, 1), D(2024, 2, 1), 30.0),
                 ("p", D(2024, 2, 1), D(2024, 3, 1), 0.0),  # skipped
@@ -499,14 +490,7 @@ PAUSE = Dataset(
                 ("q", D(2024, 1, 1), D(2024, 3, 1), 50.0),
                 ("q", D(2024, 3, 1), D(2024, 12, 31), 20.0),
                 ("t", D(2024, 1, 1), D(2024, 12, 31), 0.0),
-            ],
-            schema={
-                Subscriptions.CLIENT_ID: pl.String,
-                Subscriptions.START_DATE: DT,
-                Subscriptions.END_DATE: DT,
-                Subscriptions.MRR: pl.Float64,
-            },
-            orient="row",
+            ]
         ),
     },
     name="box",
