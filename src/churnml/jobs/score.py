@@ -276,7 +276,7 @@ def list_notes(
         drift=young,
         stale=stale_data_note(day, data_end),
         rules=crowded_rules_note(scores.get_column(Scores.RULES).to_list(), cfg.rules, cfg.label.grace_days),
-        unknown=unknown_features_note(getattr(result, "unknown_now", ())),
+        unknown=unknown_features_note(result.unknown_now),
     )
 
 
@@ -703,7 +703,7 @@ def score(
         checked_list_of,
         checked_output_folder,
         checked_output_path,
-        previous_list,
+        last_list_folder,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -745,10 +745,7 @@ def score(
     chash = config_hash(cfg)
     known = None
     # the last list written (a week without one, a holiday or a failed run, leaves the one before it)
-    last_week = (
-        previous_list(folder.parent, day, dataset_name)
-        or folder.parent / (day - timedelta(weeks=1)).isoformat()
-    )
+    last_week = last_list_folder(folder.parent, day, dataset_name)
     if version != "unknown":
         known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     done = timer.step("read_marks")

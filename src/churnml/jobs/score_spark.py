@@ -522,7 +522,7 @@ def score_on_spark(
         checked_list_of,
         checked_output_folder,
         checked_output_path,
-        previous_list,
+        last_list_folder,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -563,10 +563,7 @@ def score_on_spark(
     checked_output_path(folder, protected)
     checked_output_folder(folder)
     known = None
-    last_week = (
-        previous_list(folder.parent, day, dataset_name)
-        or folder.parent / (day - timedelta(weeks=1)).isoformat()
-    )
+    last_week = last_list_folder(folder.parent, day, dataset_name)
     if version != "unknown":
         known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     plan = history_plan(known, day, cfg.score.history_weeks)

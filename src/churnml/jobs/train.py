@@ -196,6 +196,7 @@ def _champion_score(
 def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[str, Any]) -> None:
     from churnml.modeling import plots, tracking
 
+    backtest = backtest_record(result)
     tracking.log_params(
         {
             "config": cfg.model_dump(mode="json"),
@@ -204,8 +205,8 @@ def _log_run(result: TrainingResult, cfg: Config, dataset: Any, tuned: Mapping[s
             "dataset": dataset.name,
             "data_window": f"{dataset.start:%Y-%m-%d} .. {dataset.as_of:%Y-%m-%d}",
             "training_window": f"{result.training_window[0]} .. {result.training_window[1]}",
-            "backtest": {k: v for k, v in backtest_record(result).items() if k != "summary"},
-            "backtest_summary": backtest_record(result)["summary"],
+            "backtest": {k: v for k, v in backtest.items() if k != "summary"},
+            "backtest_summary": backtest["summary"],
             "n_features": len(result.features),
             "n_monotone": sum(1 for v in result.monotone.values() if v),
             "rules_used": ",".join(result.rules_used) or "none",

@@ -458,6 +458,12 @@ def previous_list(
     return None
 
 
+def last_list_folder(parent: Path, day: date, dataset_name: str) -> Path:
+    """Where "last week's" list of a run at ``day`` is read from: :func:`previous_list`, else the folder dated
+    a week before ``day`` (which may hold nothing: its readers then find no list)."""
+    return previous_list(parent, day, dataset_name) or Path(parent) / (day - timedelta(weeks=1)).isoformat()
+
+
 def written_model_version(folder: Path) -> str | None:
     """The model version of the list in ``folder`` (its manifest's ``model.version``); None when the
     manifest does not say."""

@@ -221,7 +221,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             return ChosenPlay(_urgent(cfg, urgency, t, play.task), play.role, f"rule: {rule}")
     if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
         return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review
-    if facts.zone != "green" and facts.lead_family in cfg.families:
+    if by_driver:
         play = cfg.families[facts.lead_family]  # type: ignore[index]
         return ChosenPlay(_urgent(cfg, z, t, play.task), play.role, f"driver: {facts.lead_family}")
     if facts.renewal_due:
