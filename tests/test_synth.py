@@ -371,6 +371,7 @@ def test_every_churn_has_its_hazard_row_with_the_true_reason(
     churns = tables[Table.CHURNS].with_columns(pl.col(Churns.CHURNED_AT).dt.date().alias(Truth.DUE))
     matched = churns.join(hazard, on=[CLIENT_ID, Truth.DUE], how="left")
     assert matched.height == churns.height
+    assert matched.get_column(Truth.HAZARD).null_count() == 0  # a churn on a Monday too
     assert matched.get_column(Truth.HAZARD).min() > 0
     assert matched.filter(pl.col(Truth.REASON) != pl.col(Churns.REASON)).height == 0
     assert hazard.get_column(Truth.HAZARD).is_between(0, 1).all()

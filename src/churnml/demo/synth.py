@@ -46,8 +46,9 @@ its own random stream; see :func:`_interventions`). Nothing is dated at or after
 Truth (``--truth-out``; the pipeline never reads it)
 ----------------------------------------------------
 - ``hazard.parquet``: one row per client x week (``week`` = the Monday, ``pl.Date``) in which the client
-  is active; ``hazard`` = P(the client's churn date falls in that week | active at the week's start);
-  non-zero only in weeks where a term ends, on the day ``due`` (``pl.Date``); ``spell`` (0 for the
+  is active, and the week of a churn due on its Monday (which holds that churn's hazard); ``hazard`` =
+  P(the client's churn date falls in that week | active at the week's start); non-zero only in weeks
+  where a term ends, on the day ``due`` (``pl.Date``); ``spell`` (0 for the
   first subscription spell, 1 after a first return, ...); ``reason`` (true reason when that spell ends
   in churn, else null); ``decline`` (the latent intensity ``d``).
 - ``clients.parquet``: one row per client: ``client_id``, ``segment``, ``created_at``, ``churn_dates``
@@ -1604,8 +1605,10 @@ def _spell_reasons(
 
 def _hazard_truth(ids: pl.Series, sim: _Sim, grid: _Grid) -> pl.DataFrame:
     """One row per active client-week: the true weekly hazard, term due day, spell, its churn reason
-    and the decline intensity."""
-    active = sim.hi > sim.lo
+    and the decline intensity. A week whose term ends on its Monday with a churn is active for no time
+    (the client leaves as the week starts) but holds the decision: its row is kept, else the oracle
+    would miss the churn's hazard and read the spell as already ended from its previous due day."""
+    active = (sim.hi > sim.lo) | (sim.due >= 0)
     c, w = np.nonzero(active)
     spell = sim.spell[c, w].astype(np.int64)
     reason_code = _spell_reasons(sim.spell_reason, c, spell)
