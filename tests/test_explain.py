@@ -24,6 +24,7 @@ from churnml.scoring.explain import (
     reference_levels,
     registry_catalog,
     top_drivers,
+    typical_said,
 )
 from churnml.scoring.outputs import Scores
 
@@ -781,3 +782,54 @@ def test_no_change_is_not_cited_as_lowering_the_risk(
         contribution, np.array([[value]]), [name], specs, np.array([0.0 if "trend" in name else 1.0])
     )
     assert bool(ok[0, 0]) is citable
+
+
+@pytest.mark.parametrize(
+    ("gap_ratio", "cited"),
+    [
+        (0.8, False),  # half-way through its usual gap: its rhythm, though above the portfolio's 0.5
+        (1.04, False),  # said "1.0 times": not late
+        (1.3, True),  # later than usual
+    ],
+)
+def test_a_gap_no_longer_than_usual_is_never_cited_as_a_risk(gap_ratio: float, cited: bool) -> None:
+    names = ["payments_gap_ratio"]
+    ok = citable_mask(np.array([[0.4, -2.0]]), np.array([[gap_ratio]]), names, SPECS, np.array([0.5]))
+    assert bool(ok[0, 0]) is cited
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reference", "age", "expected"),
+    [
+        ("usage_events_7d", 9.0, 31.0, 400.0, " (typical client: 31)"),
+        ("payments_mrr", 311.0, 1450.0, 400.0, " (typical client: EUR 1,450)"),
+        ("comm_response_hours_91d", 37.0, 12.0, 400.0, " (typical client: 12 hours)"),
+        ("usage_seat_use_28d", 0.25, 0.6, 400.0, " (typical client: 0.6 active users per paid seat)"),
+        ("usage_key_share_182d", 0.38, 0.55, 400.0, " (typical client: 55%)"),
+        ("usage_days_since_export", 5.0, 40.0, 400.0, " (typical client: 40 days)"),
+        ("account_tenure_days", 861.0, 400.0, 861.0, " (typical client: 400 days)"),
+        ("usage_events_ratio", 0.4, 1.0, 400.0, ""),  # a trend compares with the client's own past
+        ("payments_gap_ratio", 1.6, 0.5, 400.0, ""),  # so does the gap against its usual gap
+        ("account_signals_91d", 1.0, 0.0, 400.0, ""),  # the signal's kinds are said instead
+        ("usage_events_28d", 9.0, 31.0, 20.0, ""),  # said over its 20 days, the median over 28
+        ("usage_events_7d", 9.2, 9.4, 400.0, ""),  # both read 9
+        ("usage_events_7d", float("nan"), 31.0, 400.0, ""),  # no data
+    ],
+)
+def test_a_level_cited_against_the_portfolio_says_the_typical_clients(
+    name: str, value: float, reference: float, age: float, expected: str
+) -> None:
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    assert typical_said(describe, specs, name, value, reference, age) == expected
+
+
+def test_drivers_with_the_reference_say_the_typical_level() -> None:
+    names = ["usage_events_7d", "support_complaints_91d"]
+    contrib = np.array([[0.9, 0.5, -2.0]])
+    X = np.array([[9.0, 2.0]])
+    reference = np.array([31.0, 0.0])
+    row = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=2, reference=reference).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")] == "9 product events in the last 7 days (typical client: 31)"
+    assert row[Scores.driver(2, "sentence")] == "2 complaints in the last 91 days (typical client: 0)"
+    plain = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=2).row(0, named=True)
+    assert plain[Scores.driver(1, "sentence")] == "9 product events in the last 7 days"

@@ -29,7 +29,8 @@ row sums to the raw score) and the client's feature values in the same column or
   value is bad news for the client: below the reference for a "less is riskier" feature, above it for
   a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
   portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
-  never bad news (:data:`GOOD_NEWS_FLOORS`). Symmetrically, bad news is never cited as lowering the risk.
+  never bad news (:data:`GOOD_NEWS_FLOORS`), nor a gap since the last payment no longer than the client's
+  usual gap (:data:`GOOD_NEWS_CEILINGS`). Symmetrically, bad news is never cited as lowering the risk.
   Missing values ("no data"), an ambiguous feature (direction 0) at the portfolio's typical level or at
   0, and drivers the caller marks as carrying no information for the client (the term end of a
   monthly plan) are not cited at all. A count of what a client did for the business (its orders on record:
@@ -37,7 +38,9 @@ row sums to the raw score) and the client's feature values in the same column or
   buyer gone quiet is likelier gone: the gap against its usual gap says that). Sentences name the
   signal's kind ("1 account warning signal in the last 91 days: 'vendor review'"), compare a trend with the client's own past
   ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
-  than the client's age.
+  than the client's age. A level measured against the portfolio (not a trend against the client's own
+  past) says the level it is measured against: "9 product events in the last 7 days (typical client: 31)",
+  "Current MRR is EUR 311 (typical client: EUR 1,450)" (:func:`typical_said`), so a CSM sees why it counts.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from churnml.scoring.outputs import Scores
 
 __all__ = [
     "FAMILIES",
+    "GOOD_NEWS_CEILINGS",
     "GOOD_NEWS_FLOORS",
     "NEVER_A_RISK",
     "Describe",
@@ -80,6 +84,7 @@ __all__ = [
     "reference_levels",
     "registry_catalog",
     "top_drivers",
+    "typical_said",
 ]
 
 # the signal families are the registry's (a new family is added there, once)
@@ -91,6 +96,10 @@ Describe = Callable[..., str]
 
 # "Less is riskier" features whose value at or above the floor is good news whatever the portfolio does.
 GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate": 0.8}
+# "More is riskier" features whose value at or below the ceiling is good news whatever the portfolio does: a gap
+# since the last payment shorter than the client's usual gap is its rhythm (a monthly invoice half-way through its
+# month read "0.8 times this client's typical gap" as a red client's top reason)
+GOOD_NEWS_CEILINGS: Mapping[str, float] = {"payments_gap_ratio": 1.0}
 # ambiguous features (direction 0) that read as good news whatever the model does with them: "25 payments or
 # orders on record" was a red client's top reason
 NEVER_A_RISK = ("payments_orders_total",)
@@ -252,6 +261,9 @@ def citable_mask(
                     bad &= np.round(v, 2) < floor  # as shown: "+0.00" is not bad news
             elif direction == 1:
                 bad = v > ref if ref == ref else np.zeros(len(v), dtype=bool)
+                ceiling = GOOD_NEWS_CEILINGS.get(name)
+                if ceiling is not None:
+                    bad &= np.round(v, 1) > ceiling  # as said: "1.0 times its typical gap" is not bad news
             else:
                 bad = None
         if bad is not None:
@@ -460,6 +472,41 @@ def _row_sentence(
     return text
 
 
+def typical_said(
+    describe: Describe, specs: Mapping[str, Any], name: str, value: float, reference: float, age: float | None
+) -> str:
+    """ " (typical client: X)" after the sentence of a level cited against the portfolio (``reference``: the
+    median of this week's portfolio, :func:`reference_levels`); "" where the sentence already compares (a
+    trend against the client's own past, the kinds of its signals), where the level is said over fewer days
+    than the window the median covers (a client younger than the window, a window longer than the data),
+    and where the two read the same."""
+    spec = specs.get(name)
+    if spec is None or value != value or reference != reference or spec.kind in _NEUTRAL:
+        return ""
+    if spec.group == SIGNALS_GROUP or name in _SINCE_FIRST_RECORD:
+        return ""
+    window = _WINDOW.search(name)
+    if window is not None and age is not None and age == age and age < int(window.group(1)):
+        return ""  # said over the client's age ("in its first 20 days"): not the portfolio's window
+    if isinstance(describe, Describer) and (describe.scaled_window(name) or describe._over_the_data(name)):
+        return ""  # said over the days of data
+    if spec.unit == "ratio":  # the gap against the client's own usual gap: already a comparison
+        return ""
+    currency = describe.currency if isinstance(describe, Describer) else ""
+    said, typical = _short_value(spec, value, currency), _short_value(spec, reference, currency)
+    if said == typical:
+        return ""
+    # a mean's bare number needs its unit where the sentence puts it elsewhere ("Mean response time 37 hours")
+    unit = spec.unit.removesuffix(" (mean)")
+    if spec.kind == "mean" and unit in _MEAN_UNITS_SAID:
+        typical = f"{typical} {unit}"
+    return f" (typical client: {typical})"
+
+
+# the units of means said after the typical client's value ("12 hours", "0.6 active users per paid seat")
+_MEAN_UNITS_SAID = ("hours", "words", "active users per paid seat")
+
+
 def _ages(values: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
     """Each row's age in days (the tenure feature), NaN when the model has no tenure feature."""
     names = list(feature_names)
@@ -502,6 +549,7 @@ def top_drivers(
     k: int,
     citable: np.ndarray | None = None,
     safe: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
 
@@ -510,6 +558,8 @@ def top_drivers(
     (:func:`citable_mask`) only citable contributions make drivers. ``safe`` (one flag per row: the
     client is in the green zone) leads those rows with what keeps the risk low when the client is also
     below the model's average risk (a green client at 12% against a 5% portfolio keeps its risks first).
+    With ``reference`` (:func:`reference_levels`, one level per feature), a level cited against the portfolio
+    says the typical client's level (:func:`typical_said`).
     """
     # below the average risk the model learned (its contributions sum under 0) and safe: what keeps it so
     below = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
@@ -546,6 +596,13 @@ def top_drivers(
         sentence[rows] = [
             _row_sentence(
                 describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r]
+            )
+            + (
+                ""
+                if reference is None
+                else typical_said(
+                    describe, specs, str(names[c]), float(values[r, c]), float(reference[c]), ages[r]
+                )
             )
             for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)
         ]

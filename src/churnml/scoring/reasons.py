@@ -260,7 +260,11 @@ def explanations(
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
         lead_safe = None if safe is None else safe[part]
-        drivers.append(top_drivers(now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe))
+        drivers.append(
+            top_drivers(
+                now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe, reference=citing.reference
+            )
+        )
         for family, values in family_health(now, names, specs, health[part]).items():
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
