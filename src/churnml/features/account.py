@@ -115,7 +115,7 @@ def account_features(
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)
 FAMILY = "account"
-SCOPE = "tenure, size, strategic weight and company signals"
+SCOPE = "tenure and company signals"
 
 
 # one group for every signal feature: a client's "champion left" is one reason, not two ("1 account
