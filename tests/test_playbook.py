@@ -141,11 +141,37 @@ def test_a_client_let_go_is_not_escalated() -> None:
     from churnml.scoring.playbook import escalations
 
     zones = ["red", "red", "yellow", "green"]
+    tiers = ["A", "A", "A", "A"]
+    every = {"red": ["A"], "yellow": ["A"], "green": ["A"]}
     let_go = [False, True, True, False]  # rows 2 and 3 are not worth keeping (the let-go play)
-    assert escalations(zones, "head_of_customer_success", let_go) == ["head_of_customer_success", "", "", ""]
-    assert escalations(zones, "", let_go) == ["", "", "", ""]
+    assert escalations(zones, tiers, "head_of_customer_success", let_go, every) == [
+        "head_of_customer_success",
+        "",
+        "",
+        "head_of_customer_success",
+    ]
+    assert escalations(zones, tiers, "", let_go, every) == ["", "", "", ""]
     # not worth keeping while in grace (the grace play comes first), or renewed already: no escalation
-    assert escalations(zones, "cs", [True, True, False, False]) == ["", "", "", ""]
+    assert escalations(zones, tiers, "cs", [True, True, True, True], every) == ["", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("zone", "tier", "escalated"),
+    [
+        ("red", "A", True),
+        ("red", "B", True),
+        ("red", "C", False),  # a small account in red stays with its owner
+        ("yellow", "A", True),  # a strategic account (tier A) in yellow is brought in
+        ("yellow", "B", False),
+        ("green", "A", False),
+        ("red", None, False),  # no value tier known
+    ],
+)
+def test_escalation_follows_the_zone_and_the_value_tier(zone: str, tier: str | None, escalated: bool) -> None:
+    from churnml.scoring.playbook import escalations
+
+    got = escalations([zone], [tier], "head_of_cs", [False], PLAYBOOKS.escalate)
+    assert got == (["head_of_cs"] if escalated else [""])
 
 
 @pytest.mark.parametrize(

@@ -328,6 +328,10 @@ class Play(_Section):
 
 class PlaybooksConfig(_Section):
     escalation_role: str = "head_of_customer_success"
+    # the zones and value tiers whose clients are escalated to escalation_role
+    escalate: dict[Literal["green", "yellow", "red"], list[Literal["A", "B", "C"]]] = Field(
+        default_factory=lambda: {"red": ["A", "B"], "yellow": ["A"]}
+    )
     # the action when no rule fired and no driver raises the risk (mostly green clients)
     actions: dict[Literal["green", "yellow", "red"], dict[Literal["A", "B", "C"], str]] = Field(
         default_factory=lambda: {

@@ -35,7 +35,7 @@ definition as the training labels; a client with a churn record and no return si
 - action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
   rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
   success, finance, management), ``action_basis``, ``acts`` (the owner), ``escalation``
-  (``playbooks.escalation_role`` in red, else empty).
+  (``playbooks.escalation_role`` for the zones and value tiers of ``playbooks.escalate``, else empty).
 
 The health history (``history.parquet``: one row per client x weekly snapshot over the last
 ``score.history_weeks`` weeks, the as-of date included) is scored by the same model, so the
@@ -686,7 +686,7 @@ def scored_list(
     clock.done("drift")
 
     clock.step("assembling the list")
-    table = assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    table = assembled_list(as_of, standing, health, reasons, plays, playbooks)
     clock.done("assemble")
     weight = model_weight(model, drifted)
     missing = missing_features(values_now, names, metadata)
@@ -733,9 +733,10 @@ def assembled_list(
     health: np.ndarray,
     reasons: Reasons,
     plays: pl.DataFrame,
-    escalation_role: str,
+    playbooks: PlaybooksConfig,
 ) -> pl.DataFrame:
-    """The list: one row per client, the columns of the module docstring, sorted by priority."""
+    """The list: one row per client, the columns of the module docstring, sorted by priority (``playbooks``:
+    who the escalation goes to, and for which zones and value tiers)."""
     info = standing.info
     owners = (
         info.get_column(Clients.OWNER).to_list() if Clients.OWNER in info.columns else [None] * info.height
@@ -772,11 +773,13 @@ def assembled_list(
                     Scores.ACTS: [o if o else "unassigned" for o in owners],
                     Scores.ESCALATION: escalations(
                         standing.zone,
-                        escalation_role,
+                        standing.valued.get_column(Scores.VALUE_TIER).to_list(),
+                        playbooks.escalation_role,
                         (
                             standing.keep.get_column(Scores.NOT_WORTH_KEEPING).to_numpy()
                             | renewed_rows(standing.views)
                         ).tolist(),
+                        playbooks.escalate,
                     ),
                 }
             ),

@@ -235,11 +235,22 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     return ChosenPlay(_urgent(cfg, z, t, task), "success", "zone and tier")
 
 
-def escalations(zones: Sequence[str], role: str, quiet: Sequence[bool]) -> list[str]:
-    """The ``escalation`` column: ``role`` (``playbooks.escalation_role``) for a red client, empty for
-    the others and for the rows ``quiet`` marks: not worth keeping (let go: "no discount and no
+def escalations(
+    zones: Sequence[str],
+    tiers: Sequence[str | None],
+    role: str,
+    quiet: Sequence[bool],
+    escalate: Mapping[str, Sequence[str]],
+) -> list[str]:
+    """The ``escalation`` column: ``role`` (``playbooks.escalation_role``) for a client whose zone and value
+    tier ``escalate`` lists (``playbooks.escalate``: red A and B, yellow A by default: a strategic account
+    in yellow is brought to the head of customer success, a EUR 1,700 account in red stays with its owner),
+    empty for the others and for the rows ``quiet`` marks: not worth keeping (let go: "no discount and no
     escalation", in grace too, where the grace play comes first) or whose next term is already booked."""
-    return [role if z == "red" and not q else "" for z, q in zip(zones, quiet, strict=True)]
+    return [
+        role if not q and t in escalate.get(z, ()) else ""
+        for z, t, q in zip(zones, tiers, quiet, strict=True)
+    ]
 
 
 def zone_thresholds(churn_rate: float) -> tuple[float, float]:

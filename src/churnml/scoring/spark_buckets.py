@@ -406,4 +406,4 @@ def assembled_scores(
     reasons = Reasons(drivers, family, why, explained)
     health = health_score(p_now)
     plays = list_plays(standing, reasons, playbooks)
-    return assembled_list(as_of, standing, health, reasons, plays, playbooks.escalation_role)
+    return assembled_list(as_of, standing, health, reasons, plays, playbooks)
