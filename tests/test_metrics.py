@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import pairwise
 
 import polars as pl
 import pytest
@@ -558,3 +559,130 @@ def test_an_export_of_terms_cut_at_its_start_has_a_warm_up_of_a_term(first_terms
         ),
     }
     assert terms_warm_up_days(Dataset(tables, "t", D(2024, 1, 10), D(2025, 8, 1))) == expected
+
+
+def monthly_terms(
+    client: str, first: datetime, n: int, mrr: float
+) -> list[tuple[str, datetime, datetime, float]]:
+    """``n`` back-to-back monthly terms of ``client`` from ``first``."""
+    days = [
+        datetime(first.year + (first.month + k - 1) // 12, (first.month + k - 1) % 12 + 1, first.day)
+        for k in range(n + 1)
+    ]
+    return [(client, s, e, mrr) for s, e in pairwise(days)]
+
+
+# A billing export of the terms running at 2024-12 or started since (a 410-account CRM's, in miniature): the
+# annual terms reach back to the data's start (a from 2024-01-01, b from 2024-04-01, both customers since
+# 2020), the monthly ones only to 2024-12-01, though m1-m4 are customers since 2021-2023. n is a real new
+# customer (created the day of its first term). m3 leaves at its term's end, 2025-04-01.
+# Hidden by the cut (first term more than 31 days after their creation or the data's start): b (91 days
+# in), m1-m4 (335): 5 of 7 clients, the export is cut. Warm-up (per client, not per term row):
+#   the clients' usual (median) term, 90th percentile: [30.5 (n), 31 (m1-m4), 365 (b), 365.5 (a)] -> 365;
+#   the hidden clients' first term after the data's start, 90th percentile: [91, 335 (x4)] -> 335;
+#   -> 365 days: the months from 2025-01 are rated. By term rows (42 of 46 monthly) it was 31 days, and
+#   December 2024 read C1 2 (a, b), C3 4 (m1-m4, customers for years), C2 6: -200% by formula 1.
+CUT = Dataset(
+    tables={
+        Table.CLIENTS: clients(
+            [
+                ("a", D(2020, 3, 1), "X"),
+                ("b", D(2020, 6, 1), "X"),
+                ("m1", D(2021, 2, 1), "X"),
+                ("m2", D(2022, 5, 1), "X"),
+                ("m3", D(2023, 9, 1), "X"),
+                ("m4", D(2022, 11, 1), "X"),
+                ("n", D(2025, 2, 10), "X"),
+            ]
+        ),
+        Table.SUBSCRIPTIONS: terms(
+            [
+                ("a", D(2024, 1, 1), D(2025, 1, 1), 120.0),
+                ("a", D(2025, 1, 1), D(2026, 1, 1), 120.0),
+                ("b", D(2024, 4, 1), D(2025, 4, 1), 100.0),
+                ("b", D(2025, 4, 1), D(2026, 4, 1), 100.0),
+                *monthly_terms("m1", D(2024, 12, 1), 10, 10.0),
+                *monthly_terms("m2", D(2024, 12, 1), 10, 10.0),
+                *monthly_terms("m3", D(2024, 12, 1), 4, 10.0),
+                *monthly_terms("m4", D(2024, 12, 1), 10, 10.0),
+                *monthly_terms("n", D(2025, 2, 10), 8, 10.0),
+            ]
+        ),
+    },
+    name="cut",
+    start=D(2024, 1, 1),
+    as_of=D(2025, 10, 1),
+)
+
+
+def _terms_export(rows: list[tuple[str, datetime, datetime, float]], start: datetime) -> Dataset:
+    """Clients created in 2020 (customers since before the data) with the terms ``rows``."""
+    ids = sorted({r[0] for r in rows})
+    return Dataset(
+        {Table.CLIENTS: clients([(c, D(2020, 1, 1), "X") for c in ids]), Table.SUBSCRIPTIONS: terms(rows)},
+        "t",
+        start,
+        D(2026, 8, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # annual terms from the data's start, monthly customers of years showing 11 months in: a term of the
+        # clients (365), not of the term rows (31)
+        (CUT, 365),
+        # a billing system whose monthly terms begin 143 days after the data's start (2024-01-10): the warm-up
+        # lasts until its customers have shown (143), not a month
+        (
+            _terms_export(
+                [r for c in "abc" for r in monthly_terms(c, D(2024, 6, 1), 3, 50.0)],
+                D(2024, 1, 10),
+            ),
+            143,
+        ),
+        # customers whose first term comes 517 days in: at most 366 (later, a first term is likelier a new
+        # customer than an old one showing up)
+        (
+            _terms_export(
+                [r for c in "abc" for r in monthly_terms(c, D(2025, 6, 10), 2, 50.0)], D(2024, 1, 10)
+            ),
+            366,
+        ),
+    ],
+)
+def test_the_warm_up_of_a_cut_export_is_counted_per_client(data, expected) -> None:
+    from churnml.reporting.metrics import terms_warm_up_days
+
+    assert terms_warm_up_days(data) == expected
+
+
+def test_the_months_in_the_warm_up_of_a_cut_export_are_incomplete_not_rated() -> None:
+    cfg = LabelConfig(source="subscriptions", grace_days=10)
+    month = churn_report(CUT, cfg, "month", min_clients=1).filter(pl.col("segment") == "all")
+    # the warm-up ends 2024-12-31: the months from 2025-01 are rated, up to August (September's end + 10 days
+    # is after the data's end)
+    assert month.get_column("complete").to_list() == [False] * 12 + [True] * 8 + [False]
+    cols = ["period_start", "c1", "c2", "c3", "churned", "churn_rate_f1", "churn_rate_f2", "complete"]
+    assert month.filter(pl.col("period_start").is_between(date(2024, 12, 1), date(2025, 5, 1))).select(
+        cols
+    ).rows() == [
+        (date(2024, 12, 1), 2, 6, 4, 0, None, None, False),  # m1-m4 show: old customers, not rated
+        (date(2025, 1, 1), 6, 6, 0, 0, 0.0, 0.0, True),
+        (date(2025, 2, 1), 6, 7, 1, 0, pytest.approx(-1 / 6), 0.0, True),  # n: new
+        (date(2025, 3, 1), 7, 7, 0, 0, 0.0, 0.0, True),
+        (date(2025, 4, 1), 7, 6, 0, 1, pytest.approx(1 / 7), pytest.approx(1 / 7), True),  # m3 leaves
+        (date(2025, 5, 1), 6, 6, 0, 0, 0.0, 0.0, True),
+    ]
+    quarter = churn_report(CUT, cfg, "quarter", min_clients=1).filter(pl.col("segment") == "all")
+    assert quarter.select(
+        "period_start", "c1", "c2", "c3", "churn_rate_f1", "churn_rate_f2", "complete"
+    ).rows() == [
+        (date(2024, 1, 1), 0, 1, 1, None, None, False),
+        (date(2024, 4, 1), 1, 2, 1, None, None, False),
+        (date(2024, 7, 1), 2, 2, 0, None, None, False),
+        (date(2024, 10, 1), 2, 6, 4, None, None, False),  # by term rows: -200%
+        (date(2025, 1, 1), 6, 7, 1, pytest.approx(-1 / 6), 0.0, True),
+        (date(2025, 4, 1), 7, 6, 0, pytest.approx(1 / 7), pytest.approx(1 / 7), True),
+        (date(2025, 7, 1), 6, 6, 0, None, None, False),
+    ]

@@ -62,7 +62,9 @@ the C2 clients, ``R3`` at the end over the new clients):
 
 ``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
 before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
-(the inactivity source; the churns source with payments and no subscriptions); the rates of an incomplete period are null (the period is
+(the inactivity source; the churns source with payments and no subscriptions), or before the warm-up of a
+subscriptions export cut at its start (:func:`terms_warm_up_days`: until the customers older than the export
+have shown their first exported term); the rates of an incomplete period are null (the period is
 marked "incomplete", never drawn as a drop to zero), its counts so far are kept. So are the rates of a
 period (or a segment's) that starts with fewer than :data:`MIN_RATED_CLIENTS` clients: one client there
 moves the rate by 5 points or more, and a log whose contracts reach back before the rest of the data
@@ -420,33 +422,58 @@ def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -
 # a subscriptions export cut at its start: this share of the customers or more have a first term that starts
 # more than a month after their creation (their earlier terms were not exported)
 CUT_EXPORT_SHARE = 0.2
+# the warm-up of a cut export covers this quantile of the customers: of their usual term lengths, and of the
+# first exported terms of the customers it hid
+WARM_UP_QUANTILE = 0.9
+# a cut export's warm-up never lasts longer than this (days after the data's start): a customer whose first
+# exported term starts later is more likely a new one than an old one showing up
+MAX_WARM_UP_DAYS = 366
 
 
 def terms_warm_up_days(dataset: Dataset) -> int:
-    """Days after the data's start during which a subscriptions export that holds only the terms starting
-    in it still reveals customers older than it, each at its first exported renewal (and counts it as a
-    new customer then): the 90th percentile of the terms' lengths, at most 366 days, when
-    :data:`CUT_EXPORT_SHARE` of the customers or more have a first term starting more than 31 days after
-    their creation or the data's start, the later; else 0 (an export of the terms running at its start shows them from day one). A
-    160-account CRM's export cut in 2023 counted 37 and 40 customers of 2019-2023 as new in its first
-    quarters: -112% and -57% by formula 1."""
+    """Days after the data's start during which a subscriptions export cut at its start (it holds only the
+    terms running or starting since some day) still reveals customers older than it, each at its first
+    exported term (and counts it as a new customer then); 0 for an export that shows them from day one.
+
+    Grain of the measures: one value per client (not per term row, which the monthly payers' many rows
+    dominate). The export is cut when :data:`CUT_EXPORT_SHARE` of the customers or more are *hidden*: their
+    first term starts more than 31 days after their creation or the data's start, the later. Its warm-up
+    is then, at most :data:`MAX_WARM_UP_DAYS`, the longer of
+
+    - the :data:`WARM_UP_QUANTILE` quantile over clients of their usual (median) term length: a customer
+      of before the cut shows at its first exported renewal, within one of its terms (an export of the
+      terms running at X holds the annual terms started a year before X, and its data starts then);
+    - the same quantile over the hidden clients of their first term's start, in days after the data's
+      start: when the customers actually showed up (an export whose monthly terms begin 11 months after
+      its annual ones: 11 months, not 31 days).
+
+    A 160-account CRM's export cut in 2023 counted 37 and 40 customers of 2019-2023 as new in its first
+    quarters (-112% and -57% by formula 1); a 410-account one, 189 customers of 2021-2025 as new in May
+    2025, its first year's months read -10% to -163% (sized by term rows: 31 days)."""
     subs, clients = dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.CLIENTS)
     if subs is None or clients is None or subs.height == 0:
         return 0
     start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
-    first = subs.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(start.min().alias("_first"))
+    per_client = subs.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
+        start.min().alias("_first"), (end - start).dt.total_days().median().alias("_term")
+    )
     created = clients.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Clients.CREATED_AT).cast(_DT))
+    data_start = pl.lit(dataset.start).cast(_DT)
     # a customer since before the data should have its term running at the data's start: measured from the
     # later of its creation and the start
-    since = pl.max_horizontal(pl.col(Clients.CREATED_AT), pl.lit(dataset.start).cast(_DT))
-    late = first.join(created, on=CLIENT_ID, how="inner").select(
-        ((pl.col("_first") - since).dt.total_days() > 31).mean()
+    since = pl.max_horizontal(pl.col(Clients.CREATED_AT), data_start)
+    firsts = per_client.join(created, on=CLIENT_ID, how="inner").with_columns(
+        ((pl.col("_first") - since).dt.total_days() > 31).alias("_hidden"),
+        (pl.col("_first") - data_start).dt.total_days().alias("_shown"),
     )
-    share = late.item()
+    share, term, shown = firsts.select(
+        pl.col("_hidden").mean(),
+        pl.col("_term").quantile(WARM_UP_QUANTILE),
+        pl.col("_shown").filter(pl.col("_hidden")).quantile(WARM_UP_QUANTILE),
+    ).row(0)
     if share is None or share < CUT_EXPORT_SHARE:
         return 0
-    lengths = subs.select((end - start).dt.total_days().quantile(0.9)).item()
-    return int(min(366, max(0, lengths or 0)))
+    return int(min(MAX_WARM_UP_DAYS, max(0, term or 0, shown or 0)))
 
 
 def _complete_periods(
