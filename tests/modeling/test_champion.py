@@ -45,10 +45,10 @@ def test_verdict(metrics, champion, promoted, words):
             1.0,
             0.98,
             False,
-            "too good to be true: pr_auc 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
+            "too good to be true: mean fold PR-AUC 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
         ),
-        (0.98, 0.98, False, "too good to be true: pr_auc 0.9800"),
-        (0.9799, 0.98, True, "no champion yet; pr_auc 0.9799 beats logistic 0.9600"),
+        (0.98, 0.98, False, "too good to be true: mean fold PR-AUC 0.9800"),
+        (0.9799, 0.98, True, "no champion yet; mean fold PR-AUC 0.9799 beats logistic 0.9600"),
         (1.0, None, True, "no champion yet"),  # the check turned off (churn announced by a notice period)
     ],
 )
@@ -66,10 +66,10 @@ def test_a_backtest_too_good_to_be_true_is_not_promoted(model, max_credible, pro
             ("payments_days_to_term_end", 0.999),
             0.98,
             False,
-            "too good to be true: pr_auc 0.9990 of payments_days_to_term_end alone on the backtest's test rows "
+            "too good to be true: mean fold PR-AUC 0.9990 of payments_days_to_term_end alone on the backtest's test rows "
             "(train.max_credible_pr_auc 0.98; the model 0.7300)",
         ),
-        (("usage_days_since_login", 0.61), 0.98, True, "no champion yet; pr_auc 0.7300"),
+        (("usage_days_since_login", 0.61), 0.98, True, "no champion yet; mean fold PR-AUC 0.7300"),
         (("payments_days_to_term_end", 1.0), None, True, "no champion yet"),  # the check turned off
         (None, 0.98, True, "no champion yet"),  # no usable fold to rank by a feature
     ],
@@ -84,20 +84,20 @@ def test_a_feature_too_good_alone_is_not_promoted(lone, max_credible, promoted, 
     ("model", "rate", "promoted", "words"),
     [
         # a marketplace where 97.5% of the active customers never order again: any ranking scores ~0.975
-        (0.9895, 0.975, True, "no champion yet; pr_auc 0.9895"),
+        (0.9895, 0.975, True, "no champion yet; mean fold PR-AUC 0.9895"),
         # a leak is still perfect above any rate
         (
             1.0,
             0.975,
             False,
-            "pr_auc 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
+            "mean fold PR-AUC 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
         ),
         # at a usual churn rate the measure is nearly the PR-AUC itself
         (
             0.981,
             0.05,
             False,
-            "pr_auc 0.9810 on the backtest, 0.9800 of the way from the churn rate 0.050 to 1",
+            "mean fold PR-AUC 0.9810 on the backtest, 0.9800 of the way from the churn rate 0.050 to 1",
         ),
         (0.979, 0.05, True, "no champion yet"),
     ],

@@ -76,7 +76,7 @@ class TrainSummary:
         """One line a notebook can read (the default printed every backtest table of ``result``)."""
         figure = ""
         if self.result.backtest.has_estimate:
-            figure = f", backtest PR-AUC {float(self.result.metrics.loc['model', 'pr_auc']):.4f}"
+            figure = f", pooled backtest PR-AUC {float(self.result.metrics.loc['model', 'pr_auc']):.4f}"
         verdict = "promoted" if self.promoted else "not promoted"
         return (
             f"TrainSummary({self.model_name} v{self.version} {verdict}{figure}; {self.reason}; "

@@ -56,6 +56,15 @@ def pr_auc_above_rate(pr_auc: float, rate: float) -> float:
     return (pr_auc - rate) / (1.0 - rate)
 
 
+def fold_mean(metric: str) -> str:
+    """How the gate's figure is said: the mean over the backtest folds ("mean fold PR-AUC"), not the pooled
+    figure ``train`` prints beside it."""
+    return f"mean fold {_METRIC_NAMES.get(metric, metric)}"
+
+
+_METRIC_NAMES = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "brier": "Brier"}
+
+
 def _too_good(
     metric: str, score: float, where: str, aside: str, rate: float, max_credible: float
 ) -> Verdict | None:
@@ -68,7 +77,7 @@ def _too_good(
     above = f", {credible:.4f} of the way from the churn rate {rate:.3f} to 1" if credible != score else ""
     return Verdict(
         False,
-        f"{TOO_GOOD}: {metric} {score:.4f} {where}{above} (train.max_credible_pr_auc "
+        f"{TOO_GOOD}: {fold_mean(metric)} {score:.4f} {where}{above} (train.max_credible_pr_auc "
         f"{max_credible:g}{aside}); a column likely holds the future (see the note on what the model leans on)",
         too_good=True,
     )
@@ -100,6 +109,7 @@ def verdict(
             False, "no out-of-time estimate yet: the champion alias moves only on backtest evidence"
         )
     score = float(metrics.loc["model", metric])
+    said = fold_mean(metric)
     known = metric == "pr_auc" and "base_rate" in metrics.columns
     rate = float(metrics.loc["model", "base_rate"]) if known else float("nan")
     if max_credible is not None:
@@ -116,13 +126,13 @@ def verdict(
             if not score > other:
                 return Verdict(
                     False,
-                    f"loses to the {name} baseline on the backtest ({metric} {score:.4f} vs {other:.4f})",
+                    f"loses to the {name} baseline on the backtest ({said} {score:.4f} vs {other:.4f})",
                 )
     beaten = ", ".join(
         f"{n} {float(metrics.loc[n, metric]):.4f}" for n in GATE_BASELINES if n in metrics.index
     )
     if champion is None:
-        return Verdict(True, f"no champion yet; {metric} {score:.4f} beats {beaten or 'no baseline'}")
+        return Verdict(True, f"no champion yet; {said} {score:.4f} beats {beaten or 'no baseline'}")
     version, champ = champion
     if math.isnan(champ):
         return Verdict(True, f"champion v{version} cannot be judged on these rows; beats {beaten}")
@@ -130,12 +140,12 @@ def verdict(
         if score >= champ + margin:
             return Verdict(
                 True,
-                f"{metric} {score:.4f} beats champion v{version}'s procedure {champ:.4f} by at least "
+                f"{said} {score:.4f} beats champion v{version}'s procedure {champ:.4f} by at least "
                 f"train.champion_margin {margin:g} on the same backtest rows; beats {beaten}",
             )
         return Verdict(
             False,
-            f"a new recipe on the same labels: {metric} {score:.4f} against champion v{version}'s procedure "
+            f"a new recipe on the same labels: {said} {score:.4f} against champion v{version}'s procedure "
             f"{champ:.4f} on the same backtest rows, not better by train.champion_margin {margin:g}",
         )
     tolerance = margin if new_recipe else 0.0
@@ -143,9 +153,9 @@ def verdict(
         within = f" (within train.champion_margin {margin:g}, with newer labels)" if score < champ else ""
         return Verdict(
             True,
-            f"{metric} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows"
+            f"{said} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows"
             f"{within}; beats {beaten}",
         )
     return Verdict(
-        False, f"{metric} {score:.4f} < champion v{version}'s procedure {champ:.4f} on the same backtest rows"
+        False, f"{said} {score:.4f} < champion v{version}'s procedure {champ:.4f} on the same backtest rows"
     )
