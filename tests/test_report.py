@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from churnml.reporting.pages import HEAD, figure_svg, page_html, table_html
-from churnml.reporting.report import report_html, sparkline_svg
+from churnml.reporting.report import report_html, segment_totals, sparkline_svg
 from churnml.scoring.columns import Scores as Columns
 from churnml.scoring.outputs import History, Scores
 
@@ -647,3 +647,32 @@ def test_why_changed_never_says_a_certainty(p, shown) -> None:
     from churnml.scoring.reasons import with_probabilities
 
     assert with_probabilities("risk up: x", 0.5, p) == f"50% \u2192 {shown}; risk up: x"
+
+
+def test_the_portfolio_by_segment_counts_zones_and_arr_at_risk() -> None:
+    scores = scores_frame().with_columns(pl.Series(Scores.SEGMENT, ["smb", "enterprise", None]))
+    totals = segment_totals(scores)
+    assert totals is not None
+    # a: red smb 12,000 at 0.6; b: yellow enterprise 5,000 at 0.2; c: green without a segment 800 at 0.05
+    assert totals.rows() == [
+        ("smb", 1, 1, 0, 12000.0, 7200.0, 0.6),
+        ("enterprise", 1, 0, 1, 5000.0, 1000.0, 0.2),
+        ("unknown", 1, 0, 0, 800.0, 40.0, 0.05),
+    ]
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    assert "<h3 id='segments'>By segment</h3>" in page
+    assert "<td>smb</td><td class='num'>1</td><td class='num'>1</td><td class='num'>0</td>" in page
+
+
+@pytest.mark.parametrize("segments", [None, ["smb", "smb", "smb"]])
+def test_no_segment_table_without_two_segments(segments: list[str] | None) -> None:
+    scores = scores_frame()
+    if segments is not None:
+        scores = scores.with_columns(pl.Series(Scores.SEGMENT, segments))
+    assert segment_totals(scores) is None
+    page = report_html(
+        scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    assert "By segment" not in page

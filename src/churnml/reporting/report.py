@@ -5,7 +5,8 @@ Input: the scored list (one row per client, :class:`churnml.scoring.outputs.Scor
 history (one row per client x weekly snapshot). Sections:
 
 0. a warning when the model was not promoted by the champion gate (no champion yet);
-1. the portfolio by zone (clients, ARR, ARR at risk) with a bar chart, and ARR at risk by value tier;
+1. the portfolio by zone (clients, ARR, ARR at risk) with a bar chart, ARR at risk by value tier, and by
+   segment (clients, red, yellow, ARR, ARR at risk) when the clients table gives more than one;
 2. the health distribution;
 3. drifted features (PSI above ``score.drift_psi``), when any;
 4. every red and yellow client in one compact table: owner, zone, state, value, top reason, action and
@@ -46,7 +47,7 @@ from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_RANK
 
-__all__ = ["report_html", "sparkline_svg", "whole_parts"]
+__all__ = ["report_html", "segment_totals", "sparkline_svg", "whole_parts"]
 
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _ZONES = ("red", "yellow", "green")
@@ -183,6 +184,47 @@ def _zone_totals(scores: pl.DataFrame) -> pl.DataFrame:
         .join(pl.DataFrame({Scores.ZONE: list(_ZONES)}), on=Scores.ZONE, how="right")
         .select(Scores.ZONE, "clients", "arr", "at_risk")
         .fill_null(0)
+    )
+
+
+def segment_totals(scores: pl.DataFrame) -> pl.DataFrame | None:
+    """One row per segment of the list (``segment``, the clients table's; a missing one is "unknown"), most
+    ARR at risk first: ``clients``, ``red``, ``yellow``, ``arr``, ``at_risk``, ``at_risk_share`` (of the
+    segment's ARR; null without ARR). None when the list has no segment column or a single segment."""
+    if Scores.SEGMENT not in scores.columns:
+        return None
+    segment = pl.col(Scores.SEGMENT).cast(pl.String).fill_null("unknown")
+    totals = (
+        scores.group_by(segment.alias(Scores.SEGMENT))
+        .agg(
+            pl.len().alias("clients"),
+            (pl.col(Scores.ZONE) == "red").sum().alias("red"),
+            (pl.col(Scores.ZONE) == "yellow").sum().alias("yellow"),
+            pl.col(Scores.ARR).sum().alias("arr"),
+            pl.col(Scores.REVENUE_AT_RISK).sum().alias("at_risk"),
+        )
+        .with_columns(
+            pl.when(pl.col("arr") > 0).then(pl.col("at_risk") / pl.col("arr")).alias("at_risk_share")
+        )
+        .sort(["at_risk", Scores.SEGMENT], descending=[True, False])
+    )
+    return totals if totals.height > 1 else None
+
+
+def _segments_html(scores: pl.DataFrame, currency: str) -> str:
+    """The portfolio by segment (:func:`segment_totals`), "" without segments."""
+    totals = segment_totals(scores)
+    if totals is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(seg)}</td><td class='num'>{n}</td><td class='num'>{red}</td><td class='num'>{yellow}</td>"
+        f"<td class='num'>{_money_c(arr, currency)}</td><td class='num'>{_money_c(risk, currency)}</td>"
+        f"<td class='num'>{_pct(share)}</td></tr>"
+        for seg, n, red, yellow, arr, risk, share in totals.iter_rows()
+    )
+    return (
+        "<h3 id='segments'>By segment</h3><table><tr><th>segment</th><th>clients</th><th>red</th><th>yellow</th>"
+        f"<th>ARR</th><th>ARR at risk</th><th>at risk, of its ARR</th></tr>{rows}</table>"
     )
 
 
@@ -614,7 +656,8 @@ every client's value is unknown (tier C unless strategic), and the list is ranke
 summed over every client) {_money_c(at_risk, currency)} ({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
 <table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
 {zone_chart}
-{tier_chart}"""
+{tier_chart}
+{_segments_html(scores, currency)}"""
 
 
 def _drift_html(
