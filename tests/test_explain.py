@@ -804,9 +804,26 @@ def test_a_gap_no_longer_than_usual_is_never_cited_as_a_risk(gap_ratio: float, c
         ("usage_events_7d", 9.0, 31.0, 400.0, " (typical client: 31)"),
         ("payments_mrr", 311.0, 1450.0, 400.0, " (typical client: EUR 1,450)"),
         ("comm_response_hours_91d", 37.0, 12.0, 400.0, " (typical client: 12 hours)"),
-        ("usage_seat_use_28d", 0.25, 0.6, 400.0, " (typical client: 0.6 active users per paid seat)"),
+        ("usage_seat_use_28d", 0.25, 0.6, 400.0, " (typical client: 0.60 active users per paid seat)"),
         ("usage_key_share_182d", 0.38, 0.55, 400.0, " (typical client: 55%)"),
-        ("usage_days_since_export", 5.0, 40.0, 400.0, " (typical client: 40 days)"),
+        (
+            "usage_days_since_export",
+            5.0,
+            40.0,
+            400.0,
+            "",
+        ),  # the median of those who ever exported: most never did
+        ("payments_days_to_term_end", -12.0, 19.0, 400.0, ""),  # monthly plans mid-cycle are no yardstick
+        ("payments_addons_change_91d", -1.0, 0.0, 400.0, ""),  # a change against its own past
+        ("support_csat_low_last2", 1.0, 0.0, 400.0, ""),  # a flag
+        ("usage_onboarding_progress", 0.86, 1.0, 46.0, ""),  # said over its first 46 days
+        (
+            "comm_words_91d",
+            59.0,
+            108.4,
+            400.0,
+            " (typical client: 108 words)",
+        ),  # as the sentence says "59 words"
         ("account_tenure_days", 861.0, 400.0, 861.0, " (typical client: 400 days)"),
         ("usage_events_ratio", 0.4, 1.0, 400.0, ""),  # a trend compares with the client's own past
         ("payments_gap_ratio", 1.6, 0.5, 400.0, ""),  # so does the gap against its usual gap
@@ -833,3 +850,37 @@ def test_drivers_with_the_reference_say_the_typical_level() -> None:
     assert row[Scores.driver(2, "sentence")] == "2 complaints in the last 91 days (typical client: 0)"
     plain = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=2).row(0, named=True)
     assert plain[Scores.driver(1, "sentence")] == "9 product events in the last 7 days"
+
+
+def test_a_payment_gap_within_the_clients_rhythm_is_not_cited() -> None:
+    """40 days since the last order of a client that orders every 60 days (gap ratio 0.7) is its rhythm; the
+    same 40 days at a ratio of 1.3 (it usually orders every 30) is cited."""
+    from churnml.scoring.reasons import Citing, explanations
+
+    rng = np.random.default_rng(5)
+    names = ["payments_days_since_payment", "payments_gap_ratio", "usage_logins_28d"]
+    since = rng.uniform(0, 120, 3000)
+    ratio = rng.uniform(0.2, 3.0, 3000)
+    logins = rng.uniform(0, 50, 3000)
+    y = (rng.uniform(size=3000) < 0.05 + 0.5 * (since > 30)).astype(int)
+    X = pd.DataFrame({names[0]: since, names[1]: ratio, names[2]: logins})
+    model = ChurnModel({"n_estimators": 40, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    rows = np.array([[40.0, 0.7, 10.0], [40.0, 1.3, 10.0]])
+    citing = Citing(reference=np.array([20.0, 0.6, 10.0]), monthly=np.array([False, False]))
+    out = explanations(
+        model,
+        rows,
+        rows,
+        np.arange(2),
+        np.array([0, 1]),
+        np.array([50.0] * 2),
+        names,
+        FeaturesConfig(),
+        3,
+        citing,
+    )
+    cited = [
+        [row[Scores.driver(i, "feature")] for i in (1, 2, 3)] for row in out.drivers.iter_rows(named=True)
+    ]
+    assert "payments_days_since_payment" not in cited[0]
+    assert "payments_days_since_payment" in cited[1]

@@ -40,7 +40,8 @@ row sums to the raw score) and the client's feature values in the same column or
   ("Logins 3.0 a week, down from 7.9 a week in the 91 days before") and never report a window longer
   than the client's age. A level measured against the portfolio (not a trend against the client's own
   past) says the level it is measured against: "9 product events in the last 7 days (typical client: 31)",
-  "Current MRR is EUR 311 (typical client: EUR 1,450)" (:func:`typical_said`), so a CSM sees why it counts.
+  "Current MRR is EUR 311 (typical client: EUR 1,450)" (:func:`typical_said`), so a CSM sees why it counts; not
+  the days since something most clients may never have done, nor a term's end.
 """
 
 from __future__ import annotations
@@ -176,24 +177,25 @@ class Describer:
             if age is not None and age == age and age < self.data_days:  # type: ignore[operator]
                 return self._cached(name, value, int(age))
             return self._cached(name, value, None, self.data_days)
-        window = _WINDOW.search(name)
-        too_long = age is not None and age == age and window is not None and int(window.group(1)) > age
-        # onboarding is over the client's first young_days: a younger client is seen over its age so far
-        too_long = too_long or (
-            name == "usage_onboarding_progress"
-            and age is not None
-            and age == age
-            and age < self.cfg.young_days
-        )
-        # a z-score compares the last weeks with the weeks before them: a younger client had fewer of those
-        too_long = too_long or (
-            name.endswith("_z")
-            and age is not None
-            and age == age
-            and age < 7 * (self.cfg.zscore_recent_weeks + self.cfg.zscore_baseline_weeks)
-        )
+        too_long = self.over_its_age(name, age)
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
+
+    def over_its_age(self, name: str, age: float | None) -> bool:
+        """Whether ``name`` is said over the client's age rather than its own span: a window longer than the
+        client's life, onboarding before ``young_days``, a z-score younger than its weeks."""
+        if age is None or age != age:
+            return False
+        window = _WINDOW.search(name)
+        if window is not None and int(window.group(1)) > age:
+            return True
+        # onboarding is over the client's first young_days: a younger client is seen over its age so far
+        if name == "usage_onboarding_progress" and age < self.cfg.young_days:
+            return True
+        # a z-score compares the last weeks with the weeks before them: a younger client had fewer of those
+        return name.endswith("_z") and age < 7 * (
+            self.cfg.zscore_recent_weeks + self.cfg.zscore_baseline_weeks
+        )
 
 
 def registry_catalog(
@@ -483,19 +485,35 @@ def typical_said(
     spec = specs.get(name)
     if spec is None or value != value or reference != reference or spec.kind in _NEUTRAL:
         return ""
-    if spec.group == SIGNALS_GROUP or name in _SINCE_FIRST_RECORD:
+    if (
+        spec.group == SIGNALS_GROUP
+        or name in _SINCE_FIRST_RECORD
+        or name in _NO_TYPICAL
+        or "_change_" in name
+    ):
+        return ""
+    if "days_since" in name:  # the median of the clients that ever did it: most may never have
         return ""
     window = _WINDOW.search(name)
     if window is not None and age is not None and age == age and age < int(window.group(1)):
         return ""  # said over the client's age ("in its first 20 days"): not the portfolio's window
-    if isinstance(describe, Describer) and (describe.scaled_window(name) or describe._over_the_data(name)):
-        return ""  # said over the days of data
+    if isinstance(describe, Describer) and (
+        describe.scaled_window(name) or describe._over_the_data(name) or describe.over_its_age(name, age)
+    ):
+        return ""  # said over the days of data, or over the client's age
     if spec.unit == "ratio":  # the gap against the client's own usual gap: already a comparison
         return ""
     currency = describe.currency if isinstance(describe, Describer) else ""
     said, typical = _short_value(spec, value, currency), _short_value(spec, reference, currency)
     if said == typical:
         return ""
+    own = _VALUE_FORMAT.search(spec.template)
+    if own and spec.kind in ("count", "mean", "score") and not spec.unit.startswith(("currency", "seconds")):
+        typical = format(
+            reference, own.group(1)
+        )  # as the sentence says its own value ("59 words", not 108.4)
+        if typical == format(value, own.group(1)):
+            return ""
     # a mean's bare number needs its unit where the sentence puts it elsewhere ("Mean response time 37 hours")
     unit = spec.unit.removesuffix(" (mean)")
     if spec.kind == "mean" and unit in _MEAN_UNITS_SAID:
@@ -505,6 +523,10 @@ def typical_said(
 
 # the units of means said after the typical client's value ("12 hours", "0.6 active users per paid seat")
 _MEAN_UNITS_SAID = ("hours", "words", "active users per paid seat")
+# levels whose typical value says nothing: the term end (a portfolio of monthly plans mid-cycle: "the last term
+# ended 12 days ago (typical client: 19 days)"), a flag of the last two ratings
+_NO_TYPICAL = ("payments_days_to_term_end", "support_csat_low_last2")
+_VALUE_FORMAT = re.compile(r"\{value:([^}]*)\}")
 
 
 def _ages(values: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:

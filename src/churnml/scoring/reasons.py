@@ -186,6 +186,7 @@ _SINCE_PAYMENT = "payments_days_since_payment"
 # what a freeze causes by itself: no payment since it began (not cited for a paused client)
 _PAYMENT_SILENCE = (_SINCE_PAYMENT, "payments_gap_ratio")
 # the falls a lapsed term makes by itself (its MRR and seats gone): the term's end says it once
+_GAP_RATIO = "payments_gap_ratio"
 _LAPSE_ECHOES = ("payments_mrr_change_91d", "payments_seats_change_91d", "payments_addons_change_91d")
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
@@ -241,6 +242,12 @@ def explanations(
             quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
+        if _SINCE_PAYMENT in names and _GAP_RATIO in names:
+            # "last payment 40 days ago" of a client that pays every 60 days is its rhythm, as its gap ratio
+            # (0.7, not cited: explain.GOOD_NEWS_CEILINGS) says: not a risk either
+            ratio = X_now[:, names.index(_GAP_RATIO)]
+            on_rhythm = np.isfinite(ratio) & (np.round(ratio, 1) <= 1.0)
+            quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | on_rhythm
         if citing.term_days is not None:
             term_days = citing.term_days[part]
             quiet |= {
