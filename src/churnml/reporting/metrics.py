@@ -436,8 +436,9 @@ def terms_warm_up_days(dataset: Dataset) -> int:
     exported term (and counts it as a new customer then); 0 for an export that shows them from day one.
 
     Grain of the measures: one value per client (not per term row, which the monthly payers' many rows
-    dominate). The export is cut when :data:`CUT_EXPORT_SHARE` of the customers or more are *hidden*: their
-    first term starts more than 31 days after their creation or the data's start, the later. Its warm-up
+    dominate). The export is cut when :data:`CUT_EXPORT_SHARE` of the customers or more are *hidden*: created
+    before the data's start, their first term starts more than 31 days after it (a client created in the data
+    whose first term comes months later is a lead that signed, not hidden). Its warm-up
     is then, at most :data:`MAX_WARM_UP_DAYS`, the longer of
 
     - the :data:`WARM_UP_QUANTILE` quantile over clients of their usual (median) term length: a customer
@@ -459,12 +460,12 @@ def terms_warm_up_days(dataset: Dataset) -> int:
     )
     created = clients.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Clients.CREATED_AT).cast(_DT))
     data_start = pl.lit(dataset.start).cast(_DT)
-    # a customer since before the data should have its term running at the data's start: measured from the
-    # later of its creation and the start
-    since = pl.max_horizontal(pl.col(Clients.CREATED_AT), data_start)
+    # only a customer since before the data can be hidden by a cut: its term should be running at the data's
+    # start. One created in the data whose first term comes months later is a lead that signed, not hidden
+    shown = (pl.col("_first") - data_start).dt.total_days()
     firsts = per_client.join(created, on=CLIENT_ID, how="inner").with_columns(
-        ((pl.col("_first") - since).dt.total_days() > 31).alias("_hidden"),
-        (pl.col("_first") - data_start).dt.total_days().alias("_shown"),
+        ((pl.col(Clients.CREATED_AT) < data_start) & (shown > 31)).alias("_hidden"),
+        shown.alias("_shown"),
     )
     share, term, shown = firsts.select(
         pl.col("_hidden").mean(),
