@@ -7,11 +7,13 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
+from churnml.contract.schemas import Table
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
     days_text,
     last_data_export,
     last_interaction,
+    last_returns,
     onboarding_stalled,
     renewed_rows,
     term_state_text,
@@ -375,3 +377,66 @@ def test_a_next_term_booked_at_a_price_rise_stays_a_renewal_to_work() -> None:
         "Renewed: the next term starts 2026-12-10",
         "",
     ]
+
+
+# back: away 67 days (a term after a gap longer than the 30-day grace), back yesterday; back_long: back 100
+# days ago, past BACK_DAYS (91); quick: renewed 20 days after its term ended (within the grace), a churn
+# record between; relapsed: back 50 days ago, and its term ended again 10 days ago; steady: never away
+RETURNS = pl.DataFrame(
+    {
+        "client_id": [
+            "back",
+            "back",
+            "back_long",
+            "back_long",
+            "quick",
+            "quick",
+            "relapsed",
+            "relapsed",
+            "steady",
+        ],
+        "start_date": [ago(400), ago(1), ago(400), ago(100), ago(400), ago(10), ago(300), ago(50), ago(400)],
+        "end_date": [ago(68), ago(-29), ago(160), ago(-20), ago(30), ago(-20), ago(200), ago(10), ago(-30)],
+        "mrr": 100.0,
+    }
+)
+RETURN_CHURNS = pl.DataFrame({"client_id": ["quick"], "churned_at": [ago(30)]})
+
+
+@pytest.mark.parametrize(
+    ("client", "with_churns", "state"),
+    [
+        ("back", False, "Back since 2024-06-02 after 67 days away"),
+        ("back_long", False, ""),
+        ("quick", False, ""),  # a renewal within the grace, and no churn record known: the same spell
+        ("quick", True, "Back since 2024-05-24 after 20 days away"),
+        ("relapsed", True, "Term ended 10 days ago and was not renewed"),  # the lapse is the news
+        ("steady", True, ""),
+    ],
+)
+def test_a_client_back_from_an_absence_says_since_when_and_how_long_it_was_away(
+    client: str, with_churns: bool, state: str
+) -> None:
+    churns = RETURN_CHURNS if with_churns else None
+    out = term_status([client], AS_OF, RETURNS, grace_days=30, renewal_days=60, churns=churns)
+    assert out.get_column(Scores.TERM_STATE).to_list() == [state]
+
+
+def test_last_returns_reads_terms_churn_records_and_without_terms_the_events() -> None:
+    tables = {Table.SUBSCRIPTIONS: RETURNS, Table.CHURNS: RETURN_CHURNS}
+    out = last_returns(tables, AS_OF, grace_days=30).sort("client_id")
+    assert out.rows() == [
+        ("back", ago(1), ago(68)),
+        ("back_long", ago(100), ago(160)),
+        ("quick", ago(10), ago(30)),
+        ("relapsed", ago(50), ago(200)),
+    ]
+    # no terms: the first event more than the grace after the churn (the last logins are its wind-down)
+    events = pl.DataFrame(
+        {"client_id": ["gone", "gone", "gone"], "ts": [ago(60), ago(50), ago(20)], "event": "login"}
+    )
+    churns = pl.DataFrame({"client_id": ["gone"], "churned_at": [ago(55)]})
+    out = last_returns({Table.CHURNS: churns, Table.EVENTS: events}, AS_OF, grace_days=30)
+    assert out.rows() == [("gone", ago(20), ago(55))]
+    # a return on or after the as-of date is not known yet
+    assert last_returns({Table.CHURNS: churns, Table.EVENTS: events}, date(2024, 5, 14), 30).height == 0

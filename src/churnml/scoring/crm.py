@@ -13,7 +13,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
   days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
   term starts 2024-06-12", "On a free term since its last paid one ended on 2024-05-01 (a pause, or a
-  free plan)"; empty otherwise);
+  free plan)"; for a client back from an absence within the last :data:`BACK_DAYS` days (:func:`last_returns`)
+  and none of those, "Back since 2024-05-20 after 67 days away"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
@@ -31,7 +32,7 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -39,19 +40,23 @@ import polars as pl
 
 from churnml.contract.schemas import (
     CLIENT_ID,
+    Churns,
     Clients,
     Communications,
     Events,
     Interventions,
     Subscriptions,
+    Table,
     Tickets,
 )
 from churnml.scoring.columns import Scores
 
 __all__ = [
+    "BACK_DAYS",
     "BOOKED_AT_A_RISE",
     "FREE_TERM",
     "RENEWED",
+    "back_text",
     "booked_terms",
     "days_since_end",
     "days_text",
@@ -60,6 +65,7 @@ __all__ = [
     "last_contact",
     "last_data_export",
     "last_interaction",
+    "last_returns",
     "onboarding_stalled",
     "reached",
     "renewed_rows",
@@ -139,6 +145,71 @@ def renewed_rows(views: pl.DataFrame) -> np.ndarray:
     return (booked & ~rising).to_numpy()
 
 
+# a client back from an absence within this many days says so in its term_state ("Back since ... after ... days
+# away"): its features still read the weeks it was gone (a returned client read red at 94% on "product events fell")
+BACK_DAYS = 91
+
+
+def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> pl.DataFrame:
+    """``[client_id, _back, _left]`` (Datetime): each client's last return strictly before ``as_of`` and the
+    instant it had left, one row per client that ever came back. A return is either a term starting more
+    than ``grace_days`` after the client's earlier terms all ended (a new customer spell, as the
+    subscriptions label reads it: ``_left`` the last end) or the return after a ``churns`` record by the
+    one rule of a return (:func:`churnml.labels.returns_after_churns`: the first term started after it;
+    without a subscriptions table, the first event or order more than ``grace_days`` after it; ``_left``
+    the churn). For one return known both ways, ``_left`` is the later (until its term ended it was served).
+    ``tables``: the dataset's tables (subscriptions, churns; events or payments without subscriptions)."""
+    from churnml.labels import RETURNED_AT, returns_after_churns
+
+    cut = _midnight(as_of)
+    dt = pl.Datetime("us")
+    schema = {CLIENT_ID: pl.String, "_back": dt, "_left": dt}
+    parts = [pl.DataFrame(schema=schema)]
+    subscriptions = tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is not None and subscriptions.height:
+        terms = (
+            subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+            .select(
+                pl.col(CLIENT_ID).cast(pl.String),
+                pl.col(Subscriptions.START_DATE).cast(dt).alias("_back"),
+                pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
+            )
+            .sort(CLIENT_ID, "_back", "_end")
+            .with_columns(pl.col("_end").cum_max().shift(1).over(CLIENT_ID).alias("_left"))
+        )
+        parts.append(
+            terms.filter(pl.col("_back") > pl.col("_left") + timedelta(days=grace_days)).select(schema.keys())
+        )
+    churns = tables.get(Table.CHURNS)
+    if churns is not None and churns.height:
+        left = (
+            churns.filter(pl.col(Churns.CHURNED_AT) < cut)
+            .select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(dt))
+            .unique()
+        )
+        back = returns_after_churns(tables, left, grace_days, before=cut).filter(
+            pl.col(RETURNED_AT).is_not_null()
+        )
+        parts.append(
+            back.select(
+                CLIENT_ID,
+                pl.col(RETURNED_AT).cast(dt).alias("_back"),
+                pl.col(Churns.CHURNED_AT).alias("_left"),
+            )
+        )
+    return (
+        pl.concat(parts)
+        .sort(CLIENT_ID, "_back", "_left")
+        .group_by(CLIENT_ID, maintain_order=True)
+        .agg(pl.col("_back").last(), pl.col("_left").last())
+    )
+
+
+def back_text(back: date, away_days: int) -> str:
+    """``"Back since 2024-05-20 after 67 days away"``: a returned client's term_state (:func:`last_returns`)."""
+    return f"Back since {back.isoformat()} after {days_text(away_days)} away"
+
+
 def days_since_end(as_of: date) -> pl.Expr:
     """Calendar days from the day of ``_last_end`` to ``as_of`` (a term that ended yesterday at 22:34 ended
     1 day ago, as the features' day numbers say), for the texts and the settling of a lapse."""
@@ -153,12 +224,16 @@ def term_status(
     renewal_days: int,
     settle_days: int = 0,
     data_end: date | None = None,
+    churns: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
     renewed" (:func:`term_state_text`), counted up to ``data_end`` (the day after the data's last record)
     when the list is dated later: the renewals of the days after the export are not in it (a week-old
-    export scored a week later put 107 monthly clients in red as lapsed)."""
+    export scored a week later put 107 monthly clients in red as lapsed). A client back within
+    :data:`BACK_DAYS` days from an absence (:func:`last_returns` of ``subscriptions`` and ``churns``: a term
+    after a gap longer than ``grace_days``, or after a churn record) and in no other state says so: "Back
+    since 2026-11-28 after 67 days away" (its features still read the weeks it was gone)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -217,6 +292,11 @@ def term_status(
         else term_state_text(d, settle_days, r)
         for d, b, p, r in zip(texts, booked_on, paid_ends, shown, strict=True)
     ]
+    backs = _recent_returns(ids, as_of, subscriptions, churns, grace_days)
+    states = [
+        back_text(b, n) if not state and b is not None else state
+        for state, b, n in zip(states, backs.get_column("_back"), backs.get_column("_away"), strict=True)
+    ]
     due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)
     return frame.select(
         CLIENT_ID,
@@ -229,6 +309,27 @@ def term_status(
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
+
+
+def _recent_returns(
+    ids: pl.DataFrame,
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    churns: pl.DataFrame | None,
+    grace_days: int,
+) -> pl.DataFrame:
+    """``ids`` with ``_back`` (the day of the client's last return, when within :data:`BACK_DAYS` days of
+    ``as_of``; else null) and ``_away`` (the days between leaving and coming back)."""
+    tables = {
+        t: f for t, f in ((Table.SUBSCRIPTIONS, subscriptions), (Table.CHURNS, churns)) if f is not None
+    }
+    back = last_returns(tables, as_of, grace_days).select(
+        CLIENT_ID,
+        pl.col("_back").dt.date(),
+        (pl.col("_back").dt.date() - pl.col("_left").dt.date()).dt.total_days().cast(pl.Int64).alias("_away"),
+    )
+    recent = back.filter(pl.col("_back") >= as_of - timedelta(days=BACK_DAYS))
+    return ids.join(recent, on=CLIENT_ID, how="left", maintain_order="left")
 
 
 def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -> pl.DataFrame:
