@@ -867,3 +867,125 @@ def test_budget_pressure_is_a_layoffs_or_budget_cut_signal_within_its_days(signa
     )
     fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
     assert fired["fine"] == ("budget_pressure" if fires else "")
+
+
+def _usage_portfolio(ratios: list[float], usual: float = 100.0) -> pl.DataFrame:
+    """Features of a portfolio whose clients each used ``usual`` events a 28 days over the 154 days before
+    and ``ratio`` x that in the last 28 (client ``c0``, ``c1``, ...)."""
+    ids = [f"c{i}" for i in range(len(ratios))]
+    recent = [r * usual for r in ratios]
+    return pl.DataFrame(
+        {
+            "client_id": ids,
+            "usage_events_28d": recent,
+            "usage_events_182d": [r + usual * 154 / 28 for r in recent],
+        }
+    )
+
+
+def _usage_drops(features: pl.DataFrame, tables: dict | None = None) -> list[str]:
+    ids = features.get_column("client_id").to_list()
+    tables = tables or {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * len(ids)})
+    }
+    cfg = RulesConfig(enabled=("usage_drop",))
+    out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=(), features=features)
+    return out.filter(pl.col(Scores.rule("usage_drop"))).get_column("client_id").to_list()
+
+
+@pytest.mark.parametrize(
+    ("ratios", "fired"),
+    [
+        # a portfolio-wide dip: everyone at x0.55 (down 45%), c9 and c10 at x0.37 (down 63%: the client's own
+        # rule alone fired for them), c11 at x0.1 (down 90%): only c11 fell 60% more than the portfolio
+        ([0.55] * 9 + [0.37, 0.37, 0.1], ["c11"]),
+        # a few fell, the portfolio did not: the client's own usual decides, as before
+        ([1.0] * 9 + [0.37, 0.5, 0.1], ["c9", "c11"]),
+        # a portfolio that grew is no higher bar
+        ([1.3] * 9 + [0.37, 0.5, 0.1], ["c9", "c11"]),
+        # most of the portfolio's events stopped (a tracking change): no one fell more than the portfolio
+        ([0.0] * 9 + [0.37, 0.37, 0.1], []),
+        # under PORTFOLIO_MIN_CLIENTS usually active clients: no portfolio to read, each its own
+        ([0.37, 0.37, 0.1], ["c0", "c1", "c2"]),
+    ],
+)
+def test_usage_drop_reads_a_client_against_the_portfolios_drop_of_the_same_weeks(
+    ratios: list[float], fired: list[str]
+) -> None:
+    assert _usage_drops(_usage_portfolio(ratios)) == fired
+
+
+def test_a_portfolio_wide_usage_dip_is_said() -> None:
+    from churnml.scoring.rules import portfolio_usage_note
+
+    cfg = RulesConfig(enabled=("usage_drop",))
+    tables = {Table.CLIENTS: pl.DataFrame(schema={"client_id": pl.String, "created_at": pl.Datetime("us")})}
+    dip = _usage_portfolio([0.55] * 9 + [0.37, 0.37, 0.1])
+    assert portfolio_usage_note(dip, cfg, tables, AS_OF) == (
+        "product use fell across the portfolio: in the last 28 days the median client used it 45% less than its "
+        "usual (12 clients usually active): a portfolio-wide dip (a season, a holiday, an outage, a tracking "
+        "change), not so many churners. usage_drop reads each client against it: it fires where a client's use "
+        "is down 60% or more against the portfolio's (at most 22% of its usual this week); the model's usage "
+        "drivers read the dip too"
+    )
+    assert portfolio_usage_note(_usage_portfolio([0.85] * 9 + [0.1] * 3), cfg, tables, AS_OF) is None  # -15%
+    assert portfolio_usage_note(_usage_portfolio([0.5] * 5), cfg, tables, AS_OF) is None  # too few clients
+    assert portfolio_usage_note(None, cfg, tables, AS_OF) is None
+
+
+@pytest.mark.parametrize(
+    ("back_days_ago", "events", "fires"),
+    [
+        # (events in the last 28, 91, 182 days); never gone: 8 against its usual 112 a 28 days
+        (None, (8, 260, 624), True),
+        # back 1 day ago after 60 days away: the last 28 days are its absence, no drop of its use
+        (1, (0, 0, 500), False),
+        # back 60 days ago: no window since its return leaves a usual to compare with (28 of 91 days)
+        (60, (10, 200, 400), False),
+        # back 120 days ago: compared over the 91 days since its return, steady at 40 (its heavy use before
+        # leaving, 770 in the 182 days' other part, is another spell's)
+        (120, (40, 130, 900), False),
+        # back 120 days ago and collapsed since: 4 against its 56 a 28 days since the return
+        (120, (4, 130, 200), True),
+    ],
+)
+def test_usage_drop_compares_a_returned_client_only_since_its_return(
+    back_days_ago: int | None, events: tuple[int, int, int], fires: bool
+) -> None:
+    if back_days_ago is None:
+        starts, ends = [days_ago(400)], [days_ago(-30)]
+    else:  # away 60 days (longer than the 30-day grace): a new customer spell
+        starts, ends = [days_ago(400), days_ago(back_days_ago)], [days_ago(back_days_ago + 60), days_ago(-30)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["back"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {"client_id": ["back"] * len(starts), "start_date": starts, "end_date": ends, "mrr": 100.0}
+        ),
+    }
+    features = pl.DataFrame(
+        {
+            "client_id": ["back"],
+            **{f"usage_events_{w}d": [float(n)] for w, n in zip((28, 91, 182), events, strict=True)},
+        }
+    )
+    assert _usage_drops(features, tables) == (["back"] if fires else [])
+
+
+def test_a_churn_record_and_a_term_after_it_are_a_return_for_usage_drop() -> None:
+    # the term ran on (a renewal 10 days after the last one ended, within the grace), but a churn record
+    # lies between: a return 10 days ago, so its last 28 days are no drop
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["back"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["back", "back"],
+                "start_date": [days_ago(400), days_ago(10)],
+                "end_date": [days_ago(20), days_ago(-20)],
+                "mrr": [100.0, 100.0],
+            }
+        ),
+    }
+    features = pl.DataFrame({"client_id": ["back"], "usage_events_28d": [2.0], "usage_events_182d": [500.0]})
+    assert _usage_drops(features, tables) == ["back"]  # no churn record: the same spell, a real drop
+    churns = pl.DataFrame({"client_id": ["back"], "churned_at": [days_ago(20)]})
+    assert _usage_drops(features, {**tables, Table.CHURNS: churns}) == []
