@@ -60,6 +60,9 @@ class ListNotes:
     stale: str | None = None  # the data ends days before the list's date (stale_data_note)
     partial: str | None = None  # the data's last day was cut short: scored before it (partial_last_day_note)
     rules: str | None = None  # a rule fires for most of the list (churnml.scoring.rules.crowded_rules_note)
+    usage_dip: str | None = (
+        None  # the whole portfolio's use fell (churnml.scoring.rules.portfolio_usage_note)
+    )
     unknown: str | None = None  # the data's features the model never learned (unknown_features_note)
     missed: str | None = None  # the last list written is older than a week (missed_weeks_note)
 
@@ -76,6 +79,7 @@ class ListNotes:
             self.hindsight,
             self.zones,
             self.rules,
+            self.usage_dip,
             self.unknown,
         )
         return [n for n in notes if n]
@@ -277,6 +281,7 @@ def list_notes(
         stale=stale_data_note(day, data_end),
         rules=crowded_rules_note(scores.get_column(Scores.RULES).to_list(), cfg.rules, cfg.label.grace_days),
         unknown=unknown_features_note(result.unknown_now),
+        usage_dip=result.usage_dip,
     )
 
 
@@ -510,6 +515,7 @@ def _report(
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
         rules_note=banners.rules or "",
+        usage_dip_note=banners.usage_dip or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,
         feature_labels=feature_labels(result.drifted, cfg.features),

@@ -337,6 +337,7 @@ def scored_on_spark(
         model_weight,
     )
     from churnml.scoring.explain import reference_levels, registry_catalog
+    from churnml.scoring.rules import portfolio_usage_note
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
 
@@ -383,6 +384,9 @@ def scored_on_spark(
         frame.unpersist()
     weight = model_weight(ctx.model, drifted)
     missing = missing_features(values_now, list(ctx.names), metadata)
+    # the portfolio's use against its usual, from every client's features on the driver (returns unknown
+    # there: the buckets' rules read them)
+    dip = portfolio_usage_note(now, cfg.rules, {}, ctx.as_of, cfg.label.grace_days)
     return ScoredList(
         ctx.as_of,
         scores,
@@ -394,6 +398,7 @@ def scored_on_spark(
         weight,
         missing,
         unknown,
+        dip,
     )
 
 

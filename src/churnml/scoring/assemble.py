@@ -81,6 +81,7 @@ from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
 from churnml.scoring.reasons import Reasons, list_reasons
+from churnml.scoring.rules import portfolio_usage_note
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
 
 __all__ = [
@@ -137,6 +138,8 @@ class ScoredList:
     missing_now: tuple[str, ...] = ()
     # features of the data the model never learned (a table added since it was trained): left out
     unknown_now: tuple[str, ...] = ()
+    # the whole portfolio's use fell this week (churnml.scoring.rules.portfolio_usage_note)
+    usage_dip: str | None = None
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -690,8 +693,9 @@ def scored_list(
     clock.done("assemble")
     weight = model_weight(model, drifted)
     missing = missing_features(values_now, names, metadata)
+    dip = portfolio_usage_note(week.now, rules, dataset.tables, as_of, label.grace_days)
     return ScoredList(
-        as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing, unknown
+        as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing, unknown, dip
     )
 
 

@@ -436,6 +436,7 @@ def _crm_views(
             score.renewal_days,
             settle_days,
             dataset.as_of.date(),
+            churns=dataset.get(Table.CHURNS),
         ),
         last_interaction(
             ids,
