@@ -1005,3 +1005,47 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
     )
     activity = pl.concat([twice_a_year, weekly])
     assert slow_rhythm_note(activity_day_gaps(activity), inactivity) == expected
+
+
+def _late_events_dataset(as_of: datetime) -> Dataset:
+    """Terms since 2023-05-01, the usage log only from 2025-04-30 (a CRM whose product analytics came later)."""
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a"], "created_at": [D(2023, 5, 1)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {"client_id": ["a"], "start_date": [D(2023, 5, 1)], "end_date": [D(2027, 5, 1)], "mrr": [10.0]}
+        ),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [D(2025, 4, 30)], "event": ["login"]}),
+    }
+    return Dataset(tables, "late", D(2023, 5, 1), as_of)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "start", "first"),
+    [
+        # 28 days after the usage log begins (2025-05-28), on the next Monday
+        (D(2026, 1, 1), None, date(2025, 6, 2)),
+        # too recent to label one of those snapshots (90 days + 30 of grace by 2025-08-01): from the data's start
+        (D(2025, 8, 1), None, date(2023, 5, 29)),
+        # a start set by the user is kept
+        (D(2026, 1, 1), date(2024, 1, 1), date(2024, 1, 1)),
+    ],
+)
+def test_training_snapshots_start_when_the_behaviour_logs_do(as_of: datetime, start, first: date) -> None:
+    from churnml.config import SnapshotsConfig
+    from churnml.pipeline import training_snapshots
+
+    data = _late_events_dataset(as_of)
+    snaps = training_snapshots(data, SnapshotsConfig(start=start), LabelConfig(source="subscriptions"))
+    assert snaps[0] == first
+    assert training_snapshots(data, SnapshotsConfig(start=start))[0] == (start or date(2023, 5, 29))
+
+
+def test_the_late_behaviour_note_says_where_training_starts() -> None:
+    from churnml.labels import late_behaviour_note
+
+    data = _late_events_dataset(D(2026, 1, 1))
+    assert late_behaviour_note(data.tables, 28, moved=True) == (
+        "data: events start on 2025-04-30, 730 days after the data's first record (2023-05-01): the training "
+        "snapshots start on 2025-05-28, 28 days into them, so that the model learns from the past the list reads "
+        "(snapshots.start: 2023-05-29 trains on the time before them too)"
+    )

@@ -865,13 +865,18 @@ _BEHAVIOUR = (Table.EVENTS, Table.COMMUNICATIONS, Table.TICKETS)
 
 
 def late_behaviour_note(
-    tables: Mapping[Table, pl.DataFrame], min_history_days: int, late_days: int = LATE_TABLE_DAYS
+    tables: Mapping[Table, pl.DataFrame],
+    min_history_days: int,
+    late_days: int = LATE_TABLE_DAYS,
+    moved: bool = False,
 ) -> str | None:
     """A note when every behaviour table present (events, communications, tickets) starts ``late_days`` or
     more after the data's first record (a CRM whose contracts and invoices go back years, its usage and
     support logs only months): the early snapshots see no behaviour at all, and a model learns from a
-    past without the signals the weekly list reads. Says where ``snapshots.start`` would begin with
-    ``min_history_days`` of behaviour. None otherwise (or without a behaviour table)."""
+    past without the signals the weekly list reads. ``moved``: the training snapshots start
+    ``min_history_days`` after the behaviour begins (:func:`churnml.pipeline.training_snapshots`), and the note
+    says so; else it says where ``snapshots.start`` would begin them. None otherwise (or without a behaviour
+    table)."""
 
     def first(table: Table) -> datetime | None:
         frame = tables[table]
@@ -896,9 +901,15 @@ def late_behaviour_note(
         said = ", ".join(f"{t} start on {f:%Y-%m-%d}" for t, f in sorted(starts.items(), key=lambda x: x[1]))
         latest = (last_begins + timedelta(days=min_history_days)).date()
         also = f" ({latest} once every one of them holds data)"
+    head = f"data: {said}, {(begins - start).days} days after the data's first record ({start:%Y-%m-%d})"
+    if moved:
+        return (
+            f"{head}: the training snapshots start on {suggested}, {min_history_days} days into them, so that the "
+            f"model learns from the past the list reads (snapshots.start: "
+            f"{(start + timedelta(days=min_history_days)).date()} trains on the time before them too){also}"
+        )
     return (
-        f"data: {said}, {(begins - start).days} days after the data's first record "
-        f"({start:%Y-%m-%d}): the snapshots before then see no usage or contact at all, and the model learns "
+        f"{head}: the snapshots before then see no usage or contact at all, and the model learns "
         f"from a past without the signals the list reads. To train from when they start: snapshots.start: "
         f"{suggested}{also}"
     )

@@ -15,7 +15,7 @@ client batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -23,14 +23,28 @@ from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 from churnml.features import build_features
-from churnml.labels import active_spine, labeled_spine, snapshot_grid
+from churnml.labels import active_spine, label_lag_days, labeled_spine, resolved_label, snapshot_grid
 
 __all__ = ["SNAPSHOT", "labeled_feature_table", "snapshot_feature_table", "training_snapshots"]
 
 
-def training_snapshots(dataset: Dataset, snapshots: SnapshotsConfig) -> list[date]:
-    """The weekly snapshot dates of the dataset, as configured."""
-    return snapshot_grid(snapshots, dataset.start, dataset.as_of)
+def training_snapshots(
+    dataset: Dataset, snapshots: SnapshotsConfig, label: LabelConfig | None = None
+) -> list[date]:
+    """The weekly snapshot dates of the dataset, as configured. With ``snapshots.start: null`` and behaviour
+    logs that begin late (:meth:`~churnml.contract.dataset.Dataset.behaviour_from`: a CRM whose invoices go
+    back years, its events months), the grid starts ``min_history_days`` after they begin, so that no training
+    row comes from a past without the signals the weekly list reads (a backtest fold trained on 306 annual
+    subscribers without a single event judged a monthly app's model), unless that leaves no snapshot whose
+    ``label`` horizon is known by the data's end: then from the data's start, as without ``label``."""
+    whole = snapshot_grid(snapshots, dataset.start, dataset.as_of)
+    begins = dataset.behaviour_from() if snapshots.start is None and label is not None else None
+    if begins is None or label is None:
+        return whole
+    late = snapshot_grid(snapshots, begins, dataset.as_of)
+    lag = label_lag_days(resolved_label(label, dataset.tables))
+    known = dataset.as_of - timedelta(days=label.horizon_days + lag)
+    return late if late and late[0] <= known.date() else whole
 
 
 def labeled_feature_table(
@@ -45,7 +59,7 @@ def labeled_feature_table(
     Sorted by (snapshot, client_id). ``label`` is 1 when the client churns within
     ``label.horizon_days`` after the snapshot, 0 when it does not, null when that is not yet known.
     """
-    grid = training_snapshots(dataset, snapshots)
+    grid = training_snapshots(dataset, snapshots, label)
     spine = labeled_spine(dataset, grid, label)
     table = build_features(dataset, spine.select(CLIENT_ID, SNAPSHOT), features, progress)
     return spine.join(table, on=[CLIENT_ID, SNAPSHOT], how="left").sort(SNAPSHOT, CLIENT_ID)

@@ -108,6 +108,17 @@ class Dataset:
             return None
         return first
 
+    def behaviour_from(self) -> datetime | None:
+        """When the behaviour logs (events, communications, tickets) begin, when that is :data:`LATE_TABLE_DAYS`
+        or more after the data's first activity (contracts and invoices going back years, the product and
+        contact logs months): before it no snapshot sees what a client does. None otherwise, or without a
+        behaviour table."""
+        firsts = [f for f in (self.events_first(), self.contact_first()) if f is not None]
+        if not firsts:
+            return None
+        begins = min(firsts)
+        return begins if (begins - self.first_activity()).days >= LATE_TABLE_DAYS else None
+
     def get(self, table: Table) -> pl.DataFrame | None:
         return self.tables.get(table)
 

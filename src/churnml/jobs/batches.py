@@ -79,10 +79,11 @@ def _scan(path: Path) -> pl.LazyFrame:
 
 def portfolio_span(
     files: dict[Table, Path],
-) -> tuple[datetime, datetime, datetime, datetime | None] | None:
-    """(start, last timestamp, first activity, first event) of the whole dataset from lazy scans of its
-    time columns, exactly as :func:`~churnml.contract.validation.timestamp_span`,
-    ``Dataset.first_activity`` and ``Dataset.events_first`` compute them on the validated tables; None when a time column is not stored as a date or datetime (text
+) -> tuple[datetime, datetime, datetime, datetime | None, datetime | None] | None:
+    """(start, last timestamp, first activity, first event, first contact) of the whole dataset from lazy scans
+    of its time columns, exactly as :func:`~churnml.contract.validation.timestamp_span`,
+    ``Dataset.first_activity``, ``Dataset.events_first`` and ``Dataset.contact_first`` compute them on the
+    validated tables; None when a time column is not stored as a date or datetime (text
     timestamps need the full coercion: the caller then reads the dataset whole)."""
     from churnml.contract.validation import timestamp_span
 
@@ -109,7 +110,7 @@ def portfolio_span(
         ).collect()
     start, last = timestamp_span(extremes)
     spans = Dataset(extremes, "", start, last)
-    return start, last, spans.first_activity(), spans.events_first()
+    return start, last, spans.first_activity(), spans.events_first(), spans.contact_first()
 
 
 # Parquet tables with more rows than this are split into the batches' partitions in one pass first
@@ -255,7 +256,7 @@ def labeled_table_in_batches(
     span = portfolio_span(files) if parts > 1 else None
     if span is None:
         return None
-    start, last, first, events_first = span
+    start, last, first, events_first, contact_first = span
     as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
     name = Path(folder).resolve().name
     done: list[tuple[pl.DataFrame, int]] = []
@@ -274,7 +275,15 @@ def labeled_table_in_batches(
             for t, counts in fixed.items():
                 for k, v in counts.items():
                     repairs.setdefault(t, {})[k] = repairs.get(t, {}).get(k, 0) + v
-            batch = Dataset(tables, name, start, as_of, activity_start=first, events_start=events_first)
+            batch = Dataset(
+                tables,
+                name,
+                start,
+                as_of,
+                activity_start=first,
+                events_start=events_first,
+                contact_start=contact_first,
+            )
             table = labeled_feature_table(batch, cfg.snapshots, cfg.label, cfg.features)
             del tables, batch
             keys, block, names, left_out = compact_labeled(table)
@@ -285,7 +294,7 @@ def labeled_table_in_batches(
             del block
             say(f"batch {part + 1}/{parts}: {keys.height:,} labeled rows")
         keys, block = _gathered(scratch, done, names)
-    meta = Dataset({}, name, start, as_of, RepairLog(repairs), {}, first)
+    meta = Dataset({}, name, start, as_of, RepairLog(repairs), {}, first, events_first, contact_first)
     return meta, LabeledTable(assembled_frame(keys, block, names), unlabeled)
 
 

@@ -151,6 +151,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         unrecorded_lapses_note,
         unrenewed_terms_note,
     )
+    from churnml.pipeline import training_snapshots
     from churnml.scoring.rules import unreachable_no_activity_note
 
     names = event_names(dataset, folder)
@@ -174,7 +175,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
             notes += [lapses] if lapses else []
     late = (
-        late_behaviour_note(dataset.tables, cfg.snapshots.min_history_days)
+        late_behaviour_note(
+            dataset.tables,
+            cfg.snapshots.min_history_days,
+            moved=training_snapshots(dataset, cfg.snapshots, cfg.label)[:1]
+            != training_snapshots(dataset, cfg.snapshots)[:1],
+        )
         if cfg.snapshots.start is None
         else None
     )

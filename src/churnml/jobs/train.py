@@ -324,7 +324,7 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     if not labeled.empty:
         raise ValueError(no_churner_message(labeled, dataset, cfg))
     lag = label_lag_days(cfg.label)
-    fits = fitting_horizon(training_snapshots(dataset, cfg.snapshots), dataset.as_of, lag)
+    fits = fitting_horizon(training_snapshots(dataset, cfg.snapshots, cfg.label), dataset.as_of, lag)
     raise ValueError(no_labels_message(cfg.label.horizon_days, lag, fits))
 
 
@@ -419,7 +419,7 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
     if summary not in notes:
         return notes
     lag = label_lag_days(cfg.label)
-    snaps = training_snapshots(dataset, cfg.snapshots)
+    snaps = training_snapshots(dataset, cfg.snapshots, cfg.label)
     fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
     waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
     hints = [f"label.horizon_days: {fits} or less gives one now{waits}"] if fits is not None else []
