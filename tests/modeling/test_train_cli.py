@@ -197,7 +197,7 @@ def test_a_leaked_end_date_is_too_good_to_be_true(tmp_path, monkeypatch):
     # the feature alone ranks the test rows nearly perfectly, whatever share of it the model uses
     assert "days to the end of the current term (payments_days_to_term_end) alone 0.939" in text
     assert "The model leans on days to the end of the current term (payments_days_to_term_end" in text
-    assert "NOT promoted (too good to be true: pr_auc" in text
+    assert "NOT promoted (too good to be true: mean fold PR-AUC" in text
     meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
     assert meta["promoted"] is False and meta["promotion_reason"].startswith("too good to be true")
 
