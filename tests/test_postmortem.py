@@ -335,3 +335,60 @@ def test_the_family_section_says_what_each_family_covers() -> None:
     assert (
         FAMILY_SCOPES["payments"] == "payments, invoices and subscription terms (a term ending soon is here)"
     )
+
+
+def _review(rows: list[tuple[int, date | None, date | None, str]]) -> pl.DataFrame:
+    """A :func:`postmortem` frame cut to what the lead reads: (lists before, first flagged, first red, verdict)."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "lists_before": pl.UInt32,
+            "first_flagged_at": pl.Date,
+            "first_red_at": pl.Date,
+            "verdict": pl.String,
+        },
+        orient="row",
+    ).with_columns(pl.lit(False).alias("flagged_after_notice"))
+
+
+J1, J8 = date(2024, 1, 1), date(2024, 1, 8)
+
+
+@pytest.mark.parametrize(
+    ("rows", "early_weeks", "expected"),
+    [
+        ([], 4, "No churn from 2024-02-01 to 2024-03-01."),
+        (
+            [(0, None, None, NOT_REVIEWED)] * 2,
+            4,
+            "2 churns from 2024-02-01 to 2024-03-01; no list covers any of them.",
+        ),
+        (  # the lists began too late to review any, but they did show something: said, not "no list covers"
+            [(1, J1, J1, NOT_REVIEWED), (3, J1, None, NOT_REVIEWED), (2, None, None, NOT_REVIEWED)],
+            4,
+            "3 churns from 2024-02-01 to 2024-03-01; none is reviewed yet: the first list came fewer than 4 weeks "
+            "before each of them, too soon to warn early (a churn is reviewed once the lists began at least 4 "
+            "weeks before it). What the lists did show: all 3 were on 1 to 3 lists before leaving, 2 in yellow or "
+            "red on at least one (1 red), 1 green on every one.",
+        ),
+        (
+            [(1, J8, J8, NOT_REVIEWED), (0, None, None, NOT_REVIEWED)],
+            None,
+            "2 churns from 2024-02-01 to 2024-03-01; none is reviewed yet: the first list came too soon before "
+            "each of them to warn early (--early-weeks). What the lists did show: 1 of them was on 1 list before "
+            "leaving, 1 in yellow or red on at least one (1 red), 0 green on every one; 1 was on no list before "
+            "leaving.",
+        ),
+        (
+            [(5, J1, None, CAUGHT_EARLY), (5, None, None, MISSED), (1, J8, J8, NOT_REVIEWED)],
+            4,
+            "3 churns from 2024-02-01 to 2024-03-01; 2 had lists in the weeks before them, from early enough to "
+            "warn. Of those the list flagged 1 (50%) in yellow or red before they left (1 early, 0 late) and "
+            "missed 1.",
+        ),
+    ],
+)
+def test_the_lead_says_what_the_lists_showed_even_when_none_is_reviewed_yet(rows, early_weeks, expected):
+    from churnml.reporting.postmortem import review_lead
+
+    assert review_lead(_review(rows), date(2024, 2, 1), date(2024, 3, 1), early_weeks) == expected

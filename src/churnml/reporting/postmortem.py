@@ -58,6 +58,7 @@ __all__ = [
     "postmortem",
     "postmortem_page",
     "postmortem_totals",
+    "review_lead",
     "verdict_figure",
 ]
 
@@ -363,6 +364,61 @@ def hindsight_warning(hindsight: Sequence[str], lists: int) -> str:
     )
 
 
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int | None = None) -> str:
+    """The page's opening sentences about a :func:`postmortem` frame (one row per churn): how many churns,
+    how many were reviewed and what the lists said of those; when none could be reviewed, what the lists
+    did show of the churns they covered (on a list before leaving, yellow or red, red) and why they are not
+    reviewed yet (the lists began fewer than ``early_weeks`` before them), not that no list covers them."""
+    counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
+    reviewed = review.height - counts[NOT_REVIEWED]
+    period = f"from {start} to {end}"
+    if review.height == 0:
+        return f"No churn {period}."
+    if reviewed:
+        caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
+        told = int(review.get_column("flagged_after_notice").sum())
+        return (
+            f"{review.height:,} churns {period}; {reviewed:,} had lists in the weeks before them, from early "
+            f"enough to warn. Of those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red "
+            f"before they left ({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed "
+            f"{counts[MISSED]:,}."
+            + (
+                f" {told:,} of the caught were first flagged only once they had asked to cancel: the client "
+                "warned, not the list (counted late)."
+                if told
+                else ""
+            )
+        )
+    listed = review.filter(pl.col("lists_before") > 0)
+    if listed.height == 0:
+        return f"{review.height:,} churns {period}; no list covers any of them."
+    flagged = int(listed.get_column("first_flagged_at").is_not_null().sum())
+    red = int(listed.get_column("first_red_at").is_not_null().sum())
+    lists = listed.get_column("lists_before")
+    span = f"{lists.min()}" if lists.min() == lists.max() else f"{lists.min()} to {lists.max()}"
+    why = (
+        f"the first list came fewer than {early_weeks} weeks before each of them, too soon to warn early (a "
+        f"churn is reviewed once the lists began at least {early_weeks} weeks before it)"
+        if early_weeks is not None
+        else "the first list came too soon before each of them to warn early (--early-weeks)"
+    )
+    who = f"all {listed.height:,}" if listed.height == review.height else f"{listed.height:,} of them"
+    return (
+        f"{review.height:,} churns {period}; none is reviewed yet: {why}. What the lists did show: {who} "
+        f"{_was(listed.height)} on {span} list{'' if lists.max() == 1 else 's'} before leaving, {flagged:,} in yellow or red on at "
+        f"least one ({red:,} red), {listed.height - flagged:,} green on every one"
+        + (
+            f"; {review.height - listed.height:,} {_was(review.height - listed.height)} on no list before leaving."
+            if listed.height < review.height
+            else "."
+        )
+    )
+
+
 def postmortem_page(
     review: pl.DataFrame,
     by_reason: pl.DataFrame,
@@ -373,30 +429,16 @@ def postmortem_page(
     hindsight: Sequence[str] = (),
     lookback_days: int | None = None,
     links: Sequence[tuple[str, str]] = (),
+    early_weeks: int | None = None,
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
     ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
     ``lookback_days``: the window of lists read before each churn (said on the page, since it caps
-    ``weeks_flagged_before``); ``links``: the other churnml pages, (label, relative href)."""
+    ``weeks_flagged_before``); ``links``: the other churnml pages, (label, relative href); ``early_weeks``:
+    the weeks of warning that count as early (said when no churn could be reviewed, :func:`review_lead`)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
-    counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
-    reviewed = review.height - counts[NOT_REVIEWED]
-    caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
-    lead = (
-        f"<p>{review.height:,} churns from {start} to {end}; {reviewed:,} had lists in the weeks before them, "
-        "from early enough to warn. Of "
-        f"those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red before they left "
-        f"({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed {counts[MISSED]:,}."
-        + (
-            f" {told:,} of the caught were first flagged only once they had asked to cancel: the client "
-            "warned, not the list (counted late).</p>"
-            if (told := int(review.get_column("flagged_after_notice").sum()))
-            else "</p>"
-        )
-        if reviewed
-        else f"<p>{review.height:,} churns from {start} to {end}; no list covers any of them.</p>"
-    )
+    lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks))}</p>"
     note = (
         f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
         "A list is an honest record only when the model that wrote it had not yet learned these churns: "
