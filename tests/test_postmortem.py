@@ -175,12 +175,13 @@ def test_totals_by_reason(timeline):
         "missed",
         "not_reviewed",
         "caught_share",
+        "red_share",
     ]
     assert got.select(cols).rows() == [
-        ("moved", 1, 1, 0, 0, 1, 0, 0.0),
-        ("price", 1, 1, 1, 0, 0, 0, 1.0),
-        ("service", 1, 1, 0, 1, 0, 0, 1.0),
-        ("unknown", 1, 0, 0, 0, 0, 1, None),
+        ("moved", 1, 1, 0, 0, 1, 0, 0.0, 0.0),
+        ("price", 1, 1, 1, 0, 0, 0, 1.0, 1.0),  # x: red from 02-05
+        ("service", 1, 1, 0, 1, 0, 0, 1.0, 1.0),
+        ("unknown", 1, 0, 0, 0, 0, 1, None, None),
     ]
 
 
@@ -392,3 +393,121 @@ def test_the_lead_says_what_the_lists_showed_even_when_none_is_reviewed_yet(rows
     from churnml.reporting.postmortem import review_lead
 
     assert review_lead(_review(rows), date(2024, 2, 1), date(2024, 3, 1), early_weeks) == expected
+
+
+# the false-alarm side: end 2024-03-01, a 30-day look-back (lists of 02-01 .. 02-29), the period from 02-15
+STAYED_TIMELINE = pl.DataFrame(
+    [
+        ("a", date(2024, 2, 5), "green"),
+        ("a", date(2024, 2, 12), "yellow"),
+        ("b", date(2024, 2, 5), "red"),
+        ("c", date(2024, 2, 5), "green"),
+        ("c", date(2024, 2, 26), "green"),
+        ("d", date(2024, 1, 29), "red"),  # before the window: not read
+        ("d", date(2024, 2, 12), "green"),
+        ("e", date(2024, 2, 5), "red"),  # churned in the period: a churn, not a stayer
+        ("f", date(2024, 2, 12), "yellow"),  # churned 2 weeks after the period: its flag was right
+        ("g", date(2024, 2, 12), "green"),  # churned months later: stayed, as far as these lists speak
+        ("h", date(2024, 3, 1), "red"),  # a list dated on the end reads no week of the period
+        ("i", date(2024, 2, 5), "yellow"),  # left in January and came back
+        ("k", date(2024, 2, 5), "yellow"),  # left in the window, before the period began
+    ],
+    schema={"client_id": pl.String, "as_of": pl.Date, "zone": pl.String},
+    orient="row",
+)
+STAYED_CHURNS = pl.DataFrame(
+    [
+        ("e", D(2024, 2, 20)),
+        ("f", D(2024, 3, 15)),
+        ("g", D(2024, 6, 1)),
+        ("i", D(2024, 1, 10)),
+        ("k", D(2024, 2, 3)),
+    ],
+    schema={"client_id": pl.String, "churned_at": pl.Datetime("us")},
+    orient="row",
+)
+
+
+def test_clients_who_stayed_are_those_on_the_lists_of_the_look_back_who_did_not_churn():
+    from churnml.reporting.postmortem import clients_who_stayed
+
+    got = clients_who_stayed(
+        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+    )
+    assert got.rows() == [
+        ("a", 2, True, False),
+        ("b", 1, True, True),
+        ("c", 2, False, False),
+        ("d", 1, False, False),
+        ("g", 1, False, False),
+        ("i", 1, True, False),
+    ]
+
+
+def test_the_page_shows_how_often_the_lists_flag_the_clients_who_stayed_beside_the_churns():
+    from churnml.reporting.postmortem import (
+        clients_who_stayed,
+        false_alarm_sentence,
+        flag_comparison,
+        postmortem_page,
+    )
+
+    stayed = clients_who_stayed(
+        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+    )
+    review = _review(
+        [
+            (5, J1, J1, CAUGHT_EARLY),
+            (5, J1, J8, CAUGHT_LATE),
+            (5, None, None, MISSED),
+            (5, J8, None, CAUGHT_EARLY),
+            (1, J8, J8, NOT_REVIEWED),  # not one of the reviewed churns
+        ]
+    )
+    comparison = flag_comparison(review, stayed)
+    assert comparison.rows() == [("churned", 4, 0.75, 0.5), ("did not churn", 6, 0.5, 1 / 6)]
+    expected = (
+        "The lists flag clients who stay, too. Of the 6 clients on the lists of the 30 days before 2024-03-01 who "
+        "did not churn (in the period, nor in the 30 days after it as far as the data shows), 50% were yellow or "
+        "red on at least one list and 17% red; of the 4 reviewed churns, 75% and 50%: a churner was 1.5 times as "
+        "likely to be yellow or red and 3.0 times as likely to be red as a client who stayed. Read each caught "
+        "share below against the 50%, each red share against the 17%."
+    )
+    assert false_alarm_sentence(comparison, date(2024, 3, 1), 30) == expected
+    review = review.with_columns(
+        pl.lit("price").alias("reason"), pl.lit(None, pl.String).alias("driver_family")
+    )
+    review = review.with_columns(pl.lit(None, pl.Int64).alias("weeks_flagged_before"))
+    page = postmortem_page(
+        review,
+        postmortem_totals(review, "reason"),
+        postmortem_totals(review, "driver_family"),
+        date(2024, 2, 15),
+        date(2024, 3, 1),
+        2,
+        lookback_days=30,
+        stayed=stayed,
+    )
+    assert expected in page and "<td>did not churn</td>" in page and "16.7%" in page
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_end"),
+    [
+        # none reviewed yet: the churns on a list before leaving stand in, and no caught share is below
+        (
+            [(2, J1, J1, NOT_REVIEWED), (1, None, None, NOT_REVIEWED), (0, None, None, NOT_REVIEWED)],
+            "of the 2 churns on a list before leaving, 50% and 50%: a churner was 1.0 times as likely to be "
+            "yellow or red and 3.0 times as likely to be red as a client who stayed.",
+        ),
+        ([(0, None, None, NOT_REVIEWED)], "17% red."),  # no churn on a list: nothing to compare
+    ],
+)
+def test_the_false_alarm_sentence_without_reviewed_churns(flags, expected_end):
+    from churnml.reporting.postmortem import clients_who_stayed, false_alarm_sentence, flag_comparison
+
+    stayed = clients_who_stayed(
+        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+    )
+    got = false_alarm_sentence(flag_comparison(_review(flags), stayed), date(2024, 3, 1), 30)
+    assert got.endswith(expected_end), got

@@ -30,7 +30,13 @@ Grain of :func:`postmortem`: one row per churn (an absence that began in ``[star
   in the window, or lists that began fewer than ``early_weeks`` before the churn: none could warn early).
 
 :func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
-caught late, missed, the caught share of the reviewed and the median weeks of warning.
+caught late, missed, the caught share of the reviewed (yellow or red on a list before leaving), their red
+share and the median weeks of warning.
+
+A caught share alone flatters lists that flag most clients: :func:`clients_who_stayed` (one row per client
+on the lists of the look-back before the period's end that did not churn) and :func:`flag_comparison`
+(one row per group, churned / did not churn: the shares yellow or red and red on some list) give the
+false-alarm side, and the page reads the caught shares against it (the lift).
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ __all__ = [
     "MISSED",
     "NOT_REVIEWED",
     "VERDICTS",
+    "clients_who_stayed",
+    "false_alarm_sentence",
+    "flag_comparison",
     "hindsight_warning",
     "list_timeline",
     "out_of_time_history",
@@ -301,10 +310,45 @@ def postmortem(
     ).sort(CHURNED_AT, CLIENT_ID)
 
 
+def clients_who_stayed(
+    churns: pl.DataFrame, timeline: pl.DataFrame, start: date, end: date, *, lookback_days: int
+) -> pl.DataFrame:
+    """The false-alarm side of the review, one row per client that did not churn: on a list (``timeline``:
+    :func:`list_timeline`) of the ``lookback_days`` before ``end`` (the window a churn on ``end`` would be
+    reviewed on, so a stayer gets as many lists as a churn), and with no churn (``churns``: ``client_id``,
+    ``churned_at``) from ``start`` (or that window's start, if earlier) to ``lookback_days`` after ``end``,
+    as far as ``churns`` shows (a list speaks of the ``lookback_days`` after its date: a client leaving
+    then was flagged rightly). Columns: ``client_id``, ``lists`` (list weeks with the client in the
+    window), ``flagged`` (yellow or red on at least one), ``red`` (red on at least one)."""
+    hi = datetime.combine(end, datetime.min.time())
+    lo = hi - pl.duration(days=lookback_days)
+    window = timeline.with_columns(pl.col(AS_OF).cast(_DT).alias("_at")).filter(
+        (pl.col("_at") > lo) & (pl.col("_at") < hi)
+    )
+    churned_at = pl.col(CHURNED_AT).cast(_DT)
+    first = pl.min_horizontal(
+        lo + pl.duration(microseconds=1), pl.lit(datetime.combine(start, datetime.min.time()))
+    )
+    left = churns.filter((churned_at >= first) & (churned_at < hi + pl.duration(days=lookback_days))).select(
+        CLIENT_ID
+    )
+    return (
+        window.join(left, on=CLIENT_ID, how="anti")
+        .group_by(CLIENT_ID)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("lists"),
+            pl.col(ZONE).is_in(list(_FLAGGED)).any().alias("flagged"),
+            (pl.col(ZONE) == "red").any().alias("red"),
+        )
+        .sort(CLIENT_ID)
+    )
+
+
 def postmortem_totals(review: pl.DataFrame, by: str) -> pl.DataFrame:
     """Totals of :func:`postmortem` by ``reason`` or ``driver_family``: ``churns``, ``reviewed``, one
-    column per verdict, ``caught_share`` (caught early or late / reviewed), ``median_weeks_warning``
-    (weeks flagged before leaving, of the caught). Sorted by churns, descending."""
+    column per verdict, ``median_weeks_warning`` (weeks flagged before leaving, of the caught),
+    ``caught_share`` (caught early or late / reviewed: yellow or red on a list before leaving),
+    ``red_share`` (red on a list before leaving / reviewed). Sorted by churns, descending."""
     verdict = pl.col("verdict")
     caught = verdict.is_in([CAUGHT_EARLY, CAUGHT_LATE])
     return (
@@ -315,14 +359,95 @@ def postmortem_totals(review: pl.DataFrame, by: str) -> pl.DataFrame:
             (verdict != NOT_REVIEWED).sum().alias("reviewed"),
             *[(verdict == v).sum().alias(v.replace(" ", "_")) for v in VERDICTS],
             pl.col("weeks_flagged_before").filter(caught).median().alias("median_weeks_warning"),
+            ((verdict != NOT_REVIEWED) & pl.col("first_red_at").is_not_null()).sum().alias("_red"),
         )
         .with_columns(
             pl.when(pl.col("reviewed") > 0)
             .then((pl.col("caught_early") + pl.col("caught_late")) / pl.col("reviewed"))
-            .alias("caught_share")
+            .alias("caught_share"),
+            pl.when(pl.col("reviewed") > 0).then(pl.col("_red") / pl.col("reviewed")).alias("red_share"),
         )
+        .drop("_red")
         .sort(["churns", by], descending=[True, False])
     )
+
+
+def flag_comparison(review: pl.DataFrame, stayed: pl.DataFrame) -> pl.DataFrame:
+    """How the lists flagged the churns and the clients who stayed, one row per group: ``group``
+    (``churned`` for the reviewed churns of ``review``, :func:`postmortem`, else, while none is reviewed,
+    the churns on a list before leaving; ``did not churn`` for ``stayed``, :func:`clients_who_stayed`),
+    ``clients``, ``flagged_share`` (yellow or red on at least one list), ``red_share`` (red on at least
+    one). The caught share means little alone: lists that flag most clients catch most churns."""
+    reviewed = review.filter(pl.col("verdict") != NOT_REVIEWED)
+    churned = reviewed if reviewed.height else review.filter(pl.col("lists_before") > 0)
+    label = "churned" if reviewed.height else "churned (on a list, none reviewed yet)"
+    rows = [
+        (
+            label,
+            churned.height,
+            churned.get_column("first_flagged_at").is_not_null().mean() if churned.height else None,
+            churned.get_column("first_red_at").is_not_null().mean() if churned.height else None,
+        ),
+        (
+            "did not churn",
+            stayed.height,
+            stayed.get_column("flagged").mean() if stayed.height else None,
+            stayed.get_column("red").mean() if stayed.height else None,
+        ),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "group": pl.String,
+            "clients": pl.Int64,
+            "flagged_share": pl.Float64,
+            "red_share": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def false_alarm_sentence(comparison: pl.DataFrame, end: date, lookback_days: int) -> str:
+    """What :func:`flag_comparison` says: how often the lists flagged the clients who stayed, beside how
+    often they flagged the churns, and how many times as likely a churner was to be flagged (the lift); ""
+    without clients who stayed."""
+    churned, stayed = comparison.row(0, named=True), comparison.row(1, named=True)
+    if not stayed["clients"]:
+        return ""
+    flagged, red = f"{stayed['flagged_share']:.0%}", _share(stayed["red_share"])
+    text = (
+        f"The lists flag clients who stay, too. Of the {stayed['clients']:,} clients on the lists of the "
+        f"{lookback_days} days before {end} who did not churn (in the period, nor in the {lookback_days} days "
+        f"after it as far as the data shows), {flagged} were yellow or red on at least one list and {red} red"
+    )
+    if not churned["clients"]:
+        return text + "."
+    who = "reviewed churns" if churned["group"] == "churned" else "churns on a list before leaving"
+    lift = [
+        f"{times} as likely to be {what}"
+        for c, what in (("flagged_share", "yellow or red"), ("red_share", "red"))
+        if (times := _times(churned[c], stayed[c]))
+    ]
+    return (
+        f"{text}; of the {churned['clients']:,} {who}, {churned['flagged_share']:.0%} and "
+        f"{_share(churned['red_share'])}"
+        + (f": a churner was {' and '.join(lift)} as a client who stayed" if lift else "")
+        + (
+            f". Read each caught share below against the {flagged}, each red share against the {red}."
+            if churned["group"] == "churned"
+            else "."
+        )
+    )
+
+
+def _share(value: float) -> str:
+    """A share as a percentage, one decimal under 10% (5.4%), none above (76%)."""
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
+def _times(churned: float, stayed: float) -> str:
+    """``churned`` / ``stayed`` as "5.9 times" ("" when ``stayed`` is 0: no ratio to speak of)."""
+    return f"{churned / stayed:.1f} times" if stayed else ""
 
 
 def verdict_figure(totals: pl.DataFrame, by: str):  # -> matplotlib.figure.Figure
@@ -430,15 +555,24 @@ def postmortem_page(
     lookback_days: int | None = None,
     links: Sequence[tuple[str, str]] = (),
     early_weeks: int | None = None,
+    stayed: pl.DataFrame | None = None,
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
     ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
     ``lookback_days``: the window of lists read before each churn (said on the page, since it caps
     ``weeks_flagged_before``); ``links``: the other churnml pages, (label, relative href); ``early_weeks``:
-    the weeks of warning that count as early (said when no churn could be reviewed, :func:`review_lead`)."""
+    the weeks of warning that count as early (said when no churn could be reviewed, :func:`review_lead`);
+    ``stayed``: :func:`clients_who_stayed` (with ``lookback_days``), shown beside the churns
+    (:func:`flag_comparison`) so that the caught shares read against how often the lists flag anyone."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks))}</p>"
+    if stayed is not None and lookback_days:
+        comparison = flag_comparison(review, stayed)
+        if sentence := false_alarm_sentence(comparison, end, lookback_days):
+            lead += f"<p>{html.escape(sentence)}</p>" + table_html(
+                comparison, percent=("flagged_share", "red_share")
+            )
     note = (
         f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
         "A list is an honest record only when the model that wrote it had not yet learned these churns: "
@@ -461,7 +595,7 @@ def postmortem_page(
             lead
             + note
             + (figure_svg(verdict_figure(by_reason, "reason")) if by_reason.height else "")
-            + table_html(by_reason, percent=("caught_share",)),
+            + table_html(by_reason, percent=("caught_share", "red_share")),
         ),
         (
             "families",
@@ -469,7 +603,7 @@ def postmortem_page(
             "<p>The family of the top driver on the first list that flagged the client (else its last list). "
             + "; ".join(f"<b>{f}</b>: {html.escape(scope)}" for f, scope in FAMILY_SCOPES.items())
             + ".</p>"
-            + table_html(by_family, percent=("caught_share",)),
+            + table_html(by_family, percent=("caught_share", "red_share")),
         ),
         ("churns", "Every churn", table_html(review, max_rows=300)),
     ]
