@@ -260,6 +260,7 @@ def postmortem(
     from churnml.labels import churn_dates
     from churnml.reporting.interventions import absences
     from churnml.reporting.postmortem import (
+        clients_who_stayed,
         list_timeline,
         out_of_time_history,
         postmortem_page,
@@ -332,8 +333,19 @@ def postmortem(
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
     links = page_links(folder, "postmortem", cfg, dataset.name) if out is None else []
+    stayed = clients_who_stayed(gone, timeline, start, end, lookback_days=cfg.label.horizon_days)
     html = postmortem_page(
-        review, by_reason, by_family, start, end, len(list_dirs), hindsight, cfg.label.horizon_days, links
+        review,
+        by_reason,
+        by_family,
+        start,
+        end,
+        len(list_dirs),
+        hindsight,
+        cfg.label.horizon_days,
+        links,
+        early_weeks=early_weeks,
+        stayed=stayed,
     )
     files = {
         **table_files("postmortem", review),
