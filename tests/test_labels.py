@@ -751,6 +751,152 @@ def test_with_the_churns_source_a_lead_that_never_pays_is_no_customer(data, sinc
     assert rows(got) == spine
 
 
+# ----------------------------------------------------------------------------------------------
+# add-ons: a client's base terms make it a customer
+# ----------------------------------------------------------------------------------------------
+def addon_terms(*rows: tuple[str, datetime, datetime, bool | None]) -> pl.DataFrame:
+    return subscriptions(*(r[:3] for r in rows)).with_columns(
+        pl.Series(Subscriptions.IS_ADDON, [r[3] for r in rows], dtype=pl.Boolean)
+    )
+
+
+# a: its base plan (and an sso add-on) end 2025-10-28, its storage add-on runs on to 2026-02-07;
+# o: only ever bought add-ons; r: its base ends 2025-10-28, a new add-on alone on 2025-12-15, a new base
+# plan on 2026-03-02
+ADDON_ROWS = [
+    ("a", D(2024, 10, 28), D(2025, 10, 28), False),
+    ("a", D(2024, 10, 28), D(2025, 10, 28), True),
+    ("a", D(2025, 2, 7), D(2026, 2, 7), True),
+    ("o", D(2025, 9, 1), D(2025, 11, 1), True),
+    ("o", D(2025, 10, 1), D(2026, 1, 1), True),
+    ("r", D(2024, 10, 28), D(2025, 10, 28), False),
+    ("r", D(2025, 12, 15), D(2026, 12, 15), True),
+    ("r", D(2026, 3, 2), D(2027, 3, 2), False),
+]
+ADDON_SNAPS = [date(2025, 10, 6), date(2025, 12, 1), date(2026, 1, 5), date(2026, 3, 9)]
+
+
+@pytest.mark.parametrize(
+    ("terms", "churned", "spine"),
+    [
+        # a churns at its base end though its add-on runs on; r's add-on alone is no return, its new base
+        # term is; o (add-ons only) churns at its last add-on's end, as before
+        (
+            addon_terms(*ADDON_ROWS),
+            [("a", D(2025, 10, 28)), ("o", D(2026, 1, 1)), ("r", D(2025, 10, 28))],
+            [
+                ("a", date(2025, 10, 6)),
+                ("o", date(2025, 10, 6)),
+                ("o", date(2025, 12, 1)),
+                ("o", date(2026, 1, 5)),
+                ("r", date(2025, 10, 6)),
+                ("r", date(2026, 3, 9)),
+            ],
+        ),
+        # no is_addon column: every row is a term, as before (a's storage add-on keeps it a customer to
+        # 2026-02-07, known 2026-03-09; r is back with its add-on on 2025-12-15)
+        (
+            subscriptions(*(r[:3] for r in ADDON_ROWS)),
+            [("a", D(2026, 2, 7)), ("o", D(2026, 1, 1)), ("r", D(2025, 10, 28))],
+            [
+                *[("a", s) for s in ADDON_SNAPS],
+                ("o", date(2025, 10, 6)),
+                ("o", date(2025, 12, 1)),
+                ("o", date(2026, 1, 5)),
+                ("r", date(2025, 10, 6)),
+                ("r", date(2026, 1, 5)),
+                ("r", date(2026, 3, 9)),
+            ],
+        ),
+        # every row an add-on: the same as without the column
+        (
+            addon_terms(*((*r[:3], True) for r in ADDON_ROWS)),
+            [("a", D(2026, 2, 7)), ("o", D(2026, 1, 1)), ("r", D(2025, 10, 28))],
+            [
+                *[("a", s) for s in ADDON_SNAPS],
+                ("o", date(2025, 10, 6)),
+                ("o", date(2025, 12, 1)),
+                ("o", date(2026, 1, 5)),
+                ("r", date(2025, 10, 6)),
+                ("r", date(2026, 1, 5)),
+                ("r", date(2026, 3, 9)),
+            ],
+        ),
+    ],
+    ids=["base-and-add-ons", "no-is_addon-column", "all-add-ons"],
+)
+def test_a_base_plan_ending_while_an_add_on_runs_on_is_churn_at_the_base_end(terms, churned, spine):
+    data = dataset(
+        D(2026, 6, 1),
+        clients=clients(("a", D(2024, 10, 1)), ("o", D(2024, 10, 1)), ("r", D(2024, 10, 1))),
+        subscriptions=terms,
+    )
+    assert rows(churn_dates(data, SUBS_CFG)) == churned
+    assert rows(active_spine(data, ADDON_SNAPS, SUBS_CFG)) == spine
+
+
+def test_the_label_before_a_base_end_with_an_add_on_running_on_is_churn():
+    data = dataset(
+        D(2026, 6, 1), clients=clients(("a", D(2024, 10, 1))), subscriptions=addon_terms(*ADDON_ROWS[:3])
+    )
+    assert rows(labeled_spine(data, [date(2025, 10, 6)], SUBS_CFG)) == [
+        ("a", date(2025, 10, 6), 1, D(2025, 10, 28))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("addon", "kept"),
+    [
+        ([False, True, True, True], [0, 2, 3]),  # x keeps its base term; y has only add-ons: all of them
+        ([False, None, False, True], [0, 1, 2]),  # a null is_addon is a base term
+        ([None, True, False, True], [0, 2]),
+        ([True, True, True, True], [0, 1, 2, 3]),  # a table of add-ons only: every row
+    ],
+)
+def test_customer_terms_are_the_base_terms_of_a_client_that_has_any(addon, kept):
+    from churnml.labels import customer_terms
+
+    day = D(2025, 1, 1)
+    terms = addon_terms(*((c, day, day + timedelta(days=30), a) for c, a in zip("xxyy", addon, strict=True)))
+    got = customer_terms(terms.with_row_index("_row")).get_column("_row").to_list()
+    assert got == kept
+
+
+def test_an_add_on_is_no_first_record_nor_a_return_of_a_client_with_base_terms():
+    """b buys an add-on on 2024-05-01, its base plan on 2024-06-01 (ended 2025-06-01, recorded churn), a new
+    add-on alone on 2025-08-01 and a new base plan on 2025-10-01: a customer from 2024-06-01, back on
+    2025-10-01."""
+    from churnml.labels import customer_since, returns_after_churns
+
+    data = dataset(
+        D(2026, 6, 1),
+        clients=clients(("b", D(2024, 1, 1))),
+        subscriptions=addon_terms(
+            ("b", D(2024, 5, 1), D(2025, 5, 1), True),
+            ("b", D(2024, 6, 1), D(2025, 6, 1), False),
+            ("b", D(2025, 8, 1), D(2026, 8, 1), True),
+            ("b", D(2025, 10, 1), D(2026, 10, 1), False),
+        ),
+        churns=churns(("b", D(2025, 6, 1))),
+    )
+    for source in ("subscriptions", "churns"):
+        assert rows(customer_since(data, LabelConfig(source=source))) == [("b", D(2024, 6, 1))]
+    recorded = pl.DataFrame({"client_id": ["b"], "churned_at": [D(2025, 6, 1)]})
+    assert rows(returns_after_churns(data.tables, recorded, 30)) == [("b", D(2025, 6, 1), D(2025, 10, 1))]
+
+
+def test_under_the_churns_label_an_add_on_running_on_does_not_hide_a_lapse() -> None:
+    from churnml.labels import unrecorded_lapses_note
+
+    # a's base plan ended 2025-10-28 and its storage add-on runs on; o only ever bought add-ons
+    subs = addon_terms(*ADDON_ROWS[:5])
+    note = unrecorded_lapses_note(subs, None, D(2026, 3, 1), 30)
+    assert note is not None and note.startswith(
+        "subscriptions: 2 clients have had no term for more than label.grace_days (30) and no churns record "
+        "since: a (last term ended 2025-10-28), o (last term ended 2026-01-01)."
+    )
+
+
 @pytest.mark.parametrize(
     ("mrrs", "expected"),
     [

@@ -37,6 +37,12 @@ Churn by ``label.source``
   last activity of a run (``churned_at = last activity + inactivity_days``, the ``churned_at`` column)
   and each run's first activity is a (re)activation; before its first activity a client is not active.
 
+**Terms** are the rows of :func:`customer_terms`, wherever a term makes a client a customer (its spells,
+its first record, its return after a churn, :func:`customer_since`): with ``subscriptions.is_addon``, a
+client's base terms; an add-on running on after its base plan ended neither keeps the client a customer
+nor brings it back. A client that only ever bought add-ons (or a table of add-ons only) keeps them as its
+terms.
+
 **Gone is gone**, whatever the source: a record in ``churns`` at ``t`` makes the client inactive for
 every snapshot after ``t`` until a later term starts (with a subscriptions table) or a later event or
 order shows it came back, and such a record within the horizon makes the label 1.
@@ -94,6 +100,7 @@ __all__ = [
     "churn_dates",
     "churns_before_creation_note",
     "customer_since",
+    "customer_terms",
     "dormant_clients_note",
     "first_customer_records",
     "fitting_horizon",
@@ -208,6 +215,19 @@ def _required(dataset: Dataset, table: Table, source: str) -> pl.DataFrame:
     return frame
 
 
+def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``subscriptions`` that make a client a customer: one row per term, a subset of its rows.
+
+    With an ``is_addon`` column, a client's base terms (``is_addon`` false or null): an add-on alone (a
+    storage add-on running on after the plan it extends ended) does not keep a client a customer nor bring
+    it back. A client without any base term (it only ever bought add-ons, or every row of the table is an
+    add-on) keeps all its rows: its add-ons are then its terms. Without the column, every row."""
+    if Subscriptions.IS_ADDON not in subscriptions.columns:
+        return subscriptions
+    addon = pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
+    return subscriptions.filter(~addon | addon.all().over(Subscriptions.CLIENT_ID))
+
+
 def activity_times(dataset: Dataset) -> pl.DataFrame:
     """Every event and every order (payment with ``paid_at`` and amount > 0): ``client_id``, ``_at``.
 
@@ -267,7 +287,7 @@ def _return_rows(frame: pl.DataFrame, at: pl.Expr) -> pl.DataFrame:
 
 
 def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    subs = _required(dataset, Table.SUBSCRIPTIONS, "subscriptions")
+    subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "subscriptions"))
     grace = pl.duration(days=cfg.grace_days)
     terms = (
         subs.select(
@@ -349,14 +369,17 @@ RETURNED_AT = "returned_at"
 
 def _return_signs(tables: Mapping[Table, pl.DataFrame], clients: pl.Series) -> tuple[pl.DataFrame, bool]:
     """The instants that can end an absence of ``clients`` (``client_id``, ``_start``, sorted), and whether
-    they count only after the wind-down: term starts with a subscriptions table (no wind-down: a new
-    term is a return), else every event (:func:`activity_times`), after it; payments only when there is
-    no events table (a log of orders alone): beside events, a payment after a churn is the last
-    invoice billed in arrears or a late collection, not a return."""
+    they count only after the wind-down: term starts (:func:`customer_terms`) with a subscriptions table
+    (no wind-down: a new term is a return; a new add-on alone is not), else every event
+    (:func:`activity_times`), after it; payments only when there is no events table (a log of orders
+    alone): beside events, a payment after a churn is the last invoice billed in arrears or a late
+    collection, not a return."""
     subs = tables.get(Table.SUBSCRIPTIONS)
     if subs is not None:
         signs, wind_down = (
-            subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")),
+            customer_terms(subs).select(
+                CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")
+            ),
             False,
         )
     elif Table.EVENTS in tables or Table.PAYMENTS in tables:
@@ -383,9 +406,11 @@ def returns_after_churns(
     """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
     came back after each churn, null while it has not. The one rule of a return, for the labels, the
     weekly list's gone clients and the win-back list alike: the first term that starts strictly after
-    the churn; without a subscriptions table, the first event (or, without events, order) more than
-    ``grace_days`` after it (the last logins, a data export or the cancellation flow's own events right
-    after a cancellation are its wind-down, not a return; a payment is no return beside events). ``before``: only signs strictly before it count (a list's date)."""
+    the churn (a base term when the client has any: :func:`customer_terms`); without a subscriptions
+    table, the first event (or, without events, order) more than ``grace_days`` after it (the last
+    logins, a data export or the cancellation flow's own events right after a cancellation are its
+    wind-down, not a return; a payment is no return beside events). ``before``: only signs strictly
+    before it count (a list's date)."""
     keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
     signs, wind_down = _return_signs(tables, keyed.get_column(CLIENT_ID).unique())
     if before is not None:
@@ -409,7 +434,8 @@ def returns_after_churns(
 
 
 def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
-    """Each client's first sign of being a customer: its first term's start or its first order or invoice
+    """Each client's first sign of being a customer: its first term's start (:func:`customer_terms`: an
+    add-on bought before the base plan does not count) or its first order or invoice
     (a payment with a positive amount, at its ``issued_at`` or ``paid_at``, the earlier). Grain: one row
     per client that has one; ``client_id``, ``_at``. None when the data has neither a subscriptions nor a
     payments table: nothing tells a customer from a lead, and with the churns source a client then counts
@@ -417,7 +443,9 @@ def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
     parts = []
     subs = dataset.get(Table.SUBSCRIPTIONS)
     if subs is not None:
-        parts.append(subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)))
+        parts.append(
+            customer_terms(subs).select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
+        )
     payments = dataset.get(Table.PAYMENTS)
     if payments is not None:
         # an invoice issued counts as paid does (an open or failed one is still billing a customer)
@@ -485,14 +513,15 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
 
 def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions),
+    """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions;
+    :func:`customer_terms`, so base terms when the client has any),
     its first order or event (inactivity); for churns its first term or order
     (:func:`first_customer_records`), or its ``created_at`` on data with neither. One row per client
     that ever was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term
     (no order) has none. What the churn-rate reports count as a new client."""
     cfg = resolved_label(cfg, dataset.tables)
     if cfg.source == "subscriptions":
-        subs = _required(dataset, Table.SUBSCRIPTIONS, "subscriptions")
+        subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "subscriptions"))
         times = subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
     elif cfg.source == "inactivity":
         times = activity_times(dataset)
@@ -833,10 +862,11 @@ def unrecorded_lapses_note(
     shown: int = 3,
 ) -> str | None:
     """Under ``label.source: churns``, a warning when clients have had no term running (nor booked) for
-    more than ``grace_days`` before ``data_end`` and no churns record since their last term started: the
+    more than ``grace_days`` before ``data_end`` (terms: :func:`customer_terms`, so an add-on running on
+    after the base plan ended does not count) and no churns record since their last term started: the
     churns label counts them as active customers that never leave, so they train as staying and stay on
     the list (green). None when there is none."""
-    terms = subscriptions.select(
+    terms = customer_terms(subscriptions).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(_DT),
         pl.col(Subscriptions.END_DATE).cast(_DT),
