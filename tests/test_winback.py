@@ -15,6 +15,7 @@ from churnml.reporting.winback import (
     KEEP_IN_TOUCH,
     LET_GO,
     lost_clients,
+    return_chances,
     return_dates,
     stage_labels,
     unknown_value_note,
@@ -452,3 +453,112 @@ def test_a_churn_reason_comes_from_a_record_near_the_departure(record_at, reason
     )
     lost = pl.DataFrame({"client_id": ["p1"], "churned_at": [datetime(2026, 8, 9)]})
     assert with_reasons(lost, data).get_column("reason").to_list() == [reason]
+
+
+def _gone(rows: list[tuple]) -> pl.DataFrame:
+    return _frame(
+        rows, {"client_id": pl.String, "churned_at": DT, "returned_at": DT, "reason_segment": pl.String}
+    )
+
+
+def test_the_chance_of_a_return_is_measured_on_past_absences_by_days_gone_and_reason():
+    # as of 2025-01-01, follow-up 100 days, prior 2; days gone: to the return, else watched to 2025-01-01
+    gone = _gone(
+        [
+            ("a", D(2024, 1, 1), D(2024, 2, 10), "price"),  # back on day 40
+            ("b", D(2024, 1, 1), None, "price"),  # 366
+            ("c", D(2024, 6, 1), D(2024, 6, 21), "forgot"),  # back on day 20
+            ("d", D(2024, 6, 1), None, "forgot"),  # 214
+            ("e", D(2024, 12, 2), None, "forgot"),  # 30
+            ("f", D(2024, 11, 1), None, "forgot"),  # 61: at risk up to day 61, then no longer counted
+            ("g", D(2024, 3, 1), D(2024, 6, 9), "price"),  # back on day 100
+        ]
+    )
+    lost = _frame(
+        [(30, "forgot"), (30, "price"), (61, "forgot"), (214, "forgot"), (366, "price")],
+        {"days_since_churn": pl.Int64, "reason_segment": pl.String},
+    )
+    cfg = CFG.model_copy(update={"follow_up_days": 100, "return_prior": 2.0})
+    got = return_chances(gone, lost, D(2025, 1, 1), cfg)
+    # days 31-130: on day 40, 1 back of 5 at risk (a, b, d, f, g); on day 100, 1 of 3 (b, d, g):
+    # 1 - 4/5 x 2/3 = 7/15 for all. Forgot: d, f at risk, none back: (2 x 0 + 2 x 7/15) / (2 + 2).
+    # Price: a, b, g at risk, 1 of 3 then 1 of 2 back: 2/3, so (3 x 2/3 + 2 x 7/15) / (3 + 2)
+    cols = ["days_since_churn", "reason_segment", "watched", "watched_of_reason", "return_chance"]
+    assert got.select(cols).rows() == [
+        (30, "forgot", 5, 2, pytest.approx(7 / 30)),
+        (30, "price", 5, 3, pytest.approx(44 / 75)),
+        (61, "forgot", 3, 1, pytest.approx((0 + 2 / 3) / 3)),  # days 62-161: 1 of 3 (b, d, g) on day 100
+        (214, "forgot", 1, 0, 0.0),  # days 215-314: only b watched, not back
+        (366, "price", 0, 0, None),  # no absence watched beyond 366 days
+    ]
+    assert got.get_column("return_chance_basis").to_list()[1::3] == [
+        "of 5 past absences still gone 30 days after leaving, 46.7% came back within 100 days more; of the 3 "
+        "for price 66.7%: 58.7% (smoothed with 2)",
+        "no past absence has been watched beyond 366 days after leaving: the chance of a return is unknown",
+    ]
+
+
+def test_without_a_return_in_the_data_the_chance_is_unknown():
+    gone = _gone([("a", D(2024, 1, 1), None, "price"), ("b", D(2024, 6, 1), None, "price")])
+    lost = _frame([(30, "price")], {"days_since_churn": pl.Int64, "reason_segment": pl.String})
+    got = return_chances(gone, lost, D(2025, 1, 1), CFG).row(0, named=True)
+    assert (got["return_chance"], got["return_chance_basis"]) == (
+        None,
+        "no past absence came back in the data: the chance of a return is unknown",
+    )
+
+
+def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
+    """y left 245 days ago with 11,177 of lifetime value, x 61 days ago with 1,541: no client of the past
+    came back after 240 days away, so x (a third of its value expected) ranks above y (none). The old
+    rank put y first (high value)."""
+    term = (Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
+    data = Dataset(
+        tables={
+            Table.CLIENTS: _frame(
+                [(c, D(2023, 1, 1)) for c in ("h1", "h2", "x", "y")],
+                {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+            ),
+            Table.SUBSCRIPTIONS: _frame(
+                [
+                    ("h1", D(2023, 1, 1), D(2024, 1, 1), 100.0),
+                    ("h1", D(2024, 4, 30), D(2025, 6, 1), 100.0),  # back after 120 days
+                    ("h2", D(2023, 1, 1), D(2024, 1, 1), 100.0),
+                    ("y", D(2023, 1, 1), D(2024, 5, 1), 1000.0),
+                    ("x", D(2023, 1, 1), D(2024, 11, 1), 100.0),
+                ],
+                dict.fromkeys(term[:1], pl.String) | dict.fromkeys(term[1:3], DT) | {term[3]: pl.Float64},
+            ),
+        },
+        name="t",
+        start=D(2023, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = _frame(
+        [("h1", D(2024, 1, 1)), ("h2", D(2024, 1, 1)), ("y", D(2024, 5, 1)), ("x", D(2024, 11, 1))],
+        {"client_id": pl.String, "churned_at": DT},
+    )
+    plan = winback_list(data, churns, CFG, default_margin=0.7)
+    got = plan.select("client_id", "stage", "lifetime_value", "return_chance", "expected_value", "priority")
+    assert got.rows() == [
+        # days 62-241: h1 back on day 120 of h1, h2, y at risk: 1 of 3
+        ("x", "31-90", 1540.86, pytest.approx(1 / 3), 513.62, 1),
+        ("y", "180+", 11177.0, 0.0, 0.0, 2),  # days 246-425: h2 at risk, not back
+        ("h2", "180+", 839.43, None, None, 3),  # no one watched beyond its 366 days: unknown, last
+    ]
+
+
+def test_the_page_shows_the_chance_and_says_how_the_list_is_ranked(plan):
+    from churnml.reporting.interventions import ab_tests, retention_contacts, winback_attempts, winback_page
+
+    attempts = winback_attempts(DATA, LABEL_CHURNS, CFG.stages)
+    page = winback_page(
+        plan,
+        attempts,
+        ab_tests(attempts),
+        retention_contacts(DATA, LABEL_CHURNS, 90),
+        D(2025, 1, 1).date(),
+        CFG.stages,
+    )
+    assert "Priority: attempts by expected value = lifetime value x the chance of a return" in page
+    assert "return_<wbr>chance" in page and "mean_<wbr>return_<wbr>chance" in page

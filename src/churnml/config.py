@@ -496,6 +496,13 @@ class WinbackConfig(_Section):
     regular_orders: int = Field(10, ge=1)
     high_value_share: float = Field(0.2, ge=0, le=1)
     call_gap_days: tuple[int, int] = (3, 5)
+    # a return counts within this many days: of a contact (the A/B tests and return rates compare only
+    # the contacts that have had them all) and, on the list, of the days a client has been gone (its
+    # chance of a return, measured on the past absences)
+    follow_up_days: int = Field(180, ge=1)
+    # the list's chance of a return per reason is smoothed towards all reasons' with the weight of this
+    # many absences
+    return_prior: float = Field(20.0, ge=0)
 
     @field_validator("stages")
     @classmethod

@@ -43,7 +43,7 @@ import polars as pl
 
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
-from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, return_dates, stage_labels, with_reasons
+from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, absences, stage_labels, with_reasons
 
 __all__ = [
     "ALL_CAMPAIGNS",
@@ -63,25 +63,6 @@ ALL_CAMPAIGNS = "all campaigns"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
 _YEAR = pl.duration(days=365)
-
-
-def absences(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
-    """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
-
-    ``churns``: churn events of the label source; the ``churns`` table's records are added.
-    """
-    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
-    table = dataset.get(Table.CHURNS)
-    if table is not None:
-        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
-    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
-    return (
-        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
-        .group_by(CLIENT_ID, "returned_at")
-        .agg(pl.col(CHURNED_AT).min())
-        .select(CLIENT_ID, CHURNED_AT, "returned_at")
-        .sort(CLIENT_ID, CHURNED_AT)
-    )
 
 
 def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
@@ -454,6 +435,7 @@ _PCT = (
     "ci_low",
     "ci_high",
     "share",
+    "return_chance",
 )
 _PLAN_SHOWN = (
     "priority",
@@ -463,6 +445,8 @@ _PLAN_SHOWN = (
     "stage",
     "reason_segment",
     "lifetime_value",
+    "return_chance",
+    "expected_value",
     "decision",
     "decision_reason",
     "action",
@@ -493,9 +477,45 @@ def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> S
         + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
         + ".</p>"
         + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
+        + _rank_paragraph(plan)
         + table_html(counts)
-        + table_html(plan.select(shown), max_rows=50),
+        + _chance_table(plan, stages)
+        + table_html(plan.select(shown), max_rows=50, percent=_PCT),
     )
+
+
+def _rank_paragraph(plan: pl.DataFrame) -> str:
+    """How the attempts are ranked, in words (empty for a plan without a return chance)."""
+    if "return_chance" not in plan.columns:
+        return ""
+    basis = plan.filter(pl.col("return_chance").is_null()).get_column("return_chance_basis").drop_nulls()
+    unknown = (
+        f" {basis.len():,} of the clients have no chance measured ({html.escape(basis[0])}); among the "
+        "attempts they come last."
+        if basis.len()
+        else ""
+    )
+    return (
+        "<p>Priority: attempts by expected value = lifetime value x the chance of a return, measured on the "
+        "data's own past absences (of those still gone as many days after leaving, for the same reason, the "
+        "share that came back within winback.follow_up_days more; column return_chance_basis); then by "
+        f"lifetime value, then the most recently gone.{unknown}</p>"
+    )
+
+
+def _chance_table(plan: pl.DataFrame, stages: tuple[int, ...]) -> str:
+    """Per stage of the list: clients and their mean chance of a return, as HTML (empty without it)."""
+    from churnml.reporting.pages import table_html
+
+    if "return_chance" not in plan.columns:
+        return ""
+    order = {s: i for i, s in enumerate(stage_labels(stages))}
+    per = (
+        plan.group_by("stage")
+        .agg(pl.len().alias("clients"), pl.col("return_chance").mean().alias("mean_return_chance"))
+        .sort(pl.col("stage").replace_strict(order, default=99, return_dtype=pl.Int64))
+    )
+    return table_html(per, percent=("mean_return_chance",))
 
 
 def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame) -> list[Section]:

@@ -37,8 +37,14 @@ Columns:
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
   (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
-- ``first`` (an attempt to make first: regular, high value or recent without complaints), ``priority``
-  (1 = act first: attempts, the ``first`` ones first, then by lifetime value; null otherwise);
+- ``return_chance`` (:func:`return_chances`: the chance that a client gone that many days, for that
+  reason, comes back within ``winback.follow_up_days`` more, measured on the data's own past absences;
+  null when the data shows no return or no absence watched that long), ``expected_value`` (lifetime value
+  x return chance: what an attempt can bring back) and ``return_chance_basis`` (how it was measured, in
+  words);
+- ``first`` (an attempt the playbook flags: regular, high value or recent without complaints; said in the
+  decision reason, it does not order the list), ``priority`` (1 = act first: attempts by expected value,
+  then return chance, then lifetime value, then the most recently gone; null otherwise);
 - ``action`` (the stage's action with the reason's approach; an ``immediate_reasons`` churn gets its
   approach from the first day: "now: a reminder to update the payment method") and ``cadence`` (the first contact sells
   nothing; calls no more often than every ``call_gap_days``).
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from churnml.config import LabelConfig, WinbackConfig
@@ -65,7 +72,10 @@ __all__ = [
     "LET_GO",
     "NO_CONTACT",
     "UNKNOWN_REASON",
+    "absences",
     "lost_clients",
+    "lost_in",
+    "return_chances",
     "return_dates",
     "stage_labels",
     "unknown_value_note",
@@ -103,6 +113,26 @@ def return_dates(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE
     return returns_after_churns(dataset.tables, churns, grace_days)
 
 
+def absences(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+    """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
+
+    ``churns``: churn events of the label source; the ``churns`` table's records are added. Churns that
+    fall in the same absence (no return between them) count once, dated by the earliest.
+    """
+    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
+    table = dataset.get(Table.CHURNS)
+    if table is not None:
+        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
+    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
+    return (
+        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
+        .group_by(CLIENT_ID, "returned_at")
+        .agg(pl.col(CHURNED_AT).min())
+        .select(CLIENT_ID, CHURNED_AT, "returned_at")
+        .sort(CLIENT_ID, CHURNED_AT)
+    )
+
+
 def lost_clients(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
     """Clients gone at the as-of date: ``client_id``, ``churned_at`` (their latest churn).
 
@@ -110,20 +140,12 @@ def lost_clients(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE
     records count too, from their own day. A client that came back after its latest churn is left out;
     the others are dated by the earliest churn of their current absence (no return after it).
     """
-    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
-    table = dataset.get(Table.CHURNS)
-    if table is not None:
-        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
-    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
-    # The churns not followed by a return belong to the current absence; it began at the earliest of
-    # them (a churns record and the label source's later date for the same departure count once).
-    return (
-        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
-        .filter(pl.col("returned_at").is_null())
-        .group_by(CLIENT_ID)
-        .agg(pl.col(CHURNED_AT).min())
-        .sort(CLIENT_ID)
-    )
+    return lost_in(absences(dataset, churns, grace_days))
+
+
+def lost_in(gone: pl.DataFrame) -> pl.DataFrame:
+    """The absences of :func:`absences` that have not ended: ``client_id``, ``churned_at``, by client."""
+    return gone.filter(pl.col("returned_at").is_null()).select(CLIENT_ID, CHURNED_AT).sort(CLIENT_ID)
 
 
 # a churns record further than this from a client's departure is not its reason (a car sold a year before
@@ -402,6 +424,9 @@ _COLUMNS = (
     "recent_clean",
     "decision",
     "decision_reason",
+    "return_chance",
+    "expected_value",
+    "return_chance_basis",
     "first",
     "priority",
     "action",
@@ -410,11 +435,12 @@ _COLUMNS = (
 
 
 def _lost_with_history(
-    dataset: Dataset, churns: pl.DataFrame, default_margin: float, grace_days: int
+    dataset: Dataset, gone: pl.DataFrame, default_margin: float
 ) -> tuple[pl.DataFrame, list[str]]:
-    """:func:`lost_clients` with the client's own columns, ``created_at``, ``_margin``, the churn reason,
-    the value columns and the ticket counts of its last year; and the names of the own columns found."""
-    lost = lost_clients(dataset, churns, grace_days)
+    """The clients still gone among ``gone`` (:func:`absences`) with the client's own columns,
+    ``created_at``, ``_margin``, the churn reason, the value columns and the ticket counts of its last
+    year; and the names of the own columns found."""
+    lost = lost_in(gone)
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     margin = (
@@ -520,14 +546,109 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     )
 
 
+def _return_hazard(
+    days_gone: np.ndarray, came_back: np.ndarray, last_day: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per day ``t`` = 0..``last_day``: the absences at risk (still gone and watched up to day ``t``: a
+    return on day ``t`` or later, or watched at least ``t`` days) and the share of them that came back
+    on day ``t`` (0 when none is at risk). ``days_gone``: days to the return, else days watched."""
+    days = np.clip(days_gone, 0, last_day)
+    at_risk = np.cumsum(np.bincount(days, minlength=last_day + 1)[::-1])[::-1]
+    back = np.bincount(days[came_back], minlength=last_day + 1)
+    return at_risk, np.divide(back, at_risk, out=np.zeros(last_day + 1), where=at_risk > 0)
+
+
+def return_chances(
+    gone: pl.DataFrame, lost: pl.DataFrame, as_of: datetime, cfg: WinbackConfig
+) -> pl.DataFrame:
+    """The chance that a client gone ``days_since_churn`` days comes back within ``winback.follow_up_days``
+    more, measured on the data's own past absences by days since leaving and reason.
+
+    ``gone``: every absence (:func:`absences`) with ``reason_segment``; ``lost``: the clients still gone
+    (``days_since_churn``, ``reason_segment``). Grain: one row per (``days_since_churn``,
+    ``reason_segment``) of ``lost``. The chance is a Kaplan-Meier estimate: of the absences still gone
+    that day, the share that came back within the follow-up, each absence counted for the days it has been
+    watched (a churn of last month counts for its month, so recent churns do not look like no-returns).
+    A reason's own estimate is smoothed towards that of all reasons with the weight of
+    ``winback.return_prior`` absences: (at risk x its chance + prior x all's chance) / (at risk + prior).
+    Columns: ``days_since_churn``, ``reason_segment``, ``watched`` (past absences still gone and watched
+    beyond that day), ``watched_of_reason``, ``return_chance`` and ``return_chance_basis`` (in words).
+    Null chance when no past absence came back at all (the data holds no return) or none has been watched
+    beyond that day.
+    """
+    window, prior = cfg.follow_up_days, cfg.return_prior
+    schema = {
+        "days_since_churn": pl.Int64,
+        "reason_segment": pl.String,
+        "watched": pl.Int64,
+        "watched_of_reason": pl.Int64,
+        "return_chance": pl.Float64,
+        "return_chance_basis": pl.String,
+    }
+    asked = lost.select(pl.col("days_since_churn").cast(pl.Int64), "reason_segment").unique().sort(pl.all())
+    watched_days = (
+        pl.when(pl.col("returned_at").is_null())
+        .then(pl.lit(as_of, _DT) - pl.col(CHURNED_AT))
+        .otherwise(pl.col("returned_at") - pl.col(CHURNED_AT))
+        .dt.total_days()
+        .clip(lower_bound=0)
+    )
+    past = gone.select(
+        watched_days.alias("_days"), pl.col("returned_at").is_not_null().alias("_back"), "reason_segment"
+    )
+    if not asked.height:
+        return pl.DataFrame(schema=schema)
+    last_day = (
+        int(max(past.get_column("_days").max() or 0, asked.get_column("days_since_churn").max() or 0))
+        + window
+        + 1
+    )
+
+    def hazard(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return _return_hazard(
+            frame.get_column("_days").to_numpy(), frame.get_column("_back").to_numpy(), last_day
+        )
+
+    overall = hazard(past)
+    by_reason = {r: hazard(f) for (r,), f in past.group_by("reason_segment")}
+    any_return = bool(past.get_column("_back").any())
+    rows = []
+    for day, reason in asked.iter_rows():
+        d = max(int(day), 0)
+        span = slice(d + 1, d + window + 1)
+        watched = int(overall[0][d + 1])
+        if not any_return or not watched:
+            why = (
+                "no past absence came back in the data"
+                if not any_return
+                else f"no past absence has been watched beyond {d} days after leaving"
+            )
+            rows.append((day, reason, watched, 0, None, f"{why}: the chance of a return is unknown"))
+            continue
+        chance_all = 1.0 - float(np.prod(1.0 - overall[1][span]))
+        at_risk, rate = by_reason.get(
+            reason, (np.zeros(last_day + 1, dtype=np.int64), np.zeros(last_day + 1))
+        )
+        n = int(at_risk[d + 1])
+        own = 1.0 - float(np.prod(1.0 - rate[span]))
+        chance = (n * own + prior * chance_all) / (n + prior) if n + prior > 0 else chance_all
+        basis = (
+            f"of {watched:,} past absences still gone {d} days after leaving, {chance_all:.1%} came back within "
+            f"{window} days more; of the {n:,} for {reason} {own:.1%}: {chance:.1%} (smoothed with {prior:g})"
+        )
+        rows.append((day, reason, watched, n, chance, basis))
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def _with_priority(lost: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``priority``: 1.. over the attempts, the ``first`` ones first, then by lifetime value, then
-    the most recently gone (the likeliest to come back; all that ranks them when no value is known)."""
+    """Adds ``priority``: 1.. over the attempts by ``expected_value`` (the chance of a return x lifetime
+    value), then the chance alone (all that ranks them when no value is known), then lifetime value (all
+    that ranks them when no chance is), then the most recently gone."""
     ranked = (
         lost.filter(pl.col("decision") == ATTEMPT)
         .sort(
-            ["first", "lifetime_value", "days_since_churn", CLIENT_ID],
-            descending=[True, True, False, False],
+            ["expected_value", "return_chance", "lifetime_value", "days_since_churn", CLIENT_ID],
+            descending=[True, True, True, False, False],
             nulls_last=True,
         )
         .with_row_index("priority", offset=1)
@@ -548,8 +669,18 @@ def winback_list(
     ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``);
     ``grace_days`` (``label.grace_days``): the wind-down after a churn in which activity is no return.
     """
-    lost, extra = _lost_with_history(dataset, churns, default_margin, grace_days)
+    gone = absences(dataset, churns, grace_days)
+    lost, extra = _lost_with_history(dataset, gone, default_margin)
     lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
+    reasons = with_reasons(gone, dataset).with_columns(
+        pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment")
+    )
+    chances = return_chances(reasons, lost, dataset.as_of, cfg).select(
+        "days_since_churn", "reason_segment", "return_chance", "return_chance_basis"
+    )
+    lost = lost.join(chances, on=["days_since_churn", "reason_segment"], how="left").with_columns(
+        (pl.col("return_chance") * pl.col("lifetime_value")).round(2).alias("expected_value")
+    )
     lost = _with_priority(_with_actions(_decisions(lost, cfg), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
