@@ -131,6 +131,13 @@ def test_winback_attempts_rows():
         ("b1", "A", "email", 2, "0-30", "price", True, 57, 150.0, 400.0, 3, 800.0),
         ("b2", "B", "call", 1, "31-90", "service", False, None, None, None, None, None),
     ]  # b3's call came while it was still a client: a retention contact, not a win-back attempt
+    # 100 days of follow-up: b1's from 03-05 ended 06-13, before the data end (07-01), and it came back on
+    # 05-01; b2's from 04-15 runs to 07-24: too recent to count
+    window = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=100)
+    assert window.select("client_id", "follow_up_days", "followed_up", "returned_within").rows() == [
+        ("b1", 100, True, True),
+        ("b2", 100, False, None),
+    ]
 
 
 def test_retention_contacts_are_the_calls_to_active_clients():
@@ -141,12 +148,11 @@ def test_retention_contacts_are_the_calls_to_active_clients():
 
 
 def test_return_rates_by_reason():
-    got = return_rates(winback_attempts(DATA, CHURNS, STAGES), ["reason"])
-    assert got.select("reason", "attempts", "returned", "return_rate", "avg_revenue_after_return").rows() == [
-        ("price", 1, 1, 1.0, 800.0),
-        ("service", 1, 0, 0.0, None),
-    ]
-    long = return_rates_by(winback_attempts(DATA, CHURNS, STAGES), ("stage", "variant"))
+    attempts = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=60)  # both followed up by 07-01
+    got = return_rates(attempts, ["reason"])
+    cols = ["reason", "attempts", "returned", "return_rate", "too_recent", "avg_revenue_after_return"]
+    assert got.select(cols).rows() == [("price", 1, 1, 1.0, 0, 800.0), ("service", 1, 0, 0.0, 0, None)]
+    long = return_rates_by(attempts, ("stage", "variant"))
     assert long.select("by", "group", "attempts").rows() == [("stage", "0-30", 1), ("stage", "31-90", 1),
                                                             ("variant", "A", 1), ("variant", "B", 1)]  # fmt: skip
 
@@ -161,12 +167,21 @@ def test_wilson_interval(successes, n, low, high):
                    pytest.approx(high, abs=1e-4) if high is not None else None)  # fmt: skip
 
 
-def _attempts(rows: list[tuple[str, str, int, int]]) -> pl.DataFrame:
-    """(campaign, variant, attempts, returned) -> one row per attempt."""
-    out = [(c, v, i < r) for c, v, n, r in rows for i in range(n)]
-    return pl.DataFrame(
-        out, schema={"campaign": pl.String, "variant": pl.String, "returned": pl.Boolean}, orient="row"
-    )
+def _attempts(
+    rows: list[tuple[str, str, int, int]], recent: list[tuple[str, str, int, int]] = ()
+) -> pl.DataFrame:
+    """(campaign, variant, attempts, returned) -> one row per attempt followed up for 180 days; ``recent``:
+    the same for attempts that have had less (their returns so far in ``returned``)."""
+    out = [(c, v, i < r, True, i < r) for c, v, n, r in rows for i in range(n)]
+    out += [(c, v, i < r, False, None) for c, v, n, r in recent for i in range(n)]
+    schema = {
+        "campaign": pl.String,
+        "variant": pl.String,
+        "returned": pl.Boolean,
+        "followed_up": pl.Boolean,
+        "returned_within": pl.Boolean,
+    }
+    return pl.DataFrame(out, schema=schema, orient="row").with_columns(pl.lit(180).alias("follow_up_days"))
 
 
 def test_ab_test_numbers_written_out():
@@ -185,8 +200,38 @@ def test_ab_test_numbers_written_out():
     assert row["p_value"] == pytest.approx(0.1698, abs=1e-4)
     assert row["real"] is False
     assert row["sentence"] == (
-        "c1: B brought back 6 of 10 (60.0%), A 2 of 10 (20.0%); difference +40.0 points (95% CI -2.3 to "
+        "c1: B brought back 6 of 10 (60.0%), A 2 of 10 (20.0%) within 180 days of the first contact; "
+        "difference +40.0 points (95% CI -2.3 to "
         "+67.3): the difference may be chance (p = 0.17; 10 clients in the smaller group: far too few to tell)."
+    )
+
+
+def test_only_contacts_followed_up_for_the_whole_window_are_compared():
+    """A contact of last week has had no time to show a return: counted as one that did not come back it
+    pulled B's rate from 6 of 10 to 7 of 13 and A's to 2 of 15."""
+    got = ab_tests(
+        _attempts([("c1", "A", 10, 2), ("c1", "B", 10, 6)], recent=[("c1", "A", 5, 0), ("c1", "B", 3, 1)])
+    )
+    row = got.filter(pl.col("campaign") == "c1").row(0, named=True)
+    cols = ("attempts_a", "attempts_b", "too_recent_a", "too_recent_b", "rate_a", "rate_b")
+    assert tuple(row[c] for c in cols) == (10, 10, 5, 3, 0.2, 0.6)
+    assert row["sentence"].endswith(
+        " 8 more contacts (A 5, B 3) have had less than 180 days so far: left out, too recent to tell."
+    )
+
+
+def test_a_variant_with_no_contact_followed_up_yet_is_too_recent_to_compare():
+    row = ab_tests(_attempts([("c1", "A", 4, 1)], recent=[("c1", "B", 6, 2)])).row(0, named=True)
+    assert (row["attempts_a"], row["attempts_b"], row["too_recent_b"], row["rate_b"], row["real"]) == (
+        4,
+        0,
+        6,
+        None,
+        None,
+    )
+    assert row["sentence"] == (
+        "c1: B against A: too recent to compare, B has 0 and A 4 contacts with 180 days of follow-up so far. "
+        "6 more contacts (A 0, B 6) have had less than 180 days so far: left out, too recent to tell."
     )
 
 
@@ -305,3 +350,27 @@ def test_a_return_rate_chart_with_no_return_draws():
     )
     fig = return_rate_figure(rates, "variant")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "B"]
+
+
+def test_the_page_says_how_many_attempts_are_too_recent_to_count():
+    from churnml.reporting.interventions import winback_page
+
+    cfg = load_config().winback
+    attempts = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=100)
+    plan = winback_list(DATA, CHURNS, cfg, 0.7)
+    retention = retention_contacts(DATA, CHURNS, 90)
+    page = winback_page(plan, attempts, ab_tests(attempts), retention, D(2024, 7, 1).date(), STAGES)
+    assert (
+        "The return rates and the A/B tests count a return within 100 days of the first contact "
+        "(winback.follow_up_days), over the 1 attempts that have had all 100 days by the data end." in page
+    )
+    assert (
+        "1 attempts (first contact on 2024-04-15 or later) have had less than 100 days and are left out, too "
+        "recent to tell (0 of them came back already)" in page
+    )
+    short = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=50)  # b1 came back after 57 days
+    page = winback_page(plan, short, ab_tests(short), retention, D(2024, 7, 1).date(), STAGES)
+    assert (
+        "; 1 of the 1 returns seen came later than 50 days after the first contact and are not counted"
+        in page
+    )

@@ -11,12 +11,15 @@ Everything here reads the optional ``interventions`` table with the churn events
   ``variant``, ``kind`` (of the first contact), ``contacts``, ``stage`` (days from the churn to the first
   contact, cut by ``winback.stages``), ``reason`` (nearest ``churns`` record, ``unknown`` without one),
   ``returned`` (Boolean: came back by the data end), ``days_to_return`` (first contact to return),
+  ``follow_up_days`` (``winback.follow_up_days``), ``followed_up`` (the first contact was at least that
+  many days before the data end), ``returned_within`` (came back within them; null when not followed up),
   ``avg_order_before`` (mean positive payment in the 365 days before the churn),
   ``avg_order_after`` (mean positive payment after the return), ``days_to_first_repeat`` (return to the
   first payment after it), ``revenue_after_return`` (payments after the return, refunds netted).
   A return is a subscription term that starts after the churn (without subscriptions: an event or
   order after it), the same rule as the labels' ``churns`` source.
-- :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group.
+- :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group, and the
+  attempts left out as too recent.
 - :func:`ab_tests`: per campaign that ran two or more variants (and over all campaigns), each variant
   against the campaign's first variant: return rates, the difference with its confidence interval
   (Newcombe's hybrid score interval: sound on small groups and at rates of 0 or 1), the two-sided p-value
@@ -27,8 +30,10 @@ Everything here reads the optional ``interventions`` table with the churn events
   each contacted client churned within the horizon after the contact. Observational: the team contacts
   clients it already sees at risk, so this is no measure of the contact's effect.
 
-Return rates count returns by the data end: recent attempts have had less time, so compare variants
-within a campaign (randomised together), not campaigns of different ages.
+Return rates and tests are right-censored: a contact of last week has had no time to show a return. So
+they count a return only within ``winback.follow_up_days`` of the first contact and only over the
+attempts that have had all of those days (:func:`followed_up`); the others are counted as too recent and
+left out, and the page and the test sentences say how many.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from statistics import NormalDist
 
 import polars as pl
 
+from churnml.config import WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
 from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, absences, stage_labels, with_reasons
@@ -60,6 +66,8 @@ __all__ = [
 ]
 
 ALL_CAMPAIGNS = "all campaigns"
+# winback.follow_up_days by default: the days after the first contact in which a return counts
+FOLLOW_UP_DAYS: int = WinbackConfig().follow_up_days
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
 _YEAR = pl.duration(days=365)
@@ -94,9 +102,15 @@ def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 
 
 def winback_attempts(
-    dataset: Dataset, churns: pl.DataFrame, stages: tuple[int, ...], grace_days: int = GRACE_DAYS
+    dataset: Dataset,
+    churns: pl.DataFrame,
+    stages: tuple[int, ...],
+    grace_days: int = GRACE_DAYS,
+    follow_up_days: int = FOLLOW_UP_DAYS,
 ) -> pl.DataFrame:
-    """One row per absence contacted while the client was gone (columns: module docstring)."""
+    """One row per absence contacted while the client was gone (columns: module docstring);
+    ``follow_up_days`` (``winback.follow_up_days``): the days after the first contact in which a return
+    counts for the rates and the tests."""
     table = dataset.get(Table.INTERVENTIONS)
     if table is None:  # no table: the same steps on no rows give the empty frame with every column
         table = pl.DataFrame(
@@ -145,6 +159,17 @@ def winback_attempts(
         index.replace_strict(dict(enumerate(labels)), return_dtype=pl.String).alias("stage"),
         pl.col("returned_at").is_not_null().alias("returned"),
         (pl.col("returned_at") - pl.col("first_contact_at")).dt.total_days().alias("days_to_return"),
+        pl.lit(follow_up_days, pl.Int64).alias("follow_up_days"),
+        (pl.col("first_contact_at") + pl.duration(days=follow_up_days) <= pl.lit(dataset.as_of, _DT)).alias(
+            "followed_up"
+        ),
+    ).with_columns(
+        pl.when(pl.col("followed_up"))
+        .then(
+            pl.col("returned_at").is_not_null()
+            & (pl.col("returned_at") <= pl.col("first_contact_at") + pl.duration(days=follow_up_days))
+        )
+        .alias("returned_within")
     )
     attempts = with_reasons(attempts, dataset).with_columns(pl.col(Churns.REASON).fill_null(UNKNOWN_REASON))
     attempts = _orders(attempts, dataset)
@@ -164,32 +189,52 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
+def followed_up(attempts: pl.DataFrame) -> pl.DataFrame:
+    """The attempts that have had their whole follow-up window (``followed_up``), ``returned`` being
+    ``returned_within`` (a return within ``follow_up_days`` of the first contact): a contact of last
+    week has had no time to show a return, and counted as one that failed it would pull every rate down."""
+    return attempts.filter(pl.col("followed_up")).with_columns(pl.col("returned_within").alias("returned"))
+
+
 def return_rates(attempts: pl.DataFrame, by: Sequence[str], confidence: float = 0.95) -> pl.DataFrame:
-    """One row per group of ``by``: ``attempts``, ``returned``, ``return_rate`` with ``rate_low`` /
-    ``rate_high`` (Wilson), ``avg_order_before``, ``avg_order_after`` (of the returned),
-    ``median_days_to_first_repeat``, ``avg_revenue_after_return`` (of the returned). Sorted by ``by``."""
+    """One row per group of ``by``, over the attempts that have had their whole follow-up window
+    (:func:`followed_up`): ``attempts``, ``returned`` (within ``follow_up_days`` of the first contact),
+    ``return_rate`` with ``rate_low`` / ``rate_high`` (Wilson), ``too_recent`` (attempts left out: less
+    than the window so far), ``avg_order_before``, ``avg_order_after`` (of the returned),
+    ``median_days_to_first_repeat``, ``avg_revenue_after_return`` (of the returned). A group of recent
+    attempts only has 0 attempts and no rate. Sorted by ``by``."""
     keys = list(by)
-    table = attempts.group_by(keys).agg(
-        pl.len().alias("attempts"),
-        pl.col("returned").sum().alias("returned"),
-        pl.col("avg_order_before").mean().round(2),
-        pl.col("avg_order_after").filter(pl.col("returned")).mean().round(2),
-        pl.col("days_to_first_repeat")
-        .filter(pl.col("returned"))
-        .median()
-        .alias("median_days_to_first_repeat"),
-        pl.col("revenue_after_return")
-        .filter(pl.col("returned"))
-        .mean()
-        .round(2)
-        .alias("avg_revenue_after_return"),
+    recent = attempts.group_by(keys).agg((~pl.col("followed_up")).sum().alias("too_recent"))
+    table = (
+        followed_up(attempts)
+        .group_by(keys)
+        .agg(
+            pl.len().alias("attempts"),
+            pl.col("returned").sum().alias("returned"),
+            pl.col("avg_order_before").mean().round(2),
+            pl.col("avg_order_after").filter(pl.col("returned")).mean().round(2),
+            pl.col("days_to_first_repeat")
+            .filter(pl.col("returned"))
+            .median()
+            .alias("median_days_to_first_repeat"),
+            pl.col("revenue_after_return")
+            .filter(pl.col("returned"))
+            .mean()
+            .round(2)
+            .alias("avg_revenue_after_return"),
+        )
+    )
+    table = recent.join(table, on=keys, how="left", nulls_equal=True).with_columns(
+        pl.col("attempts", "returned").fill_null(0)
     )
     bounds = [
         wilson_interval(r, n, confidence) for r, n in zip(table["returned"], table["attempts"], strict=True)
     ]
     return (
         table.with_columns(
-            (pl.col("returned") / pl.col("attempts")).alias("return_rate"),
+            pl.when(pl.col("attempts") > 0)
+            .then(pl.col("returned") / pl.col("attempts"))
+            .alias("return_rate"),
             pl.Series("rate_low", [b[0] for b in bounds], dtype=pl.Float64),
             pl.Series("rate_high", [b[1] for b in bounds], dtype=pl.Float64),
         )
@@ -200,6 +245,7 @@ def return_rates(attempts: pl.DataFrame, by: Sequence[str], confidence: float = 
             "return_rate",
             "rate_low",
             "rate_high",
+            "too_recent",
             "avg_order_before",
             "avg_order_after",
             "median_days_to_first_repeat",
@@ -243,9 +289,28 @@ def difference_interval(ra: int, na: int, rb: int, nb: int, confidence: float = 
     )
 
 
-def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, confidence: float) -> dict:
+def _too_recent(campaign: str, a: str, na: int, b: str, nb: int, window: int) -> dict:
+    """The row of a comparison one of whose variants has no contact with its whole follow-up yet."""
+    return {
+        "campaign": campaign,
+        "variant_a": a,
+        "variant_b": b,
+        "attempts_a": na,
+        "attempts_b": nb,
+        "sentence": (
+            f"{campaign}: {b} against {a}: too recent to compare, {b} has {nb} and {a} {na} contacts with "
+            f"{window} days of follow-up so far."
+        ),
+    }
+
+
+def _compare(
+    campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, confidence: float, window: int
+) -> dict:
     from scipy.stats import fisher_exact
 
+    if na == 0 or nb == 0:
+        return _too_recent(campaign, a, na, b, nb, window)
     pa, pb = ra / na, rb / nb
     diff = pb - pa
     low, high = difference_interval(ra, na, rb, nb, confidence)
@@ -262,7 +327,8 @@ def _compare(campaign: str, a: str, ra: int, na: int, b: str, rb: int, nb: int, 
     else:
         verdict = f"the difference may be chance (p = {p_value:.2g}{_few(na, nb)})"
     sentence = (
-        f"{campaign}: {b} brought back {rb} of {nb} ({pb:.1%}), {a} {ra} of {na} ({pa:.1%}); "
+        f"{campaign}: {b} brought back {rb} of {nb} ({pb:.1%}), {a} {ra} of {na} ({pa:.1%}) within {window} "
+        "days of the first contact; "
         f"difference {100 * diff:+.1f} points ({level} CI {100 * low:+.1f} to {100 * high:+.1f}): {verdict}."
     )
     return {
@@ -291,20 +357,28 @@ def _few(na: int, nb: int, enough: int = 30) -> str:
 
 def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
     """Each variant against the first variant of its campaign (alphabetical), per campaign with two or
-    more variants and over all campaigns (``campaign = "all campaigns"``). Columns: ``campaign``,
-    ``variant_a``, ``variant_b``, ``attempts_a``/``_b``, ``rate_a``/``_b``, ``difference`` (b - a),
-    ``ci_low``/``ci_high`` (:func:`difference_interval`), ``p_value`` (Fisher's exact test), ``real``
-    (the interval excludes 0 and p < 1 - confidence), ``sentence``."""
+    more variants and over all campaigns (``campaign = "all campaigns"``), on the attempts that have had
+    their whole follow-up window (:func:`followed_up`: a return within ``follow_up_days`` of the first
+    contact; a recent contact has had no time to show one). Columns: ``campaign``, ``variant_a``,
+    ``variant_b``, ``attempts_a``/``_b`` (compared), ``too_recent_a``/``_b`` (left out: less than the
+    window so far), ``rate_a``/``_b``, ``difference`` (b - a), ``ci_low``/``ci_high``
+    (:func:`difference_interval`), ``p_value`` (Fisher's exact test), ``real`` (the interval excludes 0
+    and p < 1 - confidence), ``sentence`` (saying how many were left out). A variant with no attempt
+    followed up yet is too recent to compare: its row has no rates."""
     tested = attempts.filter(pl.col("variant").is_not_null())
+    window = int(attempts.get_column("follow_up_days").max() or 0) if attempts.height else 0
+    per = [
+        pl.len().alias("all"),
+        pl.col("followed_up").sum().alias("n"),
+        pl.col("returned_within").fill_null(False).sum().alias("r"),
+    ]
     counts = pl.concat(
         [
-            tested.group_by("campaign", "variant").agg(
-                pl.len().alias("n"), pl.col("returned").sum().alias("r")
-            ),
+            tested.group_by("campaign", "variant").agg(per),
             tested.group_by("variant")
-            .agg(pl.len().alias("n"), pl.col("returned").sum().alias("r"))
+            .agg(per)
             .with_columns(pl.lit(ALL_CAMPAIGNS).alias("campaign"))
-            .select("campaign", "variant", "n", "r"),
+            .select("campaign", "variant", "all", "n", "r"),
         ]
     ).with_columns(pl.col("campaign").fill_null("(no campaign)"))
     rows = []
@@ -313,24 +387,33 @@ def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
             continue
         base = group.row(0, named=True)
         for other in group.slice(1).iter_rows(named=True):
-            rows.append(
-                _compare(
-                    str(campaign),
-                    base["variant"],
-                    int(base["r"]),
-                    int(base["n"]),
-                    other["variant"],
-                    int(other["r"]),
-                    int(other["n"]),
-                    confidence,
-                )
+            row = _compare(
+                str(campaign),
+                base["variant"],
+                int(base["r"]),
+                int(base["n"]),
+                other["variant"],
+                int(other["r"]),
+                int(other["n"]),
+                confidence,
+                window,
             )
+            recent_a, recent_b = int(base["all"] - base["n"]), int(other["all"] - other["n"])
+            if recent_a + recent_b:
+                row["sentence"] += (
+                    f" {recent_a + recent_b:,} more contacts ({base['variant']} {recent_a:,}, "
+                    f"{other['variant']} {recent_b:,}) have had less than {window} days so far: left out, "
+                    "too recent to tell."
+                )
+            rows.append(row | {"too_recent_a": recent_a, "too_recent_b": recent_b})
     schema = {
         "campaign": pl.String,
         "variant_a": pl.String,
         "variant_b": pl.String,
         "attempts_a": pl.Int64,
         "attempts_b": pl.Int64,
+        "too_recent_a": pl.Int64,
+        "too_recent_b": pl.Int64,
         "rate_a": pl.Float64,
         "rate_b": pl.Float64,
         "difference": pl.Float64,
@@ -340,7 +423,7 @@ def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
         "real": pl.Boolean,
         "sentence": pl.String,
     }
-    table = pl.DataFrame(rows, schema=schema)
+    table = pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
     return (
         table.with_columns((pl.col("campaign") == ALL_CAMPAIGNS).alias("_all"))
         .sort("_all", "campaign")
@@ -408,8 +491,11 @@ def retention_contacts(
 
 
 def return_rate_figure(rates: pl.DataFrame, by: str):  # -> matplotlib.figure.Figure
-    """Return rate per group of ``by`` (a :func:`return_rates` table) with its Wilson interval."""
+    """Return rate per group of ``by`` (a :func:`return_rates` table) with its Wilson interval; a group
+    with no attempt followed up yet (no rate) is left out."""
     from matplotlib.figure import Figure
+
+    rates = rates.filter(pl.col("return_rate").is_not_null())
 
     fig = Figure(figsize=(7, 3.2))
     ax = fig.add_subplot()
@@ -539,7 +625,10 @@ def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame) -> list[Sect
             f"<p>{attempts.height:,} absences were contacted while the client was gone; "
             f"{int(attempts.get_column('returned').sum()):,} came back by the data end. Average order "
             "after return against before, days to the first repeat payment and value after return are "
-            "over the clients who came back.</p>" + "".join(figs) + "".join(tables),
+            "over the clients who came back.</p>"
+            + _follow_up_paragraph(attempts)
+            + "".join(figs)
+            + "".join(tables),
         ),
         (
             "ab",
@@ -548,6 +637,35 @@ def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame) -> list[Sect
             + table_html(tests.drop("sentence"), percent=_PCT),
         ),
     ]
+
+
+def _follow_up_paragraph(attempts: pl.DataFrame) -> str:
+    """How the rates and tests count a return: within the follow-up window, over the attempts that have
+    had all of it; how many returns came later than the window, how many attempts were left out as too
+    recent, and how many of those came back already."""
+    window = int(attempts.get_column("follow_up_days").max() or 0)
+    recent = attempts.filter(~pl.col("followed_up"))
+    text = (
+        f"<p>The return rates and the A/B tests count a return within {window} days of the first contact "
+        f"(winback.follow_up_days), over the {attempts.height - recent.height:,} attempts that have had all "
+        f"{window} days by the data end"
+    )
+    late = attempts.filter(pl.col("days_to_return") > window).height
+    if late:
+        text += (
+            f"; {late:,} of the {int(attempts.get_column('returned').sum()):,} returns seen came later than "
+            f"{window} days after the first contact and are not counted (a longer winback.follow_up_days counts "
+            "them, and leaves more recent attempts out)"
+        )
+    if not recent.height:
+        return text + ".</p>"
+    since = recent.get_column("first_contact_at").min()
+    back = int(recent.get_column("returned").sum())
+    return text + (
+        f'.</p><p class="warn">{recent.height:,} attempts (first contact on {since:%Y-%m-%d} or later) have '
+        f"had less than {window} days and are left out, too recent to tell ({back:,} of them came back "
+        "already): counted as failures they would pull every rate down.</p>"
+    )
 
 
 def _retention_sections(retention: pl.DataFrame) -> list[Section]:
