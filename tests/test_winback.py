@@ -139,9 +139,9 @@ def test_winback_list_rows(plan):
 @pytest.mark.parametrize(
     ("client", "reason"),
     [
-        ("p1", "lifetime value 6,000 is at least 750 (1.5 x the win-back cost of 500); bring back first: "
+        ("p1", "lifetime value 6,000 is at least 750 (1.5 x the win-back cost of 500); a playbook pick: "
                "regular buyer (12 payments in its last year), left recently without complaints"),
-        ("g1", "lifetime value 1,050 is at least 750 (1.5 x the win-back cost of 500); bring back first: "
+        ("g1", "lifetime value 1,050 is at least 750 (1.5 x the win-back cost of 500); a playbook pick: "
                "left recently without complaints"),
         ("a1", "lifetime value 1,400 is at least 750 (1.5 x the win-back cost of 500)"),
         ("t1", "repeated complaints (2) and discount demands (1) in its last year: let go gracefully"),
@@ -216,13 +216,13 @@ def test_without_optional_tables_every_row_still_has_stage_reason_decision_and_a
     assert plan.select(
         pl.col("stage", "reason_segment", "decision", "decision_reason", "action").null_count()
     ).row(0) == (0, 0, 0, 0, 0)
-    # no revenue data: the value is unknown (not 0), so no one is let go for it; the attempts are ranked by
-    # the "bring back first" flag (g1, p1 left recently without complaints), then by how recently they left
+    # no revenue data: the value is unknown (not 0), so no one is let go for it; no return seen either (r1's
+    # needs subscriptions), so no chance of a return: the attempts are ranked by how recently they left
     assert plan.get_column("lifetime_value").null_count() == plan.height
     decided = dict(plan.select("client_id", "decision").iter_rows())
     assert decided == {c: ATTEMPT for c in ("g1", "p1", "l1", "t1", "r1", "c1")} | {"m1": KEEP_IN_TOUCH}
     attempts = plan.filter(pl.col("decision") == ATTEMPT).sort("priority")
-    # left 5, 12 and 61 days ago without complaints (first), then 153, 245 and 306 days ago
+    # left 5, 12, 61, 153, 245 and 306 days ago
     assert attempts.get_column("client_id").to_list() == ["g1", "p1", "l1", "t1", "r1", "c1"]
     assert (
         attempts.get_column("decision_reason")[3] == "lifetime value unknown (no payments or subscriptions)"

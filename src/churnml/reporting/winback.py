@@ -29,7 +29,7 @@ Columns:
   the churn;
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
-  ``stages[1]`` days ago with no complaint in its last year): the clients to bring back first;
+  ``stages[1]`` days ago with no complaint in its last year): the playbook's picks (``first``);
 - ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``; :data:`DECISIONS`) and
   ``decision_reason`` (in words). Rules in order: a reason in ``no_contact_reasons`` (closed: the client
   no longer exists, a donor deceased, a company dissolved) -> no contact, not even a newsletter; a reason
@@ -290,14 +290,14 @@ def _money(expr: pl.Expr) -> pl.Expr:
 
 def unknown_value_note(plan: pl.DataFrame) -> str | None:
     """A sentence when no client of the win-back list has a known lifetime value (the data has neither
-    payments nor subscriptions): none is let go for its value, and the attempts are ranked by how
-    recently they left."""
+    payments nor subscriptions): none is let go for its value, and the attempts are ranked by their chance
+    of a return, then how recently they left."""
     if plan.height == 0 or plan.get_column("lifetime_value").null_count() < plan.height:
         return None
     return (
         "no payments or subscriptions in the data: lifetime value is unknown, so no client is let go for "
-        "its value and the attempts are ranked by how recently they left (add payments to weigh them by "
-        "what they brought)"
+        "its value and the attempts are ranked by their chance of a return, then how recently they left (add "
+        "payments to weigh them by what they brought)"
     )
 
 
@@ -397,7 +397,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
                 + pl.lit("): the reminder costs next to nothing, whatever the lifetime value")
             )
             .otherwise(pl.lit("lifetime value ") + value_text + pl.lit(f" is at least {floor_text}"))
-            + pl.when(pl.col("_first")).then(pl.lit("; bring back first: ") + firsts).otherwise(pl.lit(""))
+            + pl.when(pl.col("_first")).then(pl.lit("; a playbook pick: ") + firsts).otherwise(pl.lit(""))
         )
     )
     return lost.with_columns(decision.alias("decision"), reason.alias("decision_reason"))
