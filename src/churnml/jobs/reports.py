@@ -133,7 +133,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     churns = churn_dates(dataset, cfg.label)
     grace = cfg.label.grace_days
     plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace)
-    attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace)
+    attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days)
     tests = ab_tests(attempts)
     retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace)
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
