@@ -66,6 +66,18 @@ def test_fired_rules_raise_the_zone(zone: str, fired: str, zones: str, by: str) 
             "grace period",
             "Term ended 12 days ago and was not renewed. Renewal call",
         ),
+        # the term lapsed on a failed card: the card first, not a sales call
+        (
+            ClientFacts(
+                "red",
+                "B",
+                rules="term_lapsed; payment_trouble",
+                term_state="Term ended 3 days ago and was not renewed",
+            ),
+            "finance",
+            "grace period, rule: payment_trouble",
+            "Term ended 3 days ago and was not renewed. Resolve the failed or overdue invoices",
+        ),
         (
             ClientFacts("red", "C", not_worth_keeping=True, keep_reason="margin 30%, below 45%"),
             "management",

@@ -365,6 +365,8 @@ class PlaybooksConfig(_Section):
     renewal_soon_days: int = Field(30, ge=0)
     # the play of these rules takes red's urgency outside green: a failed card lapses with its next debit
     urgent_rules: tuple[RuleName, ...] = ("payment_trouble",)
+    # in the grace period, the play of these rules (the cause of the lapse) comes before the renewal call
+    grace_causes: tuple[RuleName, ...] = ("payment_trouble",)
     # a fired rule decides the action (the first fired one in this order); then the leading driver family
     rules: dict[RuleName, Play] = Field(
         default_factory=lambda: {

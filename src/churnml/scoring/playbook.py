@@ -7,7 +7,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   probability falls below the current zone's threshold by ``zones.exit_margin``, or stays below it for
   ``zones.exit_weeks`` weeks in a row. :func:`zone_change_count` counts the changes of a path.
 - :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
-- :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call);
+- :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call, or
+  the play of a ``playbooks.grace_causes`` rule that fired: a term lapsed on a failed card needs the card);
   a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
   order of ``playbooks.rules`` (``health_drop``, which reads the model's own risk and not a cause, only when
   no driver family leads: a yellow or red client's play is then its first driver's); a renewal due soon when the first driver is a contract feature (the
@@ -204,7 +205,12 @@ _RISK_ONLY_RULES = frozenset({"health_drop"})
 def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     """The action for one client (order of the checks: module docstring)."""
     z, t = urgency_zone(facts, cfg), facts.tier
+    fired = [r for r in (facts.rules or "").split("; ") if r]
     if facts.term_state:
+        cause = next((r for r in cfg.grace_causes if r in fired and r in cfg.rules), None)
+        if cause is not None:  # the lapse's cause first: a renewal that failed at the card, not at the client
+            play = cfg.rules[cause]
+            return ChosenPlay(f"{facts.term_state}. {play.task}", play.role, f"grace period, rule: {cause}")
         return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
     if facts.not_worth_keeping and facts.zone != "green":
         return ChosenPlay(
@@ -212,7 +218,6 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             cfg.let_go.role,
             "not worth keeping",
         )
-    fired = [r for r in (facts.rules or "").split("; ") if r]
     by_driver = facts.zone != "green" and facts.lead_family in cfg.families
     for rule, play in cfg.rules.items():
         if rule in fired and not (rule in _RISK_ONLY_RULES and by_driver):
