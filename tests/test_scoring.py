@@ -782,6 +782,32 @@ def test_drift_leaves_out_features_the_training_never_saw() -> None:
 
 
 @pytest.mark.parametrize(
+    ("now", "drifted"),
+    [
+        # every monthly subscriber moved from 9.99 to 12.99, the annual ones (8.33) kept theirs: 0.9 of the
+        # mass leaves [9.99] (half a value of 200 remains) for the bin above, empty in training:
+        # (0.9 - 0.0025) ln(0.9 / 0.0025) + 0.8999 ln(0.9 / 1e-4) = 13.4763, far above 0.25 and the noise
+        ([8.33] * 20 + [12.99] * 180, {"payments_mrr": 13.47635}),
+        ([8.33] * 20 + [9.99] * 180, {}),  # the same prices: PSI 0
+    ],
+)
+def test_a_price_raised_for_every_subscriber_is_reported_as_drifted(now, drifted) -> None:
+    """A price is one value for most clients: its reference bins hold each price alone, so a new price
+    (above the top one here) reads as drift; quantile edges ([9.99]) put 12.99 with 9.99 (PSI 0.001)."""
+    import pandas as pd
+
+    from churnml.modeling.export import feature_reference
+    from churnml.scoring.assemble import drifted_features, feature_drift
+
+    metadata = {
+        "feature_reference": feature_reference(pd.DataFrame({"payments_mrr": [8.33] * 100 + [9.99] * 900}))
+    }
+    psi = feature_drift(np.array(now)[:, None], ["payments_mrr"], metadata)
+    assert psi == {"payments_mrr": drifted.get("payments_mrr", 0.0)}
+    assert drifted_features(psi, metadata, len(now), 0.25) == drifted
+
+
+@pytest.mark.parametrize(
     ("psi", "rows_now", "drifted"),
     [
         (0.30, 2_000, True),  # above 0.25 and far above the noise of 2,000 rows (0.014)

@@ -228,6 +228,77 @@ def test_population_stability_is_zero_on_the_reference_and_large_after_a_shift()
     assert population_stability(ref, with_missing) > 0.25  # half the values went missing
 
 
+_TINY = float(np.nextafter(np.float32(0), np.float32(1)))  # the float32 just above 0
+
+
+@pytest.mark.parametrize(
+    ("reference", "now", "psi"),
+    [
+        # a monthly price raised from 9.99 to 12.99 for everyone (one annual client at 8.33 keeps his):
+        # 0.75 of the mass leaves the bin [9.99] (0.125 = half a value of 4 remains) for the bin above it,
+        # empty in training (floored at 1e-4): -0.625 ln(0.125 / 0.75) + 0.7499 ln(0.75 / 1e-4) = 7.8110.
+        # Quantile edges put 9.99 and 12.99 in one open top bin: PSI 0.
+        ([8.33, 9.99, 9.99, 9.99], [8.33, 12.99, 12.99, 12.99], 7.810951),
+        ([8.33, 9.99, 9.99, 9.99], [8.33, 9.99, 9.99, 9.99], 0.0),  # the same values
+        # below the bottom value: 0.9999 ln(1 / 1e-4) + (0.125 - 1) ln(0.125) = 11.0289
+        ([9.99] * 4, [7.99] * 4, 11.028931),
+        # between two plans: 0.8 of the mass leaves [9.99] for the gap below [12.99]:
+        # (0.05 - 0.8) ln(0.05 / 0.8) + 0.7999 ln(0.8 / 1e-4) = 9.2683 (quantile edges: 0)
+        ([9.99] * 8 + [12.99] * 2, [10.49] * 8 + [12.99] * 2, 9.268300),
+        # a count that is mostly 0, with more than 20 values: the 0 (3 rows in 4) gets a bin alone and the
+        # rest the quantile bins [tiny, 6.2), [6.2, 18.1), above; the zeros become 3s:
+        # (1/240 - 0.75) ln((1/240) / 0.75) + (0.8 - 0.05) ln(0.8 / 0.05) = 5.9525 (quantile edges: 0)
+        ([0] * 90 + list(range(1, 31)), [3] * 90 + list(range(1, 31)), 5.952522),
+        # a continuous feature keeps its deciles: shifted by half its range, 5 bins empty (0.5 / 100 each)
+        # and the top one holds 0.6: 5 x 0.095 ln(20) + 0.5 ln(6) = 2.3189, as before few-value bins
+        (np.arange(100.0), np.arange(100.0) + 50, 2.318853),
+        (np.arange(100.0), np.arange(100.0), 0.0),
+    ],
+    ids=[
+        "price-raised",
+        "price-same",
+        "below-bottom",
+        "between-two",
+        "mostly-zero-count",
+        "continuous",
+        "same",
+    ],
+)
+def test_the_psi_sees_the_mass_of_a_few_valued_feature_move_to_a_new_value(reference, now, psi):
+    ref = feature_reference(pd.DataFrame({"x": np.asarray(reference, dtype=float)}))["x"]
+    assert population_stability(ref, np.asarray(now, dtype=float)) == pytest.approx(psi, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("values", "edges", "proportions"),
+    [
+        # few distinct values: each alone between the value and the float32 above it, gaps around them
+        (
+            [8.33, 9.99, 9.99, 9.99],
+            [8.33, 8.330001, 9.99, 9.990001],
+            [0.0, 0.25, 0.0, 0.75, 0.0],
+        ),
+        # mostly 0 with more than 20 values: the deciles [0, 0, ..., 6.2, 18.1] and the 0 alone
+        ([0] * 90 + list(range(1, 31)), [0.0, _TINY, 6.2, 18.1], [0.0, 0.75, 0.05, 0.1, 0.1]),
+        # continuous: the deciles, as before
+        (np.arange(100.0), [9.9, 19.8, 29.7, 39.6, 49.5, 59.4, 69.3, 79.2, 89.1], [0.1] * 10),
+    ],
+    ids=["prices", "mostly-zero-count", "continuous"],
+)
+def test_the_reference_bins_separate_the_values_of_a_few_valued_feature(values, edges, proportions):
+    ref = feature_reference(pd.DataFrame({"x": np.asarray(values, dtype=float)}))["x"]
+    assert ref["edges"] == pytest.approx(edges, rel=1e-7, abs=0.0)
+    assert ref["proportions"] == pytest.approx(proportions, abs=1e-12)
+
+
+def test_a_reference_exported_before_few_value_bins_is_still_read_with_its_own_bins():
+    """The stored format is unchanged (edges, proportions): a model exported with the quantile edge
+    ``[9.99]`` is scored as before (blind to 12.99 until retrained): counts [1, 3] of 4 against
+    [0.0914, 0.9086]: 0.1586 ln(0.25 / 0.0914) - 0.1586 ln(0.75 / 0.9086) = 0.1900."""
+    ref = {"edges": [9.989999771118164], "proportions": [0.0914, 0.9086], "missing": 0.0, "rows": 20_000}
+    assert population_stability(ref, [8.33, 12.99, 12.99, 12.99]) == pytest.approx(0.190010, abs=1e-6)
+
+
 @pytest.mark.parametrize("denominator", [3, 7, 13])
 def test_a_float32_training_table_and_float64_scores_bin_alike(denominator):
     """Rates such as k / 13 per week: the training table holds them in float32, scoring in float64; in

@@ -16,9 +16,10 @@ The folder holds only data, never a pickle, so loading a model folder cannot run
 the folder: README.md, .gitkeep or anything a user keeps there stays as it is. A folder holding a
 ``model.txt`` (or another churnml file name) without churnml's ``metadata.json`` is refused.
 
-:func:`feature_reference` describes the training distribution of each feature (quantile bin edges and
-the share of rows per bin, plus the missing share); :func:`population_stability` compares new values
-with it (PSI), for drift checks at scoring time. :func:`label_mismatches` compares the label settings
+:func:`feature_reference` describes the training distribution of each feature (bin edges and the share
+of rows per bin, plus the missing share; quantile bins, and a bin alone for each value of a feature with
+few distinct values and for each value a tenth of the rows hold, :func:`reference_edges`);
+:func:`population_stability` compares new values with it (PSI), for drift checks at scoring time. :func:`label_mismatches` compares the label settings
 a model was trained with to the ones of a scoring run.
 """
 
@@ -58,6 +59,7 @@ __all__ = [
     "load_exported",
     "mismatch_texts",
     "population_stability",
+    "reference_edges",
     "settings_mismatches",
 ]
 
@@ -75,13 +77,12 @@ class ModelFileError(ValueError):
     """An exported model folder is damaged, foreign or of a format churnml no longer loads."""
 
 
-def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, Any]]:
-    """Per feature: ``edges`` (inner quantile cut points), ``proportions`` (share per bin, ``len(edges)+1``
-    bins, non-missing rows), ``missing`` (share of missing rows) and ``rows`` (how many rows the shares
-    come from: the sampling noise of a PSI against them, :func:`drift_noise`). Grain of ``X``: client x
-    snapshot."""
+def feature_reference(X: pd.DataFrame, bins: int = 10, few_values: int = 20) -> dict[str, dict[str, Any]]:
+    """Per feature: ``edges`` (inner bin edges, :func:`reference_edges`), ``proportions`` (share per bin,
+    ``len(edges)+1`` bins, non-missing rows), ``missing`` (share of missing rows) and ``rows`` (how many
+    rows the shares come from: the sampling noise of a PSI against them, :func:`drift_noise`). Grain of
+    ``X``: client x snapshot."""
     out: dict[str, dict[str, Any]] = {}
-    qs = np.linspace(0, 1, bins + 1)[1:-1]
     for col in X.columns:
         v = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         present = v[~np.isnan(v)]
@@ -89,7 +90,7 @@ def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, An
         if present.size == 0:
             out[str(col)] = {"edges": [], "proportions": [], "missing": missing, "rows": int(v.size)}
             continue
-        edges = np.unique(np.quantile(present, qs).astype(np.float32))
+        edges = reference_edges(present, bins, few_values)
         counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
         out[str(col)] = {
             "edges": [float(e) for e in edges],
@@ -98,6 +99,27 @@ def feature_reference(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, An
             "rows": int(v.size),
         }
     return out
+
+
+def reference_edges(present: np.ndarray, bins: int = 10, few_values: int = 20) -> np.ndarray:
+    """The inner bin edges (float32, sorted, distinct) of one feature's non-missing training values.
+
+    A feature of at most ``few_values`` distinct values (a price, a plan, a small count) gets a bin for
+    each value alone, ``[v, next float32 above v)``, and one for each gap around them: a price raised
+    from 9.99 to 12.99 for everyone moves all the mass into a bin no training row had (above the top
+    value, below the bottom one, or between two), where quantile edges (``[9.99]``) put 12.99 in the
+    same open top bin as 9.99 and saw no drift. Any other feature gets its ``bins`` quantile cut points,
+    plus a bin alone for each value held by at least one row in ``bins`` (the 0 of a count that is
+    mostly 0); a continuous feature, where no value is that frequent, keeps its quantile bins only."""
+    values = np.asarray(present, dtype=np.float32)
+    distinct, counts = np.unique(values, return_counts=True)
+    if distinct.size <= few_values:
+        edges, alone = np.empty(0, dtype=np.float32), distinct
+    else:
+        edges = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]).astype(np.float32)
+        alone = distinct[counts * bins >= values.size]
+    above = np.nextafter(alone, np.float32(np.inf))
+    return np.unique(np.concatenate([edges, alone, above]))
 
 
 def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
