@@ -282,8 +282,14 @@ def test_the_psi_sees_the_mass_of_a_few_valued_feature_move_to_a_new_value(refer
         ([0] * 90 + list(range(1, 31)), [0.0, _TINY, 6.2, 18.1], [0.0, 0.75, 0.05, 0.1, 0.1]),
         # continuous: the deciles, as before
         (np.arange(100.0), [9.9, 19.8, 29.7, 39.6, 49.5, 59.4, 69.3, 79.2, 89.1], [0.1] * 10),
+        # 5 rows, 5 values: too few rows to call the feature discrete, the quintiles as before
+        (
+            [1.0, 2.0, 3.0, 4.0, 5.0],
+            [1.4, 1.8, 2.2, 2.6, 3.0, 3.4, 3.8, 4.2, 4.6],
+            [0.2, 0.0, 0.2, 0.0, 0.0, 0.2, 0.0, 0.2, 0.0, 0.2],
+        ),
     ],
-    ids=["prices", "mostly-zero-count", "continuous"],
+    ids=["prices", "mostly-zero-count", "continuous", "few-rows"],
 )
 def test_the_reference_bins_separate_the_values_of_a_few_valued_feature(values, edges, proportions):
     ref = feature_reference(pd.DataFrame({"x": np.asarray(values, dtype=float)}))["x"]

@@ -104,20 +104,23 @@ def feature_reference(X: pd.DataFrame, bins: int = 10, few_values: int = 20) -> 
 def reference_edges(present: np.ndarray, bins: int = 10, few_values: int = 20) -> np.ndarray:
     """The inner bin edges (float32, sorted, distinct) of one feature's non-missing training values.
 
-    A feature of at most ``few_values`` distinct values (a price, a plan, a small count) gets a bin for
-    each value alone, ``[v, next float32 above v)``, and one for each gap around them: a price raised
-    from 9.99 to 12.99 for everyone moves all the mass into a bin no training row had (above the top
-    value, below the bottom one, or between two), where quantile edges (``[9.99]``) put 12.99 in the
-    same open top bin as 9.99 and saw no drift. Any other feature gets its ``bins`` quantile cut points,
-    plus a bin alone for each value held by at least one row in ``bins`` (the 0 of a count that is
-    mostly 0); a continuous feature, where no value is that frequent, keeps its quantile bins only."""
+    A feature of at most ``few_values`` distinct values, repeated (at least twice as many rows as
+    values: a price, a plan, a small count), gets a bin for each value alone, ``[v, next float32 above
+    v)``, and one for each gap around them: a price raised from 9.99 to 12.99 for everyone moves all the
+    mass into a bin no training row had (above the top value, below the bottom one, or between two),
+    where quantile edges (``[9.99]``) put 12.99 in the same open top bin as 9.99 and saw no drift. Any
+    other feature gets its ``bins`` quantile cut points, plus a bin alone for each value held by at
+    least one row in ``bins`` and by two rows or more (the 0 of a count that is mostly 0). A continuous
+    feature, where no value repeats that often, keeps its quantile bins only: so does a reference of a
+    few rows, where few values are not a sign of a discrete feature (its new values would all fall
+    between the training ones)."""
     values = np.asarray(present, dtype=np.float32)
     distinct, counts = np.unique(values, return_counts=True)
-    if distinct.size <= few_values:
+    if distinct.size <= few_values and 2 * distinct.size <= values.size:
         edges, alone = np.empty(0, dtype=np.float32), distinct
     else:
         edges = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]).astype(np.float32)
-        alone = distinct[counts * bins >= values.size]
+        alone = distinct[(counts * bins >= values.size) & (counts >= 2)]
     above = np.nextafter(alone, np.float32(np.inf))
     return np.unique(np.concatenate([edges, alone, above]))
 
