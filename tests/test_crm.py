@@ -440,3 +440,28 @@ def test_last_returns_reads_terms_churn_records_and_without_terms_the_events() -
     assert out.rows() == [("gone", ago(20), ago(55))]
     # a return on or after the as-of date is not known yet
     assert last_returns({Table.CHURNS: churns, Table.EVENTS: events}, date(2024, 5, 14), 30).height == 0
+
+
+@pytest.mark.parametrize(
+    ("with_flag", "in_grace"),
+    [
+        (True, True),  # the base plan ended 12 days ago; its storage add-on running on does not keep it out
+        (False, False),  # no is_addon column: the add-on's term is a term like any other
+    ],
+)
+def test_an_add_on_running_on_does_not_keep_a_lapsed_base_plan_out_of_grace(
+    with_flag: bool, in_grace: bool
+) -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a", "a"],
+            "start_date": [ago(377), ago(100)],
+            "end_date": [ago(12), ago(-80)],
+            "mrr": [100.0, 20.0],
+            "is_addon": [False, True],
+        }
+    )
+    if not with_flag:
+        subs = subs.drop("is_addon")
+    status = term_status(["a"], AS_OF, subs, grace_days=30, renewal_days=60)
+    assert status.get_column(Scores.IN_GRACE).to_list() == [in_grace]

@@ -434,14 +434,19 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor booked to start later (:func:`booked_terms`), and the last
-    term ended at most ``grace_days`` whole days before it. The one test of "in grace": :func:`term_status`
+    term ended at most ``grace_days`` whole days before it; terms are the base ones when the table marks add-ons
+    (:func:`churnml.labels.customer_terms`). The one test of "in grace": :func:`term_status`
     flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
     (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
+    from churnml.labels import customer_terms
+
     cut = _midnight(as_of)
-    known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).select(
+    # the client's base terms (labels.customer_terms): an add-on running on after its plan ended does not keep
+    # it out of grace, as it does not keep it a customer in the labels
+    known = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)).select(
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us"))
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
