@@ -864,8 +864,8 @@ def test_customer_terms_are_the_base_terms_of_a_client_that_has_any(addon, kept)
 
 def test_an_add_on_is_no_first_record_nor_a_return_of_a_client_with_base_terms():
     """b buys an add-on on 2024-05-01, its base plan on 2024-06-01 (ended 2025-06-01, recorded churn), a new
-    add-on alone on 2025-08-01 and a new base plan on 2025-10-01: a customer from 2024-06-01, back on
-    2025-10-01."""
+    add-on alone on 2025-08-01 and a new base plan on 2025-10-01: a customer from 2024-05-01 (until its first
+    base plan, its add-on is its term: a snapshot in May sees a paying client), back on 2025-10-01."""
     from churnml.labels import customer_since, returns_after_churns
 
     data = dataset(
@@ -880,7 +880,7 @@ def test_an_add_on_is_no_first_record_nor_a_return_of_a_client_with_base_terms()
         churns=churns(("b", D(2025, 6, 1))),
     )
     for source in ("subscriptions", "churns"):
-        assert rows(customer_since(data, LabelConfig(source=source))) == [("b", D(2024, 6, 1))]
+        assert rows(customer_since(data, LabelConfig(source=source))) == [("b", D(2024, 5, 1))]
     recorded = pl.DataFrame({"client_id": ["b"], "churned_at": [D(2025, 6, 1)]})
     assert rows(returns_after_churns(data.tables, recorded, 30)) == [("b", D(2025, 6, 1), D(2025, 10, 1))]
 
@@ -1195,3 +1195,48 @@ def test_the_late_behaviour_note_says_where_training_starts() -> None:
         "snapshots start on 2025-05-28, 28 days into them, so that the model learns from the past the list reads "
         "(snapshots.start: 2023-05-29 trains on the time before them too)"
     )
+
+
+def test_an_add_on_client_that_buys_a_base_plan_later_reads_the_same_before_it() -> None:
+    """A client on an add-on alone (2024-01 .. 2024-07) that buys a base plan in 2025-03: its 2024 snapshots read
+    the same with the data cut in 2024 as with the whole data (no selection on the future)."""
+    from churnml.labels import customer_terms
+
+    subs = pl.DataFrame(
+        {
+            "client_id": ["c", "c", "k"],
+            "start_date": [D(2024, 1, 1), D(2025, 3, 1), D(2024, 1, 1)],
+            "end_date": [D(2024, 7, 1), D(2026, 3, 1), D(2026, 1, 1)],
+            "mrr": [5.0, 50.0, 50.0],
+            "is_addon": [True, False, False],
+        }
+    )
+    clients = pl.DataFrame({"client_id": ["c", "k"], "created_at": [D(2023, 12, 1)] * 2})
+
+    def rows(as_of: datetime) -> list[tuple]:
+        data = Dataset(
+            {Table.SUBSCRIPTIONS: subs.filter(pl.col("start_date") < as_of), Table.CLIENTS: clients},
+            "x",
+            D(2024, 1, 1),
+            as_of,
+        )
+        spine = labeled_spine(
+            data, [date(2024, 3, 4), date(2024, 6, 3)], LabelConfig(horizon_days=60, grace_days=14)
+        )
+        return spine.filter(pl.col("client_id") == "c").select("snapshot", "label").rows()
+
+    assert rows(D(2024, 9, 1)) == rows(D(2025, 6, 1)) == [(date(2024, 3, 4), 0), (date(2024, 6, 3), 1)]
+    # an add-on bought before the base plan is cut at the plan's start; one bought after it is no term
+    mixed = pl.DataFrame(
+        {
+            "client_id": ["m", "m", "m"],
+            "start_date": [D(2024, 1, 1), D(2024, 3, 1), D(2024, 5, 1)],
+            "end_date": [D(2024, 12, 1), D(2025, 3, 1), D(2025, 5, 1)],
+            "mrr": [5.0, 50.0, 5.0],
+            "is_addon": [True, False, True],
+        }
+    )
+    assert customer_terms(mixed).select("start_date", "end_date").rows() == [
+        (D(2024, 1, 1), D(2024, 3, 1)),
+        (D(2024, 3, 1), D(2025, 3, 1)),
+    ]

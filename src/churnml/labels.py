@@ -40,8 +40,9 @@ Churn by ``label.source``
 **Terms** are the rows of :func:`customer_terms`, wherever a term makes a client a customer (its spells,
 its first record, its return after a churn, :func:`customer_since`): with ``subscriptions.is_addon``, a
 client's base terms; an add-on running on after its base plan ended neither keeps the client a customer
-nor brings it back. A client that only ever bought add-ons (or a table of add-ons only) keeps them as its
-terms.
+nor brings it back. Until a client's first base plan starts, its add-ons are its terms (cut at that start),
+so a snapshot never depends on a plan bought after it; a client that only ever bought add-ons (or a table of
+add-ons only) keeps them all.
 
 **Gone is gone**, whatever the source: a record in ``churns`` at ``t`` makes the client inactive for
 every snapshot after ``t`` until a later term starts (with a subscriptions table) or a later event or
@@ -220,12 +221,22 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
 
     With an ``is_addon`` column, a client's base terms (``is_addon`` false or null): an add-on alone (a
     storage add-on running on after the plan it extends ended) does not keep a client a customer nor bring
-    it back. A client without any base term (it only ever bought add-ons, or every row of the table is an
-    add-on) keeps all its rows: its add-ons are then its terms. Without the column, every row."""
+    it back. Until a client's first base term starts, its add-ons are its terms (a client that only ever
+    bought add-ons, or a table where every row is one), cut at that start: what a snapshot sees of a client
+    never depends on a base plan bought after it. Without the column, every row."""
     if Subscriptions.IS_ADDON not in subscriptions.columns:
         return subscriptions
     addon = pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
-    return subscriptions.filter(~addon | addon.all().over(Subscriptions.CLIENT_ID))
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    first_base = start.filter(~addon).min().over(Subscriptions.CLIENT_ID)
+    before_base = first_base.is_null() | (start < first_base)
+    return subscriptions.filter(~addon | before_base).with_columns(
+        pl.when(addon & first_base.is_not_null())
+        .then(pl.min_horizontal(end, first_base))
+        .otherwise(end)
+        .cast(subscriptions.schema[Subscriptions.END_DATE])
+        .alias(Subscriptions.END_DATE)
+    )
 
 
 def activity_times(dataset: Dataset) -> pl.DataFrame:
@@ -435,7 +446,7 @@ def returns_after_churns(
 
 def first_customer_records(dataset: Dataset) -> pl.DataFrame | None:
     """Each client's first sign of being a customer: its first term's start (:func:`customer_terms`: an
-    add-on bought before the base plan does not count) or its first order or invoice
+    add-on bought before the base plan counts until the plan starts) or its first order or invoice
     (a payment with a positive amount, at its ``issued_at`` or ``paid_at``, the earlier). Grain: one row
     per client that has one; ``client_id``, ``_at``. None when the data has neither a subscriptions nor a
     payments table: nothing tells a customer from a lead, and with the churns source a client then counts

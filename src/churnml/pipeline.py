@@ -41,7 +41,10 @@ def training_snapshots(
     begins = dataset.behaviour_from() if snapshots.start is None and label is not None else None
     if begins is None or label is None:
         return whole
-    late = snapshot_grid(snapshots, begins, dataset.as_of)
+    try:
+        late = snapshot_grid(snapshots, begins, dataset.as_of)
+    except ValueError:  # the behaviour logs begin too close to the data's end for a snapshot after them
+        return whole
     lag = label_lag_days(resolved_label(label, dataset.tables))
     known = dataset.as_of - timedelta(days=label.horizon_days + lag)
     return late if late and late[0] <= known.date() else whole

@@ -122,6 +122,20 @@ def repeated_rows_note(frame: Any, table: Any) -> str | None:
     )
 
 
+def _training_moved(dataset: Any, cfg: Config) -> bool:
+    """Whether training's snapshots start later than the data's grid (:func:`churnml.pipeline.training_snapshots`:
+    the behaviour logs began late); False when the data is too short for a grid at all."""
+    from churnml.pipeline import training_snapshots
+
+    try:
+        return (
+            training_snapshots(dataset, cfg.snapshots, cfg.label)[:1]
+            != training_snapshots(dataset, cfg.snapshots)[:1]
+        )
+    except ValueError:  # no snapshot in the data at all: train says so itself
+        return False
+
+
 def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
     """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
@@ -151,7 +165,6 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         unrecorded_lapses_note,
         unrenewed_terms_note,
     )
-    from churnml.pipeline import training_snapshots
     from churnml.scoring.rules import unreachable_no_activity_note
 
     names = event_names(dataset, folder)
@@ -175,15 +188,14 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
             notes += [lapses] if lapses else []
     late = (
-        late_behaviour_note(
-            dataset.tables,
-            cfg.snapshots.min_history_days,
-            moved=training_snapshots(dataset, cfg.snapshots, cfg.label)[:1]
-            != training_snapshots(dataset, cfg.snapshots)[:1],
-        )
+        late_behaviour_note(dataset.tables, cfg.snapshots.min_history_days)
         if cfg.snapshots.start is None
         else None
     )
+    if late:  # said as training does it: from the behaviour logs' start, when that still labels a snapshot
+        late = late_behaviour_note(
+            dataset.tables, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg)
+        )
     notes += [late] if late else []
     events = dataset.tables.get(Table.EVENTS)
     checked = events is not None and 0 < events.height <= _REPEATS_CHECKED_ROWS

@@ -159,7 +159,7 @@ def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
     without a subscriptions table, the first event or order more than ``grace_days`` after it; ``_left``
     the churn). For one return known both ways, ``_left`` is the later (until its term ended it was served).
     ``tables``: the dataset's tables (subscriptions, churns; events or payments without subscriptions)."""
-    from churnml.labels import RETURNED_AT, returns_after_churns
+    from churnml.labels import RETURNED_AT, customer_terms, returns_after_churns
 
     cut = _midnight(as_of)
     dt = pl.Datetime("us")
@@ -167,8 +167,9 @@ def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
     parts = [pl.DataFrame(schema=schema)]
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and subscriptions.height:
+        # the base terms, as the labels read them (an add-on running on through an absence hides no return)
         terms = (
-            subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+            customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
             .select(
                 pl.col(CLIENT_ID).cast(pl.String),
                 pl.col(Subscriptions.START_DATE).cast(dt).alias("_back"),
