@@ -1172,6 +1172,8 @@ def _late_events_dataset(as_of: datetime) -> Dataset:
         (D(2026, 1, 1), None, date(2025, 6, 2)),
         # too recent to label one of those snapshots (90 days + 30 of grace by 2025-08-01): from the data's start
         (D(2025, 8, 1), None, date(2023, 5, 29)),
+        # the usage log begins 10 days before the data's end: no snapshot after it, the data's grid (it raised)
+        (D(2025, 5, 10), None, date(2023, 5, 29)),
         # a start set by the user is kept
         (D(2026, 1, 1), date(2024, 1, 1), date(2024, 1, 1)),
     ],
@@ -1240,3 +1242,12 @@ def test_an_add_on_client_that_buys_a_base_plan_later_reads_the_same_before_it()
         (D(2024, 1, 1), D(2024, 3, 1)),
         (D(2024, 3, 1), D(2025, 3, 1)),
     ]
+
+
+def test_the_data_notes_of_late_behaviour_logs_too_close_to_the_end_do_not_raise() -> None:
+    from churnml.config import load_config
+    from churnml.jobs.inputs import data_notes
+
+    notes = data_notes(_late_events_dataset(D(2025, 5, 10)), load_config())
+    late = [n for n in notes if n.startswith("data: events start on 2025-04-30")]
+    assert len(late) == 1 and late[0].endswith("To train from when they start: snapshots.start: 2025-05-28")
