@@ -465,3 +465,15 @@ def test_an_add_on_running_on_does_not_keep_a_lapsed_base_plan_out_of_grace(
         subs = subs.drop("is_addon")
     status = term_status(["a"], AS_OF, subs, grace_days=30, renewal_days=60)
     assert status.get_column(Scores.IN_GRACE).to_list() == [in_grace]
+
+
+def test_a_return_after_a_churns_record_without_subscriptions_is_said() -> None:
+    """No subscriptions table: the first event more than the grace after the churns record is the return."""
+    churns = pl.DataFrame({"client_id": ["v"], "churned_at": [ago(120)], "reason": ["price"]})
+    events = pl.DataFrame({"client_id": ["v", "v"], "ts": [ago(130), ago(40)], "event": ["login", "login"]})
+    tables = {Table.CHURNS: churns, Table.EVENTS: events}
+    said = term_status(["v"], AS_OF, None, 30, 60, churns=churns, tables=tables)
+    assert said.get_column(Scores.TERM_STATE).to_list() == [f"Back since {ago(40).date()} after 80 days away"]
+    assert term_status(["v"], AS_OF, None, 30, 60, churns=churns).get_column(Scores.TERM_STATE).to_list() == [
+        ""
+    ]

@@ -676,3 +676,50 @@ def test_no_segment_table_without_two_segments(segments: list[str] | None) -> No
         scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
     )
     assert "By segment" not in page
+
+
+@pytest.mark.parametrize(
+    ("row", "shown"),
+    [
+        (
+            {Columns.IN_GRACE: True, Columns.TERM_STATE: "Term ended 12 days ago and was not renewed"},
+            "Term ended 12 days ago and was not renewed",
+        ),
+        # back from an absence and due: its end date, not "Back since ..."
+        (
+            {
+                Columns.IN_GRACE: False,
+                Columns.TERM_STATE: "Back since 2026-10-06 after 278 days away",
+                Columns.RENEWAL_DATE: date(2027, 1, 6),
+                Columns.RENEWAL_DAYS: 52,
+            },
+            "ends 2027-01-06 (in 52 days)",
+        ),
+        (
+            {
+                Columns.IN_GRACE: False,
+                Columns.TERM_STATE: "",
+                Columns.RENEWAL_DATE: date(2027, 1, 6),
+                Columns.RENEWAL_DAYS: 0,
+            },
+            "ends 2027-01-06 (today)",
+        ),
+    ],
+)
+def test_the_renewals_table_says_when_a_due_term_ends(row: dict, shown: str) -> None:
+    from churnml.reporting.report import renewal_state
+
+    assert renewal_state(row) == shown
+
+
+@pytest.mark.parametrize("basis", ["grace period", "grace period, rule: payment_trouble"])
+def test_a_lapsed_terms_state_leads_the_compact_table_whatever_its_grace_play(basis: str) -> None:
+    from churnml.reporting.report import _top_reason
+
+    row = {
+        Columns.TERM_STATE: "Term ended 3 days ago and was not renewed",
+        Columns.ACTION_BASIS: basis,
+        Columns.NEXT_TERM_START: None,
+        Columns.ZONE_RAISED_BY: "",
+    }
+    assert _top_reason(row) == "Term ended 3 days ago and was not renewed"

@@ -307,6 +307,18 @@ def _count(n: object, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def renewal_state(row: Mapping[str, Any]) -> str:
+    """The renewals table's term cell: the state of a term in its grace period ("Term ended 12 days ago and was
+    not renewed"), else when the term ends; a client back from an absence ("Back since ...") is due like any
+    other, its end date said."""
+    if row.get(Scores.IN_GRACE) and row.get(Scores.TERM_STATE):
+        return str(row[Scores.TERM_STATE])
+    days = row.get(Scores.RENEWAL_DAYS)
+    return f"ends {row.get(Scores.RENEWAL_DATE)} " + (
+        "(today)" if days == 0 else f"(in {_count(days, 'day')})"
+    )
+
+
 def _term_value(row: Mapping[str, object], currency: str) -> str:
     """The renewals table's term value: the next term's at today's terms, or for a lapsed term (no next
     term yet) what it brought a year, its ARR."""
@@ -336,7 +348,11 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
     basis = str(row.get(Scores.ACTION_BASIS) or "")
     # the term's state leads when the action follows it (a lapse); a booked renewal is good news, and a
     # term that just ended with no renewal recorded yet is no reason beside another action
-    if state and row.get(Scores.NEXT_TERM_START) is None and basis in ("", "grace period"):
+    if (
+        state
+        and row.get(Scores.NEXT_TERM_START) is None
+        and (basis == "" or basis.startswith("grace period"))
+    ):
         return str(state)
     raised = [r for r in str(row.get(Scores.ZONE_RAISED_BY) or "").split("; ") if r]
     if not raised and basis.startswith("rule: "):
@@ -515,14 +531,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 _name_link(r, linked),
                 _owner(r),
                 _zone(r[Scores.ZONE]),
-                _e(
-                    r[Scores.TERM_STATE]
-                    or (
-                        f"ends {r[Scores.RENEWAL_DATE]} (today)"
-                        if r[Scores.RENEWAL_DAYS] == 0
-                        else f"ends {r[Scores.RENEWAL_DATE]} (in {_count(r[Scores.RENEWAL_DAYS], 'day')})"
-                    )
-                ),
+                _e(renewal_state(r)),
                 _term_value(r, currency),
                 _e(r.get(Scores.ACTION)),
             ]

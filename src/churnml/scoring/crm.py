@@ -226,6 +226,7 @@ def term_status(
     settle_days: int = 0,
     data_end: date | None = None,
     churns: pl.DataFrame | None = None,
+    tables: Mapping[Table, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -233,7 +234,8 @@ def term_status(
     when the list is dated later: the renewals of the days after the export are not in it (a week-old
     export scored a week later put 107 monthly clients in red as lapsed). A client back within
     :data:`BACK_DAYS` days from an absence (:func:`last_returns` of ``subscriptions`` and ``churns``: a term
-    after a gap longer than ``grace_days``, or after a churn record) and in no other state says so: "Back
+    after a gap longer than ``grace_days``, or after a churn record; ``tables``: the dataset's other tables, whose
+    events and orders show a return without a subscriptions table) and in no other state says so: "Back
     since 2026-11-28 after 67 days away" (its features still read the weeks it was gone)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
@@ -293,7 +295,9 @@ def term_status(
         else term_state_text(d, settle_days, r)
         for d, b, p, r in zip(texts, booked_on, paid_ends, shown, strict=True)
     ]
-    backs = _recent_returns(ids, as_of, subscriptions, churns, grace_days)
+    backs = _recent_returns(
+        ids, as_of, {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions, Table.CHURNS: churns}, grace_days
+    )
     states = [
         back_text(b, n) if not state and b is not None else state
         for state, b, n in zip(states, backs.get_column("_back"), backs.get_column("_away"), strict=True)
@@ -313,18 +317,13 @@ def term_status(
 
 
 def _recent_returns(
-    ids: pl.DataFrame,
-    as_of: date,
-    subscriptions: pl.DataFrame | None,
-    churns: pl.DataFrame | None,
-    grace_days: int,
+    ids: pl.DataFrame, as_of: date, tables: Mapping[Table, pl.DataFrame | None], grace_days: int
 ) -> pl.DataFrame:
     """``ids`` with ``_back`` (the day of the client's last return, when within :data:`BACK_DAYS` days of
-    ``as_of``; else null) and ``_away`` (the days between leaving and coming back)."""
-    tables = {
-        t: f for t, f in ((Table.SUBSCRIPTIONS, subscriptions), (Table.CHURNS, churns)) if f is not None
-    }
-    back = last_returns(tables, as_of, grace_days).select(
+    ``as_of``; else null) and ``_away`` (the days between leaving and coming back), from ``tables``
+    (:func:`last_returns`; a table given as None is absent)."""
+    present = {t: f for t, f in tables.items() if f is not None}
+    back = last_returns(present, as_of, grace_days).select(
         CLIENT_ID,
         pl.col("_back").dt.date(),
         (pl.col("_back").dt.date() - pl.col("_left").dt.date()).dt.total_days().cast(pl.Int64).alias("_away"),

@@ -437,6 +437,7 @@ def _crm_views(
             settle_days,
             dataset.as_of.date(),
             churns=dataset.get(Table.CHURNS),
+            tables=dataset.tables,
         ),
         last_interaction(
             ids,
