@@ -430,7 +430,7 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
             update={"min_history_days": min(cfg.snapshots.min_history_days, least)}
         )
         train = cfg.train.model_copy(update={"min_train_days": min(cfg.train.min_train_days, least)})
-        early = training_snapshots(dataset, shorter)
+        early = training_snapshots(dataset, shorter, cfg.label)
         h = cfg.label.horizon_days
         if longest_horizon_with_a_fold(early, dataset.as_of.date(), lag, train, h + 1) == h:
             hints.append(
