@@ -562,3 +562,27 @@ def test_the_page_shows_the_chance_and_says_how_the_list_is_ranked(plan):
     )
     assert "Priority: attempts by expected value = lifetime value x the chance of a return" in page
     assert "return_<wbr>chance" in page and "mean_<wbr>return_<wbr>chance" in page
+
+
+def test_equal_expected_values_go_by_the_chance_of_a_return_and_the_page_says_so():
+    """A (lifetime value 100, chance 0.2) and B (50, 0.4) both expect 20: the likelier return comes first;
+    the page said ties went by lifetime value, which would have put A first."""
+    from churnml.reporting.interventions import _rank_paragraph
+    from churnml.reporting.winback import _with_priority
+
+    lost = pl.DataFrame(
+        {
+            "client_id": ["A", "B"],
+            "decision": [ATTEMPT, ATTEMPT],
+            "lifetime_value": [100.0, 50.0],
+            "return_chance": [0.2, 0.4],
+            "expected_value": [20.0, 20.0],
+            "days_since_churn": [40, 40],
+            "return_chance_basis": ["x", "x"],
+        }
+    )
+    assert _with_priority(lost).select("client_id", "priority").rows() == [("A", 2), ("B", 1)]
+    assert (
+        "; ties by the chance of a return, then lifetime value, then the most recently gone.</p>"
+        in _rank_paragraph(lost)
+    )

@@ -584,8 +584,8 @@ def _rank_paragraph(plan: pl.DataFrame) -> str:
     return (
         "<p>Priority: attempts by expected value = lifetime value x the chance of a return, measured on the "
         "data's own past absences (of those still gone as many days after leaving, for the same reason, the "
-        "share that came back within winback.follow_up_days more; column return_chance_basis); then by "
-        f"lifetime value, then the most recently gone.{unknown}</p>"
+        "share that came back within winback.follow_up_days more; column return_chance_basis); ties by the "
+        f"chance of a return, then lifetime value, then the most recently gone.{unknown}</p>"
     )
 
 
