@@ -3,7 +3,7 @@ recovered within its interval, and the bar of the win-back list on generated dat
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -373,4 +373,36 @@ def test_the_page_says_how_many_attempts_are_too_recent_to_count():
     assert (
         "; 1 of the 1 returns seen came later than 50 days after the first contact and are not counted"
         in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("returned_after", "late"),
+    [
+        (D(2024, 6, 29, 15), 0),  # day 179: within the 180 days
+        (D(2024, 6, 30, 15), 0),  # 180 days to the hour: within
+        (D(2024, 7, 1, 0), 1),  # 180 days and 9 hours: outside, days_to_return floors to 180
+        (D(2024, 7, 2, 15), 1),  # day 181
+    ],
+)
+def test_a_return_after_the_window_is_counted_as_late_however_near(returned_after, late):
+    """A return 180 days and 9 hours after the first contact is not counted within the window; the page's
+    "came later" count (days_to_return > 180) missed it too, so it was counted in neither."""
+    from churnml.reporting.interventions import _follow_up_paragraph
+
+    contact = D(2024, 1, 2, 15)
+    window = 180
+    attempts = pl.DataFrame(
+        {
+            "first_contact_at": [contact],
+            "returned": [True],
+            "days_to_return": [(returned_after - contact).days],
+            "follow_up_days": [window],
+            "followed_up": [True],
+            "returned_within": [returned_after <= contact + timedelta(days=window)],
+        }
+    )
+    text = _follow_up_paragraph(attempts)
+    assert ("; 1 of the 1 returns seen came later than 180 days after the first contact" in text) is bool(
+        late
     )

@@ -10,7 +10,8 @@ Everything here reads the optional ``interventions`` table with the churn events
   gone. Columns: ``client_id``, ``churned_at``, ``returned_at``, ``first_contact_at``, ``campaign``,
   ``variant``, ``kind`` (of the first contact), ``contacts``, ``stage`` (days from the churn to the first
   contact, cut by ``winback.stages``), ``reason`` (nearest ``churns`` record, ``unknown`` without one),
-  ``returned`` (Boolean: came back by the data end), ``days_to_return`` (first contact to return),
+  ``returned`` (Boolean: came back by the data end), ``days_to_return`` (first contact to return, whole
+  days floored: a return 180 days and 9 hours after the contact is day 180, yet outside a 180-day window),
   ``follow_up_days`` (``winback.follow_up_days``), ``followed_up`` (the first contact was at least that
   many days before the data end), ``returned_within`` (came back within them; null when not followed up),
   ``avg_order_before`` (mean positive payment in the 365 days before the churn),
@@ -650,7 +651,8 @@ def _follow_up_paragraph(attempts: pl.DataFrame) -> str:
         f"(winback.follow_up_days), over the {attempts.height - recent.height:,} attempts that have had all "
         f"{window} days by the data end"
     )
-    late = attempts.filter(pl.col("days_to_return") > window).height
+    # not days_to_return > window: it is floored, and a return 180 days and 9 hours after is outside 180 days
+    late = attempts.filter(pl.col("returned") & pl.col("followed_up") & ~pl.col("returned_within")).height
     if late:
         text += (
             f"; {late:,} of the {int(attempts.get_column('returned').sum()):,} returns seen came later than "
