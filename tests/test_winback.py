@@ -508,10 +508,49 @@ def test_without_a_return_in_the_data_the_chance_is_unknown():
     )
 
 
+def test_no_chance_is_measured_past_the_longest_watch_nor_a_reasons_own_past_its_absences_watch():
+    """As of 2025-10-01, follow-up 180 days: past absences watched 200 days at most. Gone 190 days, only days
+    191-200 were watched: the hazard read 0 beyond them, and "0.0% came back within 180 days more" ranked
+    above the clients with no chance. The one price absence, watched 100 days, read 0 for price at 10 days
+    and pulled price's chance down to (1 x 0 + 20 x 2/7) / 21."""
+    as_of = D(2025, 10, 1)
+    gone = _gone(
+        [
+            ("a", D(2025, 3, 15), None, "unknown"),  # 200 days
+            ("b", D(2025, 3, 16), None, "unknown"),  # 199
+            ("c", D(2025, 3, 17), None, "unknown"),  # 198
+            ("d", D(2025, 3, 25), None, "unknown"),  # 190
+            ("e", D(2025, 8, 2), D(2025, 9, 30), "unknown"),  # back on day 59
+            ("f", D(2025, 8, 12), D(2025, 9, 26), "unknown"),  # back on day 45
+            ("g", D(2025, 6, 23), None, "price"),  # 100
+        ]
+    )
+    lost = _frame(
+        [(10, "price"), (10, "unknown"), (190, "unknown")],
+        {"days_since_churn": pl.Int64, "reason_segment": pl.String},
+    )
+    cfg = CFG.model_copy(update={"follow_up_days": 180, "return_prior": 20.0})
+    got = return_chances(gone, lost, as_of, cfg)
+    # days 11-190, all: on day 45 1 of 7 back (a-g), on day 59 1 of 6: 1 - 6/7 x 5/6 = 2/7, a-d watched to 190.
+    # Unknown: 1 - 5/6 x 4/5 = 1/3 of 6, smoothed (6 x 1/3 + 20 x 2/7) / 26 = 27/91. Price: g watched to 100.
+    cols = ["days_since_churn", "reason_segment", "watched", "watched_of_reason", "return_chance"]
+    assert got.select(cols).rows() == [
+        (10, "price", 7, 1, pytest.approx(2 / 7)),
+        (10, "unknown", 7, 6, pytest.approx(27 / 91)),
+        (190, "unknown", 3, 0, None),
+    ]
+    assert got.get_column("return_chance_basis").to_list()[::2] == [
+        "of 7 past absences still gone 10 days after leaving, 28.6% came back within 180 days more; none of the "
+        "1 for price watched 180 days more, so all reasons': 28.6%",
+        "past absences were watched 200 days at most, none 180 days beyond 190 days after leaving: the chance of "
+        "a return is unknown; of the 3 still gone 190 days, 0.0% came back in the 10 days covered",
+    ]
+
+
 def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
     """y left 245 days ago with 11,177 of lifetime value, x 61 days ago with 1,541: no client of the past
     came back after 240 days away, so x (a third of its value expected) ranks above y (none). The old
-    rank put y first (high value)."""
+    rank put y first (high value). h2 has been gone 550 days, so y's 0 is measured over all 180 days."""
     term = (Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
     data = Dataset(
         tables={
@@ -523,7 +562,7 @@ def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
                 [
                     ("h1", D(2023, 1, 1), D(2024, 1, 1), 100.0),
                     ("h1", D(2024, 4, 30), D(2025, 6, 1), 100.0),  # back after 120 days
-                    ("h2", D(2023, 1, 1), D(2024, 1, 1), 100.0),
+                    ("h2", D(2023, 1, 1), D(2023, 7, 1), 200.0),
                     ("y", D(2023, 1, 1), D(2024, 5, 1), 1000.0),
                     ("x", D(2023, 1, 1), D(2024, 11, 1), 100.0),
                 ],
@@ -535,7 +574,7 @@ def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
         as_of=D(2025, 1, 1),
     )
     churns = _frame(
-        [("h1", D(2024, 1, 1)), ("h2", D(2024, 1, 1)), ("y", D(2024, 5, 1)), ("x", D(2024, 11, 1))],
+        [("h1", D(2024, 1, 1)), ("h2", D(2023, 7, 1)), ("y", D(2024, 5, 1)), ("x", D(2024, 11, 1))],
         {"client_id": pl.String, "churned_at": DT},
     )
     plan = winback_list(data, churns, CFG, default_margin=0.7)
@@ -543,8 +582,8 @@ def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
     assert got.rows() == [
         # days 62-241: h1 back on day 120 of h1, h2, y at risk: 1 of 3
         ("x", "31-90", 1540.86, pytest.approx(1 / 3), 513.62, 1),
-        ("y", "180+", 11177.0, 0.0, 0.0, 2),  # days 246-425: h2 at risk, not back
-        ("h2", "180+", 839.43, None, None, 3),  # no one watched beyond its 366 days: unknown, last
+        ("y", "180+", 11177.0, 0.0, 0.0, 2),  # days 246-425: h2 at risk (watched 550 days), not back
+        ("h2", "180+", 832.53, None, None, 3),  # no one watched beyond its 550 days: unknown, last
     ]
 
 

@@ -39,9 +39,9 @@ Columns:
   (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
 - ``return_chance`` (:func:`return_chances`: the chance that a client gone that many days, for that
   reason, comes back within ``winback.follow_up_days`` more, measured on the data's own past absences;
-  null when the data shows no return or no absence watched that long), ``expected_value`` (lifetime value
-  x return chance: what an attempt can bring back) and ``return_chance_basis`` (how it was measured, in
-  words);
+  null when the data shows no return or no past absence was watched to the end of those days more),
+  ``expected_value`` (lifetime value x return chance: what an attempt can bring back) and
+  ``return_chance_basis`` (how it was measured, in words);
 - ``first`` (an attempt the playbook flags: regular, high value or recent without complaints; said in the
   decision reason, it does not order the list), ``priority`` (1 = act first: attempts by expected value,
   then return chance, then lifetime value, then the most recently gone; null otherwise);
@@ -558,6 +558,16 @@ def _return_hazard(
     return at_risk, np.divide(back, at_risk, out=np.zeros(last_day + 1), where=at_risk > 0)
 
 
+def _partial_basis(watched: int, day: int, window: int, longest: int, share: float) -> str:
+    """Why a client gone ``day`` days has no chance measured when the past absences still gone then were
+    watched ``longest`` days at most, short of ``day + window``: the share back in the days covered."""
+    return (
+        f"past absences were watched {longest:,} days at most, none {window} days beyond {day} days after "
+        f"leaving: the chance of a return is unknown; of the {watched:,} still gone {day} days, {share:.1%} "
+        f"came back in the {longest - day:,} days covered"
+    )
+
+
 def return_chances(
     gone: pl.DataFrame, lost: pl.DataFrame, as_of: datetime, cfg: WinbackConfig
 ) -> pl.DataFrame:
@@ -574,7 +584,9 @@ def return_chances(
     Columns: ``days_since_churn``, ``reason_segment``, ``watched`` (past absences still gone and watched
     beyond that day), ``watched_of_reason``, ``return_chance`` and ``return_chance_basis`` (in words).
     Null chance when no past absence came back at all (the data holds no return) or none has been watched
-    beyond that day.
+    ``follow_up_days`` beyond that day: past the last day watched no absence is at risk and the hazard
+    reads 0, which measured nothing (the basis gives the share back in the days covered). A reason whose
+    own absences were not watched that long takes all reasons' chance.
     """
     window, prior = cfg.follow_up_days, cfg.return_prior
     schema = {
@@ -612,6 +624,7 @@ def return_chances(
     overall = hazard(past)
     by_reason = {r: hazard(f) for (r,), f in past.group_by("reason_segment")}
     any_return = bool(past.get_column("_back").any())
+    longest = int(past.get_column("_days").max() or 0)
     rows = []
     for day, reason in asked.iter_rows():
         d = max(int(day), 0)
@@ -626,15 +639,27 @@ def return_chances(
             rows.append((day, reason, watched, 0, None, f"{why}: the chance of a return is unknown"))
             continue
         chance_all = 1.0 - float(np.prod(1.0 - overall[1][span]))
+        if not overall[0][d + window]:  # nobody watched to the window's end: past it the hazard reads 0
+            rows.append(
+                (day, reason, watched, 0, None, _partial_basis(watched, d, window, longest, chance_all))
+            )
+            continue
         at_risk, rate = by_reason.get(
             reason, (np.zeros(last_day + 1, dtype=np.int64), np.zeros(last_day + 1))
         )
         n = int(at_risk[d + 1])
         own = 1.0 - float(np.prod(1.0 - rate[span]))
-        chance = (n * own + prior * chance_all) / (n + prior) if n + prior > 0 else chance_all
+        if n and not at_risk[d + window]:  # the reason's own absences not watched to the window's end
+            chance = chance_all
+            own_text = (
+                f"none of the {n:,} for {reason} watched {window} days more, so all reasons': {chance:.1%}"
+            )
+        else:
+            chance = (n * own + prior * chance_all) / (n + prior) if n + prior > 0 else chance_all
+            own_text = f"of the {n:,} for {reason} {own:.1%}: {chance:.1%} (smoothed with {prior:g})"
         basis = (
             f"of {watched:,} past absences still gone {d} days after leaving, {chance_all:.1%} came back within "
-            f"{window} days more; of the {n:,} for {reason} {own:.1%}: {chance:.1%} (smoothed with {prior:g})"
+            f"{window} days more; {own_text}"
         )
         rows.append((day, reason, watched, n, chance, basis))
     return pl.DataFrame(rows, schema=schema, orient="row")
