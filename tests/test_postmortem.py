@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -511,3 +511,54 @@ def test_the_false_alarm_sentence_without_reviewed_churns(flags, expected_end):
     )
     got = false_alarm_sentence(flag_comparison(_review(flags), stayed), date(2024, 3, 1), 30)
     assert got.endswith(expected_end), got
+
+
+@pytest.mark.parametrize(
+    ("rows", "told"),
+    [
+        # (verdict, flagged after the client's own cancellation request)
+        ([(CAUGHT_LATE, True), (CAUGHT_EARLY, False), (MISSED, False)], 1),
+        # a churn flagged after its notice but not reviewed (the lists began too late) is none of the caught
+        ([(NOT_REVIEWED, True), (MISSED, False)], 0),
+        ([(NOT_REVIEWED, True), (CAUGHT_LATE, True), (CAUGHT_LATE, False)], 1),
+    ],
+)
+def test_only_caught_churns_count_as_first_flagged_after_their_notice(rows, told):
+    from churnml.reporting.postmortem import caught_after_notice
+
+    review = pl.DataFrame(
+        rows, schema={"verdict": pl.String, "flagged_after_notice": pl.Boolean}, orient="row"
+    )
+    assert caught_after_notice(review) == told
+
+
+def test_the_lead_does_not_count_an_unreviewed_churn_among_the_caught():
+    """a: on two lists (green, then red after its cancellation request), churned 9 days after the first
+    list: not reviewed; b: green on nine lists, missed. The lead said "1 of the caught were first flagged
+    only once they had asked to cancel" of a list that caught none."""
+    from churnml.reporting.postmortem import postmortem, review_lead
+
+    weeks = [date(2026, 8, 1) + timedelta(weeks=k) for k in range(9)]
+    lists = pl.DataFrame(
+        {
+            "client_id": ["a"] * 2 + ["b"] * 9,
+            "as_of": [date(2026, 8, 1), date(2026, 8, 8), *weeks],
+            "zone": ["green", "red"] + ["green"] * 9,
+        }
+    )
+    churns = pl.DataFrame(
+        {
+            "client_id": ["a", "b"],
+            "churned_at": [D(2026, 8, 10), D(2026, 10, 1)],
+            "reason": ["price", "price"],
+        }
+    )
+    notices = pl.DataFrame({"client_id": ["a"], "notice_at": [D(2026, 8, 5)]})
+    review = postmortem(
+        churns, lists, date(2026, 8, 1), date(2026, 10, 2), lookback_days=90, early_weeks=4, notices=notices
+    )
+    assert review.select("verdict", "flagged_after_notice").rows() == [(NOT_REVIEWED, True), (MISSED, False)]
+    assert review_lead(review, date(2026, 8, 1), date(2026, 10, 2), 4) == (
+        "2 churns from 2026-08-01 to 2026-10-02; 1 had lists in the weeks before them, from early enough to warn. "
+        "Of those the list flagged 0 (0%) in yellow or red before they left (0 early, 0 late) and missed 1."
+    )

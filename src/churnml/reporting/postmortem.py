@@ -58,6 +58,7 @@ __all__ = [
     "MISSED",
     "NOT_REVIEWED",
     "VERDICTS",
+    "caught_after_notice",
     "clients_who_stayed",
     "false_alarm_sentence",
     "flag_comparison",
@@ -493,6 +494,14 @@ def _was(n: int) -> str:
     return "was" if n == 1 else "were"
 
 
+def caught_after_notice(review: pl.DataFrame) -> int:
+    """How many caught churns of a :func:`postmortem` frame (one row per churn; verdict caught early or
+    late) were first flagged only once the client had asked to cancel: a churn not reviewed or missed is
+    none of the caught, whatever its ``flagged_after_notice``."""
+    caught = pl.col("verdict").is_in([CAUGHT_EARLY, CAUGHT_LATE])
+    return int(review.filter(caught & pl.col("flagged_after_notice")).height)
+
+
 def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int | None = None) -> str:
     """The page's opening sentences about a :func:`postmortem` frame (one row per churn): how many churns,
     how many were reviewed and what the lists said of those; when none could be reviewed, what the lists
@@ -505,7 +514,7 @@ def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int |
         return f"No churn {period}."
     if reviewed:
         caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
-        told = int(review.get_column("flagged_after_notice").sum())
+        told = caught_after_notice(review)
         return (
             f"{review.height:,} churns {period}; {reviewed:,} had lists in the weeks before them, from early "
             f"enough to warn. Of those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red "
