@@ -428,11 +428,19 @@ STAYED_CHURNS = pl.DataFrame(
 )
 
 
+KNOWN = date(2024, 6, 30)  # the churns are known well past the lists' 30 days
+
+
 def test_clients_who_stayed_are_those_on_the_lists_of_the_look_back_who_did_not_churn():
     from churnml.reporting.postmortem import clients_who_stayed
 
     got = clients_who_stayed(
-        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+        STAYED_CHURNS,
+        STAYED_TIMELINE,
+        date(2024, 2, 15),
+        date(2024, 3, 1),
+        lookback_days=30,
+        known_until=KNOWN,
     )
     assert got.rows() == [
         ("a", 2, True, False),
@@ -453,7 +461,12 @@ def test_the_page_shows_how_often_the_lists_flag_the_clients_who_stayed_beside_t
     )
 
     stayed = clients_who_stayed(
-        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+        STAYED_CHURNS,
+        STAYED_TIMELINE,
+        date(2024, 2, 15),
+        date(2024, 3, 1),
+        lookback_days=30,
+        known_until=KNOWN,
     )
     review = _review(
         [
@@ -507,7 +520,12 @@ def test_the_false_alarm_sentence_without_reviewed_churns(flags, expected_end):
     from churnml.reporting.postmortem import clients_who_stayed, false_alarm_sentence, flag_comparison
 
     stayed = clients_who_stayed(
-        STAYED_CHURNS, STAYED_TIMELINE, date(2024, 2, 15), date(2024, 3, 1), lookback_days=30
+        STAYED_CHURNS,
+        STAYED_TIMELINE,
+        date(2024, 2, 15),
+        date(2024, 3, 1),
+        lookback_days=30,
+        known_until=KNOWN,
     )
     got = false_alarm_sentence(flag_comparison(_review(flags), stayed), date(2024, 3, 1), 30)
     assert got.endswith(expected_end), got
@@ -562,3 +580,113 @@ def test_the_lead_does_not_count_an_unreviewed_churn_among_the_caught():
         "2 churns from 2026-08-01 to 2026-10-02; 1 had lists in the weeks before them, from early enough to warn. "
         "Of those the list flagged 0 (0%) in yellow or red before they left (0 early, 0 late) and missed 1."
     )
+
+
+@pytest.mark.parametrize(
+    ("known_until", "expected"),
+    [
+        # every list of the window (02-01 .. 02-29) has its 30 days in the data: as above
+        (
+            date(2024, 3, 30),
+            [
+                ("a", 2, True, False),
+                ("b", 1, True, True),
+                ("c", 2, False, False),
+                ("d", 1, False, False),
+                ("g", 1, False, False),
+                ("i", 1, True, False),
+            ],
+        ),
+        # churns known to 03-10: only the lists up to 02-09 have had their 30 days (a, c: their 02-05 list)
+        (
+            date(2024, 3, 10),
+            [("a", 1, False, False), ("b", 1, True, True), ("c", 1, False, False), ("i", 1, True, False)],
+        ),
+        # churns known to the period's end (the default --to): no list has had its 30 days, no one stayed yet
+        (date(2024, 3, 1), []),
+    ],
+    ids=["all-known", "early-lists-known", "none-known"],
+)
+def test_only_the_lists_whose_horizon_ends_within_the_data_tell_who_stayed(known_until, expected):
+    from churnml.reporting.postmortem import clients_who_stayed
+
+    got = clients_who_stayed(
+        STAYED_CHURNS,
+        STAYED_TIMELINE,
+        date(2024, 2, 15),
+        date(2024, 3, 1),
+        lookback_days=30,
+        known_until=known_until,
+    )
+    assert got.rows() == expected
+
+
+def test_a_red_client_leaving_after_the_data_ends_is_no_false_alarm():
+    """The reviewer's case: the data (and the period, by default) ends 12-01; r, red on the list of 11-20,
+    leaves on 12-21, which the data does not show yet. It was counted as a client who stayed, flagged red."""
+    from churnml.reporting.postmortem import clients_who_stayed, postmortem_page
+
+    timeline = pl.DataFrame(
+        {"client_id": ["r", "g"], "as_of": [date(2026, 11, 20)] * 2, "zone": ["red", "green"]}
+    )
+    churns_seen = pl.DataFrame(schema={"client_id": pl.String, "churned_at": pl.Datetime("us")})
+    end = date(2026, 12, 1)
+    stayed = clients_who_stayed(
+        churns_seen, timeline, date(2026, 9, 1), end, lookback_days=90, known_until=end
+    )
+    assert stayed.height == 0
+    review = _review([(1, J1, J1, CAUGHT_EARLY)]).with_columns(
+        pl.lit("price").alias("reason"),
+        pl.lit(None, pl.String).alias("driver_family"),
+        pl.lit(None, pl.Int64).alias("weeks_flagged_before"),
+    )
+    page = postmortem_page(
+        review,
+        postmortem_totals(review, "reason"),
+        postmortem_totals(review, "driver_family"),
+        date(2026, 9, 1),
+        end,
+        1,
+        lookback_days=90,
+        stayed=stayed,
+        known_until=end,
+    )
+    assert (
+        "Who stays is not known yet: the lists of the 90 days before 2026-12-01 speak of the 90 days after them, "
+        "which run past 2026-12-01, the last day the data knows churns of, so this page cannot say how often the "
+        "lists flag clients who stay (the false alarms) to read the caught shares against. A period ending on "
+        "2026-09-03 or earlier (--to) shows it."
+    ) in page
+    assert "did not churn" not in page
+
+
+@pytest.mark.parametrize(
+    ("known_until", "unknown", "only"),
+    [
+        (date(2024, 3, 1), True, None),  # the window's first list (02-01) speaks to 03-02
+        (
+            date(2024, 3, 2),
+            False,
+            " (those up to 2024-02-01: after a later list, who stays is not known yet)",
+        ),
+        (
+            date(2024, 3, 10),
+            False,
+            " (those up to 2024-02-09: after a later list, who stays is not known yet)",
+        ),
+        (date(2024, 3, 30), False, ""),  # the last list (02-29) speaks to 03-30: all known
+    ],
+)
+def test_the_page_says_when_who_stayed_is_not_known_or_known_of_the_early_lists_only(
+    known_until, unknown, only
+):
+    from churnml.reporting.postmortem import false_alarm_sentence, flag_comparison, stayers_unknown_sentence
+
+    end = date(2024, 3, 1)
+    assert bool(stayers_unknown_sentence(end, 30, known_until)) is unknown
+    if only is not None:
+        stayed = pl.DataFrame({"client_id": ["a"], "lists": [1], "flagged": [True], "red": [False]})
+        sentence = false_alarm_sentence(flag_comparison(_review([]), stayed), end, 30, known_until)
+        assert sentence.startswith(
+            f"The lists flag clients who stay, too. Of the 1 clients on the lists of the 30 days before 2024-03-01{only} who did not churn"
+        )

@@ -257,7 +257,7 @@ def postmortem(
 
     from churnml.contract.io import read_dataset
     from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
-    from churnml.labels import churn_dates
+    from churnml.labels import churn_dates, label_lag_days, resolved_label
     from churnml.reporting.interventions import absences
     from churnml.reporting.postmortem import (
         clients_who_stayed,
@@ -333,7 +333,14 @@ def postmortem(
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
     links = page_links(folder, "postmortem", cfg, dataset.name) if out is None else []
-    stayed = clients_who_stayed(gone, timeline, start, end, lookback_days=cfg.label.horizon_days)
+    # churns are known up to the data end less the label lag: a list whose horizon runs past it has
+    # clients who will leave unseen, not stayers
+    known_until = dataset.as_of.date() - timedelta(
+        days=label_lag_days(resolved_label(cfg.label, dataset.tables))
+    )
+    stayed = clients_who_stayed(
+        gone, timeline, start, end, lookback_days=cfg.label.horizon_days, known_until=known_until
+    )
     html = postmortem_page(
         review,
         by_reason,
@@ -346,6 +353,7 @@ def postmortem(
         links,
         early_weeks=early_weeks,
         stayed=stayed,
+        known_until=known_until,
     )
     files = {
         **table_files("postmortem", review),

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -63,12 +63,14 @@ __all__ = [
     "false_alarm_sentence",
     "flag_comparison",
     "hindsight_warning",
+    "last_known_list",
     "list_timeline",
     "out_of_time_history",
     "postmortem",
     "postmortem_page",
     "postmortem_totals",
     "review_lead",
+    "stayers_unknown_sentence",
     "verdict_figure",
 ]
 
@@ -312,19 +314,30 @@ def postmortem(
 
 
 def clients_who_stayed(
-    churns: pl.DataFrame, timeline: pl.DataFrame, start: date, end: date, *, lookback_days: int
+    churns: pl.DataFrame,
+    timeline: pl.DataFrame,
+    start: date,
+    end: date,
+    *,
+    lookback_days: int,
+    known_until: date,
 ) -> pl.DataFrame:
     """The false-alarm side of the review, one row per client that did not churn: on a list (``timeline``:
     :func:`list_timeline`) of the ``lookback_days`` before ``end`` (the window a churn on ``end`` would be
     reviewed on, so a stayer gets as many lists as a churn), and with no churn (``churns``: ``client_id``,
     ``churned_at``) from ``start`` (or that window's start, if earlier) to ``lookback_days`` after ``end``,
     as far as ``churns`` shows (a list speaks of the ``lookback_days`` after its date: a client leaving
-    then was flagged rightly). Columns: ``client_id``, ``lists`` (list weeks with the client in the
+    then was flagged rightly). Only the lists whose ``lookback_days`` end by ``known_until`` (the last day
+    ``churns`` knows of: the data's end less the label lag) are read: after a later list, who stays is not
+    known yet, and a client leaving the week after the data ends would count as a false alarm
+    (:func:`stayers_unknown_sentence`). Columns: ``client_id``, ``lists`` (list weeks with the client in the
     window), ``flagged`` (yellow or red on at least one), ``red`` (red on at least one)."""
     hi = datetime.combine(end, datetime.min.time())
     lo = hi - pl.duration(days=lookback_days)
     window = timeline.with_columns(pl.col(AS_OF).cast(_DT).alias("_at")).filter(
-        (pl.col("_at") > lo) & (pl.col("_at") < hi)
+        (pl.col("_at") > lo)
+        & (pl.col("_at") < hi)
+        & (pl.col(AS_OF).cast(pl.Date) <= last_known_list(known_until, lookback_days))
     )
     churned_at = pl.col(CHURNED_AT).cast(_DT)
     first = pl.min_horizontal(
@@ -342,6 +355,28 @@ def clients_who_stayed(
             (pl.col(ZONE) == "red").any().alias("red"),
         )
         .sort(CLIENT_ID)
+    )
+
+
+def last_known_list(known_until: date, lookback_days: int) -> date:
+    """The last list date whose ``lookback_days`` (the horizon it speaks of) end by ``known_until``, the
+    last day the churns are known: who stayed after a later list is not known yet."""
+    return known_until - timedelta(days=lookback_days)
+
+
+def stayers_unknown_sentence(end: date, lookback_days: int, known_until: date) -> str:
+    """Why the page shows no clients who stayed when the lists of the ``lookback_days`` before ``end`` (the
+    false-alarm side, :func:`clients_who_stayed`) all speak of days past ``known_until``, the last day the
+    churns are known (a period ending on the data's end): whether their clients stay is not known yet;
+    "" when some of those lists can be read."""
+    last = last_known_list(known_until, lookback_days)
+    if end - timedelta(days=lookback_days) + timedelta(days=1) <= last:
+        return ""
+    return (
+        f"Who stays is not known yet: the lists of the {lookback_days} days before {end} speak of the "
+        f"{lookback_days} days after them, which run past {known_until}, the last day the data knows churns of, "
+        "so this page cannot say how often the lists flag clients who stay (the false alarms) to read the "
+        f"caught shares against. A period ending on {last + timedelta(days=1)} or earlier (--to) shows it."
     )
 
 
@@ -408,17 +443,26 @@ def flag_comparison(review: pl.DataFrame, stayed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def false_alarm_sentence(comparison: pl.DataFrame, end: date, lookback_days: int) -> str:
+def false_alarm_sentence(
+    comparison: pl.DataFrame, end: date, lookback_days: int, known_until: date | None = None
+) -> str:
     """What :func:`flag_comparison` says: how often the lists flagged the clients who stayed, beside how
     often they flagged the churns, and how many times as likely a churner was to be flagged (the lift); ""
-    without clients who stayed."""
+    without clients who stayed. ``known_until``: the last day the churns are known (as passed to
+    :func:`clients_who_stayed`); when the later lists of the window were left out for it, it says so."""
     churned, stayed = comparison.row(0, named=True), comparison.row(1, named=True)
     if not stayed["clients"]:
         return ""
     flagged, red = f"{stayed['flagged_share']:.0%}", _share(stayed["red_share"])
+    last = last_known_list(known_until, lookback_days) if known_until is not None else None
+    only = (
+        f" (those up to {last}: after a later list, who stays is not known yet)"
+        if last is not None and end - timedelta(days=1) > last
+        else ""
+    )
     text = (
         f"The lists flag clients who stay, too. Of the {stayed['clients']:,} clients on the lists of the "
-        f"{lookback_days} days before {end} who did not churn (in the period, nor in the {lookback_days} days "
+        f"{lookback_days} days before {end}{only} who did not churn (in the period, nor in the {lookback_days} days "
         f"after it as far as the data shows), {flagged} were yellow or red on at least one list and {red} red"
     )
     if not churned["clients"]:
@@ -565,6 +609,7 @@ def postmortem_page(
     links: Sequence[tuple[str, str]] = (),
     early_weeks: int | None = None,
     stayed: pl.DataFrame | None = None,
+    known_until: date | None = None,
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
     ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
@@ -572,16 +617,23 @@ def postmortem_page(
     ``weeks_flagged_before``); ``links``: the other churnml pages, (label, relative href); ``early_weeks``:
     the weeks of warning that count as early (said when no churn could be reviewed, :func:`review_lead`);
     ``stayed``: :func:`clients_who_stayed` (with ``lookback_days``), shown beside the churns
-    (:func:`flag_comparison`) so that the caught shares read against how often the lists flag anyone."""
+    (:func:`flag_comparison`) so that the caught shares read against how often the lists flag anyone;
+    ``known_until``: the last day the churns are known (as passed to :func:`clients_who_stayed`): when the
+    lists of the window all speak of days after it, the page says who stays is not known yet
+    (:func:`stayers_unknown_sentence`)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks))}</p>"
     if stayed is not None and lookback_days:
         comparison = flag_comparison(review, stayed)
-        if sentence := false_alarm_sentence(comparison, end, lookback_days):
+        if sentence := false_alarm_sentence(comparison, end, lookback_days, known_until):
             lead += f"<p>{html.escape(sentence)}</p>" + table_html(
                 comparison, percent=("flagged_share", "red_share")
             )
+        elif known_until is not None and (
+            unknown := stayers_unknown_sentence(end, lookback_days, known_until)
+        ):
+            lead += f"<p>{html.escape(unknown)}</p>"
     note = (
         f'<p class="note">From {lists} written list(s) and their health histories; nothing is rescored. '
         "A list is an honest record only when the model that wrote it had not yet learned these churns: "
