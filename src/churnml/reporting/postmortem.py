@@ -34,7 +34,8 @@ caught late, missed, the caught share of the reviewed (yellow or red on a list b
 share and the median weeks of warning.
 
 A caught share alone flatters lists that flag most clients: :func:`clients_who_stayed` (one row per client
-on the lists of the look-back before the period's end that did not churn) and :func:`flag_comparison`
+on the lists of the look-back before the period's end that did not churn, of the lists whose horizon
+ended within the data) and :func:`flag_comparison`
 (one row per group, churned / did not churn: the shares yellow or red and red on some list) give the
 false-alarm side, and the page reads the caught shares against it (the lift).
 """
