@@ -297,6 +297,41 @@ def test_the_reference_bins_separate_the_values_of_a_few_valued_feature(values, 
     assert ref["proportions"] == pytest.approx(proportions, abs=1e-12)
 
 
+_FOUR_CLIENTS = list("abcd") * 5  # 4 clients x 5 snapshots, the grain of the reference rows
+
+
+@pytest.mark.parametrize(
+    ("reference", "clients", "now", "psi"),
+    [
+        # 4 clients' MRR, each repeated over 5 snapshots: 4 values, one per client, not shared: the deciles
+        # [100, 200, 250, 300, 400] (shares 0, .25, .25, 0, .25, .25); every MRR up 2% stays in its bin: 0
+        ([100.0, 200.0, 300.0, 400.0] * 5, _FOUR_CLIENTS, [102.0, 204.0, 306.0, 408.0], 0.0),
+        # the same rows, each counted as a client: 20 rows of 4 values read as a few-valued feature, each
+        # value alone in its bin; all the mass moves to the gaps above them (floored at 1e-4), the value bins
+        # keep half a value of 4: 4 x (0.125 ln 2 + 0.2499 ln(0.25 / 1e-4)) = 8.1675
+        ([100.0, 200.0, 300.0, 400.0] * 5, None, [102.0, 204.0, 306.0, 408.0], 8.167490),
+        # a price 3 of 4 clients pay is still shared: raised from 9.99 to 12.99, PSI 7.8110 as in one snapshot
+        ([8.33, 9.99, 9.99, 9.99] * 5, _FOUR_CLIENTS, [8.33, 12.99, 12.99, 12.99], 7.810951),
+        ([8.33, 9.99, 9.99, 9.99] * 5, _FOUR_CLIENTS, [8.33, 9.99, 9.99, 9.99], 0.0),
+    ],
+    ids=["client-mrr", "client-mrr-rows-as-clients", "shared-price-raised", "shared-price-same"],
+)
+def test_a_value_repeated_over_one_clients_snapshots_is_not_a_shared_value(reference, clients, now, psi):
+    ref = feature_reference(pd.DataFrame({"x": np.asarray(reference)}), clients=clients)["x"]
+    assert population_stability(ref, np.asarray(now)) == pytest.approx(psi, abs=1e-6)
+
+
+def test_the_reference_of_clients_repeated_over_snapshots_keeps_quantile_bins():
+    ref = feature_reference(pd.DataFrame({"x": [100.0, 200.0, 300.0, 400.0] * 5}), clients=_FOUR_CLIENTS)["x"]
+    assert ref["edges"] == [100.0, 200.0, 250.0, 300.0, 400.0]
+    assert ref["proportions"] == [0.0, 0.25, 0.25, 0.0, 0.25, 0.25]
+
+
+def test_the_reference_refuses_clients_that_do_not_match_the_rows():
+    with pytest.raises(ValueError, match=r"clients holds 3 client ids for the 4 rows of X"):
+        feature_reference(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}), clients=["a", "b", "c"])
+
+
 def test_a_reference_exported_before_few_value_bins_is_still_read_with_its_own_bins():
     """The stored format is unchanged (edges, proportions): a model exported with the quantile edge
     ``[9.99]`` is scored as before (blind to 12.99 until retrained): counts [1, 3] of 4 against

@@ -18,7 +18,7 @@ the folder: README.md, .gitkeep or anything a user keeps there stays as it is. A
 
 :func:`feature_reference` describes the training distribution of each feature (bin edges and the share
 of rows per bin, plus the missing share; quantile bins, and a bin alone for each value of a feature with
-few distinct values and for each value a tenth of the rows hold, :func:`reference_edges`);
+few distinct values shared by many clients and for each value a tenth of the rows hold, :func:`reference_edges`);
 :func:`population_stability` compares new values with it (PSI), for drift checks at scoring time. :func:`label_mismatches` compares the label settings
 a model was trained with to the ones of a scoring run.
 """
@@ -77,20 +77,32 @@ class ModelFileError(ValueError):
     """An exported model folder is damaged, foreign or of a format churnml no longer loads."""
 
 
-def feature_reference(X: pd.DataFrame, bins: int = 10, few_values: int = 20) -> dict[str, dict[str, Any]]:
+def feature_reference(
+    X: pd.DataFrame, bins: int = 10, few_values: int = 20, clients: Any = None
+) -> dict[str, dict[str, Any]]:
     """Per feature: ``edges`` (inner bin edges, :func:`reference_edges`), ``proportions`` (share per bin,
     ``len(edges)+1`` bins, non-missing rows), ``missing`` (share of missing rows) and ``rows`` (how many
     rows the shares come from: the sampling noise of a PSI against them, :func:`drift_noise`). Grain of
-    ``X``: client x snapshot."""
+    ``X``: client x snapshot; ``clients``: the client of each row of ``X`` (a sequence as long as ``X``),
+    so that a value repeated over one client's snapshots does not read as a value many clients share
+    (:func:`reference_edges`); without it each row counts as a client of its own."""
+    if clients is not None:
+        clients = np.asarray(clients, dtype=object)
+        if clients.shape != (len(X),):
+            raise ValueError(
+                f"feature_reference: clients holds {clients.size} client ids for the {len(X)} rows of X; "
+                "pass the client of each row, in the order of X"
+            )
     out: dict[str, dict[str, Any]] = {}
     for col in X.columns:
         v = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        present = v[~np.isnan(v)]
+        keep = ~np.isnan(v)
+        present = v[keep]
         missing = float(1 - present.size / max(v.size, 1))
         if present.size == 0:
             out[str(col)] = {"edges": [], "proportions": [], "missing": missing, "rows": int(v.size)}
             continue
-        edges = reference_edges(present, bins, few_values)
+        edges = reference_edges(present, bins, few_values, None if clients is None else clients[keep])
         counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
         out[str(col)] = {
             "edges": [float(e) for e in edges],
@@ -101,28 +113,45 @@ def feature_reference(X: pd.DataFrame, bins: int = 10, few_values: int = 20) -> 
     return out
 
 
-def reference_edges(present: np.ndarray, bins: int = 10, few_values: int = 20) -> np.ndarray:
+def reference_edges(
+    present: np.ndarray, bins: int = 10, few_values: int = 20, clients: np.ndarray | None = None
+) -> np.ndarray:
     """The inner bin edges (float32, sorted, distinct) of one feature's non-missing training values.
 
-    A feature of at most ``few_values`` distinct values, repeated (at least twice as many rows as
-    values: a price, a plan, a small count), gets a bin for each value alone, ``[v, next float32 above
-    v)``, and one for each gap around them: a price raised from 9.99 to 12.99 for everyone moves all the
-    mass into a bin no training row had (above the top value, below the bottom one, or between two),
-    where quantile edges (``[9.99]``) put 12.99 in the same open top bin as 9.99 and saw no drift. Any
-    other feature gets its ``bins`` quantile cut points, plus a bin alone for each value held by at
-    least one row in ``bins`` and by two rows or more (the 0 of a count that is mostly 0). A continuous
-    feature, where no value repeats that often, keeps its quantile bins only: so does a reference of a
-    few rows, where few values are not a sign of a discrete feature (its new values would all fall
-    between the training ones)."""
+    ``clients``: the client of each value (the rows are client x snapshot), else each value counts as a
+    client of its own. A feature of at most ``few_values`` distinct values, shared (at least twice as
+    many clients as values: a price, a plan, a small count), gets a bin for each value alone, ``[v, next
+    float32 above v)``, and one for each gap around them: a price raised from 9.99 to 12.99 for everyone
+    moves all the mass into a bin no training row had (above the top value, below the bottom one, or
+    between two), where quantile edges (``[9.99]``) put 12.99 in the same open top bin as 9.99 and saw no
+    drift. Any other feature gets its ``bins`` quantile cut points, plus a bin alone for each value held by
+    at least one row in ``bins`` and by two clients or more (the 0 of a count that is mostly 0). A
+    continuous feature, where no value is shared that often, keeps its quantile bins only: so does a
+    reference of a few rows or a few clients, where few values are not a sign of a discrete feature (its
+    new values would all fall between the training ones: 15 clients' MRR repeated over 40 snapshots, each
+    up 2%, read PSI 7.1 when the repeats were counted in rows)."""
     values = np.asarray(present, dtype=np.float32)
     distinct, counts = np.unique(values, return_counts=True)
-    if distinct.size <= few_values and 2 * distinct.size <= values.size:
+    holders, units = _holders(values, distinct, counts, clients)
+    if distinct.size <= few_values and 2 * distinct.size <= units:
         edges, alone = np.empty(0, dtype=np.float32), distinct
     else:
         edges = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]).astype(np.float32)
-        alone = distinct[(counts * bins >= values.size) & (counts >= 2)]
+        alone = distinct[(counts * bins >= values.size) & (holders >= 2)]
     above = np.nextafter(alone, np.float32(np.inf))
     return np.unique(np.concatenate([edges, alone, above]))
+
+
+def _holders(
+    values: np.ndarray, distinct: np.ndarray, counts: np.ndarray, clients: np.ndarray | None
+) -> tuple[np.ndarray, int]:
+    """(how many clients hold each of ``distinct`` (the sorted distinct ``values``, ``counts`` rows
+    each), how many clients there are): the row counts and the rows without ``clients``."""
+    if clients is None:
+        return counts, int(values.size)
+    pairs = pd.DataFrame({"value": values, "client": np.asarray(clients, dtype=object)}).drop_duplicates()
+    holders = pairs.groupby("value").size().reindex(distinct, fill_value=0).to_numpy()
+    return holders, int(pairs["client"].nunique())
 
 
 def _bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
