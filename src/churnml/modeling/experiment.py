@@ -754,7 +754,8 @@ class TrainingResult:
     labeled snapshot. ``rounds``: its boosting rounds and where they came from; ``calibration_source``:
     what its calibrator was fitted on. ``backtest``: the out-of-time evidence (may hold no fold).
     ``X_sample``: a sample of every labeled row (SHAP summary, input example); ``X_reference``: a sample
-    of the last quarter's rows (the drift reference, :func:`recent_rows`). ``extra_trees``: how
+    of the last quarter's rows (the drift reference, :func:`recent_rows`), ``reference_clients`` the client of
+    each of them (a value repeated over one client's snapshots is one client's). ``extra_trees``: how
     ``train.extra_trees: auto`` was decided for this table (None when the config set it).
     """
 
@@ -769,6 +770,7 @@ class TrainingResult:
     X_sample: pd.DataFrame
     monotone: dict[str, int]
     X_reference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference_clients: list[Any] = field(default_factory=list)  # the client of each row of X_reference
     monthly: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -946,7 +948,8 @@ def train_and_compare(
         X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
         monotone=dict(monotone),
         notes=notes,
-        X_reference=recent_rows(labeled, features, cfg.seed),
+        X_reference=(reference := recent_rows(labeled, features, cfg.seed)),
+        reference_clients=labeled.loc[reference.index, CLIENT_ID].tolist(),
         extra_trees=extra_trees,
     )
     if bt.has_estimate:
