@@ -971,6 +971,42 @@ def test_usage_drop_compares_a_returned_client_only_since_its_return(
     assert _usage_drops(features, tables) == (["back"] if fires else [])
 
 
+@pytest.mark.parametrize(
+    ("events", "ratio"),
+    [
+        # (events in the last 28, 91, 182 days); every window known: the 182 days' 154 of usual
+        ((28.0, 182.0, 336.0), 0.5),
+        # the 182-day count unknown (data shorter than 182 days, features.unobserved_windows: unknown): the
+        # 91 days' count over its own 63 days of usual, a steady client at x1.0 (154 days read x2.44) ...
+        ((56.0, 182.0, None), 1.0),
+        # ... and a collapse to a quarter of its use at x0.25 (154 days read x0.61: usage_drop did not fire)
+        ((14.0, 140.0, None), 0.25),
+        # no window long enough known: not compared
+        ((14.0, None, None), None),
+    ],
+)
+def test_usage_ratios_read_a_null_window_s_count_and_days_together(
+    events: tuple[float, float | None, float | None], ratio: float | None
+) -> None:
+    from churnml.scoring.rules import RuleInput, usage_ratios
+
+    features = pl.DataFrame(
+        {
+            "client_id": ["c"],
+            **{f"usage_events_{w}d": [n] for w, n in zip((28, 91, 182), events, strict=True)},
+        },
+        schema={"client_id": pl.String, **{f"usage_events_{w}d": pl.Float64 for w in (28, 91, 182)}},
+    )
+    tables = {Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]})}
+    ctx = RuleInput(
+        tables, features.select("client_id"), AS_OF, None, RulesConfig(), 0.0, (), features=features
+    )
+    assert usage_ratios(ctx).get_column("_ratio").to_list() == (
+        [] if ratio is None else [pytest.approx(ratio)]
+    )
+    assert _usage_drops(features, tables) == (["c"] if ratio is not None and ratio <= 0.4 else [])
+
+
 def test_a_churn_record_and_a_term_after_it_are_a_return_for_usage_drop() -> None:
     # the term ran on (a renewal 10 days after the last one ended, within the grace), but a churn record
     # lies between: a return 10 days ago, so its last 28 days are no drop

@@ -699,8 +699,10 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     client back from an absence (:func:`churnml.scoring.crm.last_returns`), over the longest usage window of
     the features (``features.windows``) that began at or after its return and leaves at least
     ``usage_drop_days`` of usual: the weeks it was gone are no drop of its use (a client back one day read
-    "their use fell far below its usual" and stood red at 94%). A client back more recently than that
-    (within 91 days with the default windows 28 and 91) is not compared. Empty without the features."""
+    "their use fell far below its usual" and stood red at 94%). A window whose count is null (longer than the
+    data, ``features.unobserved_windows: unknown``) is skipped the same way, its count and its days together.
+    A client back more recently than that (within 91 days with the default windows 28 and 91) is not
+    compared. Empty without the features."""
     cfg = ctx.cfg
     recent_col, total_col = usage_drop_columns(cfg)
     frame = ctx.features
@@ -714,7 +716,13 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     returns = _returns_of(ctx)
     back = pl.col("_back")
     # the longest window that starts at or after the client's return (the whole usual for one never gone)
-    fits = [back.is_null() | (back <= ctx.cut - timedelta(days=w)) for w in windows]
+    # and whose count is known (features.unobserved_windows: unknown leaves a window longer than the data
+    # null): the same condition picks the count and its days, else a null 182-day count would divide the
+    # 91-day count by 154 days of usual (a steady client read x2.4, a collapse to x0.25 read x0.6)
+    fits = [
+        (back.is_null() | (back <= ctx.cut - timedelta(days=w))) & pl.col(f"usage_events_{w}d").is_not_null()
+        for w in windows
+    ]
     total = pl.coalesce(
         [
             pl.when(f).then(pl.col(f"usage_events_{w}d").cast(pl.Float64))
