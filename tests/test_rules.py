@@ -883,13 +883,25 @@ def _usage_portfolio(ratios: list[float], usual: float = 100.0) -> pl.DataFrame:
     )
 
 
-def _usage_drops(features: pl.DataFrame, tables: dict | None = None) -> list[str]:
+def _usage_drops(
+    features: pl.DataFrame, tables: dict | None = None, portfolio_ratio: float | None = None
+) -> list[str]:
     ids = features.get_column("client_id").to_list()
     tables = tables or {
         Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * len(ids)})
     }
     cfg = RulesConfig(enabled=("usage_drop",))
-    out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=(), features=features)
+    out = fired_rules(
+        tables,
+        ids,
+        AS_OF,
+        None,
+        cfg,
+        low_csat=2,
+        export_events=(),
+        features=features,
+        portfolio_ratio=portfolio_ratio,
+    )
     return out.filter(pl.col(Scores.rule("usage_drop"))).get_column("client_id").to_list()
 
 
@@ -915,6 +927,31 @@ def test_usage_drop_reads_a_client_against_the_portfolios_drop_of_the_same_weeks
     assert _usage_drops(_usage_portfolio(ratios)) == fired
 
 
+@pytest.mark.parametrize(
+    ("ratios", "fired"),
+    [
+        # 16 clients at x0.35 (a holiday): the whole's median x0.35, no one fell 60% more; each half of 8 alone
+        # is under PORTFOLIO_MIN_CLIENTS, has no portfolio to read and fired usage_drop for all 16
+        ([0.35] * 16, []),
+        # halves of medians x0.5 and x1.0: alone the second half's bar was x0.4 (c22 at x0.35 fired), the
+        # whole's (median x0.5) is x0.2
+        ([0.5] * 10 + [0.25, 0.15] + [1.0] * 10 + [0.35, 0.15], ["c11", "c23"]),
+    ],
+)
+def test_parts_of_a_portfolio_read_with_the_whole_s_usage_ratio_fire_as_the_whole(
+    ratios: list[float], fired: list[str]
+) -> None:
+    # Spark scores the list a client bucket at a time: each gets the whole portfolio's ratio
+    from churnml.scoring.rules import client_usage_ratios, portfolio_usage_ratio
+
+    features = _usage_portfolio(ratios)
+    whole = portfolio_usage_ratio(client_usage_ratios(features, RulesConfig(), {}, AS_OF))
+    halves = [features[: len(ratios) // 2], features[len(ratios) // 2 :]]
+    assert _usage_drops(features) == fired
+    assert [c for part in halves for c in _usage_drops(part, portfolio_ratio=whole)] == fired
+    assert [c for part in halves for c in _usage_drops(part)] != fired  # each half's own median
+
+
 def test_a_portfolio_wide_usage_dip_is_said() -> None:
     from churnml.scoring.rules import portfolio_usage_note
 
@@ -931,6 +968,9 @@ def test_a_portfolio_wide_usage_dip_is_said() -> None:
     assert portfolio_usage_note(_usage_portfolio([0.85] * 9 + [0.1] * 3), cfg, tables, AS_OF) is None  # -15%
     assert portfolio_usage_note(_usage_portfolio([0.5] * 5), cfg, tables, AS_OF) is None  # too few clients
     assert portfolio_usage_note(None, cfg, tables, AS_OF) is None
+    # most of the portfolio's events stopped: usage_drop fires for no one, and the list says so
+    stopped = portfolio_usage_note(_usage_portfolio([0.0] * 9 + [0.37, 0.37, 0.1]), cfg, tables, AS_OF)
+    assert stopped is not None and "usage_drop fires for no one this week" in stopped
 
 
 @pytest.mark.parametrize(

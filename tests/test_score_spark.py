@@ -161,6 +161,40 @@ def test_spark_gives_the_same_list_next_week_reusing_the_history(next_week) -> N
         assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
 
 
+@pytest.fixture(scope="module")
+def dipped(spark, workspace: dict[str, Path]):
+    """Both engines on the dataset with 70% of the events of its last 28 days gone: a portfolio-wide dip."""
+    from churnml.jobs.score import score
+
+    raw = workspace["root"] / "dipped"
+    shutil.copytree(workspace["raw"], raw)
+    events = pl.read_parquet(raw / "events.parquet")
+    recent = pl.col("ts") > events.get_column("ts").max() - timedelta(days=28)
+    events.filter(~recent | (pl.int_range(pl.len()) % 10 < 3)).write_parquet(raw / "events.parquet")
+    cfg = load_config(None)
+    polars_cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 4})})
+    spark_cfg = polars_cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"engine": "spark"})}
+    )
+    model = str(workspace["model"])
+    on_polars = score(raw, polars_cfg, None, workspace["root"] / "dipped_polars", model)
+    on_spark = score(raw, spark_cfg, None, workspace["root"] / "dipped_spark", model)
+    return on_polars, on_spark
+
+
+def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(dipped) -> None:
+    # usage_drop reads every client against the whole portfolio's ratio, not its client bucket's, and the
+    # banner states the threshold the rule applied
+    on_polars, on_spark = dipped
+    assert on_polars.result.usage_dip is not None
+    assert on_spark.result.usage_dip == on_polars.result.usage_dip
+    a = pl.read_parquet(on_polars.folder / "scores.parquet")
+    b = pl.read_parquet(on_spark.folder / "scores.parquet")
+    assert b.get_column(Scores.RULES).to_list() == a.get_column(Scores.RULES).to_list()
+    assert b.get_column(Scores.PREVIOUS_ZONE).to_list() == a.get_column(Scores.PREVIOUS_ZONE).to_list()
+    assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+
+
 def test_spark_ships_the_window_and_the_rows_carried_from_before_it(spark) -> None:
     from churnml.scoring.spark import scoring_events
 

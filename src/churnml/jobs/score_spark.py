@@ -14,7 +14,8 @@ What runs where:
   Polars, with the whole dataset's dates), kept as blobs; pass 2, probabilities, health history, value,
   keep flags, rules, zones, CRM views, TreeSHAP drivers and why-changed;
 - **driver**: loading the model, the portfolio-wide steps on the small per-client result (reference
-  levels and drift from this week's features, collected after pass 1; value tiers, priorities, actions,
+  levels and drift from this week's features, collected after pass 1, and the portfolio's usage ratio
+  from the clients' ratios of pass 1, both shipped to pass 2; value tiers, priorities, actions,
   column order), the report and the manifest, and writing the list folder (scores.parquet, scores.csv,
   history.parquet, report.html, manifest.json) atomically, as ``churnml score`` does.
 
@@ -261,6 +262,22 @@ def _week_features(passed: Any) -> pl.DataFrame:
     return pl.concat([frame_of_blob(r[BLOB]) for r in rows], how="vertical_relaxed").sort(CLIENT_ID)
 
 
+def _usage_ratios(passed: Any) -> pl.DataFrame:
+    """Every listed client's usage ratios this week and last week (``[client_id, snapshot, _ratio]``,
+    :func:`churnml.scoring.spark_buckets.bucket_usage_ratios`) of the feature pass, collected to the driver:
+    the portfolio's ratio ``usage_drop`` reads in every bucket is their median."""
+    from pyspark.sql import functions as F
+
+    from churnml.scoring.spark import BLOB, KIND, frame_of_blob
+    from churnml.scoring.spark_buckets import RATIOS
+
+    rows = passed.filter(F.col(KIND) == RATIOS).select(BLOB).collect()
+    schema = {CLIENT_ID: pl.String, SNAPSHOT: pl.Date, "_ratio": pl.Float64}
+    return pl.concat(
+        [pl.DataFrame(schema=schema), *(frame_of_blob(r[BLOB]) for r in rows)], how="vertical_relaxed"
+    ).sort(CLIENT_ID, SNAPSHOT)
+
+
 def _shipped(tables: Mapping[Table, Any], ctx: Any) -> dict[Table, Any]:
     """The tables as the client buckets get them: the events, when ``ctx.windowed``, only those of
     :func:`churnml.scoring.spark.scoring_events` (the scoring window whole, a few older rows per client);
@@ -337,7 +354,7 @@ def scored_on_spark(
         model_weight,
     )
     from churnml.scoring.explain import reference_levels, registry_catalog
-    from churnml.scoring.rules import portfolio_usage_note
+    from churnml.scoring.rules import portfolio_usage_ratio, usage_dip_note
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
 
@@ -363,7 +380,18 @@ def scored_on_spark(
     names = list(ctx.names)
     unknown = check_feature_match(names, [c for c in now.columns if c not in (CLIENT_ID, SNAPSHOT)])
     values_now = feature_matrix(now, names)
-    ctx = replace(ctx, reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]))
+    # usage_drop reads every client against the whole portfolio's use, this week and last week (its
+    # zones), not each bucket's: the median of every client's ratio (returns read in the buckets)
+    ratios = _usage_ratios(passed)
+    week_ratios = {day: ratios.filter(pl.col(SNAPSHOT) == day) for day in (ctx.as_of, ctx.prev_date)}
+    ctx = replace(
+        ctx,
+        reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]),
+        usage_ratios=(
+            portfolio_usage_ratio(week_ratios[ctx.as_of]),
+            portfolio_usage_ratio(week_ratios[ctx.prev_date]),
+        ),
+    )
     done()
     step("scores, rules and drivers on the executors")
     done = timer.step("score_explain")
@@ -384,9 +412,8 @@ def scored_on_spark(
         frame.unpersist()
     weight = model_weight(ctx.model, drifted)
     missing = missing_features(values_now, list(ctx.names), metadata)
-    # the portfolio's use against its usual, from every client's features on the driver (returns unknown
-    # there: the buckets' rules read them)
-    dip = portfolio_usage_note(now, cfg.rules, {}, ctx.as_of, cfg.label.grace_days)
+    # the portfolio's use against its usual: the ratio the buckets' usage_drop read
+    dip = usage_dip_note(week_ratios[ctx.as_of], cfg.rules)
     return ScoredList(
         ctx.as_of,
         scores,

@@ -33,8 +33,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   the action, a value review before their budget decision; it raises no zone by default: many weather it).
 - ``usage_drop``: product events in the last ``usage_drop_days`` down ``usage_drop_share`` or more against the
   client's own usual (:func:`usage_ratios`: since its return for a client back from an absence), and against
-  the portfolio's drop of the same weeks when most clients' use fell (:func:`portfolio_usage_ratio`; the list
-  says so, :func:`portfolio_usage_note`).
+  the portfolio's drop of the same weeks when most clients' use fell (:func:`portfolio_usage_ratio` over
+  every client: a caller that hands the rules part of the list, a Spark client bucket, passes the whole
+  list's as ``portfolio_ratio``; the list says so, :func:`portfolio_usage_note`).
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
 Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
@@ -79,12 +80,14 @@ __all__ = [
     "UNOWED_FAILURES",
     "Rule",
     "RuleInput",
+    "client_usage_ratios",
     "crowded_rules_note",
     "fired_rules",
     "portfolio_usage_note",
     "portfolio_usage_ratio",
     "rule_descriptions",
     "unreachable_no_activity_note",
+    "usage_dip_note",
     "usage_drop_columns",
     "usage_ratios",
 ]
@@ -358,6 +361,10 @@ class RuleInput:
     # the clients' features at as_of (client_id + feature columns), for rules that read counts the weekly
     # job's trimmed events cannot give (it hands the rules a few event rows per client)
     features: pl.DataFrame | None = None
+    # the whole portfolio's usage ratio (portfolio_usage_ratio over every client's usage_ratios) when the
+    # clients here are only part of the list (a Spark client bucket); None: read from these clients (the
+    # whole list; a part of a portfolio too small for a ratio is too small itself)
+    portfolio_ratio: float | None = None
 
     @property
     def cut(self) -> datetime:
@@ -743,6 +750,20 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     )
 
 
+def client_usage_ratios(
+    features: pl.DataFrame | None,
+    cfg: RulesConfig,
+    tables: Mapping[Table, pl.DataFrame],
+    as_of: date,
+    grace_days: int = 30,
+) -> pl.DataFrame:
+    """``[client_id, _ratio]`` of :func:`usage_ratios` for the clients of ``features`` (their features at
+    ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads."""
+    ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
+    ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features)
+    return usage_ratios(ctx)
+
+
 def _returns_of(ctx: RuleInput) -> pl.DataFrame:
     """``[client_id, _back]``: the clients' last returns (:func:`churnml.scoring.crm.last_returns`)."""
     from churnml.scoring.crm import last_returns
@@ -764,10 +785,11 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     to 37 a month, rated 0.35% by a model that waits for the renewal). When the portfolio's use fell the same
     weeks (:func:`portfolio_usage_ratio` under 1: a seasonal dip), a client's ratio is read against the
     portfolio's: it fires only for a client that fell ``usage_drop_share`` more than the portfolio did
-    (everyone at x0.55: at x0.22 or less). Read from the clients' features (:func:`usage_drop_columns`), the
-    same counts on every path; never fires without them."""
+    (everyone at x0.55: at x0.22 or less); the portfolio's is ``ctx.portfolio_ratio`` when given (the whole
+    list's, for a part of it scored alone), else these clients'. Read from the clients' features
+    (:func:`usage_drop_columns`), the same counts on every path; never fires without them."""
     ratios = usage_ratios(ctx)
-    portfolio = portfolio_usage_ratio(ratios)
+    portfolio = ctx.portfolio_ratio if ctx.portfolio_ratio is not None else portfolio_usage_ratio(ratios)
     portfolio = 1.0 if portfolio is None else min(1.0, portfolio)
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
         return _EMPTY
@@ -783,27 +805,29 @@ def portfolio_usage_note(
 ) -> str | None:
     """A sentence for the list when the whole portfolio's use fell: the median ratio of this week's
     clients' use to their usual (:func:`portfolio_usage_ratio`) is :data:`PORTFOLIO_DIP_RATIO` or less (a
-    seasonal dip, not hundreds of churners); None otherwise. ``features``: this week's clients' features."""
-    ctx = RuleInput(
-        tables,
-        pl.DataFrame(schema={CLIENT_ID: pl.String}),
-        as_of,
-        None,
-        cfg,
-        0.0,
-        (),
-        grace_days,
-        features=features,
-    )
-    ratios = usage_ratios(ctx)
+    seasonal dip, not hundreds of churners); None otherwise. ``features``: this week's clients' features
+    (:func:`usage_dip_note` of their :func:`client_usage_ratios`)."""
+    return usage_dip_note(client_usage_ratios(features, cfg, tables, as_of, grace_days), cfg)
+
+
+def usage_dip_note(ratios: pl.DataFrame, cfg: RulesConfig) -> str | None:
+    """:func:`portfolio_usage_note` from every listed client's ``[client_id, _ratio]``
+    (:func:`client_usage_ratios`), with the threshold ``usage_drop`` applies given that portfolio's ratio."""
     portfolio = portfolio_usage_ratio(ratios)
     if portfolio is None or portfolio > PORTFOLIO_DIP_RATIO:
         return None
-    line = (1 - cfg.usage_drop_share) * portfolio
-    return (
+    head = (
         f"product use fell across the portfolio: in the last {cfg.usage_drop_days} days the median client used "
         f"it {1 - portfolio:.0%} less than its usual ({ratios.height:,} clients usually active): a "
         "portfolio-wide dip (a season, a holiday, an outage, a tracking change), not so many churners. "
+    )
+    if portfolio <= 0:
+        return head + (
+            "usage_drop fires for no one this week: no client's use can fall further than the portfolio's "
+            "(events no longer recorded?); the model's usage drivers read the dip too"
+        )
+    line = (1 - cfg.usage_drop_share) * portfolio
+    return head + (
         f"usage_drop reads each client against it: it fires where a client's use is down "
         f"{cfg.usage_drop_share:.0%} or more against the portfolio's (at most {line:.0%} of its usual this "
         "week); the model's usage drivers read the dip too"
@@ -960,6 +984,7 @@ def fired_rules(
     onboarding: tuple[int, int, float] = (30, 120, 0.5),
     data_end: date | None = None,
     features: pl.DataFrame | None = None,
+    portfolio_ratio: float | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -968,8 +993,10 @@ def fired_rules(
     ``onboarding`` is ``(min_days, max_days, active_share)`` (``score.onboarding_*``). ``data_end``: the
     day after the data's last record; a list dated after it (an export a week old) cannot know the
     renewals of the days between, so a term that ended then is not yet lapsed. ``features``: the clients'
-    features at ``as_of`` (``client_id`` + columns; ``usage_drop`` reads two of them). A rule whose table
-    is absent never fires.
+    features at ``as_of`` (``client_id`` + columns; ``usage_drop`` reads two of them). ``portfolio_ratio``:
+    the whole portfolio's usage ratio (:func:`portfolio_usage_ratio` of every client's
+    :func:`client_usage_ratios`) when ``client_ids`` are only part of the list (a Spark client bucket); None
+    reads it from ``client_ids``' features. A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -984,6 +1011,7 @@ def fired_rules(
         onboarding,
         data_end,
         features,
+        portfolio_ratio,
     )
     out = ids
     for name in cfg.enabled:

@@ -9,18 +9,21 @@ runs the Polars code of ``churnml score`` (:mod:`churnml.scoring.window`, :mod:`
    view of the events, as the Polars path cuts them for a client batch; the listed spine (clients active
    at each history snapshot, listed at the as-of date and not gone); the features of every (client,
    history snapshot), with the whole dataset's dates. Out: the feature rows, this week's of them (the
-   driver computes the portfolio's reference levels from those) and the portfolio view;
+   driver computes the portfolio's reference levels from those), the portfolio view and the clients'
+   usage ratios this week and last week (:func:`bucket_usage_ratios`: the driver takes the portfolio's
+   median, which ``usage_drop`` reads in every bucket);
 2. :func:`bucket_scores` (:func:`score_partition`) -- from the tables, the portfolio view, the feature
    rows and last week's history of the bucket: probabilities of every snapshot (the health history),
    value, keep flags, rules, zones with hysteresis, last week's zone, CRM views, drivers, family health
    and why-changed.
 
-Everything there is a function of one client's rows. What needs the whole portfolio runs after, on the
-driver, on the small per-client result (:func:`assembled_scores`): the reference levels that decide which
-drivers may be cited (this week's medians, computed before the bucket pass and shipped with it), value
-tiers (quantiles) and priorities (ranks), ``score.explain_limit``, the actions (they read the tier), the
-feature drift and the column order of the list. ``score.zones.method = capacity`` ranks the portfolio
-into zones and is refused on Spark.
+Everything there is a function of one client's rows, but for two portfolio figures the driver computes
+between the passes and ships with the bucket pass: the reference levels that decide which drivers may be
+cited (this week's medians) and the portfolio's usage ratio ``usage_drop`` reads (this week's and last
+week's, :attr:`BucketContext.usage_ratios`). What else needs the whole portfolio runs after, on the driver,
+on the small per-client result (:func:`assembled_scores`): value tiers (quantiles) and priorities (ranks),
+``score.explain_limit``, the actions (they read the tier), the feature drift and the column order of the
+list. ``score.zones.method = capacity`` ranks the portfolio into zones and is refused on Spark.
 """
 
 from __future__ import annotations
@@ -45,12 +48,13 @@ __all__ = [
     "bucket_dataset",
     "bucket_features",
     "bucket_scores",
+    "bucket_usage_ratios",
     "feature_partition",
     "grouped_blobs",
     "score_partition",
 ]
 
-FEATURES, NOW, VIEW = "_features", "_now", "_view"
+FEATURES, NOW, VIEW, RATIOS = "_features", "_now", "_view", "_ratios"
 KNOWN, LIST, HISTORY = "_known", "_list", "_history"
 # prefixes of the per-client result's column groups (split again on the driver)
 _KEEP, _FIRED, _VIEWS, _INFO, _DRIVERS, _ARR, _CLIENT, _S = "k|", "f|", "v|", "i|", "d|", "a|", "c|", "s|"
@@ -81,6 +85,10 @@ class BucketContext:
     windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
     events_start: datetime | None = None  # when the usage log begins (Dataset.events_first)
     contact_start: datetime | None = None  # when the contact logs begin (Dataset.contact_first)
+    # the whole portfolio's usage ratio this week and last week (rules.portfolio_usage_ratio over every
+    # client's bucket_usage_ratios, on the driver after the feature pass): usage_drop reads it in every
+    # bucket (None: each bucket its own, as before the driver knows it)
+    usage_ratios: tuple[float | None, float | None] = (None, None)
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -161,10 +169,31 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
     return table.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
 
 
+def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketContext) -> pl.DataFrame:
+    """``[client_id, snapshot, _ratio]``: :func:`churnml.scoring.rules.client_usage_ratios` of the bucket's
+    listed clients this week and last week, from the model's features (what the scoring pass hands the
+    rules) and ``dataset`` as the scoring pass reads it (the returns)."""
+    from churnml.scoring.rules import client_usage_ratios
+
+    model = [c for c in ctx.names if c in features.columns]  # a missing one is the driver's error to say
+    parts = [
+        client_usage_ratios(
+            features.filter(pl.col(SNAPSHOT) == day).select(CLIENT_ID, *model),
+            ctx.rules,
+            dataset.tables,
+            day,
+            ctx.label.grace_days,
+        ).select(CLIENT_ID, pl.lit(day, pl.Date).alias(SNAPSHOT), "_ratio")
+        for day in (ctx.as_of, ctx.prev_date)
+    ]
+    return pl.concat(parts)
+
+
 def feature_partition(ctx: BucketContext) -> Any:
     """The ``mapInPandas`` function of the feature pass: blobs of whole buckets in (every table), per
-    bucket listing somebody: its feature rows (``FEATURES``), this week's of them (``NOW``) and, windowed,
-    the portfolio view of its events (``VIEW``)."""
+    bucket listing somebody: its feature rows (``FEATURES``), this week's of them (``NOW``), its clients'
+    usage ratios (``RATIOS``, :func:`bucket_usage_ratios`) and, windowed, the portfolio view of its events
+    (``VIEW``)."""
     import pandas as pd
 
     from churnml.scoring.spark import BLOB, BUCKET, KIND, _ipc
@@ -172,11 +201,15 @@ def feature_partition(ctx: BucketContext) -> Any:
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         rows = [r for b in batches for r in zip(b[BUCKET], b[KIND], b[BLOB], strict=True)]
         for bucket, blobs in sorted(grouped_blobs(rows).items()):
-            features, view = bucket_features(bucket_dataset(blobs, ctx), ctx)
+            dataset = bucket_dataset(blobs, ctx)
+            features, view = bucket_features(dataset, ctx)
             if features.height == 0:
                 continue
             now = features.filter(pl.col(SNAPSHOT) == ctx.as_of)
-            out = {FEATURES: features, NOW: now, **({VIEW: view} if view is not None else {})}
+            # the scoring pass reads the portfolio view as the events, when windowed
+            scored = dataset if view is None else dataset.with_tables(events=view)
+            ratios = bucket_usage_ratios(scored, features, ctx)
+            out = {FEATURES: features, NOW: now, RATIOS: ratios, **({VIEW: view} if view is not None else {})}
             yield pd.DataFrame(
                 {
                     BUCKET: [bucket] * len(out),
@@ -222,7 +255,16 @@ def bucket_scores(
         "rules": ctx.rules,
     }
     standing = client_standing(
-        dataset, ids, p_now, previous, history, ctx.as_of, **cfgs, features_now=now, features_prev=prev
+        dataset,
+        ids,
+        p_now,
+        previous,
+        history,
+        ctx.as_of,
+        **cfgs,
+        features_now=now,
+        features_prev=prev,
+        usage_ratios=ctx.usage_ratios,
     )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)

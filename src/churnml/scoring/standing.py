@@ -304,10 +304,13 @@ def client_standing(
     rules: RulesConfig,
     features_now: pl.DataFrame | None = None,
     features_prev: pl.DataFrame | None = None,
+    usage_ratios: tuple[float | None, float | None] = (None, None),
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
-    columns), for the rules that read them (``usage_drop``)."""
+    columns), for the rules that read them (``usage_drop``). ``usage_ratios``: the whole portfolio's usage
+    ratio this week and last week (:func:`churnml.scoring.rules.portfolio_usage_ratio`) when ``ids`` are
+    only part of the list (a Spark client bucket); None reads it from ``ids``' features (the whole list)."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
@@ -347,9 +350,24 @@ def client_standing(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
         "data_end": dataset.as_of.date(),
     }
-    fired = fired_rules(dataset.tables, ids, as_of, history, rules, **rule_args, features=features_now)
+    ratio_now, ratio_prev = usage_ratios
+    fired = fired_rules(
+        dataset.tables,
+        ids,
+        as_of,
+        history,
+        rules,
+        **rule_args,
+        features=features_now,
+        portfolio_ratio=ratio_now,
+    )
     previous = _with_previous_zones(
-        prev, dataset, history, score.zones, rules, {**rule_args, "features": features_prev}
+        prev,
+        dataset,
+        history,
+        score.zones,
+        rules,
+        {**rule_args, "features": features_prev, "portfolio_ratio": ratio_prev},
     )
     if score.zones.method == "probability":
         stable = history_zones(history, ids, prev.date, score.zones)
