@@ -163,14 +163,25 @@ def test_spark_gives_the_same_list_next_week_reusing_the_history(next_week) -> N
 
 @pytest.fixture(scope="module")
 def dipped(spark, workspace: dict[str, Path]):
-    """Both engines on the dataset with 70% of the events of its last 28 days gone: a portfolio-wide dip."""
+    """Both engines on the dataset with the events of the 28 days before its last day thinned: a
+    portfolio-wide dip, deeper in one client bucket (x0.3) than in the other (x0.9), so a bucket's own
+    median is not the portfolio's. The last day stays whole: a thin one reads as cut short, and the Polars
+    list is then as of it (churnml.jobs.score.partial_last_day_note)."""
+    from pyspark.sql import functions as F
+
     from churnml.jobs.score import score
 
     raw = workspace["root"] / "dipped"
     shutil.copytree(workspace["raw"], raw)
-    events = pl.read_parquet(raw / "events.parquet")
-    recent = pl.col("ts") > events.get_column("ts").max() - timedelta(days=28)
-    events.filter(~recent | (pl.int_range(pl.len()) % 10 < 3)).write_parquet(raw / "events.parquet")
+    ids = pl.read_parquet(raw / "clients.parquet").select(CLIENT_ID)
+    # the client buckets of score_spark (two for 120 clients): pmod(xxhash64(client_id), buckets)
+    bucket = F.pmod(F.xxhash64(CLIENT_ID), F.lit(2)).alias("bucket")
+    buckets = pl.DataFrame(spark.createDataFrame(ids.to_pandas()).select(CLIENT_ID, bucket).toPandas())
+    events = pl.read_parquet(raw / "events.parquet").join(buckets, on=CLIENT_ID, how="left")
+    last_day = events.get_column("ts").max().replace(hour=0, minute=0, second=0, microsecond=0)
+    recent = pl.col("ts").is_between(last_day - timedelta(days=28), last_day, closed="left")
+    kept = pl.int_range(pl.len()) % 10 < pl.when(pl.col("bucket") == 0).then(3).otherwise(9)
+    events.filter(~recent | kept).drop("bucket").write_parquet(raw / "events.parquet")
     cfg = load_config(None)
     polars_cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 4})})
     spark_cfg = polars_cfg.model_copy(
