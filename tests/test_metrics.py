@@ -717,3 +717,32 @@ def test_the_months_in_the_warm_up_of_a_cut_export_are_incomplete_not_rated() ->
         (date(2025, 4, 1), 7, 6, 0, pytest.approx(1 / 7), pytest.approx(1 / 7), True),
         (date(2025, 7, 1), 6, 6, 0, None, None, False),
     ]
+
+
+def test_the_warm_up_of_a_cut_export_reads_the_base_terms_not_the_add_ons() -> None:
+    """Five customers of 2020 whose annual base terms show 152 days into the data, each with 13 monthly add-on
+    rows: their usual term is a year (365), not the add-ons' month (the warm-up was 152, the hidden ones' showing)."""
+    from churnml.reporting.metrics import terms_warm_up_days
+
+    rows = []
+    for c in "abcde":
+        rows.append((c, D(2024, 6, 1), D(2025, 6, 1), 100.0, False))
+        rows += [(c, s, e, 10.0, True) for _, s, e, _ in monthly_terms(c, D(2024, 6, 1), 13, 10.0)]
+    subs = pl.DataFrame(
+        rows,
+        schema={
+            Subscriptions.CLIENT_ID: pl.String,
+            Subscriptions.START_DATE: DT,
+            Subscriptions.END_DATE: DT,
+            Subscriptions.MRR: pl.Float64,
+            Subscriptions.IS_ADDON: pl.Boolean,
+        },
+        orient="row",
+    )
+    data = Dataset(
+        {Table.CLIENTS: clients([(c, D(2020, 1, 1), "X") for c in "abcde"]), Table.SUBSCRIPTIONS: subs},
+        "addons",
+        D(2024, 1, 1),
+        D(2026, 1, 1),
+    )
+    assert terms_warm_up_days(data) == 365

@@ -86,6 +86,7 @@ from churnml.labels import (
     active_spine,
     churn_dates,
     customer_since,
+    customer_terms,
     label_lag_days,
     resolved_label,
 )
@@ -455,8 +456,11 @@ def terms_warm_up_days(dataset: Dataset) -> int:
     if subs is None or clients is None or subs.height == 0:
         return 0
     start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
-    per_client = subs.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
-        start.min().alias("_first"), (end - start).dt.total_days().median().alias("_term")
+    # the terms that make a customer (labels.customer_terms: an add-on bought later is no first term)
+    per_client = (
+        customer_terms(subs)
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(start.min().alias("_first"), (end - start).dt.total_days().median().alias("_term"))
     )
     created = clients.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Clients.CREATED_AT).cast(_DT))
     data_start = pl.lit(dataset.start).cast(_DT)
