@@ -290,14 +290,15 @@ def difference_interval(ra: int, na: int, rb: int, nb: int, confidence: float = 
     )
 
 
+def _pair(campaign: str, a: str, na: int, b: str, nb: int) -> dict:
+    """The columns that name a comparison: its campaign, its two variants and their followed-up attempts."""
+    return {"campaign": campaign, "variant_a": a, "variant_b": b, "attempts_a": na, "attempts_b": nb}
+
+
 def _too_recent(campaign: str, a: str, na: int, b: str, nb: int, window: int) -> dict:
     """The row of a comparison one of whose variants has no contact with its whole follow-up yet."""
     return {
-        "campaign": campaign,
-        "variant_a": a,
-        "variant_b": b,
-        "attempts_a": na,
-        "attempts_b": nb,
+        **_pair(campaign, a, na, b, nb),
         "sentence": (
             f"{campaign}: {b} against {a}: too recent to compare, {b} has {nb} and {a} {na} contacts with "
             f"{window} days of follow-up so far."
@@ -333,11 +334,7 @@ def _compare(
         f"difference {100 * diff:+.1f} points ({level} CI {100 * low:+.1f} to {100 * high:+.1f}): {verdict}."
     )
     return {
-        "campaign": campaign,
-        "variant_a": a,
-        "variant_b": b,
-        "attempts_a": na,
-        "attempts_b": nb,
+        **_pair(campaign, a, na, b, nb),
         "rate_a": pa,
         "rate_b": pb,
         "difference": diff,
