@@ -952,6 +952,29 @@ def test_parts_of_a_portfolio_read_with_the_whole_s_usage_ratio_fire_as_the_whol
     assert [c for part in halves for c in _usage_drops(part)] != fired  # each half's own median
 
 
+def test_usage_drop_reads_the_ratios_the_list_already_holds() -> None:
+    # the list computes every client's ratio once (its dip banner reads them too) and hands them to the rules
+    from churnml.scoring.rules import client_usage_ratios
+
+    features = _usage_portfolio([1.0] * 9 + [0.37, 0.5, 0.1])
+    ids = features.get_column("client_id").to_list()
+    tables = {Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * len(ids)})}
+    cfg = RulesConfig(enabled=("usage_drop",))
+
+    def drops(ratios: pl.DataFrame | None) -> list[str]:
+        out = fired_rules(
+            tables, ids, AS_OF, None, cfg, low_csat=2, export_events=(), features=features, ratios=ratios
+        )
+        return out.filter(pl.col(Scores.rule("usage_drop"))).get_column("client_id").to_list()
+
+    held = client_usage_ratios(features, cfg, tables, AS_OF)
+    assert held.sort("client_id").get_column("_ratio").round(6).to_list()[:4] == [1.0, 1.0, 0.5, 0.1]  # c0 c1 c10 c11
+    assert drops(None) == drops(held) == ["c9", "c11"]
+    # the ratios given are the ones read (not computed again from the features): c3 at x0.2 fires, c11 does not
+    given = pl.DataFrame({"client_id": ids, "_ratio": [1.0, 1.0, 1.0, 0.2] + [1.0] * 8})
+    assert drops(given) == ["c3"]
+
+
 def test_a_portfolio_wide_usage_dip_is_said() -> None:
     from churnml.scoring.rules import portfolio_usage_note
 

@@ -81,7 +81,7 @@ from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
 from churnml.scoring.reasons import Reasons, list_reasons
-from churnml.scoring.rules import portfolio_usage_note
+from churnml.scoring.rules import client_usage_ratios, usage_dip_note
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
 
 __all__ = [
@@ -644,6 +644,9 @@ def scored_list(
 
     clock.step("value, zones, rules and actions")
     health = health_score(week.p_now)
+    # every client's usage against its usual, this week and last (usage_drop, and the list's dip banner)
+    ratios_now = client_usage_ratios(week.now, rules, dataset.tables, as_of, label.grace_days)
+    ratios_prev = client_usage_ratios(week.prev, rules, dataset.tables, prev_date, label.grace_days)
     standing = client_standing(
         dataset,
         ids,
@@ -658,6 +661,7 @@ def scored_list(
         rules=rules,
         features_now=week.now,
         features_prev=week.prev,
+        client_ratios=(ratios_now, ratios_prev),
     )
     clock.done("value_rules")
 
@@ -693,7 +697,7 @@ def scored_list(
     clock.done("assemble")
     weight = model_weight(model, drifted)
     missing = missing_features(values_now, names, metadata)
-    dip = portfolio_usage_note(week.now, rules, dataset.tables, as_of, label.grace_days)
+    dip = usage_dip_note(ratios_now, rules)
     return ScoredList(
         as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing, unknown, dip
     )

@@ -365,6 +365,9 @@ class RuleInput:
     # clients here are only part of the list (a Spark client bucket); None: read from these clients (the
     # whole list; a part of a portfolio too small for a ratio is too small itself)
     portfolio_ratio: float | None = None
+    # the clients' usage ratios (:func:`client_usage_ratios` of ``features`` at ``as_of``) when the caller
+    # already holds them (the list reads them for its banner too); None: computed from ``features``
+    ratios: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -787,8 +790,9 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     portfolio's: it fires only for a client that fell ``usage_drop_share`` more than the portfolio did
     (everyone at x0.55: at x0.22 or less); the portfolio's is ``ctx.portfolio_ratio`` when given (the whole
     list's, for a part of it scored alone), else these clients'. Read from the clients' features
-    (:func:`usage_drop_columns`), the same counts on every path; never fires without them."""
-    ratios = usage_ratios(ctx)
+    (:func:`usage_drop_columns`; ``ctx.ratios`` when given), the same counts on every path; never fires
+    without them."""
+    ratios = ctx.ratios if ctx.ratios is not None else usage_ratios(ctx)
     portfolio = ctx.portfolio_ratio if ctx.portfolio_ratio is not None else portfolio_usage_ratio(ratios)
     portfolio = 1.0 if portfolio is None else min(1.0, portfolio)
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
@@ -985,6 +989,7 @@ def fired_rules(
     data_end: date | None = None,
     features: pl.DataFrame | None = None,
     portfolio_ratio: float | None = None,
+    ratios: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -996,7 +1001,9 @@ def fired_rules(
     features at ``as_of`` (``client_id`` + columns; ``usage_drop`` reads two of them). ``portfolio_ratio``:
     the whole portfolio's usage ratio (:func:`portfolio_usage_ratio` of every client's
     :func:`client_usage_ratios`) when ``client_ids`` are only part of the list (a Spark client bucket); None
-    reads it from ``client_ids``' features. A rule whose table is absent never fires.
+    reads it from ``client_ids``' features. ``ratios``: :func:`client_usage_ratios` of ``features`` at
+    ``as_of`` when the caller already holds them (None: computed here). A rule whose table is absent never
+    fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -1012,6 +1019,7 @@ def fired_rules(
         data_end,
         features,
         portfolio_ratio,
+        ratios,
     )
     out = ids
     for name in cfg.enabled:

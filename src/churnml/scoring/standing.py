@@ -305,12 +305,16 @@ def client_standing(
     features_now: pl.DataFrame | None = None,
     features_prev: pl.DataFrame | None = None,
     usage_ratios: tuple[float | None, float | None] = (None, None),
+    client_ratios: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None),
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
     columns), for the rules that read them (``usage_drop``). ``usage_ratios``: the whole portfolio's usage
     ratio this week and last week (:func:`churnml.scoring.rules.portfolio_usage_ratio`) when ``ids`` are
-    only part of the list (a Spark client bucket); None reads it from ``ids``' features (the whole list)."""
+    only part of the list (a Spark client bucket); None reads it from ``ids``' features (the whole list).
+    ``client_ratios``: each client's usage ratio this week and last week
+    (:func:`churnml.scoring.rules.client_usage_ratios` of ``features_now`` / ``features_prev``) when the
+    caller already holds them; None computes them here."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
@@ -350,7 +354,7 @@ def client_standing(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
         "data_end": dataset.as_of.date(),
     }
-    ratio_now, ratio_prev = usage_ratios
+    (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
     fired = fired_rules(
         dataset.tables,
         ids,
@@ -360,6 +364,7 @@ def client_standing(
         **rule_args,
         features=features_now,
         portfolio_ratio=ratio_now,
+        ratios=clients_now,
     )
     previous = _with_previous_zones(
         prev,
@@ -367,7 +372,7 @@ def client_standing(
         history,
         score.zones,
         rules,
-        {**rule_args, "features": features_prev, "portfolio_ratio": ratio_prev},
+        {**rule_args, "features": features_prev, "portfolio_ratio": ratio_prev, "ratios": clients_prev},
     )
     if score.zones.method == "probability":
         stable = history_zones(history, ids, prev.date, score.zones)
