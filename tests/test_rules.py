@@ -968,7 +968,12 @@ def test_usage_drop_reads_the_ratios_the_list_already_holds() -> None:
         return out.filter(pl.col(Scores.rule("usage_drop"))).get_column("client_id").to_list()
 
     held = client_usage_ratios(features, cfg, tables, AS_OF)
-    assert held.sort("client_id").get_column("_ratio").round(6).to_list()[:4] == [1.0, 1.0, 0.5, 0.1]  # c0 c1 c10 c11
+    assert held.sort("client_id").get_column("_ratio").round(6).to_list()[:4] == [
+        1.0,
+        1.0,
+        0.5,
+        0.1,
+    ]  # c0 c1 c10 c11
     assert drops(None) == drops(held) == ["c9", "c11"]
     # the ratios given are the ones read (not computed again from the features): c3 at x0.2 fires, c11 does not
     given = pl.DataFrame({"client_id": ids, "_ratio": [1.0, 1.0, 1.0, 0.2] + [1.0] * 8})
