@@ -683,6 +683,91 @@ def test_the_running_terms_length_and_age() -> None:
     assert ages.tolist() == [152.0, 12.0, float("inf")]
 
 
+@pytest.mark.parametrize(
+    ("rows", "length", "age"),
+    [
+        # a monthly plan with an annual add-on: the plan's term (the add-on is no term of the client)
+        ([("2024-05-20", "2024-06-20", False), ("2024-01-01", "2025-01-01", True)], 31.0, 12.0),
+        # only add-ons: they are its terms, as in the labels
+        ([("2024-01-01", "2025-01-01", True)], 366.0, 152.0),
+        # an add-on alone, running on after the plan ended: no running term
+        (
+            [("2024-01-01", "2024-05-01", False), ("2024-01-01", "2025-01-01", True)],
+            float("inf"),
+            float("inf"),
+        ),
+        # an add-on before a plan booked to start after as_of: the add-on is the running term
+        ([("2024-06-10", "2025-06-10", False), ("2024-05-01", "2025-05-01", True)], 365.0, 31.0),
+        # no is_addon marked (null): a base term
+        ([("2024-05-20", "2024-06-20", None)], 31.0, 12.0),
+    ],
+)
+def test_the_running_terms_are_the_base_terms(
+    rows: list[tuple[str, str, bool | None]], length: float, age: float
+) -> None:
+    from churnml.scoring.reasons import running_terms
+
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a"] * len(rows),
+            "start_date": [datetime.fromisoformat(r[0]) for r in rows],
+            "end_date": [datetime.fromisoformat(r[1]) for r in rows],
+            "is_addon": pl.Series([r[2] for r in rows], dtype=pl.Boolean),
+        }
+    )
+    lengths, ages = running_terms(["a"], date(2024, 6, 1), subs)
+    assert (lengths.tolist(), ages.tolist()) == ([length], [age])
+
+
+def test_an_annual_add_on_does_not_mute_a_monthly_clients_payment_silence() -> None:
+    """Two monthly clients with nothing paid for 100 days: the one with an annual add-on is cited as the
+    other ("EUR 0 paid in the last 91 days", "Last payment or order 100 days ago"), its add-on no annual
+    term paid up front."""
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, explanations, running_terms
+
+    class RaisingModel:  # TreeSHAP stand-in: both features raise the risk, the base value last
+        def contributions(self, X: np.ndarray) -> np.ndarray:
+            return np.tile([1.0, 0.5, -2.0], (len(X), 1))
+
+    as_of = date(2026, 12, 5)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["addon", "addon", "plain"],
+            "start_date": [datetime(2026, 11, 20), datetime(2026, 3, 1), datetime(2026, 11, 20)],
+            "end_date": [datetime(2026, 12, 20), datetime(2027, 3, 1), datetime(2026, 12, 20)],
+            "mrr": [100.0, 10.0, 100.0],
+            "is_addon": [False, True, False],
+        }
+    )
+    names = ["payments_paid_91d", "payments_days_since_payment"]
+    X = np.array([[0.0, 100.0], [0.0, 100.0]])
+    term_days, term_age = running_terms(["addon", "plain"], as_of, subs)
+    citing = Citing(
+        np.array([300.0, 20.0]), term_days <= MONTHLY_TERM_DAYS, 700, np.zeros(2, bool), term_days, term_age
+    )
+    out = explanations(
+        RaisingModel(),
+        X,
+        X[:0],
+        np.arange(2),
+        np.array([-1, -1]),
+        np.array([40.0] * 2),
+        names,
+        FeaturesConfig(),
+        2,
+        citing,
+        "EUR",
+    )
+    said = out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+    assert (
+        said
+        == [
+            ("EUR 0 paid in the last 91 days (typical client: EUR 300)", "Last payment or order 100 days ago")
+        ]
+        * 2
+    )
+
+
 def test_seat_use_is_said_as_users_for_paid_seats() -> None:
     specs, describe = registry_catalog(FeaturesConfig())
     names = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]

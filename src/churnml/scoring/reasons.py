@@ -23,6 +23,7 @@ import polars as pl
 from churnml.config import FeaturesConfig, ScoreConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
+from churnml.labels import customer_terms
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import free_after_paid, renewed_rows
@@ -76,8 +77,9 @@ def short_term_clients(
 def running_term_days(
     client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
 ) -> np.ndarray:
-    """Per client, the length in days of its longest running term (inf without one): an annual term
-    billed up front leaves months without a payment that say nothing about the client."""
+    """Per client, the length in days of its longest running base term (inf without one,
+    :func:`running_terms`): an annual term billed up front leaves months without a payment that say
+    nothing about the client."""
     return running_terms(client_ids, as_of, subscriptions)[0]
 
 
@@ -85,15 +87,16 @@ def running_terms(
     client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per client, (the length in days of its longest running term, the days since that term began),
-    both inf without a running term."""
+    both inf without a running term. Terms are the client's base ones as the labels read them
+    (:func:`churnml.labels.customer_terms`, of the terms started before ``as_of``): an annual add-on on a
+    monthly plan leaves the client monthly, its silence of payments still cited."""
     none = np.full(len(client_ids), np.inf)
     if subscriptions is None or subscriptions.height == 0:
         return none, none.copy()
     cut = datetime(as_of.year, as_of.month, as_of.day)
     running = (
-        subscriptions.filter(
-            (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= cut)
-        )
+        customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
+        .filter(pl.col(Subscriptions.END_DATE) >= cut)
         .with_columns(
             (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_len"),
             (pl.lit(cut) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_age"),
@@ -167,7 +170,7 @@ class Citing:
     monthly: np.ndarray
     data_days: int | None = None
     paused: np.ndarray | None = None  # per row: on free terms after paid ones (a freeze bills nothing)
-    term_days: np.ndarray | None = None  # per row: the longest running term's days (inf: none)
+    term_days: np.ndarray | None = None  # per row: the longest running base term's days (inf: none)
     term_age: np.ndarray | None = None  # per row: the days since that term began (inf: none)
 
 
