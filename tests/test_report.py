@@ -130,6 +130,23 @@ def test_report_sections(page: str) -> None:
     assert "-0.0" not in page
 
 
+@pytest.mark.parametrize(
+    ("max_clients", "in_full", "heading"),
+    [
+        (1, ["a"], "Red and yellow clients in full (1 of 2, by priority)"),
+        (2, ["a", "b"], "Red and yellow clients in full (2 of 2, by priority)"),
+        # room left: the green client still gets no full section (score.report_clients: red and yellow only)
+        (10, ["a", "b"], "Red and yellow clients in full (2 of 2, by priority)"),
+    ],
+)
+def test_full_sections_go_to_the_first_red_and_yellow_clients_only(
+    max_clients: int, in_full: list[str], heading: str
+) -> None:
+    page = _page(max_clients=max_clients)
+    assert re.findall(r'id="c-(\w+)"', page) == in_full
+    assert heading in page
+
+
 def _rows(html: str) -> list[list[str]]:
     """The cells of each table row, tags stripped."""
     return [

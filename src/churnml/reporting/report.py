@@ -15,9 +15,10 @@ history (one row per client x weekly snapshot). Sections:
 6. the CRM views: renewals due (and terms in their grace period), silent clients, stalled onboarding,
    recent data exports;
 7. a section per owner ("your clients this week"): their red and yellow clients and renewals;
-8. one full section per client for the first ``score.report_clients`` (red, then yellow, then green,
-   each by priority): risk, value, the health sparkline with its scale, health per family, drivers in
-   plain language, fired rules, and the recommended action with who acts.
+8. one full section per client for the first ``score.report_clients`` red and yellow clients (red, then
+   yellow, each by priority; green clients get none, so they never bury the ones to work): risk, value,
+   the health sparkline with its scale, health per family, drivers in plain language, fired rules, and
+   the recommended action with who acts.
 
 Charts are matplotlib SVG embedded inline (Agg backend; a fixed hash salt and no date, so the same list
 always renders to the same bytes); sparklines are small hand-drawn SVG polylines with a 0-100 scale and
@@ -820,7 +821,7 @@ def report_html(
     other churnml pages, (label, relative href), in a bar above the title; ``zone_rule`` how the zones are set
     (:func:`churnml.scoring.playbook.zone_rule_text`), under the title."""
     rule_text = dict(rule_text or {})
-    # the clients in full: the red and yellow ones (80 green cards of 100 buried them)
+    # the clients in full: the red and yellow ones (80 green cards of 100 buried them; module docstring, 8)
     shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
         max_clients
     )
