@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from churnml.config import ZonesConfig, load_config
@@ -35,6 +37,20 @@ PLAYBOOKS = load_config().playbooks
 )
 def test_zone_path_has_hysteresis(probs: list[float], expected: list[str]) -> None:
     assert zone_path(probs, Z) == expected
+
+
+@pytest.mark.parametrize(
+    ("weeks", "expected"),
+    [
+        # weekly: the red before holds 0.33
+        ([0, 1, 2, 3], ["red", "red", "red", "red"]),
+        # back after 10 weeks away: 0.33 is yellow, the red from before it left holds nothing
+        ([0, 1, 12, 13], ["red", "red", "yellow", "yellow"]),
+    ],
+)
+def test_zone_path_starts_afresh_after_a_gap_in_the_weeks(weeks: list[int], expected: list[str]) -> None:
+    snapshots = [date(2024, 6, 3) + timedelta(weeks=w) for w in weeks]
+    assert zone_path([0.5, 0.5, 0.33, 0.34], Z, snapshots) == expected
 
 
 def test_hysteresis_cuts_the_flapping() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -78,15 +79,23 @@ def threshold_zone_expr(probability: pl.Expr, cfg: ZonesConfig) -> pl.Expr:
     )
 
 
-def zone_path(probabilities: Sequence[float], cfg: ZonesConfig) -> list[str]:
+def zone_path(
+    probabilities: Sequence[float], cfg: ZonesConfig, snapshots: Sequence[date] | None = None
+) -> list[str]:
     """The zone at each week of one client's probabilities (oldest first), with hysteresis (module
-    docstring). ``exit_margin=0`` and ``exit_weeks=1`` give the plain threshold zones."""
+    docstring). ``exit_margin=0`` and ``exit_weeks=1`` give the plain threshold zones.
+
+    ``snapshots`` (the date of each probability, optional): a week more than 7 days after the one before
+    starts the path afresh. The history holds the weeks a client was active only, and a client back after an
+    absence is not held in the zone it had before it left."""
     thresholds = (0.0, cfg.yellow, cfg.red)
     out: list[str] = []
     current: int | None = None
     weeks_below = 0
-    for p in probabilities:
+    for i, p in enumerate(probabilities):
         raw = _level(p, cfg)
+        if snapshots is not None and i and (snapshots[i] - snapshots[i - 1]).days > 7:
+            current = None  # back after an absence
         if current is None or raw >= current:
             current, weeks_below = raw, 0
         else:
