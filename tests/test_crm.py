@@ -467,6 +467,52 @@ def test_an_add_on_running_on_does_not_keep_a_lapsed_base_plan_out_of_grace(
     assert status.get_column(Scores.IN_GRACE).to_list() == [in_grace]
 
 
+# (start, end, is_addon) in days before AS_OF (negative: after it), per client of the test below
+BOOKINGS = {
+    # an annual plan ending in 20 days beside an add-on booked from in 10 days: nothing renews the plan
+    "addon_ahead": [(345, -20, False), (-10, -20, True)],
+    # a plan lapsed 10 days ago, an add-on booked from in 7 days: in grace, not renewed
+    "addon_after_lapse": [(375, 10, False), (-7, -37, True)],
+    # the client's only term is booked ahead: its first term, no renewal
+    "first_ahead": [(-20, -385, False)],
+    # a 2-year term booked from in 7 days beside a plan running 200 more days: an upgrade beside it
+    "upgrade_beside": [(165, -200, False), (-7, -737, False)],
+    # a renewal booked from 5 days before the plan ends (within a quarter of its year): an early renewal
+    "early": [(345, -20, False), (-15, -380, False)],
+    # the renewal starts when the plan ends
+    "on_time": [(345, -20, False), (-20, -385, False)],
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "booked", "due", "grace", "state"),
+    [
+        ("addon_ahead", None, True, False, ""),
+        ("addon_after_lapse", None, False, True, "Term ended 10 days ago and was not renewed"),
+        ("first_ahead", None, False, False, ""),
+        ("upgrade_beside", None, False, False, ""),
+        ("early", date(2024, 6, 18), False, False, "Renewed: the next term starts 2024-06-18"),
+        ("on_time", date(2024, 6, 23), False, False, "Renewed: the next term starts 2024-06-23"),
+    ],
+)
+def test_only_a_base_term_after_the_last_one_is_a_renewal_booked_ahead(
+    client: str, booked: date | None, due: bool, grace: bool, state: str
+) -> None:
+    rows = BOOKINGS[client]
+    subs = pl.DataFrame(
+        {
+            "client_id": [client] * len(rows),
+            "start_date": [ago(a) for a, _, _ in rows],
+            "end_date": [ago(b) for _, b, _ in rows],
+            "mrr": [100.0] * len(rows),
+            "is_addon": [addon for _, _, addon in rows],
+        }
+    )
+    out = term_status([client], AS_OF, subs, grace_days=30, renewal_days=60).row(0, named=True)
+    assert out[Scores.NEXT_TERM_START] == booked
+    assert (out[Scores.RENEWAL_DUE], out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (due, grace, state)
+
+
 def test_a_return_after_a_churns_record_without_subscriptions_is_said() -> None:
     """No subscriptions table: the first event more than the grace after the churns record is the return."""
     churns = pl.DataFrame({"client_id": ["v"], "churned_at": [ago(120)], "reason": ["price"]})

@@ -8,9 +8,12 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   longest running term's length in months: the next term's value at today's terms, a 2-year contract's
   two years), ``renewal_due`` (a term longer than a month ends within
   ``renewal_days``; monthly plans renew every month and would flood the view; not when the next term
-  is booked), ``next_term_start`` (the first start of a term booked to begin on or after the as-of date:
-  a renewal signed ahead; null otherwise), ``in_grace`` (no running term nor one booked, the last one ended ``rules.term_lapsed_days``
-  to ``grace_days`` days ago: not renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
+  is booked), ``next_term_start`` (the start of a renewal booked ahead, :func:`booked_terms`: a base term
+  beginning on or after the as-of date and no earlier than the client's last base term ends, less
+  :data:`EARLY_RENEWAL_SHARE` of its length: a renewal signed ahead; an add-on, a first term or an upgrade
+  beside the running term booked ahead is none; null otherwise), ``in_grace`` (no running
+  term nor a renewal booked, the last one ended ``rules.term_lapsed_days`` to ``grace_days`` days ago: not
+  renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
   days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
   term starts 2024-06-12", "On a free term since its last paid one ended on 2024-05-01 (a pause, or a
   free plan)"; for a client back from an absence within the last :data:`BACK_DAYS` days (:func:`last_returns`)
@@ -38,6 +41,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from churnml.config import DataConfig
 from churnml.contract.schemas import (
     CLIENT_ID,
     Churns,
@@ -54,6 +58,7 @@ from churnml.scoring.columns import Scores
 __all__ = [
     "BACK_DAYS",
     "BOOKED_AT_A_RISE",
+    "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
     "RENEWED",
     "back_text",
@@ -76,6 +81,9 @@ __all__ = [
 ]
 
 _DAYS_PER_MONTH = 365.25 / 12
+# how early a booked renewal may start before the term it renews ends: data.early_renewal_share's default, the
+# share of its own length by which the loader lets a renewal overlap the term it renews
+EARLY_RENEWAL_SHARE: float = DataConfig.model_fields["early_renewal_share"].default
 
 
 def _midnight(day: date) -> datetime:
@@ -382,18 +390,40 @@ def next_renewals(running: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def booked_terms(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
-    """``[client_id, _booked]``: the first start (a date) of the client's terms booked to start on or
-    after ``as_of`` (a renewal signed ahead; the contract allows such scheduled starts), one row per
-    client that has one."""
+def booked_terms(
+    subscriptions: pl.DataFrame | None, as_of: date, renewal_share: float = EARLY_RENEWAL_SHARE
+) -> pl.DataFrame:
+    """``[client_id, _booked]``: the first start (a date) of the client's **renewal booked ahead**, one row per
+    client that has one. A renewal booked ahead is a base term (:func:`churnml.labels.customer_terms`, add-ons
+    read as the labels read them) starting on or after ``as_of``, of a client with a base term started before
+    it, and starting no earlier than the end of the last of those, less ``renewal_share`` of its own length
+    (``data.early_renewal_share``: a renewal charged a few days early, as the loader reads it). Not one: an
+    add-on booked ahead (a plan ending in 20 days beside an add-on booked from next week read "Renewed"), the
+    first term of a client (it renews nothing), a term starting well before the running one ends (an upgrade
+    beside it). A term booked after a lapse is one (signed late, within the grace)."""
+    from churnml.labels import customer_terms
+
     schema = {CLIENT_ID: pl.String, "_booked": pl.Date}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
     cut = _midnight(as_of)
+    dt = pl.Datetime("us")
+    terms = customer_terms(subscriptions).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
+        pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
+    )
+    last_end = (
+        terms.filter(pl.col("_start") < cut).group_by(CLIENT_ID).agg(pl.col("_end").max().alias("_last_end"))
+    )
+    early = (pl.col("_last_end") - pl.col("_start")).dt.total_seconds()  # negative when it starts after
+    length = (pl.col("_end") - pl.col("_start")).dt.total_seconds()
     return (
-        subscriptions.filter(pl.col(Subscriptions.START_DATE) >= cut)
-        .group_by(pl.col(CLIENT_ID).cast(pl.String))
-        .agg(pl.col(Subscriptions.START_DATE).min().dt.date().alias("_booked"))
+        terms.filter(pl.col("_start") >= cut)
+        .join(last_end, on=CLIENT_ID, how="inner")
+        .filter(early <= renewal_share * length)
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_start").min().dt.date().alias("_booked"))
     )
 
 
@@ -433,7 +463,7 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
-    (started before, ending on or after) nor booked to start later (:func:`booked_terms`), and the last
+    (started before, ending on or after) nor a renewal booked ahead (:func:`booked_terms`), and the last
     term ended at most ``grace_days`` whole days before it; terms are the base ones when the table marks add-ons
     (:func:`churnml.labels.customer_terms`). The one test of "in grace": :func:`term_status`
     flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
@@ -450,7 +480,7 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us"))
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
-    # a client whose next term is booked to start later is renewed, not lapsed
+    # a client whose renewal is booked to start later is renewed, not lapsed (a booked add-on renews nothing)
     renewed = booked_terms(subscriptions, as_of).get_column(CLIENT_ID)
     gone = ~pl.col(CLIENT_ID).is_in(running.implode()) & ~pl.col(CLIENT_ID).is_in(renewed.implode())
     return (
