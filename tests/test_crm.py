@@ -249,6 +249,31 @@ def test_onboarding_stalled_and_last_export() -> None:
     assert exports.get_column(Scores.LAST_DATA_EXPORT).to_list() == [ago(30).date(), None]
 
 
+@pytest.mark.parametrize("age", [29, 30, 31, 32, 33, 34, 35])  # created on each weekday, 5 weeks of life
+@pytest.mark.parametrize(
+    ("days", "stalled"),
+    [
+        ([0, 1, 8], True),  # active in its weeks 1 and 2 of 5: 40% < 50%, whatever the weekday it began
+        ([6, 7, 13, 14], False),  # its weeks 1, 2 and 3 (day 7 begins week 2, day 14 week 3): 3 of 5
+        ([0, 8, 15], False),  # 3 of 5 weeks
+        ([-1, 8, 15], False),  # use the day before its creation counts in its first week
+    ],
+)
+def test_onboarding_counts_the_clients_own_weeks_from_its_creation(
+    age: int, days: list[int], stalled: bool
+) -> None:
+    clients = pl.DataFrame({"client_id": ["c"], "created_at": [ago(age)]})
+    events = pl.DataFrame(
+        {
+            "client_id": ["c"] * len(days),
+            "ts": [ago(age - d) + timedelta(hours=10) for d in days],
+            "event": "login",
+        }
+    )
+    out = onboarding_stalled(["c"], AS_OF, clients, events, min_days=20, max_days=120, active_share=0.5)
+    assert out.get_column(Scores.ONBOARDING_STALLED).to_list() == [stalled]
+
+
 def test_views_whose_table_is_absent_are_null_not_alarms() -> None:
     # no communications nor tickets table: nobody is "silent"; no events table: no onboarding "stalled"
     clients = pl.DataFrame({"client_id": ["young", "old"], "created_at": [ago(40), ago(400)]})

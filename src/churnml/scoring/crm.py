@@ -28,7 +28,7 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   intervention whose outcome says the client was reached (:func:`reached`: a call held, an offer
   declined; not "sent", "no answer") also counts as an interaction;
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
-  in fewer than ``onboarding_active_share`` of its weeks; null for every client when the dataset has
+  in fewer than ``onboarding_active_share`` of its weeks (7-day weeks from its ``created_at``); null for every client when the dataset has
   no events table (use is not recorded, so no onboarding is "stalled");
 - :func:`last_data_export`: the date of the last data-export event.
 """
@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 _DAYS_PER_MONTH = 365.25 / 12
+_WEEK_SECONDS = 7 * 86_400
 # how early a booked renewal may start before the term it renews ends: data.early_renewal_share's default, the
 # share of its own length by which the loader lets a renewal overlap the term it renews
 EARLY_RENEWAL_SHARE: float = DataConfig.model_fields["early_renewal_share"].default
@@ -622,7 +623,10 @@ def onboarding_stalled(
     max_days: int,
     active_share: float,
 ) -> pl.DataFrame:
-    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring).
+    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring). Its
+    weeks are 7-day weeks counted from its ``created_at`` (week k holds the events ``k * 7`` to ``k * 7 + 7``
+    days after it; an event before it is in its first), the last begun one included (30 days old: 5 weeks),
+    so two clients active on the same days of their lives read alike whatever the weekday they began.
     ``events`` None (the dataset has no events table): null for every client, not observed."""
     if events is None:
         return _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
@@ -630,6 +634,10 @@ def onboarding_stalled(
     created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
     base = _ids(client_ids).join(created, on=CLIENT_ID, how="left", maintain_order="left")
     age = (pl.lit(cut) - pl.col("_created")).dt.total_days()
+    # the weeks of its life, the last begun one included: 30 days are 5 weeks
+    weeks_lived = (
+        ((pl.lit(cut) - pl.col("_created")).dt.total_seconds() / _WEEK_SECONDS).ceil().clip(lower_bound=1)
+    )
     if events.height == 0:
         weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
     else:
@@ -638,6 +646,17 @@ def onboarding_stalled(
         young = created.filter((pl.col("_created") >= start) & (pl.col("_created") < cut)).get_column(
             CLIENT_ID
         )
+        # the client's own weeks, counted from its creation (a Monday-based calendar week split 3 days of use
+        # across 2 weeks for one client and not for another created the same day); use before the creation
+        # counts in its first week
+        week = (
+            (
+                (pl.col(Events.TS).cast(pl.Datetime("us")) - pl.col("_created")).dt.total_seconds()
+                // _WEEK_SECONDS
+            )
+            .clip(lower_bound=0)
+            .alias("_w")
+        )
         weeks_active = (
             events.lazy()
             .filter(
@@ -645,7 +664,8 @@ def onboarding_stalled(
                 & (pl.col(Events.TS) < cut)
                 & (pl.col(Events.TS) >= start)
             )
-            .select(CLIENT_ID, pl.col(Events.TS).dt.truncate("1w").alias("_w"))
+            .join(created.lazy(), on=CLIENT_ID, how="inner")
+            .select(CLIENT_ID, week)
             .unique()
             .group_by(CLIENT_ID)
             .agg(pl.len().alias("_weeks"))
@@ -654,7 +674,7 @@ def onboarding_stalled(
     return (
         base.join(weeks_active, on=CLIENT_ID, how="left", maintain_order="left")
         .with_columns(
-            (pl.col("_weeks").fill_null(0) / (age / 7.0).ceil().clip(lower_bound=1)).alias("_share"),
+            (pl.col("_weeks").fill_null(0) / weeks_lived).alias("_share"),
             age.alias("_age"),
         )
         .select(
