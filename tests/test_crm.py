@@ -109,6 +109,26 @@ def test_term_status(
     assert (out[Scores.RENEWAL_DUE], out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (due, grace, state)
 
 
+@pytest.mark.parametrize(
+    ("ended", "grace", "state"),
+    [
+        (ago(29.6), True, "Term ended 30 days ago and was not renewed"),  # 2024-05-04 09:36
+        (ago(30), True, "Term ended 30 days ago and was not renewed"),  # 2024-05-04 00:00
+        (
+            ago(30.6),
+            False,
+            "",
+        ),  # 2024-05-03 14:24: 31 calendar days, past the 30-day grace (was "31 days ago")
+    ],
+)
+def test_the_grace_counts_the_calendar_days_its_state_says(ended: datetime, grace: bool, state: str) -> None:
+    subs = pl.DataFrame(
+        {"client_id": ["a"], "start_date": [ended - timedelta(days=365)], "end_date": [ended]}
+    )
+    out = term_status(["a"], AS_OF, subs.with_columns(mrr=pl.lit(100.0)), grace_days=30, renewal_days=60)
+    assert (out.item(0, Scores.IN_GRACE), out.item(0, Scores.TERM_STATE)) == (grace, state)
+
+
 def test_next_term_start_is_the_booked_start_and_marks_the_renewed_rows() -> None:
     ids = ["annual", "lapsed", "signed", "signed_late", "no_terms"]
     out = term_status(ids, AS_OF, SUBS, grace_days=30, renewal_days=60)

@@ -465,7 +465,8 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
 def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor a renewal booked ahead (:func:`booked_terms`), and the last
-    term ended at most ``grace_days`` whole days before it; terms are the base ones when the table marks add-ons
+    term ended at most ``grace_days`` calendar days before it (:func:`days_since_end`: the days its
+    ``term_state`` says); terms are the base ones when the table marks add-ons
     (:func:`churnml.labels.customer_terms`). The one test of "in grace": :func:`term_status`
     flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
     (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
@@ -488,7 +489,8 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
         known.filter(gone)
         .group_by(CLIENT_ID)
         .agg(pl.col(Subscriptions.END_DATE).max().alias("_last_end"))
-        .filter((pl.lit(cut) - pl.col("_last_end")).dt.total_days() <= grace_days)
+        # in calendar days, as term_state says them (ended 30.6 days ago is "31 days ago": past a 30-day grace)
+        .filter(days_since_end(as_of) <= grace_days)
     )
 
 
