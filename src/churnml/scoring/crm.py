@@ -3,21 +3,24 @@
 Grain: one row per client (the ids given, in their order). Only data strictly before the as-of date is
 used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 
-- :func:`term_status`: ``renewal_date`` (end of the running term that ends last), ``renewal_due_days``
-  (days from the as-of date to it), ``renewal_value`` (the running terms' MRR, add-ons included, x the
-  longest running term's length in months: the next term's value at today's terms, a 2-year contract's
-  two years), ``renewal_due`` (a term longer than a month ends within
-  ``renewal_days``; monthly plans renew every month and would flood the view; not when the next term
-  is booked), ``next_term_start`` (the start of a renewal booked ahead, :func:`booked_terms`: a base term
-  beginning on or after the as-of date and no earlier than the client's last base term ends, less
-  :data:`EARLY_RENEWAL_SHARE` of its length: a renewal signed ahead; an add-on, a first term or an upgrade
-  beside the running term booked ahead is none; null otherwise), ``in_grace`` (no running
-  term nor a renewal booked, the last one ended ``rules.term_lapsed_days`` to ``grace_days`` days ago: not
-  renewed yet) and ``term_state`` (the state said plainly: "Term ended 12
-  days ago and was not renewed", "Term ended 1 day ago; no renewal recorded yet", "Renewed: the next
-  term starts 2024-06-12", "On a free term since its last paid one ended on 2024-05-01 (a pause, or a
-  free plan)"; for a client back from an absence within the last :data:`BACK_DAYS` days (:func:`last_returns`)
-  and none of those, "Back since 2024-05-20 after 67 days away"; empty otherwise);
+- :func:`term_status`: ``renewal_date`` (the client's nearest renewal, :func:`next_renewals`: the earliest
+  end among its running terms longer than a month that are no add-on, a motor policy renewing in 7 days
+  beside a home one in 6 months; without one, the last end of its running terms), ``renewal_due_days``
+  (days from the as-of date to it), ``renewal_value`` (the MRR of the running terms ending that day, a
+  co-termed add-on included, x the longest of their lengths in months: the next term's value at today's
+  terms, a 2-year contract's two years; a term ending another day is not in it), ``renewal_due`` (the
+  terms ending that day are longer than a month and end within ``renewal_days``; monthly plans renew
+  every month and would flood the view; not when a renewal is booked), ``next_term_start`` (the start of a
+  renewal booked ahead, :func:`booked_terms`: a base term beginning on or after the as-of date and no
+  earlier than the client's last base term ends, less :data:`EARLY_RENEWAL_SHARE` of its length: a renewal
+  signed ahead; an add-on, a first term or an upgrade beside the running term booked ahead is none; null
+  otherwise), ``in_grace`` (no running term nor a renewal booked, the last one ended
+  ``rules.term_lapsed_days`` to ``grace_days`` calendar days ago: not renewed yet) and ``term_state`` (the
+  state said plainly: "Term ended 12 days ago and was not renewed", "Term ended 1 day ago; no renewal
+  recorded yet", "Renewed: the next term starts 2024-06-12", "On a free term since its last paid one ended
+  on 2024-05-01 (a pause, or a free plan)"; for a client back from an absence within the last
+  :data:`BACK_DAYS` days (:func:`last_returns`) and none of those, "Back since 2024-05-20 after 67 days
+  away"; empty otherwise);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
@@ -28,8 +31,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   intervention whose outcome says the client was reached (:func:`reached`: a call held, an offer
   declined; not "sent", "no answer") also counts as an interaction;
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
-  in fewer than ``onboarding_active_share`` of its weeks (7-day weeks from its ``created_at``); null for every client when the dataset has
-  no events table (use is not recorded, so no onboarding is "stalled");
+  in fewer than ``onboarding_active_share`` of its weeks (7-day weeks from its ``created_at``); null for
+  every client when the dataset has no events table (use is not recorded, so no onboarding is "stalled");
 - :func:`last_data_export`: the date of the last data-export event.
 """
 
