@@ -15,13 +15,16 @@ from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import Churns, Clients, Events, Payments, Subscriptions, Table
 from churnml.contract.validation import ContractError
 from churnml.labels import (
+    CHURNED_AT,
     active_spine,
+    activity_times,
     auto_label_source,
     churn_dates,
     fitting_horizon,
     label_lag_days,
     labeled_spine,
     resolved_label,
+    returns_after_churns,
     snapshot_grid,
 )
 
@@ -280,6 +283,64 @@ def churns(*rows: tuple[str, datetime]) -> pl.DataFrame:
 
 
 CHURNS_CFG = LabelConfig(source="churns", horizon_days=30)
+
+
+def payments_with_status(*rows: tuple[str, datetime | None, float, str | None]) -> pl.DataFrame:
+    return payments(*(r[:3] for r in rows)).with_columns(
+        pl.Series(Payments.STATUS, [r[3] for r in rows], dtype=pl.String)
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "amount", "activity"),
+    [
+        ("paid", 50.0, True),
+        (None, 50.0, True),  # no status: a paid row is an order
+        ("open", 50.0, True),  # paid_at set: the payments features count it paid too
+        ("failed", 50.0, False),  # a declined card or a dunning retry: no money moved
+        ("refunded", 50.0, False),  # money going back, whatever the sign it is written with
+        ("refunded", -50.0, False),
+        ("paid", -50.0, False),  # a refund row
+    ],
+)
+def test_only_an_order_is_activity(status, amount, activity):
+    data = dataset(
+        D(2025, 7, 1),
+        clients=clients(("a", D(2025, 1, 1))),
+        payments=payments_with_status(("a", D(2025, 2, 3), amount, status)),
+    )
+    assert rows(activity_times(data)) == ([("a", D(2025, 2, 3))] if activity else [])
+
+
+# one real payment on 01-06, then a payment-retry log of failed attempts on 02-03, 03-03 and 04-07
+RETRIES = payments_with_status(
+    ("a", D(2025, 1, 6), 50.0, "paid"),
+    ("a", D(2025, 2, 3), 50.0, "failed"),
+    ("a", D(2025, 3, 3), 50.0, "failed"),
+    ("a", D(2025, 4, 7), 50.0, "failed"),
+)
+
+
+def test_failed_payments_neither_keep_a_shop_client_active_nor_label_it_staying():
+    data = dataset(D(2025, 7, 1), clients=clients(("a", D(2025, 1, 1))), payments=RETRIES)
+    snaps = [date(2025, 1, 20), date(2025, 2, 17), date(2025, 3, 17), date(2025, 4, 14)]
+    cfg = LabelConfig(source="inactivity", horizon_days=28, inactivity_days=28)
+    # the only order is on 01-06: gone 28 days later (02-03), so only 01-20 is a row, and it churns
+    assert rows(labeled_spine(data, snaps, cfg)) == [("a", date(2025, 1, 20), 1, D(2025, 2, 3))]
+
+
+def test_a_failed_payment_after_a_churn_record_is_no_return():
+    data = dataset(
+        D(2025, 7, 1),
+        clients=clients(("a", D(2025, 1, 1))),
+        payments=RETRIES,
+        churns=churns(("a", D(2025, 2, 10))),
+    )
+    recorded = churns(("a", D(2025, 2, 10))).rename({Churns.CHURNED_AT: CHURNED_AT})
+    assert rows(returns_after_churns(data.tables, recorded, grace_days=14)) == [("a", D(2025, 2, 10), None)]
+    snaps = [date(2025, 2, 3), date(2025, 2, 17), date(2025, 3, 17), date(2025, 4, 14), date(2025, 5, 12)]
+    got = active_spine(data, snaps, LabelConfig(source="churns", grace_days=14))
+    assert rows(got) == [("a", date(2025, 2, 3))]
 
 
 def test_churns_table_with_return_by_activity():

@@ -27,8 +27,9 @@ Churn by ``label.source``
   ``end + grace_days <= data end`` (else the spell may still be renewed: unknown, not churn). A later
   spell's first start is a return. A client whose term ended but whose grace is still running at a
   snapshot is still in it; if it does not renew, its label is 1 (it is the client most at risk).
-- ``inactivity`` (shops, no contract): activity is every event and every order (payment with ``paid_at``
-  and amount > 0; refunds and unpaid invoices are not activity). A client is active at ``s`` when it
+- ``inactivity`` (shops, no contract): activity is every event and every order (:func:`orders`: a payment
+  with ``paid_at`` and amount > 0 whose status is not ``failed`` nor ``refunded``; failed attempts, refunds
+  and unpaid invoices are not activity). A client is active at ``s`` when it
   has an order or event within ``inactivity_days`` before ``s``. Its **label** is the standard one of
   shops (BG/NBD's "no purchase in the horizon", RelBench's user-churn tasks): 1 when it places no order
   and has no activity in ``[s, s + horizon_days)``, 0 when it has some; null until
@@ -92,6 +93,7 @@ from churnml.contract.validation import ContractError
 __all__ = [
     "CHURNED_AT",
     "LABEL",
+    "NOT_ORDER_STATUSES",
     "RETURNED_AT",
     "SNAPSHOT",
     "active_spine",
@@ -110,6 +112,7 @@ __all__ = [
     "labeled_spine",
     "late_behaviour_note",
     "membership_changes",
+    "orders",
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
@@ -239,10 +242,32 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def activity_times(dataset: Dataset) -> pl.DataFrame:
-    """Every event and every order (payment with ``paid_at`` and amount > 0): ``client_id``, ``_at``.
+# ``payments.status`` values of a row that is no order whatever its ``paid_at`` and amount, as the payments
+# features read them (``_is_paid``): ``failed`` is an attempt that moved no money (a declined card, a dunning
+# retry of a payment-retry log, dated at the attempt); ``refunded`` is money going back to the client (the
+# value counts it negative whatever its sign), which undoes a purchase recorded in a row of its own: neither
+# says that the client is still buying.
+NOT_ORDER_STATUSES = ("failed", "refunded")
 
-    One row per activity, in no particular order. Refunds and unpaid invoices are not activity.
+
+def orders(payments: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``payments`` that are orders (a subset, same columns): paid (``paid_at`` set), a positive
+    ``amount``, and a ``status`` that is empty or not one of :data:`NOT_ORDER_STATUSES`, as the payments
+    features count orders (``payments_orders_*``). Grain: one row per payment."""
+    regular = (
+        ~pl.col(Payments.STATUS).is_in(NOT_ORDER_STATUSES).fill_null(False)
+        if Payments.STATUS in payments.columns
+        else pl.lit(True)
+    )
+    return payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0) & regular)
+
+
+def activity_times(dataset: Dataset) -> pl.DataFrame:
+    """Every event and every order (:func:`orders`): ``client_id``, ``_at``.
+
+    One row per activity, in no particular order. Refunds, failed attempts and unpaid invoices are not
+    activity: a dunning retry months after the last real payment neither keeps a client active nor brings
+    it back.
     """
     return _activity_of(dataset.tables)
 
@@ -256,9 +281,7 @@ def _activity_of(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:
         parts.append(
-            payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0)).select(
-                pl.col(Payments.CLIENT_ID), pl.col(Payments.PAID_AT).cast(_DT).alias(_AT)
-            )
+            orders(payments).select(pl.col(Payments.CLIENT_ID), pl.col(Payments.PAID_AT).cast(_DT).alias(_AT))
         )
     if not parts:
         raise ContractError(
