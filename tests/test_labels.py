@@ -272,6 +272,46 @@ def test_inactivity_labeled_spine():
     ]
 
 
+@pytest.mark.parametrize("placeholder", [False, True])
+def test_a_placeholder_date_does_not_merge_clients_runs(placeholder):
+    # seam-a and seam-b are active every 14 days from 01-06 to 05-26; seam-z has one event on 1753-01-01
+    # (SQL Server's minimum date), which once overflowed a key packing client and time into one integer
+    fortnights = [D(2025, 1, 6) + timedelta(weeks=2 * k) for k in range(11)]
+    log = [(c, t) for c in ("seam-a", "seam-b") for t in fortnights]
+    data = dataset(
+        D(2025, 9, 1),
+        clients=clients(*((c, D(2025, 1, 1)) for c in ("seam-a", "seam-b", "seam-z"))),
+        events=events(*log, *([("seam-z", D(1753, 1, 1))] if placeholder else [])),
+    )
+    snaps = [date(2025, 2, 3) + timedelta(weeks=2 * k) for k in range(10)]  # 02-03 to 06-09
+    cfg = LabelConfig(source="inactivity", horizon_days=28, inactivity_days=28)
+    # active at every snapshot; 06-09 has no activity after it: label 1; they leave on 05-26 + 28 = 06-23
+    expected = [
+        (c, s, int(s == date(2025, 6, 9)), D(2025, 6, 23)) for c in ("seam-a", "seam-b") for s in snaps
+    ]
+    assert rows(labeled_spine(data, snaps, cfg)) == expected
+
+
+@pytest.mark.parametrize(
+    ("b_first", "b_snapshots"),
+    [
+        (D(2025, 1, 27), [date(2025, 2, 10), date(2025, 2, 24)]),  # 7 days after a's last activity
+        (D(2025, 1, 8), [date(2025, 1, 13), date(2025, 1, 27)]),  # before a's last activity
+    ],
+)
+def test_one_clients_run_ends_where_the_next_clients_begins(b_first, b_snapshots):
+    data = dataset(
+        D(2025, 6, 1),
+        clients=clients(("a", D(2025, 1, 1)), ("b", D(2025, 1, 1))),
+        events=events(("a", D(2025, 1, 6)), ("a", D(2025, 1, 20)), ("b", b_first)),
+    )
+    snaps = [date(2025, 1, 13), date(2025, 1, 27), date(2025, 2, 10), date(2025, 2, 24)]
+    got = active_spine(data, snaps, LabelConfig(source="inactivity", inactivity_days=28))
+    # a: active after 01-06 until 01-20 + 28 = 02-17; b: after its only event until 28 days later
+    a_snapshots = [date(2025, 1, 13), date(2025, 1, 27), date(2025, 2, 10)]
+    assert rows(got) == [("a", s) for s in a_snapshots] + [("b", s) for s in b_snapshots]
+
+
 # ----------------------------------------------------------------------------------------------
 # churns source
 # ----------------------------------------------------------------------------------------------

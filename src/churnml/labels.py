@@ -351,21 +351,19 @@ def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
 
 def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The inactivity source's changes: per run of a client's activity (gaps of at most ``inactivity_days``),
+    a return at its first activity and a churn ``inactivity_days`` after its last."""
     gap = pl.duration(days=cfg.inactivity_days)
-    # Runs are found on one sort by a single integer key (client code, then second): a new run starts
-    # where the client changes or the gap to the previous activity exceeds inactivity_days. Sorting one
-    # UInt64 is several times faster than sorting (string, datetime); order inside a second is
-    # irrelevant (such gaps never split a run, and run bounds are min/max).
-    secs = pl.col(_AT).dt.epoch("s")
-    owner = pl.col(CLIENT_ID).cast(pl.Categorical).to_physical().cast(pl.UInt64)
-    key = owner * _SECONDS_SPAN + (secs - secs.min()).cast(pl.UInt64)
-    same_owner = (pl.col("_key") // _SECONDS_SPAN) == (pl.col("_key") // _SECONDS_SPAN).shift(1)
-    new_run = ~same_owner.fill_null(False) | (pl.col(_AT) - pl.col(_AT).shift(1) > gap)
+    # One sort by client, then time: a new run starts where the client changes or the gap to the previous
+    # activity exceeds inactivity_days. (No key packing client and time into one integer: a placeholder date
+    # such as 1753-01-01 overflowed its time part and merged one client's runs into the next one's.)
+    new_run = (pl.col(CLIENT_ID) != pl.col(CLIENT_ID).shift(1)).fill_null(True) | (
+        pl.col(_AT) - pl.col(_AT).shift(1) > gap
+    )
     runs = (
         activity_times(dataset)
         .lazy()
-        .with_columns(key.alias("_key"))
-        .sort("_key")
+        .sort(CLIENT_ID, _AT)
         .with_columns(new_run.cast(pl.Int64).cum_sum().alias("_run"))
         .group_by("_run")
         .agg(pl.col(CLIENT_ID).first(), pl.col(_AT).min().alias("_first"), pl.col(_AT).max().alias("_last"))
@@ -374,9 +372,6 @@ def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     churned = _churn_rows(runs, pl.col("_last") + gap, 0, dataset.as_of)
     started = _return_rows(runs, pl.col("_first"))
     return pl.concat([churned, started])
-
-
-_SECONDS_SPAN = 2**32  # seconds in the key's time part (136 years of data)
 
 
 def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
