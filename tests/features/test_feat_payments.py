@@ -169,3 +169,49 @@ def test_without_subscriptions_no_plan_columns(build):
     assert "payments_paid_91d" in frame.columns
     assert "payments_mrr" not in frame.columns
     assert not any(c.startswith(("usage_", "comm_", "support_")) for c in frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "mrr", "days_to_end"),
+    [
+        (date(2025, 3, 10), 105, 21),  # the plan ends 2025-03-31 (the add-on to 2025-12-31 read 296 days)
+        (date(2025, 4, 7), 5, -7),  # in the plan's grace: its end is behind, whatever the add-on
+    ],
+)
+def test_the_term_end_is_the_base_plan_s_when_an_add_on_outlives_it(build, at, snapshot, mrr, days_to_end):
+    # the labels read the customer's term from its base plans (labels.customer_terms): so does the feature
+    subscriptions = [
+        {
+            "client_id": "a",
+            "start_date": datetime(2025, 1, 1),
+            "end_date": datetime(2025, 3, 31),
+            "mrr": 100.0,
+            "is_addon": False,
+        },
+        {
+            "client_id": "a",
+            "start_date": datetime(2025, 2, 1),
+            "end_date": datetime(2025, 12, 31),
+            "mrr": 5.0,
+            "is_addon": True,
+        },
+    ]
+    clients = [{"client_id": "a", "created_at": datetime(2025, 1, 1)}]
+    frame = build({Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subscriptions}, ["a"], [snapshot])
+    assert at(frame, "a", snapshot, "payments_mrr") == pytest.approx(mrr)  # revenue: the add-on's too
+    assert at(frame, "a", snapshot, "payments_days_to_term_end") == pytest.approx(days_to_end)
+
+
+def test_a_client_with_add_ons_only_reads_their_end(build, at):
+    subscriptions = [
+        {
+            "client_id": "a",
+            "start_date": datetime(2025, 1, 1),
+            "end_date": datetime(2025, 6, 30),
+            "mrr": 5.0,
+            "is_addon": True,
+        }
+    ]
+    clients = [{"client_id": "a", "created_at": datetime(2025, 1, 1)}]
+    frame = build({Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subscriptions}, ["a"], [date(2025, 3, 10)])
+    assert at(frame, "a", date(2025, 3, 10), "payments_days_to_term_end") == pytest.approx(112)

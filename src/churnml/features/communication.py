@@ -12,8 +12,10 @@ Definitions:
 - response hours and words per reply are **means** (running sums make means exact and cheap; a median
   would need the raw rows per snapshot). Words count on inbound touches and on outbound touches that
   were replied to. Their trends are smoothed ratios of means: (recent + 1) / (baseline + 1).
-- the no-reply streak is the number of outbound ``no_reply`` touches since the client last responded
-  (an inbound touch, or an outbound touch with outcome replied, held or rescheduled). Touches at the
+- the no-reply streak is the number of outbound ``no_reply`` touches sent after the last touch the client
+  responded to (an inbound touch, or an outbound touch with outcome replied, held or rescheduled; a reply
+  is known from the moment it came, but it answers its own touch only: an outreach sent on the 3rd and
+  answered on the 13th leaves the no-reply of the 5th unanswered, a streak of 1). Touches at the
   same timestamp count the no-replies first, so a reply at that moment ends the streak. Outcomes
   cancelled / no_show and empty outcomes neither extend nor end it.
 """

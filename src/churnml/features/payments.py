@@ -237,7 +237,9 @@ _TERM_VALUES = ("_mrr", "_seats", "_addons", "_disc", "_disc_n")
 
 def _term_deltas(subscriptions: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Per client x week, the change of the active terms' :data:`_TERM_VALUES` (+ at a term's start
-    week, - at its end week) and ``_end_max``, the latest scheduled end day among terms started then."""
+    week, - at its end week), ``_end_max``, the latest scheduled end day among terms started then, and
+    ``_end_base``, the same among base terms (an add-on running on past its plan is no term of the customer:
+    the labels read it so too, :func:`churnml.labels.customer_terms`)."""
     fast = subscriptions.implementation.is_polars()
     s = subscriptions.with_columns(
         day_number(nw.col(Subscriptions.START_DATE), fast).alias("_start"),
@@ -262,23 +264,26 @@ def _term_deltas(subscriptions: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         nw.col("_sw").alias(WEEK),
         *[nw.col(v).cast(nw.Float64) for v in _TERM_VALUES],
         nw.col("_end").alias("_end_max"),
+        nw.when(~nw.col("_addon")).then(nw.col("_end")).alias("_end_base"),
     )
     minus = s.filter(nw.col("_ew") <= axis.last_week).select(
         CLIENT_ID,
         nw.col("_ew").alias(WEEK),
         *[(-nw.col(v)).cast(nw.Float64).alias(v) for v in _TERM_VALUES],
         nw.lit(None, dtype=nw.Int64).alias("_end_max"),
+        nw.lit(None, dtype=nw.Int64).alias("_end_base"),
     )
     return (
         nw.concat([plus, minus], how="vertical")
         .group_by(CLIENT_ID, WEEK)
-        .agg(*[nw.col(v).sum() for v in _TERM_VALUES], nw.col("_end_max").max())
+        .agg(*[nw.col(v).sum() for v in _TERM_VALUES], nw.col("_end_max").max(), nw.col("_end_base").max())
     )
 
 
 def _term_levels(grid: nw.LazyFrame, deltas: nw.LazyFrame, lag: int) -> nw.LazyFrame:
     """The grid with the active levels (``_lvl_mrr``, ``_lvl_seats``, ``_lvl_addons``, ``_lvl_disc``),
-    the running ``_end_max``, the levels ``lag`` weeks before and the cumulated downgrade weeks."""
+    the running ``_end_max`` and ``_end_base``, the levels ``lag`` weeks before and the cumulated downgrade
+    weeks."""
     g = add_cumulative(on_grid(grid, deltas, list(_TERM_VALUES)), list(_TERM_VALUES))
     # running sums of +x/-x can leave float dust: round the levels to cents
     g = g.with_columns(
@@ -287,6 +292,7 @@ def _term_levels(grid: nw.LazyFrame, deltas: nw.LazyFrame, lag: int) -> nw.LazyF
         nw.col(cum("_addons")).round(6).alias("_lvl_addons"),
         safe_div(nw.col(cum("_disc")), nw.col(cum("_disc_n")).round(6)).alias("_lvl_disc"),
         running_max("_end_max").alias("_end_max"),
+        running_max("_end_base").alias("_end_base"),
     )
 
     def prev(col: str, n: int) -> nw.Expr:
@@ -330,7 +336,11 @@ def subscription_features(
     feats += [window_sum("_down", w).alias(f"payments_downgrades_{d}d") for d, w in windows]
     feats += [
         nw.col("_lvl_disc").alias("payments_discount"),
-        (nw.col("_end_max") - nw.col(SDAY)).cast(nw.Float64).alias("payments_days_to_term_end"),
+        # the customer's term: its base plan's end (an add-on outliving it hid a lapse: 296 days to go at a plan
+        # ending in 21); a client with add-ons only, the add-ons'
+        (nw.coalesce(nw.col("_end_base"), nw.col("_end_max")) - nw.col(SDAY))
+        .cast(nw.Float64)
+        .alias("payments_days_to_term_end"),
     ]
     return g.select(CLIENT_ID, WEEK, *feats)
 
