@@ -968,3 +968,24 @@ def test_a_repeated_invoice_says_whether_its_rows_are_failed_attempts(
     assert ("failed attempts" in text) == retries and (
         "as invoice_id" in text
     ) == retries  # how to write them
+
+
+@pytest.mark.parametrize(
+    ("table", "row"),
+    [
+        (None, None),
+        # a placeholder for "unknown" in any table dates no first record: the plausible ones do
+        ("payments", {"client_id": "c1", "amount": "5", "paid_at": "1900-01-01"}),
+        ("events", {"client_id": "c2", "ts": "1753-01-01", "event": "login"}),
+        ("tickets", {"client_id": "c1", "opened_at": "1970-01-01", "csat": ""}),
+    ],
+)
+def test_the_first_activity_leaves_placeholder_dates_out(tmp_path: Path, table, row) -> None:
+    tables = good_tables()
+    tables["payments"] = pl.DataFrame({"client_id": ["c1"], "amount": ["10"], "paid_at": ["2024-03-01"]})
+    if table is not None:
+        tables[table] = pl.concat([tables[table], pl.DataFrame([row])], how="diagonal")
+    data = read_dataset(write(tmp_path / "d", tables), CFG)
+    # the subscriptions' first start; the first event; the first ticket or communication
+    expected = (datetime(2024, 1, 1), datetime(2024, 5, 1, 10), datetime(2024, 6, 1))
+    assert (data.first_activity(), data.events_first(), data.contact_first()) == expected

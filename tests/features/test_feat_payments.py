@@ -215,3 +215,27 @@ def test_a_client_with_add_ons_only_reads_their_end(build, at):
     clients = [{"client_id": "a", "created_at": datetime(2025, 1, 1)}]
     frame = build({Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subscriptions}, ["a"], [date(2025, 3, 10)])
     assert at(frame, "a", date(2025, 3, 10), "payments_days_to_term_end") == pytest.approx(112)
+
+
+@pytest.mark.parametrize("placeholder", [None, datetime(1900, 1, 1), datetime(1753, 1, 1)])
+def test_a_placeholder_date_does_not_make_a_young_datasets_long_windows_observed(placeholder):
+    # two orders of 10 (01-06 and 04-07 2025): the data starts on 01-06, so a 182-day window at 05-26 reaches
+    # back before it and is unknown; a payment dated like a placeholder for "unknown" does not move that start
+    orders = [
+        {"client_id": "c", "amount": 10.0, "paid_at": datetime(2025, 1, 6)},
+        {"client_id": "c", "amount": 10.0, "paid_at": datetime(2025, 4, 7)},
+    ]
+    extra = [{"client_id": "c", "amount": 5.0, "paid_at": placeholder}] if placeholder else []
+    data = make_dataset(
+        {
+            Table.CLIENTS: [{"client_id": "c", "created_at": datetime(2025, 1, 2)}],
+            Table.PAYMENTS: orders + extra,
+        }
+    )
+    assert data.first_activity() == datetime(2025, 1, 6)
+    got = features_at(data, ["c"], [date(2025, 5, 26)]).row(0, named=True)
+    assert (got["payments_paid_91d"], got["payments_paid_182d"], got["payments_orders_182d"]) == (
+        10.0,
+        None,
+        None,
+    )

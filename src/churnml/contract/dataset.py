@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,7 +11,7 @@ import polars as pl
 
 from churnml.contract.schemas import CONTRACT, Communications, Events, Table, Tickets
 
-__all__ = ["LATE_TABLE_DAYS", "Dataset", "RepairLog"]
+__all__ = ["LATE_TABLE_DAYS", "Dataset", "RepairLog", "plausible_first"]
 
 # A table whose first record comes this many days or more after the data's first activity began late:
 # its history was not kept before (product analytics adopted long after billing), rather than empty.
@@ -35,13 +35,38 @@ class RepairLog:
 _NOT_ACTIVITY = (Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
 
 
+def plausible_first(times: Iterable[pl.Series]) -> datetime | None:
+    """The earliest of ``times`` (time columns) on or after ``validation.PLAUSIBLE_FROM`` (1971-01-01): the
+    cut of :func:`~churnml.contract.validation.timestamp_span`, so that a placeholder for "unknown"
+    (1900-01-01, SQL Server's 1753-01-01) never dates when a log begins. When no value is that late, the
+    earliest of all (as ``timestamp_span`` falls back); None when every column is empty."""
+    from churnml.contract.validation import PLAUSIBLE_FROM  # validation imports this module
+
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    late, every = [], []
+    for column in times:
+        t = column.cast(pl.Datetime("us"))
+        low = t.min()
+        if low is None:
+            continue
+        every.append(low)
+        # a column without placeholders (the usual case) is read once, not filtered
+        plausible = low if low >= cut else t.filter(t >= cut).min()  # type: ignore[operator]
+        if plausible is not None:
+            late.append(plausible)
+    if late:
+        return min(late)  # type: ignore[type-var]
+    return min(every) if every else None  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Validated tables of one dataset, typed as the contract says (``schemas.CONTRACT``).
 
     ``tables`` holds only the tables present in the input folder; optional tables that are absent
     simply have no features. ``as_of`` is the extraction date: no timestamp lies after it, and it is
-    the default scoring date. ``start`` is the earliest timestamp in any table.
+    the default scoring date. ``start`` is the data's real start (``validation.timestamp_span``: its earliest
+    timestamp from 1971 on, ``clients`` aside).
     ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first` and
     ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per batch of clients equal those of the whole
     dataset).
@@ -63,40 +88,40 @@ class Dataset:
         2005; weeks before any activity hold nothing), and so are ``churns`` and ``interventions``: a
         churn ends a relationship and an intervention is the team's act, so an export whose churn log
         reaches back years before its events would otherwise read those years as observed weeks without
-        any activity."""
+        any activity. Dates before 1971 (placeholders for "unknown", :func:`plausible_first`) are left out, as
+        from :attr:`start`: one payment dated 1900-01-01 would read a century of observed weeks without any
+        payment."""
         if self.activity_start is not None:
             return self.activity_start
-        firsts = [
-            frame.get_column(col).min()
+        first = plausible_first(
+            frame.get_column(col)
             for table, frame in self.tables.items()
             if table not in _NOT_ACTIVITY
             for col in CONTRACT[table].time_columns
             if col in frame.columns
-        ]
-        firsts = [t for t in firsts if t is not None]
-        return min(firsts) if firsts else self.start
+        )
+        return first if first is not None else self.start
 
     def events_first(self) -> datetime | None:
-        """The first event's timestamp: when the product's usage log begins (None without events)."""
+        """The first event's timestamp: when the product's usage log begins (None without events). Dates before
+        1971 are left out (:func:`plausible_first`)."""
         if self.events_start is not None:
             return self.events_start
         events = self.tables.get(Table.EVENTS)
         if events is None or events.height == 0:
             return None
-        return events.get_column(Events.TS).min()  # type: ignore[return-value]
+        return plausible_first([events.get_column(Events.TS)])
 
     def contact_first(self) -> datetime | None:
         """The first recorded contact (a communication or a ticket): when the contact logs begin (None
-        without either table, or rows in them)."""
+        without either table, or rows in them). Dates before 1971 are left out (:func:`plausible_first`)."""
         if self.contact_start is not None:
             return self.contact_start
-        firsts = [
-            frame.get_column(col).min()
+        return plausible_first(
+            frame.get_column(col)
             for table, col in ((Table.COMMUNICATIONS, Communications.TS), (Table.TICKETS, Tickets.OPENED_AT))
             if (frame := self.tables.get(table)) is not None and frame.height
-        ]
-        firsts = [f for f in firsts if f is not None]
-        return min(firsts) if firsts else None  # type: ignore[type-var]
+        )
 
     def usage_observed_from(self) -> datetime | None:
         """When the usage log begins, when that is :data:`LATE_TABLE_DAYS` or more after the data's first
