@@ -1133,14 +1133,17 @@ def test_a_churn_is_no_first_record_for_the_created_at_repair():
         (D(2024, 6, 1), None),  # a month after the first term: no note
     ],
 )
-def test_behaviour_tables_that_start_late_are_said(events_from, note):
+@pytest.mark.parametrize("placeholders", [False, True])
+def test_behaviour_tables_that_start_late_are_said(events_from, note, placeholders):
     from churnml.labels import late_behaviour_note
 
+    # placeholders: a term and an event dated 1900-01-01 ("unknown") date neither the data's start nor the events'
+    starts = [D(2024, 5, 1)] + ([D(1900, 1, 1)] * placeholders)
     tables = {
         Table.SUBSCRIPTIONS: pl.DataFrame(
-            {"client_id": ["a"], "start_date": [D(2024, 5, 1)], "end_date": [D(2026, 5, 1)], "mrr": [10.0]}
+            {"client_id": "a", "start_date": starts, "end_date": D(2026, 5, 1), "mrr": 10.0},
         ),
-        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [events_from], "event": ["login"]}),
+        Table.EVENTS: pl.DataFrame({"client_id": "a", "ts": [events_from, *starts[1:]], "event": "login"}),
     }
     said = late_behaviour_note(tables, 28)
     if note is None:

@@ -75,7 +75,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from churnml.config import LabelConfig, SnapshotsConfig
-from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset
+from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset, plausible_first
 from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
@@ -932,16 +932,17 @@ def late_behaviour_note(
     """A note when every behaviour table present (events, communications, tickets) starts ``late_days`` or
     more after the data's first record (a CRM whose contracts and invoices go back years, its usage and
     support logs only months): the early snapshots see no behaviour at all, and a model learns from a
-    past without the signals the weekly list reads. ``moved``: the training snapshots start
+    past without the signals the weekly list reads. Dates before 1971 (placeholders) are left out
+    (:func:`~churnml.contract.dataset.plausible_first`). ``moved``: the training snapshots start
     ``min_history_days`` after the behaviour begins (:func:`churnml.pipeline.training_snapshots`), and the note
     says so; else it says where ``snapshots.start`` would begin them. None otherwise (or without a behaviour
     table)."""
 
-    def first(table: Table) -> datetime | None:
+    def first(table: Table) -> datetime | None:  # a placeholder date (1900-01-01) dates nothing
         frame = tables[table]
-        times = [frame.get_column(c).min() for c in CONTRACT[table].time_columns if c in frame.columns]
-        times = [t for t in times if t is not None]
-        return min(times) if times else None  # type: ignore[type-var]
+        return plausible_first(
+            frame.get_column(c) for c in CONTRACT[table].time_columns if c in frame.columns
+        )
 
     present = [t for t in _BEHAVIOUR if t in tables and tables[t].height]
     skip = (*_BEHAVIOUR, Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
