@@ -407,6 +407,37 @@ def test_churns_table_with_return_by_activity():
 
 
 @pytest.mark.parametrize(
+    ("with_events", "returned_at", "spine"),
+    [
+        # beside an events table, an order 5 weeks after the churn is no return (billed in arrears, a late
+        # collection): only a new event would be
+        (True, None, []),
+        # a log of orders alone: that order is the return
+        (False, D(2025, 3, 17), [date(2025, 3, 24), date(2025, 4, 21)]),
+    ],
+)
+def test_without_terms_a_churned_client_returns_by_an_event_or_only_without_events_an_order(
+    with_events, returned_at, spine
+):
+    logins = {"events": events(("a", D(2025, 1, 6)))} if with_events else {}
+    data = dataset(
+        D(2025, 7, 1),
+        clients=clients(("a", D(2025, 1, 1))),
+        payments=payments(("a", D(2025, 1, 6), 50.0), ("a", D(2025, 3, 17), 50.0)),
+        churns=churns(("a", D(2025, 2, 10))),
+        **logins,
+    )
+    recorded = churns(("a", D(2025, 2, 10))).rename({Churns.CHURNED_AT: CHURNED_AT})
+    assert rows(returns_after_churns(data.tables, recorded, grace_days=14)) == [
+        ("a", D(2025, 2, 10), returned_at)
+    ]
+    got = active_spine(
+        data, [date(2025, 3, 24), date(2025, 4, 21)], LabelConfig(source="churns", grace_days=14)
+    )
+    assert rows(got) == [("a", s) for s in spine]
+
+
+@pytest.mark.parametrize(
     ("after", "back_on"),
     [
         (timedelta(seconds=5), None),  # the cancellation flow's own "Cancellation Confirmation" event

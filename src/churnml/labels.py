@@ -17,8 +17,10 @@ Churn by ``label.source``
 -------------------------
 - ``churns``: each row of the churns table is a churn at ``churned_at``. A churned client is back (active
   again) at the first subscription term that starts after the churn; without a subscriptions table, at
-  the first event or order (payment with a positive amount) more than ``grace_days`` after it (activity
-  right after a cancellation is its wind-down: last logins, a data export). With a subscriptions or payments
+  its first event more than ``grace_days`` after it (activity right after a cancellation is its wind-down:
+  last logins, a data export), or, without an events table either (a log of orders alone), its first order
+  (:func:`orders`) more than ``grace_days`` after it. Beside events a payment is no return (the last
+  invoice billed in arrears, a late collection): :func:`returns_after_churns`. With a subscriptions or payments
   table a client is a customer from its first term or order (a lead of the clients table never is);
   without either, from its ``created_at``.
 - ``subscriptions``: terms are merged into **spells**: a term that starts no later than ``grace_days``
@@ -46,8 +48,9 @@ so a snapshot never depends on a plan bought after it; a client that only ever b
 add-ons only) keeps them all.
 
 **Gone is gone**, whatever the source: a record in ``churns`` at ``t`` makes the client inactive for
-every snapshot after ``t`` until a later term starts (with a subscriptions table) or a later event or
-order shows it came back, and such a record within the horizon makes the label 1.
+every snapshot after ``t`` until it comes back by the rule of the ``churns`` source above (a later term
+with a subscriptions table; else a later event, or order on data without events:
+:func:`returns_after_churns`), and such a record within the horizon makes the label 1.
 
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".

@@ -68,8 +68,8 @@ class Dataset:
     the default scoring date. ``start`` is the data's real start (``validation.timestamp_span``: its earliest
     timestamp from 1971 on, ``clients`` aside).
     ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first` and
-    ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per batch of clients equal those of the whole
-    dataset).
+    ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per
+    batch of clients equal those of the whole dataset).
     """
 
     tables: Mapping[Table, pl.DataFrame]
