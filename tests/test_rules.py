@@ -1093,3 +1093,35 @@ def test_a_churn_record_and_a_term_after_it_are_a_return_for_usage_drop() -> Non
     assert _usage_drops(features, tables) == ["back"]  # no churn record: the same spell, a real drop
     churns = pl.DataFrame({"client_id": ["back"], "churned_at": [days_ago(20)]})
     assert _usage_drops(features, {**tables, Table.CHURNS: churns}) == []
+
+
+@pytest.mark.parametrize(
+    ("recent", "fires"),
+    [
+        ({"amount": 100.0, "paid_at": days_ago(5), "status": "paid"}, False),  # an order 5 days ago
+        ({"amount": 100.0, "paid_at": days_ago(5), "status": "failed"}, True),  # a dunning retry: no order
+        ({"amount": -100.0, "paid_at": days_ago(5), "status": "refunded"}, True),  # money going back
+        ({"amount": 100.0, "paid_at": None, "status": "open"}, True),  # an invoice issued, not paid
+    ],
+)
+def test_no_activity_counts_orders_only(recent: dict, fires: bool) -> None:
+    # the rule says "no order and no product activity": an issued invoice, a declined card or a refund is
+    # none (labels.orders, as the inactivity label reads activity)
+    rows = [{"amount": 100.0, "paid_at": days_ago(100), "status": "paid"}, recent]
+    payments = pl.DataFrame(
+        [{"client_id": "c", "issued_at": days_ago(6), **r} for r in rows],
+        schema={
+            "client_id": pl.String,
+            "issued_at": pl.Datetime("us"),
+            "amount": pl.Float64,
+            "paid_at": pl.Datetime("us"),
+            "status": pl.String,
+        },
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: payments,
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=30)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]

@@ -365,6 +365,22 @@ def test_with_payments_lifetime_revenue_is_the_larger_of_paid_and_billed(paid, e
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
 
+def test_a_failed_attempt_is_neither_revenue_nor_an_order():
+    # three orders of 2000 in the year before the churn, then three declined cards of 2000 (a dunning run)
+    paid = [D(2024, 6, 2), D(2024, 9, 2), D(2024, 12, 2), D(2025, 1, 2), D(2025, 2, 2), D(2025, 3, 2)]
+    payments = pl.DataFrame(
+        {
+            "client_id": ["s1"] * 6,
+            "paid_at": paid,
+            "amount": [2000.0] * 6,
+            "status": ["paid"] * 3 + ["failed"] * 3,
+        }
+    )
+    plan = _s1_plan(payments=payments)
+    assert plan.get_column("lifetime_revenue").item() == pytest.approx(6000.0)  # the 3 orders (billed: 3150)
+    assert plan.get_column("orders_last_year").item() == 3
+
+
 def test_an_involuntary_churn_is_won_back_with_a_payment_update():
     data = Dataset(
         tables={

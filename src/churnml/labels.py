@@ -245,12 +245,8 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# ``payments.status`` values of a row that is no order whatever its ``paid_at`` and amount, as the payments
-# features read them (``_is_paid``): ``failed`` is an attempt that moved no money (a declined card, a dunning
-# retry of a payment-retry log, dated at the attempt); ``refunded`` is money going back to the client (the
-# value counts it negative whatever its sign), which undoes a purchase recorded in a row of its own: neither
-# says that the client is still buying.
-NOT_ORDER_STATUSES = ("failed", "refunded")
+# ``payments.status`` values of a row that is no order whatever its ``paid_at`` and amount (why: the schema)
+NOT_ORDER_STATUSES = Payments.NOT_ORDER
 
 
 def orders(payments: pl.DataFrame) -> pl.DataFrame:

@@ -70,3 +70,31 @@ def test_spark_time_bounds_give_the_spans_a_stale_table_is_read_from() -> None:
         "subscriptions": 244,
         "tickets": 92,
     }
+
+
+def test_spark_dates_leave_placeholders_and_churn_logs_out_of_the_first_activity() -> None:
+    # as Dataset.first_activity / events_first / contact_first: a payment dated 1900-01-01 and a churn log
+    # reaching back to 2020 date no log's beginning
+    from datetime import date, datetime
+
+    from churnml.config import Config
+    from churnml.jobs.score_spark import _dates
+
+    def col(low: datetime, plausible: datetime | None, high: datetime) -> dict:
+        return {"min": low, "min_plausible": plausible, "max": high}
+
+    end = datetime(2025, 6, 30)
+    bounds = {
+        "clients.created_at": col(datetime(2015, 1, 1), datetime(2015, 1, 1), end),
+        "payments.paid_at": col(datetime(1900, 1, 1), datetime(2024, 3, 1), end),
+        "events.ts": col(datetime(1753, 1, 1), datetime(2024, 5, 6), end),
+        "tickets.opened_at": col(datetime(2024, 7, 1), datetime(2024, 7, 1), end),
+        "churns.churned_at": col(datetime(2020, 2, 1), datetime(2020, 2, 1), datetime(2025, 5, 1)),
+    }
+    dates = _dates(bounds, Config(), None)
+    assert (dates["activity_start"], dates["events_start"], dates["contact_start"]) == (
+        datetime(2024, 3, 1),
+        datetime(2024, 5, 6),
+        datetime(2024, 7, 1),
+    )
+    assert dates["day"] == date(2025, 7, 1)

@@ -129,6 +129,11 @@ class Payments:
     STATUS = "status"
 
     STATUSES = ("paid", "failed", "refunded", "open")
+    # statuses of a row that is no order whatever its paid_at and amount: ``failed`` is an attempt that moved
+    # no money (a declined card, a dunning retry of a payment-retry log, dated at the attempt); ``refunded`` is
+    # money going back to the client (the value counts it negative whatever its sign), which undoes a purchase
+    # recorded in a row of its own: neither says that the client is still buying (labels.orders)
+    NOT_ORDER = ("failed", "refunded")
 
 
 class Communications:

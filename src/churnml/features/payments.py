@@ -72,7 +72,7 @@ def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
             nw.coalesce(nw.col(Payments.ISSUED_AT), nw.col(Payments.DUE_AT), nw.col(Payments.PAID_AT)), fast
         ).alias("_issue_day"),
         nw.col(Payments.AMOUNT).cast(nw.Float64).alias("_amount"),
-        (status.is_null() | ~status.is_in(["failed", "refunded"])).alias("_regular"),
+        (status.is_null() | ~status.is_in(list(Payments.NOT_ORDER))).alias("_regular"),
     )
     failed = status.is_in(["failed"]).fill_null(False)
     refund = ((nw.col("_amount") < 0) | status.is_in(["refunded"]).fill_null(False)) & ~failed

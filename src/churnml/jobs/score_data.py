@@ -316,8 +316,9 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         as_of=midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last),
         repairs=RepairLog(repairs),
         checksums={str(t): file_checksum(p) for t, p in files.items()},
-        activity_start=min(small.first_activity(), bounds["first"]),
-        events_start=bounds["first"],
+        # dates before 1971 (placeholders) left out, as Dataset.first_activity and events_first do
+        activity_start=min(small.first_activity(), bounds["first_plausible"] or bounds["first"]),
+        events_start=bounds["first_plausible"] or bounds["first"],
     )
     return ScoringData(cfg, base, scan, bounds, Path(folder))
 

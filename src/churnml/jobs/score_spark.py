@@ -34,7 +34,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -202,6 +202,15 @@ def spark_parquet(session: Any, path: Path) -> Any:
     return frame
 
 
+def _plausible_first(columns: Iterable[Mapping[str, Any]]) -> Any:
+    """The earliest ``min_plausible`` of the columns' bounds, else (no column holds a date from 1971 on) the
+    earliest ``min``; None without any: :func:`churnml.contract.dataset.plausible_first` on the bounds."""
+    bounds = list(columns)
+    late = [v["min_plausible"] for v in bounds if v.get("min_plausible") is not None]
+    every = [v["min"] for v in bounds if v.get("min") is not None]
+    return min(late) if late else (min(every) if every else None)
+
+
 def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
     """The dataset's dates from the time bounds (as :func:`churnml.contract.io.read_dataset` and
     :class:`~churnml.contract.dataset.Dataset` define them): start, as_of, first activity, the scoring day."""
@@ -216,18 +225,24 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
     start = min(lows) if lows else min(v["min"] for v in known)
     last = data_last({k: v.get("max") for k, v in cols.items()})
     data_as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
-    firsts = [v["min"] for v in activity.values() if v.get("min") is not None]
+    # as Dataset.first_activity, events_first and contact_first read them: churns, interventions and clients
+    # are no activity, dates before 1971 (placeholders) are left out unless no column holds a later one
+    acts = {
+        k: v for k, v in activity.items() if not k.startswith((f"{Table.CHURNS}.", f"{Table.INTERVENTIONS}."))
+    }
     contacts = [
-        m
+        cols[key]
         for key in (f"{Table.COMMUNICATIONS}.{Communications.TS}", f"{Table.TICKETS}.{Tickets.OPENED_AT}")
-        if (m := cols.get(key, {}).get("min")) is not None
+        if key in cols
     ]
+    events = [cols[key]] if (key := f"{Table.EVENTS}.{Events.TS}") in cols else []
+    first_activity = _plausible_first(acts.values())
     return {
         "start": start,
         "data_as_of": data_as_of,
-        "activity_start": min(firsts) if firsts else start,
-        "events_start": cols.get(f"{Table.EVENTS}.{Events.TS}", {}).get("min"),
-        "contact_start": min(contacts) if contacts else None,
+        "activity_start": first_activity if first_activity is not None else start,
+        "events_start": _plausible_first(events),
+        "contact_start": _plausible_first(contacts),
         "day": as_of or data_as_of.date(),
     }
 

@@ -116,14 +116,18 @@ class BenchmarkResult:
 
 
 def purchases(dataset: Dataset) -> pl.DataFrame:
-    """One row per purchase: paid payments with a positive amount (``client_id``, ``ts``, ``amount``)."""
+    """One row per purchase (``client_id``, ``ts``, ``amount``): the orders of the payments table
+    (:func:`churnml.labels.orders`: paid, a positive amount, not a failed attempt nor a refund), what RFM and
+    BG/NBD count, as the labels and churnml's features do."""
+    from churnml.labels import orders
+
     pay = dataset.get(Table.PAYMENTS)
     if pay is None:
         return pl.DataFrame(
             {CLIENT_ID: [], "ts": [], "amount": []},
             schema={CLIENT_ID: pl.String, "ts": pl.Datetime("us"), "amount": pl.Float64},
         )
-    return pay.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0)).select(
+    return orders(pay).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Payments.PAID_AT).alias("ts"),
         pl.col(Payments.AMOUNT).cast(pl.Float64).alias("amount"),

@@ -21,10 +21,10 @@ Columns:
 - ``tenure_days`` (created to churned); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
-  (the larger of the payments before the churn, refunds netted, and what its terms billed before it, MRR
+  (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
   x months: a payments export that begins after the terms holds only the last invoices); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
-- ``orders_last_year``, ``complaints_last_year``, ``discount_requests_last_year``,
+- ``orders_last_year`` (:func:`churnml.labels.orders`), ``complaints_last_year``, ``discount_requests_last_year``,
   ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
   the churn;
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
@@ -218,18 +218,27 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     else:
         lost = lost.with_columns(pl.lit(0.0, pl.Float64).alias("_billed"))
     if payments is not None:
+        status = (
+            pl.col(Payments.STATUS) if Payments.STATUS in payments.columns else pl.lit(None, pl.String)
+        ).alias("_status")
+        # money that moved: a failed attempt (a declined card, a dunning retry) paid nothing; an order is a
+        # positive amount that is no refund (labels.orders)
+        moved = ~pl.col("_status").is_in(["failed"]).fill_null(False)
+        is_order = (pl.col(Payments.AMOUNT) > 0) & ~pl.col("_status").is_in(Payments.NOT_ORDER).fill_null(
+            False
+        )
         paid = (
             lost.join(
                 payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
-                    CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
+                    CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT, status
                 ),
                 on=CLIENT_ID,
             )
-            .filter(pl.col(Payments.PAID_AT) < pl.col(CHURNED_AT))
+            .filter((pl.col(Payments.PAID_AT) < pl.col(CHURNED_AT)) & moved)
             .group_by(CLIENT_ID, CHURNED_AT)  # a client that left twice: each absence its own value
             .agg(
                 pl.col(Payments.AMOUNT).sum().alias("_paid"),
-                ((pl.col(Payments.AMOUNT) > 0) & (pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR))
+                (is_order & (pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR))
                 .sum()
                 .alias("orders_last_year"),
             )

@@ -177,11 +177,10 @@ def _no_activity(
     if events is not None:
         stamps.append(events.lazy().select(CLIENT_ID, pl.col(Events.TS).alias("t")))
     payments = tables.get(Table.PAYMENTS)
-    if payments is not None:
-        when = pl.coalesce(
-            [pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns]
-        )
-        stamps.append(payments.lazy().select(CLIENT_ID, when.alias("t")))
+    if payments is not None:  # its orders: an invoice issued, a declined card or a refund is no order
+        from churnml.labels import orders
+
+        stamps.append(orders(payments).lazy().select(CLIENT_ID, pl.col(Payments.PAID_AT).alias("t")))
     if not stamps:
         return None
     # lazy: the filter and the aggregation run on each table in place, no concatenated copy of the events
@@ -514,7 +513,7 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
         # refund: only invoices still awaiting payment
         awaiting = (
-            ~pl.col(Payments.STATUS).is_in(["failed", "refunded"]).fill_null(False)
+            ~pl.col(Payments.STATUS).is_in(Payments.NOT_ORDER).fill_null(False)
             if Payments.STATUS in payments.columns
             else pl.lit(True)
         )
