@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churnml.cli import app, at_risk_text
-from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, ZonesConfig, load_config
+from churnml.config import (
+    FeaturesConfig,
+    LabelConfig,
+    PlaybooksConfig,
+    RulesConfig,
+    ScoreConfig,
+    ValueConfig,
+    ZonesConfig,
+    load_config,
+)
 from churnml.contract.dataset import Dataset
 from churnml.contract.io import write_tables
 from churnml.contract.schemas import Table
@@ -36,7 +45,15 @@ from churnml.scoring.assemble import (
 )
 from churnml.scoring.columns import Scores
 from churnml.scoring.outputs import FORMULA_PREFIXES, formula_safe_csv, write_scores_atomically
-from churnml.scoring.standing import crowded_red_note, empty_zones_note, zone_changes, zones
+from churnml.scoring.standing import (
+    PreviousWeek,
+    Standing,
+    client_standing,
+    crowded_red_note,
+    empty_zones_note,
+    zone_changes,
+    zones,
+)
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)
@@ -49,6 +66,51 @@ START = datetime(2023, 9, 4)
 )
 def test_probability_zones(p: float, zone: str) -> None:
     assert zones(np.array([p]), np.array([0.0]), ["a"], ZonesConfig(yellow=0.15, red=0.35)) == [zone]
+
+
+def _capacity_standing(mrr: dict[str, float], p_now: dict[str, float], prev: PreviousWeek) -> Standing:
+    """:func:`client_standing` at 2026-12-05 of the clients of ``p_now`` (the clients of ``mrr`` each with a
+    term running then at that MRR), capacity zones (2 red, 1 yellow; thresholds red 0.35, yellow 0.15), no
+    rules."""
+    everyone = list(mrr)
+    clients = pl.DataFrame({"client_id": everyone, "created_at": [datetime(2025, 1, 1)] * len(everyone)})
+    terms = pl.DataFrame(
+        {
+            "client_id": everyone,
+            "start_date": [datetime(2026, 1, 1)] * len(everyone),
+            "end_date": [datetime(2027, 1, 1)] * len(everyone),
+            "mrr": list(mrr.values()),
+        }
+    )
+    data = Dataset(
+        {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms}, "x", datetime(2025, 1, 1), datetime(2026, 12, 5)
+    )
+    capacity = ZonesConfig(method="capacity", red=0.35, yellow=0.15, red_capacity=2, yellow_capacity=1)
+    return client_standing(
+        data,
+        list(p_now),
+        np.array(list(p_now.values())),
+        prev,
+        pl.DataFrame(schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64}),
+        date(2026, 12, 5),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(zones=capacity),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=[]),
+    )
+
+
+def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_floor() -> None:
+    # a: p 0.9 x 1,200 = 1,080 at risk; b: p 0.05 x 12,000 = 600, red by capacity (no rule raised it), so
+    # it is not ranked as if at the red threshold (0.35 x 12,000 = 4,200): a first, then b
+    prev = PreviousWeek(date(2026, 11, 28), [], np.zeros(0), {})
+    standing = _capacity_standing(
+        {"a": 100.0, "b": 1_000.0, "c": 10.0}, {"a": 0.9, "b": 0.05, "c": 0.01}, prev
+    )
+    assert standing.zone == ["red", "red", "yellow"]
+    assert standing.raised_by == ["", "", ""]
+    assert standing.valued.get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
 
 
 def test_capacity_zones_take_the_largest_revenue_at_risk() -> None:

@@ -504,11 +504,37 @@ def test_within_its_zone_a_raised_client_ranks_by_at_least_the_zone_threshold() 
     zone = ["red", "red", "yellow"]
     # by p x ARR alone r1 (612) still leads r2 (480); with the red floor 0.5 it is 7,655: first by far
     zones = ZonesConfig(red=0.5, yellow=0.2)
-    assert zone_priority(valued, zone, zones).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+    raised = [True, False, False]
+    assert zone_priority(valued, zone, zones, raised).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
     valued2 = valued.with_columns(pl.Series(Scores.ARR, [5_000.0, 800.0, 50_000.0]))
     # r1 at 5,000 ARR: 0.04 x 5,000 = 200 < 480 ranks it behind r2 without the floor, ahead with it
     assert zone_priority(valued2, zone).get_column(Scores.PRIORITY).to_list() == [2, 1, 3]
-    assert zone_priority(valued2, zone, zones).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+    assert zone_priority(valued2, zone, zones, raised).get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("method", "probability", "arr", "raised", "expected"),
+    [
+        # capacity: b (p 5%, 10,000 ARR: 500 at risk) is red by capacity, not by a rule: behind a (900)
+        ("capacity", [0.90, 0.05], [1_000.0, 10_000.0], [False, False], [1, 2]),
+        # the same b raised by a rule ranks at the red threshold: 0.35 x 10,000 = 3,500 ahead of 900
+        ("capacity", [0.90, 0.05], [1_000.0, 10_000.0], [False, True], [2, 1]),
+        # hysteresis holds b in red at p 0.31 (below 0.35): 0.31 x 2,500 = 775 behind a's 800, no floor
+        ("probability", [0.40, 0.31], [2_000.0, 2_500.0], [False, False], [1, 2]),
+    ],
+)
+def test_only_a_client_a_rule_raised_ranks_at_the_zone_threshold(
+    method: str, probability: list[float], arr: list[float], raised: list[bool], expected: list[int]
+) -> None:
+    from churnml.config import ZonesConfig
+    from churnml.scoring.value import zone_priority
+
+    valued = pl.DataFrame(
+        {"client_id": ["a", "b"], Scores.PROBABILITY: probability, Scores.ARR: arr, Scores.STRATEGIC: [0, 0]}
+    )
+    zones = ZonesConfig(method=method, red=0.35, yellow=0.15, red_capacity=2, yellow_capacity=0)
+    ranked = zone_priority(valued, ["red", "red"], zones, raised)
+    assert ranked.get_column(Scores.PRIORITY).to_list() == expected
 
 
 def _paid(client: str, days_before: list[int], amount: float) -> pl.DataFrame:

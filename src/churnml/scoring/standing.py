@@ -386,7 +386,7 @@ def client_standing(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
     )
     return Standing(
-        valued=zone_priority(valued, zone, score.zones),
+        valued=zone_priority(valued, zone, score.zones, [bool(r) for r in raised_by]),
         keep=keep,
         fired=fired,
         views=with_price_rises(

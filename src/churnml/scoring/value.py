@@ -37,10 +37,11 @@ Definitions (the figures an account manager sees):
   ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
   a Spark bucket decides it as the whole portfolio would: no tier enters it.)
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
-  raised to red is among the red, however low its probability), then by ARR x the probability, at least
-  the zone's threshold (a client a rule raised keeps its zone's stake), then probability, strategic
-  weight and client_id so the order is total and reproducible (:func:`zone_priority`; :func:`value_table`
-  alone, before the zones are known, ranks by expected loss).
+  raised to red is among the red, however low its probability), then by ARR x the probability (for a
+  client a rule raised, at least the zone's threshold: it keeps its zone's stake; not for one the
+  capacity method or the hysteresis put there), then probability, strategic weight and client_id so the
+  order is total and reproducible (:func:`zone_priority`; :func:`value_table` alone, before the zones are
+  known, ranks by expected loss).
 """
 
 from __future__ import annotations
@@ -426,16 +427,26 @@ def priority_rank(
 
 
 def zone_priority(
-    valued: pl.DataFrame, zone: Sequence[str], zones: ZonesConfig | None = None
+    valued: pl.DataFrame,
+    zone: Sequence[str],
+    zones: ZonesConfig | None = None,
+    raised: Sequence[bool] | None = None,
 ) -> pl.DataFrame:
     """``valued`` (:func:`value_table`, one row per client) with ``priority`` ranked by ``zone`` (one per
-    row) first, then expected loss: the list's order, so that a client a rule raised to red is worked
-    among the red ones. With ``zones`` (``score.zones``), within its zone a client ranks by ARR x at least
-    the zone's threshold probability (red, yellow), so a client a cancellation request raised to red
-    (model p 4%) is no longer 24th of 33 red ones; ``revenue_at_risk`` itself stays p x ARR."""
+    row) first, then expected loss (p x ARR): the list's order, so that a client a rule raised to red is
+    worked among the red ones. ``raised`` (one per row): whether a rule raised the row's zone above the
+    model's (``zone_raised_by`` not empty); with ``zones`` (``score.zones``) such a client ranks within its
+    zone by ARR x at least the zone's threshold probability (red, yellow), so a client a cancellation
+    request raised to red (model p 4%) is no longer 24th of 33 red ones. Every other client ranks by its
+    own p x ARR, whatever put it in its zone (the capacity method, or hysteresis holding it in red below
+    the threshold): a p 5% client is not ranked as if it were at 35%. None: no row was raised.
+    ``revenue_at_risk`` itself stays p x ARR."""
     p = valued.get_column(Scores.PROBABILITY).to_numpy().astype(float)
     floors = {} if zones is None else {"red": zones.red, "yellow": zones.yellow}
-    floor = np.asarray([floors.get(z, 0.0) for z in zone], dtype=float)
+    lifted = [False] * len(zone) if raised is None else list(raised)
+    floor = np.asarray(
+        [floors.get(z, 0.0) if up else 0.0 for z, up in zip(zone, lifted, strict=True)], dtype=float
+    )
     at_stake = np.maximum(p, floor) * valued.get_column(ARR).to_numpy().astype(float)
     return valued.with_columns(
         pl.Series(
