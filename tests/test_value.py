@@ -258,8 +258,8 @@ def test_keep_flags_name_their_reasons() -> None:
     t = datetime(2024, 5, 1)
     tickets = pl.DataFrame(
         {
-            # toxic: 6 complaints and discount requests on 1,000 of ARR; needy: 6 tickets of no kind on 1,000
-            # of ARR (60 per 10k); vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions
+            # toxic: 6 complaints and discount requests on 1,000 of ARR; needy: 6 feature requests (a kind
+            # outside the contract's list, accepted) on 1,000 of ARR (60 per 10k); vip: as needy, but strategic 3 is always worth keeping; fine: 5 questions
             # on 10,000 of ARR; curious: 3 questions and 3 bugs on 1,000 of ARR (ordinary use and the
             # product's faults); big: 14 complaints and discount requests on 175,800 of ARR (0.8 per 10k:
             # a service problem to fix, not a client to let go)
@@ -271,7 +271,7 @@ def test_keep_flags_name_their_reasons() -> None:
             + ["big"] * 14,
             "opened_at": [t] * 43,
             "kind": ["complaint", "discount_request"] * 3
-            + [None] * 12
+            + ["feature_request"] * 12
             + ["question"] * 8
             + ["bug"] * 3
             + ["complaint", "discount_request"] * 7,
@@ -565,6 +565,37 @@ def test_a_recurring_payment_counts_at_its_run_rate(
     payments = _paid("c", days_before, amount)
     got = annual_recurring_revenue(["c"], date(2025, 1, 1), None, payments)
     assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "reason"),
+    [
+        # 6 tickets on 1,800 of ARR are 33 per 10,000 (above service_load 30) when their kind is known
+        (["feature_request"] * 6, "6 tickets (questions, bugs and cancellation requests aside) in 365 days"),
+        # a ticket without a kind is not counted: its kind is unknown, not "other than a question"
+        ([None] * 6, ""),
+        (None, ""),  # a tickets table without the optional kind column: the same
+        (
+            ["feature_request"] * 6 + [None] * 3,
+            "6 tickets (questions, bugs and cancellation requests aside; 3 without a kind not counted) in 365 days",
+        ),
+        (["feature_request"] * 5 + [None] * 3, ""),  # 5 known: fewer than toxic_tickets (6)
+        (["question"] * 6, ""),
+    ],
+)
+def test_only_tickets_of_a_known_kind_weigh_on_the_service_load(
+    kinds: list[str | None] | None, reason: str
+) -> None:
+    valued = pl.DataFrame({"client_id": ["c"], Scores.ARR: [1_800.0], Scores.STRATEGIC: [0]})
+    clients = pl.DataFrame({"client_id": ["c"], "margin": [0.7]})
+    n = 6 if kinds is None else len(kinds)
+    tickets = pl.DataFrame({"client_id": ["c"] * n, "opened_at": [datetime(2024, 5, 1)] * n})
+    if kinds is not None:
+        tickets = tickets.with_columns(pl.Series("kind", kinds, dtype=pl.String))
+    out = keep_flags(valued, clients, tickets, None, date(2024, 6, 3), ValueConfig(), currency="EUR")
+    expected = f"{reason} for EUR 1800 of ARR" if reason else ""
+    assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == [expected]
+    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [bool(reason)]
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,9 @@ Definitions (the figures an account manager sees):
   ``toxic_tickets`` in ``toxic_days``, and more than ``service_load`` per 10,000 of ARR: 14 complaints
   are a service problem to fix at 175,000 of ARR, not a reason to let go), a low margin (below
   ``low_margin``), a high service load (at least ``toxic_tickets`` tickets and more than
-  ``service_load`` per 10,000 of ARR in ``toxic_days``), or low loyalty (left and came back
+  ``service_load`` per 10,000 of ARR in ``toxic_days``, counting the tickets of a known kind other than
+  questions, bugs and cancellation requests: a ticket without a kind is not counted, and the reason says
+  how many there were), or low loyalty (left and came back
   ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
   a Spark bucket decides it as the whole portfolio would: no tier enters it.)
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
@@ -524,9 +526,10 @@ def _keep_inputs(
     toxic_days: int,
 ) -> pl.DataFrame:
     """Per row of ``valued`` (its order kept): ``client_id``, ``arr``, ``strategic``, ``_margin`` (null
-    without one), ``_tickets`` and ``_toxic`` (tickets other than :data:`_ORDINARY_TICKETS`, and
-    complaints + discount requests, in the ``toxic_days`` before ``as_of``) and ``_leaves`` (churns before
-    it)."""
+    without one), ``_tickets`` (tickets of a known kind other than :data:`_ORDINARY_TICKETS`), ``_unkinded``
+    (tickets without a kind, or of a table without the ``kind`` column: not counted as service load, their
+    kind is unknown), ``_toxic`` and ``_complaints`` (complaints + discount requests, complaints), all in the
+    ``toxic_days`` before ``as_of``, and ``_leaves`` (churns before it)."""
     cut = _midnight(as_of)
     start = cut - timedelta(days=toxic_days)
     margin = (
@@ -535,18 +538,27 @@ def _keep_inputs(
         else clients.select(CLIENT_ID, pl.lit(None, dtype=pl.Float64).alias("_margin"))
     )
     counts = pl.DataFrame(
-        schema={CLIENT_ID: pl.String, "_tickets": pl.UInt32, "_toxic": pl.UInt32, "_complaints": pl.UInt32}
+        schema={
+            CLIENT_ID: pl.String,
+            "_tickets": pl.UInt32,
+            "_unkinded": pl.UInt32,
+            "_toxic": pl.UInt32,
+            "_complaints": pl.UInt32,
+        }
     )
     if tickets is not None and tickets.height:
-        kind = pl.col(Tickets.KIND) if Tickets.KIND in tickets.columns else pl.lit(None, dtype=pl.String)
+        if Tickets.KIND not in tickets.columns:  # an optional column: every ticket's kind unknown
+            tickets = tickets.with_columns(pl.lit(None, dtype=pl.String).alias(Tickets.KIND))
+        kind = pl.col(Tickets.KIND)
         counts = (
             tickets.filter((pl.col(Tickets.OPENED_AT) < cut) & (pl.col(Tickets.OPENED_AT) >= start))
             .group_by(CLIENT_ID)
             .agg(
-                (~kind.is_in(list(_ORDINARY_TICKETS)).fill_null(False))
+                (kind.is_not_null() & ~kind.is_in(list(_ORDINARY_TICKETS)))
                 .sum()
                 .cast(pl.UInt32)
                 .alias("_tickets"),
+                kind.is_null().sum().cast(pl.UInt32).alias("_unkinded"),
                 kind.is_in(["complaint", "discount_request"]).sum().cast(pl.UInt32).alias("_toxic"),
                 (kind == "complaint").sum().cast(pl.UInt32).alias("_complaints"),
             )
@@ -563,7 +575,7 @@ def _keep_inputs(
         .join(margin, on=CLIENT_ID, how="left", maintain_order="left")
         .join(counts, on=CLIENT_ID, how="left", maintain_order="left")
         .join(leaves, on=CLIENT_ID, how="left", maintain_order="left")
-        .with_columns(pl.col("_tickets", "_toxic", "_complaints", "_leaves").fill_null(0))
+        .with_columns(pl.col("_tickets", "_unkinded", "_toxic", "_complaints", "_leaves").fill_null(0))
     )
 
 
@@ -624,8 +636,11 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
             # complaints and discount requests are tickets too: said once, as such, when they suffice
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets) & ~toxic,
             pl.format(
-                "{} tickets (questions, bugs and cancellation requests aside) {} for {}{} of ARR",
+                "{} tickets (questions, bugs and cancellation requests aside{}) {} for {}{} of ARR",
                 pl.col("_tickets"),
+                pl.when(pl.col("_unkinded") > 0)
+                .then(pl.format("; {} without a kind not counted", pl.col("_unkinded")))
+                .otherwise(pl.lit("")),
                 pl.lit(window),
                 pl.lit(money),
                 pl.col(ARR).round(0).cast(pl.Int64),
