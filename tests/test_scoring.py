@@ -51,6 +51,7 @@ from churnml.scoring.standing import (
     client_standing,
     crowded_red_note,
     empty_zones_note,
+    health_history,
     zone_changes,
     zones,
 )
@@ -111,6 +112,44 @@ def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_
     assert standing.zone == ["red", "red", "yellow"]
     assert standing.raised_by == ["", "", ""]
     assert standing.valued.get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("last_week", "previous_zone", "zone_change", "new_in_red"),
+    [
+        # last week's list: A (6,000 at risk) and B (3,000) red, C (600) yellow. A left since; B and C are
+        # the two red this week: C is new in red
+        (["A", "B", "C"], ["red", "yellow"], ["", "yellow->red"], [False, True]),
+        # ranked among this week's clients only, C would read "red last week" (what a PreviousWeek of the
+        # listed clients alone gives: the pipeline must pass every client of last week's list)
+        (["B", "C"], ["red", "red"], ["", ""], [False, False]),
+    ],
+)
+def test_last_weeks_capacity_zones_rank_every_client_of_last_weeks_list(
+    last_week: list[str], previous_zone: list[str], zone_change: list[str], new_in_red: list[bool]
+) -> None:
+    prev = PreviousWeek(date(2026, 11, 28), last_week, np.full(len(last_week), 0.5), {})
+    standing = _capacity_standing({"A": 1_000.0, "B": 500.0, "C": 100.0}, {"B": 0.6, "C": 0.5}, prev)
+    assert standing.zone == ["red", "red"]
+    assert standing.previous_zone == previous_zone
+    assert zone_changes(standing.previous_zone, standing.zone) == (zone_change, new_in_red)
+
+
+def test_the_health_history_holds_this_weeks_clients_only() -> None:
+    # A was scored at last week's date for last week's zones only (on that list, gone since)
+    probs = pl.DataFrame(
+        {
+            "client_id": ["A", "B", "B"],
+            "snapshot": [date(2026, 11, 28), date(2026, 11, 28), date(2026, 12, 5)],
+            "churn_probability": [0.5, 0.5, 0.25],
+        },
+        schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64},
+    )
+    history = health_history(probs, pl.DataFrame(), set(), ["B"])
+    assert history.select("client_id", "snapshot", "health_score").rows() == [
+        ("B", date(2026, 11, 28), 50.0),
+        ("B", date(2026, 12, 5), 75.0),
+    ]
 
 
 def test_capacity_zones_take_the_largest_revenue_at_risk() -> None:

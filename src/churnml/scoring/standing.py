@@ -214,7 +214,12 @@ def history_zones(
 
 @dataclass(frozen=True)
 class PreviousWeek:
-    """Last week's list, scored by the same model: who was active, its probability and its zone."""
+    """Last week's list, scored by the same model: who was active, its probability and its zone.
+
+    ``ids``: every client on last week's list (active at ``date`` and not gone then), those who have left
+    since included: the capacity zones rank last week's revenue at risk among all of them (with only this
+    week's clients, a yellow client behind a red one who has since left would read "red last week" and
+    not be new in red). This week's clients read their own entry (:meth:`probability_of`, ``zone``)."""
 
     date: date
     ids: list[str]
@@ -251,18 +256,19 @@ def _previous_zones(
 def health_history(
     probs: pl.DataFrame, known: pl.DataFrame, reused: set[date], ids: list[str]
 ) -> pl.DataFrame:
-    """``history.parquet``: one row per client x weekly snapshot (``client_id``, ``snapshot``,
-    ``churn_probability``, ``health_score``), this run's scores plus the ``reused`` snapshots of
-    ``known`` (last week's file) for the clients of ``ids``."""
-    scored = probs.with_columns(
+    """``history.parquet``: one row per client of ``ids`` (this week's list) x weekly snapshot
+    (``client_id``, ``snapshot``, ``churn_probability``, ``health_score``): this run's scores plus the
+    ``reused`` snapshots of ``known`` (last week's file). A client scored only for last week's zones (on
+    last week's list, gone since: :class:`PreviousWeek`) is not in it."""
+    listed = pl.Series(ids, dtype=pl.String).implode()
+    scored = probs.filter(pl.col(History.CLIENT_ID).is_in(listed)).with_columns(
         pl.col(History.PROBABILITY)
         .map_batches(lambda s: pl.Series(health_score(s.to_numpy())), return_dtype=pl.Float64)
         .alias(History.HEALTH)
     )
     if known.height:
         reuse = known.filter(
-            pl.col(History.SNAPSHOT).is_in(list(reused))
-            & pl.col(History.CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
+            pl.col(History.SNAPSHOT).is_in(list(reused)) & pl.col(History.CLIENT_ID).is_in(listed)
         ).select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY, History.HEALTH)
         scored = pl.concat([scored, reuse], how="vertical_relaxed")
     return scored.unique([History.CLIENT_ID, History.SNAPSHOT], keep="first").sort(
@@ -416,7 +422,8 @@ def _with_previous_zones(
     rule_args: Mapping[str, Any],
 ) -> PreviousWeek:
     """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
-    (or capacity), raised by the rules that fired then."""
+    (or capacity: ranked among every client of ``scores``, :class:`PreviousWeek`), raised by the rules that
+    fired then."""
     ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
     if not ids:
         return replace(scores, zone={})
