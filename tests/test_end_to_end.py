@@ -98,14 +98,19 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     assert p.is_between(0, 1).all()
     assert scores.get_column(Scores.PRIORITY).sort().to_list() == list(range(1, scores.height + 1))
     # The list is ordered by zone (red, yellow, green), then within a zone by ARR x the probability, at
-    # least the zone's threshold (a client a rule raised keeps the zone's stake)
+    # least the zone's threshold for a client a rule raised (it keeps the zone's stake), its own for the others
     ordered = scores.sort(Scores.PRIORITY)
     zones = ordered.get_column(Scores.ZONE).to_list()
     assert zones == sorted(zones, key=["red", "yellow", "green"].index)
     floors = {"red": ZonesConfig().red, "yellow": ZonesConfig().yellow, "green": 0.0}
     for zone in ("red", "yellow", "green"):
         mine = ordered.filter(pl.col(Scores.ZONE) == zone)
-        stake = (mine[Scores.ARR] * mine[Scores.PROBABILITY].clip(lower_bound=floors[zone])).to_list()
+        stake = [
+            arr * max(p, floors[zone] if by else 0.0)
+            for arr, p, by in zip(
+                mine[Scores.ARR], mine[Scores.PROBABILITY], mine["zone_raised_by"], strict=True
+            )
+        ]
         assert stake == sorted(stake, reverse=True)
     assert manifest["model"]["version"] == "1"
     assert manifest["model"]["source"] == ("models:/churnml-raw@champion" if promoted else "models")
