@@ -30,6 +30,7 @@ from churnml.demo.synth import (
     SynthParams,
     Truth,
     data_end,
+    nowcast_probability,
     oracle_probability,
     synthetic_chunk,
     write_synthetic_dataset,
@@ -462,6 +463,47 @@ def test_oracle_probability_by_hand(client: str, snapshot: date, horizon: int, e
     got = oracle_probability(HAZARD, spine, horizon)
     assert got.columns == [CLIENT_ID, "snapshot", "oracle"]
     assert got.get_column("oracle").item() == pytest.approx(expected)
+
+
+def _declining(rows: list[tuple]) -> pl.DataFrame:
+    """A truth hazard table with the latent decline (``Truth.DECLINE``) as each row's last value."""
+    return _hazard_frame([r[:-1] for r in rows]).with_columns(
+        pl.Series(Truth.DECLINE, [r[-1] for r in rows], dtype=pl.Float64)
+    )
+
+
+# a monthly client whose decline deepens from 0.5 (its week at the snapshot) to 1.0 at its two renewals; base
+# rate 0.02 a month: each renewal's true hazard is 1 - exp(-(0.02 + 0.85 x 1.0^2)) = 1 - exp(-0.87)
+DECLINING = _declining(
+    [
+        ("m", D(2024, 1, 1), 0.0, None, 0, None, 0.5),
+        ("m", D(2024, 1, 8), 0.0, None, 0, None, 0.8),
+        ("m", D(2024, 1, 15), 1 - np.exp(-0.87), D(2024, 1, 17), 0, None, 1.0),
+        ("m", D(2024, 2, 12), 1 - np.exp(-0.87), D(2024, 2, 17), 0, None, 1.0),
+        ("g", D(2024, 1, 1), 0.0, None, 0, "price", 0.9),
+        ("g", D(2024, 1, 8), 0.6, D(2024, 1, 9), 0, "price", 0.9),  # churns on 01-09
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("client", "snapshot", "full", "now"),
+    [
+        # the full oracle knows the decline reaches 1.0: 1 - exp(-0.87)^2; frozen at 0.5, each renewal's hazard
+        # is 1 - exp(-(0.02 + 0.85 x 0.25)) = 1 - exp(-0.2325), both: 1 - exp(-0.465)
+        ("m", D(2024, 1, 3), 1 - np.exp(-1.74), 1 - np.exp(-0.465)),
+        # a week later the decline read 0.8: 1 - exp(-2 x (0.02 + 0.85 x 0.64))
+        ("m", D(2024, 1, 10), 1 - np.exp(-1.74), 1 - np.exp(-2 * (0.02 + 0.85 * 0.64))),
+        ("g", D(2024, 1, 15), 1.0, 1.0),  # already churned: decided, kept
+        ("x", D(2024, 1, 3), 0.0, 0.0),  # unknown client
+    ],
+)
+def test_the_nowcast_oracle_freezes_the_decline_at_the_snapshot(client, snapshot, full, now) -> None:
+    spine = pl.DataFrame({CLIENT_ID: [client], "snapshot": [snapshot]})
+    assert oracle_probability(DECLINING, spine, 60).get_column("oracle").item() == pytest.approx(full)
+    got = nowcast_probability(DECLINING, spine, 60)
+    assert got.columns == [CLIENT_ID, "snapshot", "oracle"]
+    assert got.get_column("oracle").item() == pytest.approx(now)
 
 
 @settings(max_examples=30, deadline=None)

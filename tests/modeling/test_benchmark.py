@@ -65,7 +65,7 @@ def data() -> tuple[pd.DataFrame, pl.DataFrame]:
 
 def test_every_method_scores_exactly_the_same_test_rows(data, train_cfg) -> None:
     table, log = data
-    res = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle)
+    res = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle, oracle_now=_oracle)
     assert set(res.scores["method"]) == set(METHODS)
     assert len(res.plan.folds) == 2
     for fold in res.plan.folds:
@@ -83,7 +83,7 @@ def test_every_method_scores_exactly_the_same_test_rows(data, train_cfg) -> None
 
 def test_no_method_sees_labels_or_purchases_after_its_cutoff(data, train_cfg) -> None:
     table, log = data
-    before = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle)
+    before = benchmark_models(table, log, train_cfg, HORIZON, 0, oracle=_oracle, oracle_now=_oracle)
     cutoff = before.plan.folds[0].test_start
     first_test = min(s for s in table["snapshot"] if s >= cutoff)  # its rows see data before it only
     unknown = (pd.to_datetime(table["snapshot"]) + pd.Timedelta(days=HORIZON)) > pd.Timestamp(cutoff)
@@ -93,7 +93,9 @@ def test_no_method_sees_labels_or_purchases_after_its_cutoff(data, train_cfg) ->
     changed.loc[later, "f1"] = changed.loc[later, "f1"] * -3.0  # features of rows after the cutoff
     extra = log.with_columns(pl.col("ts") + pl.duration(days=1000))  # purchases long after the cutoff
     at_cut = log.filter(pl.col("ts") >= datetime.combine(first_test, datetime.min.time())).head(20)
-    after = benchmark_models(changed, pl.concat([log, extra, at_cut]), train_cfg, HORIZON, 0, oracle=_oracle)
+    after = benchmark_models(
+        changed, pl.concat([log, extra, at_cut]), train_cfg, HORIZON, 0, oracle=_oracle, oracle_now=_oracle
+    )
 
     def first_rows(res) -> pd.DataFrame:
         p = res.predictions

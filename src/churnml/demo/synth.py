@@ -106,6 +106,7 @@ __all__ = [
     "SyntheticChunk",
     "Truth",
     "data_end",
+    "nowcast_probability",
     "oracle_probability",
     "synthetic_chunk",
     "write_synthetic_dataset",
@@ -1836,6 +1837,82 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
             .alias("oracle")
         )
         .sort("_row")
+        .select(*spine.columns, "oracle")
+    )
+
+
+def _term_months(dues: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _term_m]``: 1 for a client whose due days ever fall under 45 days apart (monthly terms),
+    else 12 (the generator's terms are monthly or annual; an annual first term cut short still reads its
+    hazard over 12 months, as :func:`_term_hazard` does)."""
+    gap = (pl.col(Truth.DUE) - pl.col(Truth.DUE).shift().over(CLIENT_ID)).dt.total_days()
+    return (
+        dues.sort(CLIENT_ID, Truth.DUE)
+        .with_columns(gap.alias("_gap"))
+        .group_by(CLIENT_ID)
+        .agg(pl.when(pl.col("_gap").min() < 45).then(1.0).otherwise(12.0).alias("_term_m"))
+    )
+
+
+def nowcast_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: int) -> pl.DataFrame:
+    """The true probability that each (client, snapshot) churns within ``horizon_days`` if the client's
+    latent decline stayed where it is in the snapshot's week: :func:`oracle_probability` with each due day's
+    hazard recomputed from its base rate (the hazard without the decline part) plus the decline part at the
+    snapshot's level, ``min(MAX_HAZARD, 1 - exp(-(base + DECLINE_RATE * d_now**2) * term months))``.
+
+    A ceiling a model can aim at: it knows the client's present state exactly (no model does: it reads
+    signs of it) but not where its decline goes next, which :func:`oracle_probability` knows (an episode
+    that deepens before the renewal, or one that starts after the snapshot). Same spine and output as
+    :func:`oracle_probability` (column ``oracle``); its 0 and 1 cases (no spell yet, a churn already decided)
+    are kept."""
+    full = oracle_probability(hazard, spine, horizon_days)
+    dues = hazard.filter(pl.col(Truth.HAZARD) > 0)
+    lam = -(1 - pl.col(Truth.HAZARD).clip(0.0, MAX_HAZARD - 1e-9)).log() / pl.col("_term_m")
+    dues = (
+        dues.join(_term_months(dues), on=CLIENT_ID)
+        .with_columns(lam.alias("_lam"))
+        .with_columns(
+            (pl.col("_lam") - DECLINE_RATE * pl.col(Truth.DECLINE) ** 2).clip(0.0, None).alias("_base")
+        )
+        .select(CLIENT_ID, pl.col(Truth.SPELL).alias("_due_spell"), Truth.DUE, "_base", "_term_m")
+    )
+    state = hazard.select(CLIENT_ID, Truth.WEEK, Truth.SPELL, pl.col(Truth.DECLINE).alias("_d_now")).sort(
+        Truth.WEEK
+    )
+    now = (
+        full.with_row_index("_row")
+        .sort(SNAPSHOT)
+        .join_asof(
+            state,
+            left_on=SNAPSHOT,
+            right_on=Truth.WEEK,
+            by=CLIENT_ID,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select("_row", CLIENT_ID, SNAPSHOT, Truth.SPELL, "_d_now")
+        .join(dues, on=CLIENT_ID)
+        .filter(
+            (pl.col("_due_spell") == pl.col(Truth.SPELL))
+            & (pl.col(Truth.DUE) >= pl.col(SNAPSHOT))
+            & (pl.col(Truth.DUE) < pl.col(SNAPSHOT) + pl.duration(days=horizon_days))
+        )
+        .with_columns(
+            (1 - (-(pl.col("_base") + DECLINE_RATE * pl.col("_d_now") ** 2) * pl.col("_term_m")).exp())
+            .clip(0.0, MAX_HAZARD)
+            .alias("_h")
+        )
+        .group_by("_row")
+        .agg((1 - (1 - pl.col("_h")).product()).alias("_now"))
+    )
+    decided = pl.col("oracle").is_in([0.0, 1.0])
+    return (
+        full.with_row_index("_row")
+        .join(now, on="_row", how="left")
+        .sort("_row")
+        .with_columns(
+            pl.when(decided).then(pl.col("oracle")).otherwise(pl.col("_now").fill_null(0.0)).alias("oracle")
+        )
         .select(*spine.columns, "oracle")
     )
 

@@ -82,6 +82,7 @@ def bench_models(
     dataset = read_dataset(folder, cfg.data)
     table = whole_labeled_table(dataset, cfg, say).frame  # train's own table (float32)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
+    oracle_now = truth_oracle(truth, cfg.label.horizon_days, now=True)
     try:
         result = benchmark_models(
             table,
@@ -94,6 +95,7 @@ def bench_models(
             btyd,
             monotone_directions(feature_columns(table), cfg.features),
             cfg.rules.no_activity_days,
+            oracle_now,
         )
     except ImportError as exc:
         raise UserError(

@@ -246,9 +246,12 @@ def no_truth_note(truth: Path | None) -> str | None:
     )
 
 
-def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFrame], np.ndarray] | None:
+def truth_oracle(
+    truth: Path | None, horizon_days: int, now: bool = False
+) -> Callable[[pd.DataFrame], np.ndarray] | None:
     """``rows -> true probability`` from ``<truth>/hazard.parquet`` (NaN for clients the truth does not
-    know); None without a truth folder or when it holds no hazard file (real data)."""
+    know; ``now``: with the latent decline frozen at the snapshot, ``churnml.demo.synth.nowcast_probability``);
+    None without a truth folder or when it holds no hazard file (real data)."""
     if truth is None:
         return None
     path = Path(truth) / HAZARD_FILE
@@ -262,7 +265,7 @@ def truth_oracle(truth: Path | None, horizon_days: int) -> Callable[[pd.DataFram
     known = set(hazard.get_column(CLIENT_ID).unique().to_list())
 
     def oracle(rows: pd.DataFrame) -> np.ndarray:
-        p = oracle_scores(hazard, rows, horizon_days)
+        p = oracle_scores(hazard, rows, horizon_days, now)
         return np.where(rows[CLIENT_ID].isin(known).to_numpy(), p, np.nan)
 
     return oracle

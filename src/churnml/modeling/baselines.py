@@ -240,14 +240,18 @@ def finite_values(X: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(arr), arr, np.nan)
 
 
-def oracle_scores(hazard: Any, rows: Any, horizon_days: int) -> np.ndarray:
+def oracle_scores(hazard: Any, rows: Any, horizon_days: int, now: bool = False) -> np.ndarray:
     """True P(churn within the horizon) per row of ``rows`` (client_id, snapshot), from the truth hazard.
 
-    Uses ``churnml.demo.synth.oracle_probability``; the result is aligned to the order of ``rows``.
+    Uses ``churnml.demo.synth.oracle_probability`` (``now``: ``nowcast_probability``, the client's latent
+    decline frozen at the snapshot); the result is aligned to the order of ``rows``.
     """
     import polars as pl
 
-    from churnml.demo.synth import oracle_probability
+    from churnml.demo.synth import nowcast_probability
+    from churnml.demo.synth import oracle_probability as full
+
+    oracle_probability = nowcast_probability if now else full
 
     spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
     spine = spine.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).with_row_index("_row")

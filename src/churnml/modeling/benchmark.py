@@ -19,7 +19,10 @@ it). Each fold's training rows are split by client into the fitting clients and 
 - ``bg_nbd``: 1 - P(alive) of a BG/NBD model fitted on the customers' purchase histories before the
   cutoff (Gamma-Gamma spend is fitted alongside; its parameters go into the notes, it does not rank);
 - ``bg_nbd_no_purchase``: the same model's P(no purchase within the horizon) (dead, or alive but silent);
-- ``oracle``: with generated data, the true probability from the truth hazard (not calibrated).
+- ``oracle``: with generated data, the true probability from the truth hazard (not calibrated);
+- ``oracle_now``: the same with each client's latent decline frozen at the snapshot
+  (:func:`churnml.demo.synth.nowcast_probability`): what exact knowledge of the present state gives
+  without the decline's future path, a ceiling nearer to what a model can aim at.
 
 Every method but the oracle is calibrated on the same held-out clients' rows (isotonic or Platt, as
 ``train.calibration`` says), so Brier scores compare like with like.
@@ -97,6 +100,7 @@ METHODS = (
     "bg_nbd",
     "bg_nbd_no_purchase",
     "oracle",
+    "oracle_now",
 )
 BENCH_METRICS = ("pr_auc", "roc_auc", "lift_10", "recall_10", "brier", "fit_s", "score_s")
 RFM_COLUMNS = ("recency_days", "log_orders", "log_monetary")
@@ -219,6 +223,7 @@ def benchmark_contenders(
     btyd: str,
     notes: list[str],
     rule_days: int = 90,
+    oracle_now: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> list[Contender]:
     """The methods of the module docstring that the data allows (skipped ones are said in ``notes``)."""
     out = [model_contender(cfg, None, monotone, name="churnml")]
@@ -248,6 +253,8 @@ def benchmark_contenders(
         notes.append("bg_nbd: no purchases in the data; method skipped")
     if oracle is not None:
         out.append(oracle_contender(oracle))
+    if oracle_now is not None:
+        out.append(oracle_contender(oracle_now, name="oracle_now"))
     return out
 
 
@@ -272,6 +279,7 @@ def benchmark_models(
     btyd: str = "own",
     monotone: dict[str, int] | None = None,
     rule_days: int = 90,
+    oracle_now: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> BenchmarkResult:
     """Every method in every backtest fold on the same test rows (module docstring).
 
@@ -303,6 +311,7 @@ def benchmark_models(
         btyd,
         notes,
         rule_days,
+        oracle_now,
     )
     bt = run_backtest(labeled, features, plan, contenders, cfg, progress)
     scores = _scores_by_cutoff(bt, [c.name for c in contenders])
@@ -316,7 +325,7 @@ def benchmark_models(
 # Bootstrap draws and interval of paired_comparison.
 PAIRED_DRAWS = 200
 PAIRED_LEVEL = 0.9
-_NOT_A_RIVAL = ("oracle",)  # knows the true hazard: a ceiling, not a method one could run
+_NOT_A_RIVAL = ("oracle", "oracle_now")  # knows the true hazard: a ceiling, not a method one could run
 
 
 def _interval(draws: np.ndarray, level: float) -> tuple[float, float]:

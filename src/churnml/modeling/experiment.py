@@ -416,7 +416,7 @@ def rules_contender(cfg: TrainConfig, name: str = "rules", rules: tuple[Rule, ..
     return Contender(name, predict)
 
 
-def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
+def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray], name: str = "oracle") -> Contender:
     """The true probability of generated data (not fitted, not calibrated); NaN rows become 0."""
 
     def predict(t: pd.DataFrame, _X: pd.DataFrame, _y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
@@ -428,7 +428,7 @@ def oracle_contender(oracle: Callable[[pd.DataFrame], np.ndarray]) -> Contender:
             )
         return np.nan_to_num(p), {}
 
-    return Contender("oracle", predict)
+    return Contender(name, predict)
 
 
 def standard_contenders(
