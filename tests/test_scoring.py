@@ -653,11 +653,6 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     assert reused.scores.equals(whole.scores)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assemble.listed_spine scores last week's snapshot of this week's clients only: the clients of last "
-    "week's list gone since must be scored too for PreviousWeek (standing.PreviousWeek)",
-)
 def test_since_last_week_capacity_zones_are_the_zones_last_weeks_list_showed(
     workspace: dict[str, Path],
 ) -> None:

@@ -527,11 +527,13 @@ def history_to_score(known_history: pl.DataFrame | None, as_of: date, weeks: int
 
 
 def listed_spine(
-    dataset: Dataset, todo: list[date], as_of: date, label: LabelConfig
+    dataset: Dataset, todo: list[date], as_of: date, label: LabelConfig, last_weeks_list: bool = False
 ) -> tuple[pl.DataFrame, list[str]]:
     """The (client, snapshot) rows to score and the listed clients (sorted): the clients active at
     ``as_of`` and not gone, at every snapshot of ``todo`` where they were active (both empty when
-    nobody is listed)."""
+    nobody is listed). ``last_weeks_list`` (the capacity zones): also the row a week before ``as_of`` of
+    every client of last week's list who is not listed now (active then and not gone then), so that
+    last week's zones rank among all of them (:class:`churnml.scoring.standing.PreviousWeek`)."""
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
@@ -541,7 +543,18 @@ def listed_spine(
         for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
         if c not in gone
     ]
-    return spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())), ids
+    keep = pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
+    if last_weeks_list:
+        prev_date = as_of - timedelta(weeks=1)
+        gone_then = gone_clients(dataset.tables, prev_date, label.grace_days)
+        then = spine.filter(pl.col(SNAPSHOT) == prev_date).get_column(CLIENT_ID).to_list()
+        listed = set(ids)
+        left = [c for c in then if c not in gone_then and c not in listed]
+        keep = keep | (
+            (pl.col(SNAPSHOT) == prev_date)
+            & pl.col(CLIENT_ID).is_in(pl.Series(left, dtype=pl.String).implode())
+        )
+    return spine.filter(keep), ids
 
 
 @dataclass(frozen=True)
@@ -621,7 +634,7 @@ def scored_list(
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
     plan = history_plan(known_history, as_of, score.history_weeks)
-    spine, ids = listed_spine(dataset, plan.todo, as_of, label)
+    spine, ids = listed_spine(dataset, plan.todo, as_of, label, score.zones.method == "capacity")
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     clock.done("check")

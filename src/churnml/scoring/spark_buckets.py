@@ -419,6 +419,7 @@ def assembled_scores(
         value_table(base, _group(frame, _CLIENT), _group(frame, _ARR), label.horizon_days, value),
         zone,
         score.zones,
+        [bool(r) for r in s.get_column("raised_by").to_list()],
     )
     standing = Standing(
         valued=valued,

@@ -202,7 +202,7 @@ def history_zones(
     )
     by_id: dict[str, tuple[list[str], list[date]]] = {}
     for cid, snaps, probs in paths.iter_rows():
-        by_id[cid] = (zone_path(probs, cfg), snaps)
+        by_id[cid] = (zone_path(probs, cfg, snaps), snaps)
     now, prev, changes = [], [], []
     for cid in ids:
         path, snaps = by_id.get(cid, (["green"], []))
