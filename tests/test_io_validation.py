@@ -989,3 +989,131 @@ def test_the_first_activity_leaves_placeholder_dates_out(tmp_path: Path, table, 
     # the subscriptions' first start; the first event; the first ticket or communication
     expected = (datetime(2024, 1, 1), datetime(2024, 5, 1, 10), datetime(2024, 6, 1))
     assert (data.first_activity(), data.events_first(), data.contact_first()) == expected
+
+
+# stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
+def _days(first: date, last: date, step: int = 1, skip_months: tuple[int, ...] = ()) -> list[datetime]:
+    """A record at 10:00 every ``step`` days from ``first`` to ``last``, none in ``skip_months``."""
+    out, day = [], first
+    while day <= last:
+        if day.month not in skip_months:
+            out.append(datetime(day.year, day.month, day.day, 10))
+        day = date.fromordinal(day.toordinal() + step)
+    return out
+
+
+def _events(times: list[datetime]) -> pl.DataFrame:
+    return pl.DataFrame({"client_id": ["a"] * len(times), "ts": times, "event": ["login"] * len(times)})
+
+
+def _invoices(issued: list[datetime], paid: list[datetime]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "client_id": ["a"] * len(issued),
+            "amount": [1.0] * len(issued),
+            "issued_at": issued,
+            "paid_at": paid,
+        }
+    )
+
+
+def _calls(times: list[datetime]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "client_id": ["a"] * len(times),
+            "ts": times,
+            "channel": ["call"] * len(times),
+            "direction": ["out"] * len(times),
+        }
+    )
+
+
+YEARLY_ISSUED = [datetime(2023, 9, 1), datetime(2024, 9, 1), datetime(2025, 9, 1)]
+YEARLY_PAID = [datetime(2023, 9, 11), datetime(2024, 9, 11), datetime(2025, 9, 11)]
+
+
+@pytest.mark.parametrize(
+    ("table", "frame", "as_of", "gap", "lagging"),
+    [
+        # a daily log stopped 15 days ago: its longest gap is a day, stale (the fixed 21 days would keep quiet)
+        (
+            Table.EVENTS,
+            _events(_days(date(2025, 1, 1), date(2026, 2, 14))),
+            date(2026, 3, 2),
+            1,
+            {"events": 15},
+        ),
+        # the same log 3 days old: a week is allowed whatever the rhythm (weekly lists, weekly exports)
+        (Table.EVENTS, _events(_days(date(2025, 1, 1), date(2026, 2, 27))), date(2026, 3, 2), 1, {}),
+        # invoices once a year (issued 1 September, paid days later), 79 days after the last payment: not stale
+        (Table.PAYMENTS, _invoices(YEARLY_ISSUED, YEARLY_PAID), date(2025, 11, 29), 355, {}),
+        # ... and 400 days after it: this year's invoices are missing
+        (Table.PAYMENTS, _invoices(YEARLY_ISSUED, YEARLY_PAID), date(2026, 10, 16), 355, {"payments": 400}),
+        # calls every 3 days but never in July and August: 51 days silent in August is the usual summer
+        (
+            Table.COMMUNICATIONS,
+            _calls(_days(date(2024, 1, 2), date(2025, 6, 30), 3, (7, 8))),
+            date(2025, 8, 20),
+            63,
+            {},
+        ),
+        # too few days to know the rhythm (4 days of records): score.max_data_lag_days (21) alone, as before
+        (Table.EVENTS, _events(_days(date(2026, 2, 11), date(2026, 2, 15))), date(2026, 3, 2), None, {}),
+        (
+            Table.EVENTS,
+            _events(_days(date(2026, 1, 11), date(2026, 1, 15))),
+            date(2026, 3, 2),
+            None,
+            {"events": 45},
+        ),
+    ],
+)
+def test_a_table_is_stale_when_silent_longer_than_its_own_rhythm(table, frame, as_of, gap, lagging) -> None:
+    from churnml.contract.validation import lagging_tables, table_spans
+
+    spans = table_spans({table: frame}, as_of)
+    assert spans[str(table)].get("usual_gap_days") == gap
+    assert lagging_tables(spans, as_of, 21) == lagging
+
+
+@pytest.mark.parametrize(
+    ("gap", "max_lag", "allowed"),
+    [(None, 21, 21), (1, 21, 7), (12, 21, 12), (355, 21, 355), (1, 3, 3), (None, 3, 3)],
+)
+def test_the_lag_a_table_may_have_is_its_usual_gap_at_least_a_week(gap, max_lag, allowed) -> None:
+    from churnml.contract.validation import allowed_lag_days
+
+    assert allowed_lag_days(gap, max_lag) == allowed
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (
+            {
+                "first": "2024-09-01T00:00:00",
+                "last_before_as_of": "2025-12-13T00:00:00",
+                "usual_gap_days": 12,
+            },
+            "payments: no record for 79 days, its longest usual gap is 12 days",
+        ),
+        (
+            {
+                "first": "2024-09-01T00:00:00",
+                "last_before_as_of": "2024-11-15T00:00:00",
+                "usual_gap_days": 12,
+            },
+            "payments: no record for 79 days, its longest usual gap is 12 days (its records span less than a "
+            "year: a yearly rhythm, such as invoices or quiet holidays, cannot show yet)",
+        ),
+        (
+            {"first": "2024-09-01T00:00:00", "last_before_as_of": "2024-09-15T00:00:00"},
+            "payments: no record for 79 days, more than score.max_data_lag_days = 21 (its records span less than "
+            "56 days: too short to know its usual gaps)",
+        ),
+    ],
+)
+def test_a_stale_table_is_said_with_the_rhythm_it_was_judged_by(span, text) -> None:
+    from churnml.contract.validation import lagging_table_text
+
+    assert lagging_table_text("payments", 79, span, 21) == text

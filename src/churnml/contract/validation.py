@@ -52,9 +52,13 @@ __all__ = [
     "NOT_ALLOWED",
     "NULL_MARKERS",
     "OVERLAPPING_TERMS",
+    "RHYTHM_FLOOR_DAYS",
+    "RHYTHM_LOOKBACK_DAYS",
+    "RHYTHM_MIN_HISTORY_DAYS",
     "TIME_OFFSET",
     "ContractError",
     "TableRepairs",
+    "allowed_lag_days",
     "checked_references",
     "checked_table",
     "churns_from_events",
@@ -74,6 +78,7 @@ __all__ = [
     "future_timestamp_problem",
     "ignored_columns_note",
     "implausible_dates",
+    "lagging_table_text",
     "lagging_tables",
     "missing_columns_problem",
     "mixed_currencies",
@@ -83,6 +88,7 @@ __all__ = [
     "table_spans",
     "timestamp_span",
     "unreadable_hint",
+    "usual_gap_days",
     "wall_clock",
     "with_churn_events",
     "with_created_repaired",
@@ -1129,12 +1135,40 @@ def data_last(maxima: Mapping[str, datetime | None]) -> datetime:
     return max(known.values())
 
 
-def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, dict[str, str | None]]:
+# a table's rhythm is read from its records of the year before its last one (every season, a yearly invoice)
+RHYTHM_LOOKBACK_DAYS = 365
+# fewer days than this between a table's first and last record before the as-of date: too short to know its
+# rhythm, judged by score.max_data_lag_days alone
+RHYTHM_MIN_HISTORY_DAYS = 56
+# lists and exports come weekly: a table is never called stale for less than a week (or max_data_lag_days)
+RHYTHM_FLOOR_DAYS = 7
+
+
+def usual_gap_days(times: pl.Series, as_of: date) -> int | None:
+    """The longest gap, in days, between consecutive days holding a record (``times`` before ``as_of``,
+    placeholders before 1971 left out) among the gaps that end in the :data:`RHYTHM_LOOKBACK_DAYS` up to
+    the last record (the whole history when shorter): the silence the table keeps as a rule, a yearly
+    invoice's year, a quiet summer's weeks. None when the records span fewer than
+    :data:`RHYTHM_MIN_HISTORY_DAYS` days: too short to know the rhythm."""
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    kept = times.drop_nulls().cast(pl.Datetime("us"))
+    days = kept.filter((kept < cut) & (kept >= plausible)).dt.date().unique().sort()
+    if days.len() < 2 or (days[-1] - days[0]).days < RHYTHM_MIN_HISTORY_DAYS:
+        return None
+    gaps = days.to_frame("day").with_columns(gap=pl.col("day").diff().dt.total_days())
+    recent = gaps.filter(pl.col("day") > days[-1] - timedelta(days=RHYTHM_LOOKBACK_DAYS))
+    longest = recent.get_column("gap").max()
+    return None if longest is None else int(longest)
+
+
+def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, dict[str, str | int | None]]:
     """Per table (grain: one entry per table present): ``first`` and ``last`` timestamp of its time
-    columns, ``last_before_as_of`` (the latest one a snapshot at ``as_of`` sees) and, for subscriptions,
+    columns, ``last_before_as_of`` (the latest one a snapshot at ``as_of`` sees), ``usual_gap_days``
+    (:func:`usual_gap_days`: its rhythm, absent when too short to know) and, for subscriptions,
     ``last_end`` (the latest scheduled end of a term). ISO strings, None when the table has no value."""
     cut = datetime(as_of.year, as_of.month, as_of.day)
-    out: dict[str, dict[str, str | None]] = {}
+    out: dict[str, dict[str, str | int | None]] = {}
     for name, frame in tables.items():
         cols = [c for c in CONTRACT[name].time_columns if c in frame.columns]
         if not cols:
@@ -1142,11 +1176,14 @@ def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, 
         both = pl.concat([frame.get_column(c).alias("t") for c in cols])
         first, last = both.min(), both.max()
         before = both.filter(both < cut).max()
-        span = {
+        span: dict[str, str | int | None] = {
             "first": None if first is None else first.isoformat(),
             "last": None if last is None else last.isoformat(),
             "last_before_as_of": None if before is None else before.isoformat(),
         }
+        gap = usual_gap_days(both, as_of)
+        if gap is not None:  # only a rhythm known is said
+            span["usual_gap_days"] = gap
         if name is Table.SUBSCRIPTIONS:
             end = frame.get_column(Subscriptions.END_DATE).max()
             span["last_end"] = None if end is None else end.isoformat()
@@ -1154,12 +1191,21 @@ def table_spans(tables: Mapping[Table, pl.DataFrame], as_of: date) -> dict[str, 
     return out
 
 
-def lagging_tables(
-    spans: Mapping[str, Mapping[str, str | None]], as_of: date, max_lag_days: int
-) -> dict[str, int]:
-    """``{table: days}`` for each activity table whose data ends more than ``max_lag_days`` before
-    ``as_of`` (a stale export changes the list without a word). A subscriptions table whose terms run
-    up to ``as_of`` is current, whenever its last term started."""
+def allowed_lag_days(usual_gap: int | None, max_lag_days: int) -> int:
+    """Days a table may go without a record before the as-of date: its usual gap (:func:`usual_gap_days`),
+    never less than :data:`RHYTHM_FLOOR_DAYS` (or ``max_lag_days`` when smaller); ``max_lag_days``
+    (``score.max_data_lag_days``) when its rhythm is not known."""
+    if usual_gap is None:
+        return max_lag_days
+    return max(usual_gap, min(RHYTHM_FLOOR_DAYS, max_lag_days))
+
+
+def lagging_tables(spans: Mapping[str, Mapping[str, Any]], as_of: date, max_lag_days: int) -> dict[str, int]:
+    """``{table: days}`` for each activity table whose data ends more days before ``as_of`` than it may
+    (:func:`allowed_lag_days`: its own rhythm, ``usual_gap_days``, or ``max_lag_days`` without one): a stale
+    export changes the list without a word, while a table silent as it always is (yearly invoices, quiet
+    summers) is not stale. A subscriptions table whose terms run up to ``as_of`` is current, whenever its
+    last term started."""
     cut = datetime(as_of.year, as_of.month, as_of.day)
     out: dict[str, int] = {}
     for table in ACTIVITY_TABLES:
@@ -1170,9 +1216,25 @@ def lagging_tables(
         if span.get("last_end") is not None:
             covered = max(covered, min(datetime.fromisoformat(span["last_end"]), cut))
         lag = (cut - covered).days
-        if lag > max_lag_days:
+        if lag > allowed_lag_days(span.get("usual_gap_days"), max_lag_days):
             out[str(table)] = lag
     return out
+
+
+def lagging_table_text(table: str, lag: int, span: Mapping[str, Any], max_lag_days: int) -> str:
+    """The warning for a table :func:`lagging_tables` found stale, with the rhythm it was judged by:
+    "payments: no record for 79 days, its longest usual gap is 12 days"."""
+    gap = span.get("usual_gap_days")
+    if gap is None:
+        return (
+            f"{table}: no record for {lag} days, more than score.max_data_lag_days = {max_lag_days} "
+            f"(its records span less than {RHYTHM_MIN_HISTORY_DAYS} days: too short to know its usual gaps)"
+        )
+    text = f"{table}: no record for {lag} days, its longest usual gap is {gap} days"
+    first, last = span.get("first"), span.get("last_before_as_of")
+    if first and last and (datetime.fromisoformat(last) - datetime.fromisoformat(first)).days < 365:
+        text += " (its records span less than a year: a yearly rhythm, such as invoices or quiet holidays, cannot show yet)"
+    return text
 
 
 def empty_short_windows(
