@@ -770,37 +770,98 @@ def test_a_zoned_parquet_column_is_read_as_the_data_timezone():
     assert paris.get_column("ts").to_list() == [datetime(2026, 2, 12)]
     assert fixed.counts == {}  # stored in the zone asked: nothing moved
     assert utc.get_column("ts").to_list() == [datetime(2026, 2, 11, 23)]
-    assert moved.counts == {UTC_MOVED: 1}
+    assert moved.counts == {UTC_MOVED: 1, OTHER_DAY: 1}  # 00:00 in Paris is 23:00 the day before
 
 
 UTC_MOVED = (
-    "ts: times written in another zone, read in UTC: a local midnight falls on another day "
-    "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
+    "ts: times written with an offset other than UTC's, read in UTC: their clock time changed "
+    "(data.timezone: your zone, e.g. Europe/Paris, keeps local times and days)"
 )
-PARIS_MOVED = "ts: times written in another zone than Europe/Paris, read as Europe/Paris time (data.timezone)"
+SEVERAL = (
+    "(offsets more than an hour apart: several zones in one column; data.timezone keeps one zone's local days: "
+    "to keep each client's, export local times without an offset)"
+)
+UTC_MOVED_SEVERAL = (
+    "ts: times written with an offset other than UTC's, read in UTC: their clock time changed " + SEVERAL
+)
+PARIS_MOVED_SEVERAL = (
+    "ts: times written with an offset other than Europe/Paris's, read as Europe/Paris time: their clock time "
+    "changed " + SEVERAL
+)
+OTHER_DAY = (
+    "ts: of those, times on another calendar day than the one written (an evening or a night moved across "
+    "midnight: daily and weekly features count them on that day)"
+)
+PARIS = ["2025-01-05T00:30:00+01:00", "2025-07-05T00:30:00+02:00", "2025-01-06 10:00:00+01", "2025-07-06"]
+# a Berlin and a New York office, 06:00-22:00 local: only 20:00 in New York falls on another day in UTC
+BERLIN_NEW_YORK = [
+    "2025-01-10T09:00:00+01:00",
+    "2025-07-10T21:30:00+02:00",
+    "2025-01-10T20:00:00-05:00",
+    "2025-07-10T06:00:00-04:00",
+]
+AT = "ts: times written at UTC offset "
 
 
 @pytest.mark.parametrize(
-    ("zone", "expected"),
+    ("written", "zone", "expected"),
     [
-        ("UTC", {UTC_MOVED: 3}),  # +01:00, +02:00 and +01; Z and a date without a time are not moved
-        ("Europe/Paris", {PARIS_MOVED: 1}),  # only Z: Paris times read in Paris are where they were
+        # +01:00, +02:00 and +01 moved, the two past-midnight ones to the day before; a date alone is not moved
+        (PARIS, "UTC", {UTC_MOVED: 3, OTHER_DAY: 2}),
+        (PARIS, "Europe/Paris", {}),  # Paris times read in Paris are where they were
+        # and a time in Z: offsets two hours apart are two zones, counted per offset
+        (
+            [*PARIS, "2025-07-05T08:00:00Z"],
+            "UTC",
+            {UTC_MOVED_SEVERAL: 3, OTHER_DAY: 2, AT + "+00:00": 1, AT + "+01:00": 2, AT + "+02:00": 1},
+        ),
+        (
+            [*PARIS, "2025-07-05T08:00:00Z"],
+            "Europe/Paris",  # only Z moved, within its day
+            {PARIS_MOVED_SEVERAL: 1, AT + "+00:00": 1, AT + "+01:00": 2, AT + "+02:00": 1},
+        ),
+        (
+            BERLIN_NEW_YORK,
+            "UTC",
+            {
+                UTC_MOVED_SEVERAL: 4,
+                OTHER_DAY: 1,
+                AT + "-05:00": 1,
+                AT + "-04:00": 1,
+                AT + "+01:00": 1,
+                AT + "+02:00": 1,
+            },
+        ),
     ],
 )
-def test_only_the_times_their_zone_moved_are_counted(zone, expected):
+def test_times_moved_are_counted_apart_from_those_moved_to_another_day(written, zone, expected):
     from churnml.contract.schemas import CONTRACT
     from churnml.contract.validation import coerced_table
 
-    written = [
-        "2025-01-05T00:30:00+01:00",
-        "2025-07-05T00:30:00+02:00",
-        "2025-01-06 10:00:00+01",
-        "2025-07-05T08:00:00Z",
-        "2025-07-06",
-    ]
-    raw = pl.DataFrame({"client_id": ["c1"] * 5, "ts": written, "event": ["login"] * 5})
+    raw = pl.DataFrame({"client_id": ["c1"] * len(written), "ts": written, "event": ["login"] * len(written)})
     _, fixed = coerced_table(raw, CONTRACT[Table.EVENTS], timezone=zone)
     assert fixed.counts == expected
+
+
+@pytest.mark.parametrize(
+    ("offsets", "several"),
+    [([], False), ([60, 120], False), ([0, 60], False), ([0, 120], True), ([60, 120, -300, -240], True)],
+)
+def test_offsets_more_than_an_hour_apart_are_several_zones(offsets, several):
+    from churnml.contract.validation import several_zones
+
+    assert several_zones(offsets) is several
+
+
+@pytest.mark.parametrize(
+    ("written", "minutes", "text"),
+    [("Z", 0, "+00:00"), ("+01", 60, "+01:00"), ("+0530", 330, "+05:30"), ("-04:00", -240, "-04:00")],
+)
+def test_a_written_offset_is_read_as_minutes_and_said_in_iso_form(written, minutes, text):
+    from churnml.contract.validation import offset_minutes, offset_text
+
+    assert pl.select(offset_minutes(pl.lit(written))).item() == minutes
+    assert offset_text(minutes) == text
 
 
 def test_an_unknown_time_zone_is_refused_naming_the_form():

@@ -83,7 +83,10 @@ __all__ = [
     "missing_columns_problem",
     "mixed_currencies",
     "null_marker_repairs",
+    "offset_minutes",
+    "offset_text",
     "renewal_start",
+    "several_zones",
     "shown_value",
     "table_spans",
     "timestamp_span",
@@ -93,6 +96,8 @@ __all__ = [
     "with_churn_events",
     "with_created_repaired",
     "with_null_markers_empty",
+    "zone_offset_text",
+    "zone_repair_texts",
     "zone_repairs",
 ]
 
@@ -209,39 +214,99 @@ _OFFSET_END = r"(Z|[+-]\d{2}(?::?\d{2})?)$"
 TIME_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*" + _OFFSET_END
 
 
+def offset_minutes(offset: pl.Expr) -> pl.Expr:
+    """A written UTC offset ("Z", "+01", "+0100", "-05:00") as signed minutes east of UTC."""
+    digits = offset.str.replace_all(r"[^0-9]", "")
+    hours = digits.str.slice(0, 2).cast(pl.Int32, strict=False).fill_null(0)
+    minutes = digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
+    sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
+    return sign * (hours * 60 + minutes)
+
+
+def offset_text(minutes: int) -> str:
+    """Signed minutes east of UTC in the ISO form: -240 -> "-04:00", 0 -> "+00:00"."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def several_zones(offsets: Sequence[int]) -> bool:
+    """Whether written offsets (minutes east of UTC) come from more than one zone: one zone's offsets lie
+    at most an hour apart (winter and summer time: +01:00 and +02:00 are one Berlin)."""
+    return bool(offsets) and max(offsets) - min(offsets) > 60
+
+
+def zone_repair_texts(column: str, timezone: str, several: bool) -> tuple[str, str]:
+    """The names (no counts, the same in every batch) under which :func:`zone_repairs` counts the times of
+    ``column`` whose clock time the reading in ``timezone`` changed, and those of them now on another
+    calendar day; with the advice that fits one zone (set data.timezone to it) or ``several``."""
+    if timezone == "UTC":
+        moved = (
+            f"{column}: times written with an offset other than UTC's, read in UTC: their clock time changed"
+        )
+        advice = "(data.timezone: your zone, e.g. Europe/Paris, keeps local times and days)"
+    else:
+        moved = (
+            f"{column}: times written with an offset other than {timezone}'s, read as {timezone} time: their clock "
+            "time changed"
+        )
+        advice = "(data.timezone)"
+    if several:
+        advice = (
+            "(offsets more than an hour apart: several zones in one column; data.timezone keeps one zone's local "
+            "days: to keep each client's, export local times without an offset)"
+        )
+    day = (
+        f"{column}: of those, times on another calendar day than the one written (an evening or a night moved "
+        "across midnight: daily and weekly features count them on that day)"
+    )
+    return f"{moved} {advice}", day
+
+
+def zone_offset_text(column: str, minutes: int) -> str:
+    """The name under which :func:`zone_repairs` counts the times of ``column`` written at one offset."""
+    return f"{column}: times written at UTC offset {offset_text(minutes)}"
+
+
 def zone_repairs(spec: ColumnSpec, original: pl.Series, timezone: str = "UTC") -> dict[str, int]:
     """Times that reading them in ``timezone`` (``data.timezone``) moved: written with an offset, or stored
     in a zone, whose wall-clock time differs from ``timezone``'s at that instant (a Paris time read in
-    Paris is not moved). Counted under a name without counts or offsets (the same in every batch) that, in
-    UTC, says a local midnight falls on another day (data.timezone keeps local days). A text column without
-    an offset is not parsed again."""
+    Paris is not moved). Counted (grain: rows of the column) under the names of :func:`zone_repair_texts`:
+    the times whose clock time changed, and apart those of them now on another calendar day (what daily
+    and weekly features see). When written offsets lie more than an hour apart (:func:`several_zones`: a
+    Berlin and a New York office in one export), also the rows per offset (:func:`zone_offset_text`), as
+    no one data.timezone keeps every local day. A text column without an offset is not parsed again."""
     if spec.kind is not Kind.DATETIME:
         return {}
+    per_offset: dict[int, int] = {}
     if isinstance(original.dtype, pl.Datetime) and original.dtype.time_zone is not None:
         own = original.dt.replace_time_zone(None).dt.cast_time_unit("us")
         now = original.to_frame().select(wall_clock(pl.col(original.name), timezone)).to_series()
-        moved = int((own != now).fill_null(False).sum())
     elif original.dtype == pl.String:
         text = original.str.strip_chars()
         offset = text.filter(text.str.contains(TIME_OFFSET).fill_null(False))
         if offset.len() == 0:  # most columns: nothing to parse again
             return {}
         frame = offset.to_frame("t")
-        written = frame.select(_parsed_datetime(pl.col("t").str.replace(r"\s*" + _OFFSET_END, "")))
-        read = frame.select(_parsed_datetime(pl.col("t"), timezone))
-        moved = int((written.to_series() != read.to_series()).fill_null(False).sum())
-    else:
-        return {}
-    if not moved:
-        return {}
-    if timezone == "UTC":
-        what = (
-            f"{spec.name}: times written in another zone, read in UTC: a local midnight falls on another day "
-            "(data.timezone: your zone, e.g. Europe/Paris, keeps local days)"
+        own = frame.select(_parsed_datetime(pl.col("t").str.replace(r"\s*" + _OFFSET_END, ""))).to_series()
+        now = frame.select(_parsed_datetime(pl.col("t"), timezone)).to_series()
+        counts = frame.group_by(offset_minutes(pl.col("t").str.extract(_OFFSET_END, 1)).alias("m")).len()
+        per_offset = dict(
+            zip(counts.get_column("m").to_list(), counts.get_column("len").to_list(), strict=True)
         )
     else:
-        what = f"{spec.name}: times written in another zone than {timezone}, read as {timezone} time (data.timezone)"
-    return {what: moved}
+        return {}
+    moved = int((own != now).fill_null(False).sum())
+    if not moved:
+        return {}
+    several = several_zones(list(per_offset))
+    clock, day = zone_repair_texts(spec.name, timezone, several)
+    out = {clock: moved}
+    other_day = int((own.dt.date() != now.dt.date()).fill_null(False).sum())
+    if other_day:
+        out[day] = other_day
+    if several:
+        out.update({zone_offset_text(spec.name, m): n for m, n in sorted(per_offset.items())})
+    return out
 
 
 def _empty_or_marker(text: pl.Expr) -> pl.Expr:
