@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
+from churnml.config import LabelConfig
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import Table
 from churnml.reporting.pages import HEAD, figure_svg, page_html, table_html
-from churnml.reporting.report import report_html, segment_totals, sparkline_svg
+from churnml.reporting.report import (
+    LEFT_WHY,
+    departure_reasons,
+    left_since_list,
+    report_html,
+    segment_totals,
+    sparkline_svg,
+)
 from churnml.scoring.columns import Scores as Columns
 from churnml.scoring.outputs import History, Scores
 
@@ -740,3 +750,117 @@ def test_a_lapsed_terms_state_leads_the_compact_table_whatever_its_grace_play(ba
         Columns.ZONE_RAISED_BY: "",
     }
     assert _top_reason(row) == "Term ended 3 days ago and was not renewed"
+
+
+# -- who left since the last list ---------------------------------------------------------------
+LAST_LIST = AS_OF - timedelta(weeks=1)
+
+
+def last_list_frame() -> pl.DataFrame:
+    """The list of a week before: a, b and c (still listed) and d, e, f, g, h (not on this week's list)."""
+    return pl.DataFrame(
+        {
+            Scores.CLIENT_ID: ["a", "b", "c", "d", "e", "f", "g", "h"],
+            Scores.NAME: ["x", "Beta & Co", "Gamma", "Delta", "Echo", None, "Golf", "Hotel"],
+            Columns.OWNER: ["ann", "bob", "bob", "ann", "cy", "cy", None, "bob"],
+            Scores.ZONE: ["red", "yellow", "green", "red", "green", "yellow", "green", "yellow"],
+            Scores.PROBABILITY: [0.5, 0.2, 0.05, 0.41, 0.02, 0.22, 0.04, 0.18],
+            Scores.ARR: [12000.0, 5000.0, 800.0, 9000.0, 3000.0, 500.0, 100.0, 2000.0],
+        }
+    )
+
+
+def departed_dataset(source_tables: str = "subscriptions") -> Dataset:
+    """d churned (price), f churned (no reason), e's term ended 2024-04-30, h churned in January, came back
+    with a term from February that ended 2024-04-20; g's term runs on (off the list for no reason the data
+    gives)."""
+    ids = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [datetime(2023, 1, 1)] * 8}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": [datetime(2024, 1, 1)] * 7 + [datetime(2024, 2, 1)],
+                "end_date": [datetime(2025, 1, 1)] * 4
+                + [datetime(2024, 4, 30), datetime(2025, 1, 1), datetime(2025, 1, 1)]
+                + [datetime(2024, 4, 20)],
+                "mrr": [100.0] * 8,
+            }
+        ),
+        Table.CHURNS: pl.DataFrame(
+            {
+                "client_id": ["d", "f", "h"],
+                "churned_at": [datetime(2024, 5, 30), datetime(2024, 5, 29), datetime(2024, 1, 10)],
+                "reason": ["price", None, "lost_interest"],
+            },
+            schema_overrides={"reason": pl.String},
+        ),
+    }
+    return Dataset(tables, "left", datetime(2023, 1, 1), datetime(2024, 6, 3))
+
+
+def test_who_left_since_the_last_list_and_why() -> None:
+    left = left_since_list(last_list_frame(), scores_frame(), departed_dataset(), AS_OF, LabelConfig())
+    assert left.select(Scores.CLIENT_ID, LEFT_WHY).rows() == [
+        ("d", "churn recorded on 2024-05-30, reason: price"),
+        ("e", "term ended 2024-04-30 and was not renewed within the 30-day grace"),
+        ("h", "term ended 2024-04-20 and was not renewed within the 30-day grace"),  # back in February
+        ("f", "churn recorded on 2024-05-29, no reason given"),
+        ("g", "no longer active"),
+    ]
+    section = _page(left=left, last_list=LAST_LIST).split("id='left'")[1].split("<h2")[0]
+    assert section.split("</h2>")[0] == ">Left since the last list (5)"
+    assert re.sub(r"<[^>]+>", "", section.split("</h2>")[1].split("<table")[0]) == (
+        "5 clients of the list of 2024-05-27 are not on this one (ARR 14,600), most ARR first. That list had "
+        "1 of them in red and 2 in yellow: it flagged 3 of the 5 (60.0%); 2 were green."
+    )
+    assert _rows(section) == [
+        ["Delta d", "ann", "red", "41.0%", "9,000", "churn recorded on 2024-05-30, reason: price"],
+        [
+            "Echo e",
+            "cy",
+            "green",
+            "2.0%",
+            "3,000",
+            "term ended 2024-04-30 and was not renewed within the 30-day grace",
+        ],
+        [
+            "Hotel h",
+            "bob",
+            "yellow",
+            "18.0%",
+            "2,000",
+            "term ended 2024-04-20 and was not renewed within the 30-day grace",
+        ],
+        ["f", "cy", "yellow", "22.0%", "500", "churn recorded on 2024-05-29, no reason given"],
+        ["Golf g", "unassigned", "green", "4.0%", "100", "no longer active"],
+    ]
+    assert '<a href="#left">left</a>' in _page(left=left, last_list=LAST_LIST)
+
+
+def test_nobody_left_is_one_line_and_no_last_list_is_no_section() -> None:
+    kept = last_list_frame().filter(pl.col(Scores.CLIENT_ID).is_in(["a", "b", "c"]))
+    left = left_since_list(kept, scores_frame(), departed_dataset(), AS_OF, LabelConfig())
+    assert left.height == 0
+    page = _page(left=left, last_list=LAST_LIST)
+    assert (
+        "<p id='left'><b>Left since the last list:</b> nobody; every client on the list of 2024-05-27 is on "
+        "this one.</p>" in page
+    )
+    assert "id='left'" not in _page() and 'href="#left"' not in _page()
+
+
+def test_a_client_without_activity_for_the_inactivity_days_left_by_the_inactivity_label() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a", "x"], "created_at": [datetime(2023, 1, 1)] * 2}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["a", "x", "x"],
+                "ts": [datetime(2024, 6, 1), datetime(2024, 1, 5, 10), datetime(2024, 2, 1, 9)],
+                "event": ["login"] * 3,
+            }
+        ),
+    }
+    dataset = Dataset(tables, "shop", datetime(2023, 1, 1), datetime(2024, 6, 3))
+    why = departure_reasons(dataset, ["x"], AS_OF, LabelConfig(source="inactivity", inactivity_days=90))
+    assert why == {"x": "no order or activity for 90 days, the last on 2024-02-01"}

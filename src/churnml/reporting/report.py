@@ -11,7 +11,9 @@ history (one row per client x weekly snapshot). Sections:
 3. drifted features (PSI above ``score.drift_psi``), when any;
 4. every red and yellow client in one compact table: owner, zone, state, value, top reason, action and
    the role who acts;
-5. new in red and the biggest movers since the previous list, with their owner and why they moved;
+5. new in red and the biggest movers since the previous list, with their owner and why they moved; then,
+   when the last list written is known, who left since it (:func:`left_since_list`: on that list, not on
+   this one), most ARR first, why each is off the list, and how many of them that list had in red or yellow;
 6. the CRM views: renewals due (and terms in their grace period), silent clients, stalled onboarding,
    recent data exports;
 7. a section per owner ("your clients this week"): their red and yellow clients and renewals;
@@ -29,8 +31,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import matplotlib
@@ -40,6 +42,9 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter
 
+from churnml.config import LabelConfig
+from churnml.contract.dataset import Dataset
+from churnml.contract.schemas import Churns, Subscriptions, Table
 from churnml.features.registry import FAMILY_SCOPES
 from churnml.reporting.pages import HEAD, LAYOUT_STYLE, figure_svg, links_html, scoped_headers
 from churnml.scoring.assemble import drift_order, gain_share_text
@@ -48,7 +53,15 @@ from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_RANK
 
-__all__ = ["report_html", "segment_totals", "sparkline_svg", "whole_parts"]
+__all__ = [
+    "LEFT_WHY",
+    "departure_reasons",
+    "left_since_list",
+    "report_html",
+    "segment_totals",
+    "sparkline_svg",
+    "whole_parts",
+]
 
 ZONE_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _ZONES = ("red", "yellow", "green")
@@ -761,6 +774,152 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
 {biggest}"""
 
 
+# the column of :func:`left_since_list` that says why a client is off the list
+LEFT_WHY = "why_left"
+
+
+def _day(x: datetime | date) -> date:
+    return x.date() if isinstance(x, datetime) else x
+
+
+def departure_reasons(
+    dataset: Dataset, ids: Iterable[str], as_of: date, label: LabelConfig
+) -> dict[str, str]:
+    """Why each client of ``ids`` is not on the list of ``as_of`` when the data says it, in words; one entry
+    per client of ``ids``. First a ``churns`` record at or before ``as_of`` with no return since (the rule
+    of the list's gone clients, :func:`churnml.scoring.assemble.gone_clients`): "churn recorded on
+    2025-09-01, reason: price"; else by ``label.source`` (``auto`` resolved): under subscriptions, its last
+    term ended and no new one started within ``label.grace_days`` ("term ended 2025-09-01 and was not
+    renewed within the 30-day grace"); under inactivity, no order or event for ``label.inactivity_days``
+    ("no order or activity for 90 days, the last on 2025-05-02"); else "no longer active"."""
+    from churnml.labels import (
+        RETURNED_AT,
+        activity_times,
+        customer_terms,
+        resolved_label,
+        returns_after_churns,
+    )
+
+    wanted = sorted(set(ids))
+    why: dict[str, str] = {}
+    if not wanted:
+        return why
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    label = resolved_label(label, dataset.tables)
+    in_ids = pl.col(Scores.CLIENT_ID).is_in(pl.Series(wanted, dtype=pl.String).implode())
+    churns = dataset.get(Table.CHURNS)
+    if churns is not None and churns.height:
+        at = pl.col(Churns.CHURNED_AT)
+        reason = pl.col(Churns.REASON) if Churns.REASON in churns.columns else pl.lit(None, pl.String)
+        last = (
+            churns.filter(in_ids & (at <= cut))
+            .group_by(pl.col(Scores.CLIENT_ID).cast(pl.String))
+            .agg(
+                at.max().cast(pl.Datetime("us")),
+                reason.cast(pl.String).filter(at == at.max()).drop_nulls().sort().first().alias("_reason"),
+            )
+            .sort(Scores.CLIENT_ID)
+        )
+        back = returns_after_churns(dataset.tables, last.drop("_reason"), label.grace_days, before=cut)
+        gone = last.with_columns(back.get_column(RETURNED_AT)).filter(pl.col(RETURNED_AT).is_null())
+        for cid, when, said in gone.select(Scores.CLIENT_ID, Churns.CHURNED_AT, "_reason").iter_rows():
+            given = f"reason: {said.replace('_', ' ')}" if said else "no reason given"
+            why[cid] = f"churn recorded on {_day(when)}, {given}"
+    rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)
+    terms = dataset.get(Table.SUBSCRIPTIONS)
+    if label.source == "subscriptions" and terms is not None and rest.len():
+        start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+        ended = (
+            customer_terms(terms)
+            .filter(pl.col(Scores.CLIENT_ID).is_in(rest.implode()) & (start < cut))
+            .group_by(Scores.CLIENT_ID)
+            .agg(end.max().cast(pl.Datetime("us")))
+            .filter(end + pl.duration(days=label.grace_days) < cut)
+        )
+        for cid, when in ended.iter_rows():
+            why[cid] = f"term ended {_day(when)} and was not renewed within the {label.grace_days}-day grace"
+    rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)
+    if label.source == "inactivity" and rest.len():
+        seen = (
+            activity_times(dataset)
+            .filter(pl.col(Scores.CLIENT_ID).is_in(rest.implode()) & (pl.col("_at") < cut))
+            .group_by(Scores.CLIENT_ID)
+            .agg(pl.col("_at").max())
+            .filter(pl.col("_at") + pl.duration(days=label.inactivity_days) < cut)
+        )
+        for cid, when in seen.iter_rows():
+            why[cid] = f"no order or activity for {label.inactivity_days} days, the last on {_day(when)}"
+    return {c: why.get(c, "no longer active") for c in wanted}
+
+
+def left_since_list(
+    previous: pl.DataFrame, scores: pl.DataFrame, dataset: Dataset, as_of: date, label: LabelConfig
+) -> pl.DataFrame:
+    """The clients of the last list written (``previous``: its ``scores.parquet`` frame) that are not on this
+    one (``scores``, the list of ``as_of``), most ARR first (then by id). One row per such client: ``client_id``,
+    ``name``, ``owner``, ``acts``, ``zone``, ``churn_probability`` and ``arr`` as that list said them (null
+    when it had no such column), and :data:`LEFT_WHY` (:func:`departure_reasons`)."""
+    kept = (
+        Scores.CLIENT_ID,
+        Scores.NAME,
+        Scores.OWNER,
+        Scores.ACTS,
+        Scores.ZONE,
+        Scores.PROBABILITY,
+        Scores.ARR,
+    )
+    types = {Scores.PROBABILITY: pl.Float64, Scores.ARR: pl.Float64}
+    listed = pl.Series(scores.get_column(Scores.CLIENT_ID).cast(pl.String).unique())
+    left = previous.select(
+        pl.col(c).cast(types.get(c, pl.String))
+        if c in previous.columns
+        else pl.lit(None, types.get(c, pl.String)).alias(c)
+        for c in kept
+    ).filter(~pl.col(Scores.CLIENT_ID).is_in(listed.implode()))
+    why = departure_reasons(dataset, left.get_column(Scores.CLIENT_ID).to_list(), as_of, label)
+    return left.with_columns(
+        pl.col(Scores.CLIENT_ID)
+        .replace_strict(why, default="no longer active", return_dtype=pl.String)
+        .alias(LEFT_WHY)
+    ).sort([Scores.ARR, Scores.CLIENT_ID], descending=[True, False], nulls_last=True)
+
+
+def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int) -> str:
+    """Who left since the list of ``since`` (:func:`left_since_list`): the count and their ARR, how many of
+    them that list had in red or yellow (its hit rate, in words), and one row each (the first ``limit``);
+    one line when nobody left."""
+    if left.height == 0:
+        return f"<p id='left'><b>Left since the last list:</b> nobody; every client on the list of {since} is on this one.</p>"
+    zones = left.get_column(Scores.ZONE).to_list()
+    red, yellow = zones.count("red"), zones.count("yellow")
+    flagged = red + yellow
+    arr = float(left.get_column(Scores.ARR).fill_null(0).sum())
+    rows = [
+        [
+            _e(r[Scores.NAME] or r[Scores.CLIENT_ID])
+            + (f" <span class='muted'>{_e(r[Scores.CLIENT_ID])}</span>" if r[Scores.NAME] else ""),
+            _owner(r),
+            _zone(r[Scores.ZONE]),
+            _prob(r[Scores.PROBABILITY]),
+            _money_c(r[Scores.ARR], currency),
+            _e(r[LEFT_WHY]),
+        ]
+        for r in left.head(limit).iter_rows(named=True)
+    ]
+    more = f" The first {limit} are shown." if left.height > limit else ""
+    unzoned = left.height - flagged - zones.count("green")
+    return (
+        f"<h2 id='left'>Left since the last list ({left.height})</h2>"
+        f"<p>{_count(left.height, 'client')} of the list of {since} {'is' if left.height == 1 else 'are'} not on "
+        f"this one (ARR {_money_c(arr, currency)}), most ARR first. That list had {red} of them in red and "
+        f"{yellow} in yellow: it flagged {flagged} of the {left.height} ({_pct(flagged / left.height)}); "
+        f"{zones.count('green')} {'was' if zones.count('green') == 1 else 'were'} green"
+        + (f", {unzoned} without a zone" if unzoned else "")
+        + f".{more}</p>"
+        + _table(["client", "owner", f"zone on {since}", "probability then", "ARR", "why off the list"], rows)
+    )
+
+
 def _health_series(history: pl.DataFrame) -> dict[str, list[float]]:
     """Client id -> its health per snapshot, oldest first (the sparkline's points)."""
     hist = (
@@ -805,6 +964,8 @@ def report_html(
     silent_days: int = 30,
     links: Sequence[tuple[str, str]] = (),
     zone_rule: str = "",
+    left: pl.DataFrame | None = None,
+    last_list: date | None = None,
 ) -> str:
     """The whole report as one HTML string (sections: module docstring).
 
@@ -819,7 +980,9 @@ def report_html(
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights); ``links`` are the
     other churnml pages, (label, relative href), in a bar above the title; ``zone_rule`` how the zones are set
-    (:func:`churnml.scoring.playbook.zone_rule_text`), under the title."""
+    (:func:`churnml.scoring.playbook.zone_rule_text`), under the title; ``left`` the clients of the last list
+    written, of ``last_list``, that are not on this one (:func:`left_since_list`): a section after the movers
+    (none without both)."""
     rule_text = dict(rule_text or {})
     # the clients in full: the red and yellow ones (80 green cards of 100 buried them; module docstring, 8)
     shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
@@ -833,6 +996,7 @@ def report_html(
         for r in shown.iter_rows(named=True)
     )
     n_watch = scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
+    show_left = left is not None and last_list is not None
     return scoped_headers(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">{HEAD}<title>churnml weekly list {as_of}</title>
 <style>{_STYLE}{LAYOUT_STYLE}</style></head><body>
@@ -842,7 +1006,7 @@ def report_html(
 {f"churn probability within {horizon_days} days · " if horizon_days else ""}changes since {as_of - timedelta(weeks=1)} ·
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
 {f"<p class='muted'>{_e(zone_rule)}.</p>" if zone_rule else ""}
-<nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>
+<nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>{'<a href="#left">left</a>' if show_left else ""}
 <a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>The data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
@@ -856,6 +1020,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency, rule_text)}
 {_movers_html(scores, linked, movers)}
+{_left_html(left, last_list, currency, max(movers, 50)) if show_left else ""}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
 {_owner_sections(scores, linked, currency, owner_clients, rule_text)}
 <h2 id="clients">Red and yellow clients in full ({shown.height} of {n_watch}, by priority)</h2>
