@@ -12,7 +12,7 @@ Steps (the work is :func:`churnml.scoring.assemble.scored_list`, pure; this modu
    events are first spilled, one pass, to a scratch folder in ``score.scratch_dir`` that the run
    removes when it ends, on an error too);
 4. score, explain and assemble the list (:func:`churnml.scoring.assemble.scored_list`);
-5. render the report and write scores.parquet, scores.csv, history.parquet, report.html and
+5. render the report (with who left since the last list written: :func:`left_since_last_list`) and write scores.parquet, scores.csv, history.parquet, report.html and
    manifest.json atomically (an interrupted run leaves the previous list intact).
 """
 
@@ -33,6 +33,8 @@ from churnml.jobs.common import Timer, UserError, config_for, data_folder
 __all__ = [
     "ListNotes",
     "ScoreRun",
+    "left_record",
+    "left_since_last_list",
     "list_notes",
     "model_change_note",
     "model_record",
@@ -483,6 +485,43 @@ def _last_week_notes(last_week: Path, version: str, result: Any, day: date) -> t
     return model_change_note(before, previous, version, result.scores, sent), None
 
 
+def left_since_last_list(
+    previous: Path | None, result: Any, dataset: Any, day: date, cfg: Config
+) -> tuple[date, Any] | None:
+    """(the date of the last list written, :func:`churnml.reporting.report.left_since_list`: its clients not on
+    this week's list and why) for the report and the manifest; None when there is no such list (``previous``:
+    :func:`churnml.scoring.outputs.previous_list`) or its ``scores.parquet`` does not read."""
+    import polars as pl
+
+    from churnml.reporting.report import left_since_list
+
+    if previous is None:
+        return None
+    try:
+        since = date.fromisoformat(previous.name)
+        listed = pl.read_parquet(previous / "scores.parquet")
+    except (ValueError, OSError, pl.exceptions.PolarsError):
+        return None
+    return since, left_since_list(listed, result.scores, dataset, day, cfg.label)
+
+
+def left_record(left: tuple[date, Any] | None) -> dict[str, Any] | None:
+    """The manifest's ``left_since_last_list``: the last list's date (``list``), how many of its clients are
+    not on this one (``clients``), how many of them it had in red and in yellow, and their ARR; None without
+    a last list."""
+    if left is None:
+        return None
+    since, frame = left
+    zones = frame.get_column("zone").to_list()
+    return {
+        "list": since.isoformat(),
+        "clients": frame.height,
+        "red": zones.count("red"),
+        "yellow": zones.count("yellow"),
+        "arr": round(float(frame.get_column("arr").fill_null(0).sum()), 2),
+    }
+
+
 def _report(
     result: Any,
     day: date,
@@ -490,9 +529,10 @@ def _report(
     cfg: Config,
     notes: ListNotes | None = None,
     links: Sequence[tuple[str, str]] = (),
+    left: tuple[date, Any] | None = None,
 ) -> str:
     """The HTML report of the scored list (``notes``: its banners; ``links``: the other churnml pages,
-    :func:`churnml.jobs.reports.page_links`)."""
+    :func:`churnml.jobs.reports.page_links`; ``left``: who left since the last list, :func:`left_since_last_list`)."""
     from churnml.reporting.report import report_html
     from churnml.scoring.playbook import zone_rule_text
     from churnml.scoring.rules import rule_descriptions
@@ -529,6 +569,8 @@ def _report(
         silent_days=cfg.score.silent_days,
         links=links,
         zone_rule=zone_rule_text(cfg.score.zones),
+        left=None if left is None else left[1],
+        last_list=None if left is None else left[0],
     )
 
 
@@ -710,6 +752,7 @@ def score(
         checked_output_folder,
         checked_output_path,
         last_list_folder,
+        previous_list,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -776,7 +819,8 @@ def score(
         notes, model_change=changed_model, rescored=rescored, missed=missed_weeks_note(last_week, day)
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
-    files = _list_files(result, _report(result, day, version, cfg, notes, links))
+    left = left_since_last_list(previous_list(folder.parent, day, dataset_name), result, dataset, day, cfg)
+    files = _list_files(result, _report(result, day, version, cfg, notes, links, left))
     done()
     step("writing the list")
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
@@ -784,6 +828,7 @@ def score(
     timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
     manifest["data"] = with_read_notes(manifest["data"], dataset, reads)
+    manifest["left_since_last_list"] = left_record(left)
     data_notes = manifest["data"]
     lagging, empty, dark = (
         data_notes["lagging_tables"],
