@@ -1395,3 +1395,51 @@ def test_the_notes_against_last_weeks_list_skip_an_older_list(tmp_path) -> None:
 
     _written_list(tmp_path / "2026-11-16")
     assert _last_week_notes(tmp_path / "2026-11-16", "3", None, date(2026, 11, 30)) == (None, None)
+
+
+def test_the_report_and_manifest_say_who_left_since_the_last_list(
+    workspace: dict[str, Path], tmp_path
+) -> None:
+    # c005 churned on 2024-06-01 (gone: no term starts after it), so it is off this week's list; the list of
+    # 2024-05-27, the last one written, had it in red
+    from churnml.scoring.outputs import MANIFEST, MARKER, MARKER_KEY
+
+    tables = tiny_dataset().tables
+    churns = pl.DataFrame({"client_id": ["c005"], "churned_at": [datetime(2024, 6, 1)], "reason": ["price"]})
+    write_tables({**{str(t): f for t, f in tables.items()}, "churns": churns}, tmp_path / "crm")
+    last = tmp_path / "scores" / "2024-05-27"
+    last.mkdir(parents=True)
+    (last / MANIFEST).write_text(json.dumps({MARKER_KEY: MARKER, "data": {"name": "crm"}}))
+    ids = [f"c{i:03d}" for i in range(24)]
+    pl.DataFrame(
+        {
+            Scores.CLIENT_ID: ids,
+            Scores.NAME: [f"Client {i}" for i in range(24)],
+            Scores.OWNER: [f"owner{i % 3}" for i in range(24)],
+            Scores.ZONE: ["red" if c == "c005" else "green" for c in ids],
+            Scores.PROBABILITY: [0.5 if c == "c005" else 0.05 for c in ids],
+            Scores.ARR: [12 * (100.0 + 10 * i) for i in range(24)],
+        }
+    ).write_parquet(last / "scores.parquet")
+    out = tmp_path / "scores" / AS_OF.isoformat()
+    args = ["score", "--data", str(tmp_path / "crm"), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+    result = CliRunner().invoke(
+        app, [*args, "--model", str(workspace["model"]), "--set", "score.history_weeks=2"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["left_since_last_list"] == {
+        "list": "2024-05-27",
+        "clients": 1,
+        "red": 1,
+        "yellow": 0,
+        "arr": 1800.0,
+    }
+    page = (out / "report.html").read_text()
+    assert "Left since the last list (1)" in page
+    assert (
+        "1 client of the list of 2024-05-27 is not on this one (ARR EUR 1,800), most ARR first. That list had 1"
+        in page
+    )
+    assert "<td>churn recorded on 2024-06-01, reason: price</td>" in page
+    assert "c005" not in pl.read_parquet(out / "scores.parquet").get_column(Scores.CLIENT_ID).to_list()
