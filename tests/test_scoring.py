@@ -1401,7 +1401,7 @@ def test_the_report_and_manifest_say_who_left_since_the_last_list(
     workspace: dict[str, Path], tmp_path
 ) -> None:
     # c005 churned on 2024-06-01 (gone: no term starts after it), so it is off this week's list; the list of
-    # 2024-05-27, the last one written, had it in red
+    # 2024-05-27, the last one written, had it in red (one client, no green one: nothing said of green)
     from churnml.scoring.outputs import MANIFEST, MARKER, MARKER_KEY
 
     tables = tiny_dataset().tables
@@ -1409,7 +1409,10 @@ def test_the_report_and_manifest_say_who_left_since_the_last_list(
     write_tables({**{str(t): f for t, f in tables.items()}, "churns": churns}, tmp_path / "crm")
     last = tmp_path / "scores" / "2024-05-27"
     last.mkdir(parents=True)
-    (last / MANIFEST).write_text(json.dumps({MARKER_KEY: MARKER, "data": {"name": "crm"}}))
+    # scored with hindsight (a back-dated list): its hit rate is said to flatter the model
+    (last / MANIFEST).write_text(
+        json.dumps({MARKER_KEY: MARKER, "data": {"name": "crm"}, "model": {"hindsight": True}})
+    )
     ids = [f"c{i:03d}" for i in range(24)]
     pl.DataFrame(
         {
@@ -1442,4 +1445,5 @@ def test_the_report_and_manifest_say_who_left_since_the_last_list(
         in page
     )
     assert "<td>churn recorded on 2024-06-01, reason: price</td>" in page
+    assert "(100.0%). That list was scored by a model that had learned its own outcomes (hindsight)" in page
     assert "c005" not in pl.read_parquet(out / "scores.parquet").get_column(Scores.CLIENT_ID).to_list()

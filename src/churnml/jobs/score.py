@@ -31,6 +31,8 @@ from churnml.contract.schemas import SNAPSHOT
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = [
+    "HINDSIGHT_HITS",
+    "LeftSinceList",
     "ListNotes",
     "ScoreRun",
     "left_record",
@@ -485,15 +487,33 @@ def _last_week_notes(last_week: Path, version: str, result: Any, day: date) -> t
     return model_change_note(before, previous, version, result.scores, sent), None
 
 
+@dataclass(frozen=True)
+class LeftSinceList:
+    """Who left since the last list written: its date, its clients not on this week's list
+    (:func:`churnml.reporting.report.left_since_list`), and why its hit rate may mislead ("": nothing to say)."""
+
+    since: date
+    clients: Any  # polars DataFrame
+    note: str = ""
+
+
+# what the report says under the hit rate of a last list scored with hindsight (its manifest's model.hindsight)
+HINDSIGHT_HITS = (
+    "that list was scored by a model that had learned its own outcomes (hindsight), so its red and yellow "
+    "flatter the model: the backtest and churnml postmortem measure it"
+)
+
+
 def left_since_last_list(
     previous: Path | None, result: Any, dataset: Any, day: date, cfg: Config
-) -> tuple[date, Any] | None:
-    """(the date of the last list written, :func:`churnml.reporting.report.left_since_list`: its clients not on
-    this week's list and why) for the report and the manifest; None when there is no such list (``previous``:
-    :func:`churnml.scoring.outputs.previous_list`) or its ``scores.parquet`` does not read."""
+) -> LeftSinceList | None:
+    """Who left since the list in ``previous`` (:func:`churnml.scoring.outputs.previous_list`: the last one
+    written), for the report and the manifest; None when there is no such list or its ``scores.parquet`` does
+    not read."""
     import polars as pl
 
     from churnml.reporting.report import left_since_list
+    from churnml.scoring.outputs import written_with_hindsight
 
     if previous is None:
         return None
@@ -502,16 +522,17 @@ def left_since_last_list(
         listed = pl.read_parquet(previous / "scores.parquet")
     except (ValueError, OSError, pl.exceptions.PolarsError):
         return None
-    return since, left_since_list(listed, result.scores, dataset, day, cfg.label)
+    left = left_since_list(listed, result.scores, dataset, day, cfg.label)
+    return LeftSinceList(since, left, HINDSIGHT_HITS if written_with_hindsight(previous) else "")
 
 
-def left_record(left: tuple[date, Any] | None) -> dict[str, Any] | None:
+def left_record(left: LeftSinceList | None) -> dict[str, Any] | None:
     """The manifest's ``left_since_last_list``: the last list's date (``list``), how many of its clients are
     not on this one (``clients``), how many of them it had in red and in yellow, and their ARR; None without
     a last list."""
     if left is None:
         return None
-    since, frame = left
+    since, frame = left.since, left.clients
     zones = frame.get_column("zone").to_list()
     return {
         "list": since.isoformat(),
@@ -529,7 +550,7 @@ def _report(
     cfg: Config,
     notes: ListNotes | None = None,
     links: Sequence[tuple[str, str]] = (),
-    left: tuple[date, Any] | None = None,
+    left: LeftSinceList | None = None,
 ) -> str:
     """The HTML report of the scored list (``notes``: its banners; ``links``: the other churnml pages,
     :func:`churnml.jobs.reports.page_links`; ``left``: who left since the last list, :func:`left_since_last_list`)."""
@@ -569,8 +590,9 @@ def _report(
         silent_days=cfg.score.silent_days,
         links=links,
         zone_rule=zone_rule_text(cfg.score.zones),
-        left=None if left is None else left[1],
-        last_list=None if left is None else left[0],
+        left=None if left is None else left.clients,
+        last_list=None if left is None else left.since,
+        left_note="" if left is None else left.note,
     )
 
 

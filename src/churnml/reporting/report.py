@@ -884,15 +884,18 @@ def left_since_list(
     ).sort([Scores.ARR, Scores.CLIENT_ID], descending=[True, False], nulls_last=True)
 
 
-def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int) -> str:
+def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int, note: str = "") -> str:
     """Who left since the list of ``since`` (:func:`left_since_list`): the count and their ARR, how many of
-    them that list had in red or yellow (its hit rate, in words), and one row each (the first ``limit``);
-    one line when nobody left."""
+    them that list had in red or yellow (its hit rate, in words; ``note``: why that rate may mislead, e.g. a
+    list scored with hindsight), and one row each (the first ``limit``); one line when nobody left."""
     if left.height == 0:
-        return f"<p id='left'><b>Left since the last list:</b> nobody; every client on the list of {since} is on this one.</p>"
+        return (
+            f"<p id='left'><b>Left since the last list:</b> nobody; every client on the list of {since} is on "
+            "this one.</p>"
+        )
     zones = left.get_column(Scores.ZONE).to_list()
-    red, yellow = zones.count("red"), zones.count("yellow")
-    flagged = red + yellow
+    red, yellow, green = zones.count("red"), zones.count("yellow"), zones.count("green")
+    n, flagged = left.height, red + yellow
     arr = float(left.get_column(Scores.ARR).fill_null(0).sum())
     rows = [
         [
@@ -906,16 +909,17 @@ def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int) -> st
         ]
         for r in left.head(limit).iter_rows(named=True)
     ]
-    more = f" The first {limit} are shown." if left.height > limit else ""
-    unzoned = left.height - flagged - zones.count("green")
+    others = [f"{green} {'was' if green == 1 else 'were'} green"] if green else []
+    if n - flagged - green:
+        others.append(f"{n - flagged - green} without a zone")
+    rest = f"; {', '.join(others)}" if others else ""
+    more = f" The first {limit} are shown." if n > limit else ""
+    caveat = f" {_e(note[0].upper() + note[1:])}." if note else ""
     return (
-        f"<h2 id='left'>Left since the last list ({left.height})</h2>"
-        f"<p>{_count(left.height, 'client')} of the list of {since} {'is' if left.height == 1 else 'are'} not on "
-        f"this one (ARR {_money_c(arr, currency)}), most ARR first. That list had {red} of them in red and "
-        f"{yellow} in yellow: it flagged {flagged} of the {left.height} ({_pct(flagged / left.height)}); "
-        f"{zones.count('green')} {'was' if zones.count('green') == 1 else 'were'} green"
-        + (f", {unzoned} without a zone" if unzoned else "")
-        + f".{more}</p>"
+        f"<h2 id='left'>Left since the last list ({n})</h2>"
+        f"<p>{_count(n, 'client')} of the list of {since} {'is' if n == 1 else 'are'} not on this one (ARR "
+        f"{_money_c(arr, currency)}), most ARR first. That list had {red} of them in red and {yellow} in yellow: "
+        f"it flagged {flagged} of the {n} ({_pct(flagged / n)}){rest}.{caveat}{more}</p>"
         + _table(["client", "owner", f"zone on {since}", "probability then", "ARR", "why off the list"], rows)
     )
 
@@ -966,6 +970,7 @@ def report_html(
     zone_rule: str = "",
     left: pl.DataFrame | None = None,
     last_list: date | None = None,
+    left_note: str = "",
 ) -> str:
     """The whole report as one HTML string (sections: module docstring).
 
@@ -982,7 +987,7 @@ def report_html(
     other churnml pages, (label, relative href), in a bar above the title; ``zone_rule`` how the zones are set
     (:func:`churnml.scoring.playbook.zone_rule_text`), under the title; ``left`` the clients of the last list
     written, of ``last_list``, that are not on this one (:func:`left_since_list`): a section after the movers
-    (none without both)."""
+    (none without both), ``left_note`` why that list's hit rate may mislead (it was scored with hindsight)."""
     rule_text = dict(rule_text or {})
     # the clients in full: the red and yellow ones (80 green cards of 100 buried them; module docstring, 8)
     shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
@@ -1020,7 +1025,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency, rule_text)}
 {_movers_html(scores, linked, movers)}
-{_left_html(left, last_list, currency, max(movers, 50)) if show_left else ""}
+{_left_html(left, last_list, currency, max(movers, 50), left_note) if show_left else ""}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
 {_owner_sections(scores, linked, currency, owner_clients, rule_text)}
 <h2 id="clients">Red and yellow clients in full ({shown.height} of {n_watch}, by priority)</h2>
