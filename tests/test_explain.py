@@ -969,3 +969,72 @@ def test_a_payment_gap_within_the_clients_rhythm_is_not_cited() -> None:
     ]
     assert "payments_days_since_payment" not in cited[0]
     assert "payments_days_since_payment" in cited[1]
+
+
+def test_a_pause_is_said_as_a_pause_not_as_a_downgrade() -> None:
+    """A pet-food subscriber paused since 2025-10-22 (a term with mrr 0 after EUR 45 ones) read "MRR fell 100%
+    over the last 91 days" and "Seats fell 100%": the pause is said once, as a pause; a client that halved
+    its plan is still told as a downgrade."""
+    from churnml.scoring.reasons import (
+        MONTHLY_TERM_DAYS,
+        Citing,
+        explanations,
+        pause_sentences,
+        paused_rows,
+        running_terms,
+    )
+
+    class RaisingModel:  # TreeSHAP stand-in: both features raise the risk, the base value last
+        def contributions(self, X: np.ndarray) -> np.ndarray:
+            return np.tile([1.0, 0.5, -2.0], (len(X), 1))
+
+    as_of = date(2025, 12, 1)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["paused", "paused", "halved", "halved"],
+            "start_date": [
+                datetime(2025, 9, 22),
+                datetime(2025, 10, 22),
+                datetime(2025, 8, 1),
+                datetime(2025, 11, 1),
+            ],
+            "end_date": [
+                datetime(2025, 10, 22),
+                datetime(2025, 12, 22),
+                datetime(2025, 11, 1),
+                datetime(2026, 2, 1),
+            ],
+            "mrr": [45.0, 0.0, 100.0, 50.0],
+        }
+    )
+    ids = ["paused", "halved"]
+    names = ["payments_mrr_change_91d", "payments_seats_change_91d"]
+    X = np.array([[-1.0, -1.0], [-0.5, -0.5]])
+    term_days, term_age = running_terms(ids, as_of, subs)
+    citing = Citing(
+        np.array([0.0, 0.0]),
+        term_days <= MONTHLY_TERM_DAYS,
+        700,
+        paused_rows(ids, as_of, subs),
+        term_days,
+        term_age,
+        pause_sentences(ids, as_of, subs, "EUR"),
+    )
+    out = explanations(
+        RaisingModel(),
+        X,
+        X[:0],
+        np.arange(2),
+        np.array([-1, -1]),
+        np.array([40.0] * 2),
+        names,
+        FeaturesConfig(),
+        2,
+        citing,
+        "EUR",
+    )
+    said = out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+    assert said == [
+        ("On a pause or a free plan since 2025-10-22: MRR EUR 0, from EUR 45", None),
+        ("MRR fell 50% over the last 91 days", "Seats fell 50% over the last 91 days"),
+    ]

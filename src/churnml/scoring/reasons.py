@@ -48,12 +48,14 @@ __all__ = [
     "explained_rows",
     "explanations",
     "list_reasons",
+    "pause_sentences",
     "paused_rows",
     "running_term_days",
     "running_terms",
     "scattered_rows",
     "scattered_values",
     "short_term_clients",
+    "with_pauses_said",
     "with_probabilities",
     "with_raising_rules",
 ]
@@ -172,6 +174,8 @@ class Citing:
     paused: np.ndarray | None = None  # per row: on free terms after paid ones (a freeze bills nothing)
     term_days: np.ndarray | None = None  # per row: the longest running base term's days (inf: none)
     term_age: np.ndarray | None = None  # per row: the days since that term began (inf: none)
+    # per row: the pause said plainly (:func:`pause_sentences`), said instead of its MRR fall; None: not paused
+    pause_said: Sequence[str | None] | None = None
 
 
 def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
@@ -184,6 +188,30 @@ def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFr
     return pl.Series(list(client_ids), dtype=pl.String).is_in(paused.implode()).to_numpy()
 
 
+def pause_sentences(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, currency: str = ""
+) -> list[str | None]:
+    """Per client, its pause said plainly when its running terms are all free after paid ones
+    (:func:`churnml.scoring.crm.free_after_paid`), else None: "On a pause or a free plan since 2025-10-22:
+    MRR EUR 0, from EUR 45" (the last paid terms' MRR, :func:`churnml.scoring.value.paused_terms_arr`). A
+    pause is no downgrade: its MRR fall is said as the pause, not as "MRR fell 100%"."""
+    from churnml.features.registry import money
+    from churnml.scoring.value import paused_terms_arr
+
+    if subscriptions is None or subscriptions.height == 0:
+        return [None] * len(client_ids)
+    ids = pl.Series(CLIENT_ID, list(client_ids), dtype=pl.String)
+    paused = free_after_paid(subscriptions, as_of).join(
+        paused_terms_arr(ids, as_of, subscriptions), on=CLIENT_ID, how="left"
+    )
+    said = {
+        client: f"On a pause or a free plan since {end:%Y-%m-%d}: MRR {money(0, currency)}"
+        + ("" if arr is None else f", from {money(arr / 12, currency)}")
+        for client, end, arr in paused.select(CLIENT_ID, "_paid_end", "_paused_arr").iter_rows()
+    }
+    return [said.get(c) for c in client_ids]
+
+
 _TERM_END = "payments_days_to_term_end"
 _SINCE_PAYMENT = "payments_days_since_payment"
 # what a freeze causes by itself: no payment since it began (not cited for a paused client)
@@ -191,6 +219,11 @@ _PAYMENT_SILENCE = (_SINCE_PAYMENT, "payments_gap_ratio")
 # the falls a lapsed term makes by itself (its MRR and seats gone): the term's end says it once
 _GAP_RATIO = "payments_gap_ratio"
 _LAPSE_ECHOES = ("payments_mrr_change_91d", "payments_seats_change_91d", "payments_addons_change_91d")
+# the changes of the running terms' amounts (MRR, seats, add-ons over a window), every one the registry holds: a
+# pause (free terms after paid ones) makes them fall by itself; its MRR fall is said as the pause, the others
+# are its echoes
+_TERM_CHANGE = re.compile(r"^payments_(mrr|seats|addons)_change_\d+d$")
+_MRR_CHANGE = re.compile(r"^payments_mrr_change_\d+d$")
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
@@ -245,6 +278,14 @@ def explanations(
             quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
         if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
             quiet |= {name: citing.paused[part] for name in _PAYMENT_SILENCE if name in names}
+            # nor is its fall of MRR, seats and add-ons a downgrade: the MRR fall is said as the pause
+            # (:func:`pause_sentences`), the rest not at all
+            said_as_pause = citing.pause_said is not None
+            quiet |= {
+                name: quiet.get(name, False) | citing.paused[part]
+                for name in names
+                if _TERM_CHANGE.match(name) and not (said_as_pause and _MRR_CHANGE.match(name))
+            }
         if _SINCE_PAYMENT in names and _GAP_RATIO in names:
             # "last payment 40 days ago" of a client that pays every 60 days is its rhythm, as its gap ratio
             # (0.7, not cited: explain.GOOD_NEWS_CEILINGS) says: not a risk either
@@ -270,11 +311,12 @@ def explanations(
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
         lead_safe = None if safe is None else safe[part]
-        drivers.append(
-            top_drivers(
-                now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe, reference=citing.reference
-            )
+        chunk_drivers = top_drivers(
+            now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe, reference=citing.reference
         )
+        if citing.pause_said is not None:
+            chunk_drivers = with_pauses_said(chunk_drivers, [citing.pause_said[i] for i in part.tolist()], k)
+        drivers.append(chunk_drivers)
         for family, values in family_health(now, names, specs, health[part]).items():
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
@@ -302,6 +344,25 @@ def explanations(
         pl.concat(drivers),  # the loop runs at least once, so an empty list still has its columns
         {f: np.concatenate(v) for f, v in fam.items()},
         why,
+    )
+
+
+def with_pauses_said(drivers: pl.DataFrame, pause_said: Sequence[str | None], k: int) -> pl.DataFrame:
+    """``drivers`` (:func:`churnml.scoring.explain.top_drivers`, one row per client) where a paused client's
+    driver is its MRR change: the sentence says the pause (``pause_said``, :func:`pause_sentences`) instead of
+    "MRR fell 100% over the last 91 days"."""
+    said = pl.Series("_pause", list(pause_said), dtype=pl.String)
+    if said.null_count() == len(said):
+        return drivers
+    return drivers.with_columns(
+        pl.when(
+            pl.col(Scores.driver(i, "feature")).str.contains(_MRR_CHANGE.pattern).fill_null(False)
+            & said.is_not_null()
+        )
+        .then(said)
+        .otherwise(pl.col(Scores.driver(i, "sentence")))
+        .alias(Scores.driver(i, "sentence"))
+        for i in range(1, k + 1)
     )
 
 
@@ -379,6 +440,7 @@ def list_reasons(
         paused_rows(ids, as_of, subscriptions),
         term_days,
         term_age,
+        pause_sentences(ids, as_of, subscriptions, score.currency),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
