@@ -307,3 +307,76 @@ def test_the_zone_rule_is_said_to_the_lists_readers(overrides, expected) -> None
     from churnml.scoring.playbook import zone_rule_text
 
     assert zone_rule_text(load_config(None, overrides).score.zones) == expected
+
+
+PAUSE = "On a pause or a free plan: ask whether they will resume the paid plan and what would make it fit"
+
+
+@pytest.mark.parametrize(
+    ("facts", "basis", "action"),
+    [
+        # a subscriber's two-month pause ends in 13 days: the plan resumes, no renewal to prepare this week
+        (
+            ClientFacts("green", "B", renewal_due=True, renewal_days=13, paused=True),
+            "pause",
+            f"At the next review: {PAUSE} (the free term ends in 13 days)",
+        ),
+        # its use fell while paused (usage_drop): expected, not a usage review
+        (
+            ClientFacts("red", "B", rules="usage_drop; health_drop", lead_family="usage", paused=True),
+            "pause",
+            f"This week: {PAUSE}",
+        ),
+        # nor an adoption review when the usage family leads
+        (ClientFacts("yellow", "B", lead_family="usage", paused=True), "pause", f"Within two weeks: {PAUSE}"),
+        # a failed card is still a failed card
+        (
+            ClientFacts("red", "B", rules="payment_trouble; usage_drop", lead_family="usage", paused=True),
+            "rule: payment_trouble",
+            "This week: Resolve the failed or overdue invoices; offer a payment plan",
+        ),
+        # another family leads, no pause echo fired and no free term ending soon: the family's play
+        (
+            ClientFacts("yellow", "B", lead_family="payments", paused=True),
+            "driver: payments",
+            "Within two weeks: Purchase plans and budget: tariff review",
+        ),
+        (ClientFacts("green", "C", paused=True), "zone and tier", "When convenient: Automated nurture"),
+        # not paused: the renewal and the usage review as before
+        (
+            ClientFacts("green", "B", renewal_due=True, renewal_days=13),
+            "renewal due",
+            "This week: Prepare the renewal: usage review and the offer for the next term (the term ends in 13 days)",
+        ),
+        (
+            ClientFacts("red", "B", rules="usage_drop", lead_family="usage"),
+            "rule: usage_drop",
+            "This week: Usage review: their use fell far below its usual; ask what changed and who stopped using it",
+        ),
+    ],
+)
+def test_a_paused_client_gets_the_pause_not_a_renewal_nor_a_usage_review(
+    facts: ClientFacts, basis: str, action: str
+) -> None:
+    """A pet-food subscriber on a pause read "Prepare the renewal ... (the term ends in 54 days)" and, its
+    site visits gone while paused, "Usage review: their use fell far below its usual"."""
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.basis, play.action) == (basis, action)
+
+
+@pytest.mark.parametrize(
+    ("term_state", "paused"),
+    [
+        ("On a free term since its last paid one ended on 2025-10-22 (a pause, or a free plan)", True),
+        ("Renewed: the next term starts 2025-12-14", False),
+        ("Term ended 12 days ago and was not renewed", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_client_is_paused_when_its_term_state_says_a_free_term(
+    term_state: str | None, paused: bool
+) -> None:
+    from churnml.scoring.playbook import is_paused
+
+    assert is_paused(term_state) is paused

@@ -19,6 +19,12 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`; a
   play of ``playbooks.urgent_rules`` (payment_trouble: a failed card lapses with the next debit) takes red's
   outside green.
+- A paused client (``ClientFacts.paused``: its running terms are all free after paid ones, a pause or a free
+  plan, :func:`is_paused`) has no renewal to prepare: its free term's end is the plan resuming, which neither
+  picks the renewal play nor raises the urgency. Nor does it get the plays of what a pause causes by itself
+  (:data:`PAUSE_ECHOES`: its use falling, no order, the usage family leading): where the renewal play or one
+  of those would be chosen, it gets the pause's own play (:data:`PAUSE_PLAY`: "ask whether they will resume
+  (the free term ends in 13 days)"). Its other rules (a failed card, a cancellation request) keep their plays.
 """
 
 from __future__ import annotations
@@ -30,16 +36,19 @@ from datetime import date
 
 import polars as pl
 
-from churnml.config import PlaybooksConfig, ZonesConfig
-from churnml.scoring.crm import days_text
+from churnml.config import Play, PlaybooksConfig, ZonesConfig
+from churnml.scoring.crm import FREE_TERM, days_text
 
 __all__ = [
+    "PAUSE_ECHOES",
+    "PAUSE_PLAY",
     "ZONE_ORDER",
     "ZONE_RANK",
     "ChosenPlay",
     "ClientFacts",
     "choose_play",
     "escalations",
+    "is_paused",
     "raised_zones",
     "threshold_zone",
     "threshold_zone_expr",
@@ -162,6 +171,13 @@ class ClientFacts:
     renewal_days: int | None = None
     not_worth_keeping: bool = False
     keep_reason: str = ""
+    paused: bool = False  # its running terms are all free after paid ones (a pause, a free plan): is_paused
+
+
+def is_paused(term_state: str | None) -> bool:
+    """Whether a client's ``term_state`` (:func:`churnml.scoring.crm.term_status`) says it is on a free term
+    after paid ones (:data:`churnml.scoring.crm.FREE_TERM`: a pause, or a move to a free plan)."""
+    return bool(term_state) and str(term_state).startswith(FREE_TERM)
 
 
 @dataclass(frozen=True)
@@ -182,7 +198,7 @@ def urgency_zone(facts: ClientFacts, cfg: PlaybooksConfig) -> str:
     """The zone whose urgency prefixes the client's action: its own, or a more urgent one when its renewal
     is due soon (within ``renewal_urgent_days``: red's, within ``renewal_soon_days``: yellow's). A green
     account whose term ends tomorrow read "When convenient: Prepare the renewal (the term ends today)"."""
-    if not facts.renewal_due or facts.renewal_days is None:
+    if not facts.renewal_due or facts.renewal_days is None or facts.paused:  # a pause's end: no renewal
         return facts.zone
     days = facts.renewal_days
     due = "red" if days <= cfg.renewal_urgent_days else "yellow" if days <= cfg.renewal_soon_days else "green"
@@ -204,6 +220,31 @@ def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str
         else f" (the term ends in {days_text(days)})"
     )
     return ChosenPlay(_urgent(cfg, zone, tier, cfg.renewal.task + when), cfg.renewal.role, "renewal due")
+
+
+# what a pause causes by itself (a paused subscriber neither uses nor orders): rules whose play a paused client
+# does not get (its use fell "far below its usual" while it needs nothing), nor the usage family's
+PAUSE_ECHOES = frozenset({"usage_drop", "no_activity"})
+_PAUSE_ECHO_FAMILIES = frozenset({"usage"})
+# the play of a paused client where the renewal play or a pause echo's would be
+PAUSE_PLAY = Play(
+    role="success",
+    task="On a pause or a free plan: ask whether they will resume the paid plan and what would make it fit",
+)
+
+
+def _pause_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
+    """:data:`PAUSE_PLAY`, with the days to the free term's end when it is within ``score.renewal_days``
+    (``renewal_due``): "... (the free term ends in 13 days)"."""
+    days = facts.renewal_days if facts.renewal_due else None
+    when = (
+        ""
+        if days is None
+        else " (the free term ends today)"
+        if days == 0
+        else f" (the free term ends in {days_text(days)})"
+    )
+    return ChosenPlay(_urgent(cfg, zone, tier, PAUSE_PLAY.task + when), PAUSE_PLAY.role, "pause")
 
 
 # rules that read the model's own risk, not a cause: their play gives way to the leading driver's family
@@ -228,11 +269,18 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             "not worth keeping",
         )
     by_driver = facts.zone != "green" and facts.lead_family in cfg.families
+    echoes = [r for r in fired if r in PAUSE_ECHOES] if facts.paused else []
     for rule, play in cfg.rules.items():
-        if rule in fired and not (rule in _RISK_ONLY_RULES and by_driver):
+        if rule in fired and rule not in echoes and not (rule in _RISK_ONLY_RULES and by_driver):
             # not for a green client: a rule raise_zone keeps green ("a failed payment is no debt" there)
             urgency = "red" if rule in cfg.urgent_rules and facts.zone != "green" else z
             return ChosenPlay(_urgent(cfg, urgency, t, play.task), play.role, f"rule: {rule}")
+    if facts.paused and (
+        any(r in cfg.rules for r in echoes)
+        or facts.renewal_due
+        or (by_driver and facts.lead_family in _PAUSE_ECHO_FAMILIES)
+    ):
+        return _pause_play(facts, cfg, z, t)  # its free term's end resumes the plan: no renewal to prepare
     if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
         return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review
     if by_driver:
