@@ -1038,3 +1038,40 @@ def test_a_pause_is_said_as_a_pause_not_as_a_downgrade() -> None:
         ("On a pause or a free plan since 2025-10-22: MRR EUR 0, from EUR 45", None),
         ("MRR fell 50% over the last 91 days", "Seats fell 50% over the last 91 days"),
     ]
+
+
+def test_a_pause_is_no_mrr_fall_in_why_it_changed() -> None:
+    """The week a subscriber paused, its why_changed read "MRR change over 91 days: no data → -100%": its
+    term_state says the pause; a client that halved its plan still reads its MRR's before -> after."""
+    from churnml.scoring.reasons import Citing, explanations
+
+    class FallingModel:  # TreeSHAP stand-in: an MRR fall raises the risk by its size, the base value last
+        def contributions(self, X: np.ndarray) -> np.ndarray:
+            fall = -np.nan_to_num(X[:, :1], nan=0.0)
+            return np.hstack([fall, np.full((len(X), 1), -2.0)])
+
+    names = ["payments_mrr_change_91d"]
+    now, before = np.array([[-1.0], [-0.5]]), np.array([[np.nan], [np.nan]])
+    citing = Citing(
+        np.array([0.0]),
+        np.array([False, False]),
+        700,
+        np.array([True, False]),
+        pause_said=["On a pause or a free plan since 2025-10-22: MRR 0, from 45", None],
+    )
+    out = explanations(
+        FallingModel(),
+        now,
+        before,
+        np.arange(2),
+        np.array([0, 1]),
+        np.array([40.0] * 2),
+        names,
+        FeaturesConfig(),
+        1,
+        citing,
+    )
+    assert out.why_changed == [
+        "risk up: many small changes, no single signal stands out",
+        "risk up: MRR change over 91 days: no data → -50% (+0.50)",
+    ]

@@ -322,6 +322,15 @@ def explanations(
         reasons: list[str | None] = [None] * len(part)
         if len(changed):
             quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
+            if (
+                citing.paused is not None
+            ):  # before -> after has no pause sentence: "MRR ...: +0% -> -100%" unsaid
+                paused = citing.paused[part][changed]
+                quiet_changed = (quiet_changed or {}) | {
+                    name: (quiet_changed or {}).get(name, False) | paused
+                    for name in names
+                    if _MRR_CHANGE.match(name)
+                }
             text = change_reasons(
                 now[changed],
                 prev,
