@@ -79,7 +79,7 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.crm import renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
-from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
+from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations, is_paused
 from churnml.scoring.reasons import Reasons, list_reasons
 from churnml.scoring.rules import client_usage_ratios, usage_dip_note
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
@@ -851,6 +851,7 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             renewal_days=row.get(Scores.RENEWAL_DAYS),
             not_worth_keeping=bool(row.get(Scores.NOT_WORTH_KEEPING)),
             keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
+            paused=is_paused(row.get(Scores.TERM_STATE)),  # on a free term after paid ones (crm.FREE_TERM)
         )
         try:
             play = choose_play(facts, cfg)
