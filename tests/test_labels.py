@@ -1386,3 +1386,72 @@ def test_the_data_notes_of_late_behaviour_logs_too_close_to_the_end_do_not_raise
     notes = data_notes(_late_events_dataset(D(2025, 5, 10)), load_config())
     late = [n for n in notes if n.startswith("data: events start on 2025-04-30")]
     assert len(late) == 1 and late[0].endswith("To train from when they start: snapshots.start: 2025-05-28")
+
+
+def _terms(*rows: tuple[str, datetime, datetime]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"client_id": pl.String, "start_date": DT, "end_date": DT}, orient="row"
+    )
+
+
+# four schools on annual contracts that all renew on 1 September
+_ANNUAL = _terms(*((c, D(2025, 9, 1), D(2026, 9, 1)) for c in "abcd"))
+# four clients on monthly terms, renewed month after month
+_MONTHLY = _terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd" for m in range(1, 12)))
+
+
+@pytest.mark.parametrize(
+    ("terms", "dates", "horizon", "expected"),
+    [
+        (
+            _ANNUAL,
+            [date(2026, 3, 2)],
+            90,
+            "100% of the 4 active clients' terms end more than 90 days after 2026-03-02: they run 365 days "
+            "(median) and a client churns at a term's end, so the model can flag a non-renewal only within 90 "
+            "days of it (label.horizon_days). For an earlier warning, label.horizon_days: 210 (the median days "
+            "to the term's end, 183, rounded up; each label then waits that long plus label.grace_days after "
+            "its snapshot)",
+        ),
+        # the list of 6 July: every renewal lies 57 days ahead, within the horizon
+        (_ANNUAL, [date(2026, 7, 6)], 90, None),
+        # a horizon that reaches 1 September from March
+        (_ANNUAL, [date(2026, 3, 2)], 240, None),
+        # every fourth week of a year: 9 of the 12 snapshots with a term running lie more than 90 days before
+        # its end; the median snapshot 183 days
+        (
+            _ANNUAL,
+            [date(2025, 9, 1) + timedelta(weeks=4 * i) for i in range(13)],
+            90,
+            "at 12 snapshots 2025-09-29 .. 2026-08-03, 75% of the active clients' terms (48 client x snapshot "
+            "rows) end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a "
+            "term's end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). For "
+            "an earlier warning, label.horizon_days: 210 (the median days to the term's end, 183, rounded up; "
+            "each label then waits that long plus label.grace_days after its snapshot)",
+        ),
+        # monthly terms never, not even under a 14-day horizon (most terms end more than 14 days ahead)
+        (_MONTHLY, [date(2026, 3, 2)], 14, None),
+        (_MONTHLY, [date(2026, 1, 5) + timedelta(weeks=i) for i in range(40)], 7, None),
+        # no term running at the date
+        (_ANNUAL, [date(2027, 1, 4)], 90, None),
+    ],
+)
+def test_terms_that_end_beyond_the_horizon_are_said(terms, dates, horizon, expected):
+    from churnml.labels import terms_beyond_horizon_note
+
+    assert terms_beyond_horizon_note(terms, dates, horizon) == expected
+
+
+def test_running_term_ends_take_the_term_started_before_the_date():
+    from churnml.labels import running_term_ends
+
+    terms = _terms(
+        ("a", D(2025, 9, 1), D(2026, 9, 1)),
+        ("a", D(2026, 9, 1), D(2027, 9, 1)),  # a renewal booked ahead: not running yet
+        ("b", D(2026, 3, 2), D(2026, 4, 2)),  # starts on the date: not seen by it
+        ("c", D(2026, 2, 1), D(2026, 3, 1)),  # ended before the date
+        ("d", D(2026, 2, 15), D(2026, 3, 15)),
+        ("d", D(2026, 1, 1), D(2026, 7, 1)),  # two running terms: the latest end, the longest term
+    )
+    got = running_term_ends(terms, [date(2026, 3, 2)])
+    assert got.rows() == [("a", date(2026, 3, 2), 365, 183), ("d", date(2026, 3, 2), 181, 121)]

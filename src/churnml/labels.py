@@ -119,10 +119,12 @@ __all__ = [
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
+    "running_term_ends",
     "slow_rhythm_note",
     "snapshot_grid",
     "status_changes",
     "termless_clients_note",
+    "terms_beyond_horizon_note",
     "unrecorded_lapses_note",
     "unrenewed_terms_note",
 ]
@@ -1007,6 +1009,84 @@ def free_terms_note(subscriptions: pl.DataFrame, least: int = 20, share: float =
         "free plan, or trials that never paid): each is a customer that churns when its last free term ends. "
         "If they are trials, leave their terms out: a trial that converts becomes a customer with its first "
         "paid term, and churn then means a paying customer leaving"
+    )
+
+
+def running_term_ends(terms: pl.DataFrame, dates: Sequence[date]) -> pl.DataFrame:
+    """The term each client has running at each of ``dates``: one row per client x date where a term started
+    before the date (a snapshot sees only data strictly before it) and ends after it. Columns ``client_id``
+    (String), ``snapshot`` (Date), ``term_days`` (the running term's length in days, the longest when several
+    run), ``days_to_end`` (days from the date to the latest end among them: the next day the client can
+    churn under the subscriptions label). ``terms``: rows of :func:`customer_terms` (``client_id``,
+    ``start_date``, ``end_date``); a renewal booked to start after the date is not yet running."""
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    base = terms.select(
+        pl.col(CLIENT_ID).cast(pl.String), start.alias("_start"), end.alias("_end")
+    ).drop_nulls()
+    parts = []
+    for day in sorted(set(dates)):
+        at = datetime(day.year, day.month, day.day)
+        parts.append(
+            base.filter((pl.col("_start") < at) & (pl.col("_end") > at))
+            .group_by(CLIENT_ID)
+            .agg(
+                (pl.col("_end") - pl.col("_start")).dt.total_days().max().alias("term_days"),
+                (pl.col("_end").max() - pl.lit(at, _DT)).dt.total_days().alias("days_to_end"),
+            )
+            .with_columns(pl.lit(day, pl.Date).alias(SNAPSHOT))
+        )
+    schema = {CLIENT_ID: pl.String, SNAPSHOT: pl.Date, "term_days": pl.Int64, "days_to_end": pl.Int64}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat(parts)
+        .select(CLIENT_ID, SNAPSHOT, pl.col("term_days").cast(pl.Int64), pl.col("days_to_end").cast(pl.Int64))
+        .sort(CLIENT_ID, SNAPSHOT)
+    )
+
+
+# the running terms' median length from which "most terms end beyond the horizon" is said: longer than two
+# months, so monthly terms (31 days at most) never are, whatever the horizon
+LONG_TERM_DAYS = 62
+
+
+def terms_beyond_horizon_note(
+    terms: pl.DataFrame, dates: Sequence[date], horizon_days: int, share: float = 0.5
+) -> str | None:
+    """A note when under the subscriptions label (a churn is a term that ends unrenewed) most active clients'
+    next term end lies beyond the horizon: more than ``share`` of the active client x date pairs of ``dates``
+    (:func:`running_term_ends` of ``terms``, rows of :func:`customer_terms`) have their running term end more
+    than ``horizon_days`` after the date, and those terms run :data:`LONG_TERM_DAYS` or more (median). A
+    school's annual contract renewing every 1 September, scored in March with a 90-day horizon: the model can
+    only say "renews" for all, whoever is about to leave. The note suggests ``label.horizon_days`` at the
+    median days from the date to the term's end, rounded up to a multiple of 30. Pass the list's date for
+    one list, or dates spread over a year of snapshots for the training data (a share that does not depend
+    on the season). None otherwise, and for monthly terms whatever the horizon."""
+    running = running_term_ends(terms, dates)
+    if running.height == 0:
+        return None
+    typical = float(running.get_column("term_days").median())  # type: ignore[arg-type]
+    days = running.get_column("days_to_end")
+    beyond = int((days > horizon_days).sum())
+    if typical < LONG_TERM_DAYS or beyond <= share * running.height:
+        return None
+    median = int(days.median())  # type: ignore[arg-type]
+    suggest = -(-median // 30) * 30
+    snaps = running.get_column(SNAPSHOT)
+    first, last = snaps.min(), snaps.max()
+    when = (
+        f"{beyond / running.height:.0%} of the {running.height:,} active clients' terms end more than "
+        f"{horizon_days} days after {first:%Y-%m-%d}"
+        if first == last
+        else f"at {snaps.n_unique()} snapshots {first:%Y-%m-%d} .. {last:%Y-%m-%d}, {beyond / running.height:.0%} "
+        f"of the active clients' terms ({running.height:,} client x snapshot rows) end more than {horizon_days} "
+        "days after the snapshot"
+    )
+    return (
+        f"{when}: they run {typical:.0f} days (median) and a client churns at a term's end, so the model can flag "
+        f"a non-renewal only within {horizon_days} days of it (label.horizon_days). For an earlier warning, "
+        f"label.horizon_days: {suggest} (the median days to the term's end, {median}, rounded up; each label then "
+        "waits that long plus label.grace_days after its snapshot)"
     )
 
 
