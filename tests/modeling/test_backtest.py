@@ -365,3 +365,80 @@ def test_folds_that_all_lack_churners_are_said_once(train_cfg):
     assert not result.backtest.has_estimate
     assert result.notes[0].startswith("no backtest fold could be judged: fold 1 (")
     assert sum("fold 1 (" in n for n in result.notes) == 1 and sum("fold 2 (" in n for n in result.notes) == 1
+
+
+def _one_renewal_day_table() -> pd.DataFrame:
+    """Six schools seen weekly from 2024-09-30 to 2025-12-29; two leave at their renewal on 2025-09-01 (label 1
+    on the snapshots of the 90 days before it and the 30-day grace after it, then gone)."""
+    churn = pd.Timestamp("2025-09-01")
+    rows = []
+    for c in range(6):
+        leaves = c < 2
+        for s in [date(2024, 9, 30) + timedelta(weeks=w) for w in range(66)]:
+            if leaves and s > date(2025, 10, 1):
+                continue
+            label = leaves and churn - pd.Timedelta(days=90) < pd.Timestamp(s) <= churn + pd.Timedelta(
+                days=30
+            )
+            rows.append((f"c{c}", s, int(label), churn if leaves else pd.NaT, 1.0))
+    return pd.DataFrame(rows, columns=["client_id", "snapshot", "label", "churned_at", "f1"])
+
+
+_PER_FOLD = (
+    "Per fold: fold 1 (2025-02-25 .. 2025-05-12) skipped: its training rows hold one class only (0 churners of "
+    "25); fold 2 (2025-05-13 .. 2025-07-28) skipped: its training rows hold one class only (0 churners of 80); "
+    "fold 3 (2025-07-29 .. 2025-10-13) skipped: its training rows hold one class only (0 churners of 135); "
+    "fold 4 (2025-10-14 .. 2025-12-29) skipped: its test rows hold one class only (0 churners of 44)"
+)
+_ONE_DAY = (
+    "no backtest fold could be judged: 2 of 2 churns fall on 2025-09-01, so no fold holds churners both in its "
+    "training and in its test rows: a day's churns label only the snapshots from label.horizon_days (90) before "
+    "it to the label lag (30) after it, and a fold's test snapshots come 120 days or more after its training "
+    "snapshots"
+)
+
+
+@pytest.mark.parametrize(
+    ("upcoming", "expected"),
+    [
+        # the next renewals: the first Monday whose 90 days reach 2026-09-01 is 2026-06-08, labeled on
+        # 2026-10-06 (+ 90 + 30): the data's end today is at least 2025-12-29 + 120 = 2026-04-28
+        (
+            [date(2026, 9, 1)],
+            f"{_ONE_DAY}; churns at the next term ends (2026-09-01) would give one with data up to 2026-10-05 at "
+            f"the earliest (about 161 more days of data). {_PER_FOLD}",
+        ),
+        (
+            [],
+            f"{_ONE_DAY}; churns on a later day will give one once the snapshots before them are labeled. {_PER_FOLD}",
+        ),
+    ],
+)
+def test_folds_skipped_for_churns_on_one_renewal_day_say_why_and_when(upcoming, expected):
+    from churnml.modeling.experiment import fold_problems, no_judged_fold_note
+
+    table, cfg = _one_renewal_day_table(), TrainConfig(folds=4, min_train_days=28)
+    plan = backtest_plan(table["snapshot"], cfg, 90, 30)
+    skipped = [
+        f"fold {r.fold.number} ({r.fold.test_start} .. {r.fold.test_end}) skipped: {why}"
+        for r, why in fold_problems(table, plan, cfg)
+    ]
+    assert no_judged_fold_note(table, plan, skipped, cfg, 90, 30, upcoming) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (["2025-09-01"] * 38, "38 of 38 churns fall on 2025-09-01"),
+        (
+            ["2025-09-01"] * 30 + ["2025-09-08"] * 7 + ["2025-03-03"],
+            "37 of 38 churns fall on 2 days (2025-09-01, 2025-09-08)",
+        ),
+        ([f"2025-{m:02d}-01" for m in range(1, 13)], None),  # one a month: no cluster
+        ([], None),
+    ],
+)
+def test_clustered_churns_are_said(days, expected):
+    from churnml.modeling.experiment import clustered_churns_text
+
+    assert clustered_churns_text(np.array(days, dtype="datetime64[D]")) == expected

@@ -37,14 +37,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from churnml.config import TrainConfig
-from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT
+from churnml.contract.schemas import CLIENT_ID, LABEL, SNAPSHOT, Churns
 from churnml.modeling.backtest import (
     BacktestPlan,
     Fold,
@@ -81,12 +81,15 @@ __all__ = [
     "already_lapsed",
     "already_quiet",
     "calibrated_on_holdout",
+    "churn_days",
     "churning_clients",
+    "clustered_churns_text",
     "comparison_markdown",
     "configured_model",
     "cross_fit_parts",
     "cross_fitted_model",
     "decided_extra_trees",
+    "earliest_estimate_end",
     "feature_columns",
     "fold_means",
     "fold_problems",
@@ -95,6 +98,7 @@ __all__ = [
     "logistic_contender",
     "lone_feature_pr_auc",
     "model_contender",
+    "no_judged_fold_note",
     "not_lapsed_metrics",
     "oracle_contender",
     "pooled_metrics",
@@ -885,6 +889,123 @@ def no_labels_message(horizon_days: int, lag_days: int, fitting_horizon: int | N
     )
 
 
+def churn_days(labeled: pd.DataFrame) -> np.ndarray:
+    """The day of every churn behind the churn labels (``datetime64[D]``, sorted): one per distinct
+    (``client_id``, ``churned_at``) of the rows labeled 1; empty without a ``churned_at`` column."""
+    if Churns.CHURNED_AT not in labeled.columns:
+        return np.array([], dtype="datetime64[D]")
+    churned = labeled.loc[labeled[LABEL] == 1, [CLIENT_ID, Churns.CHURNED_AT]].dropna().drop_duplicates()
+    return np.sort(as_dates(pd.to_datetime(churned[Churns.CHURNED_AT])))
+
+
+def clustered_churns_text(days: np.ndarray, most: float = 0.8, at_most: int = 3) -> str | None:
+    """How the churn ``days`` (one per churn) cluster, when ``at_most`` days hold ``most`` of them or more:
+    "38 of 38 churns fall on 2025-09-01", "37 of 40 churns fall on 2 days (2025-09-01, 2025-09-08)".
+    None when they spread over more days (or there is none)."""
+    if days.size == 0:
+        return None
+    values, counts = np.unique(days, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:at_most]
+    for k in range(1, order.size + 1):
+        held = int(counts[order[:k]].sum())
+        if held >= most * days.size:
+            top = sorted(str(v) for v in values[order[:k]])
+            where = top[0] if k == 1 else f"{k} days ({', '.join(top)})"
+            return f"{held:,} of {days.size:,} churns fall on {where}"
+    return None
+
+
+def _labeled_by(snapshots: np.ndarray, days: np.ndarray, horizon_days: int, lag_days: int) -> bool:
+    """Whether a churn on one of ``days`` labels a row of one of ``snapshots`` 1: a churn on day ``c``
+    labels the snapshots ``c - horizon_days < s <= c + lag_days`` (within the horizon before it, and in the
+    label lag after it, the grace of a term that ended unrenewed: :func:`churnml.labels.labeled_spine`)."""
+    if snapshots.size == 0 or days.size == 0:
+        return False
+    s, c = snapshots[:, None], days[None, :]
+    return bool(
+        ((s > c - np.timedelta64(horizon_days, "D")) & (s <= c + np.timedelta64(lag_days, "D"))).any()
+    )
+
+
+def earliest_estimate_end(
+    days: np.ndarray,
+    upcoming: Sequence[date],
+    snapshots: Any,
+    cfg: TrainConfig,
+    horizon_days: int,
+    lag_days: int,
+) -> date | None:
+    """The earliest data end (``Dataset.as_of``: midnight after the last day) at which a backtest fold of
+    :func:`churnml.modeling.backtest.backtest_plan` could hold churners both in its training rows and in its
+    test rows, if clients churn on the ``upcoming`` days (the days churns can next happen: the running terms'
+    ends) beside the churn ``days`` already labeled. ``snapshots``: the labeled snapshot dates; more data
+    labels the next weeks of their grid (a snapshot is labeled once ``horizon_days + lag_days`` have passed).
+    None without an upcoming day, or when none gives such a fold."""
+    later = np.unique(as_dates(list(upcoming)))
+    grid = np.unique(as_dates(snapshots))
+    if later.size == 0 or grid.size == 0:
+        return None
+    churns = np.unique(np.concatenate([days.astype("datetime64[D]"), later]))
+    week = np.timedelta64(7, "D")
+    last = grid[-1] + week
+    stop = later.max() + np.timedelta64(lag_days, "D")  # past it, no new test row sees an upcoming churn
+    while last <= stop:
+        snaps = np.arange(grid[0], last + np.timedelta64(1, "D"), week)
+        for fold in backtest_plan(snaps, cfg, horizon_days, lag_days).folds:
+            train, test = fold.masks(snaps)
+            if _labeled_by(snaps[train], churns, horizon_days, lag_days) and _labeled_by(
+                snaps[test], churns, horizon_days, lag_days
+            ):
+                return (last + np.timedelta64(horizon_days + lag_days, "D")).astype(date)
+        last = last + week
+    return None
+
+
+def no_judged_fold_note(
+    labeled: pd.DataFrame,
+    plan: BacktestPlan,
+    fold_notes: Sequence[str],
+    cfg: TrainConfig,
+    horizon_days: int,
+    lag_days: int,
+    upcoming: Sequence[date] = (),
+) -> str:
+    """The one note of a backtest whose folds were all skipped (``fold_notes``: each fold's reason).
+
+    When the churns cluster on a few days (:func:`clustered_churns_text`, e.g. every contract renewing
+    on 1 September), it says so and why no fold can hold churners both in its training and in its test
+    rows: one day's churns label only the snapshots from ``horizon_days`` before it to ``lag_days`` after
+    it, and a fold's test snapshots come ``horizon_days + lag_days`` or more after its training snapshots. Then what data would give an estimate: with
+    ``upcoming`` (the days churns can next happen: the active clients' term ends),
+    :func:`earliest_estimate_end`. Otherwise the generic reason: each fold needs churners in its training,
+    held-out and test rows."""
+    per_fold = "; ".join(fold_notes)
+    cluster = clustered_churns_text(churn_days(labeled))
+    if cluster is None:
+        return (
+            f"no backtest fold could be judged: {per_fold}. A fold needs churners in its training, held-out and "
+            "test rows: more labeled history, with churns spread over it, gives one"
+        )
+    gap = horizon_days + lag_days
+    why = (
+        f"{cluster}, so no fold holds churners both in its training and in its test rows: a day's churns label "
+        f"only the snapshots from label.horizon_days ({horizon_days}) before it to the label lag ({lag_days}) "
+        f"after it, and a fold's test snapshots come {gap} days or more after its training snapshots"
+    )
+    end = earliest_estimate_end(churn_days(labeled), upcoming, labeled[SNAPSHOT], cfg, horizon_days, lag_days)
+    if end is not None:
+        days = sorted(set(upcoming))
+        ahead = str(days[0]) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+        more = (end - (plan.last + timedelta(days=gap))).days if plan.last is not None else 0
+        when = (
+            f"; churns at the next term ends ({ahead}) would give one with data up to {end - timedelta(days=1)} "
+            f"at the earliest" + (f" (about {more} more days of data)" if more > 0 else "")
+        )
+    else:
+        when = "; churns on a later day will give one once the snapshots before them are labeled"
+    return f"no backtest fold could be judged: {why}{when}. Per fold: {per_fold}"
+
+
 def train_and_compare(
     table: pd.DataFrame,
     cfg: TrainConfig,
@@ -896,6 +1017,7 @@ def train_and_compare(
     monotone: Mapping[str, int] | None = None,
     unlabeled_rows: int = 0,
     rule_days: int = 90,
+    upcoming: Sequence[date] = (),
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
@@ -904,6 +1026,8 @@ def train_and_compare(
     ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
     ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
     ``rule_days``: the rule score's "nothing for N days" (``rules.no_activity_days``).
+    ``upcoming``: the days churns can next happen (the active clients' term ends): when every fold is
+    skipped, what data would give one (:func:`no_judged_fold_note`).
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -925,7 +1049,7 @@ def train_and_compare(
         notes = (
             [plan.summary(), *notes]
             if not plan.has_folds
-            else ["no backtest fold could be judged: " + "; ".join(bt.notes)]
+            else [no_judged_fold_note(labeled, plan, bt.notes, cfg, horizon_days, lag_days, upcoming)]
         )
     say(f"training the deployed model on all {len(labeled):,} labeled rows")
     model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
