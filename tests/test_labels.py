@@ -1388,16 +1388,14 @@ def test_the_data_notes_of_late_behaviour_logs_too_close_to_the_end_do_not_raise
     assert len(late) == 1 and late[0].endswith("To train from when they start: snapshots.start: 2025-05-28")
 
 
-def _terms(*rows: tuple[str, datetime, datetime]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema={"client_id": pl.String, "start_date": DT, "end_date": DT}, orient="row"
-    )
+def _running_terms(*rows: tuple[str, datetime, datetime]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"client_id": pl.String, "start_date": DT, "end_date": DT}, orient="row")
 
 
 # four schools on annual contracts that all renew on 1 September
-_ANNUAL = _terms(*((c, D(2025, 9, 1), D(2026, 9, 1)) for c in "abcd"))
+_ANNUAL = _running_terms(*((c, D(2025, 9, 1), D(2026, 9, 1)) for c in "abcd"))
 # four clients on monthly terms, renewed month after month
-_MONTHLY = _terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd" for m in range(1, 12)))
+_MONTHLY = _running_terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd" for m in range(1, 12)))
 
 
 @pytest.mark.parametrize(
@@ -1409,16 +1407,16 @@ _MONTHLY = _terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd" for m 
             90,
             "100% of the 4 active clients' terms end more than 90 days after 2026-03-02: they run 365 days "
             "(median) and a client churns at a term's end, so the model can flag a non-renewal only within 90 "
-            "days of it (label.horizon_days). For an earlier warning, label.horizon_days: 210 (the median days "
-            "to the term's end, 183, rounded up; each label then waits that long plus label.grace_days after "
-            "its snapshot)",
+            "days of it (label.horizon_days). For an earlier warning, label.horizon_days: 210 (three in four of "
+            "these terms end within 183 days of 2026-03-02; each label then waits that long plus "
+            "label.grace_days after its snapshot)",
         ),
         # the list of 6 July: every renewal lies 57 days ahead, within the horizon
         (_ANNUAL, [date(2026, 7, 6)], 90, None),
         # a horizon that reaches 1 September from March
         (_ANNUAL, [date(2026, 3, 2)], 240, None),
         # every fourth week of a year: 9 of the 12 snapshots with a term running lie more than 90 days before
-        # its end; the median snapshot 183 days
+        # its end (337, 309, ... 113 days), 3 within (85, 57, 29); the upper quartile 281 days -> 300
         (
             _ANNUAL,
             [date(2025, 9, 1) + timedelta(weeks=4 * i) for i in range(13)],
@@ -1426,8 +1424,8 @@ _MONTHLY = _terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd" for m 
             "at 12 snapshots 2025-09-29 .. 2026-08-03, 75% of the active clients' terms (48 client x snapshot "
             "rows) end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a "
             "term's end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). For "
-            "an earlier warning, label.horizon_days: 210 (the median days to the term's end, 183, rounded up; "
-            "each label then waits that long plus label.grace_days after its snapshot)",
+            "an earlier warning, label.horizon_days: 300 (three in four of these terms end within 281 days of "
+            "their snapshot; each label then waits that long plus label.grace_days after its snapshot)",
         ),
         # monthly terms never, not even under a 14-day horizon (most terms end more than 14 days ahead)
         (_MONTHLY, [date(2026, 3, 2)], 14, None),
@@ -1445,7 +1443,7 @@ def test_terms_that_end_beyond_the_horizon_are_said(terms, dates, horizon, expec
 def test_running_term_ends_take_the_term_started_before_the_date():
     from churnml.labels import running_term_ends
 
-    terms = _terms(
+    terms = _running_terms(
         ("a", D(2025, 9, 1), D(2026, 9, 1)),
         ("a", D(2026, 9, 1), D(2027, 9, 1)),  # a renewal booked ahead: not running yet
         ("b", D(2026, 3, 2), D(2026, 4, 2)),  # starts on the date: not seen by it

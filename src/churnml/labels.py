@@ -1058,10 +1058,11 @@ def terms_beyond_horizon_note(
     (:func:`running_term_ends` of ``terms``, rows of :func:`customer_terms`) have their running term end more
     than ``horizon_days`` after the date, and those terms run :data:`LONG_TERM_DAYS` or more (median). A
     school's annual contract renewing every 1 September, scored in March with a 90-day horizon: the model can
-    only say "renews" for all, whoever is about to leave. The note suggests ``label.horizon_days`` at the
-    median days from the date to the term's end, rounded up to a multiple of 30. Pass the list's date for
-    one list, or dates spread over a year of snapshots for the training data (a share that does not depend
-    on the season). None otherwise, and for monthly terms whatever the horizon."""
+    only say "renews" for all, whoever is about to leave. The note suggests the ``label.horizon_days`` within
+    which three in four of those terms end (the upper quartile of the days from the date to the term's end,
+    rounded up to a multiple of 30): the median would leave half the year's lists short of the renewal.
+    Pass the list's date for one list, or dates spread over a year of snapshots for the training data (a
+    share that does not depend on the season). None otherwise, and for monthly terms whatever the horizon."""
     running = running_term_ends(terms, dates)
     if running.height == 0:
         return None
@@ -1070,10 +1071,11 @@ def terms_beyond_horizon_note(
     beyond = int((days > horizon_days).sum())
     if typical < LONG_TERM_DAYS or beyond <= share * running.height:
         return None
-    median = int(days.median())  # type: ignore[arg-type]
-    suggest = -(-median // 30) * 30
+    quartile = int(days.quantile(0.75, interpolation="higher"))  # type: ignore[arg-type]
+    suggest = -(-quartile // 30) * 30
     snaps = running.get_column(SNAPSHOT)
     first, last = snaps.min(), snaps.max()
+    of = f"{first:%Y-%m-%d}" if first == last else "their snapshot"
     when = (
         f"{beyond / running.height:.0%} of the {running.height:,} active clients' terms end more than "
         f"{horizon_days} days after {first:%Y-%m-%d}"
@@ -1085,8 +1087,8 @@ def terms_beyond_horizon_note(
     return (
         f"{when}: they run {typical:.0f} days (median) and a client churns at a term's end, so the model can flag "
         f"a non-renewal only within {horizon_days} days of it (label.horizon_days). For an earlier warning, "
-        f"label.horizon_days: {suggest} (the median days to the term's end, {median}, rounded up; each label then "
-        "waits that long plus label.grace_days after its snapshot)"
+        f"label.horizon_days: {suggest} (three in four of these terms end within {quartile} days of {of}; each "
+        "label then waits that long plus label.grace_days after its snapshot)"
     )
 
 

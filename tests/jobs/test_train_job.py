@@ -44,3 +44,60 @@ def test_the_model_card_marks_the_folds_that_gave_no_result() -> None:
     )
     assert record["fold_2"] == "train 2025-01-06..<2025-01-20 test 2025-03-17..2025-03-23"
     assert record["summary"].endswith("; 1 used, fold 1 skipped (see the notes)")
+
+
+def _school_year(as_of):
+    """Four schools on annual terms that all renew on 1 September (the second year running), data to ``as_of``."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+
+    dt = pl.Datetime("us")
+    terms = [(c, datetime(y, 9, 1), datetime(y + 1, 9, 1), 45.0) for c in "abcd" for y in (2024, 2025)]
+    subs = pl.DataFrame(
+        terms,
+        schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+        orient="row",
+    )
+    clients = pl.DataFrame(
+        {"client_id": list("abcd"), "created_at": [datetime(2024, 8, 1)] * 4},
+        schema_overrides={"created_at": dt},
+    )
+    return Dataset(
+        tables={Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subs},
+        name="s",
+        start=datetime(2024, 8, 1),
+        as_of=as_of,
+    )
+
+
+def test_train_names_the_next_term_ends_and_says_when_terms_end_beyond_the_horizon() -> None:
+    from datetime import date, datetime
+
+    from churnml.config import Config
+    from churnml.jobs.train import horizon_reach_note, next_term_ends
+
+    data = _school_year(datetime(2026, 3, 3))
+
+    def config(**label: object) -> Config:
+        base = Config()
+        return base.model_copy(update={"label": base.label.model_copy(update=label)})
+
+    cfg = config(source="subscriptions")
+    assert next_term_ends(data, cfg) == [date(2026, 9, 1)]
+    # every fourth Monday of the year up to the next list's, 2026-03-09: 10 of the 13 lie more than 90 days
+    # before 1 September (147, 119, 91, 344, ... 176 days), 3 within (63, 35, 7 days); the upper quartile
+    # 260 days -> 270
+    assert horizon_reach_note(data, cfg) == (
+        "at 13 snapshots 2025-04-07 .. 2026-03-09, 77% of the active clients' terms (52 client x snapshot rows) "
+        "end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a term's "
+        "end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). For an "
+        "earlier warning, label.horizon_days: 270 (three in four of these terms end within 260 days of their "
+        "snapshot; each label then waits that long plus label.grace_days after its snapshot)"
+    )
+    assert horizon_reach_note(data, config(source="subscriptions", horizon_days=240)) is None
+    cfg = config(source="inactivity")
+    assert next_term_ends(data, cfg) == [] and horizon_reach_note(data, cfg) is None

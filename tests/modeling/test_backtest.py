@@ -364,6 +364,10 @@ def test_folds_that_all_lack_churners_are_said_once(train_cfg):
     result = train_and_compare(table, train_cfg, HORIZON)
     assert not result.backtest.has_estimate
     assert result.notes[0].startswith("no backtest fold could be judged: fold 1 (")
+    assert result.notes[0].endswith(  # no churned_at to tell how the churns fall: the generic reason
+        ". A fold needs churners in its training, held-out and test rows: more labeled history, with churns "
+        "spread over it, gives one"
+    )
     assert sum("fold 1 (" in n for n in result.notes) == 1 and sum("fold 2 (" in n for n in result.notes) == 1
 
 
@@ -399,22 +403,31 @@ _ONE_DAY = (
 
 
 @pytest.mark.parametrize(
-    ("upcoming", "expected"),
+    ("upcoming", "data_end", "expected"),
     [
         # the next renewals: the first Monday whose 90 days reach 2026-09-01 is 2026-06-08, labeled on
-        # 2026-10-06 (+ 90 + 30): the data's end today is at least 2025-12-29 + 120 = 2026-04-28
+        # 2026-10-06 (+ 90 + 30); the data ends on 2026-05-03
         (
             [date(2026, 9, 1)],
+            date(2026, 5, 3),
+            f"{_ONE_DAY}; churns at the next term ends (2026-09-01) would give one with data up to 2026-10-05 at "
+            f"the earliest (156 more days of data). {_PER_FOLD}",
+        ),
+        # without the data's end: counted from the least one that labels 2025-12-29 (+ 90 + 30 = 2026-04-28)
+        (
+            [date(2026, 9, 1)],
+            None,
             f"{_ONE_DAY}; churns at the next term ends (2026-09-01) would give one with data up to 2026-10-05 at "
             f"the earliest (about 161 more days of data). {_PER_FOLD}",
         ),
         (
             [],
+            date(2026, 5, 3),
             f"{_ONE_DAY}; churns on a later day will give one once the snapshots before them are labeled. {_PER_FOLD}",
         ),
     ],
 )
-def test_folds_skipped_for_churns_on_one_renewal_day_say_why_and_when(upcoming, expected):
+def test_folds_skipped_for_churns_on_one_renewal_day_say_why_and_when(upcoming, data_end, expected):
     from churnml.modeling.experiment import fold_problems, no_judged_fold_note
 
     table, cfg = _one_renewal_day_table(), TrainConfig(folds=4, min_train_days=28)
@@ -423,7 +436,7 @@ def test_folds_skipped_for_churns_on_one_renewal_day_say_why_and_when(upcoming, 
         f"fold {r.fold.number} ({r.fold.test_start} .. {r.fold.test_end}) skipped: {why}"
         for r, why in fold_problems(table, plan, cfg)
     ]
-    assert no_judged_fold_note(table, plan, skipped, cfg, 90, 30, upcoming) == expected
+    assert no_judged_fold_note(table, plan, skipped, cfg, 90, 30, upcoming, data_end) == expected
 
 
 @pytest.mark.parametrize(

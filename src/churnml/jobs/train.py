@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -443,6 +443,44 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
     return [hinted if note == summary else note for note in notes]
 
 
+def next_term_ends(dataset: Any, cfg: Config) -> list[date]:
+    """The days the active clients' running terms end at the data's end (:func:`churnml.labels.running_term_ends`
+    of the customer terms, on ``dataset.as_of``), sorted and distinct: the days churns can next happen, read
+    when every backtest fold is skipped (:func:`churnml.modeling.experiment.no_judged_fold_note`). Empty
+    without a subscriptions table or under the inactivity label."""
+    from churnml.labels import customer_terms, running_term_ends
+
+    subs = dataset.tables.get(Table.SUBSCRIPTIONS)
+    if subs is None or subs.height == 0 or cfg.label.source == "inactivity":
+        return []
+    day = dataset.as_of.date()
+    running = running_term_ends(customer_terms(subs), [day])
+    return sorted({day + timedelta(days=int(d)) for d in running.get_column("days_to_end").unique()})
+
+
+# the weekly snapshots of the last year, one in every this many, judge whether terms end beyond the horizon
+_REACH_EVERY_WEEKS = 4
+
+
+def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
+    """Under the subscriptions label, :func:`churnml.labels.terms_beyond_horizon_note` at every fourth weekly
+    snapshot of the data's last year (13 snapshots: a share that does not depend on the season the data ends
+    in): most active clients' terms end more than ``label.horizon_days`` after the snapshot, so the model
+    can flag a non-renewal only that close to it. None otherwise."""
+    from churnml.labels import customer_terms, terms_beyond_horizon_note
+    from churnml.pipeline import training_snapshots
+
+    subs = dataset.tables.get(Table.SUBSCRIPTIONS)
+    if subs is None or subs.height == 0 or cfg.label.source != "subscriptions":
+        return None
+    snaps = sorted(training_snapshots(dataset, cfg.snapshots, cfg.label))
+    if not snaps:
+        return None
+    last, step = snaps[-1], 7 * _REACH_EVERY_WEEKS
+    year = [d for d in snaps if (last - d).days < 364 and (last - d).days % step == 0]
+    return terms_beyond_horizon_note(customer_terms(subs), year, cfg.label.horizon_days)
+
+
 # the shortest history and training span the "no backtest yet" hint proposes
 _SHORT_HISTORY_DAYS = 14
 
@@ -454,9 +492,12 @@ def _trained(
     say: Callable[[str], None],
     dataset_name: str,
     unlabeled_rows: int = 0,
+    upcoming: list[date] | None = None,
+    data_end: date | None = None,
 ) -> _Trained:
     """Backtest, compare and refit on ``table`` (the dataset's tuned params and the oracle read when
-    present; ``unlabeled_rows``: the unlabeled rows already left out of ``table``)."""
+    present; ``unlabeled_rows``: the unlabeled rows already left out of ``table``; ``upcoming``: the days
+    churns can next happen, :func:`next_term_ends`; ``data_end``: the data's end, ``Dataset.as_of``)."""
     from churnml.labels import label_lag_days
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
@@ -475,6 +516,8 @@ def _trained(
         monotone,
         unlabeled_rows,
         cfg.rules.no_activity_days,
+        upcoming or (),
+        data_end,
     )
     if truth is not None and oracle is None:
         skipped = f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped"
@@ -560,10 +603,18 @@ def run_training(
         seconds["features"] = round(time.perf_counter() - t0, 2)
     _checked_labels(table, dataset, cfg)
     t1 = time.perf_counter()
-    trained = _quiet_rows_marked(_trained(table, cfg, truth, say, dataset.name, unlabeled_rows), table, cfg)
+    upcoming = next_term_ends(dataset, cfg)
+    trained = _quiet_rows_marked(
+        _trained(table, cfg, truth, say, dataset.name, unlabeled_rows, upcoming, dataset.as_of.date()),
+        table,
+        cfg,
+    )
     result = trained.result
     if not result.plan.has_folds:
         result = replace(result, notes=horizon_hinted(result.notes, result.plan.summary(), dataset, cfg))
+    reach = horizon_reach_note(dataset, cfg)
+    if reach is not None:
+        result = replace(result, notes=[*result.notes, reach])
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()

@@ -969,16 +969,19 @@ def no_judged_fold_note(
     horizon_days: int,
     lag_days: int,
     upcoming: Sequence[date] = (),
+    data_end: date | None = None,
 ) -> str:
     """The one note of a backtest whose folds were all skipped (``fold_notes``: each fold's reason).
 
     When the churns cluster on a few days (:func:`clustered_churns_text`, e.g. every contract renewing
     on 1 September), it says so and why no fold can hold churners both in its training and in its test
     rows: one day's churns label only the snapshots from ``horizon_days`` before it to ``lag_days`` after
-    it, and a fold's test snapshots come ``horizon_days + lag_days`` or more after its training snapshots. Then what data would give an estimate: with
-    ``upcoming`` (the days churns can next happen: the active clients' term ends),
-    :func:`earliest_estimate_end`. Otherwise the generic reason: each fold needs churners in its training,
-    held-out and test rows."""
+    it, and a fold's test snapshots come ``horizon_days + lag_days`` or more after its training snapshots.
+    Then what data would give an estimate: with ``upcoming`` (the days churns can next happen: the active
+    clients' term ends), :func:`earliest_estimate_end`, and how many days after ``data_end``
+    (``Dataset.as_of``; without it, after the least data end that labels the last labeled snapshot, said as
+    "about"). Otherwise the generic reason: each fold needs churners in its training, held-out and test
+    rows."""
     per_fold = "; ".join(fold_notes)
     cluster = clustered_churns_text(churn_days(labeled))
     if cluster is None:
@@ -996,10 +999,12 @@ def no_judged_fold_note(
     if end is not None:
         days = sorted(set(upcoming))
         ahead = str(days[0]) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
-        more = (end - (plan.last + timedelta(days=gap))).days if plan.last is not None else 0
+        now = data_end or (plan.last + timedelta(days=gap) if plan.last is not None else end)
+        more = (end - now).days
+        about = "" if data_end else "about "
         when = (
             f"; churns at the next term ends ({ahead}) would give one with data up to {end - timedelta(days=1)} "
-            f"at the earliest" + (f" (about {more} more days of data)" if more > 0 else "")
+            f"at the earliest" + (f" ({about}{more} more days of data)" if more > 0 else "")
         )
     else:
         when = "; churns on a later day will give one once the snapshots before them are labeled"
@@ -1018,6 +1023,7 @@ def train_and_compare(
     unlabeled_rows: int = 0,
     rule_days: int = 90,
     upcoming: Sequence[date] = (),
+    data_end: date | None = None,
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
@@ -1027,7 +1033,8 @@ def train_and_compare(
     ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
     ``rule_days``: the rule score's "nothing for N days" (``rules.no_activity_days``).
     ``upcoming``: the days churns can next happen (the active clients' term ends): when every fold is
-    skipped, what data would give one (:func:`no_judged_fold_note`).
+    skipped, what data would give one (:func:`no_judged_fold_note`), counted in days after ``data_end``
+    (the data's end, ``Dataset.as_of``).
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -1049,7 +1056,9 @@ def train_and_compare(
         notes = (
             [plan.summary(), *notes]
             if not plan.has_folds
-            else [no_judged_fold_note(labeled, plan, bt.notes, cfg, horizon_days, lag_days, upcoming)]
+            else [
+                no_judged_fold_note(labeled, plan, bt.notes, cfg, horizon_days, lag_days, upcoming, data_end)
+            ]
         )
     say(f"training the deployed model on all {len(labeled):,} labeled rows")
     model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
