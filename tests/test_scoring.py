@@ -240,6 +240,46 @@ def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, 
         )
 
 
+# labels.terms_beyond_horizon_note of a March list of schools that all renew on 1 September
+_REACH = (
+    "100% of the 25 active clients' terms end more than 90 days after 2026-03-02: they run 365 days (median) and "
+    "a client churns at a term's end, so the model can flag a non-renewal only within 90 days of it "
+    "(label.horizon_days). For an earlier warning, label.horizon_days: 210 (three in four of these terms end "
+    "within 183 days of 2026-03-02; each label then waits that long plus label.grace_days after its snapshot)"
+)
+
+
+@pytest.mark.parametrize(
+    ("zone_list", "yellow", "expected"),
+    [
+        (
+            ["yellow"] + ["green"] * 24,
+            0.15,
+            "no client of 25 reaches red (score.zones.red 0.35): the highest churn probability is 0.20 and the "
+            "model's training rows churned at 3.4%, so red sits above every client. Work the yellow clients in "
+            f"their order (priority); lower thresholds would not bring the renewals in: {_REACH}",
+        ),
+        (
+            ["green"] * 25,
+            0.25,
+            "no client of 25 reaches yellow (score.zones.yellow 0.25): the highest churn probability is 0.20 and "
+            "the model's training rows churned at 3.4%, so the thresholds sit above every client and the list "
+            "looks all clear. Its order (priority) still ranks the risk; lower thresholds would not bring the "
+            f"renewals in: {_REACH}",
+        ),
+        (["red"] + ["green"] * 24, 0.15, None),  # someone in red: no note
+    ],
+)
+def test_an_empty_red_zone_whose_renewals_lie_beyond_the_horizon_advises_the_horizon(
+    zone_list, yellow, expected
+):
+    probability = np.array([0.20] + [0.05] * 24)
+    got = empty_zones_note(
+        zone_list, probability, ZonesConfig(yellow=yellow, red=0.35), 0.034, horizon_reach=_REACH
+    )
+    assert got == expected
+
+
 @pytest.mark.parametrize(
     ("before", "now", "change", "new_red"),
     [

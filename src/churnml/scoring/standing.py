@@ -138,13 +138,22 @@ EMPTY_ZONES_LEAST = 20
 
 
 def empty_zones_note(
-    model_zone: Sequence[str], probability: np.ndarray, cfg: ZonesConfig, churn_rate: float | None
+    model_zone: Sequence[str],
+    probability: np.ndarray,
+    cfg: ZonesConfig,
+    churn_rate: float | None,
+    horizon_reach: str | None = None,
 ) -> str | None:
     """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow, or red,
     by the model's own zone: the thresholds sit above every probability (a business where few active
     customers leave within the horizon, under thresholds set for one where many do), so the list looks
     all clear while its order still ranks the risk. None with the capacity method, a short list, or any
-    client in red."""
+    client in red.
+
+    ``horizon_reach``: the list's :func:`churnml.labels.terms_beyond_horizon_note` (most active clients'
+    terms end beyond ``label.horizon_days`` from the list's date), when there is one: then lower thresholds
+    are not the advice (schools renewing on 1 September, listed in March under a 90-day horizon: no
+    probability can see the renewal), the horizon is, and the sentence says it instead."""
     n = len(model_zone)
     if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z == "red" for z in model_zone):
         return None
@@ -154,18 +163,23 @@ def empty_zones_note(
     if churn_rate is not None and 0 < churn_rate < 1:
         yellow, red = zone_thresholds(churn_rate)
         suggest = f" (twice and four times its odds of leaving: yellow {yellow:g}, red {red:g})"
+    beyond = f"; lower thresholds would not bring the renewals in: {horizon_reach}" if horizon_reach else ""
     if any(z == "yellow" for z in model_zone):  # yellow but no red: red sits above every probability
+        advice = beyond or f", or set score.zones.red nearer this data's churn rate{suggest}"
         return (
             f"no client of {n:,} reaches red (score.zones.red {cfg.red:g}): the highest churn probability is "
             f"{top:.2f}{rate}, so red sits above every client. Work the yellow clients in their order "
-            f"(priority), or set score.zones.red nearer this data's churn rate{suggest}"
+            f"(priority){advice}"
         )
+    advice = beyond or (
+        f"; set score.zones.yellow and score.zones.red nearer this data's churn rate{suggest}, or "
+        f"score.zones.method: capacity (the top {cfg.red_capacity} by revenue at risk red, the next "
+        f"{cfg.yellow_capacity} yellow)"
+    )
     return (
         f"no client of {n:,} reaches yellow (score.zones.yellow {cfg.yellow:g}): the highest churn probability "
         f"is {top:.2f}{rate}, so the thresholds sit above every client and the list looks all clear. Its order "
-        f"(priority) still ranks the risk; set score.zones.yellow and score.zones.red nearer this data's churn "
-        f"rate{suggest}, or score.zones.method: capacity (the top {cfg.red_capacity} by revenue at risk red, "
-        f"the next {cfg.yellow_capacity} yellow)"
+        f"(priority) still ranks the risk{advice}"
     )
 
 
