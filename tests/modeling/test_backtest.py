@@ -455,3 +455,24 @@ def test_clustered_churns_are_said(days, expected):
     from churnml.modeling.experiment import clustered_churns_text
 
     assert clustered_churns_text(np.array(days, dtype="datetime64[D]")) == expected
+
+
+def test_churns_on_few_days_that_reach_both_sides_of_a_fold_get_the_generic_reason():
+    from churnml.modeling.experiment import no_judged_fold_note
+
+    # a third school left at an earlier renewal, 2024-11-04: fold 3 trains on its rows and tests on the
+    # September ones, so the two days are not why the folds were skipped (here: its held-out rows)
+    table = _one_renewal_day_table()
+    early = (table["client_id"] == "c2") & (table["snapshot"] > date(2024, 8, 6))
+    table = table.loc[~(early & (table["snapshot"] > date(2024, 12, 4)))].copy()
+    table.loc[early, ["label", "churned_at"]] = [1, pd.Timestamp("2024-11-04")]
+    cfg = TrainConfig(folds=4, min_train_days=28)
+    plan = backtest_plan(table["snapshot"], cfg, 90, 30)
+    skipped = [
+        "fold 3 (2025-07-29 .. 2025-10-13) skipped: its held-out rows hold one class only (0 churners of 9)"
+    ]
+    assert no_judged_fold_note(table, plan, skipped, cfg, 90, 30, [date(2026, 9, 1)]) == (
+        "no backtest fold could be judged: fold 3 (2025-07-29 .. 2025-10-13) skipped: its held-out rows hold one "
+        "class only (0 churners of 9). A fold needs churners in its training, held-out and test rows: more "
+        "labeled history, with churns spread over it, gives one"
+    )

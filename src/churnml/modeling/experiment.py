@@ -927,6 +927,21 @@ def _labeled_by(snapshots: np.ndarray, days: np.ndarray, horizon_days: int, lag_
     )
 
 
+def _a_fold_spans_churns(
+    plan: BacktestPlan, snapshots: Any, days: np.ndarray, horizon_days: int, lag_days: int
+) -> bool:
+    """Whether a fold of ``plan`` has training snapshots and test snapshots (of ``snapshots``) that churns on
+    ``days`` label 1 (:func:`_labeled_by`)."""
+    snaps = np.unique(as_dates(snapshots))
+    for fold in plan.folds:
+        train, test = fold.masks(snaps)
+        if _labeled_by(snaps[train], days, horizon_days, lag_days) and _labeled_by(
+            snaps[test], days, horizon_days, lag_days
+        ):
+            return True
+    return False
+
+
 def earliest_estimate_end(
     days: np.ndarray,
     upcoming: Sequence[date],
@@ -951,12 +966,10 @@ def earliest_estimate_end(
     stop = later.max() + np.timedelta64(lag_days, "D")  # past it, no new test row sees an upcoming churn
     while last <= stop:
         snaps = np.arange(grid[0], last + np.timedelta64(1, "D"), week)
-        for fold in backtest_plan(snaps, cfg, horizon_days, lag_days).folds:
-            train, test = fold.masks(snaps)
-            if _labeled_by(snaps[train], churns, horizon_days, lag_days) and _labeled_by(
-                snaps[test], churns, horizon_days, lag_days
-            ):
-                return (last + np.timedelta64(horizon_days + lag_days, "D")).astype(date)
+        if _a_fold_spans_churns(
+            backtest_plan(snaps, cfg, horizon_days, lag_days), snaps, churns, horizon_days, lag_days
+        ):
+            return (last + np.timedelta64(horizon_days + lag_days, "D")).astype(date)
         last = last + week
     return None
 
@@ -983,8 +996,10 @@ def no_judged_fold_note(
     "about"). Otherwise the generic reason: each fold needs churners in its training, held-out and test
     rows."""
     per_fold = "; ".join(fold_notes)
-    cluster = clustered_churns_text(churn_days(labeled))
-    if cluster is None:
+    days = churn_days(labeled)
+    cluster = clustered_churns_text(days)
+    if cluster is not None and _a_fold_spans_churns(plan, labeled[SNAPSHOT], days, horizon_days, lag_days):
+        cluster = None  # the churns reach both sides of a fold: the cluster is not what skipped them
         return (
             f"no backtest fold could be judged: {per_fold}. A fold needs churners in its training, held-out and "
             "test rows: more labeled history, with churns spread over it, gives one"
@@ -995,10 +1010,10 @@ def no_judged_fold_note(
         f"only the snapshots from label.horizon_days ({horizon_days}) before it to the label lag ({lag_days}) "
         f"after it, and a fold's test snapshots come {gap} days or more after its training snapshots"
     )
-    end = earliest_estimate_end(churn_days(labeled), upcoming, labeled[SNAPSHOT], cfg, horizon_days, lag_days)
+    end = earliest_estimate_end(days, upcoming, labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     if end is not None:
-        days = sorted(set(upcoming))
-        ahead = str(days[0]) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+        later = sorted(set(upcoming))
+        ahead = str(later[0]) if len(later) == 1 else f"{later[0]} .. {later[-1]}"
         now = data_end or (plan.last + timedelta(days=gap) if plan.last is not None else end)
         more = (end - now).days
         about = "" if data_end else "about "
