@@ -1507,3 +1507,34 @@ def test_the_report_and_manifest_say_who_left_since_the_last_list(
     assert "<td>churn recorded on 2024-06-01, reason: price</td>" in page
     assert "(100.0%). That list was scored by a model that had learned its own outcomes (hindsight)" in page
     assert "c005" not in pl.read_parquet(out / "scores.parquet").get_column(Scores.CLIENT_ID).to_list()
+
+
+@pytest.mark.parametrize(
+    ("source", "months", "said"),
+    [
+        ("subscriptions", 12, True),  # annual terms all renewing on 1 September, listed in March
+        ("subscriptions", 1, False),  # monthly terms: always within the horizon
+        ("churns", 12, False),  # another label: its own churn dates, not the terms' ends
+    ],
+)
+def test_a_list_months_before_its_clients_renewals_advises_the_horizon(source, months, said) -> None:
+    from churnml.config import LabelConfig
+    from churnml.jobs.score import horizon_reach_note
+
+    ends = datetime(2025, 9, 1) if months == 12 else datetime(2025, 3, 25)
+    starts = datetime(2024, 9, 1) if months == 12 else datetime(2025, 2, 25)
+    terms = pl.DataFrame(
+        {
+            "client_id": [f"s{i}" for i in range(12)],
+            "start_date": [starts] * 12,
+            "end_date": [ends] * 12,
+            "mrr": [100.0] * 12,
+        }
+    )
+    note = horizon_reach_note(terms, LabelConfig(source=source, horizon_days=90), date(2025, 3, 2))
+    assert (note is not None) is said
+    if said:
+        assert (
+            "label.horizon_days" in note
+            and "100% of the 12 active clients' terms end more than 90 days" in note
+        )

@@ -536,6 +536,7 @@ def score(
     """
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+    from churnml.contract.validation import lagging_table_text
     from churnml.jobs.score import ListNotes, empty_columns_read_by
     from churnml.jobs.score import score as score_job
 
@@ -559,12 +560,14 @@ def score(
         )
     result, manifest, day, folder = run.result, run.manifest, run.day, run.folder
     lagging, empty, dark = run.lagging, run.empty_columns, run.dark_features
+    spans = (manifest.get("data") or {}).get("tables") or {}
     for table, lag in lagging.items():
+        # judged against the table's own rhythm (contract.validation.lagging_tables)
+        said = lagging_table_text(table, lag, spans.get(table) or {}, cfg.score.max_data_lag_days)
         flagged(
             "warning",
-            f"table '{table}' ends {lag} days before the as-of date {day} "
-            f"(score.max_data_lag_days = {cfg.score.max_data_lag_days}): its features describe old data; "
-            "refresh its export (recorded in manifest.json, data.lagging_tables)",
+            f"{said}, before the as-of date {day}: its features describe old data; refresh its export "
+            "(recorded in manifest.json, data.lagging_tables)",
         )
     stale = (manifest.get("data") or {}).get("events_lag_days_empty_windows")
     if stale and "events" not in lagging:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from churnml.config import Config, FeaturesConfig, config_hash, history_hash
-from churnml.contract.schemas import SNAPSHOT
+from churnml.contract.schemas import SNAPSHOT, Table
 from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = [
@@ -245,6 +245,7 @@ def list_notes(
     dataset_name: str | None = None,
     asked: bool = False,
     data_end: date | None = None,
+    horizon_reach: str | None = None,
 ) -> ListNotes:
     """What a scored list must say (console warnings, report banners), each None when there is nothing to
     say: the model learned from another dataset than ``dataset_name``, it was not promoted (``asked``:
@@ -253,7 +254,9 @@ def list_notes(
     :func:`~churnml.scoring.standing.empty_zones_note`), a rule fires for most of it
     (:func:`churnml.scoring.rules.crowded_rules_note`), and why features drifted when the model
     learned on young data (:meth:`~churnml.modeling.card.ModelCard.young_data_note`) or the list is dated
-    another weekday than its snapshots (:meth:`~churnml.modeling.card.ModelCard.weekday_note`)."""
+    another weekday than its snapshots (:meth:`~churnml.modeling.card.ModelCard.weekday_note`).
+    ``horizon_reach``: :func:`horizon_reach_note` of the list (most active clients' terms end beyond the
+    horizon): then an empty red or yellow is advised a longer horizon, not lower thresholds."""
     from churnml.modeling.card import ModelCard
     from churnml.scoring.assemble import unknown_features_note
     from churnml.scoring.columns import Scores
@@ -269,7 +272,11 @@ def list_notes(
         cfg.score.zones,
         card.training_churn_rate(),
     )
-    crowded = crowded_red_note(*zoned) or crowded_watch_note(*zoned) or empty_zones_note(*zoned)
+    crowded = (
+        crowded_red_note(*zoned)
+        or crowded_watch_note(*zoned)
+        or empty_zones_note(*zoned, horizon_reach=horizon_reach)
+    )
     young = (
         card.young_data_note(feature_lookback_days(cfg.features)) or card.weekday_note(day, result.drifted)
         if result.drifted
@@ -287,6 +294,17 @@ def list_notes(
         unknown=unknown_features_note(result.unknown_now),
         usage_dip=result.usage_dip,
     )
+
+
+def horizon_reach_note(subscriptions: Any, label: Any, day: date) -> str | None:
+    """:func:`churnml.labels.terms_beyond_horizon_note` at the list's ``day`` under the subscriptions label
+    (``label``: the resolved ``LabelConfig``): most active clients' terms end beyond ``label.horizon_days``
+    (annual contracts renewing on one date, listed months before it); None otherwise or without terms."""
+    from churnml.labels import customer_terms, terms_beyond_horizon_note
+
+    if subscriptions is None or label.source != "subscriptions" or not subscriptions.height:
+        return None
+    return terms_beyond_horizon_note(customer_terms(subscriptions), [day], label.horizon_days)
 
 
 # the data may end this many days before the list's date before it is said (an export taken on a Saturday
@@ -832,7 +850,14 @@ def score(
     done = timer.step("report")
     notes = replace(
         list_notes(
-            result, metadata, cfg, day, dataset_name, asked=model is not None, data_end=dataset.as_of.date()
+            result,
+            metadata,
+            cfg,
+            day,
+            dataset_name,
+            asked=model is not None,
+            data_end=dataset.as_of.date(),
+            horizon_reach=horizon_reach_note(dataset.get(Table.SUBSCRIPTIONS), opened.cfg.label, day),
         ),
         partial=partial,
     )

@@ -998,8 +998,8 @@ def no_judged_fold_note(
     per_fold = "; ".join(fold_notes)
     days = churn_days(labeled)
     cluster = clustered_churns_text(days)
-    if cluster is not None and _a_fold_spans_churns(plan, labeled[SNAPSHOT], days, horizon_days, lag_days):
-        cluster = None  # the churns reach both sides of a fold: the cluster is not what skipped them
+    # no cluster, or the churns reach both sides of a fold (the cluster is not what skipped them): the generic
+    if cluster is None or _a_fold_spans_churns(plan, labeled[SNAPSHOT], days, horizon_days, lag_days):
         return (
             f"no backtest fold could be judged: {per_fold}. A fold needs churners in its training, held-out and "
             "test rows: more labeled history, with churns spread over it, gives one"
