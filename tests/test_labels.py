@@ -1091,6 +1091,70 @@ def test_clients_without_any_term_are_counted_and_named(ids, expected):
     assert note is None if expected is None else (note is not None and note.startswith(expected))
 
 
+def _shop_payments(rows: list[tuple[str, float, str]]) -> pl.DataFrame:
+    """Payments ``(client_id, amount, status)``, each paid on 2024-02-01."""
+    ids, amounts, statuses = zip(*rows, strict=True) if rows else ((), (), ())
+    return pl.DataFrame(
+        {
+            "client_id": list(ids),
+            "amount": list(amounts),
+            "paid_at": [D(2024, 2, 1)] * len(ids),
+            "status": list(statuses),
+        },
+        schema={"client_id": pl.String, "amount": pl.Float64, "paid_at": DT, "status": pl.String},
+    )
+
+
+@pytest.mark.parametrize(
+    ("payments", "expected"),
+    [
+        # no payments table: every termless client reads as a lead, as before
+        (
+            None,
+            "clients: 3 of the 5 clients have no term in subscriptions (buy1, buy2, lead1): leads, free users "
+            "without a term, or terms missing from the export. They are no customers",
+        ),
+        # two one-off buyers (3 orders: a failed attempt and a refund are none) and a lead: the buyers are counted
+        # with their orders against the 4 clients with orders, and told what each label does with them
+        (
+            [
+                ("buy1", 9.0, "paid"),
+                ("buy1", 9.0, "paid"),
+                ("buy2", 9.0, "paid"),
+                ("buy2", 9.0, "failed"),
+                ("lead1", 9.0, "refunded"),
+                ("a", 20.0, "paid"),
+                ("b", 20.0, "paid"),
+            ],
+            "clients: 3 of the 5 clients have no term in subscriptions: 2 of them have orders (3 orders; buy1, buy2), "
+            "50% of the 4 clients with orders: buyers without a contract (one-off buyers), not leads. Under "
+            "label.source subscriptions a customer is a client with a term, so they are never trained on nor "
+            "listed; label.source: inactivity lists every client with an order or event in the last "
+            "label.inactivity_days, subscribers too, and calls a churn no order and no activity in the horizon. "
+            "The 1 without an order (lead1): leads, free users without a term, or terms missing from the export. "
+            "They are no customers: never trained on nor listed. If they are free users you want on the list, "
+            "give them terms with mrr 0",
+        ),
+        # every termless client buys: no word of leads nor of mrr 0
+        (
+            [("buy1", 9.0, "paid"), ("buy2", 9.0, "paid"), ("lead1", 9.0, "paid")],
+            "clients: 3 of the 5 clients have no term in subscriptions: 3 of them have orders (3 orders; buy1, buy2, "
+            "lead1), 100% of the 3 clients with orders: buyers without a contract (one-off buyers), not leads. "
+            "Under label.source subscriptions a customer is a client with a term, so they are never trained on nor "
+            "listed; label.source: inactivity lists every client with an order or event in the last "
+            "label.inactivity_days, subscribers too, and calls a churn no order and no activity in the horizon",
+        ),
+    ],
+)
+def test_termless_clients_with_orders_are_buyers_without_a_contract_not_leads(payments, expected) -> None:
+    from churnml.labels import termless_clients_note
+
+    clients = pl.DataFrame({"client_id": ["a", "b", "buy1", "buy2", "lead1"]})
+    subs = pl.DataFrame({"client_id": ["a", "b"]})
+    note = termless_clients_note(clients, subs, None if payments is None else _shop_payments(payments))
+    assert note is not None and note.startswith(expected)
+
+
 def _rhythm(clients: int, gaps: list[int]) -> pl.DataFrame:
     """``clients`` clients active on the days given by the cumulated ``gaps`` from 2024-01-01."""
     days = [0]

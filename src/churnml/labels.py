@@ -191,7 +191,11 @@ def snapshot_grid(cfg: SnapshotsConfig, data_start: datetime, data_end: datetime
 def auto_label_source(tables: Iterable[Table]) -> tuple[str, str]:
     """``label.source: auto``: (the source the tables give, why). A subscriptions table: a churn is a
     term not renewed (``subscriptions``); else a churns table: a churn is its record (``churns``); else
-    (orders, events): a churn is no order and no activity in the horizon (``inactivity``)."""
+    (orders, events): a churn is no order and no activity in the horizon (``inactivity``). Decided by which
+    tables exist, never by their rows: train, validate and the weekly score resolve it alike, and a share of
+    buyers without a term drifting week to week cannot switch the label under a deployed model. A shop with
+    subscribers and one-off buyers keeps ``subscriptions``; :func:`termless_clients_note` counts the buyers it
+    leaves out and says what ``inactivity`` would do with them."""
     present = set(tables)
     if Table.SUBSCRIPTIONS in present:
         return "subscriptions", "the data has a subscriptions table: a churn is a term not renewed"
@@ -976,23 +980,56 @@ def late_behaviour_note(
     )
 
 
-def termless_clients_note(clients: pl.DataFrame, subscriptions: pl.DataFrame, shown: int = 3) -> str | None:
-    """A note when clients of the clients table have no term at all while customers are known by their
-    terms (a subscriptions table): leads, free users without a term, or terms missing from the export.
-    They are no customers: never a training row nor a row of the weekly list, which would otherwise go
-    unsaid (800 workspaces, 387 on the list). None when every client has a term."""
+def termless_clients_note(
+    clients: pl.DataFrame, subscriptions: pl.DataFrame, payments: pl.DataFrame | None = None, shown: int = 3
+) -> str | None:
+    """A note for the subscriptions label when clients of the clients table have no term at all: under it
+    a customer is a client with a term, so they are never a training row nor a row of the weekly list,
+    which would otherwise go unsaid (800 workspaces, 387 on the list). Those with orders in ``payments``
+    (:func:`orders`) are buyers without a contract (a shop's one-off buyers beside its subscribers: 2,617
+    of 4,000 clients, 17,992 orders, off every list), counted with their orders and against every client
+    with orders, and told what each label does with them; the rest (all of them without ``payments``)
+    are leads, free users without a term, or terms missing from the export. Grain: one client of
+    ``clients`` per count. None when every client has a term."""
     termed = subscriptions.get_column(CLIENT_ID).cast(pl.String).unique()
     ids = clients.get_column(CLIENT_ID).cast(pl.String).unique()
     none = ids.filter(~ids.is_in(termed.implode())).sort()
     if none.len() == 0:
         return None
-    examples = ", ".join(none.head(shown).to_list())
-    return (
-        f"clients: {none.len():,} of the {clients.height:,} clients have no term in subscriptions ({examples}"
-        f"{', ...' if none.len() > shown else ''}): leads, free users without a term, or terms missing from "
-        "the export. They are no customers: never trained on nor listed. If they are free users you want "
-        "on the list, give them terms with mrr 0"
+    paid = (
+        orders(payments).select(pl.col(CLIENT_ID).cast(pl.String))
+        if payments is not None
+        else pl.DataFrame(schema={CLIENT_ID: pl.String})
     )
+    per_buyer = paid.filter(pl.col(CLIENT_ID).is_in(none.implode())).group_by(CLIENT_ID).len()
+    buyers = per_buyer.get_column(CLIENT_ID).sort()
+    leads = none.filter(~none.is_in(buyers.implode()))
+    head = f"clients: {none.len():,} of the {clients.height:,} clients have no term in subscriptions"
+
+    def named(some: pl.Series) -> str:
+        return ", ".join(some.head(shown).to_list()) + (", ..." if some.len() > shown else "")
+
+    said = []
+    if buyers.len():
+        with_orders = paid.get_column(CLIENT_ID).n_unique()
+        said.append(
+            f"{buyers.len():,} of them have orders ({int(per_buyer.get_column('len').sum()):,} orders; "
+            f"{named(buyers)}), {buyers.len() / with_orders:.0%} of the {with_orders:,} clients with orders: "
+            "buyers without a contract (one-off buyers), not leads. Under label.source subscriptions a customer "
+            "is a client with a term, so they are never trained on nor listed; label.source: inactivity lists "
+            "every client with an order or event in the last label.inactivity_days, subscribers too, and calls "
+            "a churn no order and no activity in the horizon"
+        )
+    if leads.len():
+        who = f"{leads.len():,} without an order ({named(leads)})" if buyers.len() else f"({named(leads)})"
+        said.append(
+            f"{who}: leads, free users without a term, or terms missing from the export. They are no "
+            "customers: never trained on nor listed. If they are free users you want on the list, give them "
+            "terms with mrr 0"
+        )
+    if buyers.len() and leads.len():
+        return f"{head}: {said[0]}. The {said[1]}"
+    return f"{head}{': ' if buyers.len() else ' '}{said[0]}"
 
 
 def free_terms_note(subscriptions: pl.DataFrame, least: int = 20, share: float = 0.1) -> str | None:

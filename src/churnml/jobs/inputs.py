@@ -141,8 +141,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
-    free terms (:func:`churnml.labels.free_terms_note`), clients without any term
-    (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
+    free terms (:func:`churnml.labels.free_terms_note`), clients without any
+    term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
     a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`) and clients
     whose usual gap is longer than ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only
     when the dataset holds its tables) and a no-activity rule that can never fire
@@ -181,7 +181,11 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
         clients = dataset.tables.get(Table.CLIENTS)
-        termless = termless_clients_note(clients, subscriptions) if clients is not None else None
+        termless = (
+            termless_clients_note(clients, subscriptions, dataset.tables.get(Table.PAYMENTS))
+            if clients is not None
+            else None
+        )
         notes += [termless] if termless else []
         if cfg.label.source == "churns":
             churns = dataset.tables.get(Table.CHURNS)
