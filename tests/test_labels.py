@@ -1155,6 +1155,44 @@ def test_termless_clients_with_orders_are_buyers_without_a_contract_not_leads(pa
     assert note is not None and note.startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [("auto", True), ("subscriptions", True), ("inactivity", False), ("churns", False)],
+)
+def test_the_termless_clients_note_is_said_under_the_subscriptions_label_only(
+    source: str, said: bool
+) -> None:
+    """Under the inactivity and churns labels a client is a customer from its first order, term or not: a note
+    saying it is "never trained on nor listed" would be false there."""
+    from churnml.config import load_config
+    from churnml.jobs.inputs import data_notes
+
+    cfg = load_config()
+    cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"source": source})})
+    data = Dataset(
+        {
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ["a", "buy1"], "created_at": [D(2024, 1, 1)] * 2},
+                schema_overrides={"created_at": DT},
+            ),
+            Table.SUBSCRIPTIONS: pl.DataFrame(
+                {
+                    "client_id": ["a"],
+                    "start_date": [D(2024, 1, 1)],
+                    "end_date": [D(2025, 1, 1)],
+                    "mrr": [10.0],
+                }
+            ),
+            Table.PAYMENTS: _shop_payments([("a", 10.0, "paid"), ("buy1", 9.0, "paid")]),
+        },
+        "shop",
+        D(2024, 1, 1),
+        D(2024, 6, 1),
+    )
+    notes = [n for n in data_notes(data, cfg) if n.startswith("clients: 1 of the 2 clients have no term")]
+    assert len(notes) == (1 if said else 0)
+
+
 def _rhythm(clients: int, gaps: list[int]) -> pl.DataFrame:
     """``clients`` clients active on the days given by the cumulated ``gaps`` from 2024-01-01."""
     days = [0]

@@ -141,7 +141,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
-    free terms (:func:`churnml.labels.free_terms_note`), clients without any
+    free terms (:func:`churnml.labels.free_terms_note`), under the subscriptions label clients without any
     term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
     a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`) and clients
     whose usual gap is longer than ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only
@@ -181,9 +181,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
         notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
         clients = dataset.tables.get(Table.CLIENTS)
+        # said under the subscriptions label only (auto takes it with a subscriptions table): the churns and
+        # inactivity labels list a client from its first order, with or without a term
+        by_terms = resolved_label(cfg.label, [Table.SUBSCRIPTIONS, *dataset.tables]).source == "subscriptions"
         termless = (
             termless_clients_note(clients, subscriptions, dataset.tables.get(Table.PAYMENTS))
-            if clients is not None
+            if clients is not None and by_terms
             else None
         )
         notes += [termless] if termless else []
