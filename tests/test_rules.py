@@ -1001,6 +1001,88 @@ def test_a_portfolio_wide_usage_dip_is_said() -> None:
     assert stopped is not None and "usage_drop fires for no one this week" in stopped
 
 
+def _usage_mix(clients: list[tuple[int, float, float]]) -> pl.DataFrame:
+    """Features of ``(how many, usual, recent)`` clients: each used ``usual`` events a 28 days over the 154
+    days before and ``recent`` in the last 28 (``c0``, ``c1``, ... in that order)."""
+    rows = [(usual, recent) for n, usual, recent in clients for _ in range(n)]
+    return pl.DataFrame(
+        {
+            "client_id": [f"c{i}" for i in range(len(rows))],
+            "usage_events_28d": [r for _, r in rows],
+            "usage_events_182d": [r + u * 154 / 28 for u, r in rows],
+        }
+    )
+
+
+# 12 light clients just over usage_drop_min_events (12 a 28 days: usual 13) and back at 8 (x0.62), 12 just
+# under it (usual 10, not compared) now at 15, and c24 at x0.3 (usual 20, recent 6)
+_FLAT = [(12, 13.0, 8.0), (12, 10.0, 15.0), (1, 20.0, 6.0)]
+
+
+@pytest.mark.parametrize(
+    ("clients", "median", "total", "portfolio", "dip", "fired"),
+    [
+        # sparse use that did not move (the total 282 of 296 usual, x0.95): the median x0.62 is the clients
+        # picked by a busy usual falling back; no dip, and usage_drop keeps its own bar x0.4: c24 at x0.3 fires
+        (_FLAT, 0.615, 0.953, 0.953, None, ["c24"]),
+        # the same clients, and the light ones fell too (15 -> 3, the total x0.47): a dip the median measures
+        (
+            [(12, 13.0, 8.0), (12, 10.0, 3.0), (1, 20.0, 6.0)],
+            0.615,
+            0.466,
+            0.615,
+            "the median client used it 38% less than its usual (13 clients usually active)",
+            [],
+        ),
+        # a real seasonal dip (everyone at x0.55), as before: the median's
+        (
+            [(9, 100.0, 55.0), (2, 100.0, 37.0), (1, 100.0, 10.0)],
+            0.55,
+            0.483,
+            0.55,
+            "the median client used it 45% less than its usual (12 clients usually active)",
+            ["c11"],
+        ),
+        # a heavy client stopped (the total x0.31), the median client did not move: no dip
+        ([(11, 20.0, 20.0), (1, 500.0, 0.0)], 1.0, 0.305, 1.0, None, ["c11"]),
+    ],
+)
+def test_a_portfolio_dip_needs_the_total_use_to_fall_too(
+    clients: list[tuple[int, float, float]],
+    median: float,
+    total: float,
+    portfolio: float,
+    dip: str | None,
+    fired: list[str],
+) -> None:
+    from churnml.scoring.rules import (
+        client_usage_ratios,
+        portfolio_usage_ratio,
+        portfolio_usage_total,
+        usage_dip_note,
+    )
+
+    features = _usage_mix(clients)
+    cfg = RulesConfig(enabled=("usage_drop",))
+    ratios = client_usage_ratios(features, cfg, {}, AS_OF)
+    assert ratios.height == features.height  # the light clients too: the total reads them
+    assert float(ratios.get_column("_ratio").median()) == pytest.approx(median, abs=1e-3)
+    assert portfolio_usage_total(ratios) == pytest.approx(total, abs=1e-3)
+    assert portfolio_usage_ratio(ratios) == pytest.approx(portfolio, abs=1e-3)
+    note = usage_dip_note(ratios, cfg)
+    assert (note is None) if dip is None else (note is not None and dip in note)
+    assert _usage_drops(features) == fired
+
+
+def test_ratios_without_totals_read_the_median_alone() -> None:
+    # ratios collected without _recent / _usual (the Spark driver's) keep the median's portfolio ratio
+    from churnml.scoring.rules import portfolio_usage_ratio, portfolio_usage_total
+
+    ratios = pl.DataFrame({"client_id": [f"c{i}" for i in range(12)], "_ratio": [0.6] * 11 + [None]})
+    assert portfolio_usage_total(ratios) is None
+    assert portfolio_usage_ratio(ratios) == pytest.approx(0.6)
+
+
 @pytest.mark.parametrize(
     ("back_days_ago", "events", "fires"),
     [

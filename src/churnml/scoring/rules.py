@@ -33,8 +33,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   the action, a value review before their budget decision; it raises no zone by default: many weather it).
 - ``usage_drop``: product events in the last ``usage_drop_days`` down ``usage_drop_share`` or more against the
   client's own usual (:func:`usage_ratios`: since its return for a client back from an absence), and against
-  the portfolio's drop of the same weeks when most clients' use fell (:func:`portfolio_usage_ratio` over
-  every client: a caller that hands the rules part of the list, a Spark client bucket, passes the whole
+  the portfolio's drop of the same weeks when most clients' use and the portfolio's total use fell
+  (:func:`portfolio_usage_ratio` over every client: a caller that hands the rules part of the list, a Spark client bucket, passes the whole
   list's as ``portfolio_ratio``; the list says so, :func:`portfolio_usage_note`).
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
@@ -85,6 +85,7 @@ __all__ = [
     "fired_rules",
     "portfolio_usage_note",
     "portfolio_usage_ratio",
+    "portfolio_usage_total",
     "rule_descriptions",
     "unreachable_no_activity_note",
     "usage_dip_note",
@@ -695,27 +696,30 @@ def usage_drop_columns(cfg: RulesConfig) -> tuple[str, str]:
 # the portfolio's usage ratio (the median client's events in the last usage_drop_days against its usual) is
 # read from at least this many clients usually active enough to compare; fewer say nothing of a portfolio
 PORTFOLIO_MIN_CLIENTS = 10
-# the list says the whole portfolio's use fell when that median ratio is at most this (a seasonal August at
-# x0.55 made usage_drop fire for 721 clients, 14% of a list, who churned at the base rate)
+# the list says the whole portfolio's use fell when that median ratio and the portfolio's total use against its
+# usual are both at most this (a seasonal August at x0.55 made usage_drop fire for 721 clients, 14% of a list,
+# who churned at the base rate; portfolio_usage_ratio says why the total too)
 PORTFOLIO_DIP_RATIO = 0.8
 _USAGE_WINDOW = re.compile(r"usage_events_(\d+)d")
 
 
 def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
-    """``[client_id, _ratio]``: per client usually active enough (``usage_drop_min_events`` per
-    ``usage_drop_days``), its events in the last ``usage_drop_days`` over its usual rate in the days before,
-    scaled to ``usage_drop_days``. The usual is read over the ``usage_drop_usual_days`` before, or, for a
+    """``[client_id, _ratio, _recent, _usual]``, one row per client of the features whose usual is known:
+    its events in the last ``usage_drop_days`` (``_recent``), its usual rate in the days before scaled to
+    ``usage_drop_days`` (``_usual``), and their ratio (``_ratio``) for a client usually active enough
+    (``usage_drop_min_events`` per ``usage_drop_days``), null for the others: the rule and the median compare
+    only those, the portfolio's total (:func:`portfolio_usage_total`) reads every client. The usual is read over the ``usage_drop_usual_days`` before, or, for a
     client back from an absence (:func:`churnml.scoring.crm.last_returns`), over the longest usage window of
     the features (``features.windows``) that began at or after its return and leaves at least
     ``usage_drop_days`` of usual: the weeks it was gone are no drop of its use (a client back one day read
     "their use fell far below its usual" and stood red at 94%). A window whose count is null (longer than the
     data, ``features.unobserved_windows: unknown``) is skipped the same way, its count and its days together.
     A client back more recently than that (within 91 days with the default windows 28 and 91) is not
-    compared. Empty without the features."""
+    compared (no row). Empty without the features."""
     cfg = ctx.cfg
     recent_col, total_col = usage_drop_columns(cfg)
     frame = ctx.features
-    schema = {CLIENT_ID: pl.String, "_ratio": pl.Float64}
+    schema = {CLIENT_ID: pl.String, "_ratio": pl.Float64, "_recent": pl.Float64, "_usual": pl.Float64}
     if frame is None or recent_col not in frame.columns or total_col not in frame.columns:
         return pl.DataFrame(schema=schema)
     days, longest = cfg.usage_drop_days, cfg.usage_drop_days + cfg.usage_drop_usual_days
@@ -746,9 +750,11 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     return (
         frame.select(pl.col(CLIENT_ID).cast(pl.String), recent_col, *(f"usage_events_{w}d" for w in windows))
         .join(returns, on=CLIENT_ID, how="left")
-        .select(CLIENT_ID, (recent / usual).alias("_ratio"), usual.alias("_usual"))
-        .filter(pl.col("_usual") >= cfg.usage_drop_min_events)
-        .select(CLIENT_ID, "_ratio")
+        .select(CLIENT_ID, (recent / usual).alias("_ratio"), recent.alias("_recent"), usual.alias("_usual"))
+        .filter(pl.col("_usual").is_not_null())
+        .with_columns(
+            pl.when(pl.col("_usual") >= cfg.usage_drop_min_events).then(pl.col("_ratio")).alias("_ratio")
+        )
     )
 
 
@@ -759,7 +765,7 @@ def client_usage_ratios(
     as_of: date,
     grace_days: int = 30,
 ) -> pl.DataFrame:
-    """``[client_id, _ratio]`` of :func:`usage_ratios` for the clients of ``features`` (their features at
+    """``[client_id, _ratio, _recent, _usual]`` of :func:`usage_ratios` for the clients of ``features`` (their features at
     ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads."""
     ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
     ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features)
@@ -773,11 +779,34 @@ def _returns_of(ctx: RuleInput) -> pl.DataFrame:
     return last_returns(ctx.tables, ctx.as_of, ctx.grace_days).select(CLIENT_ID, "_back")
 
 
+def portfolio_usage_total(ratios: pl.DataFrame) -> float | None:
+    """The portfolio's total use against its usual: the sum of ``_recent`` over the sum of ``_usual`` of
+    every client of ``ratios`` (:func:`usage_ratios`; grain: one row per client, the usually active and the
+    light alike); None without those columns (ratios read elsewhere) or without any usual use."""
+    if "_recent" not in ratios.columns or "_usual" not in ratios.columns:
+        return None
+    both = ratios.select("_recent", "_usual").drop_nulls().drop_nans()
+    usual = float(both.get_column("_usual").sum())
+    return float(both.get_column("_recent").sum()) / usual if usual > 0 else None
+
+
 def portfolio_usage_ratio(ratios: pl.DataFrame) -> float | None:
-    """The median of ``ratios`` (:func:`usage_ratios`: this week's clients' use against their usual): how
-    much the whole portfolio's use moved; None under :data:`PORTFOLIO_MIN_CLIENTS` clients."""
+    """How much the whole portfolio's use moved, from ``ratios`` (:func:`usage_ratios`: this week's clients'
+    use against their usual): the median usually-active client's ratio when the portfolio's total use
+    (:func:`portfolio_usage_total`) fell to :data:`PORTFOLIO_DIP_RATIO` or less too, else the larger of the
+    two. The median alone reads a fall in a portfolio of sparse use that did not move: its clients are
+    chosen as usually active (``usage_drop_min_events``) on the very counts their drop is measured against,
+    so those near the bar are there by a busy usual and fall back (regression to the mean), and a skewed
+    count's median sits under its mean (a shop's 380 usually active clients at a median x0.67, its total
+    x0.94: "use fell 33%" and usage_drop's bar lowered from x0.4 to x0.27, with weekly events flat). The
+    total alone is a few heavy clients' (an integration that stopped). A real dip moves both (everyone at
+    x0.55: x0.55, as before). None under :data:`PORTFOLIO_MIN_CLIENTS` usually active clients; the median
+    alone when ``ratios`` have no ``_recent`` / ``_usual``."""
     values = ratios.get_column("_ratio").drop_nulls().drop_nans()
-    return None if values.len() < PORTFOLIO_MIN_CLIENTS else float(values.median())
+    if values.len() < PORTFOLIO_MIN_CLIENTS:
+        return None
+    median, total = float(values.median()), portfolio_usage_total(ratios)
+    return median if total is None or total <= PORTFOLIO_DIP_RATIO else max(median, total)
 
 
 def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
@@ -785,7 +814,8 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     usual rate (:func:`usage_ratios`), when that usual rate is at least ``usage_drop_min_events``: a collapse
     against the client's own habit, whatever the model makes of its term (an annual client's logins from 450
     to 37 a month, rated 0.35% by a model that waits for the renewal). When the portfolio's use fell the same
-    weeks (:func:`portfolio_usage_ratio` under 1: a seasonal dip), a client's ratio is read against the
+    weeks (:func:`portfolio_usage_ratio` under 1: the median client's use and the total fell, a seasonal
+    dip), a client's ratio is read against the
     portfolio's: it fires only for a client that fell ``usage_drop_share`` more than the portfolio did
     (everyone at x0.55: at x0.22 or less); the portfolio's is ``ctx.portfolio_ratio`` when given (the whole
     list's, for a part of it scored alone), else these clients'. Read from the clients' features
@@ -807,8 +837,9 @@ def portfolio_usage_note(
     grace_days: int = 30,
 ) -> str | None:
     """A sentence for the list when the whole portfolio's use fell: the median ratio of this week's
-    clients' use to their usual (:func:`portfolio_usage_ratio`) is :data:`PORTFOLIO_DIP_RATIO` or less (a
-    seasonal dip, not hundreds of churners); None otherwise. ``features``: this week's clients' features
+    clients' use to their usual and the ratio of their total use to its usual (:func:`portfolio_usage_ratio`)
+    are both :data:`PORTFOLIO_DIP_RATIO` or less (a seasonal dip, not hundreds of churners); None otherwise
+    (a median that fell while the total did not is the noise of sparse use). ``features``: this week's clients' features
     (:func:`usage_dip_note` of their :func:`client_usage_ratios`)."""
     return usage_dip_note(client_usage_ratios(features, cfg, tables, as_of, grace_days), cfg)
 
@@ -819,9 +850,10 @@ def usage_dip_note(ratios: pl.DataFrame, cfg: RulesConfig) -> str | None:
     portfolio = portfolio_usage_ratio(ratios)
     if portfolio is None or portfolio > PORTFOLIO_DIP_RATIO:
         return None
+    active = ratios.get_column("_ratio").drop_nulls().drop_nans().len()
     head = (
         f"product use fell across the portfolio: in the last {cfg.usage_drop_days} days the median client used "
-        f"it {1 - portfolio:.0%} less than its usual ({ratios.height:,} clients usually active): a "
+        f"it {1 - portfolio:.0%} less than its usual ({active:,} clients usually active): a "
         "portfolio-wide dip (a season, a holiday, an outage, a tracking change), not so many churners. "
     )
     if portfolio <= 0:
