@@ -142,12 +142,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
     free terms (:func:`churnml.labels.free_terms_note`), under the subscriptions label clients without any
-    term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and, under the inactivity label, clients active on
-    a regular rhythm about as long as the horizon (:func:`churnml.labels.regular_rhythm_note`) and clients
-    whose usual gap is longer than ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only
-    when the dataset holds its tables) and a no-activity rule that can never fire
-    (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``: where to read them from when the dataset holds no tables
-    (a portfolio read batch by batch)."""
+    term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and,
+    under the inactivity label, clients active on a regular rhythm about as long as the horizon
+    (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
+    ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) and
+    a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``:
+    where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
     from churnml.features.account import other_signals_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note

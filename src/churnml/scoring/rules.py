@@ -34,8 +34,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``usage_drop``: product events in the last ``usage_drop_days`` down ``usage_drop_share`` or more against the
   client's own usual (:func:`usage_ratios`: since its return for a client back from an absence), and against
   the portfolio's drop of the same weeks when most clients' use and the portfolio's total use fell
-  (:func:`portfolio_usage_ratio` over every client: a caller that hands the rules part of the list, a Spark client bucket, passes the whole
-  list's as ``portfolio_ratio``; the list says so, :func:`portfolio_usage_note`).
+  (:func:`portfolio_usage_ratio` over every client: a caller that hands the rules part of the list, a Spark
+  client bucket, passes the whole list's as ``portfolio_ratio``; the list says so,
+  :func:`portfolio_usage_note`).
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
 Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
@@ -708,14 +709,14 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     its events in the last ``usage_drop_days`` (``_recent``), its usual rate in the days before scaled to
     ``usage_drop_days`` (``_usual``), and their ratio (``_ratio``) for a client usually active enough
     (``usage_drop_min_events`` per ``usage_drop_days``), null for the others: the rule and the median compare
-    only those, the portfolio's total (:func:`portfolio_usage_total`) reads every client. The usual is read over the ``usage_drop_usual_days`` before, or, for a
-    client back from an absence (:func:`churnml.scoring.crm.last_returns`), over the longest usage window of
-    the features (``features.windows``) that began at or after its return and leaves at least
-    ``usage_drop_days`` of usual: the weeks it was gone are no drop of its use (a client back one day read
-    "their use fell far below its usual" and stood red at 94%). A window whose count is null (longer than the
-    data, ``features.unobserved_windows: unknown``) is skipped the same way, its count and its days together.
-    A client back more recently than that (within 91 days with the default windows 28 and 91) is not
-    compared (no row). Empty without the features."""
+    only those, the portfolio's total (:func:`portfolio_usage_total`) reads every client. The usual is read
+    over the ``usage_drop_usual_days`` before, or, for a client back from an absence
+    (:func:`churnml.scoring.crm.last_returns`), over the longest usage window of the features (``features.windows``)
+    that began at or after its return and leaves at least ``usage_drop_days`` of usual: the weeks it was gone are no
+    drop of its use (a client back one day read "their use fell far below its usual" and stood red at 94%). A window
+    whose count is null (longer than the data, ``features.unobserved_windows: unknown``) is skipped the same way,
+    its count and its days together. A client back more recently than that (within 91 days with the default windows
+    28 and 91) is not compared (no row). Empty without the features."""
     cfg = ctx.cfg
     recent_col, total_col = usage_drop_columns(cfg)
     frame = ctx.features
@@ -765,8 +766,8 @@ def client_usage_ratios(
     as_of: date,
     grace_days: int = 30,
 ) -> pl.DataFrame:
-    """``[client_id, _ratio, _recent, _usual]`` of :func:`usage_ratios` for the clients of ``features`` (their features at
-    ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads."""
+    """``[client_id, _ratio, _recent, _usual]`` of :func:`usage_ratios` for the clients of ``features``
+    (their features at ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads."""
     ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
     ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features)
     return usage_ratios(ctx)
@@ -815,12 +816,11 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     against the client's own habit, whatever the model makes of its term (an annual client's logins from 450
     to 37 a month, rated 0.35% by a model that waits for the renewal). When the portfolio's use fell the same
     weeks (:func:`portfolio_usage_ratio` under 1: the median client's use and the total fell, a seasonal
-    dip), a client's ratio is read against the
-    portfolio's: it fires only for a client that fell ``usage_drop_share`` more than the portfolio did
-    (everyone at x0.55: at x0.22 or less); the portfolio's is ``ctx.portfolio_ratio`` when given (the whole
-    list's, for a part of it scored alone), else these clients'. Read from the clients' features
-    (:func:`usage_drop_columns`; ``ctx.ratios`` when given), the same counts on every path; never fires
-    without them."""
+    dip), a client's ratio is read against the portfolio's: it fires only for a client that fell
+    ``usage_drop_share`` more than the portfolio did (everyone at x0.55: at x0.22 or less); the portfolio's is
+    ``ctx.portfolio_ratio`` when given (the whole list's, for a part of it scored alone), else these clients'. Read
+    from the clients' features (:func:`usage_drop_columns`; ``ctx.ratios`` when given), the same counts on every
+    path; never fires without them."""
     ratios = ctx.ratios if ctx.ratios is not None else usage_ratios(ctx)
     portfolio = ctx.portfolio_ratio if ctx.portfolio_ratio is not None else portfolio_usage_ratio(ratios)
     portfolio = 1.0 if portfolio is None else min(1.0, portfolio)
@@ -839,8 +839,8 @@ def portfolio_usage_note(
     """A sentence for the list when the whole portfolio's use fell: the median ratio of this week's
     clients' use to their usual and the ratio of their total use to its usual (:func:`portfolio_usage_ratio`)
     are both :data:`PORTFOLIO_DIP_RATIO` or less (a seasonal dip, not hundreds of churners); None otherwise
-    (a median that fell while the total did not is the noise of sparse use). ``features``: this week's clients' features
-    (:func:`usage_dip_note` of their :func:`client_usage_ratios`)."""
+    (a median that fell while the total did not is the noise of sparse use). ``features``: this week's
+    clients' features (:func:`usage_dip_note` of their :func:`client_usage_ratios`)."""
     return usage_dip_note(client_usage_ratios(features, cfg, tables, as_of, grace_days), cfg)
 
 
