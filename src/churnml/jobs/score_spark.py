@@ -278,16 +278,24 @@ def _week_features(passed: Any) -> pl.DataFrame:
 
 
 def _usage_ratios(passed: Any) -> pl.DataFrame:
-    """Every listed client's usage ratios this week and last week (``[client_id, snapshot, _ratio]``,
+    """Every listed client's usage ratios this week and last week (``[client_id, snapshot, _ratio, _recent,
+    _usual]``,
     :func:`churnml.scoring.spark_buckets.bucket_usage_ratios`) of the feature pass, collected to the driver:
-    the portfolio's ratio ``usage_drop`` reads in every bucket is their median."""
+    the portfolio's ratio ``usage_drop`` reads in every bucket (:func:`churnml.scoring.rules.portfolio_usage_ratio`:
+    their median, when the portfolio's total use fell too)."""
     from pyspark.sql import functions as F
 
     from churnml.scoring.spark import BLOB, KIND, frame_of_blob
     from churnml.scoring.spark_buckets import RATIOS
 
     rows = passed.filter(F.col(KIND) == RATIOS).select(BLOB).collect()
-    schema = {CLIENT_ID: pl.String, SNAPSHOT: pl.Date, "_ratio": pl.Float64}
+    schema = {
+        CLIENT_ID: pl.String,
+        SNAPSHOT: pl.Date,
+        "_ratio": pl.Float64,
+        "_recent": pl.Float64,
+        "_usual": pl.Float64,
+    }
     return pl.concat(
         [pl.DataFrame(schema=schema), *(frame_of_blob(r[BLOB]) for r in rows)], how="vertical_relaxed"
     ).sort(CLIENT_ID, SNAPSHOT)

@@ -170,7 +170,7 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
 
 
 def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketContext) -> pl.DataFrame:
-    """``[client_id, snapshot, _ratio]``: :func:`churnml.scoring.rules.client_usage_ratios` of the bucket's
+    """``[client_id, snapshot, _ratio, _recent, _usual]``: :func:`churnml.scoring.rules.client_usage_ratios` of the bucket's
     listed clients this week and last week, from the model's features (what the scoring pass hands the
     rules) and ``dataset`` as the scoring pass reads it (the returns)."""
     from churnml.scoring.rules import client_usage_ratios
@@ -183,7 +183,7 @@ def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketCon
             dataset.tables,
             day,
             ctx.label.grace_days,
-        ).select(CLIENT_ID, pl.lit(day, pl.Date).alias(SNAPSHOT), "_ratio")
+        ).select(CLIENT_ID, pl.lit(day, pl.Date).alias(SNAPSHOT), "_ratio", "_recent", "_usual")
         for day in (ctx.as_of, ctx.prev_date)
     ]
     return pl.concat(parts)
