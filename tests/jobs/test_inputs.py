@@ -76,3 +76,16 @@ def test_a_truth_folder_without_the_hazard_is_said(tmp_path) -> None:
     assert note is not None and note.startswith(f"--truth {tmp_path}: no hazard.parquet there")
     (tmp_path / "hazard.parquet").write_bytes(b"")
     assert no_truth_note(tmp_path) is None
+
+
+def test_a_truth_file_of_another_tool_is_refused_before_any_work(tmp_path):
+    import polars as pl
+
+    from churnml.jobs.common import UserError
+
+    (tmp_path / "truth").mkdir()
+    pl.DataFrame({"client_id": ["a"], "churn_date": [date(2024, 3, 4)]}).write_parquet(
+        tmp_path / "truth" / "hazard.parquet"
+    )
+    with pytest.raises(UserError, match="lacks the columns week, hazard, due, spell, reason: --truth reads"):
+        truth_oracle(tmp_path / "truth", 90)

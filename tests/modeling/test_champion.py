@@ -25,8 +25,8 @@ def _metrics(**pr_auc: float) -> pd.DataFrame:
             _metrics(model=0.40, logistic=0.31, rules=0.18),
             ("3", 0.40),
             True,
-            ">= champion v3",
-        ),  # tie: newer data
+            "the same procedure as champion v3",
+        ),  # a tie of the same procedure: its figure is this run's, the refit replaces it
         (_metrics(model=0.40, logistic=0.31, rules=0.18), ("3", 0.42), False, "< champion v3's procedure"),
         (_metrics(model=0.40, logistic=0.31), None, True, "beats logistic 0.3100"),  # no rule applies
     ],
@@ -159,9 +159,25 @@ def test_the_usual_cause_of_a_backtest_too_good_follows_the_label(label, words) 
         # a new recipe with newer labels: promoted unless the champion's procedure is clearly better
         (0.3970, 0.40, True, True, True, "within train.champion_margin 0.005, with newer labels"),
         (0.3940, 0.40, True, True, False, "< champion v3's procedure"),
-        # the same recipe: its own figure; a tie goes to the newer labels, a loss does not
-        (0.40, 0.40, False, True, True, ">= champion v3's procedure 0.4000"),
-        (0.40, 0.40, False, False, True, ">= champion v3's procedure 0.4000"),
+        # the same recipe: its own figure (one figure, not two compared), the refit replaces it
+        (
+            0.40,
+            0.40,
+            False,
+            True,
+            True,
+            "the same procedure as champion v3 (its parameters and feature columns: on "
+            "the same backtest rows its mean fold PR-AUC is this run's, 0.4000), refit on labels up to a later date",
+        ),
+        (
+            0.40,
+            0.40,
+            False,
+            False,
+            True,
+            "the same procedure as champion v3 (its parameters and feature columns: "
+            "on the same backtest rows its mean fold PR-AUC is this run's, 0.4000), refit on the same labels",
+        ),
         (0.3990, 0.40, False, True, False, "< champion v3's procedure"),
     ],
 )

@@ -517,3 +517,19 @@ def test_auto_calibration_counts_churning_clients_not_rows(clients, method) -> N
     y = np.repeat(np.tile([1, 0], 30), 10)  # 300 positive rows of 600: clients 0, 2, 4, ... of 60
     raw = rng.normal(size=600) + y
     assert calibrator_for(raw, y, "auto", 200, clients=clients).method_ == method
+
+
+@pytest.mark.parametrize(
+    ("name", "direction"),
+    [
+        ("payments_mrr_change_91d", None),  # a rise is an expansion or a price rise: unconstrained
+        ("payments_downgrades_91d", 1),  # a downgrade raises the risk
+        ("payments_failed_28d", 1),
+        ("payments_paid_91d", -1),
+    ],
+)
+def test_only_features_of_a_certain_direction_are_constrained(name: str, direction: int | None) -> None:
+    from churnml.config import FeaturesConfig
+    from churnml.modeling.train import monotone_directions
+
+    assert monotone_directions([name], FeaturesConfig()).get(name) == direction

@@ -528,7 +528,10 @@ SPECS: tuple[SpecPattern, ...] = (
         "payments_mrr_change_91d",
         FAMILY,
         "relative change",
-        -1,
+        # no certain direction: a rise is an expansion or a price rise (a monthly plan's +25% auto-renewed: its
+        # subscribers left at 0.29 against 0.17, and a -1 constraint made every rise lower the risk); a fall is
+        # a downgrade (payments_downgrades_* says it) or a discount
+        0,
         "plan",
         "MRR {verb} {pct}% over the last 91 days",
         "change",

@@ -266,9 +266,19 @@ def truth_oracle(
         return None
     import polars as pl
 
+    from churnml.demo.synth import Truth
+    from churnml.jobs.common import UserError
     from churnml.modeling.baselines import oracle_scores
 
     hazard = pl.read_parquet(path)
+    needed = [CLIENT_ID, Truth.WEEK, Truth.HAZARD, Truth.DUE, Truth.SPELL, Truth.REASON]
+    needed += [Truth.DECLINE] if now else []
+    missing = [c for c in needed if c not in hazard.columns]
+    if missing:  # another tool's file: said before any work, not a crash in the middle of a fold
+        raise UserError(
+            f"the truth file {path} lacks the columns {', '.join(missing)}: --truth reads the truth folder of "
+            "`churnml generate --truth-out` (hazard.parquet: client_id, week, hazard, due, spell, reason, decline)"
+        )
     known = set(hazard.get_column(CLIENT_ID).unique().to_list())
 
     def oracle(rows: pd.DataFrame) -> np.ndarray:

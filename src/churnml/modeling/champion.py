@@ -148,6 +148,15 @@ def verdict(
             f"a new recipe on the same labels: {said} {score:.4f} against champion v{version}'s procedure "
             f"{champ:.4f} on the same backtest rows, not better by train.champion_margin {margin:g}",
         )
+    if not new_recipe and score == champ:
+        # the champion's own procedure: judged on these rows it is this run (no refit to compare), so the
+        # figure is one, not two; what decides is which model saw the latest labels
+        fresher = "refit on labels up to a later date" if newer_labels else "refit on the same labels"
+        return Verdict(
+            True,
+            f"the same procedure as champion v{version} (its parameters and feature columns: on the same backtest "
+            f"rows its {said} is this run's, {score:.4f}), {fresher}; beats {beaten}",
+        )
     tolerance = margin if new_recipe else 0.0
     if score >= champ - tolerance:
         within = f" (within train.champion_margin {margin:g}, with newer labels)" if score < champ else ""
