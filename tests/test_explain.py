@@ -719,15 +719,39 @@ def test_the_running_terms_are_the_base_terms(
     assert (lengths.tolist(), ages.tolist()) == ([length], [age])
 
 
+class _RaisingModel:
+    """TreeSHAP stand-in: both features raise the risk, the base value last."""
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        return np.tile([1.0, 0.5, -2.0], (len(X), 1))
+
+
+def _two_clients_first_sentences(X: np.ndarray, names: list[str], citing) -> list[tuple]:
+    """The first two driver sentences of two clients whose two features (``names``, values ``X``) both raise
+    their risk, explained with ``citing`` (:class:`churnml.scoring.reasons.Citing`)."""
+    from churnml.scoring.reasons import explanations
+
+    out = explanations(
+        _RaisingModel(),
+        X,
+        X[:0],
+        np.arange(2),
+        np.array([-1, -1]),
+        np.array([40.0] * 2),
+        names,
+        FeaturesConfig(),
+        2,
+        citing,
+        "EUR",
+    )
+    return out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+
+
 def test_an_annual_add_on_does_not_mute_a_monthly_clients_payment_silence() -> None:
     """Two monthly clients with nothing paid for 100 days: the one with an annual add-on is cited as the
     other ("EUR 0 paid in the last 91 days", "Last payment or order 100 days ago"), its add-on no annual
     term paid up front."""
-    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, explanations, running_terms
-
-    class RaisingModel:  # TreeSHAP stand-in: both features raise the risk, the base value last
-        def contributions(self, X: np.ndarray) -> np.ndarray:
-            return np.tile([1.0, 0.5, -2.0], (len(X), 1))
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, running_terms
 
     as_of = date(2026, 12, 5)
     subs = pl.DataFrame(
@@ -745,20 +769,7 @@ def test_an_annual_add_on_does_not_mute_a_monthly_clients_payment_silence() -> N
     citing = Citing(
         np.array([300.0, 20.0]), term_days <= MONTHLY_TERM_DAYS, 700, np.zeros(2, bool), term_days, term_age
     )
-    out = explanations(
-        RaisingModel(),
-        X,
-        X[:0],
-        np.arange(2),
-        np.array([-1, -1]),
-        np.array([40.0] * 2),
-        names,
-        FeaturesConfig(),
-        2,
-        citing,
-        "EUR",
-    )
-    said = out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+    said = _two_clients_first_sentences(X, names, citing)
     assert (
         said
         == [
@@ -978,15 +989,10 @@ def test_a_pause_is_said_as_a_pause_not_as_a_downgrade() -> None:
     from churnml.scoring.reasons import (
         MONTHLY_TERM_DAYS,
         Citing,
-        explanations,
         pause_sentences,
         paused_rows,
         running_terms,
     )
-
-    class RaisingModel:  # TreeSHAP stand-in: both features raise the risk, the base value last
-        def contributions(self, X: np.ndarray) -> np.ndarray:
-            return np.tile([1.0, 0.5, -2.0], (len(X), 1))
 
     as_of = date(2025, 12, 1)
     subs = pl.DataFrame(
@@ -1020,20 +1026,7 @@ def test_a_pause_is_said_as_a_pause_not_as_a_downgrade() -> None:
         term_age,
         pause_sentences(ids, as_of, subs, "EUR"),
     )
-    out = explanations(
-        RaisingModel(),
-        X,
-        X[:0],
-        np.arange(2),
-        np.array([-1, -1]),
-        np.array([40.0] * 2),
-        names,
-        FeaturesConfig(),
-        2,
-        citing,
-        "EUR",
-    )
-    said = out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+    said = _two_clients_first_sentences(X, names, citing)
     assert said == [
         ("On a pause or a free plan since 2025-10-22: MRR EUR 0, from EUR 45", None),
         ("MRR fell 50% over the last 91 days", "Seats fell 50% over the last 91 days"),
