@@ -248,14 +248,13 @@ def oracle_scores(hazard: Any, rows: Any, horizon_days: int, now: bool = False) 
     """
     import polars as pl
 
-    from churnml.demo.synth import nowcast_probability
-    from churnml.demo.synth import oracle_probability as full
+    from churnml.demo.synth import nowcast_probability, oracle_probability
 
-    oracle_probability = nowcast_probability if now else full
+    probability = nowcast_probability if now else oracle_probability
 
     spine = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(pd.DataFrame(rows))
     spine = spine.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).with_row_index("_row")
-    result = oracle_probability(hazard, spine.drop("_row"), horizon_days)
+    result = probability(hazard, spine.drop("_row"), horizon_days)
     joined = spine.join(
         result.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), on=[CLIENT_ID, SNAPSHOT], how="left"
     ).sort("_row")
