@@ -787,18 +787,13 @@ def departure_reasons(
 ) -> dict[str, str]:
     """Why each client of ``ids`` is not on the list of ``as_of`` when the data says it, in words; one entry
     per client of ``ids``. First a ``churns`` record at or before ``as_of`` with no return since (the rule
-    of the list's gone clients, :func:`churnml.scoring.assemble.gone_clients`): "churn recorded on
+    of the list's gone clients, :func:`churnml.scoring.assemble.unreturned_churns`): "churn recorded on
     2025-09-01, reason: price"; else by ``label.source`` (``auto`` resolved): under subscriptions, its last
     term ended and no new one started within ``label.grace_days`` ("term ended 2025-09-01 and was not
     renewed within the 30-day grace"); under inactivity, no order or event for ``label.inactivity_days``
     ("no order or activity for 90 days, the last on 2025-05-02"); else "no longer active"."""
-    from churnml.labels import (
-        RETURNED_AT,
-        activity_times,
-        customer_terms,
-        resolved_label,
-        returns_after_churns,
-    )
+    from churnml.labels import activity_times, customer_terms, resolved_label
+    from churnml.scoring.assemble import unreturned_churns
 
     wanted = sorted(set(ids))
     why: dict[str, str] = {}
@@ -807,22 +802,23 @@ def departure_reasons(
     cut = datetime(as_of.year, as_of.month, as_of.day)
     label = resolved_label(label, dataset.tables)
     in_ids = pl.col(Scores.CLIENT_ID).is_in(pl.Series(wanted, dtype=pl.String).implode())
+    gone = unreturned_churns(dataset.tables, as_of, label.grace_days).filter(in_ids)
     churns = dataset.get(Table.CHURNS)
-    if churns is not None and churns.height:
-        at = pl.col(Churns.CHURNED_AT)
+    if gone.height and churns is not None:
+        # the reason recorded with the client's last churn (the first of several on that instant)
         reason = pl.col(Churns.REASON) if Churns.REASON in churns.columns else pl.lit(None, pl.String)
-        last = (
-            churns.filter(in_ids & (at <= cut))
-            .group_by(pl.col(Scores.CLIENT_ID).cast(pl.String))
-            .agg(
-                at.max().cast(pl.Datetime("us")),
-                reason.cast(pl.String).filter(at == at.max()).drop_nulls().sort().first().alias("_reason"),
+        reasons = (
+            churns.select(
+                pl.col(Scores.CLIENT_ID).cast(pl.String),
+                pl.col(Churns.CHURNED_AT).cast(pl.Datetime("us")),
+                reason.cast(pl.String).alias("_reason"),
             )
+            .join(gone, on=[Scores.CLIENT_ID, Churns.CHURNED_AT])
+            .group_by(Scores.CLIENT_ID, Churns.CHURNED_AT)
+            .agg(pl.col("_reason").drop_nulls().sort().first())
             .sort(Scores.CLIENT_ID)
         )
-        back = returns_after_churns(dataset.tables, last.drop("_reason"), label.grace_days, before=cut)
-        gone = last.with_columns(back.get_column(RETURNED_AT)).filter(pl.col(RETURNED_AT).is_null())
-        for cid, when, said in gone.select(Scores.CLIENT_ID, Churns.CHURNED_AT, "_reason").iter_rows():
+        for cid, when, said in reasons.select(Scores.CLIENT_ID, Churns.CHURNED_AT, "_reason").iter_rows():
             given = f"reason: {said.replace('_', ' ')}" if said else "no reason given"
             why[cid] = f"churn recorded on {_day(when)}, {given}"
     rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)

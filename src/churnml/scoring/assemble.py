@@ -113,6 +113,7 @@ __all__ = [
     "recommended_plays",
     "scored_list",
     "unknown_features_note",
+    "unreturned_churns",
 ]
 
 ZONES = ZONE_ORDER
@@ -322,20 +323,17 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 
 # -- the population, zones over the history, the previous week ------------------------------------
-def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> set[str]:
-    """Clients with a churn record at or before ``as_of`` and no return since (strictly before ``as_of``),
-    by the one rule of a return (:func:`churnml.labels.returns_after_churns`: a term that starts after
-    the churn; without a subscriptions table, an event or order more than ``grace_days`` after it).
-
-    The labels' active spine already leaves them out; this keeps a gone client off the keep list
-    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md), and by the rule the
-    win-back list reads, so that a client who left is on one of the two lists.
-    """
+def unreturned_churns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> pl.DataFrame:
+    """``[client_id, churned_at]``: each client's last churn record at or before ``as_of`` with no return since
+    (strictly before ``as_of``), by the one rule of a return (:func:`churnml.labels.returns_after_churns`: a term
+    that starts after the churn; without a subscriptions table, an event or order more than ``grace_days``
+    after it). One row per gone client; empty without a churns table."""
     from churnml.labels import RETURNED_AT, returns_after_churns
 
+    schema = {CLIENT_ID: pl.String, Churns.CHURNED_AT: pl.Datetime("us")}
     churns = tables.get(Table.CHURNS)
     if churns is None or churns.height == 0:
-        return set()
+        return pl.DataFrame(schema=schema)
     cut = datetime(as_of.year, as_of.month, as_of.day)
     last_churn = (
         churns.filter(pl.col(Churns.CHURNED_AT) <= cut)
@@ -343,7 +341,17 @@ def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
         .agg(pl.col(Churns.CHURNED_AT).max().cast(pl.Datetime("us")))
     )
     back = returns_after_churns(tables, last_churn, grace_days, before=cut)
-    return set(back.filter(pl.col(RETURNED_AT).is_null()).get_column(CLIENT_ID).to_list())
+    return back.filter(pl.col(RETURNED_AT).is_null()).select(list(schema))
+
+
+def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> set[str]:
+    """The clients of :func:`unreturned_churns`: a churn record at or before ``as_of`` and no return since.
+
+    The labels' active spine already leaves them out; this keeps a gone client off the keep list
+    whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md), and by the rule the
+    win-back list reads, so that a client who left is on one of the two lists.
+    """
+    return set(unreturned_churns(tables, as_of, grace_days).get_column(CLIENT_ID).to_list())
 
 
 # -- scoring ------------------------------------------------------------------------------------
