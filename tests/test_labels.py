@@ -472,7 +472,7 @@ def test_churns_table_return_by_new_term_when_subscriptions_exist():
     assert rows(active_spine(data, snaps, CHURNS_CFG)) == [("p", date(2024, 1, 8)), ("p", date(2024, 4, 8))]
 
 
-@pytest.mark.parametrize("source", ["inactivity", "subscriptions"])
+@pytest.mark.parametrize("source", ["inactivity", "subscriptions", "mixed"])
 def test_a_churn_record_removes_the_client_until_it_comes_back(source):
     # g keeps ordering (monthly terms, an order each month) but its churns record says it left on
     # 03-10; it comes back with a new term and an order on 05-01.
@@ -708,7 +708,7 @@ def _cut(data: Dataset, at: datetime) -> Dataset:
     terms=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 150), st.integers(1, 60)), max_size=8),
     acts=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 199)), max_size=12),
     lost=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 199)), max_size=3, unique=True),
-    source=st.sampled_from(["churns", "subscriptions", "inactivity"]),
+    source=st.sampled_from(["churns", "subscriptions", "inactivity", "mixed"]),
     cut=st.integers(20, 200),
 )
 def test_membership_and_labels_are_point_in_time(terms, acts, lost, source, cut):

@@ -91,7 +91,7 @@ class DataConfig(_Section):
 
 
 class LabelConfig(_Section):
-    source: Literal["auto", "churns", "subscriptions", "inactivity"] = "auto"
+    source: Literal["auto", "churns", "subscriptions", "inactivity", "mixed"] = "auto"
     horizon_days: int = Field(90, ge=1)
     inactivity_days: int = Field(90, ge=1)
     grace_days: int = Field(30, ge=0)
@@ -556,13 +556,13 @@ class Config(_Section):
     def _resolved_features(self) -> Config:
         """The ``auto`` feature settings decided for the label source (with ``label.source: auto``, once
         the source is: :func:`with_label_source`). For purchases without a contract (``label.source:
-        inactivity``, a shop's orders) ``features.lifetime`` is on (RFM's lifetime frequency and order
+        inactivity``, a shop's orders; ``mixed``, a shop with subscribers too) ``features.lifetime`` is on (RFM's lifetime frequency and order
         value) and ``features.unobserved_windows`` is ``scaled``; for contract billing the lifetime count
         of regular invoices repeats the tenure, and a window that reaches before the data is ``unknown``
         (docs/benchmarks.md, "Lifetime columns" and "Windows longer than the data")."""
         if self.label.source == "auto":
             return self
-        shop = self.label.source == "inactivity"
+        shop = self.label.source in ("inactivity", "mixed")
         update: dict[str, Any] = {}
         if self.features.lifetime == "auto":
             update["lifetime"] = shop

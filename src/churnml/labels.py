@@ -7,8 +7,8 @@ Time conventions
 - The **data end** is ``Dataset.as_of``: midnight after the last day of data (exclusive). Anything at or
   after it is unknown.
 - Churn and return are **status changes**. A churn happens at ``churned_at`` but becomes *known* only
-  ``lag`` days later (``grace_days`` for the subscriptions source: a term end is churn only once the
-  grace has passed without a renewal; 0 for the other sources). Membership of a snapshot is
+  ``lag`` days later (``grace_days`` for the subscriptions and mixed sources: a term end is churn only once
+  the grace has passed without a renewal; 0 for the other sources). Membership of a snapshot is
   point-in-time: a change known at instant ``t`` applies to every snapshot strictly after ``t``, so
   who is in a snapshot never depends on data at or after it (and a snapshot at 00:00 on the churn day
   still shows the client).
@@ -39,6 +39,18 @@ Churn by ``label.source``
   at most ``inactivity_days``; the client leaves the active population ``inactivity_days`` after the
   last activity of a run (``churned_at = last activity + inactivity_days``, the ``churned_at`` column)
   and each run's first activity is a (re)activation; before its first activity a client is not active.
+- ``mixed`` (a shop with subscribers and one-off buyers; never chosen by ``auto``): a client is a
+  **subscriber at a snapshot** while one of its term spells (as for ``subscriptions``, :func:`term_spells`)
+  runs or its grace does: the spell started strictly before the snapshot, which is no later than its end +
+  ``grace_days``. Such a row is labeled by the subscriptions rule (1 when the spell ends unrenewed, or a
+  churns record comes, before ``s + horizon_days``). Every other row is a one-off buyer's, labeled by the
+  inactivity rule (1 when no order, no event and no term start in ``[s, s + horizon_days)``). A term makes a
+  client a subscriber **at the snapshot**, not for ever: a subscriber whose spell lapsed (its churn) is
+  back as a one-off buyer at its next order outside the spell and its grace, not left off every list
+  while it still buys. Membership: the spells' changes, plus the inactivity runs of the activity outside
+  every spell and its grace (:func:`inactivity_activity`; the orders of a subscription belong to its
+  terms), a run never spanning a spell, its churn dropped when a spell starts by then (the buyer
+  subscribed). One label lag for every row, the grace (:func:`label_lag_days`).
 
 **Terms** are the rows of :func:`customer_terms`, wherever a term makes a client a customer (its spells,
 its first record, its return after a churn, :func:`customer_since`): with ``subscriptions.is_addon``, a
@@ -55,7 +67,7 @@ with a subscriptions table; else a later event, or order on data without events:
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
 
-Label at ``s`` (churns, subscriptions): take the client's next decided churn known at or after ``s``; 1
+Label at ``s`` (churns, subscriptions, a subscriber's row under mixed): take the client's next decided churn known at or after ``s``; 1
 when its ``churned_at`` is before ``s + horizon_days``, else 0; null when that cannot be known yet:
 ``s + horizon_days + lag > data end``. Null-label rows are the scoring rows; a snapshot is either
 wholly labeled or wholly not.
@@ -111,6 +123,7 @@ __all__ = [
     "first_customer_records",
     "fitting_horizon",
     "free_terms_note",
+    "inactivity_activity",
     "label_lag_days",
     "labeled_spine",
     "late_behaviour_note",
@@ -123,6 +136,7 @@ __all__ = [
     "slow_rhythm_note",
     "snapshot_grid",
     "status_changes",
+    "term_spells",
     "termless_clients_note",
     "terms_beyond_horizon_note",
     "unrecorded_lapses_note",
@@ -195,7 +209,7 @@ def auto_label_source(tables: Iterable[Table]) -> tuple[str, str]:
     tables exist, never by their rows: train, validate and the weekly score resolve it alike, and a share of
     buyers without a term drifting week to week cannot switch the label under a deployed model. A shop with
     subscribers and one-off buyers keeps ``subscriptions``; :func:`termless_clients_note` counts the buyers it
-    leaves out and says what ``inactivity`` would do with them."""
+    leaves out and points to ``mixed``, which labels them by inactivity beside the subscribers."""
     present = set(tables)
     if Table.SUBSCRIPTIONS in present:
         return "subscriptions", "the data has a subscriptions table: a churn is a term not renewed"
@@ -223,7 +237,7 @@ def _required(dataset: Dataset, table: Table, source: str) -> pl.DataFrame:
         raise ContractError(
             str(table),
             f"label.source is '{source}' but the dataset has no {table} table; add {table}.parquet/.csv "
-            f"or choose another label.source (auto | churns | subscriptions | inactivity)",
+            f"or choose another label.source (auto | churns | subscriptions | inactivity | mixed)",
         )
     return frame
 
@@ -325,11 +339,15 @@ def _return_rows(frame: pl.DataFrame, at: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "subscriptions"))
-    grace = pl.duration(days=cfg.grace_days)
-    terms = (
-        subs.select(
+def term_spells(terms: pl.DataFrame, grace_days: int) -> pl.DataFrame:
+    """A client's terms merged into **spells**: a term that starts no later than ``grace_days`` after the
+    latest end so far continues the spell (a re-signup within grace is not churn). ``terms``: rows of
+    :func:`customer_terms`. Grain: one row per client x spell; ``client_id``, ``_start`` (its first term's
+    start), ``_end`` (its latest end). Spells of one client never overlap, and each lies more than
+    ``grace_days`` after the previous one's end."""
+    grace = pl.duration(days=grace_days)
+    merged = (
+        terms.select(
             pl.col(Subscriptions.CLIENT_ID),
             pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start"),
             pl.col(Subscriptions.END_DATE).cast(_DT).alias("_end"),
@@ -344,10 +362,18 @@ def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
             .alias("_spell")
         )
     )
-    spells = terms.group_by(CLIENT_ID, "_spell").agg(
-        pl.col("_start").min().alias("_start"), pl.col("_end").max().alias("_end")
+    return (
+        merged.group_by(CLIENT_ID, "_spell")
+        .agg(pl.col("_start").min().alias("_start"), pl.col("_end").max().alias("_end"))
+        .select(CLIENT_ID, "_start", "_end")
+        .sort(CLIENT_ID, "_start")
     )
-    churned = _churn_rows(spells, pl.col("_end"), cfg.grace_days, dataset.as_of)
+
+
+def _spell_changes(spells: pl.DataFrame, cfg: LabelConfig, data_end: datetime) -> pl.DataFrame:
+    """Per spell (:func:`term_spells`) a return at its start and a churn at its end, known ``grace_days``
+    later."""
+    churned = _churn_rows(spells, pl.col("_end"), cfg.grace_days, data_end)
     # every spell's start makes the client active (the first one too): a client of the clients table
     # without any term (a lead, a trial that never paid) is no customer, neither a training row nor a
     # row of the weekly list
@@ -355,28 +381,132 @@ def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return pl.concat([churned, started])
 
 
-def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    """The inactivity source's changes: per run of a client's activity (gaps of at most ``inactivity_days``),
-    a return at its first activity and a churn ``inactivity_days`` after its last."""
-    gap = pl.duration(days=cfg.inactivity_days)
+def _subscription_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "subscriptions"))
+    return _spell_changes(term_spells(subs, cfg.grace_days), cfg, dataset.as_of)
+
+
+def _activity_runs(activity: pl.DataFrame, inactivity_days: int) -> pl.DataFrame:
+    """Runs of each client's activity (``client_id``, ``_at``, and ``_phase`` when given: a run never spans
+    two phases): gaps of at most ``inactivity_days``. Grain: one row per run; ``client_id``, ``_first``,
+    ``_last``."""
+    gap = pl.duration(days=inactivity_days)
     # One sort by client, then time: a new run starts where the client changes or the gap to the previous
     # activity exceeds inactivity_days. (No key packing client and time into one integer: a placeholder date
     # such as 1753-01-01 overflowed its time part and merged one client's runs into the next one's.)
     new_run = (pl.col(CLIENT_ID) != pl.col(CLIENT_ID).shift(1)).fill_null(True) | (
         pl.col(_AT) - pl.col(_AT).shift(1) > gap
     )
-    runs = (
-        activity_times(dataset)
-        .lazy()
+    if _PHASE in activity.columns:
+        new_run = new_run | pl.col(_PHASE).ne_missing(pl.col(_PHASE).shift(1))
+    return (
+        activity.lazy()
         .sort(CLIENT_ID, _AT)
         .with_columns(new_run.cast(pl.Int64).cum_sum().alias("_run"))
         .group_by("_run")
         .agg(pl.col(CLIENT_ID).first(), pl.col(_AT).min().alias("_first"), pl.col(_AT).max().alias("_last"))
+        .select(CLIENT_ID, "_first", "_last")
         .collect()
     )
-    churned = _churn_rows(runs, pl.col("_last") + gap, 0, dataset.as_of)
+
+
+def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The inactivity source's changes: per run of a client's activity (gaps of at most ``inactivity_days``),
+    a return at its first activity and a churn ``inactivity_days`` after its last."""
+    runs = _activity_runs(activity_times(dataset), cfg.inactivity_days)
+    churned = _churn_rows(runs, pl.col("_last") + pl.duration(days=cfg.inactivity_days), 0, dataset.as_of)
     started = _return_rows(runs, pl.col("_first"))
     return pl.concat([churned, started])
+
+
+# the start of the client's latest term spell at or before an activity (null before its first spell)
+_PHASE = "_phase"
+
+
+def _mixed_spells(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The term spells (:func:`term_spells`) the ``mixed`` source labels by: one row per client x spell."""
+    return term_spells(customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed")), cfg.grace_days)
+
+
+def _optional_activity(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
+    """:func:`activity_times` of ``tables``, empty (not an error) without events and payments."""
+    if Table.EVENTS in tables or Table.PAYMENTS in tables:
+        return _activity_of(tables).with_columns(pl.col(CLIENT_ID).cast(pl.String))
+    return pl.DataFrame(schema={CLIENT_ID: pl.String, _AT: _DT})
+
+
+def _outside_spells(activity: pl.DataFrame, spells: pl.DataFrame, grace_days: int) -> pl.DataFrame:
+    """The rows of ``activity`` (``client_id``, ``_at``) outside every term spell of their client, a spell
+    reaching from its start to ``grace_days`` after its end (while a subscriber's churn is undecided its
+    orders belong to its terms), with ``_phase``: the start of the client's latest spell before the row
+    (null before its first). Grain: one row per activity kept."""
+    starts = spells.select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col("_start").alias(_PHASE), pl.col("_end").alias("_spell_end")
+    ).sort(_PHASE)
+    placed = (
+        activity.select(pl.col(CLIENT_ID).cast(pl.String), _AT)
+        .sort(_AT)
+        .join_asof(
+            starts,
+            left_on=_AT,
+            right_on=_PHASE,
+            by=CLIENT_ID,
+            strategy="backward",
+            allow_exact_matches=True,
+            check_sortedness=False,
+        )
+    )
+    inside = (pl.col(_AT) <= pl.col("_spell_end") + pl.duration(days=grace_days)).fill_null(False)
+    return placed.filter(~inside).select(CLIENT_ID, _AT, _PHASE)
+
+
+def inactivity_activity(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The activity the inactivity rule reads (``client_id``, ``_at``; one row per event or order): under
+    ``label.source: inactivity`` every one (:func:`activity_times`); under ``mixed`` those outside the
+    client's term spells and their grace (a subscriber's orders belong to its terms:
+    :func:`_mixed_changes`). What the rhythm notes of the inactivity rule read. ``cfg`` has a concrete
+    source."""
+    if cfg.source != "mixed":
+        return activity_times(dataset)
+    spells = _mixed_spells(dataset, cfg)
+    return _outside_spells(_optional_activity(dataset.tables), spells, cfg.grace_days).select(CLIENT_ID, _AT)
+
+
+def _mixed_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
+    """The ``mixed`` source's changes: the subscriptions source's (a return at each spell's start, a churn at
+    its end known ``grace_days`` later) and the inactivity source's over the activity outside the spells
+    (:func:`_outside_spells`): per run (gaps of at most ``inactivity_days``, never spanning a spell) a return
+    at its first activity and a churn ``inactivity_days`` after its last, unless a spell starts by then (the
+    one-off buyer subscribed: its terms decide from their start)."""
+    spells = _mixed_spells(dataset, cfg)
+    gap = pl.duration(days=cfg.inactivity_days)
+    runs = _activity_runs(
+        _outside_spells(_optional_activity(dataset.tables), spells, cfg.grace_days), cfg.inactivity_days
+    )
+    nexts = spells.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_start").alias("_next_spell")).sort(
+        "_next_spell"
+    )
+    runs = (
+        runs.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .sort("_last")
+        .join_asof(
+            nexts,
+            left_on="_last",
+            right_on="_next_spell",
+            by=CLIENT_ID,
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+    )
+    lapsing = runs.filter(pl.col("_next_spell").is_null() | (pl.col("_next_spell") > pl.col("_last") + gap))
+    return pl.concat(
+        [
+            _spell_changes(spells.with_columns(pl.col(CLIENT_ID).cast(pl.String)), cfg, dataset.as_of),
+            _churn_rows(lapsing, pl.col("_last") + gap, 0, dataset.as_of),
+            _return_rows(runs, pl.col("_first")),
+        ]
+    )
 
 
 def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
@@ -518,6 +648,8 @@ def status_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         changes = _subscription_changes(dataset, cfg)
     elif cfg.source == "inactivity":
         changes = _inactivity_changes(dataset, cfg)
+    elif cfg.source == "mixed":
+        changes = _mixed_changes(dataset, cfg)
     else:
         changes = _churns_table_changes(dataset, cfg)
         # a client of the clients table without a term or an order (a lead, a prospect) is no customer:
@@ -549,7 +681,7 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions;
     :func:`customer_terms`, so base terms when the client has any),
-    its first order or event (inactivity); for churns its first term or order
+    its first order or event (inactivity); the earlier of the two (mixed); for churns its first term or order
     (:func:`first_customer_records`), or its ``created_at`` on data with neither. One row per client
     that ever was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term
     (no order) has none. What the churn-rate reports count as a new client."""
@@ -559,6 +691,12 @@ def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         times = subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
     elif cfg.source == "inactivity":
         times = activity_times(dataset)
+    elif cfg.source == "mixed":
+        subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed"))
+        terms = subs.select(
+            pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
+        )
+        times = pl.concat([terms, _optional_activity(dataset.tables)])
     elif (first := first_customer_records(dataset)) is not None:
         times = first
     else:
@@ -696,11 +834,15 @@ def active_spine(
 
 
 def label_lag_days(cfg: LabelConfig) -> int:
-    """Days after a churn instant until it is known: the grace for subscriptions, else 0. ``cfg`` has a
-    concrete source (``auto`` resolved against the dataset: :func:`resolved_label`)."""
+    """Days after a churn instant until it is known: the grace for subscriptions and for mixed, else 0.
+    ``cfg`` has a concrete source (``auto`` resolved against the dataset: :func:`resolved_label`).
+
+    Under ``mixed`` a one-off buyer's label is known at once, but one lag serves every row (a snapshot is
+    wholly labeled or wholly not; the backtest's purged gap and the model card's ``learned_outcomes_until``
+    read it): the conservative grace, so the one-off buyers' labels of the last ``grace_days`` wait too."""
     if cfg.source == "auto":
         raise ValueError("label_lag_days: label.source 'auto' is not resolved yet (labels.resolved_label)")
-    return cfg.grace_days if cfg.source == "subscriptions" else 0
+    return cfg.grace_days if cfg.source in ("subscriptions", "mixed") else 0
 
 
 def unrenewed_terms_note(
@@ -1154,20 +1296,72 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
     spine = _spine_with_status(dataset, snapshots, cfg)
     horizon = pl.duration(days=cfg.horizon_days)
     known_until = pl.lit(dataset.as_of - timedelta(days=label_lag_days(cfg)), _DT)
-    if cfg.source == "inactivity":
-        # Standard shop churn: no order and no activity in [s, s + horizon), or a churns record there.
-        spine = _with_next(spine, activity_times(dataset), "_next_activity")
+    # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
+    # churned_at may lie a little before the snapshot (term ended, grace still running).
+    by_churn = (pl.col(_NEXT) < pl.col(_SDT) + horizon).fill_null(False)
+    if cfg.source in ("inactivity", "mixed"):
+        # Standard shop churn: no order and no activity in [s, s + horizon), or a churns record there; under
+        # mixed a term's start is activity too (the one-off buyer subscribed).
+        activity = (
+            activity_times(dataset) if cfg.source == "inactivity" else _activity_and_term_starts(dataset)
+        )
+        spine = _with_next(spine, activity, "_next_activity")
         spine = _with_next(spine, _recorded_churns(dataset), "_next_record")
         end = pl.col(_SDT) + horizon
-        churns_ahead = (pl.col("_next_activity").is_null() | (pl.col("_next_activity") >= end)) | (
+        by_quiet = (pl.col("_next_activity").is_null() | (pl.col("_next_activity") >= end)) | (
             pl.col("_next_record") < end
         ).fill_null(False)
+    if cfg.source == "inactivity":
+        churns_ahead = by_quiet
+    elif cfg.source == "mixed":
+        # a subscriber's row (a spell running, or its grace) by its terms, every other row by inactivity
+        spine = _with_in_spell(spine, _mixed_spells(dataset, cfg), cfg.grace_days)
+        churns_ahead = pl.when(pl.col(_IN_SPELL)).then(by_churn).otherwise(by_quiet)
     else:
-        # The next churn still unknown at the snapshot (known at or after it); for subscriptions its
-        # churned_at may lie a little before the snapshot (term ended, grace still running).
-        churns_ahead = (pl.col(_NEXT) < pl.col(_SDT) + horizon).fill_null(False)
+        churns_ahead = by_churn
     label = pl.when(pl.col(_SDT) + horizon > known_until).then(None).otherwise(churns_ahead).cast(pl.Int8)
     return spine.select(CLIENT_ID, SNAPSHOT, label.alias(LABEL), pl.col(_NEXT).alias(CHURNED_AT))
+
+
+_IN_SPELL = "_in_spell"
+
+
+def _with_in_spell(spine: pl.DataFrame, spells: pl.DataFrame, grace_days: int) -> pl.DataFrame:
+    """``spine`` plus ``_in_spell``: whether the client's latest term spell (:func:`term_spells`) that started
+    strictly before the snapshot reaches it with its grace (``snapshot <= end + grace_days``): a subscriber
+    at the snapshot, under ``mixed`` labeled by its terms. Point-in-time: a term starting after the snapshot
+    that would lengthen that spell starts within the grace of a term the snapshot already sees."""
+    starts = spells.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col("_start").alias("_spell_start"),
+        pl.col("_end").alias("_spell_end"),
+    ).sort("_spell_start")
+    inside = (pl.col(_SDT) <= pl.col("_spell_end") + pl.duration(days=grace_days)).fill_null(False)
+    return (
+        spine.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .sort(_SDT)
+        .join_asof(
+            starts,
+            left_on=_SDT,
+            right_on="_spell_start",
+            by=CLIENT_ID,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .with_columns(inside.alias(_IN_SPELL))
+        .drop("_spell_start", "_spell_end")
+        .sort(CLIENT_ID, SNAPSHOT)
+    )
+
+
+def _activity_and_term_starts(dataset: Dataset) -> pl.DataFrame:
+    """Every event and order (:func:`activity_times`, none without those tables) and every term's start
+    (:func:`customer_terms`): ``client_id``, ``_at``. What keeps a ``mixed`` one-off buyer's label 0."""
+    terms = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed")).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
+    )
+    return pl.concat([_optional_activity(dataset.tables), terms])
 
 
 def _recorded_churns(dataset: Dataset) -> pl.DataFrame:
