@@ -157,6 +157,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         churns_before_creation_note,
         dormant_clients_note,
         free_terms_note,
+        inactivity_activity,
         late_behaviour_note,
         regular_rhythm_note,
         resolved_label,
@@ -217,8 +218,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         notes += [early] if early else []
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)
-        inactive = label.source == "inactivity"
-        gaps = activity_day_gaps(activity_times(dataset)) if inactive else None  # both notes read them
+        inactive = label.source in ("inactivity", "mixed")  # mixed: the orders outside term spells
+        gaps = (
+            activity_day_gaps(inactivity_activity(dataset, label)) if inactive else None
+        )  # both notes read them
         rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
         slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)

@@ -302,7 +302,7 @@ def horizon_reach_note(subscriptions: Any, label: Any, day: date) -> str | None:
     (annual contracts renewing on one date, listed months before it); None otherwise or without terms."""
     from churnml.labels import customer_terms, terms_beyond_horizon_note
 
-    if subscriptions is None or label.source != "subscriptions" or not subscriptions.height:
+    if subscriptions is None or label.source not in ("subscriptions", "mixed") or not subscriptions.height:
         return None
     return terms_beyond_horizon_note(customer_terms(subscriptions), [day], label.horizon_days)
 

@@ -305,7 +305,7 @@ def _quiet_rows_marked(trained: _Trained, table: pd.DataFrame, cfg: Config) -> _
     from churnml.modeling.experiment import with_quiet_rows
 
     result = trained.result
-    if cfg.label.source != "inactivity" or not result.backtest.has_estimate:
+    if cfg.label.source not in ("inactivity", "mixed") or not result.backtest.has_estimate:
         return trained
     backtest = with_quiet_rows(result.backtest, table, cfg.label.inactivity_days / 2)
     return replace(trained, result=replace(result, backtest=backtest))
@@ -361,7 +361,7 @@ def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config)
 
 def usual_leak_cause(label: LabelConfig) -> str:
     """The usual cause of a backtest too good to be true under the (resolved) ``label`` settings."""
-    if label.source == "inactivity" and label.inactivity_days > label.horizon_days:
+    if label.source in ("inactivity", "mixed") and label.inactivity_days > label.horizon_days:
         return (
             f"The usual cause under the inactivity label: label.inactivity_days ({label.inactivity_days}) is longer "
             f"than label.horizon_days ({label.horizon_days}), so a client silent for {label.horizon_days} to "
@@ -369,7 +369,7 @@ def usual_leak_cause(label: LabelConfig) -> str:
             "activity in the horizon): no leak, an easy question. Set label.inactivity_days at most "
             "label.horizon_days (e.g. both equal), or a longer horizon"
         )
-    if label.source == "subscriptions":
+    if label.source in ("subscriptions", "mixed"):
         return (
             "The usual cause: subscriptions.end_date set to when a subscription was cancelled (a row per "
             "subscription, as a billing system's export gives it): a term's end_date must be its scheduled end, "
@@ -471,7 +471,7 @@ def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
     from churnml.pipeline import training_snapshots
 
     subs = dataset.tables.get(Table.SUBSCRIPTIONS)
-    if subs is None or subs.height == 0 or cfg.label.source != "subscriptions":
+    if subs is None or subs.height == 0 or cfg.label.source not in ("subscriptions", "mixed"):
         return None
     snaps = sorted(training_snapshots(dataset, cfg.snapshots, cfg.label))
     if not snaps:

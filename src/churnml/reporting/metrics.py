@@ -495,9 +495,10 @@ def _complete_periods(
     by_orders = cfg.source == "inactivity" or (
         cfg.source == "churns" and Table.SUBSCRIPTIONS not in dataset and Table.PAYMENTS in dataset
     )
-    warm_from = dataset.start + timedelta(
-        days=cfg.inactivity_days if by_orders else terms_warm_up_days(dataset)
-    )
+    warm = cfg.inactivity_days if by_orders else terms_warm_up_days(dataset)
+    if cfg.source == "mixed":  # one-off buyers by their orders, subscribers by their terms: the longer
+        warm = max(cfg.inactivity_days, terms_warm_up_days(dataset))
+    warm_from = dataset.start + timedelta(days=warm)
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from

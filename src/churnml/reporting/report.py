@@ -788,10 +788,11 @@ def departure_reasons(
     """Why each client of ``ids`` is not on the list of ``as_of`` when the data says it, in words; one entry
     per client of ``ids``. First a ``churns`` record at or before ``as_of`` with no return since (the rule
     of the list's gone clients, :func:`churnml.scoring.assemble.unreturned_churns`): "churn recorded on
-    2025-09-01, reason: price"; else by ``label.source`` (``auto`` resolved): under subscriptions, its last
-    term ended and no new one started within ``label.grace_days`` ("term ended 2025-09-01 and was not
-    renewed within the 30-day grace"); under inactivity, no order or event for ``label.inactivity_days``
-    ("no order or activity for 90 days, the last on 2025-05-02"); else "no longer active"."""
+    2025-09-01, reason: price"; else by ``label.source`` (``auto`` resolved): under subscriptions (and mixed),
+    its last term ended and no new one started within ``label.grace_days`` ("term ended 2025-09-01 and was not
+    renewed within the 30-day grace"); under inactivity (and mixed, for the rest), no order or event for
+    ``label.inactivity_days`` ("no order or activity for 90 days, the last on 2025-05-02"); else "no longer
+    active"."""
     from churnml.labels import activity_times, customer_terms, resolved_label
     from churnml.scoring.assemble import unreturned_churns
 
@@ -823,7 +824,7 @@ def departure_reasons(
             why[cid] = f"churn recorded on {_day(when)}, {given}"
     rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)
     terms = dataset.get(Table.SUBSCRIPTIONS)
-    if label.source == "subscriptions" and terms is not None and rest.len():
+    if label.source in ("subscriptions", "mixed") and terms is not None and rest.len():
         start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
         ended = (
             customer_terms(terms)
@@ -835,7 +836,7 @@ def departure_reasons(
         for cid, when in ended.iter_rows():
             why[cid] = f"term ended {_day(when)} and was not renewed within the {label.grace_days}-day grace"
     rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)
-    if label.source == "inactivity" and rest.len():
+    if label.source in ("inactivity", "mixed") and rest.len():
         seen = (
             activity_times(dataset)
             .filter(pl.col(Scores.CLIENT_ID).is_in(rest.implode()) & (pl.col("_at") < cut))

@@ -1070,7 +1070,7 @@ def unreachable_no_activity_note(rules: RulesConfig, label_source: str, inactivi
     no activity for ``label.inactivity_days`` is no longer active, so it is on no list, and a rule that
     waits as long or longer never sees it. None when the rule is off, the label is another, or it waits
     less."""
-    if "no_activity" not in rules.enabled or label_source != "inactivity":
+    if "no_activity" not in rules.enabled or label_source not in ("inactivity", "mixed"):
         return None
     if rules.no_activity_days < inactivity_days:
         return None
