@@ -1129,8 +1129,9 @@ def _shop_payments(rows: list[tuple[str, float, str]]) -> pl.DataFrame:
             "clients: 3 of the 5 clients have no term in subscriptions: 2 of them have orders (3 orders; buy1, buy2), "
             "50% of the 4 clients with orders: buyers without a contract (one-off buyers), not leads. Under "
             "label.source subscriptions a customer is a client with a term, so they are never trained on nor "
-            "listed; label.source: inactivity lists every client with an order or event in the last "
-            "label.inactivity_days, subscribers too, and calls a churn no order and no activity in the horizon. "
+            "listed; label.source: mixed lists them too, each while it has an order or event in the last "
+            "label.inactivity_days, and calls its churn no order and no activity in the horizon, the subscribers "
+            "still by their terms. "
             "The 1 without an order (lead1): leads, free users without a term, or terms missing from the export. "
             "They are no customers: never trained on nor listed. If they are free users you want on the list, "
             "give them terms with mrr 0",
@@ -1141,8 +1142,9 @@ def _shop_payments(rows: list[tuple[str, float, str]]) -> pl.DataFrame:
             "clients: 3 of the 5 clients have no term in subscriptions: 3 of them have orders (3 orders; buy1, buy2, "
             "lead1), 100% of the 3 clients with orders: buyers without a contract (one-off buyers), not leads. "
             "Under label.source subscriptions a customer is a client with a term, so they are never trained on nor "
-            "listed; label.source: inactivity lists every client with an order or event in the last "
-            "label.inactivity_days, subscribers too, and calls a churn no order and no activity in the horizon",
+            "listed; label.source: mixed lists them too, each while it has an order or event in the last "
+            "label.inactivity_days, and calls its churn no order and no activity in the horizon, the subscribers "
+            "still by their terms",
         ),
     ],
 )
@@ -1157,12 +1159,12 @@ def test_termless_clients_with_orders_are_buyers_without_a_contract_not_leads(pa
 
 @pytest.mark.parametrize(
     ("source", "said"),
-    [("auto", True), ("subscriptions", True), ("inactivity", False), ("churns", False)],
+    [("auto", True), ("subscriptions", True), ("inactivity", False), ("churns", False), ("mixed", False)],
 )
 def test_the_termless_clients_note_is_said_under_the_subscriptions_label_only(
     source: str, said: bool
 ) -> None:
-    """Under the inactivity and churns labels a client is a customer from its first order, term or not: a note
+    """Under the inactivity, churns and mixed labels a client is a customer from its first order, term or not: a note
     saying it is "never trained on nor listed" would be false there."""
     from churnml.config import load_config
     from churnml.jobs.inputs import data_notes

@@ -556,10 +556,11 @@ class Config(_Section):
     def _resolved_features(self) -> Config:
         """The ``auto`` feature settings decided for the label source (with ``label.source: auto``, once
         the source is: :func:`with_label_source`). For purchases without a contract (``label.source:
-        inactivity``, a shop's orders; ``mixed``, a shop with subscribers too) ``features.lifetime`` is on (RFM's lifetime frequency and order
-        value) and ``features.unobserved_windows`` is ``scaled``; for contract billing the lifetime count
-        of regular invoices repeats the tenure, and a window that reaches before the data is ``unknown``
-        (docs/benchmarks.md, "Lifetime columns" and "Windows longer than the data")."""
+        inactivity``, a shop's orders; ``mixed``, a shop with subscribers too) ``features.lifetime`` is on
+        (RFM's lifetime frequency and order value) and ``features.unobserved_windows`` is ``scaled``; for
+        contract billing the lifetime count of regular invoices repeats the tenure, and a window that reaches
+        before the data is ``unknown`` (docs/benchmarks.md, "Lifetime columns" and "Windows longer than the
+        data")."""
         if self.label.source == "auto":
             return self
         shop = self.label.source in ("inactivity", "mixed")

@@ -67,10 +67,10 @@ with a subscriptions table; else a later event, or order on data without events:
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
 
-Label at ``s`` (churns, subscriptions, a subscriber's row under mixed): take the client's next decided churn known at or after ``s``; 1
-when its ``churned_at`` is before ``s + horizon_days``, else 0; null when that cannot be known yet:
-``s + horizon_days + lag > data end``. Null-label rows are the scoring rows; a snapshot is either
-wholly labeled or wholly not.
+Label at ``s`` (churns, subscriptions, a subscriber's row under mixed): take the client's next decided
+churn known at or after ``s``; 1 when its ``churned_at`` is before ``s + horizon_days``, else 0; null when
+that cannot be known yet: ``s + horizon_days + lag > data end``. Null-label rows are the scoring rows; a
+snapshot is either wholly labeled or wholly not.
 
 Outputs
 -------
@@ -1130,9 +1130,9 @@ def termless_clients_note(
     which would otherwise go unsaid (800 workspaces, 387 on the list). Those with orders in ``payments``
     (:func:`orders`) are buyers without a contract (a shop's one-off buyers beside its subscribers: 2,617
     of 4,000 clients, 17,992 orders, off every list), counted with their orders and against every client
-    with orders, and told what each label does with them; the rest (all of them without ``payments``)
-    are leads, free users without a term, or terms missing from the export. Grain: one client of
-    ``clients`` per count. None when every client has a term."""
+    with orders, and pointed to ``label.source: mixed``, which labels them by inactivity beside the
+    subscribers; the rest (all of them without ``payments``) are leads, free users without a term, or terms
+    missing from the export. Grain: one client of ``clients`` per count. None when every client has a term."""
     termed = subscriptions.get_column(CLIENT_ID).cast(pl.String).unique()
     ids = clients.get_column(CLIENT_ID).cast(pl.String).unique()
     none = ids.filter(~ids.is_in(termed.implode())).sort()
@@ -1158,9 +1158,9 @@ def termless_clients_note(
             f"{buyers.len():,} of them have orders ({int(per_buyer.get_column('len').sum()):,} orders; "
             f"{named(buyers)}), {buyers.len() / with_orders:.0%} of the {with_orders:,} clients with orders: "
             "buyers without a contract (one-off buyers), not leads. Under label.source subscriptions a customer "
-            "is a client with a term, so they are never trained on nor listed; label.source: inactivity lists "
-            "every client with an order or event in the last label.inactivity_days, subscribers too, and calls "
-            "a churn no order and no activity in the horizon"
+            "is a client with a term, so they are never trained on nor listed; label.source: mixed lists them "
+            "too, each while it has an order or event in the last label.inactivity_days, and calls its churn no "
+            "order and no activity in the horizon, the subscribers still by their terms"
         )
     if leads.len():
         who = f"{leads.len():,} without an order ({named(leads)})" if buyers.len() else f"({named(leads)})"
