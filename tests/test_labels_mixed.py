@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import pairwise
 
 import pytest
 
@@ -134,3 +135,34 @@ def test_mixed_with_terms_only_labels_as_subscriptions() -> None:
     )
     by_terms = labeled_spine(data, SNAPS, CFG.model_copy(update={"source": "subscriptions"}))
     assert labeled_spine(data, SNAPS, CFG).equals(by_terms)
+
+
+@pytest.mark.parametrize(
+    ("source", "with_terms", "warned"),
+    [("inactivity", True, True), ("mixed", True, False), ("mixed", False, True)],
+)
+def test_the_rhythm_note_reads_the_one_off_orders_under_mixed(
+    source: str, with_terms: bool, warned: bool
+) -> None:
+    """30 clients ordering on the 1st of every month, and a 30-day horizon. As subscribers (monthly terms, an
+    order at each term's start), under inactivity their orders are a regular rhythm about the horizon (one late
+    order reads as churn), while under mixed those orders belong to their terms and the inactivity rule reads
+    none of them; as one-off buyers (no terms, a subscriptions table of other clients), mixed warns as
+    inactivity does."""
+    from churnml.config import load_config
+    from churnml.jobs.inputs import data_notes
+
+    ids = [f"s{i:02d}" for i in range(30)]
+    starts = [D(2024, m, 1) for m in range(1, 11)]
+    termed = ids if with_terms else ["other"]
+    data = dataset(
+        D(2024, 10, 1),
+        clients=clients(*[(c, D(2023, 12, 1)) for c in [*ids, "other"]]),
+        subscriptions=subscriptions(*[(c, a, b) for c in termed for a, b in pairwise(starts)]),
+        payments=payments(*[(c, a, 30.0) for c in ids for a in starts[:-1]]),
+    )
+    cfg = load_config(
+        overrides=[f"label.source={source}", "label.horizon_days=30", "label.inactivity_days=45"]
+    )
+    rhythm = [n for n in data_notes(data, cfg) if "regular rhythm" in n]
+    assert len(rhythm) == (1 if warned else 0)
