@@ -436,6 +436,8 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
         # known by their terms: a term running at the data's start has its own earlier start_date
         ("subscriptions", "churns", [True, True, True, True]),
         ("payments", "inactivity", [False, False, True, True]),
+        # mixed: one-off buyers are known by their orders, so the longer of both warm-ups, with terms too
+        ("subscriptions", "mixed", [False, False, True, True]),
     ],
 )
 def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_orders(
