@@ -364,6 +364,40 @@ def test_a_free_term_after_paid_ones_is_said() -> None:
     assert out.get_column(Scores.RENEWAL_VALUE).to_list() == [80.0, 0.0]
 
 
+def test_a_pause_is_marked_and_its_end_is_no_renewal_due() -> None:
+    from churnml.scoring.crm import PAUSE_DUE, PAUSED, paused_clients
+
+    # frozen: 2 free months after paid ones, ending in 40 days; annual: a paid year ending in 40 days;
+    # resuming: frozen too, its paid plan booked from the free term's end; lapsed_free: its base plan ended 10
+    # days ago, a free add-on runs on
+    subs = pl.DataFrame(
+        {
+            "client_id": [
+                "frozen",
+                "frozen",
+                "annual",
+                "resuming",
+                "resuming",
+                "resuming",
+                "lapsed_free",
+                "lapsed_free",
+            ],
+            "start_date": [ago(60), ago(20), ago(325), ago(60), ago(20), ago(-40), ago(375), ago(100)],
+            "end_date": [ago(20), ago(-40), ago(-40), ago(20), ago(-40), ago(-70), ago(10), ago(-265)],
+            "mrr": [40.0, 0.0, 100.0, 40.0, 0.0, 40.0, 40.0, 0.0],
+            "is_addon": [False, False, False, False, False, False, False, True],
+        }
+    )
+    ids = ["frozen", "annual", "resuming", "lapsed_free"]
+    out = term_status(ids, AS_OF, subs, grace_days=30, renewal_days=60)
+    assert out.get_column(PAUSED).to_list() == [True, False, False, False]
+    assert out.get_column(Scores.RENEWAL_DUE).to_list() == [False, True, False, False]
+    assert out.get_column(PAUSE_DUE).to_list() == [True, False, False, False]
+    assert out.get_column(Scores.RENEWAL_DAYS).to_list()[:2] == [40, 40]
+    assert paused_clients(subs, AS_OF, 30).get_column("client_id").to_list() == ["frozen"]
+    assert paused_clients(None, AS_OF, 30).height == 0
+
+
 def test_paused_rows_are_the_clients_on_free_terms_after_paid_ones() -> None:
     from churnml.scoring.reasons import paused_rows
 

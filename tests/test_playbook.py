@@ -317,7 +317,7 @@ PAUSE = "On a pause or a free plan: ask whether they will resume the paid plan a
     [
         # a subscriber's two-month pause ends in 13 days: the plan resumes, no renewal to prepare this week
         (
-            ClientFacts("green", "B", renewal_due=True, renewal_days=13, paused=True),
+            ClientFacts("green", "B", renewal_days=13, paused=True, pause_due=True),
             "pause",
             f"At the next review: {PAUSE} (the free term ends in 13 days)",
         ),
@@ -362,21 +362,3 @@ def test_a_paused_client_gets_the_pause_not_a_renewal_nor_a_usage_review(
     site visits gone while paused, "Usage review: their use fell far below its usual"."""
     play = choose_play(facts, PLAYBOOKS)
     assert (play.basis, play.action) == (basis, action)
-
-
-@pytest.mark.parametrize(
-    ("term_state", "paused"),
-    [
-        ("On a free term since its last paid one ended on 2025-10-22 (a pause, or a free plan)", True),
-        ("Renewed: the next term starts 2025-12-14", False),
-        ("Term ended 12 days ago and was not renewed", False),
-        ("", False),
-        (None, False),
-    ],
-)
-def test_a_client_is_paused_when_its_term_state_says_a_free_term(
-    term_state: str | None, paused: bool
-) -> None:
-    from churnml.scoring.playbook import is_paused
-
-    assert is_paused(term_state) is paused

@@ -1207,3 +1207,26 @@ def test_no_activity_counts_orders_only(recent: dict, fires: bool) -> None:
     cfg = RulesConfig(enabled=("no_activity",), no_activity_days=30)
     out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+
+
+def test_a_paused_client_fires_neither_usage_drop_nor_no_activity() -> None:
+    # both quiet for 120 days and down 93% on their usual; "paused" is on 2 free months after paid ones
+    ids = ["paused", "paying"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * 2}),
+        Table.EVENTS: pl.DataFrame({"client_id": ids, "ts": [days_ago(120)] * 2}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["paused", "paused", "paying"],
+                "start_date": [days_ago(400), days_ago(35), days_ago(400)],
+                "end_date": [days_ago(35), days_ago(-25), days_ago(-330)],
+                "mrr": [40.0, 0.0, 40.0],
+            }
+        ),
+    }
+    features = pl.DataFrame(
+        {"client_id": ids, "usage_events_28d": [8.0, 8.0], "usage_events_182d": [624.0, 624.0]}
+    )
+    cfg = RulesConfig(enabled=("no_activity", "usage_drop"))
+    out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=(), features=features)
+    assert out.get_column(Scores.RULES).to_list() == ["", "no_activity; usage_drop"]

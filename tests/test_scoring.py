@@ -330,19 +330,26 @@ def test_plays_follow_the_lead_driver_only_when_it_raises_the_risk() -> None:
 
 
 def test_a_paused_client_s_play_is_the_pause_s_in_the_list() -> None:
-    # the term state the CRM views write for a client on a free term after paid ones reaches choose_play
+    # the pause's facts the CRM views write (crm.PAUSE_FACTS) reach choose_play, not a reading of the term state
+    from churnml.scoring.crm import PAUSE_DUE, PAUSED
+
     paused = "On a free term since its last paid one ended on 2025-10-22 (a pause, or a free plan)"
     rows = _play_rows(
         **{
-            Scores.ZONE: ["yellow", "yellow"],
-            Scores.RULES: ["usage_drop", "usage_drop"],
-            Scores.TERM_STATE: [paused, ""],
-            Scores.RENEWAL_DUE: [True, False],
-            Scores.RENEWAL_DAYS: [13, None],
+            Scores.ZONE: ["yellow", "yellow", "yellow"],
+            Scores.RULES: ["usage_drop", "usage_drop", "usage_drop"],
+            Scores.TERM_STATE: [paused, "", paused],
+            Scores.RENEWAL_DAYS: [13, None, 13],
+            PAUSED: [True, False, False],
+            PAUSE_DUE: [True, False, False],
         }
     )
     plays = recommended_plays(rows, load_config().playbooks)
-    assert plays.get_column(Scores.ACTION_BASIS).to_list() == ["pause", "rule: usage_drop"]
+    assert plays.get_column(Scores.ACTION_BASIS).to_list() == [
+        "pause",
+        "rule: usage_drop",
+        "rule: usage_drop",
+    ]
     assert plays.get_column(Scores.ACTION).to_list()[0] == (
         "Within two weeks: On a pause or a free plan: ask whether they will resume the paid plan and what would "
         "make it fit (the free term ends in 13 days)"

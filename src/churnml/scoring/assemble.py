@@ -76,10 +76,10 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import renewed_rows
+from churnml.scoring.crm import PAUSE_DUE, PAUSE_FACTS, PAUSED, renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
-from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations, is_paused
+from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
 from churnml.scoring.reasons import Reasons, list_reasons
 from churnml.scoring.rules import client_usage_ratios, usage_dip_note
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
@@ -793,7 +793,8 @@ def assembled_list(
             ),
             standing.valued.drop(CLIENT_ID, Scores.PROBABILITY),
             standing.keep.drop(CLIENT_ID),
-            standing.views.drop(CLIENT_ID),
+            # the pause's facts are the plays' (crm.PAUSE_FACTS), not the list's columns
+            standing.views.drop(CLIENT_ID, *PAUSE_FACTS, strict=False),
             reasons.drivers,
             standing.fired.drop(CLIENT_ID),
             plays,
@@ -840,7 +841,8 @@ def _lead_group(row: Mapping[str, Any], specs: Mapping[str, Any]) -> str | None:
 
 def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
     """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
-    value tier, fired rules, term state, renewal, keep flag and driver columns), in its order
+    value tier, fired rules, term state, renewal, keep flag and driver columns; a pause's
+    :data:`churnml.scoring.crm.PAUSE_FACTS` when present), in its order
     (:func:`churnml.scoring.playbook.choose_play`)."""
     from churnml.features.registry import feature_specs
 
@@ -859,7 +861,8 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             renewal_days=row.get(Scores.RENEWAL_DAYS),
             not_worth_keeping=bool(row.get(Scores.NOT_WORTH_KEEPING)),
             keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
-            paused=is_paused(row.get(Scores.TERM_STATE)),  # on a free term after paid ones (crm.FREE_TERM)
+            paused=bool(row.get(PAUSED)),  # on a free term after paid ones (crm.paused_clients)
+            pause_due=bool(row.get(PAUSE_DUE)),  # its free term ends within score.renewal_days
         )
         try:
             play = choose_play(facts, cfg)

@@ -10,7 +10,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   co-termed add-on included, x the longest of their lengths in months: the next term's value at today's
   terms, a 2-year contract's two years; a term ending another day is not in it), ``renewal_due`` (the
   terms ending that day are longer than a month and end within ``renewal_days``; monthly plans renew
-  every month and would flood the view; not when a renewal is booked), ``next_term_start`` (the start of a
+  every month and would flood the view; not when a renewal is booked, nor for a pause, whose free term ends in
+  the paid plan resuming), ``next_term_start`` (the start of a
   renewal booked ahead, :func:`booked_terms`: a base term beginning on or after the as-of date and no
   earlier than the client's last base term ends, less :data:`EARLY_RENEWAL_SHARE` of its length: a renewal
   signed ahead; an add-on, a first term or an upgrade beside the running term booked ahead is none; null
@@ -20,7 +21,9 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   recorded yet", "Renewed: the next term starts 2024-06-12", "On a free term since its last paid one ended
   on 2024-05-01 (a pause, or a free plan)"; for a client back from an absence within the last
   :data:`BACK_DAYS` days (:func:`last_returns`) and none of those, "Back since 2024-05-20 after 67 days
-  away"; empty otherwise);
+  away"; empty otherwise); and, for the plays, not the list, :data:`PAUSED` (the client is on a pause,
+  :func:`paused_clients`: the free-term state) and :data:`PAUSE_DUE` (its free term ends within
+  ``renewal_days``, where a paid term's would be ``renewal_due``);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
   client's creation when it never was); both null for every client when the dataset has neither a
@@ -63,6 +66,9 @@ __all__ = [
     "BOOKED_AT_A_RISE",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
+    "PAUSED",
+    "PAUSE_DUE",
+    "PAUSE_FACTS",
     "RENEWED",
     "back_text",
     "booked_terms",
@@ -75,6 +81,7 @@ __all__ = [
     "last_interaction",
     "last_returns",
     "onboarding_stalled",
+    "paused_clients",
     "reached",
     "renewed_rows",
     "running_mrr",
@@ -122,6 +129,11 @@ def term_state_text(
 RENEWED = "Renewed: the next term starts "
 # the term_state of a client whose running terms are all free after paid ones (crm.free_after_paid)
 FREE_TERM = "On a free term since its last paid one ended on "
+# term_status's columns for the plays, not the list's: the client is on a pause (crm.paused_clients: its term_state
+# is the FREE_TERM one), and its free term ends within renewal_days (the plan resumes then: no renewal_due)
+PAUSED = "_paused"
+PAUSE_DUE = "_pause_due"
+PAUSE_FACTS = (PAUSED, PAUSE_DUE)
 
 
 # the term_state of a client whose next term is booked at a higher price (the price_rise rule fired)
@@ -262,7 +274,7 @@ def term_status(
         frame = ids.with_columns(
             pl.lit(None, dtype=t).alias(c)
             for c, t in {**schema, "_booked": pl.Date, "_paid_end": pl.Datetime("us")}.items()
-        )
+        ).with_columns(pl.lit(False).alias(PAUSED))
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         running = next_renewals(known.filter(pl.col(Subscriptions.END_DATE) >= cut))
@@ -277,6 +289,11 @@ def term_status(
                 maintain_order="left",
             )
             .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
+            .with_columns(
+                pl.col(CLIENT_ID)
+                .is_in(paused_clients(subscriptions, as_of, grace_days).get_column(CLIENT_ID).implode())
+                .alias(PAUSED)
+            )
             .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
@@ -299,13 +316,14 @@ def term_status(
     in_grace = lapsed & (recorded >= settle_days)  # called lapsed once a late renewal would show
     booked_on = frame.get_column("_booked").to_list()
     paid_ends = frame.get_column("_paid_end").to_list()
+    paused = frame.get_column(PAUSED).to_list()
     states = [
         f"{RENEWED}{b.isoformat()}"
         if b is not None
         else f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
-        if p is not None and d is None
+        if z
         else term_state_text(d, settle_days, r)
-        for d, b, p, r in zip(texts, booked_on, paid_ends, shown, strict=True)
+        for d, b, p, z, r in zip(texts, booked_on, paid_ends, paused, shown, strict=True)
     ]
     backs = _recent_returns(
         ids, as_of, {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions, Table.CHURNS: churns}, grace_days
@@ -321,10 +339,12 @@ def term_status(
         pl.col(Scores.RENEWAL_DAYS),
         pl.col(Scores.RENEWAL_VALUE),
         # a monthly plan renews every month: only longer terms make the renewals view; a renewal booked
-        # ahead is done
-        (due & pl.col("_booked").is_null()).fill_null(False).alias(Scores.RENEWAL_DUE),
+        # ahead is done; a pause's free term ends in the paid plan resuming, no renewal
+        (due & pl.col("_booked").is_null() & ~pl.col(PAUSED)).fill_null(False).alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
+        pl.col(PAUSED),
+        (due & pl.col(PAUSED)).fill_null(False).alias(PAUSE_DUE),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
 
 
@@ -462,6 +482,23 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .agg(pl.col(Subscriptions.END_DATE).max().alias("_paid_end"))
         .with_columns(pl.min_horizontal("_paid_end", pl.lit(cut, pl.Datetime("us"))).alias("_paid_end"))
         .select(CLIENT_ID, "_paid_end")
+    )
+
+
+def paused_clients(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
+    """``[client_id, _paid_end]`` of the clients **on a pause** at ``as_of``: their running terms are all free
+    after a paid one (:func:`free_after_paid`: a pause, or a move to a free plan), with neither a lapse
+    (:func:`lapsed_terms`: its base plan ended, a free add-on running on) nor a renewal booked ahead
+    (:func:`booked_terms`: the paid plan resumes). The one test of a pause: :func:`term_status` says it
+    (:data:`FREE_TERM`) and marks it (:data:`PAUSED`), the rules ``usage_drop`` and ``no_activity`` skip it (a
+    paused client is expected to be quiet), the plays give it the pause's. One row per such client."""
+    schema = {CLIENT_ID: pl.String, "_paid_end": pl.Datetime("us")}
+    if subscriptions is None or subscriptions.height == 0:
+        return pl.DataFrame(schema=schema)
+    return (
+        free_after_paid(subscriptions, as_of)
+        .join(lapsed_terms(subscriptions, as_of, grace_days), on=CLIENT_ID, how="anti")
+        .join(booked_terms(subscriptions, as_of), on=CLIENT_ID, how="anti")
     )
 
 

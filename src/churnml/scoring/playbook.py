@@ -20,10 +20,12 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   play of ``playbooks.urgent_rules`` (payment_trouble: a failed card lapses with the next debit) takes red's
   outside green.
 - A paused client (``ClientFacts.paused``: its running terms are all free after paid ones, a pause or a free
-  plan, :func:`is_paused`) has no renewal to prepare: its free term's end is the plan resuming, which neither
-  picks the renewal play nor raises the urgency. Nor does it get the plays of what a pause causes by itself
-  (:data:`PAUSE_ECHOES`: its use falling, no order, the usage family leading): where the renewal play or one
-  of those would be chosen, it gets the pause's own play (:data:`PAUSE_PLAY`: "ask whether they will resume
+  plan, :func:`churnml.scoring.crm.paused_clients`) has no renewal to prepare: its free term's end is the plan
+  resuming (``ClientFacts.pause_due``, never ``renewal_due``), which neither picks the renewal play nor raises
+  the urgency. Nor does it get the plays of what a pause causes by itself (:data:`PAUSE_ECHOES`: its use
+  falling, no order, the usage family leading; the rules skip a paused client, these plays guard a list built
+  otherwise): where its free term ends within ``score.renewal_days`` or one of those would be chosen, it gets
+  the pause's own play (:data:`PAUSE_PLAY`: "ask whether they will resume
   (the free term ends in 13 days)"). Its other rules (a failed card, a cancellation request) keep their plays.
 """
 
@@ -37,7 +39,7 @@ from datetime import date
 import polars as pl
 
 from churnml.config import Play, PlaybooksConfig, ZonesConfig
-from churnml.scoring.crm import FREE_TERM, days_text
+from churnml.scoring.crm import days_text
 
 __all__ = [
     "PAUSE_ECHOES",
@@ -48,7 +50,6 @@ __all__ = [
     "ClientFacts",
     "choose_play",
     "escalations",
-    "is_paused",
     "raised_zones",
     "threshold_zone",
     "threshold_zone_expr",
@@ -171,13 +172,10 @@ class ClientFacts:
     renewal_days: int | None = None
     not_worth_keeping: bool = False
     keep_reason: str = ""
-    paused: bool = False  # its running terms are all free after paid ones (a pause, a free plan): is_paused
-
-
-def is_paused(term_state: str | None) -> bool:
-    """Whether a client's ``term_state`` (:func:`churnml.scoring.crm.term_status`) says it is on a free term
-    after paid ones (:data:`churnml.scoring.crm.FREE_TERM`: a pause, or a move to a free plan)."""
-    return bool(term_state) and str(term_state).startswith(FREE_TERM)
+    # on a pause: its running terms are all free after paid ones (a pause, a free plan), crm.paused_clients
+    paused: bool = False
+    # a paused client's free term ends within score.renewal_days (crm.PAUSE_DUE): the plan resumes, no renewal
+    pause_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,8 +233,8 @@ PAUSE_PLAY = Play(
 
 def _pause_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
     """:data:`PAUSE_PLAY`, with the days to the free term's end when it is within ``score.renewal_days``
-    (``renewal_due``): "... (the free term ends in 13 days)"."""
-    days = facts.renewal_days if facts.renewal_due else None
+    (``pause_due``): "... (the free term ends in 13 days)"."""
+    days = facts.renewal_days if facts.pause_due else None
     when = (
         ""
         if days is None
@@ -277,7 +275,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             return ChosenPlay(_urgent(cfg, urgency, t, play.task), play.role, f"rule: {rule}")
     if facts.paused and (
         any(r in cfg.rules for r in echoes)
-        or facts.renewal_due
+        or facts.pause_due
         or (by_driver and facts.lead_family in _PAUSE_ECHO_FAMILIES)
     ):
         return _pause_play(facts, cfg, z, t)  # its free term's end resumes the plan: no renewal to prepare

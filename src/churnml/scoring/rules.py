@@ -8,7 +8,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 
 - ``no_activity``: no order (payment row) and no product event for ``no_activity_days`` days
   (measured from the client's creation when it never had one). Not evaluated when the dataset has
-  neither events nor payments.
+  neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
+  terms after paid ones; a pause is quiet by itself), nor is ``usage_drop`` (:data:`QUIET_RULES`).
 - ``unanswered_outreach``: the last ``unanswered_outreach`` outbound touches all went unanswered:
   outcome ``no_reply``; an empty outcome on a channel whose touches never record one (before the as-of
   date, in the whole table: a CRM that logs calls' outcomes and not e-mails'), no inbound touch from the
@@ -75,6 +76,7 @@ __all__ = [
     "CROWDED_RULE_SHARE",
     "PORTFOLIO_DIP_RATIO",
     "PORTFOLIO_MIN_CLIENTS",
+    "QUIET_RULES",
     "RULES",
     "RULE_TEXT",
     "STANDING_DISCOUNT_DAYS",
@@ -402,11 +404,20 @@ def _table_rule(table: Table, hits: Callable[[pl.DataFrame, RuleInput], pl.DataF
     return evaluate
 
 
+def _paused(ctx: RuleInput) -> pl.DataFrame:
+    """``[client_id]`` of the clients on a pause at ``ctx.as_of`` (:func:`churnml.scoring.crm.paused_clients`:
+    free terms after paid ones, no lapse, no renewal booked): expected to be quiet, so the rules of
+    :data:`QUIET_RULES` skip them."""
+    from churnml.scoring.crm import paused_clients
+
+    return paused_clients(ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days).select(CLIENT_ID)
+
+
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
     flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days)
     if flags is None:
         return _EMPTY
-    return ctx.ids.filter(flags)
+    return ctx.ids.filter(flags).join(_paused(ctx), on=CLIENT_ID, how="anti")
 
 
 def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:
@@ -810,6 +821,11 @@ def portfolio_usage_ratio(ratios: pl.DataFrame) -> float | None:
     return median if total is None or total <= PORTFOLIO_DIP_RATIO else max(median, total)
 
 
+# the rules a paused client (crm.paused_clients) does not fire: a pause makes a client quiet by itself (a paused
+# pet-food subscriber's site visits gone read "their use fell far below its usual")
+QUIET_RULES = frozenset({"usage_drop", "no_activity"})
+
+
 def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     """Clients whose events in the last ``usage_drop_days`` are at most ``1 - usage_drop_share`` of their
     usual rate (:func:`usage_ratios`), when that usual rate is at least ``usage_drop_min_events``: a collapse
@@ -826,7 +842,8 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     portfolio = 1.0 if portfolio is None else min(1.0, portfolio)
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
         return _EMPTY
-    return ratios.filter(pl.col("_ratio") <= (1 - ctx.cfg.usage_drop_share) * portfolio).select(CLIENT_ID)
+    fell = ratios.filter(pl.col("_ratio") <= (1 - ctx.cfg.usage_drop_share) * portfolio).select(CLIENT_ID)
+    return fell.join(_paused(ctx), on=CLIENT_ID, how="anti")  # a paused client's use is expected to stop
 
 
 def portfolio_usage_note(
