@@ -602,3 +602,25 @@ def test_a_return_after_a_churns_record_without_subscriptions_is_said() -> None:
     assert term_status(["v"], AS_OF, None, 30, 60, churns=churns).get_column(Scores.TERM_STATE).to_list() == [
         ""
     ]
+
+
+@pytest.mark.parametrize(("share", "booked", "due"), [(0.25, None, True), (0.4, date(2024, 6, 4), False)])
+def test_term_status_reads_bookings_with_the_configured_early_renewal_share(share, booked, due) -> None:
+    from churnml.scoring.crm import lapsed_terms, paused_clients
+
+    # a quarter ending in 30 days, the next booked from tomorrow: 29 of its 90 days (32%) early
+    subs = pl.DataFrame(
+        {
+            "client_id": ["q", "q"],
+            "start_date": [ago(60), ago(-1)],
+            "end_date": [ago(-30), ago(-91)],
+            "mrr": [100.0, 100.0],
+        }
+    )
+    out = term_status(["q"], AS_OF, subs, grace_days=30, renewal_days=60, renewal_share=share).row(
+        0, named=True
+    )
+    assert (out[Scores.NEXT_TERM_START], out[Scores.RENEWAL_DUE]) == (booked, due)
+    # the other readers of bookings take the share too
+    assert lapsed_terms(subs, AS_OF, 30, share).height == 0
+    assert paused_clients(subs, AS_OF, 30, share).height == 0

@@ -1230,3 +1230,26 @@ def test_a_paused_client_fires_neither_usage_drop_nor_no_activity() -> None:
     cfg = RulesConfig(enabled=("no_activity", "usage_drop"))
     out = fired_rules(tables, ids, AS_OF, None, cfg, low_csat=2, export_events=(), features=features)
     assert out.get_column(Scores.RULES).to_list() == ["", "no_activity; usage_drop"]
+
+
+@pytest.mark.parametrize(("share", "fires"), [(0.25, False), (0.4, True)])
+def test_price_rise_reads_bookings_with_the_configured_early_renewal_share(share: float, fires: bool) -> None:
+    # a quarter ending in 30 days, the next one (20% up) booked from tomorrow: 29 of its 90 days (32%) early, a
+    # renewal under data.early_renewal_share 0.4, not under the default 0.25
+    subs = pl.DataFrame(
+        {
+            "client_id": ["p", "p"],
+            "start_date": [days_ago(60), days_ago(-1)],
+            "end_date": [days_ago(-30), days_ago(-91)],
+            "mrr": [100.0, 120.0],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["p"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: subs,
+    }
+    cfg = RulesConfig(enabled=("price_rise",))
+    out = fired_rules(
+        tables, ["p"], AS_OF, None, cfg, low_csat=2, export_events=(), early_renewal_share=share
+    )
+    assert out.get_column(Scores.RULES).to_list() == (["price_rise"] if fires else [""])

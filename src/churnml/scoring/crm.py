@@ -93,7 +93,8 @@ __all__ = [
 _DAYS_PER_MONTH = 365.25 / 12
 _WEEK_SECONDS = 7 * 86_400
 # how early a booked renewal may start before the term it renews ends: data.early_renewal_share's default, the
-# share of its own length by which the loader lets a renewal overlap the term it renews
+# share of its own length by which the loader lets a renewal overlap the term it renews; a caller passes the
+# configured one (term_status, booked_terms, lapsed_terms, paused_clients: renewal_share)
 EARLY_RENEWAL_SHARE: float = DataConfig.model_fields["early_renewal_share"].default
 
 
@@ -251,6 +252,7 @@ def term_status(
     data_end: date | None = None,
     churns: pl.DataFrame | None = None,
     tables: Mapping[Table, pl.DataFrame] | None = None,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -260,7 +262,8 @@ def term_status(
     :data:`BACK_DAYS` days from an absence (:func:`last_returns` of ``subscriptions`` and ``churns``: a term
     after a gap longer than ``grace_days``, or after a churn record; ``tables``: the dataset's other tables, whose
     events and orders show a return without a subscriptions table) and in no other state says so: "Back
-    since 2026-11-28 after 67 days away" (its features still read the weeks it was gone)."""
+    since 2026-11-28 after 67 days away" (its features still read the weeks it was gone). ``renewal_share``:
+    ``data.early_renewal_share``, how early a renewal booked ahead may start (:func:`booked_terms`)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -278,12 +281,12 @@ def term_status(
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         running = next_renewals(known.filter(pl.col(Subscriptions.END_DATE) >= cut))
-        booked = booked_terms(subscriptions, as_of)
+        booked = booked_terms(subscriptions, as_of, renewal_share)
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
             .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
             .join(
-                lapsed_terms(subscriptions, as_of, grace_days),
+                lapsed_terms(subscriptions, as_of, grace_days, renewal_share),
                 on=CLIENT_ID,
                 how="left",
                 maintain_order="left",
@@ -291,7 +294,11 @@ def term_status(
             .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 pl.col(CLIENT_ID)
-                .is_in(paused_clients(subscriptions, as_of, grace_days).get_column(CLIENT_ID).implode())
+                .is_in(
+                    paused_clients(subscriptions, as_of, grace_days, renewal_share)
+                    .get_column(CLIENT_ID)
+                    .implode()
+                )
                 .alias(PAUSED)
             )
             .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
@@ -485,31 +492,44 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def paused_clients(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
+def paused_clients(
+    subscriptions: pl.DataFrame | None,
+    as_of: date,
+    grace_days: int,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> pl.DataFrame:
     """``[client_id, _paid_end]`` of the clients **on a pause** at ``as_of``: their running terms are all free
     after a paid one (:func:`free_after_paid`: a pause, or a move to a free plan), with neither a lapse
     (:func:`lapsed_terms`: its base plan ended, a free add-on running on) nor a renewal booked ahead
     (:func:`booked_terms`: the paid plan resumes). The one test of a pause: :func:`term_status` says it
     (:data:`FREE_TERM`) and marks it (:data:`PAUSED`), the rules ``usage_drop`` and ``no_activity`` skip it (a
-    paused client is expected to be quiet), the plays give it the pause's. One row per such client."""
+    paused client is expected to be quiet), the plays give it the pause's. One row per such client.
+    ``renewal_share``: ``data.early_renewal_share`` (:func:`booked_terms`)."""
     schema = {CLIENT_ID: pl.String, "_paid_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
     return (
         free_after_paid(subscriptions, as_of)
-        .join(lapsed_terms(subscriptions, as_of, grace_days), on=CLIENT_ID, how="anti")
-        .join(booked_terms(subscriptions, as_of), on=CLIENT_ID, how="anti")
+        .join(lapsed_terms(subscriptions, as_of, grace_days, renewal_share), on=CLIENT_ID, how="anti")
+        .join(booked_terms(subscriptions, as_of, renewal_share), on=CLIENT_ID, how="anti")
     )
 
 
-def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> pl.DataFrame:
+def lapsed_terms(
+    subscriptions: pl.DataFrame | None,
+    as_of: date,
+    grace_days: int,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor a renewal booked ahead (:func:`booked_terms`), and the last
     term ended at most ``grace_days`` calendar days before it (:func:`days_since_end`: the days its
     ``term_state`` says); terms are the base ones when the table marks add-ons
     (:func:`churnml.labels.customer_terms`). The one test of "in grace": :func:`term_status`
     flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
-    (:func:`churnml.scoring.value.annual_recurring_revenue`)."""
+    (:func:`churnml.scoring.value.annual_recurring_revenue`). ``renewal_share``: ``data.early_renewal_share``,
+    read by :func:`booked_terms` (a lapsed client has no running term, so any term it has booked starts after
+    its last end: the share cannot change who is in grace; it is passed so that one setting reads bookings)."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
@@ -523,7 +543,7 @@ def lapsed_terms(subscriptions: pl.DataFrame | None, as_of: date, grace_days: in
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
     # a client whose renewal is booked to start later is renewed, not lapsed (a booked add-on renews nothing)
-    renewed = booked_terms(subscriptions, as_of).get_column(CLIENT_ID)
+    renewed = booked_terms(subscriptions, as_of, renewal_share).get_column(CLIENT_ID)
     gone = ~pl.col(CLIENT_ID).is_in(running.implode()) & ~pl.col(CLIENT_ID).is_in(renewed.implode())
     return (
         known.filter(gone)

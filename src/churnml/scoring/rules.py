@@ -69,6 +69,7 @@ from churnml.contract.schemas import (
     Tickets,
 )
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE
 from churnml.scoring.outputs import History
 
 __all__ = [
@@ -371,6 +372,8 @@ class RuleInput:
     # the clients' usage ratios (:func:`client_usage_ratios` of ``features`` at ``as_of``) when the caller
     # already holds them (the list reads them for its banner too); None: computed from ``features``
     ratios: pl.DataFrame | None = None
+    # data.early_renewal_share: how early a renewal booked ahead may start (crm.booked_terms)
+    renewal_share: float = EARLY_RENEWAL_SHARE
 
     @property
     def cut(self) -> datetime:
@@ -410,7 +413,9 @@ def _paused(ctx: RuleInput) -> pl.DataFrame:
     :data:`QUIET_RULES` skip them."""
     from churnml.scoring.crm import paused_clients
 
-    return paused_clients(ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days).select(CLIENT_ID)
+    return paused_clients(
+        ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days, ctx.renewal_share
+    ).select(CLIENT_ID)
 
 
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
@@ -614,7 +619,7 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     booked = subscriptions.filter(
         pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days)
     )
-    first = booked_terms(booked, ctx.as_of)  # the first booked start, within the days
+    first = booked_terms(booked, ctx.as_of, ctx.renewal_share)  # the first booked start, within the days
     next_mrr = (
         booked.with_columns(pl.col(CLIENT_ID).cast(pl.String))
         .join(first, on=CLIENT_ID)
@@ -898,6 +903,7 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         0,
         ctx.cfg.term_lapsed_days,
         ctx.data_end,
+        renewal_share=ctx.renewal_share,
     )
     return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
 
@@ -1038,6 +1044,7 @@ def fired_rules(
     features: pl.DataFrame | None = None,
     portfolio_ratio: float | None = None,
     ratios: pl.DataFrame | None = None,
+    early_renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -1050,8 +1057,10 @@ def fired_rules(
     the whole portfolio's usage ratio (:func:`portfolio_usage_ratio` of every client's
     :func:`client_usage_ratios`) when ``client_ids`` are only part of the list (a Spark client bucket); None
     reads it from ``client_ids``' features. ``ratios``: :func:`client_usage_ratios` of ``features`` at
-    ``as_of`` when the caller already holds them (None: computed here). A rule whose table is absent never
-    fires.
+    ``as_of`` when the caller already holds them (None: computed here). ``early_renewal_share``:
+    ``data.early_renewal_share``, how early a renewal booked ahead may start (``term_lapsed``, ``price_rise``
+    and the pause test read bookings, :func:`churnml.scoring.crm.booked_terms`). A rule whose table is absent
+    never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -1068,6 +1077,7 @@ def fired_rules(
         features,
         portfolio_ratio,
         ratios,
+        early_renewal_share,
     )
     out = ids
     for name in cfg.enabled:
