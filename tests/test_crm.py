@@ -624,3 +624,41 @@ def test_term_status_reads_bookings_with_the_configured_early_renewal_share(shar
     # the other readers of bookings take the share too
     assert lapsed_terms(subs, AS_OF, 30, share).height == 0
     assert paused_clients(subs, AS_OF, 30, share).height == 0
+
+
+# (start, end, is_addon) in days before AS_OF (negative: after it), per client of the test below
+ADDON_RENEWALS = {
+    # the base plan ended 10 days ago (in grace); its storage add-on runs 20 more days
+    "plan_lapsed": [(375, 10, False), (100, -20, True)],
+    # a monthly plan renewing in 10 days beside an annual add-on ending in 200 days
+    "monthly_plan": [(20, -10, False), (165, -200, True)],
+    # a client that only ever bought add-ons: they are its terms
+    "addons_only": [(345, -20, True)],
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "renewal", "days", "value"),
+    [
+        ("plan_lapsed", None, None, None),  # no base plan runs: no renewal (the add-on's end read as one)
+        ("monthly_plan", date(2024, 6, 13), 10, 100.0),  # the plan's end, not the add-on's in 200 days
+        ("addons_only", date(2024, 6, 23), 20, 1_200.0),
+    ],
+)
+def test_the_next_renewal_is_the_base_plans_never_an_add_ons(client, renewal, days, value) -> None:
+    rows = ADDON_RENEWALS[client]
+    subs = pl.DataFrame(
+        {
+            "client_id": [client] * len(rows),
+            "start_date": [ago(a) for a, _, _ in rows],
+            "end_date": [ago(b) for _, b, _ in rows],
+            "mrr": [100.0] * len(rows),
+            "is_addon": [addon for _, _, addon in rows],
+        }
+    )
+    out = term_status([client], AS_OF, subs, grace_days=30, renewal_days=60).row(0, named=True)
+    assert (out[Scores.RENEWAL_DATE], out[Scores.RENEWAL_DAYS], out[Scores.RENEWAL_VALUE]) == (
+        renewal,
+        days,
+        value,
+    )

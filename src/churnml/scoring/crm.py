@@ -5,7 +5,9 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
 
 - :func:`term_status`: ``renewal_date`` (the client's nearest renewal, :func:`next_renewals`: the earliest
   end among its running terms longer than a month that are no add-on, a motor policy renewing in 7 days
-  beside a home one in 6 months; without one, the last end of its running terms), ``renewal_due_days``
+  beside a home one in 6 months; without one, the last end of its running base terms; null, no renewal, when
+  no base term runs: an add-on running on after its plan ended renews nothing, the term_state says the
+  lapse), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the MRR of the running terms ending that day, a
   co-termed add-on included, x the longest of their lengths in months: the next term's value at today's
   terms, a 2-year contract's two years; a term ending another day is not in it), ``renewal_due`` (the
@@ -280,7 +282,7 @@ def term_status(
         ).with_columns(pl.lit(False).alias(PAUSED))
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
-        running = next_renewals(known.filter(pl.col(Subscriptions.END_DATE) >= cut))
+        running = next_renewals(known, cut)
         booked = booked_terms(subscriptions, as_of, renewal_share)
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
@@ -379,11 +381,16 @@ def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -
     return paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
 
 
-def next_renewals(running: pl.DataFrame) -> pl.DataFrame:
-    """``[client_id, renewal_date, renewal_value, _term_months]`` from the client's running terms: the
-    next renewal is the earliest end among its running terms longer than a month that are no add-on (a
-    household's motor policy renewing in 7 days beside a home policy renewing in 6 months: the motor one;
-    it was the last end, which hid 137 renewals due), else the last end (monthly terms). What renews: the
+def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
+    """``[client_id, renewal_date, renewal_value, _term_months]`` from the client's terms started before
+    ``cut`` (``known``), one row per client with a base term running at ``cut`` (ending at or after it): the
+    next renewal is the earliest end among its running base terms longer than a month (a household's motor
+    policy renewing in 7 days beside a home policy renewing in 6 months: the motor one; it was the last end,
+    which hid 137 renewals due), else the last end of its running base terms (monthly terms). Base terms are
+    the terms that are no add-on, or every term of a client that never had one (as
+    :func:`churnml.labels.customer_terms` reads them). A client whose base plan is no longer running has no
+    next renewal (no row: ``renewal_date`` null), whatever add-on runs on: the add-on's end renews nothing
+    the client is a customer by (it read as the renewal of a client whose plan had lapsed). What renews: the
     terms ending that day (a co-termed add-on too), for the longest of their lengths."""
     months = (
         (
@@ -395,17 +402,25 @@ def next_renewals(running: pl.DataFrame) -> pl.DataFrame:
     )
     addon = (
         pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
-        if Subscriptions.IS_ADDON in running.columns
+        if Subscriptions.IS_ADDON in known.columns
         else pl.lit(False)
     )
-    terms = running.with_columns(
-        pl.col(CLIENT_ID).cast(pl.String),
-        months.alias("_months"),
-        pl.col(Subscriptions.END_DATE).dt.date().alias("_end"),
-        ((months > 1) & ~addon).alias("_main"),
+    # a client that never had a base term: its add-ons are its terms (labels.customer_terms)
+    base = ~addon | addon.all().over(CLIENT_ID)
+    terms = (
+        known.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .with_columns(base.alias("_base"))
+        .filter(pl.col(Subscriptions.END_DATE) >= cut)
+        .with_columns(
+            months.alias("_months"),
+            pl.col(Subscriptions.END_DATE).dt.date().alias("_end"),
+            ((months > 1) & pl.col("_base")).alias("_main"),
+        )
     )
-    nearest = terms.group_by(CLIENT_ID).agg(
-        pl.coalesce(pl.col("_end").filter(pl.col("_main")).min(), pl.col("_end").max()).alias("_next")
+    nearest = (
+        terms.filter(pl.col("_base"))
+        .group_by(CLIENT_ID)
+        .agg(pl.coalesce(pl.col("_end").filter(pl.col("_main")).min(), pl.col("_end").max()).alias("_next"))
     )
     return (
         terms.join(nearest, on=CLIENT_ID)
