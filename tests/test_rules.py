@@ -1253,3 +1253,53 @@ def test_price_rise_reads_bookings_with_the_configured_early_renewal_share(share
         tables, ["p"], AS_OF, None, cfg, low_csat=2, export_events=(), early_renewal_share=share
     )
     assert out.get_column(Scores.RULES).to_list() == (["price_rise"] if fires else [""])
+
+
+def _monthly_terms(prices: list[tuple[float, float]], gap_before: int | None = None) -> pl.DataFrame:
+    """A monthly plan auto-renewed every 30 days, the running term last (started 10 days ago): one
+    ``(mrr, quantity)`` per term, oldest first; ``gap_before``: the index of a term that starts 60 days after
+    the one before ended (a return)."""
+    n = len(prices)
+    starts = [10 + 30 * (n - 1 - i) for i in range(n)]
+    shift = [60 if gap_before is not None and i < gap_before else 0 for i in range(n)]
+    return pl.DataFrame(
+        {
+            "client_id": ["m"] * n,
+            "start_date": [days_ago(a + g) for a, g in zip(starts, shift, strict=True)],
+            "end_date": [days_ago(a + g - 30) for a, g in zip(starts, shift, strict=True)],
+            "mrr": [p for p, _ in prices],
+            "quantity": [q for _, q in prices],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("prices", "gap_before", "fires"),
+    [
+        ([(100.0, 1), (100.0, 1), (100.0, 1), (120.0, 1)], None, True),  # renewed 20% up 10 days ago
+        ([(100.0, 1), (100.0, 1), (120.0, 1), (120.0, 1)], None, True),  # 40 days ago: the rise still runs
+        ([(100.0, 1), (100.0, 1), (100.0, 1), (110.0, 1)], None, False),  # +10%: under price_rise_share (15%)
+        ([(100.0, 1), (120.0, 1), (120.0, 1), (120.0, 1), (120.0, 1)], None, False),  # 100 days ago: past 91
+        (
+            [(100.0, 10), (100.0, 10), (100.0, 10), (120.0, 12)],
+            None,
+            False,
+        ),  # 2 seats added at the same price
+        ([(100.0, 1), (100.0, 1), (100.0, 1), (120.0, 1)], 3, False),  # back after 60 days at a new price
+        ([(100.0, 1), (0.0, 1), (0.0, 1), (100.0, 1)], None, False),  # a pause resuming at its price
+    ],
+)
+def test_price_rise_fires_on_a_rise_already_started_with_nothing_booked(
+    prices: list[tuple[float, float]], gap_before: int | None, fires: bool
+) -> None:
+    """A monthly plan auto-renewed at a higher price books no term ahead: the rise is in the running term."""
+    subs = _monthly_terms(prices, gap_before)
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+def test_the_price_rise_text_names_a_started_rise() -> None:
+    assert rule_descriptions(RulesConfig(enabled=("price_rise",)))["price_rise"] == (
+        "the price rises by 15% or more within 91 days, or rose so in the last 91 days (the next term booked at a "
+        "higher price, a discount of 30% or more ending, or the running term costing that much more than the plan "
+        "did 91 days ago: a monthly plan renewed at a higher price)"
+    )

@@ -113,8 +113,10 @@ RULE_TEXT: dict[str, str] = {
     "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
     "(fewer seats, a smaller plan)",
-    "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days (the next term "
-    "booked at a higher price, or a discount of {price_rise_discount:.0%} or more ending)",
+    "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days, or rose so in the "
+    "last {price_rise_days} days (the next term booked at a higher price, a discount of {price_rise_discount:.0%} or "
+    "more ending, or the running term costing that much more than the plan did {price_rise_days} days ago: a monthly "
+    "plan renewed at a higher price)",
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual (and against the portfolio's, when everyone's use fell the same weeks)",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -612,7 +614,9 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
     term is discounted by ``price_rise_discount`` or more (a promotion; 10-25% is a B2B account's
     negotiated price) and ends within those days, the discount held for a year at most (an intro offer
-    ending; a discount renewed for longer is the client's price): the moment customers shop around."""
+    ending; a discount renewed for longer is the client's price): the moment customers shop around. Or a rise
+    that has already started (:func:`_started_price_rises`: a monthly plan auto-renewed at a higher price
+    books nothing ahead)."""
     from churnml.scoring.crm import booked_terms, running_mrr
 
     cut = ctx.cut
@@ -633,6 +637,7 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
         .select(CLIENT_ID)
     )
+    booked_up = pl.concat([booked_up, _started_price_rises(subscriptions, ctx)]).unique()
     if Subscriptions.PRODUCT in subscriptions.columns:
         booked_up = pl.concat([booked_up, _product_price_rises(subscriptions, ctx)]).unique()
     if Subscriptions.DISCOUNT not in subscriptions.columns:
@@ -657,6 +662,58 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .join(first, on=CLIENT_ID, how="anti")
     )
     return pl.concat([booked_up, discount_ends]).unique()
+
+
+def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """``[client_id]`` of the clients whose price rose within the last ``price_rise_days`` and runs now: the
+    base terms (:func:`churnml.labels.customer_terms`) running at the as-of date cost at least ``1 +
+    price_rise_share`` times those running ``price_rise_days`` before it (a monthly plan auto-renewed from 100
+    to 120 two months ago: no term is booked ahead, the rise is in the running term). Compared per product when
+    the table has one (a new product is no rise), per unit (``mrr / quantity``) when both sides' quantities are
+    known (seats added are no rise), not across an absence (a return at another price, :func:`_returned_between`),
+    nor from a free term (a pause resuming)."""
+    from churnml.labels import customer_terms
+
+    cut = ctx.cut
+    since = cut - timedelta(days=ctx.cfg.price_rise_days)
+    keys = [CLIENT_ID, *([Subscriptions.PRODUCT] if Subscriptions.PRODUCT in subscriptions.columns else [])]
+    quantity = (
+        pl.col(Subscriptions.QUANTITY).cast(pl.Float64)
+        if Subscriptions.QUANTITY in subscriptions.columns
+        else pl.lit(None, pl.Float64)
+    )
+    base = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)).with_columns(
+        pl.col(CLIENT_ID).cast(pl.String), quantity.alias("_q")
+    )
+
+    def priced(at: datetime, suffix: str) -> pl.DataFrame:
+        running = base.filter(
+            (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
+        )
+        return running.group_by(keys).agg(
+            pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias(f"_mrr{suffix}"),
+            # the units only when every term says them
+            pl.when(pl.col("_q").is_not_null().all()).then(pl.col("_q").sum()).alias(f"_units{suffix}"),
+        )
+
+    both = priced(cut, "").join(priced(since, "_then"), on=keys, how="inner")
+    per_unit = (pl.col("_units") > 0) & (pl.col("_units_then") > 0)
+    rise = 1 + ctx.cfg.price_rise_share
+    risen = (
+        pl.when(per_unit.fill_null(False))
+        .then(pl.col("_mrr") / pl.col("_units") >= rise * pl.col("_mrr_then") / pl.col("_units_then"))
+        .otherwise(pl.col("_mrr") >= rise * pl.col("_mrr_then"))
+    )
+    return (
+        both.filter((pl.col("_mrr_then") > 0) & risen)
+        .select(CLIENT_ID)
+        .unique()
+        .join(
+            _returned_between(subscriptions, ctx.tables.get(Table.CHURNS), since, cut),
+            on=CLIENT_ID,
+            how="anti",
+        )
+    )
 
 
 def _product_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
