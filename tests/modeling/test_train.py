@@ -17,6 +17,7 @@ from churnml.modeling.export import (
     feature_reference,
     load_exported,
     population_stability,
+    resolved_edges,
 )
 from churnml.modeling.train import (
     ChurnModel,
@@ -272,10 +273,11 @@ def test_the_psi_sees_the_mass_of_a_few_valued_feature_move_to_a_new_value(refer
 @pytest.mark.parametrize(
     ("values", "edges", "proportions"),
     [
-        # few distinct values: each alone between the value and the float32 above it, gaps around them
+        # few distinct values: each alone in a bin of the resolution around it, v +- 1% (was [v, the float32
+        # above v): a price moved by a cent for everyone read as drift), gaps around them
         (
             [8.33, 9.99, 9.99, 9.99],
-            [8.33, 8.330001, 9.99, 9.990001],
+            [8.2467, 8.4133, 9.8901, 10.0899],
             [0.0, 0.25, 0.0, 0.75, 0.0],
         ),
         # mostly 0 with more than 20 values: the deciles [0, 0, ..., 6.2, 18.1] and the 0 alone
@@ -295,6 +297,79 @@ def test_the_reference_bins_separate_the_values_of_a_few_valued_feature(values, 
     ref = feature_reference(pd.DataFrame({"x": np.asarray(values, dtype=float)}))["x"]
     assert ref["edges"] == pytest.approx(edges, rel=1e-7, abs=0.0)
     assert ref["proportions"] == pytest.approx(proportions, abs=1e-12)
+
+
+_NEAR_CONSTANT = np.tile(
+    np.round(np.linspace(30.0, 30.4, 41), 2), 10
+)  # a monthly payment gap, 30.0-30.4 days
+
+
+@pytest.mark.parametrize(
+    ("now", "psi", "psi_of_deciles"),
+    [
+        # the deciles 30.04, 30.08, ..., 30.36 are closer than 2% of 30 days: one bin [29.74, 30.66) holds
+        # every training row, and a shift of a tenth of a day (a month of 31 days in the mean) stays in it
+        (_NEAR_CONSTANT + 0.1, 0.0, 1.146108),
+        (_NEAR_CONSTANT - 0.1, 0.0, 1.290729),
+        # a day more (3%) leaves it for the empty bin above (floored at 1e-4), half a value of 410 remains:
+        # 0.9999 ln(1 / 1e-4) + (0.5 / 410 - 1) ln(0.5 / 410) = 15.9105
+        (_NEAR_CONSTANT + 1.0, 15.910542, 5.647070),
+        (_NEAR_CONSTANT * 1.5, 15.910542, 5.647070),  # paid every 45 days
+        (_NEAR_CONSTANT, 0.0, 0.0),
+    ],
+    ids=["tenth-of-a-day-later", "tenth-of-a-day-earlier", "a-day-later", "every-45-days", "same"],
+)
+def test_a_near_constant_feature_drifts_only_when_it_moves_by_more_than_its_resolution(
+    now, psi, psi_of_deciles
+):
+    """The deciles of a feature nearly every client holds at 30.0-30.4 are a few hundredths of a day apart:
+    a tenth of a day read PSI 1.1 on them (5.06 on a real monthly-billing portfolio, above its price rise)."""
+    frame = pd.DataFrame({"x": _NEAR_CONSTANT})
+    ref = feature_reference(frame)["x"]
+    assert ref["edges"] == pytest.approx([30.04 - 0.3004, 30.36 + 0.3036], rel=1e-7)
+    assert ref["proportions"] == [0.0, 1.0, 0.0]
+    assert population_stability(ref, now) == pytest.approx(psi, abs=1e-6)
+    deciles = feature_reference(frame, resolution=0.0)["x"]  # the bins before the resolution
+    assert population_stability(deciles, now) == pytest.approx(psi_of_deciles, abs=1e-6)
+
+
+def test_a_near_constant_feature_no_longer_drowns_a_price_rise_in_the_drift_report():
+    """The monthly-billing portfolio: every payment gap a tenth of a day longer, and the price raised from
+    9.99 to 12.99 for 9 clients in 10. Only the price is drift."""
+    from churnml.scoring.assemble import drifted_features, feature_drift
+
+    rows = _NEAR_CONSTANT.size
+    mrr = np.where(np.arange(rows) % 10 == 0, 8.33, 9.99)
+    train = pd.DataFrame({"payments_mean_gap_days": _NEAR_CONSTANT, "payments_mrr": mrr})
+    metadata = {"feature_reference": feature_reference(train)}
+    now = np.column_stack([_NEAR_CONSTANT + 0.1, np.where(mrr == 9.99, 12.99, mrr)])
+    psi = feature_drift(now, list(train.columns), metadata)
+    assert psi["payments_mean_gap_days"] == 0.0
+    assert list(drifted_features(psi, metadata, rows, 0.25)) == ["payments_mrr"]
+
+
+@pytest.mark.parametrize(
+    ("edges", "resolved"),
+    [
+        # a run of edges closer than 2% of their values: one bin, half the resolution beyond its outer edges
+        ([30.04, 30.08, 30.12], [30.04 - 0.3004, 30.12 + 0.3012]),
+        ([1.0, 1.015, 2.0], [0.99, 1.025150, 2.0]),  # the edge 2.0 is clear of the run: kept
+        ([-10.0, -9.9], [-10.1, -9.801]),  # negative values: by their magnitude
+        ([9.99, 9.990001], [9.8901, 10.0899]),  # a value's bin alone, widened to v +- 1%
+        ([0.0, _TINY, 6.2, 18.1], [0.0, _TINY, 6.2, 18.1]),  # the 0 alone keeps its bin: 0 has no magnitude
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]),  # bins wider than the resolution: unchanged
+        ([], []),
+    ],
+)
+def test_resolved_edges_leave_no_bin_narrower_than_the_resolution(edges, resolved):
+    out = resolved_edges(np.asarray(edges, dtype=np.float32))
+    assert out.dtype == np.float32
+    assert out.tolist() == pytest.approx(resolved, rel=1e-6, abs=0.0)
+
+
+def test_resolved_edges_at_resolution_zero_are_the_edges():
+    edges = np.asarray([30.04, 30.08, 30.12], dtype=np.float32)
+    assert resolved_edges(edges, 0.0).tolist() == edges.tolist()
 
 
 _FOUR_CLIENTS = list("abcd") * 5  # 4 clients x 5 snapshots, the grain of the reference rows

@@ -18,7 +18,8 @@ the folder: README.md, .gitkeep or anything a user keeps there stays as it is. A
 
 :func:`feature_reference` describes the training distribution of each feature (bin edges and the share
 of rows per bin, plus the missing share; quantile bins, and a bin alone for each value of a feature with
-few distinct values shared by many clients and for each value a tenth of the rows hold, :func:`reference_edges`);
+few distinct values shared by many clients and for each value a tenth of the rows hold, :func:`reference_edges`;
+no bin narrower than 2% of the values at its edges, :func:`resolved_edges`);
 :func:`population_stability` compares new values with it (PSI), for drift checks at scoring time. :func:`label_mismatches` compares the label settings
 a model was trained with to the ones of a scoring run.
 """
@@ -60,6 +61,7 @@ __all__ = [
     "mismatch_texts",
     "population_stability",
     "reference_edges",
+    "resolved_edges",
     "settings_mismatches",
 ]
 
@@ -69,6 +71,8 @@ FEATURES_FILE = "features.json"
 CALIBRATOR_FILE = "calibrator.json"
 LEGACY_CALIBRATOR_FILE = "calibrator.joblib"  # format 1: a pickle, no longer loaded
 METADATA_FILE = "metadata.json"
+# the narrowest reference bin, as a share of the values at its edges (:func:`resolved_edges`)
+RESOLUTION = 0.02
 _DATA_FILES = (MODEL_FILE, FEATURES_FILE, CALIBRATOR_FILE)
 _OWN_FILES = (*_DATA_FILES, METADATA_FILE)
 
@@ -78,14 +82,15 @@ class ModelFileError(ValueError):
 
 
 def feature_reference(
-    X: pd.DataFrame, bins: int = 10, few_values: int = 20, clients: Any = None
+    X: pd.DataFrame, bins: int = 10, few_values: int = 20, clients: Any = None, resolution: float = RESOLUTION
 ) -> dict[str, dict[str, Any]]:
     """Per feature: ``edges`` (inner bin edges, :func:`reference_edges`), ``proportions`` (share per bin,
     ``len(edges)+1`` bins, non-missing rows), ``missing`` (share of missing rows) and ``rows`` (how many
     rows the shares come from: the sampling noise of a PSI against them, :func:`drift_noise`). Grain of
     ``X``: client x snapshot; ``clients``: the client of each row of ``X`` (a sequence as long as ``X``),
     so that a value repeated over one client's snapshots does not read as a value many clients share
-    (:func:`reference_edges`); without it each row counts as a client of its own."""
+    (:func:`reference_edges`); without it each row counts as a client of its own. ``resolution``: the
+    narrowest bin, as a share of the values at its edges (:func:`resolved_edges`)."""
     if clients is not None:
         clients = np.asarray(clients, dtype=object)
         if clients.shape != (len(X),):
@@ -102,7 +107,9 @@ def feature_reference(
         if present.size == 0:
             out[str(col)] = {"edges": [], "proportions": [], "missing": missing, "rows": int(v.size)}
             continue
-        edges = reference_edges(present, bins, few_values, None if clients is None else clients[keep])
+        edges = reference_edges(
+            present, bins, few_values, None if clients is None else clients[keep], resolution
+        )
         counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
         out[str(col)] = {
             "edges": [float(e) for e in edges],
@@ -114,14 +121,19 @@ def feature_reference(
 
 
 def reference_edges(
-    present: np.ndarray, bins: int = 10, few_values: int = 20, clients: np.ndarray | None = None
+    present: np.ndarray,
+    bins: int = 10,
+    few_values: int = 20,
+    clients: np.ndarray | None = None,
+    resolution: float = RESOLUTION,
 ) -> np.ndarray:
     """The inner bin edges (float32, sorted, distinct) of one feature's non-missing training values.
 
     ``clients``: the client of each value (the rows are client x snapshot), else each value counts as a
     client of its own. A feature of at most ``few_values`` distinct values, shared (at least twice as
     many clients as values: a price, a plan, a small count), gets a bin for each value alone, ``[v, next
-    float32 above v)``, and one for each gap around them: a price raised from 9.99 to 12.99 for everyone
+    float32 above v)`` widened to the resolution (``[v - |v| / 100, v + |v| / 100)``; 0 keeps its own ``[0, next
+    float32)``), and one for each gap around them: a price raised from 9.99 to 12.99 for everyone
     moves all the mass into a bin no training row had (above the top value, below the bottom one, or
     between two), where quantile edges (``[9.99]``) put 12.99 in the same open top bin as 9.99 and saw no
     drift. Any other feature gets its ``bins`` quantile cut points, plus a bin alone for each value held by
@@ -129,7 +141,9 @@ def reference_edges(
     continuous feature, where no value is shared that often, keeps its quantile bins only: so does a
     reference of a few rows or a few clients, where few values are not a sign of a discrete feature (its
     new values would all fall between the training ones: 15 clients' MRR repeated over 40 snapshots, each
-    up 2%, read PSI 7.1 when the repeats were counted in rows)."""
+    up 2%, read PSI 7.1 when the repeats were counted in rows). Last, no bin is narrower than ``resolution``
+    times the values at its edges (:func:`resolved_edges`): a shift far smaller than the values themselves
+    is no drift, even on a feature whose spread is smaller still."""
     values = np.asarray(present, dtype=np.float32)
     distinct, counts = np.unique(values, return_counts=True)
     holders, units = _holders(values, distinct, counts, clients)
@@ -139,7 +153,37 @@ def reference_edges(
         edges = np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]).astype(np.float32)
         alone = distinct[(counts * bins >= values.size) & (holders >= 2)]
     above = np.nextafter(alone, np.float32(np.inf))
-    return np.unique(np.concatenate([edges, alone, above]))
+    return resolved_edges(np.unique(np.concatenate([edges, alone, above])), resolution)
+
+
+def resolved_edges(edges: np.ndarray, resolution: float = RESOLUTION) -> np.ndarray:
+    """``edges`` (sorted, distinct) with no bin narrower than the feature's resolution: a bin ``[a, b)`` is
+    narrow when ``b - a < resolution * max(|a|, |b|)`` (2% of the values it holds by default). Each run of
+    edges joined by narrow bins becomes one bin reaching half the resolution beyond its outer edges,
+    ``[a - resolution |a| / 2, b + resolution |b| / 2)``, so that its boundaries stand clear of the mass that
+    crowded the quantiles together; edges with no narrow bin beside them stay as they are. A monthly
+    payment gap of 30.0-30.4 days for nearly everyone had deciles 0.03-0.1 days apart, and a 0.1-day shift
+    read PSI 5.06; now it falls in one bin [29.7, 30.6) and a shift under about 1% of the values moves no
+    mass between bins, while a move to a 45-day rhythm still leaves it. The bins near 0 keep their width
+    (the 0 alone of a mostly-0 count): the resolution is relative to the values' magnitude, not to their
+    spread, since the spread of a near-constant feature is the very thing that is too small. Float32,
+    sorted, distinct."""
+    values = np.asarray(edges, dtype=np.float64)
+    if values.size < 2 or resolution <= 0:
+        return np.asarray(edges, dtype=np.float32)
+    narrow = np.diff(values) < resolution * np.maximum(np.abs(values[:-1]), np.abs(values[1:]))
+    out: list[float] = []
+    start = 0
+    for i in range(values.size):
+        if i < narrow.size and narrow[i]:
+            continue  # the run goes on to the next edge
+        low, high = values[start], values[i]
+        if i == start:
+            out.append(low)
+        else:
+            out += [low - resolution * abs(low) / 2, high + resolution * abs(high) / 2]
+        start = i + 1
+    return np.unique(np.asarray(out, dtype=np.float32))
 
 
 def _holders(
