@@ -391,3 +391,43 @@ def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
     assert (batches is not None) == read_in_batches
     whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
     assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)
+
+
+def test_the_events_read_in_a_window_are_judged_stale_by_the_whole_files_rhythm(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Events ending 10 days before the list: the whole read calls them stale by their own rhythm (a record
+    every day or two, so more than the week's floor); the windowed read must judge and word them alike, not
+    by the few days per client its portfolio view holds (whose gaps are no rhythm), nor drop the rhythm from
+    the span the console words the warning with."""
+    from churnml.contract.validation import lagging_table_text, lagging_tables, table_spans
+    from churnml.jobs.score import score
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    raw = tmp_path / "raw"
+    shutil.copytree(folder, raw)
+    events = pl.read_parquet(raw / "events.parquet")
+    stop = datetime(AS_OF.year, AS_OF.month, AS_OF.day) - timedelta(days=10)
+    events.filter(pl.col("ts") < stop).write_parquet(raw / "events.parquet")
+    export_model(model, tmp_path / "model", meta)
+    cfg = load_config()
+    cfg = cfg.model_copy(update={"score": cfg.score.model_copy(update={"history_weeks": 2})})
+    whole = table_spans(read_dataset(raw, cfg.data).tables, AS_OF)["events"]
+    assert whole["usual_gap_days"] < 7  # a daily log: its rhythm is the week's floor
+    run = score(raw, cfg, AS_OF, tmp_path / "list", str(tmp_path / "model"))
+    assert run.manifest["data"]["read"]["events"]["rows_skipped"] > 0  # the windowed read
+    span = run.manifest["data"]["tables"]["events"]
+    assert span["usual_gap_days"] == whole["usual_gap_days"]
+    assert span["last_before_as_of"] == whole["last_before_as_of"]
+    lag = (
+        datetime(AS_OF.year, AS_OF.month, AS_OF.day) - datetime.fromisoformat(span["last_before_as_of"])
+    ).days
+    assert lag >= 10
+    assert run.lagging["events"] == lag
+    assert lagging_tables({"events": whole}, AS_OF, 21) == {"events": lag}
+    said = lagging_table_text("events", lag, span, 21)
+    assert said == lagging_table_text("events", lag, whole, 21)
+    assert said.startswith(
+        f"events: no record for {lag} days, its longest usual gap is {whole['usual_gap_days']} days"
+    )

@@ -27,12 +27,21 @@ import polars as pl
 
 from churnml.config import Config
 from churnml.contract.dataset import Dataset, RepairLog
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Events, Table
+from churnml.contract.schemas import (
+    ACTIVITY_TABLES,
+    CLIENT_ID,
+    CONTRACT,
+    POLARS_TYPE,
+    REQUIRED_TABLES,
+    Events,
+    Table,
+)
 
 __all__ = [
     "EventBatches",
     "EventReads",
     "ScoringData",
+    "events_rhythm",
     "open_scoring_data",
     "recent_daily_events",
     "scratch_folder",
@@ -59,6 +68,12 @@ class EventReads:
     spilled_rows: int | None = None  # rows written to the scratch folder (None: no spill, one batch)
     spilled_bytes: int = 0
     spill_seconds: float = 0.0
+    # the events' rhythm in the whole file (contract.validation.usual_gap_days of its record days before the
+    # list's date ``as_of``; None: too short to know) and the lag a table without one may have: what
+    # the stale-table warning judges and says (the rows read, a window and a few days per client, have none)
+    usual_gap_days: int | None = None
+    as_of: date | None = None
+    max_lag_days: int | None = None
 
     def skipped(self) -> int:
         return self.rows_in_file - self.rows_read
@@ -232,12 +247,25 @@ class ScoringData:
         view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
+        reads.usual_gap_days = events_rhythm(self.scan, day)
+        reads.as_of, reads.max_lag_days = day, cfg.score.max_data_lag_days
         base = replace(self.base, repairs=RepairLog(repairs)).with_tables(
             **{str(t): f for t, f in small.items()}
         )
         dataset = base.with_tables(events=view)
         batches = EventBatches(n, self.scan, small, marks, window, dataset, cfg, reads)
         return dataset, batches, reads
+
+
+def events_rhythm(scan: pl.LazyFrame, day: date) -> int | None:
+    """The events' rhythm (:func:`churnml.contract.validation.usual_gap_days`) from the days holding an event
+    before ``day`` in the whole file: one streaming pass over its time column, a day per row kept."""
+    from churnml.contract.validation import usual_gap_days
+
+    ts = pl.col(Events.TS)
+    cut = datetime(day.year, day.month, day.day)
+    days = scan.filter(ts < cut).select(ts.dt.date().alias("day")).unique().collect(engine="streaming")
+    return usual_gap_days(days.get_column("day").cast(pl.Datetime("us")), day)
 
 
 @contextmanager
@@ -349,17 +377,28 @@ def recent_daily_events(
 
 def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | None) -> dict[str, Any]:
     """The manifest's ``data`` entry with what the run read of the events (``read``), the events' own
-    span and row count (not those of the portfolio view), the repairs of the rows read, and their empty
-    optional columns; unchanged on the eager path."""
+    span, rhythm (``usual_gap_days`` of the whole file, :attr:`EventReads.usual_gap_days`) and row count (not
+    those of the portfolio view, whose few days per client have no rhythm), the events judged stale or not
+    by that rhythm (``lagging_tables``), the repairs of the rows read, and their empty optional columns;
+    unchanged on the eager path."""
+    from churnml.contract.validation import lagging_tables
+
     if reads is None:
         return data
     before = dataset.tables[Table.EVENTS].get_column(Events.TS).max()
     spans = dict(data["tables"])
-    spans[str(Table.EVENTS)] = {
+    span: dict[str, Any] = {
         "first": None if reads.first is None else reads.first.isoformat(),
         "last": None if reads.last is None else reads.last.isoformat(),
         "last_before_as_of": None if before is None else before.isoformat(),
     }
+    if reads.usual_gap_days is not None:  # only a rhythm known is said, as table_spans does
+        span["usual_gap_days"] = reads.usual_gap_days
+    spans[str(Table.EVENTS)] = span
+    lagging = dict(data.get("lagging_tables") or {})
+    if reads.as_of is not None and reads.max_lag_days is not None:
+        lagging.pop(str(Table.EVENTS), None)
+        lagging.update(lagging_tables({str(Table.EVENTS): span}, reads.as_of, reads.max_lag_days))
     empty = [c for c in data["empty_optional_columns"] if not c.startswith(f"{Table.EVENTS}.")]
     empty += [f"{Table.EVENTS}.{c}" for c in CONTRACT[Table.EVENTS].optional if c not in reads.filled]
     repairs = dict(data["repairs"])
@@ -370,6 +409,7 @@ def with_read_notes(data: dict[str, Any], dataset: Dataset, reads: EventReads | 
         "row_counts": {**data["row_counts"], str(Table.EVENTS): reads.rows_in_file},
         "repairs": dict(sorted(repairs.items())),
         "tables": spans,
+        "lagging_tables": {str(t): lagging[str(t)] for t in ACTIVITY_TABLES if str(t) in lagging},
         "empty_optional_columns": sorted(empty),
         "read": {str(Table.EVENTS): reads.note()},
     }
