@@ -98,3 +98,45 @@ def test_spark_dates_leave_placeholders_and_churn_logs_out_of_the_first_activity
         datetime(2024, 7, 1),
     )
     assert dates["day"] == date(2025, 7, 1)
+
+
+def test_spark_spans_judge_a_table_by_its_own_rhythm() -> None:
+    """Tickets opened every 30 days, the last 25 days before the list: silent as usual, not stale (the fixed
+    score.max_data_lag_days of 21 called them stale); payments daily until 30 days before it: stale."""
+    from datetime import date, datetime, timedelta
+
+    from churnml.contract.validation import lagging_table_text, lagging_tables
+    from churnml.jobs.score_spark import rhythm_spans, spans_from_bounds
+
+    day = date(2025, 1, 31)
+    tickets = [date(2025, 1, 6) - timedelta(days=30 * k) for k in range(12)][::-1]
+    payments = [date(2024, 11, 1) + timedelta(days=k) for k in range(61)]  # none in the last 30 days
+    bounds = {
+        "tickets": {"rows": 12},
+        "tickets.opened_at": {
+            "min": datetime(2024, 2, 11),
+            "max": datetime(2025, 1, 6),
+            "max_before": datetime(2025, 1, 6),
+        },
+        "payments": {"rows": 61},
+        "payments.paid_at": {
+            "min": datetime(2024, 11, 1),
+            "max": datetime(2024, 12, 31),
+            "max_before": datetime(2024, 12, 31),
+        },
+        "payments.issued_at": {},
+    }
+    days = {"tickets": tickets, "payments": payments}
+    spans = rhythm_spans(spans_from_bounds(bounds), bounds, days, day)
+    assert spans["tickets"] == {
+        "first": "2024-02-11T00:00:00",
+        "last": "2025-01-06T00:00:00",
+        "last_before_as_of": "2025-01-06T00:00:00",
+        "usual_gap_days": 30,
+    }
+    assert spans["payments"]["usual_gap_days"] == 1
+    assert lagging_tables(spans, day, 21) == {"payments": 31}
+    assert lagging_tables(spans_from_bounds(bounds), day, 21) == {"tickets": 25, "payments": 31}  # no rhythm
+    assert lagging_table_text("payments", 31, spans["payments"], 21).startswith(
+        "payments: no record for 31 days, its longest usual gap is 1 days"
+    )

@@ -16,7 +16,10 @@ What runs where:
 - **driver**: loading the model, the portfolio-wide steps on the small per-client result (reference
   levels and drift from this week's features, collected after pass 1, and the portfolio's usage ratio
   from the clients' ratios of pass 1, both shipped to pass 2; value tiers, priorities, actions,
-  column order), the report and the manifest, and writing the list folder (scores.parquet, scores.csv,
+  column order), who left since the last list written (:func:`left_clients_dataset`: those clients' rows
+  collected for :func:`churnml.jobs.score.left_since_last_list`), each table's rhythm from its record days
+  (:func:`record_days`, :func:`rhythm_spans`: stale tables judged as on Polars), the report and the
+  manifest, and writing the list folder (scores.parquet, scores.csv,
   history.parquet, report.html, manifest.json) atomically, as ``churnml score`` does.
 
 Nothing of the features runs in Spark SQL any more: the Narwhals feature code planned on Spark (a long
@@ -60,7 +63,11 @@ from churnml.jobs.common import Timer, UserError, config_for, data_folder
 __all__ = [
     "CLIENTS_PER_BUCKET",
     "java_problem",
+    "left_clients_dataset",
     "nanosecond_columns",
+    "off_the_list",
+    "record_days",
+    "rhythm_spans",
     "score_on_spark",
     "spans_from_bounds",
     "spark_parquet",
@@ -567,6 +574,8 @@ def score_on_spark(
         _last_week_notes,
         _list_files,
         _report,
+        left_record,
+        left_since_last_list,
         list_notes,
         missed_weeks_note,
         model_record,
@@ -578,6 +587,7 @@ def score_on_spark(
         checked_output_folder,
         checked_output_path,
         last_list_folder,
+        previous_list,
         protected_folders,
         read_previous_history,
         write_scores_atomically,
@@ -644,15 +654,22 @@ def score_on_spark(
         missed=missed_weeks_note(last_week, day),
     )
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
-    files = _list_files(result, _report(result, day, version, cfg, notes, links))
+    # who left since the last list written: the Polars job's own steps, over the rows of those clients only
+    previous = previous_list(folder.parent, day, dataset_name)
+    gone = left_clients_dataset(tables, off_the_list(previous, result.scores), ctx, cfg)
+    left = left_since_last_list(previous, result, gone, day, cfg)
+    files = _list_files(result, _report(result, day, version, cfg, notes, links, left))
     reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "trained_on": metadata.get("dataset"), "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)
-    lagging = lagging_tables(spans_from_bounds(bounds, _last_end(tables)), day, cfg.score.max_data_lag_days)
-    manifest["data"] = {**manifest.get("data", {}), "lagging_tables": lagging}
+    # each table judged by its own rhythm, as table_spans and lagging_tables judge it on Polars
+    spans = rhythm_spans(spans_from_bounds(bounds, _last_end(tables)), bounds, record_days(tables, day), day)
+    lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
+    manifest["data"] = {**manifest.get("data", {}), "tables": spans, "lagging_tables": lagging}
+    manifest["left_since_last_list"] = left_record(left)
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
@@ -687,6 +704,103 @@ def spans_from_bounds(
     if str(Table.SUBSCRIPTIONS) in out and last_end is not None:
         out[str(Table.SUBSCRIPTIONS)]["last_end"] = _as_datetime(last_end).isoformat()
     return out
+
+
+def record_days(tables: Mapping[Table, Any], day: date) -> dict[str, list[date]]:
+    """Per table: the days holding a record in any of its time columns before ``day``, from 1971 on
+    (placeholders left out), sorted; one small Spark aggregate per table (a day per row): what
+    :func:`churnml.contract.validation.usual_gap_days` reads of a table's rhythm."""
+    from pyspark.sql import functions as F
+
+    from churnml.contract.validation import PLAUSIBLE_FROM
+
+    cut = datetime(day.year, day.month, day.day)
+    plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    out: dict[str, list[date]] = {}
+    for table, frame in tables.items():
+        cols = [c for c in CONTRACT[table].time_columns if c in frame.columns]
+        if not cols:
+            continue
+        parts = [
+            frame.where((F.col(c) < F.lit(cut)) & (F.col(c) >= F.lit(plausible))).select(
+                F.to_date(F.col(c)).alias("_day")
+            )
+            for c in cols
+        ]
+        rows = _union(parts).distinct().collect()
+        out[str(table)] = sorted(r["_day"] for r in rows)
+    return out
+
+
+def rhythm_spans(
+    spans: Mapping[str, Mapping[str, Any]],
+    bounds: Mapping[str, Any],
+    days: Mapping[str, list[date]],
+    day: date,
+) -> dict[str, dict[str, Any]]:
+    """:func:`spans_from_bounds` with what :func:`churnml.contract.validation.table_spans` adds on Polars:
+    each table's ``first`` and ``last`` timestamp (from the bounds) and its rhythm, ``usual_gap_days``
+    (:func:`~churnml.contract.validation.usual_gap_days` of its record days ``days``, :func:`record_days`;
+    absent when too short to know), so that a table is called stale by its own rhythm, not by
+    ``score.max_data_lag_days``, and the warning says the rhythm it was judged by."""
+    from churnml.contract.validation import usual_gap_days
+
+    out: dict[str, dict[str, Any]] = {}
+    for table, span in spans.items():
+        stats = [bounds.get(f"{table}.{c}", {}) for c in CONTRACT[Table(table)].time_columns]
+        lows = [v["min"] for v in stats if v.get("min") is not None]
+        highs = [v["max"] for v in stats if v.get("max") is not None]
+        first, last = (min(lows) if lows else None), (max(highs) if highs else None)
+        entry: dict[str, Any] = {
+            "first": None if first is None else first.isoformat(),
+            "last": None if last is None else last.isoformat(),
+            **span,
+        }
+        times = pl.Series("t", [_as_datetime(d) for d in days.get(table, [])], dtype=pl.Datetime("us"))
+        gap = usual_gap_days(times, day)
+        if gap is not None:  # only a rhythm known is said
+            entry["usual_gap_days"] = gap
+        out[table] = entry
+    return out
+
+
+def off_the_list(previous: Path | None, scores: pl.DataFrame) -> list[str]:
+    """The clients of the list in ``previous`` (its ``scores.parquet``) that are not on ``scores``, sorted;
+    empty without a last list or when it does not read (the report then says nothing of it)."""
+    if previous is None:
+        return []
+    try:
+        before = pl.read_parquet(previous / "scores.parquet", columns=[CLIENT_ID])
+    except (OSError, pl.exceptions.PolarsError):
+        return []
+    now = scores.get_column(CLIENT_ID).cast(pl.String).implode()
+    gone = before.get_column(CLIENT_ID).cast(pl.String).filter(~before.get_column(CLIENT_ID).is_in(now))
+    return sorted(gone.drop_nulls().unique().to_list())
+
+
+def left_clients_dataset(tables: Mapping[Table, Any], ids: list[str], ctx: Any, cfg: Config) -> Any:
+    """The dataset of the clients ``ids`` (the last list's clients not on this one), collected to the driver,
+    for :func:`churnml.jobs.score.left_since_last_list`: their rows of the tables that say why a client left
+    (churns, subscriptions; events and payments when a return or the inactivity label reads them: without a
+    subscriptions table, or under ``label.source: inactivity``), every other table of the dataset present and
+    empty (``label.source: auto`` is decided by the tables present), typed as the executors type theirs
+    (:func:`churnml.scoring.spark_buckets.bucket_dataset`), with the whole dataset's dates."""
+    from pyspark.sql import functions as F
+
+    from churnml.labels import resolved_label
+    from churnml.scoring.spark import BLOB, KIND, bucket_blobs
+    from churnml.scoring.spark_buckets import bucket_dataset
+
+    wanted = {Table.CHURNS, Table.SUBSCRIPTIONS}
+    if Table.SUBSCRIPTIONS not in tables or resolved_label(cfg.label, tables).source == "inactivity":
+        wanted |= {Table.EVENTS, Table.PAYMENTS}
+    blobs: dict[str, list[bytes]] = {}
+    if ids:
+        for table in sorted(wanted & set(tables)):
+            mine = tables[table].where(F.col(CLIENT_ID).isin(ids))
+            for row in bucket_blobs(mine, str(table), 1).select(KIND, BLOB).collect():
+                blobs.setdefault(row[KIND], []).append(row[BLOB])
+    return bucket_dataset(blobs, replace(ctx, present=tuple(str(t) for t in tables)))
 
 
 def _last_end(tables: Mapping[Table, Any]) -> date | datetime | None:
