@@ -997,12 +997,25 @@ def test_an_older_champion_with_a_pickled_calibrator_is_refused_in_one_line(
         (["comm_reply_rate_7d", "payments_days_late_7d"], ["payments.due_at"]),  # communications: none empty
         (["not_a_feature"], []),
         (["account_days_since_competitor_trial"], []),  # clients.margin is no feature's input
+        (
+            ["support_csat_last", "support_tickets_7d"],
+            ["tickets.csat"],
+        ),  # tickets.priority is no feature's input
+        (["usage_time_ratio", "usage_events_7d"], ["events.value"]),
+        (["usage_events_7d"], []),  # events.value feeds only the time features
     ],
 )
 def test_a_missing_feature_is_blamed_only_on_the_empty_columns_of_its_tables(dark, expected) -> None:
     from churnml.jobs.score import empty_columns_read_by
 
-    empty = ["clients.industry", "clients.margin", "events.value", "payments.due_at", "tickets.csat"]
+    empty = [
+        "clients.industry",
+        "clients.margin",
+        "events.value",
+        "payments.due_at",
+        "tickets.priority",
+        "tickets.csat",
+    ]
     assert empty_columns_read_by(dark, empty) == expected
 
 

@@ -47,7 +47,7 @@ from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks, with_seat_use
 
 __all__ = [
-    "FAMILY_TABLES",
+    "OPTIONAL_COLUMN_FEATURES",
     "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
@@ -70,19 +70,34 @@ _STEPS: tuple[tuple[str, Table | None, Family], ...] = (
 PROGRESS_STEPS: tuple[str, ...] = tuple(name for name, _, _ in _STEPS)
 
 
-def _family_tables() -> dict[str, tuple[str, ...]]:
-    """Feature family -> the tables its steps above read (the subscriptions step's columns are
-    ``payments_*``; the account step reads signals, see :func:`_family_frame`, and the clients)."""
-    out: dict[str, tuple[str, ...]] = {}
-    for name, table, _ in _STEPS:
-        family = "payments" if name == "subscriptions" else name
-        read = (str(table),) if table is not None else (str(Table.SIGNALS), str(Table.CLIENTS))
-        out[family] = out.get(family, ()) + read
-    return out
-
-
-# what an empty optional column of a table can leave missing: the features of the families reading it
-FAMILY_TABLES: dict[str, tuple[str, ...]] = _family_tables()
+# what an empty optional column (``table.column``) can leave missing: the features (name prefixes) that read
+# it. A column no feature reads (tickets.priority, the clients' margin or segment) is absent: blaming it
+# for a missing CSAT feature sent a user to the wrong column.
+OPTIONAL_COLUMN_FEATURES: dict[str, tuple[str, ...]] = {
+    "events.user_id": ("usage_active_users", "usage_seat_use"),
+    "events.value": ("usage_time",),
+    "subscriptions.quantity": ("payments_seats", "usage_seat_use"),
+    "subscriptions.product": ("payments_addons",),
+    "subscriptions.is_addon": ("payments_addons",),
+    "subscriptions.discount": ("payments_discount",),
+    "payments.issued_at": ("payments_open", "payments_overdue"),
+    "payments.due_at": ("payments_late", "payments_days_late", "payments_open", "payments_overdue"),
+    "payments.status": ("payments_failed", "payments_refund"),
+    "communications.outcome": (
+        "comm_reply_rate",
+        "comm_rescheduled",
+        "comm_cancelled",
+        "comm_no_show",
+        "comm_meetings_disrupted",
+        "comm_no_reply_streak",
+    ),
+    "communications.response_hours": ("comm_response_hours",),
+    "communications.words": ("comm_words",),
+    "communications.sentiment": ("comm_sentiment",),
+    "tickets.closed_at": ("support_open_tickets", "support_csat"),
+    "tickets.kind": ("support_complaints", "support_discount_requests", "support_cancellation_requests"),
+    "tickets.csat": ("support_csat",),
+}
 
 
 def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:

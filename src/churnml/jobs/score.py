@@ -682,20 +682,13 @@ def _manifest(
 
 
 def empty_columns_read_by(features: Iterable[str], empty: Iterable[str]) -> list[str]:
-    """The empty optional columns (``table.column``) of the tables the ``features``' families read: what
-    may leave those features missing (the other empty columns have nothing to do with them)."""
-    from churnml.features.build import FAMILY_TABLES
-    from churnml.features.registry import feature_spec
+    """The empty optional columns (``table.column``) that ``features`` read
+    (:data:`churnml.features.build.OPTIONAL_COLUMN_FEATURES`): what may leave those features missing.
+    Another empty column of the same table (``tickets.priority`` beside a missing CSAT feature) is no cause."""
+    from churnml.features.build import OPTIONAL_COLUMN_FEATURES
 
-    tables = set()
-    for name in features:
-        try:
-            tables.update(FAMILY_TABLES.get(feature_spec(name).family, ()))
-        except KeyError:
-            continue
-    # the account family reads clients for created_at only (required): its optional columns (margin,
-    # segment, ...) are for value and the report, never a feature's input
-    return [c for c in empty if c.split(".", 1)[0] in tables and c.split(".", 1)[0] != "clients"]
+    names = list(features)
+    return [c for c in empty if any(n.startswith(OPTIONAL_COLUMN_FEATURES.get(c, ())) for n in names)]
 
 
 def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any], as_of: date) -> dict[str, Any]:
