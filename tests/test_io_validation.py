@@ -1052,6 +1052,35 @@ def test_the_first_activity_leaves_placeholder_dates_out(tmp_path: Path, table, 
     assert (data.first_activity(), data.events_first(), data.contact_first()) == expected
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected_start"),
+    [
+        ({}, datetime(2024, 1, 1)),  # the first term's start
+        # one old call or a churn log kept longer than the activity dates no week of the grid
+        (
+            {"interventions": {"client_id": ["c1"], "ts": ["2019-03-04"], "kind": ["call"]}},
+            datetime(2024, 1, 1),
+        ),
+        ({"churns": {"client_id": ["c3"], "churned_at": ["2019-03-04"]}}, datetime(2024, 1, 1)),
+        # a placeholder-dated activity falls back to the plausible ones
+        ({"tickets": {"client_id": ["c1"], "opened_at": ["1900-01-01"], "csat": [""]}}, datetime(2024, 1, 1)),
+    ],
+)
+def test_the_data_start_and_the_snapshot_grid_begin_at_the_first_activity(
+    tmp_path, extra, expected_start
+) -> None:
+    from churnml.config import SnapshotsConfig
+    from churnml.pipeline import training_snapshots
+
+    tables = good_tables()
+    for name, columns in extra.items():
+        tables[name] = pl.DataFrame(columns)
+    data = read_dataset(write(tmp_path / "d", tables), CFG)
+    assert (data.start, data.first_activity()) == (expected_start, expected_start)
+    # min_history_days 28 after Monday 2024-01-01: the grid's first Monday is 2024-01-29
+    assert training_snapshots(data, SnapshotsConfig())[0] == date(2024, 1, 29)
+
+
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
 def _days(first: date, last: date, step: int = 1, skip_months: tuple[int, ...] = ()) -> list[datetime]:
     """A record at 10:00 every ``step`` days from ``first`` to ``last``, none in ``skip_months``."""

@@ -11,7 +11,7 @@ import polars as pl
 
 from churnml.contract.schemas import CONTRACT, Communications, Events, Table, Tickets
 
-__all__ = ["LATE_TABLE_DAYS", "Dataset", "RepairLog", "plausible_first"]
+__all__ = ["LATE_TABLE_DAYS", "NOT_ACTIVITY", "Dataset", "RepairLog", "plausible_first"]
 
 # A table whose first record comes this many days or more after the data's first activity began late:
 # its history was not kept before (product analytics adopted long after billing), rather than empty.
@@ -31,8 +31,9 @@ class RepairLog:
         return sum(n for per in self.counts.values() for n in per.values())
 
 
-# Tables whose times do not say when the data starts to observe the clients (see Dataset.first_activity).
-_NOT_ACTIVITY = (Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
+# Tables whose times do not say when the data starts to observe the clients (see Dataset.first_activity): they
+# date neither Dataset.first_activity nor Dataset.start.
+NOT_ACTIVITY: tuple[Table, ...] = (Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)
 
 
 def plausible_first(times: Iterable[pl.Series]) -> datetime | None:
@@ -65,8 +66,9 @@ class Dataset:
 
     ``tables`` holds only the tables present in the input folder; optional tables that are absent
     simply have no features. ``as_of`` is the extraction date: no timestamp lies after it, and it is
-    the default scoring date. ``start`` is the data's real start (``validation.timestamp_span``: its earliest
-    timestamp from 1971 on, ``clients`` aside).
+    the default scoring date. ``start`` is the data's real start, where the weekly snapshot grid begins
+    (``validation.timestamp_span``: its earliest activity timestamp from 1971 on, ``clients``, ``churns`` and
+    ``interventions`` aside, as :meth:`first_activity`).
     ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first` and
     ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per
     batch of clients equal those of the whole dataset).
@@ -96,7 +98,7 @@ class Dataset:
         first = plausible_first(
             frame.get_column(col)
             for table, frame in self.tables.items()
-            if table not in _NOT_ACTIVITY
+            if table not in NOT_ACTIVITY
             for col in CONTRACT[table].time_columns
             if col in frame.columns
         )

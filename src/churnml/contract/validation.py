@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 from rich.table import Table as RichTable
 
-from churnml.contract.dataset import Dataset
+from churnml.contract.dataset import NOT_ACTIVITY, Dataset
 from churnml.contract.schemas import (
     ACTIVITY_TABLES,
     CLIENT_ID,
@@ -1159,12 +1159,16 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
     """(start, last): the data's real start and its latest timestamp.
 
     ``last`` is the latest value of any contract time column (scheduled subscription ends excluded).
-    ``start`` is the earliest plausible activity timestamp (from 1971 on) of the tables other than
-    ``clients``: a placeholder ``created_at`` such as 1900-01-01 must not stretch the weekly snapshot
-    grid back 124 years. It falls back to all timestamps when no activity timestamp is plausible.
+    ``start`` is the earliest plausible activity timestamp (from 1971 on), the tables of
+    :data:`~churnml.contract.dataset.NOT_ACTIVITY` aside, as ``Dataset.first_activity``: a placeholder
+    ``created_at`` such as 1900-01-01 must not stretch the weekly snapshot grid back 124 years, nor one 2019 call
+    in ``interventions`` or a churn log kept longer than the events stretch it back to weeks without any
+    activity (all labeled 0). It falls back to the plausible timestamps of ``churns`` and ``interventions``
+    when no activity timestamp is plausible, then to all timestamps.
     """
     cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
     lows: list[datetime] = []
+    other_lows: list[datetime] = []
     bounds = []
     maxima: dict[str, datetime | None] = {}
     for name, frame in tables.items():
@@ -1177,11 +1181,11 @@ def timestamp_span(tables: Mapping[Table, pl.DataFrame]) -> tuple[datetime, date
             if name is not Table.CLIENTS:
                 low = column.filter(column >= cut).min()
                 if low is not None:
-                    lows.append(low)
+                    (other_lows if name in NOT_ACTIVITY else lows).append(low)
     known = [(lo, hi) for lo, hi in bounds if lo is not None]
     if not known:
         raise ContractError("clients", "no timestamps found in any table")
-    start = min(lows) if lows else min(lo for lo, _ in known)
+    start = min(lows or other_lows or [lo for lo, _ in known])
     return start, data_last(maxima)
 
 
