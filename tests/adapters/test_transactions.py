@@ -133,6 +133,36 @@ def test_amount_mode_without_invoice_groups_orders_by_customer_and_time():
     assert tables[Table.CLIENTS].columns == [Clients.CLIENT_ID, Clients.CREATED_AT]
 
 
+def test_lines_with_a_blank_invoice_are_orders_by_customer_and_time_and_counted():
+    # a till sale and a manual order months apart, both without an invoice number, and two lines of one
+    # blank-invoice order at 11:00 on 03-09
+    log = pl.DataFrame(
+        {
+            "c": ["c1", "c1", "c1", "c1", "c1"],
+            "t": [
+                "2024-01-05 10:00",
+                "2024-03-09 11:00",
+                "2024-03-09 11:00",
+                "2024-06-20 12:00",
+                "2024-07-01 09:00",
+            ],
+            "x": ["10", "15", "5", "30", "40"],
+            "inv": ["A1", None, "", None, "A2"],
+        }
+    )
+    tables, report = transactions_to_contract(
+        log, TransactionSpec(customer="c", time="t", amount="x", invoice="inv")
+    )
+    assert tables[Table.PAYMENTS].select(Payments.INVOICE_ID, Payments.PAID_AT, Payments.AMOUNT).rows() == [
+        ("A1", D(2024, 1, 5, 10), 10.0),
+        ("c1-20240309110000", D(2024, 3, 9, 11), 20.0),
+        ("c1-20240620120000", D(2024, 6, 20, 12), 30.0),
+        ("A2", D(2024, 7, 1, 9), 40.0),
+    ]
+    assert (report.blank_invoice_lines, report.payments) == (3, 4)
+    assert tables[Table.EVENTS].height == 4  # one order event each
+
+
 def test_missing_column_is_a_clear_error():
     with pytest.raises(
         ContractError, match=r"column 'Customer' \(given for --customer\) is not in the input"

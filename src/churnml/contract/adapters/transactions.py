@@ -7,9 +7,10 @@ Output (:func:`transactions_to_contract`):
 
 - ``clients``: one row per customer; ``client_id``, ``created_at`` (first kept line of the customer:
   its first purchase), ``segment`` (the customer's most frequent segment value, when given).
-- ``payments``: one row per order (per customer x invoice; without an invoice column per customer x
-  timestamp); ``amount`` = sum of its line amounts (refunds negative), ``paid_at`` = the invoice time,
-  ``invoice_id``, ``status`` = ``refunded`` for an order whose amount is negative, else ``paid``.
+- ``payments``: one row per order (per customer x invoice; without an invoice column, and for lines whose
+  invoice cell is blank, counted in ``AdaptReport.blank_invoice_lines``, per customer x timestamp); ``amount`` =
+  sum of its line amounts (refunds negative), ``paid_at`` = the invoice time, ``invoice_id`` (``<customer>-<time>``
+  without one), ``status`` = ``refunded`` for an order whose amount is negative, else ``paid``.
 - ``events``: one ``order`` event per purchase order, plus one event per purchase line item named after
   its product when a product column is given; no ``value`` (the contract's value is time in the
   product: a shop's explanations said "Time in the product: 4 minutes -> 2 minutes" of order amounts,
@@ -225,6 +226,8 @@ class AdaptReport:
     case_merged_ids: int = 0
     # lines read that repeat an earlier line in every column (an export appended twice?): kept, counted
     duplicate_lines: int = 0
+    # kept lines whose invoice cell is blank (a till sale, a manual order): one order per customer and time
+    blank_invoice_lines: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -540,8 +543,7 @@ def guest_emails(frame: pl.DataFrame, lines: pl.DataFrame, spec: TransactionSpec
 def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
     """Refund lines of orders whose total is not negative: netted into a paid order (a refund booked under
     the original order id), so no refund payment shows them."""
-    order_key = [_CUST, _INVOICE] if spec.invoice else [_CUST, _TIME]
-    total = pl.col(_AMOUNT).sum().over(order_key)
+    total = pl.col(_AMOUNT).sum().over(_order_key(spec))
     return int(kept.select((pl.col(_REFUND) & (total >= 0)).sum()).item())
 
 
@@ -576,13 +578,26 @@ def with_refunds_of_refunded_sales(kept: pl.DataFrame, spec: TransactionSpec) ->
     return pl.concat([out, returned]) if returned.height else out
 
 
+_BLANK_INVOICE_TIME = "_blank_invoice_time"
+
+
+def _order_key(spec: TransactionSpec) -> list[pl.Expr]:
+    """What makes one order of a line: its customer and invoice, or its customer and time without an invoice
+    column, and for a line whose invoice cell is blank (a till sale, a manual order) too: blank invoices
+    months apart are separate orders, not one."""
+    if not spec.invoice:
+        return [pl.col(_CUST), pl.col(_TIME)]
+    blank_time = pl.when(pl.col(_INVOICE).is_null()).then(pl.col(_TIME)).alias(_BLANK_INVOICE_TIME)
+    return [pl.col(_CUST), pl.col(_INVOICE), blank_time]
+
+
 def _payments_of(booked: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
-    """One payment per customer x invoice (or x timestamp without an invoice column) of ``booked`` (the kept
-    lines with the refunds of sales refunded whole, :func:`with_refunds_of_refunded_sales`, which are
-    payments of their own): the first line's time, the summed amount, ``refunded`` when negative."""
-    order_key = [_CUST, _INVOICE, _RETURNED] if spec.invoice else [_CUST, _TIME, _RETURNED]
+    """One payment per order of ``booked`` (:func:`_order_key`: customer x invoice, or x timestamp without an
+    invoice column or for a blank invoice cell; the kept lines with the refunds of sales refunded whole,
+    :func:`with_refunds_of_refunded_sales`, which are payments of their own): the first line's time, the summed
+    amount, ``refunded`` when negative. An order without an invoice is named ``<customer>-<time>``."""
     orders = (
-        booked.group_by(order_key)
+        booked.group_by([*_order_key(spec), pl.col(_RETURNED)])
         .agg(
             pl.col(_TIME).min().alias(Payments.PAID_AT),
             pl.col(_AMOUNT).sum().alias(Payments.AMOUNT),
@@ -594,11 +609,10 @@ def _payments_of(booked: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
             .alias(Payments.STATUS)
         )
     )
-    invoice_id = (
-        pl.col(_INVOICE)
-        if spec.invoice
-        else pl.concat_str(pl.col(_CUST), pl.lit("-"), pl.col(Payments.PAID_AT).dt.strftime("%Y%m%d%H%M%S"))
+    generated = pl.concat_str(
+        pl.col(_CUST), pl.lit("-"), pl.col(Payments.PAID_AT).dt.strftime("%Y%m%d%H%M%S")
     )
+    invoice_id = pl.coalesce(pl.col(_INVOICE), generated) if spec.invoice else generated
     invoice_id = (
         pl.when(pl.col(_RETURNED)).then(pl.concat_str(invoice_id, pl.lit("-refund"))).otherwise(invoice_id)
     )
@@ -706,6 +720,7 @@ def transactions_to_contract(
             kept.select(pl.col(_CUST_AS_WRITTEN).n_unique() - pl.col(_CUST).n_unique()).item()
         ),
         duplicate_lines=read.height - read.unique().height,
+        blank_invoice_lines=int(kept.get_column(_INVOICE).is_null().sum()) if spec.invoice else 0,
         input_rows=frame.height,
         skipped=skipped,
         kept_lines=kept.height,
