@@ -264,6 +264,27 @@ def test_until_keeps_the_log_as_it_stood_that_day(until, after, clients, payment
         assert report.to_dict()["until"] == until.isoformat()
 
 
+@pytest.mark.parametrize(
+    ("until", "duplicates", "currencies", "currency"),
+    [
+        (None, 1, {"EUR": 3, "USD": 1}, None),
+        # the repeated line and the USD line come on or after --until: the log as it stood had neither
+        (date(2024, 2, 1), 0, {}, "EUR"),
+    ],
+)
+def test_until_leaves_the_later_lines_out_of_the_repeats_and_currencies(until, duplicates, currencies, currency):
+    log = pl.DataFrame(
+        {
+            "c": ["a", "b", "b", "a"],
+            "t": ["2024-01-02", "2024-02-03", "2024-02-03", "2024-02-05"],
+            "x": ["10", "12", "12", "4"],
+            "currency": ["EUR", "EUR", "EUR", "USD"],
+        }
+    )
+    _, report = transactions_to_contract(log, TransactionSpec(customer="c", time="t", amount="x"), until)
+    assert (report.duplicate_lines, report.currencies, report.currency) == (duplicates, currencies, currency)
+
+
 def test_cli_until_says_what_it_left_out(tmp_path):
     from typer.testing import CliRunner
 

@@ -29,7 +29,7 @@ under the first reason in that order.
 
 With ``until``, the log is taken as it stood on that day: usable lines at or after it are left out and
 counted apart (``AdaptReport.after_until``: they are not bad rows), so a long log gives the shorter
-history a younger shop has.
+history a younger shop has; its repeated lines and currencies are those of the lines kept.
 
 Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quantity x Price, Invoice
 (cancellations start with "C"), StockCode as product, Country as segment.
@@ -218,13 +218,13 @@ class AdaptReport:
     guest_emails: dict[str, int] = field(default_factory=dict)
     # customers whose id reads as a placeholder for guests or unknown buyers: id -> orders
     placeholder_customers: dict[str, int] = field(default_factory=dict)
-    # a currency column of the input with several values (amounts summed as they are): value -> lines read
+    # a currency column of the input with several values (amounts summed as they are): value -> lines kept
     currencies: dict[str, int] = field(default_factory=dict)
     # the only currency of the input's currency column (written into the config's score.currency)
     currency: str | None = None
     # e-mail ids written in several letter cases, merged into one lower-case customer: ids written - customers
     case_merged_ids: int = 0
-    # lines read that repeat an earlier line in every column (an export appended twice?): kept, counted
+    # lines kept that repeat an earlier kept line in every column (an export appended twice?): kept, counted
     duplicate_lines: int = 0
     # kept lines whose invoice cell is blank (a till sale, a manual order): one order per customer and time
     blank_invoice_lines: int = 0
@@ -493,15 +493,15 @@ def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> p
     return amount * factor.cast(pl.Float64)
 
 
-def currencies_read(frame: pl.DataFrame, lines: pl.DataFrame) -> dict[str, int]:
-    """``{currency: lines}`` of the input's column named ``currency`` (any case) among the lines the
-    adapter could read (before ``--until``), most first; ``{}`` without such a column. Lines whose cell is
-    empty (a Shopify export writes it on an order's first line only) are not counted."""
-    col = currency_column(frame)
+def currencies_read(kept_in: pl.DataFrame) -> dict[str, int]:
+    """``{currency: lines}`` of the input's column named ``currency`` (any case) among ``kept_in``, the input
+    rows of the lines the adapter kept (read, and before ``--until``), most first; ``{}`` without such a
+    column. Lines whose cell is empty (a Shopify export writes it on an order's first line only) are not
+    counted."""
+    col = currency_column(kept_in)
     if col is None:
         return {}
-    kept = frame.get_column(col).cast(pl.String).filter(lines.get_column(_REASON).is_null())
-    counts = kept.drop_nulls().str.strip_chars().value_counts(sort=True)
+    counts = kept_in.get_column(col).cast(pl.String).drop_nulls().str.strip_chars().value_counts(sort=True)
     return {str(v): int(n) for v, n in counts.iter_rows() if v}
 
 
@@ -702,24 +702,25 @@ def transactions_to_contract(
             "and give --decimal-comma for '12,50'"
         )
     usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
-    kept = (
-        usable
-        if until is None
-        else usable.filter(pl.col(_TIME) < datetime(until.year, until.month, until.day))
-    )
+    # the lines kept: read, and before --until; the input rows they come from (their repeats, currencies, zones)
+    kept_mask = lines.select(
+        pl.col(_REASON).is_null()
+        & (pl.lit(True) if until is None else pl.col(_TIME) < datetime(until.year, until.month, until.day))
+    ).to_series()
+    kept = lines.filter(kept_mask).drop(_REASON)
+    kept_in = frame.filter(kept_mask)
     booked = with_refunds_of_refunded_sales(kept, spec)
     payments = _payments_of(booked, spec)
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
-    read = frame.filter(lines.get_column(_REASON).is_null())
-    read_in = currencies_read(frame, lines)
+    read_in = currencies_read(kept_in)
     converted = {code for code, _ in spec.rates}
     currencies = {c: n for c, n in read_in.items() if c not in converted}  # the ones summed as they are
     report = AdaptReport(
         case_merged_ids=int(
             kept.select(pl.col(_CUST_AS_WRITTEN).n_unique() - pl.col(_CUST).n_unique()).item()
         ),
-        duplicate_lines=read.height - read.unique().height,
+        duplicate_lines=kept_in.height - kept_in.unique().height,
         blank_invoice_lines=int(kept.get_column(_INVOICE).is_null().sum()) if spec.invoice else 0,
         input_rows=frame.height,
         skipped=skipped,
