@@ -272,7 +272,9 @@ def test_until_keeps_the_log_as_it_stood_that_day(until, after, clients, payment
         (date(2024, 2, 1), 0, {}, "EUR"),
     ],
 )
-def test_until_leaves_the_later_lines_out_of_the_repeats_and_currencies(until, duplicates, currencies, currency):
+def test_until_leaves_the_later_lines_out_of_the_repeats_and_currencies(
+    until, duplicates, currencies, currency
+):
     log = pl.DataFrame(
         {
             "c": ["a", "b", "b", "a"],
@@ -350,6 +352,49 @@ def test_text_times(text, fmt, expected):
         assert report.skipped["unparsable_time"] == 1 and paid.len() == 0
     else:
         assert paid.to_list() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "timezone", "expected"),
+    [
+        # ISO "Z" times (JavaScript's toISOString, Stripe, Shopify) read as the contract reader reads them
+        ("2024-03-01T10:00:00Z", None, "UTC", D(2024, 3, 1, 10)),
+        ("2024-03-01T10:00:00.000Z", None, "UTC", D(2024, 3, 1, 10)),
+        ("2024-03-01T10:00:00.000Z", None, "Europe/Paris", D(2024, 3, 1, 11)),
+        # a Paris order at 00:30 stays on 1 March read in Paris, moves to 29 February read in UTC
+        ("2024-03-01T00:30:00+01:00", None, "Europe/Paris", D(2024, 3, 1, 0, 30)),
+        ("2024-03-01 00:30:00+01:00", None, "UTC", D(2024, 2, 29, 23, 30)),
+        ("2024-03-01T00:30:00", None, "Europe/Paris", D(2024, 3, 1, 0, 30)),  # no offset: already local
+        ("01/03/2024 00:30 +0100", "%d/%m/%Y %H:%M %z", "Europe/Paris", D(2024, 3, 1, 0, 30)),
+        ("01/03/2024 00:30 +0100", "%d/%m/%Y %H:%M %z", "UTC", D(2024, 2, 29, 23, 30)),
+    ],
+)
+def test_text_times_are_read_in_the_data_timezone(text, fmt, timezone, expected):
+    log = pl.DataFrame({"c": ["a"], "t": [text], "x": ["1.5"]})
+    spec = TransactionSpec(customer="c", time="t", amount="x", time_format=fmt, timezone=timezone)
+    tables, report = transactions_to_contract(log, spec)
+    assert report.skipped["unparsable_time"] == 0
+    assert tables[Table.PAYMENTS].get_column(Payments.PAID_AT).to_list() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "expected", "moved"),
+    [
+        ("Europe/Paris", [D(2024, 3, 1, 0, 30), D(2024, 7, 1, 10)], 0),  # Paris times read in Paris
+        ("UTC", [D(2024, 2, 29, 23, 30), D(2024, 7, 1, 8)], 2),  # both moved, one across midnight
+    ],
+)
+def test_zoned_times_become_the_data_timezone_and_moved_ones_are_counted(timezone, expected, moved):
+    paris = pl.Series("t", [D(2024, 3, 1, 0, 30), D(2024, 7, 1, 10)]).dt.replace_time_zone("Europe/Paris")
+    texts = ["2024-03-01T00:30:00+01:00", "2024-07-01T10:00:00+02:00"]
+    for times in (paris, pl.Series("t", texts)):  # stored zoned (Parquet) or written with their offsets
+        log = pl.DataFrame({"c": ["a", "b"], "x": ["1", "2"]}).with_columns(times)
+        spec = TransactionSpec(customer="c", time="t", amount="x", timezone=timezone)
+        tables, report = transactions_to_contract(log, spec)
+        assert tables[Table.PAYMENTS].get_column(Payments.PAID_AT).to_list() == expected
+        # the contract reader's counts: clock time changed, and of those on another day
+        assert list(report.zone_repairs.values()) == ([moved, 1] if moved else [])
+        assert all(k.startswith("t: ") for k in report.zone_repairs)
 
 
 def test_a_log_whose_times_never_read_is_an_error():

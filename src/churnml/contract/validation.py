@@ -83,6 +83,7 @@ __all__ = [
     "missing_columns_problem",
     "mixed_currencies",
     "null_marker_repairs",
+    "offset_datetime",
     "offset_minutes",
     "offset_text",
     "renewal_start",
@@ -199,13 +200,23 @@ def wall_clock(zoned: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     return zoned.dt.convert_time_zone(timezone).dt.replace_time_zone(None).dt.cast_time_unit("us")
 
 
+def offset_datetime(
+    text: pl.Expr, timezone: str = "UTC", formats: Sequence[str] = _DATETIME_TZ_FORMATS
+) -> pl.Expr:
+    """Texts written with a UTC offset or "Z" (ISO 8601 by default: ``2024-03-01T00:30:00+01:00``,
+    ``...T10:00:00.000Z``; or the strftime ``formats`` given, holding ``%z``) as the naive wall-clock time of
+    ``timezone`` (``data.timezone``); null where none reads."""
+    return pl.coalesce(
+        [
+            wall_clock(text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC"), timezone)
+            for f in formats
+        ]
+    )
+
+
 def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
     naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
-    aware = [
-        wall_clock(expr.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC"), timezone)
-        for f in _DATETIME_TZ_FORMATS
-    ]
-    return pl.coalesce([*naive, *aware])
+    return pl.coalesce([*naive, offset_datetime(expr, timezone)])
 
 
 # a UTC offset or "Z" at the end of a text, and after a written time of day ("10:00+01", "10:00:00.5

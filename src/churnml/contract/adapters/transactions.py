@@ -44,8 +44,8 @@ from typing import Any
 
 import polars as pl
 
-from churnml.contract.schemas import CLIENT_ID, Clients, Events, Payments, Table
-from churnml.contract.validation import ContractError
+from churnml.contract.schemas import CLIENT_ID, Clients, ColumnSpec, Events, Kind, Payments, Table
+from churnml.contract.validation import ContractError, offset_datetime, wall_clock, zone_repairs
 
 __all__ = [
     "ORDER_EVENT",
@@ -133,7 +133,8 @@ _DT = pl.Datetime("us")
 class TransactionSpec:
     """Which input column means what. Give ``amount`` or both ``quantity`` and ``price``.
 
-    ``time_format`` is a strftime pattern for text times (None: ISO 8601 layouts only).
+    ``time_format`` is a strftime pattern for text times (None: ISO 8601 layouts only, with or without a UTC
+    offset or "Z"). ``timezone`` is ``data.timezone``: the zone whose wall-clock times the lines are read as.
     ``refund_prefix`` marks refund invoices by the start of their number (Online Retail II: "C").
     """
 
@@ -153,6 +154,9 @@ class TransactionSpec:
     # (currency, factor): amounts of the currency column's value times the factor (--rate GBP=1.17: into
     # the log's other currency); lines of other currencies are read as they are
     rates: tuple[tuple[str, float], ...] = ()
+    # data.timezone: times written with an offset (or stored zoned) become its wall-clock time, as the contract
+    # reader takes them; the times this moved are counted (AdaptReport.zone_repairs)
+    timezone: str = "UTC"
 
     def columns(self) -> dict[str, str]:
         """Role -> input column for every role that is set."""
@@ -228,6 +232,9 @@ class AdaptReport:
     duplicate_lines: int = 0
     # kept lines whose invoice cell is blank (a till sale, a manual order): one order per customer and time
     blank_invoice_lines: int = 0
+    # kept lines whose time reading in spec.timezone moved (written with another offset), under the contract
+    # reader's names (validation.zone_repairs): {problem: lines}
+    zone_repairs: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped_total(self) -> int:
@@ -306,25 +313,33 @@ def _number(col: str, dtype: pl.DataType, decimal_comma: bool = False) -> pl.Exp
     return pl.col(col).cast(pl.String).cast(pl.Float64, strict=False)
 
 
-def _time(col: str, dtype: pl.DataType, fmt: str | None) -> pl.Expr:
+def _time(col: str, dtype: pl.DataType, fmt: str | None, timezone: str = "UTC") -> pl.Expr:
+    """Line times as naive wall-clock times of ``timezone`` (``data.timezone``), as the contract reader takes
+    them: a time without an offset as already in it, one written with an offset (or "Z") or stored zoned as
+    its wall-clock time there (:func:`~churnml.contract.validation.offset_datetime`)."""
     if isinstance(dtype, pl.Datetime):
-        expr = pl.col(col)
         if dtype.time_zone is not None:
-            expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return expr.cast(_DT)
+            return wall_clock(pl.col(col), timezone)
+        return pl.col(col).cast(_DT)
     if dtype == pl.Date:
         return pl.col(col).cast(_DT)
     text = pl.col(col).cast(pl.String).str.strip_chars()
     if fmt is not None:
-        parsed = _naive_utc(text.str.to_datetime(fmt, strict=False, time_unit="us"), "%z" in fmt)
+        aware = "%z" in fmt or "%#z" in fmt or "%:z" in fmt
+        parsed = (
+            offset_datetime(text, timezone, (fmt,))
+            if aware
+            else text.str.to_datetime(fmt, strict=False, time_unit="us")
+        )
         # a layout that reads milliseconds as seconds ('%s') lands in year 55969: no time of an order log
         return pl.when(parsed.dt.year().is_between(1900, 2199)).then(parsed)
-    # Only ISO layouts (with or without seconds, fraction, "T", UTC offset): guessing would depend on
+    # Only ISO layouts (with or without seconds, fraction, "T", UTC offset or "Z"): guessing would depend on
     # row order, and day-first vs month-first dates (01/02/2024) are ambiguous: they need --time-format.
-    tries = [_naive_utc(text.str.to_datetime(f, strict=False, time_unit="us"), "%z" in f) for f in _ISO_TIMES]
-    return pl.coalesce(*tries)
+    tries = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_TIMES]
+    return pl.coalesce(*tries, offset_datetime(text, timezone))
 
 
+# naive ISO layouts; those with an offset are the contract reader's (validation.offset_datetime)
 _ISO_TIMES = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
@@ -332,18 +347,8 @@ _ISO_TIMES = (
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S%.f%z",
-    "%Y-%m-%d %H:%M:%S%z",
     "%Y-%m-%d",
 )
-
-
-def _naive_utc(expr: pl.Expr, aware: bool) -> pl.Expr:
-    """Times with a UTC offset become naive UTC (the contract's convention)."""
-    if not aware:
-        return expr
-    return expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
 def _text(col: str) -> pl.Expr:
@@ -403,7 +408,7 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     exprs = [
         _customer_id(spec.customer).alias(_CUST),
         _customer_id(spec.customer, fold_email_case=False).alias(_CUST_AS_WRITTEN),
-        _time(spec.time, schema[spec.time], spec.time_format).alias(_TIME),
+        _time(spec.time, schema[spec.time], spec.time_format, spec.timezone).alias(_TIME),
     ]
     if spec.amount is not None:
         amount = _number(spec.amount, schema[spec.amount], spec.decimal_comma)
@@ -722,6 +727,9 @@ def transactions_to_contract(
         ),
         duplicate_lines=kept_in.height - kept_in.unique().height,
         blank_invoice_lines=int(kept.get_column(_INVOICE).is_null().sum()) if spec.invoice else 0,
+        zone_repairs=zone_repairs(
+            ColumnSpec(spec.time, Kind.DATETIME), kept_in.get_column(spec.time), spec.timezone
+        ),
         input_rows=frame.height,
         skipped=skipped,
         kept_lines=kept.height,
