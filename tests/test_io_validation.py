@@ -1081,6 +1081,50 @@ def test_the_data_start_and_the_snapshot_grid_begin_at_the_first_activity(
     assert training_snapshots(data, SnapshotsConfig())[0] == date(2024, 1, 29)
 
 
+@pytest.mark.parametrize(
+    ("churns", "expected", "counted"),
+    [
+        (None, [("c1", datetime(2024, 6, 1, 10), None)], 1),
+        # churns.csv records the same churn (client and time): kept once, with its reason, and nothing counted
+        (
+            {"churned_at": ["2024-06-01 10:00:00"], "reason": ["price"]},
+            [("c1", datetime(2024, 6, 1, 10), "price")],
+            0,
+        ),
+        # another time: a churn of its own
+        (
+            {"churned_at": ["2024-03-01"], "reason": ["price"]},
+            [("c1", datetime(2024, 3, 1), "price"), ("c1", datetime(2024, 6, 1, 10), None)],
+            1,
+        ),
+    ],
+)
+def test_churn_events_add_only_the_churns_not_recorded_already(tmp_path, churns, expected, counted) -> None:
+    from churnml.contract.validation import CHURN_EVENTS_REPAIR
+
+    tables = good_tables()
+    tables["events"] = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c1"],
+            "ts": ["2024-05-01", "2024-06-01 10:00:00", "2024-06-01 10:00:00"],
+            "event": ["login", "account_deleted", "account_deleted"],
+        }
+    )
+    if churns is not None:
+        tables["churns"] = pl.DataFrame({"client_id": ["c1"], **churns})
+    data = read_dataset(
+        write(tmp_path / "d", tables), CFG.model_copy(update={"churn_events": ("account_deleted",)})
+    )
+    got = data.tables[Table.CHURNS].sort("churned_at")
+    assert (
+        got.select(
+            "client_id", "churned_at", pl.col("reason") if "reason" in got.columns else pl.lit(None)
+        ).rows()
+        == expected
+    )
+    assert data.repairs.counts.get("churns", {}).get(CHURN_EVENTS_REPAIR, 0) == counted
+
+
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
 def _days(first: date, last: date, step: int = 1, skip_months: tuple[int, ...] = ()) -> list[datetime]:
     """A record at 10:00 every ``step`` days from ``first`` to ``last``, none in ``skip_months``."""

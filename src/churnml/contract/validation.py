@@ -1117,15 +1117,22 @@ def with_churn_events(
     """``tables`` with the churn records of the events named in ``names`` (:func:`churns_from_events` of
     ``events``, by default ``tables[events]``; a scan when the events are not read whole) added to
     ``churns`` (made when absent), and ``repairs`` with their count under :data:`CHURN_EVENTS_REPAIR`.
-    Unchanged without names."""
+    A churn ``churns`` already records (same client and time) is not added again, nor counted: the table's
+    key stays unique. Unchanged without names."""
     out = {str(t): dict(c) for t, c in repairs.items()}
     source = events if events is not None else tables.get(Table.EVENTS)
     if not names or source is None:
         return dict(tables), out
     found = churns_from_events(source, names)
+    churns = tables.get(Table.CHURNS)
+    if churns is not None:
+        key = [CLIENT_ID, Churns.CHURNED_AT]
+        recorded = churns.select(
+            pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(pl.Datetime("us"))
+        )
+        found = found.join(recorded, on=key, how="anti")
     if found.height == 0:
         return dict(tables), out
-    churns = tables.get(Table.CHURNS)
     merged = found if churns is None else pl.concat([churns, found], how="diagonal_relaxed")
     out.setdefault(str(Table.CHURNS), {})[CHURN_EVENTS_REPAIR] = found.height
     return {**tables, Table.CHURNS: merged}, out
