@@ -89,3 +89,41 @@ def test_a_truth_file_of_another_tool_is_refused_before_any_work(tmp_path):
     )
     with pytest.raises(UserError, match="lacks the columns week, hazard, due, spell, reason: --truth reads"):
         truth_oracle(tmp_path / "truth", 90)
+
+
+@pytest.mark.parametrize(
+    ("table", "rows", "expected"),
+    [
+        # payments exported twice: revenue and ARR would double without a word
+        (
+            "payments",
+            "client_id,amount,paid_at\nc1,100,2024-02-01\nc1,100,2024-03-01\nc1,100,2024-02-01\nc1,100,2024-03-01\n",
+            ["payments: 2 rows (50.0%) repeat another row in every column"],
+        ),
+        (
+            "tickets",
+            "client_id,opened_at\nc1,2024-02-01\nc1,2024-02-01\nc1,2024-03-01\n",
+            ["tickets: 1 row (33.3%) repeats another row in every column"],
+        ),
+        (
+            "communications",
+            "client_id,ts,channel,direction\nc1,2024-02-01,email,out\nc1,2024-02-01,email,out\n",
+            ["communications: 1 row (50.0%) repeats another row in every column"],
+        ),
+        ("payments", "client_id,amount,paid_at\nc1,100,2024-02-01\nc1,100,2024-03-01\n", []),
+    ],
+)
+def test_rows_repeated_in_any_activity_table_are_said(tmp_path, table, rows, expected):
+    from churnml.config import Config
+    from churnml.contract.io import read_dataset
+    from churnml.jobs.inputs import data_notes
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,created_at\nc1,2024-01-01\n")
+    (folder / "events.csv").write_text("client_id,ts,event\nc1,2024-02-01,login\n")
+    (folder / f"{table}.csv").write_text(rows)
+    cfg = Config.model_validate({"data": {"as_of": "2024-12-31"}})
+    notes = data_notes(read_dataset(folder, cfg.data), cfg)
+    said = [n.split(";")[0] for n in notes if "in every column" in n]
+    assert said == expected

@@ -104,7 +104,7 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
     )
 
 
-# event logs up to this many rows are checked for rows repeated in every column (a hash of every row)
+# tables up to this many rows are checked for rows repeated in every column (a hash of every row)
 _REPEATS_CHECKED_ROWS = 5_000_000
 
 
@@ -146,7 +146,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     under the inactivity label, clients active on a regular rhythm about as long as the horizon
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) and
-    a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`). ``folder``:
+    a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
+    repeated in every column of events, payments, subscriptions, communications or tickets
+    (:func:`repeated_rows_note`: an export appended twice). ``folder``:
     where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
     from churnml.features.account import other_signals_note
@@ -205,10 +207,12 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             dataset.tables, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg)
         )
     notes += [late] if late else []
-    events = dataset.tables.get(Table.EVENTS)
-    checked = events is not None and 0 < events.height <= _REPEATS_CHECKED_ROWS
-    repeated = repeated_rows_note(events, Table.EVENTS) if checked else None
-    notes += [repeated] if repeated else []
+    # an export appended twice doubles the events' counts, and the payments' revenue and ARR, without a word
+    for table in (Table.EVENTS, Table.PAYMENTS, Table.SUBSCRIPTIONS, Table.COMMUNICATIONS, Table.TICKETS):
+        frame = dataset.tables.get(table)
+        checked = frame is not None and 0 < frame.height <= _REPEATS_CHECKED_ROWS
+        repeated = repeated_rows_note(frame, table) if checked else None
+        notes += [repeated] if repeated else []
     signals = dataset.tables.get(Table.SIGNALS)
     others = other_signals_note(signals) if signals is not None and signals.height else None
     notes += [others] if others else []
