@@ -1125,6 +1125,41 @@ def test_churn_events_add_only_the_churns_not_recorded_already(tmp_path, churns,
     assert data.repairs.counts.get("churns", {}).get(CHURN_EVENTS_REPAIR, 0) == counted
 
 
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        # an add-on without a product, inside its base term (or from its first day): no second base term
+        (("2024-03-01", "2024-12-31", "true"), None),
+        (("2024-01-01", "2024-12-31", "true"), None),
+        (("2024-12-20", "2025-02-20", "true"), None),  # not a renewal booked early either: nothing moves
+        (("2024-03-01", "2024-12-31", "false"), "overlapping terms of one product"),
+        (("2024-03-01", "2024-12-31", ""), "overlapping terms of one product"),  # blank: a base term
+        (("2024-01-01", "2024-06-30", ""), "duplicate term"),
+    ],
+)
+def test_add_on_terms_without_a_product_are_apart_from_the_base_terms(tmp_path, second, error) -> None:
+    start, end, addon = second
+    subs = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1"],
+            "start_date": ["2024-01-01", start],
+            "end_date": ["2024-12-31", end],
+            "mrr": ["100", "20"],
+            "is_addon": ["false", addon],
+        }
+    )
+    folder = write(tmp_path / "d", replaced("subscriptions", subs))
+    cfg = DataConfig(as_of=date(2025, 3, 1))
+    if error is not None:
+        with pytest.raises(ContractError, match=rf"table 'subscriptions', column 'start_date': {error}"):
+            read_dataset(folder, cfg)
+        return
+    data = read_dataset(folder, cfg)
+    got = data.tables[Table.SUBSCRIPTIONS].select("start_date", "is_addon").rows()
+    assert got == [(datetime(2024, 1, 1), False), (datetime.fromisoformat(start), True)]
+    assert "subscriptions" not in data.repairs.counts
+
+
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
 def _days(first: date, last: date, step: int = 1, skip_months: tuple[int, ...] = ()) -> list[datetime]:
     """A record at 10:00 every ``step`` days from ``first`` to ``last``, none in ``skip_months``."""

@@ -723,6 +723,17 @@ def duplicate_invoice_text(failed: int, rows: int) -> str:
     )
 
 
+def _term_key(addon: bool = True) -> list[pl.Expr]:
+    """What makes a run of subscription terms one product's, whose terms renew one another rather than overlap:
+    the client, the product and whether the term is an add-on (``is_addon``, null read as false; ``addon``
+    False: a frame without the column): an add-on without a product of its own, running inside its base
+    term, is no second term of the base plan."""
+    key = [pl.col(CLIENT_ID), pl.col(Subscriptions.PRODUCT)]
+    if addon:
+        key.append(pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False))
+    return key
+
+
 def _table_rules(
     schema: TableSchema, renewal_share: float = 0.0
 ) -> list[tuple[str, str | None, pl.Expr, list[str]]]:
@@ -741,7 +752,7 @@ def _table_rules(
         ]
     if schema.name is Table.SUBSCRIPTIONS:
         start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
-        term = [CLIENT_ID, Subscriptions.PRODUCT]
+        term = _term_key()
         shown = [Subscriptions.PRODUCT, start, end, Subscriptions.MRR]
         # the latest end of the product's earlier terms; a term starting before it overlaps them
         earlier_end = pl.col(end).cum_max().shift(1).over(term, order_by=start)
@@ -766,23 +777,22 @@ def _table_rules(
 EARLY_RENEWAL_REPAIR = "start_date before the previous term's end (a renewal booked early), taken as that end"
 
 
-def renewal_start(share: float) -> pl.Expr:
+def renewal_start(share: float, addon: bool = True) -> pl.Expr:
     """The ``start_date`` a subscription term takes once a **renewal booked early** starts when the term
     it renews ends (an expression over the subscriptions table).
 
     Billing systems often date a renewal on the day it is charged, a few days before the running term
-    ends (a 30-day term renewed 3 days early overlaps it by 3 days). A term of one client and product is
-    taken as such a renewal when it starts before the latest end of that product's earlier terms, ends
-    after it, and overlaps it by at most ``share`` of its own length (``data.early_renewal_share``; 0
+    ends (a 30-day term renewed 3 days early overlaps it by 3 days). A term of one client and product (add-ons
+    apart from base terms: :func:`_term_key`) is taken as such a renewal when it starts before the latest end
+    of that product's earlier terms, ends after it, and overlaps it by at most ``share`` of its own length
+    (``data.early_renewal_share``; ``addon`` False for a table without ``is_addon``; 0
     leaves every start as it is). A longer overlap (an upgrade that did not end the old term) is left to
     the overlap check, which refuses it. Moving a start later only hides a renewal for its few early
     days: no snapshot learns of it sooner."""
     start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
     if share <= 0:
         return start
-    earlier_end = (
-        end.cum_max().shift(1).over([CLIENT_ID, Subscriptions.PRODUCT], order_by=Subscriptions.START_DATE)
-    )
+    earlier_end = end.cum_max().shift(1).over(_term_key(addon), order_by=Subscriptions.START_DATE)
     early = (
         (start < earlier_end)
         & (end > earlier_end)
@@ -796,7 +806,7 @@ def early_renewals_repaired(frame: pl.DataFrame, share: float) -> tuple[pl.DataF
     renews ends (:func:`renewal_start`), and how many moved. Grain and row order unchanged."""
     if share <= 0 or frame.height == 0:
         return frame, 0
-    moved_start = renewal_start(share)
+    moved_start = renewal_start(share, Subscriptions.IS_ADDON in frame.columns)
     moved = int(frame.select((moved_start != pl.col(Subscriptions.START_DATE)).sum()).item())
     if not moved:
         return frame, 0
