@@ -1160,6 +1160,28 @@ def test_add_on_terms_without_a_product_are_apart_from_the_base_terms(tmp_path, 
     assert "subscriptions" not in data.repairs.counts
 
 
+@pytest.mark.parametrize(
+    ("fmt", "value", "shown"),
+    [
+        ("csv", "1e20", "'1e20'"),  # a whole number past Int64's range: unreadable, not a crash
+        ("csv", "-1e30", "'-1e30'"),
+        ("parquet", 1e20, "1e+20"),
+        ("csv", "2.5", "'2.5'"),  # not whole: unreadable as before
+    ],
+)
+def test_an_out_of_range_whole_number_is_reported_with_its_row(tmp_path, fmt, value, shown) -> None:
+    tables = good_tables()
+    tables["clients"] = tables["clients"].with_columns(
+        pl.Series("strategic", ["1", value, "2"] if fmt == "csv" else [1.0, value, 2.0])
+    )
+    with pytest.raises(ContractError) as err:
+        read_dataset(write(tmp_path / "d", tables, fmt), CFG)
+    assert str(err.value) == (
+        f"table 'clients', column 'strategic': cannot read values as int (1 rows). e.g. row=2, client_id='c2', "
+        f"strategic={shown}"
+    )
+
+
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
 def _days(first: date, last: date, step: int = 1, skip_months: tuple[int, ...] = ()) -> list[datetime]:
     """A record at 10:00 every ``step`` days from ``first`` to ``last``, none in ``skip_months``."""

@@ -385,7 +385,10 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC
         expr = _empty_or_marker(expr)
     if kind is Kind.INT and (dtype.is_float() or dtype == pl.String):
         as_float = expr.cast(pl.Float64, strict=False)
-        return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64)).otherwise(None)
+        # non-strict: a whole number past Int64's range (1e20) is unreadable, reported with its rows, not a crash
+        return (
+            pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False)).otherwise(None)
+        )
     return expr.cast(POLARS_TYPE[kind], strict=False)
 
 
