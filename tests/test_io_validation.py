@@ -719,7 +719,10 @@ def test_a_folder_of_parquet_part_files_says_how_to_make_one_file(tmp_path: Path
 @pytest.mark.parametrize(
     ("limit", "said"),
     [
-        (datetime(2026, 12, 5, 0, 0), "timestamp after the as-of date 2026-12-05 00:00"),
+        (
+            datetime(2026, 12, 5, 0, 0),
+            "timestamp after the as-of date (on or after 2026-12-05 00:00, the midnight after it)",
+        ),
         (
             datetime(2026, 12, 5, 5, 33, 12),
             "timestamp after 2026-12-05 05:33 UTC, this machine's clock plus data.future_tolerance_days (no as-of "
@@ -1180,6 +1183,34 @@ def test_an_out_of_range_whole_number_is_reported_with_its_row(tmp_path, fmt, va
         f"table 'clients', column 'strategic': cannot read values as int (1 rows). e.g. row=2, client_id='c2', "
         f"strategic={shown}"
     )
+
+
+@pytest.mark.parametrize(
+    ("ts", "tolerance", "refused"),
+    [
+        ("2024-12-31 23:59:59", 0, False),  # the as-of day's last second
+        ("2025-01-01 00:00:00", 0, True),  # the midnight after it: the next day's first instant
+        ("2025-01-01", 0, True),
+        ("2025-01-01 00:00:00", 1, False),  # data.future_tolerance_days: one more day
+        ("2025-01-02 00:00:00", 1, True),
+    ],
+)
+def test_a_time_at_the_midnight_after_the_as_of_date_is_after_it(tmp_path, ts, tolerance, refused) -> None:
+    tables = good_tables()
+    tables["events"] = pl.DataFrame(
+        {"client_id": ["c1", "c1"], "ts": ["2024-05-01", ts], "event": ["login"] * 2}
+    )
+    folder = write(tmp_path / "d", tables)
+    cfg = CFG.model_copy(update={"future_tolerance_days": tolerance})
+    if not refused:
+        assert read_dataset(folder, cfg).tables[Table.EVENTS].height == 2
+        return
+    with pytest.raises(ContractError) as err:
+        read_dataset(folder, cfg)
+    assert str(err.value).startswith(
+        "table 'events', column 'ts': timestamp after the as-of date (on or after "
+    )
+    assert "(1 rows). e.g. row=2" in str(err.value)
 
 
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance

@@ -281,7 +281,8 @@ def data_clock(cfg: DataConfig) -> datetime:
 
 
 def as_of_limit(cfg: DataConfig) -> datetime:
-    """Latest timestamp allowed in the data: the end of the as-of day, or now when none is given."""
+    """The first timestamp not allowed in the data (every time must lie before it): the midnight after the
+    as-of day, or now when none is given, later by ``data.future_tolerance_days``."""
     if cfg.as_of is not None:
         return midnight_after(cfg.as_of) + timedelta(days=cfg.future_tolerance_days)
     return data_clock(cfg) + timedelta(days=cfg.future_tolerance_days)
