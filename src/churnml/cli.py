@@ -677,7 +677,7 @@ def adapt_transactions(
         typer.Option(
             "--status",
             help="Payment status column: lines that are not a completed payment (paid, succeeded, completed, "
-            "settled, ...) are skipped and counted.",
+            "settled, ...) are skipped and counted; returns and credits (returned, credit_note, ...) are refunds.",
         ),
     ] = None,
     completed: Annotated[
@@ -731,6 +731,10 @@ def adapt_transactions(
         )
     if report.after_until:
         console.print(f"left out {report.after_until:,} lines on or after {report.until} (--until)")
+    from churnml.contract.adapters.transactions import status_value_text
+
+    for value, counts in report.status_values.items():  # what --status made of each value
+        console.print(escape(status_value_text(value, counts)))
     for reason, n in report.skipped.items():
         if n:
             hint = " (not ISO 8601? use --time-format)" if reason == "unparsable_time" else ""
@@ -789,8 +793,8 @@ def adapt_transactions(
     )
     if report.refunded_sale_lines:
         refunds += (
-            f"; {report.refunded_sale_lines:,} lines of sales with status refunded read as the sale and its "
-            "refund (at the sale's time)"
+            f"; {report.refunded_sale_lines:,} lines of sales whose status says refunded or returned read as the "
+            "sale and its refund (at the sale's time)"
         )
     out_console.print(
         f"{report.input_rows:,} rows -> {report.kept_lines:,} lines kept ({report.skipped_total:,} skipped{cut}), "

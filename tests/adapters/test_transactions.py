@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 
 import polars as pl
@@ -997,3 +998,152 @@ def test_a_log_with_null_written_for_a_missing_customer_reads_it_as_blank_and_co
     report = json.loads((tmp_path / "out" / "adapt_report.json").read_text())
     assert report["skipped"]["missing_customer"] == 1  # not a customer called "NULL"
     assert report["read_as_empty"] == {"Customer ID: 'NULL' read as empty": 1}
+
+
+# An ERP's document lines: invoiced sales, a sale returned whole (marked on its own lines) and a credit note
+ERP = pl.DataFrame(
+    {
+        "acc": ["a", "a", "a", "b", "b", "b"],
+        "doc": ["I1", "I1", "I2", "I3", "CN4", "I5"],
+        "t": ["2024-03-01", "2024-03-01", "2024-03-05", "2024-03-02", "2024-03-06", "2024-03-09"],
+        "amt": ["10", "20", "15", "40", "-5", "25"],
+        "state": ["invoiced", "invoiced", "returned", "invoiced", "credit_note", "invoiced"],
+    }
+)
+ERP_SPEC = TransactionSpec(customer="acc", time="t", amount="amt", invoice="doc", status="state")
+
+
+def test_a_status_column_that_leaves_out_most_lines_is_refused_with_its_values() -> None:
+    with pytest.raises(ValueError) as err:
+        transactions_to_contract(ERP, ERP_SPEC)
+    text = str(err.value)
+    assert text.startswith("--status 'state' leaves out 4 of 6 lines as not a completed payment: ")
+    assert (
+        "'invoiced' (4 lines: left out), 'credit_note' (1: a refund), 'returned' (1: a sale and its refund)"
+        in text
+    )
+    assert "--completed invoiced" in text
+
+
+def test_each_status_value_is_counted_by_what_was_made_of_it() -> None:
+    tables, report = transactions_to_contract(ERP, replace(ERP_SPEC, completed=("invoiced",)))
+    payments = tables[Table.PAYMENTS].select(Payments.CLIENT_ID, Payments.INVOICE_ID, Payments.AMOUNT)
+    assert payments.sort(Payments.CLIENT_ID, Payments.INVOICE_ID).rows() == [
+        ("a", "I1", 30.0),
+        ("a", "I2", 15.0),  # the customer bought ...
+        (
+            "a",
+            "I2-refund",
+            -15.0,
+        ),  # ... and returned it all: a credit note of another client is no refund of it
+        ("b", "CN4", -5.0),
+        ("b", "I3", 40.0),
+        ("b", "I5", 25.0),
+    ]
+    assert report.status_values == {
+        "invoiced": {"sale": 4, "refund": 0, "sale_and_refund": 0, "left_out": 0},
+        "credit_note": {"sale": 0, "refund": 1, "sale_and_refund": 0, "left_out": 0},
+        "returned": {"sale": 0, "refund": 0, "sale_and_refund": 1, "left_out": 0},
+    }
+    assert (report.skipped["not_completed"], report.refunded_sale_lines, report.refund_payments) == (0, 1, 2)
+
+
+def test_a_status_column_holding_returns_must_be_named() -> None:
+    spec = replace(ERP_SPEC, status=None)
+    with pytest.raises(ValueError, match=r"column 'state' looks like a status holding returns or refunds \("):
+        transactions_to_contract(ERP, spec)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # a sale's own line says the money went back whole: the sale, and its refund
+        ("returned", [("o1", 30.0, "paid"), ("o1-refund", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("Credited", [("o1", 30.0, "paid"), ("o1-refund", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("refunded", [("o1", 30.0, "paid"), ("o1-refund", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        # the line is a refund document written with a positive amount: a refund
+        ("refund", [("o1", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("return", [("o1", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("credit_note", [("o1", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("Credit Note", [("o1", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+        ("credit-memo", [("o1", -30.0, "refunded"), ("o2", 15.0, "paid")]),
+    ],
+)
+def test_the_usual_return_and_credit_spellings_are_read_as_refunds(value: str, expected: list) -> None:
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "a"],
+            "order": ["o1", "o1", "o2"],
+            "t": ["2024-03-01", "2024-03-01", "2024-03-09"],
+            "amt": ["10", "20", "15"],
+            "state": [value, value, "paid"],
+        }
+    )
+    spec = TransactionSpec(customer="c", time="t", amount="amt", status="state", invoice="order")
+    tables, _ = transactions_to_contract(log, spec)
+    payments = tables[Table.PAYMENTS].select(Payments.INVOICE_ID, Payments.AMOUNT, Payments.STATUS)
+    assert payments.sort(Payments.INVOICE_ID).rows() == expected
+
+
+def test_a_status_column_that_keeps_no_sale_is_refused() -> None:
+    log = pl.DataFrame(
+        {"c": ["a", "a", "b"], "t": ["2024-03-01", "2024-03-02", "2024-03-03"], "amt": ["10", "-4", "7"]}
+    ).with_columns(state=pl.Series(["pending", "credit_note", "pending"]))
+    spec = TransactionSpec(customer="c", time="t", amount="amt", status="state", completed=("paid",))
+    with pytest.raises(ValueError, match=r"--status 'state' keeps no sale: 'pending' \(2 lines: left out\)"):
+        transactions_to_contract(log, spec)
+
+
+def test_a_refunded_order_holding_its_own_refund_line_is_not_refunded_twice() -> None:
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "b", "b"],
+            "order": ["o1", "o1", "o2", "o3"],
+            "t": ["2024-03-01", "2024-03-02", "2024-03-01", "2024-03-03"],
+            "amt": ["30", "-30", "20", "15"],
+            "state": ["refunded", "refunded", "refunded", "paid"],
+        }
+    )
+    spec = TransactionSpec(customer="c", time="t", amount="amt", status="state", invoice="order")
+    tables, report = transactions_to_contract(log, spec)
+    payments = tables[Table.PAYMENTS].select(Payments.INVOICE_ID, Payments.AMOUNT)
+    # o1's refund is its own line (netted: 0); o2's is made up: no refund line of b says it went back
+    assert payments.sort(Payments.INVOICE_ID).rows() == [
+        ("o1", 0.0),
+        ("o2", 20.0),
+        ("o2-refund", -20.0),
+        ("o3", 15.0),
+    ]
+    assert report.refunded_sale_lines == 1
+
+
+def test_cli_says_what_it_made_of_each_status_value_and_refuses_a_status_that_leaves_out_most(
+    tmp_path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    ERP.write_csv(tmp_path / "lines.csv")
+    args = [
+        "adapt",
+        "transactions",
+        "--input",
+        str(tmp_path / "lines.csv"),
+        "--customer",
+        "acc",
+        "--time",
+        "t",
+    ]
+    args += ["--amount", "amt", "--invoice", "doc", "--status", "state"]
+    refused = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "--completed invoiced" in " ".join(refused.output.split())
+    assert not (tmp_path / "a").exists()
+    done = CliRunner().invoke(app, [*args, "--completed", "invoiced", "--out", str(tmp_path / "b")])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "status 'invoiced': 4 lines kept as sales" in said
+    assert "status 'credit_note': 1 line read as a refund" in said
+    assert "status 'returned': 1 line read as a sale and its refund" in said
+    written = json.loads((tmp_path / "b" / "adapt_report.json").read_text())["status_values"]
+    assert written["returned"] == {"sale": 0, "refund": 0, "sale_and_refund": 1, "left_out": 0}

@@ -18,9 +18,13 @@ Output (:func:`transactions_to_contract`):
 
 A line is a **refund** when its amount is negative (e.g. a negative quantity) or, with
 ``refund_prefix``, when its invoice starts with that prefix (its amount is then made negative). With
-``--status``, a sale whose status says ``refunded`` (the money went back whole, marked on the order itself)
-is read as the sale and its refund: a payment ``<invoice>-refund`` of the negated amount at the sale's
-time (:func:`with_refunds_of_refunded_sales`).
+``--status``, a line whose status names a refund document (:data:`REFUND_VALUES`: ``refund``, ``return``,
+``credit_note``, ``credit memo``, ... in any case, spaces and hyphens alike) is a refund too, and a sale whose
+status says its money went back whole (:data:`REFUNDED_VALUES`: ``refunded``, ``returned``, ``credited``,
+marked on the order itself) is read as the sale and its refund: a payment ``<invoice>-refund`` of the negated
+amount at the sale's time (:func:`with_refunds_of_refunded_sales`). What was made of each status value is
+counted (``AdaptReport.status_values``); a status column whose values leave out most lines (with the default
+``completed`` values) or keep no sale is refused, naming its values (:func:`status_problem`).
 
 Rows that cannot be used are counted per reason in the :class:`AdaptReport` (and, by the CLI,
 printed and written to ``adapt_report.json``), never dropped silently: no customer, unparsable time,
@@ -37,6 +41,7 @@ Preset ``online-retail`` (UCI Online Retail II): Customer ID, InvoiceDate, Quant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -63,6 +68,11 @@ __all__ = [
     "placeholder_customers",
     "preset_spec",
     "refunded_status",
+    "refunds_made_up",
+    "status_key",
+    "status_problem",
+    "status_value_text",
+    "status_values",
     "transactions_to_contract",
     "with_refunds_of_refunded_sales",
 ]
@@ -113,7 +123,9 @@ FAILURE_VALUES = (
 _TIME_REASON = "unparsable_time"
 _AMOUNT_REASON = "unparsable_amount"
 
-_STATUS = "_status"
+_STATUS = "_status"  # status_key of the --status value
+_STATUS_AS_WRITTEN = "_status_as_written"
+BLANK_STATUS = "(blank)"  # the key of a blank status cell in AdaptReport.status_values
 _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_customer",
     "_time",
@@ -232,6 +244,11 @@ class AdaptReport:
     duplicate_lines: int = 0
     # kept lines whose invoice cell is blank (a till sale, a manual order): one order per customer and time
     blank_invoice_lines: int = 0
+    # with --status: per status value as written (blank: "(blank)"), the lines before --until (all without it)
+    # kept as a sale, read as a refund, read as a sale and its refund (refunded whole), left out as not completed:
+    # {value: {"sale": n, "refund": n, "sale_and_refund": n, "left_out": n}}; lines skipped for another reason
+    # (no customer, time or amount) are not counted here
+    status_values: dict[str, dict[str, int]] = field(default_factory=dict)
     # kept lines whose time reading in spec.timezone moved (written with another offset), under the contract
     # reader's names (validation.zone_repairs): {problem: lines}
     zone_repairs: dict[str, int] = field(default_factory=dict)
@@ -369,20 +386,37 @@ def _checked_columns(frame: pl.DataFrame, spec: TransactionSpec) -> None:
         )
 
 
+def status_key(value: str) -> str:
+    """A status value as compared: lower case, runs of spaces and hyphens as one ``_`` ("Credit Note",
+    "credit-note" and "credit_note" are one value)."""
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _status_key_expr(col: str) -> pl.Expr:
+    """:func:`status_key` of a column's values (blank: null)."""
+    return _text(col).str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+
+
 def _not_completed(spec: TransactionSpec) -> pl.Expr:
     """True for a line whose ``--status`` value is not a completed payment (an empty one included), unless
-    its amount is negative (a refund line is read whatever its status)."""
+    its amount is negative or its status says refund or refunded (:data:`REFUND_VALUES`,
+    :data:`REFUNDED_VALUES`): a refund is read whatever ``completed`` says."""
     if not spec.status:
         return pl.lit(False)
-    done = [v.lower() for v in spec.completed]
+    done = [status_key(v) for v in (*spec.completed, *REFUND_VALUES, *REFUNDED_VALUES)]
     return ~pl.col(_STATUS).is_in(done).fill_null(False) & ~(pl.col(_AMOUNT) < 0).fill_null(False)
 
 
-def unread_status_column(frame: pl.DataFrame, spec: TransactionSpec, shown: int = 4) -> str | None:
+def unread_status_column(
+    frame: pl.DataFrame, spec: TransactionSpec, shown: int = 4, sales: pl.Series | None = None
+) -> str | None:
     """Without ``--status``: the problem of a column named like a status (:data:`STATUS_NAMES`) that holds
-    failure values (:data:`FAILURE_VALUES`), whose failed lines would be read as revenue; None otherwise."""
+    failure values (:data:`FAILURE_VALUES`), whose failed lines would be read as revenue, or (on the lines
+    ``sales`` marks, those of a positive amount) refund or return values (:data:`REFUND_VALUES`,
+    :data:`REFUNDED_VALUES`), whose returned sales would be read as sales; None otherwise."""
     if spec.status:
         return None
+    refund_values = [status_key(v) for v in (*REFUND_VALUES, *REFUNDED_VALUES)]
     for col in frame.columns:
         name = "_".join(col.strip().lower().replace("-", " ").split())  # "Payment Status": payment_status
         if name not in STATUS_NAMES or not isinstance(
@@ -392,12 +426,22 @@ def unread_status_column(frame: pl.DataFrame, spec: TransactionSpec, shown: int 
         values = pl.col(col).cast(pl.String).str.strip_chars().alias("v")
         counts = frame.group_by(values).len().sort("len", descending=True)
         failed = counts.filter(pl.col("v").str.to_lowercase().is_in(list(FAILURE_VALUES)))
+        seen = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
         if failed.height:
-            seen = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(shown).iter_rows())
             return (
                 f"column {col!r} looks like a payment status holding failures ({seen}): give --status {col} "
                 f"(lines whose value is not a completed payment, {', '.join(COMPLETED_VALUES)}, are skipped and "
                 "counted; --completed names other values), or those failed attempts would count as revenue"
+            )
+        on_sales = frame.filter(sales) if sales is not None else frame.clear()
+        returned = on_sales.select(_status_key_expr(col).is_in(refund_values).fill_null(False).sum()).item()
+        if returned:
+            return (
+                f"column {col!r} looks like a status holding returns or refunds ({seen}; {returned:,} sale lines "
+                f"say so): give --status {col} (returns and credits, e.g. returned, credit_note, are read as "
+                f"refunds; lines whose value is not a completed payment, {', '.join(COMPLETED_VALUES)}, are "
+                "skipped and counted: --completed names the values of a sale, e.g. invoiced), or those returned "
+                "sales would count as revenue"
             )
     return None
 
@@ -432,7 +476,8 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         _text(spec.segment).alias(_SEGMENT) if spec.segment else pl.lit(None, pl.String).alias(_SEGMENT)
     )
     if spec.status:
-        exprs.append(_text(spec.status).str.to_lowercase().alias(_STATUS))
+        exprs.append(_status_key_expr(spec.status).alias(_STATUS))
+        exprs.append(_text(spec.status).fill_null(BLANK_STATUS).alias(_STATUS_AS_WRITTEN))
     lines = frame.select(exprs)
     reason = (
         pl.when(pl.col(_CUST).is_null())
@@ -450,6 +495,8 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
     refund = pl.col(_AMOUNT) < 0
     if spec.refund_prefix and spec.invoice:
         refund = refund | pl.col(_INVOICE).str.starts_with(spec.refund_prefix).fill_null(False)
+    if spec.status:  # a credit note or refund document written with a positive amount
+        refund = refund | pl.col(_STATUS).is_in([status_key(v) for v in REFUND_VALUES]).fill_null(False)
     return lines.with_columns(reason.alias(_REASON), refund.alias(_REFUND)).with_columns(
         pl.when(pl.col(_REFUND)).then(-pl.col(_AMOUNT).abs()).otherwise(pl.col(_AMOUNT)).alias(_AMOUNT)
     )
@@ -553,34 +600,169 @@ def _netted_refund_lines(kept: pl.DataFrame, spec: TransactionSpec) -> int:
 
 
 _RETURNED = "_returned"
-# --status values of an order whose money went back whole: the sale, then its refund (a shop's export marks a
-# return on the order's line; no negative line of its own records it)
-REFUNDED_VALUES = ("refunded",)
+# --status values (status_key) of a sale whose money went back whole: the sale, then its refund (a shop's or an
+# ERP's export marks a return on the sale's own lines; no negative line of its own records it)
+REFUNDED_VALUES = ("refunded", "fully_refunded", "returned", "credited")
+# --status values (status_key) of a line that is itself a refund document: read as a refund (made negative when
+# written positive), whatever --completed says
+REFUND_VALUES = (
+    "refund",
+    "return",
+    "credit",
+    "credit_note",
+    "creditnote",
+    "credit_memo",
+    "creditmemo",
+    "return_order",
+)
 
 
 def refunded_status(kept: pl.DataFrame, spec: TransactionSpec) -> pl.Expr:
-    """Lines of a sale whose ``--status`` says it was refunded whole (:data:`REFUNDED_VALUES`)."""
+    """Sale lines (positive, not refunds) whose ``--status`` says they were refunded whole
+    (:data:`REFUNDED_VALUES`)."""
     if not spec.status or _STATUS not in kept.columns:
         return pl.lit(False)
-    return pl.col(_STATUS).is_in(list(REFUNDED_VALUES)).fill_null(False) & (pl.col(_AMOUNT) > 0)
+    refunded = pl.col(_STATUS).is_in([status_key(v) for v in REFUNDED_VALUES]).fill_null(False)
+    return refunded & (pl.col(_AMOUNT) > 0) & ~pl.col(_REFUND)
+
+
+def refunds_made_up(kept: pl.DataFrame, spec: TransactionSpec) -> pl.Series:
+    """Per line of ``kept``: a sale refunded whole (:func:`refunded_status`) whose refund the log does not book
+    itself, so it gets one. The log books it when the sale's order (:func:`_order_key`) holds refund lines (a
+    refund under the order's id), or when the customer has a refund order of the negated amount of the sale's
+    refunded lines (WooCommerce's refund row under another id). A credit note of other goods is no refund of
+    the sale: an ERP's returned sales beside its credit notes are each refunded."""
+    refunded = kept.select(refunded_status(kept, spec).alias("_r")).to_series()
+    if not refunded.any():
+        return refunded
+    key = _order_key(spec)
+    names = [e.meta.output_name() for e in key]
+    keyed = kept.with_row_index(_ROW).with_columns(key).with_columns(refunded.alias("_r"))
+    sales = keyed.filter(pl.col("_r")).group_by(names).agg(pl.col(_AMOUNT).sum().round(2).alias(_TOTAL))
+    refund_lines = keyed.filter(pl.col(_REFUND))
+    refunds = refund_lines.group_by(names).agg((-pl.col(_AMOUNT).sum()).round(2).alias(_TOTAL))
+    unbooked = sales.join(refunds.select(names), on=names, how="anti", nulls_equal=True).join(
+        refunds.select(_CUST, _TOTAL).unique(), on=[_CUST, _TOTAL], how="anti"
+    )
+    rows = keyed.filter(pl.col("_r")).join(unbooked.select(names), on=names, how="semi", nulls_equal=True)
+    return keyed.get_column(_ROW).is_in(rows.get_column(_ROW).implode()).alias("_r")
 
 
 def with_refunds_of_refunded_sales(kept: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
-    """``kept`` and, for each line of a sale refunded whole (:func:`refunded_status`), its refund: the same
-    line with the amount negated, flagged ``_returned`` (its own payment, ``<invoice>-refund``, at the
-    sale's time: the export does not say when the money went back). The sale stays an order (the customer
-    bought); the refund nets its revenue and counts as one (5% of a shop's orders were returns read as
-    sales). Only in a log without refund lines of its own: where refunds are booked as lines (negative
-    amounts, a credit note's invoice) they are the refunds, and ``kept`` is returned as it is."""
+    """``kept`` and, for each line of a sale refunded whole whose refund the log does not book itself
+    (:func:`refunds_made_up`), its refund: the same line with the amount negated, flagged ``_returned`` (its
+    own payment, ``<invoice>-refund``, at the sale's time: the export does not say when the money went back).
+    The sale stays an order (the customer bought); the refund nets its revenue and counts as one (5% of a
+    shop's orders were returns read as sales)."""
     out = kept.with_columns(pl.lit(False).alias(_RETURNED))
-    if kept.get_column(_REFUND).any():
-        # the log books its refunds as lines of their own (WooCommerce's refund rows, a credit note): those
-        # say the money went back, under their own ids; a refund made up beside them would count it twice
-        return out
-    returned = out.filter(refunded_status(kept, spec)).with_columns(
+    returned = out.filter(refunds_made_up(kept, spec)).with_columns(
         (-pl.col(_AMOUNT)).alias(_AMOUNT), pl.lit(True).alias(_REFUND), pl.lit(True).alias(_RETURNED)
     )
     return pl.concat([out, returned]) if returned.height else out
+
+
+_ROW, _TOTAL = "_row", "_total"
+# what was made of a --status value's lines (AdaptReport.status_values), and how the console says it
+STATUS_FATES = ("sale", "refund", "sale_and_refund", "left_out")
+_FATE_WORDS = {
+    "sale": ("kept as a sale", "kept as sales"),
+    "refund": ("read as a refund", "read as refunds"),
+    "sale_and_refund": ("read as a sale and its refund", "read as sales and their refunds"),
+    "left_out": ("left out (not a completed payment)", "left out (not completed payments)"),
+}
+_FATE_SHORT = {
+    "sale": "a sale",
+    "refund": "a refund",
+    "sale_and_refund": "a sale and its refund",
+    "left_out": "left out",
+}
+
+
+def status_values(
+    lines: pl.DataFrame, kept: pl.DataFrame, made_up: pl.Series, before: pl.Series
+) -> dict[str, dict[str, int]]:
+    """Per ``--status`` value as written (:data:`BLANK_STATUS` for a blank cell), most lines first: of the
+    ``kept`` lines, those kept as a sale, read as a refund, read as a sale and its refund (``made_up``: their
+    refund made up, :func:`refunds_made_up`), and of the ``lines`` ``before`` --until, those left out as not
+    completed. Empty without a status column."""
+    if _STATUS_AS_WRITTEN not in kept.columns:
+        return {}
+    fate = (
+        pl.when(pl.col(_REFUND))
+        .then(pl.lit("refund"))
+        .when(made_up)
+        .then(pl.lit("sale_and_refund"))
+        .otherwise(pl.lit("sale"))
+    )
+    left_out = lines.filter(before & (pl.col(_REASON) == SKIP_REASONS[4])).select(
+        _STATUS_AS_WRITTEN, pl.lit("left_out").alias("_fate")
+    )
+    both = pl.concat([kept.select(_STATUS_AS_WRITTEN, fate.alias("_fate")), left_out])
+    counts = both.group_by(_STATUS_AS_WRITTEN, "_fate").len()
+    out: dict[str, dict[str, int]] = {}
+    for value, fate_, n in counts.sort(_STATUS_AS_WRITTEN).iter_rows():
+        out.setdefault(value, dict.fromkeys(STATUS_FATES, 0))[fate_] = n
+    return dict(sorted(out.items(), key=lambda kv: -sum(kv[1].values())))
+
+
+def status_value_text(value: str, counts: dict[str, int]) -> str:
+    """What was made of one status value's lines, in words: "status 'returned': 2 lines read as sales and their
+    refunds, 1 line read as a refund"."""
+    parts = [
+        f"{n:,} {'line' if n == 1 else 'lines'} {_FATE_WORDS[f][n != 1]}"
+        for f in STATUS_FATES
+        if (n := counts.get(f, 0))
+    ]
+    return f"status {value!r}: " + ", ".join(parts)
+
+
+def _status_seen(values: dict[str, dict[str, int]], shown: int = 8) -> str:
+    """Up to ``shown`` status values with their lines and fates, compactly: "'invoiced' (4 lines: left out),
+    'credit_note' (1: a refund)"."""
+    texts = []
+    for i, (value, counts) in enumerate(values.items()):
+        if i == shown:
+            texts.append(f"and {len(values) - shown:,} more values")
+            break
+        fates = [(f, n) for f in STATUS_FATES if (n := counts[f])]
+        total = sum(n for _, n in fates)
+        unit = " lines" if i == 0 else ""
+        if len(fates) == 1:
+            texts.append(f"{value!r} ({total:,}{unit}: {_FATE_SHORT[fates[0][0]]})")
+        else:
+            texts.append(
+                f"{value!r} ({total:,}{unit}: " + ", ".join(f"{n:,} {_FATE_SHORT[f]}" for f, n in fates) + ")"
+            )
+    return ", ".join(texts)
+
+
+def status_problem(spec: TransactionSpec, values: dict[str, dict[str, int]]) -> str | None:
+    """The problem of a ``--status`` column whose values (:func:`status_values`) keep no sale, or leave out most
+    lines as not completed while ``completed`` is the default (:data:`COMPLETED_VALUES`: an ERP's
+    ``invoiced`` is none of them; once ``--completed`` names this log's values, a log of mostly failed attempts
+    is read as it says); None otherwise."""
+    if not spec.status or not values:
+        return None
+    total = sum(sum(c.values()) for c in values.values())
+    left = sum(c["left_out"] for c in values.values())
+    sales = sum(c["sale"] + c["sale_and_refund"] for c in values.values())
+    top = next(
+        (v for v, c in sorted(values.items(), key=lambda kv: -kv[1]["left_out"]) if c["left_out"]), None
+    )
+    example = f" (e.g. --completed {top})" if top and top != BLANK_STATUS else ""
+    how = (
+        f"a completed sale is one of {', '.join(spec.completed)} (any case): name this log's values of a sale with "
+        f"--completed{example}; returns and credits (returned, refunded, credited, credit_note, refund, ...) "
+        "are read as refunds whatever --completed says"
+    )
+    if sales == 0:
+        return f"--status {spec.status!r} keeps no sale: {_status_seen(values)}. {how[0].upper()}{how[1:]}"
+    if left * 2 > total and tuple(spec.completed) == COMPLETED_VALUES:
+        return (
+            f"--status {spec.status!r} leaves out {left:,} of {total:,} lines as not a completed payment: "
+            f"{_status_seen(values)}. {how[0].upper()}{how[1:]}"
+        )
+    return None
 
 
 _BLANK_INVOICE_TIME = "_blank_invoice_time"
@@ -678,8 +860,6 @@ def transactions_to_contract(
     the spec gives neither an amount nor quantity and price.
     """
     _checked_columns(frame, spec)
-    if (problem := unread_status_column(frame, spec)) is not None:
-        raise ValueError(problem)
     numbers = [c for c in (spec.amount, spec.quantity, spec.price) if c is not None]
     if not spec.decimal_comma and (commas := decimal_comma_values(frame, numbers)):
         col, examples = next(iter(commas.items()))
@@ -689,6 +869,9 @@ def transactions_to_contract(
             f"{float(examples[0].strip().replace(',', '')):g})"
         )
     lines = _lines(frame, spec)
+    sales = lines.select((pl.col(_AMOUNT) > 0).fill_null(False)).to_series()
+    if (problem := unread_status_column(frame, spec, sales=sales)) is not None:
+        raise ValueError(problem)
     skipped = {r: 0 for r in SKIP_REASONS}
     for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
         skipped[reason] = n
@@ -708,12 +891,19 @@ def transactions_to_contract(
         )
     usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
     # the lines kept: read, and before --until; the input rows they come from (their repeats, currencies, zones)
-    kept_mask = lines.select(
-        pl.col(_REASON).is_null()
-        & (pl.lit(True) if until is None else pl.col(_TIME) < datetime(until.year, until.month, until.day))
-    ).to_series()
+    before = (  # the lines of the log as it stood on --until (every line without it)
+        pl.Series([True] * lines.height, dtype=pl.Boolean)
+        if until is None
+        else lines.select(pl.col(_TIME) < datetime(until.year, until.month, until.day))
+        .to_series()
+        .fill_null(False)
+    )
+    kept_mask = lines.select(pl.col(_REASON).is_null()).to_series() & before
     kept = lines.filter(kept_mask).drop(_REASON)
     kept_in = frame.filter(kept_mask)
+    values = status_values(lines, kept, refunds_made_up(kept, spec), before)
+    if (problem := status_problem(spec, values)) is not None:
+        raise ValueError(problem)
     booked = with_refunds_of_refunded_sales(kept, spec)
     payments = _payments_of(booked, spec)
     events = _events_of(kept, payments, spec)
@@ -730,6 +920,7 @@ def transactions_to_contract(
         zone_repairs=zone_repairs(
             ColumnSpec(spec.time, Kind.DATETIME), kept_in.get_column(spec.time), spec.timezone
         ),
+        status_values=values,
         input_rows=frame.height,
         skipped=skipped,
         kept_lines=kept.height,
