@@ -694,6 +694,14 @@ def adapt_transactions(
             "into the log's main currency (e.g. --rate GBP=1.17 in a EUR shop).",
         ),
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="IANA zone the times are read in (default UTC): a time with an offset becomes its wall-clock "
+            "time there; written to churnml.yaml as data.timezone.",
+        ),
+    ] = None,
 ) -> None:
     """Turn a transaction log into a contract dataset (clients, payments, events) plus a churnml.yaml.
 
@@ -716,6 +724,7 @@ def adapt_transactions(
         "refund_prefix": refund_prefix,
         "time_format": time_format,
         "status": status,
+        "timezone": timezone,
     }
     with step_status(f"reading {input_.name}"):
         report, timer = adapt_job(
@@ -746,6 +755,16 @@ def adapt_transactions(
                     "its others)"
                 )
             console.print(f"[yellow]skipped[/] {n:,} rows: " + escape(f"{reason.replace('_', ' ')}{hint}"))
+    if report.blank_invoice_lines:
+        n = report.blank_invoice_lines
+        console.print(
+            escape(
+                f"{n:,} {'line has' if n == 1 else 'lines have'} a blank invoice (column "
+                f"{report.spec.get('invoice')!r}): one order per customer and time"
+            )
+        )
+    for problem, n in report.zone_repairs.items():  # times read in --timezone whose clock time moved
+        console.print("[yellow]note[/] " + escape(f"{problem}: {n:,} {'line' if n == 1 else 'lines'}"))
     if report.currencies:
         seen = ", ".join(f"{c} ({n:,} lines)" for c, n in report.currencies.items())
         console.print(

@@ -1147,3 +1147,71 @@ def test_cli_says_what_it_made_of_each_status_value_and_refuses_a_status_that_le
     assert "status 'returned': 1 line read as a sale and its refund" in said
     written = json.loads((tmp_path / "b" / "adapt_report.json").read_text())["status_values"]
     assert written["returned"] == {"sale": 0, "refund": 0, "sale_and_refund": 1, "left_out": 0}
+
+
+@pytest.mark.parametrize(
+    ("timezone", "data"), [("UTC", None), ("Europe/Berlin", {"timezone": "Europe/Berlin"})]
+)
+def test_config_snippet_records_a_timezone_other_than_utc_as_data_timezone(timezone, data) -> None:
+    tree = yaml.safe_load(config_snippet(60, timezone=timezone))
+    assert tree.get("data") == data
+    assert Config.model_validate(tree).data.timezone == timezone
+
+
+def test_an_unknown_timezone_is_refused_by_name() -> None:
+    with pytest.raises(
+        ValueError, match=r"--timezone 'Europe/Berln' is not a time zone name: .*Europe/Paris"
+    ):
+        preset_spec(None, customer="c", time="t", amount="x", timezone="Europe/Berln")
+
+
+def test_cli_timezone_reads_the_times_in_that_zone_and_says_what_moved_and_the_blank_invoices(
+    tmp_path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    log = pl.DataFrame(
+        {
+            "c": ["a", "a", "b"],
+            "inv": ["1", None, "2"],
+            "t": ["2024-03-01T23:30:00+00:00", "2024-03-02T10:00:00+01:00", "2024-03-03 12:00:00"],
+            "x": ["10", "5", "7"],
+        }
+    )
+    log.write_csv(tmp_path / "orders.csv")
+    args = [
+        "adapt",
+        "transactions",
+        "--input",
+        str(tmp_path / "orders.csv"),
+        "--customer",
+        "c",
+        "--time",
+        "t",
+    ]
+    args += ["--amount", "x", "--invoice", "inv"]
+    refused = CliRunner().invoke(app, [*args, "--timezone", "Berlin", "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "--timezone 'Berlin' is not a time zone name" in refused.output
+    done = CliRunner().invoke(app, [*args, "--timezone", "Europe/Berlin", "--out", str(tmp_path / "b")])
+    assert done.exit_code == 0, done.output
+    payments = pl.read_parquet(tmp_path / "b" / "payments.parquet")
+    assert payments.select(Payments.INVOICE_ID, Payments.PAID_AT).rows() == [
+        ("1", D(2024, 3, 2, 0, 30)),  # 23:30 UTC is half past midnight in Berlin
+        ("a-20240302100000", D(2024, 3, 2, 10)),  # +01:00 is Berlin's own offset in March: not moved
+        ("2", D(2024, 3, 3, 12)),  # no offset: a Berlin time already
+    ]
+    report = json.loads((tmp_path / "b" / "adapt_report.json").read_text())
+    assert (report["spec"]["timezone"], report["blank_invoice_lines"]) == ("Europe/Berlin", 1)
+    said = " ".join(done.output.split())
+    assert "1 line has a blank invoice (column 'inv'): one order per customer and time" in said
+    assert (
+        "t: times written with an offset other than Europe/Berlin's, read as Europe/Berlin time: their clock "
+        in said
+    )
+    assert list(report["zone_repairs"].values()) == [1, 1]
+    assert (
+        "time changed (data.timezone): 1 line" in said
+        and "daily and weekly features count them on that day): 1 line" in said
+    )

@@ -193,9 +193,12 @@ PRESETS: dict[str, TransactionSpec] = {
 def preset_spec(name: str | None, **flags: str | None) -> TransactionSpec:
     """The spec of a preset (or none) with every given flag (not None) overriding it.
 
-    Raises ``ValueError`` for an unknown preset or when customer / time / amount are not all given.
+    Raises ``ValueError`` for an unknown preset, a ``timezone`` that is no IANA zone name, or when customer /
+    time / amount are not all given.
     """
     given = {k: v for k, v in flags.items() if v is not None}
+    if "timezone" in given:
+        _checked_timezone(given["timezone"])
     if name is not None:
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
@@ -207,6 +210,19 @@ def preset_spec(name: str | None, **flags: str | None) -> TransactionSpec:
     if missing:
         raise ValueError(f"missing {' and '.join(missing)} (or use --preset online-retail)")
     return TransactionSpec(**given)  # type: ignore[arg-type]
+
+
+def _checked_timezone(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is an IANA time zone name (``data.timezone``'s check)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"--timezone {name!r} is not a time zone name: write an IANA name such as UTC, Europe/Paris or "
+            "America/New_York"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -1003,6 +1019,7 @@ def config_snippet(
     churn_rate: float | None = None,
     currency: str | None = None,
     log_days: int | None = None,
+    timezone: str = "UTC",
 ) -> str:
     """A partial churnml.yaml for non-contractual (retail) data: inactivity churn, orders as logins, the
     zones set from the log's ``churn_rate`` (:func:`churnml.scoring.playbook.zone_thresholds`; 0.5 / 0.7 when unknown), the
@@ -1010,7 +1027,9 @@ def config_snippet(
     a customer silent that long is no longer on the list), a shop's playbook and its ``currency``.
     ``backtest_horizon`` below ``horizon_days``: the log (``log_days`` long) is too short for an
     out-of-time estimate with the horizon asked, and the comment names the longest that gives one now
-    (the question stays the one asked: a shorter horizon is another question, the user's choice)."""
+    (the question stays the one asked: a shorter horizon is another question, the user's choice). A ``timezone``
+    other than UTC (``--timezone``, the zone the log's times were read in) is written as ``data.timezone``, so
+    that the tables added beside the adapted ones are read in it too."""
     horizon_comment = "# label = no order within this many days after the snapshot"
     if backtest_horizon is not None and backtest_horizon < horizon_days:
         horizon_comment += (
@@ -1039,10 +1058,15 @@ def config_snippet(
         else "\n  # currency: USD              # no single currency in the log: the list says EUR unless you set yours"
     )
     rule_days = max(7, inactivity_days // 2)
+    zone = (
+        f"data:\n  timezone: {timezone}        # the log's times were read as wall-clock times of this zone (--timezone)\n"
+        if timezone != "UTC"
+        else ""
+    )
     return f"""\
 # churnml config for a dataset made by `churnml adapt transactions` (a retail transaction log).
 # Use it with: churnml <command> --data <this folder> --config <this folder>/churnml.yaml
-label:
+{zone}label:
   source: inactivity           # no contract: an active customer churns when it places no order in the horizon
   inactivity_days: {inactivity_days}
   horizon_days: {horizon_days}            {horizon_comment}
