@@ -1215,3 +1215,8 @@ def test_cli_timezone_reads_the_times_in_that_zone_and_says_what_moved_and_the_b
         "time changed (data.timezone): 1 line" in said
         and "daily and weekly features count them on that day): 1 line" in said
     )
+    # the folder's churnml.yaml reads the times in the zone adapt read them in, and validate reads the folder
+    written = yaml.safe_load((tmp_path / "b" / "churnml.yaml").read_text())
+    assert written["data"]["timezone"] == "Europe/Berlin"
+    checked = CliRunner().invoke(app, ["validate", "--data", str(tmp_path / "b")])
+    assert checked.exit_code == 0, checked.output

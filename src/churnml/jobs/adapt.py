@@ -95,7 +95,8 @@ def backtest_horizon(first: datetime, last: datetime, standard: int = STANDARD_H
 def shop_settings(tables: dict[Any, Any], report: Any, inactivity_days: int) -> dict[str, Any]:
     """The keyword arguments of :func:`~churnml.contract.adapters.transactions.config_snippet` for this
     log: the standard horizon and the longest that gives a backtest now (:func:`backtest_horizon`), the
-    churn rate of its last labeled snapshots (the zones sit above it), its currency and length."""
+    churn rate of its last labeled snapshots (the zones sit above it), its currency, length and the time zone its
+    times were read in (``data.timezone`` of the folder's churnml.yaml when not UTC)."""
     from churnml.config import SnapshotsConfig
     from churnml.contract.adapters.transactions import inactivity_churn_rate
     from churnml.contract.schemas import Table
@@ -118,6 +119,7 @@ def shop_settings(tables: dict[Any, Any], report: Any, inactivity_days: int) -> 
         "churn_rate": rate,
         "currency": report.currency,
         "log_days": (last - first).days + 1,
+        "timezone": report.spec.get("timezone", "UTC"),
     }
 
 
