@@ -460,6 +460,39 @@ def test_activity_right_after_a_churn_record_is_its_wind_down_not_a_return(after
     assert got == [date(2024, 2, 5)] + ([back_on, date(2024, 5, 6)] if back_on else [])
 
 
+@pytest.mark.parametrize(
+    ("source", "recorded", "returned_at"),
+    [
+        ("subscriptions", False, D(2024, 9, 1)),  # a new term only
+        ("auto", True, D(2024, 9, 1)),  # auto: the subscriptions table's rule
+        ("churns", True, D(2024, 9, 1)),  # with a subscriptions table, a new term
+        ("inactivity", False, D(2024, 4, 10)),  # an order, terms or not
+        ("inactivity", True, D(2024, 5, 10)),  # after a churns record, the order of 04-10 is its wind-down
+        (
+            "mixed",
+            False,
+            D(2024, 5, 10),
+        ),  # 04-10 falls in the spell's grace (its term's order); 05-10 is back
+        ("mixed", True, D(2024, 5, 10)),
+    ],
+)
+def test_the_return_rule_follows_the_label_source(source, recorded, returned_at):
+    """a's term ends on 04-01 (grace 30 days); it orders on 04-10 and 05-10, and starts a new term on 09-01."""
+    data = dataset(
+        D(2025, 1, 1),
+        clients=clients(("a", D(2024, 1, 1))),
+        subscriptions=subscriptions(("a", D(2024, 1, 1), D(2024, 4, 1)), ("a", D(2024, 9, 1), D(2025, 3, 1))),
+        payments=payments(
+            ("a", D(2024, 2, 1), 20.0), ("a", D(2024, 4, 10), 20.0), ("a", D(2024, 5, 10), 20.0)
+        ),
+    )
+    left = pl.DataFrame(
+        {"client_id": ["a"], CHURNED_AT: [D(2024, 4, 1)]}, schema={"client_id": pl.String, CHURNED_AT: DT}
+    )
+    got = returns_after_churns(data.tables, left, 30, source=source, recorded=recorded)
+    assert rows(got) == [("a", D(2024, 4, 1), returned_at)]
+
+
 def test_churns_table_return_by_new_term_when_subscriptions_exist():
     data = dataset(
         D(2024, 7, 1),
@@ -472,10 +505,23 @@ def test_churns_table_return_by_new_term_when_subscriptions_exist():
     assert rows(active_spine(data, snaps, CHURNS_CFG)) == [("p", date(2024, 1, 8)), ("p", date(2024, 4, 8))]
 
 
-@pytest.mark.parametrize("source", ["inactivity", "subscriptions", "mixed"])
-def test_a_churn_record_removes_the_client_until_it_comes_back(source):
-    # g keeps ordering (monthly terms, an order each month) but its churns record says it left on
-    # 03-10; it comes back with a new term and an order on 05-01.
+# the record's return by the label's rule (labels.returns_after_churns): under inactivity the event of 04-02,
+# after the record's 10-day wind-down; under subscriptions a new term; under mixed a new term too (04-02 falls
+# in the first term spell's grace: a subscriber's activity, no one-off buyer's return)
+BACK_BY_TERM = [("g", date(2024, 5, 6), 0), ("g", date(2024, 6, 3), 0)]
+
+
+@pytest.mark.parametrize(
+    ("source", "back"),
+    [
+        ("inactivity", [("g", date(2024, 4, 8), 0), *BACK_BY_TERM]),
+        ("subscriptions", BACK_BY_TERM),
+        ("mixed", BACK_BY_TERM),
+    ],
+)
+def test_a_churn_record_removes_the_client_until_it_comes_back(source, back):
+    # g keeps ordering (monthly terms, an event each month) but its churns record says it left on
+    # 03-10; it comes back with a new term and an event on 05-01 (and, under inactivity, the event of 04-02).
     data = dataset(
         D(2024, 8, 1),
         clients=clients(("g", D(2024, 1, 1))),
@@ -486,12 +532,8 @@ def test_a_churn_record_removes_the_client_until_it_comes_back(source):
     cfg = LabelConfig(source=source, horizon_days=35, inactivity_days=45, grace_days=10)
     snaps = [date(2024, 3, 4), date(2024, 3, 11), date(2024, 4, 8), date(2024, 5, 6), date(2024, 6, 3)]
     got = [(c, s, label) for c, s, label, _ in labeled_spine(data, snaps, cfg).iter_rows()]
-    assert got == [
-        ("g", date(2024, 3, 4), 1),  # the record on 03-10 falls in [03-04, 04-08)
-        # 03-11 and 04-08: gone (the record), whatever the orders or the term say
-        ("g", date(2024, 5, 6), 0),  # back: a new term and an order on 05-01
-        ("g", date(2024, 6, 3), 0),
-    ]
+    # the record on 03-10 falls in [03-04, 04-08); from 03-11 gone until the return
+    assert got == [("g", date(2024, 3, 4), 1), *back]
 
 
 @pytest.mark.parametrize(

@@ -60,9 +60,12 @@ so a snapshot never depends on a plan bought after it; a client that only ever b
 add-ons only) keeps them all.
 
 **Gone is gone**, whatever the source: a record in ``churns`` at ``t`` makes the client inactive for
-every snapshot after ``t`` until it comes back by the rule of the ``churns`` source above (a later term
-with a subscriptions table; else a later event, or order on data without events:
-:func:`returns_after_churns`), and such a record within the horizon makes the label 1.
+every snapshot after ``t`` until it comes back by the return rule of the label source
+(:func:`returns_after_churns`, the one the weekly list's gone clients and the win-back list read): a later
+term under subscriptions (and under churns with a subscriptions table; else a later event, or order on data
+without events); a later order or event under inactivity; under mixed a later term, or an order or event
+outside every term spell and its grace; an event or order within ``grace_days`` after the record is its
+wind-down, no return. Such a record within the horizon makes the label 1.
 
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
@@ -510,16 +513,17 @@ def _mixed_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 
 
 def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    """The churns table's records as churns, and each one's return (:func:`returns_after_churns`)."""
+    """The churns table's records as churns, and each one's return (:func:`returns_after_churns` by
+    ``cfg.source``, concrete)."""
     table = _required(dataset, Table.CHURNS, "churns")
     churned = (
         table.select(pl.col(Churns.CLIENT_ID), pl.col(Churns.CHURNED_AT).cast(_DT).alias(_AT))
         .unique()
         .sort(_AT)
     )
-    back = returns_after_churns(dataset.tables, churned.rename({_AT: CHURNED_AT}), cfg.grace_days).filter(
-        pl.col(RETURNED_AT).is_not_null()
-    )
+    back = returns_after_churns(
+        dataset.tables, churned.rename({_AT: CHURNED_AT}), cfg.grace_days, source=cfg.source
+    ).filter(pl.col(RETURNED_AT).is_not_null())
     return pl.concat(
         [
             _churn_rows(churned, pl.col(_AT), 0, dataset.as_of),
@@ -531,34 +535,60 @@ def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 RETURNED_AT = "returned_at"
 
 
-def _return_signs(tables: Mapping[Table, pl.DataFrame], clients: pl.Series) -> tuple[pl.DataFrame, bool]:
-    """The instants that can end an absence of ``clients`` (``client_id``, ``_start``, sorted), and whether
-    they count only after the wind-down: term starts (:func:`customer_terms`) with a subscriptions table
-    (no wind-down: a new term is a return; a new add-on alone is not), else every event
-    (:func:`activity_times`), after it; payments only when there is no events table (a log of orders
-    alone): beside events, a payment after a churn is the last invoice billed in arrears or a late
-    collection, not a return."""
+def _return_signs(
+    tables: Mapping[Table, pl.DataFrame], clients: pl.Series, source: str, grace_days: int
+) -> list[tuple[pl.DataFrame, bool]]:
+    """The instants that can end an absence of ``clients`` under ``label.source`` ``source`` (concrete): a list of
+    (signs: ``client_id``, ``_start``, sorted; whether they count only after a churns record's wind-down).
+
+    - ``subscriptions``: term starts (:func:`customer_terms`; a new add-on alone is no return), no wind-down.
+    - ``inactivity``: every event and order (:func:`activity_times`, what keeps a client active under that
+      label), after the wind-down.
+    - ``mixed``: term starts (no wind-down), and the events and orders outside every term spell and its grace
+      (:func:`_outside_spells`: a subscriber's orders belong to its terms; after the spell's grace the client
+      is back as a one-off buyer, as the mixed labels read it), after the wind-down.
+    - ``churns``: with a subscriptions table, term starts (no wind-down); else every event after the wind-down;
+      payments only when there is no events table (a log of orders alone): beside events, a payment after a
+      churn is the last invoice billed in arrears or a late collection, not a return.
+    """
     subs = tables.get(Table.SUBSCRIPTIONS)
-    if subs is not None:
-        signs, wind_down = (
-            customer_terms(subs).select(
-                CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start")
-            ),
-            False,
+    # only the clients with a churn: few, so a large events table is cut by client first
+    wanted = clients.cast(pl.String).implode()
+    parts: list[tuple[pl.DataFrame, bool]] = []
+    terms = (
+        customer_terms(subs).select(
+            pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
         )
+        if subs is not None
+        else None
+    )
+    if source == "inactivity":
+        parts.append((_optional_activity(tables), True))
+    elif source == "mixed" and terms is not None:
+        mine = _optional_activity(tables).filter(pl.col(CLIENT_ID).is_in(wanted))
+        outside = _outside_spells(mine, term_spells(customer_terms(subs), grace_days), grace_days)
+        parts += [(terms, False), (outside.select(CLIENT_ID, _AT), True)]
+    elif terms is not None:
+        parts.append((terms, False))
     elif Table.EVENTS in tables or Table.PAYMENTS in tables:
         picked = (
             {Table.EVENTS: tables[Table.EVENTS]}
             if Table.EVENTS in tables
             else {Table.PAYMENTS: tables[Table.PAYMENTS]}
         )
-        signs = _activity_of(picked).rename({_AT: "_start"})
-        wind_down = True
-    else:
-        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_start": _DT}), False
-    # only the clients with a churn: few, so a large events table is cut by client first
-    mine = signs.lazy().filter(pl.col(CLIENT_ID).is_in(clients.implode())).unique().sort("_start")
-    return mine.collect(), wind_down
+        parts.append((_activity_of(picked).with_columns(pl.col(CLIENT_ID).cast(pl.String)), True))
+    return [
+        (
+            signs.lazy()
+            .filter(pl.col(CLIENT_ID).is_in(wanted))
+            .select(CLIENT_ID, pl.col(_AT).alias("_start"))
+            .unique()
+            .sort("_start")
+            .collect(),
+            wind_down,
+        )
+        for signs, wind_down in parts
+    ]
 
 
 def returns_after_churns(
@@ -566,33 +596,56 @@ def returns_after_churns(
     churns: pl.DataFrame,
     grace_days: int,
     before: datetime | None = None,
+    source: str = "auto",
+    recorded: bool = True,
 ) -> pl.DataFrame:
     """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
     came back after each churn, null while it has not. The one rule of a return, for the labels, the
-    weekly list's gone clients and the win-back list alike: the first term that starts strictly after
-    the churn (a base term when the client has any: :func:`customer_terms`); without a subscriptions
-    table, the first event (or, without events, order) more than ``grace_days`` after it (the last
-    logins, a data export or the cancellation flow's own events right after a cancellation are its
-    wind-down, not a return; a payment is no return beside events). ``before``: only signs strictly
-    before it count (a list's date)."""
-    keyed = churns.with_row_index("_row").with_columns(pl.col(CHURNED_AT).cast(_DT))
-    signs, wind_down = _return_signs(tables, keyed.get_column(CLIENT_ID).unique())
-    if before is not None:
-        signs = signs.filter(pl.col("_start") < before)
-    start_from = pl.col(CHURNED_AT) + pl.duration(days=grace_days if wind_down else 0)
-    back = (
-        keyed.with_columns(start_from.alias("_from"))
-        .sort("_from")
-        .join_asof(
-            signs,
-            left_on="_from",
-            right_on="_start",
-            by=CLIENT_ID,
-            strategy="forward",
-            allow_exact_matches=False,
-            check_sortedness=False,
+    weekly list's gone clients and the win-back list alike; it follows ``source`` (``label.source``;
+    ``auto`` resolved by :func:`auto_label_source` of ``tables``), the first sign strictly after the churn of:
+
+    - ``subscriptions``: a term start (a base term when the client has any: :func:`customer_terms`);
+    - ``inactivity``: an event or an order (a one-off buyer who orders again is back, terms or not);
+    - ``mixed``: a term start, or an event or order outside every term spell and its grace: a client that
+      left without a running spell comes back with an order or activity; one that left a subscription comes
+      back with a new term, or with an order once its spell's grace is over (back as a one-off buyer, as the
+      mixed labels list it);
+    - ``churns``: a term start with a subscriptions table; else an event (or, without events, an order).
+
+    ``recorded``: the churns are records of the ``churns`` table, so an event or order within ``grace_days``
+    after one is its wind-down (the last logins, a data export or the cancellation flow's own events right
+    after a cancellation), not a return. False for the label source's own churns (:func:`churn_dates`): an
+    order right after an inactivity churn starts a new run, and the order after a spell's grace is outside
+    it, as :func:`status_changes` reads them. ``before``: only signs strictly before it count (a list's
+    date)."""
+    if source == "auto":
+        source = auto_label_source(tables)[0]
+    keyed = churns.with_row_index("_row").with_columns(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(CHURNED_AT).cast(_DT)
+    )
+    firsts = []
+    for signs, wind_down in _return_signs(tables, keyed.get_column(CLIENT_ID).unique(), source, grace_days):
+        if before is not None:
+            signs = signs.filter(pl.col("_start") < before)
+        start_from = pl.col(CHURNED_AT) + pl.duration(days=grace_days if wind_down and recorded else 0)
+        firsts.append(
+            keyed.with_columns(start_from.alias("_from"))
+            .sort("_from")
+            .join_asof(
+                signs,
+                left_on="_from",
+                right_on="_start",
+                by=CLIENT_ID,
+                strategy="forward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .select("_row", "_start")
         )
-        .select("_row", pl.col("_start").alias(RETURNED_AT))
+    back = (
+        pl.concat(firsts).group_by("_row").agg(pl.col("_start").min().alias(RETURNED_AT))
+        if firsts
+        else pl.DataFrame(schema={"_row": pl.UInt32, RETURNED_AT: _DT})
     )
     return keyed.join(back, on="_row", how="left").sort("_row").drop("_row")
 
