@@ -904,6 +904,52 @@ def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
     assert gone_clients(tables, t.date(), grace_days=30) == {"gone", "paid_last_invoice"}
 
 
+@pytest.mark.parametrize(
+    ("source", "gone"),
+    [
+        # a customer is a client with a term: only a new term is a return
+        ("subscriptions", {"orders_again", "wound_down", "subscriber"}),
+        ("churns", {"orders_again", "wound_down", "subscriber"}),
+        ("auto", {"orders_again", "wound_down", "subscriber"}),
+        # an order after the record's wind-down is a return, terms or not
+        ("inactivity", {"wound_down"}),
+        # a term, or an order outside the term spells and their grace: the subscriber's order of t-40 is in its
+        # term's grace
+        ("mixed", {"wound_down", "subscriber"}),
+    ],
+)
+def test_gone_clients_follow_the_return_rule_of_the_label_source(source: str, gone: set[str]) -> None:
+    t = datetime(2024, 6, 3)
+    ago = [t - timedelta(days=d) for d in range(400)]
+    ids = ["orders_again", "wound_down", "subscriber", "renewed"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [ago[399]] * 4}),
+        Table.CHURNS: pl.DataFrame({"client_id": ids, "churned_at": [ago[120], ago[20], ago[100], ago[200]]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["subscriber", "renewed", "renewed"],
+                "start_date": [ago[300], ago[300], ago[50]],
+                "end_date": [ago[60], ago[200], t + timedelta(days=300)],
+                "mrr": [20.0] * 3,
+            }
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["orders_again", "wound_down", "subscriber", "subscriber", "renewed"],
+                "amount": [20.0] * 5,
+                "paid_at": [
+                    ago[30],
+                    ago[10],
+                    ago[70],
+                    ago[40],
+                    ago[50],
+                ],  # renewed: its new term's first order
+            }
+        ),
+    }
+    assert gone_clients(tables, t.date(), grace_days=30, source=source) == gone
+
+
 def test_without_terms_activity_in_the_wind_down_after_a_churn_is_no_return() -> None:
     # the labels, the weekly list and the win-back list read one rule (labels.returns_after_churns): a
     # login the evening after cancelling keeps the client gone (on the win-back list, off the keep list)

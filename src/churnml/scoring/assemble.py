@@ -323,11 +323,14 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 
 # -- the population, zones over the history, the previous week ------------------------------------
-def unreturned_churns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> pl.DataFrame:
+def unreturned_churns(
+    tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int, source: str = "auto"
+) -> pl.DataFrame:
     """``[client_id, churned_at]``: each client's last churn record at or before ``as_of`` with no return since
-    (strictly before ``as_of``), by the one rule of a return (:func:`churnml.labels.returns_after_churns`: a term
-    that starts after the churn; without a subscriptions table, an event or order more than ``grace_days``
-    after it). One row per gone client; empty without a churns table."""
+    (strictly before ``as_of``), by the one rule of a return of ``source`` (``label.source``:
+    :func:`churnml.labels.returns_after_churns`: a new term under subscriptions, an order or event under
+    inactivity, either under mixed, each more than ``grace_days`` after the record for activity). One row per
+    gone client; empty without a churns table."""
     from churnml.labels import RETURNED_AT, returns_after_churns
 
     schema = {CLIENT_ID: pl.String, Churns.CHURNED_AT: pl.Datetime("us")}
@@ -340,18 +343,21 @@ def unreturned_churns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_d
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(pl.col(Churns.CHURNED_AT).max().cast(pl.Datetime("us")))
     )
-    back = returns_after_churns(tables, last_churn, grace_days, before=cut)
+    back = returns_after_churns(tables, last_churn, grace_days, before=cut, source=source)
     return back.filter(pl.col(RETURNED_AT).is_null()).select(list(schema))
 
 
-def gone_clients(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> set[str]:
-    """The clients of :func:`unreturned_churns`: a churn record at or before ``as_of`` and no return since.
+def gone_clients(
+    tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int, source: str = "auto"
+) -> set[str]:
+    """The clients of :func:`unreturned_churns`: a churn record at or before ``as_of`` and no return since
+    by the return rule of ``source`` (``label.source``).
 
     The labels' active spine already leaves them out; this keeps a gone client off the keep list
     whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md), and by the rule the
     win-back list reads, so that a client who left is on one of the two lists.
     """
-    return set(unreturned_churns(tables, as_of, grace_days).get_column(CLIENT_ID).to_list())
+    return set(unreturned_churns(tables, as_of, grace_days, source).get_column(CLIENT_ID).to_list())
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -545,7 +551,7 @@ def listed_spine(
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    gone = gone_clients(dataset.tables, as_of, label.grace_days)
+    gone = gone_clients(dataset.tables, as_of, label.grace_days, label.source)
     ids = [
         c
         for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
@@ -554,7 +560,7 @@ def listed_spine(
     keep = pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
     if last_weeks_list:
         prev_date = as_of - timedelta(weeks=1)
-        gone_then = gone_clients(dataset.tables, prev_date, label.grace_days)
+        gone_then = gone_clients(dataset.tables, prev_date, label.grace_days, label.source)
         then = spine.filter(pl.col(SNAPSHOT) == prev_date).get_column(CLIENT_ID).to_list()
         listed = set(ids)
         left = [c for c in then if c not in gone_then and c not in listed]
