@@ -641,3 +641,77 @@ def test_equal_expected_values_go_by_the_chance_of_a_return_and_the_page_says_so
         "; ties by the chance of a return, then lifetime value, then the most recently gone.</p>"
         in _rank_paragraph(lost)
     )
+
+
+# A pet-food shop of subscribers and one-off buyers (grace 30 days, inactivity 60), its data ending 2025-01-01.
+def _terms(*rows: tuple[str, datetime, datetime]) -> pl.DataFrame:
+    schema = {Subscriptions.CLIENT_ID: pl.String, Subscriptions.START_DATE: DT, Subscriptions.END_DATE: DT}
+    return _frame(list(rows), schema).with_columns(pl.lit(20.0).alias(Subscriptions.MRR))
+
+
+def _orders(client: str, *days: datetime) -> list[tuple]:
+    return [(client, 20.0, day) for day in days]
+
+
+_MONTHLY = [D(2024, m, 1) for m in (1, 2, 3)]
+SHOP = Dataset(
+    tables={
+        Table.CLIENTS: _frame(
+            [
+                (c, D(2023, 12, 1))
+                for c in ("sub_left", "sub_orders", "sub_renews", "sub_late", "one_back", "one_gone")
+            ]
+            + [("rec", D(2023, 12, 1))],
+            {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+        ),
+        Table.SUBSCRIPTIONS: _terms(
+            ("sub_left", D(2024, 1, 1), D(2024, 4, 1)),  # its orders within the term, then nothing
+            ("sub_orders", D(2024, 1, 1), D(2024, 4, 1)),  # then a one-off order on 12-15
+            ("sub_renews", D(2024, 1, 1), D(2024, 4, 1)),
+            ("sub_renews", D(2024, 10, 1), D(2025, 4, 1)),  # a new term in October
+            ("sub_late", D(2024, 6, 1), D(2024, 11, 15)),  # an order on 12-10, in its term's grace
+        ),
+        Table.PAYMENTS: _frame(
+            _orders("sub_left", *_MONTHLY)
+            + _orders("sub_orders", *_MONTHLY, D(2024, 12, 15))
+            + _orders("sub_renews", *_MONTHLY, D(2024, 10, 1), D(2024, 11, 1), D(2024, 12, 1))
+            + _orders("sub_late", *[D(2024, m, 1) for m in range(6, 12)], D(2024, 12, 10))
+            + _orders("one_back", D(2024, 2, 1), D(2024, 3, 1), D(2024, 12, 10))  # lapsed, orders again
+            + _orders("one_gone", D(2024, 2, 1))
+            # a one-off buyer whose churns record (06-20) is followed by an order in its wind-down (07-05)
+            # and, months later, by a new one (12-20)
+            + _orders("rec", *[D(2024, m, 15) for m in range(1, 7)], D(2024, 7, 5), D(2024, 12, 20)),
+            {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+        Table.CHURNS: _frame([("rec", D(2024, 6, 20))], {Churns.CLIENT_ID: pl.String, Churns.CHURNED_AT: DT}),
+    },
+    name="shop",
+    start=D(2024, 1, 1),
+    as_of=D(2025, 1, 1),
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "gone", "listed"),
+    [
+        # a customer is a client with a term: only a new term brings one back; rec's record keeps it gone
+        ("subscriptions", ["rec", "sub_late", "sub_left", "sub_orders"], ["sub_renews"]),
+        # any order brings a client back, terms or not (sub_late's order of 12-10 keeps it active); rec's
+        # order in its record's wind-down is no return, the one of 12-20 is
+        ("inactivity", ["one_gone", "sub_left"], ["one_back", "rec", "sub_late", "sub_orders", "sub_renews"]),
+        # a one-off buyer comes back with an order; a subscriber with a new term or, once its spell's grace is
+        # over, an order (sub_orders: back as a one-off buyer); sub_late's order in its grace is its term's
+        ("mixed", ["one_gone", "sub_late", "sub_left"], ["one_back", "rec", "sub_orders", "sub_renews"]),
+    ],
+)
+def test_who_came_back_follows_the_label_source(source, gone, listed):
+    """The win-back list and the weekly list read one return rule (labels.returns_after_churns) by
+    label.source: a client who left is on exactly one of them."""
+    from churnml.config import LabelConfig
+    from churnml.labels import active_spine, churn_dates
+
+    label = LabelConfig(source=source, grace_days=30, inactivity_days=60, horizon_days=60)
+    lost = lost_clients(SHOP, churn_dates(SHOP, label), label.grace_days, source)
+    assert lost.get_column("client_id").to_list() == gone
+    active = active_spine(SHOP, [SHOP.as_of.date()], label).get_column("client_id").sort().to_list()
+    assert active == listed

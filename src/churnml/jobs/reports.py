@@ -132,7 +132,8 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     dataset = read_dataset(source, cfg.data)
     churns = churn_dates(dataset, cfg.label)
     grace = cfg.label.grace_days
-    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace)
+    # who came back follows label.source, as the labels and the weekly list read it (labels.returns_after_churns)
+    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace, cfg.label.source)
     attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days)
     tests = ab_tests(attempts)
     retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace)
@@ -306,7 +307,10 @@ def postmortem(
     ]
     timeline = list_timeline(lists, histories, cfg.score.zones)
     early_weeks, note = early_weeks_for(cfg.label.horizon_days, early_weeks)
-    gone = with_reasons(absences(dataset, churn_dates(dataset, cfg.label), cfg.label.grace_days), dataset)
+    label = cfg.label
+    gone = with_reasons(
+        absences(dataset, churn_dates(dataset, label), label.grace_days, label.source), dataset
+    )
     clients = dataset.tables[Table.CLIENTS]
     info = clients.select(
         CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]

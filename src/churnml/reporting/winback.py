@@ -3,10 +3,12 @@ and decision.
 
 Who is on it (:func:`lost_clients`): a client with a churn, from the label source (``churns`` argument,
 e.g. ``labels.churn_dates``) or a record in the ``churns`` table, whichever is later, unless it came back
-after it (:func:`churnml.labels.returns_after_churns`, the rule the labels and the weekly list read: a
-subscription term that starts after the churn; without subscriptions, an event or an order more than
-``label.grace_days`` after it, the days before being its wind-down), so a client who left is on this list
-or on the weekly list, never on neither. A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
+after it (:func:`churnml.labels.returns_after_churns`, the rule the labels and the weekly list read, by
+``label.source``: a new term under subscriptions; a new order or event under inactivity, so a lapsed one-off
+buyer who orders again is back whether the data has a subscriptions table or not; under mixed a new term, or
+an order or event outside every term spell and its grace; after a ``churns`` record, activity within
+``label.grace_days`` is its wind-down), so a client who left is on this list or on the weekly list, never
+on both, never on neither. A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
 holds the clients who left this month (a subscription churn is only *decided* ``grace_days`` after the
 term end; the ``churns`` record is known at once).
 
@@ -62,7 +64,7 @@ import polars as pl
 from churnml.config import LabelConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.labels import returns_after_churns
+from churnml.labels import auto_label_source, returns_after_churns
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -105,42 +107,68 @@ def stage_labels(edges: tuple[int, ...]) -> list[str]:
 GRACE_DAYS: int = LabelConfig().grace_days
 
 
-def return_dates(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+def return_dates(
+    dataset: Dataset,
+    churns: pl.DataFrame,
+    grace_days: int = GRACE_DAYS,
+    source: str = "auto",
+    recorded: bool = True,
+) -> pl.DataFrame:
     """For each churn row (``client_id``, ``churned_at``): ``returned_at``, when the client came back
-    (:func:`churnml.labels.returns_after_churns`: the first term start after it, else the first event or
-    order after its ``grace_days`` of wind-down), null when it has not. Same grain and order as
-    ``churns``, one column added."""
-    return returns_after_churns(dataset.tables, churns, grace_days)
+    (:func:`churnml.labels.returns_after_churns` by ``source``, ``label.source``: a new term, an order or
+    event, as the label reads a return; ``recorded``: the churns are ``churns`` records, whose first
+    ``grace_days`` are their wind-down), null when it has not. Same grain and order as ``churns``, one
+    column added."""
+    return returns_after_churns(dataset.tables, churns, grace_days, source=source, recorded=recorded)
 
 
-def absences(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+def _churns_before(churns: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """The distinct churns (``client_id``, ``churned_at``) strictly before ``as_of``, sorted by client and time."""
+    picked = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(CHURNED_AT).cast(_DT))
+    return picked.filter(pl.col(CHURNED_AT) < pl.lit(as_of, _DT)).unique().sort(CLIENT_ID, CHURNED_AT)
+
+
+def absences(
+    dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS, source: str = "auto"
+) -> pl.DataFrame:
     """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
 
-    ``churns``: churn events of the label source; the ``churns`` table's records are added. Churns that
-    fall in the same absence (no return between them) count once, dated by the earliest.
+    ``churns``: churn events of the label source ``source`` (``label.source``; ``labels.churn_dates``), each
+    ended by that source's return (:func:`return_dates`); the ``churns`` table's records are added, each
+    ended by the same rule after its wind-down. Churns that fall in the same absence (no return between
+    them) count once, dated by the earliest.
     """
-    parts = [churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT))]
+    if source == "auto":
+        source = auto_label_source(dataset.tables)[0]
     table = dataset.get(Table.CHURNS)
-    if table is not None:
-        parts.append(table.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT)))
-    events = pl.concat(parts).filter(pl.col(CHURNED_AT) < pl.lit(dataset.as_of, _DT)).unique()
+    records = _churns_before(table if table is not None else churns.clear(), dataset.as_of)
+    # a churn of the label that is also a record (all of them under the churns source) is read as the record
+    own = _churns_before(churns, dataset.as_of).join(records, on=[CLIENT_ID, CHURNED_AT], how="anti")
+    back = pl.concat(
+        [
+            return_dates(dataset, own, grace_days, source, recorded=source == "churns"),
+            return_dates(dataset, records, grace_days, source, recorded=True),
+        ]
+    )
     return (
-        return_dates(dataset, events.sort(CLIENT_ID, CHURNED_AT), grace_days)
-        .group_by(CLIENT_ID, "returned_at")
+        back.group_by(CLIENT_ID, "returned_at")
         .agg(pl.col(CHURNED_AT).min())
         .select(CLIENT_ID, CHURNED_AT, "returned_at")
         .sort(CLIENT_ID, CHURNED_AT)
     )
 
 
-def lost_clients(dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+def lost_clients(
+    dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS, source: str = "auto"
+) -> pl.DataFrame:
     """Clients gone at the as-of date: ``client_id``, ``churned_at`` (their latest churn).
 
-    ``churns``: churn events of the label source (``client_id``, ``churned_at``); the ``churns`` table's
-    records count too, from their own day. A client that came back after its latest churn is left out;
-    the others are dated by the earliest churn of their current absence (no return after it).
+    ``churns``: churn events of the label source ``source`` (``client_id``, ``churned_at``); the ``churns``
+    table's records count too, from their own day. A client that came back after its latest churn (by the
+    source's return rule, :func:`absences`) is left out; the others are dated by the earliest churn of their
+    current absence (no return after it).
     """
-    return lost_in(absences(dataset, churns, grace_days))
+    return lost_in(absences(dataset, churns, grace_days, source))
 
 
 def lost_in(gone: pl.DataFrame) -> pl.DataFrame:
@@ -697,13 +725,15 @@ def winback_list(
     cfg: WinbackConfig,
     default_margin: float,
     grace_days: int = GRACE_DAYS,
+    source: str = "auto",
 ) -> pl.DataFrame:
     """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
 
-    ``churns``: churn events of the label source (``client_id``, ``churned_at``; ``labels.churn_dates``);
-    ``grace_days`` (``label.grace_days``): the wind-down after a churn in which activity is no return.
+    ``churns``: churn events of the label source ``source`` (``label.source``; ``client_id``, ``churned_at``;
+    ``labels.churn_dates``), whose return rule decides who came back (:func:`absences`); ``grace_days``
+    (``label.grace_days``): the wind-down after a churns record in which activity is no return.
     """
-    gone = absences(dataset, churns, grace_days)
+    gone = absences(dataset, churns, grace_days, source)
     lost, extra = _lost_with_history(dataset, gone, default_margin)
     lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
     reasons = with_reasons(gone, dataset).with_columns(
