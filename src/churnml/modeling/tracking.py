@@ -59,6 +59,7 @@ __all__ = [
     "record_promotion",
     "register_model",
     "registered_name",
+    "registered_versions",
     "scratch_folder",
     "tracked_run",
     "tracking_uri",
@@ -384,6 +385,29 @@ def load_version(cfg: TrackingConfig, name: str, version: str) -> tuple[ChurnMod
         raise _store_fault(uri, exc, SCORE_HINT) from None
     model, metadata = _model_of_version(name, version)
     return model, {**metadata, "model_version": str(found.version), "run_id": found.run_id}
+
+
+def registered_versions(cfg: TrackingConfig, name: str) -> list[dict[str, str]]:
+    """The registered versions of ``name``, newest first: ``version``, ``promoted`` (the tag
+    :func:`record_promotion` writes: ``true``, ``false``, or ``""`` when none was recorded) and
+    ``promotion_reason`` (``""`` when none). Empty when the store has no such model or cannot be read: what
+    a hint reads, never a reason to fail."""
+    uri = tracking_uri(cfg)
+    quote = '"' if "'" in name else "'"
+    try:
+        _use(uri)
+        found = MlflowClient().search_model_versions(f"name = {quote}{name}{quote}")
+    except _STORE_FAULTS:
+        return []
+    versions = [
+        {
+            "version": str(v.version),
+            "promoted": str(v.tags.get("promoted", "")),
+            "promotion_reason": str(v.tags.get("promotion_reason", "")),
+        }
+        for v in found
+    ]
+    return sorted(versions, key=lambda v: -int(v["version"]))
 
 
 def scratch_folder() -> Path:
