@@ -185,7 +185,12 @@ def test_scoring_without_model_takes_this_datasets_champion_and_refuses_another_
     _, meta, source = scoring_model(None, cfg, "shop_a")
     assert (source, meta["tag"]) == ("models:/churnml-shop_a@champion", "a")
     # shop_b has no champion of its own and models/ holds shop_a's: refused, with both names and the way out
-    with pytest.raises(UserError, match=r"trained on the dataset 'shop_a', not on 'shop_b'.*--model"):
+    # (train on shop_b; models/ only if shop_a is shop_b under another name)
+    with pytest.raises(
+        UserError,
+        match=r"trained on the dataset 'shop_a', not on 'shop_b'.*: train one on this data .*only if 'shop_a' "
+        r"is this data under another name, --model .*models scores with that model$",
+    ):
         scoring_model(None, cfg, "shop_b")
     # named explicitly, the folder is the user's choice
     _, meta, source = scoring_model(str(folder), cfg, "shop_b")
@@ -195,6 +200,75 @@ def test_scoring_without_model_takes_this_datasets_champion_and_refuses_another_
     assert (source, meta["tag"], meta["model_version"]) == (f"models:/churnml-shop_a/{version}", "a", version)
     with pytest.raises(UserError, match=r"no version 9 of the model 'churnml-shop_a'"):
         scoring_model("models:/churnml-shop_a/9", cfg, "shop_a")
+
+
+def test_refusing_another_datasets_export_names_this_datasets_unpromoted_versions(store, tmp_path):
+    """shop_b's model was registered but not promoted (it lost to the logistic baseline), so it has no
+    champion; models/ holds shop_a's export. The refusal names shop_b's version and how to score with it,
+    not --model models/ (which would score shop_b with shop_a's model)."""
+    from churnml.config import load_config
+    from churnml.jobs.common import UserError
+    from churnml.jobs.score import scoring_model
+
+    folder = _export(tmp_path, "models", {"dataset": "shop_a"})
+    b_folder = _export(tmp_path, "models_b", {"dataset": "shop_b", "tag": "b"})
+    with tracked_run(store, "churnml-shop_b"):
+        model, _ = load_exported(b_folder)
+        version = register_model(
+            log_churn_model(model, b_folder, labeled_table(5, 2)[FEATURES]), "churnml-shop_b", {}
+        )
+    reason = "pr_auc 0.2000 < logistic 0.2500 on the same backtest rows"
+    record_promotion(store, "churnml-shop_b", version, False, reason)
+    cfg = load_config(None, [f"tracking.uri={store}", f"paths.models={folder}"])
+    with pytest.raises(UserError) as refused:
+        scoring_model(None, cfg, "shop_b")
+    assert str(refused.value) == (
+        f"{folder} holds the model trained on the dataset 'shop_a', not on 'shop_b', and the tracking store has "
+        f"no champion 'churnml-shop_b'; the tracking store holds churnml-shop_b version 1 (not promoted: {reason}): "
+        "--model models:/churnml-shop_b/1 scores with it, or train again (churnml train --data <this folder>)"
+    )
+    # the way out it names works
+    _, meta, source = scoring_model("models:/churnml-shop_b/1", cfg, "shop_b")
+    assert (source, meta["tag"]) == ("models:/churnml-shop_b/1", "b")
+
+
+LOST = {"promoted": "false", "promotion_reason": "pr_auc 0.2000 < logistic 0.2500 on the same backtest rows"}
+LEAK = {"promoted": "false", "promotion_reason": "too good to be true: pr_auc 0.9950 on the backtest"}
+
+
+@pytest.mark.parametrize(
+    ("versions", "hint"),
+    [
+        (
+            [{"version": "2", **LEAK}, {"version": "1", "promoted": "", "promotion_reason": ""}],
+            "; the tracking store holds churnml-shop versions 2 (not promoted: too good to be true: pr_auc 0.9950 "
+            "on the backtest) and 1 (not promoted): --model models:/churnml-shop/1 scores with it, or train "
+            "again (churnml train --data <this folder>)",
+        ),
+        (
+            [{"version": str(v), **LOST} for v in (5, 4, 3, 2)],
+            "; the tracking store holds churnml-shop versions 5 (not promoted: pr_auc 0.2000 < logistic 0.2500 on "
+            "the same backtest rows), 4 (not promoted: pr_auc 0.2000 < logistic 0.2500 on the same backtest "
+            "rows), 3 (not promoted: pr_auc 0.2000 < logistic 0.2500 on the same backtest rows) and 1 older: "
+            "--model models:/churnml-shop/5 scores with it, or train again (churnml train --data <this folder>)",
+        ),
+        (
+            [{"version": "1", **LEAK}],
+            "; the tracking store holds churnml-shop version 1 (not promoted: too good to be true: pr_auc 0.9950 "
+            "on the backtest), refused as a leak: fix the export and train again (churnml train --data <this "
+            "folder>)",
+        ),
+        (
+            [{"version": "3", "promoted": "true", "promotion_reason": "no champion yet"}],
+            "; the tracking store holds churnml-shop version 3 (promoted once, no longer the champion): --model "
+            "models:/churnml-shop/3 scores with it, or train again (churnml train --data <this folder>)",
+        ),
+    ],
+)
+def test_the_unpromoted_versions_hint(versions, hint):
+    from churnml.jobs.score import _unpromoted_versions_hint
+
+    assert _unpromoted_versions_hint("churnml-shop", versions, "shop_a", Path("models")) == hint
 
 
 def test_last_weeks_history_is_reused_only_from_the_same_dataset(tmp_path):

@@ -107,12 +107,57 @@ class ScoreRun:
     notes: ListNotes | None = None  # what the list must say (list_notes)
 
 
+def _version_said(version: Mapping[str, str]) -> str:
+    """``1 (not promoted: <reason>)``: a registered version and why it is no champion, as recorded."""
+    reason = version.get("promotion_reason") or ""
+    if version.get("promoted") == "true":
+        status = "promoted once, no longer the champion"
+    else:
+        status = f"not promoted: {reason}" if reason else "not promoted"
+    return f"{version['version']} ({status})"
+
+
+def _unpromoted_versions_hint(
+    name: str, versions: Sequence[Mapping[str, str]], trained_on: str, models: Path, shown: int = 3
+) -> str:
+    """The end of the refusal of ``models`` (another dataset's model) when this dataset has no champion:
+    with registered versions of ``name`` (:func:`churnml.modeling.tracking.registered_versions`, newest
+    first), they are named with why they were not promoted, and the newest not refused as a leak is the way
+    out (``--model models:/<name>/<version>``); without any, train on this data (``--model <models>`` only if
+    the other dataset is this one under another name: it scores with that dataset's model)."""
+    from churnml.modeling.champion import TOO_GOOD
+
+    train = "churnml train --data <this folder>"
+    if not versions:
+        return (
+            f": train one on this data ({train}); only if {trained_on!r} is this data under another name, "
+            f"--model {models} scores with that model"
+        )
+    listed = [_version_said(v) for v in versions[:shown]]
+    older = len(versions) - shown
+    if older > 0:
+        listed.append(f"{older} older")
+    said = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + f" and {listed[-1]}"
+    word = "version" if len(versions) == 1 else "versions"
+    usable = [v for v in versions if not (v.get("promotion_reason") or "").startswith(TOO_GOOD)]
+    if not usable:
+        return (
+            f"; the tracking store holds {name} {word} {said}, refused as a leak: fix the export and train "
+            f"again ({train})"
+        )
+    return (
+        f"; the tracking store holds {name} {word} {said}: --model models:/{name}/{usable[0]['version']} "
+        f"scores with it, or train again ({train})"
+    )
+
+
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
     """(model, metadata, source) from ``models:/<name>@champion``, a registered version
     (``models:/<name>/<version>``), an exported folder, or the default:
     the tracking store's champion of this dataset (``tracking.registered_name``) when the store exists
     and has one, else the folder ``paths.models``, refused when it holds another dataset's model (a
-    second dataset in the same project must not be scored with the first one's model unasked) or a model
+    second dataset in the same project must not be scored with the first one's model unasked; the refusal
+    names this dataset's registered versions that were not promoted, and how to score with one) or a model
     the gate refused as too good to be true (a leak: every client would look certain). Any other
     unpromoted model is used, and the list says so (:func:`list_notes`)."""
     from churnml.modeling.champion import TOO_GOOD
@@ -155,11 +200,13 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
     model, meta = load_exported(cfg.paths.models)
     trained_on = meta.get("dataset")
     if trained_on not in (None, dataset_name):
+        from churnml.modeling.tracking import registered_versions
+
+        versions = registered_versions(cfg.tracking, name) if store_exists else []
         raise UserError(
             f"{cfg.paths.models} holds the model trained on the dataset {trained_on!r}, not on "
-            f"{dataset_name!r}, and the tracking store has no champion {name!r}: train one on this data "
-            f"(churnml train --data <this folder>), or pass --model {cfg.paths.models} to score with "
-            "that model anyway"
+            f"{dataset_name!r}, and the tracking store has no champion {name!r}"
+            + _unpromoted_versions_hint(name, versions, trained_on, cfg.paths.models)
         )
     refused = meta.get("promotion_reason") or ""
     if meta.get("promoted") is False and refused.startswith(TOO_GOOD):
