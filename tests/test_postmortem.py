@@ -155,6 +155,58 @@ def test_a_churn_soon_after_the_first_list_is_not_reviewed_rather_than_caught_la
     assert got.select("client_id", "verdict").rows() == [("y", NOT_REVIEWED)]
 
 
+# a: red on the lists of 02-05 and 02-12, churns 02-20, back 03-01, green on every list since, churns again 04-10
+SECOND_CHURN_LISTS = [
+    _list(day, [("a", 0.9 if zone == "red" else 0.01, zone, None), ("z", 0.01, "green", None)])
+    for day, zone in [
+        (date(2024, 1, 1), "green"),
+        (date(2024, 2, 5), "red"),
+        (date(2024, 2, 12), "red"),
+        *[(date(2024, 3, 4) + timedelta(weeks=w), "green") for w in range(6)],  # 03-04 .. 04-08
+    ]
+]
+
+
+@pytest.mark.parametrize(
+    ("returned_at", "notice", "second"),
+    [
+        # the window of the second churn starts at the return: 6 green lists, the flags of February are the
+        # first churn's: missed, not "caught early, 9 weeks before"
+        (D(2024, 3, 1), None, (6, None, None, None, MISSED)),
+        # without returns, after the previous churn: the same lists
+        (None, None, (6, None, None, None, MISSED)),
+        # a cancellation request before the first churn was about the first churn
+        (D(2024, 3, 1), D(2024, 2, 1), (6, None, None, None, MISSED)),
+        (D(2024, 3, 1), D(2024, 3, 20), (6, None, None, date(2024, 3, 20), MISSED)),
+    ],
+)
+def test_a_second_churn_is_judged_by_the_lists_since_the_client_came_back(returned_at, notice, second):
+    churns = pl.DataFrame(
+        {
+            "client_id": ["a", "a"],
+            "churned_at": [D(2024, 2, 20), D(2024, 4, 10)],
+            "reason": ["price", "price"],
+            "returned_at": [returned_at, None],
+        },
+        schema={"client_id": pl.String, "churned_at": pl.Datetime("us"), "reason": pl.String,
+                "returned_at": pl.Datetime("us")},
+    )  # fmt: skip
+    notices = None if notice is None else pl.DataFrame({"client_id": ["a"], "notice_at": [notice]})
+    timeline = list_timeline(SECOND_CHURN_LISTS, [], ZONES)
+    got = postmortem(
+        churns, timeline, date(2024, 1, 1), date(2024, 5, 1), lookback_days=90, early_weeks=4, notices=notices
+    )
+    cols = ["lists_before", "first_flagged_at", "weeks_flagged_before", "notice_at", "verdict"]
+    first = (
+        3,
+        date(2024, 2, 5),
+        2,
+        notice.date() if notice and notice < D(2024, 2, 20) else None,
+        CAUGHT_LATE,
+    )
+    assert got.select(cols).rows() == [first, second]
+
+
 def test_lookback_limits_what_counts(timeline):
     got = postmortem(CHURNS, timeline, date(2024, 3, 1), date(2024, 3, 2), lookback_days=30, early_weeks=4)
     # only lists after 01-31 count: first flagged 02-05 (red), 3 weeks before: late

@@ -16,7 +16,9 @@ Grain of :func:`postmortem`: one row per churn (an absence that began in ``[star
 
 - ``client_id``, ``name`` / ``owner`` / ``segment`` when known, ``churned_at``, ``reason`` (``unknown``
   without a ``churns`` record);
-- ``lists_before``: list weeks in the lookback window (``lookback_days`` before the churn) with the client;
+- ``lists_before``: list weeks in the churn's window with the client: the ``lookback_days`` before the
+  churn, from after the client's previous churn and return on (a client's second churn is not credited
+  with the flags raised before its first);
 - ``first_flagged_at`` / ``weeks_flagged_before``: the first list date in the window with the client in
   yellow or red, and how many weeks before the churn; ``first_red_at`` / ``weeks_red_before`` likewise
   for red;
@@ -165,30 +167,53 @@ def list_timeline(
     )
 
 
-def _period_churns(churns: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """``client_id``, ``churned_at``, ``reason`` (``unknown`` when null) of the churns in ``[start, end)``."""
+def _period_churns(churns: pl.DataFrame, start: date, end: date, lookback_days: int) -> pl.DataFrame:
+    """``client_id``, ``churned_at``, ``reason`` (``unknown`` when null) of the churns in ``[start, end)``,
+    and ``_from``: the exclusive start of the window of lists read for each (:func:`_window_starts`)."""
     lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
     return (
-        churns.select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT), pl.col(Churns.REASON).cast(pl.String))
+        _window_starts(churns, lookback_days)
         .filter((pl.col(CHURNED_AT) >= lo) & (pl.col(CHURNED_AT) < hi))
         .with_columns(pl.col(Churns.REASON).fill_null("unknown"))
-        .unique([CLIENT_ID, CHURNED_AT])
         .sort(CLIENT_ID, CHURNED_AT)
     )
 
 
-def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
-    """Per churn (``client_id``, ``churned_at``): ``lists_before`` (lists that showed the client in the
-    ``lookback_days`` before), ``first_flagged_at``, ``first_red_at``, and the lead driver's
-    ``driver_family`` / ``driver_sentence`` (of the first flagged list, else the last one)."""
+def _window_starts(churns: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
+    """One row per churn of ``churns`` (``client_id``, ``churned_at``, ``reason``, optional ``returned_at``:
+    the end of that absence) with ``_from``, the exclusive start of its window: the later of ``churned_at``
+    less ``lookback_days`` and the client's previous churn and return. A client's second churn is judged
+    by the lists from its return on, not credited with the flags raised before its first."""
+    returned = (pl.col("returned_at") if "returned_at" in churns.columns else pl.lit(None)).cast(_DT)
+    return (
+        churns.select(
+            CLIENT_ID,
+            pl.col(CHURNED_AT).cast(_DT),
+            pl.col(Churns.REASON).cast(pl.String),
+            returned.alias("returned_at"),
+        )
+        .unique([CLIENT_ID, CHURNED_AT], keep="first", maintain_order=True)
+        .sort(CLIENT_ID, CHURNED_AT)
+        .with_columns(
+            pl.max_horizontal(
+                pl.col(CHURNED_AT) - pl.duration(days=lookback_days),
+                pl.col(CHURNED_AT).shift(1).over(CLIENT_ID),
+                pl.col("returned_at").shift(1).over(CLIENT_ID),
+            ).alias("_from")
+        )
+        .drop("returned_at")
+    )
+
+
+def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame) -> pl.DataFrame:
+    """Per churn (``client_id``, ``churned_at``, ``_from``: :func:`_period_churns`): ``lists_before`` (lists
+    that showed the client after ``_from`` and up to the churn), ``first_flagged_at``, ``first_red_at``, and
+    the lead driver's ``driver_family`` / ``driver_sentence`` (of the first flagged list, else the last one)."""
     has_driver = "driver_1_family" in timeline.columns
     window = (
         period.join(timeline, on=CLIENT_ID, how="inner")
         .with_columns(pl.col(AS_OF).cast(_DT).alias("_at"))
-        .filter(
-            (pl.col("_at") <= pl.col(CHURNED_AT))
-            & (pl.col("_at") > pl.col(CHURNED_AT) - pl.duration(days=lookback_days))
-        )
+        .filter((pl.col("_at") <= pl.col(CHURNED_AT)) & (pl.col("_at") > pl.col("_from")))
         .sort(CLIENT_ID, CHURNED_AT, AS_OF)
     )
     flagged = pl.col(ZONE).is_in(list(_FLAGGED))
@@ -239,23 +264,21 @@ def _lists_began_late(timeline: pl.DataFrame, early_weeks: int) -> pl.Expr:
     return pl.col(CHURNED_AT) - pl.duration(weeks=early_weeks) < pl.lit(first).cast(_DT)
 
 
-def _first_notices(period: pl.DataFrame, notices: pl.DataFrame | None, lookback_days: int) -> pl.DataFrame:
-    """Per churn of ``period``: ``notice_at``, the first cancellation request of the client in the
-    ``lookback_days`` before it (null without one)."""
-    keys = period.select(CLIENT_ID, CHURNED_AT)
+def _first_notices(period: pl.DataFrame, notices: pl.DataFrame | None) -> pl.DataFrame:
+    """Per churn of ``period`` (:func:`_period_churns`): ``notice_at``, the first cancellation request of the
+    client in its window (after ``_from``, up to the churn; null without one): a request made before an
+    earlier churn was about that one."""
+    keys = period.select(CLIENT_ID, CHURNED_AT, "_from")
     if notices is None or notices.height == 0:
-        return keys.with_columns(pl.lit(None, _DT).alias("notice_at"))
+        return keys.drop("_from").with_columns(pl.lit(None, _DT).alias("notice_at"))
     asked = notices.select(CLIENT_ID, pl.col("notice_at").cast(_DT))
     window = (
         keys.join(asked, on=CLIENT_ID, how="inner")
-        .filter(
-            (pl.col("notice_at") <= pl.col(CHURNED_AT))
-            & (pl.col("notice_at") > pl.col(CHURNED_AT) - pl.duration(days=lookback_days))
-        )
+        .filter((pl.col("notice_at") <= pl.col(CHURNED_AT)) & (pl.col("notice_at") > pl.col("_from")))
         .group_by(CLIENT_ID, CHURNED_AT)
         .agg(pl.col("notice_at").min())
     )
-    return keys.join(window, on=[CLIENT_ID, CHURNED_AT], how="left")
+    return keys.drop("_from").join(window, on=[CLIENT_ID, CHURNED_AT], how="left")
 
 
 def postmortem(
@@ -271,15 +294,17 @@ def postmortem(
 ) -> pl.DataFrame:
     """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
 
-    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), e.g. the absences with reasons;
+    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), optional ``returned_at`` (when that
+    absence ended), e.g. the absences with reasons: every churn of the clients, not only the period's, since
+    a churn's window starts after the client's previous churn and return (:func:`_window_starts`);
     ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment;
     ``notices``: optional ``client_id``, ``notice_at`` (the clients' cancellation requests).
     """
-    period = _period_churns(churns, start, end)
-    summary = _what_the_lists_said(period, timeline, lookback_days)
+    period = _period_churns(churns, start, end, lookback_days)
+    summary = _what_the_lists_said(period, timeline)
     out = (
         period.join(summary, on=[CLIENT_ID, CHURNED_AT], how="left")
-        .join(_first_notices(period, notices, lookback_days), on=[CLIENT_ID, CHURNED_AT], how="left")
+        .join(_first_notices(period, notices), on=[CLIENT_ID, CHURNED_AT], how="left")
         .with_columns(
             pl.col("lists_before").fill_null(0).cast(pl.UInt32),
             _weeks_before("first_flagged_at").alias("weeks_flagged_before"),
