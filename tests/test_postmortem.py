@@ -369,6 +369,10 @@ def test_the_postmortem_reads_only_the_lists_of_its_dataset(tmp_path):
         (14, None, 1, False),
         (28, 4, 4, True),  # asked for what no churn can reach: kept, and said
         (28, 3, 3, False),
+        (90, 12, 12, False),  # a list 89 days before the churn is 12 weeks of warning: reachable
+        (90, 13, 13, True),
+        (84, 12, 12, True),  # a list 84 days before is outside the look-back: 11 weeks at most
+        (84, 11, 11, False),
     ],
 )
 def test_early_is_a_warning_the_horizon_can_show(horizon, asked, weeks, noted) -> None:
@@ -377,7 +381,32 @@ def test_early_is_a_warning_the_horizon_can_show(horizon, asked, weeks, noted) -
     got, note = early_weeks_for(horizon, asked)
     assert got == weeks and (note is not None) == noted
     if noted:
-        assert note.startswith("--early-weeks 4: no churn can be caught that early")
+        assert note.startswith(f"--early-weeks {asked}: no churn can be caught that early")
+
+
+@pytest.mark.parametrize(("horizon", "most"), [(90, 12), (84, 11), (28, 3), (14, 1)])
+def test_the_most_warning_said_is_the_most_a_review_counts(horizon, most) -> None:
+    from churnml.jobs.reports import early_weeks_for
+    from churnml.reporting.postmortem import most_warning_weeks, postmortem_page
+
+    # red on a list every day of the look-back: the first flag is as early as a churn can show
+    churn = D(2024, 6, 3)
+    days = [churn.date() - timedelta(days=d) for d in range(200)]
+    timeline = list_timeline([_list(day, [("a", 0.9, "red", None)]) for day in days], [], ZONES)
+    churns = pl.DataFrame(
+        {"client_id": ["a"], "churned_at": [churn], "reason": ["price"]},
+        schema={"client_id": pl.String, "churned_at": pl.Datetime("us"), "reason": pl.String},
+    )
+    review = postmortem(
+        churns, timeline, date(2024, 6, 1), date(2024, 7, 1), lookback_days=horizon, early_weeks=most
+    )
+    assert review.select("weeks_flagged_before", "verdict").row(0) == (most, CAUGHT_EARLY)
+    assert most_warning_weeks(horizon) == most
+    assert early_weeks_for(horizon, most)[1] is None and early_weeks_for(horizon, most + 1)[1] is not None
+    by = postmortem_totals(review, "reason")
+    page = postmortem_page(review, by, postmortem_totals(review, "driver_family"), date(2024, 6, 1),
+                           date(2024, 7, 1), 200, lookback_days=horizon)  # fmt: skip
+    assert f"so {most} weeks is the most warning a churn can show" in page
 
 
 def test_the_family_section_says_what_each_family_covers() -> None:

@@ -228,15 +228,19 @@ class PostmortemRun:
 
 def early_weeks_for(horizon_days: int, asked: int | None) -> tuple[int, str | None]:
     """(the weeks of warning that count as caught early, a note or None): ``asked`` (``--early-weeks``),
-    else 4 or half the horizon's weeks when that is less (a 28-day horizon shows at most 4 weeks of
-    warning, so 4 could never be reached); a note when ``asked`` is more than the look-back allows."""
-    reach = max(horizon_days // 7, 1)
+    else 4 or half the horizon's weeks when that is less (a 28-day horizon shows at most 3 weeks of
+    warning, so 4 could never be reached); a note when ``asked`` is more than the look-back allows
+    (:func:`churnml.reporting.postmortem.most_warning_weeks`, as the post-mortem counts them: 12 with a 90-day
+    horizon, 11 with an 84-day one)."""
+    from churnml.reporting.postmortem import most_warning_weeks
+
+    most = most_warning_weeks(horizon_days)
     if asked is None:
-        return min(4, max(1, reach // 2)), None
-    if asked >= reach:
+        return min(4, max(1, max(horizon_days // 7, 1) // 2)), None
+    if asked > most:
         return asked, (
             f"--early-weeks {asked}: no churn can be caught that early; the lists are read back "
-            f"{reach} weeks (label.horizon_days, {horizon_days}), so a churn shows at most {reach - 1} "
+            f"{horizon_days} days (label.horizon_days), so a churn shows at most {most} "
             f"weeks of warning before it. Every caught churn is 'late'"
         )
     return asked, None

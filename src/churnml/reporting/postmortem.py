@@ -68,6 +68,7 @@ __all__ = [
     "hindsight_warning",
     "last_known_list",
     "list_timeline",
+    "most_warning_weeks",
     "out_of_time_history",
     "postmortem",
     "postmortem_page",
@@ -232,6 +233,14 @@ def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame) -> pl.Dat
             sentence.filter(flagged & with_drivers).first(), sentence.filter(with_drivers).last()
         ).alias("driver_sentence"),
     )
+
+
+def most_warning_weeks(lookback_days: int) -> int:
+    """The most weeks of warning a churn can show when the lists of the ``lookback_days`` before it are read
+    (:func:`postmortem`: the earliest list in them is ``lookback_days - 1`` days before the churn, and
+    ``weeks_flagged_before`` counts whole weeks): 12 for 90 days, 11
+    for 84 (a list exactly 84 days before is outside the look-back)."""
+    return max(lookback_days - 1, 0) // 7
 
 
 def _weeks_before(col: str) -> pl.Expr:
@@ -666,7 +675,8 @@ def postmortem_page(
         "lists written after the fact (back-dated, as <code>make demo</code> does) flatter the model."
         + (
             f" Only the lists of the {lookback_days} days before each churn are read (the horizon the "
-            f"probabilities speak of), so {lookback_days // 7} weeks is the most warning a churn can show."
+            f"probabilities speak of), so {most_warning_weeks(lookback_days)} weeks is the most warning a churn "
+            "can show."
             if lookback_days
             else ""
         )
