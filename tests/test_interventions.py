@@ -147,6 +147,44 @@ def test_retention_contacts_are_the_calls_to_active_clients():
     assert short.get_column("churned_within").to_list() == [False]
 
 
+# a's term ends 04-01 and is not renewed: with a 30-day grace its churn is known on 05-01; b stays. Both are
+# called on 03-01; a 40-day horizon ends 04-10, the outcome is known 30 days later, on 05-10
+LAPSE = Dataset(
+    tables={
+        Table.CLIENTS: _frame([("a", D(2024, 1, 1)), ("b", D(2024, 1, 1))], {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT}),
+        Table.SUBSCRIPTIONS: _frame(
+            [("a", D(2024, 1, 1), D(2024, 4, 1), 100.0), ("b", D(2024, 1, 1), D(2024, 12, 1), 100.0)],
+            {Subscriptions.CLIENT_ID: pl.String, Subscriptions.START_DATE: DT, Subscriptions.END_DATE: DT,
+             Subscriptions.MRR: pl.Float64},
+        ),
+        Table.INTERVENTIONS: _frame(
+            [("a", D(2024, 3, 1), "call", "save", "held"), ("b", D(2024, 3, 1), "call", "save", "held")],
+            {Interventions.CLIENT_ID: pl.String, Interventions.TS: DT, Interventions.KIND: pl.String,
+             Interventions.CAMPAIGN: pl.String, Interventions.OUTCOME: pl.String},
+        ),
+    },
+    name="lapse",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 4, 15),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("as_of", "lag_days", "churned_within"),
+    [
+        (D(2024, 4, 15), 0, [False, False]),  # without the lag: a's churn, not known yet, reads as "stayed"
+        (D(2024, 4, 15), 30, [None, None]),  # horizon over, but its churns are known only from 05-10
+        (D(2024, 5, 9), 30, [True, None]),  # a's churn is known (05-01), b's staying not yet
+        (D(2024, 5, 10), 30, [True, False]),
+    ],
+)
+def test_a_contacts_outcome_is_known_only_the_label_lag_after_its_horizon(as_of, lag_days, churned_within):
+    data = Dataset(tables=LAPSE.tables, name="lapse", start=LAPSE.start, as_of=as_of)
+    churns = churn_dates(data, LabelConfig(source="subscriptions", grace_days=30))
+    got = retention_contacts(data, churns, 40, 30, lag_days=lag_days)
+    assert got.select("client_id", "churned_within").rows() == list(zip("ab", churned_within, strict=True))
+
+
 def test_return_rates_by_reason():
     attempts = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=60)  # both followed up by 07-01
     got = return_rates(attempts, ["reason"])

@@ -116,7 +116,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     """``churnml winback``: the win-back list and, with interventions, what worked, in ``out``
     (default ``data/winback/``)."""
     from churnml.contract.io import read_dataset
-    from churnml.labels import churn_dates
+    from churnml.labels import churn_dates, label_lag_days, resolved_label
     from churnml.reporting.interventions import (
         ab_tests,
         retention_contacts,
@@ -136,7 +136,9 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace, cfg.label.source)
     attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days)
     tests = ab_tests(attempts)
-    retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace)
+    # a churn within a contact's horizon is known only the label lag (the grace) after the horizon ends
+    lag = label_lag_days(resolved_label(cfg.label, dataset.tables))
+    retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace, lag_days=lag)
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
     as_of = dataset.as_of.date()
     links = page_links(folder, "winback", cfg, dataset.name) if out is None else []

@@ -430,11 +430,18 @@ def ab_tests(attempts: pl.DataFrame, confidence: float = 0.95) -> pl.DataFrame:
 
 
 def retention_contacts(
-    dataset: Dataset, churns: pl.DataFrame, horizon_days: int, grace_days: int = GRACE_DAYS
+    dataset: Dataset,
+    churns: pl.DataFrame,
+    horizon_days: int,
+    grace_days: int = GRACE_DAYS,
+    *,
+    lag_days: int = 0,
 ) -> pl.DataFrame:
     """Interventions on clients active at the time: one row per contact with ``client_id``, ``ts``,
-    ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon];
-    null when the horizon runs past the data end). Observational, not an effect."""
+    ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon]; null
+    while it cannot be known: until ts + horizon + ``lag_days``, the label lag
+    (:func:`churnml.labels.label_lag_days`: a term that ended within the horizon is a churn only once the
+    grace has passed without a renewal), is past the data end). Observational, not an effect."""
     table = dataset.get(Table.INTERVENTIONS)
     schema = {
         CLIENT_ID: pl.String,
@@ -477,7 +484,7 @@ def retention_contacts(
             .alias("_hit")
         )
     )
-    known = pl.col("ts") + horizon <= pl.lit(dataset.as_of, _DT)
+    known = pl.col("ts") + horizon + pl.duration(days=lag_days) <= pl.lit(dataset.as_of, _DT)
     return (
         active.join(nxt, on="_row", how="left")
         .with_columns(
