@@ -185,6 +185,69 @@ def test_a_contacts_outcome_is_known_only_the_label_lag_after_its_horizon(as_of,
     assert got.select("client_id", "churned_within").rows() == list(zip("ab", churned_within, strict=True))
 
 
+def _retention(known: list[bool | None]) -> pl.DataFrame:
+    """Retention contacts of one campaign, whether each client churned within the horizon (None: not known)."""
+    n = len(known)
+    return pl.DataFrame(
+        {"client_id": [f"c{i}" for i in range(n)], "ts": [D(2024, 6, 20)] * n, "campaign": ["q3 save"] * n,
+         "kind": ["call"] * n, "outcome": ["held"] * n, "churned_within": known},
+        schema={"client_id": pl.String, "ts": DT, "campaign": pl.String, "kind": pl.String,
+                "outcome": pl.String, "churned_within": pl.Boolean},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("known", "cells", "unknown"),
+    [
+        # no contact's horizon known yet: no share ("nan%" before), and the page says why
+        ([None, None], ["q3 save", "2", "0", "0", ""], "2 of the 2 contacts are too recent to tell"),
+        ([True, False, None], ["q3 save", "3", "2", "1", "50.0%"], "1 of the 3 contacts is too recent"),
+        ([True, False], ["q3 save", "2", "2", "1", "50.0%"], None),
+    ],
+)
+def test_the_retention_share_is_over_the_known_contacts(known, cells, unknown):
+    import re
+
+    from churnml.reporting.interventions import _retention_sections
+
+    body = _retention_sections(_retention(known))[0][2]
+    first = re.search(r"<tbody><tr>(.*?)</tr>", body).group(1)
+    assert re.findall(r"<td[^>]*>(.*?)</td>", first) == cells
+    assert (unknown in body) if unknown else "too recent" not in body
+
+
+@pytest.mark.parametrize(
+    ("retention", "expected"),
+    [
+        (
+            _retention([None]),
+            "No client was contacted while gone: the one intervention was with active clients",
+        ),
+        (
+            _retention([None, True]),
+            "No client was contacted while gone: both interventions were with active clients",
+        ),
+        (
+            _retention([])[:0],
+            "No interventions (no interventions table, or an empty one): nothing to measure.",
+        ),
+    ],
+)
+def test_the_page_says_why_nothing_is_measured_and_when_nobody_is_gone(retention, expected):
+    import re
+
+    from churnml.reporting.interventions import winback_page
+
+    empty_plan = pl.DataFrame(schema={"client_id": pl.String, "stage": pl.String, "decision": pl.String})
+    attempts = winback_attempts(DATA, CHURNS, STAGES).clear()
+    page = winback_page(empty_plan, attempts, ab_tests(attempts), retention, D(2024, 7, 1).date(), STAGES)
+    paragraphs = re.findall(r"<p>(.*?)</p>", page)
+    assert (
+        paragraphs[0] == "No client is gone at 2024-07-01: nobody to bring back."
+    )  # not "0 clients gone: ."
+    assert paragraphs[1].startswith(expected)
+
+
 def test_return_rates_by_reason():
     attempts = winback_attempts(DATA, CHURNS, STAGES, follow_up_days=60)  # both followed up by 07-01
     got = return_rates(attempts, ["reason"])

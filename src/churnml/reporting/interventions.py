@@ -546,9 +546,12 @@ Section = tuple[str, str, str]  # (anchor, title, html body) of a page section
 
 
 def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> Section:
-    """Who to bring back: counts per decision, stage x decision, and the head of the list."""
+    """Who to bring back: counts per decision, stage x decision, and the head of the list; a sentence
+    alone when nobody is gone."""
     from churnml.reporting.pages import table_html
 
+    if not plan.height:
+        return ("list", "Who to bring back", f"<p>No client is gone at {as_of}: nobody to bring back.</p>")
     counts = (
         plan.group_by("stage", "decision")
         .len()
@@ -609,12 +612,23 @@ def _chance_table(plan: pl.DataFrame, stages: tuple[int, ...]) -> str:
     return table_html(per, percent=("mean_return_chance",))
 
 
-def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame) -> list[Section]:
-    """What worked (return rates by stage, reason, campaign and variant) and the A/B tests in words."""
+def _measured_sections(attempts: pl.DataFrame, tests: pl.DataFrame, retention: pl.DataFrame) -> list[Section]:
+    """What worked (return rates by stage, reason, campaign and variant) and the A/B tests in words; without
+    attempts, why there is nothing to measure: every contact was with an active client (``retention``,
+    :func:`retention_contacts`: the contacts that are no attempt), or there was none."""
     from churnml.reporting.pages import figure_svg, table_html
 
     if not attempts.height:
-        return [("measured", "What worked", "<p>No interventions table: nothing to measure.</p>")]
+        why = (
+            "No client was contacted while gone: "
+            + {1: "the one intervention was", 2: "both interventions were"}.get(
+                retention.height, f"all {retention.height:,} interventions were"
+            )
+            + " with active clients (below, under contacts with active clients). No win-back attempt to measure."
+            if retention.height
+            else "No interventions (no interventions table, or an empty one): nothing to measure."
+        )
+        return [("measured", "What worked", f"<p>{why}</p>")]
     figs = []
     tables = []
     for by in ("stage", "reason", "campaign", "variant"):
@@ -675,7 +689,9 @@ def _follow_up_paragraph(attempts: pl.DataFrame) -> str:
 
 
 def _retention_sections(retention: pl.DataFrame) -> list[Section]:
-    """Contacts with active clients per campaign (observational), none without contacts."""
+    """Contacts with active clients per campaign (observational), none without contacts: ``contacts``,
+    ``known`` (whether the client churned within the horizon is known), ``churned`` and their ``share`` of
+    the known (empty while none is known)."""
     from churnml.reporting.pages import table_html
 
     if not retention.height:
@@ -687,7 +703,7 @@ def _retention_sections(retention: pl.DataFrame) -> list[Section]:
             pl.col("churned_within").is_not_null().sum().alias("known"),
             pl.col("churned_within").sum().alias("churned"),
         )
-        .with_columns((pl.col("churned") / pl.col("known")).alias("share"))
+        .with_columns(pl.when(pl.col("known") > 0).then(pl.col("churned") / pl.col("known")).alias("share"))
         .sort("campaign")
     )
     return [
@@ -696,10 +712,25 @@ def _retention_sections(retention: pl.DataFrame) -> list[Section]:
             "Contacts with active clients",
             '<p class="warn">Observational: the team contacts the clients it already sees at risk, so '
             "their churn rate after the contact says who was contacted, not what the contact did.</p>"
+            + _unknown_outcomes(retention)
             + table_html(summary, percent=_PCT)
             + table_html(retention, max_rows=30),
         )
     ]
+
+
+def _unknown_outcomes(retention: pl.DataFrame) -> str:
+    """How many contacts of ``retention`` (:func:`retention_contacts`) have no known outcome yet (their
+    horizon and the label lag have not passed by the data end), as a paragraph; "" when every one is known."""
+    unknown = retention.get_column("churned_within").null_count()
+    if not unknown:
+        return ""
+    return (
+        f"<p>{unknown:,} of the {retention.height:,} contacts {'is' if unknown == 1 else 'are'} too recent to tell "
+        "whether the client churned "
+        "within the horizon (it is known once the horizon and the label lag have passed by the data end): the "
+        "share is over the known ones, and empty while none is.</p>"
+    )
 
 
 def winback_page(
@@ -718,7 +749,7 @@ def winback_page(
 
     sections = [
         _list_section(plan, as_of, stages),
-        *_measured_sections(attempts, tests),
+        *_measured_sections(attempts, tests, retention),
         *_retention_sections(retention),
     ]
     return page_html(f"Win-back — {as_of}", "churnml winback", sections, links)
