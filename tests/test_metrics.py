@@ -410,7 +410,7 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
         {"client_id": ["s", "p"], "snapshot": [date(2024, 3, 1)] * 2},
         schema={"client_id": pl.String, "snapshot": pl.Date},
     )
-    got, basis = mrr_at(data, spine)
+    got, basis = mrr_at(data, spine, 30)
     assert basis == "subscriptions else payments_run_rate"
     # (2400 - 600) paid in the 60 days since the data began (2024-01-01), scaled to a year, / 12
     assert dict(got.select("client_id", "_mrr").rows()) == {
@@ -517,7 +517,7 @@ def test_a_paused_client_keeps_its_last_paid_mrr(client, mrr):
     spine = pl.DataFrame(
         {"client_id": [client] * 3, "snapshot": days}, schema={"client_id": pl.String, "snapshot": pl.Date}
     )
-    got, _ = mrr_at(PAUSE, spine)
+    got, _ = mrr_at(PAUSE, spine, 10)
     assert got.sort("snapshot").get_column("_mrr").to_list() == mrr
 
 
@@ -531,6 +531,47 @@ def test_a_pause_is_no_downgrade_in_the_gross_revenue_churn():
         (date(2024, 3, 1), 80.0, 50.0, 30.0, pytest.approx(30 / 80)),
     ]
     assert rows.get_column("revenue_churn_f2").to_list() == [0.0, pytest.approx(30 / 80)]
+
+
+def _late_renewal(renewed: datetime) -> Dataset:
+    """a runs all year; b's term ends 03-15 and is renewed on ``renewed`` (label.grace_days 30)."""
+    return Dataset(
+        tables={
+            Table.CLIENTS: clients([("a", D(2024, 1, 1), None), ("b", D(2024, 1, 1), None)]),
+            Table.SUBSCRIPTIONS: terms(
+                [
+                    ("a", D(2024, 1, 1), D(2024, 12, 1), 100.0),
+                    ("b", D(2024, 1, 1), D(2024, 3, 15), 100.0),
+                    ("b", renewed, D(2024, 12, 1), 100.0),
+                ]
+            ),
+        },
+        name="late",
+        start=D(2024, 1, 1),
+        as_of=D(2024, 7, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("renewed", "march", "april", "april_mrr_start"),
+    [
+        # renewed 21 days late, within the grace: no churn, and b keeps its 100 through the gap (it read as a
+        # loss of 100 in March, a net revenue churn of -100% in April and an April MRR of 100)
+        (D(2024, 4, 5), (0, 200.0, 200.0, 0.0, 0.0), (0, 200.0, 200.0, 0.0, 0.0), 200.0),
+        # renewed 35 days late, past the grace: a churn on 03-15 (its 100 lost in March) and a return
+        (D(2024, 4, 19), (1, 200.0, 100.0, 100.0, 0.5), (0, 100.0, 200.0, 0.0, 0.0), 100.0),
+    ],
+)
+def test_a_renewal_signed_late_within_the_grace_loses_no_revenue(renewed, march, april, april_mrr_start):
+    data, cfg = _late_renewal(renewed), LabelConfig(source="subscriptions", grace_days=30)
+    report = churn_report(data, cfg, "month", min_clients=1).filter(pl.col("segment") == "all")
+    cols = ["churned", "r1", "r2", "mrr_lost_gross", "revenue_churn_gross"]
+    by_month = {r[0]: r[1:] for r in report.select("period_start", *cols).rows()}
+    assert (by_month[date(2024, 3, 1)], by_month[date(2024, 4, 1)]) == (march, april)
+    monthly = monthly_churn(data, cfg).filter(pl.col("segment") == "all")
+    assert monthly.filter(pl.col("month") == date(2024, 4, 1)).get_column("mrr_start").to_list() == [
+        april_mrr_start
+    ]
 
 
 @pytest.mark.parametrize(

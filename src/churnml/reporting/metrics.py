@@ -20,7 +20,9 @@ Columns:
 - ``mrr_basis``: ``subscriptions`` (MRR of the terms running just before the month starts:
   ``start_date < month <= end_date``, so a term ending on the 1st still counts for the client who
   churns that day, and back-to-back terms count once; a client whose running terms are all free after a
-  paid one, a skipped month or a pause, keeps its last paid terms' MRR), ``payments_run_rate`` (the client's payments in
+  paid one, a skipped month or a pause, keeps its last paid terms' MRR, and a client in grace, its last
+  term ended within ``label.grace_days`` and renewed late, the MRR of the terms it had then: a late
+  renewal is neither a loss nor a return), ``payments_run_rate`` (the client's payments in
   the 365 days before the month start / 12, refunds netted, floored at 0; in the data's first year, what
   it paid since the data begins scaled to a year), or with both tables
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
@@ -90,7 +92,7 @@ from churnml.labels import (
     label_lag_days,
     resolved_label,
 )
-from churnml.scoring.value import paused_terms_arr, recurring_revenue
+from churnml.scoring.value import lapsed_terms_arr, paused_terms_arr, recurring_revenue
 
 __all__ = [
     "ALL_SEGMENTS",
@@ -140,13 +142,15 @@ def month_starts(data_start: datetime, data_end: datetime) -> list[date]:
     return out
 
 
-def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+def mrr_at(dataset: Dataset, spine: pl.DataFrame, grace_days: int) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
     Returns ``spine`` with a ``_mrr`` column (:func:`churnml.scoring.value.recurring_revenue`: per client,
-    its running terms, else its payments' run rate, else 0; a client whose running terms are all free
-    after a paid one, a pause, keeps its last paid terms' MRR: the weekly list's ARR / 12) and the basis
-    (see the module docstring); with neither table, MRR is 0 and the basis ``"none"``.
+    its running terms, else its payments' run rate, else 0; a client in grace, its last term ended within
+    ``grace_days`` (``label.grace_days``) and not renewed yet, keeps the MRR of the terms it had then, and a
+    client whose running terms are all free after a paid one, a pause, its last paid terms' MRR: the weekly
+    list's ARR / 12, :func:`_held_mrr`) and the basis (see the module docstring); with neither table, MRR
+    is 0 and the basis ``"none"``.
     """
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
@@ -160,7 +164,7 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         .drop("arr")
     )
     if subs is not None:
-        out = _paused_at_last_paid(out, subs)
+        out = _held_mrr(out, subs, grace_days)
     basis = " else ".join(
         name
         for name, table in (("subscriptions", subs), ("payments_run_rate", payments))
@@ -187,25 +191,41 @@ def leaving_times(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return times.unique().sort(CLIENT_ID, Churns.CHURNED_AT)
 
 
-def _paused_at_last_paid(rows: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` (client x snapshot with ``_mrr``) with the MRR of a client whose running terms are all free
-    (``mrr`` 0: a skipped box, a pause, a free plan) after a paid one set to that of its last paid terms
-    (:func:`churnml.scoring.value.paused_terms_arr` / 12), as the weekly list's ARR keeps it; a trial that
-    never paid stays at 0. Same rows, same order."""
-    paused = [
-        paused_terms_arr(group.get_column(CLIENT_ID), day, subscriptions).with_columns(
-            pl.lit(day, pl.Date).alias("_day")
+def _held_mrr(rows: pl.DataFrame, subscriptions: pl.DataFrame, grace_days: int) -> pl.DataFrame:
+    """``rows`` (client x snapshot with ``_mrr``) with the MRR the weekly list's ARR keeps for a client
+    without paying terms running: a client **in grace** (its last term ended within ``grace_days``, not
+    renewed yet: :func:`churnml.scoring.value.lapsed_terms_arr`, over the terms started before the snapshot,
+    as a list of that day knew them) keeps the MRR of the terms it had when they ended, so a renewal signed
+    late within the grace is neither a loss nor a return; a client whose running terms are all free
+    (``mrr`` 0: a skipped box, a pause, a free plan) after a paid one keeps that of its last paid terms
+    (:func:`churnml.scoring.value.paused_terms_arr`); a trial that never paid stays at 0. Same rows, same
+    order."""
+    kept = []
+    for (day,), group in rows.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).group_by(SNAPSHOT):
+        ids = group.get_column(CLIENT_ID)
+        known = subscriptions.filter(
+            pl.col(Subscriptions.START_DATE).cast(_DT) < datetime.combine(day, datetime.min.time())
         )
-        for (day,), group in rows.select(CLIENT_ID, pl.col(SNAPSHOT).cast(pl.Date)).group_by(SNAPSHOT)
-    ]
-    paused = [p for p in paused if p.height]
-    if not paused:
+        lapsed = lapsed_terms_arr(clients=ids, as_of=day, subscriptions=known, grace_days=grace_days)
+        paused = paused_terms_arr(ids, day, subscriptions)
+        if lapsed.height or paused.height:
+            kept.append(
+                group.join(lapsed, on=CLIENT_ID, how="left")
+                .join(paused, on=CLIENT_ID, how="left")
+                .select(
+                    CLIENT_ID,
+                    pl.lit(day, pl.Date).alias("_day"),
+                    (pl.coalesce("_lapsed_arr", "_paused_arr") / 12).alias("_held"),
+                )
+                .drop_nulls("_held")
+            )
+    if not kept:
         return rows
     return (
         rows.with_columns(pl.col(SNAPSHOT).cast(pl.Date).alias("_day"))
-        .join(pl.concat(paused), on=[CLIENT_ID, "_day"], how="left", maintain_order="left")
-        .with_columns(pl.coalesce(pl.col("_paused_arr") / 12, pl.col(_MRR)).alias(_MRR))
-        .drop("_day", "_paused_arr")
+        .join(pl.concat(kept), on=[CLIENT_ID, "_day"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce(pl.col("_held"), pl.col(_MRR)).alias(_MRR))
+        .drop("_day", "_held")
     )
 
 
@@ -251,7 +271,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     rows = base.join(churned, on=[CLIENT_ID, SNAPSHOT], how="left").with_columns(
         pl.col("_churned").fill_null(False)
     )
-    rows, basis = mrr_at(dataset, rows)
+    rows, basis = mrr_at(dataset, rows, cfg.grace_days)
 
     seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     new = (
@@ -369,7 +389,7 @@ def _period_rows(
     end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (a customer since the period), ``_churned``
     (active at the start and leaving during the period: :func:`leaving_times`), its segment; and the MRR basis."""
     bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
-    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True))
+    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True), cfg.grace_days)
     spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
     at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
