@@ -213,6 +213,46 @@ def test_churn_report_both_formulas_match_a_hand_computation():
     assert rows[0][1] == 0 and rows[0][5] is None  # January: nobody active at its start, no rate
 
 
+def test_the_net_revenue_churn_is_of_the_clients_of_the_start():
+    """c leaves 02-01 (grace 10 days) and comes back 04-10: April's C2 holds it, neither new nor of April's
+    start. Its MRR offsets April's clients lost (churn_rate_f2: net of returns), not the net revenue churn
+    of April's clients (they kept their 200: 0, not -50%)."""
+    data = Dataset(
+        tables={
+            Table.CLIENTS: clients([(c, D(2024, 1, 1), None) for c in "abc"]),
+            Table.SUBSCRIPTIONS: terms(
+                [
+                    ("a", D(2024, 1, 1), D(2024, 12, 1), 100.0),
+                    ("b", D(2024, 1, 1), D(2024, 12, 1), 100.0),
+                    ("c", D(2024, 1, 1), D(2024, 2, 1), 100.0),
+                    ("c", D(2024, 4, 10), D(2024, 12, 1), 100.0),
+                ]
+            ),
+        },
+        name="back",
+        start=D(2024, 1, 1),
+        as_of=D(2024, 7, 1),
+    )
+    got = churn_report(data, LabelConfig(source="subscriptions", grace_days=10), "month", min_clients=1)
+    cols = [
+        "period_start",
+        "c1",
+        "c2",
+        "c3",
+        "r1",
+        "r2",
+        "r3",
+        "r2_of_c1",
+        "revenue_churn_f2",
+        "churn_rate_f2",
+    ]
+    assert got.filter(pl.col("segment") == "all").select(cols).rows()[1:4] == [
+        (date(2024, 2, 1), 3, 2, 0, 300.0, 200.0, 0.0, 200.0, pytest.approx(1 / 3), pytest.approx(1 / 3)),
+        (date(2024, 3, 1), 2, 2, 0, 200.0, 200.0, 0.0, 200.0, 0.0, 0.0),
+        (date(2024, 4, 1), 2, 3, 0, 200.0, 300.0, 0.0, 200.0, 0.0, -0.5),  # f2 was -0.5: c's return
+    ]
+
+
 # A cancellation recorded in churns in one month for a term that ends in the next (subscriptions label):
 # the client leaves the hindsight spine at its churned_at, and is counted churned that month, once.
 #   b: term 01-01 .. 04-15, churns.churned_at 03-20 -> churned in March (not in April: gone at its start)

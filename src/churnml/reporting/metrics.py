@@ -49,10 +49,16 @@ C1 + C3 - C2 = churned + the new clients gone before the period's end - the clie
 - ``churn_rate_f2`` = (C1 + C3 - C2) / C1: new clients added back, so only the losses count.
 
 By revenue (MRR as in :func:`mrr_at`: ``R1`` at the start over the C1 clients, ``R2`` at the end over
-the C2 clients, ``R3`` at the end over the new clients):
+the C2 clients, ``R3`` at the end over the new clients, ``r2_of_c1`` at the end over the C1 clients still
+active then; so R2 = ``r2_of_c1`` + R3 + the MRR of the clients who came back):
 
-- ``revenue_churn_f1`` = (R1 - R2) / R1; ``revenue_churn_f2`` = (R1 + R3 - R2) / R1 = the **net** revenue
-  churn of the clients of the start (churn and downgrades, offset by their expansion);
+- ``revenue_churn_f1`` = (R1 - R2) / R1;
+- ``revenue_churn_f2`` = (R1 - ``r2_of_c1``) / R1: the **net revenue churn** of the clients of the start,
+  their churn and downgrades offset by their expansion, i.e. 1 - their net revenue retention, as the SaaS
+  metrics literature defines it (Baremetrics, Chargebee, Klipfolio: (churned + contraction - expansion MRR)
+  / MRR at the start). The MRR of new clients and of clients who came back is no offset (ChartMogul's
+  "net MRR churn" also subtracts reactivations: a client leaving in one period and back in a later one
+  would read as a loss, then as negative churn);
 - ``revenue_churn_gross`` = lost MRR / R1 where lost MRR = the sum over the C1 clients of
   max(0, their MRR at the start - their MRR at the end): churn and downgrades, no expansion offset.
   A pause is no downgrade: a client that skips a month (a term with ``mrr`` 0 after paid ones) and still
@@ -353,6 +359,7 @@ _REPORT_SCHEMA: dict[str, pl.DataType] = {
     "r1": pl.Float64(),
     "r2": pl.Float64(),
     "r3": pl.Float64(),
+    "r2_of_c1": pl.Float64(),
     "mrr_lost_gross": pl.Float64(),
     "revenue_churn_f1": pl.Float64(),
     "revenue_churn_f2": pl.Float64(),
@@ -422,7 +429,7 @@ def _period_rows(
 
 
 def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Per ``keys``: c1, c2, churned, r1, r2, r3, mrr_lost_gross from ``rows``; c3 from ``created``."""
+    """Per ``keys``: c1, c2, churned, r1, r2, r3, r2_of_c1, mrr_lost_gross from ``rows``; c3 from ``created``."""
     counts = rows.group_by(keys).agg(
         pl.col("_in1").sum().alias("c1"),
         pl.col("_in2").sum().alias("c2"),
@@ -430,6 +437,7 @@ def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -
         pl.col("_m1").filter(pl.col("_in1")).sum().alias("r1"),
         pl.col("_m2").filter(pl.col("_in2")).sum().alias("r2"),
         pl.col("_m2").filter(pl.col("_in2") & pl.col("_new")).sum().alias("r3"),
+        pl.col("_m2").filter(pl.col("_in1") & pl.col("_in2")).sum().alias("r2_of_c1"),
         (pl.col("_m1") - pl.col("_m2"))
         .clip(lower_bound=0)
         .filter(pl.col("_in1"))
@@ -538,12 +546,12 @@ def _with_rates(
     or under ``min_clients`` at the start; the revenue rates also for periods starting before
     ``revenue_from``)."""
     c1, c2, c3 = pl.col("c1"), pl.col("c2"), pl.col("c3")
-    r1, r2, r3 = pl.col("r1"), pl.col("r2"), pl.col("r3")
+    r1, r2, r2_of_c1 = pl.col("r1"), pl.col("r2"), pl.col("r2_of_c1")
     done = pl.col("complete") & (c1 >= min_clients)
     money = done if revenue_from is None else done & (pl.col("period_start") >= pl.lit(revenue_from))
     return table.with_columns(
         pl.col("c1", "c2", "c3", "churned").fill_null(0).cast(pl.UInt32),
-        pl.col("r1", "r2", "r3", "mrr_lost_gross").fill_null(0.0).round(2),
+        pl.col("r1", "r2", "r3", "r2_of_c1", "mrr_lost_gross").fill_null(0.0).round(2),
         pl.col("period_start").replace_strict(complete, return_dtype=pl.Boolean).alias("complete"),
         pl.lit(period).alias("period"),
         pl.lit(basis).alias("mrr_basis"),
@@ -551,7 +559,7 @@ def _with_rates(
         pl.when(done).then(_rate(c1.cast(pl.Float64) - c2, c1)).alias("churn_rate_f1"),
         pl.when(done).then(_rate(c1.cast(pl.Float64) + c3 - c2, c1)).alias("churn_rate_f2"),
         pl.when(money).then(_rate(r1 - r2, r1)).alias("revenue_churn_f1"),
-        pl.when(money).then(_rate(r1 + r3 - r2, r1)).alias("revenue_churn_f2"),
+        pl.when(money).then(_rate(r1 - r2_of_c1, r1)).alias("revenue_churn_f2"),
         pl.when(money).then(_rate(pl.col("mrr_lost_gross"), r1)).alias("revenue_churn_gross"),
     )
 
@@ -573,7 +581,7 @@ def churn_report(
 
     Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
     ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
-    ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``mrr_lost_gross``, ``revenue_churn_f1``,
+    ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``r2_of_c1``, ``mrr_lost_gross``, ``revenue_churn_f1``,
     ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
     """
     starts = period_starts(dataset.start, dataset.as_of, period)
@@ -678,7 +686,7 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
             "revenue (MRR)",
             (
                 ("revenue_churn_gross", "gross: lost + downgrades"),
-                ("revenue_churn_f2", "net: (R1 + R3 - R2) / R1"),
+                ("revenue_churn_f2", "net: (R1 - R2 of the C1 clients) / R1"),
             ),
         ),
     )
@@ -721,8 +729,10 @@ def churn_rate_page(
         "revenue churn: the MRR of the clients who left plus downgrades, over the MRR at the start (a client "
         "that skips a month, a term at 0, keeps its last paid MRR: a pause is no downgrade). "
         "Formula 1, (C1 − C2) / C1, nets new clients against losses: it is negative while the book grows. "
-        "By revenue the same with MRR (R1, R2, R3); net = formula 2 by revenue (churn and downgrades, offset "
-        "by the expansion of the clients of the start). The charts show the losses; both formulas are in the "
+        "By revenue formula 1 is the same with MRR (R1, R2); the <b>net revenue churn</b> (revenue_churn_f2) is "
+        "(R1 − r2_of_c1) / R1, r2_of_c1 being the MRR at the period end of the C1 clients: their churn and "
+        "downgrades offset by their expansion (1 − net revenue retention); new clients and clients who came "
+        "back (R2 − R3 − r2_of_c1) offset nothing. The charts show the losses; both formulas are in the "
         "tables. Incomplete periods (churn not yet known), the data's first period (no client active at its "
         f"start yet) and periods that start with fewer than {MIN_RATED_CLIENTS} clients are marked and have "
         "no rate. On the payments' run rate (no "
