@@ -212,6 +212,37 @@ def test_sparkline_has_a_scale() -> None:
 
 
 @pytest.mark.parametrize(
+    ("weeks_ago", "label", "lines"),
+    [
+        # 4 weekly points: one line, 3 weeks across
+        ((3, 2, 1, 0), "3 weeks ago", ["22.0,5.1 80.0,5.1 138.0,17.5 196.0,20.6"]),
+        # active 20 and 19 weeks ago, gone, back last week: placed by date, the line broken by the absence
+        # (it read "3 weeks ago" with the old weeks drawn at 22, 80, 138)
+        ((20, 19, 1, 0), "20 weeks ago", ["22.0,5.1 30.7,5.1", "187.3,17.5 196.0,20.6"]),
+    ],
+)
+def test_the_sparkline_places_its_points_by_date(weeks_ago, label, lines) -> None:
+    snaps = [AS_OF - timedelta(weeks=w) for w in weeks_ago]
+    history = pl.DataFrame(
+        {History.CLIENT_ID: ["a"] * 4, History.SNAPSHOT: snaps, History.PROBABILITY: [0.1, 0.1, 0.5, 0.6],
+         History.HEALTH: [90.0, 90.0, 50.0, 40.0]}
+    )  # fmt: skip
+    page = report_html(scores_frame(), history, as_of=AS_OF, model_version="7", drifted={}, top_drivers=3,
+                       max_clients=1)  # fmt: skip
+    card = page[page.index('id="c-a"') :]
+    card = card[: card.index("</svg>")]
+    assert re.search(r">(\d+ weeks? ago|this week)<", card).group(1) == label
+    assert re.findall(r'polyline points="([^"]+)"', card) == lines
+
+
+def test_a_lone_week_between_absences_is_a_dot() -> None:
+    svg = sparkline_svg([90.0, 50.0, 40.0], width=200, height=44, dates=[date(2024, 1, 1), date(2024, 3, 4),
+                        date(2024, 5, 6)])  # fmt: skip
+    assert "<polyline" not in svg and svg.count("<circle") == 4  # three dots and the last point's marker
+    assert ">18 weeks ago</text>" in svg
+
+
+@pytest.mark.parametrize(
     ("x", "label"),
     [(0, "0"), (950, "950"), (1_500, "1.5k"), (250_000, "250k"), (2_300_000, "2.3M"), (4e9, "4B")],
 )

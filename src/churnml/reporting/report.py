@@ -24,7 +24,8 @@ history (one row per client x weekly snapshot). Sections:
 
 Charts are matplotlib SVG embedded inline (Agg backend; a fixed hash salt and no date, so the same list
 always renders to the same bytes); sparklines are small hand-drawn SVG polylines with a 0-100 scale and
-the zone thresholds drawn in.
+the zone thresholds drawn in, their points placed by date (a client's history holds its active weeks only:
+the line breaks where it was gone, and the span says the weeks, not the points).
 """
 
 from __future__ import annotations
@@ -137,28 +138,45 @@ def sparkline_svg(
     width: int = 200,
     height: int = 44,
     thresholds: Sequence[float] = (),
-    weeks: int | None = None,
+    dates: Sequence[date] = (),
 ) -> str:
     """An inline SVG of health values (0-100, oldest first) with its scale: 0 and 100 marked on the left,
-    dashed lines at the zone thresholds (health values), the span in weeks below, the last point marked."""
+    dashed lines at the zone thresholds (health values), the span in weeks below, the last point marked.
+
+    ``dates`` (one per value, the weekly snapshots): the points are placed by date and the span is the weeks
+    from the first to the last; a gap of more than a week (a client back from an absence: its history holds
+    its active weeks only) breaks the line. Without them the points are taken as consecutive weeks."""
     if not values:
         return ""
     left, bottom = 22, 11  # room for the scale labels
     plot_w, plot_h = width - left - 4, height - bottom - 2
     n = len(values)
+    days = [(d - dates[0]).days for d in dates] if len(dates) == n else [7 * i for i in range(n)]
 
     def y_of(v: float) -> float:
         return 2 + plot_h - plot_h * max(0.0, min(100.0, v)) / 100
 
-    xs = [left + plot_w * i / max(n - 1, 1) for i in range(n)]
+    xs = [left + plot_w * d / max(days[-1], 1) for d in days]
     ys = [y_of(v) for v in values]
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    # runs of consecutive weeks: a line joins the weeks the client was there, not across its absence
+    runs: list[list[int]] = [[0]]
+    for i in range(1, n):
+        if days[i] - days[i - 1] > 7:
+            runs.append([])
+        runs[-1].append(i)
+    lines = "".join(
+        f'<polyline points="{" ".join(f"{xs[i]:.1f},{ys[i]:.1f}" for i in run)}" fill="none" stroke="#1565c0" '
+        'stroke-width="1.5"/>'
+        if len(run) > 1
+        else f'<circle cx="{xs[run[0]]:.1f}" cy="{ys[run[0]]:.1f}" r="1.2" fill="#1565c0"/>'
+        for run in runs
+    )
     guides = "".join(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="#bbb" '
         f'stroke-dasharray="2,2"/>'
         for t in thresholds
     )
-    span = weeks if weeks is not None else n - 1
+    span = round(days[-1] / 7)
     label = f"{span} week{'' if span == 1 else 's'} ago" if span else "this week"
     return (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -169,7 +187,7 @@ def sparkline_svg(
         f'<text x="{left - 3}" y="{2 + plot_h:.0f}" font-size="8" text-anchor="end" fill="#666">0</text>'
         f'<text x="{left}" y="{height - 1}" font-size="8" fill="#666">{label}</text>'
         f'<text x="{left + plot_w}" y="{height - 1}" font-size="8" text-anchor="end" fill="#666">now</text>'
-        f'<polyline points="{points}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
+        f"{lines}"
         f'<circle cx="{xs[-1]:.1f}" cy="{ys[-1]:.1f}" r="2.5" fill="#1565c0"/></svg>'
     )
 
@@ -389,7 +407,10 @@ def _client_section(
     rule_text: Mapping[str, str],
     currency: str = "",
     thresholds: Sequence[float] = (),
+    history_dates: Sequence[date] = (),
 ) -> str:
+    """One client's card; ``history``: its health per snapshot, oldest first, on ``history_dates`` (the
+    sparkline places them by date)."""
     cid = _e(row[Scores.CLIENT_ID])
     name = _e(row.get(Scores.NAME) or row[Scores.CLIENT_ID])
     drivers = []
@@ -442,7 +463,7 @@ def _client_section(
 <table><tr><th>churn probability</th><th>health</th><th>health history</th><th>change</th>
 <th>ARR</th><th>lifetime value</th><th>tier</th><th>strategic</th><th>revenue at risk</th></tr>
 <tr><td class="num">{_prob(row[Scores.PROBABILITY])}</td><td class="num">{float(row[Scores.HEALTH]):.0f}</td>
-<td>{sparkline_svg(history, thresholds=thresholds)}</td><td>{_e(change_text)} {_e(row.get(Scores.ZONE_CHANGE) or "")}</td>
+<td>{sparkline_svg(history, thresholds=thresholds, dates=history_dates)}</td><td>{_e(change_text)} {_e(row.get(Scores.ZONE_CHANGE) or "")}</td>
 <td class="num">{_money_c(row[Scores.ARR], currency)}</td><td class="num">{_money_c(row[Scores.LIFETIME_VALUE], currency)}</td>
 <td>{_e(row[Scores.VALUE_TIER])}</td><td>{_e(row[Scores.STRATEGIC])}</td>
 <td class="num">{_money_c(row[Scores.REVENUE_AT_RISK], currency)}</td></tr></table>
@@ -921,20 +942,17 @@ def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int, note:
     )
 
 
-def _health_series(history: pl.DataFrame) -> dict[str, list[float]]:
-    """Client id -> its health per snapshot, oldest first (the sparkline's points)."""
+def _health_series(history: pl.DataFrame) -> dict[str, tuple[list[date], list[float]]]:
+    """Client id -> its snapshots (dates) and health on them, oldest first (the sparkline's points)."""
     hist = (
         history.sort(History.CLIENT_ID, History.SNAPSHOT)
         .group_by(History.CLIENT_ID, maintain_order=True)
-        .agg(pl.col(History.HEALTH))
+        .agg(pl.col(History.SNAPSHOT).cast(pl.Date), pl.col(History.HEALTH))
     )
-    return dict(
-        zip(
-            hist.get_column(History.CLIENT_ID).to_list(),
-            hist.get_column(History.HEALTH).to_list(),
-            strict=True,
-        )
-    )
+    return {
+        cid: (days, health)
+        for cid, days, health in hist.select(History.CLIENT_ID, History.SNAPSHOT, History.HEALTH).iter_rows()
+    }
 
 
 def report_html(
@@ -994,8 +1012,9 @@ def report_html(
     spark = _health_series(history)
     health_lines = [round(100 * (1 - t), 1) for t in thresholds]
     sections = "".join(
-        _client_section(r, spark.get(r[Scores.CLIENT_ID], []), top_drivers, rule_text, currency, health_lines)
+        _client_section(r, health, top_drivers, rule_text, currency, health_lines, days)
         for r in shown.iter_rows(named=True)
+        for days, health in [spark.get(r[Scores.CLIENT_ID], ([], []))]
     )
     n_watch = scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
     show_left = left is not None and last_list is not None
