@@ -672,6 +672,69 @@ def test_an_owners_green_client_with_a_renewal_due_is_listed_under_the_heading_t
     assert "This week: Prepare the renewal" in block and "nothing to act on" not in block
 
 
+@pytest.mark.parametrize(
+    ("movers", "heading", "rows", "note"),
+    [
+        # the heading counts the 3 new in red; the table shows 1 and says so (it read "(3)" over 1 row)
+        (1, "New in red (3)", 1, "<p class='muted'>First 1 of 3 shown (by priority); all in scores.csv.</p>"),
+        (3, "New in red (3)", 3, None),
+    ],
+)
+def test_a_capped_new_in_red_table_says_it_shows_the_first(movers, heading, rows, note) -> None:
+    scores = scores_frame().with_columns(
+        pl.lit(True).alias(Scores.NEW_IN_RED), pl.lit("red").alias(Scores.ZONE)
+    )
+    page = report_html(scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3,
+                       max_clients=2, movers=movers)  # fmt: skip
+    part = page[page.index('<h2 id="movers">') : page.index("Biggest movers")]
+    assert re.search(r'<h2 id="movers">(.*?)</h2>', part).group(1) == heading
+    assert part.count("<tr>") - 1 == rows
+    assert (note in part) if note else "First" not in part
+
+
+def test_no_new_in_red_is_a_sentence_not_an_empty_table() -> None:
+    page = _page()
+    part = page[page.index('<h2 id="movers">') : page.index("Biggest movers")]
+    assert "No client turned red since the previous list." not in part  # a is new in red
+    scores = scores_frame().with_columns(pl.lit(False).alias(Scores.NEW_IN_RED))
+    page = report_html(scores, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3,
+                       max_clients=2)  # fmt: skip
+    part = page[page.index('<h2 id="movers">') : page.index("Biggest movers")]
+    assert "<table>" not in part and "No client turned red since the previous list." in part
+
+
+@pytest.mark.parametrize(
+    ("limit", "renewals", "silent"),
+    [
+        (
+            1,
+            "First 1 of 3 shown (terms in their grace period first, then the soonest renewals); all in scores.csv.",
+            "First 1 of 2 shown (the longest silent first); all in scores.csv.",
+        ),
+        (3, None, None),
+    ],
+)
+def test_capped_renewals_and_silent_tables_say_they_show_the_first(limit, renewals, silent) -> None:
+    from churnml.reporting.report import _crm_sections
+
+    base = scores_frame()
+    scores = pl.concat([base, base.with_columns(pl.col(Scores.CLIENT_ID) + "2")]).with_columns(
+        pl.Series(Columns.RENEWAL_DUE, [True, True, True, False, False, False]),
+        pl.Series(Columns.IN_GRACE, [False] * 6),
+        pl.Series(Columns.RENEWAL_DAYS, [10, 20, 30, None, None, None], dtype=pl.Int64),
+        pl.Series(Columns.RENEWAL_DATE, [AS_OF + timedelta(days=d) for d in (10, 20, 30)] + [None] * 3),
+        pl.Series(Columns.DAYS_SILENT, [40, 35, 3, 3, 3, 3], dtype=pl.Int64),
+        pl.Series(Columns.LAST_INTERACTION, [None] * 6, dtype=pl.Date),
+    )
+    html = _crm_sections(scores, set(), "", 30, limit)
+    due = html[html.index("id='renewals'") : html.index("id='silent'")]
+    quiet = html[html.index("id='silent'") :]
+    assert (due.count("<tr>") - 1, quiet.count("<tr>") - 1) == (min(limit, 3), min(limit, 2))
+    assert "Renewals due (3)" in due and "(2)</h2>" in quiet
+    assert (renewals in due) if renewals else "First" not in due
+    assert (silent in quiet) if silent else "First" not in quiet
+
+
 def test_the_zone_rule_is_under_the_title() -> None:
     page = _page(zone_rule="Zones: red from 35%")
     assert "<p class='muted'>Zones: red from 35%.</p>" in page

@@ -502,6 +502,14 @@ def _by_zone_then_priority(scores: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _first_shown(shown: int, total: int, order: str) -> str:
+    """The note under a capped table: "First 50 of 73 shown (most days silent first); all in scores.csv."
+    ("" when every row is shown)."""
+    if shown >= total:
+        return ""
+    return f"<p class='muted'>First {shown:,} of {total:,} shown ({_e(order)}); all in scores.csv.</p>"
+
+
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none this week") -> str:
     if not rows:
         return f"<p class='muted'>{_e(empty)}</p>"
@@ -575,6 +583,9 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         out.append(
             f"<h2 id='renewals'>Renewals due ({due.height})</h2>"
             + _table(["client", "owner", "zone", "term", "term value", "action"], rows)
+            + _first_shown(
+                len(rows), due.height, "terms in their grace period first, then the soonest renewals"
+            )
         )
     if _observed(scores, Scores.DAYS_SILENT):
         silent = scores.filter(pl.col(Scores.DAYS_SILENT) >= silent_days).sort(
@@ -608,6 +619,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 heading + "<p class='muted'>What counts is the client's side: a message from them, a "
                 "reply to an outreach, a meeting held, a ticket opened; outreach without a reply does not.</p>"
                 + _table(["client", "owner", "zone", "last from the client", "days silent"], rows)
+                + _first_shown(len(rows), silent.height, "the longest silent first")
             )
     if _observed(scores, Scores.ONBOARDING_STALLED):
         stalled = scores.filter(pl.col(Scores.ONBOARDING_STALLED)).sort(Scores.PRIORITY)
@@ -761,8 +773,10 @@ _MOVED = 0.001
 def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
     """New in red and the biggest probability moves since the previous list (``movers`` rows each; a
     client whose probability moved by less than :data:`_MOVED` is no mover: on a small portfolio most
-    clients do not move at all, and a table padded with "0.0" rows hides the ones that did)."""
+    clients do not move at all, and a table padded with "0.0" rows hides the ones that did). The new in
+    red heading counts them all; a note under the table says when it shows only the first."""
     new_red = scores.filter(pl.col(Scores.NEW_IN_RED))
+    new_shown = new_red.sort(Scores.PRIORITY).head(movers)
     moved = (
         scores.filter(pl.col(Scores.PROBABILITY_CHANGE).abs() >= _MOVED)
         .with_columns(pl.col(Scores.PROBABILITY_CHANGE).abs().alias("_abs"))
@@ -789,8 +803,14 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
         if moved.height
         else f"<p class='muted'>No client's probability moved by {100 * _MOVED:.1f} points or more.</p>"
     )
+    newly = (
+        f"<table>{head}{mover_rows(new_shown)}</table>"
+        + _first_shown(new_shown.height, new_red.height, "by priority")
+        if new_red.height
+        else "<p class='muted'>No client turned red since the previous list.</p>"
+    )
     return f"""<h2 id="movers">New in red ({new_red.height})</h2>
-<table>{head}{mover_rows(new_red.sort(Scores.PRIORITY).head(movers))}</table>
+{newly}
 <h2>Biggest movers since the previous list ({moved.height})</h2>
 {biggest}"""
 
