@@ -172,7 +172,8 @@ LAPSE = Dataset(
 @pytest.mark.parametrize(
     ("as_of", "lag_days", "churned_within"),
     [
-        (D(2024, 4, 15), 0, [False, False]),  # without the lag: a's churn, not known yet, reads as "stayed"
+        (D(2024, 4, 15), 0, [False, False]),  # without a lag: a's churn, not known yet, reads as "stayed"
+        (D(2024, 4, 15), None, [None, None]),  # by default the grace (30 days), the longest lag a label has
         (D(2024, 4, 15), 30, [None, None]),  # horizon over, but its churns are known only from 05-10
         (D(2024, 5, 9), 30, [True, None]),  # a's churn is known (05-01), b's staying not yet
         (D(2024, 5, 10), 30, [True, False]),

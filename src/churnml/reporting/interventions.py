@@ -435,13 +435,14 @@ def retention_contacts(
     horizon_days: int,
     grace_days: int = GRACE_DAYS,
     *,
-    lag_days: int = 0,
+    lag_days: int | None = None,
 ) -> pl.DataFrame:
     """Interventions on clients active at the time: one row per contact with ``client_id``, ``ts``,
     ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon]; null
     while it cannot be known: until ts + horizon + ``lag_days``, the label lag
     (:func:`churnml.labels.label_lag_days`: a term that ended within the horizon is a churn only once the
-    grace has passed without a renewal), is past the data end). Observational, not an effect."""
+    grace has passed without a renewal), is past the data end; without it, ``grace_days``, the longest lag a
+    label has). Observational, not an effect."""
     table = dataset.get(Table.INTERVENTIONS)
     schema = {
         CLIENT_ID: pl.String,
@@ -484,7 +485,8 @@ def retention_contacts(
             .alias("_hit")
         )
     )
-    known = pl.col("ts") + horizon + pl.duration(days=lag_days) <= pl.lit(dataset.as_of, _DT)
+    lag = pl.duration(days=grace_days if lag_days is None else lag_days)
+    known = pl.col("ts") + horizon + lag <= pl.lit(dataset.as_of, _DT)
     return (
         active.join(nxt, on="_row", how="left")
         .with_columns(
