@@ -676,7 +676,7 @@ def postmortem_page(
         + (
             f" Only the lists of the {lookback_days} days before each churn are read (the horizon the "
             f"probabilities speak of), so {most_warning_weeks(lookback_days)} weeks is the most warning a churn "
-            "can show."
+            "can show; of a client that had left before, only those since it came back."
             if lookback_days
             else ""
         )
