@@ -874,27 +874,157 @@ def test_an_unknown_time_zone_is_refused_naming_the_form():
         load_config(overrides=["data.timezone=Paris"])
 
 
+RATES = {"EUR": 1.0, "USD": 0.9, "JPY": 0.006}
+
+
 @pytest.mark.parametrize(
-    ("table", "codes", "expected"),
+    ("codes", "rates", "amounts", "repairs"),
     [
+        # several currencies with a rate for each: converted, counted per currency (EUR at 1: not counted)
         (
-            Table.PAYMENTS,
-            ["EUR", "eur", "GBP", "EUR", None],
+            ["EUR", "usd ", "JPY", "EUR"],
+            RATES,
+            [10.0, 9.0, 6.0, 20.0],
             {
-                "currency: several currencies in one table, whose amounts are summed as one, in score.currency "
-                "(ARR, revenue at risk and the payment features): convert them to one before, e.g. with today's "
-                "rates; counted: the rows outside the most frequent currency (of each batch)": 1
+                "amount: amounts in USD converted into score.currency at 0.9 (data.currency_rates)": 1,
+                "amount: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)": 1,
             },
         ),
-        (Table.PAYMENTS, ["EUR", "EUR", "EUR", "EUR", None], {}),  # one currency: nothing to say
-        (Table.EVENTS, ["EUR", "GBP", "GBP", "EUR", "USD"], {}),  # not money
+        # one currency, no rates: as they are, said
+        (
+            ["JPY", "JPY", "JPY", None],
+            {},
+            [10.0, 10.0, 1000.0, 20.0],
+            {
+                "amount: every amount is in JPY, read as it is: the outputs name score.currency, so set "
+                "score.currency: JPY if it is another (or give data.currency_rates to convert)": 4
+            },
+        ),
+        # one currency with rates: converted like several
+        (
+            ["JPY", "JPY", "JPY", "JPY"],
+            RATES,
+            [0.06, 0.06, 6.0, 0.12],
+            {"amount: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)": 4},
+        ),
+        # the reporting currency and rows without one: nothing to convert
+        (["EUR", "EUR", None, "EUR"], RATES, [10.0, 10.0, 1000.0, 20.0], {}),
     ],
 )
-def test_a_money_table_in_several_currencies_is_said(table, codes, expected):
-    from churnml.contract.validation import mixed_currencies
+def test_amounts_in_several_currencies_are_converted_at_the_rates(codes, rates, amounts, repairs):
+    from churnml.contract.validation import CURRENCY, amounts_in_one_currency
 
-    frame = pl.DataFrame({"client_id": ["c1"] * 5, "currency": codes})
-    assert mixed_currencies(frame, ["currency"], table) == expected
+    frame = pl.DataFrame(
+        {"client_id": ["c1", "c2", "c3", "c4"], "amount": [10.0, 10.0, 1000.0, 20.0], CURRENCY: codes}
+    )
+    frame = frame.with_columns(pl.col(CURRENCY).str.strip_chars().str.to_uppercase())
+    converted, found = amounts_in_one_currency(frame, Table.PAYMENTS, rates)
+    assert converted.columns == ["client_id", "amount"]
+    assert converted.get_column("amount").to_list() == pytest.approx(amounts)
+    assert found == repairs
+
+
+@pytest.mark.parametrize(
+    ("codes", "rates", "message"),
+    [
+        (
+            ["EUR", "USD", "JPY", "USD"],
+            {},
+            "table 'payments', column 'amount': amounts in several currencies (its currency column): USD (2 rows), "
+            "EUR (1 row), JPY (1 row); churnml would sum them as one amount in score.currency (ARR, revenue at risk, "
+            "value tiers, priorities, the payment features and the reasons' amounts). Give each currency's rate into "
+            "score.currency with data.currency_rates, in churnml.yaml 'data: {currency_rates: {USD: RATE, EUR: RATE, "
+            'JPY: RATE}}\', or --set "data.currency_rates={USD: RATE, EUR: RATE, JPY: RATE}" (RATE: what one unit of '
+            "that currency is worth in score.currency, which is there at 1) (4 rows). e.g. row=1, client_id='c1', "
+            "amount=10.0, currency='EUR'; row=2, client_id='c2', amount=10.0, currency='USD'; row=3, "
+            "client_id='c3', amount=1000.0, currency='JPY'",
+        ),
+        (
+            ["EUR", "USD", "BRL", "BRL"],
+            {"EUR": 1.0, "USD": 0.9},
+            "table 'payments', column 'amount': amounts in a currency without a rate in data.currency_rates: BRL "
+            "(2 rows) (the table holds BRL (2 rows), EUR (1 row), USD (1 row)); add the rate of each into "
+            "score.currency, in churnml.yaml 'data: {currency_rates: {BRL: RATE, EUR: 1, USD: 0.9}}', or --set "
+            '"data.currency_rates={BRL: RATE, EUR: 1, USD: 0.9}" (RATE: what one unit of that currency is worth in '
+            "score.currency, which is there at 1) (2 rows). e.g. row=3, client_id='c3', amount=1000.0, "
+            "currency='BRL'",
+        ),
+        (
+            ["EUR", None, "JPY", "EUR"],
+            RATES,
+            "table 'payments', column 'amount': rows without a currency (its currency column empty) among amounts "
+            "to convert into score.currency (EUR (2 rows), JPY (1 row), no currency (1 row)): write each row's "
+            "currency (1 rows). e.g. row=2, client_id='c2', amount=10.0, currency=None",
+        ),
+    ],
+)
+def test_amounts_in_currencies_without_a_rate_are_refused(codes, rates, message):
+    from churnml.contract.validation import CURRENCY, amounts_in_one_currency
+
+    frame = pl.DataFrame(
+        {"client_id": ["c1", "c2", "c3", "c4"], "amount": [10.0, 10.0, 1000.0, 20.0], CURRENCY: codes}
+    )
+    with pytest.raises(ContractError) as err:
+        amounts_in_one_currency(frame, Table.PAYMENTS, rates)
+    assert str(err.value) == message
+
+
+def test_a_folder_in_several_currencies_is_read_in_score_currency(tmp_path: Path):
+    from churnml.config import load_config
+
+    tables = good_tables()
+    tables["subscriptions"] = tables["subscriptions"].with_columns(pl.Series("Currency", ["eur", "JPY"]))
+    tables["payments"] = pl.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c2"],
+            "amount": ["100", "1000", "2000"],
+            "paid_at": ["2024-02-01", "2024-03-01", "2024-04-01"],
+            "ccy": ["EUR", "JPY", "JPY"],
+        }
+    )
+    folder = write(tmp_path / "raw", tables)
+    with pytest.raises(ContractError, match=r"EUR \(1 row\), JPY \(1 row\)"):  # subscriptions first
+        read_dataset(folder, CFG)
+    cfg = load_config(overrides=["data.as_of=2024-12-31", "data.currency_rates={EUR: 1, JPY: 0.006}"]).data
+    dataset = read_dataset(folder, cfg)
+    assert dataset.tables[Table.SUBSCRIPTIONS].get_column("mrr").to_list() == pytest.approx([100.0, 1.503])
+    assert dataset.tables[Table.PAYMENTS].get_column("amount").to_list() == pytest.approx([100.0, 6.0, 12.0])
+    assert dataset.repairs.counts["payments"] == {
+        "amount: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)": 2
+    }
+    assert dataset.repairs.counts["subscriptions"] == {
+        "mrr: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)": 1
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["data.currency_rates={USD: 1, JPY: 0.0066}"],  # score.currency EUR
+            "bad config: data.currency_rates convert amounts into score.currency (EUR), so they give EUR: 1 (it has "
+            "no EUR); set score.currency to the currency the rates are into, or give each rate into EUR",
+        ),
+        (
+            ["data.currency_rates={EUR: 1.1, USD: 1}", "score.currency=usd"],
+            None,
+        ),
+        (
+            ["data.currency_rates={EUR: 1, JPY: 0}"],
+            "bad config: 'data.currency_rates': Value error, each rate is what one unit of the currency is worth in "
+            "score.currency, a number above 0: {'JPY': 0.0} (got {'EUR': 1, 'JPY': 0})",
+        ),
+    ],
+)
+def test_currency_rates_convert_into_score_currency(overrides, message):
+    from churnml.config import ConfigError, load_config
+
+    if message is None:
+        assert load_config(overrides=overrides).data.currency_rates == {"EUR": 1.1, "USD": 1.0}
+        return
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=overrides)
+    assert str(err.value) == message
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

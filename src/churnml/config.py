@@ -74,6 +74,24 @@ class DataConfig(_Section):
     early_renewal_share: float = Field(0.25, ge=0, le=1)
     churn_events: tuple[str, ...] = ()
     timezone: str = "UTC"
+    # currency code -> what one unit is worth in score.currency: money tables holding several currencies
+    # are converted at read with them (contract.validation.amounts_in_one_currency); {} = none given
+    currency_rates: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("currency_rates")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        import math
+
+        rates = {str(code).strip().upper(): rate for code, rate in value.items()}
+        bad = {code: rate for code, rate in rates.items() if not (math.isfinite(rate) and rate > 0)}
+        if bad:
+            raise ValueError(
+                f"each rate is what one unit of the currency is worth in score.currency, a number above 0: {bad}"
+            )
+        if len(rates) < len(value):
+            raise ValueError(f"a currency written twice (codes are read in capitals, trimmed): {list(value)}")
+        return rates
 
     @field_validator("timezone")
     @classmethod
@@ -573,6 +591,21 @@ class Config(_Section):
             object.__setattr__(self, "features", self.features.model_copy(update=update))  # frozen
         return self
 
+    @model_validator(mode="after")
+    def _rates_into_the_reporting_currency(self) -> Config:
+        """``data.currency_rates`` convert into ``score.currency``, the currency every output names: when
+        rates are given, that currency is among them at 1 (rates into EUR under a USD report would name
+        euros dollars)."""
+        rates, currency = self.data.currency_rates, self.score.currency.strip().upper()
+        if rates and rates.get(currency) != 1:
+            got = f"it has {currency}: {rates[currency]:g}" if currency in rates else f"it has no {currency}"
+            raise ValueError(
+                f"data.currency_rates convert amounts into score.currency ({currency}), so they give "
+                f"{currency}: 1 ({got}); set score.currency to the currency the rates are into, or give each "
+                f"rate into {currency}"
+            )
+        return self
+
 
 def with_label_source(cfg: Config, source: str) -> Config:
     """``cfg`` with ``label.source`` set to ``source`` (a concrete one, for ``auto`` resolved against a
@@ -641,6 +674,8 @@ def _error_message(exc: ValidationError) -> str:
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             parts.append(f"unknown key '{key}'")
+        elif not key:  # a rule across sections (Config's own validators): its message names the keys
+            parts.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             parts.append(f"'{key}': {err['msg']} (got {err.get('input')!r})")
     return "bad config: " + "; ".join(parts)

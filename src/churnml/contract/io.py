@@ -34,6 +34,7 @@ from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, POLARS_TYPE, REQ
 from churnml.contract.validation import (
     EARLY_RENEWAL_REPAIR,
     ContractError,
+    amounts_in_one_currency,
     checked_references,
     checked_table,
     coerced_table,
@@ -300,13 +301,16 @@ def contract_table(
     coerced: pl.DataFrame, table: Table, cfg: DataConfig, limit: datetime
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """A coerced table (:func:`churnml.contract.validation.coerced_table`) checked (nothing after
-    ``limit``), repaired (:func:`repaired_renewals`) and compacted, and what was repaired or found
+    ``limit``), its amounts in score.currency (a money table in several currencies converted at
+    ``data.currency_rates``, or refused without them: :func:`churnml.contract.validation.amounts_in_one_currency`),
+    repaired (:func:`repaired_renewals`) and compacted, and what was repaired, converted or found
     implausible (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract. What
-    the whole read and each training batch do to every table."""
+    the whole read, each training batch and the scoring read of the small tables do to every table."""
     checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share)
+    checked, converted = amounts_in_one_currency(checked, table, cfg.currency_rates, cfg.max_examples)
     checked, renewals = repaired_renewals(checked, table, cfg)
     frame = compact_table(checked, CONTRACT[table])
-    return frame, {**renewals, **implausible_dates(frame, CONTRACT[table])}
+    return frame, {**converted, **renewals, **implausible_dates(frame, CONTRACT[table])}
 
 
 def repaired_renewals(

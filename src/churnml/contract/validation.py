@@ -9,6 +9,9 @@ Two steps per table, both pure functions over Polars frames:
    Columns outside the contract are set aside and counted. A value that cannot be parsed is an error.
 2. :func:`checked_table` enforces the rules: required columns without nulls, allowed values, numeric
    ranges, unique keys, ordered pairs (end not before start), and no timestamp after the as-of date.
+3. :func:`amounts_in_one_currency` puts a money table's amounts in one currency: converted at
+   ``data.currency_rates`` when its currency column holds several codes (counted per currency), refused
+   without a rate for each.
 
 :func:`checked_references` then verifies that every ``client_id`` of every table exists in
 ``clients``. Every failure is a :class:`ContractError` naming the table, the column, the problem and
@@ -46,9 +49,11 @@ from churnml.contract.schemas import (
 __all__ = [
     "CHURN_EVENTS_REPAIR",
     "CREATED_REPAIR",
+    "CURRENCY",
     "DUPLICATE_INVOICE",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
+    "MONEY_COLUMNS",
     "NOT_ALLOWED",
     "NULL_MARKERS",
     "OVERLAPPING_TERMS",
@@ -59,12 +64,17 @@ __all__ = [
     "ContractError",
     "TableRepairs",
     "allowed_lag_days",
+    "amounts_in_one_currency",
     "checked_references",
     "checked_table",
     "churns_from_events",
     "clients_created_by_first_record",
     "coerced_table",
     "compact_table",
+    "converted_note",
+    "currency_codes",
+    "currency_column",
+    "currency_problem",
     "data_last",
     "dataset_summary",
     "duplicate_invoice_problem",
@@ -81,12 +91,14 @@ __all__ = [
     "lagging_table_text",
     "lagging_tables",
     "missing_columns_problem",
-    "mixed_currencies",
     "null_marker_repairs",
     "offset_datetime",
     "offset_minutes",
     "offset_text",
+    "one_currency_note",
+    "rates_example",
     "renewal_start",
+    "rows_per_currency",
     "several_zones",
     "shown_value",
     "table_spans",
@@ -617,27 +629,139 @@ def _refuse_unreadable(
     )
 
 
-# tables whose amounts are money, and the names a currency column goes by in an export
-_MONEY_TABLES = (Table.PAYMENTS, Table.SUBSCRIPTIONS)
+# the money column of each table whose amounts are money, and the names a currency column goes by in an export
+MONEY_COLUMNS = {Table.PAYMENTS: Payments.AMOUNT, Table.SUBSCRIPTIONS: Subscriptions.MRR}
 _CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy")
+# a money table's currency codes, carried by coerced_table beside the contract columns for
+# amounts_in_one_currency (contract.io.contract_table), which converts the amounts and drops them
+CURRENCY = "currency"
+_RATES = "data.currency_rates"
 
 
-def mixed_currencies(frame: pl.DataFrame, extra: list[str], table: Table) -> dict[str, int]:
-    """A count (rows outside the most frequent currency) under a sentence, when a money table's ignored
-    currency column holds more than one currency: churnml sums its amounts as one (ARR, revenue at risk,
-    payment features), so a GBP seller's amounts read as EUR. Empty otherwise."""
-    column = next((c for c in extra if c.strip().lower() in _CURRENCY_NAMES), None)
-    if table not in _MONEY_TABLES or column is None:
-        return {}
-    codes = frame.get_column(column).cast(pl.String).str.strip_chars().str.to_uppercase().drop_nulls()
-    rows = codes.value_counts(sort=True)
-    if rows.height < 2:
-        return {}
-    return {  # one name whatever the codes: the batches of a training table add up under one line
-        f"{column}: several currencies in one table, whose amounts are summed as one, in score.currency (ARR, "
-        "revenue at risk and the payment features): convert them to one before, e.g. with today's rates; "
-        "counted: the rows outside the most frequent currency (of each batch)": codes.len() - rows.row(0)[1]
-    }
+def currency_column(columns: Sequence[str], table: Table) -> str | None:
+    """The column of a money table (:data:`MONEY_COLUMNS`) that names each row's currency (``currency``,
+    ``currency_code``, ``curr`` or ``ccy``, in any case); None for other tables and without one."""
+    if table not in MONEY_COLUMNS:
+        return None
+    return next((c for c in columns if c.strip().lower() in _CURRENCY_NAMES), None)
+
+
+def currency_codes(codes: pl.Expr) -> pl.Expr:
+    """Currency codes as they are compared with ``data.currency_rates``: text, trimmed, in capitals; blank
+    or a null marker ("N/A") read as empty."""
+    text = codes.cast(pl.String).str.strip_chars().str.to_uppercase()
+    return pl.when(text.is_in(["", *(m.upper() for m in NULL_MARKERS)])).then(None).otherwise(text)
+
+
+def rows_per_currency(codes: pl.Series) -> list[tuple[str | None, int]]:
+    """``[(code, rows)]`` of a money table's currency codes (:func:`currency_codes`), most rows first (then by
+    code; None: rows without one)."""
+    counts = codes.value_counts(name="rows").sort(
+        ["rows", codes.name], descending=[True, False], nulls_last=True
+    )
+    return [(code, int(n)) for code, n in counts.iter_rows()]
+
+
+def _currency_counts_text(counts: Sequence[tuple[str | None, int]]) -> str:
+    """``"USD (3,120 rows), JPY (1,204 rows), no currency (5 rows)"``."""
+    return ", ".join(
+        f"{'no currency' if c is None else c} ({n:,} row{'s' if n != 1 else ''})" for c, n in counts
+    )
+
+
+def rates_example(codes: Sequence[str], rates: Mapping[str, float]) -> str:
+    """The setting that would convert ``codes``, as churnml.yaml and ``--set`` write it: the rates known
+    (``rates``), RATE where one is to give."""
+    mapping = "{" + ", ".join(f"{c}: {rates[c]:g}" if c in rates else f"{c}: RATE" for c in codes) + "}"
+    return (
+        f"in churnml.yaml 'data: {{currency_rates: {mapping}}}', or --set \"{_RATES}={mapping}\" (RATE: what one "
+        "unit of that currency is worth in score.currency, which is there at 1)"
+    )
+
+
+def currency_problem(counts: Sequence[tuple[str | None, int]], rates: Mapping[str, float]) -> str:
+    """Why a money table's amounts (rows per currency ``counts``: :func:`rows_per_currency`) cannot be read:
+    several currencies without rates, a currency without one among ``rates`` (``data.currency_rates``), or rows
+    without a currency among amounts to convert."""
+    codes = [c for c, _ in counts if c is not None]
+    summed = (
+        "churnml would sum them as one amount in score.currency (ARR, revenue at risk, value tiers, priorities, "
+        "the payment features and the reasons' amounts)"
+    )
+    if not rates:
+        return (
+            f"amounts in several currencies (its currency column): {_currency_counts_text(counts)}; {summed}. Give "
+            f"each currency's rate into score.currency with {_RATES}, {rates_example(codes, rates)}"
+        )
+    missing = [(c, n) for c, n in counts if c is not None and c not in rates]
+    if not missing:
+        return (
+            f"rows without a currency (its currency column empty) among amounts to convert into score.currency "
+            f"({_currency_counts_text(counts)}): write each row's currency"
+        )
+    return (
+        f"amounts in a currency without a rate in {_RATES}: {_currency_counts_text(missing)}"
+        f" (the table holds {_currency_counts_text(counts)}); add the rate of each into score.currency, "
+        f"{rates_example(codes, rates)}"
+    )
+
+
+def converted_note(money: str, code: str, rate: float) -> str:
+    """The repair note of the ``money`` amounts in ``code`` converted at ``rate`` (one per currency: the
+    batches of a training table add up under it)."""
+    return f"{money}: amounts in {code} converted into score.currency at {rate:g} ({_RATES})"
+
+
+def one_currency_note(money: str, code: str) -> str:
+    """The note of a money table whose every amount is in the one currency ``code``, read as it is."""
+    return (
+        f"{money}: every amount is in {code}, read as it is: the outputs name score.currency, so set "
+        f"score.currency: {code} if it is another (or give {_RATES} to convert)"
+    )
+
+
+def amounts_in_one_currency(
+    frame: pl.DataFrame, table: Table, rates: Mapping[str, float], max_examples: int = 5
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``frame`` (a coerced ``table``, its currency codes in :data:`CURRENCY` when it had a currency
+    column) with its money column (:data:`MONEY_COLUMNS`) in score.currency, without the codes, and what was
+    converted (``{note: rows}``, one per currency: :func:`converted_note`). Grain unchanged: one row per
+    input row, in input order.
+
+    ``rates`` (``data.currency_rates``) turn one unit of a currency into score.currency. With rates for every
+    code each amount is multiplied by its currency's rate (rows at rate 1 are not counted); one code and no
+    rates: unchanged, said (:func:`one_currency_note`). Raises :class:`ContractError` naming each currency with
+    its rows, a row of each and the setting to add (:func:`currency_problem`) for several codes without
+    rates, a code without a rate among rates given, or rows without a code among amounts to convert: amounts
+    of several currencies are never summed as one."""
+    if CURRENCY not in frame.columns:
+        return frame, {}
+    money = MONEY_COLUMNS[table]
+    codes = frame.get_column(CURRENCY)
+    counts = rows_per_currency(codes)
+    known = [c for c, _ in counts if c is not None]
+    if not rates and len(known) <= 1:  # one currency (rows without one taken as it), or none: as they are
+        return frame.drop(CURRENCY), ({one_currency_note(money, known[0]): codes.len()} if known else {})
+    missing = [c for c in known if c not in rates]
+    if not rates or missing:
+        refused = pl.col(CURRENCY).is_in(missing) if rates else pl.repeat(True, pl.len())
+    elif any(rates[c] != 1 for c in known):  # amounts to convert: a row without a currency cannot be
+        refused = pl.col(CURRENCY).is_null()
+    else:
+        refused = pl.lit(False)
+    count = int(frame.select(refused.fill_null(False).sum()).item())
+    if count:
+        shown = (
+            frame.with_row_index("row")
+            .filter(refused.fill_null(False) & pl.col(CURRENCY).is_first_distinct())
+            .select(pl.col("row") + 1, CLIENT_ID, money, CURRENCY)
+            .head(max_examples)
+        )
+        problem = currency_problem(counts, rates)
+        raise ContractError(str(table), problem, column=money, examples=shown, count=count)
+    factor = pl.col(CURRENCY).replace_strict(dict(rates), default=1.0, return_dtype=pl.Float64)
+    notes = {converted_note(money, c, rates[c]): n for c, n in counts if c is not None and rates[c] != 1}
+    return frame.with_columns(pl.col(money) * factor).drop(CURRENCY), notes
 
 
 def coerced_table(
@@ -646,16 +770,19 @@ def coerced_table(
     """The table in contract types, only contract columns, plus what was repaired; times with a zone or a
     UTC offset become ``timezone``'s wall-clock time (``data.timezone``, counted when that moved them).
 
-    Grain unchanged: one output row per input row, in input order. Raises :class:`ContractError`
+    Grain unchanged: one output row per input row, in input order. A money table's currency column
+    (:func:`currency_column`) is kept beside them as :data:`CURRENCY` (codes in capitals), for
+    :func:`amounts_in_one_currency` to convert the amounts and drop it. Raises :class:`ContractError`
     for a missing required column or a value that cannot be read as its type.
     """
     table = str(schema.name)
     _checked_shape(frame, schema)
     counts: dict[str, int] = {}
     extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
+    currency = currency_column(extra, schema.name)
+    extra = [c for c in extra if c != currency]  # read: the amounts' currency (amounts_in_one_currency)
     if extra:
         counts[ignored_columns_note(extra, frame.columns, schema)] = frame.height
-        counts.update(mixed_currencies(frame, extra, schema.name))
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
     categorical = [s.name for s in present if isinstance(frame.schema[s.name], pl.Categorical | pl.Enum)]
@@ -685,6 +812,10 @@ def coerced_table(
     ]
     converted = converted.with_columns(absent) if absent else converted
     converted = converted.select([s.name for s in schema.columns])
+    if currency is not None:  # carried for amounts_in_one_currency, which converts and drops it
+        converted = converted.with_columns(
+            frame.select(currency_codes(pl.col(currency)).alias(CURRENCY)).to_series()
+        )
     return converted, TableRepairs(counts)
 
 
