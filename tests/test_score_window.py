@@ -431,3 +431,81 @@ def test_the_events_read_in_a_window_are_judged_stale_by_the_whole_files_rhythm(
     assert said.startswith(
         f"events: no record for {lag} days, its longest usual gap is {whole['usual_gap_days']} days"
     )
+
+
+def _in_two_currencies(folder: Path, out: Path, rate: float) -> tuple[Path, dict[str, int]]:
+    """``folder`` copied to ``out`` with a currency column in payments and subscriptions: the clients of the
+    odd rows of clients.parquet billed in JPY (their amounts divided by ``rate``, JPY's worth in EUR), the
+    others in EUR; and the rows in JPY per table."""
+    shutil.copytree(folder, out)
+    clients = pl.read_parquet(out / "clients.parquet").get_column("client_id")
+    yen = clients.gather_every(2, offset=1).implode()
+    rows = {}
+    for table, money in (("payments", "amount"), ("subscriptions", "mrr")):
+        frame = pl.read_parquet(out / f"{table}.parquet")
+        in_yen = pl.col("client_id").is_in(yen)
+        frame = frame.with_columns(
+            pl.when(in_yen).then(pl.col(money) / rate).otherwise(pl.col(money)).alias(money),
+            pl.when(in_yen).then(pl.lit("JPY")).otherwise(pl.lit("EUR")).alias("currency"),
+        )
+        frame.write_parquet(out / f"{table}.parquet")
+        rows[table] = int(frame.select(in_yen.sum()).item())
+    return out, rows
+
+
+def test_a_list_of_clients_billed_in_two_currencies_gives_their_arr_converted(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    mixed, yen_rows = _in_two_currencies(folder, tmp_path / "mixed", 0.006)
+    assert yen_rows["subscriptions"] > 0 and yen_rows["payments"] > 0
+
+    def score(data: Path, out: Path, *sets: str):  # type: ignore[no-untyped-def]
+        args = ["score", "--data", str(data), "--as-of", AS_OF.isoformat(), "--out", str(out)]
+        args += ["--model", str(tmp_path / "model"), "--set", "score.history_weeks=4"]
+        args += ["--set", "score.batch_clients=30"]  # the windowed read, in three client batches
+        for one in sets:
+            args += ["--set", one]
+        return CliRunner().invoke(app, args)
+
+    refused = score(mixed, tmp_path / "refused")
+    assert refused.exit_code != 0
+    said = " ".join(refused.output.split())
+    assert (
+        "table 'subscriptions', column 'mrr': amounts in several currencies (its currency column): " in said
+    )
+    assert '--set "data.currency_rates={' in said and "EUR: RATE" in said and "JPY: RATE" in said
+    assert not (tmp_path / "refused").exists()
+
+    one = score(folder, tmp_path / "one")
+    two = score(mixed, tmp_path / "two", "data.currency_rates={EUR: 1, JPY: 0.006}")
+    assert one.exit_code == 0, one.output
+    assert two.exit_code == 0, two.output
+    arr = {
+        name: pl.read_parquet(tmp_path / name / "scores.parquet").select("client_id", "arr").sort("client_id")
+        for name in ("one", "two")
+    }
+    assert arr["two"].get_column("client_id").to_list() == arr["one"].get_column("client_id").to_list()
+    assert arr["two"].get_column("arr").to_list() == pytest.approx(arr["one"].get_column("arr").to_list())
+    assert arr["two"].get_column("arr").sum() > 0
+    repairs = json.loads((tmp_path / "two" / "manifest.json").read_text())["data"]["repairs"]
+    assert (
+        repairs["payments"][
+            "amount: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)"
+        ]
+        == (yen_rows["payments"])
+    )
+    assert (
+        repairs["subscriptions"][
+            "mrr: amounts in JPY converted into score.currency at 0.006 (data.currency_rates)"
+        ]
+        == (yen_rows["subscriptions"])
+    )
