@@ -997,6 +997,26 @@ def test_a_folder_in_several_currencies_is_read_in_score_currency(tmp_path: Path
     }
 
 
+def test_train_and_score_say_which_currencies_were_converted():
+    from churnml.contract.validation import converted_note, currency_notes, one_currency_note
+
+    repairs = {
+        "payments": {
+            converted_note("amount", "JPY", 0.006): 2525,
+            converted_note("amount", "BRL", 0.18): 1200,
+        },
+        "subscriptions": {one_currency_note("mrr", "GBP"): 40, "mrr: whitespace trimmed": 3},
+        "events": {"ignored columns ['x']": 9},
+    }
+    assert currency_notes(repairs) == [
+        "payments.amount converted into score.currency (data.currency_rates): 2,525 rows in JPY at 0.006, "
+        "1,200 rows in BRL at 0.18",
+        "subscriptions.mrr: every amount is in GBP, read as it is: the outputs name score.currency, so set "
+        "score.currency: GBP if it is another (or give data.currency_rates to convert)",
+    ]
+    assert currency_notes({"events": {"ignored columns ['x']": 9}}) == []
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

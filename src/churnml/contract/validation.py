@@ -74,6 +74,7 @@ __all__ = [
     "converted_note",
     "currency_codes",
     "currency_column",
+    "currency_notes",
     "currency_problem",
     "data_last",
     "dataset_summary",
@@ -718,6 +719,23 @@ def one_currency_note(money: str, code: str) -> str:
         f"{money}: every amount is in {code}, read as it is: the outputs name score.currency, so set "
         f"score.currency: {code} if it is another (or give {_RATES} to convert)"
     )
+
+
+def currency_notes(repairs: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """What ``train`` and ``score`` say of the money tables' currencies, from a read's repairs (``{table:
+    {note: rows}}``, :attr:`churnml.contract.dataset.Dataset.repairs`): per money table the currencies
+    converted at ``data.currency_rates`` with their rows and rates (:func:`converted_note`), or the one
+    currency its amounts are in (:func:`one_currency_note`); empty when the tables name no currency."""
+    notes = []
+    for table, money in MONEY_COLUMNS.items():
+        counts = repairs.get(str(table), {})
+        pattern = re.compile(rf"^{money}: amounts in (\S+) converted into score\.currency at (\S+) \(")
+        converted = [(m.group(1), m.group(2), n) for k, n in counts.items() if (m := pattern.match(k))]
+        if converted:
+            each = ", ".join(f"{n:,} rows in {code} at {rate}" for code, rate, n in converted)
+            notes.append(f"{table}.{money} converted into score.currency ({_RATES}): {each}")
+        notes += [f"{table}.{k}" for k in counts if k.startswith(f"{money}: every amount is in ")]
+    return notes
 
 
 def amounts_in_one_currency(
