@@ -171,6 +171,59 @@ def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
     assert cfg.playbooks.urgency["red"]["A"] == "This week"  # no "with management"
 
 
+@pytest.mark.parametrize(
+    ("facts", "action", "role", "basis"),
+    [
+        (  # a lapsed store subscription: the app team's bulk message, not a sales team's renewal call
+            {"zone": "red", "tier": "C", "term_state": "Term ended 5 days ago and was not renewed"},
+            "Term ended 5 days ago and was not renewed. Win-back e-mail and push: update the payment method or "
+            "restart the plan in one tap",
+            "success",
+            "grace period",
+        ),
+        (  # lapsed on a failed payment: the payment play, not "Resolve the failed or overdue invoices"
+            {
+                "zone": "red",
+                "tier": "A",
+                "term_state": "Term ended 2 days ago and was not renewed",
+                "rules": "payment_trouble",
+            },
+            "Term ended 2 days ago and was not renewed. Payment failed: e-mail and in-app message to update the "
+            "payment method",
+            "success",
+            "grace period, rule: payment_trouble",
+        ),
+        (  # a monthly plan renews within 6 days (red's urgency: playbooks.renewal_urgent_days): no renewal meeting
+            {"zone": "yellow", "tier": "C", "renewal_due": True, "renewal_days": 6},
+            "This week: Before the plan renews: a message on what they got from it this month (the term ends in "
+            "6 days)",
+            "success",
+            "renewal due",
+        ),
+    ],
+)
+def test_the_readmes_app_config_acts_on_a_lapsed_user_in_bulk(tmp_path, facts, action, role, basis) -> None:
+    from pathlib import Path
+
+    from churnml.scoring.playbook import ChosenPlay, ClientFacts, choose_play
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("**A consumer app or a shop.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "app.yaml").write_text(block)
+    cfg = load_config(tmp_path / "app.yaml")
+    assert choose_play(ClientFacts(**facts), cfg.playbooks) == ChosenPlay(action, role, basis)
+
+
+def test_the_readme_says_how_to_set_an_app_stores_grace() -> None:
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    said = "e.g. `label: {source: subscriptions, horizon_days: 30, grace_days: 7}` (or `--set label.grace_days=7`)"
+    assert said in readme
+    cfg = load_config(overrides=["label.source=subscriptions", "label.horizon_days=30", "label.grace_days=7"])
+    assert (cfg.label.horizon_days, cfg.label.grace_days) == (30, 7)
+
+
 def test_several_config_files_merge_in_the_order_given(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
