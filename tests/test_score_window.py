@@ -509,3 +509,9 @@ def test_a_list_of_clients_billed_in_two_currencies_gives_their_arr_converted(
         ]
         == (yen_rows["subscriptions"])
     )
+    # the console says the conversion, not only the manifest
+    shown = " ".join(two.output.split())
+    assert (
+        f"note: payments.amount converted into score.currency (data.currency_rates): "
+        f"{yen_rows['payments']:,} rows in JPY at 0.006" in shown
+    )

@@ -536,7 +536,7 @@ def score(
     """
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-    from churnml.contract.validation import lagging_table_text
+    from churnml.contract.validation import currency_notes, lagging_table_text
     from churnml.jobs.score import ListNotes, empty_columns_read_by
     from churnml.jobs.score import score as score_job
 
@@ -569,6 +569,8 @@ def score(
             f"{said}, before the as-of date {day}: its features describe old data; refresh its export "
             "(recorded in manifest.json, data.lagging_tables)",
         )
+    for note in currency_notes((manifest.get("data") or {}).get("repairs") or {}):
+        flagged("note", note)  # amounts converted into score.currency (data.currency_rates)
     stale = (manifest.get("data") or {}).get("events_lag_days_empty_windows")
     if stale and "events" not in lagging:
         flagged(

@@ -127,3 +127,24 @@ def test_rows_repeated_in_any_activity_table_are_said(tmp_path, table, rows, exp
     notes = data_notes(read_dataset(folder, cfg.data), cfg)
     said = [n.split(";")[0] for n in notes if "in every column" in n]
     assert said == expected
+
+
+def test_amounts_converted_from_several_currencies_are_said_by_validate_and_train(tmp_path) -> None:
+    from churnml.config import Config
+    from churnml.contract.io import read_dataset
+    from churnml.jobs.inputs import data_notes
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,created_at\nc1,2024-01-01\nc2,2024-01-01\n")
+    (folder / "events.csv").write_text("client_id,ts,event\nc1,2024-02-01,login\n")
+    (folder / "payments.csv").write_text(
+        "client_id,amount,paid_at,currency\nc1,100,2024-02-01,EUR\nc2,5000,2024-02-01,JPY\nc2,5000,2024-03-01,JPY\n"
+    )
+    cfg = Config.model_validate({"data": {"as_of": "2024-12-31", "currency_rates": {"EUR": 1, "JPY": 0.006}}})
+    dataset = read_dataset(folder, cfg.data)
+    assert dataset.tables["payments"].get_column("amount").to_list() == pytest.approx([100.0, 30.0, 30.0])
+    notes = [n for n in data_notes(dataset, cfg) if "currency" in n]
+    assert notes == [
+        "payments.amount converted into score.currency (data.currency_rates): 2 rows in JPY at 0.006"
+    ]

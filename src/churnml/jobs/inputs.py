@@ -148,9 +148,11 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
-    (:func:`repeated_rows_note`: an export appended twice). ``folder``:
+    (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
+    (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``). ``folder``:
     where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
     from churnml.contract.schemas import Table
+    from churnml.contract.validation import currency_notes
     from churnml.features.account import other_signals_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note
     from churnml.labels import (
@@ -213,6 +215,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         checked = frame is not None and 0 < frame.height <= _REPEATS_CHECKED_ROWS
         repeated = repeated_rows_note(frame, table) if checked else None
         notes += [repeated] if repeated else []
+    # amounts converted from several currencies (data.currency_rates), or the one currency they are in
+    notes += currency_notes(dataset.repairs.counts)
     signals = dataset.tables.get(Table.SIGNALS)
     others = other_signals_note(signals) if signals is not None and signals.height else None
     notes += [others] if others else []
