@@ -102,6 +102,40 @@ def _capacity_standing(mrr: dict[str, float], p_now: dict[str, float], prev: Pre
     )
 
 
+@pytest.mark.parametrize(("share", "booked", "due"), [(0.25, None, True), (0.4, date(2026, 12, 6), False)])
+def test_client_standing_reads_bookings_with_the_configured_early_renewal_share(share, booked, due) -> None:
+    # a quarter ending in 30 days, the next one booked from tomorrow: 29 of its 90 days (32%) early, a renewal
+    # booked ahead under data.early_renewal_share 0.4 (not due), none under the default 0.25 (due in 30 days)
+    day = date(2026, 12, 5)
+    at = datetime(2026, 12, 5)
+    clients = pl.DataFrame({"client_id": ["q"], "created_at": [datetime(2025, 1, 1)]})
+    terms = pl.DataFrame(
+        {
+            "client_id": ["q", "q"],
+            "start_date": [at - timedelta(days=60), at + timedelta(days=1)],
+            "end_date": [at + timedelta(days=30), at + timedelta(days=91)],
+            "mrr": [100.0, 100.0],
+        }
+    )
+    data = Dataset({Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms}, "x", datetime(2025, 1, 1), at)
+    standing = client_standing(
+        data,
+        ["q"],
+        np.array([0.1]),
+        PreviousWeek(date(2026, 11, 28), [], np.zeros(0), {}),
+        pl.DataFrame(schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64}),
+        day,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(renewal_days=60),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["term_lapsed"]),
+        early_renewal_share=share,
+    )
+    views = standing.views.row(0, named=True)
+    assert (views[Scores.NEXT_TERM_START], views[Scores.RENEWAL_DUE]) == (booked, due)
+
+
 def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_floor() -> None:
     # a: p 0.9 x 1,200 = 1,080 at risk; b: p 0.05 x 12,000 = 600, red by capacity (no rule raised it), so
     # it is not ranked as if at the red threshold (0.35 x 12,000 = 4,200): a first, then b
@@ -1591,3 +1625,16 @@ def test_a_list_months_before_its_clients_renewals_advises_the_horizon(source, m
             "label.horizon_days" in note
             and "100% of the 12 active clients' terms end more than 90 days" in note
         )
+
+
+def test_the_score_job_passes_the_configured_early_renewal_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    # jobs.score._scored_list hands data.early_renewal_share to assemble.scored_list
+    import churnml.scoring.assemble as assemble
+    from churnml.config import Config
+    from churnml.jobs.score import _scored_list
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(assemble, "scored_list", lambda *args, **kwargs: seen.update(kwargs))
+    cfg = Config().model_copy(update={"data": Config().data.model_copy(update={"early_renewal_share": 0.4})})
+    _scored_list(None, date(2026, 12, 5), None, {}, None, None, cfg, print)
+    assert seen["early_renewal_share"] == 0.4

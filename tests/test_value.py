@@ -631,3 +631,27 @@ def test_the_ticket_window_is_said_over_the_days_of_data(data_start, expected) -
     from churnml.scoring.value import ticket_window_words
 
     assert ticket_window_words(data_start, date(2024, 10, 30), 365) == expected
+
+
+def test_lapsed_terms_arr_passes_the_configured_early_renewal_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    # data.early_renewal_share reaches crm.lapsed_terms (the one reader of bookings for the lapsed ARR)
+    import churnml.scoring.crm as crm
+
+    seen: list[float] = []
+    real = crm.lapsed_terms
+
+    def spy(subscriptions, as_of, grace_days, renewal_share=crm.EARLY_RENEWAL_SHARE):
+        seen.append(renewal_share)
+        return real(subscriptions, as_of, grace_days, renewal_share)
+
+    monkeypatch.setattr(crm, "lapsed_terms", spy)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["l"],
+            "start_date": [datetime(2024, 1, 1)],
+            "end_date": [datetime(2024, 6, 1)],
+            "mrr": [50.0],
+        }
+    )
+    arr = annual_recurring_revenue(["l"], AS_OF, subs, None, 30, renewal_share=0.4)
+    assert (arr.get_column(Scores.ARR).to_list(), seen) == ([600.0], [0.4])

@@ -786,6 +786,7 @@ def _scored_list(
             known_history=known,
             progress=progress,
             batches=batches,
+            early_renewal_share=cfg.data.early_renewal_share,
         )
     except FeatureMismatch as exc:
         raise UserError(f"{exc}{hint}") from None

@@ -76,7 +76,7 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import PAUSE_DUE, PAUSE_FACTS, PAUSED, renewed_rows
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSE_FACTS, PAUSED, renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
@@ -631,6 +631,7 @@ def scored_list(
     progress: Callable[[str], None] | None = None,
     rows_per_batch: int | None = None,
     batches: Callable[[int], Dataset] | Sequence[Dataset] | None = None,
+    early_renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> ScoredList:
     """Score every client active at ``as_of`` (columns and grain: module docstring).
 
@@ -641,6 +642,8 @@ def scored_list(
     rows featurised at once. ``batches`` (``len`` and ``batches[k]`` or ``batches(k)``): the dataset of
     each client batch, read one at a time for the features (:mod:`churnml.jobs.score_data`); ``dataset``
     then only serves the whole-portfolio steps (population, rules, value, CRM views).
+    ``early_renewal_share``: ``data.early_renewal_share``, how early a renewal booked ahead may start (the rules,
+    the CRM views and the ARR read bookings with it: :func:`churnml.scoring.standing.client_standing`).
     """
     clock = _Clock(progress)
     clock.step("checking the data")
@@ -689,6 +692,7 @@ def scored_list(
         features_now=week.now,
         features_prev=week.prev,
         client_ratios=(ratios_now, ratios_prev),
+        early_renewal_share=early_renewal_share,
     )
     clock.done("value_rules")
 

@@ -40,6 +40,7 @@ from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, RulesCo
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE
 from churnml.scoring.outputs import History
 
 __all__ = [
@@ -89,6 +90,8 @@ class BucketContext:
     # client's bucket_usage_ratios, on the driver after the feature pass): usage_drop reads it in every
     # bucket (None: each bucket its own, as before the driver knows it)
     usage_ratios: tuple[float | None, float | None] = (None, None)
+    # data.early_renewal_share: how early a renewal booked ahead may start (client_standing's readers of bookings)
+    early_renewal_share: float = EARLY_RENEWAL_SHARE
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -265,6 +268,7 @@ def bucket_scores(
         features_now=now,
         features_prev=prev,
         usage_ratios=ctx.usage_ratios,
+        early_renewal_share=ctx.early_renewal_share,
     )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)

@@ -25,6 +25,7 @@ from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Clients, Subscriptions, Table
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
+    EARLY_RENEWAL_SHARE,
     last_contact,
     last_data_export,
     last_interaction,
@@ -250,7 +251,13 @@ class PreviousWeek:
 
 
 def _previous_zones(
-    ids: list[str], p_prev: np.ndarray, dataset: Dataset, prev_date: date, cfg: ZonesConfig, grace_days: int
+    ids: list[str],
+    p_prev: np.ndarray,
+    dataset: Dataset,
+    prev_date: date,
+    cfg: ZonesConfig,
+    grace_days: int,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> dict[str, str]:
     arr = (
         annual_recurring_revenue(
@@ -260,6 +267,7 @@ def _previous_zones(
             dataset.get(Table.PAYMENTS),
             grace_days,
             dataset.first_activity(),
+            renewal_share,
         )
         .get_column(Scores.ARR)
         .to_numpy()
@@ -326,6 +334,7 @@ def client_standing(
     features_prev: pl.DataFrame | None = None,
     usage_ratios: tuple[float | None, float | None] = (None, None),
     client_ratios: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None),
+    early_renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
@@ -334,7 +343,9 @@ def client_standing(
     only part of the list (a Spark client bucket); None reads it from ``ids``' features (the whole list).
     ``client_ratios``: each client's usage ratio this week and last week
     (:func:`churnml.scoring.rules.client_usage_ratios` of ``features_now`` / ``features_prev``) when the
-    caller already holds them; None computes them here."""
+    caller already holds them; None computes them here. ``early_renewal_share``: ``data.early_renewal_share``,
+    how early a renewal booked ahead may start (:func:`churnml.scoring.crm.booked_terms`), for every reader of
+    bookings here: the rules (this week's and last week's), the CRM views and the ARR of a lapsed client."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
@@ -351,6 +362,7 @@ def client_standing(
         dataset.get(Table.PAYMENTS),
         label.grace_days,
         dataset.first_activity(),
+        early_renewal_share,
     )
     base = pl.DataFrame(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},
@@ -373,6 +385,7 @@ def client_standing(
         "grace_days": label.grace_days,
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
         "data_end": dataset.as_of.date(),
+        "early_renewal_share": early_renewal_share,
     }
     (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
     fired = fired_rules(
@@ -410,7 +423,9 @@ def client_standing(
         keep=keep,
         fired=fired,
         views=with_price_rises(
-            _crm_views(dataset, ids, as_of, label, score, features, rules.term_lapsed_days),
+            _crm_views(
+                dataset, ids, as_of, label, score, features, rules.term_lapsed_days, early_renewal_share
+            ),
             fired.get_column(Scores.rule("price_rise"))
             if Scores.rule("price_rise") in fired.columns
             else pl.Series([False] * len(ids)),
@@ -444,7 +459,17 @@ def _with_previous_zones(
     if cfg.method == "probability":
         zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
     else:
-        zone = list(_previous_zones(ids, p_prev, dataset, prev_date, cfg, rule_args["grace_days"]).values())
+        zone = list(
+            _previous_zones(
+                ids,
+                p_prev,
+                dataset,
+                prev_date,
+                cfg,
+                rule_args["grace_days"],
+                rule_args["early_renewal_share"],
+            ).values()
+        )
     # only the rules that can raise a zone matter for last week's zone
     raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
     if raising:
@@ -468,8 +493,10 @@ def _crm_views(
     score: ScoreConfig,
     features: FeaturesConfig,
     settle_days: int = 0,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> pl.DataFrame:
-    """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``."""
+    """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
+    ``data.early_renewal_share`` (:func:`churnml.scoring.crm.term_status`)."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -482,6 +509,7 @@ def _crm_views(
             dataset.as_of.date(),
             churns=dataset.get(Table.CHURNS),
             tables=dataset.tables,
+            renewal_share=renewal_share,
         ),
         last_interaction(
             ids,

@@ -58,6 +58,7 @@ import polars as pl
 from churnml.config import ValueConfig, ZonesConfig
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Tickets
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE
 from churnml.scoring.playbook import ZONE_RANK
 
 __all__ = [
@@ -289,6 +290,7 @@ def annual_recurring_revenue(
     payments: pl.DataFrame | None,
     grace_days: int = 0,
     observed_from: datetime | None = None,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> pl.DataFrame:
     """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`
     (payments of a log younger than a year scaled to one from ``observed_from``),
@@ -302,6 +304,7 @@ def annual_recurring_revenue(
     client that paid 199 a month read as worthless, tier C). A trial that never paid stays at 0.
 
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
+    ``renewal_share``: ``data.early_renewal_share`` (:func:`lapsed_terms_arr`).
     """
     ids = pl.DataFrame(
         {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
@@ -310,7 +313,7 @@ def annual_recurring_revenue(
     now = recurring_revenue(ids, _AT, subscriptions, payments, observed_from).select(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
-    lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days)
+    lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share)
     paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
     if lapsed.height == 0 and paused.height == 0:
         return now
@@ -344,18 +347,23 @@ def paused_terms_arr(clients: pl.Series, as_of: date, subscriptions: pl.DataFram
 
 
 def lapsed_terms_arr(
-    clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None, grace_days: int
+    clients: pl.Series,
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    grace_days: int,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> pl.DataFrame:
     """``[client_id, _lapsed_arr]`` for the clients of ``clients`` in grace at ``as_of``
     (:func:`churnml.scoring.crm.lapsed_terms`): 12 x the summed ``mrr`` of their terms running at the
-    instant their last term ended. Empty when none is in grace."""
+    instant their last term ended. Empty when none is in grace. ``renewal_share``: ``data.early_renewal_share``,
+    passed to :func:`~churnml.scoring.crm.lapsed_terms`, so that one setting reads bookings."""
     from churnml.scoring.crm import lapsed_terms
 
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_lapsed_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0 or grace_days <= 0:
         return empty
     mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode()))
-    last_end = lapsed_terms(mine, as_of, grace_days).rename({"_last_end": _AT})
+    last_end = lapsed_terms(mine, as_of, grace_days, renewal_share).rename({"_last_end": _AT})
     if last_end.height == 0:
         return empty
     terms = mine.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
