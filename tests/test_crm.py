@@ -398,20 +398,22 @@ def test_a_pause_is_marked_and_its_end_is_no_renewal_due() -> None:
     assert paused_clients(None, AS_OF, 30).height == 0
 
 
-def test_paused_rows_are_the_clients_on_free_terms_after_paid_ones() -> None:
+def test_paused_rows_are_the_clients_on_a_pause() -> None:
     from churnml.scoring.reasons import paused_rows
 
+    # resuming: free since 20 days ago, its paid plan booked from the free term's end (crm.paused_clients: a
+    # renewal booked is no pause; free_after_paid alone counted it)
     subs = pl.DataFrame(
         {
-            "client_id": ["frozen", "frozen", "free_only", "paying"],
-            "start_date": [ago(60), ago(20), ago(100), ago(100)],
-            "end_date": [ago(20), ago(-40), ago(-265), ago(-265)],
-            "mrr": [40.0, 0.0, 0.0, 40.0],
+            "client_id": ["frozen", "frozen", "free_only", "paying", "resuming", "resuming", "resuming"],
+            "start_date": [ago(60), ago(20), ago(100), ago(100), ago(60), ago(20), ago(-10)],
+            "end_date": [ago(20), ago(-40), ago(-265), ago(-265), ago(20), ago(-10), ago(-40)],
+            "mrr": [40.0, 0.0, 0.0, 40.0, 40.0, 0.0, 40.0],
         }
     )
-    ids = ["frozen", "free_only", "paying", "no_terms"]
-    assert paused_rows(ids, AS_OF, subs).tolist() == [True, False, False, False]
-    assert paused_rows(ids, AS_OF, None).tolist() == [False] * 4
+    ids = ["frozen", "free_only", "paying", "no_terms", "resuming"]
+    assert paused_rows(ids, AS_OF, subs).tolist() == [True, False, False, False, False]
+    assert paused_rows(ids, AS_OF, None).tolist() == [False] * 5
 
 
 def test_running_term_days_are_the_longest_running_terms_length() -> None:
@@ -433,28 +435,33 @@ def test_running_term_days_are_the_longest_running_terms_length() -> None:
 def test_a_next_term_booked_at_a_price_rise_stays_a_renewal_to_work() -> None:
     from churnml.scoring.crm import renewed_rows, with_price_rises
 
+    # quote: its booked next term is the rise; signed: no rise; due: a rise, nothing booked; auto: a monthly
+    # plan that rose 20% two months ago, its next month booked at that same price (a rise already started)
     views = pl.DataFrame(
         {
-            "client_id": ["quote", "signed", "due"],
-            Scores.RENEWAL_DUE: [False, False, True],
-            Scores.RENEWAL_DAYS: [2, 9, 20],
-            Scores.NEXT_TERM_START: [date(2026, 12, 3), date(2026, 12, 10), None],
+            "client_id": ["quote", "signed", "due", "auto"],
+            Scores.RENEWAL_DUE: [False, False, True, False],
+            Scores.RENEWAL_DAYS: [2, 9, 20, 5],
+            Scores.NEXT_TERM_START: [date(2026, 12, 3), date(2026, 12, 10), None, date(2026, 12, 6)],
             Scores.TERM_STATE: [
                 "Renewed: the next term starts 2026-12-03",
                 "Renewed: the next term starts 2026-12-10",
                 "",
+                "Renewed: the next term starts 2026-12-06",
             ],
         }
     )
-    out = with_price_rises(views, pl.Series([True, False, True]), renewal_days=60)
-    assert out.get_column(Scores.RENEWAL_DUE).to_list() == [True, False, True]
-    assert renewed_rows(out).tolist() == [False, True, False]  # the quote is no renewal done
-    later = with_price_rises(views, pl.Series([True, False, True]), renewal_days=1)
-    assert later.get_column(Scores.RENEWAL_DUE).to_list() == [False, False, True]  # beyond the renewals view
+    kinds = pl.Series(["booked", None, "discount", "started"], dtype=pl.String)
+    out = with_price_rises(views, kinds, renewal_days=60)
+    assert out.get_column(Scores.RENEWAL_DUE).to_list() == [True, False, True, False]
+    assert renewed_rows(out).tolist() == [False, True, False, True]  # the quote is no renewal done
+    later = with_price_rises(views, kinds, renewal_days=1)
+    assert later.get_column(Scores.RENEWAL_DUE).to_list() == [False, False, True, False]  # beyond the view
     assert out.get_column(Scores.TERM_STATE).to_list() == [
         "Next term booked from 2026-12-03 at a higher price: a renewal to work, not a done one",
         "Renewed: the next term starts 2026-12-10",
         "",
+        "Renewed: the next term starts 2026-12-06, at the price that already rose in the running term",
     ]
 
 

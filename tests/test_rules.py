@@ -1303,3 +1303,38 @@ def test_the_price_rise_text_names_a_started_rise() -> None:
         "higher price, a discount of 30% or more ending, or the running term costing that much more than the plan "
         "did 91 days ago: a monthly plan renewed at a higher price)"
     )
+
+
+@pytest.mark.parametrize(
+    ("next_mrr", "kind"),
+    [
+        (120.0, "started"),  # rose 20% 40 days ago, the next month booked at that same price
+        (150.0, "booked"),  # and the next month booked another 25% up: the booked rise is the one to work
+        (None, "started"),  # nothing booked
+    ],
+)
+def test_price_rise_kinds_tell_a_booked_rise_from_one_already_started(
+    next_mrr: float | None, kind: str
+) -> None:
+    from churnml.scoring.rules import price_rise_kinds
+
+    subs = _monthly_terms([(100.0, 1), (100.0, 1), (120.0, 1), (120.0, 1)])
+    if next_mrr is not None:  # the next month, from the running one's end (in 20 days)
+        subs = pl.concat(
+            [
+                subs,
+                pl.DataFrame(
+                    {
+                        "client_id": ["m"],
+                        "start_date": [days_ago(-20)],
+                        "end_date": [days_ago(-50)],
+                        "mrr": [next_mrr],
+                        "quantity": [1],
+                    }
+                ),
+            ],
+            how="vertical_relaxed",
+        )
+    tables = {Table.SUBSCRIPTIONS: subs}
+    got = price_rise_kinds(tables, ["m", "other"], AS_OF, RulesConfig(enabled=("price_rise",)))
+    assert got.to_list() == [kind, None]

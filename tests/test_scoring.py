@@ -136,6 +136,40 @@ def test_client_standing_reads_bookings_with_the_configured_early_renewal_share(
     assert (views[Scores.NEXT_TERM_START], views[Scores.RENEWAL_DUE]) == (booked, due)
 
 
+def test_a_next_month_booked_after_a_rise_already_started_reads_renewed() -> None:
+    # a monthly plan renewed 20% up 40 days ago (price_rise: a rise already started), its next month booked at
+    # that same price: a renewal done, not "booked at a higher price"
+    at = datetime(2026, 12, 5)
+    starts = [100, 70, 40, 10, -20]
+    clients = pl.DataFrame({"client_id": ["m"], "created_at": [datetime(2025, 1, 1)]})
+    terms = pl.DataFrame(
+        {
+            "client_id": ["m"] * 5,
+            "start_date": [at - timedelta(days=d) for d in starts],
+            "end_date": [at - timedelta(days=d - 30) for d in starts],
+            "mrr": [100.0, 100.0, 120.0, 120.0, 120.0],
+        }
+    )
+    data = Dataset({Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms}, "x", datetime(2025, 1, 1), at)
+    standing = client_standing(
+        data,
+        ["m"],
+        np.array([0.1]),
+        PreviousWeek(date(2026, 11, 28), [], np.zeros(0), {}),
+        pl.DataFrame(schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64}),
+        date(2026, 12, 5),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["price_rise"]),
+    )
+    assert standing.fired.get_column(Scores.RULES).to_list() == ["price_rise"]
+    assert standing.views.get_column(Scores.TERM_STATE).to_list() == [
+        "Renewed: the next term starts 2026-12-25, at the price that already rose in the running term"
+    ]
+
+
 def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_floor() -> None:
     # a: p 0.9 x 1,200 = 1,080 at risk; b: p 0.05 x 12,000 = 600, red by capacity (no rule raised it), so
     # it is not ranked as if at the red threshold (0.35 x 12,000 = 4,200): a first, then b

@@ -65,6 +65,7 @@ from churnml.scoring.columns import Scores
 
 __all__ = [
     "BACK_DAYS",
+    "BOOKED_AFTER_A_RISE",
     "BOOKED_AT_A_RISE",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
@@ -139,23 +140,37 @@ PAUSE_DUE = "_pause_due"
 PAUSE_FACTS = (PAUSED, PAUSE_DUE)
 
 
-# the term_state of a client whose next term is booked at a higher price (the price_rise rule fired)
+# the term_state of a client whose next term is booked at a higher price (the price_rise rule fired for it)
 BOOKED_AT_A_RISE = "Next term booked from {day} at a higher price: a renewal to work, not a done one"
+# the term_state of a client whose next term is booked at the price its running term already rose to (price_rise
+# fired for a rise already started, rules.PRICE_RISE_KINDS "started"): a renewal done, the rise said
+BOOKED_AFTER_A_RISE = (
+    "Renewed: the next term starts {day}, at the price that already rose in the running term"
+)
 
 
-def with_price_rises(views: pl.DataFrame, rising: pl.Series, renewal_days: int) -> pl.DataFrame:
-    """``views`` (a :func:`term_status` frame) where ``rising`` (per row: the ``price_rise`` rule fired)
-    and a next term is booked: that term is a renewal quote or a price rise, not a renewal done, so
-    ``term_state`` says so (:data:`BOOKED_AT_A_RISE`), it is not read as renewed (:func:`renewed_rows`),
-    and it is in the renewals view (``renewal_due``) when the running term ends within ``renewal_days``
-    (``score.renewal_days``). An insurer writes each renewal quote as the next term: 875 customers read
-    "Renewed", 118 of whom lapsed within 60 days."""
-    booked = pl.col(Scores.NEXT_TERM_START).is_not_null() & rising.fill_null(False)
+def with_price_rises(views: pl.DataFrame, kinds: pl.Series, renewal_days: int) -> pl.DataFrame:
+    """``views`` (a :func:`term_status` frame) with the ``price_rise`` rule's kind per row (``kinds``,
+    :func:`churnml.scoring.rules.price_rise_kinds`: ``booked``, ``discount``, ``started``; null where it did
+    not fire) said where a next term is booked. ``booked``: that term is a renewal quote or a price rise, not a
+    renewal done, so ``term_state`` says so (:data:`BOOKED_AT_A_RISE`), it is not read as renewed
+    (:func:`renewed_rows`), and it is in the renewals view (``renewal_due``) when the running term ends within
+    ``renewal_days`` (``score.renewal_days``); an insurer writes each renewal quote as the next term: 875
+    customers read "Renewed", 118 of whom lapsed within 60 days. ``started``: the price already rose in the
+    running term and the next term is booked at it: a renewal done, the rise said
+    (:data:`BOOKED_AFTER_A_RISE`; a monthly member auto-renewed at 20% more read "booked at a higher price"
+    beside a next month at the same price). ``discount`` fires only with nothing booked: no change."""
+    kind = kinds.cast(pl.String)
+    has_next = pl.col(Scores.NEXT_TERM_START).is_not_null()
+    booked = has_next & (pl.lit(kind) == "booked").fill_null(False)
+    started = has_next & (pl.lit(kind) == "started").fill_null(False)
     soon = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days).fill_null(False)
     return views.with_columns(
         pl.when(booked & soon).then(True).otherwise(pl.col(Scores.RENEWAL_DUE)).alias(Scores.RENEWAL_DUE),
         pl.when(booked)
         .then(pl.format(BOOKED_AT_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
+        .when(started)
+        .then(pl.format(BOOKED_AFTER_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
         .otherwise(pl.col(Scores.TERM_STATE))
         .alias(Scores.TERM_STATE),
     )

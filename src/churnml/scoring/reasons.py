@@ -26,7 +26,7 @@ from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
 from churnml.labels import customer_terms
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import free_after_paid, renewed_rows
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSED, free_after_paid, paused_clients, renewed_rows
 from churnml.scoring.explain import (
     FAMILIES,
     change_reasons,
@@ -178,13 +178,20 @@ class Citing:
     pause_said: Sequence[str | None] | None = None
 
 
-def paused_rows(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
-    """Per client, whether its running terms are all free after paid ones
-    (:func:`churnml.scoring.crm.free_after_paid`: a freeze, a free plan): no payment is then due, and
-    "last payment N days ago" says nothing about the client."""
+def paused_rows(
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    grace_days: int = 30,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> np.ndarray:
+    """Per client, whether it is on a pause (:func:`churnml.scoring.crm.paused_clients`: its running terms
+    are all free after paid ones, a freeze or a free plan, with neither a lapse nor a renewal booked; the one
+    test of a pause): no payment is then due, and "last payment N days ago" says nothing about the client.
+    ``grace_days``: ``label.grace_days``; ``renewal_share``: ``data.early_renewal_share``."""
     if subscriptions is None or subscriptions.height == 0:
         return np.zeros(len(client_ids), dtype=bool)
-    paused = free_after_paid(subscriptions, as_of).get_column(CLIENT_ID)
+    paused = paused_clients(subscriptions, as_of, grace_days, renewal_share).get_column(CLIENT_ID)
     return pl.Series(list(client_ids), dtype=pl.String).is_in(paused.implode()).to_numpy()
 
 
@@ -446,7 +453,10 @@ def list_reasons(
         # a monthly term's end says nothing about the client, nor one whose next term is booked
         (term_days <= MONTHLY_TERM_DAYS) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
-        paused_rows(ids, as_of, subscriptions),
+        # on a pause (crm.paused_clients), as term_status marked it with the list's grace and early renewal share
+        standing.views.get_column(PAUSED).fill_null(False).to_numpy()
+        if PAUSED in standing.views.columns
+        else paused_rows(ids, as_of, subscriptions),
         term_days,
         term_age,
         pause_sentences(ids, as_of, subscriptions, score.currency),

@@ -77,6 +77,8 @@ __all__ = [
     "CROWDED_RULE_SHARE",
     "PORTFOLIO_DIP_RATIO",
     "PORTFOLIO_MIN_CLIENTS",
+    "PRICE_RISE_KIND",
+    "PRICE_RISE_KINDS",
     "QUIET_RULES",
     "RULES",
     "RULE_TEXT",
@@ -90,6 +92,7 @@ __all__ = [
     "portfolio_usage_note",
     "portfolio_usage_ratio",
     "portfolio_usage_total",
+    "price_rise_kinds",
     "rule_descriptions",
     "unreachable_no_activity_note",
     "usage_dip_note",
@@ -609,13 +612,25 @@ STANDING_DISCOUNT_DAYS = 366
 
 
 def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
-    """Clients whose next term, booked to start on or after the as-of date and within ``price_rise_days``,
-    costs at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99
-    a month; a renewal quote 18% up written as the next term), or, with no next term booked, whose running
-    term is discounted by ``price_rise_discount`` or more (a promotion; 10-25% is a B2B account's
-    negotiated price) and ends within those days, the discount held for a year at most (an intro offer
-    ending; a discount renewed for longer is the client's price): the moment customers shop around. Or a rise
-    that has already started (:func:`_started_price_rises`: a monthly plan auto-renewed at a higher price
+    """Clients whose price rises or rose (:func:`_price_rise_kinds`: a next term booked at a higher price, a
+    discount ending, or a rise already started): the moment customers shop around."""
+    return _price_rise_kinds(subscriptions, ctx).select(CLIENT_ID)
+
+
+# the kinds of a price rise (price_rise_kinds): a next term booked at a higher price, a discount ending with nothing
+# booked, a rise already started in the running term; a client with several takes the first
+PRICE_RISE_KINDS = ("booked", "discount", "started")
+
+
+def _price_rise_kinds(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """``[client_id, price_rise_kind]`` (:data:`PRICE_RISE_KINDS`), one row per client the rule fires for:
+    ``booked``: its next term, booked to start on or after the as-of date and within ``price_rise_days``, costs
+    at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99 a month; a
+    renewal quote 18% up written as the next term), the client's or one product's (:func:`_product_price_rises`);
+    ``discount``: with no next term booked, its running term is discounted by ``price_rise_discount`` or more (a
+    promotion; 10-25% is a B2B account's negotiated price) and ends within those days, the discount held for a
+    year at most (an intro offer ending; a discount renewed for longer is the client's price); ``started``: a
+    rise that has already started (:func:`_started_price_rises`: a monthly plan auto-renewed at a higher price
     books nothing ahead)."""
     from churnml.scoring.crm import booked_terms, running_mrr
 
@@ -631,25 +646,42 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .group_by(CLIENT_ID)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_next"))
     )
-    booked_up = (
+    parts = [
         running_mrr(subscriptions, cut)
         .join(next_mrr, on=CLIENT_ID, how="inner")
         .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
-        .select(CLIENT_ID)
-    )
-    booked_up = pl.concat([booked_up, _started_price_rises(subscriptions, ctx)]).unique()
+        .select(CLIENT_ID, pl.lit("booked").alias("_kind"))
+    ]
     if Subscriptions.PRODUCT in subscriptions.columns:
-        booked_up = pl.concat([booked_up, _product_price_rises(subscriptions, ctx)]).unique()
-    if Subscriptions.DISCOUNT not in subscriptions.columns:
-        return booked_up
-    # no next term booked yet, and the running one is discounted by price_rise_discount or more and ends
-    # within the days: the undiscounted price comes next (an intro offer ending), unless a new one is agreed
+        parts.append(_product_price_rises(subscriptions, ctx).with_columns(pl.lit("booked").alias("_kind")))
+    if Subscriptions.DISCOUNT in subscriptions.columns:
+        parts.append(
+            _discount_ends(subscriptions, ctx, first).with_columns(pl.lit("discount").alias("_kind"))
+        )
+    parts.append(_started_price_rises(subscriptions, ctx).with_columns(pl.lit("started").alias("_kind")))
+    rank = pl.col("_kind").replace_strict(
+        PRICE_RISE_KINDS, range(len(PRICE_RISE_KINDS)), return_dtype=pl.Int64
+    )
+    return (
+        pl.concat([p.select(pl.col(CLIENT_ID).cast(pl.String), "_kind") for p in parts])
+        .sort(CLIENT_ID, rank)
+        .group_by(CLIENT_ID, maintain_order=True)
+        .agg(pl.col("_kind").first().alias(PRICE_RISE_KIND))
+    )
+
+
+def _discount_ends(subscriptions: pl.DataFrame, ctx: RuleInput, first: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id]`` of the clients with no next term booked (``first``: :func:`churnml.scoring.crm.booked_terms`
+    within the days) whose running term is discounted by ``price_rise_discount`` or more and ends within
+    ``price_rise_days``, the discount held for :data:`STANDING_DISCOUNT_DAYS` at most: the undiscounted price
+    comes next (an intro offer ending), unless a new one is agreed."""
+    cut = ctx.cut
     started = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut).with_columns(
         pl.col(CLIENT_ID).cast(pl.String)
     )
     at_discount = pl.col(Subscriptions.DISCOUNT).fill_null(0.0) >= ctx.cfg.price_rise_discount
     discounted, full_price = started.filter(at_discount), started.filter(~at_discount)
-    discount_ends = (
+    return (
         discounted.filter(
             (pl.col(Subscriptions.END_DATE) >= cut)
             & (pl.col(Subscriptions.END_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
@@ -660,8 +692,34 @@ def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         .filter(pl.col(Subscriptions.END_DATE) - pl.col("_since") <= timedelta(days=STANDING_DISCOUNT_DAYS))
         .select(CLIENT_ID)
         .join(first, on=CLIENT_ID, how="anti")
+        .unique()
     )
-    return pl.concat([booked_up, discount_ends]).unique()
+
+
+PRICE_RISE_KIND = "price_rise_kind"
+
+
+def price_rise_kinds(
+    tables: Mapping[Table, pl.DataFrame],
+    client_ids: Sequence[str],
+    as_of: date,
+    cfg: RulesConfig,
+    *,
+    grace_days: int = 30,
+    early_renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> pl.Series:
+    """Per client of ``client_ids`` (in their order), the kind of price rise the ``price_rise`` rule fires for
+    (:data:`PRICE_RISE_KINDS`: ``booked``, ``discount``, ``started``; :func:`_price_rise_kinds`), null where it
+    does not fire (or the dataset has no subscriptions): what the list says of a booked next term
+    (:func:`churnml.scoring.crm.with_price_rises`: a next term booked at a higher price is a renewal to work; one
+    booked at the price a running term already rose to is a renewal done)."""
+    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+    subscriptions = tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is None or not subscriptions.height:
+        return pl.Series(PRICE_RISE_KIND, [None] * ids.height, dtype=pl.String)
+    ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, renewal_share=early_renewal_share)
+    kinds = _price_rise_kinds(subscriptions, ctx)
+    return ids.join(kinds, on=CLIENT_ID, how="left", maintain_order="left").get_column(PRICE_RISE_KIND)
 
 
 def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:

@@ -42,7 +42,7 @@ from churnml.scoring.playbook import (
     zone_path,
     zone_thresholds,
 )
-from churnml.scoring.rules import fired_rules
+from churnml.scoring.rules import fired_rules, price_rise_kinds
 from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table, zone_priority
 
 __all__ = [
@@ -426,9 +426,7 @@ def client_standing(
             _crm_views(
                 dataset, ids, as_of, label, score, features, rules.term_lapsed_days, early_renewal_share
             ),
-            fired.get_column(Scores.rule("price_rise"))
-            if Scores.rule("price_rise") in fired.columns
-            else pl.Series([False] * len(ids)),
+            _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
             score.renewal_days,
         ),
         info=info,
@@ -440,6 +438,28 @@ def client_standing(
         previous_zone=[previous.zone.get(c) for c in ids],
         previous_probability=[previous.probability_of(c) for c in ids],
     )
+
+
+def _price_rise_kinds(
+    dataset: Dataset,
+    ids: list[str],
+    as_of: date,
+    fired: pl.DataFrame,
+    rules: RulesConfig,
+    grace_days: int,
+    renewal_share: float,
+) -> pl.Series:
+    """Per client of ``ids``, the kind of price rise ``price_rise`` fired for (:func:`churnml.scoring.rules.
+    price_rise_kinds`), read only for the clients it fired for; null elsewhere (and when it is off)."""
+    column = Scores.rule("price_rise")
+    if column not in fired.columns or not fired.get_column(column).any():
+        return pl.Series([None] * len(ids), dtype=pl.String)
+    rising = fired.filter(pl.col(column)).get_column(CLIENT_ID).to_list()
+    kinds = price_rise_kinds(
+        dataset.tables, rising, as_of, rules, grace_days=grace_days, early_renewal_share=renewal_share
+    )
+    by_id = dict(zip(rising, kinds.to_list(), strict=True))
+    return pl.Series([by_id.get(c) for c in ids], dtype=pl.String)
 
 
 def _with_previous_zones(
