@@ -669,3 +669,50 @@ def test_the_next_renewal_is_the_base_plans_never_an_add_ons(client, renewal, da
         days,
         value,
     )
+
+
+@pytest.mark.parametrize(
+    ("ended_days_ago", "withdrawn", "in_grace", "state"),
+    [
+        (
+            None,
+            False,
+            False,
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-06-23 (in 20 days)",
+        ),
+        (None, True, False, ""),
+        (
+            0,
+            False,
+            False,
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-06-03 (today)",
+        ),
+        (1, False, True, "Term ended 1 day ago, as its notice of 2024-05-14 said, and was not renewed"),
+        (1, True, False, "Term ended 1 day ago; no renewal recorded yet"),
+    ],
+)
+def test_term_status_says_a_notice_and_when_it_takes_effect(
+    ended_days_ago, withdrawn, in_grace, state
+) -> None:
+    # a monthly member (the running term to 20 days ahead, or the last one ended ended_days_ago) that gave notice
+    # 20 days ago (a cancellation_request ticket), withdrawn 5 days ago or not
+    last = -20 if ended_days_ago is None else ended_days_ago
+    subs = pl.DataFrame(
+        {
+            "client_id": ["m", "m"],
+            "start_date": [ago(last + 60), ago(last + 30)],
+            "end_date": [ago(last + 30), ago(last)],
+            "mrr": [300.0, 300.0],
+        }
+    )
+    tables = {
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["m"], "opened_at": [ago(20)], "kind": ["cancellation_request"]}
+        )
+    }
+    if withdrawn:
+        tables[Table.SIGNALS] = pl.DataFrame(
+            {"client_id": ["m"], "ts": [ago(5)], "signal": ["cancellation_withdrawn"]}
+        )
+    out = term_status(["m"], AS_OF, subs, 30, 60, 3, tables=tables, notice_days=91).row(0, named=True)
+    assert (out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (in_grace, state)

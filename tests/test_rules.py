@@ -1338,3 +1338,52 @@ def test_price_rise_kinds_tell_a_booked_rise_from_one_already_started(
     tables = {Table.SUBSCRIPTIONS: subs}
     got = price_rise_kinds(tables, ["m", "other"], AS_OF, RulesConfig(enabled=("price_rise",)))
     assert got.to_list() == [kind, None]
+
+
+# a monthly member: terms of 30 days, the running one from 10 days ago to 20 days ahead (or, ended_days_ago set,
+# the last one ended that many days ago); a cancellation_request ticket 20 days ago
+def _member(ended_days_ago: int | None, withdrawn_days_ago: int | None) -> dict[Table, pl.DataFrame]:
+    last = -20 if ended_days_ago is None else ended_days_ago
+    ends = [last + 60, last + 30, last]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["m"] * 3,
+                "start_date": [days_ago(e + 30) for e in ends],
+                "end_date": [days_ago(e) for e in ends],
+                "mrr": [300.0] * 3,
+            }
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["m"], "opened_at": [days_ago(20)], "kind": ["cancellation_request"]}
+        ),
+    }
+    if withdrawn_days_ago is not None:
+        tables[Table.SIGNALS] = pl.DataFrame(
+            {"client_id": ["m"], "ts": [days_ago(withdrawn_days_ago)], "signal": ["cancellation_withdrawn"]}
+        )
+    return tables
+
+
+@pytest.mark.parametrize(
+    ("ended_days_ago", "withdrawn_days_ago", "fired"),
+    [
+        (None, None, "cancellation_request"),  # the notice stands, its term runs: the save call
+        (None, 5, ""),  # withdrawn since: no alarm left
+        (None, 30, "cancellation_request"),  # a withdrawal of an earlier notice does not undo this one
+        (
+            1,
+            None,
+            "term_lapsed",
+        ),  # its term ended yesterday unrenewed: in effect, a lapse at once (no settling)
+    ],
+)
+def test_a_cancellation_request_withdrawn_or_in_effect_is_no_save_call(
+    ended_days_ago: int | None, withdrawn_days_ago: int | None, fired: str
+) -> None:
+    cfg = RulesConfig(enabled=("cancellation_request", "term_lapsed"))
+    out = fired_rules(
+        _member(ended_days_ago, withdrawn_days_ago), ["m"], AS_OF, None, cfg, low_csat=2, export_events=()
+    )
+    assert out.get_column(Scores.RULES).to_list() == [fired]

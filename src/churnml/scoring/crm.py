@@ -23,7 +23,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   recorded yet", "Renewed: the next term starts 2024-06-12", "On a free term since its last paid one ended
   on 2024-05-01 (a pause, or a free plan)"; for a client back from an absence within the last
   :data:`BACK_DAYS` days (:func:`last_returns`) and none of those, "Back since 2024-05-20 after 67 days
-  away"; empty otherwise); and, for the plays, not the list, :data:`PAUSED` (the client is on a pause,
+  away"; empty otherwise; a client whose notice stands, :func:`cancellation_notices`, says it first: "Gave notice
+  on 2026-01-07: it takes effect when the term ends on 2026-03-01 (in 5 days)", and once that term ended
+  unrenewed is in grace at once: "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed");
+  and, for the plays, not the list, :data:`PAUSED` (the client is on a pause,
   :func:`paused_clients`: the free-term state) and :data:`PAUSE_DUE` (its free term ends within
   ``renewal_days``, where a paid term's would be ``renewal_due``);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
@@ -57,6 +60,7 @@ from churnml.contract.schemas import (
     Communications,
     Events,
     Interventions,
+    Signals,
     Subscriptions,
     Table,
     Tickets,
@@ -67,6 +71,7 @@ __all__ = [
     "BACK_DAYS",
     "BOOKED_AFTER_A_RISE",
     "BOOKED_AT_A_RISE",
+    "CANCELLATION_WITHDRAWN",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
     "PAUSED",
@@ -75,6 +80,7 @@ __all__ = [
     "RENEWED",
     "back_text",
     "booked_terms",
+    "cancellation_notices",
     "days_since_end",
     "days_text",
     "free_after_paid",
@@ -83,6 +89,7 @@ __all__ = [
     "last_data_export",
     "last_interaction",
     "last_returns",
+    "notice_text",
     "onboarding_stalled",
     "paused_clients",
     "reached",
@@ -259,6 +266,81 @@ def days_since_end(as_of: date) -> pl.Expr:
     return (pl.lit(as_of, pl.Date) - pl.col("_last_end").dt.date()).dt.total_days()
 
 
+# the ``signals.signal`` a CRM records when a client withdraws its notice: a cancellation_request ticket opened at
+# or before it no longer stands (a member who gave notice and stays read red with a save call for 91 days)
+CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+
+
+def cancellation_notices(tables: Mapping[Table, pl.DataFrame | None], as_of: date, days: int) -> pl.DataFrame:
+    """``[client_id, _asked, _ends, _running]``, one row per client whose notice **stands** at ``as_of``: its last
+    ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``) and
+    no :data:`CANCELLATION_WITHDRAWN` signal at or after it (before ``as_of``). ``_asked``: when it was opened;
+    ``_ends``: when it takes effect as far as the terms say, the last end of the client's base terms
+    (:func:`churnml.labels.customer_terms`) ending at or after ``as_of`` (the running term's; a term billed after
+    the notice is its notice period: a monthly member's one-month notice), else of those ended before it (the
+    notice took effect then); null without a term; ``_running``: a base term runs or is booked at ``as_of``
+    (``_ends`` still to come). Empty without a tickets table (or its ``kind``)."""
+    from churnml.labels import customer_terms
+
+    dt = pl.Datetime("us")
+    schema = {CLIENT_ID: pl.String, "_asked": dt, "_ends": dt, "_running": pl.Boolean}
+    tickets = tables.get(Table.TICKETS)
+    if tickets is None or Tickets.KIND not in tickets.columns:
+        return pl.DataFrame(schema=schema)
+    cut = _midnight(as_of)
+    asked = (
+        tickets.filter(
+            (pl.col(Tickets.KIND) == "cancellation_request")
+            & (pl.col(Tickets.OPENED_AT) < cut)
+            & (pl.col(Tickets.OPENED_AT) >= cut - timedelta(days=days))
+        )
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(Tickets.OPENED_AT).max().cast(dt).alias("_asked"))
+    )
+    signals = tables.get(Table.SIGNALS)
+    if signals is not None and signals.height:
+        withdrawn = (
+            signals.filter(
+                (pl.col(Signals.SIGNAL).cast(pl.String) == CANCELLATION_WITHDRAWN)
+                & (pl.col(Signals.TS) < cut)
+            )
+            .group_by(pl.col(CLIENT_ID).cast(pl.String))
+            .agg(pl.col(Signals.TS).max().cast(dt).alias("_withdrawn"))
+        )
+        asked = (
+            asked.join(withdrawn, on=CLIENT_ID, how="left")
+            .filter(pl.col("_withdrawn").is_null() | (pl.col("_withdrawn") < pl.col("_asked")))
+            .drop("_withdrawn")
+        )
+    subscriptions = tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is None or not subscriptions.height:
+        return asked.with_columns(pl.lit(None, dt).alias("_ends"), pl.lit(False).alias("_running"))
+    terms = customer_terms(subscriptions).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(dt).alias("_end")
+    )
+    ends = terms.group_by(CLIENT_ID).agg(
+        pl.col("_end").filter(pl.col("_end") >= cut).max().alias("_ahead"),
+        pl.col("_end").filter(pl.col("_end") < cut).max().alias("_before"),
+    )
+    return asked.join(ends, on=CLIENT_ID, how="left").select(
+        CLIENT_ID,
+        "_asked",
+        pl.coalesce("_ahead", "_before").alias("_ends"),
+        pl.col("_ahead").is_not_null().alias("_running"),
+    )
+
+
+def notice_text(asked: date, ends: date | None, as_of: date) -> str:
+    """A standing notice said plainly (:func:`cancellation_notices`): ``"Gave notice on 2026-01-07: it takes
+    effect when the term ends on 2026-03-01 (in 5 days)"``; without a term, ``"Gave notice on 2026-01-07"``."""
+    said = f"Gave notice on {asked.isoformat()}"
+    if ends is None:
+        return said
+    left = (ends - as_of).days
+    when = "today" if left == 0 else f"in {days_text(left)}"
+    return f"{said}: it takes effect when the term ends on {ends.isoformat()} ({when})"
+
+
 def term_status(
     client_ids: Sequence[str],
     as_of: date,
@@ -270,6 +352,7 @@ def term_status(
     churns: pl.DataFrame | None = None,
     tables: Mapping[Table, pl.DataFrame] | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    notice_days: int = 0,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -280,7 +363,13 @@ def term_status(
     after a gap longer than ``grace_days``, or after a churn record; ``tables``: the dataset's other tables, whose
     events and orders show a return without a subscriptions table) and in no other state says so: "Back
     since 2026-11-28 after 67 days away" (its features still read the weeks it was gone). ``renewal_share``:
-    ``data.early_renewal_share``, how early a renewal booked ahead may start (:func:`booked_terms`)."""
+    ``data.early_renewal_share``, how early a renewal booked ahead may start (:func:`booked_terms`).
+    ``notice_days``: ``rules.cancellation_days`` (0: notices not read): a client whose notice stands
+    (:func:`cancellation_notices`, a ``cancellation_request`` ticket in ``tables`` not withdrawn since) says it
+    while its term runs, "Gave notice on 2026-01-07: it takes effect when the term ends on 2026-03-01 (in 5
+    days)" (:func:`notice_text`; a pause's or a lapse's state comes first), and once that term ended unrenewed is
+    in grace at once, "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed": the notice
+    says no renewal is coming, so there is nothing to settle."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -337,17 +426,44 @@ def term_status(
     lapsed = pl.col("_last_end").is_not_null()  # lapsed_terms: no running term, ended within the grace
     texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
     shown = frame.select(pl.when(lapsed).then(recorded).alias("_r")).to_series().to_list()
-    in_grace = lapsed & (recorded >= settle_days)  # called lapsed once a late renewal would show
+    notices = ids.join(
+        cancellation_notices({**(tables or {}), Table.SUBSCRIPTIONS: subscriptions}, as_of, notice_days)
+        if notice_days > 0
+        else pl.DataFrame(schema={CLIENT_ID: pl.String, "_asked": pl.Datetime("us")}),
+        on=CLIENT_ID,
+        how="left",
+        maintain_order="left",
+    )
+    asked = notices.get_column("_asked").to_list()
+    noticed = pl.Series(asked, dtype=pl.Datetime("us")).is_not_null()
+    frame = frame.with_columns(noticed.alias("_noticed"))
+    # called lapsed once a late renewal would show; at once when the client gave notice (none is coming)
+    in_grace = lapsed & ((recorded >= settle_days) | pl.col("_noticed"))
     booked_on = frame.get_column("_booked").to_list()
     paid_ends = frame.get_column("_paid_end").to_list()
     paused = frame.get_column(PAUSED).to_list()
+    running = (
+        notices.get_column("_running").fill_null(False).to_list()
+        if "_running" in notices.columns
+        else [False] * len(asked)
+    )
+    ends = notices.get_column("_ends").to_list() if "_ends" in notices.columns else [None] * len(asked)
+
+    def state(d: int | None, b: date | None, p: datetime | None, z: bool, r: int | None, i: int) -> str:
+        if z:
+            return f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
+        if asked[i] is not None and d is not None:  # its notice took effect: the term ended unrenewed
+            when = "today" if d == 0 else f"{days_text(d)} ago"
+            return f"Term ended {when}, as its notice of {asked[i]:%Y-%m-%d} said, and was not renewed"
+        if asked[i] is not None and (running[i] or ends[i] is None):
+            return notice_text(asked[i].date(), ends[i].date() if ends[i] is not None else None, as_of)
+        if b is not None:
+            return f"{RENEWED}{b.isoformat()}"
+        return term_state_text(d, settle_days, r)
+
     states = [
-        f"{RENEWED}{b.isoformat()}"
-        if b is not None
-        else f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
-        if z
-        else term_state_text(d, settle_days, r)
-        for d, b, p, z, r in zip(texts, booked_on, paid_ends, paused, shown, strict=True)
+        state(d, b, p, z, r, i)
+        for i, (d, b, p, z, r) in enumerate(zip(texts, booked_on, paid_ends, paused, shown, strict=True))
     ]
     backs = _recent_returns(
         ids, as_of, {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions, Table.CHURNS: churns}, grace_days

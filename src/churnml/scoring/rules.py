@@ -26,6 +26,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
   days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
+- ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
+  ``cancellation_request`` ticket in the last ``cancellation_days`` days, no ``cancellation_withdrawn`` signal
+  since) and is not yet in effect: a base term still runs (once it ended unrenewed, ``term_lapsed`` fires at once).
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days that no payment settled
   (failures on two days for a client without a term: a failed top-up is tried again), or an invoice
   still unpaid ``overdue_days`` after its due date.
@@ -111,7 +114,8 @@ RULE_TEXT: dict[str, str] = {
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago and was not renewed (within the "
     "{grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
-    "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days",
+    "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days, "
+    "not withdrawn since (a cancellation_withdrawn signal) and not yet in effect (its term still runs)",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
     "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
@@ -454,25 +458,21 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 
 
 def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
-    """A cancellation request within ``cancellation_days``, unless it already took effect: the client's
-    paid terms ended after it and only free ones run (a downgrade to the free plan; no save call can
-    come before it now)."""
-    if Tickets.KIND not in tickets.columns:
-        return _EMPTY
-    asked = _within(
-        tickets,
-        Tickets.OPENED_AT,
-        ctx.cut,
-        ctx.cfg.cancellation_days,
-        pl.col(Tickets.KIND) == "cancellation_request",
+    """A notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a cancellation request within
+    ``cancellation_days``, no ``cancellation_withdrawn`` signal since) and has not taken effect: a base term
+    still runs or is booked (once it ended unrenewed the client is in grace, ``term_lapsed``'s renewal play; a
+    client without terms keeps it), nor did it take effect as a move to the free plan (its paid terms ended
+    after it and only free ones run: no save call can come before it now)."""
+    from churnml.scoring.crm import cancellation_notices, free_after_paid
+
+    asked = cancellation_notices(ctx.tables, ctx.as_of, ctx.cfg.cancellation_days).filter(
+        pl.col("_running") | pl.col("_ends").is_null()
     )
     subscriptions = ctx.tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and subscriptions.height and asked.height:
-        from churnml.scoring.crm import free_after_paid
-
         done = free_after_paid(subscriptions, ctx.as_of)
         asked = asked.join(done, on=CLIENT_ID, how="left").filter(
-            pl.col("_paid_end").is_null() | (pl.col("_paid_end") < pl.col(Tickets.OPENED_AT))
+            pl.col("_paid_end").is_null() | (pl.col("_paid_end") < pl.col("_asked"))
         )
     return asked.select(CLIENT_ID).unique()
 
@@ -1018,7 +1018,10 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         0,
         ctx.cfg.term_lapsed_days,
         ctx.data_end,
+        # a notice that took effect is a lapse at once (crm.cancellation_notices: tickets and signals)
+        tables={t: ctx.tables[t] for t in (Table.TICKETS, Table.SIGNALS) if t in ctx.tables},
         renewal_share=ctx.renewal_share,
+        notice_days=ctx.cfg.cancellation_days,
     )
     return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
 

@@ -424,7 +424,15 @@ def client_standing(
         fired=fired,
         views=with_price_rises(
             _crm_views(
-                dataset, ids, as_of, label, score, features, rules.term_lapsed_days, early_renewal_share
+                dataset,
+                ids,
+                as_of,
+                label,
+                score,
+                features,
+                rules.term_lapsed_days,
+                early_renewal_share,
+                rules.cancellation_days,
             ),
             _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
             score.renewal_days,
@@ -514,9 +522,11 @@ def _crm_views(
     features: FeaturesConfig,
     settle_days: int = 0,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    notice_days: int = 0,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
-    ``data.early_renewal_share`` (:func:`churnml.scoring.crm.term_status`)."""
+    ``data.early_renewal_share``, ``notice_days``: ``rules.cancellation_days`` (a notice that stands said in
+    the term_state, :func:`churnml.scoring.crm.term_status`)."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -530,6 +540,7 @@ def _crm_views(
             churns=dataset.get(Table.CHURNS),
             tables=dataset.tables,
             renewal_share=renewal_share,
+            notice_days=notice_days,
         ),
         last_interaction(
             ids,
