@@ -1387,3 +1387,70 @@ def test_a_cancellation_request_withdrawn_or_in_effect_is_no_save_call(
         _member(ended_days_ago, withdrawn_days_ago), ["m"], AS_OF, None, cfg, low_csat=2, export_events=()
     )
     assert out.get_column(Scores.RULES).to_list() == [fired]
+
+
+def _mailed(n_clients: int, reached: int, personal: int) -> dict[Table, pl.DataFrame]:
+    """``n_clients`` clients (c0, c1, ...) that each wrote in 100 days ago; e-mails sent 40 and 10 days ago to
+    the first ``reached`` of them (no_reply), and ``personal`` e-mails to c0 alone 30 and 5 days ago (no_reply)."""
+    ids = [f"c{i}" for i in range(n_clients)]
+    rows = [(c, days_ago(100), "in", "replied") for c in ids]
+    rows += [(c, days_ago(d), "out", "no_reply") for d in (40, 10) for c in ids[:reached]]
+    rows += [("c0", days_ago(d), "out", "no_reply") for d in (30, 5)[:personal]]
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * n_clients}),
+        Table.COMMUNICATIONS: pl.DataFrame(
+            {
+                "client_id": [r[0] for r in rows],
+                "ts": [r[1] for r in rows],
+                "channel": ["email"] * len(rows),
+                "direction": [r[2] for r in rows],
+                "outcome": [r[3] for r in rows],
+            }
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("n_clients", "reached", "personal", "fires"),
+    [
+        (25, 25, 0, False),  # a monthly newsletter to every client: a mailing, no outreach
+        (25, 25, 2, True),  # two personal e-mails unanswered beside it: the alarm
+        (25, 19, 0, True),  # sent to 19 clients: under MAILING_MIN_CLIENTS (20), read as outreach
+        (100, 25, 0, True),  # to 25 of 100 clients: under MAILING_SHARE (30%), read as outreach
+    ],
+)
+def test_unanswered_outreach_skips_mailings(n_clients: int, reached: int, personal: int, fires: bool) -> None:
+    from churnml.scoring.rules import mailings_note
+
+    tables = _mailed(n_clients, reached, personal)
+    cfg = RulesConfig(enabled=("unanswered_outreach",))
+    out = fired_rules(tables, ["c0"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == (["unanswered_outreach"] if fires else [""])
+    note = mailings_note(tables, AS_OF, cfg)
+    assert note == (
+        None
+        if reached < 20 or reached < 0.3 * n_clients
+        else "unanswered_outreach skips 2 mailings of the last 91 days (50 outbound touches: on one channel and day "
+        "to 30% or more of the clients, 20 at least): a newsletter is no outreach that waits for an answer"
+    )
+
+
+def test_a_mailing_counts_the_clients_on_the_books_that_day() -> None:
+    from churnml.scoring.rules import mailing_days
+
+    # 40 clients, 20 of whom left (a churns record) before the day: the e-mail to 8 of them is 40% of the 20 left
+    # on the books, a mailing only once the gone are counted out (8 of 40 is 20%), under a minimum of 5 clients
+    ids = [f"c{i}" for i in range(40)]
+    clients = pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * 40})
+    churns = pl.DataFrame({"client_id": ids[20:], "churned_at": [days_ago(50)] * 20})
+    comms = pl.DataFrame(
+        {
+            "client_id": ids[:8],
+            "ts": [days_ago(10)] * 8,
+            "channel": ["email"] * 8,
+            "direction": ["out"] * 8,
+        }
+    )
+    got = mailing_days(comms, clients, churns, T0, least=5)
+    assert got.rows() == [(days_ago(10).date(), "email", 8)]
+    assert mailing_days(comms, clients, None, T0, least=5).height == 0
