@@ -716,3 +716,24 @@ def test_term_status_says_a_notice_and_when_it_takes_effect(
         )
     out = term_status(["m"], AS_OF, subs, 30, 60, 3, tables=tables, notice_days=91).row(0, named=True)
     assert (out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (in_grace, state)
+
+
+def test_a_term_booked_after_a_notice_is_its_notice_period_not_a_renewal() -> None:
+    from churnml.scoring.crm import renewed_rows
+
+    # a monthly member that gave notice 20 days ago; the running month ends in 5 days, the next one (its notice
+    # period) is booked from then: it takes effect when that one ends, and nothing is renewed
+    subs = pl.DataFrame(
+        {
+            "client_id": ["m", "m"],
+            "start_date": [ago(25), ago(-5)],
+            "end_date": [ago(-5), ago(-35)],
+            "mrr": [300.0] * 2,
+        }
+    )
+    tickets = pl.DataFrame({"client_id": ["m"], "opened_at": [ago(20)], "kind": ["cancellation_request"]})
+    out = term_status(["m"], AS_OF, subs, 30, 60, 3, tables={Table.TICKETS: tickets}, notice_days=91)
+    assert out.get_column(Scores.TERM_STATE).to_list() == [
+        "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-07-08 (in 35 days)"
+    ]
+    assert renewed_rows(out).tolist() == [False]

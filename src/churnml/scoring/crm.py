@@ -74,6 +74,7 @@ __all__ = [
     "CANCELLATION_WITHDRAWN",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
+    "NOTICE_GIVEN",
     "PAUSED",
     "PAUSE_DUE",
     "PAUSE_FACTS",
@@ -185,13 +186,14 @@ def with_price_rises(views: pl.DataFrame, kinds: pl.Series, renewal_days: int) -
 
 def renewed_rows(views: pl.DataFrame) -> np.ndarray:
     """Per row of ``views`` (a :func:`term_status` frame), whether the client's next term is booked
-    (``next_term_start`` set) at no price rise (:func:`with_price_rises`): its term end is no risk, its
-    renewal done."""
+    (``next_term_start`` set) at no price rise (:func:`with_price_rises`) and with no notice standing
+    (:func:`notice_text`): its term end is no risk, its renewal done."""
     booked = views.get_column(Scores.NEXT_TERM_START).is_not_null()
-    rising = (
-        views.get_column(Scores.TERM_STATE).str.starts_with(BOOKED_AT_A_RISE.split("{")[0]).fill_null(False)
-    )
-    return (booked & ~rising).to_numpy()
+    state = views.get_column(Scores.TERM_STATE)
+    rising = state.str.starts_with(BOOKED_AT_A_RISE.split("{")[0]).fill_null(False)
+    # a notice that stands (term_status: NOTICE_GIVEN): the term booked after it is its notice period, no renewal
+    noticed = state.str.starts_with(NOTICE_GIVEN).fill_null(False)
+    return (booked & ~rising & ~noticed).to_numpy()
 
 
 # a client back from an absence within this many days says so in its term_state ("Back since ... after ... days
@@ -330,10 +332,14 @@ def cancellation_notices(tables: Mapping[Table, pl.DataFrame | None], as_of: dat
     )
 
 
+# the term_state of a client whose notice stands (term_status, notice_text)
+NOTICE_GIVEN = "Gave notice on "
+
+
 def notice_text(asked: date, ends: date | None, as_of: date) -> str:
     """A standing notice said plainly (:func:`cancellation_notices`): ``"Gave notice on 2026-01-07: it takes
     effect when the term ends on 2026-03-01 (in 5 days)"``; without a term, ``"Gave notice on 2026-01-07"``."""
-    said = f"Gave notice on {asked.isoformat()}"
+    said = f"{NOTICE_GIVEN}{asked.isoformat()}"
     if ends is None:
         return said
     left = (ends - as_of).days
