@@ -101,3 +101,44 @@ def test_train_names_the_next_term_ends_and_says_when_terms_end_beyond_the_horiz
     assert horizon_reach_note(data, config(source="subscriptions", horizon_days=240)) is None
     cfg = config(source="inactivity")
     assert next_term_ends(data, cfg) == [] and horizon_reach_note(data, cfg) is None
+
+
+@pytest.mark.parametrize(
+    ("last_snapshot", "expected"),
+    [
+        # both clients renewed on 2025-01-01: the next churn the data can show is at the 2026-01-01 ends
+        ("2025-06-02", "the next term is due to end on 2026-01-01"),
+        ("2024-06-03", "the next term is due to end on 2025-01-01"),
+        # every term ended by then: no date to wait for
+        ("2026-02-02", "; use longer data or a longer label.horizon_days"),
+    ],
+)
+def test_the_no_churner_message_names_the_first_term_end_after_the_last_labeled_snapshot(
+    last_snapshot, expected
+) -> None:
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    import pandas as pd
+    import polars as pl
+
+    from churnml.config import Config
+    from churnml.contract.schemas import Table
+    from churnml.jobs.train import no_churner_message
+
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "b", "b", "b"],
+            "start_date": [datetime(2024, 1, 1), datetime(2025, 1, 1)] * 2 + [datetime(2025, 1, 1)],
+            "end_date": [datetime(2025, 1, 1), datetime(2026, 1, 1)] * 2 + [datetime(2025, 7, 1)],
+            "mrr": [1.0] * 5,
+            "is_addon": [False, False, False, False, True],  # an add-on's end is no churn
+        }
+    )
+    dataset = SimpleNamespace(tables={Table.SUBSCRIPTIONS: subs})
+    labeled = pd.DataFrame(
+        {"client_id": ["a", "b"], "snapshot": pd.to_datetime([last_snapshot] * 2), "label": [0.0, 0.0]}
+    )
+    cfg = Config()
+    cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"source": "subscriptions"})})
+    assert expected in no_churner_message(labeled, dataset, cfg)

@@ -243,7 +243,7 @@ def test_annual_terms_younger_than_a_year_say_why_nothing_trains(tmp_path, monke
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "no churner among the" in text and "there is nothing to learn from yet" in text
-    assert "the first term is due to end on 2024-12-31" in text
+    assert "the next term is due to end on 2024-12-31" in text
     assert "set label.source: churns, or set label.source: inactivity" in text
 
 

@@ -330,7 +330,8 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
 
 def no_churner_message(labeled: pd.DataFrame, dataset: Any, cfg: Config) -> str:
     """Why a labeled table without a single churner cannot train, and what would: with subscriptions,
-    when the first term is due to end (young data of annual terms cannot show a churn yet)."""
+    when the next base term is due to end (:func:`next_term_end_after`: young data of annual terms cannot
+    show a churn yet)."""
     snaps = pd.to_datetime(labeled[SNAPSHOT])
     head = (
         f"no churner among the {len(labeled):,} labeled rows (snapshots {snaps.min():%Y-%m-%d} .. "
@@ -339,13 +340,26 @@ def no_churner_message(labeled: pd.DataFrame, dataset: Any, cfg: Config) -> str:
     subs = dataset.tables.get(Table.SUBSCRIPTIONS) if cfg.label.source == "subscriptions" else None
     if subs is None or subs.height == 0:
         return f"{head}; use longer data or a longer label.horizon_days"
-    first_end = subs.get_column(Subscriptions.END_DATE).min()
+    next_end = next_term_end_after(subs, snaps.max())
+    if next_end is None:
+        return f"{head}; use longer data or a longer label.horizon_days"
     return (
-        f"{head}. With label.source subscriptions a churn is a term that ends unrenewed, and the first term "
-        f"is due to end on {first_end:%Y-%m-%d}: record cancellations in a churns table and set label.source: "
+        f"{head}. With label.source subscriptions a churn is a term that ends unrenewed, and the next term "
+        f"is due to end on {next_end:%Y-%m-%d}: record cancellations in a churns table and set label.source: "
         "churns, or set label.source: inactivity (no activity in the horizon), to train now; or wait for the "
-        "first renewals"
+        "next renewals"
     )
+
+
+def next_term_end_after(subscriptions: Any, day: Any) -> Any:
+    """The earliest ``end_date`` of a base term (:func:`churnml.labels.customer_terms`: add-ons aside) after
+    ``day`` (the last labeled snapshot), or None when every term ended by then: terms that ended (and were
+    renewed) before it cannot be the churn the data waits for."""
+    from churnml.labels import customer_terms
+
+    ends = customer_terms(subscriptions).get_column(Subscriptions.END_DATE).drop_nulls()
+    later = [end for end in ends.to_list() if pd.Timestamp(end) > pd.Timestamp(day)]
+    return min(later) if later else None
 
 
 def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config) -> tuple[str, float] | None:
