@@ -608,3 +608,88 @@ def test_only_features_of_a_certain_direction_are_constrained(name: str, directi
     from churnml.modeling.train import monotone_directions
 
     assert monotone_directions([name], FeaturesConfig()).get(name) == direction
+
+
+def _churners_every_week(n_clients: int, weeks: int, churners: int, seed: int):
+    """One row per client x week; the first ``churners`` clients are positive at every week."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat([f"c{i}" for i in range(n_clients)], weeks)
+    y = np.isin(ids, [f"c{i}" for i in range(churners)]).astype(int)
+    return pd.DataFrame({"a": y + rng.normal(size=y.size), "b": rng.normal(size=y.size)}), y, ids
+
+
+@pytest.mark.parametrize(
+    ("with_clients", "method"),
+    [
+        (False, "isotonic"),  # 240 positive rows >= 200
+        (True, "sigmoid"),  # ... of 6 churning clients < 200
+    ],
+)
+def test_fit_counts_the_calibration_rows_churning_clients_when_given(with_clients, method) -> None:
+    X, y, _ = _churners_every_week(300, 10, 30, seed=1)
+    X_valid, y_valid, ids = _churners_every_week(60, 40, 6, seed=2)  # 6 churners x 40 weeks = 240 rows
+    model = ChurnModel(
+        params={"n_estimators": 20, "num_leaves": 4, "verbosity": -1}, min_isotonic_positives=200
+    )
+    model.fit(X, y, eval_set=(X_valid, y_valid), calibration_clients=ids if with_clients else None)
+    assert model.calibrator_.method_ == method
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["average_precision", "binary_logloss"]),
+        ({"metric": "binary_logloss"}, ["average_precision", "binary_logloss"]),
+        ({"metric": "auc,binary_error"}, ["average_precision", "auc", "binary_error"]),
+        ({"metrics": ["auc", "average_precision"]}, ["average_precision", "auc"]),
+    ],
+)
+def test_early_stopping_reads_average_precision_first_whatever_metric_is_named(params, expected) -> None:
+    from churnml.modeling.train import early_stopping_metrics
+
+    assert early_stopping_metrics(params) == expected
+
+
+def test_a_lower_is_better_metric_in_the_params_does_not_pick_the_worst_round() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=4000), "b": rng.normal(size=4000)})
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(X.a * 2 - 2)))).astype(int)
+    best = []
+    for extra in ({}, {"metric": "binary_logloss"}):
+        params = {"n_estimators": 300, "learning_rate": 0.05, "verbosity": -1, **extra}
+        model = ChurnModel(params=params, early_stopping_rounds=30, n_jobs=1)
+        best.append(model.fit(X[:3000], y[:3000], eval_set=(X[3000:], y[3000:])).best_iteration_)
+    assert best[1] == best[0] > 1  # the logloss curve read as higher-is-better gave round 1
+
+
+@pytest.mark.parametrize(
+    ("calibration", "refused"),
+    [
+        ("same frame", True),
+        ("a copy of it", True),  # same index, same values
+        ("rows sharing positions", True),
+        ("other rows, same index labels", False),
+        ("other rows", False),
+    ],
+)
+def test_calibrating_on_the_training_rows_is_refused(calibration, refused) -> None:
+    from churnml.modeling.train import Rows
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=400)})
+    y = np.tile([1, 0, 0, 0], 100)
+    frame["a"] += y
+    X, other = frame.iloc[:200], frame.iloc[200:]
+    train, calib = {
+        "same frame": (X, X),
+        "a copy of it": (X, X.copy()),
+        "rows sharing positions": (Rows(frame, np.arange(200)), Rows(frame, np.arange(150, 300))),
+        "other rows, same index labels": (X, other.reset_index(drop=True)),
+        "other rows": (X, other),
+    }[calibration]
+    model = ChurnModel(params={"n_estimators": 5, "verbosity": -1}, calibration="sigmoid", n_jobs=1)
+    if refused:
+        with pytest.raises(ValueError, match="calibration rows \\(calib_set\\) are training rows"):
+            model.fit(train, y[: len(train)], calib_set=(calib, y[: len(calib)]))
+    else:
+        assert model.fit(train, y[: len(train)], calib_set=(calib, y[:200])).calibrator_.method_ == "sigmoid"

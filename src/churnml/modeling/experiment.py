@@ -175,16 +175,23 @@ class Contender:
 
 
 def calibrated_on_holdout(
-    score: Callable[[np.ndarray], np.ndarray], y: np.ndarray, rows: FoldRows, cfg: TrainConfig
+    score: Callable[[np.ndarray], np.ndarray],
+    y: np.ndarray,
+    rows: FoldRows,
+    cfg: TrainConfig,
+    clients: np.ndarray | None = None,
 ) -> np.ndarray:
     """Probabilities on the test rows of a score calibrated on the held-out clients' rows, weighted to the
-    churn rate of the fold's training rows (:func:`training_rate`)."""
+    churn rate of the fold's training rows (:func:`training_rate`). ``clients``: the client of every row of
+    the labeled table (by position); ``calibration: auto`` then counts the held-out churning clients, not
+    their positive rows, as the model's calibration does (:func:`churnml.modeling.train.calibrator_for`)."""
     cal = calibrator_for(
         score(rows.holdout),
         y[rows.holdout],
         cfg.calibration,
         cfg.min_isotonic_positives,
         training_rate(y, rows),
+        None if clients is None else np.asarray(clients)[rows.holdout],
     )
     return cal.predict(score(rows.test))
 
@@ -324,7 +331,7 @@ def _held_out_model(
     monotone: Mapping[str, int] | None,
 ) -> ChurnModel:
     """One LightGBM learning from the fold's ``fit`` rows, stopping early and calibrated on its held-out
-    clients."""
+    clients (``calibration: auto`` counting their churning clients)."""
     fit, weight = _sampled(rows.fit, y, table, cfg)
     return model_from_config(cfg, tuned, monotone).fit(
         Rows(X, fit),
@@ -332,6 +339,7 @@ def _held_out_model(
         eval_set=(Rows(X, rows.holdout), y[rows.holdout]),
         sample_weight=weight,
         calibration_rate=training_rate(y, rows),
+        calibration_clients=table[CLIENT_ID].to_numpy()[rows.holdout],
     )
 
 
@@ -398,7 +406,7 @@ def logistic_contender(cfg: TrainConfig) -> Contender:
         part = client_parts(t[CLIENT_ID].to_numpy()[train], parts, cfg.seed, y[train]) if parts > 1 else None
         if part is None or not _usable_parts(y[train], part, parts):
             score = _logistic_scores(X, y, _capped(rows.fit, cfg.seed), cfg)
-            return calibrated_on_holdout(score, y, rows, cfg), {}
+            return calibrated_on_holdout(score, y, rows, cfg, t[CLIENT_ID].to_numpy()), {}
         oof = np.empty(train.size)
         for j in range(parts):
             learn = _capped(train[part != j], cfg.seed)
@@ -414,8 +422,9 @@ def rules_contender(cfg: TrainConfig, name: str = "rules", rules: tuple[Rule, ..
     """The seeds' rule-based health score (number of ``rules`` firing), calibrated on the held-out
     clients."""
 
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i], rules)[0], y, rows, cfg), {}
+    def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        ids = t[CLIENT_ID].to_numpy()
+        return calibrated_on_holdout(lambda i: rule_risk_score(X.iloc[i], rules)[0], y, rows, cfg, ids), {}
 
     return Contender(name, predict)
 
@@ -816,6 +825,7 @@ def _deployed_model(
             )
     held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed, y)
     fit, ho = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+    ho_clients = labeled[CLIENT_ID].to_numpy()[ho]  # calibration auto counts churning clients
     for part, idx in (("training", fit), ("held-out", ho)):
         if idx.size == 0 or y[idx].sum() in (0, idx.size):
             raise ValueError(
@@ -827,11 +837,23 @@ def _deployed_model(
         rounds_source = f"median early-stopped rounds of the backtest folds {bt.best_iterations}"
         twin = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
         learn, weight = _sampled(fit, y, labeled, cfg)
-        twin.fit(Rows(X, learn), y[learn], calib_set=(Rows(X, ho), y[ho]), sample_weight=weight)
+        twin.fit(
+            Rows(X, learn),
+            y[learn],
+            calib_set=(Rows(X, ho), y[ho]),
+            sample_weight=weight,
+            calibration_clients=ho_clients,
+        )
     else:
         twin = model_from_config(cfg, tuned, monotone)
         learn, weight = _sampled(fit, y, labeled, cfg)
-        twin.fit(Rows(X, learn), y[learn], eval_set=(Rows(X, ho), y[ho]), sample_weight=weight)
+        twin.fit(
+            Rows(X, learn),
+            y[learn],
+            eval_set=(Rows(X, ho), y[ho]),
+            sample_weight=weight,
+            calibration_clients=ho_clients,
+        )
         rounds = twin.best_iteration_
         rounds_source = f"early stopping on the {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
     raw = twin.raw_score(Rows(X, ho))
@@ -843,7 +865,9 @@ def _deployed_model(
     every, weight = _sampled(np.arange(len(y)), y, labeled, cfg)
     rate = float(y.mean())  # the held-out clients may be enriched in churners: weighted back to this
     if weight is None and every.size == len(y):
-        final.fit(X, y, calibration_scores=(raw, y[ho]), calibration_rate=rate)
+        final.fit(
+            X, y, calibration_scores=(raw, y[ho]), calibration_rate=rate, calibration_clients=ho_clients
+        )
     else:
         final.fit(
             Rows(X, every),
@@ -851,6 +875,7 @@ def _deployed_model(
             calibration_scores=(raw, y[ho]),
             sample_weight=weight,
             calibration_rate=rate,
+            calibration_clients=ho_clients,
         )
     return final, f"{rounds} ({rounds_source})", calib_source
 

@@ -209,6 +209,41 @@ def _lightgbm_data(X: Any, names: Sequence[str]) -> Any:
     return feature_matrix(X, names)
 
 
+# the validation metric early stopping reads (higher is better): the one churnml reports (PR-AUC)
+_STOPPING_METRIC = "average_precision"
+_METRIC_ALIASES = ("metric", "metrics", "metric_types")
+
+
+def early_stopping_metrics(params: Mapping[str, Any]) -> list[str]:
+    """The ``metric`` list a :class:`ChurnModel` trains with, for the LightGBM parameters ``params``:
+    ``average_precision`` first (early stopping reads it, ``first_metric_only``), then the metrics the
+    parameters name under any alias (``metric``, ``metrics``, ``metric_types``; recorded, never read to
+    stop); ``binary_logloss`` after it when they name none."""
+    named: list[str] = []
+    for alias in _METRIC_ALIASES:
+        value = params.get(alias)
+        if value is None:
+            continue
+        items = value.split(",") if isinstance(value, str) else list(value)
+        named += [str(m).strip() for m in items if str(m).strip()]
+    rest = [m for m in dict.fromkeys(named) if m != _STOPPING_METRIC] or ([] if named else ["binary_logloss"])
+    return [_STOPPING_METRIC, *rest]
+
+
+def _shared_rows(X: Any, calib: Any) -> int:
+    """How many of the rows ``calib`` are rows of the training rows ``X`` (0: none): the same object, a
+    :class:`Rows` over the same frame sharing positions, or a pandas frame with the same index labels and
+    the same values. Two frames of other rows that happen to share index labels are not the same rows."""
+    if calib is X:
+        return len(X)
+    if isinstance(X, Rows) and isinstance(calib, Rows):
+        return int(np.intersect1d(X.idx, calib.idx).size) if X.frame is calib.frame else 0
+    if isinstance(X, pd.DataFrame) and isinstance(calib, pd.DataFrame) and X.index.equals(calib.index):
+        names = [c for c in X.columns if c in calib.columns]
+        return len(X) if names and X[names].equals(calib[names]) else 0
+    return 0
+
+
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """LightGBM binary classifier + calibration; outputs P(churn within the horizon).
 
@@ -255,6 +290,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         calibration_scores: tuple[np.ndarray, Any] | None = None,
         sample_weight: np.ndarray | None = None,
         calibration_rate: float | None = None,
+        calibration_clients: Any = None,
     ) -> ChurnModel:
         """Train on ``X``; calibrate on held-out data.
 
@@ -268,9 +304,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
           whose number of rounds comes from a backtest).
         - Calibration data, first given wins: ``calibration_scores=(raw, y)`` (raw scores of other
           models on out-of-fold rows, e.g. a backtest's), ``calib_set=(X_calib, y_calib)``, or
-          ``eval_set``. Calibrating on the training rows is refused: it would be in-sample.
+          ``eval_set``. Calibrating on the training rows is refused (a ``ValueError``: it would be
+          in-sample): ``calib_set`` / ``eval_set`` holding rows of ``X`` (:func:`_shared_rows`: the same
+          frame, the same index labels with the same values, or a :class:`Rows` over the same frame
+          sharing positions).
         - ``calibration_rate``: the churn rate the calibration rows stand for, when their own differs
           (held-out clients enriched in churners): they are weighted to it (:func:`rate_weights`).
+        - ``calibration_clients``: the client of each calibration row; ``calibration: auto`` then counts
+          churning clients, not positive rows, against ``min_isotonic_positives`` (:func:`calibrator_for`).
+
+        Early stopping reads the validation curve of ``average_precision`` whatever ``metric`` the
+        parameters name (theirs are recorded beside it, :func:`early_stopping_metrics`): a lower-is-better
+        metric read as the curve to maximise would pick the worst round.
         """
         y = _binary(y, "y")
         if y.sum() == 0 or y.sum() == len(y):
@@ -281,16 +326,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.scale_pos_weight_ = float(((float(w.sum()) - positives) / positives) ** self.imbalance_power)
         self.monotone_constraints_ = [int((self.monotone or {}).get(n, 0)) for n in self.feature_names_]
         native, rounds = lightgbm_params(self.params or {})
+        metrics = early_stopping_metrics(native)
         native = {
             "objective": "binary",
-            "metric": ["average_precision", "binary_logloss"],
-            "first_metric_only": True,
             "verbosity": -1,
             "seed": self.seed,
             "deterministic": True,
             "num_threads": self.n_jobs,
             "scale_pos_weight": self.scale_pos_weight_,
-            **native,
+            **{k: v for k, v in native.items() if k not in _METRIC_ALIASES},
+            "metric": metrics,
+            "first_metric_only": True,
         }
         if any(self.monotone_constraints_):
             native["monotone_constraints"] = self.monotone_constraints_
@@ -325,17 +371,23 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         if eval_set is not None:
-            self.best_iteration_ = smoothed_best_iteration(next(iter(curves["valid"].values())))
+            self.best_iteration_ = smoothed_best_iteration(curves["valid"][_STOPPING_METRIC])
         self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
-        raw_calib, y_calib = self._calibration_data(eval_set, calib_set, calibration_scores)
+        raw_calib, y_calib = self._calibration_data(X, eval_set, calib_set, calibration_scores)
+        clients = None if calibration_clients is None else np.asarray(calibration_clients)
+        if clients is not None and clients.size != y_calib.size:
+            raise ValueError(
+                f"calibration_clients holds {clients.size:,} client ids for {y_calib.size:,} calibration rows"
+            )
         self.calibrator_ = calibrator_for(
-            raw_calib, y_calib, self.calibration, self.min_isotonic_positives, calibration_rate
+            raw_calib, y_calib, self.calibration, self.min_isotonic_positives, calibration_rate, clients
         )
         self.classes_ = np.array([0, 1])
         return self
 
     def _calibration_data(
         self,
+        X: Any,
         eval_set: tuple[pd.DataFrame, Any] | None,
         calib_set: tuple[pd.DataFrame, Any] | None,
         calibration_scores: tuple[np.ndarray, Any] | None,
@@ -348,6 +400,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if chosen is None:
             raise ValueError(
                 "no calibration data: pass calibration_scores (out-of-fold raw scores), calib_set or eval_set"
+            )
+        shared = _shared_rows(X, chosen[0])
+        if shared:
+            which = "calib_set" if calib_set is not None else "eval_set"
+            raise ValueError(
+                f"the calibration rows ({which}) are training rows ({shared:,} shared): a calibration on the "
+                "rows the booster learned from is in-sample; pass held-out rows or out-of-fold scores"
             )
         return self.raw_score(chosen[0]), _binary(chosen[1], "calibration y")
 
