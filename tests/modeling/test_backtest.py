@@ -476,3 +476,28 @@ def test_churns_on_few_days_that_reach_both_sides_of_a_fold_get_the_generic_reas
         "class only (0 churners of 9). A fold needs churners in its training, held-out and test rows: more "
         "labeled history, with churns spread over it, gives one"
     )
+
+
+@pytest.mark.parametrize(
+    ("contender", "pr_auc", "n"),
+    [
+        ("model", 0.8333, 4),  # every row: 0.9 (churn), 0.3, 0.2 (churn), 0.1 -> (1 + 2/3) / 2
+        ("logistic", 0.5, 4),  # 0.6, 0.5 (churn), 0.4, 0.3 (churn) -> (1/2 + 2/4) / 2
+        ("oracle", 1.0, 2),  # skipped in fold 2: its own rows only
+    ],
+)
+def test_pooled_figures_keep_every_row_of_a_fold_the_oracle_skipped(contender, pr_auc, n) -> None:
+    from churnml.modeling.experiment import pooled_metrics
+
+    predictions = pd.DataFrame(
+        {
+            "label": [1, 0, 1, 0],
+            "fold": [1, 1, 2, 2],
+            "model": [0.9, 0.1, 0.2, 0.3],
+            "logistic": [0.3, 0.4, 0.5, 0.6],
+            "oracle": [0.8, 0.3, np.nan, np.nan],
+        }
+    )
+    metrics = pooled_metrics(predictions, ["model", "logistic", "oracle"])
+    assert metrics.loc[contender, "pr_auc"] == pytest.approx(pr_auc, abs=1e-4)
+    assert metrics.loc[contender, "n"] == n
