@@ -224,3 +224,53 @@ def test_tune_says_what_tuning_gained_over_the_untuned_parameters(best_trial, be
     from churnml.cli import tuning_gain_text
 
     assert tuning_gain_text(best_trial, best, untuned) == expected
+
+
+@pytest.mark.parametrize(
+    ("sampling", "learned_rows"),
+    [
+        (["train.snapshot_step=2"], 561),  # every other weekly snapshot of the fold's 1,122 fit rows
+        (["train.max_train_rows=300"], 296),  # every churn row, a weighted share of the others (about 300)
+    ],
+)
+def test_a_one_model_trial_learns_from_the_rows_train_samples(sampling, learned_rows):
+    """With one model (train.cross_fit_parts 1) a trial learns from the rows ``train``'s fold model learns
+    from (:func:`churnml.modeling.experiment.held_out_model`): its fold figures are the backtest's."""
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.modeling.experiment import (
+        LABEL,
+        feature_columns,
+        fold_problems,
+        labeled_rows,
+        model_contender,
+        run_backtest,
+    )
+    from churnml.modeling.train import ChurnModel
+    from churnml.modeling.tune import _fold_score
+
+    overrides = [
+        "train.folds=1",
+        "train.test_days=28",
+        "train.n_jobs=1",
+        "train.cross_fit_parts=1",
+        *sampling,
+    ]
+    cfg = load_config(None, overrides).train
+    labeled = labeled_rows(labeled_table(n_clients=60, n_weeks=30, seed=5))
+    features = feature_columns(labeled)
+    plan = backtest_plan(labeled["snapshot"], cfg, 28)
+    X, y = labeled[features], labeled[LABEL].to_numpy(dtype=float).astype(int)
+    (rows,) = [rows for rows, problem in fold_problems(labeled, plan, cfg) if problem is None]
+    seen = []
+    fit = ChurnModel.fit
+
+    def counted(self, X_fit, y_fit, **kw):
+        seen.append(len(y_fit))
+        return fit(self, X_fit, y_fit, **kw)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ChurnModel, "fit", counted)
+        trial = _fold_score({}, labeled, X, y, rows, cfg, 2000, {})[0]
+    backtest = run_backtest(labeled, features, plan, [model_contender(cfg, None, {})], cfg)
+    assert seen == [learned_rows]
+    assert trial == pytest.approx(backtest.fold_metrics["pr_auc"].iloc[0], abs=1e-12)

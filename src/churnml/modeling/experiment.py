@@ -94,6 +94,7 @@ __all__ = [
     "fold_means",
     "fold_problems",
     "fold_summary",
+    "held_out_model",
     "labeled_rows",
     "logistic_contender",
     "lone_feature_pr_auc",
@@ -321,7 +322,7 @@ def cross_fitted_model(
     return ChurnModel.averaged(models, calibrator)
 
 
-def _held_out_model(
+def held_out_model(
     table: pd.DataFrame,
     X: pd.DataFrame,
     y: np.ndarray,
@@ -357,7 +358,7 @@ def model_contender(
             train = np.sort(np.concatenate([rows.fit, rows.holdout]))
             model = cross_fitted_model(t, X, y, train, parts, cfg, tuned, monotone)
         if model is None:
-            model = _held_out_model(t, X, y, rows, cfg, tuned, monotone)
+            model = held_out_model(t, X, y, rows, cfg, tuned, monotone)
         rounds = getattr(model, "part_iterations_", [model.best_iteration_])
         raw = model.raw_score(Rows(X, rows.test))
         return model.calibrator_.predict(raw), {"raw": raw, "best_iteration": int(np.median(rounds))}

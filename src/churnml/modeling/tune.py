@@ -32,12 +32,12 @@ from churnml.modeling.experiment import (
     LABEL,
     SNAPSHOT,
     FoldRows,
-    configured_model,
     cross_fit_parts,
     cross_fitted_model,
     decided_extra_trees,
     feature_columns,
     fold_problems,
+    held_out_model,
     labeled_rows,
     trial_settings,
 )
@@ -118,17 +118,17 @@ def _fold_score(
 ) -> tuple[float, int]:
     """Out-of-time PR-AUC on the fold's test rows of the trial's model, built as ``train`` builds its model
     for this table (:func:`~churnml.modeling.experiment.cross_fit_parts`): cross-fitted on the fold's
-    training clients, or one model early-stopped on the held-out clients; and its (median) rounds."""
+    training clients, or one model early-stopped on the held-out clients
+    (:func:`~churnml.modeling.experiment.held_out_model`: the same sampled, weighted rows,
+    ``train.snapshot_step`` and ``train.max_train_rows``); and its (median) rounds."""
     parts = cross_fit_parts(cfg, len(labeled))
+    quick, tuned = trial_settings(cfg, params, trees)
     model = None
     if parts > 1:
-        quick, tuned = trial_settings(cfg, params, trees)
         train = np.sort(np.concatenate([rows.fit, rows.holdout]))
         model = cross_fitted_model(labeled, X, y, train, parts, quick, tuned, monotone)
     if model is None:
-        model = configured_model(cfg, params, monotone, trees=trees).fit(
-            X.iloc[rows.fit], y[rows.fit], eval_set=(X.iloc[rows.holdout], y[rows.holdout])
-        )
+        model = held_out_model(labeled, X, y, rows, quick, tuned, monotone)
     score = average_precision_score(y[rows.test], model.raw_score(X.iloc[rows.test]))
     rounds = getattr(model, "part_iterations_", [model.best_iteration_])
     return float(score), int(np.median(rounds))
