@@ -274,3 +274,43 @@ def test_a_one_model_trial_learns_from_the_rows_train_samples(sampling, learned_
     backtest = run_backtest(labeled, features, plan, [model_contender(cfg, None, {})], cfg)
     assert seen == [learned_rows]
     assert trial == pytest.approx(backtest.fold_metrics["pr_auc"].iloc[0], abs=1e-12)
+
+
+def test_a_study_is_resumed_only_on_the_table_and_settings_it_was_scored_on(tmp_path):
+    """Another table starts a new study named with its fingerprint (the old one kept) and says why; the
+    first table again resumes the first study."""
+    from churnml.modeling.tune import fingerprint_hash, study_fingerprint, tune_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cfg = load_config(
+        None,
+        [
+            "train.folds=1",
+            "train.test_days=28",
+            "train.n_jobs=1",
+            "train.cross_fit_parts=1",
+            "train.extra_trees=false",  # as tune_study decides it, so the fingerprint below is its
+            "tune.trees_per_trial=10",
+        ],
+    )
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    first, other = (
+        labeled_table(n_clients=60, n_weeks=30, seed=5),
+        labeled_table(n_clients=50, n_weeks=30, seed=6),
+    )
+    said: list[str] = []
+
+    def run(table):
+        study, plan = tune_study(table, cfg.train, cfg.tune, 28, storage, 1, progress=said.append)
+        return study, fingerprint_hash(study_fingerprint(table, cfg.train, cfg.tune, 28, 0, plan))
+
+    study, digest = run(first)
+    assert (study.study_name, len(study.trials), study.user_attrs["fingerprint"]) == ("churnml", 1, digest)
+    study, digest = run(other)
+    assert (study.study_name, len(study.trials)) == (f"churnml-{digest}", 1)
+    assert [m for m in said if m.startswith("study")] == [
+        "study 'churnml' not resumed: its trials were scored on another table or settings (table.churn_labels, "
+        f"table.clients, table.rows); starting study 'churnml-{digest}' (the old study is kept)"
+    ]
+    study, _ = run(first)
+    assert (study.study_name, len(study.trials)) == ("churnml", 2)

@@ -12,11 +12,18 @@ backtest's figure of the model ``train`` would deploy with those parameters (but
 The objective is the mean PR-AUC over the folds' test windows. Choosing parameters on the backtest
 folds makes ``train``'s backtest figures of the tuned model slightly optimistic; the champion gate
 compares procedures on the same rows, so both sides share that. The study lives in the given Optuna storage (SQLite),
-so a second call resumes it (``load_if_exists``).
+so a second call resumes it, but only on the same question: the study stores a fingerprint of what its trials'
+figures rest on (:func:`study_fingerprint`: the table's rows, clients and snapshot span, its feature columns, the
+backtest plan, the train and tune settings that shape the folds and the models, the horizon and label lag, and
+what the caller adds, e.g. the label settings) as user attributes. A call with another fingerprint starts a new
+study named ``<tune.study_name>-<fingerprint>`` (the old one kept; a later call with that fingerprint resumes it)
+and says so: trials scored on another table compete with none of the new ones (:func:`study_name_for`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +34,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from churnml.config import TrainConfig, TuneConfig
+from churnml.contract.schemas import CLIENT_ID
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.experiment import (
     LABEL,
@@ -42,7 +50,17 @@ from churnml.modeling.experiment import (
     trial_settings,
 )
 
-__all__ = ["SEARCH_SPACE", "TrialRecord", "best_params", "configured_params", "suggest_params", "tune_study"]
+__all__ = [
+    "SEARCH_SPACE",
+    "TrialRecord",
+    "best_params",
+    "configured_params",
+    "fingerprint_hash",
+    "study_fingerprint",
+    "study_name_for",
+    "suggest_params",
+    "tune_study",
+]
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,115 @@ def _fold_score(
     return float(score), int(np.median(rounds))
 
 
+# train settings that change neither the folds nor a trial's model (the gate's, the export's, the logistic
+# baseline's, the threads): a change in them resumes the study
+_TRIAL_NEUTRAL_SETTINGS = frozenset(
+    {
+        "model_name",
+        "max_credible_pr_auc",
+        "champion_margin",
+        "params_file",
+        "logistic_c",
+        "n_jobs",
+        "batch_clients",
+    }
+)
+
+
+def study_fingerprint(
+    labeled: pd.DataFrame,
+    train_cfg: TrainConfig,
+    tune_cfg: TuneConfig,
+    horizon_days: int,
+    lag_days: int,
+    plan: BacktestPlan,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a study's trial figures rest on besides their parameters (JSON values), for the labeled table
+    ``labeled`` (one row per client x snapshot): its rows, clients, churn labels and snapshot span, a hash of
+    its feature columns, the backtest plan's folds, the train settings that shape the folds and the trial
+    models (all but :data:`_TRIAL_NEUTRAL_SETTINGS`), the trial budget (``tune.trees_per_trial``), the
+    horizon and the label lag, and ``context`` (what the caller knows of the table's making: the label and
+    feature settings)."""
+    snaps = pd.to_datetime(labeled[SNAPSHOT])
+    features = feature_columns(labeled)
+    train = {k: v for k, v in train_cfg.model_dump(mode="json").items() if k not in _TRIAL_NEUTRAL_SETTINGS}
+    return json.loads(
+        json.dumps(
+            {
+                "table": {
+                    "rows": len(labeled),
+                    "clients": int(labeled[CLIENT_ID].nunique()),
+                    "churn_labels": int(labeled[LABEL].sum()),
+                    "snapshots": f"{snaps.min():%Y-%m-%d} .. {snaps.max():%Y-%m-%d}"
+                    if len(snaps)
+                    else "none",
+                    "features": f"{len(features)} columns, {fingerprint_hash(features)}",
+                },
+                "backtest": plan.describe(),
+                "train": train,
+                "trees_per_trial": tune_cfg.trees_per_trial,
+                "horizon_days": horizon_days,
+                "lag_days": lag_days,
+                **({"context": dict(context)} if context else {}),
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
+
+
+def fingerprint_hash(value: Any) -> str:
+    """A short stable hash (12 hex digits) of a JSON-able ``value``."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The top-level parts of two fingerprints that differ, with their sub-keys ("table.rows", "train")."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        else:
+            out.append(key)
+    return out
+
+
+def study_name_for(
+    storage: str, base: str, fingerprint: Mapping[str, Any], say: Callable[[str], None]
+) -> str:
+    """The study a call with ``fingerprint`` runs in: ``base`` when it does not exist yet or holds this
+    fingerprint, else ``<base>-<fingerprint hash>`` (new, or resumed when an earlier call made it); the
+    stored study ``base`` is never changed. A study stored before fingerprints were recorded has an unknown
+    one: it is kept and not resumed."""
+    digest = fingerprint_hash(fingerprint)
+    try:
+        stored = optuna.load_study(study_name=base, storage=storage)
+    except KeyError:
+        return base
+    if stored.user_attrs.get("fingerprint") == digest:
+        return base
+    name = f"{base}-{digest}"
+    old = stored.user_attrs.get("fingerprint_parts")
+    why = (
+        f"its trials were scored on another table or settings ({', '.join(_differences(old, fingerprint))})"
+        if isinstance(old, dict)
+        else "it records no fingerprint of the table and settings its trials were scored on"
+    )
+    resumed = any(
+        s.study_name == name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    )
+    say(
+        f"study {base!r} not resumed: {why}; {'resuming' if resumed else 'starting'} study {name!r} "
+        f"({'the earlier tuning of this table' if resumed else 'the old study is kept'})"
+    )
+    return name
+
+
 def tune_study(
     table: pd.DataFrame,
     train_cfg: TrainConfig,
@@ -146,9 +273,13 @@ def tune_study(
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
     progress: Callable[[str], None] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> tuple[optuna.Study, BacktestPlan]:
     """Run (or resume) the study; returns it with the backtest plan used. ``on_trial`` sees every trial;
-    ``progress`` each fold a trial starts ("trial 3: fold 2/4"), so a slow trial still shows it moves."""
+    ``progress`` each fold a trial starts ("trial 3: fold 2/4"), so a slow trial still shows it moves, and
+    why a stored study is not resumed. ``context``: what else shaped the table (JSON values, e.g. the label
+    and feature settings), part of the study's fingerprint (:func:`study_fingerprint`); the study run is
+    named by :func:`study_name_for` (``study.study_name``)."""
     labeled = labeled_rows(table)
     train_cfg, _ = decided_extra_trees(train_cfg, labeled)  # the trials' models as `train` builds them
     plan = backtest_plan(labeled[SNAPSHOT], train_cfg, horizon_days, lag_days)
@@ -188,24 +319,28 @@ def tune_study(
             on_trial(TrialRecord(trial.number, params, scores, value, "complete", iterations))
         return value
 
+    fingerprint = study_fingerprint(labeled, train_cfg, tune_cfg, horizon_days, lag_days, plan, context)
+    name = study_name_for(storage, tune_cfg.study_name, fingerprint, progress or (lambda _m: None))
     study = optuna.create_study(
-        study_name=tune_cfg.study_name,
+        study_name=name,
         storage=storage,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=train_cfg.seed + len(_existing_trials(storage, tune_cfg))),
+        sampler=optuna.samplers.TPESampler(seed=train_cfg.seed + len(_existing_trials(storage, name))),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
         load_if_exists=True,
     )
     if not study.trials:  # a new study starts from the configured parameters
+        study.set_user_attr("fingerprint", fingerprint_hash(fingerprint))
+        study.set_user_attr("fingerprint_parts", fingerprint)
         study.enqueue_trial(configured_params(train_cfg))
     study.optimize(objective, n_trials=n_trials, timeout=timeout, gc_after_trial=True)
     return study, plan
 
 
-def _existing_trials(storage: str, tune_cfg: TuneConfig) -> list[Any]:
+def _existing_trials(storage: str, name: str) -> list[Any]:
     # A resumed study gets a different sampler seed, so it does not replay the first trials' picks.
     try:
-        return optuna.load_study(study_name=tune_cfg.study_name, storage=storage).trials
+        return optuna.load_study(study_name=name, storage=storage).trials
     except KeyError:
         return []
 
