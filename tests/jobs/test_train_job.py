@@ -142,3 +142,87 @@ def test_the_no_churner_message_names_the_first_term_end_after_the_last_labeled_
     cfg = Config()
     cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"source": "subscriptions"})})
     assert expected in no_churner_message(labeled, dataset, cfg)
+
+
+def _recorded(**settings):
+    """The procedure ``train`` records for a model built with the shipped settings changed by ``settings``."""
+    from churnml.config import TrainConfig
+    from churnml.jobs.train import _procedure
+    from churnml.modeling.train import model_from_config
+
+    cfg = TrainConfig(**{"extra_trees": False, **settings})
+    return _procedure(model_from_config(cfg), cfg)
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        ({"snapshot_step": 4}, False),
+        ({"early_stopping_rounds": 5}, False),
+        ({"max_train_rows": 1_000}, False),
+        ({"calibration": "sigmoid"}, False),
+        ({"min_isotonic_positives": 50}, False),
+        ({"extra_trees": True}, False),
+        ({"holdout_share": 0.3}, False),
+        ({"seed": 7}, False),
+        ({"lightgbm": {"n_estimators": 150}}, False),  # the rounds' cap (train.lightgbm's other keys: params)
+        ({"n_jobs": 1}, True),  # threads: the same model
+        ({"champion_margin": 0.01}, True),  # the gate's setting, not the model's
+    ],
+)
+def test_every_setting_that_changes_the_model_makes_another_procedure(change, same) -> None:
+    assert (_recorded(**change) == _recorded()) is same
+
+
+def test_the_champion_is_refit_with_its_recorded_settings_not_the_current_config() -> None:
+    from churnml.config import TrainConfig
+    from churnml.jobs.train import champion_refit
+
+    champ = _recorded(
+        snapshot_step=4, early_stopping_rounds=5, calibration="sigmoid", lightgbm={"n_estimators": 150}
+    )
+    current = TrainConfig(extra_trees=True, snapshot_step=1, max_train_rows=1_000, n_jobs=1)
+    cfg, params = champion_refit(champ, current)
+    assert (cfg.snapshot_step, cfg.early_stopping_rounds, cfg.calibration, cfg.max_train_rows) == (
+        4,
+        5,
+        "sigmoid",
+        500_000,
+    )
+    assert (cfg.extra_trees, params["extra_trees"], params["n_estimators"], cfg.n_jobs) == (
+        False,
+        False,
+        150,
+        1,
+    )
+
+
+def test_a_champion_recorded_before_its_settings_were_is_refit_with_the_shipped_defaults() -> None:
+    """An older card names LightGBM params (extra_trees only when on), weighting, monotone and parts: it is
+    never the same procedure as a new one, and its refit takes the shipped defaults of what it does not say."""
+    from churnml.config import TrainConfig
+    from churnml.jobs.train import champion_refit
+
+    old = {
+        "params": {"learning_rate": 0.05, "num_leaves": 4},
+        "imbalance_power": 0.5,
+        "monotone": True,
+        "cross_fit_parts": 5,
+    }
+    assert old != _recorded(lightgbm={"learning_rate": 0.05, "num_leaves": 4})
+    current = TrainConfig(
+        extra_trees=True, snapshot_step=3, early_stopping_rounds=7, lightgbm={"n_estimators": 99}
+    )
+    cfg, params = champion_refit(old, current)
+    assert (cfg.extra_trees, cfg.snapshot_step, cfg.early_stopping_rounds, params["n_estimators"]) == (
+        False,
+        1,
+        100,
+        2000,
+    )
+    assert (cfg.monotone, cfg.cross_fit_parts, params["learning_rate"], params["imbalance_power"]) == (
+        True,
+        5,
+        0.05,
+        0.5,
+    )

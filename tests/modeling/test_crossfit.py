@@ -109,12 +109,12 @@ def test_extra_trees_decided_by_the_churning_clients_of_the_table(setting, churn
     ("setting", "lightgbm", "expected"),
     [
         (True, {}, True),  # decided on: LightGBM gets it
-        (False, {}, None),  # off: the parameters do not name it (older champions' recipes stay equal)
+        (False, {}, False),  # off: named too, so a champion's recorded recipe says it was off
         ("auto", {}, None),  # not decided for a table: nothing added
         (True, {"extra_trees": False}, False),  # set in train.lightgbm: that value wins
     ],
 )
-def test_model_parameters_name_extra_trees_only_when_on(setting, lightgbm, expected):
+def test_model_parameters_name_extra_trees_once_decided(setting, lightgbm, expected):
     model = model_from_config(TrainConfig(extra_trees=setting, lightgbm=lightgbm))
     assert model.params.get("extra_trees") is expected
 
@@ -127,7 +127,7 @@ def test_a_small_table_trains_with_extra_trees_and_says_why():
     assert result.model.params["extra_trees"] is True
     assert result.extra_trees.startswith(f"extra_trees on (auto): {churners} churning clients")
     off = train_and_compare(table, TrainConfig(extra_trees=False), HORIZON)
-    assert "extra_trees" not in off.model.params and off.extra_trees is None
+    assert off.model.params["extra_trees"] is False and off.extra_trees is None
     X = table[["f1", "f2", "f3", "f4"]]
     assert not np.allclose(result.model.raw_score(X), off.model.raw_score(X))  # LightGBM really used it
 

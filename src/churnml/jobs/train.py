@@ -49,7 +49,7 @@ from churnml.modeling.export import (
     feature_reference,
     holds_model_of,
 )
-from churnml.modeling.train import ChurnModel
+from churnml.modeling.train import ChurnModel, lightgbm_params
 
 __all__ = ["TrainSummary", "comparison_table", "evidence_line", "run_training", "train"]
 
@@ -84,19 +84,90 @@ class TrainSummary:
         )
 
 
+# The train settings beside the LightGBM parameters that change the model a procedure builds from the same
+# rows, recorded in its procedure (:func:`_procedure`) and refit from it (:func:`champion_refit`): the rows it
+# learns from (snapshot_step, max_train_rows), its held-out clients (holdout_share, seed), its early stopping
+# (early_stopping_rounds; max_rounds: train.lightgbm's n_estimators, the cap) and its calibration.
+RECIPE_SETTINGS = (
+    "snapshot_step",
+    "max_train_rows",
+    "holdout_share",
+    "seed",
+    "early_stopping_rounds",
+    "max_rounds",
+    "calibration",
+    "min_isotonic_positives",
+)
+
+
+def _setting(cfg: TrainConfig, name: str) -> Any:
+    """The value of one of :data:`RECIPE_SETTINGS` in ``cfg``."""
+    if name == "max_rounds":
+        return lightgbm_params(cfg.lightgbm)[1]
+    return getattr(cfg, name)
+
+
 def _procedure(model: ChurnModel, cfg: TrainConfig) -> dict[str, Any]:
-    """What makes two models the same recipe: LightGBM params (tuned included), class weighting,
-    whether monotone constraints were on and how many cross-fitted parts the model averages (1: one
-    model; the rounds come from each run's own early stopping)."""
+    """What makes two models the same recipe: LightGBM params (tuned included; ``extra_trees`` named true
+    or false, :func:`churnml.modeling.train.model_from_config`), class weighting, whether monotone
+    constraints were on, how many cross-fitted parts the model averages (1: one model; the rounds come
+    from each run's own early stopping) and every other train setting that changes the model
+    (:data:`RECIPE_SETTINGS`, the model's own values where it holds them). JSON values, as a model card
+    stores them."""
     params = {
         k: v for k, v in dict(model.params or {}).items() if k not in ("n_estimators", "num_iterations")
     }
-    return {
-        "params": json.loads(json.dumps(params, sort_keys=True, default=str)),
-        "imbalance_power": float(model.imbalance_power),
-        "monotone": bool(cfg.monotone),
-        "cross_fit_parts": len(getattr(model, "part_iterations_", [])) or 1,
+    settings = {name: _setting(cfg, name) for name in RECIPE_SETTINGS}
+    settings |= {
+        "seed": int(model.seed),
+        "early_stopping_rounds": int(model.early_stopping_rounds),
+        "calibration": str(model.calibration),
+        "min_isotonic_positives": int(model.min_isotonic_positives),
     }
+    return json.loads(
+        json.dumps(
+            {
+                "params": params,
+                "imbalance_power": float(model.imbalance_power),
+                "monotone": bool(cfg.monotone),
+                "cross_fit_parts": len(getattr(model, "part_iterations_", [])) or 1,
+                **settings,
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
+
+
+def champion_refit(champ: Mapping[str, Any], cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any]]:
+    """The train config and LightGBM parameters (``imbalance_power`` among them) that rebuild the champion's
+    procedure ``champ`` (a card's ``procedure``) fold by fold: every value it records, and of the current
+    config ``cfg`` only what changes no model (threads, batches, the gate's and the baselines' settings).
+
+    A card written before a setting was recorded does not say it: its procedure then never equals a new
+    one (the champion is refit, never given the challenger's figure), and the refit takes the setting's
+    shipped default (:class:`~churnml.config.TrainConfig`'s; a card without a procedure: no monotone
+    constraints). ``extra_trees`` is off unless its parameters name it: before it was always named, a
+    model's parameters named it only when it was on."""
+    shipped = TrainConfig()
+    params = {
+        k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
+    }
+    params.setdefault("extra_trees", False)
+    recorded = {name: champ.get(name, _setting(shipped, name)) for name in RECIPE_SETTINGS}
+    params["n_estimators"] = int(recorded.pop("max_rounds"))
+    params["imbalance_power"] = float(champ.get("imbalance_power", shipped.imbalance_power))
+    refit = cfg.model_copy(
+        update={
+            **recorded,
+            "monotone": bool(champ.get("monotone", False)),
+            "lightgbm": {},
+            "extra_trees": bool(params["extra_trees"]),
+            "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
+            "cross_fit_max_rows": None,
+        }
+    )
+    return TrainConfig.model_validate(refit.model_dump()), params
 
 
 @dataclass(frozen=True)
@@ -128,8 +199,10 @@ def _champion_score(
     cfg: Config,
     say: Callable[[str], None],
 ) -> ChampionScore | None:
-    """The current champion's procedure (its parameters on its own feature columns) judged on this run's
-    backtest rows (None without a champion; NaN when its features are not all in ``table``)."""
+    """The current champion's procedure (its parameters and recorded settings, :func:`champion_refit`, on its
+    own feature columns) judged on this run's backtest rows (None without a champion; NaN when its features
+    are not all in ``table``). A procedure equal to ``procedure`` on the same columns is this run's: its
+    figure is this run's, no refit."""
     from churnml.modeling.experiment import labeled_rows, model_contender, run_backtest
     from churnml.modeling.train import monotone_directions
 
@@ -169,19 +242,7 @@ def _champion_score(
         f"judging champion v{version}'s procedure on the same backtest rows "
         f"(its {len(features)} features; this model has {len(result.features)})"
     )
-    params = {
-        k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
-    }
-    params["n_estimators"] = cfg.train.lightgbm.get("n_estimators", 2000)
-    params["imbalance_power"] = champ.get("imbalance_power", cfg.train.imbalance_power)
-    train_cfg = cfg.train.model_copy(
-        update={
-            "monotone": bool(champ.get("monotone", False)),
-            "lightgbm": {},
-            "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
-            "cross_fit_max_rows": None,
-        }
-    )
+    train_cfg, params = champion_refit(champ, cfg.train)
     labeled = labeled_rows(table)
     monotone = monotone_directions(features, cfg.features)
     bt = run_backtest(

@@ -562,13 +562,14 @@ def model_from_config(
 
     Tuned parameters may include ``imbalance_power``; the rest are LightGBM parameters. ``monotone``
     (feature -> direction, see :func:`monotone_directions`) is used only when ``cfg.monotone`` is on.
-    ``cfg.extra_trees`` ``True`` adds LightGBM's ``extra_trees`` unless the parameters set it; ``"auto"``
-    (not yet decided for a table: :func:`churnml.modeling.experiment.decided_extra_trees`) and ``False``
-    add nothing, so a model's parameters name it only when it is on.
+    ``cfg.extra_trees`` ``True`` or ``False`` sets LightGBM's ``extra_trees`` unless the parameters set it,
+    so a model's parameters name it either way (a champion's recorded procedure says whether it was on;
+    models trained before named it only when on); ``"auto"`` (not yet decided for a table:
+    :func:`churnml.modeling.experiment.decided_extra_trees`) adds nothing.
     """
     params = {**cfg.lightgbm, **dict(tuned or {})}
-    if cfg.extra_trees is True:
-        params.setdefault("extra_trees", True)
+    if isinstance(cfg.extra_trees, bool):
+        params.setdefault("extra_trees", cfg.extra_trees)
     power = float(params.pop("imbalance_power", cfg.imbalance_power))
     return ChurnModel(
         params=params,
