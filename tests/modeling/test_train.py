@@ -642,6 +642,7 @@ def test_fit_counts_the_calibration_rows_churning_clients_when_given(with_client
         ({"metric": "binary_logloss"}, ["average_precision", "binary_logloss"]),
         ({"metric": "auc,binary_error"}, ["average_precision", "auc", "binary_error"]),
         ({"metrics": ["auc", "average_precision"]}, ["average_precision", "auc"]),
+        ({"metric": "None"}, ["average_precision", "binary_logloss"]),  # LightGBM's "no metric"
     ],
 )
 def test_early_stopping_reads_average_precision_first_whatever_metric_is_named(params, expected) -> None:

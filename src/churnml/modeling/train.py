@@ -212,6 +212,9 @@ def _lightgbm_data(X: Any, names: Sequence[str]) -> Any:
 # the validation metric early stopping reads (higher is better): the one churnml reports (PR-AUC)
 _STOPPING_METRIC = "average_precision"
 _METRIC_ALIASES = ("metric", "metrics", "metric_types")
+_NO_METRIC = frozenset(
+    {"", "none", "null", "na", "custom"}
+)  # LightGBM's "no metric": early stopping needs one
 
 
 def early_stopping_metrics(params: Mapping[str, Any]) -> list[str]:
@@ -225,7 +228,7 @@ def early_stopping_metrics(params: Mapping[str, Any]) -> list[str]:
         if value is None:
             continue
         items = value.split(",") if isinstance(value, str) else list(value)
-        named += [str(m).strip() for m in items if str(m).strip()]
+        named += [str(m).strip() for m in items if str(m).strip().lower() not in _NO_METRIC]
     rest = [m for m in dict.fromkeys(named) if m != _STOPPING_METRIC] or ([] if named else ["binary_logloss"])
     return [_STOPPING_METRIC, *rest]
 
