@@ -66,7 +66,7 @@ def _best_params_record(study: Any, cfg: Config) -> dict[str, Any]:
         "params": best_params(study),
         "value": study.best_value,
         "trial": study.best_trial.number,
-        "study": cfg.tune.study_name,
+        "study": study.study_name,  # the fingerprinted name the trials ran under (modeling.tune.study_name_for)
         "metric": "mean out-of-time PR-AUC over the backtest folds",
         "written_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
     }
@@ -109,10 +109,16 @@ def _finished_study(
             label_lag_days(cfg.label),
             monotone,
             progress,
+            # what shaped the table beyond its counts: a new label or feature setting is a new study
+            context={
+                "label": cfg.label.model_dump(mode="json"),
+                "snapshots": cfg.snapshots.model_dump(mode="json"),
+                "features": cfg.features.model_dump(mode="json"),
+            },
         )
         tracking.log_params(
             {
-                "study": cfg.tune.study_name,
+                "study": study.study_name,
                 "storage": storage,
                 "backtest": plan.describe(),
                 "trials_requested": trials,

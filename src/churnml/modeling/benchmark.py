@@ -156,8 +156,8 @@ def _scored(
 ) -> Contender:
     """A contender from ``score(rows) -> (row positions -> raw score)``, calibrated on the held-out clients."""
 
-    def predict(_t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
-        return calibrated_on_holdout(score(rows), y, rows, cfg), {}
+    def predict(t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+        return calibrated_on_holdout(score(rows), y, rows, cfg, t[CLIENT_ID].to_numpy()), {}
 
     return Contender(name, predict)
 
@@ -238,11 +238,11 @@ def benchmark_contenders(
     rfm = _rfm(summary)
 
     def rfm_predict(
-        _t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows
+        t: pd.DataFrame, _X: pd.DataFrame, y: np.ndarray, rows: FoldRows
     ) -> tuple[np.ndarray, dict]:
         fitted = LogisticBaseline(C=cfg.logistic_c).fit(rfm.iloc[rows.fit], y[rows.fit])
         return calibrated_on_holdout(
-            lambda i: _logit(fitted.churn_probability(rfm.iloc[i])), y, rows, cfg
+            lambda i: _logit(fitted.churn_probability(rfm.iloc[i])), y, rows, cfg, t[CLIENT_ID].to_numpy()
         ), {}
 
     out.append(Contender("rfm_logistic", rfm_predict))
@@ -259,11 +259,11 @@ def benchmark_contenders(
 
 
 def _recency_predict(cfg: TrainConfig) -> Callable[..., tuple[np.ndarray, dict]]:
-    def predict(_t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
+    def predict(t: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rows: FoldRows) -> tuple[np.ndarray, dict]:
         def score(i: np.ndarray) -> np.ndarray:
             return rule_flags(X.iloc[i], _RECENCY_RULES).min(axis=1).to_numpy(dtype=float)
 
-        return calibrated_on_holdout(score, y, rows, cfg), {}
+        return calibrated_on_holdout(score, y, rows, cfg, t[CLIENT_ID].to_numpy()), {}
 
     return predict
 
