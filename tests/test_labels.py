@@ -16,6 +16,7 @@ from churnml.contract.schemas import Churns, Clients, Events, Payments, Subscrip
 from churnml.contract.validation import ContractError
 from churnml.labels import (
     CHURNED_AT,
+    LEFT_AT,
     active_spine,
     activity_times,
     auto_label_source,
@@ -187,12 +188,13 @@ SNAPS = [
 
 def test_subscription_churn_dates():
     got = churn_dates(SUBS_DATA, SUBS_CFG)
-    assert got.schema == pl.Schema({Churns.CLIENT_ID: pl.String, Churns.CHURNED_AT: DT})
+    assert got.schema == pl.Schema({Churns.CLIENT_ID: pl.String, Churns.CHURNED_AT: DT, LEFT_AT: DT})
+    # a term's end is the departure itself
     assert rows(got) == [
-        ("a", D(2024, 3, 1)),
-        ("b", D(2024, 2, 1)),
-        ("b", D(2024, 5, 1)),
-        ("d", D(2024, 6, 1)),
+        ("a", D(2024, 3, 1), D(2024, 3, 1)),
+        ("b", D(2024, 2, 1), D(2024, 2, 1)),
+        ("b", D(2024, 5, 1), D(2024, 5, 1)),
+        ("d", D(2024, 6, 1), D(2024, 6, 1)),
     ]
 
 
@@ -245,8 +247,8 @@ INACT_DATA = dataset(
 
 def test_inactivity_churn_dates():
     got = churn_dates(INACT_DATA, INACT_CFG)
-    # churned_at = last activity of a run + inactivity_days
-    assert rows(got) == [("x", D(2024, 2, 19)), ("x", D(2024, 4, 19))]
+    # churned_at = last activity of a run + inactivity_days (decided then); left_at = that last activity
+    assert rows(got) == [("x", D(2024, 2, 19), D(2024, 1, 20)), ("x", D(2024, 4, 19), D(2024, 3, 20))]
 
 
 def test_inactivity_labeled_spine():
@@ -390,10 +392,11 @@ def test_churns_table_with_return_by_activity():
         churns=churns(("p", D(2024, 2, 1)), ("p", D(2024, 5, 1)), ("q", D(2024, 3, 1))),
         events=events(("p", D(2024, 1, 5)), ("p", D(2024, 3, 10)), ("q", D(2024, 1, 5))),
     )
+    # a churns record is its own departure
     assert rows(churn_dates(data, CHURNS_CFG)) == [
-        ("p", D(2024, 2, 1)),
-        ("p", D(2024, 5, 1)),
-        ("q", D(2024, 3, 1)),
+        ("p", D(2024, 2, 1), D(2024, 2, 1)),
+        ("p", D(2024, 5, 1), D(2024, 5, 1)),
+        ("q", D(2024, 3, 1), D(2024, 3, 1)),
     ]
     snaps = [date(2024, 1, 8), date(2024, 2, 5), date(2024, 3, 11), date(2024, 4, 8), date(2024, 6, 3)]
     assert rows(labeled_spine(data, snaps, CHURNS_CFG)) == [
@@ -1005,7 +1008,7 @@ def test_a_base_plan_ending_while_an_add_on_runs_on_is_churn_at_the_base_end(ter
         clients=clients(("a", D(2024, 10, 1)), ("o", D(2024, 10, 1)), ("r", D(2024, 10, 1))),
         subscriptions=terms,
     )
-    assert rows(churn_dates(data, SUBS_CFG)) == churned
+    assert rows(churn_dates(data, SUBS_CFG).drop(LEFT_AT)) == churned
     assert rows(active_spine(data, ADDON_SNAPS, SUBS_CFG)) == spine
 
 

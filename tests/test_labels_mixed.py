@@ -88,11 +88,12 @@ def test_who_each_source_lists(source: str, listed: dict[str, int]) -> None:
 
 def test_mixed_churn_dates_customer_since_and_lag() -> None:
     assert rows(churn_dates(MIXED, CFG)) == [
-        ("b1", D(2024, 3, 29)),  # 03-01 + 28
-        ("b1", D(2024, 7, 1)),  # 06-03 + 28
+        # (client, churned_at, left_at): a one-off buyer left at its last order, decided 28 days later
+        ("b1", D(2024, 3, 29), D(2024, 3, 1)),  # 03-01 + 28
+        ("b1", D(2024, 7, 1), D(2024, 6, 3)),  # 06-03 + 28
         # b2: its one-off run's churn (01-15 + 28 = 02-12) never comes: it subscribed on 02-05
-        ("s", D(2024, 4, 1)),  # the term's end (known 04-15)
-        ("s", D(2024, 6, 7)),  # 05-10 + 28
+        ("s", D(2024, 4, 1), D(2024, 4, 1)),  # the term's end (known 04-15) is its departure
+        ("s", D(2024, 6, 7), D(2024, 5, 10)),  # back as a one-off buyer on 05-10: 05-10 + 28
     ]
     assert rows(customer_since(MIXED, CFG)) == [
         ("b1", D(2024, 1, 10)),

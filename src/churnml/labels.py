@@ -78,7 +78,9 @@ snapshot is either wholly labeled or wholly not.
 Outputs
 -------
 - :func:`snapshot_grid`: ``list[date]``.
-- :func:`churn_dates`: one row per decided churn event; columns ``client_id``, ``churned_at`` (Datetime).
+- :func:`churn_dates`: one row per decided churn event; columns ``client_id``, ``churned_at`` (Datetime)
+  and ``left_at`` (Datetime, the departure: the run's last activity for a churn of the inactivity rule,
+  else ``churned_at``).
 - :func:`active_spine`: one row per client x snapshot where the client is active; ``client_id``,
   ``snapshot`` (Date).
 - :func:`labeled_spine`: the same rows plus ``label`` (Int8, nullable) and ``churned_at`` (of the next
@@ -111,6 +113,7 @@ from churnml.contract.validation import ContractError
 __all__ = [
     "CHURNED_AT",
     "LABEL",
+    "LEFT_AT",
     "NOT_ORDER_STATUSES",
     "RETURNED_AT",
     "SNAPSHOT",
@@ -759,17 +762,55 @@ def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return times.group_by(CLIENT_ID).agg(pl.col(_AT).min().alias("_since")).sort(CLIENT_ID)
 
 
+LEFT_AT = "left_at"
+
+
+def _with_departures(dataset: Dataset, cfg: LabelConfig, churns: pl.DataFrame) -> pl.DataFrame:
+    """``churns`` (``client_id``, ``churned_at``; :func:`status_changes` of ``cfg.source``, concrete) with
+    ``left_at``, each churn's departure: ``churned_at`` less ``inactivity_days`` for a churn of the
+    inactivity rule (its run's last activity), else ``churned_at`` (a spell's end, a churns record). Under
+    ``mixed`` a churn at the end of one of the client's term spells is the subscriber's; the others are a
+    one-off buyer's (a run's churn never falls on a spell's end: a run ends more than the grace after a
+    spell, or is dropped when a spell starts within ``inactivity_days`` of its last activity). Same rows."""
+    by_inactivity = pl.col(CHURNED_AT) - pl.duration(days=cfg.inactivity_days)
+    if cfg.source == "inactivity":
+        return churns.with_columns(by_inactivity.alias(LEFT_AT))
+    if cfg.source != "mixed":
+        return churns.with_columns(pl.col(CHURNED_AT).alias(LEFT_AT))
+    ends = (
+        _mixed_spells(dataset, cfg)
+        .select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_end").cast(_DT).alias(CHURNED_AT))
+        .unique()
+        .with_columns(pl.lit(True).alias("_spell_end"))
+    )
+    return (
+        churns.with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        .join(ends, on=[CLIENT_ID, CHURNED_AT], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_spell_end")).then(pl.col(CHURNED_AT)).otherwise(by_inactivity).alias(LEFT_AT)
+        )
+        .drop("_spell_end")
+    )
+
+
 def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
-    """One row per decided churn event: ``client_id``, ``churned_at`` (Datetime), by ``cfg.source``.
+    """One row per decided churn event, by ``cfg.source``: ``client_id``; ``churned_at`` (Datetime), the
+    churn as the labels date it; ``left_at`` (Datetime), the **departure**: when the client actually left.
+
+    The two differ only for a churn of the inactivity rule (``inactivity``, and a one-off buyer's under
+    ``mixed``): its ``churned_at`` is when it is decided, ``inactivity_days`` after the run's last order or
+    activity, and ``left_at`` is that last activity (a client that stopped ordering on 06-29 churns on 09-27
+    with 90 inactivity days; it left on 06-29). For a term spell's end and a ``churns`` record ``left_at`` is
+    ``churned_at``. The labels and who is active read ``churned_at``; what judges the client's departure
+    reads ``left_at``: a warning raised after it is none (the post-mortem), the days gone count from it (the
+    win-back stages), a churn belongs to the period it left in (the churn rates).
 
     See the module docstring for each source's definition. Sorted by client and time.
     """
+    cfg = resolved_label(cfg, dataset.tables)
     changes = status_changes(dataset, cfg)
-    return (
-        changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED))
-        .select(CLIENT_ID, CHURNED_AT)
-        .sort(CLIENT_ID, CHURNED_AT)
-    )
+    churns = changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED)).select(CLIENT_ID, CHURNED_AT)
+    return _with_departures(dataset, cfg, churns).sort(CLIENT_ID, CHURNED_AT)
 
 
 # ----------------------------------------------------------------------------------------------
