@@ -104,10 +104,11 @@ CHURNS = churn_dates(DATA, LabelConfig(source="churns"))
 
 def test_absences_pair_each_churn_with_its_return():
     got = absences(DATA, CHURNS)
+    # (client, churned_at, left_at: a churns record is its own departure, returned_at)
     assert got.rows() == [
-        ("b1", D(2024, 3, 1), D(2024, 5, 1)),
-        ("b2", D(2024, 3, 1), None),
-        ("b3", D(2024, 3, 1), None),
+        ("b1", D(2024, 3, 1), D(2024, 3, 1), D(2024, 5, 1)),
+        ("b2", D(2024, 3, 1), D(2024, 3, 1), None),
+        ("b3", D(2024, 3, 1), D(2024, 3, 1), None),
     ]
 
 
@@ -508,3 +509,69 @@ def test_a_return_after_the_window_is_counted_as_late_however_near(returned_afte
     assert ("; 1 of the 1 returns seen came later than 180 days after the first contact" in text) is bool(
         late
     )
+
+
+# A shop labeled by inactivity (60 days) whose subscriptions table makes `auto` read subscriptions: the
+# one-off buyer o stops after 02-01 (decided 04-01), gets an e-mail on 04-10, orders again on 05-01 and gets
+# a call on 05-15, while a client again.
+SHOP_LABEL = LabelConfig(source="inactivity", inactivity_days=60, horizon_days=60, grace_days=30)
+SHOP = Dataset(
+    tables={
+        Table.CLIENTS: _frame(
+            [("o", D(2023, 12, 1)), ("s", D(2023, 12, 1))],
+            {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+        ),
+        Table.SUBSCRIPTIONS: _frame(
+            [("s", D(2024, 1, 1), D(2024, 12, 31), 20.0)],
+            {
+                Subscriptions.CLIENT_ID: pl.String,
+                Subscriptions.START_DATE: DT,
+                Subscriptions.END_DATE: DT,
+                Subscriptions.MRR: pl.Float64,
+            },
+        ),
+        Table.PAYMENTS: _frame(
+            [("o", 30.0, D(2024, 1, 10)), ("o", 30.0, D(2024, 2, 1)), ("o", 30.0, D(2024, 5, 1))],
+            {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+        Table.INTERVENTIONS: _frame(
+            [
+                ("o", D(2024, 4, 10), "email", "wb", "A", "sent"),
+                ("o", D(2024, 5, 15), "call", "care", None, "held"),
+            ],
+            {
+                Interventions.CLIENT_ID: pl.String,
+                Interventions.TS: DT,
+                Interventions.KIND: pl.String,
+                Interventions.CAMPAIGN: pl.String,
+                Interventions.VARIANT: pl.String,
+                Interventions.OUTCOME: pl.String,
+            },
+        ),
+    },
+    name="shop",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 7, 1),
+)
+
+
+def test_attempts_and_contacts_read_the_return_rule_of_the_label_source():
+    churns = churn_dates(SHOP, SHOP_LABEL)
+    attempts = winback_attempts(SHOP, churns, STAGES, SHOP_LABEL.grace_days, source="inactivity")
+    # the order of 05-01 brings o back (an order is a return under inactivity); the stage counts from its
+    # departure, its last order of 02-01 (69 days to the e-mail), not from the decision on 04-01 (9 days)
+    assert attempts.select(
+        "client_id", "churned_at", "left_at", "returned_at", "stage", "returned"
+    ).rows() == [("o", D(2024, 4, 1), D(2024, 2, 1), D(2024, 5, 1), "31-90", True)]
+    # the call of 05-15 came while o was a client again: a retention contact; o stops again after 05-01
+    # (decided 06-30, within the 60 days after the call)
+    contacts = retention_contacts(
+        SHOP, churns, SHOP_LABEL.horizon_days, SHOP_LABEL.grace_days, source="inactivity"
+    )
+    assert contacts.select("client_id", "ts", "churned_within").rows() == [("o", D(2024, 5, 15), True)]
+    # read by the subscriptions rule (what `auto` gives this data) o never came back: the attempt failed and
+    # the call was one more attempt, not a retention contact
+    assert winback_attempts(SHOP, churns, STAGES, SHOP_LABEL.grace_days).get_column("returned").to_list() == [
+        False
+    ]
+    assert retention_contacts(SHOP, churns, SHOP_LABEL.horizon_days, SHOP_LABEL.grace_days).height == 0

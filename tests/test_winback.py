@@ -715,3 +715,58 @@ def test_who_came_back_follows_the_label_source(source, gone, listed):
     assert lost.get_column("client_id").to_list() == gone
     active = active_spine(SHOP, [SHOP.as_of.date()], label).get_column("client_id").sort().to_list()
     assert active == listed
+
+
+# A shop's one-off buyers (inactivity 60 days) and a subscriber (grace 30), the data ending 2025-01-01.
+STOPPED = Dataset(
+    tables={
+        Table.CLIENTS: _frame(
+            [(c, D(2023, 12, 1)) for c in ("recent", "early", "sub")],
+            {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+        ),
+        Table.SUBSCRIPTIONS: _terms(("sub", D(2024, 1, 1), D(2024, 9, 15))),
+        Table.PAYMENTS: _frame(
+            _orders("recent", D(2024, 9, 1), D(2024, 10, 3))  # left 10-03, decided 12-02
+            + _orders("early", D(2024, 6, 1), D(2024, 7, 1)),  # left 07-01, decided 08-30
+            {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+    },
+    name="stopped",
+    start=D(2024, 1, 1),
+    as_of=D(2025, 1, 1),
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # the days gone count from the last order, not from the decision 60 days later: recent is 90 days
+        # gone ("31-90", not "0-30" from 12-02), early 184 ("180+", not "91-180" from 08-30)
+        (
+            "inactivity",
+            [
+                ("early", D(2024, 8, 30), D(2024, 7, 1), 184, "180+"),
+                ("recent", D(2024, 12, 2), D(2024, 10, 3), 90, "31-90"),
+            ],
+        ),
+        # a subscriber left at its term's end (decided after the grace); the one-off buyers as above
+        (
+            "mixed",
+            [
+                ("early", D(2024, 8, 30), D(2024, 7, 1), 184, "180+"),
+                ("recent", D(2024, 12, 2), D(2024, 10, 3), 90, "31-90"),
+                ("sub", D(2024, 9, 15), D(2024, 9, 15), 108, "91-180"),
+            ],
+        ),
+    ],
+)
+def test_the_stages_count_from_the_departure(source, expected):
+    from churnml.config import LabelConfig
+    from churnml.labels import churn_dates
+
+    label = LabelConfig(source=source, grace_days=30, inactivity_days=60, horizon_days=60)
+    got = winback_list(STOPPED, churn_dates(STOPPED, label), CFG, 0.3, label.grace_days, source)
+    assert (
+        got.select("client_id", "churned_at", "left_at", "days_since_churn", "stage").sort("client_id").rows()
+        == expected
+    )

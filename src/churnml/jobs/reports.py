@@ -134,11 +134,15 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     grace = cfg.label.grace_days
     # who came back follows label.source, as the labels and the weekly list read it (labels.returns_after_churns)
     plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace, cfg.label.source)
-    attempts = winback_attempts(dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days)
+    attempts = winback_attempts(
+        dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days, cfg.label.source
+    )
     tests = ab_tests(attempts)
     # a churn within a contact's horizon is known only the label lag (the grace) after the horizon ends
     lag = label_lag_days(resolved_label(cfg.label, dataset.tables))
-    retention = retention_contacts(dataset, churns, cfg.label.horizon_days, grace, lag_days=lag)
+    retention = retention_contacts(
+        dataset, churns, cfg.label.horizon_days, grace, lag_days=lag, source=cfg.label.source
+    )
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
     as_of = dataset.as_of.date()
     links = page_links(folder, "winback", cfg, dataset.name) if out is None else []

@@ -7,9 +7,10 @@ Everything here reads the optional ``interventions`` table with the churn events
   while it stays away). Churn events of the label source and ``churns`` records that fall in the same
   absence count once, dated by the earliest.
 - :func:`winback_attempts`: one row per absence that got at least one intervention while the client was
-  gone. Columns: ``client_id``, ``churned_at``, ``returned_at``, ``first_contact_at``, ``campaign``,
-  ``variant``, ``kind`` (of the first contact), ``contacts``, ``stage`` (days from the churn to the first
-  contact, cut by ``winback.stages``), ``reason`` (nearest ``churns`` record, ``unknown`` without one),
+  gone. Columns: ``client_id``, ``churned_at``, ``left_at`` (the departure, :func:`absences`),
+  ``returned_at``, ``first_contact_at``, ``campaign``, ``variant``, ``kind`` (of the first contact),
+  ``contacts``, ``stage`` (days from the departure to the first contact, cut by ``winback.stages``, as the
+  win-back list's stages), ``reason`` (nearest ``churns`` record, ``unknown`` without one),
   ``returned`` (Boolean: came back by the data end), ``days_to_return`` (first contact to return, whole
   days floored: a return 180 days and 9 hours after the contact is day 180, yet outside a 180-day window),
   ``follow_up_days`` (``winback.follow_up_days``), ``followed_up`` (the first contact was at least that
@@ -17,8 +18,9 @@ Everything here reads the optional ``interventions`` table with the churn events
   ``avg_order_before`` (mean positive payment in the 365 days before the churn),
   ``avg_order_after`` (mean positive payment after the return), ``days_to_first_repeat`` (return to the
   first payment after it), ``revenue_after_return`` (payments after the return, refunds netted).
-  A return is a subscription term that starts after the churn (without subscriptions: an event or
-  order after it), the same rule as the labels' ``churns`` source.
+  A return follows ``label.source`` (``source``: :func:`churnml.labels.returns_after_churns`, the rule of the
+  labels, the weekly list and the win-back list): a new term under subscriptions, an order or event under
+  inactivity, either under mixed (an order outside every term spell and its grace).
 - :func:`return_rates`: attempts, returns and the return rate (with a Wilson interval) per group, and the
   attempts left out as too recent.
 - :func:`ab_tests`: per campaign that ran two or more variants (and over all campaigns), each variant
@@ -50,6 +52,7 @@ import polars as pl
 from churnml.config import WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
+from churnml.labels import LEFT_AT
 from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, absences, stage_labels, with_reasons
 
 __all__ = [
@@ -108,10 +111,11 @@ def winback_attempts(
     stages: tuple[int, ...],
     grace_days: int = GRACE_DAYS,
     follow_up_days: int = FOLLOW_UP_DAYS,
+    source: str = "auto",
 ) -> pl.DataFrame:
     """One row per absence contacted while the client was gone (columns: module docstring);
     ``follow_up_days`` (``winback.follow_up_days``): the days after the first contact in which a return
-    counts for the rates and the tests."""
+    counts for the rates and the tests; ``source`` (``label.source``): the return rule (:func:`absences`)."""
     table = dataset.get(Table.INTERVENTIONS)
     if table is None:  # no table: the same steps on no rows give the empty frame with every column
         table = pl.DataFrame(
@@ -123,7 +127,7 @@ def winback_attempts(
                 Interventions.VARIANT: pl.String,
             }
         )
-    gone = absences(dataset, churns, grace_days)
+    gone = absences(dataset, churns, grace_days, source)
     contacts = (
         gone.join(
             table.select(
@@ -142,6 +146,7 @@ def winback_attempts(
         .sort(CLIENT_ID, CHURNED_AT, "_ts")
         .group_by(CLIENT_ID, CHURNED_AT, maintain_order=True)
         .agg(
+            pl.col(LEFT_AT).first(),
             pl.col("returned_at").first(),
             pl.col("_ts").first().alias("first_contact_at"),
             # the campaign and variant of the first contact that belongs to a test, else of the first
@@ -152,7 +157,7 @@ def winback_attempts(
         )
     )
     labels = stage_labels(stages)
-    days = (pl.col("first_contact_at") - pl.col(CHURNED_AT)).dt.total_days()
+    days = (pl.col("first_contact_at") - pl.col(LEFT_AT)).dt.total_days()
     index = pl.lit(len(stages))
     for i in reversed(range(len(stages))):
         index = pl.when(days <= stages[i]).then(pl.lit(i)).otherwise(index)
@@ -436,13 +441,15 @@ def retention_contacts(
     grace_days: int = GRACE_DAYS,
     *,
     lag_days: int | None = None,
+    source: str = "auto",
 ) -> pl.DataFrame:
     """Interventions on clients active at the time: one row per contact with ``client_id``, ``ts``,
     ``campaign``, ``kind``, ``outcome``, ``churned_within`` (Boolean: a churn in (ts, ts + horizon]; null
     while it cannot be known: until ts + horizon + ``lag_days``, the label lag
     (:func:`churnml.labels.label_lag_days`: a term that ended within the horizon is a churn only once the
     grace has passed without a renewal), is past the data end; without it, ``grace_days``, the longest lag a
-    label has). Observational, not an effect."""
+    label has). A contact while the client was gone (:func:`absences`, its return by ``source``,
+    ``label.source``) is a win-back attempt, not one of these. Observational, not an effect."""
     table = dataset.get(Table.INTERVENTIONS)
     schema = {
         CLIENT_ID: pl.String,
@@ -454,7 +461,7 @@ def retention_contacts(
     }
     if table is None:
         return pl.DataFrame(schema=schema)
-    gone = absences(dataset, churns, grace_days)
+    gone = absences(dataset, churns, grace_days, source)
     contacts = table.select(
         CLIENT_ID,
         pl.col(Interventions.TS).alias("ts"),

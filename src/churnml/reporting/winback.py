@@ -10,17 +10,22 @@ an order or event outside every term spell and its grace; after a ``churns`` rec
 ``label.grace_days`` is its wind-down), so a client who left is on this list or on the weekly list, never
 on both, never on neither. A record in ``churns`` puts the client on the list on its ``churned_at`` day, so the 0-30 stage
 holds the clients who left this month (a subscription churn is only *decided* ``grace_days`` after the
-term end; the ``churns`` record is known at once).
+term end; the ``churns`` record is known at once). The days gone count from the **departure** (``left_at``,
+:func:`churnml.labels.churn_dates`): under the inactivity rule a churn is decided ``inactivity_days`` after the
+last order, and that last order is when the client left, so a shop's client enters the list in the stage of
+those days (91-180 with 90 inactivity days), not in "0-30 watch".
 
 Grain of :func:`winback_list`: one row per client who left and did not come back, about its latest churn.
 Columns:
 
 - ``client_id``, and ``name`` / ``owner`` / ``segment`` when the clients table has them;
-- ``churned_at`` (Datetime), ``days_since_churn`` (Int64, to the as-of date), ``stage`` (``0-30``,
-  ``31-90``, ``91-180``, ``180+`` from ``winback.stages``);
+- ``churned_at`` (Datetime, the churn as the labels date it), ``left_at`` (Datetime, the departure: the
+  last order before the gap under the inactivity rule, else ``churned_at``), ``days_since_churn`` (Int64,
+  from ``left_at`` to the as-of date), ``stage`` (``0-30``, ``31-90``, ``91-180``, ``180+`` from
+  ``winback.stages``, by ``days_since_churn``);
 - ``reason`` (the ``churns`` record nearest in time, null without one), ``reason_segment`` (the reason,
   or ``unknown``), ``approach`` (``winback.approaches[reason]``);
-- ``tenure_days`` (created to churned); ``former_arr`` (the recurring revenue at the churn instant,
+- ``tenure_days`` (created to left); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
@@ -64,7 +69,7 @@ import polars as pl
 from churnml.config import LabelConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.labels import auto_label_source, returns_after_churns
+from churnml.labels import LEFT_AT, auto_label_source, returns_after_churns
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -75,6 +80,7 @@ __all__ = [
     "NO_CONTACT",
     "UNKNOWN_REASON",
     "absences",
+    "departure",
     "lost_clients",
     "lost_in",
     "return_chances",
@@ -123,20 +129,31 @@ def return_dates(
 
 
 def _churns_before(churns: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """The distinct churns (``client_id``, ``churned_at``) strictly before ``as_of``, sorted by client and time."""
-    picked = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(CHURNED_AT).cast(_DT))
+    """The distinct churns (``client_id``, ``churned_at``, ``left_at``: the departure, ``churned_at`` when
+    ``churns`` has none, as a ``churns`` record) strictly before ``as_of``, sorted by client and time."""
+    left = pl.col(LEFT_AT) if LEFT_AT in churns.columns else pl.col(CHURNED_AT)
+    picked = churns.select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(CHURNED_AT).cast(_DT), left.cast(_DT).alias(LEFT_AT)
+    )
     return picked.filter(pl.col(CHURNED_AT) < pl.lit(as_of, _DT)).unique().sort(CLIENT_ID, CHURNED_AT)
+
+
+def departure(frame: pl.DataFrame) -> pl.Expr:
+    """The departure of each row of ``frame``: its ``left_at`` (:func:`absences`), else its ``churned_at``."""
+    return pl.col(LEFT_AT if LEFT_AT in frame.columns else CHURNED_AT)
 
 
 def absences(
     dataset: Dataset, churns: pl.DataFrame, grace_days: int = GRACE_DAYS, source: str = "auto"
 ) -> pl.DataFrame:
-    """One row per absence: ``client_id``, ``churned_at``, ``returned_at`` (null: still gone).
+    """One row per absence: ``client_id``, ``churned_at``, ``left_at``, ``returned_at`` (null: still gone).
 
-    ``churns``: churn events of the label source ``source`` (``label.source``; ``labels.churn_dates``), each
-    ended by that source's return (:func:`return_dates`); the ``churns`` table's records are added, each
-    ended by the same rule after its wind-down. Churns that fall in the same absence (no return between
-    them) count once, dated by the earliest.
+    ``churns``: churn events of the label source ``source`` (``label.source``; ``labels.churn_dates``, whose
+    ``left_at`` is the departure: the last order before the gap under the inactivity rule; without the
+    column, ``churned_at``), each ended by that source's return (:func:`return_dates`); the ``churns``
+    table's records are added (their own day is their departure), each ended by the same rule after its
+    wind-down. Churns that fall in the same absence (no return between them) count once, dated by the
+    earliest ``churned_at`` and the earliest ``left_at``.
     """
     if source == "auto":
         source = auto_label_source(dataset.tables)[0]
@@ -152,8 +169,8 @@ def absences(
     )
     return (
         back.group_by(CLIENT_ID, "returned_at")
-        .agg(pl.col(CHURNED_AT).min())
-        .select(CLIENT_ID, CHURNED_AT, "returned_at")
+        .agg(pl.col(CHURNED_AT).min(), pl.col(LEFT_AT).min())
+        .select(CLIENT_ID, CHURNED_AT, LEFT_AT, "returned_at")
         .sort(CLIENT_ID, CHURNED_AT)
     )
 
@@ -172,8 +189,10 @@ def lost_clients(
 
 
 def lost_in(gone: pl.DataFrame) -> pl.DataFrame:
-    """The absences of :func:`absences` that have not ended: ``client_id``, ``churned_at``, by client."""
-    return gone.filter(pl.col("returned_at").is_null()).select(CLIENT_ID, CHURNED_AT).sort(CLIENT_ID)
+    """The absences of :func:`absences` that have not ended: ``client_id``, ``churned_at``, ``left_at`` (when
+    ``gone`` has it), by client."""
+    kept = [CLIENT_ID, CHURNED_AT, *([LEFT_AT] if LEFT_AT in gone.columns else [])]
+    return gone.filter(pl.col("returned_at").is_null()).select(kept).sort(CLIENT_ID)
 
 
 # a churns record further than this from a client's departure is not its reason (a car sold a year before
@@ -182,9 +201,9 @@ REASON_WITHIN = timedelta(days=183)
 
 
 def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
-    """``lost`` (``client_id``, ``churned_at``) with ``reason``: the ``churns`` record nearest in time, within
-    :data:`REASON_WITHIN` of the departure (a notice given months ahead, a record written late); null
-    beyond it."""
+    """``lost`` (``client_id``, ``churned_at``, optional ``left_at``) with ``reason``: the ``churns`` record
+    nearest in time, within :data:`REASON_WITHIN` of the departure (``left_at``, else ``churned_at``: a notice
+    given months ahead, a record written late); null beyond it."""
     table = dataset.get(Table.CHURNS)
     if table is None or Churns.REASON not in table.columns:
         return lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
@@ -194,17 +213,18 @@ def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         .sort("_reason_at")
     )
     return (
-        lost.sort(CHURNED_AT)
+        lost.with_columns(departure(lost).cast(_DT).alias("_left"))
+        .sort("_left")
         .join_asof(
             reasons,
-            left_on=CHURNED_AT,
+            left_on="_left",
             right_on="_reason_at",
             by=CLIENT_ID,
             strategy="nearest",
             tolerance=REASON_WITHIN,
             check_sortedness=False,
         )
-        .drop("_reason_at")
+        .drop("_reason_at", "_left")
     )
 
 
@@ -443,6 +463,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
 # the list's columns after the client's own ones (name, owner, segment when the clients table has them)
 _COLUMNS = (
     CHURNED_AT,
+    LEFT_AT,
     "days_since_churn",
     "stage",
     Churns.REASON,
@@ -520,8 +541,9 @@ def _with_stage_and_flags(lost: pl.DataFrame, cfg: WinbackConfig, as_of: datetim
     recent_days = edges[1] if len(edges) > 1 else edges[0]
     return (
         lost.with_columns(
-            (pl.lit(as_of, _DT) - pl.col(CHURNED_AT)).dt.total_days().alias("days_since_churn"),
-            (pl.col(CHURNED_AT) - pl.col(Clients.CREATED_AT))
+            # from the departure: a shop's client that stopped ordering 89 days ago is no "0-30 watch"
+            (pl.lit(as_of, _DT) - departure(lost)).dt.total_days().alias("days_since_churn"),
+            (departure(lost) - pl.col(Clients.CREATED_AT))
             .dt.total_days()
             .clip(lower_bound=0)
             .alias("tenure_days"),
@@ -637,8 +659,8 @@ def return_chances(
     asked = lost.select(pl.col("days_since_churn").cast(pl.Int64), "reason_segment").unique().sort(pl.all())
     watched_days = (
         pl.when(pl.col("returned_at").is_null())
-        .then(pl.lit(as_of, _DT) - pl.col(CHURNED_AT))
-        .otherwise(pl.col("returned_at") - pl.col(CHURNED_AT))
+        .then(pl.lit(as_of, _DT) - departure(gone))
+        .otherwise(pl.col("returned_at") - departure(gone))
         .dt.total_days()
         .clip(lower_bound=0)
     )
