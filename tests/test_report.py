@@ -735,6 +735,26 @@ def test_capped_renewals_and_silent_tables_say_they_show_the_first(limit, renewa
     assert (silent in quiet) if silent else "First" not in quiet
 
 
+@pytest.mark.parametrize(
+    ("limit", "note"),
+    [(1, "<p class='muted'>First 1 of 3 shown (by priority); all in scores.csv.</p>"), (3, None)],
+)
+def test_capped_onboarding_and_export_tables_say_they_show_the_first(limit, note) -> None:
+    from churnml.reporting.report import _crm_sections
+
+    scores = scores_frame().with_columns(
+        pl.lit(True).alias(Columns.ONBOARDING_STALLED),
+        pl.lit(AS_OF - timedelta(days=3)).alias(Columns.LAST_DATA_EXPORT),
+        pl.lit(True).alias(Scores.rule("data_export")),
+    )
+    html = _crm_sections(scores, set(), "", 30, limit)
+    stalled = html[html.index("id='onboarding'") : html.index("id='exports'")]
+    exported = html[html.index("id='exports'") :]
+    for part, heading in ((stalled, "Onboarding stalled (3)"), (exported, "Recent data exports (3)")):
+        assert heading in part and part.count("<tr>") - 1 == limit
+        assert (note in part) if note else "First" not in part
+
+
 def test_the_zone_rule_is_under_the_title() -> None:
     page = _page(zone_rule="Zones: red from 35%")
     assert "<p class='muted'>Zones: red from 35%.</p>" in page
@@ -958,3 +978,42 @@ def test_a_client_without_activity_for_the_inactivity_days_left_by_the_inactivit
     dataset = Dataset(tables, "shop", datetime(2023, 1, 1), datetime(2024, 6, 3))
     why = departure_reasons(dataset, ["x"], AS_OF, LabelConfig(source="inactivity", inactivity_days=90))
     assert why == {"x": "no order or activity for 90 days, the last on 2024-02-01"}
+
+
+def test_a_churns_record_followed_by_an_order_is_no_departure_reason_under_inactivity() -> None:
+    """departure_reasons reads the return rule of label.source: under inactivity x's order of 02-15, after
+    its record's 30-day wind-down, brought it back; the subscriptions rule (what auto gives data with a
+    subscriptions table) knows only a new term as a return."""
+    dt = pl.Datetime("us")
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["s", "x"], "created_at": [datetime(2023, 1, 1)] * 2}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["s"],
+                "start_date": [datetime(2024, 1, 1)],
+                "end_date": [datetime(2024, 12, 31)],
+                "mrr": [10.0],
+            }
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["x", "x"],
+                "amount": [40.0, 40.0],
+                "paid_at": [datetime(2024, 1, 2), datetime(2024, 2, 15)],
+            },
+            schema={"client_id": pl.String, "amount": pl.Float64, "paid_at": dt},
+        ),
+        Table.CHURNS: pl.DataFrame(
+            {"client_id": ["x"], "churned_at": [datetime(2024, 1, 10)]},
+            schema={"client_id": pl.String, "churned_at": dt},
+        ),
+    }
+    dataset = Dataset(tables, "shop", datetime(2023, 1, 1), datetime(2024, 6, 3))
+    label = LabelConfig(source="inactivity", inactivity_days=90, grace_days=30)
+    assert departure_reasons(dataset, ["x"], AS_OF, label) == {
+        "x": "no order or activity for 90 days, the last on 2024-02-15"
+    }
+    subscriptions = label.model_copy(update={"source": "subscriptions"})
+    assert departure_reasons(dataset, ["x"], AS_OF, subscriptions) == {
+        "x": "churn recorded on 2024-01-10, no reason given"
+    }

@@ -630,6 +630,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         out.append(
             f"<h2 id='onboarding'>Onboarding stalled ({stalled.height})</h2>"
             + _table(["client", "owner", "zone", "action"], rows)
+            + _first_shown(len(rows), stalled.height, "by priority")
         )
     if Scores.LAST_DATA_EXPORT in cols and Scores.rule("data_export") in cols:
         exported = scores.filter(pl.col(Scores.rule("data_export"))).sort(Scores.PRIORITY)
@@ -640,6 +641,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         out.append(
             f"<h2 id='exports'>Recent data exports ({exported.height})</h2>"
             + _table(["client", "owner", "zone", "last export"], rows)
+            + _first_shown(len(rows), exported.height, "by priority")
         )
     return "\n".join(out)
 
@@ -844,7 +846,8 @@ def departure_reasons(
     cut = datetime(as_of.year, as_of.month, as_of.day)
     label = resolved_label(label, dataset.tables)
     in_ids = pl.col(Scores.CLIENT_ID).is_in(pl.Series(wanted, dtype=pl.String).implode())
-    gone = unreturned_churns(dataset.tables, as_of, label.grace_days).filter(in_ids)
+    # the return rule of the label source, as the list's own gone clients read it
+    gone = unreturned_churns(dataset.tables, as_of, label.grace_days, label.source).filter(in_ids)
     churns = dataset.get(Table.CHURNS)
     if gone.height and churns is not None:
         # the reason recorded with the client's last churn (the first of several on that instant)
