@@ -1602,3 +1602,18 @@ def test_running_term_ends_take_the_term_started_before_the_date():
     )
     got = running_term_ends(terms, [date(2026, 3, 2)])
     assert got.rows() == [("a", date(2026, 3, 2), 365, 183), ("d", date(2026, 3, 2), 181, 121)]
+
+
+@pytest.mark.parametrize(
+    ("source", "days"),
+    [
+        ("subscriptions", 30),  # a term's end is known after the grace
+        ("churns", 0),  # a record at once
+        ("inactivity", 90),  # one who stopped ordering is a churn 90 days later
+        ("mixed", 90),  # the longer of the two
+    ],
+)
+def test_a_departure_is_known_after_the_label_lag_or_the_inactivity_days(source, days):
+    from churnml.labels import departure_lag_days
+
+    assert departure_lag_days(LabelConfig(source=source, grace_days=30, inactivity_days=90)) == days

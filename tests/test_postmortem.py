@@ -16,6 +16,7 @@ from churnml.reporting.postmortem import (
     list_timeline,
     postmortem,
     postmortem_totals,
+    review_lead,
 )
 
 D = datetime
@@ -771,3 +772,69 @@ def test_the_page_says_when_who_stayed_is_not_known_or_known_of_the_early_lists_
         assert sentence.startswith(
             f"The lists flag clients who stay, too. Of the 1 clients on the lists of the 30 days before 2024-03-01{only} who did not churn"
         )
+
+
+# Weekly lists 01-01 .. 04-01: a green until 03-04 and red from then on, b red from 01-29, c always green.
+# Under the inactivity rule (90 days) each churn is decided 90 days after the client's last order (left_at).
+def _red_from(client: str, day: date, since: date | None) -> tuple[str, float, str, None]:
+    """A list row of ``client`` on ``day``: red from ``since`` on (never when None), else green."""
+    red = since is not None and day >= since
+    return (client, 0.9 if red else 0.01, "red" if red else "green", None)
+
+
+DEPARTED_TIMELINE = list_timeline(
+    [
+        _list(
+            day,
+            [
+                _red_from("a", day, date(2024, 3, 4)),
+                _red_from("b", day, date(2024, 1, 29)),
+                _red_from("c", day, None),
+            ],
+        )
+        for day in [date(2024, 1, 1) + timedelta(weeks=i) for i in range(14)]
+    ],
+    [],
+    ZONES,
+)
+DEPARTED = pl.DataFrame(
+    [
+        ("a", D(2024, 5, 10), D(2024, 2, 10), None),
+        ("b", D(2024, 5, 30), D(2024, 3, 1), None),
+        ("c", D(2024, 4, 14), D(2024, 1, 15), None),
+    ],
+    schema={
+        "client_id": pl.String,
+        "churned_at": pl.Datetime("us"),
+        "left_at": pl.Datetime("us"),
+        "reason": pl.String,
+    },
+    orient="row",
+)
+
+
+def test_a_churn_is_judged_against_the_clients_departure_not_the_day_it_is_decided():
+    got = postmortem(
+        DEPARTED, DEPARTED_TIMELINE, date(2024, 1, 1), date(2024, 7, 1), lookback_days=90, early_weeks=4
+    )
+    cols = ["client_id", "left_at", "lists_before", "first_flagged_at", "weeks_flagged_before",
+            "flagged_after_leaving", "verdict"]  # fmt: skip
+    assert got.select(cols).rows() == [
+        # left 01-15, two weeks after the first list: no list could warn 4 weeks ahead (by 04-14, the day it
+        # was decided, it read "missed")
+        ("c", D(2024, 1, 15), 14, None, None, False, NOT_REVIEWED),
+        # red from 03-04, three weeks after its last order (02-10): late, not "9 weeks early" against 05-10
+        ("a", D(2024, 2, 10), 14, date(2024, 3, 4), -4, True, CAUGHT_LATE),
+        ("b", D(2024, 3, 1), 14, date(2024, 1, 29), 4, False, CAUGHT_EARLY),  # 32 days before it left
+    ]
+    assert review_lead(got, date(2024, 1, 1), date(2024, 7, 1), 4) == (
+        "3 churns from 2024-01-01 to 2024-07-01; 2 had lists in the weeks before them, from early enough to "
+        "warn. Of those the list flagged 2 (100%) in yellow or red before the churn was decided (1 early, 1 late) "
+        "and missed 0. 1 of the caught were first flagged only after they had left (after their last order or "
+        "activity, before the churn was decided): no early warning (counted late)."
+    )
+    # the period is that of the departures: a churn decided in it that left before it is not its churn
+    spring = postmortem(
+        DEPARTED, DEPARTED_TIMELINE, date(2024, 2, 1), date(2024, 7, 1), lookback_days=90, early_weeks=4
+    )
+    assert spring.get_column("client_id").to_list() == ["a", "b"]

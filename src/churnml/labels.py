@@ -125,6 +125,7 @@ __all__ = [
     "churns_before_creation_note",
     "customer_since",
     "customer_terms",
+    "departure_lag_days",
     "dormant_clients_note",
     "first_customer_records",
     "fitting_horizon",
@@ -811,6 +812,16 @@ def churn_dates(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     changes = status_changes(dataset, cfg)
     churns = changes.filter(~pl.col(_ACTIVE) & pl.col(_DECIDED)).select(CLIENT_ID, CHURNED_AT)
     return _with_departures(dataset, cfg, churns).sort(CLIENT_ID, CHURNED_AT)
+
+
+def departure_lag_days(cfg: LabelConfig) -> int:
+    """Days after a departure (``left_at`` of :func:`churn_dates`) until every churn that left then is known:
+    the label lag (:func:`label_lag_days`), and under ``inactivity`` and ``mixed`` at least
+    ``inactivity_days`` (a client that stopped ordering is a churn only once that many days passed without
+    an order). What reads churns by their departure (the churn rates, the post-mortem's stayers) knows them
+    up to the data end less these days. ``cfg`` has a concrete source."""
+    lag = label_lag_days(cfg)
+    return max(lag, cfg.inactivity_days) if cfg.source in ("inactivity", "mixed") else lag
 
 
 # ----------------------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ def postmortem(
 
     from churnml.contract.io import read_dataset
     from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
-    from churnml.labels import churn_dates, label_lag_days, resolved_label
+    from churnml.labels import churn_dates, departure_lag_days, resolved_label
     from churnml.reporting.interventions import absences
     from churnml.reporting.postmortem import (
         clients_who_stayed,
@@ -347,10 +347,11 @@ def postmortem(
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
     links = page_links(folder, "postmortem", cfg, dataset.name) if out is None else []
-    # churns are known up to the data end less the label lag: a list whose horizon runs past it has
-    # clients who will leave unseen, not stayers
+    # churns are known by their departure up to the data end less the label lag (and, under the inactivity
+    # rule, its inactivity_days: who stopped ordering since is not a churn yet): a list whose horizon runs
+    # past it has clients who will leave unseen, not stayers
     known_until = dataset.as_of.date() - timedelta(
-        days=label_lag_days(resolved_label(cfg.label, dataset.tables))
+        days=departure_lag_days(resolved_label(cfg.label, dataset.tables))
     )
     stayed = clients_who_stayed(
         gone, timeline, start, end, lookback_days=cfg.label.horizon_days, known_until=known_until

@@ -12,24 +12,32 @@ the champion of today has learned from these very churns, so rescoring the past 
 the list (in-sample). A churn without any list in the ``lookback_days`` before it is "not reviewed",
 not "missed".
 
-Grain of :func:`postmortem`: one row per churn (an absence that began in ``[start, end)``), columns:
+A churn is judged against its **departure** (``left_at``, :func:`churnml.labels.churn_dates`; ``churned_at``
+when the frame has none): under the inactivity rule a churn is decided ``inactivity_days`` after the client's
+last order, and that last order is when it left. A list that flags the client after it, before the churn is
+decided, flags a client that had already stopped ordering: no early warning.
 
-- ``client_id``, ``name`` / ``owner`` / ``segment`` when known, ``churned_at``, ``reason`` (``unknown``
-  without a ``churns`` record);
-- ``lists_before``: list weeks in the churn's window with the client: the ``lookback_days`` before the
-  churn, from after the client's previous churn and return on (a client's second churn is not credited
-  with the flags raised before its first);
+Grain of :func:`postmortem`: one row per churn (an absence whose departure falls in ``[start, end)``),
+columns:
+
+- ``client_id``, ``name`` / ``owner`` / ``segment`` when known, ``churned_at`` (as the labels date it),
+  ``left_at`` (the departure), ``reason`` (``unknown`` without a ``churns`` record);
+- ``lists_before``: list weeks in the churn's window with the client: from ``lookback_days`` before the
+  departure up to the churn, from after the client's previous churn and return on (a client's second churn
+  is not credited with the flags raised before its first);
 - ``first_flagged_at`` / ``weeks_flagged_before``: the first list date in the window with the client in
-  yellow or red, and how many weeks before the churn; ``first_red_at`` / ``weeks_red_before`` likewise
-  for red;
+  yellow or red, and how many whole weeks before the departure (negative: that many weeks after it);
+  ``first_red_at`` / ``weeks_red_before`` likewise for red; ``flagged_after_leaving``: the first flagging
+  list came after the departure (the client had stopped ordering: counted late);
 - ``driver_family`` / ``driver_sentence``: the top driver of the first flagged list row that has
   drivers (else of the last written list row before the churn);
 - ``notice_at``: the client's first cancellation request in the window (a ``cancellation_request``
   ticket; null without one), ``flagged_after_notice``: the first flagging list was written after it
   (the client warned, not the list);
-- ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before, and before any cancellation
-  request), ``caught late``, ``missed`` (green on every list in the window), ``not reviewed`` (no list
-  in the window, or lists that began fewer than ``early_weeks`` before the churn: none could warn early).
+- ``verdict``: ``caught early`` (flagged at least ``early_weeks`` before the departure, and before any
+  cancellation request), ``caught late``, ``missed`` (green on every list in the window), ``not reviewed``
+  (no list in the window, or lists that began fewer than ``early_weeks`` before the departure: none could
+  warn early).
 
 :func:`postmortem_totals` sums it by reason and by driver family: churns, reviewed, caught early,
 caught late, missed, the caught share of the reviewed (yellow or red on a list before leaving), their red
@@ -61,6 +69,7 @@ __all__ = [
     "MISSED",
     "NOT_REVIEWED",
     "VERDICTS",
+    "caught_after_leaving",
     "caught_after_notice",
     "clients_who_stayed",
     "false_alarm_sentence",
@@ -87,6 +96,7 @@ AS_OF = "as_of"
 PROBABILITY = "churn_probability"
 ZONE = "zone"
 CHURNED_AT = Churns.CHURNED_AT
+LEFT_AT = "left_at"
 _DT = pl.Datetime("us")
 _FLAGGED = ("yellow", "red")
 
@@ -168,28 +178,36 @@ def list_timeline(
     )
 
 
+def _departure(churns: pl.DataFrame) -> pl.Expr:
+    """Each churn's departure: its ``left_at`` (:func:`churnml.labels.churn_dates`), else its ``churned_at``."""
+    return pl.col(LEFT_AT if LEFT_AT in churns.columns else CHURNED_AT).cast(_DT)
+
+
 def _period_churns(churns: pl.DataFrame, start: date, end: date, lookback_days: int) -> pl.DataFrame:
-    """``client_id``, ``churned_at``, ``reason`` (``unknown`` when null) of the churns in ``[start, end)``,
-    and ``_from``: the exclusive start of the window of lists read for each (:func:`_window_starts`)."""
+    """``client_id``, ``churned_at``, ``left_at``, ``reason`` (``unknown`` when null) of the churns whose
+    departure falls in ``[start, end)``, and ``_from``: the exclusive start of the window of lists read for
+    each (:func:`_window_starts`)."""
     lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
     return (
         _window_starts(churns, lookback_days)
-        .filter((pl.col(CHURNED_AT) >= lo) & (pl.col(CHURNED_AT) < hi))
+        .filter((pl.col(LEFT_AT) >= lo) & (pl.col(LEFT_AT) < hi))
         .with_columns(pl.col(Churns.REASON).fill_null("unknown"))
         .sort(CLIENT_ID, CHURNED_AT)
     )
 
 
 def _window_starts(churns: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
-    """One row per churn of ``churns`` (``client_id``, ``churned_at``, ``reason``, optional ``returned_at``:
-    the end of that absence) with ``_from``, the exclusive start of its window: the later of ``churned_at``
-    less ``lookback_days`` and the client's previous churn and return. A client's second churn is judged
-    by the lists from its return on, not credited with the flags raised before its first."""
+    """One row per churn of ``churns`` (``client_id``, ``churned_at``, optional ``left_at``: the departure,
+    ``reason``, optional ``returned_at``: the end of that absence) with ``left_at`` (``churned_at`` without
+    one) and ``_from``, the exclusive start of its window: the later of the departure less ``lookback_days``
+    and the client's previous churn and return. A client's second churn is judged by the lists from its
+    return on, not credited with the flags raised before its first."""
     returned = (pl.col("returned_at") if "returned_at" in churns.columns else pl.lit(None)).cast(_DT)
     return (
         churns.select(
             CLIENT_ID,
             pl.col(CHURNED_AT).cast(_DT),
+            _departure(churns).alias(LEFT_AT),
             pl.col(Churns.REASON).cast(pl.String),
             returned.alias("returned_at"),
         )
@@ -197,7 +215,7 @@ def _window_starts(churns: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
         .sort(CLIENT_ID, CHURNED_AT)
         .with_columns(
             pl.max_horizontal(
-                pl.col(CHURNED_AT) - pl.duration(days=lookback_days),
+                pl.col(LEFT_AT) - pl.duration(days=lookback_days),
                 pl.col(CHURNED_AT).shift(1).over(CLIENT_ID),
                 pl.col("returned_at").shift(1).over(CLIENT_ID),
             ).alias("_from")
@@ -208,7 +226,8 @@ def _window_starts(churns: pl.DataFrame, lookback_days: int) -> pl.DataFrame:
 
 def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame) -> pl.DataFrame:
     """Per churn (``client_id``, ``churned_at``, ``_from``: :func:`_period_churns`): ``lists_before`` (lists
-    that showed the client after ``_from`` and up to the churn), ``first_flagged_at``, ``first_red_at``, and
+    that showed the client after ``_from`` and up to the churn, the decided one: a list after the departure
+    still showed the client), ``first_flagged_at``, ``first_red_at``, and
     the lead driver's ``driver_family`` / ``driver_sentence`` (of the first flagged list, else the last one)."""
     has_driver = "driver_1_family" in timeline.columns
     window = (
@@ -237,20 +256,22 @@ def _what_the_lists_said(period: pl.DataFrame, timeline: pl.DataFrame) -> pl.Dat
 
 def most_warning_weeks(lookback_days: int) -> int:
     """The most weeks of warning a churn can show when the lists of the ``lookback_days`` before it are read
-    (:func:`postmortem`: the earliest list in them is ``lookback_days - 1`` days before the churn, and
+    (:func:`postmortem`: the earliest list in them is ``lookback_days - 1`` days before the departure, and
     ``weeks_flagged_before`` counts whole weeks): 12 for 90 days, 11
     for 84 (a list exactly 84 days before is outside the look-back)."""
     return max(lookback_days - 1, 0) // 7
 
 
 def _weeks_before(col: str) -> pl.Expr:
-    return ((pl.col(CHURNED_AT) - pl.col(col)).dt.total_days() // 7).cast(pl.Int64)
+    """Whole weeks from the list date ``col`` to the departure (negative for a list after it)."""
+    return ((pl.col(LEFT_AT) - pl.col(col)).dt.total_days() // 7).cast(pl.Int64)
 
 
 def _verdict(early_weeks: int) -> pl.Expr:
     """Not reviewed (no list before), missed (never flagged), caught early (flagged at least
-    ``early_weeks`` before, and before the client asked to cancel) or caught late (a flag that came only
-    with the client's own cancellation request is the client's warning, not the list's)."""
+    ``early_weeks`` before the departure, and before the client asked to cancel) or caught late (a flag that
+    came only with the client's own cancellation request is the client's warning, not the list's; one after
+    the departure flags a client that had already left)."""
     return (
         # no list before, or the first came fewer than early_weeks before the churn: it could not have
         # been caught early, flagged or not (either way: the share caught is not biased)
@@ -265,12 +286,12 @@ def _verdict(early_weeks: int) -> pl.Expr:
 
 
 def _lists_began_late(timeline: pl.DataFrame, early_weeks: int) -> pl.Expr:
-    """True for a churn less than ``early_weeks`` after the first list of ``timeline`` (its ``as_of``):
-    no list could have flagged it early (a churn on the first list's date read "caught late")."""
+    """True for a churn that left less than ``early_weeks`` after the first list of ``timeline`` (its
+    ``as_of``): no list could have flagged it early (a churn on the first list's date read "caught late")."""
     first = timeline.get_column("as_of").min() if timeline.height else None
     if first is None:
         return pl.lit(False)
-    return pl.col(CHURNED_AT) - pl.duration(weeks=early_weeks) < pl.lit(first).cast(_DT)
+    return pl.col(LEFT_AT) - pl.duration(weeks=early_weeks) < pl.lit(first).cast(_DT)
 
 
 def _first_notices(period: pl.DataFrame, notices: pl.DataFrame | None) -> pl.DataFrame:
@@ -301,10 +322,12 @@ def postmortem(
     clients: pl.DataFrame | None = None,
     notices: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per churn with ``churned_at`` in ``[start, end)`` (columns: module docstring).
+    """One row per churn whose departure (``left_at``, else ``churned_at``) is in ``[start, end)`` (columns:
+    module docstring).
 
-    ``churns``: ``client_id``, ``churned_at``, ``reason`` (nullable), optional ``returned_at`` (when that
-    absence ended), e.g. the absences with reasons: every churn of the clients, not only the period's, since
+    ``churns``: ``client_id``, ``churned_at``, optional ``left_at`` (the departure:
+    :func:`churnml.labels.churn_dates`, :func:`churnml.reporting.winback.absences`), ``reason`` (nullable),
+    optional ``returned_at`` (when that absence ended), e.g. the absences with reasons: every churn of the clients, not only the period's, since
     a churn's window starts after the client's previous churn and return (:func:`_window_starts`);
     ``timeline``: :func:`list_timeline`; ``clients``: optional ``client_id`` + name/owner/segment;
     ``notices``: optional ``client_id``, ``notice_at`` (the clients' cancellation requests).
@@ -323,6 +346,10 @@ def postmortem(
             (pl.col("notice_at") < pl.col("first_flagged_at").cast(_DT))
             .fill_null(False)
             .alias("flagged_after_notice"),
+            # a list dated L reads data strictly before L: after the departure, it flagged a client gone
+            (pl.col("first_flagged_at").cast(_DT) > pl.col(LEFT_AT))
+            .fill_null(False)
+            .alias("flagged_after_leaving"),
         )
         .with_columns(_verdict(early_weeks).alias("verdict"))
     )
@@ -334,6 +361,7 @@ def postmortem(
         CLIENT_ID,
         *extra,
         CHURNED_AT,
+        LEFT_AT,
         Churns.REASON,
         "lists_before",
         pl.col("first_flagged_at").cast(pl.Date),
@@ -344,6 +372,7 @@ def postmortem(
         "driver_sentence",
         pl.col("notice_at").cast(pl.Date),
         "flagged_after_notice",
+        "flagged_after_leaving",
         "verdict",
     ).sort(CHURNED_AT, CLIENT_ID)
 
@@ -360,7 +389,7 @@ def clients_who_stayed(
     """The false-alarm side of the review, one row per client that did not churn: on a list (``timeline``:
     :func:`list_timeline`) of the ``lookback_days`` before ``end`` (the window a churn on ``end`` would be
     reviewed on, so a stayer gets as many lists as a churn), and with no churn (``churns``: ``client_id``,
-    ``churned_at``) from ``start`` (or that window's start, if earlier) to ``lookback_days`` after ``end``,
+    ``churned_at``, optional ``left_at``: a churn counts from its departure) from ``start`` (or that window's start, if earlier) to ``lookback_days`` after ``end``,
     as far as ``churns`` shows (a list speaks of the ``lookback_days`` after its date: a client leaving
     then was flagged rightly). Only the lists whose ``lookback_days`` end by ``known_until`` (the last day
     ``churns`` knows of: the data's end less the label lag) are read: after a later list, who stays is not
@@ -374,7 +403,7 @@ def clients_who_stayed(
         & (pl.col("_at") < hi)
         & (pl.col(AS_OF).cast(pl.Date) <= last_known_list(known_until, lookback_days))
     )
-    churned_at = pl.col(CHURNED_AT).cast(_DT)
+    churned_at = _departure(churns)
     first = pl.min_horizontal(
         lo + pl.duration(microseconds=1), pl.lit(datetime.combine(start, datetime.min.time()))
     )
@@ -581,6 +610,15 @@ def caught_after_notice(review: pl.DataFrame) -> int:
     return int(review.filter(caught & pl.col("flagged_after_notice")).height)
 
 
+def caught_after_leaving(review: pl.DataFrame) -> int:
+    """How many caught churns of a :func:`postmortem` frame were first flagged only after their departure
+    (``flagged_after_leaving``: the client had stopped ordering already); 0 for a frame without the column."""
+    if "flagged_after_leaving" not in review.columns:
+        return 0
+    caught = pl.col("verdict").is_in([CAUGHT_EARLY, CAUGHT_LATE])
+    return int(review.filter(caught & pl.col("flagged_after_leaving")).height)
+
+
 def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int | None = None) -> str:
     """The page's opening sentences about a :func:`postmortem` frame (one row per churn): how many churns,
     how many were reviewed and what the lists said of those; when none could be reviewed, what the lists
@@ -594,15 +632,23 @@ def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int |
     if reviewed:
         caught = counts[CAUGHT_EARLY] + counts[CAUGHT_LATE]
         told = caught_after_notice(review)
+        gone = caught_after_leaving(review)
         return (
             f"{review.height:,} churns {period}; {reviewed:,} had lists in the weeks before them, from early "
             f"enough to warn. Of those the list flagged {caught:,} ({caught / reviewed:.0%}) in yellow or red "
-            f"before they left ({counts[CAUGHT_EARLY]:,} early, {counts[CAUGHT_LATE]:,} late) and missed "
+            f"{'before the churn was decided' if gone else 'before they left'} ({counts[CAUGHT_EARLY]:,} early, "
+            f"{counts[CAUGHT_LATE]:,} late) and missed "
             f"{counts[MISSED]:,}."
             + (
                 f" {told:,} of the caught were first flagged only once they had asked to cancel: the client "
                 "warned, not the list (counted late)."
                 if told
+                else ""
+            )
+            + (
+                f" {gone:,} of the caught were first flagged only after they had left (after their last order "
+                "or activity, before the churn was decided): no early warning (counted late)."
+                if gone
                 else ""
             )
         )
