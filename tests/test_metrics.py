@@ -117,20 +117,27 @@ def test_monthly_churn_payments_run_rate_without_segments():
                 orient="row",
             ),
             Table.PAYMENTS: pl.DataFrame(
-                [("p", 1200.0, D(2024, 1, 15)), ("q", 600.0, D(2024, 2, 20)), ("q", -600.0, D(2024, 3, 5))],
+                [
+                    ("p", 1200.0, D(2024, 1, 15)),
+                    ("p", 100.0, D(2024, 2, 5)),  # p's last order: it left on 02-05 (decided 03-06)
+                    ("q", 600.0, D(2024, 2, 20)),
+                    ("q", -600.0, D(2024, 3, 5)),
+                    ("q", 50.0, D(2024, 3, 10)),  # q's last order: it left on 03-10 (decided 04-09)
+                ],
                 schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
                 orient="row",
             ),
         },
         name="retail",
         start=D(2024, 1, 15),
-        as_of=D(2024, 4, 1),
+        as_of=D(2024, 5, 1),
     )
     got = monthly_churn(data, LabelConfig(source="inactivity", inactivity_days=30))
     assert got.select(COLS).rows() == [
         # p: 1200 paid in the 17 days since the data began (01-15), scaled to a year, / 12 (the weekly
-        # list's ARR / 12); churns 02-14. Not complete: February starts 17 days after the first data,
-        # less than inactivity_days (30), so clients inactive since before the data are unseen.
+        # list's ARR / 12); it left on 02-05, a February churn (decided only in March). Not complete:
+        # February starts 17 days after the first data, less than inactivity_days (30), so clients inactive
+        # since before the data are unseen.
         (
             date(2024, 2, 1),
             "all",
@@ -141,6 +148,8 @@ def test_monthly_churn_payments_run_rate_without_segments():
             round(1200 * 365 / 17 / 12, 2),
             False,
         ),
+        # q: 600 in the 46 days since 01-15, scaled to a year, / 12 (refund after 03-01); p is gone since
+        # 02-05 (not active at 03-01 though its churn is decided on 03-06); q left on 03-10
         (
             date(2024, 3, 1),
             "all",
@@ -150,14 +159,24 @@ def test_monthly_churn_payments_run_rate_without_segments():
             round(600 * 365 / 46 / 12, 2),
             round(600 * 365 / 46 / 12, 2),
             True,
-        ),  # q: 600 in the 46 days since 01-15, scaled to a year, / 12 (refund after 03-01); churns 03-21
+        ),
+        # who stopped ordering in April is a churn only 30 days later, past the data end: incomplete
+        (date(2024, 4, 1), "all", 0, 0, 0, 0.0, 0.0, False),
     ]
-    assert got.get_column("logo_churn_rate").to_list() == [1.0, 1.0]
+    assert got.get_column("logo_churn_rate").to_list() == [1.0, 1.0, None]
     assert set(got.get_column("mrr_basis")) == {"payments_run_rate"}
     # the report: March is complete and rated by clients; by revenue only a year into the data (2025-01-15 on)
     report = churn_report(data, LabelConfig(source="inactivity", inactivity_days=30), min_clients=1)
     march = report.filter(pl.col("period_start") == date(2024, 3, 1)).row(0, named=True)
     assert (march["complete"], march["churn_rate_f2"], march["revenue_churn_gross"]) == (True, 1.0, None)
+    # by both formulas each churn counts in the month its client left, and C2 no longer holds a client that
+    # stopped ordering weeks before (p at 03-01)
+    cols = ["period_start", "c1", "c2", "c3", "churned", "complete"]
+    assert report.select(cols).rows() == [
+        (date(2024, 2, 1), 1, 1, 1, 1, False),
+        (date(2024, 3, 1), 1, 0, 0, 1, True),
+        (date(2024, 4, 1), 0, 0, 0, 0, False),
+    ]
 
 
 @pytest.mark.parametrize(

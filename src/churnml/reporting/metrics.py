@@ -5,14 +5,16 @@ portfolio (per-segment rows only when ``clients.segment`` exists; clients withou
 Columns:
 
 - ``month`` (Date, first day), ``segment`` (String);
-- ``active_start``: clients active at 00:00 on the first day of the month (:func:`labels.active_spine`
-  in hindsight: a churn counts from its ``churned_at``);
+- ``active_start``: clients active at 00:00 on the first day of the month (:func:`active_clients`: in
+  hindsight, a churn counts from its **departure**, ``left_at`` of :func:`churnml.labels.churn_dates`: the
+  last order before the gap under the inactivity rule, not the day ``inactivity_days`` later when the churn
+  is decided; the day itself for a term's end or a churns record);
 - ``new_clients``: clients that became customers during the month (:func:`churnml.labels.customer_since`:
   the first term, the first order or activity; ``created_at`` with the churns source; a lead of the
   clients table that never subscribed is none);
 - ``churned``: clients active at the month start that leave during it (:func:`leaving_times`: the churns
-  of ``label.source`` and the churns table's records, each at its ``churned_at``, the instants at which
-  the active clients of ``active_start`` lose them; one date per churn for both columns);
+  of ``label.source`` and the churns table's records, each at its departure, the instant at which the
+  active clients of ``active_start`` lose them; one date per churn for both columns);
 - ``logo_churn_rate`` = churned / active_start (null when nobody was active);
 - ``mrr_start``: monthly recurring revenue of the clients active at the month start; ``mrr_lost``: the
   part of it held by the clients who churned; ``revenue_churn_rate`` = mrr_lost / mrr_start (gross
@@ -28,7 +30,9 @@ Columns:
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
   — the recurring revenue of the weekly list (:func:`churnml.scoring.value.annual_recurring_revenue` / 12);
 - ``complete``: whether the month's churn is fully observed: every churn of it is already known
-  (month end + the label lag ``<=`` the data end; the last months usually are not) and, when customers
+  (month end + :func:`churnml.labels.departure_lag_days` ``<=`` the data end: the label lag, and under the
+  inactivity rule at least ``inactivity_days``, since a client that stopped ordering in the month is a churn
+  only that many days later; the last months usually are not) and, when customers
   are known by their orders (the inactivity source; the churns source with payments and no
   subscriptions), the month starts at least ``inactivity_days`` after the first data (before that
   nobody can have been inactive long enough, and a customer since before the data reads as new at its
@@ -68,7 +72,8 @@ active then; so R2 = ``r2_of_c1`` + R3 + the MRR of the clients who came back):
   figure, made it 18% a month). Its MRR is lost when it churns. A move to a free plan reads the same
   (the contract cannot tell it from a pause): it is lost only if the client leaves.
 
-``complete`` is false while the period's end (plus the label lag) is not yet behind the data end, or
+``complete`` is false while the period's end (plus :func:`churnml.labels.departure_lag_days`: the label
+lag, at least ``inactivity_days`` under the inactivity rule) is not yet behind the data end, or
 before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
 (the inactivity source; the churns source with payments and no subscriptions), or before the warm-up of a
 subscriptions export cut at its start (:func:`terms_warm_up_days`: until the customers older than the export
@@ -90,12 +95,13 @@ from churnml.config import LabelConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Subscriptions, Table
 from churnml.labels import (
+    LEFT_AT,
     SNAPSHOT,
     active_spine,
     churn_dates,
     customer_since,
     customer_terms,
-    label_lag_days,
+    departure_lag_days,
     resolved_label,
 )
 from churnml.scoring.value import lapsed_terms_arr, paused_terms_arr, recurring_revenue
@@ -104,6 +110,7 @@ __all__ = [
     "ALL_SEGMENTS",
     "PERIODS",
     "UNKNOWN_SEGMENT",
+    "active_clients",
     "churn_rate_page",
     "churn_report",
     "churn_report_figure",
@@ -181,7 +188,9 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame, grace_days: int) -> tuple[pl.D
 
 def leaving_times(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """One row per decided churn that takes a client out of the active clients in hindsight
-    (:func:`churnml.labels.active_spine` with ``hindsight=True``): ``client_id``, ``churned_at``.
+    (:func:`active_clients`): ``client_id``, ``churned_at``, ``left_at`` (the departure,
+    :func:`churnml.labels.churn_dates`: the last order before the gap under the inactivity rule; the period
+    a churn counts in is the one it left in).
 
     The churns of ``cfg.source`` (:func:`churnml.labels.churn_dates`) and, with another source, the
     churns table's records too ("gone is gone", as :func:`churnml.labels.membership_changes`): a
@@ -195,6 +204,27 @@ def leaving_times(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     if cfg.source != "churns" and Table.CHURNS in dataset:
         times = pl.concat([times, churn_dates(dataset, cfg.model_copy(update={"source": "churns"}))])
     return times.unique().sort(CLIENT_ID, Churns.CHURNED_AT)
+
+
+def active_clients(
+    dataset: Dataset, days: Sequence[date], cfg: LabelConfig, leaving: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The clients active at 00:00 of each of ``days`` in hindsight, by their departures: one row per client
+    x day, ``client_id``, ``snapshot`` (Date). :func:`churnml.labels.active_spine` with ``hindsight=True`` (a
+    decided churn counts from its ``churned_at``) less the days from each churn's departure up to its
+    ``churned_at`` (``leaving``: :func:`leaving_times`, computed when None): a shop's client that stopped
+    ordering on 06-29 is gone at 07-01, not until the 90 inactivity days have passed. Sorted by client and
+    day."""
+    leaving = leaving_times(dataset, cfg) if leaving is None else leaving
+    spine = active_spine(dataset, days, cfg, hindsight=True)
+    day = pl.col(SNAPSHOT).cast(_DT)
+    gone = (
+        spine.join(leaving.select(CLIENT_ID, Churns.CHURNED_AT, LEFT_AT), on=CLIENT_ID)
+        .filter((day > pl.col(LEFT_AT)) & (day <= pl.col(Churns.CHURNED_AT)))
+        .select(CLIENT_ID, SNAPSHOT)
+        .unique()
+    )
+    return spine.join(gone, on=[CLIENT_ID, SNAPSHOT], how="anti").sort(CLIENT_ID, SNAPSHOT)
 
 
 def _held_mrr(rows: pl.DataFrame, subscriptions: pl.DataFrame, grace_days: int) -> pl.DataFrame:
@@ -267,10 +297,10 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     }
     if not months:
         return pl.DataFrame(schema=schema)
-    base = active_spine(dataset, months, cfg, hindsight=True)
+    leaving = leaving_times(dataset, cfg)
+    base = active_clients(dataset, months, cfg, leaving)
     churned = (
-        leaving_times(dataset, cfg)
-        .select(CLIENT_ID, pl.col(Churns.CHURNED_AT).dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
+        leaving.select(CLIENT_ID, pl.col(LEFT_AT).dt.truncate("1mo").cast(pl.Date).alias(SNAPSHOT))
         .unique()
         .with_columns(pl.lit(True).alias("_churned"))
     )
@@ -394,15 +424,16 @@ def _period_rows(
 ) -> tuple[pl.DataFrame, str]:
     """One row per period x client active at its start or end: ``_in1``/``_in2`` (active at the start /
     end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (a customer since the period), ``_churned``
-    (active at the start and leaving during the period: :func:`leaving_times`), its segment; and the MRR basis."""
+    (active at the start and leaving during the period: :func:`leaving_times`, by the departure), its segment;
+    and the MRR basis. Who is active: :func:`active_clients`."""
     bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
-    spine, basis = mrr_at(dataset, active_spine(dataset, bounds, cfg, hindsight=True), cfg.grace_days)
+    leaving = leaving_times(dataset, cfg)
+    spine, basis = mrr_at(dataset, active_clients(dataset, bounds, cfg, leaving), cfg.grace_days)
     spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
     at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
-    churn_times = leaving_times(dataset, cfg).select(
-        CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT).alias("_churn")
-    )
+    # a churn counts in the period of its departure
+    churn_times = leaving.select(CLIENT_ID, pl.col(LEFT_AT).cast(_DT).alias("_churn"))
     rows = (
         at_start.join(at_end, on=["period_start", "period_end", CLIENT_ID], how="full", coalesce=True)
         .join(seg, on=CLIENT_ID, how="left")
@@ -519,7 +550,8 @@ def _complete_periods(
     reads as new in them, and as missing from their start); with terms, after
     :func:`terms_warm_up_days` (an export cut at its start)."""
     cfg = resolved_label(cfg, dataset.tables)
-    lag = timedelta(days=label_lag_days(cfg))
+    # churns count by their departure: those who left within the last days are not all churns yet
+    lag = timedelta(days=departure_lag_days(cfg))
     by_orders = cfg.source == "inactivity" or (
         cfg.source == "churns" and Table.SUBSCRIPTIONS not in dataset and Table.PAYMENTS in dataset
     )
@@ -733,7 +765,10 @@ def churn_rate_page(
         "(R1 − r2_of_c1) / R1, r2_of_c1 being the MRR at the period end of the C1 clients: their churn and "
         "downgrades offset by their expansion (1 − net revenue retention); new clients and clients who came "
         "back (R2 − R3 − r2_of_c1) offset nothing. The charts show the losses; both formulas are in the "
-        "tables. Incomplete periods (churn not yet known), the data's first period (no client active at its "
+        "tables. A churn counts in the period its client left (under the inactivity rule, that of its last "
+        "order, not the one its churn is decided in, inactivity_days later), so the periods within the label "
+        "lag, or the inactivity days, of the data's end are incomplete. "
+        "Incomplete periods (churn not yet known), the data's first period (no client active at its "
         f"start yet) and periods that start with fewer than {MIN_RATED_CLIENTS} clients are marked and have "
         "no rate. On the payments' run rate (no "
         "subscriptions) the revenue rates begin a year into the data, once a year of payments is known.</p>"
