@@ -838,3 +838,16 @@ def test_a_churn_is_judged_against_the_clients_departure_not_the_day_it_is_decid
         DEPARTED, DEPARTED_TIMELINE, date(2024, 2, 1), date(2024, 7, 1), lookback_days=90, early_weeks=4
     )
     assert spring.get_column("client_id").to_list() == ["a", "b"]
+
+
+def test_the_lead_of_unreviewed_departures_says_which_were_flagged_only_after_they_left():
+    # the lists begin 01-01: with 10 weeks of warning asked none of the three can be reviewed
+    got = postmortem(
+        DEPARTED, DEPARTED_TIMELINE, date(2024, 1, 1), date(2024, 7, 1), lookback_days=90, early_weeks=10
+    )
+    assert review_lead(got, date(2024, 1, 1), date(2024, 7, 1), 10) == (
+        "3 churns from 2024-01-01 to 2024-07-01; none is reviewed yet: the first list came fewer than 10 weeks "
+        "before each of them, too soon to warn early (a churn is reviewed once the lists began at least 10 weeks "
+        "before it). What the lists did show: all 3 were on 14 lists before the churn was decided, 2 in yellow or "
+        "red on at least one (2 red; 1 only after they had left), 1 green on every one."
+    )

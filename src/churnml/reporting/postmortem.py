@@ -666,10 +666,21 @@ def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int |
         else "the first list came too soon before each of them to warn early (--early-weeks)"
     )
     who = f"all {listed.height:,}" if listed.height == review.height else f"{listed.height:,} of them"
+    # the lists read run to the decided churn: after a departure (a last order) they list a client that has left
+    departed = {LEFT_AT, CHURNED_AT} <= set(review.columns) and bool(
+        (review.get_column(LEFT_AT) < review.get_column(CHURNED_AT)).any()
+    )
+    before = "before the churn was decided" if departed else "before leaving"
+    late = (
+        int(listed.get_column("flagged_after_leaving").sum())
+        if "flagged_after_leaving" in listed.columns
+        else 0
+    )
+    after = f"; {late:,} only after they had left" if late else ""
     return (
         f"{review.height:,} churns {period}; none is reviewed yet: {why}. What the lists did show: {who} "
-        f"{_was(listed.height)} on {span} list{'' if lists.max() == 1 else 's'} before leaving, {flagged:,} in yellow or red on at "
-        f"least one ({red:,} red), {listed.height - flagged:,} green on every one"
+        f"{_was(listed.height)} on {span} list{'' if lists.max() == 1 else 's'} {before}, {flagged:,} in yellow or red on at "
+        f"least one ({red:,} red{after}), {listed.height - flagged:,} green on every one"
         + (
             f"; {review.height - listed.height:,} {_was(review.height - listed.height)} on no list before leaving."
             if listed.height < review.height
