@@ -4,8 +4,9 @@ and what became of contacted clients who were still active (observational).
 Everything here reads the optional ``interventions`` table with the churn events and the activity data.
 
 - :func:`absences`: one row per absence (a client gone from ``churned_at`` until ``returned_at``, null
-  while it stays away). Churn events of the label source and ``churns`` records that fall in the same
-  absence count once, dated by the earliest.
+  while it stays away; ``left_at``, its departure: under the inactivity rule the last order, the churn being
+  decided ``inactivity_days`` later). Churn events of the label source and ``churns`` records that fall in
+  the same absence count once, dated by the earliest.
 - :func:`winback_attempts`: one row per absence that got at least one intervention while the client was
   gone. Columns: ``client_id``, ``churned_at``, ``left_at`` (the departure, :func:`absences`),
   ``returned_at``, ``first_contact_at``, ``campaign``, ``variant``, ``kind`` (of the first contact),
