@@ -358,7 +358,7 @@ def test_recurring_revenue_is_one_figure_in_the_list_the_metrics_and_the_winback
 
     in_list = dict(annual_recurring_revenue(["s", "p", "n"], day, subs, pays).rows())
     spine = pl.DataFrame({"client_id": ["s", "p", "n"], "snapshot": [day] * 3})
-    mrr, _ = mrr_at(data, spine)
+    mrr, _ = mrr_at(data, spine, grace_days=30)
     in_metrics = {c: 12 * m for c, m in mrr.select("client_id", "_mrr").rows()}
     churns = pl.DataFrame(
         {"client_id": ["s", "p", "n"], "churned_at": [datetime(2024, 3, 1)] * 3},
