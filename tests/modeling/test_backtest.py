@@ -501,3 +501,27 @@ def test_pooled_figures_keep_every_row_of_a_fold_the_oracle_skipped(contender, p
     metrics = pooled_metrics(predictions, ["model", "logistic", "oracle"])
     assert metrics.loc[contender, "pr_auc"] == pytest.approx(pr_auc, abs=1e-4)
     assert metrics.loc[contender, "n"] == n
+
+
+@pytest.mark.parametrize(
+    ("churners", "expected"),
+    [
+        (
+            4,
+            "fold 1 (2025-03-03 .. 2025-03-30): its training rows hold 4 churning clients (fewer than 10): its "
+            "models learned from a handful of churns, and its figures weigh as much as the other folds' in the mean "
+            "over folds (the pooled figures weigh each row)",
+        ),
+        (10, None),
+    ],
+)
+def test_a_fold_trained_on_a_handful_of_churning_clients_is_said(churners, expected) -> None:
+    from churnml.modeling.experiment import FoldRows, thin_fold_note
+
+    # 12 clients, two training rows each; the first `churners` churn in one of them; the test rows do not count
+    ids = [f"c{i}" for i in range(12) for _ in range(2)] + ["t1", "t2"]
+    labels = [1 if (i < churners and k == 1) else 0 for i in range(12) for k in range(2)] + [1, 1]
+    labeled = pd.DataFrame({"client_id": ids, "label": labels})
+    fold = Fold(1, date(2024, 9, 2), date(2025, 1, 27), date(2025, 3, 3), date(2025, 3, 30))
+    rows = FoldRows(fold, np.arange(0, 16), np.arange(16, 24), np.array([24, 25]))
+    assert thin_fold_note(labeled, rows) == expected

@@ -73,6 +73,7 @@ __all__ = [
     "QUIET",
     "QUIET_FEATURES",
     "SNAPSHOT",
+    "THIN_FOLD_CHURNERS",
     "Backtest",
     "Contender",
     "FoldRows",
@@ -107,6 +108,7 @@ __all__ = [
     "rules_contender",
     "run_backtest",
     "standard_contenders",
+    "thin_fold_note",
     "train_and_compare",
     "training_sample",
     "trial_settings",
@@ -514,6 +516,29 @@ def _fold_problem(y: np.ndarray, rows: FoldRows) -> str | None:
     return None
 
 
+# a fold whose training rows hold fewer churning clients than this is judged, with a note: its models learned
+# from a handful of churns (a distributor's first fold: 4 churning clients, a near-constant model whose PR-AUC
+# 0.08 pulled the mean over four folds from about 0.75 to 0.58 and decided the champion gate)
+THIN_FOLD_CHURNERS = 10
+
+
+def thin_fold_note(labeled: pd.DataFrame, rows: FoldRows) -> str | None:
+    """A note when the fold's training rows (fit and held-out: ``rows``, positions in ``labeled``) hold fewer
+    than :data:`THIN_FOLD_CHURNERS` churning clients: its figures rest on models that saw a handful of churns
+    and weigh as much as any other fold's in the mean over folds. None otherwise."""
+    trained = labeled.iloc[np.concatenate([rows.fit, rows.holdout])]
+    churners = churning_clients(trained)
+    if churners >= THIN_FOLD_CHURNERS:
+        return None
+    fold = rows.fold
+    return (
+        f"fold {fold.number} ({fold.test_start} .. {fold.test_end}): its training rows hold {churners} churning "
+        f"client{'s' if churners != 1 else ''} (fewer than {THIN_FOLD_CHURNERS}): its models learned from a "
+        "handful of churns, and its figures weigh as much as the other folds' in the mean over folds (the pooled "
+        "figures weigh each row)"
+    )
+
+
 def fold_problems(
     labeled: pd.DataFrame, plan: BacktestPlan, cfg: TrainConfig
 ) -> list[tuple[FoldRows, str | None]]:
@@ -624,6 +649,8 @@ def run_backtest(
         if problem:
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
             continue
+        thin = thin_fold_note(labeled, rows)
+        notes += [thin] if thin else []
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
         out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
