@@ -1007,6 +1007,14 @@ def postmortem(
             "-" if row["median_weeks_warning"] is None else f"{row['median_weeks_warning']:.0f}",
         )
     out_console.print(summary)
+    from churnml.reporting.postmortem import caught_after_leaving
+
+    after = caught_after_leaving(review)
+    if after:  # caught late, not early: the client had stopped ordering before the first flag
+        console.print(
+            f"{after:,} of the caught churns were first flagged only after the client had left (its last order "
+            "or activity): caught late, not an early warning (postmortem.csv, flagged_after_leaving)"
+        )
     if run.hindsight:
         from churnml.reporting.postmortem import hindsight_warning
 
