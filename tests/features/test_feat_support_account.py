@@ -125,3 +125,79 @@ def test_a_placeholder_created_at_gives_an_unknown_tenure(build, at):
     frame = build({Table.CLIENTS: clients, Table.TICKETS: TICKETS}, ["c", "p"], [S1])
     assert at(frame, "c", S1, "account_tenure_days") == 428
     assert at(frame, "p", S1, "account_tenure_days") is None
+
+
+def _support_at(tickets: list[dict], signals: list[dict] | None, snapshots: list[date]) -> dict[date, dict]:
+    """The ``support_*`` features of client "c" at each snapshot, from the family called on its own."""
+    import narwhals as nw
+    import polars as pl
+    from feature_helpers import contract_frame
+
+    from churnml.config import FeaturesConfig
+    from churnml.features._grid import CDAY, CIDX, WEEK, client_week_grid, python_day_number, week_axis
+    from churnml.features.support import support_features
+
+    axis = week_axis(pl.Series(snapshots, dtype=pl.Date), datetime(2023, 1, 2))
+    clients = pl.DataFrame({"client_id": ["c"], CIDX: [0], CDAY: [python_day_number(datetime(2023, 1, 1))]})
+    grid = client_week_grid(nw.from_native(clients.lazy()), axis)
+    frame = nw.from_native(contract_frame(Table.TICKETS, tickets).lazy())
+    sig = None if signals is None else nw.from_native(contract_frame(Table.SIGNALS, signals).lazy())
+    out = support_features(frame, grid, axis, FeaturesConfig(), sig).collect().to_native()
+    # the grid week before the snapshot's describes it
+    week = {
+        s: (python_day_number(datetime(s.year, s.month, s.day)) - axis.anchor) // 7 - 1 for s in snapshots
+    }
+    return {s: out.filter(pl.col(WEEK) == week[s]).row(0, named=True) for s in snapshots}
+
+
+def withdrawn(ts: datetime) -> dict:
+    return {"client_id": "c", "ts": ts, "signal": "cancellation_withdrawn"}
+
+
+REQUESTS = [
+    ticket(datetime(2024, 1, 10), kind="cancellation_request"),  # withdrawn on 2024-01-20
+    ticket(datetime(2024, 2, 5), kind="cancellation_request"),  # withdrawn on 2024-03-10
+    ticket(datetime(2024, 2, 26), kind="cancellation_request"),  # withdrawn on 2024-03-10
+    ticket(datetime(2024, 3, 10, 9), kind="cancellation_request"),  # an hour after that withdrawal: stands
+]
+# a withdrawal withdraws the requests opened at or before it (2024-01-20's only 2024-01-10's)
+WITHDRAWALS = [withdrawn(datetime(2024, 1, 20)), withdrawn(datetime(2024, 3, 10, 8))]
+JAN15, MAR4, MAR11 = date(2024, 1, 15), date(2024, 3, 4), date(2024, 3, 11)
+
+
+@pytest.mark.parametrize(
+    ("signals", "snapshot", "window", "expected"),
+    [
+        (WITHDRAWALS, JAN15, 7, 1),  # opened on 2024-01-10, withdrawn only later
+        (WITHDRAWALS, JAN15, 91, 1),
+        (WITHDRAWALS, MAR4, 7, 1),  # 2024-02-26's
+        (WITHDRAWALS, MAR4, 28, 2),  # 2024-02-05's stands: its withdrawal (2024-03-10) is after the snapshot
+        (WITHDRAWALS, MAR4, 91, 2),  # 2024-01-10's was withdrawn
+        (WITHDRAWALS, MAR11, 7, 1),  # 2024-03-10 09:00's
+        (WITHDRAWALS, MAR11, 91, 1),
+        (None, MAR4, 91, 3),  # no signals table: every request stands
+        (None, MAR11, 91, 4),
+        (None, MAR11, 28, 2),  # 2024-02-05's left the 28-day window
+    ],
+)
+def test_a_withdrawn_cancellation_request_no_longer_counts(signals, snapshot, window, expected) -> None:
+    got = _support_at(REQUESTS, signals, [JAN15, MAR4, MAR11])[snapshot]
+    assert got[f"support_cancellation_requests_{window}d"] == expected
+
+
+def test_a_withdrawn_notice_is_no_account_warning_signal(build, at) -> None:
+    # a notice withdrawn was counted as an "other" warning signal, which may raise the risk of a client staying
+    signals = [*SIGNALS, withdrawn(datetime(2024, 3, 2)), withdrawn(datetime(2024, 2, 26))]
+    frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS, Table.SIGNALS: signals}, ["c"], [S1])
+    assert at(frame, "c", S1, "account_other_7d") == 1  # new_ceo's, as without the withdrawals
+    assert at(frame, "c", S1, "account_signals_28d") == 2  # champion_left and new_ceo
+    assert not [c for c in frame.columns if "withdrawn" in c]
+
+
+def test_a_withdrawn_notice_is_a_kind_churnml_tells_apart() -> None:
+    import polars as pl
+
+    from churnml.features.account import other_signals_note
+
+    signals = pl.DataFrame({"client_id": ["a", "a"], "signal": ["cancellation_withdrawn", "layoffs"]})
+    assert other_signals_note(signals) is None

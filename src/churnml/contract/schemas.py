@@ -177,6 +177,12 @@ class Signals:
         "vendor_review",
         "competitor_trial",
     )
+    # a notice withdrawn: the cancellation_request tickets opened at or before it no longer stand
+    # (churnml.scoring.crm.cancellation_notices, the support_cancellation_requests_<w>d features)
+    CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+    # known kinds that are no warning: read where they matter (above), no account feature of their own, not
+    # counted among the account warning signals nor as "other" (a withdrawn notice raised the risk as "other")
+    NOT_WARNINGS = (CANCELLATION_WITHDRAWN,)
 
 
 class Churns:

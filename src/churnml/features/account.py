@@ -4,7 +4,9 @@ Inputs: the ``signals`` table (``client_id, ts, signal, note``) as a Narwhals la
 when the dataset has none (then only tenure is emitted), plus the client x week grid (which carries each
 client's created day). Output grain: one row per client x grid week (``client_id``, ``_week``), columns
 ``account_*`` of the registry, each describing the snapshot that starts the next week from data
-strictly before it. Signal kinds outside ``Signals.KNOWN`` are counted as ``other``.
+strictly before it. Signal kinds outside ``Signals.KNOWN`` are counted as ``other``, but for the known kinds that
+are no warning (``Signals.NOT_WARNINGS``: ``cancellation_withdrawn``, read by the support family and the CRM
+views), which no account feature counts.
 """
 
 from __future__ import annotations
@@ -48,17 +50,18 @@ SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
 
 
 def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
-    """A note naming the signal kinds outside ``Signals.KNOWN`` with their rows (most first): they are all
-    counted, and said, as 'other' ("1 account warning signal ...: 'other'"), so a strong one of the
-    user's own ("cancellation_intent") reads as nothing in particular. None when every kind is known."""
+    """A note naming the signal kinds outside ``Signals.KNOWN`` and ``Signals.NOT_WARNINGS`` with their rows (most
+    first): they are all counted, and said, as 'other' ("1 account warning signal ...: 'other'"), so a strong one
+    of the user's own ("cancellation_intent") reads as nothing in particular. None when every kind is known."""
+    told = [*Signals.KNOWN, *Signals.NOT_WARNINGS]
     kinds = signals.get_column(Signals.SIGNAL).cast(pl.String).drop_nulls()
-    counts = kinds.filter(~kinds.is_in(list(Signals.KNOWN))).value_counts(sort=True)
+    counts = kinds.filter(~kinds.is_in(told)).value_counts(sort=True)
     if counts.height == 0:
         return None
     rows = sorted(counts.iter_rows(), key=lambda r: (-r[1], str(r[0])))
     names = ", ".join(f"{k!r} ({n:,})" for k, n in rows[:shown])
     more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
-    known = ", ".join(Signals.KNOWN)
+    known = ", ".join(told)
     return (
         f"signals: {names}{more} are not among the kinds churnml tells apart ({known}): they are counted and "
         "said as 'other'. Map each to the nearest known kind where one fits (a 'will not renew' note is a "
@@ -86,7 +89,11 @@ def account_features(
         return grid.select(CLIENT_ID, WEEK, tenure)
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
     fast = signals.implementation.is_polars()
-    s = signals.with_columns(day_number(nw.col(Signals.TS), fast).alias(DAY))
+    # a known kind that is no warning (a notice withdrawn) is neither a warning signal nor "other"
+    warnings = signals.filter(
+        ~nw.col(Signals.SIGNAL).cast(nw.String).is_in(list(Signals.NOT_WARNINGS)).fill_null(False)
+    )
+    s = warnings.with_columns(day_number(nw.col(Signals.TS), fast).alias(DAY))
     s = s.with_columns(
         week_of(nw.col(DAY), axis).alias(WEEK),
         nw.when(nw.col(Signals.SIGNAL).is_in(list(Signals.KNOWN)))

@@ -12,6 +12,12 @@ broken by the rating itself, so the result never depends on row order); a rating
 longest window (``features.windows``, 182 days by default) before the snapshot is unknown there, as a
 window's count would be: it no longer says how satisfied the client is. The CSAT trend is the mean
 rating over the last ``baseline_days`` minus the mean of all earlier ratings.
+
+A cancellation request (a ticket of kind ``cancellation_request``) counts in ``support_cancellation_requests_<w>d``
+while it stands: from the week it was opened until a ``cancellation_withdrawn`` signal at or after it
+(``signals``, :data:`churnml.contract.schemas.Signals.CANCELLATION_WITHDRAWN`) is known, as
+:func:`churnml.scoring.crm.cancellation_notices` reads a notice (a withdrawal after the snapshot does not count
+there: the request still stood). Without a signals table every request counts.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
-from churnml.contract.schemas import CLIENT_ID, Tickets
+from churnml.contract.schemas import CLIENT_ID, Signals, Tickets
 from churnml.features._grid import (
     DAY,
     WEEK,
@@ -39,7 +45,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "support_features"]
+__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "request_ends", "support_features"]
 
 _KINDS = {
     "complaint": "complaints",
@@ -67,10 +73,67 @@ def csat_ratings(tickets: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     return rated.select(CLIENT_ID, "_idx", "_csat", WEEK)
 
 
-def support_features(
-    tickets: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+_REQUEST = "cancellation_request"
+
+
+def request_ends(
+    requests: nw.LazyFrame, signals: nw.LazyFrame | None, axis: WeekAxis, windows: list[tuple[int, int]]
 ) -> nw.LazyFrame:
-    """All ``support_*`` features on the client x week grid (see the module docstring)."""
+    """Per client x week, ``_end_<d>`` for each window of ``d`` days (``w`` weeks): how many cancellation
+    requests stop counting in that window that week: the week of the first ``cancellation_withdrawn`` signal at
+    or after the request, or the week it leaves the window (its own week + ``w``), whichever comes first.
+    ``requests``: one row per request (``client_id``, ``_at``: when it was opened, ``_week``). Grain: one row
+    per client x week (up to ``axis.last_week``) in which some request stops counting."""
+    reqs = requests
+    if signals is not None:
+        withdrawals = signals.filter(
+            nw.col(Signals.SIGNAL).cast(nw.String).is_in([Signals.CANCELLATION_WITHDRAWN]).fill_null(False)
+        ).select(CLIENT_ID, nw.col(Signals.TS).alias("_wts"))
+        # the first withdrawal at or after each request (a withdrawal withdraws every request opened before it)
+        first = (
+            requests.select(CLIENT_ID, "_at")
+            .unique()
+            .join(withdrawals, on=CLIENT_ID, how="inner")
+            .filter(nw.col("_wts") >= nw.col("_at"))
+            .group_by(CLIENT_ID, "_at")
+            .agg(nw.col("_wts").min())
+        )
+        fast = signals.implementation.is_polars()
+        reqs = reqs.join(first, on=[CLIENT_ID, "_at"], how="left").with_columns(
+            week_of(day_number(nw.col("_wts"), fast), axis).alias("_withdrawn")
+        )
+    else:
+        reqs = reqs.with_columns(nw.lit(None, nw.Int64).alias("_withdrawn"))
+    parts = []
+    for d, w in windows:
+        left = nw.col(WEEK) + w
+        end = (
+            nw.when(~nw.col("_withdrawn").is_null() & (nw.col("_withdrawn") < left))
+            .then(nw.col("_withdrawn"))
+            .otherwise(left)
+        )
+        parts.append(
+            reqs.select(
+                CLIENT_ID, end.alias(WEEK), *[nw.lit(int(e == d)).alias(f"_end_{e}") for e, _ in windows]
+            )
+        )
+    return (
+        nw.concat(parts, how="vertical")
+        .filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.col(f"_end_{d}").sum() for d, _ in windows)
+    )
+
+
+def support_features(
+    tickets: nw.LazyFrame,
+    grid: nw.LazyFrame,
+    axis: WeekAxis,
+    cfg: FeaturesConfig,
+    signals: nw.LazyFrame | None = None,
+) -> nw.LazyFrame:
+    """All ``support_*`` features on the client x week grid (see the module docstring); ``signals``: the
+    signals table, for the withdrawals of cancellation requests (None: none recorded)."""
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
     recent = validated_weeks(cfg.recent_days, "recent_days")
     base = validated_weeks(cfg.baseline_days, "baseline_days")
@@ -104,11 +167,19 @@ def support_features(
         .agg(nw.len().alias("_rated"), nw.col("_csat").sum().alias("_csat_sum"))
     )
     counts = ["_tickets", *[f"_k_{k}" for k in _KINDS]]
+    # the requests of the grid's weeks (those counted in _k_cancellation_request) and when each stops counting
+    requests = t.filter(
+        (kind == _REQUEST).fill_null(False)
+        & (nw.col(WEEK) >= axis.first_week)
+        & (nw.col(WEEK) <= axis.last_week)
+    ).select(CLIENT_ID, nw.col(Tickets.OPENED_AT).alias("_at"), WEEK)
+    ends = [f"_end_{d}" for d, _ in windows]
     g = on_grid(grid, opened, counts)
+    g = on_grid(g, request_ends(requests, signals, axis, windows), ends)
     g = on_grid(g, closed, ["_closed"])
     g = on_grid(g, rated_weekly, ["_rated", "_csat_sum"])
     g = g.with_columns(running_max("_last_ticket").alias("_last_ticket"))
-    g = add_cumulative(g, [*counts, "_closed", "_rated", "_csat_sum"])
+    g = add_cumulative(g, [*counts, *ends, "_closed", "_rated", "_csat_sum"])
     g = g.with_columns(
         nw.col(cum("_rated")).cast(nw.Int64).alias("_idx"),
         (nw.col(cum("_rated")).cast(nw.Int64) - 1).alias("_idx_prev"),
@@ -137,7 +208,17 @@ def support_features(
     feats: list[nw.Expr] = []
     for d, w in windows:
         feats.append(window_sum("_tickets", w).alias(f"support_tickets_{d}d"))
-        feats += [window_sum(f"_k_{k}", w).alias(f"support_{name}_{d}d") for k, name in _KINDS.items()]
+        feats += [
+            window_sum(f"_k_{k}", w).alias(f"support_{name}_{d}d")
+            for k, name in _KINDS.items()
+            if k != _REQUEST
+        ]
+        # the requests opened up to this week less those that left the window or were withdrawn by it
+        feats.append(
+            (nw.col(cum(f"_k_{_REQUEST}")) - nw.col(cum(f"_end_{d}"))).alias(
+                f"support_{_KINDS[_REQUEST]}_{d}d"
+            )
+        )
     feats += [
         ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
         (nw.col(cum("_tickets")) - nw.col(cum("_closed"))).alias("support_open_tickets"),
@@ -194,7 +275,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "tickets",
         1,
         "cancellation",
-        "{value:.0f} cancellation requests in the last {w} days",
+        "{value:.0f} cancellation requests in the last {w} days, not withdrawn since",
     ),
     spec(
         "support_tickets_ratio",

@@ -270,7 +270,7 @@ def days_since_end(as_of: date) -> pl.Expr:
 
 # the ``signals.signal`` a CRM records when a client withdraws its notice: a cancellation_request ticket opened at
 # or before it no longer stands (a member who gave notice and stays read red with a save call for 91 days)
-CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+CANCELLATION_WITHDRAWN = Signals.CANCELLATION_WITHDRAWN
 
 
 def cancellation_notices(tables: Mapping[Table, pl.DataFrame | None], as_of: date, days: int) -> pl.DataFrame:
