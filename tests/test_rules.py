@@ -1415,8 +1415,8 @@ def _mailed(n_clients: int, reached: int, personal: int) -> dict[Table, pl.DataF
     [
         (25, 25, 0, False),  # a monthly newsletter to every client: a mailing, no outreach
         (25, 25, 2, True),  # two personal e-mails unanswered beside it: the alarm
-        (25, 19, 0, True),  # sent to 19 clients: under MAILING_MIN_CLIENTS (20), read as outreach
-        (100, 25, 0, True),  # to 25 of 100 clients: under MAILING_SHARE (30%), read as outreach
+        (25, 19, 0, True),  # sent to 19 clients: under rules.mailing_min_clients (20), read as outreach
+        (100, 25, 0, True),  # to 25 of 100 clients: under rules.mailing_share (30%), read as outreach
     ],
 )
 def test_unanswered_outreach_skips_mailings(n_clients: int, reached: int, personal: int, fires: bool) -> None:
@@ -1432,6 +1432,31 @@ def test_unanswered_outreach_skips_mailings(n_clients: int, reached: int, person
         if reached < 20 or reached < 0.3 * n_clients
         else "unanswered_outreach skips 2 mailings of the last 91 days (50 outbound touches: on one channel and day "
         "to 30% or more of the clients, 20 at least): a newsletter is no outreach that waits for an answer"
+    )
+
+
+@pytest.mark.parametrize(
+    ("n_clients", "reached", "settings", "fires", "said"),
+    [
+        (25, 19, {"mailing_min_clients": 15}, False, "to 30% or more of the clients, 15 at least"),
+        (100, 25, {"mailing_share": 0.2}, False, "to 20% or more of the clients, 20 at least"),
+        (25, 25, {"mailing_min_clients": 26}, True, None),  # to 25 clients: under 26, read as outreach
+        (25, 25, {"mailing_share": 1.0}, False, "to 100% or more of the clients, 20 at least"),
+    ],
+)
+def test_what_a_mailing_is_is_set_in_the_rules(n_clients, reached, settings, fires, said) -> None:
+    from churnml.scoring.rules import mailings_note, rule_descriptions
+
+    tables = _mailed(n_clients, reached, 0)
+    cfg = RulesConfig(enabled=("unanswered_outreach",), **settings)
+    out = fired_rules(tables, ["c0"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == (["unanswered_outreach"] if fires else [""])
+    note = mailings_note(tables, AS_OF, cfg)
+    assert (note is None) if said is None else (note is not None and said in note)
+    share, least = cfg.mailing_share, cfg.mailing_min_clients
+    assert (
+        f"a mailing, one channel and day to {share:.0%} or more of the clients and {least} at least"
+        in (rule_descriptions(cfg)["unanswered_outreach"])
     )
 
 

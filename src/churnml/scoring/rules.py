@@ -16,8 +16,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   client after it; on a channel that records them, an empty one is a mailing nobody waits an answer for
   (a consumer's newsletters and a price letter listed 17% of an operator's customers); only for a client
   that answered before (one that never answers is not newly silent). A mailing is no outreach: the outbound
-  touches of one day and channel to :data:`MAILING_SHARE` (30%) or more of the clients on the books then and
-  :data:`MAILING_MIN_CLIENTS` (20) at least (:func:`mailing_days`: a monthly newsletter logged as ``no_reply``
+  touches of one day and channel to ``mailing_share`` (30%) or more of the clients on the books then and
+  ``mailing_min_clients`` (20) at least (:func:`mailing_days`: a monthly newsletter logged as ``no_reply``
   e-mails) are skipped, and the list's note counts them (:func:`mailings_note`).
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
   order of closing) are all at or below ``features.low_csat``, and all given within the last
@@ -115,7 +115,8 @@ RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
     "(a client that used to answer, not reached by a logged intervention nor writing in with a ticket since; a "
-    "mailing, one channel and day to many clients at once, is no outreach)",
+    "mailing, one channel and day to {mailing_share:.0%} or more of the clients and {mailing_min_clients} at least, "
+    "is no outreach)",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low (within {low_ratings_days} days)",
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
@@ -274,9 +275,10 @@ def _not_reached_since(
 # outbound touches on one day and channel to at least this share of the clients on the books then (created by that
 # day, not gone by a churns record before it) and to at least MAILING_MIN_CLIENTS of them are a mailing (a newsletter,
 # a price letter), no outreach: unanswered_outreach skips them (a coworking operator's monthly newsletters, logged as
-# outbound no_reply e-mails, made it fire for 91 of 140 members, 81 of them green)
-MAILING_SHARE = 0.3
-MAILING_MIN_CLIENTS = 20
+# outbound no_reply e-mails, made it fire for 91 of 140 members, 81 of them green). The defaults of
+# rules.mailing_share and rules.mailing_min_clients; the rule reads the configured ones
+MAILING_SHARE: float = RulesConfig.model_fields["mailing_share"].default
+MAILING_MIN_CLIENTS: int = RulesConfig.model_fields["mailing_min_clients"].default
 
 
 def mailing_days(
@@ -334,9 +336,15 @@ def mailing_days(
 
 
 def without_mailings(communications: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
-    """``communications`` without the outbound touches of a mailing (:func:`mailing_days`)."""
+    """``communications`` without the outbound touches of a mailing (:func:`mailing_days` at ``rules.mailing_share``
+    and ``rules.mailing_min_clients``)."""
     mailings = mailing_days(
-        communications, ctx.tables.get(Table.CLIENTS), ctx.tables.get(Table.CHURNS), ctx.cut
+        communications,
+        ctx.tables.get(Table.CLIENTS),
+        ctx.tables.get(Table.CHURNS),
+        ctx.cut,
+        ctx.cfg.mailing_share,
+        ctx.cfg.mailing_min_clients,
     )
     if mailings.height == 0:
         return communications
@@ -365,16 +373,21 @@ def mailings_note(tables: Mapping[Table, pl.DataFrame], as_of: date, cfg: RulesC
     if "unanswered_outreach" not in cfg.enabled or communications is None or not communications.height:
         return None
     cut = _midnight(as_of)
-    mailings = mailing_days(communications, tables.get(Table.CLIENTS), tables.get(Table.CHURNS), cut).filter(
-        pl.col("_day") >= (cut - timedelta(days=cfg.unanswered_days)).date()
-    )
+    mailings = mailing_days(
+        communications,
+        tables.get(Table.CLIENTS),
+        tables.get(Table.CHURNS),
+        cut,
+        cfg.mailing_share,
+        cfg.mailing_min_clients,
+    ).filter(pl.col("_day") >= (cut - timedelta(days=cfg.unanswered_days)).date())
     if mailings.height == 0:
         return None
     n, touches = mailings.height, int(mailings.get_column("_reached").sum())
     return (
         f"unanswered_outreach skips {n:,} mailing{'s' if n != 1 else ''} of the last {cfg.unanswered_days} days "
-        f"({touches:,} outbound touches: on one channel and day to {MAILING_SHARE:.0%} or more of the clients, "
-        f"{MAILING_MIN_CLIENTS} at least): a newsletter is no outreach that waits for an answer"
+        f"({touches:,} outbound touches: on one channel and day to {cfg.mailing_share:.0%} or more of the clients, "
+        f"{cfg.mailing_min_clients} at least): a newsletter is no outreach that waits for an answer"
     )
 
 
@@ -1166,7 +1179,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "unanswered_outreach",
             RULE_TEXT["unanswered_outreach"],
-            ("unanswered_outreach", "unanswered_days"),
+            ("unanswered_outreach", "unanswered_days", "mailing_share", "mailing_min_clients"),
             _table_rule(Table.COMMUNICATIONS, _unanswered_hits),
         ),
         Rule(
