@@ -788,6 +788,42 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     assert reused.scores.equals(whole.scores)
 
 
+@pytest.mark.parametrize(
+    ("mailed", "said"),
+    [
+        # a newsletter to all 24 clients 10 days ago, beside a personal e-mail: said once for the list
+        (
+            24,
+            "unanswered_outreach skips 1 mailing of the last 91 days (24 outbound touches: on one channel and day "
+            "to 30% or more of the clients, 20 at least): a newsletter is no outreach that waits for an answer",
+        ),
+        (5, None),  # e-mails to 5 clients: outreach, no mailing
+    ],
+)
+def test_the_list_says_the_mailings_unanswered_outreach_skipped(
+    workspace: dict[str, Path], mailed: int, said: str | None
+) -> None:
+    from churnml.modeling.export import load_exported
+    from churnml.scoring.assemble import scored_list
+
+    cfg = load_config(overrides=["score.history_weeks=2"])
+    model, meta = load_exported(workspace["model"])
+    tables = tiny_tables()
+    ids = tables[Table.CLIENTS].get_column("client_id").to_list()
+    sent = datetime(AS_OF.year, AS_OF.month, AS_OF.day) - timedelta(days=10)
+    tables[Table.COMMUNICATIONS] = pl.DataFrame(
+        {
+            "client_id": [*ids[:mailed], "c002"],
+            "ts": [sent] * mailed + [sent + timedelta(days=1)],
+            "channel": ["email"] * (mailed + 1),
+            "direction": ["out"] * (mailed + 1),
+        }
+    )
+    dataset = Dataset(tables, "tiny", START, datetime(AS_OF.year, AS_OF.month, AS_OF.day))
+    slices = {k: getattr(cfg, k) for k in ("label", "features", "score", "value", "rules", "playbooks")}
+    assert scored_list(dataset, AS_OF, model, meta, **slices).mailings == said
+
+
 def test_since_last_week_capacity_zones_are_the_zones_last_weeks_list_showed(
     workspace: dict[str, Path],
 ) -> None:

@@ -31,7 +31,9 @@ definition as the training labels; a client with a churn record and no return si
   seconds for 100,000 clients. ``score.explain_limit`` (default: no limit) can still cap the clients
   explained to the first N by zone (red, yellow, green) then priority; unexplained rows have empty
   drivers, family health and ``why_changed``;
-- rules (:mod:`churnml.scoring.rules`): ``rule_<name>`` booleans and ``rules_fired``;
+- rules (:mod:`churnml.scoring.rules`): ``rule_<name>`` booleans and ``rules_fired``; said once for the list, not
+  per row (:class:`ScoredList`): the mailings ``unanswered_outreach`` skipped (``mailings``,
+  :func:`churnml.scoring.rules.mailings_note`) and a portfolio-wide usage dip (``usage_dip``);
 - action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
   rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
   success, finance, management), ``action_basis``, ``acts`` (the owner), ``escalation``
@@ -81,7 +83,7 @@ from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
 from churnml.scoring.reasons import Reasons, list_reasons
-from churnml.scoring.rules import client_usage_ratios, usage_dip_note
+from churnml.scoring.rules import client_usage_ratios, mailings_note, usage_dip_note
 from churnml.scoring.standing import PreviousWeek, Standing, client_standing, health_history, zone_changes
 
 __all__ = [
@@ -141,6 +143,8 @@ class ScoredList:
     unknown_now: tuple[str, ...] = ()
     # the whole portfolio's use fell this week (churnml.scoring.rules.portfolio_usage_note)
     usage_dip: str | None = None
+    # unanswered_outreach skipped mailings in its window: how many (churnml.scoring.rules.mailings_note), said once
+    mailings: str | None = None
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -730,7 +734,18 @@ def scored_list(
     missing = missing_features(values_now, names, metadata)
     dip = usage_dip_note(ratios_now, rules)
     return ScoredList(
-        as_of, table, history, psi, drifted, clock.timings, tuple(plan.todo), weight, missing, unknown, dip
+        as_of,
+        table,
+        history,
+        psi,
+        drifted,
+        clock.timings,
+        tuple(plan.todo),
+        weight,
+        missing,
+        unknown,
+        dip,
+        mailings_note(dataset.tables, as_of, rules),
     )
 
 
