@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from churnml.config import ZonesConfig, load_config
+from churnml.config import PlaybooksConfig, ZonesConfig, load_config
 from churnml.scoring.playbook import (
     ClientFacts,
     choose_play,
@@ -237,7 +237,18 @@ def test_a_failed_payment_is_for_this_week_outside_green(zone: str, tier: str, u
 
 def test_a_rule_play_of_a_renewal_due_tomorrow_is_for_this_week() -> None:
     facts = ClientFacts("green", "A", rules="price_rise", renewal_due=True, renewal_days=1)
-    assert choose_play(facts, PLAYBOOKS).action.startswith("This week: Price rise at renewal")
+    assert choose_play(facts, PLAYBOOKS).action.startswith("This week: Price rise:")
+
+
+def test_the_price_rise_play_fits_a_rise_already_started() -> None:
+    # price_rise fires for a rise to come and for one already started (a monthly plan renewed at a higher price):
+    # "before it starts" was wrong for the latter; the shipped YAML and config.py's default say the same
+    play = choose_play(ClientFacts("yellow", "B", rules="price_rise"), PLAYBOOKS)
+    assert play.action == (
+        "Within two weeks: Price rise: explain what the new price buys and offer the options (before a rise to "
+        "come starts; now, for one already started)"
+    )
+    assert PlaybooksConfig().rules["price_rise"].task == PLAYBOOKS.rules["price_rise"].task
 
 
 def test_a_raise_to_green_switches_a_rule_s_raise_off() -> None:

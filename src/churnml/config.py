@@ -424,7 +424,8 @@ class PlaybooksConfig(_Section):
             ),
             "price_rise": Play(
                 role="sales",
-                task="Price rise at renewal: explain what the new price buys and offer the options before it starts",
+                task="Price rise: explain what the new price buys and offer the options (before a rise to come "
+                "starts; now, for one already started)",
             ),
             "usage_drop": Play(
                 role="success",
