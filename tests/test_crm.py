@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -414,6 +415,41 @@ def test_paused_rows_are_the_clients_on_a_pause() -> None:
     ids = ["frozen", "free_only", "paying", "no_terms", "resuming"]
     assert paused_rows(ids, AS_OF, subs).tolist() == [True, False, False, False, False]
     assert paused_rows(ids, AS_OF, None).tolist() == [False] * 5
+
+
+def test_a_pause_is_said_only_for_the_clients_on_a_pause() -> None:
+    from churnml.scoring.reasons import pause_sentences
+
+    # resuming: free since 20 days ago, its paid plan booked from the free term's end; lapsed_free: its plan ended
+    # 10 days ago, a free add-on runs on. Free terms after paid ones both (crm.free_after_paid), no pause either
+    # (crm.paused_clients): "On a pause or a free plan" was said for them
+    subs = pl.DataFrame(
+        {
+            "client_id": [
+                "frozen",
+                "frozen",
+                "resuming",
+                "resuming",
+                "resuming",
+                "lapsed_free",
+                "lapsed_free",
+            ],
+            "start_date": [ago(60), ago(20), ago(60), ago(20), ago(-10), ago(375), ago(100)],
+            "end_date": [ago(20), ago(-40), ago(20), ago(-10), ago(-40), ago(10), ago(-265)],
+            "mrr": [40.0, 0.0, 40.0, 0.0, 40.0, 40.0, 0.0],
+            "is_addon": [False, False, False, False, False, False, True],
+        }
+    )
+    ids = ["frozen", "resuming", "lapsed_free", "no_terms"]
+    since = (AS_OF - timedelta(days=20)).isoformat()
+    assert pause_sentences(ids, AS_OF, subs, "EUR") == [
+        f"On a pause or a free plan since {since}: MRR EUR 0, from EUR 40",
+        None,
+        None,
+        None,
+    ]
+    # the list's own mark (term_status's PAUSED) decides
+    assert pause_sentences(ids, AS_OF, subs, "EUR", np.array([False, False, False, False])) == [None] * 4
 
 
 def test_running_term_days_are_the_longest_running_terms_length() -> None:

@@ -196,27 +196,40 @@ def paused_rows(
 
 
 def pause_sentences(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, currency: str = ""
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    currency: str = "",
+    paused: np.ndarray | None = None,
+    grace_days: int = 30,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> list[str | None]:
-    """Per client, its pause said plainly when its running terms are all free after paid ones
-    (:func:`churnml.scoring.crm.free_after_paid`), else None: "On a pause or a free plan since 2025-10-22:
-    MRR EUR 0, from EUR 45" (the last paid terms' MRR, :func:`churnml.scoring.value.paused_terms_arr`). A
-    pause is no downgrade: its MRR fall is said as the pause, not as "MRR fell 100%"."""
+    """Per client, its pause said plainly when it is on a pause (``paused``, per client: term_status's mark of
+    :func:`churnml.scoring.crm.paused_clients`; default :func:`paused_rows` at ``grace_days`` and
+    ``renewal_share``), else None: "On a pause or a free plan since 2025-10-22: MRR EUR 0, from EUR 45" (the end
+    of its last paid term, :func:`churnml.scoring.crm.free_after_paid`, and that term's MRR,
+    :func:`churnml.scoring.value.paused_terms_arr`). A pause is no downgrade: its MRR fall is said as the pause,
+    not as "MRR fell 100%"; free terms with a lapse or a paid renewal booked are no pause (the one test of a
+    pause, as :func:`paused_rows`)."""
     from churnml.features.registry import money
     from churnml.scoring.value import paused_terms_arr
 
     if subscriptions is None or subscriptions.height == 0:
         return [None] * len(client_ids)
+    if paused is None:
+        paused = paused_rows(client_ids, as_of, subscriptions, grace_days, renewal_share)
     ids = pl.Series(CLIENT_ID, list(client_ids), dtype=pl.String)
-    paused = free_after_paid(subscriptions, as_of).join(
+    free = free_after_paid(subscriptions, as_of).join(
         paused_terms_arr(ids, as_of, subscriptions), on=CLIENT_ID, how="left"
     )
     said = {
         client: f"On a pause or a free plan since {end:%Y-%m-%d}: MRR {money(0, currency)}"
         + ("" if arr is None else f", from {money(arr / 12, currency)}")
-        for client, end, arr in paused.select(CLIENT_ID, "_paid_end", "_paused_arr").iter_rows()
+        for client, end, arr in free.select(CLIENT_ID, "_paid_end", "_paused_arr").iter_rows()
     }
-    return [said.get(c) for c in client_ids]
+    return [
+        said.get(c) if on_pause else None for c, on_pause in zip(client_ids, paused.tolist(), strict=True)
+    ]
 
 
 _TERM_END = "payments_days_to_term_end"
@@ -446,6 +459,12 @@ def list_reasons(
     values_prev = feature_matrix(prev_frame, names) if (prev_row >= 0).any() else values_now[:0]
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     term_days, term_age = running_terms(ids, as_of, subscriptions)
+    # on a pause (crm.paused_clients), as term_status marked it with the list's grace and early renewal share
+    paused = (
+        standing.views.get_column(PAUSED).fill_null(False).to_numpy()
+        if PAUSED in standing.views.columns
+        else paused_rows(ids, as_of, subscriptions)
+    )
     citing = Citing(
         reference
         if reference is not None
@@ -453,13 +472,10 @@ def list_reasons(
         # a monthly term's end says nothing about the client, nor one whose next term is booked
         (term_days <= MONTHLY_TERM_DAYS) | renewed_rows(standing.views),
         (as_of - dataset.first_activity().date()).days,
-        # on a pause (crm.paused_clients), as term_status marked it with the list's grace and early renewal share
-        standing.views.get_column(PAUSED).fill_null(False).to_numpy()
-        if PAUSED in standing.views.columns
-        else paused_rows(ids, as_of, subscriptions),
+        paused,
         term_days,
         term_age,
-        pause_sentences(ids, as_of, subscriptions, score.currency),
+        pause_sentences(ids, as_of, subscriptions, score.currency, paused),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
