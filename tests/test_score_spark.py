@@ -548,3 +548,18 @@ def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(left_and_s
     assert polars_spans["tickets"]["usual_gap_days"] == 30
     for table in ("communications", "tickets", "payments", "events", "subscriptions"):
         assert spark_spans[table].get("usual_gap_days") == polars_spans[table].get("usual_gap_days"), table
+
+
+def test_the_executors_read_bookings_with_the_configured_early_renewal_share() -> None:
+    from types import SimpleNamespace
+
+    from churnml.jobs.score_spark import _context
+
+    # Spark's BucketContext was built without it: its buckets read renewals booked ahead at the 0.25 default
+    cfg = load_config(overrides=["data.early_renewal_share=0.1"])
+    plan = SimpleNamespace(todo=[date(2025, 1, 6)], reused=[])
+    when = datetime(2025, 1, 1)
+    dates = {k: when for k in ("start", "data_as_of", "activity_start", "events_start", "contact_start")}
+    fitted = SimpleNamespace(feature_names_=["usage_logins_28d"])
+    ctx = _context(date(2025, 1, 6), plan, "d", dates, fitted, cfg)
+    assert ctx.early_renewal_share == 0.1

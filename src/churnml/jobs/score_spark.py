@@ -550,6 +550,8 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         rules=cfg.rules,
         model=fitted,
         names=tuple(fitted.feature_names_),
+        # how early a renewal booked ahead may start, as the Polars path reads bookings (it was the 0.25 default)
+        early_renewal_share=cfg.data.early_renewal_share,
     )
     return ctx
 
