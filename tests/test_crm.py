@@ -184,6 +184,56 @@ def test_last_interaction_counts_the_clients_side_only() -> None:
     assert out.get_column(Scores.DAYS_SILENT).to_list() == [5, 40, 120]
 
 
+@pytest.mark.parametrize(
+    ("client", "paid", "amount", "status", "days_silent"),
+    [
+        ("shop", 1, 250.0, "paid", 1),  # a wholesale client's order yesterday: in touch, not 85 days silent
+        ("shop", 0, 250.0, "paid", 85),  # paid on the as-of date: not before it
+        ("shop", 1, -250.0, "paid", 85),  # a refund is no order
+        ("shop", 1, 250.0, "failed", 85),  # nor a failed attempt
+        (
+            "subscriber",
+            1,
+            40.0,
+            "paid",
+            85,
+        ),  # charged in its running term: the renewal, not the client speaking
+        ("subscriber", 30, 40.0, "paid", 30),  # ordered 30 days ago, after its only term ended 60 days ago
+    ],
+)
+def test_an_order_placed_outside_a_term_is_an_interaction(
+    client: str, paid: int, amount: float, status: str, days_silent: int
+) -> None:
+    clients = pl.DataFrame({"client_id": ["shop", "subscriber"], "created_at": [ago(300)] * 2})
+    comms = pl.DataFrame(
+        {
+            "client_id": ["shop", "subscriber"],
+            "ts": [ago(85)] * 2,
+            "channel": ["email"] * 2,
+            "direction": ["in"] * 2,
+        }
+    )
+    # subscriber: a term from 150 to 60 days ago for the orders of 30 days ago, else one running through today
+    ended = paid == 30
+    subs = pl.DataFrame(
+        {
+            "client_id": ["subscriber"],
+            "start_date": [ago(150)],
+            "end_date": [ago(60) if ended else ago(-30)],
+            "mrr": [40.0],
+        }
+    )
+    payments = pl.DataFrame(
+        {"client_id": [client], "amount": [amount], "paid_at": [ago(paid)], "status": [status]}
+    )
+    out = last_interaction([client], AS_OF, clients, comms, None, payments=payments, subscriptions=subs)
+    assert out.get_column(Scores.DAYS_SILENT).to_list() == [days_silent]
+    # without the payments, as before: silent since the e-mail
+    assert last_interaction([client], AS_OF, clients, comms, None).get_column(
+        Scores.DAYS_SILENT
+    ).to_list() == [85]
+
+
 def test_the_teams_logged_contacts_are_on_the_list_and_a_reached_client_is_not_silent() -> None:
     from churnml.scoring.crm import last_contact
 

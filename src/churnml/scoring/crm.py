@@ -30,9 +30,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   :func:`paused_clients`: the free-term state) and :data:`PAUSE_DUE` (its free term ends within
   ``renewal_days``, where a paid term's would be ``renewal_due``);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
-  touch, a replied outreach, a held meeting or a ticket) and ``days_silent`` (days since then, from the
-  client's creation when it never was); both null for every client when the dataset has neither a
-  communications nor a tickets table (contact is not recorded, so no client is "silent");
+  touch, a replied outreach, a held meeting, a ticket, or an order it placed while no term of it ran,
+  :func:`placed_orders`: a wholesale client ordering every week is not "85 days silent") and ``days_silent``
+  (days since then, from the client's creation when it never was); both null for every client when the dataset
+  has neither a communications nor a tickets table (contact is not recorded, so no client is "silent");
 - :func:`last_contact`: ``last_contacted`` (the day of the team's last logged intervention, the
   ``interventions`` table: a save call, an offer) and ``last_contact`` (what it was: "call (held) by
   anna"); both null without one. Where contact is recorded (a communications or tickets table), an
@@ -60,6 +61,7 @@ from churnml.contract.schemas import (
     Communications,
     Events,
     Interventions,
+    Payments,
     Signals,
     Subscriptions,
     Table,
@@ -93,6 +95,7 @@ __all__ = [
     "notice_text",
     "onboarding_stalled",
     "paused_clients",
+    "placed_orders",
     "reached",
     "renewed_rows",
     "running_mrr",
@@ -765,6 +768,46 @@ def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataF
     return _ids(client_ids).join(last, on=CLIENT_ID, how="left", maintain_order="left")
 
 
+def placed_orders(
+    payments: pl.DataFrame | None, subscriptions: pl.DataFrame | None, cut: datetime
+) -> pl.DataFrame:
+    """``[client_id, t]``: the orders (:func:`churnml.labels.orders`: paid, a positive amount, no refund nor failed
+    attempt) paid before ``cut`` while no term of the client ran (started on or before it, ending on or after it):
+    the client getting in touch by ordering. A payment during a term is its charge (an auto-renewal), not the
+    client speaking. One row per such order; empty without payments."""
+    from churnml.labels import orders
+
+    dt = pl.Datetime("us")
+    schema = {CLIENT_ID: pl.String, "t": dt}
+    if payments is None or not payments.height:
+        return pl.DataFrame(schema=schema)
+    placed = (
+        orders(payments)
+        .filter(pl.col(Payments.PAID_AT) < cut)
+        .select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Payments.PAID_AT).cast(dt).alias("t"))
+    )
+    if subscriptions is None or not subscriptions.height:
+        return placed
+    # each client's terms by start, with the latest end reached so far: an order runs in a term when the
+    # terms started by then reach it
+    reach = (
+        subscriptions.select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
+            pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
+        )
+        .sort(CLIENT_ID, "_start")
+        .with_columns(pl.col("_end").cum_max().over(CLIENT_ID).alias("_reach"))
+        .sort("_start")
+    )
+    return (
+        placed.sort("t")
+        .join_asof(reach, left_on="t", right_on="_start", by=CLIENT_ID, strategy="backward")
+        .filter(pl.col("_reach").is_null() | (pl.col("_reach") < pl.col("t")))
+        .select(schema.keys())
+    )
+
+
 def last_interaction(
     client_ids: Sequence[str],
     as_of: date,
@@ -773,11 +816,15 @@ def last_interaction(
     tickets: pl.DataFrame | None,
     observed_from: datetime | None = None,
     interventions: pl.DataFrame | None = None,
+    payments: pl.DataFrame | None = None,
+    subscriptions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, last_interaction, days_silent]`` (module docstring); a client never in touch is
     silent since its creation or ``observed_from`` (when contact began to be recorded: the data's first
     record, or the contact logs' when later), whichever is later: a ``created_at`` of 1900 or 2014 in a
-    log of two years said "46355 days silent"."""
+    log of two years said "46355 days silent". ``payments`` and ``subscriptions``: the orders the client placed
+    while no term of it ran are interactions (:func:`placed_orders`: a distributor's list called 53 clients that
+    ordered in the last 7 days "silent", one "85 days silent" a day after its last order)."""
     cut = _midnight(as_of)
     if communications is None and tickets is None:  # contact is not recorded: not observed, not silent
         return _ids(client_ids).with_columns(
@@ -806,6 +853,7 @@ def last_interaction(
                 CLIENT_ID, pl.col(Interventions.TS).cast(pl.Datetime("us")).alias("t")
             )
         )
+    stamps.append(placed_orders(payments, subscriptions, cut))
     last = pl.concat(stamps).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_last"))
     since = pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))
     if observed_from is not None:
