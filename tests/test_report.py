@@ -1017,3 +1017,23 @@ def test_a_churns_record_followed_by_an_order_is_no_departure_reason_under_inact
     assert departure_reasons(dataset, ["x"], AS_OF, subscriptions) == {
         "x": "churn recorded on 2024-01-10, no reason given"
     }
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [
+        (
+            "unanswered_outreach skips 2 mailings of the last 60 days (48 outbound touches: on one channel and day "
+            "to 30% or more of the clients, 20 at least): a newsletter is no outreach that waits for an answer",
+            "<div class='note'><b>Mailings are no outreach.</b> Unanswered_outreach skips 2 mailings of the last 60 "
+            "days",
+        ),
+        ("", None),
+    ],
+)
+def test_the_mailings_unanswered_outreach_skipped_are_said_on_the_page(note: str, shown: str | None) -> None:
+    page = _page(mailings_note=note)
+    if shown is None:
+        assert "Mailings are no outreach" not in page
+    else:
+        assert shown in page

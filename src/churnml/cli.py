@@ -598,6 +598,8 @@ def score(
     notes = run.notes or ListNotes()
     for note in notes.warnings():
         flagged("warning", note)
+    if notes.mailings:
+        flagged("note", notes.mailings)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 

@@ -201,3 +201,18 @@ def test_a_withdrawn_notice_is_a_kind_churnml_tells_apart() -> None:
 
     signals = pl.DataFrame({"client_id": ["a", "a"], "signal": ["cancellation_withdrawn", "layoffs"]})
     assert other_signals_note(signals) is None
+
+
+def test_build_features_reads_the_withdrawals_from_the_signals_table(build, at) -> None:
+    # build_features hands the signals to the support family: the requests of 2024-02-05 and 2024-02-26,
+    # withdrawn on 2024-02-27, no longer count at 2024-03-04; without the signals table they do
+    clients = [{"client_id": "c", "created_at": datetime(2023, 1, 1)}]
+    tickets = [ticket(datetime(2024, 1, 2), kind="question"), *REQUESTS[1:3]]
+    with_signals = build(
+        {Table.CLIENTS: clients, Table.TICKETS: tickets, Table.SIGNALS: [withdrawn(datetime(2024, 2, 27))]},
+        ["c"],
+        [MAR4],
+    )
+    without = build({Table.CLIENTS: clients, Table.TICKETS: tickets}, ["c"], [MAR4])
+    assert at(with_signals, "c", MAR4, "support_cancellation_requests_28d") == 0
+    assert at(without, "c", MAR4, "support_cancellation_requests_28d") == 2

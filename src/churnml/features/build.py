@@ -291,7 +291,14 @@ def _family_frame(
         lf = _lazy(_contract_columns(source, table), cfg.engine)
     # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
     with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
-        fam = fn(lf, grid, axis, cfg)
+        if table is Table.TICKETS:  # a cancellation request withdrawn since (a signal) counts no more
+            signals = dataset.tables.get(Table.SIGNALS)
+            withdrawals = (
+                None if signals is None else _lazy(_contract_columns(signals, Table.SIGNALS), cfg.engine)
+            )
+            fam = fn(lf, grid, axis, cfg, withdrawals)
+        else:
+            fam = fn(lf, grid, axis, cfg)
         # only the spine's weeks leave the family (the grid's other weeks served the windows)
         at_spine = fam.filter(nw.col(WEEK).is_in(weeks))
         joined = (

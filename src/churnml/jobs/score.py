@@ -69,6 +69,8 @@ class ListNotes:
     )
     unknown: str | None = None  # the data's features the model never learned (unknown_features_note)
     missed: str | None = None  # the last list written is older than a week (missed_weeks_note)
+    # unanswered_outreach skipped mailings (churnml.scoring.rules.mailings_note): said, not a warning
+    mailings: str | None = None
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
@@ -340,6 +342,7 @@ def list_notes(
         rules=crowded_rules_note(scores.get_column(Scores.RULES).to_list(), cfg.rules, cfg.label.grace_days),
         unknown=unknown_features_note(result.unknown_now),
         usage_dip=result.usage_dip,
+        mailings=result.mailings,
     )
 
 
@@ -641,6 +644,7 @@ def _report(
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
         rules_note=banners.rules or "",
+        mailings_note=banners.mailings or "",
         usage_dip_note=banners.usage_dip or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,

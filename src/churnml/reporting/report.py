@@ -995,6 +995,7 @@ def report_html(
     zones_note: str = "",
     drift_note: str = "",
     rules_note: str = "",
+    mailings_note: str = "",
     usage_dip_note: str = "",
     top_drivers: int,
     max_clients: int,
@@ -1018,7 +1019,8 @@ def report_html(
     it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
     ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
     young data), ``rules_note`` that a rule fires for most of the list
-    (:func:`churnml.scoring.rules.crowded_rules_note`), ``usage_dip_note`` that the whole portfolio's use fell
+    (:func:`churnml.scoring.rules.crowded_rules_note`), ``mailings_note`` the mailings ``unanswered_outreach``
+    skipped (:func:`churnml.scoring.rules.mailings_note`), ``usage_dip_note`` that the whole portfolio's use fell
     (:func:`churnml.scoring.rules.portfolio_usage_note`);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights); ``links`` are the
@@ -1059,6 +1061,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
 {f"<div class='warn'><b>The zones do not fit this data.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {f"<div class='warn'><b>A rule fires for most of the list.</b> {_e(rules_note[0].upper() + rules_note[1:])}.</div>" if rules_note else ""}
+{f"<div class='note'><b>Mailings are no outreach.</b> {_e(mailings_note[0].upper() + mailings_note[1:])}.</div>" if mailings_note else ""}
 {f"<div class='warn'><b>The whole portfolio's use fell.</b> {_e(usage_dip_note[0].upper() + usage_dip_note[1:])}.</div>" if usage_dip_note else ""}
 {_portfolio_html(scores, currency)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>

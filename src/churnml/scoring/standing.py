@@ -552,6 +552,9 @@ def _crm_views(
             # CRM's logs from 2025: "1,793 days silent" for members checking in every week)
             max(filter(None, (dataset.first_activity(), dataset.contact_first()))),
             dataset.get(Table.INTERVENTIONS),
+            # an order the client places outside a running term is the client getting in touch (crm.placed_orders)
+            payments=dataset.get(Table.PAYMENTS),
+            subscriptions=dataset.get(Table.SUBSCRIPTIONS),
         ),
         last_contact(ids, as_of, dataset.get(Table.INTERVENTIONS)),
         onboarding_stalled(
