@@ -673,7 +673,7 @@ def test_a_lower_is_better_metric_in_the_params_does_not_pick_the_worst_round() 
         ("other rows", False),
     ],
 )
-def test_calibrating_on_the_training_rows_is_refused(calibration, refused) -> None:
+def test_calibrating_on_the_training_rows_is_warned_of(calibration, refused) -> None:
     from churnml.modeling.train import Rows
 
     rng = np.random.default_rng(0)
@@ -689,8 +689,14 @@ def test_calibrating_on_the_training_rows_is_refused(calibration, refused) -> No
         "other rows": (X, other),
     }[calibration]
     model = ChurnModel(params={"n_estimators": 5, "verbosity": -1}, calibration="sigmoid", n_jobs=1)
+    import warnings
+
     if refused:
-        with pytest.raises(ValueError, match="calibration rows \\(calib_set\\) are training rows"):
+        with pytest.warns(UserWarning, match="calibration rows \\(calib_set\\) are training rows"):
             model.fit(train, y[: len(train)], calib_set=(calib, y[: len(calib)]))
     else:
-        assert model.fit(train, y[: len(train)], calib_set=(calib, y[:200])).calibrator_.method_ == "sigmoid"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            assert (
+                model.fit(train, y[: len(train)], calib_set=(calib, y[:200])).calibrator_.method_ == "sigmoid"
+            )

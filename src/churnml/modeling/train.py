@@ -12,6 +12,7 @@ distorts the raw probabilities, which the calibration (on held-out or out-of-fol
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -307,10 +308,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
           whose number of rounds comes from a backtest).
         - Calibration data, first given wins: ``calibration_scores=(raw, y)`` (raw scores of other
           models on out-of-fold rows, e.g. a backtest's), ``calib_set=(X_calib, y_calib)``, or
-          ``eval_set``. Calibrating on the training rows is refused (a ``ValueError``: it would be
-          in-sample): ``calib_set`` / ``eval_set`` holding rows of ``X`` (:func:`_shared_rows`: the same
-          frame, the same index labels with the same values, or a :class:`Rows` over the same frame
-          sharing positions).
+          ``eval_set``. Calibrating on the training rows is warned of (a ``UserWarning``: the calibration
+          is in-sample; churnml's own paths calibrate on held-out rows or out-of-fold scores, and a quick
+          test or notebook may do it knowingly): ``calib_set`` / ``eval_set`` holding rows of ``X``
+          (:func:`_shared_rows`: the same frame, the same index labels with the same values, or a
+          :class:`Rows` over the same frame sharing positions).
         - ``calibration_rate``: the churn rate the calibration rows stand for, when their own differs
           (held-out clients enriched in churners): they are weighted to it (:func:`rate_weights`).
         - ``calibration_clients``: the client of each calibration row; ``calibration: auto`` then counts
@@ -407,9 +409,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         shared = _shared_rows(X, chosen[0])
         if shared:
             which = "calib_set" if calib_set is not None else "eval_set"
-            raise ValueError(
+            warnings.warn(
                 f"the calibration rows ({which}) are training rows ({shared:,} shared): a calibration on the "
-                "rows the booster learned from is in-sample; pass held-out rows or out-of-fold scores"
+                "rows the booster learned from is in-sample; pass held-out rows or out-of-fold scores",
+                UserWarning,
+                stacklevel=3,
             )
         return self.raw_score(chosen[0]), _binary(chosen[1], "calibration y")
 
