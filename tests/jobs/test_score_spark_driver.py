@@ -100,6 +100,38 @@ def test_spark_dates_leave_placeholders_and_churn_logs_out_of_the_first_activity
     assert dates["day"] == date(2025, 7, 1)
 
 
+@pytest.mark.parametrize(
+    ("tables", "start"),
+    [
+        # the first activity (a payment), not the churn log nor the one old call of interventions
+        (("payments", "churns", "interventions"), (2024, 3, 1)),
+        # without activity from 1971 on: the first plausible churn or intervention
+        (("churns", "interventions"), (2019, 6, 3)),
+        (("churns",), (2020, 2, 1)),
+        # without any plausible date: the first of all (clients' placeholder included)
+        (("old_events",), (1900, 1, 1)),
+    ],
+)
+def test_spark_start_is_the_first_activity_as_timestamp_span_gives(tables, start) -> None:
+    from datetime import datetime
+
+    from churnml.config import Config
+    from churnml.jobs.score_spark import _dates
+
+    end = datetime(2025, 6, 30)
+    every = {
+        "payments": ("payments.paid_at", datetime(1900, 1, 1), datetime(2024, 3, 1)),
+        "churns": ("churns.churned_at", datetime(2020, 2, 1), datetime(2020, 2, 1)),
+        "interventions": ("interventions.ts", datetime(2019, 6, 3), datetime(2019, 6, 3)),
+        "old_events": ("events.ts", datetime(1900, 1, 1), None),
+    }
+    bounds = {"clients.created_at": {"min": datetime(1950, 1, 1), "min_plausible": None, "max": end}}
+    for name in tables:
+        key, low, plausible = every[name]
+        bounds[key] = {"min": low, "min_plausible": plausible, "max": end}
+    assert _dates(bounds, Config(), None)["start"] == datetime(*start)
+
+
 def test_spark_spans_judge_a_table_by_its_own_rhythm() -> None:
     """Tickets opened every 30 days, the last 25 days before the list: silent as usual, not stale (the fixed
     score.max_data_lag_days of 21 called them stale); payments daily until 30 days before it: stale."""

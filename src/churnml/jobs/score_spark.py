@@ -221,22 +221,30 @@ def _plausible_first(columns: Iterable[Mapping[str, Any]]) -> Any:
 def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
     """The dataset's dates from the time bounds (as :func:`churnml.contract.io.read_dataset` and
     :class:`~churnml.contract.dataset.Dataset` define them): start, as_of, first activity, the scoring day."""
+    from churnml.contract.dataset import NOT_ACTIVITY
     from churnml.contract.validation import data_last, midnight_after
 
     cols = {k: v for k, v in bounds.items() if "." in k}
-    activity = {k: v for k, v in cols.items() if not k.startswith(f"{Table.CLIENTS}.")}
-    lows = [v["min_plausible"] for v in activity.values() if v.get("min_plausible") is not None]
+    # as Dataset.first_activity, events_first and contact_first read them: churns, interventions and clients
+    # are no activity (NOT_ACTIVITY), dates before 1971 (placeholders) are left out unless no column holds a
+    # later one
+    not_activity = tuple(f"{t}." for t in NOT_ACTIVITY)
+    acts = {k: v for k, v in cols.items() if not k.startswith(not_activity)}
+    others = {
+        k: v for k, v in cols.items() if k.startswith(not_activity) and not k.startswith(f"{Table.CLIENTS}.")
+    }
     known = [v for v in cols.values() if v.get("min") is not None]
     if not known:
         raise UserError("no timestamps found in any table")
-    start = min(lows) if lows else min(v["min"] for v in known)
+    # as validation.timestamp_span: the first plausible activity, else the first plausible churn or
+    # intervention, else the first timestamp of all
+    lows, other_lows = (
+        [v["min_plausible"] for v in part.values() if v.get("min_plausible") is not None]
+        for part in (acts, others)
+    )
+    start = min(lows or other_lows or [v["min"] for v in known])
     last = data_last({k: v.get("max") for k, v in cols.items()})
     data_as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
-    # as Dataset.first_activity, events_first and contact_first read them: churns, interventions and clients
-    # are no activity, dates before 1971 (placeholders) are left out unless no column holds a later one
-    acts = {
-        k: v for k, v in activity.items() if not k.startswith((f"{Table.CHURNS}.", f"{Table.INTERVENTIONS}."))
-    }
     contacts = [
         cols[key]
         for key in (f"{Table.COMMUNICATIONS}.{Communications.TS}", f"{Table.TICKETS}.{Tickets.OPENED_AT}")
