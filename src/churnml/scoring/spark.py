@@ -420,8 +420,9 @@ def spark_created_repaired(
 ) -> tuple[dict[Table, Any], int]:
     """``tables`` with ``clients.created_at`` moved back to the client's first record in the other tables
     where that falls on an earlier day, and how many clients moved: the Spark twin of
-    :func:`churnml.contract.validation.with_created_repaired` (same records: every table's time columns,
-    from ``plausible_from`` on)."""
+    :func:`churnml.contract.validation.with_created_repaired` (same records,
+    :func:`~churnml.contract.validation.first_records`: the time columns of every table but ``clients`` and
+    ``churns``, from ``plausible_from`` on: a churn ends a relationship and never starts one)."""
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -429,7 +430,7 @@ def spark_created_repaired(
     parts = [
         frame.select(F.col(CLIENT_ID), F.col(col).alias("_first"))  # contract_frame: timestamp_ntz
         for table, frame in tables.items()
-        if table != Table.CLIENTS
+        if table not in (Table.CLIENTS, Table.CHURNS)
         for col in CONTRACT[table].time_columns
         if col in frame.columns
     ]

@@ -1,0 +1,129 @@
+"""The Spark read (:func:`churnml.jobs.score_spark.read_spark_tables`) reads and checks a dataset as the Polars
+read (:func:`churnml.contract.io.read_dataset`) does: the same tables, the same repairs under the same names,
+the same refusals (table, column, problem, rows). Both engines read the same tiny Parquet folders.
+
+Skipped only when pyspark or a Java runtime is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from churnml.config import Config
+from churnml.contract.io import read_dataset
+from churnml.contract.validation import ContractError
+
+pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from churnml.jobs.score_spark import spark_session
+
+    session = spark_session("local[1]", driver_memory="1g")
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    yield session
+    session.stop()
+
+
+def _refusal(exc: ContractError) -> tuple[Any, ...]:
+    """What a refusal says, the rows it shows by client (Spark rows have no file order, no row number)."""
+    shown = (
+        [] if exc.examples is None or "client_id" not in exc.examples.columns else exc.examples["client_id"]
+    )
+    return ("refused", exc.table, exc.column, exc.problem, exc.count, sorted(shown))
+
+
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=repr)
+
+
+def _reads(spark: Any, folder: Path, data: dict[str, Any]) -> tuple[Any, Any]:
+    """(Polars read, Spark read) of ``folder``: ({table: rows}, repairs), or the refusal."""
+    from churnml.jobs.score_spark import read_spark_tables
+
+    cfg = Config.model_validate({"data": {"as_of": "2024-12-31", **data}})
+    try:
+        dataset = read_dataset(folder, cfg.data)
+        on_polars: Any = (
+            {
+                str(t): _rows(
+                    f.cast({c: pl.String for c, d in f.schema.items() if d == pl.Categorical}).to_dicts()
+                )
+                for t, f in dataset.tables.items()
+            },
+            {t: dict(c) for t, c in dataset.repairs.counts.items()},
+        )
+    except ContractError as exc:
+        on_polars = _refusal(exc)
+    try:
+        tables, repairs = read_spark_tables(spark, folder, cfg)
+        on_spark: Any = (
+            {str(t): _rows([r.asDict() for r in f.collect()]) for t, f in tables.items()},
+            repairs,
+        )
+    except ContractError as exc:
+        on_spark = _refusal(exc)
+    return on_polars, on_spark
+
+
+CLIENTS = pl.DataFrame({"client_id": ["c1"], "created_at": [datetime(2024, 6, 1)]})
+EVENTS = pl.DataFrame({"client_id": ["c1"], "ts": [datetime(2024, 6, 10)], "event": ["login"]})
+CALL = {"client_id": ["c1"], "ts": [datetime(2024, 6, 12)], "channel": ["email"], "direction": ["in"]}
+D = datetime
+
+
+def _terms(rows: list[tuple[str, str, datetime, datetime, bool | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "client_id": pl.String,
+            "product": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+            "is_addon": pl.Boolean,
+        },
+        orient="row",
+    ).with_columns(mrr=pl.lit(10.0))
+
+
+CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
+    # a churn never starts a relationship: created_at stays (first_records leaves churns out)
+    "churn before created_at": (
+        {
+            "clients": CLIENTS,
+            "events": EVENTS,
+            "churns": pl.DataFrame({"client_id": ["c1"], "churned_at": [D(2024, 3, 1)]}),
+        },
+        {},
+    ),
+    # an intervention does date a client's first record, as on Polars
+    "intervention before created_at": (
+        {
+            "clients": CLIENTS,
+            "events": EVENTS,
+            "interventions": pl.DataFrame({"client_id": ["c1"], "ts": [D(2024, 3, 1)], "kind": ["call"]}),
+        },
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_spark_reads_and_checks_a_dataset_as_polars_does(spark, tmp_path: Path, case: str) -> None:
+    files, data = CASES[case]
+    for name, frame in files.items():
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+    on_polars, on_spark = _reads(spark, tmp_path, data)
+    assert on_spark == on_polars
