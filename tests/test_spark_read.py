@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 
 from churnml.config import Config
 from churnml.contract.io import read_dataset
-from churnml.contract.validation import ContractError
+from churnml.contract.validation import ContractError, _parsed_datetime
 
 pytest.importorskip("pyspark")
 pytestmark = [
@@ -117,6 +117,39 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         },
         {},
     ),
+    "float ids": (
+        {
+            "clients": pl.DataFrame({"client_id": [12345.0, 7.5], "created_at": [D(2024, 1, 1)] * 2}),
+            "events": EVENTS.with_columns(client_id=pl.lit(12345.0)),
+        },
+        {},
+    ),
+    "repairs of text, columns and dates": (
+        {
+            "clients": pl.DataFrame(
+                {
+                    "client_id": [" c1 ", "c2"],
+                    "created_at": [D(1900, 1, 1), D(2024, 1, 1)],
+                    "segment": ["NULL", "N/A"],
+                    "Owner_name": ["x", "y"],
+                }
+            ),
+            "events": EVENTS.with_columns(user_id=pl.lit("\tnull ")),
+            "communications": pl.DataFrame({**CALL, "channel": ["Email"], "outcome": [" "]}),
+        },
+        {},
+    ),
+    "a duration in response_hours": (
+        {
+            "clients": CLIENTS,
+            "communications": pl.DataFrame({**CALL, "response_hours": [timedelta(hours=2)]}),
+        },
+        {},
+    ),
+    "true/false in words": (
+        {"clients": CLIENTS, "communications": pl.DataFrame({**CALL, "words": [True]})},
+        {},
+    ),
 }
 
 
@@ -127,3 +160,62 @@ def test_spark_reads_and_checks_a_dataset_as_polars_does(spark, tmp_path: Path, 
         frame.write_parquet(tmp_path / f"{name}.parquet")
     on_polars, on_spark = _reads(spark, tmp_path, data)
     assert on_spark == on_polars
+
+
+# every layout the Polars read takes, and texts it refuses
+TEXTS = [
+    "2024-01-15",
+    " 2024-01-15 ",
+    "2024-1-5",
+    "2024/01/15",
+    "2024/1/5",
+    "2024/01/15 10:00:00",
+    "2024/01/15 10:00",
+    "2024-01-15 10:00",
+    "2024-01-15T10:00",
+    "2024-01-15  10:00",
+    "2024-01-15 1:2:3",
+    "2024-01-15 10:00:00.5",
+    "2024-01-15T10:00:00.123456789",
+    "2024-01-15T10:00:00Z",
+    "2024-01-15 10:00:00Z",
+    "2024-01-15T10:00:00.000Z",
+    "2024-01-15 10:00:00+01:00",
+    "2024-01-15 10:00:00 +01:00",
+    "2024-01-15T10:00:00+0100",
+    "2024-01-15T10:00:00-05",
+    "2024-01-15T10:00:00.123+01:00",
+    "2024",
+    "2024-01",
+    "2024-01-15 10:00:00 UTC",
+    "2024-01-15T10:00+01:00",
+    "2024-01-15 10:00Z",
+    "2024-01-15 10",
+    "20240115",
+    "2024-02-30",
+    "2024-01-15 24:00:00",
+    "2024-01-15t10:00:00",
+    "2024-01-15 10:00:00.",
+    "03/15/2024",
+    "soon",
+]
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "Europe/Paris"])
+def test_spark_reads_the_text_layouts_polars_reads_and_refuses_the_others(spark, timezone: str) -> None:
+    from churnml.contract.schemas import Kind
+    from churnml.scoring.spark import _converted
+
+    frame = spark.createDataFrame([(i, t) for i, t in enumerate(TEXTS)], "i int, t string")
+    got = {
+        r["i"]: r["t"]
+        for r in frame.select(
+            "i", _converted(frame["t"], frame.schema["t"].dataType, Kind.DATETIME, timezone).alias("t")
+        ).collect()
+    }
+    polars = (
+        pl.DataFrame({"t": TEXTS})
+        .select(_parsed_datetime(pl.col("t").str.strip_chars(), timezone))
+        .to_series()
+    )
+    assert {t: got[i] for i, t in enumerate(TEXTS)} == dict(zip(TEXTS, polars.to_list(), strict=True))

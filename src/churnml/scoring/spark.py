@@ -4,9 +4,11 @@ The job (:mod:`churnml.jobs.score_spark`) reads the Parquet files with ``spark.r
 
 1. :func:`contract_frame` / :func:`checked_spark_references` -- every table coerced to its contract
    types and checked against the contract (:mod:`churnml.contract.schemas`) as Spark expressions: required
-   columns, values readable as their type, non-null ids, allowed values and bounds, unique keys, ordered
+   columns, no type that no conversion reads right (from the Parquet footer), values readable as their type
+   (texts in the Polars read's layouts), non-null ids, allowed values and bounds, unique keys, ordered
    columns, no timestamp after the as-of limit, client ids known to ``clients``. Errors are the Polars
-   path's :class:`~churnml.contract.validation.ContractError` (table, column, problem, a few offending rows).
+   path's :class:`~churnml.contract.validation.ContractError` (table, column, problem, a few offending rows);
+   repairs are counted under the Polars read's names.
 2. :func:`scoring_events` -- the events the list reads: the scoring window whole, a few older rows per
    client (those :func:`churnml.scoring.window.needed_events` may carry);
 3. :func:`bucket_blobs` -- rows grouped by client bucket (``pmod(xxhash64(client_id), buckets)``) into
@@ -20,8 +22,10 @@ executors, with the Polars code of ``churnml score`` (:mod:`churnml.scoring.spar
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -31,22 +35,28 @@ from churnml.contract.schemas import (
     CLIENT_ID,
     CONTRACT,
     Clients,
+    ColumnSpec,
     Kind,
     Payments,
     Subscriptions,
     Table,
 )
-from churnml.contract.validation import (
+from churnml.contract.validation import (  # its layouts are private: the Spark read reads the same
+    _DATETIME_FORMATS,
+    _DATETIME_TZ_FORMATS,
     DUPLICATE_INVOICE,
     NOT_ALLOWED,
     NULL_MARKERS,
     OVERLAPPING_TERMS,
-    TIME_OFFSET,
+    PLAUSIBLE_FROM,
     ContractError,
+    _unsupported_type,
     duplicate_invoice_text,
     empty_value_problem,
     found_values_text,
     future_timestamp_problem,
+    ignored_columns_note,
+    implausible_dates,
     missing_columns_problem,
     unreadable_hint,
 )
@@ -87,17 +97,99 @@ def _examples(frame: Any, mask: Any, columns: Iterable[str], limit: int) -> pl.D
     return pl.DataFrame([r.asDict() for r in rows], schema=shown, orient="row") if rows else pl.DataFrame()
 
 
+# a run of whitespace at either end of a text (Unicode White_Space, as Polars' strip_chars)
+_ENDS = r"(?U)^\s+|\s+$"
+
+
+def _stripped(col: Any) -> Any:
+    """``col`` (text) without whitespace at either end, as Polars' ``str.strip_chars`` (Spark's ``trim`` strips
+    only spaces: a tab or a no-break space stayed)."""
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(col, _ENDS, "")
+
+
+# the Java regular expression of each strftime field of the Polars read's layouts (chrono's readings: a month,
+# a day or an hour in one or two digits, a fraction of any length, an offset "Z", "+01", "+0100", "+01:00")
+_FIELDS = {
+    "%Y": ("y", r"\+?(\d{1,4})"),
+    "%m": ("m", r"(\d{1,2})"),
+    "%d": ("d", r"(\d{1,2})"),
+    "%H": ("H", r"(\d{1,2})"),
+    "%M": ("M", r"(\d{1,2})"),
+    "%S": ("S", r"(\d{1,2})"),
+    "%.f": ("f", r"(\.\d+)?"),
+    "%#z": ("z", r"\s*(Z|[+-]\d{2}(?::?\d{2})?)"),
+}
+
+
+def _layout_pattern(layout: str) -> tuple[str, dict[str, int]]:
+    """A strftime layout of the Polars read (``validation._DATETIME_FORMATS``: ``"%Y-%m-%d %H:%M"``) as a Java
+    regular expression matching a whole text, and the group of each field in it (``{"y": 1, ...}``). A space
+    matches any run of whitespace, none too (as chrono reads it). Raises for a field it does not know."""
+    parts, groups = [], {}
+    for token in re.findall(r"%#z|%\.f|%.|.", layout, flags=re.S):
+        if token in _FIELDS:
+            field, pattern = _FIELDS[token]
+            groups[field] = len(groups) + 1
+            parts.append(pattern)
+        elif token.startswith("%"):
+            raise ValueError(f"the Spark read has no pattern for {token} (in the layout {layout!r})")
+        else:
+            parts.append(r"\s*" if token == " " else re.escape(token))
+    return "^" + "".join(parts) + "$", groups
+
+
+def _layout_text(text: Any, layout: str) -> tuple[Any, Any]:
+    """(``text`` in ``layout`` rewritten as Spark casts it, ``yyyy-MM-dd HH:mm:ss[.ffffff][+hh:mm]``, null when it is
+    not in the layout; whether it has an offset): the fraction cut to microseconds, as Polars reads it."""
+    from pyspark.sql import functions as F
+
+    pattern, groups = _layout_pattern(layout)
+
+    def part(field: str, width: int) -> Any:
+        if field not in groups:
+            return F.lit("0" * width)
+        return F.lpad(F.regexp_extract(text, pattern, groups[field]), width, "0")
+
+    fraction = F.substring(F.regexp_extract(text, pattern, groups["f"]), 1, 7) if "f" in groups else F.lit("")
+    offset = F.lit("")
+    if "z" in groups:
+        zone = F.regexp_extract(text, pattern, groups["z"])
+        digits = F.regexp_replace(zone, "[^0-9]", "")
+        minutes = F.substring(digits, 3, 2)
+        offset = F.when(zone == "Z", F.lit("+00:00")).otherwise(
+            F.concat(
+                F.substring(zone, 1, 1),
+                F.substring(digits, 1, 2),
+                F.lit(":"),
+                F.when(minutes == "", F.lit("00")).otherwise(minutes),
+            )
+        )
+    written = F.concat(
+        part("y", 4), F.lit("-"), part("m", 2), F.lit("-"), part("d", 2), F.lit(" "),
+        part("H", 2), F.lit(":"), part("M", 2), F.lit(":"), part("S", 2), fraction, offset,
+    )  # fmt: skip
+    found = text.rlike(pattern)
+    return F.when(found, written), F.when(found, F.lit("z" in groups))
+
+
 def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
-    """``col`` (of Spark type ``source``) in the contract type of ``kind``; null where unreadable. Times
+    """``col`` (of Spark type ``source``) in the contract type of ``kind``; null where unreadable, as on Polars
+    (:func:`churnml.contract.validation.coerced_table`): text trimmed, null markers empty, ids stored as whole
+    floats without their ``.0``, texts read in the Polars read's layouts only (:func:`_layout_pattern`). Times
     with an offset, and Spark's zoned timestamps (instants), become ``timezone``'s wall-clock time
     (``data.timezone``), as on Polars."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     if isinstance(source, T.StringType):  # a null marker ("NULL", "N/A"...) is an empty cell, as on Polars
-        col = F.when(~F.trim(col).isin(*NULL_MARKERS), col)
+        col = F.when(~_stripped(col).isin(*NULL_MARKERS), col)
     if kind is Kind.STR:
-        text = F.trim(col.cast("string"))
+        text = col.cast("string")
+        if isinstance(source, T.FractionalType):  # 12345.0 -> "12345": ids exported from spreadsheets
+            text = F.when(col == F.round(col, 0), col.try_cast("bigint").cast("string")).otherwise(text)
+        text = _stripped(text)
         return F.when(text != "", text)
     if kind is Kind.DATETIME:
 
@@ -106,34 +198,103 @@ def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
             return shifted.cast(T.TimestampNTZType())
 
         if isinstance(source, T.StringType):
-            # through an instant: a UTC offset in the text is honoured (the session is UTC, as Polars
-            # converts; a direct cast to TimestampNTZ dropped it: 10:00+01:00 read 10:00). Text without an
-            # offset is read in the UTC session unchanged: already the zone's wall-clock time
-            text = F.trim(col)
-            instant = text.try_cast(T.TimestampType())
+            # each layout's text rewritten as Spark casts it, through an instant: a UTC offset is honoured (the
+            # session is UTC, as Polars converts). Text without an offset is read in the UTC session
+            # unchanged: already the zone's wall-clock time
+            text = _stripped(col)
+            read = [_layout_text(text, layout) for layout in (*_DATETIME_FORMATS, *_DATETIME_TZ_FORMATS)]
+            instant = F.coalesce(*[written for written, _ in read]).try_cast(T.TimestampType())
             if timezone == "UTC":
                 return instant.cast(T.TimestampNTZType())
-            return F.when(text.rlike(TIME_OFFSET), local(instant)).otherwise(
-                instant.cast(T.TimestampNTZType())
-            )
+            zoned = F.coalesce(*[offset for _, offset in read])
+            return F.when(zoned, local(instant)).otherwise(instant.cast(T.TimestampNTZType()))
         if isinstance(source, T.TimestampType):
             return local(col)
         return col.try_cast(T.TimestampNTZType())
     if kind is Kind.BOOL and not isinstance(source, T.BooleanType):
-        low = F.lower(F.trim(col.cast("string")))
+        low = F.lower(_stripped(col.cast("string")))
         true, false = ("true", "t", "yes", "y", "1", "1.0"), ("false", "f", "no", "n", "0", "0.0")
         return F.when(low.isin(*true), F.lit(True)).when(low.isin(*false), F.lit(False))
     if kind is Kind.INT and not isinstance(source, T.IntegralType):
         as_float = col.try_cast("double")
-        return F.when(as_float == F.round(as_float, 0), as_float.cast("bigint"))
+        return F.when(as_float == F.round(as_float, 0), as_float.try_cast("bigint"))
     return col.try_cast(_spark_type(kind))
 
 
-def _coerced(frame: Any, table: Table, timezone: str = "UTC") -> tuple[Any, Any, dict[str, Any]]:
+def _stored_types(frame: Any) -> dict[str, pl.DataType]:
+    """The types ``frame``'s columns are stored in, as Polars reads them: from the footer of the Parquet file it
+    reads (``inputFiles``: a duration, a time of day Spark reads as a whole number of its unit), else (a frame
+    made in memory, files not on this machine) from the Spark types that have a Polars twin."""
+    from urllib.parse import urlparse
+
+    from pyspark.sql import types as T
+
+    files = [urlparse(f) for f in frame.inputFiles()]
+    local = [Path(f.path) for f in files if f.scheme in ("", "file") and Path(f.path).is_file()]
+    if local:
+        stored = pl.read_parquet_schema(local[0])
+        return {c: stored[c] for c in frame.columns if c in stored}
+    twins = {
+        T.BooleanType: pl.Boolean(),
+        T.BinaryType: pl.Binary(),
+        T.DateType: pl.Date(),
+        T.TimestampType: pl.Datetime("us", "UTC"),
+        T.TimestampNTZType: pl.Datetime("us"),
+        T.DayTimeIntervalType: pl.Duration("us"),
+        T.ArrayType: pl.List(pl.Null()),
+        T.MapType: pl.List(pl.Null()),
+        T.StructType: pl.Struct([]),
+    }
+    return {
+        f.name: twin
+        for f in frame.schema.fields
+        if (twin := next((t for kind, t in twins.items() if isinstance(f.dataType, kind)), None)) is not None
+    }
+
+
+def _refused_types(frame: Any, table: Table, max_examples: int) -> None:
+    """Raise, as the Polars read does (``validation._unsupported_type``), for a contract column stored in a
+    type no conversion reads right (a duration read as a count of microseconds, true/false as an amount,
+    times of day, lists): the problem, the column, its rows with a value and a few of them."""
+    stored = _stored_types(frame)
+    for spec in CONTRACT[table].columns:
+        if spec.name in stored and (why := _unsupported_type(stored[spec.name], spec.kind)):
+            filled = frame[spec.name].isNotNull()
+            shown = frame.withColumn(spec.name, frame[spec.name].cast("string"))
+            count = frame.filter(filled).count()
+            examples = _examples(shown, shown[spec.name].isNotNull(), [spec.name], max_examples)
+            raise ContractError(str(table), why, spec.name, examples, count)
+
+
+def _text_repairs(spec: ColumnSpec, original: Any, source: Any) -> dict[str, Any]:
+    """What coercion repairs in one column written as text (``original``): ``{name: rows mask}`` under the
+    names of ``validation._text_repairs`` (null markers read as empty, per marker; text trimmed, blank cells,
+    allowed values in another case)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if not isinstance(source, T.StringType):
+        return {}
+    text = _stripped(original)
+    out = {f"{spec.name}: {marker!r} read as empty": text == marker for marker in NULL_MARKERS}
+    if spec.kind is Kind.STR:
+        out[f"{spec.name}: whitespace trimmed"] = original != text
+        out[f"{spec.name}: blank cells read as empty"] = text == ""
+        if spec.allowed is not None:
+            other = ~text.isin(*spec.allowed) & F.lower(text).isin(*spec.allowed)
+            out[f"{spec.name}: values in another letter case read as the contract's"] = other
+    return out
+
+
+def _coerced(
+    frame: Any, table: Table, timezone: str = "UTC", max_examples: int = 5
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """(the table with every contract column in its contract type (absent optional ones as typed nulls),
     only contract columns, in contract order; the same with the original columns beside them as
-    ``_orig_<name>``; per column, the mask of values that could not be read). Raises for a missing
-    required column or timestamps stored as numbers."""
+    ``_orig_<name>``; per column, the mask of values that could not be read; per repair of
+    :func:`churnml.contract.validation.coerced_table`, under its name, the count to take on the second frame).
+    Raises for a missing required column, a column stored in a type no conversion reads right, or
+    timestamps stored as numbers."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -141,6 +302,7 @@ def _coerced(frame: Any, table: Table, timezone: str = "UTC") -> tuple[Any, Any,
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
         raise ContractError(str(table), missing_columns_problem(missing, frame.columns), missing[0])
+    _refused_types(frame, table, max_examples)
     types = {f.name: f.dataType for f in frame.schema.fields}
     for spec in schema.columns:
         if spec.kind is Kind.DATETIME and isinstance(types.get(spec.name), T.NumericType):
@@ -169,15 +331,23 @@ def _coerced(frame: Any, table: Table, timezone: str = "UTC") -> tuple[Any, Any,
         for s in schema.columns
     ]
     out = frame.select(*cols)
-    bad = {
-        s.name: F.col(f"_orig_{s.name}").isNotNull()
-        & F.col(s.name).isNull()
-        & ~F.trim(F.col(f"_orig_{s.name}").cast("string")).isin("", *NULL_MARKERS).eqNullSafe(True)
-        for s in schema.columns
-        if s.name in types
-    }
+    present = [s for s in schema.columns if s.name in types]
+    bad = {}
+    for s in present:
+        original = F.col(f"_orig_{s.name}")
+        unread = original.isNotNull() & F.col(s.name).isNull()
+        if isinstance(types[s.name], T.StringType):  # blank or a null marker: read as empty, not unreadable
+            unread = unread & ~_stripped(original).isin("", *NULL_MARKERS)
+        bad[s.name] = unread
     both = frame.select(*cols, *[F.col(n).alias(f"_orig_{n}") for n in bad])
-    return out, both, bad
+    repairs: dict[str, Any] = {}
+    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
+    if extra:
+        repairs[ignored_columns_note(extra, frame.columns, schema)] = F.count(F.lit(1))
+    for s in present:
+        masks = _text_repairs(s, F.col(f"_orig_{s.name}"), types[s.name])
+        repairs.update({name: F.sum(F.coalesce(m, F.lit(False)).cast("long")) for name, m in masks.items()})
+    return out, both, bad, repairs
 
 
 def _coercion_error(
@@ -344,14 +514,16 @@ def repaired_contract_frame(
     early_renewal_share: float = 0.0,
     timezone: str = "UTC",
 ) -> tuple[Any, dict[str, int]]:
-    """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``): subscription terms
-    renewed early start when the term they renew ends (``data.early_renewal_share``, as on Polars:
-    :func:`churnml.contract.io.repaired_renewals`), before the overlap check."""
+    """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``, under the names of the
+    Polars read, :func:`churnml.contract.io.validated_table`: columns ignored, text trimmed, blank cells and
+    null markers read as empty, allowed values in another case, dates before 1971 kept, and subscription terms
+    renewed early starting when the term they renew ends (``data.early_renewal_share``:
+    :func:`churnml.contract.io.repaired_renewals`), before the overlap check)."""
     from pyspark.sql import functions as F
 
     from churnml.contract.validation import EARLY_RENEWAL_REPAIR
 
-    coerced, both, bad = _coerced(frame, table, timezone)
+    coerced, both, bad, repairs = _coerced(frame, table, timezone, max_examples)
     renew = table is Table.SUBSCRIPTIONS and early_renewal_share > 0
     if renew:
         start = Subscriptions.START_DATE
@@ -362,11 +534,19 @@ def repaired_contract_frame(
         )
         both = _with_renewal_start(both, early_renewal_share)
     checked, rules = _rules(both, table, limit)
+    schema = CONTRACT[table]
+    plausible = F.lit(datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)).cast(
+        "timestamp_ntz"
+    )
+    for column in schema.time_columns:  # placeholders for "unknown" (1900-01-01), named as on Polars
+        (name,) = implausible_dates(pl.DataFrame({column: [datetime(1900, 1, 1)]}), schema)
+        repairs[name] = F.sum((F.col(column) < plausible).cast("long"))
     moved = (F.col(_RENEWAL_START) != F.col(Subscriptions.START_DATE)).cast("long")
     counts = checked.select(
         F.count(F.lit(1)).alias("_rows"),
         *([F.sum(moved).alias("_renewed")] if renew else []),
         *[F.sum(m.cast("long")).alias(f"b_{n}") for n, m in bad.items()],
+        *[count.alias(f"f{i}") for i, count in enumerate(repairs.values())],
         *[
             F.sum(F.coalesce(mask, F.lit(False)).cast("long")).alias(f"r{i}")
             for i, (_, _, mask, _) in enumerate(rules)
@@ -393,8 +573,10 @@ def repaired_contract_frame(
                 failed = checked.filter(breach & F.coalesce(attempt, F.lit(False))).count()
                 problem = duplicate_invoice_text(int(failed), int(counts[f"r{i}"]))
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
+    made = {name: int(counts[f"f{i}"] or 0) for i, name in enumerate(repairs)}
     moved = int(counts["_renewed"] or 0) if renew else 0
-    return coerced, ({EARLY_RENEWAL_REPAIR: moved} if moved else {})
+    made[EARLY_RENEWAL_REPAIR] = moved
+    return coerced, {name: n for name, n in made.items() if n}
 
 
 def checked_spark_references(tables: Mapping[Table, Any], max_examples: int = 5) -> None:
