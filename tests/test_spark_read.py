@@ -150,6 +150,51 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         {"clients": CLIENTS, "communications": pl.DataFrame({**CALL, "words": [True]})},
         {},
     ),
+    "an add-on inside its base term": (
+        {
+            "clients": CLIENTS,
+            "subscriptions": _terms(
+                [
+                    ("c1", "base", D(2024, 6, 1), D(2025, 6, 1), False),
+                    ("c1", "base", D(2024, 7, 1), D(2024, 10, 1), True),
+                ]
+            ),
+        },
+        {},
+    ),
+    "an add-on renewed early": (
+        {
+            "clients": CLIENTS,
+            "subscriptions": _terms(
+                [
+                    ("c1", "base", D(2024, 6, 1), D(2025, 6, 1), None),
+                    ("c1", "base", D(2024, 7, 1), D(2024, 8, 1), True),
+                    ("c1", "base", D(2024, 7, 29), D(2024, 9, 1), True),
+                ]
+            ),
+        },
+        {},
+    ),
+    "base terms overlapping": (
+        {
+            "clients": CLIENTS,
+            "subscriptions": _terms(
+                [
+                    ("c1", "base", D(2024, 6, 1), D(2025, 6, 1), False),
+                    ("c1", "base", D(2024, 7, 1), D(2024, 10, 1), None),
+                ]
+            ),
+        },
+        {},
+    ),
+    "an event at the midnight after the as-of date": (
+        {"clients": CLIENTS, "events": EVENTS.with_columns(ts=pl.lit(D(2025, 1, 1)))},
+        {},
+    ),
+    "a value below its bound": (
+        {"clients": CLIENTS.with_columns(strategic=pl.lit(-1)), "events": EVENTS},
+        {},
+    ),
 }
 
 

@@ -6,7 +6,7 @@ The job (:mod:`churnml.jobs.score_spark`) reads the Parquet files with ``spark.r
    types and checked against the contract (:mod:`churnml.contract.schemas`) as Spark expressions: required
    columns, no type that no conversion reads right (from the Parquet footer), values readable as their type
    (texts in the Polars read's layouts), non-null ids, allowed values and bounds, unique keys, ordered
-   columns, no timestamp after the as-of limit, client ids known to ``clients``. Errors are the Polars
+   columns, no timestamp on or after the as-of limit, client ids known to ``clients``. Errors are the Polars
    path's :class:`~churnml.contract.validation.ContractError` (table, column, problem, a few offending rows);
    repairs are counted under the Polars read's names.
 2. :func:`scoring_events` -- the events the list reads: the scoring window whole, a few older rows per
@@ -50,6 +50,7 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     OVERLAPPING_TERMS,
     PLAUSIBLE_FROM,
     ContractError,
+    _allowed_span,
     _unsupported_type,
     duplicate_invoice_text,
     empty_value_problem,
@@ -382,10 +383,13 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
                     [spec.name],
                 )
             )
+        span = _allowed_span(
+            spec.low, spec.high, required=spec.required
+        )  # what the column allows, as on Polars
         if spec.low is not None:
-            rules.append((f"value below {spec.low:g}", spec.name, col < spec.low, [spec.name]))
+            rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
-            rules.append((f"value above {spec.high:g}", spec.name, col > spec.high, [spec.name]))
+            rules.append((f"value above {spec.high:g}{span}", spec.name, col > spec.high, [spec.name]))
         if spec.kind is Kind.FLOAT:
             rules.append(
                 (
@@ -398,44 +402,58 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
     return rules
 
 
+def _term_key() -> list[Any]:
+    """What makes a run of subscription terms one product's (``validation._term_key``): the client, the product
+    and whether the term is an add-on (``is_addon``, null read as false)."""
+    from pyspark.sql import functions as F
+
+    addon = F.coalesce(F.col(Subscriptions.IS_ADDON).cast("boolean"), F.lit(False))
+    return [F.col(CLIENT_ID), F.col(Subscriptions.PRODUCT), addon]
+
+
 def _rules(
     frame: Any, table: Table, limit: datetime | None
 ) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
     """(frame with helper columns, rules): each rule is (problem, column, breach mask, columns shown), the
-    rules of :func:`churnml.contract.validation.checked_table` as Spark expressions."""
+    rules of :func:`churnml.contract.validation.checked_table` as Spark expressions, in its order (the first
+    that fails is the one said)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     schema = CONTRACT[table]
     rules = _column_rules(table)
-    duplicated: list[tuple[str, str, list[str], list[str], Any]] = []
+
+    def repeated(keys: list[Any]) -> Any:
+        """Rows whose ``keys`` another row has too (a helper column counts each key's rows)."""
+        nonlocal frame
+        name = f"_dup{sum(c.startswith('_dup') for c in frame.columns)}"
+        frame = frame.withColumn(name, F.count(F.lit(1)).over(Window.partitionBy(*keys)))
+        return F.col(name) > 1
+
     if schema.unique:
         keys = list(schema.unique)
-        duplicated.append((f"duplicate key {keys}", keys[-1], keys, keys, F.lit(True)))
+        rules.append((f"duplicate key {keys}", keys[-1], repeated(keys), keys))
     if table is Table.PAYMENTS:
-        duplicated.append(
+        rules.append(
             (
                 f"{DUPLICATE_INVOICE} (its amount would count twice)",
                 Payments.INVOICE_ID,
-                [CLIENT_ID, Payments.INVOICE_ID],
+                F.col(Payments.INVOICE_ID).isNotNull() & repeated([CLIENT_ID, Payments.INVOICE_ID]),
                 [Payments.INVOICE_ID, Payments.AMOUNT, Payments.PAID_AT, Payments.STATUS],
-                F.col(Payments.INVOICE_ID).isNotNull(),
             )
         )
     if table is Table.SUBSCRIPTIONS:
         start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
         shown = [Subscriptions.PRODUCT, start, end, Subscriptions.MRR]
-        term = [CLIENT_ID, Subscriptions.PRODUCT]
-        duplicated.append(
+        rules.append(
             (
                 "duplicate term: the same client, product and start_date twice (ARR would count twice)",
                 start,
-                [*term, start],
+                repeated([*_term_key(), F.col(start)]),
                 shown,
-                F.lit(True),
             )
         )
-        earlier = Window.partitionBy(*term).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
+        earlier = Window.partitionBy(*_term_key()).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
         frame = frame.withColumn("_earlier_end", F.max(end).over(earlier))
         rules.append(
             (
@@ -446,9 +464,6 @@ def _rules(
                 shown,
             )
         )
-    for i, (problem, column, keys, shown, when) in enumerate(duplicated):
-        frame = frame.withColumn(f"_dup{i}", F.count(F.lit(1)).over(Window.partitionBy(*keys)))
-        rules.append((problem, column, when & (F.col(f"_dup{i}") > 1), shown))
     for earlier_col, later in schema.ordered:
         rules.append(
             (
@@ -464,7 +479,7 @@ def _rules(
                 (
                     future_timestamp_problem(str(table), column, limit),
                     column,
-                    F.col(column) > F.lit(limit),
+                    F.col(column) >= F.lit(limit),  # the midnight after the as-of day is the next day's
                     [column],
                 )
             )
@@ -484,16 +499,13 @@ _RENEWAL_START = "_renewal_start"
 
 def _with_renewal_start(frame: Any, share: float) -> Any:
     """Subscription terms with ``_renewal_start``: the start each term takes once renewals booked early
-    start when the term they renew ends (:func:`churnml.contract.validation.renewal_start`)."""
+    start when the term they renew ends (:func:`churnml.contract.validation.renewal_start`; add-ons apart from
+    base terms: :func:`_term_key`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
-    earlier = (
-        Window.partitionBy(CLIENT_ID, Subscriptions.PRODUCT)
-        .orderBy(start)
-        .rowsBetween(Window.unboundedPreceding, -1)
-    )
+    earlier = Window.partitionBy(*_term_key()).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
     prev = F.max(end).over(earlier)
     span = lambda a, b: F.unix_timestamp(a) - F.unix_timestamp(b)  # noqa: E731
     early = (
