@@ -150,6 +150,15 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         {"clients": CLIENTS, "communications": pl.DataFrame({**CALL, "words": [True]})},
         {},
     ),
+    "a year alone in created_at": (
+        {"clients": CLIENTS.with_columns(created_at=pl.lit("2024")), "events": EVENTS},
+        {},
+    ),
+    "yes/no in strategic": ({"clients": CLIENTS.with_columns(strategic=pl.lit("yes")), "events": EVENTS}, {}),
+    "timestamps stored as seconds": (
+        {"clients": CLIENTS, "events": EVENTS.with_columns(ts=pl.lit(1718000000))},
+        {},
+    ),
     "an add-on inside its base term": (
         {
             "clients": CLIENTS,

@@ -51,6 +51,7 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     PLAUSIBLE_FROM,
     ContractError,
     _allowed_span,
+    _epoch_hint,
     _unsupported_type,
     duplicate_invoice_text,
     empty_value_problem,
@@ -245,6 +246,13 @@ def _stored_types(frame: Any) -> dict[str, pl.DataType]:
         T.ArrayType: pl.List(pl.Null()),
         T.MapType: pl.List(pl.Null()),
         T.StructType: pl.Struct([]),
+        T.ByteType: pl.Int8(),
+        T.ShortType: pl.Int16(),
+        T.IntegerType: pl.Int32(),
+        T.LongType: pl.Int64(),
+        T.FloatType: pl.Float32(),
+        T.DoubleType: pl.Float64(),
+        T.DecimalType: pl.Float64(),
     }
     return {
         f.name: twin
@@ -254,15 +262,28 @@ def _stored_types(frame: Any) -> dict[str, pl.DataType]:
 
 
 def _refused_types(frame: Any, table: Table, max_examples: int) -> None:
-    """Raise, as the Polars read does (``validation._unsupported_type``), for a contract column stored in a
-    type no conversion reads right (a duration read as a count of microseconds, true/false as an amount,
-    times of day, lists): the problem, the column, its rows with a value and a few of them."""
+    """Raise, as the Polars read does (``validation._unsupported_type``, ``_refuse_numeric_timestamps``), for a
+    contract column stored in a type no conversion reads right (a duration read as a count of microseconds,
+    true/false as an amount, times of day, lists) and for timestamps stored as numbers (with the unit their
+    typical size suggests): the problem, the column, its rows with a value and a few of them."""
+    from pyspark.sql import functions as F
+
     stored = _stored_types(frame)
     for spec in CONTRACT[table].columns:
-        if spec.name in stored and (why := _unsupported_type(stored[spec.name], spec.kind)):
-            filled = frame[spec.name].isNotNull()
-            shown = frame.withColumn(spec.name, frame[spec.name].cast("string"))
-            count = frame.filter(filled).count()
+        if spec.name not in stored:
+            continue
+        dtype, col = stored[spec.name], frame[spec.name]
+        why = _unsupported_type(dtype, spec.kind)
+        if why is None and spec.kind is Kind.DATETIME and dtype.is_numeric():
+            typical = frame.select(F.median(F.abs(col.cast("double")))).collect()[0][0]
+            why = (
+                f"timestamps stored as numbers ({dtype}){_epoch_hint(pl.Series([typical], dtype=pl.Float64))}; "
+                "churnml does not guess their unit: store them as Parquet timestamps or ISO 8601 text "
+                "(e.g. pl.from_epoch(column, time_unit='s'))"
+            )
+        if why:
+            shown = frame.withColumn(spec.name, col.cast("string"))
+            count = frame.filter(col.isNotNull()).count()
             examples = _examples(shown, shown[spec.name].isNotNull(), [spec.name], max_examples)
             raise ContractError(str(table), why, spec.name, examples, count)
 
@@ -295,7 +316,7 @@ def _coerced(
     ``_orig_<name>``; per column, the mask of values that could not be read; per repair of
     :func:`churnml.contract.validation.coerced_table`, under its name, the count to take on the second frame).
     Raises for a missing required column, a column stored in a type no conversion reads right, or
-    timestamps stored as numbers."""
+    timestamps stored as numbers (:func:`_refused_types`)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -305,14 +326,6 @@ def _coerced(
         raise ContractError(str(table), missing_columns_problem(missing, frame.columns), missing[0])
     _refused_types(frame, table, max_examples)
     types = {f.name: f.dataType for f in frame.schema.fields}
-    for spec in schema.columns:
-        if spec.kind is Kind.DATETIME and isinstance(types.get(spec.name), T.NumericType):
-            raise ContractError(
-                str(table),
-                f"timestamps stored as numbers ({types[spec.name].simpleString()}); churnml does not guess "
-                "their unit: store them as Parquet timestamps or ISO 8601 text",
-                spec.name,
-            )
 
     def folded(value: Any, allowed: tuple[str, ...] | None) -> Any:
         """Allowed values written in another case ("Email") in the contract's, as on Polars."""
@@ -354,14 +367,29 @@ def _coerced(
 def _coercion_error(
     both: Any, table: Table, name: str, mask: Any, count: int, max_examples: int
 ) -> ContractError:
+    """The refusal of values of ``name`` that could not be read, worded as ``validation._refuse_unreadable``
+    words it: what such values usually are (read from up to 100 of them), and for times written as numbers
+    only, the unit they look like (from their typical size)."""
     from pyspark.sql import functions as F
 
-    kind = CONTRACT[table].column(name).kind
-    shown = both.filter(mask).withColumn(name, F.col(f"_orig_{name}").cast("string"))
+    spec = CONTRACT[table].column(name)
+    original = F.col(f"_orig_{name}").cast("string")
+    unread = both.filter(mask)
+    shown = unread.withColumn(name, original)
     examples = _examples(shown, F.lit(True), [name], max_examples)
-    values = examples.get_column(name).to_list() if name in examples.columns else []
-    hint = unreadable_hint(kind, values)
-    return ContractError(str(table), f"cannot read values as {kind.value}{hint}", name, examples, count)
+    hint = unreadable_hint(spec.kind, [r[0] for r in unread.select(original).limit(100).collect()], spec)
+    if spec.kind is Kind.DATETIME:
+        text = _stripped(original)
+        row = unread.select(
+            F.min(text.rlike(r"^-?\d+(\.\d+)?$").cast("int")).alias("digits"),
+            F.median(F.abs(text.try_cast("double"))).alias("typical"),
+        ).collect()[0]
+        if row["digits"] == 1:
+            hint = (
+                f" (numbers{_epoch_hint(pl.Series([row['typical']], dtype=pl.Float64))}: churnml does not guess "
+                "their unit; write ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
+            )
+    return ContractError(str(table), f"cannot read values as {spec.kind.value}{hint}", name, examples, count)
 
 
 def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
