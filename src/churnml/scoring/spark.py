@@ -411,9 +411,8 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
                     [spec.name],
                 )
             )
-        span = _allowed_span(
-            spec.low, spec.high, required=spec.required
-        )  # what the column allows, as on Polars
+        # what the column allows, said after a breach of its bounds as on Polars
+        span = _allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
