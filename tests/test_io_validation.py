@@ -587,6 +587,15 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
         ("float", ["1,234"], "thousands separators"),
         ("float", ["12,50", "-3,1"], "decimal commas"),
         ("float", ["83,18", "1.546,81"], "such as 1546.81 for 1.546,81"),  # German thousands dots
+        ("float", ["12,50", "-3,1"], "decimal commas: write a decimal point, such as 12.50 for 12,50"),
+        ("float", ["1.546,81"], "decimal commas, with dots grouping thousands"),
+        # French exports group thousands with spaces: a plain one, a no-break one (U+00A0), a narrow one (U+202F)
+        ("float", ["789,36", "5 425,06"], "with spaces grouping thousands: write a decimal point and no"),
+        ("float", ["789,36", "5 425,06"], "such as 5425.06 for 5 425,06"),
+        ("float", ["5\u00a0425,06", "12\u00a0000,5"], "with no-break spaces (U+00A0) grouping thousands"),
+        ("float", ["-1\u202f234\u202f567,8"], "with narrow no-break spaces (U+202F) grouping thousands"),
+        ("float", ["1 234.567,8"], ""),  # two separators in one number: no guess
+        ("float", ["12 34,5"], ""),  # not groups of three: no guess
         ("float", ["n/a"], ""),
         ("float", [None, " "], ""),
         ("float", ["15%", "7.5 %"], "percentages: write a fraction, such as 0.15 for 15%"),

@@ -461,8 +461,15 @@ def ignored_columns_note(extra: Sequence[str], found: Sequence[str], schema: Tab
 
 _DAY_MONTH = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}([ T].*)?")
 _MONEY = re.compile(r"[$€£¥]|\d,\d{3}\b|\b(EUR|USD|GBP|CHF)\b")
-# 12,50 or, with dots grouping thousands, 1.546,81 (German, Dutch, ... exports)
-_DECIMAL_COMMA = re.compile(r"-?(\d+|\d{1,3}(\.\d{3})+),\d+")
+# 12,50 or, with one separator grouping thousands, 1.546,81 (German, Dutch, ... exports) or 5 425,06 (French
+# exports: a plain space, a no-break space or a narrow no-break space)
+_GROUP_SEPARATORS = {
+    ".": "dots",
+    " ": "spaces",
+    "\u00a0": "no-break spaces (U+00A0)",
+    "\u202f": "narrow no-break spaces (U+202F)",
+}
+_DECIMAL_COMMA = re.compile(r"-?(\d+|\d{1,3}(?P<sep>[. \u00a0\u202f])\d{3}((?P=sep)\d{3})*),\d+")
 
 
 _PERCENT = re.compile(r"-?\d+([.,]\d+)?\s*%")
@@ -479,7 +486,8 @@ def _whole_numbers(spec: ColumnSpec | None) -> str:
 def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec | None = None) -> str:
     """What values that could not be read as ``kind`` usually are, and what to write instead ("" when
     nothing is recognised): dates written day or month first (03/15/2024), amounts with a currency sign
-    or thousands separators ($1,234.50), decimal commas (12,50), percentages (15%), yes/no words in a
+    or thousands separators ($1,234.50), decimal commas (12,50, 1.546,81, 5 425,06 with any space grouping
+    thousands), percentages (15%), yes/no words in a
     column of numbers (TRUE, no). ``spec``: the column, for its allowed range."""
     texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
     if not texts:
@@ -496,8 +504,24 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
     if kind in (Kind.FLOAT, Kind.INT) and any(_MONEY.search(t) for t in texts):
         return " (a currency sign or thousands separators: write plain numbers such as 1234.50)"
     if kind in (Kind.FLOAT, Kind.INT) and all(_DECIMAL_COMMA.fullmatch(t) for t in texts):
-        return " (decimal commas: write a decimal point and no thousands separator, such as 1546.81 for 1.546,81)"
+        return _decimal_comma_hint(texts)
     return ""
+
+
+def _decimal_comma_hint(texts: Sequence[str]) -> str:
+    """The hint for numbers written with a decimal comma (each of ``texts`` matches ``_DECIMAL_COMMA``),
+    naming the thousands separators seen (dots, spaces, no-break spaces) and one of them written right."""
+    seen = {m.group("sep") for t in texts if (m := _DECIMAL_COMMA.fullmatch(t)) and m.group("sep")}
+    grouped = [t for t in texts if any(sep in t for sep in seen)]
+    example = grouped[0] if grouped else texts[0]
+    plain = re.sub(r"[. \u00a0\u202f]", "", example).replace(",", ".")
+    if not seen:
+        return f" (decimal commas: write a decimal point, such as {plain} for {example})"
+    names = " and ".join(_GROUP_SEPARATORS[sep] for sep in _GROUP_SEPARATORS if sep in seen)
+    return (
+        f" (decimal commas, with {names} grouping thousands: write a decimal point and no thousands "
+        f"separator, such as {plain} for {example})"
+    )
 
 
 def _checked_shape(frame: pl.DataFrame, schema: TableSchema) -> None:
