@@ -600,6 +600,13 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
         ("float", [None, " "], ""),
         ("float", ["15%", "7.5 %"], "percentages: write a fraction, such as 0.15 for 15%"),
         ("int", ["TRUE", "no"], "yes/no words: this column takes whole numbers, such as 1 for yes"),
+        # a French export's is_addon: the words churnml reads are listed
+        (
+            "bool",
+            ["non", "oui"],
+            "reads true, t, yes, y, 1, 1.0 as true and false, f, no, n, 0, 0.0 as false",
+        ),
+        ("bool", ["2"], "in any letter case"),
     ],
 )
 def test_unreadable_values_say_what_they_usually_are(kind, values, words):
@@ -1498,3 +1505,16 @@ def test_a_stale_table_is_said_with_the_rhythm_it_was_judged_by(span, text) -> N
     from churnml.contract.validation import lagging_table_text
 
     assert lagging_table_text("payments", 79, span, 21) == text
+
+
+def test_a_true_false_column_in_other_words_is_refused_with_the_words_churnml_reads(tmp_path) -> None:
+    """A French export's is_addon (oui/non): the error lists the words read as true and false."""
+    tables = good_tables()
+    tables["subscriptions"] = tables["subscriptions"].with_columns(pl.Series("is_addon", ["non", "oui"]))
+    with pytest.raises(ContractError) as err:
+        read_dataset(write(tmp_path / "d", tables), CFG)
+    assert str(err.value).startswith(
+        "table 'subscriptions', column 'is_addon': cannot read values as bool (churnml reads true, t, yes, y, 1, "
+        "1.0 as true and false, f, no, n, 0, 0.0 as false, in any letter case: write the column with these words) "
+        "(2 rows). e.g. row=1, client_id='c1'"
+    )

@@ -488,7 +488,7 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
     nothing is recognised): dates written day or month first (03/15/2024), amounts with a currency sign
     or thousands separators ($1,234.50), decimal commas (12,50, 1.546,81, 5 425,06 with any space grouping
     thousands), percentages (15%), yes/no words in a
-    column of numbers (TRUE, no). ``spec``: the column, for its allowed range."""
+    column of numbers (TRUE, no); for a true/false column, the words it reads (oui, ja are none). ``spec``: the column, for its allowed range."""
     texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
     if not texts:
         return ""
@@ -500,6 +500,11 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
         return (
             " (dates written day or month first, such as 03/15/2024: churnml does not guess which comes "
             "first; write ISO 8601 dates such as 2024-03-15)"
+        )
+    if kind is Kind.BOOL:
+        return (
+            f" (churnml reads {', '.join(_TRUE)} as true and {', '.join(_FALSE)} as false, in any letter case: "
+            "write the column with these words)"
         )
     if kind in (Kind.FLOAT, Kind.INT) and any(_MONEY.search(t) for t in texts):
         return " (a currency sign or thousands separators: write plain numbers such as 1234.50)"
