@@ -253,6 +253,42 @@ def test_missing_required_table(tmp_path: Path) -> None:
         read_dataset(write(tmp_path / "d", tables), CFG)
 
 
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (  # a French export: the tables are there under their own names
+            ["clients.csv", "abonnements.csv", "factures.csv", "evenements.csv", "notes.md"],
+            "table 'events': no activity table in {folder}: need at least one of events, subscriptions, payments, "
+            "communications, tickets; files found but not read (no contract table of that name): abonnements.csv, "
+            "evenements.csv, factures.csv: rename each to the name of the table it holds (clients, events, "
+            "subscriptions, payments, communications, tickets, signals, churns, interventions; .csv or .parquet)",
+        ),
+        (
+            ["clientes.csv", "events.csv"],
+            "table 'clients': required table missing: no clients.parquet or clients.csv in {folder}; files found "
+            "but not read (no contract table of that name): clientes.csv: rename each to the name of the table it "
+            "holds (clients, events, subscriptions, payments, communications, tickets, signals, churns, "
+            "interventions; .csv or .parquet)",
+        ),
+        (  # nothing else there: nothing more to say
+            ["clients.csv"],
+            "table 'events': no activity table in {folder}: need at least one of events, subscriptions, payments, "
+            "communications, tickets",
+        ),
+    ],
+)
+def test_a_missing_table_names_the_data_files_not_read(
+    tmp_path: Path, files: list[str], message: str
+) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in files:
+        (folder / name).write_text("client_id,created_at\nc1,2024-01-01\n")
+    with pytest.raises(ContractError) as err:
+        read_dataset(folder, CFG)
+    assert str(err.value) == message.format(folder=folder)
+
+
 def test_a_file_that_is_not_a_table(tmp_path: Path) -> None:
     folder = write(tmp_path / "d", good_tables())
     (folder / "tickets.csv").unlink()

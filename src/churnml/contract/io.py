@@ -66,6 +66,7 @@ __all__ = [
     "scanned_parquet",
     "time_bounds",
     "unread_files",
+    "unread_files_note",
     "validated_table",
     "with_default_permissions",
     "write_json_atomic",
@@ -165,6 +166,20 @@ def unread_files(folder: Path) -> list[str]:
         and path.name != ADAPT_REPORT
         and (stem := _data_file_stem(path.name)) is not None
         and stem not in tables
+    )
+
+
+def unread_files_note(folder: Path) -> str:
+    """'; files found but not read ...: rename each ...' naming the data files in ``folder`` that are no
+    contract table (:func:`unread_files`: ``abonnements.csv``, ``factures.csv`` of a French export) and the
+    table names to rename them to; "" when there are none. Said where a table is missing, which they may be."""
+    skipped = unread_files(folder)
+    if not skipped:
+        return ""
+    names = ", ".join(str(t) for t in Table)
+    return (
+        f"; files found but not read (no contract table of that name): {', '.join(skipped)}: rename each to "
+        f"the name of the table it holds ({names}; .csv or .parquet)"
     )
 
 
@@ -412,18 +427,22 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     """Read, coerce and validate every table in ``folder``.
 
     Raises :class:`ContractError` naming table, column, problem and example rows when the data breaks
-    the contract; repairs (trimmed ids, ignored columns) are counted in ``Dataset.repairs``.
+    the contract (a missing table with the data files found but not read: :func:`unread_files_note`); repairs (trimmed ids, ignored columns) are counted in ``Dataset.repairs``.
     """
     folder = Path(folder)
     files = dataset_files(folder)
     for table in REQUIRED_TABLES:
         if table not in files:
             raise ContractError(
-                str(table), f"required table missing: no {table}.parquet or {table}.csv in {folder}"
+                str(table),
+                f"required table missing: no {table}.parquet or {table}.csv in {folder}{unread_files_note(folder)}",
             )
     if not any(t in files for t in ACTIVITY_TABLES):
         names = ", ".join(str(t) for t in ACTIVITY_TABLES)
-        raise ContractError("events", f"no activity table in {folder}: need at least one of {names}")
+        raise ContractError(
+            "events",
+            f"no activity table in {folder}: need at least one of {names}{unread_files_note(folder)}",
+        )
 
     tables, repairs = read_tables(files, cfg)
     checked_references(tables, cfg.max_examples)
