@@ -293,3 +293,25 @@ def test_history_hash_changes_only_with_what_the_weekly_probabilities_depend_on(
     base, changed = load_config(None), load_config(None, [override])
     assert config_hash(changed) != config_hash(base)
     assert (history_hash(changed) == history_hash(base)) is same_history
+
+
+@pytest.mark.parametrize(
+    ("override", "read", "message"),
+    [
+        ("data.csv.separator=;", ";", ""),
+        ("data.csv.separator=tab", "\t", ""),
+        ("data.csv.separator=;;", None, "the separator is one character"),
+        ("data.csv.encoding=latin-1", "iso8859-1", ""),  # Python's name for it
+        ("data.csv.encoding=klingon", None, "'klingon' is not a text encoding Python knows"),
+        ("data.csv.date_formats=['%d/%m/%Y', '%d/%m/%Y %H:%M']", ("%d/%m/%Y", "%d/%m/%Y %H:%M"), ""),
+        ("data.csv.date_formats=['%m/%Y']", None, "a date format names the day, month and year"),
+        ("data.csv.date_formats=['%d/%m/%Y %H:%M%z']", None, "a date format with a UTC offset"),
+    ],
+)
+def test_the_csv_reading_options_are_checked(override: str, read, message: str) -> None:
+    if message:
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, [override])
+        return
+    csv = load_config(None, [override]).data.csv
+    assert getattr(csv, override.split(".")[2].split("=")[0]) == read

@@ -625,6 +625,12 @@ def test_the_data_ends_at_its_last_record_not_at_a_scheduled_term(maxima, last) 
         ("float", ["83,18", "1.546,81"], "such as 1546.81 for 1.546,81"),  # German thousands dots
         ("float", ["12,50", "-3,1"], "decimal commas: write a decimal point, such as 12.50 for 12,50"),
         ("float", ["1.546,81"], "decimal commas, with dots grouping thousands"),
+        ("float", ["1.546,81"], "for 1.546,81; a CSV file reads so with data.csv.decimal_comma: true)"),
+        (
+            "datetime",
+            ["24/07/2024"],
+            "or name a CSV file's formats in data.csv.date_formats, such as %d/%m/%Y",
+        ),
         # French exports group thousands with spaces: a plain one, a no-break one (U+00A0), a narrow one (U+202F)
         ("float", ["789,36", "5 425,06"], "with spaces grouping thousands: write a decimal point and no"),
         ("float", ["789,36", "5 425,06"], "such as 5425.06 for 5 425,06"),
@@ -1554,3 +1560,124 @@ def test_a_true_false_column_in_other_words_is_refused_with_the_words_churnml_re
         "1.0 as true and false, f, no, n, 0, 0.0 as false, in any letter case: write the column with these words) "
         "(2 rows). e.g. row=1, client_id='c1'"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12,50", "12.50"),
+        ("-3,1", "-3.1"),
+        ("1.546,81", "1546.81"),  # German: dots group thousands
+        ("5 425,06", "5425.06"),  # French: a space, a no-break space, a narrow no-break space
+        ("5\u00a0425,06", "5425.06"),
+        ("-1\u202f234\u202f567,8", "-1234567.8"),
+        ("1.546", "1546"),  # a dot groups thousands under decimal commas
+        (" 22 ", "22"),
+        ("12.5", "12.5"),  # written otherwise: as it is (read as 12.5)
+        ("1 234.567,8", "1 234.567,8"),  # two separators: as it is, refused by validation
+        ("12 34,5", "12 34,5"),
+        ("abc", "abc"),
+        (None, None),
+    ],
+)
+def test_decimal_commas_are_written_with_decimal_points(text: str | None, expected: str | None) -> None:
+    from churnml.contract.io import decimal_points
+
+    got = pl.DataFrame({"a": [text]}, schema={"a": pl.String}).select(decimal_points(pl.col("a"))).item()
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24/07/2024", "2024-07-24 00:00:00"),
+        ("01/08/2024 03:00", "2024-08-01 03:00:00"),
+        ("2024-07-24", "2024-07-24"),  # ISO: as it is (validation reads it)
+        ("07/24/2024", "07/24/2024"),  # no 24th month: as it is, refused by validation
+        ("N/A", "N/A"),
+        (None, None),
+    ],
+)
+def test_times_in_the_configured_formats_are_written_in_iso(text: str | None, expected: str | None) -> None:
+    from churnml.contract.io import iso_times
+
+    frame = pl.DataFrame({"a": [text]}, schema={"a": pl.String})
+    assert frame.select(iso_times(pl.col("a"), ("%d/%m/%Y", "%d/%m/%Y %H:%M"))).item() == expected
+
+
+def _french_export(folder: Path) -> Path:
+    """A French ERP's export in miniature: semicolons, cp1252, decimal commas with (no-break) spaces grouping
+    thousands, day-first dates."""
+    folder.mkdir()
+    files = {
+        "clients.csv": "client_id;name;created_at\n000001;Société Générale;24/10/2020\n000002;Noël;28/06/2023\n",
+        "subscriptions.csv": "client_id;start_date;end_date;mrr;is_addon\n"
+        "000001;24/07/2024;23/08/2024;657,80;false\n000002;01/02/2024;31/01/2025;5\u00a0425,06;false\n",
+        "events.csv": "client_id;ts;event\n000001;01/08/2024 03:00;login\n000002;2024-08-02 10:00;login\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode("cp1252"))
+    return folder
+
+
+def test_a_regional_csv_export_reads_with_data_csv(tmp_path: Path) -> None:
+    cfg = DataConfig(
+        as_of=date(2024, 12, 31),
+        csv={
+            "separator": ";",
+            "decimal_comma": True,
+            "encoding": "cp1252",
+            "date_formats": ["%d/%m/%Y", "%d/%m/%Y %H:%M"],
+        },
+    )
+    ds = read_dataset(_french_export(tmp_path / "d"), cfg)
+    clients = ds.get(Table.CLIENTS)
+    subs = ds.get(Table.SUBSCRIPTIONS)
+    assert clients.get_column("name").to_list() == ["Société Générale", "Noël"]
+    assert clients.get_column("created_at").to_list() == [datetime(2020, 10, 24), datetime(2023, 6, 28)]
+    assert subs.get_column("mrr").to_list() == [657.8, 5425.06]
+    assert subs.get_column("end_date").to_list() == [datetime(2024, 8, 23), datetime(2025, 1, 31)]
+    assert ds.get(Table.EVENTS).get_column("ts").to_list() == [
+        datetime(2024, 8, 1, 3),
+        datetime(2024, 8, 2, 10),
+    ]
+    times = "times read as %d/%m/%Y, %d/%m/%Y %H:%M (data.csv)"
+    assert {t: dict(c) for t, c in ds.repairs.counts.items()} == {
+        "clients": {"rows decoded from cp1252 to UTF-8 (data.csv.encoding)": 2, f"created_at: {times}": 2},
+        "subscriptions": {
+            "rows decoded from cp1252 to UTF-8 (data.csv.encoding)": 1,
+            f"start_date: {times}": 2,
+            f"end_date: {times}": 2,
+            "mrr: decimal commas read as decimal points (data.csv)": 2,
+        },
+        "events": {f"ts: {times}": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        (
+            {},
+            "table 'clients': file clients.csv is not UTF-8 text (invalid continuation byte at byte 37); save it "
+            "as UTF-8, or set data.csv.encoding to the encoding it is written in (cp1252 for most Windows exports)",
+        ),
+        (
+            {"encoding": "cp1252"},
+            "table 'clients': file clients.csv has a single column 'client_id;name;created_at'; "
+            "the file looks semicolon (;)-delimited: churnml reads comma-separated CSV, export it with commas (or set "
+            "data.csv.separator: ';')",
+        ),
+        (
+            {"encoding": "cp1252", "separator": ";"},
+            "table 'clients', column 'created_at': cannot read values as "
+            "datetime (dates written day or month first",
+        ),
+    ],
+)
+def test_a_regional_csv_export_without_data_csv_says_which_setting_reads_it(
+    tmp_path: Path, csv, message
+) -> None:
+    with pytest.raises(ContractError) as err:
+        read_dataset(_french_export(tmp_path / "d"), DataConfig(as_of=date(2024, 12, 31), csv=csv))
+    assert str(err.value).startswith(message)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 __all__ = [
     "Config",
     "ConfigError",
+    "CsvConfig",
     "DataConfig",
     "FeaturesConfig",
     "LabelConfig",
@@ -67,6 +68,56 @@ class PathsConfig(_Section):
     tune: Path = Path("data/tune")
 
 
+class CsvConfig(_Section):
+    """How the contract's CSV files are written: applied to every CSV table read (``data.csv``)."""
+
+    separator: str = ","  # the field separator: ",", ";", "\t" (or "tab") or "|"
+    decimal_comma: bool = (
+        False  # numbers written 12,50 / 1.546,81 / 5 425,06: read as 12.50, 1546.81, 5425.06
+    )
+    encoding: str = "utf-8"  # the files' text encoding (cp1252, latin-1, ...): decoded to UTF-8 at read
+    date_formats: tuple[str, ...] = ()  # formats tried on text times before ISO 8601: ["%d/%m/%Y", ...]
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        value = "\t" if value in ("\\t", "tab") else value  # --set data.csv.separator=tab
+        if len(value) != 1 or value in '"\r\n':
+            raise ValueError(
+                f"the separator is one character other than a quote or a line break, such as ';': {value!r}"
+            )
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"{value!r} is not a text encoding Python knows: write one such as utf-8, cp1252 or latin-1"
+            ) from None
+
+    @field_validator("date_formats")
+    @classmethod
+    def _day_month_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for fmt in value:
+            if not all(d in fmt for d in ("%d", "%m")) or not ("%Y" in fmt or "%y" in fmt):
+                raise ValueError(
+                    f"a date format names the day, month and year (%d, %m, %Y), such as %d/%m/%Y: {fmt!r}"
+                )
+            if re.search(r"%[#:]?[zZ]", fmt):
+                raise ValueError(
+                    f"a date format with a UTC offset ({fmt!r}): write those times in ISO 8601, which churnml reads "
+                    "with their offset"
+                )
+        return value
+
+
 class DataConfig(_Section):
     as_of: date | None = None
     future_tolerance_days: int = Field(0, ge=0)
@@ -77,6 +128,7 @@ class DataConfig(_Section):
     # currency code -> what one unit is worth in score.currency: money tables holding several currencies
     # are converted at read with them (contract.validation.amounts_in_one_currency); {} = none given
     currency_rates: dict[str, float] = Field(default_factory=dict)
+    csv: CsvConfig = CsvConfig()
 
     @field_validator("currency_rates")
     @classmethod

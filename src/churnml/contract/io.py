@@ -6,10 +6,11 @@ returns a :class:`~churnml.contract.dataset.Dataset`; any breach of the contract
 :class:`~churnml.contract.validation.ContractError`. Writers are atomic: they write a temporary file beside
 the target and rename it, so a reader never sees half a file.
 
-CSV files are comma-separated UTF-8 with a header. A row with fewer or more fields than the header is
-an error naming its line (a row cut short must not become a real record); a file that is one column
-with ``;``, tab or ``|`` in its header is named as probably using that delimiter. Blank lines (and rows
-of empty fields only) are skipped and counted as a repair.
+CSV files are comma-separated UTF-8 with a header, unless ``data.csv`` says otherwise (:class:`CsvConfig`:
+the separator, the encoding, decimal commas, day-first time formats; :func:`regional_values`). A row with
+fewer or more fields than the header is an error naming its line (a row cut short must not become a real
+record); a file that is one column with ``;``, tab or ``|`` in its header is named as probably using that
+delimiter. Blank lines (and rows of empty fields only) are skipped and counted as a repair.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import os
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from churnml.config import DataConfig
+from churnml.config import CsvConfig, DataConfig
 from churnml.contract.dataset import Dataset, RepairLog
 from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Kind, Table
 from churnml.contract.validation import (
@@ -56,12 +58,15 @@ __all__ = [
     "csv_layout",
     "data_clock",
     "dataset_files",
+    "decimal_points",
     "file_checksum",
+    "iso_times",
     "part_folder_problem",
     "read_dataset",
     "read_table",
     "read_table_file",
     "read_tables",
+    "regional_values",
     "repaired_renewals",
     "scanned_parquet",
     "time_bounds",
@@ -81,6 +86,14 @@ _OTHER_DATA_SUFFIXES = (".tsv", ".txt", ".xlsx", ".xls", ".json", ".jsonl", ".pq
 ADAPT_REPORT = "adapt_report.json"  # what `churnml adapt` writes beside the tables: not a table, never read
 # Delimiters other than the comma that exports use; named in the error when they are the likely cause.
 OTHER_DELIMITERS = {";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
+_PLAIN_CSV = (
+    CsvConfig()
+)  # comma-separated UTF-8, numbers and times as written: what a read without data.csv takes
+# a number written with a decimal comma and, optionally, one separator grouping thousands (dots, spaces, no-break or
+# narrow no-break spaces): 12,50, 1.546,81, 5 425,06 (Rust's regex has no back-references: one branch per separator)
+_COMMA_NUMBER = (
+    r"^-?(\d{1,3}(\.\d{3})+|\d{1,3}( \d{3})+|\d{1,3}(\x{00a0}\d{3})+|\d{1,3}(\x{202f}\d{3})+|\d+)(,\d+)?$"
+)
 
 
 def _data_file_stem(name: str) -> str | None:
@@ -191,26 +204,29 @@ def _delimiter_hint(text: str) -> str:
         return ""
     return (
         f"; the file looks {OTHER_DELIMITERS[likely]}-delimited: churnml reads comma-separated CSV, "
-        "export it with commas"
+        f"export it with commas (or set data.csv.separator: {likely!r})"
     )
 
 
-def _text_lines(path: Path) -> Any:
+def _text_lines(path: Path, encoding: str = "utf-8") -> Any:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
 
 
-def csv_layout(path: Path, table: Table | str, max_examples: int = 5, delimiter: str = ",") -> int:
+def csv_layout(
+    path: Path, table: Table | str, max_examples: int = 5, delimiter: str = ",", encoding: str = "utf-8"
+) -> int:
     """Number of blank lines in the CSV file at ``path``, after checking its layout: every row has as
     many fields as the header. Raises :class:`ContractError` naming the lines of ragged rows (and the
     delimiter when another one is the likely cause). ``table``: the name errors give (a contract table,
-    or ``transactions`` for ``adapt``'s input); ``delimiter``: the file's field separator."""
+    or ``transactions`` for ``adapt``'s input); ``delimiter``: the file's field separator; ``encoding``:
+    its text encoding (``data.csv.encoding``)."""
     header: list[str] | None = None
     ragged: list[tuple[int, int, str]] = []
     n_ragged = blank = 0
     try:
-        with _text_lines(path) as handle:
+        with _text_lines(path, encoding) as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             for record in reader:
                 if not record or (len(record) == 1 and not record[0].strip()):
@@ -224,9 +240,11 @@ def csv_layout(path: Path, table: Table | str, max_examples: int = 5, delimiter:
                     if len(ragged) < max_examples:
                         ragged.append((reader.line_num, len(record), ",".join(record)[:80]))
     except UnicodeDecodeError as exc:
+        written = "UTF-8" if encoding == "utf-8" else encoding
         raise ContractError(
             str(table),
-            f"file {path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8",
+            f"file {path.name} is not {written} text ({exc.reason} at byte {exc.start}); save it as UTF-8, or "
+            "set data.csv.encoding to the encoding it is written in (cp1252 for most Windows exports)",
         ) from None
     except (OSError, csv.Error, EOFError) as exc:
         raise ContractError(str(table), f"file {path.name} is not a readable CSV table ({exc})") from None
@@ -251,30 +269,102 @@ def csv_layout(path: Path, table: Table | str, max_examples: int = 5, delimiter:
     return blank
 
 
-def read_table(path: Path, table: Table, max_examples: int = 5) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Raw contents of one table file, and what reading skipped (``{problem: rows}``).
+def read_table(
+    path: Path, table: Table, max_examples: int = 5, csv: CsvConfig | None = None
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Raw contents of one table file, and what reading skipped or rewrote (``{problem: rows}``).
 
-    Parquet is read as stored; CSV is checked by :func:`csv_layout` and read as text (coercion happens
-    in validation), and its blank rows (all cells empty) are skipped and counted."""
+    Parquet is read as stored; CSV is checked by :func:`csv_layout` and read as text as ``csv`` says it
+    is written (``data.csv``; None: comma-separated UTF-8), its blank rows (all cells empty) skipped and
+    counted, its regional numbers and times written as the contract reads them (:func:`regional_values`)
+    and counted; coercion happens in validation."""
+    csv = csv or _PLAIN_CSV
     skipped: dict[str, int] = {}
     if not path.name.endswith(".parquet"):
-        csv_layout(path, table, max_examples)
-    frame = read_table_file(path, table)
+        csv_layout(path, table, max_examples, csv.separator, csv.encoding)
+    frame = read_table_file(path, table, csv)
     if not path.name.endswith(".parquet") and frame.width and frame.height:
         empty = pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == ""))
         n_blank = int(frame.select(empty.sum()).item())
         if n_blank:
             frame = frame.filter(~empty)
             skipped["blank lines (or rows of empty cells) skipped"] = n_blank
+        if csv.encoding != "utf-8" and (decoded := _non_ascii_rows(frame)):
+            skipped[f"rows decoded from {csv.encoding} to UTF-8 (data.csv.encoding)"] = decoded
+        frame, rewritten = regional_values(frame, table, csv)
+        skipped |= rewritten
     return frame, skipped
 
 
-def read_table_file(path: Path, table: Table) -> pl.DataFrame:
-    """Raw contents of one table file (CSV is read as text; coercion happens in validation)."""
+def _non_ascii_rows(frame: pl.DataFrame) -> int:
+    """Rows of a text frame with a cell holding a character outside ASCII (their text depends on the encoding)."""
+    outside = pl.any_horizontal(pl.all().str.contains(r"[^\x00-\x7F]").fill_null(False))
+    return int(frame.select(outside.sum()).item())
+
+
+def decimal_points(text: pl.Expr) -> pl.Expr:
+    """Numbers written with a decimal comma, thousands grouped by dots, spaces, no-break or narrow no-break
+    spaces ("12,50", "1.546,81", "5 425,06", "1.546"), as plain decimal-point text ("12.50", "1546.81",
+    "5425.06", "1546"); any other text as it is. One row per cell."""
+    trimmed = text.str.strip_chars()
+    plain = trimmed.str.replace_all(r"[. \x{00a0}\x{202f}]", "").str.replace(",", ".", literal=True)
+    return pl.when(trimmed.str.contains(_COMMA_NUMBER)).then(plain).otherwise(text)
+
+
+def iso_times(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
+    """Times written in one of ``formats`` (``%d/%m/%Y``, the first that reads the whole text) as ISO 8601
+    text (``2024-07-24 00:00:00``); any other text as it is. One row per cell."""
+    trimmed = text.str.strip_chars()
+    read = pl.coalesce([trimmed.str.to_datetime(f, strict=False, time_unit="us") for f in formats])
+    return pl.when(read.is_not_null()).then(read.dt.to_string("%Y-%m-%d %H:%M:%S%.f")).otherwise(text)
+
+
+def regional_values(frame: pl.DataFrame, table: Table, csv: CsvConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """A CSV table read as text (one row per record) with the contract's number columns written with a decimal
+    point (``csv.decimal_comma``: :func:`decimal_points`) and its time columns in ISO 8601 (``csv.date_formats``:
+    :func:`iso_times`), and the cells whose text changed per column (``{repair: cells}``); other columns,
+    and cells written otherwise, as they are (validation reads or refuses them)."""
+    rewrites: dict[str, tuple[pl.Expr, str]] = {}
+    for spec in CONTRACT[table].columns:
+        if spec.name not in frame.columns or frame.schema[spec.name] != pl.String:
+            continue
+        if csv.decimal_comma and spec.kind in (Kind.FLOAT, Kind.INT):
+            rewrites[spec.name] = (decimal_points(pl.col(spec.name)), "decimal commas read as decimal points")
+        elif csv.date_formats and spec.kind is Kind.DATETIME:
+            formats = ", ".join(csv.date_formats)
+            rewrites[spec.name] = (iso_times(pl.col(spec.name), csv.date_formats), f"times read as {formats}")
+    if not rewrites:
+        return frame, {}
+    rewritten = frame.with_columns(expr.alias(name) for name, (expr, _) in rewrites.items())
+    changed = rewritten.select(
+        (pl.col(name) != frame.get_column(name)).fill_null(False).sum().alias(name) for name in rewrites
+    ).row(0, named=True)
+    counts = {
+        f"{name}: {what} (data.csv)": int(changed[name])
+        for name, (_, what) in rewrites.items()
+        if changed[name]
+    }
+    return rewritten, counts
+
+
+def _utf8_csv(path: Path, encoding: str) -> BytesIO:
+    """The CSV file at ``path`` (gzipped or not) decoded from ``encoding``, as UTF-8 bytes for the parser."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return BytesIO(handle.read().decode(encoding).encode("utf-8"))
+
+
+def read_table_file(path: Path, table: Table, csv: CsvConfig | None = None) -> pl.DataFrame:
+    """Raw contents of one table file (CSV is read as text as ``csv`` says it is written, ``data.csv``; None:
+    comma-separated UTF-8; coercion happens in validation)."""
+    csv = csv or _PLAIN_CSV
     try:
         if path.name.endswith(".parquet"):
             return pl.read_parquet(path)
-        return pl.read_csv(path, infer_schema=False, null_values=[""], try_parse_dates=False)
+        source = path if csv.encoding == "utf-8" else _utf8_csv(path, csv.encoding)
+        return pl.read_csv(
+            source, infer_schema=False, null_values=[""], try_parse_dates=False, separator=csv.separator
+        )
     except Exception as exc:  # any parser failure means the file is not a table we can read
         kind = "Parquet" if path.name.endswith(".parquet") else "CSV"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -348,7 +438,7 @@ def read_tables(
     tables: dict[Table, pl.DataFrame] = {}
     repairs: dict[str, dict[str, int]] = {}
     for table, path in files.items():
-        raw, skipped = read_table(path, table, cfg.max_examples)
+        raw, skipped = read_table(path, table, cfg.max_examples, cfg.csv)
         tables[table], fixed = validated_table(raw, table, cfg)
         del raw
         counts = {**skipped, **fixed}

@@ -499,7 +499,8 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
     if kind is Kind.DATETIME and all(_DAY_MONTH.fullmatch(t) for t in texts):
         return (
             " (dates written day or month first, such as 03/15/2024: churnml does not guess which comes "
-            "first; write ISO 8601 dates such as 2024-03-15)"
+            "first; write ISO 8601 dates such as 2024-03-15, or name a CSV file's formats in data.csv.date_formats, "
+            "such as %d/%m/%Y and %d/%m/%Y %H:%M)"
         )
     if kind is Kind.BOOL:
         return (
@@ -520,12 +521,13 @@ def _decimal_comma_hint(texts: Sequence[str]) -> str:
     grouped = [t for t in texts if any(sep in t for sep in seen)]
     example = grouped[0] if grouped else texts[0]
     plain = re.sub(r"[. \u00a0\u202f]", "", example).replace(",", ".")
+    setting = "; a CSV file reads so with data.csv.decimal_comma: true"
     if not seen:
-        return f" (decimal commas: write a decimal point, such as {plain} for {example})"
+        return f" (decimal commas: write a decimal point, such as {plain} for {example}{setting})"
     names = " and ".join(_GROUP_SEPARATORS[sep] for sep in _GROUP_SEPARATORS if sep in seen)
     return (
         f" (decimal commas, with {names} grouping thousands: write a decimal point and no thousands "
-        f"separator, such as {plain} for {example})"
+        f"separator, such as {plain} for {example}{setting})"
     )
 
 
