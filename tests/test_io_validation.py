@@ -1681,3 +1681,19 @@ def test_a_regional_csv_export_without_data_csv_says_which_setting_reads_it(
     with pytest.raises(ContractError) as err:
         read_dataset(_french_export(tmp_path / "d"), DataConfig(as_of=date(2024, 12, 31), csv=csv))
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("table", "setting"),
+    [(Table.CLIENTS, True), ("transactions", False)],  # adapt's input: no data.csv setting reads it
+)
+def test_a_semicolon_file_names_the_separator_setting_for_a_contract_table(
+    tmp_path: Path, table, setting
+) -> None:
+    from churnml.contract.io import csv_layout
+
+    path = tmp_path / "clients.csv"
+    path.write_text("client_id;created_at\nc1;2024-01-01\n")
+    with pytest.raises(ContractError) as err:
+        csv_layout(path, table)
+    assert ("(or set data.csv.separator: ';')" in str(err.value)) is setting

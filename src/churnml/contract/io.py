@@ -196,15 +196,16 @@ def unread_files_note(folder: Path) -> str:
     )
 
 
-def _delimiter_hint(text: str) -> str:
-    """' (the file looks semicolon (;)-delimited ...)' when another delimiter is frequent in ``text``."""
+def _delimiter_hint(text: str, contract: bool = True) -> str:
+    """' (the file looks semicolon (;)-delimited ...)' when another delimiter is frequent in ``text``, naming
+    the setting that reads it when the file is a ``contract`` table (``data.csv.separator``)."""
     counts = {d: text.count(d) for d in OTHER_DELIMITERS}
     likely = max(counts, key=lambda d: counts[d])
     if counts[likely] == 0 or counts[likely] < text.count(","):
         return ""
     return (
         f"; the file looks {OTHER_DELIMITERS[likely]}-delimited: churnml reads comma-separated CSV, "
-        f"export it with commas (or set data.csv.separator: {likely!r})"
+        "export it with commas" + (f" (or set data.csv.separator: {likely!r})" if contract else "")
     )
 
 
@@ -250,9 +251,11 @@ def csv_layout(
         raise ContractError(str(table), f"file {path.name} is not a readable CSV table ({exc})") from None
     if header is None:
         raise ContractError(str(table), f"file {path.name} is empty; remove it if the table does not apply")
+    contract = isinstance(table, Table)
     if len(header) == 1 and delimiter == "," and _delimiter_hint(header[0]):
         raise ContractError(
-            str(table), f"file {path.name} has a single column {header[0][:60]!r}{_delimiter_hint(header[0])}"
+            str(table),
+            f"file {path.name} has a single column {header[0][:60]!r}{_delimiter_hint(header[0], contract)}",
         )
     if n_ragged:
         examples = pl.DataFrame(
@@ -262,7 +265,7 @@ def csv_layout(
             str(table),
             f"rows with a different number of fields than the header's {len(header)} in {path.name} "
             f"(a row cut short or a stray delimiter)"
-            + (_delimiter_hint(" ".join(t for *_, t in ragged)) if delimiter == "," else ""),
+            + (_delimiter_hint(" ".join(t for *_, t in ragged), contract) if delimiter == "," else ""),
             examples=examples,
             count=n_ragged,
         )
