@@ -308,10 +308,10 @@ def _non_ascii_rows(frame: pl.DataFrame) -> int:
 def decimal_points(text: pl.Expr) -> pl.Expr:
     """Numbers written with a decimal comma, thousands grouped by dots, spaces, no-break or narrow no-break
     spaces ("12,50", "1.546,81", "5 425,06", "1.546"), as plain decimal-point text ("12.50", "1546.81",
-    "5425.06", "1546"); any other text as it is. One row per cell."""
+    "5425.06", "1546"); any other text as it is (" 22 " too: validation trims it). One row per cell."""
     trimmed = text.str.strip_chars()
     plain = trimmed.str.replace_all(r"[. \x{00a0}\x{202f}]", "").str.replace(",", ".", literal=True)
-    return pl.when(trimmed.str.contains(_COMMA_NUMBER)).then(plain).otherwise(text)
+    return pl.when(trimmed.str.contains(_COMMA_NUMBER) & (plain != trimmed)).then(plain).otherwise(text)
 
 
 def iso_times(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
