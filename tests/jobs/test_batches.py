@@ -100,3 +100,16 @@ def test_batches_read_tables_without_their_optional_time_columns(tmp_path):
     assert batched_ds.tables == {} and whole_ds.tables != {}
     assert (batched_ds.start, batched_ds.as_of) == (whole_ds.start, whole_ds.as_of)
     assert len(batched.frame) == len(whole.frame) > 0
+
+
+def test_the_batch_count_reads_a_regional_clients_csv_as_data_csv_says(tmp_path) -> None:
+    from churnml.config import CsvConfig
+    from churnml.contract.schemas import Table
+
+    path = tmp_path / "clients.csv"
+    path.write_bytes(
+        "client_id;created_at;name\n000001;01/02/2024;Société A\n000002;03/02/2024;Lefèvre\n".encode("cp1252")
+    )
+    csv = CsvConfig(separator=";", encoding="cp1252", date_formats=("%d/%m/%Y",))
+    assert batches.batch_count({Table.CLIENTS: path}, 1, csv) == 2
+    assert batches.batch_count({Table.CLIENTS: path}, 5, csv) == 1

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from churnml.config import Config, DataConfig
+from churnml.config import Config, CsvConfig, DataConfig
 from churnml.contract.dataset import Dataset, RepairLog
 from churnml.contract.schemas import CLIENT_ID, CONTRACT, LABEL, SNAPSHOT, Churns, Table
 from churnml.features import feature_columns
@@ -65,16 +65,19 @@ def client_partition(parts: int, part: int) -> pl.Expr:
     return (key.hash(_HASH_SEED) % parts) == part
 
 
-def batch_count(files: dict[Table, Path], batch_clients: int) -> int:
-    """How many client batches: the clients file's distinct ids over ``batch_clients``, rounded up."""
-    n = _scan(files[Table.CLIENTS]).select(pl.col(CLIENT_ID).n_unique()).collect().item()
+def batch_count(files: dict[Table, Path], batch_clients: int, csv: CsvConfig | None = None) -> int:
+    """How many client batches: the clients file's distinct ids over ``batch_clients``, rounded up (a CSV
+    clients file read as ``csv``, ``data.csv``, says it is written)."""
+    n = _scan(files[Table.CLIENTS], csv).select(pl.col(CLIENT_ID).n_unique()).collect().item()
     return max(1, math.ceil(int(n) / batch_clients))
 
 
-def _scan(path: Path) -> pl.LazyFrame:
+def _scan(path: Path, csv: CsvConfig | None = None) -> pl.LazyFrame:
+    from churnml.contract.io import read_table_file
+
     if path.name.endswith(".parquet"):
         return pl.scan_parquet(path)
-    return pl.scan_csv(path, infer_schema=False, null_values=[""])
+    return read_table_file(path, Table.CLIENTS, csv).lazy()  # the clients table: small, any encoding
 
 
 def portfolio_span(
@@ -166,7 +169,7 @@ def _read_batch(
         if path.name.endswith(".parquet"):
             raw, skipped = _batch_rows(path, (split or {}).get(table), keep, part), {}
         else:
-            whole, skipped = read_table(path, table, cfg.max_examples)
+            whole, skipped = read_table(path, table, cfg.max_examples, cfg.csv)
             raw, skipped = whole.filter(keep), (skipped if part == 0 else {})
         if raw.height == 0:  # no row of this batch's clients: the table's types from its first row
             first = (
@@ -252,7 +255,7 @@ def labeled_table_in_batches(
     files = dataset_files(Path(folder))
     if Table.CLIENTS not in files:
         return None
-    parts = batch_count(files, cfg.train.batch_clients)
+    parts = batch_count(files, cfg.train.batch_clients, cfg.data.csv)
     span = portfolio_span(files) if parts > 1 else None
     if span is None:
         return None
