@@ -50,6 +50,8 @@ __all__ = [
     "CHURN_EVENTS_REPAIR",
     "CREATED_REPAIR",
     "CURRENCY",
+    "DATETIME_FORMATS",
+    "DATETIME_TZ_FORMATS",
     "DUPLICATE_INVOICE",
     "EARLY_RENEWAL_REPAIR",
     "FIRST_RECORD",
@@ -64,6 +66,7 @@ __all__ = [
     "ContractError",
     "TableRepairs",
     "allowed_lag_days",
+    "allowed_span",
     "amounts_in_one_currency",
     "checked_references",
     "checked_table",
@@ -84,6 +87,7 @@ __all__ = [
     "empty_optional_columns",
     "empty_short_windows",
     "empty_value_problem",
+    "epoch_hint",
     "first_records",
     "found_values_text",
     "future_timestamp_problem",
@@ -105,6 +109,7 @@ __all__ = [
     "table_spans",
     "timestamp_span",
     "unreadable_hint",
+    "unsupported_type",
     "usual_gap_days",
     "wall_clock",
     "with_churn_events",
@@ -115,7 +120,7 @@ __all__ = [
     "zone_repairs",
 ]
 
-_DATETIME_FORMATS = (
+DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d",
@@ -124,7 +129,7 @@ _DATETIME_FORMATS = (
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d",
 )
-_DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 # Timestamps before this are placeholders for "unknown" (1900-01-01, 1970-01-01), not real dates.
 PLAUSIBLE_FROM = date(1971, 1, 1)
 # What exports write for an empty cell (Postgres/BI "NULL", pandas "NaN", spreadsheets "#N/A"...): read as
@@ -190,7 +195,7 @@ def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], limit: int
     )
 
 
-def _epoch_hint(values: pl.Series) -> str:
+def epoch_hint(values: pl.Series) -> str:
     """', they look like seconds since 1970' (or milliseconds, ...) from the size of the typical value."""
     typical = values.drop_nulls().abs().median()
     if typical is None:
@@ -214,7 +219,7 @@ def wall_clock(zoned: pl.Expr, timezone: str = "UTC") -> pl.Expr:
 
 
 def offset_datetime(
-    text: pl.Expr, timezone: str = "UTC", formats: Sequence[str] = _DATETIME_TZ_FORMATS
+    text: pl.Expr, timezone: str = "UTC", formats: Sequence[str] = DATETIME_TZ_FORMATS
 ) -> pl.Expr:
     """Texts written with a UTC offset or "Z" (ISO 8601 by default: ``2024-03-01T00:30:00+01:00``,
     ``...T10:00:00.000Z``; or the strftime ``formats`` given, holding ``%z``) as the naive wall-clock time of
@@ -228,7 +233,7 @@ def offset_datetime(
 
 
 def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
-    naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
+    naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in DATETIME_FORMATS]
     return pl.coalesce([*naive, offset_datetime(expr, timezone)])
 
 
@@ -553,7 +558,7 @@ def _refuse_numeric_timestamps(
         if spec.kind is Kind.DATETIME and frame.schema[spec.name].is_numeric():
             raise ContractError(
                 table,
-                f"timestamps stored as numbers ({frame.schema[spec.name]}){_epoch_hint(frame.get_column(spec.name))}; "
+                f"timestamps stored as numbers ({frame.schema[spec.name]}){epoch_hint(frame.get_column(spec.name))}; "
                 "churnml does not guess their unit: store them as Parquet timestamps or ISO 8601 text "
                 "(e.g. pl.from_epoch(column, time_unit='s'))",
                 column=spec.name,
@@ -562,7 +567,7 @@ def _refuse_numeric_timestamps(
             )
 
 
-def _unsupported_type(dtype: pl.DataType, kind: Kind) -> str | None:
+def unsupported_type(dtype: pl.DataType, kind: Kind) -> str | None:
     """Why a column stored as ``dtype`` cannot hold the contract's ``kind`` (None when it can be read):
     nested cells, durations or times of day, true/false for an amount, dates for a number."""
     if dtype.is_nested() or dtype in (pl.Object, pl.Binary):
@@ -587,7 +592,7 @@ def _refuse_unsupported_types(
     """A column stored in a type that no conversion reads right is refused, naming it (rather than a
     duration read as nanoseconds, or a traceback)."""
     for spec in present:
-        why = _unsupported_type(frame.schema[spec.name], spec.kind)
+        why = unsupported_type(frame.schema[spec.name], spec.kind)
         if why:
             raise ContractError(
                 table,
@@ -649,7 +654,7 @@ def _refuse_unreadable(
     if spec.kind is Kind.DATETIME and digits.all():
         numbers = original.filter(bad).cast(pl.Float64, strict=False)
         hint = (
-            f" (numbers{_epoch_hint(numbers)}: churnml does not guess their unit; write "
+            f" (numbers{epoch_hint(numbers)}: churnml does not guess their unit; write "
             "ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
         )
     raise ContractError(
@@ -1040,7 +1045,7 @@ def empty_value_problem(table: str, column: str) -> str:
 NOT_ALLOWED = "value not among the allowed"  # how the allowed-values problem begins (Polars, Spark)
 
 
-def _allowed_span(low: float | None, high: float | None, required: bool) -> str:
+def allowed_span(low: float | None, high: float | None, required: bool) -> str:
     """What a bounded column allows, said after its breach: " (allowed: 1 to 5; leave the cell empty when
     unknown)" -- a 0 for "no rating" or a -100..100 scale then reads as what it is."""
     if low is None and high is None:
@@ -1082,7 +1087,7 @@ def checked_table(
                     [spec.name],
                 )
             )
-        span = _allowed_span(spec.low, spec.high, required=spec.required)
+        span = allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:

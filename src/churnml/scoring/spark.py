@@ -42,25 +42,25 @@ from churnml.contract.schemas import (
     Table,
 )
 from churnml.contract.validation import (  # its layouts are private: the Spark read reads the same
-    _DATETIME_FORMATS,
-    _DATETIME_TZ_FORMATS,
+    DATETIME_FORMATS,
+    DATETIME_TZ_FORMATS,
     DUPLICATE_INVOICE,
     NOT_ALLOWED,
     NULL_MARKERS,
     OVERLAPPING_TERMS,
     PLAUSIBLE_FROM,
     ContractError,
-    _allowed_span,
-    _epoch_hint,
-    _unsupported_type,
+    allowed_span,
     duplicate_invoice_text,
     empty_value_problem,
+    epoch_hint,
     found_values_text,
     future_timestamp_problem,
     ignored_columns_note,
     implausible_dates,
     missing_columns_problem,
     unreadable_hint,
+    unsupported_type,
 )
 
 __all__ = [
@@ -126,7 +126,7 @@ _FIELDS = {
 
 
 def _layout_pattern(layout: str) -> tuple[str, dict[str, int]]:
-    """A strftime layout of the Polars read (``validation._DATETIME_FORMATS``: ``"%Y-%m-%d %H:%M"``) as a Java
+    """A strftime layout of the Polars read (``validation.DATETIME_FORMATS``: ``"%Y-%m-%d %H:%M"``) as a Java
     regular expression matching a whole text, and the group of each field in it (``{"y": 1, ...}``). A space
     matches any run of whitespace, none too (as chrono reads it). Raises for a field it does not know."""
     parts, groups = [], {}
@@ -204,7 +204,7 @@ def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
             # session is UTC, as Polars converts). Text without an offset is read in the UTC session
             # unchanged: already the zone's wall-clock time
             text = _stripped(col)
-            read = [_layout_text(text, layout) for layout in (*_DATETIME_FORMATS, *_DATETIME_TZ_FORMATS)]
+            read = [_layout_text(text, layout) for layout in (*DATETIME_FORMATS, *DATETIME_TZ_FORMATS)]
             instant = F.coalesce(*[written for written, _ in read]).try_cast(T.TimestampType())
             if timezone == "UTC":
                 return instant.cast(T.TimestampNTZType())
@@ -262,7 +262,7 @@ def _stored_types(frame: Any) -> dict[str, pl.DataType]:
 
 
 def _refused_types(frame: Any, table: Table, max_examples: int) -> None:
-    """Raise, as the Polars read does (``validation._unsupported_type``, ``_refuse_numeric_timestamps``), for a
+    """Raise, as the Polars read does (``validation.unsupported_type``, ``_refuse_numeric_timestamps``), for a
     contract column stored in a type no conversion reads right (a duration read as a count of microseconds,
     true/false as an amount, times of day, lists) and for timestamps stored as numbers (with the unit their
     typical size suggests): the problem, the column, its rows with a value and a few of them."""
@@ -273,11 +273,11 @@ def _refused_types(frame: Any, table: Table, max_examples: int) -> None:
         if spec.name not in stored:
             continue
         dtype, col = stored[spec.name], frame[spec.name]
-        why = _unsupported_type(dtype, spec.kind)
+        why = unsupported_type(dtype, spec.kind)
         if why is None and spec.kind is Kind.DATETIME and dtype.is_numeric():
             typical = frame.select(F.median(F.abs(col.cast("double")))).collect()[0][0]
             why = (
-                f"timestamps stored as numbers ({dtype}){_epoch_hint(pl.Series([typical], dtype=pl.Float64))}; "
+                f"timestamps stored as numbers ({dtype}){epoch_hint(pl.Series([typical], dtype=pl.Float64))}; "
                 "churnml does not guess their unit: store them as Parquet timestamps or ISO 8601 text "
                 "(e.g. pl.from_epoch(column, time_unit='s'))"
             )
@@ -386,7 +386,7 @@ def _coercion_error(
         ).collect()[0]
         if row["digits"] == 1:
             hint = (
-                f" (numbers{_epoch_hint(pl.Series([row['typical']], dtype=pl.Float64))}: churnml does not guess "
+                f" (numbers{epoch_hint(pl.Series([row['typical']], dtype=pl.Float64))}: churnml does not guess "
                 "their unit; write ISO 8601 text such as 2024-06-03 or 2024-06-03T10:00:00)"
             )
     return ContractError(str(table), f"cannot read values as {spec.kind.value}{hint}", name, examples, count)
@@ -412,7 +412,7 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
                 )
             )
         # what the column allows, said after a breach of its bounds as on Polars
-        span = _allowed_span(spec.low, spec.high, required=spec.required)
+        span = allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
