@@ -553,8 +553,12 @@ def test_optional_columns_missing_at_scoring_warn_with_the_features(scoring_ws: 
     assert code == 0, text
     flat = " ".join(text.split())
     assert "features the model learned from are missing for every client scored now" in flat
-    # only the empty columns of the tables those features read (the tickets'), not every empty column
-    assert "or the column it reads is empty (optional column(s) tickets.closed_at, tickets.csat," in flat
+    # only the empty columns those features read (the CSAT's and the closing dates ordering the ratings), not
+    # every empty column of their table (tickets.priority feeds no feature)
+    assert (
+        "or the column it reads is empty (optional column(s) tickets.closed_at, tickets.csat hold no value)"
+        in flat
+    )
     assert "events.value" not in flat
     manifest = json.loads((scoring_ws["root"] / "nocsat" / "manifest.json").read_text())
     dark = manifest["data"]["features_missing_now"]
