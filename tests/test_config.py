@@ -315,3 +315,14 @@ def test_the_csv_reading_options_are_checked(override: str, read, message: str) 
         return
     csv = load_config(None, [override]).data.csv
     assert getattr(csv, override.split(".")[2].split("=")[0]) == read
+
+
+def test_the_readmes_bank_activity_events_load(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("`label.activity_events` says", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "bank.yaml").write_text(block)
+    assert load_config(tmp_path / "bank.yaml").label.activity_events == ("card_payment", "transfer_out")
+    assert load_config().label.activity_events is None  # the default: every event
+    assert load_config(overrides=["label.activity_events=[transfer_out]"]).label.activity_events == (
+        "transfer_out",
+    )

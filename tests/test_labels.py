@@ -755,8 +755,9 @@ def _cut(data: Dataset, at: datetime) -> Dataset:
     lost=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 199)), max_size=3, unique=True),
     source=st.sampled_from(["churns", "subscriptions", "inactivity", "mixed"]),
     cut=st.integers(20, 200),
+    listed=st.sampled_from([None, ("x",), ("login",)]),
 )
-def test_membership_and_labels_are_point_in_time(terms, acts, lost, source, cut):
+def test_membership_and_labels_are_point_in_time(terms, acts, lost, source, cut, listed):
     """Cutting the data at any day T leaves membership unchanged for snapshots up to T and every label
     that is known by T unchanged."""
     day = lambda d: BASE + timedelta(days=d)  # noqa: E731
@@ -767,7 +768,9 @@ def test_membership_and_labels_are_point_in_time(terms, acts, lost, source, cut)
         events=events(*[(c, day(d)) for c, d in acts]),
         churns=churns(*[(c, day(d)) for c, d in lost]),
     )
-    cfg = LabelConfig(source=source, horizon_days=21, grace_days=10, inactivity_days=20)
+    cfg = LabelConfig(
+        source=source, horizon_days=21, grace_days=10, inactivity_days=20, activity_events=listed
+    )
     snaps = [BASE.date() + timedelta(days=d) for d in range(0, 207, 7)]
     full = labeled_spine(data, snaps, cfg)
     cut_at = day(cut)
@@ -1617,3 +1620,110 @@ def test_a_departure_is_known_after_the_label_lag_or_the_inactivity_days(source,
     from churnml.labels import departure_lag_days
 
     assert departure_lag_days(LabelConfig(source=source, grace_days=30, inactivity_days=90)) == days
+
+
+# label.activity_events: which events are activity (a bank's dormancy: transactions count, logins do not)
+# ----------------------------------------------------------------------------------------------
+def named_events(*rows: tuple[str, datetime, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            Events.CLIENT_ID: [r[0] for r in rows],
+            Events.TS: [r[1] for r in rows],
+            Events.EVENT: [r[2] for r in rows],
+        },
+        schema={Events.CLIENT_ID: pl.String, Events.TS: DT, Events.EVENT: pl.String},
+    )
+
+
+# "a" transfers money out until 01-15, then only logs in (every two weeks to 06-17); "b" pays by card to 06-25
+BANK = dataset(
+    D(2024, 7, 1),
+    clients=clients(("a", D(2024, 1, 1)), ("b", D(2024, 1, 1))),
+    events=named_events(
+        ("a", D(2024, 1, 2), "transfer_out"),
+        ("a", D(2024, 1, 15), "transfer_out"),
+        *[("a", D(2024, 1, 29) + timedelta(days=14 * k), "login") for k in range(11)],
+        *[("b", D(2024, 1, 2) + timedelta(days=14 * k), "card_payment") for k in range(13)],
+    ),
+)
+SAVER = subscriptions(("s", D(2024, 1, 1), D(2024, 12, 31)))  # another client's term, for mixed
+BANK_SNAPS = [date(2024, 1, 8), date(2024, 2, 5), date(2024, 3, 4), date(2024, 4, 1)]
+
+
+@pytest.mark.parametrize(
+    ("activity_events", "a_churns", "a_spine"),
+    [
+        # the default: every event is activity, so a client that only logs in never leaves
+        (
+            None,
+            [],
+            [(date(2024, 1, 8), 0), (date(2024, 2, 5), 0), (date(2024, 3, 4), 0), (date(2024, 4, 1), 0)],
+        ),
+        # logins listed: the same
+        (("card_payment", "transfer_out", "login"), [], None),
+        # logins not listed: a leaves 30 days after its last transfer (02-14): at 02-05 none follows in 30 days
+        (
+            ("card_payment", "transfer_out"),
+            [("a", D(2024, 2, 14), D(2024, 1, 15))],
+            [(date(2024, 1, 8), 0), (date(2024, 2, 5), 1)],
+        ),
+    ],
+)
+@pytest.mark.parametrize("source", ["inactivity", "mixed"])
+def test_only_the_listed_events_are_activity(activity_events, a_churns, a_spine, source):
+    # under mixed a and b hold no term (only "s" does): one-off clients, labeled by the same inactivity rule
+    data = (
+        BANK
+        if source == "inactivity"
+        else dataset(BANK.as_of, **{str(t): f for t, f in BANK.tables.items()}, subscriptions=SAVER)
+    )
+    cfg = LabelConfig(source=source, horizon_days=30, inactivity_days=30, activity_events=activity_events)
+    assert rows(churn_dates(data, cfg).filter(pl.col("client_id") == "a")) == a_churns
+    got = labeled_spine(data, BANK_SNAPS, cfg).filter(pl.col("client_id") == "a")
+    if a_spine is not None:
+        assert rows(got.select("snapshot", "label")) == a_spine
+    # b's card payments count either way: active at every snapshot, label 0
+    assert (
+        rows(labeled_spine(data, BANK_SNAPS, cfg).filter(pl.col("client_id") == "b").select("label"))
+        == [(0,)] * 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("activity_events", "returned_at"),
+    [
+        (None, D(2024, 4, 22)),  # the default: the login of 04-22 brings the dormant client back
+        (("login", "transfer_out"), D(2024, 4, 22)),
+        (("transfer_out",), D(2024, 6, 3)),  # logins do not: its next transfer does
+        (("card_payment",), None),  # nothing listed follows
+    ],
+)
+def test_a_return_through_a_login_counts_only_when_logins_are_activity(activity_events, returned_at):
+    data = dataset(
+        D(2024, 7, 1),
+        clients=clients(("a", D(2024, 1, 1))),
+        churns=churns(("a", D(2024, 3, 1))),
+        events=named_events(
+            ("a", D(2024, 1, 15), "transfer_out"),
+            ("a", D(2024, 4, 22), "login"),
+            ("a", D(2024, 6, 3), "transfer_out"),
+        ),
+    )
+    recorded = churns(("a", D(2024, 3, 1))).rename({Churns.CHURNED_AT: CHURNED_AT})
+    for source in ("churns", "inactivity"):
+        got = returns_after_churns(data.tables, recorded, 14, source=source, activity_events=activity_events)
+        assert rows(got) == [("a", D(2024, 3, 1), returned_at)]
+    # the churns label reads the same return: active again from the first snapshot after it
+    cfg = LabelConfig(source="churns", grace_days=14, activity_events=activity_events)
+    spine = [s for _, s in rows(active_spine(data, [date(2024, 4, 29), date(2024, 6, 10)], cfg))]
+    assert spine == [
+        s for s in (date(2024, 4, 29), date(2024, 6, 10)) if returned_at and returned_at.date() < s
+    ]
+
+
+def test_an_activity_event_the_data_lacks_is_no_error():
+    """A name no event has (a typo, a table without transactions yet): nothing but orders is activity."""
+    cfg = LabelConfig(source="inactivity", horizon_days=30, inactivity_days=30, activity_events=("transfer",))
+    assert labeled_spine(BANK, BANK_SNAPS, cfg).height == 0
+    assert churn_dates(BANK, cfg).height == 0
+    assert activity_times(BANK, ()).height == 0

@@ -29,7 +29,8 @@ Churn by ``label.source``
   ``end + grace_days <= data end`` (else the spell may still be renewed: unknown, not churn). A later
   spell's first start is a return. A client whose term ended but whose grace is still running at a
   snapshot is still in it; if it does not renew, its label is 1 (it is the client most at risk).
-- ``inactivity`` (shops, no contract): activity is every event and every order (:func:`orders`: a payment
+- ``inactivity`` (shops, no contract): activity is every event (of ``label.activity_events`` when set: a
+  bank's transactions, not its logins) and every order (:func:`orders`: a payment
   with ``paid_at`` and amount > 0 whose status is not ``failed`` nor ``refunded``; failed attempts, refunds
   and unpaid invoices are not activity). A client is active at ``s`` when it
   has an order or event within ``inactivity_days`` before ``s``. Its **label** is the standard one of
@@ -65,7 +66,8 @@ every snapshot after ``t`` until it comes back by the return rule of the label s
 term under subscriptions (and under churns with a subscriptions table; else a later event, or order on data
 without events); a later order or event under inactivity; under mixed a later term, or an order or event
 outside every term spell and its grace; an event or order within ``grace_days`` after the record is its
-wind-down, no return. Such a record within the horizon makes the label 1.
+wind-down, no return. An event is a sign of return only when it is activity (``label.activity_events``).
+Such a record within the horizon makes the label 1.
 
 Active at snapshot ``s``: ``created_at < s`` and the latest change known strictly before ``s`` is not a
 churn. For inactivity this is exactly "an order or event within ``inactivity_days`` before ``s``".
@@ -288,22 +290,25 @@ def orders(payments: pl.DataFrame) -> pl.DataFrame:
     return payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0) & regular)
 
 
-def activity_times(dataset: Dataset) -> pl.DataFrame:
+def activity_times(dataset: Dataset, events: Sequence[str] | None = None) -> pl.DataFrame:
     """Every event and every order (:func:`orders`): ``client_id``, ``_at``.
 
     One row per activity, in no particular order. Refunds, failed attempts and unpaid invoices are not
     activity: a dunning retry months after the last real payment neither keeps a client active nor brings
-    it back.
+    it back. ``events``: ``label.activity_events``, the event names that count (a bank's transactions, not
+    its logins); None = every event. Orders always count.
     """
-    return _activity_of(dataset.tables)
+    return _activity_of(dataset.tables, events)
 
 
-def _activity_of(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
+def _activity_of(tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | None = None) -> pl.DataFrame:
     """:func:`activity_times` of the tables ``tables``."""
     parts = []
-    events = tables.get(Table.EVENTS)
-    if events is not None:
-        parts.append(events.select(pl.col(Events.CLIENT_ID), pl.col(Events.TS).cast(_DT).alias(_AT)))
+    log = tables.get(Table.EVENTS)
+    if log is not None:
+        if events is not None:
+            log = log.filter(pl.col(Events.EVENT).is_in(list(events)))
+        parts.append(log.select(pl.col(Events.CLIENT_ID), pl.col(Events.TS).cast(_DT).alias(_AT)))
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:
         parts.append(
@@ -420,7 +425,7 @@ def _activity_runs(activity: pl.DataFrame, inactivity_days: int) -> pl.DataFrame
 def _inactivity_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """The inactivity source's changes: per run of a client's activity (gaps of at most ``inactivity_days``),
     a return at its first activity and a churn ``inactivity_days`` after its last."""
-    runs = _activity_runs(activity_times(dataset), cfg.inactivity_days)
+    runs = _activity_runs(activity_times(dataset, cfg.activity_events), cfg.inactivity_days)
     churned = _churn_rows(runs, pl.col("_last") + pl.duration(days=cfg.inactivity_days), 0, dataset.as_of)
     started = _return_rows(runs, pl.col("_first"))
     return pl.concat([churned, started])
@@ -435,10 +440,12 @@ def _mixed_spells(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     return term_spells(customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed")), cfg.grace_days)
 
 
-def _optional_activity(tables: Mapping[Table, pl.DataFrame]) -> pl.DataFrame:
+def _optional_activity(
+    tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | None = None
+) -> pl.DataFrame:
     """:func:`activity_times` of ``tables``, empty (not an error) without events and payments."""
     if Table.EVENTS in tables or Table.PAYMENTS in tables:
-        return _activity_of(tables).with_columns(pl.col(CLIENT_ID).cast(pl.String))
+        return _activity_of(tables, events).with_columns(pl.col(CLIENT_ID).cast(pl.String))
     return pl.DataFrame(schema={CLIENT_ID: pl.String, _AT: _DT})
 
 
@@ -474,9 +481,11 @@ def inactivity_activity(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     :func:`_mixed_changes`). What the rhythm notes of the inactivity rule read. ``cfg`` has a concrete
     source."""
     if cfg.source != "mixed":
-        return activity_times(dataset)
+        return activity_times(dataset, cfg.activity_events)
     spells = _mixed_spells(dataset, cfg)
-    return _outside_spells(_optional_activity(dataset.tables), spells, cfg.grace_days).select(CLIENT_ID, _AT)
+    return _outside_spells(
+        _optional_activity(dataset.tables, cfg.activity_events), spells, cfg.grace_days
+    ).select(CLIENT_ID, _AT)
 
 
 def _mixed_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
@@ -488,7 +497,8 @@ def _mixed_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     spells = _mixed_spells(dataset, cfg)
     gap = pl.duration(days=cfg.inactivity_days)
     runs = _activity_runs(
-        _outside_spells(_optional_activity(dataset.tables), spells, cfg.grace_days), cfg.inactivity_days
+        _outside_spells(_optional_activity(dataset.tables, cfg.activity_events), spells, cfg.grace_days),
+        cfg.inactivity_days,
     )
     nexts = spells.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_start").alias("_next_spell")).sort(
         "_next_spell"
@@ -526,7 +536,11 @@ def _churns_table_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         .sort(_AT)
     )
     back = returns_after_churns(
-        dataset.tables, churned.rename({_AT: CHURNED_AT}), cfg.grace_days, source=cfg.source
+        dataset.tables,
+        churned.rename({_AT: CHURNED_AT}),
+        cfg.grace_days,
+        source=cfg.source,
+        activity_events=cfg.activity_events,
     ).filter(pl.col(RETURNED_AT).is_not_null())
     return pl.concat(
         [
@@ -540,7 +554,11 @@ RETURNED_AT = "returned_at"
 
 
 def _return_signs(
-    tables: Mapping[Table, pl.DataFrame], clients: pl.Series, source: str, grace_days: int
+    tables: Mapping[Table, pl.DataFrame],
+    clients: pl.Series,
+    source: str,
+    grace_days: int,
+    events: Sequence[str] | None = None,
 ) -> list[tuple[pl.DataFrame, bool]]:
     """The instants that can end an absence of ``clients`` under ``label.source`` ``source`` (concrete): a list of
     (signs: ``client_id``, ``_start``, sorted; whether they count only after a churns record's wind-down).
@@ -554,6 +572,8 @@ def _return_signs(
     - ``churns``: with a subscriptions table, term starts (no wind-down); else every event after the wind-down;
       payments only when there is no events table (a log of orders alone): beside events, a payment after a
       churn is the last invoice billed in arrears or a late collection, not a return.
+
+    ``events``: ``label.activity_events``, the event names that are a sign (None: every event).
     """
     subs = tables.get(Table.SUBSCRIPTIONS)
     # only the clients with a churn: few, so a large events table is cut by client first
@@ -567,9 +587,9 @@ def _return_signs(
         else None
     )
     if source == "inactivity":
-        parts.append((_optional_activity(tables), True))
+        parts.append((_optional_activity(tables, events), True))
     elif source == "mixed" and terms is not None:
-        mine = _optional_activity(tables).filter(pl.col(CLIENT_ID).is_in(wanted))
+        mine = _optional_activity(tables, events).filter(pl.col(CLIENT_ID).is_in(wanted))
         outside = _outside_spells(mine, term_spells(customer_terms(subs), grace_days), grace_days)
         parts += [(terms, False), (outside.select(CLIENT_ID, _AT), True)]
     elif terms is not None:
@@ -580,7 +600,7 @@ def _return_signs(
             if Table.EVENTS in tables
             else {Table.PAYMENTS: tables[Table.PAYMENTS]}
         )
-        parts.append((_activity_of(picked).with_columns(pl.col(CLIENT_ID).cast(pl.String)), True))
+        parts.append((_activity_of(picked, events).with_columns(pl.col(CLIENT_ID).cast(pl.String)), True))
     return [
         (
             signs.lazy()
@@ -602,6 +622,7 @@ def returns_after_churns(
     before: datetime | None = None,
     source: str = "auto",
     recorded: bool = True,
+    activity_events: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
     came back after each churn, null while it has not. The one rule of a return, for the labels, the
@@ -621,14 +642,16 @@ def returns_after_churns(
     after a cancellation), not a return. False for the label source's own churns (:func:`churn_dates`): an
     order right after an inactivity churn starts a new run, and the order after a spell's grace is outside
     it, as :func:`status_changes` reads them. ``before``: only signs strictly before it count (a list's
-    date)."""
+    date). ``activity_events``: ``label.activity_events``, the event names that can bring a client back (a
+    bank's dormant customer is not back through a login); None = every event. Orders and terms always count."""
     if source == "auto":
         source = auto_label_source(tables)[0]
     keyed = churns.with_row_index("_row").with_columns(
         pl.col(CLIENT_ID).cast(pl.String), pl.col(CHURNED_AT).cast(_DT)
     )
     firsts = []
-    for signs, wind_down in _return_signs(tables, keyed.get_column(CLIENT_ID).unique(), source, grace_days):
+    clients = keyed.get_column(CLIENT_ID).unique()
+    for signs, wind_down in _return_signs(tables, clients, source, grace_days, activity_events):
         if before is not None:
             signs = signs.filter(pl.col("_start") < before)
         start_from = pl.col(CHURNED_AT) + pl.duration(days=grace_days if wind_down and recorded else 0)
@@ -738,7 +761,8 @@ def membership_changes(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
 def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """When each client became a customer, by ``cfg.source``: its first term's start (subscriptions;
     :func:`customer_terms`, so base terms when the client has any),
-    its first order or event (inactivity); the earlier of the two (mixed); for churns its first term or order
+    its first order or event (inactivity; an event of ``label.activity_events``, as the labels read activity);
+    the earlier of the two (mixed); for churns its first term or order
     (:func:`first_customer_records`), or its ``created_at`` on data with neither. One row per client
     that ever was one: ``client_id``, ``_since`` (Datetime); a lead of the clients table with no term
     (no order) has none. What the churn-rate reports count as a new client."""
@@ -747,13 +771,13 @@ def customer_since(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "subscriptions"))
         times = subs.select(CLIENT_ID, pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT))
     elif cfg.source == "inactivity":
-        times = activity_times(dataset)
+        times = activity_times(dataset, cfg.activity_events)
     elif cfg.source == "mixed":
         subs = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed"))
         terms = subs.select(
             pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
         )
-        times = pl.concat([terms, _optional_activity(dataset.tables)])
+        times = pl.concat([terms, _optional_activity(dataset.tables, cfg.activity_events)])
     elif (first := first_customer_records(dataset)) is not None:
         times = first
     else:
@@ -1408,7 +1432,9 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
         # Standard shop churn: no order and no activity in [s, s + horizon), or a churns record there; under
         # mixed a term's start is activity too (the one-off buyer subscribed).
         activity = (
-            activity_times(dataset) if cfg.source == "inactivity" else _activity_and_term_starts(dataset)
+            activity_times(dataset, cfg.activity_events)
+            if cfg.source == "inactivity"
+            else _activity_and_term_starts(dataset, cfg.activity_events)
         )
         spine = _with_next(spine, activity, "_next_activity")
         spine = _with_next(spine, _recorded_churns(dataset), "_next_record")
@@ -1460,13 +1486,14 @@ def _with_in_spell(spine: pl.DataFrame, spells: pl.DataFrame, grace_days: int) -
     )
 
 
-def _activity_and_term_starts(dataset: Dataset) -> pl.DataFrame:
-    """Every event and order (:func:`activity_times`, none without those tables) and every term's start
-    (:func:`customer_terms`): ``client_id``, ``_at``. What keeps a ``mixed`` one-off buyer's label 0."""
+def _activity_and_term_starts(dataset: Dataset, events: Sequence[str] | None = None) -> pl.DataFrame:
+    """Every event (of the names ``events``, None: all) and order (:func:`activity_times`, none without those
+    tables) and every term's start (:func:`customer_terms`): ``client_id``, ``_at``. What keeps a ``mixed``
+    one-off buyer's label 0."""
     terms = customer_terms(_required(dataset, Table.SUBSCRIPTIONS, "mixed")).select(
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
     )
-    return pl.concat([_optional_activity(dataset.tables), terms])
+    return pl.concat([_optional_activity(dataset.tables, events), terms])
 
 
 def _recorded_churns(dataset: Dataset) -> pl.DataFrame:
