@@ -1479,3 +1479,30 @@ def test_a_mailing_counts_the_clients_on_the_books_that_day() -> None:
     got = mailing_days(comms, clients, churns, T0, least=5)
     assert got.rows() == [(days_ago(10).date(), "email", 8)]
     assert mailing_days(comms, clients, None, T0, least=5).height == 0
+
+
+@pytest.mark.parametrize(
+    ("activity_events", "fires"),
+    [
+        (None, False),  # the default: every event, and the login of 5 days ago is one
+        (("login", "transfer_out"), False),
+        (("transfer_out", "card_payment"), True),  # a bank's activity: the last transfer was 100 days ago
+        (("no_such_event",), True),  # a name no event has: no error, nothing but orders counts
+    ],
+)
+def test_no_activity_reads_the_label_activity_events(activity_events, fires) -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["saver"], "created_at": [days_ago(800)]}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["saver", "saver"],
+                "ts": [days_ago(100), days_ago(5)],
+                "event": ["transfer_out", "login"],
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=60)
+    out = fired_rules(
+        tables, ["saver"], AS_OF, None, cfg, low_csat=2, export_events=(), activity_events=activity_events
+    )
+    assert out.get_column(Scores.RULES).to_list() == (["no_activity"] if fires else [""])

@@ -7,7 +7,8 @@ order; empty when none fired). Every rule looks only at data strictly before the
 The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 
 - ``no_activity``: no order (payment row) and no product event for ``no_activity_days`` days
-  (measured from the client's creation when it never had one). Not evaluated when the dataset has
+  (measured from the client's creation when it never had one); an event of ``label.activity_events`` when
+  that is set (a bank's transactions, not its logins: the activity the labels read). Not evaluated when the dataset has
   neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
   terms after paid ones; a pause is quiet by itself), nor is ``usage_drop`` (:data:`QUIET_RULES`).
 - ``unanswered_outreach``: the last ``unanswered_outreach`` outbound touches all went unanswered:
@@ -194,12 +195,22 @@ def _flag(ids: pl.DataFrame, hits: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def _no_activity(
-    ids: pl.DataFrame, tables: Mapping[Table, pl.DataFrame], cut: datetime, days: int
+    ids: pl.DataFrame,
+    tables: Mapping[Table, pl.DataFrame],
+    cut: datetime,
+    days: int,
+    activity_events: Sequence[str] | None = None,
 ) -> pl.Series | None:
+    """Per client of ``ids`` (same order): whether its last order or event (of ``activity_events``, None:
+    every one) before ``cut`` is ``days`` or more ago (its creation when it has none); None without events
+    and payments."""
     stamps = []
     events = tables.get(Table.EVENTS)
     if events is not None:
-        stamps.append(events.lazy().select(CLIENT_ID, pl.col(Events.TS).alias("t")))
+        log = events.lazy()
+        if activity_events is not None:
+            log = log.filter(pl.col(Events.EVENT).is_in(list(activity_events)))
+        stamps.append(log.select(CLIENT_ID, pl.col(Events.TS).alias("t")))
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:  # its orders: an invoice issued, a declined card or a refund is no order
         from churnml.labels import orders
@@ -512,6 +523,8 @@ class RuleInput:
     ratios: pl.DataFrame | None = None
     # data.early_renewal_share: how early a renewal booked ahead may start (crm.booked_terms)
     renewal_share: float = EARLY_RENEWAL_SHARE
+    # label.activity_events: the event names no_activity reads as activity (None: every event)
+    activity_events: tuple[str, ...] | None = None
 
     @property
     def cut(self) -> datetime:
@@ -557,7 +570,7 @@ def _paused(ctx: RuleInput) -> pl.DataFrame:
 
 
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
-    flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days)
+    flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days, ctx.activity_events)
     if flags is None:
         return _EMPTY
     return ctx.ids.filter(flags).join(_paused(ctx), on=CLIENT_ID, how="anti")
@@ -1287,6 +1300,7 @@ def fired_rules(
     portfolio_ratio: float | None = None,
     ratios: pl.DataFrame | None = None,
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
+    activity_events: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -1301,8 +1315,9 @@ def fired_rules(
     reads it from ``client_ids``' features. ``ratios``: :func:`client_usage_ratios` of ``features`` at
     ``as_of`` when the caller already holds them (None: computed here). ``early_renewal_share``:
     ``data.early_renewal_share``, how early a renewal booked ahead may start (``term_lapsed``, ``price_rise``
-    and the pause test read bookings, :func:`churnml.scoring.crm.booked_terms`). A rule whose table is absent
-    never fires.
+    and the pause test read bookings, :func:`churnml.scoring.crm.booked_terms`). ``activity_events``:
+    ``label.activity_events``, the event names ``no_activity`` counts (None: every event). A rule whose table
+    is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -1320,6 +1335,7 @@ def fired_rules(
         portfolio_ratio,
         ratios,
         early_renewal_share,
+        None if activity_events is None else tuple(activity_events),
     )
     out = ids
     for name in cfg.enabled:
