@@ -27,6 +27,7 @@ from churnml.labels import (
     resolved_label,
     returns_after_churns,
     snapshot_grid,
+    unknown_activity_events_note,
 )
 
 D = datetime
@@ -1727,3 +1728,21 @@ def test_an_activity_event_the_data_lacks_is_no_error():
     assert labeled_spine(BANK, BANK_SNAPS, cfg).height == 0
     assert churn_dates(BANK, cfg).height == 0
     assert activity_times(BANK, ()).height == 0
+
+
+@pytest.mark.parametrize(
+    ("activity_events", "note"),
+    [
+        (None, None),  # every event
+        (("transfer_out", "card_payment"), None),
+        (
+            ("transfer_out", "transfer"),
+            "label.activity_events: no event is named 'transfer', so it counts as no activity (only orders and "
+            "the other names do). The most frequent event names: 'card_payment' (13), 'login' (11), "
+            "'transfer_out' (2)",
+        ),
+    ],
+)
+def test_an_activity_event_the_data_lacks_is_named(activity_events, note):
+    assert unknown_activity_events_note(BANK.tables[Table.EVENTS], activity_events) == note
+    assert unknown_activity_events_note(None, activity_events) is None

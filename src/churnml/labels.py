@@ -148,6 +148,7 @@ __all__ = [
     "term_spells",
     "termless_clients_note",
     "terms_beyond_horizon_note",
+    "unknown_activity_events_note",
     "unrecorded_lapses_note",
     "unrenewed_terms_note",
 ]
@@ -1129,6 +1130,27 @@ def _without_churn_since(clients: pl.DataFrame, churns: pl.DataFrame | None, sin
     recorded = churns.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(_DT))
     gone = clients.join(recorded, on=CLIENT_ID).filter(pl.col(Churns.CHURNED_AT) >= pl.col(since))
     return clients.join(gone.select(CLIENT_ID), on=CLIENT_ID, how="anti")
+
+
+def unknown_activity_events_note(
+    events: pl.DataFrame | None, activity_events: Sequence[str] | None
+) -> str | None:
+    """A warning naming the ``label.activity_events`` no row of ``events`` has (a typo, a name another export
+    spells differently): no error, since a name may simply not occur yet, but nothing counts for it, so a
+    client active only by it reads as quiet. None when every name occurs, or when ``activity_events`` is None
+    (every event) or there is no events table."""
+    if activity_events is None or events is None:
+        return None
+    seen = set(events.get_column(Events.EVENT).unique().drop_nulls().to_list())
+    missing = [n for n in activity_events if n not in seen]
+    if not missing:
+        return None
+    common = events.get_column(Events.EVENT).drop_nulls().value_counts(sort=True).head(4).iter_rows()
+    return (
+        f"label.activity_events: no event is named {', '.join(map(repr, missing))}, so "
+        f"{'it counts' if len(missing) == 1 else 'they count'} as no activity (only orders and the other names "
+        f"do). The most frequent event names: {', '.join(f'{n!r} ({c:,})' for n, c in common)}"
+    )
 
 
 # under the churns label without terms, a client without any activity for this long is named by a note
