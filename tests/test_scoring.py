@@ -1054,6 +1054,28 @@ def test_gone_clients_follow_the_return_rule_of_the_label_source(source: str, go
     assert gone_clients(tables, t.date(), grace_days=30, source=source) == gone
 
 
+@pytest.mark.parametrize(
+    ("activity_events", "gone"),
+    [
+        (None, set()),  # every event is activity: the login 30 days ago is a return
+        (("card_payment",), {"logs_in"}),  # a bank's dormancy: logins alone are no return
+        (("card_payment", "login"), set()),
+    ],
+)
+def test_the_weekly_lists_gone_clients_read_the_label_activity_events(
+    activity_events, gone: set[str]
+) -> None:
+    t = datetime(2024, 6, 3)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["logs_in"], "created_at": [t - timedelta(days=400)]}),
+        Table.CHURNS: pl.DataFrame({"client_id": ["logs_in"], "churned_at": [t - timedelta(days=120)]}),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["logs_in"], "ts": [t - timedelta(days=30)], "event": ["login"]}
+        ),
+    }
+    assert gone_clients(tables, t.date(), 30, "inactivity", activity_events) == gone
+
+
 def test_without_terms_activity_in_the_wind_down_after_a_churn_is_no_return() -> None:
     # the labels, the weekly list and the win-back list read one rule (labels.returns_after_churns): a
     # login the evening after cancelling keeps the client gone (on the win-back list, off the keep list)

@@ -148,3 +148,21 @@ def test_amounts_converted_from_several_currencies_are_said_by_validate_and_trai
     assert notes == [
         "payments.amount converted into score.currency (data.currency_rates): 2 rows in JPY at 0.006"
     ]
+
+
+def test_a_listed_activity_event_no_row_has_is_said(tmp_path) -> None:
+    from churnml.config import Config
+    from churnml.contract.io import read_dataset
+    from churnml.jobs.inputs import data_notes
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,created_at\nc1,2024-01-01\n")
+    (folder / "events.csv").write_text(
+        "client_id,ts,event\nc1,2024-02-01,login\nc1,2024-03-01,card_payment\n"
+    )
+    cfg = Config.model_validate(
+        {"data": {"as_of": "2024-12-31"}, "label": {"activity_events": ["card_payment", "transfer_out"]}}
+    )
+    notes = [n for n in data_notes(read_dataset(folder, cfg.data), cfg) if "transfer_out" in n]
+    assert len(notes) == 1 and "card_payment" not in notes[0].split(":")[0]

@@ -167,6 +167,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         resolved_label,
         slow_rhythm_note,
         termless_clients_note,
+        unknown_activity_events_note,
         unrecorded_lapses_note,
         unrenewed_terms_note,
     )
@@ -234,11 +235,13 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
-            dormant_clients_note(activity_times(dataset), churns, dataset.as_of)
+            dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
             if label.source == "churns" and subscriptions is None
             else None
         )
-        notes += [n for n in (rhythm, slow, idle, dormant) if n]
+        # a listed activity event no row has (a typo, another export's name): nothing would count as activity
+        unknown = unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events)
+        notes += [n for n in (rhythm, slow, idle, dormant, unknown) if n]
     return notes
 
 

@@ -328,13 +328,18 @@ def history_snapshots(as_of: date, weeks: int) -> list[date]:
 
 # -- the population, zones over the history, the previous week ------------------------------------
 def unreturned_churns(
-    tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int, source: str = "auto"
+    tables: Mapping[Table, pl.DataFrame],
+    as_of: date,
+    grace_days: int,
+    source: str = "auto",
+    activity_events: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """``[client_id, churned_at]``: each client's last churn record at or before ``as_of`` with no return since
     (strictly before ``as_of``), by the one rule of a return of ``source`` (``label.source``:
     :func:`churnml.labels.returns_after_churns`: a new term under subscriptions, an order or event under
-    inactivity, either under mixed, each more than ``grace_days`` after the record for activity). One row per
-    gone client; empty without a churns table."""
+    inactivity, either under mixed, each more than ``grace_days`` after the record for activity; of the events,
+    only ``activity_events``, ``label.activity_events``, when given). One row per gone client; empty without a
+    churns table."""
     from churnml.labels import RETURNED_AT, returns_after_churns
 
     schema = {CLIENT_ID: pl.String, Churns.CHURNED_AT: pl.Datetime("us")}
@@ -347,12 +352,18 @@ def unreturned_churns(
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(pl.col(Churns.CHURNED_AT).max().cast(pl.Datetime("us")))
     )
-    back = returns_after_churns(tables, last_churn, grace_days, before=cut, source=source)
+    back = returns_after_churns(
+        tables, last_churn, grace_days, before=cut, source=source, activity_events=activity_events
+    )
     return back.filter(pl.col(RETURNED_AT).is_null()).select(list(schema))
 
 
 def gone_clients(
-    tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int, source: str = "auto"
+    tables: Mapping[Table, pl.DataFrame],
+    as_of: date,
+    grace_days: int,
+    source: str = "auto",
+    activity_events: Sequence[str] | None = None,
 ) -> set[str]:
     """The clients of :func:`unreturned_churns`: a churn record at or before ``as_of`` and no return since
     by the return rule of ``source`` (``label.source``).
@@ -361,7 +372,8 @@ def gone_clients(
     whatever ``label.source`` the spine was built with ("gone is gone", DESIGN.md), and by the rule the
     win-back list reads, so that a client who left is on one of the two lists.
     """
-    return set(unreturned_churns(tables, as_of, grace_days, source).get_column(CLIENT_ID).to_list())
+    gone = unreturned_churns(tables, as_of, grace_days, source, activity_events)
+    return set(gone.get_column(CLIENT_ID).to_list())
 
 
 # -- scoring ------------------------------------------------------------------------------------
@@ -555,7 +567,7 @@ def listed_spine(
     from churnml.labels import active_spine
 
     spine = active_spine(dataset, todo, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
-    gone = gone_clients(dataset.tables, as_of, label.grace_days, label.source)
+    gone = gone_clients(dataset.tables, as_of, label.grace_days, label.source, label.activity_events)
     ids = [
         c
         for c in spine.filter(pl.col(SNAPSHOT) == as_of).get_column(CLIENT_ID).sort().to_list()
@@ -564,7 +576,9 @@ def listed_spine(
     keep = pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
     if last_weeks_list:
         prev_date = as_of - timedelta(weeks=1)
-        gone_then = gone_clients(dataset.tables, prev_date, label.grace_days, label.source)
+        gone_then = gone_clients(
+            dataset.tables, prev_date, label.grace_days, label.source, label.activity_events
+        )
         then = spine.filter(pl.col(SNAPSHOT) == prev_date).get_column(CLIENT_ID).to_list()
         listed = set(ids)
         left = [c for c in then if c not in gone_then and c not in listed]

@@ -386,6 +386,7 @@ def client_standing(
         "onboarding": (score.onboarding_min_days, score.onboarding_days, score.onboarding_active_share),
         "data_end": dataset.as_of.date(),
         "early_renewal_share": early_renewal_share,
+        "activity_events": label.activity_events,  # what no_activity reads as activity (label.activity_events)
     }
     (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
     fired = fired_rules(
