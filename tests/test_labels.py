@@ -1441,6 +1441,42 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
     assert slow_rhythm_note(activity_day_gaps(activity), inactivity) == expected
 
 
+@pytest.mark.parametrize(
+    ("fast", "gaps", "monthly", "inactivity", "expected"),
+    [
+        # a distributor's accounts ordering twice a week, one pause of 36 days, under 90 days: said, with the
+        # pause in whole weeks for both windows
+        (
+            25,
+            [3, 4, 3, 4, 36],
+            0,
+            90,
+            "label: 25 of the 25 clients with 4 activity days or more (100%) usually come back within 15 days "
+            "(typically every 4 days), far inside label.inactivity_days (90): a client that stops is labeled "
+            "gone only after 90 quiet days, so the clients at the top of the list have mostly been gone for "
+            "weeks already. 9 in 10 of them never paused longer than 36 days: if that is their rhythm, shorten "
+            "the label (--set label.inactivity_days=42 --set label.horizon_days=42, and rules.no_activity_days "
+            "under it)",
+        ),
+        (25, [3, 4, 3, 4, 36], 30, 90, None),  # under half of the repeat clients (the others monthly)
+        (19, [3, 4, 3, 4, 36], 0, 90, None),  # too few clients to say anything
+        (25, [3, 4, 3, 4, 36], 0, 42, None),  # already a window of their longest pauses
+        (25, [3, 4], 0, 90, None),  # 3 activity days: too few to call a rhythm
+    ],
+)
+def test_clients_whose_rhythm_is_far_faster_than_the_inactivity_window_are_said(
+    fast, gaps, monthly, inactivity, expected
+):
+    from churnml.labels import activity_day_gaps, fast_rhythm_note
+
+    twice_a_week = _rhythm(fast, gaps)
+    monthly_ones = _rhythm(monthly, [30, 28, 31]).with_columns(
+        pl.concat_str(pl.lit("m"), "client_id").alias("client_id")
+    )
+    activity = pl.concat([twice_a_week, monthly_ones])
+    assert fast_rhythm_note(activity_day_gaps(activity), inactivity) == expected
+
+
 def _late_events_dataset(as_of: datetime) -> Dataset:
     """Terms since 2023-05-01, the usage log only from 2025-04-30 (a CRM whose product analytics came later)."""
     tables = {

@@ -129,6 +129,7 @@ __all__ = [
     "customer_terms",
     "departure_lag_days",
     "dormant_clients_note",
+    "fast_rhythm_note",
     "first_customer_records",
     "fitting_horizon",
     "free_terms_note",
@@ -1093,6 +1094,42 @@ def slow_rhythm_note(
         f"{typical} days): under label.inactivity_days ({inactivity_days}) each of their quiet spells reads as "
         "leaving, so they are labeled gone between orders, left off the weekly list and put on the win-back "
         f"list while they still buy. If that is their rhythm, raise it (label.inactivity_days: {suggest}, and "
+        "rules.no_activity_days under it)"
+    )
+
+
+def fast_rhythm_note(
+    gaps: pl.DataFrame, inactivity_days: int, least: int = 20, share: float = 0.5, far: int = 6
+) -> str | None:
+    """A hint for ``label.source: inactivity`` when most repeat clients usually come back far sooner than
+    ``inactivity_days`` (a distributor's accounts ordering twice a week under 90 days): a client that stops
+    is labeled gone only after that many quiet days, so the clients the list ranks first have been gone for
+    weeks (the mirror of :func:`slow_rhythm_note`).
+
+    ``gaps``: :func:`activity_day_gaps`. *Repeat* clients have at least 4 activity days; *fast* ones a median
+    gap of ``inactivity_days / far`` days or less. The note comes when ``least`` or more clients, and
+    ``share`` or more of the repeat clients, are fast. It says their typical (median) gap and suggests a
+    window of the 90th percentile of the fast clients' longest quiet spells, in whole weeks and at least
+    four, for both ``label.inactivity_days`` and ``label.horizon_days``; None when that is not shorter than
+    ``inactivity_days`` (their pauses already reach it), or otherwise."""
+    repeat = gaps.filter(pl.col("_n") >= 3)
+    cut = inactivity_days / far
+    fast = repeat.filter(pl.col("_med") <= cut)
+    if fast.height < least or fast.height < share * repeat.height:
+        return None
+    typical = round(float(fast.get_column("_med").median()))  # type: ignore[arg-type]
+    longest = float(fast.get_column("_hi").quantile(0.9, "nearest"))  # type: ignore[arg-type]
+    suggest = max(28, 7 * -(-round(longest) // 7))
+    if suggest >= inactivity_days:
+        return None
+    days = "day" if typical == 1 else "days"
+    return (
+        f"label: {fast.height:,} of the {repeat.height:,} clients with 4 activity days or more "
+        f"({fast.height / repeat.height:.0%}) usually come back within {cut:g} days (typically every {typical} "
+        f"{days}), far inside label.inactivity_days ({inactivity_days}): a client that stops is labeled gone only "
+        f"after {inactivity_days} quiet days, so the clients at the top of the list have mostly been gone for "
+        f"weeks already. 9 in 10 of them never paused longer than {longest:g} days: if that is their rhythm, "
+        f"shorten the label (--set label.inactivity_days={suggest} --set label.horizon_days={suggest}, and "
         "rules.no_activity_days under it)"
     )
 

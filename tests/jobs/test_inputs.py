@@ -166,3 +166,40 @@ def test_a_listed_activity_event_no_row_has_is_said(tmp_path) -> None:
     )
     notes = [n for n in data_notes(read_dataset(folder, cfg.data), cfg) if "transfer_out" in n]
     assert len(notes) == 1 and "card_payment" not in notes[0].split(":")[0]
+
+
+@pytest.mark.parametrize(("every", "said"), [(4, True), (30, False)])
+def test_the_data_notes_say_when_most_clients_buy_far_faster_than_the_inactivity_window(every, said):
+    """25 shops ordering every ``every`` days for a year under the default 90-day inactivity label."""
+    from datetime import datetime, timedelta
+
+    import polars as pl
+
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.jobs.inputs import data_notes
+
+    cfg = load_config()
+    cfg = cfg.model_copy(update={"label": cfg.label.model_copy(update={"source": "inactivity"})})
+    ids = [f"c{i}" for i in range(25)]
+    start = datetime(2024, 1, 1)
+    days = range(0, 365, every)
+    data = Dataset(
+        {
+            Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [start] * len(ids)}),
+            Table.PAYMENTS: pl.DataFrame(
+                {
+                    "client_id": [c for c in ids for _ in days],
+                    "amount": [10.0] * (len(ids) * len(days)),
+                    "paid_at": [start + timedelta(days=d) for _ in ids for d in days],
+                }
+            ),
+        },
+        "shop",
+        start,
+        datetime(2025, 1, 1),
+    )
+    fast = [n for n in data_notes(data, cfg) if "far inside label.inactivity_days (90)" in n]
+    assert len(fast) == (1 if said else 0)
+    if said:
+        assert "(typically every 4 days)" in fast[0] and "--set label.inactivity_days=28" in fast[0]

@@ -145,7 +145,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and,
     under the inactivity label, clients active on a regular rhythm about as long as the horizon
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
-    ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) and
+    ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
+    far shorter (:func:`churnml.labels.fast_rhythm_note`), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
@@ -160,6 +161,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         activity_times,
         churns_before_creation_note,
         dormant_clients_note,
+        fast_rhythm_note,
         free_terms_note,
         inactivity_activity,
         late_behaviour_note,
@@ -230,9 +232,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         inactive = label.source in ("inactivity", "mixed")  # mixed: the orders outside term spells
         gaps = (
             activity_day_gaps(inactivity_activity(dataset, label)) if inactive else None
-        )  # both notes read them
+        )  # the rhythm notes read them
         rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
         slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
+        fast = fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
             dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
@@ -241,7 +244,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         )
         # a listed activity event no row has (a typo, another export's name): nothing would count as activity
         unknown = unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events)
-        notes += [n for n in (rhythm, slow, idle, dormant, unknown) if n]
+        notes += [n for n in (rhythm, slow, fast, idle, dormant, unknown) if n]
     return notes
 
 
