@@ -58,6 +58,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import polars as pl
 
@@ -76,7 +77,7 @@ from churnml.contract.schemas import (
     Tickets,
 )
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import EARLY_RENEWAL_SHARE
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE, paused_clients
 from churnml.scoring.outputs import History
 
 __all__ = [
@@ -530,6 +531,15 @@ class RuleInput:
     def cut(self) -> datetime:
         return _midnight(self.as_of)
 
+    @cached_property
+    def paused(self) -> pl.DataFrame:
+        """``[client_id]`` of the clients on a pause at ``as_of`` (:func:`churnml.scoring.crm.paused_clients`:
+        free terms after paid ones, no lapse, no renewal booked): expected to be quiet, so the rules of
+        :data:`QUIET_RULES` skip them. Computed once per evaluation, whichever quiet rules read it."""
+        return paused_clients(
+            self.tables.get(Table.SUBSCRIPTIONS), self.as_of, self.grace_days, self.renewal_share
+        ).select(CLIENT_ID)
+
 
 _EMPTY = pl.DataFrame(schema={CLIENT_ID: pl.String})
 
@@ -558,22 +568,11 @@ def _table_rule(table: Table, hits: Callable[[pl.DataFrame, RuleInput], pl.DataF
     return evaluate
 
 
-def _paused(ctx: RuleInput) -> pl.DataFrame:
-    """``[client_id]`` of the clients on a pause at ``ctx.as_of`` (:func:`churnml.scoring.crm.paused_clients`:
-    free terms after paid ones, no lapse, no renewal booked): expected to be quiet, so the rules of
-    :data:`QUIET_RULES` skip them."""
-    from churnml.scoring.crm import paused_clients
-
-    return paused_clients(
-        ctx.tables.get(Table.SUBSCRIPTIONS), ctx.as_of, ctx.grace_days, ctx.renewal_share
-    ).select(CLIENT_ID)
-
-
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
     flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days, ctx.activity_events)
     if flags is None:
         return _EMPTY
-    return ctx.ids.filter(flags).join(_paused(ctx), on=CLIENT_ID, how="anti")
+    return ctx.ids.filter(flags).join(ctx.paused, on=CLIENT_ID, how="anti")
 
 
 def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:
@@ -1105,7 +1104,7 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
         return _EMPTY
     fell = ratios.filter(pl.col("_ratio") <= (1 - ctx.cfg.usage_drop_share) * portfolio).select(CLIENT_ID)
-    return fell.join(_paused(ctx), on=CLIENT_ID, how="anti")  # a paused client's use is expected to stop
+    return fell.join(ctx.paused, on=CLIENT_ID, how="anti")  # a paused client's use is expected to stop
 
 
 def portfolio_usage_note(
