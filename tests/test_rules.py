@@ -447,6 +447,37 @@ def test_payment_trouble_fires_while_a_failure_is_unsettled(rows, fires) -> None
 
 
 @pytest.mark.parametrize(
+    ("rows", "fires"),
+    [
+        # (status, issued_at, paid_at) days ago; a failed row's paid_at is its attempt time
+        ([("failed", 106, 10)], True),  # an invoice of 106 days ago declined 10 days ago: within the 91 days
+        ([("failed", 30, 120)], False),  # declined 120 days ago: outside them, whatever the invoice's date
+        ([("failed", 30, 10), ("paid", 25, 25)], True),  # a charge paid before the decline settles nothing
+        ([("failed", 30, 10), ("paid", 8, 5)], False),  # paid after the decline: settled
+        ([("failed", 30, 10), (None, 8, 5)], False),  # an empty status is a payment too (labels.orders)
+        ([("failed", 30, 10), ("refunded", 8, 5)], True),  # a refund settles no failure
+        ([("failed", 30, -2)], False),  # declined after the as-of date: not known yet
+    ],
+)
+def test_payment_trouble_dates_a_failure_at_its_attempt(rows, fires) -> None:
+    terms = pl.DataFrame(
+        {"client_id": ["m"], "start_date": [days_ago(200)], "end_date": [days_ago(-165)], "mrr": [30.0]}
+    )
+    payments = pl.DataFrame(
+        {
+            "client_id": ["m"] * len(rows),
+            "amount": [30.0] * len(rows),
+            "issued_at": [days_ago(r[1]) for r in rows],
+            "paid_at": [days_ago(r[2]) for r in rows],
+            "status": [r[0] for r in rows],
+        },
+        schema_overrides={"status": pl.String},
+    )
+    fired = _fired_for("payment_trouble", Table.PAYMENTS, payments, extra={Table.SUBSCRIPTIONS: terms})
+    assert fired == (["payment_trouble"] if fires else [""])
+
+
+@pytest.mark.parametrize(
     ("failed_days_ago", "fires"),
     [
         ([30], False),  # one failed top-up, nothing owed: tried again later

@@ -33,8 +33,10 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
   ``cancellation_request`` ticket in the last ``cancellation_days`` days, no ``cancellation_withdrawn`` signal
   since) and is not yet in effect: a base term still runs (once it ended unrenewed, ``term_lapsed`` fires at once).
-- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days that no payment settled
-  (failures on two days for a client without a term: a failed top-up is tried again), or an invoice
+- ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days (dated at its attempt,
+  ``paid_at``; its invoice's ``issued_at`` when that is empty) that no order paid after it settled
+  (:func:`churnml.labels.orders`; failures on two days for a client without a term: a failed top-up is tried
+  again), or an invoice
   still unpaid ``overdue_days`` after its due date.
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
 - ``budget_pressure``: a ``layoffs`` or ``budget_cut`` signal in the last ``budget_pressure_days`` (it decides
@@ -632,16 +634,26 @@ def _termed_clients(subscriptions: pl.DataFrame | None, cut: datetime) -> pl.Dat
 
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
-    """A failed payment within ``payment_trouble_days`` that no payment settled since (a returned direct
-    debit collected again a week later is no trouble left: a single late payment is noise; for a client
-    without a term started before the as-of date, failures on ``UNOWED_FAILURES`` days: nothing was
-    owed), or an invoice unpaid ``overdue_days`` after its due date (counted to the data's end: B2B invoices paid a
-    few days late are ordinary; ten accounts a day to three weeks late took most of a CRM's yellow zone)."""
+    """A failed payment within ``payment_trouble_days`` that no payment settled since, or an invoice unpaid
+    ``overdue_days`` after its due date.
+
+    A failure is dated at its attempt, ``paid_at`` (a declined card's attempt time), else its invoice's
+    ``issued_at``; an order paid after that instant settles it (:func:`churnml.labels.orders`: paid, a positive
+    amount, a status empty or not ``failed`` / ``refunded``): a returned direct debit collected again a week
+    later is no trouble left (a single late payment is noise). For a client without a term started before the
+    as-of date, failures on ``UNOWED_FAILURES`` days: nothing was owed. An invoice is overdue counted to the
+    data's end: B2B invoices paid a few days late are ordinary; ten accounts a day to three weeks late took most
+    of a CRM's yellow zone. Grain: one row per client it fires for (``client_id``)."""
+    from churnml.labels import orders
+
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
+        # a failure is dated at its attempt (a declined card's paid_at, as the payments features read it), its
+        # invoice's date only when the attempt time is empty: an invoice of 106 days ago declined last week is
+        # a failure of last week, and a charge paid between the invoice and the decline settles nothing
         when = pl.coalesce(
-            [pl.col(c) for c in (Payments.ISSUED_AT, Payments.PAID_AT) if c in payments.columns]
+            [pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns]
         )
         failed = _within(
             payments.with_columns(when.alias("_t")),
@@ -650,13 +662,9 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
             ctx.cfg.payment_trouble_days,
             pl.col(Payments.STATUS) == "failed",
         )
-        settled = (
-            payments.filter(
-                (pl.col(Payments.STATUS) == "paid")
-                & pl.col(Payments.PAID_AT).is_not_null()
-                & (pl.col(Payments.PAID_AT) < cut)
-                & (pl.col(Payments.AMOUNT) > 0)
-            )
+        settled = (  # any order settles it (labels.orders: an empty status is a payment too, a refund none)
+            orders(payments)
+            .filter(pl.col(Payments.PAID_AT) < cut)
             .group_by(CLIENT_ID)
             .agg(pl.col(Payments.PAID_AT).max().alias("_last_paid"))
         )
