@@ -1512,6 +1512,101 @@ def test_a_mailing_counts_the_clients_on_the_books_that_day() -> None:
     assert mailing_days(comms, clients, None, T0, least=5).height == 0
 
 
+# what the 20 churners of _churned_60 did, days ago: their churns records and their base terms since (start, end)
+_CHURNER_HISTORIES = {
+    "left": ([150], []),
+    "left, two records": ([300, 150], []),  # a second record of the same absence: one client gone
+    "back": ([150], [(100, -265)]),  # a new term since: on the books again
+    "left twice, back": ([300, 150], [(100, -265)]),
+    "back, left again": ([300, 150], [(250, 150)]),  # its last churn has no return since: gone
+    "back after the mailing": ([150], [(5, -360)]),  # gone on the mailing's day (10 days ago)
+}
+
+
+def _churned_60(history: str) -> dict[Table, pl.DataFrame]:
+    """60 clients, the last 20 of them churners with ``history`` (:data:`_CHURNER_HISTORIES`)."""
+    ids = [f"c{i:02d}" for i in range(60)]
+    churned, terms = _CHURNER_HISTORIES[history]
+    churners = ids[40:]
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [days_ago(800)] * 60}),
+        Table.CHURNS: pl.DataFrame(
+            {
+                "client_id": [c for c in churners for _ in churned],
+                "churned_at": [days_ago(d) for d in churned] * 20,
+            }
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": [c for c in churners for _ in terms],
+                "start_date": [days_ago(t[0]) for t in terms] * 20,
+                "end_date": [days_ago(t[1]) for t in terms] * 20,
+                "mrr": [50.0] * (20 * len(terms)),
+            },
+            schema={
+                "client_id": pl.String,
+                "start_date": pl.Datetime("us"),
+                "end_date": pl.Datetime("us"),
+                "mrr": pl.Float64,
+            },
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("history", "reached", "on_the_books", "mailing"),
+    [
+        ("left", 12, 40, True),  # 12 of the 40 left on the books: 30%
+        ("left", 11, 40, False),
+        ("left, two records", 12, 40, True),
+        (
+            "left, two records",
+            11,
+            40,
+            False,
+        ),  # each churner counted out once (was twice: 11 of 20 read a mailing)
+        ("back", 12, 60, False),  # the 20 came back: 12 of 60 is 20%
+        ("left twice, back", 12, 60, False),
+        ("back, left again", 12, 40, True),
+        ("back after the mailing", 12, 40, True),
+    ],
+)
+def test_a_mailing_counts_each_gone_client_once_and_not_those_back(
+    history, reached, on_the_books, mailing
+) -> None:
+    from churnml.scoring.rules import mailing_days
+
+    tables = _churned_60(history)
+    comms = pl.DataFrame(
+        {
+            "client_id": [f"c{i:02d}" for i in range(reached)],
+            "ts": [days_ago(10)] * reached,
+            "channel": ["call"] * reached,
+            "direction": ["out"] * reached,
+        }
+    )
+    got = mailing_days(comms, tables[Table.CLIENTS], tables[Table.CHURNS], T0, 0.3, 5, tables=tables)
+    assert got.rows() == ([(days_ago(10).date(), "call", reached)] if mailing else [])
+    assert (reached >= 0.3 * on_the_books) == mailing
+
+
+@pytest.mark.parametrize(("history", "fires"), [("left", False), ("back", True), ("left twice, back", True)])
+def test_unanswered_outreach_reads_the_returned_clients_as_on_the_books(history: str, fires: bool) -> None:
+    # c00 answered before; 12 calls of one day unanswered (a mailing to the 40 on the books, not to the 60 once the
+    # churners came back), then one more to c00
+    tables = _churned_60(history)
+    rows = [("c00", days_ago(40), "in", None)] + [
+        (f"c{i:02d}", days_ago(10), "out", "no_reply") for i in range(12)
+    ]
+    rows.append(("c00", days_ago(5), "out", "no_reply"))
+    tables[Table.COMMUNICATIONS] = pl.DataFrame(
+        rows, schema=["client_id", "ts", "direction", "outcome"], orient="row"
+    ).with_columns(pl.lit("call").alias("channel"))
+    cfg = RulesConfig(enabled=("unanswered_outreach",), mailing_min_clients=5)
+    out = fired_rules(tables, ["c00"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == (["unanswered_outreach"] if fires else [""])
+
+
 @pytest.mark.parametrize(
     ("activity_events", "fires"),
     [

@@ -287,12 +287,63 @@ def _not_reached_since(
 
 
 # outbound touches on one day and channel to at least this share of the clients on the books then (created by that
-# day, not gone by a churns record before it) and to at least MAILING_MIN_CLIENTS of them are a mailing (a newsletter,
-# a price letter), no outreach: unanswered_outreach skips them (a coworking operator's monthly newsletters, logged as
-# outbound no_reply e-mails, made it fire for 91 of 140 members, 81 of them green). The defaults of
-# rules.mailing_share and rules.mailing_min_clients; the rule reads the configured ones
+# day, not gone: a churns record before it with no return since) and to at least MAILING_MIN_CLIENTS of them are a
+# mailing (a newsletter, a price letter), no outreach: unanswered_outreach skips them (a coworking operator's monthly
+# newsletters, logged as outbound no_reply e-mails, made it fire for 91 of 140 members, 81 of them green). The
+# defaults of rules.mailing_share and rules.mailing_min_clients; the rule reads the configured ones
 MAILING_SHARE: float = RulesConfig.model_fields["mailing_share"].default
 MAILING_MIN_CLIENTS: int = RulesConfig.model_fields["mailing_min_clients"].default
+
+
+def _gone_spells(
+    churns: pl.DataFrame,
+    cut: datetime,
+    tables: Mapping[Table, pl.DataFrame] | None = None,
+    grace_days: int = 30,
+    activity_events: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """``[client_id, _from, _to]`` (Date), one row per absence of a client: gone on the days strictly between
+    ``_from``, the day of a ``churns`` record before ``cut``, and ``_to``, the day it came back
+    (:func:`churnml.labels.returns_after_churns` of ``tables``, signs strictly before ``cut``; null while it has
+    not). A client's overlapping absences are one (two records of one absence): a client is gone once, however
+    many records it has. ``tables``: the dataset's tables, where a return is read (a new term; events or orders
+    without terms); None: no return is known. An absence that ends the day it begins is left out."""
+    from churnml.labels import RETURNED_AT, returns_after_churns
+
+    schema = {CLIENT_ID: pl.String, "_from": pl.Date, "_to": pl.Date}
+    left = churns.filter(pl.col(Churns.CHURNED_AT) < cut).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(pl.Datetime("us"))
+    )
+    if left.height == 0:
+        return pl.DataFrame(schema=schema)
+    if tables is None:
+        back = left.with_columns(pl.lit(None, pl.Datetime("us")).alias(RETURNED_AT))
+    else:
+        back = returns_after_churns(tables, left, grace_days, before=cut, activity_events=activity_events)
+    far = pl.lit(date.max)  # not back: the absence runs on
+    spells = (
+        back.select(
+            CLIENT_ID,
+            pl.col(Churns.CHURNED_AT).dt.date().alias("_from"),
+            pl.col(RETURNED_AT).cast(pl.Datetime("us")).dt.date().fill_null(far).alias("_to"),
+        )
+        .sort(CLIENT_ID, "_from")
+        # a new absence starts on or after every earlier one's return, else it is the same absence
+        .with_columns(pl.col("_to").cum_max().shift(1).over(CLIENT_ID).alias("_until"))
+        .with_columns(
+            (pl.col("_until").is_null() | (pl.col("_from") >= pl.col("_until")))
+            .cum_sum()
+            .over(CLIENT_ID)
+            .alias("_n")
+        )
+        .group_by(CLIENT_ID, "_n")
+        .agg(pl.col("_from").min(), pl.col("_to").max())
+    )
+    return (
+        spells.filter(pl.col("_to") > pl.col("_from"))
+        .select(CLIENT_ID, "_from", pl.when(pl.col("_to") < far).then(pl.col("_to")).alias("_to"))
+        .sort(CLIENT_ID, "_from")
+    )
 
 
 def mailing_days(
@@ -302,12 +353,18 @@ def mailing_days(
     cut: datetime,
     share: float = MAILING_SHARE,
     least: int = MAILING_MIN_CLIENTS,
+    *,
+    tables: Mapping[Table, pl.DataFrame] | None = None,
+    grace_days: int = 30,
+    activity_events: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """``[_day, channel, _reached]``: the days (before ``cut``) and channels of the mailings, one row each: its
     outbound touches reached at least ``least`` clients and at least ``share`` of the clients on the books that
-    day (``clients`` created by its end, less those with a ``churns`` record before it; without ``clients``, the
-    clients of ``communications``); ``_reached``: how many clients it reached. A broadcast, not an outreach that
-    waits for an answer."""
+    day (``clients`` created by its end, less the distinct clients gone then: a ``churns`` record before it and
+    no return by it, :func:`_gone_spells`; without ``clients``, the clients of ``communications``); ``_reached``:
+    how many clients it reached. A broadcast, not an outreach that waits for an answer. ``tables``: the dataset's
+    tables, where a return after a churn is read (:func:`churnml.labels.returns_after_churns` with ``grace_days``,
+    ``label.grace_days``, and ``activity_events``, ``label.activity_events``); None: no one came back."""
     day = pl.col(Communications.TS).cast(pl.Datetime("us")).dt.date().alias("_day")
     sent = (
         communications.filter((pl.col(Communications.DIRECTION) == "out") & (pl.col(Communications.TS) < cut))
@@ -328,20 +385,22 @@ def mailing_days(
         born = communications.group_by(CLIENT_ID).agg(
             pl.col(Communications.TS).min().cast(pl.Datetime("us")).dt.date().alias("_d")
         )
-    gone = (
-        churns.select(pl.col(Churns.CHURNED_AT).cast(pl.Datetime("us")).dt.date().alias("_d"))
+    spells = (
+        _gone_spells(churns, cut, tables, grace_days, activity_events)
         if churns is not None and churns.height
-        else pl.DataFrame(schema={"_d": pl.Date})
+        else pl.DataFrame(schema={CLIENT_ID: pl.String, "_from": pl.Date, "_to": pl.Date})
     )
     days = sent.get_column("_day").unique().sort()
 
-    def count_by(dates: pl.DataFrame, strictly: bool) -> pl.DataFrame:
-        # per mailing day, how many of ``dates`` fall by it (created: on or before; gone: before)
-        marks = dates.get_column("_d").drop_nulls().sort()
-        found = marks.search_sorted(days, side="left" if strictly else "right")
-        return pl.DataFrame({"_day": days, "_n": found.cast(pl.Int64)})
+    def count_by(dates: pl.Series, strictly: bool) -> pl.Series:
+        # per mailing day, how many of ``dates`` fall by it (strictly: before it; else on or before it)
+        return (
+            dates.drop_nulls().sort().search_sorted(days, side="left" if strictly else "right").cast(pl.Int64)
+        )
 
-    books = count_by(born, False).join(count_by(gone, True).rename({"_n": "_gone"}), on="_day")
+    # gone on a day: an absence begun before it and not ended by it (back that day or before is on the books)
+    gone = count_by(spells.get_column("_from"), True) - count_by(spells.get_column("_to"), False)
+    books = pl.DataFrame({"_day": days, "_n": count_by(born.get_column("_d"), False), "_gone": gone})
     return (
         sent.join(books, on="_day")
         .filter(pl.col("_reached") >= share * (pl.col("_n") - pl.col("_gone")).clip(lower_bound=1))
@@ -359,6 +418,9 @@ def without_mailings(communications: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
         ctx.cut,
         ctx.cfg.mailing_share,
         ctx.cfg.mailing_min_clients,
+        tables=ctx.tables,
+        grace_days=ctx.grace_days,
+        activity_events=ctx.activity_events,
     )
     if mailings.height == 0:
         return communications
@@ -380,9 +442,17 @@ def _unanswered_hits(communications: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     return _not_reached_since(found, personal, ctx)
 
 
-def mailings_note(tables: Mapping[Table, pl.DataFrame], as_of: date, cfg: RulesConfig) -> str | None:
+def mailings_note(
+    tables: Mapping[Table, pl.DataFrame],
+    as_of: date,
+    cfg: RulesConfig,
+    grace_days: int = 30,
+    activity_events: Sequence[str] | None = None,
+) -> str | None:
     """A sentence for the list when ``unanswered_outreach`` skipped mailings in its window (``unanswered_days``
-    before ``as_of``): how many, and their touches (:func:`mailing_days`); None when it is off or there were none."""
+    before ``as_of``): how many, and their touches (:func:`mailing_days`; ``grace_days`` and ``activity_events``:
+    ``label.grace_days`` and ``label.activity_events``, which the rule reads returns with); None when it is off or
+    there were none."""
     communications = tables.get(Table.COMMUNICATIONS)
     if "unanswered_outreach" not in cfg.enabled or communications is None or not communications.height:
         return None
@@ -394,6 +464,9 @@ def mailings_note(tables: Mapping[Table, pl.DataFrame], as_of: date, cfg: RulesC
         cut,
         cfg.mailing_share,
         cfg.mailing_min_clients,
+        tables=tables,
+        grace_days=grace_days,
+        activity_events=activity_events,
     ).filter(pl.col("_day") >= (cut - timedelta(days=cfg.unanswered_days)).date())
     if mailings.height == 0:
         return None
