@@ -1371,6 +1371,33 @@ def test_price_rise_kinds_tell_a_booked_rise_from_one_already_started(
     assert got.to_list() == [kind, None]
 
 
+@pytest.mark.parametrize(
+    ("running", "booked", "fires"),
+    [
+        # (mrr, is_addon) of the terms running now (an annual base ending in 20 days) and of those booked from then
+        (
+            [(100.0, False)],
+            [(100.0, False), (30.0, True)],
+            False,
+        ),  # renewed at 100 with a new add-on: no rise
+        ([(100.0, False), (30.0, True)], [(100.0, False)], False),  # the add-on dropped at the renewal
+        ([(100.0, False)], [(120.0, False), (30.0, True)], True),  # the base 20% up
+        ([(100.0, False), (30.0, True)], [(120.0, False), (30.0, True)], True),
+        ([(100.0, False), (30.0, True)], [(110.0, False), (45.0, True)], False),  # base +10%, under the 15%
+        ([(10.0, True)], [(12.0, True)], True),  # add-ons alone: the client's terms (labels.customer_terms)
+    ],
+)
+def test_a_booked_price_rise_compares_base_terms_with_base_terms(running, booked, fires) -> None:
+    from churnml.scoring.rules import price_rise_kinds
+
+    rows = [("p", days_ago(345), days_ago(-20), m, a) for m, a in running]
+    rows += [("p", days_ago(-20), days_ago(-385), m, a) for m, a in booked]
+    subs = pl.DataFrame(rows, schema=["client_id", "start_date", "end_date", "mrr", "is_addon"], orient="row")
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+    kinds = price_rise_kinds({Table.SUBSCRIPTIONS: subs}, ["p"], AS_OF, RulesConfig(enabled=("price_rise",)))
+    assert kinds.to_list() == ["booked" if fires else None]
+
+
 # a monthly member: terms of 30 days, the running one from 10 days ago to 20 days ahead (or, ended_days_ago set,
 # the last one ended that many days ago); a cancellation_request ticket 20 days ago
 def _member(ended_days_ago: int | None, withdrawn_days_ago: int | None) -> dict[Table, pl.DataFrame]:

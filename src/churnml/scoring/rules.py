@@ -848,28 +848,31 @@ def _price_rise_kinds(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     """``[client_id, price_rise_kind]`` (:data:`PRICE_RISE_KINDS`), one row per client the rule fires for:
     ``booked``: its next term, booked to start on or after the as-of date and within ``price_rise_days``, costs
     at least ``1 + price_rise_share`` times the terms running now (an intro price ending: 1 to 9.99 a month; a
-    renewal quote 18% up written as the next term), the client's or one product's (:func:`_product_price_rises`);
+    renewal quote 18% up written as the next term), the client's base terms against its base terms
+    (:func:`churnml.labels.customer_terms`: a new add-on bought with the renewal is no rise of its price) or one
+    product's against its own (:func:`_product_price_rises`);
     ``discount``: with no next term booked, its running term is discounted by ``price_rise_discount`` or more (a
     promotion; 10-25% is a B2B account's negotiated price) and ends within those days, the discount held for a
     year at most (an intro offer ending; a discount renewed for longer is the client's price); ``started``: a
     rise that has already started (:func:`_started_price_rises`: a monthly plan auto-renewed at a higher price
     books nothing ahead)."""
+    from churnml.labels import customer_terms
     from churnml.scoring.crm import booked_terms, running_mrr
 
     cut = ctx.cut
-    booked = subscriptions.filter(
-        pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days)
-    )
+    # base terms on both sides (add-ons aside, as the labels read them): a renewal at the same price with a new
+    # add-on bought beside it is no price rise (100 + 30 booked against 100 running read "30% up")
+    base = customer_terms(subscriptions).with_columns(pl.col(CLIENT_ID).cast(pl.String))
+    booked = base.filter(pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
     first = booked_terms(booked, ctx.as_of, ctx.renewal_share)  # the first booked start, within the days
     next_mrr = (
-        booked.with_columns(pl.col(CLIENT_ID).cast(pl.String))
-        .join(first, on=CLIENT_ID)
+        booked.join(first, on=CLIENT_ID)
         .filter(pl.col(Subscriptions.START_DATE).dt.date() == pl.col("_booked"))
         .group_by(CLIENT_ID)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_next"))
     )
     parts = [
-        running_mrr(subscriptions, cut)
+        running_mrr(base, cut)
         .join(next_mrr, on=CLIENT_ID, how="inner")
         .filter((pl.col("_mrr") > 0) & (pl.col("_next") >= (1 + ctx.cfg.price_rise_share) * pl.col("_mrr")))
         .select(CLIENT_ID, pl.lit("booked").alias("_kind"))
