@@ -1447,6 +1447,32 @@ def test_a_cancellation_request_withdrawn_or_in_effect_is_no_save_call(
     assert out.get_column(Scores.RULES).to_list() == [fired]
 
 
+@pytest.mark.parametrize(
+    ("case", "rule", "said"),
+    [
+        # a notice, its term ended yesterday: a lapse at once, no term_lapsed_days of settling
+        (
+            "ended after a notice",
+            "term_lapsed",
+            "at least 3 days ago (at once when the client had given notice)",
+        ),
+        (
+            "no term",
+            "cancellation_request",
+            "not yet in effect (its term still runs or is booked, or it has no term on record)",
+        ),
+    ],
+)
+def test_a_rules_text_holds_for_each_case_it_fires_on(case: str, rule: str, said: str) -> None:
+    tables = _member(1, None)
+    if case == "no term":  # a client without terms keeps its notice: nothing says it took effect
+        tables.pop(Table.SUBSCRIPTIONS)
+    cfg = RulesConfig(enabled=("cancellation_request", "term_lapsed"))
+    out = fired_rules(tables, ["m"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == [rule]
+    assert said in rule_descriptions(cfg, grace_days=30)[rule]
+
+
 def _mailed(n_clients: int, reached: int, personal: int) -> dict[Table, pl.DataFrame]:
     """``n_clients`` clients (c0, c1, ...) that each wrote in 100 days ago; e-mails sent 40 and 10 days ago to
     the first ``reached`` of them (no_reply), and ``personal`` e-mails to c0 alone 30 and 5 days ago (no_reply)."""

@@ -28,11 +28,13 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``data_export``: a data-export event within the last ``data_export_days`` days.
 - ``champion_change``: a ``champion_left`` signal within the last ``champion_change_days`` days.
 - ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
-  days ago (not renewed; a renewal charged or exported a day or two late is no lapse).
+  days ago (not renewed; a renewal charged or exported a day or two late is no lapse), or, after a cancellation
+  notice that stands, from the day it ended (the notice says no renewal is coming: nothing to settle).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
   ``cancellation_request`` ticket in the last ``cancellation_days`` days, no ``cancellation_withdrawn`` signal
-  since) and is not yet in effect: a base term still runs (once it ended unrenewed, ``term_lapsed`` fires at once).
+  since) and is not yet in effect: a base term still runs or is booked, or the client has none on record (once it
+  ended unrenewed, ``term_lapsed`` fires at once).
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days (dated at its attempt,
   ``paid_at``; its invoice's ``issued_at`` when that is empty) that no order paid after it settled
   (:func:`churnml.labels.orders`; failures on two days for a client without a term: a failed top-up is tried
@@ -125,11 +127,12 @@ RULE_TEXT: dict[str, str] = {
     "health_drop": "health dropped more than {health_drop_points:g} points in {health_drop_weeks} weeks",
     "data_export": "exported data in the last {data_export_days} days",
     "champion_change": "the champion left in the last {champion_change_days} days",
-    "term_lapsed": "the term ended at least {term_lapsed_days} days ago and was not renewed (within the "
-    "{grace_days}-day grace period)",
+    "term_lapsed": "the term ended at least {term_lapsed_days} days ago (at once when the client had given notice) "
+    "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days, "
-    "not withdrawn since (a cancellation_withdrawn signal) and not yet in effect (its term still runs)",
+    "not withdrawn since (a cancellation_withdrawn signal) and not yet in effect (its term still runs or is booked, or "
+    "it has no term on record)",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
     "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
