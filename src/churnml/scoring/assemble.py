@@ -759,7 +759,7 @@ def scored_list(
         missing,
         unknown,
         dip,
-        mailings_note(dataset.tables, as_of, rules),
+        mailings_note(dataset.tables, as_of, rules, label.grace_days, label.activity_events),
     )
 
 
