@@ -1629,6 +1629,36 @@ def test_terms_that_end_beyond_the_horizon_are_said(terms, dates, horizon, expec
     assert terms_beyond_horizon_note(terms, dates, horizon) == expected
 
 
+@pytest.mark.parametrize(
+    ("longest", "expected_end"),
+    [
+        # the data judges a 300-day horizon: the suggestion stands
+        (300, "For an earlier warning, label.horizon_days: 300 (three in four"),
+        # 8 months of data judge 55 days at most: the suggestion is for later, not advice to follow now
+        (
+            55,
+            "An earlier warning would need label.horizon_days: 300 (three in four of these terms end within 281 "
+            "days of their snapshot), which this data cannot judge yet (a backtest fold needs a horizon of 55 "
+            "days or less now): keep the horizon until the data is longer",
+        ),
+        (
+            0,
+            "An earlier warning would need label.horizon_days: 300 (three in four of these terms end within 281 "
+            "days of their snapshot), which this data cannot judge yet (no horizon gives a backtest fold yet): "
+            "keep the horizon until the data is longer",
+        ),
+    ],
+)
+def test_a_longer_horizon_is_suggested_only_when_the_data_can_judge_it(longest, expected_end):
+    from churnml.labels import terms_beyond_horizon_note
+
+    dates = [date(2025, 9, 1) + timedelta(weeks=4 * i) for i in range(13)]
+    note = terms_beyond_horizon_note(_ANNUAL, dates, 90, longest_labeled=longest)
+    assert note is not None
+    assert note.startswith("at 12 snapshots 2025-09-29 .. 2026-08-03, 75% of the active clients' terms")
+    assert expected_end in note
+
+
 def test_running_term_ends_take_the_term_started_before_the_date():
     from churnml.labels import running_term_ends
 

@@ -1418,7 +1418,11 @@ LONG_TERM_DAYS = 62
 
 
 def terms_beyond_horizon_note(
-    terms: pl.DataFrame, dates: Sequence[date], horizon_days: int, share: float = 0.5
+    terms: pl.DataFrame,
+    dates: Sequence[date],
+    horizon_days: int,
+    share: float = 0.5,
+    longest_labeled: int | None = None,
 ) -> str | None:
     """A note when under the subscriptions label (a churn is a term that ends unrenewed) most active clients'
     next term end lies beyond the horizon: more than ``share`` of the active client x date pairs of ``dates``
@@ -1429,7 +1433,9 @@ def terms_beyond_horizon_note(
     which three in four of those terms end (the upper quartile of the days from the date to the term's end,
     rounded up to a multiple of 30): the median would leave half the year's lists short of the renewal.
     Pass the list's date for one list, or dates spread over a year of snapshots for the training data (a
-    share that does not depend on the season). None otherwise, and for monthly terms whatever the horizon."""
+    share that does not depend on the season). ``longest_labeled`` (training): the longest horizon this data
+    can judge with a backtest fold now; a suggestion beyond it is said as one for when the data is longer, not
+    as advice to follow now. None otherwise, and for monthly terms whatever the horizon."""
     running = running_term_ends(terms, dates)
     if running.height == 0:
         return None
@@ -1451,11 +1457,24 @@ def terms_beyond_horizon_note(
         f"of the active clients' terms ({running.height:,} client x snapshot rows) end more than {horizon_days} "
         "days after the snapshot"
     )
-    return (
+    reach = (
         f"{when}: they run {typical:.0f} days (median) and a client churns at a term's end, so the model can flag "
-        f"a non-renewal only within {horizon_days} days of it (label.horizon_days). For an earlier warning, "
-        f"label.horizon_days: {suggest} (three in four of these terms end within {quartile} days of {of}; each "
-        "label then waits that long plus label.grace_days after its snapshot)"
+        f"a non-renewal only within {horizon_days} days of it (label.horizon_days)"
+    )
+    why = f"three in four of these terms end within {quartile} days of {of}"
+    if longest_labeled is not None and suggest > longest_labeled:
+        fold = (
+            f"a backtest fold needs a horizon of {longest_labeled} days or less now"
+            if longest_labeled >= 7
+            else "no horizon gives a backtest fold yet"
+        )
+        return (
+            f"{reach}. An earlier warning would need label.horizon_days: {suggest} ({why}), which this data "
+            f"cannot judge yet ({fold}): keep the horizon until the data is longer"
+        )
+    return (
+        f"{reach}. For an earlier warning, label.horizon_days: {suggest} ({why}; each label then waits that long "
+        "plus label.grace_days after its snapshot)"
     )
 
 

@@ -90,13 +90,14 @@ def test_train_names_the_next_term_ends_and_says_when_terms_end_beyond_the_horiz
     assert next_term_ends(data, cfg) == [date(2026, 9, 1)]
     # every fourth Monday of the year up to the next list's, 2026-03-09: 10 of the 13 lie more than 90 days
     # before 1 September (147, 119, 91, 344, ... 176 days), 3 within (63, 35, 7 days); the upper quartile
-    # 260 days -> 270
+    # 260 days -> 270, which 19 months of data cannot judge yet (223 days at most give a backtest fold)
     assert horizon_reach_note(data, cfg) == (
         "at 13 snapshots 2025-04-07 .. 2026-03-09, 77% of the active clients' terms (52 client x snapshot rows) "
         "end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a term's "
-        "end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). For an "
-        "earlier warning, label.horizon_days: 270 (three in four of these terms end within 260 days of their "
-        "snapshot; each label then waits that long plus label.grace_days after its snapshot)"
+        "end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). An earlier "
+        "warning would need label.horizon_days: 270 (three in four of these terms end within 260 days of their "
+        "snapshot), which this data cannot judge yet (a backtest fold needs a horizon of 223 days or less now): "
+        "keep the horizon until the data is longer"
     )
     assert horizon_reach_note(data, config(source="subscriptions", horizon_days=240)) is None
     cfg = config(source="inactivity")

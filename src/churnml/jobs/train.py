@@ -542,7 +542,8 @@ def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
     snapshot of the data's last year (13 snapshots: a share that does not depend on the season the data ends
     in): most active clients' terms end more than ``label.horizon_days`` after the snapshot, so the model
     can flag a non-renewal only that close to it. None otherwise."""
-    from churnml.labels import customer_terms, terms_beyond_horizon_note
+    from churnml.labels import customer_terms, label_lag_days, terms_beyond_horizon_note
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
     from churnml.pipeline import training_snapshots
 
     subs = dataset.tables.get(Table.SUBSCRIPTIONS)
@@ -553,7 +554,18 @@ def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
         return None
     last, step = snaps[-1], 7 * _REACH_EVERY_WEEKS
     year = [d for d in snaps if (last - d).days < 364 and (last - d).days % step == 0]
-    return terms_beyond_horizon_note(customer_terms(subs), year, cfg.label.horizon_days)
+    lag = label_lag_days(cfg.label)
+    # the longest horizon this data judges with a fold now (0: none): a longer suggestion is for later
+    longest = longest_horizon_with_a_fold(
+        snaps, dataset.as_of.date(), lag, cfg.train, _LONGEST_HORIZON_DAYS + 1
+    )
+    return terms_beyond_horizon_note(
+        customer_terms(subs), year, cfg.label.horizon_days, longest_labeled=longest or 0
+    )
+
+
+# the longest horizon :func:`horizon_reach_note` looks for a backtest fold with (two years)
+_LONGEST_HORIZON_DAYS = 730
 
 
 # the shortest history and training span the "no backtest yet" hint proposes
