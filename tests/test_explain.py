@@ -599,11 +599,25 @@ def test_a_value_that_rounds_to_zero_has_no_minus_sign(name: str, value: float, 
         ("", "usage_time_28d", 7200.0, "2 hours in the product in the last 28 days"),
         ("API calls", "usage_time_28d", 12400.0, "12,400 API calls in the last 28 days"),
         ("GB", "usage_time_7d", 3.0, "3 GB in the last 7 days"),
+        (
+            "usage counts (logins + tasks)",
+            "usage_time_7d",
+            3.0,
+            "3 usage counts (logins + tasks) in the last 7 days",
+        ),
     ],
 )
 def test_the_value_of_events_is_said_in_its_own_unit(noun: str, name: str, value: float, text: str) -> None:
     _specs, describe = registry_catalog(FeaturesConfig(value_noun=noun))
     assert describe(name, value) == text
+
+
+@pytest.mark.parametrize("noun", ["{hours}", " GB", "GB ", "x" * 61])
+def test_a_value_noun_that_would_break_the_sentences_is_refused(noun: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="value_noun"):
+        FeaturesConfig(value_noun=noun)
 
 
 def test_a_trend_of_api_calls_is_said_as_calls_a_week() -> None:

@@ -187,7 +187,8 @@ class FeaturesConfig(_Section):
     young_days: int = Field(90, ge=0)
     login_events: tuple[str, ...] = ("login",)
     login_noun: str = Field("login", pattern=r"^[a-z][a-z ]*[a-z]$")
-    value_noun: str = Field("", pattern=r"^([a-zA-Z][a-zA-Z ]*[a-zA-Z])?$")
+    # any words but braces (the noun goes into the sentences' templates): "usage counts (logins + tasks)"
+    value_noun: str = Field("", max_length=60, pattern=r"^([^\s{}]([^{}]*[^\s{}])?)?$")
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
     export_events: tuple[str, ...] = ("data_export",)
     friction_events: tuple[str, ...] = ()
