@@ -35,8 +35,9 @@ DATA = Dataset(
     tables={
         Table.CLIENTS: _frame(
             [
-                ("p1", D(2022, 1, 1), "Price Co", 0.5),
-                ("g1", D(2022, 1, 1), "Grace Co", None),
+                # created with their first term: their whole history is on record (no unrecorded years)
+                ("p1", D(2024, 1, 1), "Price Co", 0.5),
+                ("g1", D(2024, 1, 1), "Grace Co", None),
                 ("m1", D(2022, 1, 1), "Moved Co", None),
                 ("t1", D(2022, 1, 1), "Toxic Co", None),
                 ("l1", D(2024, 6, 1), "Loud Co", None),
@@ -770,3 +771,29 @@ def test_the_stages_count_from_the_departure(source, expected):
         got.select("client_id", "churned_at", "left_at", "days_since_churn", "stage").sort("client_id").rows()
         == expected
     )
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        # created with its first term: the records are its whole history
+        (D(2023, 1, 1), 3150.0),
+        # a client since 2020 whose records begin with the terms in 2023 (a CRM migrated then): three years
+        # (1,096 days / 365.25) more at its former ARR, 12 x 250
+        (D(2020, 1, 1), 3150.0 + 1096 / 365.25 * 3000.0),
+    ],
+)
+def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(created, expected):
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [created]}),
+            Table.SUBSCRIPTIONS: S1_TERMS,
+        },
+        name="t",
+        start=D(2023, 1, 1),
+        as_of=D(2025, 6, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
+    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    assert plan.get_column("former_arr").item() == pytest.approx(3000.0)
+    assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)

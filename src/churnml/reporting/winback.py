@@ -29,7 +29,8 @@ Columns:
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
-  x months: a payments export that begins after the terms holds only the last invoices); ``lifetime_value`` = lifetime revenue x margin
+  x months: a payments export that begins after the terms holds only the last invoices; plus, for a client created
+  before the terms table begins and on a term when it begins, its ``former_arr`` for each year before it); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
 - ``orders_last_year`` (:func:`churnml.labels.orders`), ``complaints_last_year``, ``discount_requests_last_year``,
   ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
@@ -309,10 +310,51 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         lost = lost.with_columns(
             pl.lit(None, pl.Float64).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
-    return lost.drop("_billed").with_columns(
+    lost = _with_unrecorded_revenue(lost.drop("_billed"), subs)
+    return lost.with_columns(
         pl.col("lifetime_revenue").clip(lower_bound=0).round(2),
         pl.col("orders_last_year").cast(pl.UInt32),
         (pl.col("lifetime_revenue").clip(lower_bound=0) * pl.col("_margin")).round(2).alias("lifetime_value"),
+    )
+
+
+def revenue_records_start(subs: pl.DataFrame | None) -> datetime | None:
+    """The first day the terms table records (its earliest start; dates before 1971, placeholders, left
+    out): before it a client's terms are not on record. None without terms."""
+    if subs is None or subs.height == 0:
+        return None
+    starts = subs.get_column(Subscriptions.START_DATE)
+    return starts.filter(starts >= datetime(1971, 1, 1)).min()  # type: ignore[return-value]
+
+
+# a client whose first term starts within this many days of the terms table's first day was already a
+# client when the records begin (its earlier terms are not on record)
+_RECORDS_BEGIN_DAYS = 31
+
+
+def _with_unrecorded_revenue(lost: pl.DataFrame, subs: pl.DataFrame | None) -> pl.DataFrame:
+    """``lost`` with ``lifetime_revenue`` raised, for a client created before the terms table begins and
+    already on a term when it begins (its first term starts within :data:`_RECORDS_BEGIN_DAYS` of the table's
+    first day: a CRM migrated in March keeps none of a 2018 account's terms), by its ``former_arr`` for each
+    year from its creation to the table's first day: the records alone valued a 7-year client as one of a
+    few months. Unchanged otherwise (a client created on or after that day, one whose first term came
+    later: a free account that started paying, a shop's buyer without terms)."""
+    start = revenue_records_start(subs)
+    if subs is None or start is None or Clients.CREATED_AT not in lost.columns:
+        return lost
+    first = subs.group_by(CLIENT_ID).agg(pl.col(Subscriptions.START_DATE).min().alias("_first_term"))
+    years = (
+        (
+            pl.lit(start, pl.Datetime("us")) - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))
+        ).dt.total_days()
+        / 365.25
+    ).clip(lower_bound=0)
+    began = pl.col("_first_term") <= pl.lit(start + timedelta(days=_RECORDS_BEGIN_DAYS), pl.Datetime("us"))
+    extra = pl.when(began).then(years * pl.col("former_arr").fill_null(0)).otherwise(0.0).fill_null(0.0)
+    return (
+        lost.join(first, on=CLIENT_ID, how="left", maintain_order="left")
+        .with_columns((pl.col("lifetime_revenue") + extra).alias("lifetime_revenue"))
+        .drop("_first_term")
     )
 
 
