@@ -1240,6 +1240,45 @@ def test_no_activity_counts_orders_only(recent: dict, fires: bool) -> None:
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
 
 
+@pytest.mark.parametrize(
+    ("with_events", "term", "fires"),
+    [
+        # a gym member: last check-in 40 days ago, the monthly debit collected 5 days ago during its term:
+        # the charge is not the member coming back
+        (True, (days_ago(300), days_ago(-65)), True),
+        # the same payment with no term running: an order the client placed
+        (True, None, False),
+        # no events table: the orders are all the activity there is, charges included
+        (False, (days_ago(300), days_ago(-65)), False),
+    ],
+)
+def test_no_activity_does_not_read_a_terms_charge_as_activity(with_events, term, fires) -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(300)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["m"], "amount": [39.0], "paid_at": [days_ago(5)], "status": ["paid"]},
+            schema={
+                "client_id": pl.String,
+                "amount": pl.Float64,
+                "paid_at": pl.Datetime("us"),
+                "status": pl.String,
+            },
+        ),
+    }
+    if with_events:
+        tables[Table.EVENTS] = pl.DataFrame(
+            {"client_id": ["m"], "ts": [days_ago(40)], "event": ["checkin"]},
+            schema={"client_id": pl.String, "ts": pl.Datetime("us"), "event": pl.String},
+        )
+    if term is not None:
+        tables[Table.SUBSCRIPTIONS] = pl.DataFrame(
+            {"client_id": ["m"], "start_date": [term[0]], "end_date": [term[1]], "mrr": [39.0]}
+        )
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=30)
+    out = fired_rules(tables, ["m"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+
+
 def test_a_paused_client_fires_neither_usage_drop_nor_no_activity() -> None:
     # both quiet for 120 days and down 93% on their usual; "paused" is on 2 free months after paid ones
     ids = ["paused", "paying"]

@@ -6,7 +6,8 @@ order; empty when none fired). Every rule looks only at data strictly before the
 
 The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 
-- ``no_activity``: no order (payment row) and no product event for ``no_activity_days`` days
+- ``no_activity``: no order (payment row; with an events table, one placed outside the client's terms: a term's
+  charge is not activity) and no product event for ``no_activity_days`` days
   (measured from the client's creation when it never had one); an event of ``label.activity_events`` when
   that is set (a bank's transactions, not its logins: the activity the labels read). Not evaluated when the dataset has
   neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
@@ -209,19 +210,28 @@ def _no_activity(
 ) -> pl.Series | None:
     """Per client of ``ids`` (same order): whether its last order or event (of ``activity_events``, None:
     every one) before ``cut`` is ``days`` or more ago (its creation when it has none); None without events
-    and payments."""
+    and payments. With an events table, a payment while a term of the client ran is its charge (a monthly
+    direct debit), not activity: only the orders placed outside its terms count
+    (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
+    "inactive"). Without events the orders are the only activity there is, charges included."""
     stamps = []
     events = tables.get(Table.EVENTS)
     if events is not None:
         log = events.lazy()
         if activity_events is not None:
             log = log.filter(pl.col(Events.EVENT).is_in(list(activity_events)))
-        stamps.append(log.select(CLIENT_ID, pl.col(Events.TS).alias("t")))
+        stamps.append(log.select(CLIENT_ID, pl.col(Events.TS).cast(pl.Datetime("us")).alias("t")))
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:  # its orders: an invoice issued, a declined card or a refund is no order
         from churnml.labels import orders
+        from churnml.scoring.crm import placed_orders
 
-        stamps.append(orders(payments).lazy().select(CLIENT_ID, pl.col(Payments.PAID_AT).alias("t")))
+        if events is not None:
+            placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), cut)
+            stamps.append(placed.lazy().select(pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "t"))
+        else:
+            paid = pl.col(Payments.PAID_AT).cast(pl.Datetime("us")).alias("t")
+            stamps.append(orders(payments).lazy().select(CLIENT_ID, paid))
     if not stamps:
         return None
     # lazy: the filter and the aggregation run on each table in place, no concatenated copy of the events
