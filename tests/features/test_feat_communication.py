@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from feature_helpers import features_at, make_dataset
 
+from churnml.config import FeaturesConfig
 from churnml.contract.schemas import Table
 
 
@@ -27,20 +28,24 @@ TOUCHES = [
     touch(datetime(2024, 3, 1), outcome="no_reply"),
 ]
 CLIENTS = [{"client_id": "c", "created_at": datetime(2023, 1, 1)}]
+CLIENTS_ABC = [{"client_id": c, "created_at": datetime(2023, 1, 1)} for c in "ABC"]
 SNAPS = [date(2024, 2, 19), date(2024, 2, 26), date(2024, 3, 4)]
 
 
 @pytest.fixture(scope="module")
 def frame():
-    return features_at(make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: TOUCHES}), ["c"], SNAPS)
+    snaps = [*SNAPS, date(2024, 3, 11)]
+    return features_at(make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: TOUCHES}), ["c"], snaps)
 
 
 @pytest.mark.parametrize(
     ("snapshot", "feature", "expected"),
     [
-        (date(2024, 2, 19), "comm_no_reply_streak", 3),
+        # a no_reply is known 7 days (features.no_reply_after_days) after it was sent: the one of 02-15 not yet
+        (date(2024, 2, 19), "comm_no_reply_streak", 2),
         (date(2024, 2, 26), "comm_no_reply_streak", 0),  # the reply ends the streak
-        (date(2024, 3, 4), "comm_no_reply_streak", 2),  # the inbound chat ended the next one
+        (date(2024, 3, 4), "comm_no_reply_streak", 0),  # the no-replies of 02-27 .. 03-01 are not known yet
+        (date(2024, 3, 11), "comm_no_reply_streak", 2),  # they are: the inbound chat of 02-28 ended the first
         (date(2024, 2, 19), "comm_reply_rate_28d", 0.0),
         (date(2024, 2, 26), "comm_reply_rate_28d", 0.25),
         # a 28-day window that reaches back before the data starts is unknown, not a count
@@ -113,14 +118,85 @@ def test_inbound_only_communications_without_optional_columns() -> None:
 
 @pytest.mark.parametrize(("snapshot", "streak"), [(date(2024, 3, 11), 2), (date(2024, 3, 18), 0)])
 def test_a_reply_ends_the_no_reply_streak_when_it_came(snapshot, streak):
-    # two unanswered e-mails, then one sent Sunday 22:00 and replied 5 hours later: the Monday snapshot
-    # still sees the streak of 2 (the reply had not come), the next one sees it ended
+    # two unanswered e-mails (known a week after), then one sent Sunday 22:00 and replied 5 hours later:
+    # the Monday snapshot still sees the streak of 2 (the reply had not come), the next one sees it ended
     touches = [
+        touch(datetime(2024, 2, 19), outcome="no_reply"),
         touch(datetime(2024, 2, 26), outcome="no_reply"),
-        touch(datetime(2024, 3, 4), outcome="no_reply"),
         touch(datetime(2024, 3, 10, 22), outcome="replied", response_hours=5.0),
     ]
     got = features_at(
         make_dataset({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: touches}), ["c"], [snapshot]
     )
     assert got.get_column("comm_no_reply_streak").to_list() == [streak]
+
+
+def _outreach(client: str, outcome: str, **kw) -> dict:
+    # Sunday 2024-03-03 10:00, the day before the Monday snapshot 2024-03-04
+    return {**touch(datetime(2024, 3, 3, 10), outcome=outcome, **kw), "client_id": client}
+
+
+REPLY_OR_NOT = [
+    *[{"client_id": c, "ts": datetime(2024, 1, 2), "channel": "chat", "direction": "in"} for c in "ABC"],
+    _outreach("A", "replied", response_hours=48.0),  # the reply comes Tuesday 03-05
+    _outreach("B", "replied"),  # a reply, its time not recorded
+    _outreach("C", "no_reply"),
+]
+
+
+@pytest.mark.parametrize(
+    ("wait", "snapshot", "expected"),
+    [
+        # the day after: every outcome still pending, whatever it will be (the snapshot cannot tell them apart)
+        (7, date(2024, 3, 4), {"A": (None, 0), "B": (None, 0), "C": (None, 0)}),
+        # a week later: A's reply came, B's reply and C's no_reply are known 7 days after they were sent
+        (7, date(2024, 3, 11), {"A": (1.0, 0), "B": (1.0, 0), "C": (0.0, 1)}),
+        (10, date(2024, 3, 11), {"A": (1.0, 0), "B": (None, 0), "C": (None, 0)}),
+        # 0 = known as sent; A's reply still waits for its time
+        (0, date(2024, 3, 4), {"A": (None, 0), "B": (1.0, 0), "C": (0.0, 1)}),
+    ],
+)
+def test_an_outcome_is_pending_until_known_whatever_it_will_be(build, wait, snapshot, expected):
+    cfg = FeaturesConfig(no_reply_after_days=wait)
+    frame = build({Table.CLIENTS: CLIENTS_ABC, Table.COMMUNICATIONS: REPLY_OR_NOT}, "ABC", [snapshot], cfg)
+    got = {
+        r["client_id"]: (r["comm_reply_rate_7d"], r["comm_no_reply_streak"])
+        for r in frame.iter_rows(named=True)
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "snapshot", "streak"),
+    [
+        # the client wrote back before the no_reply was known: no streak, not -1
+        (
+            touch(datetime(2024, 3, 1), outcome="no_reply"),
+            touch(datetime(2024, 3, 2), "in"),
+            date(2024, 3, 4),
+            0,
+        ),
+        (
+            touch(datetime(2024, 3, 1), outcome="no_reply"),
+            touch(datetime(2024, 3, 2), "in"),
+            date(2024, 3, 11),
+            0,
+        ),
+        # it wrote, then an outreach went unanswered: known a week after it was sent
+        (
+            touch(datetime(2024, 2, 20), "in"),
+            touch(datetime(2024, 3, 1), outcome="no_reply"),
+            date(2024, 3, 4),
+            0,
+        ),
+        (
+            touch(datetime(2024, 2, 20), "in"),
+            touch(datetime(2024, 3, 1), outcome="no_reply"),
+            date(2024, 3, 11),
+            1,
+        ),
+    ],
+)
+def test_a_response_before_a_no_reply_is_known_leaves_no_streak(build, at, first, then, snapshot, streak):
+    frame = build({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: [first, then]}, ["c"], [snapshot])
+    assert at(frame, "c", snapshot, "comm_no_reply_streak") == streak

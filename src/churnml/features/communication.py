@@ -12,10 +12,15 @@ Definitions:
 - response hours and words per reply are **means** (running sums make means exact and cheap; a median
   would need the raw rows per snapshot). Words count on inbound touches and on outbound touches that
   were replied to. Their trends are smoothed ratios of means: (recent + 1) / (baseline + 1).
-- the no-reply streak is the number of outbound ``no_reply`` touches sent after the last touch the client
-  responded to (an inbound touch, or an outbound touch with outcome replied, held or rescheduled; a reply
-  is known from the moment it came, but it answers its own touch only: an outreach sent on the 3rd and
-  answered on the 13th leaves the no-reply of the 5th unanswered, a streak of 1). Touches at the
+- point in time: an outreach's outcome is known when the reply came (sent + ``response_hours``); a
+  ``no_reply``, and a ``replied`` whose hours are not recorded, ``no_reply_after_days`` after it was sent
+  (the export only says that no reply ever came: read as sent, the snapshot after an outreach would tell
+  the client who never answers from the one whose reply is on its way). Until then the outreach is
+  pending: in no reply rate and no streak.
+- the no-reply streak is the number of known outbound ``no_reply`` touches sent after the last touch the
+  client responded to (an inbound touch, or an outbound touch with outcome replied, held or rescheduled; a
+  reply is known from the moment it came, but it answers its own touch only: an outreach sent on the 3rd
+  and answered on the 13th leaves the no-reply of the 5th unanswered, a streak of 1). Touches at the
   same timestamp count the no-replies first, so a reply at that moment ends the streak. Outcomes
   cancelled / no_show and empty outcomes neither extend nor end it.
 """
@@ -47,7 +52,9 @@ from churnml.features.spec import SpecPattern, spec
 
 __all__ = ["FAMILY", "SCOPE", "SPECS", "communication_features", "no_reply_marks"]
 
-_RESPONSES = ("replied", "held", "rescheduled")
+# outcomes that are a response of the client at the touch itself (a meeting it came to or moved); a
+# reply is one too, from when it came
+_RESPONSES_AS_SENT = ("held", "rescheduled")
 _MEETING_OUTCOMES = ("rescheduled", "cancelled", "no_show")
 
 
@@ -55,28 +62,32 @@ def _flag(cond: nw.Expr) -> nw.Expr:
     return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
 
 
-def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
-    """Per client x week: ``_noreply`` (outbound no-reply touches) and ``_resp_mark`` (the running count of
-    no-replies at the client's latest response that week, null without a response). A reply to an
-    outreach is a response in the week it came (sent + ``response_hours``), not the week it was sent."""
+def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis, no_reply_after_days: int) -> nw.LazyFrame:
+    """Per client x week: ``_noreply`` (outbound no-reply touches that became known that week,
+    ``no_reply_after_days`` after they were sent) and ``_resp_mark`` (the running count of no-replies,
+    in the order sent, at the client's latest response known that week; null without one). A reply to
+    an outreach is a response when it came (:func:`_outcome_day`), not when the outreach was sent.
+
+    The no-replies known at a snapshot are the first ones sent, so the streak is the known count minus
+    the latest mark, at least 0 (a response may answer after a no-reply not known yet)."""
     out = nw.col(Communications.DIRECTION) == "out"
     outcome = nw.col(Communications.OUTCOME)
     fast = comm.implementation.is_polars()
     replied = out & (outcome == "replied").fill_null(False)
     hours = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
-    later = replied & ~hours.is_null()  # its response is known only when the reply came
+    ts = nw.col(Communications.TS)
     per_ts = (
         comm.with_columns(
             _flag(out & (outcome == "no_reply").fill_null(False)).alias("_nr"),
-            _flag((~out | (out & outcome.is_in(list(_RESPONSES)).fill_null(False))) & ~later).alias("_resp"),
-            nw.when(later).then(_reply_day(nw.col(Communications.TS), hours, fast)).alias("_reply_day"),
+            _flag(~out | (out & outcome.is_in(list(_RESPONSES_AS_SENT)).fill_null(False))).alias("_resp"),
+            nw.when(replied).then(_outcome_day(ts, hours, no_reply_after_days, fast)).alias("_reply_day"),
         )
         .group_by(CLIENT_ID, Communications.TS)
         .agg(nw.col("_nr").sum(), nw.col("_resp").max(), nw.col("_reply_day").min())
     )
     per_ts = per_ts.with_columns(
         nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=Communications.TS).alias("_nr_cum"),
-        week_of(day_number(nw.col(Communications.TS), fast), axis).alias(WEEK),
+        day_number(ts, fast).alias(DAY),
     )
     columns = [
         nw.col(CLIENT_ID),
@@ -84,13 +95,21 @@ def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         nw.col("_nr").cast(nw.Int64),
         nw.col("_mark").cast(nw.Int64),
     ]
-    at_sent = per_ts.with_columns(nw.when(nw.col("_resp") > 0).then(nw.col("_nr_cum")).alias("_mark"))
+    no_replies = per_ts.filter(nw.col("_nr") > 0).with_columns(
+        nw.lit(None, nw.Int64).alias("_mark"),
+        week_of(nw.col(DAY) + no_reply_after_days, axis).alias(WEEK),
+    )
+    at_sent = per_ts.filter(nw.col("_resp") > 0).with_columns(
+        nw.lit(0).alias("_nr"),
+        nw.col("_nr_cum").alias("_mark"),
+        week_of(nw.col(DAY), axis).alias(WEEK),
+    )
     at_reply = per_ts.filter(~nw.col("_reply_day").is_null()).with_columns(
         nw.lit(0).alias("_nr"),
         nw.col("_nr_cum").alias("_mark"),
         week_of(nw.col("_reply_day"), axis).alias(WEEK),
     )
-    both = nw.concat([at_sent.select(columns), at_reply.select(columns)], how="vertical")
+    both = nw.concat([part.select(columns) for part in (no_replies, at_sent, at_reply)], how="vertical")
     return (
         both.filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
@@ -114,8 +133,9 @@ _WEEKLY = (
 )
 
 
-# an outreach's outcome columns: known when the reply came (the touch's time + response_hours), not when
-# it was sent; until then it is pending, neither replied nor unanswered (a no_reply is known as sent)
+# an outreach's outcome columns: known when the reply came (the touch's time + response_hours), or
+# no_reply_after_days after it was sent for a no_reply or a reply without hours (:func:`_outcome_day`);
+# until then it is pending, neither replied nor unanswered
 _REPLY = ("_replied", "_asked", "_rh_sum", "_rh_n", "_words_sum", "_words_n")
 
 
@@ -126,15 +146,23 @@ def _reply_day(ts: nw.Expr, hours: nw.Expr, fast: bool) -> nw.Expr:
     return day_number(ts, fast) + ((clock + hours) // 24).cast(nw.Int64)
 
 
-def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+def _outcome_day(ts: nw.Expr, hours: nw.Expr, no_reply_after_days: int, fast: bool) -> nw.Expr:
+    """Day number on which the outcome of an outreach sent at ``ts`` (replied or no_reply) is known: the
+    day the reply came (:func:`_reply_day`) when its ``hours`` are recorded, else ``no_reply_after_days``
+    after the day it was sent (the export does not say when a no-reply, or an undated reply, was known)."""
+    waited = day_number(ts, fast) + no_reply_after_days
+    return nw.when(~hours.is_null()).then(_reply_day(ts, hours, fast)).otherwise(waited)
+
+
+def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis, no_reply_after_days: int) -> nw.LazyFrame:
     """Per client x week: the :data:`_WEEKLY` counts and sums (touches by direction and channel, replies
     to outreach, response hours, reply words, meeting outcomes, sentiment) and ``_last_in`` (the day
     of the last touch from the client).
 
     Point in time: an outbound touch counts in the week it was sent, its outcome (asked and replied), the
-    hours the reply took and its words in the week the reply came (sent + ``response_hours``; the week
-    sent when the hours are not recorded), so a snapshot between the two sees an outreach still pending,
-    in no reply rate yet."""
+    hours the reply took and its words in the week the outcome became known (:func:`_outcome_day`: the
+    reply's week; ``no_reply_after_days`` after it was sent for a no_reply or a reply without hours), so
+    a snapshot between the two sees an outreach still pending, in no reply rate yet."""
     direction = nw.col(Communications.DIRECTION)
     channel = nw.col(Communications.CHANNEL)
     outcome = nw.col(Communications.OUTCOME)
@@ -145,8 +173,12 @@ def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFram
     words_ok = ~nw.col(Communications.WORDS).is_null() & (~is_out | replied)
     sent = nw.col(Communications.SENTIMENT).cast(nw.Float64)
     day = day_number(nw.col(Communications.TS), fast)
+    asked = is_out & outcome.is_in(["replied", "no_reply"]).fill_null(False)
+    reply_hours = nw.when(replied).then(rh)  # a no_reply's hours, if any, are no reply's
     known = (
-        nw.when(replied & ~rh.is_null()).then(_reply_day(nw.col(Communications.TS), rh, fast)).otherwise(day)
+        nw.when(asked)
+        .then(_outcome_day(nw.col(Communications.TS), reply_hours, no_reply_after_days, fast))
+        .otherwise(day)
     )
     rows = communications.with_columns(
         day.alias(DAY),
@@ -155,7 +187,7 @@ def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFram
         _flag(is_out).alias("_out"),
         *[_flag(channel == ch).alias(f"_ch_{ch}") for ch in Communications.CHANNELS],
         _flag(replied).alias("_replied"),
-        _flag(is_out & outcome.is_in(["replied", "no_reply"]).fill_null(False)).alias("_asked"),
+        _flag(asked).alias("_asked"),
         rh.fill_null(0.0).alias("_rh_sum"),
         _flag(~rh.is_null()).alias("_rh_n"),
         nw.when(words_ok)
@@ -242,7 +274,7 @@ def _communication_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
         (reply_recent - reply_base).alias("comm_reply_rate_trend"),
         smoothed_ratio("_rh").alias("comm_response_hours_trend"),
         smoothed_ratio("_words").alias("comm_words_trend"),
-        (nw.col(cum("_noreply")) - nw.col("_resp_mark")).alias("comm_no_reply_streak"),
+        (nw.col(cum("_noreply")) - nw.col("_resp_mark")).clip(lower_bound=0).alias("comm_no_reply_streak"),
         days_since("_last_in").alias("comm_days_since_inbound"),
         (_mean_over("_sent", recent) - _mean_over("_sent", base, recent)).alias("comm_sentiment_trend"),
     ]
@@ -255,8 +287,8 @@ def communication_features(
 
     Grain: one row per client x grid week (``client_id``, ``_week``), one column per spec of :data:`SPECS`."""
     columns = _communication_columns(cfg)  # the config's windows are checked before any work
-    weekly = _weekly_touches(communications, axis)
-    marks = no_reply_marks(communications, axis)
+    weekly = _weekly_touches(communications, axis, cfg.no_reply_after_days)
+    marks = no_reply_marks(communications, axis, cfg.no_reply_after_days)
     g = on_grid(on_grid(grid, weekly, list(_WEEKLY)), marks, ["_noreply"])
     g = g.with_columns(
         running_max("_last_in").alias("_last_in"),
