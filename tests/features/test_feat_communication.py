@@ -200,3 +200,23 @@ def test_an_outcome_is_pending_until_known_whatever_it_will_be(build, wait, snap
 def test_a_response_before_a_no_reply_is_known_leaves_no_streak(build, at, first, then, snapshot, streak):
     frame = build({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: [first, then]}, ["c"], [snapshot])
     assert at(frame, "c", snapshot, "comm_no_reply_streak") == streak
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "expected"),
+    [
+        # the day after: the replies (A's on Tuesday, B's undated) had not come, their tone is unknown;
+        # a meeting's tone is known when it was held
+        (date(2024, 3, 4), {"A": None, "B": None, "C": 0.5}),
+        (date(2024, 3, 11), {"A": -0.9, "B": 0.8, "C": None}),
+    ],
+)
+def test_a_replys_sentiment_is_known_when_the_reply_is(build, snapshot, expected):
+    touches = [
+        *REPLY_OR_NOT[:3],
+        _outreach("A", "replied", response_hours=48.0, sentiment=-0.9),
+        _outreach("B", "replied", sentiment=0.8),
+        {**_outreach("C", "held", sentiment=0.5), "channel": "meeting"},
+    ]
+    frame = build({Table.CLIENTS: CLIENTS_ABC, Table.COMMUNICATIONS: touches}, "ABC", [snapshot])
+    assert dict(frame.select("client_id", "comm_sentiment_7d").iter_rows()) == expected

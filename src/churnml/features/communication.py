@@ -16,7 +16,8 @@ Definitions:
   ``no_reply``, and a ``replied`` whose hours are not recorded, ``no_reply_after_days`` after it was sent
   (the export only says that no reply ever came: read as sent, the snapshot after an outreach would tell
   the client who never answers from the one whose reply is on its way). Until then the outreach is
-  pending: in no reply rate and no streak.
+  pending: in no reply rate and no streak; a replied outreach's hours, words and sentiment (the reply's)
+  count from then too.
 - the no-reply streak is the number of known outbound ``no_reply`` touches sent after the last touch the
   client responded to (an inbound touch, or an outbound touch with outcome replied, held or rescheduled; a
   reply is known from the moment it came, but it answers its own touch only: an outreach sent on the 3rd
@@ -137,6 +138,8 @@ _WEEKLY = (
 # no_reply_after_days after it was sent for a no_reply or a reply without hours (:func:`_outcome_day`);
 # until then it is pending, neither replied nor unanswered
 _REPLY = ("_replied", "_asked", "_rh_sum", "_rh_n", "_words_sum", "_words_n")
+# a replied outreach's sentiment is the reply's tone: known with its outcome too (other touches' tone as sent)
+_REPLY_TONE = ("_sent_sum", "_sent_n")
 
 
 def _reply_day(ts: nw.Expr, hours: nw.Expr, fast: bool) -> nw.Expr:
@@ -160,7 +163,7 @@ def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis, no_reply_after
     of the last touch from the client).
 
     Point in time: an outbound touch counts in the week it was sent, its outcome (asked and replied), the
-    hours the reply took and its words in the week the outcome became known (:func:`_outcome_day`: the
+    hours the reply took, its words and (replied) its sentiment in the week the outcome became known (:func:`_outcome_day`: the
     reply's week; ``no_reply_after_days`` after it was sent for a no_reply or a reply without hours), so
     a snapshot between the two sees an outreach still pending, in no reply rate yet."""
     direction = nw.col(Communications.DIRECTION)
@@ -200,15 +203,18 @@ def _weekly_touches(communications: nw.LazyFrame, axis: WeekAxis, no_reply_after
         _flag(~sent.is_null()).alias("_sent_n"),
         nw.when(direction == "in").then(day).alias("_last_in"),
     )
-    # an outbound touch's reply columns move to the reply's week (an inbound touch's words stay: known
-    # when it came); the other columns stay in the week sent
+    # an outbound touch's reply columns, and a replied one's sentiment, move to the week its outcome was
+    # known (an inbound touch's words and tone stay: known when it came); the other columns stay in the
+    # week sent
+    moves = {c: is_out for c in _REPLY} | {c: replied for c in _REPLY_TONE}
     at_sent = rows.with_columns(
-        *[nw.when(is_out).then(nw.lit(0)).otherwise(nw.col(c)).alias(c) for c in _REPLY],
+        *[nw.when(moved).then(nw.lit(0)).otherwise(nw.col(c)).alias(c) for c, moved in moves.items()],
     ).with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
     at_reply = (
         rows.filter(is_out)
         .with_columns(
-            *[nw.lit(0).alias(c) for c in _WEEKLY if c not in _REPLY],
+            *[nw.lit(0).alias(c) for c in _WEEKLY if c not in moves],
+            *[nw.when(moved).then(nw.col(c)).otherwise(nw.lit(0)).alias(c) for c, moved in moves.items()],
             nw.lit(None, nw.Int64).alias("_last_in"),
         )
         .with_columns(week_of(nw.col("_known_day"), axis).alias(WEEK))
