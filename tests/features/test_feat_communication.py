@@ -220,3 +220,27 @@ def test_a_replys_sentiment_is_known_when_the_reply_is(build, snapshot, expected
     ]
     frame = build({Table.CLIENTS: CLIENTS_ABC, Table.COMMUNICATIONS: touches}, "ABC", [snapshot])
     assert dict(frame.select("client_id", "comm_sentiment_7d").iter_rows()) == expected
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        # created 03-04: three weeks old at 03-25, no week of the 91 days before the last 28: no baseline
+        (datetime(2024, 3, 4), None),
+        # created 02-19: one baseline week (02-19 .. 02-25), nothing asked in it: 0/2 -> (0+1)/(2+2) - 1/2
+        (datetime(2024, 2, 19), -0.25),
+    ],
+)
+def test_the_reply_rate_trend_needs_a_baseline_week(build, at, created, expected):
+    touches = [
+        {**touch(datetime(2023, 1, 3), "in"), "client_id": "old"},  # the data starts long before
+        touch(datetime(2024, 3, 6, 9), outcome="no_reply"),
+        touch(datetime(2024, 3, 13, 9), outcome="no_reply"),
+    ]
+    clients = [
+        {"client_id": "old", "created_at": datetime(2023, 1, 2)},
+        {"client_id": "c", "created_at": created},
+    ]
+    frame = build({Table.CLIENTS: clients, Table.COMMUNICATIONS: touches}, ["c"], [date(2024, 3, 25)])
+    assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_28d") == 0.0
+    assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_trend") == expected

@@ -8,7 +8,8 @@ snapshot that starts the next week from touches strictly before it.
 Definitions:
 - reply rate = outbound touches with outcome ``replied`` / those with ``replied`` or ``no_reply``;
   its trend is the Laplace-smoothed rate ((r + 1) / (n + 2)) of the last ``recent_days`` minus that of
-  the ``baseline_days`` before.
+  the ``baseline_days`` before; null while the client has no baseline week (a young client: the prior
+  0.5 would stand in for a baseline it never had).
 - response hours and words per reply are **means** (running sums make means exact and cheap; a median
   would need the raw rows per snapshot). Words count on inbound touches and on outbound touches that
   were replied to. Their trends are smoothed ratios of means: (recent + 1) / (baseline + 1).
@@ -40,6 +41,7 @@ from churnml.features._grid import (
     cum,
     day_number,
     days_since,
+    existing_weeks,
     lagged_window_sum,
     on_grid,
     ratio_trend,
@@ -277,7 +279,9 @@ def _communication_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
     return [
         *feats,
         ratio_trend("_in", recent, base).alias("comm_inbound_ratio"),
-        (reply_recent - reply_base).alias("comm_reply_rate_trend"),
+        nw.when(existing_weeks(base, recent) > 0)
+        .then(reply_recent - reply_base)
+        .alias("comm_reply_rate_trend"),
         smoothed_ratio("_rh").alias("comm_response_hours_trend"),
         smoothed_ratio("_words").alias("comm_words_trend"),
         (nw.col(cum("_noreply")) - nw.col("_resp_mark")).clip(lower_bound=0).alias("comm_no_reply_streak"),
