@@ -28,6 +28,7 @@ from churnml.features._grid import (
     safe_div,
     week_axis,
 )
+from churnml.features.build import contact_observed_from
 from churnml.features.usage import usage_features, usage_look_back_weeks
 from churnml.scoring.window import feature_lookback_days
 
@@ -191,3 +192,66 @@ def test_a_usage_log_that_began_late_observes_the_clients_from_its_start(whole_g
 def test_a_usage_log_that_began_with_the_data_is_observed_from_the_data_s_start() -> None:
     early = {**LATE, Table.EVENTS: [*LATE[Table.EVENTS], ev("old", datetime(2023, 2, 1), "login", "u1", 1.0)]}
     assert make_dataset(early).usage_observed_from() is None
+
+
+# Invoices from 2023-01, the contact logs (communications and tickets) from 2024-06-03 (a Monday; a helpdesk
+# adopted later): one inbound email and one ticket a week since. The communication and support families observe
+# the client from the logs' start: a steady contact reads as steady, not as a surge over the invoices' years.
+CONTACT_START = datetime(2024, 6, 3, 10)
+LATE_CONTACT = {
+    Table.CLIENTS: [{"client_id": "A", "created_at": datetime(2023, 1, 2)}],
+    Table.PAYMENTS: [
+        {"client_id": "A", "paid_at": datetime(2023, 1, 5) + timedelta(days=30 * i), "amount": 100.0}
+        for i in range(19)
+    ],
+    Table.COMMUNICATIONS: [
+        {"client_id": "A", "ts": CONTACT_START + timedelta(weeks=i), "channel": "email", "direction": "in"}
+        for i in range(30)
+    ],
+    Table.TICKETS: [
+        {
+            "client_id": "A",
+            "opened_at": CONTACT_START + timedelta(weeks=i, hours=1),
+            "closed_at": CONTACT_START + timedelta(weeks=i, hours=5),
+            "kind": "question",
+        }
+        for i in range(30)
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("cfg", "snap", "ratio", "count_28d", "count_91d", "count_182d"),
+    [
+        # 4 weeks of contact: no baseline week yet (was 5.0: 4 against 0 in the 13 weeks before)
+        (CFG, date(2024, 7, 1), None, 4.0, None, None),
+        # 9 weeks: 4 in the last 4 against 5 in the 5 before (was 1.97); the 91 and 182 days reach before the logs
+        (CFG, date(2024, 8, 5), 1.0, 4.0, None, None),
+        (CFG, date(2024, 12, 2), 1.0, 4.0, 13.0, 26.0),
+        # scaled: the 9 contacts of the logs' 63 days scaled to the window (was the truncated 9)
+        (FeaturesConfig(unobserved_windows="scaled"), date(2024, 8, 5), 1.0, 4.0, 13.0, 26.0),
+    ],
+)
+def test_contact_logs_that_began_late_observe_the_clients_from_their_start(
+    cfg: FeaturesConfig,
+    snap: date,
+    ratio: float | None,
+    count_28d: float,
+    count_91d: float | None,
+    count_182d: float | None,
+) -> None:
+    dataset = make_dataset(LATE_CONTACT)
+    assert contact_observed_from(dataset) == CONTACT_START
+    row = build_features(dataset, spine(["A"], [snap]), cfg).row(0, named=True)
+    assert (row["comm_inbound_ratio"], row["support_tickets_ratio"]) == (ratio, ratio)
+    assert (row["comm_touches_in_28d"], row["support_tickets_28d"]) == (count_28d, count_28d)
+    assert row["support_tickets_91d"] == count_91d
+    assert (row["comm_touches_in_182d"], row["support_tickets_182d"]) == (count_182d, count_182d)
+
+
+def test_contact_logs_that_began_with_the_data_are_observed_from_the_data_s_start() -> None:
+    early = {
+        **LATE_CONTACT,
+        Table.PAYMENTS: [{"client_id": "A", "paid_at": datetime(2024, 4, 1), "amount": 1.0}],
+    }
+    assert contact_observed_from(make_dataset(early)) is None  # 63 days before the first contact: not late

@@ -12,7 +12,11 @@ spine's earliest snapshot looks back to (:func:`churnml.features.usage.usage_loo
 featurises ~32 weeks instead of every week since the data began; the features are the same, bit for
 bit. What depends on the data's origin (the week a client is observed from, onboarding, the windows
 that reach before the data: :func:`resolved_unobserved_windows`) reads the origin passed in
-(``dataset.first_activity()``), never the grid's first week.
+(``dataset.first_activity()``), never the grid's first week. A log that began long after the first invoices
+has its own origin: the usage family is observed from the first event
+(:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), the communication and support families
+from the first contact (:func:`contact_observed_from`): their rates, trends and windows count the weeks
+the log covers, not the years of invoices before it with no contact on record.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import narwhals as nw
 import polars as pl
 
 from churnml.config import FeaturesConfig
-from churnml.contract.dataset import Dataset
+from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset
 from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
 from churnml.features._grid import (
     CDAY,
@@ -51,12 +55,15 @@ __all__ = [
     "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
+    "contact_observed_from",
     "feature_columns",
     "resolved_unobserved_windows",
 ]
 
 
 Family = Callable[..., nw.LazyFrame]
+# the families observed from the first contact when the contact logs began late (contact_observed_from)
+CONTACT_FAMILIES = ("communication", "support")
 # (step name shown in progress, table it needs, function)
 _STEPS: tuple[tuple[str, Table | None, Family], ...] = (
     ("usage", Table.EVENTS, usage_features),
@@ -172,6 +179,8 @@ def build_features(
     axis: WeekAxis = week_axis(keys.get_column(SNAPSHOT), data_start)
     usage_from = dataset.usage_observed_from()  # a usage log that began long after the first invoices
     usage_base = usage_axis_from(axis, usage_from)
+    contact_from = contact_observed_from(dataset)  # so did the contact logs (a helpdesk adopted later)
+    contact_axis = usage_axis_from(axis, contact_from)
     clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
@@ -187,6 +196,9 @@ def build_features(
         nw.col(CIDX).cast(nw.Int64),
     ).select(CLIENT_ID, CIDX, CDAY)
     grids = {name: (client_week_grid(grid_lf, axis), axis) for name in PROGRESS_STEPS}
+    if contact_axis is not axis:
+        contact_grid = client_week_grid(grid_lf, contact_axis)
+        grids.update({name: (contact_grid, contact_axis) for name in CONTACT_FAMILIES})
     usage_axis = usage_base
     if cfg.engine == "polars" and not whole_grid:
         usage_axis = look_back_axis(usage_base, usage_look_back_weeks(cfg))
@@ -203,17 +215,30 @@ def build_features(
     unknown = [c for c in feature_columns(table) if c not in registered]
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
-    table = resolved_unobserved_windows(table, data_start, cfg, usage_from)
+    table = resolved_unobserved_windows(table, data_start, cfg, usage_from, contact_from)
     # the one feature of two families (users per paid seat), from their resolved columns
     table = with_seat_use(table, cfg)
     return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
 
 
+def contact_observed_from(dataset: Dataset) -> datetime | None:
+    """When the contact logs (communications, tickets) begin
+    (:meth:`~churnml.contract.dataset.Dataset.contact_first`), when that is :data:`LATE_TABLE_DAYS` or more
+    after the data's first activity (invoices going back years, a helpdesk or CRM adopted later): the
+    communication and support families observe the clients from then. None otherwise (they read the
+    data's first activity), as :meth:`~churnml.contract.dataset.Dataset.usage_observed_from` for usage."""
+    first = dataset.contact_first()
+    if first is None or (first - dataset.first_activity()).days < LATE_TABLE_DAYS:
+        return None
+    return first
+
+
 def usage_axis_from(axis: WeekAxis, usage_from: datetime | None) -> WeekAxis:
-    """The usage family's axis: ``axis`` itself, or, when the usage log began late
-    (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), ``axis`` observed from the week of
-    ``usage_from``: a client created before it is observed from then (its rates per week, its onboarding
-    unobserved), as one created before the data is observed from the data's start."""
+    """The axis of a family whose log may have begun late: ``axis`` itself, or, when it began at
+    ``usage_from`` (the usage log: :meth:`~churnml.contract.dataset.Dataset.usage_observed_from`; the contact
+    logs: :func:`contact_observed_from`), ``axis`` observed from the week of ``usage_from``: a client created
+    before it is observed from then (its rates per week, its onboarding unobserved), as one created before
+    the data is observed from the data's start."""
     if usage_from is None:
         return axis
     week = (python_day_number(usage_from) - axis.anchor) // 7
@@ -221,7 +246,11 @@ def usage_axis_from(axis: WeekAxis, usage_from: datetime | None) -> WeekAxis:
 
 
 def resolved_unobserved_windows(
-    table: pl.DataFrame, data_start: datetime, cfg: FeaturesConfig, usage_from: datetime | None = None
+    table: pl.DataFrame,
+    data_start: datetime,
+    cfg: FeaturesConfig,
+    usage_from: datetime | None = None,
+    contact_from: datetime | None = None,
 ) -> pl.DataFrame:
     """``table`` with every windowed sum (count or amount over the last ``w`` days) whose window reaches
     back before ``data_start`` (the first activity of the dataset) resolved by
@@ -237,7 +266,8 @@ def resolved_unobserved_windows(
     same (its own first order, in a shop, is no sign that it is new). Rates per week, shares, trends and
     the shorter windows stay. ``usage_from``: when the usage log began late
     (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), the usage family's windows are
-    resolved from it instead. Grain unchanged: one row per client x snapshot.
+    resolved from it instead; ``contact_from``: when the contact logs began late (:func:`contact_observed_from`),
+    the communication and support families' windows. Grain unchanged: one row per client x snapshot.
     """
     specs = feature_specs(cfg)
     windowed: dict[int, list[str]] = {}
@@ -248,8 +278,10 @@ def resolved_unobserved_windows(
     if not windowed:
         return table
 
+    late = {"usage": usage_from, **dict.fromkeys(CONTACT_FAMILIES, contact_from)}
+
     def span_of(name: str) -> pl.Expr:
-        start = usage_from if usage_from is not None and specs[name].family == "usage" else data_start
+        start = late.get(specs[name].family) or data_start
         return (pl.col(SNAPSHOT) - pl.lit(start.date(), pl.Date)).dt.total_days()
 
     def resolved(name: str, days: int) -> pl.Expr:
