@@ -216,3 +216,23 @@ def test_build_features_reads_the_withdrawals_from_the_signals_table(build, at) 
     without = build({Table.CLIENTS: clients, Table.TICKETS: tickets}, ["c"], [MAR4])
     assert at(with_signals, "c", MAR4, "support_cancellation_requests_28d") == 0
     assert at(without, "c", MAR4, "support_cancellation_requests_28d") == 2
+
+
+# one question a month, each answered, in an export without closed_at (optional in the contract)
+UNCLOSED = [ticket(datetime(2023, 1, 10 + i), kind="question") for i in (0, 10)] + [
+    ticket(datetime(2023, 3, 1)),
+    ticket(datetime(2023, 4, 3)),
+]
+
+
+@pytest.mark.parametrize(
+    ("tickets", "expected"),
+    [
+        (UNCLOSED, [None, None]),  # was 3 and 4: every ticket ever opened read as still open
+        # one close date in the table: the others are open (the data says so)
+        ([*UNCLOSED[:3], ticket(datetime(2023, 4, 3), datetime(2023, 4, 4))], [3, 3]),
+    ],
+)
+def test_without_any_close_date_no_ticket_is_known_to_be_open(tickets, expected) -> None:
+    got = _support_at(tickets, None, [date(2023, 3, 6), date(2023, 5, 1)])
+    assert [row["support_open_tickets"] for row in got.values()] == expected

@@ -7,8 +7,9 @@ week from data strictly before it.
 
 Point in time: a ticket counts from the day it was opened; its CSAT rating is known from the day it
 was closed (the opening day when there is no close date); a ticket is open at a snapshot when it was
-opened before it and not closed before it. The last two ratings are the latest by that day (ties
-broken by the rating itself, so the result never depends on row order); a rating known more than the
+opened before it and not closed before it. Without any close date in the table (``closed_at`` is
+optional) no ticket is known to be open or closed: ``support_open_tickets`` is null, not every ticket
+ever opened. The last two ratings are the latest by that day (ties broken by the rating itself, so the result never depends on row order); a rating known more than the
 longest window (``features.windows``, 182 days by default) before the snapshot is unknown there, as a
 window's count would be: it no longer says how satisfied the client is. The CSAT trend is the mean
 rating over the last ``baseline_days`` minus the mean of all earlier ratings.
@@ -160,6 +161,8 @@ def support_features(
         .group_by(CLIENT_ID, WEEK)
         .agg(nw.len().alias("_closed"))
     )
+    # one row: whether the table has any close date (without, no ticket is known to be open or closed)
+    has_closes = tickets.select((nw.col(Tickets.CLOSED_AT).count() > 0).alias("_has_closes"))
     ratings = csat_ratings(tickets, axis)
     rated_weekly = (
         ratings.filter(nw.col(WEEK) <= axis.last_week)
@@ -194,6 +197,7 @@ def support_features(
         nw.col(WEEK).alias("_wk_prev"),
     )
     g = g.join(last, on=[CLIENT_ID, "_idx"], how="left").join(prev, on=[CLIENT_ID, "_idx_prev"], how="left")
+    g = g.join(has_closes, how="cross")
     # a rating older than the longest window is not the client's satisfaction now (19 months ago: "the last
     # two ratings average 1.5" cited for an account that had left and come back since): unknown
     fresh = max(w for _, w in windows)
@@ -221,7 +225,9 @@ def support_features(
         )
     feats += [
         ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
-        (nw.col(cum("_tickets")) - nw.col(cum("_closed"))).alias("support_open_tickets"),
+        nw.when(nw.col("_has_closes"))
+        .then(nw.col(cum("_tickets")) - nw.col(cum("_closed")))
+        .alias("support_open_tickets"),
         days_since("_last_ticket").alias("support_days_since_ticket"),
         nw.col("_csat_last").alias("support_csat_last"),
         nw.col("_csat_prev").alias("support_csat_prev"),
