@@ -239,3 +239,58 @@ def test_a_placeholder_date_does_not_make_a_young_datasets_long_windows_observed
         None,
         None,
     )
+
+
+PLACEHOLDER = datetime(1900, 1, 1)  # "unknown", kept by validation and not the data's start
+FEB5, MAR4 = date(2024, 2, 5), date(2024, 3, 4)
+
+
+def invoice(issued: datetime, due: datetime, paid: datetime | None) -> dict:
+    return {"client_id": "c", "amount": 50.0, "issued_at": issued, "due_at": due, "paid_at": paid}
+
+
+@pytest.mark.parametrize(
+    ("placeholder_invoice", "feature", "expected"),
+    [
+        # issued on the placeholder, paid on 2024-02-12: open until then (was 0, then -1)
+        (invoice(PLACEHOLDER, datetime(2024, 2, 20), datetime(2024, 2, 12)), "payments_open", [1, 0]),
+        (invoice(PLACEHOLDER, datetime(2024, 2, 20), None), "payments_open", [1, 1]),
+        # due on the placeholder too: overdue until paid (was 0, then -1 and -50)
+        (invoice(PLACEHOLDER, PLACEHOLDER, datetime(2024, 2, 12)), "payments_overdue_open", [1, 0]),
+        (invoice(PLACEHOLDER, PLACEHOLDER, datetime(2024, 2, 12)), "payments_overdue_amount", [50, 0]),
+        # issued and paid on placeholders: never open in the grid
+        (invoice(PLACEHOLDER, PLACEHOLDER, PLACEHOLDER), "payments_open", [0, 0]),
+    ],
+)
+def test_an_invoice_issued_on_a_placeholder_date_is_open_from_the_grid_s_start(
+    build, at, placeholder_invoice, feature, expected
+):
+    payments = [
+        invoice(datetime(2024, 1, 2), datetime(2024, 1, 20), datetime(2024, 1, 5)),
+        placeholder_invoice,
+    ]
+    clients = [{"client_id": "c", "created_at": datetime(2024, 1, 1)}]
+    frame = build({Table.CLIENTS: clients, Table.PAYMENTS: payments}, ["c"], [FEB5, MAR4])
+    assert [at(frame, "c", s, feature) for s in (FEB5, MAR4)] == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (PLACEHOLDER, datetime(2024, 2, 20), [100, 0]),  # runs from the grid's start (was 0, then -100)
+        (PLACEHOLDER, datetime(1901, 1, 1), [0, 0]),  # ended before the grid: in none of its weeks
+        (datetime(2024, 1, 2), datetime(2024, 2, 20), [100, 0]),
+    ],
+)
+def test_a_term_started_on_a_placeholder_date_runs_from_the_grid_s_start(build, at, start, end, expected):
+    subscriptions = [
+        {"client_id": "c", "start_date": start, "end_date": end, "mrr": 100.0, "is_addon": False}
+    ]
+    payments = [invoice(datetime(2024, 1, 2), datetime(2024, 1, 20), datetime(2024, 1, 5))]
+    clients = [{"client_id": "c", "created_at": datetime(2024, 1, 1)}]
+    frame = build(
+        {Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.SUBSCRIPTIONS: subscriptions},
+        ["c"],
+        [FEB5, MAR4],
+    )
+    assert [at(frame, "c", s, "payments_mrr") for s in (FEB5, MAR4)] == expected

@@ -236,3 +236,51 @@ UNCLOSED = [ticket(datetime(2023, 1, 10 + i), kind="question") for i in (0, 10)]
 def test_without_any_close_date_no_ticket_is_known_to_be_open(tickets, expected) -> None:
     got = _support_at(tickets, None, [date(2023, 3, 6), date(2023, 5, 1)])
     assert [row["support_open_tickets"] for row in got.values()] == expected
+
+
+PLACEHOLDER = datetime(1900, 1, 1)  # "unknown", kept by validation and not the data's start
+FEB5, MAR4_ = date(2024, 2, 5), date(2024, 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("tickets", "feature", "expected"),
+    [
+        # opened on the placeholder, closed on 2024-02-10: open until then (was 0, then -1)
+        (
+            [ticket(PLACEHOLDER, datetime(2024, 2, 10)), ticket(datetime(2024, 1, 3), datetime(2024, 1, 4))],
+            "support_open_tickets",
+            [1, 0],
+        ),
+        # opened and closed on placeholders: never open in the grid
+        ([ticket(PLACEHOLDER, PLACEHOLDER), ticket(datetime(2024, 1, 3))], "support_open_tickets", [1, 1]),
+        # the placeholder ticket is in no window and no recency: the last ticket is 2024-01-03's
+        (
+            [ticket(PLACEHOLDER, datetime(2024, 2, 10)), ticket(datetime(2024, 1, 3))],
+            "support_days_since_ticket",
+            [33, 61],
+        ),
+        (
+            [ticket(PLACEHOLDER, datetime(2024, 2, 10)), ticket(datetime(2024, 1, 3))],
+            "support_tickets_28d",
+            [0, 0],
+        ),
+        # a rating known on the placeholder is older than any window; the real one is the last (was null: the
+        # running count of ratings left out the one before the grid, so it picked the placeholder's)
+        (
+            [ticket(PLACEHOLDER, csat=5.0), ticket(datetime(2024, 1, 3), datetime(2024, 1, 4), csat=1.0)],
+            "support_csat_last",
+            [1.0, 1.0],
+        ),
+        (
+            [ticket(PLACEHOLDER, csat=5.0), ticket(datetime(2024, 1, 3), datetime(2024, 1, 4), csat=1.0)],
+            "support_csat_prev",
+            [None, None],
+        ),
+    ],
+)
+def test_a_ticket_opened_on_a_placeholder_date_counts_from_the_grid_s_start(
+    build, at, tickets, feature, expected
+):
+    clients = [{"client_id": "c", "created_at": datetime(2024, 1, 1)}]
+    frame = build({Table.CLIENTS: clients, Table.TICKETS: tickets}, ["c"], [FEB5, MAR4_])
+    assert [at(frame, "c", s, feature) for s in (FEB5, MAR4_)] == expected

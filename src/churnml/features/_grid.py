@@ -55,6 +55,7 @@ __all__ = [
     "days_since",
     "dense_shifts",
     "existing_weeks",
+    "from_grid_start",
     "lagged_window_sum",
     "look_back_axis",
     "materialized",
@@ -152,6 +153,15 @@ def civil_day_number(expr: nw.Expr) -> nw.Expr:
 def week_of(day: nw.Expr, axis: WeekAxis) -> nw.Expr:
     """Grid week of a day number: the week that starts on the snapshot weekday at or before it."""
     return (day - axis.anchor) // 7
+
+
+def from_grid_start(week: nw.Expr, axis: WeekAxis) -> nw.Expr:
+    """``week``, or the grid's first week for a week before it (null stays null): where a running balance
+    (tickets opened less closed, invoices issued less paid) takes an event dated before the grid, such as a
+    placeholder 1900-01-01 that :meth:`~churnml.contract.dataset.Dataset.first_activity` does not start the
+    data at. Dropped instead, the opening would be missing while its close inside the grid is subtracted: a
+    balance of -1."""
+    return week.clip(lower_bound=axis.first_week)
 
 
 def validated_weeks(days: int, what: str = "window") -> int:

@@ -12,10 +12,14 @@ Point in time:
   value) count every paid payment on record before the snapshot, so a young dataset, whose long windows
   reach back before its first day and are left unknown, still has them;
 - an invoice is *overdue and open* at a snapshot when its due day is before it and it was not paid
-  before it (failed and refunded rows are counted as such, not as overdue);
+  before it (failed and refunded rows are counted as such, not as overdue); an invoice issued (or due)
+  before the grid, on a placeholder date such as 1900-01-01 that the data's start leaves out, is open from the
+  grid's first week, so its payment inside the grid does not make the count negative;
 - a subscription term counts at a snapshot when ``start_date`` is before it and ``end_date`` on or
   after it; ``end_date`` is the scheduled end, known at the start (the data contract), so "days to term end" is
-  no leak. It is the latest scheduled end among terms started before the snapshot (negative: lapsed).
+  no leak. It is the latest scheduled end among terms started before the snapshot (negative: lapsed). A term
+  started on a placeholder date before the grid runs from the grid's first week (its end inside the grid
+  does not make the MRR negative); one that also ended before it runs in none of the grid's weeks.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from churnml.features._grid import (
     cum_before,
     day_number,
     days_since,
+    from_grid_start,
     on_grid,
     ratio_trend,
     relative_slope,
@@ -122,7 +127,8 @@ def _weekly_payments(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
 
 def _open_invoice_deltas(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Per client x week, changes of the open and overdue invoices (:data:`_DELTAS`): +1 when issued
-    (or due), -1 when paid (regular rows only); their running sums are the open counts."""
+    (or due), -1 when paid (regular rows only); their running sums are the open counts. A change before
+    the grid is in its first week (:func:`~churnml.features._grid.from_grid_start`)."""
     reg = p.filter(nw.col("_regular") & (nw.col("_amount") > 0))
     closed = nw.max_horizontal(nw.col("_paid_day"), nw.col("_issue_day"))
     closed_due = nw.max_horizontal(nw.col("_paid_day"), nw.col("_due_day"))
@@ -130,7 +136,7 @@ def _open_invoice_deltas(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     def delta(week: nw.Expr, open_d: int, overdue_d: int, amount: nw.Expr) -> list[nw.Expr]:
         return [
             CLIENT_ID,
-            week_of(week, axis).alias(WEEK),
+            from_grid_start(week_of(week, axis), axis).alias(WEEK),
             nw.lit(open_d).alias("_open_d"),
             nw.lit(overdue_d).alias("_overdue_d"),
             amount.alias("_overdue_amt_d"),
@@ -258,7 +264,13 @@ def _term_deltas(subscriptions: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         _when_flag(nw.col("_addon")).alias("_addons"),
         nw.col(Subscriptions.DISCOUNT).cast(nw.Float64).fill_null(0.0).alias("_disc"),
         _when_flag(~nw.col(Subscriptions.DISCOUNT).is_null()).alias("_disc_n"),
-    ).filter((nw.col("_sw") <= axis.last_week) & (nw.col("_ew") > nw.col("_sw")))
+    ).filter(
+        (nw.col("_sw") <= axis.last_week)
+        & (nw.col("_ew") > nw.col("_sw"))
+        & (nw.col("_ew") > axis.first_week)
+    )
+    # a term started before the grid (a placeholder start_date the data's start leaves out) runs from its first week
+    s = s.with_columns(from_grid_start(nw.col("_sw"), axis).alias("_sw"))
     plus = s.select(
         CLIENT_ID,
         nw.col("_sw").alias(WEEK),

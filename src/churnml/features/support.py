@@ -9,7 +9,10 @@ Point in time: a ticket counts from the day it was opened; its CSAT rating is kn
 was closed (the opening day when there is no close date); a ticket is open at a snapshot when it was
 opened before it and not closed before it. Without any close date in the table (``closed_at`` is
 optional) no ticket is known to be open or closed: ``support_open_tickets`` is null, not every ticket
-ever opened. The last two ratings are the latest by that day (ties broken by the rating itself, so the result never depends on row order); a rating known more than the
+ever opened. A ticket opened (or rated) before the grid, on a placeholder date such as 1900-01-01 that
+the data's start leaves out, is open (and rated) from the grid's first week, so its close inside the grid
+does not make the count negative; it is in no window nor recency, and a rating known before the grid is
+older than any window (unknown). The last two ratings are the latest by that day (ties broken by the rating itself, so the result never depends on row order); a rating known more than the
 longest window (``features.windows``, 182 days by default) before the snapshot is unknown there, as a
 window's count would be: it no longer says how satisfied the client is. The CSAT trend is the mean
 rating over the last ``baseline_days`` minus the mean of all earlier ratings.
@@ -36,6 +39,7 @@ from churnml.features._grid import (
     cum_before,
     day_number,
     days_since,
+    from_grid_start,
     on_grid,
     ratio_trend,
     running_max,
@@ -154,9 +158,17 @@ def support_features(
             nw.col(DAY).max().alias("_last_ticket"),
         )
     )
+    # the open balance: every opening and close, one dated before the grid in its first week (from_grid_start)
+    opened_all = (
+        t.select(CLIENT_ID, from_grid_start(nw.col(WEEK), axis).alias(WEEK))
+        .filter(nw.col(WEEK) <= axis.last_week)
+        .group_by(CLIENT_ID, WEEK)
+        .agg(nw.len().alias("_opened"))
+    )
+    closed_week = week_of(nw.max_horizontal(nw.col("_closed_day"), nw.col(DAY)), axis)
     closed = (
         t.filter(~nw.col("_closed_day").is_null())
-        .select(CLIENT_ID, week_of(nw.max_horizontal(nw.col("_closed_day"), nw.col(DAY)), axis).alias(WEEK))
+        .select(CLIENT_ID, from_grid_start(closed_week, axis).alias(WEEK))
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
         .agg(nw.len().alias("_closed"))
@@ -164,8 +176,10 @@ def support_features(
     # one row: whether the table has any close date (without, no ticket is known to be open or closed)
     has_closes = tickets.select((nw.col(Tickets.CLOSED_AT).count() > 0).alias("_has_closes"))
     ratings = csat_ratings(tickets, axis)
+    # a rating known before the grid counts from its first week, so the running count matches its _idx
     rated_weekly = (
-        ratings.filter(nw.col(WEEK) <= axis.last_week)
+        ratings.with_columns(from_grid_start(nw.col(WEEK), axis).alias(WEEK))
+        .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
         .agg(nw.len().alias("_rated"), nw.col("_csat").sum().alias("_csat_sum"))
     )
@@ -179,10 +193,11 @@ def support_features(
     ends = [f"_end_{d}" for d, _ in windows]
     g = on_grid(grid, opened, counts)
     g = on_grid(g, request_ends(requests, signals, axis, windows), ends)
+    g = on_grid(g, opened_all, ["_opened"])
     g = on_grid(g, closed, ["_closed"])
     g = on_grid(g, rated_weekly, ["_rated", "_csat_sum"])
     g = g.with_columns(running_max("_last_ticket").alias("_last_ticket"))
-    g = add_cumulative(g, [*counts, *ends, "_closed", "_rated", "_csat_sum"])
+    g = add_cumulative(g, [*counts, *ends, "_opened", "_closed", "_rated", "_csat_sum"])
     g = g.with_columns(
         nw.col(cum("_rated")).cast(nw.Int64).alias("_idx"),
         (nw.col(cum("_rated")).cast(nw.Int64) - 1).alias("_idx_prev"),
@@ -226,7 +241,7 @@ def support_features(
     feats += [
         ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
         nw.when(nw.col("_has_closes"))
-        .then(nw.col(cum("_tickets")) - nw.col(cum("_closed")))
+        .then(nw.col(cum("_opened")) - nw.col(cum("_closed")))
         .alias("support_open_tickets"),
         days_since("_last_ticket").alias("support_days_since_ticket"),
         nw.col("_csat_last").alias("support_csat_last"),
