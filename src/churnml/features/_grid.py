@@ -73,6 +73,7 @@ __all__ = [
     "validated_weeks",
     "week_axis",
     "week_of",
+    "week_position",
     "window_sum",
     "zscore",
 ]
@@ -307,8 +308,16 @@ def carried_or(col: str, value: nw.Expr | None = None) -> nw.Expr:
     return nw.when(nw.col(seed(col)).is_null()).then(own).otherwise(nw.col(seed(col)))
 
 
-def _with_moments(lf: nw.LazyFrame, moments: list[str]) -> nw.LazyFrame:
-    extra = [(nw.col(c) * nw.col(WEEK)).alias(f"{c}__wy") for c in moments]
+def week_position(snapshot_day: nw.Expr) -> nw.Expr:
+    """The position of a grid week on the calendar: weeks since 1970 of the snapshot that follows it
+    (``_sday // 7``), consecutive from week to week. Unlike ``_week`` (counted from the run's first
+    snapshot) it is the same in every run, so the running sums of ``week * y`` (:func:`relative_slope`)
+    are the same, bit for bit, whichever snapshots a run scores."""
+    return snapshot_day // 7
+
+
+def _with_moments(lf: nw.LazyFrame, moments: list[str], position: nw.Expr) -> nw.LazyFrame:
+    extra = [(nw.col(c) * position).alias(f"{c}__wy") for c in moments]
     extra += [(nw.col(c) * nw.col(c)).alias(f"{c}__yy") for c in moments]
     return lf.with_columns(extra) if extra else lf
 
@@ -322,7 +331,8 @@ def add_cumulative(
     lf: nw.LazyFrame, cols: Iterable[str], moments: Iterable[str] = (), seeded: bool = False
 ) -> nw.LazyFrame:
     """Add running sums over each client's weeks: ``_cum_<col>``; for ``moments`` also of
-    ``week * col`` and ``col ** 2`` (what slopes and z-scores need).
+    ``week * col`` (the week's :func:`week_position`, from ``_sday``) and ``col ** 2`` (what slopes and
+    z-scores need).
 
     ``seeded``: ``lf`` holds, for every summed column, a column :func:`seed` (from
     :func:`carried_totals`, non-null on a client's first grid week only); where it is not null the
@@ -334,7 +344,7 @@ def add_cumulative(
         # dense strategy: sort once by the grid order so every ordered shift after this finds it sorted
         # (Polars skips the per-expression sort: ~4x faster window features)
         lf = lf.sort(ROW)
-    lf = _with_moments(lf, moments)
+    lf = _with_moments(lf, moments, week_position(nw.col(SDAY)))
     names = _cumulated(cols, moments)
 
     def summed(c: str) -> nw.Expr:
@@ -363,7 +373,7 @@ def carried_totals(
     cols, moments, maxima = list(cols), list(moments), list(maxima)
     week = nw.col(WEEK)
     pre = rows.filter((week >= axis.observed_from) & (week <= axis.first_week))
-    pre = _with_moments(pre, moments)
+    pre = _with_moments(pre, moments, week_position(week * 7 + (axis.anchor + 7)))
     totals = [
         nw.col(c).cast(nw.Float64).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(seed(c))
         for c in _cumulated(cols, moments)
@@ -475,11 +485,13 @@ def ratio_trend(col: str, recent_weeks: int, baseline_weeks: int) -> nw.Expr:
 def relative_slope(col: str, weeks: int) -> nw.Expr:
     """Least-squares slope of the weekly values over the last ``weeks`` weeks, divided by their mean
     + 1 (so -0.05 = falling by 5% of the usual weekly level each week). Null for clients younger than
-    the window. Computed from running sums of y and week*y (no per-snapshot loops)."""
+    the window. Computed from running sums of y and week*y (no per-snapshot loops), the weeks numbered on
+    the calendar (:func:`week_position`), not from the run's first snapshot: the same client and snapshot
+    get the same slope, bit for bit, whichever snapshots a run scores (exact for counts)."""
     n = weeks
     sy = window_sum(col, n)
-    # sum over j = 0..n-1 of j * y_j with j = week - (w - n + 1)
-    sxy = window_sum(f"{col}__wy", n) - (nw.col(WEEK) - (n - 1)) * sy
+    # sum over j = 0..n-1 of j * y_j with j = p - (p_w - n + 1), p the position of a week, p_w this row's
+    sxy = window_sum(f"{col}__wy", n) - (week_position(nw.col(SDAY)) - (n - 1)) * sy
     sx = n * (n - 1) / 2
     sxx = (n - 1) * n * (2 * n - 1) / 6
     slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)
