@@ -725,20 +725,30 @@ ADDON_RENEWALS = {
     "plan_lapsed": [(375, 10, False), (100, -20, True)],
     # a monthly plan renewing in 10 days beside an annual add-on ending in 200 days
     "monthly_plan": [(20, -10, False), (165, -200, True)],
+    # a monthly plan renewing in 10 days beside an annual add-on ending the same day: still a monthly renewal,
+    # not due (the add-on's 12 months made it due, worth 12 x both)
+    "monthly_cotermed": [(20, -10, False), (355, -10, True)],
     # a client that only ever bought add-ons: they are its terms
     "addons_only": [(345, -20, True)],
 }
 
 
 @pytest.mark.parametrize(
-    ("client", "renewal", "days", "value"),
+    ("client", "renewal", "days", "value", "due"),
     [
-        ("plan_lapsed", None, None, None),  # no base plan runs: no renewal (the add-on's end read as one)
-        ("monthly_plan", date(2024, 6, 13), 10, 100.0),  # the plan's end, not the add-on's in 200 days
-        ("addons_only", date(2024, 6, 23), 20, 1_200.0),
+        (
+            "plan_lapsed",
+            None,
+            None,
+            None,
+            False,
+        ),  # no base plan runs: no renewal (the add-on's end read as one)
+        ("monthly_plan", date(2024, 6, 13), 10, 100.0, False),  # the plan's end, not the add-on's in 200 days
+        ("monthly_cotermed", date(2024, 6, 13), 10, 200.0, False),  # both, for the plan's one month
+        ("addons_only", date(2024, 6, 23), 20, 1_200.0, True),
     ],
 )
-def test_the_next_renewal_is_the_base_plans_never_an_add_ons(client, renewal, days, value) -> None:
+def test_the_next_renewal_is_the_base_plans_never_an_add_ons(client, renewal, days, value, due) -> None:
     rows = ADDON_RENEWALS[client]
     subs = pl.DataFrame(
         {
@@ -750,11 +760,12 @@ def test_the_next_renewal_is_the_base_plans_never_an_add_ons(client, renewal, da
         }
     )
     out = term_status([client], AS_OF, subs, grace_days=30, renewal_days=60).row(0, named=True)
-    assert (out[Scores.RENEWAL_DATE], out[Scores.RENEWAL_DAYS], out[Scores.RENEWAL_VALUE]) == (
-        renewal,
-        days,
-        value,
-    )
+    assert (
+        out[Scores.RENEWAL_DATE],
+        out[Scores.RENEWAL_DAYS],
+        out[Scores.RENEWAL_VALUE],
+        out[Scores.RENEWAL_DUE],
+    ) == (renewal, days, value, due)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   no base term runs: an add-on running on after its plan ended renews nothing, the term_state says the
   lapse), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the MRR of the running terms ending that day, a
-  co-termed add-on included, x the longest of their lengths in months: the next term's value at today's
-  terms, a 2-year contract's two years; a term ending another day is not in it), ``renewal_due`` (the
-  terms ending that day are longer than a month and end within ``renewal_days``; monthly plans renew
+  co-termed add-on included, x the longest of the base terms' lengths among them in months: the next term's
+  value at today's terms, a 2-year contract's two years; a term ending another day is not in it, nor does an
+  add-on's length count), ``renewal_due`` (the base terms ending that day are longer than a month and end
+  within ``renewal_days``; monthly plans renew
   every month and would flood the view; not when a renewal is booked, nor for a pause, whose free term ends in
   the paid plan resuming), ``next_term_start`` (the start of a
   renewal booked ahead, :func:`booked_terms`: a base term beginning on or after the as-of date and no
@@ -531,7 +532,8 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     :func:`churnml.labels.customer_terms` reads them). A client whose base plan is no longer running has no
     next renewal (no row: ``renewal_date`` null), whatever add-on runs on: the add-on's end renews nothing
     the client is a customer by (it read as the renewal of a client whose plan had lapsed). What renews: the
-    terms ending that day (a co-termed add-on too), for the longest of their lengths."""
+    terms ending that day (a co-termed add-on too), for the longest of the base terms' lengths among them
+    (``_term_months``: an annual add-on ending with a monthly plan renews for the plan's month)."""
     months = (
         (
             (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
@@ -557,6 +559,9 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
             ((months > 1) & pl.col("_base")).alias("_main"),
         )
     )
+    # the renewal's length is the base terms': a co-termed annual add-on does not make a monthly plan's end a
+    # 12-month renewal (it read as due, worth 12 x both)
+    base_months = pl.col("_months").filter(pl.col("_base")).max()
     nearest = (
         terms.filter(pl.col("_base"))
         .group_by(CLIENT_ID)
@@ -568,10 +573,8 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
         .group_by(CLIENT_ID)
         .agg(
             pl.col("_end").first().alias(Scores.RENEWAL_DATE),
-            (pl.col(Subscriptions.MRR).sum() * pl.col("_months").max())
-            .cast(pl.Float64)
-            .alias(Scores.RENEWAL_VALUE),
-            pl.col("_months").max().alias("_term_months"),
+            (pl.col(Subscriptions.MRR).sum() * base_months).cast(pl.Float64).alias(Scores.RENEWAL_VALUE),
+            base_months.alias("_term_months"),
         )
     )
 
