@@ -112,6 +112,46 @@ def test_arr_of_a_client_in_grace_is_its_lapsed_terms(grace_days: int, expected:
     assert dict(arr.iter_rows()) == expected
 
 
+# (start, end, mrr, is_addon) per term of a client whose 1,000-a-month term ended on 2024-05-29 (5 days before
+# AS_OF), for the test below
+_ENDED = (datetime(2023, 5, 29), datetime(2024, 5, 29), 1000.0, False)
+_NEXT = (datetime(2024, 6, 6), datetime(2025, 6, 6))
+
+
+@pytest.mark.parametrize(
+    ("terms", "arr"),
+    [
+        # renewed after a short gap, its next term booked from 2024-06-06 ("Renewed"): the booked term's (was 0,
+        # the trailing payments, below a client that did not renew)
+        ([_ENDED, (*_NEXT, 1000.0, False)], 12_000.0),
+        ([_ENDED], 12_000.0),  # not renewed, in grace: the lapsed terms'
+        # renewed at 1,100 with an add-on of 200 booked beside it: the booked terms, add-ons included
+        ([_ENDED, (*_NEXT, 1100.0, False), (*_NEXT, 200.0, True)], 12 * 1300.0),
+        # an add-on of 50 running on through the gap and the next term: counted, as in a running term
+        (
+            [_ENDED, (datetime(2024, 1, 1), datetime(2024, 12, 31), 50.0, True), (*_NEXT, 1000.0, False)],
+            12 * 1050.0,
+        ),
+        # a free term booked (a pause after a gap): the terms it had when its last term ended, as in a pause
+        ([_ENDED, (*_NEXT, 0.0, False)], 12_000.0),
+    ],
+)
+def test_a_client_renewed_after_a_gap_is_valued_at_its_booked_terms(terms: list[tuple], arr: float) -> None:
+    subs = pl.DataFrame(
+        [("c", *t) for t in terms],
+        schema={
+            "client_id": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+            "mrr": pl.Float64,
+            "is_addon": pl.Boolean,
+        },
+        orient="row",
+    )
+    got = annual_recurring_revenue(["c"], AS_OF, subs, None, grace_days=30)
+    assert got.get_column(Scores.ARR).to_list() == [pytest.approx(arr)]
+
+
 def test_arr_without_any_revenue_table_is_zero() -> None:
     arr = annual_recurring_revenue(["a"], AS_OF, None, None)
     assert arr.get_column(Scores.ARR).to_list() == [0.0]

@@ -12,7 +12,8 @@ Definitions (the figures an account manager sees):
   instead (refunds, as negative amounts, are netted, floored at 0; unpaid invoices do not count). On
   the weekly list a client **in grace** (its last term ended within ``label.grace_days``, not renewed
   yet) keeps the ARR of the terms it had when it ended (:func:`annual_recurring_revenue`): that is what
-  is at stake.
+  is at stake; a client **renewed after a gap** (no running term, its next term booked ahead: "Renewed")
+  gets the ARR of its booked terms (:func:`booked_terms_arr`).
 - ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
   worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
   The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's mean
@@ -70,6 +71,7 @@ __all__ = [
     "VALUE_TIER",
     "annual_hazard",
     "annual_recurring_revenue",
+    "booked_terms_arr",
     "expected_lifetime_years",
     "keep_flags",
     "lapsed_terms_arr",
@@ -299,6 +301,10 @@ def annual_recurring_revenue(
     ended, i.e. what it paid until then and what is at stake now. Without it, that client got its
     trailing payments (a client of two months at 297 a month: 594 instead of 3,564).
 
+    A client **renewed after a gap** (no base term running, its next term booked ahead: "Renewed") gets the
+    ARR of its booked terms (:func:`booked_terms_arr`): a renewal starting a few days after the term ended
+    read 0 without payments, below the same client not renewed.
+
     A client whose running terms are all free (``mrr`` 0: a pause, a free tier) after paid ones keeps
     the ARR of its last paid terms (:func:`paused_terms_arr`): what is at stake, as in grace (a paused
     client that paid 199 a month read as worthless, tier C). A trial that never paid stays at 0.
@@ -314,13 +320,65 @@ def annual_recurring_revenue(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
     lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share)
+    booked = booked_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, renewal_share)
     paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
-    if lapsed.height == 0 and paused.height == 0:
+    if lapsed.height == 0 and booked.height == 0 and paused.height == 0:
         return now
     return (
         now.join(lapsed, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
         .join(paused, on=CLIENT_ID, how="left", maintain_order="left")
-        .select(CLIENT_ID, pl.coalesce("_lapsed_arr", "_paused_arr", ARR).alias(ARR))
+        .select(CLIENT_ID, pl.coalesce("_lapsed_arr", "_booked_arr", "_paused_arr", ARR).alias(ARR))
+    )
+
+
+def booked_terms_arr(
+    clients: pl.Series,
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> pl.DataFrame:
+    """``[client_id, _booked_arr]`` for the clients of ``clients`` **renewed after a gap** at ``as_of``: no base
+    term running at 00:00 of it (:func:`churnml.labels.customer_terms`) and a renewal booked ahead
+    (:func:`churnml.scoring.crm.booked_terms`; its ``term_state`` says "Renewed: the next term starts ...").
+    12 x the summed ``mrr`` of the terms running at the end of the booked term's first day (the booked terms
+    and the add-ons beside them, booked or running on, as the running terms are counted); when those are free
+    (a pause booked), of the terms running when its last base term ended, as for a client in grace. One row per
+    such client with a value above 0 (the others keep :func:`recurring_revenue`'s). Without it, a client whose
+    renewal starts a few days after its term ended was valued at its trailing payments (0 without a payments
+    table: a renewed client below one that did not renew). ``renewal_share``: ``data.early_renewal_share``."""
+    from churnml.labels import customer_terms
+    from churnml.scoring.crm import booked_terms
+
+    empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_booked_arr": pl.Float64})
+    if subscriptions is None or subscriptions.height == 0:
+        return empty
+    cut = _midnight(as_of)
+    mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode()))
+    base = customer_terms(mine.filter(pl.col(Subscriptions.START_DATE) < cut)).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(_DT)
+    )
+    running = base.filter(pl.col(Subscriptions.END_DATE) >= cut).select(CLIENT_ID).unique()
+    booked = booked_terms(mine, as_of, renewal_share).join(running, on=CLIENT_ID, how="anti")
+    if booked.height == 0:
+        return empty
+    instants = booked.join(
+        base.group_by(CLIENT_ID).agg(pl.col(Subscriptions.END_DATE).max().alias("_ended")), on=CLIENT_ID
+    ).select(CLIENT_ID, (pl.col("_booked").cast(_DT) + timedelta(days=1)).alias("_first_day"), "_ended")
+    terms = mine.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(_DT),
+        pl.col(Subscriptions.END_DATE).cast(_DT),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
+    )
+    first_day = recurring_revenue(instants, "_first_day", terms, None).select(
+        CLIENT_ID, "_ended", pl.col("arr").alias("_first_arr")
+    )
+    value = pl.when(pl.col("_first_arr") > 0).then(pl.col("_first_arr")).otherwise(pl.col("arr"))
+    return (
+        recurring_revenue(first_day, "_ended", terms, None)
+        .select(CLIENT_ID, value.alias("_booked_arr"))
+        .filter(pl.col("_booked_arr") > 0)
     )
 
 
