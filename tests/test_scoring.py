@@ -52,6 +52,7 @@ from churnml.scoring.standing import (
     crowded_red_note,
     empty_zones_note,
     health_history,
+    tables_as_they_stood,
     zone_changes,
     zones,
 )
@@ -201,6 +202,81 @@ def test_last_weeks_capacity_zones_rank_every_client_of_last_weeks_list(
     assert standing.zone == ["red", "red"]
     assert standing.previous_zone == previous_zone
     assert zone_changes(standing.previous_zone, standing.zone) == (zone_change, new_in_red)
+
+
+@pytest.mark.parametrize(
+    ("renewal_start", "previous_zone", "zone_change"),
+    [
+        # renewed between last week's list (2026-02-22) and this one: last week's list showed the lapse (red:
+        # term_lapsed), not a renewal it could not know of (it read green, the lapse never shown)
+        (datetime(2026, 2, 25), "red", "red->green"),
+        # renewed before last week's list: green then too
+        (datetime(2026, 2, 20), "green", ""),
+        # the renewal booked to start after this week's list: "Renewed" now, unknown last week
+        (datetime(2026, 3, 3), "red", "red->green"),
+    ],
+)
+def test_last_weeks_zone_reads_the_tables_as_they_stood_then(
+    renewal_start: datetime, previous_zone: str, zone_change: str
+) -> None:
+    # c1's yearly term ended 2026-02-10; the model reads 5% both weeks (green); term_lapsed raises to red
+    as_of, prev = date(2026, 3, 1), date(2026, 2, 22)
+    clients = pl.DataFrame({"client_id": ["c1"], "created_at": [datetime(2025, 1, 1)]})
+    terms = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1"],
+            "start_date": [datetime(2025, 2, 10), renewal_start],
+            "end_date": [datetime(2026, 2, 10), renewal_start + timedelta(days=365)],
+            "mrr": [100.0, 100.0],
+        }
+    )
+    history = pl.DataFrame(
+        {"client_id": ["c1", "c1"], "snapshot": [prev, as_of], "churn_probability": [0.05, 0.05]},
+        schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64},
+    )
+    data = Dataset(
+        {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms}, "x", datetime(2025, 1, 1), datetime(2026, 3, 1)
+    )
+    standing = client_standing(
+        data,
+        ["c1"],
+        np.array([0.05]),
+        PreviousWeek(prev, ["c1"], np.array([0.05]), {}),
+        history,
+        as_of,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["term_lapsed"]),
+    )
+    assert standing.zone == ["green"]
+    assert standing.previous_zone == [previous_zone]
+    assert zone_changes(standing.previous_zone, standing.zone) == ([zone_change], [False])
+
+
+def test_tables_as_they_stood_keep_the_rows_begun_before_the_day() -> None:
+    day, t = date(2026, 2, 22), datetime(2026, 2, 22)
+    before, after = t - timedelta(hours=1), t + timedelta(days=2)
+    payments = pl.DataFrame(
+        {
+            # an invoice issued before and paid after (open then: kept), one issued after, a payment without an
+            # invoice before and one after, a row with neither time (kept: it cannot be dated)
+            "client_id": ["a", "b", "c", "d", "e"],
+            "amount": [10.0, 20.0, 30.0, 40.0, 50.0],
+            "paid_at": [after, after, before, after, None],
+            "issued_at": [before, after, None, None, None],
+        },
+        schema_overrides={"paid_at": pl.Datetime("us"), "issued_at": pl.Datetime("us")},
+    )
+    churns = pl.DataFrame({"client_id": ["a", "b"], "churned_at": [before, t]})
+    clients = pl.DataFrame({"client_id": ["a", "z"], "created_at": [before, after]})
+    stood = tables_as_they_stood(
+        {Table.PAYMENTS: payments, Table.CHURNS: churns, Table.CLIENTS: clients}, day
+    )
+    assert stood[Table.PAYMENTS].get_column("client_id").to_list() == ["a", "c", "e"]
+    assert stood[Table.CHURNS].get_column("client_id").to_list() == ["a"]
+    assert stood[Table.CLIENTS].equals(clients)
 
 
 def test_the_health_history_holds_this_weeks_clients_only() -> None:

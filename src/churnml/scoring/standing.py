@@ -22,7 +22,19 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, LabelConfig, RulesConfig, ScoreConfig, ValueConfig, ZonesConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Clients, Subscriptions, Table
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    Churns,
+    Clients,
+    Communications,
+    Events,
+    Interventions,
+    Payments,
+    Signals,
+    Subscriptions,
+    Table,
+    Tickets,
+)
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
     EARLY_RENEWAL_SHARE,
@@ -56,6 +68,7 @@ __all__ = [
     "empty_zones_note",
     "health_history",
     "history_zones",
+    "tables_as_they_stood",
     "zone_changes",
     "zones",
 ]
@@ -471,6 +484,36 @@ def _price_rise_kinds(
     return pl.Series([by_id.get(c) for c in ids], dtype=pl.String)
 
 
+# when each table's row begins (tables_as_they_stood): a row that had not begun at a date was not in the data then
+_ROW_STARTS: dict[Table, tuple[str, ...]] = {
+    Table.SUBSCRIPTIONS: (Subscriptions.START_DATE,),
+    Table.PAYMENTS: (Payments.ISSUED_AT, Payments.PAID_AT),  # the invoice, else the payment
+    Table.EVENTS: (Events.TS,),
+    Table.COMMUNICATIONS: (Communications.TS,),
+    Table.TICKETS: (Tickets.OPENED_AT,),
+    Table.SIGNALS: (Signals.TS,),
+    Table.CHURNS: (Churns.CHURNED_AT,),
+    Table.INTERVENTIONS: (Interventions.TS,),
+}
+
+
+def tables_as_they_stood(tables: Mapping[Table, pl.DataFrame], day: date) -> dict[Table, pl.DataFrame]:
+    """``tables`` as they stood at 00:00 of ``day``: per table, the rows begun before it (a term's
+    ``start_date``, an invoice's ``issued_at`` else its payment's ``paid_at``, a ticket's ``opened_at``, a
+    churn's ``churned_at``, the ``ts`` of the other tables); a row without that time is kept, and so is every
+    client. What a kept row says of later (an invoice paid, a ticket closed after ``day``) every reader cuts at
+    its own date; a row begun later it cannot tell from a booking (a term starting after ``day`` read as a
+    renewal booked ahead then)."""
+    cut = datetime(day.year, day.month, day.day)
+    stood = dict(tables)
+    for table, columns in _ROW_STARTS.items():
+        frame = tables.get(table)
+        present = [pl.col(c) for c in columns if frame is not None and c in frame.columns]
+        if frame is not None and present:
+            stood[table] = frame.filter((pl.coalesce(present) < cut).fill_null(True))
+    return stood
+
+
 def _with_previous_zones(
     scores: PreviousWeek,
     dataset: Dataset,
@@ -481,10 +524,13 @@ def _with_previous_zones(
 ) -> PreviousWeek:
     """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
     (or capacity: ranked among every client of ``scores``, :class:`PreviousWeek`), raised by the rules that
-    fired then."""
+    fired then. Both read ``dataset``'s tables as they stood at last week's date (:func:`tables_as_they_stood`,
+    as a back-dated list does): with this week's, a renewal started since read as booked then, and last week's
+    lapse (red) as green, a zone never shown."""
     ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
     if not ids:
         return replace(scores, zone={})
+    dataset = replace(dataset, tables=tables_as_they_stood(dataset.tables, prev_date))
     if cfg.method == "probability":
         zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
     else:
