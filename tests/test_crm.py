@@ -834,3 +834,84 @@ def test_a_term_booked_after_a_notice_is_its_notice_period_not_a_renewal() -> No
         "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-07-08 (in 35 days)"
     ]
     assert renewed_rows(out).tolist() == [False]
+
+
+@pytest.mark.parametrize(
+    ("terms", "state"),
+    [
+        # (started, ends) days before the as-of date of each term of a client that gave notice 20 days ago
+        # a monthly member: the month running at the notice ends in 5 days, the next one (booked after the notice)
+        # is its one-month notice period
+        (
+            [(25, -5), (-5, -35)],
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-07-08 (in 35 days)",
+        ),
+        # two months' notice: both months after the running one are its notice period
+        (
+            [(25, -5), (-5, -35), (-35, -65)],
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-08-07 (in 65 days)",
+        ),
+        # a quarterly term, the next quarter its notice period (ends 91 days after the running one)
+        (
+            [(60, 30), (30, -61)],
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-08-03 (in 61 days)",
+        ),
+        # an annual policy ending in 65 days, its renewal booked from then (before or after the call): a
+        # renewal, not the notice period: the notice takes effect when the running year ends
+        (
+            [(300, -65), (-65, -430)],
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-08-07 (in 65 days)",
+        ),
+        # an annual policy renewed 10 days ago, 10 days after the call: the client stayed, the notice is over
+        ([(375, 10), (10, -355)], ""),
+        # an annual policy with nothing booked: the running year's end
+        (
+            [(300, -65)],
+            "Gave notice on 2024-05-14: it takes effect when the term ends on 2024-08-07 (in 65 days)",
+        ),
+    ],
+)
+def test_a_notice_takes_effect_when_the_running_term_ends_a_renewal_is_no_notice_period(
+    terms: list[tuple[int, int]], state: str
+) -> None:
+    subs = pl.DataFrame(
+        {
+            "client_id": ["h"] * len(terms),
+            "start_date": [ago(s) for s, _ in terms],
+            "end_date": [ago(e) for _, e in terms],
+            "mrr": [50.0] * len(terms),
+        }
+    )
+    tickets = pl.DataFrame({"client_id": ["h"], "opened_at": [ago(20)], "kind": ["cancellation_request"]})
+    out = term_status(["h"], AS_OF, subs, 30, 60, 3, tables={Table.TICKETS: tickets}, notice_days=91)
+    assert out.get_column(Scores.TERM_STATE).to_list() == [state]
+
+
+@pytest.mark.parametrize(
+    ("max_notice_days", "rows"),
+    [
+        # the next month (30 days) is the notice period: it takes effect when it ends, in 25 days
+        (92, [("m", ago(20), ago(-25), True)]),
+        # no notice period is longer than 20 days: the next month is a renewal; it started 5 days ago, the
+        # client stayed and the notice no longer stands
+        (20, []),
+    ],
+)
+def test_cancellation_notices_bound_a_notice_period_by_max_notice_days(
+    max_notice_days: int, rows: list
+) -> None:
+    from churnml.scoring.crm import cancellation_notices
+
+    # a monthly member that gave notice 20 days ago; the month running then ended 5 days ago, the next one (from
+    # then to 25 days ahead) runs
+    subs = pl.DataFrame(
+        {
+            "client_id": ["m", "m"],
+            "start_date": [ago(35), ago(5)],
+            "end_date": [ago(5), ago(-25)],
+            "mrr": [300.0] * 2,
+        }
+    )
+    tickets = pl.DataFrame({"client_id": ["m"], "opened_at": [ago(20)], "kind": ["cancellation_request"]})
+    tables = {Table.TICKETS: tickets, Table.SUBSCRIPTIONS: subs}
+    assert cancellation_notices(tables, AS_OF, 91, max_notice_days).rows() == rows

@@ -1487,6 +1487,44 @@ def test_a_cancellation_request_withdrawn_or_in_effect_is_no_save_call(
 
 
 @pytest.mark.parametrize(
+    ("renewal_start", "fired"),
+    [
+        (
+            None,
+            "cancellation_request",
+        ),  # nothing booked: the notice takes effect when the year ends, in 65 days
+        (-65, "cancellation_request"),  # the next year booked from then: not started, the notice still stands
+        (10, ""),  # the next year started 10 days ago, after the call: the household stayed, no save call
+    ],
+)
+def test_a_cancellation_request_ends_once_an_annual_renewal_starts(
+    renewal_start: int | None, fired: str
+) -> None:
+    # a household on annual terms that called to cancel 20 days ago; its running year started 300 days ago
+    # (375 when renewed 10 days ago); a renewal (a year from renewal_start days ago) is no notice period
+    terms = [(300, -65)] if renewal_start != 10 else [(375, 10)]
+    if renewal_start is not None:
+        terms.append((renewal_start, renewal_start - 365))
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["h"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["h"] * len(terms),
+                "start_date": [days_ago(s) for s, _ in terms],
+                "end_date": [days_ago(e) for _, e in terms],
+                "mrr": [40.0] * len(terms),
+            }
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["h"], "opened_at": [days_ago(20)], "kind": ["cancellation_request"]}
+        ),
+    }
+    cfg = RulesConfig(enabled=("cancellation_request", "term_lapsed"))
+    out = fired_rules(tables, ["h"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == [fired]
+
+
+@pytest.mark.parametrize(
     ("case", "rule", "said"),
     [
         # a notice, its term ended yesterday: a lapse at once, no term_lapsed_days of settling

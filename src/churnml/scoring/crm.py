@@ -77,6 +77,7 @@ __all__ = [
     "CANCELLATION_WITHDRAWN",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
+    "MAX_NOTICE_DAYS",
     "NOTICE_GIVEN",
     "PAUSED",
     "PAUSE_DUE",
@@ -277,15 +278,31 @@ def days_since_end(as_of: date) -> pl.Expr:
 CANCELLATION_WITHDRAWN = Signals.CANCELLATION_WITHDRAWN
 
 
-def cancellation_notices(tables: Mapping[Table, pl.DataFrame | None], as_of: date, days: int) -> pl.DataFrame:
+# the longest term read as a notice period (cancellation_notices): a term starting after a notice and no longer than
+# this many days is (part of) its notice period (a monthly member's next month, a quarter); a longer one is a renewal
+# (an annual policy's next year: the client stayed once it starts)
+MAX_NOTICE_DAYS = 92
+
+
+def cancellation_notices(
+    tables: Mapping[Table, pl.DataFrame | None],
+    as_of: date,
+    days: int,
+    max_notice_days: int = MAX_NOTICE_DAYS,
+) -> pl.DataFrame:
     """``[client_id, _asked, _ends, _running]``, one row per client whose notice **stands** at ``as_of``: its last
-    ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``) and
-    no :data:`CANCELLATION_WITHDRAWN` signal at or after it (before ``as_of``). ``_asked``: when it was opened;
-    ``_ends``: when it takes effect as far as the terms say, the last end of the client's base terms
-    (:func:`churnml.labels.customer_terms`) ending at or after ``as_of`` (the running term's; a term billed after
-    the notice is its notice period: a monthly member's one-month notice), else of those ended before it (the
-    notice took effect then); null without a term; ``_running``: a base term runs or is booked at ``as_of``
-    (``_ends`` still to come). Empty without a tickets table (or its ``kind``)."""
+    ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``), no
+    :data:`CANCELLATION_WITHDRAWN` signal at or after it (before ``as_of``), and no renewal started since (below).
+    ``_asked``: when it was opened; ``_ends``: when it takes effect as far as the client's base terms
+    (:func:`churnml.labels.customer_terms`) say: the end of the term running when it was given (the last end of
+    those started by then), extended by the terms starting after it of ``max_notice_days``
+    (:data:`MAX_NOTICE_DAYS`) at most: its notice period (a monthly member's next month billed after a one-month
+    notice; three of them after three months' notice); null without a term. A longer term starting after the
+    notice is a **renewal** (an annual policy's next year, booked before or after the call), and so ends the
+    notice period (a short term after it is none):
+    before it starts the notice takes effect at the running term's end, once it started the request is over (the
+    client stayed: no row). ``_running``: ``_ends`` is still to come at ``as_of`` (a base term runs or is booked
+    until then); false once it passed (the notice took effect). Empty without a tickets table (or its ``kind``)."""
     from churnml.labels import customer_terms
 
     dt = pl.Datetime("us")
@@ -322,17 +339,60 @@ def cancellation_notices(tables: Mapping[Table, pl.DataFrame | None], as_of: dat
     if subscriptions is None or not subscriptions.height:
         return asked.with_columns(pl.lit(None, dt).alias("_ends"), pl.lit(False).alias("_running"))
     terms = customer_terms(subscriptions).select(
-        pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(dt).alias("_end")
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
+        pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
     )
-    ends = terms.group_by(CLIENT_ID).agg(
-        pl.col("_end").filter(pl.col("_end") >= cut).max().alias("_ahead"),
-        pl.col("_end").filter(pl.col("_end") < cut).max().alias("_before"),
+    return (
+        _notice_ends(asked, terms, max_notice_days)
+        .filter(
+            pl.col("_renewed").is_null() | (pl.col("_renewed") >= cut)  # a renewal started: the client stayed
+        )
+        .select(
+            CLIENT_ID,
+            "_asked",
+            "_ends",
+            (pl.col("_ends") >= cut).fill_null(False).alias("_running"),
+        )
     )
-    return asked.join(ends, on=CLIENT_ID, how="left").select(
-        CLIENT_ID,
-        "_asked",
-        pl.coalesce("_ahead", "_before").alias("_ends"),
-        pl.col("_ahead").is_not_null().alias("_running"),
+
+
+def _notice_ends(asked: pl.DataFrame, terms: pl.DataFrame, max_notice_days: int) -> pl.DataFrame:
+    """``asked`` (``[client_id, _asked]``) with ``_ends`` (when the notice takes effect) and ``_renewed`` (the
+    start of the first renewal after it; null without one), from the clients' base terms ``terms``
+    (``[client_id, _start, _end]``), as :func:`cancellation_notices` reads them: the term running at the notice
+    ends at ``_ran_to`` (the last end of the terms started by then); a term starting after the notice of
+    ``max_notice_days`` at most is its notice period, a longer one a renewal, and a short term starting after
+    that renewal is no notice period."""
+    period = timedelta(days=max_notice_days)
+    dated = terms.join(asked, on=CLIENT_ID, how="inner")
+    ran_to = (
+        dated.filter(pl.col("_start") <= pl.col("_asked"))
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_end").max().alias("_ran_to"))
+    )
+    after = dated.filter(pl.col("_start") > pl.col("_asked")).with_columns(
+        (pl.col("_end") - pl.col("_start") <= period).alias("_notice_period")
+    )
+    renewed = (
+        after.filter(~pl.col("_notice_period"))
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_start").min().alias("_renewed"))
+    )
+    extended = (
+        after.join(renewed, on=CLIENT_ID, how="left")
+        .filter(
+            pl.col("_notice_period")
+            & (pl.col("_renewed").is_null() | (pl.col("_start") < pl.col("_renewed")))
+        )
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_end").max().alias("_period_end"))
+    )
+    return (
+        asked.join(ran_to, on=CLIENT_ID, how="left")
+        .join(extended, on=CLIENT_ID, how="left")
+        .join(renewed, on=CLIENT_ID, how="left")
+        .with_columns(pl.max_horizontal("_ran_to", "_period_end").alias("_ends"))
     )
 
 

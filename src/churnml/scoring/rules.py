@@ -34,8 +34,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
   ``cancellation_request`` ticket in the last ``cancellation_days`` days, no ``cancellation_withdrawn`` signal
-  since) and is not yet in effect: a base term still runs or is booked, or the client has none on record (once it
-  ended unrenewed, ``term_lapsed`` fires at once).
+  since, no renewal started since: a term longer than :data:`churnml.scoring.crm.MAX_NOTICE_DAYS` (92 days)
+  starting after it, an annual policy's next year; a shorter one is its notice period) and is not yet in effect: a base term still runs or is booked, or the
+  client has none on record (once it ended unrenewed, ``term_lapsed`` fires at once).
 - ``payment_trouble``: a failed payment in the last ``payment_trouble_days`` days (dated at its attempt,
   ``paid_at``; its invoice's ``issued_at`` when that is empty) that no order paid after it settled
   (:func:`churnml.labels.orders`; failures on two days for a client without a term: a failed top-up is tried
@@ -132,8 +133,8 @@ RULE_TEXT: dict[str, str] = {
     "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days, "
-    "not withdrawn since (a cancellation_withdrawn signal) and not yet in effect (its term still runs or is booked, or "
-    "it has no term on record)",
+    "not withdrawn since (a cancellation_withdrawn signal), not renewed since (a term longer than a notice period "
+    "started after it) and not yet in effect (its term still runs or is booked, or it has no term on record)",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
     "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
@@ -688,8 +689,10 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
 
 def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a cancellation request within
-    ``cancellation_days``, no ``cancellation_withdrawn`` signal since) and has not taken effect: a base term
-    still runs or is booked (once it ended unrenewed the client is in grace, ``term_lapsed``'s renewal play; a
+    ``cancellation_days``, no ``cancellation_withdrawn`` signal since, no renewal started since: an annual policy
+    renewed after the call is a client that stayed) and has not taken effect (at the end of the term running when
+    it was given, or of its notice period: the terms after it of :data:`churnml.scoring.crm.MAX_NOTICE_DAYS` at
+    most): a base term still runs or is booked (once it ended unrenewed the client is in grace, ``term_lapsed``'s renewal play; a
     client without terms keeps it), nor did it take effect as a move to the free plan (its paid terms ended
     after it and only free ones run: no save call can come before it now)."""
     from churnml.scoring.crm import cancellation_notices, free_after_paid
