@@ -1367,11 +1367,38 @@ def test_price_rise_fires_on_a_rise_already_started_with_nothing_booked(
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
 
 
+@pytest.mark.parametrize(
+    ("term_days", "started_days_ago", "fires"),
+    [
+        (30, 10, True),  # a monthly plan renewed 20% up: it can leave at the next month
+        (91, 40, True),  # a quarter renewed 20% up, ending in 51 days: within price_rise_days (91)
+        (120, 40, True),  # a 4-month term ending in 80 days
+        (182, 60, False),  # a half-year ending in 122 days: locked in past price_rise_days
+        (365, 40, False),  # a year renewed 20% up 40 days ago: locked in for 325 days, nothing to act on yet
+    ],
+)
+def test_a_started_price_rise_fires_only_while_the_client_can_leave_soon(
+    term_days: int, started_days_ago: int, fires: bool
+) -> None:
+    # the term before at 100 a month (running price_rise_days, 91, ago), the running one (from started_days_ago,
+    # term_days long) at 120
+    start = started_days_ago
+    subs = pl.DataFrame(
+        {
+            "client_id": ["m", "m"],
+            "start_date": [days_ago(start + max(term_days, 100)), days_ago(start)],
+            "end_date": [days_ago(start), days_ago(start - term_days)],
+            "mrr": [100.0, 120.0],
+        }
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
 def test_the_price_rise_text_names_a_started_rise() -> None:
     assert rule_descriptions(RulesConfig(enabled=("price_rise",)))["price_rise"] == (
         "the price rises by 15% or more within 91 days, or rose so in the last 91 days (the next term booked at a "
-        "higher price, a discount of 30% or more ending, or the running term costing that much more than the plan "
-        "did 91 days ago: a monthly plan renewed at a higher price)"
+        "higher price, a discount of 30% or more ending, or the running term, monthly or ending within 91 days, "
+        "costing that much more than the plan did 91 days ago: a monthly plan renewed at a higher price)"
     )
 
 

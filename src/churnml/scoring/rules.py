@@ -91,6 +91,7 @@ __all__ = [
     "CROWDED_RULE_SHARE",
     "MAILING_MIN_CLIENTS",
     "MAILING_SHARE",
+    "MONTHLY_TERM_DAYS",
     "PORTFOLIO_DIP_RATIO",
     "PORTFOLIO_MIN_CLIENTS",
     "PRICE_RISE_KIND",
@@ -141,8 +142,8 @@ RULE_TEXT: dict[str, str] = {
     "(fewer seats, a smaller plan)",
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days, or rose so in the "
     "last {price_rise_days} days (the next term booked at a higher price, a discount of {price_rise_discount:.0%} or "
-    "more ending, or the running term costing that much more than the plan did {price_rise_days} days ago: a monthly "
-    "plan renewed at a higher price)",
+    "more ending, or the running term, monthly or ending within {price_rise_days} days, costing that much more than "
+    "the plan did {price_rise_days} days ago: a monthly plan renewed at a higher price)",
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual (and against the portfolio's, when everyone's use fell the same weeks)",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -871,7 +872,7 @@ def _price_rise_kinds(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     promotion; 10-25% is a B2B account's negotiated price) and ends within those days, the discount held for a
     year at most (an intro offer ending; a discount renewed for longer is the client's price); ``started``: a
     rise that has already started (:func:`_started_price_rises`: a monthly plan auto-renewed at a higher price
-    books nothing ahead)."""
+    books nothing ahead), while its running term is monthly or ends within ``price_rise_days``."""
     from churnml.labels import customer_terms
     from churnml.scoring.crm import booked_terms, running_mrr
 
@@ -970,7 +971,9 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     to 120 two months ago: no term is booked ahead, the rise is in the running term). Compared per product when
     the table has one (a new product is no rise), per unit (``mrr / quantity``) when both sides' quantities are
     known (seats added are no rise), not across an absence (a return at another price, :func:`_returned_between`),
-    nor from a free term (a pause resuming)."""
+    nor from a free term (a pause resuming). Only while the client can act on it soon (:func:`_can_leave_soon`):
+    a household renewed for a year at the higher price is locked in for most of it (82 of an insurer's 188
+    firings: a sales call about a price it can do nothing about for ~300 days)."""
     from churnml.labels import customer_terms
 
     cut = ctx.cut
@@ -995,7 +998,11 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
             pl.when(pl.col("_q").is_not_null().all()).then(pl.col("_q").sum()).alias(f"_units{suffix}"),
         )
 
-    both = priced(cut, "").join(priced(since, "_then"), on=keys, how="inner")
+    both = (
+        priced(cut, "")
+        .join(priced(since, "_then"), on=keys, how="inner")
+        .join(_can_leave_soon(base, cut, ctx.cfg.price_rise_days, keys), on=keys, how="semi")
+    )
     per_unit = (pl.col("_units") > 0) & (pl.col("_units_then") > 0)
     rise = 1 + ctx.cfg.price_rise_share
     risen = (
@@ -1012,6 +1019,26 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
             on=CLIENT_ID,
             how="anti",
         )
+    )
+
+
+# a running term this long or shorter can be left at its end, within a month (a monthly plan): a rise in it is one
+# the client can act on now, whenever its term ends
+MONTHLY_TERM_DAYS = 31
+
+
+def _can_leave_soon(base: pl.DataFrame, cut: datetime, days: int, keys: list[str]) -> pl.DataFrame:
+    """``keys`` (``[client_id]``, or ``[client_id, product]``) of the base terms ``base`` running at ``cut``
+    (started before it, ending on or after it) that the client can leave soon: a term of
+    :data:`MONTHLY_TERM_DAYS` or less (a monthly plan: it can leave at the next month) or one ending within
+    ``days`` after ``cut`` (``rules.price_rise_days``: the window a rise to come is looked for in, the renewal
+    within it the decision; the horizon is not in the rules' input). One row per such key."""
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    return (
+        base.filter((start < cut) & (end >= cut))
+        .filter(((end - start).dt.total_days() <= MONTHLY_TERM_DAYS) | (end < cut + timedelta(days=days)))
+        .select(keys)
+        .unique()
     )
 
 
