@@ -915,3 +915,32 @@ def test_cancellation_notices_bound_a_notice_period_by_max_notice_days(
     tickets = pl.DataFrame({"client_id": ["m"], "opened_at": [ago(20)], "kind": ["cancellation_request"]})
     tables = {Table.TICKETS: tickets, Table.SUBSCRIPTIONS: subs}
     assert cancellation_notices(tables, AS_OF, 91, max_notice_days).rows() == rows
+
+
+def test_placed_orders_are_the_orders_outside_terms_read_without_a_polars_warning() -> None:
+    import warnings
+
+    from churnml.scoring.crm import placed_orders
+
+    # a: an order inside its term (its charge) and one after it ended; b: no term, one order; c: an order before
+    # its term started
+    payments = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "b", "c"],
+            "amount": [10.0, 10.0, 5.0, 7.0],
+            "paid_at": [ago(50), ago(10), ago(30), ago(40)],
+        }
+    )
+    subs = pl.DataFrame(
+        {
+            "client_id": ["a", "c"],
+            "start_date": [ago(60), ago(20)],
+            "end_date": [ago(30), ago(-10)],
+            "mrr": [10.0, 7.0],
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # Polars' warning is recorded, not raised, under "error"
+        out = placed_orders(payments, subs, T)
+    assert [str(w.message) for w in caught] == []
+    assert sorted(out.rows()) == [("a", ago(10)), ("b", ago(30)), ("c", ago(40))]

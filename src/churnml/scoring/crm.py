@@ -863,9 +863,13 @@ def placed_orders(
         .with_columns(pl.col("_end").cum_max().over(CLIENT_ID).alias("_reach"))
         .sort("_start")
     )
+    # both sides sorted on the as-of keys over all clients, so within each client too: Polars cannot check that with
+    # ``by`` and warned at every score ("Sortedness of columns cannot be checked when 'by' groups provided")
     return (
         placed.sort("t")
-        .join_asof(reach, left_on="t", right_on="_start", by=CLIENT_ID, strategy="backward")
+        .join_asof(
+            reach, left_on="t", right_on="_start", by=CLIENT_ID, strategy="backward", check_sortedness=False
+        )
         .filter(pl.col("_reach").is_null() | (pl.col("_reach") < pl.col("t")))
         .select(schema.keys())
     )
