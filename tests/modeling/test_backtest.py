@@ -193,9 +193,15 @@ def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg, parts)
 
 def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
     table = labeled_table(n_clients=300, n_weeks=9)  # 8 weeks: too short for 28 + 28 + 7 days
-    result = train_and_compare(table, train_cfg, HORIZON)
+    said: list[str] = []
+    result = train_and_compare(table, train_cfg, HORIZON, progress=said.append)
     assert not result.backtest.has_estimate
     assert result.notes[0].startswith("no out-of-time estimate yet")
+    # said before the deployed model's fit (which can take long), not only in the closing notes
+    early = [i for i, m in enumerate(said) if m.startswith("no out-of-time estimate yet")]
+    fit = [i for i, m in enumerate(said) if m.startswith("training the deployed model")]
+    assert len(early) == 1 and len(fit) == 1 and early[0] < fit[0]
+    assert said[early[0]].endswith("(the notes at the end say which settings give one now)")
     assert "more days of data would give one" in result.notes[0]
     assert "out-of-fold" in result.calibration_source  # cross-fitting needs no fold: its parts stop early
     assert result.training_window[1] == FIRST + timedelta(weeks=8)
