@@ -172,7 +172,7 @@ def test_action_follows_stage_and_reason(plan, client, action):
 def test_attempts_carry_the_call_cadence(plan):
     attempts = plan.filter(pl.col("decision") == ATTEMPT)
     assert set(attempts.get_column("cadence")) == {
-        "the first contact sells nothing; calls no more often than every 3-5 days"
+        "the first contact sells nothing; contacts (a call, an e-mail) no more often than every 3-5 days"
     }
 
 

@@ -55,7 +55,7 @@ Columns:
   then return chance, then lifetime value, then the most recently gone; null otherwise);
 - ``action`` (the stage's action with the reason's approach; an ``immediate_reasons`` churn gets its
   approach from the first day: "now: a reminder to update the payment method") and ``cadence`` (the first contact sells
-  nothing; calls no more often than every ``call_gap_days``).
+  nothing; contacts (a call, an e-mail) no more often than every ``call_gap_days``).
 
 Sorted by priority (attempts first), then lifetime value, descending.
 """
@@ -639,7 +639,11 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .otherwise(pl.lit("no attempt: let go gracefully (close the account cleanly, no offers)"))
         .alias("action"),
         pl.when(attempt)
-        .then(pl.lit(f"the first contact sells nothing; calls no more often than every {gap} days"))
+        .then(
+            pl.lit(
+                f"the first contact sells nothing; contacts (a call, an e-mail) no more often than every {gap} days"
+            )
+        )
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("a few times a year, never a sales call"))
         .otherwise(pl.lit("none"))
