@@ -467,6 +467,82 @@ def test_paused_rows_are_the_clients_on_a_pause() -> None:
     assert paused_rows(ids, AS_OF, None).tolist() == [False] * 5
 
 
+# a gym: members freeze as a subscriptions row of their own, product "Freeze", at EUR 0 or EUR 5 a month.
+# frozen_5: paid 40 until 20 days ago, frozen at 5 since; frozen_0: the same freeze at 0; downgraded: from 40 to a
+# 5 "Basic" plan; back: frozen at 5 from 80 to 20 days ago, paying 40 again since; freeze_only: a freeze, never paid
+PAUSE_SUBS = pl.DataFrame(
+    {
+        "client_id": [
+            "frozen_5",
+            "frozen_5",
+            "frozen_0",
+            "frozen_0",
+            "downgraded",
+            "downgraded",
+            "back",
+            "back",
+            "back",
+            "freeze_only",
+        ],
+        "start_date": [
+            ago(60),
+            ago(20),
+            ago(60),
+            ago(20),
+            ago(60),
+            ago(20),
+            ago(120),
+            ago(80),
+            ago(20),
+            ago(20),
+        ],
+        "end_date": [
+            ago(20),
+            ago(-70),
+            ago(20),
+            ago(-70),
+            ago(20),
+            ago(-10),
+            ago(80),
+            ago(20),
+            ago(-10),
+            ago(-70),
+        ],
+        "mrr": [40.0, 5.0, 40.0, 0.0, 40.0, 5.0, 40.0, 5.0, 40.0, 5.0],
+        "product": ["Flex", "Freeze", "Flex", "Freeze", "Flex", "Basic", "Flex", "Freeze", "Flex", "Freeze"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("pause_products", "paused"),
+    [
+        ((), ["frozen_0"]),  # only a free term is a pause: the 5 freeze reads as a downgrade
+        (("Freeze",), ["frozen_0", "frozen_5"]),  # data.pause_products: a freeze is a pause whatever its fee
+        (("Freeze", "Basic"), ["downgraded", "frozen_0", "frozen_5"]),
+    ],
+)
+def test_a_pause_products_terms_are_a_pause_whatever_their_fee(pause_products, paused) -> None:
+    from churnml.scoring.crm import free_after_paid, paused_clients
+
+    free = free_after_paid(PAUSE_SUBS, AS_OF, pause_products).sort("client_id")
+    assert free.get_column("client_id").to_list() == paused
+    assert free.get_column("_paid_end").to_list() == [ago(20)] * len(paused)  # the last paid term's end
+    got = paused_clients(PAUSE_SUBS, AS_OF, 30, pause_products=pause_products).sort("client_id")
+    assert got.get_column("client_id").to_list() == paused
+
+
+def test_pause_products_need_the_product_column() -> None:
+    from churnml.scoring.crm import free_after_paid
+
+    no_product = PAUSE_SUBS.drop("product")
+    assert free_after_paid(no_product, AS_OF).get_column("client_id").to_list() == ["frozen_0"]
+    with pytest.raises(
+        ValueError, match=r"subscriptions: data.pause_products names \['Freeze'\].*no 'product'"
+    ):
+        free_after_paid(no_product, AS_OF, ("Freeze",))
+
+
 def test_a_pause_is_said_only_for_the_clients_on_a_pause() -> None:
     from churnml.scoring.reasons import pause_sentences
 
