@@ -594,6 +594,28 @@ def test_a_return_at_a_win_back_price_is_no_contraction() -> None:
     assert _fired_for("contraction", Table.SUBSCRIPTIONS, _two_terms(1.0, 9.99)) == ["contraction"]
 
 
+@pytest.mark.parametrize(("pause_products", "fires"), [((), True), (("Freeze",), False)])
+def test_a_client_on_a_pause_is_no_contraction(monkeypatch, pause_products, fires) -> None:
+    from functools import partial
+
+    from churnml.scoring import rules
+    from churnml.scoring.crm import paused_clients
+
+    # a gym member: 40 a month until 20 days ago, frozen at 5 a month since (a "Freeze" term of its own)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["w", "w"],
+            "start_date": [days_ago(200), days_ago(20)],
+            "end_date": [days_ago(20), days_ago(-70)],
+            "mrr": [40.0, 5.0],
+            "product": ["Flex", "Freeze"],
+        }
+    )
+    # the rules' pause test (RuleInput.paused) with data.pause_products: the freeze is a pause, no cut
+    monkeypatch.setattr(rules, "paused_clients", partial(paused_clients, pause_products=pause_products))
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])
+
+
 @pytest.mark.parametrize(
     ("home_next", "car_next", "fires"),
     [

@@ -792,7 +792,9 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
 def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """The running terms' summed MRR now is at most ``1 - contraction_share`` of what it was
     ``contraction_days`` ago, and above 0 (a move to free terms or no term at all is another state: a
-    pause, a lapse)."""
+    pause, a lapse); not for a client on a pause (``ctx.paused``, :func:`churnml.scoring.crm.paused_clients`:
+    a freeze at a small fee, a ``data.pause_products`` term, is a pause, not a cut: a gym's frozen members read
+    "ask why they cut seats")."""
     from churnml.scoring.crm import running_mrr
 
     since = ctx.cut - timedelta(days=ctx.cfg.contraction_days)
@@ -810,6 +812,7 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
             on=CLIENT_ID,
             how="anti",
         )
+        .join(ctx.paused, on=CLIENT_ID, how="anti")
         .select(CLIENT_ID)
     )
 
