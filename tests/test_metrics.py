@@ -592,49 +592,6 @@ def test_a_pause_is_no_downgrade_in_the_gross_revenue_churn():
     assert rows.get_column("revenue_churn_f2").to_list() == [0.0, pytest.approx(30 / 80)]
 
 
-# A gym: f pays 40 in January, freezes February as a "Freeze" term at 5, pays 40 again from March; g pays 40 all
-# along. With data.pause_products [Freeze] the freeze is a pause: f keeps its 40 (as a free month would), so
-# February's gross revenue churn is 0, not the 35 / 80 of a downgrade.
-GYM = Dataset(
-    tables={
-        Table.CLIENTS: clients([(c, D(2024, 1, 1), "X") for c in "fg"]),
-        Table.SUBSCRIPTIONS: terms(
-            [
-                ("f", D(2024, 1, 1), D(2024, 2, 1), 40.0),
-                ("f", D(2024, 2, 1), D(2024, 3, 1), 5.0),  # frozen
-                ("f", D(2024, 3, 1), D(2024, 12, 31), 40.0),
-                ("g", D(2024, 1, 1), D(2024, 12, 31), 40.0),
-            ]
-        ).with_columns(pl.Series(Subscriptions.PRODUCT, ["Flex", "Freeze", "Flex", "Flex"])),
-    },
-    name="gym",
-    start=D(2024, 1, 1),
-    as_of=D(2024, 7, 1),
-)
-
-
-@pytest.mark.parametrize(
-    ("pause_products", "mrr", "february"),
-    [
-        ((), [40.0, 5.0, 40.0], (80.0, 45.0, 35.0)),  # 03-01: the freeze runs (02-01 < 03-01 <= 03-01): 5
-        (("Freeze",), [40.0, 40.0, 40.0], (80.0, 80.0, 0.0)),
-    ],
-)
-def test_a_pause_products_month_keeps_the_last_paid_mrr(pause_products, mrr, february):
-    from churnml.reporting.metrics import mrr_at
-
-    days = [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
-    spine = pl.DataFrame(
-        {"client_id": ["f"] * 3, "snapshot": days}, schema={"client_id": pl.String, "snapshot": pl.Date}
-    )
-    got, _ = mrr_at(GYM, spine, 10, pause_products)
-    assert got.sort("snapshot").get_column("_mrr").to_list() == mrr
-    label = LabelConfig(source="subscriptions", grace_days=10)
-    report = churn_report(GYM, label, "month", min_clients=1, pause_products=pause_products)
-    row = report.filter((pl.col("segment") == "all") & (pl.col("period_start") == date(2024, 2, 1)))
-    assert row.select("r1", "r2", "mrr_lost_gross").row(0) == february
-
-
 def _late_renewal(renewed: datetime) -> Dataset:
     """a runs all year; b's term ends 03-15 and is renewed on ``renewed`` (label.grace_days 30)."""
     return Dataset(

@@ -22,8 +22,7 @@ Columns:
 - ``mrr_basis``: ``subscriptions`` (MRR of the terms running just before the month starts:
   ``start_date < month <= end_date``, so a term ending on the 1st still counts for the client who
   churns that day, and back-to-back terms count once; a client whose running terms are all free after a
-  paid one, a skipped month or a pause (or of the ``data.pause_products``, whatever their fee: a freeze), keeps
-  its last paid terms' MRR, and a client in grace, its last
+  paid one, a skipped month or a pause, keeps its last paid terms' MRR, and a client in grace, its last
   term ended within ``label.grace_days`` and renewed late, the MRR of the terms it had then: a late
   renewal is neither a loss nor a return), ``payments_run_rate`` (the client's payments in
   the 365 days before the month start / 12, refunds netted, floored at 0; in the data's first year, what
@@ -156,9 +155,7 @@ def month_starts(data_start: datetime, data_end: datetime) -> list[date]:
     return out
 
 
-def mrr_at(
-    dataset: Dataset, spine: pl.DataFrame, grace_days: int, pause_products: Sequence[str] = ()
-) -> tuple[pl.DataFrame, str]:
+def mrr_at(dataset: Dataset, spine: pl.DataFrame, grace_days: int) -> tuple[pl.DataFrame, str]:
     """MRR of each (client, snapshot) row of ``spine`` at 00:00 of the snapshot, and its basis.
 
     Returns ``spine`` with a ``_mrr`` column (:func:`churnml.scoring.value.recurring_revenue`: per client,
@@ -166,8 +163,7 @@ def mrr_at(
     ``grace_days`` (``label.grace_days``) and not renewed yet, keeps the MRR of the terms it had then, and a
     client whose running terms are all free after a paid one, a pause, its last paid terms' MRR: the weekly
     list's ARR / 12, :func:`_held_mrr`) and the basis (see the module docstring); with neither table, MRR
-    is 0 and the basis ``"none"``. ``pause_products``: ``data.pause_products``, the products whose terms are
-    pauses whatever their fee (a month frozen at 5 keeps the plan's 40, as a free one does).
+    is 0 and the basis ``"none"``.
     """
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
@@ -181,7 +177,7 @@ def mrr_at(
         .drop("arr")
     )
     if subs is not None:
-        out = _held_mrr(out, subs, grace_days, pause_products)
+        out = _held_mrr(out, subs, grace_days)
     basis = " else ".join(
         name
         for name, table in (("subscriptions", subs), ("payments_run_rate", payments))
@@ -231,16 +227,13 @@ def active_clients(
     return spine.join(gone, on=[CLIENT_ID, SNAPSHOT], how="anti").sort(CLIENT_ID, SNAPSHOT)
 
 
-def _held_mrr(
-    rows: pl.DataFrame, subscriptions: pl.DataFrame, grace_days: int, pause_products: Sequence[str] = ()
-) -> pl.DataFrame:
+def _held_mrr(rows: pl.DataFrame, subscriptions: pl.DataFrame, grace_days: int) -> pl.DataFrame:
     """``rows`` (client x snapshot with ``_mrr``) with the MRR the weekly list's ARR keeps for a client
     without paying terms running: a client **in grace** (its last term ended within ``grace_days``, not
     renewed yet: :func:`churnml.scoring.value.lapsed_terms_arr`, over the terms started before the snapshot,
     as a list of that day knew them) keeps the MRR of the terms it had when they ended, so a renewal signed
     late within the grace is neither a loss nor a return; a client whose running terms are all free
-    (``mrr`` 0: a skipped box, a pause, a free plan; or of one of ``pause_products``, ``data.pause_products``,
-    whatever their fee) after a paid one keeps that of its last paid terms
+    (``mrr`` 0: a skipped box, a pause, a free plan) after a paid one keeps that of its last paid terms
     (:func:`churnml.scoring.value.paused_terms_arr`); a trial that never paid stays at 0. Same rows, same
     order."""
     kept = []
@@ -250,7 +243,7 @@ def _held_mrr(
             pl.col(Subscriptions.START_DATE).cast(_DT) < datetime.combine(day, datetime.min.time())
         )
         lapsed = lapsed_terms_arr(clients=ids, as_of=day, subscriptions=known, grace_days=grace_days)
-        paused = paused_terms_arr(ids, day, subscriptions, pause_products)
+        paused = paused_terms_arr(ids, day, subscriptions)
         if lapsed.height or paused.height:
             kept.append(
                 group.join(lapsed, on=CLIENT_ID, how="left")
@@ -283,9 +276,8 @@ def _aggregate(rows: pl.DataFrame, new: pl.DataFrame, keys: list[str]) -> pl.Dat
     return churn.join(added, on=keys, how="full", coalesce=True)
 
 
-def monthly_churn(dataset: Dataset, cfg: LabelConfig, pause_products: Sequence[str] = ()) -> pl.DataFrame:
+def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     """Logo and revenue churn per month (and per segment): see the module docstring for the columns.
-    ``pause_products``: ``data.pause_products`` (:func:`mrr_at`: a pause's month keeps the paid MRR).
 
     Sorted by month, then segment with ``all`` first.
     """
@@ -315,7 +307,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig, pause_products: Sequence[s
     rows = base.join(churned, on=[CLIENT_ID, SNAPSHOT], how="left").with_columns(
         pl.col("_churned").fill_null(False)
     )
-    rows, basis = mrr_at(dataset, rows, cfg.grace_days, pause_products)
+    rows, basis = mrr_at(dataset, rows, cfg.grace_days)
 
     seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
     new = (
@@ -428,21 +420,15 @@ def _between(col: str) -> pl.Expr:
 
 
 def _period_rows(
-    dataset: Dataset,
-    cfg: LabelConfig,
-    grid: pl.DataFrame,
-    seg: pl.DataFrame,
-    pause_products: Sequence[str] = (),
+    dataset: Dataset, cfg: LabelConfig, grid: pl.DataFrame, seg: pl.DataFrame
 ) -> tuple[pl.DataFrame, str]:
     """One row per period x client active at its start or end: ``_in1``/``_in2`` (active at the start /
     end), ``_m1``/``_m2`` (MRR there, 0 when not active), ``_new`` (a customer since the period), ``_churned``
     (active at the start and leaving during the period: :func:`leaving_times`, by the departure), its segment;
-    and the MRR basis. Who is active: :func:`active_clients`; ``pause_products``: :func:`mrr_at`'s."""
+    and the MRR basis. Who is active: :func:`active_clients`."""
     bounds = sorted(set(grid.get_column("period_start")) | set(grid.get_column("period_end")))
     leaving = leaving_times(dataset, cfg)
-    spine, basis = mrr_at(
-        dataset, active_clients(dataset, bounds, cfg, leaving), cfg.grace_days, pause_products
-    )
+    spine, basis = mrr_at(dataset, active_clients(dataset, bounds, cfg, leaving), cfg.grace_days)
     spine = spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     at_start = grid.join(spine.rename({SNAPSHOT: "period_start", _MRR: "_m1"}), on="period_start")
     at_end = grid.join(spine.rename({SNAPSHOT: "period_end", _MRR: "_m2"}), on="period_end")
@@ -621,19 +607,14 @@ def revenue_rated_from(data_start: datetime | date, basis: str) -> date | None:
 
 
 def churn_report(
-    dataset: Dataset,
-    cfg: LabelConfig,
-    period: str = "month",
-    min_clients: int = MIN_RATED_CLIENTS,
-    pause_products: Sequence[str] = (),
+    dataset: Dataset, cfg: LabelConfig, period: str = "month", min_clients: int = MIN_RATED_CLIENTS
 ) -> pl.DataFrame:
     """Churn rate by both formulas, by clients and revenue, per period and segment (module docstring).
 
     Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
     ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
     ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``r2_of_c1``, ``mrr_lost_gross``, ``revenue_churn_f1``,
-    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``. ``pause_products``:
-    ``data.pause_products``, whose terms are pauses whatever their fee (:func:`mrr_at`: a freeze is no downgrade).
+    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
     """
     starts = period_starts(dataset.start, dataset.as_of, period)
     if not starts:
@@ -643,7 +624,7 @@ def churn_report(
         {"period_start": starts, "period_end": ends}, schema={"period_start": pl.Date, "period_end": pl.Date}
     )
     seg, has_segment = _client_segments(dataset.tables[Table.CLIENTS], customer_since(dataset, cfg))
-    rows, basis = _period_rows(dataset, cfg, grid, seg, pause_products)
+    rows, basis = _period_rows(dataset, cfg, grid, seg)
     # new clients: became customers in the period (whether or not still active at its end)
     created = seg.join(grid, how="cross").filter(_between("_since"))
     # every period has its portfolio row, even an empty one; segment rows only where there is something
