@@ -532,36 +532,6 @@ def test_a_pause_products_terms_are_a_pause_whatever_their_fee(pause_products, p
     assert got.get_column("client_id").to_list() == paused
 
 
-@pytest.mark.parametrize(
-    ("pause_products", "paused", "due", "value", "free_term"),
-    [
-        # the 5 freeze read as a downgrade: "Renewal due" in 70 days, worth 3 x 5; the free one is a pause
-        ((), [False, True], [True, False], [15.0, 120.0], [False, True]),
-        # data.pause_products: both freezes are pauses, their ends no renewal, worth 3 months of the 40 plan
-        (("Freeze",), [True, True], [False, False], [120.0, 120.0], [True, True]),
-    ],
-)
-def test_term_status_reads_a_pause_products_terms_as_a_pause(
-    pause_products, paused, due, value, free_term
-) -> None:
-    from churnml.scoring.crm import PAUSE_DUE, PAUSED
-
-    out = term_status(
-        ["frozen_5", "frozen_0"],
-        AS_OF,
-        PAUSE_SUBS,
-        grace_days=30,
-        renewal_days=90,
-        pause_products=pause_products,
-    )
-    assert out.get_column(PAUSED).to_list() == paused
-    assert out.get_column(PAUSE_DUE).to_list() == paused
-    assert out.get_column(Scores.RENEWAL_DUE).to_list() == due
-    assert out.get_column(Scores.RENEWAL_VALUE).to_list() == value
-    said = f"On a free term since its last paid one ended on {ago(20):%Y-%m-%d} (a pause, or a free plan)"
-    assert out.get_column(Scores.TERM_STATE).to_list() == [said if f else "" for f in free_term]
-
-
 def test_pause_products_need_the_product_column() -> None:
     from churnml.scoring.crm import free_after_paid
 

@@ -424,7 +424,6 @@ def term_status(
     tables: Mapping[Table, pl.DataFrame] | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
-    pause_products: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -441,9 +440,7 @@ def term_status(
     while its term runs, "Gave notice on 2026-01-07: it takes effect when the term ends on 2026-03-01 (in 5
     days)" (:func:`notice_text`; a pause's or a lapse's state comes first), and once that term ended unrenewed is
     in grace at once, "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed": the notice
-    says no renewal is coming, so there is nothing to settle. ``pause_products``: ``data.pause_products``, the
-    products whose terms are pauses whatever their fee (:func:`paused_clients`: a gym's EUR 5 freeze is a pause,
-    its end no renewal_due, its renewal_value the paid plan's, not the fee's)."""
+    says no renewal is coming, so there is nothing to settle."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     schema = {
@@ -471,36 +468,25 @@ def term_status(
                 how="left",
                 maintain_order="left",
             )
-            .join(
-                free_after_paid(subscriptions, as_of, pause_products),
-                on=CLIENT_ID,
-                how="left",
-                maintain_order="left",
-            )
+            .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 pl.col(CLIENT_ID)
                 .is_in(
-                    paused_clients(subscriptions, as_of, grace_days, renewal_share, pause_products)
+                    paused_clients(subscriptions, as_of, grace_days, renewal_share)
                     .get_column(CLIENT_ID)
                     .implode()
                 )
                 .alias(PAUSED)
             )
-            .join(
-                _paused_value(ids, as_of, subscriptions, pause_products),
-                on=CLIENT_ID,
-                how="left",
-                maintain_order="left",
-            )
+            .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
                 (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
                 .dt.total_days()
                 .cast(pl.Int64)
                 .alias(Scores.RENEWAL_DAYS),
                 # a paused client's free term renews into its paid plan: what is at stake is the last paid
-                # terms' value, as its ARR (a skipped box read "renewal worth EUR 0" beside an ARR of 672; a
-                # freeze at 5 a month, data.pause_products, "worth 10")
-                pl.when(pl.col("_paid_end").is_not_null())
+                # terms' value, as its ARR (a skipped box read "renewal worth EUR 0" beside an ARR of 672)
+                pl.when(pl.col("_paid_end").is_not_null() & (pl.col(Scores.RENEWAL_VALUE) == 0))
                 .then(pl.col("_paused_arr") / 12 * pl.col("_term_months"))
                 .otherwise(pl.col(Scores.RENEWAL_VALUE))
                 .alias(Scores.RENEWAL_VALUE),
@@ -589,14 +575,12 @@ def _recent_returns(
     return ids.join(recent, on=CLIENT_ID, how="left", maintain_order="left")
 
 
-def _paused_value(
-    ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame, pause_products: Sequence[str] = ()
-) -> pl.DataFrame:
-    """``[client_id, _paused_arr]``: the ARR of the last paid terms of the clients on a free term (or one of
-    ``pause_products``) after a paid one (:func:`churnml.scoring.value.paused_terms_arr`)."""
+def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _paused_arr]``: the ARR of the last paid terms of the clients on a free term after a
+    paid one (:func:`churnml.scoring.value.paused_terms_arr`)."""
     from churnml.scoring.value import paused_terms_arr
 
-    return paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, pause_products)
+    return paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
 
 
 def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
