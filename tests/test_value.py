@@ -527,53 +527,6 @@ def test_a_paused_client_keeps_the_arr_of_its_last_paid_terms_and_a_trial_stays_
     assert arr.get_column("arr").to_list() == [12 * 249.0, 0.0, 12 * 80.0]
 
 
-# a gym: frozen: 40 a month until May, then a "Freeze" term at 5 a month; downgraded: 40, then a 5 "Basic"
-# plan; booked_freeze: 40 until 2024-05-29, a 5 freeze booked from 2024-06-06 (renewed after a gap into a pause)
-_GYM = pl.DataFrame(
-    {
-        "client_id": ["frozen", "frozen", "downgraded", "downgraded", "booked_freeze", "booked_freeze"],
-        "start_date": [
-            datetime(2024, 1, 1),
-            datetime(2024, 5, 1),
-            datetime(2024, 1, 1),
-            datetime(2024, 5, 1),
-            datetime(2023, 5, 29),
-            datetime(2024, 6, 6),
-        ],
-        "end_date": [
-            datetime(2024, 5, 1),
-            datetime(2024, 8, 1),
-            datetime(2024, 5, 1),
-            datetime(2024, 8, 1),
-            datetime(2024, 5, 29),
-            datetime(2024, 9, 6),
-        ],
-        "mrr": [40.0, 5.0, 40.0, 5.0, 40.0, 5.0],
-        "product": ["Flex", "Freeze", "Flex", "Basic", "Flex", "Freeze"],
-    }
-)
-
-
-@pytest.mark.parametrize(
-    ("pause_products", "arr"),
-    [
-        ((), [60.0, 60.0, 60.0]),  # the 5 freeze read as a downgrade to 12 x 5 (value tier C)
-        (
-            ("Freeze",),
-            [480.0, 60.0, 480.0],
-        ),  # data.pause_products: the freeze is a pause, the plan's 12 x 40 kept
-    ],
-)
-def test_a_pause_products_terms_keep_the_last_paid_terms_arr(pause_products, arr) -> None:
-    from churnml.scoring.value import annual_recurring_revenue, paused_terms_arr
-
-    ids = ["frozen", "downgraded", "booked_freeze"]
-    got = annual_recurring_revenue(ids, AS_OF, _GYM, None, grace_days=30, pause_products=pause_products)
-    assert got.get_column(Scores.ARR).to_list() == arr
-    paused = paused_terms_arr(pl.Series(ids), AS_OF, _GYM, pause_products)
-    assert dict(paused.iter_rows()) == ({"frozen": 480.0} if pause_products else {})
-
-
 def test_within_its_zone_a_raised_client_ranks_by_at_least_the_zone_threshold() -> None:
     from churnml.config import ZonesConfig
     from churnml.scoring.value import zone_priority

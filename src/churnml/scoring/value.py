@@ -293,7 +293,6 @@ def annual_recurring_revenue(
     grace_days: int = 0,
     observed_from: datetime | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
-    pause_products: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`
     (payments of a log younger than a year scaled to one from ``observed_from``),
@@ -306,10 +305,9 @@ def annual_recurring_revenue(
     ARR of its booked terms (:func:`booked_terms_arr`): a renewal starting a few days after the term ended
     read 0 without payments, below the same client not renewed.
 
-    A client whose running terms are all free (``mrr`` 0: a pause, a free tier; or of one of
-    ``pause_products``, ``data.pause_products``, whatever their fee) after paid ones keeps the ARR of its last
-    paid terms (:func:`paused_terms_arr`): what is at stake, as in grace (a paused client that paid 199 a month
-    read as worthless, tier C; a gym member frozen at 5 a month, 60). A trial that never paid stays at 0.
+    A client whose running terms are all free (``mrr`` 0: a pause, a free tier) after paid ones keeps
+    the ARR of its last paid terms (:func:`paused_terms_arr`): what is at stake, as in grace (a paused
+    client that paid 199 a month read as worthless, tier C). A trial that never paid stays at 0.
 
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
     ``renewal_share``: ``data.early_renewal_share`` (:func:`lapsed_terms_arr`).
@@ -322,8 +320,8 @@ def annual_recurring_revenue(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
     lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share)
-    booked = booked_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, renewal_share, pause_products)
-    paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, pause_products)
+    booked = booked_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, renewal_share)
+    paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
     if lapsed.height == 0 and booked.height == 0 and paused.height == 0:
         return now
     return (
@@ -339,7 +337,6 @@ def booked_terms_arr(
     as_of: date,
     subscriptions: pl.DataFrame | None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
-    pause_products: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``[client_id, _booked_arr]`` for the clients of ``clients`` **renewed after a gap** at ``as_of``: no base
     term running at 00:00 of it (:func:`churnml.labels.customer_terms`) and a renewal booked ahead
@@ -349,11 +346,9 @@ def booked_terms_arr(
     (a pause booked), of the terms running when its last base term ended, as for a client in grace. One row per
     such client with a value above 0 (the others keep :func:`recurring_revenue`'s). Without it, a client whose
     renewal starts a few days after its term ended was valued at its trailing payments (0 without a payments
-    table: a renewed client below one that did not renew). ``renewal_share``: ``data.early_renewal_share``.
-    ``pause_products``: ``data.pause_products``, whose terms count as free (a freeze booked at 5 a month is a
-    pause booked, :func:`churnml.scoring.crm.mrr_outside_pauses`)."""
+    table: a renewed client below one that did not renew). ``renewal_share``: ``data.early_renewal_share``."""
     from churnml.labels import customer_terms
-    from churnml.scoring.crm import booked_terms, mrr_outside_pauses
+    from churnml.scoring.crm import booked_terms
 
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_booked_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0:
@@ -374,7 +369,7 @@ def booked_terms_arr(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(_DT),
         pl.col(Subscriptions.END_DATE).cast(_DT),
-        mrr_outside_pauses(mine.columns, pause_products).alias(Subscriptions.MRR),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
     first_day = recurring_revenue(instants, "_first_day", terms, None).select(
         CLIENT_ID, "_ended", pl.col("arr").alias("_first_arr")
@@ -387,24 +382,20 @@ def booked_terms_arr(
     )
 
 
-def paused_terms_arr(
-    clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None, pause_products: Sequence[str] = ()
-) -> pl.DataFrame:
+def paused_terms_arr(clients: pl.Series, as_of: date, subscriptions: pl.DataFrame | None) -> pl.DataFrame:
     """``[client_id, _paused_arr]`` for the clients of ``clients`` whose terms running at ``as_of`` are all
-    free (``mrr`` 0, or of one of ``pause_products``: :func:`churnml.scoring.crm.free_after_paid`) and who had a
-    paid term before: 12 x the summed ``mrr`` of their paid terms running at the instant their last paid term
-    ended (a pause's fee is not the plan's price). Empty when there is none. ``pause_products``:
-    ``data.pause_products``, the products whose terms are pauses whatever their fee (they need ``product``)."""
+    free (``mrr`` 0) and who had a paid term before: 12 x the summed ``mrr`` of their terms running at the
+    instant their last paid term ended. Empty when there is none."""
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_paused_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0:
         return empty
-    from churnml.scoring.crm import free_after_paid, mrr_outside_pauses
+    from churnml.scoring.crm import free_after_paid
 
     mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode())).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(_DT),
         pl.col(Subscriptions.END_DATE).cast(_DT),
-        mrr_outside_pauses(subscriptions.columns, pause_products).alias(Subscriptions.MRR),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
     paid_end = free_after_paid(mine, as_of).rename({"_paid_end": _AT})
     if paid_end.height == 0:
