@@ -94,7 +94,6 @@ __all__ = [
     "last_data_export",
     "last_interaction",
     "last_returns",
-    "mrr_outside_pauses",
     "notice_text",
     "onboarding_stalled",
     "paused_clients",
@@ -689,38 +688,16 @@ def running_mrr(subscriptions: pl.DataFrame, at: datetime, per_product: bool = F
     )
 
 
-def mrr_outside_pauses(columns: Sequence[str], pause_products: Sequence[str] = ()) -> pl.Expr:
-    """``mrr`` (Float64) with the terms of ``pause_products`` (``data.pause_products``: product names whose terms
-    are pauses whatever their fee, a gym's EUR 5 "Freeze") at 0, so they count as free terms do; ``mrr`` itself
-    when none is named. ``columns``: the subscriptions table's columns; naming pause products without a
-    ``product`` column is an error that says so."""
-    mrr = pl.col(Subscriptions.MRR).cast(pl.Float64)
-    if not pause_products:
-        return mrr
-    if Subscriptions.PRODUCT not in columns:
-        raise ValueError(
-            f"subscriptions: data.pause_products names {sorted(pause_products)} as pause products, but the table "
-            f"has no {Subscriptions.PRODUCT!r} column to find their terms by: add it, or set data.pause_products: []"
-        )
-    pause = pl.col(Subscriptions.PRODUCT).cast(pl.String).is_in(list(pause_products)).fill_null(False)
-    return pl.when(pause).then(0.0).otherwise(mrr)
-
-
-def free_after_paid(
-    subscriptions: pl.DataFrame, as_of: date, pause_products: Sequence[str] = ()
-) -> pl.DataFrame:
-    """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0, or of
-    one of ``pause_products``) after a paid one: the end of their last paid term (at most ``as_of``). A pause,
-    or a move to a free plan: the contract cannot tell them apart. One row per such client.
-    ``pause_products``: ``data.pause_products``, the products whose terms are pauses whatever their fee
-    (:func:`mrr_outside_pauses`: a EUR 5 freeze is free here, not a downgrade, nor the paid term before a
-    pause); they need the ``product`` column."""
+def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0)
+    after a paid one: the end of their last paid term (at most ``as_of``). A pause, or a move to a free
+    plan: the contract cannot tell them apart. One row per such client."""
     cut = _midnight(as_of)
     terms = subscriptions.select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(pl.Datetime("us")),
         pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us")),
-        mrr_outside_pauses(subscriptions.columns, pause_products).alias(Subscriptions.MRR),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
     free = running_mrr(terms, cut).filter(pl.col("_mrr") == 0)
     return (
@@ -738,22 +715,19 @@ def paused_clients(
     as_of: date,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
-    pause_products: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``[client_id, _paid_end]`` of the clients **on a pause** at ``as_of``: their running terms are all free
-    after a paid one (:func:`free_after_paid`: a pause, or a move to a free plan; a term of one of
-    ``pause_products``, ``data.pause_products``, counts as free whatever its fee), with neither a lapse
+    after a paid one (:func:`free_after_paid`: a pause, or a move to a free plan), with neither a lapse
     (:func:`lapsed_terms`: its base plan ended, a free add-on running on) nor a renewal booked ahead
     (:func:`booked_terms`: the paid plan resumes). The one test of a pause: :func:`term_status` says it
-    (:data:`FREE_TERM`) and marks it (:data:`PAUSED`), the rules ``usage_drop``, ``no_activity`` and
-    ``contraction`` skip it (a paused client is expected to be quiet, and its pause is no downgrade), the plays
-    give it the pause's. One row per such client. ``renewal_share``: ``data.early_renewal_share``
-    (:func:`booked_terms`)."""
+    (:data:`FREE_TERM`) and marks it (:data:`PAUSED`), the rules ``usage_drop`` and ``no_activity`` skip it (a
+    paused client is expected to be quiet), the plays give it the pause's. One row per such client.
+    ``renewal_share``: ``data.early_renewal_share`` (:func:`booked_terms`)."""
     schema = {CLIENT_ID: pl.String, "_paid_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
     return (
-        free_after_paid(subscriptions, as_of, pause_products)
+        free_after_paid(subscriptions, as_of)
         .join(lapsed_terms(subscriptions, as_of, grace_days, renewal_share), on=CLIENT_ID, how="anti")
         .join(booked_terms(subscriptions, as_of, renewal_share), on=CLIENT_ID, how="anti")
     )
