@@ -1697,3 +1697,55 @@ def test_a_semicolon_file_names_the_separator_setting_for_a_contract_table(
     with pytest.raises(ContractError) as err:
         csv_layout(path, table)
     assert ("(or set data.csv.separator: ';')" in str(err.value)) is setting
+
+
+@pytest.mark.parametrize(
+    ("products", "mrr", "freed"),
+    [
+        # a gym's Freeze at 5 a month after a paid month at 40: read at 0 (a pause), one term counted
+        (("Freeze",), [40.0, 0.0, 40.0], 1),
+        # a free freeze is already a pause: nothing to count
+        (("Free",), [40.0, 5.0, 40.0], 0),
+        ((), [40.0, 5.0, 40.0], 0),
+    ],
+)
+def test_pause_products_terms_are_read_at_mrr_zero_and_counted(products, mrr, freed) -> None:
+    from churnml.contract.validation import pause_terms_freed
+
+    terms = pl.DataFrame(
+        {"client_id": ["m"] * 3, "product": ["Gold", "Freeze", "Gold"], "mrr": [40.0, 5.0, 40.0]}
+    )
+    out, n = pause_terms_freed(terms, products)
+    assert out.get_column("mrr").to_list() == mrr and n == freed
+    assert out.columns == terms.columns and out.get_column("product").to_list() == ["Gold", "Freeze", "Gold"]
+
+
+def test_pause_products_without_a_product_column_are_refused() -> None:
+    from churnml.contract.validation import ContractError, pause_terms_freed
+
+    with pytest.raises(ContractError) as caught:
+        pause_terms_freed(pl.DataFrame({"client_id": ["m"], "mrr": [5.0]}), ("Freeze",))
+    assert (caught.value.table, caught.value.column) == ("subscriptions", "product")
+    assert "data.pause_products names Freeze, but the table has no product column" in caught.value.problem
+
+
+def test_a_read_counts_the_pause_products_terms(tmp_path) -> None:
+    from churnml.config import DataConfig
+    from churnml.contract.io import read_dataset
+    from churnml.contract.validation import PAUSE_PRODUCT_REPAIR
+
+    pl.DataFrame({"client_id": ["m"], "created_at": [datetime(2024, 1, 1)]}).write_parquet(
+        tmp_path / "clients.parquet"
+    )
+    pl.DataFrame(
+        {
+            "client_id": ["m", "m"],
+            "product": ["Gold", "Freeze"],
+            "start_date": [datetime(2024, 1, 1), datetime(2024, 2, 1)],
+            "end_date": [datetime(2024, 2, 1), datetime(2024, 3, 1)],
+            "mrr": [40.0, 5.0],
+        }
+    ).write_parquet(tmp_path / "subscriptions.parquet")
+    data = read_dataset(tmp_path, DataConfig(as_of=date(2024, 3, 1), pause_products=("Freeze",)))
+    assert data.tables[Table.SUBSCRIPTIONS].get_column("mrr").to_list() == [40.0, 0.0]
+    assert data.repairs.counts["subscriptions"][PAUSE_PRODUCT_REPAIR] == 1

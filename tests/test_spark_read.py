@@ -204,6 +204,26 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         {"clients": CLIENTS.with_columns(strategic=pl.lit(-1)), "events": EVENTS},
         {},
     ),
+    # a gym's freeze at a fee: read at mrr 0 and counted, as on Polars
+    "a pause product at a fee": (
+        {
+            "clients": CLIENTS,
+            "subscriptions": _terms(
+                [
+                    ("c1", "base", D(2024, 6, 1), D(2024, 7, 1), False),
+                    ("c1", "Freeze", D(2024, 7, 1), D(2024, 8, 1), False),
+                ]
+            ),
+        },
+        {"pause_products": ["Freeze"]},
+    ),
+    "a pause product without a product column": (
+        {
+            "clients": CLIENTS,
+            "subscriptions": _terms([("c1", "base", D(2024, 6, 1), D(2024, 7, 1), False)]).drop("product"),
+        },
+        {"pause_products": ["Freeze"]},
+    ),
 }
 
 

@@ -123,6 +123,9 @@ class DataConfig(_Section):
     future_tolerance_days: int = Field(0, ge=0)
     max_examples: int = Field(5, ge=1)
     early_renewal_share: float = Field(0.25, ge=0, le=1)
+    # subscriptions.product names whose terms are pauses whatever their fee (a gym's "Freeze" at 5 a month):
+    # read at MRR 0, counted (contract.validation.pause_terms_freed); () = none
+    pause_products: tuple[str, ...] = ()
     churn_events: tuple[str, ...] = ()
     timezone: str = "UTC"
     # currency code -> what one unit is worth in score.currency: money tables holding several currencies

@@ -35,6 +35,7 @@ from churnml.contract.dataset import Dataset, RepairLog
 from churnml.contract.schemas import ACTIVITY_TABLES, CONTRACT, POLARS_TYPE, REQUIRED_TABLES, Kind, Table
 from churnml.contract.validation import (
     EARLY_RENEWAL_REPAIR,
+    PAUSE_PRODUCT_REPAIR,
     ContractError,
     amounts_in_one_currency,
     checked_references,
@@ -44,6 +45,7 @@ from churnml.contract.validation import (
     early_renewals_repaired,
     implausible_dates,
     midnight_after,
+    pause_terms_freed,
     timestamp_span,
     wall_clock,
     with_churn_events,
@@ -417,8 +419,19 @@ def contract_table(
     checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share)
     checked, converted = amounts_in_one_currency(checked, table, cfg.currency_rates, cfg.max_examples)
     checked, renewals = repaired_renewals(checked, table, cfg)
+    checked, pauses = freed_pauses(checked, table, cfg)
     frame = compact_table(checked, CONTRACT[table])
-    return frame, {**converted, **renewals, **implausible_dates(frame, CONTRACT[table])}
+    return frame, {**converted, **renewals, **pauses, **implausible_dates(frame, CONTRACT[table])}
+
+
+def freed_pauses(frame: pl.DataFrame, table: Table, cfg: DataConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``frame`` (``table`` in contract types) with the subscriptions' terms of ``data.pause_products`` at
+    mrr 0 (:func:`churnml.contract.validation.pause_terms_freed`), and how many had a fee (``{}`` for other
+    tables and when none had)."""
+    if table is not Table.SUBSCRIPTIONS:
+        return frame, {}
+    freed, n = pause_terms_freed(frame, cfg.pause_products)
+    return freed, ({PAUSE_PRODUCT_REPAIR: n} if n else {})
 
 
 def repaired_renewals(

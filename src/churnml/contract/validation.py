@@ -59,6 +59,7 @@ __all__ = [
     "NOT_ALLOWED",
     "NULL_MARKERS",
     "OVERLAPPING_TERMS",
+    "PAUSE_PRODUCT_REPAIR",
     "RHYTHM_FLOOR_DAYS",
     "RHYTHM_LOOKBACK_DAYS",
     "RHYTHM_MIN_HISTORY_DAYS",
@@ -101,6 +102,7 @@ __all__ = [
     "offset_minutes",
     "offset_text",
     "one_currency_note",
+    "pause_terms_freed",
     "rates_example",
     "renewal_start",
     "rows_per_currency",
@@ -987,6 +989,33 @@ def renewal_start(share: float, addon: bool = True) -> pl.Expr:
         & ((earlier_end - start).dt.total_seconds() <= share * (end - start).dt.total_seconds())
     )
     return pl.when(early.fill_null(False)).then(earlier_end).otherwise(start)
+
+
+PAUSE_PRODUCT_REPAIR = "terms of a pause product (data.pause_products) read at mrr 0, a pause"
+
+
+def pause_terms_freed(frame: pl.DataFrame, products: Sequence[str]) -> tuple[pl.DataFrame, int]:
+    """Subscription terms (contract types) with the terms of ``products`` (``data.pause_products``: a gym's
+    "Freeze" at 5 a month) at ``mrr`` 0, so that every reader of a pause (terms free after paid ones:
+    :func:`churnml.scoring.crm.free_after_paid`, the list's value, the rules, the features, the metrics) reads
+    them as one, and how many such terms had a fee (their fee is the count's price: reported, not kept).
+    Grain and row order unchanged. Raises :class:`ContractError` when products are named and the table has
+    no ``product`` column."""
+    if not products or frame.height == 0:
+        return frame, 0
+    if Subscriptions.PRODUCT not in frame.columns:
+        raise ContractError(
+            str(Table.SUBSCRIPTIONS),
+            f"data.pause_products names {', '.join(products)}, but the table has no product column to find "
+            "them in: add the product of each term, or leave data.pause_products empty",
+            column=Subscriptions.PRODUCT,
+        )
+    pause = pl.col(Subscriptions.PRODUCT).is_in(list(products)).fill_null(False)
+    paid = int(frame.select((pause & (pl.col(Subscriptions.MRR) != 0)).sum()).item())
+    if not paid:
+        return frame, 0
+    mrr = pl.when(pause).then(pl.lit(0.0)).otherwise(pl.col(Subscriptions.MRR))
+    return frame.with_columns(mrr.cast(frame.schema[Subscriptions.MRR]).alias(Subscriptions.MRR)), paid
 
 
 def early_renewals_repaired(frame: pl.DataFrame, share: float) -> tuple[pl.DataFrame, int]:

@@ -171,6 +171,7 @@ def read_spark_tables(
             cfg.data.max_examples,
             cfg.data.early_renewal_share,
             cfg.data.timezone,
+            cfg.data.pause_products,
         )
         for t, p in files.items()
     }

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -545,6 +545,23 @@ def _with_renewal_start(frame: Any, share: float) -> Any:
     )
 
 
+def _pause_mask(frame: Any, products: Sequence[str]) -> Any:
+    """The Spark twin of :func:`churnml.contract.validation.pause_terms_freed`'s test: a term of one of
+    ``products`` (``data.pause_products``); raises :class:`ContractError` without a product column."""
+    from pyspark.sql import functions as F
+
+    from churnml.contract.validation import ContractError
+
+    if Subscriptions.PRODUCT not in frame.columns:
+        raise ContractError(
+            str(Table.SUBSCRIPTIONS),
+            f"data.pause_products names {', '.join(products)}, but the table has no product column to find "
+            "them in: add the product of each term, or leave data.pause_products empty",
+            column=Subscriptions.PRODUCT,
+        )
+    return F.coalesce(F.col(Subscriptions.PRODUCT).isin(list(products)), F.lit(False))
+
+
 def repaired_contract_frame(
     frame: Any,
     table: Table,
@@ -552,15 +569,17 @@ def repaired_contract_frame(
     max_examples: int = 5,
     early_renewal_share: float = 0.0,
     timezone: str = "UTC",
+    pause_products: Sequence[str] = (),
 ) -> tuple[Any, dict[str, int]]:
     """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``, under the names of the
     Polars read, :func:`churnml.contract.io.validated_table`: columns ignored, text trimmed, blank cells and
     null markers read as empty, allowed values in another case, dates before 1971 kept, and subscription terms
     renewed early starting when the term they renew ends (``data.early_renewal_share``:
-    :func:`churnml.contract.io.repaired_renewals`), before the overlap check)."""
+    :func:`churnml.contract.io.repaired_renewals`), before the overlap check; the terms of ``pause_products``
+    at mrr 0, ``data.pause_products``: :func:`churnml.contract.validation.pause_terms_freed`)."""
     from pyspark.sql import functions as F
 
-    from churnml.contract.validation import EARLY_RENEWAL_REPAIR
+    from churnml.contract.validation import EARLY_RENEWAL_REPAIR, PAUSE_PRODUCT_REPAIR
 
     coerced, both, bad, repairs = _coerced(frame, table, timezone, max_examples)
     renew = table is Table.SUBSCRIPTIONS and early_renewal_share > 0
@@ -572,6 +591,11 @@ def repaired_contract_frame(
             .drop(_RENEWAL_START)
         )
         both = _with_renewal_start(both, early_renewal_share)
+    if table is Table.SUBSCRIPTIONS and pause_products:  # counted with the other repairs, in one pass
+        pause = _pause_mask(coerced, pause_products)
+        repairs[PAUSE_PRODUCT_REPAIR] = F.sum((pause & (F.col(Subscriptions.MRR) != 0)).cast("long"))
+        mrr = F.when(pause, F.lit(0.0)).otherwise(F.col(Subscriptions.MRR))
+        coerced = coerced.withColumn(Subscriptions.MRR, mrr.cast(coerced.schema[Subscriptions.MRR].dataType))
     checked, rules = _rules(both, table, limit)
     schema = CONTRACT[table]
     plausible = F.lit(datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)).cast(
