@@ -595,11 +595,8 @@ def test_a_return_at_a_win_back_price_is_no_contraction() -> None:
 
 
 @pytest.mark.parametrize(("pause_products", "fires"), [((), True), (("Freeze",), False)])
-def test_a_client_on_a_pause_is_no_contraction(monkeypatch, pause_products, fires) -> None:
-    from functools import partial
-
-    from churnml.scoring import rules
-    from churnml.scoring.crm import paused_clients
+def test_a_client_on_a_pause_is_no_contraction(pause_products, fires) -> None:
+    from churnml.contract.validation import pause_terms_freed
 
     # a gym member: 40 a month until 20 days ago, frozen at 5 a month since (a "Freeze" term of its own)
     subs = pl.DataFrame(
@@ -611,9 +608,10 @@ def test_a_client_on_a_pause_is_no_contraction(monkeypatch, pause_products, fire
             "product": ["Flex", "Freeze"],
         }
     )
-    # the rules' pause test (RuleInput.paused) with data.pause_products: the freeze is a pause, no cut
-    monkeypatch.setattr(rules, "paused_clients", partial(paused_clients, pause_products=pause_products))
-    assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])
+    # as the read makes it (data.pause_products): the freeze at mrr 0 is a pause (RuleInput.paused), no cut;
+    # without the setting a fall from 40 to 5 is one
+    read, _ = pause_terms_freed(subs, pause_products)
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, read) == (["contraction"] if fires else [""])
 
 
 @pytest.mark.parametrize(
