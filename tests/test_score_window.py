@@ -19,6 +19,7 @@ from churnml.demo.synth import SynthParams, synthetic_chunk
 from churnml.jobs.score_data import open_scoring_data
 from churnml.scoring.assemble import history_to_score, scored_list
 from churnml.scoring.window import (
+    activity_name,
     batch_count,
     client_batch,
     event_marks,
@@ -359,6 +360,69 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
     for result in lists.values():
         assert_frame_equal(result.scores, whole.scores, check_exact=True)
         assert_frame_equal(result.history, whole.history, check_exact=True)
+
+
+@pytest.mark.parametrize("activity", [["api_call"], ["login", "api_call"], ["data_export"]])
+def test_the_windowed_read_gives_the_whole_read_s_list_with_activity_events_set(
+    folder_and_model, tmp_path: Path, activity: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    # label.activity_events: no_activity and the returns read only those events; the portfolio view of the
+    # windowed read carries each client's last of them (it carried its last event of any kind, unnamed, and
+    # no_activity fired for active clients)
+    folder, model, meta = folder_and_model
+    overrides = [
+        "score.history_weeks=4",
+        "score.batch_clients=25",
+        f"label.activity_events=[{', '.join(activity)}]",
+    ]
+    cfg = load_config(overrides=overrides)
+    dataset, batches, _reads = open_scoring_data(folder, cfg).read(
+        AS_OF, history_to_score(None, AS_OF, cfg.score.history_weeks)
+    )
+    assert batches is not None and len(batches) == 4
+    windowed = _scored(dataset, model, meta, cfg, batches)
+    whole = _scored(read_dataset(folder, cfg.data), model, meta, cfg)
+    assert_frame_equal(windowed.scores, whole.scores, check_exact=True)
+    assert_frame_equal(windowed.history, whole.history, check_exact=True)
+
+
+def test_the_portfolio_view_names_the_last_activity_by_an_activity_event() -> None:
+    window = scoring_window(date(2024, 9, 2), [date(2024, 9, 2)], FeaturesConfig())
+    events = _events(
+        [
+            ("a", "2024-01-09 10:00", "login"),  # before the window: the last activity all the same
+            ("a", "2024-08-30 10:00", "page_view"),  # a's last event: no activity
+            ("b", "2024-08-20 10:00", "data_export"),  # an activity, and an export
+            ("b", "2024-08-31 10:00", "login"),  # b's last activity, in the as-of week
+        ]
+    )
+    marks = event_marks(
+        events.lazy(), window, date(2024, 9, 2), FeaturesConfig(), ["login", "data_export"]
+    ).collect()
+    days = pl.DataFrame(schema={"client_id": pl.String, "_day": pl.Date, "_export": pl.Boolean})
+    view = portfolio_events(marks, days, FeaturesConfig(), ["data_export", "login"])
+    assert view.filter(pl.col("event") == "login").rows() == [
+        ("a", datetime(2024, 1, 9, 10), "login"),  # before the as-of date
+        ("a", datetime(2024, 1, 9, 10), "login"),  # before the previous week
+        ("b", datetime(2024, 8, 20, 10), "login"),  # before the previous week (an export: still activity)
+        ("b", datetime(2024, 8, 31, 10), "login"),
+    ]
+    # without activity_events every event is activity: the unnamed last events serve, no more rows
+    plain = event_marks(events.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
+    assert portfolio_events(plain, days, FeaturesConfig()).filter(pl.col("event") == "login").height == 0
+
+
+@pytest.mark.parametrize(
+    ("activity", "exports", "name"),
+    [
+        (["login", "api_call"], ["data_export"], "login"),
+        (["data_export", "login"], ["data_export"], "login"),  # an export row would count as one
+        (["data_export"], ["data_export"], "data_export"),  # every activity is an export
+        ([], ["data_export"], None),
+    ],
+)
+def test_the_last_activity_is_named_by_an_activity_event_that_is_no_export(activity, exports, name) -> None:  # type: ignore[no-untyped-def]
+    assert activity_name(activity, exports) == name
 
 
 @pytest.mark.parametrize(

@@ -230,7 +230,9 @@ class ScoringData:
         window = scoring_window(day, snapshots, cfg.features)
         # two streaming passes over the file, small results: per-client maxima (and the first event,
         # which repairs clients.created_at as the eager read does), then a few days per client
-        marks = event_marks(self.scan, window, day, cfg.features).collect(engine="streaming")
+        marks = event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events).collect(
+            engine="streaming"
+        )
         ids = marks.get_column(CLIENT_ID)
         if self.folder is not None and (ids.str.strip_chars() != ids).fill_null(True).any():
             # ids with spaces around them (or blank): the eager read trims and counts them, where the
@@ -244,7 +246,9 @@ class ScoringData:
         )
         clients = small[Table.CLIENTS]
         days = portfolio_days(self.scan, clients, day, cfg.features, cfg.score, cfg.rules)
-        view = portfolio_events(marks, days.collect(engine="streaming"), cfg.features)
+        view = portfolio_events(
+            marks, days.collect(engine="streaming"), cfg.features, cfg.label.activity_events
+        )
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
         reads.usual_gap_days = events_rhythm(self.scan, day)

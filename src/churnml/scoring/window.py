@@ -13,8 +13,10 @@ invoices, the last rating, the last inbound mail). Scoring at an as-of date need
   features read: each client's last event, last login and last export before the window ("days since
   the last login") and the events of its first weeks ("onboarding progress");
 - **the portfolio view** (:func:`event_marks`, :func:`portfolio_days`, :func:`portfolio_events`): what the whole-portfolio steps (data lag, gone
-  clients, rules, CRM views) read, a few rows per client: the last activity before the as-of date and
-  before the previous week, the days with an export, the active days of young clients.
+  clients, rules, CRM views) read, a few rows per client: the last event before the as-of date and
+  before the previous week (and the last one of ``label.activity_events``, when set, under one of those
+  names: what ``no_activity`` and the returns read as activity), the days with an export, the active days
+  of young clients.
 
 Features are then built per **client batch**: ``hash(client_id) % n`` (:func:`client_batch`; Polars'
 seeded hash, the same in one process, which is all a run needs), so peak memory follows the batch.
@@ -37,6 +39,7 @@ from churnml.features.usage import usage_look_back_weeks
 __all__ = [
     "BATCH_SEED",
     "ScoringWindow",
+    "activity_name",
     "batch_count",
     "client_batch",
     "event_marks",
@@ -55,6 +58,7 @@ BATCH_SEED = 0x15C0
 _LAST, _LOGIN, _EXPORT, _ONB_END = "_carry_last", "_carry_login", "_carry_export", "_onboarding_end"
 _ASOF, _PREV, _EXPORT_LAST = "_last_asof", "_last_prev", "_export_last"
 _FIRST_EVENT = "_first_event"
+_ACT_ASOF, _ACT_PREV = "_activity_asof", "_activity_prev"
 
 
 @dataclass(frozen=True)
@@ -161,14 +165,21 @@ def needed_events(
 
 
 def event_marks(
-    events: pl.LazyFrame, window: ScoringWindow, as_of: date, features: FeaturesConfig
+    events: pl.LazyFrame,
+    window: ScoringWindow,
+    as_of: date,
+    features: FeaturesConfig,
+    activity_events: Sequence[str] | None = None,
 ) -> pl.LazyFrame:
     """Per client (lazy, one row per client with events before ``as_of``; maxima only, so it streams):
 
     - the marks carried from before the window: its last event, last login and last export before
       ``window.start`` (``_carry_last``, ``_carry_login``, ``_carry_export``), for :func:`needed_events`;
     - what the whole-portfolio steps read: its last event before the as-of date (``_last_asof``) and
-      before the previous week (``_last_prev``), its last export (``_export_last``);
+      before the previous week (``_last_prev``), its last export (``_export_last``) and, with
+      ``activity_events`` (``label.activity_events``; None: every event is activity, no more columns), its
+      last event of those names before the as-of date (``_activity_asof``) and the previous week
+      (``_activity_prev``);
     - its first event from 1971 on (``_first_event``, the one minimum: :func:`first_events`).
 
     Null where the client has none."""
@@ -176,6 +187,7 @@ def event_marks(
     end, prev = _midnight(as_of), _midnight(as_of - timedelta(weeks=1))
     before = ts < window.start
     login, export = _is_in(features.login_events), _is_in(features.export_events)
+    activity = [] if activity_events is None else [_is_in(activity_events)]
     # each mark is a column (the timestamp where its condition holds, else null) maxed per client: the
     # streaming group-by runs plain maxima faster than filtered ones (same values: max skips nulls)
     return (
@@ -188,6 +200,8 @@ def event_marks(
             ts.alias(_ASOF),
             pl.when(ts < prev).then(ts).alias(_PREV),
             pl.when(export).then(ts).alias(_EXPORT_LAST),
+            *[pl.when(a).then(ts).alias(_ACT_ASOF) for a in activity],
+            *[pl.when(a & (ts < prev)).then(ts).alias(_ACT_PREV) for a in activity],
             pl.when(ts >= datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day))
             .then(ts)
             .alias(_FIRST_EVENT),
@@ -249,11 +263,25 @@ def events_read_whole_from(
     return min(window.start, *_look_back_starts(as_of, score, rules))
 
 
-def portfolio_events(marks: pl.DataFrame, days: pl.DataFrame, features: FeaturesConfig) -> pl.DataFrame:
+def activity_name(activity_events: Sequence[str], export_events: Sequence[str]) -> str | None:
+    """The event name :func:`portfolio_events` gives the last activity of ``activity_events``: the first of
+    them that is no export (a step counting exports would read the row as one), else the first (the
+    activities are all exports, so the row is one); None without a name."""
+    plain = [name for name in activity_events if name not in export_events]
+    return (plain or list(activity_events) or [None])[0]
+
+
+def portfolio_events(
+    marks: pl.DataFrame,
+    days: pl.DataFrame,
+    features: FeaturesConfig,
+    activity_events: Sequence[str] | None = None,
+) -> pl.DataFrame:
     """The events the whole-portfolio steps read, as rows ``client_id``, ``ts``, ``event``: the last
-    activities of :func:`event_marks` (event unnamed), the last export and the export days of
-    :func:`portfolio_days` (named by the first export event), and the young clients' active days at
-    midnight (those steps count days and weeks only)."""
+    events of :func:`event_marks` (event unnamed), with ``activity_events`` (``label.activity_events``) the
+    last activities too (named by :func:`activity_name`: the steps that read activity keep only those
+    names), the last export and the export days of :func:`portfolio_days` (named by the first export
+    event), and the young clients' active days at midnight (those steps count days and weeks only)."""
     export_name = features.export_events[0] if features.export_events else None
     schema = {CLIENT_ID: pl.String, Events.TS: pl.Datetime("us"), Events.EVENT: pl.String}
 
@@ -266,6 +294,9 @@ def portfolio_events(marks: pl.DataFrame, days: pl.DataFrame, features: Features
 
     parts = [rows(marks, _ASOF, None), rows(marks, _PREV, None)]
     parts.append(rows(days.filter(~pl.col("_export")), "_day", None))
+    active = None if activity_events is None else activity_name(activity_events, features.export_events)
+    if active is not None and _ACT_ASOF in marks.columns:
+        parts += [rows(marks, _ACT_ASOF, active), rows(marks, _ACT_PREV, active)]
     if export_name is not None:
         parts += [
             rows(marks, _EXPORT_LAST, export_name),
@@ -283,11 +314,12 @@ def portfolio_view(
     score: ScoreConfig,
     rules: RulesConfig,
     engine: Literal["auto", "in-memory", "streaming"] = "auto",
+    activity_events: Sequence[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(marks, view) of ``events`` for a scoring run at ``as_of``: the per-client marks of
     :func:`event_marks` (one row per client) and the rows the whole-portfolio steps read
-    (:func:`portfolio_events` over :func:`portfolio_days`), each pass collected with ``engine``
-    (streaming for a whole file's scan)."""
-    marks = event_marks(events, window, as_of, features).collect(engine=engine)
+    (:func:`portfolio_events` over :func:`portfolio_days`; ``activity_events``: ``label.activity_events``),
+    each pass collected with ``engine`` (streaming for a whole file's scan)."""
+    marks = event_marks(events, window, as_of, features, activity_events).collect(engine=engine)
     days = portfolio_days(events, clients, as_of, features, score, rules).collect(engine=engine)
-    return marks, portfolio_events(marks, days, features)
+    return marks, portfolio_events(marks, days, features, activity_events)
