@@ -172,3 +172,52 @@ def test_spark_spans_judge_a_table_by_its_own_rhythm() -> None:
     assert lagging_table_text("payments", 31, spans["payments"], 21).startswith(
         "payments: no record for 31 days, its longest usual gap is 1 days"
     )
+
+
+def test_the_buckets_get_each_client_s_last_activity_from_before_the_shipped_rows() -> None:
+    # label.activity_events: the buckets' portfolio view marks each client's last activity, as the Polars
+    # path reads it from the whole file; one from before the shipped rows was missing (no_activity fired)
+    pytest.importorskip("pyspark")
+    import shutil
+    from datetime import datetime
+
+    if shutil.which("java") is None:
+        pytest.skip("no JVM")
+    from churnml.config import FeaturesConfig
+    from churnml.jobs.score_spark import spark_session, with_last_activities
+    from churnml.scoring.spark import scoring_events
+
+    spark = spark_session("local[1]", driver_memory="1g")
+    clients = spark.createDataFrame(
+        [("c1", datetime(2023, 1, 1)), ("c2", datetime(2023, 1, 1))],
+        "client_id string, created_at timestamp_ntz",
+    )
+    rows = [
+        ("c1", datetime(2023, 5, 1, 9), "api_call"),  # an older activity: not added
+        ("c1", datetime(2023, 6, 1, 9), "api_call"),  # c1's last activity before the window: added
+        ("c1", datetime(2023, 6, 1, 9), "api_call"),  # ... both rows at it
+        ("c1", datetime(2023, 9, 1, 9), "report"),  # c1's last event: shipped already
+        ("c2", datetime(2023, 8, 1, 9), "report"),
+        ("c2", datetime(2023, 9, 1, 9), "api_call"),  # c2's last event and activity: not shipped twice
+        ("c2", datetime(2024, 3, 5), "api_call"),  # in the window
+    ]
+    events = spark.createDataFrame(
+        [(c, ts, e, "u1", 1.0) for c, ts, e in rows],
+        "client_id string, ts timestamp_ntz, event string, user_id string, value double",
+    )
+    start = datetime(2024, 3, 1)
+    shipped = scoring_events(events, clients, start, datetime(2024, 6, 1), FeaturesConfig())
+    got = sorted(
+        (r["client_id"], r["ts"], r["event"])
+        for r in with_last_activities(shipped, events, start, ["api_call"]).collect()
+    )
+    assert got == [
+        ("c1", datetime(2023, 6, 1, 9), "api_call"),
+        ("c1", datetime(2023, 6, 1, 9), "api_call"),
+        ("c1", datetime(2023, 9, 1, 9), "report"),
+        ("c2", datetime(2023, 9, 1, 9), "api_call"),
+        ("c2", datetime(2024, 3, 5), "api_call"),
+    ]
+    # without activity_events (every event is activity) or with none: the shipped rows as they are
+    for activity in (None, []):
+        assert with_last_activities(shipped, events, start, activity) is shipped

@@ -5,7 +5,8 @@ What runs where:
 - **executors, Spark SQL**: reading the Parquet files (``spark.read.parquet``), the contract checks, the
   time bounds, the events the list reads (:func:`churnml.scoring.spark.scoring_events`: the scoring
   window whole, a predicate pushed into the scan, and of the older rows only those the features carry:
-  each client's last event, last login, last export and its first weeks), and cutting every table into
+  each client's last event, last login, last export and its first weeks, and with ``label.activity_events``
+  its last activity, :func:`with_last_activities`), and cutting every table into
   client buckets (:func:`churnml.scoring.spark.bucket_blobs`, a shuffle);
 - **executors, Python tasks** (``mapInPandas``, one client bucket at a time, the Polars code of
   ``churnml score``; :mod:`churnml.scoring.spark_buckets`): pass 1, the events the features read and
@@ -72,6 +73,7 @@ __all__ = [
     "spans_from_bounds",
     "spark_parquet",
     "spark_session",
+    "with_last_activities",
 ]
 
 # clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
@@ -329,7 +331,31 @@ def _shipped(tables: Mapping[Table, Any], ctx: Any) -> dict[Table, Any]:
     window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
     start = events_read_whole_from(window, ctx.as_of, ctx.score, ctx.rules)
     events = scoring_events(tables[Table.EVENTS], tables[Table.CLIENTS], start, window.end, ctx.features)
+    events = with_last_activities(events, tables[Table.EVENTS], start, ctx.label.activity_events)
     return {**tables, Table.EVENTS: events}
+
+
+def with_last_activities(
+    shipped: Any, events: Any, start: datetime, activity_events: Iterable[str] | None
+) -> Any:
+    """``shipped`` (the events :func:`churnml.scoring.spark.scoring_events` ships from ``start`` on, and a few
+    older rows) with each client's rows at its last event of ``activity_events`` (``label.activity_events``)
+    before ``start`` that it lacks: the last activity the buckets' portfolio view marks
+    (:func:`churnml.scoring.window.event_marks`), as the Polars path reads it from the whole file. The added
+    rows carry no other mark, so the features' events (:func:`churnml.scoring.window.needed_events`) leave
+    them out. ``activity_events`` None (every event is activity: the last event is shipped) or empty:
+    ``shipped``."""
+    from pyspark.sql import functions as F
+
+    names = list(activity_events or [])
+    if not names:
+        return shipped
+    ts, low = F.col(Events.TS), F.lit(start).cast("timestamp_ntz")
+    old = events.filter((ts < low) & F.col(Events.EVENT).isin(*names))
+    last = old.groupBy(CLIENT_ID).agg(F.max(ts).alias("_last_activity"))
+    rows = old.join(last, on=CLIENT_ID).filter(ts == F.col("_last_activity")).select(*events.columns)
+    # a row shipped already (the last event, login or export, the first weeks) is not shipped twice
+    return shipped.unionByName(rows.exceptAll(shipped.filter(ts < low)))
 
 
 def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:

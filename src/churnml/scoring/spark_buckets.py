@@ -163,7 +163,16 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
         events = dataset.tables[Table.EVENTS].lazy()
         clients = dataset.tables[Table.CLIENTS]
         window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
-        marks, view = portfolio_view(events, clients, window, ctx.as_of, ctx.features, ctx.score, ctx.rules)
+        marks, view = portfolio_view(
+            events,
+            clients,
+            window,
+            ctx.as_of,
+            ctx.features,
+            ctx.score,
+            ctx.rules,
+            activity_events=ctx.label.activity_events,
+        )
         needed = needed_events(events, marks, clients, window, ctx.features).collect()
         featured, listing = dataset.with_tables(events=needed), dataset.with_tables(events=view)
     spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label)
