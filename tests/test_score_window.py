@@ -425,6 +425,82 @@ def test_the_last_activity_is_named_by_an_activity_event_that_is_no_export(activ
     assert activity_name(activity, exports) == name
 
 
+def _returned(folder: Path, out: Path, client: str, left: datetime, back: datetime) -> Path:
+    """A copy of ``folder`` where ``client`` leaves on ``left`` (a churn record, its running term cut there)
+    and comes back with a new year's term on ``back`` (its terms booked after ``left`` dropped)."""
+    import shutil
+
+    shutil.copytree(folder, out)
+    subs = pl.read_parquet(out / "subscriptions.parquet")
+    subs = subs.filter((pl.col("client_id") != client) | (pl.col("start_date") <= left))
+    churns = pl.read_parquet(out / "churns.parquet")
+    gone = pl.DataFrame({"client_id": [client], "churned_at": [left], "reason": ["price"]})
+    pl.concat([churns, gone.cast(churns.schema)], how="diagonal").write_parquet(out / "churns.parquet")
+    mine = (pl.col("client_id") == client) & (pl.col("start_date") <= left) & (pl.col("end_date") > left)
+    assert subs.filter(mine).height == 1
+    new = subs.filter(mine).with_columns(
+        pl.lit(back).cast(subs.schema["start_date"]).alias("start_date"),
+        pl.lit(back + timedelta(days=365)).cast(subs.schema["end_date"]).alias("end_date"),
+    )
+    cut = pl.when(mine).then(pl.lit(left).cast(subs.schema["end_date"])).otherwise(pl.col("end_date"))
+    pl.concat([subs.with_columns(cut.alias("end_date")), new]).write_parquet(out / "subscriptions.parquet")
+    return out
+
+
+def test_a_client_back_after_a_churn_gets_the_history_of_a_list_without_last_week_s_file(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # C000010 leaves on 2024-11-20 (not on the 2024-11-25 list) and is back on 2024-11-27: the next list,
+    # reusing last week's file, scores it at the reused weeks too (it kept this week and last week only),
+    # reading its events from those weeks on (the window widened)
+    import json
+
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    data = _returned(folder, tmp_path / "raw", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    options = [
+        "--model",
+        str(tmp_path / "model"),
+        "--set",
+        "score.history_weeks=4",
+        "--set",
+        "score.batch_clients=30",
+    ]
+
+    def run(out: Path, day: date) -> Path:
+        args = ["score", "--data", str(data), "--as-of", day.isoformat(), "--out", str(out), *options]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return out
+
+    run(tmp_path / "weekly" / "2024-11-25", date(2024, 11, 25))
+    reused = run(tmp_path / "weekly" / AS_OF.isoformat(), AS_OF)
+    alone = run(tmp_path / "alone" / AS_OF.isoformat(), AS_OF)
+    first = pl.read_parquet(tmp_path / "weekly" / "2024-11-25" / "history.parquet")
+    assert first.filter(pl.col("client_id") == "C000010").height == 0  # gone at the first list
+    history = pl.read_parquet(reused / "history.parquet")
+    assert history.filter(pl.col("client_id") == "C000010").get_column("snapshot").to_list() == [
+        date(2024, 11, 11),
+        date(2024, 11, 18),
+        date(2024, 12, 2),  # not on 2024-11-25: between its terms
+    ]
+    assert_frame_equal(history, pl.read_parquet(alone / "history.parquet"), check_exact=True)
+    assert_frame_equal(
+        pl.read_parquet(reused / "scores.parquet"),
+        pl.read_parquet(alone / "scores.parquet"),
+        check_exact=True,
+    )
+    manifest = json.loads((reused / "manifest.json").read_text())
+    assert (
+        manifest["data"]["read"]["events"]["window_start"] == "2024-04-15T00:00:00"
+    )  # 2024-11-11 - 210 days
+
+
 @pytest.mark.parametrize(
     ("stored", "opened_lazily", "read_in_batches"),
     [

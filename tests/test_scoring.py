@@ -862,6 +862,15 @@ def test_client_batches_and_reused_history_give_the_same_list(workspace: dict[st
     assert reused.scored_snapshots == (AS_OF - timedelta(weeks=1), AS_OF)
     assert reused.history.equals(whole.history)
     assert reused.scores.equals(whole.scores)
+    # a listed client without rows in last week's file (back after a churn, not on last week's list): scored
+    # at the reused weeks too, as without the file (it had this week and last week only)
+    back = whole.history.get_column("client_id").unique().sort()[0]
+    known = whole.history.filter(pl.col("client_id") != back)
+    returned = scored_list(dataset, AS_OF, model, meta, known_history=known, **slices)
+    assert returned.scored_snapshots == (AS_OF - timedelta(weeks=1), AS_OF)
+    assert returned.history.filter(pl.col("client_id") == back).height == 3
+    assert returned.history.equals(whole.history)
+    assert returned.scores.equals(whole.scores)
 
 
 @pytest.mark.parametrize(

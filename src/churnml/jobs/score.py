@@ -831,7 +831,7 @@ def score(
         scratch_folder,
         with_read_notes,
     )
-    from churnml.scoring.assemble import history_to_score, model_version
+    from churnml.scoring.assemble import history_plan, listed_spine, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
         checked_output_folder,
@@ -842,6 +842,7 @@ def score(
         read_previous_history,
         write_scores_atomically,
     )
+    from churnml.scoring.window import scoring_window
 
     cfg = with_future_as_of(cfg, as_of)
     if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
@@ -883,7 +884,13 @@ def score(
     if version != "unknown":
         known = read_previous_history(last_week, version, history_hash(cfg), dataset_name)
     done = timer.step("read_marks")
-    dataset, batches, reads = opened.read(day, history_to_score(known, day, cfg.score.history_weeks))
+    plan = history_plan(known, day, cfg.score.history_weeks)
+    dataset, batches, reads = opened.read(day, plan.todo)
+    if batches is not None and plan.reused:
+        # a listed client without last week's rows is scored at the reused weeks too: read its events there
+        spine, _ids = listed_spine(dataset, plan.todo, day, cfg.label, known=plan.known)
+        weeks = spine.get_column(SNAPSHOT).unique().to_list()
+        batches = batches.widened(scoring_window(day, weeks, cfg.features))
     done()
     with scratch_folder(cfg.score.scratch_dir) as scratch:  # removed when the list is scored, or on error
         if batches is not None:

@@ -142,6 +142,22 @@ class EventBatches:
         self.reads.spill_seconds = time.perf_counter() - started
         return replace(self, spill=Path(folder))
 
+    def widened(self, window: Any) -> EventBatches:
+        """These batches reading the events from ``window.start`` on (a
+        :class:`~churnml.scoring.window.ScoringWindow` of the same as-of date) where it starts before theirs:
+        the history weeks of a client scored there too (:func:`churnml.scoring.assemble.listed_spine`: back
+        after a churn, not in last week's file). One more streaming pass takes the marks carried from before
+        it (:func:`churnml.scoring.window.event_marks`); the portfolio view does not depend on the window.
+        Else unchanged. Call before :meth:`spilled`."""
+        from churnml.scoring.window import event_marks
+
+        if window.start >= self.window.start:
+            return self
+        as_of = window.end.date()
+        marks = event_marks(self.scan, window, as_of, self.cfg.features, self.cfg.label.activity_events)
+        self.reads.window_start = window.start
+        return replace(self, marks=marks.collect(engine="streaming"), window=window)
+
     def _raw_events(self, k: int, clients: pl.DataFrame) -> pl.DataFrame:
         """Batch ``k``'s needed events as stored (not yet validated): its spilled files, else a scan."""
         from churnml.scoring.window import client_batch, needed_events
