@@ -452,7 +452,7 @@ def test_a_client_back_after_a_churn_gets_the_history_of_a_list_without_last_wee
 ) -> None:  # type: ignore[no-untyped-def]
     # C000010 leaves on 2024-11-20 (not on the 2024-11-25 list) and is back on 2024-11-27: the next list,
     # reusing last week's file, scores it at the reused weeks too (it kept this week and last week only),
-    # reading its events from those weeks on (the window widened)
+    # reading its events from those weeks on (the window widened); the manifest counts the weeks reused
     import json
 
     from typer.testing import CliRunner
@@ -496,9 +496,11 @@ def test_a_client_back_after_a_churn_gets_the_history_of_a_list_without_last_wee
         check_exact=True,
     )
     manifest = json.loads((reused / "manifest.json").read_text())
-    assert (
-        manifest["data"]["read"]["events"]["window_start"] == "2024-04-15T00:00:00"
-    )  # 2024-11-11 - 210 days
+    # last week's file holds 2024-11-04 .. 2024-11-25: 2024-11-04 is outside this list's weeks, 2024-11-25
+    # is scored afresh (as this week is)
+    assert manifest["history"] == {"snapshots_reused": 2, "snapshots_scored": ["2024-11-25", "2024-12-02"]}
+    # the window widened to the client's first reused week: 2024-11-11 - 210 days
+    assert manifest["data"]["read"]["events"]["window_start"] == "2024-04-15T00:00:00"
 
 
 @pytest.mark.parametrize(

@@ -922,7 +922,7 @@ def score(
     files = _list_files(result, _report(result, day, version, cfg, notes, links, left))
     done()
     step("writing the list")
-    reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
+    reused = len(plan.reused)  # the weeks taken from last week's file (this week and last: scored afresh)
     read_s = {} if reads is None else {"read_batches": round(reads.seconds, 3)}
     timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)

@@ -696,7 +696,7 @@ def score_on_spark(
     gone = left_clients_dataset(tables, off_the_list(previous, result.scores), ctx, cfg)
     left = left_since_last_list(previous, result, gone, day, cfg)
     files = _list_files(result, _report(result, day, version, cfg, notes, links, left))
-    reused = 0 if known is None else known.get_column(SNAPSHOT).n_unique()
+    reused = len(plan.reused)  # the weeks taken from last week's file (this week and last: scored afresh)
     checksums = {str(t): file_checksum(p) for t, p in dataset_files(folder_in).items()}
     meta = {"version": version, "source": source, "trained_on": metadata.get("dataset"), "config_hash": chash}
     manifest = _spark_manifest(result, bounds, dates, checksums, meta, files, reused, cfg, ctx.name, repairs)
