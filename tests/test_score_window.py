@@ -535,6 +535,21 @@ def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
     assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)
 
 
+def test_the_events_rhythm_is_read_from_the_days_holding_an_event_before_the_list() -> None:
+    # the days come with the marks' pass (ScoringData.read collects both from one scan): the rhythm of the
+    # whole table's times, as usual_gap_days gives it
+    from churnml.contract.validation import usual_gap_days
+    from churnml.jobs.score_data import event_days, rhythm_of
+
+    as_of = date(2024, 9, 2)
+    stamps = [datetime(2024, 1, 1, 9) + timedelta(days=3 * k) for k in range(80)]  # 2024-01-01 .. 2024-08-25
+    stamps += [datetime(2024, 5, 1, 18), datetime(1900, 1, 1), datetime(2024, 9, 2), datetime(2024, 9, 20)]
+    events = pl.DataFrame({"client_id": ["a"] * len(stamps), "ts": stamps})
+    days = event_days(events.lazy(), as_of).collect()
+    assert days.height == 80 + 2  # one row per day with events before the list (05-01, the placeholder too)
+    assert rhythm_of(days, as_of) == usual_gap_days(events.get_column("ts"), as_of) == 3
+
+
 def test_the_events_read_in_a_window_are_judged_stale_by_the_whole_files_rhythm(
     folder_and_model, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

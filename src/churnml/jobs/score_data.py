@@ -1,8 +1,10 @@
 """What ``churnml score`` reads: only what the list needs, client batch by client batch (I/O side).
 
 A Parquet events table is never read whole (:mod:`churnml.scoring.window`): one streaming pass takes its
-bounds, one its per-client marks (the portfolio view and the rows carried from before the window). With
-several client batches, one more streaming pass spills the needed rows (the window and the carried rows)
+bounds, one its per-client marks (the portfolio view and the rows carried from before the window) and the
+days holding an event (the file's rhythm, :func:`event_days`), one the last weeks' days of the portfolio
+view (:func:`churnml.scoring.window.portfolio_days`). With several client batches, one more streaming pass
+spills the needed rows (the window and the carried rows)
 to a scratch folder, one Parquet file set per batch (:meth:`EventBatches.spilled`); each batch then reads,
 validates and featurises its own file (without the spill each batch would re-scan the whole events file:
 a file without row-group statistics cannot skip the other batches' rows). Every other table is small
@@ -41,9 +43,10 @@ __all__ = [
     "EventBatches",
     "EventReads",
     "ScoringData",
-    "events_rhythm",
+    "event_days",
     "open_scoring_data",
     "recent_daily_events",
+    "rhythm_of",
     "scratch_folder",
     "with_read_notes",
 ]
@@ -245,9 +248,14 @@ class ScoringData:
         cfg, bounds = self.cfg, self.events_bounds
         window = scoring_window(day, snapshots, cfg.features)
         # two streaming passes over the file, small results: per-client maxima (and the first event,
-        # which repairs clients.created_at as the eager read does), then a few days per client
-        marks = event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events).collect(
-            engine="streaming"
+        # which repairs clients.created_at as the eager read does) with the days holding an event (the
+        # file's rhythm: one scan feeds both), then a few days per client
+        marks, record_days = pl.collect_all(
+            [
+                event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events),
+                event_days(self.scan, day),
+            ],
+            engine="streaming",
         )
         ids = marks.get_column(CLIENT_ID)
         if self.folder is not None and (ids.str.strip_chars() != ids).fill_null(True).any():
@@ -267,7 +275,7 @@ class ScoringData:
         )
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
-        reads.usual_gap_days = events_rhythm(self.scan, day)
+        reads.usual_gap_days = rhythm_of(record_days, day)
         reads.as_of, reads.max_lag_days = day, cfg.score.max_data_lag_days
         base = replace(self.base, repairs=RepairLog(repairs)).with_tables(
             **{str(t): f for t, f in small.items()}
@@ -277,14 +285,19 @@ class ScoringData:
         return dataset, batches, reads
 
 
-def events_rhythm(scan: pl.LazyFrame, day: date) -> int | None:
-    """The events' rhythm (:func:`churnml.contract.validation.usual_gap_days`) from the days holding an event
-    before ``day`` in the whole file: one streaming pass over its time column, a day per row kept."""
-    from churnml.contract.validation import usual_gap_days
-
+def event_days(scan: pl.LazyFrame, day: date) -> pl.LazyFrame:
+    """The days holding an event before ``day`` in the whole file (lazy ``[day]``, one row per day): what
+    :func:`rhythm_of` reads; collected with the marks (:meth:`ScoringData.read`), one scan feeds both."""
     ts = pl.col(Events.TS)
     cut = datetime(day.year, day.month, day.day)
-    days = scan.filter(ts < cut).select(ts.dt.date().alias("day")).unique().collect(engine="streaming")
+    return scan.filter(ts < cut).select(ts.dt.date().alias("day")).unique()
+
+
+def rhythm_of(days: pl.DataFrame, day: date) -> int | None:
+    """The events' rhythm (:func:`churnml.contract.validation.usual_gap_days`) from ``days``
+    (:func:`event_days`: the days holding an event before ``day``)."""
+    from churnml.contract.validation import usual_gap_days
+
     return usual_gap_days(days.get_column("day").cast(pl.Datetime("us")), day)
 
 
