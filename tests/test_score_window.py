@@ -535,6 +535,49 @@ def test_events_stored_in_other_types_give_the_list_of_the_contract_types(
     assert_frame_equal(_scored(dataset, model, meta, cfg, batches).scores, whole.scores, check_exact=True)
 
 
+def test_a_spark_bucket_scores_a_client_back_after_a_churn_at_the_reused_weeks(
+    folder_and_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # the bucket's feature pass plans the reuse per client as listed_spine does: C000010, not in last week's
+    # rows, gets the reused weeks' features too, from the events of those weeks (its window widened)
+    from churnml.features import build_features
+    from churnml.labels import active_spine
+    from churnml.scoring.spark_buckets import BucketContext, bucket_features
+
+    folder, _model, _meta = folder_and_model
+    data = _returned(folder, tmp_path / "raw", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    cfg = load_config()
+    dataset = read_dataset(data, cfg.data)
+    todo, reused = (date(2024, 11, 25), AS_OF), frozenset({date(2024, 11, 11), date(2024, 11, 18)})
+    ctx = BucketContext(
+        as_of=AS_OF,
+        prev_date=date(2024, 11, 25),
+        todo=todo,
+        reused=reused,
+        name=dataset.name,
+        start=dataset.start,
+        data_as_of=dataset.as_of,
+        activity_start=dataset.first_activity(),
+        label=cfg.label,
+        features=cfg.features,
+        score=cfg.score,
+        value=cfg.value,
+        rules=cfg.rules,
+        windowed=True,
+    )
+    known = active_spine(dataset, sorted(reused), cfg.label).filter(pl.col("client_id") != "C000010")
+    table, _view = bucket_features(dataset, ctx, known.with_columns(pl.col("snapshot").cast(pl.Date)))
+    at = table.group_by("client_id").agg(pl.col("snapshot").sort())
+    weeks = dict(zip(at.get_column("client_id"), at.get_column("snapshot").to_list(), strict=True))
+    assert weeks["C000010"] == [date(2024, 11, 11), date(2024, 11, 18), AS_OF]  # not on 2024-11-25
+    assert {tuple(w) for c, w in weeks.items() if c != "C000010"} <= {(AS_OF,), todo}
+    rows = pl.DataFrame({"client_id": ["C000010"] * 3, "snapshot": weeks["C000010"]})
+    whole = build_features(dataset, rows, cfg.features).with_columns(pl.col("snapshot").cast(pl.Date))
+    assert_frame_equal(
+        table.filter(pl.col("client_id") == "C000010").sort("snapshot"), whole.select(table.columns)
+    )
+
+
 def test_the_events_rhythm_is_read_from_the_days_holding_an_event_before_the_list() -> None:
     # the days come with the marks' pass (ScoringData.read collects both from one scan): the rhythm of the
     # whole table's times, as usual_gap_days gives it

@@ -888,7 +888,7 @@ def score(
     dataset, batches, reads = opened.read(day, plan.todo)
     if batches is not None and plan.reused:
         # a listed client without last week's rows is scored at the reused weeks too: read its events there
-        spine, _ids = listed_spine(dataset, plan.todo, day, cfg.label, known=plan.known)
+        spine, _ids = listed_spine(dataset, plan.todo, day, cfg.label, known=plan.known, reused=plan.reused)
         weeks = spine.get_column(SNAPSHOT).unique().to_list()
         batches = batches.widened(scoring_window(day, weeks, cfg.features))
     done()

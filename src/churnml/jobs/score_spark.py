@@ -319,20 +319,31 @@ def _usage_ratios(passed: Any) -> pl.DataFrame:
     ).sort(CLIENT_ID, SNAPSHOT)
 
 
-def _shipped(tables: Mapping[Table, Any], ctx: Any) -> dict[Table, Any]:
+def _shipped(tables: Mapping[Table, Any], ctx: Any, known_ids: Any = None) -> dict[Table, Any]:
     """The tables as the client buckets get them: the events, when ``ctx.windowed``, only those of
     :func:`churnml.scoring.spark.scoring_events` (the scoring window whole, a few older rows per client);
-    every other table whole."""
+    every other table whole. With weeks reused from last week's file (``ctx.reused``), a client not in it
+    (``known_ids``, a Spark frame of its ``client_id``: a client back after a churn is scored at those weeks
+    too, :func:`churnml.scoring.assemble.listed_spine`) gets the window of every history week."""
     from churnml.scoring.spark import scoring_events
     from churnml.scoring.window import events_read_whole_from, scoring_window
 
     if not ctx.windowed:
         return dict(tables)
-    window = scoring_window(ctx.as_of, list(ctx.todo), ctx.features)
-    start = events_read_whole_from(window, ctx.as_of, ctx.score, ctx.rules)
-    events = scoring_events(tables[Table.EVENTS], tables[Table.CLIENTS], start, window.end, ctx.features)
-    events = with_last_activities(events, tables[Table.EVENTS], start, ctx.label.activity_events)
-    return {**tables, Table.EVENTS: events}
+    events, clients = tables[Table.EVENTS], tables[Table.CLIENTS]
+
+    def shipped(rows: Any, weeks: list[date]) -> Any:
+        window = scoring_window(ctx.as_of, weeks, ctx.features)
+        start = events_read_whole_from(window, ctx.as_of, ctx.score, ctx.rules)
+        out = scoring_events(rows, clients, start, window.end, ctx.features)
+        return with_last_activities(out, rows, start, ctx.label.activity_events)
+
+    if not ctx.reused or known_ids is None:
+        return {**tables, Table.EVENTS: shipped(events, list(ctx.todo))}
+    on_file = events.join(known_ids, on=CLIENT_ID, how="left_semi")
+    others = events.join(known_ids, on=CLIENT_ID, how="left_anti")
+    wide = shipped(others, [*ctx.todo, *ctx.reused])
+    return {**tables, Table.EVENTS: shipped(on_file, list(ctx.todo)).unionByName(wide)}
 
 
 def with_last_activities(
@@ -356,6 +367,12 @@ def with_last_activities(
     rows = old.join(last, on=CLIENT_ID).filter(ts == F.col("_last_activity")).select(*events.columns)
     # a row shipped already (the last event, login or export, the first weeks) is not shipped twice
     return shipped.unionByName(rows.exceptAll(shipped.filter(ts < low)))
+
+
+def _known_ids(session: Any, known: pl.DataFrame) -> Any:
+    """The clients of last week's reused history rows, a Spark frame of ``client_id``."""
+    ids = known.select(pl.col(CLIENT_ID).cast(pl.String)).unique().get_column(CLIENT_ID).to_list()
+    return session.createDataFrame([(c,) for c in ids], schema=f"{CLIENT_ID} string")
 
 
 def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:
@@ -429,15 +446,19 @@ def scored_on_spark(
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
     step(f"cutting the tables into {buckets} client buckets")
     done = timer.step("buckets")
-    shipped = _shipped(tables, ctx)
+    known_ids = _known_ids(session, known) if ctx.reused else None
+    shipped = _shipped(tables, ctx, known_ids)
     blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in shipped.items()]))
+    # last week's reused rows: the feature pass reads who has none (scored at the reused weeks too)
+    known_blobs = _known_blobs(session, known, buckets)
+    known_blobs = _persisted(known_blobs) if known_blobs is not None else None
     done()
     step(f"spine and features at {len(ctx.todo)} weekly snapshots, per client bucket")
     done = timer.step("features")
     passed = _persisted(
-        blobs.repartition(buckets, BUCKET).mapInPandas(
-            feature_partition(replace(ctx, model=None)), BLOB_SCHEMA
-        )
+        _union([blobs, *([known_blobs] if known_blobs is not None else [])])
+        .repartition(buckets, BUCKET)
+        .mapInPandas(feature_partition(replace(ctx, model=None)), BLOB_SCHEMA)
     )
     now = _week_features(passed)
     if now.height == 0:
@@ -463,7 +484,6 @@ def scored_on_spark(
     # windowed, the buckets' events are replaced by their portfolio view (what the scoring pass reads)
     tables_in = blobs.filter(F.col(KIND) != str(Table.EVENTS)) if windowed else blobs
     parts = [tables_in, passed.filter(F.col(KIND).isin(FEATURES, VIEW))]
-    known_blobs = _known_blobs(session, known, buckets)
     parts += [known_blobs] if known_blobs is not None else []
     results = (
         _union(parts).repartition(buckets, BUCKET).mapInPandas(score_partition(ctx), BLOB_SCHEMA).collect()

@@ -565,18 +565,20 @@ def listed_spine(
     label: LabelConfig,
     last_weeks_list: bool = False,
     known: pl.DataFrame | None = None,
+    reused: Iterable[date] = (),
 ) -> tuple[pl.DataFrame, list[str]]:
     """The (client, snapshot) rows to score and the listed clients (sorted): the clients active at
     ``as_of`` and not gone, at every snapshot of ``todo`` where they were active (both empty when
-    nobody is listed). ``known`` (:attr:`HistoryPlan.known`, last week's rows at the reused weeks: its
-    snapshots not in ``todo``): a listed client without a row of it (not on last week's list: back after a
-    churn) is scored at those weeks too, where it was active, as a run without last week's file scores it.
+    nobody is listed). ``reused`` (:attr:`HistoryPlan.reused`, the weeks taken from last week's file) and
+    ``known`` (:attr:`HistoryPlan.known`, its rows; None: none): a listed client without a row of ``known``
+    (not on last week's list: back after a churn) is scored at the ``reused`` weeks too, where it was active,
+    as a run without last week's file scores it.
     ``last_weeks_list`` (the capacity zones): also the row a week before ``as_of`` of
     every client of last week's list who is not listed now (active then and not gone then), so that
     last week's zones rank among all of them (:class:`churnml.scoring.standing.PreviousWeek`)."""
     from churnml.labels import active_spine
 
-    reused = [] if known is None else sorted(set(known.get_column(SNAPSHOT).unique().to_list()) - set(todo))
+    reused = sorted(set(reused) - set(todo))
     weeks = sorted({*todo, *reused})
     spine = active_spine(dataset, weeks, label).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     gone = gone_clients(dataset.tables, as_of, label.grace_days, label.source, label.activity_events)
@@ -586,8 +588,12 @@ def listed_spine(
         if c not in gone
     ]
     keep = pl.col(CLIENT_ID).is_in(pl.Series(ids, dtype=pl.String).implode())
-    if known is not None and reused:  # the reused weeks: only the listed clients last week's file lacks
-        on_file = known.select(pl.col(CLIENT_ID).cast(pl.String)).unique()
+    if reused:  # the reused weeks: only the listed clients last week's file lacks
+        on_file = (
+            pl.DataFrame(schema={CLIENT_ID: pl.String})
+            if known is None
+            else known.select(pl.col(CLIENT_ID).cast(pl.String)).unique()
+        )
         back = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
             on_file, on=CLIENT_ID, how="anti"
         )
@@ -690,7 +696,9 @@ def scored_list(
     names = list(model.feature_names_)
     prev_date = as_of - timedelta(weeks=1)
     plan = history_plan(known_history, as_of, score.history_weeks)
-    spine, ids = listed_spine(dataset, plan.todo, as_of, label, score.zones.method == "capacity", plan.known)
+    spine, ids = listed_spine(
+        dataset, plan.todo, as_of, label, score.zones.method == "capacity", plan.known, plan.reused
+    )
     if not ids:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
     clock.done("check")

@@ -142,7 +142,9 @@ def _polars(kind: Any) -> pl.DataType:
     return POLARS_TYPE[kind]
 
 
-def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+def bucket_features(
+    dataset: Dataset, ctx: BucketContext, known: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """(feature table, portfolio view of the events or None) of one bucket, as ``churnml score`` computes
     them for a client batch (:mod:`churnml.jobs.score_data`).
 
@@ -150,12 +152,14 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
     :func:`churnml.scoring.spark.scoring_events` when ``ctx.windowed`` (else every event). Windowed: the
     events' marks and the portfolio view that the spine and the whole-portfolio steps read
     (:func:`~churnml.scoring.window.portfolio_view`) and the events the features read (:func:`~churnml.scoring.window.needed_events`). The feature table: one row per listed
-    client of the bucket x history snapshot of ``ctx.todo`` where it was active (``client_id``,
-    ``snapshot`` as a Date, every feature), from :func:`churnml.features.build_features` with the whole
-    dataset's dates (empty when the bucket lists nobody)."""
+    client of the bucket x history snapshot of ``ctx.todo`` where it was active, and of ``ctx.reused`` for a
+    listed client without rows in ``known`` (last week's history rows of the bucket; None: none), as
+    :func:`~churnml.scoring.assemble.listed_spine` plans it (``client_id``, ``snapshot`` as a Date, every
+    feature), from :func:`churnml.features.build_features` with the whole dataset's dates (empty when the
+    bucket lists nobody)."""
     from churnml.features import build_features
     from churnml.scoring.assemble import listed_spine
-    from churnml.scoring.window import needed_events, portfolio_view, scoring_window
+    from churnml.scoring.window import event_marks, needed_events, portfolio_view, scoring_window
 
     view = None
     featured, listing = dataset, dataset
@@ -173,9 +177,16 @@ def bucket_features(dataset: Dataset, ctx: BucketContext) -> tuple[pl.DataFrame,
             ctx.rules,
             activity_events=ctx.label.activity_events,
         )
+        listing = dataset.with_tables(events=view)
+    spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label, known=known, reused=ctx.reused)
+    if ctx.windowed:
+        # a client back after a churn is scored at the reused weeks too: the events from there on
+        wide = scoring_window(ctx.as_of, spine.get_column(SNAPSHOT).unique().to_list(), ctx.features)
+        if wide.start < window.start:
+            window = wide
+            marks = event_marks(events, window, ctx.as_of, ctx.features, ctx.label.activity_events).collect()
         needed = needed_events(events, marks, clients, window, ctx.features).collect()
-        featured, listing = dataset.with_tables(events=needed), dataset.with_tables(events=view)
-    spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label)
+        featured = dataset.with_tables(events=needed)
     # on the executors the features run on Polars whatever features.engine says (spark: this job)
     table = build_features(featured, spine, ctx.features.model_copy(update={"engine": "polars"}))
     return table.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
@@ -202,7 +213,8 @@ def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketCon
 
 
 def feature_partition(ctx: BucketContext) -> Any:
-    """The ``mapInPandas`` function of the feature pass: blobs of whole buckets in (every table), per
+    """The ``mapInPandas`` function of the feature pass: blobs of whole buckets in (every table, and last
+    week's reused history rows ``KNOWN``: who of the bucket is scored at the reused weeks too), per
     bucket listing somebody: its feature rows (``FEATURES``), this week's of them (``NOW``), its clients'
     usage ratios (``RATIOS``, :func:`bucket_usage_ratios`) and, windowed, the portfolio view of its events
     (``VIEW``)."""
@@ -214,7 +226,10 @@ def feature_partition(ctx: BucketContext) -> Any:
         rows = [r for b in batches for r in zip(b[BUCKET], b[KIND], b[BLOB], strict=True)]
         for bucket, blobs in sorted(grouped_blobs(rows).items()):
             dataset = bucket_dataset(blobs, ctx)
-            features, view = bucket_features(dataset, ctx)
+            known = (
+                _frame(blobs[KNOWN]).with_columns(pl.col(SNAPSHOT).cast(pl.Date)) if KNOWN in blobs else None
+            )
+            features, view = bucket_features(dataset, ctx, known)
             if features.height == 0:
                 continue
             now = features.filter(pl.col(SNAPSHOT) == ctx.as_of)
