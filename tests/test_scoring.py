@@ -1060,18 +1060,20 @@ def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
 
 def test_gone_clients_stay_off_the_list_until_they_come_back() -> None:
     t = datetime(2024, 6, 3)
-    ids = ["gone", "returned", "paid_last_invoice", "never_left", "later"]
+    ids = ["gone", "returned", "paid_last_invoice", "never_left", "later", "at_midnight"]
     tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 5}),
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [t - timedelta(days=400)] * 6}),
         Table.CHURNS: pl.DataFrame(
             {
-                "client_id": ["gone", "returned", "paid_last_invoice", "later"],
-                # "later" churns after the as-of date: not gone yet
+                "client_id": ["gone", "returned", "paid_last_invoice", "later", "at_midnight"],
+                # "later" churns after the as-of date: not gone yet; "at_midnight" at 00:00 of it, which the
+                # spine still reads as active (strictly before): listed, not gone, as on the win-back list
                 "churned_at": [
                     t - timedelta(days=20),
                     t - timedelta(days=200),
                     t - timedelta(days=10),
                     t + timedelta(days=3),
+                    t,
                 ],
             }
         ),

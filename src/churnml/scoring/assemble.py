@@ -334,8 +334,8 @@ def unreturned_churns(
     source: str = "auto",
     activity_events: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """``[client_id, churned_at]``: each client's last churn record at or before ``as_of`` with no return since
-    (strictly before ``as_of``), by the one rule of a return of ``source`` (``label.source``:
+    """``[client_id, churned_at]``: each client's last churn record before ``as_of`` (00:00 of it, as every
+    reader of the list's date: the labels' active spine, the win-back list) with no return since, by the one rule of a return of ``source`` (``label.source``:
     :func:`churnml.labels.returns_after_churns`: a new term under subscriptions, an order or event under
     inactivity, either under mixed, each more than ``grace_days`` after the record for activity; of the events,
     only ``activity_events``, ``label.activity_events``, when given). One row per gone client; empty without a
@@ -348,7 +348,7 @@ def unreturned_churns(
         return pl.DataFrame(schema=schema)
     cut = datetime(as_of.year, as_of.month, as_of.day)
     last_churn = (
-        churns.filter(pl.col(Churns.CHURNED_AT) <= cut)
+        churns.filter(pl.col(Churns.CHURNED_AT) < cut)
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(pl.col(Churns.CHURNED_AT).max().cast(pl.Datetime("us")))
     )
@@ -365,7 +365,7 @@ def gone_clients(
     source: str = "auto",
     activity_events: Sequence[str] | None = None,
 ) -> set[str]:
-    """The clients of :func:`unreturned_churns`: a churn record at or before ``as_of`` and no return since
+    """The clients of :func:`unreturned_churns`: a churn record before ``as_of`` and no return since
     by the return rule of ``source`` (``label.source``).
 
     The labels' active spine already leaves them out; this keeps a gone client off the keep list
