@@ -70,8 +70,10 @@ metrics: data ## Churn rate by both formulas, clients and revenue, per month and
 
 demo: setup data validate train score lists winback postmortem metrics ## Run the whole job end to end on the demo data
 
-test: setup ## Run the test suite
-	$(BIN)/pytest
+TEST_WORKERS ?= auto
+
+test: setup ## Run the test suite, one test file per worker process (TEST_WORKERS=0: in one process)
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile
 
 lint: setup ## Ruff lint and format check
 	$(BIN)/ruff check src tests
