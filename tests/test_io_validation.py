@@ -80,6 +80,17 @@ def test_a_good_dataset_reads_into_contract_types(tmp_path: Path, fmt: str) -> N
     assert Table.PAYMENTS not in ds
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_events_count_reads_as_a_whole_number_and_an_empty_one_stays_empty(
+    tmp_path: Path, fmt: str
+) -> None:
+    tables = good_tables()
+    tables["events"] = tables["events"].with_columns(pl.Series("count", [246.0, None, 0.0]))  # a float export
+    events = read_dataset(write(tmp_path / "d", tables, fmt), CFG).get(Table.EVENTS)
+    assert events.schema["count"] == pl.Int64
+    assert events.get_column("count").to_list() == [246, None, 0]  # empty: one occurrence (the features)
+
+
 BAD_CASES = [
     # (description, table to replace, frame, expected fragments of the message)
     (
@@ -224,6 +235,42 @@ BAD_CASES = [
             {"client_id": [], "opened_at": []}, schema={"client_id": pl.String, "opened_at": pl.String}
         ),
         ["'tickets'", "empty"],
+    ),
+    (  # a daily aggregate's count (how many occurrences the row stands for) is a whole number of 0 or more
+        "a fractional events count",
+        "events",
+        pl.DataFrame(
+            {
+                "client_id": ["c1", "c2"],
+                "ts": ["2024-05-01", "2024-05-02"],
+                "event": ["login"] * 2,
+                "count": ["3", "2.5"],
+            }
+        ),
+        [
+            "table 'events', column 'count': cannot read values as int (1 rows)",
+            "row=2",
+            "client_id='c2'",
+            "'2.5'",
+        ],
+    ),
+    (
+        "a negative events count",
+        "events",
+        pl.DataFrame(
+            {
+                "client_id": ["c1", "c2"],
+                "ts": ["2024-05-01", "2024-05-02"],
+                "event": ["login"] * 2,
+                "count": ["-4", "1"],
+            }
+        ),
+        [
+            "table 'events', column 'count': value below 0 (allowed: 0 or more; leave the cell empty when unknown) "
+            "(1 rows)",
+            "row=1",
+            "count=-4",
+        ],
     ),
     (
         "timestamp after the as-of date",

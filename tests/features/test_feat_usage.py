@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -439,3 +439,53 @@ def test_a_frequent_event_kind_that_began_during_the_data_is_named(firsts, count
     assert got == ([] if expected is None else [expected])
     listed = FeaturesConfig(login_events=("login", "sso_login"))
     assert new_event_kinds_note(counts, firsts, datetime(2025, 3, 1), listed) == []
+
+
+# A warehouse's daily aggregates: one row per client x day x kind, `count` occurrences, no user_id.
+def agg(client: str, ts: datetime, event: str, count: int | None) -> dict:
+    return {"client_id": client, "ts": ts, "event": event, "count": count}
+
+
+AGGREGATES = {
+    Table.CLIENTS: [{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in ("a", "quiet")],
+    Table.EVENTS: [
+        agg("a", datetime(2024, 2, 26), "login", 5),
+        agg("a", datetime(2024, 2, 26), "report_view", 3),  # a key feature
+        agg("a", datetime(2024, 2, 27), "login", None),  # empty: one login
+        agg("a", datetime(2024, 2, 28), "data_export", 2),
+        agg("a", datetime(2024, 3, 1), "edit", 0),  # a row of no occurrence: no kind used, still a day seen
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "feature", "expected"),
+    [
+        ("a", "usage_events_7d", 11),  # 5 + 3 + 1 + 2 + 0, not 5 rows
+        ("a", "usage_events_per_week_7d", 11),
+        ("a", "usage_logins_7d", 6),
+        ("a", "usage_logins_per_week_7d", 6),
+        ("a", "usage_key_share_7d", 3 / 11),  # not 1 row in 5
+        ("a", "usage_exports_7d", 2),
+        ("a", "usage_event_kinds_7d", 3),  # login, report_view, data_export: no edit occurred
+        ("a", "usage_days_since_event", 3),  # the row of count 0 is a day with a record
+        ("a", "usage_days_since_login", 6),
+        ("a", "usage_days_since_export", 5),
+        ("quiet", "usage_events_7d", 0),
+    ],
+)
+def test_a_rows_count_is_summed_where_events_are_counted(client, feature, expected) -> None:
+    frame = features_at(make_dataset(AGGREGATES), ["a", "quiet"], [S1])
+    got = frame.filter(pl.col("client_id") == client)[feature][0]
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+def test_counts_feed_the_ratios_and_trends() -> None:
+    # 2 logins a day for the 4 weeks before S2's last week, then 1 a day: the ratio reads the counts
+    rows = [
+        agg("a", datetime(2024, 2, 5) + timedelta(days=d), "login", 2 if d < 28 else 1) for d in range(35)
+    ]
+    frame = features_at(make_dataset({**AGGREGATES, Table.EVENTS: rows}), ["a"], [S2])
+    # last 4 weeks: 21 x 2 + 7 x 1 = 49; the week before: 14, over 1 of the 13 baseline weeks with data
+    assert frame["usage_logins_28d"][0] == 49
+    assert frame["usage_logins_ratio"][0] == pytest.approx((49 + 1) / (14 * 4 / 1 + 1))

@@ -7,7 +7,8 @@ validate the tables of a dataset folder; ``validation.py`` holds the checks them
 Grain of each table:
 
 - ``clients``: one row per client (``client_id`` unique).
-- ``events``: one row per product-usage event (login, report_view, data_export, ...).
+- ``events``: one row per product-usage event (login, report_view, data_export, ...), or, with ``count``,
+  per ``count`` occurrences of one (a warehouse's daily aggregate: one row per client x day x event kind).
 - ``subscriptions``: one row per subscription term (a renewal is a new row).
 - ``payments``: one row per invoice or order (refunds are negative amounts).
 - ``communications``: one row per touch (email, call, meeting, chat).
@@ -106,6 +107,10 @@ class Events:
     EVENT = "event"
     USER_ID = "user_id"
     VALUE = "value"
+    # how many occurrences of the event the row stands for (a pre-aggregated log: one row per client x day x
+    # kind); empty or absent = 1. Summed by the usage features that count events; a row is activity whatever
+    # its count (days since the last event, the labels, the scoring window's marks read rows)
+    COUNT = "count"
 
 
 class Subscriptions:
@@ -304,6 +309,7 @@ CONTRACT: dict[Table, TableSchema] = {
             _c(Events.EVENT, Kind.STR, repeated=True),
             _o(Events.USER_ID, Kind.STR, repeated=True),
             _o(Events.VALUE, Kind.FLOAT, low=0),
+            _o(Events.COUNT, Kind.INT, low=0),
         ),
         time_columns=(Events.TS,),
     ),

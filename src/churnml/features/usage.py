@@ -1,9 +1,15 @@
 """Usage features: how much, how broadly and how recently a client uses the product.
 
-Input: the ``events`` table (``client_id, ts, event, user_id, value``) as a Narwhals lazy frame, and the
-client x week grid of :mod:`churnml.features._grid`. Output grain: one row per client x grid week
+Input: the ``events`` table (``client_id, ts, event, user_id, value, count``) as a Narwhals lazy frame, and
+the client x week grid of :mod:`churnml.features._grid`. Output grain: one row per client x grid week
 (``client_id``, ``_week``), one column per usage feature of the registry (``usage_*``), each describing
 the snapshot that starts the following week, from events strictly before it.
+
+A row stands for ``count`` occurrences of its event (empty or absent: 1; a warehouse's daily aggregates
+hold one row per client x day x kind): the features that count events (events, logins, key-feature,
+export and trouble events, their shares, rates and trends, the event kinds used) sum it; those that ask
+whether and when there was activity (days since the last event, login or export, onboarding weeks) read
+the rows.
 
 Distinct users / event kinds over a window are counted without per-snapshot loops: a user enters a
 ``W``-week window in a week it is active after ``W`` quiet weeks, and leaves it ``W`` weeks after an
@@ -69,6 +75,7 @@ __all__ = [
     "leaving_names",
     "names_with_words",
     "new_event_kinds_note",
+    "occurrences",
     "usage_features",
     "usage_look_back_weeks",
     "weekly_event_kinds",
@@ -93,21 +100,34 @@ def dated_events(events: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     return ev.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
 
 
+def occurrences(columns: Sequence[str]) -> nw.Expr:
+    """How many occurrences each events row stands for: its ``count`` (a pre-aggregated log), 1 where
+    that is empty or the table (of ``columns``) has none."""
+    if Events.COUNT not in columns:
+        return nw.lit(1, dtype=nw.Int64)
+    return nw.col(Events.COUNT).cast(nw.Int64).fill_null(1)
+
+
 def weekly_event_kinds(dated: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Dated events (:func:`dated_events`) aggregated to one row per client x week x event kind
-    (weeks up to ``axis.last_week``): ``_n_events``, ``_time`` (sum of value), ``_last_event_day``."""
+    (weeks up to ``axis.last_week``): ``_n_events`` (occurrences: :func:`occurrences` summed), ``_time``
+    (sum of value), ``_last_event_day``."""
+    columns = dated.collect_schema().names()
     return (
         dated.filter(nw.col(WEEK) <= axis.last_week)
-        .with_columns(nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME))
+        .with_columns(
+            nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME),
+            occurrences(columns).alias(_N),
+        )
         .group_by(CLIENT_ID, WEEK, Events.EVENT)
-        .agg(nw.len().alias(_N), nw.col(_TIME).sum(), nw.col(DAY).max().alias(_LAST_EVENT))
+        .agg(nw.col(_N).sum(), nw.col(_TIME).sum(), nw.col(DAY).max().alias(_LAST_EVENT))
     )
 
 
 def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
     """One row per client x week with activity, from :func:`weekly_event_kinds`: counts of events,
-    logins, key-feature, export and trouble (``friction_events``) events, time in product, last login /
-    event / export day."""
+    logins, key-feature, export and trouble (``friction_events``) events (occurrences), time in product,
+    last login / event / export day (of any row, whatever its count)."""
     event = nw.col(Events.EVENT)
     is_login = event.is_in(list(cfg.login_events))
     is_export = event.is_in(list(cfg.export_events))
@@ -256,12 +276,13 @@ def _weekly_columns(
 ) -> nw.LazyFrame:
     """``rows`` (client-week rows with the grid's ``client_id``, ``_week``, ``_created_week``) with the
     week's usage: the counts of :func:`weekly_events` and its last days, the distinct users' and event
-    kinds' deltas (0 where none), ``_onb`` (1 for a week with events among the client's first ``young``)."""
+    kinds' deltas (0 where none), ``_onb`` (1 for a week with events among the client's first ``young``: a
+    row of the week, whatever its count)."""
     out = on_grid(rows, weekly, _COUNTS)
     out = on_grid(out, users, distinct_active_columns("_users", wlist))
     out = on_grid(out, kinds, distinct_active_columns("_kinds", wlist))
     onboarding = (
-        (nw.col(_N) > 0)
+        ~nw.col(_LAST_EVENT).is_null()
         & (nw.col(WEEK) >= nw.col(CREATED_WEEK))
         & (nw.col(WEEK) < nw.col(CREATED_WEEK) + young)
     ).cast(nw.Int64)
@@ -361,7 +382,9 @@ def usage_features(
     # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
     by_kind = materialized(weekly_event_kinds(ev, axis))
     users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
-    kinds = distinct_active_deltas(by_kind, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
+    # a kind used that week: a row of count 0 records no occurrence of it
+    used = by_kind.filter(nw.col(_N) > 0)
+    kinds = distinct_active_deltas(used, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
 
     g = _cumulated_grid(grid, axis, weekly_events(by_kind, cfg), users, kinds, wlist, young)
     users_n = distinct_active_counts("_users", wlist)
