@@ -471,6 +471,9 @@ AGGREGATES = {
         ("a", "usage_days_since_event", 3),  # the row of count 0 is a day with a record
         ("a", "usage_days_since_login", 6),
         ("a", "usage_days_since_export", 5),
+        # no user_id in the table: distinct users are unknown, not 0, for every client
+        ("a", "usage_active_users_7d", None),
+        ("quiet", "usage_active_users_7d", None),
         ("quiet", "usage_events_7d", 0),
     ],
 )
@@ -489,3 +492,42 @@ def test_counts_feed_the_ratios_and_trends() -> None:
     # last 4 weeks: 21 x 2 + 7 x 1 = 49; the week before: 14, over 1 of the 13 baseline weeks with data
     assert frame["usage_logins_28d"][0] == 49
     assert frame["usage_logins_ratio"][0] == pytest.approx((49 + 1) / (14 * 4 / 1 + 1))
+
+
+@pytest.mark.parametrize(
+    ("client", "snapshot", "expected_users", "expected_seat_use"),
+    [
+        ("users", S1, 2, 2 / 4),  # user-level rows: u1 and u2
+        ("fed", S1, None, None),  # the week's rows carry no user id (an aggregate feed): unknown, not 0
+        ("fed", S2, 0, 0.0),  # a week without events: nobody active, whoever records users
+        ("none", S1, 0, 0.0),  # no event at all in a table with user ids: nobody active
+    ],
+)
+def test_active_users_are_null_where_the_rows_carry_no_user_id(
+    client, snapshot, expected_users, expected_seat_use
+) -> None:
+    tables = {
+        Table.CLIENTS: [{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in ("users", "fed", "none")],
+        Table.EVENTS: [
+            ev("users", datetime(2024, 2, 26), "login", user="u1"),
+            ev("users", datetime(2024, 2, 27), "login", user="u2"),
+            agg("fed", datetime(2024, 2, 26), "login", 40),
+        ],
+        Table.SUBSCRIPTIONS: [
+            {"client_id": c, "start_date": datetime(2024, 1, 1), "end_date": datetime(2025, 1, 1), "mrr": 10.0,
+             "quantity": 4}
+            for c in ("users", "fed", "none")
+        ],
+    }  # fmt: skip
+    row = features_at(make_dataset(tables), [client], [snapshot]).row(0, named=True)
+    assert (row["usage_active_users_7d"], row["usage_seat_use_7d"]) == (expected_users, expected_seat_use)
+
+
+def test_without_user_ids_seat_use_is_null() -> None:
+    terms = [
+        {"client_id": c, "start_date": datetime(2024, 1, 1), "end_date": datetime(2025, 1, 1), "mrr": 10.0,
+         "quantity": 4}
+        for c in ("a", "quiet")
+    ]  # fmt: skip
+    frame = features_at(make_dataset({**AGGREGATES, Table.SUBSCRIPTIONS: terms}), ["a", "quiet"], [S1])
+    assert frame.select("usage_active_users_28d", "usage_seat_use_28d").rows() == [(None, None), (None, None)]

@@ -9,7 +9,8 @@ A row stands for ``count`` occurrences of its event (empty or absent: 1; a wareh
 hold one row per client x day x kind): the features that count events (events, logins, key-feature,
 export and trouble events, their shares, rates and trends, the event kinds used) sum it; those that ask
 whether and when there was activity (days since the last event, login or export, onboarding weeks) read
-the rows.
+the rows. Distinct users need ``user_id``: where the table holds none, or a window's events none,
+``usage_active_users_*`` is null, not 0 (:func:`users_known`).
 
 Distinct users / event kinds over a window are counted without per-snapshot loops: a user enters a
 ``W``-week window in a week it is active after ``W`` quiet weeks, and leaves it ``W`` weeks after an
@@ -78,12 +79,14 @@ __all__ = [
     "occurrences",
     "usage_features",
     "usage_look_back_weeks",
+    "users_known",
     "weekly_event_kinds",
     "weekly_events",
     "with_seat_use",
 ]
 
 _N = "_n_events"
+_USER_ROWS = "_n_user_rows"  # rows with a user id (null active users where a client has none)
 _LOGIN = "_n_logins"
 _KEY = "_n_key"
 _EXPORT = "_n_exports"
@@ -111,23 +114,30 @@ def occurrences(columns: Sequence[str]) -> nw.Expr:
 def weekly_event_kinds(dated: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     """Dated events (:func:`dated_events`) aggregated to one row per client x week x event kind
     (weeks up to ``axis.last_week``): ``_n_events`` (occurrences: :func:`occurrences` summed), ``_time``
-    (sum of value), ``_last_event_day``."""
+    (sum of value), ``_last_event_day``, ``_n_user_rows`` (rows with a user id)."""
     columns = dated.collect_schema().names()
+    users = nw.col(Events.USER_ID) if Events.USER_ID in columns else nw.lit(None, dtype=nw.String)
     return (
         dated.filter(nw.col(WEEK) <= axis.last_week)
         .with_columns(
             nw.col(Events.VALUE).cast(nw.Float64).fill_null(0.0).alias(_TIME),
             occurrences(columns).alias(_N),
+            (~users.is_null()).cast(nw.Int64).alias(_USER_ROWS),
         )
         .group_by(CLIENT_ID, WEEK, Events.EVENT)
-        .agg(nw.col(_N).sum(), nw.col(_TIME).sum(), nw.col(DAY).max().alias(_LAST_EVENT))
+        .agg(
+            nw.col(_N).sum(),
+            nw.col(_TIME).sum(),
+            nw.col(DAY).max().alias(_LAST_EVENT),
+            nw.col(_USER_ROWS).sum(),
+        )
     )
 
 
 def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
     """One row per client x week with activity, from :func:`weekly_event_kinds`: counts of events,
     logins, key-feature, export and trouble (``friction_events``) events (occurrences), time in product,
-    last login / event / export day (of any row, whatever its count)."""
+    rows with a user id, last login / event / export day (of any row, whatever its count)."""
     event = nw.col(Events.EVENT)
     is_login = event.is_in(list(cfg.login_events))
     is_export = event.is_in(list(cfg.export_events))
@@ -150,6 +160,7 @@ def weekly_events(kinds: nw.LazyFrame, cfg: FeaturesConfig) -> nw.LazyFrame:
         nw.col(_EXPORT).sum(),
         nw.col(_FRICTION).sum(),
         nw.col(_TIME).sum(),
+        nw.col(_USER_ROWS).sum(),
         nw.col(_LAST_LOGIN).max(),
         nw.col(_LAST_EVENT).max(),
         nw.col(_LAST_EXPORT).max(),
@@ -261,7 +272,7 @@ def distinct_active_counts(prefix: str, weeks: list[int]) -> dict[int, nw.Expr]:
     return {w: nw.col(cum(f"{prefix}__in{w}")) - cum_before(f"{prefix}__out{w}", w) for w in weeks}
 
 
-_COUNTS = (_N, _LOGIN, _KEY, _EXPORT, _FRICTION, _TIME)
+_COUNTS = (_N, _LOGIN, _KEY, _EXPORT, _FRICTION, _TIME, _USER_ROWS)
 _MOMENTS = (_N, _LOGIN, _TIME)
 _LAST_DAYS = (_LAST_LOGIN, _LAST_EVENT, _LAST_EXPORT)
 
@@ -355,6 +366,21 @@ def with_seat_use(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:
     )
 
 
+# the rows with a user id in the whole table (up to the grid's last week)
+_TABLE_USER_ROWS = "_table_user_rows"
+
+
+def users_known(weeks: int) -> nw.Expr:
+    """Whether the distinct users of the last ``weeks`` weeks can be counted at a client-week row of the
+    cumulated grid: the table holds user ids (``_table_user_rows``, up to the grid's last week), and the
+    window's events hold one unless it has none (a client fed by an aggregate source beside user-level logs,
+    or since its feed changed: 0 users would read as nobody using the product while its events say it is; a
+    window without events has 0 users whoever records them). Where not, ``usage_active_users_*`` are null."""
+    table = nw.col(_TABLE_USER_ROWS).fill_null(0) > 0
+    window = (window_sum(_USER_ROWS, weeks) > 0) | (window_sum(_N, weeks) == 0)
+    return table & window
+
+
 def usage_look_back_weeks(cfg: FeaturesConfig) -> int:
     """The most weeks before a snapshot's row any usage feature differences its running sums over (the
     level windows, the trend's recent + baseline weeks, the z-score's recent + baseline weeks, the
@@ -387,7 +413,8 @@ def usage_features(
     kinds = distinct_active_deltas(used, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
 
     g = _cumulated_grid(grid, axis, weekly_events(by_kind, cfg), users, kinds, wlist, young)
-    users_n = distinct_active_counts("_users", wlist)
+    g = g.join(by_kind.select(nw.col(_USER_ROWS).sum().alias(_TABLE_USER_ROWS)), how="cross")
+    users_n = {w: nw.when(users_known(w)).then(n) for w, n in distinct_active_counts("_users", wlist).items()}
     kinds_n = distinct_active_counts("_kinds", wlist)
     feats: list[nw.Expr] = []
     for d, w in windows:
