@@ -987,6 +987,7 @@ def _events(rng, ids: pl.Series, st, sim: _Sim, grid: _Grid, vac: np.ndarray) ->
             Events.EVENT: _lookup(EVENT_NAMES, kind, Events.EVENT),
             Events.USER_ID: _user_ids(ids, users.max(axis=1).astype(np.int64), client, user),
             Events.VALUE: _float_series(Events.VALUE, value),
+            Events.COUNT: pl.repeat(None, cw.size, dtype=pl.Int64, eager=True),  # one event a row
         }
     )
 
