@@ -516,6 +516,8 @@ def test_a_client_back_after_a_churn_gets_the_history_of_a_list_without_last_wee
         # ids with a space: seen on the per-client marks, then read eagerly, which trims and counts them
         # (the marks and batches of the scan would miss their clients)
         (pl.col("client_id") + " ", True, False),
+        # a count stored as a 32-bit integer: widened in the scan
+        (pl.lit(1, pl.UInt32).alias("count"), True, True),
     ],
 )
 def test_events_stored_in_other_types_give_the_list_of_the_contract_types(

@@ -476,8 +476,8 @@ def _lossless_contract_type(
 ) -> pl.Expr | None:
     """``expr`` in the contract type of ``kind`` when the conversion cannot fail nor needs a repair the
     eager read would count (nanosecond times, zoned times as ``timezone``'s wall-clock time, whole-number or
-    categorical ids, whole numbers as floats); None when only the eager read can convert it (text times,
-    float ids, other types)."""
+    categorical ids, whole numbers as floats, narrower integers as integers); None when only the eager read
+    can convert it (text times, float ids, other types)."""
     if dtype == POLARS_TYPE[kind]:
         return expr
     if kind is Kind.DATETIME and (isinstance(dtype, pl.Datetime) or dtype == pl.Date):
@@ -488,6 +488,8 @@ def _lossless_contract_type(
         return expr.cast(pl.String)
     if kind is Kind.FLOAT and dtype.is_numeric():
         return expr.cast(pl.Float64)
+    if kind is Kind.INT and dtype.is_integer() and dtype != pl.UInt64:  # a count stored as Int32 or UInt32
+        return expr.cast(POLARS_TYPE[Kind.INT])
     return None
 
 
