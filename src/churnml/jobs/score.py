@@ -3,10 +3,10 @@
 Steps (the work is :func:`churnml.scoring.assemble.scored_list`, pure; this module reads and writes):
 
 1. refuse an output folder churnml did not write, before any work;
-2. open the dataset folder (:mod:`churnml.jobs.score_data`: small tables read, the events only measured);
-   load the model (``models:/<name>@champion``, an exported folder, or the
+2. load the model (``models:/<name>@champion``, an exported folder, or the
    default: the tracking store's champion, else ``paths.models``) and refuse one trained for other label
-   settings;
+   settings, before any data is read (on Spark too); then open the dataset folder
+   (:mod:`churnml.jobs.score_data`: small tables read, the events only measured);
 3. reuse last week's health history when its model version and config hash match; the weeks left to
    score set the events window, read client batch by client batch (with several batches, the needed
    events are first spilled, one pass, to a scratch folder in ``score.scratch_dir`` that the run
@@ -46,6 +46,9 @@ __all__ = [
     "scoring_model",
     "stale_data_note",
 ]
+
+# the default list folder before the data says its date: where paths.scores puts it is checked already
+UNDATED = "<as-of date>"
 
 
 @dataclass(frozen=True)
@@ -857,7 +860,20 @@ def score(
     if out is not None:  # refused before any work: churnml only replaces what it wrote
         checked_output_path(out, protected)
         checked_output_folder(out)
+    if (
+        out is None
+    ):  # the default folder's place, refused before the model loads (its date comes with the data)
+        checked_output_path(cfg.paths.scores / UNDATED, protected, "the list folder (paths.scores)")
     timer = Timer()
+    # the model before the data: a missing or refused model is said before the data is read (a minute on
+    # a large export)
+    step("loading the model")
+    done = timer.step("load_model")
+    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
+    done()
+    hint = config_hint(folder_in)
+    _checked_settings(metadata, cfg, source, folder_in)
+    step("reading the data")
     done = timer.step("read")
     opened = open_scoring_data(folder_in, cfg)
     done()
@@ -867,15 +883,9 @@ def score(
         partial = partial_last_day_note(*recent_daily_events(opened, day - timedelta(days=1)))
         day = day - timedelta(days=1) if partial else day
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
-    if out is None:  # the default folder is known once the data says its date: refused before the model loads
+    if out is None:  # the default folder is known once the data says its date
         checked_output_path(folder, protected, "the list folder (paths.scores)")
         checked_output_folder(folder, flag="the list folder (paths.scores)")
-    step("loading the model")
-    done = timer.step("load_model")
-    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
-    done()
-    hint = config_hint(folder_in)
-    _checked_settings(metadata, cfg, source, folder_in)
     version = model_version(metadata)
     chash = config_hash(cfg)
     known = None

@@ -626,6 +626,7 @@ def score_on_spark(
     from churnml.contract.validation import lagging_tables
     from churnml.jobs.reports import page_links
     from churnml.jobs.score import (
+        UNDATED,
         ScoreRun,
         _checked_settings,
         _last_week_notes,
@@ -667,7 +668,15 @@ def score_on_spark(
     if out is not None:
         checked_output_path(out, protected)
         checked_output_folder(out)
+    else:  # the default folder's place, refused before the model loads (its date comes with the data)
+        checked_output_path(cfg.paths.scores / UNDATED, protected, "the list folder (paths.scores)")
     timer = Timer()
+    # the model before Spark starts and reads: a missing or refused model is said first, as on Polars
+    step("loading the model")
+    done = timer.step("load_model")
+    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
+    done()
+    _checked_settings(metadata, cfg, source, folder_in)
     session = session or spark_session()
     step("reading and checking the tables (Spark)")
     done = timer.step("read_validate")
@@ -677,9 +686,6 @@ def score_on_spark(
     dates = _dates(bounds, cfg, as_of)
     day = dates["day"]
     _check_lag(bounds, day, cfg.score.max_data_lag_days)
-    step("loading the model")
-    fitted, metadata, source = scoring_model(model, cfg, dataset_name)
-    _checked_settings(metadata, cfg, source, folder_in)
     version, chash = model_version(metadata), config_hash(cfg)
     folder = out if out is not None else checked_list_of(cfg.paths.scores / day.isoformat(), dataset_name)
     checked_output_path(folder, protected)
