@@ -563,3 +563,37 @@ def test_the_executors_read_bookings_with_the_configured_early_renewal_share() -
     fitted = SimpleNamespace(feature_names_=["usage_logins_28d"])
     ctx = _context(date(2025, 1, 6), plan, "d", dates, fitted, cfg)
     assert ctx.early_renewal_share == 0.1
+
+
+@pytest.mark.parametrize(
+    ("table", "rows", "schema", "said"),
+    [
+        # an empty client_id: Polars says its row number; Spark, without file order, the row's time
+        (
+            Table.EVENTS,
+            [("c1", datetime(2024, 3, 1, 9), "login"), (None, datetime(2024, 3, 2, 10, 30), "login")],
+            "client_id string, ts timestamp_ntz, event string",
+            "(1 rows). e.g. client_id=None, ts='2024-03-02 10:30:00'",
+        ),
+        # a payment: its invoice and both time columns
+        (
+            Table.PAYMENTS,
+            [(None, "INV-7", 10.0, datetime(2024, 3, 5), datetime(2024, 3, 1))],
+            "client_id string, invoice_id string, amount double, paid_at timestamp_ntz, issued_at timestamp_ntz",
+            "e.g. client_id=None, invoice_id='INV-7', paid_at='2024-03-05', issued_at='2024-03-01'",
+        ),
+        # a term: its product and start, then the columns of the problem
+        (
+            Table.SUBSCRIPTIONS,
+            [("c1", "L", datetime(2024, 1, 1), datetime(2024, 2, 1), -5.0)],
+            "client_id string, product string, start_date timestamp_ntz, end_date timestamp_ntz, mrr double",
+            "e.g. client_id='c1', product='L', start_date='2024-01-01', mrr=-5.0",
+        ),
+    ],
+)
+def test_spark_refusals_show_the_rows_identifying_columns(spark, table, rows, schema, said) -> None:
+    from churnml.scoring.spark import contract_frame
+
+    with pytest.raises(ContractError) as refused:
+        contract_frame(spark.createDataFrame(rows, schema), table, None)
+    assert str(refused.value).endswith(said), str(refused.value)

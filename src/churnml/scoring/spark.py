@@ -92,9 +92,22 @@ def _spark_type(kind: Kind) -> Any:
     }[kind]
 
 
-def _examples(frame: Any, mask: Any, columns: Iterable[str], limit: int) -> pl.DataFrame:
-    """A few rows of ``frame`` where ``mask`` holds, as a Polars frame (Spark rows have no file order)."""
-    shown = [c for c in dict.fromkeys([CLIENT_ID, *columns]) if c in frame.columns]
+def _identifying_columns(table: Table) -> list[str]:
+    """The columns that tell a row of ``table`` apart where no row number can (Spark rows have no file
+    order): ``client_id``, the table's keys (its unique columns; a payment's ``invoice_id``, a term's
+    ``product``) and its time columns."""
+    schema = CONTRACT[table]
+    keys = {Table.PAYMENTS: [Payments.INVOICE_ID], Table.SUBSCRIPTIONS: [Subscriptions.PRODUCT]}.get(
+        table, []
+    )
+    return list(dict.fromkeys([CLIENT_ID, *schema.unique, *keys, *schema.time_columns]))
+
+
+def _examples(frame: Any, table: Table, mask: Any, columns: Iterable[str], limit: int) -> pl.DataFrame:
+    """A few rows of ``frame`` (rows of ``table``) where ``mask`` holds, as a Polars frame: the columns of the
+    problem ``columns`` after the row's :func:`_identifying_columns` (the Polars examples' ``row`` number has no
+    Spark twin: Spark rows have no file order)."""
+    shown = [c for c in dict.fromkeys([*_identifying_columns(table), *columns]) if c in frame.columns]
     rows = frame.filter(mask).select(*shown).limit(limit).collect()
     return pl.DataFrame([r.asDict() for r in rows], schema=shown, orient="row") if rows else pl.DataFrame()
 
@@ -284,7 +297,7 @@ def _refused_types(frame: Any, table: Table, max_examples: int) -> None:
         if why:
             shown = frame.withColumn(spec.name, col.cast("string"))
             count = frame.filter(col.isNotNull()).count()
-            examples = _examples(shown, shown[spec.name].isNotNull(), [spec.name], max_examples)
+            examples = _examples(shown, table, shown[spec.name].isNotNull(), [spec.name], max_examples)
             raise ContractError(str(table), why, spec.name, examples, count)
 
 
@@ -376,7 +389,7 @@ def _coercion_error(
     original = F.col(f"_orig_{name}").cast("string")
     unread = both.filter(mask)
     shown = unread.withColumn(name, original)
-    examples = _examples(shown, F.lit(True), [name], max_examples)
+    examples = _examples(shown, table, F.lit(True), [name], max_examples)
     hint = unreadable_hint(spec.kind, [r[0] for r in unread.select(original).limit(100).collect()], spec)
     if spec.kind is Kind.DATETIME:
         text = _stripped(original)
@@ -625,7 +638,7 @@ def repaired_contract_frame(
     for i, (problem, column, mask, shown) in enumerate(rules):
         if counts[f"r{i}"]:
             breach = F.coalesce(mask, F.lit(False))
-            examples = _examples(checked, breach, shown, max_examples)
+            examples = _examples(checked, table, breach, shown, max_examples)
             if problem.startswith(NOT_ALLOWED):  # every value to map, as on Polars
                 found = (
                     checked.filter(breach).groupBy(column).count().orderBy(F.desc("count"), column).collect()
@@ -655,7 +668,7 @@ def checked_spark_references(tables: Mapping[Table, Any], max_examples: int = 5)
                 str(name),
                 "client_id not found in table 'clients'",
                 CLIENT_ID,
-                _examples(unknown, unknown[CLIENT_ID].isNotNull(), [CLIENT_ID], max_examples),
+                _examples(unknown, name, unknown[CLIENT_ID].isNotNull(), [CLIENT_ID], max_examples),
                 count,
             )
 
