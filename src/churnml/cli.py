@@ -528,6 +528,22 @@ def score(
             "(default: features.engine).",
         ),
     ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark only: the master of the session churnml starts, e.g. local[*] or spark://host:7077 "
+            "(default: local[2], two cores of this machine; under spark-submit, the master it was given).",
+        ),
+    ] = None,
+    spark_driver_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-driver-memory",
+            help="Spark only: the driver memory of the session churnml starts, e.g. 8g (default: 4g; under "
+            "spark-submit, give its --driver-memory instead).",
+        ),
+    ] = None,
 ) -> None:
     """Score every client active at the as-of date: the weekly list, report and manifest.
 
@@ -545,6 +561,10 @@ def score(
         if engine not in ("polars", "spark"):
             raise typer.BadParameter(f"--engine {engine!r}: polars or spark")
         cfg = cfg.model_copy(update={"features": cfg.features.model_copy(update={"engine": engine})})
+    spark = {"master": spark_master, "driver_memory": spark_driver_memory}
+    given = [f"--spark-{k.replace('_', '-')}" for k, v in spark.items() if v is not None]
+    if given and cfg.features.engine != "spark":
+        raise typer.BadParameter(f"{' and '.join(given)}: for --engine spark (features.engine) only")
     day = parse_date(as_of)
     columns = (
         TextColumn("[bold]score[/] {task.description:<48}"),
@@ -554,10 +574,18 @@ def score(
     )
     # the number of steps depends on the engine and the client batches: a pulsing bar, steps counted
     with progress_bar("score", *columns) as bar:
-        task = bar.add_task("reading the data", total=None)
-        run = score_job(
-            data, cfg, day, out, model, lambda name: bar.update(task, advance=1, description=name)
-        )
+        task = bar.add_task("loading the model", total=None)
+
+        def said(name: str) -> None:
+            bar.update(task, advance=1, description=name)
+
+        if given:  # the Spark job itself, with the session's settings (score_job starts the default one)
+            from churnml.jobs.score import with_future_as_of
+            from churnml.jobs.score_spark import score_on_spark
+
+            run = score_on_spark(data, with_future_as_of(cfg, day), day, out, model, said, **spark)
+        else:
+            run = score_job(data, cfg, day, out, model, said)
     result, manifest, day, folder = run.result, run.manifest, run.day, run.folder
     lagging, empty, dark = run.lagging, run.empty_columns, run.dark_features
     spans = (manifest.get("data") or {}).get("tables") or {}

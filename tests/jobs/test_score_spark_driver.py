@@ -221,3 +221,42 @@ def test_the_buckets_get_each_client_s_last_activity_from_before_the_shipped_row
     # without activity_events (every event is activity) or with none: the shipped rows as they are
     for activity in (None, []):
         assert with_last_activities(shipped, events, start, activity) is shipped
+
+
+def test_the_spark_options_reach_the_session_the_score_job_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from churnml import cli
+    from churnml.jobs import score_spark
+    from churnml.jobs.common import UserError
+
+    def fake(*_args, master=None, driver_memory=None, **_kw):
+        raise UserError(f"session on {master} with {driver_memory}")
+
+    monkeypatch.setattr(score_spark, "score_on_spark", fake)
+    args = ["score", "--engine", "spark", "--spark-master", "local[*]", "--spark-driver-memory", "8g"]
+    result = CliRunner().invoke(cli.app, args)
+    assert "session on local[*] with 8g" in " ".join(result.output.split())
+    # the options are the Spark engine's: refused with Polars, before any work
+    result = CliRunner().invoke(cli.app, ["score", "--engine", "polars", "--spark-master", "local[4]"])
+    assert result.exit_code != 0
+    assert "--spark-master: for --engine spark (features.engine) only" in " ".join(result.output.split())
+
+
+def test_a_new_session_takes_the_master_and_driver_memory_given(tmp_path) -> None:
+    pytest.importorskip("pyspark")
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip("no JVM")
+    code = (
+        "from churnml.jobs.score_spark import spark_session\n"
+        "s = spark_session('local[1]', driver_memory='768m')\n"
+        "print('GOT', s.sparkContext.master, s.conf.get('spark.driver.memory'))\n"
+        "s.stop()\n"
+        "s = spark_session()\n"
+        "print('DEFAULT', s.sparkContext.master, s.conf.get('spark.driver.memory'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "GOT local[1] 768m" in out.stdout, out.stdout + out.stderr[-2000:]
+    assert "DEFAULT local[2] 4g" in out.stdout, out.stdout + out.stderr[-2000:]

@@ -27,8 +27,9 @@ Nothing of the features runs in Spark SQL any more: the Narwhals feature code pl
 chain of window operators over the client x week grid) took 475 s of a 656 s run on 10k clients;
 ``churnml features --engine spark`` still runs it (:mod:`churnml.features.build`).
 
-The session is the running one (``spark-submit``) or a local one (``local[2]`` unless
-``spark.master`` is set); session time zone UTC (the contract's timestamps are naive UTC).
+The session is the running one, else a new one (:func:`spark_session`): under ``spark-submit`` on the master
+it gives, from a shell a local ``local[2]`` with 4 GB of driver memory (``churnml score --spark-master``,
+``--spark-driver-memory`` choose others); session time zone UTC (the contract's timestamps are naive UTC).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ from churnml.jobs.common import Timer, UserError, config_for, data_folder
 
 __all__ = [
     "CLIENTS_PER_BUCKET",
+    "DRIVER_MEMORY",
+    "LOCAL_MASTER",
     "java_problem",
     "left_clients_dataset",
     "nanosecond_columns",
@@ -78,10 +81,15 @@ __all__ = [
 
 # clients per bucket of the executors' per-client pass (a bucket's rows of every table are one task's input)
 CLIENTS_PER_BUCKET = 2000
+# the session churnml starts when none runs (churnml score --spark-master, --spark-driver-memory)
+LOCAL_MASTER = "local[2]"
+DRIVER_MEMORY = "4g"
 
 
-def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
-    """The active Spark session, else a new local one: ``master`` (default ``local[2]``), UTC, quiet logs.
+def spark_session(master: str | None = None, driver_memory: str | None = None) -> Any:
+    """The active Spark session (its master and memory as they are), else a new one: ``master`` (``churnml score
+    --spark-master``; default :data:`LOCAL_MASTER`, or under ``spark-submit`` the master it was given),
+    ``driver_memory`` (``--spark-driver-memory``; default :data:`DRIVER_MEMORY`), UTC, quiet logs.
     Python workers run this interpreter (``PYSPARK_PYTHON``) so that they import the same churnml.
     Without pyspark, or when Spark cannot start its Java runtime, a :class:`UserError` says what to install."""
     try:
@@ -101,7 +109,7 @@ def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
     builder = (
         SparkSession.builder.appName("churnml-score")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.memory", driver_memory or DRIVER_MEMORY)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
@@ -109,9 +117,9 @@ def spark_session(master: str | None = None, driver_memory: str = "4g") -> Any:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
     )
-    # under spark-submit (a gateway is already running) the master comes from spark-submit
+    # under spark-submit (a gateway is already running) the master comes from spark-submit unless given
     if master is not None or "PYSPARK_GATEWAY_PORT" not in os.environ:
-        builder = builder.master(master or "local[2]")
+        builder = builder.master(master or LOCAL_MASTER)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # pyspark raises PySparkRuntimeError (JAVA_GATEWAY_EXITED) without a usable JVM
@@ -619,9 +627,13 @@ def score_on_spark(
     model: str | None,
     progress: Callable[[str], None] | None = None,
     session: Any = None,
+    master: str | None = None,
+    driver_memory: str | None = None,
 ) -> Any:
     """``churnml score --engine spark``: the list of :func:`churnml.jobs.score.score`, computed on Spark
-    (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`."""
+    (what runs where: module docstring); returns a :class:`churnml.jobs.score.ScoreRun`. ``session``: the
+    Spark session to use, else :func:`spark_session` of ``master`` and ``driver_memory``, started once the
+    model is loaded."""
     from churnml.contract.io import dataset_files, file_checksum
     from churnml.contract.validation import lagging_tables
     from churnml.jobs.reports import page_links
@@ -677,7 +689,7 @@ def score_on_spark(
     fitted, metadata, source = scoring_model(model, cfg, dataset_name)
     done()
     _checked_settings(metadata, cfg, source, folder_in)
-    session = session or spark_session()
+    session = session or spark_session(master, driver_memory)
     step("reading and checking the tables (Spark)")
     done = timer.step("read_validate")
     tables, repairs = read_spark_tables(session, folder_in, cfg)
