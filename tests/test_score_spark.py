@@ -597,3 +597,36 @@ def test_spark_refusals_show_the_rows_identifying_columns(spark, table, rows, sc
     with pytest.raises(ContractError) as refused:
         contract_frame(spark.createDataFrame(rows, schema), table, None)
     assert str(refused.value).endswith(said), str(refused.value)
+
+
+def _fields(record: dict, prefix: str = "") -> dict[str, object]:
+    """Every field of a manifest by its dotted path (``data.read.events.rows_read``), timings left out (each
+    engine times its own steps)."""
+    out: dict[str, object] = {}
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if path == "timings":
+            continue
+        if isinstance(value, dict) and value:
+            out.update(_fields(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def test_spark_writes_every_manifest_field_polars_writes(both) -> None:
+    on_polars, on_spark = both
+    a, b = _fields(on_polars.manifest), _fields(on_spark.manifest)
+    assert sorted(set(b) - {"engine"}) == sorted(a)
+    # what the data says agrees; the config hash holds the engine, the events' read is each engine's own
+    own = {"config_hash", "data.read.events.rows_read", "data.read.events.rows_skipped"}
+    own |= {"data.read.events.client_batches", "data.read.events.spilled_rows", "data.read.events.spilled_mb"}
+    assert {k: v for k, v in b.items() if k in a and k not in own} == {
+        k: v for k, v in a.items() if k not in own
+    }
+    read = on_spark.manifest["data"]["read"]["events"]
+    # the rows shipped to the buckets: the window and the rows carried from before it, none spilled
+    assert 0 < read["rows_read"] < read["rows_in_file"]
+    assert read["rows_skipped"] == read["rows_in_file"] - read["rows_read"]
+    assert (read["spilled_rows"], read["spilled_mb"]) == (None, None)
+    assert on_spark.empty_columns == on_polars.manifest["data"]["empty_optional_columns"]

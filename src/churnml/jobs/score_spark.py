@@ -66,6 +66,8 @@ __all__ = [
     "CLIENTS_PER_BUCKET",
     "DRIVER_MEMORY",
     "LOCAL_MASTER",
+    "empty_spark_columns",
+    "events_read_note",
     "java_problem",
     "left_clients_dataset",
     "nanosecond_columns",
@@ -428,9 +430,12 @@ def scored_on_spark(
     cfg: Config,
     timer: Timer,
     step: Callable[[str], None],
-) -> Any:
-    """The :class:`~churnml.scoring.assemble.ScoredList` of ``ctx.as_of`` from the checked Spark tables
-    (``ctx``: a :class:`~churnml.scoring.spark_buckets.BucketContext` with the model)."""
+    rows_in_file: int | None = None,
+) -> tuple[Any, dict[str, Any] | None]:
+    """(the :class:`~churnml.scoring.assemble.ScoredList` of ``ctx.as_of`` from the checked Spark tables, what
+    was read of the events: the manifest's ``data.read.events``, :func:`events_read_note`; None when the
+    events are shipped whole, as the Polars path's eager read has none) (``ctx``: a
+    :class:`~churnml.scoring.spark_buckets.BucketContext` with the model)."""
     from dataclasses import replace
 
     from pyspark.sql import functions as F
@@ -447,16 +452,23 @@ def scored_on_spark(
     from churnml.scoring.rules import portfolio_usage_ratio, usage_dip_note
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
+    from churnml.scoring.window import scoring_window
 
     windowed = Table.EVENTS in tables and cfg.label.source == "subscriptions"
     ctx = replace(ctx, present=tuple(str(t) for t in tables), windowed=windowed)
     n_clients = tables[Table.CLIENTS].count()
+    n_events = rows_in_file if rows_in_file is not None else (tables[Table.EVENTS].count() if windowed else 0)
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
     step(f"cutting the tables into {buckets} client buckets")
     done = timer.step("buckets")
     known_ids = _known_ids(session, known) if ctx.reused else None
     shipped = _shipped(tables, ctx, known_ids)
     blobs = _persisted(_union([bucket_blobs(frame, str(t), buckets) for t, frame in shipped.items()]))
+    read = None
+    if windowed:  # what the buckets got of the events, counted in the kept blobs
+        weeks = [*ctx.todo, *(ctx.reused if known_ids is not None else ())]
+        rows = _blob_rows(blobs, str(Table.EVENTS))
+        read = events_read_note(n_events, rows, scoring_window(ctx.as_of, weeks, ctx.features), buckets)
     # last week's reused rows: the feature pass reads who has none (scored at the reused weeks too)
     known_blobs = _known_blobs(session, known, buckets)
     known_blobs = _persisted(known_blobs) if known_blobs is not None else None
@@ -507,7 +519,7 @@ def scored_on_spark(
     missing = missing_features(values_now, list(ctx.names), metadata)
     # the portfolio's use against its usual: the ratio the buckets' usage_drop read
     dip = usage_dip_note(week_ratios[ctx.as_of], cfg.rules)
-    return ScoredList(
+    scored = ScoredList(
         ctx.as_of,
         scores,
         history,
@@ -520,6 +532,65 @@ def scored_on_spark(
         unknown,
         dip,
     )
+    return scored, read
+
+
+def _blob_rows(blobs: Any, kind: str) -> int:
+    """The rows packed in the blobs of ``kind`` (:func:`churnml.scoring.spark.bucket_blobs`): one small pass
+    over the kept blobs, each read for its ``client_id`` column only."""
+    import io
+
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from churnml.scoring.spark import BLOB, KIND
+
+    def counted(batches: Iterable[Any]) -> Iterable[Any]:
+        for batch in batches:
+            blobs_ = batch.column(0).to_pylist()
+            n = sum(pl.read_ipc(io.BytesIO(b), columns=[CLIENT_ID]).height for b in blobs_)
+            yield pa.RecordBatch.from_pydict({"rows": pa.array([n], pa.int64())})
+
+    total = (
+        blobs.filter(F.col(KIND) == kind).select(BLOB).mapInArrow(counted, "rows long").agg(F.sum("rows"))
+    ).collect()[0][0]
+    return int(total or 0)
+
+
+def events_read_note(rows_in_file: int, rows_read: int, window: Any, buckets: int) -> dict[str, Any]:
+    """The manifest's ``data.read.events`` of a Spark run, in the fields of the Polars run's
+    (:meth:`churnml.jobs.score_data.EventReads.note`): the rows of the file, the rows shipped to the client
+    buckets (``rows_read``: the scoring ``window``, a :class:`~churnml.scoring.window.ScoringWindow`, and
+    the rows carried from before it), the rest skipped, the client buckets (``client_batches``); nothing is
+    spilled to a scratch folder (``spilled_rows``, ``spilled_mb``: null; Spark spills on its own)."""
+    return {
+        "rows_in_file": rows_in_file,
+        "rows_read": rows_read,
+        "rows_skipped": rows_in_file - rows_read,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "client_batches": buckets,
+        "spilled_rows": None,
+        "spilled_mb": None,
+    }
+
+
+def empty_spark_columns(tables: Mapping[Table, Any]) -> list[str]:
+    """:func:`churnml.contract.validation.empty_optional_columns` of the Spark tables, sorted: ``table.column``
+    of every optional contract column without a value in a table with rows (one aggregate per table: its
+    rows and each optional column's values)."""
+    from pyspark.sql import functions as F
+
+    out: list[str] = []
+    for table, frame in tables.items():
+        optional = [c for c in CONTRACT[table].optional if c in frame.columns]
+        if not optional:
+            continue
+        counts = [F.count(F.lit(1)).alias("_rows"), *(F.count(F.col(c)).alias(c) for c in optional)]
+        row = frame.select(*counts).collect()[0]
+        if row["_rows"]:
+            out.extend(f"{table}.{c}" for c in optional if row[c] == 0)
+    return sorted(out)
 
 
 def _spark_manifest(
@@ -536,7 +607,7 @@ def _spark_manifest(
 ) -> dict[str, Any]:
     """``manifest.json`` of a list scored on Spark: :func:`churnml.scoring.assemble.list_manifest` over the
     Spark tables' facts (row counts, checksums, the last timestamp before the as-of date, ``repairs``),
-    plus the engine."""
+    plus the dataset the model learned from (``model.trained_on``, ``meta["trained_on"]``) and the engine."""
     from types import SimpleNamespace
 
     from churnml.contract.dataset import RepairLog
@@ -570,6 +641,7 @@ def _spark_manifest(
         history_reused=reused,
         timings=result.timings,
     )
+    manifest["model"]["trained_on"] = meta.get("trained_on")
     return {**manifest, "history_hash": history_hash(cfg), "engine": "spark", "written_by": MARKER}
 
 
@@ -635,7 +707,7 @@ def score_on_spark(
     Spark session to use, else :func:`spark_session` of ``master`` and ``driver_memory``, started once the
     model is loaded."""
     from churnml.contract.io import dataset_files, file_checksum
-    from churnml.contract.validation import lagging_tables
+    from churnml.contract.validation import empty_short_windows, lagging_tables
     from churnml.jobs.reports import page_links
     from churnml.jobs.score import (
         UNDATED,
@@ -709,7 +781,17 @@ def score_on_spark(
     plan = history_plan(known, day, cfg.score.history_weeks)
     ctx = _context(day, plan, dataset_name, dates, fitted, cfg)
     try:
-        result = scored_on_spark(session, tables, ctx, plan.known, metadata, cfg, timer, step)
+        result, read = scored_on_spark(
+            session,
+            tables,
+            ctx,
+            plan.known,
+            metadata,
+            cfg,
+            timer,
+            step,
+            bounds.get(str(Table.EVENTS), {}).get("rows"),
+        )
     except ScoringError as exc:
         raise UserError(str(exc)) from None
     step("writing the report")
@@ -743,12 +825,20 @@ def score_on_spark(
     # each table judged by its own rhythm, as table_spans and lagging_tables judge it on Polars
     spans = rhythm_spans(spans_from_bounds(bounds, _last_end(tables)), bounds, record_days(tables, day), day)
     lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
-    manifest["data"] = {**manifest.get("data", {}), "tables": spans, "lagging_tables": lagging}
+    empty = empty_spark_columns(tables)
+    manifest["data"] = {
+        **manifest.get("data", {}),
+        "tables": spans,
+        "lagging_tables": lagging,
+        "events_lag_days_empty_windows": empty_short_windows(spans, day, min(cfg.features.windows)),
+        "empty_optional_columns": empty,
+        "features_missing_now": list(result.missing_now),
+        **({"read": {str(Table.EVENTS): read}} if read is not None else {}),
+    }
     manifest["left_since_last_list"] = left_record(left)
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
     changed = write_scores_atomically(folder, files)
     step("done")
-    # the Polars path's other data notes (empty optional columns) are not computed here
     return ScoreRun(
         folder=folder,
         day=day,
@@ -757,7 +847,7 @@ def score_on_spark(
         manifest=manifest,
         changed=changed,
         lagging=lagging,
-        empty_columns=[],
+        empty_columns=empty,
         dark_features=list(result.missing_now),
         timer=timer,
         notes=notes,
