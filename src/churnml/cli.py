@@ -579,13 +579,16 @@ def score(
         def said(name: str) -> None:
             bar.update(task, advance=1, description=name)
 
-        if given:  # the Spark job itself, with the session's settings (score_job starts the default one)
-            from churnml.jobs.score import with_future_as_of
-            from churnml.jobs.score_spark import score_on_spark
-
-            run = score_on_spark(data, with_future_as_of(cfg, day), day, out, model, said, **spark)
-        else:
-            run = score_job(data, cfg, day, out, model, said)
+        run = score_job(
+            data,
+            cfg,
+            day,
+            out,
+            model,
+            said,
+            spark_master=spark_master,
+            spark_driver_memory=spark_driver_memory,
+        )
     result, manifest, day, folder = run.result, run.manifest, run.day, run.folder
     lagging, empty, dark = run.lagging, run.empty_columns, run.dark_features
     spans = (manifest.get("data") or {}).get("tables") or {}

@@ -824,9 +824,13 @@ def score(
     out: Path | None,
     model: str | None,
     progress: Callable[[str], None] | None = None,
+    spark_master: str | None = None,
+    spark_driver_memory: str | None = None,
 ) -> ScoreRun:
     """``churnml score``: the weekly list of every client active at ``as_of`` (default: the day after
-    the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring."""
+    the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring.
+    ``spark_master``, ``spark_driver_memory``: the session churnml starts on the Spark engine (None: its
+    defaults, :func:`churnml.jobs.score_spark.score_on_spark`)."""
     from churnml.jobs.reports import page_links
     from churnml.jobs.score_data import (
         open_scoring_data,
@@ -851,7 +855,9 @@ def score(
     if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
         from churnml.jobs.score_spark import score_on_spark
 
-        return score_on_spark(data, cfg, as_of, out, model, progress)  # type: ignore[no-any-return]
+        return score_on_spark(  # type: ignore[no-any-return]
+            data, cfg, as_of, out, model, progress, master=spark_master, driver_memory=spark_driver_memory
+        )
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
     cfg = config_for(folder_in, cfg)
