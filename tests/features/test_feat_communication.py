@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import narwhals as nw
+import polars as pl
 import pytest
-from feature_helpers import features_at, make_dataset
+from feature_helpers import contract_frame, features_at, make_dataset
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import Table
+from churnml.features import build_features
 
 
 def touch(ts, direction="out", outcome=None, channel="email", **kw) -> dict:
@@ -244,3 +247,151 @@ def test_the_reply_rate_trend_needs_a_baseline_week(build, at, created, expected
     frame = build({Table.CLIENTS: clients, Table.COMMUNICATIONS: touches}, ["c"], [date(2024, 3, 25)])
     assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_28d") == 0.0
     assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_trend") == expected
+
+
+# ---- mailings (a newsletter to everyone) are no outreach: left out of every communication feature
+NEWSLETTER_IDS = [f"c{i:02d}" for i in range(25)]
+NEWSLETTER = [
+    # every Tuesday from 2024-01-02, 12 weeks, one e-mail to each of the 25 clients, logged as unanswered
+    *[
+        {**touch(datetime(2024, 1, 2, 9) + timedelta(weeks=w), outcome="no_reply"), "client_id": c}
+        for w in range(12)
+        for c in NEWSLETTER_IDS
+    ],
+    # c00's account manager writes every 4 weeks (on a Thursday) and c00 answers within hours
+    *[
+        {
+            **touch(datetime(2024, 1, 4, 10) + timedelta(weeks=4 * m), outcome="replied", response_hours=3.0),
+            "client_id": "c00",
+        }
+        for m in range(3)
+    ],
+    # a call to c00 on a newsletter day: one client on its channel, outreach
+    {
+        **touch(datetime(2024, 2, 27, 11), channel="call", outcome="replied", response_hours=1.0),
+        "client_id": "c00",
+    },
+    # a client's message is the client speaking: kept
+    {**touch(datetime(2024, 2, 29, 12), direction="in"), "client_id": "c00"},
+]
+NEWSLETTER_CLIENTS = [{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in NEWSLETTER_IDS]
+
+
+@pytest.mark.parametrize(
+    ("feature", "expected"),
+    [
+        # in the 28 days before 03-25: the account manager's e-mail of 02-29 and the call of 02-27, not the
+        # newsletters of 02-27, 03-05, 03-12 and 03-19
+        ("comm_touches_out_28d", 2),
+        ("comm_email_28d", 2),  # the account manager's and c00's own
+        ("comm_call_28d", 1),
+        ("comm_touches_in_28d", 1),
+        ("comm_reply_rate_28d", 1.0),
+        # the newsletters of 03-05 and 03-12 (known a week after) were no outreach left unanswered
+        ("comm_no_reply_streak", 0),
+        ("comm_response_hours_28d", 2.0),
+    ],
+)
+def test_a_newsletter_is_no_outreach(build, at, feature, expected):
+    tables = {Table.CLIENTS: NEWSLETTER_CLIENTS, Table.COMMUNICATIONS: NEWSLETTER}
+    frame = build(tables, ["c00"], [date(2024, 3, 25)])
+    assert at(frame, "c00", date(2024, 3, 25), feature) == pytest.approx(expected)
+
+
+EARLY = [f"a{i:02d}" for i in range(20)]
+LATE = [f"b{i:02d}" for i in range(80)]
+# 20 clients from 01-01, 80 more from 02-15: an e-mail to the 20 early ones on 02-01 reaches all the
+# clients on the books that day (a mailing), the same e-mail on 03-01 reaches 20 of 100 (20% < 30%: outreach)
+BOOKS_CLIENTS = [
+    *[{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in EARLY],
+    *[{"client_id": c, "created_at": datetime(2024, 2, 15)} for c in LATE],
+]
+BOOKS_TOUCHES = [
+    {
+        **touch(datetime(2024, 1, 2), "in"),
+        "client_id": "a00",
+    },  # the log begins: the 28-day windows are observed
+    *[{**touch(datetime(2024, 2, 1, 9), outcome="no_reply"), "client_id": c} for c in EARLY],
+    *[{**touch(datetime(2024, 3, 1, 9), outcome="no_reply"), "client_id": c} for c in EARLY],
+]
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "out_28d", "streak"),
+    [
+        # the e-mail of 02-01 is a mailing: the clients created later do not make it an outreach
+        (date(2024, 2, 12), 0, 0),
+        # the e-mail of 03-01 went to 20% of the clients on the books: outreach, unanswered (known 03-08)
+        (date(2024, 3, 11), 1, 1),
+    ],
+)
+def test_a_mailing_is_judged_by_the_clients_on_the_books_that_day(build, at, snapshot, out_28d, streak):
+    frame = build({Table.CLIENTS: BOOKS_CLIENTS, Table.COMMUNICATIONS: BOOKS_TOUCHES}, ["a00"], [snapshot])
+    assert (
+        at(frame, "a00", snapshot, "comm_touches_out_28d"),
+        at(frame, "a00", snapshot, "comm_no_reply_streak"),
+    ) == (
+        out_28d,
+        streak,
+    )
+
+
+@pytest.mark.parametrize(("least", "out_28d"), [(20, 1), (5, 0)])
+def test_a_mailing_reaches_at_least_mailing_min_clients(least, out_28d):
+    # an e-mail to all 5 clients: outreach under the default rules.mailing_min_clients (20), a mailing at 5
+    ids = list("ABCDE")
+    tables = {
+        Table.CLIENTS: [{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in ids],
+        Table.COMMUNICATIONS: [
+            {**touch(datetime(2024, 1, 2), "in"), "client_id": "A"},  # the log begins: the window is observed
+            *[{**touch(datetime(2024, 2, 20), outcome="no_reply"), "client_id": c} for c in ids],
+        ],
+    }
+    keys = pl.DataFrame({"client_id": ["A"], "snapshot": [date(2024, 2, 26)]})
+    frame = build_features(make_dataset(tables), keys, FeaturesConfig(), mailing_min_clients=least)
+    assert frame.get_column("comm_touches_out_28d").to_list() == [out_28d]
+
+
+def _sends(day: int, n: int, channel: str = "email", direction: str = "out") -> list[dict]:
+    # n clients k00.. reached on 2024-03-<day> at 09:00
+    return [
+        {**touch(datetime(2024, 3, day, 9), direction, channel=channel), "client_id": f"k{i:02d}"}
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("touches", "created", "expected"),
+    [
+        # 20 of 20 on the books, e-mail: a mailing; the 5 calls that day are not (too few on their channel)
+        (_sends(4, 20) + _sends(4, 5, "call"), {datetime(2024, 1, 1): 20}, [(4, "email", 20)]),
+        # 20 of 100: not 30%; 30 of 100: a mailing
+        (_sends(4, 20) + _sends(5, 30), {datetime(2024, 1, 1): 100}, [(5, "email", 30)]),
+        # 20 of 20 on 03-04; the 80 created on 03-05 (and later) count from then only
+        (
+            _sends(4, 20) + _sends(5, 20),
+            {datetime(2024, 1, 1): 20, datetime(2024, 3, 5, 17): 80},
+            [(4, "email", 20)],
+        ),
+        # inbound touches are never a mailing; 19 clients are fewer than rules.mailing_min_clients
+        (_sends(4, 25, direction="in") + _sends(5, 19), {datetime(2024, 1, 1): 19}, []),
+        # without a clients table, the clients of the log from their first touch
+        (_sends(4, 20), None, [(4, "email", 20)]),
+    ],
+)
+def test_mailing_days(touches, created, expected):
+    from churnml.features._grid import python_day_number
+    from churnml.features.communication import mailing_days
+
+    comm = nw.from_native(contract_frame(Table.COMMUNICATIONS, touches).lazy())
+    clients = None
+    if created is not None:
+        rows = [
+            {"client_id": f"x{k}-{i}", "created_at": ts}
+            for k, (ts, n) in enumerate(created.items())
+            for i in range(n)
+        ]
+        clients = nw.from_native(contract_frame(Table.CLIENTS, rows).lazy())
+    got = mailing_days(comm, clients, share=0.3, least=20).collect().to_native().sort("_day")
+    march = python_day_number(datetime(2024, 3, 1)) - 1
+    assert [(d - march, ch, n) for d, ch, n in got.rows()] == expected

@@ -44,7 +44,7 @@ from churnml.features._grid import (
     week_of,
 )
 from churnml.features.account import account_features
-from churnml.features.communication import communication_features
+from churnml.features.communication import MAILING_MIN_CLIENTS, MAILING_SHARE, communication_features
 from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.support import support_features
@@ -167,12 +167,18 @@ def build_features(
     cfg: FeaturesConfig,
     progress: Callable[[str], None] | None = None,
     whole_grid: bool = False,
+    *,
+    mailing_share: float = MAILING_SHARE,
+    mailing_min_clients: int = MAILING_MIN_CLIENTS,
 ) -> pl.DataFrame:
     """The feature table for the spine's (client, snapshot) rows; see the module docstring.
 
     ``progress`` is called with the name of each family once it is done (for a progress bar).
     ``whole_grid``: the usage family's grid starts at the data's first activity too (the same features;
     by default, on Polars, it starts at the spine's look-back, see the module docstring).
+    ``mailing_share``, ``mailing_min_clients``: ``rules.mailing_share`` and ``rules.mailing_min_clients``, the
+    mailings the communication family leaves out (:func:`churnml.features.communication.mailing_days`, judged
+    against every client of the dataset's clients table).
     """
     keys = _checked_spine(spine)
     data_start = dataset.first_activity()
@@ -208,7 +214,14 @@ def build_features(
     spine_lf = spine_lf.with_columns(
         (week_of(day_number(nw.col(SNAPSHOT), cfg.engine == "polars"), axis) - 1).alias(WEEK)
     )
-    parts: list[pl.DataFrame] = [keys, *_family_frames(dataset, spine_lf, grids, cfg, progress)]
+    # the communication family tells mailings from outreach by every client of the dataset, not the spine's
+    mailings = {
+        "clients": _lazy(clients.select(CLIENT_ID, Clients.CREATED_AT), cfg.engine),
+        "mailing_share": mailing_share,
+        "mailing_min_clients": mailing_min_clients,
+    }
+    extra = {"communication": mailings}
+    parts: list[pl.DataFrame] = [keys, *_family_frames(dataset, spine_lf, grids, cfg, progress, extra)]
     table = pl.concat(parts, how="horizontal")
     # columns in registry order; a column the registry does not know is a bug, not data
     registered = feature_specs(cfg)
@@ -310,8 +323,10 @@ def _family_frame(
     grid: nw.LazyFrame,
     axis: WeekAxis,
     cfg: FeaturesConfig,
+    extra: dict[str, object] | None = None,
 ) -> pl.DataFrame | None:
-    """One family's collected features on ``grid`` (None when its table is absent), rows in spine order."""
+    """One family's collected features on ``grid`` (None when its table is absent), rows in spine order;
+    ``extra``: the family's keyword arguments beyond the common ones."""
     _, table, fn = step
     if table is None:
         source = dataset.tables.get(Table.SIGNALS)
@@ -330,7 +345,7 @@ def _family_frame(
             )
             fam = fn(lf, grid, axis, cfg, withdrawals)
         else:
-            fam = fn(lf, grid, axis, cfg)
+            fam = fn(lf, grid, axis, cfg, **(extra or {}))
         # only the spine's weeks leave the family (the grid's other weeks served the windows)
         at_spine = fam.filter(nw.col(WEEK).is_in(weeks))
         joined = (
@@ -348,14 +363,16 @@ def _family_frames(
     grids: dict[str, tuple[nw.LazyFrame, WeekAxis]],
     cfg: FeaturesConfig,
     progress: Callable[[str], None] | None,
+    extra: dict[str, dict[str, object]] | None = None,
 ) -> list[pl.DataFrame]:
     """One collected frame of features per family whose table is present, rows in spine order; each
-    family on its grid and axis of ``grids`` (keyed by step name)."""
+    family on its grid and axis of ``grids`` (keyed by step name), with its keyword arguments of ``extra``
+    (keyed by step name too)."""
     parts: list[pl.DataFrame] = []
     weeks = _spine_weeks(spine_lf)
     for step in _STEPS:
         grid, axis = grids[step[0]]
-        frame = _family_frame(dataset, spine_lf, weeks, step, grid, axis, cfg)
+        frame = _family_frame(dataset, spine_lf, weeks, step, grid, axis, cfg, (extra or {}).get(step[0]))
         if frame is not None:
             parts.append(frame)
         if progress:

@@ -25,14 +25,23 @@ Definitions:
   and answered on the 13th leaves the no-reply of the 5th unanswered, a streak of 1). Touches at the
   same timestamp count the no-replies first, so a reply at that moment ends the streak. Outcomes
   cancelled / no_show and empty outcomes neither extend nor end it.
+- mailings are no outreach (:func:`personal_touches`): the outbound touches of one day and channel that
+  reached at least ``mailing_min_clients`` clients and at least ``mailing_share`` of the clients on the
+  books that day (``rules.mailing_min_clients`` and ``rules.mailing_share``, the definition the
+  ``unanswered_outreach`` rule skips them by: a newsletter, a push campaign, a price letter) are left out of
+  every feature of the family: touches out, channels, reply rates and their trend, response hours, words,
+  sentiment, meetings and the no-reply streak. No feature counts them (what a client receives with everyone
+  says little of it). Point in time: a day's status reads that day's touches and the clients created by its
+  end only. "On the books" is simplified here to the clients created by that day: the rule also leaves out
+  the clients gone then (a churns record, no return since), which needs the churn/return rule's tables.
 """
 
 from __future__ import annotations
 
 import narwhals as nw
 
-from churnml.config import FeaturesConfig
-from churnml.contract.schemas import CLIENT_ID, Communications
+from churnml.config import FeaturesConfig, RulesConfig
+from churnml.contract.schemas import CLIENT_ID, Clients, Communications
 from churnml.features._grid import (
     DAY,
     WEEK,
@@ -43,6 +52,7 @@ from churnml.features._grid import (
     days_since,
     existing_weeks,
     lagged_window_sum,
+    materialized,
     on_grid,
     ratio_trend,
     running_max,
@@ -53,7 +63,22 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SCOPE", "SPECS", "communication_features", "no_reply_marks"]
+__all__ = [
+    "FAMILY",
+    "MAILING_MIN_CLIENTS",
+    "MAILING_SHARE",
+    "SCOPE",
+    "SPECS",
+    "communication_features",
+    "mailing_days",
+    "no_reply_marks",
+    "personal_touches",
+]
+
+# the defaults of rules.mailing_share and rules.mailing_min_clients (the rule's mailings); the build passes the
+# configured ones
+MAILING_SHARE: float = RulesConfig.model_fields["mailing_share"].default
+MAILING_MIN_CLIENTS: int = RulesConfig.model_fields["mailing_min_clients"].default
 
 # outcomes that are a response of the client at the touch itself (a meeting it came to or moved); a
 # reply is one too, from when it came
@@ -63,6 +88,82 @@ _MEETING_OUTCOMES = ("rescheduled", "cancelled", "no_show")
 
 def _flag(cond: nw.Expr) -> nw.Expr:
     return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
+
+
+def mailing_days(
+    communications: nw.LazyFrame,
+    clients: nw.LazyFrame | None,
+    share: float = MAILING_SHARE,
+    least: int = MAILING_MIN_CLIENTS,
+) -> nw.LazyFrame:
+    """``[_day, channel, _reached]``: one row per day (day number) and channel of a mailing: its outbound touches
+    reached (distinct clients, ``_reached``) at least ``least`` clients and at least ``share`` of the clients on
+    the books that day, here the ``clients`` created by its end (without ``clients``, the clients of
+    ``communications`` by their first touch). The definition of :func:`churnml.scoring.rules.mailing_days`,
+    less its clients gone (see the module docstring). Point in time: a day's status reads that day's touches
+    and the clients created by then only."""
+    fast = communications.implementation.is_polars()
+    sent = (
+        communications.filter(nw.col(Communications.DIRECTION) == "out")
+        .with_columns(day_number(nw.col(Communications.TS), fast).alias(DAY))
+        .group_by(DAY, Communications.CHANNEL)
+        .agg(nw.col(CLIENT_ID).n_unique().cast(nw.Int64).alias("_reached"))
+        .filter(nw.col("_reached") >= least)
+    )
+    if clients is None:
+        born = communications.group_by(CLIENT_ID).agg(
+            day_number(nw.col(Communications.TS), fast).min().alias(DAY)
+        )
+    else:
+        born = clients.select(CLIENT_ID, day_number(nw.col(Clients.CREATED_AT), fast).alias(DAY))
+    # the clients created by each candidate day: created days and candidate days in one running count, a
+    # day's creations before its probe (created that day is on the books)
+    created = (
+        born.filter(~nw.col(DAY).is_null())
+        .group_by(DAY)
+        .agg(nw.len().cast(nw.Int64).alias("_born"))
+        .with_columns(nw.lit(0, nw.Int64).alias("_probe"))
+    )
+    probes = (
+        sent.select(DAY)
+        .unique()
+        .with_columns(nw.lit(0, nw.Int64).alias("_born"), nw.lit(1, nw.Int64).alias("_probe"))
+    )
+    columns = [nw.col(DAY).cast(nw.Int64), nw.col("_born"), nw.col("_probe")]
+    books = (
+        nw.concat([created.select(columns), probes.select(columns)], how="vertical")
+        .with_columns(nw.col("_born").cum_sum().over(order_by=[DAY, "_probe"]).alias("_books"))
+        .filter(nw.col("_probe") == 1)
+        .select(DAY, "_books")
+    )
+    return (
+        sent.with_columns(nw.col(DAY).cast(nw.Int64))
+        .join(books, on=DAY, how="inner")
+        .filter(nw.col("_reached") >= share * nw.col("_books").clip(lower_bound=1))
+        .select(DAY, Communications.CHANNEL, "_reached")
+    )
+
+
+def personal_touches(
+    communications: nw.LazyFrame,
+    clients: nw.LazyFrame | None,
+    share: float = MAILING_SHARE,
+    least: int = MAILING_MIN_CLIENTS,
+) -> nw.LazyFrame:
+    """``communications`` (same grain: one row per touch) without the outbound touches of a mailing
+    (:func:`mailing_days`); inbound touches all stay (a client answering a newsletter is the client speaking)."""
+    fast = communications.implementation.is_polars()
+    flags = materialized(  # a few rows (the mailing days), read by both passes over the touches
+        mailing_days(communications, clients, share, least)
+        .select(nw.col(DAY).alias("_mday"), Communications.CHANNEL)
+        .with_columns(nw.lit(1, nw.Int64).alias("_mailing"))
+    )
+    return (
+        communications.with_columns(day_number(nw.col(Communications.TS), fast).cast(nw.Int64).alias("_mday"))
+        .join(flags, on=["_mday", Communications.CHANNEL], how="left")
+        .filter(~((nw.col(Communications.DIRECTION) == "out") & (nw.col("_mailing") == 1).fill_null(False)))
+        .drop("_mday", "_mailing")
+    )
 
 
 def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis, no_reply_after_days: int) -> nw.LazyFrame:
@@ -291,12 +392,23 @@ def _communication_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
 
 
 def communication_features(
-    communications: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+    communications: nw.LazyFrame,
+    grid: nw.LazyFrame,
+    axis: WeekAxis,
+    cfg: FeaturesConfig,
+    *,
+    clients: nw.LazyFrame | None = None,
+    mailing_share: float = MAILING_SHARE,
+    mailing_min_clients: int = MAILING_MIN_CLIENTS,
 ) -> nw.LazyFrame:
-    """All ``comm_*`` features on the client x week grid (see the module docstring).
+    """All ``comm_*`` features on the client x week grid (see the module docstring), from the touches less the
+    mailings (:func:`personal_touches`: ``clients``, ``client_id, created_at`` of every client of the dataset,
+    not only the grid's; ``mailing_share`` and ``mailing_min_clients``: ``rules.mailing_share`` and
+    ``rules.mailing_min_clients``).
 
     Grain: one row per client x grid week (``client_id``, ``_week``), one column per spec of :data:`SPECS`."""
     columns = _communication_columns(cfg)  # the config's windows are checked before any work
+    communications = personal_touches(communications, clients, mailing_share, mailing_min_clients)
     weekly = _weekly_touches(communications, axis, cfg.no_reply_after_days)
     marks = no_reply_marks(communications, axis, cfg.no_reply_after_days)
     g = on_grid(on_grid(grid, weekly, list(_WEEKLY)), marks, ["_noreply"])
