@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import narwhals as nw
@@ -10,8 +11,10 @@ import pytest
 from feature_helpers import contract_frame, features_at, make_dataset
 
 from churnml.config import FeaturesConfig
+from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import Table
 from churnml.features import build_features
+from churnml.features.build import dataset_mailings
 
 
 def touch(ts, direction="out", outcome=None, channel="email", **kw) -> dict:
@@ -395,3 +398,52 @@ def test_mailing_days(touches, created, expected):
     got = mailing_days(comm, clients, share=0.3, least=20).collect().to_native().sort("_day")
     march = python_day_number(datetime(2024, 3, 1)) - 1
     assert [(d - march, ch, n) for d, ch, n in got.rows()] == expected
+
+
+def _newsletter_batch(ids: list[str]) -> Dataset:
+    # the newsletter data restricted to ``ids``, with the whole data's first activity (a client batch)
+    whole = make_dataset({Table.CLIENTS: NEWSLETTER_CLIENTS, Table.COMMUNICATIONS: NEWSLETTER})
+    keep = pl.col("client_id").is_in(ids)
+    batch = whole.with_tables(**{str(t): f.filter(keep) for t, f in whole.tables.items()})
+    return replace(batch, activity_start=whole.first_activity(), contact_start=whole.contact_first())
+
+
+def test_the_mailings_of_the_whole_dataset_found_once_are_handed_to_every_client_batch():
+    whole = make_dataset({Table.CLIENTS: NEWSLETTER_CLIENTS, Table.COMMUNICATIONS: NEWSLETTER})
+    mailings = dataset_mailings(whole)
+    # the 12 Tuesdays' newsletters; the call of 02-27 (one client) is outreach
+    assert mailings.schema == pl.Schema({"day": pl.Date, "channel": pl.String})
+    assert mailings.rows() == [(date(2024, 1, 2) + timedelta(weeks=w), "email") for w in range(12)]
+    keys = pl.DataFrame({"client_id": ["c00", "c01"], "snapshot": [date(2024, 3, 25)] * 2})
+    expected = build_features(whole, keys, FeaturesConfig())
+    comm = [c for c in expected.columns if c.startswith("comm_")]
+    for client in ("c00", "c01"):
+        one = keys.filter(pl.col("client_id") == client)
+        got = build_features(_newsletter_batch([client]), one, FeaturesConfig(), mailings=mailings)
+        assert got.select(comm).equals(expected.filter(pl.col("client_id") == client).select(comm))
+    # without them a batch of one client judges the newsletters within itself: 1 client, no mailing
+    alone = build_features(_newsletter_batch(["c00"]), keys.head(1), FeaturesConfig())
+    assert alone.get_column("comm_touches_out_28d").to_list() == [6]
+
+
+def test_no_mailings_handed_leaves_every_touch_in():
+    tables = {Table.CLIENTS: NEWSLETTER_CLIENTS, Table.COMMUNICATIONS: NEWSLETTER}
+    keys = pl.DataFrame({"client_id": ["c00"], "snapshot": [date(2024, 3, 25)]})
+    none = pl.DataFrame(schema={"day": pl.Date, "channel": pl.String})
+    frame = build_features(make_dataset(tables), keys, FeaturesConfig(), mailings=none)
+    # the 4 newsletters and the 2 personal touches of the 28 days
+    assert frame.get_column("comm_touches_out_28d").to_list() == [6]
+
+
+def test_mailings_without_their_columns_are_refused():
+    tables = {Table.CLIENTS: NEWSLETTER_CLIENTS, Table.COMMUNICATIONS: NEWSLETTER}
+    keys = pl.DataFrame({"client_id": ["c00"], "snapshot": [date(2024, 3, 25)]})
+    with pytest.raises(ValueError, match=r"mailings lacks column\(s\) \['channel'\]"):
+        build_features(
+            make_dataset(tables), keys, FeaturesConfig(), mailings=pl.DataFrame({"day": [date(2024, 1, 2)]})
+        )
+
+
+def test_a_dataset_without_communications_has_no_mailings():
+    dataset = make_dataset({Table.CLIENTS: NEWSLETTER_CLIENTS})
+    assert dataset_mailings(dataset).shape == (0, 2)

@@ -29,7 +29,15 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, POLARS_TYPE, SNAPSHOT, Clients, Table
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    CONTRACT,
+    POLARS_TYPE,
+    SNAPSHOT,
+    Clients,
+    Communications,
+    Table,
+)
 from churnml.features._grid import (
     CDAY,
     CIDX,
@@ -44,7 +52,13 @@ from churnml.features._grid import (
     week_of,
 )
 from churnml.features.account import account_features
-from churnml.features.communication import MAILING_MIN_CLIENTS, MAILING_SHARE, communication_features
+from churnml.features.communication import (
+    MAILING_DAY,
+    MAILING_MIN_CLIENTS,
+    MAILING_SHARE,
+    communication_features,
+    mailing_calendar,
+)
 from churnml.features.payments import payment_features, subscription_features
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.support import support_features
@@ -56,6 +70,7 @@ __all__ = [
     "SNAPSHOT",
     "build_features",
     "contact_observed_from",
+    "dataset_mailings",
     "feature_columns",
     "resolved_unobserved_windows",
 ]
@@ -115,6 +130,49 @@ def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     return frame.with_columns(pl.lit(None, dtype=POLARS_TYPE[s.kind]).alias(s.name) for s in missing)
 
 
+def dataset_mailings(
+    dataset: Dataset, share: float = MAILING_SHARE, least: int = MAILING_MIN_CLIENTS
+) -> pl.DataFrame:
+    """``[day, channel]``: the mailings of ``dataset`` (:func:`churnml.features.communication.mailing_calendar`
+    of its whole communications and clients tables; ``share``, ``least``: ``rules.mailing_share``,
+    ``rules.mailing_min_clients``), one row per day and channel; no rows without a communications table.
+    Found once on the whole dataset and handed to ``build_features`` for every client batch, so that a
+    client's features do not depend on its batch."""
+    comm = dataset.tables.get(Table.COMMUNICATIONS)
+    if comm is None:
+        return pl.DataFrame(schema={MAILING_DAY: pl.Date, Communications.CHANNEL: pl.String})
+    clients = dataset.tables.get(Table.CLIENTS)
+    return mailing_calendar(
+        nw.from_native(_contract_columns(comm, Table.COMMUNICATIONS).lazy()),
+        None if clients is None else nw.from_native(clients.select(CLIENT_ID, Clients.CREATED_AT).lazy()),
+        share,
+        least,
+    )
+
+
+def _checked_mailings(mailings: pl.DataFrame) -> pl.DataFrame:
+    """``mailings`` as ``[day (Date), channel (String)]``; a frame without those columns is a caller's bug."""
+    missing = [c for c in (MAILING_DAY, Communications.CHANNEL) if c not in mailings.columns]
+    if missing:
+        raise ValueError(
+            f"features: mailings lacks column(s) {missing} (expected [day, channel], dataset_mailings); "
+            f"found {mailings.columns}"
+        )
+    return mailings.select(pl.col(MAILING_DAY).cast(pl.Date), pl.col(Communications.CHANNEL).cast(pl.String))
+
+
+def _mailings_lazy(mailings: pl.DataFrame, engine: str) -> nw.LazyFrame:
+    """The mailings frame on the configured engine (as :func:`_lazy`; on Spark with its schema written out:
+    Spark cannot infer one from no rows)."""
+    if engine == "spark":  # pragma: no cover - needs pyspark and a JVM
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.builder.getOrCreate()
+        schema = f"{MAILING_DAY} date, {Communications.CHANNEL} string"
+        return nw.from_native(session.createDataFrame(mailings.rows(), schema=schema))
+    return _lazy(mailings, engine)
+
+
 def _checked_spine(spine: pl.DataFrame) -> pl.DataFrame:
     for col in (CLIENT_ID, SNAPSHOT):
         if col not in spine.columns:
@@ -170,6 +228,7 @@ def build_features(
     *,
     mailing_share: float = MAILING_SHARE,
     mailing_min_clients: int = MAILING_MIN_CLIENTS,
+    mailings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The feature table for the spine's (client, snapshot) rows; see the module docstring.
 
@@ -178,7 +237,9 @@ def build_features(
     by default, on Polars, it starts at the spine's look-back, see the module docstring).
     ``mailing_share``, ``mailing_min_clients``: ``rules.mailing_share`` and ``rules.mailing_min_clients``, the
     mailings the communication family leaves out (:func:`churnml.features.communication.mailing_days`, judged
-    against every client of the dataset's clients table).
+    against every client of the dataset's clients table). ``mailings``: those mailings, ``[day, channel]``
+    (:func:`dataset_mailings` of the whole dataset: what a caller handing client batches passes, found once, so
+    that the features do not depend on the batch); None: found from the tables of ``dataset``.
     """
     keys = _checked_spine(spine)
     data_start = dataset.first_activity()
@@ -214,13 +275,18 @@ def build_features(
     spine_lf = spine_lf.with_columns(
         (week_of(day_number(nw.col(SNAPSHOT), cfg.engine == "polars"), axis) - 1).alias(WEEK)
     )
-    # the communication family tells mailings from outreach by every client of the dataset, not the spine's
-    mailings = {
-        "clients": _lazy(clients.select(CLIENT_ID, Clients.CREATED_AT), cfg.engine),
-        "mailing_share": mailing_share,
-        "mailing_min_clients": mailing_min_clients,
-    }
-    extra = {"communication": mailings}
+    # the communication family tells mailings from outreach by every client of the dataset, not the spine's:
+    # those handed (the whole dataset's, found once by the caller of client batches), else the tables' here
+    left_out: dict[str, object] = (
+        {
+            "clients": _lazy(clients.select(CLIENT_ID, Clients.CREATED_AT), cfg.engine),
+            "mailing_share": mailing_share,
+            "mailing_min_clients": mailing_min_clients,
+        }
+        if mailings is None
+        else {"mailings": _mailings_lazy(_checked_mailings(mailings), cfg.engine)}
+    )
+    extra = {"communication": left_out}
     parts: list[pl.DataFrame] = [keys, *_family_frames(dataset, spine_lf, grids, cfg, progress, extra)]
     table = pl.concat(parts, how="horizontal")
     # columns in registry order; a column the registry does not know is a bug, not data

@@ -34,11 +34,16 @@ Definitions:
   says little of it). Point in time: a day's status reads that day's touches and the clients created by its
   end only. "On the books" is simplified here to the clients created by that day: the rule also leaves out
   the clients gone then (a churns record, no return since), which needs the churn/return rule's tables.
+  The mailings are those of the whole dataset, not of the clients a call is handed: ``build_features`` finds
+  them once (:func:`mailing_calendar`, ``[day, channel]``) and every client batch, every Spark bucket gets
+  them (``mailings``), so a client's features do not depend on its batch (a batch of under
+  ``mailing_min_clients`` clients would never find one).
 """
 
 from __future__ import annotations
 
 import narwhals as nw
+import polars as pl
 
 from churnml.config import FeaturesConfig, RulesConfig
 from churnml.contract.schemas import CLIENT_ID, Clients, Communications
@@ -65,20 +70,25 @@ from churnml.features.spec import SpecPattern, spec
 
 __all__ = [
     "FAMILY",
+    "MAILING_DAY",
     "MAILING_MIN_CLIENTS",
     "MAILING_SHARE",
     "SCOPE",
     "SPECS",
     "communication_features",
+    "mailing_calendar",
     "mailing_days",
     "no_reply_marks",
     "personal_touches",
+    "without_mailings",
 ]
 
 # the defaults of rules.mailing_share and rules.mailing_min_clients (the rule's mailings); the build passes the
 # configured ones
 MAILING_SHARE: float = RulesConfig.model_fields["mailing_share"].default
 MAILING_MIN_CLIENTS: int = RulesConfig.model_fields["mailing_min_clients"].default
+# the date column of a mailings frame ([day, channel]: mailing_calendar)
+MAILING_DAY = "day"
 
 # outcomes that are a response of the client at the touch itself (a meeting it came to or moved); a
 # reply is one too, from when it came
@@ -144,6 +154,59 @@ def mailing_days(
     )
 
 
+def mailing_calendar(
+    communications: nw.LazyFrame,
+    clients: nw.LazyFrame | None,
+    share: float = MAILING_SHARE,
+    least: int = MAILING_MIN_CLIENTS,
+) -> pl.DataFrame:
+    """``[day, channel]`` (``pl.Date``, ``pl.String``): one row per day and channel of a mailing
+    (:func:`mailing_days`) of the tables handed, sorted; computed now on their backend and collected (a few
+    rows): what ``build_features`` hands the communication family of every client batch (``mailings``)."""
+    found = mailing_days(communications, clients, share, least).select(DAY, Communications.CHANNEL)
+    return (
+        found.collect(backend="polars")
+        .to_native()
+        .select(
+            pl.from_epoch(pl.col(DAY), time_unit="d").alias(MAILING_DAY),
+            pl.col(Communications.CHANNEL).cast(pl.String),
+        )
+        .sort(MAILING_DAY, Communications.CHANNEL)
+    )
+
+
+def _without_days(communications: nw.LazyFrame, days: nw.LazyFrame) -> nw.LazyFrame:
+    """``communications`` less the outbound touches of ``days`` (``[_mday, _mchannel]``: day number, channel
+    as a string)."""
+    fast = communications.implementation.is_polars()
+    flags = materialized(  # a few rows (the mailing days), read by both passes over the touches
+        days.select(nw.col("_mday").cast(nw.Int64), nw.col("_mchannel").cast(nw.String))
+        .unique()
+        .with_columns(nw.lit(1, nw.Int64).alias("_mailing"))
+    )
+    return (
+        communications.with_columns(
+            day_number(nw.col(Communications.TS), fast).cast(nw.Int64).alias("_mday"),
+            nw.col(Communications.CHANNEL).cast(nw.String).alias("_mchannel"),
+        )
+        .join(flags, on=["_mday", "_mchannel"], how="left")
+        .filter(~((nw.col(Communications.DIRECTION) == "out") & (nw.col("_mailing") == 1).fill_null(False)))
+        .drop("_mday", "_mchannel", "_mailing")
+    )
+
+
+def without_mailings(communications: nw.LazyFrame, mailings: nw.LazyFrame) -> nw.LazyFrame:
+    """``communications`` (same grain: one row per touch) without the outbound touches sent on a day and
+    channel of ``mailings`` (``[day, channel]``, :func:`mailing_calendar`: found once on the whole dataset);
+    inbound touches all stay (a client answering a newsletter is the client speaking)."""
+    fast = communications.implementation.is_polars()
+    days = mailings.select(
+        day_number(nw.col(MAILING_DAY), fast).alias("_mday"),
+        nw.col(Communications.CHANNEL).alias("_mchannel"),
+    )
+    return _without_days(communications, days)
+
+
 def personal_touches(
     communications: nw.LazyFrame,
     clients: nw.LazyFrame | None,
@@ -151,19 +214,12 @@ def personal_touches(
     least: int = MAILING_MIN_CLIENTS,
 ) -> nw.LazyFrame:
     """``communications`` (same grain: one row per touch) without the outbound touches of a mailing
-    (:func:`mailing_days`); inbound touches all stay (a client answering a newsletter is the client speaking)."""
-    fast = communications.implementation.is_polars()
-    flags = materialized(  # a few rows (the mailing days), read by both passes over the touches
-        mailing_days(communications, clients, share, least)
-        .select(nw.col(DAY).alias("_mday"), Communications.CHANNEL)
-        .with_columns(nw.lit(1, nw.Int64).alias("_mailing"))
+    (:func:`mailing_days`) judged on the tables handed; inbound touches all stay (a client answering a
+    newsletter is the client speaking)."""
+    days = mailing_days(communications, clients, share, least).select(
+        nw.col(DAY).alias("_mday"), nw.col(Communications.CHANNEL).alias("_mchannel")
     )
-    return (
-        communications.with_columns(day_number(nw.col(Communications.TS), fast).cast(nw.Int64).alias("_mday"))
-        .join(flags, on=["_mday", Communications.CHANNEL], how="left")
-        .filter(~((nw.col(Communications.DIRECTION) == "out") & (nw.col("_mailing") == 1).fill_null(False)))
-        .drop("_mday", "_mailing")
-    )
+    return _without_days(communications, days)
 
 
 def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis, no_reply_after_days: int) -> nw.LazyFrame:
@@ -400,15 +456,21 @@ def communication_features(
     clients: nw.LazyFrame | None = None,
     mailing_share: float = MAILING_SHARE,
     mailing_min_clients: int = MAILING_MIN_CLIENTS,
+    mailings: nw.LazyFrame | None = None,
 ) -> nw.LazyFrame:
     """All ``comm_*`` features on the client x week grid (see the module docstring), from the touches less the
-    mailings (:func:`personal_touches`: ``clients``, ``client_id, created_at`` of every client of the dataset,
-    not only the grid's; ``mailing_share`` and ``mailing_min_clients``: ``rules.mailing_share`` and
-    ``rules.mailing_min_clients``).
+    mailings: ``mailings`` (``[day, channel]``, :func:`without_mailings`: the whole dataset's, found once), or
+    without it those found here (:func:`personal_touches`: ``clients``, ``client_id, created_at`` of every
+    client of the dataset, not only the grid's; ``mailing_share`` and ``mailing_min_clients``:
+    ``rules.mailing_share`` and ``rules.mailing_min_clients``).
 
     Grain: one row per client x grid week (``client_id``, ``_week``), one column per spec of :data:`SPECS`."""
     columns = _communication_columns(cfg)  # the config's windows are checked before any work
-    communications = personal_touches(communications, clients, mailing_share, mailing_min_clients)
+    communications = (
+        personal_touches(communications, clients, mailing_share, mailing_min_clients)
+        if mailings is None
+        else without_mailings(communications, mailings)
+    )
     weekly = _weekly_touches(communications, axis, cfg.no_reply_after_days)
     marks = no_reply_marks(communications, axis, cfg.no_reply_after_days)
     g = on_grid(on_grid(grid, weekly, list(_WEEKLY)), marks, ["_noreply"])
