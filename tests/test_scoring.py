@@ -909,6 +909,43 @@ def test_the_list_says_the_mailings_unanswered_outreach_skipped(
     assert scored_list(dataset, AS_OF, model, meta, **slices).mailings == said
 
 
+class _FlatModel:
+    """A model that gives every row 0.1: the batches' features are what is compared."""
+
+    def churn_probability(self, x: np.ndarray) -> np.ndarray:
+        return np.full(len(x), 0.1)
+
+
+def test_client_batches_of_one_give_the_communication_features_of_one_batch() -> None:
+    from churnml.scoring.assemble import _score_spine
+
+    # a weekly newsletter to all 24 clients, no reply, and c002's account manager's e-mails, answered:
+    # a mailing judged within a batch of 1 client (fewer than rules.mailing_min_clients) would be outreach
+    tables = tiny_tables()
+    ids = tables[Table.CLIENTS].get_column("client_id").to_list()
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
+    sent = [end - timedelta(days=3 + 7 * w) for w in range(8)]
+    rows = [(c, ts, "email", "out", "no_reply") for ts in sent for c in ids]
+    rows += [("c002", ts + timedelta(days=1), "email", "out", "replied") for ts in sent[::4]]
+    schema = ["client_id", "ts", "channel", "direction", "outcome"]
+    tables[Table.COMMUNICATIONS] = pl.DataFrame(rows, schema=schema, orient="row")
+    dataset = Dataset(tables, "tiny", START, end)
+    prev = AS_OF - timedelta(weeks=1)
+    spine = active_spine(dataset, [prev, AS_OF], LabelConfig())
+    features, rules = FeaturesConfig(), RulesConfig()
+    names = [c for c in build_features(dataset, spine.head(1), features).columns if c.startswith("comm_")]
+    run = (dataset, spine, _FlatModel(), names, AS_OF, prev, features)
+    whole = _score_spine(*run, 10**9, None, rules=rules)
+    batched = _score_spine(*run, 1, None, rules=rules)  # 24 batches of 1 client
+    for got, expected in ((batched.now, whole.now), (batched.prev, whole.prev)):
+        assert pl.concat(got).sort("client_id").equals(pl.concat(expected).sort("client_id"))
+    now = pl.concat(whole.now)
+    # the newsletters are no outreach: out touches in 28 days are c002's personal ones (1), no streak
+    assert now.get_column("comm_no_reply_streak").unique().to_list() == [0.0]
+    out = dict(now.select("client_id", "comm_touches_out_28d").rows())
+    assert (out["c002"], out["c003"]) == (1.0, 0.0)
+
+
 def test_since_last_week_capacity_zones_are_the_zones_last_weeks_list_showed(
     workspace: dict[str, Path],
 ) -> None:

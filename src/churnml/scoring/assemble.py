@@ -442,14 +442,24 @@ def _score_spine(
     rows_per_batch: int,
     progress: Callable[[str], None] | None,
     out: _Scored | None = None,
+    *,
+    rules: RulesConfig,
+    mailings: pl.DataFrame | None = None,
 ) -> _Scored:
     """Features and probabilities for every (client, snapshot) of ``spine``, in client batches
     (appended to ``out`` when given).
 
     One feature pass covers all snapshots of a batch (the feature engine works on the whole weekly
     grid anyway); batches of about ``rows_per_batch`` rows bound the memory on large portfolios.
+    ``mailings``: the whole dataset's mailings (:func:`churnml.features.build.dataset_mailings` with
+    ``rules.mailing_share`` and ``rules.mailing_min_clients``), handed to every batch; None: those of
+    ``dataset``, found once before it is cut into batches.
     """
     from churnml.features import build_features
+    from churnml.features.build import dataset_mailings
+
+    if mailings is None:
+        mailings = dataset_mailings(dataset, rules.mailing_share, rules.mailing_min_clients)
 
     ids = spine.get_column(CLIENT_ID).unique().sort().to_list()
     n_snaps = max(spine.get_column(SNAPSHOT).n_unique(), 1)
@@ -463,7 +473,14 @@ def _score_spine(
         rows = (
             spine if len(batches) == 1 else spine.filter(pl.col(CLIENT_ID).is_in(pl.Series(batch).implode()))
         )
-        table = build_features(part, rows, features)
+        table = build_features(
+            part,
+            rows,
+            features,
+            mailing_share=rules.mailing_share,
+            mailing_min_clients=rules.mailing_min_clients,
+            mailings=mailings,
+        )
         if not out.probs:
             out.unknown = check_feature_match(
                 names, [c for c in table.columns if c not in (CLIENT_ID, SNAPSHOT)]
@@ -487,11 +504,15 @@ def _score_batches(
     features: FeaturesConfig,
     rows_per_batch: int,
     progress: Callable[[str], None] | None,
+    *,
+    rules: RulesConfig,
+    mailings: pl.DataFrame,
 ) -> _Scored:
     """:func:`_score_spine` over client batches read one at a time (``batches[k]`` or ``batches(k)``:
     the dataset of batch ``k``'s clients, its ``activity_start`` pinned to the whole data's), so only one
     batch's rows are ever in memory. Each client is in one batch and its features do not depend on the
-    others, so the result is the one of a single pass."""
+    others (``mailings``: the whole dataset's, :func:`churnml.features.build.dataset_mailings`), so the
+    result is the one of a single pass."""
     out = _Scored()
     n = len(batches)  # type: ignore[arg-type]
     for k in range(n):
@@ -503,7 +524,20 @@ def _score_batches(
         if rows.height:
             if progress is not None:
                 progress(f"features and scores, client batch {k + 1}/{n}")
-            _score_spine(part, rows, model, names, as_of, prev_date, features, rows_per_batch, None, out)
+            _score_spine(
+                part,
+                rows,
+                model,
+                names,
+                as_of,
+                prev_date,
+                features,
+                rows_per_batch,
+                None,
+                out,
+                rules=rules,
+                mailings=mailings,
+            )
         del part, rows  # before the next batch is read
     if not out.probs:
         raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
@@ -705,10 +739,39 @@ def scored_list(
 
     clock.step(f"features and scores at {len(plan.todo)} weekly snapshots")
     batch = rows_per_batch if rows_per_batch is not None else score.batch_rows
+    from churnml.features.build import dataset_mailings
+
+    # the mailings the communication features leave out, found once on the whole portfolio (communications and
+    # clients are read whole on every path), not within each client batch
+    mailings = dataset_mailings(dataset, rules.mailing_share, rules.mailing_min_clients)
     passed = (
-        _score_spine(dataset, spine, model, names, as_of, prev_date, features, batch, progress)
+        _score_spine(
+            dataset,
+            spine,
+            model,
+            names,
+            as_of,
+            prev_date,
+            features,
+            batch,
+            progress,
+            rules=rules,
+            mailings=mailings,
+        )
         if batches is None
-        else _score_batches(batches, spine, model, names, as_of, prev_date, features, batch, progress)
+        else _score_batches(
+            batches,
+            spine,
+            model,
+            names,
+            as_of,
+            prev_date,
+            features,
+            batch,
+            progress,
+            rules=rules,
+            mailings=mailings,
+        )
     )
     week = _week_scores(passed, as_of, prev_date)
     unknown = passed.unknown
