@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from churnml.config import FeaturesConfig, LabelConfig, SnapshotsConfig
+from churnml.config import FeaturesConfig, LabelConfig, RulesConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 from churnml.features import build_features
@@ -56,15 +56,28 @@ def labeled_feature_table(
     label: LabelConfig,
     features: FeaturesConfig,
     progress: Callable[[str], None] | None = None,
+    *,
+    rules: RulesConfig | None = None,
+    mailings: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (client, snapshot) active at the snapshot: client_id, snapshot, label, churned_at, features.
 
     Sorted by (snapshot, client_id). ``label`` is 1 when the client churns within
     ``label.horizon_days`` after the snapshot, 0 when it does not, null when that is not yet known.
+    ``rules``: its ``mailing_share`` and ``mailing_min_clients``, the mailings the communication features leave
+    out (None: their defaults); ``mailings``: those of the whole dataset when ``dataset`` is a client batch
+    (:func:`churnml.features.build.dataset_mailings`; None: found from ``dataset``).
     """
     grid = training_snapshots(dataset, snapshots, label)
     spine = labeled_spine(dataset, grid, label)
-    table = build_features(dataset, spine.select(CLIENT_ID, SNAPSHOT), features, progress)
+    table = build_features(
+        dataset,
+        spine.select(CLIENT_ID, SNAPSHOT),
+        features,
+        progress,
+        **_mailing_keys(rules),
+        mailings=mailings,
+    )
     return spine.join(table, on=[CLIENT_ID, SNAPSHOT], how="left").sort(SNAPSHOT, CLIENT_ID)
 
 
@@ -74,7 +87,17 @@ def snapshot_feature_table(
     label: LabelConfig,
     features: FeaturesConfig,
     progress: Callable[[str], None] | None = None,
+    *,
+    rules: RulesConfig | None = None,
 ) -> pl.DataFrame:
-    """One row per client active at ``as_of``: client_id, snapshot, features (data strictly before as_of)."""
+    """One row per client active at ``as_of``: client_id, snapshot, features (data strictly before as_of).
+    ``rules``: as for :func:`labeled_feature_table`."""
     spine = active_spine(dataset, [as_of], label)
-    return build_features(dataset, spine, features, progress)
+    return build_features(dataset, spine, features, progress, **_mailing_keys(rules))
+
+
+def _mailing_keys(rules: RulesConfig | None) -> dict[str, float | int]:
+    """``build_features``' mailing keywords from ``rules`` (``rules.mailing_share``,
+    ``rules.mailing_min_clients``; None: the defaults)."""
+    rules = rules if rules is not None else RulesConfig()
+    return {"mailing_share": rules.mailing_share, "mailing_min_clients": rules.mailing_min_clients}

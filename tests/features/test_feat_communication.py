@@ -447,3 +447,33 @@ def test_mailings_without_their_columns_are_refused():
 def test_a_dataset_without_communications_has_no_mailings():
     dataset = make_dataset({Table.CLIENTS: NEWSLETTER_CLIENTS})
     assert dataset_mailings(dataset).shape == (0, 2)
+
+
+FIVE = list("ABCDE")
+# an e-mail to all 5 clients (a mailing when rules.mailing_min_clients is 5 or less, else outreach)
+FIVE_TABLES = {
+    Table.CLIENTS: [{"client_id": c, "created_at": datetime(2024, 1, 1)} for c in FIVE],
+    Table.PAYMENTS: [{"client_id": c, "amount": 10.0, "paid_at": datetime(2024, 2, 1)} for c in FIVE],
+    Table.COMMUNICATIONS: [
+        {**touch(datetime(2024, 1, 2), "in"), "client_id": "A"},  # the log begins: the window is observed
+        *[{**touch(datetime(2024, 2, 20), outcome="no_reply"), "client_id": c} for c in FIVE],
+    ],
+}
+
+
+@pytest.mark.parametrize(("least", "out_28d"), [(20, 1.0), (5, 0.0)])
+def test_the_feature_tables_read_the_configured_mailing_keys(tmp_path, least, out_28d):
+    from churnml.config import LabelConfig, RulesConfig, load_config
+    from churnml.contract.io import write_tables
+    from churnml.jobs.features import feature_table
+    from churnml.pipeline import snapshot_feature_table
+
+    day, label = date(2024, 2, 26), LabelConfig(source="inactivity")
+    rules = RulesConfig(mailing_min_clients=least)
+    table = snapshot_feature_table(make_dataset(FIVE_TABLES), day, label, FeaturesConfig(), rules=rules)
+    assert table.get_column("comm_touches_out_28d").to_list() == [out_28d] * 5
+    # churnml features
+    write_tables({str(t): contract_frame(t, rows) for t, rows in FIVE_TABLES.items()}, tmp_path / "raw")
+    cfg = load_config(overrides=[f"rules.mailing_min_clients={least}", "label.source=inactivity"])
+    table = feature_table(tmp_path / "raw", cfg, tmp_path / "features.parquet", day)
+    assert table.get_column("comm_touches_out_28d").to_list() == [out_28d] * 5

@@ -50,7 +50,14 @@ def feature_table(
         if spine.height == 0:
             raise UserError(f"no client is active at the snapshot(s) {snapshots[0]} .. {snapshots[-1]}")
         tick("spine")
-        table = build_features(dataset, spine, cfg.features, progress=tick)
+        table = build_features(
+            dataset,
+            spine,
+            cfg.features,
+            progress=tick,
+            mailing_share=cfg.rules.mailing_share,
+            mailing_min_clients=cfg.rules.mailing_min_clients,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     write_parquet_atomic(table, out, {MARKER_KEY: MARKER})
