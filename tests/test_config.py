@@ -281,6 +281,9 @@ def test_urgent_renewals_are_within_the_soon_ones() -> None:
         ("data.as_of=2025-01-06", True),
         ("score.batch_clients=500", True),
         ("rules.overdue_days=30", True),
+        # the mailings the communication features leave out
+        ("rules.mailing_share=0.5", False),
+        ("rules.mailing_min_clients=5", False),
         ("playbooks.renewal_soon_days=45", True),
         ("features.windows=[7,28,91]", False),
         ("label.horizon_days=60", False),

@@ -772,17 +772,23 @@ def config_hash(cfg: Config) -> str:
 
 # settings that say how a run executes or words its text, not what a client's weekly probability is
 _NOT_IN_HISTORY = {"features": {"engine", "login_noun", "value_noun"}, "data": {"as_of", "max_examples"}}
+# the settings of other sections the features read: the mailings the communication features leave out
+_IN_HISTORY = {"rules": {"mailing_share", "mailing_min_clients"}}
 
 
 def history_hash(cfg: Config) -> str:
     """A stable short hash of the settings a list's weekly health history depends on (besides the model
-    and the data): the features (not their engine or nouns), the label and how the data is read (not its
-    as-of date). Next week's list reuses last week's history when it matches: a change of rules, values,
-    playbooks, batch sizes or engine keeps it."""
+    and the data): the features (not their engine or nouns), the label, how the data is read (not its
+    as-of date) and the rules the features read (``rules.mailing_share``, ``rules.mailing_min_clients``: the
+    mailings the communication features leave out). Next week's list reuses last week's history when it
+    matches: a change of the other rules, values, playbooks, batch sizes or engine keeps it."""
     sections = {
         name: getattr(cfg, name).model_dump(mode="json", exclude=_NOT_IN_HISTORY.get(name, set()))
         for name in ("features", "label", "data")
     }
+    sections.update(
+        {name: getattr(cfg, name).model_dump(mode="json", include=keys) for name, keys in _IN_HISTORY.items()}
+    )
     return _short_hash(sections)
 
 
