@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -630,3 +631,84 @@ def test_spark_writes_every_manifest_field_polars_writes(both) -> None:
     assert read["rows_skipped"] == read["rows_in_file"] - read["rows_read"]
     assert (read["spilled_rows"], read["spilled_mb"]) == (None, None)
     assert on_spark.empty_columns == on_polars.manifest["data"]["empty_optional_columns"]
+
+
+def _newsletter_tables() -> dict[Table, pl.DataFrame]:
+    # 25 clients on yearly terms; a weekly newsletter to all of them, no reply; c00's account manager writes
+    # every 4 weeks and c00 answers
+    ids = [f"c{i:02d}" for i in range(25)]
+    start = datetime(2024, 1, 1)
+    touches = [
+        (c, start + timedelta(days=1, weeks=w), "email", "out", "no_reply") for w in range(12) for c in ids
+    ]
+    touches += [("c00", start + timedelta(days=3, weeks=4 * m), "email", "out", "replied") for m in range(3)]
+    dt = pl.Datetime("us")
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [start] * 25}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": [start] * 25,
+                "end_date": [datetime(2025, 1, 1)] * 25,
+                "mrr": 10.0,
+            },
+            schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+        ),
+        Table.COMMUNICATIONS: pl.DataFrame(
+            touches, schema=["client_id", "ts", "channel", "direction", "outcome"], orient="row"
+        ),
+    }
+
+
+def test_a_bucket_leaves_out_the_mailings_of_the_whole_dataset_it_is_handed() -> None:
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.features.build import dataset_mailings
+    from churnml.scoring.spark_buckets import BucketContext, bucket_features
+
+    tables = _newsletter_tables()
+    as_of, start, end = date(2024, 3, 25), datetime(2024, 1, 1), datetime(2024, 3, 25)
+    whole = Dataset(tables, "t", start, end)
+    ctx = BucketContext(
+        as_of=as_of,
+        prev_date=as_of - timedelta(weeks=1),
+        todo=(as_of,),
+        reused=frozenset(),
+        name="t",
+        start=start,
+        data_as_of=end,
+        activity_start=whole.first_activity(),
+        contact_start=whole.contact_first(),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+        present=tuple(str(t) for t in tables),
+        mailings=dataset_mailings(whole),
+    )
+    spine = pl.DataFrame({"client_id": ["c00"], "snapshot": [as_of]})
+    expected = build_features(whole, spine, FeaturesConfig())
+    comm = [c for c in expected.columns if c.startswith("comm_")]
+    bucket = whole.with_tables(**{str(t): f.filter(pl.col("client_id") == "c00") for t, f in tables.items()})
+    got, _ = bucket_features(bucket, ctx)
+    assert got.select(comm).equals(expected.select(comm))
+    assert got.get_column("comm_touches_out_28d").to_list() == [1.0]  # the account manager's e-mail only
+    # without the whole dataset's mailings the bucket of one client finds none: 4 newsletters are outreach
+    alone, _ = bucket_features(bucket, replace(ctx, mailings=None))
+    assert alone.get_column("comm_touches_out_28d").to_list() == [5.0]
+
+
+def test_the_driver_finds_the_mailings_of_the_whole_dataset_as_polars_does(spark) -> None:
+    from churnml.config import RulesConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.features.build import dataset_mailings
+    from churnml.scoring.spark_buckets import driver_mailings
+
+    tables = _newsletter_tables()
+    on_spark = {t: spark.createDataFrame(f.to_pandas()) for t, f in tables.items()}
+    rules = RulesConfig()
+    expected = dataset_mailings(Dataset(tables, "t", datetime(2024, 1, 1), datetime(2024, 3, 25)))
+    assert expected.height == 12
+    assert driver_mailings(on_spark, rules).equals(expected)
+    assert driver_mailings({Table.CLIENTS: on_spark[Table.CLIENTS]}, rules).height == 0

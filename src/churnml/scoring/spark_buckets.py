@@ -38,7 +38,7 @@ import polars as pl
 
 from churnml.config import FeaturesConfig, LabelConfig, PlaybooksConfig, RulesConfig, ScoreConfig, ValueConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Table
+from churnml.contract.schemas import CLIENT_ID, CONTRACT, SNAPSHOT, Clients, Communications, Table
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import EARLY_RENEWAL_SHARE
 from churnml.scoring.outputs import History
@@ -50,6 +50,7 @@ __all__ = [
     "bucket_features",
     "bucket_scores",
     "bucket_usage_ratios",
+    "driver_mailings",
     "feature_partition",
     "grouped_blobs",
     "score_partition",
@@ -92,6 +93,10 @@ class BucketContext:
     usage_ratios: tuple[float | None, float | None] = (None, None)
     # data.early_renewal_share: how early a renewal booked ahead may start (client_standing's readers of bookings)
     early_renewal_share: float = EARLY_RENEWAL_SHARE
+    # the whole dataset's mailings, [day, channel] (driver_mailings, on the driver before the feature pass): the
+    # communication features of every bucket leave them out (None: each bucket finds its own, within its
+    # clients, as before the driver knows them: a bucket of under rules.mailing_min_clients clients finds none)
+    mailings: pl.DataFrame | None = None
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -188,8 +193,31 @@ def bucket_features(
         needed = needed_events(events, marks, clients, window, ctx.features).collect()
         featured = dataset.with_tables(events=needed)
     # on the executors the features run on Polars whatever features.engine says (spark: this job)
-    table = build_features(featured, spine, ctx.features.model_copy(update={"engine": "polars"}))
+    table = build_features(
+        featured,
+        spine,
+        ctx.features.model_copy(update={"engine": "polars"}),
+        mailing_share=ctx.rules.mailing_share,
+        mailing_min_clients=ctx.rules.mailing_min_clients,
+        mailings=ctx.mailings,
+    )
     return table.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
+
+
+def driver_mailings(tables: Mapping[Table, Any], rules: RulesConfig) -> pl.DataFrame:
+    """``[day, channel]``: the mailings of the whole dataset (:func:`churnml.features.communication.mailing_calendar`
+    of the Spark ``tables``' communications and clients, with ``rules.mailing_share`` and
+    ``rules.mailing_min_clients``), found by Spark SQL and collected on the driver (a few rows), for
+    :attr:`BucketContext.mailings`; no rows without a communications table."""
+    import narwhals as nw
+
+    from churnml.features.communication import MAILING_DAY, mailing_calendar
+
+    comm = tables.get(Table.COMMUNICATIONS)
+    if comm is None:
+        return pl.DataFrame(schema={MAILING_DAY: pl.Date, Communications.CHANNEL: pl.String})
+    clients = nw.from_native(tables[Table.CLIENTS]).select(CLIENT_ID, Clients.CREATED_AT)
+    return mailing_calendar(nw.from_native(comm), clients, rules.mailing_share, rules.mailing_min_clients)
 
 
 def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketContext) -> pl.DataFrame:
