@@ -113,3 +113,26 @@ def test_the_batch_count_reads_a_regional_clients_csv_as_data_csv_says(tmp_path)
     csv = CsvConfig(separator=";", encoding="cp1252", date_formats=("%d/%m/%Y",))
     assert batches.batch_count({Table.CLIENTS: path}, 1, csv) == 2
     assert batches.batch_count({Table.CLIENTS: path}, 5, csv) == 1
+
+
+def test_training_batches_read_the_whole_portfolios_mailings(tmp_path):
+    # a newsletter to all 40 clients on one day (within the labeled snapshots) is a mailing (>= 20 clients, rules.mailing_min_clients); a
+    # batch of 13-14 clients alone never reaches 20: each batch is handed the whole portfolio's mailings
+    from datetime import datetime
+
+    raw = tmp_path / "raw"
+    write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), raw, tmp_path / "truth")
+    comm = pl.read_parquet(raw / "communications.parquet")
+    ids = pl.read_parquet(raw / "clients.parquet").get_column("client_id")
+    newsletter = pl.DataFrame(
+        {"client_id": ids, "ts": [datetime(2024, 2, 5, 7)] * len(ids), "channel": ["email"] * len(ids)}
+    ).with_columns(direction=pl.lit("out"), outcome=pl.lit("no_reply"))
+    pl.concat([comm, newsletter], how="diagonal_relaxed").write_parquet(raw / "communications.parquet")
+    _, whole = training_table(raw, load_config(None, []))
+    batched_ds, batched = training_table(raw, load_config(None, ["train.batch_clients=15"]))
+    assert batched_ds.tables == {}
+    comm_features = [c for c in whole.frame.columns if c.startswith("comm_")]
+    assert comm_features
+    np.testing.assert_array_equal(
+        whole.frame[comm_features].to_numpy(), batched.frame[comm_features].to_numpy()
+    )

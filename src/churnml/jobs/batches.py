@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -266,6 +266,7 @@ def labeled_table_in_batches(
     names: list[str] = []
     unlabeled = 0
     repairs: dict[str, dict[str, int]] = {}
+    mailings = whole_mailings(files, cfg)
     with tempfile.TemporaryDirectory(prefix="churnml-train-") as tmp:
         scratch = Path(tmp)
         split = _split_tables(files, parts, scratch)
@@ -287,7 +288,9 @@ def labeled_table_in_batches(
                 events_start=events_first,
                 contact_start=contact_first,
             )
-            table = labeled_feature_table(batch, cfg.snapshots, cfg.label, cfg.features)
+            table = labeled_feature_table(
+                batch, cfg.snapshots, cfg.label, cfg.features, rules=cfg.rules, mailings=mailings
+            )
             del tables, batch
             keys, block, names, left_out = compact_labeled(table)
             del table
@@ -299,6 +302,20 @@ def labeled_table_in_batches(
         keys, block = _gathered(scratch, done, names)
     meta = Dataset({}, name, start, as_of, RepairLog(repairs), {}, first, events_first, contact_first)
     return meta, LabeledTable(assembled_frame(keys, block, names), unlabeled)
+
+
+def whole_mailings(files: Mapping[Table, Path], cfg: Config) -> pl.DataFrame | None:
+    """The mailings of the whole portfolio (:func:`churnml.features.build.dataset_mailings` of the clients and
+    communications read whole: small tables), handed to every training batch so that none judges them within
+    its own clients, as the weekly list's batches do not; None without a communications table."""
+    from churnml.contract.io import read_tables
+    from churnml.features.build import dataset_mailings
+
+    if Table.COMMUNICATIONS not in files:
+        return None
+    tables, _ = read_tables({t: files[t] for t in (Table.CLIENTS, Table.COMMUNICATIONS)}, cfg.data)
+    whole = Dataset(tables, "mailings", datetime(1970, 1, 1), datetime(1970, 1, 1))
+    return dataset_mailings(whole, cfg.rules.mailing_share, cfg.rules.mailing_min_clients)
 
 
 def training_table(
@@ -323,7 +340,7 @@ def whole_labeled_table(
     table of :func:`training_table` below ``train.batch_clients``, and of ``bench models``."""
     from churnml.pipeline import labeled_feature_table
 
-    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
+    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress, rules=cfg.rules)
     keys, block, names, unlabeled = compact_labeled(table)
     del table
     return LabeledTable(assembled_frame(keys, block, names), unlabeled)

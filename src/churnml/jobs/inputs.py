@@ -255,7 +255,7 @@ def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | N
     two)."""
     from churnml.pipeline import labeled_feature_table
 
-    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress)
+    table = labeled_feature_table(dataset, cfg.snapshots, cfg.label, cfg.features, progress, rules=cfg.rules)
     return table.to_pandas()
 
 

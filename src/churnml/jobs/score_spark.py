@@ -451,11 +451,19 @@ def scored_on_spark(
     from churnml.scoring.explain import reference_levels, registry_catalog
     from churnml.scoring.rules import portfolio_usage_ratio, usage_dip_note
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
-    from churnml.scoring.spark_buckets import FEATURES, VIEW, feature_partition, score_partition
+    from churnml.scoring.spark_buckets import (
+        FEATURES,
+        VIEW,
+        driver_mailings,
+        feature_partition,
+        score_partition,
+    )
     from churnml.scoring.window import scoring_window
 
     windowed = Table.EVENTS in tables and cfg.label.source == "subscriptions"
-    ctx = replace(ctx, present=tuple(str(t) for t in tables), windowed=windowed)
+    # the mailings judged once on the whole portfolio, as the Polars path does (never within a bucket)
+    mailings = driver_mailings(tables, cfg.rules)
+    ctx = replace(ctx, present=tuple(str(t) for t in tables), windowed=windowed, mailings=mailings)
     n_clients = tables[Table.CLIENTS].count()
     n_events = rows_in_file if rows_in_file is not None else (tables[Table.EVENTS].count() if windowed else 0)
     buckets = max(2, math.ceil(n_clients / CLIENTS_PER_BUCKET))
