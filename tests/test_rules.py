@@ -1583,7 +1583,7 @@ def test_a_cancellation_request_ends_once_an_annual_renewal_starts(
         (
             "no term",
             "cancellation_request",
-            "not yet in effect (its term still runs or is booked, or it has no term on record)",
+            "asked to cancel in the last 91 days, not withdrawn, renewed since nor yet in effect",
         ),
     ],
 )

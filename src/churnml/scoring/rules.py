@@ -133,9 +133,9 @@ RULE_TEXT: dict[str, str] = {
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago (at once when the client had given notice) "
     "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
-    "cancellation_request": "asked to cancel (a cancellation_request ticket) in the last {cancellation_days} days, "
-    "not withdrawn since (a cancellation_withdrawn signal), not renewed since (a term longer than a notice period "
-    "started after it) and not yet in effect (its term still runs or is booked, or it has no term on record)",
+    # said as a reason on the list: short; the module docstring gives the whole test
+    "cancellation_request": "asked to cancel in the last {cancellation_days} days, not withdrawn, renewed since "
+    "nor yet in effect",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
     "unpaid {overdue_days} days after its due date",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
