@@ -267,7 +267,7 @@ def test_a_renewal_due_soon_does_not_turn_a_green_client_into_a_let_go() -> None
     play = choose_play(facts, PLAYBOOKS)
     assert (play.basis, play.action) == (
         "renewal due",
-        "This week: Prepare the renewal: usage review and the offer for the next term (the term ends in 10 days)",
+        "This week: Prepare the renewal: what the last term brought them and the offer for the next (the term ends in 10 days)",
     )
 
 
@@ -357,7 +357,7 @@ PAUSE = "On a pause or a free plan: ask whether they will resume the paid plan a
         (
             ClientFacts("green", "B", renewal_due=True, renewal_days=13),
             "renewal due",
-            "This week: Prepare the renewal: usage review and the offer for the next term (the term ends in 13 days)",
+            "This week: Prepare the renewal: what the last term brought them and the offer for the next (the term ends in 13 days)",
         ),
         (
             ClientFacts("red", "B", rules="usage_drop", lead_family="usage"),

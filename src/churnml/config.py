@@ -531,7 +531,7 @@ class PlaybooksConfig(_Section):
     # a client in its grace period, a renewal due soon, and a client not worth keeping
     grace: Play = Play(role="sales", task="Renewal call: ask what stands in the way and renew the term")
     renewal: Play = Play(
-        role="sales", task="Prepare the renewal: usage review and the offer for the next term"
+        role="sales", task="Prepare the renewal: what the last term brought them and the offer for the next"
     )
     let_go: Play = Play(role="management", task="No discount and no escalation; keep the door open")
 
