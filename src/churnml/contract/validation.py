@@ -102,6 +102,7 @@ __all__ = [
     "offset_minutes",
     "offset_text",
     "one_currency_note",
+    "pause_products_unfound",
     "pause_terms_freed",
     "rates_example",
     "renewal_start",
@@ -994,6 +995,17 @@ def renewal_start(share: float, addon: bool = True) -> pl.Expr:
 PAUSE_PRODUCT_REPAIR = "terms of a pause product (data.pause_products) read at mrr 0, a pause"
 
 
+def pause_products_unfound(products: Sequence[str]) -> ContractError:
+    """The refusal of ``data.pause_products`` on a subscriptions table without a product column (the Polars
+    and the Spark read say it alike)."""
+    return ContractError(
+        str(Table.SUBSCRIPTIONS),
+        f"data.pause_products names {', '.join(products)}, but the table has no product column to find "
+        "them in: add the product of each term, or leave data.pause_products empty",
+        column=Subscriptions.PRODUCT,
+    )
+
+
 def pause_terms_freed(frame: pl.DataFrame, products: Sequence[str]) -> tuple[pl.DataFrame, int]:
     """Subscription terms (contract types) with the terms of ``products`` (``data.pause_products``: a gym's
     "Freeze" at 5 a month) at ``mrr`` 0, so that every reader of a pause (terms free after paid ones:
@@ -1004,12 +1016,7 @@ def pause_terms_freed(frame: pl.DataFrame, products: Sequence[str]) -> tuple[pl.
     if not products or frame.height == 0:
         return frame, 0
     if Subscriptions.PRODUCT not in frame.columns:
-        raise ContractError(
-            str(Table.SUBSCRIPTIONS),
-            f"data.pause_products names {', '.join(products)}, but the table has no product column to find "
-            "them in: add the product of each term, or leave data.pause_products empty",
-            column=Subscriptions.PRODUCT,
-        )
+        raise pause_products_unfound(products)
     pause = pl.col(Subscriptions.PRODUCT).is_in(list(products)).fill_null(False)
     paid = int(frame.select((pause & (pl.col(Subscriptions.MRR) != 0)).sum()).item())
     if not paid:

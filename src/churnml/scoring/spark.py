@@ -563,15 +563,10 @@ def _pause_mask(frame: Any, products: Sequence[str]) -> Any:
     ``products`` (``data.pause_products``); raises :class:`ContractError` without a product column."""
     from pyspark.sql import functions as F
 
-    from churnml.contract.validation import ContractError
+    from churnml.contract.validation import pause_products_unfound
 
     if Subscriptions.PRODUCT not in frame.columns:
-        raise ContractError(
-            str(Table.SUBSCRIPTIONS),
-            f"data.pause_products names {', '.join(products)}, but the table has no product column to find "
-            "them in: add the product of each term, or leave data.pause_products empty",
-            column=Subscriptions.PRODUCT,
-        )
+        raise pause_products_unfound(products)
     return F.coalesce(F.col(Subscriptions.PRODUCT).isin(list(products)), F.lit(False))
 
 
