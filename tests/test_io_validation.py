@@ -983,6 +983,27 @@ RATES = {"EUR": 1.0, "USD": 0.9, "JPY": 0.006}
 
 
 @pytest.mark.parametrize(
+    ("columns", "table", "found"),
+    [
+        (["client_id", "amount", "currency"], Table.PAYMENTS, "currency"),
+        (["client_id", "amount", " CCY "], Table.PAYMENTS, " CCY "),
+        (
+            ["client_id", "mrr", "Currency Code"],
+            Table.SUBSCRIPTIONS,
+            "Currency Code",
+        ),  # was an ignored column
+        (["client_id", "mrr", "currency-code"], Table.SUBSCRIPTIONS, "currency-code"),
+        (["client_id", "amount", "currency_rate"], Table.PAYMENTS, None),
+        (["client_id", "ts", "currency"], Table.EVENTS, None),  # no money table
+    ],
+)
+def test_a_currency_column_is_found_by_its_name_in_any_case_spaces_or_hyphens(columns, table, found):
+    from churnml.contract.validation import currency_column
+
+    assert currency_column(columns, table) == found
+
+
+@pytest.mark.parametrize(
     ("codes", "rates", "amounts", "repairs"),
     [
         # several currencies with a rate for each: converted, counted per currency (EUR at 1: not counted)

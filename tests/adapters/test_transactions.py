@@ -968,6 +968,33 @@ def test_rates_turn_a_logs_other_currencies_into_its_main_one(rates, paid, curre
     assert (report.currencies, report.currency) == (currencies, currency)
 
 
+@pytest.mark.parametrize(
+    ("column", "codes", "rates", "paid", "currencies"),
+    [
+        # a currency column named as the contract reader names one: several currencies are said, not summed silently
+        ("currency_code", ["EUR", "JPY", "EUR"], (), {"a": 10100.0, "b": 50.0}, {"EUR": 2, "JPY": 1}),
+        ("Currency Code", ["EUR", "JPY", "EUR"], (), {"a": 10100.0, "b": 50.0}, {"EUR": 2, "JPY": 1}),
+        ("CCY", ["EUR", "JPY", "EUR"], (("JPY", 0.0062),), {"a": 162.0, "b": 50.0}, {}),
+        # codes in another case are one currency, and --rate converts them whatever its case
+        ("Currency", ["EUR", "jpy", "eur"], (("JPY", 0.0062),), {"a": 162.0, "b": 50.0}, {}),
+        ("Currency", ["EUR", "JPY", "eur"], (("jpy", 0.0062),), {"a": 162.0, "b": 50.0}, {}),
+        ("currency", [" eur", "EUR ", "Eur"], (), {"a": 10100.0, "b": 50.0}, {}),
+    ],
+)
+def test_the_currency_column_is_read_as_the_contract_reader_reads_one(column, codes, rates, paid, currencies):
+    # before: a column named currency_code (or codes written eur and EUR) was no currency column, or two
+    # currencies: 10,000 JPY and 100 EUR summed to 10,100 without a word, and --rate jpy=... converted nothing
+    log = pl.DataFrame(
+        {"c": ["a", "a", "b"], "t": ["2024-03-01", "2024-03-02", "2024-03-03"], "amt": ["100", "10000", "50"]}
+    ).with_columns(pl.Series(column, codes))
+    spec = TransactionSpec(customer="c", time="t", amount="amt", rates=rates)
+    tables, report = transactions_to_contract(log, spec)
+    got = tables[Table.PAYMENTS].group_by(Payments.CLIENT_ID).agg(pl.col(Payments.AMOUNT).sum())
+    assert dict(got.iter_rows()) == pytest.approx(paid)
+    assert report.currencies == currencies
+    assert report.currency == (None if currencies else "EUR")
+
+
 @pytest.mark.parametrize("text", ["GBP", "GBP=", "GBP=-1", "=1.2", "GBP=abc"])
 def test_a_malformed_rate_is_refused_saying_the_form(text: str) -> None:
     from churnml.contract.adapters.transactions import parsed_rates

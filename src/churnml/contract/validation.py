@@ -50,6 +50,7 @@ __all__ = [
     "CHURN_EVENTS_REPAIR",
     "CREATED_REPAIR",
     "CURRENCY",
+    "CURRENCY_NAMES",
     "DATETIME_FORMATS",
     "DATETIME_TZ_FORMATS",
     "DUPLICATE_INVOICE",
@@ -78,6 +79,7 @@ __all__ = [
     "converted_note",
     "currency_codes",
     "currency_column",
+    "currency_named",
     "currency_notes",
     "currency_problem",
     "data_last",
@@ -671,7 +673,7 @@ def _refuse_unreadable(
 
 # the money column of each table whose amounts are money, and the names a currency column goes by in an export
 MONEY_COLUMNS = {Table.PAYMENTS: Payments.AMOUNT, Table.SUBSCRIPTIONS: Subscriptions.MRR}
-_CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy")
+CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy")
 # a money table's currency codes, carried by coerced_table beside the contract columns for
 # amounts_in_one_currency (contract.io.contract_table), which converts the amounts and drops them
 CURRENCY = "currency"
@@ -683,7 +685,15 @@ def currency_column(columns: Sequence[str], table: Table) -> str | None:
     ``currency_code``, ``curr`` or ``ccy``, in any case); None for other tables and without one."""
     if table not in MONEY_COLUMNS:
         return None
-    return next((c for c in columns if c.strip().lower() in _CURRENCY_NAMES), None)
+    return currency_named(columns)
+
+
+def currency_named(columns: Sequence[str]) -> str | None:
+    """The first of ``columns`` named as a currency column (:data:`CURRENCY_NAMES`, in any case, spaces and
+    hyphens read as ``_``: ``Currency``, ``Currency Code``, ``CCY``); None without one."""
+    return next(
+        (c for c in columns if "_".join(c.strip().lower().replace("-", " ").split()) in CURRENCY_NAMES), None
+    )
 
 
 def currency_codes(codes: pl.Expr) -> pl.Expr:

@@ -50,7 +50,14 @@ from typing import Any
 import polars as pl
 
 from churnml.contract.schemas import CLIENT_ID, Clients, ColumnSpec, Events, Kind, Payments, Table
-from churnml.contract.validation import ContractError, offset_datetime, wall_clock, zone_repairs
+from churnml.contract.validation import (
+    ContractError,
+    currency_codes,
+    currency_named,
+    offset_datetime,
+    wall_clock,
+    zone_repairs,
+)
 
 __all__ = [
     "ORDER_EVENT",
@@ -163,8 +170,8 @@ class TransactionSpec:
     decimal_comma: bool = False  # "1.234,56" numbers: dots group thousands, the comma marks decimals
     status: str | None = None  # a payment status column: lines not completed (COMPLETED_VALUES) are skipped
     completed: tuple[str, ...] = COMPLETED_VALUES
-    # (currency, factor): amounts of the currency column's value times the factor (--rate GBP=1.17: into
-    # the log's other currency); lines of other currencies are read as they are
+    # (currency, factor): amounts of the currency column's value (in any case) times the factor (--rate GBP=1.17:
+    # into the log's other currency); lines of other currencies are read as they are
     rates: tuple[tuple[str, float], ...] = ()
     # data.timezone: times written with an offset (or stored zoned) become its wall-clock time, as the contract
     # reader takes them; the times this moved are counted (AdaptReport.zone_repairs)
@@ -528,8 +535,10 @@ _PLACEHOLDER_ID = (
 
 
 def currency_column(frame: pl.DataFrame) -> str | None:
-    """The input's column named ``currency`` (any case), None without one."""
-    return next((c for c in frame.columns if c.strip().lower() == "currency"), None)
+    """The input's currency column, named as the contract reader finds one
+    (:func:`~churnml.contract.validation.currency_named`: ``Currency``, ``currency_code``, ``Currency Code``,
+    ``ccy``...), None without one."""
+    return currency_named(frame.columns)
 
 
 def parsed_rates(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
@@ -546,7 +555,7 @@ def parsed_rates(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
                 f"--rate {text!r}: give CURRENCY=FACTOR, the factor that turns one unit of that currency into "
                 "the log's main one (e.g. --rate GBP=1.17 for amounts in EUR)"
             )
-        out.append((code.strip(), value))
+        out.append((code.strip().upper(), value))
     return tuple(out)
 
 
@@ -556,20 +565,25 @@ def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> p
     if not spec.rates:
         return amount
     if col is None:
-        raise ValueError("--rate needs a column named currency in the input (the currency of each line)")
-    factor = pl.col(col).cast(pl.String).str.strip_chars().replace_strict(dict(spec.rates), default=1.0)
-    return amount * factor.cast(pl.Float64)
+        raise ValueError(
+            "--rate needs a column named currency in the input (the currency of each line; or currency_code, "
+            "curr, ccy, in any case)"
+        )
+    rates = {code.strip().upper(): factor for code, factor in spec.rates}
+    factor = currency_codes(pl.col(col)).replace_strict(rates, default=1.0, return_dtype=pl.Float64)
+    return amount * factor
 
 
 def currencies_read(kept_in: pl.DataFrame) -> dict[str, int]:
-    """``{currency: lines}`` of the input's column named ``currency`` (any case) among ``kept_in``, the input
-    rows of the lines the adapter kept (read, and before ``--until``), most first; ``{}`` without such a
-    column. Lines whose cell is empty (a Shopify export writes it on an order's first line only) are not
+    """``{currency: lines}`` of the input's currency column (:func:`currency_column`; codes trimmed, in capitals:
+    ``eur`` is ``EUR``) among ``kept_in``, the input rows of the lines the adapter kept (read, and before
+    ``--until``), most first; ``{}`` without such a column. Lines whose cell is empty (a Shopify export writes it on an order's first line only) are not
     counted."""
     col = currency_column(kept_in)
     if col is None:
         return {}
-    counts = kept_in.get_column(col).cast(pl.String).drop_nulls().str.strip_chars().value_counts(sort=True)
+    codes = kept_in.select(currency_codes(pl.col(col))).to_series().drop_nulls()
+    counts = codes.value_counts(sort=True)
     return {str(v): int(n) for v, n in counts.iter_rows() if v}
 
 
@@ -925,7 +939,7 @@ def transactions_to_contract(
     events = _events_of(kept, payments, spec)
     clients, several = _clients_of(kept, spec)
     read_in = currencies_read(kept_in)
-    converted = {code for code, _ in spec.rates}
+    converted = {code.strip().upper() for code, _ in spec.rates}
     currencies = {c: n for c, n in read_in.items() if c not in converted}  # the ones summed as they are
     report = AdaptReport(
         case_merged_ids=int(
