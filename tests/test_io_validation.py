@@ -1662,6 +1662,11 @@ def test_decimal_commas_are_written_with_decimal_points(text: str | None, expect
         ("01/08/2024 03:00", "2024-08-01 03:00:00"),
         ("2024-07-24", "2024-07-24"),  # ISO: as it is (validation reads it)
         ("07/24/2024", "07/24/2024"),  # no 24th month: as it is, refused by validation
+        (
+            "06/03/24",
+            "06/03/24",
+        ),  # a two-digit year is no %Y (it read the year 24): as it is, refused by validation
+        ("06/03/24 10:00", "06/03/24 10:00"),
         ("N/A", "N/A"),
         (None, None),
     ],
@@ -1671,6 +1676,43 @@ def test_times_in_the_configured_formats_are_written_in_iso(text: str | None, ex
 
     frame = pl.DataFrame({"a": [text]}, schema={"a": pl.String})
     assert frame.select(iso_times(pl.col("a"), ("%d/%m/%Y", "%d/%m/%Y %H:%M"))).item() == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "formats", "read"),
+    [
+        # no data.csv.date_formats: the contract's layouts start with a year of four digits
+        (["2024-03-05", "06/03/24"], (), None),
+        (["2024-03-05", "24-03-07"], (), None),
+        (["2024-03-05", "2/3/24"], (), None),
+        (["2024-03-05", "2024/03/06"], (), [datetime(2024, 3, 5), datetime(2024, 3, 6)]),
+        # %Y reads no two-digit year; %y, when named, does, in either order
+        (["05/03/2024", "06/03/24"], ("%d/%m/%Y",), None),
+        (["05/03/2024", "06/03/24"], ("%d/%m/%Y", "%d/%m/%y"), [datetime(2024, 3, 5), datetime(2024, 3, 6)]),
+        (["05/03/2024", "06/03/24"], ("%d/%m/%y", "%d/%m/%Y"), [datetime(2024, 3, 5), datetime(2024, 3, 6)]),
+        (
+            ["01/01/1900", "01/01/0001"],
+            ("%d/%m/%Y",),
+            [datetime(1900, 1, 1), datetime(1, 1, 1)],
+        ),  # placeholders
+    ],
+)
+def test_a_two_digit_year_is_refused_or_read_by_y_never_as_the_year_24(tmp_path, written, formats, read):
+    # before: '06/03/24' read as 0006-03-24 ('%Y/%m/%d'), '24-03-07' as 0024-03-07, and under data.csv.date_formats
+    # [%d/%m/%Y] '06/03/24' as 0024-03-06: 2024's logins kept in antiquity, counted as "placeholders?"
+    tables = {
+        "clients": pl.DataFrame({"client_id": ["c1"], "created_at": ["2024-01-02"]}),
+        "events": pl.DataFrame({"client_id": ["c1", "c1"], "ts": written, "event": ["login", "login"]}),
+    }
+    cfg = DataConfig(as_of=date(2024, 3, 31), csv={"date_formats": list(formats)})
+    folder = write(tmp_path / "d", tables)
+    if read is None:
+        with pytest.raises(ContractError) as info:
+            read_dataset(folder, cfg)
+        assert str(info.value).startswith("table 'events', column 'ts': cannot read values as datetime")
+        assert f"(1 rows). e.g. row=2, client_id='c1', ts={written[1]!r}" in str(info.value)
+    else:
+        assert read_dataset(folder, cfg).tables[Table.EVENTS].get_column("ts").to_list() == read
 
 
 def _french_export(folder: Path) -> Path:

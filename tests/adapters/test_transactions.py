@@ -340,6 +340,9 @@ def test_cli_reports_a_missing_column_in_one_line(tmp_path):
         ("2024-01-03", None, D(2024, 1, 3)),
         ("12/1/2009 7:45", "%m/%d/%Y %H:%M", D(2009, 12, 1, 7, 45)),
         ("12/1/2009 7:45", None, None),  # ambiguous day/month order: needs --time-format
+        # a two-digit year is no ISO year: it was read as the year 24 (an order, and a client created, in antiquity)
+        ("24-03-07", None, None),
+        ("24-03-07 10:00", None, None),
     ],
 )
 def test_text_times(text, fmt, expected):

@@ -318,9 +318,15 @@ def decimal_points(text: pl.Expr) -> pl.Expr:
 
 def iso_times(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
     """Times written in one of ``formats`` (``%d/%m/%Y``, the first that reads the whole text) as ISO 8601
-    text (``2024-07-24 00:00:00``); any other text as it is. One row per cell."""
+    text (``2024-07-24 00:00:00``); any other text as it is. One row per cell. A format with ``%Y`` reads only
+    a text holding four digits in a row: ``%Y`` reads the ``24`` of ``06/03/24`` as the year 24, which ``%y``
+    (when given) reads as 2024, and validation refuses otherwise."""
     trimmed = text.str.strip_chars()
-    read = pl.coalesce([trimmed.str.to_datetime(f, strict=False, time_unit="us") for f in formats])
+    reads = [trimmed.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    four_digits = trimmed.str.contains(r"\d{4}")
+    read = pl.coalesce(
+        [pl.when(four_digits).then(r) if "%Y" in f else r for f, r in zip(formats, reads, strict=True)]
+    )
     return pl.when(read.is_not_null()).then(read.dt.to_string("%Y-%m-%d %H:%M:%S%.f")).otherwise(text)
 
 

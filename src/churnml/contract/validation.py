@@ -65,6 +65,7 @@ __all__ = [
     "RHYTHM_LOOKBACK_DAYS",
     "RHYTHM_MIN_HISTORY_DAYS",
     "TIME_OFFSET",
+    "YEAR_FIRST",
     "ContractError",
     "TableRepairs",
     "allowed_lag_days",
@@ -237,9 +238,17 @@ def offset_datetime(
     )
 
 
+# every layout of DATETIME_FORMATS and DATETIME_TZ_FORMATS starts with the year in four digits; "%Y" reads fewer,
+# so the "06" of a day-first "06/03/24" would be the year 6 (a login of 2024 kept in antiquity as a "placeholder")
+YEAR_FIRST = r"^\d{4}[-/]"
+
+
 def _parsed_datetime(expr: pl.Expr, timezone: str = "UTC") -> pl.Expr:
+    """Text times in one of the contract's layouts (:data:`DATETIME_FORMATS`, or with a UTC offset as ``timezone``'s
+    wall-clock time), written from a year of four digits; null otherwise (``06/03/24`` is no ``%Y/%m/%d``)."""
     naive = [expr.str.to_datetime(f, strict=False, time_unit="us") for f in DATETIME_FORMATS]
-    return pl.coalesce([*naive, offset_datetime(expr, timezone)])
+    read = pl.coalesce([*naive, offset_datetime(expr, timezone)])
+    return pl.when(expr.str.contains(YEAR_FIRST)).then(read)
 
 
 # a UTC offset or "Z" at the end of a text, and after a written time of day ("10:00+01", "10:00:00.5
@@ -510,7 +519,7 @@ def unreadable_hint(kind: Kind, values: Sequence[str | None], spec: ColumnSpec |
         return (
             " (dates written day or month first, such as 03/15/2024: churnml does not guess which comes "
             "first; write ISO 8601 dates such as 2024-03-15, or name a CSV file's formats in data.csv.date_formats, "
-            "such as %d/%m/%Y and %d/%m/%Y %H:%M)"
+            "such as %d/%m/%Y and %d/%m/%Y %H:%M, %y for a year of two digits)"
         )
     if kind is Kind.BOOL:
         return (

@@ -51,6 +51,7 @@ import polars as pl
 
 from churnml.contract.schemas import CLIENT_ID, Clients, ColumnSpec, Events, Kind, Payments, Table
 from churnml.contract.validation import (
+    YEAR_FIRST,
     ContractError,
     currency_codes,
     currency_named,
@@ -374,9 +375,10 @@ def _time(col: str, dtype: pl.DataType, fmt: str | None, timezone: str = "UTC") 
         # a layout that reads milliseconds as seconds ('%s') lands in year 55969: no time of an order log
         return pl.when(parsed.dt.year().is_between(1900, 2199)).then(parsed)
     # Only ISO layouts (with or without seconds, fraction, "T", UTC offset or "Z"): guessing would depend on
-    # row order, and day-first vs month-first dates (01/02/2024) are ambiguous: they need --time-format.
+    # row order, and day-first vs month-first dates (01/02/2024) are ambiguous: they need --time-format. The
+    # year is written in four digits: %Y reads the "24" of "24-03-07" as the year 24, an order of antiquity.
     tries = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_TIMES]
-    return pl.coalesce(*tries, offset_datetime(text, timezone))
+    return pl.when(text.str.contains(YEAR_FIRST)).then(pl.coalesce(*tries, offset_datetime(text, timezone)))
 
 
 # naive ISO layouts; those with an offset are the contract reader's (validation.offset_datetime)
