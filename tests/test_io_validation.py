@@ -1640,6 +1640,9 @@ def test_a_true_false_column_in_other_words_is_refused_with_the_words_churnml_re
         ("5\u00a0425,06", "5425.06"),
         ("-1\u202f234\u202f567,8", "-1234567.8"),
         ("1.546", "1546"),  # a dot groups thousands under decimal commas
+        ("0.125", "0.125"),  # no thousands group is a lone 0: as it is (read as 0.125), not 125
+        ("-0.500", "-0.500"),
+        ("0 125,5", "0 125,5"),
         (" 22 ", " 22 "),  # no comma nor separator: as it is (validation reads it), not counted as a rewrite
         ("12.5", "12.5"),  # written otherwise: as it is (read as 12.5)
         ("1 234.567,8", "1 234.567,8"),  # two separators: as it is, refused by validation

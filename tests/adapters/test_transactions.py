@@ -475,6 +475,41 @@ def test_decimal_commas_without_the_flag_are_refused_not_read_as_thousands(tmp_p
     assert not (tmp_path / "shop").exists()
 
 
+@pytest.mark.parametrize(
+    ("prices", "refused"),
+    [
+        (
+            ["0,125", "0,250", "1,500"],
+            "column 'price' holds numbers written with a decimal comma (e.g. '0,125', '0,250')",
+        ),
+        (
+            ["1,500", "2,125", "3,000"],
+            None,
+        ),  # thousands commas (or three decimals): nothing tells, read as before
+    ],
+)
+def test_prices_of_three_decimals_after_a_lone_zero_are_decimal_commas(prices, refused):
+    # before: 100 x '0,125' was read as 100 x 125 = 12,500 (a price of 0.125 a thousand times too large)
+    log = pl.DataFrame(
+        {"c": ["a", "a", "b"], "t": ["2024-01-01", "2024-02-01", "2024-01-05"], "qty": ["100", "200", "40"]}
+    ).with_columns(pl.Series("price", prices))
+    spec = TransactionSpec(customer="c", time="t", quantity="qty", price="price")
+    if refused is None:
+        tables, _ = transactions_to_contract(log, spec)
+        assert tables[Table.PAYMENTS].get_column(Payments.AMOUNT).sum() == pytest.approx(
+            100 * 1500 + 200 * 2125 + 40 * 3000
+        )
+        return
+    with pytest.raises(ValueError) as info:
+        transactions_to_contract(log, spec)
+    assert str(info.value).startswith(refused)
+    assert "give --decimal-comma (read with commas as thousands separators, '0,125' would be 125)" in str(
+        info.value
+    )
+    tables, _ = transactions_to_contract(log, replace(spec, decimal_comma=True))
+    assert tables[Table.PAYMENTS].get_column(Payments.AMOUNT).to_list() == pytest.approx([12.5, 50.0, 60.0])
+
+
 def test_thousands_commas_still_read_as_before(tmp_path):
     log = 'order,customer,date,total\n1,c1,2024-01-15,"1,234.50"\n2,c2,2024-01-20,7\n'
     result = _adapt(tmp_path, log)
@@ -774,6 +809,9 @@ def test_a_second_adapt_keeps_the_config_and_writes_the_new_settings_beside_it(t
         (["25.64", "1.23,4"], True, [None, None]),
         (["1,234.56", "25.64", "1e3", "7"], False, [1234.56, 25.64, 1000.0, 7.0]),
         (["2,41", "12,5"], False, [None, None]),  # a decimal comma without the flag: not 241
+        # no thousands group starts with a lone 0: "0,125" is a decimal comma, not 125 (nor "0.125" 125 under the flag)
+        (["0,125", "-0,500", "1,500", "10,250"], False, [None, None, 1500.0, 10250.0]),
+        (["0.125", "-0.500", "1.500", "0,125"], True, [None, None, 1500.0, 0.125]),
     ],
 )
 def test_amounts_are_read_only_in_their_layout(texts, decimal_comma, expected):

@@ -92,9 +92,11 @@ _PLAIN_CSV = (
     CsvConfig()
 )  # comma-separated UTF-8, numbers and times as written: what a read without data.csv takes
 # a number written with a decimal comma and, optionally, one separator grouping thousands (dots, spaces, no-break or
-# narrow no-break spaces): 12,50, 1.546,81, 5 425,06 (Rust's regex has no back-references: one branch per separator)
+# narrow no-break spaces) after a first group that is no lone 0: 12,50, 1.546,81, 5 425,06 ("0.125" groups no
+# thousands: as it is, 0.125). Rust's regex has no back-references: one branch per separator
 _COMMA_NUMBER = (
-    r"^-?(\d{1,3}(\.\d{3})+|\d{1,3}( \d{3})+|\d{1,3}(\x{00a0}\d{3})+|\d{1,3}(\x{202f}\d{3})+|\d+)(,\d+)?$"
+    r"^-?([1-9]\d{0,2}(\.\d{3})+|[1-9]\d{0,2}( \d{3})+|[1-9]\d{0,2}(\x{00a0}\d{3})+|[1-9]\d{0,2}(\x{202f}\d{3})+|\d+)"
+    r"(,\d+)?$"
 )
 
 

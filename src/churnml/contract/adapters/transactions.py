@@ -303,8 +303,9 @@ def _customer_id(col: str, fold_email_case: bool = True) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-# a number written with a decimal comma: "12,5", "12,50", "1.234,56" (never a thousands comma: "1,234")
-_DECIMAL_COMMA = r"^\s*-?(\d+,\d{1,2}|\d{1,3}(\.\d{3})+,\d+)\s*$"
+# a number written with a decimal comma: "12,5", "12,50", "1.234,56", "0,125" (never a thousands comma: "1,234";
+# no thousands group starts with a lone 0)
+_DECIMAL_COMMA = r"^\s*-?(\d+,\d{1,2}|0,\d+|\d{1,3}(\.\d{3})+,\d+)\s*$"
 
 
 def _examples(
@@ -330,11 +331,12 @@ def decimal_comma_values(frame: pl.DataFrame, columns: list[str], limit: int = 3
     return found
 
 
-# Amounts written with a thousands separator only in groups of three digits: "1.234,56" (decimal comma) or
-# "1,234.56"; "25.64" under --decimal-comma (or "2,41" without it) is no number of that layout, and is
-# left unparsed (counted) rather than read 100 times too large.
-_COMMA_DECIMAL = r"^[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
-_DOT_DECIMAL = r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?$"
+# Amounts written with a thousands separator only in groups of three digits after a first group that is no lone
+# 0: "1.234,56" (decimal comma) or "1,234.56"; "25.64" or "0.125" under --decimal-comma (or "2,41" or "0,125"
+# without it) is no number of that layout, and is left unparsed (counted) rather than read 100 or 1,000 times
+# too large.
+_COMMA_DECIMAL = r"^[-+]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?$"
+_DOT_DECIMAL = r"^[-+]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?$"
 
 
 def _number(col: str, dtype: pl.DataType, decimal_comma: bool = False) -> pl.Expr:
