@@ -510,6 +510,20 @@ def test_prices_of_three_decimals_after_a_lone_zero_are_decimal_commas(prices, r
     assert tables[Table.PAYMENTS].get_column(Payments.AMOUNT).to_list() == pytest.approx([12.5, 50.0, 60.0])
 
 
+def test_a_log_that_is_not_utf8_says_how_to_convert_it_not_a_setting_adapt_does_not_read(tmp_path):
+    # before: "set data.csv.encoding ...": adapt reads no churnml.yaml, the setting changed nothing
+    (tmp_path / "log.csv").write_bytes("customer,date,total,item\nc1,2024-01-15,7,Caf\xe9\n".encode("cp1252"))
+    from churnml.jobs.adapt import adapt_transactions
+
+    columns = {"customer": "customer", "time": "date", "amount": "total"}
+    with pytest.raises(ContractError) as info:
+        adapt_transactions(tmp_path / "log.csv", tmp_path / "shop", columns, None, 90)
+    assert str(info.value) == (
+        "table 'transactions': file log.csv is not UTF-8 text (invalid continuation byte at byte 44); save it as "
+        "UTF-8, or convert it first, e.g. iconv -f cp1252 -t utf-8 log.csv (cp1252 for most Windows exports)"
+    )
+
+
 def test_thousands_commas_still_read_as_before(tmp_path):
     log = 'order,customer,date,total\n1,c1,2024-01-15,"1,234.50"\n2,c2,2024-01-20,7\n'
     result = _adapt(tmp_path, log)

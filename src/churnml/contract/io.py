@@ -246,10 +246,14 @@ def csv_layout(
                         ragged.append((reader.line_num, len(record), ",".join(record)[:80]))
     except UnicodeDecodeError as exc:
         written = "UTF-8" if encoding == "utf-8" else encoding
+        fix = (  # adapt's log is read as UTF-8 whatever data.csv says: no setting to name
+            "set data.csv.encoding to the encoding it is written in (cp1252 for most Windows exports)"
+            if isinstance(table, Table)
+            else f"convert it first, e.g. iconv -f cp1252 -t utf-8 {path.name} (cp1252 for most Windows exports)"
+        )
         raise ContractError(
             str(table),
-            f"file {path.name} is not {written} text ({exc.reason} at byte {exc.start}); save it as UTF-8, or "
-            "set data.csv.encoding to the encoding it is written in (cp1252 for most Windows exports)",
+            f"file {path.name} is not {written} text ({exc.reason} at byte {exc.start}); save it as UTF-8, or {fix}",
         ) from None
     except (OSError, csv.Error, EOFError) as exc:
         raise ContractError(str(table), f"file {path.name} is not a readable CSV table ({exc})") from None
