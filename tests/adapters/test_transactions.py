@@ -552,6 +552,21 @@ def test_csv_separator_is_read_off_the_header(tmp_path, header, separator):
     assert csv_separator(tmp_path / "f.csv") == separator
 
 
+def test_a_gzipped_semicolon_log_is_read_with_its_separator(tmp_path):
+    # before: the header was read off the compressed bytes, so the separator was taken as ',' and the log refused
+    # as "semicolon-delimited: export it with commas", which adapt reads by itself in a plain .csv
+    import gzip
+
+    from churnml.jobs.adapt import adapt_transactions
+
+    text = "customer;date;total\nc1;2024-01-15;12,50\nc2;2024-01-20;7\n"
+    (tmp_path / "log.csv.gz").write_bytes(gzip.compress(text.encode()))
+    columns = {"customer": "customer", "time": "date", "amount": "total"}
+    adapt_transactions(tmp_path / "log.csv.gz", tmp_path / "shop", columns, None, 90, decimal_comma=True)
+    paid = pl.read_parquet(tmp_path / "shop" / "payments.parquet").sort(Payments.CLIENT_ID)
+    assert paid.get_column(Payments.AMOUNT).to_list() == [12.5, 7.0]
+
+
 @pytest.mark.parametrize(
     ("existing", "refused"),
     [

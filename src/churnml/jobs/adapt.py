@@ -25,11 +25,14 @@ __all__ = [
 
 
 def csv_separator(path: Path) -> str:
-    """The CSV file's field separator from its header: ``,`` unless the header has none and holds ``;``,
-    a tab or ``|`` (exports with a decimal comma use ``;``)."""
+    """The CSV file's field separator from its header (of the text a ``.gz`` file holds): ``,`` unless the header
+    has none and holds ``;``, a tab or ``|`` (exports with a decimal comma use ``;``)."""
+    import gzip
+
     from churnml.contract.io import OTHER_DELIMITERS
 
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     if "," in header:
         return ","
