@@ -874,6 +874,32 @@ def test_a_status_column_with_failures_must_be_named() -> None:
         transactions_to_contract(TOPUPS, spec)
 
 
+def test_a_shop_status_column_with_voided_orders_must_be_named() -> None:
+    # before: Shopify's 'voided' (a cancelled order, its payment never captured) was no failure: without --status
+    # the voided orders counted as revenue, 450 read for 140 paid
+    log = pl.DataFrame(
+        {
+            "Email": ["a@x.com", "a@x.com", "b@x.com", "b@x.com"],
+            "Created at": [
+                "2024-03-01 10:00:00",
+                "2024-03-05 10:00:00",
+                "2024-03-02 10:00:00",
+                "2024-03-09 10:00:00",
+            ],
+            "Total": ["100", "250", "40", "60"],
+            "Financial Status": ["paid", "voided", "paid", "voided"],
+        }
+    )
+    spec = TransactionSpec(customer="Email", time="Created at", amount="Total")
+    with pytest.raises(
+        ValueError, match=r"column 'Financial Status' looks like a payment status holding failures \("
+    ):
+        transactions_to_contract(log, spec)
+    tables, report = transactions_to_contract(log, replace(spec, status="Financial Status"))
+    assert report.skipped["not_completed"] == 2
+    assert tables[Table.PAYMENTS].get_column(Payments.AMOUNT).sum() == 140.0
+
+
 @pytest.mark.parametrize(
     ("completed", "kept", "paid"),
     [

@@ -127,6 +127,7 @@ FAILURE_VALUES = (
     "cancelled",
     "canceled",
     "void",
+    "voided",  # Shopify's financial status of a cancelled order whose payment was never captured
 )
 _TIME_REASON = "unparsable_time"
 _AMOUNT_REASON = "unparsable_amount"
