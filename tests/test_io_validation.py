@@ -293,6 +293,38 @@ def test_bad_input_fails_with_a_clear_message(
         assert fragment in message, f"{fragment!r} not in {message!r}"
 
 
+@pytest.mark.parametrize(
+    ("table", "column", "values"),
+    [
+        ("clients", "margin", [0.3, float("nan"), 0.2]),  # bounded 0..1: NaN was "value above 1"
+        ("tickets", "csat", [4.0, float("nan"), 2.0]),  # bounded 1..5: NaN was "value above 5"
+        ("subscriptions", "mrr", [100.0, float("inf"), 5.0]),  # bounded below only
+    ],
+)
+def test_a_nan_in_a_bounded_number_column_is_said_to_be_nan_not_out_of_range(tmp_path, table, column, values):
+    # before: a pandas export's NaN (its empty number) in clients.margin was refused as "value above 1 (allowed:
+    # 0 to 1; leave the cell empty when unknown)", margin=nan: the user had left it empty
+    tables = {
+        "clients": pl.DataFrame({"client_id": ["c1", "c2", "c3"], "created_at": ["2024-01-01"] * 3}),
+        "subscriptions": pl.DataFrame(
+            {
+                "client_id": ["c1", "c2", "c3"],
+                "start_date": ["2024-01-01"] * 3,
+                "end_date": ["2025-01-01"] * 3,
+            }
+        ).with_columns(mrr=pl.lit(10.0)),
+        "tickets": pl.DataFrame({"client_id": ["c1", "c2", "c3"], "opened_at": ["2024-06-01"] * 3}),
+    }
+    tables[table] = tables[table].with_columns(pl.Series(column, values))
+    with pytest.raises(ContractError) as info:
+        read_dataset(write(tmp_path / "d", tables, "parquet"), CFG)
+    assert str(info.value).startswith(
+        f"table '{table}', column '{column}': value is NaN or infinite (NaN is how pandas writes an empty number: "
+        "write those cells empty, e.g. pl.from_pandas(df, nan_to_null=True) or df.astype('Float64') before writing "
+        "the file) (1 rows). e.g. row=2, client_id='c2'"
+    )
+
+
 def test_missing_required_table(tmp_path: Path) -> None:
     tables = good_tables()
     del tables["clients"]

@@ -204,6 +204,11 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         {"clients": CLIENTS.with_columns(strategic=pl.lit(-1)), "events": EVENTS},
         {},
     ),
+    # said to be NaN, not "above 1", on both
+    "a NaN in a bounded column": (
+        {"clients": CLIENTS.with_columns(margin=pl.lit(float("nan"))), "events": EVENTS},
+        {},
+    ),
     # a gym's freeze at a fee: read at mrr 0 and counted, as on Polars
     "a pause product at a fee": (
         {

@@ -58,6 +58,7 @@ __all__ = [
     "FIRST_RECORD",
     "MONEY_COLUMNS",
     "NOT_ALLOWED",
+    "NOT_FINITE",
     "NULL_MARKERS",
     "OVERLAPPING_TERMS",
     "PAUSE_PRODUCT_REPAIR",
@@ -1098,6 +1099,12 @@ def empty_value_problem(table: str, column: str) -> str:
 
 
 NOT_ALLOWED = "value not among the allowed"  # how the allowed-values problem begins (Polars, Spark)
+# a number column's NaN or infinite value (Polars, Spark): checked before its bounds, which NaN is above; the NaN of
+# a pandas export is its empty cell
+NOT_FINITE = (
+    "value is NaN or infinite (NaN is how pandas writes an empty number: write those cells empty, e.g. "
+    "pl.from_pandas(df, nan_to_null=True) or df.astype('Float64') before writing the file)"
+)
 
 
 def allowed_span(low: float | None, high: float | None, required: bool) -> str:
@@ -1142,13 +1149,13 @@ def checked_table(
                     [spec.name],
                 )
             )
+        if spec.kind is Kind.FLOAT:  # before the bounds: NaN is above every one of them
+            rules.append((NOT_FINITE, spec.name, ~col.is_finite(), [spec.name]))
         span = allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
             rules.append((f"value above {spec.high:g}{span}", spec.name, col > spec.high, [spec.name]))
-        if spec.kind is Kind.FLOAT:
-            rules.append(("value is NaN or infinite", spec.name, ~col.is_finite(), [spec.name]))
 
     if schema.unique:
         keys = list(schema.unique)

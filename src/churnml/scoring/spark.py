@@ -46,6 +46,7 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     DATETIME_TZ_FORMATS,
     DUPLICATE_INVOICE,
     NOT_ALLOWED,
+    NOT_FINITE,
     NULL_MARKERS,
     OVERLAPPING_TERMS,
     PLAUSIBLE_FROM,
@@ -424,21 +425,14 @@ def _column_rules(table: Table) -> list[tuple[str, str, Any, list[str]]]:
                     [spec.name],
                 )
             )
+        if spec.kind is Kind.FLOAT:  # before the bounds, as on Polars: NaN is above every one of them
+            rules.append((NOT_FINITE, spec.name, F.isnan(col) | (F.abs(col) == float("inf")), [spec.name]))
         # what the column allows, said after a breach of its bounds as on Polars
         span = allowed_span(spec.low, spec.high, required=spec.required)
         if spec.low is not None:
             rules.append((f"value below {spec.low:g}{span}", spec.name, col < spec.low, [spec.name]))
         if spec.high is not None:
             rules.append((f"value above {spec.high:g}{span}", spec.name, col > spec.high, [spec.name]))
-        if spec.kind is Kind.FLOAT:
-            rules.append(
-                (
-                    "value is NaN or infinite",
-                    spec.name,
-                    F.isnan(col) | (F.abs(col) == float("inf")),
-                    [spec.name],
-                )
-            )
     return rules
 
 
