@@ -50,6 +50,7 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     NULL_MARKERS,
     OVERLAPPING_TERMS,
     PLAUSIBLE_FROM,
+    YEAR_FIRST,
     ContractError,
     allowed_span,
     duplicate_invoice_text,
@@ -219,7 +220,9 @@ def _converted(col: Any, source: Any, kind: Kind, timezone: str = "UTC") -> Any:
             # unchanged: already the zone's wall-clock time
             text = _stripped(col)
             read = [_layout_text(text, layout) for layout in (*DATETIME_FORMATS, *DATETIME_TZ_FORMATS)]
-            instant = F.coalesce(*[written for written, _ in read]).try_cast(T.TimestampType())
+            # from a year of four digits, as on Polars (YEAR_FIRST): "06/03/24" is no 0006-03-24
+            written = F.when(text.rlike(YEAR_FIRST), F.coalesce(*[written for written, _ in read]))
+            instant = written.try_cast(T.TimestampType())
             if timezone == "UTC":
                 return instant.cast(T.TimestampNTZType())
             zoned = F.coalesce(*[offset for _, offset in read])
