@@ -874,6 +874,62 @@ def test_a_status_column_with_failures_must_be_named() -> None:
         transactions_to_contract(TOPUPS, spec)
 
 
+@pytest.mark.parametrize(
+    ("orders", "statuses", "paid", "values"),
+    [
+        # a Shopify export: an order's financial status on its first line only; its other items are the order's
+        (
+            ["#1", "#1", "#1", "#2"],
+            ["paid", "", "", "paid"],
+            {"#1": 27.0, "#2": 20.0},
+            {"(blank: its order's)": (2, 0), "paid": (2, 0)},
+        ),
+        # an order refunded whole: each of its items is the sale and its refund
+        (
+            ["#1", "#1", "#1", "#2"],
+            ["refunded", "", "", "paid"],
+            {"#1": 27.0, "#1-refund": -27.0, "#2": 20.0},
+            {"(blank: its order's)": (2, 0), "refunded": (1, 0), "paid": (1, 0)},
+        ),
+        # a blank invoice is no order to take a status from: its blank status stays blank, left out
+        (
+            [None, None, None, "#2"],
+            ["paid", "", "", "paid"],
+            {"anna-20240301100000": 10.0, "#2": 20.0},
+            {"(blank)": (0, 2), "paid": (2, 0)},
+        ),
+    ],
+)
+def test_a_blank_status_on_a_later_line_of_an_order_is_the_orders_status(
+    orders, statuses, paid, values
+) -> None:
+    # before: the blank lines were left out as not completed, and a log of many-item orders refused ("leaves out
+    # 4 of 6 lines": '(blank)' cannot be named with --completed)
+    log = pl.DataFrame(
+        {
+            "Name": orders,
+            "Email": ["anna", "anna", "anna", "bob"],
+            "Financial Status": statuses,
+            "Created at": ["2024-03-01 10:00:00"] * 3 + ["2024-03-02 11:00:00"],
+            "qty": ["1", "2", "1", "1"],
+            "price": ["10", "5", "7", "20"],
+        }
+    )
+    spec = TransactionSpec(
+        customer="Email",
+        time="Created at",
+        quantity="qty",
+        price="price",
+        invoice="Name",
+        status="Financial Status",
+    )
+    tables, report = transactions_to_contract(log, spec)
+    got = tables[Table.PAYMENTS].group_by(Payments.INVOICE_ID).agg(pl.col(Payments.AMOUNT).sum())
+    assert dict(got.iter_rows()) == pytest.approx(paid)
+    kept = {v: (c["sale"] + c["sale_and_refund"], c["left_out"]) for v, c in report.status_values.items()}
+    assert kept == values
+
+
 def test_a_shop_status_column_with_voided_orders_must_be_named() -> None:
     # before: Shopify's 'voided' (a cancelled order, its payment never captured) was no failure: without --status
     # the voided orders counted as revenue, 450 read for 140 paid

@@ -62,6 +62,7 @@ from churnml.contract.validation import (
 
 __all__ = [
     "ORDER_EVENT",
+    "ORDER_STATUS",
     "PRESETS",
     "SKIP_REASONS",
     "AdaptReport",
@@ -135,6 +136,9 @@ _AMOUNT_REASON = "unparsable_amount"
 _STATUS = "_status"  # status_key of the --status value
 _STATUS_AS_WRITTEN = "_status_as_written"
 BLANK_STATUS = "(blank)"  # the key of a blank status cell in AdaptReport.status_values
+# the key of a blank status cell on a later line of an order whose earlier line has one (a Shopify export writes
+# an order's financial status on its first line only): read as that order's status
+ORDER_STATUS = "(blank: its order's)"
 _CUST, _TIME, _AMOUNT, _QTY, _INVOICE, _PRODUCT, _SEGMENT, _REFUND, _REASON = (
     "_customer",
     "_time",
@@ -507,6 +511,8 @@ def _lines(frame: pl.DataFrame, spec: TransactionSpec) -> pl.DataFrame:
         exprs.append(_status_key_expr(spec.status).alias(_STATUS))
         exprs.append(_text(spec.status).fill_null(BLANK_STATUS).alias(_STATUS_AS_WRITTEN))
     lines = frame.select(exprs)
+    if spec.status and spec.invoice:
+        lines = lines.with_columns(_order_statuses())
     reason = (
         pl.when(pl.col(_CUST).is_null())
         .then(pl.lit(SKIP_REASONS[0]))
@@ -782,9 +788,14 @@ def status_problem(spec: TransactionSpec, values: dict[str, dict[str, int]]) -> 
     left = sum(c["left_out"] for c in values.values())
     sales = sum(c["sale"] + c["sale_and_refund"] for c in values.values())
     top = next(
-        (v for v, c in sorted(values.items(), key=lambda kv: -kv[1]["left_out"]) if c["left_out"]), None
+        (
+            v
+            for v, c in sorted(values.items(), key=lambda kv: -kv[1]["left_out"])
+            if c["left_out"] and v not in (BLANK_STATUS, ORDER_STATUS)  # no value to name
+        ),
+        None,
     )
-    example = f" (e.g. --completed {top})" if top and top != BLANK_STATUS else ""
+    example = f" (e.g. --completed {top})" if top else ""
     how = (
         f"a completed sale is one of {', '.join(spec.completed)} (any case): name this log's values of a sale with "
         f"--completed{example}; returns and credits (returned, refunded, credited, credit_note, refund, ...) "
@@ -801,6 +812,23 @@ def status_problem(spec: TransactionSpec, values: dict[str, dict[str, int]]) -> 
 
 
 _BLANK_INVOICE_TIME = "_blank_invoice_time"
+
+
+def _order_statuses() -> list[pl.Expr]:
+    """``_STATUS`` and ``_STATUS_AS_WRITTEN`` with a blank status on a line of an order (customer x invoice, not
+    blank) taken from the order's line above it that has one, written :data:`ORDER_STATUS`: order-level fields
+    on an order's first line only (a Shopify export's financial status) are the status of each of its lines, whose
+    items were left out as not completed (or the log refused) without it."""
+    order = [pl.col(_CUST), pl.col(_INVOICE)]
+    inherited = pl.col(_STATUS).forward_fill().over(order)
+    taken = pl.col(_STATUS).is_null() & pl.col(_INVOICE).is_not_null() & inherited.is_not_null()
+    return [
+        pl.when(taken).then(inherited).otherwise(pl.col(_STATUS)).alias(_STATUS),
+        pl.when(taken)
+        .then(pl.lit(ORDER_STATUS))
+        .otherwise(pl.col(_STATUS_AS_WRITTEN))
+        .alias(_STATUS_AS_WRITTEN),
+    ]
 
 
 def _order_key(spec: TransactionSpec) -> list[pl.Expr]:
