@@ -1147,6 +1147,45 @@ def test_the_currency_column_is_read_as_the_contract_reader_reads_one(column, co
     assert report.currency == (None if currencies else "EUR")
 
 
+@pytest.mark.parametrize(
+    ("invoice", "currencies", "paid"),
+    [
+        # a Shopify export: the currency on an order's first line only; its other items are in it too
+        ("Name", ["GBP", "", "", "EUR"], {"anna": 32.4, "bob": 20.0}),
+        ("Name", ["GBP", None, "gbp", "EUR"], {"anna": 32.4, "bob": 20.0}),
+        (
+            "Name",
+            ["", "GBP", "", "EUR"],
+            {"anna": 10.0 + 12.0 + 8.4, "bob": 20.0},
+        ),  # none above the first: as is
+        (None, ["GBP", "", "", "EUR"], {"anna": 12.0 + 10.0 + 7.0, "bob": 20.0}),  # no order to take it from
+    ],
+)
+def test_a_blank_currency_on_a_later_line_of_an_order_is_the_orders(invoice, currencies, paid) -> None:
+    # before: only the order's first line was converted (#1001 of 27 GBP read 29.0 for 32.4)
+    log = pl.DataFrame(
+        {
+            "Name": ["#1", "#1", "#1", "#2"],
+            "Email": ["anna", "anna", "anna", "bob"],
+            "Currency": currencies,
+            "Created at": ["2024-03-01 10:00:00"] * 3 + ["2024-03-02 11:00:00"],
+            "qty": ["1", "2", "1", "1"],
+            "price": ["10", "5", "7", "20"],
+        }
+    )
+    spec = TransactionSpec(
+        customer="Email",
+        time="Created at",
+        quantity="qty",
+        price="price",
+        invoice=invoice,
+        rates=(("GBP", 1.2),),
+    )
+    tables, _ = transactions_to_contract(log, spec)
+    got = tables[Table.PAYMENTS].group_by(Payments.CLIENT_ID).agg(pl.col(Payments.AMOUNT).sum())
+    assert dict(got.iter_rows()) == pytest.approx(paid)
+
+
 @pytest.mark.parametrize("text", ["GBP", "GBP=", "GBP=-1", "=1.2", "GBP=abc"])
 def test_a_malformed_rate_is_refused_saying_the_form(text: str) -> None:
     from churnml.contract.adapters.transactions import parsed_rates

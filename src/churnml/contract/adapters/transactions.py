@@ -571,7 +571,9 @@ def parsed_rates(texts: Sequence[str]) -> tuple[tuple[str, float], ...]:
 
 
 def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> pl.Expr:
-    """``amount`` times the ``--rate`` factor of its line's currency (1 for the others, and without rates)."""
+    """``amount`` times the ``--rate`` factor of its line's currency (1 for the others, and without rates); a
+    line whose currency cell is blank is in its order's currency (customer x invoice, from the order's line above
+    it that has one: a Shopify export writes it on an order's first line only)."""
     col = currency_column(frame)
     if not spec.rates:
         return amount
@@ -580,8 +582,15 @@ def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> p
             "--rate needs a column named currency in the input (the currency of each line; or currency_code, "
             "curr, ccy, in any case)"
         )
+    codes = currency_codes(pl.col(col))
+    if spec.invoice:
+        order = [_customer_id(spec.customer), _text(spec.invoice)]
+        codes = pl.when(codes.is_null() & _text(spec.invoice).is_not_null()).then(
+            codes.forward_fill().over(order)
+        )
+        codes = codes.otherwise(currency_codes(pl.col(col)))
     rates = {code.strip().upper(): factor for code, factor in spec.rates}
-    factor = currency_codes(pl.col(col)).replace_strict(rates, default=1.0, return_dtype=pl.Float64)
+    factor = codes.replace_strict(rates, default=1.0, return_dtype=pl.Float64)
     return amount * factor
 
 
