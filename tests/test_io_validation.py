@@ -873,6 +873,26 @@ def test_a_future_timestamp_says_whether_the_limit_is_an_as_of_date_or_the_clock
     assert future_timestamp_problem("events", "ts", limit) == said
 
 
+def test_the_clock_limit_is_said_in_the_data_timezone(tmp_path: Path) -> None:
+    # before: the limit, now as Los Angeles' wall-clock time (data.timezone), was said to be UTC: 8 hours off
+    from zoneinfo import ZoneInfo
+
+    tables = {
+        "clients": pl.DataFrame({"client_id": ["c1"], "created_at": ["2024-01-02"]}),
+        "events": pl.DataFrame({"client_id": ["c1"], "ts": ["2099-01-01"], "event": ["login"]}),
+    }
+    folder = write(tmp_path / "d", tables)
+    before = datetime.now(ZoneInfo("America/Los_Angeles")).replace(tzinfo=None)
+    with pytest.raises(ContractError) as info:
+        read_dataset(folder, DataConfig(timezone="America/Los_Angeles"))
+    after = datetime.now(ZoneInfo("America/Los_Angeles")).replace(tzinfo=None)
+    said = {
+        f"timestamp after {t:%Y-%m-%d %H:%M} America/Los_Angeles, this machine's clock"
+        for t in (before, after)
+    }
+    assert any(s in str(info.value) for s in said), str(info.value)
+
+
 # data.timezone: times written with an offset (or stored zoned) become the zone's wall-clock time
 @pytest.mark.parametrize(
     ("zone", "written", "expected"),

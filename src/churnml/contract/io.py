@@ -428,7 +428,9 @@ def contract_table(
     repaired (:func:`repaired_renewals`) and compacted, and what was repaired, converted or found
     implausible (``{problem: rows}``); raises :class:`ContractError` on a breach of the contract. What
     the whole read, each training batch and the scoring read of the small tables do to every table."""
-    checked = checked_table(coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share)
+    checked = checked_table(
+        coerced, CONTRACT[table], limit, cfg.max_examples, cfg.early_renewal_share, cfg.timezone
+    )
     checked, converted = amounts_in_one_currency(checked, table, cfg.currency_rates, cfg.max_examples)
     checked, renewals = repaired_renewals(checked, table, cfg)
     checked, pauses = freed_pauses(checked, table, cfg)

@@ -1077,14 +1077,15 @@ _FUTURE_HINTS = {
 }
 
 
-def future_timestamp_problem(table: str, column: str, as_of: datetime) -> str:
+def future_timestamp_problem(table: str, column: str, as_of: datetime, timezone: str = "UTC") -> str:
     """The problem of a timestamp on or after ``as_of`` (the limit: the midnight after the as-of date, or the
-    machine's clock), with what it usually is where that is known (a ``churns.churned_at`` in the future: a
-    scheduled cancellation)."""
+    machine's clock as ``timezone``'s wall-clock time, ``data.timezone``: :func:`churnml.contract.io.data_clock`),
+    with what it usually is where that is known (a ``churns.churned_at`` in the future: a scheduled
+    cancellation)."""
     # a limit that is not a midnight is the machine's clock: no data.as_of (nor a later --as-of) was given
     clock = (as_of.hour, as_of.minute, as_of.second) != (0, 0, 0)
     said = (
-        f"{as_of:%Y-%m-%d %H:%M} UTC, this machine's clock plus data.future_tolerance_days (no as-of date "
+        f"{as_of:%Y-%m-%d %H:%M} {timezone}, this machine's clock plus data.future_tolerance_days (no as-of date "
         "given: set data.as_of, or --as-of when scoring, for another day)"
         if clock
         else f"the as-of date (on or after {as_of:%Y-%m-%d %H:%M}, the midnight after it)"
@@ -1126,11 +1127,13 @@ def checked_table(
     as_of: datetime | None = None,
     max_examples: int = 5,
     renewal_share: float = 0.0,
+    timezone: str = "UTC",
 ) -> pl.DataFrame:
     """The same table, after checking the contract's rules on a coerced frame; raises on the first breach.
 
-    ``as_of``: the limit (:func:`churnml.contract.io.as_of_limit`: the midnight after the as-of date): no
-    timestamp in ``schema.time_columns`` (scheduled ones aside) may lie on or after it. ``renewal_share``:
+    ``as_of``: the limit (:func:`churnml.contract.io.as_of_limit`: the midnight after the as-of date, or the
+    clock as ``timezone``'s wall-clock time): no timestamp in ``schema.time_columns`` (scheduled ones aside)
+    may lie on or after it. ``renewal_share``:
     subscription terms overlap only once renewals booked early have moved (:func:`renewal_start`;
     :func:`early_renewals_repaired` moves them after the check).
     """
@@ -1176,7 +1179,7 @@ def checked_table(
         for column in (c for c in schema.time_columns if c not in schema.scheduled):
             rules.append(
                 (
-                    future_timestamp_problem(table, column, as_of),
+                    future_timestamp_problem(table, column, as_of, timezone),
                     column,
                     pl.col(column) >= as_of,  # the midnight after the as-of day is the next day's
                     [column],
