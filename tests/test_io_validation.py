@@ -1337,6 +1337,14 @@ def test_ignored_columns_that_are_optional_ones_written_otherwise_are_named(
             ["", "", ""],
             "1 of these 2 rows are failed",
         ),  # no status
+        # a refund under the id of the payment it refunds: no amount counting twice (it said so)
+        (
+            ["I1", "I1", "I2"],
+            ["2024-02-01", "2024-02-10", "2024-03-01"],
+            ["paid", "refunded", "paid"],
+            "1 of these 2 rows are refunds (status 'refunded' or a negative amount) under the invoice_id of the payment "
+            "they refund",
+        ),
     ],
 )
 def test_a_repeated_invoice_says_whether_its_rows_are_failed_attempts(

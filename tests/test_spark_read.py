@@ -204,6 +204,22 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
         {"clients": CLIENTS.with_columns(strategic=pl.lit(-1)), "events": EVENTS},
         {},
     ),
+    # a refund under the invoice_id of the payment it refunds: said to be one, on both
+    "a refund under its payment's invoice": (
+        {
+            "clients": CLIENTS,
+            "payments": pl.DataFrame(
+                {
+                    "client_id": ["c1", "c1"],
+                    "amount": [100.0, -100.0],
+                    "paid_at": [D(2024, 6, 1), D(2024, 6, 9)],
+                    "invoice_id": ["I1", "I1"],
+                    "status": ["paid", "refunded"],
+                }
+            ),
+        },
+        {},
+    ),
     # said to be NaN, not "above 1", on both
     "a NaN in a bounded column": (
         {"clients": CLIENTS.with_columns(margin=pl.lit(float("nan"))), "events": EVENTS},

@@ -910,19 +910,26 @@ DUPLICATE_INVOICE = "the same invoice_id twice for one client"
 def duplicate_invoice_problem(repeated: pl.DataFrame) -> str:
     """Why the payments rows ``repeated`` (those sharing a client and an invoice_id) are refused: an amount
     that would count twice; when some are failed attempts (``paid_at`` empty or ``status`` failed), a
-    payment-retry log, with the count of those attempts and how to write it."""
+    payment-retry log, with the count of those attempts and how to write it; when some are refunds (``status``
+    refunded or a negative amount), refunds under their payment's id."""
     status = pl.col(Payments.STATUS) if Payments.STATUS in repeated.columns else pl.lit(None, pl.String)
-    failed = int(
-        repeated.select(
-            (pl.col(Payments.PAID_AT).is_null() | (status == "failed").fill_null(False)).sum()
-        ).item()
-    )
-    return duplicate_invoice_text(failed, repeated.height)
+    failed, refunds = repeated.select(
+        (pl.col(Payments.PAID_AT).is_null() | (status == "failed").fill_null(False)).sum(),
+        ((status == "refunded").fill_null(False) | (pl.col(Payments.AMOUNT) < 0).fill_null(False)).sum(),
+    ).row(0)
+    return duplicate_invoice_text(int(failed), repeated.height, int(refunds))
 
 
-def duplicate_invoice_text(failed: int, rows: int) -> str:
-    """:func:`duplicate_invoice_problem` from its counts: ``failed`` failed attempts among the ``rows`` repeated
-    rows (the Spark path counts them with an aggregate)."""
+def duplicate_invoice_text(failed: int, rows: int, refunds: int = 0) -> str:
+    """:func:`duplicate_invoice_problem` from its counts: ``failed`` failed attempts and ``refunds`` refunds
+    among the ``rows`` repeated rows (the Spark path counts them with an aggregate)."""
+    if not failed and refunds:
+        return (
+            f"{DUPLICATE_INVOICE}: {refunds:,} of these {rows:,} rows are refunds (status 'refunded' or a negative "
+            "amount) under the invoice_id of the payment they refund; a refund counts negative whatever its sign, "
+            "so a payment and its refund under one id cannot be told from a refund written twice: give each refund "
+            "an id of its own (INV-1-refund), or leave its invoice_id empty"
+        )
     if not failed:
         return f"{DUPLICATE_INVOICE} (its amount would count twice)"
     return (

@@ -639,7 +639,9 @@ def repaired_contract_frame(
             if problem.startswith(DUPLICATE_INVOICE):  # a retry log's failed attempts said, as on Polars
                 attempt = F.col(Payments.PAID_AT).isNull() | (F.col(Payments.STATUS) == "failed")
                 failed = checked.filter(breach & F.coalesce(attempt, F.lit(False))).count()
-                problem = duplicate_invoice_text(int(failed), int(counts[f"r{i}"]))
+                refund = (F.col(Payments.STATUS) == "refunded") | (F.col(Payments.AMOUNT) < 0)
+                refunds = checked.filter(breach & F.coalesce(refund, F.lit(False))).count()
+                problem = duplicate_invoice_text(int(failed), int(counts[f"r{i}"]), int(refunds))
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
     made = {name: int(counts[f"f{i}"] or 0) for i, name in enumerate(repairs)}
     moved = int(counts["_renewed"] or 0) if renew else 0
