@@ -1015,7 +1015,7 @@ def test_refund_lines_are_read_whatever_their_status() -> None:
     assert got.rows() == [("a", 10.0), ("b", 40.0)]
 
 
-@pytest.mark.parametrize("header", ["Payment Status", "payment-status", "RESULT"])
+@pytest.mark.parametrize("header", ["Payment Status", "payment-status", "RESULT", "Order Status"])
 def test_a_status_column_is_recognised_by_its_name_and_as_a_category(header: str) -> None:
     log = TOPUPS.rename({"result": header}).with_columns(pl.col(header).cast(pl.Categorical))
     spec = TransactionSpec(customer="msisdn", time="at", amount="amount")

@@ -117,6 +117,7 @@ STATUS_NAMES = (
     "payment_status",
     "financial_status",
     "transaction_status",
+    "order_status",  # WooCommerce's and BigCommerce's "Order Status" (completed, cancelled, failed, refunded)
 )
 FAILURE_VALUES = (
     "failed",
