@@ -1127,6 +1127,8 @@ def test_rates_turn_a_logs_other_currencies_into_its_main_one(rates, paid, curre
         ("currency_code", ["EUR", "JPY", "EUR"], (), {"a": 10100.0, "b": 50.0}, {"EUR": 2, "JPY": 1}),
         ("Currency Code", ["EUR", "JPY", "EUR"], (), {"a": 10100.0, "b": 50.0}, {"EUR": 2, "JPY": 1}),
         ("CCY", ["EUR", "JPY", "EUR"], (("JPY", 0.0062),), {"a": 162.0, "b": 50.0}, {}),
+        # WooCommerce's
+        ("Order Currency", ["EUR", "JPY", "EUR"], (), {"a": 10100.0, "b": 50.0}, {"EUR": 2, "JPY": 1}),
         # codes in another case are one currency, and --rate converts them whatever its case
         ("Currency", ["EUR", "jpy", "eur"], (("JPY", 0.0062),), {"a": 162.0, "b": 50.0}, {}),
         ("Currency", ["EUR", "JPY", "eur"], (("jpy", 0.0062),), {"a": 162.0, "b": 50.0}, {}),

@@ -683,7 +683,7 @@ def _refuse_unreadable(
 
 # the money column of each table whose amounts are money, and the names a currency column goes by in an export
 MONEY_COLUMNS = {Table.PAYMENTS: Payments.AMOUNT, Table.SUBSCRIPTIONS: Subscriptions.MRR}
-CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy")
+CURRENCY_NAMES = ("currency", "currency_code", "curr", "ccy", "order_currency")  # the last: WooCommerce's
 # a money table's currency codes, carried by coerced_table beside the contract columns for
 # amounts_in_one_currency (contract.io.contract_table), which converts the amounts and drops them
 CURRENCY = "currency"
@@ -691,8 +691,9 @@ _RATES = "data.currency_rates"
 
 
 def currency_column(columns: Sequence[str], table: Table) -> str | None:
-    """The column of a money table (:data:`MONEY_COLUMNS`) that names each row's currency (``currency``,
-    ``currency_code``, ``curr`` or ``ccy``, in any case); None for other tables and without one."""
+    """The column of a money table (:data:`MONEY_COLUMNS`) that names each row's currency (:func:`currency_named`:
+    ``currency``, ``currency_code``, ``curr``, ``ccy`` or ``order_currency``, in any case); None for other tables
+    and without one."""
     if table not in MONEY_COLUMNS:
         return None
     return currency_named(columns)

@@ -581,7 +581,7 @@ def _converted(amount: pl.Expr, frame: pl.DataFrame, spec: TransactionSpec) -> p
     if col is None:
         raise ValueError(
             "--rate needs a column named currency in the input (the currency of each line; or currency_code, "
-            "curr, ccy, in any case)"
+            "curr, ccy, order_currency, in any case)"
         )
     codes = currency_codes(pl.col(col))
     if spec.invoice:
