@@ -1459,6 +1459,34 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
             "under it)",
         ),
         (25, [3, 4, 3, 4, 36], 30, 90, None),  # under half of the repeat clients (the others monthly)
+        # beside them, 6 quarterly accounts: the suggested 42 days would label each gone after every order
+        (
+            25,
+            [3, 4, 3, 4, 36],
+            -6,
+            90,
+            "label: 25 of the 31 clients with 4 activity days or more (81%) usually come back within 15 days "
+            "(typically every 4 days), far inside label.inactivity_days (90): a client that stops is labeled "
+            "gone only after 90 quiet days, so the clients at the top of the list have mostly been gone for "
+            "weeks already. 9 in 10 of them never paused longer than 36 days. But 6 of the 31 clients with 2 "
+            "activity days or more (19%) usually go 42 days or longer between two (typically 91 days): "
+            "label.inactivity_days is one window for every client, and 42 days would label each of them gone "
+            "after every order. Shorten the label (--set label.inactivity_days=42 --set label.horizon_days=42) "
+            "only if those clients may be misread, or score them apart",
+        ),
+        # 4 quarterly accounts (under 5): the advice stands as it is
+        (
+            25,
+            [3, 4, 3, 4, 36],
+            -4,
+            90,
+            "label: 25 of the 29 clients with 4 activity days or more (86%) usually come back within 15 days "
+            "(typically every 4 days), far inside label.inactivity_days (90): a client that stops is labeled "
+            "gone only after 90 quiet days, so the clients at the top of the list have mostly been gone for "
+            "weeks already. 9 in 10 of them never paused longer than 36 days: if that is their rhythm, shorten "
+            "the label (--set label.inactivity_days=42 --set label.horizon_days=42, and rules.no_activity_days "
+            "under it)",
+        ),
         (19, [3, 4, 3, 4, 36], 0, 90, None),  # too few clients to say anything
         (25, [3, 4, 3, 4, 36], 0, 42, None),  # already a window of their longest pauses
         (25, [3, 4], 0, 90, None),  # 3 activity days: too few to call a rhythm
@@ -1470,10 +1498,11 @@ def test_clients_whose_rhythm_is_far_faster_than_the_inactivity_window_are_said(
     from churnml.labels import activity_day_gaps, fast_rhythm_note
 
     twice_a_week = _rhythm(fast, gaps)
-    monthly_ones = _rhythm(monthly, [30, 28, 31]).with_columns(
+    # monthly > 0: that many monthly clients; < 0: that many quarterly ones
+    others = _rhythm(abs(monthly), [30, 28, 31] if monthly >= 0 else [91, 90, 92]).with_columns(
         pl.concat_str(pl.lit("m"), "client_id").alias("client_id")
     )
-    activity = pl.concat([twice_a_week, monthly_ones])
+    activity = pl.concat([twice_a_week, others])
     assert fast_rhythm_note(activity_day_gaps(activity), inactivity) == expected
 
 
