@@ -477,6 +477,33 @@ def test_the_lead_says_what_the_lists_showed_even_when_none_is_reviewed_yet(rows
     assert review_lead(_review(rows), date(2024, 2, 1), date(2024, 3, 1), early_weeks) == expected
 
 
+@pytest.mark.parametrize(
+    ("known_until", "expected"),
+    [
+        (None, "No churn from 2024-02-01 to 2024-03-01."),
+        (date(2024, 3, 1), "No churn from 2024-02-01 to 2024-03-01."),  # every departure of it known
+        (
+            date(2024, 2, 10),
+            "No churn known from 2024-02-01 to 2024-03-01: the data knows churns by their departure up to "
+            "2024-02-10 (who left later is decided only once the label's lag has passed: under the inactivity "
+            "label, its inactivity_days without an order), and this period runs past it. A period ending on "
+            "2024-02-10 or earlier (--to) reviews churns that are known.",
+        ),
+        (
+            date(2024, 1, 15),
+            "No churn known from 2024-02-01 to 2024-03-01: the data knows churns by their departure up to "
+            "2024-01-15 (who left later is decided only once the label's lag has passed: under the inactivity "
+            "label, its inactivity_days without an order), and this period lies wholly after it. A period "
+            "ending on 2024-01-15 or earlier (--to) reviews churns that are known.",
+        ),
+    ],
+)
+def test_a_period_without_churns_past_the_known_churns_is_not_called_churn_free(known_until, expected):
+    from churnml.reporting.postmortem import review_lead
+
+    assert review_lead(_review([]), date(2024, 2, 1), date(2024, 3, 1), None, known_until) == expected
+
+
 # the false-alarm side: end 2024-03-01, a 30-day look-back (lists of 02-01 .. 02-29), the period from 02-15
 STAYED_TIMELINE = pl.DataFrame(
     [

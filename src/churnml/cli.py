@@ -1040,7 +1040,10 @@ def postmortem(
             "-" if row["median_weeks_warning"] is None else f"{row['median_weeks_warning']:.0f}",
         )
     out_console.print(summary)
-    from churnml.reporting.postmortem import caught_after_leaving
+    from churnml.reporting.postmortem import caught_after_leaving, review_lead
+
+    if review.height == 0:  # none, or none known yet (a period past the churns the data can decide)
+        console.print(review_lead(review, start, end, run.early_weeks, run.known_until))
 
     after = caught_after_leaving(review)
     if after:  # caught late, not early: the client had stopped ordering before the first flag

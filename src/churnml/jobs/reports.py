@@ -230,6 +230,7 @@ class PostmortemRun:
     hindsight: tuple[str, ...] = ()  # the lists scored by a model that had learned their outcomes
     early_weeks: int = 4  # flagged at least this many weeks before leaving = caught early
     note: str | None = None  # an --early-weeks no churn can reach (the look-back is the horizon)
+    known_until: date | None = None  # the last day the churns are known by their departure
 
 
 def early_weeks_for(horizon_days: int, asked: int | None) -> tuple[int, str | None]:
@@ -378,5 +379,5 @@ def postmortem(
     }
     write_report_folder(folder, files, "postmortem", end, cfg, dataset.name)
     return PostmortemRun(
-        folder, start, end, len(list_dirs), root, review, by_reason, hindsight, early_weeks, note
+        folder, start, end, len(list_dirs), root, review, by_reason, hindsight, early_weeks, note, known_until
     )

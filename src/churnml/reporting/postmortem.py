@@ -619,14 +619,32 @@ def caught_after_leaving(review: pl.DataFrame) -> int:
     return int(review.filter(caught & pl.col("flagged_after_leaving")).height)
 
 
-def review_lead(review: pl.DataFrame, start: date, end: date, early_weeks: int | None = None) -> str:
+def review_lead(
+    review: pl.DataFrame,
+    start: date,
+    end: date,
+    early_weeks: int | None = None,
+    known_until: date | None = None,
+) -> str:
     """The page's opening sentences about a :func:`postmortem` frame (one row per churn): how many churns,
     how many were reviewed and what the lists said of those; when none could be reviewed, what the lists
     did show of the churns they covered (on a list before leaving, yellow or red, red) and why they are not
-    reviewed yet (the lists began fewer than ``early_weeks`` before them), not that no list covers them."""
+    reviewed yet (the lists began fewer than ``early_weeks`` before them), not that no list covers them.
+    ``known_until``: the last day the churns are known by their departure (the data end less
+    :func:`churnml.labels.departure_lag_days`): a period without churns that ends after it is said to be
+    not known yet, with the ``--to`` that reads known churns, not "No churn" (a distributor's period of the
+    last 12 weeks, 25 accounts gone in it, read "No churn": under the inactivity label none was decided)."""
     counts = {v: int((review.get_column("verdict") == v).sum()) for v in VERDICTS}
     reviewed = review.height - counts[NOT_REVIEWED]
     period = f"from {start} to {end}"
+    if review.height == 0 and known_until is not None and end > known_until:
+        part = "runs past it" if start <= known_until else "lies wholly after it"
+        return (
+            f"No churn known {period}: the data knows churns by their departure up to {known_until} (who "
+            "left later is decided only once the label's lag has passed: under the inactivity label, its "
+            f"inactivity_days without an order), and this period {part}. A period ending on "
+            f"{known_until} or earlier (--to) reviews churns that are known."
+        )
     if review.height == 0:
         return f"No churn {period}."
     if reviewed:
@@ -715,7 +733,7 @@ def postmortem_page(
     (:func:`stayers_unknown_sentence`)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
-    lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks))}</p>"
+    lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks, known_until))}</p>"
     if stayed is not None and lookback_days:
         comparison = flag_comparison(review, stayed)
         if sentence := false_alarm_sentence(comparison, end, lookback_days, known_until):
