@@ -344,6 +344,25 @@ def test_keep_flags_name_their_reasons() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("margin", "low_margin", "expected"),
+    [
+        (0.05, 0.1, "margin 5%, below 10%"),
+        (0.097, 0.1, "margin 9.7%, below 10%"),  # said "margin 10%, below 10%"
+        (0.0996, 0.1, "margin 9.96%, below 10%"),
+        (0.08, 0.125, "margin 8%, below 12.5%"),  # the bound said "below 12%"
+        (0.1, 0.1, ""),
+    ],
+)
+def test_the_low_margin_reason_never_rounds_the_margin_up_to_its_bound(margin, low_margin, expected):
+    from churnml.scoring.value import keep_flags
+
+    valued = pl.DataFrame({"client_id": ["a"], Scores.ARR: [10_000.0], Scores.STRATEGIC: [0]})
+    clients = pl.DataFrame({"client_id": ["a"], "margin": [margin]})
+    out = keep_flags(valued, clients, None, None, date(2024, 6, 3), ValueConfig(low_margin=low_margin))
+    assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == [expected]
+
+
 def _revenue_dataset():
     from churnml.contract.dataset import Dataset
     from churnml.contract.schemas import Clients, Payments, Subscriptions, Table

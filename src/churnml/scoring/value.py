@@ -671,6 +671,16 @@ def ticket_window_words(data_start: datetime | None, as_of: date, days: int) -> 
     return f"in the {max(span, 1)} days of data" if span < days else f"in {days} days"
 
 
+def _margin_percent(bound: float) -> pl.Expr:
+    """``_margin`` (a share under ``bound``) as the percent said beside that bound: two decimals at most,
+    no trailing zeros ("9.7", "5"), cut rather than rounded where rounding would reach the bound (a margin
+    of 9.7% read "margin 10%, below 10%")."""
+    rounded = (pl.col("_margin") * 100).round(2)
+    cut = (pl.col("_margin") * 10_000).floor() / 100
+    said = pl.when(rounded < round(bound * 100, 2)).then(rounded).otherwise(cut)
+    return said.cast(pl.String).str.replace(r"\.0+$", "")
+
+
 def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) -> pl.Expr:
     """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring);
     ``window``: how the ticket window is said (:func:`ticket_window_words`)."""
@@ -694,8 +704,8 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
             pl.col("_margin") < cfg.low_margin,
             pl.format(
                 "margin {}%, below {}%",
-                (pl.col("_margin") * 100).round(0).cast(pl.Int64),
-                pl.lit(round(cfg.low_margin * 100)),
+                _margin_percent(cfg.low_margin),
+                pl.lit(f"{cfg.low_margin * 100:.4g}"),
             ),
         ),
         _reason(
