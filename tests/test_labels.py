@@ -1841,3 +1841,52 @@ def test_an_activity_event_the_data_lacks_is_no_error():
 def test_an_activity_event_the_data_lacks_is_named(activity_events, note):
     assert unknown_activity_events_note(BANK.tables[Table.EVENTS], activity_events) == note
     assert unknown_activity_events_note(None, activity_events) is None
+
+
+def _invoices(delays: list[int], unpaid_recent: int) -> pl.DataFrame:
+    """One paid invoice per client c0.. issued 2024-03-01 and paid ``delay`` days later (each client one
+    delay), and ``unpaid_recent`` clients u0.. with one invoice issued 2024-06-20, unpaid, and one paid
+    invoice of 2024-01-01 (its last payment 2024-01-02, long before the list of 2024-07-01)."""
+    rows = [
+        (f"c{i}", 100.0, D(2024, 3, 1), D(2024, 3, 1) + timedelta(days=d), "paid")
+        for i, d in enumerate(delays)
+    ]
+    for i in range(unpaid_recent):
+        rows.append((f"u{i}", 100.0, D(2024, 1, 1), D(2024, 1, 2), "paid"))
+        rows.append((f"u{i}", 100.0, D(2024, 6, 20), None, "open"))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "client_id": pl.String,
+            "amount": pl.Float64,
+            "issued_at": DT,
+            "paid_at": DT,
+            "status": pl.String,
+        },
+        orient="row",
+    )
+
+
+@pytest.mark.parametrize(
+    ("delays", "unpaid_recent", "expected"),
+    [
+        # 30- and (mostly) 60-day terms, paid when due: the orders' payments trail them by 60 days (median)
+        (
+            [30] * 5 + [60] * 16,
+            3,
+            "payments: an order is read when it is paid (paid_at), here a median 60 days after its invoice "
+            "(issued_at; credit terms): under the inactivity label a client reads as active that long after its "
+            "last order, and its departure (the win-back list's days gone, the churn metrics' month) is dated "
+            "that late; 3 clients invoiced in the 90 days before 2024-07-01 have no payment in them and read as "
+            "gone while they order. The list's red then holds clients that stopped ordering weeks before; "
+            "churnml reads no order at its issued_at",
+        ),
+        ([2] * 21, 3, None),  # paid at checkout or within days: nothing to say
+        ([45] * 5, 3, None),  # too few orders with both times
+    ],
+)
+def test_invoices_paid_long_after_they_were_issued_are_said(delays, unpaid_recent, expected):
+    from churnml.labels import invoice_lag_note
+
+    got = invoice_lag_note(_invoices(delays, unpaid_recent), datetime(2024, 7, 1), 90)
+    assert got == expected
