@@ -1082,3 +1082,39 @@ def test_a_pause_is_no_mrr_fall_in_why_it_changed() -> None:
         "risk up: many small changes, no single signal stands out",
         "risk up: MRR change over 91 days: no data → -50% (+0.50)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "age", "expected"),
+    [
+        # a year of invoices, 70 days of events: the usage windows are resolved from the usage log's start
+        ("usage_logins_182d", 10 * 182 / 70, 1500.0, "10 logins in the 70 days of data"),
+        ("usage_logins_91d", 10 * 91 / 70, 1500.0, "10 logins in the 70 days of data"),
+        ("usage_active_users_182d", 1.0, 1500.0, "1 distinct user active in the 70 days of data"),
+        ("usage_logins_182d", 3 * 182 / 70, 30.0, "3 logins in its first 30 days"),
+        # the payments family reads the data's own days
+        ("payments_orders_182d", 2.0, 1500.0, "2 payments or orders in the last 182 days"),
+    ],
+)
+def test_a_late_usage_log_is_said_over_its_own_days(name, value, age, expected) -> None:
+    # it read "26 logins in the last 182 days" for 10 logins: the days of data counted from the first invoice
+    _, describe = registry_catalog(
+        FeaturesConfig(unobserved_windows="scaled"), data_days=364, family_days={"usage": 70}
+    )
+    assert describe(name, value, age) == expected
+
+
+def test_the_days_of_a_late_usage_log_are_handed_to_the_sentences() -> None:
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.scoring.reasons import late_family_days
+
+    payments = pl.DataFrame({"client_id": ["c"], "amount": [10.0], "paid_at": [datetime(2023, 3, 6)]})
+    events = pl.DataFrame({"client_id": ["c"], "ts": [datetime(2023, 12, 25)], "event": ["login"]})
+    clients = pl.DataFrame({"client_id": ["c"], "created_at": [datetime(2020, 1, 1)]})
+    as_of = datetime(2024, 3, 4)
+    tables = {Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.EVENTS: events}
+    late = Dataset(tables, "t", datetime(2023, 3, 6), as_of)
+    assert late_family_days(late, as_of.date()) == {"usage": 70}
+    early = Dataset({Table.CLIENTS: clients, Table.EVENTS: events}, "t", datetime(2023, 12, 25), as_of)
+    assert late_family_days(early, as_of.date()) == {}

@@ -122,14 +122,23 @@ class Describer:
     scaled`` a windowed sum longer than that is the count over those days scaled to the window
     (:func:`churnml.features.build.resolved_unobserved_windows`); its sentence says the count itself,
     over the days of data ("2 orders in the 120 days of data"), or over the client's age when it is
-    younger than the data (its whole life's count)."""
+    younger than the data (its whole life's count). ``family_days``: the days before the snapshot of a
+    family's log that began late (``{"usage": 70}``: the usage log of a CRM whose invoices go back years),
+    which its features are resolved from (:meth:`days_of`)."""
 
-    def __init__(self, cfg: FeaturesConfig, currency: str = "", data_days: int | None = None) -> None:
+    def __init__(
+        self,
+        cfg: FeaturesConfig,
+        currency: str = "",
+        data_days: int | None = None,
+        family_days: Mapping[str, int] | None = None,
+    ) -> None:
         from churnml.features import registry
 
         self.cfg = cfg
         self.currency = currency
         self.data_days = data_days
+        self.family_days: Mapping[str, int] = dict(family_days or {})
         self._specs = registry.feature_specs(cfg)
         # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
         fill_cfg = None if cfg == FeaturesConfig() else cfg
@@ -140,43 +149,54 @@ class Describer:
 
         self._cached = cached
 
+    def days_of(self, name: str) -> int | None:
+        """The days of data before the described snapshot that feature ``name`` is resolved from: its
+        family's (``family_days``: a log that began late), else ``data_days``."""
+        family = _spec_attr(self._specs, name, "family", None)
+        return self.family_days.get(family, self.data_days) if family is not None else self.data_days
+
     def scaled_window(self, name: str) -> int | None:
         """The window (days) of ``name`` when its value at the described snapshot is scaled up from fewer
         days of data (``features.unobserved_windows: scaled``), else None."""
-        if self.cfg.unobserved_windows != "scaled" or self.data_days is None:
+        data = self.days_of(name)
+        if self.cfg.unobserved_windows != "scaled" or data is None:
             return None
         days = summed_window_days(name, self._specs)
         if days is None or distinct_count(name, self._specs):  # distinct users or kinds: never scaled
             return None
-        return days if days > self.data_days else None
+        return days if days > data else None
 
     def _over_the_data(self, name: str) -> bool:
         """A count of distinct users or event kinds whose window is longer than the data: its value is the
         count over the days of data (not scaled), and said so."""
         window = _WINDOW.search(name)
+        data = self.days_of(name)
         return (
-            self.data_days is not None
+            data is not None
             and window is not None
-            and int(window.group(1)) > self.data_days
+            and int(window.group(1)) > data
             and distinct_count(name, self._specs)
         )
 
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
-        first_days = (
-            self.data_days is not None and value == value and value >= self.data_days - _DATA_START_DAYS
-        )
+        data = self.days_of(name)
+        first_days = data is not None and value == value and value >= data - _DATA_START_DAYS
         if name in _SINCE_FIRST_RECORD and first_days:  # its first record lies in the data's first days
             return f"{self._cached(name, value, None)}, when the data begins (it may have bought before)"
+        # a client younger than the data: a count over the data is its whole life's, said over its age
+        own_age = int(age) if age is not None and age == age and data is not None and age < data else None
         scaled = self.scaled_window(name)
-        if scaled is not None and value == value and self.data_days is not None:
-            own = value * self.data_days / scaled  # the count over the days of data
-            if age is not None and age == age and age < self.data_days:
-                return self._cached(name, own, int(age))  # younger than the data: its whole life's count
-            return self._cached(name, own, None, self.data_days)
+        if scaled is not None and value == value and data is not None:
+            own = value * data / scaled  # the count over the days of data
+            return (
+                self._cached(name, own, own_age)
+                if own_age is not None
+                else self._cached(name, own, None, data)
+            )
         if value == value and self._over_the_data(name):
-            if age is not None and age == age and age < self.data_days:  # type: ignore[operator]
-                return self._cached(name, value, int(age))
-            return self._cached(name, value, None, self.data_days)
+            if own_age is not None:
+                return self._cached(name, value, own_age)
+            return self._cached(name, value, None, data)
         too_long = self.over_its_age(name, age)
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
@@ -199,13 +219,16 @@ class Describer:
 
 
 def registry_catalog(
-    cfg: FeaturesConfig, currency: str = "", data_days: int | None = None
+    cfg: FeaturesConfig,
+    currency: str = "",
+    data_days: int | None = None,
+    family_days: Mapping[str, int] | None = None,
 ) -> tuple[Mapping[str, Any], Describer]:
     """The feature registry's specs and sentence function (``churnml.features.registry``) for ``cfg``
-    (``data_days``: :class:`Describer`)."""
+    (``data_days``, ``family_days``: :class:`Describer`)."""
     from churnml.features import registry
 
-    return registry.feature_specs(cfg), Describer(cfg, currency, data_days)
+    return registry.feature_specs(cfg), Describer(cfg, currency, data_days, family_days)
 
 
 def reference_levels(

@@ -12,7 +12,7 @@ the Spark job (:mod:`churnml.scoring.spark_buckets`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "changed_previous_rows",
     "explained_rows",
     "explanations",
+    "late_family_days",
     "list_reasons",
     "pause_sentences",
     "paused_rows",
@@ -176,6 +177,8 @@ class Citing:
     term_age: np.ndarray | None = None  # per row: the days since that term began (inf: none)
     # per row: the pause said plainly (:func:`pause_sentences`), said instead of its MRR fall; None: not paused
     pause_said: Sequence[str | None] | None = None
+    # the days before the list's snapshot of a family's log that began late (:func:`late_family_days`)
+    family_days: Mapping[str, int] | None = None
 
 
 def paused_rows(
@@ -275,7 +278,7 @@ def explanations(
     probability minus last week's: why-changed numbers in percentage points) and ``safe`` (green: the
     drivers lead with what keeps the risk low) are per row of ``values_now``.
     """
-    specs, describe = registry_catalog(features, currency, citing.data_days)
+    specs, describe = registry_catalog(features, currency, citing.data_days, citing.family_days)
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
@@ -374,6 +377,25 @@ def explanations(
         {f: np.concatenate(v) for f, v in fam.items()},
         why,
     )
+
+
+def late_family_days(dataset: Dataset, as_of: date) -> dict[str, int]:
+    """The days before ``as_of`` of each family whose log began late (the usage log:
+    :meth:`~churnml.contract.dataset.Dataset.usage_observed_from`; the contact logs of the communication and
+    support families: :func:`churnml.features.build.contact_observed_from`): their features are resolved
+    from then, not from the data's first activity, and their sentences say those days (a CRM with a year of
+    invoices and 70 days of product events read "26 logins in the last 182 days" for 10 logins). Empty
+    when every log begins with the data."""
+    from churnml.features.build import CONTACT_FAMILIES, contact_observed_from
+
+    out: dict[str, int] = {}
+    usage_from = dataset.usage_observed_from()
+    if usage_from is not None:
+        out["usage"] = (as_of - usage_from.date()).days
+    contact_from = contact_observed_from(dataset)
+    if contact_from is not None:
+        out |= dict.fromkeys(CONTACT_FAMILIES, (as_of - contact_from.date()).days)
+    return out
 
 
 def with_pauses_said(drivers: pl.DataFrame, pause_said: Sequence[str | None], k: int) -> pl.DataFrame:
@@ -476,6 +498,7 @@ def list_reasons(
         term_days,
         term_age,
         pause_sentences(ids, as_of, subscriptions, score.currency, paused),
+        late_family_days(dataset, as_of),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
