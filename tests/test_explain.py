@@ -1118,3 +1118,65 @@ def test_the_days_of_a_late_usage_log_are_handed_to_the_sentences() -> None:
     assert late_family_days(late, as_of.date()) == {"usage": 70}
     early = Dataset({Table.CLIENTS: clients, Table.EVENTS: events}, "t", datetime(2023, 12, 25), as_of)
     assert late_family_days(early, as_of.date()) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "age", "expected"),
+    [
+        # 63 days of data: the trend's baseline is the 35 days before the last 28, not 91
+        (
+            "usage_logins_ratio",
+            0.22,
+            1524.0,
+            "Logins fell 78% against this client's usual rate (last 28 days vs the 35 days of data before)",
+        ),
+        (
+            "usage_key_share_trend",
+            -0.15,
+            1524.0,
+            "The share of key-feature use fell by 15 points (last 28 days vs the 35 days of data before)",
+        ),
+        (
+            "usage_logins_z",
+            -8.0,
+            1524.0,
+            "Logins over the last 4 weeks were far below usual (-8.0 standard deviations from this client's "
+            "own earlier weeks)",
+        ),
+        # a client younger than the data: its own days before the last 28
+        (
+            "usage_key_share_trend",
+            -0.15,
+            40.0,
+            "The share of key-feature use fell by 15 points (last 28 days vs its 12 days before)",
+        ),
+        (
+            "comm_reply_rate_trend",
+            -0.15,
+            50.0,
+            "The reply rate fell by 15 points (last 28 days vs its 22 days before)",
+        ),
+    ],
+)
+def test_a_trends_baseline_is_said_over_the_days_it_had(name, value, age, expected) -> None:
+    # it said "vs the 91 days before" and "own last 26 weeks" of 5 weeks of data, and of a 40-day-old client
+    _, describe = registry_catalog(FeaturesConfig(), data_days=63)
+    assert describe(name, value, age) == expected
+
+
+@pytest.mark.parametrize(
+    ("age", "data_days", "expected"),
+    [
+        (1524.0, 63, "Logins 2.0 a week, down from 10.0 a week in the 35 days of data before"),
+        (1524.0, 300, "Logins 2.0 a week, down from 10.0 a week in the 91 days before"),
+        (40.0, 63, "Logins 2.0 a week, down from 10.0 a week in its 12 days before"),
+        (1524.0, None, "Logins 2.0 a week, down from 10.0 a week in the 91 days before"),
+    ],
+)
+def test_a_trend_said_as_levels_names_the_days_of_data_it_compares_with(age, data_days, expected) -> None:
+    specs, describe = registry_catalog(FeaturesConfig(), data_days=data_days)
+    names = ["usage_logins_ratio", "usage_logins_per_week_28d", "account_tenure_days"]
+    # 8 logins in the last 28 days against 10 a week before: (8 + 1) / (40 + 1)
+    X = np.array([[9 / 41, 2.0, age]])
+    row = top_drivers(np.array([[0.9, 0.0, 0.0, -2.0]]), X, names, specs, describe, k=1).row(0, named=True)
+    assert row[Scores.driver(1, "sentence")] == expected

@@ -304,7 +304,7 @@ def sentence(
     if age_days is not None and age_days == age_days:
         text = _within_age(text, age_days)
     elif data_days is not None and data_days == data_days:
-        text = _within_age(text, data_days, "{over} the {days} of data")
+        text = _within_age(text, data_days, "{over} the {days} of data", "the {days} of data before")
     # "did not change by 0.00 points" -> "did not change"
     return _NO_CHANGE.sub("did not change", text)
 
@@ -312,11 +312,17 @@ def sentence(
 _LAST_WINDOW = re.compile(r"\b(in|over) the last (\d+) days")
 _FIRST_DAYS = re.compile(r"\bits first (\d+) days")  # onboarding: "of its first 90 days"
 _OWN_WEEKS = re.compile(r"\bthis client's own last (\d+) weeks")  # a z-score's baseline
+# a trend's two windows: "(last 28 days vs the 91 days before)"
+_TREND_WINDOWS = re.compile(r"\blast (\d+) days vs the (\d+) days before")
 
 
-def _within_age(text: str, age_days: float, said: str = "{over} its first {days}") -> str:
+def _within_age(
+    text: str, age_days: float, said: str = "{over} its first {days}", before: str = "its {days} before"
+) -> str:
     """ "in the last 182 days" -> "in its first 15 days" when the client is 15 days old (``said``: how the
-    shorter span is said, e.g. "{over} the {days} of data": "in the 120 days of data")."""
+    shorter span is said, e.g. "{over} the {days} of data": "in the 120 days of data"); a trend's baseline
+    "(last 28 days vs the 91 days before)" -> "(last 28 days vs its 12 days before)" (``before``: "the
+    {days} of data before")."""
     age = max(int(age_days), 0)
 
     def cut(match: re.Match[str]) -> str:
@@ -335,7 +341,15 @@ def _within_age(text: str, age_days: float, said: str = "{over} its first {days}
             return match.group(0)
         return "this client's own earlier weeks"
 
-    shortened = _OWN_WEEKS.sub(own, _FIRST_DAYS.sub(first, _LAST_WINDOW.sub(cut, text)))
+    def trend(match: re.Match[str]) -> str:
+        recent, baseline = int(match.group(1)), int(match.group(2))
+        if recent + baseline <= age:
+            return match.group(0)
+        days = max(age - recent, 1)
+        return f"last {recent} days vs " + before.format(days=f"{days} day" + ("" if days == 1 else "s"))
+
+    shortened = _TREND_WINDOWS.sub(trend, _LAST_WINDOW.sub(cut, text))
+    shortened = _OWN_WEEKS.sub(own, _FIRST_DAYS.sub(first, shortened))
     return shortened.replace(" (or since the client started)", "") if shortened != text else text
 
 

@@ -110,6 +110,8 @@ _DATA_START_DAYS = 7
 # The neutral point of a trend: at it nothing changed.
 _NEUTRAL = {"ratio": 1.0, "change": 0.0, "diff": 0.0, "slope": 0.0, "z": 0.0}
 _WINDOW = re.compile(r"_(\d+)d$")
+# a trend's two windows in its sentence: "(last 28 days vs the 91 days before)"
+_TREND_WINDOWS = re.compile(r"\blast (\d+) days vs the (\d+) days before")
 TENURE = "account_tenure_days"
 
 
@@ -124,7 +126,9 @@ class Describer:
     over the days of data ("2 orders in the 120 days of data"), or over the client's age when it is
     younger than the data (its whole life's count). ``family_days``: the days before the snapshot of a
     family's log that began late (``{"usage": 70}``: the usage log of a CRM whose invoices go back years),
-    which its features are resolved from (:meth:`days_of`)."""
+    which its features are resolved from (:meth:`days_of`). A trend whose windows reach back further than
+    the days of data (or the client's age) says the baseline it had: "(last 28 days vs the 35 days of data
+    before)", "Logins 2.0 a week, down from 10.0 a week in the 35 days of data before"."""
 
     def __init__(
         self,
@@ -178,6 +182,14 @@ class Describer:
             and distinct_count(name, self._specs)
         )
 
+    def compared_days(self, name: str) -> int | None:
+        """The days a trend of the client against its own past reaches back over (its recent window and
+        the baseline before it: "(last 28 days vs the 91 days before)", a z-score's weeks), else None."""
+        if name.endswith("_z") and _spec_attr(self._specs, name, "kind", None) == "z":
+            return 7 * (self.cfg.zscore_recent_weeks + self.cfg.zscore_baseline_weeks)
+        m = _TREND_WINDOWS.search(str(_spec_attr(self._specs, name, "template", "")))
+        return None if m is None else int(m.group(1)) + int(m.group(2))
+
     def __call__(self, name: str, value: float, age: float | None = None) -> str:
         data = self.days_of(name)
         first_days = data is not None and value == value and value >= data - _DATA_START_DAYS
@@ -197,6 +209,16 @@ class Describer:
             if own_age is not None:
                 return self._cached(name, value, own_age)
             return self._cached(name, value, None, data)
+        compared = self.compared_days(name)
+        if (
+            compared is not None
+            and value == value
+            and data is not None
+            and data < compared
+            and own_age is None
+        ):
+            # a trend whose baseline reaches back before the data: said over the days of data it had
+            return self._cached(name, value, None, data)
         too_long = self.over_its_age(name, age)
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
@@ -212,10 +234,9 @@ class Describer:
         # onboarding is over the client's first young_days: a younger client is seen over its age so far
         if name == "usage_onboarding_progress" and age < self.cfg.young_days:
             return True
-        # a z-score compares the last weeks with the weeks before them: a younger client had fewer of those
-        return name.endswith("_z") and age < 7 * (
-            self.cfg.zscore_recent_weeks + self.cfg.zscore_baseline_weeks
-        )
+        # a trend compares the last weeks with the weeks before them: a younger client had fewer of those
+        compared = self.compared_days(name)
+        return compared is not None and age < compared
 
 
 def registry_catalog(
@@ -486,11 +507,17 @@ def _row_sentence(
             what = renamed_login(what, describe.cfg.login_noun)  # a shop's "Orders", an app's "Sessions"
             if describe.cfg.value_noun:  # an API platform's "API calls", not "Time in the product"
                 what = renamed_value(what, describe.cfg.value_noun)
-            # a client younger than the two windows had fewer days before its recent ones
+            # a client younger than the two windows had fewer days before its recent ones, and so had every
+            # client where the data (its family's log) holds fewer days than them
             days = describe.cfg.baseline_days
-            if age is not None and age == age and age < recent + days:
-                days = max(int(age) - recent, 1)
+            data = describe.days_of(name)
+            own_age = int(age) if age is not None and age == age and (data is None or age < data) else None
+            if own_age is not None and own_age < recent + days:
+                days = max(own_age - recent, 1)
                 span = f"its {days} day{'' if days == 1 else 's'} before"
+            elif own_age is None and data is not None and data < recent + days:
+                days = max(data - recent, 1)
+                span = f"the {days} day{'' if days == 1 else 's'} of data before"
             else:
                 span = f"the {days} days before"
             return f"{what} {now} a week, {word} from {before} a week in {span}"
