@@ -1180,3 +1180,18 @@ def test_a_trend_said_as_levels_names_the_days_of_data_it_compares_with(age, dat
     X = np.array([[9 / 41, 2.0, age]])
     row = top_drivers(np.array([[0.9, 0.0, 0.0, -2.0]]), X, names, specs, describe, k=1).row(0, named=True)
     assert row[Scores.driver(1, "sentence")] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("usage_key_share_trend", -0.15, "-15 pts"),  # a share's difference in points, as its sentence
+        ("usage_key_share_trend", 0.05, "+5 pts"),
+        ("comm_sentiment_trend", -0.15, "-0.15"),  # a sentiment's difference stays a difference
+    ],
+)
+def test_a_share_difference_before_and_after_is_said_in_points(name, value, shown) -> None:
+    # why_changed read "Trend of key-feature share: +0.05 → -0.15" where the driver said "fell by 15 points"
+    from churnml.scoring.explain import _short_value
+
+    assert _short_value(SPECS[name], value, "EUR") == shown

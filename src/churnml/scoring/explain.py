@@ -721,6 +721,8 @@ def _value_text(spec: Any, value: float, currency: str) -> str:
         return "over 10x usual" if value > 10 else f"{100 * (value - 1):+.0f}% vs usual"
     if kind in ("change", "slope"):
         return f"{100 * value:+.0f}%"
+    if kind == "diff" and unit == "share difference":  # as the sentence says it: "fell by 15 points"
+        return f"{100 * value:+.0f} pts"
     if kind == "diff":
         return f"{value:+.2f}"
     if kind == "z":
