@@ -75,10 +75,10 @@ def frame():
         ("old", S2, "usage_days_since_login", 7),
         ("old", S2, "usage_active_users_7d", 1),
         ("old", S2, "usage_active_users_28d", 2),
-        # young client: 13 days old at S1, seen over the two weeks it existed
+        # young client: 13 days old at S1, seen over the 13 days it existed (not the two weeks it touched)
         ("young", S1, "account_tenure_days", 13),
         ("young", S1, "usage_logins_91d", None),  # older than the client: unknown
-        ("young", S1, "usage_logins_per_week_91d", 1.0),
+        ("young", S1, "usage_logins_per_week_91d", 2 * 7 / 13),
         ("young", S1, "usage_onboarding_progress", 1.0),
         ("young", S2, "usage_onboarding_progress", 2 / 3),
         ("young", S1, "usage_logins_ratio", None),  # no baseline week yet
@@ -531,3 +531,32 @@ def test_without_user_ids_seat_use_is_null() -> None:
     ]  # fmt: skip
     frame = features_at(make_dataset({**AGGREGATES, Table.SUBSCRIPTIONS: terms}), ["a", "quiet"], [S1])
     assert frame.select("usage_active_users_28d", "usage_seat_use_28d").rows() == [(None, None), (None, None)]
+
+
+# Created on a Sunday, the last day of its first grid week (weeks start on Mondays): 2 logins every day since.
+STEADY_CREATED = {8: datetime(2024, 2, 25), 29: datetime(2024, 2, 4), 36: datetime(2024, 1, 28)}
+
+
+@pytest.mark.parametrize(
+    ("age", "feature", "expected"),
+    [
+        # 16 logins in 8 days: 14 a week (it read 8: 16 over the two weeks it touched)
+        (8, "usage_logins_per_week_28d", 14.0),
+        (8, "usage_events_per_week_7d", 14.0),  # its last week alone: right before too
+        # 28 days of 14 a week against its 1 day of 2: steady (it read 6.33, "rose 533%")
+        (29, "usage_logins_ratio", 1.0),
+        (29, "usage_logins_per_week_91d", 14.0),
+        # 28 days against its 8 days before: steady (it read (56 + 1) / (16 * 4 / 2 + 1) = 1.73)
+        (36, "usage_logins_ratio", 1.0),
+    ],
+)
+def test_a_clients_first_week_counts_the_days_it_existed(age: int, feature: str, expected: float) -> None:
+    created = STEADY_CREATED[age]
+    logins = [ev("c", created + timedelta(days=d, hours=h), "login") for d in range(age) for h in range(2)]
+    tables = {
+        Table.CLIENTS: [{"client_id": "c", "created_at": created}, {"client_id": "o", "created_at": created}],
+        Table.EVENTS: [ev("o", datetime(2023, 12, 1), "login"), *logins],
+    }
+    row = features_at(make_dataset(tables), ["c"], [S1]).row(0, named=True)
+    assert row["account_tenure_days"] == age
+    assert row[feature] == pytest.approx(expected)

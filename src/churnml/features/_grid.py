@@ -54,6 +54,7 @@ __all__ = [
     "day_number",
     "days_since",
     "dense_shifts",
+    "existing_days",
     "existing_weeks",
     "from_grid_start",
     "lagged_window_sum",
@@ -461,6 +462,19 @@ def existing_weeks(weeks: int, lag: int = 0) -> nw.Expr:
     return n.clip(0, weeks)
 
 
+def existing_days(weeks: int, lag: int = 0) -> nw.Expr:
+    """How many days of the ``weeks`` weeks ending ``lag`` weeks before the row the client existed: from its
+    creation day on (``_cday``), or from the first day of the week it is observed from (``_cweek``: the data's
+    first week for a client older than the data). The denominator of tenure-aware rates: a client created on
+    the last day of a grid week was there 1 day of it, not a week (its 16 logins in 8 days read 8 a week)."""
+    end = nw.col(SDAY) - 7 * lag
+    observed = nw.col(SDAY) - 7 * (
+        nw.col(WEEK) - nw.col(CWEEK) + 1
+    )  # the first day of the week observed from
+    start = nw.max_horizontal(nw.col(CDAY).fill_null(observed), observed, end - 7 * weeks)
+    return (end - start).clip(0, 7 * weeks)
+
+
 def safe_div(num: nw.Expr, den: nw.Expr) -> nw.Expr:
     """``num / den`` as float, null where ``den`` is 0 or null."""
     return nw.when(den != 0).then(num.cast(nw.Float64) / den.cast(nw.Float64))
@@ -470,14 +484,15 @@ def ratio_trend(col: str, recent_weeks: int, baseline_weeks: int) -> nw.Expr:
     """Smoothed ratio of the recent rate to the client's own baseline rate.
 
     ``(a + 1) / (b * n_a / n_b + 1)``: ``a`` is the sum over the last ``recent_weeks``, ``b`` the sum
-    over the ``baseline_weeks`` before them, ``n_a``/``n_b`` the weeks of each window in which the
-    client existed (young clients are compared over the weeks they had). The +1 keeps 0 -> 0 at 1 and
-    stops 1 -> 0 looking like a collapse. Null while the client has no baseline week yet.
+    over the ``baseline_weeks`` before them, ``n_a``/``n_b`` the days of each window in which the
+    client existed (:func:`existing_days`: young clients are compared over the days they had; a baseline of
+    the one day of a client's first week is one day, not a week, so steady use reads 1, not +533%). The +1
+    keeps 0 -> 0 at 1 and stops 1 -> 0 looking like a collapse. Null while the client has no baseline day yet.
     """
     a = window_sum(col, recent_weeks)
     b = lagged_window_sum(col, baseline_weeks, recent_weeks)
-    n_a = existing_weeks(recent_weeks)
-    n_b = existing_weeks(baseline_weeks, recent_weeks)
+    n_a = existing_days(recent_weeks)
+    n_b = existing_days(baseline_weeks, recent_weeks)
     expected = b.cast(nw.Float64) * n_a / n_b
     return nw.when(n_b > 0).then((a + 1) / (expected + 1))
 

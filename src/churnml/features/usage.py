@@ -45,6 +45,7 @@ from churnml.features._grid import (
     cum_before,
     day_number,
     days_since,
+    existing_days,
     existing_weeks,
     lagged_window_sum,
     materialized,
@@ -422,9 +423,9 @@ def usage_features(
         logins_w = window_sum(_LOGIN, w)
         feats += [
             n_w.alias(f"usage_events_{d}d"),
-            safe_div(n_w, existing_weeks(w)).alias(f"usage_events_per_week_{d}d"),
+            safe_div(n_w * 7, existing_days(w)).alias(f"usage_events_per_week_{d}d"),
             logins_w.alias(f"usage_logins_{d}d"),
-            safe_div(logins_w, existing_weeks(w)).alias(f"usage_logins_per_week_{d}d"),
+            safe_div(logins_w * 7, existing_days(w)).alias(f"usage_logins_per_week_{d}d"),
             users_n[w].alias(f"usage_active_users_{d}d"),
             window_sum(_TIME, w).alias(f"usage_time_{d}d"),
             kinds_n[w].alias(f"usage_event_kinds_{d}d"),
