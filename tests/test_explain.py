@@ -1195,3 +1195,30 @@ def test_a_share_difference_before_and_after_is_said_in_points(name, value, show
     from churnml.scoring.explain import _short_value
 
     assert _short_value(SPECS[name], value, "EUR") == shown
+
+
+@pytest.mark.parametrize(
+    ("logins", "age", "data_days", "cited"),
+    [
+        (10.0, 15.0, None, False),  # 10 in its first 15 days: 121 in 182, above the portfolio's 39
+        (2.0, 15.0, None, True),  # 2 in 15 days: 24 in 182, below it
+        (30.0, 400.0, None, True),  # a whole window: as it is
+        (45.0, 400.0, None, False),
+        # a window longer than the 120 days of data, scaled to the window over them (10 in 15 days read
+        # 10 x 182 / 120): the same rate, 121
+        (10 * 182 / 120, 15.0, 120, False),
+        (2 * 182 / 120, 15.0, 120, True),
+    ],
+)
+def test_a_young_clients_count_is_held_against_the_portfolio_at_its_rate(
+    logins, age, data_days, cited
+) -> None:
+    # "10 logins in its first 15 days" was cited as raising the risk against a portfolio of 39 in 182 days
+    specs, describe = registry_catalog(FeaturesConfig(unobserved_windows="scaled"), data_days=data_days)
+    names = ["usage_logins_182d", "account_tenure_days"]
+    X = np.array([[40.0, 400.0], [38.0, 500.0], [45.0, 300.0], [logins, age]])
+    contrib = np.array([[0.0, 0.0, -2.0]] * 3 + [[0.5, 0.0, -2.0]])
+    reference = np.array([39.0, 400.0])
+    scaled = {} if data_days is None else {"days_of": describe.days_of}
+    ok = citable_mask(contrib, X, names, specs, reference, **scaled)
+    assert bool(ok[3, 0]) is cited

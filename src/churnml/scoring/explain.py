@@ -30,7 +30,10 @@ row sums to the raw score) and the client's feature values in the same column or
   a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
   portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
   never bad news (:data:`GOOD_NEWS_FLOORS`), nor a gap since the last payment no longer than the client's
-  usual gap (:data:`GOOD_NEWS_CEILINGS`). Symmetrically, bad news is never cited as lowering the risk.
+  usual gap (:data:`GOOD_NEWS_CEILINGS`). A windowed count of a client younger than its window (its
+  count over its age) is held against the reference at its rate over the window: 10 logins in its first
+  15 days are 121 in 182, no bad news against a typical 39. Symmetrically, bad news is never cited as
+  lowering the risk.
   Missing values ("no data"), an ambiguous feature (direction 0) at the portfolio's typical level or at
   0, and drivers the caller marks as carrying no information for the client (the term end of a
   monthly plan) are not cited at all. A count of what a client did for the business (its orders on record:
@@ -286,16 +289,22 @@ def citable_mask(
     specs: Mapping[str, Any],
     reference: np.ndarray,
     uninformative: Mapping[str, np.ndarray] | None = None,
+    days_of: Callable[[str], int | None] | None = None,
 ) -> np.ndarray:
     """``(n, n_features)`` booleans: may this feature be cited for this row in the direction of its
     contribution? (rules: module docstring). ``uninformative`` maps a feature to the rows where it says
-    nothing about the client."""
+    nothing about the client. A windowed count or amount of a client younger than its window is its count
+    over its age: it is held against the reference at the same rate over the window (10 logins in its first
+    15 days are 121 in 182, no bad news against a portfolio's 39); ``days_of`` (:meth:`Describer.days_of`):
+    the days of data a feature is resolved from, where a window longer than them holds a count already
+    scaled to the window over those days (``features.unobserved_windows: scaled``)."""
     X = np.asarray(values, dtype=float)
     raises = np.asarray(contributions, dtype=float)[:, : len(feature_names)] > 0
     ok = np.ones(X.shape, dtype=bool)
+    ages = _ages(X, feature_names)
     for j, name in enumerate(feature_names):
         direction = _spec_attr(specs, name, "direction", 0)
-        v, ref = X[:, j], reference[j]
+        v, ref = _at_the_windows_rate(X[:, j], name, specs, ages, days_of), reference[j]
         kind = _spec_attr(specs, name, "kind", None)
         if kind == "z":
             v = np.round(v, 1)  # as said ("+0.0 standard deviations" is no news either way)
@@ -329,6 +338,26 @@ def citable_mask(
         if uninformative and name in uninformative:
             ok[:, j] &= ~np.asarray(uninformative[name], dtype=bool)
     return ok
+
+
+def _at_the_windows_rate(
+    v: np.ndarray,
+    name: str,
+    specs: Mapping[str, Any],
+    ages: np.ndarray,
+    days_of: Callable[[str], int | None] | None,
+) -> np.ndarray:
+    """``v`` (one windowed sum per row) where a client is younger than its window (and than the days of
+    data it is resolved from) as the same rate over the whole window: ``v x min(window, days) / age``; other
+    features and rows unchanged. Distinct users and kinds do not add up over days: unchanged."""
+    window = summed_window_days(name, specs)
+    if window is None or distinct_count(name, specs):
+        return v
+    days = None if days_of is None else days_of(name)
+    span = window if days is None else min(window, days)
+    with np.errstate(invalid="ignore"):
+        young = np.isfinite(ages) & (ages >= 1) & (ages < span)
+    return np.where(young, v * span / np.where(young, ages, 1.0), v)
 
 
 def _masked(contributions: np.ndarray, citable: np.ndarray | None) -> np.ndarray:

@@ -332,7 +332,7 @@ def explanations(
                     np.isfinite(term_days) & (term_days > since) & paid_for_it
                 )
         quiet = quiet or None
-        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet)
+        ok = citable_mask(now, X_now, names, specs, citing.reference, quiet, describe.days_of)
         lead_safe = None if safe is None else safe[part]
         chunk_drivers = top_drivers(
             now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe, reference=citing.reference
@@ -365,7 +365,13 @@ def explanations(
                 feature_values_before=values_prev[before[changed]],
                 probability_move=None if probability_move is None else probability_move[part][changed],
                 may_raise=citable_mask(
-                    np.ones_like(now[changed]), X_now[changed], names, specs, citing.reference, quiet_changed
+                    np.ones_like(now[changed]),
+                    X_now[changed],
+                    names,
+                    specs,
+                    citing.reference,
+                    quiet_changed,
+                    describe.days_of,
                 ),
             )
             for i, reason in zip(changed.tolist(), text, strict=True):
