@@ -191,6 +191,45 @@ def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg, parts)
     assert result.metrics.loc["model", "pr_auc"] > 0.3
 
 
+def _ten_churners_at_every_snapshot() -> pd.DataFrame:
+    """60 clients x 12 weekly snapshots; c00..c09 churn, labeled 1 at each of their 12 snapshots."""
+    rng = np.random.default_rng(0)
+    snaps = [FIRST + timedelta(weeks=w) for w in range(12)]
+    table = pd.DataFrame(
+        {"client_id": np.repeat([f"c{i:02d}" for i in range(60)], 12), "snapshot": np.tile(snaps, 60)}
+    )
+    churner = table["client_id"].isin([f"c{i:02d}" for i in range(10)]).to_numpy()
+    table["label"] = churner.astype(int)
+    table["f1"] = rng.normal(size=len(table)) + churner
+    table["f2"] = rng.normal(size=len(table))
+    return table
+
+
+@pytest.mark.parametrize(
+    ("parts", "source"),
+    [
+        (
+            5,
+            "out-of-fold raw scores of every labeled row (720 rows, 120 churn labels of 10 churning clients), ",
+        ),
+        (
+            1,
+            "the held-out clients' rows (156 rows, 36 churn labels of 3 churning clients, every labeled snapshot)",
+        ),
+    ],
+)
+def test_the_calibration_source_counts_churning_clients_not_their_rows(parts, source):
+    # 10 churning clients labeled at 12 snapshots each: 120 churn labels, not 120 churners
+    cfg = TrainConfig(
+        cross_fit_parts=parts,
+        lightgbm={"n_estimators": 30, "num_leaves": 4},
+        early_stopping_rounds=5,
+        n_jobs=1,
+    )
+    result = train_and_compare(_ten_churners_at_every_snapshot(), cfg, HORIZON)
+    assert result.calibration_source.startswith(source)
+
+
 def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
     table = labeled_table(n_clients=300, n_weeks=9)  # 8 weeks: too short for 28 + 28 + 7 days
     said: list[str] = []

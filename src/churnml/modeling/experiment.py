@@ -841,6 +841,19 @@ class TrainingResult:
         return self.backtest.metrics
 
 
+def _labels_text(labeled: pd.DataFrame, idx: np.ndarray) -> str:
+    """How many rows (positions ``idx`` in ``labeled``) and churn labels they hold, and of how many churning
+    clients ("2,496 rows, 141 churn labels of 22 churning clients"): a client labeled 1 at a dozen weekly
+    snapshots is one churner, not twelve (the count ``calibration: auto`` reads, :func:`calibrator_for`)."""
+    rows = labeled.iloc[idx]
+    positives = int(rows[LABEL].sum())
+    clients = churning_clients(rows)
+    return (
+        f"{len(rows):,} rows, {positives:,} churn label{'s' if positives != 1 else ''} of {clients:,} churning "
+        f"client{'s' if clients != 1 else ''}"
+    )
+
+
 def _deployed_model(
     labeled: pd.DataFrame,
     features: list[str],
@@ -861,7 +874,7 @@ def _deployed_model(
                 model,
                 f"{model.best_iteration_} trees: the mean of {parts} models cross-fitted on client parts, "
                 f"each early-stopped on its own part (rounds {model.part_iterations_})",
-                f"out-of-fold raw scores of every labeled row ({len(y):,} rows, {int(y.sum()):,} churners), "
+                f"out-of-fold raw scores of every labeled row ({_labels_text(labeled, every)}), "
                 f"each scored by the one of the {parts} models that never saw its client",
             )
     held_out = holdout_clients(labeled[CLIENT_ID], cfg.holdout_share, cfg.seed, y)
@@ -870,8 +883,8 @@ def _deployed_model(
     for part, idx in (("training", fit), ("held-out", ho)):
         if idx.size == 0 or y[idx].sum() in (0, idx.size):
             raise ValueError(
-                f"the {part} clients' labeled rows hold one class only ({int(y[idx].sum())} churners of "
-                f"{idx.size} rows): too few labeled snapshots or churners to train a model yet"
+                f"the {part} clients' labeled rows hold one class only ({_labels_text(labeled, idx)}): too few "
+                "labeled snapshots or churners to train a model yet"
             )
     if bt.best_iterations:
         rounds = max(1, int(np.median(bt.best_iterations)))
@@ -899,7 +912,7 @@ def _deployed_model(
         rounds_source = f"early stopping on the {cfg.holdout_share:.0%} held-out clients (no backtest fold)"
     raw = twin.raw_score(Rows(X, ho))
     calib_source = (
-        f"the held-out clients' rows ({ho.size:,} rows, {int(y[ho].sum()):,} churners, every labeled snapshot) "
+        f"the held-out clients' rows ({_labels_text(labeled, ho)}, every labeled snapshot) "
         f"scored by a twin trained the same way on the other clients"
     )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
