@@ -294,6 +294,33 @@ def test_a_feature_that_holds_the_future_ranks_the_test_rows_alone():
     assert alone["f3"] < rate + 0.15  # f3 does not enter the label's probability
 
 
+@pytest.mark.parametrize(
+    ("rules", "said"),
+    [
+        # each fold calibrates its own constant (its training rows' churn rate): still no ranking at all
+        ([0.161, 0.161, 0.164, 0.164], True),
+        ([0.161, 0.161, 0.161, 0.161], True),
+        ([0.161, 0.2, 0.164, 0.164], False),  # fold 1 ranks its rows
+    ],
+)
+def test_a_contender_constant_in_every_fold_is_said_to_say_nothing(rules, said) -> None:
+    from churnml.modeling.experiment import constant_contender_notes
+
+    predictions = pd.DataFrame(
+        {
+            "fold": [1, 1, 2, 2],
+            "model": [0.1, 0.3, 0.2, 0.4],
+            "rules": rules,
+            "logistic": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    expected = [
+        "rules gives every test row of a fold the same score (no rule fires on any test row): its PR-AUC is "
+        "the churn rate, and beating it says nothing about the model"
+    ]
+    assert constant_contender_notes(predictions, ["model", "rules", "logistic"]) == (expected if said else [])
+
+
 def test_a_contender_that_scores_every_row_alike_is_said_to_say_nothing() -> None:
     import pandas as pd
 
