@@ -111,6 +111,37 @@ def test_a_model_named_by_the_user_or_from_another_dataset_is_said_so() -> None:
             True,
         ),
         (ModelCard(label={"horizon_days": 90}), "2024-01-01", None, False),
+        # under the subscriptions label the last snapshot's label waited the grace (30 days): a term ending
+        # on 2024-08-29 renewed on 2024-09-11 made it 0, so a list dated 2024-09-08 (that client in its grace)
+        # asks what the model was told
+        (
+            ModelCard(
+                training_window=["2024-01-01", "2024-06-03"],
+                label={"source": "subscriptions", "horizon_days": 90, "grace_days": 30},
+            ),
+            "2024-09-08",
+            "2024-10-01",
+            True,
+        ),
+        (
+            ModelCard(
+                training_window=["2024-01-01", "2024-06-03"],
+                label={"source": "mixed", "horizon_days": 90, "grace_days": 14},
+            ),
+            "2024-09-15",
+            "2024-09-15",
+            False,
+        ),
+        # no lag under the inactivity label: its label of a snapshot is known once the horizon has passed
+        (
+            ModelCard(
+                training_window=["2024-01-01", "2024-06-03"],
+                label={"source": "inactivity", "horizon_days": 90, "grace_days": 30},
+            ),
+            "2024-09-08",
+            "2024-09-01",
+            False,
+        ),
     ],
 )
 def test_a_list_dated_before_the_outcomes_the_model_learned_is_scored_with_hindsight(

@@ -127,13 +127,29 @@ class ModelCard:
 
     def learned_outcomes_until(self) -> date | None:
         """The day up to which the model learned who churned: its last labeled snapshot plus the label
-        horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``);
-        None when the card lacks either."""
-        horizon = (self.label or {}).get("horizon_days", self.horizon_days)
+        horizon (the label of a snapshot ``s`` says whether the client churned in ``(s, s + horizon]``) plus
+        the label lag (:func:`churnml.labels.label_lag_days`: under the subscriptions and mixed labels a term
+        that ended before ``s + horizon`` is a churn only once its grace passed unrenewed, so the label of
+        the last snapshot was decided by renewals up to ``grace_days`` later: a client in its grace on a
+        list dated inside that lag is one whose renewal the model was told); None when the card lacks the
+        window or the horizon."""
+        label = self.label or {}
+        horizon = label.get("horizon_days", self.horizon_days)
         last = self.last_labeled_snapshot()
         if last is None or horizon is None:
             return None
-        return last + timedelta(days=int(horizon))
+        return last + timedelta(days=int(horizon) + self._label_lag_days())
+
+    def _label_lag_days(self) -> int:
+        """The label lag of the card's label settings (:func:`churnml.labels.label_lag_days`); 0 when the
+        card does not name its label source (a card written before it was recorded)."""
+        from churnml.config import LabelConfig
+        from churnml.labels import label_lag_days
+
+        label = self.label or {}
+        if label.get("source") in (None, "auto"):
+            return 0
+        return label_lag_days(LabelConfig(**{k: label[k] for k in ("source", "grace_days") if k in label}))
 
     def hindsight_note(self, as_of: date) -> str | None:
         """What a list dated ``as_of`` must say when the model learned outcomes that fall in the list's
