@@ -46,6 +46,55 @@ def test_the_model_card_marks_the_folds_that_gave_no_result() -> None:
     assert record["summary"].endswith("; 1 used, fold 1 skipped (see the notes)")
 
 
+@pytest.mark.parametrize(
+    ("used", "fold_1", "fold_2", "summary_end"),
+    [
+        ([2], " (skipped: see the notes)", "", "; 1 used, fold 1 skipped (see the notes)"),
+        # no fold judged (a handful of churners, all late): the plan's title alone read as two folds run
+        (
+            [],
+            " (skipped: see the notes)",
+            " (skipped: see the notes)",
+            "gap 91 days; none used, every fold skipped (see the notes)",
+        ),
+        ([1, 2], "", "", "gap 91 days"),
+    ],
+)
+def test_the_card_and_the_registry_tag_say_which_folds_gave_no_result(
+    used, fold_1, fold_2, summary_end
+) -> None:
+    from datetime import date
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from churnml.jobs.train import _registry_tags, backtest_record
+    from churnml.modeling.backtest import BacktestPlan, Fold
+
+    folds = tuple(
+        Fold(
+            n, date(2025, 1, 6), date(2025, 1, 6 + 7 * n), date(2025, 3, 3 + 7 * n), date(2025, 3, 9 + 7 * n)
+        )
+        for n in (1, 2)
+    )
+    plan = BacktestPlan(folds, date(2025, 1, 6), date(2025, 3, 30), 91, 7, 0)
+    predictions = pd.DataFrame({"fold": used}) if used else pd.DataFrame()
+    result = SimpleNamespace(
+        plan=plan,
+        backtest=SimpleNamespace(predictions=predictions, has_estimate=bool(used)),
+        model=SimpleNamespace(feature_names_=["f1"]),
+        metrics=pd.DataFrame({"pr_auc": [0.5]}, index=["model"]),
+    )
+    record = backtest_record(result)
+    assert record["fold_1"] == "train 2025-01-06..<2025-01-13 test 2025-03-10..2025-03-16" + fold_1
+    assert record["fold_2"] == "train 2025-01-06..<2025-01-20 test 2025-03-17..2025-03-23" + fold_2
+    assert record["summary"].endswith(summary_end)
+    tags = _registry_tags(
+        result, SimpleNamespace(name="d"), {"training_window": "w", "config_hash": "h", "backtest": record}
+    )
+    assert tags["backtest"] == record["summary"]
+
+
 def _school_year(as_of):
     """Four schools on annual terms that all renew on 1 September (the second year running), data to ``as_of``."""
     from datetime import datetime

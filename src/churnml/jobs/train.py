@@ -619,7 +619,7 @@ def _registry_tags(result: TrainingResult, dataset: Any, metadata: Mapping[str, 
     return {
         "feature_hash": tracking.feature_hash(result.model.feature_names_),
         "training_window": metadata["training_window"],
-        "backtest": result.plan.summary(),
+        "backtest": metadata.get("backtest", {}).get("summary", result.plan.summary()),  # skipped folds said
         "backtest_pr_auc": (
             round(float(result.metrics.loc["model", "pr_auc"]), 6) if result.backtest.has_estimate else "none"
         ),
@@ -782,16 +782,19 @@ def _used_folds(result: TrainingResult) -> set[int]:
 
 
 def backtest_record(result: TrainingResult) -> dict[str, str]:
-    """The backtest as the model card and MLflow record it: the plan's fold boundaries, each fold that
-    gave no result marked skipped, and the summary with what was used ("4 out-of-time fold(s) ...; 1 used,
-    folds 1, 2, 3 skipped"): a card listing four folds of which one ran read as four."""
+    """The backtest as the model card, MLflow and the registry's tag record it: the plan's fold boundaries,
+    each fold that gave no result marked skipped, and the summary with what was used ("4 out-of-time fold(s)
+    ...; 1 used, folds 1, 2, 3 skipped", "...; none used, every fold skipped"): a card listing four folds of
+    which one ran read as four, and one of which none ran as an estimate."""
     used = _used_folds(result)
     planned = [f.number for f in result.plan.folds]
     record = result.plan.describe()
     for n in planned:
-        if used and n not in used:
+        if n not in used:
             record[f"fold_{n}"] += " (skipped: see the notes)"
-    return {**record, "summary": result.plan.summary() + skipped_folds_text(planned, used)}
+    # every planned fold skipped: no estimate, which the title of the plan alone ("2 out-of-time fold(s)") hid
+    none = "; none used, every fold skipped (see the notes)" if planned and not used else ""
+    return {**record, "summary": result.plan.summary() + skipped_folds_text(planned, used) + none}
 
 
 def skipped_folds_text(planned: list[int], used: set[int]) -> str:
