@@ -191,6 +191,23 @@ def test_the_deployed_model_learns_from_every_labeled_snapshot(train_cfg, parts)
     assert result.metrics.loc["model", "pr_auc"] > 0.3
 
 
+@pytest.mark.parametrize(
+    ("test_days", "weeks", "days_short"),
+    [
+        (None, 9, 6),  # 1 day of test window after 28 + 28 days: a week's fold 6 days later
+        (28, 9, 27),  # train.test_days 28: its window, not a week (it said 6; 6 days later it said 21)
+        (28, 12, 6),  # 22 days of test window
+    ],
+)
+def test_the_days_short_of_a_first_fold_give_one(test_days, weeks, days_short):
+    cfg = TrainConfig(folds=4, min_train_days=28, test_days=test_days)
+    snaps = [FIRST + timedelta(weeks=w) for w in range(weeks)]
+    plan = backtest_plan(snaps, cfg, HORIZON)
+    assert not plan.has_folds and plan.days_short == days_short
+    assert not backtest_plan([*snaps, snaps[-1] + timedelta(days=days_short - 1)], cfg, HORIZON).has_folds
+    assert backtest_plan([*snaps, snaps[-1] + timedelta(days=days_short)], cfg, HORIZON).has_folds
+
+
 def _ten_churners_at_every_snapshot() -> pd.DataFrame:
     """60 clients x 12 weekly snapshots; c00..c09 churn, labeled 1 at each of their 12 snapshots."""
     rng = np.random.default_rng(0)

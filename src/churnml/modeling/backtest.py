@@ -164,8 +164,8 @@ def backtest_plan(snapshots: Any, cfg: TrainConfig, horizon_days: int, lag_days:
     # the earliest test start leaving min_train_days of training snapshots before the gap
     earliest = first + timedelta(days=cfg.min_train_days + gap)
     available = (last - earliest).days + 1
-    if available < 7:
-        return BacktestPlan((), first, last, gap, cfg.test_days or 0, 7 - available)
+    if available < 7:  # the days short of a first fold: of its test window (train.test_days, else a week)
+        return BacktestPlan((), first, last, gap, cfg.test_days or 0, (cfg.test_days or 7) - available)
     test_days = _test_days(available, cfg.folds, cfg.test_days)
     n = min(cfg.folds, max(available // test_days, 0))
     if n == 0:
