@@ -68,6 +68,30 @@ def test_calibration_table_deciles():
     assert binary_metrics(y, p)["ece"] == pytest.approx(0.05)
 
 
+@pytest.mark.parametrize(
+    ("y", "p", "bins", "ece"),
+    [
+        # one client's 10 churn rows listed together, every row at the churn rate 0.1: calibrated, ECE 0
+        (np.r_[np.zeros(40), np.ones(10), np.zeros(50)], np.full(100, 0.1), [5], 0.0),  # the middle bin
+        # a coarse score of 3 values, each the churn rate of its rows (0.1 of 90 rows, 0.5 of 10)
+        (
+            np.r_[np.zeros(45), np.ones(5), np.zeros(36), np.ones(4), np.zeros(5), np.ones(5)],
+            np.r_[np.full(90, 0.1), np.full(10, 0.5)],
+            [5, 10],
+            0.0,
+        ),
+        # ties of a value that is not its rows' rate: one bin, off by 0.1
+        (np.r_[np.zeros(80), np.ones(20)], np.full(100, 0.3), [5], 0.1),
+    ],
+)
+def test_tied_probabilities_share_a_calibration_bin_whatever_the_row_order(y, p, bins, ece):
+    for order in (np.arange(y.size), np.random.default_rng(0).permutation(y.size)):
+        table = calibration_table(y[order], p[order])
+        assert list(table["n"]) == [int((p == v).sum()) for v in np.unique(p)]
+        assert list(table["bin"]) == bins
+        assert binary_metrics(y[order], p[order])["ece"] == pytest.approx(ece)
+
+
 def test_metrics_by_month():
     snaps = [date(2024, 1, 1), date(2024, 1, 8), date(2024, 2, 5), date(2024, 2, 12)]
     table = metrics_by_month([1, 0, 0, 1], [0.9, 0.1, 0.8, 0.2], snaps)

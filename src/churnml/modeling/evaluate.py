@@ -91,9 +91,14 @@ def lift_at(y: Any, p: Any, share: float) -> float:
 
 
 def calibration_table(y: Any, p: Any, bins: int = 10) -> pd.DataFrame:
-    """One row per predicted-probability decile: bin, n, mean_predicted, observed_rate."""
+    """One row per predicted-probability decile: bin, n, mean_predicted, observed_rate.
+
+    Rows of the same probability share a bin (placed by their mean rank): a coarse score (the rules: a few
+    values) has fewer bins, never a value split over several by the order of its rows. Split by row order, a
+    constant 0.1 at a churn rate of 0.1 (one client's ten churn rows listed together) read an ECE of 0.18, 0.04
+    once the rows were shuffled."""
     y, p = _arrays(y, p)
-    ranks = pd.Series(p).rank(method="first").to_numpy()
+    ranks = pd.Series(p).rank(method="average").to_numpy()
     decile = np.minimum((ranks - 1) * bins // max(p.size, 1), bins - 1).astype(int)
     frame = pd.DataFrame({"bin": decile + 1, "y": y, "p": p})
     out = frame.groupby("bin", as_index=False).agg(
