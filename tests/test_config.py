@@ -298,6 +298,15 @@ def test_history_hash_changes_only_with_what_the_weekly_probabilities_depend_on(
     assert (history_hash(changed) == history_hash(base)) is same_history
 
 
+def test_history_hash_changes_with_churnml_s_version() -> None:
+    """A release may compute a feature differently: its first list scores the weekly history again."""
+    from churnml import __version__
+
+    cfg = load_config(None)
+    assert history_hash(cfg) == history_hash(cfg, __version__)
+    assert history_hash(cfg, "0.0.1") != history_hash(cfg)
+
+
 @pytest.mark.parametrize(
     ("override", "read", "message"),
     [

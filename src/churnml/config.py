@@ -776,13 +776,18 @@ _NOT_IN_HISTORY = {"features": {"engine", "login_noun", "value_noun"}, "data": {
 _IN_HISTORY = {"rules": {"mailing_share", "mailing_min_clients"}}
 
 
-def history_hash(cfg: Config) -> str:
+def history_hash(cfg: Config, code_version: str | None = None) -> str:
     """A stable short hash of the settings a list's weekly health history depends on (besides the model
     and the data): the features (not their engine or nouns), the label, how the data is read (not its
-    as-of date) and the rules the features read (``rules.mailing_share``, ``rules.mailing_min_clients``: the
-    mailings the communication features leave out). Next week's list reuses last week's history when it
-    matches: a change of the other rules, values, playbooks, batch sizes or engine keeps it."""
-    sections = {
+    as-of date), the rules the features read (``rules.mailing_share``, ``rules.mailing_min_clients``: the
+    mailings the communication features leave out) and churnml's version (``code_version``, default the
+    installed one: a new release may compute a feature differently, so its first list scores the history
+    again). Next week's list reuses last week's history when it matches: a change of the other rules,
+    values, playbooks, batch sizes or engine keeps it."""
+    from churnml import __version__
+
+    sections: dict[str, Any] = {"churnml": code_version or __version__}
+    sections |= {
         name: getattr(cfg, name).model_dump(mode="json", exclude=_NOT_IN_HISTORY.get(name, set()))
         for name in ("features", "label", "data")
     }
