@@ -840,6 +840,43 @@ def test_a_table_of_whole_subscriptions_reads_as_such() -> None:
     assert unrenewed_terms_note(addons, end, 30, least=1) is None
 
 
+# 20 students: a spring term ending 2024-06-28, and 10 of them back for the autumn term starting 2024-09-07 (71
+# days later); the other 10 leave. SCHOOL_LATE: the autumn terms only.
+_SPRING = [(f"s{i}", "2024-04-20", "2024-06-28") for i in range(20)]
+_AUTUMN = [(f"s{i}", "2024-09-07", "2024-11-15") for i in range(10)]
+# 10 clients back 71 days after terms ending on 10 different days (win-backs, no break)
+_SPREAD = [(f"w{i}", f"2024-05-{i + 1:02d}", f"2024-06-{i + 1:02d}") for i in range(10)] + [
+    (f"w{i}", f"2024-08-{i + 11:02d}", f"2024-10-{i + 11:02d}") for i in range(10)
+]
+_SCHOOL_NOTE = (
+    "subscriptions: 10 of the 20 terms not renewed within label.grace_days (30) were followed by a new term of "
+    "the client later, 10 of them after a term ending on 2024-06-28 (a new term 71 days later, the median): under "
+    "the subscriptions label each is a churn and a return, and every client between two such terms reads as "
+    "gone (off the weekly list, on the win-back list until its next term is booked). A break the business takes "
+    "between terms (a school closed for the summer) is no churn: --set label.grace_days=77 covers 3 in 4 of "
+    "these gaps (labels then wait label.horizon_days plus that grace)"
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "grace", "least", "expected"),
+    [
+        (_SPRING + _AUTUMN, 30, 5, _SCHOOL_NOTE),  # a summer break: everyone back on one day, 71 days later
+        (_SPRING + _AUTUMN, 77, 5, None),  # a grace covering the break: renewals, no note
+        (_SPRING + _AUTUMN, 30, 11, None),  # fewer late returns than least
+        (_SPRING, 30, 5, None),  # nobody came back: churns, no break
+        (_SPREAD, 30, 5, None),  # returns after terms ending on 10 different days: win-backs, no break
+    ],
+)
+def test_clients_back_together_after_the_grace_read_as_a_break(rows, grace, least, expected) -> None:
+    """A school closed all summer: the default 30-day grace labels every student of the spring term a churn;
+    validate and train say so, with the grace that covers the break (it said nothing: a list in August had
+    'no client active at the as-of date', the model learned that every spring term churns)."""
+    from churnml.labels import late_returns_note
+
+    assert late_returns_note(_terms(rows), datetime(2024, 11, 1), grace, least=least) == expected
+
+
 def test_a_subscriber_is_active_from_its_first_term_not_from_its_creation():
     """A client of the clients table is a customer from its first term's start (a lead signed up on
     01-01 that subscribes on 03-01), and never without a term (a lead that never subscribes)."""

@@ -138,6 +138,7 @@ __all__ = [
     "label_lag_days",
     "labeled_spine",
     "late_behaviour_note",
+    "late_returns_note",
     "membership_changes",
     "orders",
     "regular_rhythm_note",
@@ -1015,6 +1016,67 @@ def unrenewed_terms_note(
         "row); an end_date that says when the subscription ended holds the future, and the model would read "
         "every churn in advance. Give one row per billing period or contract term, and the cancellations in "
         "churns"
+    )
+
+
+def late_returns_note(
+    subscriptions: pl.DataFrame,
+    data_end: datetime,
+    grace_days: int,
+    least: int = 20,
+    share: float = 0.1,
+    together: float = 0.5,
+) -> str | None:
+    """Under the subscriptions label, a warning when many clients come back after the grace together: of
+    the base terms (add-ons aside) that ended at least ``grace_days`` before ``data_end`` and were not
+    followed by a new term of the client within the grace (each a churn to the label), ``share`` or more
+    (and ``least`` or more) were followed by one later, and ``together`` of those late returns or more
+    followed a term ending on one day. Such returns are a break the whole business takes (a school closed
+    all summer between its terms), not churns: every client reads as gone during the break (a list in it
+    has nobody to score, the win-back list holds everyone) and the model learns that the break's last term
+    always churns. The note names the break and the grace that covers 3 in 4 of those gaps, in whole
+    weeks. None otherwise."""
+    sub = subscriptions
+    if Subscriptions.IS_ADDON in sub.columns:
+        sub = sub.filter(~pl.col(Subscriptions.IS_ADDON).fill_null(False))
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    terms = sub.select(
+        pl.col(CLIENT_ID).cast(pl.String), start.alias("_start"), end.alias("_end")
+    ).drop_nulls()
+    cutoff = data_end - timedelta(days=grace_days)
+    ended = terms.filter(pl.col("_end") <= cutoff).sort("_start")
+    starts = terms.select(CLIENT_ID, pl.col("_start").alias("_next")).unique().sort("_next")
+    nexts = ended.join_asof(
+        starts,
+        left_on="_start",
+        right_on="_next",
+        by=CLIENT_ID,
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,  # both sorted by their time above (Polars cannot check it per client)
+    )
+    grace = pl.duration(days=grace_days)
+    unrenewed = nexts.filter(pl.col("_next").is_null() | (pl.col("_next") > pl.col("_end") + grace))
+    late = unrenewed.filter(pl.col("_next").is_not_null()).with_columns(
+        (pl.col("_next") - pl.col("_end")).dt.total_days().alias("_gap")
+    )
+    if late.height < max(least, 1) or late.height < share * unrenewed.height:
+        return None
+    busiest = late.group_by(pl.col("_end").dt.date().alias("_day")).agg(
+        pl.len().alias("_n"), pl.col("_gap").median()
+    )
+    day, n, gap = busiest.sort("_n", "_day", descending=[True, False]).row(0)
+    if n < together * late.height:
+        return None
+    weeks = -(-int(late.get_column("_gap").quantile(0.75, "higher")) // 7)
+    return (
+        f"subscriptions: {late.height:,} of the {unrenewed.height:,} terms not renewed within label.grace_days "
+        f"({grace_days}) were followed by a new term of the client later, {n:,} of them after a term ending on "
+        f"{day:%Y-%m-%d} (a new term {gap:.0f} days later, the median): under the subscriptions label each is a "
+        "churn and a return, and every client between two such terms reads as gone (off the weekly list, "
+        "on the win-back list until its next term is booked). A break the business takes between terms (a school closed for the summer) is no "
+        f"churn: --set label.grace_days={weeks * 7} covers 3 in 4 of these gaps (labels then wait "
+        "label.horizon_days plus that grace)"
     )
 
 

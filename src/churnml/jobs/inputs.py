@@ -142,7 +142,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
     subscriptions rather than terms (:func:`churnml.labels.unrenewed_terms_note`), many clients with only
     free terms (:func:`churnml.labels.free_terms_note`), under the subscriptions label clients without any
-    term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`), and,
+    term, buyers (with orders) told apart from leads (:func:`churnml.labels.termless_clients_note`) and clients
+    back together after the grace (a break between terms, :func:`churnml.labels.late_returns_note`), and,
     under the inactivity label, clients active on a regular rhythm about as long as the horizon
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
@@ -167,6 +168,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         inactivity_activity,
         invoice_lag_note,
         late_behaviour_note,
+        late_returns_note,
         regular_rhythm_note,
         resolved_label,
         slow_rhythm_note,
@@ -200,6 +202,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             else None
         )
         notes += [termless] if termless else []
+        # a break the whole business takes between terms (a school's summer) read as everyone churning
+        breaks = late_returns_note(subscriptions, dataset.as_of, cfg.label.grace_days) if by_terms else None
+        notes += [breaks] if breaks else []
         if cfg.label.source == "churns":
             churns = dataset.tables.get(Table.CHURNS)
             lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
