@@ -1007,7 +1007,6 @@ def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:
     last = max(values)
     lag = (cut - last).days
     if lag > max_lag_days:
-        raise UserError(
-            f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {day} "
-            f"(score.max_data_lag_days = {max_lag_days}); refresh the data or pass an earlier --as-of"
-        )
+        from churnml.scoring.assemble import stale_data_message
+
+        raise UserError(stale_data_message(last, lag, day, max_lag_days))

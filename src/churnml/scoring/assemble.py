@@ -114,6 +114,7 @@ __all__ = [
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
+    "stale_data_message",
     "unknown_features_note",
     "unreturned_churns",
 ]
@@ -171,11 +172,19 @@ def check_data_lag(tables: Mapping[Table, pl.DataFrame], as_of: date, max_lag_da
         raise ScoringError(f"no data before the as-of date {as_of}: nothing to score")
     lag = (datetime(as_of.year, as_of.month, as_of.day) - last).days
     if lag > max_lag_days:
-        raise ScoringError(
-            f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {as_of} "
-            f"(score.max_data_lag_days = {max_lag_days}); refresh the data or pass an earlier --as-of"
-        )
+        raise ScoringError(stale_data_message(last, lag, as_of, max_lag_days))
     return last
+
+
+def stale_data_message(last: datetime, lag: int, as_of: date, max_lag_days: int) -> str:
+    """The refusal of data that ends ``lag`` days (more than ``max_lag_days``) before ``as_of``, with the three
+    ways on: a fresher export, an earlier list date, or, when nothing happened since (a school closed all
+    summer: its August export's last record was a July payment), the setting that accepts the silence."""
+    return (
+        f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {as_of} "
+        f"(score.max_data_lag_days = {max_lag_days}); refresh the data, pass an earlier --as-of, or, when nothing "
+        f"happened since (a business closed for a season), --set score.max_data_lag_days={lag}"
+    )
 
 
 class FeatureMismatch(ScoringError):
