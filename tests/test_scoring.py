@@ -551,6 +551,39 @@ def test_stale_data_is_refused() -> None:
     assert check_data_lag(tables, date(2024, 6, 3), 33) == datetime(2024, 5, 1)
 
 
+_NOBODY = "no client is active at the as-of date 2026-08-17: nothing to score"
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        # two students of the summer term (ended 2026-06-28), one booked for September: the break is named
+        (
+            [
+                ("a", "2026-04-27", "2026-06-28"),
+                ("a", "2026-09-07", "2026-11-15"),
+                ("b", "2026-04-27", "2026-06-28"),
+            ],
+            f"{_NOBODY}; 1 client has a term booked to start on 2026-09-07 or later after a gap longer than "
+            "label.grace_days (30): each is gone until that term starts. A break the business takes between terms "
+            "(a school closed for the summer) wants a grace that covers it: churnml validate names it",
+        ),
+        ([("b", "2026-04-27", "2026-06-28")], _NOBODY),  # nobody booked: nothing more to say
+        ([("n", "2026-09-07", "2026-11-15")], _NOBODY),  # a new student's first term booked ahead: no return
+    ],
+)
+def test_a_list_nobody_is_on_names_the_terms_booked_after_the_grace(terms, expected) -> None:
+    """A school closed all summer, its August list under the default 30-day grace: 'nothing to score' said
+    nothing of the 226 students booked for September (it now names them and the grace)."""
+    from churnml.scoring.assemble import nobody_active_message
+
+    subs = pl.DataFrame(
+        terms, schema={"client_id": pl.String, "start_date": pl.String, "end_date": pl.String}, orient="row"
+    ).with_columns(pl.col("start_date", "end_date").str.to_datetime("%Y-%m-%d"), mrr=pl.lit(140.0))
+    assert nobody_active_message(subs, date(2026, 8, 17), 30) == expected
+    assert nobody_active_message(None, date(2026, 8, 17), 30) == _NOBODY
+
+
 # -- a tiny CRM, a tiny real model ----------------------------------------------------------------
 def tiny_tables(n: int = 24, seed: int = 0) -> dict[Table, pl.DataFrame]:
     """n clients with daily logins and monthly terms; every 4th client's logins collapse in May 2024,

@@ -74,6 +74,7 @@ from churnml.contract.schemas import (
     SNAPSHOT,
     Churns,
     Clients,
+    Subscriptions,
     Table,
 )
 from churnml.modeling.train import feature_matrix
@@ -111,6 +112,7 @@ __all__ = [
     "listed_spine",
     "model_version",
     "model_weight",
+    "nobody_active_message",
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
@@ -184,6 +186,35 @@ def stale_data_message(last: datetime, lag: int, as_of: date, max_lag_days: int)
         f"the data ends on {last:%Y-%m-%d}, {lag} days before the as-of date {as_of} "
         f"(score.max_data_lag_days = {max_lag_days}); refresh the data, pass an earlier --as-of, or, when nothing "
         f"happened since (a business closed for a season), --set score.max_data_lag_days={lag}"
+    )
+
+
+def nobody_active_message(subscriptions: pl.DataFrame | None, as_of: date, grace_days: int) -> str:
+    """The refusal of a list nobody is on, naming, when clients have a term booked to start on or after
+    ``as_of`` and none running at it, how many, the first start and ``label.grace_days``: a school closed all
+    summer read "nothing to score" in August with 226 students booked for September (each gone to the
+    subscriptions label once its summer term ended more than the grace before)."""
+    said = f"no client is active at the as-of date {as_of}: nothing to score"
+    if subscriptions is None or subscriptions.height == 0:
+        return said
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    start, end = pl.col(Subscriptions.START_DATE).cast(pl.Datetime("us")), pl.col(Subscriptions.END_DATE)
+    running = subscriptions.filter((start < cut) & (end.cast(pl.Datetime("us")) >= cut)).select(CLIENT_ID)
+    booked = (
+        subscriptions.filter(start >= cut)
+        .join(running, on=CLIENT_ID, how="anti")
+        # a client's first term booked ahead is no return: only those that had a term before
+        .join(subscriptions.filter(start < cut).select(CLIENT_ID), on=CLIENT_ID, how="semi")
+        .select(pl.col(CLIENT_ID).n_unique().alias("_n"), start.min().alias("_first"))
+    )
+    n, first = booked.row(0)
+    if not n:
+        return said
+    return (
+        f"{said}; {n:,} client{'s have' if n > 1 else ' has'} a term booked to start on {first:%Y-%m-%d} or later "
+        f"after a gap longer than label.grace_days ({grace_days}): each is gone until that term starts. A break "
+        "the business takes between terms (a school closed for the summer) wants a grace that covers it: "
+        "churnml validate names it"
     )
 
 
@@ -743,7 +774,9 @@ def scored_list(
         dataset, plan.todo, as_of, label, score.zones.method == "capacity", plan.known, plan.reused
     )
     if not ids:
-        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
+        raise ScoringError(
+            nobody_active_message(dataset.tables.get(Table.SUBSCRIPTIONS), as_of, label.grace_days)
+        )
     clock.done("check")
 
     clock.step(f"features and scores at {len(plan.todo)} weekly snapshots")
