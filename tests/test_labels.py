@@ -1643,6 +1643,30 @@ def test_the_data_notes_of_late_behaviour_logs_too_close_to_the_end_do_not_raise
     assert len(late) == 1 and late[0].endswith("To train from when they start: snapshots.start: 2025-05-28")
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_the_late_behaviour_note_is_said_of_a_portfolio_read_batch_by_batch(tmp_path, batched: bool) -> None:
+    """train reads a big portfolio batch by batch (a dataset holding no tables, its folder beside it): the note on
+    events beginning late is said as validate says it of the whole (a fitness app's events began 364 days after
+    its annual terms, and train said nothing while its model learned from the year before them)."""
+    from churnml.config import load_config
+    from churnml.jobs.inputs import data_notes
+
+    whole = _late_events_dataset(D(2025, 5, 10))
+    for table, frame in whole.tables.items():
+        frame.write_parquet(tmp_path / f"{table}.parquet")
+    dataset = (
+        Dataset({}, "late", whole.start, whole.as_of, activity_start=D(2023, 5, 1), events_start=D(2025, 4, 30))
+        if batched
+        else whole
+    )
+    notes = data_notes(dataset, load_config(), tmp_path if batched else None)
+    assert [n for n in notes if n.startswith("data:")] == [
+        "data: events start on 2025-04-30, 730 days after the data's first record (2023-05-01): the snapshots "
+        "before then see no usage or contact at all, and the model learns from a past without the signals the "
+        "list reads. To train from when they start: snapshots.start: 2025-05-28"
+    ]
+
+
 def _running_terms(*rows: tuple[str, datetime, datetime]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"client_id": pl.String, "start_date": DT, "end_date": DT}, orient="row")
 

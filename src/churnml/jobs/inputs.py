@@ -4,7 +4,7 @@ generated data, tuned parameters. These read files; the modeling itself never do
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,32 @@ def _training_moved(dataset: Any, cfg: Config) -> bool:
         return False
 
 
+def dated_tables(
+    dataset: Any, folder: Path | None, cfg: Config, event_firsts: Mapping[str, Any]
+) -> Mapping[Any, Any]:
+    """The tables whose first records say when each log begins (:func:`churnml.labels.late_behaviour_note`):
+    the dataset's own; when it holds no tables (a portfolio read batch by batch), every table of ``folder``
+    but the events read whole (small tables), and the events as one row at their first time (``event_firsts``:
+    each event name's first time, :func:`event_names`, dates before 1971 left out); clients, churns and
+    interventions date no log. Without it a batched
+    ``train`` never said what ``validate`` says of the same folder: an app's events beginning 364 days after its
+    annual terms, the deployed model trained on the year before them."""
+    import polars as pl
+
+    from churnml.contract.io import dataset_files, read_tables
+    from churnml.contract.schemas import Events, Table
+
+    if dataset.tables or folder is None:
+        return dataset.tables
+    undated = (Table.EVENTS, Table.CLIENTS, Table.CHURNS, Table.INTERVENTIONS)  # the note reads none of them
+    files = {t: p for t, p in dataset_files(Path(folder)).items() if t not in undated}
+    tables: dict[Any, Any] = dict(read_tables(files, cfg.data)[0])
+    plausible = [f for f in event_firsts.values() if f is not None and f.year >= 1971]
+    if plausible:
+        tables[Table.EVENTS] = pl.DataFrame({Events.TS: [min(plausible)]})
+    return tables
+
+
 def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
     """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
@@ -209,15 +235,10 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
             churns = dataset.tables.get(Table.CHURNS)
             lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
             notes += [lapses] if lapses else []
-    late = (
-        late_behaviour_note(dataset.tables, cfg.snapshots.min_history_days)
-        if cfg.snapshots.start is None
-        else None
-    )
+    dated = dated_tables(dataset, folder, cfg, firsts) if cfg.snapshots.start is None else {}
+    late = late_behaviour_note(dated, cfg.snapshots.min_history_days) if dated else None
     if late:  # said as training does it: from the behaviour logs' start, when that still labels a snapshot
-        late = late_behaviour_note(
-            dataset.tables, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg)
-        )
+        late = late_behaviour_note(dated, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg))
     notes += [late] if late else []
     # an export appended twice doubles the events' counts, and the payments' revenue and ARR, without a word
     for table in (Table.EVENTS, Table.PAYMENTS, Table.SUBSCRIPTIONS, Table.COMMUNICATIONS, Table.TICKETS):
