@@ -1655,7 +1655,9 @@ def test_the_late_behaviour_note_is_said_of_a_portfolio_read_batch_by_batch(tmp_
     for table, frame in whole.tables.items():
         frame.write_parquet(tmp_path / f"{table}.parquet")
     dataset = (
-        Dataset({}, "late", whole.start, whole.as_of, activity_start=D(2023, 5, 1), events_start=D(2025, 4, 30))
+        Dataset(
+            {}, "late", whole.start, whole.as_of, activity_start=D(2023, 5, 1), events_start=D(2025, 4, 30)
+        )
         if batched
         else whole
     )
