@@ -384,6 +384,37 @@ def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, 
         )
 
 
+@pytest.mark.parametrize(
+    ("model_zone", "zone", "expected"),
+    [
+        # a fitness app's list: the model puts one client in yellow, term_lapsed raised 2 lapsed trials to red
+        (
+            ["yellow"] + ["green"] * 24,
+            ["yellow", "red", "red"] + ["green"] * 22,
+            "no client of 25 reaches red by the model's probability (2 red by the rules) (score.zones.red 0.7): "
+            "the highest churn probability is 0.27 and the model's training rows churned at 12.0%, so red sits "
+            "above every other client. Work the yellow clients in their order (priority), or set score.zones.red "
+            "nearer this data's churn rate (twice and four times its odds of leaving: yellow 0.21, red 0.35)",
+        ),
+        # nobody yellow by the model, 3 raised by the rules: the list does not look all clear
+        (
+            ["green"] * 25,
+            ["red", "yellow", "yellow"] + ["green"] * 22,
+            "no client of 25 reaches yellow by the model's probability (3 yellow or red by the rules; "
+            "score.zones.yellow 0.5): the highest churn probability is 0.27 and the model's training rows churned "
+            "at 12.0%, so the thresholds sit above every other client. Its order (priority) still ranks the risk; "
+            "set score.zones.yellow and score.zones.red nearer this data's churn rate (twice and four times its "
+            "odds of leaving: yellow 0.21, red 0.35), or score.zones.method: capacity (the top 50 by revenue at "
+            "risk red, the next 150 yellow)",
+        ),
+    ],
+)
+def test_the_empty_zones_note_counts_the_clients_the_rules_raised(model_zone, zone, expected) -> None:
+    probability = np.array([0.27] + [0.05] * 24)
+    cfg = ZonesConfig(yellow=0.5, red=0.7)
+    assert empty_zones_note(model_zone, probability, cfg, 0.12, zone=zone) == expected
+
+
 # labels.terms_beyond_horizon_note of a March list of schools that all renew on 1 September
 _REACH = (
     "100% of the 25 active clients' terms end more than 90 days after 2026-03-02: they run 365 days (median) and "

@@ -327,7 +327,9 @@ def list_notes(
     crowded = (
         crowded_red_note(*zoned)
         or crowded_watch_note(*zoned)
-        or empty_zones_note(*zoned, horizon_reach=horizon_reach)
+        or empty_zones_note(
+            *zoned, horizon_reach=horizon_reach, zone=scores.get_column(Scores.ZONE).to_list()
+        )
     )
     young = (
         card.young_data_note(feature_lookback_days(cfg.features)) or card.weekday_note(day, result.drifted)

@@ -157,6 +157,7 @@ def empty_zones_note(
     cfg: ZonesConfig,
     churn_rate: float | None,
     horizon_reach: str | None = None,
+    zone: Sequence[str] | None = None,
 ) -> str | None:
     """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow, or red,
     by the model's own zone: the thresholds sit above every probability (a business where few active
@@ -167,7 +168,11 @@ def empty_zones_note(
     ``horizon_reach``: the list's :func:`churnml.labels.terms_beyond_horizon_note` (most active clients'
     terms end beyond ``label.horizon_days`` from the list's date), when there is one: then lower thresholds
     are not the advice (schools renewing on 1 September, listed in March under a 90-day horizon: no
-    probability can see the renewal), the horizon is, and the sentence says it instead."""
+    probability can see the renewal), the horizon is, and the sentence says it instead.
+
+    ``zone``: the list's zones after the rules raised some (``Scores.ZONE``): the clients a rule put in the zone
+    the model reaches nobody in are counted, so that the sentence is no "no client reaches red" above 2,091
+    red clients (a fitness app's lapsed trials, raised by ``term_lapsed``), nor "the list looks all clear"."""
     n = len(model_zone)
     if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z == "red" for z in model_zone):
         return None
@@ -178,11 +183,15 @@ def empty_zones_note(
         yellow, red = zone_thresholds(churn_rate)
         suggest = f" (twice and four times its odds of leaving: yellow {yellow:g}, red {red:g})"
     beyond = f"; lower thresholds would not bring the renewals in: {horizon_reach}" if horizon_reach else ""
+    final = list(zone) if zone is not None else list(model_zone)
     if any(z == "yellow" for z in model_zone):  # yellow but no red: red sits above every probability
         advice = beyond or f", or set score.zones.red nearer this data's churn rate{suggest}"
+        raised = sum(z == "red" for z in final)
+        by = f" by the model's probability ({raised:,} red by the rules)" if raised else ""
         return (
-            f"no client of {n:,} reaches red (score.zones.red {cfg.red:g}): the highest churn probability is "
-            f"{top:.2f}{rate}, so red sits above every client. Work the yellow clients in their order "
+            f"no client of {n:,} reaches red{by} (score.zones.red {cfg.red:g}): the highest churn probability is "
+            f"{top:.2f}{rate}, so red sits above every{' other' if raised else ''} client. Work the yellow clients "
+            "in their order "
             f"(priority){advice}"
         )
     advice = beyond or (
@@ -190,6 +199,13 @@ def empty_zones_note(
         f"score.zones.method: capacity (the top {cfg.red_capacity} by revenue at risk red, the next "
         f"{cfg.yellow_capacity} yellow)"
     )
+    raised = sum(z in ("yellow", "red") for z in final)
+    if raised:
+        return (
+            f"no client of {n:,} reaches yellow by the model's probability ({raised:,} yellow or red by the rules; "
+            f"score.zones.yellow {cfg.yellow:g}): the highest churn probability is {top:.2f}{rate}, so the "
+            f"thresholds sit above every other client. Its order (priority) still ranks the risk{advice}"
+        )
     return (
         f"no client of {n:,} reaches yellow (score.zones.yellow {cfg.yellow:g}): the highest churn probability "
         f"is {top:.2f}{rate}, so the thresholds sit above every client and the list looks all clear. Its order "
