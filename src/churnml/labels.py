@@ -978,6 +978,30 @@ def label_lag_days(cfg: LabelConfig) -> int:
     return cfg.grace_days if cfg.source in ("subscriptions", "mixed") else 0
 
 
+def _ended_base_terms(subscriptions: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """The base terms (add-ons aside) that ended by ``cutoff``, each with the start of the client's next
+    term (any start after its own, ended or not; null when none): ``client_id`` (text), ``_start``,
+    ``_end``, ``_next``, sorted by ``_start``. What the renewal notes read."""
+    sub = subscriptions
+    if Subscriptions.IS_ADDON in sub.columns:
+        sub = sub.filter(~pl.col(Subscriptions.IS_ADDON).fill_null(False))
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    terms = sub.select(
+        pl.col(CLIENT_ID).cast(pl.String), start.alias("_start"), end.alias("_end")
+    ).drop_nulls()
+    ended = terms.filter(pl.col("_end") <= cutoff).sort("_start")
+    starts = terms.select(CLIENT_ID, pl.col("_start").alias("_next")).unique().sort("_next")
+    return ended.join_asof(
+        starts,
+        left_on="_start",
+        right_on="_next",
+        by=CLIENT_ID,
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,  # both sorted by their time above (Polars cannot check it per client)
+    )
+
+
 def unrenewed_terms_note(
     subscriptions: pl.DataFrame, data_end: datetime, grace_days: int, least: int = 20, share: float = 0.1
 ) -> str | None:
@@ -987,26 +1011,11 @@ def unrenewed_terms_note(
     or more). Real terms are mostly renewed; a billing system's subscriptions export, whose end date is
     the day the subscription ended, never is, and that end date holds the future: "days to the end of the
     term" then tells every churn in advance. None when the table reads as terms."""
-    sub = subscriptions
-    if Subscriptions.IS_ADDON in sub.columns:
-        sub = sub.filter(~pl.col(Subscriptions.IS_ADDON).fill_null(False))
-    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
-    terms = sub.select(CLIENT_ID, start.alias("_start"), end.alias("_end")).drop_nulls()
     cutoff = data_end - timedelta(days=grace_days)
-    ended = terms.filter(pl.col("_end") <= cutoff).sort("_start")
+    ended = _ended_base_terms(subscriptions, cutoff)
     if ended.height < least:
         return None
-    starts = terms.select(CLIENT_ID, pl.col("_start").alias("_next")).unique().sort("_next")
-    nexts = ended.join_asof(
-        starts,
-        left_on="_start",
-        right_on="_next",
-        by=CLIENT_ID,
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,  # both sorted by their time above (Polars cannot check it per client)
-    )
-    renewed = nexts.filter(pl.col("_next") <= pl.col("_end") + pl.duration(days=grace_days)).height
+    renewed = ended.filter(pl.col("_next") <= pl.col("_end") + pl.duration(days=grace_days)).height
     if renewed >= share * ended.height:
         return None
     return (
@@ -1036,25 +1045,7 @@ def late_returns_note(
     has nobody to score, the win-back list holds everyone) and the model learns that the break's last term
     always churns. The note names the break and the grace that covers 3 in 4 of those gaps, in whole
     weeks. None otherwise."""
-    sub = subscriptions
-    if Subscriptions.IS_ADDON in sub.columns:
-        sub = sub.filter(~pl.col(Subscriptions.IS_ADDON).fill_null(False))
-    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
-    terms = sub.select(
-        pl.col(CLIENT_ID).cast(pl.String), start.alias("_start"), end.alias("_end")
-    ).drop_nulls()
-    cutoff = data_end - timedelta(days=grace_days)
-    ended = terms.filter(pl.col("_end") <= cutoff).sort("_start")
-    starts = terms.select(CLIENT_ID, pl.col("_start").alias("_next")).unique().sort("_next")
-    nexts = ended.join_asof(
-        starts,
-        left_on="_start",
-        right_on="_next",
-        by=CLIENT_ID,
-        strategy="forward",
-        allow_exact_matches=False,
-        check_sortedness=False,  # both sorted by their time above (Polars cannot check it per client)
-    )
+    nexts = _ended_base_terms(subscriptions, data_end - timedelta(days=grace_days))
     grace = pl.duration(days=grace_days)
     unrenewed = nexts.filter(pl.col("_next").is_null() | (pl.col("_next") > pl.col("_end") + grace))
     late = unrenewed.filter(pl.col("_next").is_not_null()).with_columns(
