@@ -25,29 +25,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("churnml-parity")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
-        # Bind to loopback: no hostname look-ups on a machine without a network.
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def small_dataset() -> Dataset:
     chunk = synthetic_chunk(SynthParams(clients=40, months=8, seed=7), 0)
     tables = dict(chunk.tables)

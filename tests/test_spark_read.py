@@ -18,6 +18,7 @@ import pytest
 
 from churnml.config import Config
 from churnml.contract.io import read_dataset
+from churnml.contract.schemas import Table
 from churnml.contract.validation import ContractError, _parsed_datetime
 
 pytest.importorskip("pyspark")
@@ -25,16 +26,6 @@ pytestmark = [
     pytest.mark.spark,
     pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
 ]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from churnml.jobs.score_spark import spark_session
-
-    session = spark_session("local[1]", driver_memory="1g")
-    session.conf.set("spark.sql.shuffle.partitions", "1")
-    yield session
-    session.stop()
 
 
 def _refusal(exc: ContractError) -> tuple[Any, ...]:
@@ -316,3 +307,212 @@ def test_spark_reads_the_text_layouts_polars_reads_and_refuses_the_others(spark,
         .to_series()
     )
     assert {t: got[i] for i, t in enumerate(TEXTS)} == dict(zip(TEXTS, polars.to_list(), strict=True))
+
+
+def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
+    from pyspark.sql import functions as F
+
+    from churnml.scoring.spark import checked_spark_references, contract_frame
+
+    clients = spark.createDataFrame(
+        [("c1", datetime(2024, 1, 1)), ("c2", datetime(2024, 2, 1))], ["client_id", "created_at"]
+    )
+    events = spark.createDataFrame(
+        [("c1", datetime(2024, 3, 1), "login"), ("c9", datetime(2024, 3, 2), "login")],
+        ["client_id", "ts", "event"],
+    )
+    tables = {
+        Table.CLIENTS: contract_frame(clients, Table.CLIENTS, None),
+        Table.EVENTS: contract_frame(events, Table.EVENTS, None),
+    }
+    with pytest.raises(ContractError, match=r"table 'events', column 'client_id': client_id not found .*c9"):
+        checked_spark_references(tables)
+    nulls = spark.createDataFrame([("c1", None, "login")], "client_id string, ts timestamp_ntz, event string")
+    with pytest.raises(
+        ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 rows\)"
+    ):
+        contract_frame(nulls, Table.EVENTS, None)
+    text = spark.createDataFrame([("c1", "2024-03-01")], ["client_id", "created_at"])
+    assert contract_frame(text, Table.CLIENTS, None).collect()[0]["created_at"] == datetime(2024, 3, 1)
+    bad = spark.createDataFrame([("c1", "soon")], ["client_id", "created_at"])
+    with pytest.raises(ContractError, match=r"column 'created_at': cannot read values as datetime .*soon"):
+        contract_frame(bad, Table.CLIENTS, None)
+    us = spark.createDataFrame([("c1", "03/15/2024")], ["client_id", "created_at"])
+    with pytest.raises(
+        ContractError, match=r"cannot read values as datetime \(dates written day or month first"
+    ):
+        contract_frame(us, Table.CLIENTS, None)
+    header = spark.createDataFrame([("c1", "2024-03-01")], ["Client_ID", "created_at"])
+    with pytest.raises(ContractError, match="'Client_ID' is 'client_id' written otherwise: rename it"):
+        contract_frame(header, Table.CLIENTS, None)
+    cased = spark.createDataFrame(
+        [("c1", datetime(2024, 5, 1), "Email", "IN"), ("c1", datetime(2024, 5, 2), "call", "Out")],
+        ["client_id", "ts", "channel", "direction"],
+    )
+    got = [
+        (r["channel"], r["direction"]) for r in contract_frame(cased, Table.COMMUNICATIONS, None).collect()
+    ]
+    assert sorted(got) == [("call", "out"), ("email", "in")]  # as on Polars
+    # a payment-retry log is named as one, as on Polars
+    retries = spark.createDataFrame(
+        [("c1", "A", "10", None, "failed"), ("c1", "A", "10", "2024-02-03", "paid")],
+        "client_id string, invoice_id string, amount string, paid_at string, status string",
+    )
+    with pytest.raises(ContractError, match=r"1 of these 2 rows are failed attempts .* a payment-retry log"):
+        contract_frame(retries, Table.PAYMENTS, None)
+    # a null marker is an empty cell in text, number and date columns alike, as on Polars
+    marked = spark.createDataFrame(
+        [("c1", "2024-05-01", "login", "NULL", "N/A")], ["client_id", "ts", "event", "user_id", "value"]
+    )
+    row = contract_frame(marked, Table.EVENTS, None).collect()[0]
+    assert (row["user_id"], row["value"]) == (None, None)
+    with pytest.raises(ContractError, match=r"column 'event': empty value in a required column"):
+        contract_frame(marked.withColumn("event", F.lit("NULL")), Table.EVENTS, None)
+    statuses = spark.createDataFrame(
+        [("c1", 5.0, "succeeded"), ("c1", 5.0, "succeeded"), ("c1", 5.0, "void"), ("c1", 5.0, "paid")],
+        ["client_id", "amount", "status"],
+    )
+    with pytest.raises(ContractError, match=r"allowed .*; found 'succeeded' \(2\), 'void' \(1\) \(3 rows\)"):
+        contract_frame(statuses.withColumn("paid_at", F.lit(None).cast("timestamp")), Table.PAYMENTS, None)
+    late = spark.createDataFrame([("c1", datetime(2030, 1, 1))], ["client_id", "created_at"])
+    with pytest.raises(ContractError, match="timestamp after the as-of date"):
+        contract_frame(late, Table.CLIENTS, datetime(2025, 1, 1))
+
+
+def test_spark_reads_text_timestamps_with_a_utc_offset_as_polars_does(spark) -> None:
+    from churnml.scoring.spark import contract_frame
+
+    texts = [
+        "2024-01-05T10:00:00+01:00",
+        "2024-01-05T10:00:00-05:00",
+        "2024-01-05T10:00:00Z",
+        "2024-01-05 10:00",
+    ]
+    frame = spark.createDataFrame([(f"c{i}", t) for i, t in enumerate(texts)], ["client_id", "created_at"])
+    got = {r["client_id"]: r["created_at"] for r in contract_frame(frame, Table.CLIENTS, None).collect()}
+    assert [got[f"c{i}"] for i in range(4)] == [
+        datetime(2024, 1, 5, 9),
+        datetime(2024, 1, 5, 15),
+        datetime(2024, 1, 5, 10),
+        datetime(2024, 1, 5, 10),
+    ]
+
+
+def test_spark_reads_times_in_the_data_timezone_as_polars_does(spark) -> None:
+    from churnml.scoring.spark import repaired_contract_frame
+
+    texts = [
+        "2026-02-12T00:00:00+01:00",
+        "2025-07-01T10:00:00Z",
+        "2025-07-01 10:00",
+        "2025-01-10 10:00:00+01",
+        "2025-01-10 10:00:00+00",
+    ]
+    frame = spark.createDataFrame([(f"c{i}", t) for i, t in enumerate(texts)], ["client_id", "created_at"])
+    checked, _ = repaired_contract_frame(frame, Table.CLIENTS, None, timezone="Europe/Paris")
+    got = {r["client_id"]: r["created_at"] for r in checked.collect()}
+    # a Paris midnight stays one, Z is 12:00 in Paris summer time, a time without an offset is already local
+    assert [got[f"c{i}"] for i in range(5)] == [
+        datetime(2026, 2, 12),
+        datetime(2025, 7, 1, 12),
+        datetime(2025, 7, 1, 10),
+        datetime(2025, 1, 10, 10),  # two-digit offsets as Polars reads them
+        datetime(2025, 1, 10, 11),
+    ]
+
+
+def test_spark_reads_nanosecond_timestamps_as_polars_does(spark, tmp_path: Path) -> None:
+    """pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark refuses to read by itself."""
+    import pandas as pd
+
+    from churnml.jobs.score_spark import nanosecond_columns, spark_parquet
+
+    stamps = ["2024-01-02 03:04:05.123456789", "2023-05-06 00:00:00.000000001"]
+    frame = pd.DataFrame(
+        {
+            "client_id": ["a", "b"],
+            "ts": pd.to_datetime(stamps).astype("datetime64[ns]"),
+            "at_utc": pd.to_datetime(stamps).astype("datetime64[ns]").tz_localize("Europe/Berlin"),
+            "day": pd.to_datetime(["2024-01-02", "2023-05-06"]).astype("datetime64[us]"),
+        }
+    )
+    path = tmp_path / "events.parquet"
+    frame.to_parquet(path)
+    assert nanosecond_columns(path) == ["ts", "at_utc"]
+    rows = spark_parquet(spark, path).orderBy("client_id").collect()
+    assert [(r["ts"], r["at_utc"], r["day"]) for r in rows] == [
+        (datetime(2024, 1, 2, 3, 4, 5, 123456), datetime(2024, 1, 2, 2, 4, 5, 123456), datetime(2024, 1, 2)),
+        (datetime(2023, 5, 6), datetime(2023, 5, 5, 22), datetime(2023, 5, 6)),
+    ]
+    polars = pl.read_parquet(path).select(pl.col("ts").cast(pl.Datetime("us"))).get_column("ts").to_list()
+    assert polars == [r["ts"] for r in rows]
+
+
+def test_spark_repairs_renewals_booked_early_as_polars_does(spark) -> None:
+    from churnml.contract.validation import EARLY_RENEWAL_REPAIR, early_renewals_repaired
+    from churnml.scoring.spark import repaired_contract_frame
+
+    d = datetime
+    rows = [
+        ("a", "base", d(2024, 1, 1), d(2024, 1, 31), 10.0),
+        ("a", "base", d(2024, 1, 28), d(2024, 3, 2), 10.0),  # 3 days early: starts 2024-01-31
+        ("a", "base", d(2024, 2, 28), d(2024, 4, 1), 10.0),  # starts 2024-03-02
+        ("d", "base", d(2024, 1, 1), d(2024, 1, 31), 10.0),
+        ("d", "addon", d(2024, 1, 20), d(2024, 2, 20), 10.0),  # another product
+    ]
+    columns = "client_id string, product string, start_date timestamp_ntz, end_date timestamp_ntz, mrr double"
+    frame, repairs = repaired_contract_frame(
+        spark.createDataFrame(rows, columns), Table.SUBSCRIPTIONS, None, 5, 0.25
+    )
+    got = sorted((r["client_id"], r["product"], r["start_date"]) for r in frame.collect())
+    polars, moved = early_renewals_repaired(
+        pl.DataFrame(rows, schema=["client_id", "product", "start_date", "end_date", "mrr"], orient="row"),
+        0.25,
+    )
+    assert got == sorted(polars.select("client_id", "product", "start_date").rows())
+    assert got[:3] == [
+        ("a", "base", d(2024, 1, 1)),
+        ("a", "base", d(2024, 1, 31)),
+        ("a", "base", d(2024, 3, 2)),
+    ]
+    assert repairs == {EARLY_RENEWAL_REPAIR: 2} and moved == 2
+    overlap = [
+        ("b", "base", d(2024, 1, 1), d(2024, 7, 1), 10.0),
+        ("b", "base", d(2024, 3, 1), d(2024, 12, 1), 10.0),
+    ]
+    with pytest.raises(ContractError, match="overlapping terms of one product"):
+        repaired_contract_frame(spark.createDataFrame(overlap, columns), Table.SUBSCRIPTIONS, None, 5, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("table", "rows", "schema", "said"),
+    [
+        # an empty client_id: Polars says its row number; Spark, without file order, the row's time
+        (
+            Table.EVENTS,
+            [("c1", datetime(2024, 3, 1, 9), "login"), (None, datetime(2024, 3, 2, 10, 30), "login")],
+            "client_id string, ts timestamp_ntz, event string",
+            "(1 rows). e.g. client_id=None, ts='2024-03-02 10:30:00'",
+        ),
+        # a payment: its invoice and both time columns
+        (
+            Table.PAYMENTS,
+            [(None, "INV-7", 10.0, datetime(2024, 3, 5), datetime(2024, 3, 1))],
+            "client_id string, invoice_id string, amount double, paid_at timestamp_ntz, issued_at timestamp_ntz",
+            "e.g. client_id=None, invoice_id='INV-7', paid_at='2024-03-05', issued_at='2024-03-01'",
+        ),
+        # a term: its product and start, then the columns of the problem
+        (
+            Table.SUBSCRIPTIONS,
+            [("c1", "L", datetime(2024, 1, 1), datetime(2024, 2, 1), -5.0)],
+            "client_id string, product string, start_date timestamp_ntz, end_date timestamp_ntz, mrr double",
+            "e.g. client_id='c1', product='L', start_date='2024-01-01', mrr=-5.0",
+        ),
+    ],
+)
+def test_spark_refusals_show_the_rows_identifying_columns(spark, table, rows, schema, said) -> None:
+    from churnml.scoring.spark import contract_frame
+
+    with pytest.raises(ContractError) as refused:
+        contract_frame(spark.createDataFrame(rows, schema), table, None)
+    assert str(refused.value).endswith(said), str(refused.value)

@@ -174,20 +174,15 @@ def test_spark_spans_judge_a_table_by_its_own_rhythm() -> None:
     )
 
 
-def test_the_buckets_get_each_client_s_last_activity_from_before_the_shipped_rows() -> None:
+def test_the_buckets_get_each_client_s_last_activity_from_before_the_shipped_rows(spark) -> None:
     # label.activity_events: the buckets' portfolio view marks each client's last activity, as the Polars
     # path reads it from the whole file; one from before the shipped rows was missing (no_activity fired)
-    pytest.importorskip("pyspark")
-    import shutil
     from datetime import datetime
 
-    if shutil.which("java") is None:
-        pytest.skip("no JVM")
     from churnml.config import FeaturesConfig
-    from churnml.jobs.score_spark import spark_session, with_last_activities
+    from churnml.jobs.score_spark import with_last_activities
     from churnml.scoring.spark import scoring_events
 
-    spark = spark_session("local[1]", driver_memory="1g")
     clients = spark.createDataFrame(
         [("c1", datetime(2023, 1, 1)), ("c2", datetime(2023, 1, 1))],
         "client_id string, created_at timestamp_ntz",

@@ -1,0 +1,320 @@
+"""What the client buckets of ``churnml score --engine spark`` see, against the Polars path: the scoring window
+and the rows carried from before it, the whole portfolio's usage dip and mailings, who left since the last list,
+the tables judged stale by their own rhythm, the configuration the executors get.
+
+The generated dataset and model of tests/spark_scoring.py, the session every Spark test of the worker shares
+(tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from churnml.config import FeaturesConfig, LabelConfig, load_config
+from churnml.contract.schemas import CLIENT_ID, Table
+from churnml.features import build_features
+from churnml.scoring.columns import Scores
+from spark_scoring import engine_configs, scoring_workspace
+
+pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
+]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
+
+
+@pytest.fixture(scope="module")
+def dipped(spark, workspace: dict[str, Path]):
+    """Both engines on the dataset with the events of the 28 days before its last day thinned: a
+    portfolio-wide dip, deeper in one client bucket (x0.3) than in the other (x0.9), so a bucket's own
+    median is not the portfolio's. The last day stays whole: a thin one reads as cut short, and the Polars
+    list is then as of it (churnml.jobs.score.partial_last_day_note)."""
+    from pyspark.sql import functions as F
+
+    from churnml.jobs.score import score
+
+    raw = workspace["root"] / "dipped"
+    shutil.copytree(workspace["raw"], raw)
+    ids = pl.read_parquet(raw / "clients.parquet").select(CLIENT_ID)
+    # the client buckets of score_spark (two for 120 clients): pmod(xxhash64(client_id), buckets)
+    bucket = F.pmod(F.xxhash64(CLIENT_ID), F.lit(2)).alias("bucket")
+    buckets = pl.DataFrame(spark.createDataFrame(ids.to_pandas()).select(CLIENT_ID, bucket).toPandas())
+    events = pl.read_parquet(raw / "events.parquet").join(buckets, on=CLIENT_ID, how="left")
+    last_day = events.get_column("ts").max().replace(hour=0, minute=0, second=0, microsecond=0)
+    recent = pl.col("ts").is_between(last_day - timedelta(days=28), last_day, closed="left")
+    kept = pl.int_range(pl.len()) % 10 < pl.when(pl.col("bucket") == 0).then(3).otherwise(9)
+    events.filter(~recent | kept).drop("bucket").write_parquet(raw / "events.parquet")
+    polars_cfg, spark_cfg = engine_configs(4)
+    model = str(workspace["model"])
+    on_polars = score(raw, polars_cfg, None, workspace["root"] / "dipped_polars", model)
+    on_spark = score(raw, spark_cfg, None, workspace["root"] / "dipped_spark", model)
+    return on_polars, on_spark
+
+
+def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(dipped) -> None:
+    # usage_drop reads every client against the whole portfolio's ratio, not its client bucket's, and the
+    # banner states the threshold the rule applied
+    on_polars, on_spark = dipped
+    assert on_polars.result.usage_dip is not None
+    assert on_spark.result.usage_dip == on_polars.result.usage_dip
+    a = pl.read_parquet(on_polars.folder / "scores.parquet")
+    b = pl.read_parquet(on_spark.folder / "scores.parquet")
+    assert b.get_column(Scores.RULES).to_list() == a.get_column(Scores.RULES).to_list()
+    assert b.get_column(Scores.PREVIOUS_ZONE).to_list() == a.get_column(Scores.PREVIOUS_ZONE).to_list()
+    assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+
+
+def test_spark_ships_the_window_and_the_rows_carried_from_before_it(spark) -> None:
+    from churnml.scoring.spark import scoring_events
+
+    clients = spark.createDataFrame(
+        [("c1", datetime(2023, 1, 1)), ("c2", datetime(2023, 6, 1))],
+        "client_id string, created_at timestamp_ntz",
+    )
+    rows = [
+        ("c1", datetime(2023, 2, 1, 10), "report"),  # onboarding weeks (98 days after created_at)
+        ("c1", datetime(2023, 5, 1, 9), "login"),  # an earlier login: dropped
+        ("c1", datetime(2023, 6, 1, 9), "data_export"),  # last export before the window
+        ("c1", datetime(2023, 7, 1, 9), "login"),  # last login before the window
+        ("c1", datetime(2023, 8, 1, 9), "report"),  # dropped
+        ("c1", datetime(2023, 9, 1, 9), "report"),  # last event before the window
+        ("c1", datetime(2024, 3, 1), "report"),  # the window's first instant
+        ("c1", datetime(2024, 5, 31, 23, 59), "login"),
+        ("c1", datetime(2024, 6, 1), "report"),  # the as-of date: dropped
+        ("c2", datetime(2024, 1, 5, 8), "data_export"),  # last export
+        ("c2", datetime(2024, 1, 10, 8), "report"),  # dropped
+        ("c2", datetime(2024, 2, 20, 8), "report"),  # two rows at the last timestamp: both kept
+        ("c2", datetime(2024, 2, 20, 8), "chat"),
+    ]
+    events = spark.createDataFrame(
+        [(c, ts, e, "u1", 1.0) for c, ts, e in rows],
+        "client_id string, ts timestamp_ntz, event string, user_id string, value double",
+    )
+    shipped = scoring_events(
+        events, clients, datetime(2024, 3, 1), datetime(2024, 6, 1), FeaturesConfig()
+    ).collect()
+    assert {(r["user_id"], r["value"]) for r in shipped} == {("u1", 1.0)}  # rows whole
+    assert sorted((r["client_id"], r["ts"], r["event"]) for r in shipped) == sorted(
+        [
+            ("c1", datetime(2023, 2, 1, 10), "report"),
+            ("c1", datetime(2023, 6, 1, 9), "data_export"),
+            ("c1", datetime(2023, 7, 1, 9), "login"),
+            ("c1", datetime(2023, 9, 1, 9), "report"),
+            ("c1", datetime(2024, 3, 1), "report"),
+            ("c1", datetime(2024, 5, 31, 23, 59), "login"),
+            ("c2", datetime(2024, 1, 5, 8), "data_export"),
+            ("c2", datetime(2024, 2, 20, 8), "report"),
+            ("c2", datetime(2024, 2, 20, 8), "chat"),
+        ]
+    )
+
+
+def test_a_bucket_without_rows_of_a_table_still_has_it_empty() -> None:
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.scoring.spark import _ipc
+    from churnml.scoring.spark_buckets import BucketContext, bucket_dataset
+
+    clients = pl.DataFrame(
+        {"client_id": ["c1"], "created_at": [datetime(2024, 1, 1)]},
+        schema={"client_id": pl.String, "created_at": pl.Datetime("us")},
+    )
+    ctx = BucketContext(
+        as_of=date(2024, 6, 3),
+        prev_date=date(2024, 5, 27),
+        todo=(date(2024, 6, 3),),
+        reused=frozenset(),
+        name="t",
+        start=datetime(2024, 1, 1),
+        data_as_of=datetime(2024, 6, 3),
+        activity_start=datetime(2024, 1, 1),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+        present=("clients", "churns"),
+    )
+    dataset = bucket_dataset({"clients": [_ipc(clients.to_arrow())]}, ctx)
+    assert sorted(str(t) for t in dataset.tables) == ["churns", "clients"]
+    assert dataset.tables[Table.CHURNS].height == 0
+    assert dataset.tables[Table.CHURNS].schema["churned_at"] == pl.Datetime("us")
+    assert dataset.tables[Table.CLIENTS].get_column("client_id").to_list() == ["c1"]
+    assert dataset.first_activity() == datetime(2024, 1, 1)
+
+
+def _left_section(report: Path) -> str:
+    """The report's "Left since the last list" section (up to the next heading)."""
+    html = report.read_text(encoding="utf-8")
+    start = html.index("id='left'")
+    end = html.find("<h2", start + 10)
+    return html[start : end if end > 0 else None]
+
+
+@pytest.fixture(scope="module")
+def left_and_stale(spark, workspace: dict[str, Path]):
+    """Both engines, four weeks apart (the second list's last list is the first), on the dataset with the
+    tickets of a 30-day rhythm (opened every 30 days only) ending 25 days before the list, stale only by
+    score.max_data_lag_days (21), and the communications, a daily log, ending 30 days before it: stale by
+    any measure."""
+    from churnml.jobs.score import score
+
+    raw = workspace["root"] / "rhythm"
+    shutil.copytree(workspace["raw"], raw)
+    events = pl.read_parquet(raw / "events.parquet")
+    day = (events.get_column("ts").max() + timedelta(days=1)).date()
+    cut = datetime(day.year, day.month, day.day)
+    # each ticket (its closing too) moved to the next of the days 25, 55, 85, ... days before the list: a
+    # 30-day rhythm
+    tickets = pl.read_parquet(raw / "tickets.parquet")
+    anchor = cut - timedelta(days=25)
+    opened = pl.col("opened_at").cast(pl.Datetime("us"))
+    moved = pl.lit(anchor) - pl.duration(days=30 * ((pl.lit(anchor) - opened).dt.total_days() // 30))
+    shift = moved - opened
+    tickets.filter(opened <= anchor).with_columns(
+        moved.cast(tickets.schema["opened_at"]).alias("opened_at"),
+        (pl.col("closed_at").cast(pl.Datetime("us")) + shift)
+        .cast(tickets.schema["closed_at"])
+        .alias("closed_at"),
+    ).write_parquet(raw / "tickets.parquet")
+    comms = pl.read_parquet(raw / "communications.parquet")
+    comms.filter(pl.col("ts") < cut - timedelta(days=30)).write_parquet(raw / "communications.parquet")
+    polars_cfg, spark_cfg = engine_configs(2)
+    runs = {}
+    for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
+        folder = workspace["root"] / f"left_{engine}"
+        for when in (day - timedelta(weeks=4), day):
+            runs[engine] = score(raw, engine_cfg, when, folder / when.isoformat(), str(workspace["model"]))
+    return runs["polars"], runs["spark"], day
+
+
+def test_spark_says_who_left_since_the_last_list_as_polars_does(left_and_stale) -> None:
+    on_polars, on_spark, _ = left_and_stale
+    left = on_polars.manifest["left_since_last_list"]
+    assert left is not None and left["clients"] > 0  # the comparison means something
+    assert on_spark.manifest["left_since_last_list"] == left
+    section = _left_section(on_polars.folder / "report.html")
+    assert f"Left since the last list ({left['clients']})" in section
+    assert "churn recorded on" in section or "was not renewed" in section  # the reasons are read
+    assert _left_section(on_spark.folder / "report.html") == section
+
+
+def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(left_and_stale) -> None:
+    on_polars, on_spark, _ = left_and_stale
+    # the monthly tickets keep their usual silence; the daily communications are stale
+    assert list(on_polars.lagging) == ["communications"] and on_polars.lagging["communications"] >= 30
+    assert on_spark.lagging == on_polars.lagging
+    assert on_spark.manifest["data"]["lagging_tables"] == on_polars.manifest["data"]["lagging_tables"]
+    polars_spans = on_polars.manifest["data"]["tables"]
+    spark_spans = on_spark.manifest["data"]["tables"]
+    assert polars_spans["tickets"]["usual_gap_days"] == 30
+    for table in ("communications", "tickets", "payments", "events", "subscriptions"):
+        assert spark_spans[table].get("usual_gap_days") == polars_spans[table].get("usual_gap_days"), table
+
+
+def test_the_executors_read_bookings_with_the_configured_early_renewal_share() -> None:
+    from types import SimpleNamespace
+
+    from churnml.jobs.score_spark import _context
+
+    # Spark's BucketContext was built without it: its buckets read renewals booked ahead at the 0.25 default
+    cfg = load_config(overrides=["data.early_renewal_share=0.1"])
+    plan = SimpleNamespace(todo=[date(2025, 1, 6)], reused=[])
+    when = datetime(2025, 1, 1)
+    dates = {k: when for k in ("start", "data_as_of", "activity_start", "events_start", "contact_start")}
+    fitted = SimpleNamespace(feature_names_=["usage_logins_28d"])
+    ctx = _context(date(2025, 1, 6), plan, "d", dates, fitted, cfg)
+    assert ctx.early_renewal_share == 0.1
+
+
+def _newsletter_tables() -> dict[Table, pl.DataFrame]:
+    # 25 clients on yearly terms; a weekly newsletter to all of them, no reply; c00's account manager writes
+    # every 4 weeks and c00 answers
+    ids = [f"c{i:02d}" for i in range(25)]
+    start = datetime(2024, 1, 1)
+    touches = [
+        (c, start + timedelta(days=1, weeks=w), "email", "out", "no_reply") for w in range(12) for c in ids
+    ]
+    touches += [("c00", start + timedelta(days=3, weeks=4 * m), "email", "out", "replied") for m in range(3)]
+    dt = pl.Datetime("us")
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [start] * 25}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": [start] * 25,
+                "end_date": [datetime(2025, 1, 1)] * 25,
+                "mrr": 10.0,
+            },
+            schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+        ),
+        Table.COMMUNICATIONS: pl.DataFrame(
+            touches, schema=["client_id", "ts", "channel", "direction", "outcome"], orient="row"
+        ),
+    }
+
+
+def test_a_bucket_leaves_out_the_mailings_of_the_whole_dataset_it_is_handed() -> None:
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.features.build import dataset_mailings
+    from churnml.scoring.spark_buckets import BucketContext, bucket_features
+
+    tables = _newsletter_tables()
+    as_of, start, end = date(2024, 3, 25), datetime(2024, 1, 1), datetime(2024, 3, 25)
+    whole = Dataset(tables, "t", start, end)
+    ctx = BucketContext(
+        as_of=as_of,
+        prev_date=as_of - timedelta(weeks=1),
+        todo=(as_of,),
+        reused=frozenset(),
+        name="t",
+        start=start,
+        data_as_of=end,
+        activity_start=whole.first_activity(),
+        contact_start=whole.contact_first(),
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+        present=tuple(str(t) for t in tables),
+        mailings=dataset_mailings(whole),
+    )
+    spine = pl.DataFrame({"client_id": ["c00"], "snapshot": [as_of]})
+    expected = build_features(whole, spine, FeaturesConfig())
+    comm = [c for c in expected.columns if c.startswith("comm_")]
+    bucket = whole.with_tables(**{str(t): f.filter(pl.col("client_id") == "c00") for t, f in tables.items()})
+    got, _ = bucket_features(bucket, ctx)
+    assert got.select(comm).equals(expected.select(comm))
+    assert got.get_column("comm_touches_out_28d").to_list() == [1.0]  # the account manager's e-mail only
+    # without the whole dataset's mailings the bucket of one client finds none: 4 newsletters are outreach
+    alone, _ = bucket_features(bucket, replace(ctx, mailings=None))
+    assert alone.get_column("comm_touches_out_28d").to_list() == [5.0]
+
+
+def test_the_driver_finds_the_mailings_of_the_whole_dataset_as_polars_does(spark) -> None:
+    from churnml.config import RulesConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.features.build import dataset_mailings
+    from churnml.scoring.spark_buckets import driver_mailings
+
+    tables = _newsletter_tables()
+    on_spark = {t: spark.createDataFrame(f.to_pandas()) for t, f in tables.items()}
+    rules = RulesConfig()
+    expected = dataset_mailings(Dataset(tables, "t", datetime(2024, 1, 1), datetime(2024, 3, 25)))
+    assert expected.height == 12
+    assert driver_mailings(on_spark, rules).equals(expected)
+    assert driver_mailings({Table.CLIENTS: on_spark[Table.CLIENTS]}, rules).height == 0
