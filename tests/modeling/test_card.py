@@ -225,3 +225,26 @@ def test_a_model_trained_on_young_data_says_why_its_features_drift(
 def test_a_list_on_another_weekday_than_the_snapshots_says_so(as_of, drifted, expected) -> None:
     card = ModelCard(training_window=["2025-01-06", "2026-08-31"])  # Mondays
     assert card.weekday_note(as_of, drifted) == expected
+
+
+@pytest.mark.parametrize(
+    ("horizon", "expected_end"),
+    [
+        # labels learned to 2026-12-01 (Monday 2026-08-31 + 92 days): Monday 2026-11-30 is a look back
+        (
+            92,
+            "train with snapshots.weekday: 1 (a list on Monday 2026-11-30 would be a look back: the model "
+            "learned who churned up to 2026-12-01)",
+        ),
+        # labels learned to 2026-11-29: the Monday before the list is a list like any other
+        (90, "score on Mondays (--as-of 2026-11-30) or train with snapshots.weekday: 1"),
+    ],
+)
+def test_the_weekday_note_never_sends_the_list_to_a_day_whose_outcomes_the_model_learned(
+    horizon, expected_end
+) -> None:
+    # a B2B SaaS's default list (Tuesday 2026-12-01) was told to score Monday 2026-11-30, where the hindsight
+    # warning then said "the model learned who churned up to 2026-12-01 ... the list flatters the model"
+    card = ModelCard(training_window=["2025-01-06", "2026-08-31"], label={"horizon_days": horizon})
+    note = card.weekday_note(date(2026, 12, 1), ["usage_days_since_event"])
+    assert note is not None and note.endswith(expected_end), note

@@ -119,10 +119,19 @@ class ModelCard:
             return None
         day, learned = as_of.strftime("%A"), last.strftime("%A")
         back = as_of - timedelta(days=(as_of.weekday() - last.weekday()) % 7)
-        return (
+        said = (
             f"this list is dated a {day} and the model learned from {learned} snapshots: the days since the "
             f"last event or login read differently on another weekday when activity has a weekly rhythm; "
-            f"score on {learned}s (--as-of {back}) or train with snapshots.weekday: {as_of.weekday()}"
+        )
+        until = self.learned_outcomes_until()
+        if until is not None and back < until:
+            # the earlier weekday is a look back at outcomes the model learned (hindsight_note): not a way on
+            return (
+                f"{said}train with snapshots.weekday: {as_of.weekday()} (a list on {learned} {back} would be "
+                f"a look back: the model learned who churned up to {until})"
+            )
+        return (
+            f"{said}score on {learned}s (--as-of {back}) or train with snapshots.weekday: {as_of.weekday()}"
         )
 
     def learned_outcomes_until(self) -> date | None:
