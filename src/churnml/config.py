@@ -196,6 +196,8 @@ class FeaturesConfig(_Section):
     export_events: tuple[str, ...] = ("data_export",)
     friction_events: tuple[str, ...] = ()
     low_csat: float = Field(2, ge=1, le=5)
+    # tickets.priority values (compared lowercased) that make a ticket urgent: support_open_urgent_tickets
+    urgent_priorities: tuple[str, ...] = ("urgent", "critical", "high", "highest", "blocker", "p0", "p1")
     # an outreach's no_reply (or a reply whose response_hours are not recorded) is known this many days after
     # it was sent, not as sent: a snapshot must not tell apart the outreach that will be answered
     no_reply_after_days: int = Field(7, ge=0)

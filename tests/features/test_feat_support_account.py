@@ -284,3 +284,28 @@ def test_a_ticket_opened_on_a_placeholder_date_counts_from_the_grid_s_start(
     clients = [{"client_id": "c", "created_at": datetime(2024, 1, 1)}]
     frame = build({Table.CLIENTS: clients, Table.TICKETS: tickets}, ["c"], [FEB5, MAR4_])
     assert [at(frame, "c", s, feature) for s in (FEB5, MAR4_)] == expected
+
+
+# a High bug open since January, an urgent one closed in February, a low-priority question still open
+PRIORITIES = [
+    {**ticket(datetime(2024, 1, 8)), "priority": "High"},
+    {**ticket(datetime(2024, 1, 15), datetime(2024, 2, 20)), "priority": " URGENT "},
+    {**ticket(datetime(2024, 2, 1)), "priority": "low"},
+]
+
+
+@pytest.mark.parametrize(
+    ("tickets", "expected"),
+    [
+        (PRIORITIES, [2, 1]),  # Feb 5: the High and the urgent one; Mar 4: the High one (3 tickets open)
+        ([{**t, "priority": None} for t in PRIORITIES], [None, None]),  # no priority recorded: not known
+        ([{**t, "priority": "Normal"} for t in PRIORITIES], [0, 0]),
+    ],
+)
+def test_open_urgent_tickets_count_the_urgent_priorities_still_open(tickets, expected) -> None:
+    # a B2B SaaS's unresolved High-priority bugs counted as much as a low question: tickets.priority was
+    # read and validated, and no feature used it
+    got = _support_at(tickets, None, [FEB5, MAR4_])
+    assert [row["support_open_urgent_tickets"] for row in got.values()] == expected
+    if expected[0] is not None:
+        assert [row["support_open_tickets"] for row in got.values()] == [3, 2]

@@ -93,7 +93,7 @@ PROGRESS_STEPS: tuple[str, ...] = tuple(name for name, _, _ in _STEPS)
 
 
 # what an empty optional column (``table.column``) can leave missing: the features (name prefixes) that read
-# it. A column no feature reads (tickets.priority, the clients' margin or segment) is absent: blaming it
+# it. A column no feature reads (the clients' margin or segment) is absent: blaming it
 # for a missing CSAT feature sent a user to the wrong column.
 OPTIONAL_COLUMN_FEATURES: dict[str, tuple[str, ...]] = {
     "events.user_id": ("usage_active_users", "usage_seat_use"),
@@ -116,9 +116,10 @@ OPTIONAL_COLUMN_FEATURES: dict[str, tuple[str, ...]] = {
     "communications.response_hours": ("comm_response_hours",),
     "communications.words": ("comm_words",),
     "communications.sentiment": ("comm_sentiment",),
-    "tickets.closed_at": ("support_open_tickets", "support_csat"),
+    "tickets.closed_at": ("support_open_tickets", "support_open_urgent_tickets", "support_csat"),
     "tickets.kind": ("support_complaints", "support_discount_requests", "support_cancellation_requests"),
     "tickets.csat": ("support_csat",),
+    "tickets.priority": ("support_open_urgent_tickets",),
 }
 
 

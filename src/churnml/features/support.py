@@ -9,7 +9,9 @@ Point in time: a ticket counts from the day it was opened; its CSAT rating is kn
 was closed (the opening day when there is no close date); a ticket is open at a snapshot when it was
 opened before it and not closed before it. Without any close date in the table (``closed_at`` is
 optional) no ticket is known to be open or closed: ``support_open_tickets`` is null, not every ticket
-ever opened. A ticket opened (or rated) before the grid, on a placeholder date such as 1900-01-01 that
+ever opened. ``support_open_urgent_tickets`` counts the open tickets whose ``priority`` is one of
+``features.urgent_priorities`` (any case): an unresolved urgent bug is not a question left open; null
+without any priority in the table (no ticket is known to be urgent). A ticket opened (or rated) before the grid, on a placeholder date such as 1900-01-01 that
 the data's start leaves out, is open (and rated) from the grid's first week, so its close inside the grid
 does not make the count negative; it is in no window nor recency, and a rating known before the grid is
 older than any window (unknown). The last two ratings are the latest by that day (ties broken by the rating itself, so the result never depends on row order); a rating known more than the
@@ -50,7 +52,7 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "request_ends", "support_features"]
+__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "request_ends", "support_features", "urgent_flag"]
 
 _KINDS = {
     "complaint": "complaints",
@@ -130,6 +132,13 @@ def request_ends(
     )
 
 
+def urgent_flag(priorities: tuple[str, ...]) -> nw.Expr:
+    """1 for a ticket whose ``priority`` (compared lowercased, trimmed) is one of ``priorities``
+    (``features.urgent_priorities``), else 0 (no priority recorded: 0)."""
+    priority = nw.col(Tickets.PRIORITY).cast(nw.String).str.strip_chars().str.to_lowercase()
+    return _flag(priority.is_in([p.strip().lower() for p in priorities]).fill_null(False))
+
+
 def support_features(
     tickets: nw.LazyFrame,
     grid: nw.LazyFrame,
@@ -147,7 +156,9 @@ def support_features(
         day_number(nw.col(Tickets.OPENED_AT), tickets.implementation.is_polars()).alias(DAY),
         day_number(nw.col(Tickets.CLOSED_AT), tickets.implementation.is_polars()).alias("_closed_day"),
     )
-    t = t.with_columns(week_of(nw.col(DAY), axis).alias(WEEK))
+    t = t.with_columns(
+        week_of(nw.col(DAY), axis).alias(WEEK), urgent_flag(cfg.urgent_priorities).alias("_urgent")
+    )
     kind = nw.col(Tickets.KIND)
     opened = (
         t.filter(nw.col(WEEK) <= axis.last_week)
@@ -160,21 +171,25 @@ def support_features(
     )
     # the open balance: every opening and close, one dated before the grid in its first week (from_grid_start)
     opened_all = (
-        t.select(CLIENT_ID, from_grid_start(nw.col(WEEK), axis).alias(WEEK))
+        t.select(CLIENT_ID, from_grid_start(nw.col(WEEK), axis).alias(WEEK), "_urgent")
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
-        .agg(nw.len().alias("_opened"))
+        .agg(nw.len().alias("_opened"), nw.col("_urgent").sum().alias("_opened_urgent"))
     )
     closed_week = week_of(nw.max_horizontal(nw.col("_closed_day"), nw.col(DAY)), axis)
     closed = (
         t.filter(~nw.col("_closed_day").is_null())
-        .select(CLIENT_ID, from_grid_start(closed_week, axis).alias(WEEK))
+        .select(CLIENT_ID, from_grid_start(closed_week, axis).alias(WEEK), "_urgent")
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
-        .agg(nw.len().alias("_closed"))
+        .agg(nw.len().alias("_closed"), nw.col("_urgent").sum().alias("_closed_urgent"))
     )
     # one row: whether the table has any close date (without, no ticket is known to be open or closed)
-    has_closes = tickets.select((nw.col(Tickets.CLOSED_AT).count() > 0).alias("_has_closes"))
+    # and whether it has any priority (without, no ticket is known to be urgent)
+    has_closes = tickets.select(
+        (nw.col(Tickets.CLOSED_AT).count() > 0).alias("_has_closes"),
+        (nw.col(Tickets.PRIORITY).count() > 0).alias("_has_priority"),
+    )
     ratings = csat_ratings(tickets, axis)
     # a rating known before the grid counts from its first week, so the running count matches its _idx
     rated_weekly = (
@@ -193,11 +208,13 @@ def support_features(
     ends = [f"_end_{d}" for d, _ in windows]
     g = on_grid(grid, opened, counts)
     g = on_grid(g, request_ends(requests, signals, axis, windows), ends)
-    g = on_grid(g, opened_all, ["_opened"])
-    g = on_grid(g, closed, ["_closed"])
+    g = on_grid(g, opened_all, ["_opened", "_opened_urgent"])
+    g = on_grid(g, closed, ["_closed", "_closed_urgent"])
     g = on_grid(g, rated_weekly, ["_rated", "_csat_sum"])
     g = g.with_columns(running_max("_last_ticket").alias("_last_ticket"))
-    g = add_cumulative(g, [*counts, *ends, "_opened", "_closed", "_rated", "_csat_sum"])
+    g = add_cumulative(
+        g, [*counts, *ends, "_opened", "_closed", "_opened_urgent", "_closed_urgent", "_rated", "_csat_sum"]
+    )
     g = g.with_columns(
         nw.col(cum("_rated")).cast(nw.Int64).alias("_idx"),
         (nw.col(cum("_rated")).cast(nw.Int64) - 1).alias("_idx_prev"),
@@ -243,6 +260,9 @@ def support_features(
         nw.when(nw.col("_has_closes"))
         .then(nw.col(cum("_opened")) - nw.col(cum("_closed")))
         .alias("support_open_tickets"),
+        nw.when(nw.col("_has_closes") & nw.col("_has_priority"))
+        .then(nw.col(cum("_opened_urgent")) - nw.col(cum("_closed_urgent")))
+        .alias("support_open_urgent_tickets"),
         days_since("_last_ticket").alias("support_days_since_ticket"),
         nw.col("_csat_last").alias("support_csat_last"),
         nw.col("_csat_prev").alias("support_csat_prev"),
@@ -310,6 +330,16 @@ SPECS: tuple[SpecPattern, ...] = (
         "trend of tickets",
     ),
     spec("support_open_tickets", FAMILY, "tickets", 1, "tickets", "{value:.0f} tickets still open"),
+    spec(
+        "support_open_urgent_tickets",
+        FAMILY,
+        "tickets",
+        1,
+        "tickets",
+        "{value:.0f} urgent tickets still open",
+        "count",
+        "urgent tickets still open",
+    ),
     spec(
         "support_days_since_ticket",
         FAMILY,
