@@ -944,3 +944,56 @@ def test_placed_orders_are_the_orders_outside_terms_read_without_a_polars_warnin
         out = placed_orders(payments, subs, T)
     assert [str(w.message) for w in caught] == []
     assert sorted(out.rows()) == [("a", ago(10)), ("b", ago(30)), ("c", ago(40))]
+
+
+# (start, end, mrr) per client of the test below: a seat change inside an annual contract written, as billing
+# systems write it, as a new term from the change to the contract's end (the running term cut at the change)
+COTERMED_CHANGES = {
+    # 10 seats from 2023-12-20, cut to 5 on 2024-04-20 for the rest of the year: renews 2024-12-20 for a year
+    "downgraded": [
+        (datetime(2023, 12, 20), datetime(2024, 4, 20), 100.0),
+        (datetime(2024, 4, 20), datetime(2024, 12, 20), 50.0),
+    ],
+    # 10 seats from 2023-06-10, 12 from 2024-05-20, 21 days before the year ends on 2024-06-10
+    "upgraded_late": [
+        (datetime(2023, 6, 10), datetime(2024, 5, 20), 100.0),
+        (datetime(2024, 5, 20), datetime(2024, 6, 10), 120.0),
+    ],
+    # monthly terms, a seat added at the last renewal: a monthly renewal
+    "monthly": [
+        (datetime(2024, 4, 15), datetime(2024, 5, 15), 100.0),
+        (datetime(2024, 5, 15), datetime(2024, 6, 15), 120.0),
+    ],
+    # an annual contract renewed whole
+    "annual": [(datetime(2023, 6, 20), datetime(2024, 6, 20), 100.0)],
+    # a first term pro-rated to an anniversary (nothing before it): its own length
+    "prorated_first": [(datetime(2024, 4, 25), datetime(2024, 7, 1), 100.0)],
+}
+
+
+@pytest.mark.parametrize(
+    ("client", "renewal", "value", "due"),
+    [
+        ("downgraded", date(2024, 12, 20), 600.0, False),  # 12 x 50 (it read 8 x 50 = 400)
+        ("upgraded_late", date(2024, 6, 10), 1_440.0, True),  # 12 x 120, due (it read 120, a monthly renewal)
+        ("monthly", date(2024, 6, 15), 120.0, False),
+        ("annual", date(2024, 6, 20), 1_200.0, True),
+        ("prorated_first", date(2024, 7, 1), 200.0, True),
+    ],
+)
+def test_a_cotermed_change_renews_for_the_contracts_length(client, renewal, value, due) -> None:
+    rows = COTERMED_CHANGES[client]
+    subs = pl.DataFrame(
+        {
+            "client_id": [client] * len(rows),
+            "start_date": [a for a, _, _ in rows],
+            "end_date": [b for _, b, _ in rows],
+            "mrr": [m for _, _, m in rows],
+        }
+    )
+    out = term_status([client], AS_OF, subs, grace_days=30, renewal_days=60).row(0, named=True)
+    assert (out[Scores.RENEWAL_DATE], out[Scores.RENEWAL_VALUE], out[Scores.RENEWAL_DUE]) == (
+        renewal,
+        value,
+        due,
+    )

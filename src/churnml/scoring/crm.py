@@ -582,6 +582,11 @@ def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -
     return paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
 
 
+# the lengths a contract is sold for, in months: a run of terms adding up to one of them from a start on the
+# same day of the month as its end is one contract cut by changes (contract_starts)
+CONTRACT_MONTHS = (1, 3, 6, 12, 24, 36)
+
+
 def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     """``[client_id, renewal_date, renewal_value, _term_months]`` from the client's terms started before
     ``cut`` (``known``), one row per client with a base term running at ``cut`` (ending at or after it): the
@@ -594,9 +599,14 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     the client is a customer by (it read as the renewal of a client whose plan had lapsed). What renews: the
     terms ending that day (a co-termed add-on too), for the longest of the base terms' lengths among them
     (``_term_months``: an annual add-on ending with a monthly plan renews for the plan's month)."""
+    # a base term's length is its contract's: from the start its end renews a whole number of months after
+    # (contract_starts: a seat change cut into an annual contract renews for the year, not for its stub)
     months = (
         (
-            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
+            (
+                pl.col(Subscriptions.END_DATE)
+                - pl.coalesce(pl.col("_contract_start"), pl.col(Subscriptions.START_DATE))
+            ).dt.total_days()
             / _DAYS_PER_MONTH
         )
         .round(0)
@@ -609,10 +619,15 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     )
     # a client that never had a base term: its add-ons are its terms (labels.customer_terms)
     base = ~addon | addon.all().over(CLIENT_ID)
+    known = known.with_columns(pl.col(CLIENT_ID).cast(pl.String)).with_columns(base.alias("_base"))
     terms = (
-        known.with_columns(pl.col(CLIENT_ID).cast(pl.String))
-        .with_columns(base.alias("_base"))
-        .filter(pl.col(Subscriptions.END_DATE) >= cut)
+        known.filter(pl.col(Subscriptions.END_DATE) >= cut)
+        .join(
+            contract_starts(known.filter(pl.col("_base")), cut),
+            on=[CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE],
+            how="left",
+        )
+        .with_columns(pl.when(pl.col("_base")).then(pl.col("_contract_start")).alias("_contract_start"))
         .with_columns(
             months.alias("_months"),
             pl.col(Subscriptions.END_DATE).dt.date().alias("_end"),
@@ -636,6 +651,57 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
             (pl.col(Subscriptions.MRR).sum() * base_months).cast(pl.Float64).alias(Scores.RENEWAL_VALUE),
             base_months.alias("_term_months"),
         )
+    )
+
+
+def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
+    """``[client_id, start_date, end_date, _contract_start]``, one row per base term running at ``cut`` (ending
+    at or after it): the latest start, among the term's own and those of the base terms before it in an
+    unbroken run (each starting the day the one before ended), that falls a contract's length
+    (:data:`CONTRACT_MONTHS`: 1, 3, 6, 12, 24 or 36 months, to the day of the month; a month-end end takes any
+    later day) before the term's end. A seat change inside an annual contract written as a billing system writes it (the running
+    term cut at the change, a new term from it to the contract's end) renews for the year: its stub of 2
+    months read a renewal worth 2 x the MRR (a 6-seat account's EUR 120 beside its ARR of 720), and a stub of
+    under 6 weeks a monthly renewal, never due. A term whose own start is such a day keeps it (a monthly term,
+    a whole contract); one with none (a first term pro-rated to an anniversary) has no row."""
+    start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
+    schema = {
+        CLIENT_ID: pl.String,
+        start: pl.Datetime("us"),
+        end: pl.Datetime("us"),
+        "_contract_start": pl.Datetime("us"),
+    }
+    terms = (
+        base_terms.select(CLIENT_ID, start, end)
+        .unique()
+        .sort(CLIENT_ID, start, end)
+        .with_columns(
+            (pl.col(start) != pl.col(end).shift(1).over(CLIENT_ID))
+            .fill_null(True)
+            .cum_sum()
+            .over(CLIENT_ID)
+            .alias("_run")
+        )
+    )
+    running = terms.filter(pl.col(end) >= cut)
+    if running.height == 0:
+        return pl.DataFrame(schema=schema)
+    earlier = terms.select(CLIENT_ID, "_run", pl.col(start).alias("_contract_start"))
+    day, last_day = pl.col(end).dt.day(), pl.col(end).dt.month_end().dt.day()
+    whole_months = (pl.col("_contract_start").dt.day() == day) | (
+        (day == last_day) & (pl.col("_contract_start").dt.day() >= day)
+    )
+    months = (pl.col(end).dt.year() * 12 + pl.col(end).dt.month()) - (
+        pl.col("_contract_start").dt.year() * 12 + pl.col("_contract_start").dt.month()
+    )
+    return (
+        running.join(earlier, on=[CLIENT_ID, "_run"])
+        .filter(
+            (pl.col("_contract_start") <= pl.col(start)) & whole_months & months.is_in(list(CONTRACT_MONTHS))
+        )
+        .group_by(CLIENT_ID, start, end)
+        .agg(pl.col("_contract_start").max())
+        .cast(schema)  # type: ignore[arg-type]
     )
 
 
