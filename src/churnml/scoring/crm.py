@@ -9,7 +9,8 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   no base term runs: an add-on running on after its plan ended renews nothing, the term_state says the
   lapse), ``renewal_due_days``
   (days from the as-of date to it), ``renewal_value`` (the MRR of the running terms ending that day, a
-  co-termed add-on included, x the longest of the base terms' lengths among them in months: the next term's
+  co-termed add-on included, x the longest of the base terms' contract lengths among them in months
+  (:func:`contract_starts`: a seat change cut into an annual contract renews for the year): the next term's
   value at today's terms, a 2-year contract's two years; a term ending another day is not in it, nor does an
   add-on's length count), ``renewal_due`` (the base terms ending that day are longer than a month and end
   within ``renewal_days``; monthly plans renew
