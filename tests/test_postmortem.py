@@ -878,3 +878,26 @@ def test_the_lead_of_unreviewed_departures_says_which_were_flagged_only_after_th
         "before it). What the lists did show: all 3 were on 14 lists before the churn was decided, 2 in yellow or "
         "red on at least one (2 red; 1 only after they had left), 1 green on every one."
     )
+
+
+@pytest.mark.parametrize(
+    ("first_list", "tail"),
+    [
+        # a list of 01-20 speaks to 02-19, known by 03-01: a period ending 02-01 reads it
+        (date(2024, 1, 20), "A period ending on 2024-02-01 or earlier (--to) shows it."),
+        (None, "A period ending on 2024-02-01 or earlier (--to) shows it."),
+        # the oldest list (02-10) speaks to 03-11, past 03-01: no --to shows it (--to 2024-02-01 was refused,
+        # 'must be after --from 2024-02-10', and no list before it could be read)
+        (
+            date(2024, 2, 10),
+            "No list written so far can show it: the oldest, of 2024-02-10, speaks of the 30 days up to "
+            "2024-03-11, and the data knows churns up to 2024-03-01; run it again once it knows them up to "
+            "2024-03-11.",
+        ),
+    ],
+)
+def test_who_stays_is_shown_by_a_period_only_when_a_written_list_allows_it(first_list, tail) -> None:
+    from churnml.reporting.postmortem import stayers_unknown_sentence
+
+    sentence = stayers_unknown_sentence(date(2024, 3, 1), 30, date(2024, 3, 1), first_list=first_list)
+    assert sentence.endswith(tail)

@@ -370,6 +370,7 @@ def postmortem(
         early_weeks=early_weeks,
         stayed=stayed,
         known_until=known_until,
+        first_list=first_list,
     )
     files = {
         **table_files("postmortem", review),

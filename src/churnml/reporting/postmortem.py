@@ -428,20 +428,33 @@ def last_known_list(known_until: date, lookback_days: int) -> date:
     return known_until - timedelta(days=lookback_days)
 
 
-def stayers_unknown_sentence(end: date, lookback_days: int, known_until: date) -> str:
+def stayers_unknown_sentence(
+    end: date, lookback_days: int, known_until: date, first_list: date | None = None
+) -> str:
     """Why the page shows no clients who stayed when the lists of the ``lookback_days`` before ``end`` (the
     false-alarm side, :func:`clients_who_stayed`) all speak of days past ``known_until``, the last day the
     churns are known (a period ending on the data's end): whether their clients stay is not known yet;
-    "" when some of those lists can be read."""
+    "" when some of those lists can be read. The way on is an earlier ``--to`` when a written list (the
+    oldest, ``first_list``) is early enough to be read; when even the oldest speaks of days past
+    ``known_until``, no period shows it (the earlier ``--to`` was refused as before ``--from``, the oldest
+    list) and the sentence says how far the data must reach."""
     last = last_known_list(known_until, lookback_days)
     if end - timedelta(days=lookback_days) + timedelta(days=1) <= last:
         return ""
-    return (
+    head = (
         f"Who stays is not known yet: the lists of the {lookback_days} days before {end} speak of the "
         f"{lookback_days} days after them, which run past {known_until}, the last day the data knows churns of, "
         "so this page cannot say how often the lists flag clients who stay (the false alarms) to read the "
-        f"caught shares against. A period ending on {last + timedelta(days=1)} or earlier (--to) shows it."
+        "caught shares against."
     )
+    if first_list is not None and first_list > last:
+        reach = first_list + timedelta(days=lookback_days)
+        return (
+            f"{head} No list written so far can show it: the oldest, of {first_list}, speaks of the "
+            f"{lookback_days} days up to {reach}, and the data knows churns up to {known_until}; run it again "
+            f"once it knows them up to {reach}."
+        )
+    return f"{head} A period ending on {last + timedelta(days=1)} or earlier (--to) shows it."
 
 
 def postmortem_totals(review: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -720,6 +733,7 @@ def postmortem_page(
     early_weeks: int | None = None,
     stayed: pl.DataFrame | None = None,
     known_until: date | None = None,
+    first_list: date | None = None,
 ) -> str:
     """The post-mortem page: totals by reason and driver family (with plots), then every churn;
     ``hindsight``: the dates of the lists scored with hindsight (:func:`hindsight_warning`);
@@ -730,7 +744,8 @@ def postmortem_page(
     (:func:`flag_comparison`) so that the caught shares read against how often the lists flag anyone;
     ``known_until``: the last day the churns are known (as passed to :func:`clients_who_stayed`): when the
     lists of the window all speak of days after it, the page says who stays is not known yet
-    (:func:`stayers_unknown_sentence`)."""
+    (:func:`stayers_unknown_sentence`, told the oldest written list, ``first_list``, to give a way on that
+    works)."""
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     lead = f"<p>{html.escape(review_lead(review, start, end, early_weeks, known_until))}</p>"
@@ -741,7 +756,7 @@ def postmortem_page(
                 comparison, percent=("flagged_share", "red_share")
             )
         elif known_until is not None and (
-            unknown := stayers_unknown_sentence(end, lookback_days, known_until)
+            unknown := stayers_unknown_sentence(end, lookback_days, known_until, first_list)
         ):
             lead += f"<p>{html.escape(unknown)}</p>"
     note = (
