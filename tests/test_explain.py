@@ -1222,3 +1222,23 @@ def test_a_young_clients_count_is_held_against_the_portfolio_at_its_rate(
     scaled = {} if data_days is None else {"days_of": describe.days_of}
     ok = citable_mask(contrib, X, names, specs, reference, **scaled)
     assert bool(ok[3, 0]) is cited
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        # weekly events 217, 150, 137, 51, 36, 43, 15, 19, 23, 7, 14, 15, 24 (a project-management SaaS's account
+        # leaving; 228 a week in the 13 weeks before): the slope, -13.8 a week, is 23% of the mean of these 13
+        # weeks (57.8), a quarter of their usual; it read "23% of their usual weekly level per week", 300% in
+        # 13 weeks
+        (
+            "usage_events_slope",
+            -0.234,
+            "Product events fell by about 23% of their mean weekly level each week over the last 13 weeks",
+        ),
+        ("usage_logins_slope", 0.05, "Logins rose by about 5% of their mean weekly level each week over the last 13 weeks"),
+        ("usage_logins_slope", 0.0, "Logins did not change over the last 13 weeks"),
+    ],
+)  # fmt: skip
+def test_a_slope_is_said_against_the_mean_of_its_own_weeks(name, value, expected) -> None:
+    assert DESCRIBE(name, value, None) == expected

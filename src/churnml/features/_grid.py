@@ -499,7 +499,8 @@ def ratio_trend(col: str, recent_weeks: int, baseline_weeks: int) -> nw.Expr:
 
 def relative_slope(col: str, weeks: int) -> nw.Expr:
     """Least-squares slope of the weekly values over the last ``weeks`` weeks, divided by their mean
-    + 1 (so -0.05 = falling by 5% of the usual weekly level each week). Null for clients younger than
+    + 1 (so -0.05 = falling by 5% of the window's mean weekly level each week; in a steep fall that mean is
+    well under the client's usual level). Null for clients younger than
     the window. Computed from running sums of y and week*y (no per-snapshot loops), the weeks numbered on
     the calendar (:func:`week_position`), not from the run's first snapshot: the same client and snapshot
     get the same slope, bit for bit, whichever snapshots a run scores (exact for counts)."""

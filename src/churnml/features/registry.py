@@ -383,5 +383,5 @@ _DAYS_TO_TERM_END = "payments_days_to_term_end"
 _NO_REPLY_STREAK = "comm_no_reply_streak"
 
 _NO_CHANGE = re.compile(
-    r"did not change(?: by)?(?: about)? [0-9.]+%?(?: points)?(?: of their usual weekly level per week)?"
+    r"did not change(?: by)?(?: about)? [0-9.]+%?(?: points)?(?: of (?:their|its) mean weekly level each week)?"
 )

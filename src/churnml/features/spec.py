@@ -128,7 +128,9 @@ def trends(
             f"share of weekly {unit} per week",
             direction,
             group,
-            f"{what} {{verb}} by about {{pct}}% of {their} usual weekly level per week over the last "
+            # the slope over the window's mean (features._grid.relative_slope), not over the usual level
+            # before it: a fall from 228 a week read "23% of their usual weekly level per week" (6% of it)
+            f"{what} {{verb}} by about {{pct}}% of {their} mean weekly level each week over the last "
             f"{{slope}} weeks",
             "slope",
             f"weekly trend of {what.lower()}",
