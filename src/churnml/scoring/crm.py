@@ -660,18 +660,14 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     at or after it): the latest start, among the term's own and those of the base terms before it in an
     unbroken run (each starting the day the one before ended), that falls a contract's length
     (:data:`CONTRACT_MONTHS`: 1, 3, 6, 12, 24 or 36 months, to the day of the month; a month-end end takes any
-    later day) before the term's end. A seat change inside an annual contract written as a billing system writes it (the running
-    term cut at the change, a new term from it to the contract's end) renews for the year: its stub of 2
-    months read a renewal worth 2 x the MRR (a 6-seat account's EUR 120 beside its ARR of 720), and a stub of
-    under 6 weeks a monthly renewal, never due. A term whose own start is such a day keeps it (a monthly term,
+    later day) before the term's end. A seat change inside an annual contract written as a billing system
+    writes it (the running term cut at the change, a new term from it to the contract's end) renews for the
+    year: its stub of 2 months read a renewal worth 2 x the MRR (a 6-seat account's EUR 120 beside its ARR of
+    720), and a stub of under 6 weeks a monthly renewal, never due. A term whose own start is such a day keeps it (a monthly term,
     a whole contract); one with none (a first term pro-rated to an anniversary) has no row."""
     start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
-    schema = {
-        CLIENT_ID: pl.String,
-        start: pl.Datetime("us"),
-        end: pl.Datetime("us"),
-        "_contract_start": pl.Datetime("us"),
-    }
+    stamp = base_terms.schema[start]  # the terms' own time type: the result joins back on start and end
+    schema = {CLIENT_ID: pl.String, start: stamp, end: base_terms.schema[end], "_contract_start": stamp}
     terms = (
         base_terms.select(CLIENT_ID, start, end)
         .unique()
