@@ -797,3 +797,78 @@ def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(creat
     plan = winback_list(data, churns, CFG, default_margin=0.5)
     assert plan.get_column("former_arr").item() == pytest.approx(3000.0)
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
+
+
+def _lapsed_card_plan(paid: list[tuple[datetime, str]], reason: str | None) -> dict:
+    """The win-back row of a monthly subscriber whose last term ended 2024-07-01 (as of 2024-08-15), paid
+    each month before it, with ``paid`` (day, status) added and a churns record of ``reason`` if given."""
+    terms = pl.DataFrame(
+        {
+            "client_id": ["card"] * 6,
+            "start_date": [D(2024, m, 1) for m in range(1, 7)],
+            "end_date": [D(2024, m + 1, 1) for m in range(1, 7)],
+            "mrr": [50.0] * 6,
+        }
+    )
+    rows = [(D(2024, m, 1), "paid") for m in range(1, 7)] + paid
+    payments = pl.DataFrame(
+        {
+            "client_id": ["card"] * len(rows),
+            "paid_at": [r[0] for r in rows],
+            "amount": [50.0] * len(rows),
+            "status": [r[1] for r in rows],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["card"], "created_at": [D(2024, 1, 1)]}),
+        Table.SUBSCRIPTIONS: terms,
+        Table.PAYMENTS: payments,
+    }
+    if reason is not None:
+        tables[Table.CHURNS] = pl.DataFrame(
+            {"client_id": ["card"], "churned_at": [D(2024, 7, 1)], "reason": [reason]}
+        )
+    data = Dataset(tables=tables, name="t", start=D(2024, 1, 1), as_of=D(2024, 8, 15))
+    churns = pl.DataFrame({"client_id": ["card"], "churned_at": [D(2024, 7, 1)]})
+    return winback_list(data, churns, CFG, default_margin=0.5, grace_days=30, source="subscriptions").row(
+        0, named=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("paid", "reason", "expected"),
+    [
+        # the renewal declined on the term's last day and retried in the grace: involuntary (before the fix:
+        # "unknown", let go for its lifetime value of 150 under 750)
+        (
+            [(D(2024, 7, 1), "failed"), (D(2024, 7, 5), "failed")],
+            None,
+            (
+                "payment_failed",
+                ATTEMPT,
+                "active engagement: a reminder to update the payment method; reactivate in one click",
+            ),
+        ),
+        # a failure settled by a payment before the lapse says nothing of it
+        (
+            [(D(2024, 5, 20), "failed"), (D(2024, 5, 25), "paid")],
+            None,
+            ("unknown", LET_GO, "no attempt: let go gracefully (close the account cleanly, no offers)"),
+        ),
+        # a failure after the grace (2024-07-31) was not known when it lapsed
+        (
+            [(D(2024, 8, 5), "failed")],
+            None,
+            ("unknown", LET_GO, "no attempt: let go gracefully (close the account cleanly, no offers)"),
+        ),
+        # a recorded reason comes first
+        (
+            [(D(2024, 7, 1), "failed")],
+            "price",
+            ("price", LET_GO, "no attempt: let go gracefully (close the account cleanly, no offers)"),
+        ),
+    ],
+)
+def test_a_lapse_after_failed_payments_is_an_involuntary_churn(paid, reason, expected):
+    row = _lapsed_card_plan(paid, reason)
+    assert (row["reason_segment"], row["decision"], row["action"]) == expected

@@ -133,7 +133,15 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     churns = churn_dates(dataset, cfg.label)
     grace = cfg.label.grace_days
     # who came back follows label.source, as the labels and the weekly list read it (labels.returns_after_churns)
-    plan = winback_list(dataset, churns, cfg.winback, cfg.value.default_margin, grace, cfg.label.source)
+    plan = winback_list(
+        dataset,
+        churns,
+        cfg.winback,
+        cfg.value.default_margin,
+        grace,
+        cfg.label.source,
+        failed_payment_days=cfg.rules.payment_trouble_days,
+    )
     attempts = winback_attempts(
         dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days, cfg.label.source
     )
@@ -320,7 +328,10 @@ def postmortem(
     early_weeks, note = early_weeks_for(cfg.label.horizon_days, early_weeks)
     label = cfg.label
     gone = with_reasons(
-        absences(dataset, churn_dates(dataset, label), label.grace_days, label.source), dataset
+        absences(dataset, churn_dates(dataset, label), label.grace_days, label.source),
+        dataset,
+        label.grace_days,
+        cfg.rules.payment_trouble_days,
     )
     clients = dataset.tables[Table.CLIENTS]
     info = clients.select(

@@ -178,7 +178,9 @@ def winback_attempts(
         )
         .alias("returned_within")
     )
-    attempts = with_reasons(attempts, dataset).with_columns(pl.col(Churns.REASON).fill_null(UNKNOWN_REASON))
+    attempts = with_reasons(attempts, dataset, grace_days).with_columns(
+        pl.col(Churns.REASON).fill_null(UNKNOWN_REASON)
+    )
     attempts = _orders(attempts, dataset)
     return attempts.sort(CLIENT_ID, CHURNED_AT)
 

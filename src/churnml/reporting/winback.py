@@ -23,8 +23,10 @@ Columns:
   last order before the gap under the inactivity rule, else ``churned_at``), ``days_since_churn`` (Int64,
   from ``left_at`` to the as-of date), ``stage`` (``0-30``, ``31-90``, ``91-180``, ``180+`` from
   ``winback.stages``, by ``days_since_churn``);
-- ``reason`` (the ``churns`` record nearest in time, null without one), ``reason_segment`` (the reason,
-  or ``unknown``), ``approach`` (``winback.approaches[reason]``);
+- ``reason`` (the ``churns`` record nearest in time; without one, ``payment_failed`` for a client whose failed
+  payments no order settled before its lapse, the weekly list's ``payment_trouble`` evidence
+  (:func:`with_reasons`); else null), ``reason_segment`` (the reason, or ``unknown``), ``approach``
+  (``winback.approaches[reason]``);
 - ``tenure_days`` (created to left); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
@@ -67,7 +69,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from churnml.config import LabelConfig, WinbackConfig
+from churnml.config import LabelConfig, RulesConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
 from churnml.labels import LEFT_AT, auto_label_source, returns_after_churns
@@ -201,31 +203,76 @@ def lost_in(gone: pl.DataFrame) -> pl.DataFrame:
 REASON_WITHIN = timedelta(days=183)
 
 
-def with_reasons(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+# rules.payment_trouble_days by default: failed payments this many days before the lapse make it involuntary
+FAILED_PAYMENT_DAYS: int = RulesConfig().payment_trouble_days
+# the reason given to a lapse after failed payments that no churns record explains (winback.approaches)
+PAYMENT_FAILED = "payment_failed"
+
+
+def with_reasons(
+    lost: pl.DataFrame,
+    dataset: Dataset,
+    grace_days: int = GRACE_DAYS,
+    failed_payment_days: int = FAILED_PAYMENT_DAYS,
+) -> pl.DataFrame:
     """``lost`` (``client_id``, ``churned_at``, optional ``left_at``) with ``reason``: the ``churns`` record
     nearest in time, within :data:`REASON_WITHIN` of the departure (``left_at``, else ``churned_at``: a notice
-    given months ahead, a record written late); null beyond it."""
+    given months ahead, a record written late); else :data:`PAYMENT_FAILED` when the client had failed
+    payments no order settled (:func:`churnml.scoring.rules.unsettled_failures`, the weekly list's
+    ``payment_trouble`` evidence) in the ``failed_payment_days`` (``rules.payment_trouble_days``) before the
+    departure's wind-down ended, ``grace_days`` (``label.grace_days``) after it: a renewal declined on the
+    term's last day and retried in its grace is an involuntary churn; null otherwise."""
     table = dataset.get(Table.CHURNS)
     if table is None or Churns.REASON not in table.columns:
-        return lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
-    reasons = (
-        table.filter(pl.col(Churns.REASON).is_not_null())
-        .select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON)
-        .sort("_reason_at")
-    )
-    return (
-        lost.with_columns(departure(lost).cast(_DT).alias("_left"))
-        .sort("_left")
-        .join_asof(
-            reasons,
-            left_on="_left",
-            right_on="_reason_at",
-            by=CLIENT_ID,
-            strategy="nearest",
-            tolerance=REASON_WITHIN,
-            check_sortedness=False,
+        recorded = lost.with_columns(pl.lit(None, pl.String).alias(Churns.REASON))
+    else:
+        reasons = (
+            table.filter(pl.col(Churns.REASON).is_not_null())
+            .select(CLIENT_ID, pl.col(CHURNED_AT).cast(_DT).alias("_reason_at"), Churns.REASON)
+            .sort("_reason_at")
         )
-        .drop("_reason_at", "_left")
+        recorded = (
+            lost.with_columns(departure(lost).cast(_DT).alias("_left"))
+            .sort("_left")
+            .join_asof(
+                reasons,
+                left_on="_left",
+                right_on="_reason_at",
+                by=CLIENT_ID,
+                strategy="nearest",
+                tolerance=REASON_WITHIN,
+                check_sortedness=False,
+            )
+            .drop("_reason_at", "_left")
+        )
+    return _with_failed_payments(recorded, dataset, grace_days, failed_payment_days)
+
+
+def _with_failed_payments(
+    lost: pl.DataFrame, dataset: Dataset, grace_days: int, failed_payment_days: int
+) -> pl.DataFrame:
+    """``lost`` with a null ``reason`` set to :data:`PAYMENT_FAILED` where unsettled failed payments end the
+    client's stay (:func:`with_reasons`); same rows, same order."""
+    from churnml.scoring.rules import unsettled_failures
+
+    payments = dataset.get(Table.PAYMENTS)
+    if payments is None or lost.height == 0:
+        return lost
+    cut = (departure(lost).cast(_DT) + pl.duration(days=grace_days)).alias("_cut")
+    asked = lost.filter(pl.col(Churns.REASON).is_null()).select(pl.col(CLIENT_ID).cast(pl.String), cut)
+    failed = unsettled_failures(
+        payments, dataset.get(Table.SUBSCRIPTIONS), asked, failed_payment_days
+    ).with_columns(pl.col(CLIENT_ID).cast(lost.schema[CLIENT_ID]), pl.lit(True).alias("_failed"))
+    return (
+        lost.with_columns(cut)
+        .join(failed, on=[CLIENT_ID, "_cut"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col(Churns.REASON).is_null() & pl.col("_failed").fill_null(False))
+            .then(pl.lit(PAYMENT_FAILED))
+            .otherwise(pl.col(Churns.REASON))
+            .alias(Churns.REASON)
+        )
+        .drop("_cut", "_failed")
     )
 
 
@@ -535,7 +582,7 @@ _COLUMNS = (
 
 
 def _lost_with_history(
-    dataset: Dataset, gone: pl.DataFrame, default_margin: float
+    dataset: Dataset, gone: pl.DataFrame, default_margin: float, grace_days: int, failed_payment_days: int
 ) -> tuple[pl.DataFrame, list[str]]:
     """The clients still gone among ``gone`` (:func:`absences`) with the client's own columns,
     ``created_at``, ``_margin``, the churn reason, the value columns and the ticket counts of its last
@@ -553,7 +600,8 @@ def _lost_with_history(
         on=CLIENT_ID,
         how="left",
     )
-    return _with_tickets(_with_value(with_reasons(lost, dataset), dataset), dataset), extra
+    reasons = with_reasons(lost, dataset, grace_days, failed_payment_days)
+    return _with_tickets(_with_value(reasons, dataset), dataset), extra
 
 
 def _stage_index(edges: tuple[int, ...]) -> pl.Expr:
@@ -794,17 +842,20 @@ def winback_list(
     default_margin: float,
     grace_days: int = GRACE_DAYS,
     source: str = "auto",
+    failed_payment_days: int = FAILED_PAYMENT_DAYS,
 ) -> pl.DataFrame:
     """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
 
     ``churns``: churn events of the label source ``source`` (``label.source``; ``client_id``, ``churned_at``;
     ``labels.churn_dates``), whose return rule decides who came back (:func:`absences`); ``grace_days``
-    (``label.grace_days``): the wind-down after a churns record in which activity is no return.
+    (``label.grace_days``): the wind-down after a churns record in which activity is no return;
+    ``failed_payment_days`` (``rules.payment_trouble_days``): failed payments that close to the lapse make a
+    churn without a recorded reason an involuntary one (:func:`with_reasons`).
     """
     gone = absences(dataset, churns, grace_days, source)
-    lost, extra = _lost_with_history(dataset, gone, default_margin)
+    lost, extra = _lost_with_history(dataset, gone, default_margin, grace_days, failed_payment_days)
     lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
-    reasons = with_reasons(gone, dataset).with_columns(
+    reasons = with_reasons(gone, dataset, grace_days, failed_payment_days).with_columns(
         pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment")
     )
     chances = return_chances(reasons, lost, dataset.as_of, cfg).select(

@@ -114,6 +114,7 @@ __all__ = [
     "price_rise_kinds",
     "rule_descriptions",
     "unreachable_no_activity_note",
+    "unsettled_failures",
     "usage_dip_note",
     "usage_drop_columns",
     "usage_ratios",
@@ -710,65 +711,83 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     return asked.select(CLIENT_ID).unique()
 
 
-def _termed_clients(subscriptions: pl.DataFrame | None, cut: datetime) -> pl.DataFrame:
-    """``client_id, _termed`` (True) of the clients with a term started before ``cut``: a failed payment of
-    theirs is a charge they owe."""
-    if subscriptions is None or not subscriptions.height:
-        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_termed": pl.Boolean})
-    return (
-        subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
-        .select(pl.col(CLIENT_ID).cast(pl.String))
+def unsettled_failures(
+    payments: pl.DataFrame, subscriptions: pl.DataFrame | None, cuts: pl.DataFrame, days: int
+) -> pl.DataFrame:
+    """The rows of ``cuts`` (``client_id``, ``_cut``: one instant per row) at which the client has failed
+    payments in the ``days`` before ``_cut`` that no order settled: ``payment_trouble``'s evidence of a
+    failure, read at the weekly list's as-of date and at a win-back client's lapse
+    (:func:`churnml.reporting.winback.with_reasons`).
+
+    A failure (status ``failed``) is dated at its attempt, ``paid_at`` (a declined card's attempt time), else
+    its invoice's ``issued_at``; an order paid after it and before ``_cut`` settles it
+    (:func:`churnml.labels.orders`: paid, a positive amount, a status empty or not ``failed`` / ``refunded``):
+    a returned direct debit collected again a week later is no trouble left. A client without a term started
+    before ``_cut`` needs failures on ``UNOWED_FAILURES`` days: nothing was owed, a failed top-up is tried
+    again. Grain: the rows of ``cuts`` kept (``client_id``, ``_cut``); none without a ``status`` column."""
+    from churnml.labels import orders
+
+    kept = cuts.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_cut").cast(pl.Datetime("us"))).unique()
+    if Payments.STATUS not in payments.columns or not kept.height:
+        return kept.clear()
+    # a failure is dated at its attempt (a declined card's paid_at, as the payments features read it), its
+    # invoice's date only when the attempt time is empty: an invoice of 106 days ago declined last week is
+    # a failure of last week, and a charge paid between the invoice and the decline settles nothing
+    when = pl.coalesce([pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns])
+    failed = (
+        payments.filter(pl.col(Payments.STATUS) == "failed")
+        .select(pl.col(CLIENT_ID).cast(pl.String), when.cast(pl.Datetime("us")).alias("_t"))
+        .join(kept, on=CLIENT_ID)
+        .filter((pl.col("_t") < pl.col("_cut")) & (pl.col("_t") >= pl.col("_cut") - pl.duration(days=days)))
+    )
+    settled = (  # any order settles it (labels.orders: an empty status is a payment too, a refund none)
+        orders(payments)
+        .select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Payments.PAID_AT).cast(pl.Datetime("us")))
+        .join(kept, on=CLIENT_ID)
+        .filter(pl.col(Payments.PAID_AT) < pl.col("_cut"))
+        .group_by(CLIENT_ID, "_cut")
+        .agg(pl.col(Payments.PAID_AT).max().alias("_last_paid"))
+    )
+    termed = (
+        subscriptions.select(pl.col(CLIENT_ID).cast(pl.String), Subscriptions.START_DATE)
+        .join(kept, on=CLIENT_ID)
+        .filter(pl.col(Subscriptions.START_DATE) < pl.col("_cut"))
+        .select(CLIENT_ID, "_cut")
         .unique()
         .with_columns(pl.lit(True).alias("_termed"))
+        if subscriptions is not None and subscriptions.height
+        else pl.DataFrame(schema={CLIENT_ID: pl.String, "_cut": pl.Datetime("us"), "_termed": pl.Boolean})
+    )
+    return (
+        failed.join(settled, on=[CLIENT_ID, "_cut"], how="left")
+        .filter(pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t")))
+        .group_by(CLIENT_ID, "_cut")
+        .agg(pl.col("_t").dt.date().n_unique().alias("_days"))
+        .join(termed, on=[CLIENT_ID, "_cut"], how="left")
+        .filter(pl.col("_days") >= pl.when(pl.col("_termed")).then(1).otherwise(UNOWED_FAILURES))
+        .select(CLIENT_ID, "_cut")
     )
 
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
-    """A failed payment within ``payment_trouble_days`` that no payment settled since, or an invoice unpaid
-    ``overdue_days`` after its due date.
+    """A failed payment within ``payment_trouble_days`` that no payment settled since
+    (:func:`unsettled_failures` at the as-of date), or an invoice unpaid ``overdue_days`` after its due date.
 
-    A failure is dated at its attempt, ``paid_at`` (a declined card's attempt time), else its invoice's
-    ``issued_at``; an order paid after that instant settles it (:func:`churnml.labels.orders`: paid, a positive
-    amount, a status empty or not ``failed`` / ``refunded``): a returned direct debit collected again a week
-    later is no trouble left (a single late payment is noise). For a client without a term started before the
-    as-of date, failures on ``UNOWED_FAILURES`` days: nothing was owed. An invoice is overdue counted to the
-    data's end: B2B invoices paid a few days late are ordinary; ten accounts a day to three weeks late took most
-    of a CRM's yellow zone. Grain: one row per client it fires for (``client_id``)."""
-    from churnml.labels import orders
-
+    An invoice is overdue counted to the data's end: B2B invoices paid a few days late are ordinary; ten
+    accounts a day to three weeks late took most of a CRM's yellow zone. Grain: one row per client it fires
+    for (``client_id``)."""
     cut = ctx.cut
     parts = [_EMPTY]
     if Payments.STATUS in payments.columns:
-        # a failure is dated at its attempt (a declined card's paid_at, as the payments features read it), its
-        # invoice's date only when the attempt time is empty: an invoice of 106 days ago declined last week is
-        # a failure of last week, and a charge paid between the invoice and the decline settles nothing
-        when = pl.coalesce(
-            [pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns]
+        cuts = (
+            payments.select(pl.col(CLIENT_ID).cast(pl.String))
+            .unique()
+            .with_columns(pl.lit(cut).alias("_cut"))
         )
-        failed = _within(
-            payments.with_columns(when.alias("_t")),
-            "_t",
-            cut,
-            ctx.cfg.payment_trouble_days,
-            pl.col(Payments.STATUS) == "failed",
-        )
-        settled = (  # any order settles it (labels.orders: an empty status is a payment too, a refund none)
-            orders(payments)
-            .filter(pl.col(Payments.PAID_AT) < cut)
-            .group_by(CLIENT_ID)
-            .agg(pl.col(Payments.PAID_AT).max().alias("_last_paid"))
-        )
-        open_failures = failed.join(settled, on=CLIENT_ID, how="left").filter(
-            pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t"))
-        )
-        # without a term, nothing was owed: a failed card payment is a purchase that did not go through (a
-        # prepaid top-up tried again later), trouble only when it failed again on another day
         parts.append(
-            open_failures.group_by(CLIENT_ID)
-            .agg(pl.col("_t").dt.date().n_unique().alias("_days"))
-            .join(_termed_clients(ctx.tables.get(Table.SUBSCRIPTIONS), cut), on=CLIENT_ID, how="left")
-            .filter(pl.col("_days") >= pl.when(pl.col("_termed")).then(1).otherwise(UNOWED_FAILURES))
-            .select(CLIENT_ID)
+            unsettled_failures(
+                payments, ctx.tables.get(Table.SUBSCRIPTIONS), cuts, ctx.cfg.payment_trouble_days
+            ).select(CLIENT_ID)
         )
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
