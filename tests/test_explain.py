@@ -1242,3 +1242,65 @@ def test_a_young_clients_count_is_held_against_the_portfolio_at_its_rate(
 )  # fmt: skip
 def test_a_slope_is_said_against_the_mean_of_its_own_weeks(name, value, expected) -> None:
     assert DESCRIBE(name, value, None) == expected
+
+
+@pytest.mark.parametrize(
+    ("terms", "paid", "first_sentence"),
+    [
+        # 7 days into a free 14-day trial: nothing was due, its USD 0 is no reason (before the fix it led)
+        (
+            [(datetime(2026, 3, 1), datetime(2026, 3, 15), 0.0)],
+            0.0,
+            "Client for 7 days (typical client: 400 days)",
+        ),
+        # 7 days into a paid 14-day term and nothing paid: news
+        ([(datetime(2026, 3, 1), datetime(2026, 3, 15), 30.0)], 0.0, "EUR 0 paid in its first 7 days"),
+        # a trial that paid a one-off: said as it is (only a certain zero is quiet)
+        ([(datetime(2026, 3, 1), datetime(2026, 3, 15), 0.0)], 5.0, "EUR 5 paid in its first 7 days"),
+        # on a free 14-day term since a paid one ended 3 days ago: 4 of its 7 days were billed
+        (
+            [
+                (datetime(2026, 2, 1), datetime(2026, 3, 5), 30.0),
+                (datetime(2026, 3, 5), datetime(2026, 3, 19), 0.0),
+            ],
+            0.0,
+            "EUR 0 paid in its first 7 days",
+        ),
+        # no term at all (a shop's buyer): nothing bought is news
+        ([], 0.0, "EUR 0 paid in its first 7 days"),
+    ],
+)
+def test_a_zero_paid_that_free_terms_make_certain_is_no_reason(terms, paid, first_sentence) -> None:
+    """A 7-day-old client with nothing paid over 28 days read "EUR 0 paid in its first 7 days" on a free
+    trial (a first term at mrr 0): nothing was due, so the zero says nothing about it."""
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, free_term_days, running_terms
+
+    as_of = date(2026, 3, 8)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["c"] * len(terms),
+            "start_date": [t[0] for t in terms],
+            "end_date": [t[1] for t in terms],
+            "mrr": [t[2] for t in terms],
+        },
+        schema={
+            "client_id": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+            "mrr": pl.Float64,
+        },
+    )
+    ids = ["c", "c"]
+    term_days, term_age = running_terms(ids, as_of, subs)
+    citing = Citing(
+        np.array([60.0, 400.0]),
+        term_days <= MONTHLY_TERM_DAYS,
+        700,
+        np.zeros(2, bool),
+        term_days,
+        term_age,
+        free_days=free_term_days(ids, as_of, subs),
+    )
+    X = np.array([[paid, 7.0], [paid, 7.0]])
+    said = _two_clients_first_sentences(X, ["payments_paid_28d", "account_tenure_days"], citing)
+    assert said[0][0] == first_sentence

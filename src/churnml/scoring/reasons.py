@@ -29,6 +29,7 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSED, free_after_paid, paused_clients, renewed_rows
 from churnml.scoring.explain import (
     FAMILIES,
+    TENURE,
     change_reasons,
     citable_mask,
     family_health,
@@ -47,6 +48,7 @@ __all__ = [
     "changed_previous_rows",
     "explained_rows",
     "explanations",
+    "free_term_days",
     "late_family_days",
     "list_reasons",
     "pause_sentences",
@@ -118,6 +120,42 @@ def running_terms(
     return days("_len"), days("_age")
 
 
+def free_term_days(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
+    """Per client, the days before ``as_of`` in which its terms billed nothing: on free running terms only (a
+    trial, a free plan, a pause: every running base term at ``mrr`` 0, :func:`running_terms`' terms), the
+    days since its last paid term ended, inf when it never had one (a trial that has not paid yet); 0 on a
+    paid term or none. Over those days nothing was due, so nothing paid in them is no news about the client
+    ("USD 0 paid in its first 7 days" of a client 7 days into a free trial)."""
+    none = np.zeros(len(client_ids))
+    if subscriptions is None or subscriptions.height == 0:
+        return none
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    terms = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
+    mrr = pl.col(Subscriptions.MRR)
+    running = pl.col(Subscriptions.END_DATE) >= cut
+    per = (
+        terms.group_by(CLIENT_ID)
+        .agg(
+            running.any().alias("_running"),
+            (running & (mrr.is_null() | (mrr > 0))).any().alias("_paid_running"),
+            pl.col(Subscriptions.END_DATE).filter(mrr > 0).max().alias("_paid_end"),
+        )
+        .filter(pl.col("_running") & ~pl.col("_paid_running"))
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            (pl.lit(cut) - pl.col("_paid_end"))
+            .dt.total_days()
+            .cast(pl.Float64)
+            .fill_null(np.inf)
+            .alias("_free"),
+        )
+    )
+    frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
+        per, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return frame.get_column("_free").fill_null(0.0).to_numpy()
+
+
 def explained_rows(zone: Sequence[str], priority: np.ndarray, limit: int | None) -> np.ndarray:
     """Row indices that get drivers: all rows, or the first ``limit`` by zone (red, yellow, green) and
     priority (``score.explain_limit``, for portfolios where even pattern-wise TreeSHAP is too slow)."""
@@ -179,6 +217,8 @@ class Citing:
     pause_said: Sequence[str | None] | None = None
     # the days before the list's snapshot of a family's log that began late (:func:`late_family_days`)
     family_days: Mapping[str, int] | None = None
+    # per row: the days before the snapshot its terms billed nothing (:func:`free_term_days`; 0: none)
+    free_days: np.ndarray | None = None
 
 
 def paused_rows(
@@ -331,6 +371,16 @@ def explanations(
                 quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | (
                     np.isfinite(term_days) & (term_days > since) & paid_for_it
                 )
+        if citing.free_days is not None:
+            # nothing was due (a free trial, a free plan): nothing paid over the window, or over the days the
+            # client has existed when younger, is certain, no reason ("USD 0 paid in its first 7 days")
+            free_days = citing.free_days[part]
+            ages = X_now[:, names.index(TENURE)] if TENURE in names else np.full(len(part), np.nan)
+            for name in names:
+                if m := _PAID_IN_WINDOW.match(name):
+                    zero = np.nan_to_num(X_now[:, names.index(name)], nan=1.0) <= 0
+                    certain = zero & (free_days >= np.fmin(float(m.group(2)), ages))
+                    quiet[name] = quiet.get(name, False) | certain
         quiet = quiet or None
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet, describe.days_of)
         lead_safe = None if safe is None else safe[part]
@@ -505,6 +555,7 @@ def list_reasons(
         term_age,
         pause_sentences(ids, as_of, subscriptions, score.currency, paused),
         late_family_days(dataset, as_of),
+        free_term_days(ids, as_of, subscriptions),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(
