@@ -582,6 +582,20 @@ def test_stale_data_is_refused() -> None:
     assert check_data_lag(tables, date(2024, 6, 3), 33) == datetime(2024, 5, 1)
 
 
+def test_a_list_without_data_before_its_date_is_refused_in_one_sentence() -> None:
+    """The refusal of both engines (no_data_message: Polars' check_data_lag, Spark's _check_lag)."""
+    from churnml.scoring.assemble import no_data_message
+
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a"], "created_at": [datetime(2020, 1, 1)]}),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [datetime(2024, 5, 1)], "event": ["login"]}),
+    }
+    said = "no data before the as-of date 2024-04-01: nothing to score"
+    assert no_data_message(date(2024, 4, 1)) == said
+    with pytest.raises(ScoringError, match=f"^{said}$"):
+        check_data_lag(tables, date(2024, 4, 1), 21)
+
+
 _NOBODY = "no client is active at the as-of date 2026-08-17: nothing to score"
 
 

@@ -255,3 +255,50 @@ def test_a_new_session_takes_the_master_and_driver_memory_given(tmp_path) -> Non
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "GOT local[1] 768m" in out.stdout, out.stdout + out.stderr[-2000:]
     assert "DEFAULT local[2] 4g" in out.stdout, out.stdout + out.stderr[-2000:]
+
+
+def test_spark_refuses_a_list_nobody_is_on_and_a_future_time_in_the_polars_sentences() -> None:
+    """Spark said 'nothing to score' alone where Polars names the terms booked after the grace
+    (assemble.nobody_active_message), and a timestamp after the clock in UTC where Polars says data.timezone
+    (validation.future_timestamp_problem): the sentences of the Polars tests, written out."""
+    pytest.importorskip("pyspark")
+    import shutil
+    from datetime import date, datetime
+
+    if shutil.which("java") is None:
+        pytest.skip("no JVM")
+    from churnml.contract.schemas import Table
+    from churnml.contract.validation import ContractError
+    from churnml.jobs.score_spark import booked_terms, spark_session
+    from churnml.scoring.assemble import nobody_active_message
+    from churnml.scoring.spark import repaired_contract_frame
+
+    spark = spark_session("local[1]", driver_memory="1g")
+    terms = spark.createDataFrame(
+        [
+            ("a", datetime(2026, 4, 27), datetime(2026, 6, 28)),
+            ("a", datetime(2026, 9, 7), datetime(2026, 11, 15)),  # booked after the summer
+            ("b", datetime(2026, 4, 27), datetime(2026, 6, 28)),
+            ("n", datetime(2026, 9, 7), datetime(2026, 11, 15)),  # a first term booked ahead: no return
+        ],
+        "client_id string, start_date timestamp_ntz, end_date timestamp_ntz",
+    )
+    assert nobody_active_message(
+        booked_terms({Table.SUBSCRIPTIONS: terms}, date(2026, 8, 17)), date(2026, 8, 17), 30
+    ) == (
+        "no client is active at the as-of date 2026-08-17: nothing to score; 1 client has a term booked to start on "
+        "2026-09-07 or later after a gap longer than label.grace_days (30): each is gone until that term starts. A "
+        "break the business takes between terms (a school closed for the summer) wants a grace that covers it: "
+        "churnml validate names it"
+    )
+    payments = spark.createDataFrame(
+        [("b", 20.0, datetime(2031, 1, 1))], "client_id string, amount double, paid_at timestamp_ntz"
+    )
+    clock = datetime(2026, 12, 5, 10, 17)  # no as-of date: the clock in data.timezone is the limit
+    with pytest.raises(ContractError) as refused:
+        repaired_contract_frame(payments, Table.PAYMENTS, clock, timezone="America/Los_Angeles")
+    assert str(refused.value).startswith(
+        "table 'payments', column 'paid_at': timestamp after 2026-12-05 10:17 America/Los_Angeles, this "
+        "machine's clock plus data.future_tolerance_days (no as-of date given: set data.as_of, or --as-of when "
+        "scoring, for another day) (1 rows)"
+    )

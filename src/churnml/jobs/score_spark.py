@@ -447,6 +447,7 @@ def scored_on_spark(
         check_feature_match,
         missing_features,
         model_weight,
+        nobody_active_message,
     )
     from churnml.scoring.explain import reference_levels, registry_catalog
     from churnml.scoring.rules import portfolio_usage_ratio, usage_dip_note
@@ -490,7 +491,9 @@ def scored_on_spark(
     )
     now = _week_features(passed)
     if now.height == 0:
-        raise ScoringError(f"no client is active at the as-of date {ctx.as_of}: nothing to score")
+        raise ScoringError(
+            nobody_active_message(booked_terms(tables, ctx.as_of), ctx.as_of, cfg.label.grace_days)
+        )
     names = list(ctx.names)
     unknown = check_feature_match(names, [c for c in now.columns if c not in (CLIENT_ID, SNAPSHOT)])
     values_now = feature_matrix(now, names)
@@ -541,6 +544,32 @@ def scored_on_spark(
         dip,
     )
     return scored, read
+
+
+def booked_terms(tables: Mapping[Table, Any], as_of: date) -> pl.DataFrame | None:
+    """The terms (``client_id``, ``start_date``, ``end_date``) of the clients with a term starting on or after
+    ``as_of`` in the Spark subscriptions table, collected to the driver: what
+    :func:`churnml.scoring.assemble.nobody_active_message` reads to say who is booked after a gap. None
+    without a subscriptions table."""
+    from pyspark.sql import functions as F
+
+    terms = tables.get(Table.SUBSCRIPTIONS)
+    if terms is None:
+        return None
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    columns = [CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE]
+    booked = (
+        terms.where(F.col(Subscriptions.START_DATE) >= F.lit(cut).cast("timestamp_ntz"))
+        .select(CLIENT_ID)
+        .distinct()
+    )
+    rows = terms.join(booked, on=CLIENT_ID, how="left_semi").select(*columns).collect()
+    schema = {
+        CLIENT_ID: pl.String,
+        Subscriptions.START_DATE: pl.Datetime("us"),
+        Subscriptions.END_DATE: pl.Datetime("us"),
+    }
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def _blob_rows(blobs: Any, kind: str) -> int:
@@ -1002,11 +1031,11 @@ def _check_lag(bounds: Mapping[str, Any], day: date, max_lag_days: int) -> None:
         if "." in k and not k.startswith(f"{Table.CLIENTS}.") and v.get(key) is not None
     ]
     values = [v for v in values if v < cut]
+    from churnml.scoring.assemble import no_data_message, stale_data_message
+
     if not values:
-        raise UserError(f"no data before the as-of date {day}: nothing to score")
+        raise UserError(no_data_message(day))
     last = max(values)
     lag = (cut - last).days
     if lag > max_lag_days:
-        from churnml.scoring.assemble import stale_data_message
-
         raise UserError(stale_data_message(last, lag, day, max_lag_days))

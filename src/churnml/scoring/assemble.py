@@ -112,6 +112,7 @@ __all__ = [
     "listed_spine",
     "model_version",
     "model_weight",
+    "no_data_message",
     "nobody_active_message",
     "probabilities_in_chunks",
     "recommended_plays",
@@ -171,11 +172,16 @@ def check_data_lag(tables: Mapping[Table, pl.DataFrame], as_of: date, max_lag_da
     """The last timestamp before ``as_of``; a :class:`ScoringError` when it is older than ``max_lag_days``."""
     last = last_data_before(tables, as_of)
     if last is None:
-        raise ScoringError(f"no data before the as-of date {as_of}: nothing to score")
+        raise ScoringError(no_data_message(as_of))
     lag = (datetime(as_of.year, as_of.month, as_of.day) - last).days
     if lag > max_lag_days:
         raise ScoringError(stale_data_message(last, lag, as_of, max_lag_days))
     return last
+
+
+def no_data_message(as_of: date) -> str:
+    """The refusal of a list whose data holds nothing before ``as_of`` (Polars and Spark)."""
+    return f"no data before the as-of date {as_of}: nothing to score"
 
 
 def stale_data_message(last: datetime, lag: int, as_of: date, max_lag_days: int) -> str:
@@ -193,7 +199,9 @@ def nobody_active_message(subscriptions: pl.DataFrame | None, as_of: date, grace
     """The refusal of a list nobody is on, naming, when clients have a term booked to start on or after
     ``as_of`` and none running at it, how many, the first start and ``label.grace_days``: a school closed all
     summer read "nothing to score" in August with 226 students booked for September (each gone to the
-    subscriptions label once its summer term ended more than the grace before)."""
+    subscriptions label once its summer term ended more than the grace before). The one sentence of both
+    engines: the Spark path passes the collected terms of the clients with a term booked on or after
+    ``as_of`` (:func:`churnml.jobs.score_spark.booked_terms`), all this reads of them."""
     said = f"no client is active at the as-of date {as_of}: nothing to score"
     if subscriptions is None or subscriptions.height == 0:
         return said
@@ -580,7 +588,7 @@ def _score_batches(
             )
         del part, rows  # before the next batch is read
     if not out.probs:
-        raise ScoringError(f"no client is active at the as-of date {as_of}: nothing to score")
+        raise ScoringError(nobody_active_message(None, as_of, 0))
     return out
 
 

@@ -449,11 +449,12 @@ def _term_key() -> list[Any]:
 
 
 def _rules(
-    frame: Any, table: Table, limit: datetime | None
+    frame: Any, table: Table, limit: datetime | None, timezone: str = "UTC"
 ) -> tuple[Any, list[tuple[str, str, Any, list[str]]]]:
     """(frame with helper columns, rules): each rule is (problem, column, breach mask, columns shown), the
     rules of :func:`churnml.contract.validation.checked_table` as Spark expressions, in its order (the first
-    that fails is the one said)."""
+    that fails is the one said); ``timezone`` (``data.timezone``): the zone a clock limit is said in, as the
+    Polars read says it."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -514,7 +515,7 @@ def _rules(
         for column in (c for c in schema.time_columns if c not in schema.scheduled):
             rules.append(
                 (
-                    future_timestamp_problem(str(table), column, limit),
+                    future_timestamp_problem(str(table), column, limit, timezone),
                     column,
                     F.col(column) >= F.lit(limit),  # the midnight after the as-of day is the next day's
                     [column],
@@ -601,7 +602,7 @@ def repaired_contract_frame(
         repairs[PAUSE_PRODUCT_REPAIR] = F.sum((pause & (F.col(Subscriptions.MRR) != 0)).cast("long"))
         mrr = F.when(pause, F.lit(0.0)).otherwise(F.col(Subscriptions.MRR))
         coerced = coerced.withColumn(Subscriptions.MRR, mrr.cast(coerced.schema[Subscriptions.MRR].dataType))
-    checked, rules = _rules(both, table, limit)
+    checked, rules = _rules(both, table, limit, timezone)
     schema = CONTRACT[table]
     plausible = F.lit(datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)).cast(
         "timestamp_ntz"

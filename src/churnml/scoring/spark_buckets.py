@@ -184,6 +184,8 @@ def bucket_features(
         )
         listing = dataset.with_tables(events=view)
     spine, _ids = listed_spine(listing, list(ctx.todo), ctx.as_of, ctx.label, known=known, reused=ctx.reused)
+    if spine.height == 0:  # the bucket lists nobody: no features (build_features refuses an empty spine)
+        return spine.with_columns(pl.col(SNAPSHOT).cast(pl.Date)), view
     if ctx.windowed:
         # a client back after a churn is scored at the reused weeks too: the events from there on
         wide = scoring_window(ctx.as_of, spine.get_column(SNAPSHOT).unique().to_list(), ctx.features)
