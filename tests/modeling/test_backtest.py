@@ -277,10 +277,39 @@ def test_training_sample_keeps_positives_and_weights_sampled_negatives():
     expected = idx[(y == 1) | (draw < 0.5)]
     assert (keep == expected).all() and {0, 4} <= set(keep.tolist())
     np.testing.assert_array_equal(weight, np.where(y[keep] == 1, 1.0, 2.0))
-    # 2024-01-01 is week 2817 since 1970 (odd); every second week keeps the even ones
-    snaps = np.array([date(2024, 1, 1 + 7 * w) for w in range(4)] * 2)
-    keep, weight = training_sample(idx, y, snaps, TrainConfig(snapshot_step=2))
-    assert weight is None and keep.tolist() == [1, 3, 5, 7]
+
+
+# 2024-01-01 is week 2817 since 1970 (odd): every second week keeps the even ones, weeks 1 and 3 of these
+_WEEKS = np.array([date(2024, 1, 1 + 7 * w) for w in range(4)] * 2)
+
+
+@pytest.mark.parametrize(
+    ("y", "cfg", "kept", "weights"),
+    [
+        # the churn labels at week 0 (skipped) are kept; the 6 negatives stand in 4 rows, weight 1.5 (before
+        # the fix: rows [1, 3, 5, 7], both churn labels lost)
+        ([1, 0, 0, 0, 1, 0, 0, 0], {"snapshot_step": 2}, [0, 1, 3, 4, 5, 7], [1, 1.5, 1.5, 1, 1.5, 1.5]),
+        # a client churning only at skipped weeks (rows 4-7: its labels at weeks 0 and 2) keeps them
+        ([0, 0, 0, 0, 1, 0, 1, 0], {"snapshot_step": 2}, [1, 3, 4, 5, 6, 7], [1.5, 1.5, 1, 1.5, 1, 1.5]),
+        # then max_train_rows: 2 positives + 4 negatives (weight 1.5), at most 4 rows: a share of 0.5 of the
+        # negatives drawn (seed 1 draws 0.95, 0.14, 0.31, 0.42 for rows 1, 3, 5, 7), each weighing 1.5 / 0.5
+        (
+            [1, 0, 0, 0, 1, 0, 0, 0],
+            {"snapshot_step": 2, "max_train_rows": 4, "seed": 1},
+            [0, 3, 4, 5, 7],
+            [1, 3, 1, 3, 3],
+        ),
+    ],
+)
+def test_a_snapshot_step_keeps_every_churn_label_and_weights_the_negatives(y, cfg, kept, weights):
+    from churnml.modeling.experiment import training_sample
+
+    labels = np.array(y)
+    keep, weight = training_sample(np.arange(8), labels, _WEEKS, TrainConfig(**cfg))
+    assert keep.tolist() == kept
+    np.testing.assert_allclose(weight, weights)
+    if "max_train_rows" not in cfg:  # the weighted class totals are the table's (a draw's on average)
+        assert weight[labels[keep] == 0].sum() == pytest.approx((labels == 0).sum())
 
 
 def test_a_crm_of_300_accounts_gets_every_backtest_fold(tmp_path):
