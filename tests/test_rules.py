@@ -1809,3 +1809,38 @@ def test_no_activity_reads_the_label_activity_events(activity_events, fires) -> 
         tables, ["saver"], AS_OF, None, cfg, low_csat=2, export_events=(), activity_events=activity_events
     )
     assert out.get_column(Scores.RULES).to_list() == (["no_activity"] if fires else [""])
+
+
+@pytest.mark.parametrize(
+    ("every", "orders", "quiet", "rhythm", "fires"),
+    [
+        (
+            90,
+            6,
+            40,
+            1.5,
+            False,
+        ),  # a quarterly buyer 40 days after an order: its rhythm (fired before the fix)
+        (90, 6, 134, 1.5, False),  # under 1.5 x 90 days
+        (90, 6, 135, 1.5, True),  # 1.5 x its usual gap: late by its own rhythm
+        (30, 18, 40, 1.5, False),  # a monthly buyer 40 days after an order: under 45
+        (30, 18, 45, 1.5, True),
+        (7, 30, 40, 1.5, True),  # a weekly buyer: no_activity_days (35) is the longer
+        (90, 2, 40, 1.5, True),  # two orders: one gap is no rhythm yet
+        (90, 6, 40, 0.0, True),  # rules.no_activity_rhythm 0: no_activity_days alone
+    ],
+)
+def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet, rhythm, fires) -> None:
+    """A shop under the inactivity label (rules.no_activity_days 35, under label.inactivity_days): a client
+    ordering every 90 days was flagged 40 days after an order; it is flagged once silent 1.5 times its usual
+    gap between orders (the median), or no_activity_days when that is longer."""
+    paid = [days_ago(quiet + every * k) for k in range(orders)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(3000)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["c"] * orders, "amount": [80.0] * orders, "paid_at": paid}
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=35, no_activity_rhythm=rhythm)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]

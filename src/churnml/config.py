@@ -343,6 +343,7 @@ Role = Literal["sales", "service", "success", "finance", "management"]
 
 class RulesConfig(_Section):
     no_activity_days: int = Field(90, ge=1)
+    no_activity_rhythm: float = Field(1.5, ge=0)
     term_lapsed_days: int = Field(3, ge=0)
     unanswered_outreach: int = Field(2, ge=1)
     unanswered_days: int = Field(91, ge=1)

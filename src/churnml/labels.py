@@ -1071,11 +1071,12 @@ def late_returns_note(
     )
 
 
-def activity_day_gaps(activity: pl.DataFrame) -> pl.DataFrame:
+def activity_day_gaps(activity: pl.DataFrame, at: str = _AT) -> pl.DataFrame:
     """Per client with at least 2 activity days, the gaps in days between consecutive ones: ``client_id``,
     ``_n`` (gaps), ``_med``, ``_lo``, ``_hi`` (their median, shortest and longest). ``activity``:
-    :func:`activity_times` (``client_id``, ``_at``). What the rhythm notes read."""
-    days = activity.select(CLIENT_ID, pl.col(_AT).dt.date().alias("_d")).unique()
+    :func:`activity_times` (``client_id``, ``_at``), or any ``client_id`` with a time column ``at``. What the
+    rhythm notes and the ``no_activity`` rule's usual gap read."""
+    days = activity.select(CLIENT_ID, pl.col(at).dt.date().alias("_d")).unique()
     return (
         days.sort(CLIENT_ID, "_d")
         .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))

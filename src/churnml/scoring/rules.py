@@ -8,7 +8,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 
 - ``no_activity``: no order (payment row; with an events table, one placed outside the client's terms: a term's
   charge is not activity) and no product event for ``no_activity_days`` days
-  (measured from the client's creation when it never had one); an event of ``label.activity_events`` when
+  (measured from the client's creation when it never had one), nor for ``no_activity_rhythm`` times the
+  client's usual gap between orders (the median of its gaps, with 3 order days or more: a quarterly buyer is
+  not flagged 45 days after an order); an event of ``label.activity_events`` when
   that is set (a bank's transactions, not its logins: the activity the labels read). Not evaluated when the dataset has
   neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
   terms after paid ones; a pause is quiet by itself), nor is ``usage_drop`` (:data:`QUIET_RULES`).
@@ -97,10 +99,12 @@ __all__ = [
     "PRICE_RISE_KIND",
     "PRICE_RISE_KINDS",
     "QUIET_RULES",
+    "RHYTHM_MIN_GAPS",
     "RULES",
     "RULE_TEXT",
     "STANDING_DISCOUNT_DAYS",
     "UNOWED_FAILURES",
+    "USUAL_GAP",
     "Rule",
     "RuleInput",
     "client_usage_ratios",
@@ -108,6 +112,7 @@ __all__ = [
     "fired_rules",
     "mailing_days",
     "mailings_note",
+    "order_rhythm_days",
     "portfolio_usage_note",
     "portfolio_usage_ratio",
     "portfolio_usage_total",
@@ -122,7 +127,8 @@ __all__ = [
 ]
 
 RULE_TEXT: dict[str, str] = {
-    "no_activity": "no order and no product activity for {no_activity_days} days",
+    "no_activity": "no order and no product activity for {no_activity_days} days, and for {no_activity_rhythm:g} "
+    "times the client's usual gap between orders",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
     "(a client that used to answer, not reached by a logged intervention nor writing in with a ticket since; a "
     "mailing, one channel and day to {mailing_share:.0%} or more of the clients and {mailing_min_clients} at least, "
@@ -210,14 +216,17 @@ def _no_activity(
     cut: datetime,
     days: int,
     activity_events: Sequence[str] | None = None,
+    rhythm: float = 0.0,
 ) -> pl.Series | None:
     """Per client of ``ids`` (same order): whether its last order or event (of ``activity_events``, None:
-    every one) before ``cut`` is ``days`` or more ago (its creation when it has none); None without events
-    and payments. With an events table, a payment while a term of the client ran is its charge (a monthly
-    direct debit), not activity: only the orders placed outside its terms count
-    (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
+    every one) before ``cut`` is ``days`` or more ago (its creation when it has none), and ``rhythm`` times
+    its usual gap between orders or more (:func:`order_rhythm_days`: a quarterly buyer 40 days after an order
+    is on its rhythm); None without events and payments. With an events table, a payment while a term of the
+    client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
+    count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
     "inactive"). Without events the orders are the only activity there is, charges included."""
     stamps = []
+    order_stamps = None
     events = tables.get(Table.EVENTS)
     if events is not None:
         log = events.lazy()
@@ -231,10 +240,11 @@ def _no_activity(
 
         if events is not None:
             placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), cut)
-            stamps.append(placed.lazy().select(pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "t"))
+            order_stamps = placed.lazy().select(pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "t")
         else:
             paid = pl.col(Payments.PAID_AT).cast(pl.Datetime("us")).alias("t")
-            stamps.append(orders(payments).lazy().select(CLIENT_ID, paid))
+            order_stamps = orders(payments).lazy().select(CLIENT_ID, paid)
+        stamps.append(order_stamps)
     if not stamps:
         return None
     # lazy: the filter and the aggregation run on each table in place, no concatenated copy of the events
@@ -249,11 +259,36 @@ def _no_activity(
     frame = (
         ids.join(last, on=CLIENT_ID, how="left", maintain_order="left")
         .join(clients, on=CLIENT_ID, how="left", maintain_order="left")
-        .select(pl.coalesce("last", "created").alias("since"))
+        .with_columns((pl.lit(cut) - pl.coalesce("last", "created")).dt.total_days().alias("_quiet"))
     )
-    return frame.select(
-        ((pl.lit(cut) - pl.col("since")).dt.total_days() >= days).fill_null(False)
-    ).to_series()
+    quiet = pl.col("_quiet") >= days
+    if rhythm > 0 and order_stamps is not None:
+        # the usual gap only of the clients silent that long: a few, not every order of the portfolio
+        silent = frame.filter(quiet).select(CLIENT_ID)
+        usual = order_rhythm_days(order_stamps.filter(pl.col("t") < cut).join(silent.lazy(), on=CLIENT_ID))
+        frame = frame.join(usual, on=CLIENT_ID, how="left", maintain_order="left")
+        quiet &= (pl.col("_quiet") >= rhythm * pl.col(USUAL_GAP)).fill_null(True)
+    return frame.select(quiet.fill_null(False)).to_series()
+
+
+# the usual gap between a client's orders (:func:`order_rhythm_days`), in days
+USUAL_GAP = "_usual_gap"
+# a usual gap wants at least this many gaps (3 order days): one gap between two orders is no rhythm yet
+RHYTHM_MIN_GAPS = 2
+
+
+def order_rhythm_days(order_stamps: pl.LazyFrame) -> pl.DataFrame:
+    """``client_id``, :data:`USUAL_GAP`: the median gap in days between a client's order days
+    (:func:`churnml.labels.activity_day_gaps`, the label's rhythm notes' measure), for the clients with
+    :data:`RHYTHM_MIN_GAPS` gaps or more. ``order_stamps``: ``client_id``, ``t`` (an order's time). The orders
+    alone: the payments are read whole on every path, where the rules may see only a few events per client
+    (the scoring window's portfolio view)."""
+    from churnml.labels import activity_day_gaps
+
+    gaps = activity_day_gaps(order_stamps.collect(), at="t")
+    return gaps.filter(pl.col("_n") >= RHYTHM_MIN_GAPS).select(
+        pl.col(CLIENT_ID), pl.col("_med").cast(pl.Float64).alias(USUAL_GAP)
+    )
 
 
 def _not_reached_since(
@@ -660,7 +695,14 @@ def _table_rule(table: Table, hits: Callable[[pl.DataFrame, RuleInput], pl.DataF
 
 
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
-    flags = _no_activity(ctx.ids, ctx.tables, ctx.cut, ctx.cfg.no_activity_days, ctx.activity_events)
+    flags = _no_activity(
+        ctx.ids,
+        ctx.tables,
+        ctx.cut,
+        ctx.cfg.no_activity_days,
+        ctx.activity_events,
+        ctx.cfg.no_activity_rhythm,
+    )
     if flags is None:
         return _EMPTY
     return ctx.ids.filter(flags).join(ctx.paused, on=CLIENT_ID, how="anti")
