@@ -257,23 +257,18 @@ def test_a_new_session_takes_the_master_and_driver_memory_given(tmp_path) -> Non
     assert "DEFAULT local[2] 4g" in out.stdout, out.stdout + out.stderr[-2000:]
 
 
-def test_spark_refuses_a_list_nobody_is_on_and_a_future_time_in_the_polars_sentences() -> None:
+def test_spark_refuses_a_list_nobody_is_on_and_a_future_time_in_the_polars_sentences(spark) -> None:
     """Spark said 'nothing to score' alone where Polars names the terms booked after the grace
     (assemble.nobody_active_message), and a timestamp after the clock in UTC where Polars says data.timezone
     (validation.future_timestamp_problem): the sentences of the Polars tests, written out."""
-    pytest.importorskip("pyspark")
-    import shutil
     from datetime import date, datetime
 
-    if shutil.which("java") is None:
-        pytest.skip("no JVM")
     from churnml.contract.schemas import Table
     from churnml.contract.validation import ContractError
-    from churnml.jobs.score_spark import booked_terms, spark_session
+    from churnml.jobs.score_spark import booked_terms
     from churnml.scoring.assemble import nobody_active_message
     from churnml.scoring.spark import repaired_contract_frame
 
-    spark = spark_session("local[1]", driver_memory="1g")
     terms = spark.createDataFrame(
         [
             ("a", datetime(2026, 4, 27), datetime(2026, 6, 28)),
