@@ -370,20 +370,26 @@ def train(
 
     Example: churnml train --data data/raw --truth data/truth --out models/
     """
-    from churnml.jobs.train import comparison_table, evidence_line
     from churnml.jobs.train import train as train_job
 
     cfg = config_from(config, set_)
     timer = Timer()
+    said: list[str] = []  # the backtest's notes, printed when it ended: not again at the end
+    gates: list[str] = []  # the gate's verdict as the backtest's end said it
+
+    def backtest_ended(report: Any) -> None:
+        said.extend(backtest_said(report))
+        gates.append(report.gate)
+
     with step_status("[bold]train[/] reading the dataset") as shown:
-        summary = train_job(data, cfg, truth, out, lambda msg: shown.update(f"[bold]train[/] {msg}"))
+        summary = train_job(
+            data, cfg, truth, out, lambda msg: shown.update(f"[bold]train[/] {msg}"), backtest_ended
+        )
     res = summary.result
-    if res.backtest.has_estimate:
-        out_console.print(comparison_table(res))
-        evidence = evidence_line(res)
-        if evidence:
-            out_console.print(f"evidence: {evidence}", soft_wrap=True)
     for note in res.notes:
+        if note in said:
+            said.remove(note)
+            continue
         out_console.print(f"note: {note}")
     start, end = res.training_window
     out_console.print(
@@ -397,9 +403,11 @@ def train(
     if summary.tuned_from:
         out_console.print(f"tuned parameters from {summary.tuned_from}")
     verdict = "promoted to champion" if summary.promoted else "NOT promoted"
+    # a refusal the baselines decided was said when the backtest ended ("gate: NOT promoted, whatever ...")
+    reason = "the gate above" if any(g.endswith(f": {summary.reason}") for g in gates) else summary.reason
     out_console.print(
         f"MLflow {summary.tracking_uri} experiment '{summary.experiment}' run {summary.run_id}: "
-        f"{summary.model_name} v{summary.version} {verdict} ({summary.reason})",
+        f"{summary.model_name} v{summary.version} {verdict} ({reason})",
         soft_wrap=True,
     )
     if summary.exported_to:
@@ -422,6 +430,28 @@ def train(
         out_console.print(f"note: {note}", soft_wrap=True)
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items() if k != "total")
     out_console.print(f"total time {timer.total():.1f}s ({steps})")
+
+
+def backtest_said(report: Any) -> list[str]:
+    """Print what ``train`` knows when its backtest ends (a :class:`churnml.jobs.train.BacktestReport`),
+    before the deployed fit, the longest step: the comparison table, the evidence line and the backtest's
+    notes, the gate's verdict as far as the baselines decide it, and what the deployed fit is about to do.
+    A run stopped during that fit has said its out-of-time figures. Returns the notes printed (the closing
+    notes leave them out)."""
+    from churnml.jobs.train import comparison_table, evidence_line
+
+    bt = report.backtest
+    notes = list(bt.notes) if bt.has_estimate else []
+    if bt.has_estimate:
+        out_console.print(comparison_table(bt))
+        evidence = evidence_line(bt)
+        if evidence:
+            out_console.print(f"evidence: {evidence}", soft_wrap=True)
+        for note in notes:
+            out_console.print(f"note: {note}")
+    out_console.print(f"gate: {report.gate}", soft_wrap=True)
+    out_console.print(f"{report.deployed} ...", soft_wrap=True)
+    return notes
 
 
 def model_settings_note(overrides: list[str] | None) -> str | None:

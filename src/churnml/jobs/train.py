@@ -36,6 +36,7 @@ from churnml.modeling.card import ModelCard
 from churnml.modeling.champion import Verdict
 from churnml.modeling.evaluate import METRICS
 from churnml.modeling.experiment import (
+    Backtest,
     TrainingResult,
     comparison_markdown,
     fold_means,
@@ -51,7 +52,7 @@ from churnml.modeling.export import (
 )
 from churnml.modeling.train import ChurnModel, lightgbm_params
 
-__all__ = ["TrainSummary", "comparison_table", "evidence_line", "run_training", "train"]
+__all__ = ["BacktestReport", "TrainSummary", "comparison_table", "evidence_line", "run_training", "train"]
 
 
 @dataclass
@@ -357,19 +358,32 @@ class _Trained:
     result: TrainingResult
     tuned: dict[str, Any] | None
     tuned_from: Path | None
+    lone: tuple[str, float] | None = (
+        None  # the gate's leak check (:func:`_best_lone_feature`), None: unchecked
+    )
 
 
-def _quiet_rows_marked(trained: _Trained, table: pd.DataFrame, cfg: Config) -> _Trained:
+@dataclass(frozen=True)
+class BacktestReport:
+    """What ``churnml train`` says as soon as the backtest ends, before the deployed fit (which takes the
+    longest): ``backtest`` (its test rows already quiet marked, as the final result's), ``gate`` (the
+    verdict the baselines alone decide, :func:`churnml.modeling.champion.baselines_verdict_text`) and
+    ``deployed`` (what the deployed fit is about to do, :func:`churnml.modeling.experiment.deployed_fit_text`)."""
+
+    backtest: Backtest
+    gate: str
+    deployed: str
+
+
+def _quiet_rows_marked(backtest: Backtest, table: pd.DataFrame, cfg: Config) -> Backtest:
     """Under the inactivity label, the backtest's test rows of clients already quiet for half of
     ``label.inactivity_days`` marked (:func:`churnml.modeling.experiment.with_quiet_rows`): the "PR-AUC not
     lapsed" of the table and MLflow leaves them out (the early warning among clients still active)."""
     from churnml.modeling.experiment import with_quiet_rows
 
-    result = trained.result
-    if cfg.label.source not in ("inactivity", "mixed") or not result.backtest.has_estimate:
-        return trained
-    backtest = with_quiet_rows(result.backtest, table, cfg.label.inactivity_days / 2)
-    return replace(trained, result=replace(result, backtest=backtest))
+    if cfg.label.source not in ("inactivity", "mixed") or not backtest.has_estimate:
+        return backtest
+    return with_quiet_rows(backtest, table, cfg.label.inactivity_days / 2)
 
 
 def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
@@ -423,14 +437,16 @@ def next_term_end_after(subscriptions: Any, day: Any) -> Any:
     return min(later) if later else None
 
 
-def _best_lone_feature(result: TrainingResult, table: pd.DataFrame, cfg: Config) -> tuple[str, float] | None:
+def _best_lone_feature(
+    backtest: Backtest, features: list[str], table: pd.DataFrame, cfg: Config
+) -> tuple[str, float] | None:
     """The feature that ranks the backtest's test rows best by itself, and its PR-AUC (None without a
-    usable fold): the champion gate's leak check."""
+    usable fold, or with no ``train.max_credible_pr_auc`` to hold it to): the champion gate's leak check."""
     from churnml.modeling.experiment import labeled_rows, lone_feature_pr_auc
 
-    if not result.backtest.has_estimate:
+    if not backtest.has_estimate or cfg.train.max_credible_pr_auc is None:
         return None
-    alone = lone_feature_pr_auc(labeled_rows(table), result.features, result.plan, cfg.train)
+    alone = lone_feature_pr_auc(labeled_rows(table), features, backtest.plan, cfg.train)
     return (str(alone.index[0]), float(alone.iloc[0])) if len(alone) else None
 
 
@@ -581,17 +597,37 @@ def _trained(
     unlabeled_rows: int = 0,
     upcoming: list[date] | None = None,
     data_end: date | None = None,
+    on_backtest: Callable[[BacktestReport], None] | None = None,
 ) -> _Trained:
     """Backtest, compare and refit on ``table`` (the dataset's tuned params and the oracle read when
     present; ``unlabeled_rows``: the unlabeled rows already left out of ``table``; ``upcoming``: the days
-    churns can next happen, :func:`next_term_ends`; ``data_end``: the data's end, ``Dataset.as_of``)."""
+    churns can next happen, :func:`next_term_ends`; ``data_end``: the data's end, ``Dataset.as_of``).
+    ``on_backtest`` hears the :class:`BacktestReport` as soon as the backtest ends, before the deployed
+    fit (without it, ``say`` hears what the deployed fit is about to do)."""
     from churnml.labels import label_lag_days
+    from churnml.modeling.champion import baselines_verdict_text
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
 
     tuned, tuned_from = read_tuned_params(cfg, dataset_name)
     oracle = truth_oracle(truth, cfg.label.horizon_days)
-    monotone = monotone_directions(feature_columns(table), cfg.features)
+    features = feature_columns(table)
+    monotone = monotone_directions(features, cfg.features)
+    early: dict[str, Any] = {}
+
+    def backtest_done(backtest: Backtest, deployed: str) -> None:
+        early["backtest"] = marked = _quiet_rows_marked(backtest, table, cfg)
+        early["lone"] = lone = _best_lone_feature(marked, features, table, cfg)
+        if on_backtest is None:
+            say(deployed)
+            return
+        max_credible = cfg.train.max_credible_pr_auc
+        on_backtest(
+            BacktestReport(
+                marked, baselines_verdict_text(fold_means(marked), "pr_auc", max_credible, lone), deployed
+            )
+        )
+
     result = train_and_compare(
         table,
         cfg.train,
@@ -605,11 +641,13 @@ def _trained(
         cfg.rules.no_activity_days,
         upcoming or (),
         data_end,
+        backtest_done,
     )
+    result = replace(result, backtest=early["backtest"])
     if truth is not None and oracle is None:
         skipped = f"oracle: no {HAZARD_FILE} in --truth {truth} (not generated data?); row skipped"
         result = replace(result, notes=[*result.notes, skipped])
-    return _Trained(result, tuned, tuned_from)
+    return _Trained(result, tuned, tuned_from, early["lone"])
 
 
 def _registry_tags(result: TrainingResult, dataset: Any, metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -673,9 +711,11 @@ def run_training(
     progress: Callable[[str], None] | None = None,
     table: pd.DataFrame | None = None,
     unlabeled_rows: int = 0,
+    on_backtest: Callable[[BacktestReport], None] | None = None,
 ) -> TrainSummary:
     """Everything ``churnml train`` does after reading the dataset (module docstring). ``table``: the
-    labeled table when already built (``unlabeled_rows``: the unlabeled rows left out of it)."""
+    labeled table when already built (``unlabeled_rows``: the unlabeled rows left out of it);
+    ``on_backtest``: hears the :class:`BacktestReport` as soon as the backtest ends, before the deployed fit."""
     from churnml.modeling import tracking
     from churnml.modeling.champion import verdict
 
@@ -691,10 +731,8 @@ def run_training(
     _checked_labels(table, dataset, cfg)
     t1 = time.perf_counter()
     upcoming = next_term_ends(dataset, cfg)
-    trained = _quiet_rows_marked(
-        _trained(table, cfg, truth, say, dataset.name, unlabeled_rows, upcoming, dataset.as_of.date()),
-        table,
-        cfg,
+    trained = _trained(
+        table, cfg, truth, say, dataset.name, unlabeled_rows, upcoming, dataset.as_of.date(), on_backtest
     )
     result = trained.result
     if not result.plan.has_folds:
@@ -710,7 +748,7 @@ def run_training(
     procedure = _procedure(result.model, cfg.train)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
-    lone = _best_lone_feature(result, table, cfg) if cfg.train.max_credible_pr_auc is not None else None
+    lone = trained.lone
     decision = verdict(
         means,
         None if champion is None else (champion.version, champion.score),
@@ -776,8 +814,8 @@ def _export_for_batch(
     return export_model(champ, out, champ_meta) if isinstance(champ, ChurnModel) else None
 
 
-def _used_folds(result: TrainingResult) -> set[int]:
-    predictions = result.backtest.predictions
+def _used_folds(bt: Backtest) -> set[int]:
+    predictions = bt.predictions
     return set(predictions["fold"].unique().tolist()) if "fold" in predictions.columns else set()
 
 
@@ -786,7 +824,7 @@ def backtest_record(result: TrainingResult) -> dict[str, str]:
     each fold that gave no result marked skipped, and the summary with what was used ("4 out-of-time fold(s)
     ...; 1 used, folds 1, 2, 3 skipped", "...; none used, every fold skipped"): a card listing four folds of
     which one ran read as four, and one of which none ran as an estimate."""
-    used = _used_folds(result)
+    used = _used_folds(result.backtest)
     planned = [f.number for f in result.plan.folds]
     record = result.plan.describe()
     for n in planned:
@@ -807,25 +845,24 @@ def skipped_folds_text(planned: list[int], used: set[int]) -> str:
     return f"; {len(planned) - len(skipped)} used, {folds} skipped (see the notes)"
 
 
-def evidence_line(result: TrainingResult) -> str | None:
+def evidence_line(bt: Backtest) -> str | None:
     """How much the backtest's figures rest on: its churning clients and the model's lead over the best
     baseline with its interval (:func:`churnml.modeling.benchmark.backtest_evidence`); None without one."""
     from churnml.modeling.benchmark import backtest_evidence
 
-    if not result.backtest.has_estimate:
+    if not bt.has_estimate:
         return None
-    return backtest_evidence(result.backtest.predictions, [str(n) for n in result.metrics.index])
+    return backtest_evidence(bt.predictions, [str(n) for n in bt.metrics.index])
 
 
-def comparison_table(result: TrainingResult) -> Any:
-    """The Rich table printed by ``churnml train``: one row per contender, pooled backtest metrics,
-    with the per-fold PR-AUC mean and spread."""
+def comparison_table(bt: Backtest) -> Any:
+    """The Rich table printed by ``churnml train`` as soon as the backtest ``bt`` ends: one row per
+    contender, pooled backtest metrics, with the per-fold PR-AUC mean and spread."""
     from rich.table import Table as RichTable
 
     from churnml.modeling.experiment import ANNOUNCED, LAPSED, QUIET, fold_summary, not_lapsed_metrics
 
-    bt = result.backtest
-    ahead = not_lapsed_metrics(bt.predictions, list(result.metrics.index))
+    ahead = not_lapsed_metrics(bt.predictions, list(bt.metrics.index))
     lapsed = int(bt.predictions[LAPSED].sum()) if LAPSED in bt.predictions.columns else 0
     quiet = int(bt.predictions[QUIET].sum()) if QUIET in bt.predictions.columns else 0
     announced = int(bt.predictions[ANNOUNCED].sum()) if ANNOUNCED in bt.predictions.columns else 0
@@ -838,9 +875,9 @@ def comparison_table(result: TrainingResult) -> Any:
     )
     if announced:
         why += f", or that had asked to cancel in the last 91 days ({announced:,} of them had)"
-    unused = skipped_folds_text([f.number for f in result.plan.folds], _used_folds(result))
+    unused = skipped_folds_text([f.number for f in bt.plan.folds], _used_folds(bt))
     table = RichTable(
-        title=f"Backtest: {result.plan.summary()}{unused} ({result.rows['backtest_test']:,} test rows, "
+        title=f"Backtest: {bt.plan.summary()}{unused} ({len(bt.predictions):,} test rows, "
         f"{int(bt.predictions[LABEL].sum()) if not bt.predictions.empty else 0:,} churn labels)",
         caption=(
             f"PR-AUC not lapsed: without the {lapsed:,} test rows of clients {why}, the early warning itself"
@@ -865,7 +902,7 @@ def comparison_table(result: TrainingResult) -> Any:
     table.add_column("PR-AUC by fold (mean ± sd)", justify="right")
     if not ahead.empty:
         table.add_column("PR-AUC not lapsed", justify="right")
-    for name, row in result.metrics.iterrows():
+    for name, row in bt.metrics.iterrows():
         by_fold = (
             f"{spread.loc[name, 'mean']:.3f} ± {spread.loc[name, 'std']:.3f} ({int(spread.loc[name, 'folds'])})"
             if name in spread.index
@@ -884,11 +921,13 @@ def train(
     truth: Path | None,
     out: Path | None,
     progress: Callable[[str], None] | None = None,
+    on_backtest: Callable[[BacktestReport], None] | None = None,
 ) -> TrainSummary:
     """``churnml train``: refuse a wrong export folder or an unreadable tracking store before any work,
     read the dataset folder (``--data``, else ``paths.data``) and build the labeled table (batch by
     batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
-    the champion goes to ``out`` (else ``paths.models``)."""
+    the champion goes to ``out`` (else ``paths.models``). ``on_backtest`` hears the backtest's figures as
+    soon as it ends (:class:`BacktestReport`), before the deployed fit."""
     from churnml.contract.io import dataset_files
     from churnml.jobs.batches import training_table
     from churnml.jobs.inputs import data_notes, no_truth_note
@@ -915,7 +954,9 @@ def train(
         raise UserError(str(exc)) from None
     built = round(time.perf_counter() - t0, 2)
     try:
-        summary = run_training(dataset, auto, truth, folder, say, labeled.frame, labeled.unlabeled)
+        summary = run_training(
+            dataset, auto, truth, folder, say, labeled.frame, labeled.unlabeled, on_backtest
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     chosen = []

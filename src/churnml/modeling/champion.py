@@ -30,7 +30,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["GATE_BASELINES", "TOO_GOOD", "Verdict", "pr_auc_above_rate", "verdict"]
+__all__ = [
+    "GATE_BASELINES",
+    "TOO_GOOD",
+    "Verdict",
+    "baselines_refusal",
+    "baselines_verdict_text",
+    "beaten_baselines",
+    "pr_auc_above_rate",
+    "verdict",
+]
 
 # How a refusal for a backtest too good to be true begins (the score job refuses such an exported model).
 TOO_GOOD = "too good to be true"
@@ -83,27 +92,16 @@ def _too_good(
     )
 
 
-def verdict(
+def baselines_refusal(
     metrics: pd.DataFrame,
-    champion: tuple[str, float] | None,
     metric: str = "pr_auc",
     max_credible: float | None = None,
     lone: tuple[str, float] | None = None,
-    new_recipe: bool = False,
-    newer_labels: bool = True,
-    margin: float = 0.0,
-) -> Verdict:
-    """The gate of the module docstring.
-
-    ``metrics``: backtest metrics averaged over the folds, one row per contender (``model`` and the
-    baselines; :func:`churnml.modeling.experiment.fold_means`);
-    ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none;
-    ``max_credible``: the score from which the backtest is too good to be true (None: no such check);
-    ``lone``: ``(feature, its PR-AUC alone on the same test rows)`` of the feature that ranks them best,
-    held to the same bound; ``new_recipe``: the challenger's procedure differs from the champion's;
-    ``newer_labels``: its training window ends after the champion's; ``margin``: the gap a new recipe
-    must clear (point 3 of the module docstring).
-    """
+) -> Verdict | None:
+    """The gate's refusal that does not depend on the champion (points 1 and 2 of the module docstring: no
+    out-of-time estimate, too good to be true, or losing to a baseline), or None when the model passes them
+    and only the champion's procedure (point 3) is left to judge. Known as soon as the backtest ends, so
+    ``train`` says it before the long deployed fit. Arguments as :func:`verdict`'s."""
     if metrics.empty or "model" not in metrics.index:
         return Verdict(
             False, "no out-of-time estimate yet: the champion alias moves only on backtest evidence"
@@ -128,9 +126,61 @@ def verdict(
                     False,
                     f"loses to the {name} baseline on the backtest ({said} {score:.4f} vs {other:.4f})",
                 )
-    beaten = ", ".join(
-        f"{n} {float(metrics.loc[n, metric]):.4f}" for n in GATE_BASELINES if n in metrics.index
+    return None
+
+
+def beaten_baselines(metrics: pd.DataFrame, metric: str = "pr_auc") -> str:
+    """The gate's baselines present in ``metrics`` with their figure ("logistic 0.4120, rules 0.2012"), as
+    the verdict says them beaten."""
+    return ", ".join(f"{n} {float(metrics.loc[n, metric]):.4f}" for n in GATE_BASELINES if n in metrics.index)
+
+
+def baselines_verdict_text(
+    metrics: pd.DataFrame,
+    metric: str = "pr_auc",
+    max_credible: float | None = None,
+    lone: tuple[str, float] | None = None,
+) -> str:
+    """What ``train`` says of the gate when the backtest ends, before the deployed fit: the refusal of
+    :func:`baselines_refusal` ("NOT promoted, whatever the champion: loses to the logistic baseline ..."), or
+    that the model beats the baselines and the champion's procedure is judged after the deployed fit."""
+    refused = baselines_refusal(metrics, metric, max_credible, lone)
+    if refused is not None:
+        return f"NOT promoted, whatever the champion: {refused.reason}"
+    score = float(metrics.loc["model", metric])
+    return (
+        f"{fold_mean(metric)} {score:.4f} beats {beaten_baselines(metrics, metric) or 'no baseline'}; "
+        "the champion's procedure, if any, is judged after the deployed fit"
     )
+
+
+def verdict(
+    metrics: pd.DataFrame,
+    champion: tuple[str, float] | None,
+    metric: str = "pr_auc",
+    max_credible: float | None = None,
+    lone: tuple[str, float] | None = None,
+    new_recipe: bool = False,
+    newer_labels: bool = True,
+    margin: float = 0.0,
+) -> Verdict:
+    """The gate of the module docstring.
+
+    ``metrics``: backtest metrics averaged over the folds, one row per contender (``model`` and the
+    baselines; :func:`churnml.modeling.experiment.fold_means`);
+    ``champion``: ``(version, its procedure's score on the same rows)`` or None when there is none;
+    ``max_credible``: the score from which the backtest is too good to be true (None: no such check);
+    ``lone``: ``(feature, its PR-AUC alone on the same test rows)`` of the feature that ranks them best,
+    held to the same bound; ``new_recipe``: the challenger's procedure differs from the champion's;
+    ``newer_labels``: its training window ends after the champion's; ``margin``: the gap a new recipe
+    must clear (point 3 of the module docstring).
+    """
+    refused = baselines_refusal(metrics, metric, max_credible, lone)
+    if refused is not None:
+        return refused
+    score = float(metrics.loc["model", metric])
+    said = fold_mean(metric)
+    beaten = beaten_baselines(metrics, metric)
     if champion is None:
         return Verdict(True, f"no champion yet; {said} {score:.4f} beats {beaten or 'no baseline'}")
     version, champ = champion

@@ -62,7 +62,7 @@ from churnml.modeling.baselines import (
     rule_risk_score,
 )
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
-from churnml.modeling.train import ChurnModel, Rows, calibrator_for, model_from_config
+from churnml.modeling.train import ChurnModel, Rows, calibrator_for, lightgbm_params, model_from_config
 
 __all__ = [
     "ANNOUNCED",
@@ -90,6 +90,7 @@ __all__ = [
     "cross_fit_parts",
     "cross_fitted_model",
     "decided_extra_trees",
+    "deployed_fit_text",
     "earliest_estimate_end",
     "feature_columns",
     "fold_means",
@@ -303,6 +304,7 @@ def cross_fitted_model(
     cfg: TrainConfig,
     tuned: Mapping[str, Any] | None,
     monotone: Mapping[str, int] | None,
+    progress: Callable[[str], None] | None = None,
 ) -> ChurnModel | None:
     """The model cross-fitted on rows ``rows`` (positions in ``table`` / ``X`` / ``y``), or ``None``
     when ``parts`` client parts cannot each hold both classes (then one model with held-out clients).
@@ -316,7 +318,9 @@ def cross_fitted_model(
     ``rows`` thus serves both to learn (in ``parts - 1`` models) and to stop early and calibrate, where
     a single model learns from ``1 - holdout_share`` of the clients only; the mean of several models
     also varies less than one. Measured in docs/benchmarks.md ("Cross-fitted models").
+    ``progress`` (optional) hears each model as it starts ("model 2/5: learning from ...").
     """
+    say = progress or (lambda _m: None)
     part = client_parts(table[CLIENT_ID].to_numpy()[rows], parts, cfg.seed, y[rows])
     if not _usable_parts(y[rows], part, parts):
         return None
@@ -325,6 +329,7 @@ def cross_fitted_model(
     for j in range(parts):
         stop, fit = rows[part == j], rows[part != j]
         learn, weight = _sampled(fit, y, table, cfg)
+        say(f"model {j + 1}/{parts}: learning from {learn.size:,} rows, stopping early on {stop.size:,}")
         model = model_from_config(cfg, tuned, monotone).fit(
             Rows(X, learn), y[learn], eval_set=(Rows(X, stop), y[stop]), sample_weight=weight
         )
@@ -877,14 +882,19 @@ def _deployed_model(
     cfg: TrainConfig,
     tuned: Mapping[str, Any] | None,
     monotone: Mapping[str, int] | None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[ChurnModel, str, str]:
-    """The model refit on every labeled row, with its rounds and calibration (module docstring)."""
+    """The model refit on every labeled row, with its rounds and calibration (module docstring);
+    ``progress`` hears each LightGBM fit as it starts ("deployed model 2/5: ...")."""
+    say = progress or (lambda _m: None)
     X = labeled[features]
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
     parts = cross_fit_parts(cfg, len(labeled))
     if parts > 1:
         every = np.arange(len(y))
-        model = cross_fitted_model(labeled, X, y, every, parts, cfg, tuned, monotone)
+        model = cross_fitted_model(
+            labeled, X, y, every, parts, cfg, tuned, monotone, lambda m: say(f"deployed {m}")
+        )
         if model is not None:
             return (
                 model,
@@ -907,6 +917,7 @@ def _deployed_model(
         rounds_source = f"median early-stopped rounds of the backtest folds {bt.best_iterations}"
         twin = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
         learn, weight = _sampled(fit, y, labeled, cfg)
+        say(f"deployed model 1/2: the twin, {rounds:,} rounds on {learn.size:,} rows (calibration)")
         twin.fit(
             Rows(X, learn),
             y[learn],
@@ -917,6 +928,9 @@ def _deployed_model(
     else:
         twin = model_from_config(cfg, tuned, monotone)
         learn, weight = _sampled(fit, y, labeled, cfg)
+        say(
+            f"deployed model 1/2: the twin on {learn.size:,} rows, stopping early on {ho.size:,} (rounds, calibration)"
+        )
         twin.fit(
             Rows(X, learn),
             y[learn],
@@ -933,6 +947,7 @@ def _deployed_model(
     )
     final = model_from_config(cfg, {**dict(tuned or {}), "n_estimators": rounds}, monotone)
     every, weight = _sampled(np.arange(len(y)), y, labeled, cfg)
+    say(f"deployed model 2/2: {rounds:,} rounds on {every.size:,} rows")
     rate = float(y.mean())  # the held-out clients may be enriched in churners: weighted back to this
     if weight is None and every.size == len(y):
         final.fit(
@@ -948,6 +963,36 @@ def _deployed_model(
             calibration_clients=ho_clients,
         )
     return final, f"{rounds} ({rounds_source})", calib_source
+
+
+def deployed_fit_text(
+    labeled: pd.DataFrame, bt: Backtest, cfg: TrainConfig, tuned: Mapping[str, Any] | None = None
+) -> str:
+    """What the deployed fit (:func:`_deployed_model`) is about to do, said before it starts: its rows and
+    churn labels, and its models and rounds ("5 models cross-fitted on client parts, each at most 2,000
+    rounds, early-stopped on its own part (100 rounds without gain)"; one model: the backtest's median
+    rounds, or early stopping on the held-out clients)."""
+    y = labeled[LABEL].to_numpy(dtype=float).astype(int)
+    head = f"training the deployed model on every labeled row ({_labels_text(labeled, np.arange(len(y)))})"
+    cap = lightgbm_params({**cfg.lightgbm, **dict(tuned or {})})[1]
+    parts = cross_fit_parts(cfg, len(labeled))
+    if parts > 1:
+        part = client_parts(labeled[CLIENT_ID].to_numpy(), parts, cfg.seed, y)
+        if _usable_parts(y, part, parts):
+            return (
+                f"{head}: {parts} models cross-fitted on client parts, each at most {cap:,} rounds, early-stopped "
+                f"on its own part ({cfg.early_stopping_rounds} rounds without gain)"
+            )
+    if bt.best_iterations:
+        rounds = max(1, int(np.median(bt.best_iterations)))
+        return (
+            f"{head}: one model of {rounds:,} rounds (median early-stopped rounds of the backtest folds "
+            f"{bt.best_iterations}), after a twin of as many rounds on the other clients for its calibration"
+        )
+    return (
+        f"{head}: one model, its rounds (at most {cap:,}) early-stopped on the {cfg.holdout_share:.0%} held-out "
+        "clients by a twin trained on the others, which also calibrates it"
+    )
 
 
 def recent_rows(labeled: pd.DataFrame, features: list[str], seed: int, days: int = 91) -> pd.DataFrame:
@@ -1134,6 +1179,7 @@ def train_and_compare(
     rule_days: int = 90,
     upcoming: Sequence[date] = (),
     data_end: date | None = None,
+    on_backtest: Callable[[Backtest, str], None] | None = None,
 ) -> TrainingResult:
     """Backtest the model and the baselines, then refit the deployed model on every labeled row.
 
@@ -1145,6 +1191,10 @@ def train_and_compare(
     ``upcoming``: the days churns can next happen (the active clients' term ends): when every fold is
     skipped, what data would give one (:func:`no_judged_fold_note`), counted in days after ``data_end``
     (the data's end, ``Dataset.as_of``).
+    ``on_backtest(backtest, plan)`` (optional) hears the backtest as soon as it ends, before the deployed
+    fit, with what that fit is about to do (:func:`deployed_fit_text`): ``train`` prints the out-of-time
+    figures then, so a run stopped during the long deployed fit has said them. Without it, ``progress``
+    hears the plan.
     """
     say = progress or (lambda _msg: None)
     labeled = labeled_rows(table)
@@ -1172,8 +1222,12 @@ def train_and_compare(
                 no_judged_fold_note(labeled, plan, bt.notes, cfg, horizon_days, lag_days, upcoming, data_end)
             ]
         )
-    say(f"training the deployed model on all {len(labeled):,} labeled rows")
-    model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone)
+    fit_plan = deployed_fit_text(labeled, bt, cfg, tuned)
+    if on_backtest is not None:
+        on_backtest(bt, fit_plan)
+    else:
+        say(fit_plan)
+    model, rounds_source, calib_source = _deployed_model(labeled, features, bt, cfg, tuned, monotone, say)
     snaps = pd.to_datetime(labeled[SNAPSHOT])
     y = labeled[LABEL].to_numpy(dtype=float)
     result = TrainingResult(
