@@ -223,6 +223,8 @@ class TrainConfig(_Section):
     holdout_share: float = Field(0.2, gt=0, lt=1)
     cross_fit_parts: int = Field(5, ge=1)
     cross_fit_max_rows: int | None = Field(250_000, ge=1)
+    cross_fit_large_rows: int | None = Field(100_000, ge=1)
+    cross_fit_large_parts: int = Field(3, ge=1)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
     monotone: bool = True

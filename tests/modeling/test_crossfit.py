@@ -69,7 +69,29 @@ def test_every_part_holds_its_share_of_churners(n_clients, parts, churn_share, s
     [(1_000, 1_000_000, 5), (1_000_000, 1_000_000, 5), (1_000_001, 1_000_000, 1), (10**9, None, 5)],
 )
 def test_cross_fit_parts_by_table_size(rows, max_rows, expected):
-    cfg = TrainConfig(cross_fit_parts=5, cross_fit_max_rows=max_rows)
+    cfg = TrainConfig(cross_fit_parts=5, cross_fit_max_rows=max_rows, cross_fit_large_rows=None)
+    assert cross_fit_parts(cfg, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "parts", "large_rows", "large_parts", "expected"),
+    [
+        (100_000, 5, 100_000, 3, 5),  # at the bound: cross_fit_parts
+        (100_001, 5, 100_000, 3, 3),  # above it: cross_fit_large_parts
+        (152_383, 5, 100_000, 3, 3),  # a 30,000-user app's labeled table
+        (250_000, 5, 100_000, 3, 3),  # up to cross_fit_max_rows
+        (250_001, 5, 100_000, 3, 1),  # above it: one model
+        (152_383, 2, 100_000, 3, 2),  # never more parts than cross_fit_parts
+        (152_383, 5, None, 3, 5),  # null: always cross_fit_parts
+    ],
+)
+def test_large_tables_take_fewer_parts(rows, parts, large_rows, large_parts, expected):
+    cfg = TrainConfig(
+        cross_fit_parts=parts,
+        cross_fit_max_rows=250_000,
+        cross_fit_large_rows=large_rows,
+        cross_fit_large_parts=large_parts,
+    )
     assert cross_fit_parts(cfg, rows) == expected
 
 

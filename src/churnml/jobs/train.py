@@ -166,6 +166,7 @@ def champion_refit(champ: Mapping[str, Any], cfg: TrainConfig) -> tuple[TrainCon
             "extra_trees": bool(params["extra_trees"]),
             "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
             "cross_fit_max_rows": None,
+            "cross_fit_large_rows": None,
         }
     )
     return TrainConfig.model_validate(refit.model_dump()), params

@@ -250,11 +250,15 @@ def _sampled(idx: np.ndarray, y: np.ndarray, table: pd.DataFrame, cfg: TrainConf
 
 def cross_fit_parts(cfg: TrainConfig, labeled_rows: int) -> int:
     """Number of client parts the model is cross-fitted on for a labeled table of ``labeled_rows`` rows:
-    ``train.cross_fit_parts``, or 1 (one model, early-stopped and calibrated on ``train.holdout_share``
-    of the clients) when the table holds more than ``train.cross_fit_max_rows`` rows. Decided once per
-    table, so the backtest judges the procedure the deployed model is built with."""
+    ``train.cross_fit_parts``; ``train.cross_fit_large_parts`` (never more) above
+    ``train.cross_fit_large_rows`` rows, where every model learns from many rows anyway and the fit's
+    cost (rows x rounds, per model) is what grows; or 1 (one model, early-stopped and calibrated on
+    ``train.holdout_share`` of the clients) when the table holds more than ``train.cross_fit_max_rows``
+    rows. Decided once per table, so the backtest judges the procedure the deployed model is built with."""
     if cfg.cross_fit_max_rows is not None and labeled_rows > cfg.cross_fit_max_rows:
         return 1
+    if cfg.cross_fit_large_rows is not None and labeled_rows > cfg.cross_fit_large_rows:
+        return min(cfg.cross_fit_parts, cfg.cross_fit_large_parts)
     return cfg.cross_fit_parts
 
 
