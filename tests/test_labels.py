@@ -24,6 +24,8 @@ from churnml.labels import (
     fitting_horizon,
     label_lag_days,
     labeled_spine,
+    order_placed_at,
+    orders,
     resolved_label,
     returns_after_churns,
     snapshot_grid,
@@ -1906,50 +1908,91 @@ def test_an_activity_event_the_data_lacks_is_named(activity_events, note):
     assert unknown_activity_events_note(None, activity_events) is None
 
 
-def _invoices(delays: list[int], unpaid_recent: int) -> pl.DataFrame:
-    """One paid invoice per client c0.. issued 2024-03-01 and paid ``delay`` days later (each client one
-    delay), and ``unpaid_recent`` clients u0.. with one invoice issued 2024-06-20, unpaid, and one paid
-    invoice of 2024-01-01 (its last payment 2024-01-02, long before the list of 2024-07-01)."""
-    rows = [
-        (f"c{i}", 100.0, D(2024, 3, 1), D(2024, 3, 1) + timedelta(days=d), "paid")
-        for i, d in enumerate(delays)
-    ]
-    for i in range(unpaid_recent):
-        rows.append((f"u{i}", 100.0, D(2024, 1, 1), D(2024, 1, 2), "paid"))
-        rows.append((f"u{i}", 100.0, D(2024, 6, 20), None, "open"))
+# ----------------------------------------------------------------------------------------------
+# orders on credit terms: an order is placed at its invoice's issued_at, paid 40 days later
+# ----------------------------------------------------------------------------------------------
+def invoices(*rows: tuple[str, datetime, datetime | None, str]) -> pl.DataFrame:
+    """``(client, issued_at, paid_at, status)`` rows of 100.0 each."""
     return pl.DataFrame(
-        rows,
-        schema={
-            "client_id": pl.String,
-            "amount": pl.Float64,
-            "issued_at": DT,
-            "paid_at": DT,
-            "status": pl.String,
+        {
+            Payments.CLIENT_ID: [r[0] for r in rows],
+            Payments.AMOUNT: [100.0] * len(rows),
+            Payments.ISSUED_AT: [r[1] for r in rows],
+            Payments.PAID_AT: [r[2] for r in rows],
+            Payments.STATUS: [r[3] for r in rows],
         },
-        orient="row",
+        schema={
+            Payments.CLIENT_ID: pl.String,
+            Payments.AMOUNT: pl.Float64,
+            Payments.ISSUED_AT: DT,
+            Payments.PAID_AT: DT,
+            Payments.STATUS: pl.String,
+        },
     )
 
 
+# w orders on 01-10, 02-20 and 04-01, each paid 40 days later; u is invoiced on 05-20 and has not paid yet
+CREDIT_TERMS = invoices(
+    ("w", D(2024, 1, 10), D(2024, 2, 19), "paid"),
+    ("w", D(2024, 2, 20), D(2024, 3, 31), "paid"),
+    ("w", D(2024, 4, 1), D(2024, 5, 11), "paid"),
+    ("u", D(2024, 5, 20), None, "open"),
+)
+CREDIT_SNAPS = [
+    date(2024, m, d) for m, d in ((1, 15), (2, 12), (2, 26), (3, 18), (4, 8), (4, 29), (5, 27), (6, 3))
+]
+
+
 @pytest.mark.parametrize(
-    ("delays", "unpaid_recent", "expected"),
+    ("table", "spine"),
     [
-        # 30- and (mostly) 60-day terms, paid when due: the orders' payments trail them by 60 days (median)
         (
-            [30] * 5 + [60] * 16,
-            3,
-            "payments: an order is read when it is paid (paid_at), here a median 60 days after its invoice "
-            "(issued_at; credit terms): under the inactivity label a client reads as active that long after its "
-            "last order, and its departure (the win-back list's days gone, the churn metrics' month) is dated "
-            "that late; 3 clients invoiced in the 90 days before 2024-07-01 have no payment in them and read as "
-            "gone while they order. The list's red then holds clients that stopped ordering weeks before; "
-            "churnml reads no order at its issued_at",
+            CREDIT_TERMS,
+            [
+                # label: no order placed in [s, s + 30 days); churned_at: the last order of the run + 30 days
+                ("u", date(2024, 5, 27), 1, D(2024, 6, 19)),  # invoiced on 05-20, unpaid: it ordered
+                ("u", date(2024, 6, 3), None, D(2024, 6, 19)),  # 06-03 + 30 is past the data end
+                ("w", date(2024, 1, 15), 1, D(2024, 2, 9)),  # ordered 01-10; the next order is 02-20
+                # 02-12: 33 days after 01-10, not active (its payment on 02-19 is no order)
+                ("w", date(2024, 2, 26), 1, D(2024, 3, 21)),  # the next order, 04-01, is after 03-27
+                ("w", date(2024, 3, 18), 0, D(2024, 3, 21)),  # an order on 04-01
+                ("w", date(2024, 4, 8), 1, D(2024, 5, 1)),  # 04-01 was its last order
+                ("w", date(2024, 4, 29), 1, D(2024, 5, 1)),  # its payment on 05-11 is no new order
+                # 05-27, 06-03: its last order was 56 days before
+            ],
         ),
-        ([2] * 21, 3, None),  # paid at checkout or within days: nothing to say
-        ([45] * 5, 3, None),  # too few orders with both times
+        (
+            # without issued_at an order is read when it is paid, as before
+            CREDIT_TERMS.drop(Payments.ISSUED_AT),
+            [
+                ("w", date(2024, 2, 26), 1, D(2024, 3, 20)),
+                ("w", date(2024, 3, 18), 0, D(2024, 3, 20)),
+                ("w", date(2024, 4, 8), 1, D(2024, 4, 30)),
+                ("w", date(2024, 4, 29), 0, D(2024, 4, 30)),  # the payment on 05-11 reads as an order
+                ("w", date(2024, 5, 27), 1, D(2024, 6, 10)),
+                ("w", date(2024, 6, 3), None, D(2024, 6, 10)),
+            ],
+        ),
     ],
 )
-def test_invoices_paid_long_after_they_were_issued_are_said(delays, unpaid_recent, expected):
-    from churnml.labels import invoice_lag_note
+def test_an_order_on_credit_terms_is_placed_when_it_is_invoiced(table, spine):
+    data = dataset(D(2024, 7, 1), clients=clients(("u", D(2024, 1, 1)), ("w", D(2024, 1, 1))), payments=table)
+    got = labeled_spine(data, CREDIT_SNAPS, INACT_CFG).sort("client_id", "snapshot")
+    assert rows(got) == spine
 
-    got = invoice_lag_note(_invoices(delays, unpaid_recent), datetime(2024, 7, 1), 90)
-    assert got == expected
+
+@pytest.mark.parametrize(
+    ("issued", "paid", "placed"),
+    [
+        (D(2024, 1, 10), D(2024, 2, 19), D(2024, 1, 10)),  # on credit terms: when invoiced
+        (None, D(2024, 2, 19), D(2024, 2, 19)),  # no invoice date: when paid
+        (D(2024, 1, 10), None, D(2024, 1, 10)),  # invoiced, not paid yet: an order all the same
+        (D(2024, 3, 1), D(2024, 2, 19), D(2024, 2, 19)),  # prepaid, invoiced later: when paid
+        (None, None, None),  # neither: no order
+    ],
+)
+def test_an_order_is_placed_at_its_invoice_else_its_payment(issued, paid, placed):
+    table = invoices(("w", issued, paid, None))  # type: ignore[arg-type]
+    assert order_placed_at(table.columns) is not None
+    assert table.select(order_placed_at(table.columns)).item() == placed
+    assert orders(table).height == (placed is not None)

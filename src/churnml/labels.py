@@ -30,9 +30,10 @@ Churn by ``label.source``
   spell's first start is a return. A client whose term ended but whose grace is still running at a
   snapshot is still in it; if it does not renew, its label is 1 (it is the client most at risk).
 - ``inactivity`` (shops, no contract): activity is every event (of ``label.activity_events`` when set: a
-  bank's transactions, not its logins) and every order (:func:`orders`: a payment
-  with ``paid_at`` and amount > 0 whose status is not ``failed`` nor ``refunded``; failed attempts, refunds
-  and unpaid invoices are not activity). A client is active at ``s`` when it
+  bank's transactions, not its logins) and every order (:func:`orders`: a payment with amount > 0 whose
+  status is not ``failed`` nor ``refunded``, placed at :func:`order_placed_at`: its invoice's ``issued_at``
+  when the table has it, paid yet or not, else its ``paid_at``; failed attempts, refunds and, without
+  ``issued_at``, unpaid rows are not activity). A client is active at ``s`` when it
   has an order or event within ``inactivity_days`` before ``s``. Its **label** is the standard one of
   shops (BG/NBD's "no purchase in the horizon", RelBench's user-churn tasks): 1 when it places no order
   and has no activity in ``[s, s + horizon_days)``, 0 when it has some; null until
@@ -134,12 +135,12 @@ __all__ = [
     "fitting_horizon",
     "free_terms_note",
     "inactivity_activity",
-    "invoice_lag_note",
     "label_lag_days",
     "labeled_spine",
     "late_behaviour_note",
     "late_returns_note",
     "membership_changes",
+    "order_placed_at",
     "orders",
     "regular_rhythm_note",
     "resolved_label",
@@ -282,16 +283,33 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
 NOT_ORDER_STATUSES = Payments.NOT_ORDER
 
 
+def order_placed_at(columns: Iterable[str]) -> pl.Expr:
+    """When a payment row's order was placed (``pl.Datetime("us")``), for a payments table of ``columns``:
+    its ``issued_at`` when the table has that column, else (no column, or the row's is empty) its
+    ``paid_at``; the earlier of the two when both are set (a prepaid order is placed when paid). The invoice
+    is in the billing system from ``issued_at``, so a snapshot at or after it may see the order, while the
+    money counts as received at ``paid_at`` (the payments features, the value): on 30- and 60-day credit
+    terms an order read at its payment came a median 38 days late (a 400-account food distributor). The
+    one definition of an order's time: every place reading a payment as an order or as activity (the
+    inactivity label, the rules, the CRM views, the win-back list) reads it."""
+    paid = pl.col(Payments.PAID_AT).cast(_DT)
+    if Payments.ISSUED_AT not in set(columns):
+        return paid
+    return pl.min_horizontal(pl.col(Payments.ISSUED_AT).cast(_DT), paid)
+
+
 def orders(payments: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``payments`` that are orders (a subset, same columns): paid (``paid_at`` set), a positive
-    ``amount``, and a ``status`` that is empty or not one of :data:`NOT_ORDER_STATUSES`, as the payments
-    features count orders (``payments_orders_*``). Grain: one row per payment."""
+    """The rows of ``payments`` that are orders (a subset, same columns): placed (:func:`order_placed_at`
+    set: paid, or, with ``issued_at``, invoiced, paid yet or not: an open invoice is an order the client
+    placed and owes), a positive ``amount``, and a ``status`` that is empty or not one of
+    :data:`NOT_ORDER_STATUSES`. Grain: one row per payment."""
     regular = (
         ~pl.col(Payments.STATUS).is_in(NOT_ORDER_STATUSES).fill_null(False)
         if Payments.STATUS in payments.columns
         else pl.lit(True)
     )
-    return payments.filter(pl.col(Payments.PAID_AT).is_not_null() & (pl.col(Payments.AMOUNT) > 0) & regular)
+    placed = order_placed_at(payments.columns).is_not_null()
+    return payments.filter(placed & (pl.col(Payments.AMOUNT) > 0) & regular)
 
 
 def activity_times(dataset: Dataset, events: Sequence[str] | None = None) -> pl.DataFrame:
@@ -316,7 +334,7 @@ def _activity_of(tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | N
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:
         parts.append(
-            orders(payments).select(pl.col(Payments.CLIENT_ID), pl.col(Payments.PAID_AT).cast(_DT).alias(_AT))
+            orders(payments).select(pl.col(Payments.CLIENT_ID), order_placed_at(payments.columns).alias(_AT))
         )
     if not parts:
         raise ContractError(
@@ -1209,55 +1227,6 @@ def fast_rhythm_note(
         )
     return (
         f"{said}: if that is their rhythm, shorten the label ({flags}, and rules.no_activity_days under it)"
-    )
-
-
-def invoice_lag_note(
-    payments: pl.DataFrame, as_of: datetime, inactivity_days: int, least: int = 20, lag_days: int = 14
-) -> str | None:
-    """A warning for ``label.source: inactivity`` (and ``mixed``) when the payments are invoices paid on
-    credit terms: an order is read at its payment (``paid_at``, :func:`orders`), and when the orders' median
-    delay from ``issued_at`` to ``paid_at`` is ``lag_days`` or more (``least`` orders with both at least), a
-    client reads as active that long after its last order, its departure (the win-back's days gone, the
-    metrics' month) is dated that late, and a client whose invoices of the last ``inactivity_days`` before
-    ``as_of`` are all unpaid reads as gone while it orders. Says the median delay and how many such clients;
-    None otherwise (no ``issued_at``, few orders, a short delay). A 400-account food distributor on 30- and
-    60-day terms (median delay 38 days): a shop invoiced 8 days before the list was off it as "no order or
-    activity for 90 days, the last on 2026-08-28", and on the win-back list."""
-    if Payments.ISSUED_AT not in payments.columns:
-        return None
-    placed = orders(payments).filter(pl.col(Payments.ISSUED_AT).is_not_null())
-    if placed.height < least:
-        return None
-    delay = (pl.col(Payments.PAID_AT).cast(_DT) - pl.col(Payments.ISSUED_AT).cast(_DT)).dt.total_days()
-    median = placed.select(delay.median()).item()
-    if median is None or median < lag_days:
-        return None
-    since = as_of - timedelta(days=inactivity_days)
-    paid_recently = placed.filter(pl.col(Payments.PAID_AT).cast(_DT) >= since).select(CLIENT_ID).unique()
-    regular = (
-        ~pl.col(Payments.STATUS).is_in(NOT_ORDER_STATUSES).fill_null(False)
-        if Payments.STATUS in payments.columns
-        else pl.lit(True)
-    )
-    invoiced = (
-        payments.filter(
-            (pl.col(Payments.AMOUNT) > 0)
-            & regular
-            & (pl.col(Payments.ISSUED_AT).cast(_DT) >= since)
-            & (pl.col(Payments.ISSUED_AT).cast(_DT) < as_of)
-        )
-        .select(CLIENT_ID)
-        .unique()
-    )
-    unseen = invoiced.join(paid_recently, on=CLIENT_ID, how="anti").height
-    return (
-        f"payments: an order is read when it is paid (paid_at), here a median {median:g} days after its invoice "
-        "(issued_at; credit terms): under the inactivity label a client reads as active that long after its "
-        "last order, and its departure (the win-back list's days gone, the churn metrics' month) is dated that "
-        f"late; {unseen:,} clients invoiced in the {inactivity_days} days before {as_of:%Y-%m-%d} have no payment "
-        "in them and read as gone while they order. The list's red then holds clients that stopped ordering "
-        "weeks before; churnml reads no order at its issued_at"
     )
 
 

@@ -173,8 +173,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     under the inactivity label, clients active on a regular rhythm about as long as the horizon
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
-    far shorter (:func:`churnml.labels.fast_rhythm_note`), invoices paid long after they were issued
-    (:func:`churnml.labels.invoice_lag_note`: an order is read at its payment), and
+    far shorter (:func:`churnml.labels.fast_rhythm_note`), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
@@ -192,7 +191,6 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         fast_rhythm_note,
         free_terms_note,
         inactivity_activity,
-        invoice_lag_note,
         late_behaviour_note,
         late_returns_note,
         regular_rhythm_note,
@@ -264,12 +262,6 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
         slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         fast = fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
-        payments = dataset.tables.get(Table.PAYMENTS)
-        lag = (
-            invoice_lag_note(payments, dataset.as_of, label.inactivity_days)
-            if inactive and payments is not None
-            else None
-        )
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
             dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
@@ -278,7 +270,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         )
         # a listed activity event no row has (a typo, another export's name): nothing would count as activity
         unknown = unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events)
-        notes += [n for n in (rhythm, slow, fast, lag, idle, dormant, unknown) if n]
+        notes += [n for n in (rhythm, slow, fast, idle, dormant, unknown) if n]
     return notes
 
 
