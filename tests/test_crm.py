@@ -997,3 +997,37 @@ def test_a_cotermed_change_renews_for_the_contracts_length(client, renewal, valu
         value,
         due,
     )
+
+
+@pytest.mark.parametrize(
+    ("issued", "paid", "status", "days_silent"),
+    [
+        (10, -30, "paid", 10),  # invoiced 10 days ago, paid in 30 days: it ordered 10 days ago
+        (10, None, "open", 10),  # invoiced, not paid yet: an order all the same
+        (50, 10, "paid", 50),  # paid 10 days ago for its order of 50 days ago
+        (10, None, "failed", 85),  # a failed invoice is no order
+    ],
+)
+def test_an_order_on_credit_terms_is_an_interaction_when_invoiced(
+    issued: int, paid: int | None, status: str, days_silent: int
+) -> None:
+    clients = pl.DataFrame({"client_id": ["shop"], "created_at": [ago(300)]})
+    comms = pl.DataFrame({"client_id": ["shop"], "ts": [ago(85)], "channel": ["email"], "direction": ["in"]})
+    payments = pl.DataFrame(
+        {
+            "client_id": ["shop"],
+            "amount": [250.0],
+            "issued_at": [ago(issued)],
+            "paid_at": [None if paid is None else ago(paid)],
+            "status": [status],
+        },
+        schema={
+            "client_id": pl.String,
+            "amount": pl.Float64,
+            "issued_at": pl.Datetime("us"),
+            "paid_at": pl.Datetime("us"),
+            "status": pl.String,
+        },
+    )
+    out = last_interaction(["shop"], AS_OF, clients, comms, None, payments=payments)
+    assert out.get_column(Scores.DAYS_SILENT).to_list() == [days_silent]

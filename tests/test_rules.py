@@ -1234,12 +1234,16 @@ def test_a_churn_record_and_a_term_after_it_are_a_return_for_usage_drop() -> Non
         ({"amount": 100.0, "paid_at": days_ago(5), "status": "paid"}, False),  # an order 5 days ago
         ({"amount": 100.0, "paid_at": days_ago(5), "status": "failed"}, True),  # a dunning retry: no order
         ({"amount": -100.0, "paid_at": days_ago(5), "status": "refunded"}, True),  # money going back
-        ({"amount": 100.0, "paid_at": None, "status": "open"}, True),  # an invoice issued, not paid
+        # an invoice issued 6 days ago, not paid yet: an order placed on credit terms (labels.order_placed_at)
+        ({"amount": 100.0, "paid_at": None, "status": "open"}, False),
+        ({"amount": 100.0, "paid_at": None, "status": "failed"}, True),  # a failed invoice is none
+        # paid 5 days ago for an invoice issued 40 days ago: its order was placed 40 days ago
+        ({"amount": 100.0, "paid_at": days_ago(5), "status": "paid", "issued_at": days_ago(40)}, True),
     ],
 )
 def test_no_activity_counts_orders_only(recent: dict, fires: bool) -> None:
-    # the rule says "no order and no product activity": an issued invoice, a declined card or a refund is
-    # none (labels.orders, as the inactivity label reads activity)
+    # the rule says "no order and no product activity": a declined card or a refund is none, an invoice is
+    # one from when it was issued (labels.orders, as the inactivity label reads activity)
     rows = [{"amount": 100.0, "paid_at": days_ago(100), "status": "paid"}, recent]
     payments = pl.DataFrame(
         [{"client_id": "c", "issued_at": days_ago(6), **r} for r in rows],

@@ -121,9 +121,10 @@ class BenchmarkResult:
 
 def purchases(dataset: Dataset) -> pl.DataFrame:
     """One row per purchase (``client_id``, ``ts``, ``amount``): the orders of the payments table
-    (:func:`churnml.labels.orders`: paid, a positive amount, not a failed attempt nor a refund), what RFM and
-    BG/NBD count, as the labels and churnml's features do."""
-    from churnml.labels import orders
+    (:func:`churnml.labels.orders`: placed, a positive amount, not a failed attempt nor a refund), at the time
+    it was placed (:func:`churnml.labels.order_placed_at`: an invoice on credit terms when issued), what RFM
+    and BG/NBD count, as the labels do."""
+    from churnml.labels import order_placed_at, orders
 
     pay = dataset.get(Table.PAYMENTS)
     if pay is None:
@@ -133,7 +134,7 @@ def purchases(dataset: Dataset) -> pl.DataFrame:
         )
     return orders(pay).select(
         pl.col(CLIENT_ID).cast(pl.String),
-        pl.col(Payments.PAID_AT).alias("ts"),
+        order_placed_at(pay.columns).alias("ts"),
         pl.col(Payments.AMOUNT).cast(pl.Float64).alias("amount"),
     )
 

@@ -16,9 +16,10 @@ Everything here reads the optional ``interventions`` table with the churn events
   days floored: a return 180 days and 9 hours after the contact is day 180, yet outside a 180-day window),
   ``follow_up_days`` (``winback.follow_up_days``), ``followed_up`` (the first contact was at least that
   many days before the data end), ``returned_within`` (came back within them; null when not followed up),
-  ``avg_order_before`` (mean positive payment in the 365 days before the churn),
-  ``avg_order_after`` (mean positive payment after the return), ``days_to_first_repeat`` (return to the
-  first payment after it), ``revenue_after_return`` (payments after the return, refunds netted).
+  ``avg_order_before`` (mean order, :func:`churnml.labels.orders`, placed in the 365 days before the churn),
+  ``avg_order_after`` (mean order placed after the return), ``days_to_first_repeat`` (return to the first
+  order placed after it; an order is placed at :func:`churnml.labels.order_placed_at`, an invoice on credit
+  terms when issued), ``revenue_after_return`` (payments paid after the return, refunds netted).
   A return follows ``label.source`` (``source``: :func:`churnml.labels.returns_after_churns`, the rule of the
   labels, the weekly list and the win-back list): a new term under subscriptions, an order or event under
   inactivity, either under mixed (an order outside every term spell and its grace).
@@ -53,7 +54,7 @@ import polars as pl
 from churnml.config import WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Interventions, Payments, Table
-from churnml.labels import LEFT_AT
+from churnml.labels import LEFT_AT, order_placed_at, orders
 from churnml.reporting.winback import GRACE_DAYS, UNKNOWN_REASON, absences, stage_labels, with_reasons
 
 __all__ = [
@@ -83,23 +84,33 @@ def _orders(frame: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     payments = dataset.get(Table.PAYMENTS)
     if payments is None:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in cols)
+    # an order by when it was placed (labels.order_placed_at: an invoice on credit terms when issued), the
+    # revenue by when it was paid
+    placed = orders(payments).select(
+        CLIENT_ID, order_placed_at(payments.columns).alias("_placed"), Payments.AMOUNT
+    )
     paid = payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
         CLIENT_ID, Payments.PAID_AT, Payments.AMOUNT
     )
-    at, amount = pl.col(Payments.PAID_AT), pl.col(Payments.AMOUNT)
-    before = (at < pl.col(CHURNED_AT)) & (at >= pl.col(CHURNED_AT) - _YEAR)
+    at, amount, churned = pl.col("_placed"), pl.col(Payments.AMOUNT), pl.col(CHURNED_AT)
     after = pl.col("returned_at").is_not_null() & (at >= pl.col("returned_at"))
+    keys = frame.select(CLIENT_ID, CHURNED_AT, "returned_at")
     per = (
-        frame.select(CLIENT_ID, CHURNED_AT, "returned_at")
-        .join(paid, on=CLIENT_ID)
+        keys.join(placed, on=CLIENT_ID)
         .group_by(CLIENT_ID, CHURNED_AT)
         .agg(
-            amount.filter(before & (amount > 0)).mean().alias(cols[0]),
-            amount.filter(after & (amount > 0)).mean().alias(cols[1]),
+            amount.filter((at < churned) & (at >= churned - _YEAR)).mean().alias(cols[0]),
+            amount.filter(after).mean().alias(cols[1]),
             (at.filter(after).min() - pl.col("returned_at").first()).dt.total_days().alias(cols[2]),
-            amount.filter(after).sum().alias(cols[3]),
         )
     )
+    back = pl.col("returned_at").is_not_null() & (pl.col(Payments.PAID_AT) >= pl.col("returned_at"))
+    revenue = (
+        keys.join(paid, on=CLIENT_ID)
+        .group_by(CLIENT_ID, CHURNED_AT)
+        .agg(amount.filter(back).sum().alias(cols[3]))
+    )
+    per = per.join(revenue, on=[CLIENT_ID, CHURNED_AT], how="full", coalesce=True)
     return frame.join(per, on=[CLIENT_ID, CHURNED_AT], how="left").with_columns(
         pl.when(pl.col("returned")).then(pl.col(cols[3]).fill_null(0.0)).otherwise(None).alias(cols[3]),
         pl.col(cols[0], cols[1]).round(2),

@@ -34,7 +34,8 @@ Columns:
   x months: a payments export that begins after the terms holds only the last invoices; plus, for a client created
   before the terms table begins and on a term when it begins, its ``former_arr`` for each year before it); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
-- ``orders_last_year`` (:func:`churnml.labels.orders`), ``complaints_last_year``, ``discount_requests_last_year``,
+- ``orders_last_year`` (:func:`churnml.labels.orders` placed in the year before the churn, at
+  :func:`churnml.labels.order_placed_at`), ``complaints_last_year``, ``discount_requests_last_year``,
   ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
   the churn;
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
@@ -72,7 +73,7 @@ import polars as pl
 from churnml.config import LabelConfig, RulesConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
-from churnml.labels import LEFT_AT, auto_label_source, returns_after_churns
+from churnml.labels import LEFT_AT, auto_label_source, order_placed_at, orders, returns_after_churns
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -317,12 +318,8 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         status = (
             pl.col(Payments.STATUS) if Payments.STATUS in payments.columns else pl.lit(None, pl.String)
         ).alias("_status")
-        # money that moved: a failed attempt (a declined card, a dunning retry) paid nothing; an order is a
-        # positive amount that is no refund (labels.orders)
+        # money that moved, by its payment: a failed attempt (a declined card, a dunning retry) paid nothing
         moved = ~pl.col("_status").is_in(["failed"]).fill_null(False)
-        is_order = (pl.col(Payments.AMOUNT) > 0) & ~pl.col("_status").is_in(Payments.NOT_ORDER).fill_null(
-            False
-        )
         paid = (
             lost.join(
                 payments.filter(pl.col(Payments.PAID_AT).is_not_null()).select(
@@ -332,15 +329,21 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             )
             .filter((pl.col(Payments.PAID_AT) < pl.col(CHURNED_AT)) & moved)
             .group_by(CLIENT_ID, CHURNED_AT)  # a client that left twice: each absence its own value
-            .agg(
-                pl.col(Payments.AMOUNT).sum().alias("_paid"),
-                (is_order & (pl.col(Payments.PAID_AT) >= pl.col(CHURNED_AT) - _YEAR))
-                .sum()
-                .alias("orders_last_year"),
+            .agg(pl.col(Payments.AMOUNT).sum().alias("_paid"))
+        )
+        # the orders, by when they were placed (labels.order_placed_at: an invoice on credit terms when issued)
+        placed = orders(payments).select(CLIENT_ID, order_placed_at(payments.columns).alias("_placed"))
+        ordered = (
+            lost.join(placed, on=CLIENT_ID)
+            .filter(
+                (pl.col("_placed") < pl.col(CHURNED_AT)) & (pl.col("_placed") >= pl.col(CHURNED_AT) - _YEAR)
             )
+            .group_by(CLIENT_ID, CHURNED_AT)
+            .agg(pl.len().alias("orders_last_year"))
         )
         lost = (
             lost.join(paid, on=[CLIENT_ID, CHURNED_AT], how="left", maintain_order="left")
+            .join(ordered, on=[CLIENT_ID, CHURNED_AT], how="left", maintain_order="left")
             .with_columns(
                 # the larger: a payments export that begins after the terms do (a billing system
                 # adopted later) holds only the last invoices of a long relationship

@@ -63,7 +63,6 @@ from churnml.contract.schemas import (
     Communications,
     Events,
     Interventions,
-    Payments,
     Signals,
     Subscriptions,
     Table,
@@ -897,11 +896,12 @@ def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataF
 def placed_orders(
     payments: pl.DataFrame | None, subscriptions: pl.DataFrame | None, cut: datetime
 ) -> pl.DataFrame:
-    """``[client_id, t]``: the orders (:func:`churnml.labels.orders`: paid, a positive amount, no refund nor failed
-    attempt) paid before ``cut`` while no term of the client ran (started on or before it, ending on or after it):
-    the client getting in touch by ordering. A payment during a term is its charge (an auto-renewal), not the
-    client speaking. One row per such order; empty without payments."""
-    from churnml.labels import orders
+    """``[client_id, t]``: the orders (:func:`churnml.labels.orders`: placed, a positive amount, no refund nor
+    failed attempt) placed before ``cut`` (:func:`churnml.labels.order_placed_at`: invoiced, else paid) while no
+    term of the client ran (started on or before it, ending on or after it): the client getting in touch by
+    ordering. A payment during a term is its charge (an auto-renewal), not the client speaking. One row per
+    such order; empty without payments."""
+    from churnml.labels import order_placed_at, orders
 
     dt = pl.Datetime("us")
     schema = {CLIENT_ID: pl.String, "t": dt}
@@ -909,8 +909,8 @@ def placed_orders(
         return pl.DataFrame(schema=schema)
     placed = (
         orders(payments)
-        .filter(pl.col(Payments.PAID_AT) < cut)
-        .select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Payments.PAID_AT).cast(dt).alias("t"))
+        .select(pl.col(CLIENT_ID).cast(pl.String), order_placed_at(payments.columns).cast(dt).alias("t"))
+        .filter(pl.col("t") < cut)
     )
     if subscriptions is None or not subscriptions.height:
         return placed

@@ -235,15 +235,15 @@ def _no_activity(
         stamps.append(log.select(CLIENT_ID, pl.col(Events.TS).cast(pl.Datetime("us")).alias("t")))
     payments = tables.get(Table.PAYMENTS)
     if payments is not None:  # its orders: an invoice issued, a declined card or a refund is no order
-        from churnml.labels import orders
+        from churnml.labels import order_placed_at, orders
         from churnml.scoring.crm import placed_orders
 
         if events is not None:
             placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), cut)
             order_stamps = placed.lazy().select(pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "t")
         else:
-            paid = pl.col(Payments.PAID_AT).cast(pl.Datetime("us")).alias("t")
-            order_stamps = orders(payments).lazy().select(CLIENT_ID, paid)
+            placed_at = order_placed_at(payments.columns).cast(pl.Datetime("us")).alias("t")
+            order_stamps = orders(payments).lazy().select(CLIENT_ID, placed_at)
         stamps.append(order_stamps)
     if not stamps:
         return None
