@@ -202,6 +202,7 @@ class FeaturesConfig(_Section):
     # it was sent, not as sent: a snapshot must not tell apart the outreach that will be answered
     no_reply_after_days: int = Field(7, ge=0)
     lifetime: bool | Literal["auto"] = "auto"
+    orders_at: Literal["auto", "issued", "paid"] = "auto"
     unobserved_windows: Literal["auto", "unknown", "scaled"] = "auto"
     engine: Literal["polars", "spark"] = "polars"
 
@@ -647,10 +648,11 @@ class Config(_Section):
         """The ``auto`` feature settings decided for the label source (with ``label.source: auto``, once
         the source is: :func:`with_label_source`). For purchases without a contract (``label.source:
         inactivity``, a shop's orders; ``mixed``, a shop with subscribers too) ``features.lifetime`` is on
-        (RFM's lifetime frequency and order value) and ``features.unobserved_windows`` is ``scaled``; for
-        contract billing the lifetime count of regular invoices repeats the tenure, and a window that reaches
-        before the data is ``unknown`` (docs/benchmarks.md, "Lifetime columns" and "Windows longer than the
-        data")."""
+        (RFM's lifetime frequency and order value), ``features.unobserved_windows`` is ``scaled`` and
+        ``features.orders_at`` is ``issued`` (an order counts when placed, :func:`churnml.labels.order_placed_at`,
+        as the label reads it); for contract billing the lifetime count of regular invoices repeats the tenure,
+        a window that reaches before the data is ``unknown`` (docs/benchmarks.md, "Lifetime columns" and
+        "Windows longer than the data"), and a term's charge counts when paid (``orders_at: paid``)."""
         if self.label.source == "auto":
             return self
         shop = self.label.source in ("inactivity", "mixed")
@@ -659,6 +661,8 @@ class Config(_Section):
             update["lifetime"] = shop
         if self.features.unobserved_windows == "auto":
             update["unobserved_windows"] = "scaled" if shop else "unknown"
+        if self.features.orders_at == "auto":
+            update["orders_at"] = "issued" if shop else "paid"
         if update:
             object.__setattr__(self, "features", self.features.model_copy(update=update))  # frozen
         return self

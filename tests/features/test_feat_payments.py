@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from feature_helpers import features_at, make_dataset
+from feature_helpers import features_at, make_dataset, value
 
 from churnml.config import Config, FeaturesConfig, LabelConfig
 from churnml.contract.schemas import Table
@@ -294,3 +294,78 @@ def test_a_term_started_on_a_placeholder_date_runs_from_the_grid_s_start(build, 
         [FEB5, MAR4],
     )
     assert [at(frame, "c", s, "payments_mrr") for s in (FEB5, MAR4)] == expected
+
+
+# a distributor's order on 40-day credit terms: invoiced on Monday 2024-01-08, paid on Saturday 02-17; the
+# snapshot of 01-22 falls between the two, that of 02-19 after both
+CREDIT = [
+    {
+        "client_id": "shop",
+        "amount": 400.0,
+        "issued_at": datetime(2024, 1, 8, 9),
+        "due_at": datetime(2024, 2, 7, 9),
+        "paid_at": datetime(2024, 2, 17, 11),
+        "status": "paid",
+    },
+    # an earlier order, paid 40 days later too
+    {
+        "client_id": "shop",
+        "amount": 200.0,
+        "issued_at": datetime(2023, 11, 27, 9),
+        "due_at": datetime(2023, 12, 27, 9),
+        "paid_at": datetime(2024, 1, 6, 11),
+        "status": "paid",
+    },
+]
+BETWEEN, AFTER = date(2024, 1, 22), date(2024, 2, 19)
+
+
+@pytest.mark.parametrize(
+    ("orders_at", "at", "feature", "expected"),
+    [
+        # placed when invoiced: the snapshot between issued_at and paid_at sees the order, not the money
+        ("issued", BETWEEN, "payments_orders_28d", 1),
+        ("issued", BETWEEN, "payments_days_since_payment", 14.0),  # since its last order, 01-08
+        ("issued", BETWEEN, "payments_mean_gap_days", 42.0),  # 11-27 -> 01-08
+        ("issued", BETWEEN, "payments_orders_total", 2.0),
+        ("issued", BETWEEN, "payments_mean_amount", 300.0),  # (200 + 400) / 2: the orders' amounts
+        ("issued", BETWEEN, "payments_paid_28d", 200.0),  # the money of 01-06 (the first order's), not 400
+        ("issued", BETWEEN, "payments_open", 1),  # the invoice of 01-08, unpaid then
+        ("issued", AFTER, "payments_orders_28d", 0),  # 42 days after the last order
+        ("issued", AFTER, "payments_days_since_payment", 42.0),
+        ("issued", AFTER, "payments_paid_28d", 400.0),  # paid 02-17
+        # placed when paid (contract billing's charges, as before)
+        ("paid", BETWEEN, "payments_orders_28d", 1),  # the payment of 01-06
+        ("paid", BETWEEN, "payments_days_since_payment", 16.0),
+        ("paid", BETWEEN, "payments_orders_total", 1.0),
+        ("paid", BETWEEN, "payments_mean_amount", 200.0),
+        ("paid", AFTER, "payments_orders_28d", 1),
+        ("paid", AFTER, "payments_days_since_payment", 2.0),
+        ("paid", AFTER, "payments_mean_gap_days", 42.0),  # 01-06 -> 02-17
+    ],
+)
+def test_an_order_on_credit_terms_counts_when_invoiced_and_its_money_when_paid(
+    orders_at, at, feature, expected
+):
+    tables = {
+        Table.CLIENTS: [{"client_id": "shop", "created_at": datetime(2023, 6, 1)}],
+        Table.PAYMENTS: CREDIT,
+    }
+    cfg = FeaturesConfig(lifetime=True, orders_at=orders_at)
+    got = features_at(make_dataset(tables), ["shop"], [BETWEEN, AFTER], cfg)
+    assert value(got, "shop", at, feature) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "orders_at", "expected"),
+    [
+        ("inactivity", "auto", "issued"),  # a shop's orders, as its label reads them
+        ("mixed", "auto", "issued"),
+        ("subscriptions", "auto", "paid"),  # a term's charge: when paid, as before
+        ("churns", "auto", "paid"),
+        ("subscriptions", "issued", "issued"),  # said explicitly, it holds
+    ],
+)
+def test_orders_count_when_placed_for_purchases_without_a_contract(source, orders_at, expected):
+    cfg = Config(label=LabelConfig(source=source), features=FeaturesConfig(orders_at=orders_at))
+    assert cfg.features.orders_at == expected

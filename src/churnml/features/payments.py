@@ -60,14 +60,27 @@ def _when_flag(cond: nw.Expr) -> nw.Expr:
     return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
 
 
-_COUNTS = ("_paid", "_orders", "_paid_due_n", "_late", "_late_days", "_failed", "_refunds", "_refunded")
+_COUNTS = ("_paid", "_paid_due_n", "_late", "_late_days", "_failed", "_refunds", "_refunded")
+_ORDER_COUNTS = ("_orders", "_ordered")
 _DELTAS = ("_open_d", "_overdue_d", "_overdue_amt_d")
 
 
-def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
+def _order_day(payments: nw.LazyFrame, orders_at: str, fast: bool) -> nw.Expr:
+    """The day an order was placed (``features.orders_at``, :func:`churnml.labels.order_placed_at` on
+    Narwhals): ``issued``, its invoice's ``issued_at`` when the table has it (the earlier of it and
+    ``paid_at``), else its ``paid_at``; ``paid`` (and an unresolved ``auto``), its ``paid_at``."""
+    paid = day_number(nw.col(Payments.PAID_AT), fast)
+    if orders_at != "issued" or Payments.ISSUED_AT not in payments.collect_schema().names():
+        return paid
+    return nw.min_horizontal(day_number(nw.col(Payments.ISSUED_AT), fast), paid)
+
+
+def _payment_rows(payments: nw.LazyFrame, orders_at: str = "paid") -> nw.LazyFrame:
     """One row per payment with day numbers (``_paid_day``, ``_due_day``, ``_issue_day``,
-    ``_event_day``), ``_amount`` and flags ``_regular``, ``_is_paid``, ``_is_failed``, ``_is_refund``,
-    ``_paid_due`` plus ``_late_days`` (days between due date and payment, 0 when on time)."""
+    ``_event_day``, ``_order_day``: :func:`_order_day`), ``_amount`` and flags ``_regular``, ``_is_paid``,
+    ``_is_order`` (placed by ``_order_day``, a positive amount, a regular status: paid yet or not when
+    ``orders_at`` is ``issued``), ``_is_failed``, ``_is_refund``, ``_paid_due`` plus ``_late_days`` (days
+    between due date and payment, 0 when on time)."""
     status = nw.col(Payments.STATUS)
     fast = payments.implementation.is_polars()
     p = payments.with_columns(
@@ -76,6 +89,7 @@ def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
         day_number(
             nw.coalesce(nw.col(Payments.ISSUED_AT), nw.col(Payments.DUE_AT), nw.col(Payments.PAID_AT)), fast
         ).alias("_issue_day"),
+        _order_day(payments, orders_at, fast).alias("_order_day"),
         nw.col(Payments.AMOUNT).cast(nw.Float64).alias("_amount"),
         (status.is_null() | ~status.is_in(list(Payments.NOT_ORDER))).alias("_regular"),
     )
@@ -84,6 +98,7 @@ def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
     paid = ~nw.col("_paid_day").is_null() & nw.col("_regular") & (nw.col("_amount") > 0)
     p = p.with_columns(
         paid.alias("_is_paid"),
+        (~nw.col("_order_day").is_null() & nw.col("_regular") & (nw.col("_amount") > 0)).alias("_is_order"),
         failed.alias("_is_failed"),
         refund.alias("_is_refund"),
         nw.coalesce(nw.col("_paid_day"), nw.col("_issue_day")).alias("_event_day"),
@@ -98,14 +113,13 @@ def _payment_rows(payments: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def _weekly_payments(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
-    """Per client x week of the payment (or issue): the :data:`_COUNTS` sums plus ``_last_paid`` and
-    ``_first_paid`` (day numbers of the latest and earliest payment in the week)."""
+    """Per client x week of the payment (or issue): the :data:`_COUNTS` sums (the money, by when it was
+    paid)."""
     at_event = p.with_columns(week_of(nw.col("_event_day"), axis).alias(WEEK)).filter(
         ~nw.col(WEEK).is_null() & (nw.col(WEEK) <= axis.last_week)
     )
     return at_event.group_by(CLIENT_ID, WEEK).agg(
         nw.when(nw.col("_is_paid")).then(nw.col("_amount")).otherwise(nw.lit(0.0)).sum().alias("_paid"),
-        _when_flag(nw.col("_is_paid")).sum().alias("_orders"),
         _when_flag(nw.col("_paid_due")).sum().alias("_paid_due_n"),
         _when_flag(nw.col("_paid_due") & (nw.col("_late_days") > 0)).sum().alias("_late"),
         nw.when(nw.col("_paid_due"))
@@ -120,8 +134,23 @@ def _weekly_payments(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
         .otherwise(nw.lit(0.0))
         .sum()
         .alias("_refunded"),
-        nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).max().alias("_last_paid"),
-        nw.when(nw.col("_is_paid")).then(nw.col("_paid_day")).min().alias("_first_paid"),
+    )
+
+
+def _weekly_orders(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
+    """Per client x week an order was placed (``_order_day``): the :data:`_ORDER_COUNTS` sums (orders and
+    their amount) plus ``_last_order`` and ``_first_order`` (day numbers of the latest and earliest order in
+    the week). With ``features.orders_at: paid`` the orders are the payments, at their payment."""
+    placed = p.filter(nw.col("_is_order")).with_columns(week_of(nw.col("_order_day"), axis).alias(WEEK))
+    return (
+        placed.filter(~nw.col(WEEK).is_null() & (nw.col(WEEK) <= axis.last_week))
+        .group_by(CLIENT_ID, WEEK)
+        .agg(
+            nw.len().alias("_orders"),
+            nw.col("_amount").sum().alias("_ordered"),
+            nw.col("_order_day").max().alias("_last_order"),
+            nw.col("_order_day").min().alias("_first_order"),
+        )
     )
 
 
@@ -161,15 +190,20 @@ def _open_invoice_deltas(p: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
     )
 
 
-def _payment_history(grid: nw.LazyFrame, weekly: nw.LazyFrame, deltas: nw.LazyFrame) -> nw.LazyFrame:
-    """The grid with the weekly sums and deltas, their running sums, and the running first/last payment day."""
-    g = on_grid(on_grid(grid, weekly, list(_COUNTS)), deltas, list(_DELTAS))
-    g = g.with_columns(
-        running_max("_last_paid").alias("_last_paid"),
-        (-nw.col("_first_paid")).alias("_neg_first"),
+def _payment_history(
+    grid: nw.LazyFrame, weekly: nw.LazyFrame, placed: nw.LazyFrame, deltas: nw.LazyFrame
+) -> nw.LazyFrame:
+    """The grid with the weekly sums (payments ``weekly``, orders ``placed``) and deltas, their running sums,
+    and the running first/last order day."""
+    g = on_grid(
+        on_grid(on_grid(grid, weekly, list(_COUNTS)), placed, list(_ORDER_COUNTS)), deltas, list(_DELTAS)
     )
-    g = g.with_columns((-running_max("_neg_first")).alias("_first_paid"))
-    return add_cumulative(g, [*_COUNTS, *_DELTAS], moments=["_paid"])
+    g = g.with_columns(
+        running_max("_last_order").alias("_last_order"),
+        (-nw.col("_first_order")).alias("_neg_first"),
+    )
+    g = g.with_columns((-running_max("_neg_first")).alias("_first_order"))
+    return add_cumulative(g, [*_COUNTS, *_ORDER_COUNTS, *_DELTAS], moments=["_paid"])
 
 
 def _payment_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
@@ -195,15 +229,15 @@ def _payment_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
     late_recent = safe_div(window_sum("_late", base), window_sum("_paid_due_n", base))
     late_before = safe_div(cum_before("_late", base), cum_before("_paid_due_n", base))
     n_orders = nw.col(cum("_orders"))
-    mean_gap = safe_div(nw.col("_last_paid") - nw.col("_first_paid"), n_orders - 1)
-    gap_now = nw.col(SDAY) - nw.col("_last_paid")
+    mean_gap = safe_div(nw.col("_last_order") - nw.col("_first_order"), n_orders - 1)
+    gap_now = nw.col(SDAY) - nw.col("_last_order")
     return [
         *feats,
         (late_recent - late_before).alias("payments_late_share_trend"),
         nw.col(cum("_overdue_d")).alias("payments_overdue_open"),
         nw.col(cum("_overdue_amt_d")).round(6).alias("payments_overdue_amount"),
         nw.col(cum("_open_d")).alias("payments_open"),
-        days_since("_last_paid").alias("payments_days_since_payment"),
+        days_since("_last_order").alias("payments_days_since_payment"),
         *(_lifetime_columns(n_orders) if cfg.lifetime is True else []),
         nw.when(n_orders >= 2).then(mean_gap).alias("payments_mean_gap_days"),
         nw.when(n_orders >= 2).then(safe_div(gap_now, mean_gap)).alias("payments_gap_ratio"),
@@ -221,8 +255,8 @@ def _lifetime_columns(n_orders: nw.Expr) -> list[nw.Expr]:
     """The :data:`LIFETIME` columns over :func:`_payment_history`."""
     return [
         n_orders.cast(nw.Float64).alias(LIFETIME[0]),
-        days_since("_first_paid").alias(LIFETIME[1]),
-        safe_div(nw.col(cum("_paid")), n_orders).alias(LIFETIME[2]),
+        days_since("_first_order").alias(LIFETIME[1]),
+        safe_div(nw.col(cum("_ordered")), n_orders).alias(LIFETIME[2]),
     ]
 
 
@@ -233,8 +267,10 @@ def payment_features(
 
     Grain: one row per client x grid week (``client_id``, ``_week``), one column per ``payments_*``
     feature of :data:`SPECS` except the subscription ones (:func:`subscription_features`)."""
-    p = _payment_rows(payments)
-    history = _payment_history(grid, _weekly_payments(p, axis), _open_invoice_deltas(p, axis))
+    p = _payment_rows(payments, cfg.orders_at)
+    history = _payment_history(
+        grid, _weekly_payments(p, axis), _weekly_orders(p, axis), _open_invoice_deltas(p, axis)
+    )
     return history.select(CLIENT_ID, WEEK, *_payment_columns(cfg))
 
 
