@@ -7,9 +7,14 @@ is_addon, discount``), plus the client x week grid. Output grain: one row per cl
 starts the next week from data strictly before it.
 
 Point in time:
-- a payment counts from the day it was paid; a refund or failure from its paid/issued/due day;
+- a payment's money counts from the day it was paid; a refund or failure from its paid/issued/due day;
+- an order (``payments_orders_*``, days since the last, mean gap and gap ratio, the lifetime columns) counts
+  from the day it was placed: with ``features.orders_at: issued`` (``auto`` under the inactivity and mixed
+  labels) its invoice's ``issued_at``, paid yet or not (:func:`churnml.labels.order_placed_at`: a snapshot
+  between ``issued_at`` and ``paid_at`` sees the order, not its money); with ``paid`` (contract billing) the
+  day it was paid;
 - the lifetime columns (:data:`LIFETIME`, with ``features.lifetime``: RFM's frequency and monetary
-  value) count every paid payment on record before the snapshot, so a young dataset, whose long windows
+  value) count every order on record before the snapshot, so a young dataset, whose long windows
   reach back before its first day and are left unknown, still has them;
 - an invoice is *overdue and open* at a snapshot when its due day is before it and it was not paid
   before it (failed and refunded rows are counted as such, not as overdue); an invoice issued (or due)
