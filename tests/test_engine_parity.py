@@ -31,7 +31,10 @@ def small_dataset() -> Dataset:
     return Dataset(tables=tables, name="parity", start=datetime(2024, 1, 1), as_of=datetime(2024, 9, 1))
 
 
-def test_polars_and_spark_give_the_same_features(spark) -> None:
+# paid: orders at their payment (contract billing, the default when the label source is unresolved); issued: at
+# their invoice's issued_at, paid yet or not (a shop's orders: features.orders_at)
+@pytest.mark.parametrize("orders_at", ["paid", "issued"])
+def test_polars_and_spark_give_the_same_features(spark, orders_at) -> None:
     dataset = small_dataset()
     snapshots = [date(2024, 5, 6) + timedelta(weeks=k) for k in range(0, 12, 4)]
     clients = (
@@ -39,8 +42,8 @@ def test_polars_and_spark_give_the_same_features(spark) -> None:
     )
     spine = pl.DataFrame({CLIENT_ID: clients}).join(pl.DataFrame({"snapshot": snapshots}), how="cross")
 
-    on_polars = build_features(dataset, spine, FeaturesConfig(engine="polars"))
-    on_spark = build_features(dataset, spine, FeaturesConfig(engine="spark"))
+    on_polars = build_features(dataset, spine, FeaturesConfig(engine="polars", orders_at=orders_at))
+    on_spark = build_features(dataset, spine, FeaturesConfig(engine="spark", orders_at=orders_at))
 
     assert on_spark.columns == on_polars.columns
     assert on_spark.height == on_polars.height == spine.height
