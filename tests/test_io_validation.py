@@ -1922,3 +1922,21 @@ def test_a_read_counts_the_pause_products_terms(tmp_path) -> None:
     data = read_dataset(tmp_path, DataConfig(as_of=date(2024, 3, 1), pause_products=("Freeze",)))
     assert data.tables[Table.SUBSCRIPTIONS].get_column("mrr").to_list() == [40.0, 0.0]
     assert data.repairs.counts["subscriptions"][PAUSE_PRODUCT_REPAIR] == 1
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        # an events export without the optional value column: it read "value 1,264,725", a data problem
+        (
+            pl.DataFrame({"client_id": ["a", "b"], "value": [None, None]}, schema={"client_id": pl.String, "value": pl.Float64}),
+            "value: none (absent or empty)",
+        ),
+        (pl.DataFrame({"client_id": ["a", None, None], "csat": [1.0, None, 2.0]}), "client_id 2, csat 1"),
+        (pl.DataFrame({"client_id": ["a"]}), "0"),
+    ],
+)  # fmt: skip
+def test_the_summary_says_a_column_without_any_value_as_such(frame, expected) -> None:
+    from churnml.contract.validation import empty_cells_text
+
+    assert empty_cells_text(frame) == expected

@@ -89,6 +89,7 @@ __all__ = [
     "duplicate_invoice_problem",
     "duplicate_invoice_text",
     "early_renewals_repaired",
+    "empty_cells_text",
     "empty_optional_columns",
     "empty_short_windows",
     "empty_value_problem",
@@ -1630,6 +1631,19 @@ def midnight_after(moment: date | datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day) + timedelta(days=1)
 
 
+def empty_cells_text(frame: pl.DataFrame) -> str:
+    """The empty cells of a table for people: each column with any, by count ("csat 1,204"), a column
+    without a single value said so ("value: none (absent or empty)") rather than by a count that reads as
+    a data problem (an optional column the file does not have is read as empty); "0" when there are none."""
+    said = []
+    for column, n in frame.null_count().row(0, named=True).items():
+        if n and n == frame.height:
+            said.append(f"{column}: none (absent or empty)")
+        elif n:
+            said.append(f"{column} {n:,}")
+    return ", ".join(said) or "0"
+
+
 def dataset_summary(dataset: Dataset) -> RichTable:
     """A per-table summary for people: rows, clients, time span, empty cells, repairs."""
     out = RichTable(title=f"dataset '{dataset.name}' (as of {dataset.as_of:%Y-%m-%d})")
@@ -1644,7 +1658,6 @@ def dataset_summary(dataset: Dataset) -> RichTable:
         time_col = schema.time_columns[0] if schema.time_columns else None
         start = frame.get_column(time_col).min() if time_col else None
         end = frame.get_column(time_col).max() if time_col else None
-        nulls = {c: n for c, n in frame.null_count().row(0, named=True).items() if n}
         repaired = dataset.repairs.counts.get(str(name), {})
         out.add_row(
             str(name),
@@ -1652,7 +1665,7 @@ def dataset_summary(dataset: Dataset) -> RichTable:
             f"{frame.get_column(CLIENT_ID).n_unique():,}",
             f"{start:%Y-%m-%d}" if start else "-",
             f"{end:%Y-%m-%d}" if end else "-",
-            ", ".join(f"{c} {n:,}" for c, n in nulls.items()) or "0",
+            empty_cells_text(frame),
             "; ".join(f"{k}: {v:,}" for k, v in repaired.items()) or "none",
         )
     return out
