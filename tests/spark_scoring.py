@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -19,11 +20,11 @@ from churnml.modeling.export import export_model, feature_reference
 from churnml.modeling.train import ChurnModel
 
 
-def scoring_workspace(root: Path) -> dict[str, Path]:
+def scoring_workspace(root: Path) -> dict[str, Any]:
     """120 generated clients x 12 months in ``root/raw`` (the scoring window leaves older events out) and a
     small model trained on 14 weekly snapshots in ``root/model``. Ten clients are recorded as created on
     2024-08-01, after their first records (a CRM adopted late): both engines take each back to its first
-    record."""
+    record. ``as_of``: the data's as-of date (the day after its last data), a list's default date."""
     write_synthetic_dataset(SynthParams(clients=120, months=12, seed=5), root / "raw", root / "truth")
     clients = pl.read_parquet(root / "raw" / "clients.parquet")
     late = (
@@ -45,7 +46,8 @@ def scoring_workspace(root: Path) -> dict[str, Path]:
     params = {"n_estimators": 30, "num_leaves": 8, "min_child_samples": 5, "learning_rate": 0.2}
     model = ChurnModel(params=params, early_stopping_rounds=5, n_jobs=1).fit(X, y, eval_set=(X, y))
     export_model(model, root / "model", {"model_version": "1", "feature_reference": feature_reference(X)})
-    return {"root": root, "raw": root / "raw", "model": root / "model"}
+    as_of = dataset.as_of.date()  # the day after the last data: a list's default as-of date
+    return {"root": root, "raw": root / "raw", "model": root / "model", "as_of": as_of}
 
 
 def engine_configs(history_weeks: int) -> tuple[Config, Config]:

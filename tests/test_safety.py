@@ -261,9 +261,9 @@ def scoring_ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     trained_with = {  # the settings train records (the auto feature settings decided for subscriptions)
         "label": LabelConfig(source="subscriptions").model_dump(mode="json"),
-        "features_config": FeaturesConfig(lifetime=False, unobserved_windows="unknown").model_dump(
-            mode="json"
-        ),
+        "features_config": FeaturesConfig(
+            lifetime=False, unobserved_windows="unknown", orders_at="paid"
+        ).model_dump(mode="json"),
         "timezone": "UTC",
     }
     export_model(model, root / "model", {**meta, **trained_with})

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -31,19 +31,26 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
 
 
 @pytest.fixture(scope="module")
-def both(spark, workspace: dict[str, Path]):
+def both(spark, workspace: dict[str, Any]):
+    """Each engine's list a week before the data's as-of date, then at it: the second reusing the first's
+    history file (next week's list), compared engine against engine."""
     from churnml.jobs.score import score
 
     polars_cfg, spark_cfg = engine_configs(4)
     model = str(workspace["model"])
-    on_polars = score(workspace["raw"], polars_cfg, None, workspace["root"] / "polars", model)
-    on_spark = score(workspace["raw"], spark_cfg, None, workspace["root"] / "spark", model)
-    return on_polars, on_spark
+    day = workspace["as_of"]
+    runs = {}
+    for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
+        folder = workspace["root"] / f"weekly_{engine}"
+        for when in (day - timedelta(weeks=1), day):
+            runs[engine] = score(workspace["raw"], engine_cfg, when, folder / when.isoformat(), model)
+    assert runs["polars"].manifest["as_of"] == day.isoformat()  # the data's own as-of date
+    return runs["polars"], runs["spark"]
 
 
 def test_spark_gives_the_same_list_as_polars(both) -> None:
@@ -85,27 +92,8 @@ def test_the_scoring_window_leaves_older_events_out(both) -> None:
     assert on_polars.manifest["data"]["read"]["events"]["rows_skipped"] > 0
 
 
-@pytest.fixture(scope="module")
-def next_week(spark, workspace: dict[str, Path], both):
-    """Two weekly runs per engine (two weeks and one week before the data's as-of date), the second
-    reusing the first's history file."""
-    from churnml.jobs.score import score
-
-    on_polars, _ = both
-    polars_cfg, spark_cfg = engine_configs(4)
-    last = date.fromisoformat(str(on_polars.manifest["as_of"])) - timedelta(weeks=1)
-    runs = {}
-    for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
-        folder = workspace["root"] / f"weekly_{engine}"
-        for day in (last - timedelta(weeks=1), last):
-            runs[engine] = score(
-                workspace["raw"], engine_cfg, day, folder / day.isoformat(), str(workspace["model"])
-            )
-    return runs["polars"], runs["spark"]
-
-
-def test_spark_gives_the_same_list_next_week_reusing_the_history(next_week) -> None:
-    on_polars, on_spark = next_week
+def test_spark_gives_the_same_list_next_week_reusing_the_history(both) -> None:
+    on_polars, on_spark = both
     assert on_spark.manifest["history"] == on_polars.manifest["history"]
     assert on_polars.manifest["history"]["snapshots_reused"] > 0
     for name in ("scores.parquet", "history.parquet"):

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -32,12 +33,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
 
 
 @pytest.fixture(scope="module")
-def dipped(spark, workspace: dict[str, Path]):
+def dipped(spark, workspace: dict[str, Any]):
     """Both engines on the dataset with the events of the 28 days before its last day thinned: a
     portfolio-wide dip, deeper in one client bucket (x0.3) than in the other (x0.9), so a bucket's own
     median is not the portfolio's. The last day stays whole: a thin one reads as cut short, and the Polars
@@ -164,7 +165,7 @@ def _left_section(report: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def left_and_stale(spark, workspace: dict[str, Path]):
+def left_and_stale(spark, workspace: dict[str, Any]):
     """Both engines, four weeks apart (the second list's last list is the first), on the dataset with the
     tickets of a 30-day rhythm (opened every 30 days only) ending 25 days before the list, stale only by
     score.max_data_lag_days (21), and the communications, a daily log, ending 30 days before it: stale by
