@@ -191,3 +191,25 @@ def test_a_new_recipe_must_clear_the_margin(score, champ, new_recipe, newer_labe
     )
     assert got.promoted is promoted
     assert words in got.reason, got.reason
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        # the evidence line just before may call +0.050 [-0.028, +0.138] a tie: said as the mean above, not "beats"
+        (
+            _metrics(model=0.6321, logistic=0.5819),
+            "mean fold PR-AUC 0.6321 is above logistic 0.5819 (the gate asks no more; whether the lead is beyond "
+            "the noise is the evidence line's); the champion's procedure, if any, is judged after the deployed fit",
+        ),
+        (
+            _metrics(model=0.30, logistic=0.31),
+            "NOT promoted, whatever the champion: loses to the logistic baseline on the backtest (mean fold PR-AUC "
+            "0.3000 vs 0.3100)",
+        ),
+    ],
+)
+def test_the_gate_line_says_a_mean_above_the_baselines_not_a_lead(metrics, expected) -> None:
+    from churnml.modeling.champion import baselines_verdict_text
+
+    assert baselines_verdict_text(metrics) == expected

@@ -148,9 +148,14 @@ def baselines_verdict_text(
     if refused is not None:
         return f"NOT promoted, whatever the champion: {refused.reason}"
     score = float(metrics.loc["model", metric])
+    beaten = beaten_baselines(metrics, metric)
+    if not beaten:
+        return f"{fold_mean(metric)} {score:.4f}, no baseline to beat; the champion's procedure, if any, is judged after the deployed fit"
+    # said as what the gate asks (a mean above theirs), not as a lead: the evidence line just printed may call
+    # the same gap a tie ("a tie" then "beats logistic" read as a contradiction)
     return (
-        f"{fold_mean(metric)} {score:.4f} beats {beaten_baselines(metrics, metric) or 'no baseline'}; "
-        "the champion's procedure, if any, is judged after the deployed fit"
+        f"{fold_mean(metric)} {score:.4f} is above {beaten} (the gate asks no more; whether the lead is beyond the "
+        "noise is the evidence line's); the champion's procedure, if any, is judged after the deployed fit"
     )
 
 
