@@ -143,20 +143,22 @@ def baselines_verdict_text(
 ) -> str:
     """What ``train`` says of the gate when the backtest ends, before the deployed fit: the refusal of
     :func:`baselines_refusal` ("NOT promoted, whatever the champion: loses to the logistic baseline ..."), or
-    that the model beats the baselines and the champion's procedure is judged after the deployed fit."""
+    that the model's mean is above the baselines' and the champion's procedure is judged after the deployed
+    fit."""
     refused = baselines_refusal(metrics, metric, max_credible, lone)
     if refused is not None:
         return f"NOT promoted, whatever the champion: {refused.reason}"
-    score = float(metrics.loc["model", metric])
+    said = f"{fold_mean(metric)} {float(metrics.loc['model', metric]):.4f}"
     beaten = beaten_baselines(metrics, metric)
-    if not beaten:
-        return f"{fold_mean(metric)} {score:.4f}, no baseline to beat; the champion's procedure, if any, is judged after the deployed fit"
     # said as what the gate asks (a mean above theirs), not as a lead: the evidence line just printed may call
     # the same gap a tie ("a tie" then "beats logistic" read as a contradiction)
-    return (
-        f"{fold_mean(metric)} {score:.4f} is above {beaten} (the gate asks no more; whether the lead is beyond the "
-        "noise is the evidence line's); the champion's procedure, if any, is judged after the deployed fit"
+    compared = (
+        f"{said} is above {beaten} (the gate asks no more; whether the lead is beyond the noise is the "
+        "evidence line's)"
+        if beaten
+        else f"{said}, no baseline to beat"
     )
+    return f"{compared}; the champion's procedure, if any, is judged after the deployed fit"
 
 
 def verdict(
