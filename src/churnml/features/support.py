@@ -11,7 +11,8 @@ opened before it and not closed before it. Without any close date in the table (
 optional) no ticket is known to be open or closed: ``support_open_tickets`` is null, not every ticket
 ever opened. ``support_open_urgent_tickets`` counts the open tickets whose ``priority`` is one of
 ``features.urgent_priorities`` (any case): an unresolved urgent bug is not a question left open; null
-without any priority in the table (no ticket is known to be urgent). A ticket opened (or rated) before the grid, on a placeholder date such as 1900-01-01 that
+without any priority in the table (no ticket is known to be urgent). A ticket opened (or rated) before the
+grid, on a placeholder date such as 1900-01-01 that
 the data's start leaves out, is open (and rated) from the grid's first week, so its close inside the grid
 does not make the count negative; it is in no window nor recency, and a rating known before the grid is
 older than any window (unknown). The last two ratings are the latest by that day (ties broken by the rating itself, so the result never depends on row order); a rating known more than the

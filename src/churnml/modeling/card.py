@@ -123,12 +123,11 @@ class ModelCard:
             f"this list is dated a {day} and the model learned from {learned} snapshots: the days since the "
             f"last event or login read differently on another weekday when activity has a weekly rhythm; "
         )
-        until = self.learned_outcomes_until()
-        if until is not None and back < until:
-            # the earlier weekday is a look back at outcomes the model learned (hindsight_note): not a way on
+        if self.hindsight_note(back) is not None:
+            # the earlier weekday is a look back at outcomes the model learned: not a way on
             return (
                 f"{said}train with snapshots.weekday: {as_of.weekday()} (a list on {learned} {back} would be "
-                f"a look back: the model learned who churned up to {until})"
+                f"a look back: the model learned who churned up to {self.learned_outcomes_until()})"
             )
         return (
             f"{said}score on {learned}s (--as-of {back}) or train with snapshots.weekday: {as_of.weekday()}"
