@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+import churnml  # noqa: F401  (sets OMP_WAIT_POLICY before a test module loads LightGBM's OpenMP)
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:

@@ -141,14 +141,15 @@ def test_model_parameters_name_extra_trees_once_decided(setting, lightgbm, expec
     assert model.params.get("extra_trees") is expected
 
 
-def test_a_small_table_trains_with_extra_trees_and_says_why():
+def test_a_small_table_trains_with_extra_trees_and_says_why(train_cfg):
+    # train_cfg: extra_trees at its default (auto), fast LightGBM
     table = labeled_table(n_clients=120, seed=3)
     churners = churning_clients(table[table["label"].notna()])
     assert 0 < churners < 500
-    result = train_and_compare(table, TrainConfig(), HORIZON)
+    result = train_and_compare(table, train_cfg, HORIZON)
     assert result.model.params["extra_trees"] is True
     assert result.extra_trees.startswith(f"extra_trees on (auto): {churners} churning clients")
-    off = train_and_compare(table, TrainConfig(extra_trees=False), HORIZON)
+    off = train_and_compare(table, train_cfg.model_copy(update={"extra_trees": False}), HORIZON)
     assert off.model.params["extra_trees"] is False and off.extra_trees is None
     X = table[["f1", "f2", "f3", "f4"]]
     assert not np.allclose(result.model.raw_score(X), off.model.raw_score(X))  # LightGBM really used it
