@@ -297,3 +297,22 @@ def test_spark_refuses_a_list_nobody_is_on_and_a_future_time_in_the_polars_sente
         "machine's clock plus data.future_tolerance_days (no as-of date given: set data.as_of, or --as-of when "
         "scoring, for another day) (1 rows)"
     )
+
+
+def test_empty_optional_columns_and_the_terms_end_are_read_from_the_time_bounds() -> None:
+    # one aggregate per table gives both (no Spark job of their own): an optional column without a value
+    # in a table with rows is empty; a table without rows has no empty column to speak of
+    from datetime import date
+
+    from churnml.jobs.score_spark import _last_end, empty_spark_columns
+
+    bounds = {
+        "tickets": {"rows": 4, "filled": {"csat": 0, "priority": 3, "resolved_at": 4}},
+        "tickets.opened_at": {"max": None},
+        "payments": {"rows": 2, "filled": {"issued_at": 0, "currency": 0}},
+        "comms": {"rows": 0, "filled": {"direction": 0}},
+        "subscriptions": {"rows": 3, "filled": {}, "last_end": date(2025, 6, 1)},
+    }
+    assert empty_spark_columns(bounds) == ["payments.currency", "payments.issued_at", "tickets.csat"]
+    assert _last_end(bounds) == date(2025, 6, 1)
+    assert _last_end({"events": {"rows": 1, "filled": {}}}) is None

@@ -612,21 +612,17 @@ def events_read_note(rows_in_file: int, rows_read: int, window: Any, buckets: in
     }
 
 
-def empty_spark_columns(tables: Mapping[Table, Any]) -> list[str]:
+def empty_spark_columns(bounds: Mapping[str, Any]) -> list[str]:
     """:func:`churnml.contract.validation.empty_optional_columns` of the Spark tables, sorted: ``table.column``
-    of every optional contract column without a value in a table with rows (one aggregate per table: its
-    rows and each optional column's values)."""
-    from pyspark.sql import functions as F
-
-    out: list[str] = []
-    for table, frame in tables.items():
-        optional = [c for c in CONTRACT[table].optional if c in frame.columns]
-        if not optional:
-            continue
-        counts = [F.count(F.lit(1)).alias("_rows"), *(F.count(F.col(c)).alias(c) for c in optional)]
-        row = frame.select(*counts).collect()[0]
-        if row["_rows"]:
-            out.extend(f"{table}.{c}" for c in optional if row[c] == 0)
+    of every optional contract column without a value in a table with rows, read from the tables'
+    :func:`~churnml.scoring.spark.time_bounds` (``rows`` and ``filled``: no Spark job of its own)."""
+    out = [
+        f"{table}.{column}"
+        for table, entry in bounds.items()
+        if "." not in table and entry["rows"]
+        for column, values in entry.get("filled", {}).items()
+        if values == 0
+    ]
     return sorted(out)
 
 
@@ -860,9 +856,9 @@ def score_on_spark(
     manifest["timings"] = {**timer.seconds, "total": timer.total()}
     manifest["model"] = model_record(manifest["model"], metadata, day)
     # each table judged by its own rhythm, as table_spans and lagging_tables judge it on Polars
-    spans = rhythm_spans(spans_from_bounds(bounds, _last_end(tables)), bounds, record_days(tables, day), day)
+    spans = rhythm_spans(spans_from_bounds(bounds, _last_end(bounds)), bounds, record_days(tables, day), day)
     lagging = lagging_tables(spans, day, cfg.score.max_data_lag_days)
-    empty = empty_spark_columns(tables)
+    empty = empty_spark_columns(bounds)
     manifest["data"] = {
         **manifest.get("data", {}),
         "tables": spans,
@@ -1005,14 +1001,10 @@ def left_clients_dataset(tables: Mapping[Table, Any], ids: list[str], ctx: Any, 
     return bucket_dataset(blobs, replace(ctx, present=tuple(str(t) for t in tables)))
 
 
-def _last_end(tables: Mapping[Table, Any]) -> date | datetime | None:
-    """The latest scheduled end of a term in the Spark subscriptions table (None without one)."""
-    from pyspark.sql import functions as F
-
-    subscriptions = tables.get(Table.SUBSCRIPTIONS)
-    if subscriptions is None:
-        return None
-    return subscriptions.agg(F.max(Subscriptions.END_DATE)).collect()[0][0]
+def _last_end(bounds: Mapping[str, Any]) -> date | datetime | None:
+    """The latest scheduled end of a term in the Spark subscriptions table, from its
+    :func:`~churnml.scoring.spark.time_bounds` (None without the table or a term)."""
+    return bounds.get(str(Table.SUBSCRIPTIONS), {}).get("last_end")
 
 
 def _as_datetime(value: date | datetime) -> datetime:

@@ -710,13 +710,18 @@ def time_bounds(
     tables: Mapping[Table, Any], plausible_from: datetime, cut: datetime | None = None
 ) -> dict[str, Any]:
     """Per table and time column (``"<table>.<column>"``): ``min``, ``max``, ``min_plausible`` (the least
-    value from ``plausible_from`` on) and ``max_before`` (the greatest value before ``cut``), and per
-    table its ``rows``: one Spark aggregate per table."""
+    value from ``plausible_from`` on) and ``max_before`` (the greatest value before ``cut``); per table
+    (``"<table>"``): its ``rows``, ``filled`` (each optional contract column's count of values: what
+    :func:`churnml.jobs.score_spark.empty_spark_columns` reads) and, for subscriptions, ``last_end`` (the
+    latest scheduled end of a term). One Spark aggregate per table."""
     from pyspark.sql import functions as F
 
     out: dict[str, Any] = {}
     for table, frame in tables.items():
-        aggs = [F.count(F.lit(1)).alias("rows")]
+        optional = [c for c in CONTRACT[table].optional if c in frame.columns]
+        aggs = [F.count(F.lit(1)).alias("rows"), *(F.count(F.col(c)).alias(f"{c}|filled") for c in optional)]
+        if table == Table.SUBSCRIPTIONS:
+            aggs.append(F.max(F.col(Subscriptions.END_DATE)).alias("last_end"))
         for col in CONTRACT[table].time_columns:
             c = F.col(col)
             aggs += [
@@ -727,10 +732,16 @@ def time_bounds(
             if cut is not None:
                 aggs.append(F.max(F.when(c < F.lit(cut), c)).alias(f"{col}|max_before"))
         row = frame.select(*aggs).collect()[0].asDict()
-        out[str(table)] = {"rows": row.pop("rows")}
+        entry: dict[str, Any] = {"rows": row.pop("rows"), "filled": {}}
+        if "last_end" in row:
+            entry["last_end"] = row.pop("last_end")
         for key, value in row.items():
             col, stat = key.split("|")
-            out.setdefault(f"{table}.{col}", {})[stat] = value
+            if stat == "filled":
+                entry["filled"][col] = value
+            else:
+                out.setdefault(f"{table}.{col}", {})[stat] = value
+        out[str(table)] = entry
     return out
 
 
