@@ -73,7 +73,7 @@ demo: setup data validate train score lists winback postmortem metrics ## Run th
 TEST_WORKERS ?= auto
 
 test: setup ## Run the test suite, one test file per worker process (TEST_WORKERS=0: in one process)
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 
 lint: setup ## Ruff lint and format check
 	$(BIN)/ruff check src tests

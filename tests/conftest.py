@@ -26,3 +26,33 @@ def spark() -> Iterator[Any]:
     session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     session.stop()
+
+
+# The files whose tests take minutes, longest first (`make test --durations`, 2026-12-06: each Spark scoring
+# file 2-4 min, the Spark feature and read files 1-2 min): run first, so that under `pytest -n` no worker is
+# left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
+# the most tests first, which puts these few-test files last.
+_LONGEST_FIRST = (
+    "test_score_spark_buckets.py",
+    "test_score_spark_left.py",
+    "test_score_spark.py",
+    "test_engine_parity.py",
+    "test_spark_read.py",
+    "test_feat_usage_spark.py",
+    "test_train_cli.py",
+)
+
+
+def _start_rank(item: pytest.Item) -> tuple[int, int]:
+    """Where an item's file starts: the files of ``_LONGEST_FIRST`` in its order, then the other Spark and
+    slow files, then the rest (each group in collection order: the sort is stable)."""
+    name = item.path.name
+    if name in _LONGEST_FIRST:
+        return (0, _LONGEST_FIRST.index(name))
+    if item.get_closest_marker("spark") or item.get_closest_marker("slow"):
+        return (1, 0)
+    return (2, 0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_start_rank)

@@ -1,0 +1,100 @@
+"""Who left since the last list and which tables are stale, on ``churnml score --engine spark`` against the
+Polars path: two lists four weeks apart on each engine (a file apart from tests/test_score_spark_buckets.py so
+that two test workers score at once).
+
+The generated dataset and model of tests/spark_scoring.py, the session every Spark test of the worker shares
+(tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from spark_scoring import engine_configs, scoring_workspace
+
+pytest.importorskip("pyspark")
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
+]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return scoring_workspace(tmp_path_factory.mktemp("spark_left"))
+
+
+def _left_section(report: Path) -> str:
+    """The report's "Left since the last list" section (up to the next heading)."""
+    html = report.read_text(encoding="utf-8")
+    start = html.index("id='left'")
+    end = html.find("<h2", start + 10)
+    return html[start : end if end > 0 else None]
+
+
+@pytest.fixture(scope="module")
+def left_and_stale(spark, workspace: dict[str, Any]):
+    """Both engines, four weeks apart (the second list's last list is the first), on the dataset with the
+    tickets of a 30-day rhythm (opened every 30 days only) ending 25 days before the list, stale only by
+    score.max_data_lag_days (21), and the communications, a daily log, ending 30 days before it: stale by
+    any measure."""
+    from churnml.jobs.score import score
+
+    raw = workspace["root"] / "rhythm"
+    shutil.copytree(workspace["raw"], raw)
+    events = pl.read_parquet(raw / "events.parquet")
+    day = (events.get_column("ts").max() + timedelta(days=1)).date()
+    cut = datetime(day.year, day.month, day.day)
+    # each ticket (its closing too) moved to the next of the days 25, 55, 85, ... days before the list: a
+    # 30-day rhythm
+    tickets = pl.read_parquet(raw / "tickets.parquet")
+    anchor = cut - timedelta(days=25)
+    opened = pl.col("opened_at").cast(pl.Datetime("us"))
+    moved = pl.lit(anchor) - pl.duration(days=30 * ((pl.lit(anchor) - opened).dt.total_days() // 30))
+    shift = moved - opened
+    tickets.filter(opened <= anchor).with_columns(
+        moved.cast(tickets.schema["opened_at"]).alias("opened_at"),
+        (pl.col("closed_at").cast(pl.Datetime("us")) + shift)
+        .cast(tickets.schema["closed_at"])
+        .alias("closed_at"),
+    ).write_parquet(raw / "tickets.parquet")
+    comms = pl.read_parquet(raw / "communications.parquet")
+    comms.filter(pl.col("ts") < cut - timedelta(days=30)).write_parquet(raw / "communications.parquet")
+    polars_cfg, spark_cfg = engine_configs(2)
+    runs = {}
+    for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
+        folder = workspace["root"] / f"left_{engine}"
+        for when in (day - timedelta(weeks=4), day):
+            runs[engine] = score(raw, engine_cfg, when, folder / when.isoformat(), str(workspace["model"]))
+    return runs["polars"], runs["spark"], day
+
+
+def test_spark_says_who_left_since_the_last_list_as_polars_does(left_and_stale) -> None:
+    on_polars, on_spark, _ = left_and_stale
+    left = on_polars.manifest["left_since_last_list"]
+    assert left is not None and left["clients"] > 0  # the comparison means something
+    assert on_spark.manifest["left_since_last_list"] == left
+    section = _left_section(on_polars.folder / "report.html")
+    assert f"Left since the last list ({left['clients']})" in section
+    assert "churn recorded on" in section or "was not renewed" in section  # the reasons are read
+    assert _left_section(on_spark.folder / "report.html") == section
+
+
+def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(left_and_stale) -> None:
+    on_polars, on_spark, _ = left_and_stale
+    # the monthly tickets keep their usual silence; the daily communications are stale
+    assert list(on_polars.lagging) == ["communications"] and on_polars.lagging["communications"] >= 30
+    assert on_spark.lagging == on_polars.lagging
+    assert on_spark.manifest["data"]["lagging_tables"] == on_polars.manifest["data"]["lagging_tables"]
+    polars_spans = on_polars.manifest["data"]["tables"]
+    spark_spans = on_spark.manifest["data"]["tables"]
+    assert polars_spans["tickets"]["usual_gap_days"] == 30
+    for table in ("communications", "tickets", "payments", "events", "subscriptions"):
+        assert spark_spans[table].get("usual_gap_days") == polars_spans[table].get("usual_gap_days"), table
