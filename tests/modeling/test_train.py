@@ -601,6 +601,11 @@ def test_auto_calibration_counts_churning_clients_not_rows(clients, method) -> N
         ("payments_downgrades_91d", 1),  # a downgrade raises the risk
         ("payments_failed_28d", 1),
         ("payments_paid_91d", -1),
+        # a count of orders or the days since the last one say the buyer's rhythm as much as its health
+        ("payments_orders_28d", None),
+        ("payments_orders_91d", None),
+        ("payments_days_since_payment", None),
+        ("payments_gap_ratio", 1),  # the gap against the client's own rhythm stays constrained
     ],
 )
 def test_only_features_of_a_certain_direction_are_constrained(name: str, direction: int | None) -> None:

@@ -413,11 +413,17 @@ SPECS: tuple[SpecPattern, ...] = (
         "amount",
         "paid in the last {w} days",
     ),
+    # Direction 0 (no monotone constraint), as for payments_days_since_payment: in a portfolio of weekly,
+    # monthly and quarterly buyers an order count (and the days since the last order) says the client's
+    # rhythm as much as its health: 1 order in 91 days is a quarterly buyer's normal, 60 quiet days its usual
+    # gap. Constrained, the trees ranked every slow buyer as at risk; the rhythm-relative signals
+    # (payments_gap_ratio, payments_paid_z, payments_paid_slope) keep theirs. A 400-account distributor's
+    # mean fold PR-AUC 0.169 -> 0.264 (logistic 0.448); generated 300- and 2,000-client CRMs unchanged.
     spec(
         "payments_orders_{w}d",
         FAMILY,
         "payments",
-        -1,
+        0,
         "orders",
         "{value:.0f} payments or orders in the last {w} days",
     ),
@@ -507,11 +513,11 @@ SPECS: tuple[SpecPattern, ...] = (
         "amount",
         "refunded in the last {w} days",
     ),
-    spec(
+    spec(  # direction 0: see payments_orders_{w}d
         "payments_days_since_payment",
         FAMILY,
         "days",
-        1,
+        0,
         "orders",
         "Last payment or order {value:.0f} days ago",
         "days",
