@@ -53,7 +53,7 @@ def test_a_train_summary_prints_as_one_line() -> None:
         run_id="abc",
         version="3",
         promoted=True,
-        reason="mean fold PR-AUC 0.3579 beats logistic 0.2599",
+        reason="mean fold PR-AUC 0.3579 is above logistic 0.2599",
         exported_to=Path("models"),
         tracking_uri="sqlite:///mlflow.db",
         experiment="churnml-raw",
@@ -62,6 +62,6 @@ def test_a_train_summary_prints_as_one_line() -> None:
         model_name="churnml-raw",
     )
     assert repr(summary) == (
-        "TrainSummary(churnml-raw v3 promoted, pooled backtest PR-AUC 0.3579; mean fold PR-AUC 0.3579 beats logistic 0.2599; "
+        "TrainSummary(churnml-raw v3 promoted, pooled backtest PR-AUC 0.3579; mean fold PR-AUC 0.3579 is above logistic 0.2599; "
         "exported to models; run abc)"
     )

@@ -78,7 +78,7 @@ def test_generate_validate_train_score(tmp_path: Path, monkeypatch: pytest.Monke
     assert recorded == {"raw"}
     # the mean fold PR-AUC the champion gate quotes is a logged metric, for the model and each baseline
     (logged,) = [r for r in runs if "config.paths.data" in r.data.params]
-    said = re.search(r"pr_auc (\d\.\d{4}) (?:beats|vs)", trained)
+    said = re.search(r"pr_auc (\d\.\d{4}) (?:is above|vs)", trained)
     if "backtest_pr_auc" in logged.data.metrics:  # a backtest estimate (the gate quotes its mean)
         assert {"backtest_pr_auc_fold_mean", "logistic_backtest_pr_auc_fold_mean"} <= set(logged.data.metrics)
         assert said is None or f"{logged.data.metrics['backtest_pr_auc_fold_mean']:.4f}" == said.group(1)

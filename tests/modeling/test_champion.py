@@ -28,7 +28,25 @@ def _metrics(**pr_auc: float) -> pd.DataFrame:
             "the same procedure as champion v3",
         ),  # a tie of the same procedure: its figure is this run's, the refit replaces it
         (_metrics(model=0.40, logistic=0.31, rules=0.18), ("3", 0.42), False, "< champion v3's procedure"),
-        (_metrics(model=0.40, logistic=0.31), None, True, "beats logistic 0.3100"),  # no rule applies
+        # said as the gate asks, a mean above theirs (the evidence line may call the gap a tie): not "beats"
+        (
+            _metrics(model=0.40, logistic=0.31),
+            None,
+            True,
+            "no champion yet; mean fold PR-AUC 0.4000 is above logistic 0.3100",
+        ),
+        (
+            _metrics(model=0.40),
+            None,
+            True,
+            "no champion yet; mean fold PR-AUC 0.4000, no baseline to compare",
+        ),
+        (
+            _metrics(model=0.40, logistic=0.31),
+            ("2", float("nan")),
+            True,
+            "champion v2 cannot be judged on these rows; above logistic 0.3100",
+        ),
     ],
 )
 def test_verdict(metrics, champion, promoted, words):
@@ -48,7 +66,7 @@ def test_verdict(metrics, champion, promoted, words):
             "too good to be true: mean fold PR-AUC 1.0000 on the backtest (train.max_credible_pr_auc 0.98)",
         ),
         (0.98, 0.98, False, "too good to be true: mean fold PR-AUC 0.9800"),
-        (0.9799, 0.98, True, "no champion yet; mean fold PR-AUC 0.9799 beats logistic 0.9600"),
+        (0.9799, 0.98, True, "no champion yet; mean fold PR-AUC 0.9799 is above logistic 0.9600"),
         (1.0, None, True, "no champion yet"),  # the check turned off (churn announced by a notice period)
     ],
 )

@@ -161,6 +161,13 @@ def baselines_verdict_text(
     return f"{compared}; the champion's procedure, if any, is judged after the deployed fit"
 
 
+def _above(beaten: str, verb: str = "") -> str:
+    """How a promotion names the baselines: ``above logistic 0.2633, rules 0.1676`` (what the gate asks: a mean
+    above theirs; whether the lead is beyond the noise is the evidence line's, which may call it a tie, so not
+    "beats"), or ``no baseline to compare`` without one; ``verb`` ("is ") goes before "above"."""
+    return f"{verb}above {beaten}" if beaten else "no baseline to compare"
+
+
 def verdict(
     metrics: pd.DataFrame,
     champion: tuple[str, float] | None,
@@ -189,16 +196,17 @@ def verdict(
     said = fold_mean(metric)
     beaten = beaten_baselines(metrics, metric)
     if champion is None:
-        return Verdict(True, f"no champion yet; {said} {score:.4f} beats {beaten or 'no baseline'}")
+        joined = f" {_above(beaten, 'is ')}" if beaten else f", {_above(beaten)}"
+        return Verdict(True, f"no champion yet; {said} {score:.4f}{joined}")
     version, champ = champion
     if math.isnan(champ):
-        return Verdict(True, f"champion v{version} cannot be judged on these rows; beats {beaten}")
+        return Verdict(True, f"champion v{version} cannot be judged on these rows; {_above(beaten)}")
     if new_recipe and not newer_labels and margin > 0:
         if score >= champ + margin:
             return Verdict(
                 True,
                 f"{said} {score:.4f} beats champion v{version}'s procedure {champ:.4f} by at least "
-                f"train.champion_margin {margin:g} on the same backtest rows; beats {beaten}",
+                f"train.champion_margin {margin:g} on the same backtest rows; {_above(beaten)}",
             )
         return Verdict(
             False,
@@ -212,7 +220,7 @@ def verdict(
         return Verdict(
             True,
             f"the same procedure as champion v{version} (its parameters and feature columns: on the same backtest "
-            f"rows its {said} is this run's, {score:.4f}), {fresher}; beats {beaten}",
+            f"rows its {said} is this run's, {score:.4f}), {fresher}; {_above(beaten)}",
         )
     tolerance = margin if new_recipe else 0.0
     if score >= champ - tolerance:
@@ -220,7 +228,7 @@ def verdict(
         return Verdict(
             True,
             f"{said} {score:.4f} >= champion v{version}'s procedure {champ:.4f} on the same backtest rows"
-            f"{within}; beats {beaten}",
+            f"{within}; {_above(beaten)}",
         )
     return Verdict(
         False, f"{said} {score:.4f} < champion v{version}'s procedure {champ:.4f} on the same backtest rows"
