@@ -1,9 +1,10 @@
 """``churnml score`` on local Apache Spark gives the same weekly list as the Polars path.
 
 One generated dataset (120 clients x 12 months: the scoring window leaves older events out) and one small model
-(tests/spark_scoring.py), the session every Spark test of the worker shares (tests/conftest.py). What the buckets
-see (the window shipped, the portfolio's dip, the mailings, who left, stale tables) is in
-tests/test_score_spark_buckets.py. Skipped only when pyspark or a Java runtime is missing.
+(tests/spark_scoring.py, built once per test worker: tests/conftest.py ``spark_workspace``), the session every
+Spark test of the worker shares (tests/conftest.py). What the buckets see (the window shipped, the portfolio's
+dip, the mailings) is in tests/test_score_spark_buckets.py, who left and stale tables in
+tests/test_score_spark_left.py. Skipped only when pyspark or a Java runtime is missing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from polars.testing import assert_frame_equal
 from churnml.contract.schemas import CLIENT_ID
 from churnml.contract.validation import CREATED_REPAIR
 from churnml.scoring.columns import Scores
-from spark_scoring import engine_configs, scoring_workspace
+from spark_scoring import engine_configs
 
 pytest.importorskip("pyspark")
 pytestmark = [
@@ -31,24 +32,19 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
-
-
-@pytest.fixture(scope="module")
-def weekly(spark, workspace: dict[str, Any]) -> dict[str, list[Any]]:
+def weekly(spark, spark_workspace: dict[str, Any]) -> dict[str, list[Any]]:
     """Each engine's list a week before the data's as-of date, then at it: the second reusing the first's
     history file (next week's list)."""
     from churnml.jobs.score import score
 
     polars_cfg, spark_cfg = engine_configs(4)
-    model = str(workspace["model"])
-    day = workspace["as_of"]
+    model = str(spark_workspace["model"])
+    day = spark_workspace["as_of"]
     runs: dict[str, list[Any]] = {}
     for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
-        folder = workspace["root"] / f"weekly_{engine}"
+        folder = spark_workspace["root"] / f"weekly_{engine}"
         runs[engine] = [
-            score(workspace["raw"], engine_cfg, when, folder / when.isoformat(), model)
+            score(spark_workspace["raw"], engine_cfg, when, folder / when.isoformat(), model)
             for when in (day - timedelta(weeks=1), day)
         ]
     assert runs["polars"][1].manifest["as_of"] == day.isoformat()  # the data's own as-of date

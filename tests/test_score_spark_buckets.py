@@ -3,8 +3,8 @@ and the rows carried from before it, the whole portfolio's usage dip and mailing
 executors get (who left since the last list and stale tables: tests/test_score_spark_left.py, a file of its own
 so that a second test worker can run its scoring while this file runs the dip's).
 
-The generated dataset and model of tests/spark_scoring.py, the session every Spark test of the worker shares
-(tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
+The generated dataset and model of tests/spark_scoring.py and the session every Spark test of the worker
+shares (both built once per worker: tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from churnml.config import FeaturesConfig, LabelConfig, load_config
 from churnml.contract.schemas import CLIENT_ID, Table
 from churnml.features import build_features
 from churnml.scoring.columns import Scores
-from spark_scoring import engine_configs, scoring_workspace
+from spark_scoring import engine_configs
 
 pytest.importorskip("pyspark")
 pytestmark = [
@@ -33,12 +33,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
-
-
-@pytest.fixture(scope="module")
-def dipped(spark, workspace: dict[str, Any]):
+def dipped(spark, spark_workspace: dict[str, Any]):
     """Both engines on the dataset with the events of the 28 days before its last day thinned: a
     portfolio-wide dip, deeper in one client bucket (x0.3) than in the other (x0.9), so a bucket's own
     median is not the portfolio's. The last day stays whole: a thin one reads as cut short, and the Polars
@@ -47,8 +42,8 @@ def dipped(spark, workspace: dict[str, Any]):
 
     from churnml.jobs.score import score
 
-    raw = workspace["root"] / "dipped"
-    shutil.copytree(workspace["raw"], raw)
+    raw = spark_workspace["root"] / "dipped"
+    shutil.copytree(spark_workspace["raw"], raw)
     ids = pl.read_parquet(raw / "clients.parquet").select(CLIENT_ID)
     # the client buckets of score_spark (two for 120 clients): pmod(xxhash64(client_id), buckets)
     bucket = F.pmod(F.xxhash64(CLIENT_ID), F.lit(2)).alias("bucket")
@@ -59,9 +54,9 @@ def dipped(spark, workspace: dict[str, Any]):
     kept = pl.int_range(pl.len()) % 10 < pl.when(pl.col("bucket") == 0).then(3).otherwise(9)
     events.filter(~recent | kept).drop("bucket").write_parquet(raw / "events.parquet")
     polars_cfg, spark_cfg = engine_configs(4)
-    model = str(workspace["model"])
-    on_polars = score(raw, polars_cfg, None, workspace["root"] / "dipped_polars", model)
-    on_spark = score(raw, spark_cfg, None, workspace["root"] / "dipped_spark", model)
+    model = str(spark_workspace["model"])
+    on_polars = score(raw, polars_cfg, None, spark_workspace["root"] / "dipped_polars", model)
+    on_spark = score(raw, spark_cfg, None, spark_workspace["root"] / "dipped_spark", model)
     return on_polars, on_spark
 
 

@@ -2,8 +2,8 @@
 Polars path: two lists four weeks apart on each engine (a file apart from tests/test_score_spark_buckets.py so
 that two test workers score at once).
 
-The generated dataset and model of tests/spark_scoring.py, the session every Spark test of the worker shares
-(tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
+The generated dataset and model of tests/spark_scoring.py and the session every Spark test of the worker
+shares (both built once per worker: tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
 """
 
 from __future__ import annotations
@@ -17,18 +17,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from spark_scoring import engine_configs, scoring_workspace
+from spark_scoring import engine_configs
 
 pytest.importorskip("pyspark")
 pytestmark = [
     pytest.mark.spark,
     pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
 ]
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return scoring_workspace(tmp_path_factory.mktemp("spark_left"))
 
 
 def _left_section(report: Path) -> str:
@@ -40,15 +35,15 @@ def _left_section(report: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def left_and_stale(spark, workspace: dict[str, Any]):
+def left_and_stale(spark, spark_workspace: dict[str, Any]):
     """Both engines, four weeks apart (the second list's last list is the first), on the dataset with the
     tickets of a 30-day rhythm (opened every 30 days only) ending 25 days before the list, stale only by
     score.max_data_lag_days (21), and the communications, a daily log, ending 30 days before it: stale by
     any measure."""
     from churnml.jobs.score import score
 
-    raw = workspace["root"] / "rhythm"
-    shutil.copytree(workspace["raw"], raw)
+    raw = spark_workspace["root"] / "rhythm"
+    shutil.copytree(spark_workspace["raw"], raw)
     events = pl.read_parquet(raw / "events.parquet")
     day = (events.get_column("ts").max() + timedelta(days=1)).date()
     cut = datetime(day.year, day.month, day.day)
@@ -70,9 +65,11 @@ def left_and_stale(spark, workspace: dict[str, Any]):
     polars_cfg, spark_cfg = engine_configs(2)
     runs = {}
     for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
-        folder = workspace["root"] / f"left_{engine}"
+        folder = spark_workspace["root"] / f"left_{engine}"
         for when in (day - timedelta(weeks=4), day):
-            runs[engine] = score(raw, engine_cfg, when, folder / when.isoformat(), str(workspace["model"]))
+            runs[engine] = score(
+                raw, engine_cfg, when, folder / when.isoformat(), str(spark_workspace["model"])
+            )
     return runs["polars"], runs["spark"], day
 
 
