@@ -620,7 +620,7 @@ def empty_spark_columns(bounds: Mapping[str, Any]) -> list[str]:
         f"{table}.{column}"
         for table, entry in bounds.items()
         if "." not in table and entry["rows"]
-        for column, values in entry.get("filled", {}).items()
+        for column, values in entry["filled"].items()
         if values == 0
     ]
     return sorted(out)

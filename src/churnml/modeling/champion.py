@@ -161,11 +161,11 @@ def baselines_verdict_text(
     return f"{compared}; the champion's procedure, if any, is judged after the deployed fit"
 
 
-def _above(beaten: str, verb: str = "") -> str:
+def _above(beaten: str) -> str:
     """How a promotion names the baselines: ``above logistic 0.2633, rules 0.1676`` (what the gate asks: a mean
     above theirs; whether the lead is beyond the noise is the evidence line's, which may call it a tie, so not
-    "beats"), or ``no baseline to compare`` without one; ``verb`` ("is ") goes before "above"."""
-    return f"{verb}above {beaten}" if beaten else "no baseline to compare"
+    "beats"), or ``no baseline to compare`` without one."""
+    return f"above {beaten}" if beaten else "no baseline to compare"
 
 
 def verdict(
@@ -196,8 +196,8 @@ def verdict(
     said = fold_mean(metric)
     beaten = beaten_baselines(metrics, metric)
     if champion is None:
-        joined = f" {_above(beaten, 'is ')}" if beaten else f", {_above(beaten)}"
-        return Verdict(True, f"no champion yet; {said} {score:.4f}{joined}")
+        joint = " is " if beaten else ", "
+        return Verdict(True, f"no champion yet; {said} {score:.4f}{joint}{_above(beaten)}")
     version, champ = champion
     if math.isnan(champ):
         return Verdict(True, f"champion v{version} cannot be judged on these rows; {_above(beaten)}")
