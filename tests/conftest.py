@@ -43,10 +43,10 @@ def spark_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 # left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
 # the most tests first, which puts these few-test files last.
 _LONGEST_FIRST = (
-    "test_score_spark_buckets.py",
-    "test_score_spark_left.py",
+    "test_score_spark_portfolio.py",
     "test_score_spark.py",
     "test_engine_parity.py",
+    "test_score_spark_buckets.py",
     "test_spark_read.py",
     "test_feat_usage_spark.py",
     "test_train_cli.py",

@@ -1,5 +1,5 @@
 """What the Spark scoring tests share (tests/test_score_spark.py, tests/test_score_spark_buckets.py,
-tests/test_score_spark_left.py): one generated dataset with a small model (built once per test worker by the
+tests/test_score_spark_portfolio.py): one generated dataset with a small model (built once per test worker by the
 ``spark_workspace`` fixture of tests/conftest.py), and the configuration of each engine."""
 
 from __future__ import annotations

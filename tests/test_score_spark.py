@@ -2,9 +2,9 @@
 
 One generated dataset (120 clients x 12 months: the scoring window leaves older events out) and one small model
 (tests/spark_scoring.py, built once per test worker: tests/conftest.py ``spark_workspace``), the session every
-Spark test of the worker shares (tests/conftest.py). What the buckets see (the window shipped, the portfolio's
-dip, the mailings) is in tests/test_score_spark_buckets.py, who left and stale tables in
-tests/test_score_spark_left.py. Skipped only when pyspark or a Java runtime is missing.
+Spark test of the worker shares (tests/conftest.py). What the buckets see (the window shipped, the mailings) is
+in tests/test_score_spark_buckets.py, the portfolio-wide dip, who left and stale tables in
+tests/test_score_spark_portfolio.py. Skipped only when pyspark or a Java runtime is missing.
 """
 
 from __future__ import annotations

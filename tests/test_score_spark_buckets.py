@@ -1,10 +1,10 @@
 """What the client buckets of ``churnml score --engine spark`` see, against the Polars path: the scoring window
-and the rows carried from before it, the whole portfolio's usage dip and mailings, the configuration the
-executors get (who left since the last list and stale tables: tests/test_score_spark_left.py, a file of its own
-so that a second test worker can run its scoring while this file runs the dip's).
+and the rows carried from before it, the whole portfolio's mailings, the configuration the executors get (the
+portfolio-wide usage dip, who left since the last list and stale tables on whole lists:
+tests/test_score_spark_portfolio.py).
 
-The generated dataset and model of tests/spark_scoring.py and the session every Spark test of the worker
-shares (both built once per worker: tests/conftest.py). Skipped only when pyspark or a Java runtime is missing.
+The session every Spark test of the worker shares (tests/conftest.py). Skipped only when pyspark or a Java
+runtime is missing.
 """
 
 from __future__ import annotations
@@ -13,64 +13,19 @@ import os
 import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from churnml.config import FeaturesConfig, LabelConfig, load_config
-from churnml.contract.schemas import CLIENT_ID, Table
+from churnml.contract.schemas import Table
 from churnml.features import build_features
-from churnml.scoring.columns import Scores
-from spark_scoring import engine_configs
 
 pytest.importorskip("pyspark")
 pytestmark = [
     pytest.mark.spark,
     pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"), reason="no JVM"),
 ]
-
-
-@pytest.fixture(scope="module")
-def dipped(spark, spark_workspace: dict[str, Any]):
-    """Both engines on the dataset with the events of the 28 days before its last day thinned: a
-    portfolio-wide dip, deeper in one client bucket (x0.3) than in the other (x0.9), so a bucket's own
-    median is not the portfolio's. The last day stays whole: a thin one reads as cut short, and the Polars
-    list is then as of it (churnml.jobs.score.partial_last_day_note)."""
-    from pyspark.sql import functions as F
-
-    from churnml.jobs.score import score
-
-    raw = spark_workspace["root"] / "dipped"
-    shutil.copytree(spark_workspace["raw"], raw)
-    ids = pl.read_parquet(raw / "clients.parquet").select(CLIENT_ID)
-    # the client buckets of score_spark (two for 120 clients): pmod(xxhash64(client_id), buckets)
-    bucket = F.pmod(F.xxhash64(CLIENT_ID), F.lit(2)).alias("bucket")
-    buckets = pl.DataFrame(spark.createDataFrame(ids.to_pandas()).select(CLIENT_ID, bucket).toPandas())
-    events = pl.read_parquet(raw / "events.parquet").join(buckets, on=CLIENT_ID, how="left")
-    last_day = events.get_column("ts").max().replace(hour=0, minute=0, second=0, microsecond=0)
-    recent = pl.col("ts").is_between(last_day - timedelta(days=28), last_day, closed="left")
-    kept = pl.int_range(pl.len()) % 10 < pl.when(pl.col("bucket") == 0).then(3).otherwise(9)
-    events.filter(~recent | kept).drop("bucket").write_parquet(raw / "events.parquet")
-    polars_cfg, spark_cfg = engine_configs(4)
-    model = str(spark_workspace["model"])
-    on_polars = score(raw, polars_cfg, None, spark_workspace["root"] / "dipped_polars", model)
-    on_spark = score(raw, spark_cfg, None, spark_workspace["root"] / "dipped_spark", model)
-    return on_polars, on_spark
-
-
-def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(dipped) -> None:
-    # usage_drop reads every client against the whole portfolio's ratio, not its client bucket's, and the
-    # banner states the threshold the rule applied
-    on_polars, on_spark = dipped
-    assert on_polars.result.usage_dip is not None
-    assert on_spark.result.usage_dip == on_polars.result.usage_dip
-    a = pl.read_parquet(on_polars.folder / "scores.parquet")
-    b = pl.read_parquet(on_spark.folder / "scores.parquet")
-    assert b.get_column(Scores.RULES).to_list() == a.get_column(Scores.RULES).to_list()
-    assert b.get_column(Scores.PREVIOUS_ZONE).to_list() == a.get_column(Scores.PREVIOUS_ZONE).to_list()
-    assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
 
 
 def test_spark_ships_the_window_and_the_rows_carried_from_before_it(spark) -> None:

@@ -61,13 +61,32 @@ def _last_labeled_snapshot(folder: Path, settings: list[str]) -> str:
     return str(spine.filter(pl.col("label").is_not_null()).get_column("snapshot").max())
 
 
-def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
+# the first train of the 250-client x 8-month dataset, which the two tests below read
+FIRST_TRAIN = (*FAST_TRAIN, "train.min_isotonic_positives=100000")
+
+
+@pytest.fixture(scope="module")
+def first_train(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """250 generated clients x 8 months in ``root/raw`` trained once with the CLI (``root/models``, a
+    tracking store of its own): its folder, settings and console output (400 columns wide)."""
+    root = tmp_path_factory.mktemp("first_train")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'store' / 'mlflow.db'}")
+        mp.chdir(root)
+        runner = CliRunner()
+        _generate(runner, clients=250, months=8, seed=3)
+        settings = [*FIRST_TRAIN, f"paths.tune={root / 'tune'}"]
+        args = ["train", "--data", "raw", "--truth", "truth", "--out", "models", *set_flags(settings)]
+        result = runner.invoke(app, args, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    return {"root": root, "settings": settings, "args": args, "output": result.output}
+
+
+def test_train_end_to_end_on_generated_data(first_train, monkeypatch):
+    tmp_path, settings, out = first_train["root"], first_train["settings"], first_train["output"]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    _generate(runner, clients=250, months=8, seed=3)
-    settings = [*FAST_TRAIN, "train.min_isotonic_positives=100000", f"paths.tune={tmp_path / 'tune'}"]
-    out = _run(runner, "train", "--data", "raw", "--truth", "truth", "--out", "models", *set_flags(settings))
     assert "Backtest: 2 out-of-time fold(s) of 28 days" in out
     for contender in ("model", "logistic", "rules", "oracle"):
         assert f" {contender} " in out
@@ -96,20 +115,13 @@ def test_train_end_to_end_on_generated_data(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "models" / "metadata.json").read_text())["dataset"] == "shop"
 
 
-def test_train_says_the_backtest_before_the_deployed_fit(tmp_path, monkeypatch):
+def test_train_says_the_backtest_before_the_deployed_fit(first_train, tmp_path, monkeypatch):
     """The backtest's table, its evidence, the gate's verdict against the baselines and what the deployed fit
     is about to do are printed as soon as the backtest ends, then the deployed fit's progress (each model):
     a run stopped during the deployed fit (the longest step: 54 min on 152k rows) has said the out-of-time
     figures. Nothing is printed twice. Before, the table came after the deployed fit and the stopped run
     printed none of it."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    _generate(runner, clients=250, months=8, seed=3)
-    args = ["train", "--data", "raw", "--truth", "truth", "--out", "models", *set_flags(FAST_TRAIN)]
-    result = runner.invoke(app, args, terminal_width=400)
-    assert result.exit_code == 0, result.output
-    out = result.output
+    out = first_train["output"]
     in_order = [
         "train backtest fold 2/2",
         "Backtest: 2 out-of-time fold(s) of 28 days",
@@ -131,8 +143,13 @@ def test_train_says_the_backtest_before_the_deployed_fit(tmp_path, monkeypatch):
     def stopped(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the deployed fit was stopped")
 
+    # the same train stopped during its deployed fit, on a copy of the data with a store of its own
+    shutil.copytree(first_train["root"] / "raw", tmp_path / "raw")
+    shutil.copytree(first_train["root"] / "truth", tmp_path / "truth")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("churnml.modeling.experiment._deployed_model", stopped)
-    result = runner.invoke(app, args, terminal_width=400)
+    result = CliRunner().invoke(app, first_train["args"], terminal_width=400)
     assert result.exit_code != 0
     said = result.output
     for text in (
