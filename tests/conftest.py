@@ -28,22 +28,11 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-@pytest.fixture(scope="session")
-def spark_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The generated dataset and small model the Spark scoring files share (tests/spark_scoring.py
-    ``scoring_workspace``), built once per test worker: each file copies ``raw`` before changing it and writes
-    its lists into folders of its own under ``root``."""
-    from spark_scoring import scoring_workspace
-
-    return scoring_workspace(tmp_path_factory.mktemp("spark_score"))
-
-
 # The files whose tests take minutes, longest first (`make test --durations`, 2026-12-06: each Spark scoring
 # file 2-4 min, the Spark feature and read files 1-2 min): run first, so that under `pytest -n` no worker is
 # left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
 # the most tests first, which puts these few-test files last.
 _LONGEST_FIRST = (
-    "test_score_spark_portfolio.py",
     "test_score_spark.py",
     "test_engine_parity.py",
     "test_score_spark_buckets.py",
