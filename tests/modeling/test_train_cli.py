@@ -165,8 +165,7 @@ def test_train_says_the_backtest_before_the_deployed_fit(first_train, tmp_path, 
 @pytest.mark.parametrize(
     ("months", "clients", "horizon", "expect"),
     [
-        # a monthly-subscription product with 6 months of history and a 30-day horizon
-        (6, 300, 30, "no out-of-time estimate yet"),
+        # (a monthly-subscription product with 6 months of history and a 30-day horizon: the next test)
         (12, 150, 90, "out-of-time fold(s)"),
         (18, 150, 90, "4 out-of-time fold(s)"),
     ],
@@ -209,9 +208,9 @@ def test_too_short_for_the_horizon_names_a_horizon_that_fits(tmp_path, monkeypat
 
 
 def test_young_subscriptions_hint_a_horizon_and_keep_the_newest_model_without_evidence(tmp_path, monkeypatch):
-    """6 months of monthly terms and a 30-day horizon: no fold yet, and the note names the horizon that
-    gives one now (which then trains with a backtest). Without a champion, the newest model (also without
-    evidence) replaces the older one in models/."""
+    """A monthly-subscription product with 6 months of history and a 30-day horizon trains and scores: no
+    fold yet, and the note names the horizon that gives one now (which then trains with a backtest).
+    Without a champion, the newest model (also without evidence) replaces the older one in models/."""
     import re
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -222,8 +221,15 @@ def test_young_subscriptions_hint_a_horizon_and_keep_the_newest_model_without_ev
     for version in ("1", "2"):
         result = runner.invoke(app, ["train", "--data", "raw", *settings], terminal_width=400)
         assert result.exit_code == 0, result.output
+        assert "no out-of-time estimate yet" in result.output
         meta = json.loads((tmp_path / "models" / "metadata.json").read_text())
         assert (meta["model_version"], meta["promoted"]) == (version, False)
+    labeled = _last_labeled_snapshot(tmp_path / "raw", [*FAST_MODEL, "label.horizon_days=30"])
+    assert meta["training_window"][1] == labeled
+    scored = _run(runner, "score", "--data", "raw", "--out", "scores", *settings)
+    assert "wrote" in scored
+    scores = pl.read_parquet(tmp_path / "scores" / "scores.parquet")
+    assert scores.height > 0 and scores.get_column("churn_probability").is_between(0, 1).all()
     hint = re.search(
         r"with this data, label\.horizon_days: (\d+) or less gives one now \(labels also wait "
         r"label\.grace_days: 30 after it\)",
