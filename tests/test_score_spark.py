@@ -2,9 +2,9 @@
 
 One generated dataset (120 clients x 12 months: the scoring window leaves older events out) with a small model,
 changed where the lists read the whole portfolio (:func:`changed_raw`: a usage dip, tickets of a monthly rhythm,
-communications that stopped), and three lists on each engine: five weeks before the data's end (no earlier
-list), a week later (reusing its history: next week's list), and four weeks after that at the data's end (who
-left since that list, stale tables, the dip). One file, so one test worker scores them all with the session
+communications that stopped), and two lists on each engine with 6 weeks of health history: four weeks before
+the data's end (no earlier list), then at the data's end, reusing the first list's history where the weeks
+overlap (who left since the first list, stale tables, the dip). One file, so one test worker scores them all with the session
 every Spark test of the worker shares (tests/conftest.py); what the client buckets see is in
 tests/test_score_spark_buckets.py. Skipped only when pyspark or a Java runtime is missing.
 """
@@ -134,23 +134,23 @@ def changed_raw(spark: Any, raw: Path) -> date:
 
 @pytest.fixture(scope="module")
 def lists(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
-    """Each engine's three lists (:func:`changed_raw`'s dataset, :func:`scoring_workspace`'s model, 4 weeks
-    of health history): five weeks before the data's as-of date from no earlier list, a week later reusing
-    its history, and at the as-of date, whose last list is the second, four weeks before it."""
+    """Each engine's two lists (:func:`changed_raw`'s dataset, :func:`scoring_workspace`'s model, 6 weeks
+    of health history): four weeks before the data's as-of date from no earlier list, then at the as-of
+    date, whose last list is the first (two of its six weeks are the first list's)."""
     from churnml.jobs.score import score
 
     workspace = scoring_workspace(tmp_path_factory.mktemp("spark_score"))
     day = changed_raw(spark, workspace["raw"])
     assert day == workspace["as_of"]
-    polars_cfg, spark_cfg = engine_configs(4)
+    polars_cfg, spark_cfg = engine_configs(6)
     runs: dict[str, list[Any]] = {}
     for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
         folder = workspace["root"] / f"lists_{engine}"
         runs[engine] = [
             score(workspace["raw"], engine_cfg, when, folder / when.isoformat(), str(workspace["model"]))
-            for when in (day - timedelta(weeks=5), day - timedelta(weeks=4), day)
+            for when in (day - timedelta(weeks=4), day)
         ]
-    assert runs["polars"][2].manifest["as_of"] == day.isoformat()
+    assert runs["polars"][1].manifest["as_of"] == day.isoformat()
     return runs
 
 
@@ -162,14 +162,9 @@ def first(lists: dict[str, list[Any]]):
 
 @pytest.fixture(scope="module")
 def both(lists: dict[str, list[Any]]):
-    """The two engines' lists a week later, each reusing its first list's history (next week's list)."""
+    """The two engines' lists at the data's as-of date, four weeks after their first, each reusing the
+    weeks of its first list's history it still shows."""
     return lists["polars"][1], lists["spark"][1]
-
-
-@pytest.fixture(scope="module")
-def weeks_later(lists: dict[str, list[Any]]):
-    """The two engines' lists at the data's as-of date, four weeks after their last list (the second)."""
-    return lists["polars"][2], lists["spark"][2]
 
 
 def test_spark_gives_the_same_list_as_polars(both) -> None:
@@ -211,7 +206,7 @@ def test_the_scoring_window_leaves_older_events_out(both) -> None:
     assert on_polars.manifest["data"]["read"]["events"]["rows_skipped"] > 0
 
 
-def test_spark_gives_the_same_list_next_week_reusing_the_history(both) -> None:
+def test_spark_gives_the_same_list_reusing_the_first_lists_history(both) -> None:
     on_polars, on_spark = both
     assert on_spark.manifest["history"] == on_polars.manifest["history"]
     assert on_polars.manifest["history"]["snapshots_reused"] > 0
@@ -275,8 +270,8 @@ def test_spark_writes_every_manifest_field_polars_writes(first) -> None:
     assert on_spark.empty_columns == on_polars.manifest["data"]["empty_optional_columns"]
 
 
-def test_spark_says_who_left_since_the_last_list_as_polars_does(weeks_later) -> None:
-    on_polars, on_spark = weeks_later
+def test_spark_says_who_left_since_the_last_list_as_polars_does(both) -> None:
+    on_polars, on_spark = both
     left = on_polars.manifest["left_since_last_list"]
     assert left is not None and left["clients"] > 0  # the comparison means something
     assert on_spark.manifest["left_since_last_list"] == left
@@ -286,8 +281,8 @@ def test_spark_says_who_left_since_the_last_list_as_polars_does(weeks_later) -> 
     assert _left_section(on_spark.folder / "report.html") == section
 
 
-def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(weeks_later) -> None:
-    on_polars, on_spark = weeks_later
+def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(both) -> None:
+    on_polars, on_spark = both
     # the monthly tickets keep their usual silence; the daily communications are stale
     assert list(on_polars.lagging) == ["communications"] and on_polars.lagging["communications"] >= 30
     assert on_spark.lagging == on_polars.lagging
@@ -299,10 +294,10 @@ def test_spark_judges_stale_tables_by_their_own_rhythm_as_polars_does(weeks_late
         assert spark_spans[table].get("usual_gap_days") == polars_spans[table].get("usual_gap_days"), table
 
 
-def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(weeks_later) -> None:
+def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(both) -> None:
     # usage_drop reads every client against the whole portfolio's ratio, not its client bucket's, and the
     # banner states the threshold the rule applied
-    on_polars, on_spark = weeks_later
+    on_polars, on_spark = both
     assert on_polars.result.usage_dip is not None
     assert on_spark.result.usage_dip == on_polars.result.usage_dip
     a = pl.read_parquet(on_polars.folder / "scores.parquet")
