@@ -28,9 +28,9 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-# The files whose tests take minutes, longest first (`make test --durations`, 2026-12-06: each Spark scoring
-# file 2-4 min, the Spark feature and read files 1-2 min): run first, so that under `pytest -n` no worker is
-# left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
+# The files whose tests take minutes, longest first (`pytest --durations`, 2026-12-06, two workers: the Spark
+# scoring file 3-4 min, the parity, Spark read and feature files and test_train_cli 1-3 min): run first, so
+# that under `pytest -n` no worker is left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
 # the most tests first, which puts these few-test files last.
 _LONGEST_FIRST = (
     "test_score_spark.py",
