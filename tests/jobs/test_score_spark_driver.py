@@ -316,3 +316,36 @@ def test_empty_optional_columns_and_the_terms_end_are_read_from_the_time_bounds(
     assert empty_spark_columns(bounds) == ["payments.currency", "payments.issued_at", "tickets.csat"]
     assert _last_end(bounds) == date(2025, 6, 1)
     assert _last_end({"events": {"rows": 1, "filled": {}}}) is None
+
+
+def test_spark_record_days_are_each_table_s_days_before_the_list(spark) -> None:
+    # one aggregate for every table: the days before the list's day, placeholders (1900) left out, a table
+    # without a day before it still present with none, as each table's own aggregate gave them
+    from datetime import date, datetime
+
+    from churnml.contract.schemas import Table
+    from churnml.jobs.score_spark import record_days
+
+    events = spark.createDataFrame(
+        [
+            ("c1", datetime(2024, 3, 4, 9)),
+            ("c1", datetime(2024, 3, 4, 17)),  # the same day twice: once
+            ("c2", datetime(2024, 3, 1, 23, 59)),
+            ("c2", datetime(1900, 1, 1)),  # a placeholder
+            ("c2", datetime(2024, 3, 8)),  # the list's day: not before it
+        ],
+        "client_id string, ts timestamp_ntz",
+    )
+    tickets = spark.createDataFrame(
+        [("c1", datetime(2024, 2, 20, 8)), ("c2", datetime(2024, 3, 4, 10))],
+        "client_id string, opened_at timestamp_ntz",
+    )
+    churns = spark.createDataFrame(
+        [("c2", datetime(2024, 3, 9))], "client_id string, churned_at timestamp_ntz"
+    )
+    days = record_days({Table.EVENTS: events, Table.TICKETS: tickets, Table.CHURNS: churns}, date(2024, 3, 8))
+    assert days == {
+        "churns": [],
+        "events": [date(2024, 3, 1), date(2024, 3, 4)],
+        "tickets": [date(2024, 2, 20), date(2024, 3, 4)],
+    }

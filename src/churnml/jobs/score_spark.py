@@ -906,28 +906,30 @@ def spans_from_bounds(
 
 def record_days(tables: Mapping[Table, Any], day: date) -> dict[str, list[date]]:
     """Per table: the days holding a record in any of its time columns before ``day``, from 1971 on
-    (placeholders left out), sorted; one small Spark aggregate per table (a day per row): what
-    :func:`churnml.contract.validation.usual_gap_days` reads of a table's rhythm."""
+    (placeholders left out), sorted; one small Spark aggregate for every table (a day per table and row):
+    what :func:`churnml.contract.validation.usual_gap_days` reads of a table's rhythm."""
     from pyspark.sql import functions as F
 
     from churnml.contract.validation import PLAUSIBLE_FROM
 
     cut = datetime(day.year, day.month, day.day)
     plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    parts = [
+        frame.where((F.col(c) < F.lit(cut)) & (F.col(c) >= F.lit(plausible))).select(
+            F.lit(str(table)).alias("_table"), F.to_date(F.col(c)).alias("_day")
+        )
+        for table, frame in tables.items()
+        for c in CONTRACT[table].time_columns
+        if c in frame.columns
+    ]
+    if not parts:
+        return {}
     out: dict[str, list[date]] = {}
-    for table, frame in tables.items():
-        cols = [c for c in CONTRACT[table].time_columns if c in frame.columns]
-        if not cols:
-            continue
-        parts = [
-            frame.where((F.col(c) < F.lit(cut)) & (F.col(c) >= F.lit(plausible))).select(
-                F.to_date(F.col(c)).alias("_day")
-            )
-            for c in cols
-        ]
-        rows = _union(parts).distinct().collect()
-        out[str(table)] = sorted(r["_day"] for r in rows)
-    return out
+    for row in _union(parts).distinct().collect():
+        out.setdefault(row["_table"], []).append(row["_day"])
+    # a table whose time columns hold no day before ``day`` has none (as one aggregate per table said)
+    present = {str(t) for t, f in tables.items() if any(c in f.columns for c in CONTRACT[t].time_columns)}
+    return {table: sorted(out.get(table, [])) for table in sorted(present)}
 
 
 def rhythm_spans(
