@@ -478,6 +478,29 @@ def test_orders_on_record_are_never_cited_as_raising_the_risk(contribution: floa
     assert bool(ok[0, 0]) is cited
 
 
+@pytest.mark.parametrize(
+    ("orders", "contribution", "cited"),
+    [(3.0, 0.4, False), (3.0, -0.4, True), (1.0, 0.4, True), (1.0, -0.4, True), (2.0, 0.4, False)],
+)
+def test_orders_in_a_window_above_the_typical_count_are_never_cited_as_raising_the_risk(
+    orders: float, contribution: float, cited: bool
+) -> None:
+    # ambiguous (direction 0); the portfolio's typical client placed 2 orders in the last 28 days: 3 orders raise
+    # no risk in words, 1 order may (at the typical level an ambiguous feature says nothing either way)
+    names = ["payments_orders_28d"]
+    ok = citable_mask(np.array([[contribution, -2.0]]), np.array([[orders]]), names, SPECS, np.array([2.0]))
+    assert bool(ok[0, 0]) is cited
+
+
+def test_a_young_clients_first_order_is_still_cited_as_raising_the_risk() -> None:
+    # 1 order in its first 37 days (2.7 a month at its rate, above the typical 2 in 182 days): the count as said
+    # is below the typical one, so "1 payment or order in its first 37 days" may still say why the risk is high
+    names = ["account_tenure_days", "payments_orders_182d"]
+    raises = np.array([[0.0, 0.4, -2.0]])
+    ok = citable_mask(raises, np.array([[37.0, 1.0]]), names, SPECS, np.array([400.0, 2.0]))
+    assert bool(ok[0, 1]) is True
+
+
 def test_why_changed_never_names_good_news_for_a_rise() -> None:
     # reply rate rose to 90% (good news) and complaints rose to 3: only the complaints explain the rise
     names = ["comm_reply_rate_91d", "support_complaints_91d"]
