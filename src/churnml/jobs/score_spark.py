@@ -914,22 +914,25 @@ def record_days(tables: Mapping[Table, Any], day: date) -> dict[str, list[date]]
 
     cut = datetime(day.year, day.month, day.day)
     plausible = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
-    parts = [
-        frame.where((F.col(c) < F.lit(cut)) & (F.col(c) >= F.lit(plausible))).select(
-            F.lit(str(table)).alias("_table"), F.to_date(F.col(c)).alias("_day")
-        )
+    timed = {
+        table: cols
         for table, frame in tables.items()
-        for c in CONTRACT[table].time_columns
-        if c in frame.columns
-    ]
-    if not parts:
+        if (cols := [c for c in CONTRACT[table].time_columns if c in frame.columns])
+    }
+    if not timed:
         return {}
-    out: dict[str, list[date]] = {}
-    for row in _union(parts).distinct().collect():
-        out.setdefault(row["_table"], []).append(row["_day"])
+    parts = [
+        tables[table]
+        .where((F.col(c) < F.lit(cut)) & (F.col(c) >= F.lit(plausible)))
+        .select(F.lit(str(table)).alias("_table"), F.to_date(F.col(c)).alias("_day"))
+        for table, cols in timed.items()
+        for c in cols
+    ]
     # a table whose time columns hold no day before ``day`` has none (as one aggregate per table said)
-    present = {str(t) for t, f in tables.items() if any(c in f.columns for c in CONTRACT[t].time_columns)}
-    return {table: sorted(out.get(table, [])) for table in sorted(present)}
+    out: dict[str, list[date]] = {str(table): [] for table in timed}
+    for row in _union(parts).distinct().collect():
+        out[row["_table"]].append(row["_day"])
+    return {table: sorted(days) for table, days in sorted(out.items())}
 
 
 def rhythm_spans(
