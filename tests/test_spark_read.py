@@ -89,6 +89,20 @@ def _terms(rows: list[tuple[str, str, datetime, datetime, bool | None]]) -> pl.D
     ).with_columns(mrr=pl.lit(10.0))
 
 
+def _paid(amounts: list[float], column: str, codes: list[str | None]) -> pl.DataFrame:
+    """Three paid invoices of client c1 in June 2024 with ``amounts``, their currency codes in ``column``."""
+    return pl.DataFrame(
+        {
+            "client_id": ["c1"] * 3,
+            "amount": amounts,
+            "paid_at": [D(2024, 6, 1), D(2024, 6, 9), D(2024, 6, 20)],
+            "invoice_id": ["I1", "I2", "I3"],
+            "status": ["paid"] * 3,
+            column: codes,
+        }
+    )
+
+
 CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
     # a churn never starts a relationship: created_at stays (first_records leaves churns out)
     "churn before created_at": (
@@ -228,6 +242,23 @@ CASES: dict[str, tuple[dict[str, pl.DataFrame], dict[str, Any]]] = {
             ),
         },
         {"pause_products": ["Freeze"]},
+    ),
+    # a money table's currency column: converted at data.currency_rates, refused without them, as on Polars
+    "amounts in two currencies with their rates": (
+        {"clients": CLIENTS, "payments": _paid([100.0, 2000.0, 50.0], "Currency", [" usd", "JPY", "USD"])},
+        {"currency_rates": {"EUR": 1, "USD": 0.9, "JPY": 0.006}},
+    ),
+    "amounts in two currencies without rates": (
+        {"clients": CLIENTS, "payments": _paid([100.0, 2000.0, 50.0], "currency", ["USD", "JPY", "USD"])},
+        {},
+    ),
+    "every amount in one currency": (
+        {"clients": CLIENTS, "payments": _paid([100.0, 20.0, 50.0], "ccy", ["GBP", "GBP", "N/A"])},
+        {},
+    ),
+    "a row without a currency among amounts to convert": (
+        {"clients": CLIENTS, "payments": _paid([100.0, 20.0, 50.0], "currency", ["USD", None, "USD"])},
+        {"currency_rates": {"EUR": 1, "USD": 0.9}},
     ),
     "a pause product without a product column": (
         {

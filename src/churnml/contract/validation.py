@@ -84,6 +84,7 @@ __all__ = [
     "currency_named",
     "currency_notes",
     "currency_problem",
+    "currency_read_notes",
     "data_last",
     "dataset_summary",
     "duplicate_invoice_problem",
@@ -110,6 +111,7 @@ __all__ = [
     "pause_products_unfound",
     "pause_terms_freed",
     "rates_example",
+    "refused_currency_codes",
     "renewal_start",
     "rows_per_currency",
     "several_zones",
@@ -799,47 +801,75 @@ def currency_notes(repairs: Mapping[str, Mapping[str, int]]) -> list[str]:
     return notes
 
 
+def refused_currency_codes(
+    counts: Sequence[tuple[str | None, int]], rates: Mapping[str, float]
+) -> tuple[str | None, ...]:
+    """The currency codes of a money table (rows per code ``counts``: :func:`rows_per_currency`) whose rows
+    cannot be read with ``rates`` (``data.currency_rates``); ``None`` among them stands for the rows without
+    a code. Every code without rates when there are several (amounts of several currencies are never summed
+    as one); the codes without a rate among rates given; the rows without a code among amounts to convert
+    (a rate other than 1); none with one code and no rates (read as they are) or every code at rate 1."""
+    known = [c for c, _ in counts if c is not None]
+    if not rates:
+        return () if len(known) <= 1 else tuple(c for c, _ in counts)
+    missing = tuple(c for c in known if c not in rates)
+    if missing:
+        return missing
+    if any(rates[c] != 1 for c in known):
+        return tuple(c for c, _ in counts if c is None)
+    return ()
+
+
+def currency_read_notes(
+    counts: Sequence[tuple[str | None, int]], rates: Mapping[str, float], money: str
+) -> dict[str, int]:
+    """What reading a money table's amounts (rows per code ``counts``, none refused) in score.currency says:
+    one note per currency converted at a rate other than 1 with its rows (:func:`converted_note`), or with one
+    code and no rates the note that every amount is in it (:func:`one_currency_note`, every row)."""
+    known = [c for c, _ in counts if c is not None]
+    if not rates:
+        return {one_currency_note(money, known[0]): sum(n for _, n in counts)} if known else {}
+    return {converted_note(money, c, rates[c]): n for c, n in counts if c is not None and rates[c] != 1}
+
+
 def amounts_in_one_currency(
     frame: pl.DataFrame, table: Table, rates: Mapping[str, float], max_examples: int = 5
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """``frame`` (a coerced ``table``, its currency codes in :data:`CURRENCY` when it had a currency
     column) with its money column (:data:`MONEY_COLUMNS`) in score.currency, without the codes, and what was
-    converted (``{note: rows}``, one per currency: :func:`converted_note`). Grain unchanged: one row per
+    converted (``{note: rows}``, one per currency: :func:`currency_read_notes`). Grain unchanged: one row per
     input row, in input order.
 
     ``rates`` (``data.currency_rates``) turn one unit of a currency into score.currency. With rates for every
     code each amount is multiplied by its currency's rate (rows at rate 1 are not counted); one code and no
     rates: unchanged, said (:func:`one_currency_note`). Raises :class:`ContractError` naming each currency with
-    its rows, a row of each and the setting to add (:func:`currency_problem`) for several codes without
-    rates, a code without a rate among rates given, or rows without a code among amounts to convert: amounts
-    of several currencies are never summed as one."""
+    its rows, a row of each and the setting to add (:func:`currency_problem`) for the rows of
+    :func:`refused_currency_codes`: several codes without rates, a code without a rate among rates given, or
+    rows without a code among amounts to convert: amounts of several currencies are never summed as one.
+    The Spark read does the same with the same two rules (:func:`churnml.scoring.spark.spark_amounts_in_one_currency`)."""
     if CURRENCY not in frame.columns:
         return frame, {}
     money = MONEY_COLUMNS[table]
-    codes = frame.get_column(CURRENCY)
-    counts = rows_per_currency(codes)
-    known = [c for c, _ in counts if c is not None]
-    if not rates and len(known) <= 1:  # one currency (rows without one taken as it), or none: as they are
-        return frame.drop(CURRENCY), ({one_currency_note(money, known[0]): codes.len()} if known else {})
-    missing = [c for c in known if c not in rates]
-    if not rates or missing:
-        refused = pl.col(CURRENCY).is_in(missing) if rates else pl.repeat(True, pl.len())
-    elif any(rates[c] != 1 for c in known):  # amounts to convert: a row without a currency cannot be
-        refused = pl.col(CURRENCY).is_null()
-    else:
-        refused = pl.lit(False)
-    count = int(frame.select(refused.fill_null(False).sum()).item())
-    if count:
+    counts = rows_per_currency(frame.get_column(CURRENCY))
+    codes = refused_currency_codes(counts, rates)
+    if codes:
+        refused = pl.col(CURRENCY).is_in([c for c in codes if c is not None]).fill_null(False)
+        if None in codes:
+            refused = refused | pl.col(CURRENCY).is_null()
         shown = (
             frame.with_row_index("row")
-            .filter(refused.fill_null(False) & pl.col(CURRENCY).is_first_distinct())
+            .filter(refused & pl.col(CURRENCY).is_first_distinct())
             .select(pl.col("row") + 1, CLIENT_ID, money, CURRENCY)
             .head(max_examples)
         )
-        problem = currency_problem(counts, rates)
-        raise ContractError(str(table), problem, column=money, examples=shown, count=count)
+        count = sum(n for c, n in counts if c in codes)
+        raise ContractError(
+            str(table), currency_problem(counts, rates), column=money, examples=shown, count=count
+        )
+    notes = currency_read_notes(counts, rates, money)
+    if not rates:
+        return frame.drop(CURRENCY), notes
     factor = pl.col(CURRENCY).replace_strict(dict(rates), default=1.0, return_dtype=pl.Float64)
-    notes = {converted_note(money, c, rates[c]): n for c, n in counts if c is not None and rates[c] != 1}
     return frame.with_columns(pl.col(money) * factor).drop(CURRENCY), notes
 
 

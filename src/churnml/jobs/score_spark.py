@@ -150,8 +150,8 @@ def read_spark_tables(
     session: Any, folder: Path, cfg: Config
 ) -> tuple[dict[Table, Any], dict[str, dict[str, int]]]:
     """Every table of ``folder`` read by Spark and checked against the contract (contract types and
-    columns), ``clients.created_at`` repaired as :func:`churnml.contract.io.read_dataset` does, and the
-    repairs made (``{table: {problem: rows}}``)."""
+    columns), ``clients.created_at`` repaired as :func:`churnml.contract.io.read_dataset` does, money in
+    score.currency (``data.currency_rates``), and the repairs made (``{table: {problem: rows}}``)."""
     from churnml.contract.io import dataset_files
     from churnml.contract.validation import CREATED_REPAIR, PLAUSIBLE_FROM, ContractError
     from churnml.scoring.spark import (
@@ -184,6 +184,7 @@ def read_spark_tables(
             cfg.data.early_renewal_share,
             cfg.data.timezone,
             cfg.data.pause_products,
+            cfg.data.currency_rates,
         )
         for t, p in files.items()
     }

@@ -42,9 +42,11 @@ from churnml.contract.schemas import (
     Table,
 )
 from churnml.contract.validation import (  # its layouts are private: the Spark read reads the same
+    CURRENCY,
     DATETIME_FORMATS,
     DATETIME_TZ_FORMATS,
     DUPLICATE_INVOICE,
+    MONEY_COLUMNS,
     NOT_ALLOWED,
     NOT_FINITE,
     NULL_MARKERS,
@@ -53,6 +55,9 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     YEAR_FIRST,
     ContractError,
     allowed_span,
+    currency_column,
+    currency_problem,
+    currency_read_notes,
     duplicate_invoice_text,
     empty_value_problem,
     epoch_hint,
@@ -61,6 +66,7 @@ from churnml.contract.validation import (  # its layouts are private: the Spark 
     ignored_columns_note,
     implausible_dates,
     missing_columns_problem,
+    refused_currency_codes,
     unreadable_hint,
     unsupported_type,
 )
@@ -73,6 +79,7 @@ __all__ = [
     "frame_of_blob",
     "repaired_contract_frame",
     "scoring_events",
+    "spark_amounts_in_one_currency",
     "spark_created_repaired",
     "time_bounds",
 ]
@@ -329,7 +336,8 @@ def _coerced(
     frame: Any, table: Table, timezone: str = "UTC", max_examples: int = 5
 ) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """(the table with every contract column in its contract type (absent optional ones as typed nulls),
-    only contract columns, in contract order; the same with the original columns beside them as
+    only contract columns, in contract order, and a money table's currency codes as :data:`CURRENCY` when it
+    has a currency column (as :func:`churnml.contract.validation.coerced_table`); the same with the original columns beside them as
     ``_orig_<name>``; per column, the mask of values that could not be read; per repair of
     :func:`churnml.contract.validation.coerced_table`, under its name, the count to take on the second frame).
     Raises for a missing required column, a column stored in a type no conversion reads right, or
@@ -361,6 +369,11 @@ def _coerced(
         else F.lit(None).cast(_spark_type(s.kind)).alias(s.name)
         for s in schema.columns
     ]
+    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
+    currency = currency_column(extra, table)  # read: the amounts' currency (spark_amounts_in_one_currency)
+    if currency is not None:
+        cols.append(_currency_codes(F.col(currency)).alias(CURRENCY))
+        extra.remove(currency)
     out = frame.select(*cols)
     present = [s for s in schema.columns if s.name in types]
     bad = {}
@@ -372,13 +385,57 @@ def _coerced(
         bad[s.name] = unread
     both = frame.select(*cols, *[F.col(n).alias(f"_orig_{n}") for n in bad])
     repairs: dict[str, Any] = {}
-    extra = [c for c in frame.columns if c not in {s.name for s in schema.columns}]
     if extra:
         repairs[ignored_columns_note(extra, frame.columns, schema)] = F.count(F.lit(1))
     for s in present:
         masks = _text_repairs(s, F.col(f"_orig_{s.name}"), types[s.name])
         repairs.update({name: F.sum(F.coalesce(m, F.lit(False)).cast("long")) for name, m in masks.items()})
     return out, both, bad, repairs
+
+
+def _currency_codes(col: Any) -> Any:
+    """Currency codes as :func:`churnml.contract.validation.currency_codes` reads them: text, trimmed, in
+    capitals; blank or a null marker read as empty."""
+    from pyspark.sql import functions as F
+
+    text = F.upper(_stripped(col.cast("string")))
+    return F.when(~text.isin("", *(m.upper() for m in NULL_MARKERS)), text)
+
+
+def spark_amounts_in_one_currency(
+    frame: Any, table: Table, rates: Mapping[str, float], max_examples: int = 5
+) -> tuple[Any, dict[str, int]]:
+    """:func:`churnml.contract.validation.amounts_in_one_currency` on Spark: ``frame`` (a coerced ``table``,
+    its currency codes in :data:`CURRENCY` when it had a currency column) with its money column in
+    score.currency and without the codes, and the notes of what was read (one job: the rows per code). The
+    same rules (:func:`refused_currency_codes`, :func:`currency_read_notes`), the same refusal
+    (:func:`currency_problem`, a row of each refused code as its examples, without the row number Spark rows
+    lack), the same products (each amount times its currency's rate, a double)."""
+    from pyspark.sql import functions as F
+
+    if CURRENCY not in frame.columns:
+        return frame, {}
+    money = MONEY_COLUMNS[table]
+    found = [(r[CURRENCY], int(r["count"])) for r in frame.groupBy(CURRENCY).count().collect()]
+    # most rows first, then by code, rows without a code last: as rows_per_currency orders them
+    counts = sorted(found, key=lambda cn: (-cn[1], cn[0] is None, cn[0] or ""))
+    codes = refused_currency_codes(counts, rates)
+    if codes:
+        named = [c for c in codes if c is not None]
+        refused = F.coalesce(F.col(CURRENCY).isin(*named), F.lit(False)) if named else F.lit(False)
+        if None in codes:
+            refused = refused | F.col(CURRENCY).isNull()
+        firsts = frame.filter(refused).dropDuplicates([CURRENCY])
+        examples = _examples(firsts, table, F.lit(True), [money, CURRENCY], max_examples)
+        count = sum(n for c, n in counts if c in codes)
+        raise ContractError(str(table), currency_problem(counts, rates), money, examples, count)
+    notes = currency_read_notes(counts, rates, money)
+    if not rates:
+        return frame.drop(CURRENCY), notes
+    factor = F.lit(1.0)
+    for code, rate in rates.items():
+        factor = F.when(F.col(CURRENCY) == code, F.lit(float(rate))).otherwise(factor)
+    return frame.withColumn(money, F.col(money) * factor).drop(CURRENCY), notes
 
 
 def _coercion_error(
@@ -576,13 +633,16 @@ def repaired_contract_frame(
     early_renewal_share: float = 0.0,
     timezone: str = "UTC",
     pause_products: Sequence[str] = (),
+    currency_rates: Mapping[str, float] | None = None,
 ) -> tuple[Any, dict[str, int]]:
     """(:func:`contract_frame`'s checked frame, the repairs made: ``{problem: rows}``, under the names of the
     Polars read, :func:`churnml.contract.io.validated_table`: columns ignored, text trimmed, blank cells and
     null markers read as empty, allowed values in another case, dates before 1971 kept, and subscription terms
     renewed early starting when the term they renew ends (``data.early_renewal_share``:
     :func:`churnml.contract.io.repaired_renewals`), before the overlap check; the terms of ``pause_products``
-    at mrr 0, ``data.pause_products``: :func:`churnml.contract.validation.pause_terms_freed`)."""
+    at mrr 0, ``data.pause_products``: :func:`churnml.contract.validation.pause_terms_freed`), a money table's
+    amounts in score.currency (``data.currency_rates``: :func:`spark_amounts_in_one_currency`) after the
+    checks, as on Polars."""
     from pyspark.sql import functions as F
 
     from churnml.contract.validation import EARLY_RENEWAL_REPAIR, PAUSE_PRODUCT_REPAIR
@@ -644,7 +704,9 @@ def repaired_contract_frame(
                 refunds = checked.filter(breach & F.coalesce(refund, F.lit(False))).count()
                 problem = duplicate_invoice_text(int(failed), int(counts[f"r{i}"]), int(refunds))
             raise ContractError(str(table), problem, column, examples, int(counts[f"r{i}"]))
+    coerced, converted = spark_amounts_in_one_currency(coerced, table, currency_rates or {}, max_examples)
     made = {name: int(counts[f"f{i}"] or 0) for i, name in enumerate(repairs)}
+    made.update(converted)
     moved = int(counts["_renewed"] or 0) if renew else 0
     made[EARLY_RENEWAL_REPAIR] = moved
     return coerced, {name: n for name, n in made.items() if n}
