@@ -2,11 +2,11 @@
 
 One generated dataset (120 clients x 12 months: the scoring window leaves older events out) with a small model,
 changed where the lists read the whole portfolio (:func:`changed_raw`: a usage dip, tickets of a monthly rhythm,
-communications that stopped), and two lists on each engine with 6 weeks of health history: four weeks before
-the data's end (no earlier list), then at the data's end, reusing the first list's history where the weeks
-overlap (who left since the first list, stale tables, the dip). One file, so one test worker scores them all with the session
-every Spark test of the worker shares (tests/conftest.py); what the client buckets see is in
-tests/test_score_spark_buckets.py. Skipped only when pyspark or a Java runtime is missing.
+communications that stopped), and a list on each engine at the data's end with 6 weeks of health history,
+after the same last list four weeks before (scored on Polars from no earlier list, copied beside the Spark
+lists): both reuse its history where the weeks overlap (who left since it, stale tables, the dip). One file,
+so one test worker scores them all with the session every Spark test of the worker shares (tests/conftest.py);
+what the client buckets see is in tests/test_score_spark_buckets.py. Skipped only when pyspark or a Java runtime is missing.
 """
 
 from __future__ import annotations
@@ -133,38 +133,41 @@ def changed_raw(spark: Any, raw: Path) -> date:
 
 
 @pytest.fixture(scope="module")
-def lists(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
-    """Each engine's two lists (:func:`changed_raw`'s dataset, :func:`scoring_workspace`'s model, 6 weeks
-    of health history): four weeks before the data's as-of date from no earlier list, then at the as-of
-    date, whose last list is the first (two of its six weeks are the first list's)."""
+def lists(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The two engines' lists at the data's as-of date (:func:`changed_raw`'s dataset,
+    :func:`scoring_workspace`'s model, 6 weeks of health history), each after the same last list: Polars's
+    four weeks earlier, from no earlier list, copied beside the Spark lists too (two of the six weeks are
+    that list's, reused by both engines: a Spark list reads the history any engine wrote)."""
     from churnml.jobs.score import score
 
     workspace = scoring_workspace(tmp_path_factory.mktemp("spark_score"))
     day = changed_raw(spark, workspace["raw"])
     assert day == workspace["as_of"]
     polars_cfg, spark_cfg = engine_configs(6)
-    runs: dict[str, list[Any]] = {}
+    first_day = (day - timedelta(weeks=4)).isoformat()
+    lists_of = {engine: workspace["root"] / f"lists_{engine}" for engine in ("polars", "spark")}
+    first = score(
+        workspace["raw"],
+        polars_cfg,
+        day - timedelta(weeks=4),
+        lists_of["polars"] / first_day,
+        str(workspace["model"]),
+    )
+    shutil.copytree(lists_of["polars"] / first_day, lists_of["spark"] / first_day)
+    runs: dict[str, Any] = {"first": first}
     for engine, engine_cfg in (("polars", polars_cfg), ("spark", spark_cfg)):
-        folder = workspace["root"] / f"lists_{engine}"
-        runs[engine] = [
-            score(workspace["raw"], engine_cfg, when, folder / when.isoformat(), str(workspace["model"]))
-            for when in (day - timedelta(weeks=4), day)
-        ]
-    assert runs["polars"][1].manifest["as_of"] == day.isoformat()
+        runs[engine] = score(
+            workspace["raw"], engine_cfg, day, lists_of[engine] / day.isoformat(), str(workspace["model"])
+        )
+    assert runs["polars"].manifest["as_of"] == day.isoformat()
     return runs
 
 
 @pytest.fixture(scope="module")
-def first(lists: dict[str, list[Any]]):
-    """The two engines' first lists, from no earlier list (every week of history scored)."""
-    return lists["polars"][0], lists["spark"][0]
-
-
-@pytest.fixture(scope="module")
-def both(lists: dict[str, list[Any]]):
-    """The two engines' lists at the data's as-of date, four weeks after their first, each reusing the
-    weeks of its first list's history it still shows."""
-    return lists["polars"][1], lists["spark"][1]
+def both(lists: dict[str, Any]):
+    """The two engines' lists at the data's as-of date, four weeks after the last list, each reusing the
+    weeks of that list's history it still shows."""
+    return lists["polars"], lists["spark"]
 
 
 def test_spark_gives_the_same_list_as_polars(both) -> None:
@@ -250,15 +253,16 @@ def _fields(record: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def test_spark_writes_every_manifest_field_polars_writes(first) -> None:
-    # the lists scored without an earlier one: reusing one, the engines' event read windows differ (Spark's
-    # began two weeks earlier on this data) while their lists agree (the tests above)
-    on_polars, on_spark = first
+def test_spark_writes_every_manifest_field_polars_writes(both) -> None:
+    on_polars, on_spark = both
     a, b = _fields(on_polars.manifest), _fields(on_spark.manifest)
     assert sorted(set(b) - {"engine"}) == sorted(a)
     # what the data says agrees; the config hash holds the engine, the events' read is each engine's own
     own = {"config_hash", "data.read.events.rows_read", "data.read.events.rows_skipped"}
     own |= {"data.read.events.client_batches", "data.read.events.spilled_rows", "data.read.events.spilled_mb"}
+    own |= {
+        "data.read.events.window_start"
+    }  # reusing a list, Spark's began two weeks earlier here (lists agree)
     assert {k: v for k, v in b.items() if k in a and k not in own} == {
         k: v for k, v in a.items() if k not in own
     }
