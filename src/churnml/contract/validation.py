@@ -846,7 +846,7 @@ def amounts_in_one_currency(
     its rows, a row of each and the setting to add (:func:`currency_problem`) for the rows of
     :func:`refused_currency_codes`: several codes without rates, a code without a rate among rates given, or
     rows without a code among amounts to convert: amounts of several currencies are never summed as one.
-    The Spark read does the same with the same two rules (:func:`churnml.scoring.spark.spark_amounts_in_one_currency`)."""
+    The Spark read applies the same two rules (:func:`churnml.scoring.spark.spark_amounts_in_one_currency`)."""
     if CURRENCY not in frame.columns:
         return frame, {}
     money = MONEY_COLUMNS[table]

@@ -336,9 +336,9 @@ def _coerced(
     frame: Any, table: Table, timezone: str = "UTC", max_examples: int = 5
 ) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """(the table with every contract column in its contract type (absent optional ones as typed nulls),
-    only contract columns, in contract order, and a money table's currency codes as :data:`CURRENCY` when it
-    has a currency column (as :func:`churnml.contract.validation.coerced_table`); the same with the original columns beside them as
-    ``_orig_<name>``; per column, the mask of values that could not be read; per repair of
+    only contract columns, in contract order, and a money table's currency codes as :data:`CURRENCY` when
+    it has a currency column (as :func:`churnml.contract.validation.coerced_table`); the same with the
+    original columns beside them as ``_orig_<name>``; per column, the mask of values that could not be read; per repair of
     :func:`churnml.contract.validation.coerced_table`, under its name, the count to take on the second frame).
     Raises for a missing required column, a column stored in a type no conversion reads right, or
     timestamps stored as numbers (:func:`_refused_types`)."""
