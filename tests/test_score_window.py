@@ -299,7 +299,7 @@ def test_the_scratch_folder_is_removed_after_a_failing_run(
     args += ["--set", "score.batch_clients=30", "--set", f"score.scratch_dir={scratch}"]
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, RuntimeError)
-    assert seen == [["_batch=0", "_batch=1", "_batch=2"]]
+    assert seen == [[".churnml-run.json", "_batch=0", "_batch=1", "_batch=2"]]  # the run's mark beside them
     assert list(scratch.iterdir()) == []
 
 
@@ -316,6 +316,57 @@ def test_a_scratch_folder_is_new_and_removed_even_on_an_error(tmp_path: Path) ->
     assert not folder.exists() and list(tmp_path.iterdir()) == []
     with pytest.raises(UserError, match="not a folder"), scratch_folder(tmp_path / "missing"):
         pass
+
+
+def test_a_run_removes_the_scratch_folders_of_killed_runs_and_no_other(tmp_path: Path) -> None:
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from churnml.jobs.score import ListNotes
+    from churnml.jobs.score_data import (
+        SCRATCH_MARK,
+        removed_stale_scratch,
+        scratch_folder,
+        stale_scratch_folders,
+    )
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    gone, host = int(ended.stdout), socket.gethostname()
+
+    def left(name: str, mark: dict | None) -> Path:  # a folder with 2.5 MB of spilled events
+        folder = tmp_path / name
+        (folder / "_batch=0").mkdir(parents=True)
+        (folder / "_batch=0" / "part.parquet").write_bytes(b"x" * 2_500_000)
+        if mark is not None:
+            (folder / SCRATCH_MARK).write_text(json.dumps(mark), encoding="utf-8")
+        return folder
+
+    killed = left("churnml-score-killed", {"host": host, "pid": gone})
+    kept = [
+        left("churnml-score-running", {"host": host, "pid": os.getpid()}),  # a run at work
+        left("churnml-score-elsewhere", {"host": f"{host}-other", "pid": gone}),  # another machine's run
+        left("churnml-score-unmarked", None),  # not known to be churnml's
+        left("exports", {"host": host, "pid": gone}),  # not a scratch folder's name
+    ]
+    said = removed_stale_scratch(tmp_path)
+    assert said == (
+        "removed 1 scratch folder of earlier runs that were killed before they could clean up "
+        f"(2.5 MB in {tmp_path})"
+    )
+    assert not killed.exists() and all(folder.exists() for folder in kept)
+    assert removed_stale_scratch(tmp_path) is None
+    with scratch_folder(tmp_path) as made:  # marked with this run, so no other run takes it for a dead one's
+        assert json.loads((made / SCRATCH_MARK).read_text(encoding="utf-8")) == {
+            "host": host,
+            "pid": os.getpid(),
+        }
+        assert stale_scratch_folders(tmp_path) == []
+    assert ListNotes(scratch=said).warnings() == [said]  # printed by `churnml score` as a warning
 
 
 def _scored(dataset, model, meta, cfg, batches=None):  # type: ignore[no-untyped-def]

@@ -74,6 +74,8 @@ class ListNotes:
     missed: str | None = None  # the last list written is older than a week (missed_weeks_note)
     # unanswered_outreach skipped mailings (churnml.scoring.rules.mailings_note): said, not a warning
     mailings: str | None = None
+    # scratch folders of earlier runs killed before their cleanup, removed (score_data.removed_stale_scratch)
+    scratch: str | None = None
 
     def warnings(self) -> list[str]:
         """The notes printed as warnings of their own (the drift one goes with the drift warning)."""
@@ -90,6 +92,7 @@ class ListNotes:
             self.rules,
             self.usage_dip,
             self.unknown,
+            self.scratch,
         )
         return [n for n in notes if n]
 
@@ -837,6 +840,7 @@ def score(
     from churnml.jobs.score_data import (
         open_scoring_data,
         recent_daily_events,
+        removed_stale_scratch,
         scratch_folder,
         with_read_notes,
     )
@@ -910,6 +914,7 @@ def score(
         weeks = spine.get_column(SNAPSHOT).unique().to_list()
         batches = batches.widened(scoring_window(day, weeks, cfg.features))
     done()
+    left_behind = removed_stale_scratch(cfg.score.scratch_dir)  # by runs killed before their cleanup
     with scratch_folder(cfg.score.scratch_dir) as scratch:  # removed when the list is scored, or on error
         if batches is not None:
             done = timer.step("read_spill")
@@ -930,6 +935,7 @@ def score(
             horizon_reach=horizon_reach_note(dataset.get(Table.SUBSCRIPTIONS), opened.cfg.label, day),
         ),
         partial=partial,
+        scratch=left_behind,
     )
     changed_model, rescored = _last_week_notes(last_week, version, result, day)
     notes = replace(

@@ -16,6 +16,10 @@ What was read and skipped is counted (:class:`EventReads`) and written to the ma
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -46,8 +50,10 @@ __all__ = [
     "event_days",
     "open_scoring_data",
     "recent_daily_events",
+    "removed_stale_scratch",
     "rhythm_of",
     "scratch_folder",
+    "stale_scratch_folders",
     "with_read_notes",
 ]
 
@@ -301,18 +307,73 @@ def rhythm_of(days: pl.DataFrame, day: date) -> int | None:
     return usual_gap_days(days.get_column("day").cast(pl.Datetime("us")), day)
 
 
+SCRATCH_PREFIX = "churnml-score-"
+# in each scratch folder: the host and process of the run that made it, so that a later run can tell the folder
+# of a run killed outright (SIGKILL, out of memory: no cleanup ran) from one still at work
+SCRATCH_MARK = ".churnml-run.json"
+
+
 @contextmanager
 def scratch_folder(parent: Path | None) -> Iterator[Path]:
     """A new empty folder of churnml's own for one run's spilled events, in ``parent`` (``score.scratch_dir``;
-    None: the system temp folder), removed with all it holds when the block ends, on an error too."""
+    None: the system temp folder), marked with this host and process (:data:`SCRATCH_MARK`), removed with all
+    it holds when the block ends, on an error too."""
     from churnml.jobs.common import UserError
 
     if parent is not None and not Path(parent).is_dir():
         raise UserError(
             f"score.scratch_dir: {parent} is not a folder (create it, or set null for the temp folder)"
         )
-    with tempfile.TemporaryDirectory(prefix="churnml-score-", dir=parent) as name:
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=parent) as name:
+        mark = {"host": socket.gethostname(), "pid": os.getpid()}
+        (Path(name) / SCRATCH_MARK).write_text(json.dumps(mark), encoding="utf-8")
         yield Path(name)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_scratch_folders(parent: Path | None) -> list[Path]:
+    """The scratch folders in ``parent`` (None: the system temp folder) left by runs that are gone: a
+    ``churnml-score-*`` folder holding churnml's mark (:func:`scratch_folder`) of a process of this host that
+    no longer runs. A run killed outright (SIGKILL, the out-of-memory killer) leaves its folder behind, up to
+    2 GB for 100,000 clients. A folder without the mark, of another host, or of a process still running (another
+    run at work, or its number taken since by another process) is none of them."""
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    host = socket.gethostname()
+    out = []
+    for folder in sorted(base.glob(f"{SCRATCH_PREFIX}*")):
+        try:
+            mark = json.loads((folder / SCRATCH_MARK).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = mark.get("pid") if isinstance(mark, dict) else None
+        if isinstance(pid, int) and mark.get("host") == host and not _running(pid):
+            out.append(folder)
+    return out
+
+
+def removed_stale_scratch(parent: Path | None) -> str | None:
+    """Remove the :func:`stale_scratch_folders` of ``parent`` (folders churnml wrote, of runs that are gone) and
+    return what to say of it (how many, their size, where), or None when there were none."""
+    folders = stale_scratch_folders(parent)
+    if not folders:
+        return None
+    size = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    return (
+        f"removed {len(folders)} scratch folder{'s' if len(folders) != 1 else ''} of earlier runs that were "
+        f"killed before they could clean up ({size / 1e6:,.1f} MB in {folders[0].parent})"
+    )
 
 
 def _events_stand_in(bounds: dict[str, Any]) -> pl.DataFrame:
