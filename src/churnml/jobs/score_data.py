@@ -364,12 +364,16 @@ def stale_scratch_folders(parent: Path | None) -> list[Path]:
 def removed_stale_scratch(parent: Path | None) -> str | None:
     """Remove the :func:`stale_scratch_folders` of ``parent`` (folders churnml wrote, of runs that are gone) and
     return what to say of it (how many, their size, where), or None when there were none."""
-    folders = stale_scratch_folders(parent)
+    sizes = {
+        folder: sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        for folder in stale_scratch_folders(parent)
+    }
+    for folder in sizes:
+        shutil.rmtree(folder, ignore_errors=True)  # another user's may refuse: then it is not said removed
+    folders = [folder for folder in sizes if not folder.exists()]
     if not folders:
         return None
-    size = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    size = sum(sizes[folder] for folder in folders)
     return (
         f"removed {len(folders)} scratch folder{'s' if len(folders) != 1 else ''} of earlier runs that were "
         f"killed before they could clean up ({size / 1e6:,.1f} MB in {folders[0].parent})"
