@@ -150,6 +150,35 @@ def test_amounts_converted_from_several_currencies_are_said_by_validate_and_trai
     ]
 
 
+@pytest.mark.parametrize(
+    ("payments", "settings", "said"),
+    [
+        # no currency column: read as score.currency, said with how to name another
+        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {}, "payments.amount: no currency column, the amounts are read as EUR"),
+        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {"score": {"currency": "USD"}}, "payments.amount: no currency column, the amounts are read as USD"),
+        # a column naming one currency is said by its own note; rates given are the user's word
+        ("client_id,amount,paid_at,currency\nc1,100,2024-02-01,GBP\n", {}, None),
+        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {"data": {"currency_rates": {"EUR": 1, "USD": 0.9}}}, None),
+    ],
+)  # fmt: skip
+def test_amounts_without_a_currency_column_are_said_to_be_read_as_score_currency(
+    tmp_path, payments: str, settings: dict, said: str | None
+) -> None:
+    from churnml.config import Config
+    from churnml.contract.io import read_dataset
+    from churnml.jobs.inputs import data_notes
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,created_at\nc1,2024-01-01\n")
+    (folder / "events.csv").write_text("client_id,ts,event\nc1,2024-02-01,login\n")
+    (folder / "payments.csv").write_text(payments)
+    data = {"as_of": "2024-12-31", **settings.get("data", {})}
+    cfg = Config.model_validate({**settings, "data": data})
+    notes = [n for n in data_notes(read_dataset(folder, cfg.data), cfg) if "no currency column" in n]
+    assert [n.split(" (score.currency")[0] for n in notes] == ([said] if said else [])
+
+
 def test_a_listed_activity_event_no_row_has_is_said(tmp_path) -> None:
     from churnml.config import Config
     from churnml.contract.io import read_dataset

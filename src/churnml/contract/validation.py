@@ -118,6 +118,7 @@ __all__ = [
     "shown_value",
     "table_spans",
     "timestamp_span",
+    "unmarked_currency_note",
     "unreadable_hint",
     "unsupported_type",
     "usual_gap_days",
@@ -830,6 +831,33 @@ def currency_read_notes(
     if not rates:
         return {one_currency_note(money, known[0]): sum(n for _, n in counts)} if known else {}
     return {converted_note(money, c, rates[c]): n for c, n in counts if c is not None and rates[c] != 1}
+
+
+def unmarked_currency_note(
+    money_tables: Sequence[Table],
+    repairs: Mapping[str, Mapping[str, int]],
+    rates: Mapping[str, float],
+    currency: str,
+) -> str | None:
+    """What ``validate`` and ``train`` say of the money tables among ``money_tables`` read without a currency
+    column (none of :func:`currency_notes` of the read's ``repairs`` is theirs, and no ``data.currency_rates``
+    are given): their amounts are taken to be in ``currency`` (score.currency), the currency every output names,
+    and how to name another. None when every money table names its currency, or rates are given."""
+    if rates:
+        return None
+    said = currency_notes(repairs)
+    unmarked = [
+        f"{table}.{MONEY_COLUMNS[table]}"
+        for table in money_tables
+        if table in MONEY_COLUMNS and not any(n.startswith(f"{table}.") for n in said)
+    ]
+    if not unmarked:
+        return None
+    return (
+        f"{', '.join(unmarked)}: no currency column, the amounts are read as {currency} (score.currency, which "
+        "every output names): if they are in another currency, set it (e.g. --set score.currency=USD), or add "
+        "a currency column (currency, currency_code, ccy) with data.currency_rates for several"
+    )
 
 
 def amounts_in_one_currency(

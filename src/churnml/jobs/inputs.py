@@ -177,10 +177,13 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
-    (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``). ``folder``:
+    (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
+    column naming one, the currency they are read as, :func:`churnml.contract.validation.unmarked_currency_note`).
+    ``folder``:
     where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
+    from churnml.contract.io import dataset_files
     from churnml.contract.schemas import Table
-    from churnml.contract.validation import currency_notes
+    from churnml.contract.validation import currency_notes, unmarked_currency_note
     from churnml.features.account import other_signals_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note
     from churnml.labels import (
@@ -244,8 +247,15 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         checked = frame is not None and 0 < frame.height <= _REPEATS_CHECKED_ROWS
         repeated = repeated_rows_note(frame, table) if checked else None
         notes += [repeated] if repeated else []
-    # amounts converted from several currencies (data.currency_rates), or the one currency they are in
+    # amounts converted from several currencies (data.currency_rates), or the one currency they are in, or
+    # the currency they are read as without a column that names one
     notes += currency_notes(dataset.repairs.counts)
+    files = dataset_files(Path(folder)) if folder is not None and not dataset.tables else {}
+    money = [t for t in (Table.PAYMENTS, Table.SUBSCRIPTIONS) if t in dataset.tables or t in files]
+    unmarked = unmarked_currency_note(
+        money, dataset.repairs.counts, cfg.data.currency_rates, cfg.score.currency
+    )
+    notes += [unmarked] if unmarked else []
     signals = dataset.tables.get(Table.SIGNALS)
     others = other_signals_note(signals) if signals is not None and signals.height else None
     notes += [others] if others else []
