@@ -153,9 +153,11 @@ def test_amounts_converted_from_several_currencies_are_said_by_validate_and_trai
 @pytest.mark.parametrize(
     ("payments", "settings", "said"),
     [
-        # no currency column: read as score.currency, said with how to name another
-        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {}, "payments.amount: no currency column, the amounts are read as EUR"),
-        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {"score": {"currency": "USD"}}, "payments.amount: no currency column, the amounts are read as USD"),
+        # no currency named: read as score.currency, said with how to name another
+        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {}, "payments.amount: no currency named (no currency column, or an empty one), the amounts are read as EUR"),
+        ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {"score": {"currency": "USD"}}, "payments.amount: no currency named (no currency column, or an empty one), the amounts are read as USD"),
+        # a currency column whose every cell is empty names none either: not "no currency column"
+        ("client_id,amount,paid_at,currency\nc1,100,2024-02-01,\n", {}, "payments.amount: no currency named (no currency column, or an empty one), the amounts are read as EUR"),
         # a column naming one currency is said by its own note; rates given are the user's word
         ("client_id,amount,paid_at,currency\nc1,100,2024-02-01,GBP\n", {}, None),
         ("client_id,amount,paid_at\nc1,100,2024-02-01\n", {"data": {"currency_rates": {"EUR": 1, "USD": 0.9}}}, None),
@@ -175,7 +177,7 @@ def test_amounts_without_a_currency_column_are_said_to_be_read_as_score_currency
     (folder / "payments.csv").write_text(payments)
     data = {"as_of": "2024-12-31", **settings.get("data", {})}
     cfg = Config.model_validate({**settings, "data": data})
-    notes = [n for n in data_notes(read_dataset(folder, cfg.data), cfg) if "no currency column" in n]
+    notes = [n for n in data_notes(read_dataset(folder, cfg.data), cfg) if "no currency named" in n]
     assert [n.split(" (score.currency")[0] for n in notes] == ([said] if said else [])
 
 
