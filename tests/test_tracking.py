@@ -130,6 +130,24 @@ def test_the_pyfunc_signature_requires_every_feature_in_order(store, tmp_path):
         loaded.predict(X.drop(columns="f3").head(4))
 
 
+def test_a_logged_model_names_what_loading_it_needs_at_the_installed_versions(store, tmp_path):
+    """The logged environment holds churnml, the packages it requires (lightgbm and polars among them, which
+    MLflow's inference missed) pinned as installed here, and none of the dev extra's."""
+    from importlib.metadata import version
+
+    import mlflow
+
+    table = labeled_table(n_clients=30, n_weeks=4)
+    X, y = table[FEATURES], table["label"]
+    model = ChurnModel({"n_estimators": 5, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+    with tracked_run(store, "churnml-test", run_name="env"):
+        uri = log_churn_model(model, export_model(model, tmp_path / "export-env", {}), X)
+    written = Path(mlflow.pyfunc.get_model_dependencies(uri)).read_text().split()
+    for name in ("churnml", "lightgbm", "polars", "pandas", "numpy", "scikit-learn", "mlflow", "cloudpickle"):
+        assert f"{name}=={version(name)}" in written, (name, written)
+    assert not [line for line in written if line.split("==")[0] in ("pytest", "pyspark", "ruff")]
+
+
 # ------------------------------------------------------------------------------------------------
 # one champion per dataset: a second dataset in the same project is never scored with the first's model
 # ------------------------------------------------------------------------------------------------
