@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -162,13 +163,18 @@ def _checked_mailings(mailings: pl.DataFrame) -> pl.DataFrame:
     return mailings.select(pl.col(MAILING_DAY).cast(pl.Date), pl.col(Communications.CHANNEL).cast(pl.String))
 
 
+def _spark() -> Any:  # pragma: no cover - needs pyspark and a JVM
+    """The active Spark session, else the one ``churnml score --engine spark`` starts (UTC, Arrow, quiet)."""
+    from churnml.jobs.score_spark import spark_session
+
+    return spark_session()
+
+
 def _mailings_lazy(mailings: pl.DataFrame, engine: str) -> nw.LazyFrame:
     """The mailings frame on the configured engine (as :func:`_lazy`; on Spark with its schema written out:
     Spark cannot infer one from no rows)."""
     if engine == "spark":  # pragma: no cover - needs pyspark and a JVM
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.builder.getOrCreate()
+        session = _spark()
         schema = f"{MAILING_DAY} date, {Communications.CHANNEL} string"
         return nw.from_native(session.createDataFrame(mailings.rows(), schema=schema))
     return _lazy(mailings, engine)
@@ -196,9 +202,7 @@ def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
     if engine == "polars":
         return nw.from_native(frame.lazy())
     if engine == "spark":  # pragma: no cover - needs pyspark and a JVM
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.builder.getOrCreate()
+        session = _spark()
         # Contract timestamps are naive UTC: Spark must not shift them into the JVM's local zone.
         session.conf.set("spark.sql.session.timeZone", "UTC")
         # Categorical columns (the compact in-memory form of repeated strings) go to Spark as strings.
