@@ -148,6 +148,18 @@ def test_a_logged_model_names_what_loading_it_needs_at_the_installed_versions(st
     assert not [line for line in written if line.split("==")[0] in ("pytest", "pyspark", "ruff")]
 
 
+def test_a_package_without_metadata_is_named_unpinned():
+    """churnml run from its source folder (not installed) has no metadata: its name stands alone, no error."""
+    from importlib.metadata import version
+
+    from churnml.modeling.tracking import model_requirements
+
+    assert model_requirements("no-such-package") == [
+        "no-such-package",
+        f"cloudpickle=={version('cloudpickle')}",
+    ]
+
+
 # ------------------------------------------------------------------------------------------------
 # one champion per dataset: a second dataset in the same project is never scored with the first's model
 # ------------------------------------------------------------------------------------------------

@@ -273,7 +273,11 @@ def model_requirements(package: str = "churnml") -> list[str]:
     subprocess (about 4 s a training run) and kept only what that import touched: neither lightgbm nor polars,
     without which an environment built from the model (``mlflow models serve``) cannot load it."""
     names = [package, "cloudpickle"]
-    for line in requires(package) or []:
+    try:
+        lines = requires(package) or []
+    except PackageNotFoundError:  # churnml run from its source folder, not installed: no metadata to read
+        lines = []
+    for line in lines:
         name, _, marker = line.partition(";")
         if "extra" not in marker:
             names.append(re.split(r"[\s\[<>=!~(]", name.strip(), maxsplit=1)[0])
