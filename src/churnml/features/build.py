@@ -164,7 +164,8 @@ def _checked_mailings(mailings: pl.DataFrame) -> pl.DataFrame:
 
 
 def _spark() -> Any:  # pragma: no cover - needs pyspark and a JVM
-    """The active Spark session, else the one ``churnml score --engine spark`` starts (UTC, Arrow, quiet)."""
+    """The active Spark session, else the one ``churnml score --engine spark`` starts (Arrow, quiet); either way
+    in UTC: contract timestamps are naive UTC, which Spark must not shift into the JVM's local zone."""
     from churnml.jobs.score_spark import spark_session
 
     return spark_session()
@@ -203,8 +204,6 @@ def _lazy(frame: pl.DataFrame, engine: str) -> nw.LazyFrame:
         return nw.from_native(frame.lazy())
     if engine == "spark":  # pragma: no cover - needs pyspark and a JVM
         session = _spark()
-        # Contract timestamps are naive UTC: Spark must not shift them into the JVM's local zone.
-        session.conf.set("spark.sql.session.timeZone", "UTC")
         # Categorical columns (the compact in-memory form of repeated strings) go to Spark as strings.
         plain = frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
         return nw.from_native(session.createDataFrame(plain.to_pandas()))
