@@ -841,8 +841,9 @@ def unmarked_currency_note(
 ) -> str | None:
     """What ``validate`` and ``train`` say of the money tables among ``money_tables`` read without a currency
     named (no currency column, or one whose every cell is empty: none of :func:`currency_notes` of the read's
-    ``repairs`` is theirs, and no ``data.currency_rates`` are given): their amounts are taken to be in ``currency`` (score.currency), the currency every output names,
-    and how to name another. None when every money table names its currency, or rates are given."""
+    ``repairs`` is theirs, and no ``data.currency_rates`` are given): their amounts are taken to be in
+    ``currency`` (score.currency), the currency every output names, and how to name another. None when every
+    money table names its currency, or rates are given."""
     if rates:
         return None
     said = currency_notes(repairs)
@@ -855,9 +856,9 @@ def unmarked_currency_note(
         return None
     return (
         f"{', '.join(unmarked)}: no currency named (no currency column, or an empty one), the amounts are read as "
-        f"{currency} (score.currency, which "
-        "every output names): if they are in another currency, set it (e.g. --set score.currency=USD), or add "
-        "a currency column (currency, currency_code, ccy) with data.currency_rates for several"
+        f"{currency} (score.currency, which every output names): if they are in another currency, set it (e.g. "
+        "--set score.currency=USD), or add a currency column (currency, currency_code, ccy) with "
+        "data.currency_rates for several"
     )
 
 

@@ -179,8 +179,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
     column naming one, the currency they are read as, :func:`churnml.contract.validation.unmarked_currency_note`).
-    ``folder``:
-    where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
+    ``folder``: where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
     from churnml.contract.io import dataset_files
     from churnml.contract.schemas import Table
     from churnml.contract.validation import currency_notes, unmarked_currency_note
