@@ -425,6 +425,23 @@ def test_crm_views_without_their_table_make_no_section(
             },
             "A data export in the last 28 days",
         ),
+        # the rule that raised the zone says what it saw for this client: that leads, not the rule's text
+        (
+            {
+                Columns.ZONE_RAISED_BY: "payment_trouble",
+                Columns.RULES_EVIDENCE: "payment_trouble: invoice INV-7 of EUR 1,200 due 2025-11-01, unpaid 47 "
+                "days after",
+            },
+            "Invoice INV-7 of EUR 1,200 due 2025-11-01, unpaid 47 days after",
+        ),
+        (  # evidence of a rule that did not raise the zone is not said for the one that did
+            {
+                Columns.ZONE_RAISED_BY: "data_export",
+                Columns.RULES_EVIDENCE: "payment_trouble: a failed payment of EUR 30 on 2025-12-01, nothing paid "
+                "since",
+            },
+            "A data export in the last 28 days",
+        ),
         # the action follows the leading driver's family: the driver leads
         (
             {
@@ -444,6 +461,28 @@ def test_the_top_reason_leads_with_what_put_the_client_there(row: dict, expected
         "data_export": "a data export in the last 28 days",
     }
     assert _top_reason(row, texts) == expected
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        (None, "a data export in the last 28 days; payment trouble"),
+        (
+            "payment_trouble: invoice A; B of EUR 5 due 2025-11-01, unpaid 20 days after",
+            "a data export in the last 28 days; invoice A; B of EUR 5 due 2025-11-01, unpaid 20 days after",
+        ),
+        (
+            "data_export: 3 exports; payment_trouble: a failed payment on 2025-12-01, nothing paid since",
+            "3 exports; a failed payment on 2025-12-01, nothing paid since",
+        ),
+    ],
+)
+def test_fired_rules_are_said_with_what_they_saw(evidence: str | None, expected: str) -> None:
+    from churnml.reporting.report import rules_said
+
+    row = {Columns.RULES_EVIDENCE: evidence}
+    texts = {"data_export": "a data export in the last 28 days"}
+    assert rules_said(row, ["data_export", "payment_trouble"], texts) == expected
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,14 @@ import pytest
 from churnml.config import RulesConfig
 from churnml.contract.schemas import Table
 from churnml.scoring.outputs import History, Scores
-from churnml.scoring.rules import RULE_TEXT, RULES, fired_rules, rule_descriptions
+from churnml.scoring.rules import (
+    RULE_TEXT,
+    RULES,
+    amount_said,
+    evidence_by_rule,
+    fired_rules,
+    rule_descriptions,
+)
 
 AS_OF = date(2024, 6, 3)
 T0 = datetime(2024, 6, 3)
@@ -115,6 +122,66 @@ def fired() -> dict[str, str]:
 @pytest.mark.parametrize("client", IDS)
 def test_each_hand_built_client_fires_its_rule(fired: dict[str, str], client: str) -> None:
     assert fired[client] == EXPECTED[client]
+
+
+# what each fired rule of the hand-built clients saw (AS_OF 2024-06-03)
+EXPECTED_EVIDENCE = {
+    "quiet": "no_activity: last order or activity on 2024-02-24, 100 days ago",  # its order, issued 100 days ago
+    "ghosted": "unanswered_outreach: the last 2 outreaches (email) from 2024-05-14 to 2024-05-24 went unanswered",
+    "answered": None,
+    "unhappy": "low_ratings: the last 2 ratings 2 and 1, since 2024-04-29",  # closed 35 and 15 days ago
+    "mixed": None,
+    "dropping": "health_drop: health 60 from 90 in the last 13 weeks",
+    "exporter": "data_export: exported data on 2024-05-31",
+    "orphan": "champion_change: champion left on 2024-05-04",
+    "fine": None,
+}
+
+
+def test_each_hand_built_client_says_what_its_rule_saw() -> None:
+    out = fired_rules(TABLES, IDS, AS_OF, HISTORY, RulesConfig(), low_csat=2, export_events=("data_export",))
+    assert dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True)) == (
+        EXPECTED_EVIDENCE
+    )
+    assert not any(c.startswith("_evidence") for c in out.columns)
+
+
+def test_several_rules_say_what_they_saw_in_config_order() -> None:
+    tables = {
+        **TABLES,
+        Table.TICKETS: pl.DataFrame(
+            {
+                "client_id": ["orphan"] * 3,
+                "opened_at": [days_ago(50), days_ago(12), days_ago(9)],
+                "kind": ["complaint", "complaint", "cancellation_request"],
+            }
+        ),
+        Table.SIGNALS: pl.DataFrame(
+            {
+                "client_id": ["orphan", "orphan"],
+                "ts": [days_ago(60), days_ago(30)],
+                "signal": ["vendor_review", "champion_left"],
+                "note": ["RFP from Acme; due in June", " "],
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("cancellation_request", "complaints", "champion_change", "vendor_review"))
+    out = fired_rules(tables, ["orphan"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == [
+        "cancellation_request; complaints; champion_change; vendor_review"
+    ]
+    evidence = out.get_column(Scores.RULES_EVIDENCE).item()
+    assert evidence == (
+        "cancellation_request: asked on 2024-05-25; complaints: 2 complaints from 2024-04-14 to 2024-05-22; "
+        "champion_change: champion left on 2024-05-04; vendor_review: vendor review on 2024-04-04 (RFP from Acme; "
+        "due in June)"
+    )
+    assert evidence_by_rule(evidence) == {
+        "cancellation_request": "asked on 2024-05-25",
+        "complaints": "2 complaints from 2024-04-14 to 2024-05-22",
+        "champion_change": "champion left on 2024-05-04",
+        "vendor_review": "vendor review on 2024-04-04 (RFP from Acme; due in June)",
+    }
 
 
 def test_boolean_columns_match_the_list() -> None:
@@ -224,6 +291,11 @@ def test_usage_drop_compares_the_last_weeks_with_the_clients_own_usual(
     )
     fired = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES), strict=True))
     assert fired["settled"] == ("usage_drop" if fires else "")
+    said = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True))
+    usual = None if events_182d is None else round((events_182d - events_28d) * 28 / 154)
+    assert said["settled"] == (
+        f"usage_drop: {events_28d} events in the last 28 days against a usual {usual}" if fires else None
+    )
     # without the features, nothing to read: it does not fire
     bare = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
     assert set(bare.get_column(Scores.RULES)) == {""}
@@ -560,6 +632,115 @@ def _assert_payment_trouble(rows, fires, data_end=None) -> None:
     )
 
 
+# AS_OF is 2024-06-03: 30 days before it is 2024-05-04, 20 days before 2024-05-14, 10 days before 2024-05-24
+@pytest.mark.parametrize(
+    ("rows", "evidence"),
+    [
+        # (status, amount, issued_at, due_at, paid_at, invoice_id): days before AS_OF
+        (
+            [("failed", 49.9, 30, None, 30, None)],
+            "payment_trouble: a failed payment of EUR 49.90 on 2024-05-04, nothing paid since",
+        ),
+        (
+            [("failed", 30.0, 30, None, 30, None), ("failed", 30.0, 20, None, 20, None)],
+            "payment_trouble: 2 failed payments from 2024-05-04 to 2024-05-14 (the last EUR 30), nothing paid since",
+        ),
+        (  # paid before the second failure: only that one is unsettled
+            [
+                ("failed", 30.0, 30, None, 30, None),
+                ("paid", 30.0, 25, None, 25, None),
+                ("failed", 45.0, 20, None, 20, None),
+            ],
+            "payment_trouble: a failed payment of EUR 45 on 2024-05-14, nothing paid since",
+        ),
+        (
+            [("open", 1200.0, 50, 20, None, "INV-7")],
+            "payment_trouble: invoice INV-7 of EUR 1,200 due 2024-05-14, unpaid 20 days after",
+        ),
+        (
+            [("open", 1200.0, 60, 30, None, "INV-6"), ("open", 250.5, 50, 20, None, "INV-7")],
+            "payment_trouble: 2 invoices unpaid past their due dates, EUR 1,450.50 in all, the oldest INV-6 due "
+            "2024-05-04 (30 days)",
+        ),
+        (
+            [("open", 80.0, 50, 20, None, None)],
+            "payment_trouble: an invoice of EUR 80 due 2024-05-14, unpaid 20 days after",
+        ),
+        (  # both tests fire: both said, in that order
+            [("failed", 30.0, 30, None, 10, None), ("open", 80.0, 50, 20, None, "INV-9")],
+            "payment_trouble: a failed payment of EUR 30 on 2024-05-24, nothing paid since and invoice INV-9 of "
+            "EUR 80 due 2024-05-14, unpaid 20 days after",
+        ),
+        ([("open", 80.0, 20, 5, None, "INV-1")], None),  # 5 days past due: the rule does not fire
+    ],
+)
+def test_payment_trouble_says_which_test_fired_and_on_what(rows, evidence) -> None:
+    terms = pl.DataFrame(
+        {"client_id": ["m"], "start_date": [days_ago(200)], "end_date": [days_ago(-165)], "mrr": [30.0]}
+    )
+    payments = pl.DataFrame(
+        {
+            "client_id": ["m"] * len(rows),
+            "amount": [r[1] for r in rows],
+            "issued_at": [days_ago(r[2]) for r in rows],
+            "due_at": [None if r[3] is None else days_ago(r[3]) for r in rows],
+            "paid_at": [None if r[4] is None else days_ago(r[4]) for r in rows],
+            "status": [r[0] for r in rows],
+            "invoice_id": [r[5] for r in rows],
+        },
+        schema_overrides={"due_at": pl.Datetime("us"), "invoice_id": pl.String},
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["m"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: payments,
+        Table.SUBSCRIPTIONS: terms,
+    }
+    cfg = RulesConfig(enabled=("payment_trouble", "complaints"))
+    out = fired_rules(tables, ["m"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="EUR")
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+    assert out.get_column(Scores.RULES).to_list() == ["payment_trouble" if evidence else ""]
+
+
+def test_the_evidence_names_no_currency_when_none_is_set() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a", "b"], "created_at": [days_ago(800)] * 2}),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["a"],
+                "amount": [12345.678],
+                "issued_at": [days_ago(40)],
+                "due_at": [days_ago(30)],
+                "paid_at": [None],
+                "status": ["open"],
+            },
+            schema_overrides={"paid_at": pl.Datetime("us")},
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["b"] * 3, "opened_at": [days_ago(d) for d in (5, 6, 7)], "kind": ["complaint"] * 3}
+        ),
+    }
+    cfg = RulesConfig(enabled=("payment_trouble", "complaints"))
+    out = fired_rules(tables, ["a", "b"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == ["payment_trouble", "complaints"]
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "payment_trouble: an invoice of 12,345.68 due 2024-05-04, unpaid 30 days after",
+        "complaints: 3 complaints from 2024-05-27 to 2024-05-29",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "said"),
+    [
+        (1200.0, "EUR", "EUR 1,200"),
+        (49.9, "USD", "USD 49.90"),
+        (0.5, "", "0.50"),
+        (1e6, "GBP", "GBP 1,000,000"),
+    ],
+)
+def test_amount_said(value: float, currency: str, said: str) -> None:
+    assert amount_said(value, currency) == said
+
+
 @pytest.mark.parametrize(
     ("now", "then", "fires"),
     [
@@ -572,6 +753,23 @@ def _assert_payment_trouble(rows, fires, data_end=None) -> None:
 def test_contraction_fires_when_the_running_mrr_was_cut(now: float, then: float, fires: bool) -> None:
     subs = _two_terms(now, then)
     assert _fired_for("contraction", Table.SUBSCRIPTIONS, subs) == (["contraction"] if fires else [""])
+
+
+def test_contraction_and_a_cancellation_say_the_amounts_and_dates() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: _two_terms(599.5, 1200.0),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["w"], "opened_at": [days_ago(10)], "kind": ["cancellation_request"]}
+        ),
+    }
+    cfg = RulesConfig(enabled=("contraction", "cancellation_request"))
+    out = fired_rules(tables, ["w"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="USD")
+    # contraction_days (91) before 2024-06-03 is 2024-03-04; the running term ends 335 days after AS_OF
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "contraction: recurring revenue USD 599.50 a month, from USD 1,200 on 2024-03-04; "
+        "cancellation_request: asked on 2024-05-24, effective 2025-05-04"
+    ]
 
 
 def _two_terms(now: float, then: float, gap_days: int = 0) -> pl.DataFrame:
@@ -715,6 +913,50 @@ def test_price_rise_fires_when_a_discount_ends(
         orient="row",
     )
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+def _price_rise_evidence(subs: pl.DataFrame) -> list[str | None]:
+    client = subs.get_column("client_id").unique().to_list()
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: subs,
+    }
+    cfg = RulesConfig(enabled=("price_rise",))
+    return (
+        fired_rules(tables, client, AS_OF, None, cfg, low_csat=2, export_events=())
+        .get_column(Scores.RULES_EVIDENCE)
+        .to_list()
+    )
+
+
+def test_price_rise_says_which_kind_of_rise_it_saw() -> None:
+    booked = pl.DataFrame(
+        {
+            "client_id": ["p", "p"],
+            "start_date": [days_ago(300), days_ago(-10)],
+            "end_date": [days_ago(-10), days_ago(-375)],
+            "mrr": [100.0, 118.5],
+        }
+    )
+    discount = pl.DataFrame(
+        [("d", days_ago(70), days_ago(-20), 1.0, 0.9)],
+        schema={
+            "client_id": pl.String,
+            "start_date": pl.Datetime("us"),
+            "end_date": pl.Datetime("us"),
+            "mrr": pl.Float64,
+            "discount": pl.Float64,
+        },
+        orient="row",
+    )
+    started = _monthly_terms([(100.0, 1), (100.0, 1), (100.0, 1), (120.0, 1)], None)
+    assert _price_rise_evidence(booked) == ["price_rise: the next term is booked at a higher price"]
+    assert _price_rise_evidence(discount) == [
+        "price_rise: a discount ends with the running term and nothing is booked after it"
+    ]
+    assert _price_rise_evidence(started) == [
+        "price_rise: the running term costs more than the plan did 91 days ago"
+    ]
 
 
 def _annual_terms(discounts: list[float], ends_in: int) -> pl.DataFrame:
@@ -1848,3 +2090,50 @@ def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet
     cfg = RulesConfig(enabled=("no_activity",), no_activity_days=35, no_activity_rhythm=rhythm)
     out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+    if fires and orders > 2 and rhythm > 0:  # a rhythm known: how many of its usual gaps the silence is
+        times = quiet // every
+        said = f"last order on {(T0 - timedelta(days=quiet)).date()}, {quiet} days ago, {times} times its usual gap of {every} days"
+        assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [f"no_activity: {said}"]
+
+
+@pytest.mark.parametrize(
+    ("event_days_ago", "evidence"),
+    [
+        ([], "no_activity: no activity since it was created on 2024-01-05, 150 days ago"),
+        ([60, 45], "no_activity: last activity on 2024-04-19, 45 days ago"),
+    ],
+)
+def test_no_activity_says_the_last_activity_or_the_creation(event_days_ago: list[int], evidence: str) -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(150)]}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["c"] * len(event_days_ago),
+                "ts": [days_ago(d) for d in event_days_ago],
+                "event": ["login"] * len(event_days_ago),
+            },
+            schema={"client_id": pl.String, "ts": pl.Datetime("us"), "event": pl.String},
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=35)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+
+
+def test_a_data_export_on_several_days_says_how_many_and_the_last() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["x"], "created_at": [days_ago(400)]}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["x"] * 4,
+                # two exports on one day, one 8 days ago, one after the as-of date (unknown yet)
+                "ts": [days_ago(3), days_ago(2.9), days_ago(8), days_ago(-1)],
+                "event": ["data_export"] * 4,
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("data_export",))
+    out = fired_rules(tables, ["x"], AS_OF, None, cfg, low_csat=2, export_events=("data_export",))
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "data_export: exported data on 2 days, the last 2024-05-31"
+    ]

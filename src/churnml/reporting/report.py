@@ -53,12 +53,14 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_RANK
+from churnml.scoring.rules import evidence_by_rule
 
 __all__ = [
     "LEFT_WHY",
     "departure_reasons",
     "left_since_list",
     "report_html",
+    "rules_said",
     "segment_totals",
     "sparkline_svg",
     "whole_parts",
@@ -371,11 +373,19 @@ def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
     return f"<a href='#c-{_e(cid)}'>{name}</a>" if cid in linked else name
 
 
+def rules_said(row: Mapping[str, object], rules: Sequence[str], rule_text: Mapping[str, str] | None) -> str:
+    """The fired ``rules`` of a list row in words: what each saw for this client when it says so
+    (``rules_evidence``: "invoice INV-7 of EUR 1,200 due 2025-11-01, unpaid 47 days after"), else its
+    text with the thresholds (``rule_text``), else its name; ``"; "``-joined."""
+    evidence = evidence_by_rule(str(row.get(Scores.RULES_EVIDENCE) or ""))
+    return "; ".join(evidence.get(r) or (rule_text or {}).get(r, r.replace("_", " ")) for r in rules)
+
+
 def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None = None) -> str:
     """What the compact table says first: the term's state, else the rule that raised the client's zone
     (a cancellation request put it in red, whatever the model's probability), else what the action
-    follows (a rule: its text; not worth keeping: why), so that the reason and the action beside it tell
-    one story, else the first driver that raises the risk, else the fired rules."""
+    follows (a rule: what it saw, :func:`rules_said`; not worth keeping: why), so that the reason and the
+    action beside it tell one story, else the first driver that raises the risk, else the fired rules."""
     state = row.get(Scores.TERM_STATE)
     basis = str(row.get(Scores.ACTION_BASIS) or "")
     # the term's state leads when the action follows it (a lapse); a booked renewal is good news, and a
@@ -390,7 +400,7 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
     if not raised and basis.startswith("rule: "):
         raised = [basis.removeprefix("rule: ")]
     if raised:
-        said = "; ".join((rule_text or {}).get(r, r.replace("_", " ")) for r in raised)
+        said = rules_said(row, raised, rule_text)
         return f"{said[:1].upper()}{said[1:]}"
     if basis == "not worth keeping" and row.get(Scores.NOT_WORTH_KEEPING_REASON):
         reason = str(row[Scores.NOT_WORTH_KEEPING_REASON])
@@ -431,7 +441,7 @@ def _client_section(
         for f, lost in zip(observed, points, strict=True)
     )
     fired = [r for r in str(row.get(Scores.RULES) or "").split("; ") if r]
-    rules = "; ".join(_e(rule_text.get(r, r)) for r in fired) if fired else "none"
+    rules = _e(rules_said(row, fired, rule_text)) if fired else "none"
     change = row.get(Scores.PROBABILITY_CHANGE)
     change_text = "new this week" if change is None else f"{_points(float(change))} points of probability"
     why = row.get(Scores.WHY_CHANGED)

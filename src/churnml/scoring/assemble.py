@@ -31,8 +31,9 @@ definition as the training labels; a client with a churn record and no return si
   seconds for 100,000 clients. ``score.explain_limit`` (default: no limit) can still cap the clients
   explained to the first N by zone (red, yellow, green) then priority; unexplained rows have empty
   drivers, family health and ``why_changed``;
-- rules (:mod:`churnml.scoring.rules`): ``rule_<name>`` booleans and ``rules_fired``; said once for the list, not
-  per row (:class:`ScoredList`): the mailings ``unanswered_outreach`` skipped (``mailings``,
+- rules (:mod:`churnml.scoring.rules`): ``rule_<name>`` booleans, ``rules_fired`` and ``rules_evidence``
+  (what a fired rule saw for the client, where it says it); said once for the list, not per row
+  (:class:`ScoredList`): the mailings ``unanswered_outreach`` skipped (``mailings``,
   :func:`churnml.scoring.rules.mailings_note`) and a portfolio-wide usage dip (``usage_dip``);
 - action (:func:`recommended_plays`): ``action`` (from the grace state, the keep flag, the first fired
   rule, the leading driver family or a renewal due; ``playbooks``), ``action_role`` (sales, service,
@@ -934,6 +935,7 @@ _FIRST_COLUMNS = (
     Scores.ACTS,
     Scores.ESCALATION,
     Scores.RULES,
+    Scores.RULES_EVIDENCE,
 )
 
 

@@ -105,6 +105,7 @@ SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
         Scores.ACTS: _S,
         Scores.ESCALATION: _S,
         Scores.RULES: _S,
+        Scores.RULES_EVIDENCE: _S,
         Scores.RENEWAL_DATE: _D,
         Scores.RENEWAL_DAYS: _I,
         Scores.RENEWAL_VALUE: _F,

@@ -106,6 +106,7 @@ class Scores:
     REVENUE_AT_RISK = "revenue_at_risk"
     PRIORITY = "priority"
     RULES = "rules_fired"
+    RULES_EVIDENCE = "rules_evidence"
     ACTION = "action"
     ACTS = "acts"
     ESCALATION = "escalation"

@@ -1,8 +1,11 @@
 """Early-warning rules: simple, explainable alarms that fire beside the model's probability.
 
 Grain: one row per client at one as-of date. Columns: ``client_id``, one boolean ``rule_<name>`` per
-enabled rule, and ``rules_fired`` (the names of the rules that fired, ``"; "``-joined, in config
-order; empty when none fired). Every rule looks only at data strictly before the as-of date.
+enabled rule, ``rules_fired`` (the names of the rules that fired, ``"; "``-joined, in config
+order; empty when none fired) and ``rules_evidence`` (what the fired rules that say it saw for the client,
+``<rule>: <what>``, ``"; "``-joined in config order: "payment_trouble: invoice INV-7 of EUR 1,200 due
+2025-11-01, unpaid 47 days after"; null when none says). Every rule looks only at data strictly before the
+as-of date.
 
 The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 
@@ -56,7 +59,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``onboarding_stalled``: a young client with little real use (:func:`churnml.scoring.crm.onboarding_stalled`).
 
 Each rule is a :class:`Rule` object in :data:`RULES` (name, text with its thresholds, the settings it
-reads, and ``evaluate``: the clients it fires for). A fired rule decides the action
+reads, and ``evaluate``: the clients it fires for, with an ``_evidence`` column when it says what it saw for
+each). A fired rule decides the action
 (``playbooks.rules``) and can raise the zone (``rules.raise_zone``).
 """
 
@@ -91,6 +95,7 @@ from churnml.scoring.outputs import History
 __all__ = [
     "CROWDED_RULE_MIN",
     "CROWDED_RULE_SHARE",
+    "EVIDENCE_SEPARATOR",
     "MAILING_MIN_CLIENTS",
     "MAILING_SHARE",
     "MONTHLY_TERM_DAYS",
@@ -98,6 +103,7 @@ __all__ = [
     "PORTFOLIO_MIN_CLIENTS",
     "PRICE_RISE_KIND",
     "PRICE_RISE_KINDS",
+    "PRICE_RISE_SAID",
     "QUIET_RULES",
     "RHYTHM_MIN_GAPS",
     "RULES",
@@ -107,18 +113,23 @@ __all__ = [
     "USUAL_GAP",
     "Rule",
     "RuleInput",
+    "amount_said",
     "client_usage_ratios",
     "crowded_rules_note",
+    "evidence_by_rule",
+    "failed_payments_said",
     "fired_rules",
     "mailing_days",
     "mailings_note",
     "order_rhythm_days",
+    "overdue_invoices_said",
     "portfolio_usage_note",
     "portfolio_usage_ratio",
     "portfolio_usage_total",
     "price_rise_kinds",
     "rule_descriptions",
     "unreachable_no_activity_note",
+    "unsettled_failure_rows",
     "unsettled_failures",
     "usage_dip_note",
     "usage_drop_columns",
@@ -202,6 +213,16 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
+def _day(column: str) -> pl.Expr:
+    """A time column said as its day, ``2025-11-20``."""
+    return pl.col(column).dt.strftime("%Y-%m-%d")
+
+
+def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
+    """``"1 complaint"`` / ``"3 complaints"``: a count with its noun."""
+    return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
+
+
 def _flag(ids: pl.DataFrame, hits: pl.DataFrame, name: str) -> pl.DataFrame:
     """``ids`` with a boolean column ``name``: True for the client_ids in ``hits``."""
     marked = hits.select(CLIENT_ID).unique().with_columns(pl.lit(True).alias(name))
@@ -217,11 +238,12 @@ def _no_activity(
     days: int,
     activity_events: Sequence[str] | None = None,
     rhythm: float = 0.0,
-) -> pl.Series | None:
-    """Per client of ``ids`` (same order): whether its last order or event (of ``activity_events``, None:
-    every one) before ``cut`` is ``days`` or more ago (its creation when it has none), and ``rhythm`` times
-    its usual gap between orders or more (:func:`order_rhythm_days`: a quarterly buyer 40 days after an order
-    is on its rhythm); None without events and payments. With an events table, a payment while a term of the
+) -> pl.DataFrame | None:
+    """Per client of ``ids`` (same order; ``client_id``, ``_fires``, ``_evidence``): whether its last order
+    or event (of ``activity_events``, None: every one) before ``cut`` is ``days`` or more ago (its creation
+    when it has none), and ``rhythm`` times its usual gap between orders or more (:func:`order_rhythm_days`: a
+    quarterly buyer 40 days after an order is on its rhythm), and what that says ("last order or activity on
+    2025-08-03, 120 days ago, 4 times its usual gap of 30 days"); None without events and payments. With an events table, a payment while a term of the
     client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
     "inactive"). Without events the orders are the only activity there is, charges included."""
@@ -262,13 +284,31 @@ def _no_activity(
         .with_columns((pl.lit(cut) - pl.coalesce("last", "created")).dt.total_days().alias("_quiet"))
     )
     quiet = pl.col("_quiet") >= days
+    said = pl.lit(None, pl.String)
     if rhythm > 0 and order_stamps is not None:
         # the usual gap only of the clients silent that long: a few, not every order of the portfolio
         silent = frame.filter(quiet).select(CLIENT_ID)
         usual = order_rhythm_days(order_stamps.filter(pl.col("t") < cut).join(silent.lazy(), on=CLIENT_ID))
         frame = frame.join(usual, on=CLIENT_ID, how="left", maintain_order="left")
         quiet &= (pl.col("_quiet") >= rhythm * pl.col(USUAL_GAP)).fill_null(True)
-    return frame.select(quiet.fill_null(False)).to_series()
+        times = (pl.col("_quiet") / pl.col(USUAL_GAP)).floor().cast(pl.Int64)
+        said = pl.format(
+            ", {} times its usual gap of {} days", times, pl.col(USUAL_GAP).round(0).cast(pl.Int64)
+        )
+    what = " or ".join(
+        w for w, there in (("order", payments is not None), ("activity", events is not None)) if there
+    )
+    quiet_for = pl.format("{} days ago", pl.col("_quiet"))
+    evidence = (
+        pl.when(pl.col("last").is_not_null())
+        .then(pl.format(f"last {what} on {{}}, {{}}", _day("last"), quiet_for))
+        .otherwise(pl.format(f"no {what} since it was created on {{}}, {{}}", _day("created"), quiet_for))
+    )
+    return frame.select(
+        CLIENT_ID,
+        quiet.fill_null(False).alias("_fires"),
+        pl.concat_str([evidence, said.fill_null("")]).alias(_EVIDENCE),
+    )
 
 
 # the usual gap between a client's orders (:func:`order_rhythm_days`), in days
@@ -568,10 +608,23 @@ def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, da
     last_out = (
         marked.filter(pl.col(Communications.DIRECTION) == "out")
         .group_by(CLIENT_ID, maintain_order=True)
-        .agg(pl.col("unanswered").tail(n))
+        .agg(
+            pl.col("unanswered").tail(n),
+            pl.col(Communications.TS).tail(n).first().alias("_from"),
+            pl.col(Communications.TS).tail(n).last().alias("_to"),
+            pl.col(Communications.CHANNEL).cast(pl.String).tail(n).unique(maintain_order=True).alias("_ways"),
+        )
     )
+    ways = pl.col("_ways").list.drop_nulls().list.join(", ")
     return last_out.filter((pl.col("unanswered").list.len() >= n) & pl.col("unanswered").list.all()).select(
-        CLIENT_ID
+        CLIENT_ID,
+        pl.format(
+            "the last {} outreaches{} from {} to {} went unanswered",
+            pl.col("unanswered").list.len(),
+            pl.when(ways != "").then(pl.format(" ({})", ways)).otherwise(pl.lit("")),
+            _day("_from"),
+            _day("_to"),
+        ).alias(_EVIDENCE),
     )
 
 
@@ -594,9 +647,23 @@ def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float, 
         .agg(pl.col(Tickets.CSAT).tail(n).alias("last"), pl.col("rated_at").tail(n).min().alias("since"))
     )
     recent = pl.col("since") >= cut - timedelta(days=days)
-    return rated.filter(
-        (pl.col("last").list.len() >= n) & (pl.col("last").list.max() <= low_csat) & recent
-    ).select(CLIENT_ID)
+    low = rated.filter((pl.col("last").list.len() >= n) & (pl.col("last").list.max() <= low_csat) & recent)
+    return pl.DataFrame(
+        [
+            (
+                client,
+                f"the last {len(last)} ratings {_listed([f'{x:g}' for x in last])}, since {since.date()}",
+            )
+            for client, last, since in low.select(CLIENT_ID, "last", "since").iter_rows()
+        ],
+        schema={CLIENT_ID: pl.String, _EVIDENCE: pl.String},
+        orient="row",
+    )
+
+
+def _listed(items: Sequence[str]) -> str:
+    """``"1, 2 and 1"``: items said as a list."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) -> pl.DataFrame:
@@ -610,7 +677,15 @@ def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) 
             pl.col(History.HEALTH).filter(pl.col(History.SNAPSHOT) == as_of).first().alias("now"),
         )
         .filter((pl.col("peak") - pl.col("now")) > points)
-        .select(CLIENT_ID)
+        .select(
+            CLIENT_ID,
+            pl.format(
+                "health {} from {} in the last {} weeks",
+                pl.col("now").round(0).cast(pl.Int64),
+                pl.col("peak").round(0).cast(pl.Int64),
+                pl.lit(weeks),
+            ).alias(_EVIDENCE),
+        )
     )
 
 
@@ -652,6 +727,8 @@ class RuleInput:
     renewal_share: float = EARLY_RENEWAL_SHARE
     # label.activity_events: the event names no_activity reads as activity (None: every event)
     activity_events: tuple[str, ...] | None = None
+    # score.currency: what the evidence names amounts in (payment_trouble's failed payments and invoices)
+    currency: str = ""
 
     @property
     def cut(self) -> datetime:
@@ -672,7 +749,8 @@ _EMPTY = pl.DataFrame(schema={CLIENT_ID: pl.String})
 
 @dataclass(frozen=True)
 class Rule:
-    """One early-warning rule: ``evaluate`` returns the client_ids it fires for (a frame with one column).
+    """One early-warning rule: ``evaluate`` returns the client_ids it fires for (a frame with ``client_id``,
+    and ``_evidence`` when the rule says what it saw for each client: ``rules_evidence``).
 
     ``thresholds`` names the :class:`~churnml.config.RulesConfig` settings its text and test read.
     """
@@ -705,7 +783,7 @@ def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
     )
     if flags is None:
         return _EMPTY
-    return ctx.ids.filter(flags).join(ctx.paused, on=CLIENT_ID, how="anti")
+    return flags.filter("_fires").drop("_fires").join(ctx.paused, on=CLIENT_ID, how="anti")
 
 
 def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:
@@ -716,19 +794,73 @@ def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:
 
 def _signals(kinds: tuple[str, ...], days_key: str) -> Callable[[pl.DataFrame, RuleInput], pl.DataFrame]:
     def hits(signals: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+        """The clients with such a signal in the window, the last one said: "champion left on 2025-11-20
+        (the CFO who signed left)", its note in brackets when it has one."""
         mask = pl.col(Signals.SIGNAL).cast(pl.String).is_in(list(kinds))
-        return _recent(signals, Signals.TS, ctx.cut, getattr(ctx.cfg, days_key), mask)
+        found = _within(signals, Signals.TS, ctx.cut, getattr(ctx.cfg, days_key), mask)
+        note = (
+            pl.col(Signals.NOTE).cast(pl.String) if Signals.NOTE in found.columns else pl.lit(None, pl.String)
+        )
+        return (
+            found.sort(Signals.TS)
+            .group_by(CLIENT_ID, maintain_order=True)
+            .agg(pl.all().last())
+            .select(
+                pl.col(CLIENT_ID).cast(pl.String),
+                pl.concat_str(
+                    [
+                        pl.col(Signals.SIGNAL).cast(pl.String).str.replace_all("_", " "),
+                        pl.lit(" on "),
+                        _day(Signals.TS),
+                        pl.when(note.str.strip_chars() != "")
+                        .then(pl.format(" ({})", note))
+                        .otherwise(pl.lit("")),
+                    ]
+                ).alias(_EVIDENCE),
+            )
+        )
 
     return hits
+
+
+def _data_export_hits(events: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """An event of ``features.export_events`` within ``data_export_days``, said by its days: "exported data on
+    2025-12-01" or "exported data on 3 days, the last 2025-12-01"."""
+    mask = pl.col(Events.EVENT).is_in(list(ctx.export_events))
+    days = _within(events, Events.TS, ctx.cut, ctx.cfg.data_export_days, mask).select(
+        pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).dt.date().alias("_day")
+    )
+    n = pl.col("_day").n_unique()
+    last = pl.col("_day").max().cast(pl.String)
+    return days.group_by(CLIENT_ID).agg(
+        pl.when(n == 1)
+        .then(pl.format("exported data on {}", last))
+        .otherwise(pl.format("exported data on {} days, the last {}", n, last))
+        .alias(_EVIDENCE)
+    )
 
 
 def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
-    recent = _recent(
+    recent = _within(
         tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.complaints_days, pl.col(Tickets.KIND) == "complaint"
     )
-    return recent.group_by(CLIENT_ID).len().filter(pl.col("len") >= ctx.cfg.complaints).select(CLIENT_ID)
+    return (
+        recent.group_by(CLIENT_ID)
+        .agg(
+            pl.len(),
+            pl.col(Tickets.OPENED_AT).min().alias("_first"),
+            pl.col(Tickets.OPENED_AT).max().alias("_last"),
+        )
+        .filter(pl.col("len") >= ctx.cfg.complaints)
+        .select(
+            CLIENT_ID,
+            pl.format("{} complaints from {} to {}", pl.col("len"), _day("_first"), _day("_last")).alias(
+                _EVIDENCE
+            ),
+        )
+    )
 
 
 def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
@@ -750,7 +882,10 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
         asked = asked.join(done, on=CLIENT_ID, how="left").filter(
             pl.col("_paid_end").is_null() | (pl.col("_paid_end") < pl.col("_asked"))
         )
-    return asked.select(CLIENT_ID).unique()
+    ends = pl.when(pl.col("_ends").is_not_null()).then(pl.format(", effective {}", _day("_ends")))
+    return asked.unique(CLIENT_ID).select(
+        CLIENT_ID, pl.concat_str([pl.lit("asked on "), _day("_asked"), ends.fill_null("")]).alias(_EVIDENCE)
+    )
 
 
 def unsettled_failures(
@@ -759,26 +894,48 @@ def unsettled_failures(
     """The rows of ``cuts`` (``client_id``, ``_cut``: one instant per row) at which the client has failed
     payments in the ``days`` before ``_cut`` that no order settled: ``payment_trouble``'s evidence of a
     failure, read at the weekly list's as-of date and at a win-back client's lapse
-    (:func:`churnml.reporting.winback.with_reasons`).
+    (:func:`churnml.reporting.winback.with_reasons`). The failures themselves:
+    :func:`unsettled_failure_rows`. Grain: the rows of ``cuts`` kept (``client_id``, ``_cut``)."""
+    return unsettled_failure_rows(payments, subscriptions, cuts, days).select(CLIENT_ID, "_cut").unique()
+
+
+def unsettled_failure_rows(
+    payments: pl.DataFrame, subscriptions: pl.DataFrame | None, cuts: pl.DataFrame, days: int
+) -> pl.DataFrame:
+    """The failed payments behind :func:`unsettled_failures`: one row per failed payment of a client of
+    ``cuts`` in the ``days`` before its ``_cut`` that no order settled, where the client's failures count
+    (columns ``client_id``, ``_cut``, ``_t``: the failure's time, ``amount``: null without the column).
 
     A failure (status ``failed``) is dated at its attempt, ``paid_at`` (a declined card's attempt time), else
     its invoice's ``issued_at``; an order paid after it and before ``_cut`` settles it
     (:func:`churnml.labels.orders`: paid, a positive amount, a status empty or not ``failed`` / ``refunded``):
     a returned direct debit collected again a week later is no trouble left. A client without a term started
     before ``_cut`` needs failures on ``UNOWED_FAILURES`` days: nothing was owed, a failed top-up is tried
-    again. Grain: the rows of ``cuts`` kept (``client_id``, ``_cut``); none without a ``status`` column."""
+    again. None without a ``status`` column."""
     from churnml.labels import orders
 
     kept = cuts.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_cut").cast(pl.Datetime("us"))).unique()
+    empty = kept.clear().with_columns(
+        pl.lit(None, pl.Datetime("us")).alias("_t"), pl.lit(None, pl.Float64).alias(Payments.AMOUNT)
+    )
     if Payments.STATUS not in payments.columns or not kept.height:
-        return kept.clear()
+        return empty
     # a failure is dated at its attempt (a declined card's paid_at, as the payments features read it), its
     # invoice's date only when the attempt time is empty: an invoice of 106 days ago declined last week is
     # a failure of last week, and a charge paid between the invoice and the decline settles nothing
     when = pl.coalesce([pl.col(c) for c in (Payments.PAID_AT, Payments.ISSUED_AT) if c in payments.columns])
+    amount = (
+        pl.col(Payments.AMOUNT).cast(pl.Float64)
+        if Payments.AMOUNT in payments.columns
+        else pl.lit(None, pl.Float64)
+    )
     failed = (
         payments.filter(pl.col(Payments.STATUS) == "failed")
-        .select(pl.col(CLIENT_ID).cast(pl.String), when.cast(pl.Datetime("us")).alias("_t"))
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            when.cast(pl.Datetime("us")).alias("_t"),
+            amount.alias(Payments.AMOUNT),
+        )
         .join(kept, on=CLIENT_ID)
         .filter((pl.col("_t") < pl.col("_cut")) & (pl.col("_t") >= pl.col("_cut") - pl.duration(days=days)))
     )
@@ -800,37 +957,127 @@ def unsettled_failures(
         if subscriptions is not None and subscriptions.height
         else pl.DataFrame(schema={CLIENT_ID: pl.String, "_cut": pl.Datetime("us"), "_termed": pl.Boolean})
     )
+    days_needed = pl.when(pl.col("_termed")).then(1).otherwise(UNOWED_FAILURES)
     return (
         failed.join(settled, on=[CLIENT_ID, "_cut"], how="left")
         .filter(pl.col("_last_paid").is_null() | (pl.col("_last_paid") <= pl.col("_t")))
-        .group_by(CLIENT_ID, "_cut")
-        .agg(pl.col("_t").dt.date().n_unique().alias("_days"))
         .join(termed, on=[CLIENT_ID, "_cut"], how="left")
-        .filter(pl.col("_days") >= pl.when(pl.col("_termed")).then(1).otherwise(UNOWED_FAILURES))
-        .select(CLIENT_ID, "_cut")
+        .filter(pl.col("_t").dt.date().n_unique().over(CLIENT_ID, "_cut") >= days_needed)
+        .select(empty.columns)
     )
+
+
+# rules_evidence: each fired rule that says what it saw for the client, ``<rule>: <what>``, joined by this
+EVIDENCE_SEPARATOR = "; "
+_EVIDENCE = "_evidence"  # the column a rule's hits may carry: what it saw for that client (no "; " inside)
+
+
+def evidence_by_rule(evidence: str | None) -> dict[str, str]:
+    """A ``rules_evidence`` value read back: rule name -> what it saw (empty for null). Entries are split at
+    the separator only before a rule's name, so an invoice id holding "; " stays whole."""
+    if not evidence:
+        return {}
+    names = "|".join(re.escape(n) for n in sorted(RULES, key=len, reverse=True))
+    entries = re.split(rf"{re.escape(EVIDENCE_SEPARATOR)}(?=(?:{names}): )", evidence)
+    return dict(e.split(": ", 1) for e in entries if ": " in e)
+
+
+def amount_said(value: float, currency: str = "") -> str:
+    """An amount as the evidence says it: whole units without decimals (``"EUR 1,200"``), cents kept
+    otherwise (``"EUR 49.90"``); without a currency, the number alone."""
+    shown = f"{value:,.2f}".removesuffix(".00")
+    return f"{currency} {shown}" if currency else shown
+
+
+def _paid_what(amount: float | None, currency: str) -> str:
+    return "" if amount is None else f" of {amount_said(amount, currency)}"
+
+
+def failed_payments_said(failures: pl.DataFrame, currency: str = "") -> pl.DataFrame:
+    """Per client of :func:`unsettled_failure_rows` (one cut): what ``payment_trouble`` saw, e.g. "a failed
+    payment of EUR 49.90 on 2025-12-10, nothing paid since" or "3 failed payments from 2025-11-03 to
+    2025-12-10 (the last EUR 49.90), nothing paid since". Grain: one row per client (``client_id``,
+    ``_evidence``)."""
+    per_client = (
+        failures.sort(CLIENT_ID, "_t")
+        .group_by(CLIENT_ID, maintain_order=True)
+        .agg(
+            pl.len().alias("_n"),
+            pl.col("_t").first().alias("_first"),
+            pl.col("_t").last().alias("_last"),
+            pl.col(Payments.AMOUNT).last().alias("_amount"),
+        )
+    )
+    rows = []
+    for r in per_client.iter_rows(named=True):
+        day = r["_last"].date().isoformat()
+        if r["_n"] == 1:
+            said = f"a failed payment{_paid_what(r['_amount'], currency)} on {day}"
+        else:
+            last = "" if r["_amount"] is None else f" (the last {amount_said(r['_amount'], currency)})"
+            said = f"{r['_n']} failed payments from {r['_first'].date().isoformat()} to {day}{last}"
+        rows.append((r[CLIENT_ID], f"{said}, nothing paid since"))
+    return pl.DataFrame(rows, schema={CLIENT_ID: pl.String, _EVIDENCE: pl.String}, orient="row")
+
+
+def overdue_invoices_said(overdue: pl.DataFrame, known: datetime, currency: str = "") -> pl.DataFrame:
+    """Per client of ``overdue`` (its invoices unpaid past ``overdue_days``: ``client_id``, ``due_at``, and
+    ``amount`` and ``invoice_id`` when the table has them): what ``payment_trouble`` saw, counted to
+    ``known`` (the list's date, or the data's last day when earlier), e.g. "invoice INV-7 of EUR 1,200 due
+    2025-11-01, unpaid 47 days after" or "3 invoices unpaid past their due dates, EUR 3,450 in all, the
+    oldest INV-7 due 2025-11-01 (47 days)". Grain: one row per client (``client_id``, ``_evidence``)."""
+    amount = pl.col(Payments.AMOUNT) if Payments.AMOUNT in overdue.columns else pl.lit(None, pl.Float64)
+    invoice = (
+        pl.col(Payments.INVOICE_ID) if Payments.INVOICE_ID in overdue.columns else pl.lit(None, pl.String)
+    )
+    per_client = (
+        overdue.with_columns(amount.alias("_amount"), invoice.alias("_invoice"))
+        .sort(CLIENT_ID, Payments.DUE_AT)
+        .group_by(CLIENT_ID, maintain_order=True)
+        .agg(
+            pl.len().alias("_n"),
+            pl.col(Payments.DUE_AT).first().alias("_due"),
+            pl.col("_amount").first(),
+            pl.col("_invoice").first(),
+            # the sum of the amounts, null when none is known
+            pl.when(pl.col("_amount").is_not_null().any()).then(pl.col("_amount").sum()).alias("_total"),
+        )
+    )
+    rows = []
+    for r in per_client.iter_rows(named=True):
+        due, late = r["_due"].date().isoformat(), (known - r["_due"]).days
+        if r["_n"] == 1:
+            name = f"invoice {r['_invoice']}" if r["_invoice"] else "an invoice"
+            said = f"{name}{_paid_what(r['_amount'], currency)} due {due}, unpaid {late} days after"
+        else:
+            in_all = "" if r["_total"] is None else f", {amount_said(r['_total'], currency)} in all"
+            which = f" {r['_invoice']}" if r["_invoice"] else ""
+            said = f"{r['_n']} invoices unpaid past their due dates{in_all}, the oldest{which} due {due} ({late} days)"
+        rows.append((r[CLIENT_ID], said))
+    return pl.DataFrame(rows, schema={CLIENT_ID: pl.String, _EVIDENCE: pl.String}, orient="row")
 
 
 def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """A failed payment within ``payment_trouble_days`` that no payment settled since
-    (:func:`unsettled_failures` at the as-of date), or an invoice unpaid ``overdue_days`` after its due date.
+    (:func:`unsettled_failure_rows` at the as-of date), or an invoice unpaid ``overdue_days`` after its due
+    date.
 
     An invoice is overdue counted to the data's end: B2B invoices paid a few days late are ordinary; ten
     accounts a day to three weeks late took most of a CRM's yellow zone. Grain: one row per client it fires
-    for (``client_id``)."""
+    for (``client_id``, ``_evidence``: which test fired and on what, :func:`failed_payments_said` and
+    :func:`overdue_invoices_said`, joined by "and")."""
     cut = ctx.cut
-    parts = [_EMPTY]
+    said = [pl.DataFrame(schema={CLIENT_ID: pl.String, _EVIDENCE: pl.String})]
     if Payments.STATUS in payments.columns:
         cuts = (
             payments.select(pl.col(CLIENT_ID).cast(pl.String))
             .unique()
             .with_columns(pl.lit(cut).alias("_cut"))
         )
-        parts.append(
-            unsettled_failures(
-                payments, ctx.tables.get(Table.SUBSCRIPTIONS), cuts, ctx.cfg.payment_trouble_days
-            ).select(CLIENT_ID)
+        failures = unsettled_failure_rows(
+            payments, ctx.tables.get(Table.SUBSCRIPTIONS), cuts, ctx.cfg.payment_trouble_days
         )
+        said.append(failed_payments_said(failures, ctx.currency))
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
         # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
@@ -844,10 +1091,17 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
         # since (a week-old export scored a week on called 34 paid invoices overdue)
         known = min(cut, _midnight(ctx.data_end)) if ctx.data_end is not None else cut
         overdue_from = known - timedelta(days=ctx.cfg.overdue_days)
-        parts.append(
-            payments.filter((pl.col(Payments.DUE_AT) < overdue_from) & unpaid & awaiting).select(CLIENT_ID)
+        typed = {
+            Payments.DUE_AT: pl.Datetime("us"),
+            Payments.AMOUNT: pl.Float64,
+            Payments.INVOICE_ID: pl.String,
+        }
+        overdue = payments.filter((pl.col(Payments.DUE_AT) < overdue_from) & unpaid & awaiting).select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            *[pl.col(c).cast(t) for c, t in typed.items() if c in payments.columns],
         )
-    return pl.concat(parts).unique()
+        said.append(overdue_invoices_said(overdue, known, ctx.currency))
+    return pl.concat(said).group_by(CLIENT_ID, maintain_order=True).agg(pl.col(_EVIDENCE).str.join(" and "))
 
 
 def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
@@ -874,7 +1128,18 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
             how="anti",
         )
         .join(ctx.paused, on=CLIENT_ID, how="anti")
-        .select(CLIENT_ID)
+        .select(
+            CLIENT_ID,
+            pl.struct("_mrr", "_then")
+            .map_elements(
+                lambda r: (
+                    f"recurring revenue {amount_said(r['_mrr'], ctx.currency)} a month, from "
+                    f"{amount_said(r['_then'], ctx.currency)} on {since.date().isoformat()}"
+                ),
+                return_dtype=pl.String,
+            )
+            .alias(_EVIDENCE),
+        )
     )
 
 
@@ -916,8 +1181,20 @@ STANDING_DISCOUNT_DAYS = 366
 
 def _price_rise_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """Clients whose price rises or rose (:func:`_price_rise_kinds`: a next term booked at a higher price, a
-    discount ending, or a rise already started): the moment customers shop around."""
-    return _price_rise_kinds(subscriptions, ctx).select(CLIENT_ID)
+    discount ending, or a rise already started): the moment customers shop around. Said by its kind
+    (:data:`PRICE_RISE_SAID`)."""
+    said = pl.col(PRICE_RISE_KIND).replace_strict(PRICE_RISE_SAID, return_dtype=pl.String)
+    return _price_rise_kinds(subscriptions, ctx).select(
+        CLIENT_ID, said.str.replace("{days}", str(ctx.cfg.price_rise_days), literal=True).alias(_EVIDENCE)
+    )
+
+
+# what the price_rise rule says it saw, by kind of rise ({days}: rules.price_rise_days)
+PRICE_RISE_SAID = {
+    "booked": "the next term is booked at a higher price",
+    "discount": "a discount ends with the running term and nothing is booked after it",
+    "started": "the running term costs more than the plan did {days} days ago",
+}
 
 
 # the kinds of a price rise (price_rise_kinds): a next term booked at a higher price, a discount ending with nothing
@@ -1294,7 +1571,19 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     portfolio = 1.0 if portfolio is None else min(1.0, portfolio)
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
         return _EMPTY
-    fell = ratios.filter(pl.col("_ratio") <= (1 - ctx.cfg.usage_drop_share) * portfolio).select(CLIENT_ID)
+    said = (  # the counts, when the ratios hold them (usage_ratios does)
+        pl.format(
+            "{} events in the last {} days against a usual {}",
+            pl.col("_recent").round(0).cast(pl.Int64),
+            pl.lit(ctx.cfg.usage_drop_days),
+            pl.col("_usual").round(0).cast(pl.Int64),
+        )
+        if {"_recent", "_usual"} <= set(ratios.columns)
+        else pl.lit(None, pl.String)
+    )
+    fell = ratios.filter(pl.col("_ratio") <= (1 - ctx.cfg.usage_drop_share) * portfolio).select(
+        CLIENT_ID, said.alias(_EVIDENCE)
+    )
     return fell.join(ctx.paused, on=CLIENT_ID, how="anti")  # a paused client's use is expected to stop
 
 
@@ -1440,16 +1729,7 @@ RULES: dict[str, Rule] = {
             "data_export",
             RULE_TEXT["data_export"],
             ("data_export_days",),
-            _table_rule(
-                Table.EVENTS,
-                lambda f, c: _recent(
-                    f,
-                    Events.TS,
-                    c.cut,
-                    c.cfg.data_export_days,
-                    pl.col(Events.EVENT).is_in(list(c.export_events)),
-                ),
-            ),
+            _table_rule(Table.EVENTS, _data_export_hits),
         ),
         Rule(
             "champion_change",
@@ -1491,6 +1771,7 @@ def fired_rules(
     ratios: pl.DataFrame | None = None,
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
     activity_events: Sequence[str] | None = None,
+    currency: str = "",
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -1506,8 +1787,8 @@ def fired_rules(
     ``as_of`` when the caller already holds them (None: computed here). ``early_renewal_share``:
     ``data.early_renewal_share``, how early a renewal booked ahead may start (``term_lapsed``, ``price_rise``
     and the pause test read bookings, :func:`churnml.scoring.crm.booked_terms`). ``activity_events``:
-    ``label.activity_events``, the event names ``no_activity`` counts (None: every event). A rule whose table
-    is absent never fires.
+    ``label.activity_events``, the event names ``no_activity`` counts (None: every event). ``currency``:
+    ``score.currency``, what ``rules_evidence`` names amounts in. A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -1526,18 +1807,33 @@ def fired_rules(
         ratios,
         early_renewal_share,
         None if activity_events is None else tuple(activity_events),
+        currency,
     )
     out = ids
+    said: list[pl.Expr] = []
     for name in cfg.enabled:
         hits = RULES[name].evaluate(ctx)
         out = _flag(out, hits.select(pl.col(CLIENT_ID).cast(pl.String)), Scores.rule(name))
+        if _EVIDENCE in hits.columns:
+            column = f"{_EVIDENCE}|{name}"
+            evidence = hits.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(_EVIDENCE).alias(column))
+            out = out.join(evidence.unique(CLIENT_ID), on=CLIENT_ID, how="left", maintain_order="left")
+            said.append(pl.lit(f"{name}: ") + pl.col(column))
     names = list(cfg.enabled)
     fired = (
         pl.concat_list([pl.when(pl.col(Scores.rule(n))).then(pl.lit(n)) for n in names]).list.drop_nulls()
         if names
         else pl.lit([], dtype=pl.List(pl.String))
     )
-    return out.with_columns(fired.list.join("; ").alias(Scores.RULES))
+    evidence = (
+        pl.concat_list(said).list.drop_nulls().list.join(EVIDENCE_SEPARATOR)
+        if said
+        else pl.lit("", dtype=pl.String)
+    )
+    return out.with_columns(
+        fired.list.join("; ").alias(Scores.RULES),
+        pl.when(evidence != "").then(evidence).alias(Scores.RULES_EVIDENCE),
+    ).drop(c for c in out.columns if c.startswith(f"{_EVIDENCE}|"))
 
 
 def unreachable_no_activity_note(rules: RulesConfig, label_source: str, inactivity_days: int) -> str | None:

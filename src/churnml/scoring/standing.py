@@ -416,6 +416,7 @@ def client_standing(
         "data_end": dataset.as_of.date(),
         "early_renewal_share": early_renewal_share,
         "activity_events": label.activity_events,  # what no_activity reads as activity (label.activity_events)
+        "currency": score.currency,  # what rules_evidence names amounts in
     }
     (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
     fired = fired_rules(
