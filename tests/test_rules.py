@@ -129,7 +129,7 @@ EXPECTED_EVIDENCE = {
     "quiet": "no_activity: last order or activity on 2024-02-24, 100 days ago",  # its order, issued 100 days ago
     "ghosted": "unanswered_outreach: the last 2 outreaches (email) from 2024-05-14 to 2024-05-24 went unanswered",
     "answered": None,
-    "unhappy": "low_ratings: the last 2 ratings 2 and 1, since 2024-04-29",  # closed 35 and 15 days ago
+    "unhappy": "low_ratings: the last 2 satisfaction ratings 2 and 1, since 2024-04-29",  # closed 35 and 15 days ago
     "mixed": None,
     "dropping": "health_drop: health 60 from 90 in the last 13 weeks",
     "exporter": "data_export: exported data on 2024-05-31",
@@ -172,12 +172,12 @@ def test_several_rules_say_what_they_saw_in_config_order() -> None:
     ]
     evidence = out.get_column(Scores.RULES_EVIDENCE).item()
     assert evidence == (
-        "cancellation_request: asked on 2024-05-25; complaints: 2 complaints from 2024-04-14 to 2024-05-22; "
+        "cancellation_request: asked to cancel on 2024-05-25; complaints: 2 complaints from 2024-04-14 to 2024-05-22; "
         "champion_change: champion left on 2024-05-04; vendor_review: vendor review on 2024-04-04 (RFP from Acme; "
         "due in June)"
     )
     assert evidence_by_rule(evidence) == {
-        "cancellation_request": "asked on 2024-05-25",
+        "cancellation_request": "asked to cancel on 2024-05-25",
         "complaints": "2 complaints from 2024-04-14 to 2024-05-22",
         "champion_change": "champion left on 2024-05-04",
         "vendor_review": "vendor review on 2024-04-04 (RFP from Acme; due in June)",
@@ -668,7 +668,7 @@ def _assert_payment_trouble(rows, fires, data_end=None) -> None:
         ),
         (  # both tests fire: both said, in that order
             [("failed", 30.0, 30, None, 10, None), ("open", 80.0, 50, 20, None, "INV-9")],
-            "payment_trouble: a failed payment of EUR 30 on 2024-05-24, nothing paid since and invoice INV-9 of "
+            "payment_trouble: a failed payment of EUR 30 on 2024-05-24, nothing paid since, and invoice INV-9 of "
             "EUR 80 due 2024-05-14, unpaid 20 days after",
         ),
         ([("open", 80.0, 20, 5, None, "INV-1")], None),  # 5 days past due: the rule does not fire
@@ -768,7 +768,7 @@ def test_contraction_and_a_cancellation_say_the_amounts_and_dates() -> None:
     # contraction_days (91) before 2024-06-03 is 2024-03-04; the running term ends 335 days after AS_OF
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
         "contraction: recurring revenue USD 599.50 a month, from USD 1,200 on 2024-03-04; "
-        "cancellation_request: asked on 2024-05-24, effective 2025-05-04"
+        "cancellation_request: asked to cancel on 2024-05-24, effective 2025-05-04"
     ]
 
 

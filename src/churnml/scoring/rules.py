@@ -652,7 +652,7 @@ def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float, 
         [
             (
                 client,
-                f"the last {len(last)} ratings {_listed([f'{x:g}' for x in last])}, since {since.date()}",
+                f"the last {len(last)} satisfaction ratings {_listed([f'{x:g}' for x in last])}, since {since.date()}",
             )
             for client, last, since in low.select(CLIENT_ID, "last", "since").iter_rows()
         ],
@@ -884,7 +884,8 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
         )
     ends = pl.when(pl.col("_ends").is_not_null()).then(pl.format(", effective {}", _day("_ends")))
     return asked.unique(CLIENT_ID).select(
-        CLIENT_ID, pl.concat_str([pl.lit("asked on "), _day("_asked"), ends.fill_null("")]).alias(_EVIDENCE)
+        CLIENT_ID,
+        pl.concat_str([pl.lit("asked to cancel on "), _day("_asked"), ends.fill_null("")]).alias(_EVIDENCE),
     )
 
 
@@ -1065,7 +1066,7 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     An invoice is overdue counted to the data's end: B2B invoices paid a few days late are ordinary; ten
     accounts a day to three weeks late took most of a CRM's yellow zone. Grain: one row per client it fires
     for (``client_id``, ``_evidence``: which test fired and on what, :func:`failed_payments_said` and
-    :func:`overdue_invoices_said`, joined by "and")."""
+    :func:`overdue_invoices_said`, joined by ", and")."""
     cut = ctx.cut
     said = [pl.DataFrame(schema={CLIENT_ID: pl.String, _EVIDENCE: pl.String})]
     if Payments.STATUS in payments.columns:
@@ -1101,7 +1102,7 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
             *[pl.col(c).cast(t) for c, t in typed.items() if c in payments.columns],
         )
         said.append(overdue_invoices_said(overdue, known, ctx.currency))
-    return pl.concat(said).group_by(CLIENT_ID, maintain_order=True).agg(pl.col(_EVIDENCE).str.join(" and "))
+    return pl.concat(said).group_by(CLIENT_ID, maintain_order=True).agg(pl.col(_EVIDENCE).str.join(", and "))
 
 
 def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
