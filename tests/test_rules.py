@@ -384,6 +384,24 @@ def test_the_new_rules_fire_for_their_client(client: str, expected: str) -> None
     )
 
 
+def test_the_new_rules_say_what_they_saw() -> None:
+    cfg = RulesConfig(
+        enabled=("term_lapsed", "complaints", "payment_trouble", "vendor_review", "onboarding_stalled")
+    )
+    out = fired_rules(
+        NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",), currency="EUR"
+    )
+    assert dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True)) == {
+        "lapsed": "term_lapsed: term ended 12 days ago and was not renewed",
+        "renewed": None,
+        "complainer": "complaints: 2 complaints from 2024-04-24 to 2024-05-24",
+        "unpaid": "payment_trouble: an invoice of EUR 100 due 2024-05-14, unpaid 20 days after",
+        "reviewing": "vendor_review: competitor trial on 2024-05-29",
+        "stalled": None,  # onboarding_stalled says nothing more than its own column
+        "settled": None,
+    }
+
+
 @pytest.mark.parametrize(
     ("days", "enabled", "source", "expected"),
     [

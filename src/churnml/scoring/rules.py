@@ -1645,7 +1645,10 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         renewal_share=ctx.renewal_share,
         notice_days=ctx.cfg.cancellation_days,
     )
-    return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID)
+    # said as the list's term_state says it ("term ended 12 days ago and was not renewed")
+    state = pl.col(Scores.TERM_STATE)
+    said = pl.concat_str([state.str.slice(0, 1).str.to_lowercase(), state.str.slice(1)])
+    return status.filter(pl.col(Scores.IN_GRACE)).select(CLIENT_ID, said.alias(_EVIDENCE))
 
 
 def _onboarding(ctx: RuleInput) -> pl.DataFrame:
