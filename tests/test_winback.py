@@ -799,6 +799,44 @@ def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(creat
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
 
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [
+        # since 2021, paying 100 a month from the payments table's first day (2024-01-01): three years
+        # (1,095 days / 365.25) before the records at its former ARR (the run rate of its monthly payment,
+        # 100 x 365 / 30.5 days, the median gap: value.recurring_revenue)
+        ("monthly", 1200.0 + 1095 / 365.25 * (100.0 * 365 / 30.5)),
+        ("once", 5000.0),  # one payment on the first day: no yearly revenue to carry back
+        ("later", 1000.0),  # first paid two months after the records begin: its history is on record
+        ("new", 1200.0),  # created with the records
+    ],
+)
+def test_a_payments_export_that_begins_late_values_the_years_before_it(client, expected):
+    monthly = [("monthly", D(2024, m, 1), 100.0) for m in range(1, 13)]
+    rows = [*monthly, ("once", D(2024, 1, 1), 5000.0)]
+    rows += [("later", D(2024, m, 1), 100.0) for m in range(3, 13)]
+    rows += [("new", D(2024, m, 1), 100.0) for m in range(1, 13)]
+    ids = ["monthly", "once", "later", "new"]
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ids, "created_at": [D(2021, 1, 1)] * 3 + [D(2024, 1, 1)]}
+            ),
+            Table.PAYMENTS: _frame(
+                rows, {Payments.CLIENT_ID: pl.String, Payments.PAID_AT: DT, Payments.AMOUNT: pl.Float64}
+            ),
+        },
+        name="t",
+        start=D(2024, 1, 1),
+        as_of=D(2025, 3, 1),
+    )
+    churns = pl.DataFrame({"client_id": ids, "churned_at": [D(2025, 1, 15)] * 4})
+    plan = {
+        r["client_id"]: r for r in winback_list(data, churns, CFG, default_margin=0.5).iter_rows(named=True)
+    }
+    assert plan[client]["lifetime_revenue"] == pytest.approx(expected, abs=0.01)
+
+
 def _lapsed_card_plan(paid: list[tuple[datetime, str]], reason: str | None) -> dict:
     """The win-back row of a monthly subscriber whose last term ended 2024-07-01 (as of 2024-08-15), paid
     each month before it, with ``paid`` (day, status) added and a churns record of ``reason`` if given."""

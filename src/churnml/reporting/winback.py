@@ -32,7 +32,8 @@ Columns:
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
   x months: a payments export that begins after the terms holds only the last invoices; plus, for a client created
-  before the terms table begins and on a term when it begins, its ``former_arr`` for each year before it); ``lifetime_value`` = lifetime revenue x margin
+  before its revenue records begin (its terms, else its payments) and paying when they begin, its ``former_arr`` for
+  each year before them); ``lifetime_value`` = lifetime revenue x margin
   (``clients.margin``, else the default margin);
 - ``orders_last_year`` (:func:`churnml.labels.orders` placed in the year before the churn, at
   :func:`churnml.labels.order_placed_at`), ``complaints_last_year``, ``discount_requests_last_year``,
@@ -360,7 +361,7 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         lost = lost.with_columns(
             pl.lit(None, pl.Float64).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
-    lost = _with_unrecorded_revenue(lost.drop("_billed"), subs)
+    lost = _with_unrecorded_revenue(lost.drop("_billed"), subs, payments)
     return lost.with_columns(
         pl.col("lifetime_revenue").clip(lower_bound=0).round(2),
         pl.col("orders_last_year").cast(pl.UInt32),
@@ -368,43 +369,83 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     )
 
 
-def revenue_records_start(subs: pl.DataFrame | None) -> datetime | None:
-    """The first day the terms table records (its earliest start; dates before 1971, placeholders, left
-    out): before it a client's terms are not on record. None without terms."""
-    if subs is None or subs.height == 0:
+def revenue_records_start(
+    subs: pl.DataFrame | None, column: str = Subscriptions.START_DATE
+) -> datetime | None:
+    """The first day a revenue table records (its earliest ``column``: the terms' start, or a payments table's
+    ``paid_at``; dates before 1971, placeholders, left out): before it a client's revenue is not on record.
+    None without the table or a date."""
+    if subs is None or subs.height == 0 or column not in subs.columns:
         return None
-    starts = subs.get_column(Subscriptions.START_DATE)
+    starts = subs.get_column(column).drop_nulls()
     return starts.filter(starts >= datetime(1971, 1, 1)).min()  # type: ignore[return-value]
 
 
-# a client whose first term starts within this many days of the terms table's first day was already a
-# client when the records begin (its earlier terms are not on record)
+# a client whose first term (or payment) is within this many days of the table's first day was already a client
+# when the records begin (its earlier terms or payments are not on record)
 _RECORDS_BEGIN_DAYS = 31
 
 
-def _with_unrecorded_revenue(lost: pl.DataFrame, subs: pl.DataFrame | None) -> pl.DataFrame:
-    """``lost`` with ``lifetime_revenue`` raised, for a client created before the terms table begins and
-    already on a term when it begins (its first term starts within :data:`_RECORDS_BEGIN_DAYS` of the table's
-    first day: a CRM migrated in March keeps none of a 2018 account's terms), by its ``former_arr`` for each
-    year from its creation to the table's first day: the records alone valued a 7-year client as one of a
-    few months. Unchanged otherwise (a client created on or after that day, one whose first term came
-    later: a free account that started paying, a shop's buyer without terms)."""
-    start = revenue_records_start(subs)
-    if subs is None or start is None or Clients.CREATED_AT not in lost.columns:
+# a client without terms is carried back by its payments only with this many orders in its last year or more
+_REPEAT_PAYMENTS = 2
+
+
+def _first_records(table: pl.DataFrame | None, column: str) -> pl.DataFrame | None:
+    """``[client_id, _first, _start]``: each client's first record of ``table`` (its earliest ``column``) and
+    the table's first day (:func:`revenue_records_start`); None without the table or a date."""
+    start = revenue_records_start(table, column)
+    if table is None or start is None:
+        return None
+    return (
+        table.filter(pl.col(column) >= datetime(1971, 1, 1))
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg(pl.col(column).min().cast(pl.Datetime("us")).alias("_first"))
+        .with_columns(pl.lit(start, pl.Datetime("us")).alias("_start"))
+    )
+
+
+def _with_unrecorded_revenue(
+    lost: pl.DataFrame, subs: pl.DataFrame | None, payments: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``lost`` with ``lifetime_revenue`` raised, for a client created before its revenue records begin and
+    already paying when they begin, by its ``former_arr`` for each year from its creation to the records'
+    first day: the records alone valued a 7-year client as one of a few months. Its records are its terms
+    when it has any (the terms table's first day; its first term within :data:`_RECORDS_BEGIN_DAYS` of it: a
+    CRM migrated in March keeps none of a 2018 account's terms), else its payments (the payments table's
+    first ``paid_at``; its first payment within those days, and at least :data:`_REPEAT_PAYMENTS` orders in
+    its last year: a billing export of the last year holds one year of a monthly client since 2021, while one
+    payment is no yearly revenue to carry back). Unchanged otherwise (a client created on or after that day,
+    one whose first term or payment came later: a free account that started paying, a shop's buyer of last
+    month)."""
+    terms = _first_records(subs, Subscriptions.START_DATE)
+    paid = _first_records(
+        None if payments is None else payments.filter(pl.col(Payments.PAID_AT).is_not_null()),
+        Payments.PAID_AT,
+    )
+    if (terms is None and paid is None) or Clients.CREATED_AT not in lost.columns:
         return lost
-    first = subs.group_by(CLIENT_ID).agg(pl.col(Subscriptions.START_DATE).min().alias("_first_term"))
+    terms = None if terms is None else terms.with_columns(pl.lit(True).alias("_terms"))
+    paid = None if paid is None else paid.with_columns(pl.lit(False).alias("_terms"))
+    if terms is not None and paid is not None:  # a client's terms when it has any, else its payments
+        records = pl.concat([terms, paid.join(terms, on=CLIENT_ID, how="anti")])
+    else:
+        records = terms if terms is not None else paid
     years = (
-        (
-            pl.lit(start, pl.Datetime("us")) - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))
-        ).dt.total_days()
-        / 365.25
+        (pl.col("_start") - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))).dt.total_days() / 365.25
     ).clip(lower_bound=0)
-    began = pl.col("_first_term") <= pl.lit(start + timedelta(days=_RECORDS_BEGIN_DAYS), pl.Datetime("us"))
+    repeated = (
+        pl.col("orders_last_year").fill_null(0) >= _REPEAT_PAYMENTS
+        if "orders_last_year" in lost.columns
+        else False
+    )
+    began = (pl.col("_first") <= pl.col("_start") + pl.duration(days=_RECORDS_BEGIN_DAYS)) & (
+        pl.col("_terms") | repeated
+    )
     extra = pl.when(began).then(years * pl.col("former_arr").fill_null(0)).otherwise(0.0).fill_null(0.0)
     return (
-        lost.join(first, on=CLIENT_ID, how="left", maintain_order="left")
+        lost.join(records, on=CLIENT_ID, how="left", maintain_order="left")
         .with_columns((pl.col("lifetime_revenue") + extra).alias("lifetime_revenue"))
-        .drop("_first_term")
+        .drop("_first", "_start", "_terms")
     )
 
 
