@@ -13,8 +13,11 @@ from churnml.config import FeaturesConfig
 from churnml.features.registry import sentence
 from churnml.modeling.train import ChurnModel
 from churnml.scoring.explain import (
+    AGE_BAND_MIN_CLIENTS,
     LOWERS,
     RAISES,
+    age_band_levels,
+    age_bands,
     change_reasons,
     citable_mask,
     family_health,
@@ -983,6 +986,69 @@ def test_drivers_with_the_reference_say_the_typical_level() -> None:
     assert row[Scores.driver(2, "sentence")] == "2 complaints in the last 91 days (typical client: 0)"
     plain = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=2).row(0, named=True)
     assert plain[Scores.driver(1, "sentence")] == "9 product events in the last 7 days"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "of_its_age", "age", "expected"),
+    [
+        # said over its 89 days: against the clients of its age, not the portfolio's 182 days
+        ("payments_paid_182d", 183.0, 346.0, 89.0, " (typical client of its age: EUR 346)"),
+        ("usage_events_28d", 9.0, 25.0, 20.0, " (typical client of its age: 25)"),
+        ("usage_events_28d", 9.0, float("nan"), 20.0, ""),  # too few clients of its age
+        ("usage_events_28d", 9.0, None, 20.0, ""),  # no age reference given
+        (
+            "usage_events_28d",
+            9.0,
+            25.0,
+            400.0,
+            " (typical client: 31)",
+        ),  # older than the window: the portfolio
+        ("usage_events_ratio", 0.4, 2.0, 20.0, ""),  # a trend: its own past, whatever its age
+    ],
+)
+def test_a_young_clients_level_is_said_against_the_clients_of_its_age(
+    name: str, value: float, of_its_age: float | None, age: float, expected: str
+) -> None:
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    assert typical_said(describe, specs, name, value, 31.0, age, of_its_age) == expected
+
+
+def test_age_band_levels_are_the_medians_of_each_bands_clients() -> None:
+    # tenure bands: (.., 14], (14, 30], (30, 61], ...; 10 clients of 20 days, 10 of 50, 3 of 100 (too few)
+    n = AGE_BAND_MIN_CLIENTS
+    ages = [20.0] * n + [50.0] * n + [100.0] * 3
+    spend = list(range(1, n + 1)) + [10.0 * k for k in range(1, n + 1)] + [7.0, 8.0, 9.0]
+    X = np.array([ages, spend]).T
+    levels = age_band_levels(X, ["account_tenure_days", "payments_paid_182d"])
+    assert levels is not None and levels.shape == (10, 2)
+    assert levels[1].tolist() == [20.0, 5.5]  # the median of 1..10
+    assert levels[2].tolist() == [50.0, 55.0]  # of 10..100
+    assert np.isnan(levels[4]).all() and np.isnan(levels[0]).all()  # 3 clients of 100 days; none under 14
+    assert age_bands(np.array([0.0, 14.0, 14.5, 89.0, 400.0, np.nan])).tolist() == [0, 1, 1, 3, 9, -1]
+    assert age_band_levels(X[:, 1:], ["payments_paid_182d"]) is None  # no tenure feature: no ages
+
+
+def test_drivers_of_a_young_client_say_the_typical_level_of_its_age() -> None:
+    names = ["payments_paid_182d", "account_tenure_days"]
+    contrib = np.array([[0.9, 0.1, -2.0], [0.9, 0.1, -2.0]])
+    X = np.array([[183.0, 89.0], [183.0, 400.0]])
+    age_reference = np.full((10, 2), np.nan)
+    age_reference[3] = [346.0, 80.0]  # the band of 61..91 days
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    out = top_drivers(
+        contrib,
+        X,
+        names,
+        specs,
+        describe,
+        k=1,
+        reference=np.array([650.0, 300.0]),
+        age_reference=age_reference,
+    )
+    assert out.get_column(Scores.driver(1, "sentence")).to_list() == [
+        "EUR 183 paid in its first 89 days (typical client of its age: EUR 346)",
+        "EUR 183 paid in the last 182 days (typical client: EUR 650)",
+    ]
 
 
 def test_a_payment_gap_within_the_clients_rhythm_is_not_cited() -> None:

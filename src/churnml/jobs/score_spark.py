@@ -453,7 +453,7 @@ def scored_on_spark(
         model_weight,
         nobody_active_message,
     )
-    from churnml.scoring.explain import reference_levels, registry_catalog
+    from churnml.scoring.explain import age_band_levels, reference_levels, registry_catalog
     from churnml.scoring.rules import portfolio_usage_ratio, usage_dip_note
     from churnml.scoring.spark import BLOB_SCHEMA, BUCKET, KIND, bucket_blobs
     from churnml.scoring.spark_buckets import (
@@ -508,6 +508,7 @@ def scored_on_spark(
     ctx = replace(
         ctx,
         reference=reference_levels(values_now, names, registry_catalog(cfg.features)[0]),
+        age_reference=age_band_levels(values_now, names),
         usage_ratios=(
             portfolio_usage_ratio(week_ratios[ctx.as_of]),
             portfolio_usage_ratio(week_ratios[ctx.prev_date]),

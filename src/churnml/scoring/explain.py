@@ -45,7 +45,9 @@ row sums to the raw score) and the client's feature values in the same column or
   than the client's age. A level measured against the portfolio (not a trend against the client's own
   past) says the level it is measured against: "9 product events in the last 7 days (typical client: 31)",
   "Current MRR is EUR 311 (typical client: EUR 1,450)" (:func:`typical_said`), so a CSM sees why it counts; not
-  the days since something most clients may never have done, nor a term's end.
+  the days since something most clients may never have done, nor a term's end. A young client's level said over
+  its age is measured against the clients of its age (:func:`age_band_levels`): "EUR 183 paid in its first 89 days
+  (typical client of its age: EUR 346)".
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ from churnml.features.usage import SEATS
 from churnml.scoring.outputs import Scores
 
 __all__ = [
+    "AGE_BANDS",
+    "AGE_BAND_MIN_CLIENTS",
     "FAMILIES",
     "GOOD_NEWS_CEILINGS",
     "GOOD_NEWS_FLOORS",
@@ -81,6 +85,8 @@ __all__ = [
     "Describe",
     "Describer",
     "GroupedContributions",
+    "age_band_levels",
+    "age_bands",
     "change_reasons",
     "citable_mask",
     "family_health",
@@ -275,6 +281,42 @@ def reference_levels(
             out[j] = _NEUTRAL[kind]
         elif len(X) and np.isfinite(X[:, j]).any():
             out[j] = float(np.nanmedian(X[:, j]))
+    return out
+
+
+# the age bands of "the typical client of its age" (upper edges, days of tenure): a client younger than a feature's
+# window is said over its age ("EUR 183 paid in its first 89 days"), which the portfolio's median, over the whole
+# window, does not compare with; the median of the clients of its band does (:func:`age_band_levels`)
+AGE_BANDS: tuple[int, ...] = (14, 30, 61, 91, 122, 152, 182, 273, 365)
+# a band's median is said only when at least this many clients of the band have a value
+AGE_BAND_MIN_CLIENTS = 10
+
+
+def age_bands(ages: np.ndarray) -> np.ndarray:
+    """Each age's band (index into :data:`AGE_BANDS`' bands, the last one open-ended); -1 for a missing age."""
+    a = np.asarray(ages, dtype=float)
+    bands = np.searchsorted(np.asarray(AGE_BANDS, dtype=float), np.nan_to_num(a, nan=0.0), side="right")
+    return np.where(np.isfinite(a), bands, -1)
+
+
+def age_band_levels(values: np.ndarray, feature_names: Sequence[str]) -> np.ndarray | None:
+    """``(bands, features)``: per age band (:func:`age_bands` of the tenure feature), the median of each
+    feature over the rows of that band with a value (this week's portfolio), NaN with fewer than
+    :data:`AGE_BAND_MIN_CLIENTS` of them; None without the tenure feature. What a young client's level is said
+    against: "EUR 183 paid in its first 89 days (typical client of its age: EUR 410)"."""
+    names = list(feature_names)
+    if TENURE not in names:
+        return None
+    X = np.asarray(values, dtype=float)
+    bands = age_bands(X[:, names.index(TENURE)]) if len(X) else np.zeros(0, dtype=np.int64)
+    out = np.full((len(AGE_BANDS) + 1, len(names)), np.nan)
+    for band in range(len(AGE_BANDS) + 1):
+        rows = X[bands == band]
+        if not len(rows):
+            continue
+        known = np.isfinite(rows).sum(axis=0)
+        for j in np.flatnonzero(known >= AGE_BAND_MIN_CLIENTS):
+            out[band, j] = float(np.nanmedian(rows[:, j]))
     return out
 
 
@@ -565,13 +607,21 @@ def _row_sentence(
 
 
 def typical_said(
-    describe: Describe, specs: Mapping[str, Any], name: str, value: float, reference: float, age: float | None
+    describe: Describe,
+    specs: Mapping[str, Any],
+    name: str,
+    value: float,
+    reference: float,
+    age: float | None,
+    of_its_age: float | None = None,
 ) -> str:
     """ " (typical client: X)" after the sentence of a level cited against the portfolio (``reference``: the
     median of this week's portfolio, :func:`reference_levels`); "" where the sentence already compares (a
     trend against the client's own past, the kinds of its signals), where the level is said over fewer days
-    than the window the median covers (a client younger than the window, a window longer than the data),
-    and where the two read the same."""
+    than the window the median covers (a window longer than the data), and where the two read the same. A
+    client younger than the window, its level said over its age, is compared with the clients of its age
+    instead, " (typical client of its age: X)" (``of_its_age``: the median of its age band,
+    :func:`age_band_levels`; "" without one)."""
     spec = specs.get(name)
     if spec is None or value != value or reference != reference or spec.kind in _NEUTRAL:
         return ""
@@ -585,12 +635,16 @@ def typical_said(
     if "days_since" in name:  # the median of the clients that ever did it: most may never have
         return ""
     window = _WINDOW.search(name)
-    if window is not None and age is not None and age == age and age < int(window.group(1)):
-        return ""  # said over the client's age ("in its first 20 days"): not the portfolio's window
-    if isinstance(describe, Describer) and (
-        describe.scaled_window(name) or describe._over_the_data(name) or describe.over_its_age(name, age)
-    ):
-        return ""  # said over the days of data, or over the client's age
+    if isinstance(describe, Describer) and (describe.scaled_window(name) or describe._over_the_data(name)):
+        return ""  # said over the days of data
+    young = (window is not None and age is not None and age == age and age < int(window.group(1))) or (
+        isinstance(describe, Describer) and describe.over_its_age(name, age)
+    )
+    who = "typical client"
+    if young:  # said over the client's age ("in its first 20 days"): against the clients of its age
+        if of_its_age is None or of_its_age != of_its_age:
+            return ""
+        reference, who = of_its_age, "typical client of its age"
     if spec.unit == "ratio":  # the gap against the client's own usual gap: already a comparison
         return ""
     currency = describe.currency if isinstance(describe, Describer) else ""
@@ -608,7 +662,7 @@ def typical_said(
     unit = spec.unit.removesuffix(" (mean)")
     if spec.kind == "mean" and unit in _MEAN_UNITS_SAID:
         typical = f"{typical} {unit}"
-    return f" (typical client: {typical})"
+    return f" ({who}: {typical})"
 
 
 # the units of means said after the typical client's value ("12 hours", "0.6 active users per paid seat")
@@ -662,6 +716,7 @@ def top_drivers(
     citable: np.ndarray | None = None,
     safe: np.ndarray | None = None,
     reference: np.ndarray | None = None,
+    age_reference: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
 
@@ -671,7 +726,8 @@ def top_drivers(
     client is in the green zone) leads those rows with what keeps the risk low when the client is also
     below the model's average risk (a green client at 12% against a 5% portfolio keeps its risks first).
     With ``reference`` (:func:`reference_levels`, one level per feature), a level cited against the portfolio
-    says the typical client's level (:func:`typical_said`).
+    says the typical client's level (:func:`typical_said`); with ``age_reference`` (:func:`age_band_levels`), a
+    young client's level said over its age says that of the clients of its age.
     """
     # below the average risk the model learned (its contributions sum under 0) and safe: what keeps it so
     below = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
@@ -695,6 +751,13 @@ def top_drivers(
     names = np.asarray(list(feature_names), dtype=object)
     index = {str(name): j for j, name in enumerate(feature_names)}
     ages = _ages(values, feature_names)
+    bands = age_bands(ages)
+
+    def of_its_age(r: int, c: int) -> float | None:
+        if age_reference is None or bands[r] < 0:
+            return None
+        return float(age_reference[bands[r], c])
+
     families = np.asarray([_spec_attr(specs, name, "family", None) for name in feature_names], dtype=object)
     columns: dict[str, pl.Series] = {}
     for i in range(k):
@@ -713,7 +776,13 @@ def top_drivers(
                 ""
                 if reference is None
                 else typical_said(
-                    describe, specs, str(names[c]), float(values[r, c]), float(reference[c]), ages[r]
+                    describe,
+                    specs,
+                    str(names[c]),
+                    float(values[r, c]),
+                    float(reference[c]),
+                    ages[r],
+                    of_its_age(r, c),
                 )
             )
             for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)

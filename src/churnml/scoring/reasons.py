@@ -30,6 +30,7 @@ from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSED, free_after_paid, pa
 from churnml.scoring.explain import (
     FAMILIES,
     TENURE,
+    age_band_levels,
     change_reasons,
     citable_mask,
     family_health,
@@ -219,6 +220,8 @@ class Citing:
     family_days: Mapping[str, int] | None = None
     # per row: the days before the snapshot its terms billed nothing (:func:`free_term_days`; 0: none)
     free_days: np.ndarray | None = None
+    # per age band and feature: the typical level of the clients of that age (explain.age_band_levels; None: none)
+    age_reference: np.ndarray | None = None
 
 
 def paused_rows(
@@ -385,7 +388,16 @@ def explanations(
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet, describe.days_of)
         lead_safe = None if safe is None else safe[part]
         chunk_drivers = top_drivers(
-            now, X_now, names, specs, describe, k, citable=ok, safe=lead_safe, reference=citing.reference
+            now,
+            X_now,
+            names,
+            specs,
+            describe,
+            k,
+            citable=ok,
+            safe=lead_safe,
+            reference=citing.reference,
+            age_reference=citing.age_reference,
         )
         if citing.pause_said is not None:
             chunk_drivers = with_pauses_said(chunk_drivers, [citing.pause_said[i] for i in part.tolist()], k)
@@ -524,11 +536,13 @@ def list_reasons(
     score: ScoreConfig,
     *,
     reference: np.ndarray | None = None,
+    age_reference: np.ndarray | None = None,
     chosen: np.ndarray | None = None,
 ) -> Reasons:
     """Explain the chosen rows (``chosen``, default ``score.explain_limit``'s :func:`explained_rows`) and
-    why they changed since last week, citing drivers against ``reference`` (default: the levels of
-    ``values_now``; a Spark bucket passes the whole portfolio's)."""
+    why they changed since last week, citing drivers against ``reference`` and a young client's levels against
+    ``age_reference`` (defaults: the levels of ``values_now``, :func:`churnml.scoring.explain.reference_levels`
+    and :func:`churnml.scoring.explain.age_band_levels`; a Spark bucket passes the whole portfolio's)."""
     zone, prev_zone, previous = standing.zone, standing.previous_zone, standing.previous
     if chosen is None:
         priority = standing.valued.get_column(Scores.PRIORITY).to_numpy()
@@ -556,6 +570,7 @@ def list_reasons(
         pause_sentences(ids, as_of, subscriptions, score.currency, paused),
         late_family_days(dataset, as_of),
         free_term_days(ids, as_of, subscriptions),
+        age_reference if reference is not None else age_band_levels(values_now, names),
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(

@@ -83,6 +83,7 @@ class BucketContext:
     model: Any = None
     names: tuple[str, ...] = ()
     reference: np.ndarray | None = None  # this week's reference levels (portfolio medians)
+    age_reference: np.ndarray | None = None  # and per age band (explain.age_band_levels)
     present: tuple[str, ...] = ()  # the dataset's tables: a bucket without rows of one gets it empty
     windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
     events_start: datetime | None = None  # when the usage log begins (Dataset.events_first)
@@ -360,6 +361,7 @@ def _bucket_reasons(
         ctx.features,
         ctx.score,
         reference=ctx.reference,
+        age_reference=ctx.age_reference,
         chosen=np.arange(len(ids)),
     )
 
