@@ -494,10 +494,15 @@ def test_a_cancellation_request_fires_its_rule_raises_red_and_leads_the_action(
 
 
 def _fired_for(
-    rule: str, table: Table, rows: pl.DataFrame, data_end: date | None = None, extra: dict | None = None
+    rule: str,
+    table: Table,
+    rows: pl.DataFrame,
+    data_end: date | None = None,
+    extra: dict | None = None,
+    column: str = Scores.RULES,
 ) -> list[str]:
-    """``rules_fired`` of the one client of ``rows`` (a table of ``table``; ``extra``: other tables), ``rule``
-    alone enabled."""
+    """``rules_fired`` (or another ``column`` of the rules' output) of the one client of ``rows`` (a table of
+    ``table``; ``extra``: other tables), ``rule`` alone enabled."""
     client = rows.get_column("client_id").unique().to_list()
     tables = {
         Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}),
@@ -506,7 +511,7 @@ def _fired_for(
     }
     cfg = RulesConfig(enabled=(rule,))
     out = fired_rules(tables, client, AS_OF, None, cfg, low_csat=2, export_events=(), data_end=data_end)
-    return out.get_column(Scores.RULES).to_list()
+    return out.get_column(column).to_list()
 
 
 @pytest.mark.parametrize(
@@ -903,6 +908,15 @@ def test_price_rise_fires_on_a_booked_next_term_that_costs_more(
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
 
 
+DISCOUNTED_TERMS = {
+    "client_id": pl.String,
+    "start_date": pl.Datetime("us"),
+    "end_date": pl.Datetime("us"),
+    "mrr": pl.Float64,
+    "discount": pl.Float64,
+}
+
+
 @pytest.mark.parametrize(
     ("discount", "ends_in", "booked", "fires"),
     [
@@ -921,30 +935,14 @@ def test_price_rise_fires_when_a_discount_ends(
         rows.append(("d", days_ago(-ends_in), days_ago(-ends_in - 30), 1.0, discount))
     subs = pl.DataFrame(
         rows,
-        schema={
-            "client_id": pl.String,
-            "start_date": pl.Datetime("us"),
-            "end_date": pl.Datetime("us"),
-            "mrr": pl.Float64,
-            "discount": pl.Float64,
-        },
+        schema=DISCOUNTED_TERMS,
         orient="row",
     )
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
 
 
 def _price_rise_evidence(subs: pl.DataFrame) -> list[str | None]:
-    client = subs.get_column("client_id").unique().to_list()
-    tables = {
-        Table.CLIENTS: pl.DataFrame({"client_id": client, "created_at": [days_ago(800)]}),
-        Table.SUBSCRIPTIONS: subs,
-    }
-    cfg = RulesConfig(enabled=("price_rise",))
-    return (
-        fired_rules(tables, client, AS_OF, None, cfg, low_csat=2, export_events=())
-        .get_column(Scores.RULES_EVIDENCE)
-        .to_list()
-    )
+    return _fired_for("price_rise", Table.SUBSCRIPTIONS, subs, column=Scores.RULES_EVIDENCE)
 
 
 def test_price_rise_says_which_kind_of_rise_it_saw() -> None:
@@ -958,13 +956,7 @@ def test_price_rise_says_which_kind_of_rise_it_saw() -> None:
     )
     discount = pl.DataFrame(
         [("d", days_ago(70), days_ago(-20), 1.0, 0.9)],
-        schema={
-            "client_id": pl.String,
-            "start_date": pl.Datetime("us"),
-            "end_date": pl.Datetime("us"),
-            "mrr": pl.Float64,
-            "discount": pl.Float64,
-        },
+        schema=DISCOUNTED_TERMS,
         orient="row",
     )
     started = _monthly_terms([(100.0, 1), (100.0, 1), (100.0, 1), (120.0, 1)], None)
