@@ -694,10 +694,6 @@ def _within(frame: pl.DataFrame, ts: str, cut: datetime, days: int, mask: pl.Exp
     return frame.filter(mask & (pl.col(ts) < cut) & (pl.col(ts) >= cut - timedelta(days=days)))
 
 
-def _recent(frame: pl.DataFrame, ts: str, cut: datetime, days: int, mask: pl.Expr) -> pl.DataFrame:
-    return _within(frame, ts, cut, days, mask).select(CLIENT_ID)
-
-
 @dataclass(frozen=True)
 class RuleInput:
     """What every rule may read: the validated tables (data after ``as_of`` is ignored), the clients,
@@ -970,7 +966,9 @@ def unsettled_failure_rows(
 
 # rules_evidence: each fired rule that says what it saw for the client, ``<rule>: <what>``, joined by this
 EVIDENCE_SEPARATOR = "; "
-_EVIDENCE = "_evidence"  # the column a rule's hits may carry: what it saw for that client (no "; " inside)
+# the column a rule's hits may carry: what it saw for that client (a "; " inside, in a signal's note or an invoice
+# id, is read back whole: evidence_by_rule splits only before a rule's name)
+_EVIDENCE = "_evidence"
 
 
 def evidence_by_rule(evidence: str | None) -> dict[str, str]:
