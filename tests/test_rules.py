@@ -131,7 +131,7 @@ EXPECTED_EVIDENCE = {
     "answered": None,
     "unhappy": "low_ratings: the last 2 satisfaction ratings 2 and 1, since 2024-04-29",  # closed 35 and 15 days ago
     "mixed": None,
-    "dropping": "health_drop: health 60 from 90 in the last 13 weeks",
+    "dropping": "health_drop: health fell from 90 to 60 within 13 weeks",
     "exporter": "data_export: exported data on 2024-05-31",
     "orphan": "champion_change: champion left on 2024-05-04",
     "fine": None,

@@ -680,9 +680,9 @@ def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) 
         .select(
             CLIENT_ID,
             pl.format(
-                "health {} from {} in the last {} weeks",
-                pl.col("now").round(0).cast(pl.Int64),
+                "health fell from {} to {} within {} weeks",
                 pl.col("peak").round(0).cast(pl.Int64),
+                pl.col("now").round(0).cast(pl.Int64),
                 pl.lit(weeks),
             ).alias(_EVIDENCE),
         )
