@@ -55,6 +55,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -312,11 +313,12 @@ def age_band_levels(values: np.ndarray, feature_names: Sequence[str]) -> np.ndar
     out = np.full((len(AGE_BANDS) + 1, len(names)), np.nan)
     for band in range(len(AGE_BANDS) + 1):
         rows = X[bands == band]
-        if not len(rows):
+        if len(rows) < AGE_BAND_MIN_CLIENTS:
             continue
-        known = np.isfinite(rows).sum(axis=0)
-        for j in np.flatnonzero(known >= AGE_BAND_MIN_CLIENTS):
-            out[band, j] = float(np.nanmedian(rows[:, j]))
+        with warnings.catch_warnings():  # a column without a value in the band: NaN, set aside below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            medians = np.nanmedian(rows, axis=0)
+        out[band] = np.where(np.isfinite(rows).sum(axis=0) >= AGE_BAND_MIN_CLIENTS, medians, np.nan)
     return out
 
 
