@@ -397,7 +397,7 @@ def test_the_new_rules_say_what_they_saw() -> None:
         "complainer": "complaints: 2 complaints from 2024-04-24 to 2024-05-24",
         "unpaid": "payment_trouble: an invoice of EUR 100 due 2024-05-14, unpaid 20 days after",
         "reviewing": "vendor_review: competitor trial on 2024-05-29",
-        "stalled": None,  # onboarding_stalled says nothing more than its own column
+        "stalled": "onboarding_stalled: active in 1 of its first 9 weeks",  # 60 days: 9 weeks begun
         "settled": None,
     }
 

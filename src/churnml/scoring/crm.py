@@ -1014,14 +1014,21 @@ def onboarding_stalled(
     min_days: int,
     max_days: int,
     active_share: float,
+    with_weeks: bool = False,
 ) -> pl.DataFrame:
-    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring). Its
+    """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring);
+    ``with_weeks`` adds ``_weeks_active`` and ``_weeks_lived`` (what the rule's evidence says). Its
     weeks are 7-day weeks counted from its ``created_at`` (week k holds the events ``k * 7`` to ``k * 7 + 7``
     days after it; an event before it is in its first), the last begun one included (30 days old: 5 weeks),
     so two clients active on the same days of their lives read alike whatever the weekday they began.
     ``events`` None (the dataset has no events table): null for every client, not observed."""
     if events is None:
-        return _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
+        out = _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
+        return (
+            out.with_columns(pl.lit(None, pl.Int64).alias(c) for c in ("_weeks_active", "_weeks_lived"))
+            if (with_weeks)
+            else out
+        )
     cut = _midnight(as_of)
     created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
     base = _ids(client_ids).join(created, on=CLIENT_ID, how="left", maintain_order="left")
@@ -1074,6 +1081,14 @@ def onboarding_stalled(
             ((pl.col("_age") >= min_days) & (pl.col("_age") <= max_days) & (pl.col("_share") < active_share))
             .fill_null(False)
             .alias(Scores.ONBOARDING_STALLED),
+            *(
+                [
+                    pl.col("_weeks").fill_null(0).cast(pl.Int64).alias("_weeks_active"),
+                    weeks_lived.cast(pl.Int64).alias("_weeks_lived"),
+                ]
+                if with_weeks
+                else []
+            ),
         )
     )
 

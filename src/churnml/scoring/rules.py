@@ -1661,8 +1661,10 @@ def _onboarding(ctx: RuleInput) -> pl.DataFrame:
         min_days=low,
         max_days=high,
         active_share=share,
+        with_weeks=True,
     )
-    return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID)
+    said = pl.format("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
+    return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID, said.alias(_EVIDENCE))
 
 
 RULES: dict[str, Rule] = {
