@@ -1024,11 +1024,9 @@ def onboarding_stalled(
     ``events`` None (the dataset has no events table): null for every client, not observed."""
     if events is None:
         out = _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
-        return (
-            out.with_columns(pl.lit(None, pl.Int64).alias(c) for c in ("_weeks_active", "_weeks_lived"))
-            if (with_weeks)
-            else out
-        )
+        if not with_weeks:
+            return out
+        return out.with_columns(pl.lit(None, pl.Int64).alias(c) for c in ("_weeks_active", "_weeks_lived"))
     cut = _midnight(as_of)
     created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")).alias("_created"))
     base = _ids(client_ids).join(created, on=CLIENT_ID, how="left", maintain_order="left")
