@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from churnml.config import RulesConfig
 from churnml.contract.schemas import Table
@@ -2147,3 +2149,20 @@ def test_a_data_export_on_several_days_says_how_many_and_the_last() -> None:
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
         "data_export: exported data on 2 days, the last 2024-05-31"
     ]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(RULES)),
+        # what a rule saw: any text, a "; " and a colon inside too (a signal's note, an invoice id)
+        st.text(alphabet=st.sampled_from("ab1 ;:-()"), min_size=1, max_size=30).filter(
+            lambda t: t.strip() == t and not any(f"; {name}: " in f"; {t}" for name in RULES)
+        ),
+        max_size=5,
+    )
+)
+def test_evidence_is_read_back_as_it_was_written(said: dict[str, str]) -> None:
+    """``rules_evidence`` joins ``<rule>: <what>`` with "; "; read back it gives each rule its own text, unless
+    that text itself holds "; <a rule's name>: " (never a sentence churnml writes)."""
+    written = "; ".join(f"{name}: {what}" for name, what in said.items()) or None
+    assert evidence_by_rule(written) == said
