@@ -189,9 +189,61 @@ def test_a_usage_log_that_began_late_observes_the_clients_from_its_start(whole_g
     assert got.get_column("usage_logins_per_week_182d").to_list()[0] == pytest.approx(2 / 13)
 
 
-def test_a_usage_log_that_began_with_the_data_is_observed_from_the_data_s_start() -> None:
-    early = {**LATE, Table.EVENTS: [*LATE[Table.EVENTS], ev("old", datetime(2023, 2, 1), "login", "u1", 1.0)]}
-    assert make_dataset(early).usage_observed_from() is None
+@pytest.mark.parametrize(
+    ("first_event", "late"), [(datetime(2023, 1, 8), False), (datetime(2023, 1, 9), True)]
+)
+def test_a_usage_log_that_began_within_a_week_of_the_data_is_observed_from_the_data_s_start(
+    first_event: datetime, late: bool
+) -> None:
+    # the first invoice on 2023-01-02: a first event 6 days after it began with the data, 7 days after it late
+    early = {**LATE, Table.EVENTS: [*LATE[Table.EVENTS], ev("old", first_event, "login", "u1", 1.0)]}
+    assert make_dataset(early).usage_observed_from() == (first_event if late else None)
+
+
+# A usage-billed API's export from 2026-07-01 (a Wednesday): its daily aggregates (100 calls a day, in `count`)
+# and invoices from that day, its terms those running then, the first started on 2026-06-04 (27 days before).
+API_EXPORT = {
+    Table.CLIENTS: [{"client_id": "A", "created_at": datetime(2025, 1, 1)}],
+    Table.SUBSCRIPTIONS: [
+        {
+            "client_id": "A",
+            "start_date": datetime(2026, 6 + i, 4),
+            "end_date": datetime(2026, 7 + i, 4),
+            "mrr": 49.0,
+        }
+        for i in range(4)
+    ],
+    Table.PAYMENTS: [
+        {"client_id": "A", "paid_at": datetime(2026, 7 + i, 4, 1), "amount": 49.0, "invoice_id": f"in{i}"}
+        for i in range(3)
+    ],
+    Table.EVENTS: [
+        {**ev("A", datetime(2026, 7, 1) + timedelta(days=d), "completions", "key_1", 0.2), "count": 100}
+        for d in range(89)  # 2026-07-01 .. 2026-09-27
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("snap", "events_7d", "events_28d", "ratio"),
+    [
+        # 12 days of the log: the 28 days reach before it (unknown, was 1,200 as if June had no call), and no
+        # baseline day yet (null, was 1,201 times the baseline of June's unrecorded days)
+        (date(2026, 7, 13), 700.0, None, None),
+        # 2,800 calls in the last 28 days against 6,100 in the 63 days before them from the log's first week
+        # (2026-06-29; was 91 days from the first term's: 1.49)
+        (date(2026, 9, 28), 700.0, 2800.0, 2801 / (6100 * 28 / 63 + 1)),
+    ],
+)
+def test_a_usage_log_that_began_weeks_after_the_running_terms_is_observed_from_its_start(
+    snap: date, events_7d: float, events_28d: float | None, ratio: float | None
+) -> None:
+    dataset = make_dataset(API_EXPORT)
+    assert dataset.first_activity() == datetime(2026, 6, 4)
+    assert dataset.usage_observed_from() == datetime(2026, 7, 1)
+    row = build_features(dataset, spine(["A"], [snap]), CFG).row(0, named=True)
+    assert (row["usage_events_7d"], row["usage_events_28d"]) == (events_7d, events_28d)
+    assert row["usage_events_ratio"] == (None if ratio is None else pytest.approx(ratio))
 
 
 # Invoices from 2023-01, the contact logs (communications and tickets) from 2024-06-03 (a Monday; a helpdesk

@@ -11,11 +11,26 @@ import polars as pl
 
 from churnml.contract.schemas import CONTRACT, Communications, Events, Table, Tickets
 
-__all__ = ["LATE_TABLE_DAYS", "NOT_ACTIVITY", "Dataset", "RepairLog", "plausible_first"]
+__all__ = [
+    "LATE_TABLE_DAYS",
+    "LATE_USAGE_LOG_DAYS",
+    "NOT_ACTIVITY",
+    "Dataset",
+    "RepairLog",
+    "plausible_first",
+]
 
 # A table whose first record comes this many days or more after the data's first activity began late:
 # its history was not kept before (product analytics adopted long after billing), rather than empty.
 LATE_TABLE_DAYS = 91
+# A usage log (events) whose first record comes this many days or more after the data's first activity began
+# late: product use is dense (a portfolio's events every day), so weeks in which not one client has an event
+# while terms or invoices run are weeks the log did not record, not weeks of no use. An export of the terms
+# running on its first day (started up to a month before it) beside events and invoices from that day read
+# those weeks as every client's zero use: the 28-day counts truncated and the trends against them 8,658
+# times the client's baseline. Contact logs are sparse (a client may write once a quarter): they keep
+# LATE_TABLE_DAYS.
+LATE_USAGE_LOG_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -126,12 +141,13 @@ class Dataset:
         )
 
     def usage_observed_from(self) -> datetime | None:
-        """When the usage log begins, when that is :data:`LATE_TABLE_DAYS` or more after the data's first
-        activity (a CRM whose contracts and invoices go back years, its product analytics months): the
-        usage features observe the clients from then (their windows, onboarding and weeks of use), not
-        from the first invoice. None otherwise: the usage family reads :meth:`first_activity`."""
+        """When the usage log begins, when that is :data:`LATE_USAGE_LOG_DAYS` (a week) or more after the data's
+        first activity (a CRM whose contracts and invoices go back years, its product analytics months; an export
+        whose terms running on its first day started weeks before it): the usage features observe the clients
+        from then (their windows, onboarding and weeks of use), not from the first term or invoice. None
+        otherwise: the usage family reads :meth:`first_activity`."""
         first = self.events_first()
-        if first is None or (first - self.first_activity()).days < LATE_TABLE_DAYS:
+        if first is None or (first - self.first_activity()).days < LATE_USAGE_LOG_DAYS:
             return None
         return first
 
