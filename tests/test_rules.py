@@ -303,6 +303,20 @@ def test_usage_drop_compares_the_last_weeks_with_the_clients_own_usual(
     assert set(bare.get_column(Scores.RULES)) == {""}
 
 
+def test_usage_drop_says_its_counts_grouped_in_thousands() -> None:
+    # an API account's daily aggregates: 66,919 calls in the last 28 days against 1,465,479 in the 154 days
+    # before, a usual of 266,451 per 28 days (said as the drivers say counts: "31,151 a week")
+    features = pl.DataFrame(
+        {"client_id": ["settled"], "usage_events_28d": [66_919.0], "usage_events_182d": [1_532_398.0]}
+    )
+    cfg = RulesConfig(enabled=("usage_drop",))
+    out = fired_rules(
+        NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",), features=features
+    )
+    said = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True))
+    assert said["settled"] == "usage_drop: 66,919 events in the last 28 days against a usual 266,451"
+
+
 def test_every_rule_has_a_plain_language_text() -> None:
     texts = rule_descriptions(RulesConfig(), grace_days=30)
     assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)

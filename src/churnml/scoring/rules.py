@@ -119,6 +119,7 @@ __all__ = [
     "evidence_by_rule",
     "failed_payments_said",
     "fired_rules",
+    "grouped_count",
     "mailing_days",
     "mailings_note",
     "order_rhythm_days",
@@ -1554,6 +1555,14 @@ def portfolio_usage_ratio(ratios: pl.DataFrame) -> float | None:
 QUIET_RULES = frozenset({"usage_drop", "no_activity"})
 
 
+def grouped_count(count: pl.Expr) -> pl.Expr:
+    """A count of 0 or more (a float or an integer column) as text, rounded to a whole number and grouped in
+    thousands as the drivers say counts: 66918.6 -> "66,919", 475512 -> "475,512", 12 -> "12"; null stays
+    null. Grain: that of ``count``."""
+    digits = count.round(0).cast(pl.Int64).cast(pl.String)
+    return digits.str.reverse().str.replace_all(r"(\d{3})", "${1},").str.strip_suffix(",").str.reverse()
+
+
 def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     """Clients whose events in the last ``usage_drop_days`` are at most ``1 - usage_drop_share`` of their
     usual rate (:func:`usage_ratios`), when that usual rate is at least ``usage_drop_min_events``: a collapse
@@ -1573,9 +1582,9 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     said = (  # the counts, when the ratios hold them (usage_ratios does)
         pl.format(
             "{} events in the last {} days against a usual {}",
-            pl.col("_recent").round(0).cast(pl.Int64),
+            grouped_count(pl.col("_recent")),
             pl.lit(ctx.cfg.usage_drop_days),
-            pl.col("_usual").round(0).cast(pl.Int64),
+            grouped_count(pl.col("_usual")),
         )
         if {"_recent", "_usual"} <= set(ratios.columns)
         else pl.lit(None, pl.String)
