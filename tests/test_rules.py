@@ -1571,6 +1571,54 @@ def test_no_activity_does_not_read_a_terms_charge_as_activity(with_events, term,
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
 
 
+@pytest.mark.parametrize(
+    ("term", "ordered", "fires"),
+    [
+        # a B2B annual contract without a usage log: its yearly invoice issued the day the term began, 200
+        # days ago, is the only order it places this year; it is on its contract, not 200 days quiet
+        ((days_ago(200), days_ago(-165)), days_ago(200), False),
+        # the renewal invoiced 10 days before the term began
+        ((days_ago(200), days_ago(-165)), days_ago(210), False),
+        # a monthly term: 120 days without a charge is quiet whatever the term
+        ((days_ago(20), days_ago(-10)), days_ago(120), True),
+        # the annual term began 400 days ago and runs on (a contract of two years): its one order 400 days ago
+        ((days_ago(400), days_ago(-330)), days_ago(400), False),
+        # an annual term whose last order is older than the term itself: nothing charged for this term
+        ((days_ago(100), days_ago(-265)), days_ago(400), True),
+        # no term running: the orders are all there is
+        (None, days_ago(200), True),
+    ],
+)
+def test_no_activity_without_events_waits_for_the_running_terms_length(term, ordered, fires) -> None:
+    # no events table: a client's orders are its activity, and a client on a term is charged once a term
+    # (a 150-account CRM with annual contracts: no_activity fired for 68 of 126 clients, "last order on
+    # 2025-12-17, 348 days ago" of an account paid up to its renewal and called 27 days ago)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["a"],
+                "amount": [12000.0],
+                "issued_at": [ordered],
+                "paid_at": [ordered + timedelta(days=20)],
+            },
+            schema={
+                "client_id": pl.String,
+                "amount": pl.Float64,
+                "issued_at": pl.Datetime("us"),
+                "paid_at": pl.Datetime("us"),
+            },
+        ),
+    }
+    if term is not None:
+        tables[Table.SUBSCRIPTIONS] = pl.DataFrame(
+            {"client_id": ["a"], "start_date": [term[0]], "end_date": [term[1]], "mrr": [1000.0]}
+        )
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=90)
+    out = fired_rules(tables, ["a"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+
+
 def test_a_paused_client_fires_neither_usage_drop_nor_no_activity() -> None:
     # both quiet for 120 days and down 93% on their usual; "paused" is on 2 free months after paid ones
     ids = ["paused", "paying"]
