@@ -660,6 +660,7 @@ def _report(
         top_drivers=cfg.score.top_drivers,
         max_clients=cfg.score.report_clients,
         movers=cfg.score.report_movers,
+        change_min=cfg.score.change_min,
         rule_text=rule_descriptions(cfg.rules, cfg.label.grace_days),
         currency=cfg.score.currency,
         thresholds=(cfg.score.zones.yellow, cfg.score.zones.red),

@@ -779,18 +779,16 @@ def _drift_html(
 
 
 # the least change of probability (0.1 points) that makes a client a mover of the report
-_MOVED = 0.001
-
-
-def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
+def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int, change_min: float) -> str:
     """New in red and the biggest probability moves since the previous list (``movers`` rows each; a
-    client whose probability moved by less than :data:`_MOVED` is no mover: on a small portfolio most
-    clients do not move at all, and a table padded with "0.0" rows hides the ones that did). The new in
-    red heading counts them all; a note under the table says when it shows only the first."""
+    client whose probability moved by less than ``change_min``, ``score.change_min``, is no mover: its
+    ``why_changed`` is not told, and on a small portfolio most clients barely move: a 126-account list showed 19
+    movers, 16 of them moved 0.1 to 0.9 points with an empty "why"). The new in red heading counts them all; a
+    note under the table says when it shows only the first."""
     new_red = scores.filter(pl.col(Scores.NEW_IN_RED))
     new_shown = new_red.sort(Scores.PRIORITY).head(movers)
     moved = (
-        scores.filter(pl.col(Scores.PROBABILITY_CHANGE).abs() >= _MOVED)
+        scores.filter(pl.col(Scores.PROBABILITY_CHANGE).abs() >= change_min)
         .with_columns(pl.col(Scores.PROBABILITY_CHANGE).abs().alias("_abs"))
         .sort(["_abs", Scores.CLIENT_ID], descending=[True, False])
         .head(movers)
@@ -813,7 +811,7 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int) -> str:
     biggest = (
         f"<table>{head}{mover_rows(moved)}</table>"
         if moved.height
-        else f"<p class='muted'>No client's probability moved by {100 * _MOVED:.1f} points or more.</p>"
+        else f"<p class='muted'>No client's probability moved by {100 * change_min:.1f} points or more.</p>"
     )
     newly = (
         f"<table>{head}{mover_rows(new_shown)}</table>"
@@ -1010,6 +1008,7 @@ def report_html(
     top_drivers: int,
     max_clients: int,
     movers: int = 20,
+    change_min: float = 0.01,
     rule_text: Mapping[str, str] | None = None,
     currency: str = "",
     thresholds: Sequence[float] = (0.15, 0.35),
@@ -1037,7 +1036,9 @@ def report_html(
     other churnml pages, (label, relative href), in a bar above the title; ``zone_rule`` how the zones are set
     (:func:`churnml.scoring.playbook.zone_rule_text`), under the title; ``left`` the clients of the last list
     written, of ``last_list``, that are not on this one (:func:`left_since_list`): a section after the movers
-    (none without both), ``left_note`` why that list's hit rate may mislead (it was scored with hindsight)."""
+    (none without both), ``left_note`` why that list's hit rate may mislead (it was scored with hindsight);
+    ``change_min`` (``score.change_min``) the probability move that makes a mover, the one its ``why_changed``
+    is told from."""
     rule_text = dict(rule_text or {})
     # the clients in full: the red and yellow ones (80 green cards of 100 buried them; module docstring, 8)
     shown = _by_zone_then_priority(scores.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"]))).head(
@@ -1076,7 +1077,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {_portfolio_html(scores, currency)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
 {_watchlist(scores, linked, currency, rule_text)}
-{_movers_html(scores, linked, movers)}
+{_movers_html(scores, linked, movers, change_min)}
 {_left_html(left, last_list, currency, max(movers, 50), left_note) if show_left else ""}
 {_crm_sections(scores, linked, currency, silent_days, max(movers, 50))}
 {_owner_sections(scores, linked, currency, owner_clients, rule_text)}
