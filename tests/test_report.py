@@ -446,6 +446,18 @@ def test_crm_views_without_their_table_make_no_section(
             },
             "A data export in the last 28 days",
         ),
+        # a green client on a renewal play whose drivers all lower its risk: the renewal, not an empty cell (a
+        # 150-account CRM's owner blocks had 4 such rows)
+        (
+            {
+                Columns.ACTION_BASIS: "renewal due",
+                Columns.RENEWAL_DATE: date(2027, 1, 26),
+                Columns.RENEWAL_DAYS: 56,
+                Columns.driver(1, "direction"): "lowers risk",
+                Columns.driver(1, "sentence"): "5 meeting touches in the last 91 days (typical client: 1)",
+            },
+            "Renewal due: the term ends 2027-01-26 (in 56 days)",
+        ),
         # the action follows the leading driver's family: the driver leads
         (
             {

@@ -385,7 +385,9 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
     """What the compact table says first: the term's state, else the rule that raised the client's zone
     (a cancellation request put it in red, whatever the model's probability), else what the action
     follows (a rule: what it saw, :func:`rules_said`; not worth keeping: why), so that the reason and the
-    action beside it tell one story, else the first driver that raises the risk, else the fired rules."""
+    action beside it tell one story, else the first driver that raises the risk, else, beside a renewal play, the
+    renewal (:func:`renewal_state`: a green client's renewal row in an owner's block said nothing), else the
+    fired rules."""
     state = row.get(Scores.TERM_STATE)
     basis = str(row.get(Scores.ACTION_BASIS) or "")
     # the term's state leads when the action follows it (a lapse); a booked renewal is good news, and a
@@ -407,6 +409,8 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
         return f"{reason[:1].upper()}{reason[1:]}"
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")
+    if basis == "renewal due" and row.get(Scores.RENEWAL_DATE) is not None:
+        return f"Renewal due: the term {renewal_state(row)}"
     return str(row.get(Scores.RULES) or "")
 
 
