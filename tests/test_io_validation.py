@@ -1940,3 +1940,15 @@ def test_the_summary_says_a_column_without_any_value_as_such(frame, expected) ->
     from churnml.contract.validation import empty_cells_text
 
     assert empty_cells_text(frame) == expected
+
+
+@pytest.mark.parametrize(("currency", "example"), [("EUR", "USD"), ("USD", "EUR"), ("GBP", "USD")])
+def test_the_unnamed_currency_note_gives_another_currency_as_its_example(currency: str, example: str) -> None:
+    # a B2B CRM in dollars with score.currency: USD set read "the amounts are read as USD ...: if they are in
+    # another currency, set it (e.g. --set score.currency=USD)"
+    from churnml.contract.validation import unmarked_currency_note
+
+    note = unmarked_currency_note([Table.PAYMENTS], {}, {}, currency)
+    assert note is not None
+    assert f"the amounts are read as {currency} (score.currency" in note
+    assert f"(e.g. --set score.currency={example})" in note

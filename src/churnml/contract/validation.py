@@ -854,10 +854,11 @@ def unmarked_currency_note(
     ]
     if not unmarked:
         return None
+    other = "EUR" if currency == "USD" else "USD"  # the example names another currency than the one read
     return (
         f"{', '.join(unmarked)}: no currency named (no currency column, or an empty one), the amounts are read as "
         f"{currency} (score.currency, which every output names): if they are in another currency, set it (e.g. "
-        "--set score.currency=USD), or add a currency column (currency, currency_code, ccy) with "
+        f"--set score.currency={other}), or add a currency column (currency, currency_code, ccy) with "
         "data.currency_rates for several"
     )
 
