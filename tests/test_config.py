@@ -338,3 +338,17 @@ def test_the_readmes_bank_activity_events_load(tmp_path: Path) -> None:
     assert load_config(overrides=["label.activity_events=[transfer_out]"]).label.activity_events == (
         "transfer_out",
     )
+
+
+def test_a_key_written_twice_in_a_config_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    # YAML keeps the last of two equal keys without a word: the shipped defaults held urgent_priorities twice,
+    # and a config with two label sections lost the first
+    path = tmp_path / "my.yaml"
+    path.write_text("label: {source: subscriptions}\nscore: {currency: USD}\nlabel: {horizon_days: 60}\n")
+    with pytest.raises(ConfigError, match=r"key 'label' written twice \(lines 1 and 3\): keep one"):
+        load_config(path)
+    path.write_text("features:\n  low_csat: 2\n  low_csat: 3\n")
+    with pytest.raises(ConfigError, match=r"key 'low_csat' written twice \(lines 2 and 3\)"):
+        load_config(path)
+    path.write_text("label: {source: subscriptions}\nscore: {currency: USD}\n")
+    assert load_config(path).label.source == "subscriptions"  # the shipped defaults load: no key twice there

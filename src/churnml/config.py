@@ -705,10 +705,28 @@ def default_config_text() -> str:
     return (resources.files("churnml") / "default.yaml").read_text(encoding="utf-8")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping: YAML keeps the last silently, so a
+    config holding two ``label:`` sections (one copied from an example) lost the first without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} written twice (lines {seen[key]} and {line}): keep one", None
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, text: str | None = None) -> dict[str, Any]:
-    """The YAML mapping of the file ``path`` (or of ``text``, read from it elsewhere)."""
+    """The YAML mapping of the file ``path`` (or of ``text``, read from it elsewhere); a key written twice in
+    one mapping is an error naming it and its lines (:class:`_UniqueKeyLoader`)."""
     try:
-        loaded = yaml.safe_load(Path(path).read_text() if text is None else text)
+        loaded = yaml.load(Path(path).read_text() if text is None else text, Loader=_UniqueKeyLoader)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist") from exc
     except yaml.YAMLError as exc:
