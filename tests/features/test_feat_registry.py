@@ -233,3 +233,35 @@ def test_the_login_columns_say_the_configured_noun(name, value, login, order):
     shop = FeaturesConfig(login_events=("order",), login_noun="order")
     assert (sentence(name, value), sentence(name, value, shop)) == (login, order)
     assert feature_spec("usage_logins_ratio", shop).label == "trend of orders"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "either", "paid"),
+    [
+        (
+            "payments_days_since_payment",
+            402.0,
+            "Last payment or order 402 days ago",
+            "Last payment 402 days ago",
+        ),
+        (
+            "payments_orders_91d",
+            1.0,
+            "1 payment or order in the last 91 days",
+            "1 payment in the last 91 days",
+        ),
+        (
+            "payments_mean_gap_days",
+            370.0,
+            "Usually 370 days between payments or orders",
+            "Usually 370 days between payments",
+        ),
+    ],
+)
+def test_the_order_columns_say_payments_when_orders_are_counted_when_paid(name, value, either, paid):
+    # contract billing (features.orders_at: paid, the subscriptions label's): an order is counted at its payment,
+    # so "Last payment or order 402 days ago" read false of an annual account whose invoice was issued 45 days ago
+    billing = FeaturesConfig(orders_at="paid")
+    assert (sentence(name, value), sentence(name, value, billing)) == (either, paid)
+    assert sentence(name, value, FeaturesConfig(orders_at="issued")) == either
+    assert feature_spec("payments_mean_gap_days", billing).label == "typical gap between payments"

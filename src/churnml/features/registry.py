@@ -88,7 +88,8 @@ def _context(cfg: FeaturesConfig) -> dict[str, object]:
 
 def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     """Fill the config placeholders ({recent}, {baseline}, ...) and keep {value}/{pct}/{verb}; the login
-    columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop)."""
+    columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop); with
+    ``features.orders_at: paid`` the order columns say payments (:func:`payments_only`)."""
     template = spec.template
     for key, val in _context(cfg).items():
         template = template.replace("{" + key + "}", str(val)).replace("{" + key + ":g}", f"{val:g}")
@@ -97,6 +98,8 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
         template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
     if spec.group == "time_in_product" and cfg.value_noun:
         template, unit, label = (renamed_value(t, cfg.value_noun) for t in (template, unit, label))
+    if cfg.orders_at == "paid":
+        template, label = payments_only(template), payments_only(label)
     return FeatureSpec(spec.name, spec.family, unit, spec.direction, spec.group, template, spec.kind, label)
 
 
@@ -111,6 +114,16 @@ def renamed_login(text: str, noun: str) -> str:
         return word + m.group(2)
 
     return _LOGIN_WORD.sub(said, text)
+
+
+_PAYMENT_OR_ORDER = re.compile(r"\b(payment|Payment)(s?) or orders?\b")
+
+
+def payments_only(text: str) -> str:
+    """``text`` of an order column ("Last payment or order 402 days ago") said as payments alone ("Last payment
+    402 days ago"): with ``features.orders_at: paid`` (contract billing) the orders these columns count are the
+    payments, at their payment; "or order" read false beside an invoice issued 45 days ago and not yet paid."""
+    return _PAYMENT_OR_ORDER.sub(lambda m: m.group(1) + m.group(2), text)
 
 
 def renamed_value(text: str, noun: str) -> str:
