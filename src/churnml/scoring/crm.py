@@ -78,11 +78,14 @@ __all__ = [
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
     "MAX_NOTICE_DAYS",
+    "MONTHLY_TERM_DAYS",
     "NOTICE_GIVEN",
     "PAUSED",
     "PAUSE_DUE",
     "PAUSE_FACTS",
     "RENEWED",
+    "TERM_AGE",
+    "TERM_DAYS",
     "back_text",
     "booked_terms",
     "cancellation_notices",
@@ -101,6 +104,7 @@ __all__ = [
     "reached",
     "renewed_rows",
     "running_mrr",
+    "running_terms_at",
     "term_state_text",
     "term_status",
     "with_price_rises",
@@ -735,6 +739,36 @@ def booked_terms(
         .filter(early <= renewal_share * length)
         .group_by(CLIENT_ID)
         .agg(pl.col("_start").min().dt.date().alias("_booked"))
+    )
+
+
+# a running term this long or shorter can be left at its end, within a month (a monthly plan): its end says little
+# about the client, and a price rise in it is one the client can act on now
+MONTHLY_TERM_DAYS = 31
+# the columns of running_terms_at: the length of the client's longest running base term, and the days since it began
+TERM_DAYS, TERM_AGE = "_term_days", "_term_age"
+
+
+def running_terms_at(subscriptions: pl.DataFrame, cut: datetime) -> pl.DataFrame:
+    """``[client_id, _term_days, _term_age]``: per client with a base term running at ``cut`` (the terms started
+    before it, read as the labels read them, :func:`churnml.labels.customer_terms`: an annual add-on on a monthly
+    plan leaves the client monthly; ending on or after ``cut``), the length in days of its longest such term
+    (:data:`TERM_DAYS`) and the days since that term began (:data:`TERM_AGE`). One row per such client. An annual
+    term billed up front leaves months without a payment that say nothing about the client."""
+    from churnml.labels import customer_terms
+
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    return (
+        customer_terms(subscriptions.filter(start < cut))
+        .filter(end >= cut)
+        .with_columns(
+            pl.col(CLIENT_ID).cast(pl.String),
+            (end - start).dt.total_days().alias(TERM_DAYS),
+            (pl.lit(cut) - start).dt.total_days().alias(TERM_AGE),
+        )
+        .sort(CLIENT_ID, TERM_DAYS, TERM_AGE)
+        .group_by(CLIENT_ID, maintain_order=True)
+        .agg(pl.col(TERM_DAYS).last(), pl.col(TERM_AGE).last())
     )
 
 

@@ -26,7 +26,17 @@ from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
 from churnml.labels import customer_terms
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSED, free_after_paid, paused_clients, renewed_rows
+from churnml.scoring.crm import (
+    EARLY_RENEWAL_SHARE,
+    MONTHLY_TERM_DAYS,
+    PAUSED,
+    TERM_AGE,
+    TERM_DAYS,
+    free_after_paid,
+    paused_clients,
+    renewed_rows,
+    running_terms_at,
+)
 from churnml.scoring.explain import (
     FAMILIES,
     TENURE,
@@ -66,7 +76,6 @@ __all__ = [
 
 
 # a running term this many days long or shorter is a monthly plan's
-MONTHLY_TERM_DAYS = 31
 
 
 def short_term_clients(
@@ -92,25 +101,12 @@ def running_term_days(
 def running_terms(
     client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per client, (the length in days of its longest running term, the days since that term began),
-    both inf without a running term. Terms are the client's base ones as the labels read them
-    (:func:`churnml.labels.customer_terms`, of the terms started before ``as_of``): an annual add-on on a
-    monthly plan leaves the client monthly, its silence of payments still cited."""
+    """Per client, (the length in days of its longest running base term, the days since that term began),
+    both inf without a running term (:func:`churnml.scoring.crm.running_terms_at` at ``as_of``)."""
     none = np.full(len(client_ids), np.inf)
     if subscriptions is None or subscriptions.height == 0:
         return none, none.copy()
-    cut = datetime(as_of.year, as_of.month, as_of.day)
-    running = (
-        customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
-        .filter(pl.col(Subscriptions.END_DATE) >= cut)
-        .with_columns(
-            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_len"),
-            (pl.lit(cut) - pl.col(Subscriptions.START_DATE)).dt.total_days().alias("_age"),
-        )
-        .sort(CLIENT_ID, "_len", "_age")
-        .group_by(CLIENT_ID)
-        .agg(pl.col("_len").last(), pl.col("_age").last())
-    )
+    running = running_terms_at(subscriptions, datetime(as_of.year, as_of.month, as_of.day))
     frame = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)}).join(
         running, on=CLIENT_ID, how="left", maintain_order="left"
     )
@@ -118,7 +114,7 @@ def running_terms(
     def days(col: str) -> np.ndarray:
         return frame.get_column(col).cast(pl.Float64).fill_null(np.inf).to_numpy()
 
-    return days("_len"), days("_age")
+    return days(TERM_DAYS), days(TERM_AGE)
 
 
 def free_term_days(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:

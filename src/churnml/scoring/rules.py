@@ -14,7 +14,7 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (measured from the client's creation when it never had one), nor for ``no_activity_rhythm`` times the
   client's usual gap between orders (the median of its gaps, with 3 order days or more: a quarterly buyer is
   not flagged 45 days after an order), nor, without an events table, for the length of the term the client is
-  on (:func:`running_term_days`: an annual contract is invoiced once a year); an event of ``label.activity_events`` when
+  on (:func:`churnml.scoring.crm.running_terms_at`: an annual contract is invoiced once a year); an event of ``label.activity_events`` when
   that is set (a bank's transactions, not its logins: the activity the labels read). Not evaluated when the dataset has
   neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
   terms after paid ones; a pause is quiet by itself), nor is ``usage_drop`` (:data:`QUIET_RULES`).
@@ -90,7 +90,13 @@ from churnml.contract.schemas import (
     Tickets,
 )
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import EARLY_RENEWAL_SHARE, paused_clients
+from churnml.scoring.crm import (
+    EARLY_RENEWAL_SHARE,
+    MONTHLY_TERM_DAYS,
+    TERM_DAYS,
+    paused_clients,
+    running_terms_at,
+)
 from churnml.scoring.outputs import History
 
 __all__ = [
@@ -249,7 +255,7 @@ def _no_activity(
     client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
     "inactive"). Without events the orders are the only activity there is, charges included, and a client on a
-    term is quiet only once its last order is also older than that term (:func:`running_term_days`: an annual
+    term is quiet only once its last order is also older than that term (:func:`churnml.scoring.crm.running_terms_at`: an annual
     contract invoiced when it began is not "348 days without an order")."""
     stamps = []
     order_stamps = None
@@ -291,8 +297,8 @@ def _no_activity(
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if events is None and subscriptions is not None:
         # no usage log: a client on a term is charged once a term (an annual contract's one invoice a year)
-        terms = running_term_days(subscriptions, cut).with_columns(
-            pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID])
+        terms = running_terms_at(subscriptions, cut).select(
+            pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), TERM_DAYS
         )
         frame = frame.join(terms, on=CLIENT_ID, how="left", maintain_order="left")
         quiet &= (pl.col("_quiet") >= pl.col(TERM_DAYS)).fill_null(True)
@@ -320,28 +326,6 @@ def _no_activity(
         CLIENT_ID,
         quiet.fill_null(False).alias("_fires"),
         pl.concat_str([evidence, said.fill_null("")]).alias(_EVIDENCE),
-    )
-
-
-# the length in days of the term a client is on (:func:`running_term_days`)
-TERM_DAYS = "_term_days"
-
-
-def running_term_days(subscriptions: pl.DataFrame, cut: datetime) -> pl.DataFrame:
-    """``client_id``, :data:`TERM_DAYS`: per client with a term running at ``cut`` (its customer terms,
-    :func:`churnml.labels.customer_terms`: an add-on alone is none; started before ``cut``, ending at or
-    after it), the length in days of the longest such term. One row per such client. A client on a term is
-    charged once a term: without a usage log the rule ``no_activity`` waits that long after its last order."""
-    from churnml.labels import customer_terms
-
-    dt = pl.Datetime("us")
-    start = pl.col(Subscriptions.START_DATE).cast(dt)
-    end = pl.col(Subscriptions.END_DATE).cast(dt)
-    return (
-        customer_terms(subscriptions)
-        .filter((start < cut) & (end >= cut))
-        .group_by(pl.col(CLIENT_ID).cast(pl.String))
-        .agg((end - start).dt.total_days().max().alias(TERM_DAYS))
     )
 
 
@@ -1394,11 +1378,6 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
             how="anti",
         )
     )
-
-
-# a running term this long or shorter can be left at its end, within a month (a monthly plan): a rise in it is one
-# the client can act on now, whenever its term ends
-MONTHLY_TERM_DAYS = 31
 
 
 def _can_leave_soon(base: pl.DataFrame, cut: datetime, days: int, keys: list[str]) -> pl.DataFrame:
