@@ -1476,6 +1476,67 @@ def test_usage_ratios_read_a_null_window_s_count_and_days_together(
     assert _usage_drops(features, tables) == (["c"] if ratio is not None and ratio <= 0.4 else [])
 
 
+@pytest.mark.parametrize(
+    ("data_days", "events", "usual", "ratio"),
+    [
+        # 60 days of data (features.unobserved_windows: scaled: each window's count over the 60 days x w / 60):
+        # 640 events in the first 32 days, 196 in the last 28: a usual of 560 a 28 days, x0.35 (read before as
+        # the scaled total less the raw 196 over 154 days: a usual of 425, x0.46, and usage_drop did not fire)
+        (60, (196.0, 836 * 91 / 60, 836 * 182 / 60), 560.0, 0.35),
+        # steady on 60 days: 280 a 28 days before and since, x1.0 (as before)
+        (60, (280.0, 600 * 91 / 60, 600 * 182 / 60), 280.0, 1.0),
+        # 120 days of data: the 182-day count over its 120 days (92 of usual), not the whole 91 days' 63
+        (120, (50.0, 300.0, 510 * 182 / 120), 140.0, 50 / 140),
+        # 200 days of data: no window scaled, read as whole (154 days of usual, as without the data's days)
+        (200, (28.0, 182.0, 336.0), 56.0, 0.5),
+        # 40 days of data: 12 days of usual observed, under the 28 of a comparison: not compared
+        (40, (100.0, 140 * 91 / 40, 140 * 182 / 40), None, None),
+    ],
+)
+def test_usage_ratios_read_a_scaled_window_over_the_days_of_data(
+    data_days: int, events: tuple[float, float, float], usual: float | None, ratio: float | None
+) -> None:
+    from churnml.scoring.rules import RuleInput, usage_ratios
+
+    features = pl.DataFrame(
+        {
+            "client_id": ["c"],
+            **{f"usage_events_{w}d": [n] for w, n in zip((28, 91, 182), events, strict=True)},
+        }
+    )
+    tables = {Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]})}
+    start = AS_OF - timedelta(days=data_days)
+    ctx = RuleInput(
+        tables,
+        features.select("client_id"),
+        AS_OF,
+        None,
+        RulesConfig(),
+        0.0,
+        (),
+        features=features,
+        usage_start=start,
+    )
+    got = usage_ratios(ctx)
+    assert got.get_column("_usual").to_list() == ([] if usual is None else [pytest.approx(usual)])
+    assert got.get_column("_ratio").to_list() == ([] if ratio is None else [pytest.approx(ratio)])
+    out = fired_rules(
+        tables,
+        ["c"],
+        AS_OF,
+        None,
+        RulesConfig(enabled=("usage_drop",)),
+        low_csat=2,
+        export_events=(),
+        features=features,
+        usage_start=start,
+    )
+    said = (
+        f"usage_drop: {events[0]:.0f} events in the last 28 days against a usual {usual:.0f}" if usual else ""
+    )
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [said if ratio and ratio <= 0.4 else None]
+
+
 def test_a_churn_record_and_a_term_after_it_are_a_return_for_usage_drop() -> None:
     # the term ran on (a renewal 10 days after the last one ended, within the grace), but a churn record
     # lies between: a return 10 days ago, so its last 28 days are no drop

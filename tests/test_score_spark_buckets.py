@@ -200,3 +200,53 @@ def test_the_driver_finds_the_mailings_of_the_whole_dataset_as_polars_does(spark
     assert expected.height == 12
     assert driver_mailings(on_spark, rules).equals(expected)
     assert driver_mailings({Table.CLIENTS: on_spark[Table.CLIENTS]}, rules).height == 0
+
+
+def test_a_bucket_reads_a_scaled_usage_window_over_the_whole_dataset_s_days() -> None:
+    # a bucket whose one client began logging 40 days ago, of a dataset whose data began 60 days ago
+    # (features.unobserved_windows: scaled: the 182-day count is the 60 days' x 182 / 60): 40 events a day for
+    # 12 days, then 7 a day for the last 28 (196). Its usual is read over the whole dataset's 32 days of usual,
+    # as the Polars list reads it: 480 x 28 / 32 = 420, x0.47 (not over its own 12 days, 1,120; read before as
+    # the scaled 2,050.5 less 196 over 154 days: 337, x0.58)
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.scoring.spark_buckets import BucketContext, bucket_usage_ratios
+
+    at = datetime(2026, 12, 7)
+    start = at - timedelta(days=60)
+    rows = [at - timedelta(days=40 - d, hours=-10) for d in range(40) for _ in range(7 if d >= 12 else 40)]
+    events = pl.DataFrame({"client_id": "f", "ts": rows, "event": "login"})
+    clients = pl.DataFrame({"client_id": ["f"], "created_at": [datetime(2025, 1, 1)]})
+    cfg = FeaturesConfig(unobserved_windows="scaled")
+    bucket = Dataset(
+        {Table.CLIENTS: clients, Table.EVENTS: events},
+        "t",
+        start,
+        at,
+        activity_start=start,
+        events_start=start,
+    )
+    spine = pl.DataFrame({"client_id": ["f"], "snapshot": [at.date()]})
+    features = build_features(bucket, spine, cfg)
+    names = tuple(c for c in features.columns if c.startswith("usage_events_"))
+    ctx = BucketContext(
+        as_of=at.date(),
+        prev_date=at.date() - timedelta(days=7),
+        todo=(at.date(),),
+        reused=frozenset(),
+        name="t",
+        start=start,
+        data_as_of=at,
+        activity_start=start,
+        label=LabelConfig(),
+        features=cfg,
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["usage_drop"]),
+        names=names,
+        events_start=start,
+    )
+    ratios = bucket_usage_ratios(bucket, features, ctx)
+    assert ratios.select("client_id", "_recent", "_usual", "_ratio").rows() == [
+        ("f", 196.0, pytest.approx(420.0), pytest.approx(196 / 420))
+    ]

@@ -171,6 +171,49 @@ def test_a_next_month_booked_after_a_rise_already_started_reads_renewed() -> Non
     ]
 
 
+def test_usage_drop_reads_a_falling_client_over_the_days_of_data_on_the_list() -> None:
+    # 60 days of data, features.unobserved_windows: scaled (the 182-day count is the 60 days' x 182 / 60):
+    # "falling" logged 20 events a day for 32 days, then 7 a day for the last 28 (196); "steady" 10 a day. The
+    # list reads the usual over the 32 days of usual observed: 640 x 28 / 32 = 560, x0.35, and usage_drop
+    # fires; read before as the scaled 2,536 less 196 over 154 days, a usual of 425 (x0.46): it did not
+    at = datetime(2026, 12, 7)
+    start = at - timedelta(days=60)
+    rows = [
+        (client, start + timedelta(days=d, hours=10))
+        for d in range(60)
+        for client, n in (("falling", 20 if d < 32 else 7), ("steady", 10))
+        for _ in range(n)
+    ]
+    events = pl.DataFrame({"client_id": [c for c, _ in rows], "ts": [t for _, t in rows], "event": "login"})
+    clients = pl.DataFrame({"client_id": ["falling", "steady"], "created_at": [datetime(2025, 1, 1)] * 2})
+    data = Dataset({Table.CLIENTS: clients, Table.EVENTS: events}, "x", start, at)
+    spine = pl.DataFrame({"client_id": ["falling", "steady"], "snapshot": [at.date()] * 2})
+    features = build_features(data, spine, FeaturesConfig(unobserved_windows="scaled")).drop("snapshot")
+    assert features.get_column("usage_events_182d").to_list() == [
+        pytest.approx(836 * 182 / 60),
+        600 * 182 / 60,
+    ]
+    standing = client_standing(
+        data,
+        ["falling", "steady"],
+        np.array([0.1, 0.1]),
+        PreviousWeek(date(2026, 11, 30), [], np.zeros(0), {}),
+        pl.DataFrame(schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64}),
+        at.date(),
+        label=LabelConfig(),
+        features=FeaturesConfig(unobserved_windows="scaled"),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["usage_drop"]),
+        features_now=features,
+    )
+    assert standing.fired.get_column(Scores.RULES).to_list() == ["usage_drop", ""]
+    assert standing.fired.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "usage_drop: 196 events in the last 28 days against a usual 560",
+        None,
+    ]
+
+
 def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_floor() -> None:
     # a: p 0.9 x 1,200 = 1,080 at risk; b: p 0.05 x 12,000 = 600, red by capacity (no rule raised it), so
     # it is not ranked as if at the red threshold (0.35 x 12,000 = 4,200): a first, then b

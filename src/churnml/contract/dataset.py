@@ -151,6 +151,14 @@ class Dataset:
             return None
         return first
 
+    def usage_windows_from(self) -> datetime:
+        """When the usage features' windows are observed from: :meth:`usage_observed_from` (a usage log that
+        began late), else :meth:`first_activity` (:func:`churnml.features.build.resolved_unobserved_windows`
+        reads the same origin). A window longer than the days since is unknown or scaled up from them
+        (``features.unobserved_windows``); ``usage_drop`` reads its count over those days
+        (:func:`churnml.scoring.rules.usage_ratios`)."""
+        return self.usage_observed_from() or self.first_activity()
+
     def behaviour_from(self) -> datetime | None:
         """When the behaviour logs (events, communications, tickets) begin, when that is :data:`LATE_TABLE_DAYS`
         or more after the data's first activity (contracts and invoices going back years, the product and

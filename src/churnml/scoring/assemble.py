@@ -836,8 +836,11 @@ def scored_list(
     clock.step("value, zones, rules and actions")
     health = health_score(week.p_now)
     # every client's usage against its usual, this week and last (usage_drop, and the list's dip banner)
-    ratios_now = client_usage_ratios(week.now, rules, dataset.tables, as_of, label.grace_days)
-    ratios_prev = client_usage_ratios(week.prev, rules, dataset.tables, prev_date, label.grace_days)
+    usage_start = dataset.usage_windows_from().date()  # a window scaled up from fewer days read over them
+    ratios_now = client_usage_ratios(week.now, rules, dataset.tables, as_of, label.grace_days, usage_start)
+    ratios_prev = client_usage_ratios(
+        week.prev, rules, dataset.tables, prev_date, label.grace_days, usage_start
+    )
     standing = client_standing(
         dataset,
         ids,

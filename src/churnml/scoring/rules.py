@@ -52,7 +52,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``budget_pressure``: a ``layoffs`` or ``budget_cut`` signal in the last ``budget_pressure_days`` (it decides
   the action, a value review before their budget decision; it raises no zone by default: many weather it).
 - ``usage_drop``: product events in the last ``usage_drop_days`` down ``usage_drop_share`` or more against the
-  client's own usual (:func:`usage_ratios`: since its return for a client back from an absence), and against
+  client's own usual (:func:`usage_ratios`: since its return for a client back from an absence; over the days of
+  data when they are fewer than its window, ``features.unobserved_windows: scaled``), and against
   the portfolio's drop of the same weeks when most clients' use and the portfolio's total use fell
   (:func:`portfolio_usage_ratio` over every client: a caller that hands the rules part of the list, a Spark
   client bucket, passes the whole list's as ``portfolio_ratio``; the list says so,
@@ -743,6 +744,10 @@ class RuleInput:
     activity_events: tuple[str, ...] | None = None
     # score.currency: what the evidence names amounts in (payment_trouble's failed payments and invoices)
     currency: str = ""
+    # the day the features' usage windows are observed from (Dataset.usage_windows_from): a window longer than
+    # the days since holds, under features.unobserved_windows: scaled, its count over them scaled up to the
+    # window, which usage_drop reads back (usage_ratios); None: every known window read as whole
+    usage_start: date | None = None
 
     @property
     def cut(self) -> datetime:
@@ -1467,8 +1472,14 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     that began at or after its return and leaves at least ``usage_drop_days`` of usual: the weeks it was gone are no
     drop of its use (a client back one day read "their use fell far below its usual" and stood red at 94%). A window
     whose count is null (longer than the data, ``features.unobserved_windows: unknown``) is skipped the same way,
-    its count and its days together. A client back more recently than that (within 91 days with the default windows
-    28 and 91) is not compared (no row). Empty without the features."""
+    its count and its days together. A window longer than the days of data (``ctx.usage_start``, the day the usage
+    windows are observed from, to ``as_of``), whose count is scaled up from those days
+    (``features.unobserved_windows: scaled``: ``count * window / days``), is read back as its count over them and
+    its usual over the days of usual observed: with 60 days of data, the 182-day count less the last 28 days'
+    over 32 days, not 154 (a scaled total less a raw recent count read a falling client's usual 24-37% low: 425
+    events a 28 days for the 560 of its rows, x0.46 for x0.35, and usage_drop missed it); a window needs
+    ``usage_drop_days`` of usual observed too. A client back more recently than that (within 91 days with the
+    default windows 28 and 91) is not compared (no row). Empty without the features."""
     cfg = ctx.cfg
     recent_col, total_col = usage_drop_columns(cfg)
     frame = ctx.features
@@ -1481,22 +1492,30 @@ def usage_ratios(ctx: RuleInput) -> pl.DataFrame:
     windows = [longest, *sorted((w for w in shorter if 2 * days <= w < longest), reverse=True)]
     returns = _returns_of(ctx)
     back = pl.col("_back")
-    # the longest window that starts at or after the client's return (the whole usual for one never gone)
-    # and whose count is known (features.unobserved_windows: unknown leaves a window longer than the data
-    # null): the same condition picks the count and its days, else a null 182-day count would divide the
-    # 91-day count by 154 days of usual (a steady client read x2.4, a collapse to x0.25 read x0.6)
+    # the days each window observed: the whole window, or the days of data when fewer (its count scaled up
+    # to the window, features.unobserved_windows: scaled; unknown leaves it null, skipped below)
+    data_days = None if ctx.usage_start is None else (ctx.as_of - ctx.usage_start).days
+    seen = {w: w if data_days is None else min(w, data_days) for w in windows}
+    # the longest window that starts at or after the client's return (the whole usual for one never gone),
+    # whose count is known (features.unobserved_windows: unknown leaves a window longer than the data null)
+    # and whose observed days leave usage_drop_days of usual: the same condition picks the count and its
+    # days, else a null 182-day count would divide the 91-day count by 154 days of usual (a steady client
+    # read x2.4, a collapse to x0.25 read x0.6)
     fits = [
-        (back.is_null() | (back <= ctx.cut - timedelta(days=w))) & pl.col(f"usage_events_{w}d").is_not_null()
+        (back.is_null() | (back <= ctx.cut - timedelta(days=seen[w])))
+        & pl.col(f"usage_events_{w}d").is_not_null()
+        & pl.lit(seen[w] - days >= days)
         for w in windows
     ]
+    # a scaled count read back over the days it observed (count * seen / window; the count itself when whole)
     total = pl.coalesce(
         [
-            pl.when(f).then(pl.col(f"usage_events_{w}d").cast(pl.Float64))
+            pl.when(f).then(pl.col(f"usage_events_{w}d").cast(pl.Float64) * (seen[w] / w))
             for f, w in zip(fits, windows, strict=True)
         ]
     )
     usual_days = pl.coalesce(
-        [pl.when(f).then(pl.lit(w - days, pl.Float64)) for f, w in zip(fits, windows, strict=True)]
+        [pl.when(f).then(pl.lit(seen[w] - days, pl.Float64)) for f, w in zip(fits, windows, strict=True)]
     )
     recent = pl.col(recent_col).cast(pl.Float64)
     usual = (total - recent) * days / usual_days
@@ -1517,11 +1536,16 @@ def client_usage_ratios(
     tables: Mapping[Table, pl.DataFrame],
     as_of: date,
     grace_days: int = 30,
+    usage_start: date | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _ratio, _recent, _usual]`` of :func:`usage_ratios` for the clients of ``features``
-    (their features at ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads."""
+    (their features at ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads.
+    ``usage_start``: the day the usage windows are observed from
+    (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`; :attr:`RuleInput.usage_start`)."""
     ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
-    ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features)
+    ctx = RuleInput(
+        tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features, usage_start=usage_start
+    )
     return usage_ratios(ctx)
 
 
@@ -1613,13 +1637,15 @@ def portfolio_usage_note(
     tables: Mapping[Table, pl.DataFrame],
     as_of: date,
     grace_days: int = 30,
+    usage_start: date | None = None,
 ) -> str | None:
     """A sentence for the list when the whole portfolio's use fell: the median ratio of this week's
     clients' use to their usual and the ratio of their total use to its usual (:func:`portfolio_usage_ratio`)
     are both :data:`PORTFOLIO_DIP_RATIO` or less (a seasonal dip, not hundreds of churners); None otherwise
     (a median that fell while the total did not is the noise of sparse use). ``features``: this week's
-    clients' features (:func:`usage_dip_note` of their :func:`client_usage_ratios`)."""
-    return usage_dip_note(client_usage_ratios(features, cfg, tables, as_of, grace_days), cfg)
+    clients' features (:func:`usage_dip_note` of their :func:`client_usage_ratios`; ``usage_start``: the day
+    their usage windows are observed from)."""
+    return usage_dip_note(client_usage_ratios(features, cfg, tables, as_of, grace_days, usage_start), cfg)
 
 
 def usage_dip_note(ratios: pl.DataFrame, cfg: RulesConfig) -> str | None:
@@ -1797,6 +1823,7 @@ def fired_rules(
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
     activity_events: Sequence[str] | None = None,
     currency: str = "",
+    usage_start: date | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -1813,7 +1840,10 @@ def fired_rules(
     ``data.early_renewal_share``, how early a renewal booked ahead may start (``term_lapsed``, ``price_rise``
     and the pause test read bookings, :func:`churnml.scoring.crm.booked_terms`). ``activity_events``:
     ``label.activity_events``, the event names ``no_activity`` counts (None: every event). ``currency``:
-    ``score.currency``, what ``rules_evidence`` names amounts in. A rule whose table is absent never fires.
+    ``score.currency``, what ``rules_evidence`` names amounts in. ``usage_start``: the day the features' usage
+    windows are observed from (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`): ``usage_drop`` reads
+    a window scaled up from fewer days of data (``features.unobserved_windows: scaled``) over those days (None:
+    every window as whole). A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -1833,6 +1863,7 @@ def fired_rules(
         early_renewal_share,
         None if activity_events is None else tuple(activity_events),
         currency,
+        usage_start,
     )
     out = ids
     said: list[pl.Expr] = []

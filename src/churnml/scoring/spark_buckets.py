@@ -237,6 +237,7 @@ def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketCon
             dataset.tables,
             day,
             ctx.label.grace_days,
+            dataset.usage_windows_from().date(),  # the whole dataset's dates (bucket_dataset)
         ).select(CLIENT_ID, pl.lit(day, pl.Date).alias(SNAPSHOT), "_ratio", "_recent", "_usual")
         for day in (ctx.as_of, ctx.prev_date)
     ]

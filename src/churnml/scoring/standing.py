@@ -376,6 +376,9 @@ def client_standing(
     how early a renewal booked ahead may start (:func:`churnml.scoring.crm.booked_terms`), for every reader of
     bookings here: the rules (this week's and last week's), the CRM views and the ARR of a lapsed client."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
+    # the day the features' usage windows are observed from (usage_drop reads a scaled window over its days),
+    # read before the tables are cut at the list's date, as the features were built
+    usage_start = dataset.usage_windows_from().date()
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
         # (it holds no booking date); only the list at the data's own date reads bookings (crm.booked_terms)
@@ -417,6 +420,7 @@ def client_standing(
         "early_renewal_share": early_renewal_share,
         "activity_events": label.activity_events,  # what no_activity reads as activity (label.activity_events)
         "currency": score.currency,  # what rules_evidence names amounts in
+        "usage_start": usage_start,
     }
     (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
     fired = fired_rules(
