@@ -294,6 +294,138 @@ def test_bad_input_fails_with_a_clear_message(
 
 
 @pytest.mark.parametrize(
+    ("table", "header", "message"),
+    [
+        # a CRM's export: the column the contract calls client_id under the CRM's own name
+        (
+            "clients",
+            "Account ID",
+            "table 'clients', column 'client_id': missing required column(s) ['client_id']; found ['Account ID', "
+            "'Name', 'created_at'] ('Account ID' looks like 'client_id': rename it)",
+        ),
+        (
+            "clients",
+            "customer_id",
+            "table 'clients', column 'client_id': missing required column(s) ['client_id']; found ['customer_id', "
+            "'Name', 'created_at'] ('customer_id' looks like 'client_id': rename it)",
+        ),
+        (
+            "clients",
+            "CustomerID",
+            "table 'clients', column 'client_id': missing required column(s) ['client_id']; found ['CustomerID', "
+            "'Name', 'created_at'] ('CustomerID' looks like 'client_id': rename it)",
+        ),
+        # a consumer app's users: the clients table's own id
+        (
+            "clients",
+            "User ID",
+            "table 'clients', column 'client_id': missing required column(s) ['client_id']; found ['User ID', "
+            "'Name', 'created_at'] ('User ID' looks like 'client_id': rename it)",
+        ),
+        # an account's name is no id: the columns found, no guess
+        (
+            "clients",
+            "Account Name",
+            "table 'clients', column 'client_id': missing required column(s) ['client_id']; found ['Account Name', "
+            "'Name', 'created_at']",
+        ),
+        # in the events, user_id is the contract's own column (who of the client acted), never the client
+        (
+            "events",
+            "user_id",
+            "table 'events', column 'client_id': missing required column(s) ['client_id']; found ['user_id', "
+            "'ts', 'event']",
+        ),
+    ],
+)
+def test_a_missing_column_names_a_crm_s_name_for_it_without_renaming(
+    tmp_path, table, header, message
+) -> None:
+    # before: "found ['Account ID', 'Name', 'created_at']" and no hint (only 'Client_ID'-like spellings had one)
+    others = {"clients": {"Name": ["Acme"], "created_at": ["2024-01-01"]}}
+    frame = pl.DataFrame({header: ["c1"], **others.get(table, {"ts": ["2024-05-01"], "event": ["login"]})})
+    folder = write(tmp_path / "d", replaced(table, frame))
+    with pytest.raises(ContractError) as info:
+        read_dataset(folder, CFG)
+    assert str(info.value) == message
+    assert (folder / f"{table}.csv").read_text().startswith(header)  # never renamed
+
+
+@pytest.mark.parametrize(
+    ("missing", "found", "table", "said"),
+    [
+        (["ts"], ["client_id", "Timestamp", "event"], "events", "('Timestamp' looks like 'ts': rename it)"),
+        (
+            ["paid_at"],
+            ["client_id", "amount", "Payment Date"],
+            "payments",
+            "('Payment Date' looks like 'paid_at': rename it)",
+        ),
+        (
+            ["amount"],
+            ["client_id", "Total", "paid_at"],
+            "payments",
+            "('Total' looks like 'amount': rename it)",
+        ),
+        (
+            ["start_date", "end_date", "mrr"],
+            ["client_id", "Term Start", "Term End", "Monthly Recurring Revenue"],
+            "subscriptions",
+            "('Term Start' looks like 'start_date': rename it; 'Term End' looks like 'end_date': rename it; "
+            "'Monthly Recurring Revenue' looks like 'mrr': rename it)",
+        ),
+        (
+            ["created_at"],
+            ["client_id", "Signup Date"],
+            "clients",
+            "('Signup Date' looks like 'created_at': rename it)",
+        ),
+        # two candidates: both said, none picked
+        (
+            ["client_id"],
+            ["Account", "Customer ID", "created_at"],
+            "clients",
+            "('Account' or 'Customer ID' look like 'client_id': rename one of them)",
+        ),
+        # a spelling of the contract's own name is said as such, not twice
+        (
+            ["client_id"],
+            ["Client ID", "Account", "created_at"],
+            "clients",
+            "('Client ID' is 'client_id' written otherwise: rename it)",
+        ),
+        # ARR is no MRR (12 times it): no guess
+        (
+            ["mrr"],
+            ["client_id", "start_date", "end_date", "ARR"],
+            "subscriptions",
+            "",
+        ),
+    ],
+)
+def test_the_synonyms_of_the_key_columns_are_said(missing, found, table, said) -> None:
+    from churnml.contract.validation import missing_columns_problem
+
+    head = f"missing required column(s) {missing}; found {found}"
+    assert missing_columns_problem(missing, found, table) == head + (f" {said}" if said else "")
+
+
+@pytest.mark.parametrize(
+    ("name", "normalised"),
+    [
+        ("Account ID", "account_id"),
+        ("CustomerID", "customer_id"),
+        (" Signup-Date ", "signup_date"),
+        ("ts", "ts"),
+    ],
+)
+def test_column_names_are_normalised_as_the_synonyms_are_written(name, normalised) -> None:
+    from churnml.contract.validation import normalised_name
+
+    assert normalised_name(name) == normalised
+
+
+@pytest.mark.parametrize(
     ("table", "column", "values"),
     [
         ("clients", "margin", [0.3, float("nan"), 0.2]),  # bounded 0..1: NaN was "value above 1"

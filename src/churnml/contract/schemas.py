@@ -29,11 +29,13 @@ import polars as pl
 __all__ = [
     "ACTIVITY_TABLES",
     "CLIENT_ID",
+    "COLUMN_SYNONYMS",
     "CONTRACT",
     "LABEL",
     "POLARS_TYPE",
     "REQUIRED_TABLES",
     "SNAPSHOT",
+    "TABLE_COLUMN_SYNONYMS",
     "Churns",
     "Clients",
     "ColumnSpec",
@@ -416,3 +418,97 @@ ACTIVITY_TABLES: tuple[Table, ...] = (
     Table.COMMUNICATIONS,
     Table.TICKETS,
 )
+
+# Names a CRM, billing or analytics export gives the contract's key columns ("Account ID", "CustomerID",
+# "Signup Date"), per contract column, written normalised (lower case, every run of other characters than letters
+# and digits one "_", a capital after a small letter a new word: "CustomerID" is customer_id). A missing required
+# column names the one found that is such a name (churnml.contract.validation.missing_columns_problem: "'Account
+# ID' looks like 'client_id': rename it"); nothing is renamed by itself. Each holds in every table that has the
+# column and lacks it; TABLE_COLUMN_SYNONYMS adds the names that mean it only in one table.
+COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    CLIENT_ID: (
+        "account_id",
+        "customer_id",
+        "customer",
+        "account",
+        "client",
+        "cust_id",
+        "customer_number",
+        "account_number",
+        "client_number",
+        "company_id",
+        "organization_id",
+        "org_id",
+        "subscriber_id",
+        "member_id",
+    ),
+    Clients.CREATED_AT: (
+        "created",
+        "created_on",
+        "created_date",
+        "creation_date",
+        "date_created",
+        "signup_date",
+        "sign_up_date",
+        "signed_up_at",
+        "registered_at",
+        "registration_date",
+        "customer_since",
+        "joined_at",
+        "join_date",
+    ),
+    Events.TS: (
+        "timestamp",
+        "time",
+        "datetime",
+        "date",
+        "event_time",
+        "event_date",
+        "event_timestamp",
+        "occurred_at",
+    ),
+    Payments.PAID_AT: ("payment_date", "paid_date", "paid_on", "date_paid", "payment_time", "payment_at"),
+    Payments.AMOUNT: ("total", "amount_paid", "payment_amount", "total_amount", "invoice_amount", "revenue"),
+    Subscriptions.START_DATE: (
+        "start",
+        "started_at",
+        "start_at",
+        "term_start",
+        "period_start",
+        "contract_start",
+        "contract_start_date",
+        "subscription_start",
+        "begin_date",
+        "valid_from",
+    ),
+    Subscriptions.END_DATE: (
+        "end",
+        "ended_at",
+        "end_at",
+        "term_end",
+        "period_end",
+        "contract_end",
+        "contract_end_date",
+        "subscription_end",
+        "expiry_date",
+        "expiration_date",
+        "expires_at",
+        "valid_to",
+        "renewal_date",
+    ),
+    Subscriptions.MRR: (
+        "monthly_recurring_revenue",
+        "monthly_revenue",
+        "monthly_amount",
+        "monthly_fee",
+        "monthly_price",
+        "monthly_value",
+    ),
+}
+TABLE_COLUMN_SYNONYMS: dict[Table, dict[str, tuple[str, ...]]] = {
+    # the clients table's own id: a consumer app's users, a CRM's "ID" (elsewhere user_id is who of the client
+    # acted, events.user_id, and an id the row's own)
+    Table.CLIENTS: {CLIENT_ID: ("user_id", "id")},
+    # an event's time under the names an analytics export gives it (a record's creation is its time there)
+    Table.EVENTS: {Events.TS: ("created_at", "event_created_at")},
+}

@@ -33,8 +33,10 @@ from churnml.contract.dataset import NOT_ACTIVITY, Dataset
 from churnml.contract.schemas import (
     ACTIVITY_TABLES,
     CLIENT_ID,
+    COLUMN_SYNONYMS,
     CONTRACT,
     POLARS_TYPE,
+    TABLE_COLUMN_SYNONYMS,
     Churns,
     Clients,
     ColumnSpec,
@@ -77,6 +79,7 @@ __all__ = [
     "churns_from_events",
     "clients_created_by_first_record",
     "coerced_table",
+    "column_synonym_matches",
     "compact_table",
     "converted_note",
     "currency_codes",
@@ -103,6 +106,7 @@ __all__ = [
     "lagging_table_text",
     "lagging_tables",
     "missing_columns_problem",
+    "normalised_name",
     "null_marker_repairs",
     "offset_datetime",
     "offset_minutes",
@@ -463,14 +467,56 @@ def _plain_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def missing_columns_problem(missing: Sequence[str], found: Sequence[str]) -> str:
+def normalised_name(name: str) -> str:
+    """A column name as :data:`~churnml.contract.schemas.COLUMN_SYNONYMS` writes it: lower case, every run of
+    other characters than letters and digits one ``_``, a capital after a small letter a new word, stripped of
+    ``_`` at both ends: ``"Account ID"`` -> ``account_id``, ``"CustomerID"`` -> ``customer_id``,
+    ``" Signup-Date "`` -> ``signup_date``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+
+
+def column_synonym_matches(
+    missing: Sequence[str], found: Sequence[str], table: str | None = None
+) -> list[tuple[str, str]]:
+    """``(found, missing)`` pairs: a column found that is a common name of a missing required column
+    (:data:`~churnml.contract.schemas.COLUMN_SYNONYMS`, and :data:`~churnml.contract.schemas.TABLE_COLUMN_SYNONYMS`
+    of ``table``), compared normalised and without the ``_`` (:func:`normalised_name`: "Account ID", "AccountID",
+    "account-id" are account_id), in the order of ``missing`` then ``found``. A column of the table's contract
+    (events' ``user_id``) is never another's, nor is one written like a missing one (:func:`missing_columns_problem`
+    says those)."""
+    schema = CONTRACT.get(Table(table)) if table in {t.value for t in Table} else None
+    own = {_plain_name(c.name) for c in schema.columns} if schema is not None else set()
+    extra = TABLE_COLUMN_SYNONYMS.get(Table(table), {}) if schema is not None else {}
+    pairs = []
+    for m in missing:
+        names = {_plain_name(n) for n in (*COLUMN_SYNONYMS.get(m, ()), *extra.get(m, ()))}
+        for f in found:
+            plain = _plain_name(normalised_name(f))
+            if plain in names and plain not in own and plain not in {_plain_name(x) for x in missing}:
+                pairs.append((f, m))
+    return pairs
+
+
+def missing_columns_problem(missing: Sequence[str], found: Sequence[str], table: str | None = None) -> str:
     """The problem of a table without some required columns, naming the columns found that differ from
-    a missing one only in case or punctuation (``Client_ID``, ``ClientId`` for ``client_id``)."""
+    a missing one only in case or punctuation (``Client_ID``, ``ClientId`` for ``client_id``), and those that
+    are a common name of one in a CRM's or a billing system's export (:func:`column_synonym_matches` in
+    ``table``: "'Account ID' looks like 'client_id': rename it"). Nothing is renamed: a guess said, not made."""
     near = [(f, m) for m in missing for f in found if _plain_name(f) == _plain_name(m)]
-    rename = "; ".join(f"{f!r} is {m!r} written otherwise: rename it" for f, m in near)
-    return f"missing required column(s) {list(missing)}; found {list(found)}" + (
-        f" ({rename})" if rename else ""
-    )
+    rename = [f"{f!r} is {m!r} written otherwise: rename it" for f, m in near]
+    named = {m for _, m in near}
+    alike: dict[str, list[str]] = {}
+    for f, m in column_synonym_matches(missing, found, table):
+        if m not in named:
+            alike.setdefault(m, []).append(f)
+    for m, fs in alike.items():
+        if len(fs) == 1:
+            rename.append(f"{fs[0]!r} looks like {m!r}: rename it")
+        else:
+            rename.append(f"{' or '.join(repr(f) for f in fs)} look like {m!r}: rename one of them")
+    said = "; ".join(rename)
+    return f"missing required column(s) {list(missing)}; found {list(found)}" + (f" ({said})" if said else "")
 
 
 def ignored_columns_note(extra: Sequence[str], found: Sequence[str], schema: TableSchema) -> str:
@@ -562,7 +608,7 @@ def _checked_shape(frame: pl.DataFrame, schema: TableSchema) -> None:
         raise ContractError(table, "has no columns: it is not a table")
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
-        raise ContractError(table, missing_columns_problem(missing, frame.columns), column=missing[0])
+        raise ContractError(table, missing_columns_problem(missing, frame.columns, table), column=missing[0])
     if frame.height == 0:
         raise ContractError(
             table, "is empty (a header but no rows); remove the file if the table does not apply"

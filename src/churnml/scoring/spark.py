@@ -348,7 +348,9 @@ def _coerced(
     schema = CONTRACT[table]
     missing = [c for c in schema.required if c not in frame.columns]
     if missing:
-        raise ContractError(str(table), missing_columns_problem(missing, frame.columns), missing[0])
+        raise ContractError(
+            str(table), missing_columns_problem(missing, frame.columns, str(table)), missing[0]
+        )
     _refused_types(frame, table, max_examples)
     types = {f.name: f.dataType for f in frame.schema.fields}
 
