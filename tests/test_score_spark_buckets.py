@@ -115,10 +115,53 @@ def test_the_executors_read_bookings_with_the_configured_early_renewal_share() -
     cfg = load_config(overrides=["data.early_renewal_share=0.1"])
     plan = SimpleNamespace(todo=[date(2025, 1, 6)], reused=[])
     when = datetime(2025, 1, 1)
-    dates = {k: when for k in ("start", "data_as_of", "activity_start", "events_start", "contact_start")}
+    keys = (
+        "start",
+        "data_as_of",
+        "activity_start",
+        "events_start",
+        "contact_start",
+        "payments_start",
+        "terms_start",
+    )
+    dates = {k: when for k in keys}
     fitted = SimpleNamespace(feature_names_=["usage_logins_28d"])
     ctx = _context(date(2025, 1, 6), plan, "d", dates, fitted, cfg)
     assert ctx.early_renewal_share == 0.1
+
+
+def test_a_bucket_observes_a_late_payments_log_from_the_start_the_driver_found() -> None:
+    """The driver's dates (from the whole dataset's column bounds) carry the payments log's first record and the
+    first term to every bucket: a bucket of B alone (its first bill on 07-15) observes the payments from the
+    portfolio's 07-01, as the whole dataset does."""
+    from types import SimpleNamespace
+
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import CONTRACT
+    from churnml.jobs.score_spark import _context, _dates
+    from churnml.scoring.spark import _ipc
+    from churnml.scoring.spark_buckets import bucket_dataset
+    from test_scoring import late_payments_tables
+
+    tables = late_payments_tables()
+    whole = Dataset(tables, "late", datetime(2026, 6, 4), datetime(2026, 10, 1))
+    bounds = {
+        f"{t}.{c}": {"min": f[c].min(), "min_plausible": f[c].min(), "max": f[c].max()}
+        for t, f in tables.items()
+        for c in CONTRACT[t].time_columns
+        if c in f.columns
+    }
+    cfg = load_config()
+    plan = SimpleNamespace(todo=[date(2026, 9, 28)], reused=[])
+    fitted = SimpleNamespace(feature_names_=["payments_paid_28d"])
+    ctx = _context(date(2026, 9, 28), plan, "late", _dates(bounds, cfg, None), fitted, cfg)
+    assert (ctx.payments_start, ctx.terms_start) == (datetime(2026, 7, 1, 9), datetime(2026, 6, 4))
+    blobs = {str(t): [_ipc(f.filter(pl.col("client_id") == "B").to_arrow())] for t, f in tables.items()}
+    bucket = bucket_dataset(blobs, ctx)
+    assert bucket.payments_observed_from() == whole.payments_observed_from() == datetime(2026, 7, 1, 9)
+    spine = pl.DataFrame({"client_id": ["B", "B"], "snapshot": [date(2026, 8, 10), date(2026, 9, 28)]})
+    expected = build_features(whole, spine, cfg.features)
+    assert build_features(bucket, spine, cfg.features).equals(expected)
 
 
 def _newsletter_tables() -> dict[Table, pl.DataFrame]:

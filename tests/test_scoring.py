@@ -1212,6 +1212,55 @@ def test_a_client_batch_keeps_the_whole_datasets_weekly_grid() -> None:
     assert not build_features(unpinned, spine, FeaturesConfig()).equals(expected)
 
 
+def late_payments_tables() -> dict[Table, pl.DataFrame]:
+    """Two clients on monthly terms from 2026-06-04 (A) and 06-10 (B); a billing export from 2026-07-01: A's
+    invoices from that day, B's from 07-15 (a batch of B alone would begin the log two weeks later)."""
+    dt = pl.Datetime("us")
+    terms = [
+        (c, s + timedelta(days=30 * i), s + timedelta(days=30 * (i + 1)), 49.0)
+        for c, s in (("A", datetime(2026, 6, 4)), ("B", datetime(2026, 6, 10)))
+        for i in range(4)
+    ]
+    bills = [
+        (c, f + timedelta(days=30 * i), 49.0)
+        for c, f in (("A", datetime(2026, 7, 1, 9)), ("B", datetime(2026, 7, 15, 9)))
+        for i in range(3)
+    ]
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["A", "B"], "created_at": [datetime(2025, 1, 1)] * 2}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            terms,
+            schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+            orient="row",
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            bills, schema={"client_id": pl.String, "paid_at": dt, "amount": pl.Float64}, orient="row"
+        ),
+    }
+
+
+def test_a_client_batch_observes_a_late_payments_log_from_the_whole_datasets_start() -> None:
+    """The weekly list's client batches pin the payments log's start (Dataset.payments_observed_from): B's
+    payment features are those of the whole dataset, observed from 2026-07-01, not from its own first bill."""
+    from churnml.scoring.assemble import _client_subset
+
+    whole = Dataset(late_payments_tables(), "late", datetime(2026, 6, 4), datetime(2026, 10, 1))
+    assert whole.payments_observed_from() == datetime(2026, 7, 1, 9)
+    spine = pl.DataFrame(
+        {"client_id": ["B"] * 3, "snapshot": [date(2026, 7, 27), date(2026, 8, 10), date(2026, 9, 28)]}
+    )
+    expected = build_features(whole, spine, FeaturesConfig())
+    # B at 08-10: 49 paid 07-15 in the last 28 days, against the log's week of 06-29 before them (no bill)
+    assert expected.get_column("payments_paid_28d").to_list() == [None, 49.0, 49.0]
+    batch = _client_subset(whole, ["B"])
+    assert batch.payments_observed_from() == whole.payments_observed_from()
+    assert build_features(batch, spine, FeaturesConfig()).equals(expected)
+    # unpinned, B's log would begin on 07-15: its 28 days at 08-10 reach before it (unknown)
+    unpinned = Dataset(dict(batch.tables), "late", whole.start, whole.as_of)
+    assert unpinned.payments_observed_from() == datetime(2026, 7, 15, 9)
+    assert not build_features(unpinned, spine, FeaturesConfig()).equals(expected)
+
+
 @pytest.mark.parametrize("keep", [[2, 3], [0, 2, 4], [], [0, 1, 2, 3, 4]])
 def test_copied_rows_are_the_filtered_rows(keep: list[int]) -> None:
     from churnml.scoring.assemble import _copied_rows

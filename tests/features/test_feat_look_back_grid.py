@@ -201,7 +201,8 @@ def test_a_usage_log_that_began_within_a_week_of_the_data_is_observed_from_the_d
 
 
 # A usage-billed API's export from 2026-07-01 (a Wednesday): its daily aggregates (100 calls a day, in `count`)
-# and invoices from that day, its terms those running then, the first started on 2026-06-04 (27 days before).
+# and invoices from that day (issued on the 1st, paid on the 4th), its terms those running then, the first
+# started on 2026-06-04 (27 days before).
 API_EXPORT = {
     Table.CLIENTS: [{"client_id": "A", "created_at": datetime(2025, 1, 1)}],
     Table.SUBSCRIPTIONS: [
@@ -214,7 +215,13 @@ API_EXPORT = {
         for i in range(4)
     ],
     Table.PAYMENTS: [
-        {"client_id": "A", "paid_at": datetime(2026, 7 + i, 4, 1), "amount": 49.0, "invoice_id": f"in{i}"}
+        {
+            "client_id": "A",
+            "issued_at": datetime(2026, 7 + i, 1),
+            "paid_at": datetime(2026, 7 + i, 4, 1),
+            "amount": 49.0,
+            "invoice_id": f"in{i}",
+        }
         for i in range(3)
     ],
     Table.EVENTS: [
@@ -244,6 +251,95 @@ def test_a_usage_log_that_began_weeks_after_the_running_terms_is_observed_from_i
     row = build_features(dataset, spine(["A"], [snap]), CFG).row(0, named=True)
     assert (row["usage_events_7d"], row["usage_events_28d"]) == (events_7d, events_28d)
     assert row["usage_events_ratio"] == (None if ratio is None else pytest.approx(ratio))
+
+
+@pytest.mark.parametrize(
+    ("cfg", "snap", "paid_28d", "paid_91d", "ratio", "z"),
+    [
+        # 12 days of the payments log: the 28 days reach before it (unknown, was 49 as if June had no bill) and
+        # no baseline day yet (null, was 50.0: 49 against the nothing of June's unrecorded weeks; z was 12.25)
+        (CFG, date(2026, 7, 13), None, None, None, None),
+        # 49 paid in the last 28 days against 98 in the 63 days before them from the log's first week
+        # (2026-06-29; was 91 days from the first term's week: 1.60); the 91 days reach back before the log's 89
+        # (was 147, the truncated count)
+        (CFG, date(2026, 9, 28), 49.0, None, 50 / (98 * 28 / 63 + 1), 0.0602075894685874),
+        # scaled: the 147 of the log's 89 days scaled to the window; the 12 days' 49 to 28 days
+        (
+            FeaturesConfig(unobserved_windows="scaled"),
+            date(2026, 7, 13),
+            49 * 28 / 12,
+            49 * 91 / 12,
+            None,
+            None,
+        ),
+        (
+            FeaturesConfig(unobserved_windows="scaled"),
+            date(2026, 9, 28),
+            49.0,
+            147 * 91 / 89,
+            1.1221945,
+            0.0602076,
+        ),
+    ],
+)
+def test_a_payments_log_that_began_weeks_after_the_running_terms_is_observed_from_its_start(
+    cfg: FeaturesConfig,
+    snap: date,
+    paid_28d: float | None,
+    paid_91d: float | None,
+    ratio: float | None,
+    z: float | None,
+) -> None:
+    dataset = make_dataset(API_EXPORT)
+    row = build_features(dataset, spine(["A"], [snap]), cfg).row(0, named=True)
+    assert row["payments_paid_7d"] == 0.0
+    assert row["payments_paid_28d"] == (None if paid_28d is None else pytest.approx(paid_28d))
+    assert row["payments_paid_91d"] == (None if paid_91d is None else pytest.approx(paid_91d))
+    assert row["payments_paid_ratio"] == (None if ratio is None else pytest.approx(ratio))
+    assert row["payments_paid_z"] == (None if z is None else pytest.approx(z))
+    # the subscription terms begin with the data: their columns keep its start (the 91 days at 09-28 are seen)
+    assert row["payments_mrr"] == 49.0
+    unknown = snap < date(2026, 9, 3) and cfg.unobserved_windows != "scaled"
+    assert row["payments_downgrades_91d"] == (None if unknown else 0.0)
+    assert dataset.first_activity() == datetime(2026, 6, 4)
+    assert dataset.payments_observed_from() == datetime(2026, 7, 1)
+
+
+def test_a_payments_log_that_began_with_the_terms_is_unchanged() -> None:
+    # the same client billed from its first term (2026-06-04): payments are observed from the data's start
+    billed = [
+        {"client_id": "A", "paid_at": datetime(2026, 6 + i, 4, 1), "amount": 49.0, "invoice_id": f"in{i}"}
+        for i in range(4)
+    ]
+    dataset = make_dataset({**API_EXPORT, Table.PAYMENTS: billed})
+    early = build_features(dataset, spine(["A"], [date(2026, 7, 13)]), CFG).row(0, named=True)
+    # the June bill counts: 49 in the last 28 days against 49 in the 14 days before them (from 2026-06-01)
+    assert early["payments_paid_28d"] == 49.0
+    assert early["payments_paid_ratio"] == pytest.approx(50 / (49 * 28 / 14 + 1))
+    row = build_features(dataset, spine(["A"], [date(2026, 9, 28)]), CFG).row(0, named=True)
+    # 49 in the last 28 days against 147 in the 91 days before them (from the first term's week, 2026-06-01)
+    assert row["payments_paid_91d"] == 147.0
+    assert row["payments_paid_ratio"] == pytest.approx(50 / (147 * 28 / 91 + 1))
+    assert dataset.payments_observed_from() is None
+
+
+@pytest.mark.parametrize(
+    ("first_bill", "terms", "late"),
+    [
+        (datetime(2026, 6, 24, 23), True, False),  # 20 days after the first term: a bill in arrears, a trial
+        (datetime(2026, 6, 25), True, True),  # 21 days: the log began late
+        (datetime(2026, 9, 1), False, False),  # no terms: a shop's orders are its first activity
+    ],
+)
+def test_a_payments_log_is_late_three_weeks_after_the_first_term(
+    first_bill: datetime, terms: bool, late: bool
+) -> None:
+    bills = [{"client_id": "A", "paid_at": first_bill, "amount": 49.0}, *API_EXPORT[Table.PAYMENTS]]
+    tables = {**API_EXPORT, Table.PAYMENTS: bills}
+    if not terms:
+        del tables[Table.SUBSCRIPTIONS]
+    dataset = make_dataset(tables)
+    assert dataset.payments_observed_from() == (first_bill if late else None)
 
 
 # Invoices from 2023-01, the contact logs (communications and tickets) from 2024-06-03 (a Monday; a helpdesk

@@ -136,3 +136,30 @@ def test_training_batches_read_the_whole_portfolios_mailings(tmp_path):
     np.testing.assert_array_equal(
         whole.frame[comm_features].to_numpy(), batched.frame[comm_features].to_numpy()
     )
+
+
+def test_batches_observe_a_late_payments_log_from_the_whole_portfolios_start(tmp_path):
+    """A billing export that began five weeks after the terms (Dataset.payments_observed_from): every batch
+    observes the payments from the portfolio's first invoice, not its own clients' first (a batch's first
+    invoice comes days later), so the batched table equals the whole one."""
+    from datetime import timedelta
+
+    from churnml.contract.dataset import Dataset
+
+    raw = tmp_path / "raw"
+    write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), raw, tmp_path / "truth")
+    terms = pl.read_parquet(raw / "subscriptions.parquet")
+    cut = terms.get_column("start_date").min() + timedelta(days=35)
+    payments = pl.read_parquet(raw / "payments.parquet")
+    times = [c for c in ("paid_at", "issued_at", "due_at") if c in payments.columns]
+    payments.filter(pl.min_horizontal(*times) >= cut).write_parquet(raw / "payments.parquet")
+    whole_ds, whole = training_table(raw, load_config(None, []))
+    batched_ds, batched = training_table(raw, load_config(None, ["train.batch_clients=15"]))
+    assert batched_ds.tables == {} and isinstance(whole_ds, Dataset)
+    began = whole_ds.payments_observed_from()
+    assert began is not None and began >= cut
+    assert batched_ds.payments_observed_from() == began
+    paid = [c for c in whole.frame.columns if c.startswith("payments_paid")]
+    assert paid
+    a, b = whole.frame, batched.frame
+    np.testing.assert_array_equal(a[a.columns[4:]].to_numpy(), b[b.columns[4:]].to_numpy())

@@ -89,6 +89,8 @@ def test_spark_dates_leave_placeholders_and_churn_logs_out_of_the_first_activity
         "payments.paid_at": col(datetime(1900, 1, 1), datetime(2024, 3, 1), end),
         "events.ts": col(datetime(1753, 1, 1), datetime(2024, 5, 6), end),
         "tickets.opened_at": col(datetime(2024, 7, 1), datetime(2024, 7, 1), end),
+        "payments.issued_at": col(datetime(2024, 3, 5), datetime(2024, 3, 5), end),
+        "subscriptions.start_date": col(datetime(1900, 1, 1), datetime(2024, 3, 4), end),
         "churns.churned_at": col(datetime(2020, 2, 1), datetime(2020, 2, 1), datetime(2025, 5, 1)),
     }
     dates = _dates(bounds, Config(), None)
@@ -97,6 +99,8 @@ def test_spark_dates_leave_placeholders_and_churn_logs_out_of_the_first_activity
         datetime(2024, 5, 6),
         datetime(2024, 7, 1),
     )
+    # as Dataset.payments_first (every payment time column) and terms_first (the first plausible start_date)
+    assert (dates["payments_start"], dates["terms_start"]) == (datetime(2024, 3, 1), datetime(2024, 3, 4))
     assert dates["day"] == date(2025, 7, 1)
 
 

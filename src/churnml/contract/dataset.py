@@ -9,9 +9,10 @@ from datetime import datetime
 
 import polars as pl
 
-from churnml.contract.schemas import CONTRACT, Communications, Events, Table, Tickets
+from churnml.contract.schemas import CONTRACT, Communications, Events, Subscriptions, Table, Tickets
 
 __all__ = [
+    "LATE_PAYMENTS_LOG_DAYS",
     "LATE_TABLE_DAYS",
     "LATE_USAGE_LOG_DAYS",
     "NOT_ACTIVITY",
@@ -31,6 +32,18 @@ LATE_TABLE_DAYS = 91
 # times the client's baseline. Contact logs are sparse (a client may write once a quarter): they keep
 # LATE_TABLE_DAYS.
 LATE_USAGE_LOG_DAYS = 7
+# A payments log (invoices, payments) whose first record comes this many days or more after the first
+# subscription term began, began late. Payments are sparser than events (a monthly bill): a week without
+# one is quiet, not missing, but a term runs billed, so three weeks and more of running terms before the
+# first invoice on record is history the export did not keep (a billing system adopted or exported later:
+# an API platform's terms running on 2026-07-01, the first started 2026-06-04, beside invoices from 2026-07-01
+# read every client as paying nothing for 27 days; payments_paid_ratio's median 50.0 for a steady 49 a month).
+# Measured from the first term, not the first activity: only a running term says a bill was due, so a shop
+# without terms (its orders ARE its first activity) and a product whose free use preceded billing are never
+# late; the demo's terms and invoices begin on the same day. A portfolio billed a month in arrears reads late
+# too: its first month had no payment of anyone to observe, and the windows reaching before the first bill,
+# unknown, are what a dataset that young already resolves its longer windows to.
+LATE_PAYMENTS_LOG_DAYS = 21
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,13 @@ def plausible_first(times: Iterable[pl.Series]) -> datetime | None:
     return min(every) if every else None  # type: ignore[type-var]
 
 
+def _table_first(frame: pl.DataFrame | None, table: Table) -> datetime | None:
+    """The earliest plausible value of ``table``'s time columns in ``frame`` (None without rows)."""
+    if frame is None or frame.height == 0:
+        return None
+    return plausible_first(frame.get_column(c) for c in CONTRACT[table].time_columns if c in frame.columns)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Validated tables of one dataset, typed as the contract says (``schemas.CONTRACT``).
@@ -84,9 +104,10 @@ class Dataset:
     the default scoring date. ``start`` is the data's real start, where the weekly snapshot grid begins
     (``validation.timestamp_span``: its earliest activity timestamp from 1971 on, ``clients``, ``churns`` and
     ``interventions`` aside, as :meth:`first_activity`).
-    ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first` and
-    ``contact_start`` :meth:`contact_first` (set on a subset of the clients, so that features computed per
-    batch of clients equal those of the whole dataset).
+    ``activity_start`` pins :meth:`first_activity`, ``events_start`` :meth:`events_first`,
+    ``contact_start`` :meth:`contact_first`, ``payments_start`` :meth:`payments_first` and ``terms_start``
+    :meth:`terms_first` (set on a subset of the clients, so that features computed per batch of clients equal
+    those of the whole dataset).
     """
 
     tables: Mapping[Table, pl.DataFrame]
@@ -98,6 +119,8 @@ class Dataset:
     activity_start: datetime | None = None
     events_start: datetime | None = None
     contact_start: datetime | None = None
+    payments_start: datetime | None = None
+    terms_start: datetime | None = None
 
     def first_activity(self) -> datetime:
         """The earliest activity timestamp: the week the weekly feature grid starts and clients are observed
@@ -139,6 +162,34 @@ class Dataset:
             for table, col in ((Table.COMMUNICATIONS, Communications.TS), (Table.TICKETS, Tickets.OPENED_AT))
             if (frame := self.tables.get(table)) is not None and frame.height
         )
+
+    def payments_first(self) -> datetime | None:
+        """The payments log's first record (its earliest ``paid_at``, ``issued_at`` or ``due_at``): when the
+        payments export begins (None without payments). Dates before 1971 are left out (:func:`plausible_first`)."""
+        if self.payments_start is not None:
+            return self.payments_start
+        return _table_first(self.tables.get(Table.PAYMENTS), Table.PAYMENTS)
+
+    def terms_first(self) -> datetime | None:
+        """The first subscription term's ``start_date`` (None without terms). Dates before 1971 are left out
+        (:func:`plausible_first`)."""
+        if self.terms_start is not None:
+            return self.terms_start
+        terms = self.tables.get(Table.SUBSCRIPTIONS)
+        if terms is None or terms.height == 0:
+            return None
+        return plausible_first([terms.get_column(Subscriptions.START_DATE)])
+
+    def payments_observed_from(self) -> datetime | None:
+        """When the payments log begins, when that is :data:`LATE_PAYMENTS_LOG_DAYS` (three weeks) or more after
+        the first subscription term began (an export of the terms running on its first day beside the invoices
+        from that day; a billing system adopted after the contracts): the payment features observe the clients
+        from then (their windows, rates and trends), not from the first term. None otherwise (no terms: a
+        shop's orders are its first activity), and the payments family reads :meth:`first_activity`."""
+        first, terms = self.payments_first(), self.terms_first()
+        if first is None or terms is None or (first - terms).days < LATE_PAYMENTS_LOG_DAYS:
+            return None
+        return first
 
     def usage_observed_from(self) -> datetime | None:
         """When the usage log begins, when that is :data:`LATE_USAGE_LOG_DAYS` (a week) or more after the data's

@@ -15,8 +15,10 @@ that reach before the data: :func:`resolved_unobserved_windows`) reads the origi
 (``dataset.first_activity()``), never the grid's first week. A log that began long after the first invoices
 has its own origin: the usage family is observed from the first event
 (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), the communication and support families
-from the first contact (:func:`contact_observed_from`): their rates, trends and windows count the weeks
-the log covers, not the years of invoices before it with no contact on record.
+from the first contact (:func:`contact_observed_from`), the payment columns from the payments log's first
+record (:meth:`~churnml.contract.dataset.Dataset.payments_observed_from`: invoices exported weeks after the
+first terms began; the subscription columns keep the data's origin): their rates, trends and windows count the
+weeks the log covers, not the years of invoices (or weeks of terms) before it with nothing on record.
 """
 
 from __future__ import annotations
@@ -60,13 +62,14 @@ from churnml.features.communication import (
     communication_features,
     mailing_calendar,
 )
-from churnml.features.payments import payment_features, subscription_features
+from churnml.features.payments import from_payments_log, payment_features, subscription_features
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks, with_seat_use
 
 __all__ = [
     "OPTIONAL_COLUMN_FEATURES",
+    "PAYMENTS_LOG",
     "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
@@ -80,6 +83,9 @@ __all__ = [
 Family = Callable[..., nw.LazyFrame]
 # the families observed from the first contact when the contact logs began late (contact_observed_from)
 CONTACT_FAMILIES = ("communication", "support")
+# the key of the payment columns (features.payments.from_payments_log) in the days of a log that began late
+# (scoring.reasons.late_family_days): the payments family's subscription columns keep the data's days
+PAYMENTS_LOG = "payments_log"
 # (step name shown in progress, table it needs, function)
 _STEPS: tuple[tuple[str, Table | None, Family], ...] = (
     ("usage", Table.EVENTS, usage_features),
@@ -252,6 +258,8 @@ def build_features(
     usage_base = usage_axis_from(axis, usage_from)
     contact_from = contact_observed_from(dataset)  # so did the contact logs (a helpdesk adopted later)
     contact_axis = usage_axis_from(axis, contact_from)
+    payments_from = dataset.payments_observed_from()  # and the payments log (a billing export, weeks late)
+    payments_axis = usage_axis_from(axis, payments_from)
     clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
@@ -270,6 +278,8 @@ def build_features(
     if contact_axis is not axis:
         contact_grid = client_week_grid(grid_lf, contact_axis)
         grids.update({name: (contact_grid, contact_axis) for name in CONTACT_FAMILIES})
+    if payments_axis is not axis:  # the payments step only: the subscription terms begin with the data
+        grids["payments"] = (client_week_grid(grid_lf, payments_axis), payments_axis)
     usage_axis = usage_base
     if cfg.engine == "polars" and not whole_grid:
         usage_axis = look_back_axis(usage_base, usage_look_back_weeks(cfg))
@@ -298,7 +308,7 @@ def build_features(
     unknown = [c for c in feature_columns(table) if c not in registered]
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
-    table = resolved_unobserved_windows(table, data_start, cfg, usage_from, contact_from)
+    table = resolved_unobserved_windows(table, data_start, cfg, usage_from, contact_from, payments_from)
     # the one feature of two families (users per paid seat), from their resolved columns
     table = with_seat_use(table, cfg)
     return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
@@ -334,6 +344,7 @@ def resolved_unobserved_windows(
     cfg: FeaturesConfig,
     usage_from: datetime | None = None,
     contact_from: datetime | None = None,
+    payments_from: datetime | None = None,
 ) -> pl.DataFrame:
     """``table`` with every windowed sum (count or amount over the last ``w`` days) whose window reaches
     back before ``data_start`` (the first activity of the dataset) resolved by
@@ -350,7 +361,10 @@ def resolved_unobserved_windows(
     the shorter windows stay. ``usage_from``: when the usage log began late
     (:meth:`~churnml.contract.dataset.Dataset.usage_observed_from`), the usage family's windows are
     resolved from it instead; ``contact_from``: when the contact logs began late (:func:`contact_observed_from`),
-    the communication and support families' windows. Grain unchanged: one row per client x snapshot.
+    the communication and support families' windows; ``payments_from``: when the payments log began late
+    (:meth:`~churnml.contract.dataset.Dataset.payments_observed_from`), the windows of the columns computed
+    from it (:func:`churnml.features.payments.from_payments_log`; the subscription terms' keep ``data_start``).
+    Grain unchanged: one row per client x snapshot.
     """
     specs = feature_specs(cfg)
     windowed: dict[int, list[str]] = {}
@@ -365,6 +379,8 @@ def resolved_unobserved_windows(
 
     def span_of(name: str) -> pl.Expr:
         start = late.get(specs[name].family) or data_start
+        if payments_from is not None and from_payments_log(name):
+            start = payments_from
         return (pl.col(SNAPSHOT) - pl.lit(start.date(), pl.Date)).dt.total_days()
 
     def resolved(name: str, days: int) -> pl.Expr:

@@ -29,6 +29,8 @@ Point in time:
 
 from __future__ import annotations
 
+import re
+
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
@@ -56,7 +58,16 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec, trends
 
-__all__ = ["FAMILY", "LIFETIME", "SCOPE", "SPECS", "payment_features", "subscription_features"]
+__all__ = [
+    "FAMILY",
+    "LIFETIME",
+    "SCOPE",
+    "SPECS",
+    "TERM_PATTERNS",
+    "from_payments_log",
+    "payment_features",
+    "subscription_features",
+]
 
 _EPS = 1e-9
 
@@ -396,6 +407,32 @@ def subscription_features(
         .alias("payments_days_to_term_end"),
     ]
     return g.select(CLIENT_ID, WEEK, *feats)
+
+
+# the patterns of the columns subscription_features computes from the terms: every other payments_* column is
+# payment_features', from the payments log (observed from its start when it began late: from_payments_log)
+TERM_PATTERNS = frozenset(
+    {
+        "payments_mrr",
+        "payments_mrr_change_91d",
+        "payments_seats",
+        "payments_seats_change_91d",
+        "payments_addons",
+        "payments_addons_change_91d",
+        "payments_downgrades_{w}d",
+        "payments_discount",
+        "payments_days_to_term_end",
+    }
+)
+_WINDOWED = re.compile(r"_\d+d$")
+
+
+def from_payments_log(name: str) -> bool:
+    """Whether column ``name`` is computed from the payments table (:func:`payment_features`), not from the
+    subscription terms (:data:`TERM_PATTERNS`) nor another family."""
+    if not name.startswith("payments_") or name in TERM_PATTERNS:
+        return False
+    return _WINDOWED.sub("_{w}d", name) not in TERM_PATTERNS
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)

@@ -82,10 +82,14 @@ def _scan(path: Path, csv: CsvConfig | None = None) -> pl.LazyFrame:
 
 def portfolio_span(
     files: dict[Table, Path],
-) -> tuple[datetime, datetime, datetime, datetime | None, datetime | None] | None:
-    """(start, last timestamp, first activity, first event, first contact) of the whole dataset from lazy scans
-    of its time columns, exactly as :func:`~churnml.contract.validation.timestamp_span`,
-    ``Dataset.first_activity``, ``Dataset.events_first`` and ``Dataset.contact_first`` compute them on the
+) -> (
+    tuple[datetime, datetime, datetime, datetime | None, datetime | None, datetime | None, datetime | None]
+    | None
+):
+    """(start, last timestamp, first activity, first event, first contact, first payment, first term) of the
+    whole dataset from lazy scans of its time columns, exactly as
+    :func:`~churnml.contract.validation.timestamp_span`, ``Dataset.first_activity``, ``Dataset.events_first``,
+    ``Dataset.contact_first``, ``Dataset.payments_first`` and ``Dataset.terms_first`` compute them on the
     validated tables; None when a time column is not stored as a date or datetime (text
     timestamps need the full coercion: the caller then reads the dataset whole)."""
     from churnml.contract.validation import timestamp_span
@@ -113,7 +117,15 @@ def portfolio_span(
         ).collect()
     start, last = timestamp_span(extremes)
     spans = Dataset(extremes, "", start, last)
-    return start, last, spans.first_activity(), spans.events_first(), spans.contact_first()
+    return (
+        start,
+        last,
+        spans.first_activity(),
+        spans.events_first(),
+        spans.contact_first(),
+        spans.payments_first(),
+        spans.terms_first(),
+    )
 
 
 # Parquet tables with more rows than this are split into the batches' partitions in one pass first
@@ -259,7 +271,7 @@ def labeled_table_in_batches(
     span = portfolio_span(files) if parts > 1 else None
     if span is None:
         return None
-    start, last, first, events_first, contact_first = span
+    start, last, first, events_first, contact_first, payments_first, terms_first = span
     as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
     name = Path(folder).resolve().name
     done: list[tuple[pl.DataFrame, int]] = []
@@ -287,6 +299,8 @@ def labeled_table_in_batches(
                 activity_start=first,
                 events_start=events_first,
                 contact_start=contact_first,
+                payments_start=payments_first,
+                terms_start=terms_first,
             )
             table = labeled_feature_table(
                 batch, cfg.snapshots, cfg.label, cfg.features, rules=cfg.rules, mailings=mailings
@@ -300,7 +314,19 @@ def labeled_table_in_batches(
             del block
             say(f"batch {part + 1}/{parts}: {keys.height:,} labeled rows")
         keys, block = _gathered(scratch, done, names)
-    meta = Dataset({}, name, start, as_of, RepairLog(repairs), {}, first, events_first, contact_first)
+    meta = Dataset(
+        {},
+        name,
+        start,
+        as_of,
+        RepairLog(repairs),
+        {},
+        first,
+        events_first,
+        contact_first,
+        payments_first,
+        terms_first,
+    )
     return meta, LabeledTable(assembled_frame(keys, block, names), unlabeled)
 
 

@@ -242,7 +242,7 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
     from churnml.contract.validation import data_last, midnight_after
 
     cols = {k: v for k, v in bounds.items() if "." in k}
-    # as Dataset.first_activity, events_first and contact_first read them: churns, interventions and clients
+    # as Dataset.first_activity, events_first, contact_first, payments_first and terms_first read them: churns, interventions and clients
     # are no activity (NOT_ACTIVITY), dates before 1971 (placeholders) are left out unless no column holds a
     # later one
     not_activity = tuple(f"{t}." for t in NOT_ACTIVITY)
@@ -268,6 +268,8 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
         if key in cols
     ]
     events = [cols[key]] if (key := f"{Table.EVENTS}.{Events.TS}") in cols else []
+    payments = [v for k, v in cols.items() if k.startswith(f"{Table.PAYMENTS}.")]
+    terms = [cols[key]] if (key := f"{Table.SUBSCRIPTIONS}.{Subscriptions.START_DATE}") in cols else []
     first_activity = _plausible_first(acts.values())
     return {
         "start": start,
@@ -275,6 +277,8 @@ def _dates(bounds: Mapping[str, Any], cfg: Config, as_of: date | None) -> dict[s
         "activity_start": first_activity if first_activity is not None else start,
         "events_start": _plausible_first(events),
         "contact_start": _plausible_first(contacts),
+        "payments_start": _plausible_first(payments),
+        "terms_start": _plausible_first(terms),
         "day": as_of or data_as_of.date(),
     }
 
@@ -716,6 +720,8 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         activity_start=dates["activity_start"],
         events_start=dates["events_start"],
         contact_start=dates["contact_start"],
+        payments_start=dates["payments_start"],
+        terms_start=dates["terms_start"],
         label=cfg.label,
         features=cfg.features,
         score=cfg.score,

@@ -441,6 +441,8 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
         activity_start=dataset.first_activity(),
         events_start=dataset.events_first(),
         contact_start=dataset.contact_first(),
+        payments_start=dataset.payments_first(),
+        terms_start=dataset.terms_first(),
     )
 
 

@@ -88,6 +88,8 @@ class BucketContext:
     windowed: bool = False  # events shipped as scoring.spark.scoring_events (else every event)
     events_start: datetime | None = None  # when the usage log begins (Dataset.events_first)
     contact_start: datetime | None = None  # when the contact logs begin (Dataset.contact_first)
+    payments_start: datetime | None = None  # when the payments log begins (Dataset.payments_first)
+    terms_start: datetime | None = None  # when the first subscription term began (Dataset.terms_first)
     # the whole portfolio's usage ratio this week and last week (rules.portfolio_usage_ratio over every
     # client's bucket_usage_ratios, on the driver after the feature pass): usage_drop reads it in every
     # bucket (None: each bucket its own, as before the driver knows it)
@@ -139,6 +141,8 @@ def bucket_dataset(blobs: Mapping[str, list[bytes]], ctx: BucketContext) -> Data
         activity_start=ctx.activity_start,
         events_start=ctx.events_start,
         contact_start=ctx.contact_start,
+        payments_start=ctx.payments_start,
+        terms_start=ctx.terms_start,
     )
 
 
