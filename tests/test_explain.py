@@ -1193,6 +1193,48 @@ def test_a_late_usage_log_is_said_over_its_own_days(name, value, age, expected) 
     assert describe(name, value, age) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        # invoices from 89 days before the list, terms from 116: the payment windows are resolved from the log
+        ("payments_orders_182d", 3 * 182 / 89, "3 payments or orders in the 89 days of data"),
+        ("payments_paid_91d", 147 * 91 / 89, "$ 147 paid in the 89 days of data"),
+        # the subscription columns read the data's own days
+        (
+            "payments_downgrades_182d",
+            1 * 182 / 116,
+            "1 downgrade (lower MRR or fewer seats) in the 116 days of data",
+        ),
+    ],
+)
+def test_a_late_payments_log_is_said_over_its_own_days(name, value, expected) -> None:
+    _, describe = registry_catalog(
+        FeaturesConfig(unobserved_windows="scaled"), "$", data_days=116, family_days={"payments_log": 89}
+    )
+    assert describe(name, value, 1500.0) == expected
+
+
+def test_the_days_of_a_late_payments_log_are_handed_to_the_sentences() -> None:
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.scoring.reasons import late_family_days
+
+    dt = pl.Datetime("us")
+    terms = pl.DataFrame(
+        {"client_id": ["c"], "start_date": [datetime(2026, 6, 4)], "end_date": [datetime(2027, 6, 4)]},
+        schema={"client_id": pl.String, "start_date": dt, "end_date": dt},
+    )
+    payments = pl.DataFrame({"client_id": ["c"], "amount": [49.0], "paid_at": [datetime(2026, 7, 1)]})
+    clients = pl.DataFrame({"client_id": ["c"], "created_at": [datetime(2025, 1, 1)]})
+    as_of = datetime(2026, 9, 28)
+    tables = {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms, Table.PAYMENTS: payments}
+    assert late_family_days(Dataset(tables, "t", datetime(2026, 6, 4), as_of), as_of.date()) == {
+        "payments_log": 89
+    }
+    shop = {Table.CLIENTS: clients, Table.PAYMENTS: payments}  # no terms: the orders are the first activity
+    assert late_family_days(Dataset(shop, "t", datetime(2026, 7, 1), as_of), as_of.date()) == {}
+
+
 def test_the_days_of_a_late_usage_log_are_handed_to_the_sentences() -> None:
     from churnml.contract.dataset import Dataset
     from churnml.contract.schemas import Table

@@ -65,6 +65,8 @@ import polars as pl
 
 from churnml.config import FeaturesConfig
 from churnml.features.account import SIGNALS_GROUP
+from churnml.features.build import PAYMENTS_LOG
+from churnml.features.payments import from_payments_log
 from churnml.features.registry import (
     FAMILIES,
     distinct_count,
@@ -172,7 +174,10 @@ class Describer:
 
     def days_of(self, name: str) -> int | None:
         """The days of data before the described snapshot that feature ``name`` is resolved from: its
-        family's (``family_days``: a log that began late), else ``data_days``."""
+        family's (``family_days``: a log that began late; a payment column's, the payments log's, under
+        :data:`~churnml.features.build.PAYMENTS_LOG`), else ``data_days``."""
+        if PAYMENTS_LOG in self.family_days and from_payments_log(name):
+            return self.family_days[PAYMENTS_LOG]
         family = _spec_attr(self._specs, name, "family", None)
         return self.family_days.get(family, self.data_days) if family is not None else self.data_days
 

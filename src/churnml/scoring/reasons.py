@@ -446,11 +446,13 @@ def explanations(
 def late_family_days(dataset: Dataset, as_of: date) -> dict[str, int]:
     """The days before ``as_of`` of each family whose log began late (the usage log:
     :meth:`~churnml.contract.dataset.Dataset.usage_observed_from`; the contact logs of the communication and
-    support families: :func:`churnml.features.build.contact_observed_from`): their features are resolved
+    support families: :func:`churnml.features.build.contact_observed_from`; the payments log of the payment
+    columns, under :data:`~churnml.features.build.PAYMENTS_LOG`:
+    :meth:`~churnml.contract.dataset.Dataset.payments_observed_from`): their features are resolved
     from then, not from the data's first activity, and their sentences say those days (a CRM with a year of
     invoices and 70 days of product events read "26 logins in the last 182 days" for 10 logins). Empty
     when every log begins with the data."""
-    from churnml.features.build import CONTACT_FAMILIES, contact_observed_from
+    from churnml.features.build import CONTACT_FAMILIES, PAYMENTS_LOG, contact_observed_from
 
     out: dict[str, int] = {}
     usage_from = dataset.usage_observed_from()
@@ -459,6 +461,9 @@ def late_family_days(dataset: Dataset, as_of: date) -> dict[str, int]:
     contact_from = contact_observed_from(dataset)
     if contact_from is not None:
         out |= dict.fromkeys(CONTACT_FAMILIES, (as_of - contact_from.date()).days)
+    payments_from = dataset.payments_observed_from()
+    if payments_from is not None:
+        out[PAYMENTS_LOG] = (as_of - payments_from.date()).days
     return out
 
 
