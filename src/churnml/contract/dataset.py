@@ -88,13 +88,6 @@ def plausible_first(times: Iterable[pl.Series]) -> datetime | None:
     return min(every) if every else None  # type: ignore[type-var]
 
 
-def _table_first(frame: pl.DataFrame | None, table: Table) -> datetime | None:
-    """The earliest plausible value of ``table``'s time columns in ``frame`` (None without rows)."""
-    if frame is None or frame.height == 0:
-        return None
-    return plausible_first(frame.get_column(c) for c in CONTRACT[table].time_columns if c in frame.columns)
-
-
 @dataclass(frozen=True)
 class Dataset:
     """Validated tables of one dataset, typed as the contract says (``schemas.CONTRACT``).
@@ -142,15 +135,23 @@ class Dataset:
         )
         return first if first is not None else self.start
 
+    def _first_record(
+        self, pinned: datetime | None, table: Table, columns: Iterable[str] | None = None
+    ) -> datetime | None:
+        """``pinned`` when set, else the earliest plausible value of ``columns`` (default: every time column of
+        the contract) of ``table`` (None without rows; dates before 1971 left out, :func:`plausible_first`)."""
+        if pinned is not None:
+            return pinned
+        frame = self.tables.get(table)
+        if frame is None or frame.height == 0:
+            return None
+        wanted = CONTRACT[table].time_columns if columns is None else columns
+        return plausible_first(frame.get_column(c) for c in wanted if c in frame.columns)
+
     def events_first(self) -> datetime | None:
         """The first event's timestamp: when the product's usage log begins (None without events). Dates before
         1971 are left out (:func:`plausible_first`)."""
-        if self.events_start is not None:
-            return self.events_start
-        events = self.tables.get(Table.EVENTS)
-        if events is None or events.height == 0:
-            return None
-        return plausible_first([events.get_column(Events.TS)])
+        return self._first_record(self.events_start, Table.EVENTS, (Events.TS,))
 
     def contact_first(self) -> datetime | None:
         """The first recorded contact (a communication or a ticket): when the contact logs begin (None
@@ -166,19 +167,12 @@ class Dataset:
     def payments_first(self) -> datetime | None:
         """The payments log's first record (its earliest ``paid_at``, ``issued_at`` or ``due_at``): when the
         payments export begins (None without payments). Dates before 1971 are left out (:func:`plausible_first`)."""
-        if self.payments_start is not None:
-            return self.payments_start
-        return _table_first(self.tables.get(Table.PAYMENTS), Table.PAYMENTS)
+        return self._first_record(self.payments_start, Table.PAYMENTS)
 
     def terms_first(self) -> datetime | None:
         """The first subscription term's ``start_date`` (None without terms). Dates before 1971 are left out
         (:func:`plausible_first`)."""
-        if self.terms_start is not None:
-            return self.terms_start
-        terms = self.tables.get(Table.SUBSCRIPTIONS)
-        if terms is None or terms.height == 0:
-            return None
-        return plausible_first([terms.get_column(Subscriptions.START_DATE)])
+        return self._first_record(self.terms_start, Table.SUBSCRIPTIONS, (Subscriptions.START_DATE,))
 
     def payments_observed_from(self) -> datetime | None:
         """When the payments log begins, when that is :data:`LATE_PAYMENTS_LOG_DAYS` (three weeks) or more after
