@@ -477,3 +477,18 @@ def test_the_feature_tables_read_the_configured_mailing_keys(tmp_path, least, ou
     cfg = load_config(overrides=[f"rules.mailing_min_clients={least}", "label.source=inactivity"])
     table = feature_table(tmp_path / "raw", cfg, tmp_path / "features.parquet", day)
     assert table.get_column("comm_touches_out_28d").to_list() == [out_28d] * 5
+
+
+def test_no_reply_rate_trend_without_outreach_asked_in_the_recent_window(build, at):
+    # two outreaches replied in January, none asked in the last 28 days (the client wrote once): there is no
+    # recent reply rate, so no trend; the prior 1/2 against (2+1)/(2+2) read "The reply rate fell by 25 points"
+    touches = [
+        {**touch(datetime(2023, 1, 3), "in"), "client_id": "old"},  # the data starts long before
+        touch(datetime(2024, 1, 10, 9), outcome="replied"),
+        touch(datetime(2024, 1, 24, 9), outcome="replied"),
+        touch(datetime(2024, 3, 20, 9), "in"),
+    ]
+    clients = [{"client_id": k, "created_at": datetime(2023, 1, 2)} for k in ("old", "c")]
+    frame = build({Table.CLIENTS: clients, Table.COMMUNICATIONS: touches}, ["c"], [date(2024, 3, 25)])
+    assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_28d") is None
+    assert at(frame, "c", date(2024, 3, 25), "comm_reply_rate_trend") is None

@@ -9,7 +9,9 @@ Definitions:
 - reply rate = outbound touches with outcome ``replied`` / those with ``replied`` or ``no_reply``;
   its trend is the Laplace-smoothed rate ((r + 1) / (n + 2)) of the last ``recent_days`` minus that of
   the ``baseline_days`` before; null while the client has no baseline week (a young client: the prior
-  0.5 would stand in for a baseline it never had).
+  0.5 would stand in for a baseline it never had), and null when no outreach was asked in the last
+  ``recent_days`` (no recent rate: the prior 0.5 against two replied e-mails read "The reply rate fell by
+  25 points" of a client nobody wrote to).
 - response hours and words per reply are **means** (running sums make means exact and cheap; a median
   would need the raw rows per snapshot). Words count on inbound touches and on outbound touches that
   were replied to. Their trends are smoothed ratios of means: (recent + 1) / (baseline + 1).
@@ -433,10 +435,13 @@ def _communication_columns(cfg: FeaturesConfig) -> list[nw.Expr]:
     reply_base = laplace(
         lagged_window_sum("_replied", base, recent), lagged_window_sum("_asked", base, recent)
     )
+    # no outreach asked in the recent window: no recent reply rate (comm_reply_rate_<recent>d is null), so no
+    # trend; the smoothing's 1/2 alone read "The reply rate fell by 25 points" of a client nobody wrote to
+    asked_recently = window_sum("_asked", recent) > 0
     return [
         *feats,
         ratio_trend("_in", recent, base).alias("comm_inbound_ratio"),
-        nw.when(existing_weeks(base, recent) > 0)
+        nw.when((existing_weeks(base, recent) > 0) & asked_recently)
         .then(reply_recent - reply_base)
         .alias("comm_reply_rate_trend"),
         smoothed_ratio("_rh").alias("comm_response_hours_trend"),
