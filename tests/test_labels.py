@@ -1336,6 +1336,25 @@ def test_a_churn_dated_before_its_client_was_created_is_said():
     assert churns_before_creation_note(churns.filter(pl.col("client_id") == "b"), clients) is None
 
 
+def test_a_churn_dated_on_its_clients_creation_day_is_not_said_to_come_before_it():
+    # a subscription app's date-only churned_at (midnight) of a sign-up created at 07:14 whose first card
+    # failed that day: it read "churned 2026-04-02, created 2026-04-02" as a churn dated before its creation
+    from churnml.labels import churns_before_creation_note
+
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [datetime(2026, 4, 2, 7, 14), datetime(2026, 4, 2, 7, 14)]},
+        schema_overrides={"created_at": DT},
+    )
+    churns = pl.DataFrame(
+        {"client_id": ["a", "b"], "churned_at": [datetime(2026, 4, 2), datetime(2026, 4, 1, 23, 59)]},
+        schema_overrides={"churned_at": DT},
+    )
+    note = churns_before_creation_note(churns, clients)
+    assert note is not None and note.startswith(
+        "churns: 1 churn record is dated before its client's created_at (b churned 2026-04-01, created 2026-04-02)"
+    )
+
+
 def test_a_churn_is_no_first_record_for_the_created_at_repair():
     from churnml.contract.validation import first_records
 

@@ -1235,11 +1235,14 @@ def churns_before_creation_note(churns: pl.DataFrame, clients: pl.DataFrame, sho
     counts as gone from that date and back with its first later activity or term, so it is active (and
     listed) now although the record may mean it left. A typo in the year, or a ``created_at`` reset when
     the account re-signed: either way the dates disagree and only the user can say which is right. None
-    when every churn comes after its client's creation."""
+    when every churn comes after its client's creation. Compared by calendar day, as the ``created_at``
+    repair compares (a record earlier on the same day moves nothing): a subscription app's date-only
+    ``churned_at`` (midnight) of a sign-up whose first card failed that afternoon is no conflict of dates,
+    and was said as "C00377 churned 2026-04-02, created 2026-04-02"."""
     early = (
         churns.select(CLIENT_ID, pl.col(Churns.CHURNED_AT).cast(_DT))
         .join(clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT)), on=CLIENT_ID, how="inner")
-        .filter(pl.col(Churns.CHURNED_AT) < pl.col(Clients.CREATED_AT))
+        .filter(pl.col(Churns.CHURNED_AT).dt.date() < pl.col(Clients.CREATED_AT).dt.date())
         .sort(CLIENT_ID, Churns.CHURNED_AT)
     )
     if early.height == 0:
