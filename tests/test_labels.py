@@ -1564,6 +1564,17 @@ def test_clients_whose_rhythm_is_far_faster_than_the_inactivity_window_are_said(
     assert fast_rhythm_note(activity_day_gaps(activity), inactivity) == expected
 
 
+def test_the_fast_rhythm_notes_window_is_said_as_a_number_of_days_a_reader_can_read():
+    # label.inactivity_days 70: a sixth of it read "usually come back within 11.6667 days"
+    from churnml.labels import activity_day_gaps, fast_rhythm_note
+
+    said = fast_rhythm_note(activity_day_gaps(_rhythm(25, [3, 4, 3, 4, 36])), 70)
+    assert said is not None and said.startswith(
+        "label: 25 of the 25 clients with 4 activity days or more (100%) usually come back within 11.7 days "
+        "(typically every 4 days), far inside label.inactivity_days (70)"
+    )
+
+
 def _late_events_dataset(as_of: datetime) -> Dataset:
     """Terms since 2023-05-01, the usage log only from 2025-04-30 (a CRM whose product analytics came later)."""
     tables = {

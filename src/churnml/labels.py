@@ -1209,7 +1209,7 @@ def fast_rhythm_note(
     days = "day" if typical == 1 else "days"
     said = (
         f"label: {fast.height:,} of the {repeat.height:,} clients with 4 activity days or more "
-        f"({fast.height / repeat.height:.0%}) usually come back within {cut:g} days (typically every {typical} "
+        f"({fast.height / repeat.height:.0%}) usually come back within {cut:.3g} days (typically every {typical} "
         f"{days}), far inside label.inactivity_days ({inactivity_days}): a client that stops is labeled gone only "
         f"after {inactivity_days} quiet days, so the clients at the top of the list have mostly been gone for "
         f"weeks already. 9 in 10 of them never paused longer than {longest:g} days"
