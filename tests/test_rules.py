@@ -1633,6 +1633,56 @@ def test_no_activity_does_not_read_a_terms_charge_as_activity(with_events, term,
 
 
 @pytest.mark.parametrize(
+    ("events_days_ago", "evidence"),
+    [
+        # a coffee subscriber charged every 14 days, no visit to the shop for 40 days: it read "last order or
+        # activity on 2024-04-24, 40 days ago", of a client charged 5 days ago
+        (
+            [40],
+            "no_activity: last order or activity on 2024-04-24, 40 days ago (the charges of its terms aside, the last on "
+            "2024-05-29)",
+        ),
+        # never on the site: it read "no order or activity since it was created", of a subscriber paid up to date
+        (
+            [],
+            "no_activity: no order or activity since it was created on 2024-01-05, 150 days ago (the charges of its "
+            "terms aside, the last on 2024-05-29)",
+        ),
+    ],
+)
+def test_no_activity_says_the_terms_charges_it_left_out(events_days_ago, evidence) -> None:
+    charged = [days_ago(d) for d in (33, 19, 5)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["s"], "created_at": [days_ago(150)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["s"] * 3, "amount": [14.0] * 3, "paid_at": charged, "status": ["paid"] * 3},
+            schema={
+                "client_id": pl.String,
+                "amount": pl.Float64,
+                "paid_at": pl.Datetime("us"),
+                "status": pl.String,
+            },
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["s"] * len(events_days_ago), "ts": [days_ago(d) for d in events_days_ago]}
+            | {"event": ["visit"] * len(events_days_ago)},
+            schema={"client_id": pl.String, "ts": pl.Datetime("us"), "event": pl.String},
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["s"] * 3,
+                "start_date": [days_ago(d) for d in (33, 19, 5)],
+                "end_date": [days_ago(d) for d in (19, 5, -9)],
+                "mrr": [30.42] * 3,
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=35)
+    out = fired_rules(tables, ["s"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+
+
+@pytest.mark.parametrize(
     ("term", "ordered", "fires"),
     [
         # a B2B annual contract without a usage log: its yearly invoice issued the day the term began, 200

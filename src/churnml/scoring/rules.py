@@ -257,9 +257,12 @@ def _no_activity(
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
     "inactive"). Without events the orders are the only activity there is, charges included, and a client on a
     term is quiet only once its last order is also older than that term (:func:`churnml.scoring.crm.running_terms_at`: an annual
-    contract invoiced when it began is not "348 days without an order")."""
+    contract invoiced when it began is not "348 days without an order"). The charges left out are said when one
+    is later than the last order or activity read (:func:`_charges_aside`): a coffee subscriber paying every
+    two weeks read "no order or activity since it was created on 2026-07-19, 104 days ago"."""
     stamps = []
     order_stamps = None
+    charges = None
     events = tables.get(Table.EVENTS)
     if events is not None:
         log = events.lazy()
@@ -274,6 +277,9 @@ def _no_activity(
         if events is not None:
             placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), cut)
             order_stamps = placed.lazy().select(pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "t")
+            charges = _last_charges(payments, placed, cut).select(
+                pl.col(CLIENT_ID).cast(ids.schema[CLIENT_ID]), "_charged"
+            )
         else:
             placed_at = order_placed_at(payments.columns).cast(pl.Datetime("us")).alias("t")
             order_stamps = orders(payments).lazy().select(CLIENT_ID, placed_at)
@@ -323,10 +329,49 @@ def _no_activity(
         .then(pl.format(f"last {what} on {{}}, {{}}", _day("last"), quiet_for))
         .otherwise(pl.format(f"no {what} since it was created on {{}}, {{}}", _day("created"), quiet_for))
     )
+    aside = pl.lit("")
+    if charges is not None:
+        frame = frame.join(charges, on=CLIENT_ID, how="left", maintain_order="left")
+        aside = _charges_aside("last", "_charged")
     return frame.select(
         CLIENT_ID,
         quiet.fill_null(False).alias("_fires"),
-        pl.concat_str([evidence, said.fill_null("")]).alias(_EVIDENCE),
+        pl.concat_str([evidence, said.fill_null(""), aside]).alias(_EVIDENCE),
+    )
+
+
+def _last_charges(payments: pl.DataFrame, placed: pl.DataFrame, cut: datetime) -> pl.DataFrame:
+    """``[client_id, _charged]``, one row per client with one: the time of its last order before ``cut``
+    (:func:`churnml.labels.orders`, at :func:`churnml.labels.order_placed_at`) that is no order it placed
+    (``placed``, :func:`churnml.scoring.crm.placed_orders`): a charge of one of its terms, which
+    ``no_activity`` does not read as activity."""
+    from churnml.labels import order_placed_at, orders
+
+    dt = pl.Datetime("us")
+    every = orders(payments).select(
+        pl.col(CLIENT_ID).cast(pl.String), order_placed_at(payments.columns).cast(dt).alias("t")
+    )
+    return (
+        every.filter(pl.col("t") < cut)
+        .join(
+            placed.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("t").cast(dt)),
+            on=[CLIENT_ID, "t"],
+            how="anti",
+        )
+        .group_by(CLIENT_ID)
+        .agg(pl.col("t").max().alias("_charged"))
+    )
+
+
+def _charges_aside(last: str, charged: str) -> pl.Expr:
+    """``" (the charges of its terms aside, the last on 2026-10-25)"`` when the client's last charge (column
+    ``charged``) is later than the last order or activity the rule read (column ``last``, null: none), else
+    "": the words no_activity adds so that a subscriber paid up to date is not said to have ordered nothing."""
+    later = pl.col(charged).is_not_null() & (pl.col(last).is_null() | (pl.col(charged) > pl.col(last)))
+    return (
+        pl.when(later)
+        .then(pl.format(" (the charges of its terms aside, the last on {})", _day(charged)))
+        .otherwise(pl.lit(""))
     )
 
 
