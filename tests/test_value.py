@@ -714,3 +714,36 @@ def test_lapsed_terms_arr_passes_the_configured_early_renewal_share(monkeypatch:
     )
     arr = annual_recurring_revenue(["l"], AS_OF, subs, None, 30, renewal_share=0.4)
     assert (arr.get_column(Scores.ARR).to_list(), seen) == ([600.0], [0.4])
+
+
+def test_refunds_giving_back_more_than_was_paid_are_said() -> None:
+    # a coffee roaster's order export: each order a row, a refunded order marked 'refunded' itself. C00086
+    # paid 24 in May; its July order of 24 came back: read as a refund, its ARR was 0 (24 - 24). C00128's
+    # first order was refunded (nothing paid before it). C00200 paid 40, then a refund of 24 of a row of its own.
+    from churnml.scoring.value import refunds_beyond_paid, refunds_beyond_paid_note
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["C00086", "C00086", "C00128", "C00128", "C00200", "C00200", "C00300"],
+            "amount": [24.0, 24.0, 24.0, 18.0, 40.0, -24.0, 14.0],
+            "paid_at": [
+                datetime(2026, 5, 26),
+                datetime(2026, 7, 22),
+                datetime(2026, 4, 18),
+                datetime(2026, 6, 1),
+                datetime(2026, 3, 1),
+                datetime(2026, 3, 5),
+                datetime(2026, 3, 5),
+            ],
+            "status": ["paid", "refunded", "refunded", "paid", "paid", "refunded", "failed"],
+        }
+    )
+    beyond = refunds_beyond_paid(payments)
+    assert beyond.select("client_id", "amount", "received").rows() == [("C00128", 24.0, 0.0)]
+    note = refunds_beyond_paid_note(payments, "EUR")
+    assert note is not None and note.startswith(
+        "payments: 1 of the 3 rows with status 'refunded' gives back more than their client had paid before it "
+        "(C00128 EUR 24.00 on 2026-04-18, 0.00 received before). A 'refunded' row is no order but money going back"
+    )
+    assert refunds_beyond_paid_note(payments.filter(pl.col("client_id") != "C00128"), "EUR") is None
+    assert refunds_beyond_paid_note(payments.drop("status"), "EUR") is None

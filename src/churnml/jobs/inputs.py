@@ -204,6 +204,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         unrenewed_terms_note,
     )
     from churnml.scoring.rules import unreachable_no_activity_note
+    from churnml.scoring.value import refunds_beyond_paid_note
 
     names = event_names(dataset, folder)
     counts = {name: n for name, (n, _) in names.items()}
@@ -258,6 +259,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     signals = dataset.tables.get(Table.SIGNALS)
     others = other_signals_note(signals) if signals is not None and signals.height else None
     notes += [others] if others else []
+    # a shop's refunded orders written as the contract's refunds: each takes a purchase's worth again
+    refunds = refunds_beyond_paid_note(dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
+    notes += [refunds] if refunds else []
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
     if churns is not None and clients is not None:
         early = churns_before_creation_note(churns, clients)

@@ -77,6 +77,7 @@ __all__ = [
     "lapsed_terms_arr",
     "priority_rank",
     "recurring_revenue",
+    "refunds_beyond_paid_note",
     "retained_years",
     "value_table",
     "value_tiers",
@@ -161,6 +162,60 @@ def _money_received(payments: pl.DataFrame) -> pl.DataFrame:
         .then(-pl.col(Payments.AMOUNT).abs())
         .otherwise(pl.col(Payments.AMOUNT))
         .alias(Payments.AMOUNT),
+    )
+
+
+def refunds_beyond_paid(payments: pl.DataFrame) -> pl.DataFrame:
+    """The ``refunded`` rows of ``payments`` (money going back, :func:`_money_received`) that give back more than
+    their client had received before them: ``client_id``, ``paid_at``, ``amount`` (as written), ``received``
+    (the client's net money before the row: its payments less its earlier refunds), one row per such refund,
+    by time. A refund of money the data never saw: an order of a shop's export marked ``refunded`` itself (its
+    money came and went) rather than a refund of a purchase recorded in a row of its own."""
+    schema = {CLIENT_ID: pl.String, Payments.PAID_AT: pl.Datetime("us"), Payments.AMOUNT: pl.Float64}
+    if Payments.STATUS not in payments.columns:
+        return pl.DataFrame(schema=schema | {"received": pl.Float64})
+    moved = _money_received(payments).with_columns(
+        pl.col(Payments.PAID_AT).cast(pl.Datetime("us")), pl.col(Payments.AMOUNT).cast(pl.Float64)
+    )
+    # a refund at the same instant as a payment comes after it (the purchase it undoes)
+    ordered = moved.with_columns((pl.col(Payments.AMOUNT) < 0).alias("_refund")).sort(
+        CLIENT_ID, Payments.PAID_AT, "_refund"
+    )
+    before = ordered.with_columns(
+        (pl.col(Payments.AMOUNT).cum_sum().over(CLIENT_ID) - pl.col(Payments.AMOUNT)).alias("received")
+    )
+    beyond = before.filter(pl.col("_refund") & (-pl.col(Payments.AMOUNT) > pl.col("received") + 0.005))
+    return beyond.select(
+        pl.col(CLIENT_ID).cast(pl.String), Payments.PAID_AT, pl.col(Payments.AMOUNT).abs(), "received"
+    )
+
+
+def refunds_beyond_paid_note(payments: pl.DataFrame | None, currency: str, shown: int = 3) -> str | None:
+    """A note when ``refunded`` rows give back more than their client had received before them
+    (:func:`refunds_beyond_paid`): a ``refunded`` row is read as money going back, netted against the client's
+    other payments, so an order that a shop's export marks ``refunded`` itself (Shopify's financial status)
+    takes a purchase's worth from the client's other orders: the ARR, the lifetime value and the payment
+    features. Said by ``validate`` and ``train``. None when every refund has a payment before it to undo, or
+    without a status column."""
+    if payments is None or Payments.STATUS not in payments.columns:
+        return None
+    beyond = refunds_beyond_paid(payments)
+    if beyond.height == 0:
+        return None
+    refunds = int((payments.get_column(Payments.STATUS) == "refunded").sum())
+    examples = ", ".join(
+        f"{c} {currency} {a:,.2f} on {t:%Y-%m-%d}, {r:,.2f} received before"
+        for c, t, a, r in beyond.head(shown).iter_rows()
+    )
+    n = beyond.height
+    return (
+        f"payments: {n:,} of the {refunds:,} rows with status 'refunded' give{'s' if n == 1 else ''} back more than "
+        f"their client had paid before {'it' if n == 1 else 'them'} ({examples}). A 'refunded' row is no order but money going back: the refund of a purchase "
+        "written in a row of its own, netted against the client's other payments (its ARR, lifetime value and "
+        "payment features). If your export marks a refunded order itself 'refunded' (a shop's "
+        "financial status: the order's money came and went), each such row takes that much again from the "
+        "client's other orders: write the order as 'paid' and its refund in a row of its own (invoice_id "
+        "<order>-refund), or leave the order out"
     )
 
 
