@@ -353,8 +353,18 @@ def test_a_period_starting_with_too_few_clients_has_no_rate(min_clients, rated):
             [False, False, False, True, False, False],
             ["data starts", "data starts", "few clients", "", "no clients", "incomplete"],
         ),
-        # incomplete wins: a first month in the warm-up of an orders log
-        ([0, 40], [False, True], [False, True], ["incomplete", ""]),
+        # the warm-up wins: a first month in the warm-up of an orders log
+        ([0, 40], [False, True], [False, True], ["warm-up", ""]),
+        # a warm-up before the rated months, the last months not known yet: it said "incomplete: its churn is
+        # not fully known yet" of the warm-up too (a coffee roaster's February and March)
+        (
+            [0, 403, 639, 882, 1805],
+            [False, False, False, True, False],
+            [False, False, False, True, False],
+            ["warm-up", "warm-up", "warm-up", "", "incomplete"],
+        ),
+        # too short for any complete period: not known yet
+        ([0, 40], [False, False], [False, False], ["incomplete", "incomplete"]),
     ],
 )
 def test_why_a_period_has_no_rate(c1, complete, rated, expected):

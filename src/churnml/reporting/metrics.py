@@ -650,11 +650,16 @@ def churn_report(
 
 
 INCOMPLETE = "incomplete"
+WARM_UP = "warm-up"
 DATA_STARTS = "data starts"
 NO_CLIENTS = "no clients"
 FEW_CLIENTS = "few clients"
 UNRATED_MEANING = {
     INCOMPLETE: "its churn is not fully known yet",
+    WARM_UP: (
+        "too early in the data for its churn ever to be observed (no client quiet for label.inactivity_days yet, "
+        "or customers older than the data not seen yet)"
+    ),
     DATA_STARTS: "the data's first period, no client active at its start yet (C1 = 0)",
     NO_CLIENTS: "no client active at its start (C1 = 0)",
     FEW_CLIENTS: f"fewer than {MIN_RATED_CLIENTS} clients active at its start",
@@ -663,15 +668,19 @@ UNRATED_MEANING = {
 
 def unrated_reasons(c1: Sequence[int], complete: Sequence[bool], rated: Sequence[bool]) -> list[str]:
     """Why each period has no rate, in order (the portfolio rows of one period kind of :func:`churn_report`,
-    sorted by start), "" for a rated one: ``incomplete`` (its churn is not fully known yet), ``data
-    starts`` (no client active at its start, nor at any earlier period's: the data's first period, whose
-    clients all arrive during it), ``no clients`` (none active at its start later on), ``few clients``
-    (fewer than :data:`MIN_RATED_CLIENTS`). :data:`UNRATED_MEANING` says each in words."""
+    sorted by start), "" for a rated one: ``incomplete`` (its churn is not fully known yet: the data's last
+    periods), ``warm-up`` (not complete, but a later period is: the warm-up of :func:`_complete_periods` at the
+    data's start, whose churn will never be observed; it read "incomplete: its churn is not fully known yet" of
+    a coffee roaster's February and March under the mixed label), ``data starts`` (no client active at its
+    start, nor at any earlier period's: the data's first period, whose clients all arrive during it), ``no
+    clients`` (none active at its start later on), ``few clients`` (fewer than :data:`MIN_RATED_CLIENTS`).
+    :data:`UNRATED_MEANING` says each in words."""
     out = []
     seen_clients = False
-    for n, done, has_rate in zip(c1, complete, rated, strict=True):
+    done_later = [any(complete[i + 1 :]) for i in range(len(complete))]
+    for n, done, has_rate, later in zip(c1, complete, rated, done_later, strict=True):
         if not done:
-            why = INCOMPLETE
+            why = WARM_UP if later else INCOMPLETE
         elif has_rate:
             why = ""
         elif n == 0:
