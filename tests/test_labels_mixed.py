@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from itertools import pairwise
 
+import polars as pl
 import pytest
 
 from churnml.config import LabelConfig
@@ -67,6 +68,21 @@ def test_mixed_labels_a_subscriber_by_its_terms_and_one_off_buyers_by_inactivity
         ("s", date(2024, 5, 13), 1),  # back as a one-off buyer on 05-10, no order after it
         # 06-10, 07-08: gone (05-10 + 28 days)
     ]
+
+
+def test_train_says_how_many_rows_the_mixed_label_read_as_subscribers_and_as_one_off_buyers() -> None:
+    # train said neither the label nor the split: a subscriber's row (b2 from 02-12, s to its grace 04-08) by
+    # its terms, the others (b1, b2 on 01-22, s back as a buyer on 05-13) by inactivity
+    from churnml.labels import mixed_label_note
+
+    labeled = labeled_spine(MIXED, SNAPS, CFG).filter(pl.col("label").is_not_null())
+    assert mixed_label_note(labeled, MIXED, CFG) == (
+        "label.source mixed: of the 17 labeled rows, 11 are subscribers' (a term or its grace running at the "
+        "snapshot: a churn is the subscription ending unrenewed within 28 days, or a churns record; 2 churn labels, "
+        "18.2%) and 6 one-off buyers' (a churn is no order and no activity in the 28 days after; 3 churn labels, "
+        "50.0%)"
+    )
+    assert mixed_label_note(labeled, MIXED, LabelConfig(source="inactivity")) is None
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,10 @@ def test_train_and_score_a_mixed_shop(tmp_path: Path, monkeypatch: pytest.Monkey
     flags = set_flags([*FAST_TRAIN, *MIXED_SETS, "score.history_weeks=4", f"paths.tune={tmp_path / 'tune'}"])
     trained = run("train", "--data", "raw", "--out", "models", *flags)
     assert "no term in subscriptions" not in trained  # the termless note is the subscriptions label's
+    # train says what the label made of the rows: subscribers' by their terms, one-off buyers' by inactivity
+    said = " ".join(trained.split())
+    assert "label.source mixed: of the " in said and " are subscribers' (a term or its grace running" in said
+    assert " one-off buyers' (a churn is no order and no activity in the 28 days after;" in said
     run("score", "--data", "raw", "--out", "scores", *flags)
     scores = pl.read_parquet(tmp_path / "scores" / "scores.parquet")
     manifest = json.loads((tmp_path / "scores" / "manifest.json").read_text())

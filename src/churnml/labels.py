@@ -140,6 +140,7 @@ __all__ = [
     "late_behaviour_note",
     "late_returns_note",
     "membership_changes",
+    "mixed_label_note",
     "order_placed_at",
     "orders",
     "regular_rhythm_note",
@@ -1632,6 +1633,43 @@ def labeled_spine(dataset: Dataset, snapshots: Sequence[date] | pl.Series, cfg: 
 
 
 _IN_SPELL = "_in_spell"
+
+
+def mixed_label_note(labeled: pl.DataFrame, dataset: Dataset, cfg: LabelConfig) -> str | None:
+    """What the ``mixed`` label made of the labeled rows (``labeled``: ``client_id``, ``snapshot``, ``label``,
+    one row per client x snapshot with a known label): how many are a subscriber's (a term spell or its grace
+    running at the snapshot, :func:`_with_in_spell`: labeled by its terms) and how many a one-off buyer's
+    (labeled by no order and no activity in the horizon), each with its share of churn labels. ``train`` said
+    neither the label it trained on nor this split (a coffee roaster's 27,671 rows, 3,064 churn labels). None
+    under another source or without the subscriptions table in ``dataset`` (read batch by batch)."""
+    if cfg.source != "mixed" or Table.SUBSCRIPTIONS not in dataset.tables or labeled.height == 0:
+        return None
+    spine = labeled.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(SNAPSHOT).cast(pl.Date),
+        pl.col(SNAPSHOT).cast(pl.Date).cast(_DT).alias(_SDT),
+        pl.col(LABEL).cast(pl.Int64),
+    )
+    split = _with_in_spell(spine, _mixed_spells(dataset, cfg), cfg.grace_days)
+    counts = {
+        in_spell: (n, churn)
+        for in_spell, n, churn in split.group_by(_IN_SPELL)
+        .agg(pl.len().alias("n"), pl.col(LABEL).sum().alias("churn"))
+        .iter_rows()
+    }
+    subs, subs_churn = counts.get(True, (0, 0))
+    buyers, buyers_churn = counts.get(False, (0, 0))
+
+    def share(churn: int, n: int) -> str:
+        return f"{churn:,} churn labels, {churn / n:.1%}" if n else "no churn label"
+
+    return (
+        f"label.source mixed: of the {labeled.height:,} labeled rows, {subs:,} are subscribers' (a term or its "
+        f"grace running at the snapshot: a churn is the subscription ending unrenewed within "
+        f"{cfg.horizon_days} days, or a churns record; {share(subs_churn, subs)}) and {buyers:,} one-off buyers' "
+        f"(a churn is no order and no activity in the {cfg.horizon_days} days after; "
+        f"{share(buyers_churn, buyers)})"
+    )
 
 
 def _with_in_spell(spine: pl.DataFrame, spells: pl.DataFrame, grace_days: int) -> pl.DataFrame:

@@ -929,10 +929,13 @@ def train(
     batch on a big portfolio: :func:`churnml.jobs.batches.training_table`), then :func:`run_training`;
     the champion goes to ``out`` (else ``paths.models``). ``on_backtest`` hears the backtest's figures as
     soon as it ends (:class:`BacktestReport`), before the deployed fit."""
+    import polars as pl
+
     from churnml.contract.io import dataset_files
+    from churnml.contract.schemas import CLIENT_ID
     from churnml.jobs.batches import training_table
     from churnml.jobs.inputs import data_notes, no_truth_note
-    from churnml.labels import auto_label_source
+    from churnml.labels import auto_label_source, mixed_label_note
     from churnml.modeling.export import checked_export_folder
     from churnml.modeling.tracking import checked_store, tracking_uri
     from churnml.scoring.outputs import checked_output_path, protected_folders
@@ -964,6 +967,9 @@ def train(
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
         chosen = [f"label.source auto: '{auto.label.source}' ({why})"]
+    # mixed: how many rows each rule labeled (a subscriber's by its terms, a one-off buyer's by inactivity)
+    split = mixed_label_note(pl.from_pandas(labeled.frame[[CLIENT_ID, SNAPSHOT, LABEL]]), dataset, auto.label)
+    chosen += [split] if split else []
     missing = no_truth_note(truth)
     notes = [
         *chosen,
