@@ -999,6 +999,28 @@ def test_a_cotermed_change_renews_for_the_contracts_length(client, renewal, valu
     )
 
 
+def test_terms_billed_every_14_days_are_no_contract_cut_by_changes() -> None:
+    # a coffee subscriber's deliveries every 14 days from 2024-01-15: 13 terms reach 2024-07-15, six months to
+    # the day after the first start; read as one 6-month contract cut by seat changes, its 14-day term was a
+    # renewal due worth 6 x the MRR (180)
+    starts = [datetime(2024, 1, 15) + timedelta(days=14 * i) for i in range(13)]
+    subs = pl.DataFrame(
+        {
+            "client_id": ["coffee"] * 13,
+            "start_date": starts,
+            "end_date": [a + timedelta(days=14) for a in starts],
+            "mrr": [30.0] * 13,
+        }
+    )
+    assert subs.get_column("end_date").max() == datetime(2024, 7, 15)
+    out = term_status(["coffee"], date(2024, 7, 8), subs, grace_days=30, renewal_days=60).row(0, named=True)
+    assert (out[Scores.RENEWAL_DATE], out[Scores.RENEWAL_VALUE], out[Scores.RENEWAL_DUE]) == (
+        date(2024, 7, 15),
+        30.0,
+        False,
+    )
+
+
 @pytest.mark.parametrize(
     ("issued", "paid", "status", "days_silent"),
     [

@@ -667,7 +667,11 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     writes it (the running term cut at the change, a new term from it to the contract's end) renews for the
     year: its stub of 2 months read a renewal worth 2 x the MRR (a 6-seat account's EUR 120 beside its ARR of
     720), and a stub of under 6 weeks a monthly renewal, never due. A term whose own start is such a day keeps it (a monthly term,
-    a whole contract); one with none (a first term pro-rated to an anniversary) has no row."""
+    a whole contract); one with none (a first term pro-rated to an anniversary) has no row. A run holding
+    :data:`RHYTHM_TERMS` or more terms of one same length in days from that start is a billing rhythm, not a
+    contract cut by changes (:func:`_billing_rhythm`): a coffee subscriber's deliveries every 14 days, a
+    30-day pause among them, ran from 2026-05-13 to 2026-11-13 and read a 6-month renewal due, worth 6 x the
+    MRR."""
     start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
     stamp = base_terms.schema[start]  # the terms' own time type: the result joins back on start and end
     schema = {CLIENT_ID: pl.String, start: stamp, end: base_terms.schema[end], "_contract_start": stamp}
@@ -694,14 +698,47 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     months = (pl.col(end).dt.year() * 12 + pl.col(end).dt.month()) - (
         pl.col("_contract_start").dt.year() * 12 + pl.col("_contract_start").dt.month()
     )
+    candidates = running.join(earlier, on=[CLIENT_ID, "_run"]).filter(
+        (pl.col("_contract_start") <= pl.col(start)) & whole_months & months.is_in(list(CONTRACT_MONTHS))
+    )
     return (
-        running.join(earlier, on=[CLIENT_ID, "_run"])
-        .filter(
-            (pl.col("_contract_start") <= pl.col(start)) & whole_months & months.is_in(list(CONTRACT_MONTHS))
+        candidates.join(
+            _billing_rhythm(terms, candidates), on=[CLIENT_ID, start, end, "_contract_start"], how="anti"
         )
         .group_by(CLIENT_ID, start, end)
         .agg(pl.col("_contract_start").max())
         .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+# a run with this many terms of one same length (in days) is billed on a rhythm (every 14 or 28 days), not one
+# contract cut by changes (a seat change cuts a contract into two or three pieces of unequal lengths)
+RHYTHM_TERMS = 3
+
+
+def _billing_rhythm(terms: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, start_date, end_date, _contract_start]`` of the ``candidates`` (a running term and a start
+    of its run a contract's length before its end, :func:`contract_starts`) whose terms from that start to the
+    running term's end (``terms``: with their ``_run``) hold :data:`RHYTHM_TERMS` or more of one same length in
+    days: deliveries billed every 14 days, not a contract cut by changes. One row per such candidate."""
+    start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
+    pieces = terms.select(
+        CLIENT_ID,
+        "_run",
+        pl.col(start).alias("_piece_start"),
+        pl.col(end).alias("_piece_end"),
+        (pl.col(end) - pl.col(start)).dt.total_days().alias("_piece_days"),
+    )
+    keys = [CLIENT_ID, start, end, "_contract_start"]
+    return (
+        candidates.select(*keys, "_run")
+        .join(pieces, on=[CLIENT_ID, "_run"])
+        .filter((pl.col("_piece_start") >= pl.col("_contract_start")) & (pl.col("_piece_end") <= pl.col(end)))
+        .group_by(*keys, "_piece_days")
+        .agg(pl.len().alias("_same"))
+        .filter(pl.col("_same") >= RHYTHM_TERMS)
+        .select(keys)
+        .unique()
     )
 
 
