@@ -1136,6 +1136,40 @@ def test_a_pause_is_said_as_a_pause_not_as_a_downgrade() -> None:
     ]
 
 
+def test_a_pause_is_no_fall_of_payments() -> None:
+    """A coffee subscriber a month on a pause (a term at mrr 0 after paid ones) read "Payments fell by about 12%
+    of their mean weekly level each week over the last 13 weeks": the pause bills nothing, its payments'
+    silence is no news; a client without a pause is still told."""
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, running_terms
+
+    as_of = date(2026, 11, 1)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["paused", "paused", "paying"],
+            "start_date": [datetime(2026, 9, 5), datetime(2026, 10, 3), datetime(2026, 10, 20)],
+            "end_date": [datetime(2026, 10, 3), datetime(2026, 11, 3), datetime(2026, 11, 17)],
+            "mrr": [15.21, 0.0, 15.21],
+        }
+    )
+    ids = ["paused", "paying"]
+    names = ["payments_paid_slope", "payments_paid_z"]
+    X = np.array([[-0.12, -3.0], [-0.12, -3.0]])
+    term_days, term_age = running_terms(ids, as_of, subs)
+    citing = Citing(
+        np.array([0.0, 0.0]),
+        term_days <= MONTHLY_TERM_DAYS,
+        700,
+        np.array([True, False]),
+        term_days,
+        term_age,
+    )
+    paused, paying = _two_clients_first_sentences(X, names, citing)
+    assert paused == (None, None)
+    assert (
+        paying[0] == "Payments fell by about 12% of their mean weekly level each week over the last 13 weeks"
+    )
+
+
 def test_a_pause_is_no_mrr_fall_in_why_it_changed() -> None:
     """The week a subscriber paused, its why_changed read "MRR change over 91 days: no data → -100%": its
     term_state says the pause; a client that halved its plan still reads its MRR's before -> after."""
