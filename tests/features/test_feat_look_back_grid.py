@@ -305,6 +305,18 @@ def test_a_payments_log_that_began_weeks_after_the_running_terms_is_observed_fro
     assert dataset.payments_observed_from() == datetime(2026, 7, 1)
 
 
+def test_validate_and_train_say_a_payments_log_that_began_late() -> None:
+    from churnml.features.payments import late_payments_note
+
+    assert late_payments_note(make_dataset(API_EXPORT)) == (
+        "data: payments start on 2026-07-01, 27 days after the first subscription term (2026-06-04): the payment "
+        "features observe the clients from then (a window reaching before it is unknown, not a time without "
+        "payments). If the billing export was cut there, export the invoices from the first term on"
+    )
+    billed = [{"client_id": "A", "paid_at": datetime(2026, 6, 4, 1), "amount": 49.0, "invoice_id": "in0"}]
+    assert late_payments_note(make_dataset({**API_EXPORT, Table.PAYMENTS: billed})) is None
+
+
 def test_a_payments_log_that_began_with_the_terms_is_unchanged() -> None:
     # the same client billed from its first term (2026-06-04): payments are observed from the data's start
     billed = [

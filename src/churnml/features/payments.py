@@ -34,6 +34,7 @@ import re
 import narwhals as nw
 
 from churnml.config import FeaturesConfig
+from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Payments, Subscriptions
 from churnml.features._grid import (
     SDAY,
@@ -65,11 +66,28 @@ __all__ = [
     "SPECS",
     "TERM_PATTERNS",
     "from_payments_log",
+    "late_payments_note",
     "payment_features",
     "subscription_features",
 ]
 
 _EPS = 1e-9
+
+
+def late_payments_note(dataset: Dataset) -> str | None:
+    """A note when the payments log began late (:meth:`~churnml.contract.dataset.Dataset.payments_observed_from`:
+    its first record three weeks or more after the first subscription term): the payment features observe the
+    clients from then, so the user knows why their early windows are unknown and can export the missing invoices.
+    None otherwise."""
+    began, terms = dataset.payments_observed_from(), dataset.terms_first()
+    if began is None or terms is None:
+        return None
+    return (
+        f"data: payments start on {began:%Y-%m-%d}, {(began - terms).days} days after the first subscription term "
+        f"({terms:%Y-%m-%d}): the payment features observe the clients from then (a window reaching before it is "
+        "unknown, not a time without payments). If the billing export was cut there, export the invoices from the "
+        "first term on"
+    )
 
 
 def _when_flag(cond: nw.Expr) -> nw.Expr:

@@ -184,6 +184,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.contract.schemas import Table
     from churnml.contract.validation import currency_notes, unmarked_currency_note
     from churnml.features.account import other_signals_note
+    from churnml.features.payments import late_payments_note
     from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note
     from churnml.labels import (
         activity_day_gaps,
@@ -241,6 +242,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if late:  # said as training does it: from the behaviour logs' start, when that still labels a snapshot
         late = late_behaviour_note(dated, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg))
     notes += [late] if late else []
+    late_payments = late_payments_note(dataset)
+    notes += [late_payments] if late_payments else []
     # an export appended twice doubles the events' counts, and the payments' revenue and ARR, without a word
     for table in (Table.EVENTS, Table.PAYMENTS, Table.SUBSCRIPTIONS, Table.COMMUNICATIONS, Table.TICKETS):
         frame = dataset.tables.get(table)
