@@ -967,9 +967,12 @@ def train(
     if auto is not cfg:  # label.source auto: say which label the data gave
         why = auto_label_source(dataset_files(source))[1]
         chosen = [f"label.source auto: '{auto.label.source}' ({why})"]
-    # mixed: how many rows each rule labeled (a subscriber's by its terms, a one-off buyer's by inactivity)
-    split = mixed_label_note(pl.from_pandas(labeled.frame[[CLIENT_ID, SNAPSHOT, LABEL]]), dataset, auto.label)
-    chosen += [split] if split else []
+    # mixed: how many rows each rule labeled (a subscriber's by its terms, a one-off buyer's by inactivity); the
+    # labeled keys copied to Polars only then (5M rows at 100k clients)
+    if auto.label.source == "mixed":
+        keys = pl.from_pandas(labeled.frame[[CLIENT_ID, SNAPSHOT, LABEL]])
+        split = mixed_label_note(keys, dataset, auto.label)
+        chosen += [split] if split else []
     missing = no_truth_note(truth)
     notes = [
         *chosen,
