@@ -782,7 +782,6 @@ def _drift_html(
     )
 
 
-# the least change of probability (0.1 points) that makes a client a mover of the report
 def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int, change_min: float) -> str:
     """New in red and the biggest probability moves since the previous list (``movers`` rows each; a
     client whose probability moved by less than ``change_min``, ``score.change_min``, is no mover: its

@@ -75,9 +75,6 @@ __all__ = [
 ]
 
 
-# a running term this many days long or shorter is a monthly plan's
-
-
 def short_term_clients(
     client_ids: Sequence[str],
     as_of: date,
