@@ -305,6 +305,24 @@ def test_a_payments_log_that_began_weeks_after_the_running_terms_is_observed_fro
     assert dataset.payments_observed_from() == datetime(2026, 7, 1)
 
 
+@pytest.mark.parametrize(
+    ("left_out", "from_log", "n_columns"), [(Table.PAYMENTS, False, 12), (Table.SUBSCRIPTIONS, True, 42)]
+)
+def test_every_payments_column_is_told_from_the_log_or_the_terms_as_it_is_computed(
+    left_out, from_log, n_columns
+) -> None:
+    """features.payments.from_payments_log names the terms' columns in a list of its own (TERM_PATTERNS): every
+    payments_* column built from the terms alone is none of the log's, every one built from the payments alone is
+    (a column added to subscription_features and not to the list would be resolved from a late log's start)."""
+    from churnml.features.payments import from_payments_log
+
+    data = {t: rows for t, rows in API_EXPORT.items() if t != left_out}
+    table = build_features(make_dataset(data), spine(["A"], [date(2026, 9, 28)]), CFG)
+    columns = [c for c in table.columns if c.startswith("payments_")]
+    assert len(columns) == n_columns
+    assert [c for c in columns if from_payments_log(c) != from_log] == []
+
+
 def test_validate_and_train_say_a_payments_log_that_began_late() -> None:
     from churnml.features.payments import late_payments_note
 
