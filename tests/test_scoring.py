@@ -1044,11 +1044,11 @@ class _FlatModel:
         return np.full(len(x), 0.1)
 
 
-def test_client_batches_of_one_give_the_communication_features_of_one_batch() -> None:
+def test_small_client_batches_give_the_communication_features_of_one_batch() -> None:
     from churnml.scoring.assemble import _score_spine
 
     # a weekly newsletter to all 24 clients, no reply, and c002's account manager's e-mails, answered:
-    # a mailing judged within a batch of 1 client (fewer than rules.mailing_min_clients) would be outreach
+    # a mailing judged within a batch of 6 clients (fewer than rules.mailing_min_clients, 20) would be outreach
     tables = tiny_tables()
     ids = tables[Table.CLIENTS].get_column("client_id").to_list()
     end = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
@@ -1064,7 +1064,7 @@ def test_client_batches_of_one_give_the_communication_features_of_one_batch() ->
     names = [c for c in build_features(dataset, spine.head(1), features).columns if c.startswith("comm_")]
     run = (dataset, spine, _FlatModel(), names, AS_OF, prev, features)
     whole = _score_spine(*run, 10**9, None, rules=rules)
-    batched = _score_spine(*run, 1, None, rules=rules)  # 24 batches of 1 client
+    batched = _score_spine(*run, 6, None, rules=rules)  # 4 batches of 6 clients
     for got, expected in ((batched.now, whole.now), (batched.prev, whole.prev)):
         assert pl.concat(got).sort("client_id").equals(pl.concat(expected).sort("client_id"))
     now = pl.concat(whole.now)
