@@ -501,6 +501,36 @@ def test_a_young_repeat_payer_is_scaled_from_its_first_payment(days_before: list
     assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
 
 
+@pytest.mark.parametrize(
+    ("created_at", "arr"),
+    [
+        # a client since 2018 whose first order in the log came 183 days before the list (a beach bar's
+        # summer): the log's 300 observed days scale its orders, not its 183 days (x 2, was 6 x 100 x 365 / 183)
+        (datetime(2018, 5, 1), 600.0 * 365 / 300),
+        # an account opened 250 days before the list, inside the log, that first ordered 183 days before
+        # it: young from its opening
+        (datetime(2024, 4, 26), 600.0 * 365 / 250),
+        # created with its first order: young from it, as without a clients table
+        (datetime(2024, 7, 2), 600.0 * 365 / 183),
+        # no creation date: its first payment
+        (None, 600.0 * 365 / 183),
+    ],
+)
+def test_a_client_older_than_its_first_payment_in_the_log_is_no_young_payer(
+    created_at: datetime | None, arr: float
+) -> None:
+    payments = _paid("bar", [183, 170, 120, 100, 40, 35], 100.0)  # irregular gaps: no run rate
+    clients = pl.DataFrame(
+        {"client_id": ["bar"], "created_at": [created_at]},
+        schema={"client_id": pl.String, "created_at": pl.Datetime},
+    )
+    observed_from = datetime(2025, 1, 1) - timedelta(days=300)  # the data's first activity
+    got = annual_recurring_revenue(
+        ["bar"], date(2025, 1, 1), None, payments, 0, observed_from, clients_table=clients
+    )
+    assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
+
+
 def test_a_refund_written_positive_with_its_status_lowers_the_arr() -> None:
     from churnml.scoring.value import annual_recurring_revenue
 

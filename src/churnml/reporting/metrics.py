@@ -172,7 +172,9 @@ def mrr_at(dataset: Dataset, spine: pl.DataFrame, grace_days: int) -> tuple[pl.D
     # payments of a log younger than a year scaled to one, as the weekly list's ARR (a run rate of the
     # first month's payments, not a twelfth of them)
     out = (
-        recurring_revenue(spine, SNAPSHOT, subs, payments, dataset.first_activity())
+        recurring_revenue(
+            spine, SNAPSHOT, subs, payments, dataset.first_activity(), dataset.tables[Table.CLIENTS]
+        )
         .rename({"mrr": _MRR})
         .drop("arr")
     )

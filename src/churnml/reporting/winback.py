@@ -284,7 +284,12 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     subs = dataset.get(Table.SUBSCRIPTIONS)
     payments = dataset.get(Table.PAYMENTS)
     former = recurring_revenue(
-        lost.select(CLIENT_ID, CHURNED_AT), CHURNED_AT, subs, payments, dataset.first_activity()
+        lost.select(CLIENT_ID, CHURNED_AT),
+        CHURNED_AT,
+        subs,
+        payments,
+        dataset.first_activity(),
+        dataset.tables[Table.CLIENTS],
     )
     lost = lost.join(
         former.select(CLIENT_ID, pl.col("arr").alias("former_arr")),

@@ -297,6 +297,7 @@ def _previous_zones(
             grace_days,
             dataset.first_activity(),
             renewal_share,
+            dataset.tables[Table.CLIENTS],
         )
         .get_column(Scores.ARR)
         .to_numpy()
@@ -395,6 +396,7 @@ def client_standing(
         label.grace_days,
         dataset.first_activity(),
         early_renewal_share,
+        clients,
     )
     base = pl.DataFrame(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},

@@ -225,6 +225,7 @@ def recurring_revenue(
     subscriptions: pl.DataFrame | None,
     payments: pl.DataFrame | None,
     observed_from: datetime | None = None,
+    clients: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``rows`` with ``mrr`` and ``arr`` (Float64) of each row's client at the instant in column ``at``
     (a Date means 00:00 of that day): the one definition of recurring revenue (module docstring).
@@ -245,6 +246,12 @@ def recurring_revenue(
     (``features.unobserved_windows: scaled``); and a client that paid twice or more and first paid less
     than a year before has its payments scaled from its first payment (over 91 days at least:
     :func:`_young_payer_scale`).
+
+    ``clients`` (the clients table: ``client_id``, ``created_at``) dates each client's start: a client
+    created before the data's first activity is no young payer, whenever its first payment in the log
+    came (a beach bar's or a quarterly buyer's first order months into the log: its year is the log's
+    scaling, not that order's), and one created after it is young from its creation when that is
+    earlier than its first payment (:func:`_first_paid`).
     """
     keyed = rows.with_columns(pl.col(at).cast(_DT).alias(_AT))
     terms_mrr = pl.lit(None, pl.Float64)
@@ -276,7 +283,7 @@ def recurring_revenue(
         if observed_from is not None:
             # a year or more observed: unchanged (x 1.0)
             seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, _YEAR_DAYS)
-            keyed = keyed.join(_first_paid(paid), on=CLIENT_ID, how="left")
+            keyed = keyed.join(_first_paid(paid, clients, observed_from), on=CLIENT_ID, how="left")
             paid_year = paid_year * pl.coalesce(_young_payer_scale(), _YEAR_DAYS / seen)
         paid_year = pl.coalesce(pl.col("_regular_year"), paid_year)
     return keyed.with_columns(
@@ -294,13 +301,28 @@ def recurring_revenue(
 _YOUNG_PAYER_MIN_DAYS = 91
 
 
-def _first_paid(paid: pl.DataFrame) -> pl.DataFrame:
-    """Per client of the received payments ``paid``: its first payment (``_first_paid``)."""
-    return (
+def _first_paid(
+    paid: pl.DataFrame, clients: pl.DataFrame | None = None, observed_from: datetime | None = None
+) -> pl.DataFrame:
+    """Per client of the received payments ``paid``: when it began paying (``_first_paid``), the start a
+    young payer's year is scaled from. Its first payment; with ``clients`` (``client_id``, ``created_at``)
+    its ``created_at`` when earlier (an account opened in January that first ordered in May is four
+    months older than its first order), and null (no young payer: the log's own scaling) when that is
+    before ``observed_from``, the data's first activity: its payments before the log are unobserved, not
+    absent. A beach bar client since 2018 whose log's first order was in May read 365 / 183 days of its
+    summer's orders, twice its year."""
+    first = (
         paid.filter(_RECEIVED)
         .group_by(CLIENT_ID)
         .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_paid"))
     )
+    if clients is None or Clients.CREATED_AT not in clients.columns:
+        return first
+    created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"))
+    since = pl.min_horizontal("_first_paid", "_created")
+    if observed_from is not None:
+        since = pl.when(since > pl.lit(observed_from, _DT)).then(since)
+    return first.join(created, on=CLIENT_ID, how="left").select(CLIENT_ID, since.alias("_first_paid"))
 
 
 def _young_payer_scale() -> pl.Expr:
@@ -348,9 +370,11 @@ def annual_recurring_revenue(
     grace_days: int = 0,
     observed_from: datetime | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    clients_table: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`
-    (payments of a log younger than a year scaled to one from ``observed_from``),
+    (payments of a log younger than a year scaled to one from ``observed_from``, a young payer's from its
+    start: ``clients_table``'s ``created_at`` or its first payment),
     except for a client **in grace** (no running term, its last term ended within ``grace_days`` before
     ``as_of``: not renewed yet, still on the list): the ARR of the terms running when its last term
     ended, i.e. what it paid until then and what is at stake now. Without it, that client got its
@@ -371,7 +395,7 @@ def annual_recurring_revenue(
         {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
         schema={CLIENT_ID: pl.String, _AT: _DT},
     )
-    now = recurring_revenue(ids, _AT, subscriptions, payments, observed_from).select(
+    now = recurring_revenue(ids, _AT, subscriptions, payments, observed_from, clients_table).select(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
     lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share)
