@@ -910,3 +910,62 @@ def _lapsed_card_plan(paid: list[tuple[datetime, str]], reason: str | None) -> d
 def test_a_lapse_after_failed_payments_is_an_involuntary_churn(paid, reason, expected):
     row = _lapsed_card_plan(paid, reason)
     assert (row["reason_segment"], row["decision"], row["action"]) == expected
+
+
+# A distributor's quarterly buyer and a monthly one (inactivity 60 days), the data ending 2024-10-21.
+RHYTHMS = Dataset(
+    tables={
+        Table.CLIENTS: _frame(
+            [(c, D(2020, 1, 1)) for c in ("quarterly", "monthly")],
+            {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+        ),
+        Table.PAYMENTS: _frame(
+            # every 100 days, its last order 83 days before the list: on its rhythm until day 150
+            [("quarterly", 5000.0, day) for day in (D(2024, 1, 12), D(2024, 4, 21), D(2024, 7, 30))]
+            # every month until June, then nothing for 142 days
+            + [("monthly", 2000.0, D(2024, m, 1)) for m in range(1, 7)],
+            {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        ),
+    },
+    name="rhythms",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 10, 21),
+)
+
+
+@pytest.mark.parametrize(
+    ("rhythm", "quarterly"),
+    [
+        (
+            1.5,
+            (
+                "wait",
+                "on its own rhythm: usually 100 days between orders, its last order 83 days ago; no win-back "
+                "before 1.5 x its usual gap (day 150)",
+                "no attempt yet: its next order is not overdue by its own rhythm; the usual contact",
+                None,
+            ),
+        ),
+        # rules.no_activity_rhythm 0: every client gone by the label is courted
+        (0.0, ("attempt", None, "active engagement: ask what would make them come back", 2)),
+    ],
+)
+def test_a_slow_buyer_gone_less_than_its_rhythm_waits(rhythm, quarterly) -> None:
+    """Under the inactivity label (60 days) a quarterly buyer is gone 60 days after each order; within
+    rules.no_activity_rhythm times its usual gap it is on its rhythm, not to be won back."""
+    from churnml.config import LabelConfig
+    from churnml.labels import churn_dates
+
+    label = LabelConfig(source="inactivity", grace_days=30, inactivity_days=60, horizon_days=60)
+    got = winback_list(RHYTHMS, churn_dates(RHYTHMS, label), CFG, 0.3, 30, "inactivity", rhythm=rhythm)
+    rows = {r["client_id"]: r for r in got.iter_rows(named=True)}
+    decision, reason, action, priority = quarterly
+    assert (rows["quarterly"]["decision"], rows["quarterly"]["action"], rows["quarterly"]["priority"]) == (
+        decision,
+        action,
+        priority,
+    )
+    if reason is not None:
+        assert rows["quarterly"]["decision_reason"] == reason
+    # the monthly buyer, 142 days after its last order, is well past 1.5 x 30 days: courted either way
+    assert (rows["monthly"]["decision"], rows["monthly"]["priority"]) == ("attempt", 1)

@@ -141,6 +141,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
         grace,
         cfg.label.source,
         failed_payment_days=cfg.rules.payment_trouble_days,
+        rhythm=cfg.rules.no_activity_rhythm,
     )
     attempts = winback_attempts(
         dataset, churns, cfg.winback.stages, grace, cfg.winback.follow_up_days, cfg.label.source

@@ -42,10 +42,13 @@ Columns:
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
   ``stages[1]`` days ago with no complaint in its last year): the playbook's picks (``first``);
-- ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``; :data:`DECISIONS`) and
+- ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``, ``wait``; :data:`DECISIONS`) and
   ``decision_reason`` (in words). Rules in order: a reason in ``no_contact_reasons`` (closed: the client
   no longer exists, a donor deceased, a company dissolved) -> no contact, not even a newsletter; a reason
-  in ``no_attempt_reasons`` (moved) -> keep in touch; repeated
+  in ``no_attempt_reasons`` (moved) -> keep in touch; gone by silence alone (the inactivity label's churn,
+  no reason recorded) for fewer days than ``rules.no_activity_rhythm`` times its usual gap between orders
+  (:func:`rhythm_gaps`: a hotel ordering every 120 days, 92 days after its last order) -> wait, no win-back
+  before then (the weekly list's ``no_activity`` rule reads the same rhythm); repeated
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
   (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
@@ -84,12 +87,14 @@ __all__ = [
     "LET_GO",
     "NO_CONTACT",
     "UNKNOWN_REASON",
+    "WAIT",
     "absences",
     "departure",
     "lost_clients",
     "lost_in",
     "return_chances",
     "return_dates",
+    "rhythm_gaps",
     "stage_labels",
     "unknown_value_note",
     "value_floor_note",
@@ -101,7 +106,8 @@ ATTEMPT = "attempt"
 KEEP_IN_TOUCH = "keep in touch"
 LET_GO = "let go"
 NO_CONTACT = "no contact"
-DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO, NO_CONTACT)
+WAIT = "wait"
+DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO, NO_CONTACT, WAIT)
 UNKNOWN_REASON = "unknown"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
@@ -514,8 +520,33 @@ def value_floor_note(plan: pl.DataFrame, cfg: WinbackConfig, least: int = 10) ->
     )
 
 
-def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
+def rhythm_gaps(payments: pl.DataFrame | None) -> pl.DataFrame:
+    """``client_id``, ``_usual_gap`` (Float64, days): per client with 3 order days or more, the median gap
+    between its order days (:func:`churnml.scoring.rules.order_rhythm_days`, the ``no_activity`` rule's
+    rhythm), its orders dated when placed (:func:`churnml.labels.order_placed_at`). Grain: one row per
+    client."""
+    from churnml.scoring.rules import USUAL_GAP, order_rhythm_days
+
+    if payments is None or payments.height == 0:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_usual_gap": pl.Float64})
+    stamps = orders(payments).select(pl.col(CLIENT_ID), order_placed_at(payments.columns).alias("t"))
+    return order_rhythm_days(stamps.lazy()).rename({USUAL_GAP: "_usual_gap"})
+
+
+def _on_rhythm(rhythm: float) -> pl.Expr:
+    """True for a client gone by silence alone (its departure, ``left_at``, its last order before the
+    churn: the inactivity label's churns, not a ``churns`` record nor a lapsed term; no reason known) fewer
+    days than ``rhythm`` x its usual gap between orders (``_usual_gap``) ago: a slow buyer on its own
+    rhythm, not one lost (0: never)."""
+    if rhythm <= 0:
+        return pl.lit(False)
+    silent = (pl.col(LEFT_AT) < pl.col(CHURNED_AT)) & pl.col(Churns.REASON).is_null()
+    return (silent & (pl.col("days_since_churn") < rhythm * pl.col("_usual_gap"))).fill_null(False)
+
+
+def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> pl.DataFrame:
     floor = cfg.min_value_ratio * cfg.cost_per_attempt
+    on_rhythm = _on_rhythm(rhythm)
     no_contact = pl.col(Churns.REASON).is_in(list(cfg.no_contact_reasons)).fill_null(False)
     no_attempt = pl.col(Churns.REASON).is_in(list(cfg.no_attempt_reasons)).fill_null(False)
     toxic = (pl.col("complaints_last_year") >= cfg.repeated_complaints) & (
@@ -532,6 +563,8 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .then(pl.lit(NO_CONTACT))
         .when(no_attempt)
         .then(pl.lit(KEEP_IN_TOUCH))
+        .when(on_rhythm)
+        .then(pl.lit(WAIT))
         .when(toxic | demanding | cheap)
         .then(pl.lit(LET_GO))
         .otherwise(pl.lit(ATTEMPT))
@@ -563,6 +596,16 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
             pl.lit("left for a reason we cannot answer (")
             + pl.col(Churns.REASON)
             + pl.lit("): no win-back attempt, keep a soft relationship")
+        )
+        .when(on_rhythm)
+        .then(
+            pl.lit("on its own rhythm: usually ")
+            + pl.col("_usual_gap").round(0).cast(pl.Int64).cast(pl.String)
+            + pl.lit(" days between orders, its last order ")
+            + pl.col("days_since_churn").cast(pl.String)
+            + pl.lit(f" days ago; no win-back before {rhythm:g} x its usual gap (day ")
+            + (pl.lit(rhythm) * pl.col("_usual_gap")).ceil().cast(pl.Int64).cast(pl.String)
+            + pl.lit(")")
         )
         .when(toxic)
         .then(
@@ -733,6 +776,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
         .when(pl.col("decision") == NO_CONTACT)
         .then(pl.lit("no contact: remove from mailings and calls"))
+        .when(pl.col("decision") == WAIT)
+        .then(pl.lit("no attempt yet: its next order is not overdue by its own rhythm; the usual contact"))
         .otherwise(pl.lit("no attempt: let go gracefully (close the account cleanly, no offers)"))
         .alias("action"),
         pl.when(attempt)
@@ -743,6 +788,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         )
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("a few times a year, never a sales call"))
+        .when(pl.col("decision") == WAIT)
+        .then(pl.lit("the account's usual one"))
         .otherwise(pl.lit("none"))
         .alias("cadence"),
     )
@@ -892,6 +939,7 @@ def winback_list(
     grace_days: int = GRACE_DAYS,
     source: str = "auto",
     failed_payment_days: int = FAILED_PAYMENT_DAYS,
+    rhythm: float = 0.0,
 ) -> pl.DataFrame:
     """The win-back list at ``dataset.as_of`` (see the module docstring for columns and rules).
 
@@ -899,7 +947,9 @@ def winback_list(
     ``labels.churn_dates``), whose return rule decides who came back (:func:`absences`); ``grace_days``
     (``label.grace_days``): the wind-down after a churns record in which activity is no return;
     ``failed_payment_days`` (``rules.payment_trouble_days``): failed payments that close to the lapse make a
-    churn without a recorded reason an involuntary one (:func:`with_reasons`).
+    churn without a recorded reason an involuntary one (:func:`with_reasons`); ``rhythm``
+    (``rules.no_activity_rhythm``): a client gone by silence (the inactivity label) fewer days than that
+    many times its usual gap between orders waits (decision ``wait``; 0: none waits).
     """
     gone = absences(dataset, churns, grace_days, source)
     lost, extra = _lost_with_history(dataset, gone, default_margin, grace_days, failed_payment_days)
@@ -913,7 +963,8 @@ def winback_list(
     lost = lost.join(chances, on=["days_since_churn", "reason_segment"], how="left").with_columns(
         (pl.col("return_chance") * pl.col("lifetime_value")).round(2).alias("expected_value")
     )
-    lost = _with_priority(_with_actions(_decisions(lost, cfg), cfg))
+    lost = lost.join(rhythm_gaps(dataset.get(Table.PAYMENTS)), on=CLIENT_ID, how="left")
+    lost = _with_priority(_with_actions(_decisions(lost, cfg, rhythm), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
     ).select(CLIENT_ID, *extra, *_COLUMNS)
