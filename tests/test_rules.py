@@ -2339,3 +2339,70 @@ def test_evidence_is_read_back_as_it_was_written(said: dict[str, str]) -> None:
     that text itself holds "; <a rule's name>: " (never a sentence churnml writes)."""
     written = "; ".join(f"{name}: {what}" for name, what in said.items()) or None
     assert evidence_by_rule(written) == said
+
+
+# (status, amount, issued_at, due_at, paid_at, invoice_id): days before AS_OF (2024-06-03); a wholesaler's
+# account on 30-day terms that pays its invoices up to 20 days after their due date
+_PAYS_LATE = [
+    ("paid", 500.0, 200, 170, 150, "INV-1"),  # 20 days late
+    ("paid", 500.0, 150, 120, 110, "INV-2"),  # 10 days late
+    ("paid", 500.0, 100, 70, 75, "INV-3"),  # 5 days early
+]
+
+
+@pytest.mark.parametrize(
+    ("due_days_ago", "usual_days", "evidence"),
+    [
+        # 18 days past due: past rules.overdue_days (14), within its habit (20): no trouble
+        (18, 365, None),
+        # 25 days: later than it paid any invoice in the last year
+        (
+            25,
+            365,
+            "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-09, unpaid 25 days after (in the last 365 days "
+            "it paid every invoice within 20 days of its due date)",
+        ),
+        # rules.overdue_usual_days 0: overdue_days alone, as before
+        (18, 0, "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-16, unpaid 18 days after"),
+        # its late payments older than the window: no habit known, overdue_days alone
+        (18, 30, "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-16, unpaid 18 days after"),
+    ],
+)
+def test_an_invoice_is_overdue_only_past_the_clients_own_habit(due_days_ago, usual_days, evidence) -> None:
+    rows = [*_PAYS_LATE, ("open", 500.0, due_days_ago + 30, due_days_ago, None, "INV-4")]
+    payments = pl.DataFrame(
+        {
+            "client_id": ["w"] * len(rows),
+            "amount": [r[1] for r in rows],
+            "issued_at": [days_ago(r[2]) for r in rows],
+            "due_at": [days_ago(r[3]) for r in rows],
+            "paid_at": [None if r[4] is None else days_ago(r[4]) for r in rows],
+            "status": [r[0] for r in rows],
+            "invoice_id": [r[5] for r in rows],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: payments,
+    }
+    cfg = RulesConfig(enabled=("payment_trouble",), overdue_usual_days=usual_days)
+    out = fired_rules(tables, ["w"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="EUR")
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+
+
+def test_the_latest_days_late_of_a_clients_paid_invoices_in_the_window() -> None:
+    from churnml.scoring.rules import latest_days_late
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["late", "late", "late", "on_time", "old"],
+            "amount": [100.0] * 5,
+            "due_at": [days_ago(d) for d in (170, 120, 70, 40, 500)],
+            # late: 20, 10 and -5 days after due; on_time: 3 days early; old: paid 480 days ago, out of the year
+            "paid_at": [days_ago(d) for d in (150, 110, 75, 43, 480)],
+            "status": ["paid", "paid", "refunded", "paid", "paid"],
+        }
+    )
+    got = latest_days_late(payments, datetime.combine(AS_OF, datetime.min.time()), 365).sort("client_id")
+    # late: the refund is no invoice paid (its 5 days early would not count anyway)
+    assert got.rows() == [("late", 20.0), ("on_time", 0.0)]

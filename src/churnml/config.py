@@ -364,6 +364,7 @@ class RulesConfig(_Section):
     complaints_days: int = Field(91, ge=1)
     payment_trouble_days: int = Field(91, ge=1)
     overdue_days: int = Field(14, ge=0)
+    overdue_usual_days: int = Field(365, ge=0)
     vendor_review_days: int = Field(91, ge=1)
     budget_pressure_days: int = Field(91, ge=1)
     cancellation_days: int = Field(91, ge=1)
