@@ -345,6 +345,52 @@ def test_onboarding_counts_the_clients_own_weeks_from_its_creation(
     assert out.get_column(Scores.ONBOARDING_STALLED).to_list() == [stalled]
 
 
+def _rhythm_events(clients: dict[str, list[int]]) -> pl.DataFrame:
+    """One meter reading per day given (days before the as-of date, at 10:00), per client."""
+    rows = [(c, ago(d) + timedelta(hours=10), "meter_reading") for c, days in clients.items() for d in days]
+    return pl.DataFrame(rows, schema=["client_id", "ts", "event"], orient="row")
+
+
+@pytest.mark.parametrize(("gap", "said"), [(28, True), (7, False)])
+def test_onboarding_rhythm_note_says_a_portfolio_active_in_few_of_its_weeks(gap: int, said: bool) -> None:
+    """Ten households of two years reading their meter every ``gap`` days, two of 60 days reading monthly: read
+    monthly, the typical client is active in 5 of its 18 weeks of the last 120 days (28%), and a young client's 2
+    readings in its 9 weeks are its rhythm, not a stalled onboarding."""
+    from churnml.scoring.crm import onboarding_rhythm_note, usual_active_week_share
+
+    old = {f"o{i}": list(range(5, 120, gap)) for i in range(10)}
+    young = {"y1": [5, 33], "y2": [6, 34]}
+    clients = pl.DataFrame(
+        {"client_id": [*old, *young], "created_at": [ago(730)] * len(old) + [ago(60)] * len(young)}
+    )
+    events = _rhythm_events({**old, **young})
+    share, counted = usual_active_week_share(clients, events, AS_OF, 120)
+    assert counted == 10
+    assert share == pytest.approx(5 / 18 if said else 17 / 18)
+    note = onboarding_rhythm_note(clients, events, AS_OF, min_days=30, max_days=120, active_share=0.5)
+    if not said:  # a product used every week: the default share of the weeks fits
+        assert note is None
+        return
+    assert note == (
+        "events: the typical client is active in 28% of its weeks (the median of 10 clients over the last 120 "
+        "days), under score.onboarding_active_share (0.5): onboarding_stalled calls a young client on that same "
+        "rhythm stalled (2 of the 2 clients 30 to 120 days old now). Set score.onboarding_active_share: 0.14 "
+        "(that share of the typical client's weeks), or leave onboarding_stalled out of rules.enabled"
+    )
+    # at the share suggested, monthly readings are no stalled onboarding
+    assert onboarding_stalled(
+        list(young), AS_OF, clients, events, min_days=30, max_days=120, active_share=0.14
+    ).get_column(Scores.ONBOARDING_STALLED).to_list() == [False, False]
+
+
+def test_onboarding_rhythm_note_needs_enough_established_clients() -> None:
+    from churnml.scoring.crm import onboarding_rhythm_note
+
+    clients = pl.DataFrame({"client_id": ["o", "y"], "created_at": [ago(730), ago(60)]})
+    events = _rhythm_events({"o": [5, 33, 61, 89, 117], "y": [5]})
+    assert onboarding_rhythm_note(clients, events, AS_OF, min_days=30, max_days=120, active_share=0.5) is None
+
+
 def test_views_whose_table_is_absent_are_null_not_alarms() -> None:
     # no communications nor tickets table: nobody is "silent"; no events table: no onboarding "stalled"
     clients = pl.DataFrame({"client_id": ["young", "old"], "created_at": [ago(40), ago(400)]})

@@ -174,7 +174,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
     far shorter (:func:`churnml.labels.fast_rhythm_note`), and
-    a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), and rows
+    a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
+    product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
+    would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
@@ -204,6 +206,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         unrecorded_lapses_note,
         unrenewed_terms_note,
     )
+    from churnml.scoring.crm import onboarding_rhythm_note
     from churnml.scoring.rules import unreachable_no_activity_note
     from churnml.scoring.value import refunds_beyond_paid_note
 
@@ -269,6 +272,16 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     if churns is not None and clients is not None:
         early = churns_before_creation_note(churns, clients)
         notes += [early] if early else []
+    # a product used on a monthly rhythm (meter readings) read as every young client's onboarding stalled
+    onboarding = onboarding_rhythm_note(
+        clients,
+        dataset.tables.get(Table.EVENTS),
+        dataset.as_of.date(),
+        min_days=cfg.score.onboarding_min_days,
+        max_days=cfg.score.onboarding_days,
+        active_share=cfg.score.onboarding_active_share,
+    )
+    notes += [onboarding] if onboarding else []
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)
         inactive = label.source in ("inactivity", "mixed")  # mixed: the orders outside term spells

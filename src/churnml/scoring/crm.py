@@ -84,6 +84,7 @@ __all__ = [
     "PAUSE_DUE",
     "PAUSE_FACTS",
     "RENEWED",
+    "RHYTHM_MIN_CLIENTS",
     "TERM_AGE",
     "TERM_DAYS",
     "back_text",
@@ -98,6 +99,7 @@ __all__ = [
     "last_interaction",
     "last_returns",
     "notice_text",
+    "onboarding_rhythm_note",
     "onboarding_stalled",
     "paused_clients",
     "placed_orders",
@@ -107,6 +109,7 @@ __all__ = [
     "running_terms_at",
     "term_state_text",
     "term_status",
+    "usual_active_week_share",
     "with_price_rises",
 ]
 
@@ -1159,6 +1162,86 @@ def onboarding_stalled(
                 else []
             ),
         )
+    )
+
+
+# the onboarding rhythm note reads the usual share of active weeks from at least this many established clients
+RHYTHM_MIN_CLIENTS = 10
+
+
+def usual_active_week_share(
+    clients: pl.DataFrame, events: pl.DataFrame, as_of: date, days: int, min_clients: int = RHYTHM_MIN_CLIENTS
+) -> tuple[float, int] | None:
+    """The share of its weeks the typical established client is active in, and how many clients it is read
+    from: the median, over the clients created ``days`` or more before ``as_of`` with an event in the ``days``
+    before it, of their 7-day weeks (counted back from ``as_of``) holding an event, out of ``ceil(days / 7)``.
+    None with fewer than ``min_clients`` such clients. A product used every week reads 1.0, monthly meter
+    readings about 0.25: the rhythm a young client's onboarding weeks (:func:`onboarding_stalled`) are read
+    against."""
+    cut = _midnight(as_of)
+    start = cut - timedelta(days=days)
+    weeks = -(-days // 7)
+    old = clients.filter(pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")) <= start).select(
+        pl.col(CLIENT_ID).cast(pl.String)
+    )
+    week = (
+        (pl.lit(cut) - pl.col(Events.TS).cast(pl.Datetime("us"))).dt.total_seconds() // _WEEK_SECONDS
+    ).alias("_w")
+    active = (
+        events.filter((pl.col(Events.TS) < cut) & (pl.col(Events.TS) >= start))
+        .select(pl.col(CLIENT_ID).cast(pl.String), week)
+        .join(old, on=CLIENT_ID, how="semi")
+        .unique()
+        .group_by(CLIENT_ID)
+        .agg((pl.len() / weeks).alias("_share"))
+    )
+    if active.height < min_clients:
+        return None
+    return float(active.get_column("_share").median()), active.height
+
+
+def onboarding_rhythm_note(
+    clients: pl.DataFrame | None,
+    events: pl.DataFrame | None,
+    as_of: date,
+    *,
+    min_days: int,
+    max_days: int,
+    active_share: float,
+) -> str | None:
+    """What ``validate`` and ``train`` say when the typical established client is active in fewer than
+    ``score.onboarding_active_share`` of its weeks (:func:`usual_active_week_share` over ``score.onboarding_days``:
+    monthly meter readings, a monthly report): ``onboarding_stalled`` (the rule, the list's column and the report's
+    view) would then call a young client stalled for using the product on the portfolio's own rhythm (a simulated
+    energy supplier's households reading their meter monthly: 102 of them told "training session and a
+    first-90-days plan", 1% of whom left within 90 days against 10.5%). It counts the young clients (``min_days``
+    to ``max_days`` old) it flags now and suggests ``active_share`` times the usual share, the same fraction of
+    the typical client's weeks. None without clients or events, or when the usual share reaches ``active_share``."""
+    if clients is None or events is None or not events.height or active_share <= 0:
+        return None
+    usual = usual_active_week_share(clients, events, as_of, max_days)
+    if usual is None or usual[0] >= active_share:
+        return None
+    share, counted = usual
+    cut = _midnight(as_of)
+    age = (pl.lit(cut) - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))).dt.total_days()
+    young = clients.filter((age >= min_days) & (age <= max_days)).get_column(CLIENT_ID).cast(pl.String)
+    flagged = onboarding_stalled(
+        young.to_list(),
+        as_of,
+        clients,
+        events,
+        min_days=min_days,
+        max_days=max_days,
+        active_share=active_share,
+    ).get_column(Scores.ONBOARDING_STALLED)
+    suggested = max(0.01, round(active_share * share, 2))
+    return (
+        f"events: the typical client is active in {share:.0%} of its weeks (the median of {counted:,} clients over "
+        f"the last {max_days} days), under score.onboarding_active_share ({active_share:g}): onboarding_stalled "
+        f"calls a young client on that same rhythm stalled ({int(flagged.sum()):,} of the {young.len():,} clients "
+        f"{min_days} to {max_days} days old now). Set score.onboarding_active_share: {suggested:g} (that share of "
+        f"the typical client's weeks), or leave onboarding_stalled out of rules.enabled"
     )
 
 
