@@ -935,6 +935,27 @@ def test_a_gap_no_longer_than_usual_is_never_cited_as_a_risk(gap_ratio: float, c
 
 
 @pytest.mark.parametrize(
+    ("days_since", "per_week_182d", "cited"),
+    [
+        (21.0, 0.23, False),  # a monthly meter reading 21 days ago: within its usual 30 days, though above 15
+        (30.4, 0.23, False),  # said "30 days ago": on its rhythm
+        (45.0, 0.23, True),  # half a month late
+        (21.0, 5.0, True),  # a client active five times a week: 21 days is no rhythm of its
+        (21.0, 0.0, True),  # no event in the window: no rhythm to be on
+    ],
+)
+def test_days_since_an_event_within_the_clients_usual_gap_are_never_cited_as_a_risk(
+    days_since: float, per_week_182d: float, cited: bool
+) -> None:
+    """The portfolio's median days since the last event is 15; the client's usual gap is 7 / its events per
+    week over the longest window (182 days, not the 28)."""
+    names = ["usage_days_since_event", "usage_events_per_week_28d", "usage_events_per_week_182d"]
+    values = np.array([[days_since, 0.0, per_week_182d]])
+    ok = citable_mask(np.array([[0.4, 0.0, 0.0, -2.0]]), values, names, SPECS, np.array([15.0, 1.0, 1.0]))
+    assert bool(ok[0, 0]) is cited
+
+
+@pytest.mark.parametrize(
     ("name", "value", "reference", "age", "expected"),
     [
         ("usage_events_7d", 9.0, 31.0, 400.0, " (typical client: 31)"),

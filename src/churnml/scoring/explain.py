@@ -30,7 +30,8 @@ row sums to the raw score) and the client's feature values in the same column or
   a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
   portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
   never bad news (:data:`GOOD_NEWS_FLOORS`), nor a gap since the last payment no longer than the client's
-  usual gap (:data:`GOOD_NEWS_CEILINGS`). A windowed count of a client younger than its window (its
+  usual gap (:data:`GOOD_NEWS_CEILINGS`), nor the days since its last event or login no longer than its usual
+  gap between them (:data:`USUAL_GAP_RATES`, :func:`usual_gap_days`: a monthly meter reading 21 days ago). A windowed count of a client younger than its window (its
   count over its age) is held against the reference at its rate over the window: 10 logins in its first
   15 days are 121 in 182, no bad news against a typical 39. Symmetrically, bad news is never cited as
   lowering the risk.
@@ -85,6 +86,7 @@ __all__ = [
     "GOOD_NEWS_FLOORS",
     "NEVER_A_RISK",
     "NEVER_A_RISK_ABOVE_TYPICAL",
+    "USUAL_GAP_RATES",
     "Describe",
     "Describer",
     "GroupedContributions",
@@ -100,6 +102,7 @@ __all__ = [
     "registry_catalog",
     "top_drivers",
     "typical_said",
+    "usual_gap_days",
 ]
 
 # the signal families are the registry's (a new family is added there, once)
@@ -115,6 +118,14 @@ GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate
 # since the last payment shorter than the client's usual gap is its rhythm (a monthly invoice half-way through its
 # month read "0.8 times this client's typical gap" as a red client's top reason)
 GOOD_NEWS_CEILINGS: Mapping[str, float] = {"payments_gap_ratio": 1.0}
+# "Days since" usage features whose value no longer than the client's own usual gap between those events is its
+# rhythm, not bad news: the usual gap is 7 / its events per week over the longest window the model has (the
+# prefix's feature). Monthly meter readings read "Last product activity 21 days ago" as a risk (92 citations on
+# a simulated energy supplier's list) where the portfolio's median was 15 days
+USUAL_GAP_RATES: Mapping[str, str] = {
+    "usage_days_since_event": "usage_events_per_week_",
+    "usage_days_since_login": "usage_logins_per_week_",
+}
 # ambiguous features (direction 0) that read as good news whatever the model does with them: "25 payments or
 # orders on record" was a red client's top reason
 NEVER_A_RISK = ("payments_orders_total",)
@@ -375,6 +386,9 @@ def citable_mask(
                 ceiling = GOOD_NEWS_CEILINGS.get(name)
                 if ceiling is not None:
                     bad &= np.round(v, 1) > ceiling  # as said: "1.0 times its typical gap" is not bad news
+                usual = usual_gap_days(X, feature_names, name)
+                if usual is not None:  # as said, in whole days: "21 days ago" of a reading every 30 days
+                    bad &= ~(np.round(v) <= usual)
             else:
                 bad = None
         if bad is not None:
@@ -398,6 +412,26 @@ def citable_mask(
         if uninformative and name in uninformative:
             ok[:, j] &= ~np.asarray(uninformative[name], dtype=bool)
     return ok
+
+
+def usual_gap_days(values: np.ndarray, feature_names: Sequence[str], name: str) -> np.ndarray | None:
+    """Per row, the client's usual gap in days between the events a "days since" feature ``name`` reads
+    (:data:`USUAL_GAP_RATES`): 7 / its events per week over the longest window among ``feature_names``, NaN
+    where it had none (no rhythm to be on); None when ``name`` has no such rate or the model none of its
+    windows. Grain: the rows of ``values`` (one per client), columns ``feature_names``."""
+    prefix = USUAL_GAP_RATES.get(name)
+    if prefix is None:
+        return None
+    windows = {
+        int(f[len(prefix) : -1]): j
+        for j, f in enumerate(feature_names)
+        if f.startswith(prefix) and f.endswith("d") and f[len(prefix) : -1].isdigit()
+    }
+    if not windows:
+        return None
+    rate = np.asarray(values, dtype=float)[:, windows[max(windows)]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rate > 0, 7.0 / rate, np.nan)
 
 
 def _at_the_windows_rate(
