@@ -51,6 +51,7 @@ from churnml.features._grid import (
     dense_shifts,
     look_back_axis,
     python_day_number,
+    released_spark_caches,
     week_axis,
     week_of,
 )
@@ -422,8 +423,9 @@ def _family_frame(
         if source is None:
             return None
         lf = _lazy(_contract_columns(source, table), cfg.engine)
-    # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts)
-    with dense_shifts(axis.first_week if cfg.engine == "polars" else None):
+    # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts); Spark: the frames the
+    # family reads more than once cached until it is collected (_grid.released_spark_caches)
+    with dense_shifts(axis.first_week if cfg.engine == "polars" else None), released_spark_caches():
         if table is Table.TICKETS:  # a cancellation request withdrawn since (a signal) counts no more
             signals = dataset.tables.get(Table.SIGNALS)
             withdrawals = (
