@@ -454,7 +454,7 @@ def test_a_free_term_after_paid_ones_is_said() -> None:
     out = term_status(["frozen", "free_only"], AS_OF, subs, grace_days=30, renewal_days=60)
     assert out.get_column(Scores.TERM_STATE).to_list() == [
         f"On a free term since its last paid one ended on {ago(20):%Y-%m-%d} (a pause, or a free plan)",
-        "",
+        "On a free trial (or a free plan), nothing paid yet: it ends in 265 days",
     ]
     assert out.get_column(Scores.IN_GRACE).to_list() == [False, False]
     # the frozen member's 2-month free term renews into its 40 a month plan: 80 at stake, not 0
@@ -1099,3 +1099,60 @@ def test_an_order_on_credit_terms_is_an_interaction_when_invoiced(
     )
     out = last_interaction(["shop"], AS_OF, clients, comms, None, payments=payments)
     assert out.get_column(Scores.DAYS_SILENT).to_list() == [days_silent]
+
+
+def test_a_client_that_never_paid_is_said_on_a_free_trial_and_marked() -> None:
+    """A streaming service's 14-day trials written as terms at mrr 0: a trialist read an empty term_state and
+    "Adoption review: training on the key features"; one whose trial ended unpaid "Term ended 4 days ago and
+    was not renewed. Renewal call: ..."."""
+    from churnml.scoring.crm import PAUSED, TRIAL, free_trials
+
+    # trialing: 14 free days, 5 left; converted: its trial then a paid month; lapsed_trial: trial ended 4
+    # days ago, nothing paid; frozen: a free month after a paid one (a pause, not a trial); booked: trial
+    # running, its first paid month booked from the trial's end
+    subs = pl.DataFrame(
+        {
+            "client_id": [
+                "trialing",
+                "converted",
+                "converted",
+                "lapsed_trial",
+                "frozen",
+                "frozen",
+                "booked",
+                "booked",
+            ],
+            "start_date": [ago(9), ago(30), ago(16), ago(18), ago(40), ago(10), ago(9), ago(-5)],
+            "end_date": [ago(-5), ago(16), ago(-14), ago(4), ago(10), ago(-20), ago(-5), ago(-35)],
+            "mrr": [0.0, 0.0, 12.99, 0.0, 12.99, 0.0, 0.0, 12.99],
+        }
+    )
+    ids = ["trialing", "converted", "lapsed_trial", "frozen", "booked"]
+    out = term_status(ids, AS_OF, subs, grace_days=7, renewal_days=60, settle_days=3)
+    assert out.get_column(Scores.TERM_STATE).to_list() == [
+        "On a free trial (or a free plan), nothing paid yet: it ends in 5 days",
+        "",
+        "Free trial ended 4 days ago without a paid term",
+        f"On a free term since its last paid one ended on {ago(10):%Y-%m-%d} (a pause, or a free plan)",
+        f"Renewed: the next term starts {ago(-5):%Y-%m-%d}",
+    ]
+    assert out.get_column(TRIAL).to_list() == [True, False, True, False, True]
+    assert out.get_column(PAUSED).to_list() == [False, False, False, True, False]
+    assert out.get_column(Scores.IN_GRACE).to_list() == [False, False, True, False, False]
+    assert out.get_column(Scores.RENEWAL_DUE).to_list() == [False] * 5
+    assert free_trials(subs, AS_OF).get_column("client_id").to_list() == [
+        "booked",
+        "lapsed_trial",
+        "trialing",
+    ]
+    assert free_trials(None, AS_OF).height == 0
+
+
+def test_trial_state_text_is_plain() -> None:
+    from churnml.scoring.crm import trial_state_text
+
+    assert trial_state_text(0) == "On a free trial (or a free plan), nothing paid yet: it ends today"
+    assert trial_state_text(1) == "On a free trial (or a free plan), nothing paid yet: it ends in 1 day"
+    assert trial_state_text(None, 1, settle_days=3) == "Free trial ended 1 day ago; no paid term recorded yet"
+    assert trial_state_text(None, 0) == "Free trial ended today without a paid term"
+    assert trial_state_text(None) == ""

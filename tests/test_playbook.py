@@ -373,3 +373,56 @@ def test_a_paused_client_gets_the_pause_not_a_renewal_nor_a_usage_review(
     site visits gone while paused, "Usage review: their use fell far below its usual"."""
     play = choose_play(facts, PLAYBOOKS)
     assert (play.basis, play.action) == (basis, action)
+
+
+TRIAL_TASK = "Convert the trial: show what they would keep, and the plan that fits them"
+
+
+@pytest.mark.parametrize(
+    ("facts", "basis", "action"),
+    [
+        # a trialist in red, its first days' use leading: the conversion, not an adoption review
+        (
+            ClientFacts("red", "C", lead_family="usage", renewal_days=4, trial=True),
+            "trial",
+            f"This week: {TRIAL_TASK} (the trial ends in 4 days)",
+        ),
+        # nor the zone's default when no driver raises the risk
+        (
+            ClientFacts("yellow", "C", renewal_days=0, trial=True),
+            "trial",
+            f"This month: {TRIAL_TASK} (the trial ends today)",
+        ),
+        # a trial that ended unpaid: its state, then the conversion, not the renewal call
+        (
+            ClientFacts(
+                "red",
+                "C",
+                rules="term_lapsed",
+                term_state="Free trial ended 2 days ago without a paid term",
+                trial=True,
+            ),
+            "trial ended",
+            f"Free trial ended 2 days ago without a paid term. {TRIAL_TASK}",
+        ),
+        # a fired rule keeps its play: a failed first charge is a card to update
+        (
+            ClientFacts("red", "C", rules="payment_trouble", lead_family="usage", trial=True),
+            "rule: payment_trouble",
+            "This week: Resolve the failed or overdue invoices; offer a payment plan",
+        ),
+        # a green trialist: the zone's play, as any green client
+        (ClientFacts("green", "C", trial=True), "zone and tier", "When convenient: Automated nurture"),
+        # a paying client: as before
+        (
+            ClientFacts("red", "C", lead_family="usage"),
+            "driver: usage",
+            "This week: Adoption review: training on the key features",
+        ),
+    ],
+)
+def test_a_client_that_never_paid_gets_the_trial_s_play(facts: ClientFacts, basis: str, action: str) -> None:
+    """A streaming service's trialists in red read "Adoption review: training on the key features", and one
+    whose trial ended unpaid "Renewal call: ask what stands in the way and renew the term"."""
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.basis, play.action) == (basis, action)

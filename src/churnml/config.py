@@ -541,6 +541,10 @@ class PlaybooksConfig(_Section):
         role="sales", task="Prepare the renewal: what the last term brought them and the offer for the next"
     )
     let_go: Play = Play(role="management", task="No discount and no escalation; keep the door open")
+    # a client that never paid (every term so far free: a trial, a free plan), yellow or red or its trial ended
+    trial: Play = Play(
+        role="success", task="Convert the trial: show what they would keep, and the plan that fits them"
+    )
 
     @model_validator(mode="after")
     def _urgent_within_soon(self) -> PlaybooksConfig:

@@ -80,7 +80,7 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSE_FACTS, PAUSED, renewed_rows
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSED, PLAY_FACTS, TRIAL, renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
@@ -981,8 +981,8 @@ def assembled_list(
             ),
             standing.valued.drop(CLIENT_ID, Scores.PROBABILITY),
             standing.keep.drop(CLIENT_ID),
-            # the pause's facts are the plays' (crm.PAUSE_FACTS), not the list's columns
-            standing.views.drop(CLIENT_ID, *PAUSE_FACTS, strict=False),
+            # the pause's and the trial's facts are the plays' (crm.PLAY_FACTS), not the list's columns
+            standing.views.drop(CLIENT_ID, *PLAY_FACTS, strict=False),
             reasons.drivers,
             standing.fired.drop(CLIENT_ID),
             plays,
@@ -1030,7 +1030,7 @@ def _lead_group(row: Mapping[str, Any], specs: Mapping[str, Any]) -> str | None:
 def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame:
     """``[action, action_role, action_basis]`` per row of ``frame`` (one row per client with the zone,
     value tier, fired rules, term state, renewal, keep flag and driver columns; a pause's
-    :data:`churnml.scoring.crm.PAUSE_FACTS` when present), in its order
+    :data:`churnml.scoring.crm.PLAY_FACTS` when present), in its order
     (:func:`churnml.scoring.playbook.choose_play`)."""
     from churnml.features.registry import feature_specs
 
@@ -1051,6 +1051,7 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
             paused=bool(row.get(PAUSED)),  # on a free term after paid ones (crm.paused_clients)
             pause_due=bool(row.get(PAUSE_DUE)),  # its free term ends within score.renewal_days
+            trial=bool(row.get(TRIAL)),  # never paid: a free trial or a free plan (crm.free_trials)
         )
         try:
             play = choose_play(facts, cfg)

@@ -30,7 +30,9 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   unrenewed is in grace at once: "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed");
   and, for the plays, not the list, :data:`PAUSED` (the client is on a pause,
   :func:`paused_clients`: the free-term state) and :data:`PAUSE_DUE` (its free term ends within
-  ``renewal_days``, where a paid term's would be ``renewal_due``);
+  ``renewal_days``, where a paid term's would be ``renewal_due``), and :data:`TRIAL` (the client never paid,
+  :func:`free_trials`: its term_state says the trial, "On a free trial (or a free plan), nothing paid yet: it
+  ends in 10 days", "Free trial ended 2 days ago without a paid term", and its end is no ``renewal_due``);
 - :func:`last_interaction`: ``last_interaction`` (the last time the client was in touch: an inbound
   touch, a replied outreach, a held meeting, a ticket, or an order it placed while no term of it ran,
   :func:`placed_orders`: a wholesale client ordering every week is not "85 days silent") and ``days_silent``
@@ -77,22 +79,26 @@ __all__ = [
     "CANCELLATION_WITHDRAWN",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
+    "FREE_TRIAL",
     "MAX_NOTICE_DAYS",
     "MONTHLY_TERM_DAYS",
     "NOTICE_GIVEN",
     "PAUSED",
     "PAUSE_DUE",
     "PAUSE_FACTS",
+    "PLAY_FACTS",
     "RENEWED",
     "RHYTHM_MIN_CLIENTS",
     "TERM_AGE",
     "TERM_DAYS",
+    "TRIAL",
     "back_text",
     "booked_terms",
     "cancellation_notices",
     "days_since_end",
     "days_text",
     "free_after_paid",
+    "free_trials",
     "lapsed_terms",
     "last_contact",
     "last_data_export",
@@ -109,6 +115,7 @@ __all__ = [
     "running_terms_at",
     "term_state_text",
     "term_status",
+    "trial_state_text",
     "usual_active_week_share",
     "with_price_rises",
 ]
@@ -149,6 +156,27 @@ def term_state_text(
     return f"Term ended {when} and was not renewed"
 
 
+def trial_state_text(
+    days_to_end: int | None,
+    days_since_end: int | None = None,
+    settle_days: int = 0,
+    recorded_days: int | None = None,
+) -> str:
+    """The state of a client that never paid (:func:`free_trials`) said plainly: while its free term runs
+    (``days_to_end``, days from the as-of date to its end) ``"On a free trial (or a free plan), nothing paid yet:
+    it ends in 10 days"``; once it ended (``days_since_end``; ``settle_days`` and ``recorded_days`` as in :func:`term_state_text`)
+    ``"Free trial ended 2 days ago without a paid term"``, or within ``settle_days`` ``"Free trial ended 1 day
+    ago; no paid term recorded yet"``: a trial that does not convert is no renewal missed. Empty when neither."""
+    if days_since_end is not None:
+        when = "today" if days_since_end == 0 else f"{days_text(days_since_end)} ago"
+        if (days_since_end if recorded_days is None else recorded_days) < settle_days:
+            return f"Free trial ended {when}; no paid term recorded yet"
+        return f"Free trial ended {when} without a paid term"
+    if days_to_end is None:
+        return ""
+    return f"{FREE_TRIAL}: it ends " + ("today" if days_to_end == 0 else f"in {days_text(days_to_end)}")
+
+
 # the term_state of a client whose next term is booked (crm.booked_terms): its term end is no risk
 RENEWED = "Renewed: the next term starts "
 # the term_state of a client whose running terms are all free after paid ones (crm.free_after_paid)
@@ -158,6 +186,13 @@ FREE_TERM = "On a free term since its last paid one ended on "
 PAUSED = "_paused"
 PAUSE_DUE = "_pause_due"
 PAUSE_FACTS = (PAUSED, PAUSE_DUE)
+# term_status's column for the plays, not the list's: the client has never paid, its running or last terms all free
+# (crm.free_trials: a free trial, or a free plan), where a paying customer's would be a renewal
+TRIAL = "_trial"
+# every column of term_status that is the plays', not the list's
+PLAY_FACTS = (*PAUSE_FACTS, TRIAL)
+# the term_state of a client on free terms that has never paid (crm.free_trials)
+FREE_TRIAL = "On a free trial (or a free plan), nothing paid yet"
 
 
 # the term_state of a client whose next term is booked at a higher price (the price_rise rule fired for it)
@@ -460,7 +495,7 @@ def term_status(
         frame = ids.with_columns(
             pl.lit(None, dtype=t).alias(c)
             for c, t in {**schema, "_booked": pl.Date, "_paid_end": pl.Datetime("us")}.items()
-        ).with_columns(pl.lit(False).alias(PAUSED))
+        ).with_columns(pl.lit(False).alias(PAUSED), pl.lit(False).alias(TRIAL))
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         running = next_renewals(known, cut)
@@ -482,7 +517,10 @@ def term_status(
                     .get_column(CLIENT_ID)
                     .implode()
                 )
-                .alias(PAUSED)
+                .alias(PAUSED),
+                pl.col(CLIENT_ID)
+                .is_in(free_trials(subscriptions, as_of).get_column(CLIENT_ID).implode())
+                .alias(TRIAL),
             )
             .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
@@ -519,6 +557,8 @@ def term_status(
     booked_on = frame.get_column("_booked").to_list()
     paid_ends = frame.get_column("_paid_end").to_list()
     paused = frame.get_column(PAUSED).to_list()
+    trials = frame.get_column(TRIAL).to_list()
+    to_end = frame.get_column(Scores.RENEWAL_DAYS).to_list()
     running = (
         notices.get_column("_running").fill_null(False).to_list()
         if "_running" in notices.columns
@@ -536,6 +576,8 @@ def term_status(
             return notice_text(asked[i].date(), ends[i].date() if ends[i] is not None else None, as_of)
         if b is not None:
             return f"{RENEWED}{b.isoformat()}"
+        if trials[i]:  # never paid: a trial to convert, not a term to renew
+            return trial_state_text(to_end[i], d, settle_days, r)
         return term_state_text(d, settle_days, r)
 
     states = [
@@ -557,11 +599,15 @@ def term_status(
         pl.col(Scores.RENEWAL_VALUE),
         # a monthly plan renews every month: only longer terms make the renewals view; a renewal booked
         # ahead is done; a pause's free term ends in the paid plan resuming, no renewal
-        (due & pl.col("_booked").is_null() & ~pl.col(PAUSED)).fill_null(False).alias(Scores.RENEWAL_DUE),
+        # a trial's end is a conversion, not a renewal (its own play)
+        (due & pl.col("_booked").is_null() & ~pl.col(PAUSED) & ~pl.col(TRIAL))
+        .fill_null(False)
+        .alias(Scores.RENEWAL_DUE),
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
         pl.col(PAUSED),
         (due & pl.col(PAUSED)).fill_null(False).alias(PAUSE_DUE),
+        pl.col(TRIAL),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
 
 
@@ -843,6 +889,24 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .agg(pl.col(Subscriptions.END_DATE).max().alias("_paid_end"))
         .with_columns(pl.min_horizontal("_paid_end", pl.lit(cut, pl.Datetime("us"))).alias("_paid_end"))
         .select(CLIENT_ID, "_paid_end")
+    )
+
+
+def free_trials(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+    """``[client_id]`` of the clients that have **never paid** at ``as_of``: every term of theirs started before it
+    is free (``mrr`` 0), one at least. A free trial, or a free plan (the contract cannot tell them apart); running
+    or ended (:func:`term_status` says which): its end is a conversion to win, not a renewal, and its ARR is 0
+    with nothing paid to lose. A client back on a free term after paid ones is on a pause
+    (:func:`free_after_paid`), not here. One row per such client."""
+    if subscriptions is None or subscriptions.height == 0:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String})
+    return (
+        subscriptions.filter(pl.col(Subscriptions.START_DATE) < _midnight(as_of))
+        .group_by(pl.col(CLIENT_ID).cast(pl.String))
+        .agg((pl.col(Subscriptions.MRR).cast(pl.Float64).fill_null(0) > 0).any().alias("_paid"))
+        .filter(~pl.col("_paid"))
+        .select(CLIENT_ID)
+        .sort(CLIENT_ID)
     )
 
 

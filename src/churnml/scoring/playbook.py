@@ -27,6 +27,12 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   otherwise): where its free term ends within ``score.renewal_days`` or one of those would be chosen, it gets
   the pause's own play (:data:`PAUSE_PLAY`: "ask whether they will resume
   (the free term ends in 13 days)"). Its other rules (a failed card, a cancellation request) keep their plays.
+- A client that never paid (``ClientFacts.trial``: its terms so far all free, a free trial or a free plan,
+  :func:`churnml.scoring.crm.free_trials`) has a conversion to win, not a renewal nor an account to review:
+  outside green, after the fired rules, it gets ``playbooks.trial`` ("Convert the trial: ... (the trial
+  ends in 4 days)") where the drivers' family or the zone would choose (a trialist's first days of use are no
+  "Adoption review: training on the key features"); in its grace (the trial ended unpaid) the same play
+  follows its term_state, not the renewal call.
 """
 
 from __future__ import annotations
@@ -176,6 +182,8 @@ class ClientFacts:
     paused: bool = False
     # a paused client's free term ends within score.renewal_days (crm.PAUSE_DUE): the plan resumes, no renewal
     pause_due: bool = False
+    # never paid: its terms so far all free (crm.TRIAL, crm.free_trials: a free trial or a free plan)
+    trial: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,19 @@ def _pause_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) 
 _RISK_ONLY_RULES = frozenset({"health_drop"})
 
 
+def _trial_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
+    """``playbooks.trial``, with the days to the free term's end: "... (the trial ends in 4 days)"."""
+    days = facts.renewal_days
+    when = (
+        ""
+        if days is None or days < 0
+        else " (the trial ends today)"
+        if days == 0
+        else f" (the trial ends in {days_text(days)})"
+    )
+    return ChosenPlay(_urgent(cfg, zone, tier, cfg.trial.task + when), cfg.trial.role, "trial")
+
+
 def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
     """The action for one client (order of the checks: module docstring)."""
     z, t = urgency_zone(facts, cfg), facts.tier
@@ -259,6 +280,8 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         if cause is not None:  # the lapse's cause first: a renewal that failed at the card, not at the client
             play = cfg.rules[cause]
             return ChosenPlay(f"{facts.term_state}. {play.task}", play.role, f"grace period, rule: {cause}")
+        if facts.trial:  # a trial that ended unpaid: the conversion, not a renewal call
+            return ChosenPlay(f"{facts.term_state}. {cfg.trial.task}", cfg.trial.role, "trial ended")
         return ChosenPlay(f"{facts.term_state}. {cfg.grace.task}", cfg.grace.role, "grace period")
     if facts.not_worth_keeping and facts.zone != "green":
         return ChosenPlay(
@@ -273,6 +296,10 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             # not for a green client: a rule raise_zone keeps green ("a failed payment is no debt" there)
             urgency = "red" if rule in cfg.urgent_rules and facts.zone != "green" else z
             return ChosenPlay(_urgent(cfg, urgency, t, play.task), play.role, f"rule: {rule}")
+    if facts.trial and facts.zone != "green":
+        return _trial_play(
+            facts, cfg, z, t
+        )  # never paid: convert it, not a tariff review nor an account review
     if facts.paused and (
         any(r in cfg.rules for r in echoes)
         or facts.pause_due
