@@ -602,6 +602,42 @@ def test_a_pause_is_no_downgrade_in_the_gross_revenue_churn():
     assert rows.get_column("revenue_churn_f2").to_list() == [0.0, pytest.approx(30 / 80)]
 
 
+# A streaming service with free trials (terms at mrr 0): a pays 10 a month all along; b too, and leaves on 03-15;
+# u's 14-day trial (02-20 .. 03-05) converts to 10 a month; v's (02-25 .. 03-10) does not.
+TRIALS = Dataset(
+    tables={
+        Table.CLIENTS: clients(
+            [(c, D(2024, 1, 1), None) for c in "ab"]
+            + [("u", D(2024, 2, 20), None), ("v", D(2024, 2, 25), None)]
+        ),
+        Table.SUBSCRIPTIONS: terms(
+            [
+                ("a", D(2024, 1, 1), D(2024, 12, 31), 10.0),
+                ("b", D(2024, 1, 1), D(2024, 3, 15), 10.0),
+                ("u", D(2024, 2, 20), D(2024, 3, 5), 0.0),
+                ("u", D(2024, 3, 5), D(2024, 12, 31), 10.0),
+                ("v", D(2024, 2, 25), D(2024, 3, 10), 0.0),
+            ]
+        ),
+    },
+    name="trials",
+    start=D(2024, 1, 1),
+    as_of=D(2024, 7, 1),
+)
+
+
+def test_a_trial_that_converts_is_new_revenue_not_an_expansion() -> None:
+    """March starts with a and b paying 10 each, u and v on their trials (0). b leaves: half the paying
+    revenue of the start is gone, a net revenue churn of (20 - 10) / 20 = 50%. u's 10 at the end of March is
+    new business, not an expansion: offsetting b's loss it read (20 - 20) / 20 = 0% (a streaming service's
+    trial conversions read 3-5% a month where its paying subscribers' net revenue churn was 10-11%)."""
+    got = churn_report(TRIALS, LabelConfig(source="subscriptions", grace_days=0), "month", min_clients=1)
+    march = got.filter((pl.col("segment") == "all") & (pl.col("period_start") == date(2024, 3, 1)))
+    assert march.select("c1", "r1", "r2", "r2_of_c1", "revenue_churn_f2").rows() == [
+        (4, 20.0, 20.0, 10.0, 0.5)
+    ]
+
+
 def _late_renewal(renewed: datetime) -> Dataset:
     """a runs all year; b's term ends 03-15 and is renewed on ``renewed`` (label.grace_days 30)."""
     return Dataset(

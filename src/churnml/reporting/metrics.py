@@ -54,7 +54,8 @@ C1 + C3 - C2 = churned + the new clients gone before the period's end - the clie
 
 By revenue (MRR as in :func:`mrr_at`: ``R1`` at the start over the C1 clients, ``R2`` at the end over
 the C2 clients, ``R3`` at the end over the new clients, ``r2_of_c1`` at the end over the C1 clients still
-active then; so R2 = ``r2_of_c1`` + R3 + the MRR of the clients who came back):
+active then that were paying at the start (an MRR above 0 there); so R2 = ``r2_of_c1`` + R3 + the MRR of the
+clients who came back + that of the C1 clients that started paying, :func:`paying_at_start`):
 
 - ``revenue_churn_f1`` = (R1 - R2) / R1;
 - ``revenue_churn_f2`` = (R1 - ``r2_of_c1``) / R1: the **net revenue churn** of the clients of the start,
@@ -62,7 +63,9 @@ active then; so R2 = ``r2_of_c1`` + R3 + the MRR of the clients who came back):
   metrics literature defines it (Baremetrics, Chargebee, Klipfolio: (churned + contraction - expansion MRR)
   / MRR at the start). The MRR of new clients and of clients who came back is no offset (ChartMogul's
   "net MRR churn" also subtracts reactivations: a client leaving in one period and back in a later one
-  would read as a loss, then as negative churn);
+  would read as a loss, then as negative churn), nor is that of a client at MRR 0 at the start (a free trial,
+  a free plan) that converts: new business, not expansion (counted as expansion, a streaming service's trial
+  conversions read a net revenue churn of 3-5% a month where its paying subscribers' was 10-11%);
 - ``revenue_churn_gross`` = lost MRR / R1 where lost MRR = the sum over the C1 clients of
   max(0, their MRR at the start - their MRR at the end): churn and downgrades, no expansion offset.
   A pause is no downgrade: a client that skips a month (a term with ``mrr`` 0 after paid ones) and still
@@ -118,6 +121,7 @@ __all__ = [
     "month_starts",
     "monthly_churn",
     "mrr_at",
+    "paying_at_start",
     "period_starts",
     "revenue_rated_from",
     "terms_warm_up_days",
@@ -461,6 +465,14 @@ def _period_rows(
     return rows, basis
 
 
+def paying_at_start() -> pl.Expr:
+    """Over :func:`_period_rows` (one row per period x client): whether the client paid at the period's start,
+    an MRR above 0 there (a pause keeps its last paid MRR, :func:`mrr_at`). A client of the start at 0 (a free
+    trial, a free plan, never paid) that pays at the end converted: its MRR is new business, not an expansion
+    that offsets the churn of the paying clients in the net revenue churn (``r2_of_c1``)."""
+    return pl.col("_m1") > 0
+
+
 def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Per ``keys``: c1, c2, churned, r1, r2, r3, r2_of_c1, mrr_lost_gross from ``rows``; c3 from ``created``."""
     counts = rows.group_by(keys).agg(
@@ -470,7 +482,7 @@ def _period_counts(rows: pl.DataFrame, created: pl.DataFrame, keys: list[str]) -
         pl.col("_m1").filter(pl.col("_in1")).sum().alias("r1"),
         pl.col("_m2").filter(pl.col("_in2")).sum().alias("r2"),
         pl.col("_m2").filter(pl.col("_in2") & pl.col("_new")).sum().alias("r3"),
-        pl.col("_m2").filter(pl.col("_in1") & pl.col("_in2")).sum().alias("r2_of_c1"),
+        pl.col("_m2").filter(pl.col("_in1") & pl.col("_in2") & paying_at_start()).sum().alias("r2_of_c1"),
         (pl.col("_m1") - pl.col("_m2"))
         .clip(lower_bound=0)
         .filter(pl.col("_in1"))
@@ -773,9 +785,10 @@ def churn_rate_page(
         "that skips a month, a term at 0, keeps its last paid MRR: a pause is no downgrade). "
         "Formula 1, (C1 − C2) / C1, nets new clients against losses: it is negative while the book grows. "
         "By revenue formula 1 is the same with MRR (R1, R2); the <b>net revenue churn</b> (revenue_churn_f2) is "
-        "(R1 − r2_of_c1) / R1, r2_of_c1 being the MRR at the period end of the C1 clients: their churn and "
-        "downgrades offset by their expansion (1 − net revenue retention); new clients and clients who came "
-        "back (R2 − R3 − r2_of_c1) offset nothing. The charts show the losses; both formulas are in the "
+        "(R1 − r2_of_c1) / R1, r2_of_c1 being the MRR at the period end of the C1 clients paying at its start: "
+        "their churn and downgrades offset by their expansion (1 − net revenue retention); new clients, "
+        "clients who came back and C1 clients that started paying (a free trial converted: new business, not "
+        "expansion) offset nothing. The charts show the losses; both formulas are in the "
         "tables. A churn counts in the period its client left (under the inactivity rule, that of its last "
         "order, not the one its churn is decided in, inactivity_days later), so the periods within the label "
         "lag, or the inactivity days, of the data's end are incomplete. "
