@@ -335,6 +335,54 @@ def test_time_in_the_product_is_compared_with_the_clients_own_past_in_hours() ->
     )
 
 
+def test_a_z_score_of_no_use_at_all_is_said_down_to_none() -> None:
+    """A streaming subscriber with 0 sessions in the last 4 weeks, after bursts of viewing, read "Logins over the
+    last 4 weeks were a little below usual (-0.8 standard deviations ...)" beside "0 events in the last 28 days
+    against a usual 15": the spread of its bursts made a stop look like a dip."""
+    specs, describe = registry_catalog(FeaturesConfig())
+    names = ["usage_logins_z", "usage_logins_per_week_28d", "usage_time_z", "usage_time_28d"]
+    # row 0: none in the last 28 days; row 1: 2 logins a week (a dip, said as before); row 2: time none, -2.4 sd
+    X = np.array([[-0.8, 0.0, -0.3, 0.0], [-0.8, 2.0, -2.4, 3600.0], [-0.8, np.nan, -2.4, 0.0]])
+    contrib = np.array([[0.9, 0.0, 0.5, 0.0, -2.0]] * 3)
+    drivers = top_drivers(contrib, X, names, specs, describe, k=2)
+    said = [[r[Scores.driver(i, "sentence")] for i in (1, 2)] for r in drivers.iter_rows(named=True)]
+    assert said == [
+        [
+            "Logins over the last 4 weeks were down to none (-0.8 standard deviations from this client's own last "
+            "26 weeks)",
+            "Time in the product over the last 4 weeks was down to none (-0.3 standard deviations from this "
+            "client's own last 26 weeks)",
+        ],
+        [
+            "Logins over the last 4 weeks were a little below usual (-0.8 standard deviations from this client's "
+            "own last 26 weeks)",
+            "Time in the product over the last 4 weeks was far below usual (-2.4 standard deviations from this "
+            "client's own last 26 weeks)",
+        ],
+        [
+            "Logins over the last 4 weeks were a little below usual (-0.8 standard deviations from this client's "
+            "own last 26 weeks)",
+            "Time in the product over the last 4 weeks was down to none (-2.4 standard deviations from this "
+            "client's own last 26 weeks)",
+        ],
+    ]
+
+
+def test_z_level_said_changes_only_a_stop() -> None:
+    from churnml.scoring.explain import z_level_said
+
+    text = "Logins over the last 4 weeks were well below usual (-1.5 standard deviations from ...)"
+    assert (
+        z_level_said(text, -1.5, 0.0)
+        == "Logins over the last 4 weeks were down to none (-1.5 standard deviations from ...)"
+    )
+    assert z_level_said(text, -1.5, 1.0) == text
+    assert z_level_said(text, -1.5, None) == text
+    assert z_level_said(text, -1.5, float("nan")) == text
+    up = "Logins over the last 4 weeks were a little above usual (+0.5 standard deviations from ...)"
+    assert z_level_said(up, 0.5, 0.0) == up
+
+
 def test_an_overflowed_value_is_said_plainly_not_a_traceback() -> None:
     # an mrr of 1e308 passed validate; its change overflowed to infinity and the sentence crashed
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
