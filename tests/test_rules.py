@@ -19,6 +19,7 @@ from churnml.scoring.rules import (
     evidence_by_rule,
     fired_rules,
     rule_descriptions,
+    unanswered_run_needed,
 )
 
 AS_OF = date(2024, 6, 3)
@@ -1059,6 +1060,58 @@ def test_unanswered_outreach_is_for_clients_that_used_to_answer(directions, outc
     assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms) == (
         ["unanswered_outreach"] if fires else [""]
     )
+
+
+@pytest.mark.parametrize(
+    ("opened", "fires", "evidence"),
+    [
+        # an app user opening 4 push notifications in 10: 2 unopened in a row are a 36% draw of its usual
+        ("NYNNYNNYNY" + "NN", False, None),
+        # 5 in a row: 0.6 ** 5 = 8%, under 10%
+        (
+            "NYNNYNNYNY" + "NNNNN",
+            True,
+            "unanswered_outreach: the last 5 outreaches (other) from 2024-05-28 to 2024-06-01 went unanswered, "
+            "where it answered 4 of the 10 before",
+        ),
+        # a client answering 9 in 10: 2 in a row, as before (0.1 ** 2 = 1%)
+        (
+            "YYYYNYYYYY" + "NN",
+            True,
+            "unanswered_outreach: the last 2 outreaches (other) from 2024-05-31 to 2024-06-01 went unanswered",
+        ),
+    ],
+)
+def test_unanswered_outreach_waits_for_a_run_the_clients_own_answer_rate_makes_unlikely(
+    opened: str, fires: bool, evidence: str | None
+) -> None:
+    n = len(opened)
+    comms = pl.DataFrame(
+        {
+            "client_id": ["c"] * n,
+            "ts": [days_ago(n + 1 - i) for i in range(n)],
+            "channel": ["other"] * n,
+            "direction": ["out"] * n,
+            "outcome": ["replied" if o == "Y" else "no_reply" for o in opened],
+        }
+    )
+    assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms) == (
+        ["unanswered_outreach"] if fires else [""]
+    )
+    assert _fired_for("unanswered_outreach", Table.COMMUNICATIONS, comms, column=Scores.RULES_EVIDENCE) == [
+        evidence
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answered", "before", "needed"),
+    [(0, 0, 2), (1, 1, 2), (9, 10, 2), (4, 10, 5), (1, 2, 4), (1, 10, 22)],
+)
+def test_unanswered_run_needed_is_the_shortest_run_under_the_chance(
+    answered: int, before: int, needed: int
+) -> None:
+    out = pl.select(unanswered_run_needed(pl.lit(answered), pl.lit(before), 2, 0.1)).item()
+    assert out == needed
 
 
 @pytest.mark.parametrize(

@@ -350,6 +350,8 @@ class RulesConfig(_Section):
     term_lapsed_days: int = Field(3, ge=0)
     unanswered_outreach: int = Field(2, ge=1)
     unanswered_days: int = Field(91, ge=1)
+    # ... and the run is one the client's own answer rate gives by chance under this share of the time (1: the count)
+    unanswered_chance: float = Field(0.1, gt=0, le=1)
     # unanswered_outreach skips mailings: the outbound touches of one day and channel to at least this share of the
     # clients on the books then and at least mailing_min_clients of them (a newsletter, a price letter)
     mailing_share: float = Field(0.3, gt=0, le=1)

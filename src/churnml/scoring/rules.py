@@ -26,7 +26,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   that answered before (one that never answers is not newly silent). A mailing is no outreach: the outbound
   touches of one day and channel to ``mailing_share`` (30%) or more of the clients on the books then and
   ``mailing_min_clients`` (20) at least (:func:`mailing_days`: a monthly newsletter logged as ``no_reply``
-  e-mails) are skipped, and the list's note counts them (:func:`mailings_note`).
+  e-mails) are skipped, and the list's note counts them (:func:`mailings_note`). The run must also be one the
+  client's own answer rate over the window's touches before it makes unlikely, under ``unanswered_chance`` (10%)
+  (:func:`unanswered_run_needed`): an app user who opens 4 push notifications in 10 needs 5 in a row, not 2.
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
   order of closing) are all at or below ``features.low_csat``, and all given within the last
   ``low_ratings_days`` days (an outage's ratings of six months ago kept 296 customers yellow).
@@ -69,6 +71,7 @@ each). A fired rule decides the action
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,6 +142,7 @@ __all__ = [
     "portfolio_usage_total",
     "price_rise_kinds",
     "rule_descriptions",
+    "unanswered_run_needed",
     "unreachable_no_activity_note",
     "unsettled_failure_rows",
     "unsettled_failures",
@@ -152,7 +156,7 @@ RULE_TEXT: dict[str, str] = {
     "no_activity": "no order and no product activity for {no_activity_days} days, and for {no_activity_rhythm:g} "
     "times the client's usual gap between orders",
     "unanswered_outreach": "the last {unanswered_outreach} outreaches within {unanswered_days} days went unanswered "
-    "(a client that used to answer, not reached by a logged intervention nor writing in with a ticket since; a "
+    "(or more: a run its own answer rate gives by chance under {unanswered_chance:.0%} of the time; a client that used to answer, not reached by a logged intervention nor writing in with a ticket since; a "
     "mailing, one channel and day to {mailing_share:.0%} or more of the clients and {mailing_min_clients} at least, "
     "is no outreach)",
     "low_ratings": "the last {low_ratings} satisfaction ratings were low (within {low_ratings_days} days)",
@@ -595,7 +599,9 @@ def _unanswered_hits(communications: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     """``unanswered_outreach``: :func:`_unanswered_outreach` not heard from since (:func:`_not_reached_since`),
     both read without the mailings (:func:`without_mailings`: a newsletter is no outreach, nor the last one)."""
     personal = without_mailings(communications, ctx)
-    found = _unanswered_outreach(personal, ctx.cut, ctx.cfg.unanswered_outreach, ctx.cfg.unanswered_days)
+    found = _unanswered_outreach(
+        personal, ctx.cut, ctx.cfg.unanswered_outreach, ctx.cfg.unanswered_days, ctx.cfg.unanswered_chance
+    )
     return _not_reached_since(found, personal, ctx)
 
 
@@ -635,12 +641,30 @@ def mailings_note(
     )
 
 
-def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, days: int) -> pl.DataFrame:
+def unanswered_run_needed(answered: pl.Expr, before: pl.Expr, n: int, chance: float) -> pl.Expr:
+    """The unanswered outbound touches in a row that make ``unanswered_outreach`` fire for a client that answered
+    ``answered`` of its ``before`` outbound touches before its last run of unanswered ones (in the rule's window):
+    ``n``, or more where its own answer rate ``r`` makes ``n`` in a row likely by chance, the shortest run whose
+    odds ``(1 - r) ** k`` are under ``chance``. A client that answers 9 e-mails in 10 still needs 2; an app user
+    opening 4 push notifications in 10 needs 5 (2 in a row unanswered are a 36% draw of its usual); without touches
+    before the run (or answering all of them) ``n``. ``chance`` 1: ``n`` alone."""
+    rate = answered / before
+    k = (math.log(chance) / (1.0 - rate).log() - 1e-9).ceil() if chance < 1 else pl.lit(0.0)
+    usual = (before == 0) | (answered >= before)
+    return pl.when(usual).then(pl.lit(n, pl.Float64)).otherwise(pl.max_horizontal(pl.lit(float(n)), k))
+
+
+def _unanswered_outreach(
+    communications: pl.DataFrame, cut: datetime, n: int, days: int, chance: float = 1.0
+) -> pl.DataFrame:
     """Client_ids whose last ``n`` outbound touches in the ``days`` before ``cut`` all went unanswered
     (two e-mails of a year ago say nothing of this week), among the clients that answered before (an
     inbound touch, or an outbound one replied or held, at any time before ``cut``): a client that stopped
     answering. One that never answers anything is no news (a charity's donors do not reply to its
-    mailings: the rule listed a third of them)."""
+    mailings: the rule listed a third of them). The run must be as long as the client's own answer rate
+    over the window's touches before it makes unlikely (:func:`unanswered_run_needed` with ``chance``,
+    ``rules.unanswered_chance``): an app user opening 4 push notifications in 10 misses 2 in a row every
+    third time (the rule fired for half of an app's learners, churning at the list's rate)."""
     has_outcome = Communications.OUTCOME in communications.columns
     outcome = pl.col(Communications.OUTCOME) if has_outcome else pl.lit(None, dtype=pl.String)
     answering = communications.filter(
@@ -671,25 +695,42 @@ def _unanswered_outreach(communications: pl.DataFrame, cut: datetime, n: int, da
         .otherwise(outcome == "no_reply")
         .alias("unanswered")
     )
-    last_out = (
+    answered = (~pl.col("unanswered")).cast(pl.Int64)
+    # the last run of unanswered outbound touches: those with no answered one after them
+    in_run = pl.col("unanswered") & ((answered.reverse().cum_sum().reverse().over(CLIENT_ID) - answered) == 0)
+    runs = (
         marked.filter(pl.col(Communications.DIRECTION) == "out")
+        .with_columns(in_run.alias("_run"))
         .group_by(CLIENT_ID, maintain_order=True)
         .agg(
-            pl.col("unanswered").tail(n),
-            pl.col(Communications.TS).tail(n).first().alias("_from"),
-            pl.col(Communications.TS).tail(n).last().alias("_to"),
-            pl.col(Communications.CHANNEL).cast(pl.String).tail(n).unique(maintain_order=True).alias("_ways"),
+            pl.col("_run").sum().alias("_length"),
+            (~pl.col("_run")).sum().alias("_before"),
+            (~pl.col("unanswered")).sum().alias("_answered"),
+            pl.col(Communications.TS).filter(pl.col("_run")).first().alias("_from"),
+            pl.col(Communications.TS).filter(pl.col("_run")).last().alias("_to"),
+            pl.col(Communications.CHANNEL)
+            .cast(pl.String)
+            .filter(pl.col("_run"))
+            .unique(maintain_order=True)
+            .alias("_ways"),
+        )
+        .with_columns(
+            unanswered_run_needed(pl.col("_answered"), pl.col("_before"), n, chance).alias("_needed")
         )
     )
     ways = pl.col("_ways").list.drop_nulls().list.join(", ")
-    return last_out.filter((pl.col("unanswered").list.len() >= n) & pl.col("unanswered").list.all()).select(
+    raised = pl.col("_needed") > n
+    return runs.filter(pl.col("_length") >= pl.col("_needed")).select(
         CLIENT_ID,
         pl.format(
-            "the last {} outreaches{} from {} to {} went unanswered",
-            pl.col("unanswered").list.len(),
+            "the last {} outreaches{} from {} to {} went unanswered{}",
+            pl.col("_length"),
             pl.when(ways != "").then(pl.format(" ({})", ways)).otherwise(pl.lit("")),
             _day("_from"),
             _day("_to"),
+            pl.when(raised)
+            .then(pl.format(", where it answered {} of the {} before", "_answered", "_before"))
+            .otherwise(pl.lit("")),
         ).alias(_EVIDENCE),
     )
 
@@ -1846,7 +1887,13 @@ RULES: dict[str, Rule] = {
         Rule(
             "unanswered_outreach",
             RULE_TEXT["unanswered_outreach"],
-            ("unanswered_outreach", "unanswered_days", "mailing_share", "mailing_min_clients"),
+            (
+                "unanswered_outreach",
+                "unanswered_days",
+                "unanswered_chance",
+                "mailing_share",
+                "mailing_min_clients",
+            ),
             _table_rule(Table.COMMUNICATIONS, _unanswered_hits),
         ),
         Rule(
