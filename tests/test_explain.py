@@ -521,6 +521,43 @@ def test_an_ambiguous_feature_is_cited_only_away_from_the_typical_level(chat: fl
     assert bool(ok[0, 0]) is cited
 
 
+@pytest.mark.parametrize(
+    ("ratios", "reference"),
+    [
+        ([0.5, 0.52, 0.6, 0.2, 0.55], 0.52),  # August: the median learner at x0.52 of its usual
+        ([1.3, 1.2, 0.9, 1.4, 1.25], 1.0),  # September, use picking up: the neutral point
+        ([1.0, 0.97, 1.02, 0.5, 1.0], 1.0),
+    ],
+)
+def test_a_trend_is_read_against_the_portfolios_own_trend_when_that_is_bad_news(
+    ratios: list[float], reference: float
+) -> None:
+    # usage_events_ratio: less is riskier; usage_events_28d, a level: always the median
+    X = np.array([ratios, [10.0, 20.0, 30.0, 40.0, 50.0]]).T
+    levels = reference_levels(X, ["usage_events_ratio", "usage_events_28d"], SPECS)
+    assert levels.tolist() == [reference, 30.0]
+
+
+def test_a_season_that_moves_every_client_is_no_clients_reason() -> None:
+    # five learners in August, every one's events down against its own usual; only the one down far more than
+    # the portfolio (x0.2 against the median x0.52) is cited, and said against the portfolio's own fall
+    names = ["usage_events_ratio"]
+    X = np.array([[0.52], [0.55], [0.6], [0.2], [0.52]])
+    contrib = np.array([[0.3, -2.0]] * 5)
+    reference = reference_levels(X, names, SPECS)
+    ok = citable_mask(contrib, X, names, SPECS, reference)
+    assert ok[:, 0].tolist() == [False, False, False, True, False]
+    rows = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=1, citable=ok, reference=reference)
+    assert rows.get_column(Scores.driver(1, "sentence")).to_list() == [
+        None,
+        None,
+        None,
+        "Product events fell 80% against this client's usual rate (last 28 days vs the 91 days before)"
+        " (typical client: -48% vs usual)",
+        None,
+    ]
+
+
 @pytest.mark.parametrize(("contribution", "cited"), [(0.4, False), (-0.4, True)])
 def test_orders_on_record_are_never_cited_as_raising_the_risk(contribution: float, cited: bool) -> None:
     # ambiguous (direction 0) and far from the typical 4 orders: cited only as lowering the risk

@@ -1362,8 +1362,8 @@ def test_a_portfolio_wide_usage_dip_is_said() -> None:
         "product use fell across the portfolio: in the last 28 days the median client used it 45% less than its "
         "usual (12 clients usually active): a portfolio-wide dip (a season, a holiday, an outage, a tracking "
         "change), not so many churners. usage_drop reads each client against it: it fires where a client's use "
-        "is down 60% or more against the portfolio's (at most 22% of its usual this week); the model's usage "
-        "drivers read the dip too"
+        "is down 60% or more against the portfolio's (at most 22% of its usual this week); the model's scores "
+        "read the dip too (its reasons cite a trend only where it fell further than the portfolio's)"
     )
     assert portfolio_usage_note(_usage_portfolio([0.85] * 9 + [0.1] * 3), cfg, tables, AS_OF) is None  # -15%
     assert portfolio_usage_note(_usage_portfolio([0.5] * 5), cfg, tables, AS_OF) is None  # too few clients

@@ -27,7 +27,8 @@ row sums to the raw score) and the client's feature values in the same column or
   ("logins in the last 28 days: 12 -> 3").
 - **Reasons people trust** (:func:`citable_mask`): a feature is cited as raising the risk only when its
   value is bad news for the client: below the reference for a "less is riskier" feature, above it for
-  a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0) or the
+  a "more is riskier" one. The reference is the neutral point of a trend (ratio 1, change 0), or the
+  portfolio's median trend this week when that is bad news itself (a season: :func:`portfolio_trend`), or the
   portfolio's median this week; a sentiment that is not negative and a reply rate at or above 80% are
   never bad news (:data:`GOOD_NEWS_FLOORS`), nor a gap since the last payment no longer than the client's
   usual gap (:data:`GOOD_NEWS_CEILINGS`), nor the days since its last event or login no longer than its usual
@@ -99,6 +100,7 @@ __all__ = [
     "grouped_contributions",
     "health_score",
     "points_text",
+    "portfolio_trend",
     "reference_levels",
     "registry_catalog",
     "top_drivers",
@@ -290,17 +292,32 @@ def registry_catalog(
 def reference_levels(
     values: np.ndarray, feature_names: Sequence[str], specs: Mapping[str, Any]
 ) -> np.ndarray:
-    """Per feature, the level that separates good news from bad: a trend's neutral point, else the median
-    over the rows (this week's portfolio); NaN when every value is missing."""
+    """Per feature, the level that separates good news from bad: the median over the rows (this week's
+    portfolio), and for a trend its neutral point (ratio 1, change 0), or that median where it lies on the
+    trend's bad side (:func:`portfolio_trend`); NaN when every value is missing."""
     X = np.asarray(values, dtype=float)
     out = np.full(len(feature_names), np.nan)
     for j, name in enumerate(feature_names):
         kind = _spec_attr(specs, name, "kind", None)
+        median = float(np.nanmedian(X[:, j])) if len(X) and np.isfinite(X[:, j]).any() else np.nan
         if kind in _NEUTRAL:
-            out[j] = _NEUTRAL[kind]
-        elif len(X) and np.isfinite(X[:, j]).any():
-            out[j] = float(np.nanmedian(X[:, j]))
+            direction = _spec_attr(specs, name, "direction", 0)
+            out[j] = portfolio_trend(median, _NEUTRAL[kind], direction)
+        else:
+            out[j] = median
     return out
+
+
+def portfolio_trend(median: float, neutral: float, direction: int) -> float:
+    """The level a trend's bad news is read against: its ``neutral`` point, or the portfolio's ``median`` this week
+    where that is already bad news (below neutral for a "less is riskier" trend, ``direction`` -1, above it for a
+    "more is riskier" one). A season that moves every client (a language app's August: the median learner's
+    events at x0.52 of its usual) is no learner's reason: a learner at x0.6 is no worse than the portfolio, and
+    one at x0.2 is said against it ("... (typical client: -48% vs usual)", :func:`typical_said`). A portfolio
+    trending up keeps the neutral point: a client up less than the others is not down."""
+    if median == median and ((direction < 0 and median < neutral) or (direction > 0 and median > neutral)):
+        return median
+    return neutral
 
 
 # the age bands of "the typical client of its age" (upper edges, days of tenure): a client younger than a feature's
@@ -687,8 +704,12 @@ def typical_said(
     instead, " (typical client of its age: X)" (``of_its_age``: the median of its age band,
     :func:`age_band_levels`; "" without one)."""
     spec = specs.get(name)
-    if spec is None or value != value or reference != reference or spec.kind in _NEUTRAL:
+    if spec is None or value != value or reference != reference:
         return ""
+    if (
+        spec.kind in _NEUTRAL
+    ):  # a trend compares with the client's own past; said against a portfolio moving too
+        return _typical_trend_said(spec, value, reference, describe)
     if (
         spec.group == SIGNALS_GROUP
         or name in _SINCE_FIRST_RECORD
@@ -727,6 +748,16 @@ def typical_said(
     if spec.kind == "mean" and unit in _MEAN_UNITS_SAID:
         typical = f"{typical} {unit}"
     return f" ({who}: {typical})"
+
+
+def _typical_trend_said(spec: Any, value: float, reference: float, describe: Describe) -> str:
+    """ " (typical client: -48% vs usual)" after a trend's sentence when its ``reference`` is the portfolio's own
+    trend this week, on the bad side of the neutral point (:func:`portfolio_trend`: a season), else ""."""
+    if portfolio_trend(reference, _NEUTRAL[spec.kind], spec.direction) == _NEUTRAL[spec.kind]:
+        return ""
+    currency = describe.currency if isinstance(describe, Describer) else ""
+    said, typical = _short_value(spec, value, currency), _short_value(spec, reference, currency)
+    return "" if said == typical else f" (typical client: {typical})"
 
 
 # the units of means said after the typical client's value ("12 hours", "0.6 active users per paid seat")

@@ -1828,13 +1828,15 @@ def usage_dip_note(ratios: pl.DataFrame, cfg: RulesConfig) -> str | None:
     if portfolio <= 0:
         return head + (
             "usage_drop fires for no one this week: no client's use can fall further than the portfolio's "
-            "(events no longer recorded?); the model's usage drivers read the dip too"
+            "(events no longer recorded?); the model's scores read the dip too (its reasons cite a trend only where it "
+            "fell further than the portfolio's)"
         )
     line = (1 - cfg.usage_drop_share) * portfolio
     return head + (
         f"usage_drop reads each client against it: it fires where a client's use is down "
         f"{cfg.usage_drop_share:.0%} or more against the portfolio's (at most {line:.0%} of its usual this "
-        "week); the model's usage drivers read the dip too"
+        "week); the model's scores read the dip too (its reasons cite a trend only where it fell further than the "
+        "portfolio's)"
     )
 
 
