@@ -2018,6 +2018,38 @@ def test_a_cancellation_request_withdrawn_or_in_effect_is_no_save_call(
 
 
 @pytest.mark.parametrize(
+    ("terms", "evidence"),
+    [
+        # an annual plan whose auto-renewal was turned off 150 days ago, the year ending in 60 days: the notice
+        # stands until then, whatever rules.cancellation_days (91)
+        ([(305, -60)], "cancellation_request: asked to cancel on 2024-01-05, effective 2024-08-02"),
+        # a monthly member who asked 150 days ago and paid every month since: it stayed
+        ([(170 - 30 * k, 140 - 30 * k) for k in range(6)], None),
+    ],
+)
+def test_a_notice_older_than_cancellation_days_stands_while_its_term_runs(
+    terms: list[tuple[int, int]], evidence: str | None
+) -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["h"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["h"] * len(terms),
+                "start_date": [days_ago(s) for s, _ in terms],
+                "end_date": [days_ago(e) for _, e in terms],
+                "mrr": [10.0] * len(terms),
+            }
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["h"], "opened_at": [days_ago(150)], "kind": ["cancellation_request"]}
+        ),
+    }
+    cfg = RulesConfig(enabled=("cancellation_request", "term_lapsed"))
+    out = fired_rules(tables, ["h"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+
+
+@pytest.mark.parametrize(
     ("renewal_start", "fired"),
     [
         (
@@ -2067,7 +2099,8 @@ def test_a_cancellation_request_ends_once_an_annual_renewal_starts(
         (
             "no term",
             "cancellation_request",
-            "asked to cancel in the last 91 days, not withdrawn, renewed since nor yet in effect",
+            "asked to cancel in the last 91 days (or earlier in the running term), not withdrawn, renewed since nor "
+            "yet in effect",
         ),
     ],
 )

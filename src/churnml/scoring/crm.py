@@ -333,7 +333,9 @@ def cancellation_notices(
     max_notice_days: int = MAX_NOTICE_DAYS,
 ) -> pl.DataFrame:
     """``[client_id, _asked, _ends, _running]``, one row per client whose notice **stands** at ``as_of``: its last
-    ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``), no
+    ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``), or
+    earlier while the base term running when it was given still runs (an app's annual plan whose auto-renewal was
+    turned off in May, ending in October: the terms say when it takes effect, and no renewal can come before), no
     :data:`CANCELLATION_WITHDRAWN` signal at or after it (before ``as_of``), and no renewal started since (below).
     ``_asked``: when it was opened; ``_ends``: when it takes effect as far as the client's base terms
     (:func:`churnml.labels.customer_terms`) say: the end of the term running when it was given (the last end of
@@ -354,14 +356,11 @@ def cancellation_notices(
         return pl.DataFrame(schema=schema)
     cut = _midnight(as_of)
     asked = (
-        tickets.filter(
-            (pl.col(Tickets.KIND) == "cancellation_request")
-            & (pl.col(Tickets.OPENED_AT) < cut)
-            & (pl.col(Tickets.OPENED_AT) >= cut - timedelta(days=days))
-        )
+        tickets.filter((pl.col(Tickets.KIND) == "cancellation_request") & (pl.col(Tickets.OPENED_AT) < cut))
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(pl.col(Tickets.OPENED_AT).max().cast(dt).alias("_asked"))
     )
+    recent = pl.col("_asked") >= cut - timedelta(days=days)
     signals = tables.get(Table.SIGNALS)
     if signals is not None and signals.height:
         withdrawn = (
@@ -379,7 +378,9 @@ def cancellation_notices(
         )
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is None or not subscriptions.height:
-        return asked.with_columns(pl.lit(None, dt).alias("_ends"), pl.lit(False).alias("_running"))
+        return asked.filter(recent).with_columns(
+            pl.lit(None, dt).alias("_ends"), pl.lit(False).alias("_running")
+        )
     terms = customer_terms(subscriptions).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
@@ -388,7 +389,12 @@ def cancellation_notices(
     return (
         _notice_ends(asked, terms, max_notice_days)
         .filter(
-            pl.col("_renewed").is_null() | (pl.col("_renewed") >= cut)  # a renewal started: the client stayed
+            (
+                pl.col("_renewed").is_null() | (pl.col("_renewed") >= cut)
+            )  # a renewal started: the client stayed
+            # older than ``days``: only while the term it was given in runs (a monthly member who asked in
+            # spring and paid every month since stayed)
+            & (recent | (pl.col("_ran_to") >= cut).fill_null(False))
         )
         .select(
             CLIENT_ID,

@@ -41,7 +41,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   notice that stands, from the day it ended (the notice says no renewal is coming: nothing to settle).
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
-  ``cancellation_request`` ticket in the last ``cancellation_days`` days, no ``cancellation_withdrawn`` signal
+  ``cancellation_request`` ticket in the last ``cancellation_days`` days, or earlier while the base term running
+  when it was given still runs (an annual plan's auto-renewal turned off months before its end), no
+  ``cancellation_withdrawn`` signal
   since, no renewal started since: a term longer than :data:`churnml.scoring.crm.MAX_NOTICE_DAYS` (92 days)
   starting after it, an annual policy's next year; a shorter one is its notice period) and is not yet in effect: a base term still runs or is booked, or the
   client has none on record (once it ended unrenewed, ``term_lapsed`` fires at once).
@@ -167,8 +169,8 @@ RULE_TEXT: dict[str, str] = {
     "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days",
     # said as a reason on the list: short; the module docstring gives the whole test
-    "cancellation_request": "asked to cancel in the last {cancellation_days} days, not withdrawn, renewed since "
-    "nor yet in effect",
+    "cancellation_request": "asked to cancel in the last {cancellation_days} days (or earlier in the running term), "
+    "not withdrawn, renewed since nor yet in effect",
     "payment_trouble": "a failed payment in the last {payment_trouble_days} days not settled since, or an invoice "
     "unpaid {overdue_days} days after its due date and later than it paid any in the {overdue_usual_days} days before",
     "contraction": "recurring revenue cut by {contraction_share:.0%} or more against {contraction_days} days ago "
