@@ -558,6 +558,16 @@ def test_a_season_that_moves_every_client_is_no_clients_reason() -> None:
     ]
 
 
+def test_a_fall_smaller_than_the_portfolios_is_no_good_news() -> None:
+    # the same August: learners whose events fell less than the portfolio's (x0.6, x0.55) or rose (x1.2); the
+    # model reads their trend as lowering the risk, but only the rise may be said to keep a learner safe
+    names = ["usage_events_ratio"]
+    X = np.array([[0.52], [0.55], [0.6], [0.2], [0.52], [1.2]])
+    contrib = np.array([[-0.3, -2.0]] * 6)
+    ok = citable_mask(contrib, X, names, SPECS, reference_levels(X, names, SPECS))
+    assert ok[:, 0].tolist() == [False, False, False, False, False, True]
+
+
 @pytest.mark.parametrize(("contribution", "cited"), [(0.4, False), (-0.4, True)])
 def test_orders_on_record_are_never_cited_as_raising_the_risk(contribution: float, cited: bool) -> None:
     # ambiguous (direction 0) and far from the typical 4 orders: cited only as lowering the risk

@@ -412,6 +412,12 @@ def citable_mask(
                 bad = None
         if bad is not None:
             good = ~bad if kind != "z" else ~bad & (v != ref)  # a z of +0.0 is no news either way
+            if kind in _NEUTRAL and ref != _NEUTRAL[kind]:
+                # read against the portfolio's own fall (a season: portfolio_trend), a fall is still never good
+                # news: "Product events fell 40% ..." keeps no client safe, however much further the others fell
+                neutral = _NEUTRAL[kind]
+                with np.errstate(invalid="ignore"):
+                    good = (v > neutral) if direction == -1 else (v < neutral)
             if kind in _CHANGE_KINDS:  # "... did not change" (under half a point) is no news either way
                 moved = np.round(np.abs(v - _CHANGE_KINDS[kind]) * 100) != 0
                 good, bad = good & moved, bad & moved
