@@ -1148,6 +1148,41 @@ def test_a_client_that_never_paid_is_said_on_a_free_trial_and_marked() -> None:
     assert free_trials(None, AS_OF).height == 0
 
 
+def test_a_client_whose_mrr_is_not_exported_or_who_pays_by_invoice_is_no_trial() -> None:
+    from churnml.scoring.crm import free_trials
+
+    # blank: its term's mrr not exported (unknown, not free); metered: a plan at mrr 0 billed by usage, an invoice
+    # paid 5 days ago; declined: a free term and only a failed charge; later: a free term, its first payment after
+    # the as-of date; trialing: a free term, nothing paid
+    subs = pl.DataFrame(
+        {
+            "client_id": ["blank", "metered", "declined", "later", "trialing"],
+            "start_date": [ago(20)] * 5,
+            "end_date": [ago(-10)] * 5,
+            "mrr": [None, 0.0, 0.0, 0.0, 0.0],
+        }
+    )
+    payments = pl.DataFrame(
+        {
+            "client_id": ["metered", "declined", "later"],
+            "amount": [42.0, 12.99, 12.99],
+            "paid_at": [ago(5), ago(3), ago(-2)],
+            "status": ["paid", "failed", "paid"],
+        }
+    )
+    assert free_trials(subs, AS_OF, payments).get_column("client_id").to_list() == [
+        "declined",
+        "later",
+        "trialing",
+    ]
+    assert free_trials(subs, AS_OF).get_column("client_id").to_list() == [
+        "declined",
+        "later",
+        "metered",
+        "trialing",
+    ]
+
+
 def test_trial_state_text_is_plain() -> None:
     from churnml.scoring.crm import trial_state_text
 

@@ -65,6 +65,7 @@ from churnml.contract.schemas import (
     Communications,
     Events,
     Interventions,
+    Payments,
     Signals,
     Subscriptions,
     Table,
@@ -525,7 +526,11 @@ def term_status(
                 )
                 .alias(PAUSED),
                 pl.col(CLIENT_ID)
-                .is_in(free_trials(subscriptions, as_of).get_column(CLIENT_ID).implode())
+                .is_in(
+                    free_trials(subscriptions, as_of, (tables or {}).get(Table.PAYMENTS))
+                    .get_column(CLIENT_ID)
+                    .implode()
+                )
                 .alias(TRIAL),
             )
             .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
@@ -898,22 +903,40 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def free_trials(subscriptions: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+def free_trials(
+    subscriptions: pl.DataFrame | None, as_of: date, payments: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``[client_id]`` of the clients that have **never paid** at ``as_of``: every term of theirs started before it
-    is free (``mrr`` 0), one at least. A free trial, or a free plan (the contract cannot tell them apart); running
-    or ended (:func:`term_status` says which): its end is a conversion to win, not a renewal, and its ARR is 0
-    with nothing paid to lose. A client back on a free term after paid ones is on a pause
-    (:func:`free_after_paid`), not here. One row per such client."""
+    is free (``mrr`` 0, one term at least; an empty ``mrr`` is an amount not exported, not a free term), and no
+    payment of theirs in ``payments`` was paid before it (a usage-billed plan at ``mrr`` 0 invoiced each month is
+    a paying client). A free trial, or a free plan (the contract cannot tell them apart); running or ended
+    (:func:`term_status` says which): its end is a conversion to win, not a renewal, and its ARR is 0 with nothing
+    paid to lose. A client back on a free term after paid ones is on a pause (:func:`free_after_paid`), not here.
+    One row per such client."""
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema={CLIENT_ID: pl.String})
-    return (
-        subscriptions.filter(pl.col(Subscriptions.START_DATE) < _midnight(as_of))
+    cut = _midnight(as_of)
+    mrr = pl.col(Subscriptions.MRR).cast(pl.Float64)
+    free = (
+        subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
-        .agg((pl.col(Subscriptions.MRR).cast(pl.Float64).fill_null(0) > 0).any().alias("_paid"))
+        .agg((mrr.is_null() | (mrr > 0)).any().alias("_paid"))
         .filter(~pl.col("_paid"))
         .select(CLIENT_ID)
-        .sort(CLIENT_ID)
     )
+    if payments is not None and payments.height and Payments.PAID_AT in payments.columns:
+        money = (
+            ~pl.col(Payments.STATUS).is_in(Payments.NOT_ORDER).fill_null(False)
+            if Payments.STATUS in payments.columns
+            else pl.lit(True)
+        )
+        paid = payments.filter(
+            (pl.col(Payments.PAID_AT).cast(pl.Datetime("us")) < cut)
+            & (pl.col(Payments.AMOUNT).cast(pl.Float64) > 0)
+            & money
+        ).select(pl.col(CLIENT_ID).cast(pl.String))
+        free = free.join(paid, on=CLIENT_ID, how="anti")
+    return free.sort(CLIENT_ID)
 
 
 def paused_clients(
