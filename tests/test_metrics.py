@@ -894,3 +894,46 @@ def test_the_warm_up_of_a_cut_export_reads_the_base_terms_not_the_add_ons() -> N
         D(2026, 1, 1),
     )
     assert terms_warm_up_days(data) == 365
+
+
+# an export begun on 2024-03-01 with the 30-day terms running then: d's started 2024-01-31 (the data's start), a's,
+# b's and c's in February; all four customers since 2020
+MID_CYCLE = _terms_export(
+    [
+        (c, first + timedelta(days=30 * k), first + timedelta(days=30 * (k + 1)), 10.0)
+        for c, first in (
+            ("d", D(2024, 1, 31)),
+            ("a", D(2024, 2, 5)),
+            ("b", D(2024, 2, 10)),
+            ("c", D(2024, 2, 20)),
+        )
+        for k in range(8)
+    ],
+    D(2024, 1, 31),
+)
+
+
+def test_a_month_whose_start_an_export_begun_mid_cycle_does_not_show_is_warm_up() -> None:
+    """February 2024 starts with d alone in the data (a, b and c show at their running terms' starts, 4 to 19 days
+    later, as new): it read C1 1, C3 3, -300% by formula 1. March's start, the export's, shows all four."""
+    from churnml.reporting.metrics import unobserved_starts, unrated_note, unrated_reasons
+
+    months = period_starts(MID_CYCLE.start, D(2024, 8, 1), "month")
+    assert unobserved_starts(MID_CYCLE, months) == {date(2024, 2, 1)}
+    report = churn_report(
+        Dataset(MID_CYCLE.tables, "t", MID_CYCLE.start, D(2024, 8, 1)),
+        LabelConfig(source="subscriptions", grace_days=0),
+        "month",
+        min_clients=1,
+    ).filter(pl.col("segment") == "all")
+    cols = ["period_start", "c1", "c2", "c3", "churn_rate_f1", "complete"]
+    assert report.select(cols).rows()[:2] == [
+        (date(2024, 2, 1), 1, 4, 3, None, False),
+        (date(2024, 3, 1), 4, 4, 0, 0.0, True),
+    ]
+    rated = report["churn_rate_f2"].is_not_null().to_list()
+    assert unrated_reasons(report["c1"].to_list(), report["complete"].to_list(), rated)[0] == "warm-up"
+    # the page says it under the chart, as the console under its table
+    assert "<b>warm-up</b> (2024-02-01): too early" in unrated_note(report)
+    # the terms running at the data's start are in it: no day hides anyone (leads of the data sign later)
+    assert unobserved_starts(LEADS, period_starts(LEADS.start, LEADS.as_of, "month")) == set()

@@ -948,8 +948,9 @@ def metrics(
     (gross and net), per month and quarter, overall and per segment.
 
     Writes <out>/ (default data/metrics/): churn_rates.csv|parquet (period = month or quarter) and
-    churn_rates.html. Churn follows label.source; incomplete periods, the data's first period (no client active at its start yet)
-    and periods that start with fewer than 20 clients are marked and have no rate.
+    churn_rates.html. Churn follows label.source; incomplete periods, periods in the warm-up at the data's start
+    (clients of their start not all in the data: a subscriptions export cut at its start), the data's first period
+    (no client active at its start yet) and periods that start with fewer than 20 clients are marked and have no rate.
 
     Example: churnml metrics --data data/raw --out data/metrics
     """

@@ -125,6 +125,8 @@ __all__ = [
     "period_starts",
     "revenue_rated_from",
     "terms_warm_up_days",
+    "unobserved_starts",
+    "unrated_note",
     "unrated_reasons",
 ]
 
@@ -554,6 +556,65 @@ def terms_warm_up_days(dataset: Dataset) -> int:
     return int(min(MAX_WARM_UP_DAYS, max(0, term or 0, shown or 0)))
 
 
+# a period whose start hides this share of its clients or more (:func:`unobserved_starts`) is not rated: each
+# hidden client reads as a new one during it, so formula 1 is off by as many points
+HIDDEN_AT_START_SHARE = 0.02
+
+
+def unobserved_starts(dataset: Dataset, days: Sequence[date]) -> set[date]:
+    """The days of ``days`` whose customers a subscriptions export cut at its start does not all show: an export
+    of the terms running at its cut (and of those started since) holds, of a customer older than it, only its
+    term running at the cut, so a day before the cut sees only the customers whose running term then also ran
+    at the cut. The others show at their first exported term, as new customers.
+
+    Grain: one count per day. A customer is *hidden* at a day when it was created before the data's start and
+    its first exported term (:func:`churnml.labels.customer_terms`: no add-on) starts after the day and before
+    the first term end of the export (the cut: an export cut there ended no term before it); a day is
+    unobserved when its hidden customers are :data:`HIDDEN_AT_START_SHARE` or more of them and of the clients
+    with a term running at it (``start_date <= day < end_date``). Unlike :func:`terms_warm_up_days` (customers
+    showing more than 31 days in), this sees monthly terms: a streaming service's export begun on 2026-03-01
+    with the running terms of its subscribers, started 0-29 days before, read February 2026 with 39 clients at
+    its start and 1,031 new (-2597.4% by formula 1). Empty without terms or clients."""
+    subs, clients = dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.CLIENTS)
+    if subs is None or clients is None or subs.height == 0 or not days:
+        return set()
+    base = customer_terms(subs).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        pl.col(Subscriptions.START_DATE).cast(_DT).alias("_start"),
+        pl.col(Subscriptions.END_DATE).cast(_DT).alias("_end"),
+    )
+    cut = base.get_column("_end").min()
+    data_start = pl.lit(dataset.start).cast(_DT)
+    old = clients.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Clients.CREATED_AT).cast(_DT)).filter(
+        pl.col(Clients.CREATED_AT) < data_start
+    )
+    firsts = base.group_by(CLIENT_ID).agg(pl.col("_start").min().alias("_first")).join(old, on=CLIENT_ID)
+    # only a day before the cut can hide anyone
+    grid = (
+        pl.DataFrame({SNAPSHOT: list(days)}, schema={SNAPSHOT: pl.Date})
+        .with_columns(pl.col(SNAPSHOT).cast(_DT).alias("_day"))
+        .filter(pl.col("_day") < pl.lit(cut))
+    )
+    hidden = (
+        grid.join(firsts, how="cross")
+        .filter((pl.col("_first") > pl.col("_day")) & (pl.col("_first") < pl.lit(cut)))
+        .group_by(SNAPSHOT)
+        .agg(pl.col(CLIENT_ID).n_unique().alias("_hidden"))
+    )
+    seen = (
+        grid.join(base, how="cross")
+        .filter(
+            (pl.col("_start") <= pl.col("_day"))
+            & (pl.col("_end").is_null() | (pl.col("_day") < pl.col("_end")))
+        )
+        .group_by(SNAPSHOT)
+        .agg(pl.col(CLIENT_ID).n_unique().alias("_seen"))
+    )
+    counts = grid.join(hidden, on=SNAPSHOT, how="left").join(seen, on=SNAPSHOT, how="left").fill_null(0)
+    share = pl.col("_hidden") / (pl.col("_hidden") + pl.col("_seen"))
+    return set(counts.filter((pl.col("_hidden") > 0) & (share >= HIDDEN_AT_START_SHARE)).get_column(SNAPSHOT))
+
+
 def _complete_periods(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
 ) -> dict[date, bool]:
@@ -562,7 +623,8 @@ def _complete_periods(
     warm-up of ``inactivity_days`` (earlier periods are blind: for inactivity churn nobody can have been
     inactive long enough; a customer since before the data whose first order in it comes weeks later
     reads as new in them, and as missing from their start); with terms, after
-    :func:`terms_warm_up_days` (an export cut at its start)."""
+    :func:`terms_warm_up_days` (an export cut at its start) and not at a start of
+    :func:`unobserved_starts` (its clients not all in the export)."""
     cfg = resolved_label(cfg, dataset.tables)
     # churns count by their departure: those who left within the last days are not all churns yet
     lag = timedelta(days=departure_lag_days(cfg))
@@ -573,9 +635,11 @@ def _complete_periods(
     if cfg.source == "mixed":  # one-off buyers by their orders, subscribers by their terms: the longer
         warm = max(cfg.inactivity_days, terms_warm_up_days(dataset))
     warm_from = dataset.start + timedelta(days=warm)
+    unseen = unobserved_starts(dataset, starts) if not by_orders or cfg.source == "mixed" else set()
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
         and datetime.combine(s, datetime.min.time()) >= warm_from
+        and s not in unseen
         for s, e in zip(starts, ends, strict=True)
     }
 
@@ -672,7 +736,8 @@ UNRATED_MEANING = {
     INCOMPLETE: "its churn is not fully known yet",
     WARM_UP: (
         "too early in the data for its churn ever to be observed (no client quiet for label.inactivity_days yet, "
-        "or customers older than the data not seen yet)"
+        "or clients of its start not all in the data: customers older than a subscriptions export cut at its "
+        "start, seen only from their first exported term)"
     ),
     DATA_STARTS: "the data's first period, no client active at its start yet (C1 = 0)",
     NO_CLIENTS: "no client active at its start (C1 = 0)",
@@ -757,7 +822,15 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
             ax.plot(starts, values, marker="o", label=label)
         for first, last, why in _unrated_runs(starts, ends, reasons):
             ax.axvspan(first, last, color="grey", alpha=0.15, lw=0)
-            ax.text(first, 0.95, why, transform=ax.get_xaxis_transform(), fontsize=8, color="#555")
+            ax.text(
+                first,
+                0.95,
+                why,
+                transform=ax.get_xaxis_transform(),
+                fontsize=8,
+                color="#555",
+                zorder=5,  # above the lines: a one-month run's label read "warm-", the rest under the next point
+            )
         ax.axhline(0, color="black", lw=0.5)
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
         ax.set_title(f"churn by {title}, % of the period start")
@@ -766,6 +839,29 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def unrated_note(table: pl.DataFrame) -> str:
+    """HTML paragraph saying which portfolio periods of ``table`` (one period kind of :func:`churn_report`) have no
+    rate and why (:func:`unrated_reasons`, :data:`UNRATED_MEANING`), as the console does under its table; "" when
+    every period is rated."""
+    import html
+
+    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
+    reasons = unrated_reasons(
+        overall.get_column("c1").to_list(),
+        overall.get_column("complete").to_list(),
+        overall.get_column("churn_rate_f2").is_not_null().to_list(),
+    )
+    starts: dict[str, list[str]] = {}
+    for start, why in zip(overall.get_column("period_start").to_list(), reasons, strict=True):
+        if why:
+            starts.setdefault(why, []).append(str(start))
+    items = [
+        f"<b>{html.escape(why)}</b> ({', '.join(days)}): {html.escape(UNRATED_MEANING[why])}"
+        for why, days in starts.items()
+    ]
+    return f'<p class="muted">No rate: {"; ".join(items)}.</p>' if items else ""
 
 
 def churn_rate_page(
@@ -792,9 +888,10 @@ def churn_rate_page(
         "tables. A churn counts in the period its client left (under the inactivity rule, that of its last "
         "order, not the one its churn is decided in, inactivity_days later), so the periods within the label "
         "lag, or the inactivity days, of the data's end are incomplete. "
-        "Incomplete periods (churn not yet known), the data's first period (no client active at its "
-        f"start yet) and periods that start with fewer than {MIN_RATED_CLIENTS} clients are marked and have "
-        "no rate. On the payments' run rate (no "
+        "Incomplete periods (churn not yet known), periods in the warm-up at the data's start (churn never "
+        "observable: clients of their start not all in the data), the data's first period (no client active at "
+        f"its start yet) and periods that start with fewer than {MIN_RATED_CLIENTS} clients are marked and have "
+        "no rate (why: under each chart). On the payments' run rate (no "
         "subscriptions) the revenue rates begin a year into the data, once a year of payments is known.</p>"
     )
     sections = []
@@ -802,6 +899,7 @@ def churn_rate_page(
         overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).drop("period", "mrr_basis")
         segments = table.filter(pl.col(SEGMENT) != ALL_SEGMENTS).drop("period", "mrr_basis")
         inner = (intro if not sections else "") + figure_svg(churn_report_figure(table))
+        inner += unrated_note(table)
         inner += table_html(overall, percent=pct)
         if segments.height:
             inner += "<h3>per segment</h3>" + table_html(segments, percent=pct)
