@@ -14,6 +14,7 @@ from churnml.reporting.winback import (
     ATTEMPT,
     KEEP_IN_TOUCH,
     LET_GO,
+    RE_OFFER,
     lost_clients,
     return_chances,
     return_dates,
@@ -969,3 +970,94 @@ def test_a_slow_buyer_gone_less_than_its_rhythm_waits(rhythm, quarterly) -> None
         assert rows["quarterly"]["decision_reason"] == reason
     # the monthly buyer, 142 days after its last order, is well past 1.5 x 30 days: courted either way
     assert (rows["monthly"]["decision"], rows["monthly"]["priority"]) == ("attempt", 1)
+
+
+def test_an_expired_free_trial_is_re_offered_cheaply_ranked_by_its_use_of_the_trial():
+    # a streaming service's 14-day trials at mrr 0: "used" watched on 3 days of it, "idle" never did; "payer"
+    # paid 3 months. Before: both trialists "let go: lifetime value 0 is below 8 ... close the account cleanly"
+    cfg = CFG.model_copy(update={"cost_per_attempt": 5.0})
+    trial = (D(2024, 12, 1), D(2024, 12, 15), 0.0)
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                {
+                    "client_id": ["payer", "used", "idle"],
+                    "created_at": [D(2024, 9, 1), D(2024, 12, 1), D(2024, 12, 1)],
+                }
+            ),
+            Table.SUBSCRIPTIONS: _frame(
+                [("payer", D(2024, 9, 1), D(2024, 12, 1), 10.0), ("used", *trial), ("idle", *trial)],
+                {"client_id": pl.String, "start_date": DT, "end_date": DT, "mrr": pl.Float64},
+            ),
+            Table.PAYMENTS: _frame(
+                [("payer", 10.0, D(2024, m, 1)) for m in (9, 10, 11)],
+                {"client_id": pl.String, "amount": pl.Float64, "paid_at": DT},
+            ),
+            Table.EVENTS: _frame(
+                [
+                    ("used", D(2024, 12, 2, 20), "play"),
+                    ("used", D(2024, 12, 2, 21), "play"),  # the same day: one day of use
+                    ("used", D(2024, 12, 6, 20), "play"),
+                    ("used", D(2024, 12, 14, 20), "play"),
+                    ("used", D(2024, 12, 16, 20), "browse"),  # after the trial ended: not its use
+                    ("payer", D(2024, 10, 1, 20), "play"),
+                ],
+                {"client_id": pl.String, "ts": DT, "event": pl.String},
+            ),
+        },
+        name="t",
+        start=D(2024, 9, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = _frame(
+        [("payer", D(2024, 12, 1)), ("used", D(2024, 12, 15)), ("idle", D(2024, 12, 15))],
+        {"client_id": pl.String, "churned_at": DT},
+    )
+    plan = winback_list(data, churns, cfg, default_margin=0.5)
+    cols = ["client_id", "never_paid", "trial_active_days", "decision", "priority"]
+    assert plan.select(cols).rows() == [
+        ("payer", False, None, ATTEMPT, 1),  # 30 paid x 0.5 = 15, at least 1.5 x 5: unchanged
+        ("used", True, 3, RE_OFFER, 2),
+        ("idle", True, 0, RE_OFFER, 3),
+    ]
+    rows = {r["client_id"]: r for r in plan.iter_rows(named=True)}
+    assert rows["used"]["decision_reason"] == (
+        "never paid: its free trial (or free plan) ended without a payment; it used the product on 3 days of it: "
+        "a prospect for a low-cost re-offer, not an account to close (re-offers rank by those days)"
+    )
+    assert rows["idle"]["decision_reason"] == (
+        "never paid: its free trial (or free plan) ended without a payment; it never used the product in it: "
+        "a prospect for a low-cost re-offer, not an account to close (ranked after those who used it)"
+    )
+    assert rows["used"]["action"] == (
+        "re-offer: an e-mail with a trial extension or a first-month offer, nothing more costly"
+    )
+    assert rows["used"]["cadence"] == "e-mails only, never a sales call; no more often than every 3-5 days"
+    assert rows["payer"]["decision_reason"].startswith("lifetime value 15 is at least 8")
+
+
+def test_a_trial_whose_first_charge_failed_gets_the_payment_reminder_not_the_re_offer():
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["card"], "created_at": [D(2024, 12, 1)]}),
+            Table.SUBSCRIPTIONS: _frame(
+                [("card", D(2024, 12, 1), D(2024, 12, 15), 0.0)],
+                {"client_id": pl.String, "start_date": DT, "end_date": DT, "mrr": pl.Float64},
+            ),
+            Table.CHURNS: _frame(
+                [("card", D(2024, 12, 15), "payment_failed")],
+                {"client_id": pl.String, "churned_at": DT, "reason": pl.String},
+            ),
+        },
+        name="t",
+        start=D(2024, 12, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = _frame([("card", D(2024, 12, 15))], {"client_id": pl.String, "churned_at": DT})
+    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    assert (row["never_paid"], row["trial_active_days"], row["decision"], row["action"]) == (
+        True,
+        None,  # no events table: its use is unknown
+        ATTEMPT,
+        "now: a reminder to update the payment method; reactivate in one click",
+    )

@@ -587,6 +587,9 @@ class WinbackConfig(_Section):
     # involuntary churn (a card that failed): its approach from the first day, and an attempt whatever the
     # lifetime value (a reminder to update the card costs next to nothing; waiting a month loses them)
     immediate_reasons: tuple[str, ...] = ("payment_failed",)
+    # a client that never paid (its terms all free: an expired free trial, a free plan; crm.free_trials): a
+    # prospect to re-offer cheaply (decision re-offer, whatever its lifetime value), ranked by its days of use
+    trial_approach: str = "an e-mail with a trial extension or a first-month offer, nothing more costly"
     cost_per_attempt: float = Field(500.0, ge=0)
     min_value_ratio: float = Field(1.5, ge=0)
     repeated_complaints: int = Field(2, ge=1)

@@ -617,6 +617,20 @@ def _rank_paragraph(plan: pl.DataFrame) -> str:
         "data's own past absences (of those still gone as many days after leaving, for the same reason, the "
         "share that came back within winback.follow_up_days more; column return_chance_basis); ties by the "
         f"chance of a return, then lifetime value, then the most recently gone.{unknown}</p>"
+        + _re_offer_sentence(plan)
+    )
+
+
+def _re_offer_sentence(plan: pl.DataFrame) -> str:
+    """How the re-offers (clients that never paid: expired free trials) are ranked, in words; empty without
+    any."""
+    offers = plan.filter(pl.col("decision") == "re-offer").height
+    if not offers:
+        return ""
+    return (
+        f"<p>{offers:,} clients never paid (an expired free trial, a free plan): each is re-offered cheaply "
+        "(winback.trial_approach), ranked after the attempts by its days of use in the trial "
+        "(trial_active_days), then the most recently gone.</p>"
     )
 
 

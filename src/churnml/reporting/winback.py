@@ -42,14 +42,19 @@ Columns:
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
   ``stages[1]`` days ago with no complaint in its last year): the playbook's picks (``first``);
-- ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``, ``wait``; :data:`DECISIONS`) and
+- ``never_paid`` (every term free and nothing paid at the as-of date: an expired free trial, a free plan;
+  :func:`churnml.scoring.crm.free_trials`) and ``trial_active_days`` (:func:`trial_use`: its distinct days with
+  a product event from its first term's start to its departure; null for a paying client or without events);
+- ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``, ``re-offer``, ``wait``; :data:`DECISIONS`) and
   ``decision_reason`` (in words). Rules in order: a reason in ``no_contact_reasons`` (closed: the client
   no longer exists, a donor deceased, a company dissolved) -> no contact, not even a newsletter; a reason
   in ``no_attempt_reasons`` (moved) -> keep in touch; gone by silence alone (the inactivity label's churn,
   no reason recorded) for fewer days than ``rules.no_activity_rhythm`` times its usual gap between orders
   (:func:`rhythm_gaps`: a hotel ordering every 120 days, 92 days after its last order) -> wait, no win-back
   before then (the weekly list's ``no_activity`` rule reads the same rhythm); repeated
-  complaints *and* discount demands -> let go; low loyalty with high demands -> let go; lifetime value
+  complaints *and* discount demands -> let go; low loyalty with high demands -> let go; never paid (and no
+  reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
+  prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
   (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
 - ``return_chance`` (:func:`return_chances`: the chance that a client gone that many days, for that
@@ -59,12 +64,14 @@ Columns:
   ``return_chance_basis`` (how it was measured, in words);
 - ``first`` (an attempt the playbook flags: regular, high value or recent without complaints; said in the
   decision reason, it does not order the list), ``priority`` (1 = act first: attempts by expected value,
-  then return chance, then lifetime value, then the most recently gone; null otherwise);
-- ``action`` (the stage's action with the reason's approach; an ``immediate_reasons`` churn gets its
+  then return chance, then lifetime value, then the most recently gone; after them the re-offers by
+  ``trial_active_days``, then the most recently gone; null otherwise);
+- ``action`` (the stage's action with the reason's approach; a re-offer "re-offer: " + ``trial_approach``; an
+  ``immediate_reasons`` churn gets its
   approach from the first day: "now: a reminder to update the payment method") and ``cadence`` (the first contact sells
   nothing; contacts (a call, an e-mail) no more often than every ``call_gap_days``).
 
-Sorted by priority (attempts first), then lifetime value, descending.
+Sorted by priority (attempts first, then re-offers), then lifetime value, descending.
 """
 
 from __future__ import annotations
@@ -76,7 +83,16 @@ import polars as pl
 
 from churnml.config import LabelConfig, RulesConfig, WinbackConfig
 from churnml.contract.dataset import Dataset
-from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subscriptions, Table, Tickets
+from churnml.contract.schemas import (
+    CLIENT_ID,
+    Churns,
+    Clients,
+    Events,
+    Payments,
+    Subscriptions,
+    Table,
+    Tickets,
+)
 from churnml.labels import LEFT_AT, auto_label_source, order_placed_at, orders, returns_after_churns
 from churnml.scoring.value import recurring_revenue
 
@@ -86,6 +102,7 @@ __all__ = [
     "KEEP_IN_TOUCH",
     "LET_GO",
     "NO_CONTACT",
+    "RE_OFFER",
     "UNKNOWN_REASON",
     "WAIT",
     "absences",
@@ -96,6 +113,7 @@ __all__ = [
     "return_dates",
     "rhythm_gaps",
     "stage_labels",
+    "trial_use",
     "unknown_value_note",
     "value_floor_note",
     "winback_list",
@@ -106,8 +124,9 @@ ATTEMPT = "attempt"
 KEEP_IN_TOUCH = "keep in touch"
 LET_GO = "let go"
 NO_CONTACT = "no contact"
+RE_OFFER = "re-offer"  # a client that never paid (an expired free trial): a prospect, not an account to close
 WAIT = "wait"
-DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO, NO_CONTACT, WAIT)
+DECISIONS = (ATTEMPT, KEEP_IN_TOUCH, LET_GO, NO_CONTACT, RE_OFFER, WAIT)
 UNKNOWN_REASON = "unknown"
 CHURNED_AT = Churns.CHURNED_AT
 _DT = pl.Datetime("us")
@@ -460,6 +479,60 @@ def _with_unrecorded_revenue(
     )
 
 
+def trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """``client_id``, ``trial_active_days`` (UInt32) for the clients of ``lost`` (``client_id``, ``left_at`` or
+    ``churned_at``) that **never paid** at the as-of date (:func:`churnml.scoring.crm.free_trials`: every term
+    free, no payment: an expired free trial, a free plan): the distinct days with a product event from its
+    first term's start to its departure, how much it used the product in its trial (0: never; null without an
+    events table). Grain: one row per never-paid client of ``lost``; the paying ones are not in it."""
+    from churnml.scoring.crm import free_trials
+
+    schema = {CLIENT_ID: pl.String, "trial_active_days": pl.UInt32}
+    subs = dataset.get(Table.SUBSCRIPTIONS)
+    trials = free_trials(subs, dataset.as_of.date(), dataset.get(Table.PAYMENTS))
+    if subs is None or trials.height == 0:
+        return pl.DataFrame(schema=schema)
+    spans = (
+        lost.select(pl.col(CLIENT_ID).cast(pl.String), departure(lost).cast(_DT).alias("_left"))
+        .join(trials, on=CLIENT_ID, how="semi")
+        .join(
+            subs.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
+                pl.col(Subscriptions.START_DATE).min().cast(_DT).alias("_start")
+            ),
+            on=CLIENT_ID,
+            how="left",
+        )
+    )
+    events = dataset.get(Table.EVENTS)
+    if events is None:
+        return spans.select(CLIENT_ID, pl.lit(None, pl.UInt32).alias("trial_active_days"))
+    used = (
+        spans.join(
+            events.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).cast(_DT)), on=CLIENT_ID
+        )
+        .filter((pl.col(Events.TS) >= pl.col("_start")) & (pl.col(Events.TS) < pl.col("_left")))
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Events.TS).dt.date().n_unique().alias("_days"))
+    )
+    return (
+        spans.join(used, on=CLIENT_ID, how="left")
+        .select(CLIENT_ID, pl.col("_days").fill_null(0).cast(pl.UInt32).alias("trial_active_days"))
+        .sort(CLIENT_ID)
+    )
+
+
+def _with_trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """``lost`` with ``never_paid`` (Boolean) and ``trial_active_days`` (:func:`trial_use`; null for a paying
+    client); same rows, same order."""
+    use = trial_use(lost, dataset).with_columns(pl.lit(True).alias("never_paid"))
+    return lost.join(
+        use.with_columns(pl.col(CLIENT_ID).cast(lost.schema[CLIENT_ID])),
+        on=CLIENT_ID,
+        how="left",
+        maintain_order="left",
+    ).with_columns(pl.col("never_paid").fill_null(False))
+
+
 def _with_tickets(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     counts = ("complaints_last_year", "discount_requests_last_year", "demands_last_year")
     tickets = dataset.get(Table.TICKETS)
@@ -558,6 +631,9 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
     immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
     # an unknown value lets no one go; a failed card's reminder costs next to nothing: no value floor
     cheap = (pl.col("lifetime_value") < floor).fill_null(False) & ~immediate
+    # never paid (an expired free trial): its value is 0 because it has not converted yet, not because it is
+    # worth nothing; an e-mail re-offer costs next to nothing (a trial whose first charge failed: the reminder)
+    trial = pl.col("never_paid").fill_null(False) & ~immediate
     decision = (
         pl.when(no_contact)
         .then(pl.lit(NO_CONTACT))
@@ -565,7 +641,11 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         .then(pl.lit(KEEP_IN_TOUCH))
         .when(on_rhythm)
         .then(pl.lit(WAIT))
-        .when(toxic | demanding | cheap)
+        .when(toxic | demanding)
+        .then(pl.lit(LET_GO))
+        .when(trial)
+        .then(pl.lit(RE_OFFER))
+        .when(cheap)
         .then(pl.lit(LET_GO))
         .otherwise(pl.lit(ATTEMPT))
     )
@@ -623,6 +703,26 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
             + pl.col("demands_last_year").cast(pl.String)
             + pl.lit(" complaints, discount or cancellation requests in its last year)")
         )
+        .when(trial)
+        .then(
+            pl.lit("never paid: its free trial (or free plan) ended without a payment; ")
+            + pl.when(pl.col("trial_active_days") > 0)
+            .then(
+                pl.lit("it used the product on ")
+                + pl.col("trial_active_days").cast(pl.String)
+                + pl.when(pl.col("trial_active_days") == 1).then(pl.lit(" day")).otherwise(pl.lit(" days"))
+                + pl.lit(" of it: ")
+            )
+            .when(pl.col("trial_active_days") == 0)
+            .then(pl.lit("it never used the product in it: "))
+            .otherwise(pl.lit("its use of it is unknown (no events): "))
+            + pl.lit("a prospect for a low-cost re-offer, not an account to close")
+            + pl.when(pl.col("trial_active_days") > 0)
+            .then(pl.lit(" (re-offers rank by those days)"))
+            .when(pl.col("trial_active_days") == 0)
+            .then(pl.lit(" (ranked after those who used it)"))
+            .otherwise(pl.lit(""))
+        )
         .when(cheap)
         .then(pl.lit("lifetime value ") + value_text + pl.lit(f" is below {floor_text}"))
         .otherwise(
@@ -658,6 +758,8 @@ _COLUMNS = (
     "complaints_last_year",
     "discount_requests_last_year",
     "demands_last_year",
+    "never_paid",
+    "trial_active_days",
     "regular",
     "high_value",
     "recent_clean",
@@ -693,7 +795,7 @@ def _lost_with_history(
         how="left",
     )
     reasons = with_reasons(lost, dataset, grace_days, failed_payment_days)
-    return _with_tickets(_with_value(reasons, dataset), dataset), extra
+    return _with_trial_use(_with_tickets(_with_value(reasons, dataset), dataset), dataset), extra
 
 
 def _stage_index(edges: tuple[int, ...]) -> pl.Expr:
@@ -772,6 +874,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         )
         .when(attempt)
         .then(pl.col("_stage_action") + pl.lit(": ") + pl.col("approach"))
+        .when(pl.col("decision") == RE_OFFER)
+        .then(pl.lit(f"re-offer: {cfg.trial_approach}"))
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
         .when(pl.col("decision") == NO_CONTACT)
@@ -786,6 +890,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
                 f"the first contact sells nothing; contacts (a call, an e-mail) no more often than every {gap} days"
             )
         )
+        .when(pl.col("decision") == RE_OFFER)
+        .then(pl.lit(f"e-mails only, never a sales call; no more often than every {gap} days"))
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("a few times a year, never a sales call"))
         .when(pl.col("decision") == WAIT)
@@ -917,14 +1023,21 @@ def return_chances(
 def _with_priority(lost: pl.DataFrame) -> pl.DataFrame:
     """Adds ``priority``: 1.. over the attempts by ``expected_value`` (the chance of a return x lifetime
     value), then the chance alone (all that ranks them when no value is known), then lifetime value (all
-    that ranks them when no chance is), then the most recently gone."""
+    that ranks them when no chance is), then the most recently gone; after them the re-offers (never paid) by
+    their days of use in the trial (``trial_active_days``), then the most recently gone."""
+    attempts = lost.filter(pl.col("decision") == ATTEMPT).sort(
+        ["expected_value", "return_chance", "lifetime_value", "days_since_churn", CLIENT_ID],
+        descending=[True, True, True, False, False],
+        nulls_last=True,
+    )
+    use = pl.col("trial_active_days") if "trial_active_days" in lost.columns else pl.lit(None, pl.UInt32)
+    offers = (
+        lost.filter(pl.col("decision") == RE_OFFER)
+        .with_columns(use.alias("_use"))
+        .sort(["_use", "days_since_churn", CLIENT_ID], descending=[True, False, False], nulls_last=True)
+    )
     ranked = (
-        lost.filter(pl.col("decision") == ATTEMPT)
-        .sort(
-            ["expected_value", "return_chance", "lifetime_value", "days_since_churn", CLIENT_ID],
-            descending=[True, True, True, False, False],
-            nulls_last=True,
-        )
+        pl.concat([attempts.select(CLIENT_ID), offers.select(CLIENT_ID)])
         .with_row_index("priority", offset=1)
         .select(CLIENT_ID, pl.col("priority").cast(pl.UInt32))
     )
