@@ -583,7 +583,7 @@ def score(
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from churnml.contract.validation import currency_notes, lagging_table_text
-    from churnml.jobs.score import ListNotes, empty_columns_read_by
+    from churnml.jobs.score import ListNotes, missing_features_warning
     from churnml.jobs.score import score as score_job
 
     cfg = config_from(config, set_)
@@ -642,20 +642,8 @@ def score(
             "the events export (manifest.json, data.events_lag_days_empty_windows)",
         )
     if dark:
-        causes = "no client on the list has such a record in the feature's window (the data may end days "
-        causes += "before the as-of date, emptying the short windows)"
-        read = empty_columns_read_by(dark, empty)
-        if read:
-            causes += (
-                f", or the column it reads is empty (optional column(s) {', '.join(read)} hold no value)"
-            )
-        flagged(
-            "warning",
-            f"{len(dark)} feature{'s' if len(dark) != 1 else ''} the model learned from "
-            f"{'are' if len(dark) != 1 else 'is'} missing for every client scored now and move"
-            f"{'' if len(dark) != 1 else 's'} the scores: {', '.join(dark[:10])}{', ...' if len(dark) > 10 else ''}. Either {causes} "
-            "(manifest.json, data.features_missing_now)",
-        )
+        before = (manifest.get("data") or {}).get("windows_before_logs") or []
+        flagged("warning", missing_features_warning(dark, empty, before))
     notes = run.notes or ListNotes()
     for note in notes.warnings():
         flagged("warning", note)

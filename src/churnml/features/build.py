@@ -23,8 +23,8 @@ weeks the log covers, not the years of invoices (or weeks of terms) before it wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import narwhals as nw
@@ -65,6 +65,7 @@ from churnml.features.communication import (
 )
 from churnml.features.payments import from_payments_log, payment_features, subscription_features
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
+from churnml.features.spec import FeatureSpec
 from churnml.features.support import support_features
 from churnml.features.usage import usage_features, usage_look_back_weeks, with_seat_use
 
@@ -78,6 +79,8 @@ __all__ = [
     "dataset_mailings",
     "feature_columns",
     "resolved_unobserved_windows",
+    "window_observed_from",
+    "windows_before_logs",
 ]
 
 
@@ -376,12 +379,10 @@ def resolved_unobserved_windows(
     if not windowed:
         return table
 
-    late = {"usage": usage_from, **dict.fromkeys(CONTACT_FAMILIES, contact_from)}
-
     def span_of(name: str) -> pl.Expr:
-        start = late.get(specs[name].family) or data_start
-        if payments_from is not None and from_payments_log(name):
-            start = payments_from
+        start = window_observed_from(
+            name, specs[name].family, data_start, usage_from, contact_from, payments_from
+        )
         return (pl.col(SNAPSHOT) - pl.lit(start.date(), pl.Date)).dt.total_days()
 
     def resolved(name: str, days: int) -> pl.Expr:
@@ -394,6 +395,98 @@ def resolved_unobserved_windows(
         return whole.otherwise(None).alias(name)
 
     return table.with_columns(resolved(name, days) for days, names in windowed.items() for name in names)
+
+
+def window_observed_from(
+    name: str,
+    family: str,
+    data_start: datetime,
+    usage_from: datetime | None = None,
+    contact_from: datetime | None = None,
+    payments_from: datetime | None = None,
+) -> datetime:
+    """When the window of feature ``name`` (of ``family``) is observed from, as
+    :func:`resolved_unobserved_windows` reads it: the payments log's first record for the payment columns of a
+    log that began late (``payments_from``), the usage or contact logs' for their families when those began late
+    (``usage_from``, ``contact_from``), else ``data_start`` (the data's first activity)."""
+    if payments_from is not None and from_payments_log(name):
+        return payments_from
+    late = {"usage": usage_from, **dict.fromkeys(CONTACT_FAMILIES, contact_from)}
+    return late.get(family) or data_start
+
+
+# features derived from a windowed sum after its window is resolved (with_seat_use): unknown when it is
+_WINDOWED_SUM_OF = {"usage_seat_use_": "usage_active_users_"}
+
+
+def unobserved_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
+    """The window in days by which :func:`resolved_unobserved_windows` resolves feature ``name``: a windowed
+    sum's own (:func:`~churnml.features.registry.summed_window_days`), or, for the users per seat
+    (``usage_seat_use_<w>d``, :func:`~churnml.features.usage.with_seat_use`), that of the user count it
+    divides. None for the others (rates, shares, trends: they count the weeks observed)."""
+    for derived, source in _WINDOWED_SUM_OF.items():
+        if name.startswith(derived):
+            return summed_window_days(source + name.removeprefix(derived), specs)
+    return summed_window_days(name, specs)
+
+
+def feature_table(name: str, family: str) -> Table | None:
+    """The table whose records feature ``name`` of ``family`` counts: the payments family's columns of the
+    payments log (:func:`~churnml.features.payments.from_payments_log`) read payments, its other columns the
+    subscription terms; the other families their step's table (none for the account family)."""
+    if family == "payments" and not from_payments_log(name):
+        return Table.SUBSCRIPTIONS
+    return {step: table for step, table, _ in _STEPS}.get(family)
+
+
+def windows_before_logs(
+    names: Iterable[str],
+    as_of: date,
+    dataset: Dataset,
+    cfg: FeaturesConfig,
+    firsts: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """Of ``names`` (features missing for every client scored at ``as_of``), those that
+    :func:`resolved_unobserved_windows` leaves unknown because their window reaches back before the day the
+    table they read is observed from (the first record of a log that began late, else the data's first
+    activity): under ``features.unobserved_windows: unknown`` a window longer than the days since, under
+    ``scaled`` a table with no day observed before ``as_of``. A back-dated list's 182-day usage counts of a
+    usage log that began 161 days before it are such, not data that ends before the as-of date.
+
+    Grain: one record per table and window, in the order of ``names``: ``table``, ``first_record`` (its first
+    timestamp, ``firsts[table]``: :func:`~churnml.contract.validation.table_spans`' ``first``, else the day its
+    window is observed from), ``window_days``, ``window_from`` (``as_of`` less the window), ``known_from`` (the
+    first as-of date at which the window is observed whole; under ``scaled``, the day after the table's
+    observed start), ``features``. ISO dates. Empty when no feature of ``names`` is so."""
+    specs = feature_specs(cfg)
+    data_start = dataset.first_activity()
+    starts = (dataset.usage_observed_from(), contact_observed_from(dataset), dataset.payments_observed_from())
+    scaled = cfg.unobserved_windows == "scaled"
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for name in names:
+        spec = specs.get(name)
+        days = unobserved_window_days(name, specs)
+        table = None if spec is None else feature_table(name, spec.family)
+        if spec is None or days is None or table is None:
+            continue
+        start = window_observed_from(name, spec.family, data_start, *starts).date()
+        span = (as_of - start).days
+        if span >= days or (scaled and span > 0):
+            continue
+        first = (firsts or {}).get(str(table)) or start.isoformat()
+        record = out.setdefault(
+            (str(table), days),
+            {
+                "table": str(table),
+                "first_record": first[:10],
+                "window_days": days,
+                "window_from": (as_of - timedelta(days=days)).isoformat(),
+                "known_from": (start + timedelta(days=1 if scaled else days)).isoformat(),
+                "features": [],
+            },
+        )
+        record["features"].append(name)
+    return list(out.values())
 
 
 def _spine_weeks(spine_lf: nw.LazyFrame) -> list[int]:

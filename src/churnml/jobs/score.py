@@ -699,13 +699,16 @@ def _manifest(
     cfg: Config,
 ) -> dict[str, Any]:
     """``manifest.json`` of the list (:func:`churnml.scoring.assemble.list_manifest`) with the data's table spans,
-    lagging tables, empty optional columns and the features they leave missing, and churnml's marker."""
+    lagging tables, empty optional columns and the features they leave missing, the missing features whose window
+    reaches back before their table's first record (:func:`churnml.features.build.windows_before_logs`), and
+    churnml's marker."""
     from churnml.contract.validation import (
         empty_optional_columns,
         empty_short_windows,
         lagging_tables,
         table_spans,
     )
+    from churnml.features.build import windows_before_logs
     from churnml.scoring.assemble import list_manifest
     from churnml.scoring.outputs import MARKER
 
@@ -736,6 +739,13 @@ def _manifest(
             ),
             "empty_optional_columns": empty,
             "features_missing_now": list(result.missing_now),
+            "windows_before_logs": windows_before_logs(
+                result.missing_now,
+                result.as_of,
+                dataset,
+                cfg.features,
+                {t: s.get("first") for t, s in spans.items()},
+            ),
         },
         "written_by": MARKER,  # the marker: this folder is churnml's to replace
     }
@@ -749,6 +759,77 @@ def empty_columns_read_by(features: Iterable[str], empty: Iterable[str]) -> list
 
     names = list(features)
     return [c for c in empty if any(n.startswith(OPTIONAL_COLUMN_FEATURES.get(c, ())) for n in names)]
+
+
+def same_window_groups(before_logs: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The records of :func:`churnml.features.build.windows_before_logs` (one per table and window) grouped by
+    window, first record and day the window is whole (tables whose logs began the same day), in their order."""
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in before_logs:
+        groups.setdefault(
+            (r["window_days"], r["window_from"], r["first_record"], r["known_from"]), []
+        ).append(r)
+    return list(groups.values())
+
+
+def windows_before_logs_text(group: Sequence[Mapping[str, Any]]) -> str:
+    """One window of :func:`same_window_groups` for people: "the 182-day windows from 2026-02-08 of events
+    (6 features), before its first record on 2026-03-01 (whole in lists from 2026-08-30)"."""
+    first = group[0]
+    tables = [f"{r['table']} ({len(r['features'])})" for r in group]
+    n = len(first["features"])
+    tables[0] = f"{first['table']} ({n} feature{'s' if n != 1 else ''})"
+    said = ", ".join(tables[:-1]) + f" and {tables[-1]}" if len(tables) > 1 else tables[0]
+    return (
+        f"the {first['window_days']}-day windows from {first['window_from']} of {said}, before "
+        f"{'its' if len(group) == 1 else 'their'} first record{'s' if len(group) > 1 else ''} on "
+        f"{first['first_record']} (whole in lists from {first['known_from']})"
+    )
+
+
+def missing_features_warning(
+    dark: Sequence[str], empty: Iterable[str], before_logs: Sequence[Mapping[str, Any]] = ()
+) -> str:
+    """The warning for the features the model learned from that are missing for every client scored now
+    (``dark``), with their cause: a window reaching back before the first record of the table it reads
+    (``before_logs``: :func:`churnml.features.build.windows_before_logs`, one record per table and window: "the
+    182-day windows from 2026-02-08 reach back before the first record of events, 2026-03-01"), else no record
+    in the window (data that ends days before the as-of date) or an empty column they read (``empty``:
+    ``table.column``, :func:`empty_columns_read_by`)."""
+
+    def listed(names: Sequence[str]) -> str:
+        return f"{', '.join(names[:10])}{', ...' if len(names) > 10 else ''}"
+
+    n = len(dark)
+    text = (
+        f"{n} feature{'s' if n != 1 else ''} the model learned from {'are' if n != 1 else 'is'} missing for "
+        f"every client scored now and move{'' if n != 1 else 's'} the scores: {listed(dark)}."
+    )
+    explained = {f for record in before_logs for f in record["features"]}
+    if before_logs:
+        windows = "; ".join(windows_before_logs_text(group) for group in same_window_groups(before_logs))
+        whose = (
+            "Their windows reach"
+            if explained == set(dark)
+            else f"{len(explained)} of them read windows reaching"
+        )
+        text += (
+            f" {whose} back before the first record of the table they read, which churnml leaves unknown "
+            f"(features.unobserved_windows): {windows}."
+        )
+    rest = [f for f in dark if f not in explained]
+    if rest:
+        causes = "no client on the list has such a record in the feature's window (the data may end days "
+        causes += "before the as-of date, emptying the short windows)"
+        read = empty_columns_read_by(rest, empty)
+        if read:
+            causes += (
+                f", or the column it reads is empty (optional column(s) {', '.join(read)} hold no value)"
+            )
+        lead = f" For the other {len(rest)} ({listed(rest)}): either" if explained else " Either"
+        text += f"{lead} {causes}."
+    fields = "data.features_missing_now" + (", data.windows_before_logs" if before_logs else "")
+    return f"{text[:-1]} (manifest.json, {fields})"
 
 
 def model_record(model: Mapping[str, Any], metadata: Mapping[str, Any], as_of: date) -> dict[str, Any]:
