@@ -687,6 +687,30 @@ def _spark_manifest(
     return {**manifest, "history_hash": history_hash(cfg), "engine": "spark", "written_by": MARKER}
 
 
+def _windows_before_logs(
+    result: Any, dates: Mapping[str, Any], spans: Mapping[str, Any], cfg: Config, name: str
+) -> list[dict[str, Any]]:
+    """The manifest's ``data.windows_before_logs`` on Spark: :func:`churnml.features.build.windows_before_logs` of
+    the features missing now, read against the whole dataset's dates (the buckets' own, :func:`_dates`) and the
+    tables' first records (``spans``), as the Polars job reads them."""
+    from churnml.contract.dataset import Dataset
+    from churnml.features.build import windows_before_logs
+
+    dataset = Dataset(
+        {},
+        name,
+        dates["start"],
+        dates["data_as_of"],
+        activity_start=dates["activity_start"],
+        events_start=dates["events_start"],
+        contact_start=dates["contact_start"],
+        payments_start=dates["payments_start"],
+        terms_start=dates["terms_start"],
+    )
+    firsts = {t: s.get("first") for t, s in spans.items()}
+    return windows_before_logs(result.missing_now, result.as_of, dataset, cfg.features, firsts)
+
+
 def _bounds(tables: Mapping[Table, Any], cfg: Config, as_of: date | None) -> dict[str, Any]:
     """:func:`churnml.scoring.spark.time_bounds` with ``max_before`` the last value before the scoring day
     (when the day is the default, the day after the last data, every value)."""
@@ -877,6 +901,7 @@ def score_on_spark(
         "events_lag_days_empty_windows": empty_short_windows(spans, day, min(cfg.features.windows)),
         "empty_optional_columns": empty,
         "features_missing_now": list(result.missing_now),
+        "windows_before_logs": _windows_before_logs(result, dates, spans, cfg, ctx.name),
         **({"read": {str(Table.EVENTS): read}} if read is not None else {}),
     }
     manifest["left_since_last_list"] = left_record(left)
