@@ -287,6 +287,50 @@ def test_a_term_ending_driver_leads_to_the_renewal(group: str, renewal_due: bool
 
 
 @pytest.mark.parametrize(
+    ("facts", "basis", "starts"),
+    [
+        # "1 cancellation request in the last 182 days" leads and the rule did not fire (the notice no longer
+        # stands: renewed since): not "Follow up on their tickets" (a learner whose only ticket was it)
+        (
+            ClientFacts("yellow", "B", lead_family="support", lead_group="cancellation"),
+            "zone and tier",
+            "Within two weeks: Owner check-in call",
+        ),
+        (
+            ClientFacts("red", "B", lead_family="support", lead_group="cancellation", renewal_due=True),
+            "renewal due",
+            "This week: Prepare the renewal",
+        ),
+        # health_drop's play gives way to a family's, not to the notice's driver
+        (
+            ClientFacts("red", "B", rules="health_drop", lead_family="support", lead_group="cancellation"),
+            "rule: health_drop",
+            "This week: Health dropped sharply",
+        ),
+        # a notice that stands fired the rule: its play
+        (
+            ClientFacts(
+                "red", "B", rules="cancellation_request", lead_family="support", lead_group="cancellation"
+            ),
+            "rule: cancellation_request",
+            "This week: Save call: they asked to cancel",
+        ),
+        # support trouble: the family's
+        (
+            ClientFacts("yellow", "B", lead_family="support", lead_group="tickets"),
+            "driver: support",
+            "Within two weeks: Service review",
+        ),
+    ],
+)
+def test_a_cancellation_request_driver_is_no_ticket_follow_up(
+    facts: ClientFacts, basis: str, starts: str
+) -> None:
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.basis, play.action[: len(starts)]) == (basis, starts), play.action
+
+
+@pytest.mark.parametrize(
     ("overrides", "expected"),
     [
         (
@@ -426,3 +470,15 @@ def test_a_client_that_never_paid_gets_the_trial_s_play(facts: ClientFacts, basi
     whose trial ended unpaid "Renewal call: ask what stands in the way and renew the term"."""
     play = choose_play(facts, PLAYBOOKS)
     assert (play.basis, play.action) == (basis, action)
+
+
+def test_the_cancellation_group_is_the_registry_s() -> None:
+    from churnml.features.registry import feature_specs
+    from churnml.scoring.playbook import CANCELLATION_GROUP
+
+    specs = feature_specs()
+    groups = {s.group for name, s in specs.items() if name.startswith("support_cancellation_requests_")}
+    assert groups == {CANCELLATION_GROUP}
+    assert all(
+        s.group != CANCELLATION_GROUP for n, s in specs.items() if not n.startswith("support_cancellation")
+    )

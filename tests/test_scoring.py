@@ -547,6 +547,21 @@ def test_plays_follow_the_lead_driver_only_when_it_raises_the_risk() -> None:
     ]
 
 
+def test_a_cancellation_request_leading_is_no_ticket_follow_up_in_the_list() -> None:
+    # the driver's feature names its registry group: a request 139 days old (its rule no longer fired) read
+    # "Follow up on their tickets" for a learner whose only ticket it was
+    rows = _play_rows(
+        **{
+            Scores.ZONE: ["red", "red"],
+            Scores.driver(1, "family"): ["support", "support"],
+            Scores.driver(1, "direction"): ["raises risk", "raises risk"],
+            Scores.driver(1, "feature"): ["support_cancellation_requests_182d", "support_open_tickets"],
+        }
+    )
+    plays = recommended_plays(rows, load_config().playbooks)
+    assert plays.get_column(Scores.ACTION_BASIS).to_list() == ["zone and tier", "driver: support"]
+
+
 def test_a_paused_client_s_play_is_the_pause_s_in_the_list() -> None:
     # the pause's facts the CRM views write (crm.PAUSE_FACTS) reach choose_play, not a reading of the term state
     from churnml.scoring.crm import PAUSE_DUE, PAUSED

@@ -49,9 +49,10 @@ def frame():
         (S1, "support_complaints_91d", 1),
         (S1, "support_discount_requests_28d", 1),
         (S1, "support_cancellation_requests_7d", 1),
-        (S1, "support_tickets_28d", 2),
-        (S1, "support_open_tickets", 1),
-        (S1, "support_days_since_ticket", 3),
+        # the cancellation request of 2024-03-01 is no support trouble: the discount request alone
+        (S1, "support_tickets_28d", 1),
+        (S1, "support_open_tickets", 0),
+        (S1, "support_days_since_ticket", 13),
         # the 1-star rating arrives on 2024-02-22: not known at S0
         (S0, "support_csat_last", 2),
         (S0, "support_csat_prev", 4),
@@ -309,3 +310,37 @@ def test_open_urgent_tickets_count_the_urgent_priorities_still_open(tickets, exp
     assert [row["support_open_urgent_tickets"] for row in got.values()] == expected
     if expected[0] is not None:
         assert [row["support_open_tickets"] for row in got.values()] == [3, 2]
+
+
+# a learner whose only tickets are cancellation requests (auto-renew turned off), one open, and one whose
+# question came before its request
+ONLY_REQUESTS = [
+    ticket(datetime(2024, 1, 8), datetime(2024, 1, 9), kind="cancellation_request"),
+    ticket(datetime(2024, 2, 28), kind="cancellation_request"),
+]
+QUESTION_THEN_REQUEST = [
+    {**ticket(datetime(2024, 1, 3), datetime(2024, 1, 20)), "priority": "high"},
+    {**ticket(datetime(2024, 2, 28), kind="cancellation_request"), "priority": "high"},
+]
+
+
+@pytest.mark.parametrize(
+    ("tickets", "feature", "expected"),
+    [
+        # was 4 days, 1 ticket, 1 open ("Days since the last ticket: no data -> 4 days (+19 pts)")
+        (ONLY_REQUESTS, "support_days_since_ticket", None),
+        (ONLY_REQUESTS, "support_tickets_28d", 0),
+        (ONLY_REQUESTS, "support_tickets_91d", 0),
+        (ONLY_REQUESTS, "support_open_tickets", 0),
+        (ONLY_REQUESTS, "support_cancellation_requests_28d", 1),  # the cancellation features keep reading it
+        (ONLY_REQUESTS, "support_cancellation_requests_91d", 2),
+        (QUESTION_THEN_REQUEST, "support_days_since_ticket", 61),  # the question's, not the request's 5
+        (QUESTION_THEN_REQUEST, "support_tickets_91d", 1),
+        (QUESTION_THEN_REQUEST, "support_open_tickets", 0),
+        (QUESTION_THEN_REQUEST, "support_open_urgent_tickets", 0),
+        (QUESTION_THEN_REQUEST, "support_cancellation_requests_28d", 1),
+    ],
+)
+def test_a_cancellation_request_is_no_support_ticket(tickets, feature, expected) -> None:
+    got = _support_at(tickets, None, [MAR4_])[MAR4_][feature]
+    assert got == expected

@@ -25,6 +25,13 @@ while it stands: from the week it was opened until a ``cancellation_withdrawn`` 
 (``signals``, :data:`churnml.contract.schemas.Signals.CANCELLATION_WITHDRAWN`) is known, as
 :func:`churnml.scoring.crm.cancellation_notices` reads a notice (a withdrawal after the snapshot does not count
 there: the request still stood). Without a signals table every request counts.
+
+A cancellation request is no support trouble: it has its own features (above), rule and state. The features of
+support trouble, ``support_tickets_<w>d``, ``support_tickets_ratio``, ``support_open_tickets``,
+``support_open_urgent_tickets`` and ``support_days_since_ticket``, count the other tickets only
+(:func:`trouble_flag`; a ticket without a kind is one): a learner whose only ticket was turning auto-renew
+off read "Last support ticket 139 days ago" and got "Follow up on their tickets". The CSAT features read every
+rating (the client's own word on the service, whatever the ticket).
 """
 
 from __future__ import annotations
@@ -53,7 +60,16 @@ from churnml.features._grid import (
 )
 from churnml.features.spec import SpecPattern, spec
 
-__all__ = ["FAMILY", "SCOPE", "SPECS", "csat_ratings", "request_ends", "support_features", "urgent_flag"]
+__all__ = [
+    "FAMILY",
+    "SCOPE",
+    "SPECS",
+    "csat_ratings",
+    "request_ends",
+    "support_features",
+    "trouble_flag",
+    "urgent_flag",
+]
 
 _KINDS = {
     "complaint": "complaints",
@@ -133,6 +149,12 @@ def request_ends(
     )
 
 
+def trouble_flag() -> nw.Expr:
+    """1 for a ticket of support trouble: any ticket but a ``cancellation_request`` (which has its own
+    features, rule and state), a ticket without a kind included; else 0."""
+    return _flag((nw.col(Tickets.KIND).cast(nw.String) != _REQUEST).fill_null(True))
+
+
 def urgent_flag(priorities: tuple[str, ...]) -> nw.Expr:
     """1 for a ticket whose ``priority`` (compared lowercased, trimmed) is one of ``priorities``
     (``features.urgent_priorities``), else 0 (no priority recorded: 0)."""
@@ -158,28 +180,33 @@ def support_features(
         day_number(nw.col(Tickets.CLOSED_AT), tickets.implementation.is_polars()).alias("_closed_day"),
     )
     t = t.with_columns(
-        week_of(nw.col(DAY), axis).alias(WEEK), urgent_flag(cfg.urgent_priorities).alias("_urgent")
+        week_of(nw.col(DAY), axis).alias(WEEK),
+        urgent_flag(cfg.urgent_priorities).alias("_urgent"),
+        trouble_flag().alias("_trouble"),
     )
     kind = nw.col(Tickets.KIND)
     opened = (
-        t.filter(nw.col(WEEK) <= axis.last_week)
+        t.with_columns(nw.when(nw.col("_trouble") == 1).then(nw.col(DAY)).alias("_trouble_day"))
+        .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
         .agg(
-            nw.len().alias("_tickets"),
+            nw.col("_trouble").sum().alias("_tickets"),  # a cancellation request is no support trouble
             *[_flag((kind == k).fill_null(False)).sum().alias(f"_k_{k}") for k in _KINDS],
-            nw.col(DAY).max().alias("_last_ticket"),
+            nw.col("_trouble_day").max().alias("_last_ticket"),
         )
     )
-    # the open balance: every opening and close, one dated before the grid in its first week (from_grid_start)
+    # the open balance of the tickets of support trouble: every opening and close, one dated before the grid
+    # in its first week (from_grid_start)
+    trouble = t.filter(nw.col("_trouble") == 1)
     opened_all = (
-        t.select(CLIENT_ID, from_grid_start(nw.col(WEEK), axis).alias(WEEK), "_urgent")
+        trouble.select(CLIENT_ID, from_grid_start(nw.col(WEEK), axis).alias(WEEK), "_urgent")
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)
         .agg(nw.len().alias("_opened"), nw.col("_urgent").sum().alias("_opened_urgent"))
     )
     closed_week = week_of(nw.max_horizontal(nw.col("_closed_day"), nw.col(DAY)), axis)
     closed = (
-        t.filter(~nw.col("_closed_day").is_null())
+        trouble.filter(~nw.col("_closed_day").is_null())
         .select(CLIENT_ID, from_grid_start(closed_week, axis).alias(WEEK), "_urgent")
         .filter(nw.col(WEEK) <= axis.last_week)
         .group_by(CLIENT_ID, WEEK)

@@ -13,7 +13,9 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   order of ``playbooks.rules`` (``health_drop``, which reads the model's own risk and not a cause, only when
   no driver family leads: a yellow or red client's play is then its first driver's); a renewal due soon when the first driver is a contract feature (the
   term's end, seats, MRR, discount); the family of the first driver that raises the risk (yellow and
-  red); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts
+  red; not a driver of the cancellation requests, :data:`CANCELLATION_GROUP`: a notice, no support problem, whose
+  play is the ``cancellation_request`` rule's when it stands, never the support family's "Follow up on their
+  tickets"); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts
   (sales, service, success, finance, management) and a task; the action text is ``"<urgency>: <task>"`` with
   the urgency from ``playbooks.urgency[zone][tier]``, of a more urgent zone when a renewal is due within
   ``playbooks.renewal_urgent_days`` (red's) or ``renewal_soon_days`` (yellow's): :func:`urgency_zone`; a
@@ -48,6 +50,7 @@ from churnml.config import Play, PlaybooksConfig, ZonesConfig
 from churnml.scoring.crm import days_text
 
 __all__ = [
+    "CANCELLATION_GROUP",
     "PAUSE_ECHOES",
     "PAUSE_PLAY",
     "ZONE_ORDER",
@@ -214,6 +217,10 @@ def urgency_zone(facts: ClientFacts, cfg: PlaybooksConfig) -> str:
 # the registry group of the contract features (the term's end, seats, MRR, discount): a driver of it leads
 # to the renewal play when a renewal is due
 CONTRACT_GROUP = "contract"
+# the registry group of the cancellation requests (support_cancellation_requests_<w>d): a notice with its own rule,
+# no support problem. A notice that stands fired that rule, whose play came first; a driver of it without the rule
+# (a notice the terms say no longer stands: renewed since; the rule off) leads to no family's play
+CANCELLATION_GROUP = "cancellation"
 
 
 def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
@@ -289,7 +296,11 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
             cfg.let_go.role,
             "not worth keeping",
         )
-    by_driver = facts.zone != "green" and facts.lead_family in cfg.families
+    by_driver = (
+        facts.zone != "green"
+        and facts.lead_family in cfg.families
+        and facts.lead_group != CANCELLATION_GROUP  # a notice: its rule's play, no family's
+    )
     echoes = [r for r in fired if r in PAUSE_ECHOES] if facts.paused else []
     for rule, play in cfg.rules.items():
         if rule in fired and rule not in echoes and not (rule in _RISK_ONLY_RULES and by_driver):
