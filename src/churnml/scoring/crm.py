@@ -925,16 +925,14 @@ def free_trials(
         .select(CLIENT_ID)
     )
     if payments is not None and payments.height and Payments.PAID_AT in payments.columns:
-        money = (
-            ~pl.col(Payments.STATUS).is_in(Payments.NOT_ORDER).fill_null(False)
-            if Payments.STATUS in payments.columns
-            else pl.lit(True)
+        from churnml.labels import orders
+
+        # an order (labels.orders: a positive amount, not failed nor refunded) paid before the as-of date
+        paid = (
+            orders(payments)
+            .filter(pl.col(Payments.PAID_AT).cast(pl.Datetime("us")) < cut)
+            .select(pl.col(CLIENT_ID).cast(pl.String))
         )
-        paid = payments.filter(
-            (pl.col(Payments.PAID_AT).cast(pl.Datetime("us")) < cut)
-            & (pl.col(Payments.AMOUNT).cast(pl.Float64) > 0)
-            & money
-        ).select(pl.col(CLIENT_ID).cast(pl.String))
         free = free.join(paid, on=CLIENT_ID, how="anti")
     return free.sort(CLIENT_ID)
 
