@@ -594,7 +594,7 @@ def z_level_said(text: str, z: float, recent_level: float | None) -> str:
     level over those weeks): "were down to none (-0.8 ...". Against a past of bursts the spread is wide, and a
     stop read "a little below usual" beside "0 events in the last 28 days against a usual 15" (22 of a streaming
     service's 285 red and yellow subscribers). Unchanged otherwise (a level unknown, a z-score not below 0)."""
-    if recent_level is None or recent_level != recent_level or recent_level != 0 or round(z, 1) >= 0:
+    if recent_level is None or recent_level != 0 or round(z, 1) >= 0:  # NaN != 0: a level unknown
         return text
     return text.replace(f" {usual_level(z)} (", f" {NONE_LEVEL} (", 1)
 
