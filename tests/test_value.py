@@ -777,3 +777,15 @@ def test_refunds_giving_back_more_than_was_paid_are_said() -> None:
     )
     assert refunds_beyond_paid_note(payments.filter(pl.col("client_id") != "C00128"), "EUR") is None
     assert refunds_beyond_paid_note(payments.drop("status"), "EUR") is None
+
+
+def test_the_tier_cut_points_are_set_by_the_clients_with_a_value() -> None:
+    # 5 paying clients (10..50) and 5 trialists that never paid (0): the shares are of the 5 paying ones,
+    # A = 1 (20% of 5), B up to 3 (50% of 5, rounded up); counted over all 10 the cuts fell to the ranks 2
+    # and 5, every paying client at least B
+    ltv = [50.0, 40.0, 30.0, 20.0, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    ids = [f"c{i}" for i in range(10)]
+    tiers = value_tiers(np.asarray(ltv), np.zeros(10), ids, CFG)
+    assert tiers == ["A", "B", "B", "C", "C", "C", "C", "C", "C", "C"]
+    # the same paying clients alone: the same tiers
+    assert value_tiers(np.asarray(ltv[:5]), np.zeros(5), ids[:5], CFG) == tiers[:5]

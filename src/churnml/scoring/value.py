@@ -24,11 +24,14 @@ Definitions (the figures an account manager sees):
   ``value.max_lifetime_years``. The same years apply to every client, so the tier ranks margin x ARR.
   The margin is ``clients.margin`` or ``value.default_margin``.
 - ``revenue_at_risk`` = ``p`` x ARR: the expected ARR lost within the horizon.
-- ``value_tier``: A = the top ``tier_a_share`` of clients by lifetime value, or strategic at or above
-  ``tier_a_strategic``; B = the next clients up to ``tier_b_share`` (a cumulative share); the rest C.
-  Equal values share a tier: a tie group ranks at the middle of the places it holds. A
-  client without any known value (0: no payment or term on record, e.g. an app's free users) is C unless
-  strategic: its rank among equals would only be the order of the ids.
+- ``value_tier``: A = the top ``tier_a_share`` of the clients with a value (a lifetime value above 0) by
+  lifetime value, or strategic at or above ``tier_a_strategic``; B = the next clients up to ``tier_b_share``
+  (a cumulative share of them); the rest C. Equal values share a tier: a tie group ranks at the middle of the
+  places it holds. A client without any known value (0: no payment or term on record, e.g. an app's free
+  users, a free trial that never paid) is C unless strategic, and takes no place in the shares
+  (:func:`tier_cuts`): the paying clients' values set the cut points, so a portfolio with many trialists
+  does not rate its paying clients high-value more easily. A trial's prospective value ranks it on the
+  list (``conversion_arr``), never its tier.
 - ``not_worth_keeping`` and ``not_worth_keeping_reason`` (:func:`keep_flags`): letting go is the better
   choice when the client costs more than it brings: constant complaints and discount demands (at least
   ``toxic_tickets`` in ``toxic_days``, and more than ``service_load`` per 10,000 of ARR: 14 complaints
@@ -79,6 +82,7 @@ __all__ = [
     "recurring_revenue",
     "refunds_beyond_paid_note",
     "retained_years",
+    "tier_cuts",
     "value_table",
     "value_tiers",
     "zone_priority",
@@ -529,6 +533,15 @@ def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig)
     return float(expected_lifetime_years(np.array([p.mean()]), horizon_days, cfg.max_lifetime_years)[0])
 
 
+def tier_cuts(valued: int, cfg: ValueConfig) -> tuple[int, int]:
+    """The last rank of tier A and of tier B among ``valued`` clients with a value (a lifetime value above 0):
+    ``tier_a_share`` and ``tier_b_share`` of them, rounded up. Clients without a value (a trial or a free plan
+    that never paid, a buyer without an order in the year) take no place: their 0 would lower the cut points
+    and rate paying clients high-value too easily."""
+    a_cut = math.ceil(cfg.tier_a_share * valued - 1e-9)
+    return a_cut, max(a_cut, math.ceil(cfg.tier_b_share * valued - 1e-9))
+
+
 def value_tiers(
     lifetime_value: np.ndarray, strategic: np.ndarray, client_ids: list[str], cfg: ValueConfig
 ) -> list[str]:
@@ -543,10 +556,11 @@ def value_tiers(
     above = n - np.searchsorted(ascending, ltv, side="right")  # clients worth more
     at_least = n - np.searchsorted(ascending, ltv, side="left")  # ... or as much
     rank = (above + 1 + at_least) / 2
-    a_cut = math.ceil(cfg.tier_a_share * n - 1e-9)
-    b_cut = max(a_cut, math.ceil(cfg.tier_b_share * n - 1e-9))
-    strat = np.asarray(strategic, dtype=float)
     valued = ltv > 0
+    # the shares are of the clients with a value: 1,000 trialists at 0 beside 1,000 paying clients made the
+    # top 40% of those paying A and every one of them at least B
+    a_cut, b_cut = tier_cuts(int(valued.sum()), cfg)
+    strat = np.asarray(strategic, dtype=float)
     tiers = np.where((rank <= b_cut) & valued, "B", "C").astype(object)
     tiers[((rank <= a_cut) & valued) | (strat >= cfg.tier_a_strategic)] = "A"
     return [str(t) for t in tiers]
