@@ -344,3 +344,25 @@ QUESTION_THEN_REQUEST = [
 def test_a_cancellation_request_is_no_support_ticket(tickets, feature, expected) -> None:
     got = _support_at(tickets, None, [MAR4_])[MAR4_][feature]
     assert got == expected
+
+
+# a client rates its question 4 of 5, then its cancellation request (its exit handled) 1 of 5
+RATED_REQUEST = [
+    ticket(datetime(2024, 1, 3), datetime(2024, 1, 5), csat=4.0),
+    ticket(datetime(2024, 2, 20), datetime(2024, 2, 21), kind="cancellation_request", csat=1.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("feature", "expected"),
+    [
+        # was 1 (the request's rating), 4, 2.5, 1
+        ("support_csat_last", 4),
+        ("support_csat_prev", None),
+        ("support_csat_last2_mean", 4),
+        ("support_csat_low_last2", 0),
+        ("support_cancellation_requests_28d", 1),  # the request itself still counts
+    ],
+)
+def test_the_rating_of_a_cancellation_request_is_no_satisfaction_rating(feature, expected) -> None:
+    assert _support_at(RATED_REQUEST, None, [MAR4_])[MAR4_][feature] == expected

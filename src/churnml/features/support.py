@@ -30,8 +30,11 @@ A cancellation request is no support trouble: it has its own features (above), r
 support trouble, ``support_tickets_<w>d``, ``support_tickets_ratio``, ``support_open_tickets``,
 ``support_open_urgent_tickets`` and ``support_days_since_ticket``, count the other tickets only
 (:func:`trouble_flag`; a ticket without a kind is one): a learner whose only ticket was turning auto-renew
-off read "Last support ticket 139 days ago" and got "Follow up on their tickets". The CSAT features read every
-rating (the client's own word on the service, whatever the ticket).
+off read "Last support ticket 139 days ago" and got "Follow up on their tickets". The CSAT features
+(``support_csat_*``) read the ratings of those tickets too (:func:`csat_ratings`): a rating given on a
+cancellation request rates how the exit was handled, after the client decided to leave, and the request
+already counts in its own feature and rule; read as satisfaction with the service, a 1 of 5 on the request was
+cited again as "The last satisfaction rating was 1 of 5", and a 5 for a smooth cancellation as a satisfied client.
 """
 
 from __future__ import annotations
@@ -83,9 +86,10 @@ def _flag(cond: nw.Expr) -> nw.Expr:
 
 
 def csat_ratings(tickets: nw.LazyFrame, axis: WeekAxis) -> nw.LazyFrame:
-    """One row per CSAT rating: ``client_id``, ``_idx`` (1 = the client's first rating), ``_csat``,
-    ``_week`` (the week it became known)."""
-    rated = tickets.filter(~nw.col(Tickets.CSAT).is_null()).with_columns(
+    """One row per CSAT rating of a ticket of support trouble (:func:`trouble_flag`: a rating of the handling
+    of a cancellation request rates the client's exit, not the service it stays for): ``client_id``, ``_idx``
+    (1 = the client's first rating), ``_csat``, ``_week`` (the week it became known)."""
+    rated = tickets.filter(~nw.col(Tickets.CSAT).is_null() & (trouble_flag() == 1)).with_columns(
         nw.coalesce(nw.col(Tickets.CLOSED_AT), nw.col(Tickets.OPENED_AT)).alias("_known_at"),
         nw.col(Tickets.CSAT).cast(nw.Float64).alias("_csat"),
         nw.lit(1).alias("_one"),
