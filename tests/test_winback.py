@@ -1029,9 +1029,16 @@ def test_an_expired_free_trial_is_re_offered_cheaply_ranked_by_its_use_of_the_tr
         "never paid: its free trial (or free plan) ended without a payment; it never used the product in it: "
         "a prospect for a low-cost re-offer, not an account to close (ranked after those who used it)"
     )
+    # what to offer, and why: its days of use out of its trial's 14 (was the generic trial_approach for both,
+    # beside the approach "ask what would make them come back" of a paying client gone for no known reason)
     assert rows["used"]["action"] == (
-        "re-offer: an e-mail with a trial extension or a first-month offer, nothing more costly"
+        "re-offer: a trial extension with a guided start on the key features: it used the product on 3 of its 14 "
+        "trial days, too few to see what it would pay for"
     )
+    assert rows["idle"]["approach"] == (
+        "a new trial with a getting-started e-mail: it never used the product in its 14 trial days"
+    )
+    assert rows["payer"]["approach"] == "ask what would make them come back"
     assert rows["used"]["cadence"] == "e-mails only, never a sales call; no more often than every 3-5 days"
     assert rows["payer"]["decision_reason"].startswith("lifetime value 15 is at least 8")
 
@@ -1061,3 +1068,43 @@ def test_a_trial_whose_first_charge_failed_gets_the_payment_reminder_not_the_re_
         ATTEMPT,
         "now: a reminder to update the payment method; reactivate in one click",
     )
+
+
+@pytest.mark.parametrize(
+    ("used", "days", "offer"),
+    [
+        (
+            9,
+            14,
+            "a first-paid-month offer: it used the product on 9 of its 14 trial days, it has seen what it would "
+            "pay for; ask what held it back",
+        ),
+        # 25% of 14 days is 3.5: 4 days saw it, 3 did not
+        (
+            4,
+            14,
+            "a first-paid-month offer: it used the product on 4 of its 14 trial days, it has seen what it "
+            "would pay for; ask what held it back",
+        ),
+        (
+            3,
+            14,
+            "a trial extension with a guided start on the key features: it used the product on 3 of its 14 trial "
+            "days, too few to see what it would pay for",
+        ),
+        (0, 1, "a new trial with a getting-started e-mail: it never used the product in its 1 trial day"),
+        (
+            None,
+            14,
+            "an e-mail with a trial extension or a first-month offer, nothing more costly",
+        ),  # no events
+    ],
+)
+def test_a_re_offer_says_what_to_offer_from_the_use_of_the_trial(used, days, offer):
+    from churnml.reporting.winback import TRIAL_DAYS, trial_offer
+
+    frame = pl.DataFrame(
+        {"trial_active_days": [used], TRIAL_DAYS: [days]},
+        schema={"trial_active_days": pl.UInt32, TRIAL_DAYS: pl.Int64},
+    )
+    assert frame.select(trial_offer(CFG)).item() == offer

@@ -590,6 +590,9 @@ class WinbackConfig(_Section):
     # a client that never paid (its terms all free: an expired free trial, a free plan; crm.free_trials): a
     # prospect to re-offer cheaply (decision re-offer, whatever its lifetime value), ranked by its days of use
     trial_approach: str = "an e-mail with a trial extension or a first-month offer, nothing more costly"
+    # ... a trialist that used the product on at least this share of its trial's days is offered its first paid
+    # month, one that used it less a trial extension with a guided start, one that never did a new trial
+    trial_used_share: float = Field(0.25, ge=0, le=1)
     cost_per_attempt: float = Field(500.0, ge=0)
     min_value_ratio: float = Field(1.5, ge=0)
     repeated_complaints: int = Field(2, ge=1)

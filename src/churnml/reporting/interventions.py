@@ -628,8 +628,9 @@ def _re_offer_sentence(plan: pl.DataFrame) -> str:
     if not offers:
         return ""
     return (
-        f"<p>{offers:,} clients never paid (an expired free trial, a free plan): each is re-offered cheaply "
-        "(winback.trial_approach), ranked after the attempts by its days of use in the trial "
+        f"<p>{offers:,} clients never paid (an expired free trial, a free plan): each is re-offered cheaply, "
+        "by its use of the trial (its first paid month, a trial extension with a guided start, or a new trial: "
+        "winback.trial_used_share), ranked after the attempts by its days of use in the trial "
         "(trial_active_days), then the most recently gone.</p>"
     )
 

@@ -26,7 +26,7 @@ Columns:
 - ``reason`` (the ``churns`` record nearest in time; without one, ``payment_failed`` for a client whose failed
   payments no order settled before its lapse, the weekly list's ``payment_trouble`` evidence
   (:func:`with_reasons`); else null), ``reason_segment`` (the reason, or ``unknown``), ``approach``
-  (``winback.approaches[reason]``);
+  (``winback.approaches[reason]``; a re-offer's, :func:`trial_offer`);
 - ``tenure_days`` (created to left); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
@@ -66,7 +66,8 @@ Columns:
   decision reason, it does not order the list), ``priority`` (1 = act first: attempts by expected value,
   then return chance, then lifetime value, then the most recently gone; after them the re-offers by
   ``trial_active_days``, then the most recently gone; null otherwise);
-- ``action`` (the stage's action with the reason's approach; a re-offer "re-offer: " + ``trial_approach``; an
+- ``action`` (the stage's action with the reason's approach; a re-offer "re-offer: " + its approach,
+  :func:`trial_offer`: what to offer the prospect and why, from its days of use in the trial; an
   ``immediate_reasons`` churn gets its
   approach from the first day: "now: a reminder to update the payment method") and ``cadence`` (the first contact sells
   nothing; contacts (a call, an e-mail) no more often than every ``call_gap_days``).
@@ -103,6 +104,7 @@ __all__ = [
     "LET_GO",
     "NO_CONTACT",
     "RE_OFFER",
+    "TRIAL_DAYS",
     "UNKNOWN_REASON",
     "WAIT",
     "absences",
@@ -113,6 +115,7 @@ __all__ = [
     "return_dates",
     "rhythm_gaps",
     "stage_labels",
+    "trial_offer",
     "trial_use",
     "unknown_value_note",
     "value_floor_note",
@@ -484,10 +487,12 @@ def trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     ``churned_at``) that **never paid** at the as-of date (:func:`churnml.scoring.crm.free_trials`: every term
     free, no payment: an expired free trial, a free plan): the distinct days with a product event from its
     first term's start to its departure, how much it used the product in its trial (0: never; null without an
-    events table). Grain: one row per never-paid client of ``lost``; the paying ones are not in it."""
+    events table); and :data:`TRIAL_DAYS` (Int64, the days from that start to its departure, 1 at least: what
+    those days of use are out of, :func:`trial_offer`). Grain: one row per never-paid client of ``lost``; the
+    paying ones are not in it."""
     from churnml.scoring.crm import free_trials
 
-    schema = {CLIENT_ID: pl.String, "trial_active_days": pl.UInt32}
+    schema = {CLIENT_ID: pl.String, "trial_active_days": pl.UInt32, TRIAL_DAYS: pl.Int64}
     subs = dataset.get(Table.SUBSCRIPTIONS)
     trials = free_trials(subs, dataset.as_of.date(), dataset.get(Table.PAYMENTS))
     if subs is None or trials.height == 0:
@@ -503,9 +508,16 @@ def trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             how="left",
         )
     )
+    spans = spans.with_columns(
+        (pl.col("_left") - pl.col("_start"))
+        .dt.total_days()
+        .clip(lower_bound=1)
+        .cast(pl.Int64)
+        .alias(TRIAL_DAYS)
+    )
     events = dataset.get(Table.EVENTS)
     if events is None:
-        return spans.select(CLIENT_ID, pl.lit(None, pl.UInt32).alias("trial_active_days"))
+        return spans.select(CLIENT_ID, pl.lit(None, pl.UInt32).alias("trial_active_days"), TRIAL_DAYS)
     used = (
         spans.join(
             events.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).cast(_DT)), on=CLIENT_ID
@@ -516,8 +528,60 @@ def trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     )
     return (
         spans.join(used, on=CLIENT_ID, how="left")
-        .select(CLIENT_ID, pl.col("_days").fill_null(0).cast(pl.UInt32).alias("trial_active_days"))
+        .select(
+            CLIENT_ID, pl.col("_days").fill_null(0).cast(pl.UInt32).alias("trial_active_days"), TRIAL_DAYS
+        )
         .sort(CLIENT_ID)
+    )
+
+
+# trial_use's private column: the days of the trial its days of use are out of (not on the list)
+TRIAL_DAYS = "_trial_days"
+
+
+def trial_offer(cfg: WinbackConfig) -> pl.Expr:
+    """What to re-offer a client that never paid, and why, from its use of the trial (``trial_active_days`` of
+    its :data:`TRIAL_DAYS`): on at least ``winback.trial_used_share`` of its days it saw the product, and what
+    held it back was the price or the moment: "a first-paid-month offer: it used the product on 9 of its 14
+    trial days, it has seen what it would pay for; ask what held it back"; on fewer it did not get far enough
+    to see its value: "a trial extension with a guided start on the key features: it used the product on 2 of
+    its 14 trial days, too few to see what it would pay for"; never: "a new trial with a getting-started e-mail:
+    it never used the product in its 14 trial days"; its use unknown (no events table):
+    ``winback.trial_approach``. A prospect's offer, not a paying client's win-back ("ask what would make them
+    come back", the unknown reason's approach, was the re-offers' approach)."""
+    used, days = pl.col("trial_active_days"), pl.col(TRIAL_DAYS)
+    of_days = pl.format(
+        "{} of its {} trial day{}",
+        used,
+        days,
+        pl.when(days == 1).then(pl.lit("")).otherwise(pl.lit("s")),
+    )
+    return (
+        pl.when(used.is_null() | days.is_null())
+        .then(pl.lit(cfg.trial_approach))
+        .when(used == 0)
+        .then(
+            pl.format(
+                "a new trial with a getting-started e-mail: it never used the product in its {} trial day{}",
+                days,
+                pl.when(days == 1).then(pl.lit("")).otherwise(pl.lit("s")),
+            )
+        )
+        .when(used >= cfg.trial_used_share * days)
+        .then(
+            pl.format(
+                "a first-paid-month offer: it used the product on {}, it has seen what it would pay for; "
+                "ask what held it back",
+                of_days,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "a trial extension with a guided start on the key features: it used the product on {}, too "
+                "few to see what it would pay for",
+                of_days,
+            )
+        )
     )
 
 
@@ -862,6 +926,11 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
     lo, hi = cfg.call_gap_days
     gap = f"{lo}" if lo == hi else f"{lo}-{hi}"
     immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
+    # a re-offer's approach is the prospect's offer (trial_offer), not the reason's win-back approach
+    re_offer = pl.col("decision") == RE_OFFER
+    lost = lost.with_columns(
+        pl.when(re_offer).then(trial_offer(cfg)).otherwise(pl.col("approach")).alias("approach")
+    )
     return lost.with_columns(
         (attempt & pl.col("_first")).alias("first"),
         pl.when(attempt & (pl.col("_stage") == 0) & immediate)
@@ -874,8 +943,8 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         )
         .when(attempt)
         .then(pl.col("_stage_action") + pl.lit(": ") + pl.col("approach"))
-        .when(pl.col("decision") == RE_OFFER)
-        .then(pl.lit(f"re-offer: {cfg.trial_approach}"))
+        .when(re_offer)
+        .then(pl.lit("re-offer: ") + pl.col("approach"))
         .when(pl.col("decision") == KEEP_IN_TOUCH)
         .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
         .when(pl.col("decision") == NO_CONTACT)
