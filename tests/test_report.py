@@ -1092,3 +1092,27 @@ def test_the_mailings_unanswered_outreach_skipped_are_said_on_the_page(note: str
         assert "Mailings are no outreach" not in page
     else:
         assert shown in page
+
+
+def test_a_trial_is_said_at_its_value_on_conversion_apart_from_its_arr() -> None:
+    from churnml.reporting.report import _arr_and_tier, _trials_sentence, conversion_text
+    from churnml.scoring.columns import Scores
+
+    trial = {Scores.ARR: 0.0, Scores.VALUE_TIER: "C", Scores.CONVERSION_ARR: 9_000.0}
+    paying = {Scores.ARR: 12_000.0, Scores.VALUE_TIER: "A", Scores.CONVERSION_ARR: None}
+    assert conversion_text(trial, "EUR") == "trial: EUR 9,000 a year if it converts"
+    assert _arr_and_tier(trial, "EUR") == "EUR 0 (C); trial: EUR 9,000 a year if it converts"
+    assert _arr_and_tier(paying, "EUR") == "EUR 12,000 (A)"
+    scores = pl.DataFrame(
+        {
+            Scores.ZONE: ["red", "green", "red"],
+            Scores.ARR: [0.0, 0.0, 12_000.0],
+            Scores.CONVERSION_ARR: [9_000.0, 2_000.0, None],
+        }
+    )
+    said = _trials_sentence(scores, "EUR")
+    assert said.startswith(
+        "<p>2 clients never paid (a free trial or a free plan; 1 of them red or yellow): EUR 11,000"
+    )
+    assert "in neither the ARR nor the ARR at risk" in said
+    assert _trials_sentence(scores.drop(Scores.CONVERSION_ARR), "EUR") == ""

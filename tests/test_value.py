@@ -789,3 +789,38 @@ def test_the_tier_cut_points_are_set_by_the_clients_with_a_value() -> None:
     assert tiers == ["A", "B", "B", "C", "C", "C", "C", "C", "C", "C"]
     # the same paying clients alone: the same tiers
     assert value_tiers(np.asarray(ltv[:5]), np.zeros(5), ids[:5], CFG) == tiers[:5]
+
+
+def test_a_trial_ranks_by_the_arr_it_would_bring_on_conversion_never_as_revenue_at_risk() -> None:
+    from churnml.scoring.value import client_plans, zone_priority
+
+    # p1, p2 pay for growth (12,000 and 6,000 a year), p3 for starter (1,200); t1 trials growth, 10 days in; t2
+    # trials a product nobody pays for yet; both never paid
+    as_of = date(2024, 6, 3)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["p1", "p2", "p3", "t1", "t2"],
+            "start_date": [datetime(2024, 1, 1)] * 3 + [datetime(2024, 5, 24)] * 2,
+            "end_date": [datetime(2025, 1, 1)] * 3 + [datetime(2024, 6, 7)] * 2,
+            "mrr": [1_000.0, 500.0, 100.0, 0.0, 0.0],
+            "product": ["growth", "growth", "starter", "growth", "gold"],
+        }
+    )
+    ids = ["p1", "p2", "p3", "t1", "t2"]
+    arr = annual_recurring_revenue(ids, as_of, subs, None).join(
+        client_plans(ids, as_of, subs, None), on="client_id", maintain_order="left"
+    )
+    scored = pl.DataFrame({"client_id": ids, Scores.PROBABILITY: [0.2, 0.2, 0.5, 0.8, 0.5]})
+    valued = value_table(scored, pl.DataFrame({"client_id": ids}), arr, 90, CFG)
+    rows = {r["client_id"]: r for r in valued.iter_rows(named=True)}
+    # t1: the median of growth's paying clients; t2: of every paying client (no one pays for gold)
+    assert [rows[c][Scores.CONVERSION_ARR] for c in ids] == [None, None, None, 9_000.0, 6_000.0]
+    # a prospect's value, not revenue: ARR, revenue at risk and lifetime value stay 0, tier C
+    assert [rows[c][Scores.ARR] for c in ("t1", "t2")] == [0.0, 0.0]
+    assert [rows[c][Scores.REVENUE_AT_RISK] for c in ("t1", "t2")] == [0.0, 0.0]
+    assert [rows[c][Scores.VALUE_TIER] for c in ids] == ["A", "B", "C", "C", "C"]
+    # ranked by p x the ARR at stake: t1 0.8 x 9,000 = 7,200, t2 3,000, p1 2,400, p2 1,200, p3 600 (before: the
+    # trials last, at ARR 0)
+    assert [rows[c][Scores.PRIORITY] for c in ids] == [3, 4, 5, 1, 2]
+    ranked = zone_priority(valued, ["red", "red", "red", "yellow", "red"])
+    assert ranked.get_column(Scores.PRIORITY).to_list() == [2, 3, 4, 5, 1]

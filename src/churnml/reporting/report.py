@@ -367,6 +367,40 @@ def _money_c(x: float | None, currency: str) -> str:
     return f"{currency} {shown}" if shown and currency else shown
 
 
+def conversion_text(row: Mapping[str, object], currency: str) -> str:
+    """A client that never paid (a free trial or a free plan) valued at its conversion (``conversion_arr``),
+    said as a prospect's value: "trial: EUR 9,000 a year if it converts"; empty for a paying client."""
+    value = row.get(Scores.CONVERSION_ARR)
+    if value is None:
+        return ""
+    return f"trial: {_money_c(value, currency)} a year if it converts"  # type: ignore[arg-type]
+
+
+def _arr_and_tier(row: Mapping[str, object], currency: str) -> str:
+    """ "EUR 12,000 (A)", or for a trial "EUR 0 (C); trial: EUR 9,000 a year if it converts"."""
+    said = f"{_money_c(row[Scores.ARR], currency)} ({row[Scores.VALUE_TIER]})"  # type: ignore[arg-type]
+    trial = conversion_text(row, currency)
+    return f"{said}; {trial}" if trial else said
+
+
+def _trials_sentence(scores: pl.DataFrame, currency: str) -> str:
+    """The clients that never paid on the list and their value at conversion, apart from the ARR; empty without
+    any."""
+    if Scores.CONVERSION_ARR not in scores.columns:
+        return ""
+    trials = scores.filter(pl.col(Scores.CONVERSION_ARR).is_not_null())
+    if trials.height == 0:
+        return ""
+    total = float(trials.get_column(Scores.CONVERSION_ARR).sum())
+    watched = trials.filter(pl.col(Scores.ZONE).is_in(["red", "yellow"])).height
+    return (
+        f"<p>{trials.height:,} client{'' if trials.height == 1 else 's'} never paid (a free trial or a free plan; {watched:,} of them red or "
+        f"yellow): {_money_c(total, currency)} a year if all convert, each valued at the median ARR of the "
+        "paying clients of its product. A prospect's value, not revenue: it ranks each trial on the list "
+        "(probability × that value) and is in neither the ARR nor the ARR at risk.</p>"
+    )
+
+
 def _name_link(row: Mapping[str, object], linked: set[str]) -> str:
     cid = str(row[Scores.CLIENT_ID])
     name = _e(row.get(Scores.NAME) or cid)
@@ -468,6 +502,8 @@ def _client_section(
         )
     if row.get(Scores.ZONE_CHANGES) is not None:
         facts.append(f"{_count(row[Scores.ZONE_CHANGES], 'zone change')} in the history weeks")
+    if trial := conversion_text(row, currency):
+        facts.append(f"{trial} (the median ARR of the paying clients of its product; not in its ARR)")
     role = row.get(Scores.ACTION_ROLE)
     return f"""
 <div class="client" id="c-{cid}">
@@ -547,7 +583,7 @@ def _watchlist(
             _owner(r),
             _zone(r[Scores.ZONE]),
             _prob(r[Scores.PROBABILITY]),
-            f"{_money_c(r[Scores.ARR], currency)} ({_e(r[Scores.VALUE_TIER])})",
+            _e(_arr_and_tier(r, currency)),
             _e(_top_reason(r, rule_text)),
             _e(r.get(Scores.ACTION)) + _contacted(r),
             _e(r.get(Scores.ACTION_ROLE) or ""),
@@ -726,6 +762,7 @@ every client's value is unknown (tier C unless strategic), and the list is ranke
 <p>Total ARR {_money_c(total_arr, currency)}; ARR of the red and yellow clients {_money_c(watched, currency)}
 ({_pct(watched / total_arr if total_arr else 0.0)}); expected loss, the ARR at risk (probability × ARR
 summed over every client) {_money_c(at_risk, currency)} ({_pct(at_risk / total_arr if total_arr else 0.0)}).</p>
+{_trials_sentence(scores, currency)}
 <table><tr><th>zone</th><th>clients</th><th>ARR</th><th>ARR at risk</th></tr>{zone_rows}</table>
 {zone_chart}
 {tier_chart}

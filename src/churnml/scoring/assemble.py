@@ -18,8 +18,10 @@ definition as the training labels; a client with a churn record and no return si
   unchanged), ``new_in_red``, ``why_changed`` (the probability and the drivers of the change, each as
   before -> after with its share of the move in percentage points). The previous list is the previous week's snapshot scored by the *same* model
   (:class:`PreviousWeek`), so a model promotion never shows up as a change in the clients;
-- value (:mod:`churnml.scoring.value`): ``arr``, ``lifetime_value`` (the value of keeping the client, apart from
-  its risk), ``strategic``, ``value_tier``, ``revenue_at_risk`` (p x ARR), ``priority`` (zone first),
+- value (:mod:`churnml.scoring.value`): ``arr``, ``conversion_arr`` (a client that never paid: the ARR it would
+  bring on conversion, never in ``arr`` nor ``revenue_at_risk``), ``lifetime_value`` (the value of keeping the
+  client, apart from its risk), ``strategic``, ``value_tier``, ``revenue_at_risk`` (p x ARR), ``priority`` (zone
+  first; a trial by p x its ``conversion_arr``),
   ``not_worth_keeping`` and ``not_worth_keeping_reason``;
 - the term and the CRM views (:mod:`churnml.scoring.crm`): ``term_state``, ``in_grace``, ``renewal_date``,
   ``renewal_due_days``, ``renewal_value``, ``renewal_due``, ``last_interaction``, ``days_silent``,

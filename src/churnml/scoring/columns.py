@@ -37,7 +37,8 @@ __all__ = [
 class Scores(_OutputScores):
     """All column names of ``scores.parquet`` (see :mod:`churnml.scoring.assemble` for their meaning)."""
 
-    # value apart from risk (churnml.scoring.value)
+    # value apart from risk (churnml.scoring.value): a trial's value at its conversion, never in arr
+    CONVERSION_ARR = "conversion_arr"
     NOT_WORTH_KEEPING = "not_worth_keeping"
     NOT_WORTH_KEEPING_REASON = "not_worth_keeping_reason"
     # the term's state and the CRM views (churnml.scoring.crm)
@@ -93,6 +94,7 @@ SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
         Scores.ZONE_CHANGES: _I,
         Scores.EXPLAINED: _B,
         Scores.ARR: _F,
+        Scores.CONVERSION_ARR: _F,
         Scores.LIFETIME_VALUE: _F,
         Scores.STRATEGIC: _I,
         Scores.VALUE_TIER: _S,

@@ -55,7 +55,13 @@ from churnml.scoring.playbook import (
     zone_thresholds,
 )
 from churnml.scoring.rules import fired_rules, price_rise_kinds
-from churnml.scoring.value import annual_recurring_revenue, keep_flags, value_table, zone_priority
+from churnml.scoring.value import (
+    annual_recurring_revenue,
+    client_plans,
+    keep_flags,
+    value_table,
+    zone_priority,
+)
 
 __all__ = [
     "CROWDED_RED_SHARE",
@@ -397,6 +403,11 @@ def client_standing(
         dataset.first_activity(),
         early_renewal_share,
         clients,
+    ).join(  # each client's product and whether it never paid: a trial is valued at its conversion
+        client_plans(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)),
+        on=CLIENT_ID,
+        how="left",
+        maintain_order="left",
     )
     base = pl.DataFrame(
         {CLIENT_ID: ids, Scores.PROBABILITY: p_now},

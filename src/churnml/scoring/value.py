@@ -42,8 +42,16 @@ Definitions (the figures an account manager sees):
   how many there were), or low loyalty (left and came back
   ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
   a Spark bucket decides it as the whole portfolio would: no tier enters it.)
+- ``conversion_arr``: for a client that never paid (:func:`churnml.scoring.crm.free_trials`: a free trial, or a
+  free plan; its ARR is 0), the ARR it would bring on conversion: the median ARR of the paying clients on the
+  list whose product is its trial's (the product of its latest base term; :func:`conversion_arr`), else of
+  every paying client on the list; null for a paying client, or when no client on the list pays. A prospect's
+  value, not revenue: it is never in ``arr``, ``revenue_at_risk``, the lifetime value, the tier, nor the
+  report's ARR at risk; it ranks the trial (below).
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
-  raised to red is among the red, however low its probability), then by ARR x the probability (for a
+  raised to red is among the red, however low its probability), then by ARR x the probability (a trial's
+  ``conversion_arr`` x its probability, the conversion at stake: a trial ending unused in red is worked
+  among the paying clients of its value, not after them all at ARR 0; for a
   client a rule raised, at least the zone's threshold: it keeps its zone's stake; not for one the
   capacity method or the hysteresis put there), then probability, strategic weight and client_id so the
   order is total and reproducible (:func:`zone_priority`; :func:`value_table` alone, before the zones are
@@ -67,7 +75,10 @@ from churnml.scoring.playbook import ZONE_RANK
 
 __all__ = [
     "ARR",
+    "CONVERSION_ARR",
     "LIFETIME_VALUE",
+    "PLAN_NEVER_PAID",
+    "PLAN_PRODUCT",
     "PRIORITY",
     "REVENUE_AT_RISK",
     "STRATEGIC",
@@ -75,6 +86,8 @@ __all__ = [
     "annual_hazard",
     "annual_recurring_revenue",
     "booked_terms_arr",
+    "client_plans",
+    "conversion_arr",
     "expected_lifetime_years",
     "keep_flags",
     "lapsed_terms_arr",
@@ -89,6 +102,7 @@ __all__ = [
 ]
 
 ARR = Scores.ARR
+CONVERSION_ARR = Scores.CONVERSION_ARR
 LIFETIME_VALUE = Scores.LIFETIME_VALUE
 REVENUE_AT_RISK = Scores.REVENUE_AT_RISK
 STRATEGIC = Scores.STRATEGIC
@@ -533,6 +547,76 @@ def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig)
     return float(expected_lifetime_years(np.array([p.mean()]), horizon_days, cfg.max_lifetime_years)[0])
 
 
+# client_plans' columns, read by value_table from its ``arr`` frame: the product of the client's latest base term,
+# and whether it never paid (crm.free_trials)
+PLAN_PRODUCT = "_plan_product"
+PLAN_NEVER_PAID = "_plan_never_paid"
+
+
+def client_plans(
+    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, payments: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``[client_id, _plan_product, _plan_never_paid]`` per client of ``client_ids`` (their order): the
+    ``product`` of its latest base term (no add-on) started before ``as_of`` (null without a product column or a
+    term), and whether it never paid (:func:`churnml.scoring.crm.free_trials`). What :func:`value_table` reads
+    to value a trial at its conversion (:func:`conversion_arr`)."""
+    from churnml.scoring.crm import free_trials
+
+    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+    product = pl.DataFrame(schema={CLIENT_ID: pl.String, PLAN_PRODUCT: pl.String})
+    if subscriptions is not None and subscriptions.height and Subscriptions.PRODUCT in subscriptions.columns:
+        base = (
+            ~pl.col(Subscriptions.IS_ADDON).fill_null(False)
+            if Subscriptions.IS_ADDON in subscriptions.columns
+            else pl.lit(True)
+        )
+        product = (
+            subscriptions.filter(base & (pl.col(Subscriptions.START_DATE) < _midnight(as_of)))
+            .sort(Subscriptions.START_DATE)
+            .group_by(pl.col(CLIENT_ID).cast(pl.String))
+            .agg(pl.col(Subscriptions.PRODUCT).cast(pl.String).last().alias(PLAN_PRODUCT))
+        )
+    never = free_trials(subscriptions, as_of, payments).get_column(CLIENT_ID)
+    return ids.join(product, on=CLIENT_ID, how="left", maintain_order="left").with_columns(
+        pl.col(CLIENT_ID).is_in(never.implode()).alias(PLAN_NEVER_PAID)
+    )
+
+
+def conversion_arr(plans: pl.DataFrame) -> pl.Series:
+    """``conversion_arr`` (Float64, one per row of ``plans``: ``client_id``, ``arr``, and optionally
+    ``_plan_product`` and ``_plan_never_paid`` of :func:`client_plans`): for a row that never paid, the median
+    ``arr`` of the paying rows (``arr`` above 0, not never paid) of its product, else of every paying row; null
+    for a paying row, without the plan columns, or when no row pays. The same reference on every engine: the
+    rows are the whole list."""
+    if PLAN_NEVER_PAID not in plans.columns:
+        return pl.Series(CONVERSION_ARR, [None] * plans.height, dtype=pl.Float64)
+    product = (
+        pl.col(PLAN_PRODUCT) if PLAN_PRODUCT in plans.columns else pl.lit(None, pl.String).alias(PLAN_PRODUCT)
+    )
+    frame = plans.select(
+        pl.col(ARR).cast(pl.Float64).fill_null(0.0),
+        product,
+        pl.col(PLAN_NEVER_PAID).fill_null(False),
+    )
+    paying = frame.filter((pl.col(ARR) > 0) & ~pl.col(PLAN_NEVER_PAID))
+    overall = paying.get_column(ARR).median() if paying.height else None
+    by_product = (
+        paying.filter(pl.col(PLAN_PRODUCT).is_not_null())
+        .group_by(PLAN_PRODUCT)
+        .agg(pl.col(ARR).median().alias("_median"))
+    )
+    return (
+        frame.join(by_product, on=PLAN_PRODUCT, how="left", maintain_order="left")
+        .select(
+            pl.when(pl.col(PLAN_NEVER_PAID))
+            .then(pl.col("_median").fill_null(pl.lit(overall, pl.Float64)))
+            .otherwise(pl.lit(None, pl.Float64))
+            .alias(CONVERSION_ARR)
+        )
+        .to_series()
+    )
+
+
 def tier_cuts(valued: int, cfg: ValueConfig) -> tuple[int, int]:
     """The last rank of tier A and of tier B among ``valued`` clients with a value (a lifetime value above 0):
     ``tier_a_share`` and ``tier_b_share`` of them, rounded up. Clients without a value (a trial or a free plan
@@ -587,6 +671,15 @@ def priority_rank(
     return rank
 
 
+def stake_arr(valued: pl.DataFrame) -> np.ndarray:
+    """Per row of ``valued``, the yearly revenue its priority weighs by its probability: its ``arr``, or for a
+    client that never paid its ``conversion_arr`` (what converting it would bring); 0 when neither is known."""
+    arr = valued.get_column(ARR).cast(pl.Float64).fill_null(0.0)
+    if CONVERSION_ARR in valued.columns:
+        arr = valued.get_column(CONVERSION_ARR).cast(pl.Float64).fill_null(arr)
+    return arr.to_numpy().astype(float)
+
+
 def zone_priority(
     valued: pl.DataFrame,
     zone: Sequence[str],
@@ -601,14 +694,15 @@ def zone_priority(
     request raised to red (model p 4%) is no longer 24th of 33 red ones. Every other client ranks by its
     own p x ARR, whatever put it in its zone (the capacity method, or hysteresis holding it in red below
     the threshold): a p 5% client is not ranked as if it were at 35%. None: no row was raised.
-    ``revenue_at_risk`` itself stays p x ARR."""
+    ``revenue_at_risk`` itself stays p x ARR; a client that never paid ranks by its ``conversion_arr``
+    (:func:`stake_arr`)."""
     p = valued.get_column(Scores.PROBABILITY).to_numpy().astype(float)
     floors = {} if zones is None else {"red": zones.red, "yellow": zones.yellow}
     lifted = [False] * len(zone) if raised is None else list(raised)
     floor = np.asarray(
         [floors.get(z, 0.0) if up else 0.0 for z, up in zip(zone, lifted, strict=True)], dtype=float
     )
-    at_stake = np.maximum(p, floor) * valued.get_column(ARR).to_numpy().astype(float)
+    at_stake = np.maximum(p, floor) * stake_arr(valued)
     return valued.with_columns(
         pl.Series(
             PRIORITY,
@@ -633,8 +727,10 @@ def value_table(
 ) -> pl.DataFrame:
     """``scored`` ([client_id, churn_probability, ...]) with the value columns added.
 
-    Adds ``arr``, ``lifetime_value``, ``strategic``, ``value_tier``, ``revenue_at_risk`` and
-    ``priority``; row order is kept. ``arr`` is the output of :func:`annual_recurring_revenue`.
+    Adds ``arr``, ``conversion_arr``, ``lifetime_value``, ``strategic``, ``value_tier``, ``revenue_at_risk`` and
+    ``priority``; row order is kept. ``arr`` is the output of :func:`annual_recurring_revenue`, with the
+    columns of :func:`client_plans` joined to value the clients that never paid at their conversion
+    (:func:`conversion_arr`; without them ``conversion_arr`` is null).
     """
     extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
     base = (
@@ -657,13 +753,16 @@ def value_table(
     ids = base.get_column(CLIENT_ID).to_list()
     ltv = margin * arr_v * retained_years(p, horizon_days, cfg)
     rar = p * arr_v
+    converted = conversion_arr(base)
+    stake = converted.fill_null(pl.Series(arr_v)).to_numpy().astype(float)
     return scored.with_columns(
         pl.Series(ARR, arr_v),
+        converted,
         pl.Series(LIFETIME_VALUE, ltv),
         pl.Series(STRATEGIC, strategic, dtype=pl.Int64),
         pl.Series(VALUE_TIER, value_tiers(ltv, strategic, ids, cfg), dtype=pl.String),
         pl.Series(REVENUE_AT_RISK, rar),
-        pl.Series(PRIORITY, priority_rank(rar, p, strategic, ids), dtype=pl.Int64),
+        pl.Series(PRIORITY, priority_rank(p * stake, p, strategic, ids), dtype=pl.Int64),
     )
 
 
