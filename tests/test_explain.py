@@ -1549,6 +1549,14 @@ def test_a_slope_is_said_against_the_mean_of_its_own_weeks(name, value, expected
         ),
         # no term at all (a shop's buyer): nothing bought is news
         ([], 0.0, "EUR 0 paid in its first 7 days"),
+        # a free trial that ended 3 days ago unpaid: nothing was ever due, its end says it (was "EUR 0 paid")
+        (
+            [(datetime(2026, 2, 19), datetime(2026, 3, 5), 0.0)],
+            0.0,
+            "Client for 7 days (typical client: 400 days)",
+        ),
+        # a paid term that lapsed 3 days ago, nothing paid: news
+        ([(datetime(2026, 2, 19), datetime(2026, 3, 5), 30.0)], 0.0, "EUR 0 paid in its first 7 days"),
     ],
 )
 def test_a_zero_paid_that_free_terms_make_certain_is_no_reason(terms, paid, first_sentence) -> None:
@@ -1585,3 +1593,23 @@ def test_a_zero_paid_that_free_terms_make_certain_is_no_reason(terms, paid, firs
     X = np.array([[paid, 7.0], [paid, 7.0]])
     said = _two_clients_first_sentences(X, ["payments_paid_28d", "account_tenure_days"], citing)
     assert said[0][0] == first_sentence
+
+
+def test_a_trialists_drivers_speak_of_its_trial_not_of_a_paid_term() -> None:
+    from churnml.scoring.reasons import with_trials_said
+
+    seats = "0 distinct users active in its first 13 days, for 22 paid seats (typical client of its age: 0.19 active users per paid seat)"
+    ended = "The last term ended 20 days ago; no new term since"
+    drivers = pl.DataFrame(
+        {
+            "driver_1_sentence": [ended, ended],
+            "driver_2_sentence": [seats, None],
+        }
+    )
+    got = with_trials_said(drivers, np.array([True, False]), 2)
+    assert got.row(0) == (
+        "The free trial ended 20 days ago; no paid term since",
+        "0 distinct users active in its first 13 days, for 22 seats of its free trial (typical client of its "
+        "age: 0.19 active users per paid seat)",
+    )
+    assert got.row(1) == (ended, None)  # a paying client's lapse is said as it was

@@ -32,6 +32,7 @@ from churnml.scoring.crm import (
     PAUSED,
     TERM_AGE,
     TERM_DAYS,
+    TRIAL,
     free_after_paid,
     paused_clients,
     renewed_rows,
@@ -69,9 +70,11 @@ __all__ = [
     "scattered_rows",
     "scattered_values",
     "short_term_clients",
+    "trial_said",
     "with_pauses_said",
     "with_probabilities",
     "with_raising_rules",
+    "with_trials_said",
 ]
 
 
@@ -117,9 +120,11 @@ def running_terms(
 def free_term_days(client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None) -> np.ndarray:
     """Per client, the days before ``as_of`` in which its terms billed nothing: on free running terms only (a
     trial, a free plan, a pause: every running base term at ``mrr`` 0, :func:`running_terms`' terms), the
-    days since its last paid term ended, inf when it never had one (a trial that has not paid yet); 0 on a
-    paid term or none. Over those days nothing was due, so nothing paid in them is no news about the client
-    ("USD 0 paid in its first 7 days" of a client 7 days into a free trial)."""
+    days since its last paid term ended, inf when it never had one (a trial that has not paid yet); inf too for a
+    client without a running term whose every term was free (a trial ended unpaid: its end says it, "Free trial
+    ended 5 days ago without a paid term"); 0 on a paid term, after a paid term lapsed, or without any term. Over
+    those days nothing was due, so nothing paid in them is no news about the client ("USD 0 paid in its first 7
+    days" of a client 7 days into a free trial, or 19 days old and 5 days after its trial ended)."""
     none = np.zeros(len(client_ids))
     if subscriptions is None or subscriptions.height == 0:
         return none
@@ -127,14 +132,16 @@ def free_term_days(client_ids: Sequence[str], as_of: date, subscriptions: pl.Dat
     terms = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
     mrr = pl.col(Subscriptions.MRR)
     running = pl.col(Subscriptions.END_DATE) >= cut
+    billed = mrr.is_null() | (mrr > 0)  # an empty mrr is an amount not exported, not a free term
     per = (
         terms.group_by(CLIENT_ID)
         .agg(
             running.any().alias("_running"),
-            (running & (mrr.is_null() | (mrr > 0))).any().alias("_paid_running"),
+            (running & billed).any().alias("_paid_running"),
+            billed.any().alias("_ever_billed"),
             pl.col(Subscriptions.END_DATE).filter(mrr > 0).max().alias("_paid_end"),
         )
-        .filter(pl.col("_running") & ~pl.col("_paid_running"))
+        .filter((pl.col("_running") & ~pl.col("_paid_running")) | ~pl.col("_ever_billed"))
         .select(
             pl.col(CLIENT_ID).cast(pl.String),
             (pl.lit(cut) - pl.col("_paid_end"))
@@ -495,6 +502,48 @@ def with_pauses_said(drivers: pl.DataFrame, pause_said: Sequence[str | None], k:
     )
 
 
+# a never-paid client's drivers said as its trial's (with_trials_said): its term is a free trial, its seats unpaid
+_TRIAL_SAID = (
+    (
+        re.compile(r"^The last term ended (.+); no new term since$"),
+        r"The free trial ended \1; no paid term since",
+    ),
+    (re.compile(r"\bfor (\S+) paid seat(s?)\b"), r"for \1 seat\2 of its free trial"),
+)
+
+
+def trial_said(sentence: str) -> str:
+    """A driver's sentence said of a client that never paid (a free trial or a free plan): "The last term ended 20
+    days ago; no new term since" -> "The free trial ended 20 days ago; no paid term since", "..., for 22 paid
+    seats" -> "..., for 22 seats of its free trial" (its seats are on a free term: nobody pays for them). Other
+    sentences unchanged; the typical client's level ("0.19 active users per paid seat") is the portfolio's."""
+    for pattern, said in _TRIAL_SAID:
+        sentence = pattern.sub(said, sentence, count=1)
+    return sentence
+
+
+def with_trials_said(drivers: pl.DataFrame, trial: np.ndarray, k: int) -> pl.DataFrame:
+    """``drivers`` (one row per client, :func:`churnml.scoring.explain.top_drivers`) with the sentences of the
+    clients that never paid (``trial``, per row: term_status's mark of :func:`churnml.scoring.crm.free_trials`)
+    said as their trial's (:func:`trial_said`): a trialist read "for 22 paid seats" and "The last term ended 20
+    days ago; no new term since" beside its term_state "Free trial ended 20 days ago without a paid term"."""
+    if not trial.any():
+        return drivers
+    mark = pl.Series("_trial", trial, dtype=pl.Boolean)
+    return drivers.with_columns(
+        pl.when(mark)
+        .then(
+            pl.col(Scores.driver(i, "sentence")).map_elements(
+                trial_said, return_dtype=pl.String, skip_nulls=True
+            )
+        )
+        .otherwise(pl.col(Scores.driver(i, "sentence")))
+        .alias(Scores.driver(i, "sentence"))
+        for i in range(1, k + 1)
+        if Scores.driver(i, "sentence") in drivers.columns
+    )
+
+
 @dataclass(frozen=True)
 class Reasons:
     """The explanation columns of the whole list (unexplained rows null): drivers, family health,
@@ -609,8 +658,14 @@ def list_reasons(
     ]
     explained = np.zeros(len(ids), dtype=bool)
     explained[chosen] = True
+    # never paid (crm.free_trials, as term_status marked it): its drivers speak of its trial, not a paid term
+    trial = (
+        standing.views.get_column(TRIAL).fill_null(False).to_numpy()
+        if TRIAL in standing.views.columns
+        else np.zeros(len(ids), dtype=bool)
+    )
     return Reasons(
-        scattered_rows(explanation.drivers, chosen, len(ids)),
+        with_trials_said(scattered_rows(explanation.drivers, chosen, len(ids)), trial, score.top_drivers),
         {f: scattered_values(v, chosen, len(ids)) for f, v in explanation.family_health.items()},
         why,
         explained,
