@@ -1116,3 +1116,23 @@ def test_a_trial_is_said_at_its_value_on_conversion_apart_from_its_arr() -> None
     )
     assert "in neither the ARR nor the ARR at risk" in said
     assert _trials_sentence(scores.drop(Scores.CONVERSION_ARR), "EUR") == ""
+
+
+def test_a_trialists_card_says_its_trial_ends_not_a_renewal_worth_nothing() -> None:
+    from churnml.scoring.columns import Scores
+    from churnml.scoring.crm import FREE_TRIAL
+
+    trial = scores_frame().with_columns(
+        pl.Series(Scores.TERM_STATE, [f"{FREE_TRIAL}: it ends in 4 days", "", ""]),
+        pl.Series(Scores.RENEWAL_DATE, [date(2024, 6, 7), date(2024, 9, 1), None]),
+        pl.Series(Scores.RENEWAL_VALUE, [0.0, 15_000.0, None]),
+        pl.Series(Scores.CONVERSION_ARR, [9_000.0, None, None]),
+    )
+    page = report_html(
+        trial, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    # was "term ends 2024-06-07 (renewal worth 0)"
+    assert "free trial ends 2024-06-07; " in page
+    assert "renewal worth 0)" not in page
+    assert "trial: 9,000 a year if it converts (the median ARR of the paying clients of its product" in page
+    assert "term ends 2024-09-01 (renewal worth 15,000)" in page  # a paying client's renewal as before

@@ -50,6 +50,7 @@ from churnml.features.registry import FAMILY_SCOPES
 from churnml.reporting.pages import HEAD, LAYOUT_STYLE, figure_svg, links_html, scoped_headers
 from churnml.scoring.assemble import drift_order, gain_share_text
 from churnml.scoring.columns import Scores
+from churnml.scoring.crm import FREE_TRIAL
 from churnml.scoring.explain import FAMILIES
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_RANK
@@ -487,7 +488,12 @@ def _client_section(
     state = row.get(Scores.TERM_STATE)
     keep = row.get(Scores.NOT_WORTH_KEEPING_REASON) if row.get(Scores.NOT_WORTH_KEEPING) else None
     facts = []
-    if row.get(Scores.RENEWAL_DATE) is not None:
+    if row.get(Scores.RENEWAL_DATE) is not None and str(row.get(Scores.TERM_STATE) or "").startswith(
+        FREE_TRIAL
+    ):
+        # a trial's end is its conversion, not a renewal worth its MRR of 0 (its value: conversion_text)
+        facts.append(f"free trial ends {_e(row[Scores.RENEWAL_DATE])}")
+    elif row.get(Scores.RENEWAL_DATE) is not None:
         facts.append(
             f"term ends {_e(row[Scores.RENEWAL_DATE])} (renewal worth "
             f"{_money_c(row.get(Scores.RENEWAL_VALUE), currency)})"  # type: ignore[arg-type]
