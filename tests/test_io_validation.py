@@ -103,7 +103,7 @@ BAD_CASES = [
         "unparsable timestamp",
         "events",
         pl.DataFrame({"client_id": ["c1", "c2"], "ts": ["2024-05-01", "yesterday"], "event": ["a", "b"]}),
-        ["'events'", "'ts'", "cannot read values as datetime", "yesterday", "row=2"],
+        ["'events'", "'ts'", "cannot read values as datetime", "yesterday", "line=3"],
     ),
     (
         "unknown client id",
@@ -249,7 +249,7 @@ BAD_CASES = [
         ),
         [
             "table 'events', column 'count': cannot read values as int (1 rows)",
-            "row=2",
+            "line=3",
             "client_id='c2'",
             "'2.5'",
         ],
@@ -268,7 +268,7 @@ BAD_CASES = [
         [
             "table 'events', column 'count': value below 0 (allowed: 0 or more; leave the cell empty when unknown) "
             "(1 rows)",
-            "row=1",
+            "line=2",
             "count=-4",
         ],
     ),
@@ -1647,8 +1647,9 @@ def test_an_out_of_range_whole_number_is_reported_with_its_row(tmp_path, fmt, va
     )
     with pytest.raises(ContractError) as err:
         read_dataset(write(tmp_path / "d", tables, fmt), CFG)
+    where = "line=3" if fmt == "csv" else "row=2"  # a CSV's line (the header's counted), a Parquet file's row
     assert str(err.value) == (
-        f"table 'clients', column 'strategic': cannot read values as int (1 rows). e.g. row=2, client_id='c2', "
+        f"table 'clients', column 'strategic': cannot read values as int (1 rows). e.g. {where}, client_id='c2', "
         f"strategic={shown}"
     )
 
@@ -1678,7 +1679,7 @@ def test_a_time_at_the_midnight_after_the_as_of_date_is_after_it(tmp_path, ts, t
     assert str(err.value).startswith(
         "table 'events', column 'ts': timestamp after the as-of date (on or after "
     )
-    assert "(1 rows). e.g. row=2" in str(err.value)
+    assert "(1 rows). e.g. line=3" in str(err.value)
 
 
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
@@ -1818,7 +1819,7 @@ def test_a_true_false_column_in_other_words_is_refused_with_the_words_churnml_re
     assert str(err.value).startswith(
         "table 'subscriptions', column 'is_addon': cannot read values as bool (churnml reads true, t, yes, y, 1, "
         "1.0 as true and false, f, no, n, 0, 0.0 as false, in any letter case: write the column with these words) "
-        "(2 rows). e.g. row=1, client_id='c1'"
+        "(2 rows). e.g. line=2, client_id='c1'"
     )
 
 
@@ -1905,7 +1906,7 @@ def test_a_two_digit_year_is_refused_or_read_by_y_never_as_the_year_24(tmp_path,
         with pytest.raises(ContractError) as info:
             read_dataset(folder, cfg)
         assert str(info.value).startswith("table 'events', column 'ts': cannot read values as datetime")
-        assert f"(1 rows). e.g. row=2, client_id='c1', ts={written[1]!r}" in str(info.value)
+        assert f"(1 rows). e.g. line=3, client_id='c1', ts={written[1]!r}" in str(info.value)
     else:
         assert read_dataset(folder, cfg).tables[Table.EVENTS].get_column("ts").to_list() == read
 
@@ -2084,3 +2085,24 @@ def test_the_unnamed_currency_note_gives_another_currency_as_its_example(currenc
     assert note is not None
     assert f"the amounts are read as {currency} (score.currency" in note
     assert f"(e.g. --set score.currency={example})" in note
+
+
+def test_a_csv_error_names_the_lines_an_editor_shows_after_blank_lines(tmp_path: Path) -> None:
+    clients = "client_id,created_at\nc1,2024-01-01\nc2,2024-01-02\n"
+    # lines 1, 2, 5, 8 blank and 6 a row of empty fields; 3 the header; 4, 7, 9 the data rows 1, 2, 3
+    events = "\n\nclient_id,ts,event\nc1,2024-02-01,login\n\n,,\nc2,2024-02-02,login\n\nc9,2024-02-03,login\n"
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "clients.csv").write_text(clients)
+    (folder / "events.csv").write_text(events)
+    with pytest.raises(ContractError) as err:
+        read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
+    assert str(err.value).endswith("(1 rows). e.g. line=9, client_id='c9'")  # data row 3
+    (folder / "events.csv").write_text(events.replace("c9,2024-02-03", "c1,yesterday"))
+    with pytest.raises(ContractError) as err:
+        read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
+    assert str(err.value).endswith("(1 rows). e.g. line=9, client_id='c1', ts='yesterday'")
+    (folder / "events.csv").write_text('client_id,ts,event\nc1,2024-02-01,"a\nlong note"\nc1,x,login\n')
+    with pytest.raises(ContractError) as err:  # a quoted field over two lines: the next row starts on line 4
+        read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
+    assert str(err.value).endswith("e.g. line=4, client_id='c1', ts='x'")

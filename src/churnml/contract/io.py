@@ -10,7 +10,8 @@ CSV files are comma-separated UTF-8 with a header, unless ``data.csv`` says othe
 the separator, the encoding, decimal commas, day-first time formats; :func:`regional_values`). A row with
 fewer or more fields than the header is an error naming its line (a row cut short must not become a real
 record); a file that is one column with ``;``, tab or ``|`` in its header is named as probably using that
-delimiter. Blank lines (and rows of empty fields only) are skipped and counted as a repair.
+delimiter. Blank lines (and rows of empty fields only) are skipped and counted as a repair. A contract error
+names a CSV's offending rows by the line each starts on (:func:`with_csv_lines`), as an editor shows them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -57,6 +58,7 @@ __all__ = [
     "OTHER_DELIMITERS",
     "as_of_limit",
     "contract_table",
+    "csv_data_lines",
     "csv_layout",
     "data_clock",
     "dataset_files",
@@ -75,6 +77,7 @@ __all__ = [
     "unread_files",
     "unread_files_note",
     "validated_table",
+    "with_csv_lines",
     "with_default_permissions",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -280,6 +283,52 @@ def csv_layout(
     return blank
 
 
+def _empty_record(record: list[str]) -> bool:
+    """Whether a CSV record holds nothing: a blank line or a row of empty (or blank) fields, which
+    :func:`read_table` skips."""
+    return all(not field.strip() for field in record)
+
+
+def csv_data_lines(path: Path, rows: Collection[int], csv_config: CsvConfig | None = None) -> dict[int, int]:
+    """The line of the CSV file at ``path`` on which each of the data ``rows`` starts, ``{row: line}``:
+    ``rows`` are 1-based and counted as validation counts them, in the table :func:`read_table` returns (the
+    header and the empty records it skips not counted); a line is what a text editor or a spreadsheet
+    shows (the header's line counted, blank lines too). ``csv_config``: how the file is written (``data.csv``)."""
+    written = csv_config or _PLAIN_CSV
+    wanted, lines = set(rows), {}
+    n, header, last = 0, False, 0
+    with _text_lines(path, written.encoding) as handle:
+        reader = csv.reader(handle, delimiter=written.separator)
+        for record in reader:
+            start, last = last + 1, reader.line_num
+            if _empty_record(record):
+                continue
+            if not header:
+                header = True
+                continue
+            n += 1
+            if n in wanted:
+                lines[n] = start
+                if len(lines) == len(wanted):
+                    break
+    return lines
+
+
+def with_csv_lines(error: ContractError, path: Path, csv_config: CsvConfig | None = None) -> ContractError:
+    """``error`` with its example rows named by the line of the CSV file at ``path`` on which each starts
+    (``line=12``: :func:`csv_data_lines`) in place of the data row validation counts (``row=9``: the header
+    and blank lines not counted), so that a user finds them in an editor; ``error`` itself for a Parquet
+    file or without example rows."""
+    examples = error.examples
+    if path.name.endswith(".parquet") or examples is None or "row" not in examples.columns:
+        return error
+    lines = csv_data_lines(path, examples.get_column("row").to_list(), csv_config)
+    named = examples.with_columns(
+        pl.col("row").replace_strict(lines, default=None, return_dtype=pl.Int64)
+    ).rename({"row": "line"})
+    return ContractError(error.table, error.problem, error.column, named, error.count)
+
+
 def read_table(
     path: Path, table: Table, max_examples: int = 5, csv: CsvConfig | None = None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -463,13 +512,17 @@ def repaired_renewals(
 def read_tables(
     files: Mapping[Table, Path], cfg: DataConfig
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
-    """Every table of ``files`` read and validated (:func:`validated_table`), and the repairs per table
-    (tables without repairs left out). References between tables are not checked here."""
+    """Every table of ``files`` read and validated (:func:`validated_table`; a CSV's rows in its errors named by
+    their lines, :func:`with_csv_lines`), and the repairs per table (tables without repairs left out).
+    References between tables are not checked here."""
     tables: dict[Table, pl.DataFrame] = {}
     repairs: dict[str, dict[str, int]] = {}
     for table, path in files.items():
         raw, skipped = read_table(path, table, cfg.max_examples, cfg.csv)
-        tables[table], fixed = validated_table(raw, table, cfg)
+        try:
+            tables[table], fixed = validated_table(raw, table, cfg)
+        except ContractError as exc:
+            raise with_csv_lines(exc, path, cfg.csv) from None
         del raw
         counts = {**skipped, **fixed}
         if counts:
@@ -567,7 +620,10 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
         )
 
     tables, repairs = read_tables(files, cfg)
-    checked_references(tables, cfg.max_examples)
+    try:
+        checked_references(tables, cfg.max_examples)
+    except ContractError as exc:
+        raise with_csv_lines(exc, files[Table(exc.table)], cfg.csv) from None
     tables, repairs = with_created_repaired(tables, repairs)
     tables, repairs = with_churn_events(tables, repairs, cfg.churn_events)
 
