@@ -2492,3 +2492,21 @@ def test_the_latest_days_late_of_a_clients_paid_invoices_in_the_window() -> None
     got = latest_days_late(payments, datetime.combine(AS_OF, datetime.min.time()), 365).sort("client_id")
     # late: the refund is no invoice paid (its 5 days early would not count anyway)
     assert got.rows() == [("late", 20.0), ("on_time", 0.0)]
+
+
+def test_the_latest_days_late_reads_only_orders_not_a_zero_amount_invoice_nor_a_refund() -> None:
+    from churnml.scoring.rules import latest_days_late
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["c"] * 4,
+            # a free month's invoice closed 40 days late, a refund 30 days after its due date, a refund row
+            # with a negative amount 50 days after: none is an order paid (labels.orders); the order 5 days late
+            "amount": [0.0, 80.0, -80.0, 100.0],
+            "due_at": [days_ago(d) for d in (100, 90, 80, 60)],
+            "paid_at": [days_ago(d) for d in (60, 60, 30, 55)],
+            "status": ["paid", "refunded", None, "paid"],
+        }
+    )
+    got = latest_days_late(payments, datetime.combine(AS_OF, datetime.min.time()), 365)
+    assert got.rows() == [("c", 5.0)]

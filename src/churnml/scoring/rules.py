@@ -1176,21 +1176,20 @@ def latest_days_late(payments: pl.DataFrame, cut: datetime, days: int) -> pl.Dat
     """``client_id``, :data:`_USUAL_LATE` (Float64): per client, the most days after its due date it paid an
     invoice paid in the ``days`` before ``cut`` (``cut - days <= paid_at < cut``; 0 for one always paid on
     time): how late the client usually pays, its own habit that ``payment_trouble`` reads an unpaid invoice
-    against. Needs ``due_at``; failed and refunded rows are no invoices paid. Grain: one row per client with
-    such an invoice."""
+    against. Needs ``due_at``; an invoice paid is an order (:func:`churnml.labels.orders`, the one definition:
+    a positive amount, not failed nor refunded), so that a zero-amount invoice closed late or a refund row
+    sets no habit. Grain: one row per client with such an invoice."""
+    from churnml.labels import orders
+
     schema = {CLIENT_ID: pl.String, _USUAL_LATE: pl.Float64}
     if days <= 0 or Payments.DUE_AT not in payments.columns:
         return pl.DataFrame(schema=schema)
     paid_at = pl.col(Payments.PAID_AT).cast(pl.Datetime("us"))
-    invoice = (
-        ~pl.col(Payments.STATUS).is_in(Payments.NOT_ORDER).fill_null(False)
-        if Payments.STATUS in payments.columns
-        else pl.lit(True)
-    )
     recent = (paid_at >= cut - timedelta(days=days)) & (paid_at < cut) & pl.col(Payments.DUE_AT).is_not_null()
     late = (paid_at - pl.col(Payments.DUE_AT).cast(pl.Datetime("us"))).dt.total_seconds() / 86_400.0
     return (
-        payments.filter(recent & invoice)
+        orders(payments)
+        .filter(recent)
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(late.max().clip(lower_bound=0.0).alias(_USUAL_LATE))
         .select(pl.col(CLIENT_ID), pl.col(_USUAL_LATE).cast(pl.Float64))
