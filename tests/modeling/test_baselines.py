@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnml.modeling.baselines import LogisticBaseline, rule_flags, rule_risk_score
+from churnml.config import RulesConfig
+from churnml.modeling.baselines import LogisticBaseline, baseline_rules, rule_flags, rule_risk_score
 
 
 def test_rules_fire_on_the_written_out_rows():
@@ -58,11 +59,27 @@ def test_logistic_baseline_learns_a_linear_signal_and_survives_missing_and_inf()
 
 
 def test_the_rule_score_waits_the_configured_days_of_silence() -> None:
-    from churnml.modeling.baselines import baseline_rules
-
     # an app that calls a user gone after 28 quiet days: a 90-day rule never fires on its active users
     features = pd.DataFrame({"usage_days_since_event": [3.0, 8.0, 20.0, np.nan]})
     assert rule_flags(features)["no_activity_90d"].tolist() == [0, 0, 0, 1]  # only "never"
-    flags = rule_flags(features, baseline_rules(7))
+    flags = rule_flags(features, baseline_rules(RulesConfig(no_activity_days=7)))
     assert list(flags.columns) == ["no_activity_7d"]
     assert flags["no_activity_7d"].tolist() == [0, 1, 1, 1]
+
+
+def test_the_rule_score_tests_unanswered_outreach_as_the_list_does() -> None:
+    # the list's test (rules.unanswered_run_needed): n in a row, more where the client's own reply rate makes
+    # n likely by chance (under rules.unanswered_chance): 4 replies in 10 need 5 (0.6 ** 5 = 8% < 10%), 9 in 10
+    # need 2; no reply rate known: n
+    features = pd.DataFrame(
+        {
+            "comm_no_reply_streak": [2.0, 2.0, 4.0, 5.0, 2.0, np.nan],
+            "comm_reply_rate_28d": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # not the window nearest 91 days
+            "comm_reply_rate_91d": [0.9, 0.4, 0.4, 0.4, np.nan, 0.9],
+        }
+    )
+    assert rule_flags(features)["unanswered_outreach"].tolist() == [1, 0, 0, 1, 1, 0]
+    every_run = baseline_rules(RulesConfig(unanswered_chance=1.0))  # 1: the count alone
+    assert rule_flags(features, every_run)["unanswered_outreach"].tolist() == [1, 1, 1, 1, 1, 0]
+    three = baseline_rules(RulesConfig(unanswered_outreach=3))
+    assert rule_flags(features, three)["unanswered_outreach"].tolist() == [0, 0, 0, 1, 0, 0]

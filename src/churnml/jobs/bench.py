@@ -71,6 +71,7 @@ def bench_models(
     from churnml.jobs.batches import whole_labeled_table
     from churnml.jobs.inputs import no_truth_note, truth_oracle
     from churnml.labels import label_lag_days
+    from churnml.modeling.baselines import baseline_rules
     from churnml.modeling.benchmark import benchmark_markdown, benchmark_models, purchases
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
@@ -94,7 +95,7 @@ def bench_models(
             say,
             btyd,
             monotone_directions(feature_columns(table), cfg.features),
-            cfg.rules.no_activity_days,
+            baseline_rules(cfg.rules),
             oracle_now,
         )
     except ImportError as exc:

@@ -606,6 +606,7 @@ def _trained(
     ``on_backtest`` hears the :class:`BacktestReport` as soon as the backtest ends, before the deployed
     fit (without it, ``say`` hears what the deployed fit is about to do)."""
     from churnml.labels import label_lag_days
+    from churnml.modeling.baselines import baseline_rules
     from churnml.modeling.champion import baselines_verdict_text
     from churnml.modeling.experiment import feature_columns
     from churnml.modeling.train import monotone_directions
@@ -639,7 +640,7 @@ def _trained(
         label_lag_days(cfg.label),
         monotone,
         unlabeled_rows,
-        cfg.rules.no_activity_days,
+        baseline_rules(cfg.rules),
         upcoming or (),
         data_end,
         backtest_done,

@@ -6,7 +6,10 @@ Grain: one row per client x snapshot of the feature table (columns named as in
 - :func:`rule_risk_score`: the seeds' rule-based health score. Each rule (no activity or order for 90
   days, two unanswered outreaches in a row, the last two ratings low, a payment late, ...) fires 0/1 on
   feature columns it finds by name; the risk score is the number of rules that fire. Rules whose
-  columns are absent (a family missing from the data) are skipped and reported, not guessed.
+  columns are absent (a family missing from the data) are skipped and reported, not guessed. The rules
+  the weekly list also fires read its settings (:func:`baseline_rules`: ``rules.no_activity_days``, and
+  ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` through the list's own test,
+  :func:`churnml.scoring.rules.unanswered_run_needed`).
 - :class:`LogisticBaseline`: L2-regularised logistic regression on the same features (median impute +
   missing indicators + standardise).
 - :func:`oracle_scores`: on generated data, the true probability of churn within the horizon from the
@@ -28,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from churnml.config import RulesConfig
 from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
 
 __all__ = [
@@ -40,6 +44,8 @@ __all__ = [
     "recency_rules",
     "rule_flags",
     "rule_risk_score",
+    "unanswered_run",
+    "unanswered_runs_needed",
 ]
 
 
@@ -48,15 +54,18 @@ class Rule:
     """One seed rule: fires when ``test(value)`` holds for a column whose name matches ``pattern``.
 
     ``combine="any"``: fires when any matching column passes; ``"all"``: when every matching column
-    does (missing counts as passing: "no order ever" is "no order for 90 days").
+    does (missing counts as passing: "no order ever" is "no order for 90 days"). ``given``: a function of the
+    whole feature table giving the threshold of each row (``test(values, threshold)``; a row without one does not
+    fire), for a rule whose threshold is the client's own (:func:`unanswered_run`); None: ``test(values)``.
     """
 
     name: str
     family: str
     pattern: str
-    test: Callable[[np.ndarray], np.ndarray]
+    test: Callable[..., np.ndarray]
     combine: str = "any"
     description: str = ""
+    given: Callable[[pd.DataFrame], np.ndarray] | None = None
 
 
 def _ge(x: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -98,20 +107,66 @@ def recency_rules(days: int = 90) -> tuple[Rule, ...]:
     )
 
 
-def baseline_rules(no_activity_days: int = 90) -> tuple[Rule, ...]:
-    """The rule score's rules (:data:`RULES`) with the recency rules at ``no_activity_days``."""
-    return (*recency_rules(no_activity_days), *_OTHER_RULES)
+def _reply_rate_column(columns: list[str], days: int) -> str | None:
+    """The reply-rate feature (``comm_reply_rate_<w>d``) whose window is nearest ``days`` (the longer of two as
+    near), None without one."""
+    windows = {int(m.group(1)): c for c in columns if (m := re.fullmatch(r"comm_reply_rate_(\d+)d", c))}
+    if not windows:
+        return None
+    return windows[min(windows, key=lambda w: (abs(w - days), -w))]
+
+
+def unanswered_runs_needed(
+    features: pd.DataFrame, n: int = 2, chance: float = 0.1, days: int = 91
+) -> np.ndarray:
+    """Per row of ``features``, the unanswered outbound touches in a row that make ``unanswered_outreach``
+    fire: the weekly list's test (:func:`churnml.scoring.rules.unanswered_run_needed`, ``n``:
+    ``rules.unanswered_outreach``, ``chance``: ``rules.unanswered_chance``) with the client's reply rate over
+    the feature window nearest ``days`` (``rules.unanswered_days``) as its answer rate; ``n`` where the rate is
+    unknown (no outreach asked, no reply-rate feature)."""
+    import polars as pl
+
+    from churnml.scoring.rules import unanswered_run_needed
+
+    column = _reply_rate_column([str(c) for c in features.columns], days)
+    rate = (
+        pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if column is not None
+        else np.full(len(features), np.nan)
+    )
+    needed = pl.DataFrame({"rate": rate}, schema={"rate": pl.Float64}).select(
+        unanswered_run_needed(pl.col("rate").fill_nan(None), pl.lit(1.0), n, chance)
+    )
+    return needed.to_series().to_numpy().astype(float)
+
+
+def unanswered_run(n: int = 2, chance: float = 0.1, days: int = 91) -> Rule:
+    """``unanswered_outreach`` as the weekly list tests it (:func:`unanswered_runs_needed`) on the no-reply
+    streak feature (known no-replies since the client last responded, mailings left out as the list leaves
+    them). Unlike the list's rule the streak has no window, a client that never answered is not set apart and
+    a logged intervention or a ticket since does not end it: the feature table has no raw touches."""
+    return Rule(
+        "unanswered_outreach",
+        "communication",
+        r"^comm_no_reply_streak$",
+        lambda v, needed: v >= needed[:, None],
+        description=f"{n} or more outbound touches in a row without a reply (more for a client that seldom "
+        f"answers: a run its reply rate gives by chance under {chance:.0%} of the time)",
+        given=lambda features: unanswered_runs_needed(features, n, chance, days),
+    )
+
+
+def baseline_rules(rules: RulesConfig | None = None) -> tuple[Rule, ...]:
+    """The rule score's rules (:data:`RULES`) under the list's settings ``rules`` (``cfg.rules``; None: the
+    defaults): the recency rules at ``rules.no_activity_days``, ``unanswered_outreach`` at
+    ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` (:func:`unanswered_run`)."""
+    cfg = rules or RulesConfig()
+    unanswered = unanswered_run(cfg.unanswered_outreach, cfg.unanswered_chance, cfg.unanswered_days)
+    return (*recency_rules(cfg.no_activity_days), unanswered, *_OTHER_RULES)
 
 
 # Column names follow churnml.features.registry (``<family>_<signal>[_<window>d]``).
 _OTHER_RULES: tuple[Rule, ...] = (
-    Rule(
-        "unanswered_outreach",
-        "communication",
-        r"^comm_no_reply_streak$",
-        _ge(2),
-        description="two outbound touches in a row without a reply",
-    ),
     Rule(
         "low_ratings",
         "support",
@@ -169,7 +224,7 @@ _OTHER_RULES: tuple[Rule, ...] = (
         description="champion left, vendor review, competitor trial, budget cut or layoffs in 91 days",
     ),
 )
-RULES: tuple[Rule, ...] = baseline_rules(90)
+RULES: tuple[Rule, ...] = baseline_rules()
 
 
 def _matching(columns: list[str], rule: Rule) -> list[str]:
@@ -187,7 +242,7 @@ def rule_flags(features: pd.DataFrame, rules: tuple[Rule, ...] = RULES) -> pd.Da
             continue
         values = features[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
-            passed = rule.test(values)
+            passed = rule.test(values) if rule.given is None else rule.test(values, rule.given(features))
         if rule.combine == "all":
             fired = np.where(np.isnan(values), True, passed).all(axis=1)
         else:

@@ -51,8 +51,9 @@ from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, LABEL, Payments, Table
 from churnml.modeling.backtest import BacktestPlan, backtest_plan
 from churnml.modeling.baselines import (
+    RULES,
     LogisticBaseline,
-    baseline_rules,
+    Rule,
     recency_rules,
     rule_flags,
     rule_risk_score,
@@ -223,7 +224,7 @@ def benchmark_contenders(
     oracle: Callable[[pd.DataFrame], np.ndarray] | None,
     btyd: str,
     notes: list[str],
-    rule_days: int = 90,
+    rules: tuple[Rule, ...] = RULES,
     oracle_now: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> list[Contender]:
     """The methods of the module docstring that the data allows (skipped ones are said in ``notes``)."""
@@ -233,7 +234,6 @@ def benchmark_contenders(
         out.append(Contender("no_order_90d", _recency_predict(cfg)))
     else:
         notes.append("no_order_90d: no recency feature column; method skipped")
-    rules = baseline_rules(rule_days)
     if rule_risk_score(empty, rules)[1]:
         out.append(rules_contender(cfg, name="health_rules", rules=rules))
     rfm = _rfm(summary)
@@ -279,14 +279,14 @@ def benchmark_models(
     progress: Callable[[str], None] | None = None,
     btyd: str = "own",
     monotone: dict[str, int] | None = None,
-    rule_days: int = 90,
+    rules: tuple[Rule, ...] = RULES,
     oracle_now: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> BenchmarkResult:
     """Every method in every backtest fold on the same test rows (module docstring).
 
     ``btyd``: ``own`` (the maximum-likelihood BG/NBD of :mod:`churnml.modeling.btyd`) or
-    ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra). ``rule_days``: the health rules'
-    "nothing for N days" (``rules.no_activity_days``); the ``no_order_90d`` method stays at 90 days.
+    ``pymc-marketing`` (its MAP fit; needs the ``bench`` extra). ``rules``: the health rules under the list's
+    settings (:func:`churnml.modeling.baselines.baseline_rules` of ``cfg.rules``); the ``no_order_90d`` method stays at 90 days.
     """
     if btyd not in ("own", "pymc-marketing"):
         raise ValueError(f"btyd must be own or pymc-marketing, not {btyd!r}")
@@ -311,7 +311,7 @@ def benchmark_models(
         oracle,
         btyd,
         notes,
-        rule_days,
+        rules,
         oracle_now,
     )
     bt = run_backtest(labeled, features, plan, contenders, cfg, progress)

@@ -57,7 +57,6 @@ from churnml.modeling.baselines import (
     RULES,
     LogisticBaseline,
     Rule,
-    baseline_rules,
     finite_values,
     rule_risk_score,
 )
@@ -1180,7 +1179,7 @@ def train_and_compare(
     lag_days: int = 0,
     monotone: Mapping[str, int] | None = None,
     unlabeled_rows: int = 0,
-    rule_days: int = 90,
+    rules: tuple[Rule, ...] = RULES,
     upcoming: Sequence[date] = (),
     data_end: date | None = None,
     on_backtest: Callable[[Backtest, str], None] | None = None,
@@ -1191,7 +1190,7 @@ def train_and_compare(
     ``lag_days``: days after the horizon until a label is known (``labels.label_lag_days``).
     ``monotone``: feature -> direction constraints (used when ``cfg.monotone``).
     ``unlabeled_rows``: unlabeled rows already left out of ``table`` (counted in ``rows``).
-    ``rule_days``: the rule score's "nothing for N days" (``rules.no_activity_days``).
+    ``rules``: the rule score's rules under the list's settings (:func:`churnml.modeling.baselines.baseline_rules` of ``cfg.rules``).
     ``upcoming``: the days churns can next happen (the active clients' term ends): when every fold is
     skipped, what data would give one (:func:`no_judged_fold_note`), counted in days after ``data_end``
     (the data's end, ``Dataset.as_of``).
@@ -1214,7 +1213,6 @@ def train_and_compare(
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     if not plan.has_folds:  # said now, before the long fit: the closing notes say what data would give one
         say(f"{plan.summary()} (the notes at the end say which settings give one now)")
-    rules = baseline_rules(rule_days)
     contenders = standard_contenders(cfg, tuned, monotone, features, oracle, rules)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
     notes = list(bt.notes)
