@@ -1050,6 +1050,25 @@ def test_days_since_an_event_within_the_clients_usual_gap_are_never_cited_as_a_r
     assert bool(ok[0, 0]) is cited
 
 
+def test_the_usual_gap_reads_the_longest_window_the_registry_gives_the_rate_columns() -> None:
+    from churnml.scoring.explain import usual_gap_days
+
+    # windows of a config (35, 120 days), the logins' rate beside the events': 7 / the 120-day rate; a column no
+    # registry pattern gives (usage_events_per_week_28d_raw) has no window
+    names = [
+        "usage_events_per_week_35d",
+        "usage_events_per_week_120d",
+        "usage_logins_per_week_365d",
+        "usage_events_per_week_28d_raw",
+    ]
+    values = np.array([[1.0, 0.25, 7.0, 9.0], [2.0, 0.0, 1.0, 9.0]])
+    got = usual_gap_days(values, names, "usage_days_since_event")
+    assert got is not None and got.tolist()[0] == 28.0 and np.isnan(got[1])  # 7 / 0.25; no event: no rhythm
+    assert usual_gap_days(values, names, "usage_days_since_login").tolist() == [1.0, 7.0]
+    assert usual_gap_days(values, names, "payments_days_since_payment") is None
+    assert usual_gap_days(values[:, 3:], names[3:], "usage_days_since_event") is None
+
+
 @pytest.mark.parametrize(
     ("name", "value", "reference", "age", "expected"),
     [

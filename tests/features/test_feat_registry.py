@@ -36,6 +36,29 @@ def test_other_windows_are_understood():
     assert feature_spec("usage_logins_35d").template == "{value:.0f} logins in the last 35 days"
 
 
+@pytest.mark.parametrize(
+    ("name", "window"),
+    [
+        (
+            "usage_logins_per_week_35d",
+            ("usage_logins_per_week_{w}d", 35),
+        ),  # any window, not the configured only
+        ("usage_events_per_week_182d", ("usage_events_per_week_{w}d", 182)),
+        ("comm_reply_rate_91d", ("comm_reply_rate_{w}d", 91)),
+        ("payments_mrr_change_91d", None),  # a fixed 91 days in its name, no windowed pattern
+        ("usage_days_since_event", None),
+        ("usage_logins_per_week_x28d", None),
+        ("my_own_column_28d", None),  # no pattern of the registry
+    ],
+)
+def test_a_columns_window_is_read_from_the_registrys_patterns(
+    name: str, window: tuple[str, int] | None
+) -> None:
+    from churnml.features.registry import feature_window
+
+    assert feature_window(name) == window
+
+
 @pytest.mark.parametrize("spec", list(FEATURES.values()), ids=list(FEATURES))
 def test_specs_are_complete(spec: FeatureSpec):
     assert spec.family in FAMILIES

@@ -38,6 +38,7 @@ __all__ = [
     "feature_names",
     "feature_spec",
     "feature_specs",
+    "feature_window",
     "hours",
     "money",
     "renamed_login",
@@ -205,6 +206,16 @@ def feature_names(family: str, cfg: FeaturesConfig | None = None) -> list[str]:
 FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(feature_specs())
 
 _WINDOW = re.compile(r"^(?P<stem>.+)_(?P<w>\d+)d$")
+_WINDOWED: Mapping[str, SpecPattern] = MappingProxyType({base.name: base for base in _BASES if base.windowed})
+
+
+def feature_window(name: str) -> tuple[str, int] | None:
+    """The pattern and the window in days of a windowed feature column, any window (``usage_logins_per_week_35d``:
+    ``("usage_logins_per_week_{w}d", 35)``); None for a column no windowed pattern gives (a trend, a days
+    since, an unknown name). The one reading of a column's window from its name."""
+    m = _WINDOW.match(name)
+    pattern = f"{m['stem']}_{{w}}d" if m else None
+    return (pattern, int(m["w"])) if m and pattern in _WINDOWED else None
 
 
 def feature_spec(name: str, cfg: FeaturesConfig | None = None) -> FeatureSpec:
@@ -215,12 +226,10 @@ def feature_spec(name: str, cfg: FeaturesConfig | None = None) -> FeatureSpec:
         specs = _cached_specs(cfg)
         if name in specs:
             return specs[name]
-    m = _WINDOW.match(name)
-    if m:
-        pattern = f"{m['stem']}_{{w}}d"
-        for base in _BASES:
-            if base.name == pattern:
-                return _with_context(base.at(int(m["w"])), cfg or FeaturesConfig())
+    windowed = feature_window(name)
+    if windowed is not None:
+        pattern, w = windowed
+        return _with_context(_WINDOWED[pattern].at(w), cfg or FeaturesConfig())
     raise KeyError(f"unknown feature {name!r}: not in churnml.features.registry")
 
 

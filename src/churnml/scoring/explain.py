@@ -72,6 +72,7 @@ from churnml.features.payments import from_payments_log
 from churnml.features.registry import (
     FAMILIES,
     distinct_count,
+    feature_window,
     renamed_login,
     renamed_value,
     summed_window_days,
@@ -124,11 +125,11 @@ GOOD_NEWS_FLOORS: Mapping[str, float] = {"comm_sentiment": 0.0, "comm_reply_rate
 GOOD_NEWS_CEILINGS: Mapping[str, float] = {"payments_gap_ratio": 1.0}
 # "Days since" usage features whose value no longer than the client's own usual gap between those events is its
 # rhythm, not bad news: the usual gap is 7 / its events per week over the longest window the model has (the
-# prefix's feature). Monthly meter readings read "Last product activity 21 days ago" as a risk (92 citations on
-# a simulated energy supplier's list) where the portfolio's median was 15 days
+# registry pattern's feature). Monthly meter readings read "Last product activity 21 days ago" as a risk (92
+# citations on a simulated energy supplier's list) where the portfolio's median was 15 days
 USUAL_GAP_RATES: Mapping[str, str] = {
-    "usage_days_since_event": "usage_events_per_week_",
-    "usage_days_since_login": "usage_logins_per_week_",
+    "usage_days_since_event": "usage_events_per_week_{w}d",
+    "usage_days_since_login": "usage_logins_per_week_{w}d",
 }
 # ambiguous features (direction 0) that read as good news whatever the model does with them: "25 payments or
 # orders on record" was a red client's top reason
@@ -441,16 +442,17 @@ def citable_mask(
 
 def usual_gap_days(values: np.ndarray, feature_names: Sequence[str], name: str) -> np.ndarray | None:
     """Per row, the client's usual gap in days between the events a "days since" feature ``name`` reads
-    (:data:`USUAL_GAP_RATES`): 7 / its events per week over the longest window among ``feature_names``, NaN
-    where it had none (no rhythm to be on); None when ``name`` has no such rate or the model none of its
-    windows. Grain: the rows of ``values`` (one per client), columns ``feature_names``."""
-    prefix = USUAL_GAP_RATES.get(name)
-    if prefix is None:
+    (:data:`USUAL_GAP_RATES`): 7 / its events per week over the longest window among ``feature_names`` (each
+    column's window as the registry reads it, :func:`churnml.features.registry.feature_window`), NaN where it had
+    none (no rhythm to be on); None when ``name`` has no such rate or the model none of its windows. Grain: the
+    rows of ``values`` (one per client), columns ``feature_names``."""
+    pattern = USUAL_GAP_RATES.get(name)
+    if pattern is None:
         return None
     windows = {
-        int(f[len(prefix) : -1]): j
+        windowed[1]: j
         for j, f in enumerate(feature_names)
-        if f.startswith(prefix) and f.endswith("d") and f[len(prefix) : -1].isdigit()
+        if (windowed := feature_window(f)) is not None and windowed[0] == pattern
     }
     if not windows:
         return None
