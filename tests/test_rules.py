@@ -419,6 +419,28 @@ def test_the_new_rules_say_what_they_saw() -> None:
     }
 
 
+def test_onboarding_stalled_reads_the_frame_the_list_already_holds() -> None:
+    from churnml.scoring.crm import onboarding_stalled
+
+    cfg = RulesConfig(enabled=("onboarding_stalled",))
+    args = {"low_csat": 2, "export_events": ("data_export",), "onboarding": (30, 120, 0.5)}
+    # the list computes it once (standing.client_standing) for its column and hands it to the rule
+    held = onboarding_stalled(
+        NEW_IDS, AS_OF, NEW_TABLES[Table.CLIENTS], NEW_TABLES[Table.EVENTS],
+        min_days=30, max_days=120, active_share=0.5, with_weeks=True,
+    )  # fmt: skip
+    computed = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, **args)
+    assert fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, **args, stalled=held).equals(computed)
+    said = dict(
+        zip(computed.get_column("client_id"), computed.get_column(Scores.RULES_EVIDENCE), strict=True)
+    )
+    assert said["stalled"] == "onboarding_stalled: active in 1 of its first 9 weeks"
+    # what is handed is what the rule reads: no second computation
+    other = held.with_columns(pl.col("client_id").is_in(["settled"]).alias("onboarding_stalled"))
+    out = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, **args, stalled=other)
+    assert out.filter(pl.col(Scores.RULES) != "").get_column("client_id").to_list() == ["settled"]
+
+
 @pytest.mark.parametrize(
     ("days", "enabled", "source", "expected"),
     [

@@ -861,6 +861,7 @@ def scored_list(
         features_prev=week.prev,
         client_ratios=(ratios_now, ratios_prev),
         early_renewal_share=early_renewal_share,
+        usage_start=usage_start,
     )
     clock.done("value_rules")
 

@@ -838,6 +838,9 @@ class RuleInput:
     # the days since holds, under features.unobserved_windows: scaled, its count over them scaled up to the
     # window, which usage_drop reads back (usage_ratios); None: every known window read as whole
     usage_start: date | None = None
+    # crm.onboarding_stalled of the clients at as_of, with_weeks, when the caller already holds it (the list's
+    # onboarding_stalled column reads it too); None: computed by the rule
+    stalled: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -1868,16 +1871,18 @@ def _onboarding(ctx: RuleInput) -> pl.DataFrame:
     from churnml.scoring.crm import onboarding_stalled
 
     low, high, share = ctx.onboarding
-    frame = onboarding_stalled(
-        ctx.ids.get_column(CLIENT_ID).to_list(),
-        ctx.as_of,
-        ctx.tables[Table.CLIENTS],
-        ctx.tables.get(Table.EVENTS),
-        min_days=low,
-        max_days=high,
-        active_share=share,
-        with_weeks=True,
-    )
+    frame = ctx.stalled
+    if frame is None:
+        frame = onboarding_stalled(
+            ctx.ids.get_column(CLIENT_ID).to_list(),
+            ctx.as_of,
+            ctx.tables[Table.CLIENTS],
+            ctx.tables.get(Table.EVENTS),
+            min_days=low,
+            max_days=high,
+            active_share=share,
+            with_weeks=True,
+        )
     said = pl.format("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
     return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID, said.alias(_EVIDENCE))
 
@@ -1998,6 +2003,7 @@ def fired_rules(
     activity_events: Sequence[str] | None = None,
     currency: str = "",
     usage_start: date | None = None,
+    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -2017,7 +2023,9 @@ def fired_rules(
     ``score.currency``, what ``rules_evidence`` names amounts in. ``usage_start``: the day the features' usage
     windows are observed from (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`): ``usage_drop`` reads
     a window scaled up from fewer days of data (``features.unobserved_windows: scaled``) over those days (None:
-    every window as whole). A rule whose table is absent never fires.
+    every window as whole). ``stalled``: :func:`churnml.scoring.crm.onboarding_stalled` of ``client_ids`` at
+    ``as_of`` under ``onboarding`` with ``with_weeks``, when the caller already holds it (the list's column);
+    None: computed here. A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -2038,6 +2046,7 @@ def fired_rules(
         None if activity_events is None else tuple(activity_events),
         currency,
         usage_start,
+        stalled,
     )
     out = ids
     said: list[pl.Expr] = []

@@ -371,6 +371,7 @@ def client_standing(
     usage_ratios: tuple[float | None, float | None] = (None, None),
     client_ratios: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None),
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
+    usage_start: date | None = None,
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
@@ -381,11 +382,15 @@ def client_standing(
     (:func:`churnml.scoring.rules.client_usage_ratios` of ``features_now`` / ``features_prev``) when the
     caller already holds them; None computes them here. ``early_renewal_share``: ``data.early_renewal_share``,
     how early a renewal booked ahead may start (:func:`churnml.scoring.crm.booked_terms`), for every reader of
-    bookings here: the rules (this week's and last week's), the CRM views and the ARR of a lapsed client."""
+    bookings here: the rules (this week's and last week's), the CRM views and the ARR of a lapsed client.
+    ``usage_start``: the day the features' usage windows are observed from
+    (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from` of ``dataset``) when the caller already read
+    it; None reads it here."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     # the day the features' usage windows are observed from (usage_drop reads a scaled window over its days),
     # read before the tables are cut at the list's date, as the features were built
-    usage_start = dataset.usage_windows_from().date()
+    if usage_start is None:
+        usage_start = dataset.usage_windows_from().date()
     if subscriptions is not None and as_of < dataset.as_of.date():
         # a back-dated list: terms starting after its date were not booked then, as far as the data says
         # (it holds no booking date); only the list at the data's own date reads bookings (crm.booked_terms)
@@ -436,6 +441,17 @@ def client_standing(
         "usage_start": usage_start,
     }
     (ratio_now, ratio_prev), (clients_now, clients_prev) = usage_ratios, client_ratios
+    # once for the list's column and this week's rule (its evidence reads the weeks)
+    stalled = onboarding_stalled(
+        ids,
+        as_of,
+        clients,
+        dataset.get(Table.EVENTS),
+        min_days=score.onboarding_min_days,
+        max_days=score.onboarding_days,
+        active_share=score.onboarding_active_share,
+        with_weeks=True,
+    )
     fired = fired_rules(
         dataset.tables,
         ids,
@@ -446,6 +462,7 @@ def client_standing(
         features=features_now,
         portfolio_ratio=ratio_now,
         ratios=clients_now,
+        stalled=stalled,
     )
     previous = _with_previous_zones(
         prev,
@@ -481,6 +498,7 @@ def client_standing(
                 rules.term_lapsed_days,
                 early_renewal_share,
                 rules.cancellation_days,
+                stalled.select(CLIENT_ID, Scores.ONBOARDING_STALLED),
             ),
             _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
             score.renewal_days,
@@ -604,10 +622,13 @@ def _crm_views(
     settle_days: int = 0,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
+    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
     ``data.early_renewal_share``, ``notice_days``: ``rules.cancellation_days`` (a notice that stands said in
-    the term_state, :func:`churnml.scoring.crm.term_status`)."""
+    the term_state, :func:`churnml.scoring.crm.term_status`); ``stalled``: ``[client_id, onboarding_stalled]``
+    of ``ids`` (:func:`churnml.scoring.crm.onboarding_stalled`) when the caller already holds it, None: computed
+    here."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -638,7 +659,9 @@ def _crm_views(
             subscriptions=dataset.get(Table.SUBSCRIPTIONS),
         ),
         last_contact(ids, as_of, dataset.get(Table.INTERVENTIONS)),
-        onboarding_stalled(
+        stalled
+        if stalled is not None
+        else onboarding_stalled(
             ids,
             as_of,
             clients,
