@@ -657,6 +657,25 @@ def test_a_recurring_payment_counts_at_its_run_rate(
 
 
 @pytest.mark.parametrize(
+    ("days_before", "amount", "arr"),
+    [
+        # a spring buyer of two seasons, three monthly orders of 100 each: its year, not 100 x 365 / 30
+        ([430, 400, 370, 70, 40, 10], 100.0, 300.0),
+        # a monthly payer of two years: its payments fill the year, the run rate (its 12 x 20, 0.3% above)
+        ([d * 30 + 10 for d in range(24)], 20.0, 240.0 * 365 / 360),
+        # the same orders of this spring alone (paying for under a year): the run rate
+        ([70, 40, 10], 100.0, 100.0 * 365 / 30),
+    ],
+)
+def test_a_seasonal_buyer_of_more_than_a_year_is_valued_on_its_last_12_months(
+    days_before: list[int], amount: float, arr: float
+) -> None:
+    payments = _paid("c", days_before, amount)
+    got = annual_recurring_revenue(["c"], date(2025, 1, 1), None, payments)
+    assert got.get_column(Scores.ARR).item() == pytest.approx(arr)
+
+
+@pytest.mark.parametrize(
     ("kinds", "reason"),
     [
         # 6 tickets on 1,800 of ARR are 33 per 10,000 (above service_load 30) when their kind is known

@@ -252,8 +252,9 @@ def recurring_revenue(
     end_date``; add-ons count); without a running term, its payments of the 365 days before ``s``
     (``s - 365 days <= paid_at < s``, refunds netted whatever their sign, failed and open ones left out,
     floored at 0) as the year's revenue, or the run rate of a recurring payment (three or more at
-    near-equal gaps of a week or more, the next one not overdue: :func:`_regular_year`; a young monthly
-    payer's year is not its first months' sum); else 0.
+    near-equal gaps of a week or more, the next one not overdue, and, for a client that paid before that
+    year, filling it from its start: :func:`_regular_year`; a young monthly payer's year is not its first
+    months' sum, and a seasonal buyer's season is not its year); else 0.
     ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
     Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
     (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
@@ -287,8 +288,9 @@ def recurring_revenue(
         terms_mrr = pl.col("_terms_mrr")
     if payments is not None and payments.height:
         paid = _money_received(payments)
+        dated = paid.join(_first_received(paid), on=CLIENT_ID, how="left")  # where its history begins
         year = (
-            _matched(keyed, paid, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
+            _matched(keyed, dated, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
             .group_by(CLIENT_ID, _AT)
             .agg(
                 pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"),
@@ -329,11 +331,7 @@ def _first_paid(
     before ``observed_from``, the data's first activity: its payments before the log are unobserved, not
     absent. A beach bar client since 2018 whose log's first order was in May read 365 / 183 days of its
     summer's orders, twice its year."""
-    first = (
-        paid.filter(_RECEIVED)
-        .group_by(CLIENT_ID)
-        .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_paid"))
-    )
+    first = _first_received(paid).rename({"_first_received": "_first_paid"})
     if clients is None or Clients.CREATED_AT not in clients.columns:
         return first
     created = clients.select(CLIENT_ID, pl.col(Clients.CREATED_AT).cast(_DT).alias("_created"))
@@ -341,6 +339,16 @@ def _first_paid(
     if observed_from is not None:
         since = pl.when(since > pl.lit(observed_from, _DT)).then(since)
     return first.join(created, on=CLIENT_ID, how="left").select(CLIENT_ID, since.alias("_first_paid"))
+
+
+def _first_received(paid: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _first_received]``: the time of each client's first payment that brought money in
+    (of the received payments ``paid``, :func:`_money_received`), where its payment history begins."""
+    return (
+        paid.filter(_RECEIVED)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_received"))
+    )
 
 
 def _young_payer_scale() -> pl.Expr:
@@ -365,16 +373,25 @@ def _regular_year() -> pl.Expr:
     least ``_REGULAR_PAYMENTS`` times at near-equal gaps of a week or more and the next payment is not
     overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A
     donor of 20 a month who began 100 days ago paid 80 in the year: its ARR is 243, not 80 (104 of 105
-    new monthly donors were the lowest tier)."""
+    new monthly donors were the lowest tier). A client that paid before the year (``_first_received``, a
+    year or more before ``_at``) is on its run rate only when its payments fill the year: the first came
+    within 1.5 gaps of the year's start (the allowance of the last one's lateness). Otherwise they are its
+    season, and the year's sum is its value (a garden shop's buyer of every spring,
+    three monthly orders of 100, read 1,217 a year, not its 300)."""
     when = pl.col(Payments.PAID_AT).filter(_RECEIVED).sort()
     gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
     median = gaps.median()
+    year_start = pl.col(_AT).first() - _YEAR
+    fills_year = (pl.col("_first_received").first() > year_start) | (
+        (when.min() - year_start).dt.total_seconds() / 86_400.0 <= 1.5 * median
+    )
     regular = (
         (when.len() >= _REGULAR_PAYMENTS)
         & (median >= _REGULAR_MIN_GAP_DAYS)
         & (gaps.max() <= (1 + _REGULAR_SPREAD) * median)
         & (gaps.min() >= (1 - _REGULAR_SPREAD) * median)
         & ((pl.col(_AT).first() - when.max()).dt.total_seconds() / 86_400.0 <= 1.5 * median)
+        & fills_year
     )
     rate = pl.col(Payments.AMOUNT).filter(_RECEIVED).mean() * _YEAR_DAYS / median
     return pl.when(regular).then(rate).otherwise(None).cast(pl.Float64).alias("_regular_year")
