@@ -290,6 +290,19 @@ def test_drift_table_leads_with_what_the_model_leans_on() -> None:
     assert section.count("style='width:120px'") == 2 and "style='width:24px'" in section
 
 
+@pytest.mark.parametrize("drifted", [{"usage_logins_28d": 0.41}, {}])
+def test_the_shifts_expected_are_said_apart_from_the_drift(drifted: dict) -> None:
+    note = "1 feature shifted as expected, not counted as drift: growing with age: account_tenure_days (PSI 1.50)"
+    page = _page(drifted=drifted, expected_drift_note=note)
+    section = page[page.index("<h2 id='drift'>") : page.index("</body>")]
+    assert f"Drifted features ({len(drifted)})" in section
+    assert (
+        "<p class='muted'>1 feature shifted as expected, not counted as drift: growing with age: " in section
+    )
+    assert ("<table>" in section) == bool(drifted)  # no table of drifted features when none drifted
+    assert "<h2 id='drift'>" not in _page(drifted={})  # nothing drifted nor shifted: no section
+
+
 def test_drift_table_without_weights_says_no_share() -> None:
     page = _page()
     assert "Explanations that lean on them deserve a second look." in page

@@ -2047,3 +2047,104 @@ def test_the_score_job_passes_the_configured_early_renewal_share(monkeypatch: py
     cfg = Config().model_copy(update={"data": Config().data.model_copy(update={"early_renewal_share": 0.4})})
     _scored_list(None, date(2026, 12, 5), None, {}, None, None, cfg, print)
     assert seen["early_renewal_share"] == 0.4
+
+
+def test_the_features_that_age_by_construction_are_the_tenure_and_the_counts_from_the_first_record() -> None:
+    from churnml.scoring.assemble import aging_features
+
+    names = [
+        "account_tenure_days",  # the registry's group "tenure"
+        "payments_days_since_first_payment",  # lifetime columns counted from the first record
+        "payments_orders_total",
+        "payments_mean_amount",  # a lifetime mean: no age in it
+        "usage_events_7d",
+        "payments_days_since_payment",
+        "not_a_registry_feature",
+    ]
+    assert aging_features(names) == {
+        "account_tenure_days",
+        "payments_days_since_first_payment",
+        "payments_orders_total",
+    }
+
+
+def test_the_windows_the_data_did_not_cover_at_the_reference_snapshots_are_filled_windows() -> None:
+    from churnml.scoring.assemble import filled_windows
+
+    # data from 2025-01-01; the reference's first snapshot is 91 days before the training window's end,
+    # 2025-04-02: 91 days of data then
+    metadata = {
+        "data_window": ["2025-01-01", "2025-10-01"],
+        "training_window": ["2025-02-03", "2025-07-01"],
+        "features_config": {},
+    }
+    names = ["usage_events_182d", "usage_events_91d", "usage_seat_use_182d", "usage_events_ratio"]
+    # the 182-day count and the users per seat of the 182-day user count; the 91-day window was whole
+    assert filled_windows(names, metadata) == {"usage_events_182d", "usage_seat_use_182d"}
+    assert filled_windows(names, {}) == set()  # a card that does not say its windows
+
+
+def _seasonal_model_metadata() -> dict:
+    """The drift reference of a model whose recent training rows (autumn) read 10..19 events a week, and its
+    season: the snapshots of 2024-12-23, 2024-12-30 and 2025-01-06 read 0..4 (Christmas), the others 10..19."""
+    import pandas as pd
+
+    from churnml.modeling.export import feature_reference, season_reference
+
+    usual = np.tile(np.arange(10.0, 20.0), 20)
+    recent = pd.DataFrame({"usage_events_7d": usual, "payments_mrr": usual, "account_tenure_days": usual})
+    reference = feature_reference(recent)
+    weeks = pd.date_range("2024-12-02", "2025-02-24", freq="7D")
+    low = {pd.Timestamp("2024-12-23"), pd.Timestamp("2024-12-30"), pd.Timestamp("2025-01-06")}
+    rows = [
+        {"snapshot": week, "usage_events_7d": float(v % 5) if week in low else v, "payments_mrr": v}
+        | {"account_tenure_days": v}
+        for week in weeks
+        for v in usual
+    ]
+    return {
+        "feature_reference": reference,
+        "season_reference": season_reference(pd.DataFrame(rows), reference, "snapshot"),
+    }
+
+
+def test_drift_tells_apart_the_shifts_of_a_season_the_training_held_and_of_the_clients_age() -> None:
+    from churnml.scoring.assemble import drift_verdict
+
+    metadata = _seasonal_model_metadata()
+    names = ["usage_events_7d", "payments_mrr", "account_tenure_days"]
+    christmas = np.tile(np.arange(0.0, 5.0), 80)  # this Christmas week's 400 clients, as the last one's
+    now = np.column_stack([christmas, christmas, christmas + 400.0])  # a price cut; a year older
+    psi, drifted, expected = drift_verdict(now, names, metadata, 0.25, date(2025, 12, 29))
+    assert set(psi) == set(names) and min(psi.values()) > 0.25  # all three past the line
+    assert drifted == {"payments_mrr": psi["payments_mrr"]}  # the one to act on
+    assert expected == {
+        "account_tenure_days": "growing with the clients' age (and the log's) since the training snapshots",
+        "usage_events_7d": "as in the same weeks of 2024 (PSI 0.25 or less against the training snapshots "
+        "2024-12-23 .. 2025-01-06)",
+    }
+    # a week later the season is over in the training data (2025-01-06 .. 2025-01-20 held one low week):
+    # the same low use is drift
+    _, drifted, expected = drift_verdict(now, names, metadata, 0.25, date(2026, 1, 12))
+    assert set(drifted) == {"payments_mrr", "usage_events_7d"} and list(expected) == ["account_tenure_days"]
+    # a model without a season reference (trained before it, or on under a year): the age alone
+    _, drifted, expected = drift_verdict(
+        now, names, {"feature_reference": metadata["feature_reference"]}, 0.25, date(2025, 12, 29)
+    )
+    assert set(drifted) == {"payments_mrr", "usage_events_7d"} and list(expected) == ["account_tenure_days"]
+
+
+def test_the_expected_shifts_are_said_by_reason() -> None:
+    from churnml.scoring.assemble import expected_drift_note
+
+    expected = {
+        "a": "as in the same weeks of 2024",
+        "account_tenure_days": "growing with age",
+        "b": "as in the same weeks of 2024",
+    }
+    psi = {"a": 0.31, "b": 0.4, "account_tenure_days": 1.5}
+    assert expected_drift_note(expected, psi, shown=1) == (
+        "3 features shifted as expected, not counted as drift: as in the same weeks of 2024: a (PSI 0.31) and 1 "
+        "more (manifest.json); growing with age: account_tenure_days (PSI 1.50)"
+    )
+    assert expected_drift_note({}, psi) is None

@@ -654,6 +654,10 @@ def score(
 
         why = f"; {notes.drift}" if notes.drift else ""
         flagged("warning", drift_warning(result.drifted, result.drift_weight, cfg.score.drift_psi) + why)
+    if result.expected_drift:
+        from churnml.scoring.assemble import expected_drift_note
+
+        flagged("note", expected_drift_note(result.expected_drift, result.psi) or "")
     if not run.changed and day is not None and as_of is None:
         flagged(
             "warning",

@@ -705,3 +705,35 @@ def test_calibrating_on_the_training_rows_is_warned_of(calibration, refused) -> 
             assert (
                 model.fit(train, y[: len(train)], calib_set=(calib, y[:200])).calibrator_.method_ == "sigmoid"
             )
+
+
+def test_the_season_reference_keeps_each_snapshots_rows_per_bin_and_pools_the_same_weeks_of_a_year_before() -> (
+    None
+):
+    from datetime import date
+
+    from churnml.modeling.export import same_season_reference, season_reference
+
+    reference = {
+        "x": {"edges": [1.0], "proportions": [0.5, 0.5], "missing": 0.0, "rows": 4},
+        "never": {"edges": [], "proportions": [], "missing": 1.0, "rows": 4},  # no training value: left out
+    }
+    table = pd.DataFrame(
+        {
+            "snapshot": pd.to_datetime(["2024-06-03"] * 3 + ["2024-06-10"] * 3 + ["2024-06-24"] * 2),
+            "x": [0.0, 2.0, np.nan, 0.0, 0.0, 5.0, 3.0, 4.0],
+            "never": np.nan,
+        }
+    )
+    season = season_reference(table, reference, "snapshot")
+    # per snapshot: the rows below 1, at or above it, missing
+    assert season == {
+        "features": ["x"],
+        "snapshots": {"2024-06-03": "1 1 1", "2024-06-10": "2 1 0", "2024-06-24": "0 2 0"},
+    }
+    # a list of 2025-06-09 (52 weeks after 2024-06-10) reads the snapshots within a week of that day
+    refs, days = same_season_reference(season, reference, date(2025, 6, 9))
+    assert days == [date(2024, 6, 3), date(2024, 6, 10)]
+    assert refs == {"x": {"edges": [1.0], "proportions": [0.6, 0.4], "missing": 1 / 6, "rows": 6}}
+    assert same_season_reference(season, reference, date(2024, 12, 9)) == ({}, [])  # no week of its season
+    assert season_reference(table, {}, "snapshot") == {}

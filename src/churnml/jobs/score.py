@@ -631,6 +631,7 @@ def _report(
     """The HTML report of the scored list (``notes``: its banners; ``links``: the other churnml pages,
     :func:`churnml.jobs.reports.page_links`; ``left``: who left since the last list, :func:`left_since_last_list`)."""
     from churnml.reporting.report import report_html
+    from churnml.scoring.assemble import expected_drift_note
     from churnml.scoring.playbook import zone_rule_text
     from churnml.scoring.rules import rule_descriptions
 
@@ -651,6 +652,7 @@ def _report(
         hindsight_note=banners.hindsight or "",
         zones_note=banners.zones or "",
         drift_note=banners.drift or "",
+        expected_drift_note=expected_drift_note(result.expected_drift, result.psi) or "",
         rules_note=banners.rules or "",
         mailings_note=banners.mailings or "",
         usage_dip_note=banners.usage_dip or "",

@@ -411,9 +411,10 @@ def _known_blobs(session: Any, known: pl.DataFrame, buckets: int) -> Any | None:
 
 def _collected(
     results: list[Any], ctx: Any, values_now: Any, metadata: Mapping[str, Any], cfg: Config
-) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float], dict[str, float]]:
-    """(list, history, PSI, drifted features) from the executors' blobs: the portfolio-wide steps."""
-    from churnml.scoring.assemble import drifted_features, feature_drift
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, float], dict[str, float], dict[str, str]]:
+    """(list, history, PSI, drifted features, shifts expected by construction) from the executors' blobs: the
+    portfolio-wide steps."""
+    from churnml.scoring.assemble import drift_verdict
     from churnml.scoring.spark import BLOB, KIND, frame_of_blob
     from churnml.scoring.spark_buckets import HISTORY, LIST, assembled_scores
 
@@ -424,9 +425,10 @@ def _collected(
     scores = assembled_scores(
         lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
     )
-    psi = feature_drift(values_now, list(ctx.names), metadata)
-    drifted = drifted_features(psi, metadata, values_now.shape[0], cfg.score.drift_psi)
-    return scores, history, psi, drifted
+    psi, drifted, expected = drift_verdict(
+        values_now, list(ctx.names), metadata, cfg.score.drift_psi, ctx.as_of
+    )
+    return scores, history, psi, drifted, expected
 
 
 def scored_on_spark(
@@ -531,7 +533,7 @@ def scored_on_spark(
     done()
     step("value tiers, priorities and actions")
     done = timer.step("assemble")
-    scores, history, psi, drifted = _collected(results, ctx, values_now, metadata, cfg)
+    scores, history, psi, drifted, expected = _collected(results, ctx, values_now, metadata, cfg)
     done()
     for frame in (passed, blobs):
         frame.unpersist()
@@ -551,6 +553,7 @@ def scored_on_spark(
         missing,
         unknown,
         dip,
+        expected_drift=expected,
     )
     return scored, read
 

@@ -350,7 +350,9 @@ def _model_card(
         monotone_features=sorted(k for k, v in result.monotone.items() if v),
         backtest=backtest_record(result),
         backtest_metrics={n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
-        feature_reference=feature_reference(result.X_reference, clients=result.reference_clients or None),
+        feature_reference=result.feature_reference
+        or feature_reference(result.X_reference, clients=result.reference_clients or None),
+        season_reference=result.season_reference or None,
     )
 
 

@@ -23,7 +23,8 @@ class ModelCard:
 
     ``label`` and ``features_config`` are the label and feature settings it was trained with (scoring
     refuses other label settings); ``feature_reference`` the training distribution of each feature
-    (drift); ``model_version`` the registry version, set when the model is registered or loaded from
+    (drift), ``season_reference`` its last year's snapshots on the same bins (drift against the same weeks
+    of an earlier year: :func:`churnml.modeling.export.season_reference`); ``model_version`` the registry version, set when the model is registered or loaded from
     the registry; ``promoted`` and ``promotion_reason`` the champion gate's verdict.
     """
 
@@ -45,6 +46,7 @@ class ModelCard:
     backtest: dict[str, Any] | None = None
     backtest_metrics: dict[str, dict[str, float]] | None = None
     feature_reference: dict[str, Any] | None = None
+    season_reference: dict[str, Any] | None = None
     promoted: bool | None = None
     promotion_reason: str | None = None
     run_id: str | None = None

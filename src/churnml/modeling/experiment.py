@@ -61,6 +61,7 @@ from churnml.modeling.baselines import (
     rule_risk_score,
 )
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
+from churnml.modeling.export import REFERENCE_DAYS, feature_reference, season_reference
 from churnml.modeling.train import ChurnModel, Rows, calibrator_for, lightgbm_params, model_from_config
 
 __all__ = [
@@ -833,7 +834,9 @@ class TrainingResult:
     what its calibrator was fitted on. ``backtest``: the out-of-time evidence (may hold no fold).
     ``X_sample``: a sample of every labeled row (SHAP summary, input example); ``X_reference``: a sample
     of the last quarter's rows (the drift reference, :func:`recent_rows`), ``reference_clients`` the client of
-    each of them (a value repeated over one client's snapshots is one client's). ``extra_trees``: how
+    each of them (a value repeated over one client's snapshots is one client's), ``feature_reference`` their
+    distribution (:func:`churnml.modeling.export.feature_reference`) and ``season_reference`` the last year's
+    snapshots on its bins (:func:`churnml.modeling.export.season_reference`). ``extra_trees``: how
     ``train.extra_trees: auto`` was decided for this table (None when the config set it).
     """
 
@@ -849,6 +852,9 @@ class TrainingResult:
     monotone: dict[str, int]
     X_reference: pd.DataFrame = field(default_factory=pd.DataFrame)
     reference_clients: list[Any] = field(default_factory=list)  # the client of each row of X_reference
+    # export.feature_reference of X_reference, and its last year's snapshots on the same bins (season_reference)
+    feature_reference: dict[str, Any] = field(default_factory=dict)
+    season_reference: dict[str, Any] = field(default_factory=dict)
     monthly: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -998,7 +1004,9 @@ def deployed_fit_text(
     )
 
 
-def recent_rows(labeled: pd.DataFrame, features: list[str], seed: int, days: int = 91) -> pd.DataFrame:
+def recent_rows(
+    labeled: pd.DataFrame, features: list[str], seed: int, days: int = REFERENCE_DAYS
+) -> pd.DataFrame:
     """A sample (at most 20,000) of the feature rows of the last ``days`` of labeled snapshots: the
     reference of the drift check. The whole training window would not do: its early snapshots have the
     long windows unknown (the data had not started), which is not the distribution scoring will see.
@@ -1250,7 +1258,9 @@ def train_and_compare(
         monotone=dict(monotone),
         notes=notes,
         X_reference=(reference := recent_rows(labeled, features, cfg.seed)),
-        reference_clients=labeled.loc[reference.index, CLIENT_ID].tolist(),
+        reference_clients=(holders := labeled.loc[reference.index, CLIENT_ID].tolist()),
+        feature_reference=(bins := feature_reference(reference, clients=holders or None)),
+        season_reference=season_reference(labeled, bins, SNAPSHOT),
         extra_trees=extra_trees,
     )
     if bt.has_estimate:

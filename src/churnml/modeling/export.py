@@ -31,6 +31,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ from churnml.modeling.train import ChurnModel, ScoreCalibrator
 
 __all__ = [
     "FORMAT_VERSION",
+    "REFERENCE_DAYS",
+    "SEASON_DAYS",
+    "SEASON_SPAN_DAYS",
     "ModelFileError",
     "calibrator_data",
     "calibrator_from_data",
@@ -62,6 +66,8 @@ __all__ = [
     "population_stability",
     "reference_edges",
     "resolved_edges",
+    "same_season_reference",
+    "season_reference",
     "settings_mismatches",
 ]
 
@@ -73,6 +79,15 @@ LEGACY_CALIBRATOR_FILE = "calibrator.joblib"  # format 1: a pickle, no longer lo
 METADATA_FILE = "metadata.json"
 # the narrowest reference bin, as a share of the values at its edges (:func:`resolved_edges`)
 RESOLUTION = 0.02
+# the drift reference is drawn from the last this many days of labeled snapshots
+# (:func:`churnml.modeling.experiment.recent_rows`)
+REFERENCE_DAYS = 91
+# the season reference (:func:`season_reference`) keeps the labeled snapshots of this many last days: the same
+# weeks a year before any list dated within the year after them, a week either side
+SEASON_DAYS = 371
+# a list's season: the snapshots within this many days of its date a whole number of years (52 weeks) earlier
+SEASON_SPAN_DAYS = 7
+SEASON_YEAR_DAYS = 364
 _DATA_FILES = (MODEL_FILE, FEATURES_FILE, CALIBRATOR_FILE)
 _OWN_FILES = (*_DATA_FILES, METADATA_FILE)
 
@@ -118,6 +133,81 @@ def feature_reference(
             "rows": int(v.size),
         }
     return out
+
+
+def season_reference(
+    table: pd.DataFrame,
+    reference: Mapping[str, Mapping[str, Any]],
+    snapshot: str = "snapshot",
+    days: int = SEASON_DAYS,
+) -> dict[str, Any]:
+    """The rows of each snapshot of the last ``days`` of ``table`` (grain client x snapshot: column ``snapshot``
+    and the features) in each bin of the feature's ``reference`` (:func:`feature_reference`, the recent rows'
+    edges), its missing rows last: the training data's season, against which a list is compared with the same
+    weeks of an earlier year (:func:`same_season_reference`). ``{"features": [names], "snapshots": {ISO date:
+    counts}}``, the counts of a snapshot feature after feature in the order of ``features``
+    (``len(proportions) + 1`` each), as one string of integers: ``metadata.json`` keeps one line per snapshot
+    (a year of weekly snapshots of 240 features: about 400 KB). Features without training values are left
+    out; empty without a snapshot."""
+    names = [n for n, ref in reference.items() if ref.get("proportions") and n in table.columns]
+    if not names or snapshot not in table.columns or table.empty:
+        return {}
+    when = pd.to_datetime(table[snapshot])
+    kept = when >= when.max() - pd.Timedelta(days=days - 1)
+    out: dict[str, str] = {}
+    for day, rows in table.loc[kept, names].groupby(when[kept].dt.date.to_numpy(), sort=True):
+        counts: list[np.ndarray] = []
+        for name in names:
+            v = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            present = v[~np.isnan(v)]
+            edges = np.asarray(reference[name]["edges"], dtype=float)
+            binned = np.bincount(_bins(edges, present), minlength=edges.size + 1)
+            counts.append(np.append(binned, v.size - present.size))
+        out[day.isoformat()] = " ".join(str(int(c)) for c in np.concatenate(counts))
+    return {"features": names, "snapshots": out}
+
+
+def same_season_reference(
+    season: Mapping[str, Any],
+    reference: Mapping[str, Mapping[str, Any]],
+    as_of: date,
+    span: int = SEASON_SPAN_DAYS,
+) -> tuple[dict[str, dict[str, Any]], list[date]]:
+    """``(references, days)``: each feature's reference (as :func:`feature_reference` gives it, on the same
+    edges) from the snapshots of ``season`` (:func:`season_reference`) within ``span`` days of ``as_of`` a
+    whole number of years (52 weeks, the same weekday) earlier, and those snapshots, sorted. A list of
+    2025-12-29 is read against the training snapshots of 2024-12-23, 2024-12-30 and 2025-01-06: its
+    Christmas week against the last one. ``({}, [])`` when the season holds none."""
+    snapshots = season.get("snapshots") or {}
+    days = []
+    for text in snapshots:
+        day = date.fromisoformat(text)
+        years = round((as_of - day).days / SEASON_YEAR_DAYS)
+        if years >= 1 and abs((as_of - day).days - years * SEASON_YEAR_DAYS) <= span:
+            days.append(day)
+    days.sort()
+    if not days:
+        return {}, []
+    total = np.sum([np.asarray(snapshots[d.isoformat()].split(), dtype=np.int64) for d in days], axis=0)
+    out: dict[str, dict[str, Any]] = {}
+    at = 0
+    for name in season.get("features") or []:
+        ref = reference.get(name)
+        if ref is None:  # a season written for other features: its layout is unknown from here on
+            break
+        width = len(ref["proportions"]) + 1
+        counts = total[at : at + width]
+        at += width
+        rows, present = int(counts.sum()), int(counts[:-1].sum())
+        if present == 0:
+            continue
+        out[name] = {
+            "edges": list(ref["edges"]),
+            "proportions": [float(c) for c in counts[:-1] / present],
+            "missing": float(counts[-1] / rows),
+            "rows": rows,
+        }
+    return out, days
 
 
 def reference_edges(

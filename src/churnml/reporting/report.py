@@ -781,12 +781,16 @@ def _drift_html(
     labels: Mapping[str, str],
     shown: int = _DRIFT_ROWS,
     why: str = "",
+    expected: str = "",
 ) -> str:
     """The drifted-features warning ("" when nothing drifted): how much of the model they carry, and a
     table of the first ``shown`` in :func:`drift_order` with their PSI and their share of the model's
-    gain (a bar on a fixed scale: full at a tenth of the gain, so small shares look small)."""
+    gain (a bar on a fixed scale: full at a tenth of the gain, so small shares look small). ``expected``:
+    the shifts expected by construction (:func:`churnml.scoring.assemble.expected_drift_note`), said apart,
+    under the table or alone when nothing drifted."""
+    apart = f"<p class='muted'>{_e(expected[0].upper() + expected[1:])}.</p>" if expected else ""
     if not drifted:
-        return ""
+        return f"<h2 id='drift'>Drifted features (0)</h2>{apart}" if expected else ""
     order = drift_order(drifted, weight)
     rows = "".join(
         f"<tr><td>{_e(labels.get(k, k))}<br><span class='muted'>{_e(k)}</span></td>"
@@ -821,7 +825,7 @@ def _drift_html(
         + (f" {_e(why[0].upper() + why[1:])}." if why else "")
         + "</div>"
         "<table><tr><th>feature</th><th>PSI</th><th colspan='2'>share of the model's weight</th></tr>"
-        f"{rows}</table>{more}"
+        f"{rows}</table>{more}{apart}"
     )
 
 
@@ -1048,6 +1052,7 @@ def report_html(
     hindsight_note: str = "",
     zones_note: str = "",
     drift_note: str = "",
+    expected_drift_note: str = "",
     rules_note: str = "",
     mailings_note: str = "",
     usage_dip_note: str = "",
@@ -1073,7 +1078,8 @@ def report_html(
     another model wrote last week's list (the changes compare with last week re-scored), and ``hindsight_note`` that
     it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
     ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
-    young data), ``rules_note`` that a rule fires for most of the list
+    young data), ``expected_drift_note`` the shifts expected by construction, told apart from the drift
+    (:func:`churnml.scoring.assemble.expected_drift_note`), ``rules_note`` that a rule fires for most of the list
     (:func:`churnml.scoring.rules.crowded_rules_note`), ``mailings_note`` the mailings ``unanswered_outreach``
     skipped (:func:`churnml.scoring.rules.mailings_note`), ``usage_dip_note`` that the whole portfolio's use fell
     (:func:`churnml.scoring.rules.portfolio_usage_note`);
@@ -1129,6 +1135,6 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {_owner_sections(scores, linked, currency, owner_clients, rule_text)}
 <h2 id="clients">Red and yellow clients in full ({shown.height} of {n_watch}, by priority)</h2>
 {sections}
-{_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note)}
+{_drift_html(drifted, drift_weight or {}, feature_labels or {}, why=drift_note, expected=expected_drift_note)}
 </body></html>
 """)

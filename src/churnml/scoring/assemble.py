@@ -97,13 +97,18 @@ __all__ = [
     "ScoredList",
     "Scores",
     "ScoringError",
+    "aging_features",
     "assembled_list",
     "check_data_lag",
     "check_feature_match",
     "drift_order",
+    "drift_verdict",
     "drift_warning",
     "drifted_features",
+    "expected_drift",
+    "expected_drift_note",
     "feature_drift",
+    "filled_windows",
     "gain_share_text",
     "gone_clients",
     "history_plan",
@@ -120,6 +125,7 @@ __all__ = [
     "probabilities_in_chunks",
     "recommended_plays",
     "scored_list",
+    "season_drift",
     "stale_data_message",
     "unknown_features_note",
     "unreturned_churns",
@@ -152,6 +158,8 @@ class ScoredList:
     usage_dip: str | None = None
     # unanswered_outreach skipped mailings in its window: how many (churnml.scoring.rules.mailings_note), said once
     mailings: str | None = None
+    # features past the drift line whose shift is expected by construction, with why (expected_drift)
+    expected_drift: dict[str, str] = field(default_factory=dict)
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -307,6 +315,141 @@ def drifted_features(
         for name, value in sorted(psi.items())
         if value > threshold and value > drift_noise(reference.get(name, {}), rows_now)
     }
+
+
+# the lifetime columns that count from a client's first record (churnml.features.payments.LIFETIME) by these kinds
+_AGING_KINDS = ("count", "days")
+
+
+def aging_features(names: Iterable[str]) -> set[str]:
+    """Of ``names``, the features that grow with the age of the client or of its record by construction: its
+    age (the registry's group ``tenure``: ``account_tenure_days``) and the lifetime columns counted from its
+    first record (:data:`churnml.features.payments.LIFETIME` of kind count or days: the orders on record, the
+    days since the first payment; not the mean order). The clients scored weeks after training are that much
+    older than the training reference's: a list of 2025-12-22 read ``account_tenure_days`` at PSI 1.50 against
+    snapshots of June to September, and every later week more."""
+    from churnml.features.payments import LIFETIME
+    from churnml.features.registry import feature_spec
+
+    every_column = FeaturesConfig(lifetime=True)  # the lifetime columns are known whatever the model's config
+    out = set()
+    for name in names:
+        try:
+            spec = feature_spec(name, every_column)
+        except KeyError:  # a column the registry does not know (a foreign model): no construction to tell
+            continue
+        if spec.group == "tenure" or (name in LIFETIME and spec.kind in _AGING_KINDS):
+            out.add(name)
+    return out
+
+
+def filled_windows(names: Iterable[str], metadata: Mapping[str, Any]) -> set[str]:
+    """Of ``names``, the windowed sums (:func:`churnml.features.build.unobserved_window_days`) whose window
+    reached back before the data's first day at the first snapshot of the model's drift reference (the last
+    :data:`churnml.modeling.export.REFERENCE_DAYS` days of its training window): the reference holds them as
+    ``features.unobserved_windows`` resolved them (a count over fewer days, scaled, or the distinct users of
+    fewer days), where the list reads the whole window. Empty when the card does not say its windows."""
+    from churnml.features.build import unobserved_window_days
+    from churnml.features.registry import feature_specs
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import REFERENCE_DAYS
+
+    card = ModelCard.from_dict(metadata)
+    if not card.data_window or not card.training_window:
+        return set()
+    start = date.fromisoformat(str(card.data_window[0])[:10])
+    first = date.fromisoformat(str(card.training_window[1])[:10]) - timedelta(days=REFERENCE_DAYS - 1)
+    specs = feature_specs(FeaturesConfig.model_validate(card.features_config or {}))
+    return {
+        name
+        for name in names
+        if (days := unobserved_window_days(name, specs)) is not None and days > (first - start).days
+    }
+
+
+def season_drift(
+    values: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any], as_of: date, only: Iterable[str]
+) -> tuple[dict[str, float], list[date]]:
+    """``(psi, days)``: the PSI of each feature of ``only`` (column ``j`` of ``values`` is ``names[j]``) against
+    the training snapshots of the same weeks a year or more before ``as_of`` (``days``:
+    :func:`churnml.modeling.export.same_season_reference` of the model's season reference); ``({}, [])`` when
+    the model keeps none of those weeks (a training window shorter than a year, an older model)."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import population_stability, same_season_reference
+
+    card = ModelCard.from_dict(metadata)
+    refs, days = same_season_reference(card.season_reference or {}, card.feature_reference or {}, as_of)
+    wanted = set(only)
+    psi = {
+        str(name): round(float(population_stability(refs[name], values[:, j])), 6)
+        for j, name in enumerate(names)
+        if name in wanted and name in refs
+    }
+    return psi, days
+
+
+def expected_drift(
+    drifted: Mapping[str, float],
+    metadata: Mapping[str, Any],
+    season: Mapping[str, float] | None = None,
+    season_days: Sequence[date] = (),
+    line: float = 0.25,
+) -> dict[str, str]:
+    """Of the ``drifted`` features (:func:`drifted_features`), those whose shift is expected, each with why, in
+    words (sorted by name): the ones that age with the clients and the log (:func:`aging_features`), the
+    windows the data did not cover at the training snapshots (:func:`filled_windows`), and the ones whose PSI
+    against the same weeks of an earlier year (``season``, on the training snapshots ``season_days``:
+    :func:`season_drift`) is at most ``line``: a season the training data already held (a Christmas week, a
+    summer lull). Nothing a data scientist can act on: they are told apart, not as drift."""
+    why: dict[str, str] = {}
+    if season_days:
+        seasonal = (
+            f"as in the same weeks of {season_days[0].year} (PSI {line:g} or less against the training snapshots "
+            f"{season_days[0]:%Y-%m-%d} .. {season_days[-1]:%Y-%m-%d})"
+        )
+        why.update(
+            (name, seasonal) for name, value in (season or {}).items() if name in drifted and value <= line
+        )
+    filled = "windows that reached back before the data's first day at the training snapshots"
+    why.update(dict.fromkeys(filled_windows(drifted, metadata), filled))
+    aging = "growing with the clients' age (and the log's) since the training snapshots"
+    why.update(dict.fromkeys(aging_features(drifted), aging))
+    return dict(sorted(why.items()))
+
+
+def drift_verdict(
+    values: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any], line: float, as_of: date
+) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """``(psi, drifted, expected)`` of the ``values`` scored at ``as_of`` (rows x ``names``): every feature's PSI
+    against the training reference (:func:`feature_drift`), the features drifted past ``line``
+    (``score.drift_psi``) and chance (:func:`drifted_features`) that a data scientist can act on, and the others
+    that passed them as expected, with why (:func:`expected_drift`: by construction, or as in the same weeks of
+    an earlier year, :func:`season_drift`)."""
+    psi = feature_drift(values, names, metadata)
+    past = drifted_features(psi, metadata, values.shape[0], line)
+    season, days = season_drift(values, names, metadata, as_of, past) if past else ({}, [])
+    expected = expected_drift(past, metadata, season, days, line)
+    return psi, {k: v for k, v in past.items() if k not in expected}, expected
+
+
+def expected_drift_note(expected: Mapping[str, str], psi: Mapping[str, float], shown: int = 4) -> str | None:
+    """The console's and the report's words for the shifts expected (:func:`expected_drift`), None without any:
+    how many, then per reason the first ``shown`` features with their PSI against the training reference
+    ("9 features shifted as expected, not counted as drift: as in the same weeks of 2024 (...):
+    usage_events_7d (PSI 0.32), ... and 4 more; growing with the clients' age ...: account_tenure_days (PSI
+    1.52)")."""
+    if not expected:
+        return None
+    reasons: dict[str, list[str]] = {}
+    for name, why in expected.items():
+        reasons.setdefault(why, []).append(name)
+    said = []
+    for why, names in reasons.items():
+        first = ", ".join(f"{k} (PSI {psi.get(k, float('nan')):.2f})" for k in names[:shown])
+        more = f" and {len(names) - shown} more (manifest.json)" if len(names) > shown else ""
+        said.append(f"{why}: {first}{more}")
+    n = len(expected)
+    return f"{n} feature{'s' if n > 1 else ''} shifted as expected, not counted as drift: " + "; ".join(said)
 
 
 def missing_features(
@@ -888,8 +1031,7 @@ def scored_list(
     clock.done("actions")
 
     clock.step("drift against the training data")
-    psi = feature_drift(values_now, names, metadata)
-    drifted = drifted_features(psi, metadata, values_now.shape[0], score.drift_psi)
+    psi, drifted, expected = drift_verdict(values_now, names, metadata, score.drift_psi, as_of)
     clock.done("drift")
 
     clock.step("assembling the list")
@@ -911,6 +1053,7 @@ def scored_list(
         unknown,
         dip,
         mailings_note(dataset.tables, as_of, rules, label.grace_days, label.activity_events),
+        expected,
     )
 
 
@@ -1124,6 +1267,7 @@ def list_manifest(
             "psi_threshold": drift_psi,
             "drifted": result.drifted,
             "drifted_model_weight": result.drift_weight,
+            "expected": result.expected_drift,  # past the line by construction, with why: not drift
             "psi": dict(sorted(result.psi.items())),
         },
         "files": {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(files.items())},
