@@ -2389,6 +2389,37 @@ def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet
         assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [f"no_activity: {said}"]
 
 
+SPRINGS = tuple((year, month) for year in (2023, 2024) for month in (3, 4, 5))
+
+
+@pytest.mark.parametrize(
+    ("as_of", "orders", "rhythm", "fires"),
+    [
+        # silent 259 days since May; a year earlier its orders paused 305 days (May to March) across that day
+        (date(2025, 1, 15), SPRINGS, 1.5, False),  # fired before: 259 days, 8 times its usual 31 days
+        # mid-March, silent 315 days: a year earlier it had ordered on March 1 (a 31-day gap): late for its season
+        (date(2025, 3, 12), SPRINGS, 1.5, True),
+        (date(2024, 1, 15), SPRINGS[:3], 1.5, True),  # one season on record: no year before to read
+        (date(2025, 1, 15), SPRINGS, 0.0, True),  # rules.no_activity_rhythm 0: no_activity_days alone
+        # two orders a year apart: its one pause spans the day, but one gap is no rhythm, nor a season
+        (date(2025, 1, 15), ((2023, 5), (2024, 5)), 1.5, True),
+    ],
+)
+def test_no_activity_waits_out_the_season_of_a_buyer_of_every_spring(as_of, orders, rhythm, fires) -> None:
+    """A garden shop's client orders on March 1, April 1 and May 1 every year: its usual gap (the median)
+    is 31 days, so it was flagged all winter."""
+    paid = [datetime(year, month, 1) for year, month in orders]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [datetime(2023, 1, 1)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["c"] * len(paid), "amount": [80.0] * len(paid), "paid_at": paid}
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=90, no_activity_rhythm=rhythm)
+    out = fired_rules(tables, ["c"], as_of, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+
+
 @pytest.mark.parametrize(
     ("event_days_ago", "evidence"),
     [

@@ -972,6 +972,61 @@ def test_a_slow_buyer_gone_less_than_its_rhythm_waits(rhythm, quarterly) -> None
     assert (rows["monthly"]["decision"], rows["monthly"]["priority"]) == ("attempt", 1)
 
 
+def _spring_buyer(as_of: datetime) -> Dataset:
+    """A garden shop's client ordering 100 on March 1, April 1 and May 1 of 2023 and 2024."""
+    return Dataset(
+        tables={
+            Table.CLIENTS: _frame(
+                [("spring", D(2023, 1, 1))], {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT}
+            ),
+            Table.PAYMENTS: _frame(
+                [("spring", 100.0, D(year, month, 1)) for year in (2023, 2024) for month in (3, 4, 5)],
+                {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+            ),
+        },
+        name="garden",
+        start=D(2023, 1, 1),
+        as_of=as_of,
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "decision", "reason"),
+    [
+        (
+            D(2025, 1, 15),
+            "wait",
+            "in its season's pause: its orders paused 305 days across this day a year ago, its last order 259 "
+            "days ago; no win-back before day 306",
+        ),
+        # mid-March: a year earlier it had ordered on March 1; late for its season, it is courted
+        (D(2025, 3, 12), "attempt", None),
+    ],
+)
+def test_a_seasonal_buyer_gone_by_silence_waits_out_its_seasons_pause(as_of, decision, reason) -> None:
+    from churnml.config import LabelConfig
+    from churnml.labels import churn_dates
+
+    data = _spring_buyer(as_of)
+    label = LabelConfig(source="inactivity", grace_days=30, inactivity_days=90, horizon_days=90)
+    cfg = CFG.model_copy(update={"cost_per_attempt": 5.0})  # an e-mail: worth an attempt
+    row = winback_list(data, churn_dates(data, label), cfg, 0.5, 30, "inactivity", rhythm=1.5).row(
+        0, named=True
+    )
+    assert row["decision"] == decision
+    if reason is not None:
+        assert row["decision_reason"] == reason
+
+
+def test_a_seasonal_buyer_is_valued_on_its_last_year_not_its_season_annualised() -> None:
+    """Gone on 2024-05-15 (a churns record) two weeks after its second season's last order: three monthly
+    orders of 100 in its last year, not a monthly payment of 100 (1,216.67 a year)."""
+    data = _spring_buyer(D(2024, 9, 1))
+    churns = pl.DataFrame({"client_id": ["spring"], "churned_at": [D(2024, 5, 15)]})
+    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    assert plan.get_column("former_arr").item() == pytest.approx(300.0)
+
+
 def test_an_expired_free_trial_is_re_offered_cheaply_ranked_by_its_use_of_the_trial():
     # a streaming service's 14-day trials at mrr 0: "used" watched on 3 days of it, "idle" never did; "payer"
     # paid 3 months. Before: both trialists "let go: lifetime value 0 is below 8 ... close the account cleanly"

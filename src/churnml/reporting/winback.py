@@ -51,7 +51,8 @@ Columns:
   in ``no_attempt_reasons`` (moved) -> keep in touch; gone by silence alone (the inactivity label's churn,
   no reason recorded) for fewer days than ``rules.no_activity_rhythm`` times its usual gap between orders
   (:func:`rhythm_gaps`: a hotel ordering every 120 days, 92 days after its last order) -> wait, no win-back
-  before then (the weekly list's ``no_activity`` rule reads the same rhythm); repeated
+  before then (the weekly list's ``no_activity`` rule reads the same rhythm), nor for as many days as its orders
+  paused across the same day a year earlier (its season: :func:`churnml.scoring.rules.seasonal_gap_days`); repeated
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go; never paid (and no
   reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
   prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
@@ -77,7 +78,7 @@ Sorted by priority (attempts first, then re-offers), then lifetime value, descen
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -657,17 +658,29 @@ def value_floor_note(plan: pl.DataFrame, cfg: WinbackConfig, least: int = 10) ->
     )
 
 
-def rhythm_gaps(payments: pl.DataFrame | None) -> pl.DataFrame:
+def rhythm_gaps(payments: pl.DataFrame | None, as_of: date | None = None) -> pl.DataFrame:
     """``client_id``, ``_usual_gap`` (Float64, days): per client with 3 order days or more, the median gap
     between its order days (:func:`churnml.scoring.rules.order_rhythm_days`, the ``no_activity`` rule's
-    rhythm), its orders dated when placed (:func:`churnml.labels.order_placed_at`). Grain: one row per
-    client."""
-    from churnml.scoring.rules import USUAL_GAP, order_rhythm_days
+    rhythm), its orders dated when placed (:func:`churnml.labels.order_placed_at`); with ``as_of``,
+    ``_season_gap`` (Float64, days): how long its orders paused across the same day 52 weeks before it
+    (:func:`churnml.scoring.rules.seasonal_gap_days`, the rule's season). Grain: one row per client with either."""
+    from churnml.scoring.rules import SEASON_GAP, USUAL_GAP, order_rhythm_days, seasonal_gap_days
 
+    schema = {CLIENT_ID: pl.String, "_usual_gap": pl.Float64, "_season_gap": pl.Float64}
     if payments is None or payments.height == 0:
-        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_usual_gap": pl.Float64})
+        return pl.DataFrame(schema=schema)
     stamps = orders(payments).select(pl.col(CLIENT_ID), order_placed_at(payments.columns).alias("t"))
-    return order_rhythm_days(stamps.lazy()).rename({USUAL_GAP: "_usual_gap"})
+    usual = order_rhythm_days(stamps.lazy()).rename({USUAL_GAP: "_usual_gap"})
+    if as_of is None:
+        return usual.with_columns(pl.lit(None, pl.Float64).alias("_season_gap"))
+    cut = datetime(as_of.year, as_of.month, as_of.day)
+    season = seasonal_gap_days(stamps.lazy().with_columns(pl.col("t").cast(pl.Datetime("us"))), cut)
+    return usual.join(
+        season.select(pl.col(CLIENT_ID), pl.col(SEASON_GAP).cast(pl.Float64).alias("_season_gap")),
+        on=CLIENT_ID,
+        how="full",
+        coalesce=True,
+    ).cast(schema)
 
 
 def _on_rhythm(rhythm: float) -> pl.Expr:
@@ -681,9 +694,22 @@ def _on_rhythm(rhythm: float) -> pl.Expr:
     return (silent & (pl.col("days_since_churn") < rhythm * pl.col("_usual_gap"))).fill_null(False)
 
 
+def _on_season(rhythm: float) -> pl.Expr:
+    """True for a client gone by silence alone (as :func:`_on_rhythm`), with a usual gap (``_usual_gap``), no
+    longer ago than its orders paused across the same day a year earlier (``_season_gap``): a buyer of every
+    spring in its winter, not one lost (``rhythm`` 0: never, as the ``no_activity`` rule then reads no season)."""
+    if rhythm <= 0:
+        return pl.lit(False)
+    silent = (pl.col(LEFT_AT) < pl.col(CHURNED_AT)) & pl.col(Churns.REASON).is_null()
+    # with a rhythm (3 order days or more), as the rule reads it: one pause is no season
+    season = pl.col("_usual_gap").is_not_null() & (pl.col("days_since_churn") <= pl.col("_season_gap"))
+    return (silent & season).fill_null(False)
+
+
 def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> pl.DataFrame:
     floor = cfg.min_value_ratio * cfg.cost_per_attempt
     on_rhythm = _on_rhythm(rhythm)
+    on_season = _on_season(rhythm)
     no_contact = pl.col(Churns.REASON).is_in(list(cfg.no_contact_reasons)).fill_null(False)
     no_attempt = pl.col(Churns.REASON).is_in(list(cfg.no_attempt_reasons)).fill_null(False)
     toxic = (pl.col("complaints_last_year") >= cfg.repeated_complaints) & (
@@ -703,7 +729,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         .then(pl.lit(NO_CONTACT))
         .when(no_attempt)
         .then(pl.lit(KEEP_IN_TOUCH))
-        .when(on_rhythm)
+        .when(on_rhythm | on_season)
         .then(pl.lit(WAIT))
         .when(toxic | demanding)
         .then(pl.lit(LET_GO))
@@ -750,6 +776,15 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
             + pl.lit(f" days ago; no win-back before {rhythm:g} x its usual gap (day ")
             + (pl.lit(rhythm) * pl.col("_usual_gap")).ceil().cast(pl.Int64).cast(pl.String)
             + pl.lit(")")
+        )
+        .when(on_season)
+        .then(
+            pl.lit("in its season's pause: its orders paused ")
+            + pl.col("_season_gap").cast(pl.Int64).cast(pl.String)
+            + pl.lit(" days across this day a year ago, its last order ")
+            + pl.col("days_since_churn").cast(pl.String)
+            + pl.lit(" days ago; no win-back before day ")
+            + (pl.col("_season_gap").cast(pl.Int64) + 1).cast(pl.String)
         )
         .when(toxic)
         .then(
@@ -1145,7 +1180,7 @@ def winback_list(
     lost = lost.join(chances, on=["days_since_churn", "reason_segment"], how="left").with_columns(
         (pl.col("return_chance") * pl.col("lifetime_value")).round(2).alias("expected_value")
     )
-    lost = lost.join(rhythm_gaps(dataset.get(Table.PAYMENTS)), on=CLIENT_ID, how="left")
+    lost = lost.join(rhythm_gaps(dataset.get(Table.PAYMENTS), dataset.as_of), on=CLIENT_ID, how="left")
     lost = _with_priority(_with_actions(_decisions(lost, cfg, rhythm), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True

@@ -13,7 +13,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   charge is not activity) and no product event for ``no_activity_days`` days
   (measured from the client's creation when it never had one), nor for ``no_activity_rhythm`` times the
   client's usual gap between orders (the median of its gaps, with 3 order days or more: a quarterly buyer is
-  not flagged 45 days after an order), nor, without an events table, for the length of the term the client is
+  not flagged 45 days after an order), nor (unless ``no_activity_rhythm`` is 0; with that usual gap) for no
+  longer than its orders paused across the same day 52 weeks earlier (:func:`seasonal_gap_days`: a buyer of every spring is not
+  flagged all winter), nor, without an events table, for the length of the term the client is
   on (:func:`churnml.scoring.crm.running_terms_at`: an annual contract is invoiced once a year); an event of ``label.activity_events`` when
   that is set (a bank's transactions, not its logins: the activity the labels read). Not evaluated when the dataset has
   neither events nor payments. Not for a paused client (:func:`churnml.scoring.crm.paused_clients`: free
@@ -259,7 +261,8 @@ def _no_activity(
     """Per client of ``ids`` (same order; ``client_id``, ``_fires``, ``_evidence``): whether its last order
     or event (of ``activity_events``, None: every one) before ``cut`` is ``days`` or more ago (its creation
     when it has none), and ``rhythm`` times its usual gap between orders or more (:func:`order_rhythm_days`: a
-    quarterly buyer 40 days after an order is on its rhythm), and what that says ("last order or activity on
+    quarterly buyer 40 days after an order is on its rhythm) and, then, longer than its orders paused across the
+    same day 52 weeks before (:func:`seasonal_gap_days`: its season), and what that says ("last order or activity on
     2025-08-03, 120 days ago, 4 times its usual gap of 30 days"); None without events and payments. With an events table, a payment while a term of the
     client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
@@ -324,6 +327,10 @@ def _no_activity(
         usual = order_rhythm_days(order_stamps.filter(pl.col("t") < cut).join(silent.lazy(), on=CLIENT_ID))
         frame = frame.join(usual, on=CLIENT_ID, how="left", maintain_order="left")
         quiet &= (pl.col("_quiet") >= rhythm * pl.col(USUAL_GAP)).fill_null(True)
+        season = seasonal_gap_days(order_stamps.join(silent.lazy(), on=CLIENT_ID), cut)
+        frame = frame.join(season, on=CLIENT_ID, how="left", maintain_order="left")
+        # its season, for a client with a rhythm (3 order days or more): one pause is no season either
+        quiet &= ((pl.col("_quiet") > pl.col(SEASON_GAP)) | pl.col(USUAL_GAP).is_null()).fill_null(True)
         times = (pl.col("_quiet") / pl.col(USUAL_GAP)).floor().cast(pl.Int64)
         said = pl.format(
             ", {} times its usual gap of {} days", times, pl.col(USUAL_GAP).round(0).cast(pl.Int64)
@@ -400,6 +407,28 @@ def order_rhythm_days(order_stamps: pl.LazyFrame) -> pl.DataFrame:
     gaps = activity_day_gaps(order_stamps.collect(), at="t")
     return gaps.filter(pl.col("_n") >= RHYTHM_MIN_GAPS).select(
         pl.col(CLIENT_ID), pl.col("_med").cast(pl.Float64).alias(USUAL_GAP)
+    )
+
+
+# a client's pause between orders across the same day a year before (:func:`seasonal_gap_days`), in days
+SEASON_GAP = "_season_gap"
+_YEAR_OF_WEEKS = timedelta(days=364)  # 52 weeks: the same weekday
+
+
+def seasonal_gap_days(order_stamps: pl.LazyFrame, cut: datetime) -> pl.DataFrame:
+    """``client_id``, :data:`SEASON_GAP`: the days between a client's last order before the instant 52 weeks
+    before ``cut`` and its first order after it (before ``cut``), for the clients with both: how long its orders
+    paused across that day a year ago. A garden shop's buyer of every spring (March to May) paused 304 days from
+    May to March: silent 259 days in January, it is where it was a year earlier; in mid-March, silent 313 days
+    against a 31-day gap a year earlier, it is late for its season. ``order_stamps``: ``client_id``, ``t``."""
+    year_ago = cut - _YEAR_OF_WEEKS
+    stamps = order_stamps.filter(pl.col("t") < cut)
+    before = stamps.filter(pl.col("t") < year_ago).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_before"))
+    after = stamps.filter(pl.col("t") >= year_ago).group_by(CLIENT_ID).agg(pl.col("t").min().alias("_after"))
+    return (
+        before.join(after, on=CLIENT_ID)
+        .select(CLIENT_ID, (pl.col("_after") - pl.col("_before")).dt.total_days().alias(SEASON_GAP))
+        .collect()
     )
 
 
