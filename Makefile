@@ -15,7 +15,7 @@ CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG),)
 RETAIL  := ../shared/datasets/online_retail_ii/online_retail_II_combined.parquet
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data validate features train tune score demo test lint format bench bench-list bench-generate \
+.PHONY: help setup data validate features train tune score demo test test-spark lint format bench bench-list bench-generate \
         bench-features bench-train bench-score bench-spark bench-treeshap mlflow-ui retail clean \
         lists winback postmortem metrics
 
@@ -72,8 +72,13 @@ demo: setup data validate train score lists winback postmortem metrics ## Run th
 
 TEST_WORKERS ?= auto
 
-test: setup ## Run the test suite, one test file per worker process (TEST_WORKERS=0: in one process)
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile --no-loadscope-reorder
+test: setup ## Run the test suite but the Spark engine's tests, one test file per worker process (TEST_WORKERS=0: in one process)
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4 --dist loadfile --no-loadscope-reorder -m "not spark"
+
+SPARK_TEST_WORKERS ?= 2
+
+test-spark: setup ## Run the Spark engine's tests on local Spark: the same reads, features and lists as Polars (needs Java 17+)
+	$(BIN)/pytest -n $(SPARK_TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m spark
 
 lint: setup ## Ruff lint and format check
 	$(BIN)/ruff check src tests

@@ -36,7 +36,8 @@ def spark() -> Iterator[Any]:
 
 # The files whose tests take minutes, longest first (`pytest --durations`, 2026-12-06, two workers: the Spark
 # scoring file 3-4 min, the parity, Spark read and feature files and test_train_cli 1-3 min): run first, so
-# that under `pytest -n` no worker is left alone with one at the end. `make test` passes --no-loadscope-reorder, else xdist queues the files with
+# that under `pytest -n` no worker is left alone with one at the end. `make test` and `make test-spark` pass
+# --no-loadscope-reorder, else xdist queues the files with
 # the most tests first, which puts these few-test files last.
 _LONGEST_FIRST = (
     "test_score_spark.py",
@@ -60,4 +61,9 @@ def _start_rank(item: pytest.Item) -> tuple[int, int]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # a test that starts the Spark session is a Spark test (``make test-spark``; ``make test`` leaves them out),
+    # marked or not: the marker is read from the fixtures a test asks for, not remembered by hand
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()) and item.get_closest_marker("spark") is None:
+            item.add_marker(pytest.mark.spark)
     items.sort(key=_start_rank)
