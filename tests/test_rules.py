@@ -1157,6 +1157,31 @@ def test_low_ratings_fire_only_while_they_are_recent(rated_days_ago: tuple[int, 
 
 
 @pytest.mark.parametrize(
+    ("kinds", "fires"),
+    [
+        # a cancellation request rated 1: how the exit was handled, not support trouble (fired before)
+        (("question", "cancellation_request"), False),
+        (("question", "bug"), True),  # two support tickets rated 1
+        ((None, "bug"), True),  # a ticket without a kind is support trouble
+    ],
+)
+def test_low_ratings_read_the_ratings_of_support_trouble_only(kinds: tuple, fires: bool) -> None:
+    """The last two ratings, both 1: of two support tickets they fire; one given on a cancellation request
+    is not read (as the CSAT features, features.support.trouble_flag), so the last two are the question's
+    and nothing before it."""
+    tickets = pl.DataFrame(
+        {
+            "client_id": ["c", "c"],
+            "opened_at": [days_ago(31), days_ago(11)],
+            "closed_at": [days_ago(30), days_ago(10)],
+            "kind": pl.Series(list(kinds), dtype=pl.String),
+            "csat": [1.0, 1.0],
+        }
+    )
+    assert _fired_for("low_ratings", Table.TICKETS, tickets) == (["low_ratings"] if fires else [""])
+
+
+@pytest.mark.parametrize(
     ("other_client", "fires"),
     [
         (None, True),  # e-mails never record an outcome: their silence is read from the replies

@@ -33,7 +33,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (:func:`unanswered_run_needed`): an app user who opens 4 push notifications in 10 needs 5 in a row, not 2.
 - ``low_ratings``: the last ``low_ratings`` CSAT ratings (tickets closed before the as-of date, in
   order of closing) are all at or below ``features.low_csat``, and all given within the last
-  ``low_ratings_days`` days (an outage's ratings of six months ago kept 296 customers yellow).
+  ``low_ratings_days`` days (an outage's ratings of six months ago kept 296 customers yellow); the ratings of
+  support trouble only, as the CSAT features read them (:func:`trouble_tickets`): a 1 given on a
+  cancellation request rates how the exit was handled, and the request has its own rule.
 - ``health_drop``: the health score fell more than ``health_drop_points`` below its highest value in
   the last ``health_drop_weeks`` weeks (from the scored health history).
 - ``data_export``: a data-export event within the last ``data_export_days`` days.
@@ -146,6 +148,7 @@ __all__ = [
     "portfolio_usage_total",
     "price_rise_kinds",
     "rule_descriptions",
+    "trouble_tickets",
     "unanswered_run_needed",
     "unreachable_no_activity_note",
     "unsettled_failure_rows",
@@ -766,9 +769,26 @@ def _unanswered_outreach(
     )
 
 
+def trouble_tickets(tickets: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``tickets`` that are support trouble (:func:`churnml.features.support.trouble_flag`, the one
+    test the support features read: any ticket but a ``cancellation_request``, one without a kind included);
+    every row when the table has no ``kind``. A rating of a cancellation request rates how the exit was handled,
+    not the service the client stays for."""
+    if Tickets.KIND not in tickets.columns:
+        return tickets
+    import narwhals as nw
+
+    from churnml.features.support import trouble_flag
+
+    return nw.from_native(tickets, eager_only=True).filter(trouble_flag() == 1).to_native()
+
+
 def _low_ratings(tickets: pl.DataFrame, cut: datetime, n: int, low_csat: float, days: int) -> pl.DataFrame:
+    """The clients whose last ``n`` ratings of support trouble (:func:`trouble_tickets`, as the CSAT features
+    read them) before ``cut`` are all at or below ``low_csat`` and all within ``days``, with what they were."""
     if Tickets.CSAT not in tickets.columns:
         return pl.DataFrame(schema={CLIENT_ID: pl.String})
+    tickets = trouble_tickets(tickets)
     closed = (
         pl.col(Tickets.CLOSED_AT) if Tickets.CLOSED_AT in tickets.columns else pl.lit(None, pl.Datetime("us"))
     )
