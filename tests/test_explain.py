@@ -800,6 +800,52 @@ def test_an_annual_term_paid_up_front_does_not_cite_the_months_without_a_payment
     assert [c[0] for c in cited[1:]] == ["payments_days_since_payment"] * 3
 
 
+def silence_model(names: list[str]) -> ChurnModel:
+    """A model where the days since the last order and that gap against the usual one raise the risk, and the
+    money paid in the last 182 days lowers it (``names``: those three features)."""
+    rng = np.random.default_rng(11)
+    since, ratio, paid = rng.uniform(0, 400, 3000), rng.uniform(0, 10, 3000), rng.uniform(0, 1000, 3000)
+    risk = 0.05 + 0.4 * (since > 150) + 0.3 * (ratio > 2) + 0.2 * (paid < 100)
+    y = (rng.uniform(size=3000) < risk).astype(int)
+    X = pd.DataFrame({names[0]: since, names[1]: ratio, names[2]: paid})
+    return ChurnModel({"n_estimators": 40, "num_leaves": 7}, n_jobs=1).fit(X, y, calib_set=(X, y))
+
+
+def test_a_client_in_its_seasons_pause_is_not_cited_its_silence() -> None:
+    """Two clients silent 249 days since their last order, nothing paid in 182 days: the one in its season's
+    pause (rules.season_pauses: its orders paused 305 days across the same day a year ago) is cited no days since
+    its last order nor its gap against its usual; its spend still is, and the other is cited all three."""
+    from churnml.scoring.reasons import Citing, explanations
+
+    names = ["payments_days_since_payment", "payments_gap_ratio", "payments_paid_182d"]
+    rows = np.array([[249.0, 2.9, 0.0], [249.0, 8.2, 0.0]])
+    citing = Citing(
+        reference=np.array([30.0, 1.0, 400.0]),
+        monthly=np.array([False, False]),
+        season=np.array([True, False]),
+    )
+    out = explanations(
+        silence_model(names),
+        rows,
+        rows[:0],
+        np.arange(2),
+        np.array([-1, -1]),
+        np.array([20.0] * 2),
+        names,
+        FeaturesConfig(),
+        3,
+        citing,
+        "EUR",
+    )
+    cited = [
+        [(row[Scores.driver(i, "feature")], row[Scores.driver(i, "direction")]) for i in (1, 2, 3)]
+        for row in out.drivers.iter_rows(named=True)
+    ]
+    assert cited[0] == [("payments_paid_182d", RAISES), (None, None), (None, None)]
+    assert ("payments_paid_182d", RAISES) in cited[1]
+    assert {f for f, _ in cited[1]} & {"payments_days_since_payment", "payments_gap_ratio"}
+
+
 def test_the_running_terms_length_and_age() -> None:
     from churnml.scoring.reasons import running_term_days, running_terms
 

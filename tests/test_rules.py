@@ -2445,6 +2445,88 @@ def test_no_activity_waits_out_the_season_of_a_buyer_of_every_spring(as_of, orde
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
 
 
+# a garden shop's buyer of every spring ("spring") beside a monthly buyer gone quiet on the same day ("gone")
+SPRING_DAYS = (
+    datetime(2024, 3, 1),
+    datetime(2024, 4, 1),
+    datetime(2024, 5, 1),
+    datetime(2025, 3, 2),
+    datetime(2025, 4, 1),
+    datetime(2025, 5, 1),
+)
+# every month from 2024-03-01 to 2025-05-01
+MONTHLY_DAYS = tuple(datetime(2024 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(3, 18))
+
+
+# a buyer of every March and September
+HALF_YEAR_DAYS = (datetime(2024, 3, 1), datetime(2024, 9, 1), datetime(2025, 3, 1), datetime(2025, 9, 1))
+
+
+def spring_and_gone_tables(half_year: bool = False) -> dict[Table, pl.DataFrame]:
+    """``spring`` orders 80 on the days of :data:`SPRING_DAYS`, ``gone`` every month from 2024-03-01 to
+    2025-05-01: both last ordered on 2025-05-01; with ``half_year``, ``half`` on those of
+    :data:`HALF_YEAR_DAYS`."""
+    paid = [("spring", d) for d in SPRING_DAYS] + [("gone", d) for d in MONTHLY_DAYS]
+    paid += [("half", d) for d in HALF_YEAR_DAYS] if half_year else []
+    ids = ["spring", "gone", "half"] if half_year else ["spring", "gone"]
+    return {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [datetime(2024, 1, 1)] * len(ids)}),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": [c for c, _ in paid],
+                "amount": [80.0] * len(paid),
+                "paid_at": pl.Series([d for _, d in paid], dtype=pl.Datetime("us")),
+            }
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("as_of", "pauses", "fired"),
+    [
+        # silent 249 days; a year earlier (2025-01-06) its orders paused 305 days, 2024-05-01 to 2025-03-02.
+        # The monthly buyer's paused 31 days then (2025-01-01 to 2025-02-01): its silence is news. The March and
+        # September buyer, silent 126 days, is on its rhythm (under 1.5 x 184 days) and in its season (181 days
+        # from 2024-09-01 to 2025-03-01)
+        (
+            date(2026, 1, 5),
+            [
+                (
+                    "spring",
+                    249,
+                    305,
+                    "Silent 249 days: its orders paused 305 days across this day a year ago",
+                ),
+                ("half", 126, 181, "Silent 126 days: its orders paused 181 days across this day a year ago"),
+            ],
+            ["", "no_activity", ""],
+        ),
+        # mid-March, silent 319 days: a year earlier it paused 30 days (2025-03-02 to 2025-04-01): late; the
+        # March buyer, silent 196 days, had ordered on 2025-03-01 (184 days after 2024-09-01): on its rhythm only
+        (date(2026, 3, 16), [], ["no_activity", "no_activity", ""]),
+        # silent 45 days: under no_activity_days, no pause to say; the March buyer is silent 106 days within the
+        # 184 days it paused from 2024-03-01 to 2024-09-01
+        (
+            date(2025, 6, 15),
+            [("half", 106, 184, "Silent 106 days: its orders paused 184 days across this day a year ago")],
+            ["", "", ""],
+        ),
+    ],
+)
+def test_season_pauses_are_those_the_season_keeps_no_activity_from_flagging(as_of, pauses, fired) -> None:
+    from churnml.scoring.rules import season_pauses
+
+    tables = spring_and_gone_tables(half_year=True)
+    ids = ["spring", "gone", "half"]
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=90, no_activity_rhythm=1.5)
+    assert season_pauses(tables, ids, as_of, cfg).rows() == pauses
+    out = fired_rules(tables, ids, as_of, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES).to_list() == fired
+    # no_activity_rhythm 0 reads no rhythm nor season (no_activity_days alone): nobody in a season's pause
+    off = cfg.model_copy(update={"no_activity_rhythm": 0.0})
+    assert season_pauses(tables, ids, as_of, off).height == 0
+
+
 @pytest.mark.parametrize(
     ("event_days_ago", "evidence"),
     [

@@ -293,3 +293,51 @@ def test_a_bucket_reads_a_scaled_usage_window_over_the_whole_dataset_s_days() ->
     assert ratios.select("client_id", "_recent", "_usual", "_ratio").rows() == [
         ("f", 196.0, pytest.approx(420.0), pytest.approx(196 / 420))
     ]
+
+
+def test_a_bucket_says_a_clients_seasons_pause_as_the_polars_list_does() -> None:
+    """The executors' scoring pass (bucket_scores: client_standing and list_reasons on the bucket's own orders)
+    on a bucket of a buyer of every spring and a monthly buyer gone quiet the same day (tests/test_rules.py), on
+    2026-01-05: the spring buyer's term_state says its season's pause, and its drivers cite no days since its last
+    order nor its gap against its usual; the monthly buyer's do."""
+    import numpy as np
+
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.scoring.spark_buckets import BucketContext, bucket_scores
+    from test_explain import silence_model
+    from test_rules import spring_and_gone_tables
+    from test_scoring import SEASON_SAID
+
+    at, start = datetime(2026, 1, 5), datetime(2024, 1, 1)
+    bucket = Dataset(spring_and_gone_tables(), "garden", start, at, activity_start=start)
+    names = ("payments_days_since_payment", "payments_gap_ratio", "payments_paid_182d")
+    spine = pl.DataFrame({"client_id": ["gone", "spring"], "snapshot": [at.date()] * 2})
+    features = build_features(bucket, spine, FeaturesConfig()).select(
+        "client_id", pl.col("snapshot").cast(pl.Date), *names
+    )
+    ctx = BucketContext(
+        as_of=at.date(),
+        prev_date=at.date() - timedelta(days=7),
+        todo=(at.date(),),
+        reused=frozenset(),
+        name="garden",
+        start=start,
+        data_as_of=at,
+        activity_start=start,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["no_activity"]),
+        model=silence_model(list(names)),
+        names=names,
+        reference=np.array([30.0, 1.0, 400.0]),
+    )
+    result, _ = bucket_scores(bucket, features, None, ctx)
+    rows = {r["client_id"]: r for r in result.iter_rows(named=True)}
+    assert (rows["spring"]["v|term_state"], rows["gone"]["v|term_state"]) == (SEASON_SAID, "")
+    silence = {"payments_days_since_payment", "payments_gap_ratio"}
+    cited = {c: {r[f"d|driver_{i}_feature"] for i in (1, 2, 3)} for c, r in rows.items()}
+    assert not cited["spring"] & silence
+    assert cited["gone"] & silence

@@ -103,6 +103,41 @@ def _capacity_standing(mrr: dict[str, float], p_now: dict[str, float], prev: Pre
     )
 
 
+SEASON_SAID = "Silent 249 days: its orders paused 305 days across this day a year ago"
+
+
+def test_a_client_in_its_seasons_pause_is_said_so_beside_the_models_zone() -> None:
+    """A garden shop's buyer of every spring (orders on 2024-03-01, 04-01, 05-01, 2025-03-02, 04-01, 05-01) and a
+    monthly buyer gone quiet the same day, both ranked red by the model on 2026-01-05: the spring buyer's
+    term_state says its silence is its season, and its probability and zone stay the model's; the monthly
+    buyer is flagged no_activity and says nothing of a season."""
+    from test_rules import spring_and_gone_tables
+
+    day = date(2026, 1, 5)
+    data = Dataset(spring_and_gone_tables(), "garden", datetime(2024, 1, 1), datetime(2026, 1, 5))
+    standing = client_standing(
+        data,
+        ["spring", "gone"],
+        np.array([0.6, 0.6]),
+        PreviousWeek(date(2025, 12, 29), [], np.zeros(0), {}),
+        pl.DataFrame(
+            {"client_id": ["spring", "gone"], "snapshot": [day] * 2, "churn_probability": [0.6] * 2},
+            schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64},
+        ),
+        day,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["no_activity"], raise_zone={}),
+    )
+    assert standing.views.get_column(Scores.TERM_STATE).to_list() == [SEASON_SAID, ""]
+    assert standing.season_pause.tolist() == [True, False]
+    assert standing.fired.get_column(Scores.RULES).to_list() == ["", "no_activity"]
+    assert standing.valued.get_column(Scores.PROBABILITY).to_list() == [0.6, 0.6]
+    assert standing.zone == ["red", "red"]
+
+
 @pytest.mark.parametrize(("share", "booked", "due"), [(0.25, None, True), (0.4, date(2026, 12, 6), False)])
 def test_client_standing_reads_bookings_with_the_configured_early_renewal_share(share, booked, due) -> None:
     # a quarter ending in 30 days, the next one booked from tomorrow: 29 of its 90 days (32%) early, a renewal

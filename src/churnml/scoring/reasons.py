@@ -4,7 +4,9 @@
 ``score.explain_limit`` otherwise, :func:`explained_rows`) with exact TreeSHAP
 (:func:`explanations`): the top citable drivers in plain language, the health lost per feature family, and
 for clients whose probability or zone moved since last week, why (:func:`changed_previous_rows`, said as
-before -> after, :func:`with_probabilities`). Unexplained rows are null (:func:`scattered_rows`,
+before -> after, :func:`with_probabilities`). A client in its season's pause (``Standing.season_pause``,
+:func:`churnml.scoring.rules.season_pauses`) is cited neither the days since its last order or activity nor that
+gap against its usual one (its term_state says its season). Unexplained rows are null (:func:`scattered_rows`,
 :func:`scattered_values`). Used by :func:`churnml.scoring.assemble.scored_list` and, per client bucket, by
 the Spark job (:mod:`churnml.scoring.spark_buckets`).
 """
@@ -41,6 +43,7 @@ from churnml.scoring.crm import (
 from churnml.scoring.explain import (
     FAMILIES,
     TENURE,
+    USUAL_GAP_RATES,
     age_band_levels,
     change_reasons,
     citable_mask,
@@ -222,6 +225,8 @@ class Citing:
     free_days: np.ndarray | None = None
     # per age band and feature: the typical level of the clients of that age (explain.age_band_levels; None: none)
     age_reference: np.ndarray | None = None
+    # per row: in its season's pause (rules.season_pauses): its silence is its season (None: none known)
+    season: np.ndarray | None = None
 
 
 def paused_rows(
@@ -298,6 +303,10 @@ _LAPSE_ECHOES = ("payments_mrr_change_91d", "payments_seats_change_91d", "paymen
 # are its echoes
 _TERM_CHANGE = re.compile(r"^payments_(mrr|seats|addons)_change_\d+d$")
 _MRR_CHANGE = re.compile(r"^payments_mrr_change_\d+d$")
+# the client's silence itself: the days since its last order, payment, event or login, and that gap against its
+# usual one. No news of a client in its season's pause (rules.season_pauses): a buyer of every spring is silent all
+# winter, as its orders were a year earlier (its term_state says so), whatever gap its springs' orders make usual
+_SILENCE = (_SINCE_PAYMENT, _GAP_RATIO, *USUAL_GAP_RATES)
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
@@ -363,6 +372,10 @@ def explanations(
                 name: quiet.get(name, False) | citing.paused[part]
                 for name in names
                 if _TERM_CHANGE.match(name) and not (said_as_pause and _MRR_CHANGE.match(name))
+            }
+        if citing.season is not None:  # silent for its season: its silence is no news (in either direction)
+            quiet |= {
+                name: quiet.get(name, False) | citing.season[part] for name in names if name in _SILENCE
             }
         if _SINCE_PAYMENT in names and _GAP_RATIO in names:
             # "last payment 40 days ago" of a client that pays every 60 days is its rhythm, as its gap ratio
@@ -630,6 +643,8 @@ def list_reasons(
         late_family_days(dataset, as_of),
         free_term_days(ids, as_of, subscriptions),
         age_reference if reference is not None else age_band_levels(values_now, names),
+        # in its season's pause, as the list's term_state says (rules.season_pauses, on a Spark bucket its own)
+        standing.season_pause,
     )
     p_before = np.asarray([np.nan if b is None else b for b in standing.previous_probability], dtype=float)
     explanation = explanations(

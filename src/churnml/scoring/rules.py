@@ -126,6 +126,9 @@ __all__ = [
     "RHYTHM_MIN_GAPS",
     "RULES",
     "RULE_TEXT",
+    "SEASON_GAP",
+    "SEASON_NOTE",
+    "SEASON_SAID",
     "STANDING_DISCOUNT_DAYS",
     "UNOWED_FAILURES",
     "USUAL_GAP",
@@ -148,6 +151,8 @@ __all__ = [
     "portfolio_usage_total",
     "price_rise_kinds",
     "rule_descriptions",
+    "season_pauses",
+    "seasonal_gap_days",
     "trouble_tickets",
     "unanswered_run_needed",
     "unreachable_no_activity_note",
@@ -261,7 +266,9 @@ def _no_activity(
     activity_events: Sequence[str] | None = None,
     rhythm: float = 0.0,
 ) -> pl.DataFrame | None:
-    """Per client of ``ids`` (same order; ``client_id``, ``_fires``, ``_evidence``): whether its last order
+    """Per client of ``ids`` (same order; ``client_id``, ``_fires``, ``_evidence``, ``_quiet``: the days since
+    that last order or event, ``_in_season``: silent ``days`` or more but no longer than its season's pause,
+    :data:`SEASON_GAP`, :func:`season_pauses`): whether its last order
     or event (of ``activity_events``, None: every one) before ``cut`` is ``days`` or more ago (its creation
     when it has none), and ``rhythm`` times its usual gap between orders or more (:func:`order_rhythm_days`: a
     quarterly buyer 40 days after an order is on its rhythm) and, then, longer than its orders paused across the
@@ -324,7 +331,9 @@ def _no_activity(
         frame = frame.join(terms, on=CLIENT_ID, how="left", maintain_order="left")
         quiet &= (pl.col("_quiet") >= pl.col(TERM_DAYS)).fill_null(True)
     said = pl.lit(None, pl.String)
+    in_season = pl.lit(False)
     if rhythm > 0 and order_stamps is not None:
+        silent_long = quiet  # silent no_activity_days (and its term): the season alone keeps it from firing
         # the usual gap only of the clients silent that long: a few, not every order of the portfolio
         silent = frame.filter(quiet).select(CLIENT_ID)
         usual = order_rhythm_days(order_stamps.filter(pl.col("t") < cut).join(silent.lazy(), on=CLIENT_ID))
@@ -333,7 +342,10 @@ def _no_activity(
         season = seasonal_gap_days(order_stamps.join(silent.lazy(), on=CLIENT_ID), cut)
         frame = frame.join(season, on=CLIENT_ID, how="left", maintain_order="left")
         # its season, for a client with a rhythm (3 order days or more): one pause is no season either
-        quiet &= ((pl.col("_quiet") > pl.col(SEASON_GAP)) | pl.col(USUAL_GAP).is_null()).fill_null(True)
+        within = pl.col("_quiet") <= pl.col(SEASON_GAP)
+        season_pause = (pl.col(USUAL_GAP).is_not_null() & within).fill_null(False)
+        in_season = silent_long & season_pause  # whatever its rhythm says: its silence is its season
+        quiet &= ~season_pause
         times = (pl.col("_quiet") / pl.col(USUAL_GAP)).floor().cast(pl.Int64)
         said = pl.format(
             ", {} times its usual gap of {} days", times, pl.col(USUAL_GAP).round(0).cast(pl.Int64)
@@ -355,6 +367,9 @@ def _no_activity(
         CLIENT_ID,
         quiet.fill_null(False).alias("_fires"),
         pl.concat_str([evidence, said.fill_null(""), aside]).alias(_EVIDENCE),
+        pl.col("_quiet"),
+        in_season.fill_null(False).alias(_IN_SEASON),
+        (pl.col(SEASON_GAP) if SEASON_GAP in frame.columns else pl.lit(None, pl.Int64)).alias(SEASON_GAP),
     )
 
 
@@ -432,6 +447,55 @@ def seasonal_gap_days(order_stamps: pl.LazyFrame, cut: datetime) -> pl.DataFrame
         before.join(after, on=CLIENT_ID)
         .select(CLIENT_ID, (pl.col("_after") - pl.col("_before")).dt.total_days().alias(SEASON_GAP))
         .collect()
+    )
+
+
+# _no_activity's column: silent long enough for the rule, but no longer than its orders paused a year earlier
+_IN_SEASON = "_in_season"
+# season_pauses' column: the client's season's pause said plainly (:data:`SEASON_SAID`)
+SEASON_NOTE = "_season_said"
+SEASON_SAID = "Silent {} days: its orders paused {} days across this day a year ago"
+
+
+def season_pauses(
+    tables: Mapping[Table, pl.DataFrame],
+    client_ids: Sequence[str],
+    as_of: date,
+    cfg: RulesConfig,
+    activity_events: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """``[client_id, _quiet, _season_gap, _season_said]``, one row per client of ``client_ids`` in its season's
+    pause at ``as_of``: the days since its last order or activity, how long its orders paused across the same day
+    52 weeks earlier (:func:`seasonal_gap_days`) and that said (:data:`SEASON_SAID`). In its season's pause is a
+    client silent ``no_activity_days`` or more (and, without events, past its term) that its season alone keeps
+    ``no_activity`` from flagging: silent no longer than that pause, with a usual gap (3 order days or more; one
+    pause is no season), whether or not its rhythm (``no_activity_rhythm`` times its usual gap) would keep it too.
+    The rule's own test (:func:`_no_activity`, whether the rule is enabled or not; ``activity_events``:
+    ``label.activity_events``); none under ``no_activity_rhythm`` 0 or without payments. A buyer of every
+    spring (March 1, April 1, May 1) on 2026-01-05: "Silent 249 days: its orders paused 305 days across this day
+    a year ago" (from 2024-05-01 to 2025-03-02): its silence is its season, no sign of leaving."""
+    schema = {CLIENT_ID: pl.String, "_quiet": pl.Int64, SEASON_GAP: pl.Int64, SEASON_NOTE: pl.String}
+    if cfg.no_activity_rhythm <= 0 or Table.PAYMENTS not in tables:
+        return pl.DataFrame(schema=schema)
+    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+    flags = _no_activity(
+        ids,
+        tables,
+        _midnight(as_of),
+        cfg.no_activity_days,
+        None if activity_events is None else tuple(activity_events),
+        cfg.no_activity_rhythm,
+    )
+    if flags is None:
+        return pl.DataFrame(schema=schema)
+    return (
+        flags.filter(_IN_SEASON)
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col("_quiet").cast(pl.Int64),
+            pl.col(SEASON_GAP).cast(pl.Int64),
+        )
+        .with_columns(pl.format(SEASON_SAID, "_quiet", SEASON_GAP).alias(SEASON_NOTE))
     )
 
 
@@ -944,7 +1008,7 @@ def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
     )
     if flags is None:
         return _EMPTY
-    return flags.filter("_fires").drop("_fires").join(ctx.paused, on=CLIENT_ID, how="anti")
+    return flags.filter("_fires").select(CLIENT_ID, _EVIDENCE).join(ctx.paused, on=CLIENT_ID, how="anti")
 
 
 def _eval_health_drop(ctx: RuleInput) -> pl.DataFrame:

@@ -15,7 +15,8 @@ runs the Polars code of ``churnml score`` (:mod:`churnml.scoring.window`, :mod:`
 2. :func:`bucket_scores` (:func:`score_partition`) -- from the tables, the portfolio view, the feature
    rows and last week's history of the bucket: probabilities of every snapshot (the health history),
    value, keep flags, rules, zones with hysteresis, last week's zone, CRM views, drivers, family health
-   and why-changed.
+   and why-changed. A client's season's pause (:func:`churnml.scoring.rules.season_pauses`: its term_state, and
+   no days since its last order cited) is read there too, from the bucket's own orders: it is the client's.
 
 Everything there is a function of one client's rows, but for two portfolio figures the driver computes
 between the passes and ships with the bucket pass: the reference levels that decide which drivers may be

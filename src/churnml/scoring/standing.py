@@ -4,8 +4,9 @@
 ``ids``), their value table (:mod:`churnml.scoring.value`), the keep flag, the fired rules
 (:mod:`churnml.scoring.rules`), the model's zone (with hysteresis along the health history, or by
 capacity), the zone raised by the rules, last week's zone and probability (:class:`PreviousWeek`, scored
-by the same model) and the CRM views (:mod:`churnml.scoring.crm`). :func:`health_history` is
-``history.parquet`` (one row per client x weekly snapshot). Used by :func:`churnml.scoring.assemble.
+by the same model), the CRM views (:mod:`churnml.scoring.crm`; a client in its season's pause, as
+``no_activity`` reads it, :func:`churnml.scoring.rules.season_pauses`, said in its ``term_state``) and who is in
+its season's pause (for the reasons). :func:`health_history` is ``history.parquet`` (one row per client x weekly snapshot). Used by :func:`churnml.scoring.assemble.
 scored_list` and, per client bucket, by the Spark job (:mod:`churnml.scoring.spark_buckets`).
 """
 
@@ -54,7 +55,7 @@ from churnml.scoring.playbook import (
     zone_path,
     zone_thresholds,
 )
-from churnml.scoring.rules import fired_rules, price_rise_kinds
+from churnml.scoring.rules import SEASON_NOTE, fired_rules, price_rise_kinds, season_pauses
 from churnml.scoring.value import (
     annual_recurring_revenue,
     client_plans,
@@ -75,6 +76,7 @@ __all__ = [
     "health_history",
     "history_zones",
     "tables_as_they_stood",
+    "with_seasons_said",
     "zone_changes",
     "zones",
 ]
@@ -351,6 +353,9 @@ class Standing:
     previous: PreviousWeek
     previous_zone: list[str | None]
     previous_probability: list[float | None]
+    # per client: in its season's pause (rules.season_pauses: its silence is its season; the list says so in its
+    # term_state, and its explanation cites no days since its last order or activity); None: none known
+    season_pause: np.ndarray | None = None
 
 
 def client_standing(
@@ -479,6 +484,8 @@ def client_standing(
         model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
         n_changes = [None] * len(ids)
     zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
+    # a client silent for its season, as no_activity reads it: said, and its silence no reason
+    pauses = season_pauses(dataset.tables, ids, as_of, rules, label.activity_events)
     info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
@@ -487,21 +494,24 @@ def client_standing(
         valued=zone_priority(valued, zone, score.zones, [bool(r) for r in raised_by]),
         keep=keep,
         fired=fired,
-        views=with_price_rises(
-            _crm_views(
-                dataset,
-                ids,
-                as_of,
-                label,
-                score,
-                features,
-                rules.term_lapsed_days,
-                early_renewal_share,
-                rules.cancellation_days,
-                stalled.select(CLIENT_ID, Scores.ONBOARDING_STALLED),
+        views=with_seasons_said(
+            with_price_rises(
+                _crm_views(
+                    dataset,
+                    ids,
+                    as_of,
+                    label,
+                    score,
+                    features,
+                    rules.term_lapsed_days,
+                    early_renewal_share,
+                    rules.cancellation_days,
+                    stalled.select(CLIENT_ID, Scores.ONBOARDING_STALLED),
+                ),
+                _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
+                score.renewal_days,
             ),
-            _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
-            score.renewal_days,
+            pauses,
         ),
         info=info,
         model_zone=model_zone,
@@ -511,6 +521,25 @@ def client_standing(
         previous=previous,
         previous_zone=[previous.zone.get(c) for c in ids],
         previous_probability=[previous.probability_of(c) for c in ids],
+        season_pause=pl.Series(ids, dtype=pl.String).is_in(pauses.get_column(CLIENT_ID).implode()).to_numpy(),
+    )
+
+
+def with_seasons_said(views: pl.DataFrame, pauses: pl.DataFrame) -> pl.DataFrame:
+    """``views`` (one row per client, :func:`_crm_views`) where a client in its season's pause (``pauses``:
+    :func:`churnml.scoring.rules.season_pauses`) has no term_state of its own, its term_state said as that pause:
+    "Silent 249 days: its orders paused 305 days across this day a year ago". The model may still rank it red on
+    its spend and orders of the last months; this says the silence is the one it kept a year earlier. A lapse, a
+    notice or a return keeps its own state."""
+    said = views.select(CLIENT_ID).join(
+        pauses.select(CLIENT_ID, SEASON_NOTE), on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    state = pl.col(Scores.TERM_STATE)
+    return views.with_columns(
+        pl.when((state.is_null() | (state == "")) & pl.lit(said.get_column(SEASON_NOTE)).is_not_null())
+        .then(pl.lit(said.get_column(SEASON_NOTE)))
+        .otherwise(state)
+        .alias(Scores.TERM_STATE)
     )
 
 
