@@ -437,7 +437,11 @@ def test_silence_counts_from_when_the_contact_logs_began() -> None:
     }
     data = Dataset(tables, "gym", datetime(2022, 1, 3), datetime(2025, 9, 1))
     assert data.contact_first() == datetime(2025, 6, 1)
-    views = _crm_views(data, ["quiet", "talks"], as_of, LabelConfig(), ScoreConfig(), FeaturesConfig())
+    stalled = pl.DataFrame({"client_id": ["quiet", "talks"], Scores.ONBOARDING_STALLED: [False, False]})
+    views = _crm_views(
+        data, ["quiet", "talks"], as_of, LabelConfig(), ScoreConfig(), FeaturesConfig(), stalled
+    )
+    assert views.get_column(Scores.ONBOARDING_STALLED).to_list() == [False, False]
     assert views.get_column(Scores.DAYS_SILENT).to_list() == [92, 92]  # 2025-06-01 .. 2025-09-01
 
 

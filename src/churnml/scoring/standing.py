@@ -503,10 +503,10 @@ def client_standing(
                     label,
                     score,
                     features,
+                    stalled.select(CLIENT_ID, Scores.ONBOARDING_STALLED),
                     rules.term_lapsed_days,
                     early_renewal_share,
                     rules.cancellation_days,
-                    stalled.select(CLIENT_ID, Scores.ONBOARDING_STALLED),
                 ),
                 _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
                 score.renewal_days,
@@ -648,16 +648,16 @@ def _crm_views(
     label: LabelConfig,
     score: ScoreConfig,
     features: FeaturesConfig,
+    stalled: pl.DataFrame,
     settle_days: int = 0,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
-    stalled: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
     ``data.early_renewal_share``, ``notice_days``: ``rules.cancellation_days`` (a notice that stands said in
     the term_state, :func:`churnml.scoring.crm.term_status`); ``stalled``: ``[client_id, onboarding_stalled]``
-    of ``ids`` (:func:`churnml.scoring.crm.onboarding_stalled`) when the caller already holds it, None: computed
-    here."""
+    of ``ids`` (:func:`churnml.scoring.crm.onboarding_stalled`, computed once by :func:`client_standing` for
+    this column and this week's rule)."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -688,17 +688,7 @@ def _crm_views(
             subscriptions=dataset.get(Table.SUBSCRIPTIONS),
         ),
         last_contact(ids, as_of, dataset.get(Table.INTERVENTIONS)),
-        stalled
-        if stalled is not None
-        else onboarding_stalled(
-            ids,
-            as_of,
-            clients,
-            dataset.get(Table.EVENTS),
-            min_days=score.onboarding_min_days,
-            max_days=score.onboarding_days,
-            active_share=score.onboarding_active_share,
-        ),
+        stalled,
         last_data_export(ids, as_of, dataset.get(Table.EVENTS), features.export_events),
     ]
     return pl.concat([parts[0], *(p.drop(CLIENT_ID) for p in parts[1:])], how="horizontal")
