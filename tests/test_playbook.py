@@ -419,7 +419,7 @@ def test_a_paused_client_gets_the_pause_not_a_renewal_nor_a_usage_review(
     assert (play.basis, play.action) == (basis, action)
 
 
-TRIAL_TASK = "Convert the trial: show what they would keep, and the plan that fits them"
+TRIAL_TASK = "Convert the trial: a guided start on what they have not used yet, and the plan that fits them"
 
 
 @pytest.mark.parametrize(

@@ -545,7 +545,8 @@ class PlaybooksConfig(_Section):
     let_go: Play = Play(role="management", task="No discount and no escalation; keep the door open")
     # a client that never paid (every term so far free: a trial, a free plan), yellow or red or its trial ended
     trial: Play = Play(
-        role="success", task="Convert the trial: show what they would keep, and the plan that fits them"
+        role="success",
+        task="Convert the trial: a guided start on what they have not used yet, and the plan that fits them",
     )
 
     @model_validator(mode="after")
