@@ -664,6 +664,9 @@ def test_a_cancellation_that_took_effect_as_a_move_to_the_free_plan_is_no_save_c
         ([("open", 40, 20, None)], True),  # an invoice 20 days past due, unpaid
         ([("open", 40, 10, None)], False),  # 10 days past due: within rules.overdue_days (14)
         ([("open", 20, -10, None)], False),  # not due yet
+        # an invoice of nothing, or a credit note, left open 20 days past due: nothing is owed (labels.orders)
+        ([("open", 40, 20, None, 0.0)], False),
+        ([("open", 40, 20, None, -50.0)], False),
     ],
 )
 def test_an_overdue_invoice_is_one_still_awaiting_payment(rows, fires) -> None:
@@ -682,7 +685,7 @@ def _assert_payment_trouble(rows, fires, data_end=None) -> None:
     payments = pl.DataFrame(
         {
             "client_id": ["m"] * len(rows),
-            "amount": [100.0] * len(rows),
+            "amount": [r[4] if len(r) > 4 else 100.0 for r in rows],
             "issued_at": [days_ago(r[1]) for r in rows],
             "due_at": [days_ago(r[2]) for r in rows],
             "paid_at": [days_ago(r[3]) if r[3] is not None else None for r in rows],

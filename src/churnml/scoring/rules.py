@@ -1370,12 +1370,13 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
     if Payments.DUE_AT in payments.columns:
         unpaid = pl.col(Payments.PAID_AT).is_null() | (pl.col(Payments.PAID_AT) >= cut)
         # a failed attempt is no invoice left open (the branch above reads it, settled or not), nor is a
-        # refund: only invoices still awaiting payment
+        # refund, nor an invoice of nothing or a credit note: only invoices still awaiting a payment, the orders
+        # of labels.orders (a positive amount, no failed or refunded status) not paid yet
         awaiting = (
             ~pl.col(Payments.STATUS).is_in(Payments.NOT_ORDER).fill_null(False)
             if Payments.STATUS in payments.columns
             else pl.lit(True)
-        )
+        ) & (pl.col(Payments.AMOUNT) > 0).fill_null(True)
         # due before the data ends: an invoice due after the export's last day may well have been paid
         # since (a week-old export scored a week on called 34 paid invoices overdue)
         known = min(cut, _midnight(ctx.data_end)) if ctx.data_end is not None else cut
