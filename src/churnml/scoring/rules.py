@@ -144,6 +144,7 @@ __all__ = [
     "latest_days_late",
     "mailing_days",
     "mailings_note",
+    "no_activity_flags",
     "order_rhythm_days",
     "overdue_invoices_said",
     "portfolio_usage_note",
@@ -457,12 +458,36 @@ SEASON_NOTE = "_season_said"
 SEASON_SAID = "Silent {} days: its orders paused {} days across this day a year ago"
 
 
+def no_activity_flags(
+    tables: Mapping[Table, pl.DataFrame],
+    client_ids: Sequence[str],
+    as_of: date,
+    cfg: RulesConfig,
+    activity_events: Sequence[str] | None = None,
+) -> pl.DataFrame | None:
+    """``no_activity``'s test of each client of ``client_ids`` at ``as_of`` under ``cfg`` (:func:`_no_activity`:
+    ``client_id``, ``_fires``, ``_evidence``, ``_quiet``, ``_in_season`` and, under ``no_activity_rhythm``,
+    :data:`SEASON_GAP`; None without events and payments), whether the rule is enabled or not: what the rule
+    (:func:`fired_rules`' ``no_activity``) and :func:`season_pauses` read, computed once by a weekly list."""
+    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
+    return _no_activity(
+        ids,
+        tables,
+        _midnight(as_of),
+        cfg.no_activity_days,
+        None if activity_events is None else tuple(activity_events),
+        cfg.no_activity_rhythm,
+    )
+
+
 def season_pauses(
     tables: Mapping[Table, pl.DataFrame],
     client_ids: Sequence[str],
     as_of: date,
     cfg: RulesConfig,
     activity_events: Sequence[str] | None = None,
+    *,
+    flags: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _quiet, _season_gap, _season_said]``, one row per client of ``client_ids`` in its season's
     pause at ``as_of``: the days since its last order or activity, how long its orders paused across the same day
@@ -473,19 +498,14 @@ def season_pauses(
     The rule's own test (:func:`_no_activity`, whether the rule is enabled or not; ``activity_events``:
     ``label.activity_events``); none under ``no_activity_rhythm`` 0 or without payments. A buyer of every
     spring (March 1, April 1, May 1) on 2026-01-05: "Silent 249 days: its orders paused 305 days across this day
-    a year ago" (from 2024-05-01 to 2025-03-02): its silence is its season, no sign of leaving."""
+    a year ago" (from 2024-05-01 to 2025-03-02): its silence is its season, no sign of leaving. ``flags``:
+    :func:`no_activity_flags` of the same clients, date and settings when the caller already holds them (the
+    rule read them too); None: computed here."""
     schema = {CLIENT_ID: pl.String, "_quiet": pl.Int64, SEASON_GAP: pl.Int64, SEASON_NOTE: pl.String}
     if cfg.no_activity_rhythm <= 0 or Table.PAYMENTS not in tables:
         return pl.DataFrame(schema=schema)
-    ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
-    flags = _no_activity(
-        ids,
-        tables,
-        _midnight(as_of),
-        cfg.no_activity_days,
-        None if activity_events is None else tuple(activity_events),
-        cfg.no_activity_rhythm,
-    )
+    if flags is None:
+        flags = no_activity_flags(tables, client_ids, as_of, cfg, activity_events)
     if flags is None:
         return pl.DataFrame(schema=schema)
     return (
@@ -954,6 +974,9 @@ class RuleInput:
     # crm.onboarding_stalled of the clients at as_of, with_weeks, when the caller already holds it (the list's
     # onboarding_stalled column reads it too); None: computed by the rule
     stalled: pl.DataFrame | None = None
+    # no_activity_flags of the clients at as_of, when the caller already holds them (the list's season_pauses
+    # reads them too); None: computed by the rule
+    no_activity: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -998,14 +1021,16 @@ def _table_rule(table: Table, hits: Callable[[pl.DataFrame, RuleInput], pl.DataF
 
 
 def _eval_no_activity(ctx: RuleInput) -> pl.DataFrame:
-    flags = _no_activity(
-        ctx.ids,
-        ctx.tables,
-        ctx.cut,
-        ctx.cfg.no_activity_days,
-        ctx.activity_events,
-        ctx.cfg.no_activity_rhythm,
-    )
+    flags = ctx.no_activity
+    if flags is None:
+        flags = _no_activity(
+            ctx.ids,
+            ctx.tables,
+            ctx.cut,
+            ctx.cfg.no_activity_days,
+            ctx.activity_events,
+            ctx.cfg.no_activity_rhythm,
+        )
     if flags is None:
         return _EMPTY
     return flags.filter("_fires").select(CLIENT_ID, _EVIDENCE).join(ctx.paused, on=CLIENT_ID, how="anti")
@@ -2118,6 +2143,7 @@ def fired_rules(
     currency: str = "",
     usage_start: date | None = None,
     stalled: pl.DataFrame | None = None,
+    no_activity: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -2139,7 +2165,9 @@ def fired_rules(
     a window scaled up from fewer days of data (``features.unobserved_windows: scaled``) over those days (None:
     every window as whole). ``stalled``: :func:`churnml.scoring.crm.onboarding_stalled` of ``client_ids`` at
     ``as_of`` under ``onboarding`` with ``with_weeks``, when the caller already holds it (the list's column);
-    None: computed here. A rule whose table is absent never fires.
+    None: computed here. ``no_activity``: :func:`no_activity_flags` of ``client_ids`` at ``as_of`` under ``cfg``
+    and ``activity_events``, when the caller already holds them (the list's season pauses); None: computed
+    here. A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -2161,6 +2189,7 @@ def fired_rules(
         currency,
         usage_start,
         stalled,
+        no_activity,
     )
     out = ids
     said: list[pl.Expr] = []

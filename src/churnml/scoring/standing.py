@@ -55,7 +55,13 @@ from churnml.scoring.playbook import (
     zone_path,
     zone_thresholds,
 )
-from churnml.scoring.rules import SEASON_NOTE, fired_rules, price_rise_kinds, season_pauses
+from churnml.scoring.rules import (
+    SEASON_NOTE,
+    fired_rules,
+    no_activity_flags,
+    price_rise_kinds,
+    season_pauses,
+)
 from churnml.scoring.value import (
     annual_recurring_revenue,
     client_plans,
@@ -457,6 +463,8 @@ def client_standing(
         active_share=score.onboarding_active_share,
         with_weeks=True,
     )
+    # once for this week's no_activity and the season pauses the list says (the same test of the same clients)
+    quiet = no_activity_flags(dataset.tables, ids, as_of, rules, label.activity_events)
     fired = fired_rules(
         dataset.tables,
         ids,
@@ -468,6 +476,7 @@ def client_standing(
         portfolio_ratio=ratio_now,
         ratios=clients_now,
         stalled=stalled,
+        no_activity=quiet,
     )
     previous = _with_previous_zones(
         prev,
@@ -485,7 +494,7 @@ def client_standing(
         n_changes = [None] * len(ids)
     zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     # a client silent for its season, as no_activity reads it: said, and its silence no reason
-    pauses = season_pauses(dataset.tables, ids, as_of, rules, label.activity_events)
+    pauses = season_pauses(dataset.tables, ids, as_of, rules, label.activity_events, flags=quiet)
     info_cols = [c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
     info = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
         clients.select(CLIENT_ID, *info_cols), on=CLIENT_ID, how="left", maintain_order="left"
