@@ -333,7 +333,7 @@ def bucket_scores(
     )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
-    return _result_frame(ids, p_now, standing, reasons, dataset, ctx.as_of), history
+    return _result_frame(ids, p_now, standing, reasons, dataset), history
 
 
 def _bucket_reasons(
@@ -377,13 +377,11 @@ def _prefixed(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
 
 
 def _result_frame(
-    ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset, as_of: date
+    ids: list[str], p_now: np.ndarray, standing: Any, reasons: Any, dataset: Dataset
 ) -> pl.DataFrame:
     """One row per client of ``ids``: the pieces of ``Standing`` and ``Reasons`` by group prefix; beside the
-    ARR, each client's plan (:func:`churnml.scoring.value.client_plans`), so that the driver values the trials
-    against the paying clients of the whole list."""
-    from churnml.scoring.value import client_plans
-
+    ARR, each client's plan (``Standing.plans``, :func:`churnml.scoring.value.client_plans`), so that the driver
+    values the trials against the paying clients of the whole list."""
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
     own = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
@@ -409,7 +407,7 @@ def _result_frame(
             _prefixed(state, _S),
             _prefixed(
                 standing.valued.select(CLIENT_ID, Scores.ARR).join(
-                    client_plans(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)),
+                    standing.plans,
                     on=CLIENT_ID,
                     how="left",
                     maintain_order="left",

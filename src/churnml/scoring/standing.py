@@ -362,6 +362,9 @@ class Standing:
     # per client: in its season's pause (rules.season_pauses: its silence is its season; the list says so in its
     # term_state, and its explanation cites no days since its last order or activity); None: none known
     season_pause: np.ndarray | None = None
+    # per client: its plan (value.client_plans: the product of its latest base term, whether it never paid), which
+    # values a trial at its conversion; a Spark bucket ships it so that the driver does so over the whole list
+    plans: pl.DataFrame | None = None
 
 
 def client_standing(
@@ -410,6 +413,8 @@ def client_standing(
             subscriptions=subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         )
     clients = dataset.tables[Table.CLIENTS]
+    # each client's product and whether it never paid: a trial is valued at its conversion
+    plans = client_plans(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
     arr = annual_recurring_revenue(
         ids,
         as_of,
@@ -419,8 +424,8 @@ def client_standing(
         dataset.first_activity(),
         early_renewal_share,
         clients,
-    ).join(  # each client's product and whether it never paid: a trial is valued at its conversion
-        client_plans(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)),
+    ).join(
+        plans,
         on=CLIENT_ID,
         how="left",
         maintain_order="left",
@@ -530,6 +535,7 @@ def client_standing(
         previous=previous,
         previous_zone=[previous.zone.get(c) for c in ids],
         previous_probability=[previous.probability_of(c) for c in ids],
+        plans=plans,
         season_pause=pl.Series(ids, dtype=pl.String).is_in(pauses.get_column(CLIENT_ID).implode()).to_numpy(),
     )
 
