@@ -47,7 +47,6 @@ from churnml.modeling.export import (
     export_model,
     exported_dataset,
     exported_metadata,
-    feature_reference,
     holds_model_of,
 )
 from churnml.modeling.train import ChurnModel, lightgbm_params
@@ -350,8 +349,7 @@ def _model_card(
         monotone_features=sorted(k for k, v in result.monotone.items() if v),
         backtest=backtest_record(result),
         backtest_metrics={n: {k: float(v) for k, v in row.items()} for n, row in metrics.iterrows()},
-        feature_reference=result.feature_reference
-        or feature_reference(result.X_reference, clients=result.reference_clients or None),
+        feature_reference=result.feature_reference,
         season_reference=result.season_reference or None,
     )
 
