@@ -1048,6 +1048,27 @@ def test_a_client_without_activity_for_the_inactivity_days_left_by_the_inactivit
     assert why == {"x": "no order or activity for 90 days, the last on 2024-02-01"}
 
 
+def test_the_inactivity_departure_reason_reads_only_the_activity_events() -> None:
+    """Under label.activity_events [trip_started] a rider whose last trip was on 02-01 left the list by the
+    inactivity label, though it opened the app on 05-20: the reason says the trip, the activity the label
+    reads (it said "no longer active", reading the app open as activity)."""
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a", "x"], "created_at": [datetime(2023, 1, 1)] * 2}),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["a", "x", "x"],
+                "ts": [datetime(2024, 6, 1), datetime(2024, 2, 1, 9), datetime(2024, 5, 20, 8)],
+                "event": ["trip_started", "trip_started", "app_open"],
+            }
+        ),
+    }
+    dataset = Dataset(tables, "rides", datetime(2023, 1, 1), datetime(2024, 6, 3))
+    label = LabelConfig(source="inactivity", inactivity_days=90, activity_events=["trip_started"])
+    assert departure_reasons(dataset, ["x"], AS_OF, label) == {
+        "x": "no order or activity for 90 days, the last on 2024-02-01"
+    }
+
+
 def test_a_churns_record_followed_by_an_order_is_no_departure_reason_under_inactivity() -> None:
     """departure_reasons reads the return rule of label.source: under inactivity x's order of 02-15, after
     its record's 30-day wind-down, brought it back; the subscriptions rule (what auto gives data with a

@@ -892,8 +892,8 @@ def departure_reasons(
     2025-09-01, reason: price"; else by ``label.source`` (``auto`` resolved): under subscriptions (and mixed),
     its last term ended and no new one started within ``label.grace_days`` ("term ended 2025-09-01 and was not
     renewed within the 30-day grace"); under inactivity (and mixed, for the rest), no order or event for
-    ``label.inactivity_days`` ("no order or activity for 90 days, the last on 2025-05-02"); else "no longer
-    active"."""
+    ``label.inactivity_days`` ("no order or activity for 90 days, the last on 2025-05-02"; the events of
+    ``label.activity_events`` only, as the label reads them); else "no longer active"."""
     from churnml.labels import activity_times, customer_terms, resolved_label
     from churnml.scoring.assemble import unreturned_churns
 
@@ -940,7 +940,8 @@ def departure_reasons(
     rest = pl.Series([c for c in wanted if c not in why], dtype=pl.String)
     if label.source in ("inactivity", "mixed") and rest.len():
         seen = (
-            activity_times(dataset)
+            # the activity the label reads (label.activity_events): an app open is no trip when only trips count
+            activity_times(dataset, label.activity_events)
             .filter(pl.col(Scores.CLIENT_ID).is_in(rest.implode()) & (pl.col("_at") < cut))
             .group_by(Scores.CLIENT_ID)
             .agg(pl.col("_at").max())
