@@ -1163,3 +1163,39 @@ def test_a_re_offer_says_what_to_offer_from_the_use_of_the_trial(used, days, off
         schema={"trial_active_days": pl.UInt32, TRIAL_DAYS: pl.Int64},
     )
     assert frame.select(trial_offer(CFG)).item() == offer
+
+
+def test_complaints_are_demanding_only_beyond_the_clients_share_of_its_orders() -> None:
+    """Two riders of four months who left on 2024-12-15 with 4 complaints each in their last year, both worth
+    1,050 (1,500 paid x 0.7): the commuter's 4 came with 300 trips (1.3% of them, ordinary wear at
+    winback.demands_per_order 5%), the other's with 10 (40%). Only the second is let go for low loyalty with
+    high demands; the commuter, let go before, is attempted."""
+    clients = _frame(
+        [("rider", D(2024, 8, 1)), ("loud", D(2024, 8, 1))],
+        {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+    )
+    trips = [("rider", 5.0, D(2024, 8, 1) + (D(2024, 12, 1) - D(2024, 8, 1)) * i / 300) for i in range(300)]
+    payments = _frame(
+        trips + [("loud", 150.0, D(2024, 8, 1 + 2 * i)) for i in range(10)],
+        {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+    )
+    tickets = _frame(
+        [(c, D(2024, 9, 1 + 7 * i), "complaint") for c in ("rider", "loud") for i in range(4)],
+        {Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
+    )
+    data = Dataset(
+        tables={Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.TICKETS: tickets},
+        name="rides",
+        start=D(2024, 8, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = _frame(
+        [("rider", D(2024, 12, 15)), ("loud", D(2024, 12, 15))], {"client_id": pl.String, "churned_at": DT}
+    )
+    plan = winback_list(data, churns, CFG, default_margin=0.7).sort("client_id")
+    assert plan.select(
+        "client_id", "orders_last_year", "demands_last_year", "lifetime_value", "decision"
+    ).rows() == [
+        ("loud", 10, 4, 1050.0, LET_GO),
+        ("rider", 300, 4, 1050.0, ATTEMPT),
+    ]

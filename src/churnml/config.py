@@ -600,6 +600,10 @@ class WinbackConfig(_Section):
     discount_demands: int = Field(1, ge=1)
     low_loyalty_days: int = Field(365, ge=0)
     high_demands: int = Field(4, ge=1)
+    # complaints and requests are demanding (the two let-go tests above) only when more than this share of the
+    # client's orders of its last year: a commuter's 4 complaints in 300 trips are wear, a monthly account's 4 in
+    # 12 invoices are not (0: the counts alone)
+    demands_per_order: float = Field(0.05, ge=0, le=1)
     regular_orders: int = Field(10, ge=1)
     high_value_share: float = Field(0.2, ge=0, le=1)
     call_gap_days: tuple[int, int] = (3, 5)
