@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+import polars as pl
 import pytest
 
 from churnml.config import PlaybooksConfig, ZonesConfig, load_config
 from churnml.scoring.playbook import (
     ClientFacts,
+    b2b_playbook_note,
     choose_play,
     raised_zones,
     urgency_zone,
@@ -482,3 +484,35 @@ def test_the_cancellation_group_is_the_registry_s() -> None:
     assert all(
         s.group != CANCELLATION_GROUP for n, s in specs.items() if not n.startswith("support_cancellation")
     )
+
+
+RIDERS = pl.DataFrame({"client_id": ["r1", "r2"], "created_at": [datetime(2026, 6, 1)] * 2})
+SAID = (
+    "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
+    "purchase plans and budget, training sessions, escalation to head_of_customer_success), and no client has "
+    "an owner nor a subscription term (a consumer app, a shop, pay-per-use): say the actions your way in "
+    "playbooks.actions, playbooks.families and playbooks.rules (README, 'A consumer app or a shop')"
+)
+
+
+@pytest.mark.parametrize(
+    ("clients", "has_terms", "playbooks", "expected"),
+    [
+        (RIDERS, False, PLAYBOOKS, SAID),  # riders without owners nor terms, the B2B words: said
+        (RIDERS.with_columns(owner=pl.lit(None, pl.String)), False, PLAYBOOKS, SAID),  # an empty owner column
+        (RIDERS.with_columns(owner=pl.Series(["anna", None])), False, PLAYBOOKS, None),  # an account team
+        (RIDERS, True, PLAYBOOKS, None),  # subscription terms: renewals, a B2B shape
+        (  # the user's own words for one family: the playbook was looked at
+            RIDERS,
+            False,
+            PLAYBOOKS.model_copy(
+                update={"actions": {**PLAYBOOKS.actions, "red": {"A": "Push", "B": "Push", "C": "Push"}}}
+            ),
+            None,
+        ),
+    ],
+)
+def test_b2b_playbook_note_only_for_clients_without_owners_or_terms_under_the_shipped_words(
+    clients, has_terms, playbooks, expected
+) -> None:
+    assert b2b_playbook_note(clients, has_terms, playbooks) == expected

@@ -47,6 +47,7 @@ from datetime import date
 import polars as pl
 
 from churnml.config import Play, PlaybooksConfig, ZonesConfig
+from churnml.contract.schemas import Clients
 from churnml.scoring.crm import days_text
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "ZONE_RANK",
     "ChosenPlay",
     "ClientFacts",
+    "b2b_playbook_note",
     "choose_play",
     "escalations",
     "raised_zones",
@@ -349,6 +351,35 @@ def escalations(
         role if not q and t in escalate.get(z, ()) else ""
         for z, t, q in zip(zones, tiers, quiet, strict=True)
     ]
+
+
+def b2b_playbook_note(clients: pl.DataFrame, has_terms: bool, cfg: PlaybooksConfig) -> str | None:
+    """A note when the list would speak to an account team the data does not have: the playbook's actions,
+    families and rules are the shipped B2B words (owner calls, business reviews, budget calls), while no client
+    has an ``owner`` and there is no subscriptions table (``has_terms`` False): a consumer app, a shop, a
+    pay-per-use service, whose riders got "Quarterly business review; look for expansion" and "No recent order
+    or use: call about purchase plans and budget". None when a client has an owner, the data has terms, or any
+    of the three was given in the user's words."""
+    owners = Clients.OWNER in clients.columns and (
+        clients.get_column(Clients.OWNER)
+        .cast(pl.String)
+        .str.strip_chars()
+        .replace("", None)
+        .drop_nulls()
+        .len()
+        > 0
+    )
+    shipped = PlaybooksConfig()
+    own_words = (cfg.actions, cfg.families, cfg.rules) != (shipped.actions, shipped.families, shipped.rules)
+    if owners or has_terms or own_words:
+        return None
+    escalation = f", escalation to {cfg.escalation_role}" if cfg.escalation_role else ""
+    return (
+        "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
+        f"purchase plans and budget, training sessions{escalation}), and no client has an owner nor a "
+        "subscription term (a consumer app, a shop, pay-per-use): say the actions your way in playbooks.actions, "
+        "playbooks.families and playbooks.rules (README, 'A consumer app or a shop')"
+    )
 
 
 def zone_thresholds(churn_rate: float) -> tuple[float, float]:
