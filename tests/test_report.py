@@ -391,6 +391,50 @@ def test_crm_views_without_their_table_make_no_section(
     )
 
 
+def test_a_list_without_owners_or_terms_has_no_owner_nor_renewal_sections() -> None:
+    """A pay-per-use service's riders: no owner (every client unassigned) and no subscription term (renewal
+    columns false, no renewal date). The report had "Renewals due (0)" and one owner block, "unassigned: 2244
+    clients", repeating the red and yellow table; neither section nor its link is there now. With one
+    owner and one term both are back."""
+    riders = scores_frame().with_columns(
+        pl.lit(None, pl.String).alias(Columns.OWNER),
+        pl.lit(None, pl.String).alias(Columns.ACTS),
+        pl.lit(False).alias(Columns.RENEWAL_DUE),
+        pl.lit(False).alias(Columns.IN_GRACE),
+        pl.lit(None, pl.Int64).alias(Columns.RENEWAL_DAYS),
+        pl.lit(None, pl.Date).alias(Columns.RENEWAL_DATE),
+    )
+    settings: dict[str, Any] = {
+        "as_of": AS_OF,
+        "model_version": "7",
+        "drifted": {},
+        "top_drivers": 3,
+        "max_clients": 2,
+    }
+    page = report_html(riders, history_frame(), **settings)
+    shown = (
+        "id='renewals'" in page,
+        'href="#renewals"' in page,
+        "id='owners'" in page,
+        'href="#owners"' in page,
+    )
+    assert shown == (False, False, False, False)
+    accounts = riders.with_columns(
+        pl.Series(Columns.ACTS, ["ann", None, None]),
+        pl.Series(Columns.RENEWAL_DUE, [True, False, False]),
+        pl.Series(Columns.RENEWAL_DAYS, [20, None, None], dtype=pl.Int64),
+        pl.Series(Columns.RENEWAL_DATE, [AS_OF + timedelta(days=20), None, None]),
+    )
+    page = report_html(accounts, history_frame(), **settings)
+    shown = (
+        "id='renewals'" in page,
+        'href="#renewals"' in page,
+        "id='owners'" in page,
+        'href="#owners"' in page,
+    )
+    assert shown == (True, True, True, True)
+
+
 @pytest.mark.parametrize(
     ("row", "expected"),
     [

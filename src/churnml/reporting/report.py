@@ -617,11 +617,34 @@ def _observed(scores: pl.DataFrame, column: str) -> bool:
     return column in scores.columns and scores.get_column(column).null_count() < scores.height
 
 
+def _owned(scores: pl.DataFrame) -> bool:
+    """Some client of the list has an owner (``owner``, else ``acts``, other than empty or "unassigned"): an
+    account team to give a section each (a consumer app's users, a rider of a car-sharing service, have none)."""
+    for column in (Scores.OWNER, Scores.ACTS):
+        if column in scores.columns:
+            names = scores.get_column(column).cast(pl.String).str.strip_chars().drop_nulls()
+            if names.filter(~names.is_in(["", "unassigned"])).len():
+                return True
+    return False
+
+
+def _with_terms(scores: pl.DataFrame) -> bool:
+    """The list has renewal columns and some client a term to renew (a renewal date, a renewal due or a
+    grace period): without any (no subscriptions table, pay-per-use) a renewals view is always empty."""
+    if not {Scores.RENEWAL_DUE, Scores.IN_GRACE} <= set(scores.columns):
+        return False
+    flagged = scores.select(
+        pl.col(Scores.RENEWAL_DUE).fill_null(False) | pl.col(Scores.IN_GRACE).fill_null(False)
+    )
+    return _observed(scores, Scores.RENEWAL_DATE) or bool(flagged.to_series().any())
+
+
 def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_days: int, limit: int) -> str:
-    """Renewals due (grace periods first), silent clients, stalled onboarding and recent data exports."""
+    """Renewals due (grace periods first; none without a term, :func:`_with_terms`), silent clients, stalled
+    onboarding and recent data exports."""
     cols = set(scores.columns)
     out = []
-    if {Scores.RENEWAL_DUE, Scores.IN_GRACE} <= cols:
+    if _with_terms(scores):
         due = scores.filter(pl.col(Scores.RENEWAL_DUE) | pl.col(Scores.IN_GRACE)).sort(
             Scores.IN_GRACE, Scores.RENEWAL_DAYS, descending=[True, False], nulls_last=True
         )
@@ -712,7 +735,9 @@ def _owner_sections(
     """One block per owner: their red and yellow clients and their green ones with a renewal due (first
     ``limit``): the heading counts a renewal due, so its row is there to act on."""
     owner_col = Scores.OWNER if Scores.OWNER in scores.columns else Scores.ACTS
-    if owner_col not in scores.columns:
+    if owner_col not in scores.columns or not _owned(
+        scores
+    ):  # no account team: one "unassigned" block of all
         return ""
     blocks = []
     due = (
@@ -1117,7 +1142,7 @@ def report_html(
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
 {f"<p class='muted'>{_e(zone_rule)}.</p>" if zone_rule else ""}
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>{'<a href="#left">left</a>' if show_left else ""}
-<a href="#renewals">renewals</a>{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}<a href="#owners">by owner</a>
+{'<a href="#renewals">renewals</a>' if _with_terms(scores) else ""}{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}{'<a href="#owners">by owner</a>' if _owned(scores) else ""}
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>The data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
