@@ -735,9 +735,7 @@ def _owner_sections(
     """One block per owner: their red and yellow clients and their green ones with a renewal due (first
     ``limit``): the heading counts a renewal due, so its row is there to act on."""
     owner_col = Scores.OWNER if Scores.OWNER in scores.columns else Scores.ACTS
-    if owner_col not in scores.columns or not _owned(
-        scores
-    ):  # no account team: one "unassigned" block of all
+    if owner_col not in scores.columns or not _owned(scores):  # no account team: no "unassigned" block of all
         return ""
     blocks = []
     due = (
