@@ -778,3 +778,34 @@ def test_a_list_of_clients_billed_in_two_currencies_gives_their_arr_converted(
         f"note: payments.amount converted into score.currency (data.currency_rates): "
         f"{yen_rows['payments']:,} rows in JPY at 0.006" in shown
     )
+
+
+def test_scoring_names_an_unknown_client_of_a_csv_table_by_its_line_as_validate_does(tmp_path: Path) -> None:
+    """Parquet events are scanned, the CSV tables beside them read whole: their unknown client_id was named
+    by its data row (row=3), where validate names the line an editor shows (line=5: the header and a blank
+    line counted)."""
+    from churnml.contract.validation import ContractError
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,created_at\nc1,2024-01-01\n\nc2,2024-01-02\n")
+    (folder / "subscriptions.csv").write_text(
+        "client_id,start_date,end_date,mrr\nc1,2024-01-01,2025-01-01,10\n\n"
+        "c2,2024-01-01,2025-01-01,10\nc9,2024-01-01,2025-01-01,10\n"
+    )
+    pl.DataFrame(
+        {
+            "client_id": ["c1", "c2"],
+            "ts": [datetime(2024, 2, 1), datetime(2024, 2, 2)],
+            "event": ["login"] * 2,
+        }
+    ).write_parquet(folder / "events.parquet")
+    expected = (
+        "table 'subscriptions', column 'client_id': client_id not found in table 'clients' (1 rows). e.g. "
+    )
+    with pytest.raises(ContractError) as scoring:
+        open_scoring_data(folder, load_config(None))
+    assert str(scoring.value) == expected + "line=5, client_id='c9'"
+    with pytest.raises(ContractError) as validating:
+        read_dataset(folder, load_config(None).data)
+    assert str(validating.value) == str(scoring.value)

@@ -163,3 +163,44 @@ def test_batches_observe_a_late_payments_log_from_the_whole_portfolios_start(tmp
     assert paid
     a, b = whole.frame, batched.frame
     np.testing.assert_array_equal(a[a.columns[4:]].to_numpy(), b[b.columns[4:]].to_numpy())
+
+
+def test_a_batch_names_an_unknown_client_by_its_row_or_line_in_the_file_as_the_whole_read(tmp_path):
+    """A training batch holds a third of the rows: its error said the row within the batch (row=3 for the
+    file's row 61), and a CSV's row where validate says the line an editor shows."""
+    from datetime import date
+
+    from churnml.config import DataConfig
+    from churnml.contract.io import read_dataset
+    from churnml.contract.schemas import Table
+    from churnml.contract.validation import ContractError
+
+    write_synthetic_dataset(SynthParams(clients=40, months=6, seed=3), tmp_path / "full", tmp_path / "truth")
+    clients = pl.read_parquet(tmp_path / "full" / "clients.parquet")
+    events = pl.read_parquet(tmp_path / "full" / "events.parquet").head(80)
+    stray = events.slice(60, 1).with_columns(pl.lit("nobody").alias("client_id"))
+    events = pl.concat([events.head(60), stray, events.slice(60)])  # the file's row 61
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    clients.write_parquet(folder / "clients.parquet")
+    events.write_parquet(folder / "events.parquet")
+    with pytest.raises(ContractError) as whole:
+        read_dataset(folder, DataConfig())
+    assert str(whole.value).endswith("(1 rows). e.g. row=61, client_id='nobody'")
+    with pytest.raises(ContractError) as batched:
+        training_table(folder, load_config(None, ["train.batch_clients=15"]))  # 3 batches
+    assert str(batched.value) == str(whole.value)
+    # a CSV (batches read only Parquet folders: its batch read directly), a blank line after the header
+    text = events.with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")).write_csv()
+    header, rest = text.split("\n", 1)
+    (folder / "events.parquet").unlink()
+    (folder / "events.csv").write_text(f"{header}\n\n{rest}")
+    with pytest.raises(ContractError) as whole:
+        read_dataset(folder, DataConfig())
+    assert str(whole.value).endswith("(1 rows). e.g. line=63, client_id='nobody'")  # header, blank, rows 1-61
+    files = {Table.CLIENTS: folder / "clients.parquet", Table.EVENTS: folder / "events.csv"}
+    parts = 3
+    part = next(p for p in range(parts) if stray.select(client_partition(parts, p)).item())
+    with pytest.raises(ContractError) as batched:
+        batches._read_batch(files, DataConfig(as_of=date(2030, 1, 1)), parts, part)
+    assert str(batched.value) == str(whole.value)

@@ -57,6 +57,7 @@ __all__ = [
     "ADAPT_REPORT",
     "OTHER_DELIMITERS",
     "as_of_limit",
+    "checked_file_references",
     "contract_table",
     "csv_data_lines",
     "csv_layout",
@@ -79,6 +80,7 @@ __all__ = [
     "validated_table",
     "with_csv_lines",
     "with_default_permissions",
+    "with_file_rows",
     "write_json_atomic",
     "write_parquet_atomic",
     "write_tables",
@@ -327,6 +329,31 @@ def with_csv_lines(error: ContractError, path: Path, csv_config: CsvConfig | Non
         pl.col("row").replace_strict(lines, default=None, return_dtype=pl.Int64)
     ).rename({"row": "line"})
     return ContractError(error.table, error.problem, error.column, named, error.count)
+
+
+def with_file_rows(error: ContractError, file_rows: pl.Series) -> ContractError:
+    """``error`` raised on a part of a table (a client batch's rows) with its example rows, 1-based rows of
+    that part, named by the 1-based rows of the whole table they are: ``file_rows`` holds the table's row of
+    each of the part's rows, in the part's order. ``error`` itself without example rows."""
+    examples = error.examples
+    if examples is None or "row" not in examples.columns:
+        return error
+    rows = file_rows.gather(examples.get_column("row") - 1).cast(pl.Int64)
+    named = examples.with_columns(rows.alias("row"))
+    return ContractError(error.table, error.problem, error.column, named, error.count)
+
+
+def checked_file_references(
+    tables: Mapping[Table, pl.DataFrame], files: Mapping[Table, Path], cfg: DataConfig
+) -> None:
+    """Raise when any table holds a ``client_id`` that is not in ``clients``
+    (:func:`~churnml.contract.validation.checked_references`), its rows named as in every other contract
+    error: a CSV file's by the line each starts on (:func:`with_csv_lines`), a Parquet file's by its row.
+    ``tables`` are the whole tables read from ``files``, rows in file order (blank CSV lines skipped)."""
+    try:
+        checked_references(tables, cfg.max_examples)
+    except ContractError as exc:
+        raise with_csv_lines(exc, files[Table(exc.table)], cfg.csv) from None
 
 
 def read_table(
@@ -620,10 +647,7 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
         )
 
     tables, repairs = read_tables(files, cfg)
-    try:
-        checked_references(tables, cfg.max_examples)
-    except ContractError as exc:
-        raise with_csv_lines(exc, files[Table(exc.table)], cfg.csv) from None
+    checked_file_references(tables, files, cfg)
     tables, repairs = with_created_repaired(tables, repairs)
     tables, repairs = with_churn_events(tables, repairs, cfg.churn_events)
 

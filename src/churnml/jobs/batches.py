@@ -161,12 +161,23 @@ def _batch_rows(path: Path, split: Path | None, keep: pl.Expr, part: int) -> pl.
     return pl.read_parquet(folder, hive_partitioning=False)
 
 
+def _file_rows(path: Path, keep: pl.Expr, whole: pl.DataFrame | None) -> pl.Series:
+    """The 1-based row in the table file at ``path`` of each of one batch's rows (``keep``), in the batch's
+    order: from ``whole`` (a CSV file's rows as read, blank lines skipped) or a scan of the Parquet file's
+    ids. Read only when an error names the batch's rows."""
+    rows = whole.lazy() if whole is not None else pl.scan_parquet(path).select(CLIENT_ID)
+    return rows.with_row_index("row", offset=1).filter(keep).collect().get_column("row")
+
+
 def _read_batch(
     files: dict[Table, Path], cfg: DataConfig, parts: int, part: int, split: dict[Table, Path] | None = None
 ) -> tuple[dict[Table, pl.DataFrame], dict[str, dict[str, int]]]:
-    """One batch's validated tables (what :func:`read_dataset` does, on the batch's rows only)."""
-    from churnml.contract.io import as_of_limit, contract_table, read_table
+    """One batch's validated tables (what :func:`read_dataset` does, on the batch's rows only). A breach of
+    the contract names its rows as the whole read does (:func:`churnml.contract.io.with_csv_lines`): a CSV
+    file's by their lines, a Parquet file's by their rows in the file, not in the batch."""
+    from churnml.contract.io import as_of_limit, contract_table, read_table, with_csv_lines, with_file_rows
     from churnml.contract.validation import (
+        ContractError,
         checked_references,
         coerced_table,
         with_churn_events,
@@ -176,6 +187,13 @@ def _read_batch(
     keep = client_partition(parts, part)
     tables: dict[Table, pl.DataFrame] = {}
     repairs: dict[str, dict[str, int]] = {}
+    wholes: dict[Table, pl.DataFrame] = {}  # the CSV tables read whole, to name an error's lines
+
+    def in_file(error: ContractError) -> ContractError:
+        table = Table(error.table)
+        rows = _file_rows(files[table], keep, wholes.get(table))
+        return with_csv_lines(with_file_rows(error, rows), files[table], cfg.csv)
+
     limit = as_of_limit(cfg)
     for table, path in files.items():
         if path.name.endswith(".parquet"):
@@ -183,22 +201,35 @@ def _read_batch(
         else:
             whole, skipped = read_table(path, table, cfg.max_examples, cfg.csv)
             raw, skipped = whole.filter(keep), (skipped if part == 0 else {})
+            wholes[table] = whole.select(CLIENT_ID)
         if raw.height == 0:  # no row of this batch's clients: the table's types from its first row
             first = (
                 pl.scan_parquet(path).head(1).collect() if path.name.endswith(".parquet") else whole.head(1)
             )
-            coerced, repaired = coerced_table(first, CONTRACT[table], cfg.max_examples, cfg.timezone)
+            try:  # the file's first row: its row 1
+                coerced, repaired = coerced_table(first, CONTRACT[table], cfg.max_examples, cfg.timezone)
+            except ContractError as exc:
+                raise with_csv_lines(exc, path, cfg.csv) from None
             coerced, fixed = coerced.clear(), {}
         else:
-            coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples, cfg.timezone)
+            try:
+                coerced, repaired = coerced_table(raw, CONTRACT[table], cfg.max_examples, cfg.timezone)
+            except ContractError as exc:
+                raise in_file(exc) from None
             fixed = dict(repaired.counts)
         del raw
-        tables[table], found = contract_table(coerced, table, cfg, limit)
+        try:
+            tables[table], found = contract_table(coerced, table, cfg, limit)
+        except ContractError as exc:
+            raise in_file(exc) from None
         del coerced
         counts = {**skipped, **fixed, **found}
         if counts:
             repairs[str(table)] = counts
-    checked_references(tables, cfg.max_examples)
+    try:
+        checked_references(tables, cfg.max_examples)
+    except ContractError as exc:
+        raise in_file(exc) from None
     tables, repairs = with_created_repaired(tables, repairs)  # a batch holds every row of its clients
     return with_churn_events(tables, repairs, cfg.churn_events)
 

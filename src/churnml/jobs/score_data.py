@@ -394,6 +394,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     ids) or whose ids need trimming, or a label source reading the events' whole history, read every
     table (:func:`churnml.contract.io.read_dataset`)."""
     from churnml.contract.io import (
+        checked_file_references,
         dataset_files,
         file_checksum,
         read_dataset,
@@ -404,7 +405,6 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     )
     from churnml.contract.validation import (
         ContractError,
-        checked_references,
         midnight_after,
         timestamp_span,
         with_churn_events,
@@ -423,7 +423,8 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
             )
     small_files = {t: p for t, p in files.items() if t != Table.EVENTS}
     tables, repairs = read_tables(small_files, cfg.data)
-    checked_references(tables, cfg.data.max_examples)
+    # a CSV's rows named by their lines, as validate names them
+    checked_file_references(tables, small_files, cfg.data)
     scan = typed_scan(scanned_parquet(events, Table.EVENTS), Table.EVENTS, cfg.data.timezone)
     if scan is None:
         # times stored as text, float ids, ...: the eager read coerces and checks them as validate does
