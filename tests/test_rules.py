@@ -2448,6 +2448,51 @@ def test_no_activity_waits_out_the_season_of_a_buyer_of_every_spring(as_of, orde
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
 
 
+def _monthly(first: tuple[int, int], last: tuple[int, int], day: int = 20) -> list[datetime]:
+    """The ``day`` of every month from ``first`` to ``last`` (year, month), both included."""
+    months = range(first[0] * 12 + first[1] - 1, last[0] * 12 + last[1])
+    return [datetime(m // 12, m % 12 + 1, day) for m in months]
+
+
+@pytest.mark.parametrize(
+    ("orders", "fires", "season"),
+    [
+        # a monthly buyer that paused 300 days once (2024-08-20 to 2025-06-16) across the day a year ago
+        # (2025-01-06), silent 200 days since 2025-06-19: last year it had ordered through June to August, it
+        # did not stop in June: no season, flagged (read as its season before: 200 days within 300)
+        ([*_monthly((2024, 1), (2024, 8)), datetime(2025, 6, 16), datetime(2025, 6, 19)], True, None),
+        # it stopped on 2024-06-20 a year ago, the day of the year it stopped on now (2025-06-19), and came back
+        # on 2025-05-19: with no order two years back, that one year is all there is to read: its season
+        ([*_monthly((2024, 1), (2024, 6)), datetime(2025, 5, 19), datetime(2025, 6, 19)], False, 333),
+        # the same with orders every month of 2023 on record: two years ago it ordered right through the
+        # summer and autumn, last year's pause was a one-off: flagged (read as its season before)
+        ([*_monthly((2023, 1), (2024, 6)), datetime(2025, 5, 19), datetime(2025, 6, 19)], True, None),
+    ],
+)
+def test_one_pause_across_the_day_a_year_ago_is_no_season(orders, fires, season) -> None:
+    """A season is the same pause every year the client's orders reach back to, begun when this one did (its
+    last order on the same day of the year, give or take a month), not any pause that spans the day."""
+    from churnml.scoring.rules import SEASON_GAP, no_activity_flags
+
+    as_of = date(2026, 1, 5)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [datetime(2023, 1, 1)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["c"] * len(orders),
+                "amount": [80.0] * len(orders),
+                "paid_at": pl.Series(orders, dtype=pl.Datetime("us")),
+            }
+        ),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=90, no_activity_rhythm=1.5)
+    flags = no_activity_flags(tables, ["c"], as_of, cfg)
+    assert flags is not None and flags.get_column("_quiet").to_list() == [200]
+    assert flags.get_column(SEASON_GAP).to_list() == [season]
+    out = fired_rules(tables, ["c"], as_of, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
+
+
 # a garden shop's buyer of every spring ("spring") beside a monthly buyer gone quiet on the same day ("gone")
 SPRING_DAYS = (
     datetime(2024, 3, 1),

@@ -1018,6 +1018,36 @@ def test_a_seasonal_buyer_gone_by_silence_waits_out_its_seasons_pause(as_of, dec
         assert row["decision_reason"] == reason
 
 
+def test_a_buyer_gone_by_silence_after_one_long_pause_is_courted_not_left_to_a_season() -> None:
+    """Monthly orders until 2024-08-20, a pause of 300 days across the day a year ago (to 2025-06-16), a last
+    order on 2025-06-19: 200 days of silence were read as its season (200 within 300: wait); last year it
+    ordered through June to August, so this is no season, and it is courted."""
+    from churnml.config import LabelConfig
+    from churnml.labels import churn_dates
+
+    paid = [D(2024, m, 20) for m in range(1, 9)] + [D(2025, 6, 16), D(2025, 6, 19)]
+    data = Dataset(
+        tables={
+            Table.CLIENTS: _frame(
+                [("c", D(2024, 1, 1))], {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT}
+            ),
+            Table.PAYMENTS: _frame(
+                [("c", 100.0, d) for d in paid],
+                {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+            ),
+        },
+        name="shop",
+        start=D(2024, 1, 1),
+        as_of=D(2026, 1, 5),
+    )
+    label = LabelConfig(source="inactivity", grace_days=30, inactivity_days=90, horizon_days=90)
+    cfg = CFG.model_copy(update={"cost_per_attempt": 5.0})
+    row = winback_list(data, churn_dates(data, label), cfg, 0.5, 30, "inactivity", rhythm=1.5).row(
+        0, named=True
+    )
+    assert row["decision"] == "attempt"
+
+
 def test_a_seasonal_buyer_is_valued_on_its_last_year_not_its_season_annualised() -> None:
     """Gone on 2024-05-15 (a churns record) two weeks after its second season's last order: three monthly
     orders of 100 in its last year, not a monthly payment of 100 (1,216.67 a year)."""

@@ -273,7 +273,8 @@ def _no_activity(
     or event (of ``activity_events``, None: every one) before ``cut`` is ``days`` or more ago (its creation
     when it has none), and ``rhythm`` times its usual gap between orders or more (:func:`order_rhythm_days`: a
     quarterly buyer 40 days after an order is on its rhythm) and, then, longer than its orders paused across the
-    same day 52 weeks before (:func:`seasonal_gap_days`: its season), and what that says ("last order or activity on
+    same day 52 weeks before when that pause is its season, the same pause every year its orders reach back to
+    (:func:`seasonal_gap_days`; one pause across the day is none), and what that says ("last order or activity on
     2025-08-03, 120 days ago, 4 times its usual gap of 30 days"); None without events and payments. With an events table, a payment while a term of the
     client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
@@ -432,22 +433,55 @@ def order_rhythm_days(order_stamps: pl.LazyFrame) -> pl.DataFrame:
 # a client's pause between orders across the same day a year before (:func:`seasonal_gap_days`), in days
 SEASON_GAP = "_season_gap"
 _YEAR_OF_WEEKS = timedelta(days=364)  # 52 weeks: the same weekday
+# a season's pause begins on the same day of the year give or take a month: the client's last order before it
+# within this many days of that day a year earlier (a buyer of every spring placing one order less, April 1 not
+# May 1, is still on its season; one that stopped three months earlier last year is not)
+SEASON_SLACK_DAYS = 31
+
+
+def _last_order_before(stamps: pl.LazyFrame, instant: datetime, name: str) -> pl.LazyFrame:
+    """``client_id``, ``name``: each client's last order (``t``) before ``instant``; clients without one left out."""
+    return stamps.filter(pl.col("t") < instant).group_by(CLIENT_ID).agg(pl.col("t").max().alias(name))
 
 
 def seasonal_gap_days(order_stamps: pl.LazyFrame, cut: datetime) -> pl.DataFrame:
-    """``client_id``, :data:`SEASON_GAP`: the days between a client's last order before the instant 52 weeks
-    before ``cut`` and its first order after it (before ``cut``), for the clients with both: how long its orders
-    paused across that day a year ago. A garden shop's buyer of every spring (March to May) paused 304 days from
-    May to March: silent 259 days in January, it is where it was a year earlier; in mid-March, silent 313 days
-    against a 31-day gap a year earlier, it is late for its season. ``order_stamps``: ``client_id``, ``t``."""
-    year_ago = cut - _YEAR_OF_WEEKS
+    """``client_id``, :data:`SEASON_GAP`: for each client whose silence at ``cut`` is its season, how long its
+    orders paused across the same day 52 weeks before ``cut`` (from its last order before that day to its first
+    after it, before ``cut``). ``order_stamps``: ``client_id``, ``t``.
+
+    One pause across that day is no season (a client that stopped once for 300 days and came back): a season is
+    the same pause each year. The pause a year ago must have begun when this one did, its last order on the day
+    of the year of the client's last order before ``cut``, give or take :data:`SEASON_SLACK_DAYS`, and ended
+    in a return (an order after the day, before ``cut``); and so in every
+    earlier year its orders reach back to (an order before the same day 2, 3, ... years earlier: a client
+    ordering through that stretch two years ago paused by chance last year). A garden shop's buyer of every
+    spring (March to May) stopped on May 1 and came back on March 2: silent 249 days in January, it is where
+    it was a year earlier; in mid-March, its last order a year earlier was on March 2, not in May: it is late
+    for its season (no row). A monthly buyer that paused from August to June a year ago and stopped in June
+    this year has no season either."""
     stamps = order_stamps.filter(pl.col("t") < cut)
-    before = stamps.filter(pl.col("t") < year_ago).group_by(CLIENT_ID).agg(pl.col("t").max().alias("_before"))
+    year_ago = cut - _YEAR_OF_WEEKS
     after = stamps.filter(pl.col("t") >= year_ago).group_by(CLIENT_ID).agg(pl.col("t").min().alias("_after"))
-    return (
-        before.join(after, on=CLIENT_ID)
-        .select(CLIENT_ID, (pl.col("_after") - pl.col("_before")).dt.total_days().alias(SEASON_GAP))
+    spans = stamps.group_by(CLIENT_ID).agg(
+        pl.col("t").max().alias("_last"), pl.col("t").min().alias("_first")
+    )
+    frame = (
+        spans.join(_last_order_before(stamps, year_ago, "_before"), on=CLIENT_ID)
+        .join(after, on=CLIENT_ID)
         .collect()
+    )
+    first = frame.get_column("_first").min()
+    years = 0 if first is None else int((cut - first) / _YEAR_OF_WEEKS)  # type: ignore[operator]
+    same = pl.lit(True)
+    for k in range(1, years + 1):
+        shift = _YEAR_OF_WEEKS * k
+        before = _last_order_before(stamps, cut - shift, f"_before{k}").collect()
+        frame = frame.join(before, on=CLIENT_ID, how="left")
+        # its last order k years before this silence's: on the same day of the year (unknown: not observed)
+        apart = (pl.col(f"_before{k}") - (pl.col("_last") - shift)).dt.total_days().abs()
+        same &= (apart <= SEASON_SLACK_DAYS).fill_null(True)
+    return frame.filter(same).select(
+        CLIENT_ID, (pl.col("_after") - pl.col("_before")).dt.total_days().alias(SEASON_GAP)
     )
 
 
