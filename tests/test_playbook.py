@@ -349,8 +349,8 @@ def test_a_cancellation_request_driver_is_no_ticket_follow_up(
         ),
         (
             ["score.zones.method=capacity"],
-            "Zones: the 50 clients with the largest revenue at risk (churn probability x ARR) are red, the next "
-            "150 yellow; an early-warning rule can raise a zone (zone_raised_by)",
+            "Zones: the 50 clients with the largest revenue at risk (churn probability x ARR, a trial's on "
+            "conversion) are red, the next 150 yellow; an early-warning rule can raise a zone (zone_raised_by)",
         ),
         (
             ["score.zones.exit_weeks=1", "score.zones.exit_margin=0", "score.zones.red=0.325"],

@@ -341,3 +341,95 @@ def test_a_bucket_says_a_clients_seasons_pause_as_the_polars_list_does() -> None
     cited = {c: {r[f"d|driver_{i}_feature"] for i in (1, 2, 3)} for c, r in rows.items()}
     assert not cited["spring"] & silence
     assert cited["gone"] & silence
+
+
+def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_whole_list() -> None:
+    """p1 and p2 pay 12,000 and 6,000 a year for growth, t1 trials it (never paid) with 6 complaints in the month.
+    Alone in its bucket t1 has no paying client to be valued against (it read "6 complaints in 365 days for EUR
+    0 of ARR": let go); the driver weighs the bucket's counts against its conversion over the whole list (9,000,
+    6.7 per 10,000: kept), as the Polars list does."""
+    import numpy as np
+
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.scoring.spark_buckets import BucketContext, assembled_scores, bucket_scores
+    from churnml.scoring.standing import PreviousWeek, client_standing
+    from test_explain import silence_model
+
+    at, start = datetime(2024, 6, 3), datetime(2024, 1, 1)
+    ids = ["p1", "p2", "t1"]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ids, "created_at": [start] * 3}),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ids,
+                "start_date": [start, start, datetime(2024, 5, 24)],
+                "end_date": [datetime(2025, 1, 1)] * 2 + [datetime(2024, 6, 7)],
+                "mrr": [1_000.0, 500.0, 0.0],
+                "product": ["growth"] * 3,
+            }
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {"client_id": ["p1", "p2"], "amount": [1_000.0, 500.0], "paid_at": [datetime(2024, 5, 1)] * 2}
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["t1"] * 6, "opened_at": [datetime(2024, 5, 28)] * 6, "kind": ["complaint"] * 6}
+        ),
+    }
+    names = ("payments_days_since_payment", "payments_gap_ratio", "payments_paid_182d")
+    ctx = BucketContext(
+        as_of=at.date(),
+        prev_date=at.date() - timedelta(days=7),
+        todo=(at.date(),),
+        reused=frozenset(),
+        name="saas",
+        start=start,
+        data_as_of=at,
+        activity_start=start,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(currency="EUR"),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=[]),
+        model=silence_model(list(names)),
+        names=names,
+        reference=np.array([30.0, 1.0, 400.0]),
+    )
+    parts = []
+    for bucket_ids in (["p1", "p2"], ["t1"]):
+        keep = pl.col("client_id").is_in(bucket_ids)
+        bucket = Dataset(
+            {t: f.filter(keep) for t, f in tables.items()}, "saas", start, at, activity_start=start
+        )
+        spine = pl.DataFrame({"client_id": bucket_ids, "snapshot": [at.date()] * len(bucket_ids)})
+        features = build_features(bucket, spine, FeaturesConfig()).select(
+            "client_id", pl.col("snapshot").cast(pl.Date), *names
+        )
+        parts.append(bucket_scores(bucket, features, None, ctx)[0])
+    cfg = load_config(None)
+    listed = assembled_scores(
+        parts,
+        at.date(),
+        label=ctx.label,
+        score=ctx.score,
+        value=ctx.value,
+        playbooks=cfg.playbooks,
+        data_start=start,
+    ).sort("client_id")
+    assert listed.get_column("conversion_arr").to_list() == [None, None, 9_000.0]
+    assert listed.get_column("not_worth_keeping").to_list() == [False, False, False]
+    # the Polars list's own verdict, on the whole list at once
+    whole = client_standing(
+        Dataset(tables, "saas", start, at, activity_start=start),
+        ids,
+        np.array([0.2, 0.2, 0.8]),
+        PreviousWeek(ctx.prev_date, [], np.zeros(0), {}),
+        pl.DataFrame(schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64}),
+        at.date(),
+        label=ctx.label,
+        features=ctx.features,
+        score=ctx.score,
+        value=ctx.value,
+        rules=ctx.rules,
+    )
+    assert whole.keep.get_column("not_worth_keeping").to_list() == [False, False, False]

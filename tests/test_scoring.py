@@ -261,6 +261,19 @@ def test_capacity_zones_rank_each_zone_by_revenue_at_risk_without_the_threshold_
     assert standing.valued.get_column(Scores.PRIORITY).to_list() == [1, 2, 3]
 
 
+def test_capacity_zones_weigh_a_trial_at_its_conversion_as_its_priority_does() -> None:
+    # a: p 0.3 x 1,200 = 360 at risk; b: p 0.02 x 12,000 = 240; t never paid (a free term), p 0.9 x 6,600 (the
+    # median of the paying clients' ARR) = 5,940 at stake: red with a, b yellow. At its revenue at risk of 0 it
+    # could never be red (a, b red, t yellow) while its priority ranked it first; last week's zones alike
+    prev = PreviousWeek(date(2026, 11, 28), ["a", "b", "t"], np.array([0.3, 0.02, 0.9]), {})
+    standing = _capacity_standing({"a": 100.0, "b": 1_000.0, "t": 0.0}, {"a": 0.3, "b": 0.02, "t": 0.9}, prev)
+    assert standing.zone == ["red", "yellow", "red"]
+    assert standing.valued.get_column(Scores.CONVERSION_ARR).to_list() == [None, None, 6_600.0]
+    assert standing.valued.get_column(Scores.REVENUE_AT_RISK).to_list()[2] == 0.0  # no trial value at risk
+    assert standing.valued.get_column(Scores.PRIORITY).to_list() == [2, 3, 1]
+    assert standing.previous_zone == ["red", "yellow", "red"]  # not new in red: red last week too
+
+
 @pytest.mark.parametrize(
     ("last_week", "previous_zone", "zone_change", "new_in_red"),
     [

@@ -843,3 +843,52 @@ def test_a_trial_ranks_by_the_arr_it_would_bring_on_conversion_never_as_revenue_
     assert [rows[c][Scores.PRIORITY] for c in ids] == [3, 4, 5, 1, 2]
     ranked = zone_priority(valued, ["red", "red", "red", "yellow", "red"])
     assert ranked.get_column(Scores.PRIORITY).to_list() == [2, 3, 4, 5, 1]
+
+
+def _growth_trial_valued(ids: list[str], p: list[float]) -> pl.DataFrame:
+    """``ids``: p1 pays 12,000 a year for growth, p2 6,000 and t1 trials growth without paying (conversion: the
+    median of growth's paying clients, 9,000), at probabilities ``p``; the list of 2024-06-03, valued."""
+    from churnml.scoring.value import client_plans
+
+    as_of = date(2024, 6, 3)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["p1", "p2", "t1"],
+            "start_date": [datetime(2024, 1, 1)] * 2 + [datetime(2024, 5, 24)],
+            "end_date": [datetime(2025, 1, 1)] * 2 + [datetime(2024, 6, 7)],
+            "mrr": [1_000.0, 500.0, 0.0],
+            "product": ["growth"] * 3,
+        }
+    )
+    arr = annual_recurring_revenue(ids, as_of, subs, None).join(
+        client_plans(ids, as_of, subs, None), on="client_id", maintain_order="left"
+    )
+    scored = pl.DataFrame({"client_id": ids, Scores.PROBABILITY: p})
+    return value_table(scored, pl.DataFrame({"client_id": ids}), arr, 90, CFG)
+
+
+@pytest.mark.parametrize(
+    ("complaints", "reason"),
+    [
+        # 6.7 per 10,000 of the 9,000 it would bring: as a paying client of 9,000 with them, kept (read against
+        # its ARR of 0 it was let go: "6 complaints in 365 days for EUR 0 of ARR")
+        (6, ""),
+        # 33 per 10,000, over service_load (30): as demanding as a paying client let go, and said at its value
+        (30, "30 complaints in 365 days for EUR 9000 of ARR on conversion"),
+    ],
+)
+def test_a_trialist_is_weighed_against_its_conversion_not_an_arr_of_0(complaints: int, reason: str) -> None:
+    ids = ["p1", "p2", "t1"]
+    valued = _growth_trial_valued(ids, [0.2, 0.2, 0.8])
+    assert valued.get_column(Scores.ARR).to_list() == [12_000.0, 6_000.0, 0.0]  # no trial value in arr
+    assert valued.get_column(Scores.CONVERSION_ARR).to_list() == [None, None, 9_000.0]
+    tickets = pl.DataFrame(
+        {
+            "client_id": ["t1"] * complaints,
+            "opened_at": [datetime(2024, 5, 28)] * complaints,
+            "kind": ["complaint"] * complaints,
+        }
+    )
+    out = keep_flags(valued, pl.DataFrame({"client_id": ids}), tickets, None, date(2024, 6, 3), CFG, "EUR")
+    assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == ["", "", reason]
+    assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [False, False, bool(reason)]

@@ -423,7 +423,13 @@ def _collected(
         CLIENT_ID, SNAPSHOT
     )
     scores = assembled_scores(
-        lists, ctx.as_of, label=cfg.label, score=cfg.score, value=cfg.value, playbooks=cfg.playbooks
+        lists,
+        ctx.as_of,
+        label=cfg.label,
+        score=cfg.score,
+        value=cfg.value,
+        playbooks=cfg.playbooks,
+        data_start=ctx.start,
     )
     psi, drifted, expected = drift_verdict(
         values_now, list(ctx.names), metadata, cfg.score.drift_psi, ctx.as_of

@@ -135,7 +135,8 @@ def zone_rule_text(cfg: ZonesConfig) -> str:
     raise_note = "an early-warning rule can raise a zone (zone_raised_by)"
     if cfg.method == "capacity":
         return (
-            f"Zones: the {cfg.red_capacity} clients with the largest revenue at risk (churn probability x ARR) "
+            f"Zones: the {cfg.red_capacity} clients with the largest revenue at risk (churn probability x ARR, "
+            "a trial's on conversion) "
             f"are red, the next {cfg.yellow_capacity} yellow; {raise_note}"
         )
     plain = f"Zones: red from {100 * cfg.red:g}%, yellow from {100 * cfg.yellow:g}% churn probability"

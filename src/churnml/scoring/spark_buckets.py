@@ -381,7 +381,9 @@ def _result_frame(
 ) -> pl.DataFrame:
     """One row per client of ``ids``: the pieces of ``Standing`` and ``Reasons`` by group prefix; beside the
     ARR, each client's plan (``Standing.plans``, :func:`churnml.scoring.value.client_plans`), so that the driver
-    values the trials against the paying clients of the whole list."""
+    values the trials against the paying clients of the whole list, and in place of the keep flag what it
+    weighs (``Standing.keep_seeds``, :func:`churnml.scoring.value.keep_inputs`), so that the driver weighs a
+    trial's tickets against that value (:func:`churnml.scoring.value.keep_verdicts`)."""
     clients = dataset.tables[Table.CLIENTS]
     extra = [c for c in (Clients.MARGIN, Clients.STRATEGIC) if c in clients.columns]
     own = pl.DataFrame({CLIENT_ID: ids}, schema={CLIENT_ID: pl.String}).join(
@@ -415,7 +417,7 @@ def _result_frame(
                 _ARR,
             ),
             _prefixed(own, _CLIENT),
-            _prefixed(standing.keep, _KEEP),
+            _prefixed(standing.keep_seeds, _KEEP),  # judged on the driver, a trial at its conversion
             _prefixed(standing.fired, _FIRED),
             _prefixed(standing.views, _VIEWS),
             _prefixed(standing.info, _INFO),
@@ -472,15 +474,17 @@ def assembled_scores(
     score: ScoreConfig,
     value: ValueConfig,
     playbooks: PlaybooksConfig,
+    data_start: datetime | None = None,
 ) -> pl.DataFrame:
     """The weekly list (columns, grain and order of :func:`churnml.scoring.assemble.scored_list`) from the
-    buckets' per-client results: the portfolio-wide steps (value tiers, priorities, explain limit,
-    actions, column order) on the driver."""
+    buckets' per-client results: the portfolio-wide steps (value tiers, priorities, keep flags against the
+    values, explain limit, actions, column order) on the driver. ``data_start``: when the data begins (the
+    keep flag's ticket window said over its days when shorter, :func:`churnml.scoring.value.ticket_window_words`)."""
     from churnml.scoring.assemble import assembled_list, list_plays
     from churnml.scoring.explain import FAMILIES, health_score
     from churnml.scoring.reasons import Reasons, explained_rows, scattered_rows, scattered_values
     from churnml.scoring.standing import PreviousWeek, Standing
-    from churnml.scoring.value import value_table, zone_priority
+    from churnml.scoring.value import keep_verdicts, ticket_window_words, value_table, zone_priority
 
     frame = pl.concat(parts, how="vertical_relaxed").sort(CLIENT_ID)
     ids = frame.get_column(CLIENT_ID).to_list()
@@ -497,9 +501,10 @@ def assembled_scores(
         score.zones,
         [bool(r) for r in s.get_column("raised_by").to_list()],
     )
+    window = ticket_window_words(data_start, as_of, value.toxic_days)
     standing = Standing(
         valued=valued,
-        keep=_group(frame, _KEEP),
+        keep=keep_verdicts(_group(frame, _KEEP), valued, value, score.currency, window),
         fired=_group(frame, _FIRED),
         views=_group(frame, _VIEWS),
         info=_group(frame, _INFO),

@@ -65,7 +65,11 @@ from churnml.scoring.rules import (
 from churnml.scoring.value import (
     annual_recurring_revenue,
     client_plans,
-    keep_flags,
+    keep_inputs,
+    keep_verdicts,
+    stake_arr,
+    stakes,
+    ticket_window_words,
     value_table,
     zone_priority,
 )
@@ -95,7 +99,9 @@ def zones(
 
     ``probability`` method: red at or above ``cfg.red``, yellow at or above ``cfg.yellow``, else green.
     ``capacity`` method: the ``red_capacity`` clients with the largest revenue at risk are red, the
-    next ``yellow_capacity`` yellow (ties: higher probability, then client_id), the rest green.
+    next ``yellow_capacity`` yellow (ties: higher probability, then client_id), the rest green. The list
+    passes p x the stake its priority weighs (:func:`churnml.scoring.value.stake_arr`: the ARR, a trial's
+    conversion ARR), so that a trial ending unused can be among the red it would be worked among.
     """
     p = np.asarray(probability, dtype=float)
     n = len(p)
@@ -302,21 +308,22 @@ def _previous_zones(
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
 ) -> dict[str, str]:
-    arr = (
-        annual_recurring_revenue(
-            ids,
-            prev_date,
-            dataset.get(Table.SUBSCRIPTIONS),
-            dataset.get(Table.PAYMENTS),
-            grace_days,
-            dataset.first_activity(),
-            renewal_share,
-            dataset.tables[Table.CLIENTS],
-        )
-        .get_column(Scores.ARR)
-        .to_numpy()
+    subscriptions, payments = dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
+    arr = annual_recurring_revenue(
+        ids,
+        prev_date,
+        subscriptions,
+        payments,
+        grace_days,
+        dataset.first_activity(),
+        renewal_share,
+        dataset.tables[Table.CLIENTS],
+    ).join(
+        client_plans(ids, prev_date, subscriptions, payments), on=CLIENT_ID, how="left", maintain_order="left"
     )
-    return dict(zip(ids, zones(p_prev, p_prev * arr, ids, cfg), strict=True))
+    # last week's stakes as this week's: a trial at its conversion (value.stakes)
+    stake = stakes(arr)[1].to_numpy().astype(float)
+    return dict(zip(ids, zones(p_prev, p_prev * stake, ids, cfg), strict=True))
 
 
 def health_history(
@@ -365,6 +372,9 @@ class Standing:
     # per client: its plan (value.client_plans: the product of its latest base term, whether it never paid), which
     # values a trial at its conversion; a Spark bucket ships it so that the driver does so over the whole list
     plans: pl.DataFrame | None = None
+    # per client: what its keep flag weighs (value.keep_inputs: its tickets, margin, returns), which a Spark bucket
+    # ships so that the driver judges a trial against its conversion over the whole list (value.keep_verdicts)
+    keep_seeds: pl.DataFrame | None = None
 
 
 def client_standing(
@@ -435,16 +445,12 @@ def client_standing(
         schema={CLIENT_ID: pl.String, Scores.PROBABILITY: pl.Float64},
     )
     valued = value_table(base, clients, arr, label.horizon_days, value)
-    keep = keep_flags(
-        valued,
-        clients,
-        dataset.get(Table.TICKETS),
-        dataset.get(Table.CHURNS),
-        as_of,
-        value,
-        score.currency,
-        data_start=dataset.start,
+    # the keep flag's per-client counts, then the verdict against each client's stake (a trial's conversion)
+    seeds = keep_inputs(
+        valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value.toxic_days
     )
+    window = ticket_window_words(dataset.start, as_of, value.toxic_days)
+    keep = keep_verdicts(seeds, valued, value, score.currency, window)
     rule_args = {
         "low_csat": features.low_csat,
         "export_events": features.export_events,
@@ -495,7 +501,7 @@ def client_standing(
         stable = history_zones(history, ids, prev.date, score.zones)
         model_zone, n_changes = stable.now, list(stable.changes)
     else:
-        model_zone = zones(p_now, valued.get_column(Scores.REVENUE_AT_RISK).to_numpy(), ids, score.zones)
+        model_zone = zones(p_now, p_now * stake_arr(valued), ids, score.zones)
         n_changes = [None] * len(ids)
     zone, raised_by = raised_zones(model_zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     # a client silent for its season, as no_activity reads it: said, and its silence no reason
@@ -536,6 +542,7 @@ def client_standing(
         previous_zone=[previous.zone.get(c) for c in ids],
         previous_probability=[previous.probability_of(c) for c in ids],
         plans=plans,
+        keep_seeds=seeds,
         season_pause=pl.Series(ids, dtype=pl.String).is_in(pauses.get_column(CLIENT_ID).implode()).to_numpy(),
     )
 

@@ -40,14 +40,18 @@ Definitions (the figures an account manager sees):
   ``service_load`` per 10,000 of ARR in ``toxic_days``, counting the tickets of a known kind other than
   questions, bugs and cancellation requests: a ticket without a kind is not counted, and the reason says
   how many there were), or low loyalty (left and came back
-  ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. (Per client, so that
-  a Spark bucket decides it as the whole portfolio would: no tier enters it.)
+  ``low_loyalty_returns`` times). Never for clients at or above ``keep_strategic``. The ARR the tickets are
+  weighed against is a trial's ``conversion_arr`` for a client that never paid (as its priority weighs it): a
+  trialist is never let go for an ARR of 0 it has only for not having paid yet. (The counts per client,
+  :func:`keep_inputs`, so that a Spark bucket counts them as the whole portfolio would; the verdict,
+  :func:`keep_verdicts`, against the stakes of the whole list: no tier enters it.)
 - ``conversion_arr``: for a client that never paid (:func:`churnml.scoring.crm.free_trials`: a free trial, or a
   free plan; its ARR is 0), the ARR it would bring on conversion: the median ARR of the paying clients on the
   list whose product is its trial's (the product of its latest base term; :func:`conversion_arr`), else of
   every paying client on the list; null for a paying client, or when no client on the list pays. A prospect's
   value, not revenue: it is never in ``arr``, ``revenue_at_risk``, the lifetime value, the tier, nor the
-  report's ARR at risk; it ranks the trial (below).
+  report's ARR at risk; it ranks the trial (below), is what its tickets are weighed against (the keep flag)
+  and, with the capacity zones, what its risk puts at stake (:func:`stake_arr`).
 - ``priority``: 1 = act first. Clients are sorted by zone (red, then yellow, then green: a client a rule
   raised to red is among the red, however low its probability), then by ARR x the probability (a trial's
   ``conversion_arr`` x its probability, the conversion at stake: a trial ending unused in red is worked
@@ -90,11 +94,16 @@ __all__ = [
     "conversion_arr",
     "expected_lifetime_years",
     "keep_flags",
+    "keep_inputs",
+    "keep_verdicts",
     "lapsed_terms_arr",
     "priority_rank",
     "recurring_revenue",
     "refunds_beyond_paid_note",
     "retained_years",
+    "stake_arr",
+    "stakes",
+    "ticket_window_words",
     "tier_cuts",
     "value_table",
     "value_tiers",
@@ -688,6 +697,16 @@ def priority_rank(
     return rank
 
 
+def stakes(arr: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """``conversion_arr`` (:func:`conversion_arr`) and the stake of each row of ``arr``
+    (:func:`annual_recurring_revenue` joined with :func:`client_plans`), the yearly revenue its risk puts at stake:
+    its ``arr`` (null: 0), or for a client that never paid its ``conversion_arr`` when known. Returned as
+    ``(conversion_arr, stake)``."""
+    converted = conversion_arr(arr)
+    own = arr.get_column(ARR).cast(pl.Float64).fill_null(0.0)
+    return converted, converted.fill_null(own).alias("_stake")
+
+
 def stake_arr(valued: pl.DataFrame) -> np.ndarray:
     """Per row of ``valued``, the yearly revenue its priority weighs by its probability: its ``arr``, or for a
     client that never paid its ``conversion_arr`` (what converting it would bring); 0 when neither is known."""
@@ -770,8 +789,8 @@ def value_table(
     ids = base.get_column(CLIENT_ID).to_list()
     ltv = margin * arr_v * retained_years(p, horizon_days, cfg)
     rar = p * arr_v
-    converted = conversion_arr(base)
-    stake = converted.fill_null(pl.Series(arr_v)).to_numpy().astype(float)
+    converted, at_stake = stakes(base)
+    stake = at_stake.to_numpy().astype(float)
     return scored.with_columns(
         pl.Series(ARR, arr_v),
         converted,
@@ -792,7 +811,7 @@ def _reason(cond: pl.Expr, text: pl.Expr) -> pl.Expr:
 _ORDINARY_TICKETS = ("question", "bug", "cancellation_request")
 
 
-def _keep_inputs(
+def keep_inputs(
     valued: pl.DataFrame,
     clients: pl.DataFrame,
     tickets: pl.DataFrame | None,
@@ -800,11 +819,13 @@ def _keep_inputs(
     as_of: date,
     toxic_days: int,
 ) -> pl.DataFrame:
-    """Per row of ``valued`` (its order kept): ``client_id``, ``arr``, ``strategic``, ``_margin`` (null
+    """Per row of ``valued`` (its order kept): ``client_id``, ``strategic``, ``_margin`` (null
     without one), ``_tickets`` (tickets of a known kind other than :data:`_ORDINARY_TICKETS`), ``_unkinded``
     (tickets without a kind, or of a table without the ``kind`` column: not counted as service load, their
     kind is unknown), ``_toxic`` and ``_complaints`` (complaints + discount requests, complaints), all in the
-    ``toxic_days`` before ``as_of``, and ``_leaves`` (churns before it)."""
+    ``toxic_days`` before ``as_of``, and ``_leaves`` (churns before it): what :func:`keep_verdicts` weighs
+    against the client's value. Each a function of the client's own rows (a Spark bucket computes them, the
+    driver the verdicts against the values of the whole list)."""
     cut = _midnight(as_of)
     start = cut - timedelta(days=toxic_days)
     margin = (
@@ -846,7 +867,7 @@ def _keep_inputs(
             .agg(pl.len().cast(pl.UInt32).alias("_leaves"))
         )
     return (
-        valued.select(CLIENT_ID, ARR, STRATEGIC)
+        valued.select(CLIENT_ID, STRATEGIC)
         .join(margin, on=CLIENT_ID, how="left", maintain_order="left")
         .join(counts, on=CLIENT_ID, how="left", maintain_order="left")
         .join(leaves, on=CLIENT_ID, how="left", maintain_order="left")
@@ -891,22 +912,27 @@ def _margin_percent(bound: float) -> pl.Expr:
 
 
 def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) -> pl.Expr:
-    """The list of the seeds that hold for a row of :func:`_keep_inputs`, in words (module docstring);
-    ``window``: how the ticket window is said (:func:`ticket_window_words`)."""
+    """The list of the seeds that hold for a row of :func:`keep_inputs` with its stake (``_stake``: its ARR, or
+    a trial's conversion ARR, ``_on_conversion``), in words (module docstring); ``window``: how the ticket
+    window is said (:func:`ticket_window_words`)."""
     window = window or f"in {cfg.toxic_days} days"
-    per_10k = pl.col("_tickets") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
-    toxic_per_10k = pl.col("_toxic") / pl.col(ARR).clip(lower_bound=1.0) * 10_000
+    per_10k = pl.col("_tickets") / pl.col("_stake").clip(lower_bound=1.0) * 10_000
+    toxic_per_10k = pl.col("_toxic") / pl.col("_stake").clip(lower_bound=1.0) * 10_000
     toxic = (pl.col("_toxic") >= cfg.toxic_tickets) & (toxic_per_10k > cfg.service_load)
     money = f"{currency} " if currency else ""
+    of_arr = (
+        pl.when(pl.col("_on_conversion")).then(pl.lit(" of ARR on conversion")).otherwise(pl.lit(" of ARR"))
+    )
     return pl.concat_list(
         _reason(
             toxic,
             pl.format(
-                "{} {} for {}{} of ARR",
+                "{} {} for {}{}{}",
                 _complaints_text(pl.col("_complaints"), pl.col("_toxic") - pl.col("_complaints")),
                 pl.lit(window),
                 pl.lit(money),
-                pl.col(ARR).round(0).cast(pl.Int64),
+                pl.col("_stake").round(0).cast(pl.Int64),
+                of_arr,
             ),
         ),
         _reason(
@@ -921,14 +947,15 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
             # complaints and discount requests are tickets too: said once, as such, when they suffice
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets) & ~toxic,
             pl.format(
-                "{} tickets (questions, bugs and cancellation requests aside{}) {} for {}{} of ARR",
+                "{} tickets (questions, bugs and cancellation requests aside{}) {} for {}{}{}",
                 pl.col("_tickets"),
                 pl.when(pl.col("_unkinded") > 0)
                 .then(pl.format("; {} without a kind not counted", pl.col("_unkinded")))
                 .otherwise(pl.lit("")),
                 pl.lit(window),
                 pl.lit(money),
-                pl.col(ARR).round(0).cast(pl.Int64),
+                pl.col("_stake").round(0).cast(pl.Int64),
+                of_arr,
             ),
         ),
         _reason(
@@ -936,6 +963,44 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
             pl.format("left {} times before", pl.col("_leaves")),
         ),
     ).list.drop_nulls()
+
+
+def keep_verdicts(
+    inputs: pl.DataFrame,
+    valued: pl.DataFrame,
+    cfg: ValueConfig,
+    currency: str = "",
+    window: str | None = None,
+) -> pl.DataFrame:
+    """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` per row of ``inputs`` (:func:`keep_inputs`,
+    its order kept), the tickets weighed against each client's stake in ``valued`` (:func:`value_table`: its
+    ``arr``, or for a client that never paid its ``conversion_arr``, as its priority weighs it,
+    :func:`stake_arr`): a trialist's complaints are set against what converting it would bring ("for EUR 2400
+    of ARR on conversion"), not against an ARR of 0 it has only for not having paid yet. ``window``: how the
+    ticket window is said (:func:`ticket_window_words`; None: "in <toxic_days> days")."""
+    conversion = (
+        pl.col(CONVERSION_ARR).cast(pl.Float64)
+        if CONVERSION_ARR in valued.columns
+        else pl.lit(None, pl.Float64)
+    )
+    stake = valued.select(
+        CLIENT_ID,
+        pl.Series("_stake", stake_arr(valued), dtype=pl.Float64),
+        conversion.is_not_null().alias("_on_conversion"),
+    )
+    frame = inputs.join(stake, on=CLIENT_ID, how="left", maintain_order="left").with_columns(
+        pl.col("_stake").fill_null(0.0), pl.col("_on_conversion").fill_null(False)
+    )
+    reasons = _keep_reasons(cfg, currency, window)
+    strategic = pl.col(STRATEGIC) >= cfg.keep_strategic
+    return frame.select(
+        CLIENT_ID,
+        ((reasons.list.len() > 0) & ~strategic).alias(Scores.NOT_WORTH_KEEPING),
+        pl.when(strategic)
+        .then(pl.lit(""))
+        .otherwise(reasons.list.join("; "))
+        .alias(Scores.NOT_WORTH_KEEPING_REASON),
+    )
 
 
 def keep_flags(
@@ -951,17 +1016,11 @@ def keep_flags(
     """``[client_id, not_worth_keeping, not_worth_keeping_reason]`` in ``valued``'s row order
     (``data_start``: when the data begins, to say a ticket window longer than the data over its days).
 
-    ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``). The reason lists
-    every seed that holds, ``"; "``-joined (module docstring); it is empty when the flag is False.
+    ``valued`` is :func:`value_table`'s output (``client_id``, ``arr``, ``strategic``, and ``conversion_arr``:
+    a trialist is weighed at its conversion, :func:`keep_verdicts`). The reason lists every seed that holds,
+    ``"; "``-joined (module docstring); it is empty when the flag is False.
     """
-    frame = _keep_inputs(valued, clients, tickets, churns, as_of, cfg.toxic_days)
-    reasons = _keep_reasons(cfg, currency, ticket_window_words(data_start, as_of, cfg.toxic_days))
-    strategic = pl.col(STRATEGIC) >= cfg.keep_strategic
-    return frame.select(
-        CLIENT_ID,
-        ((reasons.list.len() > 0) & ~strategic).alias(Scores.NOT_WORTH_KEEPING),
-        pl.when(strategic)
-        .then(pl.lit(""))
-        .otherwise(reasons.list.join("; "))
-        .alias(Scores.NOT_WORTH_KEEPING_REASON),
+    inputs = keep_inputs(valued, clients, tickets, churns, as_of, cfg.toxic_days)
+    return keep_verdicts(
+        inputs, valued, cfg, currency, ticket_window_words(data_start, as_of, cfg.toxic_days)
     )
