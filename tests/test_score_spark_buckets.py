@@ -433,3 +433,76 @@ def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_w
         rules=ctx.rules,
     )
     assert whole.keep.get_column("not_worth_keeping").to_list() == [False, False, False]
+
+
+def test_the_usage_window_start_is_read_once_on_the_driver_and_handed_to_the_buckets(monkeypatch) -> None:
+    """A bucket read Dataset.usage_windows_from three times (usage_drop's ratios this week and last week, then
+    client_standing); the driver reads it once from the whole dataset's dates (BucketContext.usage_start), as the
+    Polars list does, and the buckets take it: the same ratios, no read in a bucket. Without it, once a pass."""
+    from types import SimpleNamespace
+
+    from churnml.config import RulesConfig, ScoreConfig, ValueConfig
+    from churnml.contract.dataset import Dataset
+    from churnml.jobs.score_spark import _context
+    from churnml.scoring.spark_buckets import BucketContext, bucket_usage_ratios
+
+    at = datetime(2026, 12, 7)
+    start = at - timedelta(days=60)
+    rows = [at - timedelta(days=40 - d, hours=-10) for d in range(40)]
+    events = pl.DataFrame({"client_id": "f", "ts": rows, "event": "login"})
+    clients = pl.DataFrame({"client_id": ["f"], "created_at": [datetime(2025, 1, 1)]})
+    cfg = FeaturesConfig(unobserved_windows="scaled")
+    bucket = Dataset(
+        {Table.CLIENTS: clients, Table.EVENTS: events},
+        "t",
+        start,
+        at,
+        activity_start=start,
+        events_start=start,
+    )
+    spine = pl.DataFrame({"client_id": ["f"], "snapshot": [at.date()]})
+    features = build_features(bucket, spine, cfg)
+    names = tuple(c for c in features.columns if c.startswith("usage_events_"))
+    dates = {
+        "start": start,
+        "data_as_of": at,
+        "activity_start": start,
+        "events_start": start,
+        "contact_start": None,
+        "payments_start": None,
+        "terms_start": None,
+    }
+    whole = load_config(None)
+    whole = whole.model_copy(update={"features": cfg, "rules": RulesConfig(enabled=["usage_drop"])})
+    plan = SimpleNamespace(todo=[at.date()], reused=[])
+    driver = _context(at.date(), plan, "t", dates, SimpleNamespace(feature_names_=list(names)), whole)
+    assert driver.usage_start == bucket.usage_windows_from().date() == start.date()
+    reads = []
+    original = Dataset.usage_windows_from
+
+    def counted(self: Dataset) -> datetime:
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Dataset, "usage_windows_from", counted)
+    ctx = BucketContext(
+        as_of=at.date(),
+        prev_date=at.date() - timedelta(days=7),
+        todo=(at.date(),),
+        reused=frozenset(),
+        name="t",
+        start=start,
+        data_as_of=at,
+        activity_start=start,
+        label=LabelConfig(),
+        features=cfg,
+        score=ScoreConfig(),
+        value=ValueConfig(),
+        rules=RulesConfig(enabled=["usage_drop"]),
+        names=names,
+        events_start=start,
+    )
+    own = bucket_usage_ratios(bucket, features, ctx)
+    assert len(reads) == 1  # both weeks read one start (it was read for each)
+    handed = bucket_usage_ratios(bucket, features, replace(ctx, usage_start=driver.usage_start))
+    assert len(reads) == 1 and handed.equals(own)

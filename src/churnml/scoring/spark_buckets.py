@@ -51,6 +51,7 @@ __all__ = [
     "bucket_features",
     "bucket_scores",
     "bucket_usage_ratios",
+    "bucket_usage_start",
     "driver_mailings",
     "feature_partition",
     "grouped_blobs",
@@ -101,6 +102,10 @@ class BucketContext:
     # communication features of every bucket leave them out (None: each bucket finds its own, within its
     # clients, as before the driver knows them: a bucket of under rules.mailing_min_clients clients finds none)
     mailings: pl.DataFrame | None = None
+    # the day the usage windows are observed from (Dataset.usage_windows_from of the whole dataset's dates), read
+    # once on the driver as the Polars list reads it once: usage_drop's ratios this week and last week and
+    # client_standing take it (None: each pass reads it, once, from its bucket's dataset, of the same dates)
+    usage_start: date | None = None
 
 
 def grouped_blobs(rows: Iterable[tuple[int, str, bytes]]) -> dict[int, dict[str, list[bytes]]]:
@@ -228,6 +233,13 @@ def driver_mailings(tables: Mapping[Table, Any], rules: RulesConfig) -> pl.DataF
     return mailing_calendar(nw.from_native(comm), clients, rules.mailing_share, rules.mailing_min_clients)
 
 
+def bucket_usage_start(dataset: Dataset, ctx: BucketContext) -> date:
+    """The day the usage windows are observed from: the driver's (``ctx.usage_start``), else read from the bucket's
+    ``dataset`` (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`; its dates are the whole dataset's,
+    :func:`bucket_dataset`)."""
+    return ctx.usage_start if ctx.usage_start is not None else dataset.usage_windows_from().date()
+
+
 def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketContext) -> pl.DataFrame:
     """``[client_id, snapshot, _ratio, _recent, _usual]``: :func:`churnml.scoring.rules.client_usage_ratios` of the bucket's
     listed clients this week and last week, from the model's features (what the scoring pass hands the
@@ -235,6 +247,7 @@ def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketCon
     from churnml.scoring.rules import client_usage_ratios
 
     model = [c for c in ctx.names if c in features.columns]  # a missing one is the driver's error to say
+    start = bucket_usage_start(dataset, ctx)  # the whole dataset's dates: the same both weeks
     parts = [
         client_usage_ratios(
             features.filter(pl.col(SNAPSHOT) == day).select(CLIENT_ID, *model),
@@ -242,7 +255,7 @@ def bucket_usage_ratios(dataset: Dataset, features: pl.DataFrame, ctx: BucketCon
             dataset.tables,
             day,
             ctx.label.grace_days,
-            dataset.usage_windows_from().date(),  # the whole dataset's dates (bucket_dataset)
+            start,
         ).select(CLIENT_ID, pl.lit(day, pl.Date).alias(SNAPSHOT), "_ratio", "_recent", "_usual")
         for day in (ctx.as_of, ctx.prev_date)
     ]
@@ -330,6 +343,7 @@ def bucket_scores(
         features_prev=prev,
         usage_ratios=ctx.usage_ratios,
         early_renewal_share=ctx.early_renewal_share,
+        usage_start=bucket_usage_start(dataset, ctx),
     )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)
