@@ -937,3 +937,44 @@ def test_a_month_whose_start_an_export_begun_mid_cycle_does_not_show_is_warm_up(
     assert "<b>warm-up</b> (2024-02-01): too early" in unrated_note(report)
     # the terms running at the data's start are in it: no day hides anyone (leads of the data sign later)
     assert unobserved_starts(LEADS, period_starts(LEADS.start, LEADS.as_of, "month")) == set()
+
+
+def test_the_warm_up_of_one_off_buyers_counts_from_when_their_orders_log_begins() -> None:
+    """A vet chain's export: the wellness-plan terms running on its first day (2024-01-10) began up to a year
+    before it (2023-03-01, the data's first record), its visits and payments begin on that day. Under the
+    mixed label a pay-per-visit owner is known by its visits, so a month is blind until inactivity_days (60)
+    after the visits log begins (2024-03-10): February and March are warm-up, from April rated. Counted from
+    the first plan term, the warm-up ended in 2023 and every month read as rated (a 4,000-owner chain with a
+    400-day inactivity: -12.6% and 8.9% churn in its first quarters, its old owners read as new at their first
+    visit in the log)."""
+    present = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ["a", "b", "c"], "created_at": [D(2020, 1, 1)] * 3}, schema_overrides={"created_at": DT}
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["a"],
+                "start_date": [D(2023, 3, 1)],
+                "end_date": [D(2024, 3, 1)],
+                "mrr": [30.0],
+            },
+            schema_overrides={"start_date": DT, "end_date": DT},
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["a", "b", "c", "b"],
+                "amount": [30.0, 60.0, 60.0, 60.0],
+                "paid_at": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 15), D(2024, 6, 1)],
+            },
+            schema_overrides={"paid_at": DT},
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["b", "c"], "ts": [D(2024, 1, 20), D(2024, 2, 15)], "event": ["checkup", "vaccination"]},
+            schema_overrides={"ts": DT},
+        ),
+    }
+    data = Dataset(present, "t", D(2023, 3, 1), D(2024, 12, 1))
+    got = monthly_churn(data, LabelConfig(source="mixed", inactivity_days=60, grace_days=0))
+    overall = got.filter(pl.col("segment") == "all", pl.col("month") >= date(2024, 2, 1)).sort("month").head(3)
+    assert overall.get_column("month").to_list() == [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
+    assert overall.get_column("complete").to_list() == [False, False, True]

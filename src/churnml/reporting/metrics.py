@@ -77,7 +77,8 @@ clients who came back + that of the C1 clients that started paying, :func:`payin
 
 ``complete`` is false while the period's end (plus :func:`churnml.labels.departure_lag_days`: the label
 lag, at least ``inactivity_days`` under the inactivity rule) is not yet behind the data end, or
-before the warm-up (``inactivity_days`` after the data's start) when customers are known by their orders
+before the warm-up (``inactivity_days`` after the orders and events logs begin, :func:`orders_observed_from`:
+not the first term of a subscriptions export, which reaches a term back) when customers are known by their orders
 (the inactivity source; the churns source with payments and no subscriptions), or before the warm-up of a
 subscriptions export cut at its start (:func:`terms_warm_up_days`: until the customers older than the export
 have shown their first exported term); the rates of an incomplete period are null (the period is
@@ -121,6 +122,7 @@ __all__ = [
     "month_starts",
     "monthly_churn",
     "mrr_at",
+    "orders_observed_from",
     "paying_at_start",
     "period_starts",
     "revenue_rated_from",
@@ -615,14 +617,24 @@ def unobserved_starts(dataset: Dataset, days: Sequence[date]) -> set[date]:
     return set(counts.filter((pl.col("_hidden") > 0) & (share >= HIDDEN_AT_START_SHARE)).get_column(SNAPSHOT))
 
 
+def orders_observed_from(dataset: Dataset) -> datetime:
+    """When the logs that say who ordered or was active begin (the first payment or event: what the
+    inactivity label and mixed's one-off buyers are known by), else the data's start. A subscriptions export
+    holds the terms running on its first day whole, so its first ``start_date`` (the data's start) may come a
+    term before the visits and invoices: a warm-up counted from it ends before a customer of before the logs
+    could show at its first order (a vet chain's plan terms from 2023-09, its visits from 2024-09)."""
+    firsts = [f for f in (dataset.payments_first(), dataset.events_first()) if f is not None]
+    return min(firsts) if firsts else dataset.start
+
+
 def _complete_periods(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
 ) -> dict[date, bool]:
     """Period start -> whether the period's churn is fully observed (module docstring): its end plus the
     label lag is behind the data end and, when customers are known by their orders, it starts after the
-    warm-up of ``inactivity_days`` (earlier periods are blind: for inactivity churn nobody can have been
-    inactive long enough; a customer since before the data whose first order in it comes weeks later
-    reads as new in them, and as missing from their start); with terms, after
+    warm-up of ``inactivity_days`` after :func:`orders_observed_from` (earlier periods are blind: for
+    inactivity churn nobody can have been inactive long enough; a customer since before the data whose first
+    order in it comes weeks later reads as new in them, and as missing from their start); with terms, after
     :func:`terms_warm_up_days` (an export cut at its start) and not at a start of
     :func:`unobserved_starts` (its clients not all in the export)."""
     cfg = resolved_label(cfg, dataset.tables)
@@ -631,10 +643,11 @@ def _complete_periods(
     by_orders = cfg.source == "inactivity" or (
         cfg.source == "churns" and Table.SUBSCRIPTIONS not in dataset and Table.PAYMENTS in dataset
     )
-    warm = cfg.inactivity_days if by_orders else terms_warm_up_days(dataset)
-    if cfg.source == "mixed":  # one-off buyers by their orders, subscribers by their terms: the longer
-        warm = max(cfg.inactivity_days, terms_warm_up_days(dataset))
-    warm_from = dataset.start + timedelta(days=warm)
+    orders_warm_from = orders_observed_from(dataset) + timedelta(days=cfg.inactivity_days)
+    terms_warm_from = dataset.start + timedelta(days=terms_warm_up_days(dataset))
+    warm_from = orders_warm_from if by_orders else terms_warm_from
+    if cfg.source == "mixed":  # one-off buyers by their orders, subscribers by their terms: the later
+        warm_from = max(orders_warm_from, terms_warm_from)
     unseen = unobserved_starts(dataset, starts) if not by_orders or cfg.source == "mixed" else set()
     return {
         s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
