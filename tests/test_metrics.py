@@ -949,7 +949,8 @@ def test_the_warm_up_of_one_off_buyers_counts_from_when_their_orders_log_begins(
     visit in the log)."""
     present = {
         Table.CLIENTS: pl.DataFrame(
-            {"client_id": ["a", "b", "c"], "created_at": [D(2020, 1, 1)] * 3}, schema_overrides={"created_at": DT}
+            {"client_id": ["a", "b", "c"], "created_at": [D(2020, 1, 1)] * 3},
+            schema_overrides={"created_at": DT},
         ),
         Table.SUBSCRIPTIONS: pl.DataFrame(
             {
@@ -969,12 +970,18 @@ def test_the_warm_up_of_one_off_buyers_counts_from_when_their_orders_log_begins(
             schema_overrides={"paid_at": DT},
         ),
         Table.EVENTS: pl.DataFrame(
-            {"client_id": ["b", "c"], "ts": [D(2024, 1, 20), D(2024, 2, 15)], "event": ["checkup", "vaccination"]},
+            {
+                "client_id": ["b", "c"],
+                "ts": [D(2024, 1, 20), D(2024, 2, 15)],
+                "event": ["checkup", "vaccination"],
+            },
             schema_overrides={"ts": DT},
         ),
     }
     data = Dataset(present, "t", D(2023, 3, 1), D(2024, 12, 1))
     got = monthly_churn(data, LabelConfig(source="mixed", inactivity_days=60, grace_days=0))
-    overall = got.filter(pl.col("segment") == "all", pl.col("month") >= date(2024, 2, 1)).sort("month").head(3)
+    overall = (
+        got.filter(pl.col("segment") == "all", pl.col("month") >= date(2024, 2, 1)).sort("month").head(3)
+    )
     assert overall.get_column("month").to_list() == [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
     assert overall.get_column("complete").to_list() == [False, False, True]
