@@ -2412,9 +2412,26 @@ def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet
     out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
     assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
     if fires and orders > 2 and rhythm > 0:  # a rhythm known: how many of its usual gaps the silence is
-        times = quiet // every
+        times = round(quiet / every, 1)
         said = f"last order on {(T0 - timedelta(days=quiet)).date()}, {quiet} days ago, {times} times its usual gap of {every} days"
         assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [f"no_activity: {said}"]
+
+
+def test_no_activity_says_how_many_usual_gaps_the_silence_is_to_a_tenth() -> None:
+    """A pet owner whose visits came every 90 days, silent 170 days: the rule fires at 1.5 usual gaps, and
+    its evidence said "1 times its usual gap of 90 days" (the whole times, floored), which reads as a client
+    on its rhythm; it says 1.9 times."""
+    paid = [days_ago(170 + 90 * k) for k in range(6)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(3000)]}),
+        Table.PAYMENTS: pl.DataFrame({"client_id": ["c"] * 6, "amount": [60.0] * 6, "paid_at": paid}),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=90, no_activity_rhythm=1.5)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    day = (T0 - timedelta(days=170)).date()
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        f"no_activity: last order on {day}, 170 days ago, 1.9 times its usual gap of 90 days"
+    ]
 
 
 SPRINGS = tuple((year, month) for year in (2023, 2024) for month in (3, 4, 5))

@@ -275,7 +275,7 @@ def _no_activity(
     quarterly buyer 40 days after an order is on its rhythm) and, then, longer than its orders paused across the
     same day 52 weeks before when that pause is its season, the same pause every year its orders reach back to
     (:func:`seasonal_gap_days`; one pause across the day is none), and what that says ("last order or activity on
-    2025-08-03, 120 days ago, 4 times its usual gap of 30 days"); None without events and payments. With an events table, a payment while a term of the
+    2025-08-03, 120 days ago, 4.0 times its usual gap of 30 days"); None without events and payments. With an events table, a payment while a term of the
     client ran is its charge (a monthly direct debit), not activity: only the orders placed outside its terms
     count (:func:`churnml.scoring.crm.placed_orders`; a gym member who stopped coming but still pays was never
     "inactive"). Without events the orders are the only activity there is, charges included, and a client on a
@@ -348,7 +348,8 @@ def _no_activity(
         season_pause = (pl.col(USUAL_GAP).is_not_null() & within).fill_null(False)
         in_season = silent_long & season_pause  # whatever its rhythm says: its silence is its season
         quiet &= ~season_pause
-        times = (pl.col("_quiet") / pl.col(USUAL_GAP)).floor().cast(pl.Int64)
+        # to a tenth: floored, 170 days against a usual 90 read "1 times its usual gap", a client on its rhythm
+        times = (pl.col("_quiet") / pl.col(USUAL_GAP)).round(1)
         said = pl.format(
             ", {} times its usual gap of {} days", times, pl.col(USUAL_GAP).round(0).cast(pl.Int64)
         )
