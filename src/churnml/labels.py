@@ -143,6 +143,7 @@ __all__ = [
     "mixed_label_note",
     "order_placed_at",
     "orders",
+    "pauses_past_horizon_note",
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
@@ -1169,6 +1170,36 @@ def slow_rhythm_note(
         "leaving, so they are labeled gone between orders, left off the weekly list and put on the win-back "
         f"list while they still buy. If that is their rhythm, raise it (label.inactivity_days: {suggest}, and "
         "rules.no_activity_days under it)"
+    )
+
+
+def pauses_past_horizon_note(
+    gaps: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
+) -> str | None:
+    """A warning for ``label.source: inactivity`` (and mixed's one-off buyers) when many clients paused
+    ``horizon_days`` or longer between two activity days and came back (a yearly check-up, a seasonal order
+    under a half-year horizon): at every snapshot before such a pause the label reads "no activity in the
+    horizon", a churn, though the client returned. The model then learns the client's rhythm as risk, and
+    its list calls clients on schedule leaving (a simulated vet chain under 180 days: 61% of the pay-per-visit
+    owners' churn labels were owners who had not left).
+
+    ``gaps``: :func:`activity_day_gaps` (``_hi``: the client's longest gap, each one closed by a return). The
+    note comes when ``least`` or more clients, and ``share`` or more of the clients with 2 activity days, have
+    a longest gap of ``horizon_days`` or more. It says their typical longest pause and suggests the horizon
+    within which 3 in 4 of those pauses end, rounded up to 30 days. None otherwise."""
+    paused = gaps.filter(pl.col("_hi") >= horizon_days)
+    if paused.height < least or paused.height < share * gaps.height:
+        return None
+    typical = round(float(paused.get_column("_hi").median()))  # type: ignore[arg-type]
+    covers = float(paused.get_column("_hi").quantile(0.75, "higher"))  # type: ignore[arg-type]
+    suggest = 30 * -(-round(covers) // 30)
+    return (
+        f"label: {paused.height:,} of the {gaps.height:,} clients with 2 activity days or more "
+        f"({paused.height / gaps.height:.0%}) paused label.horizon_days ({horizon_days}) or longer between two "
+        f"(typically {typical} days, their longest) and came back: at the snapshots before each such pause "
+        "they are labeled gone, so the model learns their rhythm as leaving and lists clients on schedule "
+        "(a yearly visit under a half-year horizon). If such pauses are their rhythm, a horizon of "
+        f"label.horizon_days: {suggest} covers 3 in 4 of them (labels then wait that long)"
     )
 
 

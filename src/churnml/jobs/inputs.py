@@ -173,7 +173,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     under the inactivity label, clients active on a regular rhythm about as long as the horizon
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
-    far shorter (:func:`churnml.labels.fast_rhythm_note`), and
+    far shorter (:func:`churnml.labels.fast_rhythm_note`), clients who paused the horizon or longer and came
+    back (:func:`churnml.labels.pauses_past_horizon_note`: each pause labeled a churn), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
     product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
     would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), the shipped
@@ -199,6 +200,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         inactivity_activity,
         late_behaviour_note,
         late_returns_note,
+        pauses_past_horizon_note,
         regular_rhythm_note,
         resolved_label,
         slow_rhythm_note,
@@ -298,6 +300,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
         slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
         fast = fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
+        paused = pauses_past_horizon_note(gaps, label.horizon_days) if gaps is not None else None
         idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
         dormant = (
             dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
@@ -306,7 +309,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         )
         # a listed activity event no row has (a typo, another export's name): nothing would count as activity
         unknown = unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events)
-        notes += [n for n in (rhythm, slow, fast, idle, dormant, unknown) if n]
+        notes += [n for n in (rhythm, slow, fast, paused, idle, dormant, unknown) if n]
     return notes
 
 
