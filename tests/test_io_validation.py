@@ -13,7 +13,7 @@ from churnml.cli import app
 from churnml.config import DataConfig
 from churnml.contract.io import read_dataset
 from churnml.contract.schemas import Table
-from churnml.contract.validation import ContractError, shown_value
+from churnml.contract.validation import ContractError, found_values_text, shown_value
 
 CFG = DataConfig(as_of=date(2024, 12, 31))
 
@@ -248,7 +248,7 @@ BAD_CASES = [
             }
         ),
         [
-            "table 'events', column 'count': cannot read values as int (1 rows)",
+            "table 'events', column 'count': cannot read values as int (1 row)",
             "line=3",
             "client_id='c2'",
             "'2.5'",
@@ -267,7 +267,7 @@ BAD_CASES = [
         ),
         [
             "table 'events', column 'count': value below 0 (allowed: 0 or more; leave the cell empty when unknown) "
-            "(1 rows)",
+            "(1 row)",
             "line=2",
             "count=-4",
         ],
@@ -453,7 +453,7 @@ def test_a_nan_in_a_bounded_number_column_is_said_to_be_nan_not_out_of_range(tmp
     assert str(info.value).startswith(
         f"table '{table}', column '{column}': value is NaN or infinite (NaN is how pandas writes an empty number: "
         "write those cells empty, e.g. pl.from_pandas(df, nan_to_null=True) or df.astype('Float64') before writing "
-        "the file) (1 rows). e.g. row=2, client_id='c2'"
+        "the file) (1 row). e.g. row=2, client_id='c2'"
     )
 
 
@@ -582,7 +582,7 @@ def test_allowed_values_in_another_case_are_read_as_the_contracts_and_counted(
     assert counts["channel: values in another letter case read as the contract's"] == 2
     assert counts["direction: values in another letter case read as the contract's"] == 2
     bad = comms.with_columns(pl.Series("channel", ["Email", "Phone", "call"]))
-    with pytest.raises(ContractError, match=r"'channel'.*found 'Phone' \(1\)"):
+    with pytest.raises(ContractError, match=r"'channel'.*found 'Phone' \(1 row\)"):
         read_dataset(write(tmp_path / "bad", {**good_tables(), "communications": bad}), CFG)
 
 
@@ -1264,7 +1264,7 @@ def test_amounts_in_several_currencies_are_converted_at_the_rates(codes, rates, 
             RATES,
             "table 'payments', column 'amount': rows without a currency (its currency column empty) among amounts "
             "to convert into score.currency (EUR (2 rows), JPY (1 row), no currency (1 row)): write each row's "
-            "currency (1 rows). e.g. row=2, client_id='c2', amount=10.0, currency=None",
+            "currency (1 row). e.g. row=2, client_id='c2', amount=10.0, currency=None",
         ),
     ],
 )
@@ -1649,7 +1649,7 @@ def test_an_out_of_range_whole_number_is_reported_with_its_row(tmp_path, fmt, va
         read_dataset(write(tmp_path / "d", tables, fmt), CFG)
     where = "line=3" if fmt == "csv" else "row=2"  # a CSV's line (the header's counted), a Parquet file's row
     assert str(err.value) == (
-        f"table 'clients', column 'strategic': cannot read values as int (1 rows). e.g. {where}, client_id='c2', "
+        f"table 'clients', column 'strategic': cannot read values as int (1 row). e.g. {where}, client_id='c2', "
         f"strategic={shown}"
     )
 
@@ -1679,7 +1679,7 @@ def test_a_time_at_the_midnight_after_the_as_of_date_is_after_it(tmp_path, ts, t
     assert str(err.value).startswith(
         "table 'events', column 'ts': timestamp after the as-of date (on or after "
     )
-    assert "(1 rows). e.g. line=3" in str(err.value)
+    assert "(1 row). e.g. line=3" in str(err.value)
 
 
 # stale tables: a table's silence is judged against its own rhythm (its longest usual gap), not one tolerance
@@ -1906,7 +1906,7 @@ def test_a_two_digit_year_is_refused_or_read_by_y_never_as_the_year_24(tmp_path,
         with pytest.raises(ContractError) as info:
             read_dataset(folder, cfg)
         assert str(info.value).startswith("table 'events', column 'ts': cannot read values as datetime")
-        assert f"(1 rows). e.g. line=3, client_id='c1', ts={written[1]!r}" in str(info.value)
+        assert f"(1 row). e.g. line=3, client_id='c1', ts={written[1]!r}" in str(info.value)
     else:
         assert read_dataset(folder, cfg).tables[Table.EVENTS].get_column("ts").to_list() == read
 
@@ -2097,12 +2097,29 @@ def test_a_csv_error_names_the_lines_an_editor_shows_after_blank_lines(tmp_path:
     (folder / "events.csv").write_text(events)
     with pytest.raises(ContractError) as err:
         read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
-    assert str(err.value).endswith("(1 rows). e.g. line=9, client_id='c9'")  # data row 3
+    assert str(err.value).endswith("(1 row). e.g. line=9, client_id='c9'")  # data row 3
     (folder / "events.csv").write_text(events.replace("c9,2024-02-03", "c1,yesterday"))
     with pytest.raises(ContractError) as err:
         read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
-    assert str(err.value).endswith("(1 rows). e.g. line=9, client_id='c1', ts='yesterday'")
+    assert str(err.value).endswith("(1 row). e.g. line=9, client_id='c1', ts='yesterday'")
     (folder / "events.csv").write_text('client_id,ts,event\nc1,2024-02-01,"a\nlong note"\nc1,x,login\n')
     with pytest.raises(ContractError) as err:  # a quoted field over two lines: the next row starts on line 4
         read_dataset(folder, DataConfig(as_of=date(2024, 3, 1)))
     assert str(err.value).endswith("e.g. line=4, client_id='c1', ts='x'")
+
+
+@pytest.mark.parametrize(
+    ("count", "found", "said"),
+    [
+        # one value found: its count is the error's, said once ("'sms' (4,874) (4874 rows)" said it twice)
+        (4874, [("sms", 4874)], "found 'sms' (4,874 rows)"),
+        (1, [("Phone", 1)], "found 'Phone' (1 row)"),
+        # several: each value's count, then the rows in all
+        (3, [("succeeded", 2), ("void", 1)], "found 'succeeded' (2), 'void' (1) (3 rows)"),
+        (12345, [("a", 12000), ("b", 345)], "found 'a' (12,000), 'b' (345) (12,345 rows)"),
+    ],
+)
+def test_an_error_says_its_rows_once_and_in_words(count: int, found: list[tuple[str, int]], said: str) -> None:
+    problem = "value not among the allowed ['email', 'call']" + found_values_text(found)
+    message = str(ContractError("communications", problem, "channel", count=count))
+    assert message.endswith(said), message

@@ -702,7 +702,7 @@ def test_renewals_booked_early_are_repaired_and_do_not_move_the_data_end(tmp_pat
     assert code == 1 and "overlapping terms of one product" in text and "(2 rows)" in text
     code, text = validate(tiny_csv_dataset(tmp_path / "inside", subscriptions=subs))
     assert (
-        code == 1 and "overlapping terms of one product" in text and "line=6" in text and "(1 rows)" in text
+        code == 1 and "overlapping terms of one product" in text and "line=6" in text and "(1 row)" in text
     )
 
 

@@ -801,7 +801,7 @@ def test_scoring_names_an_unknown_client_of_a_csv_table_by_its_line_as_validate_
         }
     ).write_parquet(folder / "events.parquet")
     expected = (
-        "table 'subscriptions', column 'client_id': client_id not found in table 'clients' (1 rows). e.g. "
+        "table 'subscriptions', column 'client_id': client_id not found in table 'clients' (1 row). e.g. "
     )
     with pytest.raises(ContractError) as scoring:
         open_scoring_data(folder, load_config(None))

@@ -360,7 +360,7 @@ def test_spark_contract_errors_name_table_column_and_rows(spark) -> None:
         checked_spark_references(tables)
     nulls = spark.createDataFrame([("c1", None, "login")], "client_id string, ts timestamp_ntz, event string")
     with pytest.raises(
-        ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 rows\)"
+        ContractError, match=r"table 'events', column 'ts': empty value in a required column \(1 row\)"
     ):
         contract_frame(nulls, Table.EVENTS, None)
     text = spark.createDataFrame([("c1", "2024-03-01")], ["client_id", "created_at"])
@@ -523,7 +523,7 @@ def test_spark_repairs_renewals_booked_early_as_polars_does(spark) -> None:
             Table.EVENTS,
             [("c1", datetime(2024, 3, 1, 9), "login"), (None, datetime(2024, 3, 2, 10, 30), "login")],
             "client_id string, ts timestamp_ntz, event string",
-            "(1 rows). e.g. client_id=None, ts='2024-03-02 10:30:00'",
+            "(1 row). e.g. client_id=None, ts='2024-03-02 10:30:00'",
         ),
         # a payment: its invoice and both time columns
         (

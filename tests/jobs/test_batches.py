@@ -186,7 +186,7 @@ def test_a_batch_names_an_unknown_client_by_its_row_or_line_in_the_file_as_the_w
     events.write_parquet(folder / "events.parquet")
     with pytest.raises(ContractError) as whole:
         read_dataset(folder, DataConfig())
-    assert str(whole.value).endswith("(1 rows). e.g. row=61, client_id='nobody'")
+    assert str(whole.value).endswith("(1 row). e.g. row=61, client_id='nobody'")
     with pytest.raises(ContractError) as batched:
         training_table(folder, load_config(None, ["train.batch_clients=15"]))  # 3 batches
     assert str(batched.value) == str(whole.value)
@@ -197,7 +197,7 @@ def test_a_batch_names_an_unknown_client_by_its_row_or_line_in_the_file_as_the_w
     (folder / "events.csv").write_text(f"{header}\n\n{rest}")
     with pytest.raises(ContractError) as whole:
         read_dataset(folder, DataConfig())
-    assert str(whole.value).endswith("(1 rows). e.g. line=63, client_id='nobody'")  # header, blank, rows 1-61
+    assert str(whole.value).endswith("(1 row). e.g. line=63, client_id='nobody'")  # header, blank, rows 1-61
     files = {Table.CLIENTS: folder / "clients.parquet", Table.EVENTS: folder / "events.csv"}
     parts = 3
     part = next(p for p in range(parts) if stray.select(client_partition(parts, p)).item())

@@ -299,7 +299,7 @@ def test_spark_refuses_a_list_nobody_is_on_and_a_future_time_in_the_polars_sente
     assert str(refused.value).startswith(
         "table 'payments', column 'paid_at': timestamp after 2026-12-05 10:17 America/Los_Angeles, this "
         "machine's clock plus data.future_tolerance_days (no as-of date given: set data.as_of, or --as-of when "
-        "scoring, for another day) (1 rows)"
+        "scoring, for another day) (1 row)"
     )
 
 

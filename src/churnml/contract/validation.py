@@ -171,7 +171,7 @@ class ContractError(ValueError):
         self.count = count
         self.examples = examples
         where = f"table '{table}'" + (f", column '{column}'" if column else "")
-        how_many = f" ({count} rows)" if count is not None else ""
+        how_many = f" ({count:,} row{'' if count == 1 else 's'})" if count is not None else ""
         message = f"{where}: {problem}{how_many}"
         if examples is not None and examples.height:
             rows = "; ".join(
@@ -1326,7 +1326,10 @@ def _values_found(values: pl.Series, shown: int = 8) -> str:
 
 def found_values_text(counts: Sequence[tuple[Any, int]], shown: int = 8) -> str:
     """``"; found 'succeeded' (7,314), 'void' (12)"`` from (value, rows) pairs, most frequent first (every
-    pair: the text says how many more there are beyond ``shown``)."""
+    pair: the text says how many more there are beyond ``shown``); one value alone is said without its count,
+    which is the error's rows (``"; found 'sms'"``, then " (4,874 rows)")."""
+    if len(counts) == 1:
+        return f"; found {counts[0][0]!r}"
     found = ", ".join(f"{v!r} ({n:,})" for v, n in counts[:shown])
     more = f" and {len(counts) - shown} more" if len(counts) > shown else ""
     return f"; found {found}{more}"
