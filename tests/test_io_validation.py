@@ -2119,7 +2119,9 @@ def test_a_csv_error_names_the_lines_an_editor_shows_after_blank_lines(tmp_path:
         (12345, [("a", 12000), ("b", 345)], "found 'a' (12,000), 'b' (345) (12,345 rows)"),
     ],
 )
-def test_an_error_says_its_rows_once_and_in_words(count: int, found: list[tuple[str, int]], said: str) -> None:
+def test_an_error_says_its_rows_once_and_in_words(
+    count: int, found: list[tuple[str, int]], said: str
+) -> None:
     problem = "value not among the allowed ['email', 'call']" + found_values_text(found)
     message = str(ContractError("communications", problem, "channel", count=count))
     assert message.endswith(said), message

@@ -701,9 +701,7 @@ def test_renewals_booked_early_are_repaired_and_do_not_move_the_data_end(tmp_pat
     code, text = validate(folder, "--set", "data.early_renewal_share=0")
     assert code == 1 and "overlapping terms of one product" in text and "(2 rows)" in text
     code, text = validate(tiny_csv_dataset(tmp_path / "inside", subscriptions=subs))
-    assert (
-        code == 1 and "overlapping terms of one product" in text and "line=6" in text and "(1 row)" in text
-    )
+    assert code == 1 and "overlapping terms of one product" in text and "line=6" in text and "(1 row)" in text
 
 
 def test_duplicate_invoices_are_refused(tmp_path: Path) -> None:
