@@ -1797,6 +1797,10 @@ def test_the_lag_a_table_may_have_is_its_usual_gap_at_least_a_week(gap, max_lag,
             "payments: no record for 79 days, its longest usual gap is 12 days (its records span less than a "
             "year: a yearly rhythm, such as invoices or quiet holidays, cannot show yet)",
         ),
+        (  # a daily log (said "usual gap is 1 days" before)
+            {"first": "2024-09-01T00:00:00", "last_before_as_of": "2025-12-13T00:00:00", "usual_gap_days": 1},
+            "payments: no record for 79 days, its longest usual gap is 1 day",
+        ),
         (
             {"first": "2024-09-01T00:00:00", "last_before_as_of": "2024-09-15T00:00:00"},
             "payments: no record for 79 days, more than score.max_data_lag_days = 21 (its records span less than "

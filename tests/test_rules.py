@@ -2379,25 +2379,30 @@ def test_no_activity_reads_the_label_activity_events(activity_events, fires) -> 
 
 
 @pytest.mark.parametrize(
-    ("every", "orders", "quiet", "rhythm", "fires"),
+    ("every", "orders", "quiet", "rhythm", "said"),
     [
+        (90, 6, 40, 1.5, None),  # a quarterly buyer 40 days after an order: its rhythm (fired before the fix)
+        (90, 6, 134, 1.5, None),  # under 1.5 x 90 days
+        # 1.5 x its usual gap: late by its own rhythm
+        (90, 6, 135, 1.5, "135 days ago, 1.5 times its usual gap of 90 days"),
+        (30, 18, 40, 1.5, None),  # a monthly buyer 40 days after an order: under 45
+        (30, 18, 45, 1.5, "45 days ago, 1.5 times its usual gap of 30 days"),
+        (30, 18, 51, 1.5, "51 days ago, 1.7 times its usual gap of 30 days"),
+        (30, 18, 60, 1.5, "60 days ago, 2.0 times its usual gap of 30 days"),
         (
-            90,
-            6,
+            7,
+            30,
             40,
             1.5,
-            False,
-        ),  # a quarterly buyer 40 days after an order: its rhythm (fired before the fix)
-        (90, 6, 134, 1.5, False),  # under 1.5 x 90 days
-        (90, 6, 135, 1.5, True),  # 1.5 x its usual gap: late by its own rhythm
-        (30, 18, 40, 1.5, False),  # a monthly buyer 40 days after an order: under 45
-        (30, 18, 45, 1.5, True),
-        (7, 30, 40, 1.5, True),  # a weekly buyer: no_activity_days (35) is the longer
-        (90, 2, 40, 1.5, True),  # two orders: one gap is no rhythm yet
-        (90, 6, 40, 0.0, True),  # rules.no_activity_rhythm 0: no_activity_days alone
+            "40 days ago, 5.7 times its usual gap of 7 days",
+        ),  # no_activity_days (35) is the longer
+        # a commuter riding every day (said "usual gap of 1 days" before)
+        (1, 30, 40, 1.5, "40 days ago, 40.0 times its usual gap of 1 day"),
+        (90, 2, 40, 1.5, "40 days ago"),  # two orders: one gap is no rhythm yet
+        (90, 6, 40, 0.0, "40 days ago"),  # rules.no_activity_rhythm 0: no_activity_days alone
     ],
 )
-def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet, rhythm, fires) -> None:
+def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet, rhythm, said) -> None:
     """A shop under the inactivity label (rules.no_activity_days 35, under label.inactivity_days): a client
     ordering every 90 days was flagged 40 days after an order; it is flagged once silent 1.5 times its usual
     gap between orders (the median), or no_activity_days when that is longer."""
@@ -2410,11 +2415,23 @@ def test_no_activity_waits_for_the_clients_own_order_rhythm(every, orders, quiet
     }
     cfg = RulesConfig(enabled=("no_activity",), no_activity_days=35, no_activity_rhythm=rhythm)
     out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
-    assert out.get_column(Scores.rule("no_activity")).to_list() == [fires]
-    if fires and orders > 2 and rhythm > 0:  # a rhythm known: how many of its usual gaps the silence is
-        times = round(quiet / every, 1)
-        said = f"last order on {(T0 - timedelta(days=quiet)).date()}, {quiet} days ago, {times} times its usual gap of {every} days"
-        assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [f"no_activity: {said}"]
+    assert out.get_column(Scores.rule("no_activity")).to_list() == [said is not None]
+    last = f"last order on {(T0 - timedelta(days=quiet)).date()}, "
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        None if said is None else f"no_activity: {last}{said}"
+    ]
+
+
+def test_a_client_quiet_one_day_is_said_one_day() -> None:
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(30)]}),
+        Table.PAYMENTS: pl.DataFrame({"client_id": ["c"], "amount": [8.0], "paid_at": [days_ago(1)]}),
+    }
+    cfg = RulesConfig(enabled=("no_activity",), no_activity_days=1)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "no_activity: last order on 2024-06-02, 1 day ago"
+    ]
 
 
 def test_no_activity_says_how_many_usual_gaps_the_silence_is_to_a_tenth() -> None:

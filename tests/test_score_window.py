@@ -691,8 +691,9 @@ def test_the_events_read_in_a_window_are_judged_stale_by_the_whole_files_rhythm(
     assert lagging_tables({"events": whole}, AS_OF, 21) == {"events": lag}
     said = lagging_table_text("events", lag, span, 21)
     assert said == lagging_table_text("events", lag, whole, 21)
+    gap = whole["usual_gap_days"]
     assert said.startswith(
-        f"events: no record for {lag} days, its longest usual gap is {whole['usual_gap_days']} days"
+        f"events: no record for {lag} days, its longest usual gap is {gap} day{'' if gap == 1 else 's'}"
     )
 
 

@@ -972,6 +972,37 @@ def test_a_slow_buyer_gone_less_than_its_rhythm_waits(rhythm, quarterly) -> None
     assert (rows["monthly"]["decision"], rows["monthly"]["priority"]) == ("attempt", 1)
 
 
+def test_a_daily_buyers_rhythm_is_said_in_days_and_a_day() -> None:
+    """A rider ordering every day (said "usually 1 days between orders" before), gone by a 1-day inactivity
+    label 2 days after its last order, waits for 3 x its usual gap."""
+    from churnml.config import LabelConfig
+    from churnml.labels import churn_dates
+
+    data = Dataset(
+        tables={
+            Table.CLIENTS: _frame(
+                [("daily", D(2024, 1, 1))], {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT}
+            ),
+            Table.PAYMENTS: _frame(
+                [("daily", 10.0, D(2024, 10, 20 - k)) for k in range(20)],
+                {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+            ),
+        },
+        name="daily",
+        start=D(2024, 1, 1),
+        as_of=D(2024, 10, 22),
+    )
+    label = LabelConfig(source="inactivity", grace_days=30, inactivity_days=1, horizon_days=1)
+    row = winback_list(data, churn_dates(data, label), CFG, 0.3, 30, "inactivity", rhythm=3).row(
+        0, named=True
+    )
+    assert (row["decision"], row["decision_reason"]) == (
+        "wait",
+        "on its own rhythm: usually 1 day between orders, its last order 2 days ago; no win-back before 3 x its "
+        "usual gap (day 3)",
+    )
+
+
 def _spring_buyer(as_of: datetime) -> Dataset:
     """A garden shop's client ordering 100 on March 1, April 1 and May 1 of 2023 and 2024."""
     return Dataset(

@@ -174,7 +174,7 @@ def test_spark_spans_judge_a_table_by_its_own_rhythm() -> None:
     assert lagging_tables(spans, day, 21) == {"payments": 31}
     assert lagging_tables(spans_from_bounds(bounds), day, 21) == {"tickets": 25, "payments": 31}  # no rhythm
     assert lagging_table_text("payments", 31, spans["payments"], 21).startswith(
-        "payments: no record for 31 days, its longest usual gap is 1 days"
+        "payments: no record for 31 days, its longest usual gap is 1 day ("
     )
 
 

@@ -1701,7 +1701,7 @@ def lagging_table_text(table: str, lag: int, span: Mapping[str, Any], max_lag_da
             f"{table}: no record for {lag} days, more than score.max_data_lag_days = {max_lag_days} "
             f"(its records span less than {RHYTHM_MIN_HISTORY_DAYS} days: too short to know its usual gaps)"
         )
-    text = f"{table}: no record for {lag} days, its longest usual gap is {gap} days"
+    text = f"{table}: no record for {lag} days, its longest usual gap is {gap} day{'' if gap == 1 else 's'}"
     first, last = span.get("first"), span.get("last_before_as_of")
     if first and last and (datetime.fromisoformat(last) - datetime.fromisoformat(first)).days < 365:
         text += " (its records span less than a year: a yearly rhythm, such as invoices or quiet holidays, cannot show yet)"

@@ -624,6 +624,11 @@ def _with_tickets(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     )
 
 
+def _days_text(days: pl.Expr) -> pl.Expr:
+    """A whole number of days with its noun, as text: "1 day", "12 days"."""
+    return days.cast(pl.String) + pl.when(days == 1).then(pl.lit(" day")).otherwise(pl.lit(" days"))
+
+
 def _money(expr: pl.Expr) -> pl.Expr:
     """A whole amount with thousands separators, as text."""
     return expr.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
@@ -788,10 +793,10 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         .when(on_rhythm)
         .then(
             pl.lit("on its own rhythm: usually ")
-            + pl.col("_usual_gap").round(0).cast(pl.Int64).cast(pl.String)
-            + pl.lit(" days between orders, its last order ")
-            + pl.col("days_since_churn").cast(pl.String)
-            + pl.lit(f" days ago; no win-back before {rhythm:g} x its usual gap (day ")
+            + _days_text(pl.col("_usual_gap").round(0).cast(pl.Int64))
+            + pl.lit(" between orders, its last order ")
+            + _days_text(pl.col("days_since_churn"))
+            + pl.lit(f" ago; no win-back before {rhythm:g} x its usual gap (day ")
             + (pl.lit(rhythm) * pl.col("_usual_gap")).ceil().cast(pl.Int64).cast(pl.String)
             + pl.lit(")")
         )

@@ -251,6 +251,12 @@ def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
     return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
 
 
+def _days_said(days: pl.Expr) -> pl.Expr:
+    """A number of days, rounded to whole ones, with its noun: ``"1 day"``, ``"30 days"`` (a commuter's usual gap
+    between its trips read "usual gap of 1 days")."""
+    return _plural(days.round(0).cast(pl.Int64), "day", "days")
+
+
 def _flag(ids: pl.DataFrame, hits: pl.DataFrame, name: str) -> pl.DataFrame:
     """``ids`` with a boolean column ``name``: True for the client_ids in ``hits``."""
     marked = hits.select(CLIENT_ID).unique().with_columns(pl.lit(True).alias(name))
@@ -350,13 +356,11 @@ def _no_activity(
         quiet &= ~season_pause
         # to a tenth: floored, 170 days against a usual 90 read "1 times its usual gap", a client on its rhythm
         times = (pl.col("_quiet") / pl.col(USUAL_GAP)).round(1)
-        said = pl.format(
-            ", {} times its usual gap of {} days", times, pl.col(USUAL_GAP).round(0).cast(pl.Int64)
-        )
+        said = pl.format(", {} times its usual gap of {}", times, _days_said(pl.col(USUAL_GAP)))
     what = " or ".join(
         w for w, there in (("order", payments is not None), ("activity", events is not None)) if there
     )
-    quiet_for = pl.format("{} days ago", pl.col("_quiet"))
+    quiet_for = pl.format("{} ago", _plural(pl.col("_quiet"), "day", "days"))
     evidence = (
         pl.when(pl.col("last").is_not_null())
         .then(pl.format(f"last {what} on {{}}, {{}}", _day("last"), quiet_for))
