@@ -175,13 +175,14 @@ def test_several_rules_say_what_they_saw_in_config_order() -> None:
     ]
     evidence = out.get_column(Scores.RULES_EVIDENCE).item()
     assert evidence == (
-        "cancellation_request: asked to cancel on 2024-05-25; complaints: 2 complaints from 2024-04-14 to 2024-05-22; "
+        "cancellation_request: asked to cancel on 2024-05-25; complaints: 2 complaints from 2024-04-14 to 2024-05-22, "
+        "against 1 order; "
         "champion_change: champion left on 2024-05-04; vendor_review: vendor review on 2024-04-04 (RFP from Acme; "
         "due in June)"
     )
     assert evidence_by_rule(evidence) == {
         "cancellation_request": "asked to cancel on 2024-05-25",
-        "complaints": "2 complaints from 2024-04-14 to 2024-05-22",
+        "complaints": "2 complaints from 2024-04-14 to 2024-05-22, against 1 order",
         "champion_change": "champion left on 2024-05-04",
         "vendor_review": "vendor review on 2024-04-04 (RFP from Acme; due in June)",
     }
@@ -321,7 +322,10 @@ def test_usage_drop_says_its_counts_grouped_in_thousands() -> None:
 def test_every_rule_has_a_plain_language_text() -> None:
     texts = rule_descriptions(RulesConfig(), grace_days=30)
     assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)
-    assert texts["complaints"] == "2 or more complaints in the last 91 days"
+    assert (
+        texts["complaints"]
+        == "2 or more complaints in the last 91 days, more than 5% of the client's orders in them"
+    )
     assert "30-day grace period" in texts["term_lapsed"]
     assert all("{" not in t for t in texts.values())
 
@@ -2752,3 +2756,71 @@ def test_the_latest_days_late_reads_only_orders_not_a_zero_amount_invoice_nor_a_
     )
     got = latest_days_late(payments, datetime.combine(AS_OF, datetime.min.time()), 365)
     assert got.rows() == [("c", 5.0)]
+
+
+def _rider(cid: str, trips: int, complaints: int, days: int = 91) -> dict[str, list]:
+    """``trips`` paid trips and ``complaints`` complaint tickets spread over the ``days`` before AS_OF."""
+    return {
+        "pay": [(cid, 12.0, days_ago(1 + k * (days - 2) / max(trips, 1))) for k in range(trips)],
+        "tick": [(cid, days_ago(2 + k * 7), "complaint") for k in range(complaints)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("trips", "complaints", "share", "fires", "said"),
+    [
+        # a commuter: 3 complaints in 140 trips are wear (the count alone fired before)
+        (140, 3, 0.05, False, None),
+        (140, 7, 0.05, False, None),  # 7 is 5% of 140: not more
+        (140, 8, 0.05, True, "8 complaints from 2024-04-13 to 2024-06-01, against 140 orders"),
+        # a B2B account: 3 monthly invoices and 3 complaints
+        (3, 3, 0.05, True, "3 complaints from 2024-05-18 to 2024-06-01, against 3 orders"),
+        # a one-off rider: 2 complaints in 1 trip
+        (1, 2, 0.05, True, "2 complaints from 2024-05-25 to 2024-06-01, against 1 order"),
+        # no order in the window: the count alone
+        (0, 2, 0.05, True, "2 complaints from 2024-05-25 to 2024-06-01"),
+        # one complaint is under rules.complaints, whatever the orders
+        (1, 1, 0.05, False, None),
+        # rules.complaints_per_order 0: the count alone
+        (140, 3, 0.0, True, "3 complaints from 2024-05-18 to 2024-06-01, against 140 orders"),
+    ],
+)
+def test_complaints_fire_only_beyond_the_clients_share_of_its_orders(
+    trips: int, complaints: int, share: float, fires: bool, said: str | None
+) -> None:
+    """A car-sharing service's commuters (11 trips a week) complained most because they rode most: the rule
+    fired for 155 riders of whom 18.7% left, against 30.4% of the list. A complaint counts against the client's
+    orders of the rule's window (rules.complaints_per_order)."""
+    rows = _rider("c", trips, complaints)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: pl.DataFrame(rows["pay"], schema=["client_id", "amount", "paid_at"], orient="row"),
+        Table.TICKETS: pl.DataFrame(rows["tick"], schema=["client_id", "opened_at", "kind"], orient="row"),
+    }
+    cfg = RulesConfig(enabled=("complaints",), complaints_per_order=share)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=())
+    assert out.get_column(Scores.rule("complaints")).to_list() == [fires]
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        None if said is None else f"complaints: {said}"
+    ]
+
+
+def test_an_order_older_than_the_window_does_not_excuse_complaints() -> None:
+    # 200 trips a year ago, none in the last 91 days, and 2 complaints now: a client who stopped riding
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["c"] * 200,
+                "amount": [12.0] * 200,
+                "paid_at": [days_ago(100 + k) for k in range(200)],
+            }
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["c"] * 2, "opened_at": [days_ago(3), days_ago(10)], "kind": ["complaint"] * 2}
+        ),
+    }
+    out = fired_rules(
+        tables, ["c"], AS_OF, None, RulesConfig(enabled=("complaints",)), low_csat=2, export_events=()
+    )
+    assert out.get_column(Scores.rule("complaints")).to_list() == [True]

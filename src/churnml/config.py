@@ -364,6 +364,8 @@ class RulesConfig(_Section):
     champion_change_days: int = Field(91, ge=1)
     complaints: int = Field(2, ge=1)
     complaints_days: int = Field(91, ge=1)
+    # complaints fire only beyond this share of the client's orders in complaints_days (0: the count alone)
+    complaints_per_order: float = Field(0.05, ge=0, le=1)
     payment_trouble_days: int = Field(91, ge=1)
     overdue_days: int = Field(14, ge=0)
     overdue_usual_days: int = Field(365, ge=0)

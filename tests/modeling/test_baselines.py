@@ -83,3 +83,46 @@ def test_the_rule_score_tests_unanswered_outreach_as_the_list_does() -> None:
     assert rule_flags(features, every_run)["unanswered_outreach"].tolist() == [1, 1, 1, 1, 1, 0]
     three = baseline_rules(RulesConfig(unanswered_outreach=3))
     assert rule_flags(features, three)["unanswered_outreach"].tolist() == [0, 0, 0, 1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("complaints", "orders", "share", "fires"),
+    [
+        (3.0, 140.0, 0.05, 0),  # a commuter's 3 complaints in 140 trips: wear (fired before, as "complaint")
+        (7.0, 140.0, 0.05, 0),  # 5% of 140: not more
+        (8.0, 140.0, 0.05, 1),
+        (3.0, 3.0, 0.05, 1),  # a B2B account: 3 complaints, 3 monthly invoices
+        (2.0, np.nan, 0.05, 1),  # no order known: the count alone
+        (1.0, 0.0, 0.05, 0),  # under rules.complaints (fired before: any complaint)
+        (3.0, 140.0, 0.0, 1),  # rules.complaints_per_order 0: the count alone
+    ],
+)
+def test_the_rule_score_tests_complaints_as_the_list_does(
+    complaints: float, orders: float, share: float, fires: int
+) -> None:
+    # the list's test (rules.complaints_beyond_use): rules.complaints or more in the window nearest
+    # rules.complaints_days, more than rules.complaints_per_order of the orders of the same window
+    features = pd.DataFrame(
+        {
+            "support_complaints_28d": [9.0],  # not the window nearest 91 days
+            "support_complaints_91d": [complaints],
+            "payments_orders_28d": [0.0],
+            "payments_orders_91d": [orders],
+        }
+    )
+    flags = rule_flags(features, baseline_rules(RulesConfig(complaints_per_order=share)))
+    assert list(flags.columns) == ["complaints"]
+    assert flags["complaints"].tolist() == [fires]
+
+
+def test_the_rule_score_reads_complaints_without_orders_and_cancellations_apart() -> None:
+    features = pd.DataFrame(
+        {
+            "support_complaints_91d": [2.0, 0.0, 1.0],
+            "support_cancellation_requests_91d": [0.0, 1.0, 1.0],
+        }
+    )
+    flags = rule_flags(features)
+    assert list(flags.columns) == ["complaints", "cancellation_request"]
+    assert flags["complaints"].tolist() == [1, 0, 0]
+    assert flags["cancellation_request"].tolist() == [0, 1, 1]

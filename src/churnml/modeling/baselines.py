@@ -9,7 +9,8 @@ Grain: one row per client x snapshot of the feature table (columns named as in
   columns are absent (a family missing from the data) are skipped and reported, not guessed. The rules
   the weekly list also fires read its settings (:func:`baseline_rules`: ``rules.no_activity_days``, and
   ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` through the list's own test,
-  :func:`churnml.scoring.rules.unanswered_run_needed`).
+  :func:`churnml.scoring.rules.unanswered_run_needed`; ``complaints`` at ``rules.complaints``,
+  ``rules.complaints_days`` and ``rules.complaints_per_order``, :func:`complaints_rule`).
 - :class:`LogisticBaseline`: L2-regularised logistic regression on the same features (median impute +
   missing indicators + standardise).
 - :func:`oracle_scores`: on generated data, the true probability of churn within the horizon from the
@@ -39,6 +40,7 @@ __all__ = [
     "LogisticBaseline",
     "Rule",
     "baseline_rules",
+    "complaints_rule",
     "finite_values",
     "oracle_scores",
     "recency_rules",
@@ -66,6 +68,8 @@ class Rule:
     combine: str = "any"
     description: str = ""
     given: Callable[[pd.DataFrame], np.ndarray] | None = None
+    # of the columns matching ``pattern``, the ones the rule reads (one window of several); None: every one
+    pick: Callable[[list[str]], list[str]] | None = None
 
 
 def _ge(x: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -107,13 +111,54 @@ def recency_rules(days: int = 90) -> tuple[Rule, ...]:
     )
 
 
-def _reply_rate_column(columns: list[str], days: int) -> str | None:
-    """The reply-rate feature (``comm_reply_rate_<w>d``) whose window is nearest ``days`` (the longer of two as
-    near), None without one."""
-    windows = {int(m.group(1)): c for c in columns if (m := re.fullmatch(r"comm_reply_rate_(\d+)d", c))}
+def _window_column(columns: list[str], stem: str, days: int) -> str | None:
+    """The feature ``<stem>_<w>d`` whose window is nearest ``days`` (the longer of two as near), None without
+    one."""
+    windows = {int(m.group(1)): c for c in columns if (m := re.fullmatch(rf"{stem}_(\d+)d", c))}
     if not windows:
         return None
     return windows[min(windows, key=lambda w: (abs(w - days), -w))]
+
+
+def _reply_rate_column(columns: list[str], days: int) -> str | None:
+    """The reply-rate feature (``comm_reply_rate_<w>d``) whose window is nearest ``days``, None without one."""
+    return _window_column(columns, "comm_reply_rate", days)
+
+
+def complaints_rule(n: int = 2, days: int = 91, share: float = 0.05) -> Rule:
+    """``complaints`` as the weekly list tests it (:func:`churnml.scoring.rules.complaints_beyond_use`): at least
+    ``n`` complaints (``rules.complaints``) in the feature window nearest ``days`` (``rules.complaints_days``,
+    ``support_complaints_<w>d``), and more than ``share`` (``rules.complaints_per_order``) of the client's orders
+    of the same window (``payments_orders_<w>d``; unknown or absent: 0, the count alone, as the list reads a
+    client without orders)."""
+
+    def orders(features: pd.DataFrame) -> np.ndarray:
+        complaints = _window_column([str(c) for c in features.columns], "support_complaints", days)
+        column = (
+            None if complaints is None else complaints.replace("support_complaints_", "payments_orders_", 1)
+        )
+        if column is None or column not in features.columns:
+            return np.zeros(len(features))
+        values = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return np.nan_to_num(values, nan=0.0)
+
+    def beyond(values: np.ndarray, placed: np.ndarray) -> np.ndarray:
+        return (values >= n) & ((share <= 0) | (values > share * placed[:, None]))
+
+    def nearest(columns: list[str]) -> list[str]:
+        column = _window_column(columns, "support_complaints", days)
+        return [] if column is None else [column]
+
+    return Rule(
+        "complaints",
+        "support",
+        r"^support_complaints_\d+d$",
+        beyond,
+        description=f"{n} or more complaints in the last {days} days (the feature window nearest), more than "
+        f"{share:.0%} of the client's orders in them",
+        given=orders,
+        pick=nearest,
+    )
 
 
 def unanswered_runs_needed(
@@ -159,10 +204,12 @@ def unanswered_run(n: int = 2, chance: float = 0.1, days: int = 91) -> Rule:
 def baseline_rules(rules: RulesConfig | None = None) -> tuple[Rule, ...]:
     """The rule score's rules (:data:`RULES`) under the list's settings ``rules`` (``cfg.rules``; None: the
     defaults): the recency rules at ``rules.no_activity_days``, ``unanswered_outreach`` at
-    ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` (:func:`unanswered_run`)."""
+    ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` (:func:`unanswered_run`), ``complaints`` at
+    ``rules.complaints``, ``rules.complaints_days`` and ``rules.complaints_per_order`` (:func:`complaints_rule`)."""
     cfg = rules or RulesConfig()
     unanswered = unanswered_run(cfg.unanswered_outreach, cfg.unanswered_chance, cfg.unanswered_days)
-    return (*recency_rules(cfg.no_activity_days), unanswered, *_OTHER_RULES)
+    complaints = complaints_rule(cfg.complaints, cfg.complaints_days, cfg.complaints_per_order)
+    return (*recency_rules(cfg.no_activity_days), unanswered, *_OTHER_RULES, complaints, *_LAST_RULES)
 
 
 # Column names follow churnml.features.registry (``<family>_<signal>[_<window>d]``).
@@ -209,12 +256,15 @@ _OTHER_RULES: tuple[Rule, ...] = (
         _ge(2),
         description="two or more meetings rescheduled, cancelled or missed in 91 days",
     ),
+)
+# after complaints_rule (the order of the rule score's columns)
+_LAST_RULES: tuple[Rule, ...] = (
     Rule(
-        "complaint",
+        "cancellation_request",
         "support",
-        r"^support_(complaints|cancellation_requests)_91d$",
+        r"^support_cancellation_requests_91d$",
         _gt(0),
-        description="a complaint or cancellation request in the last 91 days",
+        description="a cancellation request in the last 91 days",
     ),
     Rule(
         "account_signal",
@@ -238,6 +288,8 @@ def rule_flags(features: pd.DataFrame, rules: tuple[Rule, ...] = RULES) -> pd.Da
     out = {}
     for rule in rules:
         cols = _matching(columns, rule)
+        if rule.pick is not None:
+            cols = rule.pick(cols)
         if not cols:
             continue
         values = features[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -43,7 +43,10 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``term_lapsed``: no running term, and the last one ended ``term_lapsed_days`` to ``label.grace_days``
   days ago (not renewed; a renewal charged or exported a day or two late is no lapse), or, after a cancellation
   notice that stands, from the day it ended (the notice says no renewal is coming: nothing to settle).
-- ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days.
+- ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days, and
+  more than ``complaints_per_order`` of the client's orders placed in those days (:func:`complaints_beyond_use`;
+  a client without orders, by its count alone): complaints come with use, and a car-sharing service's commuters,
+  11 trips a week, complained most and left least.
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
   ``cancellation_request`` ticket in the last ``cancellation_days`` days, or earlier while the base term running
   when it was given still runs (an annual plan's auto-renewal turned off months before its end), no
@@ -136,6 +139,7 @@ __all__ = [
     "RuleInput",
     "amount_said",
     "client_usage_ratios",
+    "complaints_beyond_use",
     "crowded_rules_note",
     "evidence_by_rule",
     "failed_payments_said",
@@ -146,6 +150,7 @@ __all__ = [
     "mailings_note",
     "no_activity_flags",
     "order_rhythm_days",
+    "orders_within",
     "overdue_invoices_said",
     "portfolio_usage_note",
     "portfolio_usage_ratio",
@@ -178,7 +183,8 @@ RULE_TEXT: dict[str, str] = {
     "champion_change": "the champion left in the last {champion_change_days} days",
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago (at once when the client had given notice) "
     "and was not renewed (within the {grace_days}-day grace period)",
-    "complaints": "{complaints} or more complaints in the last {complaints_days} days",
+    "complaints": "{complaints} or more complaints in the last {complaints_days} days, more than "
+    "{complaints_per_order:.0%} of the client's orders in them",
     # said as a reason on the list: short; the module docstring gives the whole test
     "cancellation_request": "asked to cancel in the last {cancellation_days} days (or earlier in the running term), "
     "not withdrawn, renewed since nor yet in effect",
@@ -1129,25 +1135,72 @@ def _data_export_hits(events: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     )
 
 
+def orders_within(payments: pl.DataFrame | None, cut: datetime, days: int) -> pl.DataFrame:
+    """``[client_id, _orders]``: per client, its orders (:func:`churnml.labels.orders`, at
+    :func:`churnml.labels.order_placed_at`) placed in the ``days`` before ``cut``; a client without one is
+    absent (empty without a payments table)."""
+    from churnml.labels import order_placed_at, orders
+
+    if payments is None or payments.height == 0:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_orders": pl.UInt32})
+    placed = orders(payments).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        order_placed_at(payments.columns).cast(pl.Datetime("us")).alias("_at"),
+    )
+    return (
+        _within(placed, "_at", cut, days, pl.lit(True))
+        .group_by(CLIENT_ID)
+        .agg(pl.len().cast(pl.UInt32).alias("_orders"))
+    )
+
+
+def complaints_beyond_use(complaints: pl.Expr, orders: pl.Expr, share: float) -> pl.Expr:
+    """True where ``complaints`` are more than ``share`` of the client's ``orders`` of the same days
+    (``rules.complaints_per_order``): complaints come with use, so a commuter's 3 complaints in 140 trips are
+    wear, while a B2B account's 3 in 3 monthly invoices, or a one-off rider's 2 in 2 trips, are not; a client
+    without orders on record (null: 0) is read by its count alone, as is every client with ``share`` 0. The
+    win-back list's test of demands (:func:`churnml.reporting.winback.beyond_use`) over the rule's window."""
+    if share <= 0:
+        return pl.lit(True)
+    return complaints > share * orders.fill_null(0)
+
+
 def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
+    """At least ``complaints`` complaints in ``complaints_days``, and more than ``complaints_per_order`` of the
+    client's orders placed in those days (:func:`complaints_beyond_use`), said with its orders when it placed
+    any: "3 complaints from 2025-11-02 to 2025-12-01, against 3 orders"."""
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
     recent = _within(
         tickets, Tickets.OPENED_AT, ctx.cut, ctx.cfg.complaints_days, pl.col(Tickets.KIND) == "complaint"
     )
-    return (
-        recent.group_by(CLIENT_ID)
+    counted = (
+        recent.group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(
             pl.len(),
             pl.col(Tickets.OPENED_AT).min().alias("_first"),
             pl.col(Tickets.OPENED_AT).max().alias("_last"),
         )
         .filter(pl.col("len") >= ctx.cfg.complaints)
+    )
+    if counted.height == 0:
+        return _EMPTY
+    orders = orders_within(ctx.tables.get(Table.PAYMENTS), ctx.cut, ctx.cfg.complaints_days)
+    in_orders = pl.when(pl.col("_orders") > 0).then(
+        pl.format(", against {}", _plural(pl.col("_orders"), "order", "orders"))
+    )
+    return (
+        counted.join(orders, on=CLIENT_ID, how="left")
+        .filter(complaints_beyond_use(pl.col("len"), pl.col("_orders"), ctx.cfg.complaints_per_order))
         .select(
             CLIENT_ID,
-            pl.format("{} complaints from {} to {}", pl.col("len"), _day("_first"), _day("_last")).alias(
-                _EVIDENCE
-            ),
+            pl.concat_str(
+                [
+                    _plural(pl.col("len"), "complaint", "complaints"),
+                    pl.format(" from {} to {}", _day("_first"), _day("_last")),
+                    in_orders.otherwise(pl.lit("")),
+                ]
+            ).alias(_EVIDENCE),
         )
     )
 
@@ -2094,7 +2147,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "complaints",
             RULE_TEXT["complaints"],
-            ("complaints", "complaints_days"),
+            ("complaints", "complaints_days", "complaints_per_order"),
             _table_rule(Table.TICKETS, _complaint_hits),
         ),
         Rule(
