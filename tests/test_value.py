@@ -20,6 +20,7 @@ from churnml.scoring.value import (
     keep_flags,
     priority_rank,
     retained_years,
+    revenue_churn_rate,
     value_table,
     value_tiers,
 )
@@ -246,8 +247,9 @@ def test_value_table_combines_margin_arr_and_lifetime() -> None:
     arr = pl.DataFrame({"client_id": ["x", "y"], Scores.ARR: [1000.0, 200.0]})
     out = value_table(scored, clients, arr, 90, ValueConfig(default_margin=0.8))
     x, y = out.iter_rows(named=True)
-    # the value of keeping a client is apart from its risk: both stay the years of the median p (0.3)
-    years = 1 / (-math.log(1 - 0.3) * 365.25 / 90)
+    # the value of keeping a client is apart from its risk: both stay the years of the portfolio's churn rate
+    # by revenue, (0.5 x 1,000 + 0.1 x 200) / 1,200 = 0.433
+    years = 1 / (-math.log(1 - 520 / 1200) * 365.25 / 90)
     assert x[Scores.LIFETIME_VALUE] == pytest.approx(0.5 * 1000 * years)
     assert y[Scores.LIFETIME_VALUE] == pytest.approx(0.8 * 200 * years)
     assert (x[Scores.REVENUE_AT_RISK], y[Scores.REVENUE_AT_RISK]) == (
@@ -282,6 +284,54 @@ def test_retained_years_from_config_or_the_mean_probability() -> None:
     )
     assert 6.4 < retained_years(annual, 90, ValueConfig()) < 6.5
     assert retained_years(np.array([0.0001]), 90, ValueConfig(max_lifetime_years=7)) == 7.0
+
+
+def _years(p: float, horizon: int = 30) -> float:
+    return 1 / (-math.log(1 - p) * 365.25 / horizon)
+
+
+@pytest.mark.parametrize(
+    ("p", "arr", "rate"),
+    [
+        # a car-sharing service: 4 one-off riders (p 0.95, ARR 20) beside 6 commuters (p 0.02, ARR 1,500):
+        # by heads 39.2% leave within 30 days, by revenue 256 of 9,080 of ARR: 2.8%
+        ([0.95] * 4 + [0.02] * 6, [20.0] * 4 + [1500.0] * 6, (0.95 * 80 + 0.02 * 9000) / 9080),
+        # clients at ARR 0 (free users) weigh nothing, however likely they leave
+        ([0.9, 0.1, 0.3], [0.0, 100.0, 300.0], (0.1 * 100 + 0.3 * 300) / 400),
+        # a missing or negative ARR weighs nothing either
+        ([0.9, 0.1, 0.3], [np.nan, 100.0, -5.0], 0.1),
+        # nobody has ARR: the plain mean
+        ([0.9, 0.1, 0.2], [0.0, 0.0, 0.0], 0.4),
+        # equal ARR: the plain mean
+        ([0.9, 0.1, 0.2], [50.0, 50.0, 50.0], 0.4),
+    ],
+)
+def test_revenue_churn_rate_weighs_the_probabilities_by_arr(
+    p: list[float], arr: list[float], rate: float
+) -> None:
+    assert revenue_churn_rate(np.asarray(p), np.asarray(arr)) == pytest.approx(rate)
+    assert retained_years(np.asarray(p), 30, ValueConfig(), np.asarray(arr)) == pytest.approx(_years(rate))
+
+
+def test_one_off_buyers_do_not_cut_the_regulars_lifetime_value() -> None:
+    """A pay-per-use list: one-off riders (1-3 trips, p near 1) beside commuters: a commuter's lifetime value
+    was its ARR x margin x 0.09 years (the heads' mean p, 0.583 over 30 days: 71 on an ARR of 1,506); by
+    revenue (3.5% of the ARR leaves within 30 days) it stays 2.28 years: 1,719. The tiers do not move (the same
+    years for every client)."""
+    ids = [f"once{i}" for i in range(6)] + [f"daily{i}" for i in range(4)]
+    p = [0.97, 0.95, 0.99, 0.9, 0.96, 0.98, 0.02, 0.01, 0.03, 0.02]
+    scored = pl.DataFrame({"client_id": ids, Scores.PROBABILITY: p})
+    arr = pl.DataFrame(
+        {"client_id": ids, Scores.ARR: [12.0, 30.0, 8.0, 25.0, 18.0, 9.0, 1506.0, 1300.0, 900.0, 2100.0]}
+    )
+    out = value_table(scored, pl.DataFrame({"client_id": ids}), arr, 30, ValueConfig(default_margin=0.5))
+    rate = float(np.dot(p, arr.get_column(Scores.ARR).to_numpy()) / arr.get_column(Scores.ARR).sum())
+    assert rate == pytest.approx(0.0353, abs=1e-4)
+    commuter = out.row(6, named=True)
+    assert commuter[Scores.LIFETIME_VALUE] == pytest.approx(1506 * 0.5 * _years(rate))
+    assert commuter[Scores.LIFETIME_VALUE] == pytest.approx(1719.05, abs=0.01)
+    assert _years(float(np.mean(p))) == pytest.approx(0.0939, abs=1e-4)  # by heads: 71
+    assert out.get_column(Scores.VALUE_TIER).to_list() == ["C", "B", "C", "C", "C", "C", "A", "B", "B", "A"]
 
 
 def test_keep_flags_name_their_reasons() -> None:

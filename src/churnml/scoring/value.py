@@ -16,10 +16,13 @@ Definitions (the figures an account manager sees):
   gets the ARR of its booked terms (:func:`booked_terms_arr`).
 - ``lifetime_value`` = margin x ARR x the years a client stays *if retained*: what keeping the client is
   worth, apart from its risk (a client at risk is not worth less to keep; it is more likely to be lost).
-  The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's mean
-  churn probability (its churn rate over the horizon: the share expected to leave; the median read 10
-  years for annual contracts losing 15% a year, where only the clients near their renewal can leave
-  within 90 days): ``p`` over ``horizon_days`` implies a constant annual hazard
+  The years are ``value.retained_years``, or by default the expected lifetime at the portfolio's revenue
+  churn rate over the horizon: the mean churn probability weighted by ARR (``sum(p x ARR) / sum(ARR)``, the
+  share of the ARR expected to leave; the plain mean when no client has ARR), as revenue retention reads it.
+  Not the share of heads: a car-sharing service's one-off riders (p near 1, a few trips' worth of ARR)
+  read its commuters' lifetime value as 0.15 years of their ARR; nor the median, which read 10 years for
+  annual contracts losing 15% a year, where only the clients near their renewal can leave within 90 days.
+  ``p`` over ``horizon_days`` implies a constant annual hazard
   ``h = -ln(1 - p) * 365.25 / horizon_days`` and an expected lifetime of ``1 / h`` years, capped at
   ``value.max_lifetime_years``. The same years apply to every client, so the tier ranks margin x ARR.
   The margin is ``clients.margin`` or ``value.default_margin``.
@@ -101,6 +104,7 @@ __all__ = [
     "recurring_revenue",
     "refunds_beyond_paid_note",
     "retained_years",
+    "revenue_churn_rate",
     "stake_arr",
     "stakes",
     "ticket_window_words",
@@ -562,15 +566,32 @@ def expected_lifetime_years(probability: np.ndarray, horizon_days: int, max_year
     return np.minimum(1.0 / annual_hazard(probability, horizon_days), max_years)
 
 
-def retained_years(probability: np.ndarray, horizon_days: int, cfg: ValueConfig) -> float:
-    """Years a retained client stays: ``cfg.retained_years``, else the expected lifetime at the mean
-    churn probability of the portfolio (module docstring); 0 clients give the cap."""
-    if cfg.retained_years is not None:
-        return float(cfg.retained_years)
+def revenue_churn_rate(probability: np.ndarray, arr: np.ndarray | None = None) -> float:
+    """The portfolio's churn rate over the horizon by revenue: the churn probabilities' mean weighted by
+    ``arr`` (one per client; missing, negative or none: weight 0), ``sum(p x ARR) / sum(ARR)``, the share of
+    the ARR expected to leave; the plain mean when no client has ARR (or ``arr`` is None); NaN for no client."""
     p = np.asarray(probability, dtype=float)
     if len(p) == 0:
+        return math.nan
+    if arr is not None:
+        weight = np.clip(np.nan_to_num(np.asarray(arr, dtype=float), nan=0.0), 0.0, None)
+        if weight.sum() > 0:
+            return float(np.dot(p, weight) / weight.sum())
+    return float(p.mean())
+
+
+def retained_years(
+    probability: np.ndarray, horizon_days: int, cfg: ValueConfig, arr: np.ndarray | None = None
+) -> float:
+    """Years a retained client stays: ``cfg.retained_years``, else the expected lifetime at the portfolio's
+    revenue churn rate (:func:`revenue_churn_rate` of ``probability`` weighted by ``arr``, one per client;
+    module docstring); 0 clients give the cap."""
+    if cfg.retained_years is not None:
+        return float(cfg.retained_years)
+    rate = revenue_churn_rate(probability, arr)
+    if math.isnan(rate):
         return float(cfg.max_lifetime_years)
-    return float(expected_lifetime_years(np.array([p.mean()]), horizon_days, cfg.max_lifetime_years)[0])
+    return float(expected_lifetime_years(np.array([rate]), horizon_days, cfg.max_lifetime_years)[0])
 
 
 # client_plans' columns, read by value_table from its ``arr`` frame: the product of the client's latest base term,
@@ -787,7 +808,7 @@ def value_table(
         else np.zeros(len(p), dtype=np.int64)
     )
     ids = base.get_column(CLIENT_ID).to_list()
-    ltv = margin * arr_v * retained_years(p, horizon_days, cfg)
+    ltv = margin * arr_v * retained_years(p, horizon_days, cfg, arr_v)
     rar = p * arr_v
     converted, at_stake = stakes(base)
     stake = at_stake.to_numpy().astype(float)
