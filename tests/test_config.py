@@ -279,6 +279,7 @@ def test_urgent_renewals_are_within_the_soon_ones() -> None:
         ("features.engine=spark", True),
         ("features.login_noun=visit", True),
         ("data.as_of=2025-01-06", True),
+        ("data.name=crm", True),  # a dataset's lists under one name: reused whatever the folder
         ("score.batch_clients=500", True),
         ("rules.overdue_days=30", True),
         # the mailings the communication features leave out

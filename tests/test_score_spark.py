@@ -309,3 +309,27 @@ def test_spark_reads_a_portfolio_wide_usage_dip_as_polars_does(both) -> None:
     assert b.get_column(Scores.RULES).to_list() == a.get_column(Scores.RULES).to_list()
     assert b.get_column(Scores.PREVIOUS_ZONE).to_list() == a.get_column(Scores.PREVIOUS_ZONE).to_list()
     assert_frame_equal(b, a, check_exact=False, rel_tol=0, abs_tol=1e-9)
+
+
+def test_spark_reads_the_last_list_of_the_dataset_data_name_names(lists, tmp_path: Path) -> None:
+    # the same export in a folder named for its date: under data.name (the first list's dataset, raw) the Spark
+    # list reuses that list's history and says who left since it, as the list read from raw/ does
+    from churnml.jobs.score import score
+
+    first, on_spark = lists["first"], lists["spark"]
+    root = first.folder.parent.parent
+    export = tmp_path / "exports" / on_spark.day.isoformat()
+    shutil.copytree(root / "raw", export)
+    shutil.copytree(first.folder, tmp_path / "lists" / first.day.isoformat())
+    _, spark_cfg = engine_configs(6)
+    named = spark_cfg.model_copy(update={"data": spark_cfg.data.model_copy(update={"name": "raw"})})
+    run = score(
+        export, named, on_spark.day, tmp_path / "lists" / on_spark.day.isoformat(), str(root / "model")
+    )
+    assert run.manifest["data"]["name"] == "raw"
+    assert run.manifest["history"] == on_spark.manifest["history"]
+    assert run.manifest["history"]["snapshots_reused"] > 0
+    assert run.manifest["left_since_last_list"] == on_spark.manifest["left_since_last_list"]
+    assert_frame_equal(
+        pl.read_parquet(run.folder / "scores.parquet"), pl.read_parquet(on_spark.folder / "scores.parquet")
+    )

@@ -215,11 +215,12 @@ def test_scoring_without_model_takes_this_datasets_champion_and_refuses_another_
     _, meta, source = scoring_model(None, cfg, "shop_a")
     assert (source, meta["tag"]) == ("models:/churnml-shop_a@champion", "a")
     # shop_b has no champion of its own and models/ holds shop_a's: refused, with both names and the way out
-    # (train on shop_b; models/ only if shop_a is shop_b under another name)
+    # (train on shop_b; only if shop_a is shop_b under another name, a folder per date: data.name)
     with pytest.raises(
         UserError,
         match=r"trained on the dataset 'shop_a', not on 'shop_b'.*: train one on this data .*only if 'shop_a' "
-        r"is this data under another name, --model .*models scores with that model$",
+        r"is this data under another name \(an export folder per date\), name the dataset once: "
+        r"--set data.name=shop_a \(or data.name in the config the job reads\)",
     ):
         scoring_model(None, cfg, "shop_b")
     # named explicitly, the folder is the user's choice

@@ -7,7 +7,7 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from churnml.config import ConfigError, load_config
+from churnml.config import ConfigError, DataConfig, load_config
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import Churns, Clients, Payments, Subscriptions, Table, Tickets
 from churnml.reporting.winback import (
@@ -286,6 +286,9 @@ def test_the_default_report_folder_never_takes_another_datasets_report(tmp_path)
         report_folder(None, default, tmp_path / "shop_b", "win-back plan")
     chosen = tmp_path / "elsewhere"
     assert report_folder(chosen, default, tmp_path / "shop_b", "win-back plan") == chosen  # --out given
+    # a folder per export date, one dataset under data.name: its own report
+    named = DataConfig(name="shop_a")
+    assert report_folder(None, default, tmp_path / "2024-12-02", "win-back plan", named) == default
 
 
 @pytest.mark.parametrize(

@@ -113,10 +113,13 @@ def load_model(
     in ``data``, else the export folder ``paths.models`` (refused when it holds another dataset's model).
     ``model.feature_names_`` are the columns it reads; the card holds the training window, the label and
     the backtest figures (what ``models/metadata.json`` holds)."""
+    from churnml.contract.io import dataset_name
     from churnml.jobs.common import data_folder
     from churnml.jobs.score import scoring_model
 
     cfg = _config(config)
     folder = data_folder(_folder(data), cfg)
-    loaded, card, _source = scoring_model(None if model is None else str(model), cfg, folder.resolve().name)
+    loaded, card, _source = scoring_model(
+        None if model is None else str(model), cfg, dataset_name(folder, cfg.data)
+    )
     return loaded, card

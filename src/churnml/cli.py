@@ -547,7 +547,8 @@ def score(
         typer.Option(
             "--model",
             help="models:/<name>@champion, models:/<name>/<version> or an exported model folder "
-            "(default: this dataset's champion, models:/churnml-<data folder>@champion, else paths.models).",
+            "(default: this dataset's champion, models:/churnml-<data.name, else the data folder's>@champion, else "
+            "paths.models).",
         ),
     ] = None,
     engine: Annotated[

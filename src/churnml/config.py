@@ -119,6 +119,9 @@ class CsvConfig(_Section):
 
 
 class DataConfig(_Section):
+    # the dataset's name (contract.io.dataset_name): its MLflow experiment and registered model
+    # (churnml-<name>), the lists, history and pages it owns; None = the data folder's name
+    name: str | None = None
     as_of: date | None = None
     future_tolerance_days: int = Field(0, ge=0)
     max_examples: int = Field(5, ge=1)
@@ -132,6 +135,19 @@ class DataConfig(_Section):
     # are converted at read with them (contract.validation.amounts_in_one_currency); {} = none given
     currency_rates: dict[str, float] = Field(default_factory=dict)
     csv: CsvConfig = CsvConfig()
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _plain_name(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        # YAML reads `name: 2025` or `--set data.name=2025-12-01` as a number or a date: the name is its text
+        name = str(value).strip()
+        # it names a folder (data/scores/<name>/...), an MLflow model (models:/churnml-<name>@champion) and the
+        # lists' manifests: no path, no alias or version separator
+        if not name or name in (".", "..") or any(c in name for c in "/\\@:"):
+            raise ValueError("a dataset name is a plain name such as crm, without '/', '\\', '@' or ':'")
+        return name
 
     @field_validator("currency_rates")
     @classmethod
@@ -818,7 +834,10 @@ def config_hash(cfg: Config) -> str:
 
 
 # settings that say how a run executes or words its text, not what a client's weekly probability is
-_NOT_IN_HISTORY = {"features": {"engine", "login_noun", "value_noun"}, "data": {"as_of", "max_examples"}}
+_NOT_IN_HISTORY = {
+    "features": {"engine", "login_noun", "value_noun"},
+    "data": {"name", "as_of", "max_examples"},
+}
 # the settings of other sections the features read: the mailings the communication features leave out
 _IN_HISTORY = {"rules": {"mailing_share", "mailing_min_clients"}}
 

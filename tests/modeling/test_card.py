@@ -76,7 +76,8 @@ def test_a_model_named_by_the_user_or_from_another_dataset_is_said_so() -> None:
     assert card.other_data_note("ws_free") is None
     assert card.other_data_note("ws") == (
         "the model learned from the dataset 'ws_free', not from 'ws': its probabilities and reasons are that "
-        "data's; train one on this data for a list of its own"
+        "data's; train one on this data for a list of its own, or, if it is that data under another name (an "
+        "export folder per date), set data.name: ws_free"
     )
     assert ModelCard().other_data_note("ws") is None  # a card that does not say
 

@@ -63,6 +63,7 @@ __all__ = [
     "csv_layout",
     "data_clock",
     "dataset_files",
+    "dataset_name",
     "decimal_points",
     "file_checksum",
     "iso_times",
@@ -625,6 +626,14 @@ def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
     return row
 
 
+def dataset_name(folder: Path | str, cfg: DataConfig) -> str:
+    """The dataset's name: ``data.name`` when set, else the data folder's name. Everything a dataset owns is
+    keyed by it (its MLflow experiment and registered model ``churnml-<name>``, its tuned parameters, the
+    lists whose history and "since last week" it reads, its report pages): a weekly export written to a
+    folder per date (``exports/2026-11-09/``) is one dataset only under one ``data.name``."""
+    return cfg.name if cfg.name is not None else Path(folder).resolve().name
+
+
 def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     """Read, coerce and validate every table in ``folder``.
 
@@ -654,7 +663,7 @@ def read_dataset(folder: Path, cfg: DataConfig) -> Dataset:
     start, last = timestamp_span(tables)
     return Dataset(
         tables=tables,
-        name=folder.resolve().name,
+        name=dataset_name(folder, cfg),
         start=start,
         as_of=midnight_after(cfg.as_of if cfg.as_of is not None else last),
         repairs=RepairLog(repairs),

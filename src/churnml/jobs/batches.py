@@ -290,7 +290,7 @@ def labeled_table_in_batches(
     """The labeled table of the dataset in ``folder`` built batch by batch (module docstring), with a
     table-less :class:`Dataset` carrying its name, start and as-of date; None when one batch holds every
     client or the time columns need the full read (the caller reads the dataset whole)."""
-    from churnml.contract.io import dataset_files
+    from churnml.contract.io import dataset_files, dataset_name
     from churnml.contract.validation import midnight_after
     from churnml.pipeline import labeled_feature_table
 
@@ -304,7 +304,7 @@ def labeled_table_in_batches(
         return None
     start, last, first, events_first, contact_first, payments_first, terms_first = span
     as_of = midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last)
-    name = Path(folder).resolve().name
+    name = dataset_name(folder, cfg.data)
     done: list[tuple[pl.DataFrame, int]] = []
     names: list[str] = []
     unlabeled = 0

@@ -107,6 +107,6 @@ def bench_models(
     missing = no_truth_note(truth)
     if missing:
         result.notes.append(missing)
-    section = benchmark_markdown(result, title or folder.name, command)
-    write_text_atomic(spliced_markdown(checked_bench_file(out), section, folder.name), out)
+    section = benchmark_markdown(result, title or dataset.name, command)
+    write_text_atomic(spliced_markdown(checked_bench_file(out), section, dataset.name), out)
     return result

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from churnml.config import Config, config_hash
+from churnml.config import Config, DataConfig, config_hash
 from churnml.jobs.common import UserError, config_for, data_folder
 
 __all__ = [
@@ -38,14 +38,22 @@ def table_files(name: str, frame: Any) -> dict[str, bytes]:
     return {f"{name}.parquet": parquet_bytes(frame), f"{name}.csv": formula_safe_csv(frame)}
 
 
-def report_folder(out: Path | None, default: Path, data: Path | None = None, kind: str = "report") -> Path:
+def report_folder(
+    out: Path | None,
+    default: Path,
+    data: Path | None = None,
+    kind: str = "report",
+    data_cfg: DataConfig | None = None,
+) -> Path:
     """The output folder of a report command, refused when it is or holds the data, the current folder
     or the project (``outputs.checked_output_path``), or when the default folder holds the ``kind`` of
-    another dataset (``outputs.checked_list_of``)."""
+    another dataset (``outputs.checked_list_of``: the dataset ``data``'s name under ``data_cfg``,
+    :func:`churnml.contract.io.dataset_name`)."""
+    from churnml.contract.io import dataset_name
     from churnml.scoring.outputs import checked_list_of, checked_output_path, protected_folders
 
     if out is None and data is not None:
-        default = checked_list_of(default, Path(data).resolve().name, kind)
+        default = checked_list_of(default, dataset_name(data, data_cfg or DataConfig()), kind)
     folder = out if out is not None else default
     if folder.suffix in (".csv", ".parquet", ".html"):
         raise UserError(f"--out {folder}: give a FOLDER (the files inside are named by the command)")
@@ -128,7 +136,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
-    folder = report_folder(out, Path("data/winback"), source, "win-back plan")
+    folder = report_folder(out, Path("data/winback"), source, "win-back plan", cfg.data)
     dataset = read_dataset(source, cfg.data)
     churns = churn_dates(dataset, cfg.label)
     grace = cfg.label.grace_days
@@ -187,7 +195,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
-    folder = report_folder(out, Path("data/metrics"), source, "churn-rate report")
+    folder = report_folder(out, Path("data/metrics"), source, "churn-rate report", cfg.data)
     dataset = read_dataset(source, cfg.data)
     reports = {period: churn_report(dataset, cfg.label, period) for period in PERIODS}
     as_of = dataset.as_of.date()
@@ -276,7 +284,7 @@ def postmortem(
     defaults to the oldest written list (else one horizon back) up to the data end."""
     import polars as pl
 
-    from churnml.contract.io import read_dataset
+    from churnml.contract.io import dataset_name, read_dataset
     from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
     from churnml.labels import churn_dates, departure_lag_days, resolved_label
     from churnml.reporting.interventions import absences
@@ -293,9 +301,9 @@ def postmortem(
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
-    folder = report_folder(out, Path("data/postmortem"), source, "post-mortem")
+    folder = report_folder(out, Path("data/postmortem"), source, "post-mortem", cfg.data)
     root = scores if scores is not None else cfg.paths.scores
-    list_dirs = list_folders(root, source.resolve().name)
+    list_dirs = list_folders(root, dataset_name(source, cfg.data))
     if start is not None and end is not None and end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     dataset = read_dataset(source, cfg.data)

@@ -131,15 +131,21 @@ def _unpromoted_versions_hint(
     """The end of the refusal of ``models`` (another dataset's model) when this dataset has no champion:
     with registered versions of ``name`` (:func:`churnml.modeling.tracking.registered_versions`, newest
     first), they are named with why they were not promoted, and the newest not refused as a leak is the way
-    out (``--model models:/<name>/<version>``); without any, train on this data (``--model <models>`` only if
-    the other dataset is this one under another name: it scores with that dataset's model)."""
+    out (``--model models:/<name>/<version>``); without any, train on this data, or, when
+    the other dataset is this one under another name (a weekly export in a folder per date), name it once
+    with ``data.name``: this data is then scored with that dataset's champion and reads its lists' history
+    (``--model <models>`` would score with the model and read no history)."""
+    import shlex
+
     from churnml.modeling.champion import TOO_GOOD
 
     train = "churnml train --data <this folder>"
     if not versions:
         return (
-            f": train one on this data ({train}); only if {trained_on!r} is this data under another name, "
-            f"--model {models} scores with that model"
+            f": train one on this data ({train}); only if {trained_on!r} is this data under another name (an "
+            f"export folder per date), name the dataset once: --set {shlex.quote(f'data.name={trained_on}')} "
+            "(or data.name in the config the job reads) scores with that dataset's champion and reads its lists' "
+            "history"
         )
     listed = [_version_said(v) for v in versions[:shown]]
     older = len(versions) - shown
@@ -641,7 +647,8 @@ def _report(
         result.history,
         as_of=day,
         model_version=version,
-        model_note=" ".join(n for n in (banners.data, banners.model) if n),
+        model_note=banners.model or "",
+        data_note=banners.data or "",
         model_change_note=banners.model_change or "",
         stale_note=" ".join(
             n[0].upper() + n[1:] + "."
@@ -920,6 +927,7 @@ def score(
     the last data) in ``out`` (default ``<paths.scores>/<as-of>/``); steps in the module docstring.
     ``spark_master``, ``spark_driver_memory``: the session churnml starts on the Spark engine (None: its
     defaults, :func:`churnml.jobs.score_spark.score_on_spark`)."""
+    from churnml.contract.io import dataset_name as name_of_dataset
     from churnml.jobs.reports import page_links
     from churnml.jobs.score_data import (
         open_scoring_data,
@@ -951,7 +959,7 @@ def score(
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
     cfg = config_for(folder_in, cfg)
-    dataset_name = folder_in.resolve().name
+    dataset_name = name_of_dataset(folder_in, cfg.data)
     protected = protected_folders(folder_in)
     if out is not None:  # refused before any work: churnml only replaces what it wrote
         checked_output_path(out, protected)

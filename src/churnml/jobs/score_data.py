@@ -396,6 +396,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     from churnml.contract.io import (
         checked_file_references,
         dataset_files,
+        dataset_name,
         file_checksum,
         read_dataset,
         read_tables,
@@ -435,10 +436,11 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
     if bounds["rows"] == 0:
         return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
     start, last = timestamp_span({**tables, Table.EVENTS: _events_stand_in(bounds)})
-    small = Dataset(tables, Path(folder).resolve().name, start, start, RepairLog(repairs))
+    name = dataset_name(folder, cfg.data)
+    small = Dataset(tables, name, start, start, RepairLog(repairs))
     base = Dataset(
         tables=tables,
-        name=Path(folder).resolve().name,
+        name=name,
         start=start,
         as_of=midnight_after(cfg.data.as_of if cfg.data.as_of is not None else last),
         repairs=RepairLog(repairs),

@@ -796,6 +796,7 @@ def score_on_spark(
     Spark session to use, else :func:`spark_session` of ``master`` and ``driver_memory``, started once the
     model is loaded."""
     from churnml.contract.io import dataset_files, file_checksum
+    from churnml.contract.io import dataset_name as name_of_dataset
     from churnml.contract.validation import empty_short_windows, lagging_tables
     from churnml.jobs.reports import page_links
     from churnml.jobs.score import (
@@ -836,7 +837,7 @@ def score_on_spark(
     step = progress or (lambda _m: None)
     folder_in = data_folder(data, cfg)
     cfg = config_for(folder_in, cfg)
-    dataset_name = folder_in.resolve().name
+    dataset_name = name_of_dataset(folder_in, cfg.data)
     protected = protected_folders(folder_in)
     if out is not None:
         checked_output_path(out, protected)

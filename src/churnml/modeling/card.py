@@ -73,7 +73,8 @@ class ModelCard:
             return None
         return (
             f"the model learned from the dataset {self.dataset!r}, not from {dataset_name!r}: its "
-            "probabilities and reasons are that data's; train one on this data for a list of its own"
+            "probabilities and reasons are that data's; train one on this data for a list of its own, or, if it is "
+            f"that data under another name (an export folder per date), set data.name: {self.dataset}"
         )
 
     def training_churn_rate(self) -> float | None:

@@ -1070,6 +1070,7 @@ def report_html(
     drift_weight: Mapping[str, float] | None = None,
     feature_labels: Mapping[str, str] | None = None,
     model_note: str = "",
+    data_note: str = "",
     model_change_note: str = "",
     stale_note: str = "",
     horizon_days: int | None = None,
@@ -1098,7 +1099,8 @@ def report_html(
     """The whole report as one HTML string (sections: module docstring).
 
     ``thresholds`` are the yellow and red probabilities (drawn in the sparklines as health lines);
-    ``model_note`` says, above everything, that the model was not promoted, ``model_change_note`` that
+    ``model_note`` says, above everything, that the model was not promoted, ``data_note`` that it learned
+    from another dataset (:meth:`churnml.modeling.card.ModelCard.other_data_note`), ``model_change_note`` that
     another model wrote last week's list (the changes compare with last week re-scored), and ``hindsight_note`` that
     it learned outcomes of this list's horizon (a back-dated list; empty: nothing to say), and
     ``zones_note`` that most of the list is red, ``drift_note`` why features drifted (a model trained on
@@ -1143,6 +1145,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {'<a href="#renewals">renewals</a>' if _with_terms(scores) else ""}{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}{'<a href="#owners">by owner</a>' if _owned(scores) else ""}
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>The data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
+{f"<div class='warn'><b>Model from another dataset.</b> {_e(data_note[0].upper() + data_note[1:])}.</div>" if data_note else ""}
 {f"<div class='warn'><b>Model not promoted.</b> {_e(model_note[0].upper() + model_note[1:])}.</div>" if model_note else ""}
 {f"<div class='warn'><b>New model.</b> {_e(model_change_note[0].upper() + model_change_note[1:])}.</div>" if model_change_note else ""}
 {f"<div class='warn'><b>Scored with hindsight.</b> {_e(hindsight_note[0].upper() + hindsight_note[1:])}.</div>" if hindsight_note else ""}
