@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -483,13 +484,16 @@ def checked_list_of(folder: Path, dataset_name: str, what: str = "list") -> Path
     """``folder`` unless it holds the ``what`` (list, win-back plan, ...) of another dataset (its manifest's
     ``data.name``): two datasets run in one project would otherwise share a default output folder
     (``paths.scores/<as-of>``, ``data/winback``, ...) and the second would silently replace the first.
-    Nothing is touched."""
+    When this data is that dataset in another folder (an export folder per date), ``data.name`` names it
+    (the message says so). Nothing is touched."""
     other = written_dataset(folder)
     if other is not None and other != dataset_name:
         raise OutputError(
             f"{folder} holds the {what} of the dataset {other!r}; churnml will not replace it with the "
             f"{what} of {dataset_name!r}. Give --out (e.g. --out {_own_folder(Path(folder), dataset_name, what)})"
             + (" or set paths.scores for this dataset" if what == "list" else "")
+            + f"; if this is the dataset {other!r} in another folder (an export folder per date), name it: "
+            f"--set {shlex.quote(f'data.name={other}')}"
         )
     return folder
 
