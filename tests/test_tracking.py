@@ -372,3 +372,44 @@ def test_an_exported_model_refused_as_a_leak_is_not_scored_with_unasked(tmp_path
         assert scoring_model(None, cfg, "shop")[2] == str(folder)
     # named explicitly, the folder is the user's choice
     assert scoring_model(str(folder), cfg, "shop")[2] == str(folder)
+
+
+@pytest.mark.parametrize(
+    ("champions", "model_name", "hint"),
+    [
+        # the one champion is another dataset's: this data may be it, exported to another folder
+        ({"churnml-crm": "crm"}, None, "--set data.name=crm"),
+        ({"churnml-crm": "crm", "churnml-shop": "shop"}, None, ""),  # two datasets: which one is not said
+        ({"churnml-crm": None}, None, ""),  # untagged: the dataset is not known
+        ({"acme": "crm"}, None, ""),  # registered under train.model_name: data.name alone would not find it
+        ({"acme": "crm"}, "acme", "--set data.name=crm"),
+        ({"churnml-my crm": "my crm"}, None, "--set 'data.name=my crm'"),
+    ],
+)
+def test_the_other_champion_hint(champions, model_name, hint):
+    from churnml.jobs.score import other_champion_hint
+
+    said = other_champion_hint(champions, model_name, "2024-12-02")
+    assert said.endswith(hint) and bool(said) is bool(hint)
+
+
+def test_scoring_a_folder_without_a_model_names_the_one_champion_of_another_dataset(store, tmp_path):
+    """A weekly export in a folder per date (2024-12-02), no exported model, and the store's one champion
+    learned from the dataset crm: the error says how to name this data crm."""
+    from churnml.config import load_config
+    from churnml.jobs.common import UserError
+    from churnml.jobs.score import scoring_model
+
+    folder = _export(tmp_path, "crm_models", {"dataset": "crm"})
+    with tracked_run(store, "churnml-crm"):
+        model, _ = load_exported(folder)
+        uri = log_churn_model(model, folder, labeled_table(5, 2)[FEATURES])
+        version = register_model(uri, "churnml-crm", {"dataset": "crm"})
+    record_promotion(store, "churnml-crm", version, True, "no champion yet")
+    cfg = load_config(None, [f"tracking.uri={store}", f"paths.models={tmp_path / 'models'}"])
+    with pytest.raises(
+        UserError, match=r"does not exist.*one champion, churnml-crm.*: --set data\.name=crm$"
+    ):
+        scoring_model(None, cfg, "2024-12-02")
+    # under data.name: crm, this data is that dataset
+    assert scoring_model(None, cfg, "crm")[2] == "models:/churnml-crm@champion"

@@ -165,6 +165,33 @@ def _unpromoted_versions_hint(
     )
 
 
+def other_champion_hint(
+    champions: Mapping[str, str | None], model_name: str | None, dataset_name: str
+) -> str:
+    """The end of the message when this dataset has neither a champion nor an exported model, and the
+    tracking store's only champion (``champions``: :func:`churnml.modeling.tracking.champion_datasets`) is
+    another dataset's, under the name ``data.name`` would give it (``churnml-<dataset>``, or
+    ``train.model_name``): this data may be that dataset in another folder (an export folder per date),
+    which ``data.name`` names. "" otherwise."""
+    import shlex
+
+    from churnml.modeling.tracking import registered_name
+
+    others = {
+        model: dataset
+        for model, dataset in champions.items()
+        if dataset and dataset != dataset_name and model == registered_name(model_name, dataset)
+    }
+    if len(others) != 1 or len(champions) != 1:
+        return ""
+    ((model, dataset),) = others.items()
+    return (
+        f"; the tracking store's one champion, {model}, learned from the dataset {dataset!r}: if this data is "
+        f"that dataset in another folder (an export folder per date), name it: "
+        f"--set {shlex.quote(f'data.name={dataset}')}"
+    )
+
+
 def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any, dict[str, Any], str]:
     """(model, metadata, source) from ``models:/<name>@champion``, a registered version
     (``models:/<name>/<version>``), an exported folder, or the default:
@@ -211,7 +238,16 @@ def scoring_model(spec: str | None, cfg: Config, dataset_name: str) -> tuple[Any
             return champion(name)
         except FileNotFoundError:
             pass
-    model, meta = load_exported(cfg.paths.models)
+    try:
+        model, meta = load_exported(cfg.paths.models)
+    except FileNotFoundError as exc:
+        from churnml.modeling.tracking import champion_datasets
+
+        champions = champion_datasets(cfg.tracking) if store_exists else {}
+        hint = other_champion_hint(champions, cfg.train.model_name, dataset_name)
+        if not hint:
+            raise
+        raise UserError(f"{exc}{hint}") from None
     trained_on = meta.get("dataset")
     if trained_on not in (None, dataset_name):
         from churnml.modeling.tracking import registered_versions

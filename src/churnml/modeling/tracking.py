@@ -46,6 +46,7 @@ __all__ = [
     "ChurnPyfunc",
     "TrackingStoreError",
     "champion_card",
+    "champion_datasets",
     "champion_metrics",
     "checked_store",
     "churn_signature",
@@ -414,6 +415,22 @@ def load_version(cfg: TrackingConfig, name: str, version: str) -> tuple[ChurnMod
         raise _store_fault(uri, exc, SCORE_HINT) from None
     model, metadata = _model_of_version(name, version)
     return model, {**metadata, "model_version": str(found.version), "run_id": found.run_id}
+
+
+def champion_datasets(cfg: TrackingConfig) -> dict[str, str | None]:
+    """Each registered model holding the ``champion`` alias -> the dataset its champion learned from (its
+    version's ``dataset`` tag, None when untagged). Empty when the store has none or cannot be read: what a
+    hint reads, never a reason to fail."""
+    uri = tracking_uri(cfg)
+    try:
+        _use(uri)
+        client = MlflowClient()
+        held = {
+            m.name: m.aliases[CHAMPION] for m in client.search_registered_models() if CHAMPION in m.aliases
+        }
+        return {name: client.get_model_version(name, v).tags.get("dataset") for name, v in held.items()}
+    except _STORE_FAULTS:
+        return {}
 
 
 def registered_versions(cfg: TrackingConfig, name: str) -> list[dict[str, str]]:
