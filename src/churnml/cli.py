@@ -483,8 +483,8 @@ def tune(
 ) -> None:
     """Tune LightGBM with Optuna on the backtest folds of `train`; resumable; writes best_params.json.
 
-    The study and the best parameters go to the FOLDER paths.tune/<data folder name>/ (set the root with
-    --set paths.tune=DIR); `train` on the same data folder picks them up.
+    The study and the best parameters go to the FOLDER paths.tune/<dataset name>/ (data.name, else the data
+    folder's name; set the root with --set paths.tune=DIR); `train` on the same dataset picks them up.
 
     Example: churnml tune --data data/raw --trials 20 --timeout 900
     """

@@ -231,7 +231,7 @@ class FeaturesConfig(_Section):
 
 
 class TrainConfig(_Section):
-    model_name: str | None = None  # None: "churnml-<dataset folder name>" (tracking.registered_name)
+    model_name: str | None = None  # None: "churnml-<dataset name>" (tracking.registered_name)
     folds: int = Field(4, ge=1)
     test_days: int | None = Field(None, ge=7)
     min_train_days: int = Field(28, ge=7)

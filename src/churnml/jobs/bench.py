@@ -65,7 +65,7 @@ def bench_models(
 ) -> Any:
     """Read the dataset, compare the methods per fold (``train_cfg``, ``cfg.train`` with the command's
     overrides, gives the folds), splice this
-    dataset's section (titled ``title``, else the folder name; ``command`` is how to rerun it) into the
+    dataset's section (titled ``title``, else the dataset's name; ``command`` is how to rerun it) into the
     markdown file ``out``; returns the :class:`churnml.modeling.benchmark.BenchmarkResult`."""
     from churnml.contract.io import read_dataset, write_text_atomic
     from churnml.jobs.batches import whole_labeled_table

@@ -34,7 +34,7 @@ BEST_PARAMS_FILE = "best_params.json"
 
 def tune_folder(root: Path, dataset_name: str) -> Path:
     """Where ``churnml tune`` keeps one dataset's Optuna study and best parameters: ``<paths.tune>/<dataset
-    folder name>/``, so tuning or training a second dataset in the same project never resumes, nor trains
+    name>/`` (``data.name``, else the folder's), so tuning or training a second dataset in the same project never resumes, nor trains
     with, the first one's study."""
     return Path(root) / dataset_name
 

@@ -136,7 +136,7 @@ def experiment_name(cfg: TrackingConfig, dataset_name: str) -> str:
 
 def registered_name(model_name: str | None, dataset_name: str) -> str:
     """The registered model's name: ``train.model_name`` or ``churnml-<dataset name>`` (one champion per
-    dataset folder, as one experiment per dataset folder)."""
+    dataset, as one experiment per dataset; the name: :func:`churnml.contract.io.dataset_name`)."""
     return model_name or f"churnml-{dataset_name}"
 
 
