@@ -101,6 +101,7 @@ def _manifest(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_weekly_export_folder_per_date_is_one_dataset_under_data_name(project, in_project) -> None:  # type: ignore[no-untyped-def]
     named = ["--set", "data.name=crm"]
     code, said, first = _score(project, in_project, WEEK_1, *named)
@@ -122,6 +123,7 @@ def test_a_weekly_export_folder_per_date_is_one_dataset_under_data_name(project,
     assert _manifest(first)["data"]["name"] == "crm"
 
 
+@pytest.mark.slow
 def test_without_data_name_each_export_folder_is_its_own_dataset(project, in_project) -> None:  # type: ignore[no-untyped-def]
     # no champion churnml-2024-12-02, and models/ holds crm's model: refused, saying how to name the dataset
     code, said, _ = _score(project, in_project, WEEK_2)
