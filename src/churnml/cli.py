@@ -463,8 +463,8 @@ def model_settings_note(overrides: list[str] | None) -> str | None:
     shown = " ".join(f"--set {f}" for f in flags)
     return (
         f"this model was trained with {shown}: label and feature settings are part of the model, and "
-        "`churnml score` refuses others. Score with the same flags, or write them in the config file the "
-        "weekly job reads (the data folder's churnml.yaml, or --config)"
+        "`churnml score` refuses others. Score with the same flags, or write them in a config file the "
+        "weekly job passes with --config (churnml reads no config file it is not given)"
     )
 
 

@@ -342,3 +342,7 @@ def test_a_model_trained_with_set_label_flags_says_how_to_score_it(overrides, fl
     else:
         assert note.startswith(f"this model was trained with {flags}: label and feature settings")
         assert "`churnml score` refuses others" in note
+        # no config file is read unless given: the note never sends the job to a file it would not read
+        assert note.endswith(
+            "a config file the weekly job passes with --config (churnml reads no config file it is not given)"
+        )
