@@ -257,7 +257,7 @@ def test_without_a_fold_it_still_trains_and_says_how_many_more_days(train_cfg):
     early = [i for i, m in enumerate(said) if m.startswith("no out-of-time estimate yet")]
     fit = [i for i, m in enumerate(said) if m.startswith("training the deployed model")]
     assert len(early) == 1 and len(fit) == 1 and early[0] < fit[0]
-    assert said[early[0]].endswith("(the notes at the end say which settings give one now)")
+    assert said[early[0]].endswith("(the notes at the end say whether other settings give one now)")
     assert "more days of data would give one" in result.notes[0]
     assert "out-of-fold" in result.calibration_source  # cross-fitting needs no fold: its parts stop early
     assert result.training_window[1] == FIRST + timedelta(weeks=8)

@@ -1220,7 +1220,7 @@ def train_and_compare(
         say(extra_trees)
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     if not plan.has_folds:  # said now, before the long fit: the closing notes say what data would give one
-        say(f"{plan.summary()} (the notes at the end say which settings give one now)")
+        say(f"{plan.summary()} (the notes at the end say whether other settings give one now)")
     contenders = standard_contenders(cfg, tuned, monotone, features, oracle, rules)
     bt = run_backtest(labeled, features, plan, contenders, cfg, say)
     notes = list(bt.notes)
