@@ -1243,8 +1243,8 @@ def test_amounts_in_several_currencies_are_converted_at_the_rates(codes, rates, 
             "table 'payments', column 'amount': amounts in several currencies (its currency column): USD (2 rows), "
             "EUR (1 row), JPY (1 row); churnml would sum them as one amount in score.currency (ARR, revenue at risk, "
             "value tiers, priorities, the payment features and the reasons' amounts). Give each currency's rate into "
-            "score.currency with data.currency_rates, in churnml.yaml 'data: {currency_rates: {USD: RATE, EUR: RATE, "
-            'JPY: RATE}}\', or --set "data.currency_rates={USD: RATE, EUR: RATE, JPY: RATE}" (RATE: what one unit of '
+            "score.currency with data.currency_rates, in a config file (--config) 'data: {currency_rates: {USD: RATE, "
+            'EUR: RATE, JPY: RATE}}\', or --set "data.currency_rates={USD: RATE, EUR: RATE, JPY: RATE}" (RATE: what one unit of '
             "that currency is worth in score.currency, which is there at 1) (4 rows). e.g. row=1, client_id='c1', "
             "amount=10.0, currency='EUR'; row=2, client_id='c2', amount=10.0, currency='USD'; row=3, "
             "client_id='c3', amount=1000.0, currency='JPY'",
@@ -1254,7 +1254,7 @@ def test_amounts_in_several_currencies_are_converted_at_the_rates(codes, rates, 
             {"EUR": 1.0, "USD": 0.9},
             "table 'payments', column 'amount': amounts in a currency without a rate in data.currency_rates: BRL "
             "(2 rows) (the table holds BRL (2 rows), EUR (1 row), USD (1 row)); add the rate of each into "
-            "score.currency, in churnml.yaml 'data: {currency_rates: {BRL: RATE, EUR: 1, USD: 0.9}}', or --set "
+            "score.currency, in a config file (--config) 'data: {currency_rates: {BRL: RATE, EUR: 1, USD: 0.9}}', or --set "
             '"data.currency_rates={BRL: RATE, EUR: 1, USD: 0.9}" (RATE: what one unit of that currency is worth in '
             "score.currency, which is there at 1) (2 rows). e.g. row=3, client_id='c3', amount=1000.0, "
             "currency='BRL'",

@@ -251,7 +251,7 @@ def generate(
         ),
     ] = 0.025,
 ) -> None:
-    """Generate a synthetic CRM dataset with a known churn mechanism (all 8 tables) plus its truth.
+    """Generate a synthetic CRM dataset with a known churn mechanism (all 9 contract tables) plus its truth.
 
     Decline episodes show random subsets of the warning signs 1-6 months before a churn;
     seasonal dips, vacations and one-off noise fool naive rules.

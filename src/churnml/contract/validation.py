@@ -781,11 +781,11 @@ def _currency_counts_text(counts: Sequence[tuple[str | None, int]]) -> str:
 
 
 def rates_example(codes: Sequence[str], rates: Mapping[str, float]) -> str:
-    """The setting that would convert ``codes``, as churnml.yaml and ``--set`` write it: the rates known
-    (``rates``), RATE where one is to give."""
+    """The setting that would convert ``codes``, as a config file given with ``--config`` and ``--set`` write
+    it (no file is read unless ``--config`` names it): the rates known (``rates``), RATE where one is to give."""
     mapping = "{" + ", ".join(f"{c}: {rates[c]:g}" if c in rates else f"{c}: RATE" for c in codes) + "}"
     return (
-        f"in churnml.yaml 'data: {{currency_rates: {mapping}}}', or --set \"{_RATES}={mapping}\" (RATE: what one "
+        f"in a config file (--config) 'data: {{currency_rates: {mapping}}}', or --set \"{_RATES}={mapping}\" (RATE: what one "
         "unit of that currency is worth in score.currency, which is there at 1)"
     )
 
