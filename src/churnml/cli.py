@@ -896,7 +896,7 @@ def winback(
 
     Writes <out>/ (default data/winback/): winback.csv|parquet (stage, reason segment, decision with its
     reason in words, action, cadence), attempts, return_rates, ab_tests, retention_contacts and winback.html.
-    Settings under winback:.
+    Settings: winback.* in the config (configs/default.yaml documents them).
 
     Example: churnml winback --data data/raw --out data/winback
     """
