@@ -377,6 +377,15 @@ def test_onboarding_rhythm_note_says_a_portfolio_active_in_few_of_its_weeks(gap:
         "rhythm stalled (2 of the 2 clients 30 to 120 days old now). Set score.onboarding_active_share: 0.14 "
         "(that share of the typical client's weeks), or leave onboarding_stalled out of rules.enabled"
     )
+    # the rule already off (a shop's adapted config): the note does not suggest turning it off; the list's
+    # column and the report's view still read the share
+    off = onboarding_rhythm_note(
+        clients, events, AS_OF, min_days=30, max_days=120, active_share=0.5, rule_enabled=False
+    )
+    assert off == note.replace(
+        ", or leave onboarding_stalled out of rules.enabled",
+        " (the rule is off in rules.enabled; the list's onboarding_stalled column and the report's view read it)",
+    )
     # at the share suggested, monthly readings are no stalled onboarding
     assert onboarding_stalled(
         list(young), AS_OF, clients, events, min_days=30, max_days=120, active_share=0.14

@@ -284,6 +284,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         min_days=cfg.score.onboarding_min_days,
         max_days=cfg.score.onboarding_days,
         active_share=cfg.score.onboarding_active_share,
+        rule_enabled="onboarding_stalled" in cfg.rules.enabled,
     )
     notes += [onboarding] if onboarding else []
     # riders or shoppers without an account team, told to hold a quarterly business review

@@ -1299,6 +1299,7 @@ def onboarding_rhythm_note(
     min_days: int,
     max_days: int,
     active_share: float,
+    rule_enabled: bool = True,
 ) -> str | None:
     """What ``validate`` and ``train`` say when the typical established client is active in fewer than
     ``score.onboarding_active_share`` of its weeks (:func:`usual_active_week_share` over ``score.onboarding_days``:
@@ -1307,7 +1308,9 @@ def onboarding_rhythm_note(
     energy supplier's households reading their meter monthly: 102 of them told "training session and a
     first-90-days plan", 1% of whom left within 90 days against 10.5%). It counts the young clients (``min_days``
     to ``max_days`` old) it flags now and suggests ``active_share`` times the usual share, the same fraction of
-    the typical client's weeks. None without clients or events, or when the usual share reaches ``active_share``."""
+    the typical client's weeks, or, with ``rule_enabled`` (the rule in ``rules.enabled``), leaving the rule out;
+    with the rule already off it says that the list's column and view still read the share. None without
+    clients or events, or when the usual share reaches ``active_share``."""
     if clients is None or events is None or not events.height or active_share <= 0:
         return None
     usual = usual_active_week_share(clients, events, as_of, max_days)
@@ -1332,8 +1335,15 @@ def onboarding_rhythm_note(
         f"the last {max_days} days), under score.onboarding_active_share ({active_share:g}): onboarding_stalled "
         f"calls a young client on that same rhythm stalled ({int(flagged.sum()):,} of the {young.len():,} clients "
         f"{min_days} to {max_days} days old now). Set score.onboarding_active_share: {suggested:g} (that share of "
-        f"the typical client's weeks), or leave onboarding_stalled out of rules.enabled"
+        f"the typical client's weeks){_rule_off_words(rule_enabled)}"
     )
+
+
+def _rule_off_words(rule_enabled: bool) -> str:
+    """How :func:`onboarding_rhythm_note` ends: the rule can be left out, or it is already."""
+    if rule_enabled:
+        return ", or leave onboarding_stalled out of rules.enabled"
+    return " (the rule is off in rules.enabled; the list's onboarding_stalled column and the report's view read it)"
 
 
 def last_data_export(
