@@ -1718,7 +1718,7 @@ _MONTHLY = _running_terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd
             _ANNUAL,
             [date(2026, 3, 2)],
             90,
-            "100% of the 4 active clients' terms end more than 90 days after 2026-03-02: they run 365 days "
+            "100% of the 4 active clients' terms end 90 days or more after 2026-03-02: they run 365 days "
             "(median) and a client churns at a term's end, so the model can flag a non-renewal only within 90 "
             "days of it (label.horizon_days). For an earlier warning, label.horizon_days: 210 (three in four of "
             "these terms end within 183 days of 2026-03-02; each label then waits that long plus "
@@ -1735,7 +1735,7 @@ _MONTHLY = _running_terms(*((c, D(2026, m, 1), D(2026, m + 1, 1)) for c in "abcd
             [date(2025, 9, 1) + timedelta(weeks=4 * i) for i in range(13)],
             90,
             "at 12 snapshots 2025-09-29 .. 2026-08-03, 75% of the active clients' terms (48 client x snapshot "
-            "rows) end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a "
+            "rows) end 90 days or more after the snapshot: they run 365 days (median) and a client churns at a "
             "term's end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). For "
             "an earlier warning, label.horizon_days: 300 (three in four of these terms end within 281 days of "
             "their snapshot; each label then waits that long plus label.grace_days after its snapshot)",
@@ -1751,6 +1751,27 @@ def test_terms_that_end_beyond_the_horizon_are_said(terms, dates, horizon, expec
     from churnml.labels import terms_beyond_horizon_note
 
     assert terms_beyond_horizon_note(terms, dates, horizon) == expected
+
+
+# a language school's fall semester: every student's term ends on 31 January
+_SEMESTER = _running_terms(*((c, D(2025, 9, 1), D(2026, 1, 31)) for c in "abcd"))
+
+
+def test_a_term_ending_on_the_horizons_last_day_is_beyond_it():
+    # the label counts a churn dated before snapshot + horizon: from 2 November a 90-day horizon ends on 31
+    # January itself, so no non-renewal of the semester is in reach (the note said nothing, and the list's
+    # empty zones were blamed on the thresholds); the horizon suggested lies past the quartile (90 -> 120)
+    from churnml.labels import terms_beyond_horizon_note
+
+    assert terms_beyond_horizon_note(_SEMESTER, [date(2025, 11, 2)], 90) == (
+        "100% of the 4 active clients' terms end 90 days or more after 2025-11-02: they run 152 days (median) "
+        "and a client churns at a term's end, so the model can flag a non-renewal only within 90 days of it "
+        "(label.horizon_days). For an earlier warning, label.horizon_days: 120 (three in four of these terms "
+        "end within 90 days of 2025-11-02; each label then waits that long plus label.grace_days after its "
+        "snapshot)"
+    )
+    # a week later the end is 83 days ahead: in reach
+    assert terms_beyond_horizon_note(_SEMESTER, [date(2025, 11, 9)], 90) is None
 
 
 @pytest.mark.parametrize(

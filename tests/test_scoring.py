@@ -508,7 +508,7 @@ def test_the_empty_zones_note_counts_the_clients_the_rules_raised(model_zone, zo
 
 # labels.terms_beyond_horizon_note of a March list of schools that all renew on 1 September
 _REACH = (
-    "100% of the 25 active clients' terms end more than 90 days after 2026-03-02: they run 365 days (median) and "
+    "100% of the 25 active clients' terms end 90 days or more after 2026-03-02: they run 365 days (median) and "
     "a client churns at a term's end, so the model can flag a non-renewal only within 90 days of it "
     "(label.horizon_days). For an earlier warning, label.horizon_days: 210 (three in four of these terms end "
     "within 183 days of 2026-03-02; each label then waits that long plus label.grace_days after its snapshot)"
@@ -2080,7 +2080,7 @@ def test_a_list_months_before_its_clients_renewals_advises_the_horizon(source, m
     if said:
         assert (
             "label.horizon_days" in note
-            and "100% of the 12 active clients' terms end more than 90 days" in note
+            and "100% of the 12 active clients' terms end 90 days or more" in note
         )
 
 

@@ -1557,8 +1557,11 @@ def terms_beyond_horizon_note(
 ) -> str | None:
     """A note when under the subscriptions label (a churn is a term that ends unrenewed) most active clients'
     next term end lies beyond the horizon: more than ``share`` of the active client x date pairs of ``dates``
-    (:func:`running_term_ends` of ``terms``, rows of :func:`customer_terms`) have their running term end more
-    than ``horizon_days`` after the date, and those terms run :data:`LONG_TERM_DAYS` or more (median). A
+    (:func:`running_term_ends` of ``terms``, rows of :func:`customer_terms`) have their running term end
+    ``horizon_days`` or more after the date (the label counts a churn dated before ``snapshot + horizon_days``:
+    a term ending on that very day is out of reach, as every term of a school is from the list of 2 November
+    under a 90-day horizon when all end on 31 January), and those terms run :data:`LONG_TERM_DAYS` or more
+    (median). A
     school's annual contract renewing every 1 September, scored in March with a 90-day horizon: the model can
     only say "renews" for all, whoever is about to leave. The note suggests the ``label.horizon_days`` within
     which three in four of those terms end (the upper quartile of the days from the date to the term's end,
@@ -1572,21 +1575,21 @@ def terms_beyond_horizon_note(
         return None
     typical = float(running.get_column("term_days").median())  # type: ignore[arg-type]
     days = running.get_column("days_to_end")
-    beyond = int((days > horizon_days).sum())
+    beyond = int((days >= horizon_days).sum())  # labeled only when days_to_end < horizon_days (labeled_spine)
     if typical < LONG_TERM_DAYS or beyond <= share * running.height:
         return None
     quartile = int(days.quantile(0.75, interpolation="higher"))  # type: ignore[arg-type]
-    suggest = -(-quartile // 30) * 30
+    suggest = -(-(quartile + 1) // 30) * 30  # a horizon longer than the quartile: a term ending on it is in reach
     snaps = running.get_column(SNAPSHOT)
     first, last = snaps.min(), snaps.max()
     of = f"{first:%Y-%m-%d}" if first == last else "their snapshot"
     when = (
-        f"{beyond / running.height:.0%} of the {running.height:,} active clients' terms end more than "
-        f"{horizon_days} days after {first:%Y-%m-%d}"
+        f"{beyond / running.height:.0%} of the {running.height:,} active clients' terms end {horizon_days} days "
+        f"or more after {first:%Y-%m-%d}"
         if first == last
         else f"at {snaps.n_unique()} snapshots {first:%Y-%m-%d} .. {last:%Y-%m-%d}, {beyond / running.height:.0%} "
-        f"of the active clients' terms ({running.height:,} client x snapshot rows) end more than {horizon_days} "
-        "days after the snapshot"
+        f"of the active clients' terms ({running.height:,} client x snapshot rows) end {horizon_days} days or "
+        "more after the snapshot"
     )
     reach = (
         f"{when}: they run {typical:.0f} days (median) and a client churns at a term's end, so the model can flag "

@@ -142,7 +142,7 @@ def test_train_names_the_next_term_ends_and_says_when_terms_end_beyond_the_horiz
     # 260 days -> 270, which 19 months of data cannot judge yet (223 days at most give a backtest fold)
     assert horizon_reach_note(data, cfg) == (
         "at 13 snapshots 2025-04-07 .. 2026-03-09, 77% of the active clients' terms (52 client x snapshot rows) "
-        "end more than 90 days after the snapshot: they run 365 days (median) and a client churns at a term's "
+        "end 90 days or more after the snapshot: they run 365 days (median) and a client churns at a term's "
         "end, so the model can flag a non-renewal only within 90 days of it (label.horizon_days). An earlier "
         "warning would need label.horizon_days: 270 (three in four of these terms end within 260 days of their "
         "snapshot), which this data cannot judge yet (a backtest fold needs a horizon of 223 days or less now): "
