@@ -1579,7 +1579,8 @@ def terms_beyond_horizon_note(
     if typical < LONG_TERM_DAYS or beyond <= share * running.height:
         return None
     quartile = int(days.quantile(0.75, interpolation="higher"))  # type: ignore[arg-type]
-    suggest = -(-(quartile + 1) // 30) * 30  # a horizon longer than the quartile: a term ending on it is in reach
+    # a horizon longer than the quartile, rounded up to 30 days: a term ending on the quartile is in its reach
+    suggest = -(-(quartile + 1) // 30) * 30
     snaps = running.get_column(SNAPSHOT)
     first, last = snaps.min(), snaps.max()
     of = f"{first:%Y-%m-%d}" if first == last else "their snapshot"
