@@ -2196,3 +2196,53 @@ def test_the_expected_shifts_are_said_by_reason() -> None:
         "more (manifest.json); growing with age: account_tenure_days (PSI 1.50)"
     )
     assert expected_drift_note({}, psi) is None
+
+
+def test_a_feature_set_by_a_calendar_every_client_shares_is_no_drift() -> None:
+    # a school whose 40 students' terms all end on 31 August: at each weekly snapshot of the training data every
+    # student reads the same days to the term's end (182, 175, ... 63), another number each week; everyone pays
+    # 50 a month. The list of 3 November reads 89 days to the term's end of 31 January for all, in a gap between
+    # the training weeks' values (PSI past 10): a date, not a change in the students. The price now 60 for all is
+    # drift: one value at every training snapshot is no calendar
+    import pandas as pd
+
+    from churnml.modeling.export import calendar_features, feature_reference, season_reference
+    from churnml.scoring.assemble import drift_verdict
+
+    weeks = pd.date_range("2025-03-03", "2025-06-30", freq="7D")
+    rows = pd.DataFrame(
+        [
+            {
+                "snapshot": week,
+                "client": f"s{c}",
+                "payments_days_to_term_end": float((pd.Timestamp("2025-08-31") - week).days),
+                "payments_mrr": 50.0,
+                "usage_events_7d": float(10 + c % 10),
+            }
+            for week in weeks
+            for c in range(40)
+        ]
+    )
+    names = ["payments_days_to_term_end", "payments_mrr", "usage_events_7d"]
+    recent = rows[rows["snapshot"] >= weeks[-13]]
+    reference = feature_reference(recent[names], clients=recent["client"].to_numpy())
+    season = season_reference(rows[["snapshot", *names]], reference, "snapshot")
+    metadata = {"feature_reference": reference, "season_reference": season}
+    assert calendar_features(season, reference) == {"payments_days_to_term_end": 1.0}
+
+    now = np.column_stack([np.full(40, 89.0), np.full(40, 60.0), 10.0 + np.arange(40) % 10])
+    psi, drifted, expected = drift_verdict(now, names, metadata, 0.25, date(2025, 11, 3))
+    assert (
+        psi["payments_days_to_term_end"] > 10 and psi["payments_mrr"] > 10 and psi["usage_events_7d"] < 0.25
+    )
+    assert drifted == {"payments_mrr": psi["payments_mrr"]}
+    assert expected == {
+        "payments_days_to_term_end": "set by a calendar the clients share (at every training snapshot of the last "
+        "year and in this list 80% or more of the clients read one value, e.g. the days to a term end common to "
+        "all): another week reads another value"
+    }
+    # a list whose students no longer share it (half of them on another term) is drift again
+    spread = now.copy()
+    spread[:20, 0] = 150.0
+    _, drifted, expected = drift_verdict(spread, names, metadata, 0.25, date(2025, 11, 3))
+    assert set(drifted) == {"payments_days_to_term_end", "payments_mrr"} and expected == {}

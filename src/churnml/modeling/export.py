@@ -50,9 +50,11 @@ __all__ = [
     "SEASON_DAYS",
     "SEASON_SPAN_DAYS",
     "ModelFileError",
+    "calendar_features",
     "calibrator_data",
     "calibrator_from_data",
     "checked_export_folder",
+    "commonest_bin_share",
     "dark_features",
     "drift_noise",
     "export_model",
@@ -88,6 +90,9 @@ SEASON_DAYS = 371
 # a list's season: the snapshots within this many days of its date a whole number of years (52 weeks) earlier
 SEASON_SPAN_DAYS = 7
 SEASON_YEAR_DAYS = 364
+# a feature is set by a calendar its clients share (:func:`calendar_features`) when at every snapshot at least this
+# share of the clients read one value (one bin of its reference)
+CALENDAR_SHARE = 0.8
 _DATA_FILES = (MODEL_FILE, FEATURES_FILE, CALIBRATOR_FILE)
 _OWN_FILES = (*_DATA_FILES, METADATA_FILE)
 
@@ -208,6 +213,64 @@ def same_season_reference(
             "rows": rows,
         }
     return out, days
+
+
+def _season_counts(
+    season: Mapping[str, Any], reference: Mapping[str, Mapping[str, Any]]
+) -> dict[str, np.ndarray]:
+    """Per feature of ``season`` (:func:`season_reference`), its bin counts at each snapshot: an array of
+    snapshots x (bins of its ``reference``, missing last), snapshots in date order."""
+    snapshots = season.get("snapshots") or {}
+    if not snapshots:
+        return {}
+    table = np.array([np.asarray(snapshots[d].split(), dtype=np.int64) for d in sorted(snapshots)])
+    out: dict[str, np.ndarray] = {}
+    at = 0
+    for name in season.get("features") or []:
+        ref = reference.get(name)
+        if ref is None:  # a season written for other features: its layout is unknown from here on
+            break
+        width = len(ref["proportions"]) + 1
+        out[name] = table[:, at : at + width]
+        at += width
+    return out
+
+
+def commonest_bin_share(reference: Mapping[str, Any], values: np.ndarray) -> float:
+    """The share of the non-missing ``values`` that fall in their commonest bin of one feature's ``reference``
+    (:func:`feature_reference`'s edges); 0.0 without a value."""
+    v = np.asarray(values, dtype=float)
+    present = v[~np.isnan(v)]
+    if present.size == 0:
+        return 0.0
+    edges = np.asarray(reference.get("edges") or [], dtype=float)
+    counts = np.bincount(_bins(edges, present), minlength=edges.size + 1)
+    return float(counts.max() / present.size)
+
+
+def calendar_features(
+    season: Mapping[str, Any], reference: Mapping[str, Mapping[str, Any]], share: float = CALENDAR_SHARE
+) -> dict[str, float]:
+    """The features set by a calendar the clients share, each with the smallest share of the clients that read
+    its commonest value at a snapshot: at every snapshot of the training data's ``season``
+    (:func:`season_reference`, bins of ``reference``) at least ``share`` of the clients with a value sit in one
+    bin, and that bin is not the same at every snapshot (the value moves with the date). A school whose every
+    term ends on 31 January and 31 August: all its students read the same days to their term's end at each
+    snapshot, another number each week, so any list read it at a PSI of 14 against the training rows of other
+    weeks (and against last year's same weeks, a day or two apart). A value every client holds at every snapshot
+    (one price for all) is no calendar: its move is drift. Empty with fewer than two snapshots."""
+    out: dict[str, float] = {}
+    for name, counts in _season_counts(season, reference).items():
+        present = counts[:, :-1]
+        totals = present.sum(axis=1)
+        kept = totals > 0
+        if kept.sum() < 2:
+            continue
+        top = present[kept].max(axis=1) / totals[kept]
+        modes = present[kept].argmax(axis=1)
+        if top.min() >= share and np.unique(modes).size > 1:
+            out[name] = round(float(top.min()), 4)
+    return out
 
 
 def reference_edges(

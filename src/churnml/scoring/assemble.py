@@ -99,6 +99,7 @@ __all__ = [
     "ScoringError",
     "aging_features",
     "assembled_list",
+    "calendar_drift",
     "check_data_lag",
     "check_feature_match",
     "drift_order",
@@ -388,19 +389,45 @@ def season_drift(
     return psi, days
 
 
+def calendar_drift(
+    values: np.ndarray, names: Sequence[str], metadata: Mapping[str, Any], only: Iterable[str]
+) -> set[str]:
+    """Of ``only``, the features set by a calendar the clients share (column ``j`` of ``values`` is ``names[j]``):
+    :func:`churnml.modeling.export.calendar_features` of the model's season reference, read by this list too
+    with at least :data:`~churnml.modeling.export.CALENDAR_SHARE` of its clients on one value (one bin of the
+    feature's reference). Their PSI measures the list's date against the training snapshots', not the clients.
+    Empty for a model without a season reference."""
+    from churnml.modeling.card import ModelCard
+    from churnml.modeling.export import CALENDAR_SHARE, calendar_features, commonest_bin_share
+
+    card = ModelCard.from_dict(metadata)
+    reference = card.feature_reference or {}
+    wanted = set(only) & set(calendar_features(card.season_reference or {}, reference))
+    return {
+        str(name)
+        for j, name in enumerate(names)
+        if name in wanted and commonest_bin_share(reference[name], values[:, j]) >= CALENDAR_SHARE
+    }
+
+
 def expected_drift(
     drifted: Mapping[str, float],
     metadata: Mapping[str, Any],
     season: Mapping[str, float] | None = None,
     season_days: Sequence[date] = (),
     line: float = 0.25,
+    calendar: Iterable[str] = (),
 ) -> dict[str, str]:
     """Of the ``drifted`` features (:func:`drifted_features`), those whose shift is expected, each with why, in
     words (sorted by name): the ones that age with the clients and the log (:func:`aging_features`), the
     windows the data did not cover at the training snapshots (:func:`filled_windows`), and the ones whose PSI
     against the same weeks of an earlier year (``season``, on the training snapshots ``season_days``:
     :func:`season_drift`) is at most ``line``: a season the training data already held (a Christmas week, a
-    summer lull). Nothing a data scientist can act on: they are told apart, not as drift."""
+    summer lull), else the ones set by a calendar the clients share (``calendar``: :func:`calendar_drift`, the
+    days to a term end that every client shares). Nothing a data scientist can act on: they are told apart,
+    not as drift."""
+    from churnml.modeling.export import CALENDAR_SHARE
+
     why: dict[str, str] = {}
     if season_days:
         seasonal = (
@@ -410,6 +437,12 @@ def expected_drift(
         why.update(
             (name, seasonal) for name, value in (season or {}).items() if name in drifted and value <= line
         )
+    shared = (
+        "set by a calendar the clients share (at every training snapshot of the last year and in this list "
+        f"{CALENDAR_SHARE:.0%} or more of the clients read one value, e.g. the days to a term end common to all): "
+        "another week reads another value"
+    )
+    why.update((name, shared) for name in calendar if name in drifted and name not in why)
     filled = "windows that reached back before the data's first day at the training snapshots"
     why.update(dict.fromkeys(filled_windows(drifted, metadata), filled))
     aging = "growing with the clients' age (and the log's) since the training snapshots"
@@ -423,12 +456,13 @@ def drift_verdict(
     """``(psi, drifted, expected)`` of the ``values`` scored at ``as_of`` (rows x ``names``): every feature's PSI
     against the training reference (:func:`feature_drift`), the features drifted past ``line``
     (``score.drift_psi``) and chance (:func:`drifted_features`) that a data scientist can act on, and the others
-    that passed them as expected, with why (:func:`expected_drift`: by construction, or as in the same weeks of
-    an earlier year, :func:`season_drift`)."""
+    that passed them as expected, with why (:func:`expected_drift`: by construction, as in the same weeks of
+    an earlier year, :func:`season_drift`, or set by a calendar the clients share, :func:`calendar_drift`)."""
     psi = feature_drift(values, names, metadata)
     past = drifted_features(psi, metadata, values.shape[0], line)
     season, days = season_drift(values, names, metadata, as_of, past) if past else ({}, [])
-    expected = expected_drift(past, metadata, season, days, line)
+    calendar = calendar_drift(values, names, metadata, past) if past else set()
+    expected = expected_drift(past, metadata, season, days, line, calendar)
     return psi, {k: v for k, v in past.items() if k not in expected}, expected
 
 
