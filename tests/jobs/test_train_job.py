@@ -276,3 +276,40 @@ def test_a_champion_recorded_before_its_settings_were_is_refit_with_the_shipped_
         0.05,
         0.5,
     )
+
+
+@pytest.mark.parametrize(
+    ("labels", "zones", "said"),
+    [
+        # 2 of 10 labeled rows churn (20%), the shipped yellow 0.15 below it: said, with 2x / 4x its odds
+        ([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, None, None], {}, True),
+        # 1 of 10 (10%): yellow 0.15 is above the rate
+        ([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], {}, False),
+        # the zones already fitted to the rate, or ranked by capacity
+        ([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], {"yellow": 0.36, "red": 0.5}, False),
+        ([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], {"method": "capacity"}, False),
+        ([None, None], {}, False),  # no labeled row
+    ],
+)
+def test_train_says_when_the_yellow_threshold_is_below_the_labeled_churn_rate(labels, zones, said) -> None:
+    # a semester school moved to a 150-day horizon to reach its renewals: 18.2% of its rows churned, and the
+    # lists of November put 404 of 929 students in yellow at the school's own churn rate, with no word from train
+    import pandas as pd
+
+    from churnml.config import load_config
+    from churnml.jobs.train import zones_note
+
+    cfg = load_config(
+        overrides=["label.horizon_days=150", *(f"score.zones.{k}={v}" for k, v in zones.items())]
+    )
+    table = pd.DataFrame({"label": pd.array(labels, dtype="Int8")})
+    note = zones_note(table, cfg)
+    if not said:
+        assert note is None
+        return
+    assert note == (
+        "zones: 20.0% of the labeled rows churn within label.horizon_days (150), at or above score.zones.yellow "
+        "0.15: the typical client of every list will be yellow, so yellow sets no priority. Set the zones nearer "
+        "this churn rate, twice and four times its odds of leaving: score.zones.yellow 0.33, score.zones.red 0.5 "
+        "(or score.zones.method: capacity), in the config the weekly job reads"
+    )

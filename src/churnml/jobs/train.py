@@ -581,6 +581,17 @@ def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
     )
 
 
+def zones_note(table: pd.DataFrame, cfg: Config) -> str | None:
+    """:func:`churnml.scoring.standing.zones_below_churn_rate_note` of the labeled rows of ``table`` (the
+    labeled feature table: its ``label`` column, null where unlabeled): the yellow threshold at or below their
+    churn rate within ``label.horizon_days``. None otherwise."""
+    from churnml.scoring.standing import zones_below_churn_rate_note
+
+    labels = table[LABEL].dropna() if LABEL in table.columns else pd.Series(dtype=float)
+    rate = float(labels.mean()) if len(labels) else None
+    return zones_below_churn_rate_note(cfg.score.zones, rate, cfg.label.horizon_days)
+
+
 # the longest horizon :func:`horizon_reach_note` looks for a backtest fold with (two years)
 _LONGEST_HORIZON_DAYS = 730
 
@@ -742,6 +753,9 @@ def run_training(
     reach = horizon_reach_note(dataset, cfg)
     if reach is not None:
         result = replace(result, notes=[*result.notes, reach])
+    zones = zones_note(table, cfg)
+    if zones is not None:
+        result = replace(result, notes=[*result.notes, zones])
     seconds["backtest_train"] = round(time.perf_counter() - t1, 2)
 
     t2 = time.perf_counter()

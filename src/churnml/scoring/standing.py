@@ -89,6 +89,7 @@ __all__ = [
     "with_seasons_said",
     "zone_changes",
     "zones",
+    "zones_below_churn_rate_note",
 ]
 
 
@@ -164,6 +165,26 @@ def crowded_watch_note(
         f"(score.zones.yellow {cfg.yellow:g}) is below the model's training churn rate ({churn_rate:.1%}), so "
         f"yellow sets no priority here. Set the zones nearer this data's churn rate: twice and four times "
         f"its odds of leaving are yellow {yellow:g}, red {red:g}"
+    )
+
+
+def zones_below_churn_rate_note(cfg: ZonesConfig, churn_rate: float | None, horizon_days: int) -> str | None:
+    """Train's sentence when the yellow threshold (``score.zones.yellow``, the probability method) is at or below
+    the labeled rows' ``churn_rate`` within ``horizon_days``: the typical client of every list will be yellow, so
+    yellow sets no priority. A horizon lengthened to reach a renewal raises the rate (a language school whose
+    terms all end on 31 January and 31 August: 10.4% of its rows churn within 90 days, 18.2% within 150, and the
+    lists of November put 404 of 929 students in yellow, who left at the school's own rate). It names the zones
+    :func:`~churnml.scoring.playbook.zone_thresholds` gives (twice and four times the odds of leaving), as the
+    lists' notes do. None otherwise, with the capacity method, or without a rate."""
+    if cfg.method != "probability" or churn_rate is None or not 0 < churn_rate < 1 or cfg.yellow > churn_rate:
+        return None
+    yellow, red = zone_thresholds(churn_rate)
+    return (
+        f"zones: {churn_rate:.1%} of the labeled rows churn within label.horizon_days ({horizon_days}), at or "
+        f"above score.zones.yellow {cfg.yellow:g}: the typical client of every list will be yellow, so yellow "
+        f"sets no priority. Set the zones nearer this churn rate, twice and four times its odds of leaving: "
+        f"score.zones.yellow {yellow:g}, score.zones.red {red:g} (or score.zones.method: capacity), in the "
+        "config the weekly job reads"
     )
 
 
