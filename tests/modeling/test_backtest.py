@@ -620,3 +620,30 @@ def test_a_fold_trained_on_a_handful_of_churning_clients_is_said(churners, expec
     fold = Fold(1, date(2024, 9, 2), date(2025, 1, 27), date(2025, 3, 3), date(2025, 3, 30))
     rows = FoldRows(fold, np.arange(0, 16), np.arange(16, 24), np.array([24, 25]))
     assert thin_fold_note(labeled, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # a language school under a 30-day horizon: the third fold's window reaches no semester end
+        (
+            [86, 192, 11, 149],
+            [
+                "fold 3 (2026-03-03 .. 2026-06-01): its test rows hold 11 churning clients against 86 to 192 in the "
+                "other folds (few churns fall in its window: clients who leave on a few dates of the year, none "
+                "within the horizon of its snapshots, or a quiet season): its figures rest on them, yet weigh as "
+                "much as the other folds' in the mean over folds the champion gate reads (the pooled figures weigh "
+                "each row)"
+            ],
+        ),
+        ([207, 199, 196, 156], []),  # every fold reaches a semester end
+        ([30, 120], []),  # two folds: no median to read against
+    ],
+)
+def test_a_fold_whose_test_window_holds_few_churns_is_said(counts, expected) -> None:
+    from churnml.modeling.experiment import sparse_test_fold_notes
+
+    starts = [date(2025, 9, 2), date(2025, 12, 2), date(2026, 3, 3), date(2026, 6, 2)]
+    ends = [date(2025, 12, 1), date(2026, 3, 2), date(2026, 6, 1), date(2026, 8, 31)]
+    folds = [Fold(k + 1, date(2025, 2, 24), starts[k], starts[k], ends[k]) for k in range(len(counts))]
+    assert sparse_test_fold_notes(list(zip(folds, counts, strict=True))) == expected
