@@ -15,7 +15,7 @@ from typing import Any
 # LightGBM's OpenMP threads busy-wait at every barrier by default (libgomp spins up to 300,000 times before it
 # sleeps): on a machine whose cores are taken by anything else (another job, a test worker, a Spark
 # executor) each boosting round then waits out the other thread's time slice. A cross-fitted train of 300
-# generated clients with 2 threads took 449 s of rounds at load 6 on 2 cores, 5.9 s with passive waiting.
+# generated clients with 2 threads took 449 s of rounds at load 6 on 2 cores, 8.3 s with passive waiting.
 # Set before lightgbm loads OpenMP; a value of the user's own (OMP_WAIT_POLICY=active) wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

@@ -131,7 +131,10 @@ ConfigOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--config",
-        help="Partial YAML merged over configs/default.yaml (repeatable: merged in the order given).",
+        help=(
+            "Partial YAML merged over the defaults (churnml/default.yaml in the package, configs/default.yaml "
+            "in the repository; repeatable: merged in the order given). No config file is read unless given here."
+        ),
     ),
 ]
 SetOpt = Annotated[
