@@ -490,21 +490,19 @@ RIDERS = pl.DataFrame({"client_id": ["r1", "r2"], "created_at": [datetime(2026, 
 SAID = (
     "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
     "purchase plans and budget, training sessions, escalation to head_of_customer_success), and no client has "
-    "an owner nor a subscription term (a consumer app, a shop, pay-per-use): say the actions your way in "
+    "an owner (a consumer app or subscription, a shop, pay-per-use): say the actions your way in "
     "playbooks.actions, playbooks.families and playbooks.rules (README, 'A consumer app or a shop')"
 )
 
 
 @pytest.mark.parametrize(
-    ("clients", "has_terms", "playbooks", "expected"),
+    ("clients", "playbooks", "expected"),
     [
-        (RIDERS, False, PLAYBOOKS, SAID),  # riders without owners nor terms, the B2B words: said
-        (RIDERS.with_columns(owner=pl.lit(None, pl.String)), False, PLAYBOOKS, SAID),  # an empty owner column
-        (RIDERS.with_columns(owner=pl.Series(["anna", None])), False, PLAYBOOKS, None),  # an account team
-        (RIDERS, True, PLAYBOOKS, None),  # subscription terms: renewals, a B2B shape
+        (RIDERS, PLAYBOOKS, SAID),  # riders (or a streaming service's subscribers) without owners: said
+        (RIDERS.with_columns(owner=pl.lit(None, pl.String)), PLAYBOOKS, SAID),  # an empty owner column
+        (RIDERS.with_columns(owner=pl.Series(["anna", None])), PLAYBOOKS, None),  # an account team
         (  # the user's own words for one family: the playbook was looked at
             RIDERS,
-            False,
             PLAYBOOKS.model_copy(
                 update={"actions": {**PLAYBOOKS.actions, "red": {"A": "Push", "B": "Push", "C": "Push"}}}
             ),
@@ -512,7 +510,9 @@ SAID = (
         ),
     ],
 )
-def test_b2b_playbook_note_only_for_clients_without_owners_or_terms_under_the_shipped_words(
-    clients, has_terms, playbooks, expected
+def test_b2b_playbook_note_only_for_clients_without_owners_under_the_shipped_words(
+    clients, playbooks, expected
 ) -> None:
-    assert b2b_playbook_note(clients, has_terms, playbooks) == expected
+    """A streaming service's subscribers have terms and no account team: "Quarterly business review" and "call
+    the champion" are as wrong for them as for riders (the note said nothing where a subscriptions table was)."""
+    assert b2b_playbook_note(clients, playbooks) == expected

@@ -178,7 +178,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
     product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
     would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), the shipped
-    B2B playbook for clients without an owner or a term (:func:`churnml.scoring.playbook.b2b_playbook_note`), and rows
+    B2B playbook for clients without an owner (:func:`churnml.scoring.playbook.b2b_playbook_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
@@ -288,9 +288,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     )
     notes += [onboarding] if onboarding else []
     # riders or shoppers without an account team, told to hold a quarterly business review
-    b2b = (
-        b2b_playbook_note(clients, subscriptions is not None, cfg.playbooks) if clients is not None else None
-    )
+    b2b = b2b_playbook_note(clients, cfg.playbooks) if clients is not None else None
     notes += [b2b] if b2b else []
     if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
         label = resolved_label(cfg.label, dataset.tables)

@@ -354,13 +354,14 @@ def escalations(
     ]
 
 
-def b2b_playbook_note(clients: pl.DataFrame, has_terms: bool, cfg: PlaybooksConfig) -> str | None:
+def b2b_playbook_note(clients: pl.DataFrame, cfg: PlaybooksConfig) -> str | None:
     """A note when the list would speak to an account team the data does not have: the playbook's actions,
     families and rules are the shipped B2B words (owner calls, business reviews, budget calls), while no client
-    has an ``owner`` and there is no subscriptions table (``has_terms`` False): a consumer app, a shop, a
-    pay-per-use service, whose riders got "Quarterly business review; look for expansion" and "No recent order
-    or use: call about purchase plans and budget". None when a client has an owner, the data has terms, or any
-    of the three was given in the user's words."""
+    has an ``owner``: a consumer app or subscription, a shop, a pay-per-use service, whose riders got "Quarterly
+    business review; look for expansion" and "No recent order or use: call about purchase plans and budget" (a
+    streaming service's subscribers, with terms, "call the champion" alike). None when a client has an owner,
+    or any of the three was given in the user's words (a B2B export without its owner column reads the note
+    once, and keeps the words by saying them)."""
     owners = Clients.OWNER in clients.columns and (
         clients.get_column(Clients.OWNER)
         .cast(pl.String)
@@ -372,14 +373,14 @@ def b2b_playbook_note(clients: pl.DataFrame, has_terms: bool, cfg: PlaybooksConf
     )
     shipped = PlaybooksConfig()
     own_words = (cfg.actions, cfg.families, cfg.rules) != (shipped.actions, shipped.families, shipped.rules)
-    if owners or has_terms or own_words:
+    if owners or own_words:
         return None
     escalation = f", escalation to {cfg.escalation_role}" if cfg.escalation_role else ""
     return (
         "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
-        f"purchase plans and budget, training sessions{escalation}), and no client has an owner nor a "
-        "subscription term (a consumer app, a shop, pay-per-use): say the actions your way in playbooks.actions, "
-        "playbooks.families and playbooks.rules (README, 'A consumer app or a shop')"
+        f"purchase plans and budget, training sessions{escalation}), and no client has an owner (a consumer app or "
+        "subscription, a shop, pay-per-use): say the actions your way in playbooks.actions, playbooks.families and "
+        "playbooks.rules (README, 'A consumer app or a shop')"
     )
 
 
