@@ -195,14 +195,9 @@ def same_season_reference(
         return {}, []
     total = np.sum([np.asarray(snapshots[d.isoformat()].split(), dtype=np.int64) for d in days], axis=0)
     out: dict[str, dict[str, Any]] = {}
-    at = 0
-    for name in season.get("features") or []:
-        ref = reference.get(name)
-        if ref is None:  # a season written for other features: its layout is unknown from here on
-            break
-        width = len(ref["proportions"]) + 1
-        counts = total[at : at + width]
-        at += width
+    for name, columns in _season_layout(season, reference):
+        ref = reference[name]
+        counts = total[columns]
         rows, present = int(counts.sum()), int(counts[:-1].sum())
         if present == 0:
             continue
@@ -215,6 +210,24 @@ def same_season_reference(
     return out, days
 
 
+def _season_layout(
+    season: Mapping[str, Any], reference: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, slice]]:
+    """Each feature of ``season`` (:func:`season_reference`) with its columns in a snapshot's counts: its bins of
+    ``reference``, missing last, one feature after the other. It stops at a feature ``reference`` does not hold
+    (a season written for other features: its layout is unknown from there on)."""
+    out: list[tuple[str, slice]] = []
+    at = 0
+    for name in season.get("features") or []:
+        ref = reference.get(name)
+        if ref is None:
+            break
+        width = len(ref["proportions"]) + 1
+        out.append((name, slice(at, at + width)))
+        at += width
+    return out
+
+
 def _season_counts(
     season: Mapping[str, Any], reference: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, np.ndarray]:
@@ -224,16 +237,7 @@ def _season_counts(
     if not snapshots:
         return {}
     table = np.array([np.asarray(snapshots[d].split(), dtype=np.int64) for d in sorted(snapshots)])
-    out: dict[str, np.ndarray] = {}
-    at = 0
-    for name in season.get("features") or []:
-        ref = reference.get(name)
-        if ref is None:  # a season written for other features: its layout is unknown from here on
-            break
-        width = len(ref["proportions"]) + 1
-        out[name] = table[:, at : at + width]
-        at += width
-    return out
+    return {name: table[:, columns] for name, columns in _season_layout(season, reference)}
 
 
 def commonest_bin_share(reference: Mapping[str, Any], values: np.ndarray) -> float:
