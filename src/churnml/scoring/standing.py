@@ -65,10 +65,10 @@ from churnml.scoring.rules import (
 from churnml.scoring.value import (
     annual_recurring_revenue,
     client_plans,
+    conversion_arr,
     keep_inputs,
     keep_verdicts,
     stake_arr,
-    stakes,
     ticket_window_words,
     value_table,
     zone_priority,
@@ -342,8 +342,8 @@ def _previous_zones(
     ).join(
         client_plans(ids, prev_date, subscriptions, payments), on=CLIENT_ID, how="left", maintain_order="left"
     )
-    # last week's stakes as this week's: a trial at its conversion (value.stakes)
-    stake = stakes(arr)[1].to_numpy().astype(float)
+    # last week's stakes as this week's: a trial at its conversion (value.stake_arr)
+    stake = stake_arr(arr.with_columns(conversion_arr(arr)))
     return dict(zip(ids, zones(p_prev, p_prev * stake, ids, cfg), strict=True))
 
 

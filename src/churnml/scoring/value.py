@@ -106,7 +106,6 @@ __all__ = [
     "retained_years",
     "revenue_churn_rate",
     "stake_arr",
-    "stakes",
     "ticket_window_words",
     "tier_cuts",
     "value_table",
@@ -718,19 +717,12 @@ def priority_rank(
     return rank
 
 
-def stakes(arr: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """``conversion_arr`` (:func:`conversion_arr`) and the stake of each row of ``arr``
-    (:func:`annual_recurring_revenue` joined with :func:`client_plans`), the yearly revenue its risk puts at stake:
-    its ``arr`` (null: 0), or for a client that never paid its ``conversion_arr`` when known. Returned as
-    ``(conversion_arr, stake)``."""
-    converted = conversion_arr(arr)
-    own = arr.get_column(ARR).cast(pl.Float64).fill_null(0.0)
-    return converted, converted.fill_null(own).alias("_stake")
-
-
 def stake_arr(valued: pl.DataFrame) -> np.ndarray:
-    """Per row of ``valued``, the yearly revenue its priority weighs by its probability: its ``arr``, or for a
-    client that never paid its ``conversion_arr`` (what converting it would bring); 0 when neither is known."""
+    """Per row of ``valued`` (``arr``, and ``conversion_arr`` when known: :func:`value_table`'s output, or
+    :func:`annual_recurring_revenue` with :func:`conversion_arr` beside it), the yearly revenue its priority weighs
+    by its probability: its ``arr``, or for a client that never paid its ``conversion_arr`` (what converting it
+    would bring); 0 when neither is known. The one rule of a client's stake: the priority, the capacity zones
+    (this week's and last week's) and the keep flag read it."""
     arr = valued.get_column(ARR).cast(pl.Float64).fill_null(0.0)
     if CONVERSION_ARR in valued.columns:
         arr = valued.get_column(CONVERSION_ARR).cast(pl.Float64).fill_null(arr)
@@ -810,8 +802,8 @@ def value_table(
     ids = base.get_column(CLIENT_ID).to_list()
     ltv = margin * arr_v * retained_years(p, horizon_days, cfg, arr_v)
     rar = p * arr_v
-    converted, at_stake = stakes(base)
-    stake = at_stake.to_numpy().astype(float)
+    converted = conversion_arr(base)
+    stake = stake_arr(base.with_columns(converted))
     return scored.with_columns(
         pl.Series(ARR, arr_v),
         converted,
