@@ -54,7 +54,7 @@ Columns:
   before then (the weekly list's ``no_activity`` rule reads the same rhythm), nor for as many days as its orders
   paused across the same day a year earlier (its season: :func:`churnml.scoring.rules.seasonal_gap_days`); repeated
   complaints *and* discount demands -> let go; low loyalty with high demands -> let go (both only when the
-  complaints and requests are more than ``demands_per_order`` of its orders of its last year, :func:`beyond_use`); never paid (and no
+  complaints and requests are more than ``demands_per_order`` of its orders of its last year, :func:`churnml.scoring.rules.complaints_beyond_use`, the list's complaints rule's test); never paid (and no
   reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
   prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
@@ -97,6 +97,7 @@ from churnml.contract.schemas import (
     Tickets,
 )
 from churnml.labels import LEFT_AT, auto_label_source, order_placed_at, orders, returns_after_churns
+from churnml.scoring.rules import complaints_beyond_use
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -110,7 +111,6 @@ __all__ = [
     "UNKNOWN_REASON",
     "WAIT",
     "absences",
-    "beyond_use",
     "departure",
     "lost_clients",
     "lost_in",
@@ -713,33 +713,27 @@ def _on_season(rhythm: float) -> pl.Expr:
     return (silent & season).fill_null(False)
 
 
-def beyond_use(demands: pl.Expr, share: float) -> pl.Expr:
-    """True where ``demands`` (complaints and requests of the client's last year) are more than ``share`` of its
-    orders of that year (``orders_last_year``): complaints come with use, so a pay-per-use rider's 4 in 300 trips
-    are wear, not a demanding client; a client without orders on record is read by its counts alone (as is every
-    client with ``share`` 0)."""
-    if share <= 0:
-        return pl.lit(True)
-    return demands > share * pl.col("orders_last_year").fill_null(0)
-
-
 def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> pl.DataFrame:
     floor = cfg.min_value_ratio * cfg.cost_per_attempt
     on_rhythm = _on_rhythm(rhythm)
     on_season = _on_season(rhythm)
     no_contact = pl.col(Churns.REASON).is_in(list(cfg.no_contact_reasons)).fill_null(False)
     no_attempt = pl.col(Churns.REASON).is_in(list(cfg.no_attempt_reasons)).fill_null(False)
+    # complaints and requests weigh against the orders of the same year (the list's complaints rule's test)
+    orders = pl.col("orders_last_year")
     toxic = (
         (pl.col("complaints_last_year") >= cfg.repeated_complaints)
         & (pl.col("discount_requests_last_year") >= cfg.discount_demands)
-        & beyond_use(
-            pl.col("complaints_last_year") + pl.col("discount_requests_last_year"), cfg.demands_per_order
+        & complaints_beyond_use(
+            pl.col("complaints_last_year") + pl.col("discount_requests_last_year"),
+            orders,
+            cfg.demands_per_order,
         )
     )
     demanding = (
         (pl.col("tenure_days") < cfg.low_loyalty_days)
         & (pl.col("demands_last_year") >= cfg.high_demands)
-        & beyond_use(pl.col("demands_last_year"), cfg.demands_per_order)
+        & complaints_beyond_use(pl.col("demands_last_year"), orders, cfg.demands_per_order)
     )
     immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
     # an unknown value lets no one go; a failed card's reminder costs next to nothing: no value floor

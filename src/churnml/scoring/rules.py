@@ -1158,8 +1158,9 @@ def complaints_beyond_use(complaints: pl.Expr, orders: pl.Expr, share: float) ->
     """True where ``complaints`` are more than ``share`` of the client's ``orders`` of the same days
     (``rules.complaints_per_order``): complaints come with use, so a commuter's 3 complaints in 140 trips are
     wear, while a B2B account's 3 in 3 monthly invoices, or a one-off rider's 2 in 2 trips, are not; a client
-    without orders on record (null: 0) is read by its count alone, as is every client with ``share`` 0. The
-    win-back list's test of demands (:func:`churnml.reporting.winback.beyond_use`) over the rule's window."""
+    without orders on record (null: 0) is read by its count alone, as is every client with ``share`` 0. Read by
+    this rule over its window and by the win-back list's let-go tests over the client's last year
+    (``winback.demands_per_order``)."""
     if share <= 0:
         return pl.lit(True)
     return complaints > share * orders.fill_null(0)
