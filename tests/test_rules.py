@@ -445,6 +445,41 @@ def test_onboarding_stalled_reads_the_frame_the_list_already_holds() -> None:
     assert out.filter(pl.col(Scores.RULES) != "").get_column("client_id").to_list() == ["settled"]
 
 
+def test_onboarding_stalled_evidence_reads_a_frame_held_in_chunks() -> None:
+    # the list's frame comes from a join that Polars may run in parallel: its columns then lie in chunks of
+    # other lengths than their neighbours' (a language app's list: [1295] beside [648, 647]), and a filter
+    # keeping rows of one chunk only leaves an empty chunk; pl.format over such columns panicked
+    # ("assertion failed: i < self.len()") and `churnml score` died with a traceback
+    cfg = RulesConfig(enabled=("onboarding_stalled",))
+    args = {"low_csat": 2, "export_events": ("data_export",), "onboarding": (30, 120, 0.5)}
+    ids = NEW_IDS[:6]
+
+    def halves(name: str, values: list, dtype: pl.DataType) -> pl.Series:
+        return pl.concat(
+            [pl.Series(name, values[:3], dtype), pl.Series(name, values[3:], dtype)], rechunk=False
+        )
+
+    held = pl.DataFrame(
+        [
+            pl.Series("client_id", ids),
+            halves("onboarding_stalled", [False, False, False, False, True, True], pl.Boolean),
+            halves("_weeks_active", [5, 6, 7, 8, 1, 2], pl.Int64),
+            pl.Series("_weeks_lived", [9, 9, 9, 9, 9, 10], pl.Int64),
+        ]
+    )
+    assert held.n_chunks("all") == [1, 2, 2, 1]
+    out = fired_rules(NEW_TABLES, ids, AS_OF, None, cfg, **args, stalled=held)
+    said = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True))
+    assert said == {
+        "lapsed": None,
+        "renewed": None,
+        "complainer": None,
+        "unpaid": None,
+        "reviewing": "onboarding_stalled: active in 1 of its first 9 weeks",
+        "stalled": "onboarding_stalled: active in 2 of its first 10 weeks",
+    }
+
+
 @pytest.mark.parametrize(
     ("days", "enabled", "source", "expected"),
     [

@@ -2116,7 +2116,11 @@ def _onboarding(ctx: RuleInput) -> pl.DataFrame:
             with_weeks=True,
         )
     said = pl.format("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
-    return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID, said.alias(_EVIDENCE))
+    # one chunk per column: the list's frame comes from a join Polars may split into chunks of other lengths
+    # than its neighbours', and pl.format over columns so held, one of them left with an empty chunk by the
+    # filter, panics in Polars 2.1 (a language app's list: `churnml score` died with a traceback)
+    stalled = frame.filter(pl.col(Scores.ONBOARDING_STALLED)).rechunk()
+    return stalled.select(CLIENT_ID, said.alias(_EVIDENCE))
 
 
 RULES: dict[str, Rule] = {
