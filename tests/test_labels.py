@@ -2073,3 +2073,35 @@ def test_clients_pausing_past_the_horizon_and_coming_back_are_said(gaps, horizon
     from churnml.labels import activity_day_gaps, pauses_past_horizon_note
 
     assert pauses_past_horizon_note(activity_day_gaps(_rhythm(25, gaps)), horizon) == expected
+
+
+@pytest.mark.parametrize(
+    ("kinds", "said"), [(None, True), (["question"], True), (["cancellation_request"], False)]
+)
+def test_the_notice_events_note_waits_for_notices_the_tickets_do_not_hold(kinds, said: bool) -> None:
+    """An app's ``auto_renew_off`` events are named until the tickets hold a ``cancellation_request`` (the
+    notices written where the rule and the model read them)."""
+    from churnml.config import load_config
+    from churnml.jobs.inputs import data_notes
+
+    tables = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ["a", "b"], "created_at": [D(2024, 1, 1)] * 2}, schema_overrides={"created_at": DT}
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {
+                "client_id": ["a", "a", "b"],
+                "ts": [D(2024, 2, 1), D(2024, 3, 1), D(2024, 3, 2)],
+                "event": ["lesson_completed", "auto_renew_off", "lesson_completed"],
+            },
+            schema_overrides={"ts": DT},
+        ),
+    }
+    if kinds is not None:
+        tables[Table.TICKETS] = pl.DataFrame(
+            {"client_id": ["a"], "opened_at": [D(2024, 3, 1)], "kind": kinds},
+            schema_overrides={"opened_at": DT},
+        )
+    data = Dataset(tables, "app", D(2024, 1, 1), D(2024, 6, 1))
+    notes = [n for n in data_notes(data, load_config()) if "read like a subscriber's notice" in n]
+    assert len(notes) == (1 if said else 0)

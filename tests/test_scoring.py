@@ -1749,6 +1749,72 @@ def test_event_names_that_read_like_leaving_are_pointed_at_churn_events(
     assert leaving_hint(counts, churn_events) == ([expected] if expected else [])
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("auto_renew_off", "notice"),
+        ("AutoRenewDisabled", "notice"),
+        ("AUTO_RENEW_DISABLED", "notice"),
+        ("autorenew_cancelled", "notice"),
+        ("SUBSCRIPTION_CANCELED", "notice"),
+        ("cancelSubscription", "notice"),
+        ("membership_cancelled", "notice"),
+        ("auto_renew_on", "withdrawal"),
+        ("AutoRenewEnabled", "withdrawal"),
+        ("cancel_subscription_page_view", None),  # a page of the app: friction
+        ("subscription_cancel_flow_started", None),
+        ("auto_renew_reminder_email", None),  # a mail about it
+        ("subscription_cancel_failed", None),
+        ("lesson_cancelled", None),  # no subscription
+        ("subscription_purchased", None),
+        ("renewal_succeeded", None),
+        ("auto_play_off", None),
+    ],
+)
+def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | None) -> None:
+    from churnml.features.usage import notice_names
+
+    notices, withdrawals = notice_names({"session_start": 50, name: 3})
+    assert (notices, withdrawals) == (
+        [name] if kind == "notice" else [],
+        [name] if kind == "withdrawal" else [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("counts", "recorded", "expected"),
+    [
+        (
+            {"lesson_completed": 900, "auto_renew_off": 40, "auto_renew_on": 3},
+            False,
+            "events: 'auto_renew_off' (40) read like a subscriber's notice (the renewal turned off: the "
+            "subscription ends with its paid term). If they are, write each as a tickets row of kind "
+            "'cancellation_request' on its day (client_id, opened_at), and each 'auto_renew_on' as a signals row "
+            "'cancellation_withdrawn' (client_id, ts): the rule cancellation_request then holds the client in red "
+            "until the term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as "
+            "events they count only as activity",
+        ),
+        (
+            {"lesson_completed": 900, "SUBSCRIPTION_CANCELED": 7},
+            False,
+            "events: 'SUBSCRIPTION_CANCELED' (7) read like a subscriber's notice (the renewal turned off: the "
+            "subscription ends with its paid term). If they are, write each as a tickets row of kind "
+            "'cancellation_request' on its day (client_id, opened_at): the rule cancellation_request then holds "
+            "the client in red until the term it gave notice in ends, and the model reads "
+            "support_cancellation_requests_<w>d; as events they count only as activity",
+        ),
+        ({"lesson_completed": 900, "auto_renew_off": 40}, True, None),  # the tickets already hold the notices
+        ({"lesson_completed": 900, "auto_renew_on": 3}, False, None),  # a withdrawal alone says nothing
+    ],
+)
+def test_notice_events_are_pointed_at_cancellation_request_tickets(counts, recorded, expected) -> None:
+    # a language app's export: 949 'auto_renew_off' events, read as activity, the 88 yearly subscribers who had
+    # turned auto-renew off green (40) or yellow (47) on the list, nothing said
+    from churnml.features.usage import notice_hint
+
+    assert notice_hint(counts, recorded) == ([expected] if expected else [])
+
+
 def test_a_booked_renewal_is_read_at_the_datas_date_only(workspace: dict[str, Path]) -> None:
     """A term that starts after the data's end is a renewal booked ahead: the list at the data's date says
     so (no escalation, no renewal due); a back-dated list cannot know when it was booked and ignores it."""

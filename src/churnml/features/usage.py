@@ -77,6 +77,8 @@ __all__ = [
     "leaving_names",
     "names_with_words",
     "new_event_kinds_note",
+    "notice_hint",
+    "notice_names",
     "occurrences",
     "usage_features",
     "usage_look_back_weeks",
@@ -674,6 +676,68 @@ def leaving_hint(counts: Mapping[str, int], churn_events: Sequence[str], shown: 
         f"events: {names} read like a client leaving for good. If they are, list them in data.churn_events "
         f"(e.g. --set 'data.churn_events=[{leaving[0]}]'): each is then a churns record, and the client leaves "
         "the list and joins the win-back list; as ordinary events they count as activity"
+    ]
+
+
+# an event that records a subscriber's notice: the automatic renewal turned off, or the subscription cancelled
+# to take effect when the paid term ends (App Store's AUTO_RENEW_DISABLED, Google Play's SUBSCRIPTION_CANCELED, a
+# web checkout's cancel_at_period_end), and the renewal turned back on (its withdrawal). Matched on the words of
+# the name, never a page or a flow of the app (friction), a mail about it, nor an undone or failed one.
+_RENEWAL_OFF = ("off", "disabled", "disable", "cancel", "canceled", "cancelled", "cancellation", "stopped")
+_RENEWAL_ON = ("on", "enabled", "enable", "reenabled", "resumed")
+_SUBSCRIPTION_WORDS = ("subscription", "membership")
+_NOTICE_PARTS = (
+    "page", "view", "viewed", "screen", "flow", "survey", "dialog", "modal", "popup", "banner", "reminder",
+    "email", "notification", "push", "undo", "undone", "failed", "aborted", "error", "reverted", "withdrawn",
+)  # fmt: skip
+
+
+def _renewal_switch(words: Sequence[str]) -> bool:
+    """The words name the automatic renewal: "autorenew", "autorenewal", or "auto" beside "renew..."."""
+    joined = any(w.startswith("autorenew") for w in words)
+    return joined or ("auto" in words and any(w.startswith("renew") for w in words))
+
+
+def notice_names(counts: Mapping[str, int]) -> tuple[list[str], list[str]]:
+    """``(notices, withdrawals)``: the event names of ``counts`` (rows per name) that read like a subscriber's
+    notice (the automatic renewal turned off: ``auto_renew_off``, ``AutoRenewDisabled``; a subscription
+    cancelled: ``SUBSCRIPTION_CANCELED``, ``cancel_subscription``) and like its withdrawal (the renewal turned
+    back on: ``auto_renew_on``), the most frequent first; none holding a word of :data:`_NOTICE_PARTS`."""
+
+    def kind(name: str) -> str | None:
+        words = _name_words(name)
+        if any(w in _NOTICE_PARTS for w in words):
+            return None
+        if _renewal_switch(words):
+            if any(w in _RENEWAL_OFF for w in words):
+                return "notice"
+            return "withdrawal" if any(w in _RENEWAL_ON for w in words) else None
+        cancelled = any(w.startswith("cancel") for w in words)
+        return "notice" if cancelled and any(w.startswith(_SUBSCRIPTION_WORDS) for w in words) else None
+
+    ordered = sorted(counts, key=lambda n: (-counts[n], n))
+    return [n for n in ordered if kind(n) == "notice"], [n for n in ordered if kind(n) == "withdrawal"]
+
+
+def notice_hint(counts: Mapping[str, int], notices_recorded: bool, shown: int = 5) -> list[str]:
+    """A note (a list of one sentence, or empty) when the data holds event names that read like a subscriber's
+    notice (:func:`notice_names`) and no ``cancellation_request`` ticket (``notices_recorded`` False): as events
+    they count only as activity, so the model and the rules never see that the client gave notice (a yearly
+    subscriber who turned auto-renew off months before its term ends). ``counts``: rows per event name."""
+    notices, withdrawals = notice_names(counts)
+    if notices_recorded or not notices:
+        return []
+    names = ", ".join(f"{n!r} ({counts[n]:,})" for n in notices[:shown])
+    back = ", ".join(repr(n) for n in withdrawals[:shown])
+    undo = (
+        f", and each {back} as a signals row 'cancellation_withdrawn' (client_id, ts)" if withdrawals else ""
+    )
+    return [
+        f"events: {names} read like a subscriber's notice (the renewal turned off: the subscription ends with "
+        "its paid term). If they are, write each as a tickets row of kind 'cancellation_request' on its day "
+        f"(client_id, opened_at){undo}: the rule cancellation_request then holds the client in red until the "
+        "term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as events they "
+        "count only as activity"
     ]
 
 

@@ -104,6 +104,24 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
     )
 
 
+def notices_recorded(dataset: Any, folder: Path | None, cfg: Config) -> bool:
+    """Whether the dataset's ``tickets`` hold a ``cancellation_request`` (the notices are recorded where
+    churnml reads them); when the dataset holds no tables (a portfolio read batch by batch), read from
+    ``folder``. False without a tickets table."""
+    import polars as pl
+
+    from churnml.contract.io import dataset_files, read_tables
+    from churnml.contract.schemas import Table, Tickets
+
+    frame = dataset.tables.get(Table.TICKETS)
+    if frame is None and not dataset.tables and folder is not None:
+        path = dataset_files(Path(folder)).get(Table.TICKETS)
+        frame = None if path is None else read_tables({Table.TICKETS: path}, cfg.data)[0][Table.TICKETS]
+    if frame is None or Tickets.KIND not in frame.columns:
+        return False
+    return frame.filter(pl.col(Tickets.KIND).cast(pl.String) == "cancellation_request").height > 0
+
+
 # tables up to this many rows are checked for rows repeated in every column (a hash of every row)
 _REPEATS_CHECKED_ROWS = 5_000_000
 
@@ -174,7 +192,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`churnml.labels.regular_rhythm_note`) and clients whose usual gap is longer than
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
     far shorter (:func:`churnml.labels.fast_rhythm_note`), clients who paused the horizon or longer and came
-    back (:func:`churnml.labels.pauses_past_horizon_note`: each pause labeled a churn), and
+    back (:func:`churnml.labels.pauses_past_horizon_note`: each pause labeled a churn), event names that read
+    like a subscriber's notice while no ticket is a cancellation request (:func:`churnml.features.usage.notice_hint`:
+    an app store's ``auto_renew_off`` read as activity only), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
     product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
     would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), the shipped
@@ -189,7 +209,13 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.contract.validation import currency_notes, unmarked_currency_note
     from churnml.features.account import other_signals_note
     from churnml.features.payments import late_payments_note
-    from churnml.features.usage import event_name_notes, friction_hint, leaving_hint, new_event_kinds_note
+    from churnml.features.usage import (
+        event_name_notes,
+        friction_hint,
+        leaving_hint,
+        new_event_kinds_note,
+        notice_hint,
+    )
     from churnml.labels import (
         activity_day_gaps,
         activity_times,
@@ -222,6 +248,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         + new_event_kinds_note(counts, firsts, _events_began(dataset, firsts), cfg.features)
         + friction_hint(counts, cfg.features)
         + leaving_hint(counts, cfg.data.churn_events)
+        + notice_hint(counts, notices_recorded(dataset, folder, cfg))
     )
     subscriptions = subscriptions_of(dataset, folder, cfg)
     if subscriptions is not None:
