@@ -874,6 +874,34 @@ def test_term_status_says_a_notice_and_when_it_takes_effect(
     assert (out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (in_grace, state)
 
 
+@pytest.mark.parametrize(
+    ("ended_days_ago", "in_grace", "state"),
+    [
+        (
+            None,
+            False,
+            "Gave notice on 2024-05-31: it takes effect when the free trial ends on 2024-06-06 (in 3 days)",
+        ),
+        (2, True, "Free trial ended 2 days ago, as its notice of 2024-05-26 said, without a paid term"),
+    ],
+)
+def test_a_trialist_that_gave_notice_is_said_as_a_trial(ended_days_ago, in_grace, state) -> None:
+    # a 7-day free trial (mrr 0, nothing paid) whose auto-renewal the learner turned off the day after it began
+    # (a cancellation_request ticket): a language app's list said "Term ended 13 days ago, as its notice of
+    # 2026-11-16 said, and was not renewed" of 32 trialists that never had a term to renew
+    end = -3 if ended_days_ago is None else ended_days_ago
+    subs = pl.DataFrame(
+        {"client_id": ["t"], "start_date": [ago(end + 7)], "end_date": [ago(end)], "mrr": [0.0]}
+    )
+    tables = {
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["t"], "opened_at": [ago(end + 6)], "kind": ["cancellation_request"]}
+        )
+    }
+    out = term_status(["t"], AS_OF, subs, 16, 60, 3, tables=tables, notice_days=91).row(0, named=True)
+    assert (out[Scores.IN_GRACE], out[Scores.TERM_STATE]) == (in_grace, state)
+
+
 def test_a_term_booked_after_a_notice_is_its_notice_period_not_a_renewal() -> None:
     from churnml.scoring.crm import renewed_rows
 

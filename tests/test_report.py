@@ -1214,3 +1214,19 @@ def test_a_trialists_card_says_its_trial_ends_not_a_renewal_worth_nothing() -> N
     assert "renewal worth 0)" not in page
     assert "trial: 9,000 a year if it converts (the median ARR of the paying clients of its product" in page
     assert "term ends 2024-09-01 (renewal worth 15,000)" in page  # a paying client's renewal as before
+    # a trialist that turned auto-renew off (its state says the notice) is no renewal worth 0 either
+    noticed = trial.with_columns(
+        pl.Series(
+            Scores.TERM_STATE,
+            [
+                "Gave notice on 2024-06-01: it takes effect when the free trial ends on 2024-06-07 (in 4 days)",
+                "",
+                "",
+            ],
+        )
+    )
+    page = report_html(
+        noticed, history_frame(), as_of=AS_OF, model_version="7", drifted={}, top_drivers=3, max_clients=2
+    )
+    assert "free trial ends 2024-06-07; " in page
+    assert "renewal worth 0)" not in page

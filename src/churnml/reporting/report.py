@@ -488,9 +488,9 @@ def _client_section(
     state = row.get(Scores.TERM_STATE)
     keep = row.get(Scores.NOT_WORTH_KEEPING_REASON) if row.get(Scores.NOT_WORTH_KEEPING) else None
     facts = []
-    if row.get(Scores.RENEWAL_DATE) is not None and str(row.get(Scores.TERM_STATE) or "").startswith(
-        FREE_TRIAL
-    ):
+    # never paid: a trial's state, or its value on conversion (a trialist that gave notice: "Gave notice on ...")
+    trial = str(state or "").startswith(FREE_TRIAL) or row.get(Scores.CONVERSION_ARR) is not None
+    if row.get(Scores.RENEWAL_DATE) is not None and trial:
         # a trial's end is its conversion, not a renewal worth its MRR of 0 (its value: conversion_text)
         facts.append(f"free trial ends {_e(row[Scores.RENEWAL_DATE])}")
     elif row.get(Scores.RENEWAL_DATE) is not None:

@@ -449,15 +449,18 @@ def _notice_ends(asked: pl.DataFrame, terms: pl.DataFrame, max_notice_days: int)
 NOTICE_GIVEN = "Gave notice on "
 
 
-def notice_text(asked: date, ends: date | None, as_of: date) -> str:
+def notice_text(asked: date, ends: date | None, as_of: date, trial: bool = False) -> str:
     """A standing notice said plainly (:func:`cancellation_notices`): ``"Gave notice on 2026-01-07: it takes
-    effect when the term ends on 2026-03-01 (in 5 days)"``; without a term, ``"Gave notice on 2026-01-07"``."""
+    effect when the term ends on 2026-03-01 (in 5 days)"``; without a term, ``"Gave notice on 2026-01-07"``.
+    ``trial``: the client never paid (:func:`free_trials`), its term a free trial: "... when the free trial
+    ends on ..." (a trialist that turned auto-renew off has no term to renew)."""
     said = f"{NOTICE_GIVEN}{asked.isoformat()}"
     if ends is None:
         return said
     left = (ends - as_of).days
     when = "today" if left == 0 else f"in {days_text(left)}"
-    return f"{said}: it takes effect when the term ends on {ends.isoformat()} ({when})"
+    term = "free trial" if trial else "term"
+    return f"{said}: it takes effect when the {term} ends on {ends.isoformat()} ({when})"
 
 
 def term_status(
@@ -582,9 +585,16 @@ def term_status(
             return f"{FREE_TERM}{p:%Y-%m-%d} (a pause, or a free plan)"
         if asked[i] is not None and d is not None:  # its notice took effect: the term ended unrenewed
             when = "today" if d == 0 else f"{days_text(d)} ago"
+            if trials[
+                i
+            ]:  # never paid: its free trial ended, no paid term to renew (trial_state_text's words)
+                return (
+                    f"Free trial ended {when}, as its notice of {asked[i]:%Y-%m-%d} said, without a paid term"
+                )
             return f"Term ended {when}, as its notice of {asked[i]:%Y-%m-%d} said, and was not renewed"
         if asked[i] is not None and (running[i] or ends[i] is None):
-            return notice_text(asked[i].date(), ends[i].date() if ends[i] is not None else None, as_of)
+            end = ends[i].date() if ends[i] is not None else None
+            return notice_text(asked[i].date(), end, as_of, trial=trials[i])
         if b is not None:
             return f"{RENEWED}{b.isoformat()}"
         if trials[i]:  # never paid: a trial to convert, not a term to renew
