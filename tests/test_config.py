@@ -218,10 +218,14 @@ def test_the_readme_says_how_to_set_an_app_stores_grace() -> None:
     from pathlib import Path
 
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
-    said = "e.g. `label: {source: subscriptions, horizon_days: 30, grace_days: 7}` (or `--set label.grace_days=7`)"
+    said = "E.g. `label: {source: subscriptions, horizon_days: 30, grace_days: 16}` (or `--set label.grace_days=16`)"
     assert said in readme
-    cfg = load_config(overrides=["label.source=subscriptions", "label.horizon_days=30", "label.grace_days=7"])
-    assert (cfg.label.horizon_days, cfg.label.grace_days) == (30, 7)
+    # a store retries a failed renewal past its billing grace (Apple for up to 60 days): the README says so
+    assert "Apple for up to 60 days" in readme
+    cfg = load_config(
+        overrides=["label.source=subscriptions", "label.horizon_days=30", "label.grace_days=16"]
+    )
+    assert (cfg.label.horizon_days, cfg.label.grace_days) == (30, 16)
 
 
 def test_several_config_files_merge_in_the_order_given(tmp_path: Path) -> None:
