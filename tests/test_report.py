@@ -435,6 +435,21 @@ def test_a_list_without_owners_or_terms_has_no_owner_nor_renewal_sections() -> N
     assert shown == (True, True, True, True)
 
 
+def test_a_list_without_owners_has_no_owner_column_of_unassigned() -> None:
+    """A consumer app's learners have no owner: its red-and-yellow table read "unassigned" on each of its 294
+    rows, and each client card "owner unassigned". With one owner the column and the card's owner are back,
+    "unassigned" beside the others."""
+    learners = scores_frame().with_columns(
+        pl.lit(None, pl.String).alias(Columns.OWNER), pl.lit(None, pl.String).alias(Columns.ACTS)
+    )
+    settings: dict[str, Any] = {"as_of": AS_OF, "model_version": "7", "drifted": {}, "top_drivers": 3}
+    page = report_html(learners, history_frame(), max_clients=2, **settings)
+    assert (">owner</th>" in page, "unassigned" in page) == (False, False)
+    accounts = learners.with_columns(pl.Series(Columns.ACTS, ["ann", None, None]))
+    page = report_html(accounts, history_frame(), max_clients=2, **settings)
+    assert (">owner</th>" in page, "unassigned" in page, "· owner ann" in page) == (True, True, True)
+
+
 @pytest.mark.parametrize(
     ("row", "expected"),
     [

@@ -457,9 +457,10 @@ def _client_section(
     currency: str = "",
     thresholds: Sequence[float] = (),
     history_dates: Sequence[date] = (),
+    owned: bool = True,
 ) -> str:
     """One client's card; ``history``: its health per snapshot, oldest first, on ``history_dates`` (the
-    sparkline places them by date)."""
+    sparkline places them by date); ``owned`` False (no client of the list has an owner): no "owner unassigned"."""
     cid = _e(row[Scores.CLIENT_ID])
     name = _e(row.get(Scores.NAME) or row[Scores.CLIENT_ID])
     drivers = []
@@ -514,7 +515,7 @@ def _client_section(
     return f"""
 <div class="client" id="c-{cid}">
 <h3>#{_e(row[Scores.PRIORITY])} {name} {_zone(str(row[Scores.ZONE]))}
-<span class="muted">{cid} · owner {_e(row.get(Scores.OWNER) or row.get(Scores.ACTS) or "unassigned")}</span></h3>
+<span class="muted">{cid}{f" · owner {_owner(row)}" if owned else ""}</span></h3>
 {f"<p class='warn'><b>{_e(state)}</b></p>" if state else ""}
 <table><tr><th>churn probability</th><th>health</th><th>health history</th><th>change</th>
 <th>ARR</th><th>lifetime value</th><th>tier</th><th>strategic</th><th>revenue at risk</th></tr>
@@ -566,7 +567,16 @@ def _first_shown(shown: int, total: int, order: str) -> str:
     return f"<p class='muted'>First {shown:,} of {total:,} shown ({_e(order)}); all in scores.csv.</p>"
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none this week") -> str:
+def _table(
+    head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none this week", owned: bool = True
+) -> str:
+    """A compact table of ``head`` and ``rows`` (cells already escaped); ``owned`` False (no client of the list
+    has an owner, :func:`_owned`) leaves out the column headed "owner", which would read "unassigned" on every
+    row (a consumer app's 294 red and yellow learners)."""
+    if not owned and "owner" in head:
+        at = list(head).index("owner")
+        head = [h for i, h in enumerate(head) if i != at]
+        rows = [[c for i, c in enumerate(r) if i != at] for r in rows]
     if not rows:
         return f"<p class='muted'>{_e(empty)}</p>"
     th = "".join(f"<th>{_e(h)}</th>" for h in head)
@@ -599,7 +609,7 @@ def _watchlist(
         ).iter_rows(named=True)
     ]
     head = ["#", "client", "owner", "zone", "probability", "ARR (tier)", "top reason", "action", "role"]
-    return _table(head, rows, "no red or yellow client this week")
+    return _table(head, rows, "no red or yellow client this week", owned=_owned(scores))
 
 
 def _contacted(row: Mapping[str, object]) -> str:
@@ -644,6 +654,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
     onboarding and recent data exports."""
     cols = set(scores.columns)
     out = []
+    owned = _owned(scores)
     if _with_terms(scores):
         due = scores.filter(pl.col(Scores.RENEWAL_DUE) | pl.col(Scores.IN_GRACE)).sort(
             Scores.IN_GRACE, Scores.RENEWAL_DAYS, descending=[True, False], nulls_last=True
@@ -661,7 +672,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         ]
         out.append(
             f"<h2 id='renewals'>Renewals due ({due.height})</h2>"
-            + _table(["client", "owner", "zone", "term", "term value", "action"], rows)
+            + _table(["client", "owner", "zone", "term", "term value", "action"], rows, owned=owned)
             + _first_shown(
                 len(rows), due.height, "terms in their grace period first, then the soonest renewals"
             )
@@ -697,7 +708,9 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
             out.append(
                 heading + "<p class='muted'>What counts is the client's side: a message from them, a "
                 "reply to an outreach, a meeting held, a ticket opened; outreach without a reply does not.</p>"
-                + _table(["client", "owner", "zone", "last from the client", "days silent"], rows)
+                + _table(
+                    ["client", "owner", "zone", "last from the client", "days silent"], rows, owned=owned
+                )
                 + _first_shown(len(rows), silent.height, "the longest silent first")
             )
     if _observed(scores, Scores.ONBOARDING_STALLED):
@@ -708,7 +721,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         ]
         out.append(
             f"<h2 id='onboarding'>Onboarding stalled ({stalled.height})</h2>"
-            + _table(["client", "owner", "zone", "action"], rows)
+            + _table(["client", "owner", "zone", "action"], rows, owned=owned)
             + _first_shown(len(rows), stalled.height, "by priority")
         )
     if Scores.LAST_DATA_EXPORT in cols and Scores.rule("data_export") in cols:
@@ -719,7 +732,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
         ]
         out.append(
             f"<h2 id='exports'>Recent data exports ({exported.height})</h2>"
-            + _table(["client", "owner", "zone", "last export"], rows)
+            + _table(["client", "owner", "zone", "last export"], rows, owned=owned)
             + _first_shown(len(rows), exported.height, "by priority")
         )
     return "\n".join(out)
@@ -867,9 +880,11 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int, change_min
         .head(movers)
     )
 
+    owned = _owned(scores)
+
     def mover_rows(frame: pl.DataFrame) -> str:
         return "".join(
-            f"<tr><td>{_name_link(r, linked)}</td><td>{_owner(r)}</td>"
+            f"<tr><td>{_name_link(r, linked)}</td>{f'<td>{_owner(r)}</td>' if owned else ''}"
             f"<td>{_zone(r[Scores.ZONE])}</td><td>{_e(r[Scores.ZONE_CHANGE])}</td>"
             f"<td class='num'>{_prob(r[Scores.PROBABILITY])}</td>"
             f"<td class='num'>{_points(r[Scores.PROBABILITY_CHANGE])}</td>"
@@ -878,7 +893,7 @@ def _movers_html(scores: pl.DataFrame, linked: set[str], movers: int, change_min
         )
 
     head = (
-        "<tr><th>client</th><th>owner</th><th>zone</th><th>zone change</th><th>probability</th>"
+        f"<tr><th>client</th>{'<th>owner</th>' if owned else ''}<th>zone</th><th>zone change</th><th>probability</th>"
         "<th>change (points)</th><th>why</th></tr>"
     )
     biggest = (
@@ -1043,7 +1058,11 @@ def _left_html(left: pl.DataFrame, since: date, currency: str, limit: int, note:
         f"<p>{_count(n, 'client')} of the list of {since} {'is' if n == 1 else 'are'} not on this one (ARR "
         f"{_money_c(arr, currency)}), most ARR first. That list had {red} of them in red and {yellow} in yellow: "
         f"it flagged {flagged} of the {n} ({_pct(flagged / n)}){rest}.{caveat}{more}</p>"
-        + _table(["client", "owner", f"zone on {since}", "probability then", "ARR", "why off the list"], rows)
+        + _table(
+            ["client", "owner", f"zone on {since}", "probability then", "ARR", "why off the list"],
+            rows,
+            owned=_owned(left),
+        )
     )
 
 
@@ -1125,8 +1144,9 @@ def report_html(
     linked = set(shown.get_column(Scores.CLIENT_ID).to_list())
     spark = _health_series(history)
     health_lines = [round(100 * (1 - t), 1) for t in thresholds]
+    owned = _owned(scores)
     sections = "".join(
-        _client_section(r, health, top_drivers, rule_text, currency, health_lines, days)
+        _client_section(r, health, top_drivers, rule_text, currency, health_lines, days, owned)
         for r in shown.iter_rows(named=True)
         for days, health in [spark.get(r[Scores.CLIENT_ID], ([], []))]
     )
