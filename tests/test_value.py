@@ -841,11 +841,44 @@ def test_refunds_giving_back_more_than_was_paid_are_said() -> None:
     assert beyond.select("client_id", "amount", "received").rows() == [("C00128", 24.0, 0.0)]
     note = refunds_beyond_paid_note(payments, "EUR")
     assert note is not None and note.startswith(
-        "payments: 1 of the 3 rows with status 'refunded' gives back more than their client had paid before it "
-        "(C00128 EUR 24.00 on 2026-04-18, 0.00 received before). A 'refunded' row is no order but money going back"
+        "payments: 1 of the 3 rows with status 'refunded' gives back more than their client had bought before it "
+        "(C00128 EUR 24.00 on 2026-04-18, 0.00 bought before). A 'refunded' row is no order but money going back"
     )
     assert refunds_beyond_paid_note(payments.filter(pl.col("client_id") != "C00128"), "EUR") is None
     assert refunds_beyond_paid_note(payments.drop("status"), "EUR") is None
+
+
+def test_credit_notes_on_invoices_not_paid_yet_undo_those_invoices() -> None:
+    # a food wholesaler invoices on 30-day terms: W1's invoice of 1,000 is issued on 2026-03-01 and paid on
+    # 03-28; a credit note of 150 for wrong items is issued and applied on 03-04, before that payment. It undoes
+    # the invoice placed before it (no money the data never saw). W2's first invoice, 24 on 04-01, is itself
+    # marked 'refunded' (a shop's financial status): nothing bought before it, still said.
+    from churnml.scoring.value import refunds_beyond_paid, refunds_beyond_paid_note
+
+    payments = pl.DataFrame(
+        {
+            "client_id": ["W1", "W1", "W2", "W2"],
+            "invoice_id": ["INV-1", "CN-1", "INV-2", "INV-3"],
+            "amount": [1000.0, -150.0, 24.0, 60.0],
+            "issued_at": [
+                datetime(2026, 3, 1),
+                datetime(2026, 3, 4),
+                datetime(2026, 4, 1),
+                datetime(2026, 4, 20),
+            ],
+            "due_at": [datetime(2026, 3, 31), None, datetime(2026, 5, 1), datetime(2026, 5, 20)],
+            "paid_at": [datetime(2026, 3, 28), datetime(2026, 3, 4), datetime(2026, 4, 2), None],
+            "status": ["paid", "refunded", "refunded", "open"],
+        }
+    )
+    beyond = refunds_beyond_paid(payments)
+    assert beyond.select("client_id", "amount", "received").rows() == [("W2", 24.0, 0.0)]
+    note = refunds_beyond_paid_note(payments, "EUR")
+    assert note is not None and note.startswith(
+        "payments: 1 of the 2 rows with status 'refunded' gives back more than their client had bought before it "
+        "(W2 EUR 24.00 on 2026-04-02, 0.00 bought before)."
+    )
+    assert refunds_beyond_paid_note(payments.filter(pl.col("client_id") == "W1"), "EUR") is None
 
 
 def test_the_tier_cut_points_are_set_by_the_clients_with_a_value() -> None:

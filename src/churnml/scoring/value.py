@@ -197,15 +197,35 @@ def _money_received(payments: pl.DataFrame) -> pl.DataFrame:
 
 def refunds_beyond_paid(payments: pl.DataFrame) -> pl.DataFrame:
     """The ``refunded`` rows of ``payments`` (money going back, :func:`_money_received`) that give back more than
-    their client had received before them: ``client_id``, ``paid_at``, ``amount`` (as written), ``received``
-    (the client's net money before the row: its payments less its earlier refunds), one row per such refund,
+    their client had bought before them: ``client_id``, ``paid_at``, ``amount`` (as written), ``received``
+    (the client's net purchases before the row: its orders less its earlier refunds), one row per such refund,
     by time. A refund of money the data never saw: an order of a shop's export marked ``refunded`` itself (its
-    money came and went) rather than a refund of a purchase recorded in a row of its own."""
+    money came and went) rather than a refund of a purchase recorded in a row of its own.
+
+    An order counts from when it was placed (:func:`churnml.labels.order_placed_at`, the orders of
+    :func:`churnml.labels.orders`): with ``issued_at``, from its invoice, paid yet or not, so a credit note
+    against an invoice on 30-day terms, issued days after it and before its payment, undoes that invoice (a
+    food wholesaler's 34 of 245 credit notes were said otherwise); without it, from its payment."""
+    from churnml.labels import order_placed_at, orders
+
     schema = {CLIENT_ID: pl.String, Payments.PAID_AT: pl.Datetime("us"), Payments.AMOUNT: pl.Float64}
     if Payments.STATUS not in payments.columns:
         return pl.DataFrame(schema=schema | {"received": pl.Float64})
-    moved = _money_received(payments).with_columns(
-        pl.col(Payments.PAID_AT).cast(pl.Datetime("us")), pl.col(Payments.AMOUNT).cast(pl.Float64)
+    bought = orders(payments).select(
+        CLIENT_ID,
+        order_placed_at(payments.columns).alias(Payments.PAID_AT),
+        pl.col(Payments.AMOUNT).cast(pl.Float64),
+    )
+    given_back = _money_received(payments).filter(pl.col(Payments.AMOUNT) < 0)
+    moved = pl.concat(
+        [
+            frame.with_columns(
+                pl.col(CLIENT_ID).cast(pl.String),
+                pl.col(Payments.PAID_AT).cast(pl.Datetime("us")),
+                pl.col(Payments.AMOUNT).cast(pl.Float64),
+            )
+            for frame in (bought, given_back)
+        ]
     )
     # a refund at the same instant as a payment comes after it (the purchase it undoes)
     ordered = moved.with_columns((pl.col(Payments.AMOUNT) < 0).alias("_refund")).sort(
@@ -221,8 +241,8 @@ def refunds_beyond_paid(payments: pl.DataFrame) -> pl.DataFrame:
 
 
 def refunds_beyond_paid_note(payments: pl.DataFrame | None, currency: str, shown: int = 3) -> str | None:
-    """A note when ``refunded`` rows give back more than their client had received before them
-    (:func:`refunds_beyond_paid`): a ``refunded`` row is read as money going back, netted against the client's
+    """A note when ``refunded`` rows give back more than their client had bought before them
+    (:func:`refunds_beyond_paid`: its orders, an invoice from its ``issued_at``): a ``refunded`` row is read as money going back, netted against the client's
     other payments, so an order that a shop's export marks ``refunded`` itself (Shopify's financial status)
     takes a purchase's worth from the client's other orders: the ARR, the lifetime value and the payment
     features. Said by ``validate`` and ``train``. None when every refund has a payment before it to undo, or
@@ -234,13 +254,13 @@ def refunds_beyond_paid_note(payments: pl.DataFrame | None, currency: str, shown
         return None
     refunds = int((payments.get_column(Payments.STATUS) == "refunded").sum())
     examples = ", ".join(
-        f"{c} {currency} {a:,.2f} on {t:%Y-%m-%d}, {r:,.2f} received before"
+        f"{c} {currency} {a:,.2f} on {t:%Y-%m-%d}, {r:,.2f} bought before"
         for c, t, a, r in beyond.head(shown).iter_rows()
     )
     n = beyond.height
     return (
         f"payments: {n:,} of the {refunds:,} rows with status 'refunded' give{'s' if n == 1 else ''} back more than "
-        f"their client had paid before {'it' if n == 1 else 'them'} ({examples}). A 'refunded' row is no order but money going back: the refund of a purchase "
+        f"their client had bought before {'it' if n == 1 else 'them'} ({examples}). A 'refunded' row is no order but money going back: the refund of a purchase "
         "written in a row of its own, netted against the client's other payments (its ARR, lifetime value and "
         "payment features). If your export marks a refunded order itself 'refunded' (a shop's "
         "financial status: the order's money came and went), each such row takes that much again from the "
