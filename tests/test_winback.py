@@ -803,6 +803,29 @@ def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(creat
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
 
+def test_a_placeholder_creation_date_is_an_unknown_tenure_not_a_century_of_revenue():
+    # a wholesaler's legacy accounts carry created_at 1900-01-01 ("unknown", kept and reported by validate): the
+    # win-back list read a tenure of 46,105 days and carried the former ARR back 126 years before the records
+    # (lifetime value 460,655 on an ARR of 20,233, first on the list). Unknown: no tenure, no years carried back.
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ["s1", "s2"], "created_at": [D(1900, 1, 1), D(2023, 1, 1)]}
+            ),
+            Table.SUBSCRIPTIONS: pl.concat(
+                [S1_TERMS, S1_TERMS.with_columns(pl.lit("s2").alias("client_id"))]
+            ),
+        },
+        name="t",
+        start=D(2023, 1, 1),
+        as_of=D(2025, 6, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["s1", "s2"], "churned_at": [D(2025, 4, 1)] * 2})
+    plan = winback_list(data, churns, CFG, default_margin=0.5).sort("client_id")
+    assert plan.get_column("tenure_days").to_list() == [None, 821]
+    assert plan.get_column("lifetime_revenue").to_list() == pytest.approx([3150.0, 3150.0], rel=0.01)
+
+
 @pytest.mark.parametrize(
     ("client", "expected"),
     [

@@ -147,6 +147,17 @@ DATETIME_FORMATS = (
 DATETIME_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 # Timestamps before this are placeholders for "unknown" (1900-01-01, 1970-01-01), not real dates.
 PLAUSIBLE_FROM = date(1971, 1, 1)
+
+
+def known_time(column: str) -> pl.Expr:
+    """The times of ``column`` as ``pl.Datetime("us")``, null where before :data:`PLAUSIBLE_FROM`: a placeholder
+    for "unknown" (a legacy account's ``created_at`` of 1900-01-01, kept and counted by validation) is no date to
+    count days from (a win-back tenure of 126 years). Named ``column``."""
+    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
+    t = pl.col(column).cast(pl.Datetime("us"))
+    return pl.when(t >= cut).then(t).alias(column)
+
+
 # What exports write for an empty cell (Postgres/BI "NULL", pandas "NaN", spreadsheets "#N/A"...): read as
 # empty in every column, and counted. Not "NA": a real region or country code (Namibia).
 NULL_MARKERS = ("NULL", "null", "Null", "(null)", "NaN", "nan", "N/A", "n/a", "#N/A", "None")

@@ -27,7 +27,7 @@ Columns:
   payments no order settled before its lapse, the weekly list's ``payment_trouble`` evidence
   (:func:`with_reasons`); else null), ``reason_segment`` (the reason, or ``unknown``), ``approach``
   (``winback.approaches[reason]``; a re-offer's, :func:`trial_offer`);
-- ``tenure_days`` (created to left); ``former_arr`` (the recurring revenue at the churn instant,
+- ``tenure_days`` (created to left; null for a placeholder ``created_at`` before 1971, unknown); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
   payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
@@ -96,6 +96,7 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.contract.validation import known_time
 from churnml.labels import LEFT_AT, auto_label_source, order_placed_at, orders, returns_after_churns
 from churnml.scoring.rules import complaints_beyond_use
 from churnml.scoring.value import recurring_revenue
@@ -906,7 +907,8 @@ def _lost_with_history(
         else pl.lit(default_margin)
     )
     lost = lost.join(
-        clients.select(CLIENT_ID, *extra, Clients.CREATED_AT, margin.alias("_margin")),
+        # a placeholder created_at (1900-01-01) is unknown: no tenure, no years of revenue carried back
+        clients.select(CLIENT_ID, *extra, known_time(Clients.CREATED_AT), margin.alias("_margin")),
         on=CLIENT_ID,
         how="left",
     )
