@@ -2757,6 +2757,41 @@ def test_an_invoice_is_overdue_only_past_the_clients_own_habit(due_days_ago, usu
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
 
 
+@pytest.mark.parametrize(
+    ("due", "evidence"),
+    [
+        # 18.3 days past due against a habit of 17.98 days (both said as 18): within its habit in whole days,
+        # no trouble (fired, it read "unpaid 18 days after (... it paid every invoice within 18 days ...)")
+        (datetime(2024, 5, 15, 16, 14), None),
+        (
+            datetime(2024, 5, 14, 16, 14),
+            "payment_trouble: invoice INV-2 of EUR 533.64 due 2024-05-14, unpaid 19 days after (in the last 365 "
+            "days it paid every invoice within 18 days of its due date)",
+        ),
+    ],
+)
+def test_an_invoice_is_past_the_habit_in_the_whole_days_it_is_said_in(due, evidence) -> None:
+    # a restaurant on 30-day terms paid its first invoice 17.98 days after its due date
+    payments = pl.DataFrame(
+        {
+            "client_id": ["w", "w"],
+            "amount": [671.6, 533.64],
+            "issued_at": [datetime(2024, 1, 31, 10, 45), due - timedelta(days=30)],
+            "due_at": [datetime(2024, 3, 1, 10, 45), due],
+            "paid_at": [datetime(2024, 3, 19, 10, 9, 33), None],
+            "status": ["paid", "open"],
+            "invoice_id": ["INV-1", "INV-2"],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [datetime(2024, 1, 31)]}),
+        Table.PAYMENTS: payments,
+    }
+    cfg = RulesConfig(enabled=("payment_trouble",))
+    out = fired_rules(tables, ["w"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="EUR")
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
+
+
 def test_the_latest_days_late_of_a_clients_paid_invoices_in_the_window() -> None:
     from churnml.scoring.rules import latest_days_late
 
