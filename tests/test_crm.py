@@ -320,6 +320,40 @@ def test_onboarding_stalled_and_last_export() -> None:
     assert exports.get_column(Scores.LAST_DATA_EXPORT).to_list() == [ago(30).date(), None]
 
 
+def test_onboarding_counts_the_weeks_a_client_ordered_in_but_not_a_terms_charge() -> None:
+    # a wholesaler's new restaurants, 63 days old (9 weeks): "phone" orders every 7 days by phone and never logs
+    # in to the web shop (read "active in 0 of its first 9 weeks" and told "training session"); "web" logged in
+    # once; "subscriber" is charged weekly within its running term (a charge is no use of the product)
+    clients = pl.DataFrame({"client_id": ["phone", "web", "subscriber"], "created_at": [ago(63)] * 3})
+    events = pl.DataFrame({"client_id": ["web"], "ts": [ago(60)], "event": ["login"]})
+    weekly = [ago(7 * k + 1) for k in range(9)]
+    payments = pl.DataFrame(
+        {
+            "client_id": ["phone"] * 9 + ["subscriber"] * 9,
+            "amount": [640.0] * 18,
+            "issued_at": weekly * 2,
+            "paid_at": [t + timedelta(days=30) for t in weekly] * 2,
+        }
+    )
+    subscriptions = pl.DataFrame(
+        {"client_id": ["subscriber"], "start_date": [ago(63)], "end_date": [ago(-300)], "mrr": [2773.0]}
+    )
+    ids = ["phone", "web", "subscriber"]
+    out = onboarding_stalled(
+        ids,
+        AS_OF,
+        clients,
+        events,
+        min_days=30,
+        max_days=120,
+        active_share=0.5,
+        with_weeks=True,
+        payments=payments,
+        subscriptions=subscriptions,
+    )
+    assert out.select(Scores.ONBOARDING_STALLED, "_weeks_active").rows() == [(False, 9), (True, 1), (True, 0)]
+
+
 @pytest.mark.parametrize("age", [29, 30, 31, 32, 33, 34, 35])  # created on each weekday, 5 weeks of life
 @pytest.mark.parametrize(
     ("days", "stalled"),

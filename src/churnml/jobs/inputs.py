@@ -312,6 +312,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         max_days=cfg.score.onboarding_days,
         active_share=cfg.score.onboarding_active_share,
         rule_enabled="onboarding_stalled" in cfg.rules.enabled,
+        payments=dataset.tables.get(Table.PAYMENTS),
+        subscriptions=dataset.tables.get(Table.SUBSCRIPTIONS),
     )
     notes += [onboarding] if onboarding else []
     # riders or shoppers without an account team, told to hold a quarterly business review

@@ -44,8 +44,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   intervention whose outcome says the client was reached (:func:`reached`: a call held, an offer
   declined; not "sent", "no answer") also counts as an interaction;
 - :func:`onboarding_stalled`: a young client (``onboarding_min_days`` to ``onboarding_days`` old) active
-  in fewer than ``onboarding_active_share`` of its weeks (7-day weeks from its ``created_at``); null for
-  every client when the dataset has no events table (use is not recorded, so no onboarding is "stalled");
+  in fewer than ``onboarding_active_share`` of its weeks (7-day weeks from its ``created_at``; a week is active
+  with an event or an order it placed while no term of it ran, :func:`placed_orders`: a restaurant ordering
+  every 12 days by phone is onboarded, whoever logs in); null for every client when the dataset has no events
+  table (use is not recorded, so no onboarding is "stalled");
 - :func:`last_data_export`: the date of the last data-export event.
 """
 
@@ -1190,13 +1192,19 @@ def onboarding_stalled(
     max_days: int,
     active_share: float,
     with_weeks: bool = False,
+    payments: pl.DataFrame | None = None,
+    subscriptions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, onboarding_stalled]``: young and active in few of its weeks (module docstring);
     ``with_weeks`` adds ``_weeks_active`` and ``_weeks_lived`` (what the rule's evidence says). Its
     weeks are 7-day weeks counted from its ``created_at`` (week k holds the events ``k * 7`` to ``k * 7 + 7``
     days after it; an event before it is in its first), the last begun one included (30 days old: 5 weeks),
-    so two clients active on the same days of their lives read alike whatever the weekday they began.
-    ``events`` None (the dataset has no events table): null for every client, not observed."""
+    so two clients active on the same days of their lives read alike whatever the weekday they began. A week
+    is active with an event, or with an order of ``payments`` placed while no term of ``subscriptions`` ran
+    (:func:`placed_orders`: the client buying, not a term's charge): a wholesaler's new restaurant ordering
+    every 12 days by phone, nobody logging in to the web shop, read "active in 0 of its first 15 weeks" and
+    "Onboarding follow-up: training session". ``events`` None (the dataset has no events table): null for
+    every client, not observed."""
     if events is None:
         out = _ids(client_ids).with_columns(pl.lit(None, pl.Boolean).alias(Scores.ONBOARDING_STALLED))
         if not with_weeks:
@@ -1210,7 +1218,14 @@ def onboarding_stalled(
     weeks_lived = (
         ((pl.lit(cut) - pl.col("_created")).dt.total_seconds() / _WEEK_SECONDS).ceil().clip(lower_bound=1)
     )
-    if events.height == 0:
+    # what makes a week active: the client's events, and the orders it placed outside a term
+    stamps = pl.concat(
+        [
+            events.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).cast(pl.Datetime("us"))),
+            placed_orders(payments, subscriptions, cut).select(CLIENT_ID, pl.col("t").alias(Events.TS)),
+        ]
+    )
+    if stamps.height == 0:
         weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
     else:
         start = cut - timedelta(days=max_days)
@@ -1230,7 +1245,7 @@ def onboarding_stalled(
             .alias("_w")
         )
         weeks_active = (
-            events.lazy()
+            stamps.lazy()
             .filter(
                 pl.col(CLIENT_ID).is_in(young.implode())
                 & (pl.col(Events.TS) < cut)
@@ -1310,6 +1325,8 @@ def onboarding_rhythm_note(
     max_days: int,
     active_share: float,
     rule_enabled: bool = True,
+    payments: pl.DataFrame | None = None,
+    subscriptions: pl.DataFrame | None = None,
 ) -> str | None:
     """What ``validate`` and ``train`` say when the typical established client is active in fewer than
     ``score.onboarding_active_share`` of its weeks (:func:`usual_active_week_share` over ``score.onboarding_days``:
@@ -1338,6 +1355,8 @@ def onboarding_rhythm_note(
         min_days=min_days,
         max_days=max_days,
         active_share=active_share,
+        payments=payments,
+        subscriptions=subscriptions,
     ).get_column(Scores.ONBOARDING_STALLED)
     suggested = max(0.01, round(active_share * share, 2))
     return (

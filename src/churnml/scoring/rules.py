@@ -2114,6 +2114,8 @@ def _onboarding(ctx: RuleInput) -> pl.DataFrame:
             max_days=high,
             active_share=share,
             with_weeks=True,
+            payments=ctx.tables.get(Table.PAYMENTS),
+            subscriptions=ctx.tables.get(Table.SUBSCRIPTIONS),
         )
     said = pl.format("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
     # one chunk per column: the list's frame comes from a join Polars may split into chunks of other lengths

@@ -494,6 +494,8 @@ def client_standing(
         max_days=score.onboarding_days,
         active_share=score.onboarding_active_share,
         with_weeks=True,
+        payments=dataset.get(Table.PAYMENTS),
+        subscriptions=dataset.get(Table.SUBSCRIPTIONS),
     )
     # once for this week's no_activity and the season pauses the list says (the same test of the same clients)
     quiet = no_activity_flags(dataset.tables, ids, as_of, rules, label.activity_events)
