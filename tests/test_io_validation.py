@@ -2129,3 +2129,35 @@ def test_an_error_says_its_rows_once_and_in_words(
     problem = "value not among the allowed ['email', 'call']" + found_values_text(found)
     message = str(ContractError("communications", problem, "channel", count=count))
     assert message.endswith(said), message
+
+
+def test_a_segment_or_owner_written_in_several_ways_is_said_not_merged() -> None:
+    # a food wholesaler's CRM: 'restaurant' typed by one rep, 'Restaurant' by another; an owner with a double space
+    from churnml.contract.validation import spelling_variants_notes
+
+    clients = pl.DataFrame(
+        {
+            "client_id": [f"C{i}" for i in range(8)],
+            "segment": ["restaurant", "restaurant", "Restaurant", "cafe", "Cafe ", "hotel", None, "catering"],
+            "owner": ["Marc Dubois", "Marc  Dubois", "Sofia Ricci", "Sofia Ricci", None, "Tom", "Tom", "Tom"],
+            "region": [
+                "Lyon",
+                "lyon",
+                "Nice",
+                "Nice",
+                "Nice",
+                "Nice",
+                "Nice",
+                "Nice",
+            ],  # read, not used: not said
+        }
+    )
+    assert spelling_variants_notes(clients) == [
+        "clients.segment: 2 values are written in more than one way, differing only in letter case or spaces "
+        "('restaurant' (2) / 'Restaurant' (1); 'Cafe ' (1) / 'cafe' (1)): the report's portfolio by segment and the "
+        "churn-rate metrics count each spelling apart; write each one way in the export",
+        "clients.owner: 1 value is written in more than one way, differing only in letter case or spaces "
+        "('Marc  Dubois' (1) / 'Marc Dubois' (1)): the report's owner sections count each spelling apart; write "
+        "each one way in the export",
+    ]
+    assert spelling_variants_notes(clients.drop("segment").with_columns(pl.lit("x").alias("owner"))) == []

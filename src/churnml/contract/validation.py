@@ -890,6 +890,52 @@ def currency_read_notes(
     return {converted_note(money, c, rates[c]): n for c, n in counts if c is not None and rates[c] != 1}
 
 
+# the clients table's free-text columns that group the outputs, and what each groups
+_GROUPING_COLUMNS = {
+    Clients.SEGMENT: "the report's portfolio by segment and the churn-rate metrics count",
+    Clients.OWNER: "the report's owner sections count",
+}
+
+
+def spelling_variants_notes(clients: pl.DataFrame, shown: int = 3) -> list[str]:
+    """A note for each grouping column of ``clients`` (``segment``, ``owner``) writes one value in several ways
+    that differ only in letter case or spacing ('restaurant' and 'Restaurant', 'Marc  Dubois' and 'Marc
+    Dubois'): the outputs group by the exact text, so each spelling is a segment or an owner of its own (a food
+    wholesaler's report listed 'restaurant' 92 clients and 'Restaurant' 43). Nothing is merged (a guess said, not
+    made: rename them in the export). One note per such column, the values with the most rows first, each
+    with its spellings by rows; none when every value has one spelling."""
+    said = []
+    for column, groups in _GROUPING_COLUMNS.items():
+        if column not in clients.columns:
+            continue
+        text = pl.col(column).cast(pl.String)
+        key = text.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase().alias("_key")
+        spellings = (
+            clients.filter(text.is_not_null())
+            .group_by(text.alias(column), key)
+            .len()
+            .filter(pl.len().over("_key") > 1)
+            .sort(["_key", "len", column], descending=[False, True, False])
+        )
+        if spellings.height == 0:
+            continue
+        keys = (
+            spellings.group_by("_key", maintain_order=True)
+            .agg(pl.col(column), pl.col("len"), pl.col("len").sum().alias("_rows"))
+            .sort(["_rows", "_key"], descending=[True, False])
+        )
+        examples = "; ".join(
+            " / ".join(f"'{v}' ({n:,})" for v, n in zip(values, counts, strict=True))
+            for values, counts in keys.head(shown).select(column, "len").iter_rows()
+        )
+        n = keys.height
+        said.append(
+            f"clients.{column}: {n:,} value{'s are' if n > 1 else ' is'} written in more than one way, differing only "
+            f"in letter case or spaces ({examples}): {groups} each spelling apart; write each one way in the export"
+        )
+    return said
+
+
 def unmarked_currency_note(
     money_tables: Sequence[Table],
     repairs: Mapping[str, Mapping[str, int]],

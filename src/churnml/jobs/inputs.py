@@ -206,7 +206,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     ``folder``: where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
     from churnml.contract.io import dataset_files
     from churnml.contract.schemas import Table
-    from churnml.contract.validation import currency_notes, unmarked_currency_note
+    from churnml.contract.validation import currency_notes, spelling_variants_notes, unmarked_currency_note
     from churnml.features.account import other_signals_note
     from churnml.features.payments import late_payments_note
     from churnml.features.usage import (
@@ -300,6 +300,8 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     refunds = refunds_beyond_paid_note(dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
     notes += [refunds] if refunds else []
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
+    # 'restaurant' and 'Restaurant': two segments in the report and the metrics, two owner sections
+    notes += spelling_variants_notes(clients) if clients is not None else []
     if churns is not None and clients is not None:
         early = churns_before_creation_note(churns, clients)
         notes += [early] if early else []
