@@ -385,6 +385,27 @@ def _rhythm_events(clients: dict[str, list[int]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["client_id", "ts", "event"], orient="row")
 
 
+def test_the_usual_share_of_active_weeks_counts_the_orders_placed_outside_a_term() -> None:
+    # ten restaurants of two years ordering every 14 days by phone, one of them also logging in once: their
+    # typical client is active in 9 of its 18 weeks of the last 120 days (events alone: one client, too few)
+    from churnml.scoring.crm import usual_active_week_share
+
+    old = [f"o{i}" for i in range(10)]
+    clients = pl.DataFrame({"client_id": old, "created_at": [ago(730)] * 10})
+    events = pl.DataFrame({"client_id": ["o0"], "ts": [ago(3)], "event": ["login"]})
+    days = list(range(5, 120, 14))
+    payments = pl.DataFrame(
+        {
+            "client_id": [c for c in old for _ in days],
+            "amount": 420.0,
+            "issued_at": [ago(d) + timedelta(hours=10) for _ in old for d in days],
+            "paid_at": [ago(d) + timedelta(hours=10) for _ in old for d in days],
+        }
+    )
+    assert usual_active_week_share(clients, events, AS_OF, 120) is None
+    assert usual_active_week_share(clients, events, AS_OF, 120, payments=payments) == (9 / 18, 10)
+
+
 @pytest.mark.parametrize(("gap", "said"), [(28, True), (7, False)])
 def test_onboarding_rhythm_note_says_a_portfolio_active_in_few_of_its_weeks(gap: int, said: bool) -> None:
     """Ten households of two years reading their meter every ``gap`` days, two of 60 days reading monthly: read

@@ -95,6 +95,7 @@ __all__ = [
     "TERM_AGE",
     "TERM_DAYS",
     "TRIAL",
+    "active_times",
     "back_text",
     "booked_terms",
     "cancellation_notices",
@@ -1182,6 +1183,20 @@ def last_interaction(
     )
 
 
+def active_times(
+    events: pl.DataFrame, payments: pl.DataFrame | None, subscriptions: pl.DataFrame | None, cut: datetime
+) -> pl.DataFrame:
+    """``[client_id, ts]``: when a client was active, as the onboarding views read it: its events, and the
+    orders it placed before ``cut`` while no term of it ran (:func:`placed_orders`: the client buying, not a
+    term's charge). One row per event or order, in no particular order."""
+    return pl.concat(
+        [
+            events.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).cast(pl.Datetime("us"))),
+            placed_orders(payments, subscriptions, cut).select(CLIENT_ID, pl.col("t").alias(Events.TS)),
+        ]
+    )
+
+
 def onboarding_stalled(
     client_ids: Sequence[str],
     as_of: date,
@@ -1218,13 +1233,7 @@ def onboarding_stalled(
     weeks_lived = (
         ((pl.lit(cut) - pl.col("_created")).dt.total_seconds() / _WEEK_SECONDS).ceil().clip(lower_bound=1)
     )
-    # what makes a week active: the client's events, and the orders it placed outside a term
-    stamps = pl.concat(
-        [
-            events.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Events.TS).cast(pl.Datetime("us"))),
-            placed_orders(payments, subscriptions, cut).select(CLIENT_ID, pl.col("t").alias(Events.TS)),
-        ]
-    )
+    stamps = active_times(events, payments, subscriptions, cut)
     if stamps.height == 0:
         weeks_active = pl.DataFrame(schema={CLIENT_ID: pl.String, "_weeks": pl.UInt32})
     else:
@@ -1286,14 +1295,20 @@ RHYTHM_MIN_CLIENTS = 10
 
 
 def usual_active_week_share(
-    clients: pl.DataFrame, events: pl.DataFrame, as_of: date, days: int, min_clients: int = RHYTHM_MIN_CLIENTS
+    clients: pl.DataFrame,
+    events: pl.DataFrame,
+    as_of: date,
+    days: int,
+    min_clients: int = RHYTHM_MIN_CLIENTS,
+    payments: pl.DataFrame | None = None,
+    subscriptions: pl.DataFrame | None = None,
 ) -> tuple[float, int] | None:
     """The share of its weeks the typical established client is active in, and how many clients it is read
     from: the median, over the clients created ``days`` or more before ``as_of`` with an event in the ``days``
     before it, of their 7-day weeks (counted back from ``as_of``) holding an event, out of ``ceil(days / 7)``.
     None with fewer than ``min_clients`` such clients. A product used every week reads 1.0, monthly meter
     readings about 0.25: the rhythm a young client's onboarding weeks (:func:`onboarding_stalled`) are read
-    against."""
+    against. An event or an order placed outside a term makes a week active (:func:`active_times`), as there."""
     cut = _midnight(as_of)
     start = cut - timedelta(days=days)
     weeks = -(-days // 7)
@@ -1304,7 +1319,8 @@ def usual_active_week_share(
         (pl.lit(cut) - pl.col(Events.TS).cast(pl.Datetime("us"))).dt.total_seconds() // _WEEK_SECONDS
     ).alias("_w")
     active = (
-        events.filter((pl.col(Events.TS) < cut) & (pl.col(Events.TS) >= start))
+        active_times(events, payments, subscriptions, cut)
+        .filter((pl.col(Events.TS) < cut) & (pl.col(Events.TS) >= start))
         .select(pl.col(CLIENT_ID).cast(pl.String), week)
         .join(old, on=CLIENT_ID, how="semi")
         .unique()
@@ -1340,7 +1356,9 @@ def onboarding_rhythm_note(
     clients or events, or when the usual share reaches ``active_share``."""
     if clients is None or events is None or not events.height or active_share <= 0:
         return None
-    usual = usual_active_week_share(clients, events, as_of, max_days)
+    usual = usual_active_week_share(
+        clients, events, as_of, max_days, payments=payments, subscriptions=subscriptions
+    )
     if usual is None or usual[0] >= active_share:
         return None
     share, counted = usual
