@@ -496,6 +496,24 @@ def test_why_changed_says_before_and_after_and_the_share_of_the_move(
     assert reasons == [expected]
 
 
+def test_why_changed_says_the_days_since_the_last_order_as_its_sentence_does() -> None:
+    # a wholesaler's restaurant invoiced on 30-day terms: the feature counts from its last order (its invoice),
+    # which the sentence says "Last payment or order 36 days ago"; "Days since the last payment: 29 days -> 36
+    # days" read as a payment overdue to a success manager
+    specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")
+    reasons = change_reasons(
+        np.array([[0.6, -2.0]]),
+        np.array([[0.0, -2.0]]),
+        np.array([[36.0]]),
+        ["payments_days_since_payment"],
+        specs,
+        describe,
+        k=1,
+        feature_values_before=np.array([[29.0]]),
+    )
+    assert reasons == ["risk up: Days since the last payment or order: 29 days \u2192 36 days (+0.60)"]
+
+
 @pytest.mark.parametrize(
     ("points", "text"),
     [

@@ -576,7 +576,7 @@ SPECS: tuple[SpecPattern, ...] = (
         "orders",
         "Last payment or order {value:.0f} days ago",
         "days",
-        "days since the last payment",
+        "days since the last payment or order",
     ),
     spec(
         "payments_orders_total",
