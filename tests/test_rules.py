@@ -275,6 +275,7 @@ def test_unanswered_outreach_reads_only_its_window(days: int, fires: bool) -> No
     ("events_28d", "events_182d", "fires"),
     [
         (8, 624, True),  # usually 112 a 28 days (616 in the 154 days before), 8 in the last 28: down 93%
+        (1, 617, True),  # 1 event of 112 ("1 event", not "1 events")
         (44, 660, True),  # 44 of 112: down 61%
         (48, 664, False),  # 48 of 112: down 57%, under the 60%
         (0, 44, False),  # usually 8 events in 28 days: too little use to call a drop
@@ -298,7 +299,9 @@ def test_usage_drop_compares_the_last_weeks_with_the_clients_own_usual(
     said = dict(zip(out.get_column("client_id"), out.get_column(Scores.RULES_EVIDENCE), strict=True))
     usual = None if events_182d is None else round((events_182d - events_28d) * 28 / 154)
     assert said["settled"] == (
-        f"usage_drop: {events_28d} events in the last 28 days against a usual {usual}" if fires else None
+        f"usage_drop: {events_28d} event{'' if events_28d == 1 else 's'} in the last 28 days against a usual {usual}"
+        if fires
+        else None
     )
     # without the features, nothing to read: it does not fire
     bare = fired_rules(NEW_TABLES, NEW_IDS, AS_OF, None, cfg, low_csat=2, export_events=("data_export",))

@@ -2018,8 +2018,11 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
         return _EMPTY
     said = (  # the counts, when the ratios hold them (usage_ratios does)
         pl.format(
-            "{} events in the last {} days against a usual {}",
+            "{} {} in the last {} days against a usual {}",
             grouped_count(pl.col("_recent")),
+            pl.when(grouped_count(pl.col("_recent")) == "1")
+            .then(pl.lit("event"))
+            .otherwise(pl.lit("events")),
             pl.lit(ctx.cfg.usage_drop_days),
             grouped_count(pl.col("_usual")),
         )
