@@ -99,6 +99,7 @@ from churnml.contract.schemas import (
 from churnml.contract.validation import known_time
 from churnml.labels import LEFT_AT, auto_label_source, order_placed_at, orders, returns_after_churns
 from churnml.scoring.rules import complaints_beyond_use
+from churnml.scoring.sentences import formatted
 from churnml.scoring.value import recurring_revenue
 
 __all__ = [
@@ -554,7 +555,7 @@ def trial_offer(cfg: WinbackConfig) -> pl.Expr:
     ``winback.trial_approach``. A prospect's offer, not a paying client's win-back ("ask what would make them
     come back", the unknown reason's approach, was the re-offers' approach)."""
     used, days = pl.col("trial_active_days"), pl.col(TRIAL_DAYS)
-    of_days = pl.format(
+    of_days = formatted(
         "{} of its {} trial day{}",
         used,
         days,
@@ -565,7 +566,7 @@ def trial_offer(cfg: WinbackConfig) -> pl.Expr:
         .then(pl.lit(cfg.trial_approach))
         .when(used == 0)
         .then(
-            pl.format(
+            formatted(
                 "a new trial with a getting-started e-mail: it never used the product in its {} trial day{}",
                 days,
                 pl.when(days == 1).then(pl.lit("")).otherwise(pl.lit("s")),
@@ -573,14 +574,14 @@ def trial_offer(cfg: WinbackConfig) -> pl.Expr:
         )
         .when(used >= cfg.trial_used_share * days)
         .then(
-            pl.format(
+            formatted(
                 "a first-paid-month offer: it used the product on {}, it has seen what it would pay for; "
                 "ask what held it back",
                 of_days,
             )
         )
         .otherwise(
-            pl.format(
+            formatted(
                 "a trial extension with a guided start on the key features: it used the product on {}, too "
                 "few to see what it would pay for",
                 of_days,

@@ -74,6 +74,7 @@ from churnml.contract.schemas import (
     Tickets,
 )
 from churnml.scoring.columns import Scores
+from churnml.scoring.sentences import formatted
 
 __all__ = [
     "BACK_DAYS",
@@ -227,9 +228,9 @@ def with_price_rises(views: pl.DataFrame, kinds: pl.Series, renewal_days: int) -
     return views.with_columns(
         pl.when(booked & soon).then(True).otherwise(pl.col(Scores.RENEWAL_DUE)).alias(Scores.RENEWAL_DUE),
         pl.when(booked)
-        .then(pl.format(BOOKED_AT_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
+        .then(formatted(BOOKED_AT_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
         .when(started)
-        .then(pl.format(BOOKED_AFTER_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
+        .then(formatted(BOOKED_AFTER_A_RISE.replace("{day}", "{}"), pl.col(Scores.NEXT_TERM_START)))
         .otherwise(pl.col(Scores.TERM_STATE))
         .alias(Scores.TERM_STATE),
     )

@@ -112,6 +112,7 @@ from churnml.scoring.crm import (
     running_terms_at,
 )
 from churnml.scoring.outputs import History
+from churnml.scoring.sentences import formatted
 
 __all__ = [
     "CROWDED_RULE_MIN",
@@ -254,7 +255,7 @@ def _day(column: str) -> pl.Expr:
 
 def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
     """``"1 complaint"`` / ``"3 complaints"``: a count with its noun."""
-    return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
+    return formatted("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
 
 
 def _days_said(days: pl.Expr) -> pl.Expr:
@@ -362,15 +363,15 @@ def _no_activity(
         quiet &= ~season_pause
         # to a tenth: floored, 170 days against a usual 90 read "1 times its usual gap", a client on its rhythm
         times = (pl.col("_quiet") / pl.col(USUAL_GAP)).round(1)
-        said = pl.format(", {} times its usual gap of {}", times, _days_said(pl.col(USUAL_GAP)))
+        said = formatted(", {} times its usual gap of {}", times, _days_said(pl.col(USUAL_GAP)))
     what = " or ".join(
         w for w, there in (("order", payments is not None), ("activity", events is not None)) if there
     )
-    quiet_for = pl.format("{} ago", _plural(pl.col("_quiet"), "day", "days"))
+    quiet_for = formatted("{} ago", _plural(pl.col("_quiet"), "day", "days"))
     evidence = (
         pl.when(pl.col("last").is_not_null())
-        .then(pl.format(f"last {what} on {{}}, {{}}", _day("last"), quiet_for))
-        .otherwise(pl.format(f"no {what} since it was created on {{}}, {{}}", _day("created"), quiet_for))
+        .then(formatted(f"last {what} on {{}}, {{}}", _day("last"), quiet_for))
+        .otherwise(formatted(f"no {what} since it was created on {{}}, {{}}", _day("created"), quiet_for))
     )
     aside = pl.lit("")
     if charges is not None:
@@ -416,7 +417,7 @@ def _charges_aside(last: str, charged: str) -> pl.Expr:
     later = pl.col(charged).is_not_null() & (pl.col(last).is_null() | (pl.col(charged) > pl.col(last)))
     return (
         pl.when(later)
-        .then(pl.format(" (the charges of its terms aside, the last on {})", _day(charged)))
+        .then(formatted(" (the charges of its terms aside, the last on {})", _day(charged)))
         .otherwise(pl.lit(""))
     )
 
@@ -560,7 +561,7 @@ def season_pauses(
             pl.col("_quiet").cast(pl.Int64),
             pl.col(SEASON_GAP).cast(pl.Int64),
         )
-        .with_columns(pl.format(SEASON_SAID, "_quiet", SEASON_GAP).alias(SEASON_NOTE))
+        .with_columns(formatted(SEASON_SAID, "_quiet", SEASON_GAP).alias(SEASON_NOTE))
     )
 
 
@@ -885,14 +886,14 @@ def _unanswered_outreach(
     raised = pl.col("_needed") > n
     return runs.filter(pl.col("_length") >= pl.col("_needed")).select(
         CLIENT_ID,
-        pl.format(
+        formatted(
             "the last {} outreaches{} from {} to {} went unanswered{}",
             pl.col("_length"),
-            pl.when(ways != "").then(pl.format(" ({})", ways)).otherwise(pl.lit("")),
+            pl.when(ways != "").then(formatted(" ({})", ways)).otherwise(pl.lit("")),
             _day("_from"),
             _day("_to"),
             pl.when(raised)
-            .then(pl.format(", where it answered {} of the {} before", "_answered", "_before"))
+            .then(formatted(", where it answered {} of the {} before", "_answered", "_before"))
             .otherwise(pl.lit("")),
         ).alias(_EVIDENCE),
     )
@@ -966,7 +967,7 @@ def _health_drop(history: pl.DataFrame, as_of: date, weeks: int, points: float) 
         .filter((pl.col("peak") - pl.col("now")) > points)
         .select(
             CLIENT_ID,
-            pl.format(
+            formatted(
                 "health fell from {} to {} within {} weeks",
                 pl.col("peak").round(0).cast(pl.Int64),
                 pl.col("now").round(0).cast(pl.Int64),
@@ -1108,7 +1109,7 @@ def _signals(kinds: tuple[str, ...], days_key: str) -> Callable[[pl.DataFrame, R
                         pl.lit(" on "),
                         _day(Signals.TS),
                         pl.when(note.str.strip_chars() != "")
-                        .then(pl.format(" ({})", note))
+                        .then(formatted(" ({})", note))
                         .otherwise(pl.lit("")),
                     ]
                 ).alias(_EVIDENCE),
@@ -1129,8 +1130,8 @@ def _data_export_hits(events: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     last = pl.col("_day").max().cast(pl.String)
     return days.group_by(CLIENT_ID).agg(
         pl.when(n == 1)
-        .then(pl.format("exported data on {}", last))
-        .otherwise(pl.format("exported data on {} days, the last {}", n, last))
+        .then(formatted("exported data on {}", last))
+        .otherwise(formatted("exported data on {} days, the last {}", n, last))
         .alias(_EVIDENCE)
     )
 
@@ -1188,7 +1189,7 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
         return _EMPTY
     orders = orders_within(ctx.tables.get(Table.PAYMENTS), ctx.cut, ctx.cfg.complaints_days)
     in_orders = pl.when(pl.col("_orders") > 0).then(
-        pl.format(", against {}", _plural(pl.col("_orders"), "order", "orders"))
+        formatted(", against {}", _plural(pl.col("_orders"), "order", "orders"))
     )
     return (
         counted.join(orders, on=CLIENT_ID, how="left")
@@ -1198,7 +1199,7 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
             pl.concat_str(
                 [
                     _plural(pl.col("len"), "complaint", "complaints"),
-                    pl.format(" from {} to {}", _day("_first"), _day("_last")),
+                    formatted(" from {} to {}", _day("_first"), _day("_last")),
                     in_orders.otherwise(pl.lit("")),
                 ]
             ).alias(_EVIDENCE),
@@ -1225,7 +1226,7 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
         asked = asked.join(done, on=CLIENT_ID, how="left").filter(
             pl.col("_paid_end").is_null() | (pl.col("_paid_end") < pl.col("_asked"))
         )
-    ends = pl.when(pl.col("_ends").is_not_null()).then(pl.format(", effective {}", _day("_ends")))
+    ends = pl.when(pl.col("_ends").is_not_null()).then(formatted(", effective {}", _day("_ends")))
     return asked.unique(CLIENT_ID).select(
         CLIENT_ID,
         pl.concat_str([pl.lit("asked to cancel on "), _day("_asked"), ends.fill_null("")]).alias(_EVIDENCE),
@@ -1440,7 +1441,7 @@ def _with_habit(said: pl.DataFrame, usual: pl.DataFrame, days: int) -> pl.DataFr
     habit = (
         pl.when(late > 0)
         .then(
-            pl.format(
+            formatted(
                 " (in the last {} days it paid every invoice within {} days of its due date)",
                 pl.lit(days),
                 late,
@@ -2017,7 +2018,7 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
     if portfolio <= 0:  # most of the portfolio's use stopped (events no longer recorded): no one fell more
         return _EMPTY
     said = (  # the counts, when the ratios hold them (usage_ratios does)
-        pl.format(
+        formatted(
             "{} {} in the last {} days against a usual {}",
             grouped_count(pl.col("_recent")),
             pl.when(grouped_count(pl.col("_recent")) == "1")
@@ -2120,12 +2121,10 @@ def _onboarding(ctx: RuleInput) -> pl.DataFrame:
             payments=ctx.tables.get(Table.PAYMENTS),
             subscriptions=ctx.tables.get(Table.SUBSCRIPTIONS),
         )
-    said = pl.format("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
-    # one chunk per column: the list's frame comes from a join Polars may split into chunks of other lengths
-    # than its neighbours', and pl.format over columns so held, one of them left with an empty chunk by the
-    # filter, panics in Polars 2.1 (a language app's list: `churnml score` died with a traceback)
-    stalled = frame.filter(pl.col(Scores.ONBOARDING_STALLED)).rechunk()
-    return stalled.select(CLIENT_ID, said.alias(_EVIDENCE))
+    said = formatted("active in {} of its first {} weeks", "_weeks_active", "_weeks_lived")
+    # the list's frame comes from a join Polars may split into chunks of other lengths than its neighbours':
+    # formatted reads such columns, where pl.format panicked (churnml.scoring.sentences)
+    return frame.filter(pl.col(Scores.ONBOARDING_STALLED)).select(CLIENT_ID, said.alias(_EVIDENCE))
 
 
 RULES: dict[str, Rule] = {

@@ -79,6 +79,7 @@ from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Payments, Subsc
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import EARLY_RENEWAL_SHARE
 from churnml.scoring.playbook import ZONE_RANK
+from churnml.scoring.sentences import formatted
 
 __all__ = [
     "ARR",
@@ -914,7 +915,7 @@ def _complaints_text(complaints: pl.Expr, discounts: pl.Expr) -> pl.Expr:
 
     def counted(n: pl.Expr, noun: str) -> pl.Expr:
         return pl.when(n > 0).then(
-            pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(noun)).otherwise(pl.lit(noun + "s")))
+            formatted("{} {}", n, pl.when(n == 1).then(pl.lit(noun)).otherwise(pl.lit(noun + "s")))
         )
 
     return pl.concat_str(
@@ -959,7 +960,7 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
     return pl.concat_list(
         _reason(
             toxic,
-            pl.format(
+            formatted(
                 "{} {} for {}{}{}",
                 _complaints_text(pl.col("_complaints"), pl.col("_toxic") - pl.col("_complaints")),
                 pl.lit(window),
@@ -970,7 +971,7 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
         ),
         _reason(
             pl.col("_margin") < cfg.low_margin,
-            pl.format(
+            formatted(
                 "margin {}%, below {}%",
                 _margin_percent(cfg.low_margin),
                 pl.lit(f"{cfg.low_margin * 100:.4g}"),
@@ -979,11 +980,11 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
         _reason(
             # complaints and discount requests are tickets too: said once, as such, when they suffice
             (per_10k > cfg.service_load) & (pl.col("_tickets") >= cfg.toxic_tickets) & ~toxic,
-            pl.format(
+            formatted(
                 "{} tickets (questions, bugs and cancellation requests aside{}) {} for {}{}{}",
                 pl.col("_tickets"),
                 pl.when(pl.col("_unkinded") > 0)
-                .then(pl.format("; {} without a kind not counted", pl.col("_unkinded")))
+                .then(formatted("; {} without a kind not counted", pl.col("_unkinded")))
                 .otherwise(pl.lit("")),
                 pl.lit(window),
                 pl.lit(money),
@@ -993,7 +994,7 @@ def _keep_reasons(cfg: ValueConfig, currency: str, window: str | None = None) ->
         ),
         _reason(
             pl.col("_leaves") >= cfg.low_loyalty_returns,
-            pl.format("left {} times before", pl.col("_leaves")),
+            formatted("left {} times before", pl.col("_leaves")),
         ),
     ).list.drop_nulls()
 
