@@ -46,3 +46,14 @@ def test_formatted_counts_its_slots() -> None:
     with pytest.raises(ValueError, match=r"'\{\} and \{\}' has 2 slots for 1 arguments"):
         formatted("{} and {}", "v")
     assert pl.DataFrame({"v": [1]}).select(formatted("no slot")).item() == "no slot"
+
+
+def test_no_module_calls_pl_format() -> None:
+    # one way to write a column into a text: a new pl.format call could panic on a list's uneven chunks
+    from pathlib import Path
+
+    import churnml
+
+    root = Path(churnml.__file__).parent
+    calls = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if "pl.format(" in p.read_text())
+    assert calls == []
