@@ -647,3 +647,19 @@ def test_a_fold_whose_test_window_holds_few_churns_is_said(counts, expected) -> 
     ends = [date(2025, 12, 1), date(2026, 3, 2), date(2026, 6, 1), date(2026, 8, 31)]
     folds = [Fold(k + 1, date(2025, 2, 24), starts[k], starts[k], ends[k]) for k in range(len(counts))]
     assert sparse_test_fold_notes(list(zip(folds, counts, strict=True))) == expected
+
+
+def test_each_fold_s_test_churners_are_read_once_from_its_test_rows() -> None:
+    """Distinct churning clients by fold (a client labeled 1 at three snapshots is one churner; a fold with no
+    churn label is 0): the count the sparse test fold notes and ``churnml train``'s evidence line both take."""
+    from churnml.modeling.experiment import fold_test_churners
+
+    preds = pd.DataFrame(
+        {
+            "fold": [1, 1, 1, 1, 2, 2, 3, 3],
+            "client_id": ["a", "a", "a", "b", "a", "c", "d", "e"],
+            "label": [1, 1, 1, 0, 1, 1, 0, 0],
+        }
+    )
+    assert fold_test_churners(preds) == {1: 1, 2: 2, 3: 0}
+    assert fold_test_churners(pd.DataFrame()) == {}

@@ -113,6 +113,7 @@ def test_the_markdown_says_who_wins_and_ties():
 
 def test_the_backtest_evidence_names_its_churners_and_the_lead_with_its_interval():
     from churnml.modeling.benchmark import backtest_evidence
+    from churnml.modeling.experiment import fold_test_churners
 
     preds = (
         _predictions().rename(columns={"cutoff": "fold", "churnml": "model"}).drop(columns=["twin", "oracle"])
@@ -120,7 +121,9 @@ def test_the_backtest_evidence_names_its_churners_and_the_lead_with_its_interval
     preds["fold"] = preds["fold"].map({"2024-03-04": 1, "2024-06-03": 2})
     churning = preds.loc[preds["label"] == 1]
     per_fold = churning.groupby("fold")["client_id"].nunique().tolist()
-    text = backtest_evidence(preds, ["model", "rules"], n_draws=50)
+    by_fold = fold_test_churners(preds)
+    assert by_fold == dict(zip([1, 2], per_fold, strict=True))
+    text = backtest_evidence(preds, ["model", "rules"], by_fold, n_draws=50)
     assert text is not None
     assert text.startswith(
         f"the backtest rests on {churning['client_id'].nunique()} churning clients ({per_fold[0]}, {per_fold[1]} "
@@ -129,5 +132,5 @@ def test_the_backtest_evidence_names_its_churners_and_the_lead_with_its_interval
     assert text.endswith("(90% interval over 50 draws of the test clients): a lead")  # sharp against blurred
     # a twin of the model is a tie, whatever the draws
     twin = preds.assign(rules=preds["model"])
-    assert backtest_evidence(twin, ["model", "rules"], n_draws=50).endswith("a tie")
-    assert backtest_evidence(preds.iloc[:0], ["model", "rules"]) is None
+    assert backtest_evidence(twin, ["model", "rules"], by_fold, n_draws=50).endswith("a tie")
+    assert backtest_evidence(preds.iloc[:0], ["model", "rules"], {}) is None

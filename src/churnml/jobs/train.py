@@ -868,7 +868,7 @@ def evidence_line(bt: Backtest) -> str | None:
 
     if not bt.has_estimate:
         return None
-    return backtest_evidence(bt.predictions, [str(n) for n in bt.metrics.index])
+    return backtest_evidence(bt.predictions, [str(n) for n in bt.metrics.index], bt.test_churners)
 
 
 def comparison_table(bt: Backtest) -> Any:

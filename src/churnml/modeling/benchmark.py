@@ -384,6 +384,7 @@ def paired_comparison(
 def backtest_evidence(
     predictions: pd.DataFrame,
     methods: list[str],
+    churners_by_fold: Mapping[int, int],
     reference: str = "model",
     n_draws: int = PAIRED_DRAWS,
     level: float = PAIRED_LEVEL,
@@ -392,13 +393,14 @@ def backtest_evidence(
     clients of its test windows (by fold) and ``reference``'s lead in mean fold PR-AUC over the best other
     contender, with its ``level`` interval over ``n_draws`` bootstrap draws of the test clients
     (:func:`paired_comparison`; an interval holding 0 is a tie). ``predictions``: the backtest's test rows
-    (``fold``, ``client_id``, ``label`` and a probability column per method). None without test rows."""
+    (``fold``, ``client_id``, ``label`` and a probability column per method); ``churners_by_fold``: fold number
+    -> its test rows' churning clients (:func:`churnml.modeling.experiment.fold_test_churners`, read once by
+    the backtest). None without test rows."""
     if predictions.empty or reference not in predictions.columns:
         return None
-    churning = predictions.loc[predictions[LABEL] == 1]
-    by_fold = churning.groupby("fold", sort=True)[CLIENT_ID].nunique()
-    total = churning[CLIENT_ID].nunique()
-    folds = f" ({', '.join(str(int(n)) for n in by_fold)} by fold)" if len(by_fold) > 1 else ""
+    total = predictions.loc[predictions[LABEL] == 1, CLIENT_ID].nunique()  # a client may churn in two windows
+    counts = [churners_by_fold[f] for f in sorted(churners_by_fold)]
+    folds = f" ({', '.join(str(n) for n in counts)} by fold)" if len(counts) > 1 else ""
     text = f"the backtest rests on {total:,} churning clients{folds}"
     rows = predictions.rename(columns={"fold": "cutoff"})
     compared = paired_comparison(rows, methods, reference, n_draws, level)

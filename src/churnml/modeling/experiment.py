@@ -96,6 +96,7 @@ __all__ = [
     "fold_means",
     "fold_problems",
     "fold_summary",
+    "fold_test_churners",
     "held_out_model",
     "labeled_rows",
     "logistic_contender",
@@ -503,6 +504,7 @@ class Backtest:
     ``metrics``: pooled over every fold's test rows, one row per contender (:func:`pooled_metrics`: the
     model and the baselines on the same rows, all of them; a contender skipped in a fold on its own rows). ``seconds``: fit+score time per
     contender, summed over folds. ``best_iterations``: the model's early-stopped rounds per fold.
+    ``test_churners``: fold number -> distinct churning clients of its test rows (:func:`fold_test_churners`).
     """
 
     plan: BacktestPlan
@@ -512,6 +514,7 @@ class Backtest:
     seconds: dict[str, float]
     best_iterations: list[int]
     notes: list[str] = field(default_factory=list)
+    test_churners: dict[int, int] = field(default_factory=dict)
 
     @property
     def has_estimate(self) -> bool:
@@ -693,7 +696,6 @@ def run_backtest(
     X = labeled[features]
     notes: list[str] = []
     frames, fold_metric_rows, iterations = [], [], []
-    test_churners: list[tuple[Fold, int]] = []
     seconds = {c.name: 0.0 for c in contenders}
     for fold in plan.folds:
         rows = _fold_rows(fold, labeled, y, cfg)
@@ -703,7 +705,6 @@ def run_backtest(
             continue
         thin = thin_fold_note(labeled, rows)
         notes += [thin] if thin else []
-        test_churners.append((fold, churning_clients(labeled.iloc[rows.test])))
         say(f"backtest fold {fold.number}/{len(plan.folds)}: test {fold.test_start} .. {fold.test_end}")
         out = labeled[[CLIENT_ID, SNAPSHOT, LABEL]].iloc[rows.test].reset_index(drop=True)
         out[FOLD] = fold.number
@@ -732,7 +733,8 @@ def run_backtest(
         frames.append(out)
     predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     names = [c.name for c in contenders if c.name in predictions.columns]
-    notes += sparse_test_fold_notes(test_churners)
+    churners = fold_test_churners(predictions)
+    notes += sparse_test_fold_notes([(f, churners[f.number]) for f in plan.folds if f.number in churners])
     notes += constant_contender_notes(predictions, names)
     return Backtest(
         plan=plan,
@@ -742,7 +744,18 @@ def run_backtest(
         seconds={k: round(v, 2) for k, v in seconds.items()},
         best_iterations=iterations,
         notes=notes,
+        test_churners=churners,
     )
+
+
+def fold_test_churners(predictions: pd.DataFrame) -> dict[int, int]:
+    """Fold number -> distinct churning clients of its test rows (``predictions``: one row per test row, ``fold``,
+    ``client_id``, ``label``), folds in order; a fold whose test rows hold no churn label has 0. Read once per
+    backtest: the sparse test fold notes and the evidence line ``churnml train`` prints both take it."""
+    if predictions.empty:
+        return {}
+    counts = predictions.loc[predictions[LABEL] == 1].groupby(FOLD)[CLIENT_ID].nunique()
+    return {int(f): int(counts.get(f, 0)) for f in sorted(predictions[FOLD].unique())}
 
 
 def constant_contender_notes(predictions: pd.DataFrame, names: Sequence[str]) -> list[str]:
