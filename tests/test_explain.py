@@ -1696,3 +1696,59 @@ def test_a_trialists_drivers_speak_of_its_trial_not_of_a_paid_term() -> None:
         "age: 0.19 active users per paid seat)",
     )
     assert got.row(1) == (ended, None)  # a paying client's lapse is said as it was
+
+
+def test_a_usual_payment_gap_within_the_running_term_is_its_billing_not_a_reason() -> None:
+    """A school's student paying a 6-month term up front (terms 184 and 181 days: usually 183 days between
+    payments) and a monthly payer (30 days) were cited "Usually 183 days between payments or orders" as a top
+    reason: a term is billed at least once, so a gap within the term is its billing. A monthly plan paid every
+    61 days (its payments due more often than that) and a shop's buyer without a term (every 91 days) still are."""
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, explanations, running_terms
+
+    as_of = date(2026, 3, 9)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["semester", "semester", "monthly", "skipper"],
+            "start_date": [
+                datetime(2025, 7, 1),
+                datetime(2026, 1, 1),
+                datetime(2026, 3, 1),
+                datetime(2026, 3, 1),
+            ],
+            "end_date": [
+                datetime(2026, 1, 1),
+                datetime(2026, 7, 1),
+                datetime(2026, 4, 1),
+                datetime(2026, 4, 1),
+            ],
+            "mrr": [100.0] * 4,
+        }
+    )
+    ids = ["semester", "monthly", "skipper", "shop"]
+    term_days, term_age = running_terms(ids, as_of, subs)
+    assert term_days.tolist() == [181.0, 31.0, 31.0, float("inf")]
+    names = ["payments_mean_gap_days", "payments_gap_ratio"]
+    # the features of payments 2 days into each term (the shop: an order every 3 months), as build_features reads
+    X = np.array([[182.75, 0.36], [30.38, 0.2], [60.77, 0.1], [91.38, 0.68]])
+    citing = Citing(
+        np.array([30.0, 1.0]), term_days <= MONTHLY_TERM_DAYS, 700, np.zeros(4, bool), term_days, term_age
+    )
+    out = explanations(
+        _RaisingModel(),
+        X,
+        X[:0],
+        np.arange(4),
+        np.full(4, -1),
+        np.full(4, 40.0),
+        names,
+        FeaturesConfig(),
+        2,
+        citing,
+        "EUR",
+    )
+    assert out.drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+        None,
+        None,
+        "Usually 61 days between payments or orders (typical client: 30)",
+        "Usually 91 days between payments or orders (typical client: 30)",
+    ]

@@ -307,6 +307,14 @@ _MRR_CHANGE = re.compile(r"^payments_mrr_change_\d+d$")
 # usual one. No news of a client in its season's pause (rules.season_pauses): a buyer of every spring is silent all
 # winter, as its orders were a year earlier (its term_state says so), whatever gap its springs' orders make usual
 _SILENCE = (_SINCE_PAYMENT, _GAP_RATIO, *USUAL_GAP_RATES)
+# the client's usual gap between payments ("Usually 183 days between payments or orders"): a sign only when its
+# payments are due more often than that. A term is billed at least once, so a gap no longer than the running term
+# is its billing (a semester paid up front: 183 days; a monthly plan: 30), no news either way; a monthly plan paid
+# every 61 days, or a shop's buyer (no term), is still cited
+_MEAN_GAP = "payments_mean_gap_days"
+# terms of whole months differ by up to 3 days (a 28-day February against 31-day months, 181 against 184 days for
+# half-years): a usual gap over terms of the same period exceeds the running one by that much
+_CALENDAR_SLACK_DAYS = 3
 # payments over a window: nothing paid in it says nothing under a running term longer than the window
 # (an annual term billed up front: "EUR 0 paid in the last 182 days")
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
@@ -390,6 +398,11 @@ def explanations(
                 for name in names
                 if (m := _PAID_IN_WINDOW.match(name))
             }
+            if _MEAN_GAP in names:  # billed once a term: a usual gap within the term is its billing
+                gap = np.round(X_now[:, names.index(_MEAN_GAP)])  # as said, in whole days
+                quiet[_MEAN_GAP] = quiet.get(_MEAN_GAP, False) | (
+                    np.isfinite(term_days) & (gap <= term_days + _CALENDAR_SLACK_DAYS)
+                )
             # an annual term paid up front: 267 days without a payment is its rhythm, not a risk
             if _SINCE_PAYMENT in names and citing.term_age is not None:
                 since = np.nan_to_num(X_now[:, names.index(_SINCE_PAYMENT)], nan=np.inf)
