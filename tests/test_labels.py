@@ -2105,3 +2105,36 @@ def test_the_notice_events_note_waits_for_notices_the_tickets_do_not_hold(kinds,
     data = Dataset(tables, "app", D(2024, 1, 1), D(2024, 6, 1))
     notes = [n for n in data_notes(data, load_config()) if "read like a subscriber's notice" in n]
     assert len(notes) == (1 if said else 0)
+
+
+def test_a_booking_days_before_each_visit_is_no_second_return_in_the_fast_rhythm_note():
+    """A vet chain's owners book each monthly visit 3 days ahead (two events a visit): their activity days are 3
+    and 27 days apart, the median gap 3, and the note read "usually come back within 15 days (typically every 3
+    days)" under 90 days, six times faster than they return. The rhythm the note claims is the quiet spell beside
+    a typical activity day (activity_day_gaps' _return): 27 days, no note; owners visiting every week are still
+    said (typically every 7 days), with the monthly ones beside them, not fast."""
+    from churnml.labels import activity_day_gaps, fast_rhythm_note
+
+    visits = [D(2025, 1, 6, 10) + timedelta(days=30 * k) for k in range(12)]
+    monthly = pl.DataFrame(
+        {
+            "client_id": [f"m{c}" for c in range(30) for _ in visits for _ in (0, 1)],
+            "_at": [t - timedelta(days=lead) for _ in range(30) for t in visits for lead in (3, 0)],
+        },
+        schema={"client_id": pl.String, "_at": DT},
+    )
+    gaps = activity_day_gaps(monthly)
+    assert fast_rhythm_note(gaps, 90) is None
+    assert gaps.filter(pl.col("client_id") == "m0").select("_n", "_med", "_lo", "_hi", "_return").row(0) == (
+        23,
+        3.0,
+        3,
+        27,
+        27.0,
+    )
+    weekly = _rhythm(30, [7] * 49)
+    said = fast_rhythm_note(activity_day_gaps(pl.concat([monthly, weekly])), 90)
+    assert said is not None and said.startswith(
+        "label: 30 of the 60 clients with 4 activity days or more (50%) usually come back within 15 days "
+        "(typically every 7 days), far inside label.inactivity_days (90)"
+    )

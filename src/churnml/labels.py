@@ -1093,20 +1093,29 @@ def late_returns_note(
 
 def activity_day_gaps(activity: pl.DataFrame, at: str = _AT) -> pl.DataFrame:
     """Per client with at least 2 activity days, the gaps in days between consecutive ones: ``client_id``,
-    ``_n`` (gaps), ``_med``, ``_lo``, ``_hi`` (their median, shortest and longest). ``activity``:
-    :func:`activity_times` (``client_id``, ``_at``), or any ``client_id`` with a time column ``at``. What the
-    rhythm notes and the ``no_activity`` rule's usual gap read."""
+    ``_n`` (gaps), ``_med``, ``_lo``, ``_hi`` (their median, shortest and longest) and ``_return`` (the rhythm
+    it comes back at: per activity day the longer of the gaps before and after it, the quiet spell beside it,
+    their median). A return may take two activity days close together, and the median gap then reads their
+    lead: a vet visit booked 3 days before, gaps 3, 27, 3, 27, ...: ``_med`` 3 (or 15), ``_return`` 27; a steady
+    rhythm has both equal (every 7 days: 7). ``activity``: :func:`activity_times` (``client_id``, ``_at``), or
+    any ``client_id`` with a time column ``at``. What the rhythm notes and the ``no_activity`` rule's usual gap
+    read."""
     days = activity.select(CLIENT_ID, pl.col(at).dt.date().alias("_d")).unique()
+    day = pl.col("_d")
     return (
         days.sort(CLIENT_ID, "_d")
-        .with_columns((pl.col("_d") - pl.col("_d").shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"))
-        .drop_nulls("_gap")
+        .with_columns(
+            (day - day.shift(1).over(CLIENT_ID)).dt.total_days().alias("_gap"),
+            (day.shift(-1).over(CLIENT_ID) - day).dt.total_days().alias("_next"),
+        )
+        .filter(pl.col("_gap").is_not_null() | pl.col("_next").is_not_null())  # a lone day has no gap
         .group_by(CLIENT_ID)
         .agg(
-            pl.len().alias("_n"),
+            pl.col("_gap").count().alias("_n"),
             pl.col("_gap").median().alias("_med"),
             pl.col("_gap").min().alias("_lo"),
             pl.col("_gap").max().alias("_hi"),
+            pl.max_horizontal("_gap", "_next").median().cast(pl.Float64).alias("_return"),
         )
     )
 
@@ -1217,9 +1226,12 @@ def fast_rhythm_note(
     is labeled gone only after that many quiet days, so the clients the list ranks first have been gone for
     weeks (the mirror of :func:`slow_rhythm_note`).
 
-    ``gaps``: :func:`activity_day_gaps`. *Repeat* clients have at least 4 activity days; *fast* ones a median
-    gap of ``inactivity_days / far`` days or less. The note comes when ``least`` or more clients, and
-    ``share`` or more of the repeat clients, are fast. It says their typical (median) gap and suggests a
+    ``gaps``: :func:`activity_day_gaps`. *Repeat* clients have at least 4 activity days; *fast* ones come back
+    (``_return``: the quiet spell beside a typical activity day, not the median gap, which a booking days
+    before each visit halves: monthly visits read "typically every 3 days") every ``inactivity_days / far``
+    days or sooner. The
+    note comes when ``least`` or more clients, and ``share`` or more of the repeat clients, are fast. It says
+    their typical (median) rhythm and suggests a
     window of the 90th percentile of the fast clients' longest quiet spells, in whole weeks and at least
     four, for both ``label.inactivity_days`` and ``label.horizon_days``; None when that is not shorter than
     ``inactivity_days`` (their pauses already reach it), or otherwise. One window serves every client: when
@@ -1230,10 +1242,10 @@ def fast_rhythm_note(
     had 97% of their rows labeled churn under the suggested 35 days, 12% under 90)."""
     repeat = gaps.filter(pl.col("_n") >= 3)
     cut = inactivity_days / far
-    fast = repeat.filter(pl.col("_med") <= cut)
+    fast = repeat.filter(pl.col("_return") <= cut)
     if fast.height < least or fast.height < share * repeat.height:
         return None
-    typical = round(float(fast.get_column("_med").median()))  # type: ignore[arg-type]
+    typical = round(float(fast.get_column("_return").median()))  # type: ignore[arg-type]
     longest = float(fast.get_column("_hi").quantile(0.9, "nearest"))  # type: ignore[arg-type]
     suggest = max(28, 7 * -(-round(longest) // 7))
     if suggest >= inactivity_days:
