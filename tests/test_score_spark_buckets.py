@@ -343,13 +343,17 @@ def test_a_bucket_says_a_clients_seasons_pause_as_the_polars_list_does() -> None
     assert cited["gone"] & silence
 
 
-def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_whole_list() -> None:
+def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_whole_list(
+    monkeypatch,
+) -> None:
     """p1 and p2 pay 12,000 and 6,000 a year for growth, t1 trials it (never paid) with 6 complaints in the month.
     Alone in its bucket t1 has no paying client to be valued against (it read "6 complaints in 365 days for EUR
     0 of ARR": let go); the driver weighs the bucket's counts against its conversion over the whole list (9,000,
-    6.7 per 10,000: kept), as the Polars list does."""
+    6.7 per 10,000: kept), as the Polars list does. The buckets ship the counts and judge nothing: each judged
+    its clients against the bucket's stakes and the driver threw that verdict away."""
     import numpy as np
 
+    import churnml.scoring.standing as standing_module
     from churnml.config import RulesConfig, ScoreConfig, ValueConfig
     from churnml.contract.dataset import Dataset
     from churnml.scoring.spark_buckets import BucketContext, assembled_scores, bucket_scores
@@ -395,6 +399,14 @@ def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_w
         names=names,
         reference=np.array([30.0, 1.0, 400.0]),
     )
+    judged: list[list[str]] = []
+    verdicts = standing_module.keep_verdicts
+
+    def counted(inputs, *args, **kwargs):
+        judged.append(inputs.get_column("client_id").to_list())
+        return verdicts(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(standing_module, "keep_verdicts", counted)
     parts = []
     for bucket_ids in (["p1", "p2"], ["t1"]):
         keep = pl.col("client_id").is_in(bucket_ids)
@@ -406,6 +418,7 @@ def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_w
             "client_id", pl.col("snapshot").cast(pl.Date), *names
         )
         parts.append(bucket_scores(bucket, features, None, ctx)[0])
+    assert judged == []  # no verdict in a bucket
     cfg = load_config(None)
     listed = assembled_scores(
         parts,
@@ -433,6 +446,7 @@ def test_the_driver_weighs_a_trialists_tickets_against_its_conversion_over_the_w
         rules=ctx.rules,
     )
     assert whole.keep.get_column("not_worth_keeping").to_list() == [False, False, False]
+    assert judged == [ids]  # the Polars list judges its whole list once
 
 
 def test_the_usage_window_start_is_read_once_on_the_driver_and_handed_to_the_buckets(monkeypatch) -> None:

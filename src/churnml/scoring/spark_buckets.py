@@ -344,6 +344,7 @@ def bucket_scores(
         usage_ratios=ctx.usage_ratios,
         early_renewal_share=ctx.early_renewal_share,
         usage_start=bucket_usage_start(dataset, ctx),
+        judge_keep=False,  # the driver does, against the whole list's stakes (assembled_scores)
     )
     health = health_score(p_now)
     reasons = _bucket_reasons(dataset, ids, now, prev, p_now, standing, health, ctx)

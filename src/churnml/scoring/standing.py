@@ -376,7 +376,9 @@ class Standing:
     zones (the model's, raised, last week's), the CRM views and the client's name and owner."""
 
     valued: pl.DataFrame
-    keep: pl.DataFrame
+    # the keep flag (value.keep_verdicts); None in a Spark bucket's standing, whose clients' stakes are not the
+    # list's (a trial at its conversion over the whole list): the driver judges from keep_seeds
+    keep: pl.DataFrame | None
     fired: pl.DataFrame
     views: pl.DataFrame
     info: pl.DataFrame
@@ -417,6 +419,7 @@ def client_standing(
     client_ratios: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None),
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
     usage_start: date | None = None,
+    judge_keep: bool = True,
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
@@ -430,7 +433,9 @@ def client_standing(
     bookings here: the rules (this week's and last week's), the CRM views and the ARR of a lapsed client.
     ``usage_start``: the day the features' usage windows are observed from
     (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from` of ``dataset``) when the caller already read
-    it; None reads it here."""
+    it; None reads it here. ``judge_keep``: False in a Spark bucket, whose ``ids`` are only part of the list: it
+    ships what the keep flag weighs (``keep_seeds``) and the driver judges it against the stakes of the whole list
+    (``keep`` None here)."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     # the day the features' usage windows are observed from (usage_drop reads a scaled window over its days),
     # read before the tables are cut at the list's date, as the features were built
@@ -470,8 +475,13 @@ def client_standing(
     seeds = keep_inputs(
         valued, clients, dataset.get(Table.TICKETS), dataset.get(Table.CHURNS), as_of, value.toxic_days
     )
-    window = ticket_window_words(dataset.start, as_of, value.toxic_days)
-    keep = keep_verdicts(seeds, valued, value, score.currency, window)
+    keep = (
+        keep_verdicts(
+            seeds, valued, value, score.currency, ticket_window_words(dataset.start, as_of, value.toxic_days)
+        )
+        if judge_keep
+        else None
+    )
     rule_args = {
         "low_csat": features.low_csat,
         "export_events": features.export_events,
