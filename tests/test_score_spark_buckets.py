@@ -520,3 +520,41 @@ def test_the_usage_window_start_is_read_once_on_the_driver_and_handed_to_the_buc
     assert len(reads) == 1  # both weeks read one start (it was read for each)
     handed = bucket_usage_ratios(bucket, features, replace(ctx, usage_start=driver.usage_start))
     assert len(reads) == 1 and handed.equals(own)
+
+
+@pytest.mark.parametrize(("events_after", "from_events"), [(30, True), (3, False), (None, False)])
+def test_the_driver_reads_the_usage_windows_start_from_the_dates_as_a_dataset_does(
+    events_after, from_events
+) -> None:
+    """The driver holds the whole dataset's dates, no table: it reads the usage windows' start from them
+    (contract.dataset.usage_windows_start) as Dataset.usage_windows_from reads it from a dataset's tables: a usage
+    log begun 30 days after the first payment from its first event, one begun 3 days after (or none) from the
+    first activity."""
+    from types import SimpleNamespace
+
+    from churnml.contract.dataset import Dataset, usage_windows_start
+    from churnml.jobs.score_spark import _context
+
+    start, at = datetime(2026, 6, 1), datetime(2026, 12, 7)
+    first_event = None if events_after is None else start + timedelta(days=events_after)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["f"], "created_at": [start]}),
+        Table.PAYMENTS: pl.DataFrame({"client_id": ["f"], "amount": [10.0], "paid_at": [start]}),
+    }
+    if first_event is not None:
+        tables[Table.EVENTS] = pl.DataFrame({"client_id": ["f"], "ts": [first_event], "event": ["login"]})
+    dates = {
+        "start": start,
+        "data_as_of": at,
+        "activity_start": start,
+        "events_start": first_event,
+        "contact_start": None,
+        "payments_start": start,
+        "terms_start": None,
+    }
+    plan = SimpleNamespace(todo=[at.date()], reused=[])
+    driver = _context(at.date(), plan, "t", dates, SimpleNamespace(feature_names_=[]), load_config(None))
+    expected = (first_event if from_events else start).date()
+    assert driver.usage_start == expected
+    assert usage_windows_start(start, first_event).date() == expected
+    assert Dataset(tables, "t", start, at).usage_windows_from().date() == expected

@@ -18,7 +18,9 @@ __all__ = [
     "NOT_ACTIVITY",
     "Dataset",
     "RepairLog",
+    "late_usage_log_start",
     "plausible_first",
+    "usage_windows_start",
 ]
 
 # A table whose first record comes this many days or more after the data's first activity began late:
@@ -86,6 +88,22 @@ def plausible_first(times: Iterable[pl.Series]) -> datetime | None:
     if late:
         return min(late)  # type: ignore[type-var]
     return min(every) if every else None  # type: ignore[type-var]
+
+
+def late_usage_log_start(first_activity: datetime, events_first: datetime | None) -> datetime | None:
+    """``events_first`` (the usage log's first event) when it comes :data:`LATE_USAGE_LOG_DAYS` or more after
+    ``first_activity`` (the data's first activity): a usage log that began late. None otherwise."""
+    if events_first is None or (events_first - first_activity).days < LATE_USAGE_LOG_DAYS:
+        return None
+    return events_first
+
+
+def usage_windows_start(first_activity: datetime, events_first: datetime | None) -> datetime:
+    """When the usage features' windows are observed from, read from the data's first activity and the usage
+    log's first event (None without events): a late usage log's first event (:func:`late_usage_log_start`), else
+    the first activity. :meth:`Dataset.usage_windows_from` of a dataset; the Spark driver from the whole dataset's
+    dates, which no table of its own holds."""
+    return late_usage_log_start(first_activity, events_first) or first_activity
 
 
 @dataclass(frozen=True)
@@ -191,18 +209,15 @@ class Dataset:
         whose terms running on its first day started weeks before it): the usage features observe the clients
         from then (their windows, onboarding and weeks of use), not from the first term or invoice. None
         otherwise: the usage family reads :meth:`first_activity`."""
-        first = self.events_first()
-        if first is None or (first - self.first_activity()).days < LATE_USAGE_LOG_DAYS:
-            return None
-        return first
+        return late_usage_log_start(self.first_activity(), self.events_first())
 
     def usage_windows_from(self) -> datetime:
         """When the usage features' windows are observed from: :meth:`usage_observed_from` (a usage log that
         began late), else :meth:`first_activity` (:func:`churnml.features.build.resolved_unobserved_windows`
         reads the same origin). A window longer than the days since is unknown or scaled up from them
         (``features.unobserved_windows``); ``usage_drop`` reads its count over those days
-        (:func:`churnml.scoring.rules.usage_ratios`)."""
-        return self.usage_observed_from() or self.first_activity()
+        (:func:`churnml.scoring.rules.usage_ratios`). :func:`usage_windows_start` of its dates."""
+        return usage_windows_start(self.first_activity(), self.events_first())
 
     def behaviour_from(self) -> datetime | None:
         """When the behaviour logs (events, communications, tickets) begin, when that is :data:`LATE_TABLE_DAYS`

@@ -740,18 +740,9 @@ def _bounds(tables: Mapping[Table, Any], cfg: Config, as_of: date | None) -> dic
 
 def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: Any, cfg: Config) -> Any:
     """The :class:`~churnml.scoring.spark_buckets.BucketContext` every executor task gets."""
-    from churnml.contract.dataset import Dataset
+    from churnml.contract.dataset import usage_windows_start
     from churnml.scoring.spark_buckets import BucketContext
 
-    # the whole dataset's dates, as every bucket's dataset holds them (spark_buckets.bucket_dataset)
-    spans = Dataset(
-        {},
-        name,
-        dates["start"],
-        dates["data_as_of"],
-        activity_start=dates["activity_start"],
-        events_start=dates["events_start"],
-    )
     ctx = BucketContext(
         as_of=day,
         prev_date=day - timedelta(weeks=1),
@@ -774,8 +765,9 @@ def _context(day: date, plan: Any, name: str, dates: Mapping[str, Any], fitted: 
         names=tuple(fitted.feature_names_),
         # how early a renewal booked ahead may start, as the Polars path reads bookings (it was the 0.25 default)
         early_renewal_share=cfg.data.early_renewal_share,
-        # the day the usage windows are observed from, read once here as the Polars list reads it once
-        usage_start=spans.usage_windows_from().date(),
+        # the day the usage windows are observed from, read once here from the whole dataset's dates (as every
+        # bucket's dataset holds them, spark_buckets.bucket_dataset) as the Polars list reads it once
+        usage_start=usage_windows_start(dates["activity_start"], dates["events_start"]).date(),
     )
     return ctx
 
