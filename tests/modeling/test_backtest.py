@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnml.config import TrainConfig
-from churnml.modeling.backtest import Fold, backtest_plan, holdout_clients
+from churnml.modeling.backtest import BacktestPlan, Fold, backtest_plan, holdout_clients
 from churnml.modeling.experiment import Contender, run_backtest, train_and_compare
 
 from .conftest import FIRST, HORIZON, labeled_table
@@ -663,3 +663,59 @@ def test_each_fold_s_test_churners_are_read_once_from_its_test_rows() -> None:
     )
     assert fold_test_churners(preds) == {1: 1, 2: 2, 3: 0}
     assert fold_test_churners(pd.DataFrame()) == {}
+
+
+def _thin_first_fold_table(later_churners: int) -> pd.DataFrame:
+    """40 + ``later_churners`` clients with a row at every Monday from 2025-01-06 to 2025-05-05: 3 churn at
+    2025-02-03 (fold 1's training rows), ``later_churners`` at 2025-03-10 (fold 1's test rows, fold 2's training
+    rows) and 5 at 2025-04-14 (fold 2's test rows)."""
+    mondays = [date(2025, 1, 6) + timedelta(weeks=k) for k in range(18)]
+    churn_on = {f"e{i}": date(2025, 2, 3) for i in range(3)}
+    churn_on |= {f"l{i}": date(2025, 3, 10) for i in range(later_churners)}
+    churn_on |= {f"t{i}": date(2025, 4, 14) for i in range(5)}
+    clients = [*churn_on, *(f"s{i}" for i in range(32))]
+    return pd.DataFrame(
+        {
+            "client_id": [c for c in clients for _ in mondays],
+            "snapshot": [d for _ in clients for d in mondays],
+            "label": [int(churn_on.get(c) == d) for c in clients for d in mondays],
+        }
+    )
+
+
+_TWO_FOLDS = BacktestPlan(
+    (
+        Fold(1, date(2025, 1, 6), date(2025, 3, 3), date(2025, 3, 3), date(2025, 3, 30)),
+        Fold(2, date(2025, 1, 6), date(2025, 4, 7), date(2025, 4, 7), date(2025, 5, 4)),
+    ),
+    date(2025, 1, 6),
+    date(2025, 5, 5),
+    0,
+    28,
+    0,
+)
+
+
+@pytest.mark.parametrize(
+    ("later_churners", "expected"),
+    [
+        # fold 2 trains on 3 + 20 churning clients: fold 1's 3 say little of the deployed model, it is skipped
+        (
+            20,
+            [
+                "its training rows hold 3 churning clients (fewer than 10): models learned from a handful of churns "
+                "say little of the deployed model, which learns from every labeled snapshot; the folds trained on "
+                "more judge it",
+                None,
+            ],
+        ),
+        # every fold thin (3 and 3 + 4): both judged (thin_fold_note says so)
+        (4, [None, None]),
+    ],
+)
+def test_a_thin_fold_is_skipped_beside_a_fold_trained_on_more_churners(later_churners, expected) -> None:
+    from churnml.modeling.experiment import fold_problems
+
+    table = _thin_first_fold_table(later_churners)
+    cfg = TrainConfig(folds=2, min_train_days=28, holdout_share=0.3)
+    assert [why for _, why in fold_problems(table, _TWO_FOLDS, cfg)] == expected

@@ -112,7 +112,9 @@ __all__ = [
     "sparse_test_fold_notes",
     "standard_contenders",
     "thin_fold_note",
+    "thin_fold_skip",
     "train_and_compare",
+    "training_churners",
     "training_sample",
     "trial_settings",
     "with_quiet_rows",
@@ -540,18 +542,35 @@ def _fold_problem(y: np.ndarray, rows: FoldRows) -> str | None:
     return None
 
 
-# a fold whose training rows hold fewer churning clients than this is judged, with a note: its models learned
-# from a handful of churns (a distributor's first fold: 4 churning clients, a near-constant model whose PR-AUC
-# 0.08 pulled the mean over four folds from about 0.75 to 0.58 and decided the champion gate)
+# a fold whose training rows hold fewer churning clients than this is thin: its models learned from a handful of
+# churns, unlike the deployed model, which learns from every labeled snapshot. Beside a fold that is not thin it is
+# skipped (:func:`fold_problems`): two distributors' first folds, 4 churning clients each, gave near-constant models
+# (PR-AUC 0.08 and 0.15) that pulled the mean over four folds from about 0.95 to 0.75 and decided the champion gate
+# against a model the later folds found ahead. When every fold is thin, each is judged with a note
 THIN_FOLD_CHURNERS = 10
+
+
+def training_churners(labeled: pd.DataFrame, rows: FoldRows) -> int:
+    """Distinct churning clients of the fold's training rows (fit and held-out: ``rows``, positions in
+    ``labeled``)."""
+    return churning_clients(labeled.iloc[np.concatenate([rows.fit, rows.holdout])])
+
+
+def thin_fold_skip(churners: int) -> str:
+    """Why a thin fold is skipped beside folds that are not (:func:`fold_problems`)."""
+    return (
+        f"its training rows hold {churners} churning client{'s' if churners != 1 else ''} (fewer than "
+        f"{THIN_FOLD_CHURNERS}): models learned from a handful of churns say little of the deployed model, which "
+        "learns from every labeled snapshot; the folds trained on more judge it"
+    )
 
 
 def thin_fold_note(labeled: pd.DataFrame, rows: FoldRows) -> str | None:
     """A note when the fold's training rows (fit and held-out: ``rows``, positions in ``labeled``) hold fewer
-    than :data:`THIN_FOLD_CHURNERS` churning clients: its figures rest on models that saw a handful of churns
-    and weigh as much as any other fold's in the mean over folds. None otherwise."""
-    trained = labeled.iloc[np.concatenate([rows.fit, rows.holdout])]
-    churners = churning_clients(trained)
+    than :data:`THIN_FOLD_CHURNERS` churning clients, when every judged fold is thin (otherwise it is skipped):
+    its figures rest on models that saw a handful of churns and weigh as much as any other fold's in the mean
+    over folds. None otherwise."""
+    churners = training_churners(labeled, rows)
     if churners >= THIN_FOLD_CHURNERS:
         return None
     fold = rows.fold
@@ -598,13 +617,27 @@ def fold_problems(
 ) -> list[tuple[FoldRows, str | None]]:
     """Every fold of ``plan`` with its rows in ``labeled`` (labeled rows only, index 0..n-1; clients held
     out as in ``cfg``) and why it cannot be used (``None`` when it can: its training, held-out and test
-    rows each hold both classes). The folds :func:`run_backtest` runs and tuning scores."""
+    rows each hold both classes; and, beside a usable fold whose training rows hold :data:`THIN_FOLD_CHURNERS`
+    churning clients or more, it is not thin: :func:`thin_fold_skip`). The folds :func:`run_backtest` runs and
+    tuning scores."""
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
     out = []
     for fold in plan.folds:
         rows = _fold_rows(fold, labeled, y, cfg)
         out.append((rows, _fold_problem(y, rows)))
-    return out
+    churners = {
+        rows.fold.number: training_churners(labeled, rows) for rows, problem in out if problem is None
+    }
+    if all(n < THIN_FOLD_CHURNERS for n in churners.values()):
+        return out
+    return [(rows, _thin_or(problem, churners.get(rows.fold.number))) for rows, problem in out]
+
+
+def _thin_or(problem: str | None, churners: int | None) -> str | None:
+    """A fold's problem, or, usable but thin (``churners`` under :data:`THIN_FOLD_CHURNERS`), why it is skipped."""
+    if problem is None and churners is not None and churners < THIN_FOLD_CHURNERS:
+        return thin_fold_skip(churners)
+    return problem
 
 
 def lone_feature_pr_auc(
@@ -689,7 +722,7 @@ def run_backtest(
     """Every contender in every fold of ``plan`` on the same rows (module docstring).
 
     ``labeled``: only labeled rows, index 0..n-1. A fold whose training, held-out or test rows hold a
-    single class is skipped with a note.
+    single class, or a thin fold beside one that is not (:func:`fold_problems`), is skipped with a note.
     """
     say = progress or (lambda _m: None)
     y = labeled[LABEL].to_numpy(dtype=float).astype(int)
@@ -697,9 +730,8 @@ def run_backtest(
     notes: list[str] = []
     frames, fold_metric_rows, iterations = [], [], []
     seconds = {c.name: 0.0 for c in contenders}
-    for fold in plan.folds:
-        rows = _fold_rows(fold, labeled, y, cfg)
-        problem = _fold_problem(y, rows)
+    for rows, problem in fold_problems(labeled, plan, cfg):
+        fold = rows.fold
         if problem:
             notes.append(f"fold {fold.number} ({fold.test_start} .. {fold.test_end}) skipped: {problem}")
             continue
