@@ -15,6 +15,7 @@ from churnml.reporting.winback import (
     KEEP_IN_TOUCH,
     LET_GO,
     RE_OFFER,
+    WAIT,
     lost_clients,
     return_chances,
     return_dates,
@@ -571,7 +572,8 @@ def test_no_chance_is_measured_past_the_longest_watch_nor_a_reasons_own_past_its
 def test_the_list_ranks_by_the_chance_of_a_return_times_the_value():
     """y left 245 days ago with 11,177 of lifetime value, x 61 days ago with 1,541: no client of the past
     came back after 240 days away, so x (a third of its value expected) ranks above y (none). The old
-    rank put y first (high value). h2 has been gone 550 days, so y's 0 is measured over all 180 days."""
+    rank put y first (high value). h2 has been gone 550 days, so y's 0 is measured over all 180 days (on one
+    absence: no evidence against an attempt, attempt_days)."""
     term = (Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
     data = Dataset(
         tables={
@@ -1285,4 +1287,69 @@ def test_complaints_are_demanding_only_beyond_the_clients_share_of_its_orders() 
     ).rows() == [
         ("loud", 10, 4, 1050.0, LET_GO),
         ("rider", 300, 4, 1050.0, ATTEMPT),
+    ]
+
+
+def test_an_attempt_whose_expected_value_is_under_its_cost_waits_for_the_days_returns_come_or_keeps_in_touch():
+    """10 past absences came back on day 300 after leaving (a rival's fixed term ending), 20 never (watched 731
+    days). x, gone 100 days, has a 0% chance in days 101-200, at most 11.0% on the 31 absences watched (Wilson):
+    an expected value of at most 319 against a cost of 500. It was an attempt now; it waits until day 200, from
+    which 10 of the 31 still gone on day 300 came back. y, gone 400 days, has 0% then and after, at most 16.1% on
+    20 absences (258 of its 1,601): it was an attempt; no attempt, keep in touch."""
+    term = (Subscriptions.CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
+    back = [f"a{i:02d}" for i in range(10)]
+    never = [f"c{i:02d}" for i in range(20)]
+    data = Dataset(
+        tables={
+            Table.CLIENTS: _frame(
+                [(c, D(2022, 1, 1)) for c in [*back, *never, "x", "y"]],
+                {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+            ),
+            Table.SUBSCRIPTIONS: _frame(
+                [(c, D(2022, 1, 1), D(2023, 1, 1), 100.0) for c in [*back, *never]]
+                + [(c, D(2023, 10, 28), D(2025, 10, 28), 100.0) for c in back]  # back on day 300
+                + [("y", D(2022, 1, 1), D(2023, 11, 28), 100.0), ("x", D(2023, 1, 1), D(2024, 9, 23), 200.0)],
+                dict.fromkeys(term[:1], pl.String) | dict.fromkeys(term[1:3], DT) | {term[3]: pl.Float64},
+            ),
+        },
+        name="t",
+        start=D(2022, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = _frame(
+        [(c, D(2023, 1, 1)) for c in [*back, *never]] + [("y", D(2023, 11, 28)), ("x", D(2024, 9, 23))],
+        {"client_id": pl.String, "churned_at": DT},
+    )
+    cfg = CFG.model_copy(update={"follow_up_days": 100})
+    plan = winback_list(data, churns, cfg, default_margin=0.7).filter(pl.col("client_id").is_in(["x", "y"]))
+    got = plan.select(
+        "client_id", "days_since_churn", "lifetime_value", "return_chance", "decision", "priority", "action"
+    )
+    assert got.rows() == [
+        (
+            "x",
+            100,
+            2902.34,
+            0.0,
+            WAIT,
+            None,
+            "no attempt yet: from day 200: ask what would make them come back",
+        ),
+        (
+            "y",
+            400,
+            1600.66,
+            0.0,
+            KEEP_IN_TOUCH,
+            None,
+            "no attempt: keep a soft relationship (newsletter, season's greetings)",
+        ),
+    ]
+    assert plan.get_column("decision_reason").to_list() == [
+        "a return is unlikely now: 0.0% of past absences this long gone came back within 100 days more, an "
+        "expected value of 0 against a win-back cost of 500; no attempt before day 200 after leaving, when 32.3% "
+        "of those still gone then came back within 100 days more",
+        "a return is unlikely now: 0.0% of past absences this long gone came back within 100 days more, an "
+        "expected value of 0 against a win-back cost of 500; no later day measured does better: no attempt, keep "
+        "a soft relationship",
     ]

@@ -58,7 +58,10 @@ Columns:
   reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
   prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
-  (payment_failed: involuntary churn, a reminder costs next to nothing); else attempt;
+  (payment_failed: involuntary churn, a reminder costs next to nothing); an expected value (lifetime value x
+  ``return_chance``) under ``cost_per_attempt`` -> wait until the first later day whose measured chance gives the
+  cost (:func:`attempt_days`: switchers who come back when a rival's fixed term ends, a year after leaving), or
+  keep in touch when no later day does; else attempt;
 - ``return_chance`` (:func:`return_chances`: the chance that a client gone that many days, for that
   reason, comes back within ``winback.follow_up_days`` more, measured on the data's own past absences;
   null when the data shows no return or no past absence was watched to the end of those days more),
@@ -113,6 +116,7 @@ __all__ = [
     "UNKNOWN_REASON",
     "WAIT",
     "absences",
+    "attempt_days",
     "departure",
     "lost_clients",
     "lost_in",
@@ -636,6 +640,11 @@ def _money(expr: pl.Expr) -> pl.Expr:
     return expr.round(0).cast(pl.Int64).map_elements(lambda v: f"{v:,}", return_dtype=pl.String)
 
 
+def _percent(share: pl.Expr) -> pl.Expr:
+    """A share said as a percentage with one decimal: 0.0931 -> "9.3%"."""
+    return (share * 100).round(1).cast(pl.String) + pl.lit("%")
+
+
 def unknown_value_note(plan: pl.DataFrame) -> str | None:
     """A sentence when no client of the win-back list has a known lifetime value (the data has neither
     payments nor subscriptions): none is let go for its value, and the attempts are ranked by their chance
@@ -743,6 +752,10 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
     # never paid (an expired free trial): its value is 0 because it has not converted yet, not because it is
     # worth nothing; an e-mail re-offer costs next to nothing (a trial whose first charge failed: the reminder)
     trial = pl.col("never_paid").fill_null(False) & ~immediate
+    # an expected value (lifetime value x the measured chance of a return) under the cost of an attempt loses
+    # money on average: wait for the day the chance rises enough (attempt_days), or none: keep in touch
+    short = (pl.col("_short") if "_short" in lost.columns else pl.lit(False)) & ~immediate
+    later = pl.col("_attempt_from").is_not_null() if "_attempt_from" in lost.columns else pl.lit(False)
     decision = (
         pl.when(no_contact)
         .then(pl.lit(NO_CONTACT))
@@ -756,6 +769,10 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         .then(pl.lit(RE_OFFER))
         .when(cheap)
         .then(pl.lit(LET_GO))
+        .when(short & later)
+        .then(pl.lit(WAIT))
+        .when(short)
+        .then(pl.lit(KEEP_IN_TOUCH))
         .otherwise(pl.lit(ATTEMPT))
     )
     value_text = _money(pl.col("lifetime_value"))
@@ -843,6 +860,26 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         )
         .when(cheap)
         .then(pl.lit("lifetime value ") + value_text + pl.lit(f" is below {floor_text}"))
+        .when(short)
+        .then(
+            pl.lit("a return is unlikely now: ")
+            + _percent(pl.col("return_chance"))
+            + pl.lit(
+                f" of past absences this long gone came back within {cfg.follow_up_days} days more, an expected "
+            )
+            + pl.lit("value of ")
+            + _money(pl.col("expected_value"))
+            + pl.lit(f" against a win-back cost of {cfg.cost_per_attempt:,.0f}; ")
+            + pl.when(later)
+            .then(
+                pl.lit("no attempt before day ")
+                + pl.col("_attempt_from").cast(pl.String)
+                + pl.lit(" after leaving, when ")
+                + _percent(pl.col("_attempt_chance"))
+                + pl.lit(f" of those still gone then came back within {cfg.follow_up_days} days more")
+            )
+            .otherwise(pl.lit("no later day measured does better: no attempt, keep a soft relationship"))
+        )
         .otherwise(
             pl.when(pl.col("lifetime_value").is_null())
             .then(pl.lit("lifetime value unknown (no payments or subscriptions)"))
@@ -1004,6 +1041,13 @@ def _with_actions(lost: pl.DataFrame, cfg: WinbackConfig) -> pl.DataFrame:
         .then(pl.lit("no attempt: keep a soft relationship (newsletter, season's greetings)"))
         .when(pl.col("decision") == NO_CONTACT)
         .then(pl.lit("no contact: remove from mailings and calls"))
+        .when((pl.col("decision") == WAIT) & pl.col("_attempt_from").is_not_null())
+        .then(
+            pl.lit("no attempt yet: from day ")
+            + pl.col("_attempt_from").cast(pl.String)
+            + pl.lit(": ")
+            + pl.col("approach")
+        )
         .when(pl.col("decision") == WAIT)
         .then(pl.lit("no attempt yet: its next order is not overdue by its own rhythm; the usual contact"))
         .otherwise(pl.lit("no attempt: let go gracefully (close the account cleanly, no offers)"))
@@ -1144,6 +1188,86 @@ def return_chances(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def attempt_days(gone: pl.DataFrame, lost: pl.DataFrame, as_of: datetime, cfg: WinbackConfig) -> pl.DataFrame:
+    """When an attempt is worth its cost, by the measured chance of a return (:func:`return_chances`).
+
+    ``gone``: every absence (:func:`absences`) with ``reason_segment``; ``lost``: the clients still gone
+    (``client_id``, ``days_since_churn``, ``reason_segment``, ``lifetime_value``, ``return_chance`` and the
+    past absences it was measured on, ``watched``). Grain: one row per client of ``lost`` whose expected value
+    is below ``winback.cost_per_attempt`` even at the most its chance can be (lifetime value x the upper bound
+    of the 95% Wilson interval of ``return_chance`` over ``watched`` absences): a client 491 days gone whom no past absence that far gone ever came back
+    from, or a switcher 100 days gone whose kind come back a year after leaving (when a rival's fixed term ends).
+    Columns: ``client_id``, ``_attempt_from`` (the first later day since leaving whose measured chance gives an
+    expected value of the cost or more, when one does: no attempt before it; null: none does, so no attempt)
+    and ``_attempt_chance`` (the chance on that day)."""
+    # a lazy import: interventions reads this module
+    from churnml.reporting.interventions import wilson_interval
+
+    schema = {CLIENT_ID: pl.String, "_attempt_from": pl.Int64, "_attempt_chance": pl.Float64}
+    cost = cfg.cost_per_attempt
+    measured = lost.filter(pl.col("return_chance").is_not_null() & (pl.col("lifetime_value") > 0))
+    # the most the chance can be on the absences it was measured on (``watched``): a chance of 0.0% read on 3
+    # absences is no evidence against an attempt, on 1,121 it is
+    highest = [
+        wilson_interval(chance * watched, watched)[1] if watched else 1.0
+        for chance, watched in zip(
+            measured.get_column("return_chance").to_list(),
+            measured.get_column("watched").to_list(),
+            strict=True,
+        )
+    ]
+    short = (
+        measured.with_columns(pl.Series("_highest", highest, dtype=pl.Float64))
+        .filter(pl.col("_highest") * pl.col("lifetime_value") < cost)
+        .select(CLIENT_ID, pl.col("days_since_churn").cast(pl.Int64), "reason_segment", "lifetime_value")
+    )
+    if not short.height:
+        return pl.DataFrame(schema=schema)
+    first = int(short.get_column("days_since_churn").min()) + 1
+    # a chance is measured up to the longest watch less the follow-up: at most the longest gone client's days
+    last = int(short.get_column("days_since_churn").max()) + 2 * cfg.follow_up_days
+    grid = (
+        short.select("reason_segment")
+        .unique()
+        .join(
+            pl.DataFrame(
+                {"days_since_churn": list(range(first, last + 1))}, schema={"days_since_churn": pl.Int64}
+            ),
+            how="cross",
+        )
+    )
+    chances = (
+        return_chances(gone, grid, as_of, cfg)
+        .filter(pl.col("return_chance").is_not_null())
+        .select(
+            pl.col("days_since_churn").alias("_day"),
+            "reason_segment",
+            pl.col("return_chance").alias("_chance"),
+        )
+    )
+    later = (
+        short.join(chances, on="reason_segment", how="left")
+        .filter(
+            (pl.col("_day") > pl.col("days_since_churn"))
+            & (pl.col("_chance") * pl.col("lifetime_value") >= cost)
+        )
+        .group_by(CLIENT_ID)
+        .agg(
+            pl.col("_day").min().alias("_attempt_from"),
+            pl.col("_chance").sort_by("_day").first().alias("_attempt_chance"),
+        )
+    )
+    return (
+        short.select(CLIENT_ID)
+        .join(later, on=CLIENT_ID, how="left")
+        .select(
+            pl.col(CLIENT_ID),
+            pl.col("_attempt_from").cast(pl.Int64),
+            pl.col("_attempt_chance").cast(pl.Float64),
+        )
+    )
+
+
 def _with_priority(lost: pl.DataFrame) -> pl.DataFrame:
     """Adds ``priority``: 1.. over the attempts by ``expected_value`` (the chance of a return x lifetime
     value), then the chance alone (all that ranks them when no value is known), then lifetime value (all
@@ -1195,12 +1319,17 @@ def winback_list(
         pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment")
     )
     chances = return_chances(reasons, lost, dataset.as_of, cfg).select(
-        "days_since_churn", "reason_segment", "return_chance", "return_chance_basis"
+        "days_since_churn", "reason_segment", "return_chance", "return_chance_basis", "watched"
     )
     lost = lost.join(chances, on=["days_since_churn", "reason_segment"], how="left").with_columns(
         (pl.col("return_chance") * pl.col("lifetime_value")).round(2).alias("expected_value")
     )
     lost = lost.join(rhythm_gaps(dataset.get(Table.PAYMENTS), dataset.as_of), on=CLIENT_ID, how="left")
+    lost = lost.join(
+        attempt_days(reasons, lost, dataset.as_of, cfg).with_columns(pl.lit(True).alias("_short")),
+        on=CLIENT_ID,
+        how="left",
+    ).with_columns(pl.col("_short").fill_null(False))
     lost = _with_priority(_with_actions(_decisions(lost, cfg, rhythm), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
