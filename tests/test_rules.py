@@ -2897,3 +2897,45 @@ def test_an_order_older_than_the_window_does_not_excuse_complaints() -> None:
         tables, ["c"], AS_OF, None, RulesConfig(enabled=("complaints",)), low_csat=2, export_events=()
     )
     assert out.get_column(Scores.rule("complaints")).to_list() == [True]
+
+
+@pytest.mark.parametrize(
+    ("then_days", "now_days", "seats", "fires"),
+    [
+        (
+            30,
+            365,
+            (1, 1),
+            False,
+        ),  # off a rolling tariff onto a 12-month fixed one at its lower price: signed for a year
+        (30, 30, (1, 1), True),  # a cheaper month-to-month plan: a smaller plan
+        (365, 365, (1, 1), True),  # an annual contract renewed 40% lower: a downsell
+        (30, 365, (40, 20), True),  # annual now, but 20 seats of 40: a cut all the same
+    ],
+)
+def test_a_move_from_a_rolling_term_to_a_longer_one_at_a_lower_price_is_no_contraction(
+    then_days, now_days, seats, fires
+) -> None:
+    """A household on a rolling monthly tariff at 146 a month until 20 days ago, on a new term at 93 since."""
+    subs = pl.DataFrame(
+        {
+            "client_id": ["w", "w"],
+            "start_date": [days_ago(20 + then_days), days_ago(20)],
+            "end_date": [days_ago(20), days_ago(20 - now_days)],
+            "mrr": [146.0, 93.0],
+            "quantity": list(seats),
+        }
+    )
+    # the earlier term runs 91 days ago (contraction_days) only when it is long enough: a rolling tariff is a run
+    # of monthly terms, the last of which ran then
+    rolling = pl.DataFrame(
+        {
+            "client_id": ["w"] * 4,
+            "start_date": [days_ago(20 + then_days * k) for k in (4, 3, 2, 1)],
+            "end_date": [days_ago(20 + then_days * (k - 1)) for k in (4, 3, 2, 1)],
+            "mrr": [146.0] * 4,
+            "quantity": [seats[0]] * 4,
+        }
+    )
+    terms = pl.concat([rolling, subs.tail(1)]) if then_days < 91 else subs
+    assert _fired_for("contraction", Table.SUBSCRIPTIONS, terms) == (["contraction"] if fires else [""])

@@ -116,6 +116,7 @@ __all__ = [
     "placed_orders",
     "reached",
     "renewed_rows",
+    "running_commitment",
     "running_mrr",
     "running_terms_at",
     "term_state_text",
@@ -892,6 +893,28 @@ def running_mrr(subscriptions: pl.DataFrame, at: datetime, per_product: bool = F
         subscriptions.filter((pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at))
         .group_by(keys)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
+    )
+
+
+def running_commitment(subscriptions: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    """``[client_id, _term_days, _quantity]``: of each client's terms running at the instant ``at`` (as
+    :func:`running_mrr` reads them), the length in days of the longest (what the client is committed to: 30 for a
+    monthly plan or a rolling tariff, 365 for an annual contract) and the summed ``quantity`` (null without that
+    column). One row per client with a running term."""
+    running = subscriptions.filter(
+        (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
+    )
+    quantity = (
+        pl.col(Subscriptions.QUANTITY).sum().cast(pl.Float64)
+        if Subscriptions.QUANTITY in running.columns
+        else pl.lit(None, pl.Float64)
+    )
+    return running.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
+        (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
+        .dt.total_days()
+        .max()
+        .alias("_term_days"),
+        quantity.alias("_quantity"),
     )
 
 

@@ -1533,7 +1533,8 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     ``contraction_days`` ago, and above 0 (a move to free terms or no term at all is another state: a
     pause, a lapse); not for a client on a pause (``ctx.paused``, :func:`churnml.scoring.crm.paused_clients`:
     a freeze at a small fee, a ``data.pause_products`` term, is a pause, not a cut: a gym's frozen members read
-    "ask why they cut seats")."""
+    "ask why they cut seats"), nor for one that now commits for longer (:func:`_committed_longer`: a rolling
+    tariff or a monthly plan left for a fixed or annual term at its lower price)."""
     from churnml.scoring.crm import running_mrr
 
     since = ctx.cut - timedelta(days=ctx.cfg.contraction_days)
@@ -1552,6 +1553,7 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
             how="anti",
         )
         .join(ctx.paused, on=CLIENT_ID, how="anti")
+        .join(_committed_longer(subscriptions, since, ctx.cut), on=CLIENT_ID, how="anti")
         .select(
             CLIENT_ID,
             pl.struct("_mrr", "_then")
@@ -1564,6 +1566,28 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
             )
             .alias(_EVIDENCE),
         )
+    )
+
+
+def _committed_longer(subscriptions: pl.DataFrame, since: datetime, cut: datetime) -> pl.DataFrame:
+    """``[client_id]`` of the clients that ``since`` could leave within a month (their running terms all
+    :data:`churnml.scoring.crm.MONTHLY_TERM_DAYS` long at most: a rolling tariff, a monthly plan) and at ``cut``
+    are committed for longer (a running term longer than that: a 12-month fixed tariff, an annual plan;
+    :func:`churnml.scoring.crm.running_commitment`), their seats (``quantity``, when the table has it) not fewer:
+    a household off its rolling tariff onto a fixed one at GBP 93 a month from 146 did not cut its plan, it
+    signed for a year (an energy supplier's 57 such households read "ask why they cut seats or plan", none of
+    whom left)."""
+    from churnml.scoring.crm import MONTHLY_TERM_DAYS, running_commitment
+
+    now, then = running_commitment(subscriptions, cut), running_commitment(subscriptions, since)
+    return (
+        now.join(then, on=CLIENT_ID, how="inner", suffix="_then")
+        .filter(
+            (pl.col("_term_days_then") <= MONTHLY_TERM_DAYS)
+            & (pl.col("_term_days") > MONTHLY_TERM_DAYS)
+            & (pl.col("_quantity") >= pl.col("_quantity_then")).fill_null(True)
+        )
+        .select(CLIENT_ID)
     )
 
 
