@@ -1195,8 +1195,9 @@ def attempt_days(gone: pl.DataFrame, lost: pl.DataFrame, as_of: datetime, cfg: W
     (``client_id``, ``days_since_churn``, ``reason_segment``, ``lifetime_value``, ``return_chance`` and the
     past absences it was measured on, ``watched``). Grain: one row per client of ``lost`` whose expected value
     is below ``winback.cost_per_attempt`` even at the most its chance can be (lifetime value x the upper bound
-    of the 95% Wilson interval of ``return_chance`` over ``watched`` absences): a client 491 days gone whom no past absence that far gone ever came back
-    from, or a switcher 100 days gone whose kind come back a year after leaving (when a rival's fixed term ends).
+    of the 95% Wilson interval of ``return_chance`` over ``watched`` absences): a client 491 days gone whom no
+    past absence that far gone ever came back from, or a switcher 100 days gone whose kind come back a year after
+    leaving (when a rival's fixed term ends).
     Columns: ``client_id``, ``_attempt_from`` (the first later day since leaving whose measured chance gives an
     expected value of the cost or more, when one does: no attempt before it; null: none does, so no attempt)
     and ``_attempt_chance`` (the chance on that day)."""
@@ -1245,18 +1246,20 @@ def attempt_days(gone: pl.DataFrame, lost: pl.DataFrame, as_of: datetime, cfg: W
             pl.col("return_chance").alias("_chance"),
         )
     )
-    later = (
-        short.join(chances, on="reason_segment", how="left")
-        .filter(
-            (pl.col("_day") > pl.col("days_since_churn"))
-            & (pl.col("_chance") * pl.col("lifetime_value") >= cost)
+    # per client, the first measured day after its own whose chance x its value pays the cost: one array of days
+    # and chances per reason (a join of every client with every day would hold clients x days rows)
+    by_reason = {
+        reason: (frame.get_column("_day").to_numpy(), frame.get_column("_chance").to_numpy())
+        for (reason,), frame in ((k, f.sort("_day")) for k, f in chances.group_by("reason_segment"))
+    }
+    found: list[tuple[str, int | None, float | None]] = []
+    for client, day, reason, value in short.iter_rows():
+        days, chance = by_reason.get(reason, (np.zeros(0, dtype=np.int64), np.zeros(0)))
+        pays = np.flatnonzero((days > day) & (chance * value >= cost))
+        found.append(
+            (client, int(days[pays[0]]), float(chance[pays[0]])) if pays.size else (client, None, None)
         )
-        .group_by(CLIENT_ID)
-        .agg(
-            pl.col("_day").min().alias("_attempt_from"),
-            pl.col("_chance").sort_by("_day").first().alias("_attempt_chance"),
-        )
-    )
+    later = pl.DataFrame(found, schema=schema, orient="row")
     return (
         short.select(CLIENT_ID)
         .join(later, on=CLIENT_ID, how="left")
