@@ -560,3 +560,36 @@ def test_a_clients_first_week_counts_the_days_it_existed(age: int, feature: str,
     row = features_at(make_dataset(tables), ["c"], [S1]).row(0, named=True)
     assert row["account_tenure_days"] == age
     assert row[feature] == pytest.approx(expected)
+
+
+def test_rows_holding_a_months_occurrences_are_said_and_daily_or_weekly_rows_are_not() -> None:
+    """A smart meter's readings written as one row a month per household with the month's days read (count 28),
+    dated on any day of it: a 28-day window holds a month's or none, and usage_drop fired for 395 households of
+    an energy supplier, 7.3% of whom left (7.0% of the list). Daily rows with a count, weekly aggregates and
+    monthly rows without one (a reading a month, count 1) are what a count is for."""
+    from churnml.features.usage import lumped_counts_note
+
+    def rows(kind: str, every: int, count: int | None, n: int = 6) -> list[tuple]:
+        return [
+            (c, datetime(2025, 1, 1) + timedelta(days=every * i + k), kind, count)
+            for c, k in (("a", 0), ("b", 3))
+            for i in range(n)
+        ]
+
+    events = pl.DataFrame(
+        rows("meter_reading", 30, 28)
+        + rows("login", 1, 3)
+        + rows("weekly_sync", 7, 7)
+        + rows("reading", 30, None),
+        schema={"client_id": pl.String, "ts": pl.Datetime("us"), "event": pl.String, "count": pl.Int64},
+        orient="row",
+    )
+    assert lumped_counts_note(events, 28) == (
+        "events: 'meter_reading' (12 rows, a median 30 days apart, count 28): each row seems to hold a period's "
+        "occurrences, not a day's. A row's count is read as occurrences on its day, so a 28-day window holds a whole "
+        "period's or none, by the day its row falls on, and usage_drop and the usage trends read a client between "
+        "two rows as its use collapsing. Write the occurrences on the days they happened (one row per client, day "
+        "and kind), or these rows without a count (one event a period)"
+    )
+    assert lumped_counts_note(events.filter(pl.col("event") != "meter_reading"), 28) is None
+    assert lumped_counts_note(events.drop("count"), 28) is None

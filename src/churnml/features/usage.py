@@ -75,6 +75,7 @@ __all__ = [
     "friction_hint",
     "leaving_hint",
     "leaving_names",
+    "lumped_counts_note",
     "names_with_words",
     "new_event_kinds_note",
     "notice_hint",
@@ -579,6 +580,63 @@ def names_with_words(counts: Mapping[str, int], words: Sequence[str]) -> list[st
     return sorted(
         (name for name in counts if any(word in _plain(name) for word in words)),
         key=lambda name: (-counts[name], name),
+    )
+
+
+def lumped_counts_note(events: pl.DataFrame | None, window_days: int, shown: int = 3) -> str | None:
+    """A note naming the event kinds whose rows hold a period's occurrences rather than a day's: a client's
+    consecutive rows of the kind come a median of half of ``window_days`` (``rules.usage_drop_days``) or more apart
+    and hold a median ``count`` of at least half the days between them (a smart meter's month of daily readings
+    written as one row of count 28, dated on any day of the month). A row's count is read as occurrences on its
+    day, so a window of ``window_days`` holds a period's use or none by the rows' days: an energy supplier's
+    ``usage_drop`` fired for 395 households of whom 7.3% left (7.0% of the list), 319 of them raised to yellow.
+    ``events``: the events table (``client_id``, ``ts``, ``event``, ``count``); None without a ``count`` column
+    or such kinds. The kinds with the most rows first, ``shown`` of them."""
+    if events is None or Events.COUNT not in events.columns or not events.height:
+        return None
+    gaps = (
+        events.select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col(Events.EVENT).cast(pl.String),
+            pl.col(Events.TS).cast(pl.Datetime("us")),
+            pl.col(Events.COUNT).cast(pl.Float64).fill_null(1.0),
+        )
+        .sort(CLIENT_ID, Events.EVENT, Events.TS)
+        .with_columns(
+            (pl.col(Events.TS) - pl.col(Events.TS).shift(1))
+            .over(CLIENT_ID, Events.EVENT)
+            .dt.total_seconds()
+            .truediv(86_400.0)
+            .alias("_gap")
+        )
+    )
+    kinds = (
+        gaps.group_by(Events.EVENT)
+        .agg(
+            pl.len().alias("_rows"),
+            pl.col("_gap").median().alias("_gap"),
+            pl.col(Events.COUNT).median().alias("_count"),
+        )
+        .filter(
+            (pl.col("_gap") >= window_days / 2)
+            & (pl.col("_count") > 1)
+            & (pl.col("_count") >= pl.col("_gap") / 2)
+        )
+        .sort(["_rows", Events.EVENT], descending=[True, False])
+    )
+    if not kinds.height:
+        return None
+    said = ", ".join(
+        f"{name!r} ({rows:,} rows, a median {gap:.0f} days apart, count {count:g})"
+        for name, rows, gap, count in kinds.head(shown).iter_rows()
+    )
+    more = f" and {kinds.height - shown} more" if kinds.height > shown else ""
+    return (
+        f"events: {said}{more}: each row seems to hold a period's occurrences, not a day's. A row's count is read "
+        f"as occurrences on its day, so a {window_days}-day window holds a whole period's or none, by the day its "
+        "row falls on, and usage_drop and the usage trends read a client between two rows as its use collapsing. "
+        "Write the occurrences on the days they happened (one row per client, day and kind), or these rows without "
+        "a count (one event a period)"
     )
 
 

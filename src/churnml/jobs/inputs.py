@@ -197,7 +197,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     an app store's ``auto_renew_off`` read as activity only), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
     product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
-    would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), the shipped
+    would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), event rows that
+    hold a period's occurrences (:func:`churnml.features.usage.lumped_counts_note`: a month's meter readings as one
+    row with a count, which a 28-day window holds whole or not at all), the shipped
     B2B playbook for clients without an owner (:func:`churnml.scoring.playbook.b2b_playbook_note`), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
@@ -213,6 +215,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         event_name_notes,
         friction_hint,
         leaving_hint,
+        lumped_counts_note,
         new_event_kinds_note,
         notice_hint,
     )
@@ -318,6 +321,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         subscriptions=dataset.tables.get(Table.SUBSCRIPTIONS),
     )
     notes += [onboarding] if onboarding else []
+    # a month's meter readings written as one row with a count: a 28-day window holds a month's use or none
+    lumped = lumped_counts_note(dataset.tables.get(Table.EVENTS), cfg.rules.usage_drop_days)
+    notes += [lumped] if lumped else []
     # riders or shoppers without an account team, told to hold a quarterly business review
     b2b = b2b_playbook_note(clients, cfg.playbooks) if clients is not None else None
     notes += [b2b] if b2b else []
