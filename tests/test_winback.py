@@ -1321,6 +1321,10 @@ def test_an_attempt_whose_expected_value_is_under_its_cost_waits_for_the_days_re
         {"client_id": pl.String, "churned_at": DT},
     )
     cfg = CFG.model_copy(update={"follow_up_days": 100})
+    # off by default (a campaign may bring back far more than the chance of a return): both are attempts
+    plan = winback_list(data, churns, cfg, default_margin=0.7).filter(pl.col("client_id").is_in(["x", "y"]))
+    assert plan.get_column("decision").to_list() == [ATTEMPT, ATTEMPT]
+    cfg = cfg.model_copy(update={"attempt_by_chance": True})
     plan = winback_list(data, churns, cfg, default_margin=0.7).filter(pl.col("client_id").is_in(["x", "y"]))
     got = plan.select(
         "client_id", "days_since_churn", "lifetime_value", "return_chance", "decision", "priority", "action"

@@ -632,6 +632,12 @@ class WinbackConfig(_Section):
     # the list's chance of a return per reason is smoothed towards all reasons' with the weight of this
     # many absences
     return_prior: float = Field(20.0, ge=0)
+    # true: an attempt whose expected value (lifetime value x the chance of a return, at the upper end of its 95%
+    # interval) is under cost_per_attempt waits for the first later day whose chance pays the cost, else keeps in
+    # touch (reporting.winback.attempt_days): where returns come on their own schedule (switchers back when a rival's
+    # fixed term ends). Off by default: the chance is measured on past absences, contacted or not, and a campaign
+    # may bring back far more than it (the generated CRM's campaign B: 16.9% of its contacts)
+    attempt_by_chance: bool = False
 
     @field_validator("stages")
     @classmethod

@@ -58,8 +58,8 @@ Columns:
   reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
   prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
   below ``min_value_ratio`` x ``cost_per_attempt`` -> let go, except for a reason in ``immediate_reasons``
-  (payment_failed: involuntary churn, a reminder costs next to nothing); an expected value (lifetime value x
-  ``return_chance``) under ``cost_per_attempt`` -> wait until the first later day whose measured chance gives the
+  (payment_failed: involuntary churn, a reminder costs next to nothing); with ``attempt_by_chance``, an expected
+  value (lifetime value x ``return_chance``) under ``cost_per_attempt`` -> wait until the first later day whose measured chance gives the
   cost (:func:`attempt_days`: switchers who come back when a rival's fixed term ends, a year after leaving), or
   keep in touch when no later day does; else attempt;
 - ``return_chance`` (:func:`return_chances`: the chance that a client gone that many days, for that
@@ -1328,11 +1328,16 @@ def winback_list(
         (pl.col("return_chance") * pl.col("lifetime_value")).round(2).alias("expected_value")
     )
     lost = lost.join(rhythm_gaps(dataset.get(Table.PAYMENTS), dataset.as_of), on=CLIENT_ID, how="left")
-    lost = lost.join(
-        attempt_days(reasons, lost, dataset.as_of, cfg).with_columns(pl.lit(True).alias("_short")),
-        on=CLIENT_ID,
-        how="left",
-    ).with_columns(pl.col("_short").fill_null(False))
+    short = (
+        attempt_days(reasons, lost, dataset.as_of, cfg)
+        if cfg.attempt_by_chance
+        else pl.DataFrame(
+            schema={CLIENT_ID: pl.String, "_attempt_from": pl.Int64, "_attempt_chance": pl.Float64}
+        )
+    )
+    lost = lost.join(short.with_columns(pl.lit(True).alias("_short")), on=CLIENT_ID, how="left").with_columns(
+        pl.col("_short").fill_null(False)
+    )
     lost = _with_priority(_with_actions(_decisions(lost, cfg, rhythm), cfg))
     return lost.sort(
         ["priority", "lifetime_value", CLIENT_ID], descending=[False, True, False], nulls_last=True
