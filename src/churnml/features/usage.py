@@ -16,6 +16,12 @@ Distinct users / event kinds over a window are counted without per-snapshot loop
 ``W``-week window in a week it is active after ``W`` quiet weeks, and leaves it ``W`` weeks after an
 active week followed by ``W`` quiet weeks; running sums of entries minus exits give distinct counts.
 
+The family reads the raw rows once, into client-week aggregates (:func:`usage_aggregates`: per client x
+week x event kind the occurrences, time, last day and rows with a user id; per client x user x week, the
+users active), and computes every feature from those alone (:func:`usage_features_from`): aggregates of
+separate ranges of weeks, concatenated, give the features of the whole events (tested), what a store of
+the weeks already aggregated needs.
+
 On a look-back grid (:func:`churnml.features._grid.look_back_axis`, what ``build_features`` gives this
 family on Polars) the running sums, the last days and the onboarding weeks before the grid's first week
 are carried in from the client-week rows (:func:`churnml.features._grid.carried_totals`): the features
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import narwhals as nw
@@ -67,6 +74,8 @@ __all__ = [
     "SCOPE",
     "SEATS",
     "SPECS",
+    "UsageAggregates",
+    "active_key_weeks",
     "dated_events",
     "distinct_active_columns",
     "distinct_active_counts",
@@ -81,7 +90,9 @@ __all__ = [
     "notice_hint",
     "notice_names",
     "occurrences",
+    "usage_aggregates",
     "usage_features",
+    "usage_features_from",
     "usage_look_back_weeks",
     "users_known",
     "weekly_event_kinds",
@@ -192,9 +203,10 @@ def distinct_active_deltas(
     if rows.implementation.is_polars():
         native = rows.to_native()
         return nw.from_native(_pair_code_deltas(native, key, weeks, prefix, axis, one_row_per_key_week))
-    keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK)
-    if not one_row_per_key_week:
-        keyed = materialized_by_week(keyed.unique(), axis)
+    if one_row_per_key_week:
+        keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK)
+    else:
+        keyed = active_key_weeks(rows, key, axis)
     keyed = keyed.with_columns(
         (nw.col(WEEK) - nw.col(WEEK).shift(1).over(CLIENT_ID, key, order_by=WEEK)).alias("_gap_prev"),
         (nw.col(WEEK).shift(-1).over(CLIENT_ID, key, order_by=WEEK) - nw.col(WEEK)).alias("_gap_next"),
@@ -221,30 +233,50 @@ def _category(name: str, dtype: pl.DataType) -> pl.Expr:
     )
 
 
+def _pair_coded(rows: pl.LazyFrame, key: str) -> pl.LazyFrame:
+    """The rows of ``rows`` holding a ``key`` as ``_client_code`` (the client id as a category), ``key``
+    (a category), ``_week`` and ``_pair``: one integer per (client, key), the client's category code times
+    2**32 plus the key's (hashing two integers instead of the client id's text)."""
+    schema = rows.collect_schema()
+    code = pl.col(_CLIENT_CODE).to_physical().cast(pl.UInt64) * (1 << 32)
+    return (
+        rows.filter(pl.col(key).is_not_null())
+        .select(
+            _category(CLIENT_ID, schema[CLIENT_ID]).alias(_CLIENT_CODE), _category(key, schema[key]), WEEK
+        )
+        .with_columns((code + pl.col(key).to_physical().cast(pl.UInt64)).alias(_PAIR))
+    )
+
+
+def active_key_weeks(rows: nw.LazyFrame, key: str, axis: WeekAxis) -> nw.LazyFrame:
+    """The weeks each client's ``key`` (a user id, an event kind) is active in ``rows`` (rows with
+    ``client_id``, ``key``, ``_week``; a null key is no key), computed now. Grain: one row per client x key
+    x week, columns ``client_id``, ``key``, ``_week`` (on Polars both ids as categories). What
+    :func:`distinct_active_deltas` counts from; a client-week aggregate of the raw rows.
+
+    On Polars the de-duplication runs on one integer per (client, key) (:func:`_pair_coded`) with the
+    streaming engine, a range of weeks at a time (:func:`materialized_by_week`): inside the family's
+    in-memory plan the de-duplication of a batch's 19M events peaked 1.4 GB higher."""
+    if rows.implementation.is_polars():
+        unique = _pair_coded(rows.to_native(), key).unique([_PAIR, WEEK], keep="any")
+        named = unique.select(pl.col(_CLIENT_CODE).alias(CLIENT_ID), key, WEEK)
+        return materialized_by_week(nw.from_native(named), axis)
+    keyed = rows.filter(~nw.col(key).is_null()).select(CLIENT_ID, key, WEEK)
+    return materialized_by_week(keyed.unique(), axis)
+
+
 def _pair_code_deltas(
     rows: pl.LazyFrame, key: str, weeks: list[int], prefix: str, axis: WeekAxis, deduplicated: bool = False
 ) -> pl.LazyFrame:
-    """:func:`distinct_active_deltas` on Polars: each (client, key) is one integer (the client's category
-    code times 2**32 plus the key's), the distinct (pair, week) rows are sorted once, and a key's weeks
-    before and after are plain shifts within its run of rows. The same counts as the windows partitioned
-    by client and key (tested), without hashing the client ids for every window. ``deduplicated``: at
-    most one row per client x key x week already. Grain: one row per client x week with a key active."""
-    schema = rows.collect_schema()
+    """:func:`distinct_active_deltas` on Polars: each (client, key) is one integer (:func:`_pair_coded`),
+    the distinct (pair, week) rows are sorted once, and a key's weeks before and after are plain shifts
+    within its run of rows. The same counts as the windows partitioned by client and key (tested), without
+    hashing the client ids for every window. ``deduplicated``: at most one row per client x key x week
+    already (:func:`active_key_weeks`). Grain: one row per client x week with a key active."""
     week = pl.col(WEEK)
-    code = pl.col(_CLIENT_CODE).to_physical().cast(pl.UInt64) * (1 << 32)
-    keyed = (
-        rows.filter(pl.col(key).is_not_null())
-        .select(
-            _category(CLIENT_ID, schema[CLIENT_ID]).alias(_CLIENT_CODE), _category(key, schema[key]), week
-        )
-        .select(_CLIENT_CODE, (code + pl.col(key).to_physical().cast(pl.UInt64)).alias(_PAIR), week)
-    )
     if not deduplicated:
-        # computed now with the streaming engine, a range of weeks at a time (materialized_by_week): inside
-        # the family's in-memory plan the de-duplication of a batch's 19M events peaked 1.4 GB higher
-        unique = nw.from_native(keyed.unique([_PAIR, WEEK], keep="any"))
-        keyed = materialized_by_week(unique, axis).to_native()
-    keyed = keyed.sort(_PAIR, WEEK)
+        rows = active_key_weeks(nw.from_native(rows), key, axis).to_native()
+    keyed = _pair_coded(rows, key).select(_CLIENT_CODE, _PAIR, WEEK).sort(_PAIR, WEEK)
     pair = pl.col(_PAIR)
     keyed = keyed.with_columns(
         pl.when(pair == pair.shift(1)).then(week - week.shift(1)).alias("_gap_prev"),
@@ -398,20 +430,53 @@ def usage_look_back_weeks(cfg: FeaturesConfig) -> int:
     )
 
 
+@dataclass(frozen=True)
+class UsageAggregates:
+    """Everything the usage family reads of the raw events, aggregated to client-week (computed now):
+
+    - ``kinds``: :func:`weekly_event_kinds`, one row per client x week x event kind (weeks up to the axis's
+      last week): ``_n_events``, ``_time``, ``_last_event_day``, ``_n_user_rows``;
+    - ``users``: :func:`active_key_weeks` of ``user_id``, one row per client x user x week with an event
+      (``client_id``, ``user_id``, ``_week``; all weeks of the events).
+
+    :func:`usage_features_from` computes every usage feature from these alone."""
+
+    kinds: nw.LazyFrame
+    users: nw.LazyFrame
+
+
+def usage_aggregates(events: nw.LazyFrame, axis: WeekAxis) -> UsageAggregates:
+    """The client-week aggregates of ``events`` (the ``events`` table) on ``axis`` (:class:`UsageAggregates`):
+    the only pass of the usage family over the raw rows."""
+    ev = dated_events(events, axis)
+    # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
+    by_kind = materialized(weekly_event_kinds(ev, axis))
+    return UsageAggregates(kinds=by_kind, users=active_key_weeks(ev, Events.USER_ID, axis))
+
+
 def usage_features(
     events: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
 ) -> nw.LazyFrame:
-    """All ``usage_*`` features on the client x week grid (see the module docstring for the grain)."""
+    """All ``usage_*`` features on the client x week grid (see the module docstring for the grain), from
+    the raw events: :func:`usage_features_from` of :func:`usage_aggregates`."""
+    return usage_features_from(usage_aggregates(events, axis), grid, axis, cfg)
+
+
+def usage_features_from(
+    aggregates: UsageAggregates, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+) -> nw.LazyFrame:
+    """All ``usage_*`` features on the client x week grid from the events' client-week aggregates
+    (:class:`UsageAggregates`); one row per client x grid week (``client_id``, ``_week``, ``usage_*``)."""
     windows = [(d, validated_weeks(d)) for d in cfg.windows]
     recent = validated_weeks(cfg.recent_days, "recent_days")
     base = validated_weeks(cfg.baseline_days, "baseline_days")
     young = max(1, round(cfg.young_days / 7))
     wlist = sorted({w for _, w in windows})
 
-    ev = dated_events(events, axis)
-    # one pass over the raw events serves weekly counts and kinds (computed once: both read it)
-    by_kind = materialized(weekly_event_kinds(ev, axis))
-    users = distinct_active_deltas(ev, Events.USER_ID, wlist, "_users", axis)
+    by_kind = aggregates.kinds
+    users = distinct_active_deltas(
+        aggregates.users, Events.USER_ID, wlist, "_users", axis, one_row_per_key_week=True
+    )
     # a kind used that week: a row of count 0 records no occurrence of it
     used = by_kind.filter(nw.col(_N) > 0)
     kinds = distinct_active_deltas(used, Events.EVENT, wlist, "_kinds", axis, one_row_per_key_week=True)
