@@ -15,8 +15,14 @@ from polars.testing import assert_frame_equal
 
 from churnml.config import FeaturesConfig
 from churnml.contract.schemas import CLIENT_ID, Events, Table
-from churnml.features._grid import CDAY, CIDX, WEEK, client_week_grid, dense_shifts, week_axis
-from churnml.features.usage import UsageAggregates, usage_aggregates, usage_features, usage_features_from
+from churnml.features._grid import CDAY, CIDX, DAY, WEEK, client_week_grid, dense_shifts, week_axis
+from churnml.features.usage import (
+    UsageAggregates,
+    dated_events,
+    usage_aggregates,
+    usage_features,
+    usage_features_from,
+)
 
 CFG = FeaturesConfig()
 S = date(2024, 9, 2)  # a Monday, 35 weeks after the data's first day (2024-01-01, week -35)
@@ -107,13 +113,11 @@ def test_features_from_aggregates_of_week_ranges_equal_the_raw_events():
     events, axis, grid = _setup()
     with dense_shifts(axis.first_week):
         raw = _sorted(usage_features(events, grid, axis, CFG), [CLIENT_ID, WEEK])
-        parts = []
-        for lo, hi in ((None, -20), (-20, None)):
-            week = (nw.col(Events.TS).dt.timestamp("us") // 86_400_000_000 - axis.anchor) // 7
-            inside = nw.lit(True)
-            inside = inside if lo is None else inside & (week >= lo)
-            inside = inside if hi is None else inside & (week < hi)
-            parts.append(usage_aggregates(events.filter(inside), axis))
+        dated = dated_events(events, axis)
+        parts = [
+            usage_aggregates(dated.filter(weeks).drop(DAY, WEEK), axis)
+            for weeks in (nw.col(WEEK) < -20, nw.col(WEEK) >= -20)
+        ]
         stored = UsageAggregates(
             kinds=nw.concat([p.kinds for p in parts]), users=nw.concat([p.users for p in parts])
         )
