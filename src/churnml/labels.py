@@ -1509,16 +1509,18 @@ def free_terms_note(subscriptions: pl.DataFrame, least: int = 20, share: float =
     """A note when many clients (``least`` or more, and ``share`` or more of the clients with terms) have
     only terms with ``mrr`` 0: a free plan, or trials that never paid. With the subscriptions label each is
     a customer who churns when its last free term ends, which is trial conversion rather than churn if
-    they are trials. None otherwise."""
+    they are trials: the note says what keeping them gives and how to leave them out. None otherwise."""
     per_client = subscriptions.group_by(CLIENT_ID).agg((pl.col(Subscriptions.MRR) > 0).any().alias("_paid"))
     free = per_client.filter(~pl.col("_paid")).height
     if free < least or free < share * per_client.height:
         return None
     return (
         f"subscriptions: {free:,} of the {per_client.height:,} clients with terms have only terms with mrr 0 (a "
-        "free plan, or trials that never paid): each is a customer that churns when its last free term ends. "
-        "If they are trials, leave their terms out: a trial that converts becomes a customer with its first "
-        "paid term, and churn then means a paying customer leaving"
+        "free plan, or trials that never paid): each is a customer that churns when its last free term ends, so "
+        "the label counts a trial that does not convert as a churn. Kept, the list says them as trials, weighs "
+        "them at the plan they would convert into (conversion_arr) and win-back re-offers them; to predict paying "
+        "customers leaving only, leave trial terms out: a trial that converts becomes a customer with its first "
+        "paid term"
     )
 
 
