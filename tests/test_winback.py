@@ -71,7 +71,7 @@ DATA = Dataset(
             },
         ),
         Table.PAYMENTS: _frame(
-            [("p1", 1000.0, D(2024, m, 1)) for m in range(1, 13)]  # 12 payments: a regular buyer
+            [("p1", 1000.0, D(2024, m, 1)) for m in range(1, 13)]  # 12 payments: a regular customer
             + [("g1", 500.0, D(2024, m, 1)) for m in (1, 5, 9)]
             + [("m1", 5000.0, D(2024, 5, 1)), ("t1", 20000.0, D(2023, 12, 1)), ("l1", 10000.0, D(2024, 7, 1))]
             + [("c1", 1000.0, D(2024, 1, 15)), ("a1", 2000.0, D(2024, 2, 1)), ("a1", -0.0, D(2024, 2, 2))],
@@ -143,7 +143,7 @@ def test_winback_list_rows(plan):
     ("client", "reason"),
     [
         ("p1", "lifetime value 6,000 is at least 750 (1.5 x the win-back cost of 500); a playbook pick: "
-               "regular buyer (12 payments in its last year), left recently without complaints"),
+               "regular customer (12 payments in its last year), left recently without complaints"),
         ("g1", "lifetime value 1,050 is at least 750 (1.5 x the win-back cost of 500); a playbook pick: "
                "left recently without complaints"),
         ("a1", "lifetime value 1,400 is at least 750 (1.5 x the win-back cost of 500)"),

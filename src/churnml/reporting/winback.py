@@ -780,7 +780,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
     firsts = pl.concat_str(
         [
             pl.when(pl.col("regular")).then(
-                pl.lit("regular buyer (")
+                pl.lit("regular customer (")
                 + pl.col("orders_last_year").cast(pl.String)
                 + pl.lit(" payments in its last year)")
             ),
