@@ -597,6 +597,55 @@ def test_a_refund_written_positive_with_its_status_lowers_the_arr() -> None:
     assert arr.get_column("arr").to_list() == [60.0, 0.0]
 
 
+def test_arr_from_invoices_counts_what_was_invoiced_in_the_year_not_when_its_cash_arrived() -> None:
+    def at(day: str | None) -> datetime | None:
+        return datetime.fromisoformat(day) if day else None
+
+    rows = [  # client, invoice, issued_at, paid_at, amount, status
+        # a prompt payer: its invoice of 2023-05-20 was paid in the year (2023-06-15) but issued before it
+        ("prompt", "P1", "2023-05-20", "2023-06-15", 500.0, "paid"),
+        ("prompt", "P2", "2023-07-06", "2023-08-01", 300.0, "paid"),
+        ("prompt", "P3", "2024-05-01", "2024-05-28", 200.0, "paid"),
+        # a late payer: its last invoice, issued 44 days ago and 14 days past due, is owed, not paid yet
+        ("late", "L1", "2023-10-02", "2023-11-20", 300.0, "paid"),
+        ("late", "L2", "2024-04-20", None, 400.0, "open"),
+        # an invoice issued 2 weeks ago, not yet due; one issued after the as-of date is not known then
+        ("fresh", "F1", "2024-05-20", None, 250.0, "open"),
+        ("fresh", "F2", "2024-06-03T10:00:00", None, 999.0, "open"),
+        # a failed invoice is no revenue
+        ("failed", "X1", "2024-01-05", "2024-02-01", 100.0, "paid"),
+        ("failed", "X2", "2024-01-15", None, 600.0, "failed"),
+        # a credit note applied (refunded, paid out) is netted at its paid_at; one still open gives nothing back
+        ("credit", "C1", "2024-03-01", "2024-03-28", 800.0, "paid"),
+        ("credit", "C1-cn", "2024-03-05", "2024-03-10", -80.0, "refunded"),
+        ("credit", "C2-cn", "2024-05-15", None, -30.0, "open"),
+        # a card payment without an invoice date counts when it was made
+        ("card", "K1", None, "2024-02-02", 120.0, "paid"),
+    ]
+    payments = pl.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "invoice_id": [r[1] for r in rows],
+            "issued_at": [at(r[2]) for r in rows],
+            "paid_at": [at(r[3]) for r in rows],
+            "amount": [r[4] for r in rows],
+            "status": [r[5] for r in rows],
+        }
+    )
+    ids = ["prompt", "late", "fresh", "failed", "credit", "card"]
+    arr = annual_recurring_revenue(ids, AS_OF, None, payments)
+    # invoiced from 2023-06-04 to 2024-06-02 (365 days before 2024-06-03): prompt 300 + 200 (read at its
+    # payments, 1,000); late 300 + 400 (300); fresh 250 (0); failed 100; credit 800 - 80; card 120
+    assert dict(arr.iter_rows()) == {
+        "prompt": 500.0,
+        "late": 700.0,
+        "fresh": 250.0,
+        "failed": 100.0,
+        "credit": 720.0,
+        "card": 120.0,
+    }
+
+
 def test_a_paused_client_keeps_the_arr_of_its_last_paid_terms_and_a_trial_stays_at_zero() -> None:
     from churnml.scoring.value import annual_recurring_revenue
 

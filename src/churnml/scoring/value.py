@@ -8,8 +8,10 @@ Definitions (the figures an account manager sees):
 - ``arr``: annual recurring revenue (:func:`recurring_revenue`, the one definition the metrics and the
   win-back list use too). With subscriptions: 12 x the summed ``mrr`` of the terms that are running at
   the as-of date (started before it, scheduled to end on or after it; add-ons count). A client with no
-  running term (or a dataset without subscriptions) gets the trailing 12 months of paid amounts
-  instead (refunds, as negative amounts, are netted, floored at 0; unpaid invoices do not count). On
+  running term (or a dataset without subscriptions) gets the trailing 12 months of its orders instead,
+  each dated when it was placed (an invoice at its ``issued_at``, paid yet or not; a payment without one at
+  its ``paid_at``: :func:`_revenue`), refunds and applied credit notes netted at their ``paid_at``, floored
+  at 0; failed ones do not count. On
   the weekly list a client **in grace** (its last term ended within ``label.grace_days``, not renewed
   yet) keeps the ARR of the terms it had when it ended (:func:`annual_recurring_revenue`): that is what
   is at stake; a client **renewed after a gap** (no running term, its next term booked ahead: "Renewed")
@@ -134,8 +136,9 @@ _DT = pl.Datetime("us")
 _AT = "_at"
 _YEAR_DAYS = 365  # the payments' year of recurring_revenue
 _YEAR = pl.duration(days=_YEAR_DAYS)
-# a payment that brought money in (of the received ones: not a refund), counted by the young-payer and
-# recurring-payment estimates
+# when a row of :func:`_revenue` counts in a client's year: an order when it was placed, a refund when paid
+_COUNTED = "_counted_at"
+# an order (of the revenue rows: not a refund), counted by the young-payer and recurring-payment estimates
 _RECEIVED = pl.col(Payments.AMOUNT) > 0
 # Up to this many distinct instants, intervals are matched to instants by binary search (cost: the rows
 # produced); beyond it, by joining each row to its own client's intervals (cost: rows x intervals per
@@ -196,6 +199,34 @@ def _money_received(payments: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _revenue(payments: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _counted_at, amount]``, one row per payment that counts in a client's revenue, dated when it
+    counts: its orders (:func:`churnml.labels.orders`: placed, a positive amount, not ``failed`` nor
+    ``refunded``) when they were placed (:func:`churnml.labels.order_placed_at`: an invoice at its
+    ``issued_at``, paid yet or not, ``open`` or unpaid included; a payment without one at its ``paid_at``), and
+    the money given back (:func:`_money_received`'s negative rows: a refund, an applied credit note) at its
+    ``paid_at``. An open credit note (negative, not paid out) gives nothing back yet; a failed row is no
+    revenue. ARR is the revenue at stake, not when its cash arrived: on 30-day terms, read at ``paid_at``, a
+    food wholesaler's prompt payer read a median 0.931 of its invoiced year and a late payer 0.861."""
+    from churnml.labels import order_placed_at, orders
+
+    placed = orders(payments).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        order_placed_at(payments.columns).alias(_COUNTED),
+        pl.col(Payments.AMOUNT).cast(pl.Float64),
+    )
+    given_back = (
+        _money_received(payments)
+        .filter(pl.col(Payments.AMOUNT) < 0)
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col(Payments.PAID_AT).cast(_DT).alias(_COUNTED),
+            pl.col(Payments.AMOUNT).cast(pl.Float64),
+        )
+    )
+    return pl.concat([placed, given_back])
+
+
 def refunds_beyond_paid(payments: pl.DataFrame) -> pl.DataFrame:
     """The ``refunded`` rows of ``payments`` (money going back, :func:`_money_received`) that give back more than
     their client had bought before them: ``client_id``, ``paid_at``, ``amount`` (as written), ``received``
@@ -207,27 +238,10 @@ def refunds_beyond_paid(payments: pl.DataFrame) -> pl.DataFrame:
     :func:`churnml.labels.orders`): with ``issued_at``, from its invoice, paid yet or not, so a credit note
     against an invoice on 30-day terms, issued days after it and before its payment, undoes that invoice (a
     food wholesaler's 34 of 245 credit notes were said otherwise); without it, from its payment."""
-    from churnml.labels import order_placed_at, orders
-
     schema = {CLIENT_ID: pl.String, Payments.PAID_AT: pl.Datetime("us"), Payments.AMOUNT: pl.Float64}
     if Payments.STATUS not in payments.columns:
         return pl.DataFrame(schema=schema | {"received": pl.Float64})
-    bought = orders(payments).select(
-        CLIENT_ID,
-        order_placed_at(payments.columns).alias(Payments.PAID_AT),
-        pl.col(Payments.AMOUNT).cast(pl.Float64),
-    )
-    given_back = _money_received(payments).filter(pl.col(Payments.AMOUNT) < 0)
-    moved = pl.concat(
-        [
-            frame.with_columns(
-                pl.col(CLIENT_ID).cast(pl.String),
-                pl.col(Payments.PAID_AT).cast(pl.Datetime("us")),
-                pl.col(Payments.AMOUNT).cast(pl.Float64),
-            )
-            for frame in (bought, given_back)
-        ]
-    )
+    moved = _revenue(payments).rename({_COUNTED: Payments.PAID_AT})
     # a refund at the same instant as a payment comes after it (the purchase it undoes)
     ordered = moved.with_columns((pl.col(Payments.AMOUNT) < 0).alias("_refund")).sort(
         CLIENT_ID, Payments.PAID_AT, "_refund"
@@ -282,9 +296,10 @@ def recurring_revenue(
     (a Date means 00:00 of that day): the one definition of recurring revenue (module docstring).
 
     Per (client, instant ``s``): the summed ``mrr`` of its terms running at ``s`` (``start_date < s <=
-    end_date``; add-ons count); without a running term, its payments of the 365 days before ``s``
-    (``s - 365 days <= paid_at < s``, refunds netted whatever their sign, failed and open ones left out,
-    floored at 0) as the year's revenue, or the run rate of a recurring payment (three or more at
+    end_date``; add-ons count); without a running term, its orders placed in the 365 days before ``s``
+    (:func:`_revenue`: an invoice issued then, paid yet or not; ``s - 365 days <= placed < s``; refunds and
+    applied credit notes netted at their ``paid_at`` whatever their sign, failed rows left out, floored at 0)
+    as the year's revenue, or the run rate of a recurring payment (three or more at
     near-equal gaps of a week or more, the next one not overdue, and, for a client that paid before that
     year, filling it from its start: :func:`_regular_year`; a young monthly payer's year is not its first
     months' sum, and a seasonal buyer's season is not its year); else 0.
@@ -320,10 +335,10 @@ def recurring_revenue(
         keyed = keyed.join(running, on=[CLIENT_ID, _AT], how="left")
         terms_mrr = pl.col("_terms_mrr")
     if payments is not None and payments.height:
-        paid = _money_received(payments)
+        paid = _revenue(payments)
         dated = paid.join(_first_received(paid), on=CLIENT_ID, how="left")  # where its history begins
         year = (
-            _matched(keyed, dated, pl.col(Payments.PAID_AT), pl.col(Payments.PAID_AT) + _YEAR)
+            _matched(keyed, dated, pl.col(_COUNTED), pl.col(_COUNTED) + _YEAR)
             .group_by(CLIENT_ID, _AT)
             .agg(
                 pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"),
@@ -357,7 +372,7 @@ _YOUNG_PAYER_MIN_DAYS = 91
 def _first_paid(
     paid: pl.DataFrame, clients: pl.DataFrame | None = None, observed_from: datetime | None = None
 ) -> pl.DataFrame:
-    """Per client of the received payments ``paid``: when it began paying (``_first_paid``), the start a
+    """Per client of the revenue rows ``paid`` (:func:`_revenue`): when it began paying (``_first_paid``), the start a
     young payer's year is scaled from. Its first payment; with ``clients`` (``client_id``, ``created_at``)
     its ``created_at`` when earlier (an account opened in January that first ordered in May is four
     months older than its first order), and null (no young payer: the log's own scaling) when that is
@@ -376,11 +391,11 @@ def _first_paid(
 
 def _first_received(paid: pl.DataFrame) -> pl.DataFrame:
     """``[client_id, _first_received]``: the time of each client's first payment that brought money in
-    (of the received payments ``paid``, :func:`_money_received`), where its payment history begins."""
+    (of the revenue rows ``paid``, :func:`_revenue`: its first order), where its payment history begins."""
     return (
         paid.filter(_RECEIVED)
         .group_by(CLIENT_ID)
-        .agg(pl.col(Payments.PAID_AT).min().cast(_DT).alias("_first_received"))
+        .agg(pl.col(_COUNTED).min().cast(_DT).alias("_first_received"))
     )
 
 
@@ -411,7 +426,7 @@ def _regular_year() -> pl.Expr:
     within 1.5 gaps of the year's start (the allowance of the last one's lateness). Otherwise they are its
     season, and the year's sum is its value (a garden shop's buyer of every spring,
     three monthly orders of 100, read 1,217 a year, not its 300)."""
-    when = pl.col(Payments.PAID_AT).filter(_RECEIVED).sort()
+    when = pl.col(_COUNTED).filter(_RECEIVED).sort()
     gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
     median = gaps.median()
     year_start = pl.col(_AT).first() - _YEAR
