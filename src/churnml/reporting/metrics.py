@@ -24,8 +24,9 @@ Columns:
   churns that day, and back-to-back terms count once; a client whose running terms are all free after a
   paid one, a skipped month or a pause, keeps its last paid terms' MRR, and a client in grace, its last
   term ended within ``label.grace_days`` and renewed late, the MRR of the terms it had then: a late
-  renewal is neither a loss nor a return), ``payments_run_rate`` (the client's payments in
-  the 365 days before the month start / 12, refunds netted, floored at 0; in the data's first year, what
+  renewal is neither a loss nor a return), ``payments_run_rate`` (the client's orders in
+  the 365 days before the month start / 12, an invoice at its ``issued_at`` paid yet or not, refunds netted,
+  floored at 0; in the data's first year, what
   it paid since the data begins scaled to a year), or with both tables
   ``subscriptions else payments_run_rate``: per client, its running terms, else its payments' run rate
   — the recurring revenue of the weekly list (:func:`churnml.scoring.value.annual_recurring_revenue` / 12);

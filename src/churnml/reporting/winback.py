@@ -29,7 +29,7 @@ Columns:
   (``winback.approaches[reason]``; a re-offer's, :func:`trial_offer`);
 - ``tenure_days`` (created to left; null for a placeholder ``created_at`` before 1971, unknown); ``former_arr`` (the recurring revenue at the churn instant,
   :func:`churnml.scoring.value.recurring_revenue`: 12 x MRR of the terms running then, else the
-  payments of its last year, else 0 — the weekly list's ARR definition); ``lifetime_revenue``
+  orders of its last year (an invoice at its ``issued_at``, paid yet or not), else 0 — the weekly list's ARR definition); ``lifetime_revenue``
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
   x months: a payments export that begins after the terms holds only the last invoices; plus, for a client created
   before its revenue records begin (its terms, else its payments) and paying when they begin, its ``former_arr`` for
