@@ -552,8 +552,8 @@ THIN_FOLD_CHURNERS = 10
 
 def training_churners(labeled: pd.DataFrame, rows: FoldRows) -> int:
     """Distinct churning clients of the fold's training rows (fit and held-out: ``rows``, positions in
-    ``labeled``)."""
-    return churning_clients(labeled.iloc[np.concatenate([rows.fit, rows.holdout])])
+    ``labeled``). Reads the two columns it counts, not a copy of the training rows' features."""
+    return churning_clients(labeled[[CLIENT_ID, LABEL]].iloc[np.concatenate([rows.fit, rows.holdout])])
 
 
 def thin_fold_skip(churners: int) -> str:

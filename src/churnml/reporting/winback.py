@@ -866,8 +866,8 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
             + _percent(pl.col("return_chance"))
             + pl.lit(
                 f" of past absences this long gone came back within {cfg.follow_up_days} days more, an expected "
+                "value of "
             )
-            + pl.lit("value of ")
             + _money(pl.col("expected_value"))
             + pl.lit(f" against a win-back cost of {cfg.cost_per_attempt:,.0f}; ")
             + pl.when(later)

@@ -2045,9 +2045,7 @@ def _usage_drop(ctx: RuleInput) -> pl.DataFrame:
         formatted(
             "{} {} in the last {} days against a usual {}",
             grouped_count(pl.col("_recent")),
-            pl.when(grouped_count(pl.col("_recent")) == "1")
-            .then(pl.lit("event"))
-            .otherwise(pl.lit("events")),
+            pl.when(pl.col("_recent").round(0) == 1).then(pl.lit("event")).otherwise(pl.lit("events")),
             pl.lit(ctx.cfg.usage_drop_days),
             grouped_count(pl.col("_usual")),
         )
