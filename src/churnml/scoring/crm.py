@@ -116,6 +116,7 @@ __all__ = [
     "placed_orders",
     "reached",
     "renewed_rows",
+    "running_at",
     "running_commitment",
     "running_mrr",
     "running_terms_at",
@@ -884,13 +885,19 @@ def running_terms_at(subscriptions: pl.DataFrame, cut: datetime) -> pl.DataFrame
     )
 
 
+def running_at(at: datetime) -> pl.Expr:
+    """True for a term (a row of ``subscriptions``) running at the instant ``at``: ``start_date < at <=
+    end_date``, the one test the running MRR, the running commitment and the price-rise rule read."""
+    return (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
+
+
 def running_mrr(subscriptions: pl.DataFrame, at: datetime, per_product: bool = False) -> pl.DataFrame:
     """``[client_id, _mrr]``: the summed ``mrr`` of each client's terms running at the instant ``at``
     (``start_date < at <= end_date``), one row per client with one; ``per_product``: one row per client
     and ``product`` (``[client_id, product, _mrr]``)."""
     keys = [pl.col(CLIENT_ID).cast(pl.String), *([pl.col(Subscriptions.PRODUCT)] if per_product else [])]
     return (
-        subscriptions.filter((pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at))
+        subscriptions.filter(running_at(at))
         .group_by(keys)
         .agg(pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"))
     )
@@ -901,9 +908,7 @@ def running_commitment(subscriptions: pl.DataFrame, at: datetime) -> pl.DataFram
     :func:`running_mrr` reads them), the length in days of the longest (what the client is committed to: 30 for a
     monthly plan or a rolling tariff, 365 for an annual contract) and the summed ``quantity`` (null without that
     column). One row per client with a running term."""
-    running = subscriptions.filter(
-        (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
-    )
+    running = subscriptions.filter(running_at(at))
     quantity = (
         pl.col(Subscriptions.QUANTITY).sum().cast(pl.Float64)
         if Subscriptions.QUANTITY in running.columns

@@ -109,6 +109,7 @@ from churnml.scoring.crm import (
     MONTHLY_TERM_DAYS,
     TERM_DAYS,
     paused_clients,
+    running_at,
     running_terms_at,
 )
 from churnml.scoring.outputs import History
@@ -1778,9 +1779,7 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     )
 
     def priced(at: datetime, suffix: str) -> pl.DataFrame:
-        running = base.filter(
-            (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
-        )
+        running = base.filter(running_at(at))
         return running.group_by(keys).agg(
             pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias(f"_mrr{suffix}"),
             # the units only when every term says them
