@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
+import numpy as np
 
 from churnml.config import TrainConfig
 from churnml.modeling import plots
@@ -32,3 +35,26 @@ def test_every_figure_is_separate_and_labelled():
     assert {t.get_text() for t in calib.axes[0].get_legend().get_texts()} == {"model", "logistic", "perfect"}
     for fig in (gain, shap_fig, calib, importance):
         plt.close(fig)
+
+
+def test_shap_summary_of_a_feature_without_values_warns_nothing():
+    """A window longer than the data (182 days of a 4-month shop) has no value in any row: the beeswarm
+    draws it grey, and `churnml train` printed numpy's 'All-NaN slice encountered' before."""
+    cfg = TrainConfig(
+        folds=2,
+        test_days=56,
+        min_train_days=28,
+        min_isotonic_positives=50,
+        early_stopping_rounds=10,
+        lightgbm={"n_estimators": 30, "learning_rate": 0.2, "num_leaves": 7},
+        n_jobs=1,
+    )
+    result = train_and_compare(labeled_table(n_clients=120), cfg, HORIZON)
+    sample = result.X_sample.copy()
+    empty = result.model.feature_names_[0]
+    sample[empty] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.shap_summary_figure(result.model, sample, max_rows=200)
+    assert fig.axes[0].get_xlabel().startswith("SHAP value")
+    plt.close(fig)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import matplotlib
@@ -75,15 +76,19 @@ def shap_summary_figure(model: ChurnModel, X: pd.DataFrame, max_rows: int = 2000
     values = model.contributions(sample)[:, :-1]
     data = sample[model.feature_names_].to_numpy(dtype=float, na_value=np.nan)
     fig = plt.figure(figsize=(9, 8))  # shap draws on the current figure: give it a fresh one
-    shap.summary_plot(
-        values,
-        data,
-        feature_names=model.feature_names_,
-        show=False,
-        max_display=20,
-        plot_size=None,
-        rng=np.random.default_rng(seed),  # the beeswarm jitter; also keeps shap off the global RNG
-    )
+    with warnings.catch_warnings():
+        # a feature without a value in the sample (a 182-day window of a 4-month log) is drawn grey; shap's
+        # colour scale asks numpy for its percentiles first, which warns on the terminal of `churnml train`
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        shap.summary_plot(
+            values,
+            data,
+            feature_names=model.feature_names_,
+            show=False,
+            max_display=20,
+            plot_size=None,
+            rng=np.random.default_rng(seed),  # the beeswarm jitter; also keeps shap off the global RNG
+        )
     fig.suptitle("SHAP summary (TreeSHAP, log-odds)")
     fig.tight_layout()
     return fig
