@@ -901,3 +901,37 @@ def test_who_stays_is_shown_by_a_period_only_when_a_written_list_allows_it(first
 
     sentence = stayers_unknown_sentence(date(2024, 3, 1), 30, date(2024, 3, 1), first_list=first_list)
     assert sentence.endswith(tail)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "lists", "expected"),
+    [
+        (None, None, ["2026-01-05", "2026-02-02", "notes"], (date(2026, 1, 5), date(2026, 3, 1))),
+        (None, None, [], (date(2025, 12, 1), date(2026, 3, 1))),  # one horizon (90 days) before the data end
+        (date(2026, 2, 1), None, ["2026-01-05"], (date(2026, 2, 1), date(2026, 3, 1))),
+        (None, date(2026, 2, 1), ["2026-01-05"], (date(2026, 1, 5), date(2026, 2, 1))),
+    ],
+)
+def test_review_period_as_asked_else_from_the_oldest_list_to_the_data_end(
+    tmp_path, start, end, lists, expected
+):
+    from churnml.jobs.reports import review_period
+
+    dirs = [tmp_path / name for name in lists]
+    assert review_period(start, end, dirs, date(2026, 3, 1), 90, tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "lists", "message"),
+    [
+        (None, None, ["2026-03-01"], "nothing to review yet: the oldest list under"),
+        (date(2026, 2, 1), date(2026, 2, 1), [], "--to 2026-02-01 must be after --from 2026-02-01"),
+        (None, date(2026, 1, 1), ["2026-01-05"], "--to 2026-01-01 must be after --from 2026-01-05"),
+    ],
+)
+def test_review_period_refuses_an_empty_one(tmp_path, start, end, lists, message):
+    from churnml.jobs.common import UserError
+    from churnml.jobs.reports import review_period
+
+    with pytest.raises(UserError, match=message):
+        review_period(start, end, [tmp_path / name for name in lists], date(2026, 3, 1), 90, tmp_path)

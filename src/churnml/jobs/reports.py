@@ -270,6 +270,72 @@ def early_weeks_for(horizon_days: int, asked: int | None) -> tuple[int, str | No
     return asked, None
 
 
+def review_period(
+    start: date | None, end: date | None, list_dirs: list[Path], data_end: date, horizon_days: int, root: Path
+) -> tuple[date, date]:
+    """``[start, end)`` of a post-mortem: as asked, else from the oldest written list (one horizon before the
+    data end without one) to the data end; refused when empty, said as asked or as found."""
+    given = (start is not None, end is not None)
+    end = end if end is not None else data_end
+    if start is None:
+        dates = [date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)]
+        start = min(dates) if dates else end - timedelta(days=horizon_days)
+    if end <= start and given == (False, False):  # the period came from the lists and the data end
+        raise UserError(
+            f"nothing to review yet: the oldest list under {root} is dated {start} and the data ends on "
+            f"{end}. A post-mortem reviews the churns after a list against what it said: run it again once "
+            "the data holds the weeks after that list, or write back-dated lists first (`churnml score "
+            "--as-of DATE`)"
+        )
+    if end <= start:
+        raise UserError(f"--to {end} must be after --from {start}")
+    return start, end
+
+
+def written_timeline(list_dirs: list[Path], zones: Any) -> tuple[Any, date | None]:
+    """What the written lists said, week by week (:func:`churnml.reporting.postmortem.list_timeline`), and
+    the date of the first of them. A history week counts from the first list written (no one saw a week
+    before it) and once its model had not learned how it ended."""
+    import polars as pl
+
+    from churnml.reporting.postmortem import list_timeline, out_of_time_history
+    from churnml.scoring.outputs import learned_outcomes_until
+
+    lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
+    first_list = min((date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)), default=None)
+    histories = [
+        out_of_time_history(
+            pl.read_parquet(p / "history.parquet"),
+            max(filter(None, (learned_outcomes_until(p), first_list)), default=None),
+        )
+        for p in list_dirs
+        if (p / "history.parquet").is_file()
+    ]
+    return list_timeline(lists, histories, zones), first_list
+
+
+def client_info(clients: Any) -> Any:
+    """client_id and whichever of name, owner and segment the clients table has: who each row is."""
+    from churnml.contract.schemas import CLIENT_ID, Clients
+
+    return clients.select(
+        CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
+    )
+
+
+def cancellation_notices(tickets: Any | None) -> Any | None:
+    """client_id, notice_at: each ``cancellation_request`` ticket's opening; None without ticket kinds."""
+    import polars as pl
+
+    from churnml.contract.schemas import CLIENT_ID, Tickets
+
+    if tickets is None or Tickets.KIND not in tickets.columns:
+        return None
+    return tickets.filter(pl.col(Tickets.KIND) == "cancellation_request").select(
+        CLIENT_ID, pl.col(Tickets.OPENED_AT).alias("notice_at")
+    )
+
+
 def postmortem(
     data: Path | None,
     cfg: Config,
@@ -282,22 +348,14 @@ def postmortem(
     """``churnml postmortem``: each churn of [start, end) against what the written lists under ``scores``
     (default ``paths.scores``) said before it, in ``out`` (default ``data/postmortem/``). The period
     defaults to the oldest written list (else one horizon back) up to the data end."""
-    import polars as pl
-
     from churnml.contract.io import dataset_name, read_dataset
-    from churnml.contract.schemas import CLIENT_ID, Clients, Table, Tickets
+    from churnml.contract.schemas import Table
     from churnml.labels import churn_dates, departure_lag_days, resolved_label
     from churnml.reporting.interventions import absences
-    from churnml.reporting.postmortem import (
-        clients_who_stayed,
-        list_timeline,
-        out_of_time_history,
-        postmortem_page,
-        postmortem_totals,
-    )
+    from churnml.reporting.postmortem import clients_who_stayed, postmortem_page, postmortem_totals
     from churnml.reporting.postmortem import postmortem as review_churns
     from churnml.reporting.winback import with_reasons
-    from churnml.scoring.outputs import learned_outcomes_until, written_with_hindsight
+    from churnml.scoring.outputs import written_with_hindsight
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
@@ -307,75 +365,34 @@ def postmortem(
     if start is not None and end is not None and end <= start:
         raise UserError(f"--to {end} must be after --from {start}")
     dataset = read_dataset(source, cfg.data)
-    given = (start is not None, end is not None)
-    end = end if end is not None else dataset.as_of.date()
-    if start is None:
-        dates = [date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)]
-        start = min(dates) if dates else end - timedelta(days=cfg.label.horizon_days)
-    if end <= start and given == (False, False):  # the period came from the lists and the data end
-        raise UserError(
-            f"nothing to review yet: the oldest list under {root} is dated {start} and the data ends on "
-            f"{end}. A post-mortem reviews the churns after a list against what it said: run it again once "
-            "the data holds the weeks after that list, or write back-dated lists first (`churnml score "
-            "--as-of DATE`)"
-        )
-    if end <= start:
-        raise UserError(f"--to {end} must be after --from {start}")
-    lists = [pl.read_parquet(p / "scores.parquet") for p in list_dirs]
-    # a history week counts from the first list written (no one saw a week before it) and once its model
-    # had not learned how it ended
-    first_list = min((date.fromisoformat(p.name) for p in list_dirs if _is_date(p.name)), default=None)
-    histories = [
-        out_of_time_history(
-            pl.read_parquet(p / "history.parquet"),
-            max(filter(None, (learned_outcomes_until(p), first_list)), default=None),
-        )
-        for p in list_dirs
-        if (p / "history.parquet").is_file()
-    ]
-    timeline = list_timeline(lists, histories, cfg.score.zones)
-    early_weeks, note = early_weeks_for(cfg.label.horizon_days, early_weeks)
-    label = cfg.label
+    horizon = cfg.label.horizon_days
+    start, end = review_period(start, end, list_dirs, dataset.as_of.date(), horizon, root)
+    timeline, first_list = written_timeline(list_dirs, cfg.score.zones)
+    early_weeks, note = early_weeks_for(horizon, early_weeks)
     gone = with_reasons(
-        absences(dataset, churn_dates(dataset, label), label.grace_days, label.source),
+        absences(dataset, churn_dates(dataset, cfg.label), cfg.label.grace_days, cfg.label.source),
         dataset,
-        label.grace_days,
+        cfg.label.grace_days,
         cfg.rules.payment_trouble_days,
-    )
-    clients = dataset.tables[Table.CLIENTS]
-    info = clients.select(
-        CLIENT_ID, *[c for c in (Clients.NAME, Clients.OWNER, Clients.SEGMENT) if c in clients.columns]
-    )
-    tickets = dataset.tables.get(Table.TICKETS)
-    notices = (
-        tickets.filter(pl.col(Tickets.KIND) == "cancellation_request").select(
-            CLIENT_ID, pl.col(Tickets.OPENED_AT).alias("notice_at")
-        )
-        if tickets is not None and Tickets.KIND in tickets.columns
-        else None
     )
     review = review_churns(
         gone,
         timeline,
         start,
         end,
-        lookback_days=cfg.label.horizon_days,
+        lookback_days=horizon,
         early_weeks=early_weeks,
-        clients=info,
-        notices=notices,
+        clients=client_info(dataset.tables[Table.CLIENTS]),
+        notices=cancellation_notices(dataset.tables.get(Table.TICKETS)),
     )
     by_reason = postmortem_totals(review, "reason")
     by_family = postmortem_totals(review, "driver_family")
     hindsight = tuple(p.name for p in list_dirs if written_with_hindsight(p))
-    links = page_links(folder, "postmortem", cfg, dataset.name) if out is None else []
     # churns are known by their departure up to the data end less the label lag (and, under the inactivity
     # rule, its inactivity_days: who stopped ordering since is not a churn yet): a list whose horizon runs
     # past it has clients who will leave unseen, not stayers
     known_until = dataset.as_of.date() - timedelta(
         days=departure_lag_days(resolved_label(cfg.label, dataset.tables))
-    )
-    stayed = clients_who_stayed(
-        gone, timeline, start, end, lookback_days=cfg.label.horizon_days, known_until=known_until
     )
     html = postmortem_page(
         review,
@@ -385,10 +402,10 @@ def postmortem(
         end,
         len(list_dirs),
         hindsight,
-        cfg.label.horizon_days,
-        links,
+        horizon,
+        page_links(folder, "postmortem", cfg, dataset.name) if out is None else [],
         early_weeks=early_weeks,
-        stayed=stayed,
+        stayed=clients_who_stayed(gone, timeline, start, end, lookback_days=horizon, known_until=known_until),
         known_until=known_until,
         first_list=first_list,
     )
