@@ -922,6 +922,47 @@ def _clients_of(kept: pl.DataFrame, spec: TransactionSpec) -> tuple[pl.DataFrame
     return per_client.rename({_CUST: Clients.CLIENT_ID}).sort(CLIENT_ID), several
 
 
+def skipped_lines(lines: pl.DataFrame) -> dict[str, int]:
+    """Lines skipped per reason of :data:`SKIP_REASONS` (0 for a reason no line has)."""
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+    for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
+        skipped[reason] = n
+    return skipped
+
+
+def unreadable_log_problem(
+    frame: pl.DataFrame, lines: pl.DataFrame, spec: TransactionSpec, skipped: dict[str, int]
+) -> str | None:
+    """What to give when every line that has a customer fails on its time (or, after that, on its
+    amount): the layout of the times, plain numbers; None when some line reads."""
+    with_customer = frame.height - skipped[SKIP_REASONS[0]]
+    if with_customer and skipped[_TIME_REASON] == with_customer:
+        return (
+            f"no line has a readable time in column {spec.time!r} (e.g. {_examples(lines, frame, spec.time)}): "
+            "give its layout with --time-format, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M'"
+        )
+    if with_customer and skipped[_AMOUNT_REASON] == with_customer - skipped[_TIME_REASON]:
+        col = spec.amount or spec.price
+        return (
+            f"no line has a readable amount in column {col!r} (e.g. {_examples(lines, frame, col, _AMOUNT_REASON)}): "
+            "amounts must be plain numbers; remove currency symbols and units (one currency per file), "
+            "and give --decimal-comma for '12,50'"
+        )
+    return None
+
+
+def lines_before(lines: pl.DataFrame, until: date | None) -> pl.Series:
+    """Per line, whether it is in the log as it stood on ``until`` (strictly before that day; every line
+    without it, a line without a readable time in none)."""
+    if until is None:
+        return pl.Series([True] * lines.height, dtype=pl.Boolean)
+    return (
+        lines.select(pl.col(_TIME) < datetime(until.year, until.month, until.day))
+        .to_series()
+        .fill_null(False)
+    )
+
+
 def transactions_to_contract(
     frame: pl.DataFrame, spec: TransactionSpec, until: date | None = None
 ) -> tuple[dict[Table, pl.DataFrame], AdaptReport]:
@@ -945,32 +986,12 @@ def transactions_to_contract(
     sales = lines.select((pl.col(_AMOUNT) > 0).fill_null(False)).to_series()
     if (problem := unread_status_column(frame, spec, sales=sales)) is not None:
         raise ValueError(problem)
-    skipped = {r: 0 for r in SKIP_REASONS}
-    for reason, n in lines.group_by(_REASON).len().filter(pl.col(_REASON).is_not_null()).iter_rows():
-        skipped[reason] = n
-    # every line that has a customer fails on its time (or, after that, on its amount): say how to read it
-    with_customer = frame.height - skipped[SKIP_REASONS[0]]
-    if with_customer and skipped[_TIME_REASON] == with_customer:
-        raise ValueError(
-            f"no line has a readable time in column {spec.time!r} (e.g. {_examples(lines, frame, spec.time)}): "
-            "give its layout with --time-format, e.g. '%d/%m/%Y' or '%m/%d/%Y %H:%M'"
-        )
-    if with_customer and skipped[_AMOUNT_REASON] == with_customer - skipped[_TIME_REASON]:
-        col = spec.amount or spec.price
-        raise ValueError(
-            f"no line has a readable amount in column {col!r} (e.g. {_examples(lines, frame, col, _AMOUNT_REASON)}): "
-            "amounts must be plain numbers; remove currency symbols and units (one currency per file), "
-            "and give --decimal-comma for '12,50'"
-        )
+    skipped = skipped_lines(lines)
+    if (problem := unreadable_log_problem(frame, lines, spec, skipped)) is not None:
+        raise ValueError(problem)
     usable = lines.filter(pl.col(_REASON).is_null()).drop(_REASON)
     # the lines kept: read, and before --until; the input rows they come from (their repeats, currencies, zones)
-    before = (  # the lines of the log as it stood on --until (every line without it)
-        pl.Series([True] * lines.height, dtype=pl.Boolean)
-        if until is None
-        else lines.select(pl.col(_TIME) < datetime(until.year, until.month, until.day))
-        .to_series()
-        .fill_null(False)
-    )
+    before = lines_before(lines, until)
     kept_mask = lines.select(pl.col(_REASON).is_null()).to_series() & before
     kept = lines.filter(kept_mask).drop(_REASON)
     kept_in = frame.filter(kept_mask)
