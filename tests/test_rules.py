@@ -1049,7 +1049,7 @@ def test_price_rise_says_which_kind_of_rise_it_saw() -> None:
         "price_rise: a discount ends with the running term and nothing is booked after it"
     ]
     assert _price_rise_evidence(started) == [
-        "price_rise: the running term costs more than the plan did 91 days ago"
+        "price_rise: the running term costs more than the plan did at any time from 182 to 91 days ago"
     ]
 
 
@@ -1964,6 +1964,22 @@ def test_price_rise_fires_on_a_rise_already_started_with_nothing_booked(
 
 
 @pytest.mark.parametrize(
+    ("prices", "fires"),
+    [
+        # an auto-ship whose basket varies from term to term: 115 is 21% above the 95 running 91 days ago, not
+        # above the 110 of the term before it
+        ([110.0, 95.0, 120.0, 100.0, 115.0], False),
+        ([100.0, 95.0, 100.0, 130.0, 130.0], True),  # 130 is above every price of before: a rise
+    ],
+)
+def test_a_started_price_rise_is_above_every_price_of_before_not_above_one(
+    prices: list[float], fires: bool
+) -> None:
+    subs = _monthly_terms([(p, 1) for p in prices]).drop("quantity")
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+@pytest.mark.parametrize(
     ("term_days", "started_days_ago", "fires"),
     [
         (30, 10, True),  # a monthly plan renewed 20% up: it can leave at the next month
@@ -1994,7 +2010,8 @@ def test_the_price_rise_text_names_a_started_rise() -> None:
     assert rule_descriptions(RulesConfig(enabled=("price_rise",)))["price_rise"] == (
         "the price rises by 15% or more within 91 days, or rose so in the last 91 days (the next term booked at a "
         "higher price, a discount of 30% or more ending, or the running term, monthly or ending within 91 days, "
-        "costing that much more than the plan did 91 days ago: a monthly plan renewed at a higher price)"
+        "costing that much more than the plan did at any time in the 91 days up to 91 days ago: a monthly plan renewed "
+        "at a higher price, not a price that varies from term to term)"
     )
 
 
