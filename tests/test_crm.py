@@ -616,6 +616,36 @@ def test_a_pause_is_said_only_for_the_clients_on_a_pause() -> None:
     assert pause_sentences(ids, AS_OF, subs, "EUR", np.array([False, False, False, False])) == [None] * 4
 
 
+@pytest.mark.parametrize(
+    ("every_days", "terms", "renewal_days", "due"),
+    [
+        (28, 3, 60, False),  # an auto-ship every 4 weeks: a month, as a monthly plan
+        (42, 3, 60, False),  # every 6 weeks: a month
+        (56, 3, 60, False),  # every 8 weeks: 2 months, no longer than the 60-day window: in it all along
+        (91, 3, 60, True),  # a quarter, longer than the window: due in its last 60 days
+        (91, 3, 90, False),  # ... but no longer than a 90-day window
+        (56, 3, 30, True),  # 8 weeks under a 30-day window: due in its last 30 days
+        (56, 1, 60, True),  # a first term of 2 months (a stub pro-rated to an anniversary) repeats no cycle
+        (28, 1, 60, False),  # a first month: monthly
+    ],
+)
+def test_a_term_no_longer_than_the_renewals_window_is_a_billing_cycle_not_a_renewal_due(
+    every_days: int, terms: int, renewal_days: int, due: bool
+) -> None:
+    # deliveries back to back, the running one ending in 20 days
+    ends = [ago(-20 + every_days * k) for k in range(terms)]
+    subs = pl.DataFrame(
+        {
+            "client_id": ["box"] * terms,
+            "start_date": [end - timedelta(days=every_days) for end in ends],
+            "end_date": ends,
+            "mrr": [40.0] * terms,
+        }
+    )
+    out = term_status(["box"], AS_OF, subs, grace_days=30, renewal_days=renewal_days).row(0, named=True)
+    assert (out[Scores.RENEWAL_DAYS], out[Scores.RENEWAL_DUE]) == (20, due)
+
+
 def test_running_term_days_are_the_longest_running_terms_length() -> None:
     from churnml.scoring.reasons import running_term_days, short_term_clients
 

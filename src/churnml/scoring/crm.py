@@ -12,9 +12,10 @@ used. Columns (names in :class:`churnml.scoring.columns.Scores`):
   co-termed add-on included, x the longest of the base terms' contract lengths among them in months
   (:func:`contract_starts`: a seat change cut into an annual contract renews for the year): the next term's
   value at today's terms, a 2-year contract's two years; a term ending another day is not in it, nor does an
-  add-on's length count), ``renewal_due`` (the base terms ending that day are longer than a month and end
-  within ``renewal_days``; monthly plans renew
-  every month and would flood the view; not when a renewal is booked, nor for a pause, whose free term ends in
+  add-on's length count), ``renewal_due`` (the base terms ending that day are longer than a month, and than the
+  view's window when they repeat the term before them, :func:`billing_cycle_months`, and end within
+  ``renewal_days``; monthly plans renew every month and an auto-ship every 8 weeks every 8 weeks: they would be due
+  for their whole length and flood the view; not when a renewal is booked, nor for a pause, whose free term ends in
   the paid plan resuming), ``next_term_start`` (the start of a
   renewal booked ahead, :func:`booked_terms`: a base term beginning on or after the as-of date and no
   earlier than the client's last base term ends, less :data:`EARLY_RENEWAL_SHARE` of its length: a renewal
@@ -98,6 +99,7 @@ __all__ = [
     "TRIAL",
     "active_times",
     "back_text",
+    "billing_cycle_months",
     "booked_terms",
     "cancellation_notices",
     "days_since_end",
@@ -469,6 +471,18 @@ def notice_text(asked: date, ends: date | None, as_of: date, trial: bool = False
     return f"{said}: it takes effect when the {term} ends on {ends.isoformat()} ({when})"
 
 
+def billing_cycle_months(renewal_days: int) -> int:
+    """The longest term, in whole months as :func:`next_renewals` counts them (``_term_months``), whose end is a
+    billing cycle rather than a renewal when it repeats the term before it (as long, back to back): one no longer
+    than the renewals view's window (``score.renewal_days``), which is in that view from the day it starts, and a
+    month at least (a first term, or a stub pro-rated to an anniversary, is still a renewal). With the default 60
+    days, 2: a pet-food
+    shop's auto-ships every 8 weeks (56-day terms, 2 months) were ``renewal_due`` every day of every term (all 351
+    of its 8-weekly subscribers, 5.5% of them leaving within 90 days against 14.9%) and got the renewal play,
+    "This week" in the last 14 days of each, while its 6-weekly ones (42 days, a month) never were."""
+    return max(1, round(renewal_days / _DAYS_PER_MONTH))
+
+
 def term_status(
     client_ids: Sequence[str],
     as_of: date,
@@ -506,6 +520,7 @@ def term_status(
         Scores.RENEWAL_VALUE: pl.Float64,
         "_last_end": pl.Datetime("us"),
         "_term_months": pl.Float64,
+        "_repeats": pl.Boolean,
     }
     if subscriptions is None or subscriptions.height == 0:
         frame = ids.with_columns(
@@ -618,13 +633,19 @@ def term_status(
         back_text(b, n) if not state and b is not None else state
         for state, b, n in zip(states, backs.get_column("_back"), backs.get_column("_away"), strict=True)
     ]
-    due = (pl.col(Scores.RENEWAL_DAYS) <= renewal_days) & (pl.col("_term_months") > 1)
+    ends_soon = pl.col(Scores.RENEWAL_DAYS) <= renewal_days
+    # a term as long as the one before it and no longer than the renewals view's window is in the view from its
+    # first day: its end is the client's billing cycle (an auto-ship every 8 weeks), not a renewal to prepare
+    cycle = pl.col("_repeats").fill_null(False) & (
+        pl.col("_term_months") <= billing_cycle_months(renewal_days)
+    )
+    due = ends_soon & (pl.col("_term_months") > 1) & ~cycle
     return frame.select(
         CLIENT_ID,
         pl.col(Scores.RENEWAL_DATE),
         pl.col(Scores.RENEWAL_DAYS),
         pl.col(Scores.RENEWAL_VALUE),
-        # a monthly plan renews every month: only longer terms make the renewals view; a renewal booked
+        # a monthly plan renews every month: only terms longer than the view's window make it; a renewal booked
         # ahead is done; a pause's free term ends in the paid plan resuming, no renewal
         # a trial's end is a conversion, not a renewal (its own play)
         (due & pl.col("_booked").is_null() & ~pl.col(PAUSED) & ~pl.col(TRIAL))
@@ -633,7 +654,7 @@ def term_status(
         in_grace.fill_null(False).alias(Scores.IN_GRACE),
         pl.col("_booked").alias(Scores.NEXT_TERM_START),
         pl.col(PAUSED),
-        (due & pl.col(PAUSED)).fill_null(False).alias(PAUSE_DUE),
+        (ends_soon & (pl.col("_term_months") > 1) & pl.col(PAUSED)).fill_null(False).alias(PAUSE_DUE),
         pl.col(TRIAL),
     ).with_columns(pl.Series(Scores.TERM_STATE, states, dtype=pl.String))
 
@@ -668,7 +689,7 @@ CONTRACT_MONTHS = (1, 3, 6, 12, 24, 36)
 
 
 def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
-    """``[client_id, renewal_date, renewal_value, _term_months]`` from the client's terms started before
+    """``[client_id, renewal_date, renewal_value, _term_months, _repeats]`` from the client's terms started before
     ``cut`` (``known``), one row per client with a base term running at ``cut`` (ending at or after it): the
     next renewal is the earliest end among its running base terms longer than a month (a household's motor
     policy renewing in 7 days beside a home policy renewing in 6 months: the motor one; it was the last end,
@@ -678,7 +699,9 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     next renewal (no row: ``renewal_date`` null), whatever add-on runs on: the add-on's end renews nothing
     the client is a customer by (it read as the renewal of a client whose plan had lapsed). What renews: the
     terms ending that day (a co-termed add-on too), for the longest of the base terms' lengths among them
-    (``_term_months``: an annual add-on ending with a monthly plan renews for the plan's month)."""
+    (``_term_months``: an annual add-on ending with a monthly plan renews for the plan's month); ``_repeats``: each
+    renewing base term is as long, in months, as the base term that ended the day it started (its billing cycle,
+    :func:`billing_cycle_months`)."""
     # a base term's length is its contract's: from the start its end renews a whole number of months after
     # (contract_starts: a seat change cut into an annual contract renews for the year, not for its stub)
     months = (
@@ -700,8 +723,30 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     # a client that never had a base term: its add-ons are its terms (labels.customer_terms)
     base = ~addon | addon.all().over(CLIENT_ID)
     known = known.with_columns(pl.col(CLIENT_ID).cast(pl.String)).with_columns(base.alias("_base"))
+    # the base term before, ending the day a term starts, and its own length in months: a term as long as the one
+    # before it repeats the client's billing cycle (an auto-ship every 8 weeks), where a first term or a stub
+    # pro-rated to an anniversary does not
+    own_months = (
+        (
+            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
+            / _DAYS_PER_MONTH
+        )
+        .round(0)
+        .clip(lower_bound=1)
+    )
+    before = (
+        known.filter(pl.col("_base"))
+        .select(
+            CLIENT_ID,
+            pl.col(Subscriptions.END_DATE).alias(Subscriptions.START_DATE),
+            own_months.alias("_before"),
+        )
+        .unique([CLIENT_ID, Subscriptions.START_DATE], keep="any")
+    )
     terms = (
         known.filter(pl.col(Subscriptions.END_DATE) >= cut)
+        .join(before, on=[CLIENT_ID, Subscriptions.START_DATE], how="left")
+        .with_columns((pl.col("_before") == own_months).fill_null(False).alias("_repeats"))
         .join(
             contract_starts(known.filter(pl.col("_base")), cut),
             on=[CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE],
@@ -730,6 +775,7 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
             pl.col("_end").first().alias(Scores.RENEWAL_DATE),
             (pl.col(Subscriptions.MRR).sum() * base_months).cast(pl.Float64).alias(Scores.RENEWAL_VALUE),
             base_months.alias("_term_months"),
+            pl.col("_repeats").filter(pl.col("_base")).all().alias("_repeats"),
         )
     )
 
