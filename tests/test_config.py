@@ -171,6 +171,21 @@ def test_the_readmes_app_config_loads_and_says_what_it_means(tmp_path) -> None:
     assert cfg.playbooks.urgency["red"]["A"] == "This week"  # no "with management"
 
 
+def test_the_readmes_app_config_says_the_subscription_rules_plays_its_own_way(tmp_path) -> None:
+    # with a subscriptions table the rules contraction, price_rise and term_lapsed fire too: a pet-food shop's
+    # analyst who took this config had 13 auto-ship customers who chose a slower delivery told "Account review: ask
+    # why they cut seats or plan, and what would win it back"
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("**A consumer app or a shop.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "app.yaml").write_text(block)
+    rules, shipped = load_config(tmp_path / "app.yaml").playbooks.rules, load_config(None).playbooks.rules
+    said = ("contraction", "price_rise", "term_lapsed")
+    assert [r for r in said if rules[r] == shipped[r]] == []
+    assert [r for r in said if any(w in rules[r].task for w in ("seats", "call", "Account review"))] == []
+
+
 @pytest.mark.parametrize(
     ("facts", "action", "role", "basis"),
     [
