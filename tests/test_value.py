@@ -1024,3 +1024,49 @@ def test_a_trialist_is_weighed_against_its_conversion_not_an_arr_of_0(complaints
     out = keep_flags(valued, pl.DataFrame({"client_id": ids}), tickets, None, date(2024, 6, 3), CFG, "EUR")
     assert out.get_column(Scores.NOT_WORTH_KEEPING_REASON).to_list() == ["", "", reason]
     assert out.get_column(Scores.NOT_WORTH_KEEPING).to_list() == [False, False, bool(reason)]
+
+
+def _deliveries(client: str, every_days: int, n: int, price: float, mrr: float) -> tuple[list, list]:
+    """``n`` terms of ``every_days`` back to back from 2026-01-05 at ``mrr``, each charged ``price`` at its start:
+    (subscriptions rows, payments rows)."""
+    starts = [datetime(2026, 1, 5) + timedelta(days=every_days * k) for k in range(n)]
+    terms = [(client, a, a + timedelta(days=every_days), mrr) for a in starts]
+    paid = [(client, f"{client}-{k}", a + timedelta(hours=4), price, "paid") for k, a in enumerate(starts)]
+    return terms, paid
+
+
+def _term_tables(*clients: tuple[list, list]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    terms = [row for t, _ in clients for row in t]
+    paid = [row for _, p in clients for row in p]
+    # the payments log runs past every term (a last order after them) and began before them
+    paid += [("z", "z-0", datetime(2026, 1, 1), 5.0, "paid"), ("z", "z-1", datetime(2027, 6, 1), 5.0, "paid")]
+    subs = pl.DataFrame(terms, schema=["client_id", "start_date", "end_date", "mrr"], orient="row")
+    pays = pl.DataFrame(paid, schema=["client_id", "invoice_id", "paid_at", "amount", "status"], orient="row")
+    return subs, pays
+
+
+def test_an_mrr_holding_each_terms_price_is_said() -> None:
+    """An auto-ship every 8 weeks at 60 a delivery, written with mrr 60 (the delivery's price) where its monthly
+    amount is 60 x 30.44 / 56 = 32.61: its ARR would read 720 a year for the 391 it brings."""
+    from churnml.scoring.value import term_prices_note
+
+    priced = [_deliveries(f"p{i}", 56, 3, 60.0, 60.0) for i in range(7)]  # 21 terms priced
+    monthly = [_deliveries(f"m{i}", 56, 3, 60.0, 32.61) for i in range(7)]  # 21 terms at their monthly amount
+    yearly = [_deliveries(f"y{i}", 365, 1, 12_000.0, 1_000.0) for i in range(21)]  # a year paid up front
+    note = term_prices_note(*_term_tables(*priced), "EUR")
+    assert note is not None and note.startswith(
+        "subscriptions.mrr: 21 of the 21 paid terms that are not a month long and whose orders the payments show "
+        "were charged about their mrr, not mrr x their length in months (e.g. p0 from 2026-01-05, 56 days, mrr "
+        "EUR 60.00, ordered EUR 60.00;"
+    )
+    assert note.endswith(
+        "mrr looks like each term's price. mrr is the term's monthly amount (a term of 56 days charged 60 has mrr 60 "
+        "x 30.44 / 56 = 32.61; a year of 12,000 has 1,000): the ARR (12 x mrr), revenue at risk, value tiers and "
+        "renewal values read it as a month's, 12 x the days of a term / 365.25 times a client's year (1.84 x at 56 "
+        "days)"
+    )
+    assert term_prices_note(*_term_tables(*monthly), "EUR") is None
+    assert term_prices_note(*_term_tables(*yearly), "EUR") is None
+    assert term_prices_note(*_term_tables(*priced[:6]), "EUR") is None  # 18 terms: too few to say
+    more = [_deliveries(f"n{i}", 56, 3, 60.0, 32.61) for i in range(7)]
+    assert term_prices_note(*_term_tables(*priced, *monthly, *more), "EUR") is None  # a third of them

@@ -200,7 +200,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     would read as every young client stalled (:func:`churnml.scoring.crm.onboarding_rhythm_note`), event rows that
     hold a period's occurrences (:func:`churnml.features.usage.lumped_counts_note`: a month's meter readings as one
     row with a count, which a 28-day window holds whole or not at all), the shipped
-    B2B playbook for clients without an owner (:func:`churnml.scoring.playbook.b2b_playbook_note`), and rows
+    B2B playbook for clients without an owner (:func:`churnml.scoring.playbook.b2b_playbook_note`), a
+    subscriptions ``mrr`` that holds each term's price rather than its monthly amount
+    (:func:`churnml.scoring.value.term_prices_note`: an 8-week auto-ship's delivery price), and rows
     repeated in every column of events, payments, subscriptions, communications or tickets
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
@@ -241,7 +243,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     from churnml.scoring.crm import onboarding_rhythm_note
     from churnml.scoring.playbook import b2b_playbook_note
     from churnml.scoring.rules import unreachable_no_activity_note
-    from churnml.scoring.value import refunds_beyond_paid_note
+    from churnml.scoring.value import refunds_beyond_paid_note, term_prices_note
 
     names = event_names(dataset, folder)
     counts = {name: n for name, (n, _) in names.items()}
@@ -302,6 +304,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     # a shop's refunded orders written as the contract's refunds: each takes a purchase's worth again
     refunds = refunds_beyond_paid_note(dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
     notes += [refunds] if refunds else []
+    # an 8-week auto-ship's delivery price written as its mrr: its ARR 1.84 x its year, without a word
+    prices = term_prices_note(subscriptions, dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
+    notes += [prices] if prices else []
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
     # 'restaurant' and 'Restaurant': two segments in the report and the metrics, two owner sections
     notes += spelling_variants_notes(clients) if clients is not None else []

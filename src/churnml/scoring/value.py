@@ -109,6 +109,8 @@ __all__ = [
     "retained_years",
     "revenue_churn_rate",
     "stake_arr",
+    "term_orders",
+    "term_prices_note",
     "ticket_window_words",
     "tier_cuts",
     "value_table",
@@ -282,6 +284,106 @@ def refunds_beyond_paid_note(payments: pl.DataFrame | None, currency: str, shown
         "financial status: the order's money came and went), each such row takes that much again from the "
         "client's other orders: write the order as 'paid' and its refund in a row of its own (invoice_id "
         "<order>-refund), or leave the order out"
+    )
+
+
+# a term within this share of a month of a month long is monthly: its price and its mrr are the same number
+_MONTHLY_SHARE = 0.2
+# terms this many days either side of a start or an end: a charge retried or taken a few days early
+_CHARGE_SLACK_DAYS = 3
+# term_prices_note speaks from this many checked terms on, when at least this share of them read as prices
+TERM_PRICES_LEAST, TERM_PRICES_SHARE = 20, 0.5
+
+
+def term_orders(subscriptions: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, start_date, end_date, mrr, _months, _ordered]``: per paid term (``mrr`` above 0) that is not
+    about a month long (its length in months, ``_months``, off 1 by more than :data:`_MONTHLY_SHARE`: 8 weeks, a
+    quarter, a year) and that the payments log covers (it began at least :data:`_CHARGE_SLACK_DAYS` before the
+    term and runs past its end), the client's orders (:func:`churnml.labels.orders`, placed at
+    :func:`churnml.labels.order_placed_at`) from that many days before its start to that many days before its
+    end, summed (``_ordered``; terms without an order left out): what the term was charged, whatever the billing
+    (a year up front, twelve monthly invoices). A monthly ``mrr`` gives ``_ordered`` near ``mrr x _months``; a term
+    whose ``mrr`` holds its price near ``mrr``. One row per such term."""
+    from churnml.labels import order_placed_at, orders
+
+    slack = timedelta(days=_CHARGE_SLACK_DAYS)
+    placed = orders(payments).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        order_placed_at(payments.columns).alias("_at"),
+        pl.col(Payments.AMOUNT).cast(pl.Float64),
+    )
+    if placed.height == 0:
+        return pl.DataFrame(
+            schema={
+                CLIENT_ID: pl.String,
+                Subscriptions.START_DATE: pl.Datetime("us"),
+                Subscriptions.END_DATE: pl.Datetime("us"),
+                Subscriptions.MRR: pl.Float64,
+                "_months": pl.Float64,
+                "_ordered": pl.Float64,
+            }
+        )
+    first, last = placed.get_column("_at").min(), placed.get_column("_at").max()
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    terms = (
+        subscriptions.select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            start.cast(pl.Datetime("us")),
+            end.cast(pl.Datetime("us")),
+            pl.col(Subscriptions.MRR).cast(pl.Float64),
+        )
+        .with_columns(((end - start).dt.total_days() / (_DAYS_PER_YEAR / 12)).alias("_months"))
+        .filter(
+            (pl.col(Subscriptions.MRR) > 0)
+            & ((pl.col("_months") - 1).abs() > _MONTHLY_SHARE)
+            & (start - slack >= first)
+            & (end <= last)
+        )
+    )
+    return (
+        terms.join(placed, on=CLIENT_ID)
+        .filter((pl.col("_at") >= start - slack) & (pl.col("_at") < end - slack))
+        .group_by(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR, "_months")
+        .agg(pl.col(Payments.AMOUNT).sum().alias("_ordered"))
+        .sort(CLIENT_ID, Subscriptions.START_DATE)
+    )
+
+
+def term_prices_note(
+    subscriptions: pl.DataFrame | None, payments: pl.DataFrame | None, currency: str, shown: int = 3
+) -> str | None:
+    """A note when ``subscriptions.mrr`` reads as each term's price, not its monthly amount: of the terms that
+    are not a month long and whose orders the payments show (:func:`term_orders`), at least
+    :data:`TERM_PRICES_SHARE` (and :data:`TERM_PRICES_LEAST`) were charged nearer their ``mrr`` than ``mrr`` x
+    their length in months. An auto-ship every 8 weeks written with its delivery's price as ``mrr`` reads 12
+    deliveries a year where it makes 6.5: its ARR, revenue at risk, value tier and renewal value 1.84 times its
+    year (a pet-food shop's 8-weekly customers: ARR 1.84 x, its 2-weekly ones 0.46 x). Said by ``validate`` and
+    ``train``. None without both tables, or when the terms read as monthly amounts."""
+    if subscriptions is None or payments is None or not subscriptions.height or not payments.height:
+        return None
+    terms = term_orders(subscriptions, payments)
+    if terms.height < TERM_PRICES_LEAST:
+        return None
+    ratio = pl.col("_ordered") / pl.col(Subscriptions.MRR)
+    # nearer its mrr than mrr x its months, on a log scale (a year billed 12,000 up front against mrr 1,000: 12)
+    priced = terms.filter(ratio.log().abs() < (ratio / pl.col("_months")).log().abs())
+    if priced.height < TERM_PRICES_SHARE * terms.height:
+        return None
+    days = priced.select((pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days())
+    lengths = sorted({int(days.to_series().min()), int(days.to_series().max())})
+    examples = "; ".join(
+        f"{c} from {a:%Y-%m-%d}, {(b - a).days} days, mrr {currency} {m:,.2f}, ordered {currency} {o:,.2f}"
+        for c, a, b, m, _, o in priced.head(shown).iter_rows()
+    )
+    month, longest = _DAYS_PER_YEAR / 12, lengths[-1]
+    factors = ", ".join(f"{12 * n / _DAYS_PER_YEAR:.2f} x at {n} days" for n in lengths)
+    return (
+        f"subscriptions.mrr: {priced.height:,} of the {terms.height:,} paid terms that are not a month long and "
+        f"whose orders the payments show were charged about their mrr, not mrr x their length in months (e.g. "
+        f"{examples}): mrr looks like each term's price. mrr is the term's monthly amount (a term of {longest} days "
+        f"charged 60 has mrr 60 x {month:.2f} / {longest} = {60 * month / longest:,.2f}; a year of 12,000 has "
+        f"1,000): the ARR (12 x mrr), revenue at risk, value tiers and renewal values read it as a month's, "
+        f"12 x the days of a term / 365.25 times a client's year ({factors})"
     )
 
 
