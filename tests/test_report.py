@@ -435,6 +435,20 @@ def test_a_list_without_owners_or_terms_has_no_owner_nor_renewal_sections() -> N
     assert shown == (True, True, True, True)
 
 
+def test_a_card_without_owners_names_no_owner_in_its_action() -> None:
+    """The list writes "unassigned" as who acts (``acts``) for a client without an owner: a pet-food shop's 100
+    red and yellow cards each read "Action: ... — owner: unassigned", though no client of its list has an owner."""
+    shoppers = scores_frame().with_columns(
+        pl.lit(None, pl.String).alias(Columns.OWNER), pl.lit("unassigned").alias(Columns.ACTS)
+    )
+    settings: dict[str, Any] = {"as_of": AS_OF, "model_version": "7", "drifted": {}, "top_drivers": 3}
+    page = report_html(shoppers, history_frame(), max_clients=2, **settings)
+    assert ("<b>Action:</b>" in page, "owner:" in page, "unassigned" in page) == (True, False, False)
+    accounts = shoppers.with_columns(pl.Series(Columns.ACTS, ["ann", "unassigned", "unassigned"]))
+    page = report_html(accounts, history_frame(), max_clients=2, **settings)
+    assert ("<b>owner:</b> ann" in page, "<b>owner:</b> unassigned" in page) == (True, True)
+
+
 def test_a_list_without_owners_has_no_owner_column_of_unassigned() -> None:
     """A consumer app's learners have no owner: its red-and-yellow table read "unassigned" on each of its 294
     rows, and each client card "owner unassigned". With one owner the column and the card's owner are back,

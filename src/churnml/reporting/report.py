@@ -460,7 +460,8 @@ def _client_section(
     owned: bool = True,
 ) -> str:
     """One client's card; ``history``: its health per snapshot, oldest first, on ``history_dates`` (the
-    sparkline places them by date); ``owned`` False (no client of the list has an owner): no "owner unassigned"."""
+    sparkline places them by date); ``owned`` False (no client of the list has an owner): no "owner unassigned",
+    in its heading nor beside its action (who acts, ``acts``, is "unassigned" for every client then)."""
     cid = _e(row[Scores.CLIENT_ID])
     name = _e(row.get(Scores.NAME) or row[Scores.CLIENT_ID])
     drivers = []
@@ -531,7 +532,7 @@ def _client_section(
 <p><b>Early-warning rules:</b> {rules}</p>
 <details><summary>where the risk comes from: points of health lost, by area (they add up to {sum(points)})</summary><table><tr><th scope="col">area</th><th scope="col">points lost</th><th scope="col"></th></tr>{families}</table></details>
 <p><b>Action:</b> {_e(row[Scores.ACTION])}{f" — <b>role:</b> {_e(role)}" if role else ""}
-— <b>owner:</b> {_e(row[Scores.ACTS])}{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
+{f"— <b>owner:</b> {_e(row[Scores.ACTS])}" if owned else ""}{f" — <b>escalation:</b> {_e(esc)}" if esc else ""}</p>
 </div>"""
 
 
