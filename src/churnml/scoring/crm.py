@@ -82,6 +82,7 @@ __all__ = [
     "BOOKED_AFTER_A_RISE",
     "BOOKED_AT_A_RISE",
     "CANCELLATION_WITHDRAWN",
+    "COMMITMENT_DAYS",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
     "FREE_TRIAL",
@@ -904,6 +905,10 @@ def booked_terms(
 # a running term this long or shorter can be left at its end, within a month (a monthly plan): its end says little
 # about the client, and a price rise in it is one the client can act on now
 MONTHLY_TERM_DAYS = 31
+# a running term this long or longer commits the client beyond a billing cycle: 3 months or more, rounded to whole
+# months (the shortest of CONTRACT_MONTHS beyond a month: a quarter, a year); a delivery every 6 or 8 weeks is a
+# slower rhythm the client can stop at its next delivery, not a commitment
+COMMITMENT_DAYS = 76
 # the columns of running_terms_at: the length of the client's longest running base term, and the days since it began
 TERM_DAYS, TERM_AGE = "_term_days", "_term_age"
 

@@ -1574,19 +1574,21 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
 def _committed_longer(subscriptions: pl.DataFrame, since: datetime, cut: datetime) -> pl.DataFrame:
     """``[client_id]`` of the clients that ``since`` could leave within a month (their running terms all
     :data:`churnml.scoring.crm.MONTHLY_TERM_DAYS` long at most: a rolling tariff, a monthly plan) and at ``cut``
-    are committed for longer (a running term longer than that: a 12-month fixed tariff, an annual plan;
-    :func:`churnml.scoring.crm.running_commitment`), their seats (``quantity``, when the table has it) not fewer:
-    a household off its rolling tariff onto a fixed one at GBP 93 a month from 146 did not cut its plan, it
-    signed for a year (an energy supplier's 57 such households read "ask why they cut seats or plan", none of
-    whom left)."""
-    from churnml.scoring.crm import MONTHLY_TERM_DAYS, running_commitment
+    are committed for longer (a running term of :data:`churnml.scoring.crm.COMMITMENT_DAYS` or more: a 12-month
+    fixed tariff, an annual plan, a quarter; :func:`churnml.scoring.crm.running_commitment`), their seats
+    (``quantity``, when the table has it) not fewer: a household off its rolling tariff onto a fixed one at GBP 93
+    a month from 146 did not cut its plan, it signed for a year (an energy supplier's 57 such households read "ask
+    why they cut seats or plan", none of whom left). A delivery every 8 weeks after monthly ones is no commitment:
+    the client buys less often (a pet-food shop's customers moved from 2 to 4 weeks were a contraction, those moved
+    from 4 to 8 weeks, their monthly spend down as much, were not)."""
+    from churnml.scoring.crm import COMMITMENT_DAYS, MONTHLY_TERM_DAYS, running_commitment
 
     now, then = running_commitment(subscriptions, cut), running_commitment(subscriptions, since)
     return (
         now.join(then, on=CLIENT_ID, how="inner", suffix="_then")
         .filter(
             (pl.col("_term_days_then") <= MONTHLY_TERM_DAYS)
-            & (pl.col("_term_days") > MONTHLY_TERM_DAYS)
+            & (pl.col("_term_days") >= COMMITMENT_DAYS)
             & (pl.col("_quantity") >= pl.col("_quantity_then")).fill_null(True)
         )
         .select(CLIENT_ID)
