@@ -2926,7 +2926,7 @@ def test_an_order_older_than_the_window_does_not_excuse_complaints() -> None:
             False,
         ),  # off a rolling tariff onto a 12-month fixed one at its lower price: signed for a year
         (30, 30, (1, 1), True),  # a cheaper month-to-month plan: a smaller plan
-        (28, 56, (1, 1), True),  # a monthly delivery moved to every 8 weeks: buys less often, commits to nothing
+        (28, 56, (1, 1), True),  # monthly deliveries moved to every 8 weeks: no commitment
         (30, 91, (1, 1), False),  # a quarter: committed for longer
         (365, 365, (1, 1), True),  # an annual contract renewed 40% lower: a downsell
         (30, 365, (40, 20), True),  # annual now, but 20 seats of 40: a cut all the same
