@@ -742,7 +742,10 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
             pl.col(Subscriptions.END_DATE).alias(Subscriptions.START_DATE),
             own_months.alias("_before"),
         )
-        .unique([CLIENT_ID, Subscriptions.START_DATE], keep="any")
+        # two base terms ending the same day: the longer one (whichever row came first would make it depend on
+        # the file's order)
+        .group_by(CLIENT_ID, Subscriptions.START_DATE)
+        .agg(pl.col("_before").max())
     )
     terms = (
         known.filter(pl.col(Subscriptions.END_DATE) >= cut)
