@@ -809,6 +809,90 @@ def _lead_features(
     return lead
 
 
+@dataclass(frozen=True)
+class RankedDrivers:
+    """Per row, the top ``k`` groups of :func:`ranked_drivers`: ``order`` (group indices, ``(n, k)``),
+    ``total`` (each group's summed contribution, 0 where the row has fewer groups) and ``lead`` (the feature
+    index that speaks for it)."""
+
+    order: np.ndarray
+    total: np.ndarray
+    lead: np.ndarray
+
+
+def ranked_drivers(
+    contributions: np.ndarray,
+    values: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    k: int,
+    citable: np.ndarray | None = None,
+    safe: np.ndarray | None = None,
+) -> RankedDrivers:
+    """The top ``k`` groups per row: risk-raising groups first (largest first), then the others by strength;
+    for a safe client (``safe`` and below the average risk the model learned: its contributions sum under 0)
+    the risk-lowering ones first: what keeps it safe, not a client size that nudges a 0.1% risk up. Each group
+    is spoken for by its lead feature in the group's direction (:func:`_lead_features`)."""
+    below = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
+    safer = below & (False if safe is None else np.asarray(safe, dtype=bool))
+    masked = _masked(contributions, citable)
+    grouped = grouped_contributions(masked, feature_names, specs)
+    sums = grouped.sums
+    lead_sign = np.where(safer, -1.0, 1.0)[:, None]
+    key = np.where(sums * lead_sign > 0, 1e12 + np.abs(sums), np.abs(sums))
+    order = np.argsort(-key, axis=1, kind="stable")[:, :k]
+    total = np.take_along_axis(sums, order, axis=1)
+    n = len(sums)
+    lead_up = _lead_features(grouped, masked, np.ones(n), values)
+    lead_down = _lead_features(grouped, masked, -np.ones(n), values)
+    lead = np.where(
+        total > 0, np.take_along_axis(lead_up, order, axis=1), np.take_along_axis(lead_down, order, axis=1)
+    )
+    return RankedDrivers(order, total, lead)
+
+
+def _driver_sentences(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    feature_names: Sequence[str],
+    specs: Mapping[str, Any],
+    describe: Describe,
+    reference: np.ndarray | None,
+    age_reference: np.ndarray | None,
+) -> list[str]:
+    """The sentence of feature ``cols[i]`` for row ``rows[i]``: its value said (over the client's age for a
+    young client), then against the typical client's level with ``reference`` (of its age with
+    ``age_reference``: :func:`typical_said`)."""
+    names = np.asarray(list(feature_names), dtype=object)
+    index = {str(name): j for j, name in enumerate(feature_names)}
+    ages = _ages(values, feature_names)
+    bands = age_bands(ages)
+
+    def of_its_age(r: int, c: int) -> float | None:
+        if age_reference is None or bands[r] < 0:
+            return None
+        return float(age_reference[bands[r], c])
+
+    return [
+        _row_sentence(describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r])
+        + (
+            ""
+            if reference is None
+            else typical_said(
+                describe,
+                specs,
+                str(names[c]),
+                float(values[r, c]),
+                float(reference[c]),
+                ages[r],
+                of_its_age(r, c),
+            )
+        )
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+    ]
+
+
 def top_drivers(
     contributions: np.ndarray,
     feature_values: np.ndarray,
@@ -832,64 +916,22 @@ def top_drivers(
     says the typical client's level (:func:`typical_said`); with ``age_reference`` (:func:`age_band_levels`), a
     young client's level said over its age says that of the clients of its age.
     """
-    # below the average risk the model learned (its contributions sum under 0) and safe: what keeps it so
-    below = np.asarray(contributions, dtype=float)[:, : len(feature_names)].sum(axis=1) < 0
-    safer = below & (False if safe is None else np.asarray(safe, dtype=bool))
-    contributions = _masked(contributions, citable)
-    grouped = grouped_contributions(contributions, feature_names, specs)
-    sums = grouped.sums
-    n, g = sums.shape
-    # Risk-raising groups first (largest first), then the others by strength; for a safe client the
-    # risk-lowering ones first: what keeps it safe, not a client size that nudges a 0.1% risk up.
-    lead_sign = np.where(safer, -1.0, 1.0)[:, None]
-    key = np.where(sums * lead_sign > 0, 1e12 + np.abs(sums), np.abs(sums))
-    order = np.argsort(-key, axis=1, kind="stable")[:, :k]
-    total = np.take_along_axis(sums, order, axis=1)
     values = np.asarray(feature_values, dtype=float)
-    lead_up = _lead_features(grouped, contributions, np.ones(n), values)
-    lead_down = _lead_features(grouped, contributions, -np.ones(n), values)
-    lead = np.where(
-        total > 0, np.take_along_axis(lead_up, order, axis=1), np.take_along_axis(lead_down, order, axis=1)
-    )
+    ranked = ranked_drivers(contributions, values, feature_names, specs, k, citable, safe)
+    n, g = len(values), ranked.order.shape[1]
     names = np.asarray(list(feature_names), dtype=object)
-    index = {str(name): j for j, name in enumerate(feature_names)}
-    ages = _ages(values, feature_names)
-    bands = age_bands(ages)
-
-    def of_its_age(r: int, c: int) -> float | None:
-        if age_reference is None or bands[r] < 0:
-            return None
-        return float(age_reference[bands[r], c])
-
     families = np.asarray([_spec_attr(specs, name, "family", None) for name in feature_names], dtype=object)
     columns: dict[str, pl.Series] = {}
     for i in range(k):
         if i >= g:  # fewer groups than drivers: the trailing drivers are empty
-            shown = np.zeros(n, dtype=bool)
-            col, t = np.zeros(n, dtype=np.int64), np.zeros(n)
+            shown, col, t = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), np.zeros(n)
         else:
-            shown, col, t = total[:, i] != 0, lead[:, i], total[:, i]
+            shown, col, t = ranked.total[:, i] != 0, ranked.lead[:, i], ranked.total[:, i]
         rows = np.flatnonzero(shown)
         sentence = np.full(n, None, dtype=object)
-        sentence[rows] = [
-            _row_sentence(
-                describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r]
-            )
-            + (
-                ""
-                if reference is None
-                else typical_said(
-                    describe,
-                    specs,
-                    str(names[c]),
-                    float(values[r, c]),
-                    float(reference[c]),
-                    ages[r],
-                    of_its_age(r, c),
-                )
-            )
-            for r, c in zip(rows.tolist(), col[rows].tolist(), strict=True)
-        ]
+        sentence[rows] = _driver_sentences(
+            rows, col[rows], values, feature_names, specs, describe, reference, age_reference
+        )
         parts = {
             "feature": np.where(shown, names[col], None),
             "family": np.where(shown, families[col], None),
