@@ -320,6 +320,126 @@ _CALENDAR_SLACK_DAYS = 3
 _PAID_IN_WINDOW = re.compile(r"^payments_(paid|orders)_(\d+)d$")
 
 
+def quiet_drivers(
+    X_now: np.ndarray, part: np.ndarray, names: list[str], citing: Citing
+) -> dict[str, np.ndarray] | None:
+    """Per feature, the rows (of ``X_now``, this week's rows ``part`` of the list) for which it says nothing
+    about the client, so it is never cited (:func:`churnml.scoring.explain.citable_mask`'s ``uninformative``):
+    a monthly term's end, a lapsed term's echoes (MRR and seats falling 100%), a pause's silence of payments
+    and fall of MRR, a season's silence, a payment on the client's own rhythm or within its billing term, an
+    amount nothing was due for (a free trial). None when no feature is quiet for any reason."""
+    quiet: dict[str, np.ndarray] = {}
+    if _TERM_END in names:
+        term_end = X_now[:, names.index(_TERM_END)]
+        # a monthly term's end says nothing about the client; a lapsed term (negative days) does
+        quiet[_TERM_END] = citing.monthly[part] & (term_end >= 0)
+        # a lapsed term: "ended 5 days ago", not also "MRR fell 100%", "seats fell 100%"
+        lapsed = np.nan_to_num(term_end, nan=0.0) < 0
+        quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
+    if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
+        quiet |= {
+            name: citing.paused[part]
+            for name in names
+            if name in _PAYMENT_SILENCE or _PAID_IN_WINDOW.match(name)
+        }
+        # nor is its fall of MRR, seats and add-ons a downgrade: the MRR fall is said as the pause
+        # (:func:`pause_sentences`), the rest not at all
+        said_as_pause = citing.pause_said is not None
+        quiet |= {
+            name: quiet.get(name, False) | citing.paused[part]
+            for name in names
+            if _TERM_CHANGE.match(name) and not (said_as_pause and _MRR_CHANGE.match(name))
+        }
+    if citing.season is not None:  # silent for its season: its silence is no news (in either direction)
+        quiet |= {name: quiet.get(name, False) | citing.season[part] for name in names if name in _SILENCE}
+    if _SINCE_PAYMENT in names and _GAP_RATIO in names:
+        # "last payment 40 days ago" of a client that pays every 60 days is its rhythm, as its gap ratio
+        # (0.7, not cited: explain.GOOD_NEWS_CEILINGS) says: not a risk either
+        ratio = X_now[:, names.index(_GAP_RATIO)]
+        on_rhythm = np.isfinite(ratio) & (np.round(ratio, 1) <= 1.0)
+        quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | on_rhythm
+    if citing.term_days is not None:
+        term_days = citing.term_days[part]
+        quiet |= {
+            name: quiet.get(name, False) | (np.isfinite(term_days) & (term_days > int(m.group(2))))
+            for name in names
+            if (m := _PAID_IN_WINDOW.match(name))
+        }
+        if _MEAN_GAP in names:  # billed once a term: a usual gap within the term is its billing
+            gap = np.round(X_now[:, names.index(_MEAN_GAP)])  # as said, in whole days
+            quiet[_MEAN_GAP] = quiet.get(_MEAN_GAP, False) | (
+                np.isfinite(term_days) & (gap <= term_days + _CALENDAR_SLACK_DAYS)
+            )
+        # an annual term paid up front: 267 days without a payment is its rhythm, not a risk
+        if _SINCE_PAYMENT in names and citing.term_age is not None:
+            since = np.nan_to_num(X_now[:, names.index(_SINCE_PAYMENT)], nan=np.inf)
+            # paid for the running term (at its start, or invoiced up to a month before it) and not
+            # yet through it: an annual term's rhythm. A renewal never paid is still cited.
+            paid_for_it = since <= citing.term_age[part] + MONTHLY_TERM_DAYS
+            quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | (
+                np.isfinite(term_days) & (term_days > since) & paid_for_it
+            )
+    if citing.free_days is not None:
+        # nothing was due (a free trial, a free plan): nothing paid over the window, or over the days the
+        # client has existed when younger, is certain, no reason ("USD 0 paid in its first 7 days")
+        free_days = citing.free_days[part]
+        ages = X_now[:, names.index(TENURE)] if TENURE in names else np.full(len(part), np.nan)
+        for name in names:
+            if m := _PAID_IN_WINDOW.match(name):
+                zero = np.nan_to_num(X_now[:, names.index(name)], nan=1.0) <= 0
+                certain = zero & (free_days >= np.fmin(float(m.group(2)), ages))
+                quiet[name] = quiet.get(name, False) | certain
+    return quiet or None
+
+
+def _quiet_for_change(
+    quiet: dict[str, np.ndarray] | None,
+    changed: np.ndarray,
+    part: np.ndarray,
+    names: list[str],
+    citing: Citing,
+) -> dict[str, np.ndarray] | None:
+    """:func:`quiet_drivers` of the rows that have a last week (``changed``), with a paused client's MRR change
+    quiet too: before -> after has no pause sentence ("MRR ...: +0% -> -100%" unsaid)."""
+    quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
+    if citing.paused is None:
+        return quiet_changed
+    paused = citing.paused[part][changed]
+    return (quiet_changed or {}) | {
+        name: (quiet_changed or {}).get(name, False) | paused for name in names if _MRR_CHANGE.match(name)
+    }
+
+
+def _changes_said(
+    now: np.ndarray,
+    prev: np.ndarray,
+    X_now: np.ndarray,
+    X_prev: np.ndarray,
+    names: list[str],
+    specs: Any,
+    describe: Any,
+    k: int,
+    quiet: dict[str, np.ndarray] | None,
+    reference: np.ndarray | None,
+    probability_move: np.ndarray | None,
+) -> list[str]:
+    """Why each row's risk moved since last week (:func:`churnml.scoring.explain.change_reasons`), citing as
+    raising it only the features that may be (:func:`churnml.scoring.explain.citable_mask` of the ``quiet``
+    ones)."""
+    return change_reasons(
+        now,
+        prev,
+        X_now,
+        names,
+        specs,
+        describe,
+        k,
+        feature_values_before=X_prev,
+        probability_move=probability_move,
+        may_raise=citable_mask(np.ones_like(now), X_now, names, specs, reference, quiet, describe.days_of),
+    )
+
+
 def explanations(
     model: Any,
     values_now: np.ndarray,
@@ -350,7 +470,6 @@ def explanations(
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
-    term_col = names.index(_TERM_END) if _TERM_END in names else None
     for start in range(0, max(len(rows), 1), chunk):
         part = rows[start : start + chunk]
         before = prev_row[start : start + chunk]
@@ -359,70 +478,7 @@ def explanations(
         X = np.vstack([X_now, values_prev[before[changed]]]) if len(changed) else X_now
         contrib = _contributions(model, X)
         now, prev = contrib[: len(part)], contrib[len(part) :]
-        quiet: dict[str, np.ndarray] = {}
-        if term_col is not None:
-            term_end = X_now[:, term_col]
-            # a monthly term's end says nothing about the client; a lapsed term (negative days) does
-            quiet[_TERM_END] = citing.monthly[part] & (term_end >= 0)
-            # a lapsed term: "ended 5 days ago", not also "MRR fell 100%", "seats fell 100%"
-            lapsed = np.nan_to_num(term_end, nan=0.0) < 0
-            quiet |= {name: lapsed for name in _LAPSE_ECHOES if name in names}
-        if citing.paused is not None:  # a freeze bills nothing: its silence of payments is no news
-            quiet |= {
-                name: citing.paused[part]
-                for name in names
-                if name in _PAYMENT_SILENCE or _PAID_IN_WINDOW.match(name)
-            }
-            # nor is its fall of MRR, seats and add-ons a downgrade: the MRR fall is said as the pause
-            # (:func:`pause_sentences`), the rest not at all
-            said_as_pause = citing.pause_said is not None
-            quiet |= {
-                name: quiet.get(name, False) | citing.paused[part]
-                for name in names
-                if _TERM_CHANGE.match(name) and not (said_as_pause and _MRR_CHANGE.match(name))
-            }
-        if citing.season is not None:  # silent for its season: its silence is no news (in either direction)
-            quiet |= {
-                name: quiet.get(name, False) | citing.season[part] for name in names if name in _SILENCE
-            }
-        if _SINCE_PAYMENT in names and _GAP_RATIO in names:
-            # "last payment 40 days ago" of a client that pays every 60 days is its rhythm, as its gap ratio
-            # (0.7, not cited: explain.GOOD_NEWS_CEILINGS) says: not a risk either
-            ratio = X_now[:, names.index(_GAP_RATIO)]
-            on_rhythm = np.isfinite(ratio) & (np.round(ratio, 1) <= 1.0)
-            quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | on_rhythm
-        if citing.term_days is not None:
-            term_days = citing.term_days[part]
-            quiet |= {
-                name: quiet.get(name, False) | (np.isfinite(term_days) & (term_days > int(m.group(2))))
-                for name in names
-                if (m := _PAID_IN_WINDOW.match(name))
-            }
-            if _MEAN_GAP in names:  # billed once a term: a usual gap within the term is its billing
-                gap = np.round(X_now[:, names.index(_MEAN_GAP)])  # as said, in whole days
-                quiet[_MEAN_GAP] = quiet.get(_MEAN_GAP, False) | (
-                    np.isfinite(term_days) & (gap <= term_days + _CALENDAR_SLACK_DAYS)
-                )
-            # an annual term paid up front: 267 days without a payment is its rhythm, not a risk
-            if _SINCE_PAYMENT in names and citing.term_age is not None:
-                since = np.nan_to_num(X_now[:, names.index(_SINCE_PAYMENT)], nan=np.inf)
-                # paid for the running term (at its start, or invoiced up to a month before it) and not
-                # yet through it: an annual term's rhythm. A renewal never paid is still cited.
-                paid_for_it = since <= citing.term_age[part] + MONTHLY_TERM_DAYS
-                quiet[_SINCE_PAYMENT] = quiet.get(_SINCE_PAYMENT, False) | (
-                    np.isfinite(term_days) & (term_days > since) & paid_for_it
-                )
-        if citing.free_days is not None:
-            # nothing was due (a free trial, a free plan): nothing paid over the window, or over the days the
-            # client has existed when younger, is certain, no reason ("USD 0 paid in its first 7 days")
-            free_days = citing.free_days[part]
-            ages = X_now[:, names.index(TENURE)] if TENURE in names else np.full(len(part), np.nan)
-            for name in names:
-                if m := _PAID_IN_WINDOW.match(name):
-                    zero = np.nan_to_num(X_now[:, names.index(name)], nan=1.0) <= 0
-                    certain = zero & (free_days >= np.fmin(float(m.group(2)), ages))
-                    quiet[name] = quiet.get(name, False) | certain
-        quiet = quiet or None
+        quiet = quiet_drivers(X_now, part, names, citing)
         ok = citable_mask(now, X_now, names, specs, citing.reference, quiet, describe.days_of)
         lead_safe = None if safe is None else safe[part]
         chunk_drivers = top_drivers(
@@ -444,35 +500,18 @@ def explanations(
             fam[family].append(values)
         reasons: list[str | None] = [None] * len(part)
         if len(changed):
-            quiet_changed = {k: v[changed] for k, v in quiet.items()} if quiet else None
-            if (
-                citing.paused is not None
-            ):  # before -> after has no pause sentence: "MRR ...: +0% -> -100%" unsaid
-                paused = citing.paused[part][changed]
-                quiet_changed = (quiet_changed or {}) | {
-                    name: (quiet_changed or {}).get(name, False) | paused
-                    for name in names
-                    if _MRR_CHANGE.match(name)
-                }
-            text = change_reasons(
+            text = _changes_said(
                 now[changed],
                 prev,
                 X_now[changed],
+                values_prev[before[changed]],
                 names,
                 specs,
                 describe,
                 k,
-                feature_values_before=values_prev[before[changed]],
-                probability_move=None if probability_move is None else probability_move[part][changed],
-                may_raise=citable_mask(
-                    np.ones_like(now[changed]),
-                    X_now[changed],
-                    names,
-                    specs,
-                    citing.reference,
-                    quiet_changed,
-                    describe.days_of,
-                ),
+                _quiet_for_change(quiet, changed, part, names, citing),
+                citing.reference,
+                None if probability_move is None else probability_move[part][changed],
             )
             for i, reason in zip(changed.tolist(), text, strict=True):
                 reasons[i] = reason
