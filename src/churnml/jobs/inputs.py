@@ -208,112 +208,147 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
     column naming one, the currency they are read as, :func:`churnml.contract.validation.unmarked_currency_note`).
     ``folder``: where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
-    from churnml.contract.io import dataset_files
-    from churnml.contract.schemas import Table
-    from churnml.contract.validation import currency_notes, spelling_variants_notes, unmarked_currency_note
-    from churnml.features.account import other_signals_note
-    from churnml.features.payments import late_payments_note
+    names = event_names(dataset, folder)
+    counts = {name: n for name, (n, _) in names.items()}
+    firsts = {name: first for name, (_, first) in names.items()}
+    subscriptions = subscriptions_of(dataset, folder, cfg)
+    return [
+        *event_kind_notes(dataset, cfg, folder, counts, firsts),
+        *subscription_notes(dataset, cfg, subscriptions),
+        *timing_notes(dataset, cfg, folder, firsts),
+        *repeated_rows_notes(dataset),
+        *money_and_signal_notes(dataset, cfg, folder, subscriptions),
+        *client_notes(dataset, cfg),
+        *rhythm_notes(dataset, cfg, subscriptions),
+    ]
+
+
+def _said(*notes: str | None) -> list[str]:
+    return [n for n in notes if n]
+
+
+def event_kind_notes(
+    dataset: Any, cfg: Config, folder: Path | None, counts: dict[str, int], firsts: dict[str, Any]
+) -> list[str]:
+    """Of the event names (``counts`` rows and ``firsts`` first day per name): names no feature counts, kinds
+    new late in the log, names that read like trouble, leaving or a subscriber's notice."""
     from churnml.features.usage import (
         event_name_notes,
         friction_hint,
         leaving_hint,
-        lumped_counts_note,
         new_event_kinds_note,
         notice_hint,
     )
-    from churnml.labels import (
-        activity_day_gaps,
-        activity_times,
-        churns_before_creation_note,
-        dormant_clients_note,
-        fast_rhythm_note,
-        free_terms_note,
-        inactivity_activity,
-        late_behaviour_note,
-        late_returns_note,
-        pauses_past_horizon_note,
-        regular_rhythm_note,
-        resolved_label,
-        slow_rhythm_note,
-        termless_clients_note,
-        unknown_activity_events_note,
-        unrecorded_lapses_note,
-        unrenewed_terms_note,
-    )
-    from churnml.scoring.crm import onboarding_rhythm_note
-    from churnml.scoring.playbook import b2b_playbook_note
-    from churnml.scoring.rules import unreachable_no_activity_note
-    from churnml.scoring.value import refunds_beyond_paid_note, term_prices_note
 
-    names = event_names(dataset, folder)
-    counts = {name: n for name, (n, _) in names.items()}
-    firsts = {name: first for name, (_, first) in names.items()}
-    notes = (
+    return (
         event_name_notes(counts, cfg.features)
         + new_event_kinds_note(counts, firsts, _events_began(dataset, firsts), cfg.features)
         + friction_hint(counts, cfg.features)
         + leaving_hint(counts, cfg.data.churn_events)
         + notice_hint(counts, notices_recorded(dataset, folder, cfg))
     )
-    subscriptions = subscriptions_of(dataset, folder, cfg)
-    if subscriptions is not None:
-        terms = unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days)
-        notes += [n for n in (terms, free_terms_note(subscriptions)) if n]
-        clients = dataset.tables.get(Table.CLIENTS)
-        # said under the subscriptions label only (auto takes it with a subscriptions table): the churns and
-        # inactivity labels list a client from its first order, with or without a term
-        by_terms = resolved_label(cfg.label, [Table.SUBSCRIPTIONS, *dataset.tables]).source == "subscriptions"
-        termless = (
-            termless_clients_note(clients, subscriptions, dataset.tables.get(Table.PAYMENTS))
-            if clients is not None and by_terms
-            else None
-        )
-        notes += [termless] if termless else []
-        # a break the whole business takes between terms (a school's summer) read as everyone churning
-        breaks = late_returns_note(subscriptions, dataset.as_of, cfg.label.grace_days) if by_terms else None
-        notes += [breaks] if breaks else []
-        if cfg.label.source == "churns":
-            churns = dataset.tables.get(Table.CHURNS)
-            lapses = unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days)
-            notes += [lapses] if lapses else []
+
+
+def subscription_notes(dataset: Any, cfg: Config, subscriptions: Any | None) -> list[str]:
+    """Of the subscriptions table: whole subscriptions rather than terms, many clients on free terms only,
+    and under the subscriptions label clients without a term and a break the whole business takes between
+    terms; under the churns label, lapses no churn records."""
+    from churnml.contract.schemas import Table
+    from churnml.labels import (
+        free_terms_note,
+        late_returns_note,
+        resolved_label,
+        termless_clients_note,
+        unrecorded_lapses_note,
+        unrenewed_terms_note,
+    )
+
+    if subscriptions is None:
+        return []
+    notes = _said(unrenewed_terms_note(subscriptions, dataset.as_of, cfg.label.grace_days))
+    notes += _said(free_terms_note(subscriptions))
+    clients = dataset.tables.get(Table.CLIENTS)
+    # said under the subscriptions label only (auto takes it with a subscriptions table): the churns and
+    # inactivity labels list a client from its first order, with or without a term
+    by_terms = resolved_label(cfg.label, [Table.SUBSCRIPTIONS, *dataset.tables]).source == "subscriptions"
+    if clients is not None and by_terms:
+        notes += _said(termless_clients_note(clients, subscriptions, dataset.tables.get(Table.PAYMENTS)))
+    # a break the whole business takes between terms (a school's summer) read as everyone churning
+    if by_terms:
+        notes += _said(late_returns_note(subscriptions, dataset.as_of, cfg.label.grace_days))
+    if cfg.label.source == "churns":
+        churns = dataset.tables.get(Table.CHURNS)
+        notes += _said(unrecorded_lapses_note(subscriptions, churns, dataset.as_of, cfg.label.grace_days))
+    return notes
+
+
+def timing_notes(dataset: Any, cfg: Config, folder: Path | None, firsts: dict[str, Any]) -> list[str]:
+    """Behaviour logs that begin late (said as training moves its first snapshot) and late payments."""
+    from churnml.features.payments import late_payments_note
+    from churnml.labels import late_behaviour_note
+
     dated = dated_tables(dataset, folder, cfg, firsts) if cfg.snapshots.start is None else {}
     late = late_behaviour_note(dated, cfg.snapshots.min_history_days) if dated else None
     if late:  # said as training does it: from the behaviour logs' start, when that still labels a snapshot
         late = late_behaviour_note(dated, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg))
-    notes += [late] if late else []
-    late_payments = late_payments_note(dataset)
-    notes += [late_payments] if late_payments else []
-    # an export appended twice doubles the events' counts, and the payments' revenue and ARR, without a word
+    return _said(late, late_payments_note(dataset))
+
+
+def repeated_rows_notes(dataset: Any) -> list[str]:
+    """Rows repeated in every column of events, payments, subscriptions, communications or tickets: an
+    export appended twice doubles the events' counts, and the payments' revenue and ARR, without a word."""
+    from churnml.contract.schemas import Table
+
+    notes: list[str] = []
     for table in (Table.EVENTS, Table.PAYMENTS, Table.SUBSCRIPTIONS, Table.COMMUNICATIONS, Table.TICKETS):
         frame = dataset.tables.get(table)
         checked = frame is not None and 0 < frame.height <= _REPEATS_CHECKED_ROWS
-        repeated = repeated_rows_note(frame, table) if checked else None
-        notes += [repeated] if repeated else []
-    # amounts converted from several currencies (data.currency_rates), or the one currency they are in, or
-    # the currency they are read as without a column that names one
-    notes += currency_notes(dataset.repairs.counts)
+        notes += _said(repeated_rows_note(frame, table) if checked else None)
+    return notes
+
+
+def money_and_signal_notes(
+    dataset: Any, cfg: Config, folder: Path | None, subscriptions: Any | None
+) -> list[str]:
+    """The money tables' currencies (converted at ``data.currency_rates``, the one they are in, or the one they
+    are read as without a column naming one), account signals of unknown kinds, refunds beyond what was paid
+    (a shop's refunded orders written as the contract's refunds) and an ``mrr`` holding each term's price (an
+    8-week auto-ship's delivery price: its ARR 1.84 x its year)."""
+    from churnml.contract.io import dataset_files
+    from churnml.contract.schemas import Table
+    from churnml.contract.validation import currency_notes, unmarked_currency_note
+    from churnml.features.account import other_signals_note
+    from churnml.scoring.value import refunds_beyond_paid_note, term_prices_note
+
+    notes = currency_notes(dataset.repairs.counts)
     files = dataset_files(Path(folder)) if folder is not None and not dataset.tables else {}
     money = [t for t in (Table.PAYMENTS, Table.SUBSCRIPTIONS) if t in dataset.tables or t in files]
-    unmarked = unmarked_currency_note(
-        money, dataset.repairs.counts, cfg.data.currency_rates, cfg.score.currency
-    )
-    notes += [unmarked] if unmarked else []
     signals = dataset.tables.get(Table.SIGNALS)
-    others = other_signals_note(signals) if signals is not None and signals.height else None
-    notes += [others] if others else []
-    # a shop's refunded orders written as the contract's refunds: each takes a purchase's worth again
-    refunds = refunds_beyond_paid_note(dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
-    notes += [refunds] if refunds else []
-    # an 8-week auto-ship's delivery price written as its mrr: its ARR 1.84 x its year, without a word
-    prices = term_prices_note(subscriptions, dataset.tables.get(Table.PAYMENTS), cfg.score.currency)
-    notes += [prices] if prices else []
+    payments = dataset.tables.get(Table.PAYMENTS)
+    return notes + _said(
+        unmarked_currency_note(money, dataset.repairs.counts, cfg.data.currency_rates, cfg.score.currency),
+        other_signals_note(signals) if signals is not None and signals.height else None,
+        refunds_beyond_paid_note(payments, cfg.score.currency),
+        term_prices_note(subscriptions, payments, cfg.score.currency),
+    )
+
+
+def client_notes(dataset: Any, cfg: Config) -> list[str]:
+    """Spelling variants of a segment or owner ('restaurant' and 'Restaurant': two segments, two owner
+    sections), churns before a client's creation, a product used on a rhythm that ``onboarding_stalled``
+    would read as every young client stalled (monthly meter readings), a period's occurrences lumped into one
+    event row, and the shipped B2B playbook told to clients without an account team."""
+    from churnml.contract.schemas import Table
+    from churnml.contract.validation import spelling_variants_notes
+    from churnml.features.usage import lumped_counts_note
+    from churnml.labels import churns_before_creation_note
+    from churnml.scoring.crm import onboarding_rhythm_note
+    from churnml.scoring.playbook import b2b_playbook_note
+
     churns, clients = dataset.tables.get(Table.CHURNS), dataset.tables.get(Table.CLIENTS)
-    # 'restaurant' and 'Restaurant': two segments in the report and the metrics, two owner sections
-    notes += spelling_variants_notes(clients) if clients is not None else []
+    notes = spelling_variants_notes(clients) if clients is not None else []
     if churns is not None and clients is not None:
-        early = churns_before_creation_note(churns, clients)
-        notes += [early] if early else []
-    # a product used on a monthly rhythm (meter readings) read as every young client's onboarding stalled
+        notes += _said(churns_before_creation_note(churns, clients))
     onboarding = onboarding_rhythm_note(
         clients,
         dataset.tables.get(Table.EVENTS),
@@ -325,33 +360,52 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         payments=dataset.tables.get(Table.PAYMENTS),
         subscriptions=dataset.tables.get(Table.SUBSCRIPTIONS),
     )
-    notes += [onboarding] if onboarding else []
-    # a month's meter readings written as one row with a count: a 28-day window holds a month's use or none
-    lumped = lumped_counts_note(dataset.tables.get(Table.EVENTS), cfg.rules.usage_drop_days)
-    notes += [lumped] if lumped else []
-    # riders or shoppers without an account team, told to hold a quarterly business review
-    b2b = b2b_playbook_note(clients, cfg.playbooks) if clients is not None else None
-    notes += [b2b] if b2b else []
-    if any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
-        label = resolved_label(cfg.label, dataset.tables)
-        inactive = label.source in ("inactivity", "mixed")  # mixed: the orders outside term spells
-        gaps = (
-            activity_day_gaps(inactivity_activity(dataset, label)) if inactive else None
-        )  # the rhythm notes read them
-        rhythm = regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None
-        slow = slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
-        fast = fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None
-        paused = pauses_past_horizon_note(gaps, label.horizon_days) if gaps is not None else None
-        idle = unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days)
-        dormant = (
-            dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
-            if label.source == "churns" and subscriptions is None
-            else None
-        )
+    return notes + _said(
+        onboarding,
+        lumped_counts_note(dataset.tables.get(Table.EVENTS), cfg.rules.usage_drop_days),
+        b2b_playbook_note(clients, cfg.playbooks) if clients is not None else None,
+    )
+
+
+def rhythm_notes(dataset: Any, cfg: Config, subscriptions: Any | None) -> list[str]:
+    """Under the inactivity (and mixed) label, the clients' rhythms against the label: regular about as long as
+    the horizon, slower or far faster than ``label.inactivity_days``, pauses past the horizon; a no-activity rule
+    that can never fire; under the churns label without terms, dormant clients; activity events no row has."""
+    from churnml.contract.schemas import Table
+    from churnml.labels import (
+        activity_day_gaps,
+        activity_times,
+        dormant_clients_note,
+        fast_rhythm_note,
+        inactivity_activity,
+        pauses_past_horizon_note,
+        regular_rhythm_note,
+        resolved_label,
+        slow_rhythm_note,
+        unknown_activity_events_note,
+    )
+    from churnml.scoring.rules import unreachable_no_activity_note
+
+    if not any(t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)):
+        return []
+    label = resolved_label(cfg.label, dataset.tables)
+    inactive = label.source in ("inactivity", "mixed")  # mixed: the orders outside term spells
+    gaps = (
+        activity_day_gaps(inactivity_activity(dataset, label)) if inactive else None
+    )  # the rhythm notes read them
+    churns = dataset.tables.get(Table.CHURNS)
+    return _said(
+        regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None,
+        slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None,
+        fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None,
+        pauses_past_horizon_note(gaps, label.horizon_days) if gaps is not None else None,
+        unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days),
+        dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
+        if label.source == "churns" and subscriptions is None
+        else None,
         # a listed activity event no row has (a typo, another export's name): nothing would count as activity
-        unknown = unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events)
-        notes += [n for n in (rhythm, slow, fast, paused, idle, dormant, unknown) if n]
-    return notes
+        unknown_activity_events_note(dataset.tables.get(Table.EVENTS), label.activity_events),
+    )
 
 
 def labeled_table(dataset: Any, cfg: Config, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
