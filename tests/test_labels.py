@@ -1505,6 +1505,32 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
     assert slow_rhythm_note(activity_day_gaps(activity), inactivity) == expected
 
 
+def test_a_booking_weeks_before_each_recall_visit_does_not_hide_a_slow_rhythm():
+    """A dental chain's patients on a 6-month recall book each check-up 21 days ahead and come back 182 days after
+    it: their activity days are 21 and 161 days apart, the median gap 21 (or 91 with four days), and under
+    label.inactivity_days 90 the slow note said nothing while each patient fell off the list 90 days after a
+    visit. The rhythm they come back at (activity_day_gaps' _return) is 161 days: said, 1.5 x that in weeks."""
+    from churnml.labels import activity_day_gaps, slow_rhythm_note
+
+    visits = [D(2025, 1, 6, 10) + timedelta(days=182 * k) for k in range(3)]
+    patients = pl.DataFrame(
+        {
+            "client_id": [f"p{c}" for c in range(30) for _ in visits for _ in (0, 1)],
+            "_at": [t - timedelta(days=lead) for _ in range(30) for t in visits for lead in (21, 0)],
+        },
+        schema={"client_id": pl.String, "_at": DT},
+    )
+    gaps = activity_day_gaps(patients)
+    assert gaps.filter(pl.col("client_id") == "p0").select("_med", "_return").row(0) == (21.0, 161.0)
+    assert slow_rhythm_note(gaps, 90) == (
+        "label: 30 of the 30 clients with 2 activity days or more (100%) usually go 90 days or longer "
+        "between two (typically 161 days): under label.inactivity_days (90) each of their quiet spells "
+        "reads as leaving, so they are labeled gone between orders, left off the weekly list and put on "
+        "the win-back list while they still buy. If that is their rhythm, raise it "
+        "(label.inactivity_days: 245, and rules.no_activity_days under it)"
+    )
+
+
 @pytest.mark.parametrize(
     ("fast", "gaps", "monthly", "inactivity", "expected"),
     [

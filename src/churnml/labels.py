@@ -1163,14 +1163,16 @@ def slow_rhythm_note(
     the weekly list and put on the win-back list while they still buy.
 
     ``gaps``: :func:`activity_day_gaps`. Per client with at least 2 activity days (a young log holds two
-    orders of a twice-a-year buyer at most), the median gap between consecutive days;
-    the note comes when ``least`` or more clients, and ``share`` or more of those clients, have a median
-    gap of ``inactivity_days`` or more. It suggests 1.5 times their
-    typical gap, in whole weeks. None otherwise."""
-    slow = gaps.filter(pl.col("_med") >= inactivity_days)
+    orders of a twice-a-year buyer at most), the rhythm it comes back at (``_return``: the quiet spell beside
+    a typical activity day, as :func:`fast_rhythm_note` reads it; the median gap, which a booking made weeks
+    before each visit or a treatment after it halves, read a dental chain's patients on a 6-month recall as
+    "typically 27 days" and said nothing under 90); the note comes when ``least`` or more clients, and
+    ``share`` or more of those clients, come back after ``inactivity_days`` or more. It suggests 1.5 times
+    their typical rhythm, in whole weeks. None otherwise."""
+    slow = gaps.filter(pl.col("_return") >= inactivity_days)
     if slow.height < least or slow.height < share * gaps.height:
         return None
-    typical = round(float(slow.get_column("_med").median()))  # type: ignore[arg-type]
+    typical = round(float(slow.get_column("_return").median()))  # type: ignore[arg-type]
     suggest = 7 * -(-round(1.5 * typical) // 7)
     return (
         f"label: {slow.height:,} of the {gaps.height:,} clients with 2 activity days or more "
