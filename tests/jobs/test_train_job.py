@@ -313,3 +313,64 @@ def test_train_says_when_the_yellow_threshold_is_below_the_labeled_churn_rate(la
         "this churn rate, twice and four times its odds of leaving: score.zones.yellow 0.33, score.zones.red 0.5 "
         "(or score.zones.method: capacity), in the config the weekly job reads"
     )
+
+
+def test_the_horizon_hint_plans_its_fold_on_the_snapshots_that_hold_training_rows() -> None:
+    """A dental chain's export: monthly plan terms from 2025-07-07, and one cancellation ticket of a patient
+    who left before the other exports begin (2025-01-15). The snapshot grid starts at that ticket, but no client
+    is a customer before July: the first training row is on 2025-07-14. Planned on the grid, the hint said
+    "label.horizon_days: 239 or less gives one now" under 240, and 239 gave no fold either; planned from the
+    first training row, 202, which labels snapshots enough for a fold (203 does not)."""
+    from datetime import date, datetime, timedelta
+
+    import polars as pl
+
+    from churnml.config import Config
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.jobs.train import horizon_hinted
+    from churnml.labels import labeled_spine
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.pipeline import training_snapshots
+
+    dt = pl.Datetime("us")
+    ids = [f"c{i}" for i in range(40)]
+    starts = [datetime(2025, 7, 7) + timedelta(days=30 * k) for k in range(17)]
+    subs = pl.DataFrame(
+        [(c, s, s + timedelta(days=30), 20.0) for c in ids for s in starts],
+        schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+        orient="row",
+    )
+    clients = pl.DataFrame(
+        {"client_id": ids, "created_at": [datetime(2025, 1, 1)] * 40}, schema_overrides={"created_at": dt}
+    )
+    tickets = pl.DataFrame(
+        {"client_id": ["c0"], "opened_at": [datetime(2025, 1, 15)]}, schema_overrides={"opened_at": dt}
+    )
+    data = Dataset(
+        tables={Table.CLIENTS: clients, Table.SUBSCRIPTIONS: subs, Table.TICKETS: tickets},
+        name="d",
+        start=datetime(2025, 1, 15),
+        as_of=datetime(2026, 12, 1),
+    )
+    base = Config()
+
+    def config(horizon: int) -> Config:
+        label = base.label.model_copy(update={"source": "subscriptions", "horizon_days": horizon})
+        return base.model_copy(update={"label": label})
+
+    grid = training_snapshots(data, base.snapshots, config(240).label)
+    assert grid[0] == date(2025, 2, 17)
+    rows_from = labeled_spine(data, grid, config(240).label).get_column("snapshot").min()
+    assert rows_from == date(2025, 7, 14)
+    assert horizon_hinted(["no fold"], "no fold", data, config(240), rows_from) == [
+        "no fold; with this data, label.horizon_days: 202 or less gives one now (labels also wait "
+        "label.grace_days: 30 after it)"
+    ]
+
+    def has_a_fold(horizon: int) -> bool:
+        spine = labeled_spine(data, grid, config(horizon).label).filter(pl.col("label").is_not_null())
+        snaps = sorted(set(spine.get_column("snapshot").to_list()))
+        return backtest_plan(snaps, base.train, horizon, 30).has_folds
+
+    assert has_a_fold(202) and not has_a_fold(203) and not has_a_fold(239)

@@ -501,9 +501,21 @@ def leak_note(
     )
 
 
-def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) -> list[str]:
+def snapshots_with_rows(snapshots: list[date], rows_from: date | None) -> list[date]:
+    """The weekly ``snapshots`` from ``rows_from``, the first snapshot of the training table (None: all of
+    them): a snapshot before any client is active holds no training row, whatever the horizon, so no fold
+    trains on it. The grid starts at the data's first record, which may be a log that begins long before the
+    clients are customers (a ticket of a patient who left before the other exports begin)."""
+    return [s for s in snapshots if rows_from is None or s >= rows_from]
+
+
+def horizon_hinted(
+    notes: list[str], summary: str, dataset: Any, cfg: Config, rows_from: date | None = None
+) -> list[str]:
     """``notes`` with the note ``summary`` (no backtest fold yet) telling the longest horizon that gives one
-    with this data, when a shorter horizon than the configured one does; else ``notes`` as they are."""
+    with this data, when a shorter horizon than the configured one does; else ``notes`` as they are.
+    ``rows_from``: the first snapshot of the training table (:func:`snapshots_with_rows`); the folds of a
+    hinted horizon are planned on the snapshots from it, as the backtest plans them on the table's."""
     from churnml.labels import label_lag_days
     from churnml.modeling.backtest import longest_horizon_with_a_fold
     from churnml.pipeline import training_snapshots
@@ -511,7 +523,7 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
     if summary not in notes:
         return notes
     lag = label_lag_days(cfg.label)
-    snaps = training_snapshots(dataset, cfg.snapshots, cfg.label)
+    snaps = snapshots_with_rows(training_snapshots(dataset, cfg.snapshots, cfg.label), rows_from)
     fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
     waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
     hints = [f"label.horizon_days: {fits} or less gives one now{waits}"] if fits is not None else []
@@ -522,7 +534,7 @@ def horizon_hinted(notes: list[str], summary: str, dataset: Any, cfg: Config) ->
             update={"min_history_days": min(cfg.snapshots.min_history_days, least)}
         )
         train = cfg.train.model_copy(update={"min_train_days": min(cfg.train.min_train_days, least)})
-        early = training_snapshots(dataset, shorter, cfg.label)
+        early = snapshots_with_rows(training_snapshots(dataset, shorter, cfg.label), rows_from)
         h = cfg.label.horizon_days
         if longest_horizon_with_a_fold(early, dataset.as_of.date(), lag, train, h + 1) == h:
             hints.append(
@@ -554,11 +566,12 @@ def next_term_ends(dataset: Any, cfg: Config) -> list[date]:
 _REACH_EVERY_WEEKS = 4
 
 
-def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
+def horizon_reach_note(dataset: Any, cfg: Config, rows_from: date | None = None) -> str | None:
     """Under the subscriptions label, :func:`churnml.labels.terms_beyond_horizon_note` at every fourth weekly
     snapshot of the data's last year (13 snapshots: a share that does not depend on the season the data ends
     in): most active clients' terms end more than ``label.horizon_days`` after the snapshot, so the model
-    can flag a non-renewal only that close to it. None otherwise."""
+    can flag a non-renewal only that close to it. None otherwise. ``rows_from``: the first snapshot of the
+    training table (:func:`snapshots_with_rows`), from which the longest horizon judged now is planned."""
     from churnml.labels import customer_terms, label_lag_days, terms_beyond_horizon_note
     from churnml.modeling.backtest import longest_horizon_with_a_fold
     from churnml.pipeline import training_snapshots
@@ -566,7 +579,7 @@ def horizon_reach_note(dataset: Any, cfg: Config) -> str | None:
     subs = dataset.tables.get(Table.SUBSCRIPTIONS)
     if subs is None or subs.height == 0 or cfg.label.source not in ("subscriptions", "mixed"):
         return None
-    snaps = sorted(training_snapshots(dataset, cfg.snapshots, cfg.label))
+    snaps = sorted(snapshots_with_rows(training_snapshots(dataset, cfg.snapshots, cfg.label), rows_from))
     if not snaps:
         return None
     last, step = snaps[-1], 7 * _REACH_EVERY_WEEKS
@@ -748,9 +761,11 @@ def run_training(
         table, cfg, truth, say, dataset.name, unlabeled_rows, upcoming, dataset.as_of.date(), on_backtest
     )
     result = trained.result
+    rows_from = pd.Timestamp(table[SNAPSHOT].min()).date() if len(table) else None
     if not result.plan.has_folds:
-        result = replace(result, notes=horizon_hinted(result.notes, result.plan.summary(), dataset, cfg))
-    reach = horizon_reach_note(dataset, cfg)
+        hinted = horizon_hinted(result.notes, result.plan.summary(), dataset, cfg, rows_from)
+        result = replace(result, notes=hinted)
+    reach = horizon_reach_note(dataset, cfg, rows_from)
     if reach is not None:
         result = replace(result, notes=[*result.notes, reach])
     zones = zones_note(table, cfg)
