@@ -608,6 +608,20 @@ def test_orders_in_a_window_above_the_typical_count_are_never_cited_as_raising_t
     assert bool(ok[0, 0]) is cited
 
 
+@pytest.mark.parametrize(
+    ("days", "contribution", "cited"),
+    [(6.0, 0.4, False), (6.0, -0.4, True), (200.0, 0.4, True), (200.0, -0.4, True), (95.0, 0.4, False)],
+)
+def test_a_more_recent_order_than_typical_is_never_cited_as_raising_the_risk(
+    days: float, contribution: float, cited: bool
+) -> None:
+    # ambiguous (direction 0); the typical client's last order was 95 days ago: a patient seen 6 days ago read
+    # "Last payment or order 6 days ago" as its top reason for red; 200 days may still say why
+    names = ["payments_days_since_payment"]
+    ok = citable_mask(np.array([[contribution, -2.0]]), np.array([[days]]), names, SPECS, np.array([95.0]))
+    assert bool(ok[0, 0]) is cited
+
+
 def test_a_young_clients_first_order_is_still_cited_as_raising_the_risk() -> None:
     # 1 order in its first 37 days (2.7 a month at its rate, above the typical 2 in 182 days): the count as said
     # is below the typical one, so "1 payment or order in its first 37 days" may still say why the risk is high
