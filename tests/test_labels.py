@@ -1505,6 +1505,19 @@ def test_clients_whose_rhythm_is_slower_than_the_inactivity_window_are_said(
     assert slow_rhythm_note(activity_day_gaps(activity), inactivity) == expected
 
 
+def _booked_visits(prefix: str, every_days: int, visits: int, lead_days: int) -> pl.DataFrame:
+    """30 clients (``<prefix>0`` ...) with a visit every ``every_days`` from 2025-01-06, ``visits`` of them, each
+    booked ``lead_days`` before it: two activity days a visit (``client_id``, ``_at``)."""
+    days = [D(2025, 1, 6, 10) + timedelta(days=every_days * k) for k in range(visits)]
+    return pl.DataFrame(
+        {
+            "client_id": [f"{prefix}{c}" for c in range(30) for _ in days for _ in (0, 1)],
+            "_at": [t - timedelta(days=lead) for _ in range(30) for t in days for lead in (lead_days, 0)],
+        },
+        schema={"client_id": pl.String, "_at": DT},
+    )
+
+
 def test_a_booking_weeks_before_each_recall_visit_does_not_hide_a_slow_rhythm():
     """A dental chain's patients on a 6-month recall book each check-up 21 days ahead and come back 182 days after
     it: their activity days are 21 and 161 days apart, the median gap 21 (or 91 with four days), and under
@@ -1512,14 +1525,7 @@ def test_a_booking_weeks_before_each_recall_visit_does_not_hide_a_slow_rhythm():
     visit. The rhythm they come back at (activity_day_gaps' _return) is 161 days: said, 1.5 x that in weeks."""
     from churnml.labels import activity_day_gaps, slow_rhythm_note
 
-    visits = [D(2025, 1, 6, 10) + timedelta(days=182 * k) for k in range(3)]
-    patients = pl.DataFrame(
-        {
-            "client_id": [f"p{c}" for c in range(30) for _ in visits for _ in (0, 1)],
-            "_at": [t - timedelta(days=lead) for _ in range(30) for t in visits for lead in (21, 0)],
-        },
-        schema={"client_id": pl.String, "_at": DT},
-    )
+    patients = _booked_visits("p", every_days=182, visits=3, lead_days=21)
     gaps = activity_day_gaps(patients)
     assert gaps.filter(pl.col("client_id") == "p0").select("_med", "_return").row(0) == (21.0, 161.0)
     assert slow_rhythm_note(gaps, 90) == (
@@ -2147,14 +2153,7 @@ def test_a_booking_days_before_each_visit_is_no_second_return_in_the_fast_rhythm
     said (typically every 7 days), with the monthly ones beside them, not fast."""
     from churnml.labels import activity_day_gaps, fast_rhythm_note
 
-    visits = [D(2025, 1, 6, 10) + timedelta(days=30 * k) for k in range(12)]
-    monthly = pl.DataFrame(
-        {
-            "client_id": [f"m{c}" for c in range(30) for _ in visits for _ in (0, 1)],
-            "_at": [t - timedelta(days=lead) for _ in range(30) for t in visits for lead in (3, 0)],
-        },
-        schema={"client_id": pl.String, "_at": DT},
-    )
+    monthly = _booked_visits("m", every_days=30, visits=12, lead_days=3)
     gaps = activity_day_gaps(monthly)
     assert fast_rhythm_note(gaps, 90) is None
     assert gaps.filter(pl.col("client_id") == "m0").select("_n", "_med", "_lo", "_hi", "_return").row(0) == (
