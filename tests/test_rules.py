@@ -727,7 +727,7 @@ def test_an_invoice_due_after_the_data_ends_is_not_overdue(due_days_ago: int, fi
     ("rows", "fires"),
     [
         # (status, issued_at, due_at, paid_at): days before AS_OF. A patient's check-up invoice left open 300
-        # days (written off) while it paid the visit invoices after it: no trouble paying now
+        # days (written off) while it paid the visits it booked after it: no trouble paying now
         ([("open", 330, 300, None), ("paid", 150, 120, 118), ("paid", 40, 10, 12)], False),
         # the same old invoice, and the newest one unpaid 20 days past due too: it stopped paying
         ([("open", 330, 300, None), ("paid", 150, 120, 118), ("open", 50, 20, None)], True),
@@ -735,6 +735,8 @@ def test_an_invoice_due_after_the_data_ends_is_not_overdue(due_days_ago: int, fi
         ([("paid", 360, 330, 331), ("open", 330, 300, None)], True),
         # the later invoice paid only after the list's date: not known to be settled
         ([("open", 330, 300, None), ("paid", 40, 10, -3)], True),
+        # an account closing: its last order, placed before the open invoice fell due, paid; nothing ordered since
+        ([("open", 330, 300, None), ("paid", 310, 280, 270)], True),
     ],
 )
 def test_an_old_invoice_left_open_while_later_ones_are_paid_is_no_payment_trouble(rows, fires) -> None:

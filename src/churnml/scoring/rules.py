@@ -1464,27 +1464,28 @@ def _with_habit(said: pl.DataFrame, usual: pl.DataFrame, days: int) -> pl.DataFr
 
 
 def unsuperseded_invoices(overdue: pl.DataFrame, payments: pl.DataFrame, cut: datetime) -> pl.DataFrame:
-    """The rows of ``overdue`` (invoices left unpaid: ``client_id``, ``due_at``, ...) that no later invoice of
-    the client settled: an invoice due after it and paid before ``cut`` (an order, :func:`churnml.labels.orders`)
-    says the client pays its bills, and the old one is a write-off or a dispute, not trouble paying now; as a
-    failed payment is settled by any payment since (:func:`unsettled_failure_rows`). A dental chain's patients
-    with one check-up invoice of GBP 55 left open a year while they paid every visit since: ``payment_trouble``
-    fired for 222 of a list of 1,900 (221 raised to yellow, "offer a payment plan"), 7.7% of whom left within
-    240 days against 7.6% of the rest. A client that stopped paying (its newest invoices unpaid too) still
-    fires. Grain: ``overdue``'s."""
-    from churnml.labels import orders
+    """The rows of ``overdue`` (invoices left unpaid: ``client_id``, ``due_at``, ...) that no later order of the
+    client settled: an order placed after the invoice fell due (:func:`churnml.labels.order_placed_at`) and paid
+    before ``cut`` (:func:`churnml.labels.orders`) says the client still buys and pays, and the old invoice is a
+    write-off or a dispute, not trouble paying now; as a failed payment is settled by any payment since
+    (:func:`unsettled_failure_rows`). A dental chain's patients with one check-up invoice of GBP 55 left open a
+    year while they paid every visit since: ``payment_trouble`` fired for 222 of a list of 1,900 (221 raised to
+    yellow, "offer a payment plan"), 7.7% of whom left within 240 days against 7.6% of the rest. A client that
+    stopped paying (its newest invoices unpaid too), or that stopped ordering before the invoice fell due (an
+    account closing, whose last orders are paid), still fires. Grain: ``overdue``'s."""
+    from churnml.labels import order_placed_at, orders
 
     paid_at = pl.col(Payments.PAID_AT).cast(pl.Datetime("us"))
-    latest_paid_due = (
+    latest_paid_order = (
         orders(payments)
-        .filter(paid_at.is_not_null() & (paid_at < cut) & pl.col(Payments.DUE_AT).is_not_null())
+        .filter(paid_at.is_not_null() & (paid_at < cut))
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
-        .agg(pl.col(Payments.DUE_AT).cast(pl.Datetime("us")).max().alias("_paid_due"))
+        .agg(order_placed_at(payments.columns).max().alias("_paid_order"))
     )
     return (
-        overdue.join(latest_paid_due, on=CLIENT_ID, how="left", maintain_order="left")
-        .filter(pl.col("_paid_due").is_null() | (pl.col("_paid_due") <= pl.col(Payments.DUE_AT)))
-        .drop("_paid_due")
+        overdue.join(latest_paid_order, on=CLIENT_ID, how="left", maintain_order="left")
+        .filter(pl.col("_paid_order").is_null() | (pl.col("_paid_order") <= pl.col(Payments.DUE_AT)))
+        .drop("_paid_order")
     )
 
 
