@@ -206,6 +206,9 @@ class FeaturesConfig(_Section):
     young_days: int = Field(90, ge=0)
     login_events: tuple[str, ...] = ("login",)
     login_noun: str = Field("login", pattern=r"^[a-z][a-z ]*[a-z]$")
+    # subscriptions.quantity counts user seats (licences of named users): the users per paid seat features
+    # (usage_seat_use_<w>d) read it; false where it counts devices, vehicles, sites or GB (no seat use)
+    quantity_is_users: bool = True
     # any words but braces (the noun goes into the sentences' templates): "usage counts (logins + tasks)"
     value_noun: str = Field("", max_length=60, pattern=r"^([^\s{}]([^{}]*[^\s{}])?)?$")
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")

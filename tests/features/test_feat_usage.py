@@ -347,6 +347,23 @@ def test_seat_use_is_the_active_users_per_paid_seat(client, seats, expected_28d,
     assert (row["usage_seat_use_28d"], row["usage_seat_use_91d"]) == (expected_28d, expected_91d)
 
 
+def test_a_quantity_that_counts_no_users_gives_no_seat_use() -> None:
+    """A fleet-tracking account billed per vehicle: 40 devices, 2 named users log in. Its users per device
+    (0.05) is no seat use (a big fleet reads lower, whatever its health): with features.quantity_is_users
+    false the feature is absent, while the users and the quantity keep their own features."""
+    terms = [
+        {"client_id": c, "start_date": datetime(2023, 6, 1), "end_date": datetime(2025, 6, 1), "mrr": 10.0, "quantity": 40}
+        for c in ("old", "young", "ancient")
+    ]
+    dataset = make_dataset({**TABLES, Table.SUBSCRIPTIONS: terms})
+    devices = features_at(dataset, ["old"], [S1], FeaturesConfig(quantity_is_users=False))
+    assert not [c for c in devices.columns if c.startswith("usage_seat_use_")]
+    row = devices.row(0, named=True)
+    assert (row["usage_active_users_28d"], row["payments_seats"]) == (2, 40)
+    seats = features_at(dataset, ["old"], [S1]).row(0, named=True)
+    assert seats["usage_seat_use_28d"] == 2 / 40
+
+
 def test_without_a_subscriptions_table_there_is_no_seat_use() -> None:
     assert not any(
         c.startswith("usage_seat_use") for c in features_at(make_dataset(TABLES), ["old"], [S1]).columns

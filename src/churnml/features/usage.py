@@ -390,9 +390,11 @@ def with_seat_use(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:
     distinct users active in the window per seat of the running terms (``usage_active_users_<w>d`` /
     ``payments_seats``; more users than seats is above 1). Null without seats on record (a plan not sold
     by the seat) or without the user count; left out when the table has no seats column (no
-    subscriptions table). The first thing a seat-based product watches: an annual account paying for
-    365 seats with only its admin logging in."""
-    if SEATS not in table.columns:
+    subscriptions table) or when ``cfg.quantity_is_users`` is false (the quantity counts devices, vehicles or
+    sites: a fleet of 297 vehicles run by 4 named users read "4 distinct users active in the last 7 days, for 297
+    paid seats", and the bigger the fleet the lower its "seat use", a monotone risk). The first thing a
+    seat-based product watches: an annual account paying for 365 seats with only its admin logging in."""
+    if SEATS not in table.columns or not cfg.quantity_is_users:
         return table
     seats = pl.col(SEATS)
     return table.with_columns(
