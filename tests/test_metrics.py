@@ -985,3 +985,49 @@ def test_the_warm_up_of_one_off_buyers_counts_from_when_their_orders_log_begins(
     )
     assert overall.get_column("month").to_list() == [date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
     assert overall.get_column("complete").to_list() == [False, False, True]
+
+
+def _survivors(left_early: bool) -> Dataset:
+    """Annual contracts since 2022-01-01, renewed each 1 January; invoices begin 2024-07-01 (the billing system
+    adopted then). Client c does not renew at 2025-01-01. With ``left_early`` client z's contract ended
+    2023-01-01 too: the export holds those who left before the invoices began."""
+    rows = [
+        (c, D(y, 1, 1), D(y + 1, 1, 1), 100.0)
+        for c in "abcd"
+        for y in range(2022, 2026)
+        if c != "c" or y < 2025
+    ]
+    rows += [("z", D(2022, 1, 1), D(2023, 1, 1), 100.0)] if left_early else []
+    ids = sorted({r[0] for r in rows})
+    pays = pl.DataFrame(
+        [(c, 100.0, D(2024, m, 1)) for c in ids if c != "z" for m in range(7, 13)],
+        schema={Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+        orient="row",
+    )
+    tables = {
+        Table.CLIENTS: clients([(c, D(2021, 12, 1), None) for c in ids]),
+        Table.SUBSCRIPTIONS: terms(rows),
+        Table.PAYMENTS: pays,
+    }
+    return Dataset(tables, "t", D(2022, 1, 1), D(2025, 12, 1))
+
+
+def test_an_export_of_the_clients_still_there_when_the_logs_begin_rates_no_period_before_them() -> None:
+    """A CRM adopted on 2024-07-01 brought the contract history (back to 2022) of the accounts still customers
+    then, not of those who had left: nobody leaves before the invoices begin, so every earlier period read 0%
+    churn (a fleet tracker's 13 quarters 2022-04 .. 2025-04). Those periods are warm-up, not rated; when the
+    export holds an earlier leaver, they are rated as before."""
+    cfg = LabelConfig(source="subscriptions", grace_days=10)
+
+    def rated(data: Dataset) -> list[tuple[date, bool]]:
+        got = churn_report(data, cfg, "quarter", min_clients=1).filter(pl.col("segment") == "all")
+        return got.select("period_start", pl.col("churn_rate_f2").is_not_null()).rows()
+
+    survivors = rated(_survivors(left_early=False))
+    assert [s for s, ok in survivors if ok] == [date(2024, m, 1) for m in (7, 10)] + [
+        date(2025, m, 1) for m in (1, 4, 7)
+    ]
+    assert [s for s, ok in rated(_survivors(left_early=True)) if ok][:2] == [
+        date(2022, 4, 1),
+        date(2022, 7, 1),
+    ]

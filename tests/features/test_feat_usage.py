@@ -352,7 +352,13 @@ def test_a_quantity_that_counts_no_users_gives_no_seat_use() -> None:
     (0.05) is no seat use (a big fleet reads lower, whatever its health): with features.quantity_is_users
     false the feature is absent, while the users and the quantity keep their own features."""
     terms = [
-        {"client_id": c, "start_date": datetime(2023, 6, 1), "end_date": datetime(2025, 6, 1), "mrr": 10.0, "quantity": 40}
+        {
+            "client_id": c,
+            "start_date": datetime(2023, 6, 1),
+            "end_date": datetime(2025, 6, 1),
+            "mrr": 10.0,
+            "quantity": 40,
+        }
         for c in ("old", "young", "ancient")
     ]
     dataset = make_dataset({**TABLES, Table.SUBSCRIPTIONS: terms})

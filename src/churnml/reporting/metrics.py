@@ -97,7 +97,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from churnml.config import LabelConfig
-from churnml.contract.dataset import Dataset
+from churnml.contract.dataset import LATE_TABLE_DAYS, Dataset
 from churnml.contract.schemas import CLIENT_ID, Churns, Clients, Subscriptions, Table
 from churnml.labels import (
     LEFT_AT,
@@ -127,6 +127,7 @@ __all__ = [
     "paying_at_start",
     "period_starts",
     "revenue_rated_from",
+    "survivors_until",
     "terms_warm_up_days",
     "unobserved_starts",
     "unrated_note",
@@ -628,6 +629,25 @@ def orders_observed_from(dataset: Dataset) -> datetime:
     return min(firsts) if firsts else dataset.start
 
 
+def survivors_until(
+    dataset: Dataset, cfg: LabelConfig, leaving: pl.DataFrame | None = None
+) -> datetime | None:
+    """When an export that holds only the clients still customers when its payments and events logs begin
+    starts to see every client: :func:`orders_observed_from`, when the terms reach back :data:`LATE_TABLE_DAYS`
+    or more before it and no client left before it (``leaving``: :func:`leaving_times`, computed when None);
+    else None. A CRM or billing system adopted later brings the contract history of the accounts it took over,
+    not of those gone by then: every period before it reads 0% churn (a fleet tracker's contracts from 2021, its
+    invoices and usage from mid-2025: 13 quarters rated at 0%, then 2-13 churns a quarter). An export that holds
+    a client that left before then is whole. Only under a label of terms (customers known by their orders have
+    their own warm-up)."""
+    observed = orders_observed_from(dataset)
+    if Table.SUBSCRIPTIONS not in dataset or (observed - dataset.start).days < LATE_TABLE_DAYS:
+        return None
+    leaving = leaving_times(dataset, cfg) if leaving is None else leaving
+    earlier = leaving.filter(pl.col(LEFT_AT).cast(_DT) < pl.lit(observed).cast(_DT)).height
+    return None if earlier else observed
+
+
 def _complete_periods(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
 ) -> dict[date, bool]:
@@ -636,8 +656,9 @@ def _complete_periods(
     warm-up of ``inactivity_days`` after :func:`orders_observed_from` (earlier periods are blind: for
     inactivity churn nobody can have been inactive long enough; a customer since before the data whose first
     order in it comes weeks later reads as new in them, and as missing from their start); with terms, after
-    :func:`terms_warm_up_days` (an export cut at its start) and not at a start of
-    :func:`unobserved_starts` (its clients not all in the export)."""
+    :func:`terms_warm_up_days` (an export cut at its start), not before :func:`survivors_until` (an export of
+    the clients still there when its logs begin) and not at a start of :func:`unobserved_starts` (its clients
+    not all in the export)."""
     cfg = resolved_label(cfg, dataset.tables)
     # churns count by their departure: those who left within the last days are not all churns yet
     lag = timedelta(days=departure_lag_days(cfg))
@@ -646,6 +667,8 @@ def _complete_periods(
     )
     orders_warm_from = orders_observed_from(dataset) + timedelta(days=cfg.inactivity_days)
     terms_warm_from = dataset.start + timedelta(days=terms_warm_up_days(dataset))
+    survivors = None if by_orders else survivors_until(dataset, cfg)
+    terms_warm_from = terms_warm_from if survivors is None else max(terms_warm_from, survivors)
     warm_from = orders_warm_from if by_orders else terms_warm_from
     if cfg.source == "mixed":  # one-off buyers by their orders, subscribers by their terms: the later
         warm_from = max(orders_warm_from, terms_warm_from)
@@ -751,7 +774,8 @@ UNRATED_MEANING = {
     WARM_UP: (
         "too early in the data for its churn ever to be observed (no client quiet for label.inactivity_days yet, "
         "or clients of its start not all in the data: customers older than a subscriptions export cut at its "
-        "start, seen only from their first exported term)"
+        "start, seen only from their first exported term, or an export of the clients still there when its "
+        "payments and events logs begin, in which nobody leaves before them)"
     ),
     DATA_STARTS: "the data's first period, no client active at its start yet (C1 = 0)",
     NO_CLIENTS: "no client active at its start (C1 = 0)",
