@@ -297,6 +297,7 @@ def test_urgent_renewals_are_within_the_soon_ones() -> None:
     [
         ("features.engine=spark", True),
         ("features.login_noun=visit", True),
+        ("features.seat_noun=vehicle", True),
         ("data.as_of=2025-01-06", True),
         ("data.name=crm", True),  # a dataset's lists under one name: reused whatever the folder
         ("score.batch_clients=500", True),

@@ -209,6 +209,9 @@ class FeaturesConfig(_Section):
     # subscriptions.quantity counts user seats (licences of named users): the users per paid seat features
     # (usage_seat_use_<w>d) read it; false where it counts devices, vehicles, sites or GB (no seat use)
     quantity_is_users: bool = True
+    # what one unit of subscriptions.quantity is called in the payments explanations (singular, lower case): a
+    # fleet tracker's "vehicle" ("297 vehicles on active terms", "Vehicles fell 40% ..."); wording only
+    seat_noun: str = Field("seat", pattern=r"^[a-z][a-z ]*[a-z]$")
     # any words but braces (the noun goes into the sentences' templates): "usage counts (logins + tasks)"
     value_noun: str = Field("", max_length=60, pattern=r"^([^\s{}]([^{}]*[^\s{}])?)?$")
     key_events: tuple[str, ...] = ("report_view", "dashboard_view", "api_call", "integration_sync")
@@ -844,7 +847,7 @@ def config_hash(cfg: Config) -> str:
 
 # settings that say how a run executes or words its text, not what a client's weekly probability is
 _NOT_IN_HISTORY = {
-    "features": {"engine", "login_noun", "value_noun"},
+    "features": {"engine", "login_noun", "value_noun", "seat_noun"},
     "data": {"name", "as_of", "max_examples"},
 }
 # the settings of other sections the features read: the mailings the communication features leave out

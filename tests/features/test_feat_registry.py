@@ -259,6 +259,32 @@ def test_the_login_columns_say_the_configured_noun(name, value, login, order):
 
 
 @pytest.mark.parametrize(
+    ("name", "value", "seats", "vehicles"),
+    [
+        ("payments_seats", 297.0, "297 seats on active terms", "297 vehicles on active terms"),
+        (
+            "payments_seats_change_91d",
+            -0.4,
+            "Seats fell 40% over the last 91 days",
+            "Vehicles fell 40% over the last 91 days",
+        ),
+        (
+            "payments_downgrades_91d",
+            2.0,
+            "2 downgrades (lower MRR or fewer seats) in the last 91 days",
+            "2 downgrades (lower MRR or fewer vehicles) in the last 91 days",
+        ),
+    ],
+)
+def test_the_quantity_columns_say_the_configured_noun(name, value, seats, vehicles):
+    # a fleet tracker bills per vehicle: "297 seats on active terms" is not what its success managers count
+    fleet = FeaturesConfig(seat_noun="vehicle")
+    assert (sentence(name, value), sentence(name, value, fleet)) == (seats, vehicles)
+    assert feature_spec("payments_seats", fleet).label == "current vehicles"
+    assert feature_spec("payments_seats_change_91d", fleet).label == "vehicle change over 91 days"
+
+
+@pytest.mark.parametrize(
     ("name", "value", "either", "paid"),
     [
         (

@@ -89,7 +89,8 @@ def _context(cfg: FeaturesConfig) -> dict[str, object]:
 
 def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     """Fill the config placeholders ({recent}, {baseline}, ...) and keep {value}/{pct}/{verb}; the login
-    columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop); with
+    columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop), the payments columns' seats
+    ``features.seat_noun`` ("297 vehicles on active terms" of a fleet tracker); with
     ``features.orders_at: paid`` the order columns say payments (:func:`payments_only`)."""
     template = spec.template
     for key, val in _context(cfg).items():
@@ -97,6 +98,8 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     unit, label = spec.unit, spec.label
     if spec.group == "logins" and cfg.login_noun != "login":
         template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
+    if spec.family == payments.FAMILY and cfg.seat_noun != "seat":
+        template, unit, label = (renamed_seat(t, cfg.seat_noun) for t in (template, unit, label))
     if spec.group == "time_in_product" and cfg.value_noun:
         template, unit, label = (renamed_value(t, cfg.value_noun) for t in (template, unit, label))
     if cfg.orders_at == "paid":
@@ -115,6 +118,20 @@ def renamed_login(text: str, noun: str) -> str:
         return word + m.group(2)
 
     return _LOGIN_WORD.sub(said, text)
+
+
+_SEAT_WORD = re.compile(r"\b([Ss])eat(s?)\b")
+
+
+def renamed_seat(text: str, noun: str) -> str:
+    """``text`` with "seat(s)" / "Seat(s)" said as ``noun`` (``features.seat_noun``: what a unit of
+    ``subscriptions.quantity`` is, its capital where the word had one)."""
+
+    def said(m: re.Match[str]) -> str:
+        word = noun[0].upper() + noun[1:] if m.group(1) == "S" else noun
+        return word + m.group(2)
+
+    return _SEAT_WORD.sub(said, text)
 
 
 _PAYMENT_OR_ORDER = re.compile(r"\b(payment|Payment)(s?) or orders?\b")

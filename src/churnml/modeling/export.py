@@ -702,7 +702,7 @@ def label_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, An
 
 # Feature settings that do not change a feature's value (only where it is computed).
 # what a feature setting changes only in how the columns are computed or worded, not what they mean
-FEATURE_SETTINGS_IGNORED = ("engine", "login_noun", "value_noun")
+FEATURE_SETTINGS_IGNORED = ("engine", "login_noun", "value_noun", "seat_noun")
 
 
 def features_mismatches(trained: Mapping[str, Any] | None, scoring: Mapping[str, Any]) -> list[str]:
