@@ -1412,10 +1412,32 @@ def test_a_behaviour_table_starting_far_later_than_another_is_said_apart():
         Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [D(2025, 4, 30)], "event": ["login"]}),
     }
     assert late_behaviour_note(tables, 28) == (
-        "data: tickets start on 2024-12-20, events start on 2025-04-30, 599 days after the data's first record "
+        "data: tickets start on 2024-12-20 (events on 2025-04-30), 599 days after the data's first record "
         "(2023-05-01): the snapshots before then see no usage or contact at all, and the model learns from a "
         "past without the signals the list reads. To train from when they start: snapshots.start: 2025-01-17 "
         "(2025-05-28 once every one of them holds data)"
+    )
+
+
+def test_behaviour_tables_starting_on_other_days_are_each_said_with_their_own_day():
+    # a fleet tracker's export: its notice calls and tickets reach back to 2025-05-18, its daily usage summaries
+    # begin 2025-08-01, 75 days later; the note said "events, communications, tickets start on 2025-05-18"
+    from churnml.labels import late_behaviour_note
+
+    tables = {
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {"client_id": ["a"], "start_date": [D(2021, 8, 1)], "end_date": [D(2026, 8, 1)], "mrr": [10.0]}
+        ),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [D(2025, 8, 1)], "event": ["trips"]}),
+        Table.COMMUNICATIONS: pl.DataFrame(
+            {"client_id": ["a"], "ts": [D(2025, 5, 18)], "channel": ["call"], "direction": ["in"]}
+        ),
+        Table.TICKETS: pl.DataFrame({"client_id": ["a"], "opened_at": [D(2025, 5, 18)]}),
+    }
+    assert late_behaviour_note(tables, 28, moved=True) == (
+        "data: communications, tickets start on 2025-05-18 (events on 2025-08-01), 1386 days after the data's "
+        "first record (2021-08-01): the training snapshots start on 2025-06-15, 28 days into them, so that the model "
+        "learns from the past the list reads (snapshots.start: 2021-08-29 trains on the time before them too)"
     )
 
 

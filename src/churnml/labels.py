@@ -1435,10 +1435,18 @@ def late_behaviour_note(
     if (begins - start).days < late_days:
         return None
     suggested = (begins + timedelta(days=min_history_days)).date()
-    if (last_begins - begins).days < late_days:
-        said, also = f"{', '.join(str(t) for t in starts)} start on {begins:%Y-%m-%d}", ""
-    else:  # a table's few early rows hide that another starts much later: say each
-        said = ", ".join(f"{t} start on {f:%Y-%m-%d}" for t, f in sorted(starts.items(), key=lambda x: x[1]))
+    # each day the tables start on, with the tables starting then (a fleet tracker's notice calls from May, its
+    # usage summaries from August read "events, communications, tickets start on" May's day)
+    days: dict[date, str] = {}
+    for table, first_day in sorted(starts.items(), key=lambda x: x[1].date()):
+        day = first_day.date()
+        days[day] = f"{days[day]}, {table}" if day in days else str(table)
+    (first_day, first_tables), *later = days.items()
+    others = ", ".join(f"{tables_then} on {day:%Y-%m-%d}" for day, tables_then in later)
+    said = f"{first_tables} start on {first_day:%Y-%m-%d}" + (f" ({others})" if others else "")
+    also = ""
+    # a table's few early rows hide that another starts much later: where the training would start then
+    if (last_begins - begins).days >= late_days:
         latest = (last_begins + timedelta(days=min_history_days)).date()
         also = f" ({latest} once every one of them holds data)"
     head = f"data: {said}, {(begins - start).days} days after the data's first record ({start:%Y-%m-%d})"
