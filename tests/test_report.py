@@ -896,6 +896,34 @@ def test_capped_onboarding_and_export_tables_say_they_show_the_first(limit, note
         assert (note in part) if note else "First" not in part
 
 
+def test_clients_that_cut_seats_or_plan_have_a_section_whatever_their_zone() -> None:
+    """A fleet tracker's accounts removing 40% of their vehicles while they stay: the contraction rule fired for 6
+    on the list of 2026-08-31, 4 of them green, and its account-review play was in scores.csv alone (the report
+    lists red and yellow clients and renewals due). They are revenue lost now, listed with what was cut."""
+    from churnml.reporting.report import _crm_sections
+
+    evidence = "contraction: recurring revenue EUR 609 a month, from EUR 974.40 on 2026-06-01"
+    scores = scores_frame().with_columns(
+        pl.Series(Scores.rule("contraction"), [False, True, True]),
+        pl.Series(
+            Columns.RULES_EVIDENCE,
+            [None, "contraction: recurring revenue EUR 40 a month, from EUR 90 on 2024-03-04", evidence],
+        ),
+        pl.Series(Columns.RENEWAL_DUE, [False] * 3),
+        pl.Series(Columns.IN_GRACE, [False] * 3),
+        pl.Series(Columns.RENEWAL_DAYS, [200] * 3, dtype=pl.Int64),
+        pl.Series(Columns.RENEWAL_DATE, [AS_OF + timedelta(days=200)] * 3),
+    )
+    html = _crm_sections(scores, set(), "EUR", 30, 50)
+    cut = html[html.index("id='contractions'") :]
+    assert "Contractions (2)</h2>" in cut and cut.count("<tr>") - 1 == 2
+    assert "Recurring revenue EUR 609 a month, from EUR 974.40 on 2026-06-01" in cut  # the green one, Gamma
+    assert cut.index("Beta &amp; Co") < cut.index("Gamma")  # by priority
+    # without terms (a shop's orders) nothing can contract: no empty section
+    termless = scores.drop(Columns.RENEWAL_DUE, Columns.IN_GRACE, Columns.RENEWAL_DAYS, Columns.RENEWAL_DATE)
+    assert "id='contractions'" not in _crm_sections(termless, set(), "EUR", 30, 50)
+
+
 def test_the_zone_rule_is_under_the_title() -> None:
     page = _page(zone_rule="Zones: red from 35%")
     assert "<p class='muted'>Zones: red from 35%.</p>" in page

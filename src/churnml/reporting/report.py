@@ -416,6 +416,11 @@ def rules_said(row: Mapping[str, object], rules: Sequence[str], rule_text: Mappi
     return "; ".join(evidence.get(r) or (rule_text or {}).get(r, r.replace("_", " ")) for r in rules)
 
 
+def _capitalised(text: str) -> str:
+    """``text`` with its first letter in capitals (a rule's evidence or a reason leading a table cell)."""
+    return f"{text[:1].upper()}{text[1:]}"
+
+
 def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None = None) -> str:
     """What the compact table says first: the term's state, else the rule that raised the client's zone
     (a cancellation request put it in red, whatever the model's probability), else what the action
@@ -438,10 +443,10 @@ def _top_reason(row: Mapping[str, object], rule_text: Mapping[str, str] | None =
         raised = [basis.removeprefix("rule: ")]
     if raised:
         said = rules_said(row, raised, rule_text)
-        return f"{said[:1].upper()}{said[1:]}"
+        return _capitalised(said)
     if basis == "not worth keeping" and row.get(Scores.NOT_WORTH_KEEPING_REASON):
         reason = str(row[Scores.NOT_WORTH_KEEPING_REASON])
-        return f"{reason[:1].upper()}{reason[1:]}"
+        return _capitalised(reason)
     if row.get(Scores.driver(1, "direction")) == "raises risk":
         return str(row.get(Scores.driver(1, "sentence")) or "")
     if basis == "renewal due" and row.get(Scores.RENEWAL_DATE) is not None:
@@ -650,9 +655,36 @@ def _with_terms(scores: pl.DataFrame) -> bool:
     return _observed(scores, Scores.RENEWAL_DATE) or bool(flagged.to_series().any())
 
 
+def _contractions(scores: pl.DataFrame, linked: set[str], limit: int) -> str:
+    """The clients whose ``contraction`` rule fired (recurring revenue cut while they stay: fewer seats, a smaller
+    plan), whatever their zone, by priority, each with what was cut (its evidence) and the action; "" without a
+    term on the list (:func:`_with_terms`: nothing can contract) or without the rule. A fleet tracker's accounts
+    removing 40% of their vehicles were 4 green of 6 on a list, their account-review play in scores.csv alone."""
+    fired = Scores.rule("contraction")
+    if fired not in scores.columns or not _with_terms(scores):
+        return ""
+    cut = scores.filter(pl.col(fired).fill_null(False)).sort(Scores.PRIORITY)
+    rows = [
+        [
+            _name_link(r, linked),
+            _owner(r),
+            _zone(r[Scores.ZONE]),
+            _e(_capitalised(rules_said(r, ["contraction"], None))),
+            _e(r.get(Scores.ACTION)),
+        ]
+        for r in cut.head(limit).iter_rows(named=True)
+    ]
+    return (
+        f"<h2 id='contractions'>Contractions ({cut.height})</h2><p class='muted'>Clients that cut their recurring "
+        "revenue (fewer seats, a smaller plan) while they stay, in any zone: revenue lost now.</p>"
+        + _table(["client", "owner", "zone", "cut", "action"], rows, owned=_owned(scores))
+        + _first_shown(len(rows), cut.height, "by priority")
+    )
+
+
 def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_days: int, limit: int) -> str:
-    """Renewals due (grace periods first; none without a term, :func:`_with_terms`), silent clients, stalled
-    onboarding and recent data exports."""
+    """Renewals due (grace periods first; none without a term, :func:`_with_terms`), contractions
+    (:func:`_contractions`), silent clients, stalled onboarding and recent data exports."""
     cols = set(scores.columns)
     out = []
     owned = _owned(scores)
@@ -678,6 +710,7 @@ def _crm_sections(scores: pl.DataFrame, linked: set[str], currency: str, silent_
                 len(rows), due.height, "terms in their grace period first, then the soonest renewals"
             )
         )
+    out.append(_contractions(scores, linked, limit))
     if _observed(scores, Scores.DAYS_SILENT):
         silent = scores.filter(pl.col(Scores.DAYS_SILENT) >= silent_days).sort(
             Scores.DAYS_SILENT, Scores.CLIENT_ID, descending=[True, False]
@@ -1163,7 +1196,7 @@ def report_html(
 health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if currency else ""}</p>
 {f"<p class='muted'>{_e(zone_rule)}.</p>" if zone_rule else ""}
 <nav><a href="#portfolio">portfolio</a><a href="#watchlist">red and yellow</a><a href="#movers">movers</a>{'<a href="#left">left</a>' if show_left else ""}
-{'<a href="#renewals">renewals</a>' if _with_terms(scores) else ""}{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}{'<a href="#owners">by owner</a>' if _owned(scores) else ""}
+{'<a href="#renewals">renewals</a>' if _with_terms(scores) else ""}{'<a href="#contractions">contractions</a>' if _with_terms(scores) and Scores.rule("contraction") in scores.columns else ""}{'<a href="#silent">silent</a>' if _observed(scores, Scores.DAYS_SILENT) else ""}{'<a href="#owners">by owner</a>' if _owned(scores) else ""}
 <a href="#clients">clients</a></nav>
 {f"<div class='warn'><b>The data.</b> {_e(stale_note[0].upper() + stale_note[1:])}.</div>" if stale_note else ""}
 {f"<div class='warn'><b>Model from another dataset.</b> {_e(data_note[0].upper() + data_note[1:])}.</div>" if data_note else ""}
