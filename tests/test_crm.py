@@ -1140,6 +1140,20 @@ COTERMED_CHANGES = {
     "annual": [(datetime(2023, 6, 20), datetime(2024, 6, 20), 100.0)],
     # a first term pro-rated to an anniversary (nothing before it): its own length
     "prorated_first": [(datetime(2024, 4, 25), datetime(2024, 7, 1), 100.0)],
+    # annual contracts from 2022-07-01; 2 vehicles added on 2024-06-01, a month before the year ends: the stub is
+    # a whole month, yet no contract starts on 2024-06-01 (the year before it holds 11 months)
+    "annual_cut_a_month_before_its_end": [
+        (datetime(2022, 7, 1), datetime(2023, 7, 1), 100.0),
+        (datetime(2023, 7, 1), datetime(2024, 6, 1), 100.0),
+        (datetime(2024, 6, 1), datetime(2024, 7, 1), 120.0),
+    ],
+    # a 2-year contract from 2022-09-01, cut by seat changes into 7, 12, 2 and 3 months: the last stub is a quarter
+    "two_years_cut_into_a_quarter": [
+        (datetime(2022, 9, 1), datetime(2023, 4, 1), 150.0),
+        (datetime(2023, 4, 1), datetime(2024, 4, 1), 130.0),
+        (datetime(2024, 4, 1), datetime(2024, 6, 1), 150.0),
+        (datetime(2024, 6, 1), datetime(2024, 9, 1), 50.0),
+    ],
 }
 
 
@@ -1151,6 +1165,11 @@ COTERMED_CHANGES = {
         ("monthly", date(2024, 6, 15), 120.0, False),
         ("annual", date(2024, 6, 20), 1_200.0, True),
         ("prorated_first", date(2024, 7, 1), 200.0, True),
+        # a stub whose length is itself a contract's renews for the contract it cuts, when the terms before it
+        # make no whole contracts up to it: 12 x 120, due (it read 120, a monthly renewal, never due: a fleet
+        # tracker's annual accounts renewing the next day missing from the renewals view)
+        ("annual_cut_a_month_before_its_end", date(2024, 7, 1), 1_440.0, True),
+        ("two_years_cut_into_a_quarter", date(2024, 9, 1), 1_200.0, False),  # 24 x 50 (it read 3 x 50)
     ],
 )
 def test_a_cotermed_change_renews_for_the_contracts_length(client, renewal, value, due) -> None:

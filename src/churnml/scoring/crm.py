@@ -793,7 +793,11 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     writes it (the running term cut at the change, a new term from it to the contract's end) renews for the
     year: its stub of 2 months read a renewal worth 2 x the MRR (a 6-seat account's EUR 120 beside its ARR of
     720), and a stub of under 6 weeks a monthly renewal, never due. A term whose own start is such a day keeps it (a monthly term,
-    a whole contract); one with none (a first term pro-rated to an anniversary) has no row. A run holding
+    a whole contract); one with none (a first term pro-rated to an anniversary) has no row. Of several such
+    starts, the latest that whole contracts reach from the run's first start (:func:`_whole_contract_starts`):
+    a stub that is a contract's length itself (a month, a quarter) cut into a longer contract renews for that
+    contract (a fleet tracker's annual accounts with a vehicle added a month before the year's end read a
+    monthly renewal, never due: 9 of 139 renewal values wrong, 3 renewals the next day not due). A run holding
     :data:`RHYTHM_TERMS` or more terms of one same length in days from that start is a billing rhythm, not a
     contract cut by changes (:func:`_billing_rhythm`): a coffee subscriber's deliveries every 14 days, a
     30-day pause among them, ran from 2026-05-13 to 2026-11-13 and read a 6-month renewal due, worth 6 x the
@@ -817,24 +821,68 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     if running.height == 0:
         return pl.DataFrame(schema=schema)
     earlier = terms.select(CLIENT_ID, "_run", pl.col(start).alias("_contract_start"))
-    day, last_day = pl.col(end).dt.day(), pl.col(end).dt.month_end().dt.day()
-    whole_months = (pl.col("_contract_start").dt.day() == day) | (
-        (day == last_day) & (pl.col("_contract_start").dt.day() >= day)
-    )
-    months = (pl.col(end).dt.year() * 12 + pl.col(end).dt.month()) - (
-        pl.col("_contract_start").dt.year() * 12 + pl.col("_contract_start").dt.month()
-    )
     candidates = running.join(earlier, on=[CLIENT_ID, "_run"]).filter(
-        (pl.col("_contract_start") <= pl.col(start)) & whole_months & months.is_in(list(CONTRACT_MONTHS))
+        (pl.col("_contract_start") <= pl.col(start)) & _contract_length("_contract_start", end)
     )
+    candidates = candidates.join(
+        _billing_rhythm(terms, candidates), on=[CLIENT_ID, start, end, "_contract_start"], how="anti"
+    )
+    # a term with several candidate starts (most have one): a run whose every term is a contract's length
+    # (monthly terms, whole contracts) reaches each of its starts by whole contracts; a run cut by a change is
+    # walked from its first start (_whole_contract_starts)
+    keys = [CLIENT_ID, "_run"]
+    several = candidates.group_by(CLIENT_ID, start, end).agg(pl.col("_run").first(), pl.len().alias("_n"))
+    chosen = terms.join(several.filter(pl.col("_n") > 1).select(keys).unique(), on=keys)
+    plain = chosen.group_by(keys).agg(_contract_length(start, end).all().alias("_plain"))
+    whole = _whole_contract_starts(chosen.join(plain.filter(~pl.col("_plain")), on=keys))
+    candidates = candidates.join(plain, on=keys, how="left")
     return (
-        candidates.join(
-            _billing_rhythm(terms, candidates), on=[CLIENT_ID, start, end, "_contract_start"], how="anti"
-        )
+        candidates.join(whole, on=[CLIENT_ID, "_run", "_contract_start"], how="left")
+        .with_columns((pl.col("_plain").fill_null(False) | pl.col("_whole").fill_null(False)).alias("_whole"))
         .group_by(CLIENT_ID, start, end)
-        .agg(pl.col("_contract_start").max())
+        .agg(
+            # the latest start that whole contracts reach from the run's first, else the latest of all
+            pl.coalesce(
+                pl.col("_contract_start").filter(pl.col("_whole")).max(),
+                pl.col("_contract_start").max(),
+            )
+        )
         .cast(schema)  # type: ignore[arg-type]
     )
+
+
+def _contract_length(since: str, until: str) -> pl.Expr:
+    """Whether the time from column ``since`` to column ``until`` is a contract's length: a number of months
+    of :data:`CONTRACT_MONTHS` to the day of the month (a month-end ``until`` takes any later day)."""
+    day, last_day = pl.col(until).dt.day(), pl.col(until).dt.month_end().dt.day()
+    whole_months = (pl.col(since).dt.day() == day) | ((day == last_day) & (pl.col(since).dt.day() >= day))
+    months = (pl.col(until).dt.year() * 12 + pl.col(until).dt.month()) - (
+        pl.col(since).dt.year() * 12 + pl.col(since).dt.month()
+    )
+    return whole_months & months.is_in(list(CONTRACT_MONTHS))
+
+
+def _whole_contract_starts(terms: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, _run, _contract_start, _whole]`` (``_whole`` true): the starts of the runs of ``terms`` (with
+    their ``_run``: runs cut by a change, a term in them no contract's length) that whole contracts reach from
+    the run's first start, each contract a length of :data:`CONTRACT_MONTHS` (:func:`_contract_length`) from one
+    term start to a later one. A stub of a whole month cut into an annual contract a month before its end (a
+    seat change taking effect on the billing day) is a contract's length itself, yet the 11 months before it
+    make no contract: its start is none, and the contract it cuts renews for the year (it read a monthly
+    renewal, never due)."""
+    keys = [CLIENT_ID, "_run"]
+    starts = terms.select(*keys, pl.col(Subscriptions.START_DATE).alias("_from"))
+    hops = starts.join(starts.rename({"_from": "_to"}), on=keys).filter(
+        (pl.col("_from") < pl.col("_to")) & _contract_length("_from", "_to")
+    )
+    reached = starts.group_by(keys).agg(pl.col("_from").min())
+    while True:  # each pass reaches one contract further; a run holds few terms
+        grown = pl.concat(
+            [reached, reached.join(hops, on=[*keys, "_from"]).select(*keys, pl.col("_to").alias("_from"))]
+        ).unique()
+        if grown.height == reached.height:
+            return grown.select(*keys, pl.col("_from").alias("_contract_start"), pl.lit(True).alias("_whole"))
+        reached = grown
 
 
 # a run with this many terms of one same length (in days) is billed on a rhythm (every 14 or 28 days), not one
