@@ -1999,6 +1999,80 @@ def test_a_started_price_rise_is_above_every_price_of_before_not_above_one(
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
 
 
+def _rhythm_terms(before_days: int, now_days: int, before_mrr: float, now_mrr: float) -> pl.DataFrame:
+    """Back-to-back terms of ``before_days`` at ``before_mrr`` (a month a term's monthly amount) until 60 days ago,
+    from 250 days ago at least, then terms of ``now_days`` at ``now_mrr`` up to one running at the as-of date."""
+    before = []
+    end = 60
+    while end < 250:
+        before.append((end + before_days, end, before_mrr))
+        end += before_days
+    after = []
+    start = 60
+    while start > 0:
+        after.append((start, start - now_days, now_mrr))
+        start -= now_days
+    rows = sorted(before, reverse=True) + after
+    return pl.DataFrame(
+        {
+            "client_id": ["s"] * len(rows),
+            "start_date": [days_ago(a) for a, _, _ in rows],
+            "end_date": [days_ago(b) for _, b, _ in rows],
+            "mrr": [m for _, _, m in rows],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("before_days", "now_days", "before_mrr", "now_mrr", "fires"),
+    [
+        (
+            28,
+            14,
+            40.0,
+            80.0,
+            False,
+        ),  # an auto-ship moved from every 4 weeks to every 2: the same basket, twice a month
+        (56, 42, 30.0, 40.0, False),  # from every 8 weeks to every 6
+        (7, 14, 100.0, 120.0, False),  # a weekly meal kit now every 2 weeks, a bigger box: a change of plan
+        (365, 30, 80.0, 100.0, False),  # an annual plan left for a monthly one at the monthly price
+        (28, 28, 40.0, 48.0, True),  # every 4 weeks as before, each delivery 20% dearer: a price rise
+        (28, 31, 100.0, 120.0, True),  # a monthly plan 20% up: the calendar's months are 28 to 31 days long
+        (91, 92, 100.0, 120.0, True),  # a quarter renewed 20% up
+    ],
+)
+def test_a_started_price_rise_compares_terms_of_one_length(
+    before_days: int, now_days: int, before_mrr: float, now_mrr: float, fires: bool
+) -> None:
+    """A price rise is the same plan costing more a month; a term of another length (a delivery more often, a
+    monthly plan instead of an annual one) is another plan, whose monthly amount says nothing of its price."""
+    subs = _rhythm_terms(before_days, now_days, before_mrr, now_mrr)
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
+
+
+def test_a_started_price_rise_wants_the_plan_on_terms_of_its_length_all_through_the_days_before() -> None:
+    # deliveries every 6 weeks at 30 a month until 130 days ago, then every 8 weeks at 20, the running one at 24: 20%
+    # above the one 8-weekly term running 91 days ago, but that plan did not run through the days before (182 to 91
+    # days ago): one basket against one is no price rise
+    rows = [
+        (256, 214, 30.0),
+        (214, 172, 30.0),
+        (172, 130, 30.0),
+        (130, 74, 20.0),
+        (74, 18, 20.0),
+        (18, -38, 24.0),
+    ]
+    subs = pl.DataFrame(
+        {
+            "client_id": ["s"] * len(rows),
+            "start_date": [days_ago(a) for a, _, _ in rows],
+            "end_date": [days_ago(b) for _, b, _ in rows],
+            "mrr": [m for _, _, m in rows],
+        }
+    )
+    assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == [""]
+
+
 @pytest.mark.parametrize(
     ("term_days", "started_days_ago", "fires"),
     [
@@ -2012,15 +2086,17 @@ def test_a_started_price_rise_is_above_every_price_of_before_not_above_one(
 def test_a_started_price_rise_fires_only_while_the_client_can_leave_soon(
     term_days: int, started_days_ago: int, fires: bool
 ) -> None:
-    # the term before at 100 a month (running price_rise_days, 91, ago), the running one (from started_days_ago,
-    # term_days long) at 120
-    start = started_days_ago
+    # the plan renewed at a higher price: terms of term_days back to back, those before at 100 a month (running
+    # price_rise_days, 91, ago and since), the running one (from started_days_ago) at 120
+    ends = [started_days_ago - term_days]
+    while ends[-1] < started_days_ago + 100:
+        ends.append(ends[-1] + term_days)
     subs = pl.DataFrame(
         {
-            "client_id": ["m", "m"],
-            "start_date": [days_ago(start + max(term_days, 100)), days_ago(start)],
-            "end_date": [days_ago(start), days_ago(start - term_days)],
-            "mrr": [100.0, 120.0],
+            "client_id": ["m"] * len(ends),
+            "start_date": [days_ago(e + term_days) for e in ends],
+            "end_date": [days_ago(e) for e in ends],
+            "mrr": [120.0] + [100.0] * (len(ends) - 1),
         }
     )
     assert _fired_for("price_rise", Table.SUBSCRIPTIONS, subs) == (["price_rise"] if fires else [""])
@@ -2030,8 +2106,8 @@ def test_the_price_rise_text_names_a_started_rise() -> None:
     assert rule_descriptions(RulesConfig(enabled=("price_rise",)))["price_rise"] == (
         "the price rises by 15% or more within 91 days, or rose so in the last 91 days (the next term booked at a "
         "higher price, a discount of 30% or more ending, or the running term, monthly or ending within 91 days, "
-        "costing that much more than the plan did at any time in the 91 days up to 91 days ago: a monthly plan renewed "
-        "at a higher price, not a price that varies from term to term)"
+        "costing that much more than the plan did on terms as long at any time in the 91 days up to 91 days ago: a "
+        "monthly plan renewed at a higher price, not a price that varies from term to term nor deliveries more often)"
     )
 
 

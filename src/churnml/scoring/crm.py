@@ -83,6 +83,7 @@ __all__ = [
     "BOOKED_AT_A_RISE",
     "CANCELLATION_WITHDRAWN",
     "COMMITMENT_DAYS",
+    "CYCLE_SLACK_DAYS",
     "EARLY_RENEWAL_SHARE",
     "FREE_TERM",
     "FREE_TRIAL",
@@ -123,6 +124,7 @@ __all__ = [
     "running_commitment",
     "running_mrr",
     "running_terms_at",
+    "same_cycle",
     "term_state_text",
     "term_status",
     "trial_state_text",
@@ -960,6 +962,20 @@ MONTHLY_TERM_DAYS = 31
 # months (the shortest of CONTRACT_MONTHS beyond a month: a quarter, a year); a delivery every 6 or 8 weeks is a
 # slower rhythm the client can stop at its next delivery, not a commitment
 COMMITMENT_DAYS = 76
+# two terms whose lengths differ by this many days or fewer run on one billing cycle: the calendar's months are 28 to
+# 31 days long, its quarters 89 to 92, its years 365 or 366; deliveries moved to another rhythm differ by a week at
+# least (every 4 weeks to every 2: 28 to 14 days)
+CYCLE_SLACK_DAYS = 3
+
+
+def same_cycle(days: pl.Expr, other: pl.Expr) -> pl.Expr:
+    """True where a term of ``days`` days and one of ``other`` days run on one billing cycle (their lengths
+    :data:`CYCLE_SLACK_DAYS` apart at most: a monthly plan's February and March terms): their monthly amounts are
+    prices of one plan. Terms of other lengths are other plans (an auto-ship moved from every 4 weeks to every 2
+    charges the same basket twice a month; an annual plan left for a monthly one charges the monthly price)."""
+    return (days - other).abs() <= CYCLE_SLACK_DAYS
+
+
 # the columns of running_terms_at: the length of the client's longest running base term, and the days since it began
 TERM_DAYS, TERM_AGE = "_term_days", "_term_age"
 

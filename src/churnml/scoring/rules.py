@@ -111,6 +111,7 @@ from churnml.scoring.crm import (
     paused_clients,
     running_at,
     running_terms_at,
+    same_cycle,
 )
 from churnml.scoring.outputs import History
 from churnml.scoring.sentences import formatted
@@ -197,8 +198,8 @@ RULE_TEXT: dict[str, str] = {
     "price_rise": "the price rises by {price_rise_share:.0%} or more within {price_rise_days} days, or rose so in the "
     "last {price_rise_days} days (the next term booked at a higher price, a discount of {price_rise_discount:.0%} or "
     "more ending, or the running term, monthly or ending within {price_rise_days} days, costing that much more than "
-    "the plan did at any time in the {price_rise_days} days up to {price_rise_days} days ago: a monthly plan renewed "
-    "at a higher price, not a price that varies from term to term)",
+    "the plan did on terms as long at any time in the {price_rise_days} days up to {price_rise_days} days ago: a "
+    "monthly plan renewed at a higher price, not a price that varies from term to term nor deliveries more often)",
     "usage_drop": "product use in the last {usage_drop_days} days down {usage_drop_share:.0%} or more against "
     "the client's own usual (and against the portfolio's, when everyone's use fell the same weeks)",
     "vendor_review": "a vendor review or a competitor trial in the last {vendor_review_days} days",
@@ -1792,10 +1793,15 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     base terms (:func:`churnml.labels.customer_terms`) running at the as-of date cost at least ``1 +
     price_rise_share`` times the most those running at any instant of the ``price_rise_days`` up to
     ``price_rise_days`` before it cost (:func:`_prices_before`; a monthly plan auto-renewed from 100 to 120 two
-    months ago: no term is booked ahead, the rise is in the running term). The most, not the price at one
-    instant: a price that varies from term to term (an auto-ship's basket, 35 to 47 a delivery) is above the
-    one running 91 days ago every other term: a pet-food shop's list read 211 of its 2,985 customers' baskets as a
-    price rise ("explain what the new price buys"), 6.6% of them leaving within 90 days against 14.9% (now 62). Compared per product when
+    months ago: no term is booked ahead, the rise is in the running term), the plan running on terms as long as the
+    running one all through those days (:func:`churnml.scoring.crm.same_cycle`: a term of another length is another
+    plan, whose monthly amount is no price of this one: a pet-food shop's customers moved from deliveries every 4
+    or 6 weeks to every 2, the same basket twice as often, were 16 of its 62 rises on the list of 2026-11-02, 1 of
+    them leaving within 90 days, now 44; an annual plan left for a monthly one at the monthly price is no rise
+    either). The most, not the price at one instant: a price that varies from term to term (an auto-ship's
+    basket, 35 to 47 a delivery) is above the one running 91 days ago every other term: a pet-food shop's list
+    read 211 of its 2,985 customers' baskets as a price rise ("explain what the new price buys"), 6.6% of them
+    leaving within 90 days against 14.9% (then 62). Compared per product when
     the table has one (a new product is no rise), per unit (``mrr / quantity``) when both sides' quantities are
     known (seats added are no rise), not across an absence (a return at another price, :func:`_returned_between`),
     nor from a free term (a pause resuming). Only while the client can act on it soon (:func:`_can_leave_soon`):
@@ -1819,7 +1825,7 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     both = (
         now.join(
             _prices_before(base, since, ctx.cfg.price_rise_days, keys).rename(
-                {"_mrr": "_mrr_then", "_units": "_units_then"}
+                {"_mrr": "_mrr_then", "_units": "_units_then", "_days": "_days_then"}
             ),
             on=keys,
             how="inner",
@@ -1835,8 +1841,11 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
         .then(pl.col("_mrr") / pl.col("_units") >= rise * pl.col("_mrr_then") / pl.col("_units_then"))
         .otherwise(pl.col("_mrr") >= rise * pl.col("_mrr_then"))
     )
+    # the same plan: terms of another length then (crm.same_cycle) are another plan, not a lower price of this one:
+    # deliveries every 2 weeks after every 4 charge the same basket twice a month (16 of a pet-food shop's 62 rises)
+    risen = risen & same_cycle(pl.col("_days"), pl.col("_days_then"))
     return (
-        # above every price it paid in those days, not one of them
+        # above every price it paid in those days, on terms as long as the running one, not one of them
         both.group_by(keys)
         .agg(risen.all().alias("_risen"))
         .filter(pl.col("_risen"))
@@ -1851,16 +1860,21 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
 
 
 def _prices_at(running: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """``[*keys, _mrr, _units]``: per key of ``running`` (base terms running at one instant, with their quantity
-    in ``_q``), the summed ``mrr`` and, when every term says it, the summed quantity (else null)."""
+    """``[*keys, _mrr, _units, _days]``: per key of ``running`` (base terms running at one instant, with their
+    quantity in ``_q``), the summed ``mrr``, when every term says it the summed quantity (else null), and the
+    length in days of the longest (the plan's billing cycle, :func:`churnml.scoring.crm.same_cycle`)."""
     return running.group_by(keys).agg(
         pl.col(Subscriptions.MRR).sum().cast(pl.Float64).alias("_mrr"),
         pl.when(pl.col("_q").is_not_null().all()).then(pl.col("_q").sum()).alias("_units"),
+        (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE))
+        .dt.total_days()
+        .max()
+        .alias("_days"),
     )
 
 
 def _prices_before(base: pl.DataFrame, since: datetime, days: int, keys: list[str]) -> pl.DataFrame:
-    """``[*keys, _at, _mrr, _units]``: the prices (:func:`_prices_at`) of the base terms ``base`` (with ``_q``)
+    """``[*keys, _at, _mrr, _units, _days]``: the prices (:func:`_prices_at`) of the base terms ``base`` (with ``_q``)
     at every instant of the ``days`` up to ``since`` at which they could change: ``since`` and each end of a term
     ending within them (a term runs from after its start to its end, :func:`churnml.scoring.crm.running_at`, so
     its end is an instant it runs at). One row per key and instant with a term running."""
