@@ -1328,6 +1328,43 @@ def test_a_client_whose_mrr_is_not_exported_or_who_pays_by_invoice_is_no_trial()
     ]
 
 
+def test_a_subscriber_whose_terms_on_record_begin_before_its_payments_do_is_no_trial() -> None:
+    """A pet-food shop's export: the terms running on its first day whole (a pause among them), the payments from
+    that day. A subscriber paused then and gone before paying again read as a trial that never paid (7 win-back
+    re-offers of "a trial extension with a guided start")."""
+    from churnml.scoring.crm import free_trials
+
+    # paused: a customer since ago(700), its terms on record a pause from ago(130) to ago(60); freemium: on a free
+    # plan since it signed up, ago(400), before the billing system; trial: signed up ago(20), a free month; lead:
+    # created ago(300), its trial from ago(20), after the payments log began (ago(100)): nothing paid in between
+    subs = pl.DataFrame(
+        {
+            "client_id": ["paused", "freemium", "trial", "lead"],
+            "start_date": [ago(130), ago(400), ago(20), ago(20)],
+            "end_date": [ago(60), ago(-30), ago(-10), ago(-10)],
+            "mrr": [0.0] * 4,
+        }
+    )
+    payments = pl.DataFrame({"client_id": ["other"], "amount": [40.0], "paid_at": [ago(100)]})
+    clients = pl.DataFrame(
+        {
+            "client_id": ["paused", "freemium", "trial", "lead", "other"],
+            "created_at": [ago(700), ago(400), ago(20), ago(300), ago(500)],
+        }
+    )
+    assert free_trials(subs, AS_OF, payments, clients).get_column("client_id").to_list() == [
+        "freemium",
+        "lead",
+        "trial",
+    ]
+    # without the clients' creation, or without payments, nothing says its past is off the record
+    assert free_trials(subs, AS_OF, payments).height == 4
+    assert free_trials(subs, AS_OF, None, clients).height == 4
+    # a placeholder creation (1900-01-01) is unknown
+    unknown = clients.with_columns(pl.lit(datetime(1900, 1, 1)).alias("created_at"))
+    assert free_trials(subs, AS_OF, payments, unknown).height == 4
+
+
 def test_trial_state_text_is_plain() -> None:
     from churnml.scoring.crm import trial_state_text
 

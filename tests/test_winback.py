@@ -1214,6 +1214,41 @@ def test_a_trial_whose_first_charge_failed_gets_the_payment_reminder_not_the_re_
     )
 
 
+def test_a_subscriber_paused_when_the_export_began_is_no_trial_and_its_value_unknown():
+    """A pet-food shop's export: the terms running on its first day (2025-01-05) whole, the payments from that day.
+    A customer since 2023 paused from 2024-12-01 and gone at the pause's end read as a trial that never paid:
+    "re-offer: a trial extension with a guided start" (7 of its win-back list); nor is its value 0 ("let go")."""
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ["paused", "payer"], "created_at": [D(2023, 3, 1), D(2024, 6, 1)]}
+            ),
+            Table.SUBSCRIPTIONS: _frame(
+                [
+                    ("paused", D(2024, 12, 1), D(2025, 2, 1), 0.0),
+                    ("payer", D(2024, 12, 20), D(2025, 1, 20), 40.0),
+                    ("payer", D(2025, 1, 20), D(2025, 2, 20), 40.0),
+                ],
+                {"client_id": pl.String, "start_date": DT, "end_date": DT, "mrr": pl.Float64},
+            ),
+            Table.PAYMENTS: _frame(
+                [("payer", 40.0, D(2025, 1, 20))],
+                {"client_id": pl.String, "amount": pl.Float64, "paid_at": DT},
+            ),
+        },
+        name="t",
+        start=D(2024, 12, 1),
+        as_of=D(2025, 3, 1),
+    )
+    churns = _frame([("paused", D(2025, 2, 1))], {"client_id": pl.String, "churned_at": DT})
+    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    assert (row["never_paid"], row["lifetime_value"], row["decision"]) == (False, None, ATTEMPT)
+    assert row["decision_reason"] == (
+        "lifetime value unknown (its payments before the records begin are not in them); a playbook pick: left "
+        "recently without complaints"
+    )
+
+
 @pytest.mark.parametrize(
     ("used", "days", "offer"),
     [

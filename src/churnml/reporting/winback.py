@@ -33,7 +33,9 @@ Columns:
   (the larger of the payments before the churn, refunds netted, failed attempts left out, and what its terms billed before it, MRR
   x months: a payments export that begins after the terms holds only the last invoices; plus, for a client created
   before its revenue records begin (its terms, else its payments) and paying when they begin, its ``former_arr`` for
-  each year before them); ``lifetime_value`` = lifetime revenue x margin
+  each year before them; unknown, null, for a client with none on record whose past is off the record,
+  :func:`churnml.scoring.crm.pasts_off_record`: a subscriber paused when the export began); ``lifetime_value`` =
+  lifetime revenue x margin
   (``clients.margin``, else the default margin);
 - ``orders_last_year`` (:func:`churnml.labels.orders` placed in the year before the churn, at
   :func:`churnml.labels.order_placed_at`), ``complaints_last_year``, ``discount_requests_last_year``,
@@ -42,8 +44,8 @@ Columns:
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
   ``stages[1]`` days ago with no complaint in its last year): the playbook's picks (``first``);
-- ``never_paid`` (every term free and nothing paid at the as-of date: an expired free trial, a free plan;
-  :func:`churnml.scoring.crm.free_trials`) and ``trial_active_days`` (:func:`trial_use`: its distinct days with
+- ``never_paid`` (every term free and nothing paid at the as-of date, its past on record: an expired free trial, a
+  free plan; :func:`churnml.scoring.crm.free_trials`) and ``trial_active_days`` (:func:`trial_use`: its distinct days with
   a product event from its first term's start to its departure; null for a paying client or without events);
 - ``decision`` (``attempt``, ``keep in touch``, ``let go``, ``no contact``, ``re-offer``, ``wait``; :data:`DECISIONS`) and
   ``decision_reason`` (in words). Rules in order: a reason in ``no_contact_reasons`` (closed: the client
@@ -404,6 +406,18 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             pl.lit(None, pl.Float64).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
     lost = _with_unrecorded_revenue(lost.drop("_billed"), subs, payments)
+    if subs is not None:
+        from churnml.scoring.crm import pasts_off_record
+
+        # nothing on record from a client whose past is off the record (a subscriber paused when the export
+        # began): its value is unknown, not 0, and unknown lets no one go
+        off = pasts_off_record(subs, payments, dataset.tables[Table.CLIENTS]).get_column(CLIENT_ID)
+        lost = lost.with_columns(pl.col(CLIENT_ID).is_in(off.implode()).alias(OFF_RECORD)).with_columns(
+            pl.when(pl.col(OFF_RECORD) & (pl.col("lifetime_revenue") <= 0))
+            .then(None)
+            .otherwise(pl.col("lifetime_revenue"))
+            .alias("lifetime_revenue")
+        )
     return lost.with_columns(
         pl.col("lifetime_revenue").clip(lower_bound=0).round(2),
         pl.col("orders_last_year").cast(pl.UInt32),
@@ -503,7 +517,7 @@ def trial_use(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 
     schema = {CLIENT_ID: pl.String, "trial_active_days": pl.UInt32, TRIAL_DAYS: pl.Int64}
     subs = dataset.get(Table.SUBSCRIPTIONS)
-    trials = free_trials(subs, dataset.as_of.date(), dataset.get(Table.PAYMENTS))
+    trials = free_trials(subs, dataset.as_of.date(), dataset.get(Table.PAYMENTS), dataset.get(Table.CLIENTS))
     if subs is None or trials.height == 0:
         return pl.DataFrame(schema=schema)
     spans = (
@@ -724,6 +738,10 @@ def _on_season(rhythm: float) -> pl.Expr:
     return (silent & season).fill_null(False)
 
 
+# _with_value's private column: the client's past is off the record (crm.pasts_off_record), its value unknown
+OFF_RECORD = "_off_record"
+
+
 def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> pl.DataFrame:
     floor = cfg.min_value_ratio * cfg.cost_per_attempt
     on_rhythm = _on_rhythm(rhythm)
@@ -756,6 +774,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
     # money on average: wait for the day the chance rises enough (attempt_days), or none: keep in touch
     short = (pl.col("_short") if "_short" in lost.columns else pl.lit(False)) & ~immediate
     later = pl.col("_attempt_from").is_not_null() if "_attempt_from" in lost.columns else pl.lit(False)
+    off_record = pl.col(OFF_RECORD).fill_null(False) if OFF_RECORD in lost.columns else pl.lit(False)
     decision = (
         pl.when(no_contact)
         .then(pl.lit(NO_CONTACT))
@@ -881,7 +900,9 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
             .otherwise(pl.lit("no later day measured does better: no attempt, keep a soft relationship"))
         )
         .otherwise(
-            pl.when(pl.col("lifetime_value").is_null())
+            pl.when(pl.col("lifetime_value").is_null() & off_record)
+            .then(pl.lit("lifetime value unknown (its payments before the records begin are not in them)"))
+            .when(pl.col("lifetime_value").is_null())
             .then(pl.lit("lifetime value unknown (no payments or subscriptions)"))
             .when(immediate)
             .then(

@@ -116,6 +116,7 @@ __all__ = [
     "notice_text",
     "onboarding_rhythm_note",
     "onboarding_stalled",
+    "pasts_off_record",
     "paused_clients",
     "placed_orders",
     "reached",
@@ -554,7 +555,12 @@ def term_status(
                 .alias(PAUSED),
                 pl.col(CLIENT_ID)
                 .is_in(
-                    free_trials(subscriptions, as_of, (tables or {}).get(Table.PAYMENTS))
+                    free_trials(
+                        subscriptions,
+                        as_of,
+                        (tables or {}).get(Table.PAYMENTS),
+                        (tables or {}).get(Table.CLIENTS),
+                    )
                     .get_column(CLIENT_ID)
                     .implode()
                 )
@@ -1064,15 +1070,19 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 
 def free_trials(
-    subscriptions: pl.DataFrame | None, as_of: date, payments: pl.DataFrame | None = None
+    subscriptions: pl.DataFrame | None,
+    as_of: date,
+    payments: pl.DataFrame | None = None,
+    clients: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id]`` of the clients that have **never paid** at ``as_of``: every term of theirs started before it
     is free (``mrr`` 0, one term at least; an empty ``mrr`` is an amount not exported, not a free term), and no
     payment of theirs in ``payments`` was paid before it (a usage-billed plan at ``mrr`` 0 invoiced each month is
-    a paying client). A free trial, or a free plan (the contract cannot tell them apart); running or ended
-    (:func:`term_status` says which): its end is a conversion to win, not a renewal, and its ARR is 0 with nothing
-    paid to lose. A client back on a free term after paid ones is on a pause (:func:`free_after_paid`), not here.
-    One row per such client."""
+    a paying client), nor is its past before its terms off the record (:func:`pasts_off_record`, with ``clients``:
+    a subscriber paused when the export began). A free trial, or a free plan (the contract cannot tell them apart);
+    running or ended (:func:`term_status` says which): its end is a conversion to win, not a renewal, and its ARR is
+    0 with nothing paid to lose. A client back on a free term after paid ones is on a pause
+    (:func:`free_after_paid`), not here. One row per such client."""
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema={CLIENT_ID: pl.String})
     cut = _midnight(as_of)
@@ -1094,7 +1104,49 @@ def free_trials(
             .select(pl.col(CLIENT_ID).cast(pl.String))
         )
         free = free.join(paid, on=CLIENT_ID, how="anti")
+    if clients is not None:
+        free = free.join(pasts_off_record(subscriptions, payments, clients), on=CLIENT_ID, how="anti")
     return free.sort(CLIENT_ID)
+
+
+def pasts_off_record(
+    subscriptions: pl.DataFrame, payments: pl.DataFrame | None, clients: pl.DataFrame
+) -> pl.DataFrame:
+    """``[client_id]`` of the clients whose past before their terms is off the record: created (``clients.created_at``;
+    a placeholder before 1971 is unknown) more than :data:`MONTHLY_TERM_DAYS` before their first term on record,
+    which began before the payments log's first record (any of its times): what they paid before it is not in
+    ``payments``, nor are their terms before it (an export of the terms running on its first day, a pause among
+    them, beside the payments from that day). Not a trialist, then, for having only free terms on record: a
+    pet-food shop's subscribers paused when its export began and gone before paying again were re-offered "a trial
+    extension with a guided start" (7 of its win-back list of 2026-11-02). A client whose trial began at sign-up
+    (a free plan since before the payments log began) keeps its trial. None without ``payments``. One row per
+    such client."""
+    from churnml.contract.dataset import plausible_first
+    from churnml.contract.schemas import CONTRACT
+    from churnml.contract.validation import known_time
+
+    schema = {CLIENT_ID: pl.String}
+    begins = (
+        None
+        if payments is None or payments.height == 0
+        else plausible_first(
+            payments.get_column(c) for c in CONTRACT[Table.PAYMENTS].time_columns if c in payments.columns
+        )
+    )
+    if begins is None or Clients.CREATED_AT not in clients.columns:
+        return pl.DataFrame(schema=schema)
+    first = subscriptions.group_by(pl.col(CLIENT_ID).cast(pl.String)).agg(
+        pl.col(Subscriptions.START_DATE).min().cast(pl.Datetime("us")).alias("_first")
+    )
+    created = clients.select(pl.col(CLIENT_ID).cast(pl.String), known_time(Clients.CREATED_AT))
+    return (
+        first.join(created, on=CLIENT_ID, how="inner")
+        .filter(
+            (pl.col("_first") < begins)
+            & (pl.col(Clients.CREATED_AT) < pl.col("_first") - timedelta(days=MONTHLY_TERM_DAYS))
+        )
+        .select(CLIENT_ID)
+    )
 
 
 def paused_clients(

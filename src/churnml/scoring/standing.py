@@ -340,7 +340,10 @@ def _previous_zones(
         renewal_share,
         dataset.tables[Table.CLIENTS],
     ).join(
-        client_plans(ids, prev_date, subscriptions, payments), on=CLIENT_ID, how="left", maintain_order="left"
+        client_plans(ids, prev_date, subscriptions, payments, dataset.tables[Table.CLIENTS]),
+        on=CLIENT_ID,
+        how="left",
+        maintain_order="left",
     )
     # last week's stakes as this week's: a trial at its conversion (value.stake_arr)
     stake = stake_arr(arr.with_columns(conversion_arr(arr)))
@@ -450,7 +453,13 @@ def client_standing(
         )
     clients = dataset.tables[Table.CLIENTS]
     # each client's product and whether it never paid: a trial is valued at its conversion
-    plans = client_plans(ids, as_of, dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS))
+    plans = client_plans(
+        ids,
+        as_of,
+        dataset.get(Table.SUBSCRIPTIONS),
+        dataset.get(Table.PAYMENTS),
+        dataset.tables[Table.CLIENTS],
+    )
     arr = annual_recurring_revenue(
         ids,
         as_of,

@@ -739,7 +739,11 @@ PLAN_NEVER_PAID = "_plan_never_paid"
 
 
 def client_plans(
-    client_ids: Sequence[str], as_of: date, subscriptions: pl.DataFrame | None, payments: pl.DataFrame | None
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame | None,
+    payments: pl.DataFrame | None,
+    clients: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _plan_product, _plan_never_paid]`` per client of ``client_ids`` (their order): the
     ``product`` of its latest base term (no add-on) started before ``as_of`` (null without a product column or a
@@ -761,7 +765,7 @@ def client_plans(
             .group_by(pl.col(CLIENT_ID).cast(pl.String))
             .agg(pl.col(Subscriptions.PRODUCT).cast(pl.String).last().alias(PLAN_PRODUCT))
         )
-    never = free_trials(subscriptions, as_of, payments).get_column(CLIENT_ID)
+    never = free_trials(subscriptions, as_of, payments, clients).get_column(CLIENT_ID)
     return ids.join(product, on=CLIENT_ID, how="left", maintain_order="left").with_columns(
         pl.col(CLIENT_ID).is_in(never.implode()).alias(PLAN_NEVER_PAID)
     )
