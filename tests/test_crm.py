@@ -581,6 +581,50 @@ def test_paused_rows_are_the_clients_on_a_pause() -> None:
     assert paused_rows(ids, AS_OF, None).tolist() == [False] * 5
 
 
+def _cycle_terms(client: str, paid_days: int, free: list[int]) -> list[tuple]:
+    """Three paid terms of ``paid_days`` at 40 a month back to back, then free terms of these lengths, the last one
+    running at the as-of date (its end ``free[-1] // 2`` days ahead)."""
+    end = -(free[-1] // 2)
+    rows = []
+    for days in reversed(free):
+        rows.append((client, ago(end + days), ago(end), 0.0))
+        end += days
+    for _ in range(3):
+        rows.append((client, ago(end + paid_days), ago(end), 40.0))
+        end += paid_days
+    return rows
+
+
+def test_one_free_term_no_longer_than_the_paid_ones_is_a_skip() -> None:
+    """A pet-food shop's auto-ships: a skipped delivery is one term at mrr 0 as long as the paid ones, a pause one
+    longer term. Its 240 customers on a free term on 2026-11-02 all read "(a pause, or a free plan)"; 157 of the 164
+    free for one term no longer than their paid one were skipping a delivery."""
+    from churnml.scoring.crm import PAUSED, SKIP
+
+    rows = (
+        _cycle_terms("skip", 28, [28])  # every 4 weeks, one delivery skipped
+        + _cycle_terms("skip8", 56, [57])  # every 8 weeks (a day longer: the calendar)
+        + _cycle_terms("month", 30, [31])  # a monthly plan, one month off
+        + _cycle_terms("pause", 28, [84])  # a pause of 12 weeks in one term
+        + _cycle_terms("per_cycle", 28, [28, 28])  # a pause written as a free term per delivery: the second
+        + _cycle_terms("annual", 365, [30])  # a free month after an annual contract: no billing cycle skipped
+    )
+    subs = pl.DataFrame(rows, schema=["client_id", "start_date", "end_date", "mrr"], orient="row")
+    ids = ["skip", "skip8", "month", "pause", "per_cycle", "annual"]
+    out = term_status(ids, AS_OF, subs, grace_days=30, renewal_days=60)
+    assert out.get_column(PAUSED).to_list() == [True] * 6
+    assert out.get_column(SKIP).to_list() == [True, True, True, False, False, False]
+    states = out.get_column(Scores.TERM_STATE).to_list()
+    assert states[0] == (
+        f"Skipping one term since its last paid one ended on {ago(14):%Y-%m-%d} (a free term no longer than its "
+        "paid ones: a skipped delivery or billing cycle)"
+    )
+    assert (
+        states[3]
+        == f"On a free term since its last paid one ended on {ago(42):%Y-%m-%d} (a pause, or a free plan)"
+    )
+
+
 def test_a_pause_is_said_only_for_the_clients_on_a_pause() -> None:
     from churnml.scoring.reasons import pause_sentences
 
@@ -614,6 +658,13 @@ def test_a_pause_is_said_only_for_the_clients_on_a_pause() -> None:
     ]
     # the list's own mark (term_status's PAUSED) decides
     assert pause_sentences(ids, AS_OF, subs, "EUR", np.array([False, False, False, False])) == [None] * 4
+    # one free term no longer than the paid one before it: a skip (crm.one_term_skips)
+    skip = pl.DataFrame(
+        _cycle_terms("skip", 28, [28]), schema=["client_id", "start_date", "end_date", "mrr"], orient="row"
+    )
+    assert pause_sentences(["skip"], AS_OF, skip, "EUR") == [
+        f"Skipping one term since {(AS_OF - timedelta(days=14)).isoformat()}: MRR EUR 0, from EUR 40"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -1253,7 +1304,7 @@ def test_a_client_that_never_paid_is_said_on_a_free_trial_and_marked() -> None:
     from churnml.scoring.crm import PAUSED, TRIAL, free_trials
 
     # trialing: 14 free days, 5 left; converted: its trial then a paid month; lapsed_trial: trial ended 4
-    # days ago, nothing paid; frozen: a free month after a paid one (a pause, not a trial); booked: trial
+    # days ago, nothing paid; frozen: two free months after a paid one (a pause, not a trial); booked: trial
     # running, its first paid month booked from the trial's end
     subs = pl.DataFrame(
         {
@@ -1268,7 +1319,7 @@ def test_a_client_that_never_paid_is_said_on_a_free_trial_and_marked() -> None:
                 "booked",
             ],
             "start_date": [ago(9), ago(30), ago(16), ago(18), ago(40), ago(10), ago(9), ago(-5)],
-            "end_date": [ago(-5), ago(16), ago(-14), ago(4), ago(10), ago(-20), ago(-5), ago(-35)],
+            "end_date": [ago(-5), ago(16), ago(-14), ago(4), ago(10), ago(-50), ago(-5), ago(-35)],
             "mrr": [0.0, 0.0, 12.99, 0.0, 12.99, 0.0, 0.0, 12.99],
         }
     )

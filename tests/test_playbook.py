@@ -399,6 +399,18 @@ PAUSE = "On a pause or a free plan: ask whether they will resume the paid plan a
             "Within two weeks: Purchase plans and budget: tariff review",
         ),
         (ClientFacts("green", "C", paused=True), "zone and tier", "When convenient: Automated nurture"),
+        # one term skipped (crm.one_term_skips): the pause's question in a skip's words
+        (
+            ClientFacts("red", "B", lead_family="usage", paused=True, skip=True),
+            "skip",
+            "This week: Skipping one term: ask whether they will take the next one and what would make it fit",
+        ),
+        (
+            ClientFacts("green", "B", renewal_days=13, paused=True, pause_due=True, skip=True),
+            "skip",
+            "At the next review: Skipping one term: ask whether they will take the next one and what would make it fit "
+            "(the free term ends in 13 days)",
+        ),
         # not paused: the renewal and the usage review as before
         (
             ClientFacts("green", "B", renewal_due=True, renewal_days=13),

@@ -82,7 +82,7 @@ from churnml.contract.schemas import (
 )
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
-from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSED, PLAY_FACTS, TRIAL, renewed_rows
+from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSED, PLAY_FACTS, SKIP, TRIAL, renewed_rows
 from churnml.scoring.explain import FAMILIES, RAISES, health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import ZONE_ORDER, ClientFacts, choose_play, escalations
@@ -1231,6 +1231,7 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             keep_reason=row.get(Scores.NOT_WORTH_KEEPING_REASON) or "",
             paused=bool(row.get(PAUSED)),  # on a free term after paid ones (crm.paused_clients)
             pause_due=bool(row.get(PAUSE_DUE)),  # its free term ends within score.renewal_days
+            skip=bool(row.get(SKIP)),  # one term skipped (crm.one_term_skips)
             trial=bool(row.get(TRIAL)),  # never paid: a free trial or a free plan (crm.free_trials)
         )
         try:

@@ -54,6 +54,7 @@ __all__ = [
     "CANCELLATION_GROUP",
     "PAUSE_ECHOES",
     "PAUSE_PLAY",
+    "SKIP_PLAY",
     "ZONE_ORDER",
     "ZONE_RANK",
     "ChosenPlay",
@@ -188,6 +189,8 @@ class ClientFacts:
     paused: bool = False
     # a paused client's free term ends within score.renewal_days (crm.PAUSE_DUE): the plan resumes, no renewal
     pause_due: bool = False
+    # the paused client skips one term (crm.SKIP, crm.one_term_skips): its plan resumes by itself at the next
+    skip: bool = False
     # never paid: its terms so far all free (crm.TRIAL, crm.free_trials: a free trial or a free plan)
     trial: bool = False
 
@@ -249,9 +252,18 @@ PAUSE_PLAY = Play(
 )
 
 
+# the play of a paused client skipping one term (ClientFacts.skip) where the pause's would be: the pause's question
+# in a skip's words (its plan resumes by itself at the next term, and 1 in 5 of a pet-food shop's skippers did not
+# take it, about as many as its pausers did not resume: the same play, not a lighter one)
+SKIP_PLAY = Play(
+    role="success",
+    task="Skipping one term: ask whether they will take the next one and what would make it fit",
+)
+
+
 def _pause_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
-    """:data:`PAUSE_PLAY`, with the days to the free term's end when it is within ``score.renewal_days``
-    (``pause_due``): "... (the free term ends in 13 days)"."""
+    """:data:`PAUSE_PLAY` (:data:`SKIP_PLAY` for one term skipped, ``skip``), with the days to the free term's end
+    when it is within ``score.renewal_days`` (``pause_due``): "... (the free term ends in 13 days)"."""
     days = facts.renewal_days if facts.pause_due else None
     when = (
         ""
@@ -260,7 +272,8 @@ def _pause_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) 
         if days == 0
         else f" (the free term ends in {days_text(days)})"
     )
-    return ChosenPlay(_urgent(cfg, zone, tier, PAUSE_PLAY.task + when), PAUSE_PLAY.role, "pause")
+    play, basis = (SKIP_PLAY, "skip") if facts.skip else (PAUSE_PLAY, "pause")
+    return ChosenPlay(_urgent(cfg, zone, tier, play.task + when), play.role, basis)
 
 
 # rules that read the model's own risk, not a cause: their play gives way to the leading driver's family

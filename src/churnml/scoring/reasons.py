@@ -36,6 +36,7 @@ from churnml.scoring.crm import (
     TERM_DAYS,
     TRIAL,
     free_after_paid,
+    one_term_skips,
     paused_clients,
     renewed_rows,
     running_terms_at,
@@ -270,11 +271,13 @@ def pause_sentences(
     if paused is None:
         paused = paused_rows(client_ids, as_of, subscriptions, grace_days, renewal_share)
     ids = pl.Series(CLIENT_ID, list(client_ids), dtype=pl.String)
+    skips = set(one_term_skips(subscriptions, as_of).get_column(CLIENT_ID).to_list())
     free = free_after_paid(subscriptions, as_of).join(
         paused_terms_arr(ids, as_of, subscriptions), on=CLIENT_ID, how="left"
     )
     said = {
-        client: f"On a pause or a free plan since {end:%Y-%m-%d}: MRR {money(0, currency)}"
+        client: ("Skipping one term" if client in skips else "On a pause or a free plan")
+        + f" since {end:%Y-%m-%d}: MRR {money(0, currency)}"
         + ("" if arr is None else f", from {money(arr / 12, currency)}")
         for client, end, arr in free.select(CLIENT_ID, "_paid_end", "_paused_arr").iter_rows()
     }
