@@ -342,35 +342,48 @@ def test_a_period_starting_with_too_few_clients_has_no_rate(min_clients, rated):
 
 
 @pytest.mark.parametrize(
-    ("c1", "complete", "rated", "expected"),
+    ("c1", "complete", "rated", "warm_up", "expected"),
     [
         # the data's first month: nobody active at its start yet (4 months of data from 04-01: 0, 2,955, ...)
-        ([0, 2955, 3321], [True, True, True], [False, True, True], ["data starts", "", ""]),
+        ([0, 2955, 3321], [True, True, True], [False, True, True], [False] * 3, ["data starts", "", ""]),
         # two leading empty months, a handful, a rated month, an emptied book, the last month not known yet
         (
             [0, 0, 4, 30, 0, 25],
             [True, True, True, True, True, False],
             [False, False, False, True, False, False],
+            [False] * 6,
             ["data starts", "data starts", "few clients", "", "no clients", "incomplete"],
         ),
         # the warm-up wins: a first month in the warm-up of an orders log
-        ([0, 40], [False, True], [False, True], ["warm-up", ""]),
+        ([0, 40], [False, True], [False, True], [True, False], ["warm-up", ""]),
         # a warm-up before the rated months, the last months not known yet: it said "incomplete: its churn is
         # not fully known yet" of the warm-up too (a coffee roaster's February and March)
         (
             [0, 403, 639, 882, 1805],
             [False, False, False, True, False],
             [False, False, False, True, False],
+            [True, True, True, False, False],
             ["warm-up", "warm-up", "warm-up", "", "incomplete"],
         ),
         # too short for any complete period: not known yet
-        ([0, 40], [False, False], [False, False], ["incomplete", "incomplete"]),
+        ([0, 40], [False, False], [False, False], [False, False], ["incomplete", "incomplete"]),
+        # a warm-up with no complete period after it yet (a dental chain under inactivity_days 231, 16 months
+        # of data): the warm-up months read "incomplete" when warm-up was told by a later complete period,
+        # though their churn will never be observed; it is told by their known_from now (changed with it:
+        # the case above is the same periods without a warm-up)
+        (
+            [0, 40, 60],
+            [False, False, False],
+            [False] * 3,
+            [True, True, False],
+            ["warm-up", "warm-up", "incomplete"],
+        ),
     ],
 )
-def test_why_a_period_has_no_rate(c1, complete, rated, expected):
+def test_why_a_period_has_no_rate(c1, complete, rated, warm_up, expected):
     from churnml.reporting.metrics import unrated_reasons
 
-    assert unrated_reasons(c1, complete, rated) == expected
+    assert unrated_reasons(c1, complete, rated, warm_up) == expected
 
 
 @pytest.mark.parametrize(
@@ -916,7 +929,7 @@ MID_CYCLE = _terms_export(
 def test_a_month_whose_start_an_export_begun_mid_cycle_does_not_show_is_warm_up() -> None:
     """February 2024 starts with d alone in the data (a, b and c show at their running terms' starts, 4 to 19 days
     later, as new): it read C1 1, C3 3, -300% by formula 1. March's start, the export's, shows all four."""
-    from churnml.reporting.metrics import unobserved_starts, unrated_note, unrated_reasons
+    from churnml.reporting.metrics import period_unrated_reasons, unobserved_starts, unrated_note
 
     months = period_starts(MID_CYCLE.start, D(2024, 8, 1), "month")
     assert unobserved_starts(MID_CYCLE, months) == {date(2024, 2, 1)}
@@ -931,8 +944,7 @@ def test_a_month_whose_start_an_export_begun_mid_cycle_does_not_show_is_warm_up(
         (date(2024, 2, 1), 1, 4, 3, None, False),
         (date(2024, 3, 1), 4, 4, 0, 0.0, True),
     ]
-    rated = report["churn_rate_f2"].is_not_null().to_list()
-    assert unrated_reasons(report["c1"].to_list(), report["complete"].to_list(), rated)[0] == "warm-up"
+    assert period_unrated_reasons(report.sort("period_start"))[0] == "warm-up"
     # the page says it under the chart, as the console under its table
     assert "<b>warm-up</b> (2024-02-01): too early" in unrated_note(report)
     # the terms running at the data's start are in it: no day hides anyone (leads of the data sign later)
@@ -1031,3 +1043,47 @@ def test_an_export_of_the_clients_still_there_when_the_logs_begin_rates_no_perio
         date(2022, 4, 1),
         date(2022, 7, 1),
     ]
+
+
+def test_a_slow_window_says_which_months_never_rate_and_when_the_first_will() -> None:
+    """A shop of 25 monthly buyers, orders from 2024-01-10 to the data end (2024-08-01), under
+    inactivity_days 120: no month is complete. The months starting before the warm-up's end (2024-01-10 + 120
+    = 2024-05-09: February .. May) will never be rated; June is known once its end (07-01) + 120 days is behind
+    the data end (2024-10-29: data through 2024-10-28, 89 more days), July at 2024-11-29. It read "incomplete:
+    its churn is not fully known yet" of every month, the warm-up too, and said nothing of when a rate would
+    come (a dental chain under inactivity_days 231 on 16 months of data)."""
+    from churnml.reporting.metrics import first_rate_note, period_unrated_reasons
+
+    ids = [f"c{i:02d}" for i in range(25)]
+    days = [D(2024, 1, 10) + timedelta(days=30 * k) for k in range(7)]  # 01-10 .. 07-08
+    data = Dataset(
+        {
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ids, "created_at": [D(2023, 1, 1)] * 25}, schema_overrides={"created_at": DT}
+            ),
+            Table.PAYMENTS: pl.DataFrame(
+                {
+                    "client_id": [c for c in ids for _ in days],
+                    "amount": [40.0] * (25 * len(days)),
+                    "paid_at": days * 25,
+                },
+                schema_overrides={"paid_at": DT},
+            ),
+        },
+        "t",
+        D(2024, 1, 10),
+        D(2024, 8, 1),
+    )
+    report = churn_report(data, LabelConfig(source="inactivity", inactivity_days=120, grace_days=0), "month")
+    overall = report.filter(pl.col("segment") == "all").sort("period_start")
+    assert overall.get_column("period_start").to_list() == [date(2024, m, 1) for m in range(2, 8)]
+    assert overall.get_column("known_from").to_list() == [None] * 4 + [date(2024, 10, 29), date(2024, 11, 29)]
+    assert period_unrated_reasons(overall) == ["warm-up"] * 4 + ["incomplete"] * 2
+    assert first_rate_note(report, date(2024, 8, 1)) == (
+        "no month is rated yet: the warm-up months (2024-02-01 .. 2024-05-01) never will be; the first, "
+        "2024-06-01, is rated once the data runs through 2024-10-28 (89 more days of data)"
+    )
+    # a month rated (the data to 2024-11-01): nothing to say
+    later = Dataset(data.tables, "t", D(2024, 1, 10), D(2024, 11, 1))
+    again = churn_report(later, LabelConfig(source="inactivity", inactivity_days=120, grace_days=0), "month")
+    assert first_rate_note(again, date(2024, 11, 1)) is None

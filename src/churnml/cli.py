@@ -954,7 +954,12 @@ def metrics(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import churn_metrics
-    from churnml.reporting.metrics import ALL_SEGMENTS, UNRATED_MEANING, unrated_reasons
+    from churnml.reporting.metrics import (
+        ALL_SEGMENTS,
+        UNRATED_MEANING,
+        first_rate_note,
+        period_unrated_reasons,
+    )
 
     cfg = config_from(config, set_)
     with step_status("reading and counting churn per month and quarter"):
@@ -972,11 +977,7 @@ def metrics(
             return "-" if v is None else f"{v:.1%}"
 
         overall = overall.sort("period_start")
-        reasons = unrated_reasons(
-            overall["c1"].to_list(),
-            overall["complete"].to_list(),
-            overall["churn_rate_f2"].is_not_null().to_list(),
-        )
+        reasons = period_unrated_reasons(overall)
         for row, why in zip(overall.iter_rows(named=True), reasons, strict=True):
             summary.add_row(
                 f"{row['period_start']}" + (f" ({why})" if why else ""),
@@ -992,6 +993,9 @@ def metrics(
         out_console.print(summary)
         for why in dict.fromkeys(r for r in reasons if r):
             out_console.print(f"  {why}: {UNRATED_MEANING[why]}; no rate")
+        first = first_rate_note(report, run.as_of)
+        if first:
+            out_console.print(f"note: {first}", soft_wrap=True)
     out_console.print(f"{table.height:,} rows -> {folder}/churn_rates.csv, churn_rates.html")
 
 

@@ -183,6 +183,7 @@ class MetricsRun:
     folder: Path
     reports: dict[str, Any]  # period -> pl.DataFrame
     table: Any  # pl.DataFrame
+    as_of: date  # the day after the data's last
 
 
 def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRun:
@@ -210,7 +211,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
         cfg,
         dataset.name,
     )
-    return MetricsRun(folder, reports, table)
+    return MetricsRun(folder, reports, table, as_of)
 
 
 def _is_date(text: str) -> bool:

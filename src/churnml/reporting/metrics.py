@@ -119,6 +119,8 @@ __all__ = [
     "churn_rate_page",
     "churn_report",
     "churn_report_figure",
+    "first_rate_note",
+    "known_from_days",
     "leaving_times",
     "month_starts",
     "monthly_churn",
@@ -126,6 +128,7 @@ __all__ = [
     "orders_observed_from",
     "paying_at_start",
     "period_starts",
+    "period_unrated_reasons",
     "revenue_rated_from",
     "survivors_until",
     "terms_warm_up_days",
@@ -408,6 +411,7 @@ _REPORT_SCHEMA: dict[str, pl.DataType] = {
     "revenue_churn_gross": pl.Float64(),
     "mrr_basis": pl.String(),
     "complete": pl.Boolean(),
+    "known_from": pl.Date(),
 }
 
 
@@ -648,17 +652,18 @@ def survivors_until(
     return None if earlier else observed
 
 
-def _complete_periods(
+def known_from_days(
     dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
-) -> dict[date, bool]:
-    """Period start -> whether the period's churn is fully observed (module docstring): its end plus the
-    label lag is behind the data end and, when customers are known by their orders, it starts after the
-    warm-up of ``inactivity_days`` after :func:`orders_observed_from` (earlier periods are blind: for
-    inactivity churn nobody can have been inactive long enough; a customer since before the data whose first
-    order in it comes weeks later reads as new in them, and as missing from their start); with terms, after
-    :func:`terms_warm_up_days` (an export cut at its start), not before :func:`survivors_until` (an export of
-    the clients still there when its logs begin) and not at a start of :func:`unobserved_starts` (its clients
-    not all in the export)."""
+) -> dict[date, date | None]:
+    """Period start -> the first data end (``dataset.as_of``, the day after the last data) at which the
+    period's churn is fully known: its end plus the label lag (module docstring); None when no data end ever
+    will be (the warm-up): when customers are known by their orders, a period starting before the warm-up of
+    ``inactivity_days`` after :func:`orders_observed_from` (for inactivity churn nobody can have been
+    inactive long enough; a customer since before the data whose first order in it comes weeks later reads
+    as new in them, and as missing from their start); with terms, one starting before
+    :func:`terms_warm_up_days` (an export cut at its start), before :func:`survivors_until` (an export of the
+    clients still there when its logs begin) or at a start of :func:`unobserved_starts` (its clients not all in
+    the export)."""
     cfg = resolved_label(cfg, dataset.tables)
     # churns count by their departure: those who left within the last days are not all churns yet
     lag = timedelta(days=departure_lag_days(cfg))
@@ -674,11 +679,23 @@ def _complete_periods(
         warm_from = max(orders_warm_from, terms_warm_from)
     unseen = unobserved_starts(dataset, starts) if not by_orders or cfg.source == "mixed" else set()
     return {
-        s: datetime.combine(e, datetime.min.time()) + lag <= dataset.as_of
-        and datetime.combine(s, datetime.min.time()) >= warm_from
-        and s not in unseen
+        s: None if datetime.combine(s, datetime.min.time()) < warm_from or s in unseen else e + lag
         for s, e in zip(starts, ends, strict=True)
     }
+
+
+def _complete_periods(
+    dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
+) -> dict[date, bool]:
+    """Period start -> whether the period's churn is fully observed: it is known (:func:`known_from_days`)
+    from a data end at or before ``dataset.as_of``."""
+    return _known_by(known_from_days(dataset, cfg, starts, ends), dataset.as_of)
+
+
+def _known_by(known: dict[date, date | None], as_of: datetime) -> dict[date, bool]:
+    """Period start -> whether the data end ``as_of`` reaches the day its churn is known from (``known``:
+    :func:`known_from_days`; None: never)."""
+    return {s: k is not None and datetime.combine(k, datetime.min.time()) <= as_of for s, k in known.items()}
 
 
 def _with_rates(
@@ -729,7 +746,9 @@ def churn_report(
     Columns: ``period``, ``period_start`` (Date), ``period_end`` (Date, exclusive), ``segment``, ``c1``,
     ``c2``, ``c3``, ``churned`` (C1 clients with a churn in the period), ``churn_rate_f1``,
     ``churn_rate_f2``, ``r1``, ``r2``, ``r3``, ``r2_of_c1``, ``mrr_lost_gross``, ``revenue_churn_f1``,
-    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``.
+    ``revenue_churn_f2``, ``revenue_churn_gross``, ``mrr_basis``, ``complete``, ``known_from`` (Date: the
+    first data end, the day after the last data, at which the period's churn is fully known; null for a
+    period in the warm-up, whose churn never will be: :func:`known_from_days`).
     """
     starts = period_starts(dataset.start, dataset.as_of, period)
     if not starts:
@@ -749,10 +768,13 @@ def churn_report(
     if has_segment:
         frames.append(_period_counts(rows, created, [*keys, SEGMENT]))
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
+    known = known_from_days(dataset, cfg, starts, ends)
     table = (
         _with_rates(
-            table,
-            _complete_periods(dataset, cfg, starts, ends),
+            table.with_columns(
+                pl.col("period_start").replace_strict(known, return_dtype=pl.Date).alias("known_from")
+            ),
+            _known_by(known, dataset.as_of),
             period,
             basis,
             min_clients,
@@ -783,21 +805,23 @@ UNRATED_MEANING = {
 }
 
 
-def unrated_reasons(c1: Sequence[int], complete: Sequence[bool], rated: Sequence[bool]) -> list[str]:
+def unrated_reasons(
+    c1: Sequence[int], complete: Sequence[bool], rated: Sequence[bool], warm_up: Sequence[bool]
+) -> list[str]:
     """Why each period has no rate, in order (the portfolio rows of one period kind of :func:`churn_report`,
-    sorted by start), "" for a rated one: ``incomplete`` (its churn is not fully known yet: the data's last
-    periods), ``warm-up`` (not complete, but a later period is: the warm-up of :func:`_complete_periods` at the
-    data's start, whose churn will never be observed; it read "incomplete: its churn is not fully known yet" of
-    a coffee roaster's February and March under the mixed label), ``data starts`` (no client active at its
-    start, nor at any earlier period's: the data's first period, whose clients all arrive during it), ``no
-    clients`` (none active at its start later on), ``few clients`` (fewer than :data:`MIN_RATED_CLIENTS`).
-    :data:`UNRATED_MEANING` says each in words."""
+    sorted by start), "" for a rated one: ``warm-up`` (its churn will never be observed in this data: a null
+    ``known_from``, the warm-up of :func:`known_from_days` at the data's start; it read "incomplete: its churn
+    is not fully known yet" of a coffee roaster's February and March under the mixed label, and of a dental
+    chain's eight warm-up months under inactivity_days 231 while no later month was complete yet),
+    ``incomplete`` (its churn is not fully known yet: the data's last periods), ``data starts`` (no client
+    active at its start, nor at any earlier period's: the data's first period, whose clients all arrive
+    during it), ``no clients`` (none active at its start later on), ``few clients`` (fewer than
+    :data:`MIN_RATED_CLIENTS`). :data:`UNRATED_MEANING` says each in words."""
     out = []
     seen_clients = False
-    done_later = [any(complete[i + 1 :]) for i in range(len(complete))]
-    for n, done, has_rate, later in zip(c1, complete, rated, done_later, strict=True):
+    for n, done, has_rate, never in zip(c1, complete, rated, warm_up, strict=True):
         if not done:
-            why = WARM_UP if later else INCOMPLETE
+            why = WARM_UP if never else INCOMPLETE
         elif has_rate:
             why = ""
         elif n == 0:
@@ -807,6 +831,49 @@ def unrated_reasons(c1: Sequence[int], complete: Sequence[bool], rated: Sequence
         seen_clients = seen_clients or n > 0
         out.append(why)
     return out
+
+
+def period_unrated_reasons(overall: pl.DataFrame) -> list[str]:
+    """:func:`unrated_reasons` of ``overall``, the portfolio rows of one period kind of :func:`churn_report`
+    sorted by start (``c1``, ``complete``, ``churn_rate_f2``, ``known_from``)."""
+    return unrated_reasons(
+        overall.get_column("c1").to_list(),
+        overall.get_column("complete").to_list(),
+        overall.get_column("churn_rate_f2").is_not_null().to_list(),
+        overall.get_column("known_from").is_null().to_list(),
+    )
+
+
+def first_rate_note(table: pl.DataFrame, as_of: date) -> str | None:
+    """When no portfolio period of ``table`` (one period kind of :func:`churn_report`) has a rate yet: which
+    never will (the warm-up) and the first one that will, with the data end its churn is known at
+    (``known_from``, as the day of the last data) and how many more days of data that is from ``as_of`` (the
+    day after the last data): "no month is rated yet: the warm-up months (2025-02-01 .. 2026-03-01) never
+    will be; the first, 2026-04-01, is rated once the data runs through 2026-12-17 (17 more days of
+    data)". None when a period is rated or there is none."""
+    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
+    if overall.height == 0 or overall.get_column("churn_rate_f2").is_not_null().any():
+        return None
+    period = str(overall.get_column("period")[0])
+    reasons = period_unrated_reasons(overall)
+    starts = overall.get_column("period_start").to_list()
+    warm = [s for s, why in zip(starts, reasons, strict=True) if why == WARM_UP]
+    said = f"no {period} is rated yet"
+    if warm:
+        span = f"{warm[0]} .. {warm[-1]}" if len(warm) > 1 else f"{warm[0]}"
+        said += f": the warm-up {period}s ({span}) never will be"
+    coming = overall.filter(
+        pl.col("known_from").is_not_null() & ~pl.col("complete") & (pl.col("c1") >= MIN_RATED_CLIENTS)
+    )
+    if coming.height == 0:
+        return said
+    first = coming.row(0, named=True)
+    through = first["known_from"] - timedelta(days=1)
+    more = (first["known_from"] - as_of).days
+    return (
+        f"{said}; the first, {first['period_start']}, is rated once the data runs through {through} "
+        f"({more:,} more day{'s' if more != 1 else ''} of data)"
+    )
 
 
 def _unrated_runs(starts: list[date], ends: list[date], reasons: list[str]) -> list[tuple[date, date, str]]:
@@ -835,7 +902,6 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
     fig = Figure(figsize=(11, 4.6))
     starts = overall.get_column("period_start").to_list()
     ends = overall.get_column("period_end").to_list()
-    complete = overall.get_column("complete").to_list()
     # formula 1 nets new clients against losses (negative while the book grows, -160% in a quarter that
     # doubled it): in the table, not on the chart, where it flattened the losses into a line at 0
     panels = (
@@ -848,11 +914,7 @@ def churn_report_figure(table: pl.DataFrame):  # -> matplotlib.figure.Figure
             ),
         ),
     )
-    reasons = unrated_reasons(
-        overall.get_column("c1").to_list(),
-        complete,
-        overall.get_column("churn_rate_f2").is_not_null().to_list(),
-    )
+    reasons = period_unrated_reasons(overall)
     for i, (title, series) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
         for col, label in series:
@@ -886,11 +948,7 @@ def unrated_note(table: pl.DataFrame) -> str:
     import html
 
     overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS).sort("period_start")
-    reasons = unrated_reasons(
-        overall.get_column("c1").to_list(),
-        overall.get_column("complete").to_list(),
-        overall.get_column("churn_rate_f2").is_not_null().to_list(),
-    )
+    reasons = period_unrated_reasons(overall)
     starts: dict[str, list[str]] = {}
     for start, why in zip(overall.get_column("period_start").to_list(), reasons, strict=True):
         if why:
@@ -908,6 +966,8 @@ def churn_rate_page(
     """The churn-rate page: per period kind (``month``, ``quarter``) the plot of both formulas and the
     table of the portfolio rows, then the segments; ``links``: the other churnml pages, (label, relative
     href)."""
+    import html
+
     from churnml.reporting.pages import figure_svg, page_html, table_html
 
     pct = ("churn_rate_f1", "churn_rate_f2", "revenue_churn_f1", "revenue_churn_f2", "revenue_churn_gross")
@@ -938,6 +998,8 @@ def churn_rate_page(
         segments = table.filter(pl.col(SEGMENT) != ALL_SEGMENTS).drop("period", "mrr_basis")
         inner = (intro if not sections else "") + figure_svg(churn_report_figure(table))
         inner += unrated_note(table)
+        first = first_rate_note(table, as_of)
+        inner += f'<p class="muted">{html.escape(first)}.</p>' if first else ""
         inner += table_html(overall, percent=pct)
         if segments.height:
             inner += "<h3>per segment</h3>" + table_html(segments, percent=pct)
