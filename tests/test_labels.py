@@ -2191,3 +2191,57 @@ def test_a_booking_days_before_each_visit_is_no_second_return_in_the_fast_rhythm
         "label: 30 of the 60 clients with 4 activity days or more (50%) usually come back within 15 days "
         "(typically every 7 days), far inside label.inactivity_days (90)"
     )
+
+
+# 20 clients pausing 200 days, 10 a year (358), under a 180-day horizon: the pauses note suggests 360
+_PAUSES_SAID = (
+    "label: 30 of the 30 clients with 2 activity days or more (100%) paused label.horizon_days (180) or longer "
+    "between two (typically 200 days, their longest) and came back: at the snapshots before each such pause they "
+    "are labeled gone, so the model learns their rhythm as leaving and lists clients on schedule (a yearly visit "
+    "under a half-year horizon). If such pauses are their rhythm, a horizon of label.horizon_days: 360 covers 3 "
+    "in 4 of them (labels then wait that long)"
+)
+_NO_FOLD = (
+    ". Covering them costs the estimate on this data: 360 gives no out-of-time fold (no backtest estimate, no "
+    "promotion) until about 45 more days of data"
+)
+
+
+@pytest.mark.parametrize(
+    ("reach", "expected"),
+    [
+        (None, _PAUSES_SAID),  # validate: no backtest planned, the note as it was
+        ((0, None), _PAUSES_SAID),  # 360 gives a fold now: nothing conflicts
+        # 270 is the longest horizon with a fold now: it ends the 200-day pauses, not the yearly ones
+        (
+            (45, 270),
+            _PAUSES_SAID
+            + _NO_FOLD
+            + "; label.horizon_days: 270, the longest that gives one now, covers 67% of "
+            "those pauses (360: 100%), the rest labeled churn",
+        ),
+        # no horizon over today's gives a fold now: the estimate waits whatever the horizon
+        ((45, 150), _PAUSES_SAID + _NO_FOLD + ", and no horizon longer than 180 gives one now"),
+        ((45, None), _PAUSES_SAID + _NO_FOLD + ", and no horizon longer than 180 gives one now"),
+    ],
+)
+def test_the_pauses_note_says_what_its_horizon_costs_the_backtest(reach, expected) -> None:
+    """A dental chain on 16 months: the pauses note asked for label.horizon_days 240 ("covers 3 in 4"), the
+    backtest's hint under 240 for 202 or less (a fold now), and nothing said the two conflict. Told the backtest's
+    reach (``fold_reach``: the days of data more a horizon needs for a fold, the longest horizon with one now),
+    the note says which wins what."""
+    from churnml.labels import activity_day_gaps, pauses_past_horizon_note
+
+    yearly = _rhythm(10, [7, 358, 7, 358]).with_columns(
+        (pl.lit("y") + pl.col("client_id")).alias("client_id")
+    )
+    gaps = activity_day_gaps(pl.concat([_rhythm(20, [7, 200, 7, 200]), yearly]))
+    seen: list[int] = []
+
+    def fold_reach(horizon: int) -> tuple[int, int | None]:
+        seen.append(horizon)
+        return reach
+
+    said = pauses_past_horizon_note(gaps, 180, fold_reach=None if reach is None else fold_reach)
+    assert said == expected
+    assert seen == ([] if reach is None else [360])  # asked of the horizon it suggests

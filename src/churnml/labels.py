@@ -92,7 +92,7 @@ Outputs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -1121,7 +1121,11 @@ def activity_day_gaps(activity: pl.DataFrame, at: str = _AT) -> pl.DataFrame:
 
 
 def regular_rhythm_note(
-    gaps: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
+    gaps: pl.DataFrame,
+    horizon_days: int,
+    least: int = 20,
+    share: float = 0.3,
+    fold_reach: Callable[[int], tuple[int, int | None]] | None = None,
 ) -> str | None:
     """A warning for ``label.source: inactivity`` when many clients are active on a regular rhythm about
     as long as the horizon (monthly invoices and a 30-day horizon): a loyal client who pays every 30 days,
@@ -1131,7 +1135,8 @@ def regular_rhythm_note(
     consecutive days; *regular* when its shortest and longest gaps are within 40%
     of their median, and *about the horizon* when that median lies between half and one and a half
     horizons. The note comes when ``least`` or more clients, and ``share`` or more of the clients with 4
-    days, are both (a shop's irregular orders are not regular). None otherwise."""
+    days, are both (a shop's irregular orders are not regular). None otherwise. ``fold_reach``: as
+    :func:`pauses_past_horizon_note`'s; a suggested horizon without a fold yet says so (:func:`_no_fold_yet`)."""
     gaps = gaps.filter(pl.col("_n") >= 3)
     if gaps.height < least:
         return None
@@ -1151,7 +1156,21 @@ def regular_rhythm_note(
         f"({horizon_days}): one payment a few days late leaves such a client without activity for a whole "
         "horizon, and it is labeled gone. Give the subscriptions (terms) or the churns if you have them; "
         f"else a horizon of at least twice the rhythm (label.horizon_days: {2 * typical} or more)"
-    )
+    ) + _no_fold_yet(2 * typical, horizon_days, fold_reach)
+
+
+def _no_fold_yet(
+    suggest: int, horizon_days: int, fold_reach: Callable[[int], tuple[int, int | None]] | None
+) -> str:
+    """What a suggested ``label.horizon_days`` costs the backtest (:func:`horizon_without_fold`), said after a
+    rhythm note's suggestion: "; this data gives 60 no out-of-time fold until about 40 more days of data (45 is
+    the longest that gives one now)"; "" when it gives one now or without ``fold_reach``."""
+    late = horizon_without_fold(suggest, horizon_days, fold_reach)
+    if late is None:
+        return ""
+    wait, longest = late
+    now = f" ({longest} is the longest that gives one now)" if longest is not None else ""
+    return f"; this data gives {suggest} no out-of-time fold until about {wait:,} more days of data{now}"
 
 
 def slow_rhythm_note(
@@ -1185,7 +1204,11 @@ def slow_rhythm_note(
 
 
 def pauses_past_horizon_note(
-    gaps: pl.DataFrame, horizon_days: int, least: int = 20, share: float = 0.3
+    gaps: pl.DataFrame,
+    horizon_days: int,
+    least: int = 20,
+    share: float = 0.3,
+    fold_reach: Callable[[int], tuple[int, int | None]] | None = None,
 ) -> str | None:
     """A warning for ``label.source: inactivity`` (and mixed's one-off buyers) when many clients paused
     ``horizon_days`` or longer between two activity days and came back (a yearly check-up, a seasonal order
@@ -1197,14 +1220,21 @@ def pauses_past_horizon_note(
     ``gaps``: :func:`activity_day_gaps` (``_hi``: the client's longest gap, each one closed by a return). The
     note comes when ``least`` or more clients, and ``share`` or more of the clients with 2 activity days, have
     a longest gap of ``horizon_days`` or more. It says their typical longest pause and suggests the horizon
-    within which 3 in 4 of those pauses end, rounded up to 30 days. None otherwise."""
+    within which 3 in 4 of those pauses end, rounded up to 30 days. None otherwise.
+
+    ``fold_reach`` (``train``: :func:`churnml.jobs.train.fold_reach`): a horizon -> (the days of data more it
+    needs for an out-of-time fold, 0 when it has one now; the longest horizon under it that gives one now, or
+    None). When the suggested horizon has no fold yet, the note says what each choice wins: the pauses it
+    covers against the days until its first estimate, and the share of those pauses the longest horizon with a
+    fold now covers (a dental chain on 16 months: "240 covers 3 in 4" here, "202 or less gives one now" in the
+    backtest's hint, and no word that they conflict)."""
     paused = gaps.filter(pl.col("_hi") >= horizon_days)
     if paused.height < least or paused.height < share * gaps.height:
         return None
     typical = round(float(paused.get_column("_hi").median()))  # type: ignore[arg-type]
     covers = float(paused.get_column("_hi").quantile(0.75, "higher"))  # type: ignore[arg-type]
     suggest = 30 * -(-round(covers) // 30)
-    return (
+    said = (
         f"label: {paused.height:,} of the {gaps.height:,} clients with 2 activity days or more "
         f"({paused.height / gaps.height:.0%}) paused label.horizon_days ({horizon_days}) or longer between two "
         f"(typically {typical} days, their longest) and came back: at the snapshots before each such pause "
@@ -1212,6 +1242,40 @@ def pauses_past_horizon_note(
         "(a yearly visit under a half-year horizon). If such pauses are their rhythm, a horizon of "
         f"label.horizon_days: {suggest} covers 3 in 4 of them (labels then wait that long)"
     )
+    late = horizon_without_fold(suggest, horizon_days, fold_reach)
+    if late is None:
+        return said
+    wait, longest = late
+    said += (
+        f". Covering them costs the estimate on this data: {suggest} gives no out-of-time fold (no backtest "
+        f"estimate, no promotion) until about {wait:,} more days of data"
+    )
+    if longest is None:
+        return f"{said}, and no horizon longer than {horizon_days} gives one now"
+
+    def covered(days: int) -> str:
+        return f"{paused.filter(pl.col('_hi') < days).height / paused.height:.0%}"
+
+    return (
+        f"{said}; label.horizon_days: {longest}, the longest that gives one now, covers {covered(longest)} of "
+        f"those pauses ({suggest}: {covered(suggest)}), the rest labeled churn"
+    )
+
+
+def horizon_without_fold(
+    suggest: int, horizon_days: int, fold_reach: Callable[[int], tuple[int, int | None]] | None
+) -> tuple[int, int | None] | None:
+    """(days of data more, the longest horizon over ``horizon_days`` with a fold now or None) when a rhythm
+    note's suggested ``label.horizon_days`` (``suggest``) gives this data no out-of-time fold yet
+    (``fold_reach``: :func:`churnml.jobs.train.fold_reach`); None when it gives one now, or without
+    ``fold_reach`` (``validate``, which plans no backtest). The one place a horizon churnml suggests for the
+    clients' rhythm is weighed against the backtest's hint of a horizon that gives a fold."""
+    if fold_reach is None:
+        return None
+    wait, longest = fold_reach(suggest)
+    if wait == 0:
+        return None
+    return wait, longest if longest is not None and longest > horizon_days else None
 
 
 def fast_rhythm_note(

@@ -374,3 +374,56 @@ def test_the_horizon_hint_plans_its_fold_on_the_snapshots_that_hold_training_row
         return backtest_plan(snaps, base.train, horizon, 30).has_folds
 
     assert has_a_fold(202) and not has_a_fold(203) and not has_a_fold(239)
+
+
+def test_the_reach_of_a_suggested_horizon_is_the_hint_s_and_the_days_it_waits() -> None:
+    """The dental chain's export above (monthly plan terms from 2025-07-07, a ticket from 2025-01-15, the first
+    training row on 2025-07-14, data to 2026-11-30): what a rhythm note's suggested horizon is told against.
+    240 (the pauses note's) needs 73 more days of data for a fold, what the backtest's summary says when
+    trained under 240 ("about 73 more days of data would give one"), and 202 is the longest with one now (the
+    hint's); 202 has one now. With the data 73 days longer, 240 has one."""
+    from datetime import date, datetime, timedelta
+
+    import polars as pl
+
+    from churnml.config import Config
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.schemas import Table
+    from churnml.jobs.train import fold_reach
+    from churnml.labels import labeled_spine
+    from churnml.modeling.backtest import backtest_plan
+    from churnml.pipeline import training_snapshots
+
+    dt = pl.Datetime("us")
+    ids = [f"c{i}" for i in range(40)]
+    starts = [datetime(2025, 7, 7) + timedelta(days=30 * k) for k in range(17)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ids, "created_at": [datetime(2025, 1, 1)] * 40}, schema_overrides={"created_at": dt}
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            [(c, s, s + timedelta(days=30), 20.0) for c in ids for s in starts],
+            schema={"client_id": pl.String, "start_date": dt, "end_date": dt, "mrr": pl.Float64},
+            orient="row",
+        ),
+        Table.TICKETS: pl.DataFrame(
+            {"client_id": ["c0"], "opened_at": [datetime(2025, 1, 15)]}, schema_overrides={"opened_at": dt}
+        ),
+    }
+    base = Config()
+    cfg = base.model_copy(update={"label": base.label.model_copy(update={"source": "subscriptions"})})
+
+    def data(as_of: datetime) -> Dataset:
+        return Dataset(tables=tables, name="d", start=datetime(2025, 1, 15), as_of=as_of)
+
+    rows_from = date(2025, 7, 14)
+    assert fold_reach(data(datetime(2026, 12, 1)), cfg, rows_from, 240) == (73, 202)
+    # the backtest's own plan under 240, on the snapshots its labeled rows hold
+    under = cfg.model_copy(update={"label": cfg.label.model_copy(update={"horizon_days": 240})})
+    grid = training_snapshots(data(datetime(2026, 12, 1)), base.snapshots, under.label)
+    spine = labeled_spine(data(datetime(2026, 12, 1)), grid, under.label).filter(
+        pl.col("label").is_not_null()
+    )
+    assert backtest_plan(spine.get_column("snapshot"), base.train, 240, 30).days_short == 73
+    assert fold_reach(data(datetime(2026, 12, 1)), cfg, rows_from, 202) == (0, None)
+    assert fold_reach(data(datetime(2026, 12, 1) + timedelta(days=73)), cfg, rows_from, 240) == (0, None)

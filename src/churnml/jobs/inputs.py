@@ -180,7 +180,12 @@ def dated_tables(
     return tables
 
 
-def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[str]:
+def data_notes(
+    dataset: Any,
+    cfg: Config,
+    folder: Path | None = None,
+    fold_reach: Callable[[int], tuple[int, int | None]] | None = None,
+) -> list[str]:
     """What ``validate`` and ``train`` say of the data beyond its contract: event names that no feature
     counts (:func:`churnml.features.usage.event_name_notes`), names that read like trouble while
     ``features.friction_events`` lists none (:func:`churnml.features.usage.friction_hint`), a subscriptions table of whole
@@ -207,7 +212,9 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
     (:func:`repeated_rows_note`: an export appended twice), and the money tables' currencies
     (:func:`churnml.contract.validation.currency_notes`: converted at ``data.currency_rates``; without a
     column naming one, the currency they are read as, :func:`churnml.contract.validation.unmarked_currency_note`).
-    ``folder``: where to read them from when the dataset holds no tables (a portfolio read batch by batch)."""
+    ``folder``: where to read them from when the dataset holds no tables (a portfolio read batch by batch).
+    ``fold_reach`` (``train``): what the backtest allows a horizon (:func:`churnml.jobs.train.fold_reach`),
+    which a rhythm note's suggested horizon is told against (:func:`rhythm_notes`)."""
     names = event_names(dataset, folder)
     counts = {name: n for name, (n, _) in names.items()}
     firsts = {name: first for name, (_, first) in names.items()}
@@ -219,7 +226,7 @@ def data_notes(dataset: Any, cfg: Config, folder: Path | None = None) -> list[st
         *repeated_rows_notes(dataset),
         *money_and_signal_notes(dataset, cfg, folder, subscriptions),
         *client_notes(dataset, cfg),
-        *rhythm_notes(dataset, cfg, subscriptions),
+        *rhythm_notes(dataset, cfg, subscriptions, fold_reach),
     ]
 
 
@@ -367,10 +374,17 @@ def client_notes(dataset: Any, cfg: Config) -> list[str]:
     )
 
 
-def rhythm_notes(dataset: Any, cfg: Config, subscriptions: Any | None) -> list[str]:
+def rhythm_notes(
+    dataset: Any,
+    cfg: Config,
+    subscriptions: Any | None,
+    fold_reach: Callable[[int], tuple[int, int | None]] | None = None,
+) -> list[str]:
     """Under the inactivity (and mixed) label, the clients' rhythms against the label: regular about as long as
-    the horizon, slower or far faster than ``label.inactivity_days``, pauses past the horizon; a no-activity rule
-    that can never fire; under the churns label without terms, dormant clients; activity events no row has."""
+    the horizon, slower or far faster than ``label.inactivity_days``, pauses past the horizon (the horizon it
+    suggests told against ``fold_reach``, :func:`churnml.jobs.train.fold_reach`, when given: the one place the
+    pauses' advice and the backtest's meet); a no-activity rule that can never fire; under the churns label
+    without terms, dormant clients; activity events no row has."""
     from churnml.contract.schemas import Table
     from churnml.labels import (
         activity_day_gaps,
@@ -395,10 +409,12 @@ def rhythm_notes(dataset: Any, cfg: Config, subscriptions: Any | None) -> list[s
     )  # the rhythm notes read them
     churns = dataset.tables.get(Table.CHURNS)
     return _said(
-        regular_rhythm_note(gaps, label.horizon_days) if gaps is not None else None,
+        regular_rhythm_note(gaps, label.horizon_days, fold_reach=fold_reach) if gaps is not None else None,
         slow_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None,
         fast_rhythm_note(gaps, label.inactivity_days) if gaps is not None else None,
-        pauses_past_horizon_note(gaps, label.horizon_days) if gaps is not None else None,
+        pauses_past_horizon_note(gaps, label.horizon_days, fold_reach=fold_reach)
+        if gaps is not None
+        else None,
         unreachable_no_activity_note(cfg.rules, label.source, label.inactivity_days),
         dormant_clients_note(activity_times(dataset, label.activity_events), churns, dataset.as_of)
         if label.source == "churns" and subscriptions is None

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -507,6 +508,35 @@ def snapshots_with_rows(snapshots: list[date], rows_from: date | None) -> list[d
     trains on it. The grid starts at the data's first record, which may be a log that begins long before the
     clients are customers (a ticket of a patient who left before the other exports begin)."""
     return [s for s in snapshots if rows_from is None or s >= rows_from]
+
+
+def fold_reach(
+    dataset: Any, cfg: Config, rows_from: date | None, horizon_days: int
+) -> tuple[int, int | None]:
+    """What this data's backtest allows a ``label.horizon_days`` of ``horizon_days``: (the days of data more
+    it needs for a first out-of-time fold, 0 when it has one now; the longest horizon under it that gives one
+    now, None when none does). Planned as :func:`horizon_hinted` plans its hint: on the snapshots from
+    ``rows_from``, the training table's first (:func:`snapshots_with_rows`), labeled when ``snapshot +
+    horizon + label lag`` is behind the data's end. What a rhythm note's suggested horizon is told against
+    (:func:`churnml.labels.pauses_past_horizon_note`: a horizon covering the pauses may leave no fold)."""
+    from churnml.labels import label_lag_days, resolved_label
+    from churnml.modeling.backtest import backtest_plan, longest_horizon_with_a_fold
+    from churnml.pipeline import training_snapshots
+
+    label = cfg.label.model_copy(update={"horizon_days": horizon_days})
+    lag = label_lag_days(resolved_label(label, dataset.tables))
+    snaps = sorted(snapshots_with_rows(training_snapshots(dataset, cfg.snapshots, label), rows_from))
+    end = dataset.as_of.date()
+    labeled = [s for s in snaps if (end - s).days >= horizon_days + lag]
+    if labeled:
+        wait = backtest_plan(labeled, cfg.train, horizon_days, lag).days_short
+    elif snaps:  # none labeled yet: a week of test snapshots after training and the gap, each labeled
+        needs = snaps[0] + timedelta(days=cfg.train.min_train_days + 2 * (horizon_days + lag) + 6)
+        wait = max(1, (needs - end).days)
+    else:
+        wait = cfg.train.min_train_days + horizon_days + lag + 7
+    longest = None if wait == 0 else longest_horizon_with_a_fold(snaps, end, lag, cfg.train, horizon_days)
+    return wait, longest
 
 
 def horizon_hinted(
@@ -1004,10 +1034,12 @@ def train(
         split = mixed_label_note(keys, dataset, auto.label)
         chosen += [split] if split else []
     missing = no_truth_note(truth)
+    rows_from = pd.Timestamp(labeled.frame[SNAPSHOT].min()).date() if len(labeled.frame) else None
+    reach = partial(fold_reach, dataset, auto, rows_from)  # a suggested horizon told against the backtest
     notes = [
         *chosen,
         *summary.result.notes,
-        *data_notes(dataset, auto, source),
+        *data_notes(dataset, auto, source, reach),
         *([missing] if missing else []),
     ]
     seconds = {"read_features": built, **summary.seconds, "total": round(summary.seconds["total"] + built, 2)}
