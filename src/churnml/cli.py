@@ -906,7 +906,6 @@ def winback(
     from rich.table import Table as RichTable
 
     from churnml.jobs.reports import winback as winback_job
-    from churnml.reporting.winback import unknown_value_note, value_floor_note
 
     cfg = config_from(config, set_)
     with step_status("reading the data, planning and measuring win-backs"):
@@ -925,9 +924,8 @@ def winback(
     out_console.print(summary)
     counts = plan.group_by("decision").len().sort("decision").rows()
     out_console.print(", ".join(f"{n:,} {d}" for d, n in counts) + f" -> {folder}/")
-    for note in (value_floor_note(plan, cfg.winback), unknown_value_note(plan)):
-        if note:
-            flagged("note", note)
+    for note in run.notes:
+        flagged("note", note)
     for sentence in tests.get_column("sentence").to_list():
         out_console.print(sentence, highlight=False, soft_wrap=True)
 

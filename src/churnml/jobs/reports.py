@@ -118,6 +118,7 @@ class WinbackRun:
     as_of: date
     plan: Any  # pl.DataFrame
     tests: Any  # pl.DataFrame
+    notes: tuple[str, ...] = ()  # what the list's settings decide (winback.html and the console say them)
 
 
 def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
@@ -132,7 +133,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
         winback_attempts,
         winback_page,
     )
-    from churnml.reporting.winback import winback_list
+    from churnml.reporting.winback import unknown_value_note, value_floor_note, winback_list
 
     source = data_folder(data, cfg)
     cfg = config_for(source, cfg)
@@ -163,7 +164,8 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
     rates = return_rates_by(attempts, ("stage", "reason", "campaign", "variant"))
     as_of = dataset.as_of.date()
     links = page_links(folder, "winback", cfg, dataset.name) if out is None else []
-    html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages, links)
+    notes = tuple(n for n in (value_floor_note(plan, cfg.winback), unknown_value_note(plan)) if n)
+    html = winback_page(plan, attempts, tests, retention, as_of, cfg.winback.stages, links, notes)
     files = {
         **table_files("winback", plan),
         **table_files("attempts", attempts),
@@ -173,7 +175,7 @@ def winback(data: Path | None, cfg: Config, out: Path | None) -> WinbackRun:
         "winback.html": html.encode("utf-8"),
     }
     write_report_folder(folder, files, "winback", as_of, cfg, dataset.name)
-    return WinbackRun(folder, as_of, plan, tests)
+    return WinbackRun(folder, as_of, plan, tests, notes)
 
 
 @dataclass(frozen=True)

@@ -568,9 +568,11 @@ _PLAN_SHOWN = (
 Section = tuple[str, str, str]  # (anchor, title, html body) of a page section
 
 
-def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> Section:
-    """Who to bring back: counts per decision, stage x decision, and the head of the list; a sentence
-    alone when nobody is gone."""
+def _list_section(
+    plan: pl.DataFrame, as_of: date, stages: tuple[int, ...], notes: Sequence[str] = ()
+) -> Section:
+    """Who to bring back: counts per decision, the ``notes`` (each a paragraph), stage x decision, and the head
+    of the list; a sentence alone when nobody is gone."""
     from churnml.reporting.pages import table_html
 
     if not plan.height:
@@ -593,6 +595,7 @@ def _list_section(plan: pl.DataFrame, as_of: date, stages: tuple[int, ...]) -> S
         f"<p>{plan.height:,} clients gone at {as_of}: "
         + ", ".join(f"{n:,} {d}" for d, n in plan.group_by("decision").len().sort("decision").iter_rows())
         + ".</p>"
+        + "".join(f"<p><b>Note:</b> {html.escape(n)}.</p>" for n in notes)
         + (f"<p>Every attempt: {html.escape(cadence[0])}.</p>" if cadence.len() else "")
         + _rank_paragraph(plan)
         + table_html(counts)
@@ -779,14 +782,16 @@ def winback_page(
     as_of: date,
     stages: tuple[int, ...],
     links: Sequence[tuple[str, str]] = (),
+    notes: Sequence[str] = (),
 ) -> str:
-    """The win-back page: the list by stage and decision, the attempts list, return rates by stage,
-    reason and campaign, the A/B tests in words, and the retention contacts (observational); ``links``:
-    the other churnml pages, (label, relative href)."""
+    """The win-back page: the list by stage and decision (after it ``notes``, what the list's settings decide:
+    :func:`churnml.reporting.winback.value_floor_note`, as the console says them), the attempts list, return
+    rates by stage, reason and campaign, the A/B tests in words, and the retention contacts (observational);
+    ``links``: the other churnml pages, (label, relative href)."""
     from churnml.reporting.pages import page_html
 
     sections = [
-        _list_section(plan, as_of, stages),
+        _list_section(plan, as_of, stages, notes),
         *_measured_sections(attempts, tests, retention),
         *_retention_sections(retention),
     ]
