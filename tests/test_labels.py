@@ -2245,3 +2245,30 @@ def test_the_pauses_note_says_what_its_horizon_costs_the_backtest(reach, expecte
     said = pauses_past_horizon_note(gaps, 180, fold_reach=None if reach is None else fold_reach)
     assert said == expected
     assert seen == ([] if reach is None else [360])  # asked of the horizon it suggests
+
+
+@pytest.mark.parametrize(
+    ("reach", "tail"),
+    [
+        (None, "label.horizon_days: 60 or more)"),  # validate: no backtest planned
+        ((0, None), "label.horizon_days: 60 or more)"),  # 60 gives a fold now
+        (
+            (40, 45),
+            "label.horizon_days: 60 or more); this data gives 60 no out-of-time fold until about 40 more days of "
+            "data (45 is the longest that gives one now)",
+        ),
+        # nothing over today's 30 gives one: no longest named
+        (
+            (40, 28),
+            "label.horizon_days: 60 or more); this data gives 60 no out-of-time fold until about 40 more days of data",
+        ),
+    ],
+)
+def test_the_regular_rhythm_note_says_what_its_horizon_costs_the_backtest(reach, tail) -> None:
+    """Monthly invoices under a 30-day horizon: the note asks for 60 days or more; on data too short for a fold
+    under 60 it says so (:func:`churnml.labels.horizon_without_fold`, as the pauses note)."""
+    from churnml.labels import activity_day_gaps, regular_rhythm_note
+
+    gaps = activity_day_gaps(_rhythm(25, [30, 31, 28, 33, 30]))
+    said = regular_rhythm_note(gaps, 30, fold_reach=None if reach is None else (lambda _h: reach))
+    assert said is not None and said.endswith(tail)
