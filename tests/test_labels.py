@@ -2272,3 +2272,27 @@ def test_the_regular_rhythm_note_says_what_its_horizon_costs_the_backtest(reach,
     gaps = activity_day_gaps(_rhythm(25, [30, 31, 28, 33, 30]))
     said = regular_rhythm_note(gaps, 30, fold_reach=None if reach is None else (lambda _h: reach))
     assert said is not None and said.endswith(tail)
+
+
+@pytest.mark.parametrize(
+    ("clients", "hinted", "expected"),
+    [
+        # 25 clients whose longest pause (220 days) a 240-day horizon covers and the hinted 202 does not
+        (
+            25,
+            202,
+            "under it, 25 of the 25 clients with 2 activity days or more, whose longest pause 240 covers, read as "
+            "churn before each such pause",
+        ),
+        (25, 221, ""),  # the hinted horizon covers their pauses too
+        (19, 202, ""),  # too few to say
+    ],
+)
+def test_the_no_fold_hint_says_what_its_horizon_costs_the_pauses(clients, hinted, expected) -> None:
+    """A dental chain under 240 days: no fold, and the hint "label.horizon_days: 202 or less gives one now" said
+    nothing of the 123 of 2,453 patients whose longest pause 240 covered and 202 does not (the mirror of the
+    pauses note telling what its horizon costs the backtest)."""
+    from churnml.labels import activity_day_gaps, pauses_cut_by_hint
+
+    gaps = activity_day_gaps(_rhythm(clients, [7, 220, 7, 220]))
+    assert pauses_cut_by_hint(gaps, hinted, 240) == expected

@@ -539,6 +539,21 @@ def fold_reach(
     return wait, longest
 
 
+def _pauses_cut(dataset: Any, cfg: Config, hinted: int) -> str:
+    """:func:`churnml.labels.pauses_cut_by_hint` of the clients' activity under the inactivity (and mixed)
+    label, "" under another label or when the dataset holds neither events nor payments (a portfolio read batch
+    by batch)."""
+    from churnml.labels import activity_day_gaps, inactivity_activity, pauses_cut_by_hint, resolved_label
+
+    label = resolved_label(cfg.label, dataset.tables)
+    if label.source not in ("inactivity", "mixed") or not any(
+        t in dataset.tables for t in (Table.EVENTS, Table.PAYMENTS)
+    ):
+        return ""
+    gaps = activity_day_gaps(inactivity_activity(dataset, label))
+    return pauses_cut_by_hint(gaps, hinted, cfg.label.horizon_days)
+
+
 def horizon_hinted(
     notes: list[str], summary: str, dataset: Any, cfg: Config, rows_from: date | None = None
 ) -> list[str]:
@@ -555,7 +570,9 @@ def horizon_hinted(
     lag = label_lag_days(cfg.label)
     snaps = snapshots_with_rows(training_snapshots(dataset, cfg.snapshots, cfg.label), rows_from)
     fits = longest_horizon_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
-    waits = f" (labels also wait label.grace_days: {lag} after it)" if lag else ""
+    said = [f"labels also wait label.grace_days: {lag} after it"] if lag else []
+    said += [cut] if fits is not None and (cut := _pauses_cut(dataset, cfg, fits)) else []
+    waits = f" ({'; '.join(said)})" if said else ""
     hints = [f"label.horizon_days: {fits} or less gives one now{waits}"] if fits is not None else []
     # or keep the question and start earlier: snapshots after fewer days of data, folds on fewer days
     least = _SHORT_HISTORY_DAYS
