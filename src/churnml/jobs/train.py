@@ -502,6 +502,12 @@ def leak_note(
     )
 
 
+def first_row_snapshot(table: pd.DataFrame) -> date | None:
+    """The first snapshot of the labeled training ``table`` (one row per client x snapshot), None when it is
+    empty: what the hint of a horizon with a fold and :func:`fold_reach` plan from (:func:`snapshots_with_rows`)."""
+    return pd.Timestamp(table[SNAPSHOT].min()).date() if len(table) else None
+
+
 def snapshots_with_rows(snapshots: list[date], rows_from: date | None) -> list[date]:
     """The weekly ``snapshots`` from ``rows_from``, the first snapshot of the training table (None: all of
     them): a snapshot before any client is active holds no training row, whatever the horizon, so no fold
@@ -808,7 +814,7 @@ def run_training(
         table, cfg, truth, say, dataset.name, unlabeled_rows, upcoming, dataset.as_of.date(), on_backtest
     )
     result = trained.result
-    rows_from = pd.Timestamp(table[SNAPSHOT].min()).date() if len(table) else None
+    rows_from = first_row_snapshot(table)
     if not result.plan.has_folds:
         hinted = horizon_hinted(result.notes, result.plan.summary(), dataset, cfg, rows_from)
         result = replace(result, notes=hinted)
@@ -1051,7 +1057,7 @@ def train(
         split = mixed_label_note(keys, dataset, auto.label)
         chosen += [split] if split else []
     missing = no_truth_note(truth)
-    rows_from = pd.Timestamp(labeled.frame[SNAPSHOT].min()).date() if len(labeled.frame) else None
+    rows_from = first_row_snapshot(labeled.frame)
     reach = partial(fold_reach, dataset, auto, rows_from)  # a suggested horizon told against the backtest
     notes = [
         *chosen,
