@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from churnml.cli import app
@@ -660,6 +661,41 @@ def test_repeated_strings_of_the_events_table_are_held_as_categoricals(tmp_path:
     assert events.get_column("user_id").cast(pl.String).to_list() == ["u1", None, "u2"]
     assert events.filter(pl.col("event").is_in(["login"])).height == 2
     assert events.filter(pl.col("event") == "report_view").get_column("client_id").to_list() == ["c1"]
+
+
+def test_events_held_as_categories_validate_as_their_text() -> None:
+    # the scoring job's spilled events hold event and user_id as categories: validation keeps the clean ones
+    # so (no round trip through text) and gives the frame and repairs of the same rows as text
+    from churnml.contract.io import validated_table
+
+    text = pl.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c2", "c2"],
+            "ts": [datetime(2024, 1, 1), datetime(2024, 1, 2), datetime(2024, 1, 3), datetime(2024, 1, 4)],
+            "event": ["login", "report_view", "login", "export"],
+            "user_id": ["u1", None, "u2", "u2"],
+        }
+    )
+    want, want_fixed = validated_table(text, Table.EVENTS, CFG)
+    assert want.schema["event"] == pl.Categorical() and want_fixed == {}
+    held = text.with_columns(pl.col("event", "user_id").cast(pl.Categorical))
+    got, fixed = validated_table(held, Table.EVENTS, CFG)
+    assert_frame_equal(got, want, check_exact=True)
+    assert fixed == want_fixed
+    # categories to repair (a blank user, spaces around a name) are read as the text they show: the same
+    # repairs, counted the same
+    messy = text.with_columns(pl.Series("event", [" login", "report_view", "login ", "export"]))
+    messy = messy.with_columns(pl.Series("user_id", ["u1", "  ", "u2", "u2"]))
+    want, want_fixed = validated_table(messy, Table.EVENTS, CFG)
+    got, fixed = validated_table(
+        messy.with_columns(pl.col("event", "user_id").cast(pl.Categorical)), Table.EVENTS, CFG
+    )
+    assert_frame_equal(got, want, check_exact=True)
+    assert fixed == want_fixed and len(fixed) >= 2
+    assert got.get_column("event").cast(pl.String).to_list() == ["login", "report_view", "login", "export"]
+    # a client id held as categories stays the plain string join key
+    got, _ = validated_table(text.with_columns(pl.col("client_id").cast(pl.Categorical)), Table.EVENTS, CFG)
+    assert got.schema["client_id"] == pl.String
 
 
 # -- clients.created_at after the client's first record (a CRM adopted or migrated late) -------------

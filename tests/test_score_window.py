@@ -413,6 +413,10 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
     spilled = batches.spilled(scratch)
     assert spilled.spill == scratch and batches.spill is None
     assert sorted(p.name for p in scratch.iterdir()) == [f"_batch={k}" for k in range(4)]
+    # the repeated text columns spilled as categories (a batch reads them back without hashing every row)
+    spilled_schema = pl.read_parquet_schema(next(scratch.rglob("*.parquet")))
+    assert spilled_schema["event"] == pl.Categorical() and spilled_schema["user_id"] == pl.Categorical()
+    assert spilled_schema["client_id"] == pl.String
     lists["spilled"] = _scored(dataset, model, meta, cfg, spilled)
     assert 0 < reads.rows_read == reads.spilled_rows < reads.rows_in_file
     whole = whole_list

@@ -446,12 +446,17 @@ def _as_kind(expr: pl.Expr, dtype: pl.DataType, kind: Kind, timezone: str = "UTC
 
 def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[str]:
     """Columns that coercion would leave exactly as they are: already of the contract type and, for
-    text, without a value to trim or blank (checked on the distinct values: cheap on repeated ids).
-    These are passed through untouched (no copy, no per-row checks)."""
+    text (stored as text or as categories), without a value to trim or blank (checked on the distinct
+    values: cheap on repeated ids, cheaper still on categories). These are passed through untouched (no
+    copy, no per-row checks; categories read as the text they show)."""
     same = {s.name for s in present if s.kind is not Kind.STR and frame.schema[s.name] == POLARS_TYPE[s.kind]}
-    text = [s for s in present if s.kind is Kind.STR and frame.schema[s.name] == pl.String]
+    text = [
+        s
+        for s in present
+        if s.kind is Kind.STR and isinstance(frame.schema[s.name], pl.String | pl.Categorical | pl.Enum)
+    ]
     if text:
-        distinct = frame.select([pl.col(s.name).unique().implode() for s in text])
+        distinct = frame.select([pl.col(s.name).unique().cast(pl.String).implode() for s in text])
         for spec in text:
             values = distinct.get_column(spec.name).explode()
             stripped = values.str.strip_chars()
@@ -461,6 +466,16 @@ def _unchanged_columns(frame: pl.DataFrame, present: list[ColumnSpec]) -> set[st
             if not changed.any():
                 same.add(spec.name)
     return same
+
+
+def _kept_categories(spec: ColumnSpec, frame: pl.DataFrame, kept: set[str]) -> bool:
+    """Whether ``frame``'s column of ``spec`` passes coercion as the categories it holds: a ``repeated`` text
+    column (which :func:`compact_table` makes categories anyway) stored as ``pl.Categorical`` (the global
+    categories: what :func:`compact_table` gives) with nothing to trim or blank (in ``kept``,
+    :func:`_unchanged_columns`): the scoring job's spilled events
+    (:meth:`churnml.jobs.score_data.EventBatches.spilled`) are read back so, without a round trip through text.
+    Other category columns are read as the text they show."""
+    return spec.repeated and spec.name in kept and frame.schema[spec.name] == pl.Categorical()
 
 
 def _other_case(text: pl.Series | pl.Expr, allowed: Sequence[str]) -> Any:
@@ -1028,12 +1043,16 @@ def coerced_table(
         counts[ignored_columns_note(extra, frame.columns, schema)] = frame.height
 
     present = [spec for spec in schema.columns if spec.name in frame.columns]
-    categorical = [s.name for s in present if isinstance(frame.schema[s.name], pl.Categorical | pl.Enum)]
+    kept = _unchanged_columns(frame, present)
+    categorical = [
+        s.name
+        for s in present
+        if isinstance(frame.schema[s.name], pl.Categorical | pl.Enum) and not _kept_categories(s, frame, kept)
+    ]
     if categorical:  # a pandas category column: read as the text it shows
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in categorical)
     _refuse_unsupported_types(frame, present, table, max_examples)
     _refuse_numeric_timestamps(frame, present, table, max_examples)
-    kept = _unchanged_columns(frame, present)
     converted = frame.select(
         [
             pl.col(s.name)
