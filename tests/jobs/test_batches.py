@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import polars as pl
 import pytest
@@ -79,6 +81,31 @@ def test_batched_table_equals_the_whole_one(tmp_path, monkeypatch, split_rows):
     features = a.columns[4:]
     assert (a[features].dtypes == np.float32).all()
     np.testing.assert_array_equal(a[features].to_numpy(), b[features].to_numpy())
+
+
+def test_the_split_holds_the_events_repeated_text_as_categories(tmp_path):
+    # each batch reads event and user_id back without hashing every row; validation keeps them so
+    from churnml.contract.schemas import Table
+
+    events = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c", "a"],
+            "ts": [datetime(2024, 1, d) for d in (1, 2, 3, 4)],
+            "event": ["login", "export", "login", "login"],
+            "user_id": ["u1", None, "u2", "u1"],
+        }
+    )
+    events.write_parquet(tmp_path / "events.parquet")
+    split = batches._split_tables({Table.EVENTS: tmp_path / "events.parquet"}, 2, tmp_path / "scratch")
+    assert split == {}  # small tables are read by filter
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(batches, "_SPLIT_ROWS", 1)
+        split = batches._split_tables({Table.EVENTS: tmp_path / "events.parquet"}, 2, tmp_path / "scratch")
+    back = pl.concat([pl.read_parquet(f) for f in sorted(split[Table.EVENTS].rglob("*.parquet"))])
+    assert back.schema["event"] == pl.Categorical() and back.schema["user_id"] == pl.Categorical()
+    assert back.schema["client_id"] == pl.String and back.schema["ts"] == events.schema["ts"]
+    cast = back.with_columns(pl.col("event", "user_id").cast(pl.String))
+    assert sorted(cast.rows()) == sorted(events.rows())  # the same rows, nulls included
 
 
 def test_batches_read_tables_without_their_optional_time_columns(tmp_path):

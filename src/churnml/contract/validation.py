@@ -117,6 +117,7 @@ __all__ = [
     "rates_example",
     "refused_currency_codes",
     "renewal_start",
+    "repeated_as_categories",
     "rows_per_currency",
     "several_zones",
     "shown_value",
@@ -1409,6 +1410,20 @@ def found_values_text(counts: Sequence[tuple[Any, int]], shown: int = 8) -> str:
     found = ", ".join(f"{v!r} ({n:,})" for v, n in counts[:shown])
     more = f" and {len(counts) - shown} more" if len(counts) > shown else ""
     return f"; found {found}{more}"
+
+
+def repeated_as_categories(columns: Mapping[str, pl.DataType], schema: TableSchema) -> list[pl.Expr]:
+    """The ``repeated`` text columns of ``schema`` that ``columns`` (a frame's or a scan's names and types)
+    holds as text, cast to categories: what a scratch copy of a big table writes (the scoring job's spilled
+    events, :meth:`churnml.jobs.score_data.EventBatches.spilled`; the training batches' split,
+    :func:`churnml.jobs.batches.labeled_table_in_batches`). The same values, written at the cost of text,
+    read back without hashing every row, and kept so by :func:`coerced_table` when clean (the type
+    :func:`compact_table` gives them anyway)."""
+    return [
+        pl.col(s.name).cast(pl.Categorical)
+        for s in schema.columns
+        if s.repeated and columns.get(s.name) == pl.String
+    ]
 
 
 def compact_table(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:

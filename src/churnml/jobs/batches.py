@@ -135,7 +135,10 @@ _SPLIT_ROWS = 5_000_000
 
 def _split_tables(files: dict[Table, Path], parts: int, scratch: Path) -> dict[Table, Path]:
     """The big Parquet tables written once to ``scratch/<table>/_part=<i>/`` (one folder per batch,
-    rows in file order); the folders' parent per table split."""
+    rows in file order; the repeated text columns as categories,
+    :func:`churnml.contract.validation.repeated_as_categories`); the folders' parent per table split."""
+    from churnml.contract.validation import repeated_as_categories
+
     out: dict[Table, Path] = {}
     for table, path in files.items():
         if not path.name.endswith(".parquet"):
@@ -144,7 +147,8 @@ def _split_tables(files: dict[Table, Path], parts: int, scratch: Path) -> dict[T
             continue
         key = pl.col(CLIENT_ID).cast(pl.String).str.strip_chars().hash(_HASH_SEED) % parts
         target = scratch / str(table)
-        pl.scan_parquet(path).sink_parquet(
+        scan = pl.scan_parquet(path)
+        scan.with_columns(repeated_as_categories(scan.collect_schema(), CONTRACT[table])).sink_parquet(
             pl.PartitionBy(target, key={"_part": key}, include_key=False), mkdir=True
         )
         out[table] = target

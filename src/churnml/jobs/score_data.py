@@ -53,7 +53,6 @@ __all__ = [
     "removed_stale_scratch",
     "rhythm_of",
     "scratch_folder",
-    "spilled_columns",
     "stale_scratch_folders",
     "with_read_notes",
 ]
@@ -106,20 +105,6 @@ class EventReads:
 _SPILL_KEY = "_batch"
 
 
-def spilled_columns(events: pl.LazyFrame) -> list[pl.Expr]:
-    """The events' repeated text columns (``event``, ``user_id``: ``repeated`` in the contract) as categories,
-    as :meth:`EventBatches.spilled` writes them: the same values, written at the cost of text, read back in a
-    third of its time (dictionary pages into categories) and kept so by validation
-    (:func:`churnml.contract.validation.coerced_table`) where a batch of text cast them to categories
-    (:func:`churnml.contract.validation.compact_table`), hashing every row again."""
-    schema = events.collect_schema()
-    return [
-        pl.col(s.name).cast(pl.Categorical)
-        for s in CONTRACT[Table.EVENTS].columns
-        if s.repeated and schema.get(s.name) == pl.String
-    ]
-
-
 @dataclass
 class EventBatches:
     """Client batch ``k`` of ``n`` as a :class:`Dataset` (small tables cut to the batch's clients, the
@@ -146,7 +131,9 @@ class EventBatches:
         one streaming pass over the events file writes every client's needed events
         (:func:`churnml.scoring.window.needed_events`) under ``folder/_batch=<k>/``, so each batch then
         reads only its own rows; the repeated text columns (``event``, ``user_id``) as categories
-        (:func:`spilled_columns`). One batch: unchanged (its read is the one pass already)."""
+        (:func:`churnml.contract.validation.repeated_as_categories`: a batch reads them back a third
+        faster and validation keeps them so). One batch: unchanged (its read is the one pass already)."""
+        from churnml.contract.validation import repeated_as_categories
         from churnml.scoring.window import client_batch, needed_events
 
         if self.n <= 1:
@@ -154,7 +141,8 @@ class EventBatches:
         started = time.perf_counter()
         clients = self.small[Table.CLIENTS]
         needed = needed_events(self.scan, self.marks, clients, self.window, self.cfg.features)
-        needed.with_columns(*spilled_columns(needed), client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
+        categories = repeated_as_categories(needed.collect_schema(), CONTRACT[Table.EVENTS])
+        needed.with_columns(*categories, client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
             pl.PartitionBy(folder, key=_SPILL_KEY, include_key=False),
             compression="lz4",
             mkdir=True,
