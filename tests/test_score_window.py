@@ -398,6 +398,9 @@ def test_batches_read_from_the_files_give_the_list_of_the_whole_read(
         assert batches is not None and len(batches) == (1 if per_batch == 10_000 else 4)
         if per_batch == 10_000:
             assert batches.spilled(tmp_path) is batches  # one batch: its read is the one pass, no spill
+            # its repeated text read as categories in the scan's stream (validation keeps them so)
+            raw = batches._raw_events(0, dataset.tables["clients"])
+            assert raw.schema["event"] == pl.Categorical() and raw.schema["client_id"] == pl.String
         lists[per_batch] = _scored(dataset, model, meta, cfg, batches)
         # the ten migrated clients but C000006 (created 2024-10-14: nothing before 2024-08-01) moved back
         assert dataset.repairs.counts["clients"][CREATED_REPAIR] == 9

@@ -172,7 +172,10 @@ class EventBatches:
         return replace(self, marks=marks.collect(engine="streaming"), window=window)
 
     def _raw_events(self, k: int, clients: pl.DataFrame) -> pl.DataFrame:
-        """Batch ``k``'s needed events as stored (not yet validated): its spilled files, else a scan."""
+        """Batch ``k``'s needed events as stored (not yet validated): its spilled files, else a scan; either
+        way the repeated text columns as categories (:func:`churnml.contract.validation.repeated_as_categories`:
+        cast in the scan's stream, validation keeps them so)."""
+        from churnml.contract.validation import repeated_as_categories
         from churnml.scoring.window import client_batch, needed_events
 
         schema = self.scan.collect_schema()
@@ -180,9 +183,9 @@ class EventBatches:
             ids = clients.get_column(CLIENT_ID).implode()
             marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
             mine = self.scan.filter(client_batch(self.n) == k)
-            return needed_events(mine, marks, clients, self.window, self.cfg.features).collect(
-                engine="streaming"
-            )
+            needed = needed_events(mine, marks, clients, self.window, self.cfg.features)
+            categories = repeated_as_categories(schema, CONTRACT[Table.EVENTS])
+            return needed.with_columns(*categories).collect(engine="streaming")
         files = sorted((self.spill / f"{_SPILL_KEY}={k}").glob("*.parquet"))
         if not files:  # no event of this batch was needed
             return pl.DataFrame(schema=schema)
