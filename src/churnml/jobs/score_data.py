@@ -262,13 +262,16 @@ class ScoringData:
         window = scoring_window(day, snapshots, cfg.features)
         # two streaming passes over the file, small results: per-client maxima (and the first event,
         # which repairs clients.created_at as the eager read does) with the days holding an event (the
-        # file's rhythm: one scan feeds both), then a few days per client
+        # file's rhythm: one scan feeds both), then a few days per client. Without common-subplan
+        # elimination: with it Polars caches the shared scan, and the 100k-client list's peak rose from 1.8 to
+        # 8.5 GB in this pass (200.8M events; 32.0 s against 44.5 s, docs/benchmarks.md, issue 15)
         marks, record_days = pl.collect_all(
             [
                 event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events),
                 event_days(self.scan, day),
             ],
             engine="streaming",
+            optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
         )
         ids = marks.get_column(CLIENT_ID)
         if self.folder is not None and (ids.str.strip_chars() != ids).fill_null(True).any():
