@@ -2163,7 +2163,7 @@ def test_the_notice_events_note_waits_for_notices_the_tickets_do_not_hold(kinds,
             schema_overrides={"opened_at": DT},
         )
     data = Dataset(tables, "app", D(2024, 1, 1), D(2024, 6, 1))
-    notes = [n for n in data_notes(data, load_config()) if "read like a subscriber's notice" in n]
+    notes = [n for n in data_notes(data, load_config()) if "read like a client's notice" in n]
     assert len(notes) == (1 if said else 0)
 
 

@@ -1769,6 +1769,21 @@ def test_event_names_that_read_like_leaving_are_pointed_at_churn_events(
         ("subscription_purchased", None),
         ("renewal_succeeded", None),
         ("auto_play_off", None),
+        # a request to move the account to another provider: a bank's current account switch, a number ported out
+        ("switch_out_request", "notice"),
+        ("SwitchOutRequested", "notice"),
+        ("CASS_SWITCH_OUT", "notice"),
+        ("port_out_request", "notice"),
+        ("PortOutRequested", "notice"),
+        ("number_porting_out", "notice"),
+        ("supply_switched_away", None),  # "switched", not the act of asking
+        ("switch_out_cancelled", "withdrawal"),
+        ("switch_out_page_view", None),
+        ("transfer_out", None),  # a payment
+        ("switch_in_completed", None),  # a client arriving
+        ("port_in_request", None),
+        ("switch_account", None),  # a profile switched in the app
+        ("report_out", None),
     ],
 )
 def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | None) -> None:
@@ -1787,7 +1802,7 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
         (
             {"lesson_completed": 900, "auto_renew_off": 40, "auto_renew_on": 3},
             False,
-            "events: 'auto_renew_off' (40) read like a subscriber's notice (the renewal turned off: the "
+            "events: 'auto_renew_off' (40) read like a client's notice (the renewal turned off: the "
             "subscription ends with its paid term). If they are, write each as a tickets row of kind "
             "'cancellation_request' on its day (client_id, opened_at), and each 'auto_renew_on' as a signals row "
             "'cancellation_withdrawn' (client_id, ts): the rule cancellation_request then holds the client in red "
@@ -1797,11 +1812,22 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
         (
             {"lesson_completed": 900, "SUBSCRIPTION_CANCELED": 7},
             False,
-            "events: 'SUBSCRIPTION_CANCELED' (7) read like a subscriber's notice (the renewal turned off: the "
+            "events: 'SUBSCRIPTION_CANCELED' (7) read like a client's notice (the renewal turned off: the "
             "subscription ends with its paid term). If they are, write each as a tickets row of kind "
             "'cancellation_request' on its day (client_id, opened_at): the rule cancellation_request then holds "
             "the client in red until the term it gave notice in ends, and the model reads "
             "support_cancellation_requests_<w>d; as events they count only as activity",
+        ),
+        (
+            # a bank's current account switch service: the salary and the direct debits move, the account closes
+            {"card_payment": 9000, "switch_out_request": 120, "switch_out_cancelled": 4},
+            False,
+            "events: 'switch_out_request' (120) read like a client's notice (a switch to another provider: the "
+            "account closes when it completes). If they are, write each as a tickets row of kind "
+            "'cancellation_request' on its day (client_id, opened_at), and each 'switch_out_cancelled' as a signals "
+            "row 'cancellation_withdrawn' (client_id, ts): the rule cancellation_request then holds the client in "
+            "red until the term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as "
+            "events they count only as activity",
         ),
         ({"lesson_completed": 900, "auto_renew_off": 40}, True, None),  # the tickets already hold the notices
         ({"lesson_completed": 900, "auto_renew_on": 3}, False, None),  # a withdrawal alone says nothing

@@ -817,22 +817,40 @@ _NOTICE_PARTS = (
 )  # fmt: skip
 
 
+# a request to move the account to another provider (a bank's current account switch, a telephone number ported
+# out, an energy supply switched away): a notice, the account closing when the switch completes
+_SWITCH_WORDS = ("switch", "port", "porting")
+_SWITCH_JOINED = ("switchout", "switchaway", "portout", "portingout")
+
+
 def _renewal_switch(words: Sequence[str]) -> bool:
     """The words name the automatic renewal: "autorenew", "autorenewal", or "auto" beside "renew..."."""
     joined = any(w.startswith("autorenew") for w in words)
     return joined or ("auto" in words and any(w.startswith("renew") for w in words))
 
 
+def _switch_away(words: Sequence[str]) -> bool:
+    """The words name a request to move the account to another provider: "switch" or "port" ("porting") beside
+    "out" or "away", or joined ("switchout", "portout"): a current account switch, a number ported out, an energy
+    supply switched away. Never "transfer_out" (a payment), "switch_in" or "port_in" (a client arriving)."""
+    joined = any(w.startswith(_SWITCH_JOINED) for w in words)
+    return joined or (any(w in _SWITCH_WORDS for w in words) and any(w in ("out", "away") for w in words))
+
+
 def notice_names(counts: Mapping[str, int]) -> tuple[list[str], list[str]]:
-    """``(notices, withdrawals)``: the event names of ``counts`` (rows per name) that read like a subscriber's
+    """``(notices, withdrawals)``: the event names of ``counts`` (rows per name) that read like a client's
     notice (the automatic renewal turned off: ``auto_renew_off``, ``AutoRenewDisabled``; a subscription
-    cancelled: ``SUBSCRIPTION_CANCELED``, ``cancel_subscription``) and like its withdrawal (the renewal turned
-    back on: ``auto_renew_on``), the most frequent first; none holding a word of :data:`_NOTICE_PARTS`."""
+    cancelled: ``SUBSCRIPTION_CANCELED``, ``cancel_subscription``; a switch to another provider requested:
+    ``switch_out_request``, ``PortOutRequested``, :func:`_switch_away`) and like its withdrawal (the renewal
+    turned back on: ``auto_renew_on``; the switch cancelled: ``switch_out_cancelled``), the most frequent first;
+    none holding a word of :data:`_NOTICE_PARTS`."""
 
     def kind(name: str) -> str | None:
         words = _name_words(name)
         if any(w in _NOTICE_PARTS for w in words):
             return None
+        if _switch_away(words):
+            return "withdrawal" if any(w.startswith("cancel") for w in words) else "notice"
         if _renewal_switch(words):
             if any(w in _RENEWAL_OFF for w in words):
                 return "notice"
@@ -842,6 +860,18 @@ def notice_names(counts: Mapping[str, int]) -> tuple[list[str], list[str]]:
 
     ordered = sorted(counts, key=lambda n: (-counts[n], n))
     return [n for n in ordered if kind(n) == "notice"], [n for n in ordered if kind(n) == "withdrawal"]
+
+
+def _notice_meaning(notices: Sequence[str]) -> str:
+    """What the notices ``notices`` (:func:`notice_names`) announce, in words: the renewal turned off, a switch
+    to another provider (:func:`_switch_away`), or both."""
+    switches = [_switch_away(_name_words(n)) for n in notices]
+    said = []
+    if not all(switches):
+        said.append("the renewal turned off: the subscription ends with its paid term")
+    if any(switches):
+        said.append("a switch to another provider: the account closes when it completes")
+    return "; ".join(said)
 
 
 def notice_hint(counts: Mapping[str, int], notices_recorded: bool, shown: int = 5) -> list[str]:
@@ -858,8 +888,7 @@ def notice_hint(counts: Mapping[str, int], notices_recorded: bool, shown: int = 
         f", and each {back} as a signals row 'cancellation_withdrawn' (client_id, ts)" if withdrawals else ""
     )
     return [
-        f"events: {names} read like a subscriber's notice (the renewal turned off: the subscription ends with "
-        "its paid term). If they are, write each as a tickets row of kind 'cancellation_request' on its day "
+        f"events: {names} read like a client's notice ({_notice_meaning(notices)}). If they are, write each as a tickets row of kind 'cancellation_request' on its day "
         f"(client_id, opened_at){undo}: the rule cancellation_request then holds the client in red until the "
         "term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as events they "
         "count only as activity"

@@ -198,7 +198,7 @@ def data_notes(
     ``label.inactivity_days`` (:func:`churnml.labels.slow_rhythm_note`; only when the dataset holds its tables) or
     far shorter (:func:`churnml.labels.fast_rhythm_note`), clients who paused the horizon or longer and came
     back (:func:`churnml.labels.pauses_past_horizon_note`: each pause labeled a churn), event names that read
-    like a subscriber's notice while no ticket is a cancellation request (:func:`churnml.features.usage.notice_hint`:
+    like a client's notice while no ticket is a cancellation request (:func:`churnml.features.usage.notice_hint`:
     an app store's ``auto_renew_off`` read as activity only), and
     a no-activity rule that can never fire (:func:`churnml.scoring.rules.unreachable_no_activity_note`), a
     product used on a rhythm slower than ``score.onboarding_active_share`` of the weeks, which ``onboarding_stalled``
@@ -238,7 +238,7 @@ def event_kind_notes(
     dataset: Any, cfg: Config, folder: Path | None, counts: dict[str, int], firsts: dict[str, Any]
 ) -> list[str]:
     """Of the event names (``counts`` rows and ``firsts`` first day per name): names no feature counts, kinds
-    new late in the log, names that read like trouble, leaving or a subscriber's notice."""
+    new late in the log, names that read like trouble, leaving or a client's notice."""
     from churnml.features.usage import (
         event_name_notes,
         friction_hint,
