@@ -2296,3 +2296,53 @@ def test_the_no_fold_hint_says_what_its_horizon_costs_the_pauses(clients, hinted
 
     gaps = activity_day_gaps(_rhythm(clients, [7, 220, 7, 220]))
     assert pauses_cut_by_hint(gaps, hinted, 240) == expected
+
+
+def test_a_fee_charged_during_a_term_is_no_activity_under_the_label():
+    """A bank's premium account: card payments stop on 2024-01-10, the monthly fee (a term a month, paid on its
+    first day) is still taken from the balance until May. The no_activity rule reads the fee as a charge, not
+    the client acting; the label read it as activity and called the customer dormant 57 days late (median of 35
+    such accounts). An order outside any term still counts; without events every order does."""
+    from churnml.labels import activity_times
+
+    months = [D(2024, m, 1) for m in range(1, 6)]
+    tables = {
+        Table.CLIENTS: pl.DataFrame(
+            {"client_id": ["a", "b"], "created_at": [D(2023, 1, 1), D(2023, 1, 1)]},
+            schema_overrides={"created_at": DT},
+        ),
+        Table.EVENTS: pl.DataFrame(
+            {"client_id": ["a", "b"], "ts": [D(2024, 1, 10), D(2024, 1, 12)], "event": ["card_payment"] * 2},
+            schema_overrides={"ts": DT},
+        ),
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            {
+                "client_id": ["a"] * 5,
+                "start_date": months,
+                "end_date": [D(2024, m, 1) for m in range(2, 7)],
+                "mrr": [9.0] * 5,
+            },
+            schema_overrides={"start_date": DT, "end_date": DT},
+        ),
+        Table.PAYMENTS: pl.DataFrame(
+            {
+                "client_id": ["a"] * 5 + ["b"],
+                "amount": [9.0] * 5 + [0.4],
+                "paid_at": [*months, D(2024, 1, 31)],  # b: interchange booked at the month's end, no term
+            },
+            schema_overrides={"paid_at": DT},
+        ),
+    }
+    data = Dataset(tables, "bank", D(2023, 1, 1), D(2024, 6, 1))
+    last = (
+        activity_times(data, ["card_payment"])
+        .group_by("client_id")
+        .agg(pl.col("_at").max())
+        .sort("client_id")
+    )
+    assert last.rows() == [("a", D(2024, 1, 10)), ("b", D(2024, 1, 31))]
+    no_events = Dataset(
+        {k: v for k, v in tables.items() if k != Table.EVENTS}, "bank", D(2023, 1, 1), D(2024, 6, 1)
+    )
+    last = activity_times(no_events).group_by("client_id").agg(pl.col("_at").max()).sort("client_id")
+    assert last.rows() == [("a", D(2024, 5, 1)), ("b", D(2024, 1, 31))]

@@ -185,7 +185,8 @@ class LabelConfig(_Section):
     inactivity_days: int = Field(90, ge=1)
     grace_days: int = Field(30, ge=0)
     # the event names that count as activity (inactivity label, mixed's one-off buyers, a return after a churn,
-    # the no_activity rule); None = every event. Orders always count. A name the data lacks is no error.
+    # the no_activity rule); None = every event. Orders always count (with events, not a charge while a term runs).
+    # A name the data lacks is no error.
     activity_events: tuple[str, ...] | None = None
 
 

@@ -321,9 +321,15 @@ def activity_times(dataset: Dataset, events: Sequence[str] | None = None) -> pl.
     One row per activity, in no particular order. Refunds, failed attempts and unpaid invoices are not
     activity: a dunning retry months after the last real payment neither keeps a client active nor brings
     it back. ``events``: ``label.activity_events``, the event names that count (a bank's transactions, not
-    its logins); None = every event. Orders always count.
+    its logins); None = every event. Orders always count, but with an events table a payment while a term
+    of the client ran is its charge, not activity (:func:`churnml.scoring.crm.placed_orders`, as the
+    ``no_activity`` rule reads it): a premium account's monthly fee, taken from a dormant balance, kept it
+    active under the label while the rule called it quiet.
     """
     return _activity_of(dataset.tables, events)
+
+
+_NO_CUT = datetime(9999, 1, 1)  # every order: a term's start and end are known when it starts (no leak)
 
 
 def _activity_of(tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | None = None) -> pl.DataFrame:
@@ -335,7 +341,16 @@ def _activity_of(tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | N
             log = log.filter(pl.col(Events.EVENT).is_in(list(events)))
         parts.append(log.select(pl.col(Events.CLIENT_ID), pl.col(Events.TS).cast(_DT).alias(_AT)))
     payments = tables.get(Table.PAYMENTS)
-    if payments is not None:
+    if payments is not None and log is not None:
+        # with events, a payment while a term of the client ran is its charge (a monthly account fee), not the
+        # client acting: the orders placed outside its terms only, as the no_activity rule reads them
+        from churnml.scoring.crm import placed_orders
+
+        placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), _NO_CUT)
+        parts.append(
+            placed.select(pl.col(CLIENT_ID).cast(log.schema[Events.CLIENT_ID]), pl.col("t").alias(_AT))
+        )
+    elif payments is not None:
         parts.append(
             orders(payments).select(pl.col(Payments.CLIENT_ID), order_placed_at(payments.columns).alias(_AT))
         )
