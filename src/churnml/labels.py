@@ -145,6 +145,7 @@ __all__ = [
     "orders",
     "pauses_cut_by_hint",
     "pauses_past_horizon_note",
+    "placed_orders",
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
@@ -322,11 +323,54 @@ def activity_times(dataset: Dataset, events: Sequence[str] | None = None) -> pl.
     activity: a dunning retry months after the last real payment neither keeps a client active nor brings
     it back. ``events``: ``label.activity_events``, the event names that count (a bank's transactions, not
     its logins); None = every event. Orders always count, but with an events table a payment while a term
-    of the client ran is its charge, not activity (:func:`churnml.scoring.crm.placed_orders`, as the
+    of the client ran is its charge, not activity (:func:`placed_orders`, as the
     ``no_activity`` rule reads it): a premium account's monthly fee, taken from a dormant balance, kept it
     active under the label while the rule called it quiet.
     """
     return _activity_of(dataset.tables, events)
+
+
+def placed_orders(
+    payments: pl.DataFrame | None, subscriptions: pl.DataFrame | None, cut: datetime
+) -> pl.DataFrame:
+    """``[client_id, t]``: the orders (:func:`orders`: placed, a positive amount, no refund nor
+    failed attempt) placed before ``cut`` (:func:`order_placed_at`: invoiced, else paid) while no
+    term of the client ran (started on or before it, ending on or after it): the client getting in touch by
+    ordering. A payment during a term is its charge (an auto-renewal), not the client speaking. One row per
+    such order; empty without payments."""
+    dt = _DT
+    schema = {CLIENT_ID: pl.String, "t": dt}
+    if payments is None or not payments.height:
+        return pl.DataFrame(schema=schema)
+    placed = (
+        orders(payments)
+        .select(pl.col(CLIENT_ID).cast(pl.String), order_placed_at(payments.columns).cast(dt).alias("t"))
+        .filter(pl.col("t") < cut)
+    )
+    if subscriptions is None or not subscriptions.height:
+        return placed
+    # each client's terms by start, with the latest end reached so far: an order runs in a term when the
+    # terms started by then reach it
+    reach = (
+        subscriptions.select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
+            pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
+        )
+        .sort(CLIENT_ID, "_start")
+        .with_columns(pl.col("_end").cum_max().over(CLIENT_ID).alias("_reach"))
+        .sort("_start")
+    )
+    # both sides sorted on the as-of keys over all clients, so within each client too: Polars cannot check that with
+    # ``by`` and warned at every score ("Sortedness of columns cannot be checked when 'by' groups provided")
+    return (
+        placed.sort("t")
+        .join_asof(
+            reach, left_on="t", right_on="_start", by=CLIENT_ID, strategy="backward", check_sortedness=False
+        )
+        .filter(pl.col("_reach").is_null() | (pl.col("_reach") < pl.col("t")))
+        .select(schema.keys())
+    )
 
 
 _NO_CUT = datetime(9999, 1, 1)  # every order: a term's start and end are known when it starts (no leak)
@@ -344,8 +388,6 @@ def _activity_of(tables: Mapping[Table, pl.DataFrame], events: Sequence[str] | N
     if payments is not None and log is not None:
         # with events, a payment while a term of the client ran is its charge (a monthly account fee), not the
         # client acting: the orders placed outside its terms only, as the no_activity rule reads them
-        from churnml.scoring.crm import placed_orders
-
         placed = placed_orders(payments, tables.get(Table.SUBSCRIPTIONS), _NO_CUT)
         parts.append(
             placed.select(pl.col(CLIENT_ID).cast(log.schema[Events.CLIENT_ID]), pl.col("t").alias(_AT))

@@ -74,6 +74,7 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.labels import placed_orders
 from churnml.scoring.columns import Scores
 from churnml.scoring.sentences import formatted
 
@@ -1334,51 +1335,6 @@ def last_contact(client_ids: Sequence[str], as_of: date, interventions: pl.DataF
         )
     )
     return _ids(client_ids).join(last, on=CLIENT_ID, how="left", maintain_order="left")
-
-
-def placed_orders(
-    payments: pl.DataFrame | None, subscriptions: pl.DataFrame | None, cut: datetime
-) -> pl.DataFrame:
-    """``[client_id, t]``: the orders (:func:`churnml.labels.orders`: placed, a positive amount, no refund nor
-    failed attempt) placed before ``cut`` (:func:`churnml.labels.order_placed_at`: invoiced, else paid) while no
-    term of the client ran (started on or before it, ending on or after it): the client getting in touch by
-    ordering. A payment during a term is its charge (an auto-renewal), not the client speaking. One row per
-    such order; empty without payments."""
-    from churnml.labels import order_placed_at, orders
-
-    dt = pl.Datetime("us")
-    schema = {CLIENT_ID: pl.String, "t": dt}
-    if payments is None or not payments.height:
-        return pl.DataFrame(schema=schema)
-    placed = (
-        orders(payments)
-        .select(pl.col(CLIENT_ID).cast(pl.String), order_placed_at(payments.columns).cast(dt).alias("t"))
-        .filter(pl.col("t") < cut)
-    )
-    if subscriptions is None or not subscriptions.height:
-        return placed
-    # each client's terms by start, with the latest end reached so far: an order runs in a term when the
-    # terms started by then reach it
-    reach = (
-        subscriptions.select(
-            pl.col(CLIENT_ID).cast(pl.String),
-            pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
-            pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
-        )
-        .sort(CLIENT_ID, "_start")
-        .with_columns(pl.col("_end").cum_max().over(CLIENT_ID).alias("_reach"))
-        .sort("_start")
-    )
-    # both sides sorted on the as-of keys over all clients, so within each client too: Polars cannot check that with
-    # ``by`` and warned at every score ("Sortedness of columns cannot be checked when 'by' groups provided")
-    return (
-        placed.sort("t")
-        .join_asof(
-            reach, left_on="t", right_on="_start", by=CLIENT_ID, strategy="backward", check_sortedness=False
-        )
-        .filter(pl.col("_reach").is_null() | (pl.col("_reach") < pl.col("t")))
-        .select(schema.keys())
-    )
 
 
 def last_interaction(
