@@ -718,6 +718,16 @@ def _paused_value(ids: pl.DataFrame, as_of: date, subscriptions: pl.DataFrame) -
 CONTRACT_MONTHS = (1, 3, 6, 12, 24, 36)
 
 
+def _whole_months(start: pl.Expr) -> pl.Expr:
+    """The months from ``start`` to a term's ``end_date``, rounded to whole ones (a month at least): the length
+    :func:`next_renewals` renews a term for, from its contract's start or its own."""
+    return (
+        ((pl.col(Subscriptions.END_DATE) - start).dt.total_days() / _DAYS_PER_MONTH)
+        .round(0)
+        .clip(lower_bound=1)
+    )
+
+
 def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     """``[client_id, renewal_date, renewal_value, _term_months, _repeats]`` from the client's terms started before
     ``cut`` (``known``), one row per client with a base term running at ``cut`` (ending at or after it): the
@@ -734,17 +744,7 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     :func:`billing_cycle_months`)."""
     # a base term's length is its contract's: from the start its end renews a whole number of months after
     # (contract_starts: a seat change cut into an annual contract renews for the year, not for its stub)
-    months = (
-        (
-            (
-                pl.col(Subscriptions.END_DATE)
-                - pl.coalesce(pl.col("_contract_start"), pl.col(Subscriptions.START_DATE))
-            ).dt.total_days()
-            / _DAYS_PER_MONTH
-        )
-        .round(0)
-        .clip(lower_bound=1)
-    )
+    months = _whole_months(pl.coalesce(pl.col("_contract_start"), pl.col(Subscriptions.START_DATE)))
     addon = (
         pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
         if Subscriptions.IS_ADDON in known.columns
@@ -756,14 +756,7 @@ def next_renewals(known: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     # the base term before, ending the day a term starts, and its own length in months: a term as long as the one
     # before it repeats the client's billing cycle (an auto-ship every 8 weeks), where a first term or a stub
     # pro-rated to an anniversary does not
-    own_months = (
-        (
-            (pl.col(Subscriptions.END_DATE) - pl.col(Subscriptions.START_DATE)).dt.total_days()
-            / _DAYS_PER_MONTH
-        )
-        .round(0)
-        .clip(lower_bound=1)
-    )
+    own_months = _whole_months(pl.col(Subscriptions.START_DATE))
     before = (
         known.filter(pl.col("_base"))
         .select(
@@ -1030,9 +1023,10 @@ def running_terms_at(subscriptions: pl.DataFrame, cut: datetime) -> pl.DataFrame
     )
 
 
-def running_at(at: datetime) -> pl.Expr:
-    """True for a term (a row of ``subscriptions``) running at the instant ``at``: ``start_date < at <=
-    end_date``, the one test the running MRR, the running commitment and the price-rise rule read."""
+def running_at(at: datetime | pl.Expr) -> pl.Expr:
+    """True for a term (a row of ``subscriptions``) running at the instant ``at`` (or a column of instants):
+    ``start_date < at <= end_date``, the one test the running MRR, the running commitment and the price-rise rule
+    read."""
     return (pl.col(Subscriptions.START_DATE) < at) & (pl.col(Subscriptions.END_DATE) >= at)
 
 
@@ -1068,17 +1062,23 @@ def running_commitment(subscriptions: pl.DataFrame, at: datetime) -> pl.DataFram
     )
 
 
-def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0)
-    after a paid one: the end of their last paid term (at most ``as_of``). A pause, or a move to a free
-    plan: the contract cannot tell them apart. One row per such client."""
-    cut = _midnight(as_of)
-    terms = subscriptions.select(
+def _priced_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """``[client_id, start_date, end_date, mrr]`` of ``subscriptions``, typed (text ids, microsecond instants,
+    float amounts): what :func:`free_after_paid` and :func:`one_term_skips` read."""
+    return subscriptions.select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(pl.Datetime("us")),
         pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us")),
         pl.col(Subscriptions.MRR).cast(pl.Float64),
     )
+
+
+def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """``[client_id, _paid_end]`` of the clients whose terms running at ``as_of`` are all free (``mrr`` 0)
+    after a paid one: the end of their last paid term (at most ``as_of``). A pause, or a move to a free
+    plan: the contract cannot tell them apart. One row per such client."""
+    cut = _midnight(as_of)
+    terms = _priced_terms(subscriptions)
     free = running_mrr(terms, cut).filter(pl.col("_mrr") == 0)
     return (
         terms.filter((pl.col(Subscriptions.MRR) > 0) & (pl.col(Subscriptions.START_DATE) < cut))
@@ -1101,14 +1101,7 @@ def one_term_skips(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     deliveries skipped two or three in a row); 80% and 74% of them took the next term, 19% and 21% left within 90
     days (the list 14.9%). One row per such client."""
     cut = _midnight(as_of)
-    dt = pl.Datetime("us")
-    start, end = pl.col(Subscriptions.START_DATE).cast(dt), pl.col(Subscriptions.END_DATE).cast(dt)
-    terms = subscriptions.select(
-        pl.col(CLIENT_ID).cast(pl.String),
-        start.alias(Subscriptions.START_DATE),
-        end.alias(Subscriptions.END_DATE),
-        pl.col(Subscriptions.MRR).cast(pl.Float64),
-    )
+    terms = _priced_terms(subscriptions)
     free = free_after_paid(subscriptions, as_of)
     spell_ends = (
         terms.filter(running_at(cut))

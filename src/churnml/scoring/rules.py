@@ -1887,8 +1887,7 @@ def _prices_before(base: pl.DataFrame, since: datetime, days: int, keys: list[st
             ),
         ]
     ).unique()
-    start = pl.col(Subscriptions.START_DATE)
-    running = base.join(instants, on=CLIENT_ID).filter((start < pl.col("_at")) & (end >= pl.col("_at")))
+    running = base.join(instants, on=CLIENT_ID).filter(running_at(pl.col("_at")))
     return _prices_at(running, [*keys, "_at"])
 
 
