@@ -122,15 +122,41 @@ def test_the_backtest_evidence_names_its_churners_and_the_lead_with_its_interval
     churning = preds.loc[preds["label"] == 1]
     per_fold = churning.groupby("fold")["client_id"].nunique().tolist()
     by_fold = fold_test_churners(preds)
+    assert sum(per_fold) > churning["client_id"].nunique()  # the same clients churn in both windows
     assert by_fold == dict(zip([1, 2], per_fold, strict=True))
     text = backtest_evidence(preds, ["model", "rules"], by_fold, n_draws=50)
     assert text is not None
     assert text.startswith(
         f"the backtest rests on {churning['client_id'].nunique()} churning clients ({per_fold[0]}, {per_fold[1]} "
-        "by fold): model - rules, mean fold PR-AUC +"
+        "by fold; a client churning in two windows counts in each): model - rules, mean fold PR-AUC +"
     )
     assert text.endswith("(90% interval over 50 draws of the test clients): a lead")  # sharp against blurred
     # a twin of the model is a tie, whatever the draws
     twin = preds.assign(rules=preds["model"])
     assert backtest_evidence(twin, ["model", "rules"], by_fold, n_draws=50).endswith("a tie")
     assert backtest_evidence(preds.iloc[:0], ["model", "rules"], {}) is None
+
+
+def test_the_evidence_says_why_its_folds_add_to_more_than_its_churning_clients():
+    from churnml.modeling.benchmark import backtest_evidence
+
+    # client a churns in both test windows, b in the first only, c never: 2 churning clients, 2 + 1 by fold
+    preds = pd.DataFrame(
+        {
+            "fold": [1, 1, 1, 2, 2, 2],
+            "client_id": ["a", "b", "c", "a", "b", "c"],
+            "label": [1, 1, 0, 1, 0, 0],
+            "model": [0.9, 0.8, 0.1, 0.9, 0.2, 0.1],
+            "rules": [0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+        }
+    )
+    text = backtest_evidence(preds, ["model", "rules"], {1: 2, 2: 1}, n_draws=20)
+    assert text is not None
+    assert text.startswith(
+        "the backtest rests on 2 churning clients (2, 1 by fold; a client churning in two windows counts in each): "
+    )
+    # folds adding to the total say nothing more
+    once = preds.assign(label=[1, 0, 0, 0, 1, 0])
+    assert backtest_evidence(once, ["model", "rules"], {1: 1, 2: 1}, n_draws=20).startswith(
+        "the backtest rests on 2 churning clients (1, 1 by fold): "
+    )

@@ -390,7 +390,8 @@ def backtest_evidence(
     level: float = PAIRED_LEVEL,
 ) -> str | None:
     """What a backtest's figures rest on, in one sentence for ``churnml train``: the distinct churning
-    clients of its test windows (by fold) and ``reference``'s lead in mean fold PR-AUC over the best other
+    clients of its test windows (by fold, saying so when a client churns in two windows, so that the folds add
+    to more than the total) and ``reference``'s lead in mean fold PR-AUC over the best other
     contender, with its ``level`` interval over ``n_draws`` bootstrap draws of the test clients
     (:func:`paired_comparison`; an interval holding 0 is a tie). ``predictions``: the backtest's test rows
     (``fold``, ``client_id``, ``label`` and a probability column per method); ``churners_by_fold``: fold number
@@ -400,7 +401,8 @@ def backtest_evidence(
         return None
     total = predictions.loc[predictions[LABEL] == 1, CLIENT_ID].nunique()  # a client may churn in two windows
     counts = [churners_by_fold[f] for f in sorted(churners_by_fold)]
-    folds = f" ({', '.join(str(n) for n in counts)} by fold)" if len(counts) > 1 else ""
+    twice = "; a client churning in two windows counts in each" if sum(counts) > total else ""
+    folds = f" ({', '.join(str(n) for n in counts)} by fold{twice})" if len(counts) > 1 else ""
     text = f"the backtest rests on {total:,} churning clients{folds}"
     rows = predictions.rename(columns={"fold": "cutoff"})
     compared = paired_comparison(rows, methods, reference, n_draws, level)
