@@ -106,6 +106,13 @@ def test_monthly_churn_subscriptions_overall_and_per_segment():
     assert march["revenue_churn_rate"] == pytest.approx(130 / 190)
     assert got.filter(pl.col("month") == date(2024, 1, 1)).get_column("logo_churn_rate").null_count() == 3
     assert set(got.get_column("mrr_basis")) == {"subscriptions"}
+    # each month's churn is known from its end + the 10 days of grace; April's only after the data's end
+    assert got.filter(pl.col("segment") == "all").select("month", "known_from").rows() == [
+        (date(2024, 1, 1), date(2024, 2, 11)),
+        (date(2024, 2, 1), date(2024, 3, 11)),
+        (date(2024, 3, 1), date(2024, 4, 11)),
+        (date(2024, 4, 1), date(2024, 5, 11)),
+    ]
 
 
 def test_monthly_churn_payments_run_rate_without_segments():
@@ -509,21 +516,22 @@ def test_recurring_revenue_is_the_weekly_lists_per_client():
 
 
 @pytest.mark.parametrize(
-    ("tables", "source", "complete"),
+    ("tables", "source", "complete", "first_known"),
     [
         # customers known by their orders (churns source, payments, no terms): the months in the warm-up
         # (inactivity_days 60 after the data's start, 2024-01-10) are incomplete: a customer since before
-        # the data whose first order in it comes in February read as new then
-        ("payments", "churns", [False, False, True, True]),
+        # the data whose first order in it comes in February read as new then. April is known at its end
+        ("payments", "churns", [False, False, True, True], date(2024, 5, 1)),
         # known by their terms: a term running at the data's start has its own earlier start_date
-        ("subscriptions", "churns", [True, True, True, True]),
-        ("payments", "inactivity", [False, False, True, True]),
+        ("subscriptions", "churns", [True, True, True, True], date(2024, 3, 1)),
+        # an inactivity churn of April is known 60 days after April's end
+        ("payments", "inactivity", [False, False, True, True], date(2024, 6, 30)),
         # mixed: one-off buyers are known by their orders, so the longer of both warm-ups, with terms too
-        ("subscriptions", "mixed", [False, False, True, True]),
+        ("subscriptions", "mixed", [False, False, True, True], date(2024, 6, 30)),
     ],
 )
 def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_orders(
-    tables, source, complete
+    tables, source, complete, first_known
 ):
     ids = ["a", "b"]
     present = {
@@ -558,6 +566,10 @@ def test_months_in_the_warm_up_are_incomplete_when_customers_are_known_by_their_
     overall = got.filter(pl.col("segment") == "all").sort("month").head(4)
     assert overall.get_column("month").to_list() == [date(2024, m, 1) for m in (2, 3, 4, 5)]
     assert overall.get_column("complete").to_list() == complete
+    # a month of the warm-up is never known (null), a rated one from its end plus the label's lag
+    known = overall.get_column("known_from").to_list()
+    assert [k is not None for k in known] == complete
+    assert next(k for k in known if k is not None) == first_known
 
 
 # A subscription box: p skips February (a term with mrr 0) and goes on at 30; q moves from 50 to 20 a month in

@@ -37,7 +37,10 @@ Columns:
   are known by their orders (the inactivity source; the churns source with payments and no
   subscriptions), the month starts at least ``inactivity_days`` after the first data (before that
   nobody can have been inactive long enough, and a customer since before the data reads as new at its
-  first order in it).
+  first order in it);
+- ``known_from`` (Date): the first data end (the day after the last data) at which the month's churn is
+  fully known, null for a month of the warm-up, whose churn never will be (:func:`known_from_days`, as in
+  :func:`churn_report`): ``complete`` is ``known_from <= the data end``.
 
 Months run from the first month that starts at or after the first data to the month of the last data.
 A segment's row for a month is there when the segment has clients active at its start or new in it.
@@ -309,6 +312,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         "revenue_churn_rate": pl.Float64,
         "mrr_basis": pl.String,
         "complete": pl.Boolean,
+        "known_from": pl.Date,
     }
     if not months:
         return pl.DataFrame(schema=schema)
@@ -341,7 +345,7 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
     frames = [overall] + [p.filter(pl.col(SNAPSHOT).is_in(months)) for p in parts[1:]]
     table = pl.concat([f.select(sorted(f.columns)) for f in frames], how="diagonal_relaxed")
 
-    complete = _complete_periods(dataset, cfg, months, [_next_month(m) for m in months])
+    known = known_from_days(dataset, cfg, months, [_next_month(m) for m in months])
     table = table.with_columns(
         pl.col("active_start", "new_clients", "churned").fill_null(0).cast(pl.UInt32),
         pl.col("mrr_start", "mrr_lost").fill_null(0.0).round(2),
@@ -353,7 +357,10 @@ def monthly_churn(dataset: Dataset, cfg: LabelConfig) -> pl.DataFrame:
         .then(pl.col("mrr_lost") / pl.col("mrr_start"))
         .alias("revenue_churn_rate"),
         pl.lit(basis).alias("mrr_basis"),
-        pl.col(SNAPSHOT).replace_strict(complete, return_dtype=pl.Boolean).alias("complete"),
+        pl.col(SNAPSHOT)
+        .replace_strict(_known_by(known, dataset.as_of), return_dtype=pl.Boolean)
+        .alias("complete"),
+        pl.col(SNAPSHOT).replace_strict(known, return_dtype=pl.Date).alias("known_from"),
     )
     return (
         table.rename({SNAPSHOT: MONTH})
@@ -682,14 +689,6 @@ def known_from_days(
         s: None if datetime.combine(s, datetime.min.time()) < warm_from or s in unseen else e + lag
         for s, e in zip(starts, ends, strict=True)
     }
-
-
-def _complete_periods(
-    dataset: Dataset, cfg: LabelConfig, starts: list[date], ends: list[date]
-) -> dict[date, bool]:
-    """Period start -> whether the period's churn is fully observed: it is known (:func:`known_from_days`)
-    from a data end at or before ``dataset.as_of``."""
-    return _known_by(known_from_days(dataset, cfg, starts, ends), dataset.as_of)
 
 
 def _known_by(known: dict[date, date | None], as_of: datetime) -> dict[date, bool]:
