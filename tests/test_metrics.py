@@ -1099,3 +1099,34 @@ def test_a_slow_window_says_which_months_never_rate_and_when_the_first_will() ->
     later = Dataset(data.tables, "t", D(2024, 1, 10), D(2024, 11, 1))
     again = churn_report(later, LabelConfig(source="inactivity", inactivity_days=120, grace_days=0), "month")
     assert first_rate_note(again, date(2024, 11, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("basis", "rates", "expected"),
+    [
+        # a 10-month shop: June and July rated by clients, both within a year of the data (2025-09-01)
+        (
+            "payments_run_rate",
+            [None, 0.1, 0.2],
+            "revenue (rev): 2 rated months before 2025-09-01 have no revenue rate: with no subscriptions, revenue "
+            "is the payments' run rate, a year of them, and before a year of data it is scaled from fewer days "
+            "(its growth would read as churn); the months from 2025-09-01 have one",
+        ),
+        ("payments_run_rate", [None, None, None], None),  # nothing rated by clients either: no word
+        ("subscriptions", [None, 0.1, 0.2], None),  # terms' MRR rates revenue from the first period
+    ],
+)
+def test_rated_months_without_a_revenue_rate_say_why(basis, rates, expected):
+    from churnml.reporting.metrics import revenue_wait_note
+
+    table = pl.DataFrame(
+        {
+            "period": ["month"] * 4,
+            "segment": ["all", "all", "all", "smb"],
+            "period_start": [date(2025, 5, 1), date(2025, 6, 1), date(2025, 7, 1), date(2025, 6, 1)],
+            "mrr_basis": [basis] * 4,
+            "churn_rate_f2": [*rates, 0.5],
+        },
+        schema_overrides={"churn_rate_f2": pl.Float64},
+    )
+    assert revenue_wait_note(table, date(2024, 9, 1)) == expected

@@ -957,6 +957,7 @@ def metrics(
         UNRATED_MEANING,
         first_rate_note,
         period_unrated_reasons,
+        revenue_wait_note,
     )
 
     cfg = config_from(config, set_)
@@ -991,9 +992,9 @@ def metrics(
         out_console.print(summary)
         for why in dict.fromkeys(r for r in reasons if r):
             out_console.print(f"  {why}: {UNRATED_MEANING[why]}; no rate")
-        first = first_rate_note(report, run.as_of)
-        if first:
-            out_console.print(f"note: {first}", soft_wrap=True)
+        for note in (first_rate_note(report, run.as_of), revenue_wait_note(report, run.data_start)):
+            if note:
+                out_console.print(f"note: {note}", soft_wrap=True)
     out_console.print(f"{table.height:,} rows -> {folder}/churn_rates.csv, churn_rates.html")
 
 

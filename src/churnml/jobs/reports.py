@@ -186,6 +186,7 @@ class MetricsRun:
     reports: dict[str, Any]  # period -> pl.DataFrame
     table: Any  # pl.DataFrame
     as_of: date  # the day after the data's last
+    data_start: date  # the data's first day (the payments' run rate rates revenue a year after it)
 
 
 def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRun:
@@ -213,7 +214,7 @@ def churn_metrics(data: Path | None, cfg: Config, out: Path | None) -> MetricsRu
         cfg,
         dataset.name,
     )
-    return MetricsRun(folder, reports, table, as_of)
+    return MetricsRun(folder, reports, table, as_of, dataset.start.date())
 
 
 def _is_date(text: str) -> bool:

@@ -133,6 +133,7 @@ __all__ = [
     "period_starts",
     "period_unrated_reasons",
     "revenue_rated_from",
+    "revenue_wait_note",
     "survivors_until",
     "terms_warm_up_days",
     "unobserved_starts",
@@ -872,6 +873,29 @@ def first_rate_note(table: pl.DataFrame, as_of: date) -> str | None:
     return (
         f"{said}; the first, {first['period_start']}, is rated once the data runs through {through} "
         f"({more:,} more day{'s' if more != 1 else ''} of data)"
+    )
+
+
+def revenue_wait_note(table: pl.DataFrame, data_start: datetime | date) -> str | None:
+    """When portfolio periods of ``table`` (one period kind of :func:`churn_report`) have a client rate but no
+    revenue rate because their revenue is the payments' run rate and they start within a year of the data
+    (:func:`revenue_rated_from`): how many, and from when revenue is rated ("rev" read "-" in rated months
+    with no word why). None otherwise (terms' MRR, or every such period rated)."""
+    overall = table.filter(pl.col(SEGMENT) == ALL_SEGMENTS)
+    if overall.height == 0:
+        return None
+    rated_from = revenue_rated_from(data_start, str(overall.get_column("mrr_basis")[0]))
+    if rated_from is None:
+        return None
+    waiting = overall.filter(pl.col("churn_rate_f2").is_not_null() & (pl.col("period_start") < rated_from))
+    if waiting.height == 0:
+        return None
+    period = str(overall.get_column("period")[0])
+    n = waiting.height
+    return (
+        f"revenue (rev): {n} rated {period}{'s' if n != 1 else ''} before {rated_from} have no revenue rate: with "
+        "no subscriptions, revenue is the payments' run rate, a year of them, and before a year of data it is "
+        f"scaled from fewer days (its growth would read as churn); the {period}s from {rated_from} have one"
     )
 
 
