@@ -895,7 +895,7 @@ def revenue_wait_note(table: pl.DataFrame, data_start: datetime | date) -> str |
     return (
         f"revenue (rev): {n} rated {period}{'s' if n != 1 else ''} before {rated_from} have no revenue rate: with "
         "no subscriptions, revenue is the payments' run rate, a year of them, and before a year of data it is "
-        f"scaled from fewer days (its growth would read as churn); the {period}s from {rated_from} have one"
+        f"scaled from fewer days (its growth would read as churn); the {period}s starting on or after {rated_from} have one"
     )
 
 
