@@ -445,6 +445,11 @@ def test_onboarding_rhythm_note_says_a_portfolio_active_in_few_of_its_weeks(gap:
     assert onboarding_stalled(
         list(young), AS_OF, clients, events, min_days=30, max_days=120, active_share=0.14
     ).get_column(Scores.ONBOARDING_STALLED).to_list() == [False, False]
+    # no young client now (a portfolio that stopped signing up): said so, not "0 of the 0 clients"
+    aged = clients.with_columns(pl.lit(ago(730)).alias("created_at"))
+    assert "stalled (no client is 30 to 120 days old now). Set" in onboarding_rhythm_note(
+        aged, events, AS_OF, min_days=30, max_days=120, active_share=0.5
+    )
 
 
 def test_onboarding_rhythm_note_needs_enough_established_clients() -> None:

@@ -1591,11 +1591,15 @@ def onboarding_rhythm_note(
         subscriptions=subscriptions,
     ).get_column(Scores.ONBOARDING_STALLED)
     suggested = max(0.01, round(active_share * share, 2))
+    now = (
+        f"{int(flagged.sum()):,} of the {young.len():,} clients {min_days} to {max_days} days old now"
+        if young.len()
+        else f"no client is {min_days} to {max_days} days old now"
+    )
     return (
         f"events: the typical client is active in {share:.0%} of its weeks (the median of {counted:,} clients over "
         f"the last {max_days} days), under score.onboarding_active_share ({active_share:g}): onboarding_stalled "
-        f"calls a young client on that same rhythm stalled ({int(flagged.sum()):,} of the {young.len():,} clients "
-        f"{min_days} to {max_days} days old now). Set score.onboarding_active_share: {suggested:g} (that share of "
+        f"calls a young client on that same rhythm stalled ({now}). Set score.onboarding_active_share: {suggested:g} (that share of "
         f"the typical client's weeks){_rule_off_words(rule_enabled)}"
     )
 
