@@ -1112,6 +1112,13 @@ def test_a_slow_window_says_which_months_never_rate_and_when_the_first_will() ->
             "is the payments' run rate, a year of them, and before a year of data it is scaled from fewer days "
             "(its growth would read as churn); the months starting on or after 2025-09-01 have one",
         ),
+        (
+            "payments_run_rate",
+            [None, None, 0.2],
+            "revenue (rev): 1 rated month before 2025-09-01 has no revenue rate: with no subscriptions, revenue "
+            "is the payments' run rate, a year of them, and before a year of data it is scaled from fewer days "
+            "(its growth would read as churn); the months starting on or after 2025-09-01 have one",
+        ),
         ("payments_run_rate", [None, None, None], None),  # nothing rated by clients either: no word
         ("subscriptions", [None, 0.1, 0.2], None),  # terms' MRR rates revenue from the first period
     ],

@@ -893,7 +893,8 @@ def revenue_wait_note(table: pl.DataFrame, data_start: datetime | date) -> str |
     period = str(overall.get_column("period")[0])
     n = waiting.height
     return (
-        f"revenue (rev): {n} rated {period}{'s' if n != 1 else ''} before {rated_from} have no revenue rate: with "
+        f"revenue (rev): {n} rated {period}{'s' if n != 1 else ''} before {rated_from} "
+        f"{'have' if n != 1 else 'has'} no revenue rate: with "
         "no subscriptions, revenue is the payments' run rate, a year of them, and before a year of data it is "
         f"scaled from fewer days (its growth would read as churn); the {period}s starting on or after {rated_from} have one"
     )
