@@ -499,6 +499,14 @@ def test_the_cancellation_group_is_the_registry_s() -> None:
 
 
 RIDERS = pl.DataFrame({"client_id": ["r1", "r2"], "created_at": [datetime(2026, 6, 1)] * 2})
+# an online school's learners, one of them a company plan with an account manager ("  " is no owner)
+LEARNERS = pl.DataFrame(
+    {
+        "client_id": [f"l{i}" for i in range(10)],
+        "created_at": [datetime(2026, 6, 1)] * 10,
+        "owner": ["lea"] + [None] * 8 + ["  "],
+    }
+)
 SAID = (
     "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
     "purchase plans and budget, training sessions, escalation to head_of_customer_success), and no client has "
@@ -513,6 +521,12 @@ SAID = (
         (RIDERS, PLAYBOOKS, SAID),  # riders (or a streaming service's subscribers) without owners: said
         (RIDERS.with_columns(owner=pl.lit(None, pl.String)), PLAYBOOKS, SAID),  # an empty owner column
         (RIDERS.with_columns(owner=pl.Series(["anna", None])), PLAYBOOKS, None),  # an account team
+        (  # learners without an owner beside a few company plans with an account manager: said, with the count
+            LEARNERS,
+            PLAYBOOKS,
+            SAID.replace("no client has an owner", "9 of the 10 clients have no owner"),
+        ),
+        (LEARNERS.with_columns(owner=pl.Series(["anna"] * 5 + [None, " "] * 2 + [None])), PLAYBOOKS, None),
         (  # the user's own words for one family: the playbook was looked at
             RIDERS,
             PLAYBOOKS.model_copy(

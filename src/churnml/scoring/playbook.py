@@ -368,32 +368,47 @@ def escalations(
 
 
 def b2b_playbook_note(clients: pl.DataFrame, cfg: PlaybooksConfig) -> str | None:
-    """A note when the list would speak to an account team the data does not have: the playbook's actions,
-    families and rules are the shipped B2B words (owner calls, business reviews, budget calls), while no client
-    has an ``owner``: a consumer app or subscription, a shop, a pay-per-use service, whose riders got "Quarterly
-    business review; look for expansion" and "No recent order or use: call about purchase plans and budget" (a
-    streaming service's subscribers, with terms, "call the champion" alike). None when a client has an owner,
-    or any of the three was given in the user's words (a B2B export without its owner column reads the note
-    once, and keeps the words by saying them)."""
-    owners = Clients.OWNER in clients.columns and (
+    """A note when the list would speak to an account team most of the data does not have: the playbook's
+    actions, families and rules are the shipped B2B words (owner calls, business reviews, budget calls), while
+    fewer than half of the clients (one row each) have an ``owner``: a consumer app or subscription, a shop, a
+    pay-per-use service, whose riders got "Quarterly business review; look for expansion" and "No recent order or
+    use: call about purchase plans and budget" (a streaming service's subscribers, with terms, "call the
+    champion" alike); and a consumer business with a few team accounts that have an account manager (an online
+    school's 3,671 learners without an owner beside 199 company plans with one were told "Reach another
+    contact"). None when half the clients or more have an owner, or any of the three was given in the user's
+    words (a B2B export without its owner column reads the note once, and keeps the words by saying them)."""
+    shipped = PlaybooksConfig()
+    if (cfg.actions, cfg.families, cfg.rules) != (shipped.actions, shipped.families, shipped.rules):
+        return None
+    owned = _owned_clients(clients)
+    if clients.height == 0 or 2 * owned >= clients.height:
+        return None
+    who = (
+        "no client has an owner"
+        if owned == 0
+        else f"{clients.height - owned:,} of the {clients.height:,} clients have no owner"
+    )
+    escalation = f", escalation to {cfg.escalation_role}" if cfg.escalation_role else ""
+    return (
+        "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
+        f"purchase plans and budget, training sessions{escalation}), and {who} (a consumer app or "
+        "subscription, a shop, pay-per-use): say the actions your way in playbooks.actions, playbooks.families and "
+        "playbooks.rules (README, 'A consumer app or a shop')"
+    )
+
+
+def _owned_clients(clients: pl.DataFrame) -> int:
+    """How many rows of ``clients`` (one per client) name an ``owner`` (blank text is none; 0 without the
+    column)."""
+    if Clients.OWNER not in clients.columns:
+        return 0
+    return (
         clients.get_column(Clients.OWNER)
         .cast(pl.String)
         .str.strip_chars()
         .replace("", None)
         .drop_nulls()
         .len()
-        > 0
-    )
-    shipped = PlaybooksConfig()
-    own_words = (cfg.actions, cfg.families, cfg.rules) != (shipped.actions, shipped.families, shipped.rules)
-    if owners or own_words:
-        return None
-    escalation = f", escalation to {cfg.escalation_role}" if cfg.escalation_role else ""
-    return (
-        "playbooks: the actions are churnml's defaults for a B2B account team (owner calls, business reviews, "
-        f"purchase plans and budget, training sessions{escalation}), and no client has an owner (a consumer app or "
-        "subscription, a shop, pay-per-use): say the actions your way in playbooks.actions, playbooks.families and "
-        "playbooks.rules (README, 'A consumer app or a shop')"
     )
 
 
