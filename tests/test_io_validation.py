@@ -587,6 +587,15 @@ def test_allowed_values_in_another_case_are_read_as_the_contracts_and_counted(
         read_dataset(write(tmp_path / "bad", {**good_tables(), "communications": bad}), CFG)
 
 
+def test_a_churn_reason_of_a_happy_churn_is_read(tmp_path: Path) -> None:
+    """An online school's cancellation survey: 'finished my course' is the reason completed, no error."""
+    churns = pl.DataFrame(
+        {"client_id": ["c1", "c2"], "churned_at": ["2024-06-01", "2024-06-02"], "reason": ["completed", "price"]}
+    )
+    ds = read_dataset(write(tmp_path / "d", {**good_tables(), "churns": churns}), CFG)
+    assert ds.get(Table.CHURNS).get_column("reason").to_list() == ["completed", "price"]
+
+
 def test_float_ids_from_spreadsheets_become_plain_strings(tmp_path: Path) -> None:
     tables = good_tables()
     tables["clients"] = pl.DataFrame({"client_id": [1.0, 2.0], "created_at": [date(2024, 1, 1)] * 2})

@@ -513,6 +513,42 @@ def test_a_client_that_no_longer_exists_is_never_contacted(reason, decision, act
         )
 
 
+def test_a_client_that_left_on_reaching_its_goal_is_offered_what_comes_next():
+    """A happy churn: a learner who cancelled on finishing its course (reason completed) is won back by the next
+    course or level, not by "ask what would make them come back" (the reason had to be written other)."""
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["g"], "created_at": [D(2024, 1, 1)]}),
+            Table.CHURNS: pl.DataFrame(
+                {"client_id": ["g"], "churned_at": [D(2024, 11, 1)], "reason": ["completed"]}
+            ),
+            Table.PAYMENTS: pl.DataFrame(
+                {
+                    "client_id": ["g"] * 10,
+                    "paid_at": [D(2024, m, 5) for m in range(1, 11)],
+                    "amount": [900.0] * 10,
+                }
+            ),
+        },
+        name="t",
+        start=D(2024, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["g"], "churned_at": [D(2024, 11, 1)]})
+    row = winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+    assert (row["reason_segment"], row["decision"]) == ("completed", "attempt")
+    assert row["action"] == (
+        "active engagement: what comes next: the next course, level or goal after the one they finished, "
+        "no save offer"
+    )
+
+
+def test_the_contract_reads_a_happy_churn_as_a_reason():
+    from churnml.contract.schemas import Churns
+
+    assert "completed" in Churns.REASONS
+
+
 @pytest.mark.parametrize(
     ("record_at", "reason"),
     [

@@ -604,6 +604,7 @@ class WinbackConfig(_Section):
             "moved": "no attempt: keep a soft relationship (newsletter, season's greetings)",
             "payment_failed": "a reminder to update the payment method; reactivate in one click",
             "closed": "none: the client no longer exists",
+            "completed": "what comes next: the next course, level or goal after the one they finished, no save offer",
             "other": "ask what would make them come back",
         }
     )

@@ -198,7 +198,9 @@ class Churns:
     REASON = "reason"
 
     # payment_failed: involuntary churn (the card declined, dunning ran out), won back by a payment update;
-    # closed: the client no longer exists (a person deceased, a company closed or dissolved): never contacted
+    # closed: the client no longer exists (a person deceased, a company closed or dissolved): never contacted;
+    # completed: the client reached what it came for (a course finished, an exam passed, a project delivered): a
+    # happy churn, won back by what comes next (the next course or level), never by a save or price offer
     REASONS = (
         "price",
         "service",
@@ -208,6 +210,7 @@ class Churns:
         "competitor",
         "payment_failed",
         "closed",
+        "completed",
         "other",
     )
 
