@@ -1383,6 +1383,60 @@ def test_a_pause_is_no_fall_of_payments() -> None:
     )
 
 
+def test_a_pause_pays_for_no_seats() -> None:
+    """A learner on a pause (a term at mrr 0 after paid ones) read "0 distinct users active in the last 28 days,
+    for 1 paid seat" (14 of an online school's 43 paused learners): it pays for no seat while paused, and its
+    quiet is the pause's; a paying client's idle seats are still told."""
+    from churnml.features.usage import SEATS
+    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, running_terms
+
+    as_of = date(2026, 11, 23)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["paused", "paused", "paying"],
+            "start_date": [datetime(2026, 9, 25), datetime(2026, 10, 25), datetime(2026, 11, 10)],
+            "end_date": [datetime(2026, 10, 25), datetime(2026, 12, 24), datetime(2026, 12, 10)],
+            "mrr": [22.99, 0.0, 22.99],
+        }
+    )
+    ids = ["paused", "paying"]
+    names = ["usage_seat_use_28d", "usage_active_users_28d", SEATS]
+    X = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    term_days, term_age = running_terms(ids, as_of, subs)
+    citing = Citing(
+        np.array([1.0, 1.0, 1.0]),  # the typical client: every seat used
+        term_days <= MONTHLY_TERM_DAYS,
+        700,
+        np.array([True, False]),
+        term_days,
+        term_age,
+    )
+    from churnml.scoring.reasons import explanations
+
+    class SeatsIdle:  # TreeSHAP stand-in: the idle seats raise the risk, users and seats say nothing
+        def contributions(self, X: np.ndarray) -> np.ndarray:
+            return np.tile([1.0, 0.0, 0.0, -2.0], (len(X), 1))
+
+    out = explanations(
+        SeatsIdle(),
+        X,
+        X[:0],
+        np.arange(2),
+        np.array([-1, -1]),
+        np.array([40.0] * 2),
+        names,
+        FeaturesConfig(),
+        1,
+        citing,
+        "EUR",
+    )
+    paused, paying = out.drivers.get_column(Scores.driver(1, "sentence")).to_list()
+    assert paused is None
+    assert paying == (
+        "0 distinct users active in the last 28 days, for 1 paid seat (typical client: 1.00 active users per paid seat)"
+    )
+
+
 def test_a_pause_is_no_mrr_fall_in_why_it_changed() -> None:
     """The week a subscriber paused, its why_changed read "MRR change over 91 days: no data → -100%": its
     term_state says the pause; a client that halved its plan still reads its MRR's before -> after."""

@@ -590,7 +590,11 @@ def test_allowed_values_in_another_case_are_read_as_the_contracts_and_counted(
 def test_a_churn_reason_of_a_happy_churn_is_read(tmp_path: Path) -> None:
     """An online school's cancellation survey: 'finished my course' is the reason completed, no error."""
     churns = pl.DataFrame(
-        {"client_id": ["c1", "c2"], "churned_at": ["2024-06-01", "2024-06-02"], "reason": ["completed", "price"]}
+        {
+            "client_id": ["c1", "c2"],
+            "churned_at": ["2024-06-01", "2024-06-02"],
+            "reason": ["completed", "price"],
+        }
     )
     ds = read_dataset(write(tmp_path / "d", {**good_tables(), "churns": churns}), CFG)
     assert ds.get(Table.CHURNS).get_column("reason").to_list() == ["completed", "price"]

@@ -91,6 +91,7 @@ __all__ = [
     "NEVER_A_RISK",
     "NEVER_A_RISK_ABOVE_TYPICAL",
     "NEVER_A_RISK_BELOW_TYPICAL",
+    "SEAT_USE",
     "USUAL_GAP_RATES",
     "Describe",
     "Describer",
@@ -583,7 +584,8 @@ def _sentence(
 
 
 _SIGNALS = re.compile(r"^account_signals_(\d+)d$")
-_SEAT_USE = re.compile(r"^usage_seat_use_(\d+)d$")
+# the named users per paid seat over a window (features.usage.with_seat_use): "for N paid seats"
+SEAT_USE = re.compile(r"^usage_seat_use_(\d+)d$")
 # A trend (recent rate / the client's usual rate) said as levels: the feature holding the recent level,
 # and the number of days it is counted over (None: it is already a weekly rate).
 _RATIO_LEVELS = {
@@ -660,7 +662,7 @@ def _row_sentence(
             if row[j] > 0 and len(kinds) > 1:
                 total = _sentence(describe, specs, str(names[j]), float(row[j]), age)
                 return f"{total}: {', '.join(kinds)}"
-    m = _SEAT_USE.match(name)
+    m = SEAT_USE.match(name)
     users = index.get(f"usage_active_users_{m.group(1)}d") if m else None
     seats = index.get(SEATS)
     if m and users is not None and seats is not None and value == value and row[seats] > 0:

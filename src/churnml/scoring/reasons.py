@@ -43,6 +43,7 @@ from churnml.scoring.crm import (
 )
 from churnml.scoring.explain import (
     FAMILIES,
+    SEAT_USE,
     TENURE,
     USUAL_GAP_RATES,
     age_band_levels,
@@ -328,8 +329,8 @@ def quiet_drivers(
 ) -> dict[str, np.ndarray] | None:
     """Per feature, the rows (of ``X_now``, this week's rows ``part`` of the list) for which it says nothing
     about the client, so it is never cited (:func:`churnml.scoring.explain.citable_mask`'s ``uninformative``):
-    a monthly term's end, a lapsed term's echoes (MRR and seats falling 100%), a pause's silence of payments
-    and fall of MRR, a season's silence, a payment on the client's own rhythm or within its billing term, an
+    a monthly term's end, a lapsed term's echoes (MRR and seats falling 100%), a pause's silence of payments,
+    fall of MRR and use of seats it does not pay for, a season's silence, a payment on the client's own rhythm or within its billing term, an
     amount nothing was due for (a free trial). None when no feature is quiet for any reason."""
     quiet: dict[str, np.ndarray] = {}
     if _TERM_END in names:
@@ -352,6 +353,11 @@ def quiet_drivers(
             name: quiet.get(name, False) | citing.paused[part]
             for name in names
             if _TERM_CHANGE.match(name) and not (said_as_pause and _MRR_CHANGE.match(name))
+        }
+        # nor are its seats paid: "0 distinct users active ..., for 1 paid seat" of a learner on a pause at mrr 0
+        # says the pause's own quiet against seats nobody pays for
+        quiet |= {
+            name: quiet.get(name, False) | citing.paused[part] for name in names if SEAT_USE.match(name)
         }
     if citing.season is not None:  # silent for its season: its silence is no news (in either direction)
         quiet |= {name: quiet.get(name, False) | citing.season[part] for name in names if name in _SILENCE}
