@@ -399,6 +399,18 @@ PAUSE = "On a pause or a free plan: ask whether they will resume the paid plan a
             "Within two weeks: Purchase plans and budget: tariff review",
         ),
         (ClientFacts("green", "C", paused=True), "zone and tier", "When convenient: Automated nurture"),
+        # its health fell as it went quiet on its pause: whether they resume, not "review the drivers"
+        (
+            ClientFacts("green", "B", rules="health_drop", paused=True),
+            "pause",
+            "At the next review: On a pause or a free plan: ask whether they will resume the paid plan and what would "
+            "make it fit",
+        ),
+        (  # not paused: the drop's own play
+            ClientFacts("green", "B", rules="health_drop"),
+            "rule: health_drop",
+            "At the next review: Health dropped sharply: review the drivers with the client",
+        ),
         # one term skipped (crm.one_term_skips): the pause's question in a skip's words
         (
             ClientFacts("red", "B", lead_family="usage", paused=True, skip=True),

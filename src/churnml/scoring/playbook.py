@@ -25,7 +25,7 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   plan, :func:`churnml.scoring.crm.paused_clients`) has no renewal to prepare: its free term's end is the plan
   resuming (``ClientFacts.pause_due``, never ``renewal_due``), which neither picks the renewal play nor raises
   the urgency. Nor does it get the plays of what a pause causes by itself (:data:`PAUSE_ECHOES`: its use
-  falling, no order, the usage family leading; the rules skip a paused client, these plays guard a list built
+  falling, no order, its health dropping, the usage family leading; the rules skip a paused client, these plays guard a list built
   otherwise): where its free term ends within ``score.renewal_days`` or one of those would be chosen, it gets
   the pause's own play (:data:`PAUSE_PLAY`: "ask whether they will resume
   (the free term ends in 13 days)"). Its other rules (a failed card, a cancellation request) keep their plays.
@@ -242,8 +242,10 @@ def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str
 
 
 # what a pause causes by itself (a paused subscriber neither uses nor orders): rules whose play a paused client
-# does not get (its use fell "far below its usual" while it needs nothing), nor the usage family's
-PAUSE_ECHOES = frozenset({"usage_drop", "no_activity"})
+# does not get (its use fell "far below its usual" while it needs nothing), nor the usage family's; nor
+# health_drop, the model's risk rising as the pause goes quiet ("Health dropped sharply: review the drivers with the
+# client" for 7 to 13 green learners on a pause a list, an online school's): its question is whether they resume
+PAUSE_ECHOES = frozenset({"usage_drop", "no_activity", "health_drop"})
 _PAUSE_ECHO_FAMILIES = frozenset({"usage"})
 # the play of a paused client where the renewal play or a pause echo's would be
 PAUSE_PLAY = Play(
