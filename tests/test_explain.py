@@ -939,13 +939,15 @@ class _RaisingModel:
         return np.tile([1.0, 0.5, -2.0], (len(X), 1))
 
 
-def _two_clients_first_sentences(X: np.ndarray, names: list[str], citing) -> list[tuple]:
-    """The first two driver sentences of two clients whose two features (``names``, values ``X``) both raise
-    their risk, explained with ``citing`` (:class:`churnml.scoring.reasons.Citing`)."""
+def _two_clients_first_sentences(
+    X: np.ndarray, names: list[str], citing, model=None, top: int = 2
+) -> list[tuple]:
+    """The first ``top`` driver sentences of two clients whose two features (``names``, values ``X``) both raise
+    their risk (or as ``model`` says), explained with ``citing`` (:class:`churnml.scoring.reasons.Citing`)."""
     from churnml.scoring.reasons import explanations
 
     out = explanations(
-        _RaisingModel(),
+        model or _RaisingModel(),
         X,
         X[:0],
         np.arange(2),
@@ -953,11 +955,11 @@ def _two_clients_first_sentences(X: np.ndarray, names: list[str], citing) -> lis
         np.array([40.0] * 2),
         names,
         FeaturesConfig(),
-        2,
+        top,
         citing,
         "EUR",
     )
-    return out.drivers.select(Scores.driver(1, "sentence"), Scores.driver(2, "sentence")).rows()
+    return out.drivers.select(Scores.driver(i, "sentence") for i in range(1, top + 1)).rows()
 
 
 def test_an_annual_add_on_does_not_mute_a_monthly_clients_payment_silence() -> None:
@@ -1388,49 +1390,25 @@ def test_a_pause_pays_for_no_seats() -> None:
     for 1 paid seat" (14 of an online school's 43 paused learners): it pays for no seat while paused, and its
     quiet is the pause's; a paying client's idle seats are still told."""
     from churnml.features.usage import SEATS
-    from churnml.scoring.reasons import MONTHLY_TERM_DAYS, Citing, running_terms
+    from churnml.scoring.reasons import Citing
 
-    as_of = date(2026, 11, 23)
-    subs = pl.DataFrame(
-        {
-            "client_id": ["paused", "paused", "paying"],
-            "start_date": [datetime(2026, 9, 25), datetime(2026, 10, 25), datetime(2026, 11, 10)],
-            "end_date": [datetime(2026, 10, 25), datetime(2026, 12, 24), datetime(2026, 12, 10)],
-            "mrr": [22.99, 0.0, 22.99],
-        }
-    )
-    ids = ["paused", "paying"]
     names = ["usage_seat_use_28d", "usage_active_users_28d", SEATS]
-    X = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
-    term_days, term_age = running_terms(ids, as_of, subs)
+    X = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])  # 1 seat each, no user active in 28 days
+    monthly = np.array([True, True])  # both on a monthly term (the paused one's free month)
     citing = Citing(
         np.array([1.0, 1.0, 1.0]),  # the typical client: every seat used
-        term_days <= MONTHLY_TERM_DAYS,
+        monthly,
         700,
-        np.array([True, False]),
-        term_days,
-        term_age,
+        np.array([True, False]),  # the first on a pause
+        np.array([30.0, 30.0]),
+        np.array([10.0, 10.0]),
     )
-    from churnml.scoring.reasons import explanations
 
     class SeatsIdle:  # TreeSHAP stand-in: the idle seats raise the risk, users and seats say nothing
         def contributions(self, X: np.ndarray) -> np.ndarray:
             return np.tile([1.0, 0.0, 0.0, -2.0], (len(X), 1))
 
-    out = explanations(
-        SeatsIdle(),
-        X,
-        X[:0],
-        np.arange(2),
-        np.array([-1, -1]),
-        np.array([40.0] * 2),
-        names,
-        FeaturesConfig(),
-        1,
-        citing,
-        "EUR",
-    )
-    paused, paying = out.drivers.get_column(Scores.driver(1, "sentence")).to_list()
+    (paused,), (paying,) = _two_clients_first_sentences(X, names, citing, SeatsIdle(), top=1)
     assert paused is None
     assert paying == (
         "0 distinct users active in the last 28 days, for 1 paid seat (typical client: 1.00 active users per paid seat)"
