@@ -1801,7 +1801,7 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
     [
         (
             {"lesson_completed": 900, "auto_renew_off": 40, "auto_renew_on": 3},
-            False,
+            0,
             "events: 'auto_renew_off' (40) read like a client's notice (the renewal turned off: the "
             "subscription ends with its paid term). If they are, write each as a tickets row of kind "
             "'cancellation_request' on its day (client_id, opened_at), and each 'auto_renew_on' as a signals row "
@@ -1811,7 +1811,7 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
         ),
         (
             {"lesson_completed": 900, "SUBSCRIPTION_CANCELED": 7},
-            False,
+            0,
             "events: 'SUBSCRIPTION_CANCELED' (7) read like a client's notice (the renewal turned off: the "
             "subscription ends with its paid term). If they are, write each as a tickets row of kind "
             "'cancellation_request' on its day (client_id, opened_at): the rule cancellation_request then holds "
@@ -1821,7 +1821,7 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
         (
             # a bank's current account switch service: the salary and the direct debits move, the account closes
             {"card_payment": 9000, "switch_out_request": 120, "switch_out_cancelled": 4},
-            False,
+            0,
             "events: 'switch_out_request' (120) read like a client's notice (a switch to another provider: the "
             "account closes when it completes). If they are, write each as a tickets row of kind "
             "'cancellation_request' on its day (client_id, opened_at), and each 'switch_out_cancelled' as a signals "
@@ -1829,8 +1829,21 @@ def test_event_names_that_read_like_a_subscribers_notice(name: str, kind: str | 
             "red until the term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as "
             "events they count only as activity",
         ),
-        ({"lesson_completed": 900, "auto_renew_off": 40}, True, None),  # the tickets already hold the notices
-        ({"lesson_completed": 900, "auto_renew_on": 3}, False, None),  # a withdrawal alone says nothing
+        (
+            # an energy supplier: its move-out notices written as tickets (272), its switch requests left in the
+            # events, read as activity
+            {"smart_meter_reading": 90000, "switch_out_request": 946},
+            272,
+            "events: 'switch_out_request' (946) read like a client's notice (a switch to another provider: the "
+            "account closes when it completes); the tickets hold 272 of kind 'cancellation_request', fewer than "
+            "these events (not all of these can be among them). If they are, write each as a tickets row of kind 'cancellation_request' "
+            "on its day (client_id, opened_at): the rule cancellation_request then holds the client in red until "
+            "the term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as events "
+            "they count only as activity",
+        ),
+        ({"lesson_completed": 900, "auto_renew_off": 40}, 40, None),  # the tickets already hold the notices
+        ({"lesson_completed": 900, "auto_renew_off": 40}, 312, None),  # and more (the moves' notices too)
+        ({"lesson_completed": 900, "auto_renew_on": 3}, 0, None),  # a withdrawal alone says nothing
     ],
 )
 def test_notice_events_are_pointed_at_cancellation_request_tickets(counts, recorded, expected) -> None:

@@ -874,21 +874,29 @@ def _notice_meaning(notices: Sequence[str]) -> str:
     return "; ".join(said)
 
 
-def notice_hint(counts: Mapping[str, int], notices_recorded: bool, shown: int = 5) -> list[str]:
+def notice_hint(counts: Mapping[str, int], recorded: int, shown: int = 5) -> list[str]:
     """A note (a list of one sentence, or empty) when the data holds event names that read like a subscriber's
-    notice (:func:`notice_names`) and no ``cancellation_request`` ticket (``notices_recorded`` False): as events
-    they count only as activity, so the model and the rules never see that the client gave notice (a yearly
-    subscriber who turned auto-renew off months before its term ends). ``counts``: rows per event name."""
+    notice (:func:`notice_names`) and fewer ``cancellation_request`` tickets (``recorded``) than such events: as
+    events they count only as activity, so the model and the rules never see that the client gave notice (a
+    yearly subscriber who turned auto-renew off months before its term ends). Tickets as many as the events or
+    more hold them (written there too); fewer hold other notices at most (an energy supplier's 445 move-out notices
+    as tickets, its 1,148 switch requests left in the events). ``counts``: rows per event name."""
     notices, withdrawals = notice_names(counts)
-    if notices_recorded or not notices:
+    given = sum(counts[n] for n in notices)
+    if recorded >= given:
         return []
     names = ", ".join(f"{n!r} ({counts[n]:,})" for n in notices[:shown])
     back = ", ".join(repr(n) for n in withdrawals[:shown])
     undo = (
         f", and each {back} as a signals row 'cancellation_withdrawn' (client_id, ts)" if withdrawals else ""
     )
+    held = (
+        f"; the tickets hold {recorded:,} of kind 'cancellation_request', fewer than these events (not all of these can be among them)"
+        if recorded
+        else ""
+    )
     return [
-        f"events: {names} read like a client's notice ({_notice_meaning(notices)}). If they are, write each as a tickets row of kind 'cancellation_request' on its day "
+        f"events: {names} read like a client's notice ({_notice_meaning(notices)}){held}. If they are, write each as a tickets row of kind 'cancellation_request' on its day "
         f"(client_id, opened_at){undo}: the rule cancellation_request then holds the client in red until the "
         "term it gave notice in ends, and the model reads support_cancellation_requests_<w>d; as events they "
         "count only as activity"

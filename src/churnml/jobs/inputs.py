@@ -104,10 +104,10 @@ def subscriptions_of(dataset: Any, folder: Path | None, cfg: Config) -> Any:
     )
 
 
-def notices_recorded(dataset: Any, folder: Path | None, cfg: Config) -> bool:
-    """Whether the dataset's ``tickets`` hold a ``cancellation_request`` (the notices are recorded where
+def notices_recorded(dataset: Any, folder: Path | None, cfg: Config) -> int:
+    """How many ``cancellation_request`` rows the dataset's ``tickets`` hold (the notices recorded where
     churnml reads them); when the dataset holds no tables (a portfolio read batch by batch), read from
-    ``folder``. False without a tickets table."""
+    ``folder``. 0 without a tickets table."""
     import polars as pl
 
     from churnml.contract.io import dataset_files, read_tables
@@ -118,8 +118,8 @@ def notices_recorded(dataset: Any, folder: Path | None, cfg: Config) -> bool:
         path = dataset_files(Path(folder)).get(Table.TICKETS)
         frame = None if path is None else read_tables({Table.TICKETS: path}, cfg.data)[0][Table.TICKETS]
     if frame is None or Tickets.KIND not in frame.columns:
-        return False
-    return frame.filter(pl.col(Tickets.KIND).cast(pl.String) == "cancellation_request").height > 0
+        return 0
+    return frame.filter(pl.col(Tickets.KIND).cast(pl.String) == "cancellation_request").height
 
 
 # tables up to this many rows are checked for rows repeated in every column (a hash of every row)
