@@ -289,6 +289,44 @@ def test_a_term_ending_driver_leads_to_the_renewal(group: str, renewal_due: bool
 
 
 @pytest.mark.parametrize(
+    ("zone", "feature", "days", "expected"),
+    [
+        # an energy household's fixed tariff ends in 71 days (score.renewal_days 60: not due yet) and "The
+        # current term ends in 71 days" leads: the renewal offer, not the payments family's tariff review
+        (
+            "yellow",
+            "payments_days_to_term_end",
+            71,
+            (
+                "renewal due",
+                "Within two weeks: Prepare the renewal: what the last term brought them and the offer for the next "
+                "(the term ends in 71 days)",
+            ),
+        ),
+        ("green", "payments_days_to_term_end", 71, ("zone and tier", "At the next review: Keep the r")),
+        # another contract feature (the MRR fell) with the term's end far off: the family's play
+        ("yellow", "payments_mrr_change_91d", 71, ("driver: payments", "Within two weeks: Purchase plans")),
+        # a term that already ended (its grace is the term_state's play): no renewal to prepare from the driver
+        ("yellow", "payments_days_to_term_end", -3, ("driver: payments", "Within two weeks: Purchase plans")),
+    ],
+)
+def test_the_terms_end_leading_before_the_renewal_is_due_gets_the_renewal_play(
+    zone: str, feature: str, days: int, expected: tuple[str, str]
+) -> None:
+    facts = ClientFacts(
+        zone,
+        "B",
+        lead_family="payments",
+        lead_group="contract",
+        lead_feature=feature,
+        renewal_due=False,
+        renewal_days=days,
+    )
+    play = choose_play(facts, PLAYBOOKS)
+    assert (play.basis, play.action[: len(expected[1])]) == expected
+
+
+@pytest.mark.parametrize(
     ("facts", "basis", "starts"),
     [
         # "1 cancellation request in the last 182 days" leads and the rule did not fire (the notice no longer

@@ -422,10 +422,14 @@ def subscription_features(
         # ending in 21); a client with add-ons only, the add-ons'
         (nw.coalesce(nw.col("_end_base"), nw.col("_end_max")) - nw.col(SDAY))
         .cast(nw.Float64)
-        .alias("payments_days_to_term_end"),
+        .alias(DAYS_TO_TERM_END),
     ]
     return g.select(CLIENT_ID, WEEK, *feats)
 
+
+# the days from a snapshot to its client's running term's end (the base plan's; the add-ons' for a client of
+# add-ons only): the one contract feature that is the renewal itself
+DAYS_TO_TERM_END = "payments_days_to_term_end"
 
 # the patterns of the columns subscription_features computes from the terms: every other payments_* column is
 # payment_features', from the payments log (observed from its start when it began late: from_payments_log)

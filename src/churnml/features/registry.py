@@ -418,7 +418,7 @@ def _singular(text: str) -> str:
     return _FIRST_PLURAL.sub(one, text, count=1)
 
 
-_DAYS_TO_TERM_END = "payments_days_to_term_end"
+_DAYS_TO_TERM_END = payments.DAYS_TO_TERM_END
 _NO_REPLY_STREAK = "comm_no_reply_streak"
 
 _NO_CHANGE = re.compile(

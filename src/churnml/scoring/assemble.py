@@ -1223,6 +1223,7 @@ def recommended_plays(frame: pl.DataFrame, cfg: PlaybooksConfig) -> pl.DataFrame
             rules=row.get(Scores.RULES) or "",
             lead_family=_lead_family(row),
             lead_group=_lead_group(row, specs),
+            lead_feature=row.get(Scores.driver(1, "feature")) if _lead_family(row) else None,
             # the grace play is for a term called lapsed; "no renewal recorded yet" and "Renewed" are context
             term_state=(row.get(Scores.TERM_STATE) or "") if row.get(Scores.IN_GRACE) else "",
             renewal_due=bool(row.get(Scores.RENEWAL_DUE)),

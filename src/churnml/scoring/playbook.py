@@ -12,7 +12,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
   a client not worth keeping outside green ("Let go gracefully: <reason>"); the first fired rule in the
   order of ``playbooks.rules`` (``health_drop``, which reads the model's own risk and not a cause, only when
   no driver family leads: a yellow or red client's play is then its first driver's); a renewal due soon when the first driver is a contract feature (the
-  term's end, seats, MRR, discount); the family of the first driver that raises the risk (yellow and
+  term's end, seats, MRR, discount), or, outside green, a renewal not yet due when the first driver is the term's end
+  itself (the model reads the renewal as the risk before ``score.renewal_days``); the family of the first driver that raises the risk (yellow and
   red; not a driver of the cancellation requests, :data:`CANCELLATION_GROUP`: a notice, no support problem, whose
   play is the ``cancellation_request`` rule's when it stands, never the support family's "Follow up on their
   tickets"); a renewal due soon; else ``playbooks.actions[zone][tier]``. Each play names the role who acts
@@ -48,6 +49,7 @@ import polars as pl
 
 from churnml.config import Play, PlaybooksConfig, ZonesConfig
 from churnml.contract.schemas import Clients
+from churnml.features.payments import DAYS_TO_TERM_END
 from churnml.scoring.crm import days_text
 
 __all__ = [
@@ -180,6 +182,7 @@ class ClientFacts:
     rules: str = ""
     lead_family: str | None = None
     lead_group: str | None = None  # the registry group of the first driver when it raises the risk
+    lead_feature: str | None = None  # the first driver's feature when it raises the risk
     term_state: str = ""
     renewal_due: bool = False
     renewal_days: int | None = None
@@ -227,6 +230,19 @@ CONTRACT_GROUP = "contract"
 # no support problem. A notice that stands fired that rule, whose play came first; a driver of it without the rule
 # (a notice the terms say no longer stands: renewed since; the rule off) leads to no family's play
 CANCELLATION_GROUP = "cancellation"
+
+
+def _term_end_leads(facts: ClientFacts) -> bool:
+    """Whether the first driver is the running term's end itself (``payments_days_to_term_end``, a term that ends
+    after the as-of date) outside green: the model says the renewal is the risk before ``score.renewal_days`` calls
+    it due (an energy household's fixed tariff ending in 61-89 days: the renewal offer, not "Check the direct
+    debit"), so its play is the renewal's, with the days to the end."""
+    return (
+        facts.zone != "green"
+        and facts.lead_feature == DAYS_TO_TERM_END
+        and facts.renewal_days is not None
+        and facts.renewal_days >= 0
+    )
 
 
 def _renewal_play(facts: ClientFacts, cfg: PlaybooksConfig, zone: str, tier: str) -> ChosenPlay:
@@ -335,7 +351,7 @@ def choose_play(facts: ClientFacts, cfg: PlaybooksConfig) -> ChosenPlay:
         or (by_driver and facts.lead_family in _PAUSE_ECHO_FAMILIES)
     ):
         return _pause_play(facts, cfg, z, t)  # its free term's end resumes the plan: no renewal to prepare
-    if facts.renewal_due and facts.lead_group == CONTRACT_GROUP:
+    if facts.lead_group == CONTRACT_GROUP and (facts.renewal_due or _term_end_leads(facts)):
         return _renewal_play(facts, cfg, z, t)  # the term's end leads: the renewal, not a tariff review
     if by_driver:
         play = cfg.families[facts.lead_family]  # type: ignore[index]
