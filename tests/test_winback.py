@@ -477,6 +477,50 @@ def test_an_involuntary_churn_is_won_back_with_a_payment_update():
 
 
 @pytest.mark.parametrize(
+    ("failed", "decision", "starts"),
+    [
+        # a household cut off after 3 unpaid monthly debits (120 owed): a debt to recover, no card reminder
+        (
+            3,
+            "let go",
+            "left owing 3 failed payments of 120 that no payment settled: recover the debt (finance)",
+        ),
+        # a card that failed twice at the end: still the involuntary churn's reminder
+        (2, "attempt", "involuntary churn (payment_failed)"),
+    ],
+)
+def test_a_client_that_left_owing_months_of_bills_is_no_card_to_update(failed, decision, starts):
+    # an energy supplier's 29 households cut off for debt (a median 5 failed direct debits, 581 owed) were all
+    # attempted with "a reminder to update the payment method; reactivate in one click"; none came back
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame({"client_id": ["debt"], "created_at": [D(2024, 1, 1)]}),
+            Table.CHURNS: pl.DataFrame(
+                {"client_id": ["debt"], "churned_at": [D(2024, 12, 20)], "reason": ["payment_failed"]}
+            ),
+        },
+        name="t",
+        start=D(2024, 1, 1),
+        as_of=D(2025, 1, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["debt"], "churned_at": [D(2024, 12, 20)]})
+    months = [D(2024, m, 10) for m in range(1, 12)]  # 11 monthly debits, the last `failed` of them failed
+    payments = pl.DataFrame(
+        {
+            "client_id": ["debt"] * 11,
+            "issued_at": months,
+            "paid_at": months,
+            "amount": [40.0] * 11,
+            "status": ["paid"] * (11 - failed) + ["failed"] * failed,
+        }
+    )
+    row = winback_list(data.with_tables(payments=payments), churns, CFG, default_margin=0.5).row(
+        0, named=True
+    )
+    assert (row["decision"], row["decision_reason"][: len(starts)]) == (decision, starts)
+
+
+@pytest.mark.parametrize(
     ("reason", "decision", "action"),
     [
         ("closed", "no contact", "no contact: remove from mailings and calls"),

@@ -614,6 +614,9 @@ class WinbackConfig(_Section):
     # involuntary churn (a card that failed): its approach from the first day, and an attempt whatever the
     # lifetime value (a reminder to update the card costs next to nothing; waiting a month loses them)
     immediate_reasons: tuple[str, ...] = ("payment_failed",)
+    # ... unless the client left owing: at least this many failed payments in the year before its departure that
+    # no payment settled (months of unpaid bills: a debt to recover, not a card to update), let go (0: never)
+    debt_failures: int = Field(3, ge=0)
     # a client that never paid (its terms all free: an expired free trial, a free plan; crm.free_trials): a
     # prospect to re-offer cheaply (decision re-offer, whatever its lifetime value), ranked by its days of use
     trial_approach: str = "an e-mail with a trial extension or a first-month offer, nothing more costly"

@@ -55,7 +55,9 @@ Columns:
   (:func:`rhythm_gaps`: a hotel ordering every 120 days, 92 days after its last order) -> wait, no win-back
   before then (the weekly list's ``no_activity`` rule reads the same rhythm), nor for as many days as its orders
   paused across the same day a year earlier (its season: :func:`churnml.scoring.rules.seasonal_gap_days`); repeated
-  complaints *and* discount demands -> let go; low loyalty with high demands -> let go (both only when the
+  complaints *and* discount demands -> let go; left owing (``debt_failures`` failed payments or more no payment
+  settled, :func:`debts_at_departure`: months of unpaid bills, a debt to recover) -> let go, whatever its reason
+  (never the card reminder of ``immediate_reasons``); low loyalty with high demands -> let go (both only when the
   complaints and requests are more than ``demands_per_order`` of its orders of its last year, :func:`churnml.scoring.rules.complaints_beyond_use`, the list's complaints rule's test); never paid (and no
   reason in ``immediate_reasons``) -> re-offer, whatever its lifetime value (0: it has not converted, it is a
   prospect, not an account to close; ``trial_approach``, e-mails only); lifetime value
@@ -288,6 +290,36 @@ def with_reasons(
             .drop("_reason_at", "_left")
         )
     return _with_failed_payments(recorded, dataset, grace_days, failed_payment_days)
+
+
+# a departure's debt: the failed payments of this many days before it (its wind-down included) that no payment settled
+DEBT_DAYS = 365
+
+
+def debts_at_departure(lost: pl.DataFrame, dataset: Dataset, grace_days: int = GRACE_DAYS) -> pl.DataFrame:
+    """What each client of ``lost`` (``client_id``, ``churned_at``, optional ``left_at``) left owing: one row per
+    client with failed payments in the :data:`DEBT_DAYS` before its departure's wind-down ended (``grace_days``
+    after it) that no payment settled (:func:`churnml.scoring.rules.unsettled_failure_rows`, the weekly list's
+    ``payment_trouble`` evidence): ``client_id``, ``owed_failures`` (how many), ``owed`` (their amount; null
+    without an ``amount`` column). A household cut off after five unpaid monthly debits owes five; a card that
+    failed once at the renewal, one."""
+    from churnml.scoring.rules import unsettled_failure_rows
+
+    payments = dataset.get(Table.PAYMENTS)
+    schema = {CLIENT_ID: pl.String, "owed_failures": pl.UInt32, "owed": pl.Float64}
+    if payments is None or lost.height == 0:
+        return pl.DataFrame(schema=schema)
+    cuts = lost.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        (departure(lost).cast(_DT) + pl.duration(days=grace_days)).alias("_cut"),
+    )
+    rows = unsettled_failure_rows(payments, dataset.get(Table.SUBSCRIPTIONS), cuts, DEBT_DAYS)
+    return (
+        rows.group_by(CLIENT_ID)
+        .agg(pl.len().cast(pl.UInt32).alias("owed_failures"), pl.col(Payments.AMOUNT).sum().alias("owed"))
+        .select(pl.col(CLIENT_ID).cast(pl.String), "owed_failures", pl.col("owed").cast(pl.Float64))
+        .sort(CLIENT_ID)
+    )
 
 
 def _with_failed_payments(
@@ -779,7 +811,13 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         & (pl.col("demands_last_year") >= cfg.high_demands)
         & complaints_beyond_use(pl.col("demands_last_year"), orders, cfg.demands_per_order)
     )
-    immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False)
+    # left owing months of bills (debts_at_departure): a debt to recover, never a card reminder nor an offer
+    owing = (
+        (pl.col("owed_failures") >= cfg.debt_failures).fill_null(False)
+        if cfg.debt_failures > 0 and "owed_failures" in lost.columns
+        else pl.lit(False)
+    )
+    immediate = pl.col(Churns.REASON).is_in(list(cfg.immediate_reasons)).fill_null(False) & ~owing
     # an unknown value lets no one go; a failed card's reminder costs next to nothing: no value floor
     cheap = (pl.col("lifetime_value") < floor).fill_null(False) & ~immediate
     # never paid (an expired free trial): its value is 0 because it has not converted yet, not because it is
@@ -797,7 +835,7 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
         .then(pl.lit(KEEP_IN_TOUCH))
         .when(on_rhythm | on_season)
         .then(pl.lit(WAIT))
-        .when(toxic | demanding)
+        .when(toxic | demanding | owing)
         .then(pl.lit(LET_GO))
         .when(trial)
         .then(pl.lit(RE_OFFER))
@@ -855,6 +893,16 @@ def _decisions(lost: pl.DataFrame, cfg: WinbackConfig, rhythm: float = 0.0) -> p
             + pl.col("days_since_churn").cast(pl.String)
             + pl.lit(" days ago; no win-back before day ")
             + (pl.col("_season_gap").cast(pl.Int64) + 1).cast(pl.String)
+        )
+        .when(owing)
+        .then(
+            pl.lit("left owing ")
+            + pl.col("owed_failures").cast(pl.String)
+            + pl.lit(" failed payments")
+            + pl.when(pl.col("owed").is_not_null())
+            .then(pl.lit(" of ") + _money(pl.col("owed")))
+            .otherwise(pl.lit(""))
+            + pl.lit(" that no payment settled: recover the debt (finance) before any win-back offer")
         )
         .when(toxic)
         .then(
@@ -1353,7 +1401,13 @@ def winback_list(
     """
     gone = absences(dataset, churns, grace_days, source)
     lost, extra = _lost_with_history(dataset, gone, default_margin, grace_days, failed_payment_days)
-    lost = _with_stage_and_flags(lost, cfg, dataset.as_of)
+    lost = _with_stage_and_flags(lost, cfg, dataset.as_of).join(
+        debts_at_departure(lost, dataset, grace_days).with_columns(
+            pl.col(CLIENT_ID).cast(lost.schema[CLIENT_ID])
+        ),
+        on=CLIENT_ID,
+        how="left",
+    )
     reasons = with_reasons(gone, dataset, grace_days, failed_payment_days).with_columns(
         pl.col(Churns.REASON).fill_null(UNKNOWN_REASON).alias("reason_segment")
     )
