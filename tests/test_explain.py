@@ -1020,6 +1020,25 @@ def test_seat_use_is_said_as_users_for_paid_seats() -> None:
     assert sentence("usage_seat_use_28d", 0.5) == "0.50 active users per paid seat in the last 28 days"
 
 
+def test_seat_use_says_the_configured_seat_noun() -> None:
+    # a coworking operator bills team desks: its payments columns say "12 desks on active terms", so its seat use
+    # says desks too, not "5 distinct users active ..., for 12 paid seats (typical client: 0.85 active users per paid seat)"
+    desks = FeaturesConfig(seat_noun="desk")
+    specs, describe = registry_catalog(desks)
+    names = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]
+    X = np.array([[5 / 12, 5.0, 12.0], [0.0, 0.0, 1.0]])
+    contrib = np.array([[0.9, 0.0, 0.0, -1.0], [0.9, 0.0, 0.0, -1.0]])
+    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
+    assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+        "5 distinct users active in the last 28 days, for 12 paid desks",
+        "0 distinct users active in the last 28 days, for 1 paid desk",
+    ]
+    assert sentence("usage_seat_use_28d", 0.5, desks) == "0.50 active users per paid desk in the last 28 days"
+    assert typical_said(describe, specs, "usage_seat_use_28d", 0.25, 0.6, 400.0) == (
+        " (typical client: 0.60 active users per paid desk)"
+    )
+
+
 def test_a_second_signal_kind_is_named_when_one_kinds_feature_leads_the_signals() -> None:
     specs, describe = registry_catalog(FeaturesConfig())
     names = [
@@ -1742,6 +1761,13 @@ def test_a_trialists_drivers_speak_of_its_trial_not_of_a_paid_term() -> None:
         "age: 0.19 active users per paid seat)",
     )
     assert got.row(1) == (ended, None)  # a paying client's lapse is said as it was
+    # a seat said in its own noun (features.seat_noun: desk, team desk) is a seat of the trial too
+    desks = "1 distinct user active in the last 28 days, for 3 paid team desks (typical client: 0.85 active users per paid team desk)"
+    got = with_trials_said(pl.DataFrame({"driver_1_sentence": [desks]}), np.array([True]), 1)
+    assert got.item(0, 0) == (
+        "1 distinct user active in the last 28 days, for 3 team desks of its free trial (typical client: 0.85 active "
+        "users per paid team desk)"
+    )
 
 
 def test_a_usual_payment_gap_within_the_running_term_is_its_billing_not_a_reason() -> None:

@@ -90,7 +90,8 @@ def _context(cfg: FeaturesConfig) -> dict[str, object]:
 def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     """Fill the config placeholders ({recent}, {baseline}, ...) and keep {value}/{pct}/{verb}; the login
     columns' words say ``features.login_noun`` ("Last order 56 days ago" in a shop), the payments columns' seats
-    ``features.seat_noun`` ("297 vehicles on active terms" of a fleet tracker); with
+    and the users per seat ``features.seat_noun`` ("297 vehicles on active terms" of a fleet tracker, "0.40 active
+    users per paid desk" of a coworking operator's team desks); with
     ``features.orders_at: paid`` the order columns say payments (:func:`payments_only`)."""
     template = spec.template
     for key, val in _context(cfg).items():
@@ -98,7 +99,9 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     unit, label = spec.unit, spec.label
     if spec.group == "logins" and cfg.login_noun != "login":
         template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
-    if spec.family == payments.FAMILY and cfg.seat_noun != "seat":
+    if cfg.seat_noun != "seat" and (
+        spec.family == payments.FAMILY or spec.name.startswith(usage.SEAT_USE_PREFIX)
+    ):
         template, unit, label = (renamed_seat(t, cfg.seat_noun) for t in (template, unit, label))
     if spec.group == "time_in_product" and cfg.value_noun:
         template, unit, label = (renamed_value(t, cfg.value_noun) for t in (template, unit, label))

@@ -73,6 +73,7 @@ __all__ = [
     "FAMILY",
     "SCOPE",
     "SEATS",
+    "SEAT_USE_PREFIX",
     "SPECS",
     "UsageAggregates",
     "active_key_weeks",
@@ -383,6 +384,8 @@ def _friction_features(windows: list[tuple[int, int]], recent: int, base: int) -
 
 
 SEATS = "payments_seats"
+# the users per seat columns (``usage_seat_use_<w>d``): the registry says their seats as ``features.seat_noun``
+SEAT_USE_PREFIX = "usage_seat_use_"
 
 
 def with_seat_use(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:

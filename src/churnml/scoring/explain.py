@@ -670,7 +670,8 @@ def _row_sentence(
         # window within the client's age), not "0.00 active users per paid seat"
         paid = float(row[seats])
         said = _sentence(describe, specs, f"usage_active_users_{m.group(1)}d", float(row[users]), age)
-        return f"{said}, for {paid:.0f} paid seat{'' if round(paid) == 1 else 's'}"
+        noun = describe.cfg.seat_noun if isinstance(describe, Describer) else "seat"
+        return f"{said}, for {paid:.0f} paid {noun}{'' if round(paid) == 1 else 's'}"
     if name in _Z_LEVELS and isinstance(describe, Describer) and value == value:
         j = index.get(_Z_LEVELS[name].format(w=7 * describe.cfg.zscore_recent_weeks))
         return text if j is None else z_level_said(text, value, float(row[j]))
@@ -765,7 +766,7 @@ def typical_said(
             return ""
     # a mean's bare number needs its unit where the sentence puts it elsewhere ("Mean response time 37 hours")
     unit = spec.unit.removesuffix(" (mean)")
-    if spec.kind == "mean" and unit in _MEAN_UNITS_SAID:
+    if spec.kind == "mean" and (unit in _MEAN_UNITS_SAID or SEAT_USE.match(spec.name)):
         typical = f"{typical} {unit}"
     return f" ({who}: {typical})"
 
@@ -780,8 +781,9 @@ def _typical_trend_said(spec: Any, value: float, reference: float, describe: Des
     return "" if said == typical else f" (typical client: {typical})"
 
 
-# the units of means said after the typical client's value ("12 hours", "0.6 active users per paid seat")
-_MEAN_UNITS_SAID = ("hours", "words", "active users per paid seat")
+# the units of means said after the typical client's value ("12 hours"; the users per seat's too, "0.6 active users
+# per paid seat", in its seat noun)
+_MEAN_UNITS_SAID = ("hours", "words")
 # levels whose typical value says nothing: the term end (a portfolio of monthly plans mid-cycle: "the last term
 # ended 12 days ago (typical client: 19 days)"), a flag of the last two ratings
 _NO_TYPICAL = ("payments_days_to_term_end", "support_csat_low_last2")

@@ -582,7 +582,8 @@ _TRIAL_SAID = (
         re.compile(r"^The last term ended (.+); no new term since$"),
         r"The free trial ended \1; no paid term since",
     ),
-    (re.compile(r"\bfor (\S+) paid seat(s?)\b"), r"for \1 seat\2 of its free trial"),
+    # the seats in their own noun (features.seat_noun: "for 3 paid team desks"), up to the typical client's level
+    (re.compile(r"\bfor (\S+) paid ([a-z][a-z ]*?)(?=$| \()"), r"for \1 \2 of its free trial"),
 )
 
 
