@@ -327,7 +327,8 @@ def test_every_rule_has_a_plain_language_text() -> None:
     assert set(texts) == set(RulesConfig().enabled) == set(RULES) == set(RULE_TEXT)
     assert (
         texts["complaints"]
-        == "2 or more complaints in the last 91 days, more than 5% of the client's orders in them"
+        == "2 or more complaints in the last 91 days, more than 5% of the client's orders and 0.25 per active user "
+        "in them"
     )
     assert "30-day grace period" in texts["term_lapsed"]
     assert all("{" not in t for t in texts.values())
@@ -2989,6 +2990,47 @@ def test_complaints_fire_only_beyond_the_clients_share_of_its_orders(
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
         None if said is None else f"complaints: {said}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("users", "complaints", "per_user", "fires"),
+    [
+        # a coworking company's team of 16 people at its desks, one monthly invoice: 3 noise and cleaning
+        # complaints in a quarter come with its people (101 of 154 companies fired, "against 3 orders")
+        (16.0, 3, 0.25, False),
+        (16.0, 4, 0.25, False),  # 4 is a quarter of 16: not more
+        (16.0, 5, 0.25, True),
+        # a hot-desk member, one person: 2 complaints are a lot
+        (1.0, 2, 0.25, True),
+        # no user ids in the events (or no events): the orders and the count alone, as before
+        (None, 3, 0.25, True),
+        # rules.complaints_per_user 0: the people are not counted
+        (16.0, 3, 0.0, True),
+    ],
+)
+def test_complaints_fire_only_beyond_the_clients_share_of_its_users(
+    users: float | None, complaints: int, per_user: float, fires: bool
+) -> None:
+    """Complaints come with the people who use the service: a team account of 16 active users files a team's
+    complaints. Beside its orders, a complaint counts against the client's distinct active users of the feature
+    window nearest rules.complaints_days (usage_active_users_<w>d; rules.complaints_per_user)."""
+    rows = _rider("c", 3, complaints)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["c"], "created_at": [days_ago(800)]}),
+        Table.PAYMENTS: pl.DataFrame(rows["pay"], schema=["client_id", "amount", "paid_at"], orient="row"),
+        Table.TICKETS: pl.DataFrame(rows["tick"], schema=["client_id", "opened_at", "kind"], orient="row"),
+    }
+    features = pl.DataFrame(
+        {"client_id": ["c"], "usage_active_users_28d": [1.0], "usage_active_users_91d": [users]},
+        schema={
+            "client_id": pl.String,
+            "usage_active_users_28d": pl.Float64,
+            "usage_active_users_91d": pl.Float64,
+        },
+    )
+    cfg = RulesConfig(enabled=("complaints",), complaints_per_user=per_user)
+    out = fired_rules(tables, ["c"], AS_OF, None, cfg, low_csat=2, export_events=(), features=features)
+    assert out.get_column(Scores.rule("complaints")).to_list() == [fires]
 
 
 def test_an_order_older_than_the_window_does_not_excuse_complaints() -> None:

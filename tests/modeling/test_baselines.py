@@ -115,6 +115,30 @@ def test_the_rule_score_tests_complaints_as_the_list_does(
     assert flags["complaints"].tolist() == [fires]
 
 
+@pytest.mark.parametrize(
+    ("complaints", "users", "fires"),
+    [
+        (3.0, 16.0, 0),  # a team of 16 at its desks: 3 complaints a quarter come with its people
+        (5.0, 16.0, 1),  # more than rules.complaints_per_user (0.25) per active user
+        (2.0, 1.0, 1),  # a member alone
+        (3.0, np.nan, 1),  # no user ids: the orders and the count alone
+    ],
+)
+def test_the_rule_score_weighs_complaints_against_the_users_as_the_list_does(
+    complaints: float, users: float, fires: int
+) -> None:
+    features = pd.DataFrame(
+        {
+            "support_complaints_91d": [complaints],
+            "payments_orders_91d": [3.0],
+            "usage_active_users_28d": [1.0],  # not the window nearest 91 days
+            "usage_active_users_91d": [users],
+        }
+    )
+    flags = rule_flags(features, baseline_rules(RulesConfig()))
+    assert flags["complaints"].tolist() == [fires]
+
+
 def test_the_rule_score_reads_complaints_without_orders_and_cancellations_apart() -> None:
     features = pd.DataFrame(
         {

@@ -41,6 +41,7 @@ __all__ = [
     "feature_window",
     "hours",
     "money",
+    "nearest_window_column",
     "renamed_login",
     "renamed_value",
     "sentence",
@@ -236,6 +237,15 @@ def feature_window(name: str) -> tuple[str, int] | None:
     m = _WINDOW.match(name)
     pattern = f"{m['stem']}_{{w}}d" if m else None
     return (pattern, int(m["w"])) if m and pattern in _WINDOWED else None
+
+
+def nearest_window_column(columns: Iterable[str], stem: str, days: int) -> str | None:
+    """The column ``<stem>_<w>d`` among ``columns`` whose window is nearest ``days`` (the longer of two as near),
+    None without one: the feature a rule of ``days`` reads (``support_complaints_91d`` for ``rules.complaints_days``)."""
+    windows = {int(m.group(1)): c for c in columns if (m := re.fullmatch(rf"{re.escape(stem)}_(\d+)d", c))}
+    if not windows:
+        return None
+    return windows[min(windows, key=lambda w: (abs(w - days), -w))]
 
 
 def feature_spec(name: str, cfg: FeaturesConfig | None = None) -> FeatureSpec:

@@ -34,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from churnml.config import RulesConfig
 from churnml.contract.schemas import CLIENT_ID, SNAPSHOT
+from churnml.features.registry import nearest_window_column
 
 __all__ = [
     "RULES",
@@ -111,42 +112,41 @@ def recency_rules(days: int = 90) -> tuple[Rule, ...]:
     )
 
 
-def _window_column(columns: list[str], stem: str, days: int) -> str | None:
-    """The feature ``<stem>_<w>d`` whose window is nearest ``days`` (the longer of two as near), None without
-    one."""
-    windows = {int(m.group(1)): c for c in columns if (m := re.fullmatch(rf"{stem}_(\d+)d", c))}
-    if not windows:
-        return None
-    return windows[min(windows, key=lambda w: (abs(w - days), -w))]
-
-
 def _reply_rate_column(columns: list[str], days: int) -> str | None:
     """The reply-rate feature (``comm_reply_rate_<w>d``) whose window is nearest ``days``, None without one."""
-    return _window_column(columns, "comm_reply_rate", days)
+    return nearest_window_column(columns, "comm_reply_rate", days)
 
 
-def complaints_rule(n: int = 2, days: int = 91, share: float = 0.05) -> Rule:
+def complaints_rule(n: int = 2, days: int = 91, share: float = 0.05, per_user: float = 0.0) -> Rule:
     """``complaints`` as the weekly list tests it (:func:`churnml.scoring.rules.complaints_beyond_use`): at least
     ``n`` complaints (``rules.complaints``) in the feature window nearest ``days`` (``rules.complaints_days``,
-    ``support_complaints_<w>d``), and more than ``share`` (``rules.complaints_per_order``) of the client's orders
+    ``support_complaints_<w>d``), more than ``share`` (``rules.complaints_per_order``) of the client's orders
     of the same window (``payments_orders_<w>d``; unknown or absent: 0, the count alone, as the list reads a
-    client without orders)."""
+    client without orders) and more than ``per_user`` (``rules.complaints_per_user``) per distinct active user of
+    the window nearest ``days`` (``usage_active_users_<w>d``; unknown or absent: not counted)."""
 
-    def orders(features: pd.DataFrame) -> np.ndarray:
-        complaints = _window_column([str(c) for c in features.columns], "support_complaints", days)
-        column = (
-            None if complaints is None else complaints.replace("support_complaints_", "payments_orders_", 1)
-        )
+    def values(features: pd.DataFrame, column: str | None) -> np.ndarray:
+        """The column's values, 0 where unknown or absent (the count alone)."""
         if column is None or column not in features.columns:
             return np.zeros(len(features))
-        values = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        return np.nan_to_num(values, nan=0.0)
+        read = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return np.nan_to_num(read, nan=0.0)
 
-    def beyond(values: np.ndarray, placed: np.ndarray) -> np.ndarray:
-        return (values >= n) & ((share <= 0) | (values > share * placed[:, None]))
+    def allowance(features: pd.DataFrame) -> np.ndarray:
+        """The complaints the client's orders and people account for (more fire)."""
+        columns = [str(c) for c in features.columns]
+        complaints = nearest_window_column(columns, "support_complaints", days)
+        placed = (
+            None if complaints is None else complaints.replace("support_complaints_", "payments_orders_", 1)
+        )
+        users = nearest_window_column(columns, "usage_active_users", days)
+        return np.maximum(share * values(features, placed), per_user * values(features, users))
+
+    def beyond(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        return (values >= n) & (values > allowed[:, None])
 
     def nearest(columns: list[str]) -> list[str]:
-        column = _window_column(columns, "support_complaints", days)
+        column = nearest_window_column(columns, "support_complaints", days)
         return [] if column is None else [column]
 
     return Rule(
@@ -155,8 +155,8 @@ def complaints_rule(n: int = 2, days: int = 91, share: float = 0.05) -> Rule:
         r"^support_complaints_\d+d$",
         beyond,
         description=f"{n} or more complaints in the last {days} days (the feature window nearest), more than "
-        f"{share:.0%} of the client's orders in them",
-        given=orders,
+        f"{share:.0%} of the client's orders and {per_user:g} per active user in them",
+        given=allowance,
         pick=nearest,
     )
 
@@ -205,10 +205,13 @@ def baseline_rules(rules: RulesConfig | None = None) -> tuple[Rule, ...]:
     """The rule score's rules (:data:`RULES`) under the list's settings ``rules`` (``cfg.rules``; None: the
     defaults): the recency rules at ``rules.no_activity_days``, ``unanswered_outreach`` at
     ``rules.unanswered_outreach`` and ``rules.unanswered_chance`` (:func:`unanswered_run`), ``complaints`` at
-    ``rules.complaints``, ``rules.complaints_days`` and ``rules.complaints_per_order`` (:func:`complaints_rule`)."""
+    ``rules.complaints``, ``rules.complaints_days``, ``rules.complaints_per_order`` and ``rules.complaints_per_user``
+    (:func:`complaints_rule`)."""
     cfg = rules or RulesConfig()
     unanswered = unanswered_run(cfg.unanswered_outreach, cfg.unanswered_chance, cfg.unanswered_days)
-    complaints = complaints_rule(cfg.complaints, cfg.complaints_days, cfg.complaints_per_order)
+    complaints = complaints_rule(
+        cfg.complaints, cfg.complaints_days, cfg.complaints_per_order, cfg.complaints_per_user
+    )
     return (*recency_rules(cfg.no_activity_days), unanswered, *_OTHER_RULES, complaints, *_LAST_RULES)
 
 

@@ -46,7 +46,9 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
 - ``complaints``: at least ``complaints`` complaint tickets opened in the last ``complaints_days`` days, and
   more than ``complaints_per_order`` of the client's orders placed in those days (:func:`complaints_beyond_use`;
   a client without orders, by its count alone): complaints come with use, and a car-sharing service's commuters,
-  11 trips a week, complained most and left least.
+  11 trips a week, complained most and left least; and more than ``complaints_per_user`` per distinct user active
+  in the feature window nearest those days (a team of 16 at a coworking operator's desks files a team's complaints;
+  without user ids, not counted).
 - ``cancellation_request``: a notice that stands (:func:`churnml.scoring.crm.cancellation_notices`: a
   ``cancellation_request`` ticket in the last ``cancellation_days`` days, or earlier while the base term running
   when it was given still runs (an annual plan's auto-renewal turned off months before its end), no
@@ -103,6 +105,7 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.features.registry import nearest_window_column
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
     EARLY_RENEWAL_SHARE,
@@ -187,7 +190,7 @@ RULE_TEXT: dict[str, str] = {
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago (at once when the client had given notice) "
     "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days, more than "
-    "{complaints_per_order:.0%} of the client's orders in them",
+    "{complaints_per_order:.0%} of the client's orders and {complaints_per_user:g} per active user in them",
     # said as a reason on the list: short; the module docstring gives the whole test
     "cancellation_request": "asked to cancel in the last {cancellation_days} days (or earlier in the running term), "
     "not withdrawn, renewed since nor yet in effect",
@@ -1158,22 +1161,43 @@ def orders_within(payments: pl.DataFrame | None, cut: datetime, days: int) -> pl
     )
 
 
-def complaints_beyond_use(complaints: pl.Expr, orders: pl.Expr, share: float) -> pl.Expr:
+def complaints_beyond_use(
+    complaints: pl.Expr,
+    orders: pl.Expr,
+    share: float,
+    users: pl.Expr | None = None,
+    per_user: float = 0.0,
+) -> pl.Expr:
     """True where ``complaints`` are more than ``share`` of the client's ``orders`` of the same days
     (``rules.complaints_per_order``): complaints come with use, so a commuter's 3 complaints in 140 trips are
     wear, while a B2B account's 3 in 3 monthly invoices, or a one-off rider's 2 in 2 trips, are not; a client
-    without orders on record (null: 0) is read by its count alone, as is every client with ``share`` 0. Read by
-    this rule over its window and by the win-back list's let-go tests over the client's last year
-    (``winback.demands_per_order``)."""
-    if share <= 0:
-        return pl.lit(True)
-    return complaints > share * orders.fill_null(0)
+    without orders on record (null: 0) is read by its count alone, as is every client with ``share`` 0. With
+    ``users`` (the client's distinct active users of the same days) they must also be more than ``per_user`` per
+    user (``rules.complaints_per_user``): complaints come with the people, a team of 16 at its desks files a team's
+    complaints (3 a quarter), a member alone 2 are many; unknown users (null: no user ids) or ``per_user`` 0 leave
+    the test to the orders. Read by this rule over its window and by the win-back list's let-go tests over the
+    client's last year (``winback.demands_per_order``, no users)."""
+    beyond = pl.lit(True) if share <= 0 else complaints > share * orders.fill_null(0)
+    if users is None or per_user <= 0:
+        return beyond
+    return beyond & (complaints > per_user * users.fill_null(0))
+
+
+def _active_users(features: pl.DataFrame | None, days: int) -> pl.DataFrame:
+    """``[client_id, _users]``: each client's distinct active users in the feature window nearest ``days``
+    (``usage_active_users_<w>d`` of the features at the list's date; null where the events hold no user id);
+    empty without those features."""
+    column = None if features is None else nearest_window_column(features.columns, "usage_active_users", days)
+    if column is None:
+        return pl.DataFrame(schema={CLIENT_ID: pl.String, "_users": pl.Float64})
+    return features.select(pl.col(CLIENT_ID).cast(pl.String), pl.col(column).cast(pl.Float64).alias("_users"))
 
 
 def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     """At least ``complaints`` complaints in ``complaints_days``, and more than ``complaints_per_order`` of the
-    client's orders placed in those days (:func:`complaints_beyond_use`), said with its orders when it placed
-    any: "3 complaints from 2025-11-02 to 2025-12-01, against 3 orders"."""
+    client's orders placed in those days and ``complaints_per_user`` per active user (:func:`complaints_beyond_use`,
+    :func:`_active_users`), said with its orders when it placed any: "3 complaints from 2025-11-02 to 2025-12-01,
+    against 3 orders"."""
     if Tickets.KIND not in tickets.columns:
         return _EMPTY
     recent = _within(
@@ -1196,7 +1220,16 @@ def _complaint_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     )
     return (
         counted.join(orders, on=CLIENT_ID, how="left")
-        .filter(complaints_beyond_use(pl.col("len"), pl.col("_orders"), ctx.cfg.complaints_per_order))
+        .join(_active_users(ctx.features, ctx.cfg.complaints_days), on=CLIENT_ID, how="left")
+        .filter(
+            complaints_beyond_use(
+                pl.col("len"),
+                pl.col("_orders"),
+                ctx.cfg.complaints_per_order,
+                pl.col("_users"),
+                ctx.cfg.complaints_per_user,
+            )
+        )
         .select(
             CLIENT_ID,
             pl.concat_str(
