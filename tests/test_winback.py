@@ -83,6 +83,7 @@ DATA = Dataset(
                 ("t1", D(2024, 3, 1), "complaint"),
                 ("t1", D(2024, 4, 1), "discount_request"),
                 ("l1", D(2024, 7, 1), "complaint"),
+                ("l1", D(2024, 7, 15), "complaint"),
                 ("l1", D(2024, 8, 1), "cancellation_request"),
                 ("l1", D(2024, 9, 1), "cancellation_request"),
                 ("l1", D(2024, 10, 1), "cancellation_request"),
@@ -1406,6 +1407,42 @@ def test_a_re_offer_says_what_to_offer_from_the_use_of_the_trial(used, days, off
         schema={"trial_active_days": pl.UInt32, TRIAL_DAYS: pl.Int64},
     )
     assert frame.select(trial_offer(CFG)).item() == offer
+
+
+def test_the_notice_that_ended_it_is_no_demand() -> None:
+    """A coworking member of 224 days who left on 2026-11-01 after 3 noise complaints and the notice it gave a
+    week before (a cancellation_request ticket, as every member who gives notice has one) was let go for "low
+    loyalty with high demands (4 ...)": its notice is how it left, no demand (the weekly list's service load
+    leaves notices out too). A member who threatened to cancel twice before its last notice made two demands."""
+    clients = _frame(
+        [("quiet", D(2026, 3, 22)), ("threat", D(2026, 3, 22))],
+        {Clients.CLIENT_ID: pl.String, Clients.CREATED_AT: DT},
+    )
+    payments = _frame(
+        [(c, 290.0, D(2026, 3 + i, 22)) for c in ("quiet", "threat") for i in range(7)],
+        {Payments.CLIENT_ID: pl.String, Payments.AMOUNT: pl.Float64, Payments.PAID_AT: DT},
+    )
+    tickets = _frame(
+        [(c, D(2026, 6, 1 + 7 * i), "complaint") for c in ("quiet", "threat") for i in range(3)]
+        + [("quiet", D(2026, 10, 25), "cancellation_request")]
+        + [("threat", D(2026, m, 1), "cancellation_request") for m in (8, 9)]
+        + [("threat", D(2026, 10, 25), "cancellation_request")],
+        {Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
+    )
+    data = Dataset(
+        tables={Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.TICKETS: tickets},
+        name="desks",
+        start=D(2026, 3, 22),
+        as_of=D(2026, 11, 30),
+    )
+    churns = _frame(
+        [("quiet", D(2026, 11, 1)), ("threat", D(2026, 11, 1))], {"client_id": pl.String, "churned_at": DT}
+    )
+    plan = winback_list(data, churns, CFG, default_margin=0.7).sort("client_id")
+    assert plan.select("client_id", "demands_last_year", "decision").rows() == [
+        ("quiet", 3, ATTEMPT),
+        ("threat", 5, LET_GO),
+    ]
 
 
 def test_complaints_are_demanding_only_beyond_the_clients_share_of_its_orders() -> None:

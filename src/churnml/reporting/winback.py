@@ -39,8 +39,8 @@ Columns:
   (``clients.margin``, else the default margin);
 - ``orders_last_year`` (:func:`churnml.labels.orders` placed in the year before the churn, at
   :func:`churnml.labels.order_placed_at`), ``complaints_last_year``, ``discount_requests_last_year``,
-  ``demands_last_year`` (complaints + discount + cancellation requests): counts in the 365 days before
-  the churn;
+  ``demands_last_year`` (complaints + discount requests + the cancellation requests before the last: the notice
+  that ended it is no demand, the ones before it were threats to cancel): counts in the 365 days before the churn;
 - ``regular`` (at least ``winback.regular_orders`` payments in its last year), ``high_value`` (top
   ``winback.high_value_share`` of lifetime value on the list), ``recent_clean`` (left at most
   ``stages[1]`` days ago with no complaint in its last year): the playbook's picks (``first``);
@@ -669,8 +669,13 @@ def _with_tickets(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         .agg(
             (kind == "complaint").sum().alias(counts[0]),
             (kind == "discount_request").sum().alias(counts[1]),
-            kind.is_in(["complaint", "discount_request", "cancellation_request"]).sum().alias(counts[2]),
+            kind.is_in(["complaint", "discount_request"]).sum().alias(counts[2]),
+            (kind == "cancellation_request").sum().cast(pl.Int64).alias("_notices"),
         )
+        # the notice that ended it is no demand (every churner that gave notice has one, as the list's service
+        # load reads a notice); the notices before it, withdrawn threats to cancel, are
+        .with_columns((pl.col(counts[2]) + (pl.col("_notices") - 1).clip(lower_bound=0)).alias(counts[2]))
+        .drop("_notices")
     )
     return lost.join(per, on=CLIENT_ID, how="left").with_columns(
         pl.col(c).fill_null(0).cast(pl.UInt32) for c in counts
