@@ -2843,8 +2843,8 @@ _PAYS_LATE = [
         (
             25,
             365,
-            "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-09, unpaid 25 days after (in the last 365 days "
-            "it paid every invoice within 20 days of its due date)",
+            "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-09, unpaid 25 days after (in the 365 days before "
+            "2024-05-09 it paid every invoice within 20 days of its due date)",
         ),
         # rules.overdue_usual_days 0: overdue_days alone, as before
         (18, 0, "payment_trouble: invoice INV-4 of EUR 500 due 2024-05-16, unpaid 18 days after"),
@@ -2874,6 +2874,40 @@ def test_an_invoice_is_overdue_only_past_the_clients_own_habit(due_days_ago, usu
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [evidence]
 
 
+def test_a_payment_made_after_the_overdue_invoice_fell_due_sets_no_habit() -> None:
+    """A coworking company going bust (19 desks, ARR 105k): monthly invoices due on the 15th, paid on time, its July
+    one 17 days late; its October one paid on 2026-11-29, 45 days late, and its November one still open on the list
+    of 2026-12-08, 23 days past due. Read against the year up to the list, its habit was 45 days: no trouble, green
+    with "look for expansion" until day 46. The payment made after the November invoice fell due is the trouble, not
+    the habit: against the 17 days of the year before 2026-11-15 it fires."""
+    due = [datetime(2026, m, 15) for m in range(6, 12)]
+    paid = [datetime(2026, 6, 15), datetime(2026, 8, 1), datetime(2026, 8, 12), datetime(2026, 9, 11)]
+    paid += [datetime(2026, 11, 29), None]
+    payments = pl.DataFrame(
+        {
+            "client_id": ["bust"] * 6,
+            "amount": [8792.56] * 6,
+            "issued_at": [d - timedelta(days=14) for d in due],
+            "due_at": due,
+            "paid_at": paid,
+            "status": ["paid"] * 5 + ["open"],
+            "invoice_id": [f"INV-{k}" for k in range(1, 7)],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["bust"], "created_at": [datetime(2025, 1, 1)]}),
+        Table.PAYMENTS: payments,
+    }
+    cfg = RulesConfig(enabled=("payment_trouble",))
+    out = fired_rules(
+        tables, ["bust"], date(2026, 12, 8), None, cfg, low_csat=2, export_events=(), currency="EUR"
+    )
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "payment_trouble: invoice INV-6 of EUR 8,792.56 due 2026-11-15, unpaid 23 days after (in the 365 days before "
+        "2026-11-15 it paid every invoice within 17 days of its due date)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("due", "evidence"),
     [
@@ -2882,8 +2916,8 @@ def test_an_invoice_is_overdue_only_past_the_clients_own_habit(due_days_ago, usu
         (datetime(2024, 5, 15, 16, 14), None),
         (
             datetime(2024, 5, 14, 16, 14),
-            "payment_trouble: invoice INV-2 of EUR 533.64 due 2024-05-14, unpaid 19 days after (in the last 365 "
-            "days it paid every invoice within 18 days of its due date)",
+            "payment_trouble: invoice INV-2 of EUR 533.64 due 2024-05-14, unpaid 19 days after (in the 365 days "
+            "before 2024-05-14 it paid every invoice within 18 days of its due date)",
         ),
     ],
 )

@@ -61,7 +61,8 @@ The rules (``cfg.rules``; each can be switched off in ``rules.enabled``):
   (:func:`churnml.labels.orders`; failures on two days for a client without a term: a failed top-up is tried
   again), or an invoice
   still unpaid ``overdue_days`` after its due date and later than the client paid any invoice in the
-  ``overdue_usual_days`` before (:func:`latest_days_late`: its own habit).
+  ``overdue_usual_days`` before its oldest overdue invoice fell due (:func:`latest_days_late`: its own habit; a
+  payment made since is the trouble, not the habit).
 - ``vendor_review``: a ``vendor_review`` or ``competitor_trial`` signal in the last ``vendor_review_days``.
 - ``budget_pressure``: a ``layoffs`` or ``budget_cut`` signal in the last ``budget_pressure_days`` (it decides
   the action, a value review before their budget decision; it raises no zone by default: many weather it).
@@ -1443,24 +1444,39 @@ def overdue_invoices_said(overdue: pl.DataFrame, known: datetime, currency: str 
 _USUAL_LATE = "_usual_late"
 
 
-def latest_days_late(payments: pl.DataFrame, cut: datetime, days: int) -> pl.DataFrame:
+def latest_days_late(
+    payments: pl.DataFrame, cut: datetime, days: int, before: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``client_id``, :data:`_USUAL_LATE` (Float64): per client, the most days after its due date it paid an
     invoice paid in the ``days`` before ``cut`` (``cut - days <= paid_at < cut``; 0 for one always paid on
     time): how late the client usually pays, its own habit that ``payment_trouble`` reads an unpaid invoice
-    against. Needs ``due_at``; an invoice paid is an order (:func:`churnml.labels.orders`, the one definition:
+    against. With ``before`` (``client_id``, ``_before``: the day its oldest overdue invoice fell due) the window
+    of each client in it ends there, not at ``cut``: a payment made after the invoice fell due belongs to the
+    trouble, not to the habit (a company going bust paid its October invoice 45 days late the day before the
+    list, and its November invoice 15 days overdue read as within a habit of 45 days: green, "look for
+    expansion"). Needs ``due_at``; an invoice paid is an order (:func:`churnml.labels.orders`, the one definition:
     a positive amount, not failed nor refunded), so that a zero-amount invoice closed late or a refund row
-    sets no habit. Grain: one row per client with such an invoice."""
+    sets no habit. Grain: one row per client with such an invoice (of ``before`` when given)."""
     from churnml.labels import orders
 
     schema = {CLIENT_ID: pl.String, _USUAL_LATE: pl.Float64}
     if days <= 0 or Payments.DUE_AT not in payments.columns:
         return pl.DataFrame(schema=schema)
     paid_at = pl.col(Payments.PAID_AT).cast(pl.Datetime("us"))
-    recent = (paid_at >= cut - timedelta(days=days)) & (paid_at < cut) & pl.col(Payments.DUE_AT).is_not_null()
+    paid = orders(payments)
+    if before is None:
+        end = pl.lit(cut, pl.Datetime("us"))
+    else:
+        paid = paid.with_columns(pl.col(CLIENT_ID).cast(pl.String)).join(
+            before.select(pl.col(CLIENT_ID).cast(pl.String), pl.col("_before").cast(pl.Datetime("us"))),
+            on=CLIENT_ID,
+            how="inner",
+        )
+        end = pl.min_horizontal(pl.col("_before"), pl.lit(cut, pl.Datetime("us")))
+    recent = (paid_at >= end - timedelta(days=days)) & (paid_at < end) & pl.col(Payments.DUE_AT).is_not_null()
     late = (paid_at - pl.col(Payments.DUE_AT).cast(pl.Datetime("us"))).dt.total_seconds() / 86_400.0
     return (
-        orders(payments)
-        .filter(recent)
+        paid.filter(recent)
         .group_by(pl.col(CLIENT_ID).cast(pl.String))
         .agg(late.max().clip(lower_bound=0.0).alias(_USUAL_LATE))
         .select(pl.col(CLIENT_ID), pl.col(_USUAL_LATE).cast(pl.Float64))
@@ -1469,21 +1485,28 @@ def latest_days_late(payments: pl.DataFrame, cut: datetime, days: int) -> pl.Dat
 
 def _with_habit(said: pl.DataFrame, usual: pl.DataFrame, days: int) -> pl.DataFrame:
     """``said`` (``client_id``, ``_evidence``: :func:`overdue_invoices_said`) with the client's habit
-    appended where it has one (``usual``: :func:`latest_days_late`), e.g. "(in the last 365 days it paid
-    every invoice within 17 days of its due date)". Grain: ``said``'s."""
+    appended where it has one (``usual``: :func:`latest_days_late` with ``_before``, the day its oldest overdue
+    invoice fell due), e.g. "(in the 365 days before 2025-11-01 it paid every invoice within 17 days of its due
+    date)". Grain: ``said``'s."""
     if said.height == 0 or usual.height == 0:
         return said
     late = pl.col(_USUAL_LATE).ceil().cast(pl.Int64)
+    before = pl.col("_before").dt.date().cast(pl.String)
     habit = (
         pl.when(late > 0)
         .then(
             formatted(
-                " (in the last {} days it paid every invoice within {} days of its due date)",
+                " (in the {} days before {} it paid every invoice within {} days of its due date)",
                 pl.lit(days),
+                before,
                 late,
             )
         )
-        .otherwise(pl.lit(f" (in the last {days} days it paid every invoice by its due date)"))
+        .otherwise(
+            formatted(
+                " (in the {} days before {} it paid every invoice by its due date)", pl.lit(days), before
+            )
+        )
     )
     return (
         said.join(usual, on=CLIENT_ID, how="left", maintain_order="left")
@@ -1493,7 +1516,7 @@ def _with_habit(said: pl.DataFrame, usual: pl.DataFrame, days: int) -> pl.DataFr
             .otherwise(pl.col(_EVIDENCE))
             .alias(_EVIDENCE)
         )
-        .drop(_USUAL_LATE)
+        .drop(_USUAL_LATE, "_before")
     )
 
 
@@ -1572,14 +1595,18 @@ def _payment_trouble_hits(payments: pl.DataFrame, ctx: RuleInput) -> pl.DataFram
             *[pl.col(c).cast(t) for c, t in typed.items() if c in payments.columns],
         )
         overdue = unsuperseded_invoices(overdue, payments, cut)
-        usual = latest_days_late(payments, cut, ctx.cfg.overdue_usual_days)
+        # the habit before the oldest overdue invoice fell due: what it paid later than that is the trouble
+        oldest = overdue.group_by(CLIENT_ID).agg(pl.col(Payments.DUE_AT).min().alias("_before"))
+        usual = latest_days_late(payments, cut, ctx.cfg.overdue_usual_days, oldest).join(
+            oldest, on=CLIENT_ID, how="left"
+        )
         if usual.height:
             # later than its habit: past due longer than the latest it paid an invoice in the window, in the
             # whole days the evidence says them (days past due whole, the habit rounded up): 18.3 days against a
             # habit of 17.98 read "unpaid 18 days after (... it paid every invoice within 18 days ...)"
             past_due = (pl.lit(known, pl.Datetime("us")) - pl.col(Payments.DUE_AT)).dt.total_days()
             overdue = (
-                overdue.join(usual, on=CLIENT_ID, how="left")
+                overdue.join(usual.drop("_before"), on=CLIENT_ID, how="left")
                 .filter(past_due > pl.col(_USUAL_LATE).ceil().fill_null(-1.0))
                 .drop(_USUAL_LATE)
             )
