@@ -994,13 +994,22 @@ def test_an_annual_add_on_does_not_mute_a_monthly_clients_payment_silence() -> N
     )
 
 
+_SEAT_USE_NAMES = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]
+
+
+def _seat_use_sentences(cfg: FeaturesConfig, X: np.ndarray) -> list[str]:
+    """The leading driver's sentence of each row of ``X`` (seat use, its users, its seats), the seat use leading."""
+    specs, describe = registry_catalog(cfg)
+    contrib = np.tile([0.9, 0.0, 0.0, -1.0], (len(X), 1))
+    drivers = top_drivers(contrib, X, _SEAT_USE_NAMES, specs, describe, k=1)
+    return drivers.get_column(Scores.driver(1, "sentence")).to_list()
+
+
 def test_seat_use_is_said_as_users_for_paid_seats() -> None:
     specs, describe = registry_catalog(FeaturesConfig())
-    names = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]
+    names = list(_SEAT_USE_NAMES)
     X = np.array([[1 / 365, 1.0, 365.0], [0.5, 2.0, 4.0]])
-    contrib = np.array([[0.9, 0.0, 0.0, -1.0], [0.9, 0.0, 0.0, -1.0]])
-    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
-    assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+    assert _seat_use_sentences(FeaturesConfig(), X) == [
         "1 distinct user active in the last 28 days, for 365 paid seats",
         "2 distinct users active in the last 28 days, for 4 paid seats",
     ]
@@ -1025,11 +1034,7 @@ def test_seat_use_says_the_configured_seat_noun() -> None:
     # says desks too, not "5 distinct users active ..., for 12 paid seats (typical client: 0.85 active users per paid seat)"
     desks = FeaturesConfig(seat_noun="desk")
     specs, describe = registry_catalog(desks)
-    names = ["usage_seat_use_28d", "usage_active_users_28d", "payments_seats"]
-    X = np.array([[5 / 12, 5.0, 12.0], [0.0, 0.0, 1.0]])
-    contrib = np.array([[0.9, 0.0, 0.0, -1.0], [0.9, 0.0, 0.0, -1.0]])
-    drivers = top_drivers(contrib, X, names, specs, describe, k=1)
-    assert drivers.get_column(Scores.driver(1, "sentence")).to_list() == [
+    assert _seat_use_sentences(desks, np.array([[5 / 12, 5.0, 12.0], [0.0, 0.0, 1.0]])) == [
         "5 distinct users active in the last 28 days, for 12 paid desks",
         "0 distinct users active in the last 28 days, for 1 paid desk",
     ]

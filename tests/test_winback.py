@@ -1409,6 +1409,27 @@ def test_a_re_offer_says_what_to_offer_from_the_use_of_the_trial(used, days, off
     assert frame.select(trial_offer(CFG)).item() == offer
 
 
+def _plan_of_leavers(
+    clients: pl.DataFrame,
+    payments: pl.DataFrame,
+    tickets: pl.DataFrame,
+    start: datetime,
+    as_of: datetime,
+    left: datetime,
+) -> pl.DataFrame:
+    """The win-back list of ``clients`` who all left on ``left`` (a churns record each), by client."""
+    data = Dataset(
+        tables={Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.TICKETS: tickets},
+        name="leavers",
+        start=start,
+        as_of=as_of,
+    )
+    churns = _frame(
+        [(c, left) for c in clients.get_column("client_id")], {"client_id": pl.String, "churned_at": DT}
+    )
+    return winback_list(data, churns, CFG, default_margin=0.7).sort("client_id")
+
+
 def test_the_notice_that_ended_it_is_no_demand() -> None:
     """A coworking member of 224 days who left on 2026-11-01 after 3 noise complaints and the notice it gave a
     week before (a cancellation_request ticket, as every member who gives notice has one) was let go for "low
@@ -1429,16 +1450,7 @@ def test_the_notice_that_ended_it_is_no_demand() -> None:
         + [("threat", D(2026, 10, 25), "cancellation_request")],
         {Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
     )
-    data = Dataset(
-        tables={Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.TICKETS: tickets},
-        name="desks",
-        start=D(2026, 3, 22),
-        as_of=D(2026, 11, 30),
-    )
-    churns = _frame(
-        [("quiet", D(2026, 11, 1)), ("threat", D(2026, 11, 1))], {"client_id": pl.String, "churned_at": DT}
-    )
-    plan = winback_list(data, churns, CFG, default_margin=0.7).sort("client_id")
+    plan = _plan_of_leavers(clients, payments, tickets, D(2026, 3, 22), D(2026, 11, 30), D(2026, 11, 1))
     assert plan.select("client_id", "demands_last_year", "decision").rows() == [
         ("quiet", 3, ATTEMPT),
         ("threat", 5, LET_GO),
@@ -1463,16 +1475,7 @@ def test_complaints_are_demanding_only_beyond_the_clients_share_of_its_orders() 
         [(c, D(2024, 9, 1 + 7 * i), "complaint") for c in ("rider", "loud") for i in range(4)],
         {Tickets.CLIENT_ID: pl.String, Tickets.OPENED_AT: DT, Tickets.KIND: pl.String},
     )
-    data = Dataset(
-        tables={Table.CLIENTS: clients, Table.PAYMENTS: payments, Table.TICKETS: tickets},
-        name="rides",
-        start=D(2024, 8, 1),
-        as_of=D(2025, 1, 1),
-    )
-    churns = _frame(
-        [("rider", D(2024, 12, 15)), ("loud", D(2024, 12, 15))], {"client_id": pl.String, "churned_at": DT}
-    )
-    plan = winback_list(data, churns, CFG, default_margin=0.7).sort("client_id")
+    plan = _plan_of_leavers(clients, payments, tickets, D(2024, 8, 1), D(2025, 1, 1), D(2024, 12, 15))
     assert plan.select(
         "client_id", "orders_last_year", "demands_last_year", "lifetime_value", "decision"
     ).rows() == [
