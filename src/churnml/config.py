@@ -390,7 +390,7 @@ class RulesConfig(_Section):
     # complaints fire only beyond this share of the client's orders in complaints_days (0: the count alone)
     complaints_per_order: float = Field(0.05, ge=0, le=1)
     # ... and beyond this many per distinct active user of the window nearest complaints_days (0: users not counted)
-    complaints_per_user: float = Field(0.25, ge=0)
+    complaints_per_user: float = Field(0.0, ge=0)
     payment_trouble_days: int = Field(91, ge=1)
     overdue_days: int = Field(14, ge=0)
     overdue_usual_days: int = Field(365, ge=0)

@@ -127,6 +127,7 @@ def test_the_rule_score_tests_complaints_as_the_list_does(
 def test_the_rule_score_weighs_complaints_against_the_users_as_the_list_does(
     complaints: float, users: float, fires: int
 ) -> None:
+    # rules.complaints_per_user 0.25 (team accounts; the default 0 counts no users: every case fires)
     features = pd.DataFrame(
         {
             "support_complaints_91d": [complaints],
@@ -135,8 +136,9 @@ def test_the_rule_score_weighs_complaints_against_the_users_as_the_list_does(
             "usage_active_users_91d": [users],
         }
     )
-    flags = rule_flags(features, baseline_rules(RulesConfig()))
+    flags = rule_flags(features, baseline_rules(RulesConfig(complaints_per_user=0.25)))
     assert flags["complaints"].tolist() == [fires]
+    assert rule_flags(features, baseline_rules(RulesConfig()))["complaints"].tolist() == [1]
 
 
 def test_the_rule_score_reads_complaints_without_orders_and_cancellations_apart() -> None:

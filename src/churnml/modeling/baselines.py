@@ -155,7 +155,9 @@ def complaints_rule(n: int = 2, days: int = 91, share: float = 0.05, per_user: f
         r"^support_complaints_\d+d$",
         beyond,
         description=f"{n} or more complaints in the last {days} days (the feature window nearest), more than "
-        f"{share:.0%} of the client's orders and {per_user:g} per active user in them",
+        f"{share:.0%} of the client's orders"
+        + (f" and {per_user:g} per active user" if per_user > 0 else "")
+        + " in them",
         given=allowance,
         pick=nearest,
     )

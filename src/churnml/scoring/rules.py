@@ -191,7 +191,7 @@ RULE_TEXT: dict[str, str] = {
     "term_lapsed": "the term ended at least {term_lapsed_days} days ago (at once when the client had given notice) "
     "and was not renewed (within the {grace_days}-day grace period)",
     "complaints": "{complaints} or more complaints in the last {complaints_days} days, more than "
-    "{complaints_per_order:.0%} of the client's orders and {complaints_per_user:g} per active user in them",
+    "{complaints_per_order:.0%} of the client's orders in them",
     # said as a reason on the list: short; the module docstring gives the whole test
     "cancellation_request": "asked to cancel in the last {cancellation_days} days (or earlier in the running term), "
     "not withdrawn, renewed since nor yet in effect",
