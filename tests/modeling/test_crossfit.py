@@ -361,3 +361,54 @@ def test_a_contender_that_scores_every_row_alike_is_said_to_say_nothing() -> Non
         "rules gives every test row the same score (no rule fires on any test row): its PR-AUC is the churn "
         "rate, and beating it says nothing about the model"
     ]
+
+
+# ------------------------------------------------------------------------------------------------
+# one number of rounds for every part
+# ------------------------------------------------------------------------------------------------
+def test_the_shared_round_is_the_maximum_of_the_parts_mean_curve():
+    from churnml.modeling.train import shared_best_iteration, smoothed_best_iteration
+
+    curves = [
+        [0.50, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40],  # a spike at round 1 on its fifth of the clients
+        [0.10, 0.20, 0.30, 0.40, 0.50, 0.40, 0.30, 0.20, 0.10],
+        [0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.45],  # a late spike
+    ]
+    assert [smoothed_best_iteration(c) for c in curves] == [1, 5, 9]  # each part on its own
+    # mean curve 0.300 0.300 0.333 0.367 0.400 0.367 0.333 0.300 0.317; smoothed over 5 rounds its maximum
+    # (0.360) is round 5
+    assert shared_best_iteration(curves) == 5
+    with pytest.raises(ValueError, match="differ in length"):
+        shared_best_iteration([[0.1, 0.2], [0.1, 0.2, 0.3]])
+
+
+def test_a_model_that_stopped_early_boosts_on_to_extend_its_validation_curve():
+    table = _memorisable_table(n_clients=80, n_weeks=4)
+    X, y = table[["tag", "noise"]], table["label"].to_numpy()
+    cfg = TrainConfig(lightgbm={"n_estimators": 200, "num_leaves": 4}, early_stopping_rounds=5, n_jobs=1)
+    model = model_from_config(cfg).fit(X.iloc[:240], y[:240], eval_set=(X.iloc[240:], y[240:]))
+    ran = model.booster_.current_iteration()
+    recorded = list(model.valid_curve_)
+    assert len(recorded) == ran < 200  # stopped early
+    curve = model.validation_curve(ran + 7)
+    assert curve.size == ran + 7 and model.booster_.current_iteration() == ran + 7
+    np.testing.assert_allclose(curve[:ran], recorded)
+    unfitted_curve = model_from_config(cfg).fit(X, y, calibration_scores=(np.zeros(len(y)), y))
+    with pytest.raises(ValueError, match="without eval_set"):
+        unfitted_curve.validation_curve(3)
+
+
+def test_every_cross_fitted_part_stops_at_the_round_of_the_parts_mean_curve():
+    """Each part's own early stopping reads a fifth of the clients: on this table the five parts stop at
+    different rounds. ``cross_fit_rounds: shared`` gives them all the maximum of their mean curve."""
+    table = _memorisable_table(n_clients=100, n_weeks=4)
+    X, y = table[["tag", "noise"]], table["label"].to_numpy()
+    base = {"lightgbm": {"n_estimators": 300, "num_leaves": 4, "learning_rate": 0.1}, "n_jobs": 1}
+    base |= {"early_stopping_rounds": 20, "calibration": "sigmoid"}
+    each = cross_fitted_model(
+        table, X, y, np.arange(len(table)), 5, TrainConfig(**base, cross_fit_rounds="each"), None, None
+    )
+    assert len(set(each.part_iterations_)) > 1  # the parts' own maxima differ
+    shared = cross_fitted_model(table, X, y, np.arange(len(table)), 5, TrainConfig(**base), None, None)
+    assert len(set(shared.part_iterations_)) == 1
+    assert shared.best_iteration_ == 5 * shared.part_iterations_[0]  # the mean booster holds 5 x that many trees

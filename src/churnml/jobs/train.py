@@ -88,7 +88,8 @@ class TrainSummary:
 # The train settings beside the LightGBM parameters that change the model a procedure builds from the same
 # rows, recorded in its procedure (:func:`_procedure`) and refit from it (:func:`champion_refit`): the rows it
 # learns from (snapshot_step, max_train_rows), its held-out clients (holdout_share, seed), its early stopping
-# (early_stopping_rounds; max_rounds: train.lightgbm's n_estimators, the cap) and its calibration.
+# (early_stopping_rounds; max_rounds: train.lightgbm's n_estimators, the cap; cross_fit_rounds: one number of
+# rounds for every cross-fitted part or each its own) and its calibration.
 RECIPE_SETTINGS = (
     "snapshot_step",
     "max_train_rows",
@@ -96,6 +97,7 @@ RECIPE_SETTINGS = (
     "seed",
     "early_stopping_rounds",
     "max_rounds",
+    "cross_fit_rounds",
     "calibration",
     "min_isotonic_positives",
 )

@@ -13,7 +13,8 @@ columns (any other non-numeric column, e.g. ``churned_at``, is ignored).
 2. **The deployed model** learns from every labeled snapshot, **cross-fitted** on client parts
    (:func:`cross_fitted_model`, ``train.cross_fit_parts`` = 5): the clients are split into 5 parts
    (churning clients dealt out evenly); for each part a LightGBM learns from the other four parts' rows
-   and stops early on the part's own rows, which it then scores. Every labeled row thus has an
+   and stops early on the part's own rows (all parts at the round of their mean validation curve,
+   ``train.cross_fit_rounds``), which it then scores. Every labeled row thus has an
    out-of-fold raw score from the one model that never saw its client, and the calibrator (isotonic or
    Platt) is fitted on those scores of every row, the most recent labels included. The model's raw
    score is the mean of the 5 models', exported as one LightGBM model (:func:`churnml.modeling.train.
@@ -62,7 +63,14 @@ from churnml.modeling.baselines import (
 )
 from churnml.modeling.evaluate import binary_metrics, calibration_table, gain_curve, metrics_by_month
 from churnml.modeling.export import REFERENCE_DAYS, feature_reference, season_reference
-from churnml.modeling.train import ChurnModel, Rows, calibrator_for, lightgbm_params, model_from_config
+from churnml.modeling.train import (
+    ChurnModel,
+    Rows,
+    calibrator_for,
+    lightgbm_params,
+    model_from_config,
+    with_shared_rounds,
+)
 
 __all__ = [
     "ANNOUNCED",
@@ -321,6 +329,9 @@ def cross_fitted_model(
     (:func:`churnml.modeling.backtest.client_parts`). For each part a LightGBM learns from the other
     parts' rows (sampled as :func:`training_sample`) and stops early on the part's own rows, which it
     then scores: every row gets an out-of-fold raw score from the one model that never saw its client.
+    With ``train.cross_fit_rounds: shared`` every part then keeps the same number of rounds, the maximum
+    of the parts' mean validation curve (:func:`churnml.modeling.train.with_shared_rounds`); with
+    ``each``, the maximum of its own.
     The calibrator is fitted on those out-of-fold scores of all the rows; the returned model's raw score
     is the mean of the ``parts`` models' (:meth:`ChurnModel.averaged`, one booster). Every row of
     ``rows`` thus serves both to learn (in ``parts - 1`` models) and to stop early and calibrate, where
@@ -341,8 +352,11 @@ def cross_fitted_model(
         model = model_from_config(cfg, tuned, monotone).fit(
             Rows(X, learn), y[learn], eval_set=(Rows(X, stop), y[stop]), sample_weight=weight
         )
-        oof[part == j] = model.raw_score(Rows(X, stop))
         models.append(model)
+    if cfg.cross_fit_rounds == "shared":
+        with_shared_rounds(models)
+    for j, model in enumerate(models):
+        oof[part == j] = model.raw_score(Rows(X, rows[part == j]))
     ids = table[CLIENT_ID].to_numpy()[rows]
     calibrator = calibrator_for(oof, y[rows], cfg.calibration, cfg.min_isotonic_positives, clients=ids)
     return ChurnModel.averaged(models, calibrator)

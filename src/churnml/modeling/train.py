@@ -37,7 +37,9 @@ __all__ = [
     "model_from_config",
     "monotone_directions",
     "rate_weights",
+    "shared_best_iteration",
     "smoothed_best_iteration",
+    "with_shared_rounds",
 ]
 
 # Probabilities never reach exactly 0 or 1: an isotonic step of 0 would make log-loss infinite.
@@ -110,6 +112,29 @@ def smoothed_best_iteration(curve: Any, share: float = 0.1) -> int:
     width = max(5, round(share * values.size))
     smooth = pd.Series(values).rolling(width, center=True, min_periods=1).mean().to_numpy()
     return int(np.argmax(smooth)) + 1
+
+
+def shared_best_iteration(curves: Sequence[Any], share: float = 0.1) -> int:
+    """The 1-based round that maximises the mean of ``curves`` (one validation curve per cross-fitted part,
+    all of one length, higher is better) after :func:`smoothed_best_iteration`'s moving average: one number
+    of rounds for every part, as ``lightgbm.cv`` reads it off the folds' mean curve. Each part's own curve
+    comes from a fifth of the clients and its maximum is noisy (13 and 208 rounds for two parts of one
+    fold of 2,000 generated clients; docs/benchmarks.md)."""
+    lengths = {len(c) for c in curves}
+    if len(lengths) != 1:
+        raise ValueError(f"the validation curves differ in length ({sorted(lengths)}): extend them to one length")
+    return smoothed_best_iteration(np.mean(np.asarray(curves, dtype=float), axis=0), share)
+
+
+def with_shared_rounds(models: Sequence[ChurnModel]) -> int:
+    """Give every model of ``models`` (cross-fitted parts, each fitted with its own ``eval_set``) the same
+    number of rounds, :func:`shared_best_iteration` of their validation curves once each has boosted on to
+    the rounds of the one that ran longest (:meth:`ChurnModel.validation_curve`); returns that number."""
+    longest = max(int(m.booster_.current_iteration()) for m in models)
+    best = shared_best_iteration([m.validation_curve(longest) for m in models])
+    for m in models:
+        m.best_iteration_ = best
+    return best
 
 
 def rate_weights(y: np.ndarray, rate: float | None) -> np.ndarray | None:
@@ -260,7 +285,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     Fitted attributes: ``booster_`` (``lightgbm.Booster``), ``calibrator_`` (:class:`ScoreCalibrator`),
     ``feature_names_``, ``best_iteration_``, ``scale_pos_weight_``, ``valid_scores_`` (best metrics on
-    ``eval_set``; empty without it), ``monotone_constraints_`` (one per feature, in order).
+    ``eval_set``; empty without it), ``valid_curve_`` (the early-stopping metric on ``eval_set`` per round;
+    empty without it), ``monotone_constraints_`` (one per feature, in order).
     """
 
     def __init__(
@@ -375,8 +401,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             keep_training_booster=eval_set is not None,
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.valid_curve_ = []
         if eval_set is not None:
-            self.best_iteration_ = smoothed_best_iteration(curves["valid"][_STOPPING_METRIC])
+            self.valid_curve_ = [float(v) for v in curves["valid"][_STOPPING_METRIC]]
+            self.best_iteration_ = smoothed_best_iteration(self.valid_curve_)
         self.valid_scores_ = {k: float(v) for k, v in self.booster_.best_score.get("valid", {}).items()}
         raw_calib, y_calib = self._calibration_data(X, eval_set, calib_set, calibration_scores)
         clients = None if calibration_clients is None else np.asarray(calibration_clients)
@@ -453,6 +481,19 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         model.valid_scores_ = {}
         model.part_iterations_ = [int(m.best_iteration_) for m in models]
         return model
+
+    def validation_curve(self, rounds: int) -> np.ndarray:
+        """The early-stopping metric on the fit's ``eval_set`` after each of the first ``rounds`` rounds; a
+        fit that stopped earlier boosts on to ``rounds`` first (its training booster is kept with early
+        stopping), so parts that stopped at different rounds compare on one length."""
+        if not getattr(self, "valid_curve_", None):
+            raise ValueError("no validation curve: the model was fitted without eval_set")
+        while len(self.valid_curve_) < rounds:
+            self.booster_.update()
+            self.valid_curve_.append(
+                next(float(r[2]) for r in self.booster_.eval_valid() if r[1] == _STOPPING_METRIC)
+            )
+        return np.asarray(self.valid_curve_[:rounds], dtype=float)
 
     # -- prediction ------------------------------------------------------------------------------
     def raw_score(self, X: pd.DataFrame | np.ndarray | Rows) -> np.ndarray:
