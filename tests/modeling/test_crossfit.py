@@ -369,10 +369,10 @@ def test_a_contender_that_scores_every_row_alike_is_said_to_say_nothing() -> Non
 def test_the_shared_round_is_the_maximum_of_the_parts_mean_curve():
     from churnml.modeling.train import shared_best_iteration, smoothed_best_iteration
 
-    curves = [
-        [0.50, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40],  # a spike at round 1 on its fifth of the clients
+    curves = [  # the first part's own curve spikes at round 1, the third's at round 9
+        [0.50, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40, 0.40],
         [0.10, 0.20, 0.30, 0.40, 0.50, 0.40, 0.30, 0.20, 0.10],
-        [0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.45],  # a late spike
+        [0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.30, 0.45],
     ]
     assert [smoothed_best_iteration(c) for c in curves] == [1, 5, 9]  # each part on its own
     # mean curve 0.300 0.300 0.333 0.367 0.400 0.367 0.333 0.300 0.317; smoothed over 5 rounds its maximum
@@ -411,4 +411,5 @@ def test_every_cross_fitted_part_stops_at_the_round_of_the_parts_mean_curve():
     assert len(set(each.part_iterations_)) > 1  # the parts' own maxima differ
     shared = cross_fitted_model(table, X, y, np.arange(len(table)), 5, TrainConfig(**base), None, None)
     assert len(set(shared.part_iterations_)) == 1
-    assert shared.best_iteration_ == 5 * shared.part_iterations_[0]  # the mean booster holds 5 x that many trees
+    # the mean booster holds 5 x that many trees
+    assert shared.best_iteration_ == 5 * shared.part_iterations_[0]

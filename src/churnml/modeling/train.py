@@ -122,18 +122,21 @@ def shared_best_iteration(curves: Sequence[Any], share: float = 0.1) -> int:
     fold of 2,000 generated clients; docs/benchmarks.md)."""
     lengths = {len(c) for c in curves}
     if len(lengths) != 1:
-        raise ValueError(f"the validation curves differ in length ({sorted(lengths)}): extend them to one length")
+        raise ValueError(
+            f"the validation curves differ in length ({sorted(lengths)}): extend them to one length"
+        )
     return smoothed_best_iteration(np.mean(np.asarray(curves, dtype=float), axis=0), share)
 
 
 def with_shared_rounds(models: Sequence[ChurnModel]) -> int:
     """Give every model of ``models`` (cross-fitted parts, each fitted with its own ``eval_set``) the same
     number of rounds, :func:`shared_best_iteration` of their validation curves once each has boosted on to
-    the rounds of the one that ran longest (:meth:`ChurnModel.validation_curve`); returns that number."""
+    the rounds of the one that ran longest (:meth:`ChurnModel.validation_curve`); returns that number. A
+    booster that could grow no tree for some of those rounds keeps the trees it has."""
     longest = max(int(m.booster_.current_iteration()) for m in models)
     best = shared_best_iteration([m.validation_curve(longest) for m in models])
     for m in models:
-        m.best_iteration_ = best
+        m.best_iteration_ = min(best, int(m.booster_.current_iteration()))
     return best
 
 
