@@ -413,3 +413,12 @@ def test_every_cross_fitted_part_stops_at_the_round_of_the_parts_mean_curve():
     assert len(set(shared.part_iterations_)) == 1
     # the mean booster holds 5 x that many trees
     assert shared.best_iteration_ == 5 * shared.part_iterations_[0]
+
+
+def test_the_deployed_models_line_says_how_its_parts_rounds_were_chosen():
+    from churnml.modeling.experiment import rounds_text
+
+    assert rounds_text("shared", [236, 236, 236]) == (
+        "each early-stopped on its own part, all at the maximum of their mean curve (rounds [236, 236, 236])"
+    )
+    assert rounds_text("each", [13, 208, 151]) == "each early-stopped on its own part (rounds [13, 208, 151])"

@@ -362,6 +362,14 @@ def cross_fitted_model(
     return ChurnModel.averaged(models, calibrator)
 
 
+def rounds_text(rule: str, rounds: Sequence[int]) -> str:
+    """How the cross-fitted parts' ``rounds`` were chosen under ``train.cross_fit_rounds`` ``rule``, for the
+    deployed model's line."""
+    if rule == "shared":
+        return f"each early-stopped on its own part, all at the maximum of their mean curve (rounds {list(rounds)})"
+    return f"each early-stopped on its own part (rounds {list(rounds)})"
+
+
 def held_out_model(
     table: pd.DataFrame,
     X: pd.DataFrame,
@@ -1001,7 +1009,7 @@ def _deployed_model(
             return (
                 model,
                 f"{model.best_iteration_} trees: the mean of {parts} models cross-fitted on client parts, "
-                f"each early-stopped on its own part (rounds {model.part_iterations_})",
+                + rounds_text(cfg.cross_fit_rounds, model.part_iterations_),
                 f"out-of-fold raw scores of every labeled row ({_labels_text(labeled, every)}), "
                 f"each scored by the one of the {parts} models that never saw its client",
             )
