@@ -251,7 +251,7 @@ class TrainConfig(_Section):
     cross_fit_large_parts: int = Field(3, ge=1)
     # shared: every cross-fitted part stops at the round that maximises the parts' mean validation curve;
     # each: every part at its own curve's maximum (modeling.train.with_shared_rounds)
-    cross_fit_rounds: Literal["shared", "each"] = "shared"
+    cross_fit_rounds: Literal["shared", "each"] = "each"
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
     monotone: bool = True

@@ -405,11 +405,11 @@ def test_every_cross_fitted_part_stops_at_the_round_of_the_parts_mean_curve():
     X, y = table[["tag", "noise"]], table["label"].to_numpy()
     base = {"lightgbm": {"n_estimators": 300, "num_leaves": 4, "learning_rate": 0.1}, "n_jobs": 1}
     base |= {"early_stopping_rounds": 20, "calibration": "sigmoid"}
-    each = cross_fitted_model(
-        table, X, y, np.arange(len(table)), 5, TrainConfig(**base, cross_fit_rounds="each"), None, None
-    )
+    each = cross_fitted_model(table, X, y, np.arange(len(table)), 5, TrainConfig(**base), None, None)
     assert len(set(each.part_iterations_)) > 1  # the parts' own maxima differ
-    shared = cross_fitted_model(table, X, y, np.arange(len(table)), 5, TrainConfig(**base), None, None)
+    shared = cross_fitted_model(
+        table, X, y, np.arange(len(table)), 5, TrainConfig(**base, cross_fit_rounds="shared"), None, None
+    )
     assert len(set(shared.part_iterations_)) == 1
     # the mean booster holds 5 x that many trees
     assert shared.best_iteration_ == 5 * shared.part_iterations_[0]
