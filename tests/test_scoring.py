@@ -54,11 +54,47 @@ from churnml.scoring.standing import (
     health_history,
     tables_as_they_stood,
     zone_changes,
+    zone_paths,
     zones,
+    zones_on,
 )
 
 AS_OF = date(2024, 6, 3)  # a Monday
 START = datetime(2023, 9, 4)
+
+
+# -- zones along the history -------------------------------------------------------------------
+def test_last_weeks_zones_are_the_zone_paths_up_to_its_date() -> None:
+    # one pass over the history gives last week's zones with hysteresis: the zone at each client's last week on
+    # or before that date, as the history cut there gives it; a client with no week by then is green
+    cfg = ZonesConfig(yellow=0.15, red=0.35, exit_margin=0.05, exit_weeks=2)
+    weeks = [date(2024, 5, 6), date(2024, 5, 13), date(2024, 5, 20), date(2024, 5, 27), date(2024, 6, 3)]
+    rows = [
+        ("a", w, p) for w, p in zip(weeks, [0.40, 0.33, 0.32, 0.10, 0.10], strict=True)
+    ]  # red held a week below its threshold, yellow held a week above its exit, then green
+    rows += [("b", weeks[0], 0.40), ("b", weeks[3], 0.10), ("b", weeks[4], 0.12)]  # back after an absence
+    rows += [("c", weeks[4], 0.50)]  # first seen this week
+    rows += [("d", weeks[1], 0.20), ("d", weeks[2], 0.36)]  # gone before last week: its last week's zone
+    history = pl.DataFrame(
+        rows,
+        schema={"client_id": pl.String, "snapshot": pl.Date, "churn_probability": pl.Float64},
+        orient="row",
+    )
+    paths = zone_paths(history, cfg)
+    assert paths["a"] == (["red", "red", "yellow", "yellow", "green"], weeks)
+    last_week = weeks[3]
+    assert zones_on(paths, ["a", "b", "c", "d", "e"], last_week) == [
+        "yellow",
+        "green",
+        "green",
+        "red",
+        "green",
+    ]
+    assert zones_on(paths, ["a", "b", "d"], weeks[2]) == ["yellow", "red", "red"]
+    cut = history.filter(pl.col("snapshot") <= last_week)
+    assert zones_on(paths, ["a", "b", "c", "d"], last_week) == [
+        zone_paths(cut, cfg).get(c, (["green"], []))[0][-1] for c in ("a", "b", "c", "d")
+    ]
 
 
 # -- mapping tables ----------------------------------------------------------------------------

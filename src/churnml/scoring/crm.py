@@ -543,25 +543,20 @@ def term_status(
     else:
         known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         running = next_renewals(known, cut)
+        # the bookings, the lapses and the free terms after paid ones, read once: the pause and the skip read them
         booked = booked_terms(subscriptions, as_of, renewal_share)
+        lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked)
+        free = free_after_paid(subscriptions, as_of)
+        paused = paused_clients(
+            subscriptions, as_of, grace_days, renewal_share, free=free, lapsed=lapsed, booked=booked
+        )
         frame = (
             ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
             .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
-            .join(
-                lapsed_terms(subscriptions, as_of, grace_days, renewal_share),
-                on=CLIENT_ID,
-                how="left",
-                maintain_order="left",
-            )
-            .join(free_after_paid(subscriptions, as_of), on=CLIENT_ID, how="left", maintain_order="left")
+            .join(lapsed, on=CLIENT_ID, how="left", maintain_order="left")
+            .join(free, on=CLIENT_ID, how="left", maintain_order="left")
             .with_columns(
-                pl.col(CLIENT_ID)
-                .is_in(
-                    paused_clients(subscriptions, as_of, grace_days, renewal_share)
-                    .get_column(CLIENT_ID)
-                    .implode()
-                )
-                .alias(PAUSED),
+                pl.col(CLIENT_ID).is_in(paused.get_column(CLIENT_ID).implode()).alias(PAUSED),
                 pl.col(CLIENT_ID)
                 .is_in(
                     free_trials(
@@ -579,7 +574,7 @@ def term_status(
                 (
                     pl.col(PAUSED)
                     & pl.col(CLIENT_ID).is_in(
-                        one_term_skips(subscriptions, as_of).get_column(CLIENT_ID).implode()
+                        one_term_skips(subscriptions, as_of, free=free).get_column(CLIENT_ID).implode()
                     )
                 ).alias(SKIP)
             )
@@ -1090,7 +1085,9 @@ def free_after_paid(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def one_term_skips(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def one_term_skips(
+    subscriptions: pl.DataFrame, as_of: date, *, free: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``[client_id]`` of the clients on free terms after paid ones at ``as_of`` (:func:`free_after_paid`) whose free
     spell, from the end of their last paid term to the end of their running free terms, is no longer than that paid
     term (:data:`CYCLE_SLACK_DAYS` more at most), itself a billing cycle shorter than :data:`COMMITMENT_DAYS` (a
@@ -1099,10 +1096,12 @@ def one_term_skips(subscriptions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     a contract, are a pause or a free plan. Said in its own words, its risk not read differently: a pet-food shop's
     list of 2026-11-02 read 164 such skips, 157 of them skipped deliveries, and 76 longer spells (58 pauses, 16
     deliveries skipped two or three in a row); 80% and 74% of them took the next term, 19% and 21% left within 90
-    days (the list 14.9%). One row per such client."""
+    days (the list 14.9%). One row per such client. ``free``: :func:`free_after_paid` of ``subscriptions`` at
+    ``as_of`` when the caller already holds it (None: read here)."""
     cut = _midnight(as_of)
     terms = _priced_terms(subscriptions)
-    free = free_after_paid(subscriptions, as_of)
+    if free is None:
+        free = free_after_paid(subscriptions, as_of)
     spell_ends = (
         terms.filter(running_at(cut))
         .group_by(CLIENT_ID)
@@ -1214,6 +1213,10 @@ def paused_clients(
     as_of: date,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    *,
+    free: pl.DataFrame | None = None,
+    lapsed: pl.DataFrame | None = None,
+    booked: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _paid_end]`` of the clients **on a pause** at ``as_of``: their running terms are all free
     after a paid one (:func:`free_after_paid`: a pause, or a move to a free plan), with neither a lapse
@@ -1221,15 +1224,19 @@ def paused_clients(
     (:func:`booked_terms`: the paid plan resumes). The one test of a pause: :func:`term_status` says it
     (:data:`FREE_TERM`) and marks it (:data:`PAUSED`), the rules ``usage_drop`` and ``no_activity`` skip it (a
     paused client is expected to be quiet), the plays give it the pause's. One row per such client.
-    ``renewal_share``: ``data.early_renewal_share`` (:func:`booked_terms`)."""
+    ``renewal_share``: ``data.early_renewal_share`` (:func:`booked_terms`). ``free``, ``lapsed``, ``booked``:
+    :func:`free_after_paid`, :func:`lapsed_terms` and :func:`booked_terms` of the same arguments when the caller
+    already holds them (:func:`term_status`; None: read here)."""
     schema = {CLIENT_ID: pl.String, "_paid_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
-    return (
-        free_after_paid(subscriptions, as_of)
-        .join(lapsed_terms(subscriptions, as_of, grace_days, renewal_share), on=CLIENT_ID, how="anti")
-        .join(booked_terms(subscriptions, as_of, renewal_share), on=CLIENT_ID, how="anti")
-    )
+    if booked is None:
+        booked = booked_terms(subscriptions, as_of, renewal_share)
+    if lapsed is None:
+        lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked)
+    if free is None:
+        free = free_after_paid(subscriptions, as_of)
+    return free.join(lapsed, on=CLIENT_ID, how="anti").join(booked, on=CLIENT_ID, how="anti")
 
 
 def lapsed_terms(
@@ -1237,6 +1244,8 @@ def lapsed_terms(
     as_of: date,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    *,
+    booked: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor a renewal booked ahead (:func:`booked_terms`), and the last
@@ -1246,7 +1255,8 @@ def lapsed_terms(
     flags it (once ``rules.term_lapsed_days`` passed), the list's ARR keeps the lapsed terms'
     (:func:`churnml.scoring.value.annual_recurring_revenue`). ``renewal_share``: ``data.early_renewal_share``,
     read by :func:`booked_terms` (a lapsed client has no running term, so any term it has booked starts after
-    its last end: the share cannot change who is in grace; it is passed so that one setting reads bookings)."""
+    its last end: the share cannot change who is in grace; it is passed so that one setting reads bookings).
+    ``booked``: :func:`booked_terms` of the same arguments when the caller already holds it (None: read here)."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
@@ -1260,7 +1270,9 @@ def lapsed_terms(
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
     # a client whose renewal is booked to start later is renewed, not lapsed (a booked add-on renews nothing)
-    renewed = booked_terms(subscriptions, as_of, renewal_share).get_column(CLIENT_ID)
+    if booked is None:
+        booked = booked_terms(subscriptions, as_of, renewal_share)
+    renewed = booked.get_column(CLIENT_ID)
     gone = ~pl.col(CLIENT_ID).is_in(running.implode()) & ~pl.col(CLIENT_ID).is_in(renewed.implode())
     return (
         known.filter(gone)

@@ -12,6 +12,7 @@ scored_list` and, per client bucket, by the Spark job (:mod:`churnml.scoring.spa
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -88,8 +89,10 @@ __all__ = [
     "tables_as_they_stood",
     "with_seasons_said",
     "zone_changes",
+    "zone_paths",
     "zones",
     "zones_below_churn_rate_note",
+    "zones_on",
 ]
 
 
@@ -275,26 +278,42 @@ class ZoneHistory:
     changes: list[int]
 
 
-def history_zones(
-    history: pl.DataFrame, ids: Sequence[str], prev_date: date, cfg: ZonesConfig
-) -> ZoneHistory:
-    """Zones along each client's weekly probabilities (``history``: one row per client x snapshot, the
-    as-of date last) with the hysteresis of :func:`churnml.scoring.playbook.zone_path`."""
+def zone_paths(history: pl.DataFrame, cfg: ZonesConfig) -> dict[str, tuple[list[str], list[date]]]:
+    """Per client of ``history`` (one row per client x snapshot): its zone at each of its snapshots, oldest
+    first, with the hysteresis of :func:`churnml.scoring.playbook.zone_path`, and those snapshots. A zone reads
+    only the weeks up to its own, so the path up to a day is the zone path of the history cut at that day: one
+    pass serves this week's zones and last week's (:func:`history_zones`, :func:`zones_on`)."""
     paths = (
         history.sort(History.CLIENT_ID, History.SNAPSHOT)
         .group_by(History.CLIENT_ID, maintain_order=True)
         .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
     )
-    by_id: dict[str, tuple[list[str], list[date]]] = {}
-    for cid, snaps, probs in paths.iter_rows():
-        by_id[cid] = (zone_path(probs, cfg, snaps), snaps)
+    return {cid: (zone_path(probs, cfg, snaps), snaps) for cid, snaps, probs in paths.iter_rows()}
+
+
+def history_zones(
+    paths: Mapping[str, tuple[list[str], list[date]]], ids: Sequence[str], prev_date: date
+) -> ZoneHistory:
+    """Per client of ``ids``: its zone at its last snapshot (green without one), at ``prev_date`` when that is
+    the snapshot before it, and how many times it changed, along ``paths`` (:func:`zone_paths`)."""
     now, prev, changes = [], [], []
     for cid in ids:
-        path, snaps = by_id.get(cid, (["green"], []))
+        path, snaps = paths.get(cid, (["green"], []))
         now.append(path[-1])
         prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
         changes.append(zone_change_count(path))
     return ZoneHistory(now, prev, changes)
+
+
+def zones_on(paths: Mapping[str, tuple[list[str], list[date]]], ids: Sequence[str], day: date) -> list[str]:
+    """Per client of ``ids``: its zone at its last snapshot on or before ``day`` along ``paths``
+    (:func:`zone_paths`), green without one: the zones a list dated ``day`` showed by the same probabilities."""
+    out = []
+    for cid in ids:
+        path, snaps = paths.get(cid, (["green"], []))
+        at = bisect.bisect_right(snaps, day) - 1 if snaps else 0
+        out.append(path[at] if at >= 0 else "green")
+    return out
 
 
 @dataclass(frozen=True)
@@ -531,16 +550,19 @@ def client_standing(
         stalled=stalled,
         no_activity=quiet,
     )
+    # each client's zone path along the history, once for this week's zones and last week's
+    paths = zone_paths(history, score.zones) if score.zones.method == "probability" else {}
     previous = _with_previous_zones(
         prev,
         dataset,
         history,
+        paths,
         score.zones,
         rules,
         {**rule_args, "features": features_prev, "portfolio_ratio": ratio_prev, "ratios": clients_prev},
     )
     if score.zones.method == "probability":
-        stable = history_zones(history, ids, prev.date, score.zones)
+        stable = history_zones(paths, ids, prev.date)
         model_zone, n_changes = stable.now, list(stable.changes)
     else:
         model_zone = zones(p_now, p_now * stake_arr(valued), ids, score.zones)
@@ -663,13 +685,15 @@ def _with_previous_zones(
     scores: PreviousWeek,
     dataset: Dataset,
     history: pl.DataFrame,
+    paths: Mapping[str, tuple[list[str], list[date]]],
     cfg: ZonesConfig,
     rules: RulesConfig,
     rule_args: Mapping[str, Any],
 ) -> PreviousWeek:
     """Last week's list as it was shown: ``scores`` (its probabilities) with the zones with hysteresis
     (or capacity: ranked among every client of ``scores``, :class:`PreviousWeek`), raised by the rules that
-    fired then. Both read ``dataset``'s tables as they stood at last week's date (:func:`tables_as_they_stood`,
+    fired then. The zones with hysteresis are read from ``paths`` (:func:`zone_paths` of ``history``, this week's
+    included: a zone reads no later week). Both read ``dataset``'s tables as they stood at last week's date (:func:`tables_as_they_stood`,
     as a back-dated list does): with this week's, a renewal started since read as booked then, and last week's
     lapse (red) as green, a zone never shown."""
     ids, p_prev, prev_date = scores.ids, scores.probability, scores.date
@@ -677,7 +701,7 @@ def _with_previous_zones(
         return replace(scores, zone={})
     dataset = replace(dataset, tables=tables_as_they_stood(dataset.tables, prev_date))
     if cfg.method == "probability":
-        zone = history_zones(history.filter(pl.col(History.SNAPSHOT) <= prev_date), ids, prev_date, cfg).now
+        zone = zones_on(paths, ids, prev_date)
     else:
         zone = list(
             _previous_zones(
