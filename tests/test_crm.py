@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from churnml.contract.schemas import Table
 from churnml.scoring.columns import Scores
@@ -1429,3 +1430,75 @@ def test_trial_state_text_is_plain() -> None:
     assert trial_state_text(None, 1, settle_days=3) == "Free trial ended 1 day ago; no paid term recorded yet"
     assert trial_state_text(None, 0) == "Free trial ended today without a paid term"
     assert trial_state_text(None) == ""
+
+
+def test_term_facts_read_once_give_the_views_and_the_rules_own() -> None:
+    """The list reads each client's terms once (crm.term_facts) for its term_state and its term_lapsed rule, which
+    read the other tables differently (the view the payments and churns, the rule neither): each equals what it
+    reads alone, and the quiet rules' pause test reads the same pauses."""
+    from churnml.config import RulesConfig
+    from churnml.scoring.crm import PAUSED, SKIP, term_facts
+    from churnml.scoring.rules import fired_rules
+
+    # frozen: 2 free months after paid ones; annual: a paid year ending in 40 days; resuming: frozen, its paid plan
+    # booked from the free term's end; lapsed_free: its base plan ended 10 days ago, a free add-on runs on;
+    # trial: a free term, never paid
+    subs = pl.DataFrame(
+        {
+            "client_id": [
+                *("frozen", "frozen", "annual"),
+                *("resuming", "resuming", "resuming"),
+                *("lapsed_free", "lapsed_free", "trial"),
+            ],
+            "start_date": [
+                ago(60),
+                ago(20),
+                ago(325),
+                ago(60),
+                ago(20),
+                ago(-40),
+                ago(375),
+                ago(100),
+                ago(40),
+            ],
+            "end_date": [
+                ago(20),
+                ago(-40),
+                ago(-40),
+                ago(20),
+                ago(-40),
+                ago(-70),
+                ago(10),
+                ago(-265),
+                ago(-5),
+            ],
+            "mrr": [40.0, 0.0, 100.0, 40.0, 0.0, 40.0, 40.0, 0.0, 0.0],
+            "is_addon": [False, False, False, False, False, False, False, True, False],
+        }
+    )
+    ids = ["frozen", "annual", "resuming", "lapsed_free", "trial", "no_terms"]
+    facts = term_facts(ids, AS_OF, subs, 30)
+    assert facts.get_column("client_id").to_list() == ids
+    assert facts.get_column(PAUSED).to_list() == [True, False, False, False, False, False]
+    assert facts.get_column(SKIP).to_list() == [False] * 6
+    assert facts.get_column("_last_end").is_not_null().to_list() == [False, False, False, True, False, False]
+    assert facts.get_column("_booked").to_list() == [
+        None,
+        None,
+        (T + timedelta(days=40)).date(),
+        None,
+        None,
+        None,
+    ]
+    view = {"renewal_days": 60, "settle_days": 3, "data_end": AS_OF, "tables": {Table.SUBSCRIPTIONS: subs}}
+    rule = {"renewal_days": 0, "settle_days": 3, "data_end": AS_OF, "tables": {}}
+    for args in (view, rule):
+        alone = term_status(ids, AS_OF, subs, 30, **args)
+        assert_frame_equal(term_status(ids, AS_OF, subs, 30, **args, facts=facts), alone, check_exact=True)
+    cfg = RulesConfig(enabled=["term_lapsed", "no_activity", "usage_drop"], term_lapsed_days=3)
+    tables = {Table.SUBSCRIPTIONS: subs, Table.CLIENTS: pl.DataFrame({"client_id": ids})}
+    said = dict(low_csat=3.0, export_events=[], grace_days=30, data_end=AS_OF)
+    alone = fired_rules(tables, ids, AS_OF, None, cfg, **said)
+    shared = fired_rules(tables, ids, AS_OF, None, cfg, **said, terms=facts)
+    assert_frame_equal(shared, alone, check_exact=True)
+    assert shared.get_column(Scores.RULES).to_list()[3] == "term_lapsed"

@@ -496,6 +496,73 @@ def billing_cycle_months(renewal_days: int) -> int:
     return max(1, round(renewal_days / _DAYS_PER_MONTH))
 
 
+# term_facts' columns besides client_id and the booking, pause and skip ones
+_TERM_FACTS = {
+    Scores.RENEWAL_DATE: pl.Date,
+    Scores.RENEWAL_DAYS: pl.Int64,
+    Scores.RENEWAL_VALUE: pl.Float64,
+    "_last_end": pl.Datetime("us"),
+    "_term_months": pl.Float64,
+    "_repeats": pl.Boolean,
+}
+
+
+def term_facts(
+    client_ids: Sequence[str],
+    as_of: date,
+    subscriptions: pl.DataFrame,
+    grace_days: int,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+) -> pl.DataFrame:
+    """What :func:`term_status` reads of each client's terms at ``as_of`` (``subscriptions`` not empty), one row
+    per client of ``client_ids`` in their order: ``client_id``, the next renewal (:func:`next_renewals`:
+    ``renewal_date``, ``renewal_days``, ``renewal_value``, ``_term_months``, ``_repeats``; a paused client's
+    renewal valued at its last paid terms'), ``_booked`` (:func:`booked_terms`), ``_last_end`` (in grace,
+    :func:`lapsed_terms`), ``_paid_end`` (:func:`free_after_paid`), ``_paused_arr``, and the flags
+    :data:`PAUSED` (:func:`paused_clients`) and :data:`SKIP` (:func:`one_term_skips`). It reads the
+    subscriptions alone, so that the list's CRM view and its ``term_lapsed`` rule, which read the other tables
+    differently, share it."""
+    cut = _midnight(as_of)
+    ids = _ids(client_ids)
+    known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
+    running = next_renewals(known, cut)
+    # the bookings, the lapses and the free terms after paid ones, read once: the pause and the skip read them
+    booked = booked_terms(subscriptions, as_of, renewal_share)
+    lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked)
+    free = free_after_paid(subscriptions, as_of)
+    paused = paused_clients(
+        subscriptions, as_of, grace_days, renewal_share, free=free, lapsed=lapsed, booked=booked
+    )
+    return (
+        ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(lapsed, on=CLIENT_ID, how="left", maintain_order="left")
+        .join(free, on=CLIENT_ID, how="left", maintain_order="left")
+        .with_columns(pl.col(CLIENT_ID).is_in(paused.get_column(CLIENT_ID).implode()).alias(PAUSED))
+        .with_columns(
+            (
+                pl.col(PAUSED)
+                & pl.col(CLIENT_ID).is_in(
+                    one_term_skips(subscriptions, as_of, free=free).get_column(CLIENT_ID).implode()
+                )
+            ).alias(SKIP)
+        )
+        .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
+        .with_columns(
+            (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
+            .dt.total_days()
+            .cast(pl.Int64)
+            .alias(Scores.RENEWAL_DAYS),
+            # a paused client's free term renews into its paid plan: what is at stake is the last paid
+            # terms' value, as its ARR (a skipped box read "renewal worth EUR 0" beside an ARR of 672)
+            pl.when(pl.col("_paid_end").is_not_null() & (pl.col(Scores.RENEWAL_VALUE) == 0))
+            .then(pl.col("_paused_arr") / 12 * pl.col("_term_months"))
+            .otherwise(pl.col(Scores.RENEWAL_VALUE))
+            .alias(Scores.RENEWAL_VALUE),
+        )
+    )
+
+
 def term_status(
     client_ids: Sequence[str],
     as_of: date,
@@ -508,6 +575,7 @@ def term_status(
     tables: Mapping[Table, pl.DataFrame] | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
+    facts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -524,73 +592,23 @@ def term_status(
     while its term runs, "Gave notice on 2026-01-07: it takes effect when the term ends on 2026-03-01 (in 5
     days)" (:func:`notice_text`; a pause's or a lapse's state comes first), and once that term ended unrenewed is
     in grace at once, "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed": the notice
-    says no renewal is coming, so there is nothing to settle."""
-    cut = _midnight(as_of)
+    says no renewal is coming, so there is nothing to settle. ``facts``: :func:`term_facts` of ``client_ids`` at
+    ``as_of`` under ``subscriptions``, ``grace_days`` and ``renewal_share`` when the caller already holds them
+    (the list reads them once for its view and the ``term_lapsed`` rule; None: read here)."""
     ids = _ids(client_ids)
-    schema = {
-        Scores.RENEWAL_DATE: pl.Date,
-        Scores.RENEWAL_DAYS: pl.Int64,
-        Scores.RENEWAL_VALUE: pl.Float64,
-        "_last_end": pl.Datetime("us"),
-        "_term_months": pl.Float64,
-        "_repeats": pl.Boolean,
-    }
     if subscriptions is None or subscriptions.height == 0:
         frame = ids.with_columns(
             pl.lit(None, dtype=t).alias(c)
-            for c, t in {**schema, "_booked": pl.Date, "_paid_end": pl.Datetime("us")}.items()
+            for c, t in {**_TERM_FACTS, "_booked": pl.Date, "_paid_end": pl.Datetime("us")}.items()
         ).with_columns(pl.lit(False).alias(PAUSED), pl.lit(False).alias(TRIAL), pl.lit(False).alias(SKIP))
     else:
-        known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
-        running = next_renewals(known, cut)
-        # the bookings, the lapses and the free terms after paid ones, read once: the pause and the skip read them
-        booked = booked_terms(subscriptions, as_of, renewal_share)
-        lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked)
-        free = free_after_paid(subscriptions, as_of)
-        paused = paused_clients(
-            subscriptions, as_of, grace_days, renewal_share, free=free, lapsed=lapsed, booked=booked
+        if facts is None:
+            facts = term_facts(client_ids, as_of, subscriptions, grace_days, renewal_share)
+        trials = free_trials(
+            subscriptions, as_of, (tables or {}).get(Table.PAYMENTS), (tables or {}).get(Table.CLIENTS)
         )
-        frame = (
-            ids.join(running, on=CLIENT_ID, how="left", maintain_order="left")
-            .join(booked, on=CLIENT_ID, how="left", maintain_order="left")
-            .join(lapsed, on=CLIENT_ID, how="left", maintain_order="left")
-            .join(free, on=CLIENT_ID, how="left", maintain_order="left")
-            .with_columns(
-                pl.col(CLIENT_ID).is_in(paused.get_column(CLIENT_ID).implode()).alias(PAUSED),
-                pl.col(CLIENT_ID)
-                .is_in(
-                    free_trials(
-                        subscriptions,
-                        as_of,
-                        (tables or {}).get(Table.PAYMENTS),
-                        (tables or {}).get(Table.CLIENTS),
-                    )
-                    .get_column(CLIENT_ID)
-                    .implode()
-                )
-                .alias(TRIAL),
-            )
-            .with_columns(
-                (
-                    pl.col(PAUSED)
-                    & pl.col(CLIENT_ID).is_in(
-                        one_term_skips(subscriptions, as_of, free=free).get_column(CLIENT_ID).implode()
-                    )
-                ).alias(SKIP)
-            )
-            .join(_paused_value(ids, as_of, subscriptions), on=CLIENT_ID, how="left", maintain_order="left")
-            .with_columns(
-                (pl.col(Scores.RENEWAL_DATE) - pl.lit(as_of))
-                .dt.total_days()
-                .cast(pl.Int64)
-                .alias(Scores.RENEWAL_DAYS),
-                # a paused client's free term renews into its paid plan: what is at stake is the last paid
-                # terms' value, as its ARR (a skipped box read "renewal worth EUR 0" beside an ARR of 672)
-                pl.when(pl.col("_paid_end").is_not_null() & (pl.col(Scores.RENEWAL_VALUE) == 0))
-                .then(pl.col("_paused_arr") / 12 * pl.col("_term_months"))
-                .otherwise(pl.col(Scores.RENEWAL_VALUE))
-                .alias(Scores.RENEWAL_VALUE),
-            )
+        frame = facts.with_columns(
+            pl.col(CLIENT_ID).is_in(trials.get_column(CLIENT_ID).implode()).alias(TRIAL)
         )
     since_end = days_since_end(as_of)
     recorded = since_end if data_end is None or data_end >= as_of else days_since_end(data_end)

@@ -111,6 +111,7 @@ from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
     EARLY_RENEWAL_SHARE,
     MONTHLY_TERM_DAYS,
+    PAUSED,
     TERM_DAYS,
     paused_clients,
     running_at,
@@ -1030,6 +1031,9 @@ class RuleInput:
     # no_activity_flags of the clients at as_of, when the caller already holds them (the list's season_pauses
     # reads them too); None: computed by the rule
     no_activity: pl.DataFrame | None = None
+    # crm.term_facts of the clients at as_of, when the caller already holds them (the list's CRM view reads them
+    # too): term_lapsed and the pause test read them; None: computed by each
+    terms: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -1039,7 +1043,10 @@ class RuleInput:
     def paused(self) -> pl.DataFrame:
         """``[client_id]`` of the clients on a pause at ``as_of`` (:func:`churnml.scoring.crm.paused_clients`:
         free terms after paid ones, no lapse, no renewal booked): expected to be quiet, so the rules of
-        :data:`QUIET_RULES` skip them. Computed once per evaluation, whichever quiet rules read it."""
+        :data:`QUIET_RULES` skip them. Computed once per evaluation, whichever quiet rules read it; from ``terms``
+        when given (its :data:`~churnml.scoring.crm.PAUSED` flag: those of the clients)."""
+        if self.terms is not None:
+            return self.terms.filter(pl.col(PAUSED)).select(CLIENT_ID)
         return paused_clients(
             self.tables.get(Table.SUBSCRIPTIONS), self.as_of, self.grace_days, self.renewal_share
         ).select(CLIENT_ID)
@@ -2258,6 +2265,7 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         tables={t: ctx.tables[t] for t in (Table.TICKETS, Table.SIGNALS) if t in ctx.tables},
         renewal_share=ctx.renewal_share,
         notice_days=ctx.cfg.cancellation_days,
+        facts=ctx.terms,
     )
     # said as the list's term_state says it ("term ended 12 days ago and was not renewed")
     state = pl.col(Scores.TERM_STATE)
@@ -2407,6 +2415,7 @@ def fired_rules(
     usage_start: date | None = None,
     stalled: pl.DataFrame | None = None,
     no_activity: pl.DataFrame | None = None,
+    terms: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -2430,7 +2439,10 @@ def fired_rules(
     ``as_of`` under ``onboarding`` with ``with_weeks``, when the caller already holds it (the list's column);
     None: computed here. ``no_activity``: :func:`no_activity_flags` of ``client_ids`` at ``as_of`` under ``cfg``
     and ``activity_events``, when the caller already holds them (the list's season pauses); None: computed
-    here. A rule whose table is absent never fires.
+    here. ``terms``: :func:`churnml.scoring.crm.term_facts` of ``client_ids`` at ``as_of`` under the
+    subscriptions of ``tables``, ``grace_days`` and ``early_renewal_share``, when the caller already holds them
+    (the list's CRM view); None: read by ``term_lapsed`` and the pause test. A rule whose table is absent never
+    fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -2453,6 +2465,7 @@ def fired_rules(
         usage_start,
         stalled,
         no_activity,
+        terms,
     )
     out = ids
     said: list[pl.Expr] = []

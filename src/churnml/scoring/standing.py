@@ -44,6 +44,7 @@ from churnml.scoring.crm import (
     last_data_export,
     last_interaction,
     onboarding_stalled,
+    term_facts,
     term_status,
     with_price_rises,
 )
@@ -537,6 +538,13 @@ def client_standing(
     )
     # once for this week's no_activity and the season pauses the list says (the same test of the same clients)
     quiet = no_activity_flags(dataset.tables, ids, as_of, rules, label.activity_events)
+    # once for this week's term_lapsed, the quiet rules' pause test and the list's term_state (what the terms say)
+    listed_terms = dataset.get(Table.SUBSCRIPTIONS)  # as the list reads them (a back-dated list's cut above)
+    terms = (
+        None
+        if listed_terms is None or listed_terms.height == 0
+        else term_facts(ids, as_of, listed_terms, label.grace_days, early_renewal_share)
+    )
     fired = fired_rules(
         dataset.tables,
         ids,
@@ -549,6 +557,7 @@ def client_standing(
         ratios=clients_now,
         stalled=stalled,
         no_activity=quiet,
+        terms=terms,
     )
     # each client's zone path along the history, once for this week's zones and last week's
     paths = zone_paths(history, score.zones) if score.zones.method == "probability" else {}
@@ -591,6 +600,7 @@ def client_standing(
                     rules.term_lapsed_days,
                     early_renewal_share,
                     rules.cancellation_days,
+                    terms,
                 ),
                 _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
                 score.renewal_days,
@@ -717,6 +727,13 @@ def _with_previous_zones(
     # only the rules that can raise a zone matter for last week's zone
     raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
     if raising:
+        # once for last week's term_lapsed and the quiet rules' pause test
+        stood = dataset.get(Table.SUBSCRIPTIONS)
+        terms = (
+            term_facts(ids, prev_date, stood, rule_args["grace_days"], rule_args["early_renewal_share"])
+            if "term_lapsed" in raising and stood is not None and stood.height > 0
+            else None
+        )
         fired = fired_rules(
             dataset.tables,
             ids,
@@ -724,6 +741,7 @@ def _with_previous_zones(
             history,
             rules.model_copy(update={"enabled": raising}),
             **rule_args,
+            terms=terms,
         )
         zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     return replace(scores, zone=dict(zip(ids, zone, strict=True)))
@@ -740,12 +758,14 @@ def _crm_views(
     settle_days: int = 0,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
+    terms: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
     ``data.early_renewal_share``, ``notice_days``: ``rules.cancellation_days`` (a notice that stands said in
     the term_state, :func:`churnml.scoring.crm.term_status`); ``stalled``: ``[client_id, onboarding_stalled]``
     of ``ids`` (:func:`churnml.scoring.crm.onboarding_stalled`, computed once by :func:`client_standing` for
-    this column and this week's rule)."""
+    this column and this week's rule); ``terms``: :func:`churnml.scoring.crm.term_facts` of ``ids`` at ``as_of``
+    (under ``label.grace_days`` and ``renewal_share``) when the caller already holds them (None: read here)."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -760,6 +780,7 @@ def _crm_views(
             tables=dataset.tables,
             renewal_share=renewal_share,
             notice_days=notice_days,
+            facts=terms,
         ),
         last_interaction(
             ids,
