@@ -52,6 +52,7 @@ from churnml.scoring.standing import (
     crowded_red_note,
     empty_zones_note,
     health_history,
+    history_zones,
     tables_as_they_stood,
     zone_changes,
     zone_paths,
@@ -81,7 +82,14 @@ def test_last_weeks_zones_are_the_zone_paths_up_to_its_date() -> None:
         orient="row",
     )
     paths = zone_paths(history, cfg)
-    assert paths["a"] == (["red", "red", "yellow", "yellow", "green"], weeks)
+    assert paths.filter(pl.col("client_id") == "a").get_column("zone").to_list() == [
+        "red",
+        "red",
+        "yellow",
+        "yellow",
+        "green",
+    ]
+    assert paths.filter(pl.col("client_id") == "b").get_column("zone").to_list() == ["red", "green", "green"]
     last_week = weeks[3]
     assert zones_on(paths, ["a", "b", "c", "d", "e"], last_week) == [
         "yellow",
@@ -92,9 +100,68 @@ def test_last_weeks_zones_are_the_zone_paths_up_to_its_date() -> None:
     ]
     assert zones_on(paths, ["a", "b", "d"], weeks[2]) == ["yellow", "red", "red"]
     cut = history.filter(pl.col("snapshot") <= last_week)
-    assert zones_on(paths, ["a", "b", "c", "d"], last_week) == [
-        zone_paths(cut, cfg).get(c, (["green"], []))[0][-1] for c in ("a", "b", "c", "d")
+    assert zones_on(paths, ["a", "b", "c", "d"], last_week) == zones_on(
+        zone_paths(cut, cfg), ["a", "b", "c", "d"], AS_OF
+    )
+    # this week's: the last zone, last week's beside it when that week is the one before, the changes
+    stable = history_zones(paths, ["a", "b", "c", "d", "e"], last_week)
+    assert stable.now == ["green", "green", "red", "red", "green"]
+    assert stable.previous == ["yellow", "green", None, None, None]
+    assert stable.changes == [2, 1, 0, 1, 0]
+
+
+def _zone_path_reference(p: list[float], fresh: list[bool], cfg: ZonesConfig) -> list[int]:
+    """The hysteresis walked one week at a time, as zone_path walked it before the paths were stepped together."""
+    thresholds = (0.0, cfg.yellow, cfg.red)
+
+    def level(x: float) -> int:
+        return 2 if x >= cfg.red else 1 if x >= cfg.yellow else 0
+
+    out, current, below = [], 0, 0
+    for x, new in zip(p, fresh, strict=True):
+        raw = level(x)
+        if new or raw >= current:
+            current, below = raw, 0
+        else:
+            below += 1
+            if x < thresholds[current] - cfg.exit_margin:
+                current, below = min(current, level(x + cfg.exit_margin)), 0
+            elif below >= cfg.exit_weeks:
+                current, below = raw, 0
+        out.append(current)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    paths=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from([0.0, 0.1, 0.14, 0.15, 0.2, 0.3, 0.34, 0.35, 0.5]), st.booleans()),
+            min_size=1,
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    margin=st.sampled_from([0.0, 0.05, 0.1]),
+    weeks=st.integers(min_value=1, max_value=3),
+)
+def test_zone_levels_step_many_paths_as_one_at_a_time(
+    paths: list[list[tuple[float, bool]]], margin: float, weeks: int
+) -> None:
+    from churnml.scoring.playbook import zone_levels
+
+    cfg = ZonesConfig(yellow=0.15, red=0.35, exit_margin=margin, exit_weeks=weeks)
+    p = [x for path in paths for x, _ in path]
+    fresh = [i == 0 or gap for path in paths for i, (_, gap) in enumerate(path)]
+    expected = [
+        z
+        for path in paths
+        for z in _zone_path_reference(
+            [x for x, _ in path], [i == 0 or g for i, (_, g) in enumerate(path)], cfg
+        )
     ]
+    assert zone_levels(np.array(p), np.array(fresh), cfg).tolist() == expected
 
 
 # -- mapping tables ----------------------------------------------------------------------------

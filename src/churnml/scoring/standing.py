@@ -12,7 +12,6 @@ scored_list` and, per client bucket, by the Spark job (:mod:`churnml.scoring.spa
 
 from __future__ import annotations
 
-import bisect
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -51,10 +50,10 @@ from churnml.scoring.crm import (
 from churnml.scoring.explain import health_score
 from churnml.scoring.outputs import History
 from churnml.scoring.playbook import (
+    ZONE_ORDER,
     raised_zones,
     threshold_zone,
-    zone_change_count,
-    zone_path,
+    zone_levels,
     zone_thresholds,
 )
 from churnml.scoring.rules import (
@@ -279,42 +278,62 @@ class ZoneHistory:
     changes: list[int]
 
 
-def zone_paths(history: pl.DataFrame, cfg: ZonesConfig) -> dict[str, tuple[list[str], list[date]]]:
-    """Per client of ``history`` (one row per client x snapshot): its zone at each of its snapshots, oldest
-    first, with the hysteresis of :func:`churnml.scoring.playbook.zone_path`, and those snapshots. A zone reads
-    only the weeks up to its own, so the path up to a day is the zone path of the history cut at that day: one
-    pass serves this week's zones and last week's (:func:`history_zones`, :func:`zones_on`)."""
-    paths = (
-        history.sort(History.CLIENT_ID, History.SNAPSHOT)
-        .group_by(History.CLIENT_ID, maintain_order=True)
-        .agg(pl.col(History.SNAPSHOT), pl.col(History.PROBABILITY))
+# zone_paths' column: the client's zone that week
+ZONE = "zone"
+
+
+def zone_paths(history: pl.DataFrame, cfg: ZonesConfig) -> pl.DataFrame:
+    """``[client_id, snapshot, zone]``, one row per row of ``history`` (client x snapshot), sorted by client and
+    snapshot: the client's zone that week along its weekly probabilities, with the hysteresis of
+    :func:`churnml.scoring.playbook.zone_levels` (a week more than 7 days after the one before starts afresh). A
+    zone reads only the weeks up to its own, so the zones up to a day are those of the history cut at that day:
+    one pass serves this week's zones and last week's (:func:`history_zones`, :func:`zones_on`)."""
+    client, snapshot = pl.col(History.CLIENT_ID), pl.col(History.SNAPSHOT)
+    rows = history.select(History.CLIENT_ID, History.SNAPSHOT, History.PROBABILITY).sort(
+        History.CLIENT_ID, History.SNAPSHOT
     )
-    return {cid: (zone_path(probs, cfg, snaps), snaps) for cid, snaps, probs in paths.iter_rows()}
+    fresh = (client != client.shift(1)).fill_null(True) | ((snapshot - snapshot.shift(1)).dt.total_days() > 7)
+    levels = zone_levels(
+        rows.get_column(History.PROBABILITY).to_numpy(),
+        rows.select(fresh.fill_null(True)).to_series().to_numpy(),
+        cfg,
+    )
+    zone = pl.Series(ZONE, np.asarray(ZONE_ORDER, dtype=object)[levels].tolist(), dtype=pl.String)
+    return rows.select(History.CLIENT_ID, History.SNAPSHOT).with_columns(zone)
 
 
-def history_zones(
-    paths: Mapping[str, tuple[list[str], list[date]]], ids: Sequence[str], prev_date: date
-) -> ZoneHistory:
-    """Per client of ``ids``: its zone at its last snapshot (green without one), at ``prev_date`` when that is
-    the snapshot before it, and how many times it changed, along ``paths`` (:func:`zone_paths`)."""
-    now, prev, changes = [], [], []
-    for cid in ids:
-        path, snaps = paths.get(cid, (["green"], []))
-        now.append(path[-1])
-        prev.append(path[-2] if len(snaps) >= 2 and snaps[-2] == prev_date else None)
-        changes.append(zone_change_count(path))
-    return ZoneHistory(now, prev, changes)
+def history_zones(paths: pl.DataFrame, ids: Sequence[str], prev_date: date) -> ZoneHistory:
+    """Per client of ``ids``: its zone at its last snapshot (green without one), the zone at the snapshot before
+    when that is ``prev_date`` (else None), and how many times its zone changed, along ``paths``
+    (:func:`zone_paths`)."""
+    zone, snapshot = pl.col(ZONE), pl.col(History.SNAPSHOT)
+    per = paths.group_by(History.CLIENT_ID).agg(
+        zone.last().alias("_now"),
+        pl.when(snapshot.shift(1).last() == prev_date).then(zone.shift(1).last()).alias("_prev"),
+        (zone != zone.shift(1)).sum().alias("_changes"),
+    )
+    listed = pl.DataFrame({CLIENT_ID: list(ids)}, schema={CLIENT_ID: pl.String}).join(
+        per, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return ZoneHistory(
+        listed.get_column("_now").fill_null("green").to_list(),
+        listed.get_column("_prev").to_list(),
+        listed.get_column("_changes").fill_null(0).to_list(),
+    )
 
 
-def zones_on(paths: Mapping[str, tuple[list[str], list[date]]], ids: Sequence[str], day: date) -> list[str]:
+def zones_on(paths: pl.DataFrame, ids: Sequence[str], day: date) -> list[str]:
     """Per client of ``ids``: its zone at its last snapshot on or before ``day`` along ``paths``
     (:func:`zone_paths`), green without one: the zones a list dated ``day`` showed by the same probabilities."""
-    out = []
-    for cid in ids:
-        path, snaps = paths.get(cid, (["green"], []))
-        at = bisect.bisect_right(snaps, day) - 1 if snaps else 0
-        out.append(path[at] if at >= 0 else "green")
-    return out
+    last = (
+        paths.filter(pl.col(History.SNAPSHOT) <= day)
+        .group_by(History.CLIENT_ID)
+        .agg(pl.col(ZONE).last().alias("_zone"))
+    )
+    listed = pl.DataFrame({CLIENT_ID: list(ids)}, schema={CLIENT_ID: pl.String}).join(
+        last, on=CLIENT_ID, how="left", maintain_order="left"
+    )
+    return listed.get_column("_zone").fill_null("green").to_list()
 
 
 @dataclass(frozen=True)
@@ -560,7 +579,7 @@ def client_standing(
         terms=terms,
     )
     # each client's zone path along the history, once for this week's zones and last week's
-    paths = zone_paths(history, score.zones) if score.zones.method == "probability" else {}
+    paths = zone_paths(history, score.zones) if score.zones.method == "probability" else None
     previous = _with_previous_zones(
         prev,
         dataset,
@@ -570,7 +589,7 @@ def client_standing(
         rules,
         {**rule_args, "features": features_prev, "portfolio_ratio": ratio_prev, "ratios": clients_prev},
     )
-    if score.zones.method == "probability":
+    if paths is not None:  # the probability method
         stable = history_zones(paths, ids, prev.date)
         model_zone, n_changes = stable.now, list(stable.changes)
     else:
@@ -695,7 +714,7 @@ def _with_previous_zones(
     scores: PreviousWeek,
     dataset: Dataset,
     history: pl.DataFrame,
-    paths: Mapping[str, tuple[list[str], list[date]]],
+    paths: pl.DataFrame | None,
     cfg: ZonesConfig,
     rules: RulesConfig,
     rule_args: Mapping[str, Any],
@@ -710,7 +729,7 @@ def _with_previous_zones(
     if not ids:
         return replace(scores, zone={})
     dataset = replace(dataset, tables=tables_as_they_stood(dataset.tables, prev_date))
-    if cfg.method == "probability":
+    if cfg.method == "probability" and paths is not None:
         zone = zones_on(paths, ids, prev_date)
     else:
         zone = list(
