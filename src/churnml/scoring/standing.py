@@ -306,12 +306,18 @@ def history_zones(paths: pl.DataFrame, ids: Sequence[str], prev_date: date) -> Z
     """Per client of ``ids``: its zone at its last snapshot (green without one), the zone at the snapshot before
     when that is ``prev_date`` (else None), and how many times its zone changed, along ``paths``
     (:func:`zone_paths`)."""
-    zone, snapshot = pl.col(ZONE), pl.col(History.SNAPSHOT)
-    per = paths.group_by(History.CLIENT_ID).agg(
-        zone.last().alias("_now"),
-        pl.when(snapshot.shift(1).last() == prev_date).then(zone.shift(1).last()).alias("_prev"),
-        (zone != zone.shift(1)).sum().alias("_changes"),
+    zone, snapshot, client = pl.col(ZONE), pl.col(History.SNAPSHOT), pl.col(History.CLIENT_ID)
+    same = (client == client.shift(1)).fill_null(False)  # the paths are sorted: a row after its client's last
+    steps = paths.select(
+        client,
+        zone.alias("_now"),
+        pl.when(same & (snapshot.shift(1) == prev_date)).then(zone.shift(1)).alias("_prev"),
+        # the changes so far along all paths: a client's are those at its last row less those at its first
+        (same & (zone != zone.shift(1))).cast(pl.Int64).cum_sum().alias("_changes"),
+        (client != client.shift(-1)).fill_null(True).alias("_last"),
     )
+    first = steps.filter(~same).get_column("_changes")
+    per = steps.filter("_last").with_columns(pl.col("_changes") - first).drop("_last")
     listed = pl.DataFrame({CLIENT_ID: list(ids)}, schema={CLIENT_ID: pl.String}).join(
         per, on=CLIENT_ID, how="left", maintain_order="left"
     )
@@ -325,10 +331,11 @@ def history_zones(paths: pl.DataFrame, ids: Sequence[str], prev_date: date) -> Z
 def zones_on(paths: pl.DataFrame, ids: Sequence[str], day: date) -> list[str]:
     """Per client of ``ids``: its zone at its last snapshot on or before ``day`` along ``paths``
     (:func:`zone_paths`), green without one: the zones a list dated ``day`` showed by the same probabilities."""
+    client = pl.col(History.CLIENT_ID)
     last = (
-        paths.filter(pl.col(History.SNAPSHOT) <= day)
-        .group_by(History.CLIENT_ID)
-        .agg(pl.col(ZONE).last().alias("_zone"))
+        paths.filter(pl.col(History.SNAPSHOT) <= day)  # sorted by client and snapshot: its client's last row
+        .filter((client != client.shift(-1)).fill_null(True))
+        .select(client, pl.col(ZONE).alias("_zone"))
     )
     listed = pl.DataFrame({CLIENT_ID: list(ids)}, schema={CLIENT_ID: pl.String}).join(
         last, on=CLIENT_ID, how="left", maintain_order="left"
