@@ -5,7 +5,8 @@ Grain: one row per client at one as-of date (sequences: one client's weekly hist
 - :func:`zone_path` turns a client's weekly probabilities into zones with hysteresis: a client moves up
   (green -> yellow -> red) as soon as its probability crosses a threshold, and moves down only when the
   probability falls below the current zone's threshold by ``zones.exit_margin``, or stays below it for
-  ``zones.exit_weeks`` weeks in a row. :func:`zone_change_count` counts the changes of a path.
+  ``zones.exit_weeks`` weeks in a row (:func:`zone_levels` steps many clients' paths at once: the list's).
+  :func:`zone_change_count` counts the changes of a path.
 - :func:`raised_zones`: a fired rule raises the zone to at least ``rules.raise_zone[rule]``.
 - :func:`choose_play` picks the action, in this order: a client in its grace period (the renewal call, or
   the play of a ``playbooks.grace_causes`` rule that fired: a term lapsed on a failed card needs the card);

@@ -307,7 +307,8 @@ def history_zones(paths: pl.DataFrame, ids: Sequence[str], prev_date: date) -> Z
     when that is ``prev_date`` (else None), and how many times its zone changed, along ``paths``
     (:func:`zone_paths`)."""
     zone, snapshot, client = pl.col(ZONE), pl.col(History.SNAPSHOT), pl.col(History.CLIENT_ID)
-    same = (client == client.shift(1)).fill_null(False)  # the paths are sorted: a row after its client's last
+    # every row of a client but its first (the paths are sorted by client)
+    same = (client == client.shift(1)).fill_null(False)
     steps = paths.select(
         client,
         zone.alias("_now"),
