@@ -817,3 +817,111 @@ def test_scoring_names_an_unknown_client_of_a_csv_table_by_its_line_as_validate_
     with pytest.raises(ContractError) as validating:
         read_dataset(folder, load_config(None).data)
     assert str(validating.value) == str(scoring.value)
+
+
+def _weekly_lists(
+    data: Path, model_dir: Path, parent: Path, days: list[date], store: bool, batch: int
+) -> list:
+    """``churnml score`` at each of ``days`` into ``parent/<day>`` (so each finds the one before as last week's
+    list), with the client-week store on or off; the console outputs."""
+    from typer.testing import CliRunner
+
+    from churnml.cli import app
+
+    outputs = []
+    for day in days:
+        args = [
+            "score",
+            "--data",
+            str(data),
+            "--as-of",
+            day.isoformat(),
+            "--out",
+            str(parent / day.isoformat()),
+        ]
+        args += ["--model", str(model_dir), "--set", "score.history_weeks=4"]
+        args += [
+            "--set",
+            f"score.batch_clients={batch}",
+            "--set",
+            f"score.client_week_store={str(store).lower()}",
+        ]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    return outputs
+
+
+def _same_lists(one: Path, other: Path) -> None:
+    for name in ("scores.parquet", "history.parquet"):
+        assert_frame_equal(pl.read_parquet(one / name), pl.read_parquet(other / name), check_exact=True)
+
+
+@pytest.mark.parametrize("batch", [30, 1000])
+def test_next_week_s_list_from_the_client_week_store_is_the_raw_window_s(
+    folder_and_model, tmp_path: Path, batch: int
+) -> None:  # type: ignore[no-untyped-def]
+    # C000010 leaves and comes back (the window widened to its reused weeks): the next list reads the weeks
+    # since the last list and the stored weeks, and gives the list read from the raw window, bit for bit
+    import json
+
+    from churnml.jobs.week_store import KINDS_FILE, USERS_FILE
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    data = _returned(folder, tmp_path / "raw", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    days = [date(2024, 11, 25), AS_OF]
+    said = _weekly_lists(data, tmp_path / "model", tmp_path / "store", days, True, batch)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", days, False, batch)
+    for day in days:
+        _same_lists(tmp_path / "store" / day.isoformat(), tmp_path / "raw_lists" / day.isoformat())
+    first = json.loads((tmp_path / "store" / "2024-11-25" / "manifest.json").read_text())["data"]
+    assert first["client_week_store"]["reused_weeks"] == []
+    assert first["client_week_store"]["weeks_from"] == "2024-04-08T00:00:00"  # 2024-11-04 - 210 days
+    manifest = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())
+    store = manifest["data"]["client_week_store"]
+    assert store["reused_from"] == "2024-11-25" and store["not_reused_because"] is None
+    assert store["reused_weeks"][0] == "2024-04-15" and store["reused_weeks"][-1] == "2024-11-18"
+    assert store["aggregated_weeks"] == ["2024-11-25"]
+    assert (tmp_path / "store" / AS_OF.isoformat() / KINDS_FILE).is_file()
+    assert (tmp_path / "store" / AS_OF.isoformat() / USERS_FILE).is_file()
+    raw = json.loads((tmp_path / "raw_lists" / AS_OF.isoformat() / "manifest.json").read_text())["data"]
+    assert "client_week_store" not in raw
+    # the stored weeks are not read again; the empty optional columns are judged with them
+    assert manifest["data"]["read"]["events"]["rows_read"] < raw["read"]["events"]["rows_read"] / 10
+    assert manifest["data"]["empty_optional_columns"] == raw["empty_optional_columns"]
+    assert (
+        "client-week store: the weeks 2024-04-15 to 2024-11-25 reused from the list of 2024-11-25" in said[1]
+    )
+    assert "client-week store not reused (no list in" in said[0]
+
+
+def test_a_store_whose_week_changed_falls_back_to_the_raw_window(folder_and_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # an event added to a stored week after the store was written: the next list reads the raw window (said
+    # in the manifest and the console) and gives the list of the raw path on the changed data
+    import json
+    import shutil
+
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    data = tmp_path / "raw"
+    shutil.copytree(folder, data)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "store", [date(2024, 11, 25)], True, 30)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [date(2024, 11, 25)], False, 30)
+    events = pl.read_parquet(data / "events.parquet")
+    late = events.filter(pl.col("client_id") == "C000003").head(1)
+    late = late.with_columns(pl.lit(datetime(2024, 6, 5, 10)).cast(events.schema["ts"]).alias("ts"))
+    pl.concat([events, late]).write_parquet(data / "events.parquet")
+    said = _weekly_lists(data, tmp_path / "model", tmp_path / "store", [AS_OF], True, 30)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [AS_OF], False, 30)
+    _same_lists(tmp_path / "store" / AS_OF.isoformat(), tmp_path / "raw_lists" / AS_OF.isoformat())
+    store = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())["data"][
+        "client_week_store"
+    ]
+    assert store["reused_weeks"] == [] and store["reused_from"] is None
+    assert store["not_reused_because"].startswith("the events file holds ")
+    assert "in the week of 2024-06-03, the store of 2024-11-25 " in store["not_reused_because"]
+    assert "client-week store not reused (the events file holds" in said[0]

@@ -325,6 +325,7 @@ class ScoreConfig(_Section):
     batch_rows: int = Field(400_000, ge=1)
     batch_clients: int = Field(10_000, ge=1)
     scratch_dir: Path | None = None
+    client_week_store: bool = False
     currency: str = "EUR"
     renewal_days: int = Field(60, ge=0)
     onboarding_days: int = Field(120, ge=1)

@@ -119,6 +119,10 @@ class Dataset:
     ``contact_start`` :meth:`contact_first`, ``payments_start`` :meth:`payments_first` and ``terms_start``
     :meth:`terms_first` (set on a subset of the clients, so that features computed per batch of clients equal
     those of the whole dataset).
+    ``client_weeks``: the events' usage aggregates already built for these clients, (kinds, users) in the
+    calendar form of :func:`churnml.features.usage.calendar_aggregates` (a scoring batch reading a client-week
+    store, :mod:`churnml.jobs.score_data`): the usage features read them instead of the ``events`` table's rows,
+    which then hold what the other steps read. None: the usage features read the events.
     """
 
     tables: Mapping[Table, pl.DataFrame]
@@ -132,6 +136,7 @@ class Dataset:
     contact_start: datetime | None = None
     payments_start: datetime | None = None
     terms_start: datetime | None = None
+    client_weeks: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
     def first_activity(self) -> datetime:
         """The earliest activity timestamp: the week the weekly feature grid starts and clients are observed

@@ -76,6 +76,7 @@ __all__ = [
     "SNAPSHOT",
     "build_features",
     "contact_observed_from",
+    "contract_columns",
     "dataset_mailings",
     "feature_columns",
     "resolved_unobserved_windows",
@@ -134,7 +135,7 @@ OPTIONAL_COLUMN_FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+def contract_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     """The table with every contract column (absent optional ones as typed nulls)."""
     missing = [s for s in CONTRACT[table].columns if s.name not in frame.columns]
     if not missing:
@@ -155,7 +156,7 @@ def dataset_mailings(
         return pl.DataFrame(schema={MAILING_DAY: pl.Date, Communications.CHANNEL: pl.String})
     clients = dataset.tables.get(Table.CLIENTS)
     return mailing_calendar(
-        nw.from_native(_contract_columns(comm, Table.COMMUNICATIONS).lazy()),
+        nw.from_native(contract_columns(comm, Table.COMMUNICATIONS).lazy()),
         None if clients is None else nw.from_native(clients.select(CLIENT_ID, Clients.CREATED_AT).lazy()),
         share,
         least,
@@ -264,7 +265,7 @@ def build_features(
     contact_axis = usage_axis_from(axis, contact_from)
     payments_from = dataset.payments_observed_from()  # and the payments log (a billing export, weeks late)
     payments_axis = usage_axis_from(axis, payments_from)
-    clients = _contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
+    clients = contract_columns(dataset.tables[Table.CLIENTS], Table.CLIENTS)
     grid_clients = (
         keys.select(CLIENT_ID)
         .unique()
@@ -304,7 +305,11 @@ def build_features(
         if mailings is None
         else {"mailings": _mailings_lazy(_checked_mailings(mailings), cfg.engine)}
     )
-    extra = {"communication": left_out}
+    extra: dict[str, dict[str, object]] = {"communication": left_out}
+    if (
+        dataset.client_weeks is not None
+    ):  # the events' usage aggregates, built by the caller (a client-week store)
+        extra["usage"] = {"client_weeks": dataset.client_weeks}
     parts: list[pl.DataFrame] = [keys, *_family_frames(dataset, spine_lf, grids, cfg, progress, extra)]
     table = pl.concat(parts, how="horizontal")
     # columns in registry order; a column the registry does not know is a bug, not data
@@ -510,19 +515,19 @@ def _family_frame(
     _, table, fn = step
     if table is None:
         source = dataset.tables.get(Table.SIGNALS)
-        lf = None if source is None else _lazy(_contract_columns(source, Table.SIGNALS), cfg.engine)
+        lf = None if source is None else _lazy(contract_columns(source, Table.SIGNALS), cfg.engine)
     else:
         source = dataset.tables.get(table)
         if source is None:
             return None
-        lf = _lazy(_contract_columns(source, table), cfg.engine)
+        lf = _lazy(contract_columns(source, table), cfg.engine)
     # Polars: shifts over the dense grid as one ordered shift (see _grid.dense_shifts); Spark: the frames the
     # family reads more than once cached until it is collected (_grid.released_spark_caches)
     with dense_shifts(axis.first_week if cfg.engine == "polars" else None), released_spark_caches():
         if table is Table.TICKETS:  # a cancellation request withdrawn since (a signal) counts no more
             signals = dataset.tables.get(Table.SIGNALS)
             withdrawals = (
-                None if signals is None else _lazy(_contract_columns(signals, Table.SIGNALS), cfg.engine)
+                None if signals is None else _lazy(contract_columns(signals, Table.SIGNALS), cfg.engine)
             )
             fam = fn(lf, grid, axis, cfg, withdrawals)
         else:

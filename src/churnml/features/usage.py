@@ -75,8 +75,11 @@ __all__ = [
     "SEATS",
     "SEAT_USE_PREFIX",
     "SPECS",
+    "WEEK_DAY",
     "UsageAggregates",
     "active_key_weeks",
+    "aggregates_on_axis",
+    "calendar_aggregates",
     "dated_events",
     "distinct_active_columns",
     "distinct_active_counts",
@@ -459,11 +462,69 @@ def usage_aggregates(events: nw.LazyFrame, axis: WeekAxis) -> UsageAggregates:
     return UsageAggregates(kinds=by_kind, users=active_key_weeks(ev, Events.USER_ID, axis))
 
 
+# the calendar key of a stored client-week aggregate: the day number (days since 1970-01-01) its week starts
+WEEK_DAY = "_week_day"
+
+
+def calendar_aggregates(aggregates: UsageAggregates, axis: WeekAxis) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(kinds, users) of ``aggregates`` (Polars, built on ``axis``) collected, each grid week ``_week`` replaced
+    by the day its week starts (``_week_day``, :data:`WEEK_DAY`) and the ids and event kinds as text: the
+    calendar form a client-week store keeps from one list to the next (another list's axis is anchored on
+    another snapshot). Grain as :class:`UsageAggregates`."""
+
+    def keyed(frame: nw.LazyFrame) -> pl.DataFrame:
+        native = frame.to_native()
+        return (
+            native.select(
+                pl.col(pl.Categorical).cast(pl.String),
+                pl.exclude(pl.Categorical),
+            )
+            .select(
+                pl.exclude(WEEK),
+                (pl.col(WEEK).cast(pl.Int64) * 7 + axis.anchor).alias(WEEK_DAY),
+            )
+            .collect()
+        )
+
+    return keyed(aggregates.kinds), keyed(aggregates.users)
+
+
+def aggregates_on_axis(kinds: pl.DataFrame, users: pl.DataFrame, axis: WeekAxis) -> UsageAggregates:
+    """The calendar aggregates of :func:`calendar_aggregates` (``kinds``, ``users``, weeks starting on
+    ``axis``'s weekday) on ``axis``: ``_week`` from ``_week_day``, the kinds cut to the axis's last week as
+    :func:`weekly_event_kinds` cuts them (the users keep every week, as :func:`active_key_weeks` does). A week
+    that does not start on the axis's weekday is a caller's bug (a ``ValueError``)."""
+    off = kinds.filter((pl.col(WEEK_DAY) - axis.anchor) % 7 != 0).height
+    off += users.filter((pl.col(WEEK_DAY) - axis.anchor) % 7 != 0).height
+    if off:
+        raise ValueError(
+            f"features: {off} client-week aggregate rows start their week on another weekday than the "
+            f"snapshots (day number {axis.anchor} and every 7th); aggregate them on the list's weekday"
+        )
+
+    def on_axis(frame: pl.DataFrame) -> pl.LazyFrame:
+        week = ((pl.col(WEEK_DAY) - axis.anchor) // 7).alias(WEEK)
+        return frame.lazy().select(pl.exclude(WEEK_DAY), week)
+
+    return UsageAggregates(
+        kinds=nw.from_native(on_axis(kinds).filter(pl.col(WEEK) <= axis.last_week)),
+        users=nw.from_native(on_axis(users)),
+    )
+
+
 def usage_features(
-    events: nw.LazyFrame, grid: nw.LazyFrame, axis: WeekAxis, cfg: FeaturesConfig
+    events: nw.LazyFrame,
+    grid: nw.LazyFrame,
+    axis: WeekAxis,
+    cfg: FeaturesConfig,
+    client_weeks: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> nw.LazyFrame:
     """All ``usage_*`` features on the client x week grid (see the module docstring for the grain), from
-    the raw events: :func:`usage_features_from` of :func:`usage_aggregates`."""
+    the raw events: :func:`usage_features_from` of :func:`usage_aggregates`. ``client_weeks``: the events'
+    aggregates already built, in calendar form (:func:`calendar_aggregates`; a list reusing its client-week
+    store, :mod:`churnml.jobs.score_data`): ``events`` is then not read."""
+    if client_weeks is not None:
+        return usage_features_from(aggregates_on_axis(*client_weeks, axis), grid, axis, cfg)
     return usage_features_from(usage_aggregates(events, axis), grid, axis, cfg)
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "score",
     "scoring_model",
     "stale_data_note",
+    "store_said",
 ]
 
 # the default list folder before the data says its date: where paths.scores puts it is checked already
@@ -933,6 +934,17 @@ def _scored_list(
         raise UserError(str(exc)) from None
 
 
+def store_said(store: Any, reason: str | None) -> str:
+    """The console's line on the client-week store (``score.client_week_store``): the weeks reused from last
+    week's list (a :class:`~churnml.jobs.week_store.StoredWeeks`), or why the events' window is read whole."""
+    if store is not None:
+        return (
+            f"client-week store: the weeks {store.start.date()} to {store.end.date()} reused from the list of "
+            f"{store.folder.name}; the events read from {store.end.date()} on"
+        )
+    return f"client-week store not reused ({reason}): the events' whole window read"
+
+
 def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     """``cfg`` reading data up to ``--as-of`` when that day is still to come by this machine's clock and
     ``data.as_of`` is not set: the future-timestamp check, which otherwise stops at now, gets the days to
@@ -972,6 +984,7 @@ def score(
         scratch_folder,
         with_read_notes,
     )
+    from churnml.jobs.week_store import STORE_KEY, reusable_store, store_record
     from churnml.scoring.assemble import history_plan, listed_spine, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
@@ -1041,14 +1054,31 @@ def score(
         spine, _ids = listed_spine(dataset, plan.todo, day, cfg.label, known=plan.known, reused=plan.reused)
         weeks = spine.get_column(SNAPSHOT).unique().to_list()
         batches = batches.widened(scoring_window(day, weeks, cfg.features))
+    store, store_reason = None, None
+    if batches is not None and reads is not None and cfg.score.client_week_store:
+        store, store_reason = reusable_store(
+            last_week,
+            history_hash(cfg),
+            dataset_name,
+            batches.window.start,
+            batches.window.end,
+            reads.day_rows,
+        )
+        batches = batches.with_store(store)
+        step(store_said(store, store_reason))
     done()
     left_behind = removed_stale_scratch(cfg.score.scratch_dir)  # by runs killed before their cleanup
+    store_files: dict[str, bytes] = {}
     with scratch_folder(cfg.score.scratch_dir) as scratch:  # removed when the list is scored, or on error
         if batches is not None:
             done = timer.step("read_spill")
             batches = batches.spilled(scratch)
             done()
         result = _scored_list(dataset, day, fitted, metadata, known, batches, cfg, step, hint)
+        if batches is not None:
+            done = timer.step("client_week_store")
+            store_files = batches.store_files()
+            done()
     step("writing the report")
     done = timer.step("report")
     notes = replace(
@@ -1072,13 +1102,26 @@ def score(
     links = page_links(folder, "report", cfg, dataset_name) if out is None else []
     left = left_since_last_list(previous_list(folder.parent, day, dataset_name), result, dataset, day, cfg)
     files = _list_files(result, _report(result, day, version, cfg, notes, links, left))
+    files.update(store_files)
     done()
     step("writing the list")
     reused = len(plan.reused)  # the weeks taken from last week's file (this week and last: scored afresh)
     read_s = {} if reads is None else {"read_batches": round(reads.seconds, 3)}
     timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
+    if store is not None and reads is not None:  # the stored weeks' optional columns count as read
+        reads.filled |= store.filled
     manifest["data"] = with_read_notes(manifest["data"], dataset, reads)
+    if store_files and batches is not None and reads is not None and reads.day_rows is not None:
+        manifest["data"][STORE_KEY] = store_record(
+            batches.window.start,
+            batches.window.end,
+            reads.day_rows,
+            batches.week_filled,
+            history_hash(cfg),
+            store,
+            store_reason,
+        )
     manifest["left_since_last_list"] = left_record(left)
     data_notes = manifest["data"]
     lagging, empty, dark = (

@@ -42,6 +42,7 @@ from churnml.contract.schemas import (
     Events,
     Table,
 )
+from churnml.features._grid import python_day_number
 
 __all__ = [
     "EventBatches",
@@ -83,6 +84,8 @@ class EventReads:
     usual_gap_days: int | None = None
     as_of: date | None = None
     max_lag_days: int | None = None
+    # the file's rows per day before the list's date (event_days): the client-week store's rows per week
+    day_rows: pl.DataFrame | None = None
 
     def skipped(self) -> int:
         return self.rows_in_file - self.rows_read
@@ -122,9 +125,25 @@ class EventBatches:
     cfg: Config
     reads: EventReads
     spill: Path | None = None
+    # the client-week store (score.client_week_store, churnml.jobs.week_store): ``store_on`` builds each batch's
+    # usage aggregates here (Dataset.client_weeks) and writes its window's weeks to ``scratch``; ``stored``: last
+    # week's store reused (the window's rows read only from its end on)
+    store_on: bool = False
+    stored: Any = None  # churnml.jobs.week_store.StoredWeeks
+    scratch: Path | None = None
+    week_filled: dict[str, set[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.n
+
+    def _read_from(self) -> datetime | None:
+        """Where the window's rows are read from: the end of the reused store's weeks (None: the window's start)."""
+        return None if self.stored is None else self.stored.end
+
+    def with_store(self, stored: Any) -> EventBatches:
+        """These batches building their usage aggregates for the client-week store, reusing ``stored`` (a
+        :class:`~churnml.jobs.week_store.StoredWeeks`; None: the raw window read). Call before :meth:`spilled`."""
+        return replace(self, store_on=True, stored=stored)
 
     def spilled(self, folder: Path) -> EventBatches:
         """These batches reading from ``folder`` (a scratch folder the caller created and removes):
@@ -137,10 +156,12 @@ class EventBatches:
         from churnml.scoring.window import client_batch, needed_events
 
         if self.n <= 1:
-            return self
+            return replace(self, scratch=Path(folder))
         started = time.perf_counter()
         clients = self.small[Table.CLIENTS]
-        needed = needed_events(self.scan, self.marks, clients, self.window, self.cfg.features)
+        needed = needed_events(
+            self.scan, self.marks, clients, self.window, self.cfg.features, self._read_from()
+        )
         categories = repeated_as_categories(needed.collect_schema(), CONTRACT[Table.EVENTS])
         needed.with_columns(*categories, client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
             pl.PartitionBy(folder, key=_SPILL_KEY, include_key=False),
@@ -152,8 +173,16 @@ class EventBatches:
             pl.scan_parquet(files, hive_partitioning=False).select(pl.len()).collect().item() if files else 0
         )
         self.reads.spilled_bytes = sum(f.stat().st_size for f in files)
+        if (
+            self.stored is not None
+        ):  # last week's store, split by this run's batches (one streaming pass each)
+            for name, scan in zip(("kinds", "users"), self.stored.scans(), strict=True):
+                scan.with_columns(client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
+                    pl.PartitionBy(Path(folder) / f"_stored_{name}", key=_SPILL_KEY, include_key=False),
+                    mkdir=True,
+                )
         self.reads.spill_seconds = time.perf_counter() - started
-        return replace(self, spill=Path(folder))
+        return replace(self, spill=Path(folder), scratch=Path(folder))
 
     def widened(self, window: Any) -> EventBatches:
         """These batches reading the events from ``window.start`` on (a
@@ -183,7 +212,7 @@ class EventBatches:
             ids = clients.get_column(CLIENT_ID).implode()
             marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
             mine = self.scan.filter(client_batch(self.n) == k)
-            needed = needed_events(mine, marks, clients, self.window, self.cfg.features)
+            needed = needed_events(mine, marks, clients, self.window, self.cfg.features, self._read_from())
             categories = repeated_as_categories(schema, CONTRACT[Table.EVENTS])
             return needed.with_columns(*categories).collect(engine="streaming")
         files = sorted((self.spill / f"{_SPILL_KEY}={k}").glob("*.parquet"))
@@ -222,8 +251,83 @@ class EventBatches:
                     if s.name in raw.columns
                 }
             )
+        dataset = self.base.with_tables(**{str(t): f for t, f in tables.items()})
+        if self.store_on:
+            dataset = replace(dataset, client_weeks=self._client_weeks(k, tables[Table.EVENTS]))
         self.reads.seconds += time.perf_counter() - started
-        return self.base.with_tables(**{str(t): f for t, f in tables.items()})
+        return dataset
+
+    def _stored_weeks(self, k: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(kinds, users) of last week's store for batch ``k``'s clients: its split files (:meth:`spilled`), or
+        the whole store with one batch."""
+        if self.n <= 1 or self.scratch is None:
+            kinds, users = self.stored.scans()
+            return kinds.collect(), users.collect()
+
+        def part(name: str, scan: pl.LazyFrame) -> pl.DataFrame:
+            files = sorted((Path(self.scratch) / f"_stored_{name}" / f"{_SPILL_KEY}={k}").glob("*.parquet"))
+            if not files:
+                return scan.head(0).collect()
+            return pl.read_parquet(files, hive_partitioning=False)
+
+        kinds, users = self.stored.scans()
+        return part("kinds", kinds), part("users", users)
+
+    def _client_weeks(self, k: int, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Batch ``k``'s usage aggregates (calendar form, :func:`churnml.features.usage.calendar_aggregates`) of
+        its ``events`` (validated) and, when a store is reused, of its stored weeks; the window's weeks written
+        to the scratch folder for this list's own store (:meth:`store_files`), and the optional columns holding a
+        value in each of those weeks noted."""
+        import narwhals as nw
+
+        from churnml.contract.schemas import Events
+        from churnml.features.build import contract_columns
+        from churnml.features.usage import WEEK_DAY, calendar_aggregates, usage_aggregates
+        from churnml.jobs.week_store import reader_axis
+
+        axis = reader_axis(self.window.start, self.window.end)
+        full = contract_columns(events, Table.EVENTS)
+        kinds, users = calendar_aggregates(usage_aggregates(nw.from_native(full.lazy()), axis), axis)
+        if self.stored is not None:
+            old_kinds, old_users = self._stored_weeks(k)
+            kinds = pl.concat([old_kinds, kinds.select(old_kinds.columns)])
+            users = pl.concat([old_users, users.select(old_users.columns)])
+        if self.scratch is not None:
+            since = pl.col(WEEK_DAY) >= python_day_number(self.window.start)
+            out = Path(self.scratch) / "_client_weeks"
+            out.mkdir(exist_ok=True)
+            kinds.filter(since).write_parquet(out / f"kinds_{k}.parquet")
+            users.filter(since).write_parquet(out / f"users_{k}.parquet")
+        optional = [c for c in CONTRACT[Table.EVENTS].optional if c in events.columns]
+        if optional and events.height:
+            ts = pl.col(Events.TS)
+            weeks = (
+                events.filter(ts >= self.window.start)
+                .group_by(((ts - pl.lit(self.window.start)).dt.total_days() // 7).alias("_i"))
+                .agg(pl.col(c).is_not_null().any() for c in optional)
+            )
+            for row in weeks.iter_rows(named=True):
+                week = (self.window.start + timedelta(weeks=row.pop("_i"))).date().isoformat()
+                self.week_filled.setdefault(week, set()).update(c for c, held in row.items() if held)
+        return kinds, users
+
+    def store_files(self) -> dict[str, bytes]:
+        """This list's client-week store (:mod:`churnml.jobs.week_store`: the file name -> its Parquet bytes), from
+        the batches' parts in the scratch folder; empty when none was built. Call before the folder is removed."""
+        from churnml.jobs.week_store import KINDS_FILE, USERS_FILE
+
+        if not self.store_on or self.scratch is None:
+            return {}
+        out = Path(self.scratch) / "_client_weeks"
+        files = {}
+        for name, stem in ((KINDS_FILE, "kinds"), (USERS_FILE, "users")):
+            parts = sorted(out.glob(f"{stem}_*.parquet"))
+            if not parts:
+                return {}
+            target = out / name
+            pl.scan_parquet(parts).sink_parquet(target)
+            files[name] = target.read_bytes()
+        return files
 
 
 @dataclass
@@ -292,6 +396,7 @@ class ScoringData:
         n = batch_count(clients.height, cfg.score.batch_clients)
         reads = EventReads(bounds["rows"], bounds["first"], bounds["last"], window.start, window.end, n)
         reads.usual_gap_days = rhythm_of(record_days, day)
+        reads.day_rows = record_days
         reads.as_of, reads.max_lag_days = day, cfg.score.max_data_lag_days
         base = replace(self.base, repairs=RepairLog(repairs)).with_tables(
             **{str(t): f for t, f in small.items()}
@@ -302,11 +407,13 @@ class ScoringData:
 
 
 def event_days(scan: pl.LazyFrame, day: date) -> pl.LazyFrame:
-    """The days holding an event before ``day`` in the whole file (lazy ``[day]``, one row per day): what
-    :func:`rhythm_of` reads; collected with the marks (:meth:`ScoringData.read`), one scan feeds both."""
+    """The days holding an event before ``day`` in the whole file and their rows (lazy ``[day, rows]``, one row
+    per day): what :func:`rhythm_of` reads, and the client-week store's rows per week
+    (:func:`churnml.jobs.week_store.week_rows`); collected with the marks (:meth:`ScoringData.read`), one scan
+    feeds both."""
     ts = pl.col(Events.TS)
     cut = datetime(day.year, day.month, day.day)
-    return scan.filter(ts < cut).select(ts.dt.date().alias("day")).unique()
+    return scan.filter(ts < cut).group_by(ts.dt.date().alias("day")).agg(pl.len().alias("rows"))
 
 
 def rhythm_of(days: pl.DataFrame, day: date) -> int | None:

@@ -606,7 +606,7 @@ def gone_clients(
 
 # -- scoring ------------------------------------------------------------------------------------
 def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
-    """The dataset restricted to ``ids`` (every table). Features are per client and the weekly grid keeps
+    """The dataset restricted to ``ids`` (every table, and its client-week aggregates). Features are per client and the weekly grid keeps
     the whole dataset's first activity, so a client's features do not depend on its batch."""
     keep = pl.Series(ids, dtype=pl.String)
     subset = dataset.with_tables(
@@ -615,8 +615,15 @@ def _client_subset(dataset: Dataset, ids: list[str]) -> Dataset:
             for t, frame in dataset.tables.items()
         }
     )
+    weeks = dataset.client_weeks
+    if weeks is not None:
+        weeks = (
+            weeks[0].filter(pl.col(CLIENT_ID).is_in(keep.implode())),
+            weeks[1].filter(pl.col(CLIENT_ID).is_in(keep.implode())),
+        )
     return replace(
         subset,
+        client_weeks=weeks,
         activity_start=dataset.first_activity(),
         events_start=dataset.events_first(),
         contact_start=dataset.contact_first(),

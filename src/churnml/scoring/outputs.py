@@ -68,7 +68,16 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 # The files of one weekly list; a list folder holding anything else is not replaced.
-LIST_FILES = ("scores.parquet", "scores.csv", "history.parquet", "report.html", MANIFEST)
+LIST_FILES = (
+    "scores.parquet",
+    "scores.csv",
+    "history.parquet",
+    "report.html",
+    MANIFEST,
+    # the client-week store (score.client_week_store, churnml.jobs.week_store)
+    "client_weeks_kinds.parquet",
+    "client_weeks_users.parquet",
+)
 # manifest.json of every list carries {"written_by": MARKER}: the folder is churnml's to replace.
 MARKER_KEY = "written_by"
 MARKER = "churnml"

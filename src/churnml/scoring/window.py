@@ -133,17 +133,20 @@ def needed_events(
     clients: pl.DataFrame,
     window: ScoringWindow,
     features: FeaturesConfig,
+    read_from: datetime | None = None,
 ) -> pl.LazyFrame:
     """The events features need (lazy, the columns of ``events``): every row of the window, and before
     it the rows at each client's carried marks (:func:`event_marks`) and one other row per day of its
     onboarding weeks (before the window only "was there an event that week" and "the last one" are read). Lifetime features ("days since the last login", "onboarding progress") come out the same
-    as on the whole table; windowed ones only read the window."""
+    as on the whole table; windowed ones only read the window. ``read_from``: the window's rows only from
+    then on (the weeks before it are held by a client-week store, :mod:`churnml.jobs.score_data`); the rows
+    carried from before the window are the same."""
     ts = pl.col(Events.TS)
     cols = events.collect_schema().names()
     marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
     marked = marked | (ts == pl.col(_EXPORT)) & _is_in(features.export_events)
     # two plain scans (their predicates go into the Parquet reader); only the old rows meet the joins
-    recent = events.filter((ts >= window.start) & (ts < window.end))
+    recent = events.filter((ts >= max(window.start, read_from or window.start)) & (ts < window.end))
     # only the carried marks join the old rows (the marks' other columns would ride along every row)
     old = (
         events.filter(ts < window.start)
