@@ -884,6 +884,9 @@ def test_next_week_s_list_from_the_client_week_store_is_the_raw_window_s(
     assert store["reused_from"] == "2024-11-25" and store["not_reused_because"] is None
     assert store["reused_weeks"][0] == "2024-04-15" and store["reused_weeks"][-1] == "2024-11-18"
     assert store["aggregated_weeks"] == ["2024-11-25"]
+    # the reused weeks keep what the first list found in them (optional columns holding a value)
+    assert store["filled"]["2024-05-06"] == first["client_week_store"]["filled"]["2024-05-06"] != []
+    assert store["week_rows"]["2024-05-06"] == first["client_week_store"]["week_rows"]["2024-05-06"] > 0
     assert (tmp_path / "store" / AS_OF.isoformat() / KINDS_FILE).is_file()
     assert (tmp_path / "store" / AS_OF.isoformat() / USERS_FILE).is_file()
     raw = json.loads((tmp_path / "raw_lists" / AS_OF.isoformat() / "manifest.json").read_text())["data"]

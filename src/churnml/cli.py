@@ -677,10 +677,17 @@ def score(
     )
     if run.reads is not None:
         reads = run.reads
+        store = run.manifest["data"].get("client_week_store") or {}
+        reused = store.get("reused_weeks") or []
+        skipped = (
+            f"outside the window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d} or in its "
+            f"{len(reused)} weeks taken from the client-week store of {store.get('reused_from')}"
+            if reused
+            else f"outside the window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d}"
+        )
         out_console.print(
-            f"events: read {reads.rows_read:,} of {reads.rows_in_file:,} rows ({reads.skipped():,} outside the "
-            f"window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d} skipped), "
-            f"{reads.batches} client batch{'es' if reads.batches > 1 else ''}",
+            f"events: read {reads.rows_read:,} of {reads.rows_in_file:,} rows ({reads.skipped():,} {skipped} "
+            f"skipped), {reads.batches} client batch{'es' if reads.batches > 1 else ''}",
             highlight=False,
         )
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import narwhals as nw
 import polars as pl
+import pytest
 from feature_helpers import make_dataset
 from polars.testing import assert_frame_equal
 
@@ -64,11 +65,16 @@ def _day(d: date) -> int:
 def _setup() -> tuple:
     """(the events as a lazy frame, the axis of the snapshots S and NEXT, the client x week grid)."""
     axis = week_axis(pl.Series([S, NEXT]), DATA_START)
+    events = nw.from_native(make_dataset(TABLES).tables[Table.EVENTS].lazy())
+    return events, axis, _grid(axis)
+
+
+def _grid(axis):  # type: ignore[no-untyped-def]
+    """The client x week grid of the three clients on ``axis``."""
     ids = [r["client_id"] for r in TABLES[Table.CLIENTS]]
     created = [_day(r["created_at"].date()) for r in TABLES[Table.CLIENTS]]
     clients = nw.from_native(pl.LazyFrame({CLIENT_ID: ids, CIDX: list(range(len(ids))), CDAY: created}))
-    events = nw.from_native(make_dataset(TABLES).tables[Table.EVENTS].lazy())
-    return events, axis, client_week_grid(clients, axis)
+    return client_week_grid(clients, axis)
 
 
 def _sorted(frame: nw.LazyFrame, keys: list[str]) -> pl.DataFrame:
@@ -130,3 +136,32 @@ def test_features_from_aggregates_of_week_ranges_equal_the_raw_events():
         == 1
     )
     assert_frame_equal(split, raw, check_exact=True)
+
+
+def test_calendar_aggregates_are_keyed_by_the_day_their_week_starts_and_come_back_on_another_axis():
+    """A store keeps the weeks by the day they start (another list's axis is anchored on another snapshot):
+    the aggregates of the axis of S, in calendar form, put on the axis of the week after give that axis's own
+    aggregates, and so its features, bit for bit; a week starting on another weekday is refused."""
+    from churnml.features.usage import WEEK_DAY, aggregates_on_axis, calendar_aggregates
+
+    events, axis, _ = _setup()
+    kinds, users = calendar_aggregates(usage_aggregates(events, axis), axis)
+    assert kinds.filter(pl.col(CLIENT_ID) == "old").sort(WEEK_DAY).get_column(WEEK_DAY).to_list() == [
+        _day(date(2024, 1, 1)),  # week -35 of S's axis starts on Monday 2024-01-01
+        _day(date(2024, 3, 4)),
+        _day(date(2024, 8, 26)),
+    ]
+    assert users.schema[CLIENT_ID] == pl.String and users.schema[Events.USER_ID] == pl.String
+    later = week_axis(pl.Series([NEXT, NEXT + timedelta(weeks=1)]), DATA_START)
+    grid = _grid(later)
+    with dense_shifts(later.first_week):
+        own = _sorted(usage_aggregates(events, later).kinds, [CLIENT_ID, WEEK, Events.EVENT])
+        moved = _sorted(aggregates_on_axis(kinds, users, later).kinds, [CLIENT_ID, WEEK, Events.EVENT])
+        assert_frame_equal(moved, own.select(moved.columns), check_exact=True)
+        stored = aggregates_on_axis(kinds, users, later)
+        raw = _sorted(usage_features(events, grid, later, CFG), [CLIENT_ID, WEEK])
+        again = _sorted(usage_features_from(stored, grid, later, CFG), [CLIENT_ID, WEEK])
+    assert_frame_equal(again, raw, check_exact=True)
+    tuesday = week_axis(pl.Series([S + timedelta(days=1)]), DATA_START)
+    with pytest.raises(ValueError, match="another weekday than the snapshots"):
+        aggregates_on_axis(kinds, users, tuesday)

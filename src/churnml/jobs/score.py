@@ -1107,10 +1107,12 @@ def score(
     step("writing the list")
     reused = len(plan.reused)  # the weeks taken from last week's file (this week and last: scored afresh)
     read_s = {} if reads is None else {"read_batches": round(reads.seconds, 3)}
+    if reads is not None and batches is not None and batches.store_on:
+        read_s["client_weeks_batches"] = round(reads.client_weeks_seconds, 3)
     timings = {**timer.seconds, **result.timings, **read_s, "total": timer.total()}
     manifest = _manifest(result, dataset, metadata, version, source, chash, files, reused, timings, cfg)
     if store is not None and reads is not None:  # the stored weeks' optional columns count as read
-        reads.filled |= store.filled
+        reads.filled |= store.columns()
     manifest["data"] = with_read_notes(manifest["data"], dataset, reads)
     if store_files and batches is not None and reads is not None and reads.day_rows is not None:
         manifest["data"][STORE_KEY] = store_record(

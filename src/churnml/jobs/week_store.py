@@ -87,12 +87,17 @@ def week_rows(day_rows: pl.DataFrame, start: datetime, end: datetime) -> dict[st
 class StoredWeeks:
     """Last week's store, found reusable for this list (:func:`reusable_store`): its files in ``folder``
     (``kinds``, ``users``), cut to the weeks from ``start`` (this list's window) to ``end`` (that list's
-    as-of date, where its weeks end); ``filled``: the optional event columns holding a value in those weeks."""
+    as-of date, where its weeks end); ``filled``: the optional event columns holding a value in each of those
+    weeks (week ISO date -> names)."""
 
     folder: Path
     start: datetime
     end: datetime
-    filled: frozenset[str]
+    filled: dict[str, frozenset[str]]
+
+    def columns(self) -> set[str]:
+        """The optional event columns holding a value in any reused week."""
+        return {c for names in self.filled.values() for c in names}
 
     def scans(self) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         """(kinds, users) of the reused weeks (lazy scans of the files)."""
@@ -172,5 +177,5 @@ def reusable_store(
                 f"the events file holds {rows:,} rows in the week of {week}, the store of "
                 f"{Path(folder).name} {before.get(week, 0):,}"
             )
-    filled = frozenset(c for w in now for c in (record.get("filled") or {}).get(w, []))
+    filled = {w: frozenset((record.get("filled") or {}).get(w, [])) for w in now}
     return StoredWeeks(Path(folder), start, stored_to, filled), None
