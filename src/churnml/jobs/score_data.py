@@ -153,12 +153,14 @@ class EventBatches:
         (:func:`churnml.scoring.window.needed_events`) under ``folder/_batch=<k>/``, so each batch then
         reads only its own rows; the repeated text columns (``event``, ``user_id``) as categories
         (:func:`churnml.contract.validation.repeated_as_categories`: a batch reads them back a third
-        faster and validation keeps them so). One batch: unchanged (its read is the one pass already)."""
+        faster and validation keeps them so), and last week's client-week store reused, split by batch.
+        One batch: unchanged (its read is the one pass already), but for the client-week store's
+        scratch folder."""
         from churnml.contract.validation import repeated_as_categories
         from churnml.scoring.window import client_batch, needed_events
 
-        if self.n <= 1:
-            return replace(self, scratch=Path(folder))
+        if self.n <= 1:  # with the client-week store: its parts written to ``folder``
+            return replace(self, scratch=Path(folder)) if self.store_on else self
         started = time.perf_counter()
         clients = self.small[Table.CLIENTS]
         needed = needed_events(
@@ -257,7 +259,7 @@ class EventBatches:
         self.reads.seconds += time.perf_counter() - started
         if self.store_on:  # the usage family's aggregation, moved here: timed apart from the read
             started = time.perf_counter()
-            dataset = replace(dataset, client_weeks=self._client_weeks(k, tables[Table.EVENTS]))
+            dataset = replace(dataset, client_weeks=self._client_weeks(k, tables[Table.EVENTS], ids))
             self.reads.client_weeks_seconds += time.perf_counter() - started
         return dataset
 
@@ -277,11 +279,13 @@ class EventBatches:
         kinds, users = self.stored.scans()
         return part("kinds", kinds), part("users", users)
 
-    def _client_weeks(self, k: int, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _client_weeks(
+        self, k: int, events: pl.DataFrame, ids: pl.Series
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Batch ``k``'s usage aggregates (calendar form, :func:`churnml.features.usage.calendar_aggregates`) of
-        its ``events`` (validated) and, when a store is reused, of its stored weeks; the window's weeks written
-        to the scratch folder for this list's own store (:meth:`store_files`), and the optional columns holding a
-        value in each of those weeks noted."""
+        its ``events`` (validated) and, when a store is reused, of its clients' stored weeks (``ids``: the
+        batch's client ids, imploded); the window's weeks written to the scratch folder for this list's own
+        store (:meth:`store_files`), and the optional columns holding a value in each of those weeks noted."""
         import narwhals as nw
 
         from churnml.contract.schemas import Events
@@ -292,8 +296,9 @@ class EventBatches:
         axis = reader_axis(self.window.start, self.window.end)
         full = contract_columns(events, Table.EVENTS)
         kinds, users = calendar_aggregates(usage_aggregates(nw.from_native(full.lazy()), axis), axis)
-        if self.stored is not None:
-            old_kinds, old_users = self._stored_weeks(k)
+        if self.stored is not None:  # only this batch's clients (the store may hold a client since removed)
+            mine = pl.col(CLIENT_ID).is_in(ids)
+            old_kinds, old_users = (frame.filter(mine) for frame in self._stored_weeks(k))
             kinds = pl.concat([old_kinds, kinds.select(old_kinds.columns)])
             users = pl.concat([old_users, users.select(old_users.columns)])
         if self.scratch is not None:
