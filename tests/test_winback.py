@@ -449,23 +449,28 @@ def test_a_failed_attempt_is_neither_revenue_nor_an_order():
     assert plan.get_column("orders_last_year").item() == 3
 
 
-def test_an_involuntary_churn_is_won_back_with_a_payment_update():
+def _payment_failed_leaver(client: str, payments: pl.DataFrame) -> dict:
+    """The win-back row of ``client``, a customer since 2024-01-01 that left on 2024-12-20 for payment_failed
+    (a churns record with its reason), with its ``payments``, planned on 2025-01-01."""
     data = Dataset(
         tables={
-            Table.CLIENTS: pl.DataFrame({"client_id": ["card"], "created_at": [D(2024, 1, 1)]}),
+            Table.CLIENTS: pl.DataFrame({"client_id": [client], "created_at": [D(2024, 1, 1)]}),
             Table.CHURNS: pl.DataFrame(
-                {"client_id": ["card"], "churned_at": [D(2024, 12, 20)], "reason": ["payment_failed"]}
+                {"client_id": [client], "churned_at": [D(2024, 12, 20)], "reason": ["payment_failed"]}
             ),
+            Table.PAYMENTS: payments,
         },
         name="t",
         start=D(2024, 1, 1),
         as_of=D(2025, 1, 1),
     )
-    churns = pl.DataFrame({"client_id": ["card"], "churned_at": [D(2024, 12, 20)]})
+    churns = pl.DataFrame({"client_id": [client], "churned_at": [D(2024, 12, 20)]})
+    return winback_list(data, churns, CFG, default_margin=0.5).row(0, named=True)
+
+
+def test_an_involuntary_churn_is_won_back_with_a_payment_update():
     payments = pl.DataFrame({"client_id": ["card"], "paid_at": [D(2024, 11, 20)], "amount": [40.0]})
-    row = winback_list(data.with_tables(payments=payments), churns, CFG, default_margin=0.5).row(
-        0, named=True
-    )
+    row = _payment_failed_leaver("card", payments)
     assert row["reason_segment"] == "payment_failed"
     # from the first day, and whatever its value (20 of lifetime value, under 750): the card reminder is cheap
     assert (row["decision"], row["action"]) == (
@@ -493,18 +498,6 @@ def test_an_involuntary_churn_is_won_back_with_a_payment_update():
 def test_a_client_that_left_owing_months_of_bills_is_no_card_to_update(failed, decision, starts):
     # an energy supplier's 29 households cut off for debt (a median 5 failed direct debits, 581 owed) were all
     # attempted with "a reminder to update the payment method; reactivate in one click"; none came back
-    data = Dataset(
-        tables={
-            Table.CLIENTS: pl.DataFrame({"client_id": ["debt"], "created_at": [D(2024, 1, 1)]}),
-            Table.CHURNS: pl.DataFrame(
-                {"client_id": ["debt"], "churned_at": [D(2024, 12, 20)], "reason": ["payment_failed"]}
-            ),
-        },
-        name="t",
-        start=D(2024, 1, 1),
-        as_of=D(2025, 1, 1),
-    )
-    churns = pl.DataFrame({"client_id": ["debt"], "churned_at": [D(2024, 12, 20)]})
     months = [D(2024, m, 10) for m in range(1, 12)]  # 11 monthly debits, the last `failed` of them failed
     payments = pl.DataFrame(
         {
@@ -515,9 +508,7 @@ def test_a_client_that_left_owing_months_of_bills_is_no_card_to_update(failed, d
             "status": ["paid"] * (11 - failed) + ["failed"] * failed,
         }
     )
-    row = winback_list(data.with_tables(payments=payments), churns, CFG, default_margin=0.5).row(
-        0, named=True
-    )
+    row = _payment_failed_leaver("debt", payments)
     assert (row["decision"], row["decision_reason"][: len(starts)]) == (decision, starts)
 
 
