@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from churnml.jobs.week_store import STORE_FILES, reusable_store, store_record, week_rows
 
@@ -80,3 +81,29 @@ def test_a_store_is_not_reused_and_the_reason_is_said(tmp_path: Path):
     gone = _stored(tmp_path / "f")
     (gone / STORE_FILES[1]).unlink()
     assert why(gone) == f"the list of f lacks {STORE_FILES[1]}"
+
+
+@pytest.mark.parametrize(
+    ("store_on", "engine", "batched", "expected"),
+    [
+        (False, "polars", False, None),  # the store off: nothing to say
+        (True, "polars", True, None),  # batched Parquet events: the store's own line says reused or why not
+        (
+            True,
+            "polars",
+            False,
+            "client-week store not used: this run reads its tables whole (no events, CSV events, or a label "
+            "that reads the events' whole history), so no store is written or reused",
+        ),
+        (
+            True,
+            "spark",
+            False,
+            "client-week store not used: the Spark engine reads the events' window itself (no store written)",
+        ),
+    ],
+)
+def test_a_store_asked_for_where_none_can_be_written_is_said(store_on, engine, batched, expected):
+    from churnml.jobs.score import store_unused_said
+
+    assert store_unused_said(store_on, engine, batched) == expected

@@ -46,6 +46,7 @@ __all__ = [
     "scoring_model",
     "stale_data_note",
     "store_said",
+    "store_unused_said",
 ]
 
 # the default list folder before the data says its date: where paths.scores puts it is checked already
@@ -945,6 +946,24 @@ def store_said(store: Any, reason: str | None) -> str:
     return f"client-week store not reused ({reason}): the events' whole window read"
 
 
+def store_unused_said(store_on: bool, engine: str, batched: bool) -> str | None:
+    """The console's line when ``score.client_week_store`` is on (``store_on``) but this run can neither read
+    nor write a store: on the Spark ``engine``, or when the tables are read whole (not ``batched``: no events,
+    CSV events, or a label that reads the events' whole history); None otherwise (the store's own line says the rest)."""
+    if not store_on:
+        return None
+    if engine == "spark":
+        return (
+            "client-week store not used: the Spark engine reads the events' window itself (no store written)"
+        )
+    if not batched:
+        return (
+            "client-week store not used: this run reads its tables whole (no events, CSV events, or a label "
+            "that reads the events' whole history), so no store is written or reused"
+        )
+    return None
+
+
 def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     """``cfg`` reading data up to ``--as-of`` when that day is still to come by this machine's clock and
     ``data.as_of`` is not set: the future-timestamp check, which otherwise stops at now, gets the days to
@@ -1001,6 +1020,10 @@ def score(
     cfg = with_future_as_of(cfg, as_of)
     if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
         from churnml.jobs.score_spark import score_on_spark
+
+        unused = store_unused_said(cfg.score.client_week_store, "spark", batched=False)
+        if unused and progress is not None:
+            progress(unused)
 
         return score_on_spark(  # type: ignore[no-any-return]
             data, cfg, as_of, out, model, progress, master=spark_master, driver_memory=spark_driver_memory
@@ -1066,6 +1089,8 @@ def score(
         )
         batches = batches.with_store(store)
         step(store_said(store, store_reason))
+    elif unused := store_unused_said(cfg.score.client_week_store, cfg.features.engine, batches is not None):
+        step(unused)
     done()
     left_behind = removed_stale_scratch(cfg.score.scratch_dir)  # by runs killed before their cleanup
     store_files: dict[str, bytes] = {}
