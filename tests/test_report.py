@@ -1287,3 +1287,23 @@ def test_a_trialists_card_says_its_trial_ends_not_a_renewal_worth_nothing() -> N
     )
     assert "free trial ends 2024-06-07; " in page
     assert "renewal worth 0)" not in page
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [
+        (
+            "the model learned who churned between 2025-02-03 and 2025-07-04 only, under a year: the weeks this "
+            "list looks ahead into (July to August) are a time of year it has not seen",
+            "<div class='note'><b>A season the model has not seen.</b> The model learned who churned between "
+            "2025-02-03 and 2025-07-04 only",
+        ),
+        ("", None),
+    ],
+)
+def test_a_season_the_model_has_not_seen_is_said_on_the_page(note: str, shown: str | None) -> None:
+    page = _page(season_note=note)
+    if shown is None:
+        assert "A season the model has not seen" not in page
+    else:
+        assert shown in page

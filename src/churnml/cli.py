@@ -653,6 +653,8 @@ def score(
         flagged("warning", note)
     if notes.mailings:
         flagged("note", notes.mailings)
+    if notes.season:
+        flagged("note", notes.season)
     if result.drifted:
         from churnml.scoring.assemble import drift_warning
 

@@ -249,3 +249,57 @@ def test_the_weekday_note_never_sends_the_list_to_a_day_whose_outcomes_the_model
     card = ModelCard(training_window=["2025-01-06", "2026-08-31"], label={"horizon_days": horizon})
     note = card.weekday_note(date(2026, 12, 1), ["usage_days_since_event"])
     assert note is not None and note.endswith(expected_end), note
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "as_of", "horizon", "unseen"),
+    [
+        # outcomes 2025-01-01 .. 2025-03-31; the list of 2025-03-31 looks at 2025-04-01 .. 04-03: all unseen
+        ("2025-01-01", "2025-03-31", "2025-03-31", 3, ["2025-04-01", "2025-04-02", "2025-04-03"]),
+        # a year later the same calendar days were seen
+        ("2025-01-01", "2025-03-31", "2026-01-01", 3, []),
+        # the horizon straddles the end of the span: only the days beyond it
+        ("2025-01-01", "2025-03-31", "2026-03-30", 3, ["2026-04-01", "2026-04-02"]),
+    ],
+)
+def test_unseen_calendar_days_are_the_horizon_days_no_learned_day_shared(
+    first: str, last: str, as_of: str, horizon: int, unseen: list[str]
+) -> None:
+    from churnml.modeling.card import unseen_calendar_days
+
+    days = unseen_calendar_days(
+        date.fromisoformat(first), date.fromisoformat(last), date.fromisoformat(as_of), horizon
+    )
+    assert [d.isoformat() for d in days] == unseen
+
+
+@pytest.mark.parametrize(
+    ("window", "horizon", "as_of", "said"),
+    [
+        # learned outcomes 2025-02-03 .. 2025-07-04 (snapshots to 06-04, horizon 30): the list of 07-05
+        # looks into July 6 .. August 4, never seen
+        (["2025-02-03", "2025-06-04"], 30, "2025-07-05", "(July to August)"),
+        # half the horizon unseen is said; the 30 days from 2025-06-19 have 15 days beyond 07-04
+        (["2025-02-03", "2025-06-04"], 30, "2025-06-19", "(July)"),
+        # under half is not
+        (["2025-02-03", "2025-06-04"], 30, "2025-06-18", None),
+        # a year of outcomes has seen every season
+        (["2024-06-01", "2025-06-04"], 30, "2025-07-05", None),
+        # the next spring was seen the spring before
+        (["2025-02-03", "2025-06-04"], 30, "2026-03-01", None),
+    ],
+)
+def test_a_list_looking_into_a_time_of_year_the_model_never_saw_says_so(
+    window: list[str], horizon: int, as_of: str, said: str | None
+) -> None:
+    card = ModelCard(training_window=window, label={"source": "inactivity", "horizon_days": horizon})
+    note = card.unseen_season_note(date.fromisoformat(as_of))
+    if said is None:
+        assert note is None
+    else:
+        assert note is not None and said in note
+        assert note.startswith(f"the model learned who churned between {window[0]} and ")
+
+
+def test_a_card_without_a_window_says_nothing_of_seasons() -> None:
+    assert ModelCard(label={"horizon_days": 30}).unseen_season_note(date(2025, 7, 5)) is None

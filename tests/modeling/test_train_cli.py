@@ -184,6 +184,9 @@ def test_short_histories_train_and_score(tmp_path, monkeypatch, months, clients,
     assert meta["training_window"][1] == _last_labeled_snapshot(tmp_path / "raw", settings)
     scored = _run(runner, "score", "--data", "raw", "--out", "scores", *set_flags(settings))
     assert "wrote" in scored
+    # five months of outcomes: the month the list looks into was never learned, and the list says so
+    said = " ".join(scored.split())
+    assert "are a time of year it has not seen, so a season's own habits" in said
     scores = pl.read_parquet(tmp_path / "scores" / "scores.parquet")
     assert scores.height > 0 and scores.get_column("churn_probability").is_between(0, 1).all()
 

@@ -76,6 +76,9 @@ class ListNotes:
     missed: str | None = None  # the last list written is older than a week (missed_weeks_note)
     # unanswered_outreach skipped mailings (churnml.scoring.rules.mailings_note): said, not a warning
     mailings: str | None = None
+    # the list looks into a time of year the model never learned outcomes of (ModelCard.unseen_season_note):
+    # said, not a warning
+    season: str | None = None
     # scratch folders of earlier runs killed before their cleanup, removed (score_data.removed_stale_scratch)
     scratch: str | None = None
 
@@ -395,6 +398,7 @@ def list_notes(
         unknown=unknown_features_note(result.unknown_now),
         usage_dip=result.usage_dip,
         mailings=result.mailings,
+        season=card.unseen_season_note(day),
     )
 
 
@@ -700,6 +704,7 @@ def _report(
         expected_drift_note=expected_drift_note(result.expected_drift, result.psi) or "",
         rules_note=banners.rules or "",
         mailings_note=banners.mailings or "",
+        season_note=banners.season or "",
         usage_dip_note=banners.usage_dip or "",
         drifted=result.drifted,
         drift_weight=result.drift_weight,

@@ -14,7 +14,16 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
-__all__ = ["ModelCard"]
+__all__ = ["ModelCard", "unseen_calendar_days"]
+
+
+def unseen_calendar_days(first: date, last: date, as_of: date, horizon_days: int) -> list[date]:
+    """The days of a list's horizon, ``as_of`` + 1 to ``as_of`` + ``horizon_days``, whose calendar day
+    (month and day, any year) no day from ``first`` to ``last`` had: the time of year a model whose
+    outcomes span ``first`` to ``last`` never saw. In date order."""
+    seen = {(d.month, d.day) for d in (first + timedelta(days=i) for i in range((last - first).days + 1))}
+    ahead = (as_of + timedelta(days=i) for i in range(1, horizon_days + 1))
+    return [d for d in ahead if (d.month, d.day) not in seen]
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,32 @@ class ModelCard:
             f"snapshots end on {self.last_labeled_snapshot()}): it has seen outcomes this list "
             "predicts, so the list flatters the model; fine for a look back, not a measure of it (the "
             "backtest is)"
+        )
+
+    def unseen_season_note(self, as_of: date) -> str | None:
+        """What a list dated ``as_of`` must say when the weeks it looks ahead into (``as_of`` to ``as_of`` +
+        the horizon) fall mostly in a time of year the model never learned outcomes of: its outcomes run
+        from its first labeled snapshot to :meth:`learned_outcomes_until`, and when that is under a year,
+        a season's own habits (a summer lull, a year-end rush) are not in its probabilities. Said when at
+        least half the list's horizon falls on calendar days (month and day) outside that span; None
+        otherwise, after a year of outcomes, or when the card cannot tell."""
+        until = self.learned_outcomes_until()
+        horizon = (self.label or {}).get("horizon_days", self.horizon_days)
+        if until is None or horizon is None or not self.training_window:
+            return None
+        first = date.fromisoformat(str(self.training_window[0])[:10])
+        if (until - first).days >= 365:
+            return None
+        unseen = unseen_calendar_days(first, until, as_of, int(horizon))
+        if 2 * len(unseen) < int(horizon):
+            return None
+        months = list(dict.fromkeys(day.strftime("%B") for day in unseen))
+        said = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+        return (
+            f"the model learned who churned between {first} and {until} only, under a year: the weeks this "
+            f"list looks ahead into ({said}) are a time of year it has not seen, so a season's own habits "
+            "(a summer lull, a year-end rush) are not in its probabilities; retraining once the data holds "
+            "a year teaches them"
         )
 
     def to_dict(self) -> dict[str, Any]:

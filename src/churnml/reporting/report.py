@@ -1133,6 +1133,7 @@ def report_html(
     expected_drift_note: str = "",
     rules_note: str = "",
     mailings_note: str = "",
+    season_note: str = "",
     usage_dip_note: str = "",
     top_drivers: int,
     max_clients: int,
@@ -1160,7 +1161,8 @@ def report_html(
     young data), ``expected_drift_note`` the shifts expected by construction, told apart from the drift
     (:func:`churnml.scoring.assemble.expected_drift_note`), ``rules_note`` that a rule fires for most of the list
     (:func:`churnml.scoring.rules.crowded_rules_note`), ``mailings_note`` the mailings ``unanswered_outreach``
-    skipped (:func:`churnml.scoring.rules.mailings_note`), ``usage_dip_note`` that the whole portfolio's use fell
+    skipped (:func:`churnml.scoring.rules.mailings_note`), ``season_note`` that the list looks into a time of
+    year the model never learned (:meth:`churnml.modeling.card.ModelCard.unseen_season_note`), ``usage_dip_note`` that the whole portfolio's use fell
     (:func:`churnml.scoring.rules.portfolio_usage_note`);
     ``drift_weight`` is each drifted feature's share of the model's gain and ``feature_labels`` its plain
     name (both optional: the drift table then shows the column names and no weights); ``links`` are the
@@ -1206,6 +1208,7 @@ health = 100 × (1 − churn probability){f" · amounts in {_e(currency)}" if cu
 {f"<div class='warn'><b>The zones do not fit this data.</b> {_e(zones_note[0].upper() + zones_note[1:])}.</div>" if zones_note else ""}
 {f"<div class='warn'><b>A rule fires for most of the list.</b> {_e(rules_note[0].upper() + rules_note[1:])}.</div>" if rules_note else ""}
 {f"<div class='note'><b>Mailings are no outreach.</b> {_e(mailings_note[0].upper() + mailings_note[1:])}.</div>" if mailings_note else ""}
+{f"<div class='note'><b>A season the model has not seen.</b> {_e(season_note[0].upper() + season_note[1:])}.</div>" if season_note else ""}
 {f"<div class='warn'><b>The whole portfolio's use fell.</b> {_e(usage_dip_note[0].upper() + usage_dip_note[1:])}.</div>" if usage_dip_note else ""}
 {_portfolio_html(scores, currency)}
 <h2 id="watchlist">Every red and yellow client ({n_watch})</h2>
