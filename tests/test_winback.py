@@ -916,6 +916,44 @@ def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(creat
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
 
+def test_a_client_whose_first_term_ran_when_billing_began_is_valued_for_its_years_before_it():
+    # a billing system adopted on 2026-07-06 brings each client's running term: an annual one's from 2025-07-01 (the
+    # terms table's first day), a monthly one's from 2026-06-15. The monthly account since 2023 was valued at its
+    # two months on record (200 for an ARR of 1,200: let go); its 1,261 days (2023-01-01 .. 2026-06-15) before its
+    # first term are years at its former ARR, as an account whose term began with the terms table's
+    terms = pl.DataFrame(
+        {
+            "client_id": ["a", "m", "m"],
+            "start_date": [D(2025, 7, 1), D(2026, 6, 15), D(2026, 7, 15)],
+            "end_date": [D(2026, 7, 1), D(2026, 7, 15), D(2026, 8, 15)],
+            "mrr": [300.0, 100.0, 100.0],
+        }
+    )
+    payments = _frame(
+        [("a", D(2026, 7, 6), 3600.0), ("m", D(2026, 7, 15), 100.0)],
+        {"client_id": pl.String, "paid_at": pl.Datetime("us"), "amount": pl.Float64},
+    )
+    data = Dataset(
+        tables={
+            Table.CLIENTS: pl.DataFrame(
+                {"client_id": ["a", "m"], "created_at": [D(2022, 7, 1), D(2023, 1, 1)]}
+            ),
+            Table.SUBSCRIPTIONS: terms,
+            Table.PAYMENTS: payments,
+        },
+        name="t",
+        start=D(2025, 7, 1),
+        as_of=D(2026, 10, 1),
+    )
+    churns = pl.DataFrame({"client_id": ["m"], "churned_at": [D(2026, 8, 15)]})
+    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    billed = (30 + 31) / (365.25 / 12) * 100.0  # its two monthly terms
+    assert plan.get_column("former_arr").item() == pytest.approx(1200.0)
+    assert plan.get_column("lifetime_revenue").item() == pytest.approx(
+        billed + 1261 / 365.25 * 1200.0, rel=0.01
+    )
+
+
 def test_a_placeholder_creation_date_is_an_unknown_tenure_not_a_century_of_revenue():
     # a wholesaler's legacy accounts carry created_at 1900-01-01 ("unknown", kept and reported by validate): the
     # win-back list read a tenure of 46,105 days and carried the former ARR back 126 years before the records

@@ -438,13 +438,15 @@ def _with_value(lost: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         lost = lost.with_columns(
             pl.lit(None, pl.Float64).alias("lifetime_revenue"), pl.lit(0).alias("orders_last_year")
         )
-    lost = _with_unrecorded_revenue(lost.drop("_billed"), subs, payments)
+    off = None
     if subs is not None:
         from churnml.scoring.crm import pasts_off_record
 
+        off = pasts_off_record(subs, payments, dataset.tables[Table.CLIENTS]).get_column(CLIENT_ID)
+    lost = _with_unrecorded_revenue(lost.drop("_billed"), subs, payments, off)
+    if off is not None:
         # nothing on record from a client whose past is off the record (a subscriber paused when the export
         # began): its value is unknown, not 0, and unknown lets no one go
-        off = pasts_off_record(subs, payments, dataset.tables[Table.CLIENTS]).get_column(CLIENT_ID)
         lost = lost.with_columns(pl.col(CLIENT_ID).is_in(off.implode()).alias(OFF_RECORD)).with_columns(
             pl.when(pl.col(OFF_RECORD) & (pl.col("lifetime_revenue") <= 0))
             .then(None)
@@ -494,7 +496,10 @@ def _first_records(table: pl.DataFrame | None, column: str) -> pl.DataFrame | No
 
 
 def _with_unrecorded_revenue(
-    lost: pl.DataFrame, subs: pl.DataFrame | None, payments: pl.DataFrame | None = None
+    lost: pl.DataFrame,
+    subs: pl.DataFrame | None,
+    payments: pl.DataFrame | None = None,
+    off_record: pl.Series | None = None,
 ) -> pl.DataFrame:
     """``lost`` with ``lifetime_revenue`` raised, for a client created before its revenue records begin and
     already paying when they begin, by its ``former_arr`` for each year from its creation to the records'
@@ -503,9 +508,14 @@ def _with_unrecorded_revenue(
     CRM migrated in March keeps none of a 2018 account's terms), else its payments (the payments table's
     first ``paid_at``; its first payment within those days, and at least :data:`_REPEAT_PAYMENTS` orders in
     its last year: a billing export of the last year holds one year of a monthly client since 2021, while one
-    payment is no yearly revenue to carry back). Unchanged otherwise (a client created on or after that day,
-    one whose first term or payment came later: a free account that started paying, a shop's buyer of last
-    month)."""
+    payment is no yearly revenue to carry back). A client of ``off_record``
+    (:func:`churnml.scoring.crm.pasts_off_record`: created more than a month before its first term, which began
+    before the payments log does) was paying when its records begin too, however long after the terms table's
+    first day its first term came: a billing system adopted on 2026-07-06 brings each client's running term, the
+    annual ones' from a year before, the monthly ones' from June, and a monthly account since 2023 was valued at
+    its last 4 months (190 for an ARR of 3,312, let go). Its years run from its creation to its first term.
+    Unchanged otherwise (a client created on or after that day, one whose first term or payment came later: a
+    free account that started paying, a shop's buyer of last month)."""
     terms = _first_records(subs, Subscriptions.START_DATE)
     paid = _first_records(
         None if payments is None else payments.filter(pl.col(Payments.PAID_AT).is_not_null()),
@@ -519,9 +529,6 @@ def _with_unrecorded_revenue(
         records = pl.concat([terms, paid.join(terms, on=CLIENT_ID, how="anti")])
     else:
         records = terms if terms is not None else paid
-    years = (
-        (pl.col("_start") - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))).dt.total_days() / 365.25
-    ).clip(lower_bound=0)
     repeated = (
         pl.col("orders_last_year").fill_null(0) >= _REPEAT_PAYMENTS
         if "orders_last_year" in lost.columns
@@ -530,7 +537,16 @@ def _with_unrecorded_revenue(
     began = (pl.col("_first") <= pl.col("_start") + pl.duration(days=_RECORDS_BEGIN_DAYS)) & (
         pl.col("_terms") | repeated
     )
-    extra = pl.when(began).then(years * pl.col("former_arr").fill_null(0)).otherwise(0.0).fill_null(0.0)
+    off = off_record if off_record is not None else pl.Series([], dtype=pl.String)
+    running = pl.col("_terms").fill_null(False) & pl.col(CLIENT_ID).is_in(off.implode())
+    # a client whose own first term was running when the billing log began: its years run up to that term
+    before = pl.when(began).then(pl.col("_start")).otherwise(pl.col("_first"))
+    years = ((before - pl.col(Clients.CREATED_AT).cast(pl.Datetime("us"))).dt.total_days() / 365.25).clip(
+        lower_bound=0
+    )
+    extra = (
+        pl.when(began | running).then(years * pl.col("former_arr").fill_null(0)).otherwise(0.0).fill_null(0.0)
+    )
     return (
         lost.join(records, on=CLIENT_ID, how="left", maintain_order="left")
         .with_columns((pl.col("lifetime_revenue") + extra).alias("lifetime_revenue"))
