@@ -1681,6 +1681,45 @@ def test_the_late_behaviour_note_says_where_training_starts() -> None:
     )
 
 
+@pytest.mark.parametrize("gone_before", [False, True])
+def test_the_late_behaviour_note_suggests_no_earlier_start_over_a_past_of_survivors(
+    gone_before: bool,
+) -> None:
+    # a billing system adopted on 2026-07-06 keeps each account's running term (the annual one's from 2025-07-01)
+    # and nobody who left before: the note said "snapshots.start: 2025-07-29 trains on the time before them too",
+    # and following it gave 4 backtest folds, each skipped for 0 churners among its training rows
+    from churnml.labels import late_behaviour_note
+
+    rows = [
+        ("a", D(2025, 7, 1), D(2026, 7, 1)),
+        ("a", D(2026, 7, 1), D(2027, 7, 1)),
+        ("m", D(2026, 6, 15), D(2026, 7, 15)),
+        ("m", D(2026, 7, 15), D(2026, 8, 15)),
+    ]
+    if (
+        gone_before
+    ):  # an export that holds a client gone in 2025 holds its leavers: the earlier past can train
+        rows.append(("g", D(2025, 8, 1), D(2025, 9, 1)))
+    tables = {
+        Table.SUBSCRIPTIONS: pl.DataFrame(
+            rows, schema=["client_id", "start_date", "end_date"], orient="row"
+        ).with_columns(pl.lit(10.0).alias("mrr")),
+        Table.EVENTS: pl.DataFrame({"client_id": ["a"], "ts": [D(2026, 7, 6)], "event": ["login"]}),
+    }
+    moves = (
+        "data: events start on 2026-07-06, 370 days after the data's first record (2025-07-01): the training "
+        "snapshots start on 2026-08-03, 28 days into them, so that the model learns from the past the list reads"
+    )
+    expected = (
+        f"{moves} (snapshots.start: 2025-07-29 trains on the time before them too)"
+        if gone_before
+        else f"{moves}. No client left before them: the records before hold only the clients still customers then "
+        "(a CRM or billing system adopted later brings the terms of the accounts it took over, not of those gone), "
+        "so a training row there could never be a churn: keep snapshots.start unset"
+    )
+    assert late_behaviour_note(tables, 28, moved=True, grace_days=30) == expected
+
+
 def test_an_add_on_client_that_buys_a_base_plan_later_reads_the_same_before_it() -> None:
     """A client on an add-on alone (2024-01 .. 2024-07) that buys a base plan in 2025-03: its 2024 snapshots read
     the same with the data cut in 2024 as with the whole data (no selection on the future)."""

@@ -139,6 +139,7 @@ __all__ = [
     "labeled_spine",
     "late_behaviour_note",
     "late_returns_note",
+    "left_before",
     "membership_changes",
     "mixed_label_note",
     "order_placed_at",
@@ -1541,11 +1542,32 @@ def unrecorded_lapses_note(
 _BEHAVIOUR = (Table.EVENTS, Table.COMMUNICATIONS, Table.TICKETS)
 
 
+def left_before(tables: Mapping[Table, pl.DataFrame], day: datetime, grace_days: int) -> int | None:
+    """How many clients the terms show leaving before ``day``: a spell of terms (:func:`term_spells` of
+    :func:`customer_terms`) that ended more than ``grace_days`` before it, or a ``churns`` record before it. None
+    without a subscriptions table (nothing says who was a customer then). 0 is an export of the clients still
+    customers on ``day``: a CRM or billing system adopted then brings the terms of the accounts it took over, not
+    of those gone before (:func:`churnml.reporting.metrics.survivors_until` reads the same of the metrics)."""
+    subscriptions = tables.get(Table.SUBSCRIPTIONS)
+    if subscriptions is None or subscriptions.height == 0:
+        return None
+    spells = term_spells(customer_terms(subscriptions), grace_days)
+    gone = spells.filter(pl.col("_end") + pl.duration(days=grace_days) < pl.lit(day).cast(_DT)).select(
+        CLIENT_ID
+    )
+    churns = tables.get(Table.CHURNS)
+    if churns is not None and churns.height:
+        recorded = churns.filter(pl.col(Churns.CHURNED_AT).cast(_DT) < pl.lit(day).cast(_DT))
+        gone = pl.concat([gone, recorded.select(pl.col(CLIENT_ID).cast(pl.String))])
+    return gone.get_column(CLIENT_ID).n_unique()
+
+
 def late_behaviour_note(
     tables: Mapping[Table, pl.DataFrame],
     min_history_days: int,
     late_days: int = LATE_TABLE_DAYS,
     moved: bool = False,
+    grace_days: int | None = None,
 ) -> str | None:
     """A note when every behaviour table present (events, communications, tickets) starts ``late_days`` or
     more after the data's first record (a CRM whose contracts and invoices go back years, its usage and
@@ -1553,8 +1575,12 @@ def late_behaviour_note(
     past without the signals the weekly list reads. Dates before 1971 (placeholders) are left out
     (:func:`~churnml.contract.dataset.plausible_first`). ``moved``: the training snapshots start
     ``min_history_days`` after the behaviour begins (:func:`churnml.pipeline.training_snapshots`), and the note
-    says so; else it says where ``snapshots.start`` would begin them. None otherwise (or without a behaviour
-    table)."""
+    says so, and how ``snapshots.start`` would train on the time before them too, unless no client left before
+    them (``grace_days`` given: :func:`left_before` is 0, an export of the clients still customers when the logs
+    begin): a training row there could never be a churn (a project-management SaaS whose billing moved on
+    2026-07-06 keeps its annual accounts' running terms from 2025-07: snapshots.start 2025-08-04 as the note said
+    gave 4 backtest folds, each skipped for 0 churners among its training rows). Else it says where
+    ``snapshots.start`` would begin them. None otherwise (or without a behaviour table)."""
 
     def first(table: Table) -> datetime | None:  # a placeholder date (1900-01-01) dates nothing
         frame = tables[table]
@@ -1589,10 +1615,20 @@ def late_behaviour_note(
         also = f" ({latest} once every one of them holds data)"
     head = f"data: {said}, {(begins - start).days} days after the data's first record ({start:%Y-%m-%d})"
     if moved:
-        return (
+        moves = (
             f"{head}: the training snapshots start on {suggested}, {min_history_days} days into them, so that the "
-            f"model learns from the past the list reads (snapshots.start: "
-            f"{(start + timedelta(days=min_history_days)).date()} trains on the time before them too){also}"
+            "model learns from the past the list reads"
+        )
+        if grace_days is not None and left_before(tables, begins, grace_days) == 0:
+            return (
+                f"{moves}{also}. No client left before them: the records before hold only the clients still "
+                "customers then (a CRM or billing system adopted later brings the terms of the accounts it took "
+                "over, not of those gone), so a training row there could never be a churn: keep snapshots.start "
+                "unset"
+            )
+        return (
+            f"{moves} (snapshots.start: {(start + timedelta(days=min_history_days)).date()} trains on the time "
+            f"before them too){also}"
         )
     return (
         f"{head}: the snapshots before then see no usage or contact at all, and the model learns "

@@ -297,7 +297,12 @@ def timing_notes(dataset: Any, cfg: Config, folder: Path | None, firsts: dict[st
     dated = dated_tables(dataset, folder, cfg, firsts) if cfg.snapshots.start is None else {}
     late = late_behaviour_note(dated, cfg.snapshots.min_history_days) if dated else None
     if late:  # said as training does it: from the behaviour logs' start, when that still labels a snapshot
-        late = late_behaviour_note(dated, cfg.snapshots.min_history_days, moved=_training_moved(dataset, cfg))
+        late = late_behaviour_note(
+            dated,
+            cfg.snapshots.min_history_days,
+            moved=_training_moved(dataset, cfg),
+            grace_days=cfg.label.grace_days,
+        )
     return _said(late, late_payments_note(dataset))
 
 
