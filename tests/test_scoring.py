@@ -567,8 +567,8 @@ def test_a_list_mostly_in_red_says_that_red_sets_no_priority(
 def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, top, cfg, rate, expected):
     probability = np.array([top] + [0.05] * (n - 1))
     assert empty_zones_note(["green"] * n, probability, cfg, rate) == expected
-    # one client in red: the zones say something, no note
-    assert empty_zones_note(["red"] + ["green"] * (n - 1), probability, cfg, rate) is None
+    # one client in red and one in yellow: both zones hold clients, no note
+    assert empty_zones_note(["red", "yellow"] + ["green"] * (n - 2), probability, cfg, rate) is None
     if expected is not None:  # yellow but no red: red sits above everyone
         assert empty_zones_note(["yellow"] + ["green"] * (n - 1), probability, cfg, rate) == (
             f"no client of {n} reaches red (score.zones.red 0.7): the highest churn probability is 0.27 and the "
@@ -589,6 +589,18 @@ def test_a_list_with_nobody_in_yellow_says_the_thresholds_sit_above_everyone(n, 
             "the highest churn probability is 0.27 and the model's training rows churned at 12.0%, so red sits "
             "above every other client. Work the yellow clients in their order (priority), or set score.zones.red "
             "nearer this data's churn rate (twice and four times its odds of leaving: yellow 0.21, red 0.35)",
+        ),
+        # one red by the model (an expired trial), nobody in yellow: the thresholds sit above every other client
+        # (a project-management SaaS's lists under a 30-day horizon said nothing), 2 more raised by the rules
+        (
+            ["red"] + ["green"] * 24,
+            ["red", "yellow", "yellow"] + ["green"] * 22,
+            "no client of 25 reaches yellow by the model's probability but the 1 in red (score.zones.yellow 0.5; "
+            "2 more yellow or red by the rules): the highest other churn probability is 0.05 and the model's "
+            "training rows churned at 12.0%, so the thresholds sit above every other client. Its order (priority) "
+            "still ranks the risk; set score.zones.yellow and score.zones.red nearer this data's churn rate (twice "
+            "and four times its odds of leaving: yellow 0.21, red 0.35), or score.zones.method: capacity (the top "
+            "50 by revenue at risk red, the next 150 yellow)",
         ),
         # nobody yellow by the model, 3 raised by the rules: the list does not look all clear
         (
@@ -636,7 +648,15 @@ _REACH = (
             "looks all clear. Its order (priority) still ranks the risk; lower thresholds would not bring the "
             f"renewals in: {_REACH}",
         ),
-        (["red"] + ["green"] * 24, 0.15, None),  # someone in red: no note
+        (["red", "yellow"] + ["green"] * 23, 0.15, None),  # someone in red and in yellow: no note
+        (  # one in red, nobody in yellow: yellow sits above every other client
+            ["red"] + ["green"] * 24,
+            0.15,
+            "no client of 25 reaches yellow by the model's probability but the 1 in red (score.zones.yellow "
+            "0.15): the highest other churn probability is 0.05 and the model's training rows churned at 3.4%, "
+            "so the thresholds sit above every other client. Its order (priority) still ranks the risk; lower "
+            f"thresholds would not bring the renewals in: {_REACH}",
+        ),
     ],
 )
 def test_an_empty_red_zone_whose_renewals_lie_beyond_the_horizon_advises_the_horizon(

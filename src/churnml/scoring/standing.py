@@ -206,8 +206,11 @@ def empty_zones_note(
     """A sentence when no client of a list of at least :data:`EMPTY_ZONES_LEAST` reaches yellow, or red,
     by the model's own zone: the thresholds sit above every probability (a business where few active
     customers leave within the horizon, under thresholds set for one where many do), so the list looks
-    all clear while its order still ranks the risk. None with the capacity method, a short list, or any
-    client in red.
+    all clear while its order still ranks the risk. A few clients in red and nobody in yellow is the same
+    for every other client: a project-management SaaS under a 30-day horizon (3.0% of its training rows
+    churning) had one expired trial red at 0.72 and its 210 other accounts green at 0.10 or less, and its lists
+    said nothing (twice and four times its odds: yellow 0.06, red 0.11). None with the capacity method, a short
+    list, or clients in both red and yellow.
 
     ``horizon_reach``: the list's :func:`churnml.labels.terms_beyond_horizon_note` (most active clients'
     terms end beyond ``label.horizon_days`` from the list's date), when there is one: then lower thresholds
@@ -218,9 +221,17 @@ def empty_zones_note(
     the model reaches nobody in are counted, so that the sentence is no "no client reaches red" above 2,091
     red clients (a fitness app's lapsed trials, raised by ``term_lapsed``), nor "the list looks all clear"."""
     n = len(model_zone)
-    if cfg.method != "probability" or n < EMPTY_ZONES_LEAST or any(z == "red" for z in model_zone):
+    reds = sum(z == "red" for z in model_zone)
+    if (
+        cfg.method != "probability"
+        or n < EMPTY_ZONES_LEAST
+        or (reds and any(z == "yellow" for z in model_zone))
+    ):
         return None
-    top = float(np.max(np.asarray(probability, dtype=float)))
+    others = np.asarray(probability, dtype=float)[[z != "red" for z in model_zone]]
+    if others.size == 0:
+        return None
+    top = float(np.max(others))
     rate = f" and the model's training rows churned at {churn_rate:.1%}" if churn_rate is not None else ""
     suggest = ""
     if churn_rate is not None and 0 < churn_rate < 1:
@@ -243,7 +254,14 @@ def empty_zones_note(
         f"score.zones.method: capacity (the top {cfg.red_capacity} by revenue at risk red, the next "
         f"{cfg.yellow_capacity} yellow)"
     )
-    raised = sum(z in ("yellow", "red") for z in final)
+    raised = sum(z in ("yellow", "red") for z in final) - reds
+    if reds:  # red by the model, nobody in yellow: yellow sits above every other client
+        by = f"; {raised:,} more yellow or red by the rules" if raised else ""
+        return (
+            f"no client of {n:,} reaches yellow by the model's probability but the {reds:,} in red "
+            f"(score.zones.yellow {cfg.yellow:g}{by}): the highest other churn probability is {top:.2f}{rate}, so "
+            f"the thresholds sit above every other client. Its order (priority) still ranks the risk{advice}"
+        )
     if raised:
         return (
             f"no client of {n:,} reaches yellow by the model's probability ({raised:,} yellow or red by the rules; "
