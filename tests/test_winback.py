@@ -890,6 +890,15 @@ def test_the_stages_count_from_the_departure(source, expected):
     )
 
 
+def _plan_of_one_leaver(
+    tables: dict, start: datetime, as_of: datetime, client: str, left: datetime
+) -> pl.DataFrame:
+    """The win-back list of ``tables`` (data from ``start`` to ``as_of``) with one churn: ``client`` on ``left``."""
+    data = Dataset(tables=tables, name="t", start=start, as_of=as_of)
+    churns = pl.DataFrame({"client_id": [client], "churned_at": [left]})
+    return winback_list(data, churns, CFG, default_margin=0.5)
+
+
 @pytest.mark.parametrize(
     ("created", "expected"),
     [
@@ -901,17 +910,11 @@ def test_the_stages_count_from_the_departure(source, expected):
     ],
 )
 def test_the_years_before_the_revenue_records_are_valued_at_the_former_arr(created, expected):
-    data = Dataset(
-        tables={
-            Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [created]}),
-            Table.SUBSCRIPTIONS: S1_TERMS,
-        },
-        name="t",
-        start=D(2023, 1, 1),
-        as_of=D(2025, 6, 1),
-    )
-    churns = pl.DataFrame({"client_id": ["s1"], "churned_at": [D(2025, 4, 1)]})
-    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["s1"], "created_at": [created]}),
+        Table.SUBSCRIPTIONS: S1_TERMS,
+    }
+    plan = _plan_of_one_leaver(tables, D(2023, 1, 1), D(2025, 6, 1), "s1", D(2025, 4, 1))
     assert plan.get_column("former_arr").item() == pytest.approx(3000.0)
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(expected, rel=0.01)
 
@@ -933,20 +936,12 @@ def test_a_client_whose_first_term_ran_when_billing_began_is_valued_for_its_year
         [("a", D(2026, 7, 6), 3600.0), ("m", D(2026, 7, 15), 100.0)],
         {"client_id": pl.String, "paid_at": pl.Datetime("us"), "amount": pl.Float64},
     )
-    data = Dataset(
-        tables={
-            Table.CLIENTS: pl.DataFrame(
-                {"client_id": ["a", "m"], "created_at": [D(2022, 7, 1), D(2023, 1, 1)]}
-            ),
-            Table.SUBSCRIPTIONS: terms,
-            Table.PAYMENTS: payments,
-        },
-        name="t",
-        start=D(2025, 7, 1),
-        as_of=D(2026, 10, 1),
-    )
-    churns = pl.DataFrame({"client_id": ["m"], "churned_at": [D(2026, 8, 15)]})
-    plan = winback_list(data, churns, CFG, default_margin=0.5)
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["a", "m"], "created_at": [D(2022, 7, 1), D(2023, 1, 1)]}),
+        Table.SUBSCRIPTIONS: terms,
+        Table.PAYMENTS: payments,
+    }
+    plan = _plan_of_one_leaver(tables, D(2025, 7, 1), D(2026, 10, 1), "m", D(2026, 8, 15))
     billed = (30 + 31) / (365.25 / 12) * 100.0  # its two monthly terms
     assert plan.get_column("former_arr").item() == pytest.approx(1200.0)
     assert plan.get_column("lifetime_revenue").item() == pytest.approx(
