@@ -427,3 +427,24 @@ def test_the_reach_of_a_suggested_horizon_is_the_hint_s_and_the_days_it_waits() 
     assert backtest_plan(spine.get_column("snapshot"), base.train, 240, 30).days_short == 73
     assert fold_reach(data(datetime(2026, 12, 1)), cfg, rows_from, 202) == (0, None)
     assert fold_reach(data(datetime(2026, 12, 1) + timedelta(days=73)), cfg, rows_from, 240) == (0, None)
+
+
+def test_a_shorter_grace_that_gives_a_fold_with_the_horizon_kept_is_named() -> None:
+    # 5 months of monthly terms, weekly snapshots 2026-08-03 .. 2026-11-30, data to 2026-12-06, 30 days + a
+    # 30-day grace: no fold; the note named only "label.horizon_days: 13 or less". Keeping the 30 days, a grace of
+    # 13 days gives one (the label waits 43 days either way), 14 does not
+    from datetime import date, timedelta
+
+    from churnml.config import TrainConfig
+    from churnml.jobs.train import grace_with_a_fold
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+
+    snaps = [date(2026, 8, 3) + timedelta(weeks=k) for k in range(18)]
+    end, cfg = date(2026, 12, 6), TrainConfig()
+    assert longest_horizon_with_a_fold(snaps, end, 30, cfg, 30) == 13
+    assert grace_with_a_fold(snaps, end, 30, cfg, 30) == 13
+    assert longest_horizon_with_a_fold(snaps, end, 14, cfg, 31) != 30
+    assert grace_with_a_fold(snaps, end, 0, cfg, 30) is None  # labels that wait no grace
+    assert (
+        grace_with_a_fold(snaps, end, 30, cfg, 90) is None
+    )  # no grace of 1 day or more gives 90 days a fold

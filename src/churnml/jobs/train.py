@@ -562,6 +562,23 @@ def _pauses_cut(dataset: Any, cfg: Config, hinted: int) -> str:
     return pauses_cut_by_hint(gaps, hinted, cfg.label.horizon_days)
 
 
+def grace_with_a_fold(
+    snapshots: Any, known_until: date, lag_days: int, cfg: Any, horizon_days: int
+) -> int | None:
+    """The longest ``label.grace_days`` of at least 1 and under ``lag_days`` (the grace the labels wait now)
+    whose labeled snapshots give this data a backtest fold with the horizon kept
+    (:func:`churnml.modeling.backtest.longest_horizon_with_a_fold` with that lag); None when none does, or
+    without a lag (labels that wait no grace). A project-management SaaS with 5 months of monthly terms under 30
+    days + 30 was told only "label.horizon_days: 13 or less gives one now", while its cards renew at once: 30 + 7
+    gave a fold. ``cfg``: the train settings."""
+    from churnml.modeling.backtest import longest_horizon_with_a_fold
+
+    for grace in range(lag_days - 1, 0, -1):
+        if longest_horizon_with_a_fold(snapshots, known_until, grace, cfg, horizon_days + 1) == horizon_days:
+            return grace
+    return None
+
+
 def horizon_hinted(
     notes: list[str], summary: str, dataset: Any, cfg: Config, rows_from: date | None = None
 ) -> list[str]:
@@ -582,6 +599,14 @@ def horizon_hinted(
     said += [cut] if fits is not None and (cut := _pauses_cut(dataset, cfg, fits)) else []
     waits = f" ({'; '.join(said)})" if said else ""
     hints = [f"label.horizon_days: {fits} or less gives one now{waits}"] if fits is not None else []
+    # or keep the question and wait a shorter grace: a monthly plan charged by card renews at once or not at all
+    grace = grace_with_a_fold(snaps, dataset.as_of.date(), lag, cfg.train, cfg.label.horizon_days)
+    if grace is not None:
+        hints.append(
+            f"keeping the horizon, label.grace_days: {grace} or less gives one now, if a client whose term lapsed "
+            f"and renews does so within {grace} days of its end (the gaps between a term's end and the client's "
+            "next term show it)"
+        )
     # or keep the question and start earlier: snapshots after fewer days of data, folds on fewer days
     least = _SHORT_HISTORY_DAYS
     if cfg.snapshots.min_history_days > least or cfg.train.min_train_days > least:
