@@ -892,9 +892,10 @@ def test_contraction_and_a_cancellation_say_the_amounts_and_dates() -> None:
     }
     cfg = RulesConfig(enabled=("contraction", "cancellation_request"))
     out = fired_rules(tables, ["w"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="USD")
-    # contraction_days (91) before 2024-06-03 is 2024-03-04; the running term ends 335 days after AS_OF
+    # contraction_days (91) before 2024-06-03 is 2024-03-04; the cut term started 30 days before AS_OF and ends
+    # 335 days after it
     assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
-        "contraction: recurring revenue USD 599.50 a month, from USD 1,200 on 2024-03-04; "
+        "contraction: recurring revenue USD 599.50 a month since 2024-05-04, from USD 1,200 on 2024-03-04; "
         "cancellation_request: asked to cancel on 2024-05-24, effective 2025-05-04"
     ]
 
@@ -910,6 +911,28 @@ def _two_terms(now: float, then: float, gap_days: int = 0) -> pl.DataFrame:
             "mrr": [then, now],
         }
     )
+
+
+def test_contraction_says_the_day_of_the_cut_not_only_the_rule_s_reference_day() -> None:
+    # seats cut at a monthly renewal 60 days before the list (2024-04-04), renewed at the lower MRR 30 days before:
+    # the cut dates from 2024-04-04 (before: only "from USD 1,200 on 2024-03-04", the rule's reference day)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["w"] * 3,
+            "start_date": [days_ago(200), days_ago(60), days_ago(30)],
+            "end_date": [days_ago(60), days_ago(30), days_ago(-1)],
+            "mrr": [1200.0, 600.0, 600.0],
+        }
+    )
+    tables = {
+        Table.CLIENTS: pl.DataFrame({"client_id": ["w"], "created_at": [days_ago(800)]}),
+        Table.SUBSCRIPTIONS: subs,
+    }
+    cfg = RulesConfig(enabled=("contraction",))
+    out = fired_rules(tables, ["w"], AS_OF, None, cfg, low_csat=2, export_events=(), currency="USD")
+    assert out.get_column(Scores.RULES_EVIDENCE).to_list() == [
+        "contraction: recurring revenue USD 600 a month since 2024-04-04, from USD 1,200 on 2024-03-04"
+    ]
 
 
 def test_a_return_at_a_win_back_price_is_no_contraction() -> None:

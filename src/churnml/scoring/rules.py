@@ -1636,13 +1636,12 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
 
     since = ctx.cut - timedelta(days=ctx.cfg.contraction_days)
     then = running_mrr(subscriptions, since)
-    return (
+    share = ctx.cfg.contraction_share
+    hits = (
         running_mrr(subscriptions, ctx.cut)
         .join(then.rename({"_mrr": "_then"}), on=CLIENT_ID, how="inner")
         .filter(
-            (pl.col("_mrr") > 0)
-            & (pl.col("_then") > 0)
-            & (pl.col("_mrr") <= (1 - ctx.cfg.contraction_share) * pl.col("_then"))
+            (pl.col("_mrr") > 0) & (pl.col("_then") > 0) & (pl.col("_mrr") <= (1 - share) * pl.col("_then"))
         )
         .join(
             _returned_between(subscriptions, ctx.tables.get(Table.CHURNS), since, ctx.cut),
@@ -1651,18 +1650,65 @@ def _contraction_hits(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
         )
         .join(ctx.paused, on=CLIENT_ID, how="anti")
         .join(_committed_longer(subscriptions, since, ctx.cut), on=CLIENT_ID, how="anti")
-        .select(
-            CLIENT_ID,
-            pl.struct("_mrr", "_then")
-            .map_elements(
-                lambda r: (
-                    f"recurring revenue {amount_said(r['_mrr'], ctx.currency)} a month, from "
-                    f"{amount_said(r['_then'], ctx.currency)} on {since.date().isoformat()}"
-                ),
-                return_dtype=pl.String,
-            )
-            .alias(_EVIDENCE),
+    )
+    return hits.join(
+        _contracted_on(subscriptions, hits, since, ctx.cut, share), on=CLIENT_ID, how="left"
+    ).select(
+        CLIENT_ID,
+        pl.struct("_mrr", "_then", "_cut_on")
+        .map_elements(
+            lambda r: (
+                f"recurring revenue {amount_said(r['_mrr'], ctx.currency)} a month"
+                + (f" since {r['_cut_on']:%Y-%m-%d}" if r["_cut_on"] is not None else "")
+                + f", from {amount_said(r['_then'], ctx.currency)} on {since.date().isoformat()}"
+            ),
+            return_dtype=pl.String,
         )
+        .alias(_EVIDENCE),
+    )
+
+
+def _contracted_on(
+    subscriptions: pl.DataFrame, hits: pl.DataFrame, since: datetime, cut: datetime, share: float
+) -> pl.DataFrame:
+    """``[client_id, _cut_on]``: for each client of ``hits`` (``client_id``, ``_then``: its running MRR at
+    ``since``), the day its recurring revenue was cut: the earliest term start in (``since``, ``cut``] from which
+    the running MRR (:func:`churnml.scoring.crm.running_at` just after each later start) stayed at or under ``1 -
+    share`` of ``_then``. A project-management SaaS's annual account cut from 124 seats to 59 a week before the
+    list read "EUR 590 a month, from EUR 1,240 on 2026-09-06", the rule's reference day, as if the cut were three
+    months old; monthly renewals at the lower MRR since the cut do not move it. None (no row) when no term start
+    made the cut (an add-on that ended)."""
+    start = pl.col(Subscriptions.START_DATE).cast(pl.Datetime("us"))
+    typed = subscriptions.select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        start.alias(Subscriptions.START_DATE),
+        pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us")),
+        pl.col(Subscriptions.MRR).cast(pl.Float64),
+    )
+    starts = (
+        typed.join(hits.select(CLIENT_ID, "_then"), on=CLIENT_ID)
+        .filter((pl.col(Subscriptions.START_DATE) > since) & (pl.col(Subscriptions.START_DATE) <= cut))
+        .select(CLIENT_ID, "_then", pl.col(Subscriptions.START_DATE).alias("_s"))
+        .unique()
+    )
+    after = pl.col("_s") + timedelta(seconds=1)  # the instant just after the start: the term runs then
+    level = (
+        starts.join(typed, on=CLIENT_ID)
+        .filter(running_at(after))
+        .group_by(CLIENT_ID, "_s")
+        .agg(pl.col(Subscriptions.MRR).sum().alias("_level"))
+    )
+    return (
+        starts.join(level, on=[CLIENT_ID, "_s"], how="left")
+        .with_columns(
+            (pl.col("_level").fill_null(0.0) <= (1 - share) * pl.col("_then")).cast(pl.Int8).alias("_ok")
+        )
+        .sort(CLIENT_ID, "_s")
+        # every start from this one on kept the cut: the minimum of the flags from the end back
+        .with_columns(pl.col("_ok").reverse().cum_min().reverse().over(CLIENT_ID).alias("_kept"))
+        .filter(pl.col("_kept") == 1)
+        .group_by(CLIENT_ID)
+        .agg(pl.col("_s").min().alias("_cut_on"))
     )
 
 
