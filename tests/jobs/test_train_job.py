@@ -448,3 +448,16 @@ def test_a_shorter_grace_that_gives_a_fold_with_the_horizon_kept_is_named() -> N
     assert (
         grace_with_a_fold(snaps, end, 30, cfg, 90) is None
     )  # no grace of 1 day or more gives 90 days a fold
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "folds", "said"),
+    [
+        (0.4479, 0.0, 1, "0.448 (1 fold)"),  # one fold has no spread: it read "0.448 ± 0.000 (1)"
+        (0.338, 0.0123, 4, "0.338 ± 0.012 (4)"),
+    ],
+)
+def test_the_backtest_table_says_no_spread_for_a_single_fold(mean, std, folds, said) -> None:
+    from churnml.jobs.train import by_fold_said
+
+    assert by_fold_said(mean, std, folds) == said
