@@ -17,8 +17,8 @@ def _metrics(**pr_auc: float) -> pd.DataFrame:
     [
         (pd.DataFrame(), None, False, "no out-of-time estimate yet"),
         # the 40-client model that lost to the baselines must never become champion, even with none
-        (_metrics(model=0.20, logistic=0.31, rules=0.18), None, False, "loses to the logistic baseline"),
-        (_metrics(model=0.30, logistic=0.25, rules=0.30), None, False, "loses to the rules baseline"),
+        (_metrics(model=0.20, logistic=0.31, rules=0.18), None, False, "not above the logistic baseline"),
+        (_metrics(model=0.30, logistic=0.25, rules=0.30), None, False, "not above the rules baseline"),
         (_metrics(model=0.40, logistic=0.31, rules=0.18), None, True, "no champion yet"),
         (_metrics(model=0.40, logistic=0.31, rules=0.18), ("3", 0.38), True, ">= champion v3's procedure"),
         (
@@ -222,8 +222,9 @@ def test_a_new_recipe_must_clear_the_margin(score, champ, new_recipe, newer_labe
         ),
         (
             _metrics(model=0.30, logistic=0.31),
-            "NOT promoted, whatever the champion: loses to the logistic baseline on the backtest (mean fold PR-AUC "
-            "0.3000 vs 0.3100)",
+            "NOT promoted, whatever the champion: not above the logistic baseline on the backtest (mean fold "
+            "PR-AUC 0.3000 vs 0.3100; the gate asks a mean above it, whether or not the evidence line calls the gap "
+            "a tie)",
         ),
     ],
 )

@@ -124,7 +124,8 @@ def baselines_refusal(
             if not score > other:
                 return Verdict(
                     False,
-                    f"loses to the {name} baseline on the backtest ({said} {score:.4f} vs {other:.4f})",
+                    f"not above the {name} baseline on the backtest ({said} {score:.4f} vs {other:.4f}; the "
+                    "gate asks a mean above it, whether or not the evidence line calls the gap a tie)",
                 )
     return None
 
@@ -142,7 +143,8 @@ def baselines_verdict_text(
     lone: tuple[str, float] | None = None,
 ) -> str:
     """What ``train`` says of the gate when the backtest ends, before the deployed fit: the refusal of
-    :func:`baselines_refusal` ("NOT promoted, whatever the champion: loses to the logistic baseline ..."), or
+    :func:`baselines_refusal` ("NOT promoted, whatever the champion: not above the logistic baseline ...": said as what the
+    gate asks, a mean above theirs, since the evidence line printed before it may call the same gap a tie), or
     that the model's mean is above the baselines' and the champion's procedure is judged after the deployed
     fit."""
     refused = baselines_refusal(metrics, metric, max_credible, lone)
