@@ -383,6 +383,31 @@ def test_z_level_said_changes_only_a_stop() -> None:
     assert z_level_said(up, 0.5, 0.0) == up
 
 
+@pytest.mark.parametrize(
+    ("z", "in_sentence", "short"),
+    [
+        # an annual invoice after 26 weeks of none: (mean - 0) / (0 + 1) in money units
+        (
+            590.0,
+            "far above usual (over +10 standard deviations from this client's own last 26 weeks)",
+            "over +10 sd",
+        ),
+        (-12.34, "far below usual (under -10 standard deviations from", "under -10 sd"),
+        # up to 10 as it is
+        (10.04, "far above usual (+10.0 standard deviations from", "+10.0 sd"),
+        (2.5, "far above usual (+2.5 standard deviations from", "+2.5 sd"),
+    ],
+)
+def test_a_z_score_past_ten_standard_deviations_is_said_as_over_ten(
+    z: float, in_sentence: str, short: str
+) -> None:
+    from churnml.features.registry import feature_spec
+    from churnml.scoring.explain import _short_value
+
+    assert in_sentence in sentence("payments_paid_z", z)
+    assert _short_value(feature_spec("payments_paid_z"), z, "EUR") == short
+
+
 def test_an_overflowed_value_is_said_plainly_not_a_traceback() -> None:
     # an mrr of 1e308 passed validate; its change overflowed to infinity and the sentence crashed
     specs, describe = registry_catalog(FeaturesConfig(), currency="EUR")

@@ -46,6 +46,8 @@ __all__ = [
     "renamed_value",
     "sentence",
     "summed_window_days",
+    "usual_level",
+    "z_said",
 ]
 
 # The family modules, in column order: each exports FAMILY (its name), SCOPE (what it covers, in the pages'
@@ -288,6 +290,19 @@ def usual_level(z: float) -> str:
     return f"{size} {side} usual"
 
 
+# a z-score beyond this many standard deviations is said as "over +10": against a past that hardly varied (the
+# +1 of features._grid.zscore in the feature's own units, an annual invoice after 26 weeks of none) it reads
+# "+590.0 standard deviations", a number no reader can weigh
+Z_SAID_MAX = 10
+
+
+def z_said(z: float) -> str:
+    """A z-score as a sentence says it: ``"+1.2"``, or ``"over +10"`` / ``"under -10"`` past :data:`Z_SAID_MAX`."""
+    if abs(round(z, 1)) > Z_SAID_MAX:
+        return f"over +{Z_SAID_MAX}" if z > 0 else f"under -{Z_SAID_MAX}"
+    return f"{z:+.1f}"
+
+
 def money(value: float, currency: str = "") -> str:
     """An amount with its currency: ``"EUR 8,098"`` (``"8,098"`` without one)."""
     return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
@@ -346,6 +361,8 @@ def sentence(
         hours=hours(value),
         level=usual_level(value),
     )
+    if spec.kind == "z":
+        text = text.replace(f"({value:+.1f} standard deviations", f"({z_said(value)} standard deviations", 1)
     if spec.template.startswith(_COUNT) and round(value) == 1:
         text = _singular(text)
     if spec.name == _LOW_RATINGS and round(value) == 1:

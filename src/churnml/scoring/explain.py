@@ -977,7 +977,7 @@ def _short_value(spec: Any, value: float, currency: str) -> str:
 
 
 def _value_text(spec: Any, value: float, currency: str) -> str:
-    from churnml.features.registry import hours, money
+    from churnml.features.registry import hours, money, z_said
 
     if value != value:
         return "no data"
@@ -994,7 +994,7 @@ def _value_text(spec: Any, value: float, currency: str) -> str:
     if kind == "diff":
         return f"{value:+.2f}"
     if kind == "z":
-        return f"{value:+.1f} sd"
+        return f"{z_said(value)} sd"
     if unit.startswith("currency"):
         return money(value, currency)
     if unit.startswith("seconds"):
