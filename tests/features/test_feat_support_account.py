@@ -120,6 +120,33 @@ def test_signal_kinds_of_ones_own_are_named_since_they_are_said_as_other() -> No
     assert other_signals_note(signals.filter(pl.col("signal") == "layoffs")) is None
 
 
+def test_the_other_signals_note_says_what_other_does_and_where_notes_that_warn_of_nothing_go() -> None:
+    """A vet clinic's household notes ('pet_deceased', 'moved_away', 'price_sensitive') were warnings said as
+    'other' and led red households to "Account review with the decision maker"; the note asked only to map them to
+    a known kind, of which none fits: it says what 'other' does, that a departure is a churns row and a note that
+    warns of nothing is no signal."""
+    import polars as pl
+
+    from churnml.features.account import other_signals_note
+
+    signals = pl.DataFrame(
+        {
+            "client_id": ["a", "b", "c", "d"],
+            "signal": ["pet_deceased", "pet_deceased", "moved_away", "price_sensitive"],
+        }
+    )
+    assert other_signals_note(signals) == (
+        "signals: 'pet_deceased' (2), 'moved_away' (1), 'price_sensitive' (1) are not among the kinds churnml tells "
+        "apart (champion_left, layoffs, budget_cut, strategy_change, vendor_review, competitor_trial, "
+        "cancellation_withdrawn): they are counted and said as 'other', a warning sign that raises the risk and, "
+        "leading, the account family's play (playbooks.families.account). Map each to the nearest known kind where "
+        "one fits (a 'will not renew' note is a cancellation_request ticket, a new decision maker is champion_left); "
+        "a note that the client left (moved away, deceased, closed, records sent to another provider) is a churns "
+        "row on its day (reason moved, closed, competitor), and a note that warns of nothing (a trait such as 'price "
+        "sensitive', a life event the client stays through) is no signal: leave it out"
+    )
+
+
 def test_a_placeholder_created_at_gives_an_unknown_tenure(build, at):
     # created_at 1900-01-01 (kept and reported by validation): "Client for 45,000 days" said nothing true
     clients = [*CLIENTS, {"client_id": "p", "created_at": datetime(1900, 1, 1)}]

@@ -52,7 +52,12 @@ SIGNAL_KINDS: tuple[str, ...] = (*Signals.KNOWN, "other")
 def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
     """A note naming the signal kinds outside ``Signals.KNOWN`` and ``Signals.NOT_WARNINGS`` with their rows (most
     first): they are all counted, and said, as 'other' ("1 account warning signal ...: 'other'"), so a strong one
-    of the user's own ("cancellation_intent") reads as nothing in particular. None when every kind is known."""
+    of the user's own ("cancellation_intent") reads as nothing in particular. It says what 'other' does (a warning
+    that raises the risk and, leading, the account family's play) and where the notes that warn of nothing go: a
+    clinic's 'pet_deceased' and 'price_sensitive' notes led 6 of the 10 red households of a list to "Account review
+    with the decision maker": 5 of them still clients (a pet's death in a household keeping its other pets, a
+    trait), 1 whose last pet had died, not in ``churns``. A record that the client left is a ``churns`` row, a
+    trait or a life event it stays through is no signal. None when every kind is known."""
     told = [*Signals.KNOWN, *Signals.NOT_WARNINGS]
     kinds = signals.get_column(Signals.SIGNAL).cast(pl.String).drop_nulls()
     counts = kinds.filter(~kinds.is_in(told)).value_counts(sort=True)
@@ -64,8 +69,12 @@ def other_signals_note(signals: pl.DataFrame, shown: int = 5) -> str | None:
     known = ", ".join(told)
     return (
         f"signals: {names}{more} are not among the kinds churnml tells apart ({known}): they are counted and "
-        "said as 'other'. Map each to the nearest known kind where one fits (a 'will not renew' note is a "
-        "cancellation_request ticket, a new decision maker is champion_left)"
+        "said as 'other', a warning sign that raises the risk and, leading, the account family's play "
+        "(playbooks.families.account). Map each to the nearest known kind where one fits (a 'will not renew' note "
+        "is a cancellation_request ticket, a new decision maker is champion_left); a note that the client left "
+        "(moved away, deceased, closed, records sent to another provider) is a churns row on its day (reason moved, "
+        "closed, competitor), and a note that warns of nothing (a trait such as 'price sensitive', a life event the "
+        "client stays through) is no signal: leave it out"
     )
 
 
