@@ -1070,3 +1070,68 @@ def test_an_mrr_holding_each_terms_price_is_said() -> None:
     assert term_prices_note(*_term_tables(*priced[:6]), "EUR") is None  # 18 terms: too few to say
     more = [_deliveries(f"n{i}", 56, 3, 60.0, 32.61) for i in range(7)]
     assert term_prices_note(*_term_tables(*priced, *monthly, *more), "EUR") is None  # a third of them
+
+
+def _debits(client: str, start: datetime, months: int, amount: float) -> list[tuple]:
+    return [(client, start + timedelta(days=30 * m, hours=6), amount, "paid") for m in range(months)]
+
+
+def test_a_plan_members_arr_adds_the_orders_beyond_its_plan_to_the_terms() -> None:
+    """A vet plan member pays a monthly direct debit (its term's mrr) and its pets' treatments on top: its ARR was
+    12 x the plan fee alone, GBP 222 at the median of a 3-clinic group's members against the GBP 549 they were
+    invoiced in the year, below pay-per-visit owners of the same spend (8 members in the top fifth by ARR, 47 now).
+    The orders that are no charge of a term (not the mrr, or the summed mrr of the terms running, times a number of
+    months) add to 12 x the terms' MRR; a charge retried after its term ended is still a charge; a client whose
+    invoices never read as a charge (tax on every debit) keeps 12 x its MRR; an annual term paid up front is
+    its charge; an order before its plan began counts too (pay per visit, then the plan)."""
+    as_of = date(2026, 11, 30)
+    year_ago = datetime(2025, 12, 1)
+    subs = pl.DataFrame(
+        {
+            "client_id": ["member", "member", "taxed", "annual", "joined"],
+            "start_date": [
+                datetime(2025, 6, 1),
+                datetime(2026, 6, 1),
+                year_ago,
+                datetime(2026, 3, 1),
+                datetime(2026, 9, 1),
+            ],
+            "end_date": [
+                datetime(2026, 6, 1),
+                datetime(2027, 6, 1),
+                datetime(2026, 12, 1),
+                datetime(2027, 3, 1),
+                datetime(2027, 9, 1),
+            ],
+            "mrr": [30.0, 32.0, 30.0, 100.0, 20.0],
+        }
+    )
+    member = [
+        *_debits("member", datetime(2025, 12, 1), 6, 30.0),  # the plan's debits of the year ...
+        (
+            "member",
+            datetime(2026, 6, 4, 6),
+            30.0,
+            "paid",
+        ),  # ... the last month's, failed and retried 3 days late
+        *_debits("member", datetime(2026, 7, 1), 5, 32.0),  # the renewed term's debits at the new fee
+        ("member", datetime(2026, 2, 10, 11), 400.0, "paid"),  # an illness visit
+        ("member", datetime(2026, 9, 3, 15), 250.0, "paid"),  # a vaccination of a second pet
+    ]
+    taxed = _debits("taxed", year_ago, 12, 36.0)  # 20% VAT on every debit: never the mrr
+    annual = [("annual", datetime(2026, 3, 1, 6), 1200.0, "paid")]
+    joined = [
+        ("joined", datetime(2026, 1, 15, 10), 180.0, "paid"),  # a visit before the plan
+        *_debits("joined", datetime(2026, 9, 1), 3, 20.0),
+        ("joined", datetime(2026, 10, 20, 10), 90.0, "paid"),  # a visit on the plan
+    ]
+    pays = pl.DataFrame(
+        [*member, *taxed, *annual, *joined], schema=["client_id", "paid_at", "amount", "status"], orient="row"
+    )
+    out = annual_recurring_revenue(["member", "taxed", "annual", "joined"], as_of, subs, pays)
+    assert dict(zip(out["client_id"], out["arr"].round(2), strict=True)) == {
+        "member": 12 * 32.0 + 400.0 + 250.0,
+        "taxed": 12 * 30.0,
+        "annual": 12 * 100.0,
+        "joined": 12 * 20.0 + 180.0 + 90.0,
+    }

@@ -7,7 +7,8 @@ Definitions (the figures an account manager sees):
 
 - ``arr``: annual recurring revenue (:func:`recurring_revenue`, the one definition the metrics and the
   win-back list use too). With subscriptions: 12 x the summed ``mrr`` of the terms that are running at
-  the as-of date (started before it, scheduled to end on or after it; add-ons count). A client with no
+  the as-of date (started before it, scheduled to end on or after it; add-ons count), plus the year's orders
+  that are no charge of a term (:func:`_beyond_terms`: a plan member's treatments, an overage invoice). A client with no
   running term (or a dataset without subscriptions) gets the trailing 12 months of its orders instead,
   each dated when it was placed (an invoice at its ``issued_at``, paid yet or not; a payment without one at
   its ``paid_at``: :func:`_revenue`), refunds and applied credit notes netted at their ``paid_at``, floored
@@ -293,6 +294,62 @@ _MONTHLY_SHARE = 0.2
 _CHARGE_SLACK_DAYS = 3
 # term_prices_note speaks from this many checked terms on, when at least this share of them read as prices
 TERM_PRICES_LEAST, TERM_PRICES_SHARE = 20, 0.5
+# a payment within this share of a term's charge (or a cent) is that charge (_beyond_terms)
+_CHARGE_TOLERANCE = 0.01
+# the months of a term one charge may bill, besides the term's own length: monthly, bi-monthly, quarterly, ...
+_CHARGE_MONTHS = (1, 2, 3, 4, 6, 12)
+# a term's charge may come this many days after the term ended: a failed charge retried (dunning)
+_CHARGE_RETRY_DAYS = 31
+
+
+def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``paid`` (:func:`_revenue`: ``[client_id, _counted_at, amount]``, one row per order or refund)
+    that are no charge of a paid term of their client: revenue on top of the plan (a vet plan member's treatments,
+    a dental member's fillings, a SaaS's overage invoices), which :func:`recurring_revenue` adds to 12 x the
+    running terms' MRR. Same columns, a subset of the rows.
+
+    A row is a term's charge when it counts from :data:`_CHARGE_SLACK_DAYS` before a paid term (``mrr`` above 0)
+    of its client starts to :data:`_CHARGE_RETRY_DAYS` after it ends (a failed charge retried), and its amount (a refund's unsigned) is within
+    :data:`_CHARGE_TOLERANCE` (or a cent) of that term's ``mrr``, or of the summed ``mrr`` of the client's terms
+    counting it (a base term and its add-on on one invoice), times 1, 2, 3, 4, 6 or 12 months or the term's own
+    length in months: monthly debits, a quarter or a year up front alike. A row outside every paid term (an order
+    before the plan began, between two spells) is beyond them. A client none of whose rows in its terms is such a
+    charge (its invoices carry a tax, or prorate every change) has its charges not told apart: its rows in its
+    terms are all taken as charges, only those outside them are beyond (never a double count of the plan)."""
+    slack = timedelta(days=_CHARGE_SLACK_DAYS)
+    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
+    terms = subscriptions.filter(pl.col(Subscriptions.MRR) > 0).select(
+        pl.col(CLIENT_ID).cast(pl.String),
+        (start.cast(_DT) - slack).alias("_from"),
+        (end.cast(_DT) - slack).alias("_end"),
+        (end.cast(_DT) + timedelta(days=_CHARGE_RETRY_DAYS)).alias("_to"),
+        pl.col(Subscriptions.MRR).cast(pl.Float64).alias("_mrr"),
+        ((end.cast(_DT) - start.cast(_DT)).dt.total_days() / (_DAYS_PER_YEAR / 12)).round().alias("_months"),
+    )
+    rows = paid.with_row_index("_row")
+    pairs = rows.join(terms, on=CLIENT_ID).filter(
+        (pl.col(_COUNTED) >= pl.col("_from")) & (pl.col(_COUNTED) < pl.col("_to"))
+    )
+    # the terms running when the row counts, summed (a base term and its add-on billed together; not the last
+    # term, whose retries may still come)
+    running = pl.when(pl.col(_COUNTED) < pl.col("_end")).then(pl.col("_mrr")).otherwise(0.0)
+    pairs = pairs.with_columns(running.sum().over("_row").alias("_sum"))
+    size = pl.col(Payments.AMOUNT).abs()
+    charge = pl.lit(False)
+    for months in (*(pl.lit(float(m)) for m in _CHARGE_MONTHS), pl.col("_months")):
+        for price in (pl.col("_mrr"), pl.col("_sum")):
+            bill = price * months
+            charge = charge | (
+                (size - bill).abs() <= pl.max_horizontal(bill * _CHARGE_TOLERANCE, pl.lit(0.01))
+            )
+    judged = pairs.group_by("_row").agg(charge.any().alias("_charge"), pl.first(CLIENT_ID).alias("_client"))
+    told = judged.group_by("_client").agg(pl.col("_charge").any().alias("_told"))
+    return (
+        rows.join(judged.drop("_client"), on="_row", how="left")
+        .join(told, left_on=CLIENT_ID, right_on="_client", how="left")
+        .filter(pl.col("_charge").is_null() | (pl.col("_told") & ~pl.col("_charge")))
+        .select(paid.columns)
+    )
 
 
 def term_orders(subscriptions: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
@@ -399,14 +456,16 @@ def recurring_revenue(
     (a Date means 00:00 of that day): the one definition of recurring revenue (module docstring).
 
     Per (client, instant ``s``): the summed ``mrr`` of its terms running at ``s`` (``start_date < s <=
-    end_date``; add-ons count); without a running term, its orders placed in the 365 days before ``s``
+    end_date``; add-ons count), plus, over 12, its orders of the 365 days before ``s`` that are no charge of a
+    term (:func:`_beyond_terms`; refunds that are none netted, floored at 0; scaled as the payments' year is for a
+    log younger than a year, not for a young payer); without a running term, its orders placed in the 365 days before ``s``
     (:func:`_revenue`: an invoice issued then, paid yet or not; ``s - 365 days <= placed < s``; refunds and
     applied credit notes netted at their ``paid_at`` whatever their sign, failed rows left out, floored at 0)
     as the year's revenue, or the run rate of a recurring payment (three or more at
     near-equal gaps of a week or more, the next one not overdue, and, for a client that paid before that
     year, filling it from its start: :func:`_regular_year`; a young monthly payer's year is not its first
     months' sum, and a seasonal buyer's season is not its year); else 0.
-    ``arr`` = 12 x the terms' MRR, or the payments' year; ``mrr`` = the terms' MRR, or the year / 12.
+    ``arr`` = 12 x the terms' MRR plus the orders beyond them, or the payments' year; ``mrr`` = ``arr`` / 12.
     Used by the weekly list (:func:`annual_recurring_revenue`), the churn metrics
     (:func:`churnml.reporting.metrics.mrr_at`) and the win-back list (``former_arr``).
 
@@ -426,6 +485,9 @@ def recurring_revenue(
     keyed = rows.with_columns(pl.col(at).cast(_DT).alias(_AT))
     terms_mrr = pl.lit(None, pl.Float64)
     paid_year = pl.lit(None, pl.Float64)
+    beyond_year = pl.lit(
+        0.0
+    )  # the year's orders beyond the terms' charges (_beyond_terms), on top of their MRR
     if subscriptions is not None and subscriptions.height:
         terms = subscriptions.select(
             CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR
@@ -451,18 +513,34 @@ def recurring_revenue(
         )
         keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
         paid_year = pl.col("_paid_year")
+        if subscriptions is not None and subscriptions.height:
+            beyond = (
+                _matched(
+                    keyed, _beyond_terms(paid, subscriptions), pl.col(_COUNTED), pl.col(_COUNTED) + _YEAR
+                )
+                .group_by(CLIENT_ID, _AT)
+                .agg(pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_beyond_year"))
+            )
+            keyed = keyed.join(beyond, on=[CLIENT_ID, _AT], how="left")
+            beyond_year = pl.col("_beyond_year")
         if observed_from is not None:
             # a year or more observed: unchanged (x 1.0)
             seen = (pl.col(_AT) - pl.lit(observed_from, _DT)).dt.total_days().clip(1, _YEAR_DAYS)
             keyed = keyed.join(_first_paid(paid, clients, observed_from), on=CLIENT_ID, how="left")
             paid_year = paid_year * pl.coalesce(_young_payer_scale(), _YEAR_DAYS / seen)
+            beyond_year = beyond_year * (_YEAR_DAYS / seen)
         paid_year = pl.coalesce(pl.col("_regular_year"), paid_year)
+    beyond_year = beyond_year.clip(lower_bound=0.0).fill_null(0.0)
     return keyed.with_columns(
-        pl.coalesce(terms_mrr, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias("mrr"),
-        pl.coalesce(terms_mrr * 12.0, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias("arr"),
+        pl.coalesce(terms_mrr + beyond_year / 12, (paid_year / 12).clip(lower_bound=0.0), pl.lit(0.0)).alias(
+            "mrr"
+        ),
+        pl.coalesce(terms_mrr * 12.0 + beyond_year, paid_year.clip(lower_bound=0.0), pl.lit(0.0)).alias(
+            "arr"
+        ),
     ).drop(
         c
-        for c in (_AT, "_terms_mrr", "_paid_year", "_regular_year", "_n_paid", "_first_paid")
+        for c in (_AT, "_terms_mrr", "_paid_year", "_beyond_year", "_regular_year", "_n_paid", "_first_paid")
         if c in keyed.columns
     )
 
