@@ -139,6 +139,7 @@ _DT = pl.Datetime("us")
 _AT = "_at"
 _YEAR_DAYS = 365  # the payments' year of recurring_revenue
 _YEAR = pl.duration(days=_YEAR_DAYS)
+_YEAR_TD = timedelta(days=_YEAR_DAYS)
 # when a row of :func:`_revenue` counts in a client's year: an order when it was placed, a refund when paid
 _COUNTED = "_counted_at"
 # an order (of the revenue rows: not a refund), counted by the young-payer and recurring-payment estimates
@@ -308,48 +309,104 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
     a dental member's fillings, a SaaS's overage invoices), which :func:`recurring_revenue` adds to 12 x the
     running terms' MRR. Same columns, a subset of the rows.
 
-    A row is a term's charge when it counts from :data:`_CHARGE_SLACK_DAYS` before a paid term (``mrr`` above 0)
-    of its client starts to :data:`_CHARGE_RETRY_DAYS` after it ends (a failed charge retried), and its amount (a refund's unsigned) is within
-    :data:`_CHARGE_TOLERANCE` (or a cent) of that term's ``mrr``, or of the summed ``mrr`` of the client's terms
-    counting it (a base term and its add-on on one invoice), times 1, 2, 3, 4, 6 or 12 months or the term's own
-    length in months: monthly debits, a quarter or a year up front alike. A row outside every paid term (an order
-    before the plan began, between two spells) is beyond them. A client none of whose rows in its terms is such a
-    charge (its invoices carry a tax, or prorate every change) has its charges not told apart: its rows in its
-    terms are all taken as charges, only those outside them are beyond (never a double count of the plan)."""
+    A row is a term's charge when it counts while a paid term (``mrr`` above 0) of its client runs, from
+    :data:`_CHARGE_SLACK_DAYS` before its start to :data:`_CHARGE_RETRY_DAYS` after its end (a failed charge
+    retried), and its amount (a refund's unsigned) is within :data:`_CHARGE_TOLERANCE` (or a cent) of a term's
+    ``mrr`` of that client, or of the summed ``mrr`` of its terms starting together (a base term and its add-on on
+    one invoice), times 1, 2, 3, 4, 6 or 12 months or the term's own length in months: monthly debits, a quarter or
+    a year up front alike. A row outside every paid term (an order before the plan began, between two spells) is
+    beyond them. A client none of whose rows in its terms is such a charge (its invoices carry a tax, or prorate
+    every change) has its charges not told apart: its rows in its terms are all taken as charges, only those
+    outside them are beyond (never a double count of the plan). Rows meet the bills of their 1% band and the two
+    beside it (:func:`_charge_band`), so the cost follows the rows, not rows x terms: 100,000 monthly subscribers
+    with 14 terms each, joined to every term, took 2.1 GB. terms are all taken as charges, only those outside them are beyond (never a double count of the plan)."""
     slack = timedelta(days=_CHARGE_SLACK_DAYS)
-    start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
-    terms = subscriptions.filter(pl.col(Subscriptions.MRR) > 0).select(
-        pl.col(CLIENT_ID).cast(pl.String),
-        (start.cast(_DT) - slack).alias("_from"),
-        (end.cast(_DT) - slack).alias("_end"),
-        (end.cast(_DT) + timedelta(days=_CHARGE_RETRY_DAYS)).alias("_to"),
-        pl.col(Subscriptions.MRR).cast(pl.Float64).alias("_mrr"),
-        ((end.cast(_DT) - start.cast(_DT)).dt.total_days() / (_DAYS_PER_YEAR / 12)).round().alias("_months"),
+    start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
+    terms = (
+        subscriptions.filter(pl.col(Subscriptions.MRR) > 0)
+        .select(
+            pl.col(CLIENT_ID).cast(pl.String),
+            (start - slack).alias("_from"),
+            (end + timedelta(days=_CHARGE_RETRY_DAYS)).alias("_to"),
+            pl.col(Subscriptions.MRR).cast(pl.Float64).alias("_mrr"),
+            ((end - start).dt.total_days() / (_DAYS_PER_YEAR / 12)).round().alias("_months"),
+        )
+        .sort(CLIENT_ID, "_from")
     )
     rows = paid.with_row_index("_row")
-    pairs = rows.join(terms, on=CLIENT_ID).filter(
-        (pl.col(_COUNTED) >= pl.col("_from")) & (pl.col(_COUNTED) < pl.col("_to"))
+    # in a term: the latest paid term started by the row's time, or an earlier one, still reaches it (the terms'
+    # ends, as a running maximum)
+    reach = terms.select(CLIENT_ID, "_from", pl.col("_to").cum_max().over(CLIENT_ID).alias("_reach"))
+    placed = (
+        rows.sort(_COUNTED)
+        .join_asof(
+            reach.sort("_from"),
+            left_on=_COUNTED,
+            right_on="_from",
+            by=CLIENT_ID,
+            strategy="backward",
+            check_sortedness=False,  # sorted by time, as by groups needs; polars cannot check it with them
+        )
+        .filter(pl.col(_COUNTED) < pl.col("_reach"))
+        .select(
+            "_row",
+            CLIENT_ID,
+            pl.col(CLIENT_ID).hash().alias("_key"),
+            pl.col(Payments.AMOUNT).abs().alias("_size"),
+        )
+        .filter(pl.col("_size") > 0)
     )
-    # the terms running when the row counts, summed (a base term and its add-on billed together; not the last
-    # term, whose retries may still come)
-    running = pl.when(pl.col(_COUNTED) < pl.col("_end")).then(pl.col("_mrr")).otherwise(0.0)
-    pairs = pairs.with_columns(running.sum().over("_row").alias("_sum"))
-    size = pl.col(Payments.AMOUNT).abs()
-    charge = pl.lit(False)
-    for months in (*(pl.lit(float(m)) for m in _CHARGE_MONTHS), pl.col("_months")):
-        for price in (pl.col("_mrr"), pl.col("_sum")):
-            bill = price * months
-            charge = charge | (
-                (size - bill).abs() <= pl.max_horizontal(bill * _CHARGE_TOLERANCE, pl.lit(0.01))
-            )
-    judged = pairs.group_by("_row").agg(charge.any().alias("_charge"), pl.first(CLIENT_ID).alias("_client"))
-    told = judged.group_by("_client").agg(pl.col("_charge").any().alias("_told"))
-    return (
-        rows.join(judged.drop("_client"), on="_row", how="left")
-        .join(told, left_on=CLIENT_ID, right_on="_client", how="left")
-        .filter(pl.col("_charge").is_null() | (pl.col("_told") & ~pl.col("_charge")))
-        .select(paid.columns)
+    # what a term may charge: its mrr, or the summed mrr of the terms starting with it (a base term and its
+    # add-on on one invoice), times a number of months; matched within 1% bands (a bill stands in its band and
+    # the two beside it), so each row meets a few bills, not every term of its client
+    keyed = terms.select(pl.col(CLIENT_ID).hash().alias("_key"), "_from", "_mrr", "_months")
+    together = pl.len().over("_key", "_from") > 1  # terms starting together: a base term and its add-on
+    prices = pl.concat(
+        [
+            keyed.select("_key", "_mrr", "_months").unique(),
+            keyed.filter(together)
+            .group_by("_key", "_from")
+            .agg(pl.col("_mrr").sum(), pl.col("_months").max())
+            .drop("_from"),
+        ]
     )
+    months = pl.concat_list([*(pl.lit(float(m)) for m in _CHARGE_MONTHS), pl.col("_months")])
+    bills = (
+        prices.select("_key", (pl.col("_mrr") * months).alias("_bill"))
+        .explode("_bill")
+        .filter(pl.col("_bill") > 0)
+        .unique()
+        .with_columns(pl.concat_list([_charge_band(pl.col("_bill")) + d for d in (-1, 0, 1)]).alias("_band"))
+        .explode("_band")
+    )
+    near = pl.max_horizontal(pl.col("_bill") * _CHARGE_TOLERANCE, pl.lit(0.01))
+    charged = (
+        placed.with_columns(_charge_band(pl.col("_size")).alias("_band"))
+        .join(bills, on=["_key", "_band"])  # the client's hash: a join on numbers, a collision is 1 in 2**64
+        .filter((pl.col("_size") - pl.col("_bill")).abs() <= near)
+        .get_column("_row")
+        .unique()
+    )
+    placed = placed.with_columns(pl.col("_row").is_in(charged.implode()).alias("_charge"))
+    told = placed.filter("_charge").get_column(CLIENT_ID).unique()
+    # the rows in terms that are charges, or whose client's charges are not told apart
+    in_terms = placed.filter(pl.col("_charge") | ~pl.col(CLIENT_ID).is_in(told.implode())).get_column("_row")
+    return rows.filter(~pl.col("_row").is_in(in_terms.implode())).select(paid.columns)
+
+
+def _within_years(paid: pl.DataFrame, instants: pl.Series) -> pl.DataFrame:
+    """The rows of ``paid`` (:func:`_revenue`) that count in the year before one of ``instants`` or between them:
+    from the first instant less :data:`_YEAR_DAYS` to the last (what :func:`_beyond_terms` need judge)."""
+    first, last = instants.min(), instants.max()
+    if first is None or last is None:
+        return paid.clear()
+    return paid.filter(pl.col(_COUNTED).is_between(first - _YEAR_TD, last, closed="left"))
+
+
+def _charge_band(amount: pl.Expr) -> pl.Expr:
+    """The 1% band of a positive amount (``Int64``): amounts within 1% of each other lie in one band or two
+    bands side by side (:func:`_beyond_terms`)."""
+    return (amount.log() / math.log(1 + _CHARGE_TOLERANCE)).floor().cast(pl.Int64)
 
 
 def term_orders(subscriptions: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
@@ -516,7 +573,10 @@ def recurring_revenue(
         if subscriptions is not None and subscriptions.height:
             beyond = (
                 _matched(
-                    keyed, _beyond_terms(paid, subscriptions), pl.col(_COUNTED), pl.col(_COUNTED) + _YEAR
+                    keyed,
+                    _beyond_terms(_within_years(paid, keyed.get_column(_AT)), subscriptions),
+                    pl.col(_COUNTED),
+                    pl.col(_COUNTED) + _YEAR,
                 )
                 .group_by(CLIENT_ID, _AT)
                 .agg(pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_beyond_year"))
