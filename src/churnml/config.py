@@ -227,6 +227,9 @@ class FeaturesConfig(_Section):
     lifetime: bool | Literal["auto"] = "auto"
     orders_at: Literal["auto", "issued", "paid"] = "auto"
     unobserved_windows: Literal["auto", "unknown", "scaled"] = "auto"
+    # a client created (or first paying) within this many days of the data's first activity may have started
+    # before the data: its tenure is unknown, account_tenure_censored says so (features.build.started_with_data)
+    censored_start_days: int = Field(28, ge=0)
     engine: Literal["polars", "spark"] = "polars"
 
     @field_validator("windows")

@@ -42,6 +42,7 @@ __all__ = [
     "SIGNALS_GROUP",
     "SIGNAL_KINDS",
     "SPECS",
+    "TENURE_CENSORED",
     "account_features",
     "other_signals_note",
 ]
@@ -164,8 +165,21 @@ def _signal_specs(kind: str) -> tuple[SpecPattern, SpecPattern]:
     )
 
 
+# 1 for a client created at the data's start, whose tenure is unknown (features.build.with_censored_starts)
+TENURE_CENSORED = "account_tenure_censored"
+
 SPECS: tuple[SpecPattern, ...] = (
     spec("account_tenure_days", FAMILY, "days", 0, "tenure", "Client for {value:.0f} days", "days", "tenure"),
+    spec(
+        TENURE_CENSORED,
+        FAMILY,
+        "flag",
+        0,
+        "tenure",
+        "Client since before the data began (start date not in the data)",
+        "count",
+        "start before the data",
+    ),
     spec(
         "account_signals_{w}d",
         FAMILY,

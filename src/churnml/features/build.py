@@ -55,7 +55,7 @@ from churnml.features._grid import (
     week_axis,
     week_of,
 )
-from churnml.features.account import account_features
+from churnml.features.account import TENURE_CENSORED, account_features
 from churnml.features.communication import (
     MAILING_DAY,
     MAILING_MIN_CLIENTS,
@@ -75,13 +75,16 @@ __all__ = [
     "PROGRESS_STEPS",
     "SNAPSHOT",
     "build_features",
+    "censored_start_clients",
     "contact_observed_from",
     "contract_columns",
     "dataset_mailings",
     "feature_columns",
     "resolved_unobserved_windows",
+    "started_with_data",
     "window_observed_from",
     "windows_before_logs",
+    "with_censored_starts",
 ]
 
 
@@ -274,6 +277,15 @@ def build_features(
         .with_columns(pl.col(CIDX).cast(pl.Int64))
         .join(clients.select(CLIENT_ID, Clients.CREATED_AT), on=CLIENT_ID, how="left")
     )
+    # a client created at the data's start may have been one long before: observed from the data's start as
+    # a client older than the data, its tenure unknown (with_censored_starts)
+    censored = censored_start_clients(clients, data_start, cfg.censored_start_days)
+    grid_clients = grid_clients.with_columns(
+        pl.when(pl.col(CLIENT_ID).is_in(censored.implode()))
+        .then(None)
+        .otherwise(pl.col(Clients.CREATED_AT))
+        .alias(Clients.CREATED_AT)
+    )
     grid_lf = _lazy(grid_clients, cfg.engine)
     grid_lf = grid_lf.with_columns(
         day_number(nw.col(Clients.CREATED_AT), cfg.engine == "polars").alias(CDAY),
@@ -318,9 +330,66 @@ def build_features(
     if unknown:
         raise RuntimeError(f"features: columns missing from the registry: {unknown[:5]}")
     table = resolved_unobserved_windows(table, data_start, cfg, usage_from, contact_from, payments_from)
+    table = with_censored_starts(table, censored, payments_from or data_start, cfg)
     # the one feature of two families (users per paid seat), from their resolved columns
     table = with_seat_use(table, cfg)
     return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
+
+
+def started_with_data(days_after_start: pl.Expr, band_days: int) -> pl.Expr:
+    """Whether a start (a client's ``created_at``, its first payment), given as its days after the data's first
+    activity (``days_after_start``, negative before it), is left-censored: within ``band_days`` days either
+    side of that first activity, where an export whose history begins after its clients did puts the clients it
+    already had (a CRM's import date, a shop's log cut at a date whose adapter dates each customer by its
+    first order). Such a client may have started long before: its age is "at least the data's", not the days
+    since. Outside the band a start is taken as known (a CRM's created_at years before its event log began);
+    ``band_days`` 0: never censored. False where the start is null."""
+    if band_days <= 0:
+        return pl.lit(False)
+    return days_after_start.is_between(-band_days, band_days).fill_null(False)
+
+
+def censored_start_clients(clients: pl.DataFrame, data_start: datetime, band_days: int) -> pl.Series:
+    """The ``client_id`` of the clients (one row per client, ``client_id`` and ``created_at``) created within
+    ``band_days`` days of ``data_start``: :func:`started_with_data` (``features.censored_start_days``)."""
+    after = (
+        pl.col(Clients.CREATED_AT).cast(pl.Datetime("us")) - pl.lit(data_start, pl.Datetime("us"))
+    ).dt.total_seconds() / 86_400
+    return clients.filter(started_with_data(after, band_days)).get_column(CLIENT_ID)
+
+
+def with_censored_starts(
+    table: pl.DataFrame, censored: pl.Series, payments_start: datetime, cfg: FeaturesConfig
+) -> pl.DataFrame:
+    """``table`` (one row per client x snapshot) with what counts from a left-censored start
+    (:func:`started_with_data`, ``features.censored_start_days``) made unknown rather than read as an age:
+
+    - ``account_tenure_censored``: 1 for the clients created at the data's start (``censored``, their
+      ``client_id``: :func:`censored_start_clients`), else 0. Their ``account_tenure_days`` is already null:
+      :func:`build_features` observes them from the data's start, as clients older than the data.
+    - ``payments_days_since_first_payment`` (``features.lifetime``): null where the first payment on record
+      falls within the band of the payments log's start (``payments_start``): the days since it count the
+      calendar since the log began, not the client's.
+
+    Without it, such a client's "age" is the data's age at the snapshot: in a log that begins 2009-12-01 the
+    trees learn the training months' season through it and extend its last months to every older client (Online
+    Retail's first cutoff). ``features.censored_start_days: 0``: ``table`` unchanged (no flag column)."""
+    band = cfg.censored_start_days
+    if band <= 0 or TENURE_CENSORED not in feature_specs(cfg):
+        return table
+    out = table.with_columns(
+        pl.col(CLIENT_ID).is_in(censored.implode()).cast(pl.Float64).alias(TENURE_CENSORED)
+    )
+    first = "payments_days_since_first_payment"
+    if first in out.columns:
+        span = (pl.col(SNAPSHOT) - pl.lit(payments_start.date(), pl.Date)).dt.total_days()
+        out = out.with_columns(
+            pl.when(started_with_data(span - pl.col(first), band))
+            .then(None)
+            .otherwise(pl.col(first))
+            .alias(first)
+        )
+    return out
 
 
 def contact_observed_from(dataset: Dataset) -> datetime | None:

@@ -205,6 +205,8 @@ _EVENT_GROUPS = {
 def _configured(base: SpecPattern, cfg: FeaturesConfig) -> bool:
     if base.name in payments.LIFETIME:  # RFM's lifetime columns: features.lifetime (on for shops)
         return cfg.lifetime is True
+    if base.name == account.TENURE_CENSORED:  # features.censored_start_days: 0 = off
+        return cfg.censored_start_days > 0
     needs = _EVENT_GROUPS.get(base.group) if base.family == "usage" else None
     return needs is None or bool(getattr(cfg, needs))
 
@@ -349,6 +351,8 @@ def sentence(
         return _singular_words(f"The last term ended {-value:.0f} days ago; no new term since")
     if spec.name == _DAYS_TO_TERM_END and round(value) == 0:
         return "The current term ends today"
+    if spec.name == account.TENURE_CENSORED and round(value) == 0:
+        return "Client since a start date within the data"
     if spec.name == _NO_REPLY_STREAK and round(value) == 1:
         return "The last outreach attempt got no reply"
     pct, verb = _pct_and_verb(spec.kind, value)
