@@ -71,4 +71,22 @@ def test_a_censored_client_is_not_told_its_age():
         == "Client since before the data began (start date not in the data)"
     )
     assert sentence("account_tenure_censored", 0.0) == "Client since a start date within the data"
-    assert sentence("account_tenure_days", None) == "Tenure: no data"
+    # not "Tenure: no data", nor "Client for 89 days" counted from the data's first day
+    assert sentence("account_tenure_days", None) == "Start date not in the data: tenure unknown"
+
+
+def test_a_first_payment_at_the_start_of_a_late_payments_log_is_unknown(build, at):
+    # terms since 2023-09-01 (the data's start), invoices exported from 2024-01-01 on: the first one in the log,
+    # 2024-01-10, is no first payment; the client's own created_at (2023-06-01) is a known date
+    clients = [{"client_id": "c", "created_at": datetime(2023, 6, 1)}]
+    terms = [
+        {"client_id": "c", "start_date": datetime(2023, 9, 1), "end_date": datetime(2024, 9, 1), "mrr": 10.0}
+    ]
+    payments = [payment("c", datetime(2024, 1, 10)), payment("c", datetime(2024, 2, 10))]
+    for p in payments:
+        p["issued_at"] = datetime(2024, 1, 1) if p["paid_at"].month == 1 else p["paid_at"]
+    tables = {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms, Table.PAYMENTS: payments}
+    frame = build(tables, ["c"], [S], FeaturesConfig(lifetime=True))
+    assert at(frame, "c", S, "payments_days_since_first_payment") is None
+    assert at(frame, "c", S, "account_tenure_days") == 305
+    assert at(frame, "c", S, "account_tenure_censored") == 0

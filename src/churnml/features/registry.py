@@ -323,6 +323,9 @@ def hours(seconds: float) -> str:
 _LOW_RATINGS = "support_csat_low_last2"
 
 
+_TENURE = "account_tenure_days"
+
+
 def sentence(
     name: str,
     value: float | None,
@@ -343,6 +346,8 @@ def sentence(
     """
     spec = feature_spec(name, cfg)
     if value is None or (isinstance(value, float) and math.isnan(value)):
+        if spec.name == _TENURE:  # a start before the data (features.build.with_censored_starts) or not on record
+            return "Start date not in the data: tenure unknown"
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
     if round(value, 2) == 0:
