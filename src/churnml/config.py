@@ -228,8 +228,9 @@ class FeaturesConfig(_Section):
     orders_at: Literal["auto", "issued", "paid"] = "auto"
     unobserved_windows: Literal["auto", "unknown", "scaled"] = "auto"
     # a client created (or first paying) within this many days of the data's first activity may have started
-    # before the data: its tenure is unknown, account_tenure_censored says so (features.build.started_with_data)
-    censored_start_days: int = Field(28, ge=0)
+    # before the data: its tenure is unknown, account_tenure_censored says so (features.build.started_with_data);
+    # 0 = off (the default: measured, not kept on, docs/benchmarks.md)
+    censored_start_days: int = Field(0, ge=0)
     engine: Literal["polars", "spark"] = "polars"
 
     @field_validator("windows")

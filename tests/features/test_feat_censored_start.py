@@ -12,6 +12,8 @@ from churnml.config import FeaturesConfig
 from churnml.contract.schemas import Table
 from churnml.features.registry import sentence
 
+ON = FeaturesConfig(lifetime=True, censored_start_days=28)  # opt-in: off by default
+
 # the data's first activity is old's payment of 2024-01-01; old is dated 2024-01-03 (an import date, a shop's
 # first order in the log), new 2024-03-01 (well inside the data), crm 2020-05-01 (a CRM's own date, years before)
 CLIENTS = [
@@ -52,13 +54,13 @@ TABLES = {Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS}
     ],
 )
 def test_a_start_at_the_datas_start_is_unknown(build, at, client, feature, expected):
-    frame = build(TABLES, ["old", "new", "crm"], [S], FeaturesConfig(lifetime=True))
+    frame = build(TABLES, ["old", "new", "crm"], [S], ON)
     got = at(frame, client, S, feature)
     assert got == (None if expected is None else pytest.approx(expected))
 
 
 def test_off_reads_the_dates_as_given(build, at):
-    frame = build(TABLES, ["old", "crm"], [S], FeaturesConfig(lifetime=True, censored_start_days=0))
+    frame = build(TABLES, ["old", "crm"], [S], FeaturesConfig(lifetime=True))  # the default: off
     assert "account_tenure_censored" not in frame.columns
     assert at(frame, "old", S, "account_tenure_days") == 89
     assert at(frame, "old", S, "payments_days_since_first_payment") == 91
@@ -67,10 +69,10 @@ def test_off_reads_the_dates_as_given(build, at):
 
 def test_a_censored_client_is_not_told_its_age():
     assert (
-        sentence("account_tenure_censored", 1.0)
+        sentence("account_tenure_censored", 1.0, ON)
         == "Client since before the data began (start date not in the data)"
     )
-    assert sentence("account_tenure_censored", 0.0) == "Client since a start date within the data"
+    assert sentence("account_tenure_censored", 0.0, ON) == "Client since a start date within the data"
     # not "Tenure: no data", nor "Client for 89 days" counted from the data's first day
     assert sentence("account_tenure_days", None) == "Start date not in the data: tenure unknown"
 
@@ -86,7 +88,7 @@ def test_a_first_payment_at_the_start_of_a_late_payments_log_is_unknown(build, a
     for p in payments:
         p["issued_at"] = datetime(2024, 1, 1) if p["paid_at"].month == 1 else p["paid_at"]
     tables = {Table.CLIENTS: clients, Table.SUBSCRIPTIONS: terms, Table.PAYMENTS: payments}
-    frame = build(tables, ["c"], [S], FeaturesConfig(lifetime=True))
+    frame = build(tables, ["c"], [S], ON)
     assert at(frame, "c", S, "payments_days_since_first_payment") is None
     assert at(frame, "c", S, "account_tenure_days") == 305
     assert at(frame, "c", S, "account_tenure_censored") == 0

@@ -85,9 +85,7 @@ SUBSCRIPTIONS = [
 @pytest.fixture(scope="module")
 def frame():
     tables = {Table.CLIENTS: CLIENTS, Table.PAYMENTS: PAYMENTS, Table.SUBSCRIPTIONS: SUBSCRIPTIONS}
-    # with RFM's lifetime columns; the first payment, 9 days into the payments log, read as given (by default
-    # it may not be the client's first: test_feat_censored_start)
-    cfg = FeaturesConfig(lifetime=True, censored_start_days=0)
+    cfg = FeaturesConfig(lifetime=True)  # with RFM's lifetime columns
     return features_at(make_dataset(tables), ["c"], [S_OLD, S0, date(2024, 2, 26), S1], cfg)
 
 

@@ -100,10 +100,7 @@ def test_ratings_older_than_the_longest_window_are_unknown(build, at, snapshot, 
 
 def test_without_signals_only_tenure(build):
     frame = build({Table.CLIENTS: CLIENTS, Table.TICKETS: TICKETS}, ["c"], [S1])
-    assert [c for c in frame.columns if c.startswith("account_")] == [
-        "account_tenure_days",
-        "account_tenure_censored",
-    ]
+    assert [c for c in frame.columns if c.startswith("account_")] == ["account_tenure_days"]
 
 
 def test_signal_kinds_of_ones_own_are_named_since_they_are_said_as_other() -> None:

@@ -346,7 +346,8 @@ def sentence(
     """
     spec = feature_spec(name, cfg)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        if spec.name == _TENURE:  # a start before the data (features.build.with_censored_starts) or not on record
+        # a start before the data (features.build.with_censored_starts) or not on record
+        if spec.name == _TENURE:
             return "Start date not in the data: tenure unknown"
         return f"{spec.label[:1].upper()}{spec.label[1:]}: no data"
     value = float(value)
