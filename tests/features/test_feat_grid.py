@@ -14,10 +14,15 @@ from churnml.features._grid import (
     WeekAxis,
     civil_day_number,
     day_number,
+    dense_shifts,
+    held_shifts,
     materialized,
     materialized_by_week,
+    per_client_shifts,
+    shifted,
     validated_weeks,
     week_axis,
+    window_sum,
 )
 
 
@@ -127,3 +132,60 @@ def test_a_slope_does_not_depend_on_the_run_s_first_snapshot(earlier_weeks: int)
     ]
     assert None not in slopes[0]
     assert slopes[0] == slopes[1]
+
+
+def _dense_grid() -> pl.DataFrame:
+    """Two clients x weeks 0..3 of a dense grid (``_row`` = client x 4 + week), rows out of order."""
+    return pl.DataFrame(
+        {
+            "client_id": ["b", "a", "b", "a", "a", "b", "b", "a"],
+            "_week": [2, 0, 0, 3, 1, 3, 1, 2],
+            "_row": [6, 0, 4, 3, 1, 7, 5, 2],
+            "_cum_v": [6.0, 1.0, 10.0, 10.0, 3.0, 17.0, 10.0, 6.0],
+        }
+    )
+
+
+@pytest.mark.parametrize("strategy", ["dense", "per_client"])
+def test_held_shifts_are_columns_of_the_rows_weeks_before(strategy: str) -> None:
+    """Inside held_shifts, a dense shift is a column the grid gets from HeldShifts.on (the rows sorted by _row
+    whatever their order, a plain shift, null before the grid's first week); the per-client windows hold
+    nothing. Either way the same values: a's weekly 1, 2, 3, 4 and b's 10, 0, -4, 11 summed over 2 weeks."""
+    lf = nw.from_native(_dense_grid().lazy())
+    with dense_shifts(0):
+        if strategy == "per_client":
+            with per_client_shifts(), dense_shifts(0), held_shifts() as held:
+                expr = window_sum("v", 2).alias("v_2w")
+        else:
+            with held_shifts() as held:
+                expr = window_sum("v", 2).alias("v_2w")
+                prev = shifted("_cum_v", 1).alias("prev")
+            assert held.columns == {"_shift2__cum_v": ("_cum_v", 2, 0), "_shift1__cum_v": ("_cum_v", 1, 0)}
+            out = held.on(lf).select("client_id", "_week", prev).to_native().collect()
+            assert out.rows() == [
+                ("a", 0, None),
+                ("a", 1, 1.0),
+                ("a", 2, 3.0),
+                ("a", 3, 6.0),
+                ("b", 0, None),
+                ("b", 1, 10.0),
+                ("b", 2, 10.0),
+                ("b", 3, 6.0),
+            ]
+    if strategy == "per_client":
+        assert held.columns == {}
+    summed = held.on(lf).select("client_id", "_week", expr).to_native().collect().sort("_week", "client_id")
+    assert summed.filter(pl.col("_week") == 3).rows() == [("a", 3, 7.0), ("b", 3, 7.0)]
+    assert summed.filter(pl.col("_week") == 1).rows() == [("a", 1, 3.0), ("b", 1, 10.0)]
+
+
+def test_held_shifts_leave_elementwise_expressions_a_week_filter_reaches() -> None:
+    """With the shifts held as columns, the expressions built on them hold no window: a filter on the week
+    after them is applied before them (Polars cannot push a filter through a window), so a family's ~60
+    expressions run on the spine's weeks only."""
+    lf = nw.from_native(_dense_grid().lazy())
+    with dense_shifts(0), held_shifts() as held:
+        expr = window_sum("v", 2).alias("v_2w")
+    plan = held.on(lf).select("client_id", "_week", expr).filter(nw.col("_week") == 3).to_native()
+    assert ".over(" not in plan.explain()
+    assert plan.collect().sort("client_id").rows() == [("a", 3, 7.0), ("b", 3, 7.0)]

@@ -28,6 +28,7 @@ from churnml.features._grid import (
     add_cumulative,
     day_number,
     days_since,
+    held_shifts,
     on_grid,
     running_max,
     validated_weeks,
@@ -122,12 +123,13 @@ def account_features(
     g = g.with_columns(running_max(f"_last_{k}").alias(f"_last_{k}") for k in SIGNAL_KINDS)
     g = add_cumulative(g, counts)
     feats: list[nw.Expr] = [tenure]
-    for d, w in windows:
-        feats.append(window_sum("_all", w).alias(f"account_signals_{d}d"))
-    for k in SIGNAL_KINDS:
-        feats += [window_sum(f"_n_{k}", w).alias(f"account_{k}_{d}d") for d, w in windows]
-        feats.append(days_since(f"_last_{k}").alias(f"account_days_since_{k}"))
-    return g.select(CLIENT_ID, WEEK, *feats)
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        for d, w in windows:
+            feats.append(window_sum("_all", w).alias(f"account_signals_{d}d"))
+        for k in SIGNAL_KINDS:
+            feats += [window_sum(f"_n_{k}", w).alias(f"account_{k}_{d}d") for d, w in windows]
+            feats.append(days_since(f"_last_{k}").alias(f"account_days_since_{k}"))
+    return held.on(g).select(CLIENT_ID, WEEK, *feats)
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)

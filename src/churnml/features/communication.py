@@ -58,6 +58,7 @@ from churnml.features._grid import (
     day_number,
     days_since,
     existing_weeks,
+    held_shifts,
     lagged_window_sum,
     materialized,
     on_grid,
@@ -470,7 +471,8 @@ def communication_features(
     ``rules.mailing_share`` and ``rules.mailing_min_clients``).
 
     Grain: one row per client x grid week (``client_id``, ``_week``), one column per spec of :data:`SPECS`."""
-    columns = _communication_columns(cfg)  # the config's windows are checked before any work
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        columns = _communication_columns(cfg)  # the config's windows are checked before any work
     communications = (
         personal_touches(communications, clients, mailing_share, mailing_min_clients)
         if mailings is None
@@ -484,7 +486,7 @@ def communication_features(
         running_max("_resp_mark").fill_null(0).alias("_resp_mark"),
     )
     g = add_cumulative(g, [*_WEEKLY, "_noreply"])
-    return g.select(CLIENT_ID, WEEK, *columns)
+    return held.on(g).select(CLIENT_ID, WEEK, *columns)
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)

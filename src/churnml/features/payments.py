@@ -46,6 +46,7 @@ from churnml.features._grid import (
     day_number,
     days_since,
     from_grid_start,
+    held_shifts,
     on_grid,
     ratio_trend,
     relative_slope,
@@ -305,7 +306,9 @@ def payment_features(
     history = _payment_history(
         grid, _weekly_payments(p, axis), _weekly_orders(p, axis), _open_invoice_deltas(p, axis)
     )
-    return history.select(CLIENT_ID, WEEK, *_payment_columns(cfg))
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        columns = _payment_columns(cfg)
+    return held.on(history).select(CLIENT_ID, WEEK, *columns)
 
 
 _TERM_VALUES = ("_mrr", "_seats", "_addons", "_disc", "_disc_n")
@@ -380,15 +383,17 @@ def _term_levels(grid: nw.LazyFrame, deltas: nw.LazyFrame, lag: int) -> nw.LazyF
     def prev(col: str, n: int) -> nw.Expr:
         return shifted(col, n).fill_null(0.0)
 
-    down = ((nw.col("_lvl_mrr") < prev("_lvl_mrr", 1) - _EPS) & (nw.col("_lvl_mrr") > _EPS)) | (
-        (nw.col("_lvl_seats") < prev("_lvl_seats", 1) - _EPS) & (nw.col("_lvl_seats") > _EPS)
-    )
-    g = g.with_columns(
-        _when_flag(down).alias("_down"),
-        prev("_lvl_mrr", lag).alias("_mrr_prev"),
-        prev("_lvl_seats", lag).alias("_seats_prev"),
-        prev("_lvl_addons", lag).alias("_addons_prev"),
-    )
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        down = ((nw.col("_lvl_mrr") < prev("_lvl_mrr", 1) - _EPS) & (nw.col("_lvl_mrr") > _EPS)) | (
+            (nw.col("_lvl_seats") < prev("_lvl_seats", 1) - _EPS) & (nw.col("_lvl_seats") > _EPS)
+        )
+        changes = [
+            _when_flag(down).alias("_down"),
+            prev("_lvl_mrr", lag).alias("_mrr_prev"),
+            prev("_lvl_seats", lag).alias("_seats_prev"),
+            prev("_lvl_addons", lag).alias("_addons_prev"),
+        ]
+    g = held.on(g).with_columns(changes)
     return add_cumulative(g, ["_down"])
 
 
@@ -415,7 +420,8 @@ def subscription_features(
         nw.col("_lvl_addons").alias("payments_addons"),
         (nw.col("_lvl_addons") - nw.col("_addons_prev")).alias("payments_addons_change_91d"),
     ]
-    feats += [window_sum("_down", w).alias(f"payments_downgrades_{d}d") for d, w in windows]
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        feats += [window_sum("_down", w).alias(f"payments_downgrades_{d}d") for d, w in windows]
     feats += [
         nw.col("_lvl_disc").alias("payments_discount"),
         # the customer's term: its base plan's end (an add-on outliving it hid a lapse: 296 days to go at a plan
@@ -424,7 +430,7 @@ def subscription_features(
         .cast(nw.Float64)
         .alias(DAYS_TO_TERM_END),
     ]
-    return g.select(CLIENT_ID, WEEK, *feats)
+    return held.on(g).select(CLIENT_ID, WEEK, *feats)
 
 
 # the days from a snapshot to its client's running term's end (the base plan's; the add-ons' for a client of

@@ -53,6 +53,7 @@ from churnml.features._grid import (
     day_number,
     days_since,
     from_grid_start,
+    held_shifts,
     on_grid,
     ratio_trend,
     running_max,
@@ -270,47 +271,48 @@ def support_features(
         for k in ("last", "prev")
     )
 
-    low = cfg.low_csat
-    csat_recent = safe_div(window_sum("_csat_sum", base), window_sum("_rated", base))
-    csat_before = safe_div(cum_before("_csat_sum", base), cum_before("_rated", base))
-    feats: list[nw.Expr] = []
-    for d, w in windows:
-        feats.append(window_sum("_tickets", w).alias(f"support_tickets_{d}d"))
-        feats += [
-            window_sum(f"_k_{k}", w).alias(f"support_{name}_{d}d")
-            for k, name in _KINDS.items()
-            if k != _REQUEST
-        ]
-        # the requests opened up to this week less those that left the window or were withdrawn by it
-        feats.append(
-            (nw.col(cum(f"_k_{_REQUEST}")) - nw.col(cum(f"_end_{d}"))).alias(
-                f"support_{_KINDS[_REQUEST]}_{d}d"
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        low = cfg.low_csat
+        csat_recent = safe_div(window_sum("_csat_sum", base), window_sum("_rated", base))
+        csat_before = safe_div(cum_before("_csat_sum", base), cum_before("_rated", base))
+        feats: list[nw.Expr] = []
+        for d, w in windows:
+            feats.append(window_sum("_tickets", w).alias(f"support_tickets_{d}d"))
+            feats += [
+                window_sum(f"_k_{k}", w).alias(f"support_{name}_{d}d")
+                for k, name in _KINDS.items()
+                if k != _REQUEST
+            ]
+            # the requests opened up to this week less those that left the window or were withdrawn by it
+            feats.append(
+                (nw.col(cum(f"_k_{_REQUEST}")) - nw.col(cum(f"_end_{d}"))).alias(
+                    f"support_{_KINDS[_REQUEST]}_{d}d"
+                )
             )
-        )
-    feats += [
-        ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
-        nw.when(nw.col("_has_closes"))
-        .then(nw.col(cum("_opened")) - nw.col(cum("_closed")))
-        .alias("support_open_tickets"),
-        nw.when(nw.col("_has_closes") & nw.col("_has_priority"))
-        .then(nw.col(cum("_opened_urgent")) - nw.col(cum("_closed_urgent")))
-        .alias("support_open_urgent_tickets"),
-        days_since("_last_ticket").alias("support_days_since_ticket"),
-        nw.col("_csat_last").alias("support_csat_last"),
-        nw.col("_csat_prev").alias("support_csat_prev"),
-        nw.when(nw.col("_csat_prev").is_null())
-        .then(nw.col("_csat_last"))
-        .otherwise((nw.col("_csat_last") + nw.col("_csat_prev")) / 2)
-        .alias("support_csat_last2_mean"),
-        nw.when(~nw.col("_csat_last").is_null())
-        .then(
-            _flag((nw.col("_csat_last") <= low).fill_null(False))
-            + _flag((nw.col("_csat_prev") <= low).fill_null(False))
-        )
-        .alias("support_csat_low_last2"),
-        (csat_recent - csat_before).alias("support_csat_trend"),
-    ]
-    return g.select(CLIENT_ID, WEEK, *feats)
+        feats += [
+            ratio_trend("_tickets", recent, base).alias("support_tickets_ratio"),
+            nw.when(nw.col("_has_closes"))
+            .then(nw.col(cum("_opened")) - nw.col(cum("_closed")))
+            .alias("support_open_tickets"),
+            nw.when(nw.col("_has_closes") & nw.col("_has_priority"))
+            .then(nw.col(cum("_opened_urgent")) - nw.col(cum("_closed_urgent")))
+            .alias("support_open_urgent_tickets"),
+            days_since("_last_ticket").alias("support_days_since_ticket"),
+            nw.col("_csat_last").alias("support_csat_last"),
+            nw.col("_csat_prev").alias("support_csat_prev"),
+            nw.when(nw.col("_csat_prev").is_null())
+            .then(nw.col("_csat_last"))
+            .otherwise((nw.col("_csat_last") + nw.col("_csat_prev")) / 2)
+            .alias("support_csat_last2_mean"),
+            nw.when(~nw.col("_csat_last").is_null())
+            .then(
+                _flag((nw.col("_csat_last") <= low).fill_null(False))
+                + _flag((nw.col("_csat_prev") <= low).fill_null(False))
+            )
+            .alias("support_csat_low_last2"),
+            (csat_recent - csat_before).alias("support_csat_trend"),
+        ]
+    return held.on(g).select(CLIENT_ID, WEEK, *feats)
 
 
 # ---- what each column means (collected by churnml.features.registry; order = column order)

@@ -54,6 +54,7 @@ from churnml.features._grid import (
     days_since,
     existing_days,
     existing_weeks,
+    held_shifts,
     lagged_window_sum,
     materialized,
     materialized_by_week,
@@ -549,44 +550,47 @@ def usage_features_from(
 
     g = _cumulated_grid(grid, axis, weekly_events(by_kind, cfg), users, kinds, wlist, young)
     g = g.join(by_kind.select(nw.col(_USER_ROWS).sum().alias(_TABLE_USER_ROWS)), how="cross")
-    users_n = {w: nw.when(users_known(w)).then(n) for w, n in distinct_active_counts("_users", wlist).items()}
-    kinds_n = distinct_active_counts("_kinds", wlist)
-    feats: list[nw.Expr] = []
-    for d, w in windows:
-        n_w = window_sum(_N, w)
-        logins_w = window_sum(_LOGIN, w)
+    with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)
+        users_n = {
+            w: nw.when(users_known(w)).then(n) for w, n in distinct_active_counts("_users", wlist).items()
+        }
+        kinds_n = distinct_active_counts("_kinds", wlist)
+        feats: list[nw.Expr] = []
+        for d, w in windows:
+            n_w = window_sum(_N, w)
+            logins_w = window_sum(_LOGIN, w)
+            feats += [
+                n_w.alias(f"usage_events_{d}d"),
+                safe_div(n_w * 7, existing_days(w)).alias(f"usage_events_per_week_{d}d"),
+                logins_w.alias(f"usage_logins_{d}d"),
+                safe_div(logins_w * 7, existing_days(w)).alias(f"usage_logins_per_week_{d}d"),
+                users_n[w].alias(f"usage_active_users_{d}d"),
+                window_sum(_TIME, w).alias(f"usage_time_{d}d"),
+                kinds_n[w].alias(f"usage_event_kinds_{d}d"),
+                safe_div(window_sum(_KEY, w), n_w).alias(f"usage_key_share_{d}d"),
+                window_sum(_EXPORT, w).alias(f"usage_exports_{d}d"),
+            ]
+        share_recent = safe_div(window_sum(_KEY, recent), window_sum(_N, recent))
+        share_base = safe_div(lagged_window_sum(_KEY, base, recent), lagged_window_sum(_N, base, recent))
         feats += [
-            n_w.alias(f"usage_events_{d}d"),
-            safe_div(n_w * 7, existing_days(w)).alias(f"usage_events_per_week_{d}d"),
-            logins_w.alias(f"usage_logins_{d}d"),
-            safe_div(logins_w * 7, existing_days(w)).alias(f"usage_logins_per_week_{d}d"),
-            users_n[w].alias(f"usage_active_users_{d}d"),
-            window_sum(_TIME, w).alias(f"usage_time_{d}d"),
-            kinds_n[w].alias(f"usage_event_kinds_{d}d"),
-            safe_div(window_sum(_KEY, w), n_w).alias(f"usage_key_share_{d}d"),
-            window_sum(_EXPORT, w).alias(f"usage_exports_{d}d"),
+            (share_recent - share_base).alias("usage_key_share_trend"),
+            days_since(_LAST_EXPORT).alias("usage_days_since_export"),
+            days_since(_LAST_LOGIN).alias("usage_days_since_login"),
+            days_since(_LAST_EVENT).alias("usage_days_since_event"),
+            # active weeks of the first `young` weeks / those of them that have passed so far
+            # (null for clients created before the data: their onboarding was not observed)
+            nw.when(nw.col(CREATED_WEEK) >= axis.observed_from)
+            .then(safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)))
+            .alias("usage_onboarding_progress"),
         ]
-    share_recent = safe_div(window_sum(_KEY, recent), window_sum(_N, recent))
-    share_base = safe_div(lagged_window_sum(_KEY, base, recent), lagged_window_sum(_N, base, recent))
-    feats += [
-        (share_recent - share_base).alias("usage_key_share_trend"),
-        days_since(_LAST_EXPORT).alias("usage_days_since_export"),
-        days_since(_LAST_LOGIN).alias("usage_days_since_login"),
-        days_since(_LAST_EVENT).alias("usage_days_since_event"),
-        # active weeks of the first `young` weeks / those of them that have passed so far
-        # (null for clients created before the data: their onboarding was not observed)
-        nw.when(nw.col(CREATED_WEEK) >= axis.observed_from)
-        .then(safe_div(nw.col(cum("_onb")), existing_weeks(young, 0)))
-        .alias("usage_onboarding_progress"),
-    ]
-    for col, stem in ((_N, "usage_events"), (_LOGIN, "usage_logins"), (_TIME, "usage_time")):
-        feats += [
-            ratio_trend(col, recent, base).alias(f"{stem}_ratio"),
-            relative_slope(col, cfg.slope_weeks).alias(f"{stem}_slope"),
-            zscore(col, cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias(f"{stem}_z"),
-        ]
-    feats += _friction_features(windows, recent, base)
-    out = g.select(CLIENT_ID, WEEK, *feats)
+        for col, stem in ((_N, "usage_events"), (_LOGIN, "usage_logins"), (_TIME, "usage_time")):
+            feats += [
+                ratio_trend(col, recent, base).alias(f"{stem}_ratio"),
+                relative_slope(col, cfg.slope_weeks).alias(f"{stem}_slope"),
+                zscore(col, cfg.zscore_recent_weeks, cfg.zscore_baseline_weeks).alias(f"{stem}_z"),
+            ]
+        feats += _friction_features(windows, recent, base)
+    out = held.on(g).select(CLIENT_ID, WEEK, *feats)
     # Only the features the registry lists for this config (no login, key-feature or export columns
     # when the config names no such events); the lazy engines never compute the dropped ones.
     from churnml.features.registry import feature_specs  # here: the registry imports this module's SPECS
