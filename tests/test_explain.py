@@ -1854,3 +1854,55 @@ def test_a_usual_payment_gap_within_the_running_term_is_its_billing_not_a_reason
         "Usually 61 days between payments or orders (typical client: 30)",
         "Usually 91 days between payments or orders (typical client: 30)",
     ]
+
+
+def test_the_signal_kinds_columns_are_found_once_per_window_in_the_features_order() -> None:
+    """The columns of each kind of account signal in a window, said as the sentence names them, in the order of
+    the features; a row's kinds are those it counts (a missing count is none)."""
+    from churnml.scoring.explain import _kind_columns, _signal_kinds
+
+    index = {
+        "account_signals_28d": 0,
+        "account_vendor_review_28d": 1,
+        "account_champion_left_28d": 2,
+        "account_vendor_review_91d": 3,
+        "account_days_since_vendor_review": 4,
+        "usage_logins_28d": 5,
+    }
+    assert _kind_columns(tuple(index.items()), "28") == ((1, "'vendor review'"), (2, "'champion left'"))
+    assert _kind_columns(tuple(index.items()), "91") == ((3, "'vendor review'"),)
+    row = np.array([2.0, 1.0, np.nan, 1.0, 3.0, 9.0])
+    assert _signal_kinds(row, index, "28") == ["'vendor review'"]
+    assert _signal_kinds(np.array([2.0, 1.0, 1.0, 0.0, 3.0, 9.0]), index, "28") == [
+        "'vendor review'",
+        "'champion left'",
+    ]
+    assert _signal_kinds(row, index, "91") == ["'vendor review'"]
+
+
+def test_a_describer_finds_what_a_feature_name_says_once() -> None:
+    """What a describer reads of a feature's name alone (its family's days, window, trend span) is found once per
+    name and gives the same answers the second time, the sentences unchanged."""
+    from churnml.scoring.explain import Describer
+
+    describe = Describer(
+        FeaturesConfig(unobserved_windows="scaled"), "EUR", data_days=60, family_days={"usage": 40}
+    )
+    first = [
+        describe.days_of("usage_logins_91d"),
+        describe.days_of("payments_mrr"),
+        describe.scaled_window("usage_logins_91d"),
+        describe.compared_days("usage_logins_ratio"),
+        describe.over_its_age("usage_logins_91d", 30.0),
+    ]
+    assert first == [40, 60, 91, 119, True]
+    assert ("days_of", "usage_logins_91d") in describe._per_name
+    again = [
+        describe.days_of("usage_logins_91d"),
+        describe.days_of("payments_mrr"),
+        describe.scaled_window("usage_logins_91d"),
+        describe.compared_days("usage_logins_ratio"),
+        describe.over_its_age("usage_logins_91d", 30.0),
+    ]
+    assert again == first
+    assert describe("usage_logins_91d", 4.0) == describe("usage_logins_91d", 4.0)

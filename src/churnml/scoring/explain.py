@@ -61,7 +61,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -156,6 +156,22 @@ _WINDOW = re.compile(r"_(\d+)d$")
 # a trend's two windows in its sentence: "(last 28 days vs the 91 days before)"
 _TREND_WINDOWS = re.compile(r"\blast (\d+) days vs the (\d+) days before")
 TENURE = "account_tenure_days"
+_T = TypeVar("_T")
+
+
+def _per_name(method: Callable[[Describer, str], _T]) -> Callable[[Describer, str], _T]:
+    """A :class:`Describer` method of the feature name alone, computed once per name and describer (its settings
+    are fixed when it is made): the list's sentences ask it for each of their ~100,000 drivers."""
+
+    @functools.wraps(method)
+    def once(self: Describer, name: str) -> _T:
+        key = (method.__name__, name)
+        memo = self._per_name
+        if key not in memo:
+            memo[key] = method(self, name)
+        return memo[key]  # type: ignore[no-any-return]
+
+    return once
 
 
 class Describer:
@@ -187,6 +203,7 @@ class Describer:
         self.data_days = data_days
         self.family_days: Mapping[str, int] = dict(family_days or {})
         self._specs = registry.feature_specs(cfg)
+        self._per_name: dict[tuple[str, str], Any] = {}  # what _per_name methods found, per (method, name)
         # With the default settings the registry's fast path (no per-call spec rebuild) gives the same text.
         fill_cfg = None if cfg == FeaturesConfig() else cfg
 
@@ -196,6 +213,7 @@ class Describer:
 
         self._cached = cached
 
+    @_per_name
     def days_of(self, name: str) -> int | None:
         """The days of data before the described snapshot that feature ``name`` is resolved from: its
         family's (``family_days``: a log that began late; a payment column's, the payments log's, under
@@ -205,6 +223,7 @@ class Describer:
         family = _spec_attr(self._specs, name, "family", None)
         return self.family_days.get(family, self.data_days) if family is not None else self.data_days
 
+    @_per_name
     def scaled_window(self, name: str) -> int | None:
         """The window (days) of ``name`` when its value at the described snapshot is scaled up from fewer
         days of data (``features.unobserved_windows: scaled``), else None."""
@@ -216,6 +235,7 @@ class Describer:
             return None
         return days if days > data else None
 
+    @_per_name
     def _over_the_data(self, name: str) -> bool:
         """A count of distinct users or event kinds whose window is longer than the data: its value is the
         count over the days of data (not scaled), and said so."""
@@ -228,6 +248,7 @@ class Describer:
             and distinct_count(name, self._specs)
         )
 
+    @_per_name
     def compared_days(self, name: str) -> int | None:
         """The days a trend of the client against its own past reaches back over (its recent window and
         the baseline before it: "(last 28 days vs the 91 days before)", a z-score's weeks), else None."""
@@ -269,13 +290,19 @@ class Describer:
         # NaN is mapped to one object so that every missing value finds the same cache entry.
         return self._cached(name, math.nan if value != value else value, int(age) if too_long else None)
 
+    @_per_name
+    def _window_days(self, name: str) -> int | None:
+        """The window of ``name`` in days from its name (``usage_logins_28d``: 28), None without one."""
+        window = _WINDOW.search(name)
+        return None if window is None else int(window.group(1))
+
     def over_its_age(self, name: str, age: float | None) -> bool:
         """Whether ``name`` is said over the client's age rather than its own span: a window longer than the
         client's life, onboarding before ``young_days``, a z-score younger than its weeks."""
         if age is None or age != age:
             return False
-        window = _WINDOW.search(name)
-        if window is not None and int(window.group(1)) > age:
+        window = self._window_days(name)
+        if window is not None and window > age:
             return True
         # onboarding is over the client's first young_days: a younger client is seen over its age so far
         if name == "usage_onboarding_progress" and age < self.cfg.young_days:
@@ -624,13 +651,21 @@ def _weekly(value: float, total_over_window: bool, window: int, hours_of_seconds
 
 def _signal_kinds(row: np.ndarray, index: Mapping[str, int], window: str) -> list[str]:
     """The kinds of account signals a row counts in one window ("'vendor review'")."""
+    return [
+        kind for j, kind in _kind_columns(tuple(index.items()), window) if row[j] == row[j] and row[j] > 0
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _kind_columns(index: tuple[tuple[str, int], ...], window: str) -> tuple[tuple[int, str], ...]:
+    """The columns of ``index`` (``(feature, column)`` pairs) counting one kind of account signal in one window,
+    with the kind as said ("'vendor review'"), in the order of ``index``: found once per list, not per driver."""
     pattern = re.compile(rf"^account_(?!signals_|days_since_)(.+)_{window}d$")
-    kinds = []
-    for name, j in index.items():
-        m = pattern.match(name)
-        if m and row[j] == row[j] and row[j] > 0:
-            kinds.append(f"'{m.group(1).replace('_', ' ')}'")
-    return kinds
+    return tuple(
+        (j, f"'{m.group(1).replace('_', ' ')}'")
+        for name, j in index
+        if (m := pattern.match(name)) is not None
+    )
 
 
 def _row_sentence(
