@@ -189,3 +189,38 @@ def test_held_shifts_leave_elementwise_expressions_a_week_filter_reaches() -> No
     plan = held.on(lf).select("client_id", "_week", expr).filter(nw.col("_week") == 3).to_native()
     assert ".over(" not in plan.explain()
     assert plan.collect().sort("client_id").rows() == [("a", 3, 7.0), ("b", 3, 7.0)]
+
+
+def test_running_sums_of_a_dense_grid_are_per_client_and_equal_the_windows_bit_for_bit() -> None:
+    """On the dense strategy each client's running sums are summed along its block of weeks (numpy): the values
+    of the per-client windows exactly (fractions added in the same order), a null skipped as before; a grid
+    whose rows are out of order is refused before any sum."""
+    from churnml.features._grid import add_cumulative
+
+    grid = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "a", "b", "b", "b"],
+            "_week": [0, 1, 2, 0, 1, 2],
+            "_row": [0, 1, 2, 3, 4, 5],
+            "_sday": [7, 14, 21, 7, 14, 21],
+            "x": [0.1, 0.2, 0.3, 1.5, 0.7, 0.1],
+            "y": [1, None, 2, 3, 4, None],
+        }
+    )
+    shuffled = nw.from_native(grid.sample(fraction=1.0, shuffle=True, seed=2).lazy())
+    with dense_shifts(0):
+        dense = add_cumulative(shuffled, ["x", "y"]).to_native().collect()
+    with per_client_shifts(), dense_shifts(0):
+        windows = add_cumulative(shuffled, ["x", "y"]).to_native().collect().sort("_row")
+    assert dense.get_column("_cum_x").to_list() == [
+        0.1,
+        0.1 + 0.2,
+        0.1 + 0.2 + 0.3,
+        1.5,
+        1.5 + 0.7,
+        1.5 + 0.7 + 0.1,
+    ]
+    assert dense.get_column("_cum_y").to_list() == [1.0, None, 3.0, 3.0, 7.0, None]
+    assert dense.select(windows.columns).equals(windows)
+    with dense_shifts(0), pytest.raises(RuntimeError, match="_row order"):
+        add_cumulative(nw.from_native(grid.filter(pl.col("_row") != 1).lazy()), ["x"]).to_native().collect()

@@ -30,6 +30,7 @@ from itertools import pairwise
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import polars as pl
 
 from churnml.contract.schemas import CLIENT_ID
@@ -382,7 +383,58 @@ def add_cumulative(
         value = nw.col(c).cast(nw.Float64)
         return carried_or(c, value) if seeded else value
 
+    if _DENSE_FIRST_WEEK.get() is not None and lf.implementation.is_polars():
+        # dense strategy: each client's weeks are one block of rows, summed along the block (_block_cumsums)
+        values = lf.with_columns(summed(c).alias(cum(c)) for c in names).to_native()
+        packed = pl.struct(ROW, WEEK, *[cum(c) for c in names]).map_batches(
+            _block_cumsums, return_dtype=pl.Struct({cum(c): pl.Float64 for c in names})
+        )
+        return nw.from_native(values.with_columns(packed.alias(_CUMS)).drop(map(cum, names)).unnest(_CUMS))
     return lf.with_columns(summed(c).cum_sum().over(CLIENT_ID, order_by=WEEK).alias(cum(c)) for c in names)
+
+
+_CUMS = "_cums"  # the struct of the running sums add_cumulative computes on a dense grid
+
+
+def _block_cumsums(packed: pl.Series) -> pl.Series:
+    """The running sums of a dense grid's columns within each client (add_cumulative on the dense strategy).
+
+    ``packed``: a struct of ``_row``, ``_week`` and the Float64 values to sum, the whole grid with its rows in
+    ``_row`` order (client by client, each client's weeks ``first .. last`` in order: ``_row`` = 0, 1, ...), as
+    :func:`client_week_grid` builds it. Each client's weeks are then one block of ``weeks`` rows, and the
+    running sums are numpy's sums along the blocks: the same additions in the same order as a window over
+    each client, bit for bit, ~6x faster. A column holding a null is summed by Polars' window over the blocks
+    (its nulls skipped, as before). Rows not so is a caller's bug (a ``RuntimeError``)."""
+    frame = packed.struct.unnest()
+    if frame.height == 0:
+        return frame.drop(ROW, WEEK).to_struct(packed.name)
+    row = frame.get_column(ROW).to_numpy()
+    week = frame.get_column(WEEK).to_numpy()
+    n, start = len(row), int(week.min())
+    weeks = int(week.max()) - start + 1
+    in_order = np.array_equal(row, np.arange(n))
+    if not (
+        n % weeks == 0
+        and in_order
+        and np.array_equal(week, np.tile(np.arange(start, start + weeks), n // weeks))
+    ):
+        raise RuntimeError(
+            f"features: the running sums of a dense grid need its {n} rows in _row order, each client's "
+            f"{weeks} weeks in order (a bug: the grid was filtered, joined to duplicates or reordered)"
+        )
+    block = np.arange(n) // weeks
+    sums = {}
+    for name in frame.columns[2:]:
+        values = frame.get_column(name)
+        if values.has_nulls():
+            sums[name] = (
+                pl.DataFrame({name: values, "_block": block})
+                .select(pl.col(name).cum_sum().over("_block"))
+                .to_series()
+            )
+        else:
+            sums[name] = pl.Series(name, np.cumsum(values.to_numpy().reshape(-1, weeks), axis=1).ravel())
+    return pl.DataFrame(sums).to_struct(packed.name)
 
 
 def carried_totals(
