@@ -1888,21 +1888,18 @@ def test_a_describer_finds_what_a_feature_name_says_once() -> None:
     describe = Describer(
         FeaturesConfig(unobserved_windows="scaled"), "EUR", data_days=60, family_days={"usage": 40}
     )
-    first = [
-        describe.days_of("usage_logins_91d"),
-        describe.days_of("payments_mrr"),
-        describe.scaled_window("usage_logins_91d"),
-        describe.compared_days("usage_logins_ratio"),
-        describe.over_its_age("usage_logins_91d", 30.0),
-    ]
+
+    def read() -> list[object]:
+        return [
+            describe.days_of("usage_logins_91d"),
+            describe.days_of("payments_mrr"),
+            describe.scaled_window("usage_logins_91d"),
+            describe.compared_days("usage_logins_ratio"),
+            describe.over_its_age("usage_logins_91d", 30.0),
+        ]
+
+    first = read()
     assert first == [40, 60, 91, 119, True]
     assert ("days_of", "usage_logins_91d") in describe._per_name
-    again = [
-        describe.days_of("usage_logins_91d"),
-        describe.days_of("payments_mrr"),
-        describe.scaled_window("usage_logins_91d"),
-        describe.compared_days("usage_logins_ratio"),
-        describe.over_its_age("usage_logins_91d", 30.0),
-    ]
-    assert again == first
+    assert read() == first
     assert describe("usage_logins_91d", 4.0) == describe("usage_logins_91d", 4.0)
