@@ -119,6 +119,43 @@ def test_the_rows_before_the_window_that_lifetime_features_read_are_carried() ->
     ]
 
 
+def test_rows_carried_by_an_earlier_window_stand_for_the_file_s_rows_before_it() -> None:
+    # last week's window began 2024-01-29 and carried a's last login and last event before it and b's onboarding
+    # day; this window (2024-02-05) reads the file from 2024-01-29 on only: the rows before it, here wrong on
+    # purpose, are never read, and the rows kept are the whole file's
+    window = scoring_window(date(2024, 9, 2), [date(2024, 9, 2)], FeaturesConfig())
+    rows = [
+        ("a", "2024-01-02 10:00", "data_export"),
+        ("a", "2024-01-05 10:00", "login"),
+        ("a", "2024-01-09 10:00", "page_view"),
+        ("a", "2024-01-30 10:00", "login"),  # after last week's start: a's last login now
+        ("a", "2024-03-01 10:00", "page_view"),
+        ("b", "2024-01-03 10:00", "page_view"),
+        ("b", "2024-01-04 10:00", "page_view"),
+    ]
+    whole = _events(rows)
+    carried = _events([rows[0], rows[1], rows[2], rows[5], rows[6]])  # what last week's window carried
+    garbled = pl.concat(
+        [_events([("a", "2024-01-20 10:00", "login")]), whole.filter(pl.col("ts") >= datetime(2024, 1, 29))]
+    )
+    clients = pl.DataFrame(
+        {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 1, 1)]}
+    )
+    marks = event_marks(whole.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
+    expected = needed_events(whole.lazy(), marks, clients, window, FeaturesConfig()).collect()
+    kept = needed_events(
+        garbled.lazy(), marks, clients, window, FeaturesConfig(), None, carried.lazy(), datetime(2024, 1, 29)
+    ).collect()
+    assert sorted(kept.rows()) == sorted(expected.rows())
+    assert sorted(zip(kept["client_id"], kept["ts"].dt.strftime("%m-%d"), strict=True)) == [
+        ("a", "01-02"),
+        ("a", "01-30"),
+        ("a", "03-01"),
+        ("b", "01-03"),
+        ("b", "01-04"),
+    ]
+
+
 def test_the_portfolio_view_holds_the_last_activities_exports_and_young_days() -> None:
     marks = pl.DataFrame(
         {
@@ -928,3 +965,108 @@ def test_a_store_whose_week_changed_falls_back_to_the_raw_window(folder_and_mode
     assert store["not_reused_because"].startswith("the events file holds ")
     assert "in the week of 2024-06-03, the store of 2024-11-25 " in store["not_reused_because"]
     assert "client-week store not reused (the events file holds" in said[0]
+
+
+def _rewritten(data: Path, rows: pl.Expr, event: str) -> None:
+    """``data``'s events file with the ``event`` of the ``rows`` rewritten in place: the same rows in every day."""
+    events = pl.read_parquet(data / "events.parquet")
+    events.with_columns(
+        pl.when(rows).then(pl.lit(event)).otherwise(pl.col("event")).alias("event")
+    ).write_parquet(data / "events.parquet")
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "said"),
+    [
+        # in a stored week: its aggregates are stale
+        (
+            datetime(2024, 6, 3),
+            datetime(2024, 6, 10),
+            "the events file's rows in the week of 2024-06-03 changed since the store of 2024-11-25 was written "
+            "(the same ",
+        ),
+        # before the store's weeks: the rows it carries from before its window are stale
+        (
+            datetime(2024, 1, 1),
+            datetime(2024, 4, 8),
+            "the events file's rows before 2024-04-08 changed since the store of 2024-11-25 was written (the same ",
+        ),
+    ],
+)
+def test_a_value_rewritten_in_place_falls_back_to_the_raw_window(
+    folder_and_model, tmp_path: Path, since: datetime, until: datetime, said: str
+) -> None:  # type: ignore[no-untyped-def]
+    # every event of those days renamed a login after the store was written: each week holds as many rows as
+    # before, but the next list sees the change (a fingerprint of each day's rows), reads the raw window, says
+    # why, and gives the raw path's list on the changed data
+    import json
+
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    data = tmp_path / "raw"
+    shutil.copytree(folder, data)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "store", [date(2024, 11, 25)], True, 30)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [date(2024, 11, 25)], False, 30)
+    _rewritten(data, (pl.col("ts") >= since) & (pl.col("ts") < until), "login")
+    said_now = _weekly_lists(data, tmp_path / "model", tmp_path / "store", [AS_OF], True, 30)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [AS_OF], False, 30)
+    _same_lists(tmp_path / "store" / AS_OF.isoformat(), tmp_path / "raw_lists" / AS_OF.isoformat())
+    store = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())["data"][
+        "client_week_store"
+    ]
+    assert store["reused_weeks"] == [] and store["reused_from"] is None
+    assert store["not_reused_because"].startswith(said), store["not_reused_because"]
+    assert "rows, other values)" in store["not_reused_because"]
+    assert f"client-week store not reused ({said}" in said_now[0]
+
+
+def _quiet_since(folder: Path, out: Path, quiet: dict[str, datetime]) -> Path:
+    """A copy of ``folder`` in ``out`` where each client of ``quiet`` has no event from its day on (its
+    subscriptions kept: still listed)."""
+    shutil.copytree(folder, out)
+    events = pl.read_parquet(out / "events.parquet")
+    gone = pl.lit(False)
+    for client, day in quiet.items():
+        gone = gone | ((pl.col("client_id") == client) & (pl.col("ts") >= day))
+    events.filter(~gone).write_parquet(out / "events.parquet")
+    return out
+
+
+@pytest.mark.parametrize("batch", [30, 1000])
+def test_next_week_s_list_carries_the_rows_before_its_window_from_the_store(
+    folder_and_model, tmp_path: Path, batch: int
+) -> None:  # type: ignore[no-untyped-def]
+    # C000004's last event is before both lists' windows (2024-04-08, 2024-04-15: carried from the store's
+    # rows), C000006's falls in the week that leaves the window between the lists (read from the file), and
+    # C000010 leaves and comes back: next week's list reads the file only from the first list's window start on,
+    # takes the older rows from the store, and gives the raw path's list bit for bit
+    import json
+
+    from churnml.jobs.week_store import CARRIED_FILE
+    from churnml.modeling.export import export_model
+
+    folder, model, meta = folder_and_model
+    export_model(model, tmp_path / "model", meta)
+    returned = _returned(folder, tmp_path / "back", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    quiet = {"C000004": datetime(2024, 3, 1), "C000006": datetime(2024, 4, 12)}
+    data = _quiet_since(returned, tmp_path / "raw", quiet)
+    days = [date(2024, 11, 25), AS_OF]
+    _weekly_lists(data, tmp_path / "model", tmp_path / "store", days, True, batch)
+    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", days, False, batch)
+    for day in days:
+        _same_lists(tmp_path / "store" / day.isoformat(), tmp_path / "raw_lists" / day.isoformat())
+    listed = pl.read_parquet(tmp_path / "store" / AS_OF.isoformat() / "scores.parquet").get_column(
+        "client_id"
+    )
+    assert {"C000004", "C000006"} <= set(listed.to_list())
+    carried = pl.read_parquet(tmp_path / "store" / "2024-11-25" / CARRIED_FILE)
+    assert carried.get_column("ts").max() < datetime(2024, 4, 8)  # the rows before the first list's window
+    assert "C000004" in carried.get_column("client_id").to_list()
+    manifest = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())
+    store = manifest["data"]["client_week_store"]
+    assert store["reused_from"] == "2024-11-25" and store["not_reused_because"] is None
+    # read: the week that left the window and the week since the last list, not the rows before them
+    raw = json.loads((tmp_path / "raw_lists" / AS_OF.isoformat() / "manifest.json").read_text())["data"]
+    assert manifest["data"]["read"]["events"]["rows_read"] < raw["read"]["events"]["rows_read"] / 10

@@ -679,14 +679,10 @@ def score(
     )
     if run.reads is not None:
         reads = run.reads
-        store = run.manifest["data"].get("client_week_store") or {}
-        reused = store.get("reused_weeks") or []
-        skipped = (
-            f"outside the window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d} or in its "
-            f"{len(reused)} weeks taken from the client-week store of {store.get('reused_from')}"
-            if reused
-            else f"outside the window {reads.window_start:%Y-%m-%d} .. {reads.window_end:%Y-%m-%d}"
-        )
+        from churnml.jobs.week_store import STORE_KEY, read_skipped_said
+
+        store = run.manifest["data"].get(STORE_KEY) or {}
+        skipped = read_skipped_said(store, reads.window_start, reads.window_end)
         out_console.print(
             f"events: read {reads.rows_read:,} of {reads.rows_in_file:,} rows ({reads.skipped():,} {skipped} "
             f"skipped), {reads.batches} client batch{'es' if reads.batches > 1 else ''}",

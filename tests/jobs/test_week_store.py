@@ -10,7 +10,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from churnml.jobs.week_store import STORE_FILES, reusable_store, store_record, week_rows
+from churnml.jobs.week_store import (
+    CARRIED_FILE,
+    KINDS_FILE,
+    USERS_FILE,
+    reusable_store,
+    store_record,
+    week_rows,
+)
 
 # the file's rows per day: Mondays 2024-01-01 .. and a few other days
 DAYS = pl.DataFrame(
@@ -30,33 +37,60 @@ def test_week_rows_count_the_file_s_rows_in_each_week_from_the_start():
     }
 
 
-def _stored(folder: Path, **changes: object) -> Path:
-    """A list folder holding a store of the weeks 2024-01-01 .. 2024-01-29 of ``DAYS`` (``changes`` to its
-    record or data entry)."""
+# the events file's columns as scanned, and the clients' onboarding ends now
+SCHEMA = pl.Schema({"client_id": pl.String, "ts": pl.Datetime("us")})
+ONBOARDING = pl.DataFrame({"client_id": ["a"], "_onboarding_end": [datetime(2023, 3, 1)]})
+
+
+def _stored(folder: Path, days: pl.DataFrame = DAYS, **changes: object) -> Path:
+    """A list folder holding a store of the weeks 2024-01-01 .. 2024-01-29 of ``days`` (``changes`` to its
+    record or data entry), client a's row carried from before them (its onboarding ended 2023-03-01)."""
     folder.mkdir(parents=True)
     record = store_record(
-        datetime(2024, 1, 1), datetime(2024, 1, 29), DAYS, {"2024-01-08": {"user_id"}}, "h1", None, None
+        datetime(2024, 1, 1), datetime(2024, 1, 29), days, {"2024-01-08": {"user_id"}}, "h1", None, None
     )
     record.update({k: v for k, v in changes.items() if k != "name"})
     data = {"name": changes.get("name", "shop"), "client_week_store": record}
     (folder / "manifest.json").write_text(json.dumps({"data": data}))
-    for name in STORE_FILES:
+    for name in (KINDS_FILE, USERS_FILE):
         pl.DataFrame({"client_id": ["a"], "_week_day": [19723]}).write_parquet(folder / name)
+    carried = pl.DataFrame({"client_id": ["a"], "ts": [datetime(2023, 12, 30)]}, schema=SCHEMA)
+    carried.join(ONBOARDING, on="client_id").write_parquet(folder / CARRIED_FILE)
     return folder
+
+
+def _reusable(folder: Path, start: datetime = datetime(2024, 1, 8), days: pl.DataFrame = DAYS, **now: object):  # type: ignore[no-untyped-def]
+    return reusable_store(
+        folder,
+        "h1",
+        "shop",
+        start,
+        datetime(2024, 2, 5),
+        days,
+        now.get("schema", SCHEMA),  # type: ignore[arg-type]
+        now.get("onboarding", ONBOARDING),  # type: ignore[arg-type]
+    )
 
 
 def test_last_week_s_store_is_reused_from_this_window_s_start_to_its_end(tmp_path: Path):
     folder = _stored(tmp_path / "2024-01-29")
-    store, reason = reusable_store(folder, "h1", "shop", datetime(2024, 1, 8), datetime(2024, 2, 5), DAYS)
+    store, reason = _reusable(folder)
     assert reason is None and store is not None
-    assert (store.start, store.end) == (datetime(2024, 1, 8), datetime(2024, 1, 29))
+    assert (store.start, store.end, store.since) == (
+        datetime(2024, 1, 8),
+        datetime(2024, 1, 29),
+        datetime(2024, 1, 1),
+    )
     assert store.columns() == {"user_id"}
     assert store.filled == {"2024-01-08": {"user_id"}, "2024-01-15": set(), "2024-01-22": set()}
+    assert store.carried().collect().rows() == [("a", datetime(2023, 12, 30))]
 
 
 def test_a_store_is_not_reused_and_the_reason_is_said(tmp_path: Path):
-    def why(folder: Path, start: datetime = datetime(2024, 1, 8), days: pl.DataFrame = DAYS) -> str | None:
-        store, reason = reusable_store(folder, "h1", "shop", start, datetime(2024, 2, 5), days)
+    def why(
+        folder: Path, start: datetime = datetime(2024, 1, 8), days: pl.DataFrame = DAYS, **now: object
+    ) -> str | None:
+        store, reason = _reusable(folder, start, days, **now)
         assert store is None
         return reason
 
@@ -79,8 +113,83 @@ def test_a_store_is_not_reused_and_the_reason_is_said(tmp_path: Path):
         "the events file holds 7 rows in the week of 2024-01-15, the store of e 6"
     )
     gone = _stored(tmp_path / "f")
-    (gone / STORE_FILES[1]).unlink()
-    assert why(gone) == f"the list of f lacks {STORE_FILES[1]}"
+    (gone / USERS_FILE).unlink()
+    assert why(gone) == f"the list of f lacks {USERS_FILE}"
+    assert why(_stored(tmp_path / "g"), schema=pl.Schema({**SCHEMA, "value": pl.Float64})) == (
+        "the events file's columns are not those of the store of g"
+    )
+    assert why(_stored(tmp_path / "h", fingerprinted_by="polars 0.1")) == (
+        f"the store of h was fingerprinted by polars 0.1, this run has polars {pl.__version__}"
+    )
+
+
+# the file's rows per day with their fingerprints (event_days with the store on): a row on 2023-12-30, before the
+# store's weeks, and the days of DAYS
+FINGERPRINTED = pl.concat(
+    [pl.DataFrame({"day": [date(2023, 12, 30)], "rows": [1]}), DAYS], how="vertical_relaxed"
+).with_columns(
+    pl.int_range(pl.len()).cast(pl.Int64).alias("_fp_hi") * 11,
+    pl.int_range(pl.len()).cast(pl.Int64).alias("_fp_lo"),
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "said"),
+    [
+        (
+            date(2024, 1, 20),
+            "the events file's rows in the week of 2024-01-15 changed since the store of s was "
+            "written (the same 6 rows, other values)",
+        ),
+        # before the store's weeks: the rows it carried from there are stale
+        (
+            date(2023, 12, 30),
+            "the events file's rows before 2024-01-01 changed since the store of s was written "
+            "(the same 1 rows, other values)",
+        ),
+    ],
+)
+def test_a_day_whose_values_changed_with_the_same_rows_refuses_the_store(
+    tmp_path: Path, day: date, said: str
+):
+    folder = _stored(tmp_path / "s", days=FINGERPRINTED)
+    store, reason = _reusable(folder, days=FINGERPRINTED)
+    assert reason is None and store is not None
+    rewritten = FINGERPRINTED.with_columns(
+        pl.when(pl.col("day") == day).then(pl.col("_fp_lo") + 1).otherwise(pl.col("_fp_lo")).alias("_fp_lo")
+    )
+    assert _reusable(folder, days=rewritten) == (None, said)
+
+
+def test_the_week_that_left_the_window_is_read_again_not_checked(tmp_path: Path):
+    # 2024-01-01's week is the store's but not this window's (from 2024-01-08): read from the file again
+    folder = _stored(tmp_path / "s", days=FINGERPRINTED)
+    rewritten = FINGERPRINTED.with_columns(
+        pl.when(pl.col("day") == date(2024, 1, 7)).then(pl.col("_fp_lo") + 1).otherwise(pl.col("_fp_lo"))
+    )
+    store, reason = _reusable(folder, days=rewritten)
+    assert reason is None and store is not None
+
+
+@pytest.mark.parametrize(
+    ("ends_now", "reused"),
+    [
+        (datetime(2023, 3, 1), True),  # unchanged
+        (datetime(2023, 1, 1), True),  # earlier: the stored rows hold more onboarding days than needed
+        (datetime(2023, 4, 1), False),  # later: the days from 2023-03-01 on were not carried
+        (None, True),  # created_at unknown now: no onboarding days read
+    ],
+)
+def test_a_client_whose_onboarding_now_ends_later_refuses_the_store(tmp_path: Path, ends_now, reused):  # type: ignore[no-untyped-def]
+    folder = _stored(tmp_path / "s")
+    now = pl.DataFrame({"client_id": ["a"], "_onboarding_end": [ends_now]}, schema=ONBOARDING.schema)
+    store, reason = _reusable(folder, onboarding=now)
+    assert (store is not None) == reused
+    if not reused:
+        assert reason == (
+            "the onboarding of 1 client (first a) now ends later than when the store of s was written "
+            "(clients.created_at changed)"
+        )
 
 
 @pytest.mark.parametrize(
@@ -104,6 +213,6 @@ def test_a_store_is_not_reused_and_the_reason_is_said(tmp_path: Path):
     ],
 )
 def test_a_store_asked_for_where_none_can_be_written_is_said(store_on, engine, batched, expected):
-    from churnml.jobs.score import store_unused_said
+    from churnml.jobs.week_store import store_unused_said
 
     assert store_unused_said(store_on, engine, batched) == expected

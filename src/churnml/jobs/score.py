@@ -45,8 +45,6 @@ __all__ = [
     "score",
     "scoring_model",
     "stale_data_note",
-    "store_said",
-    "store_unused_said",
 ]
 
 # the default list folder before the data says its date: where paths.scores puts it is checked already
@@ -940,35 +938,6 @@ def _scored_list(
         raise UserError(str(exc)) from None
 
 
-def store_said(store: Any, reason: str | None) -> str:
-    """The console's line on the client-week store (``score.client_week_store``): the weeks reused from last
-    week's list (a :class:`~churnml.jobs.week_store.StoredWeeks`), or why the events' window is read whole."""
-    if store is not None:
-        return (
-            f"client-week store: the weeks {store.start.date()} to {store.end.date()} reused from the list of "
-            f"{store.folder.name}; the events read from {store.end.date()} on"
-        )
-    return f"client-week store not reused ({reason}): the events' whole window read"
-
-
-def store_unused_said(store_on: bool, engine: str, batched: bool) -> str | None:
-    """The console's line when ``score.client_week_store`` is on (``store_on``) but this run can neither read
-    nor write a store: on the Spark ``engine``, or when the tables are read whole (not ``batched``: no events,
-    CSV events, or a label that reads the events' whole history); None otherwise (the store's own line says the rest)."""
-    if not store_on:
-        return None
-    if engine == "spark":
-        return (
-            "client-week store not used: the Spark engine reads the events' window itself (no store written)"
-        )
-    if not batched:
-        return (
-            "client-week store not used: this run reads its tables whole (no events, CSV events, or a label "
-            "that reads the events' whole history), so no store is written or reused"
-        )
-    return None
-
-
 def with_future_as_of(cfg: Config, as_of: date | None) -> Config:
     """``cfg`` reading data up to ``--as-of`` when that day is still to come by this machine's clock and
     ``data.as_of`` is not set: the future-timestamp check, which otherwise stops at now, gets the days to
@@ -1008,7 +977,13 @@ def score(
         scratch_folder,
         with_read_notes,
     )
-    from churnml.jobs.week_store import STORE_KEY, reusable_store, store_record
+    from churnml.jobs.week_store import (
+        STORE_KEY,
+        reusable_store,
+        store_record,
+        store_said,
+        store_unused_said,
+    )
     from churnml.scoring.assemble import history_plan, listed_spine, model_version
     from churnml.scoring.outputs import (
         checked_list_of,
@@ -1020,7 +995,7 @@ def score(
         read_previous_history,
         write_scores_atomically,
     )
-    from churnml.scoring.window import scoring_window
+    from churnml.scoring.window import onboarding_ends, scoring_window
 
     cfg = with_future_as_of(cfg, as_of)
     if cfg.features.engine == "spark":  # Spark end to end: churnml.jobs.score_spark
@@ -1091,6 +1066,8 @@ def score(
             batches.window.start,
             batches.window.end,
             reads.day_rows,
+            batches.scan.collect_schema(),
+            onboarding_ends(batches.small[Table.CLIENTS], cfg.features),
         )
         batches = batches.with_store(store)
         step(store_said(store, store_reason))

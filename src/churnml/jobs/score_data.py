@@ -141,6 +141,13 @@ class EventBatches:
         """Where the window's rows are read from: the end of the reused store's weeks (None: the window's start)."""
         return None if self.stored is None else self.stored.end
 
+    def _carried(self) -> tuple[pl.LazyFrame | None, datetime | None]:
+        """(the rows the reused store carried from before its window, that window's start), or (None, None): the
+        file's rows before the window read."""
+        if self.stored is None:
+            return None, None
+        return self.stored.carried(), self.stored.since
+
     def with_store(self, stored: Any) -> EventBatches:
         """These batches building their usage aggregates for the client-week store, reusing ``stored`` (a
         :class:`~churnml.jobs.week_store.StoredWeeks`; None: the raw window read). Call before :meth:`spilled`."""
@@ -164,7 +171,13 @@ class EventBatches:
         started = time.perf_counter()
         clients = self.small[Table.CLIENTS]
         needed = needed_events(
-            self.scan, self.marks, clients, self.window, self.cfg.features, self._read_from()
+            self.scan,
+            self.marks,
+            clients,
+            self.window,
+            self.cfg.features,
+            self._read_from(),
+            *self._carried(),
         )
         categories = repeated_as_categories(needed.collect_schema(), CONTRACT[Table.EVENTS])
         needed.with_columns(*categories, client_batch(self.n).alias(_SPILL_KEY)).sink_parquet(
@@ -216,7 +229,13 @@ class EventBatches:
             ids = clients.get_column(CLIENT_ID).implode()
             marks = self.marks.filter(pl.col(CLIENT_ID).is_in(ids))
             mine = self.scan.filter(client_batch(self.n) == k)
-            needed = needed_events(mine, marks, clients, self.window, self.cfg.features, self._read_from())
+            carried, carried_to = self._carried()
+            if carried is not None:
+                carried = carried.filter(client_batch(self.n) == k)
+            features, read_from = self.cfg.features, self._read_from()
+            needed = needed_events(
+                mine, marks, clients, self.window, features, read_from, carried, carried_to
+            )
             categories = repeated_as_categories(schema, CONTRACT[Table.EVENTS])
             return needed.with_columns(*categories).collect(engine="streaming")
         files = sorted((self.spill / f"{_SPILL_KEY}={k}").glob("*.parquet"))
@@ -233,6 +252,8 @@ class EventBatches:
         clients = self.small[Table.CLIENTS].filter(client_batch(self.n) == k)  # client_id: String
         ids = clients.get_column(CLIENT_ID).implode()
         raw = self._raw_events(k, clients)
+        if self.store_on and self.scratch is not None:
+            self._write_carried(k, raw, clients)
         tables = {
             t: f.filter(pl.col(CLIENT_ID).is_in(ids)) for t, f in self.small.items() if t != Table.CLIENTS
         }
@@ -263,6 +284,21 @@ class EventBatches:
             self.reads.client_weeks_seconds += time.perf_counter() - started
         return dataset
 
+    def _write_carried(self, k: int, raw: pl.DataFrame, clients: pl.DataFrame) -> None:
+        """Batch ``k``'s rows carried from before the window (of its ``raw`` needed events, as read: the next
+        list validates them again) with each client's onboarding end (of ``clients``, the batch's) they were picked
+        with, in the events file's types, written to the scratch folder for this list's store (:meth:`store_files`)."""
+        from churnml.scoring.window import onboarding_ends
+
+        schema = self.scan.collect_schema()
+        carried = raw.filter(pl.col(Events.TS) < self.window.start).select(
+            pl.col(c).cast(t) for c, t in schema.items()
+        )
+        ends = onboarding_ends(clients, self.cfg.features)
+        out = Path(self.scratch) / "_client_weeks"  # type: ignore[arg-type]
+        out.mkdir(exist_ok=True)
+        carried.join(ends, on=CLIENT_ID, how="left").write_parquet(out / f"carried_{k}.parquet")
+
     def _stored_weeks(self, k: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(kinds, users) of last week's store for batch ``k``'s clients: its split files (:meth:`spilled`), or
         the whole store with one batch."""
@@ -291,7 +327,7 @@ class EventBatches:
         from churnml.contract.schemas import Events
         from churnml.features.build import contract_columns
         from churnml.features.usage import WEEK_DAY, calendar_aggregates, usage_aggregates
-        from churnml.jobs.week_store import reader_axis
+        from churnml.jobs.week_store import reader_axis, week_index, week_of
 
         axis = reader_axis(self.window.start, self.window.end)
         full = contract_columns(events, Table.EVENTS)
@@ -312,24 +348,24 @@ class EventBatches:
             ts = pl.col(Events.TS)
             weeks = (
                 events.filter(ts >= self.window.start)
-                .group_by(((ts - pl.lit(self.window.start)).dt.total_days() // 7).alias("_i"))
+                .group_by(week_index(ts, self.window.start).alias("_i"))
                 .agg(pl.col(c).is_not_null().any() for c in optional)
             )
             for row in weeks.iter_rows(named=True):
-                week = (self.window.start + timedelta(weeks=row.pop("_i"))).date().isoformat()
+                week = week_of(self.window.start, row.pop("_i"))
                 self.week_filled.setdefault(week, set()).update(c for c, held in row.items() if held)
         return kinds, users
 
     def store_files(self) -> dict[str, bytes]:
         """This list's client-week store (:mod:`churnml.jobs.week_store`: the file name -> its Parquet bytes), from
         the batches' parts in the scratch folder; empty when none was built. Call before the folder is removed."""
-        from churnml.jobs.week_store import KINDS_FILE, USERS_FILE
+        from churnml.jobs.week_store import CARRIED_FILE, KINDS_FILE, USERS_FILE
 
         if not self.store_on or self.scratch is None:
             return {}
         out = Path(self.scratch) / "_client_weeks"
         files = {}
-        for name, stem in ((KINDS_FILE, "kinds"), (USERS_FILE, "users")):
+        for name, stem in ((KINDS_FILE, "kinds"), (USERS_FILE, "users"), (CARRIED_FILE, "carried")):
             parts = sorted(out.glob(f"{stem}_*.parquet"))
             if not parts:
                 return {}
@@ -381,7 +417,7 @@ class ScoringData:
         marks, record_days = pl.collect_all(
             [
                 event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events),
-                event_days(self.scan, day),
+                event_days(self.scan, day, fingerprint=cfg.score.client_week_store),
             ],
             engine="streaming",
             optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
@@ -415,14 +451,18 @@ class ScoringData:
         return dataset, batches, reads
 
 
-def event_days(scan: pl.LazyFrame, day: date) -> pl.LazyFrame:
+def event_days(scan: pl.LazyFrame, day: date, fingerprint: bool = False) -> pl.LazyFrame:
     """The days holding an event before ``day`` in the whole file and their rows (lazy ``[day, rows]``, one row
     per day): what :func:`rhythm_of` reads, and the client-week store's rows per week
-    (:func:`churnml.jobs.week_store.week_rows`); collected with the marks (:meth:`ScoringData.read`), one scan
-    feeds both."""
+    (:func:`churnml.jobs.week_store.week_rows`); with ``fingerprint`` (the store on) also a fingerprint of each
+    day's rows (:func:`churnml.jobs.week_store.fingerprint_sums` of every column: ``_fp_hi``, ``_fp_lo``) that the
+    store's reuse compares. Collected with the marks (:meth:`ScoringData.read`), one scan feeds both."""
+    from churnml.jobs.week_store import fingerprint_sums
+
     ts = pl.col(Events.TS)
     cut = datetime(day.year, day.month, day.day)
-    return scan.filter(ts < cut).group_by(ts.dt.date().alias("day")).agg(pl.len().alias("rows"))
+    sums = fingerprint_sums(scan.collect_schema().names()) if fingerprint else []
+    return scan.filter(ts < cut).group_by(ts.dt.date().alias("day")).agg(pl.len().alias("rows"), *sums)
 
 
 def rhythm_of(days: pl.DataFrame, day: date) -> int | None:

@@ -38,6 +38,7 @@ from churnml.features.usage import usage_look_back_weeks
 
 __all__ = [
     "BATCH_SEED",
+    "ONBOARDING_END",
     "ScoringWindow",
     "activity_name",
     "batch_count",
@@ -48,6 +49,7 @@ __all__ = [
     "first_events",
     "needed_events",
     "onboarding_carry_days",
+    "onboarding_ends",
     "portfolio_days",
     "portfolio_events",
     "portfolio_view",
@@ -55,7 +57,9 @@ __all__ = [
 ]
 
 BATCH_SEED = 0x15C0
-_LAST, _LOGIN, _EXPORT, _ONB_END = "_carry_last", "_carry_login", "_carry_export", "_onboarding_end"
+_LAST, _LOGIN, _EXPORT = "_carry_last", "_carry_login", "_carry_export"
+# the end of a client's onboarding days carried from before the window (onboarding_ends)
+ONBOARDING_END = _ONB_END = "_onboarding_end"
 _ASOF, _PREV, _EXPORT_LAST = "_last_asof", "_last_prev", "_export_last"
 _FIRST_EVENT = "_first_event"
 _ACT_ASOF, _ACT_PREV = "_activity_asof", "_activity_prev"
@@ -116,7 +120,7 @@ def onboarding_carry_days(features: FeaturesConfig) -> int:
     return 7 * (max(1, round(features.young_days / 7)) + 1)
 
 
-def _onboarding_ends(clients: pl.DataFrame, features: FeaturesConfig) -> pl.DataFrame:
+def onboarding_ends(clients: pl.DataFrame, features: FeaturesConfig) -> pl.DataFrame:
     """``[client_id, _onboarding_end]``: the end of the client's onboarding weeks, a week to spare."""
     return clients.select(
         pl.col(CLIENT_ID).cast(pl.String),
@@ -134,13 +138,18 @@ def needed_events(
     window: ScoringWindow,
     features: FeaturesConfig,
     read_from: datetime | None = None,
+    carried: pl.LazyFrame | None = None,
+    carried_to: datetime | None = None,
 ) -> pl.LazyFrame:
     """The events features need (lazy, the columns of ``events``): every row of the window, and before
     it the rows at each client's carried marks (:func:`event_marks`) and one other row per day of its
     onboarding weeks (before the window only "was there an event that week" and "the last one" are read). Lifetime features ("days since the last login", "onboarding progress") come out the same
     as on the whole table; windowed ones only read the window. ``read_from``: the window's rows only from
-    then on (the weeks before it are held by a client-week store, :mod:`churnml.jobs.score_data`); the rows
-    carried from before the window are the same."""
+    then on (the weeks before it are held by a client-week store, :mod:`churnml.jobs.week_store`).
+    ``carried``: the rows an earlier list carried from before its window start ``carried_to`` (no later than
+    this one's), which stand for the file's rows before ``carried_to`` (not read): a row before ``carried_to``
+    at one of this window's marks is at one of that window's too, and their onboarding days are there (the
+    caller checks the onboarding ends, :func:`churnml.jobs.week_store.reusable_store`)."""
     ts = pl.col(Events.TS)
     cols = events.collect_schema().names()
     marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
@@ -148,10 +157,12 @@ def needed_events(
     # two plain scans (their predicates go into the Parquet reader); only the old rows meet the joins
     recent = events.filter((ts >= max(window.start, read_from or window.start)) & (ts < window.end))
     # only the carried marks join the old rows (the marks' other columns would ride along every row)
+    before = events.filter(ts < window.start)
+    if carried is not None and carried_to is not None:
+        before = pl.concat([carried.select(cols), events.filter((ts >= carried_to) & (ts < window.start))])
     old = (
-        events.filter(ts < window.start)
-        .join(marks.lazy().select(CLIENT_ID, _LAST, _LOGIN, _EXPORT), on=CLIENT_ID, how="inner")
-        .join(_onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left")
+        before.join(marks.lazy().select(CLIENT_ID, _LAST, _LOGIN, _EXPORT), on=CLIENT_ID, how="inner")
+        .join(onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left")
         .with_columns(marked.fill_null(False).alias("_marked"))
     )
     carried = old.filter(pl.col("_marked")).select(cols)
