@@ -216,3 +216,11 @@ def test_a_store_asked_for_where_none_can_be_written_is_said(store_on, engine, b
     from churnml.jobs.week_store import store_unused_said
 
     assert store_unused_said(store_on, engine, batched) == expected
+
+
+def test_every_store_file_is_a_list_file():
+    # a list folder holding a file churnml does not know as its own is not replaced: the store's files are named
+    from churnml.jobs.week_store import STORE_FILES
+    from churnml.scoring.outputs import LIST_FILES
+
+    assert set(STORE_FILES) <= set(LIST_FILES)

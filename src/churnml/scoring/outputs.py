@@ -77,6 +77,7 @@ LIST_FILES = (
     # the client-week store (score.client_week_store, churnml.jobs.week_store)
     "client_weeks_kinds.parquet",
     "client_weeks_users.parquet",
+    "client_weeks_carried.parquet",
 )
 # manifest.json of every list carries {"written_by": MARKER}: the folder is churnml's to replace.
 MARKER_KEY = "written_by"
