@@ -21,6 +21,7 @@ from churnml.scoring.assemble import history_to_score, scored_list
 from churnml.scoring.window import (
     activity_name,
     batch_count,
+    carry_candidates,
     client_batch,
     event_marks,
     feature_lookback_days,
@@ -120,39 +121,57 @@ def test_the_rows_before_the_window_that_lifetime_features_read_are_carried() ->
 
 
 def test_rows_carried_by_an_earlier_window_stand_for_the_file_s_rows_before_it() -> None:
-    # last week's window began 2024-01-29 and carried a's last login and last event before it and b's onboarding
-    # day; this window (2024-02-05) reads the file from 2024-01-29 on only: the rows before it, here wrong on
-    # purpose, are never read, and the rows kept are the whole file's
+    # last week's window began 2024-01-29: it carried a's export, login and last event and b's onboarding days
+    # from before it, and kept the candidates of its first week (a's rows at that week's last event and login, b's
+    # onboarding days); this window (2024-02-05) reads none of the file's rows before it (here wrong on purpose)
+    # and carries the rows the whole file gives
     window = scoring_window(date(2024, 9, 2), [date(2024, 9, 2)], FeaturesConfig())
     rows = [
         ("a", "2024-01-02 10:00", "data_export"),
         ("a", "2024-01-05 10:00", "login"),
         ("a", "2024-01-09 10:00", "page_view"),
-        ("a", "2024-01-30 10:00", "login"),  # after last week's start: a's last login now
+        ("a", "2024-01-30 10:00", "login"),  # in last week's first week: a's last login now
+        ("a", "2024-01-31 10:00", "page_view"),  # ... and its last event before this window
+        ("a", "2024-01-31 09:00", "page_view"),  # nothing
         ("a", "2024-03-01 10:00", "page_view"),
         ("b", "2024-01-03 10:00", "page_view"),
         ("b", "2024-01-04 10:00", "page_view"),
+        ("b", "2024-01-30 10:00", "page_view"),  # b's onboarding days (created 2024-01-01)
+        ("b", "2024-01-30 11:00", "page_view"),
+        ("b", "2024-02-01 10:00", "page_view"),
     ]
     whole = _events(rows)
-    carried = _events([rows[0], rows[1], rows[2], rows[5], rows[6]])  # what last week's window carried
-    garbled = pl.concat(
-        [_events([("a", "2024-01-20 10:00", "login")]), whole.filter(pl.col("ts") >= datetime(2024, 1, 29))]
-    )
     clients = pl.DataFrame(
         {"client_id": ["a", "b"], "created_at": [datetime(2020, 1, 1), datetime(2024, 1, 1)]}
     )
+    last_week = scoring_window(date(2024, 8, 26), [date(2024, 8, 26)], FeaturesConfig())
+    assert last_week.start == datetime(2024, 1, 29)
+    ts = pl.col("ts")
+    earlier = event_marks(whole.lazy(), last_week, date(2024, 8, 26), FeaturesConfig()).collect()
+    before = needed_events(whole.lazy(), earlier, clients, last_week, FeaturesConfig()).filter(
+        ts < last_week.start
+    )
+    weeks = carry_candidates(
+        whole.lazy().filter(ts >= last_week.start), clients, last_week.start, FeaturesConfig()
+    )
+    stored = pl.concat([before, weeks]).filter(ts < window.start)
+    garbled = pl.concat([_events([("a", "2024-01-20 10:00", "login")]), whole.filter(ts >= window.start)])
     marks = event_marks(whole.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
     expected = needed_events(whole.lazy(), marks, clients, window, FeaturesConfig()).collect()
     kept = needed_events(
-        garbled.lazy(), marks, clients, window, FeaturesConfig(), None, carried.lazy(), datetime(2024, 1, 29)
+        garbled.lazy(), marks, clients, window, FeaturesConfig(), None, stored, window.start
     ).collect()
-    assert sorted(kept.rows()) == sorted(expected.rows())
-    assert sorted(zip(kept["client_id"], kept["ts"].dt.strftime("%m-%d"), strict=True)) == [
+    days = sorted(zip(kept["client_id"], kept["ts"].dt.strftime("%m-%d"), strict=True))
+    assert days == sorted(zip(expected["client_id"], expected["ts"].dt.strftime("%m-%d"), strict=True))
+    assert days == [
         ("a", "01-02"),
         ("a", "01-30"),
+        ("a", "01-31"),
         ("a", "03-01"),
         ("b", "01-03"),
         ("b", "01-04"),
+        ("b", "01-30"),
+        ("b", "02-01"),
     ]
 
 
@@ -1061,9 +1080,15 @@ def test_next_week_s_list_carries_the_rows_before_its_window_from_the_store(
         "client_id"
     )
     assert {"C000004", "C000006"} <= set(listed.to_list())
+    # the store carries the rows before its window (C000004's last event) and a few of each week's (the
+    # candidates a later window may carry), not the week's rows
     carried = pl.read_parquet(tmp_path / "store" / "2024-11-25" / CARRIED_FILE)
-    assert carried.get_column("ts").max() < datetime(2024, 4, 8)  # the rows before the first list's window
-    assert "C000004" in carried.get_column("client_id").to_list()
+    before = carried.filter(pl.col("ts") < datetime(2024, 4, 8))
+    assert "C000004" in before.get_column("client_id").to_list()
+    window_rows = pl.scan_parquet(data / "events.parquet").filter(
+        (pl.col("ts") >= datetime(2024, 4, 8)) & (pl.col("ts") < datetime(2024, 11, 25))
+    )
+    assert carried.height - before.height < window_rows.select(pl.len()).collect().item() / 5
     manifest = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())
     store = manifest["data"]["client_week_store"]
     assert store["reused_from"] == "2024-11-25" and store["not_reused_because"] is None

@@ -146,7 +146,7 @@ class EventBatches:
         file's rows before the window read."""
         if self.stored is None:
             return None, None
-        return self.stored.carried(), self.stored.since
+        return self.stored.carried(), self.stored.start
 
     def with_store(self, stored: Any) -> EventBatches:
         """These batches building their usage aggregates for the client-week store, reusing ``stored`` (a
@@ -285,19 +285,21 @@ class EventBatches:
         return dataset
 
     def _write_carried(self, k: int, raw: pl.DataFrame, clients: pl.DataFrame) -> None:
-        """Batch ``k``'s rows carried from before the window (of its ``raw`` needed events, as read: the next
-        list validates them again) with each client's onboarding end (of ``clients``, the batch's) they were picked
+        """Batch ``k``'s rows carried from before the window and the candidates of the weeks it read
+        (:func:`churnml.scoring.window.carry_candidates`), of its ``raw`` needed events (as read: the next list
+        validates them again), with each client's onboarding end (of ``clients``, the batch's) they were picked
         with, in the events file's types, written to the scratch folder for this list's store (:meth:`store_files`)."""
-        from churnml.scoring.window import onboarding_ends
+        from churnml.scoring.window import carry_candidates, onboarding_ends
 
         schema = self.scan.collect_schema()
-        carried = raw.filter(pl.col(Events.TS) < self.window.start).select(
-            pl.col(c).cast(t) for c, t in schema.items()
-        )
-        ends = onboarding_ends(clients, self.cfg.features)
+        rows = raw.lazy().select(pl.col(c).cast(t) for c, t in schema.items())
+        ts, start = pl.col(Events.TS), self.window.start
+        weeks = carry_candidates(rows.filter(ts >= start), clients, start, self.cfg.features)
+        ends = onboarding_ends(clients, self.cfg.features).lazy()
         out = Path(self.scratch) / "_client_weeks"  # type: ignore[arg-type]
         out.mkdir(exist_ok=True)
-        carried.join(ends, on=CLIENT_ID, how="left").write_parquet(out / f"carried_{k}.parquet")
+        kept = pl.concat([rows.filter(ts < start), weeks]).join(ends, on=CLIENT_ID, how="left")
+        kept.collect().write_parquet(out / f"carried_{k}.parquet")
 
     def _stored_weeks(self, k: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(kinds, users) of last week's store for batch ``k``'s clients: its split files (:meth:`spilled`), or
@@ -327,7 +329,8 @@ class EventBatches:
         from churnml.contract.schemas import Events
         from churnml.features.build import contract_columns
         from churnml.features.usage import WEEK_DAY, calendar_aggregates, usage_aggregates
-        from churnml.jobs.week_store import reader_axis, week_index, week_of
+        from churnml.jobs.week_store import reader_axis, week_of
+        from churnml.scoring.window import week_index
 
         axis = reader_axis(self.window.start, self.window.end)
         full = contract_columns(events, Table.EVENTS)
@@ -370,7 +373,10 @@ class EventBatches:
             if not parts:
                 return {}
             target = out / name
-            pl.scan_parquet(parts).sink_parquet(target)
+            scans = [pl.scan_parquet(parts)]
+            if name == CARRIED_FILE and self.stored is not None:  # the reused weeks' candidates, kept
+                scans.append(self.stored.candidates())
+            pl.concat(scans).sink_parquet(target)
             files[name] = target.read_bytes()
         return files
 

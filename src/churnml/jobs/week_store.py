@@ -43,10 +43,10 @@ from typing import Any
 
 import polars as pl
 
-from churnml.contract.schemas import CLIENT_ID
+from churnml.contract.schemas import CLIENT_ID, Events
 from churnml.features._grid import WeekAxis, python_day_number
 from churnml.features.usage import WEEK_DAY
-from churnml.scoring.window import ONBOARDING_END
+from churnml.scoring.window import ONBOARDING_END, week_index
 
 __all__ = [
     "CARRIED_FILE",
@@ -62,7 +62,6 @@ __all__ = [
     "store_record",
     "store_said",
     "store_unused_said",
-    "week_index",
     "week_of",
     "week_rows",
     "week_starts",
@@ -90,12 +89,6 @@ def week_starts(start: datetime, end: datetime) -> list[date]:
     """The days the weeks from ``start`` to ``end`` (exclusive) start on, 7 days apart."""
     first = start.date()
     return [first + timedelta(weeks=i) for i in range((end.date() - first).days // 7)]
-
-
-def week_index(moment: pl.Expr, start: datetime) -> pl.Expr:
-    """The week (0, 1, ...) of the weeks from ``start`` (a midnight) that each ``moment`` (a date or datetime on or
-    after it) falls in: the store's one week numbering (:func:`week_of` names it)."""
-    return (moment.cast(pl.Date) - pl.lit(start.date())).dt.total_days() // 7
 
 
 def week_of(start: datetime, index: int) -> str:
@@ -171,8 +164,16 @@ class StoredWeeks:
         )
 
     def carried(self) -> pl.LazyFrame:
-        """The raw rows that list carried from before its window (``since``), in the events file's columns."""
-        return pl.scan_parquet(self.folder / CARRIED_FILE).drop(ONBOARDING_END)
+        """The raw rows that stand for the events file's rows before this list's window (``start``): those
+        that list carried from before its own (``since``) and the candidates of its weeks up to ``start``
+        (:func:`churnml.scoring.window.carry_candidates`), in the events file's columns."""
+        ts = pl.col(Events.TS)
+        return pl.scan_parquet(self.folder / CARRIED_FILE).filter(ts < self.start).drop(ONBOARDING_END)
+
+    def candidates(self) -> pl.LazyFrame:
+        """The stored candidates of the reused weeks (from ``start`` on), with their onboarding end: this list's
+        own store keeps them."""
+        return pl.scan_parquet(self.folder / CARRIED_FILE).filter(pl.col(Events.TS) >= self.start)
 
 
 def store_record(
@@ -226,11 +227,17 @@ def _changed(name: str, what: str, now: tuple[int, str | None], before: tuple[An
 
 
 def _later_onboarding(folder: Path, onboarding: pl.DataFrame, since: datetime) -> str | None:
-    """A client whose onboarding days now end later than the store's carried rows were picked with (``onboarding``:
-    ``[client_id, _onboarding_end]`` now, :func:`churnml.scoring.window.onboarding_ends`), where that cut
-    left out days before the store's window (``since``): one line, or None."""
-    stored = pl.scan_parquet(folder / CARRIED_FILE).select(CLIENT_ID, ONBOARDING_END).unique().collect()
+    """A client whose onboarding days now end later than the store's carried rows were picked with (the earliest
+    of its rows' ends; ``onboarding``: ``[client_id, _onboarding_end]`` now,
+    :func:`churnml.scoring.window.onboarding_ends`), where that cut left out days before this window (``since``):
+    one line, or None."""
     never = datetime(1, 1, 1)
+    stored = (
+        pl.scan_parquet(folder / CARRIED_FILE)
+        .group_by(CLIENT_ID)
+        .agg(pl.col(ONBOARDING_END).fill_null(never).min())
+        .collect()
+    )
     late = (
         stored.join(onboarding, on=CLIENT_ID, how="inner", suffix="_now")
         .filter(
@@ -298,12 +305,12 @@ def reusable_store(
         return None, f"the events file's columns are not those of the store of {folder.name}"
     before = (record.get("rows_before"), record.get("fingerprint_before"))
     why = _changed(folder.name, f"before {stored_from.date()}", _rows_before(day_rows, stored_from), before)
-    # the reused weeks (the ones this window no longer holds are read from the file again)
+    # every stored week: the reused ones, and the ones before this window whose rows the store carries
     stored = {"rows": record["week_rows"], "fp": record.get("week_fingerprints") or {}}
-    for week, now in _week_sums(day_rows, start, stored_to).items():
+    for week, now in _week_sums(day_rows, stored_from, stored_to).items():
         was = (stored["rows"].get(week), stored["fp"].get(week))
         why = why or _changed(folder.name, f"in the week of {week}", now, was)
-    why = why or _later_onboarding(folder, onboarding, stored_from)
+    why = why or _later_onboarding(folder, onboarding, start)
     if why is not None:
         return None, why
     reused = week_starts(start, stored_to)
@@ -317,8 +324,8 @@ def store_said(store: StoredWeeks | None, reason: str | None) -> str:
     if store is not None:
         return (
             f"client-week store: the weeks {store.start.date()} to {store.end.date()} reused from the list of "
-            f"{store.folder.name}; the events read from {store.end.date()} on, and from {store.since.date()} to "
-            f"{store.start.date()} for the rows carried from before the window (the older ones from the store)"
+            f"{store.folder.name}; the events read from {store.end.date()} on (the rows carried from before the "
+            "window taken from the store)"
         )
     return f"client-week store not reused ({reason}): the events' whole window read"
 

@@ -42,6 +42,7 @@ __all__ = [
     "ScoringWindow",
     "activity_name",
     "batch_count",
+    "carry_candidates",
     "client_batch",
     "event_marks",
     "events_read_whole_from",
@@ -54,6 +55,7 @@ __all__ = [
     "portfolio_events",
     "portfolio_view",
     "scoring_window",
+    "week_index",
 ]
 
 BATCH_SEED = 0x15C0
@@ -152,18 +154,37 @@ def needed_events(
     caller checks the onboarding ends, :func:`churnml.jobs.week_store.reusable_store`)."""
     ts = pl.col(Events.TS)
     cols = events.collect_schema().names()
-    marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
-    marked = marked | (ts == pl.col(_EXPORT)) & _is_in(features.export_events)
     # two plain scans (their predicates go into the Parquet reader); only the old rows meet the joins
     recent = events.filter((ts >= max(window.start, read_from or window.start)) & (ts < window.end))
     # only the carried marks join the old rows (the marks' other columns would ride along every row)
     before = events.filter(ts < window.start)
     if carried is not None and carried_to is not None:
-        before = pl.concat([carried.select(cols), events.filter((ts >= carried_to) & (ts < window.start))])
-    old = (
-        before.join(marks.lazy().select(CLIENT_ID, _LAST, _LOGIN, _EXPORT), on=CLIENT_ID, how="inner")
-        .join(onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left")
-        .with_columns(marked.fill_null(False).alias("_marked"))
+        parts = [carried.select(cols)]
+        if carried_to < window.start:
+            parts.append(events.filter((ts >= carried_to) & (ts < window.start)))
+        before = pl.concat(parts)
+    old = before.join(marks.lazy().select(CLIENT_ID, _LAST, _LOGIN, _EXPORT), on=CLIENT_ID, how="inner")
+    return pl.concat([*_marked_rows(old, cols, clients, features), recent])
+
+
+def week_index(moment: pl.Expr, start: datetime) -> pl.Expr:
+    """The week (0, 1, ...) of the weeks from ``start`` (a midnight) that each ``moment`` (a date or datetime on or
+    after it) falls in: the client-week store's one week numbering (:func:`churnml.jobs.week_store.week_of`
+    names it)."""
+    return (moment.cast(pl.Date) - pl.lit(start.date())).dt.total_days() // 7
+
+
+def _marked_rows(
+    old: pl.LazyFrame, cols: list[str], clients: pl.DataFrame, features: FeaturesConfig
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(the rows of ``old`` at their marks ``_carry_last``, ``_carry_login``, ``_carry_export`` (every row at
+    one), one other row per client x day before its onboarding end (of ``clients``)), in ``cols``: what is
+    carried of rows before a window (:func:`needed_events`), or kept of a week's (:func:`carry_candidates`)."""
+    ts = pl.col(Events.TS)
+    marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
+    marked = marked | (ts == pl.col(_EXPORT)) & _is_in(features.export_events)
+    old = old.join(onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left").with_columns(
+        marked.fill_null(False).alias("_marked")
     )
     carried = old.filter(pl.col("_marked")).select(cols)
     # onboarding progress only asks whether a week had an event: one more row per client x day is plenty;
@@ -175,7 +196,33 @@ def needed_events(
         .unique(subset=[CLIENT_ID, "_day"], keep="any")
         .select(cols)
     )
-    return pl.concat([carried, onboarding, recent])
+    return carried, onboarding
+
+
+def carry_candidates(
+    rows: pl.LazyFrame, clients: pl.DataFrame, start: datetime, features: FeaturesConfig
+) -> pl.LazyFrame:
+    """The rows of ``rows`` (events from ``start`` on, a midnight) that a later window starting on a week
+    boundary after them may carry (:func:`needed_events`): per client x week from ``start``
+    (:func:`week_index`) the rows at its last event, last login and last export of the week, and one other row
+    per client x day before its onboarding end (``clients``). A window's marks before it are the latest of the
+    weeks' marks, so the rows it carries are among these (the client-week store keeps them, next week's list
+    reads them instead of the file's older rows)."""
+    ts = pl.col(Events.TS)
+    cols = rows.collect_schema().names()
+    week = week_index(ts, start).alias("_week")
+    login, export = _is_in(features.login_events), _is_in(features.export_events)
+    marks = (
+        rows.select(CLIENT_ID, ts, week, login.alias("_l"), export.alias("_e"))
+        .group_by(CLIENT_ID, "_week")
+        .agg(
+            ts.max().alias(_LAST),
+            ts.filter(pl.col("_l")).max().alias(_LOGIN),
+            ts.filter(pl.col("_e")).max().alias(_EXPORT),
+        )
+    )
+    old = rows.with_columns(week).join(marks, on=[CLIENT_ID, "_week"], how="inner")
+    return pl.concat(_marked_rows(old, cols, clients, features))
 
 
 def event_marks(
