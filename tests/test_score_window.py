@@ -917,21 +917,39 @@ def _same_lists(one: Path, other: Path) -> None:
 def test_next_week_s_list_from_the_client_week_store_is_the_raw_window_s(
     folder_and_model, tmp_path: Path, batch: int
 ) -> None:  # type: ignore[no-untyped-def]
-    # C000010 leaves and comes back (the window widened to its reused weeks): the next list reads the weeks
-    # since the last list and the stored weeks, and gives the list read from the raw window, bit for bit
+    # C000010 leaves and comes back (the window widened to its reused weeks); C000004's last event is before
+    # both lists' windows (2024-04-08, 2024-04-15) and C000006's in the week that leaves the window between them
+    # (both carried from the store: the next list reads no row of the file before its window): the next list
+    # reads the weeks since the last list and the stored weeks, and gives the list read from the raw window, bit
+    # for bit
     import json
 
-    from churnml.jobs.week_store import KINDS_FILE, USERS_FILE
+    from churnml.jobs.week_store import CARRIED_FILE, KINDS_FILE, USERS_FILE
     from churnml.modeling.export import export_model
 
     folder, model, meta = folder_and_model
     export_model(model, tmp_path / "model", meta)
-    data = _returned(folder, tmp_path / "raw", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    returned = _returned(folder, tmp_path / "back", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
+    quiet = {"C000004": datetime(2024, 3, 1), "C000006": datetime(2024, 4, 12)}
+    data = _quiet_since(returned, tmp_path / "raw", quiet)
     days = [date(2024, 11, 25), AS_OF]
     said = _weekly_lists(data, tmp_path / "model", tmp_path / "store", days, True, batch)
     _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", days, False, batch)
     for day in days:
         _same_lists(tmp_path / "store" / day.isoformat(), tmp_path / "raw_lists" / day.isoformat())
+    listed = pl.read_parquet(tmp_path / "store" / AS_OF.isoformat() / "scores.parquet").get_column(
+        "client_id"
+    )
+    assert {"C000004", "C000006"} <= set(listed.to_list())
+    # the store carries the rows before its window (C000004's last event) and a few of each week's (the
+    # candidates a later window may carry), not the week's rows
+    carried = pl.read_parquet(tmp_path / "store" / "2024-11-25" / CARRIED_FILE)
+    before = carried.filter(pl.col("ts") < datetime(2024, 4, 8))
+    assert "C000004" in before.get_column("client_id").to_list()
+    window_rows = pl.scan_parquet(data / "events.parquet").filter(
+        (pl.col("ts") >= datetime(2024, 4, 8)) & (pl.col("ts") < datetime(2024, 11, 25))
+    )
+    assert carried.height - before.height < window_rows.select(pl.len()).collect().item() / 5
     first = json.loads((tmp_path / "store" / "2024-11-25" / "manifest.json").read_text())["data"]
     assert first["client_week_store"]["reused_weeks"] == []
     assert first["client_week_store"]["weeks_from"] == "2024-04-08T00:00:00"  # 2024-11-04 - 210 days
@@ -956,68 +974,50 @@ def test_next_week_s_list_from_the_client_week_store_is_the_raw_window_s(
     assert "client-week store not reused (no list in" in said[0]
 
 
-def test_a_store_whose_week_changed_falls_back_to_the_raw_window(folder_and_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # an event added to a stored week after the store was written: the next list reads the raw window (said
-    # in the manifest and the console) and gives the list of the raw path on the changed data
-    import json
-    import shutil
-
-    from churnml.modeling.export import export_model
-
-    folder, model, meta = folder_and_model
-    export_model(model, tmp_path / "model", meta)
-    data = tmp_path / "raw"
-    shutil.copytree(folder, data)
-    _weekly_lists(data, tmp_path / "model", tmp_path / "store", [date(2024, 11, 25)], True, 30)
-    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [date(2024, 11, 25)], False, 30)
+def _added_row(data: Path) -> None:
+    """``data``'s events file with one more event on 2024-06-05."""
     events = pl.read_parquet(data / "events.parquet")
     late = events.filter(pl.col("client_id") == "C000003").head(1)
     late = late.with_columns(pl.lit(datetime(2024, 6, 5, 10)).cast(events.schema["ts"]).alias("ts"))
     pl.concat([events, late]).write_parquet(data / "events.parquet")
-    said = _weekly_lists(data, tmp_path / "model", tmp_path / "store", [AS_OF], True, 30)
-    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [AS_OF], False, 30)
-    _same_lists(tmp_path / "store" / AS_OF.isoformat(), tmp_path / "raw_lists" / AS_OF.isoformat())
-    store = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())["data"][
-        "client_week_store"
-    ]
-    assert store["reused_weeks"] == [] and store["reused_from"] is None
-    assert store["not_reused_because"].startswith("the events file holds ")
-    assert "in the week of 2024-06-03, the store of 2024-11-25 " in store["not_reused_because"]
-    assert "client-week store not reused (the events file holds" in said[0]
 
 
-def _rewritten(data: Path, rows: pl.Expr, event: str) -> None:
-    """``data``'s events file with the ``event`` of the ``rows`` rewritten in place: the same rows in every day."""
-    events = pl.read_parquet(data / "events.parquet")
-    events.with_columns(
-        pl.when(rows).then(pl.lit(event)).otherwise(pl.col("event")).alias("event")
-    ).write_parquet(data / "events.parquet")
+def _renamed_login(since: datetime, until: datetime):  # type: ignore[no-untyped-def]
+    """A change of ``data``'s events file: every event from ``since`` to ``until`` renamed a login in place (the
+    same rows in every day)."""
+
+    def change(data: Path) -> None:
+        events = pl.read_parquet(data / "events.parquet")
+        rows = (pl.col("ts") >= since) & (pl.col("ts") < until)
+        renamed = pl.when(rows).then(pl.lit("login")).otherwise(pl.col("event"))
+        events.with_columns(renamed.alias("event")).write_parquet(data / "events.parquet")
+
+    return change
 
 
 @pytest.mark.parametrize(
-    ("since", "until", "said"),
+    ("change", "said"),
     [
-        # in a stored week: its aggregates are stale
+        # an event added to a stored week
+        (_added_row, "the events file holds "),
+        # every event of a stored week renamed: as many rows, its aggregates stale (a fingerprint of each day's rows)
         (
-            datetime(2024, 6, 3),
-            datetime(2024, 6, 10),
+            _renamed_login(datetime(2024, 6, 3), datetime(2024, 6, 10)),
             "the events file's rows in the week of 2024-06-03 changed since the store of 2024-11-25 was written "
             "(the same ",
         ),
-        # before the store's weeks: the rows it carries from before its window are stale
+        # ... or before the store's weeks: the rows it carries from before its window are stale
         (
-            datetime(2024, 1, 1),
-            datetime(2024, 4, 8),
+            _renamed_login(datetime(2024, 1, 1), datetime(2024, 4, 8)),
             "the events file's rows before 2024-04-08 changed since the store of 2024-11-25 was written (the same ",
         ),
     ],
 )
-def test_a_value_rewritten_in_place_falls_back_to_the_raw_window(
-    folder_and_model, tmp_path: Path, since: datetime, until: datetime, said: str
+def test_a_store_whose_rows_changed_falls_back_to_the_raw_window(
+    folder_and_model, tmp_path: Path, change, said: str
 ) -> None:  # type: ignore[no-untyped-def]
-    # every event of those days renamed a login after the store was written: each week holds as many rows as
-    # before, but the next list sees the change (a fingerprint of each day's rows), reads the raw window, says
-    # why, and gives the raw path's list on the changed data
+    # the events file changed after the store was written: the next list reads the raw window (said in the
+    # manifest and the console) and gives the list of the raw path on the changed data
     import json
 
     from churnml.modeling.export import export_model
@@ -1028,7 +1028,7 @@ def test_a_value_rewritten_in_place_falls_back_to_the_raw_window(
     shutil.copytree(folder, data)
     _weekly_lists(data, tmp_path / "model", tmp_path / "store", [date(2024, 11, 25)], True, 30)
     _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [date(2024, 11, 25)], False, 30)
-    _rewritten(data, (pl.col("ts") >= since) & (pl.col("ts") < until), "login")
+    change(data)
     said_now = _weekly_lists(data, tmp_path / "model", tmp_path / "store", [AS_OF], True, 30)
     _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", [AS_OF], False, 30)
     _same_lists(tmp_path / "store" / AS_OF.isoformat(), tmp_path / "raw_lists" / AS_OF.isoformat())
@@ -1037,7 +1037,7 @@ def test_a_value_rewritten_in_place_falls_back_to_the_raw_window(
     ]
     assert store["reused_weeks"] == [] and store["reused_from"] is None
     assert store["not_reused_because"].startswith(said), store["not_reused_because"]
-    assert "rows, other values)" in store["not_reused_because"]
+    assert "the store of 2024-11-25" in store["not_reused_because"]
     assert f"client-week store not reused ({said}" in said_now[0]
 
 
@@ -1051,47 +1051,3 @@ def _quiet_since(folder: Path, out: Path, quiet: dict[str, datetime]) -> Path:
         gone = gone | ((pl.col("client_id") == client) & (pl.col("ts") >= day))
     events.filter(~gone).write_parquet(out / "events.parquet")
     return out
-
-
-@pytest.mark.parametrize("batch", [30, 1000])
-def test_next_week_s_list_carries_the_rows_before_its_window_from_the_store(
-    folder_and_model, tmp_path: Path, batch: int
-) -> None:  # type: ignore[no-untyped-def]
-    # C000004's last event is before both lists' windows (2024-04-08, 2024-04-15: carried from the store's
-    # rows), C000006's falls in the week that leaves the window between the lists (read from the file), and
-    # C000010 leaves and comes back: next week's list reads the file only from the first list's window start on,
-    # takes the older rows from the store, and gives the raw path's list bit for bit
-    import json
-
-    from churnml.jobs.week_store import CARRIED_FILE
-    from churnml.modeling.export import export_model
-
-    folder, model, meta = folder_and_model
-    export_model(model, tmp_path / "model", meta)
-    returned = _returned(folder, tmp_path / "back", "C000010", datetime(2024, 11, 20), datetime(2024, 11, 27))
-    quiet = {"C000004": datetime(2024, 3, 1), "C000006": datetime(2024, 4, 12)}
-    data = _quiet_since(returned, tmp_path / "raw", quiet)
-    days = [date(2024, 11, 25), AS_OF]
-    _weekly_lists(data, tmp_path / "model", tmp_path / "store", days, True, batch)
-    _weekly_lists(data, tmp_path / "model", tmp_path / "raw_lists", days, False, batch)
-    for day in days:
-        _same_lists(tmp_path / "store" / day.isoformat(), tmp_path / "raw_lists" / day.isoformat())
-    listed = pl.read_parquet(tmp_path / "store" / AS_OF.isoformat() / "scores.parquet").get_column(
-        "client_id"
-    )
-    assert {"C000004", "C000006"} <= set(listed.to_list())
-    # the store carries the rows before its window (C000004's last event) and a few of each week's (the
-    # candidates a later window may carry), not the week's rows
-    carried = pl.read_parquet(tmp_path / "store" / "2024-11-25" / CARRIED_FILE)
-    before = carried.filter(pl.col("ts") < datetime(2024, 4, 8))
-    assert "C000004" in before.get_column("client_id").to_list()
-    window_rows = pl.scan_parquet(data / "events.parquet").filter(
-        (pl.col("ts") >= datetime(2024, 4, 8)) & (pl.col("ts") < datetime(2024, 11, 25))
-    )
-    assert carried.height - before.height < window_rows.select(pl.len()).collect().item() / 5
-    manifest = json.loads((tmp_path / "store" / AS_OF.isoformat() / "manifest.json").read_text())
-    store = manifest["data"]["client_week_store"]
-    assert store["reused_from"] == "2024-11-25" and store["not_reused_because"] is None
-    # read: the week that left the window and the week since the last list, not the rows before them
-    raw = json.loads((tmp_path / "raw_lists" / AS_OF.isoformat() / "manifest.json").read_text())["data"]
-    assert manifest["data"]["read"]["events"]["rows_read"] < raw["read"]["events"]["rows_read"] / 10
