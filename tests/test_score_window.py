@@ -151,10 +151,8 @@ def test_rows_carried_by_an_earlier_window_stand_for_the_file_s_rows_before_it()
     before = needed_events(whole.lazy(), earlier, clients, last_week, FeaturesConfig()).filter(
         ts < last_week.start
     )
-    weeks = carry_candidates(
-        whole.lazy().filter(ts >= last_week.start), clients, last_week.start, FeaturesConfig()
-    )
-    stored = pl.concat([before, weeks]).filter(ts < window.start)
+    weeks = carry_candidates(whole.filter(ts >= last_week.start), clients, last_week.start, FeaturesConfig())
+    stored = pl.concat([before, weeks.lazy()]).filter(ts < window.start)
     garbled = pl.concat([_events([("a", "2024-01-20 10:00", "login")]), whole.filter(ts >= window.start)])
     marks = event_marks(whole.lazy(), window, date(2024, 9, 2), FeaturesConfig()).collect()
     expected = needed_events(whole.lazy(), marks, clients, window, FeaturesConfig()).collect()

@@ -291,15 +291,15 @@ class EventBatches:
         with, in the events file's types, written to the scratch folder for this list's store (:meth:`store_files`)."""
         from churnml.scoring.window import carry_candidates, onboarding_ends
 
-        schema = self.scan.collect_schema()
-        rows = raw.lazy().select(pl.col(c).cast(t) for c, t in schema.items())
         ts, start = pl.col(Events.TS), self.window.start
-        weeks = carry_candidates(rows.filter(ts >= start), clients, start, self.cfg.features)
-        ends = onboarding_ends(clients, self.cfg.features).lazy()
+        weeks = carry_candidates(raw.filter(ts >= start), clients, start, self.cfg.features)
+        ends = onboarding_ends(clients, self.cfg.features)
+        kept = pl.concat([raw.filter(ts < start), weeks]).select(
+            pl.col(c).cast(t) for c, t in self.scan.collect_schema().items()
+        )
         out = Path(self.scratch) / "_client_weeks"  # type: ignore[arg-type]
         out.mkdir(exist_ok=True)
-        kept = pl.concat([rows.filter(ts < start), weeks]).join(ends, on=CLIENT_ID, how="left")
-        kept.collect().write_parquet(out / f"carried_{k}.parquet")
+        kept.join(ends, on=CLIENT_ID, how="left").write_parquet(out / f"carried_{k}.parquet")
 
     def _stored_weeks(self, k: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(kinds, users) of last week's store for batch ``k``'s clients: its split files (:meth:`spilled`), or

@@ -164,7 +164,7 @@ def needed_events(
             parts.append(events.filter((ts >= carried_to) & (ts < window.start)))
         before = pl.concat(parts)
     old = before.join(marks.lazy().select(CLIENT_ID, _LAST, _LOGIN, _EXPORT), on=CLIENT_ID, how="inner")
-    return pl.concat([*_marked_rows(old, cols, clients, features), recent])
+    return pl.concat([*_marked_rows(old, cols, onboarding_ends(clients, features), features), recent])
 
 
 def week_index(moment: pl.Expr, start: datetime) -> pl.Expr:
@@ -175,15 +175,16 @@ def week_index(moment: pl.Expr, start: datetime) -> pl.Expr:
 
 
 def _marked_rows(
-    old: pl.LazyFrame, cols: list[str], clients: pl.DataFrame, features: FeaturesConfig
+    old: pl.LazyFrame, cols: list[str], ends: pl.DataFrame, features: FeaturesConfig
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(the rows of ``old`` at their marks ``_carry_last``, ``_carry_login``, ``_carry_export`` (every row at
-    one), one other row per client x day before its onboarding end (of ``clients``)), in ``cols``: what is
-    carried of rows before a window (:func:`needed_events`), or kept of a week's (:func:`carry_candidates`)."""
+    one), one other row per client x day before its onboarding end (``ends``, :func:`onboarding_ends`; a client
+    without one has none)), in ``cols``: what is carried of rows before a window (:func:`needed_events`), or kept
+    of a week's (:func:`carry_candidates`)."""
     ts = pl.col(Events.TS)
     marked = (ts == pl.col(_LAST)) | (ts == pl.col(_LOGIN)) & _is_in(features.login_events)
     marked = marked | (ts == pl.col(_EXPORT)) & _is_in(features.export_events)
-    old = old.join(onboarding_ends(clients, features).lazy(), on=CLIENT_ID, how="left").with_columns(
+    old = old.join(ends.lazy(), on=CLIENT_ID, how="left").with_columns(
         marked.fill_null(False).alias("_marked")
     )
     carried = old.filter(pl.col("_marked")).select(cols)
@@ -192,7 +193,7 @@ def _marked_rows(
     # joined columns through it (tens of millions of rows on a next week's list: ~3x slower)
     onboarding = (
         old.filter(~pl.col("_marked") & (ts < pl.col(_ONB_END)))
-        .select(*cols, ts.dt.date().alias("_day"))
+        .select(*dict.fromkeys([*cols, CLIENT_ID]), ts.dt.date().alias("_day"))
         .unique(subset=[CLIENT_ID, "_day"], keep="any")
         .select(cols)
     )
@@ -200,29 +201,26 @@ def _marked_rows(
 
 
 def carry_candidates(
-    rows: pl.LazyFrame, clients: pl.DataFrame, start: datetime, features: FeaturesConfig
-) -> pl.LazyFrame:
+    rows: pl.DataFrame, clients: pl.DataFrame, start: datetime, features: FeaturesConfig
+) -> pl.DataFrame:
     """The rows of ``rows`` (events from ``start`` on, a midnight) that a later window starting on a week
     boundary after them may carry (:func:`needed_events`): per client x week from ``start``
     (:func:`week_index`) the rows at its last event, last login and last export of the week, and one other row
     per client x day before its onboarding end (``clients``). A window's marks before it are the latest of the
     weeks' marks, so the rows it carries are among these (the client-week store keeps them, next week's list
-    reads them instead of the file's older rows)."""
+    reads them instead of the file's older rows). The marks are found on a slim copy (row number, client, time,
+    event: the other columns do not ride through the joins) and the rows taken by number."""
     ts = pl.col(Events.TS)
-    cols = rows.collect_schema().names()
     week = week_index(ts, start).alias("_week")
     login, export = _is_in(features.login_events), _is_in(features.export_events)
-    marks = (
-        rows.select(CLIENT_ID, ts, week, login.alias("_l"), export.alias("_e"))
-        .group_by(CLIENT_ID, "_week")
-        .agg(
-            ts.max().alias(_LAST),
-            ts.filter(pl.col("_l")).max().alias(_LOGIN),
-            ts.filter(pl.col("_e")).max().alias(_EXPORT),
-        )
+    slim = rows.lazy().with_row_index("_row").select("_row", CLIENT_ID, ts, Events.EVENT, week)
+    marks = slim.group_by(CLIENT_ID, "_week").agg(
+        ts.max().alias(_LAST), ts.filter(login).max().alias(_LOGIN), ts.filter(export).max().alias(_EXPORT)
     )
-    old = rows.with_columns(week).join(marks, on=[CLIENT_ID, "_week"], how="inner")
-    return pl.concat(_marked_rows(old, cols, clients, features))
+    old = slim.join(marks, on=[CLIENT_ID, "_week"], how="inner")
+    young = onboarding_ends(clients, features).filter(pl.col(_ONB_END) > start)  # the others have none here
+    kept = pl.concat(_marked_rows(old, ["_row"], young, features)).collect()
+    return rows[kept.get_column("_row").sort()]
 
 
 def event_marks(
