@@ -292,7 +292,7 @@ class EventBatches:
         from churnml.scoring.window import carry_candidates, onboarding_ends
 
         ts, start = pl.col(Events.TS), self.window.start
-        weeks = carry_candidates(raw.filter(ts >= start), clients, start, self.cfg.features)
+        weeks = carry_candidates(raw, clients, start, self.cfg.features)
         ends = onboarding_ends(clients, self.cfg.features)
         kept = pl.concat([raw.filter(ts < start), weeks]).select(
             pl.col(c).cast(t) for c, t in self.scan.collect_schema().items()

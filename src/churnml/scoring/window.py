@@ -203,17 +203,19 @@ def _marked_rows(
 def carry_candidates(
     rows: pl.DataFrame, clients: pl.DataFrame, start: datetime, features: FeaturesConfig
 ) -> pl.DataFrame:
-    """The rows of ``rows`` (events from ``start`` on, a midnight) that a later window starting on a week
-    boundary after them may carry (:func:`needed_events`): per client x week from ``start``
+    """The rows of ``rows`` from ``start`` on (a midnight; earlier rows are left out) that a later window starting
+    on a week boundary after them may carry (:func:`needed_events`): per client x week from ``start``
     (:func:`week_index`) the rows at its last event, last login and last export of the week, and one other row
     per client x day before its onboarding end (``clients``). A window's marks before it are the latest of the
     weeks' marks, so the rows it carries are among these (the client-week store keeps them, next week's list
     reads them instead of the file's older rows). The marks are found on a slim copy (row number, client, time,
-    event: the other columns do not ride through the joins) and the rows taken by number."""
+    event: the other columns do not ride through the joins, and ``rows`` is not copied) and the rows taken by
+    number."""
     ts = pl.col(Events.TS)
     week = week_index(ts, start).alias("_week")
     login, export = _is_in(features.login_events), _is_in(features.export_events)
-    slim = rows.lazy().with_row_index("_row").select("_row", CLIENT_ID, ts, Events.EVENT, week)
+    slim = rows.lazy().with_row_index("_row").select("_row", CLIENT_ID, ts, Events.EVENT).filter(ts >= start)
+    slim = slim.with_columns(week)
     marks = slim.group_by(CLIENT_ID, "_week").agg(
         ts.max().alias(_LAST), ts.filter(login).max().alias(_LOGIN), ts.filter(export).max().alias(_EXPORT)
     )
