@@ -16,12 +16,13 @@ stored weeks and the new ones: the same features as from the raw window, because
 ranges of whole weeks, put together, are those of the whole (tests/features/test_feat_usage_aggregates.py).
 Otherwise it reads the raw window and says why in one line. Either way it writes its own store.
 
-The store also holds the raw rows this list carried from before its window (:data:`CARRIED_FILE`: each
-client's last event, login and export before it and its onboarding days, :func:`churnml.scoring.window.needed_events`,
-with the onboarding end they were picked with). Next week's list takes its own carried rows from those and the
-file's rows from that window's start to its own (:func:`churnml.scoring.window.needed_events`'s ``carried``): the
-rows before the store's window are not read again. That is the same set: a row before the older window that the
-newer one carries is at a mark that the older one carried too.
+The store also holds the raw rows this list carried from before its window and each week's carry candidates
+(:data:`CARRIED_FILE`: each client's last event, login and export before the window and its onboarding days,
+:func:`churnml.scoring.window.needed_events`; per client x week the rows at that week's last event, login and
+export and its onboarding days, :func:`churnml.scoring.window.carry_candidates`), each with the onboarding end it
+was picked with. Next week's list takes the rows it carries from before its window from those
+(:func:`churnml.scoring.window.needed_events`'s ``carried``): no row of the file before its window is read. That is
+the same set: a window's marks before it are the latest of the weeks' marks.
 
 What is checked before reuse, from the marks pass that scans the file anyway (:func:`churnml.jobs.score_data.event_days`):
 each stored week's rows and a fingerprint of their values (a sum of every row's hash, :func:`fingerprint_sums`), and
