@@ -370,9 +370,8 @@ def sentence(
         money=money(value, currency),
         hours=hours(value),
         level=usual_level(value),
+        z=z_said(value),
     )
-    if spec.kind == "z":
-        text = text.replace(f"({value:+.1f} standard deviations", f"({z_said(value)} standard deviations", 1)
     if spec.template.startswith(_COUNT) and round(value) == 1:
         text = _singular(text)
     if spec.name == _LOW_RATINGS and round(value) == 1:

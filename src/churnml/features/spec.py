@@ -141,7 +141,7 @@ def trends(
             "standard deviations",
             direction,
             group,
-            f"{what} over the last {{zr}} weeks {were} {{level}} ({{value:+.1f}} standard deviations from "
+            f"{what} over the last {{zr}} weeks {were} {{level}} ({{z}} standard deviations from "
             f"this client's own last {{zb}} weeks)",
             "z",
             f"z-score of {what.lower()}",
