@@ -153,12 +153,17 @@ class ModelCard:
         the last snapshot was decided by renewals up to ``grace_days`` later: a client in its grace on a
         list dated inside that lag is one whose renewal the model was told); None when the card lacks the
         window or the horizon."""
-        label = self.label or {}
-        horizon = label.get("horizon_days", self.horizon_days)
+        horizon = self.label_horizon_days()
         last = self.last_labeled_snapshot()
         if last is None or horizon is None:
             return None
-        return last + timedelta(days=int(horizon) + self._label_lag_days())
+        return last + timedelta(days=horizon + self._label_lag_days())
+
+    def label_horizon_days(self) -> int | None:
+        """The label horizon the model was trained with: the label settings' ``horizon_days``, else the card's
+        top-level one (an older card); None when neither is recorded."""
+        horizon = (self.label or {}).get("horizon_days", self.horizon_days)
+        return None if horizon is None else int(horizon)
 
     def _label_lag_days(self) -> int:
         """The label lag of the card's label settings (:func:`churnml.labels.label_lag_days`); 0 when the
@@ -192,15 +197,14 @@ class ModelCard:
         a season's own habits (a summer lull, a year-end rush) are not in its probabilities. Said when at
         least half the list's horizon falls on calendar days (month and day) outside that span; None
         otherwise, after a year of outcomes, or when the card cannot tell."""
-        until = self.learned_outcomes_until()
-        horizon = (self.label or {}).get("horizon_days", self.horizon_days)
+        until, horizon = self.learned_outcomes_until(), self.label_horizon_days()
         if until is None or horizon is None or not self.training_window:
             return None
         first = date.fromisoformat(str(self.training_window[0])[:10])
         if (until - first).days >= 365:
             return None
-        unseen = unseen_calendar_days(first, until, as_of, int(horizon))
-        if 2 * len(unseen) < int(horizon):
+        unseen = unseen_calendar_days(first, until, as_of, horizon)
+        if 2 * len(unseen) < horizon:
             return None
         months = list(dict.fromkeys(day.strftime("%B") for day in unseen))
         said = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
