@@ -319,7 +319,7 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
     every change) has its charges not told apart: its rows in its terms are all taken as charges, only those
     outside them are beyond (never a double count of the plan). Rows meet the bills of their 1% band and the two
     beside it (:func:`_charge_band`), so the cost follows the rows, not rows x terms: 100,000 monthly subscribers
-    with 14 terms each, joined to every term, took 2.1 GB. terms are all taken as charges, only those outside them are beyond (never a double count of the plan)."""
+    with 14 terms each, joined to every term, took 2.1 GB."""
     slack = timedelta(days=_CHARGE_SLACK_DAYS)
     start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
     terms = (
