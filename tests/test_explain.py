@@ -1903,3 +1903,38 @@ def test_a_describer_finds_what_a_feature_name_says_once() -> None:
     assert ("days_of", "usage_logins_91d") in describe._per_name
     assert read() == first
     assert describe("usage_logins_91d", 4.0) == describe("usage_logins_91d", 4.0)
+
+
+@pytest.mark.parametrize("data_days", [None, 60])
+def test_what_a_feature_s_name_decides_of_its_sentence_holds_for_every_value(data_days: int | None) -> None:
+    """The list's sentences read once per feature whether a feature's sentence reads the row's other values and
+    whether a typical level may follow it (``_reads_other_values``, ``typical_unsaid``); for every feature of the
+    registry, at values, ages and typical levels of every kind, a feature said alone is said as its own value and
+    an unsaid one gets no typical level."""
+    from churnml.scoring.explain import _reads_other_values, _row_sentence, _sentence, typical_unsaid
+
+    cfg = FeaturesConfig(unobserved_windows="scaled")
+    specs, describe = registry_catalog(cfg, currency="EUR", data_days=data_days)
+    names = list(specs)
+    index = {n: i for i, n in enumerate(names)}
+    levels = (0.0, -0.0, 1.0, 2.5, -0.3, 0.004, 30.0, 1e5, float("nan"))
+    for name in names:
+        col = index[name]
+        own = not _reads_other_values(describe, specs, index, name)
+        unsaid = typical_unsaid(describe, specs, name)
+        for value in levels:
+            for age in (None, 5.0, 40.0, 400.0):
+                row = np.full(len(names), 3.0)
+                row[col] = value
+                if own:
+                    assert _row_sentence(describe, specs, names, index, row, col, age) == _sentence(
+                        describe, specs, name, value, age
+                    ), (name, value, age)
+                if unsaid:
+                    for reference, of_its_age in ((1.0, 2.0), (0.0, None), (50.0, float("nan"))):
+                        said = typical_said(describe, specs, name, value, reference, age, of_its_age)
+                        assert said == "", (name, value, age, reference)
+    # both kinds are met: most features are said alone, some read the row; some never say a typical level
+    assert any(_reads_other_values(describe, specs, index, n) for n in names)
+    assert any(typical_unsaid(describe, specs, n) for n in names)
+    assert not all(typical_unsaid(describe, specs, n) for n in names)

@@ -109,6 +109,7 @@ __all__ = [
     "registry_catalog",
     "top_drivers",
     "typical_said",
+    "typical_unsaid",
     "usual_gap_days",
     "z_level_said",
 ]
@@ -668,6 +669,21 @@ def _kind_columns(index: tuple[tuple[str, int], ...], window: str) -> tuple[tupl
     )
 
 
+def _reads_other_values(
+    describe: Describe, specs: Mapping[str, Any], index: Mapping[str, int], name: str
+) -> bool:
+    """Whether :func:`_row_sentence` says feature ``name`` with the client's other values of ``index`` (the kinds
+    of its account signals, the signals' total, the seat use's users and seats, a trend's or a z-score's level);
+    False: its sentence is that of its own value alone (:func:`_sentence`), whatever the row. Read once per
+    feature of a list (:func:`_driver_sentences`), not per driver."""
+    if _SIGNALS.match(name) or _spec_attr(specs, name, "group", None) == SIGNALS_GROUP:
+        return True
+    m = SEAT_USE.match(name)
+    if m and f"usage_active_users_{m.group(1)}d" in index and SEATS in index:
+        return True
+    return isinstance(describe, Describer) and (name in _Z_LEVELS or name in _RATIO_LEVELS)
+
+
 def _row_sentence(
     describe: Describe,
     specs: Mapping[str, Any],
@@ -766,18 +782,9 @@ def typical_said(
         spec.kind in _NEUTRAL
     ):  # a trend compares with the client's own past; said against a portfolio moving too
         return _typical_trend_said(spec, value, reference, describe)
-    if (
-        spec.group == SIGNALS_GROUP
-        or name in _SINCE_FIRST_RECORD
-        or name in _NO_TYPICAL
-        or "_change_" in name
-    ):
-        return ""
-    if "days_since" in name:  # the median of the clients that ever did it: most may never have
+    if typical_unsaid(describe, specs, name):
         return ""
     window = _WINDOW.search(name)
-    if isinstance(describe, Describer) and (describe.scaled_window(name) or describe._over_the_data(name)):
-        return ""  # said over the days of data
     young = (window is not None and age is not None and age == age and age < int(window.group(1))) or (
         isinstance(describe, Describer) and describe.over_its_age(name, age)
     )
@@ -786,8 +793,6 @@ def typical_said(
         if of_its_age is None or of_its_age != of_its_age:
             return ""
         reference, who = of_its_age, "typical client of its age"
-    if spec.unit == "ratio":  # the gap against the client's own usual gap: already a comparison
-        return ""
     currency = describe.currency if isinstance(describe, Describer) else ""
     said, typical = _short_value(spec, value, currency), _short_value(spec, reference, currency)
     if said == typical:
@@ -804,6 +809,31 @@ def typical_said(
     if spec.kind == "mean" and (unit in _MEAN_UNITS_SAID or SEAT_USE.match(spec.name)):
         typical = f"{typical} {unit}"
     return f" ({who}: {typical})"
+
+
+def typical_unsaid(describe: Describe, specs: Mapping[str, Any], name: str) -> bool:
+    """Whether :func:`typical_said` says nothing after feature ``name``'s sentence, whatever the client's value, age
+    and the typical levels: a feature without a spec, a signal, the days since a first record or since the last
+    time, a level with no typical value (:data:`_NO_TYPICAL`), a change, a level said over the days of data, a gap
+    against the client's own usual gap (unit ``ratio``: already a comparison). A trend (said against the
+    portfolio's own trend) is never unsaid here. Read once per feature of a list (:func:`_driver_sentences`)."""
+    spec = specs.get(name)
+    if spec is None:
+        return True
+    if spec.kind in _NEUTRAL:
+        return False
+    return (
+        spec.group == SIGNALS_GROUP
+        or name in _SINCE_FIRST_RECORD
+        or name in _NO_TYPICAL
+        or "_change_" in name
+        or "days_since" in name  # the median of the clients that ever did it: most may never have
+        or (
+            isinstance(describe, Describer)
+            and bool(describe.scaled_window(name) or describe._over_the_data(name))
+        )
+        or spec.unit == "ratio"
+    )
 
 
 def _typical_trend_said(spec: Any, value: float, reference: float, describe: Describe) -> str:
@@ -923,23 +953,27 @@ def _driver_sentences(
             return None
         return float(age_reference[bands[r], c])
 
-    return [
-        _row_sentence(describe, specs, names, index, values[r], c, None if ages[r] != ages[r] else ages[r])
-        + (
-            ""
-            if reference is None
-            else typical_said(
-                describe,
-                specs,
-                str(names[c]),
-                float(values[r, c]),
-                float(reference[c]),
-                ages[r],
-                of_its_age(r, c),
-            )
+    # what a feature's name alone decides, once per feature cited, not per driver: whether its sentence reads the
+    # row's other values, whether a typical level may follow it
+    own: dict[int, bool] = {}
+    unsaid: dict[int, bool] = {}
+    out = []
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        name = str(names[c])
+        if c not in own:
+            own[c] = not _reads_other_values(describe, specs, index, name)
+            unsaid[c] = reference is None or typical_unsaid(describe, specs, name)
+        age = None if ages[r] != ages[r] else ages[r]
+        value = float(values[r, c])
+        text = (
+            _sentence(describe, specs, name, value, age)
+            if own[c]
+            else _row_sentence(describe, specs, names, index, values[r], c, age)
         )
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
-    ]
+        if not unsaid[c]:
+            text += typical_said(describe, specs, name, value, float(reference[c]), ages[r], of_its_age(r, c))
+        out.append(text)
+    return out
 
 
 def top_drivers(
@@ -1008,7 +1042,8 @@ _NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?![\d.])")
 def _short_value(spec: Any, value: float, currency: str) -> str:
     """A feature value in a few characters for before -> after: ``62%``, ``EUR 1,200``, ``3 days``; a
     value that rounds to zero has no minus sign ("0.1 → 0", not "0.1 → -0")."""
-    return _NEGATIVE_ZERO.sub(r"\1", _value_text(spec, value, currency))
+    text = _value_text(spec, value, currency)
+    return _NEGATIVE_ZERO.sub(r"\1", text) if "-" in text else text
 
 
 def _value_text(spec: Any, value: float, currency: str) -> str:
