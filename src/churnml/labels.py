@@ -273,15 +273,33 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
         return subscriptions
     addon = pl.col(Subscriptions.IS_ADDON).cast(pl.Boolean).fill_null(False)
     start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
-    first_base = start.filter(~addon).min().over(Subscriptions.CLIENT_ID)
-    before_base = first_base.is_null() | (start < first_base)
-    return subscriptions.filter(~addon | before_base).with_columns(
-        pl.when(addon & first_base.is_not_null())
-        .then(pl.min_horizontal(end, first_base))
-        .otherwise(end)
-        .cast(subscriptions.schema[Subscriptions.END_DATE])
-        .alias(Subscriptions.END_DATE)
+    # each client's first base start, one group-by joined back (a window over every row cost a third more: the
+    # scoring list reads a client's terms about 25 times)
+    firsts = (
+        subscriptions.lazy()
+        .filter(~addon)
+        .group_by(Subscriptions.CLIENT_ID)
+        .agg(start.min().alias(_FIRST_BASE))
     )
+    first_base = pl.col(_FIRST_BASE)
+    before_base = first_base.is_null() | (start < first_base)
+    return (
+        subscriptions.lazy()
+        .join(firsts, on=Subscriptions.CLIENT_ID, how="left", maintain_order="left", nulls_equal=True)
+        .filter(~addon | before_base)
+        .with_columns(
+            pl.when(addon & first_base.is_not_null())
+            .then(pl.min_horizontal(end, first_base))
+            .otherwise(end)
+            .cast(subscriptions.schema[Subscriptions.END_DATE])
+            .alias(Subscriptions.END_DATE)
+        )
+        .drop(_FIRST_BASE)
+        .collect()
+    )
+
+
+_FIRST_BASE = "_first_base_start"  # customer_terms' working column
 
 
 # ``payments.status`` values of a row that is no order whatever its ``paid_at`` and amount (why: the schema)
