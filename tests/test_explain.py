@@ -1938,3 +1938,15 @@ def test_what_a_feature_s_name_decides_of_its_sentence_holds_for_every_value(dat
     assert any(_reads_other_values(describe, specs, index, n) for n in names)
     assert any(typical_unsaid(describe, specs, n) for n in names)
     assert not all(typical_unsaid(describe, specs, n) for n in names)
+
+
+def test_a_short_value_of_minus_zero_is_said_apart_from_zero_whichever_comes_first() -> None:
+    """The short values are kept per value (a portfolio's repeat); -0.0 equals 0.0 as a key, yet reads "0%" where
+    0.0 reads "+0%": each is said as it was before the values were kept, in either order."""
+    from churnml.scoring.explain import _short_value
+
+    spec = SPECS["payments_mrr_change_91d"]
+    assert [_short_value(spec, v, "EUR") for v in (-0.0, 0.0, -0.0)] == ["0%", "+0%", "0%"]
+    spec = SPECS["payments_seats_change_91d"]
+    assert [_short_value(spec, v, "EUR") for v in (0.0, -0.0, 0.0)] == ["+0%", "0%", "+0%"]
+    assert _short_value(spec, float("nan"), "EUR") == "no data"

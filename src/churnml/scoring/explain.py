@@ -1042,16 +1042,24 @@ _NEGATIVE_ZERO = re.compile(r"-(0(?:\.0+)?)(?![\d.])")
 def _short_value(spec: Any, value: float, currency: str) -> str:
     """A feature value in a few characters for before -> after: ``62%``, ``EUR 1,200``, ``3 days``; a
     value that rounds to zero has no minus sign ("0.1 → 0", not "0.1 → -0")."""
-    text = _value_text(spec, value, currency)
+    if value != value:
+        return "no data"
+    # a portfolio's values repeat (counts, days, the typical level beside every client's): said once per value;
+    # the sign keeps -0.0 apart from 0.0, which the key's equality would merge ("-0%" shown as "0%", "+0%")
+    kind, unit = getattr(spec, "kind", "count"), getattr(spec, "unit", "")
+    return _short_text(kind, unit, float(value), math.copysign(1.0, value), currency)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _short_text(kind: str, unit: str, value: float, _sign: float, currency: str) -> str:
+    """:func:`_short_value` of a value that is a number (``_sign``: its sign, in the cache's key only)."""
+    text = _value_text(kind, unit, value, currency)
     return _NEGATIVE_ZERO.sub(r"\1", text) if "-" in text else text
 
 
-def _value_text(spec: Any, value: float, currency: str) -> str:
+def _value_text(kind: str, unit: str, value: float, currency: str) -> str:
     from churnml.features.registry import hours, money, z_said
 
-    if value != value:
-        return "no data"
-    kind, unit = getattr(spec, "kind", "count"), getattr(spec, "unit", "")
     if kind == "share":
         return f"{100 * value:.0f}%"
     if kind == "ratio":
