@@ -840,16 +840,16 @@ def contract_starts(base_terms: pl.DataFrame, cut: datetime) -> pl.DataFrame:
     start, end = Subscriptions.START_DATE, Subscriptions.END_DATE
     stamp = base_terms.schema[start]  # the terms' own time type: the result joins back on start and end
     schema = {CLIENT_ID: pl.String, start: stamp, end: base_terms.schema[end], "_contract_start": stamp}
+    # the runs of unbroken terms, numbered along the sorted rows: a run begins at a client's first term and at a
+    # term not starting the day the one before ended (plain shifts of the sorted rows, not windows per client,
+    # which cost twice the sort at 100,000 clients); ``_run`` is a key beside the client, unique across clients
+    same_client = pl.col(CLIENT_ID).eq_missing(pl.col(CLIENT_ID).shift(1))
     terms = (
         base_terms.select(CLIENT_ID, start, end)
         .unique()
         .sort(CLIENT_ID, start, end)
         .with_columns(
-            (pl.col(start) != pl.col(end).shift(1).over(CLIENT_ID))
-            .fill_null(True)
-            .cum_sum()
-            .over(CLIENT_ID)
-            .alias("_run")
+            (~same_client | (pl.col(start) != pl.col(end).shift(1))).fill_null(True).cum_sum().alias("_run")
         )
     )
     running = terms.filter(pl.col(end) >= cut)
