@@ -254,8 +254,10 @@ class TrainConfig(_Section):
     cross_fit_large_rows: int | None = Field(100_000, ge=1)
     cross_fit_large_parts: int = Field(3, ge=1)
     # shared: every cross-fitted part stops at the round that maximises the parts' mean validation curve;
-    # each: every part at its own curve's maximum (modeling.train.with_shared_rounds)
-    cross_fit_rounds: Literal["shared", "each"] = "each"
+    # each: every part at its own curve's maximum (modeling.train.with_shared_rounds); auto: shared when the
+    # parts hold fewer than shared_rounds_below_churners churning clients each (experiment.decided_cross_fit_rounds)
+    cross_fit_rounds: Literal["auto", "shared", "each"] = "auto"
+    shared_rounds_below_churners: int = Field(100, ge=0)
     calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
     min_isotonic_positives: int = Field(200, ge=1)
     monotone: bool = True

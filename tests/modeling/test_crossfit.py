@@ -16,7 +16,9 @@ from churnml.modeling.experiment import (
     churning_clients,
     cross_fit_parts,
     cross_fitted_model,
+    decided_cross_fit_rounds,
     decided_extra_trees,
+    decided_for_table,
     train_and_compare,
 )
 from churnml.modeling.export import export_model, load_exported
@@ -102,6 +104,71 @@ def _churning(churners: int, others: int) -> pd.DataFrame:
     return pd.DataFrame(
         {"client_id": np.repeat(clients, 2), "label": np.concatenate(labels) if clients else []}
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "churners", "parts", "below", "expected", "says"),
+    [
+        # 9 churning clients over 5 parts: under 2 a part, fewer than 2 -> shared
+        (
+            "auto",
+            9,
+            5,
+            2,
+            "shared",
+            "cross_fit_rounds shared (auto): 9 churning clients over 5 cross-fitted parts, "
+            "fewer than train.shared_rounds_below_churners (2) a part",
+        ),
+        # 10 over 5: 2 a part, not fewer than 2 -> each
+        (
+            "auto",
+            10,
+            5,
+            2,
+            "each",
+            "cross_fit_rounds each (auto): 10 churning clients over 5 cross-fitted parts, "
+            "at least train.shared_rounds_below_churners (2) a part",
+        ),
+        # one model (cross_fit_parts 1): no parts to share rounds between
+        (
+            "auto",
+            1,
+            1,
+            2,
+            "each",
+            "cross_fit_rounds each (auto): 1 churning clients over 1 cross-fitted part, at",
+        ),
+        ("shared", 50, 5, 2, "shared", None),
+        ("each", 1, 5, 2, "each", None),
+    ],
+)
+def test_cross_fit_rounds_decided_by_the_churning_clients_a_part(
+    setting, churners, parts, below, expected, says
+):
+    cfg = TrainConfig(cross_fit_rounds=setting, cross_fit_parts=parts, shared_rounds_below_churners=below)
+    table = _churning(churners, others=5)
+    decided, why = decided_cross_fit_rounds(cfg, table)
+    assert decided.cross_fit_rounds == expected
+    if says is None:
+        assert why is None
+    else:
+        assert why.startswith(says)
+    assert cfg.cross_fit_rounds == setting  # the caller's config is not changed
+
+
+def test_the_settings_decided_by_the_table_are_decided_together():
+    """``train``, ``tune`` and ``bench models`` decide extra_trees and the parts' rounds in one place."""
+    cfg = TrainConfig(extra_trees_below_churners=4, shared_rounds_below_churners=1)
+    decided, said = decided_for_table(cfg, _churning(3, others=5))  # 3 churners over 5 parts: < 1 a part
+    assert (decided.extra_trees, decided.cross_fit_rounds) == (True, "shared")
+    assert {name: why.split(" (auto)")[0] for name, why in said.items()} == {
+        "extra_trees": "extra_trees on",
+        "cross_fit_rounds": "cross_fit_rounds shared",
+    }
+    decided, said = decided_for_table(
+        TrainConfig(extra_trees=False, cross_fit_rounds="each"), _churning(3, 5)
+    )
+    assert (decided.extra_trees, decided.cross_fit_rounds, said) == (False, "each", {})
 
 
 @pytest.mark.parametrize(

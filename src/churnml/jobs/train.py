@@ -40,7 +40,9 @@ from churnml.modeling.experiment import (
     Backtest,
     TrainingResult,
     comparison_markdown,
+    decided_for_table,
     fold_means,
+    labeled_rows,
     not_lapsed_metrics,
     train_and_compare,
 )
@@ -207,7 +209,7 @@ def _champion_score(
     own feature columns) judged on this run's backtest rows (None without a champion; NaN when its features
     are not all in ``table``). A procedure equal to ``procedure`` on the same columns is this run's: its
     figure is this run's, no refit."""
-    from churnml.modeling.experiment import labeled_rows, model_contender, run_backtest
+    from churnml.modeling.experiment import model_contender, run_backtest
     from churnml.modeling.train import monotone_directions
 
     if card is None or not result.backtest.has_estimate:
@@ -394,7 +396,7 @@ def _checked_labels(table: pd.DataFrame, dataset: Any, cfg: Config) -> None:
     """Refuse a table without a labeled row (saying which horizon would label some with this data) or
     without a single churner among them (:func:`no_churner_message`)."""
     from churnml.labels import fitting_horizon, label_lag_days
-    from churnml.modeling.experiment import labeled_rows, no_labels_message
+    from churnml.modeling.experiment import no_labels_message
     from churnml.pipeline import training_snapshots
 
     labeled = labeled_rows(table)
@@ -446,7 +448,7 @@ def _best_lone_feature(
 ) -> tuple[str, float] | None:
     """The feature that ranks the backtest's test rows best by itself, and its PR-AUC (None without a
     usable fold, or with no ``train.max_credible_pr_auc`` to hold it to): the champion gate's leak check."""
-    from churnml.modeling.experiment import labeled_rows, lone_feature_pr_auc
+    from churnml.modeling.experiment import lone_feature_pr_auc
 
     if not backtest.has_estimate or cfg.train.max_credible_pr_auc is None:
         return None
@@ -856,7 +858,8 @@ def run_training(
     t2 = time.perf_counter()
     uri = tracking.tracking_uri(cfg.tracking)
     name = tracking.registered_name(cfg.train.model_name, dataset.name)
-    procedure = _procedure(result.model, cfg.train)
+    # the settings `auto` decided for this table, as the backtest and the deployed model were built
+    procedure = _procedure(result.model, decided_for_table(cfg.train, labeled_rows(table))[0])
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
     lone = trained.lone

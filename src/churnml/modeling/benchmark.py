@@ -68,7 +68,7 @@ from churnml.modeling.experiment import (
     FoldRows,
     _logit,
     calibrated_on_holdout,
-    decided_extra_trees,
+    decided_for_table,
     feature_columns,
     labeled_rows,
     logistic_contender,
@@ -299,8 +299,8 @@ def benchmark_models(
         raise ValueError(f"cannot benchmark: {plan.summary()}")
     spine = pl.from_pandas(labeled[[CLIENT_ID, SNAPSHOT]]).with_columns(pl.col(SNAPSHOT).cast(pl.Date))
     summary = purchase_summary(purchase_log, spine).to_pandas()
-    cfg, extra_trees = decided_extra_trees(cfg, labeled)  # as `train` decides it for this table
-    notes: list[str] = [f"churnml: {extra_trees}"] if extra_trees else []
+    cfg, decided = decided_for_table(cfg, labeled)  # as `train` decides them for this table
+    notes: list[str] = [f"churnml: {why}" for why in decided.values()]
     contenders = benchmark_contenders(
         features,
         summary,

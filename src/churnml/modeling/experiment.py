@@ -97,7 +97,9 @@ __all__ = [
     "configured_model",
     "cross_fit_parts",
     "cross_fitted_model",
+    "decided_cross_fit_rounds",
     "decided_extra_trees",
+    "decided_for_table",
     "deployed_fit_text",
     "earliest_estimate_end",
     "feature_columns",
@@ -300,6 +302,43 @@ def decided_extra_trees(cfg: TrainConfig, labeled: pd.DataFrame) -> tuple[TrainC
         f"({cfg.extra_trees_below_churners:,})"
     )
     return cfg.model_copy(update={"extra_trees": on}), why
+
+
+def decided_cross_fit_rounds(cfg: TrainConfig, labeled: pd.DataFrame) -> tuple[TrainConfig, str | None]:
+    """``cfg`` with ``cross_fit_rounds: auto`` decided for the labeled table, and the sentence that says why
+    (None when it was set in the config).
+
+    ``auto`` is ``shared`` when the cross-fitted parts hold fewer than ``train.shared_rounds_below_churners``
+    churning clients each (the table's :func:`churning_clients` over its :func:`cross_fit_parts`), ``each``
+    otherwise. Each part stops early on the PR-AUC of its own clients: with a few dozen churners that curve's
+    maximum is noise (on a 300-account CRM, 9 churners a part, the parts' median rounds were 11 in one fold
+    and 383 in the next), while the mean curve of the parts reads every churner of the fold. Decided once per
+    table, like :func:`decided_extra_trees`, so the backtest judges the procedure the deployed model is
+    built with. Measured in docs/benchmarks.md ("Small tables: the rounds of the cross-fitted parts").
+    """
+    if cfg.cross_fit_rounds != "auto":
+        return cfg, None
+    churners = churning_clients(labeled)
+    parts = cross_fit_parts(cfg, len(labeled))
+    shared = parts > 1 and churners < cfg.shared_rounds_below_churners * parts
+    rule = "shared" if shared else "each"
+    why = (
+        f"cross_fit_rounds {rule} (auto): {churners:,} churning clients over {parts} cross-fitted "
+        + ("part" if parts == 1 else "parts")
+        + f", {'fewer than' if shared else 'at least'} train.shared_rounds_below_churners "
+        f"({cfg.shared_rounds_below_churners:,}) a part"
+    )
+    return cfg.model_copy(update={"cross_fit_rounds": rule}), why
+
+
+def decided_for_table(cfg: TrainConfig, labeled: pd.DataFrame) -> tuple[TrainConfig, dict[str, str]]:
+    """``cfg`` with every setting that ``auto`` decides by the labeled table's size decided
+    (:func:`decided_extra_trees`, :func:`decided_cross_fit_rounds`), and setting name -> the sentence that
+    says how (only the settings ``auto`` decided): the one place ``train``, ``tune`` and ``bench models``
+    decide them, so all three build the same model."""
+    cfg, trees = decided_extra_trees(cfg, labeled)
+    cfg, rounds = decided_cross_fit_rounds(cfg, labeled)
+    return cfg, {name: why for name, why in (("extra_trees", trees), ("cross_fit_rounds", rounds)) if why}
 
 
 def _usable_parts(y: np.ndarray, part: np.ndarray, parts: int) -> bool:
@@ -1316,9 +1355,10 @@ def train_and_compare(
     if labeled.empty:
         raise ValueError(no_labels_message(horizon_days, lag_days))
     monotone = dict(monotone or {}) if cfg.monotone else {}
-    cfg, extra_trees = decided_extra_trees(cfg, labeled)
-    if extra_trees:
-        say(extra_trees)
+    cfg, decided = decided_for_table(cfg, labeled)
+    for why in decided.values():
+        say(why)
+    extra_trees = decided.get("extra_trees")
     plan = backtest_plan(labeled[SNAPSHOT], cfg, horizon_days, lag_days)
     if not plan.has_folds:  # said now, before the long fit: the closing notes say what data would give one
         say(f"{plan.summary()} (the notes at the end say whether other settings give one now)")

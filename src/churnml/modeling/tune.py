@@ -42,7 +42,7 @@ from churnml.modeling.experiment import (
     FoldRows,
     cross_fit_parts,
     cross_fitted_model,
-    decided_extra_trees,
+    decided_for_table,
     feature_columns,
     fold_problems,
     held_out_model,
@@ -281,7 +281,7 @@ def tune_study(
     and feature settings), part of the study's fingerprint (:func:`study_fingerprint`); the study run is
     named by :func:`study_name_for` (``study.study_name``)."""
     labeled = labeled_rows(table)
-    train_cfg, _ = decided_extra_trees(train_cfg, labeled)  # the trials' models as `train` builds them
+    train_cfg, _ = decided_for_table(train_cfg, labeled)  # the trials' models as `train` builds them
     plan = backtest_plan(labeled[SNAPSHOT], train_cfg, horizon_days, lag_days)
     if not plan.has_folds:
         raise ValueError(f"cannot tune: {plan.summary()}")
