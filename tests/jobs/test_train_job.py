@@ -276,6 +276,24 @@ def test_a_champion_recorded_before_its_settings_were_is_refit_with_the_shipped_
         0.05,
         0.5,
     )
+    assert cfg.cross_fit_rounds == "each"  # not the shipped auto: every part kept its own rounds then
+
+
+def test_the_recipe_records_the_rounds_auto_decided_for_the_table() -> None:
+    """``cross_fit_rounds: auto`` is recorded as what it decided, so a champion is refit as it was built."""
+    import pandas as pd
+
+    from churnml.config import TrainConfig
+    from churnml.jobs.train import champion_refit
+    from churnml.modeling.experiment import decided_for_table
+
+    # 3 clients, one churning: 1 churning client over 5 parts, fewer than 100 a part -> shared
+    table = pd.DataFrame({"client_id": ["a", "a", "b", "c"], "label": [0.0, 1.0, 0.0, 0.0]})
+    decided, _ = decided_for_table(TrainConfig(extra_trees=False), table)
+    recorded = _recorded(cross_fit_rounds=decided.cross_fit_rounds)
+    assert recorded["cross_fit_rounds"] == "shared"
+    assert recorded != _recorded(cross_fit_rounds="each")
+    assert champion_refit(recorded, TrainConfig())[0].cross_fit_rounds == "shared"
 
 
 @pytest.mark.parametrize(

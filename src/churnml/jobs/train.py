@@ -153,7 +153,8 @@ def champion_refit(champ: Mapping[str, Any], cfg: TrainConfig) -> tuple[TrainCon
     one (the champion is refit, never given the challenger's figure), and the refit takes the setting's
     shipped default (:class:`~churnml.config.TrainConfig`'s; a card without a procedure: no monotone
     constraints). ``extra_trees`` is off unless its parameters name it: before it was always named, a
-    model's parameters named it only when it was on."""
+    model's parameters named it only when it was on. ``cross_fit_rounds`` is ``each`` when not recorded (its
+    shipped ``auto`` decides by the table; every model before it was recorded kept each part's own rounds)."""
     shipped = TrainConfig()
     params = {
         k: v for k, v in dict(champ.get("params", {})).items() if k not in ("n_estimators", "num_iterations")
@@ -169,6 +170,7 @@ def champion_refit(champ: Mapping[str, Any], cfg: TrainConfig) -> tuple[TrainCon
             "lightgbm": {},
             "extra_trees": bool(params["extra_trees"]),
             "cross_fit_parts": int(champ.get("cross_fit_parts", 1)),
+            "cross_fit_rounds": champ.get("cross_fit_rounds", "each"),
             "cross_fit_max_rows": None,
             "cross_fit_large_rows": None,
         }
