@@ -292,6 +292,7 @@ def test_a_study_is_resumed_only_on_the_table_and_settings_it_was_scored_on(tmp_
             "train.n_jobs=1",
             "train.cross_fit_parts=1",
             "train.extra_trees=false",  # as tune_study decides it, so the fingerprint below is its
+            "train.cross_fit_rounds=each",  # (one model: no parts to share rounds between)
             "tune.trees_per_trial=10",
         ],
     )
