@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from churnml.features._grid import (
     WeekAxis,
@@ -224,3 +225,42 @@ def test_running_sums_of_a_dense_grid_are_per_client_and_equal_the_windows_bit_f
     assert dense.select(windows.columns).equals(windows)
     with dense_shifts(0), pytest.raises(RuntimeError, match="_row order"):
         add_cumulative(nw.from_native(grid.filter(pl.col("_row") != 1).lazy()), ["x"]).to_native().collect()
+
+
+def test_running_maxima_of_a_dense_grid_are_per_client_and_equal_the_windows_bit_for_bit() -> None:
+    """On the dense strategy each client's running maxima are carried along its block of weeks (numpy): null
+    until the client's first value, the highest so far after it (weeks without a value included), the dtype
+    kept; a float column holding a NaN skips it as Polars' window does; the values of the per-client windows
+    (``running_max``) exactly; a grid whose rows are out of order is refused before any maximum."""
+    from churnml.features._grid import with_running_max
+
+    nan = float("nan")
+    grid = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "a", "a", "b", "b", "b", "b"],
+            "_week": [0, 1, 2, 3, 0, 1, 2, 3],
+            "_row": [0, 1, 2, 3, 4, 5, 6, 7],
+            "day": [None, 20, None, 15, 30, None, 40, 35],
+            "x": [0.5, 0.25, 0.75, None, -1.5, -2.5, None, -0.5],
+            "n": [None, 1.0, nan, 0.5, nan, 2.0, None, 3.0],
+            "other": [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    shuffled = nw.from_native(grid.sample(fraction=1.0, shuffle=True, seed=3).lazy())
+    with dense_shifts(0):
+        dense = with_running_max(shuffled, ["day", "x", "n"]).to_native().collect()
+    with per_client_shifts(), dense_shifts(0):
+        windows = with_running_max(shuffled, ["day", "x", "n"]).to_native().collect().sort("_row")
+    assert dense.columns == grid.columns
+    assert dense.get_column("_row").to_list() == list(range(8))
+    assert dense.get_column("day").to_list() == [None, 20, 20, 20, 30, 30, 40, 40]
+    assert dense.get_column("day").dtype == pl.Int64
+    assert dense.get_column("x").to_list() == [0.5, 0.5, 0.75, 0.75, -1.5, -1.5, -1.5, -0.5]
+    n = dense.get_column("n").to_list()  # NaN != NaN: compared as text
+    assert [str(v) for v in n] == ["None", "1.0", "1.0", "1.0", "nan", "2.0", "2.0", "3.0"]
+    assert dense.get_column("other").to_list() == list(range(1, 9))
+    assert_frame_equal(dense, windows, check_exact=True)
+    with dense_shifts(0), pytest.raises(RuntimeError, match="running maxima"):
+        with_running_max(
+            nw.from_native(grid.filter(pl.col("_row") != 2).lazy()), ["day"]
+        ).to_native().collect()

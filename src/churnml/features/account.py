@@ -30,10 +30,10 @@ from churnml.features._grid import (
     days_since,
     held_shifts,
     on_grid,
-    running_max,
     validated_weeks,
     week_of,
     window_sum,
+    with_running_max,
 )
 from churnml.features.spec import SpecPattern, spec
 
@@ -120,7 +120,7 @@ def account_features(
     )
     counts = ["_all", *[f"_n_{k}" for k in SIGNAL_KINDS]]
     g = on_grid(grid, weekly, counts)
-    g = g.with_columns(running_max(f"_last_{k}").alias(f"_last_{k}") for k in SIGNAL_KINDS)
+    g = with_running_max(g, [f"_last_{k}" for k in SIGNAL_KINDS])
     g = add_cumulative(g, counts)
     feats: list[nw.Expr] = [tenure]
     with held_shifts() as held:  # the shifts as columns of their own (_grid.HeldShifts)

@@ -63,11 +63,11 @@ from churnml.features._grid import (
     materialized,
     on_grid,
     ratio_trend,
-    running_max,
     safe_div,
     validated_weeks,
     week_of,
     window_sum,
+    with_running_max,
 )
 from churnml.features.spec import SpecPattern, spec
 
@@ -481,10 +481,8 @@ def communication_features(
     weekly = _weekly_touches(communications, axis, cfg.no_reply_after_days)
     marks = no_reply_marks(communications, axis, cfg.no_reply_after_days)
     g = on_grid(on_grid(grid, weekly, list(_WEEKLY)), marks, ["_noreply"])
-    g = g.with_columns(
-        running_max("_last_in").alias("_last_in"),
-        running_max("_resp_mark").fill_null(0).alias("_resp_mark"),
-    )
+    g = with_running_max(g, ["_last_in", "_resp_mark"])
+    g = g.with_columns(nw.col("_resp_mark").fill_null(0))
     g = add_cumulative(g, [*_WEEKLY, "_noreply"])
     return held.on(g).select(CLIENT_ID, WEEK, *columns)
 

@@ -50,12 +50,12 @@ from churnml.features._grid import (
     on_grid,
     ratio_trend,
     relative_slope,
-    running_max,
     safe_div,
     shifted,
     validated_weeks,
     week_of,
     window_sum,
+    with_running_max,
     zscore,
 )
 from churnml.features.spec import SpecPattern, spec, trends
@@ -233,11 +233,10 @@ def _payment_history(
     g = on_grid(
         on_grid(on_grid(grid, weekly, list(_COUNTS)), placed, list(_ORDER_COUNTS)), deltas, list(_DELTAS)
     )
-    g = g.with_columns(
-        running_max("_last_order").alias("_last_order"),
-        (-nw.col("_first_order")).alias("_neg_first"),
+    g = with_running_max(
+        g.with_columns((-nw.col("_first_order")).alias("_neg_first")), ["_last_order", "_neg_first"]
     )
-    g = g.with_columns((-running_max("_neg_first")).alias("_first_order"))
+    g = g.with_columns((-nw.col("_neg_first")).alias("_first_order"))
     return add_cumulative(g, [*_COUNTS, *_ORDER_COUNTS, *_DELTAS], moments=["_paid"])
 
 
@@ -370,14 +369,13 @@ def _term_levels(grid: nw.LazyFrame, deltas: nw.LazyFrame, lag: int) -> nw.LazyF
     the running ``_end_max`` and ``_end_base``, the levels ``lag`` weeks before and the cumulated downgrade
     weeks."""
     g = add_cumulative(on_grid(grid, deltas, list(_TERM_VALUES)), list(_TERM_VALUES))
+    g = with_running_max(g, ["_end_max", "_end_base"])
     # running sums of +x/-x can leave float dust: round the levels to cents
     g = g.with_columns(
         nw.col(cum("_mrr")).round(6).alias("_lvl_mrr"),
         nw.col(cum("_seats")).round(6).alias("_lvl_seats"),
         nw.col(cum("_addons")).round(6).alias("_lvl_addons"),
         safe_div(nw.col(cum("_disc")), nw.col(cum("_disc_n")).round(6)).alias("_lvl_disc"),
-        running_max("_end_max").alias("_end_max"),
-        running_max("_end_base").alias("_end_base"),
     )
 
     def prev(col: str, n: int) -> nw.Expr:

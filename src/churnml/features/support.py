@@ -56,11 +56,11 @@ from churnml.features._grid import (
     held_shifts,
     on_grid,
     ratio_trend,
-    running_max,
     safe_div,
     validated_weeks,
     week_of,
     window_sum,
+    with_running_max,
 )
 from churnml.features.spec import SpecPattern, spec
 
@@ -244,7 +244,7 @@ def support_features(
     g = on_grid(g, opened_all, ["_opened", "_opened_urgent"])
     g = on_grid(g, closed, ["_closed", "_closed_urgent"])
     g = on_grid(g, rated_weekly, ["_rated", "_csat_sum"])
-    g = g.with_columns(running_max("_last_ticket").alias("_last_ticket"))
+    g = with_running_max(g, ["_last_ticket"])
     g = add_cumulative(
         g, [*counts, *ends, "_opened", "_closed", "_opened_urgent", "_closed_urgent", "_rated", "_csat_sum"]
     )

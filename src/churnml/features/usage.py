@@ -61,11 +61,11 @@ from churnml.features._grid import (
     on_grid,
     ratio_trend,
     relative_slope,
-    running_max,
     safe_div,
     validated_weeks,
     week_of,
     window_sum,
+    with_running_max,
     zscore,
 )
 from churnml.features.spec import SpecPattern, spec, trends
@@ -369,7 +369,7 @@ def _cumulated_grid(
         g = g.join(carried, on=[CLIENT_ID, WEEK], how="left").with_columns(
             carried_or(c).alias(c) for c in _LAST_DAYS
         )
-    g = g.with_columns(running_max(c).alias(c) for c in _LAST_DAYS)
+    g = with_running_max(g, _LAST_DAYS)
     return add_cumulative(g, summed, moments=_MOMENTS, seeded=seeded)
 
 
