@@ -506,6 +506,43 @@ def test_the_nowcast_oracle_freezes_the_decline_at_the_snapshot(client, snapshot
     assert got.get_column("oracle").item() == pytest.approx(now)
 
 
+# a monthly client with a single due day in the truth (it churns at its first renewal in the data): decline 0.5
+# at the snapshot, base rate 0.02 a month, so its renewal's true hazard is 1 - exp(-(0.02 + 0.85 x 0.25))
+ONE_DUE = _declining(
+    [
+        ("s", D(2024, 1, 1), 0.0, None, 0, "price", 0.5),
+        ("s", D(2024, 1, 8), 1 - np.exp(-0.2325), D(2024, 1, 10), 0, "price", 0.5),
+    ]
+)
+
+
+def test_the_nowcast_reads_a_single_due_over_the_truth_s_term_months() -> None:
+    # the due days alone cannot tell a monthly client's only renewal from an annual one: with the truth's
+    # term_months (1) the nowcast is the renewal's own hazard, not the 0.9 of an annual term's
+    spine = pl.DataFrame({CLIENT_ID: ["s"], "snapshot": [D(2024, 1, 3)]})
+    monthly = ONE_DUE.with_columns(pl.lit(1.0).alias(Truth.TERM_MONTHS))
+    assert nowcast_probability(monthly, spine, 30).get_column("oracle").item() == pytest.approx(
+        1 - np.exp(-0.2325)
+    )
+    annual = ONE_DUE.with_columns(pl.lit(12.0).alias(Truth.TERM_MONTHS))  # the same hazard, read as annual:
+    # base = -log(1 - h) / 12 - 0.85 x 0.25 < 0 -> 0, so 1 - exp(-12 x 0.2125) = 0.92, held at MAX_HAZARD 0.9
+    assert nowcast_probability(annual, spine, 30).get_column("oracle").item() == pytest.approx(0.9)
+
+
+def test_the_truth_s_term_months_are_the_clients_billing(generated: tuple[Path, Path]) -> None:
+    raw, truth_dir = generated
+    hazard = pl.read_parquet(truth_dir / "hazard.parquet")
+    months = hazard.group_by(CLIENT_ID).agg(pl.col(Truth.TERM_MONTHS).unique())
+    assert months.get_column(Truth.TERM_MONTHS).list.len().max() == 1  # one billing per client
+    terms = pl.read_parquet(raw / "subscriptions.parquet").filter(~pl.col("is_addon"))
+    longest = terms.group_by(CLIENT_ID).agg(
+        (pl.col("end_date") - pl.col("start_date")).dt.total_days().max().alias("days")
+    )
+    both = longest.join(months.explode(Truth.TERM_MONTHS), on=CLIENT_ID)
+    assert both.filter(pl.col("days") > 31).get_column(Truth.TERM_MONTHS).unique().to_list() == [12.0]
+    assert set(both.get_column(Truth.TERM_MONTHS).unique().to_list()) == {1.0, 12.0}
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     offsets=st.lists(st.integers(0, 120), min_size=1, max_size=12),

@@ -50,7 +50,8 @@ Truth (``--truth-out``; the pipeline never reads it)
   P(the client's churn date falls in that week | active at the week's start); non-zero only in weeks
   where a term ends, on the day ``due`` (``pl.Date``); ``spell`` (0 for the
   first subscription spell, 1 after a first return, ...); ``reason`` (true reason when that spell ends
-  in churn, else null); ``decline`` (the latent intensity ``d``).
+  in churn, else null); ``decline`` (the latent intensity ``d``); ``term_months`` (1 or 12: the months
+  of rate a term end's hazard is read over, the client's billing as :func:`_term_hazard` uses it).
 - ``clients.parquet``: one row per client: ``client_id``, ``segment``, ``created_at``, ``churn_dates``
   (list of dates), ``reasons`` (list), ``warned`` (first churn came with visible signs), ``episodes``,
   ``recovered`` (episodes survived), ``returned``, ``vacation_weeks``, ``late_noise`` (one-off late
@@ -129,6 +130,7 @@ class Truth:
     SPELL = "spell"
     REASON = "reason"
     DECLINE = "decline"
+    TERM_MONTHS = "term_months"
     SEGMENT = "segment"
     CREATED_AT = "created_at"
     CHURN_DATES = "churn_dates"
@@ -1605,9 +1607,9 @@ def _spell_reasons(
     return np.where(keys[pos] == wanted, codes[pos], -1)
 
 
-def _hazard_truth(ids: pl.Series, sim: _Sim, grid: _Grid) -> pl.DataFrame:
-    """One row per active client-week: the true weekly hazard, term due day, spell, its churn reason
-    and the decline intensity. A week whose term ends on its Monday with a churn is active for no time
+def _hazard_truth(ids: pl.Series, st, sim: _Sim, grid: _Grid) -> pl.DataFrame:
+    """One row per active client-week: the true weekly hazard, term due day, spell, its churn reason,
+    the decline intensity and the client's term months (``st["term_m"]``). A week whose term ends on its Monday with a churn is active for no time
     (the client leaves as the week starts) but holds the decision: its row is kept, else the oracle
     would miss the churn's hazard and read the spell as already ended from its previous due day."""
     active = (sim.hi > sim.lo) | (sim.due >= 0)
@@ -1625,6 +1627,7 @@ def _hazard_truth(ids: pl.Series, sim: _Sim, grid: _Grid) -> pl.DataFrame:
                 Truth.SPELL: spell.astype(np.int32),
                 Truth.REASON: _lookup(REASONS, np.maximum(reason_code, 0), Truth.REASON),
                 Truth.DECLINE: sim.d[c, w].astype(np.float64),
+                Truth.TERM_MONTHS: st["term_m"][c].astype(np.float64),
                 "_has_due": due >= 0,
                 "_has_reason": reason_code >= 0,
             }
@@ -1702,7 +1705,7 @@ def _truth(
         Truth.VACATION_WEEKS,
         Truth.LATE_NOISE,
     )
-    return {Truth.HAZARD: _hazard_truth(ids, sim, grid), Truth.CLIENTS: clients}
+    return {Truth.HAZARD: _hazard_truth(ids, st, sim, grid), Truth.CLIENTS: clients}
 
 
 def synthetic_chunk(params: SynthParams, chunk: int) -> SyntheticChunk:
@@ -1843,9 +1846,15 @@ def oracle_probability(hazard: pl.DataFrame, spine: pl.DataFrame, horizon_days: 
 
 
 def _term_months(dues: pl.DataFrame) -> pl.DataFrame:
-    """``[client_id, _term_m]``: 1 for a client whose due days ever fall under 45 days apart (monthly terms),
-    else 12 (the generator's terms are monthly or annual; an annual first term cut short still reads its
-    hazard over 12 months, as :func:`_term_hazard` does)."""
+    """``[client_id, _term_m]``: the truth's own ``term_months`` (the generator's billing) when the hazard
+    table holds it; else, for a truth file written before it did, 1 for a client whose due days ever fall
+    under 45 days apart (monthly terms) and 12 otherwise. That fallback reads a monthly client with a single
+    due day (one that churns at its first renewal in the data: 214 of 1,557 clients of `make bench`'s 6-month
+    data) as annual, and so its nowcast over 12 months of rate."""
+    if Truth.TERM_MONTHS in dues.columns:
+        return dues.group_by(CLIENT_ID).agg(
+            pl.col(Truth.TERM_MONTHS).first().cast(pl.Float64).alias("_term_m")
+        )
     gap = (pl.col(Truth.DUE) - pl.col(Truth.DUE).shift().over(CLIENT_ID)).dt.total_days()
     return (
         dues.sort(CLIENT_ID, Truth.DUE)
