@@ -1609,9 +1609,10 @@ def _spell_reasons(
 
 def _hazard_truth(ids: pl.Series, st, sim: _Sim, grid: _Grid) -> pl.DataFrame:
     """One row per active client-week: the true weekly hazard, term due day, spell, its churn reason,
-    the decline intensity and the client's term months (``st["term_m"]``). A week whose term ends on its Monday with a churn is active for no time
-    (the client leaves as the week starts) but holds the decision: its row is kept, else the oracle
-    would miss the churn's hazard and read the spell as already ended from its previous due day."""
+    the decline intensity and the client's term months (``st["term_m"]``). A week whose term ends on its
+    Monday with a churn is active for no time (the client leaves as the week starts) but holds the
+    decision: its row is kept, else the oracle would miss the churn's hazard and read the spell as already
+    ended from its previous due day."""
     active = (sim.hi > sim.lo) | (sim.due >= 0)
     c, w = np.nonzero(active)
     spell = sim.spell[c, w].astype(np.int64)
