@@ -703,8 +703,9 @@ def test_a_spark_bucket_scores_a_client_back_after_a_churn_at_the_reused_weeks(
 
 
 def test_the_events_rhythm_is_read_from_the_days_holding_an_event_before_the_list() -> None:
-    # the days come with the marks' pass (ScoringData.read collects both from one scan): the rhythm of the
-    # whole table's times, as usual_gap_days gives it
+    # the days come with the bounds' pass (rows_per_day, open_scoring_data): the rhythm of the whole table's
+    # times, as usual_gap_days gives it
+    from churnml.contract.io import rows_per_day
     from churnml.contract.validation import usual_gap_days
     from churnml.jobs.score_data import event_days, rhythm_of
 
@@ -712,9 +713,65 @@ def test_the_events_rhythm_is_read_from_the_days_holding_an_event_before_the_lis
     stamps = [datetime(2024, 1, 1, 9) + timedelta(days=3 * k) for k in range(80)]  # 2024-01-01 .. 2024-08-25
     stamps += [datetime(2024, 5, 1, 18), datetime(1900, 1, 1), datetime(2024, 9, 2), datetime(2024, 9, 20)]
     events = pl.DataFrame({"client_id": ["a"] * len(stamps), "ts": stamps})
-    days = event_days(events.lazy(), as_of).collect()
+    days = event_days(rows_per_day(events.lazy(), "ts").collect(), as_of)
     assert days.height == 80 + 2  # one row per day with events before the list (05-01, the placeholder too)
     assert rhythm_of(days, as_of) == usual_gap_days(events.get_column("ts"), as_of) == 3
+
+
+def test_one_pass_of_rows_per_day_gives_the_bounds_the_days_before_the_list_and_the_last_days() -> None:
+    # the events file's bounds, its days before the list (their rows) and the last weeks' rows per day with the
+    # last day's latest time, all read off one pass per day (rows_per_day): the values the three passes over the
+    # file gave (a min / max, a group-by of the days before the list, one of the last weeks)
+    from churnml.config import Config
+    from churnml.contract.dataset import Dataset
+    from churnml.contract.io import rows_per_day, time_bounds
+    from churnml.contract.schemas import Table
+    from churnml.jobs.score_data import ScoringData, event_days, recent_daily_events
+
+    stamps = [
+        datetime(1900, 1, 1, 5),  # a placeholder: the first time, not the first plausible one
+        datetime(2024, 3, 1, 9),
+        datetime(2024, 3, 1, 17, 30),  # two rows on one day
+        datetime(2024, 3, 4, 8),
+        None,  # a row without a time: counted, no day
+        datetime(2024, 3, 5, 0, 0),  # on the list's date: not before it
+        datetime(2024, 3, 5, 23, 59),
+    ]
+    events = pl.DataFrame(
+        {"client_id": ["a"] * len(stamps), "ts": stamps},
+        schema={"client_id": pl.String, "ts": pl.Datetime("us")},
+    )
+    days = rows_per_day(events.lazy(), "ts").collect()
+    assert time_bounds(days) == {
+        "rows": 7,
+        "first": datetime(1900, 1, 1, 5),
+        "first_plausible": datetime(2024, 3, 1, 9),
+        "last": datetime(2024, 3, 5, 23, 59),
+    }
+    before = event_days(days, date(2024, 3, 5)).sort("day")
+    assert before.to_dicts() == [
+        {"day": date(1900, 1, 1), "rows": 1},
+        {"day": date(2024, 3, 1), "rows": 2},
+        {"day": date(2024, 3, 4), "rows": 1},
+    ]
+    scanned = ScoringData(
+        Config(), Dataset({}, "t", datetime(2024, 3, 1), datetime(2024, 3, 6)), events_days=days
+    )
+    whole = ScoringData(
+        Config(), Dataset({Table.EVENTS: events}, "t", datetime(2024, 3, 1), datetime(2024, 3, 6))
+    )
+    expected = (
+        {date(2024, 3, 1): 2, date(2024, 3, 4): 1, date(2024, 3, 5): 2},
+        date(2024, 3, 4),
+        datetime(2024, 3, 4, 8),
+    )
+    assert (
+        recent_daily_events(scanned, date(2024, 3, 4))
+        == recent_daily_events(whole, date(2024, 3, 4))
+        == expected
+    )
+    empty = rows_per_day(events.head(0).lazy(), "ts").collect()
+    assert time_bounds(empty) == {"rows": 0, "first": None, "first_plausible": None, "last": None}
 
 
 def test_the_events_read_in_a_window_are_judged_stale_by_the_whole_files_rhythm(

@@ -74,6 +74,7 @@ __all__ = [
     "read_tables",
     "regional_values",
     "repaired_renewals",
+    "rows_per_day",
     "scanned_parquet",
     "time_bounds",
     "unread_files",
@@ -606,24 +607,29 @@ def typed_scan(scan: pl.LazyFrame, table: Table, timezone: str = "UTC") -> pl.La
     return scan.with_columns(typed)
 
 
-def time_bounds(scan: pl.LazyFrame, column: str) -> dict[str, Any]:
-    """``rows``, ``first``, ``first_plausible`` (from 1971 on) and ``last`` of one time column of a
-    lazily scanned table, in one streaming pass (the column only)."""
+def rows_per_day(scan: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """The rows of a lazily scanned table per day of one time column (lazy ``[day, rows, first, last]``, one row
+    per day holding a row, ``first`` / ``last`` its earliest and latest time; rows without a time under a null
+    day): one streaming pass reading that column only, from which the table's bounds (:func:`time_bounds`), its
+    days before a date and their rows are read without another pass."""
+    ts = pl.col(column).cast(pl.Datetime("us"))
+    return scan.group_by(ts.dt.date().alias("day")).agg(
+        pl.len().alias("rows"), ts.min().alias("first"), ts.max().alias("last")
+    )
+
+
+def time_bounds(days: pl.DataFrame) -> dict[str, Any]:
+    """``rows``, ``first``, ``first_plausible`` (from 1971 on) and ``last`` of one time column, from its
+    :func:`rows_per_day` (a day from 1971 on holds only times from 1971 on)."""
     from churnml.contract.validation import PLAUSIBLE_FROM
 
-    cut = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day)
-    ts = pl.col(column).cast(pl.Datetime("us"))
-    row = (
-        scan.select(
-            pl.len().alias("rows"),
-            ts.min().alias("first"),
-            ts.filter(ts >= cut).min().alias("first_plausible"),
-            ts.max().alias("last"),
-        )
-        .collect(engine="streaming")
-        .row(0, named=True)
-    )
-    return row
+    plausible = days.filter(pl.col("day") >= PLAUSIBLE_FROM)
+    return {
+        "rows": int(days.get_column("rows").sum()),
+        "first": days.get_column("first").min(),
+        "first_plausible": plausible.get_column("first").min(),
+        "last": days.get_column("last").max(),
+    }
 
 
 def dataset_name(folder: Path | str, cfg: DataConfig) -> str:

@@ -1,9 +1,10 @@
 """What ``churnml score`` reads: only what the list needs, client batch by client batch (I/O side).
 
 A Parquet events table is never read whole (:mod:`churnml.scoring.window`): one streaming pass takes its
-bounds, one its per-client marks (the portfolio view and the rows carried from before the window) and the
-days holding an event (the file's rhythm, :func:`event_days`), one the last weeks' days of the portfolio
-view (:func:`churnml.scoring.window.portfolio_days`). With several client batches, one more streaming pass
+rows per day (:func:`churnml.contract.io.rows_per_day`: its bounds, the days holding an event before the list,
+the file's rhythm, :func:`event_days`, and the last day's check), one its per-client marks (the portfolio view
+and the rows carried from before the window; with the client-week store, each day's fingerprint too), one the
+last weeks' days of the portfolio view (:func:`churnml.scoring.window.portfolio_days`). With several client batches, one more streaming pass
 spills the needed rows (the window and the carried rows)
 to a scratch folder, one Parquet file set per batch (:meth:`EventBatches.spilled`); each batch then reads,
 validates and featurises its own file (without the spill each batch would re-scan the whole events file:
@@ -48,6 +49,7 @@ __all__ = [
     "EventBatches",
     "EventReads",
     "ScoringData",
+    "day_fingerprints",
     "event_days",
     "open_scoring_data",
     "recent_daily_events",
@@ -84,7 +86,8 @@ class EventReads:
     usual_gap_days: int | None = None
     as_of: date | None = None
     max_lag_days: int | None = None
-    # the file's rows per day before the list's date (event_days): the client-week store's rows per week
+    # the file's rows per day before the list's date (event_days, or day_fingerprints with the client-week
+    # store): the store's rows per week
     day_rows: pl.DataFrame | None = None
     client_weeks_seconds: float = 0.0  # the batches' usage aggregates for the client-week store
 
@@ -391,6 +394,9 @@ class ScoringData:
     scan: pl.LazyFrame | None = None
     events_bounds: dict[str, Any] | None = None
     folder: Path | None = None  # where the tables are: the eager read when the scan's ids need a trim
+    # the events file's rows per day (churnml.contract.io.rows_per_day: [day, rows, first, last]), of the pass
+    # that took its bounds: the days before the list and the last day's check read it, not the file
+    events_days: pl.DataFrame | None = None
 
     @property
     def as_of(self) -> datetime:
@@ -411,23 +417,25 @@ class ScoringData:
             scoring_window,
         )
 
-        if self.scan is None or self.events_bounds is None:
+        if self.scan is None or self.events_bounds is None or self.events_days is None:
             return self.base, None, None
         cfg, bounds = self.cfg, self.events_bounds
         window = scoring_window(day, snapshots, cfg.features)
         # two streaming passes over the file, small results: per-client maxima (and the first event,
-        # which repairs clients.created_at as the eager read does) with the days holding an event (the
-        # file's rhythm: one scan feeds both), then a few days per client. Without common-subplan
-        # elimination: with it Polars caches the shared scan, and the 100k-client list's peak rose from 1.8 to
-        # 8.5 GB in this pass (200.8M events; 32.0 s against 44.5 s, docs/benchmarks.md, issue 15)
-        marks, record_days = pl.collect_all(
-            [
-                event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events),
-                event_days(self.scan, day, fingerprint=cfg.score.client_week_store),
-            ],
-            engine="streaming",
-            optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
-        )
+        # which repairs clients.created_at as the eager read does), then a few days per client. The days
+        # holding an event (the file's rhythm) come from the rows per day of the bounds' pass; with the
+        # client-week store, the days' fingerprints (every column) are collected with the marks. Without
+        # common-subplan elimination: with it Polars caches the shared scan, and the 100k-client list's peak
+        # rose from 1.8 to 8.5 GB in this pass (200.8M events; 32.0 s against 44.5 s, docs/benchmarks.md)
+        marks_plan = event_marks(self.scan, window, day, cfg.features, cfg.label.activity_events)
+        if cfg.score.client_week_store:
+            marks, record_days = pl.collect_all(
+                [marks_plan, day_fingerprints(self.scan, day)],
+                engine="streaming",
+                optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+            )
+        else:
+            marks, record_days = marks_plan.collect(engine="streaming"), event_days(self.events_days, day)
         ids = marks.get_column(CLIENT_ID)
         if self.folder is not None and (ids.str.strip_chars() != ids).fill_null(True).any():
             # ids with spaces around them (or blank): the eager read trims and counts them, where the
@@ -457,17 +465,22 @@ class ScoringData:
         return dataset, batches, reads
 
 
-def event_days(scan: pl.LazyFrame, day: date, fingerprint: bool = False) -> pl.LazyFrame:
-    """The days holding an event before ``day`` in the whole file and their rows (lazy ``[day, rows]``, one row
-    per day): what :func:`rhythm_of` reads, and the client-week store's rows per week
-    (:func:`churnml.jobs.week_store.week_rows`); with ``fingerprint`` (the store on) also a fingerprint of each
-    day's rows (:func:`churnml.jobs.week_store.fingerprint_sums` of every column: ``_fp_hi``, ``_fp_lo``) that the
-    store's reuse compares. Collected with the marks (:meth:`ScoringData.read`), one scan feeds both."""
+def event_days(days: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The days holding an event before ``day`` and their rows (``[day, rows]``, one row per day) of the events
+    file's rows per day (``days``: :func:`churnml.contract.io.rows_per_day`, collected): what :func:`rhythm_of`
+    reads, and the client-week store's rows per week (:func:`churnml.jobs.week_store.week_rows`)."""
+    return days.filter(pl.col("day") < day).select("day", "rows")
+
+
+def day_fingerprints(scan: pl.LazyFrame, day: date) -> pl.LazyFrame:
+    """:func:`event_days` with a fingerprint of each day's rows (lazy ``[day, rows, _fp_hi, _fp_lo]``:
+    :func:`churnml.jobs.week_store.fingerprint_sums` of every column) that the client-week store's reuse
+    compares: a pass of its own over every column, collected with the marks (:meth:`ScoringData.read`)."""
     from churnml.jobs.week_store import fingerprint_sums
 
     ts = pl.col(Events.TS)
     cut = datetime(day.year, day.month, day.day)
-    sums = fingerprint_sums(scan.collect_schema().names()) if fingerprint else []
+    sums = fingerprint_sums(scan.collect_schema().names())
     return scan.filter(ts < cut).group_by(ts.dt.date().alias("day")).agg(pl.len().alias("rows"), *sums)
 
 
@@ -572,6 +585,7 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         file_checksum,
         read_dataset,
         read_tables,
+        rows_per_day,
         scanned_parquet,
         time_bounds,
         typed_scan,
@@ -604,7 +618,8 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         return ScoringData(cfg, read_dataset(folder, cfg.data))
     # the events that record a client leaving, from one filtered scan
     tables, repairs = with_churn_events(tables, repairs, cfg.data.churn_events, scan)
-    bounds = time_bounds(scan, Events.TS)
+    days = rows_per_day(scan, Events.TS).collect(engine="streaming")
+    bounds = time_bounds(days)
     if bounds["rows"] == 0:
         return ScoringData(cfg, read_dataset(folder, cfg.data))  # the eager path names the empty table
     start, last = timestamp_span({**tables, Table.EVENTS: _events_stand_in(bounds)})
@@ -621,28 +636,25 @@ def open_scoring_data(folder: Path, cfg: Config) -> ScoringData:
         activity_start=min(small.first_activity(), bounds["first_plausible"] or bounds["first"]),
         events_start=bounds["first_plausible"] or bounds["first"],
     )
-    return ScoringData(cfg, base, scan, bounds, Path(folder))
+    return ScoringData(cfg, base, scan, bounds, Path(folder), days)
 
 
 def recent_daily_events(
     opened: ScoringData, last_day: date, weeks: int = 5
 ) -> tuple[dict[date, int], date, datetime]:
     """(events per day over the ``weeks`` weeks up to ``last_day``, ``last_day``, the time of its last
-    event) for :func:`churnml.jobs.score.partial_last_day_note`: from the scan (one filtered streaming pass)
-    or the events read; empty without events."""
+    event) for :func:`churnml.jobs.score.partial_last_day_note`: from the events file's rows per day
+    (:attr:`ScoringData.events_days`, no pass of its own) or the events read; empty without events."""
+    from churnml.contract.io import rows_per_day
+
     since = datetime.combine(last_day - timedelta(weeks=weeks), datetime.min.time())
-    ts = pl.col(Events.TS)
-    if opened.scan is not None:
-        frame = opened.scan.select(ts).filter(ts >= since)
+    if opened.events_days is not None:
+        per_day = opened.events_days
     elif Table.EVENTS in opened.base.tables:
-        frame = opened.base.tables[Table.EVENTS].lazy().select(ts).filter(ts >= since)
+        per_day = rows_per_day(opened.base.tables[Table.EVENTS].lazy(), Events.TS).collect()
     else:
         return {}, last_day, datetime.combine(last_day, datetime.min.time())
-    days = (
-        frame.group_by(ts.dt.date().alias("day"))
-        .agg(pl.len().alias("rows"), ts.max().alias("last"))
-        .collect(engine="streaming")
-    )
+    days = per_day.filter(pl.col("day") >= since.date())
     daily = dict(zip(days.get_column("day").to_list(), days.get_column("rows").to_list(), strict=True))
     last = days.filter(pl.col("day") == last_day).get_column("last")
     return daily, last_day, (last.item() if last.len() else datetime.combine(last_day, datetime.min.time()))

@@ -10,7 +10,7 @@ those weeks, the optional columns holding a value in each, and the settings they
 Next week's list reuses them (:func:`reusable_store`) when last week's list holds a store of the same settings
 whose weeks start on this list's weekday, begin no later than this list's window and hold, week by week, the
 rows the events file holds now (their count and a fingerprint of their values, from the marks pass,
-:func:`churnml.jobs.score_data.event_days`, at no extra read). It then reads of the window only the weeks since
+:func:`churnml.jobs.score_data.day_fingerprints`, collected with it). It then reads of the window only the weeks since
 that list (and the rows carried from before the window, as always) and builds the usage features from the
 stored weeks and the new ones: the same features as from the raw window, because aggregates of separate
 ranges of whole weeks, put together, are those of the whole (tests/features/test_feat_usage_aggregates.py).
@@ -24,7 +24,7 @@ was picked with. Next week's list takes the rows it carries from before its wind
 (:func:`churnml.scoring.window.needed_events`'s ``carried``): no row of the file before its window is read. That is
 the same set: a window's marks before it are the latest of the weeks' marks.
 
-What is checked before reuse, from the marks pass that scans the file anyway (:func:`churnml.jobs.score_data.event_days`):
+What is checked before reuse, from the marks pass (:func:`churnml.jobs.score_data.day_fingerprints`, collected with it):
 each stored week's rows and a fingerprint of their values (a sum of every row's hash, :func:`fingerprint_sums`), and
 the same of every row before the store's window (what its carried rows were picked from): a row added, removed or
 rewritten in place is seen (up to hash collisions, 2^-64 per changed day), and the raw window is read instead. A
@@ -74,7 +74,7 @@ CARRIED_FILE = "client_weeks_carried.parquet"
 STORE_FILES = (KINDS_FILE, USERS_FILE, CARRIED_FILE)
 # the manifest's entry (under ``data``)
 STORE_KEY = "client_week_store"
-# the day sums of event_days' fingerprint: each row's hash split in two 32-bit halves, summed per day (no overflow
+# the day sums of day_fingerprints' fingerprint: each row's hash split in two 32-bit halves, summed per day (no overflow
 # below 2^31 rows a day)
 _FP_HI, _FP_LO, _FINGERPRINT_SEED, _HALF = "_fp_hi", "_fp_lo", 0x15C1, 2**32
 
@@ -98,7 +98,7 @@ def week_of(start: datetime, index: int) -> str:
 
 
 def fingerprint_sums(columns: list[str]) -> list[pl.Expr]:
-    """Aggregations of a day's rows (:func:`churnml.jobs.score_data.event_days`) that change when a row's value in
+    """Aggregations of a day's rows (:func:`churnml.jobs.score_data.day_fingerprints`) that change when a row's value in
     any of ``columns`` does: the sums of each row's hash (Polars' seeded hash of the row's ``columns``, stable
     within a Polars version), split in two halves (``_fp_hi``, ``_fp_lo``)."""
     row = pl.struct(columns).hash(_FINGERPRINT_SEED)
@@ -271,7 +271,7 @@ def reusable_store(
     :func:`churnml.config.history_hash`), its weeks start on ``end``'s weekday, begin no later than ``start``
     and end after it (and not after ``end``), the events file (``schema``: its columns as scanned) holds the same
     rows in each reused week and before the store's weeks, by count and fingerprint, as it did (``day_rows``: the
-    file's rows per day now, :func:`churnml.jobs.score_data.event_days` with the fingerprint), and no client's
+    file's rows per day now, :func:`churnml.jobs.score_data.day_fingerprints`), and no client's
     onboarding now ends later than its carried rows were picked with (``onboarding``); else (None, why not, one
     line)."""
     folder = Path(folder)
