@@ -21,7 +21,7 @@ used: no ``to_numpy``, no ``map_elements``, no date truncation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -406,23 +406,39 @@ def _block_cumsums(packed: pl.Series) -> pl.Series:
     running sums are numpy's sums along the blocks: the same additions in the same order as a window over
     each client, bit for bit, ~6x faster. A column holding a null is summed by Polars' window over the blocks
     (its nulls skipped, as before). Rows not so is a caller's bug (a ``RuntimeError``)."""
+    return _along_blocks(
+        packed, "running sums", np.cumsum, lambda col: col.cum_sum(), lambda values: values.has_nulls()
+    )
+
+
+def _along_blocks(
+    packed: pl.Series,
+    what: str,
+    numpy_op: Callable[..., np.ndarray],
+    window_op: Callable[[pl.Expr], pl.Expr],
+    by_window: Callable[[pl.Series], bool],
+) -> pl.Series:
+    """Each column of ``packed`` (a struct of ``_row``, ``_week`` and the columns, a dense grid's rows in ``_row``
+    order, :func:`_weeks_per_client`) accumulated within each client's block of weeks: ``numpy_op`` along the
+    blocks (called with ``axis=1`` on the blocks as rows), or Polars' ``window_op`` over the blocks for a column
+    that ``by_window`` picks (numpy would not skip its nulls or NaNs as Polars does). Each column keeps its
+    type; grain: the rows of ``packed``. The one loop of :func:`_block_cumsums` and :func:`_block_cummax`."""
     frame = packed.struct.unnest()
     if frame.height == 0:
         return frame.drop(ROW, WEEK).to_struct(packed.name)
-    weeks = _weeks_per_client(frame, "running sums")
-    block = np.arange(frame.height) // weeks
-    sums = {}
+    weeks = _weeks_per_client(frame, what)
+    block = pl.Series("_block", np.arange(frame.height) // weeks)
+    out = {}
     for name in frame.columns[2:]:
         values = frame.get_column(name)
-        if values.has_nulls():
-            sums[name] = (
-                pl.DataFrame({name: values, "_block": block})
-                .select(pl.col(name).cum_sum().over("_block"))
-                .to_series()
+        if by_window(values):
+            out[name] = (
+                pl.DataFrame([values, block]).select(window_op(pl.col(name)).over("_block")).to_series()
             )
         else:
-            sums[name] = pl.Series(name, np.cumsum(values.to_numpy().reshape(-1, weeks), axis=1).ravel())
-    return pl.DataFrame(sums).to_struct(packed.name)
+            blocks = values.to_numpy().reshape(-1, weeks)
+            out[name] = pl.Series(name, numpy_op(blocks, axis=1).ravel(), values.dtype)
+    return pl.DataFrame(out).to_struct(packed.name)
 
 
 def _weeks_per_client(frame: pl.DataFrame, what: str) -> int:
@@ -731,19 +747,10 @@ def _block_cummax(packed: pl.Series) -> pl.Series:
     whole grid in ``_row`` order (:func:`_weeks_per_client`). Each client's weeks are one block of rows, and
     the maxima are numpy's along the blocks. A float column holding a NaN is carried by Polars' window over the
     blocks instead (numpy's maximum would carry the NaN, Polars' skips it). Grain: the rows of ``packed``."""
-    frame = packed.struct.unnest()
-    if frame.height == 0:
-        return frame.drop(ROW, WEEK).to_struct(packed.name)
-    weeks = _weeks_per_client(frame, "running maxima")
-    maxima = {}
-    for name in frame.columns[2:]:
-        values = frame.get_column(name)
-        if values.dtype.is_float() and values.is_nan().any():
-            block = pl.Series("_block", np.arange(frame.height) // weeks)
-            maxima[name] = (
-                pl.DataFrame([values, block]).select(pl.col(name).cum_max().over("_block")).to_series()
-            )
-        else:
-            blocks = values.to_numpy().reshape(-1, weeks)
-            maxima[name] = pl.Series(name, np.maximum.accumulate(blocks, axis=1).ravel(), values.dtype)
-    return pl.DataFrame(maxima).to_struct(packed.name)
+    return _along_blocks(
+        packed,
+        "running maxima",
+        np.maximum.accumulate,
+        lambda col: col.cum_max(),
+        lambda values: values.dtype.is_float() and values.is_nan().any(),
+    )
