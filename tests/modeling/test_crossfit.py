@@ -216,6 +216,9 @@ def test_a_small_table_trains_with_extra_trees_and_says_why(train_cfg):
     result = train_and_compare(table, train_cfg, HORIZON)
     assert result.model.params["extra_trees"] is True
     assert result.extra_trees.startswith(f"extra_trees on (auto): {churners} churning clients")
+    # the settings it was built with, every auto decided: what the recipe records and a champion is refit with
+    assert (result.settings.extra_trees, result.settings.cross_fit_rounds) == (True, "shared")
+    assert (train_cfg.extra_trees, train_cfg.cross_fit_rounds) == ("auto", "auto")
     off = train_and_compare(table, train_cfg.model_copy(update={"extra_trees": False}), HORIZON)
     assert off.model.params["extra_trees"] is False and off.extra_trees is None
     X = table[["f1", "f2", "f3", "f4"]]

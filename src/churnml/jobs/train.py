@@ -40,7 +40,6 @@ from churnml.modeling.experiment import (
     Backtest,
     TrainingResult,
     comparison_markdown,
-    decided_for_table,
     fold_means,
     labeled_rows,
     not_lapsed_metrics,
@@ -861,7 +860,7 @@ def run_training(
     uri = tracking.tracking_uri(cfg.tracking)
     name = tracking.registered_name(cfg.train.model_name, dataset.name)
     # the settings `auto` decided for this table, as the backtest and the deployed model were built
-    procedure = _procedure(result.model, decided_for_table(cfg.train, labeled_rows(table))[0])
+    procedure = _procedure(result.model, result.settings)
     champion = _champion_score(tracking.champion_card(uri, name), procedure, result, table, cfg, say)
     means = fold_means(result.backtest)
     lone = trained.lone

@@ -977,7 +977,9 @@ class TrainingResult:
     each of them (a value repeated over one client's snapshots is one client's), ``feature_reference`` their
     distribution (:func:`churnml.modeling.export.feature_reference`) and ``season_reference`` the last year's
     snapshots on its bins (:func:`churnml.modeling.export.season_reference`). ``extra_trees``: how
-    ``train.extra_trees: auto`` was decided for this table (None when the config set it).
+    ``train.extra_trees: auto`` was decided for this table (None when the config set it). ``settings``: the
+    train settings the backtest and the deployed model were built with, every ``auto`` decided for this
+    table (:func:`decided_for_table`): the recipe a champion is compared on.
     """
 
     model: ChurnModel
@@ -990,6 +992,7 @@ class TrainingResult:
     rules_used: list[str]
     X_sample: pd.DataFrame
     monotone: dict[str, int]
+    settings: TrainConfig
     X_reference: pd.DataFrame = field(default_factory=pd.DataFrame)
     reference_clients: list[Any] = field(default_factory=list)  # the client of each row of X_reference
     # export.feature_reference of X_reference, and its last year's snapshots on the same bins (season_reference)
@@ -1397,6 +1400,7 @@ def train_and_compare(
         rules_used=rule_risk_score(labeled[features].iloc[:1], rules)[1],
         X_sample=labeled[features].sample(n=min(len(labeled), 20_000), random_state=cfg.seed),
         monotone=dict(monotone),
+        settings=cfg,
         notes=notes,
         X_reference=(reference := recent_rows(labeled, features, cfg.seed)),
         reference_clients=(holders := labeled.loc[reference.index, CLIENT_ID].tolist()),
