@@ -431,6 +431,46 @@ def test_distinct_deltas_on_polars_are_the_definition(rows, categorical) -> None
 
 
 @pytest.mark.parametrize(
+    ("weeks", "packed"),
+    [
+        ((-3, 0, 2), True),  # a batch's weeks: client, user and week packed in one integer
+        ((0, 2**61, 2**62), False),  # too long a span to pack: the two-column sort
+    ],
+)
+def test_rows_are_put_in_pair_and_week_order_whether_packed_or_not(weeks, packed) -> None:
+    """The distinct keys' rows come out by (client, key), then week, the order the deltas' shifts read,
+    whether sorted by one packed integer or, where the codes and weeks do not fit in one, by two columns."""
+    from churnml.features.usage import _pair_coded, in_pair_week_order
+
+    early, mid, late = weeks
+    rows = [
+        ("b", "u2", late),
+        ("a", "u1", late),
+        ("b", "u1", early),
+        ("a", "u2", mid),
+        ("a", "u1", early),
+        ("b", "u2", early),
+        ("a", "u3", mid),
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"client_id": pl.String, "user_id": pl.String, "_week": pl.Int64}, orient="row"
+    )
+    coded = _pair_coded(frame.lazy(), "user_id").collect()
+    client = coded.get_column("_client_code").to_physical()
+    user = coded.get_column("user_id").to_physical()
+    span = max(weeks) - min(weeks) + 1
+    assert ((int(client.max()) + 1) * (int(user.max()) + 1) * span <= 2**64) == packed
+    got = in_pair_week_order(coded, "user_id")
+    assert got.columns == coded.columns
+    # the categories' codes are the process's (their order of appearance), not the text's
+    codes = dict(zip(coded.get_column("_client_code").cast(pl.String), client, strict=True))
+    codes |= dict(zip(coded.get_column("user_id").cast(pl.String), user, strict=True))
+    expected = sorted(rows, key=lambda r: (codes[r[0]], codes[r[1]], r[2]))
+    assert got.select(pl.col("_client_code", "user_id").cast(pl.String), "_week").rows() == expected
+    assert got.equals(coded.sort("_pair", "_week"))
+
+
+@pytest.mark.parametrize(
     ("firsts", "counts", "expected"),
     [
         # an SSO login adopted 4 months in, a tenth of the events: named with what to do

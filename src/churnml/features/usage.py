@@ -87,6 +87,7 @@ __all__ = [
     "distinct_active_deltas",
     "event_name_notes",
     "friction_hint",
+    "in_pair_week_order",
     "leaving_hint",
     "leaving_names",
     "lumped_counts_note",
@@ -270,6 +271,35 @@ def active_key_weeks(rows: nw.LazyFrame, key: str, axis: WeekAxis) -> nw.LazyFra
     return materialized_by_week(keyed.unique(), axis)
 
 
+_ORDER = "_order"  # the packed sort key of in_pair_week_order
+
+
+def in_pair_week_order(coded: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``coded`` (the rows of :func:`_pair_coded`: ``_client_code`` and ``key`` as categories, ``_pair``,
+    ``_week``; at most one row per pair and week) sorted by pair, then week. Where the client's code, the key's
+    code and the week's offset from the earliest fit in one unsigned 64-bit integer together (codes and weeks as
+    small as a batch's), the rows are sorted by that one integer: the same order as by the two columns (no two
+    rows share a pair and a week), about twice as fast on millions of rows as the two-column sort, which
+    stays for the rest (a null week among them). Grain and columns: those of ``coded``."""
+    if coded.height == 0:
+        return coded.sort(_PAIR, WEEK)
+    client = pl.col(_CLIENT_CODE).to_physical().cast(pl.UInt64)
+    code = pl.col(key).to_physical().cast(pl.UInt64)
+    week = pl.col(WEEK)
+    top_client, top_key, first, last, missing = coded.select(
+        client.max().alias("client"),
+        code.max().alias("key"),
+        week.min().alias("first"),
+        week.max().alias("last"),
+        week.null_count().alias("missing"),
+    ).row(0)
+    keys, span = top_key + 1, last - first + 1
+    if missing or (top_client + 1) * keys * span > 2**64:
+        return coded.sort(_PAIR, WEEK)
+    packed = (client * keys + code) * span + (week - first).cast(pl.UInt64)
+    return coded.with_columns(packed.alias(_ORDER)).sort(_ORDER).drop(_ORDER)
+
+
 def _pair_code_deltas(
     rows: pl.LazyFrame, key: str, weeks: list[int], prefix: str, axis: WeekAxis, deduplicated: bool = False
 ) -> pl.LazyFrame:
@@ -281,12 +311,16 @@ def _pair_code_deltas(
     week = pl.col(WEEK)
     if not deduplicated:
         rows = active_key_weeks(nw.from_native(rows), key, axis).to_native()
-    keyed = _pair_coded(rows, key).select(_CLIENT_CODE, _PAIR, WEEK).sort(_PAIR, WEEK)
+    keyed = in_pair_week_order(_pair_coded(rows, key).select(_CLIENT_CODE, key, _PAIR, WEEK).collect(), key)
     pair = pl.col(_PAIR)
-    keyed = keyed.with_columns(
-        pl.when(pair == pair.shift(1)).then(week - week.shift(1)).alias("_gap_prev"),
-        pl.when(pair == pair.shift(-1)).then(week.shift(-1) - week).alias("_gap_next"),
-    ).filter(week <= axis.last_week)
+    keyed = (
+        keyed.lazy()
+        .with_columns(
+            pl.when(pair == pair.shift(1)).then(week - week.shift(1)).alias("_gap_prev"),
+            pl.when(pair == pair.shift(-1)).then(week.shift(-1) - week).alias("_gap_next"),
+        )
+        .filter(week <= axis.last_week)
+    )
 
     def count_if(gap: str, w: int) -> pl.Expr:
         return pl.when(pl.col(gap).is_null() | (pl.col(gap) > w)).then(1).otherwise(0).sum()
