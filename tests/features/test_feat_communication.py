@@ -87,6 +87,27 @@ def test_same_timestamp_reply_ends_the_streak(build, at):
 
 
 @pytest.mark.parametrize(
+    ("snapshot", "streak"), [(date(2024, 2, 19), 0), (date(2024, 2, 26), 1), (date(2024, 3, 11), 1)]
+)
+def test_replies_to_one_moment_mark_its_no_replies_answered_when_the_first_came(build, at, snapshot, streak):
+    """Two outreaches and a no-reply sent at one moment, answered 2 and 200 hours later: the first reply (02-12)
+    marks the no-replies sent by then, that moment's included (2); the later reply marks the same; a cancelled
+    meeting marks nothing. Known no-replies: 02-05's from 02-12, 02-12's from 02-19 (after the 02-19 snapshot's
+    week), 02-14's from 02-21: streaks 0 (1 known - 2), then 3 - 2."""
+    ts = datetime(2024, 2, 12, 10)
+    rows = [
+        touch(datetime(2024, 2, 5), outcome="no_reply"),
+        touch(ts, outcome="no_reply"),
+        touch(ts, outcome="replied", response_hours=2.0),
+        touch(ts, outcome="replied", response_hours=200.0),
+        touch(datetime(2024, 2, 13), channel="meeting", outcome="cancelled"),
+        touch(datetime(2024, 2, 14), outcome="no_reply"),
+    ]
+    frame = build({Table.CLIENTS: CLIENTS, Table.COMMUNICATIONS: rows}, ["c"], [snapshot])
+    assert at(frame, "c", snapshot, "comm_no_reply_streak") == streak
+
+
+@pytest.mark.parametrize(
     ("snapshot", "rate", "hours", "words"),
     [
         # sent Sunday 22:00, replied 5 hours later (Monday 03:00): the Monday snapshot sees an outreach

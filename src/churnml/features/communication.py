@@ -239,17 +239,15 @@ def no_reply_marks(comm: nw.LazyFrame, axis: WeekAxis, no_reply_after_days: int)
     replied = out & (outcome == "replied").fill_null(False)
     hours = nw.col(Communications.RESPONSE_HOURS).cast(nw.Float64)
     ts = nw.col(Communications.TS)
-    per_ts = (
-        comm.with_columns(
-            _flag(out & (outcome == "no_reply").fill_null(False)).alias("_nr"),
-            _flag(~out | (out & outcome.is_in(list(_RESPONSES_AS_SENT)).fill_null(False))).alias("_resp"),
-            nw.when(replied).then(_outcome_day(ts, hours, no_reply_after_days, fast)).alias("_reply_day"),
-        )
-        .group_by(CLIENT_ID, Communications.TS)
-        .agg(nw.col("_nr").sum(), nw.col("_resp").max(), nw.col("_reply_day").min())
-    )
-    per_ts = per_ts.with_columns(
-        nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=Communications.TS).alias("_nr_cum"),
+    # one row per touch that is a no-reply, a response or a reply (the others mark nothing); the running count
+    # of no-replies in the order sent, a moment's no-replies before its responses (_later: 0 for a no-reply)
+    marked = comm.with_columns(
+        _flag(out & (outcome == "no_reply").fill_null(False)).alias("_nr"),
+        _flag(~out | (out & outcome.is_in(list(_RESPONSES_AS_SENT)).fill_null(False))).alias("_resp"),
+        nw.when(replied).then(_outcome_day(ts, hours, no_reply_after_days, fast)).alias("_reply_day"),
+    ).filter((nw.col("_nr") > 0) | (nw.col("_resp") > 0) | ~nw.col("_reply_day").is_null())
+    per_ts = marked.with_columns((1 - nw.col("_nr")).alias("_later")).with_columns(
+        nw.col("_nr").cum_sum().over(CLIENT_ID, order_by=[Communications.TS, "_later"]).alias("_nr_cum"),
         day_number(ts, fast).alias(DAY),
     )
     columns = [
