@@ -431,6 +431,30 @@ def test_distinct_deltas_on_polars_are_the_definition(rows, categorical) -> None
 
 
 @pytest.mark.parametrize(
+    ("top_client", "top_key", "last", "fits"),
+    [
+        (2**32 - 1, 2**16 - 1, 2**16 - 1, True),  # 2**32 x 2**16 x 2**16 = 2**64: the most one integer holds
+        (2**32 - 1, 2**16 - 1, 2**16, False),  # one week more
+        (2**32 - 1, 2**16, 2**16 - 1, False),  # one key code more
+        (9, 99, 51, True),  # a batch's codes and a year of weeks
+    ],
+)
+def test_a_pair_and_week_are_packed_only_where_they_fit_in_64_bits(top_client, top_key, last, fits) -> None:
+    """The packed key of (client code, key code, week) is given where the codes up to their top and the weeks
+    0 .. ``last`` fit in an unsigned 64-bit integer, and its largest value is then the last one it holds."""
+    from churnml.features.usage import _pair_week_key
+
+    key = _pair_week_key("user_id", top_client, top_key, 0, last)
+    assert (key is not None) == fits
+    if fits:
+        top = pl.DataFrame(
+            {"_client_code": [top_client], "user_id": [top_key], "_week": [last]},
+            schema={"_client_code": pl.UInt32, "user_id": pl.UInt32, "_week": pl.Int64},
+        )
+        assert top.select(key).item() == (top_client + 1) * (top_key + 1) * (last + 1) - 1
+
+
+@pytest.mark.parametrize(
     ("weeks", "packed"),
     [
         ((-3, 0, 2), True),  # a batch's weeks: client, user and week packed in one integer
