@@ -1502,3 +1502,86 @@ def test_term_facts_read_once_give_the_views_and_the_rules_own() -> None:
     shared = fired_rules(tables, ids, AS_OF, None, cfg, **said, terms=facts)
     assert_frame_equal(shared, alone, check_exact=True)
     assert shared.get_column(Scores.RULES).to_list()[3] == "term_lapsed"
+
+
+def _terms_everywhere(booked_ahead: bool) -> dict[Table, pl.DataFrame]:
+    """Clients whose terms every reader of the list's terms reads: ``renewing`` (its renewal booked from 9 days
+    on, when ``booked_ahead``), ``lapsed`` (its plan ended 10 days ago, a storage add-on running on),
+    ``returned`` (back 40 days ago after 160 days away), ``noticed`` (a cancellation request 20 days ago, its
+    annual term ending in 60 days), ``churned`` (a churns record 100 days ago, a new term 50 days ago) and
+    ``addon_first`` (an add-on bought before its plan, which is booked from 5 days on when ``booked_ahead``)."""
+    rows = [
+        ("renewing", 356, -9, False),
+        ("lapsed", 375, 10, False),
+        ("lapsed", 200, -165, True),
+        ("returned", 400, 200, False),
+        ("returned", 40, -325, False),
+        ("noticed", 305, -60, False),
+        ("churned", 465, 100, False),
+        ("churned", 50, -315, False),
+        ("addon_first", 90, -275, True),
+    ]
+    if booked_ahead:
+        rows += [("renewing", -9, -374, False), ("addon_first", -5, -360, False)]
+    subs = pl.DataFrame(
+        {
+            "client_id": [c for c, *_ in rows],
+            "start_date": [ago(s) for _, s, _, _ in rows],
+            "end_date": [ago(e) for _, _, e, _ in rows],
+            "mrr": [100.0] * len(rows),
+            "is_addon": [a for *_, a in rows],
+        }
+    )
+    tickets = pl.DataFrame(
+        {"client_id": ["noticed"], "opened_at": [ago(20)], "kind": ["cancellation_request"]}
+    )
+    churns = pl.DataFrame({"client_id": ["churned"], "churned_at": [ago(100)]})
+    return {Table.SUBSCRIPTIONS: subs, Table.TICKETS: tickets, Table.CHURNS: churns}
+
+
+@pytest.mark.parametrize("booked_ahead", [False, True])
+def test_the_readers_of_terms_handed_the_customer_terms_read_what_they_read_alone(
+    booked_ahead: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every reader of a client's terms on the list (bookings, lapses, notices, returns, the term facts and
+    state) handed :func:`churnml.labels.customer_terms` of the subscriptions (read once per list) gives what it
+    gives reading them alone, with and without terms booked after the list's date; with none booked after it,
+    the terms are not read again (the list read them about 25 times: 3.4 CPU-s of a 100k list)."""
+    import churnml.labels as labels
+    from churnml.labels import customer_terms, returns_after_churns
+    from churnml.scoring.crm import booked_terms, cancellation_notices, lapsed_terms, term_facts
+
+    tables = _terms_everywhere(booked_ahead)
+    subs = tables[Table.SUBSCRIPTIONS]
+    ids = ["renewing", "lapsed", "returned", "noticed", "churned", "addon_first", "no_terms"]
+    customer = customer_terms(subs)
+    left = tables[Table.CHURNS]
+    view = dict(settle_days=3, data_end=AS_OF, churns=left, tables=tables, notice_days=30)
+    readers = {
+        "booked": lambda c: booked_terms(subs, AS_OF, customer=c).sort("client_id"),
+        "lapsed": lambda c: lapsed_terms(subs, AS_OF, 30, customer=c).sort("client_id"),
+        "facts": lambda c: term_facts(ids, AS_OF, subs, 30, customer=c),
+        "notices": lambda c: cancellation_notices(tables, AS_OF, 30, customer=c).sort("client_id"),
+        "returns": lambda c: last_returns(tables, AS_OF, 30, c).sort("client_id"),
+        "back": lambda c: returns_after_churns(tables, left, 30, before=T, customer=c),
+        "status": lambda c: term_status(ids, AS_OF, subs, 30, 60, **view, customer=c),
+    }
+    alone = {name: read(None) for name, read in readers.items()}
+    calls = []
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        calls.append(frame.height)
+        return customer_terms(frame)
+
+    monkeypatch.setattr(labels, "customer_terms", counted)
+    for name, read in readers.items():
+        assert_frame_equal(read(customer), alone[name], check_exact=True)
+    # booked after the list's date: the readers of the terms started before it read them anew (lapsed_terms
+    # twice, in itself and in term_facts and term_status: 3; last_returns, itself and in term_status: 2)
+    assert len(calls) == (5 if booked_ahead else 0)
+    # addon_first's plan renews its add-on (its terms until the plan starts)
+    booked = ["addon_first", "renewing"] if booked_ahead else []
+    assert alone["booked"].get_column("client_id").to_list() == booked
+    assert alone["lapsed"].get_column("client_id").to_list() == ["lapsed"]
+    assert alone["returns"].get_column("client_id").to_list() == ["churned", "returned"]
+    assert alone["notices"].get_column("client_id").to_list() == ["noticed"]

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from churnml.config import LabelConfig, SnapshotsConfig
 from churnml.contract.dataset import Dataset
@@ -2385,3 +2386,50 @@ def test_a_fee_charged_during_a_term_is_no_activity_under_the_label():
     )
     last = activity_times(no_events).group_by("client_id").agg(pl.col("_at").max()).sort("client_id")
     assert last.rows() == [("a", D(2024, 5, 1)), ("b", D(2024, 1, 31))]
+
+
+def test_customer_terms_before_a_cut_are_those_of_the_rows_started_before_it_whole_or_read_anew() -> None:
+    """:func:`customer_terms_before` is :func:`customer_terms` of the rows started before the cut. Handed the
+    whole table's customer terms, it gives them back as they are when every row started before the cut (the
+    list's table at its own date); when a base term is booked after it, the whole table's cut the add-ons before
+    it at its start, which the cut does not know: read anew (the add-on keeps its end, 2026-12-31)."""
+    from churnml.labels import customer_terms, customer_terms_before
+
+    cut = datetime(2026, 12, 5)
+    subs = pl.DataFrame(
+        {
+            # a: a plan and an add-on bought before it; b: add-ons only, a base plan booked from 2026-12-10
+            "client_id": ["a", "a", "b", "b"],
+            "start_date": [
+                datetime(2026, 1, 1),
+                datetime(2025, 6, 1),
+                datetime(2026, 1, 1),
+                datetime(2026, 12, 10),
+            ],
+            "end_date": [
+                datetime(2026, 12, 31),
+                datetime(2026, 6, 30),
+                datetime(2026, 12, 31),
+                datetime(2027, 12, 9),
+            ],
+            "mrr": [100.0, 10.0, 20.0, 120.0],
+            "is_addon": [False, True, True, False],
+        }
+    )
+    whole = customer_terms(subs)
+    # the whole table's: b's add-on cut at its plan's start
+    assert whole.select("client_id", "end_date").rows() == [
+        ("a", datetime(2026, 12, 31)),
+        ("a", datetime(2026, 1, 1)),
+        ("b", datetime(2026, 12, 10)),
+        ("b", datetime(2027, 12, 9)),
+    ]
+    known = [("a", datetime(2026, 12, 31)), ("a", datetime(2026, 1, 1)), ("b", datetime(2026, 12, 31))]
+    for customer in (None, whole):
+        before = customer_terms_before(subs, cut, customer)
+        assert before.select("client_id", "end_date").rows() == known
+        assert_frame_equal(before, customer_terms(subs.filter(pl.col("start_date") < cut)), check_exact=True)
+    # nothing booked after the cut: the whole table's customer terms, not read again
+    started = subs.filter(pl.col("start_date") < cut)
+    held = customer_terms(started)
+    assert customer_terms_before(started, cut, held) is held

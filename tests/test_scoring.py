@@ -2474,3 +2474,55 @@ def test_a_feature_set_by_a_calendar_every_client_shares_is_no_drift() -> None:
     spread[:20, 0] = 150.0
     _, drifted, expected = drift_verdict(spread, names, metadata, 0.25, date(2025, 11, 3))
     assert set(drifted) == {"payments_days_to_term_end", "payments_mrr"} and expected == {}
+
+
+def test_client_standing_reads_the_customer_terms_once_this_week_and_once_last_week(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every rule, the ARR, the CRM views, the price rises and last week's raised zones read the clients' customer
+    terms (labels.customer_terms): the standing reads them once for this week and once for last week's tables
+    (no term booked after either date), not once per reader (28 reads a 10k list, 3.4 CPU-s at 100k)."""
+    import churnml.labels as labels
+    import churnml.scoring.standing as standing_module
+    from churnml.labels import customer_terms
+    from test_crm import _terms_everywhere
+
+    day = date(2024, 6, 3)
+    tables = _terms_everywhere(booked_ahead=False)
+    ids = ["renewing", "lapsed", "returned", "noticed", "churned", "addon_first"]
+    tables[Table.CLIENTS] = pl.DataFrame({"client_id": ids, "created_at": [datetime(2022, 1, 1)] * len(ids)})
+    data = Dataset(tables, "terms", datetime(2022, 1, 1), datetime(2024, 6, 3))
+    calls = []
+
+    def counted(frame: pl.DataFrame) -> pl.DataFrame:
+        calls.append(frame.height)
+        return customer_terms(frame)
+
+    monkeypatch.setattr(labels, "customer_terms", counted)
+    monkeypatch.setattr(standing_module, "customer_terms", counted, raising=False)
+    capacity = ZonesConfig(method="capacity", red=0.35, yellow=0.15, red_capacity=2, yellow_capacity=1)
+    standing = client_standing(
+        data,
+        ids,
+        np.full(len(ids), 0.2),
+        PreviousWeek(date(2024, 5, 27), ids, np.full(len(ids), 0.2), {}),
+        pl.DataFrame(
+            schema={
+                "client_id": pl.String,
+                "snapshot": pl.Date,
+                "churn_probability": pl.Float64,
+                "health_score": pl.Float64,
+            }
+        ),
+        day,
+        label=LabelConfig(),
+        features=FeaturesConfig(),
+        score=ScoreConfig(zones=capacity),
+        value=ValueConfig(),
+        rules=RulesConfig(),
+    )
+    # this week's 9 terms, last week's 9 (every one started before 2024-05-27), for its capacity zones' ARR and
+    # its rules
+    assert calls == [9, 9]
+    fired = dict(zip(ids, standing.fired.get_column(Scores.RULES).to_list(), strict=True))
+    assert "cancellation_request" in fired["noticed"] and "term_lapsed" in fired["lapsed"]

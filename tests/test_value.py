@@ -847,9 +847,9 @@ def test_lapsed_terms_arr_passes_the_configured_early_renewal_share(monkeypatch:
     seen: list[float] = []
     real = crm.lapsed_terms
 
-    def spy(subscriptions, as_of, grace_days, renewal_share=crm.EARLY_RENEWAL_SHARE):
+    def spy(subscriptions, as_of, grace_days, renewal_share=crm.EARLY_RENEWAL_SHARE, **rest):
         seen.append(renewal_share)
-        return real(subscriptions, as_of, grace_days, renewal_share)
+        return real(subscriptions, as_of, grace_days, renewal_share, **rest)
 
     monkeypatch.setattr(crm, "lapsed_terms", spy)
     subs = pl.DataFrame(

@@ -128,6 +128,7 @@ __all__ = [
     "churns_before_creation_note",
     "customer_since",
     "customer_terms",
+    "customer_terms_before",
     "departure_lag_days",
     "dormant_clients_note",
     "fast_rhythm_note",
@@ -300,6 +301,21 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
 
 
 _FIRST_BASE = "_first_base_start"  # customer_terms' working column
+
+
+def customer_terms_before(
+    subscriptions: pl.DataFrame, cut: datetime, customer: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """:func:`customer_terms` of the rows of ``subscriptions`` started before ``cut`` (a list's 00:00): the terms
+    a snapshot at ``cut`` knows (grain: one row per term, a subset of those rows). ``customer``:
+    :func:`customer_terms` of the whole ``subscriptions`` when the caller holds it (the weekly list reads a
+    client's terms about 25 times): those very rows when every row started before ``cut`` (the list's table at
+    its own date, unless a term is booked ahead), else read anew (a base term booked after ``cut`` cuts the
+    ends of the add-ons before it in ``customer``, not in what ``cut`` knows)."""
+    start = pl.col(Subscriptions.START_DATE)
+    if customer is not None and subscriptions.select((start < cut).fill_null(False).all()).item():
+        return customer
+    return customer_terms(subscriptions.filter(start < cut))
 
 
 # ``payments.status`` values of a row that is no order whatever its ``paid_at`` and amount (why: the schema)
@@ -660,6 +676,7 @@ def _return_signs(
     source: str,
     grace_days: int,
     events: Sequence[str] | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> list[tuple[pl.DataFrame, bool]]:
     """The instants that can end an absence of ``clients`` under ``label.source`` ``source`` (concrete): a list of
     (signs: ``client_id``, ``_start``, sorted; whether they count only after a churns record's wind-down).
@@ -674,24 +691,27 @@ def _return_signs(
       payments only when there is no events table (a log of orders alone): beside events, a payment after a
       churn is the last invoice billed in arrears or a late collection, not a return.
 
-    ``events``: ``label.activity_events``, the event names that are a sign (None: every event).
+    ``events``: ``label.activity_events``, the event names that are a sign (None: every event). ``customer``:
+    :func:`customer_terms` of ``tables``' subscriptions when the caller holds it (None: read here).
     """
     subs = tables.get(Table.SUBSCRIPTIONS)
+    if subs is not None and customer is None:
+        customer = customer_terms(subs)
     # only the clients with a churn: few, so a large events table is cut by client first
     wanted = clients.cast(pl.String).implode()
     parts: list[tuple[pl.DataFrame, bool]] = []
     terms = (
-        customer_terms(subs).select(
+        customer.select(
             pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.START_DATE).cast(_DT).alias(_AT)
         )
-        if subs is not None
+        if subs is not None and customer is not None
         else None
     )
     if source == "inactivity":
         parts.append((_optional_activity(tables, events), True))
     elif source == "mixed" and terms is not None:
         mine = _optional_activity(tables, events).filter(pl.col(CLIENT_ID).is_in(wanted))
-        outside = _outside_spells(mine, term_spells(customer_terms(subs), grace_days), grace_days)
+        outside = _outside_spells(mine, term_spells(customer, grace_days), grace_days)
         parts += [(terms, False), (outside.select(CLIENT_ID, _AT), True)]
     elif terms is not None:
         parts.append((terms, False))
@@ -724,6 +744,7 @@ def returns_after_churns(
     source: str = "auto",
     recorded: bool = True,
     activity_events: Sequence[str] | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``churns`` (``client_id``, ``churned_at``; same rows and order) with ``returned_at``: when the client
     came back after each churn, null while it has not. The one rule of a return, for the labels, the
@@ -744,7 +765,8 @@ def returns_after_churns(
     order right after an inactivity churn starts a new run, and the order after a spell's grace is outside
     it, as :func:`status_changes` reads them. ``before``: only signs strictly before it count (a list's
     date). ``activity_events``: ``label.activity_events``, the event names that can bring a client back (a
-    bank's dormant customer is not back through a login); None = every event. Orders and terms always count."""
+    bank's dormant customer is not back through a login); None = every event. Orders and terms always count.
+    ``customer``: :func:`customer_terms` of ``tables``' subscriptions when the caller holds it (None: read here)."""
     if source == "auto":
         source = auto_label_source(tables)[0]
     keyed = churns.with_row_index("_row").with_columns(
@@ -752,7 +774,7 @@ def returns_after_churns(
     )
     firsts = []
     clients = keyed.get_column(CLIENT_ID).unique()
-    for signs, wind_down in _return_signs(tables, clients, source, grace_days, activity_events):
+    for signs, wind_down in _return_signs(tables, clients, source, grace_days, activity_events, customer):
         if before is not None:
             signs = signs.filter(pl.col("_start") < before)
         start_from = pl.col(CHURNED_AT) + pl.duration(days=grace_days if wind_down and recorded else 0)

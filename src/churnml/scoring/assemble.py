@@ -80,6 +80,7 @@ from churnml.contract.schemas import (
     Subscriptions,
     Table,
 )
+from churnml.labels import customer_terms
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import EARLY_RENEWAL_SHARE, PAUSE_DUE, PAUSED, PLAY_FACTS, SKIP, TRIAL, renewed_rows
@@ -1025,9 +1026,14 @@ def scored_list(
     health = health_score(week.p_now)
     # every client's usage against its usual, this week and last (usage_drop, and the list's dip banner)
     usage_start = dataset.usage_windows_from().date()  # a window scaled up from fewer days read over them
-    ratios_now = client_usage_ratios(week.now, rules, dataset.tables, as_of, label.grace_days, usage_start)
+    # the clients' customer terms, once for every reader of the list's terms (labels.customer_terms)
+    subscriptions = dataset.get(Table.SUBSCRIPTIONS)
+    customer = None if subscriptions is None else customer_terms(subscriptions)
+    ratios_now = client_usage_ratios(
+        week.now, rules, dataset.tables, as_of, label.grace_days, usage_start, customer
+    )
     ratios_prev = client_usage_ratios(
-        week.prev, rules, dataset.tables, prev_date, label.grace_days, usage_start
+        week.prev, rules, dataset.tables, prev_date, label.grace_days, usage_start, customer
     )
     standing = client_standing(
         dataset,
@@ -1046,6 +1052,7 @@ def scored_list(
         client_ratios=(ratios_now, ratios_prev),
         early_renewal_share=early_renewal_share,
         usage_start=usage_start,
+        customer=customer,
     )
     clock.done("value_rules")
 

@@ -270,7 +270,12 @@ def renewed_rows(views: pl.DataFrame) -> np.ndarray:
 BACK_DAYS = 91
 
 
-def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: int) -> pl.DataFrame:
+def last_returns(
+    tables: Mapping[Table, pl.DataFrame],
+    as_of: date,
+    grace_days: int,
+    customer: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """``[client_id, _back, _left]`` (Datetime): each client's last return strictly before ``as_of`` and the
     instant it had left, one row per client that ever came back. A return is either a term starting more
     than ``grace_days`` after the client's earlier terms all ended (a new customer spell, as the
@@ -278,8 +283,10 @@ def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
     one rule of a return (:func:`churnml.labels.returns_after_churns`: the first term started after it;
     without a subscriptions table, the first event or order more than ``grace_days`` after it; ``_left``
     the churn). For one return known both ways, ``_left`` is the later (until its term ended it was served).
-    ``tables``: the dataset's tables (subscriptions, churns; events or payments without subscriptions)."""
-    from churnml.labels import RETURNED_AT, customer_terms, returns_after_churns
+    ``tables``: the dataset's tables (subscriptions, churns; events or payments without subscriptions);
+    ``customer``: :func:`churnml.labels.customer_terms` of their subscriptions when the caller holds it (None:
+    read here)."""
+    from churnml.labels import RETURNED_AT, customer_terms, customer_terms_before, returns_after_churns
 
     cut = _midnight(as_of)
     dt = pl.Datetime("us")
@@ -288,8 +295,10 @@ def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and subscriptions.height:
         # the base terms, as the labels read them (an add-on running on through an absence hides no return)
+        if customer is None:
+            customer = customer_terms(subscriptions)
         terms = (
-            customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
+            customer_terms_before(subscriptions, cut, customer)
             .select(
                 pl.col(CLIENT_ID).cast(pl.String),
                 pl.col(Subscriptions.START_DATE).cast(dt).alias("_back"),
@@ -308,7 +317,7 @@ def last_returns(tables: Mapping[Table, pl.DataFrame], as_of: date, grace_days: 
             .select(pl.col(CLIENT_ID).cast(pl.String), pl.col(Churns.CHURNED_AT).cast(dt))
             .unique()
         )
-        back = returns_after_churns(tables, left, grace_days, before=cut).filter(
+        back = returns_after_churns(tables, left, grace_days, before=cut, customer=customer).filter(
             pl.col(RETURNED_AT).is_not_null()
         )
         parts.append(
@@ -353,6 +362,7 @@ def cancellation_notices(
     as_of: date,
     days: int,
     max_notice_days: int = MAX_NOTICE_DAYS,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _asked, _ends, _running]``, one row per client whose notice **stands** at ``as_of``: its last
     ``cancellation_request`` ticket opened within the ``days`` before ``as_of`` (``rules.cancellation_days``), or
@@ -368,7 +378,9 @@ def cancellation_notices(
     notice period (a short term after it is none):
     before it starts the notice takes effect at the running term's end, once it started the request is over (the
     client stayed: no row). ``_running``: ``_ends`` is still to come at ``as_of`` (a base term runs or is booked
-    until then); false once it passed (the notice took effect). Empty without a tickets table (or its ``kind``)."""
+    until then); false once it passed (the notice took effect). Empty without a tickets table (or its ``kind``).
+    ``customer``: :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it
+    (None: read here)."""
     from churnml.labels import customer_terms
 
     dt = pl.Datetime("us")
@@ -403,7 +415,7 @@ def cancellation_notices(
         return asked.filter(recent).with_columns(
             pl.lit(None, dt).alias("_ends"), pl.lit(False).alias("_running")
         )
-    terms = customer_terms(subscriptions).select(
+    terms = (customer_terms(subscriptions) if customer is None else customer).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
         pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
@@ -513,6 +525,7 @@ def term_facts(
     subscriptions: pl.DataFrame,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """What :func:`term_status` reads of each client's terms at ``as_of`` (``subscriptions`` not empty), one row
     per client of ``client_ids`` in their order: ``client_id``, the next renewal (:func:`next_renewals`:
@@ -521,14 +534,15 @@ def term_facts(
     :func:`lapsed_terms`), ``_paid_end`` (:func:`free_after_paid`), ``_paused_arr``, and the flags
     :data:`PAUSED` (:func:`paused_clients`) and :data:`SKIP` (:func:`one_term_skips`). It reads the
     subscriptions alone, so that the list's CRM view and its ``term_lapsed`` rule, which read the other tables
-    differently, share it."""
+    differently, share it. ``customer``: :func:`churnml.labels.customer_terms` of ``subscriptions`` when the
+    caller holds it (None: read here)."""
     cut = _midnight(as_of)
     ids = _ids(client_ids)
     known = subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
     running = next_renewals(known, cut)
     # the bookings, the lapses and the free terms after paid ones, read once: the pause and the skip read them
-    booked = booked_terms(subscriptions, as_of, renewal_share)
-    lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked)
+    booked = booked_terms(subscriptions, as_of, renewal_share, customer)
+    lapsed = lapsed_terms(subscriptions, as_of, grace_days, renewal_share, booked=booked, customer=customer)
     free = free_after_paid(subscriptions, as_of)
     paused = paused_clients(
         subscriptions, as_of, grace_days, renewal_share, free=free, lapsed=lapsed, booked=booked
@@ -576,6 +590,7 @@ def term_status(
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
     facts: pl.DataFrame | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Renewals and the grace state per client (columns: module docstring); ``settle_days``: the days
     after a term's end during which ``term_state`` says no renewal is recorded yet rather than "not
@@ -594,7 +609,8 @@ def term_status(
     in grace at once, "Term ended 1 day ago, as its notice of 2026-01-07 said, and was not renewed": the notice
     says no renewal is coming, so there is nothing to settle. ``facts``: :func:`term_facts` of ``client_ids`` at
     ``as_of`` under ``subscriptions``, ``grace_days`` and ``renewal_share`` when the caller already holds them
-    (the list reads them once for its view and the ``term_lapsed`` rule; None: read here)."""
+    (the list reads them once for its view and the ``term_lapsed`` rule; None: read here). ``customer``:
+    :func:`churnml.labels.customer_terms` of ``subscriptions`` when the caller holds it (None: read where needed)."""
     ids = _ids(client_ids)
     if subscriptions is None or subscriptions.height == 0:
         frame = ids.with_columns(
@@ -603,7 +619,7 @@ def term_status(
         ).with_columns(pl.lit(False).alias(PAUSED), pl.lit(False).alias(TRIAL), pl.lit(False).alias(SKIP))
     else:
         if facts is None:
-            facts = term_facts(client_ids, as_of, subscriptions, grace_days, renewal_share)
+            facts = term_facts(client_ids, as_of, subscriptions, grace_days, renewal_share, customer)
         trials = free_trials(
             subscriptions, as_of, (tables or {}).get(Table.PAYMENTS), (tables or {}).get(Table.CLIENTS)
         )
@@ -616,7 +632,9 @@ def term_status(
     texts = frame.select(pl.when(lapsed).then(since_end).alias("_d")).to_series().to_list()
     shown = frame.select(pl.when(lapsed).then(recorded).alias("_r")).to_series().to_list()
     notices = ids.join(
-        cancellation_notices({**(tables or {}), Table.SUBSCRIPTIONS: subscriptions}, as_of, notice_days)
+        cancellation_notices(
+            {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions}, as_of, notice_days, customer=customer
+        )
         if notice_days > 0
         else pl.DataFrame(schema={CLIENT_ID: pl.String, "_asked": pl.Datetime("us")}),
         on=CLIENT_ID,
@@ -669,7 +687,11 @@ def term_status(
         for i, (d, b, p, z, r) in enumerate(zip(texts, booked_on, paid_ends, paused, shown, strict=True))
     ]
     backs = _recent_returns(
-        ids, as_of, {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions, Table.CHURNS: churns}, grace_days
+        ids,
+        as_of,
+        {**(tables or {}), Table.SUBSCRIPTIONS: subscriptions, Table.CHURNS: churns},
+        grace_days,
+        customer,
     )
     states = [
         back_text(b, n) if not state and b is not None else state
@@ -703,13 +725,18 @@ def term_status(
 
 
 def _recent_returns(
-    ids: pl.DataFrame, as_of: date, tables: Mapping[Table, pl.DataFrame | None], grace_days: int
+    ids: pl.DataFrame,
+    as_of: date,
+    tables: Mapping[Table, pl.DataFrame | None],
+    grace_days: int,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``ids`` with ``_back`` (the day of the client's last return, when within :data:`BACK_DAYS` days of
     ``as_of``; else null) and ``_away`` (the days between leaving and coming back), from ``tables``
-    (:func:`last_returns`; a table given as None is absent)."""
+    (:func:`last_returns`; a table given as None is absent; ``customer``: the customer terms of its subscriptions,
+    when the caller holds them)."""
     present = {t: f for t, f in tables.items() if f is not None}
-    back = last_returns(present, as_of, grace_days).select(
+    back = last_returns(present, as_of, grace_days, customer).select(
         CLIENT_ID,
         pl.col("_back").dt.date(),
         (pl.col("_back").dt.date() - pl.col("_left").dt.date()).dt.total_days().cast(pl.Int64).alias("_away"),
@@ -952,7 +979,10 @@ def _billing_rhythm(terms: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFra
 
 
 def booked_terms(
-    subscriptions: pl.DataFrame | None, as_of: date, renewal_share: float = EARLY_RENEWAL_SHARE
+    subscriptions: pl.DataFrame | None,
+    as_of: date,
+    renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _booked]``: the first start (a date) of the client's **renewal booked ahead**, one row per
     client that has one. A renewal booked ahead is a base term (:func:`churnml.labels.customer_terms`, add-ons
@@ -961,7 +991,8 @@ def booked_terms(
     (``data.early_renewal_share``: a renewal charged a few days early, as the loader reads it). Not one: an
     add-on booked ahead (a plan ending in 20 days beside an add-on booked from next week read "Renewed"), the
     first term of a client (it renews nothing), a term starting well before the running one ends (an upgrade
-    beside it). A term booked after a lapse is one (signed late, within the grace)."""
+    beside it). A term booked after a lapse is one (signed late, within the grace). ``customer``:
+    :func:`churnml.labels.customer_terms` of ``subscriptions`` when the caller holds it (None: read here)."""
     from churnml.labels import customer_terms
 
     schema = {CLIENT_ID: pl.String, "_booked": pl.Date}
@@ -969,7 +1000,7 @@ def booked_terms(
         return pl.DataFrame(schema=schema)
     cut = _midnight(as_of)
     dt = pl.Datetime("us")
-    terms = customer_terms(subscriptions).select(
+    terms = (customer_terms(subscriptions) if customer is None else customer).select(
         pl.col(CLIENT_ID).cast(pl.String),
         pl.col(Subscriptions.START_DATE).cast(dt).alias("_start"),
         pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
@@ -1264,6 +1295,7 @@ def lapsed_terms(
     renewal_share: float = EARLY_RENEWAL_SHARE,
     *,
     booked: pl.DataFrame | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _last_end]`` of the clients **in grace** at ``as_of``: no term running at 00:00 of it
     (started before, ending on or after) nor a renewal booked ahead (:func:`booked_terms`), and the last
@@ -1274,22 +1306,23 @@ def lapsed_terms(
     (:func:`churnml.scoring.value.annual_recurring_revenue`). ``renewal_share``: ``data.early_renewal_share``,
     read by :func:`booked_terms` (a lapsed client has no running term, so any term it has booked starts after
     its last end: the share cannot change who is in grace; it is passed so that one setting reads bookings).
-    ``booked``: :func:`booked_terms` of the same arguments when the caller already holds it (None: read here)."""
+    ``booked``: :func:`booked_terms` of the same arguments when the caller already holds it (None: read here);
+    ``customer``: :func:`churnml.labels.customer_terms` of ``subscriptions``, likewise."""
     schema = {CLIENT_ID: pl.String, "_last_end": pl.Datetime("us")}
     if subscriptions is None or subscriptions.height == 0:
         return pl.DataFrame(schema=schema)
-    from churnml.labels import customer_terms
+    from churnml.labels import customer_terms_before
 
     cut = _midnight(as_of)
     # the client's base terms (labels.customer_terms): an add-on running on after its plan ended does not keep
     # it out of grace, as it does not keep it a customer in the labels
-    known = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)).select(
+    known = customer_terms_before(subscriptions, cut, customer).select(
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(pl.Datetime("us"))
     )
     running = known.filter(pl.col(Subscriptions.END_DATE) >= cut).get_column(CLIENT_ID).unique()
     # a client whose renewal is booked to start later is renewed, not lapsed (a booked add-on renews nothing)
     if booked is None:
-        booked = booked_terms(subscriptions, as_of, renewal_share)
+        booked = booked_terms(subscriptions, as_of, renewal_share, customer)
     renewed = booked.get_column(CLIENT_ID)
     gone = ~pl.col(CLIENT_ID).is_in(running.implode()) & ~pl.col(CLIENT_ID).is_in(renewed.implode())
     return (

@@ -634,13 +634,15 @@ def _gone_spells(
     tables: Mapping[Table, pl.DataFrame] | None = None,
     grace_days: int = 30,
     activity_events: Sequence[str] | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _from, _to]`` (Date), one row per absence of a client: gone on the days strictly between
     ``_from``, the day of a ``churns`` record before ``cut``, and ``_to``, the day it came back
     (:func:`churnml.labels.returns_after_churns` of ``tables``, signs strictly before ``cut``; null while it has
     not). A client's overlapping absences are one (two records of one absence): a client is gone once, however
     many records it has. ``tables``: the dataset's tables, where a return is read (a new term; events or orders
-    without terms); None: no return is known. An absence that ends the day it begins is left out."""
+    without terms); None: no return is known. An absence that ends the day it begins is left out. ``customer``:
+    :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it."""
     from churnml.labels import RETURNED_AT, returns_after_churns
 
     schema = {CLIENT_ID: pl.String, "_from": pl.Date, "_to": pl.Date}
@@ -652,7 +654,9 @@ def _gone_spells(
     if tables is None:
         back = left.with_columns(pl.lit(None, pl.Datetime("us")).alias(RETURNED_AT))
     else:
-        back = returns_after_churns(tables, left, grace_days, before=cut, activity_events=activity_events)
+        back = returns_after_churns(
+            tables, left, grace_days, before=cut, activity_events=activity_events, customer=customer
+        )
     far = pl.lit(date.max)  # not back: the absence runs on
     spells = (
         back.select(
@@ -690,6 +694,7 @@ def mailing_days(
     tables: Mapping[Table, pl.DataFrame] | None = None,
     grace_days: int = 30,
     activity_events: Sequence[str] | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[_day, channel, _reached]``: the days (before ``cut``) and channels of the mailings, one row each: its
     outbound touches reached at least ``least`` clients and at least ``share`` of the clients on the books that
@@ -697,7 +702,8 @@ def mailing_days(
     no return by it, :func:`_gone_spells`; without ``clients``, the clients of ``communications``); ``_reached``:
     how many clients it reached. A broadcast, not an outreach that waits for an answer. ``tables``: the dataset's
     tables, where a return after a churn is read (:func:`churnml.labels.returns_after_churns` with ``grace_days``,
-    ``label.grace_days``, and ``activity_events``, ``label.activity_events``); None: no one came back."""
+    ``label.grace_days``, and ``activity_events``, ``label.activity_events``); None: no one came back. ``customer``:
+    :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it."""
     day = pl.col(Communications.TS).cast(pl.Datetime("us")).dt.date().alias("_day")
     sent = (
         communications.filter((pl.col(Communications.DIRECTION) == "out") & (pl.col(Communications.TS) < cut))
@@ -719,7 +725,7 @@ def mailing_days(
             pl.col(Communications.TS).min().cast(pl.Datetime("us")).dt.date().alias("_d")
         )
     spells = (
-        _gone_spells(churns, cut, tables, grace_days, activity_events)
+        _gone_spells(churns, cut, tables, grace_days, activity_events, customer)
         if churns is not None and churns.height
         else pl.DataFrame(schema={CLIENT_ID: pl.String, "_from": pl.Date, "_to": pl.Date})
     )
@@ -754,6 +760,7 @@ def without_mailings(communications: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
         tables=ctx.tables,
         grace_days=ctx.grace_days,
         activity_events=ctx.activity_events,
+        customer=ctx.customer,
     )
     if mailings.height == 0:
         return communications
@@ -1034,6 +1041,9 @@ class RuleInput:
     # crm.term_facts of the clients at as_of, when the caller already holds them (the list's CRM view reads them
     # too): term_lapsed and the pause test read them; None: computed by each
     terms: pl.DataFrame | None = None
+    # labels.customer_terms of the subscriptions of ``tables`` when the caller holds them (the list reads a client's
+    # terms about 25 times: its rules, CRM views, ARR and last week's zones); None: read by each reader
+    customer: pl.DataFrame | None = None
 
     @property
     def cut(self) -> datetime:
@@ -1261,9 +1271,9 @@ def _cancellation_hits(tickets: pl.DataFrame, ctx: RuleInput) -> pl.DataFrame:
     after it and only free ones run: no save call can come before it now)."""
     from churnml.scoring.crm import cancellation_notices, free_after_paid
 
-    asked = cancellation_notices(ctx.tables, ctx.as_of, ctx.cfg.cancellation_days).filter(
-        pl.col("_running") | pl.col("_ends").is_null()
-    )
+    asked = cancellation_notices(
+        ctx.tables, ctx.as_of, ctx.cfg.cancellation_days, customer=ctx.customer
+    ).filter(pl.col("_running") | pl.col("_ends").is_null())
     subscriptions = ctx.tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is not None and subscriptions.height and asked.height:
         done = free_after_paid(subscriptions, ctx.as_of)
@@ -1816,9 +1826,12 @@ def _price_rise_kinds(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.DataFra
     cut = ctx.cut
     # base terms on both sides (add-ons aside, as the labels read them): a renewal at the same price with a new
     # add-on bought beside it is no price rise (100 + 30 booked against 100 running read "30% up")
-    base = customer_terms(subscriptions).with_columns(pl.col(CLIENT_ID).cast(pl.String))
+    base = (customer_terms(subscriptions) if ctx.customer is None else ctx.customer).with_columns(
+        pl.col(CLIENT_ID).cast(pl.String)
+    )
     booked = base.filter(pl.col(Subscriptions.START_DATE) < cut + timedelta(days=ctx.cfg.price_rise_days))
-    first = booked_terms(booked, ctx.as_of, ctx.renewal_share)  # the first booked start, within the days
+    # the first booked start, within the days; customer terms started before a day are their own customer terms
+    first = booked_terms(booked, ctx.as_of, ctx.renewal_share, customer=booked)
     next_mrr = (
         booked.join(first, on=CLIENT_ID)
         .filter(pl.col(Subscriptions.START_DATE).dt.date() == pl.col("_booked"))
@@ -1886,17 +1899,30 @@ def price_rise_kinds(
     *,
     grace_days: int = 30,
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> pl.Series:
     """Per client of ``client_ids`` (in their order), the kind of price rise the ``price_rise`` rule fires for
     (:data:`PRICE_RISE_KINDS`: ``booked``, ``discount``, ``started``; :func:`_price_rise_kinds`), null where it
     does not fire (or the dataset has no subscriptions): what the list says of a booked next term
     (:func:`churnml.scoring.crm.with_price_rises`: a next term booked at a higher price is a renewal to work; one
-    booked at the price a running term already rose to is a renewal done)."""
+    booked at the price a running term already rose to is a renewal done). ``customer``:
+    :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it."""
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is None or not subscriptions.height:
         return pl.Series(PRICE_RISE_KIND, [None] * ids.height, dtype=pl.String)
-    ctx = RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, renewal_share=early_renewal_share)
+    ctx = RuleInput(
+        tables,
+        ids,
+        as_of,
+        None,
+        cfg,
+        0.0,
+        (),
+        grace_days,
+        renewal_share=early_renewal_share,
+        customer=customer,
+    )
     kinds = _price_rise_kinds(subscriptions, ctx)
     return ids.join(kinds, on=CLIENT_ID, how="left", maintain_order="left").get_column(PRICE_RISE_KIND)
 
@@ -1920,7 +1946,7 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
     nor from a free term (a pause resuming). Only while the client can act on it soon (:func:`_can_leave_soon`):
     a household renewed for a year at the higher price is locked in for most of it (82 of an insurer's 188
     firings: a sales call about a price it can do nothing about for ~300 days)."""
-    from churnml.labels import customer_terms
+    from churnml.labels import customer_terms_before
 
     cut = ctx.cut
     since = cut - timedelta(days=ctx.cfg.price_rise_days)
@@ -1930,7 +1956,7 @@ def _started_price_rises(subscriptions: pl.DataFrame, ctx: RuleInput) -> pl.Data
         if Subscriptions.QUANTITY in subscriptions.columns
         else pl.lit(None, pl.Float64)
     )
-    base = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)).with_columns(
+    base = customer_terms_before(subscriptions, cut, ctx.customer).with_columns(
         pl.col(CLIENT_ID).cast(pl.String), quantity.alias("_q")
     )
 
@@ -2156,14 +2182,26 @@ def client_usage_ratios(
     as_of: date,
     grace_days: int = 30,
     usage_start: date | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _ratio, _recent, _usual]`` of :func:`usage_ratios` for the clients of ``features``
     (their features at ``as_of``; ``tables`` give their returns): what :func:`portfolio_usage_ratio` reads.
     ``usage_start``: the day the usage windows are observed from
-    (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`; :attr:`RuleInput.usage_start`)."""
+    (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`; :attr:`RuleInput.usage_start`). ``customer``:
+    :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it."""
     ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
     ctx = RuleInput(
-        tables, ids, as_of, None, cfg, 0.0, (), grace_days, features=features, usage_start=usage_start
+        tables,
+        ids,
+        as_of,
+        None,
+        cfg,
+        0.0,
+        (),
+        grace_days,
+        features=features,
+        usage_start=usage_start,
+        customer=customer,
     )
     return usage_ratios(ctx)
 
@@ -2172,7 +2210,7 @@ def _returns_of(ctx: RuleInput) -> pl.DataFrame:
     """``[client_id, _back]``: the clients' last returns (:func:`churnml.scoring.crm.last_returns`)."""
     from churnml.scoring.crm import last_returns
 
-    return last_returns(ctx.tables, ctx.as_of, ctx.grace_days).select(CLIENT_ID, "_back")
+    return last_returns(ctx.tables, ctx.as_of, ctx.grace_days, ctx.customer).select(CLIENT_ID, "_back")
 
 
 def portfolio_usage_total(ratios: pl.DataFrame) -> float | None:
@@ -2312,6 +2350,7 @@ def _term_lapsed(ctx: RuleInput) -> pl.DataFrame:
         renewal_share=ctx.renewal_share,
         notice_days=ctx.cfg.cancellation_days,
         facts=ctx.terms,
+        customer=ctx.customer,
     )
     # said as the list's term_state says it ("term ended 12 days ago and was not renewed")
     state = pl.col(Scores.TERM_STATE)
@@ -2462,6 +2501,7 @@ def fired_rules(
     stalled: pl.DataFrame | None = None,
     no_activity: pl.DataFrame | None = None,
     terms: pl.DataFrame | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Which early-warning rules fire for each client (grain and columns: module docstring).
 
@@ -2487,8 +2527,9 @@ def fired_rules(
     and ``activity_events``, when the caller already holds them (the list's season pauses); None: computed
     here. ``terms``: :func:`churnml.scoring.crm.term_facts` of ``client_ids`` at ``as_of`` under the
     subscriptions of ``tables``, ``grace_days`` and ``early_renewal_share``, when the caller already holds them
-    (the list's CRM view); None: read by ``term_lapsed`` and the pause test. A rule whose table is absent never
-    fires.
+    (the list's CRM view); None: read by ``term_lapsed`` and the pause test. ``customer``:
+    :func:`churnml.labels.customer_terms` of the subscriptions of ``tables`` when the caller holds them (None:
+    read by each rule that reads terms). A rule whose table is absent never fires.
     """
     ids = pl.DataFrame({CLIENT_ID: pl.Series(list(client_ids), dtype=pl.String)})
     ctx = RuleInput(
@@ -2512,6 +2553,7 @@ def fired_rules(
         stalled,
         no_activity,
         terms,
+        customer,
     )
     out = ids
     said: list[pl.Expr] = []

@@ -36,6 +36,7 @@ from churnml.contract.schemas import (
     Table,
     Tickets,
 )
+from churnml.labels import customer_terms, customer_terms_before
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
     EARLY_RENEWAL_SHARE,
@@ -393,6 +394,7 @@ def _previous_zones(
     cfg: ZonesConfig,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> dict[str, str]:
     subscriptions, payments = dataset.get(Table.SUBSCRIPTIONS), dataset.get(Table.PAYMENTS)
     arr = annual_recurring_revenue(
@@ -404,6 +406,7 @@ def _previous_zones(
         dataset.first_activity(),
         renewal_share,
         dataset.tables[Table.CLIENTS],
+        customer,
     ).join(
         client_plans(ids, prev_date, subscriptions, payments, dataset.tables[Table.CLIENTS]),
         on=CLIENT_ID,
@@ -488,6 +491,7 @@ def client_standing(
     early_renewal_share: float = EARLY_RENEWAL_SHARE,
     usage_start: date | None = None,
     judge_keep: bool = True,
+    customer: pl.DataFrame | None = None,
 ) -> Standing:
     """Value, keep flag, fired rules, zones and CRM views of this week's clients (one row per ``ids``);
     ``features_now`` / ``features_prev``: the clients' features this week and last week (``client_id`` +
@@ -503,7 +507,9 @@ def client_standing(
     (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from` of ``dataset``) when the caller already read
     it; None reads it here. ``judge_keep``: False in a Spark bucket, whose ``ids`` are only part of the list: it
     ships what the keep flag weighs (``keep_seeds``) and the driver judges it against the stakes of the whole list
-    (``keep`` None here)."""
+    (``keep`` None here). ``customer``: :func:`churnml.labels.customer_terms` of ``dataset``'s subscriptions when
+    the caller holds it (None: read here): read once for every reader of this week's terms here (the ARR, the
+    rules, the CRM views, the price rises)."""
     subscriptions = dataset.get(Table.SUBSCRIPTIONS)
     # the day the features' usage windows are observed from (usage_drop reads a scaled window over its days),
     # read before the tables are cut at the list's date, as the features were built
@@ -516,6 +522,9 @@ def client_standing(
         dataset = dataset.with_tables(
             subscriptions=subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut)
         )
+        customer = customer_terms_before(subscriptions, cut, customer)
+    elif subscriptions is not None and customer is None:
+        customer = customer_terms(subscriptions)
     clients = dataset.tables[Table.CLIENTS]
     # each client's product and whether it never paid: a trial is valued at its conversion
     plans = client_plans(
@@ -534,6 +543,7 @@ def client_standing(
         dataset.first_activity(),
         early_renewal_share,
         clients,
+        customer,
     ).join(
         plans,
         on=CLIENT_ID,
@@ -588,7 +598,7 @@ def client_standing(
     terms = (
         None
         if listed_terms is None or listed_terms.height == 0
-        else term_facts(ids, as_of, listed_terms, label.grace_days, early_renewal_share)
+        else term_facts(ids, as_of, listed_terms, label.grace_days, early_renewal_share, customer)
     )
     fired = fired_rules(
         dataset.tables,
@@ -603,6 +613,7 @@ def client_standing(
         stalled=stalled,
         no_activity=quiet,
         terms=terms,
+        customer=customer,
     )
     # each client's zone path along the history, once for this week's zones and last week's
     paths = zone_paths(history, score.zones) if score.zones.method == "probability" else None
@@ -646,8 +657,11 @@ def client_standing(
                     early_renewal_share,
                     rules.cancellation_days,
                     terms,
+                    customer,
                 ),
-                _price_rise_kinds(dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share),
+                _price_rise_kinds(
+                    dataset, ids, as_of, fired, rules, label.grace_days, early_renewal_share, customer
+                ),
                 score.renewal_days,
             ),
             pauses,
@@ -692,15 +706,23 @@ def _price_rise_kinds(
     rules: RulesConfig,
     grace_days: int,
     renewal_share: float,
+    customer: pl.DataFrame | None = None,
 ) -> pl.Series:
     """Per client of ``ids``, the kind of price rise ``price_rise`` fired for (:func:`churnml.scoring.rules.
-    price_rise_kinds`), read only for the clients it fired for; null elsewhere (and when it is off)."""
+    price_rise_kinds`), read only for the clients it fired for; null elsewhere (and when it is off).
+    ``customer``: :func:`churnml.labels.customer_terms` of ``dataset``'s subscriptions when the caller holds it."""
     column = Scores.rule("price_rise")
     if column not in fired.columns or not fired.get_column(column).any():
         return pl.Series([None] * len(ids), dtype=pl.String)
     rising = fired.filter(pl.col(column)).get_column(CLIENT_ID).to_list()
     kinds = price_rise_kinds(
-        dataset.tables, rising, as_of, rules, grace_days=grace_days, early_renewal_share=renewal_share
+        dataset.tables,
+        rising,
+        as_of,
+        rules,
+        grace_days=grace_days,
+        early_renewal_share=renewal_share,
+        customer=customer,
     )
     by_id = dict(zip(rising, kinds.to_list(), strict=True))
     return pl.Series([by_id.get(c) for c in ids], dtype=pl.String)
@@ -755,7 +777,13 @@ def _with_previous_zones(
     if not ids:
         return replace(scores, zone={})
     dataset = replace(dataset, tables=tables_as_they_stood(dataset.tables, prev_date))
-    if cfg.method == "probability" and paths is not None:
+    # only the rules that can raise a zone matter for last week's zone
+    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
+    from_paths = cfg.method == "probability" and paths is not None
+    # the customer terms of the tables as they stood, once for the capacity zones' ARR and every rule
+    stood = dataset.get(Table.SUBSCRIPTIONS)
+    customer = None if stood is None or (from_paths and not raising) else customer_terms(stood)
+    if from_paths:
         zone = zones_on(paths, ids, prev_date)
     else:
         zone = list(
@@ -767,15 +795,15 @@ def _with_previous_zones(
                 cfg,
                 rule_args["grace_days"],
                 rule_args["early_renewal_share"],
+                customer,
             ).values()
         )
-    # only the rules that can raise a zone matter for last week's zone
-    raising = tuple(r for r in rules.enabled if r in rules.raise_zone)
     if raising:
         # once for last week's term_lapsed and the quiet rules' pause test
-        stood = dataset.get(Table.SUBSCRIPTIONS)
         terms = (
-            term_facts(ids, prev_date, stood, rule_args["grace_days"], rule_args["early_renewal_share"])
+            term_facts(
+                ids, prev_date, stood, rule_args["grace_days"], rule_args["early_renewal_share"], customer
+            )
             if "term_lapsed" in raising and stood is not None and stood.height > 0
             else None
         )
@@ -787,6 +815,7 @@ def _with_previous_zones(
             rules.model_copy(update={"enabled": raising}),
             **rule_args,
             terms=terms,
+            customer=customer,
         )
         zone, _ = raised_zones(zone, fired.get_column(Scores.RULES).to_list(), rules.raise_zone)
     return replace(scores, zone=dict(zip(ids, zone, strict=True)))
@@ -804,13 +833,15 @@ def _crm_views(
     renewal_share: float = EARLY_RENEWAL_SHARE,
     notice_days: int = 0,
     terms: pl.DataFrame | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The CRM columns of :mod:`churnml.scoring.crm`, one row per client of ``ids``; ``renewal_share``:
     ``data.early_renewal_share``, ``notice_days``: ``rules.cancellation_days`` (a notice that stands said in
     the term_state, :func:`churnml.scoring.crm.term_status`); ``stalled``: ``[client_id, onboarding_stalled]``
     of ``ids`` (:func:`churnml.scoring.crm.onboarding_stalled`, computed once by :func:`client_standing` for
     this column and this week's rule); ``terms``: :func:`churnml.scoring.crm.term_facts` of ``ids`` at ``as_of``
-    (under ``label.grace_days`` and ``renewal_share``) when the caller already holds them (None: read here)."""
+    (under ``label.grace_days`` and ``renewal_share``) when the caller already holds them (None: read here);
+    ``customer``: :func:`churnml.labels.customer_terms` of ``dataset``'s subscriptions, likewise."""
     clients = dataset.tables[Table.CLIENTS]
     parts = [
         term_status(
@@ -826,6 +857,7 @@ def _crm_views(
             renewal_share=renewal_share,
             notice_days=notice_days,
             facts=terms,
+            customer=customer,
         ),
         last_interaction(
             ids,

@@ -695,6 +695,7 @@ def annual_recurring_revenue(
     observed_from: datetime | None = None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
     clients_table: pl.DataFrame | None = None,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, arr]`` for the given clients at 00:00 of ``as_of``: :func:`recurring_revenue`
     (payments of a log younger than a year scaled to one from ``observed_from``, a young payer's from its
@@ -713,7 +714,8 @@ def annual_recurring_revenue(
     client that paid 199 a month read as worthless, tier C). A trial that never paid stays at 0.
 
     Clients with neither a running term nor payments in the last 12 months get ``arr = 0``.
-    ``renewal_share``: ``data.early_renewal_share`` (:func:`lapsed_terms_arr`).
+    ``renewal_share``: ``data.early_renewal_share`` (:func:`lapsed_terms_arr`). ``customer``:
+    :func:`churnml.labels.customer_terms` of ``subscriptions`` when the caller holds it (None: read here).
     """
     ids = pl.DataFrame(
         {CLIENT_ID: pl.Series(list(clients), dtype=pl.String), _AT: [_midnight(as_of)] * len(clients)},
@@ -722,8 +724,10 @@ def annual_recurring_revenue(
     now = recurring_revenue(ids, _AT, subscriptions, payments, observed_from, clients_table).select(
         CLIENT_ID, pl.col("arr").alias(ARR)
     )
-    lapsed = lapsed_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share)
-    booked = booked_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, renewal_share)
+    lapsed = lapsed_terms_arr(
+        ids.get_column(CLIENT_ID), as_of, subscriptions, grace_days, renewal_share, customer
+    )
+    booked = booked_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions, renewal_share, customer)
     paused = paused_terms_arr(ids.get_column(CLIENT_ID), as_of, subscriptions)
     if lapsed.height == 0 and booked.height == 0 and paused.height == 0:
         return now
@@ -735,11 +739,22 @@ def annual_recurring_revenue(
     )
 
 
+def _clients_terms(
+    clients: pl.Series, subscriptions: pl.DataFrame, customer: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The rows of ``subscriptions`` of the clients of ``clients`` and, when ``customer`` is given
+    (:func:`churnml.labels.customer_terms` of ``subscriptions``), theirs of it: a client's customer terms read
+    its rows alone, so they are those of its rows (None: the readers read them)."""
+    mine = pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode())
+    return subscriptions.filter(mine), None if customer is None else customer.filter(mine)
+
+
 def booked_terms_arr(
     clients: pl.Series,
     as_of: date,
     subscriptions: pl.DataFrame | None,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _booked_arr]`` for the clients of ``clients`` **renewed after a gap** at ``as_of``: no base
     term running at 00:00 of it (:func:`churnml.labels.customer_terms`) and a renewal booked ahead
@@ -749,20 +764,21 @@ def booked_terms_arr(
     (a pause booked), of the terms running when its last base term ended, as for a client in grace. One row per
     such client with a value above 0 (the others keep :func:`recurring_revenue`'s). Without it, a client whose
     renewal starts a few days after its term ended was valued at its trailing payments (0 without a payments
-    table: a renewed client below one that did not renew). ``renewal_share``: ``data.early_renewal_share``."""
-    from churnml.labels import customer_terms
+    table: a renewed client below one that did not renew). ``renewal_share``: ``data.early_renewal_share``.
+    ``customer``: :func:`churnml.labels.customer_terms` of ``subscriptions`` when the caller holds it."""
+    from churnml.labels import customer_terms_before
     from churnml.scoring.crm import booked_terms
 
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_booked_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0:
         return empty
     cut = _midnight(as_of)
-    mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode()))
-    base = customer_terms(mine.filter(pl.col(Subscriptions.START_DATE) < cut)).select(
+    mine, my_terms = _clients_terms(clients, subscriptions, customer)
+    base = customer_terms_before(mine, cut, my_terms).select(
         pl.col(CLIENT_ID).cast(pl.String), pl.col(Subscriptions.END_DATE).cast(_DT)
     )
     running = base.filter(pl.col(Subscriptions.END_DATE) >= cut).select(CLIENT_ID).unique()
-    booked = booked_terms(mine, as_of, renewal_share).join(running, on=CLIENT_ID, how="anti")
+    booked = booked_terms(mine, as_of, renewal_share, my_terms).join(running, on=CLIENT_ID, how="anti")
     if booked.height == 0:
         return empty
     instants = booked.join(
@@ -813,18 +829,22 @@ def lapsed_terms_arr(
     subscriptions: pl.DataFrame | None,
     grace_days: int,
     renewal_share: float = EARLY_RENEWAL_SHARE,
+    customer: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``[client_id, _lapsed_arr]`` for the clients of ``clients`` in grace at ``as_of``
     (:func:`churnml.scoring.crm.lapsed_terms`): 12 x the summed ``mrr`` of their terms running at the
     instant their last term ended. Empty when none is in grace. ``renewal_share``: ``data.early_renewal_share``,
-    passed to :func:`~churnml.scoring.crm.lapsed_terms`, so that one setting reads bookings."""
+    passed to :func:`~churnml.scoring.crm.lapsed_terms`, so that one setting reads bookings. ``customer``:
+    :func:`churnml.labels.customer_terms` of ``subscriptions`` when the caller holds it."""
     from churnml.scoring.crm import lapsed_terms
 
     empty = pl.DataFrame(schema={CLIENT_ID: pl.String, "_lapsed_arr": pl.Float64})
     if subscriptions is None or subscriptions.height == 0 or grace_days <= 0:
         return empty
-    mine = subscriptions.filter(pl.col(CLIENT_ID).cast(pl.String).is_in(clients.implode()))
-    last_end = lapsed_terms(mine, as_of, grace_days, renewal_share).rename({"_last_end": _AT})
+    mine, my_terms = _clients_terms(clients, subscriptions, customer)
+    last_end = lapsed_terms(mine, as_of, grace_days, renewal_share, customer=my_terms).rename(
+        {"_last_end": _AT}
+    )
     if last_end.height == 0:
         return empty
     terms = mine.select(CLIENT_ID, Subscriptions.START_DATE, Subscriptions.END_DATE, Subscriptions.MRR)
