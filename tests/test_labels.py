@@ -2433,3 +2433,41 @@ def test_customer_terms_before_a_cut_are_those_of_the_rows_started_before_it_who
     started = subs.filter(pl.col("start_date") < cut)
     held = customer_terms(started)
     assert customer_terms_before(started, cut, held) is held
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_running_max_per_client_is_the_window_per_client(before: bool) -> None:
+    """:func:`running_max_per_client` gives Polars' window ``cum_max()`` (``shift(1)`` with ``before``) over
+    ``client_id``: on clients' rows together (numpy), ties and equal ends across clients included; on rows of a
+    client apart, with a null, or on floats (the window itself)."""
+    from churnml.labels import running_max_per_client
+
+    d = [datetime(2024, m, 1) for m in range(1, 8)]
+    terms = pl.DataFrame(
+        {
+            "client_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
+            "_end": [d[3], d[1], d[5], d[6], d[6], d[0], d[2], d[4]],
+        }
+    )
+    reached = {
+        False: [d[3], d[3], d[5], d[6], d[6], d[0], d[2], d[4]],
+        True: [None, d[3], d[3], None, d[6], None, None, d[2]],
+    }
+    assert running_max_per_client(terms, "_end", before=before).to_list() == reached[before]
+    window = pl.col("_end").cum_max()
+    expected = (window.shift(1) if before else window).over("client_id")
+    apart = terms.sort("_end")  # a client's rows apart
+    with_null = terms.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(None).otherwise("_end").alias("_end")
+    )
+    floats = terms.with_columns(pl.col("_end").dt.epoch("s").cast(pl.Float64))
+    for frame in (
+        terms,
+        apart,
+        with_null,
+        floats,
+        terms.with_columns(pl.col("_end").dt.date()),
+        terms.head(0),
+    ):
+        got = running_max_per_client(frame, "_end", before=before)
+        assert_frame_equal(got.to_frame(), frame.select(expected), check_exact=True)

@@ -95,6 +95,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from churnml.config import LabelConfig, SnapshotsConfig
@@ -151,6 +152,7 @@ __all__ = [
     "regular_rhythm_note",
     "resolved_label",
     "returns_after_churns",
+    "running_max_per_client",
     "running_term_ends",
     "slow_rhythm_note",
     "snapshot_grid",
@@ -298,6 +300,31 @@ def customer_terms(subscriptions: pl.DataFrame) -> pl.DataFrame:
         .drop(_FIRST_BASE)
         .collect()
     )
+
+
+def running_max_per_client(frame: pl.DataFrame, column: str, *, before: bool = False) -> pl.Series:
+    """Per row of ``frame``, the running maximum of ``column`` along its client's rows, in ``frame``'s order:
+    ``pl.col(column).cum_max().over(client_id)``, or with ``before`` that of the client's rows before it
+    (``.cum_max().shift(1).over(client_id)``, null at a client's first row): how far a client's terms reached
+    (grain: the rows of ``frame``; ``column``'s name and type). When each client's rows are together (``frame``
+    sorted by ``client_id``) and ``column`` is a date, time or integer without nulls, one numpy pass: each
+    client's values are lifted above every earlier client's by their rank, so one running maximum over all rows
+    is each client's own (the window per client cost 4x more: 862k terms at 100k clients, read 6 times a list);
+    else Polars' window."""
+    values = frame.get_column(column)
+    block = frame.get_column(CLIENT_ID).rle_id().to_numpy().astype(np.int64)
+    numeric = values.dtype.is_temporal() or values.dtype.is_integer()
+    together = frame.height > 0 and block[-1] + 1 == frame.get_column(CLIENT_ID).n_unique()
+    if not (numeric and together) or values.null_count():
+        window = pl.col(column).cum_max()
+        return frame.select((window.shift(1) if before else window).over(CLIENT_ID)).to_series()
+    levels, rank = np.unique(values.to_physical().to_numpy(), return_inverse=True)
+    lift = block * (len(levels) + 1)
+    reached = pl.Series(column, levels[np.maximum.accumulate(lift + rank) - lift]).cast(values.dtype)
+    if not before:
+        return reached
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    return reached.shift(1).scatter(starts, None)
 
 
 _FIRST_BASE = "_first_base_start"  # customer_terms' working column

@@ -286,7 +286,13 @@ def last_returns(
     ``tables``: the dataset's tables (subscriptions, churns; events or payments without subscriptions);
     ``customer``: :func:`churnml.labels.customer_terms` of their subscriptions when the caller holds it (None:
     read here)."""
-    from churnml.labels import RETURNED_AT, customer_terms, customer_terms_before, returns_after_churns
+    from churnml.labels import (
+        RETURNED_AT,
+        customer_terms,
+        customer_terms_before,
+        returns_after_churns,
+        running_max_per_client,
+    )
 
     cut = _midnight(as_of)
     dt = pl.Datetime("us")
@@ -305,8 +311,8 @@ def last_returns(
                 pl.col(Subscriptions.END_DATE).cast(dt).alias("_end"),
             )
             .sort(CLIENT_ID, "_back", "_end")
-            .with_columns(pl.col("_end").cum_max().shift(1).over(CLIENT_ID).alias("_left"))
         )
+        terms = terms.with_columns(running_max_per_client(terms, "_end", before=True).alias("_left"))
         parts.append(
             terms.filter(pl.col("_back") > pl.col("_left") + timedelta(days=grace_days)).select(schema.keys())
         )

@@ -1752,13 +1752,17 @@ def _returned_between(
     """``[client_id]`` of the clients that left and came back between ``since`` and ``cut``: a churns
     record then, or a day without a running term (a returner on a win-back price is no contraction of
     what it paid before leaving)."""
+    from churnml.labels import running_max_per_client
+
     terms = (
         subscriptions.filter(
             (pl.col(Subscriptions.START_DATE) < cut) & (pl.col(Subscriptions.END_DATE) >= since)
         )
         .select(pl.col(CLIENT_ID).cast(pl.String), Subscriptions.START_DATE, Subscriptions.END_DATE)
         .sort(CLIENT_ID, Subscriptions.START_DATE)
-        .with_columns(pl.col(Subscriptions.END_DATE).cum_max().shift(1).over(CLIENT_ID).alias("_covered_to"))
+    )
+    terms = terms.with_columns(
+        running_max_per_client(terms, Subscriptions.END_DATE, before=True).alias("_covered_to")
     )
     gaps = terms.filter(pl.col(Subscriptions.START_DATE) > pl.col("_covered_to") + timedelta(days=1)).select(
         CLIENT_ID

@@ -320,6 +320,8 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
     outside them are beyond (never a double count of the plan). Rows meet the bills of their 1% band and the two
     beside it (:func:`_charge_band`), so the cost follows the rows, not rows x terms: 100,000 monthly subscribers
     with 14 terms each, joined to every term, took 2.1 GB."""
+    from churnml.labels import running_max_per_client
+
     slack = timedelta(days=_CHARGE_SLACK_DAYS)
     start, end = pl.col(Subscriptions.START_DATE).cast(_DT), pl.col(Subscriptions.END_DATE).cast(_DT)
     terms = (
@@ -336,7 +338,7 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
     rows = paid.with_row_index("_row")
     # in a term: the latest paid term started by the row's time, or an earlier one, still reaches it (the terms'
     # ends, as a running maximum)
-    reach = terms.select(CLIENT_ID, "_from", pl.col("_to").cum_max().over(CLIENT_ID).alias("_reach"))
+    reach = terms.select(CLIENT_ID, "_from", running_max_per_client(terms, "_to").alias("_reach"))
     placed = (
         rows.sort(_COUNTED)
         .join_asof(
