@@ -1135,3 +1135,28 @@ def test_a_plan_members_arr_adds_the_orders_beyond_its_plan_to_the_terms() -> No
         "annual": 12 * 100.0,
         "joined": 12 * 20.0 + 180.0 + 90.0,
     }
+
+
+def test_charge_bills_are_each_price_times_the_months_and_its_own_in_three_bands() -> None:
+    """What a client's terms may charge (value._charge_bills): a price of 100 on a 12-month term is billed 100,
+    200, 300, 400, 600 or 1,200 (its own length repeats 12 months: once); a free term bills nothing; 50 on a
+    5-month term adds 250. Each bill stands in its 1% band and the two beside it."""
+    import math
+
+    from churnml.scoring.value import _charge_bills
+
+    prices = pl.DataFrame(
+        {"_key": [1, 2, 3], "_mrr": [100.0, 0.0, 50.0], "_months": [12.0, 1.0, 5.0]},
+        schema={"_key": pl.UInt64, "_mrr": pl.Float64, "_months": pl.Float64},
+    )
+    bills = {
+        1: [100.0, 200.0, 300.0, 400.0, 600.0, 1200.0],
+        3: [50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 600.0],
+    }
+    expected = sorted(
+        (key, bill, math.floor(math.log(bill) / math.log(1.01)) + side)
+        for key, amounts in bills.items()
+        for bill in amounts
+        for side in (-1, 0, 1)
+    )
+    assert sorted(_charge_bills(prices).rows()) == expected

@@ -372,15 +372,7 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
             .drop("_from"),
         ]
     )
-    months = pl.concat_list([*(pl.lit(float(m)) for m in _CHARGE_MONTHS), pl.col("_months")])
-    bills = (
-        prices.select("_key", (pl.col("_mrr") * months).alias("_bill"))
-        .explode("_bill")
-        .filter(pl.col("_bill") > 0)
-        .unique()
-        .with_columns(pl.concat_list([_charge_band(pl.col("_bill")) + d for d in (-1, 0, 1)]).alias("_band"))
-        .explode("_band")
-    )
+    bills = _charge_bills(prices)
     near = pl.max_horizontal(pl.col("_bill") * _CHARGE_TOLERANCE, pl.lit(0.01))
     charged = (
         placed.with_columns(_charge_band(pl.col("_size")).alias("_band"))
@@ -394,6 +386,30 @@ def _beyond_terms(paid: pl.DataFrame, subscriptions: pl.DataFrame) -> pl.DataFra
     # the rows in terms that are charges, or whose client's charges are not told apart
     in_terms = placed.filter(pl.col("_charge") | ~pl.col(CLIENT_ID).is_in(told.implode())).get_column("_row")
     return rows.filter(~pl.col("_row").is_in(in_terms.implode())).select(paid.columns)
+
+
+def _charge_bills(prices: pl.DataFrame) -> pl.DataFrame:
+    """``[_key, _bill, _band]``: what a client's terms may charge (:func:`_beyond_terms`), from ``prices``
+    (``[_key, _mrr, _months]``: a client's key, a term's ``mrr`` or the summed ``mrr`` of terms starting
+    together, the term's length in months): each price times 1, 2, 3, 4, 6 and 12 months
+    (:data:`_CHARGE_MONTHS`) and its own, above 0, once per client (``_key``) and amount, in its 1% band
+    (:func:`_charge_band`) and the two beside it: three rows per bill. Cross joins with the few multipliers and
+    offsets (lists exploded cost 4x more: 361k rows of the 10k list)."""
+    months = pl.LazyFrame({"_m": [float(m) for m in _CHARGE_MONTHS]})
+    times = [
+        prices.lazy()
+        .join(months, how="cross")
+        .select("_key", (pl.col("_mrr") * pl.col("_m")).alias("_bill")),
+        prices.lazy().select("_key", (pl.col("_mrr") * pl.col("_months")).alias("_bill")),
+    ]
+    return (
+        pl.concat(times)
+        .filter(pl.col("_bill") > 0)
+        .unique()
+        .join(pl.LazyFrame({"_side": [-1, 0, 1]}), how="cross")
+        .select("_key", "_bill", (_charge_band(pl.col("_bill")) + pl.col("_side")).alias("_band"))
+        .collect()
+    )
 
 
 def _within_years(paid: pl.DataFrame, instants: pl.Series) -> pl.DataFrame:
