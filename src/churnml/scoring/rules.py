@@ -89,6 +89,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 import polars as pl
 
@@ -1915,17 +1916,8 @@ def price_rise_kinds(
     subscriptions = tables.get(Table.SUBSCRIPTIONS)
     if subscriptions is None or not subscriptions.height:
         return pl.Series(PRICE_RISE_KIND, [None] * ids.height, dtype=pl.String)
-    ctx = RuleInput(
-        tables,
-        ids,
-        as_of,
-        None,
-        cfg,
-        0.0,
-        (),
-        grace_days,
-        renewal_share=early_renewal_share,
-        customer=customer,
+    ctx = _terms_input(
+        tables, ids, as_of, cfg, grace_days, renewal_share=early_renewal_share, customer=customer
     )
     kinds = _price_rise_kinds(subscriptions, ctx)
     return ids.join(kinds, on=CLIENT_ID, how="left", maintain_order="left").get_column(PRICE_RISE_KIND)
@@ -2194,20 +2186,23 @@ def client_usage_ratios(
     (:meth:`~churnml.contract.dataset.Dataset.usage_windows_from`; :attr:`RuleInput.usage_start`). ``customer``:
     :func:`churnml.labels.customer_terms` of ``tables``' subscriptions when the caller holds it."""
     ids = pl.DataFrame(schema={CLIENT_ID: pl.String})
-    ctx = RuleInput(
-        tables,
-        ids,
-        as_of,
-        None,
-        cfg,
-        0.0,
-        (),
-        grace_days,
-        features=features,
-        usage_start=usage_start,
-        customer=customer,
+    ctx = _terms_input(
+        tables, ids, as_of, cfg, grace_days, features=features, usage_start=usage_start, customer=customer
     )
     return usage_ratios(ctx)
+
+
+def _terms_input(
+    tables: Mapping[Table, pl.DataFrame],
+    ids: pl.DataFrame,
+    as_of: date,
+    cfg: RulesConfig,
+    grace_days: int,
+    **given: Any,
+) -> RuleInput:
+    """A :class:`RuleInput` for one reader of the clients' terms outside :func:`fired_rules` (no health history,
+    ratings threshold nor export events): ``given`` its other fields (the features, the customer terms)."""
+    return RuleInput(tables, ids, as_of, None, cfg, 0.0, (), grace_days, **given)
 
 
 def _returns_of(ctx: RuleInput) -> pl.DataFrame:
