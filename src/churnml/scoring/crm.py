@@ -1056,11 +1056,11 @@ def running_terms_at(subscriptions: pl.DataFrame, cut: datetime) -> pl.DataFrame
     plan leaves the client monthly; ending on or after ``cut``), the length in days of its longest such term
     (:data:`TERM_DAYS`) and the days since that term began (:data:`TERM_AGE`). One row per such client. An annual
     term billed up front leaves months without a payment that say nothing about the client."""
-    from churnml.labels import customer_terms
+    from churnml.labels import customer_terms_before
 
     start, end = pl.col(Subscriptions.START_DATE), pl.col(Subscriptions.END_DATE)
     return (
-        customer_terms(subscriptions.filter(start < cut))
+        customer_terms_before(subscriptions, cut)
         .filter(end >= cut)
         .with_columns(
             pl.col(CLIENT_ID).cast(pl.String),

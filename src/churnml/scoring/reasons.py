@@ -25,7 +25,7 @@ import polars as pl
 from churnml.config import FeaturesConfig, ScoreConfig
 from churnml.contract.dataset import Dataset
 from churnml.contract.schemas import CLIENT_ID, Subscriptions, Table
-from churnml.labels import customer_terms
+from churnml.labels import customer_terms_before
 from churnml.modeling.train import feature_matrix
 from churnml.scoring.columns import Scores
 from churnml.scoring.crm import (
@@ -134,7 +134,7 @@ def free_term_days(client_ids: Sequence[str], as_of: date, subscriptions: pl.Dat
     if subscriptions is None or subscriptions.height == 0:
         return none
     cut = datetime(as_of.year, as_of.month, as_of.day)
-    terms = customer_terms(subscriptions.filter(pl.col(Subscriptions.START_DATE) < cut))
+    terms = customer_terms_before(subscriptions, cut)
     mrr = pl.col(Subscriptions.MRR)
     running = pl.col(Subscriptions.END_DATE) >= cut
     billed = mrr.is_null() | (mrr > 0)  # an empty mrr is an amount not exported, not a free term
