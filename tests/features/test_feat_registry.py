@@ -202,7 +202,7 @@ def test_families_are_defined_once_and_each_has_features():
 def test_the_collected_names_and_their_order_are_the_frozen_list():
     # the model reads columns by position: moving specs between modules must not reorder them
     frozen = (Path(__file__).parent / "frozen_feature_names.txt").read_text().split()
-    assert len(frozen) == 240
+    assert len(frozen) == 242
     assert list(FEATURES) == frozen
 
 
@@ -315,3 +315,12 @@ def test_the_order_columns_say_payments_when_orders_are_counted_when_paid(name, 
     assert (sentence(name, value), sentence(name, value, billing)) == (either, paid)
     assert sentence(name, value, FeaturesConfig(orders_at="issued")) == either
     assert feature_spec("payments_mean_gap_days", billing).label == "typical gap between payments"
+
+
+def test_every_label_is_said_with_its_config_filled_in():
+    # a label is said as it stands ("<label>: no data"): no placeholder may be left in it
+    assert [n for n, s in FEATURES.items() if "{" in s.label or "}" in s.label] == []
+    assert (
+        FEATURES["usage_users_recent_share"].label
+        == "share of the last 182 days' users active in the last 28 days"
+    )

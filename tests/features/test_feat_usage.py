@@ -680,3 +680,56 @@ def test_rows_holding_a_months_occurrences_are_said_and_daily_or_weekly_rows_are
     )
     assert lumped_counts_note(events.filter(pl.col("event") != "meter_reading"), 28) is None
     assert lumped_counts_note(events.drop("count"), 28) is None
+
+
+# "fading" had four users and three kinds of events over the half-year; in the last 28 days before S1 only u1
+# logs in. "silent" has no event at all. Each case cuts the data's first day (the anchor's lone event) so the
+# longest window on record is 182 days, 91 days or none.
+def _fading_tables(first_day: datetime) -> dict:
+    early = [
+        ev("fading", datetime(2023, 10, 2), "login", user="u1"),  # 154 days before S1: in 182d, not 91d
+        ev("fading", datetime(2023, 10, 3), "report_view", user="u2"),
+        ev("fading", datetime(2023, 10, 4), "data_export", user="u3"),
+    ]
+    late = [
+        ev("fading", datetime(2023, 12, 20), "report_view", user="u4"),  # 75 days before S1: in 91d, not 28d
+        ev("fading", datetime(2024, 2, 20), "login", user="u1"),  # 13 days before S1: in 28d
+    ]
+    kept = [e for e in [*early, *late] if e["ts"] >= first_day]
+    return {
+        Table.CLIENTS: [{"client_id": c, "created_at": first_day} for c in ("anchor", "fading", "silent")],
+        Table.EVENTS: [ev("anchor", first_day, "login", user="a1"), *kept],
+    }
+
+
+@pytest.mark.parametrize(
+    ("first_day", "windows", "client", "expected_users", "expected_kinds"),
+    [
+        # 182 days on record: of u1..u4, u1 alone is active in the last 28 days; of 3 kinds, logins alone
+        (datetime(2023, 8, 1), "unknown", "fading", 1 / 4, 1 / 3),
+        # 94 days of data: the 182-day counts are unknown, the 91-day ones are the longest on record (u4, u1)
+        (datetime(2023, 12, 1), "unknown", "fading", 1 / 2, 1 / 2),
+        # scaled windows leave distinct counts unscaled (the count over the data): the same shares
+        (datetime(2023, 12, 1), "scaled", "fading", 1 / 2, 1 / 2),
+        # 49 days of data: no window longer than 28 days is on record
+        (datetime(2024, 1, 15), "unknown", "fading", None, None),
+        # no user and no kind over the longest window: no share of nothing
+        (datetime(2023, 8, 1), "unknown", "silent", None, None),
+    ],
+)
+def test_recent_shares_are_the_longest_window_s_users_and_kinds_still_seen(
+    first_day, windows, client, expected_users, expected_kinds
+) -> None:
+    cfg = FeaturesConfig(unobserved_windows=windows)
+    row = features_at(make_dataset(_fading_tables(first_day)), [client], [S1], cfg).row(0, named=True)
+    assert (row["usage_users_recent_share"], row["usage_kinds_recent_share"]) == (
+        expected_users,
+        expected_kinds,
+    )
+
+
+def test_without_the_recent_window_among_the_windows_there_are_no_recent_shares() -> None:
+    cfg = FeaturesConfig(windows=[7, 35, 91, 182])  # recent_days 28 is not a level window
+    frame = features_at(make_dataset(_fading_tables(datetime(2023, 8, 1))), ["fading"], [S1], cfg)
+    assert "usage_users_recent_share" not in frame.columns
+    assert frame.row(0, named=True)["usage_active_users_35d"] == 1

@@ -67,7 +67,7 @@ from churnml.features.payments import from_payments_log, payment_features, subsc
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.spec import FeatureSpec
 from churnml.features.support import support_features
-from churnml.features.usage import usage_features, usage_look_back_weeks, with_seat_use
+from churnml.features.usage import usage_features, usage_look_back_weeks, with_recent_shares, with_seat_use
 
 __all__ = [
     "OPTIONAL_COLUMN_FEATURES",
@@ -333,6 +333,8 @@ def build_features(
     table = with_censored_starts(table, censored, payments_from or data_start, cfg)
     # the one feature of two families (users per paid seat), from their resolved columns
     table = with_seat_use(table, cfg)
+    # the usage family's distinct counts against the client's own longest window, from their resolved columns
+    table = with_recent_shares(table, cfg)
     return table.select(CLIENT_ID, SNAPSHOT, *[n for n in registered if n in table.columns])
 
 

@@ -81,6 +81,7 @@ _BASES: tuple[SpecPattern, ...] = _collected(_FAMILY_MODULES)
 def _context(cfg: FeaturesConfig) -> dict[str, object]:
     return {
         "recent": cfg.recent_days,
+        "longest": max(cfg.windows),
         "baseline": cfg.baseline_days,
         "slope": cfg.slope_weeks,
         "zr": cfg.zscore_recent_weeks,
@@ -96,10 +97,13 @@ def _with_context(spec: FeatureSpec, cfg: FeaturesConfig) -> FeatureSpec:
     and the users per seat ``features.seat_noun`` ("297 vehicles on active terms" of a fleet tracker, "0.40 active
     users per paid desk" of a coworking operator's team desks); with
     ``features.orders_at: paid`` the order columns say payments (:func:`payments_only`)."""
-    template = spec.template
+    template, label = spec.template, spec.label
     for key, val in _context(cfg).items():
-        template = template.replace("{" + key + "}", str(val)).replace("{" + key + ":g}", f"{val:g}")
-    unit, label = spec.unit, spec.label
+        template, label = (
+            t.replace("{" + key + "}", str(val)).replace("{" + key + ":g}", f"{val:g}")
+            for t in (template, label)
+        )
+    unit = spec.unit
     if spec.group == "logins" and cfg.login_noun != "login":
         template, unit, label = (renamed_login(t, cfg.login_noun) for t in (template, unit, label))
     if cfg.seat_noun != "seat" and (

@@ -72,6 +72,7 @@ from churnml.features.spec import SpecPattern, spec, trends
 
 __all__ = [
     "FAMILY",
+    "RECENT_SHARE_OF",
     "SCOPE",
     "SEATS",
     "SEAT_USE_PREFIX",
@@ -96,6 +97,7 @@ __all__ = [
     "notice_hint",
     "notice_names",
     "occurrences",
+    "recent_share",
     "usage_aggregates",
     "usage_features",
     "usage_features_from",
@@ -103,6 +105,7 @@ __all__ = [
     "users_known",
     "weekly_event_kinds",
     "weekly_events",
+    "with_recent_shares",
     "with_seat_use",
 ]
 
@@ -473,6 +476,47 @@ def with_seat_use(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:
         for d in cfg.windows
         if f"usage_active_users_{d}d" in table.columns
     )
+
+
+# a distinct count's share (recent window over the longest window on record) -> the windowed count it reads
+RECENT_SHARE_OF = {
+    "usage_users_recent_share": "usage_active_users",
+    "usage_kinds_recent_share": "usage_event_kinds",
+}
+
+
+def recent_share(
+    table_columns: Sequence[str], stem: str, recent: int, windows: Sequence[int]
+) -> pl.Expr | None:
+    """Of the distinct things (users, event kinds) counted by ``<stem>_<w>d`` over the longest window on record
+    (the longest of ``windows`` above ``recent`` whose count is known at the row: a window reaching back
+    before the data is null under ``features.unobserved_windows: unknown``, so a 182-day count unknown at a
+    young dataset's snapshot falls back to the 91-day one), the share also seen in the last ``recent``
+    days: 1 when every user of the last half-year was active this month, 0.25 when three in four stopped.
+    Null without a count of the longer window or when it is 0. None when the table lacks the recent window's
+    column or every longer one (``recent`` not among ``windows``). Distinct counts never add up over days,
+    so the recent count is at most the longer one's and the share lies in [0, 1]."""
+    now = f"{stem}_{recent}d"
+    longer = [f"{stem}_{w}d" for w in sorted(windows, reverse=True) if w > recent]
+    longer = [c for c in longer if c in table_columns]
+    if now not in table_columns or not longer:
+        return None
+    base = pl.coalesce(longer)
+    return pl.when(base > 0).then(pl.col(now) / base)
+
+
+def with_recent_shares(table: pl.DataFrame, cfg: FeaturesConfig) -> pl.DataFrame:
+    """``table`` (the feature table: one row per client x snapshot, its windows resolved) with
+    ``usage_users_recent_share`` and ``usage_kinds_recent_share`` (:func:`recent_share` of the distinct users
+    and of the event kinds, recent window ``features.recent_days``): a stable light user keeps its few users
+    and its usual features each month (a share near its own usual), a leaving one stops using them one by
+    one (measured on ``make bench``'s datasets: docs/benchmarks.md, "Users and event kinds against the
+    client's own longest window"). Left out when the recent window is not among ``features.windows``."""
+    shares = {
+        name: recent_share(table.columns, stem, cfg.recent_days, cfg.windows)
+        for name, stem in RECENT_SHARE_OF.items()
+    }
+    return table.with_columns(expr.alias(name) for name, expr in shares.items() if expr is not None)
 
 
 # the rows with a user id in the whole table (up to the grid's last week)
@@ -1084,6 +1128,19 @@ SPECS: tuple[SpecPattern, ...] = (
         "mean",
         "active users per paid seat in the last {w} days",
     ),
+    # The shares of the longest window's users and event kinds seen in the recent window (with_recent_shares).
+    # Direction 0: with -1 on both, make bench's 24 months lost 0.0018 [-0.0037, -0.0001] PR-AUC against none
+    # (docs/benchmarks.md, "Users and event kinds against the client's own longest window").
+    spec(
+        "usage_users_recent_share",
+        FAMILY,
+        "share of users",
+        0,
+        "users",
+        "{pct}% of the users active over the last {longest} days were active in the last {recent} days",
+        "share",
+        "share of the last {longest} days' users active in the last {recent} days",
+    ),
     spec(
         "usage_time_{w}d",
         FAMILY,
@@ -1104,6 +1161,16 @@ SPECS: tuple[SpecPattern, ...] = (
         0,
         "breadth",
         "{value:.0f} different kinds of events in the last {w} days",
+    ),
+    spec(
+        "usage_kinds_recent_share",
+        FAMILY,
+        "share of event kinds",
+        0,
+        "breadth",
+        "{pct}% of the kinds of events of the last {longest} days were seen in the last {recent} days",
+        "share",
+        "share of the last {longest} days' event kinds seen in the last {recent} days",
     ),
     spec(
         "usage_key_share_{w}d",
