@@ -2354,9 +2354,20 @@ def test_the_windows_the_data_did_not_cover_at_the_reference_snapshots_are_fille
         "training_window": ["2025-02-03", "2025-07-01"],
         "features_config": {},
     }
-    names = ["usage_events_182d", "usage_events_91d", "usage_seat_use_182d", "usage_events_ratio"]
-    # the 182-day count and the users per seat of the 182-day user count; the 91-day window was whole
-    assert filled_windows(names, metadata) == {"usage_events_182d", "usage_seat_use_182d"}
+    names = [
+        "usage_events_182d",
+        "usage_events_91d",
+        "usage_seat_use_182d",
+        "usage_events_ratio",
+        "usage_users_recent_share",
+    ]
+    # the 182-day count, the users per seat of the 182-day user count and the share of those users active in the
+    # last 28 days (then the 91-day users'); the 91-day window was whole
+    assert filled_windows(names, metadata) == {
+        "usage_events_182d",
+        "usage_seat_use_182d",
+        "usage_users_recent_share",
+    }
     assert filled_windows(names, {}) == set()  # a card that does not say its windows
 
 

@@ -24,6 +24,7 @@ STARTS = {
 MISSING = [
     "usage_events_182d",  # the usage log began 161 days before 2026-08-09
     "usage_seat_use_182d",  # users per seat over the 182-day user count
+    "usage_users_recent_share",  # the share of the 182-day users active in the last 28 days
     "usage_events_28d",  # whole: missing for another cause
     "usage_logins_per_week_28d",  # a rate, never resolved by its window
     "comm_email_182d",  # the contact logs began with the data (2 days later): observed from 2026-01-31
@@ -51,7 +52,7 @@ def backdated(**starts: datetime) -> Dataset:
                     "window_days": 182,
                     "window_from": "2026-02-08",
                     "known_from": "2026-08-30",
-                    "features": ["usage_events_182d", "usage_seat_use_182d"],
+                    "features": ["usage_events_182d", "usage_seat_use_182d", "usage_users_recent_share"],
                 }
             ],
         ),
@@ -67,7 +68,7 @@ def backdated(**starts: datetime) -> Dataset:
                     "window_days": 182,
                     "window_from": "2025-08-31",
                     "known_from": "2026-03-02",
-                    "features": ["usage_events_182d", "usage_seat_use_182d"],
+                    "features": ["usage_events_182d", "usage_seat_use_182d", "usage_users_recent_share"],
                 },
                 {
                     "table": "events",

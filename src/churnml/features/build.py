@@ -67,7 +67,13 @@ from churnml.features.payments import from_payments_log, payment_features, subsc
 from churnml.features.registry import distinct_count, feature_specs, summed_window_days
 from churnml.features.spec import FeatureSpec
 from churnml.features.support import support_features
-from churnml.features.usage import usage_features, usage_look_back_weeks, with_recent_shares, with_seat_use
+from churnml.features.usage import (
+    RECENT_SHARE_OF,
+    usage_features,
+    usage_look_back_weeks,
+    with_recent_shares,
+    with_seat_use,
+)
 
 __all__ = [
     "OPTIONAL_COLUMN_FEATURES",
@@ -497,12 +503,17 @@ _WINDOWED_SUM_OF = {"usage_seat_use_": "usage_active_users_"}
 
 def unobserved_window_days(name: str, specs: Mapping[str, FeatureSpec]) -> int | None:
     """The window in days by which :func:`resolved_unobserved_windows` resolves feature ``name``: a windowed
-    sum's own (:func:`~churnml.features.registry.summed_window_days`), or, for the users per seat
+    sum's own (:func:`~churnml.features.registry.summed_window_days`); for the users per seat
     (``usage_seat_use_<w>d``, :func:`~churnml.features.usage.with_seat_use`), that of the user count it
-    divides. None for the others (rates, shares, trends: they count the weeks observed)."""
+    divides; for a recent share (``usage_users_recent_share``, :func:`~churnml.features.usage.with_recent_shares`),
+    the longest window of the count it shares out (before it is whole the share reads a shorter one). None for
+    the others (rates, shares, trends: they count the weeks observed)."""
     for derived, source in _WINDOWED_SUM_OF.items():
         if name.startswith(derived):
             return summed_window_days(source + name.removeprefix(derived), specs)
+    if name in RECENT_SHARE_OF:
+        windows = [summed_window_days(n, specs) for n in specs if n.startswith(RECENT_SHARE_OF[name] + "_")]
+        return max((w for w in windows if w is not None), default=None)
     return summed_window_days(name, specs)
 
 
