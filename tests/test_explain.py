@@ -1950,3 +1950,130 @@ def test_a_short_value_of_minus_zero_is_said_apart_from_zero_whichever_comes_fir
     spec = SPECS["payments_seats_change_91d"]
     assert [_short_value(spec, v, "EUR") for v in (0.0, -0.0, 0.0)] == ["+0%", "0%", "+0%"]
     assert _short_value(spec, float("nan"), "EUR") == "no data"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "data_days", "name", "below", "young", "young_said"),
+    [
+        # its window: 27 days old, its events are said over its age
+        (FeaturesConfig(), None, "usage_logins_28d", 28.0, 27.0, "3 logins in its first 27 days"),
+        # a trend: its 28 days against the 91 before
+        (
+            FeaturesConfig(),
+            None,
+            "usage_logins_ratio",
+            119.0,
+            118.0,
+            "Logins fell 70% against this client's usual rate (last 28 days vs its 90 days before)",
+        ),
+        # onboarding over its first young_days (90)
+        (FeaturesConfig(), None, "usage_onboarding_progress", 90.0, 60.0, None),
+        # the days since the last payment and the tenure: no age changes them
+        (FeaturesConfig(), None, "payments_days_since_payment", 0.0, None, None),
+        (FeaturesConfig(), None, "account_tenure_days", 0.0, None, None),
+        # a window scaled from 70 days of usage log: said over the data, or over a younger client's age
+        (
+            FeaturesConfig(unobserved_windows="scaled"),
+            364,
+            "usage_logins_182d",
+            182.0,
+            30.0,
+            "1 login in its first 30 days",  # 3 over 182 days scaled from 70: 1 in them
+        ),
+    ],
+)
+def test_a_sentence_no_longer_depends_on_the_clients_age_from_age_said_below(
+    cfg: FeaturesConfig,
+    data_days: int | None,
+    name: str,
+    below: float,
+    young: float | None,
+    young_said: str | None,
+) -> None:
+    # the drivers' sentences are said once per feature, value and age where it changes them (top_drivers): at or
+    # above the age, and for an unknown one, every client with the value reads the sentence of no age
+    specs, describe = registry_catalog(
+        cfg, data_days=data_days, family_days={"usage": 70} if data_days else None
+    )
+    assert describe.age_said_below(name) == below
+    value = 0.3 if name.endswith("_ratio") else 3.0
+    plain = describe(name, value)
+    for age in (below, below + 1, 10 * below + 500, float("nan")):
+        assert describe(name, value, age) == plain
+        assert typical_said(describe, specs, name, value, 31.0, age, 7.0) == typical_said(
+            describe, specs, name, value, 31.0, None
+        )
+    if young is not None and young_said is not None:
+        assert describe(name, value, young) == young_said != plain
+
+
+def test_top_drivers_says_a_feature_at_one_value_and_age_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import churnml.scoring.explain as explain
+
+    said: list[tuple[str, float, float | None]] = []
+    sentence_of = explain._sentence
+
+    def counted(describe, specs, name, value, age=None):  # type: ignore[no-untyped-def]
+        said.append((name, value, age))
+        return sentence_of(describe, specs, name, value, age)
+
+    monkeypatch.setattr(explain, "_sentence", counted)
+    names = ["usage_events_28d", "account_tenure_days"]
+    # 9 events at 400 and 500 days, at an unknown age and at 28 days (its window): one sentence; 4 events another;
+    # 9 events at 20 days (younger than the window) its own; -0.0 and 0.0 apart (as the value's bits)
+    X = np.array(
+        [[9, 400], [9, 500], [9, np.nan], [9, 28], [4, 400], [9, 20], [0.0, 400], [-0.0, 400]], dtype=float
+    )
+    contrib = np.tile([0.9, 0.0, -2.0], (len(X), 1))
+    reference = np.array([31.0, 300.0])
+    memo: dict[tuple[int, int, float], str] = {}
+    out = top_drivers(contrib, X, names, SPECS, DESCRIBE, k=1, reference=reference, said=memo)
+    nine = "9 product events in the last 28 days (typical client: 31)"
+    none = "0 product events in the last 28 days (typical client: 31)"
+    assert out.get_column(Scores.driver(1, "sentence")).to_list() == [
+        nine,
+        nine,
+        nine,
+        nine,
+        "4 product events in the last 28 days (typical client: 31)",
+        "9 product events in its first 20 days",
+        none,
+        none,
+    ]
+    assert said == [
+        ("usage_events_28d", 9.0, 400.0),
+        ("usage_events_28d", 4.0, 400.0),
+        ("usage_events_28d", 9.0, 20.0),
+        ("usage_events_28d", 0.0, 400.0),
+        ("usage_events_28d", -0.0, 400.0),
+    ]
+    # a second chunk of the same list handed the same memo says nothing anew
+    again = top_drivers(contrib[:2], X[:2], names, SPECS, DESCRIBE, k=1, reference=reference, said=memo)
+    assert again.get_column(Scores.driver(1, "sentence")).to_list() == [nine, nine]
+    assert len(said) == 5
+
+
+@pytest.mark.parametrize(
+    ("cfg", "data_days", "family_days"),
+    [
+        (FeaturesConfig(), None, None),
+        (FeaturesConfig(), 63, None),
+        (FeaturesConfig(unobserved_windows="scaled"), 364, {"usage": 70}),
+    ],
+)
+def test_no_sentence_of_the_registry_reads_the_age_from_age_said_below(cfg, data_days, family_days) -> None:
+    # every feature the registry holds, at a few values: a client as old as age_said_below or older (or of an
+    # unknown age) reads the sentence and the typical level of no age
+    specs, describe = registry_catalog(cfg, data_days=data_days, family_days=family_days)
+    for name in specs:
+        below = describe.age_said_below(name)
+        for value in (0.0, 0.4, 3.0, 45.0, float("nan")):
+            plain = describe(name, value)
+            typical = typical_said(describe, specs, name, value, 2.0, None)
+            for age in (below, below + 3, 4000.0, float("nan")):
+                assert describe(name, value, age) == plain, (name, value, age)
+                assert typical_said(describe, specs, name, value, 2.0, age, 9.0) == typical, (
+                    name,
+                    value,
+                    age,
+                )

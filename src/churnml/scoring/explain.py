@@ -297,6 +297,21 @@ class Describer:
         window = _WINDOW.search(name)
         return None if window is None else int(window.group(1))
 
+    @_per_name
+    def age_said_below(self, name: str) -> float:
+        """The age (days) below which the sentence of ``name`` may depend on the client's age (:meth:`__call__`,
+        and :func:`typical_said` after it): its window, a trend's compared days, onboarding's ``young_days``
+        (:meth:`over_its_age`), and its days of data where a value is said over them (a scaled window, a count
+        over the data). At or above it, and for an unknown age, every client with the same value reads the same
+        sentence (:func:`_driver_sentences` says each once). 0: no age changes it."""
+        limits = [self._window_days(name) or 0, self.compared_days(name) or 0]
+        if name == "usage_onboarding_progress":
+            limits.append(self.cfg.young_days)
+        data = self.days_of(name)
+        if data is not None and (self.scaled_window(name) is not None or self._over_the_data(name)):
+            limits.append(data)
+        return float(max(limits))
+
     def over_its_age(self, name: str, age: float | None) -> bool:
         """Whether ``name`` is said over the client's age rather than its own span: a window longer than the
         client's life, onboarding before ``young_days``, a z-score younger than its weeks."""
@@ -939,10 +954,13 @@ def _driver_sentences(
     describe: Describe,
     reference: np.ndarray | None,
     age_reference: np.ndarray | None,
+    memo: dict[tuple[int, int, float], str] | None = None,
 ) -> list[str]:
     """The sentence of feature ``cols[i]`` for row ``rows[i]``: its value said (over the client's age for a
     young client), then against the typical client's level with ``reference`` (of its age with
-    ``age_reference``: :func:`typical_said`)."""
+    ``age_reference``: :func:`typical_said`). ``memo``: the sentences already said of these ``values`` under the
+    same arguments, keyed by (column, the value's bits, the age where it changes the sentence, else inf), which
+    the call reads and adds to (:func:`top_drivers` shares one over its drivers); None: one for this call."""
     names = np.asarray(list(feature_names), dtype=object)
     index = {str(name): j for j, name in enumerate(feature_names)}
     ages = _ages(values, feature_names)
@@ -954,16 +972,27 @@ def _driver_sentences(
         return float(age_reference[bands[r], c])
 
     # what a feature's name alone decides, once per feature cited, not per driver: whether its sentence reads the
-    # row's other values, whether a typical level may follow it
+    # row's other values, whether a typical level may follow it, below which age the client's age changes it
     own: dict[int, bool] = {}
     unsaid: dict[int, bool] = {}
+    young: dict[int, float] = {}
+    # a sentence of the cited value alone, said once per (feature, value, age where it changes it): counts, days and
+    # amounts repeat across a portfolio (the value's bits keep -0.0 apart from 0.0, which read "-0%" and "+0%")
+    said = memo if memo is not None else {}
+    bits = values[rows, cols].view(np.int64).tolist()
     out = []
-    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+    for r, c, b in zip(rows.tolist(), cols.tolist(), bits, strict=True):
         name = str(names[c])
         if c not in own:
             own[c] = not _reads_other_values(describe, specs, index, name)
             unsaid[c] = reference is None or typical_unsaid(describe, specs, name)
-        age = None if ages[r] != ages[r] else ages[r]
+            young[c] = describe.age_said_below(name) if isinstance(describe, Describer) else math.inf
+        a = float(ages[r])
+        key = (c, b, a if a < young[c] else math.inf)  # an unknown age (NaN) reads as an old one
+        if own[c] and key in said:
+            out.append(said[key])
+            continue
+        age = None if a != a else a
         value = float(values[r, c])
         text = (
             _sentence(describe, specs, name, value, age)
@@ -972,6 +1001,8 @@ def _driver_sentences(
         )
         if not unsaid[c]:
             text += typical_said(describe, specs, name, value, float(reference[c]), ages[r], of_its_age(r, c))
+        if own[c]:
+            said[key] = text
         out.append(text)
     return out
 
@@ -987,6 +1018,7 @@ def top_drivers(
     safe: np.ndarray | None = None,
     reference: np.ndarray | None = None,
     age_reference: np.ndarray | None = None,
+    said: dict[tuple[int, int, float], str] | None = None,
 ) -> pl.DataFrame:
     """The top ``k`` drivers per row as flat columns ``driver_<i>_<part>`` (module docstring).
 
@@ -997,7 +1029,9 @@ def top_drivers(
     below the model's average risk (a green client at 12% against a 5% portfolio keeps its risks first).
     With ``reference`` (:func:`reference_levels`, one level per feature), a level cited against the portfolio
     says the typical client's level (:func:`typical_said`); with ``age_reference`` (:func:`age_band_levels`), a
-    young client's level said over its age says that of the clients of its age.
+    young client's level said over its age says that of the clients of its age. ``said``: the sentences already said
+    under the same ``feature_names``, ``specs``, ``describe``, ``reference`` and ``age_reference``
+    (:func:`_driver_sentences`' memo), read and added to: the chunks of one list share one (None: one per call).
     """
     values = np.asarray(feature_values, dtype=float)
     ranked = ranked_drivers(contributions, values, feature_names, specs, k, citable, safe)
@@ -1005,6 +1039,7 @@ def top_drivers(
     names = np.asarray(list(feature_names), dtype=object)
     families = np.asarray([_spec_attr(specs, name, "family", None) for name in feature_names], dtype=object)
     columns: dict[str, pl.Series] = {}
+    said = {} if said is None else said  # one sentence per feature, value and age said, over the k drivers
     for i in range(k):
         if i >= g:  # fewer groups than drivers: the trailing drivers are empty
             shown, col, t = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), np.zeros(n)
@@ -1013,7 +1048,7 @@ def top_drivers(
         rows = np.flatnonzero(shown)
         sentence = np.full(n, None, dtype=object)
         sentence[rows] = _driver_sentences(
-            rows, col[rows], values, feature_names, specs, describe, reference, age_reference
+            rows, col[rows], values, feature_names, specs, describe, reference, age_reference, said
         )
         parts = {
             "feature": np.where(shown, names[col], None),

@@ -479,6 +479,8 @@ def explanations(
     drivers: list[pl.DataFrame] = []
     fam: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
     why: list[str | None] = []
+    # the drivers' sentences, each said once for every chunk (top_drivers)
+    said: dict[tuple[int, int, float], str] = {}
     for start in range(0, max(len(rows), 1), chunk):
         part = rows[start : start + chunk]
         before = prev_row[start : start + chunk]
@@ -501,6 +503,7 @@ def explanations(
             safe=lead_safe,
             reference=citing.reference,
             age_reference=citing.age_reference,
+            said=said,
         )
         if citing.pause_said is not None:
             chunk_drivers = with_pauses_said(chunk_drivers, [citing.pause_said[i] for i in part.tolist()], k)
