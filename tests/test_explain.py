@@ -2077,3 +2077,33 @@ def test_no_sentence_of_the_registry_reads_the_age_from_age_said_below(cfg, data
                     value,
                     age,
                 )
+
+
+def test_the_leads_of_the_groups_a_row_names_are_found_alone() -> None:
+    from churnml.scoring.explain import _lead_features
+
+    # groups: logins (columns 0-2), meetings (3), complaints (4), late payments (5)
+    contrib = np.array(
+        [
+            [0.30, -0.10, 0.20, 0.25, 0.0, 0.01, -2.0],  # logins led by its 28-day count
+            [0.10, 0.40, -0.30, 0.0, 0.5, 0.0, -2.0],  # raising: the ratio; lowering: the days since
+            [0.30, 0.20, 0.10, 0.0, 0.0, 0.6, -2.0],  # the 28-day count has no value: the ratio speaks
+        ]
+    )
+    values = np.array(
+        [[3.0, 0.4, 12.0, 4.0, 0.0, 1.0], [3.0, 0.4, 12.0, 0.0, 2.0, 0.0], [np.nan, 0.4, 12.0, 0, 0, 2]]
+    )
+    grouped = grouped_contributions(contrib, NAMES, SPECS)
+    # the groups each row's drivers name: logins and meetings; complaints and logins; late payments and logins
+    wanted = np.array([[0, 1], [2, 0], [3, 0]])
+    up = _lead_features(grouped, contrib, np.ones(3), values, wanted)
+    assert up.tolist() == [[0, 3, -1, -1], [1, -1, 4, -1], [1, -1, -1, 5]]
+    down = _lead_features(grouped, contrib, -np.ones(3), values, wanted)
+    assert down.tolist() == [[1, 3, -1, -1], [2, -1, 4, -1], [2, -1, -1, 5]]
+    # where wanted, as the leads of every group
+    for sign, found in ((1.0, up), (-1.0, down)):
+        every = _lead_features(grouped, contrib, np.full(3, sign), values)
+        assert (
+            np.take_along_axis(every, wanted, axis=1).tolist()
+            == np.take_along_axis(found, wanted, axis=1).tolist()
+        )

@@ -883,23 +883,30 @@ def _lead_features(
     contributions: np.ndarray,
     sign: np.ndarray,
     values: np.ndarray | None = None,
+    wanted: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row and group, the column index of the feature contributing most in direction ``sign``.
 
     With ``values``, a member that has a value is preferred over one that is missing whenever it also
     pushes in that direction: "the last term ended 12 days ago" says more than "discount: no data".
+    ``wanted`` (``(n, k)`` group indices per row: the groups a row's drivers name) finds only those; the
+    other places are -1 (a row names a few of some forty groups).
     """
     contrib = np.asarray(contributions, dtype=float)
-    lead = np.empty(grouped.sums.shape, dtype=np.int64)
+    lead = np.empty(grouped.sums.shape, dtype=np.int64) if wanted is None else np.full(grouped.sums.shape, -1)
     for j, idx in enumerate(grouped.members):
-        oriented = contrib[:, idx] * sign[:, None]
+        rows = np.arange(len(contrib)) if wanted is None else np.flatnonzero((wanted == j).any(axis=1))
+        if len(rows) == 0:
+            continue
+        at = np.ix_(rows, idx)
+        oriented = contrib[at] * sign[rows, None]
         best = idx[np.argmax(oriented, axis=1)]
         if values is not None and len(idx) > 1:
-            known = np.where(np.isnan(values[:, idx]), -np.inf, oriented)
+            known = np.where(np.isnan(values[at]), -np.inf, oriented)
             best_known = np.argmax(known, axis=1)
             usable = np.take_along_axis(known, best_known[:, None], axis=1)[:, 0] > 0
             best = np.where(usable, idx[best_known], best)
-        lead[:, j] = best
+        lead[rows, j] = best
     return lead
 
 
@@ -937,8 +944,9 @@ def ranked_drivers(
     order = np.argsort(-key, axis=1, kind="stable")[:, :k]
     total = np.take_along_axis(sums, order, axis=1)
     n = len(sums)
-    lead_up = _lead_features(grouped, masked, np.ones(n), values)
-    lead_down = _lead_features(grouped, masked, -np.ones(n), values)
+    # the lead of each group a row names, in either direction (its total's sign picks one)
+    lead_up = _lead_features(grouped, masked, np.ones(n), values, order)
+    lead_down = _lead_features(grouped, masked, -np.ones(n), values, order)
     lead = np.where(
         total > 0, np.take_along_axis(lead_up, order, axis=1), np.take_along_axis(lead_down, order, axis=1)
     )
@@ -1187,7 +1195,7 @@ def change_reasons(
     pushed = np.where(every * sign[:, None] > 0, every, 0.0).sum(axis=1)
     order = np.argsort(-oriented, axis=1, kind="stable")[:, :k]
     values = np.asarray(feature_values_now, dtype=float)
-    lead = _lead_features(grouped, shown, sign, values)
+    lead = _lead_features(grouped, shown, sign, values, order)  # the groups a row may name
     currency = getattr(describe, "currency", "")
     scaled_window = getattr(describe, "scaled_window", lambda _name: None)
     out: list[str | None] = []
