@@ -1585,3 +1585,22 @@ def test_the_readers_of_terms_handed_the_customer_terms_read_what_they_read_alon
     assert alone["lapsed"].get_column("client_id").to_list() == ["lapsed"]
     assert alone["returns"].get_column("client_id").to_list() == ["churned", "returned"]
     assert alone["notices"].get_column("client_id").to_list() == ["noticed"]
+
+
+def test_contract_starts_read_the_terms_sorted_and_once_in_any_order() -> None:
+    from churnml.scoring.crm import contract_starts
+
+    # annual contracts from 2022-07-01 cut a month before the year's end (COTERMED_CHANGES), and a 2-year contract
+    # cut into a quarter: its rows repeated (two seats written as two rows) and in no order
+    rows = [("a", *r[:2]) for r in COTERMED_CHANGES["annual_cut_a_month_before_its_end"]] + [
+        ("b", *r[:2]) for r in COTERMED_CHANGES["two_years_cut_into_a_quarter"]
+    ]
+    frame = pl.DataFrame(rows, schema=["client_id", "start_date", "end_date"], orient="row")
+    shuffled = pl.concat([frame.reverse(), frame.slice(1, 2)])
+    cut = datetime(2024, 6, 15)
+    expected = [
+        ("a", datetime(2024, 6, 1), datetime(2024, 7, 1), datetime(2023, 7, 1)),
+        ("b", datetime(2024, 6, 1), datetime(2024, 9, 1), datetime(2022, 9, 1)),
+    ]
+    for terms in (frame, shuffled):
+        assert sorted(contract_starts(terms, cut).rows()) == expected
