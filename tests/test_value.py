@@ -1160,3 +1160,29 @@ def test_charge_bills_are_each_price_times_the_months_and_its_own_in_three_bands
         for side in (-1, 0, 1)
     )
     assert sorted(_charge_bills(prices).rows()) == expected
+
+
+def test_the_regular_years_figures_are_read_once_per_client_and_instant() -> None:
+    from churnml.scoring.value import _REGULAR_PARTS, _regular_year, _regular_year_parts
+
+    # a donor of 20 a month since 2025-02-01 (and a refund of 5 between), listed 2025-05-20; a client with one
+    # payment: no gaps
+    at = datetime(2025, 5, 20)
+    rows = [("d", datetime(2025, 2, 1) + timedelta(days=30 * i), 20.0) for i in range(4)]
+    rows += [("d", datetime(2025, 3, 10), -5.0), ("e", datetime(2025, 4, 1), 50.0)]
+    payments = pl.DataFrame(rows, schema=["client_id", "_counted_at", "amount"], orient="row").with_columns(
+        pl.lit(at).alias("_at"), pl.lit(datetime(2025, 2, 1)).alias("_first_received")
+    )
+    parts = payments.group_by("client_id", "_at").agg(*_regular_year_parts()).sort("client_id")
+    assert parts.columns == ["client_id", "_at", *_REGULAR_PARTS]
+    d, e = parts.rows(named=True)
+    assert (d["_received_n"], d["_received_min"], d["_received_max"]) == (
+        4,
+        datetime(2025, 2, 1),
+        datetime(2025, 5, 2),
+    )
+    assert (d["_gap_median"], d["_gap_max"], d["_gap_min"], d["_received_mean"]) == (30.0, 30.0, 30.0, 20.0)
+    assert (e["_received_n"], e["_gap_median"], e["_received_mean"]) == (1, None, 50.0)
+    # the run rate over them: 20 x 365 / 30 for the donor, none for a single payment
+    year = parts.select(_regular_year()).to_series().to_list()
+    assert year == [pytest.approx(20.0 * 365 / 30), None]

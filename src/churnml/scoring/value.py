@@ -583,8 +583,10 @@ def recurring_revenue(
             .agg(
                 pl.col(Payments.AMOUNT).sum().cast(pl.Float64).alias("_paid_year"),
                 _RECEIVED.sum().alias("_n_paid"),
-                _regular_year(),
+                *_regular_year_parts(),
             )
+            .with_columns(_regular_year())
+            .drop(_REGULAR_PARTS)
         )
         keyed = keyed.join(year, on=[CLIENT_ID, _AT], how="left")
         paid_year = pl.col("_paid_year")
@@ -674,8 +676,44 @@ _REGULAR_SPREAD = 0.25
 _REGULAR_MIN_GAP_DAYS = 7.0  # three orders on three days are no daily subscription (365 x 100 read 36,500)
 
 
+def _regular_year_parts() -> list[pl.Expr]:
+    """Inside a group of one client's payments at one instant (column ``_at``): the figures :func:`_regular_year`
+    weighs, one column each (:data:`_REGULAR_PARTS`): how many it received, the first and last of them, the median,
+    largest and smallest gap between them in days, their mean amount, the instant, and ``_first_received``. Each is
+    read once: inside an aggregation Polars evaluates a sub-expression as often as it is written (the gaps' median
+    five times: 2.7 of 4.8 CPU-s of the ARR of a 100,000-client list)."""
+    when = pl.col(_COUNTED).filter(_RECEIVED).sort()
+    gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
+    return [
+        when.len().alias("_received_n"),
+        when.min().alias("_received_min"),
+        when.max().alias("_received_max"),
+        gaps.median().alias("_gap_median"),
+        gaps.max().alias("_gap_max"),
+        gaps.min().alias("_gap_min"),
+        pl.col(Payments.AMOUNT).filter(_RECEIVED).mean().alias("_received_mean"),
+        pl.col(_AT).first().alias("_at_first"),
+        pl.col("_first_received").first().alias("_first_received_at"),
+    ]
+
+
+# the columns of _regular_year_parts
+_REGULAR_PARTS = (
+    "_received_n",
+    "_received_min",
+    "_received_max",
+    "_gap_median",
+    "_gap_max",
+    "_gap_min",
+    "_received_mean",
+    "_at_first",
+    "_first_received_at",
+)
+
+
 def _regular_year() -> pl.Expr:
-    """Inside a group of one client's received payments at one instant (column ``_at``): the year's run
+    """Per client and instant (column ``_at``), over the figures of its received payments then
+    (:func:`_regular_year_parts`, the columns of the group-by): the year's run
     rate of a recurring payment (the mean amount x 365 / the median gap in days) when the client paid at
     least ``_REGULAR_PAYMENTS`` times at near-equal gaps of a week or more and the next payment is not
     overdue by half a gap; null otherwise (orders at irregular gaps, one-off gifts, a lapsed payer). A
@@ -685,22 +723,20 @@ def _regular_year() -> pl.Expr:
     within 1.5 gaps of the year's start (the allowance of the last one's lateness). Otherwise they are its
     season, and the year's sum is its value (a garden shop's buyer of every spring,
     three monthly orders of 100, read 1,217 a year, not its 300)."""
-    when = pl.col(_COUNTED).filter(_RECEIVED).sort()
-    gaps = (when.diff().dt.total_seconds() / 86_400.0).drop_nulls()
-    median = gaps.median()
-    year_start = pl.col(_AT).first() - _YEAR
-    fills_year = (pl.col("_first_received").first() > year_start) | (
-        (when.min() - year_start).dt.total_seconds() / 86_400.0 <= 1.5 * median
+    median = pl.col("_gap_median")
+    year_start = pl.col("_at_first") - _YEAR
+    fills_year = (pl.col("_first_received_at") > year_start) | (
+        (pl.col("_received_min") - year_start).dt.total_seconds() / 86_400.0 <= 1.5 * median
     )
     regular = (
-        (when.len() >= _REGULAR_PAYMENTS)
+        (pl.col("_received_n") >= _REGULAR_PAYMENTS)
         & (median >= _REGULAR_MIN_GAP_DAYS)
-        & (gaps.max() <= (1 + _REGULAR_SPREAD) * median)
-        & (gaps.min() >= (1 - _REGULAR_SPREAD) * median)
-        & ((pl.col(_AT).first() - when.max()).dt.total_seconds() / 86_400.0 <= 1.5 * median)
+        & (pl.col("_gap_max") <= (1 + _REGULAR_SPREAD) * median)
+        & (pl.col("_gap_min") >= (1 - _REGULAR_SPREAD) * median)
+        & ((pl.col("_at_first") - pl.col("_received_max")).dt.total_seconds() / 86_400.0 <= 1.5 * median)
         & fills_year
     )
-    rate = pl.col(Payments.AMOUNT).filter(_RECEIVED).mean() * _YEAR_DAYS / median
+    rate = pl.col("_received_mean") * _YEAR_DAYS / median
     return pl.when(regular).then(rate).otherwise(None).cast(pl.Float64).alias("_regular_year")
 
 
